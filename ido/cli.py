@@ -1,0 +1,290 @@
+"""The `ido` command line: the only module that prints and sets exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from ido.errors import IdoError, NotFoundError
+
+app = typer.Typer(
+    name="ido",
+    help="Intent-driven orchestrator: declare the outcome, ido plans, acts and explains.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+DEFAULT_DIRS = ("intents", "capabilities", "policies")
+EXIT = {"achieved": 0, "failed": 1, "blocked": 3, "cancelled": 1}
+
+CatalogOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--catalog", "-c", help="Extra catalog file or folder (repeatable)."),
+]
+JournalOpt = Annotated[
+    Path, typer.Option("--journal", help="Journal database (SQLite).", envvar="IDO_JOURNAL")
+]
+DEFAULT_JOURNAL = Path(".ido/ido.db")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guard(fn: F) -> F:
+    """Turn IdoErrors into a message on stderr and the error's exit code; never a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except IdoError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _catalog_paths(extra: list[Path] | None, intent: str | None = None) -> list[Path]:
+    paths = [Path(d) for d in DEFAULT_DIRS if Path(d).is_dir()]
+    paths += list(extra or [])
+    if intent is not None and (intent.endswith((".yaml", ".yml")) or Path(intent).is_file()):
+        if not Path(intent).is_file():
+            raise NotFoundError(f"{intent}: no such intent file")
+        paths.append(Path(intent))
+    if not paths:
+        raise NotFoundError(
+            "no catalog found: expected intents/, capabilities/ or policies/ here, "
+            "or pass --catalog DIR"
+        )
+    return paths
+
+
+def _load(extra: list[Path] | None, intent: str | None = None) -> Any:
+    from ido.loading import load_catalog
+
+    return load_catalog(_catalog_paths(extra, intent))
+
+
+def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    if fmt not in allowed:
+        raise typer.BadParameter(
+            f"'{fmt}' is not one of {', '.join(allowed)}", param_hint="--format"
+        )
+
+
+@app.command()
+@_guard
+def validate(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders; default: the catalog here.")
+    ] = None,
+) -> None:
+    """Check YAML resources: schema, names, references and CEL conditions."""
+    from ido.loading import load_catalog
+
+    catalog = load_catalog(paths or _catalog_paths(None))
+    typer.echo(
+        f"ok: {len(catalog)} resources ({len(catalog.intents)} intents, "
+        f"{len(catalog.capabilities)} capabilities, {len(catalog.policies)} policies, "
+        f"{len(catalog.observers)} observers)"
+    )
+
+
+@app.command()
+@_guard
+def plan(
+    intent: Annotated[str, typer.Argument(help="Intent name or path to an intent file.")],
+    catalog: CatalogOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """Plan an intent from the current state without acting."""
+    _check_format(fmt, ("text", "json"))
+    from ido.decide import History, decide
+    from ido.loading import find_intent
+    from ido.observe import boolean_facts, observe, snapshot
+    from ido.planner import get_planner
+
+    loaded = _load(catalog, intent)
+    chosen = find_intent(loaded, intent)
+    observations = []
+    for name in chosen.spec.observers:
+        observer = loaded.observers[name]
+        origin = loaded.origin(observer)
+        observations.append(observe(observer, origin.file.parent, Path.cwd()))
+    state = snapshot(chosen, observations, {}, boolean_facts(loaded))
+    planner = get_planner(chosen.spec.planner)
+    decision = decide(chosen, loaded, state, History(), planner, number=1, trigger="ido plan")
+    if fmt == "json":
+        typer.echo(json.dumps(decision.to_json(), indent=2, sort_keys=True, default=str))
+    else:
+        from ido.explain import render
+
+        view = {
+            "run": {
+                "id": "(plan only)",
+                "intent": chosen.name,
+                "outcome": "planned",
+                "reason": None,
+                "cost": 0.0,
+                "duration": None,
+            },
+            "decisions": [{**decision.to_json(), "actions": []}],
+            "events": [],
+        }
+        typer.echo(render(view, "text"), nl=False)
+    status = decision.result.status
+    raise typer.Exit(1 if status == "infeasible" else 0)
+
+
+@app.command()
+@_guard
+def run(
+    intent: Annotated[str, typer.Argument(help="Intent name or path to an intent file.")],
+    catalog: CatalogOpt = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the outcome.")] = False,
+) -> None:
+    """Pursue an intent: observe, decide, act and replan until an outcome."""
+    from ido.journal import SqliteJournal
+    from ido.loading import find_intent
+    from ido.runtime.local import LocalRuntime
+
+    loaded = _load(catalog, intent)
+    chosen = find_intent(loaded, intent)
+    with SqliteJournal(journal) as store:
+        runtime = LocalRuntime(
+            loaded, store, base=Path.cwd(), listener=None if quiet else _progress
+        )
+        report = runtime.run(chosen)
+    line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
+    if report.reason:
+        line += f"\nreason: {report.reason}"
+    typer.echo(line)
+    typer.echo(f"why: ido explain {report.run_id}")
+    raise typer.Exit(EXIT.get(report.outcome, 1))
+
+
+def _progress(kind: str, data: Mapping[str, Any]) -> None:
+    if kind == "run_started":
+        typer.echo(f"run {data['run_id']} · intent {data['intent']}")
+    elif kind == "decided":
+        result = data["result"]
+        head = f"decision {data['number']} ({data['trigger']})"
+        if result["status"] == "planned":
+            steps = " → ".join(s["capability"] for s in result["plan"]["steps"])
+            typer.echo(
+                f"{head}: {steps} (cost {result['plan']['cost']:.2f}, "
+                f"score {result['plan']['score']:.3f})"
+            )
+        elif result["status"] == "infeasible":
+            typer.echo(f"{head}: no plan: {result['reason']}")
+        else:
+            typer.echo(f"{head}: goal already holds")
+    elif kind == "action_started":
+        typer.echo(f"  ▶ {data['capability']} (attempt {data['attempt']})")
+    elif kind == "action_finished":
+        took = f"{data['duration'] * 1000:.0f}ms"
+        if data["ok"]:
+            typer.echo(f"  ✓ {data['capability']} in {took}")
+        else:
+            typer.echo(f"  ✗ {data['capability']} after {took}: {data['error']}")
+    elif kind == "observer_failed":
+        typer.echo(f"  ! {data['error']}")
+
+
+@app.command()
+@_guard
+def runs(
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    limit: Annotated[int, typer.Option(help="Most runs to list.", min=1)] = 50,
+) -> None:
+    """List runs, newest first."""
+    _check_format(fmt, ("text", "json"))
+    from ido.journal import SqliteJournal
+
+    if not journal.exists():
+        rows = []
+    else:
+        with SqliteJournal(journal) as store:
+            rows = store.runs(limit)
+    if fmt == "json":
+        typer.echo(json.dumps([r.to_json() for r in rows], indent=2))
+        return
+    if not rows:
+        typer.echo("no runs yet")
+        return
+    typer.echo(f"{'RUN':<24} {'INTENT':<24} {'OUTCOME':<12} {'COST':>8} {'DURATION':>9}  STARTED")
+    for r in rows:
+        duration = f"{r.duration:.2f}s" if r.duration is not None else "-"
+        typer.echo(
+            f"{r.id:<24} {r.intent:<24} {r.outcome or 'interrupted':<12} {r.cost:>8.2f} "
+            f"{duration:>9}  {r.started_at}"
+        )
+
+
+@app.command()
+@_guard
+def explain(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")],
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text, md or json.")] = "text",
+) -> None:
+    """Explain every decision of a run: trigger, observed facts, choice, alternatives, outcome."""
+    _check_format(fmt, ("text", "md", "json"))
+    from ido.explain import render, run_view
+    from ido.journal import SqliteJournal
+
+    if not journal.exists():
+        raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
+    with SqliteJournal(journal) as store:
+        run_id = store.resolve(run_ref)
+        row = next(r for r in store.runs(1_000_000) if r.id == run_id)
+        view = run_view(row, store.events(run_id))
+    typer.echo(render(view, fmt), nl=False)
+
+
+@app.command()
+@_guard
+def schema(
+    kind: Annotated[
+        str | None, typer.Argument(help="Intent, Capability, Policy or Observer.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write every kind's schema into this folder.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of a resource kind (or write all with --out)."""
+    from ido.model import KINDS
+    from ido.schemas import kind_named, schema_text
+
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in KINDS:
+            (out / f"{name.lower()}.schema.json").write_text(schema_text(name))
+        typer.echo(f"wrote {len(KINDS)} schemas to {out}")
+        return
+    if kind is None:
+        typer.echo("kinds: " + ", ".join(KINDS) + " (ido schema KIND prints one)")
+        return
+    found = kind_named(kind)
+    if found is None:
+        raise IdoError(f"unknown kind '{kind}'; use one of {', '.join(KINDS)}")
+    typer.echo(schema_text(found), nl=False)
+
+
+def main() -> None:
+    """Console entry point."""
+    app(prog_name="ido")
+
+
+if __name__ == "__main__":
+    main()

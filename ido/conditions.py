@@ -1,0 +1,112 @@
+"""CEL conditions: compiled once at load time, evaluated without ever raising."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from cel_expr_python import cel
+
+VARIABLES = ("state", "intent", "capability", "plan", "health")
+_STATE_REF = re.compile(r"\bstate((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
+
+
+class ConditionError(ValueError):
+    """A condition failed to compile; the message is CEL's, made readable."""
+
+    def __init__(self, message: str, column: int | None) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of evaluating a condition: held or not, and the error if evaluation failed."""
+
+    holds: bool
+    error: str | None = None
+
+
+@cache
+def _env() -> Any:
+    dyn_map = cel.Type.Map(cel.Type.STRING, cel.Type.DYN)
+    return cel.NewEnv(variables=dict.fromkeys(VARIABLES, dyn_map))
+
+
+class Condition:
+    """A compiled CEL expression of type bool (or dyn, checked when evaluated)."""
+
+    __slots__ = ("_expr", "source", "state_paths")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        try:
+            self._expr = _env().compile(source)
+        except RuntimeError as exc:
+            raise _readable(str(exc)) from None
+        result = self._expr.return_type().name()
+        if result not in ("bool", "dyn", "BOOL", "DYN"):
+            raise ConditionError(
+                f"condition must be a bool, but it is of type {result.lower()}", None
+            )
+        self.state_paths = _state_paths(source)
+
+    def evaluate(self, variables: Mapping[str, Any]) -> Verdict:
+        """Evaluate against the given variables; a CEL error yields `holds=False` with the error."""
+        data = {name: variables.get(name, {}) for name in VARIABLES}
+        try:
+            value = self._expr.eval(data=data)
+        except (RuntimeError, TypeError, ValueError, OverflowError) as exc:
+            return Verdict(False, f"cannot evaluate: {exc}")
+        kind = value.type().name().lower()
+        if kind == "error":
+            return Verdict(False, _short(str(value.value())))
+        result = value.value()
+        if not isinstance(result, bool):
+            return Verdict(False, f"evaluated to {result!r} ({kind}), not a bool")
+        return Verdict(result)
+
+    def __repr__(self) -> str:
+        return f"Condition({self.source!r})"
+
+
+@cache
+def compile_condition(source: str) -> Condition:
+    """Compile (and cache) a condition; raises ConditionError with CEL's reason."""
+    return Condition(source)
+
+
+def _state_paths(source: str) -> tuple[str, ...] | None:
+    """Dotted state paths the expression reads, or None when it reads `state` as a whole."""
+    paths: set[str] = set()
+    for match in _STATE_REF.finditer(source):
+        before = source[: match.start()]
+        if before.endswith(".") or before.count("'") % 2 or before.count('"') % 2:
+            continue  # `x.state`, or inside a string literal
+        tail = match.group(1)
+        if not tail:
+            return None
+        paths.add(tail[1:])
+    return tuple(sorted(paths))
+
+
+_CEL_LOCATION = re.compile(r"<input>:(\d+):(\d+): (.*)")
+
+
+def _readable(raw: str) -> ConditionError:
+    text = raw.removeprefix("INVALID_ARGUMENT: ")
+    match = _CEL_LOCATION.search(text)
+    if match is None:
+        return ConditionError(_short(text), None)
+    message = match.group(3).split("\n")[0].strip()
+    message = message.replace(" (in container '')", "")
+    if message.startswith("undeclared reference"):
+        message += f"; conditions may use {', '.join(VARIABLES)}"
+    return ConditionError(f"CEL: {message} (column {match.group(2)})", int(match.group(2)))
+
+
+def _short(text: str) -> str:
+    return text.split("\n", maxsplit=1)[0].replace("NOT_FOUND: ", "").strip()

@@ -1,0 +1,160 @@
+"""The decide step: a pure function from intent, catalog, snapshot and history to a Decision."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ido.conditions import compile_condition
+from ido.loading import Catalog
+from ido.model import Capability, Intent
+from ido.planner import Planner
+from ido.planner.types import Action, Denied, Limits, PlanResult, Rejection, Task, Weights
+from ido.policy import RuleHit, capability_view, evaluate
+from ido.state import digest, get_path, has_path
+
+FAILURE_DISCOUNT = 0.5
+
+
+@dataclass(frozen=True)
+class History:
+    """What this run has seen so far that changes beliefs: failed attempts per capability."""
+
+    failures: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One planning step of the loop, as recorded."""
+
+    number: int
+    trigger: str
+    planner: str
+    snapshot_digest: str
+    observed: Mapping[str, Any]
+    result: PlanResult
+    beliefs: Mapping[str, float]
+    approvals: tuple[tuple[str, str, str], ...]
+    policy_errors: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "trigger": self.trigger,
+            "planner": self.planner,
+            "snapshot_digest": self.snapshot_digest,
+            "observed": dict(self.observed),
+            "result": self.result.to_json(),
+            "beliefs": dict(self.beliefs),
+            "approvals": [list(a) for a in self.approvals],
+            "policy_errors": list(self.policy_errors),
+        }
+
+
+def belief(capability: Capability, history: History) -> float:
+    """Reliability believed for a capability: declared, halved for each failure in this run."""
+    failures = history.failures.get(capability.name, 0)
+    return capability.spec.reliability * FAILURE_DISCOUNT**failures
+
+
+def intent_view(intent: Intent) -> dict[str, Any]:
+    return {"name": intent.name, **intent.spec.model_dump(mode="json", exclude={"given"})}
+
+
+def build_task(
+    intent: Intent, catalog: Catalog, state: Mapping[str, Any], history: History
+) -> tuple[Task, list[tuple[str, RuleHit]], list[str], dict[str, float]]:
+    """The planning Task for this snapshot, with rule hits, rule errors and beliefs used."""
+    policies = [catalog.policies[name] for name in intent.spec.policies]
+    actions: list[Action] = []
+    denied: list[Denied] = []
+    hits_all: list[tuple[str, RuleHit]] = []
+    errors: list[str] = []
+    beliefs: dict[str, float] = {}
+    view = intent_view(intent)
+    for capability in sorted(catalog.capabilities.values(), key=lambda c: c.name):
+        reliability = belief(capability, history)
+        if reliability != capability.spec.reliability:
+            beliefs[capability.name] = reliability
+        variables = {"state": state, "intent": view, "capability": capability_view(capability)}
+        hits, found = evaluate(policies, variables)
+        errors.extend(f"{capability.name}: {e}" for e in found)
+        hits_all.extend((capability.name, h) for h in hits)
+        bias = sum(h.weight for h in hits if h.effect == "avoid") - sum(
+            h.weight for h in hits if h.effect == "prefer"
+        )
+        action = Action(
+            name=capability.name,
+            provider=capability.spec.provider,
+            cost=capability.spec.cost,
+            latency=capability.spec.latency,
+            reliability=reliability,
+            requires=tuple(capability.spec.requires),
+            effects=tuple(capability.spec.effects.items()),
+            bias=bias,
+            bias_rules=tuple(h.ref for h in hits if h.effect in ("avoid", "prefer")),
+        )
+        deny = next((h for h in hits if h.effect == "deny"), None)
+        if deny is None:
+            actions.append(action)
+        else:
+            denied.append(Denied(action, deny.ref, deny.message))
+    spec = intent.spec
+    task = Task(
+        state=state,
+        goal=tuple(spec.goal),
+        actions=tuple(actions),
+        weights=Weights(spec.objective.cost, spec.objective.latency, spec.objective.risk),
+        limits=Limits(
+            spec.constraints.max_cost,
+            spec.constraints.deadline,
+            spec.constraints.min_success_probability,
+        ),
+        max_steps=spec.limits.max_steps,
+        denied=tuple(denied),
+    )
+    return task, hits_all, errors, beliefs
+
+
+def observed_facts(task: Task, state: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts the goal and the capabilities' preconditions read, with their values now."""
+    paths: set[str] = set()
+    for source in task.goal + tuple(r for a in task.actions for r in a.requires):
+        read = compile_condition(source).state_paths
+        paths.update(read or ())
+    return {p: get_path(state, p) for p in sorted(paths) if has_path(state, p)}
+
+
+def decide(
+    intent: Intent,
+    catalog: Catalog,
+    state: Mapping[str, Any],
+    history: History,
+    planner: Planner,
+    *,
+    number: int,
+    trigger: str,
+) -> Decision:
+    """Plan from this snapshot and record why: same inputs, same Decision."""
+    task, hits, errors, beliefs = build_task(intent, catalog, state, history)
+    result = planner.plan(task)
+    denials = tuple(Rejection(d.action.name, "denied", d.message, rule=d.rule) for d in task.denied)
+    result = replace(result, rejections=denials + result.rejections)
+    chosen = set(result.plan.capabilities) if result.plan else set()
+    approvals = tuple(
+        (h.ref, name, h.message)
+        for name, h in hits
+        if h.effect == "require_approval" and name in chosen
+    )
+    return Decision(
+        number=number,
+        trigger=trigger,
+        planner=planner.name,
+        snapshot_digest=digest(state),
+        observed=observed_facts(task, state),
+        result=result,
+        beliefs=beliefs,
+        approvals=approvals,
+        policy_errors=tuple(errors),
+    )

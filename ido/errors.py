@@ -1,0 +1,62 @@
+"""The one error tree of ido; library code raises these, only the CLI catches them.
+
+IdoError
+├── LoadError            bad YAML, schema, CEL or references; carries every Problem found
+├── NotFoundError        an intent, run or file the user named does not exist
+├── PlanningError        the planner could not work on the problem (not: infeasible)
+├── ExecutionError       a binding could not be performed (raised inside the runtime only)
+└── JournalError         the journal database is unusable
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a user's input, located as precisely as we can."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class IdoError(Exception):
+    """Root of every error ido raises on purpose."""
+
+    exit_code = 2
+
+
+class LoadError(IdoError):
+    """One or more problems in the files a user wrote; all of them, not just the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line or 0, p.field))
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} found"
+        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class NotFoundError(IdoError):
+    """Something the user named (intent, run, file) does not exist."""
+
+
+class PlanningError(IdoError):
+    """The planner could not work on the problem it was given."""
+
+
+class ExecutionError(IdoError):
+    """A capability binding could not be performed."""
+
+    exit_code = 1
+
+
+class JournalError(IdoError):
+    """The journal database cannot be opened or is inconsistent."""

@@ -1,0 +1,177 @@
+"""Explain a run from its journal: every decision, why it was made, what came of it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ido.journal import Event, RunRow
+from ido.model import format_duration
+
+REASON_WORDS = {
+    "denied": "denied by",
+    "unreachable": "unreachable",
+    "irrelevant": "not needed",
+    "dominated": "dominated",
+    "over_budget": "over budget",
+    "over_deadline": "over deadline",
+    "too_unreliable": "too unreliable",
+}
+
+
+def run_view(run: RunRow, events: Sequence[Event]) -> dict[str, Any]:
+    """The run as one JSON document: decisions, each with the actions taken under it."""
+    decisions: list[dict[str, Any]] = []
+    started: dict[int, dict[str, Any]] = {}
+    other: list[dict[str, Any]] = []
+    for event in events:
+        if event.kind == "decided":
+            decisions.append({**event.data, "at": event.at, "actions": []})
+        elif event.kind == "action_started":
+            started[event.data["step"]] = {**event.data, "started_at": event.at}
+        elif event.kind == "action_finished":
+            action = {**started.pop(event.data["step"], {}), **event.data, "at": event.at}
+            _decision(decisions, action["decision"])["actions"].append(action)
+        elif event.kind in ("approval_required", "observer_failed"):
+            other.append({"kind": event.kind, "at": event.at, **event.data})
+    for action in started.values():  # started, never finished: interrupted
+        _decision(decisions, action["decision"])["actions"].append({**action, "ok": None})
+    return {"run": run.to_json(), "decisions": decisions, "events": other}
+
+
+def _decision(decisions: list[dict[str, Any]], number: int) -> dict[str, Any]:
+    return next(d for d in decisions if d["number"] == number)
+
+
+def render(view: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(view, indent=2, sort_keys=True, default=str)
+    lines = _markdown(view) if fmt == "md" else _text(view)
+    return "\n".join(lines) + "\n"
+
+
+def _money(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _step_line(step: dict[str, Any]) -> str:
+    return (
+        f"{step['capability']} ({step['provider']}): cost {_money(step['cost'])}, "
+        f"latency {format_duration(step['latency'])}, reliability {step['reliability']:.3f}"
+    )
+
+
+def _action_line(action: dict[str, Any]) -> str:
+    took = format_duration(action.get("duration") or 0.0)
+    attempt = f" attempt {action['attempt']}" if action.get("attempt", 1) > 1 else ""
+    if action.get("ok") is None:
+        return f"{action['capability']}{attempt}: started, no outcome recorded (interrupted)"
+    if action["ok"]:
+        return f"{action['capability']}{attempt}: succeeded in {took}"
+    verb = "timed out" if action.get("timed_out") else "failed"
+    return f"{action['capability']}{attempt}: {verb} after {took}: {action.get('error')}"
+
+
+def _rejection_line(rejection: dict[str, Any]) -> str:
+    words = REASON_WORDS.get(rejection["reason"], rejection["reason"])
+    if rejection.get("rule"):
+        return f"{rejection['capability']}: {words} {rejection['rule']}: {rejection['detail']}"
+    return f"{rejection['capability']}: {words}: {rejection['detail']}"
+
+
+def _constraint_line(c: dict[str, Any]) -> str:
+    if c["name"] == "deadline":
+        value = f"{format_duration(c['value'])} of {format_duration(c['limit'])}"
+    elif c["name"] == "max_cost":
+        value = f"{_money(c['value'])} of {_money(c['limit'])}"
+    else:
+        value = f"{c['value']:.4f} ≥ {c['limit']:.4f}"
+    mark = "  ← binding" if c["binding"] else ""
+    return f"{c['name']}: {value}{mark}"
+
+
+def _summary(view: dict[str, Any]) -> str:
+    run = view["run"]
+    outcome = run["outcome"] or "interrupted"
+    duration = format_duration(run["duration"]) if run["duration"] is not None else "-"
+    return (
+        f"run {run['id']} · intent {run['intent']} · {outcome} · "
+        f"cost {_money(run['cost'])} · {duration}"
+    )
+
+
+def _decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
+    result = d["result"]
+    parts: dict[str, list[str]] = {}
+    parts["observed"] = [f"{k} = {json.dumps(v)}" for k, v in d["observed"].items()]
+    if d.get("beliefs"):
+        parts["beliefs"] = [
+            f"{name}: reliability believed {value:.3f} after failures in this run"
+            for name, value in d["beliefs"].items()
+        ]
+    plan = result.get("plan")
+    if result["status"] == "infeasible":
+        parts["no plan"] = [result["reason"] or "no plan"]
+    elif result["status"] == "satisfied":
+        parts["chosen"] = ["nothing to do: the goal already holds"]
+    elif plan:
+        optimal = "" if result["proven_optimal"] else " (best found, not proven optimal)"
+        head = (
+            f"cost {_money(plan['cost'])}, latency {format_duration(plan['latency'])}, "
+            f"success {plan['success_probability']:.3f}, score {plan['score']:.3f}{optimal}"
+        )
+        parts["chosen"] = [head] + [
+            f"{i}. {_step_line(s)}" for i, s in enumerate(plan["steps"], start=1)
+        ]
+    if result.get("constraints"):
+        parts["constraints"] = [_constraint_line(c) for c in result["constraints"]]
+    if result.get("alternatives"):
+        parts["alternatives"] = [
+            f"+{a['score_delta']:.3f} score: {a['why']}" for a in result["alternatives"]
+        ]
+    useful = [r for r in result.get("rejections", []) if r["reason"] != "irrelevant"]
+    if useful:
+        parts["rejected"] = [_rejection_line(r) for r in useful]
+    errors = list(result.get("condition_errors", [])) + list(d.get("policy_errors", []))
+    if errors:
+        parts["evaluation errors (counted as not satisfied)"] = errors
+    if d["actions"]:
+        parts["what happened"] = [_action_line(a) for a in d["actions"]]
+    return parts
+
+
+def _text(view: dict[str, Any]) -> list[str]:
+    lines = [_summary(view)]
+    if view["run"]["reason"]:
+        lines.append(f"reason: {view['run']['reason']}")
+    for d in view["decisions"]:
+        lines += ["", f"decision {d['number']} · trigger: {d['trigger']} · planner {d['planner']}"]
+        for title, items in _decision_parts(d).items():
+            lines.append(f"  {title}:")
+            lines += [f"    {item}" for item in items]
+    for e in view["events"]:
+        lines.append(f"{e['kind']}: " + ", ".join(f"{k}={v}" for k, v in e.items() if k != "kind"))
+    return lines
+
+
+def _markdown(view: dict[str, Any]) -> list[str]:
+    lines = [f"# {_summary(view)}"]
+    if view["run"]["reason"]:
+        lines += ["", f"**Reason:** {view['run']['reason']}"]
+    for d in view["decisions"]:
+        lines += [
+            "",
+            f"## Decision {d['number']}: {d['trigger']}",
+            "",
+            f"Planner: `{d['planner']}`",
+        ]
+        for title, items in _decision_parts(d).items():
+            lines += ["", f"**{title.capitalize()}**", ""]
+            lines += [f"- {item}" for item in items]
+    for e in view["events"]:
+        lines += [
+            "",
+            f"- `{e['kind']}` " + ", ".join(f"{k}={v}" for k, v in e.items() if k != "kind"),
+        ]
+    return lines

@@ -1,0 +1,187 @@
+"""The append-only journal of runs and their events, on SQLite (the embedded default)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ido.errors import JournalError, NotFoundError
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    intent TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    outcome TEXT,
+    reason TEXT,
+    cost REAL NOT NULL DEFAULT 0,
+    duration REAL
+);
+CREATE TABLE IF NOT EXISTS events (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
+"""
+
+
+@dataclass(frozen=True)
+class Event:
+    run_id: str
+    seq: int
+    at: str
+    kind: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: str
+    intent: str
+    started_at: str
+    ended_at: str | None
+    outcome: str | None
+    reason: str | None
+    cost: float
+    duration: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Journal(Protocol):
+    """Where runs are recorded; each append is durable before it returns."""
+
+    def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> None: ...
+    def append(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int: ...
+    def finish_run(
+        self, run_id: str, outcome: str, reason: str | None, cost: float, duration: float, at: str
+    ) -> None: ...
+    def runs(self, limit: int = 50) -> list[RunRow]: ...
+    def events(self, run_id: str) -> list[Event]: ...
+    def resolve(self, reference: str) -> str: ...
+
+
+class SqliteJournal:
+    """Journal in one SQLite file, WAL mode, `synchronous=FULL`: an event is on disk when
+    `append` returns, so it is committed before the next side effect."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(f"cannot open journal {self.path}: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SqliteJournal:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> None:
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO runs(id, intent, started_at) VALUES (?, ?, ?)", (run_id, intent, at)
+            )
+            self._insert(run_id, "run_started", at, data)
+
+    def append(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int:
+        with self._tx():
+            return self._insert(run_id, kind, at, data)
+
+    def finish_run(
+        self, run_id: str, outcome: str, reason: str | None, cost: float, duration: float, at: str
+    ) -> None:
+        with self._tx():
+            self._insert(
+                run_id, "run_finished", at, {"outcome": outcome, "reason": reason, "cost": cost}
+            )
+            self._db.execute(
+                "UPDATE runs SET ended_at=?, outcome=?, reason=?, cost=?, duration=? WHERE id=?",
+                (at, outcome, reason, cost, duration, run_id),
+            )
+
+    def runs(self, limit: int = 50) -> list[RunRow]:
+        rows = self._db.execute(
+            "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration FROM runs "
+            "ORDER BY started_at DESC, rowid DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [RunRow(*row) for row in rows]
+
+    def events(self, run_id: str) -> list[Event]:
+        rows = self._db.execute(
+            "SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? ORDER BY seq",
+            (run_id,),
+        ).fetchall()
+        return [Event(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+    def resolve(self, reference: str) -> str:
+        """A run id from an id, a unique id prefix, or `last`."""
+        if reference == "last":
+            row = self._db.execute(
+                "SELECT id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"no runs recorded in {self.path} yet; start one with ido run")
+            return str(row[0])
+        rows = self._db.execute(
+            "SELECT id FROM runs WHERE id = ? OR id LIKE ? ORDER BY id LIMIT 3",
+            (reference, reference.replace("%", "") + "%"),
+        ).fetchall()
+        exact = [r[0] for r in rows if r[0] == reference]
+        if exact:
+            return str(exact[0])
+        if len(rows) == 1:
+            return str(rows[0][0])
+        if rows:
+            raise NotFoundError(f"run '{reference}' is ambiguous: {', '.join(r[0] for r in rows)}")
+        raise NotFoundError(f"run '{reference}' not found in {self.path}; see ido runs")
+
+    def _insert(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int:
+        row = self._db.execute(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run_id=?", (run_id,)
+        ).fetchone()
+        seq = int(row[0])
+        self._db.execute(
+            "INSERT INTO events(run_id, seq, at, kind, data) VALUES (?, ?, ?, ?, ?)",
+            (run_id, seq, at, kind, json.dumps(data, sort_keys=True, default=str)),
+        )
+        return seq
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self._db.execute("COMMIT" if kind is None else "ROLLBACK")

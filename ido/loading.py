@@ -1,0 +1,250 @@
+"""Load catalogs of YAML resources from files and folders, reporting every problem at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ido.conditions import ConditionError, compile_condition
+from ido.errors import LoadError, NotFoundError, Problem
+from ido.model import KINDS, Capability, Intent, Observer, Policy, Resource
+from ido.yamlsrc import Document, FieldPath, format_path, read_documents
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a resource was declared."""
+
+    file: Path
+    document: Document
+    index: int
+
+    def line_of(self, path: FieldPath) -> int:
+        return self.document.line_of(path)
+
+
+@dataclass
+class Catalog:
+    """Every resource found under a set of paths, by kind and name."""
+
+    intents: dict[str, Intent] = field(default_factory=dict)
+    capabilities: dict[str, Capability] = field(default_factory=dict)
+    policies: dict[str, Policy] = field(default_factory=dict)
+    observers: dict[str, Observer] = field(default_factory=dict)
+    origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
+
+    def table(self, kind: str) -> dict[str, Any]:
+        tables: dict[str, dict[str, Any]] = {
+            "Intent": self.intents,
+            "Capability": self.capabilities,
+            "Policy": self.policies,
+            "Observer": self.observers,
+        }
+        return tables[kind]
+
+    def origin(self, resource: Resource) -> Origin | None:
+        return self.origins.get((resource.kind, resource.name))
+
+    def __len__(self) -> int:
+        return sum(len(t) for t in (self.intents, self.capabilities, self.policies, self.observers))
+
+
+def yaml_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
+    """Expand folders into their YAML files (recursively, sorted); missing paths are problems."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), None, "", "no such file or folder"))
+    unique = list(dict.fromkeys(f.resolve() for f in files))
+    return unique, problems
+
+
+def load_catalog(paths: Sequence[Path | str], *, base: Path | None = None) -> Catalog:
+    """Load and check every resource under `paths`; raise LoadError listing all problems."""
+    base = base or Path.cwd()
+    files, problems = yaml_files(Path(p) for p in paths)
+    catalog = Catalog()
+    for file in files:
+        problems.extend(_load_file(file, _display(file, base), catalog))
+    problems.extend(_check_references(catalog, base))
+    problems.extend(_check_conditions(catalog, base))
+    if problems:
+        raise LoadError(problems)
+    return catalog
+
+
+def _display(file: Path, base: Path) -> str:
+    try:
+        return str(file.relative_to(base.resolve()))
+    except ValueError:
+        return str(file)
+
+
+def _load_file(file: Path, shown: str, catalog: Catalog) -> list[Problem]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [Problem(shown, None, "", f"cannot read file: {exc}")]
+    documents, problems = read_documents(text, shown)
+    documents = [d for d in documents if d.data is not None]
+    for index, document in enumerate(documents):
+        resource, found = _parse_resource(document, shown)
+        problems.extend(found)
+        if resource is None:
+            continue
+        if len(documents) == 1 and resource.name != file.stem:
+            problems.append(
+                Problem(
+                    shown,
+                    document.line_of(("metadata", "name")),
+                    "metadata.name",
+                    f"name '{resource.name}' must equal the file name '{file.stem}'"
+                    " (or put several resources in one file)",
+                )
+            )
+            continue
+        table = catalog.table(resource.kind)
+        key = (resource.kind, resource.name)
+        if resource.name in table:
+            first = catalog.origins[key]
+            problems.append(
+                Problem(
+                    shown,
+                    document.line_of(("metadata", "name")),
+                    "metadata.name",
+                    f"{resource.kind} '{resource.name}' is declared twice; first in "
+                    f"{_display(first.file, Path.cwd())}:{first.document.line}",
+                )
+            )
+            continue
+        table[resource.name] = resource
+        catalog.origins[key] = Origin(file, document, index)
+    return problems
+
+
+def _parse_resource(document: Document, shown: str) -> tuple[Resource | None, list[Problem]]:
+    data = document.data
+    if not isinstance(data, dict):
+        return None, [Problem(shown, document.line, "", "a resource must be a YAML mapping")]
+    kind = data.get("kind")
+    if kind not in KINDS:
+        known = ", ".join(KINDS)
+        message = "missing key 'kind'" if kind is None else f"unknown kind {kind!r}"
+        return None, [
+            Problem(shown, document.line_of(("kind",)), "kind", f"{message}; use one of {known}")
+        ]
+    try:
+        return KINDS[kind].model_validate(data), []
+    except ValidationError as exc:
+        return None, [_problem_of(error, document, shown) for error in exc.errors()]
+
+
+def _problem_of(error: Any, document: Document, shown: str) -> Problem:
+    loc: FieldPath = tuple(error["loc"])
+    kind = error["type"]
+    message = str(error["msg"])
+    if kind == "extra_forbidden":
+        message = f"unknown key '{loc[-1]}'" if loc else "unknown key"
+    elif kind == "missing":
+        message = f"missing required key '{loc[-1]}'"
+    elif kind == "value_error":
+        message = message.removeprefix("Value error, ")
+    elif "input" in error and kind.endswith("_type"):
+        message = f"{message} (got {error['input']!r})"
+    # Pydantic appends the union/literal tag to loc; keep only the user's own path.
+    loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "lax-"))))
+    return Problem(shown, document.line_of(loc), format_path(loc), message)
+
+
+def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def missing(resource: Resource, path: FieldPath, kind: str, name: str) -> None:
+        origin = catalog.origins[(resource.kind, resource.name)]
+        known = sorted(catalog.table(kind))
+        hint = f"; known: {', '.join(known)}" if known else f"; no {kind} is loaded"
+        problems.append(
+            Problem(
+                _display(origin.file, base),
+                origin.line_of(path),
+                format_path(path),
+                f"{kind} '{name}' not found{hint}",
+            )
+        )
+
+    for intent in catalog.intents.values():
+        for i, name in enumerate(intent.spec.policies):
+            if name not in catalog.policies:
+                missing(intent, ("spec", "policies", i), "Policy", name)
+        for i, name in enumerate(intent.spec.observers):
+            if name not in catalog.observers:
+                missing(intent, ("spec", "observers", i), "Observer", name)
+    for capability in catalog.capabilities.values():
+        undo = capability.spec.compensate
+        if undo is not None and undo not in catalog.capabilities:
+            missing(capability, ("spec", "compensate"), "Capability", undo)
+    return problems
+
+
+def _conditions(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
+    for intent in catalog.intents.values():
+        for i, text in enumerate(intent.spec.goal):
+            yield intent, ("spec", "goal", i), text
+    for capability in catalog.capabilities.values():
+        for i, text in enumerate(capability.spec.requires):
+            yield capability, ("spec", "requires", i), text
+    for policy in catalog.policies.values():
+        for i, rule in enumerate(policy.spec.rules):
+            yield policy, ("spec", "rules", i, "when"), rule.when
+
+
+def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    for resource, path, text in _conditions(catalog):
+        try:
+            compile_condition(text)
+        except ConditionError as exc:
+            origin = catalog.origins[(resource.kind, resource.name)]
+            problems.append(
+                Problem(
+                    _display(origin.file, base),
+                    origin.line_of(path),
+                    format_path(path),
+                    f"{exc} in {text!r}",
+                )
+            )
+    return problems
+
+
+def find_intent(catalog: Catalog, reference: str) -> Intent:
+    """An intent by name, or the single intent declared in the file at `reference`."""
+    if reference in catalog.intents:
+        return catalog.intents[reference]
+    path = Path(reference)
+    if path.suffix in YAML_SUFFIXES or path.exists():
+        resolved = path.resolve()
+        found = [
+            catalog.intents[name]
+            for (kind, name), origin in catalog.origins.items()
+            if kind == "Intent" and origin.file == resolved
+        ]
+        if len(found) == 1:
+            return found[0]
+        if not path.exists():
+            raise NotFoundError(f"{reference}: no such intent file")
+        raise NotFoundError(f"{reference}: holds {len(found)} intents; name one instead")
+    known = ", ".join(sorted(catalog.intents)) or "none loaded"
+    raise NotFoundError(f"intent '{reference}' not found; known intents: {known}")

@@ -1,0 +1,47 @@
+"""Durations as users write them (`800ms`, `30s`, `2h`), held as float seconds."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+DURATION_PATTERN = r"^\d+(\.\d+)?(ms|s|m|h|d)$"
+_RE = re.compile(DURATION_PATTERN)
+
+
+def parse_duration(value: Any) -> float:
+    """Return seconds for a duration string such as `800ms`, `30s`, `1.5h` or `2d`."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(
+            f"a duration is a string with a unit, like '800ms', '30s', '2h' (got {value!r})"
+        )
+    text = value.strip()
+    match = _RE.match(text)
+    if match is None:
+        raise ValueError(
+            f"'{value}' is not a duration; write a number and a unit ms, s, m, h or d, "
+            "like '800ms', '30s', '2h'"
+        )
+    unit = match.group(2)
+    return float(text[: -len(unit)]) * _UNITS[unit]
+
+
+def format_duration(seconds: float) -> str:
+    """Render seconds the way a user would write them (`1.2s`, `800ms`, `2h`)."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["800ms", "30s"]}),
+]

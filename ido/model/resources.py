@@ -1,0 +1,248 @@
+"""The resource kinds users write in YAML: Intent, Capability, Policy, Observer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ido.model.durations import Duration
+
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$"
+PATH_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=120)]
+FactPath = Annotated[str, Field(pattern=PATH_PATTERN)]
+Condition = Annotated[str, Field(min_length=1, description="A CEL expression that yields a bool.")]
+
+
+class Strict(BaseModel):
+    """Base of every user-written model: unknown keys are errors, values are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Metadata(Strict):
+    name: Name = Field(description="Unique name of the resource; equals the file stem.")
+    description: str | None = Field(default=None, description="Free text for people.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Free key/value labels.")
+
+
+# --- Intent -----------------------------------------------------------------------------
+
+
+class Constraints(Strict):
+    max_cost: float | None = Field(
+        default=None, ge=0, description="Most the whole plan may cost, in the catalog's currency."
+    )
+    deadline: Duration | None = Field(
+        default=None, description="Most time the plan may take, e.g. '30s'."
+    )
+    min_success_probability: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Least probability that every step succeeds (product of reliabilities).",
+    )
+
+
+class Objective(Strict):
+    cost: float = Field(default=1.0, ge=0, description="Weight of cost (per currency unit).")
+    latency: float = Field(default=0.0, ge=0, description="Weight of latency (per second).")
+    risk: float = Field(
+        default=0.0, ge=0, description="Weight of risk, -ln(reliability), summed over steps."
+    )
+
+
+class Limits(Strict):
+    max_steps: int = Field(default=20, ge=1, le=200, description="Most steps one plan may have.")
+    max_replans: int = Field(
+        default=10, ge=0, description="Most replans in one run before it fails."
+    )
+
+
+class IntentSpec(Strict):
+    given: dict[str, Any] = Field(
+        default_factory=dict, description="Known state at the start of the run."
+    )
+    goal: list[Condition] = Field(
+        min_length=1, description="CEL conditions over `state` that must all hold."
+    )
+    constraints: Constraints = Field(default_factory=Constraints)
+    objective: Objective = Field(default_factory=Objective)
+    policies: list[Name] = Field(default_factory=list, description="Policies that govern it.")
+    observers: list[Name] = Field(
+        default_factory=list, description="Observers whose output is merged into state."
+    )
+    mode: Literal["auto", "propose", "shadow"] = Field(
+        default="auto",
+        description="auto: act; propose: plan then wait for approval; shadow: plan only.",
+    )
+    planner: Literal["cpsat", "search", "llm", "hybrid"] = Field(
+        default="cpsat", description="Planner backend."
+    )
+    limits: Limits = Field(default_factory=Limits)
+
+
+# --- Capability -------------------------------------------------------------------------
+
+
+class HttpBinding(Strict):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    url: str = Field(pattern=r"^https?://", description="http:// or https:// URL.")
+    json_body: Any = Field(default=None, alias="json", description="JSON body to send.")
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+
+class RunBinding(Strict):
+    python: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="'package.module:function', called with an ActionContext.",
+    )
+    shell: list[str] | None = Field(
+        default=None, min_length=1, description="argv list; never run through a shell."
+    )
+    http: HttpBinding | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> RunBinding:
+        chosen = [k for k in ("python", "shell", "http") if getattr(self, k) is not None]
+        if len(chosen) != 1:
+            raise ValueError("give exactly one of python, shell or http")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("python", "shell", "http") if getattr(self, k) is not None)
+
+
+class CapabilitySpec(Strict):
+    description: str | None = None
+    provider: str = Field(min_length=1, description="Who performs it (stripe, dhl, ...).")
+    region: str | None = Field(default=None, description="Where it processes data (eu, us).")
+    tags: list[str] = Field(default_factory=list)
+    requires: list[Condition] = Field(
+        default_factory=list, description="CEL preconditions over `state`, all must hold."
+    )
+    effects: dict[FactPath, Any] = Field(
+        min_length=1, description="Facts set when it succeeds: path -> value."
+    )
+    cost: float = Field(default=0.0, ge=0, description="Cost per call.")
+    latency: Duration = Field(default=0.0, description="Expected duration, e.g. '800ms'.")
+    reliability: float = Field(default=1.0, gt=0, le=1, description="Probability of success.")
+    timeout: Duration = Field(default=30.0, description="Longest a call may take.")
+    idempotent: bool = Field(default=False, description="Safe to repeat with the same key.")
+    compensate: Name | None = Field(default=None, description="Capability that undoes it.")
+    output: FactPath | None = Field(
+        default=None, description="State path where the binding's JSON result is stored."
+    )
+    run: RunBinding | None = Field(default=None, description="How to perform it.")
+
+    @model_validator(mode="after")
+    def _timeout_covers_latency(self) -> CapabilitySpec:
+        if self.timeout <= 0:
+            raise ValueError("timeout must be greater than 0")
+        return self
+
+
+# --- Policy -----------------------------------------------------------------------------
+
+
+class Rule(Strict):
+    id: Name = Field(description="Rule id, unique in its policy; cited as policy/rule-id.")
+    effect: Literal["deny", "require_approval", "prefer", "avoid"]
+    when: Condition = Field(description="CEL over capability, state, intent, health.")
+    message: str = Field(min_length=1, description="What people read when the rule fires.")
+    weight: float = Field(
+        default=1.0, ge=0, description="Score added (avoid) or removed (prefer) per step."
+    )
+
+
+class PolicySpec(Strict):
+    description: str | None = None
+    rules: list[Rule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PolicySpec:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id '{rule.id}' is used twice")
+            seen.add(rule.id)
+        return self
+
+
+# --- Observer ---------------------------------------------------------------------------
+
+
+class HttpSource(Strict):
+    url: str = Field(pattern=r"^https?://")
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class ObserverSpec(Strict):
+    description: str | None = None
+    python: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="'module:function' returning a JSON-like mapping.",
+    )
+    file: str | None = Field(default=None, description="JSON file, relative to this YAML file.")
+    http: HttpSource | None = Field(default=None, description="HTTP GET returning JSON.")
+    at: FactPath | None = Field(
+        default=None, description="State path to mount the output at; default: merge at root."
+    )
+    timeout: Duration = Field(default=5.0, description="Longest one observation may take.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ObserverSpec:
+        chosen = [k for k in ("python", "file", "http") if getattr(self, k) is not None]
+        if len(chosen) != 1:
+            raise ValueError("give exactly one of python, file or http")
+        return self
+
+
+# --- envelopes --------------------------------------------------------------------------
+
+
+class _Resource(Strict):
+    api_version: Literal["ido/v1"] = Field(alias="apiVersion")
+    metadata: Metadata
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+
+class Intent(_Resource):
+    kind: Literal["Intent"]
+    spec: IntentSpec
+
+
+class Capability(_Resource):
+    kind: Literal["Capability"]
+    spec: CapabilitySpec
+
+
+class Policy(_Resource):
+    kind: Literal["Policy"]
+    spec: PolicySpec
+
+
+class Observer(_Resource):
+    kind: Literal["Observer"]
+    spec: ObserverSpec
+
+
+Resource = Intent | Capability | Policy | Observer
+KINDS: dict[str, type[Intent] | type[Capability] | type[Policy] | type[Observer]] = {
+    "Intent": Intent,
+    "Capability": Capability,
+    "Policy": Policy,
+    "Observer": Observer,
+}

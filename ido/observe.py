@@ -1,0 +1,69 @@
+"""Observers (python callable, JSON file, HTTP GET) and the state snapshot they feed."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ido.errors import ExecutionError
+from ido.loading import Catalog
+from ido.model import Intent, Observer
+from ido.runtime.bindings import load_callable
+from ido.state import State, close_world, merge, set_path
+
+
+def observe(observer: Observer, origin_dir: Path, base: Path) -> dict[str, Any]:
+    """Read one observer's output; raises ExecutionError with the reason when it cannot."""
+    spec = observer.spec
+    try:
+        if spec.python is not None:
+            value = load_callable(spec.python, base)()
+        elif spec.file is not None:
+            value = json.loads((origin_dir / spec.file).read_text(encoding="utf-8"))
+        else:
+            assert spec.http is not None
+            request = urllib.request.Request(spec.http.url, headers=dict(spec.http.headers))  # noqa: S310
+            with urllib.request.urlopen(request, timeout=spec.timeout) as response:  # noqa: S310
+                value = json.loads(response.read().decode("utf-8"))
+    except ExecutionError:
+        raise
+    except Exception as exc:  # an observer is user code or the outside world
+        raise ExecutionError(f"observer {observer.name}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(value, Mapping):
+        raise ExecutionError(
+            f"observer {observer.name} returned {type(value).__name__}, not a mapping"
+        )
+    if spec.at is None:
+        return dict(value)
+    mounted: State = {}
+    set_path(mounted, spec.at, dict(value))
+    return mounted
+
+
+def boolean_facts(catalog: Catalog) -> list[str]:
+    """Fact paths that some capability sets to a boolean: they start `false` when absent."""
+    return sorted(
+        {
+            path
+            for capability in catalog.capabilities.values()
+            for path, value in capability.spec.effects.items()
+            if isinstance(value, bool)
+        }
+    )
+
+
+def snapshot(
+    intent: Intent,
+    observations: Iterable[Mapping[str, Any]],
+    effects: Mapping[str, Any],
+    facts: Iterable[str],
+) -> State:
+    """state = given + observer outputs + effects of completed steps, closed-world."""
+    state: State = merge({}, intent.spec.given)
+    for observation in observations:
+        state = merge(state, observation)
+    state = merge(state, effects)
+    return close_world(state, facts)

@@ -1,0 +1,361 @@
+"""Ground a Task into a finite-domain problem: fact domains, condition truth tables, pruning.
+
+Conditions are CEL, which no solver reads. But a plan can only change the facts that
+capabilities write (the *fluents*), and each fluent can only take its current value or a
+value some effect writes. So every condition is a finite function of the fluents it reads,
+and we tabulate it by evaluating the CEL on every combination. This is exact, not an
+approximation, for conditions that name the facts they read as `state.a.b` paths.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ido.conditions import compile_condition
+from ido.errors import PlanningError
+from ido.planner.types import Action, Rejection, Task, Weights
+from ido.state import State, delete_path, has_path, set_path
+
+MAX_TABLE_ROWS = 4096
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+ABSENT: Any = _Absent()
+
+
+@dataclass(frozen=True)
+class Fluent:
+    """A fact some capability writes, with every value it can take (index 0: the current one)."""
+
+    path: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A condition as a function of a few fluents: the rows (value indices) where it holds."""
+
+    source: str
+    fluents: tuple[int, ...]
+    true_rows: tuple[tuple[int, ...], ...]
+    false_rows: tuple[tuple[int, ...], ...]
+
+    @property
+    def constant(self) -> bool | None:
+        if self.fluents:
+            return None
+        return bool(self.true_rows)
+
+
+@dataclass(frozen=True)
+class Grounded:
+    """A Task in finite-domain form, restricted to the actions that can matter."""
+
+    fluents: tuple[Fluent, ...]
+    actions: tuple[Action, ...]
+    pre: tuple[tuple[Table, ...], ...]
+    eff: tuple[tuple[tuple[int, int], ...], ...]
+    earliest: tuple[int, ...]
+    goal: tuple[Table, ...]
+    unreachable_goal: tuple[str, ...]
+    rejections: tuple[Rejection, ...]
+    errors: tuple[str, ...]
+
+
+def _key(value: Any) -> str:
+    if value is ABSENT:
+        return "\x00absent"
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+class _Tabulator:
+    """Evaluates conditions on combinations of fluent values, memoised per source and row."""
+
+    def __init__(self, state: Mapping[str, Any], fluents: Sequence[Fluent]) -> None:
+        self._state = state
+        self._fluents = fluents
+        self._cache: dict[tuple[str, tuple[int, ...], tuple[int, ...]], Table] = {}
+        self.errors: dict[str, str] = {}
+
+    def reads(self, source: str) -> tuple[int, ...]:
+        paths = compile_condition(source).state_paths
+        if paths is None:
+            return tuple(range(len(self._fluents)))
+        return tuple(
+            i
+            for i, fluent in enumerate(self._fluents)
+            if any(_overlaps(fluent.path, p) for p in paths)
+        )
+
+    def table(self, source: str, where: str) -> Table:
+        reads = self.reads(source)
+        key = (source, reads, ())
+        if key in self._cache:
+            return self._cache[key]
+        condition = compile_condition(source)
+        domains = [range(len(self._fluents[i].values)) for i in reads]
+        size = 1
+        for d in domains:
+            size *= len(d)
+        if size > MAX_TABLE_ROWS:
+            names = ", ".join(self._fluents[i].path for i in reads)
+            raise PlanningError(
+                f"{where}: condition {source!r} reads {len(reads)} changing facts ({names}) "
+                f"with {size} combinations; split it into smaller conditions"
+            )
+        true_rows: list[tuple[int, ...]] = []
+        false_rows: list[tuple[int, ...]] = []
+        for row in itertools.product(*domains):
+            state = _with_values(self._state, [(self._fluents[i], v) for i, v in zip(reads, row)])
+            verdict = condition.evaluate({"state": state})
+            (true_rows if verdict.holds else false_rows).append(tuple(row))
+            if verdict.error and not any(row):
+                self.errors.setdefault(f"{where}: {source}", verdict.error)
+        table = Table(source, reads, tuple(true_rows), tuple(false_rows))
+        self._cache[key] = table
+        return table
+
+
+def _overlaps(fluent: str, read: str) -> bool:
+    return fluent == read or fluent.startswith(read + ".") or read.startswith(fluent + ".")
+
+
+def _with_values(base: Mapping[str, Any], values: Iterable[tuple[Fluent, int]]) -> State:
+    state: State = json.loads(json.dumps(base, default=str))
+    for fluent, index in values:
+        value = fluent.values[index]
+        if value is ABSENT:
+            delete_path(state, fluent.path)
+        else:
+            set_path(state, fluent.path, value)
+    return state
+
+
+def fluents_of(state: Mapping[str, Any], actions: Sequence[Action]) -> tuple[Fluent, ...]:
+    """Every fact the actions write, with its current value first and each written value."""
+    from ido.state import get_path
+
+    domains: dict[str, dict[str, Any]] = {}
+    for action in actions:
+        for path, value in action.effects:
+            if path not in domains:
+                current = get_path(state, path) if has_path(state, path) else ABSENT
+                domains[path] = {_key(current): current}
+            domains[path].setdefault(_key(value), value)
+    paths = sorted(domains)
+    for a, b in itertools.pairwise(paths):
+        if b.startswith(a + "."):
+            raise PlanningError(
+                f"capabilities write both '{a}' and '{b}'; effects must not nest inside each other"
+            )
+    return tuple(Fluent(p, tuple(domains[p].values())) for p in paths)
+
+
+def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
+    """Tabulate conditions, then keep the actions that are reachable, relevant, not dominated."""
+    actions = list(task.actions if actions is None else actions)
+    fluents = fluents_of(task.state, actions)
+    index = {f.path: i for i, f in enumerate(fluents)}
+    tab = _Tabulator(task.state, fluents)
+    goal = tuple(tab.table(g, "goal") for g in task.goal)
+    pre = [tuple(tab.table(r, f"requires of {a.name}") for r in a.requires) for a in actions]
+    eff = [
+        tuple((index[p], _value_index(fluents[index[p]], v)) for p, v in a.effects) for a in actions
+    ]
+    rejections: list[Rejection] = []
+
+    level = _reachability(fluents, pre, eff)
+    reached = _reached_values(fluents, pre, eff, level)
+    unreachable_goal = tuple(t.source for t in goal if not _satisfiable(t, reached))
+    relevant = _relevance(goal, pre, eff, len(actions))
+    keep: list[int] = []
+    for i, action in enumerate(actions):
+        if level[i] is None:
+            failing = next(
+                (t.source for t in pre[i] if not _satisfiable(t, reached)), "its preconditions"
+            )
+            rejections.append(
+                Rejection(action.name, "unreachable", f"precondition never holds: {failing}")
+            )
+        elif not relevant[i]:
+            rejections.append(
+                Rejection(action.name, "irrelevant", "its effects are not needed for the goal")
+            )
+        else:
+            keep.append(i)
+    keep, over = _limits_filter(task, [actions[i] for i in keep], keep)
+    rejections.extend(over)
+    keep, dominated = _dominance(task.weights, actions, pre, eff, keep)
+    rejections.extend(dominated)
+    return Grounded(
+        fluents=fluents,
+        actions=tuple(actions[i] for i in keep),
+        pre=tuple(pre[i] for i in keep),
+        eff=tuple(eff[i] for i in keep),
+        earliest=tuple(level[i] or 0 for i in keep),
+        goal=goal,
+        unreachable_goal=unreachable_goal,
+        rejections=tuple(rejections),
+        errors=tuple(f"{k}: {v}" for k, v in sorted(tab.errors.items())),
+    )
+
+
+def _value_index(fluent: Fluent, value: Any) -> int:
+    key = _key(value)
+    return next(i for i, v in enumerate(fluent.values) if _key(v) == key)
+
+
+def _satisfiable(table: Table, reached: Sequence[set[int]]) -> bool:
+    return any(all(v in reached[f] for f, v in zip(table.fluents, row)) for row in table.true_rows)
+
+
+def _reachability(
+    fluents: Sequence[Fluent],
+    pre: Sequence[tuple[Table, ...]],
+    eff: Sequence[tuple[tuple[int, int], ...]],
+) -> list[int | None]:
+    """Relaxed planning graph: the first layer at which each action could apply (None: never)."""
+    reached: list[set[int]] = [{0} for _ in fluents]
+    level: list[int | None] = [None] * len(pre)
+    layer = 0
+    while True:
+        new = [
+            i
+            for i in range(len(pre))
+            if level[i] is None and all(_satisfiable(t, reached) for t in pre[i])
+        ]
+        if not new:
+            return level
+        for i in new:
+            level[i] = layer
+        for i in new:
+            for f, v in eff[i]:
+                reached[f].add(v)
+        layer += 1
+
+
+def _reached_values(
+    fluents: Sequence[Fluent],
+    pre: Sequence[tuple[Table, ...]],
+    eff: Sequence[tuple[tuple[int, int], ...]],
+    level: Sequence[int | None],
+) -> list[set[int]]:
+    reached: list[set[int]] = [{0} for _ in fluents]
+    for i, lv in enumerate(level):
+        if lv is not None:
+            for f, v in eff[i]:
+                reached[f].add(v)
+    return reached
+
+
+def _relevance(
+    goal: Sequence[Table],
+    pre: Sequence[tuple[Table, ...]],
+    eff: Sequence[tuple[tuple[int, int], ...]],
+    count: int,
+) -> list[bool]:
+    wanted: set[int] = {f for t in goal if t.constant is None for f in t.fluents}
+    relevant = [False] * count
+    changed = True
+    while changed:
+        changed = False
+        for i in range(count):
+            if not relevant[i] and any(f in wanted for f, _ in eff[i]):
+                relevant[i] = True
+                changed = True
+                wanted.update(f for t in pre[i] for f in t.fluents)
+    return relevant
+
+
+def _limits_filter(
+    task: Task, actions: Sequence[Action], keep: list[int]
+) -> tuple[list[int], list[Rejection]]:
+    out: list[int] = []
+    rejections: list[Rejection] = []
+    limits = task.limits
+    for i, action in zip(keep, actions):
+        if limits.max_cost is not None and action.cost > limits.max_cost + 1e-9:
+            rejections.append(
+                Rejection(
+                    action.name,
+                    "over_budget",
+                    f"costs {action.cost:.2f} alone, over max_cost {limits.max_cost:.2f}",
+                )
+            )
+        elif limits.deadline is not None and action.latency > limits.deadline + 1e-9:
+            rejections.append(
+                Rejection(
+                    action.name,
+                    "over_deadline",
+                    f"takes {action.latency:g}s alone, over deadline {limits.deadline:g}s",
+                )
+            )
+        elif (
+            limits.min_success_probability is not None
+            and action.reliability < limits.min_success_probability - 1e-12
+        ):
+            rejections.append(
+                Rejection(
+                    action.name,
+                    "too_unreliable",
+                    f"reliability {action.reliability:.3f} alone is under "
+                    f"min_success_probability {limits.min_success_probability:.3f}",
+                )
+            )
+        else:
+            out.append(i)
+    return out, rejections
+
+
+def _dominance(
+    weights: Weights,
+    actions: Sequence[Action],
+    pre: Sequence[tuple[Table, ...]],
+    eff: Sequence[tuple[tuple[int, int], ...]],
+    keep: list[int],
+) -> tuple[list[int], list[Rejection]]:
+    """Drop an action when another with the same conditions and effects is no worse anywhere.
+
+    Swapping the dominated action for its dominator keeps every plan valid and never makes
+    its cost, latency, risk or score worse, so optimal plans never need it.
+    """
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i in keep:
+        signature = (tuple(t.source for t in pre[i]), tuple(sorted(eff[i])))
+        groups.setdefault(signature, []).append(i)
+    dominated: dict[int, int] = {}
+    for members in groups.values():
+        ordered = sorted(members, key=lambda i: (weights.score(actions[i]), actions[i].name))
+        front: list[int] = []
+        for i in ordered:
+            winner = next((j for j in front if _no_worse(weights, actions[j], actions[i])), None)
+            if winner is None:
+                front.append(i)
+            else:
+                dominated[i] = winner
+    rejections = [
+        Rejection(
+            actions[i].name,
+            "dominated",
+            f"{actions[j].name} does the same and is no costlier, slower or riskier",
+        )
+        for i, j in sorted(dominated.items())
+    ]
+    return [i for i in keep if i not in dominated], rejections
+
+
+def _no_worse(weights: Weights, a: Action, b: Action) -> bool:
+    return (
+        a.cost <= b.cost
+        and a.latency <= b.latency
+        and a.reliability >= b.reliability
+        and weights.score(a) <= weights.score(b)
+    )

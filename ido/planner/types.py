@@ -1,0 +1,192 @@
+"""Values the planner takes and returns: frozen, JSON-friendly, no behaviour beyond sums."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Action:
+    """A capability as the planner sees it: conditions, effects and the numbers that matter."""
+
+    name: str
+    provider: str
+    cost: float
+    latency: float
+    reliability: float
+    requires: tuple[str, ...] = ()
+    effects: tuple[tuple[str, Any], ...] = ()
+    bias: float = 0.0
+    bias_rules: tuple[str, ...] = ()
+
+    @property
+    def risk(self) -> float:
+        return -math.log(self.reliability)
+
+
+@dataclass(frozen=True)
+class Weights:
+    cost: float = 1.0
+    latency: float = 0.0
+    risk: float = 0.0
+
+    def score(self, action: Action) -> float:
+        return (
+            self.cost * action.cost
+            + self.latency * action.latency
+            + self.risk * action.risk
+            + action.bias
+        )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Numeric constraints on a whole plan; None means unconstrained."""
+
+    max_cost: float | None = None
+    deadline: float | None = None
+    min_success_probability: float | None = None
+
+
+@dataclass(frozen=True)
+class Denied:
+    """A capability a policy rule removed before planning, kept to explain infeasibility."""
+
+    action: Action
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """One planning problem: where we are, where to go, with what, under which limits."""
+
+    state: Mapping[str, Any]
+    goal: tuple[str, ...]
+    actions: tuple[Action, ...]
+    weights: Weights = Weights()
+    limits: Limits = Limits()
+    max_steps: int = 20
+    denied: tuple[Denied, ...] = ()
+    alternatives: int = 3
+    time_limit: float = 10.0
+
+
+@dataclass(frozen=True)
+class Step:
+    capability: str
+    provider: str
+    cost: float
+    latency: float
+    reliability: float
+    score: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    steps: tuple[Step, ...]
+
+    @property
+    def cost(self) -> float:
+        return sum(s.cost for s in self.steps)
+
+    @property
+    def latency(self) -> float:
+        return sum(s.latency for s in self.steps)
+
+    @property
+    def success_probability(self) -> float:
+        return math.prod(s.reliability for s in self.steps)
+
+    @property
+    def score(self) -> float:
+        return sum(s.score for s in self.steps)
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        return tuple(s.capability for s in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "steps": [asdict(s) for s in self.steps],
+            "cost": self.cost,
+            "latency": self.latency,
+            "success_probability": self.success_probability,
+            "score": self.score,
+        }
+
+
+RejectionReason = Literal[
+    "denied",
+    "unreachable",
+    "irrelevant",
+    "dominated",
+    "over_budget",
+    "over_deadline",
+    "too_unreliable",
+]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a capability could not be part of any plan."""
+
+    capability: str
+    reason: RejectionReason
+    detail: str
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
+class Alternative:
+    plan: Plan
+    score_delta: float
+    why: str
+
+
+@dataclass(frozen=True)
+class ConstraintReport:
+    """A constraint's limit, the chosen plan's value, slack, and whether it bound the choice."""
+
+    name: str
+    limit: float
+    value: float
+    slack: float
+    binding: bool
+
+
+Status = Literal["planned", "satisfied", "infeasible"]
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    status: Status
+    plan: Plan | None = None
+    alternatives: tuple[Alternative, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
+    constraints: tuple[ConstraintReport, ...] = ()
+    reason: str | None = None
+    blocking: tuple[str, ...] = ()
+    proven_optimal: bool = True
+    condition_errors: tuple[str, ...] = ()
+    solver: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "plan": self.plan.to_json() if self.plan else None,
+            "alternatives": [
+                {"plan": a.plan.to_json(), "score_delta": a.score_delta, "why": a.why}
+                for a in self.alternatives
+            ],
+            "rejections": [asdict(r) for r in self.rejections],
+            "constraints": [asdict(c) for c in self.constraints],
+            "reason": self.reason,
+            "blocking": list(self.blocking),
+            "proven_optimal": self.proven_optimal,
+            "condition_errors": list(self.condition_errors),
+            "solver": dict(self.solver),
+        }

@@ -1,0 +1,1 @@
+"""Runtimes drive the observe → decide → act → record loop."""

@@ -1,0 +1,178 @@
+"""Perform a capability's `run` binding (python, shell argv, http) with its timeout."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ido.errors import ExecutionError
+from ido.model import Capability
+from ido.runtime.context import ActionContext
+
+MAX_OUTPUT = 1_000_000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened when a binding ran."""
+
+    ok: bool
+    output: Any = None
+    error: str | None = None
+    timed_out: bool = False
+    duration: float = 0.0
+
+
+def load_callable(reference: str, base: Path) -> Callable[..., Any]:
+    """Import `package.module:function`, with the project folder `base` importable."""
+    module_name, _, attr = reference.partition(":")
+    root = str(base.resolve())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # an import runs user code; any failure is the binding's
+        raise ExecutionError(f"cannot import {module_name}: {exc}") from None
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise ExecutionError(f"{reference}: {module_name} has no function {attr}")
+    return fn  # type: ignore[no-any-return]
+
+
+def perform(capability: Capability, ctx: ActionContext, base: Path) -> Outcome:
+    """Run the binding; never raises: every failure is an Outcome with `ok=False`."""
+    binding = capability.spec.run
+    started = time.monotonic()
+    if binding is None:
+        return Outcome(False, error=f"{capability.name} has no run binding")
+    try:
+        if binding.python is not None:
+            outcome = _python(binding.python, ctx, base)
+        elif binding.shell is not None:
+            outcome = _shell(binding.shell, ctx, base)
+        else:
+            assert binding.http is not None
+            outcome = _http(
+                binding.http.method,
+                binding.http.url,
+                binding.http.json_body,
+                dict(binding.http.headers),
+                ctx,
+            )
+    except ExecutionError as exc:
+        outcome = Outcome(False, error=str(exc))
+    return Outcome(
+        outcome.ok, outcome.output, outcome.error, outcome.timed_out, time.monotonic() - started
+    )
+
+
+def _python(reference: str, ctx: ActionContext, base: Path) -> Outcome:
+    fn = load_callable(reference, base)
+    box: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            box["output"] = fn(ctx)
+        except BaseException as exc:  # the binding's failure, reported as an outcome
+            box["error"] = f"{type(exc).__name__}: {exc}"
+
+    # A thread cannot be killed; on timeout it is abandoned (daemon) and the step fails.
+    worker = threading.Thread(target=call, name=f"ido:{ctx.capability}", daemon=True)
+    worker.start()
+    worker.join(ctx.timeout)
+    if worker.is_alive():
+        return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
+    if "error" in box:
+        return Outcome(False, error=box["error"])
+    output = box.get("output")
+    if output is not None and not isinstance(output, Mapping):
+        return Outcome(False, error=f"{reference} returned {type(output).__name__}, not a mapping")
+    return Outcome(True, output=_jsonable(output))
+
+
+def _env(ctx: ActionContext) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        IDO_RUN_ID=ctx.run_id,
+        IDO_INTENT=ctx.intent,
+        IDO_CAPABILITY=ctx.capability,
+        IDO_IDEMPOTENCY_KEY=ctx.idempotency_key,
+        IDO_STEP=str(ctx.step),
+        IDO_ATTEMPT=str(ctx.attempt),
+    )
+    return env
+
+
+def _payload(ctx: ActionContext) -> dict[str, Any]:
+    data = asdict(ctx)
+    data["state"] = dict(ctx.state)
+    return data
+
+
+def _shell(argv: list[str], ctx: ActionContext, base: Path) -> Outcome:
+    # `python`/`python3` means ido's own interpreter, so project virtualenvs just work.
+    program = sys.executable if argv[0] in ("python", "python3") else argv[0]
+    try:
+        done = subprocess.run(
+            [program, *argv[1:]],
+            input=json.dumps(_payload(ctx), default=str),
+            capture_output=True,
+            text=True,
+            timeout=ctx.timeout,
+            env=_env(ctx),
+            cwd=base,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
+    except OSError as exc:
+        return Outcome(False, error=f"cannot start {argv[0]}: {exc.strerror or exc}")
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
+        return Outcome(False, error=f"exit code {done.returncode}: {tail[0][:500]}")
+    return Outcome(True, output=_json_object(done.stdout))
+
+
+def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: ActionContext) -> Outcome:
+    payload = _payload(ctx) if body is None and method != "GET" else body
+    data = None if payload is None else json.dumps(payload, default=str).encode()
+    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (http/https only)
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Idempotency-Key", ctx.idempotency_key)
+    for name, value in headers.items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=ctx.timeout) as response:  # noqa: S310
+            text = response.read(MAX_OUTPUT).decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return Outcome(False, error=f"HTTP {exc.code} {exc.reason} from {url}")
+    except TimeoutError:
+        return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        timed_out = "timed out" in str(reason)
+        return Outcome(False, error=f"{url}: {reason}", timed_out=timed_out)
+    return Outcome(True, output=_json_object(text))
+
+
+def _json_object(text: str) -> Any:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str)) if value is not None else None

@@ -1,0 +1,100 @@
+"""State documents: fact paths, merging, effects, digests. Pure functions on JSON-like data."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+State = dict[str, Any]
+_MISSING = object()
+
+
+def get_path(state: Mapping[str, Any], path: str, default: Any = None) -> Any:
+    """The value at a dotted path, or `default` when any part is missing."""
+    node: Any = state
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def has_path(state: Mapping[str, Any], path: str) -> bool:
+    return get_path(state, path, _MISSING) is not _MISSING
+
+
+def set_path(state: State, path: str, value: Any) -> None:
+    """Set a dotted path in place, creating (or replacing non-mapping) parents."""
+    parts = path.split(".")
+    node = state
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = copy.deepcopy(value)
+
+
+def delete_path(state: State, path: str) -> None:
+    parts = path.split(".")
+    node: Any = state
+    for part in parts[:-1]:
+        if not isinstance(node, dict) or part not in node:
+            return
+        node = node[part]
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)
+
+
+def merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> State:
+    """Deep-merge `overlay` onto a copy of `base`; mappings merge, other values replace."""
+    out: State = copy.deepcopy(dict(base))
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def apply_effects(state: Mapping[str, Any], effects: Mapping[str, Any]) -> State:
+    """A copy of `state` with each `path: value` effect set."""
+    out: State = copy.deepcopy(dict(state))
+    for path, value in effects.items():
+        set_path(out, path, value)
+    return out
+
+
+def close_world(state: Mapping[str, Any], boolean_facts: Iterable[str]) -> State:
+    """Facts that capabilities set to booleans and that the state lacks start as `false`.
+
+    This is the closed-world assumption of classical planning: `!state.order.paid` holds
+    until something pays the order, without the user having to write `paid: false`.
+    """
+    out: State = copy.deepcopy(dict(state))
+    for path in boolean_facts:
+        if not has_path(out, path):
+            set_path(out, path, False)
+    return out
+
+
+def digest(state: Mapping[str, Any]) -> str:
+    """A stable short digest of a state document (sha256 of canonical JSON)."""
+    canonical = json.dumps(state, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def flatten(state: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`{"a": {"b": 1}}` -> `{"a.b": 1}`; lists and scalars are leaves."""
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, path))
+        else:
+            out[path] = value
+    return out

@@ -1,0 +1,98 @@
+"""Read YAML documents with the line of every field, so errors can point at them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from ido.errors import Problem
+
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML document: its data, where it starts, and the line of each field path."""
+
+    data: Any
+    line: int
+    lines: dict[FieldPath, int] = field(default_factory=dict)
+
+    def line_of(self, path: FieldPath) -> int:
+        """The line of `path`, or of its nearest ancestor that has one."""
+        for cut in range(len(path), -1, -1):
+            found = self.lines.get(tuple(path[:cut]))
+            if found is not None:
+                return found
+        return self.line
+
+
+def read_documents(text: str, file: str) -> tuple[list[Document], list[Problem]]:
+    """Parse every document of a YAML stream; syntax errors become problems, not exceptions."""
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    loader = yaml.SafeLoader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            lines: dict[FieldPath, int] = {}
+            _index(node, (), lines, problems, file)
+            data = loader.construct_document(node)
+            documents.append(Document(data=data, line=node.start_mark.line + 1, lines=lines))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = exc.problem or exc.context or "invalid YAML"
+        problems.append(Problem(file, line, "", f"YAML syntax error: {what}"))
+    except yaml.YAMLError as exc:
+        problems.append(Problem(file, None, "", f"YAML error: {exc}"))
+    except (ValueError, TypeError, RecursionError) as exc:
+        # The constructor rejects some scalars (e.g. out-of-range timestamps) this way.
+        problems.append(Problem(file, None, "", f"YAML value error: {exc}"))
+    finally:
+        loader.dispose()
+    return documents, problems
+
+
+def _index(
+    node: yaml.Node,
+    path: FieldPath,
+    lines: dict[FieldPath, int],
+    problems: list[Problem],
+    file: str,
+) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                problems.append(
+                    Problem(
+                        file,
+                        key_node.start_mark.line + 1,
+                        format_path((*path, key)),
+                        "key appears twice in the same mapping",
+                    )
+                )
+            seen.add(key)
+            _index(value_node, (*path, key), lines, problems, file)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index(item, (*path, index), lines, problems, file)
+
+
+def format_path(path: FieldPath) -> str:
+    """`('spec', 'goal', 0)` -> `spec.goal[0]`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
