@@ -1,0 +1,5 @@
+"""`python -m ido` runs the command line."""
+
+from ido.cli import main
+
+main()

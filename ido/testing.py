@@ -1,0 +1,66 @@
+"""Test doubles shipped with ido: an in-memory journal and a clock that only moves when told."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ido.errors import NotFoundError
+from ido.journal import Event, RunRow
+
+
+class StepClock:
+    """A clock that advances by `step` seconds each time it is read."""
+
+    def __init__(self, start: float = 1_800_000_000.0, step: float = 0.001) -> None:
+        self.now = start
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+class MemoryJournal:
+    """A Journal kept in memory; events are JSON round-tripped like the SQLite one."""
+
+    def __init__(self) -> None:
+        self._runs: dict[str, RunRow] = {}
+        self._events: dict[str, list[Event]] = {}
+
+    def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> None:
+        self._runs[run_id] = RunRow(run_id, intent, at, None, None, None, 0.0, None)
+        self._events[run_id] = []
+        self.append(run_id, "run_started", at, data)
+
+    def append(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int:
+        events = self._events[run_id]
+        payload = json.loads(json.dumps(data, sort_keys=True, default=str))
+        events.append(Event(run_id, len(events) + 1, at, kind, payload))
+        return len(events)
+
+    def finish_run(
+        self, run_id: str, outcome: str, reason: str | None, cost: float, duration: float, at: str
+    ) -> None:
+        self.append(
+            run_id, "run_finished", at, {"outcome": outcome, "reason": reason, "cost": cost}
+        )
+        row = self._runs[run_id]
+        self._runs[run_id] = RunRow(
+            row.id, row.intent, row.started_at, at, outcome, reason, cost, duration
+        )
+
+    def runs(self, limit: int = 50) -> list[RunRow]:
+        rows = sorted(self._runs.values(), key=lambda r: r.started_at, reverse=True)
+        return rows[:limit]
+
+    def events(self, run_id: str) -> list[Event]:
+        return list(self._events.get(run_id, []))
+
+    def resolve(self, reference: str) -> str:
+        if reference == "last" and self._runs:
+            return self.runs(1)[0].id
+        if reference in self._runs:
+            return reference
+        raise NotFoundError(f"run '{reference}' not found")

@@ -1,0 +1,140 @@
+"""Shared fixtures: a small project on disk laid out like a user's (intents/, capabilities/, policies/)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CAPABILITIES = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: pay-cheap-eu}
+spec:
+  provider: cheappay
+  region: eu
+  tags: [payments, pii]
+  requires: ["!state.order.paid"]
+  effects: {order.paid: true}
+  cost: 0.30
+  latency: 800ms
+  reliability: 0.99
+  compensate: refund-eu
+  run: {python: "fakesvc.impl:call"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: pay-pricey-eu}
+spec:
+  provider: priceypay
+  region: eu
+  tags: [payments, pii]
+  requires: ["!state.order.paid"]
+  effects: {order.paid: true}
+  cost: 0.80
+  latency: 500ms
+  reliability: 0.995
+  run: {python: "fakesvc.impl:call"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: pay-us}
+spec:
+  provider: uspay
+  region: us
+  tags: [payments, pii]
+  requires: ["!state.order.paid"]
+  effects: {order.paid: true}
+  cost: 0.10
+  latency: 300ms
+  reliability: 0.999
+  run: {python: "fakesvc.impl:call"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: refund-eu}
+spec:
+  provider: cheappay
+  region: eu
+  requires: ["state.order.paid"]
+  effects: {order.refunded: true}
+  run: {python: "fakesvc.impl:call"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: ship}
+spec:
+  provider: carrier
+  requires: ["state.order.paid"]
+  effects: {order.shipped: true}
+  cost: 0.50
+  latency: 1s
+  reliability: 0.98
+  output: shipment
+  run: {python: "fakesvc.impl:call"}
+"""
+
+POLICY = """\
+apiVersion: ido/v1
+kind: Policy
+metadata: {name: residency}
+spec:
+  rules:
+    - id: pii-stays-in-eu
+      effect: deny
+      when: "'pii' in capability.tags && state.order.region == 'eu' && capability.region != 'eu'"
+      message: PII of EU customers is processed in the EU only.
+"""
+
+INTENT = """\
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: ship-order}
+spec:
+  given: {order: {id: "7", region: eu}}
+  goal: ["state.order.paid", "state.order.shipped"]
+  constraints: {max_cost: 5.0, deadline: 30s, min_success_probability: 0.9}
+  objective: {cost: 1.0, latency: 0.5, risk: 2.0}
+  policies: [residency]
+"""
+
+IMPL = '''\
+"""A fake service: fails for providers listed in FAKESVC_FAIL, counts calls in FAKESVC_LOG."""
+import os
+
+
+def call(ctx):
+    log = os.environ.get("FAKESVC_LOG")
+    if log:
+        with open(log, "a") as f:
+            f.write(f"{ctx.capability} {ctx.idempotency_key}\\n")
+    if ctx.provider in os.environ.get("FAKESVC_FAIL", "").split(","):
+        raise RuntimeError(f"{ctx.provider} is down")
+    return {"by": ctx.provider, "key": ctx.idempotency_key}
+'''
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A user project in a temporary folder, made the current directory."""
+    (tmp_path / "capabilities").mkdir()
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "intents").mkdir()
+    (tmp_path / "capabilities" / "catalog.yaml").write_text(CAPABILITIES)
+    (tmp_path / "policies" / "residency.yaml").write_text(POLICY)
+    (tmp_path / "intents" / "ship-order.yaml").write_text(INTENT)
+    (tmp_path / "fakesvc").mkdir()
+    (tmp_path / "fakesvc" / "__init__.py").write_text("")
+    (tmp_path / "fakesvc" / "impl.py").write_text(IMPL)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FAKESVC_FAIL", raising=False)
+    monkeypatch.setenv("FAKESVC_LOG", str(tmp_path / "calls.log"))
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:
+        if name.startswith("fakesvc"):
+            del sys.modules[name]
+    os.environ.pop("FAKESVC_FAIL", None)

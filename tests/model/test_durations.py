@@ -1,0 +1,29 @@
+"""Durations as users write them."""
+
+from __future__ import annotations
+
+import pytest
+
+from ido.model import format_duration, parse_duration
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("800ms", 0.8), ("30s", 30.0), ("2h", 7200.0), ("1.5m", 90.0), ("1d", 86400.0)],
+)
+def test_parse_duration_units(text: str, seconds: float) -> None:
+    """Each unit converts to seconds."""
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("bad", ["30", "30 sec", "-1s", "s", 30, True, None, "1e3s"])
+def test_parse_duration_rejects_unitless_or_malformed(bad: object) -> None:
+    """Numbers without a unit and malformed strings are rejected with an example of the right form."""
+    with pytest.raises(ValueError, match="800ms"):
+        parse_duration(bad)
+
+
+def test_format_duration_round_trips() -> None:
+    """Formatting then parsing gives the same number of seconds."""
+    for seconds in (0.8, 1.25, 30.0, 7200.0, 90.0):
+        assert parse_duration(format_duration(seconds)) == pytest.approx(seconds)

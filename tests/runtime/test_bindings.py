@@ -1,0 +1,139 @@
+"""Performing capability bindings for real: Python callables, argv subprocesses, HTTP on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from ido.model import Capability
+from ido.runtime.bindings import perform
+from ido.runtime.context import ActionContext
+
+
+def capability(run: dict[str, Any], timeout: str = "5s") -> Capability:
+    return Capability.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Capability",
+            "metadata": {"name": "thing"},
+            "spec": {"provider": "p", "effects": {"done": True}, "timeout": timeout, "run": run},
+        }
+    )
+
+
+def context(timeout: float = 5.0) -> ActionContext:
+    return ActionContext(
+        "r1", "intent", "thing", "p", 1, 1, "r1/1/1", timeout, {"order": {"id": "9"}}
+    )
+
+
+def test_python_binding_output_and_failure(project: Path) -> None:
+    """A Python binding's returned mapping is the output; an exception is a failure with its message."""
+    ok = perform(capability({"python": "fakesvc.impl:call"}), context(), project)
+    assert ok.ok and ok.output == {"by": "p", "key": "r1/1/1"}
+    (project / "fakesvc" / "bad.py").write_text("def call(ctx):\n    raise ValueError('nope')\n")
+    bad = perform(capability({"python": "fakesvc.bad:call"}), context(), project)
+    assert not bad.ok and bad.error == "ValueError: nope"
+
+
+def test_python_binding_missing_module_is_a_failure_not_a_crash(project: Path) -> None:
+    """An unimportable module fails the step with a readable reason."""
+    outcome = perform(capability({"python": "nosuch.mod:fn"}), context(), project)
+    assert not outcome.ok and "cannot import nosuch.mod" in (outcome.error or "")
+
+
+def test_python_binding_timeout(project: Path) -> None:
+    """A Python binding that outlives the capability's timeout fails as timed out."""
+    (project / "fakesvc" / "slow.py").write_text("import time\ndef call(ctx):\n    time.sleep(2)\n")
+    outcome = perform(capability({"python": "fakesvc.slow:call"}, "100ms"), context(0.1), project)
+    assert not outcome.ok and outcome.timed_out
+
+
+def test_shell_binding_gets_argv_env_and_stdin(project: Path) -> None:
+    """A shell binding runs argv without a shell, with the idempotency key in its environment."""
+    script = (
+        "import json, os, sys; d = json.load(sys.stdin); "
+        "print(json.dumps({'key': os.environ['IDO_IDEMPOTENCY_KEY'], 'id': d['state']['order']['id'], 'arg': sys.argv[1]}))"
+    )
+    outcome = perform(
+        capability({"shell": ["python3", "-c", script, "$(touch pwned)"]}), context(), project
+    )
+    assert outcome.ok, outcome.error
+    assert outcome.output == {"key": "r1/1/1", "id": "9", "arg": "$(touch pwned)"}
+    assert not (project / "pwned").exists()
+
+
+def test_shell_binding_nonzero_exit_and_timeout(project: Path) -> None:
+    """A non-zero exit fails with the last line of stderr; a slow command times out."""
+    failed = perform(
+        capability({"shell": ["python3", "-c", "import sys; sys.exit('disk full')"]}),
+        context(),
+        project,
+    )
+    assert not failed.ok and failed.error == "exit code 1: disk full"
+    slow = perform(
+        capability({"shell": ["python3", "-c", "import time; time.sleep(5)"]}, "200ms"),
+        context(0.2),
+        project,
+    )
+    assert not slow.ok and slow.timed_out
+    missing = perform(capability({"shell": ["/no/such/program"]}), context(), project)
+    assert not missing.ok and "cannot start /no/such/program" in (missing.error or "")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    seen: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        _Handler.seen.append(
+            {"path": self.path, "key": self.headers["Idempotency-Key"], "body": body}
+        )
+        status = 503 if self.path == "/down" else 200
+        payload = json.dumps({"accepted": True}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    _Handler.seen.clear()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_http_binding_posts_json_with_idempotency_key(server: str, project: Path) -> None:
+    """An HTTP binding sends its JSON body and an Idempotency-Key header; a 2xx JSON reply is the output."""
+    outcome = perform(
+        capability({"http": {"url": f"{server}/charge", "json": {"amount": 3}}}), context(), project
+    )
+    assert outcome.ok and outcome.output == {"accepted": True}
+    assert _Handler.seen == [{"path": "/charge", "key": "r1/1/1", "body": {"amount": 3}}]
+
+
+def test_http_binding_error_status_fails(server: str, project: Path) -> None:
+    """A 5xx reply fails the step with the status in the reason."""
+    outcome = perform(capability({"http": {"url": f"{server}/down"}}), context(), project)
+    assert not outcome.ok and outcome.error is not None and "HTTP 503" in outcome.error
+
+
+def test_http_binding_unreachable_server_fails(project: Path) -> None:
+    """A refused connection is a failure, not an exception."""
+    outcome = perform(capability({"http": {"url": "http://127.0.0.1:9/x"}}), context(), project)
+    assert not outcome.ok and outcome.error is not None

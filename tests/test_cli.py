@@ -1,0 +1,186 @@
+"""The ido command line, through typer's runner and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+
+runner = CliRunner()
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_validate_reports_resource_counts(project: Path) -> None:
+    """`ido validate` on a good catalog says ok and exits 0."""
+    code, out = ido("validate")
+    assert code == 0
+    assert "ok: 7 resources (1 intents, 5 capabilities, 1 policies" in out
+
+
+def test_validate_misspelt_key_names_file_line_field_and_exits_2(project: Path) -> None:
+    """A misspelt key is reported with file, line and field path, exit code 2, no traceback."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("objective:", "objectiv:"))
+    code, out = ido("validate")
+    assert code == 2
+    assert "intents/ship-order.yaml:8: spec.objectiv: unknown key 'objectiv'" in out
+    assert "Traceback" not in out
+
+
+def test_validate_cel_typo_points_at_the_expression_line(project: Path) -> None:
+    """A CEL typo is a load error naming the line of the expression."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace('"state.order.shipped"', '"stat.order.shipped"'))
+    code, out = ido("validate")
+    assert code == 2
+    assert "intents/ship-order.yaml:6: spec.goal[1]: CEL: undeclared reference" in out
+
+
+def test_validate_missing_path_exits_2(project: Path) -> None:
+    """A path that does not exist is a clear error."""
+    code, out = ido("validate", "nowhere.yaml")
+    assert code == 2
+    assert "nowhere.yaml: no such file or folder" in out
+
+
+def test_plan_prints_plan_alternatives_and_policy_rejection(project: Path) -> None:
+    """`ido plan` shows the chosen steps, the alternative and the rule that denied pay-us."""
+    code, out = ido("plan", "ship-order")
+    assert code == 0
+    assert "1. pay-cheap-eu" in out and "2. ship" in out
+    assert "pay-pricey-eu instead of pay-cheap-eu" in out
+    assert "pay-us: denied by residency/pii-stays-in-eu" in out
+
+
+def test_plan_json_is_machine_readable(project: Path) -> None:
+    """`ido plan --format json` prints the decision record."""
+    code, out = ido("plan", "intents/ship-order.yaml", "--format", "json")
+    assert code == 0
+    decision = json.loads(out)
+    assert [s["capability"] for s in decision["result"]["plan"]["steps"]] == [
+        "pay-cheap-eu",
+        "ship",
+    ]
+
+
+def test_plan_infeasible_exits_1_and_names_the_constraint(project: Path) -> None:
+    """A budget below the cheapest plan exits 1 and says what the cheapest plan costs."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("max_cost: 5.0", "max_cost: 0.5"))
+    code, out = ido("plan", "ship-order")
+    assert code == 1
+    assert "no plan within max_cost 0.50: the cheapest plan costs 0.80" in out
+
+
+def test_unknown_intent_name_exits_2(project: Path) -> None:
+    """An unknown intent name lists the known ones."""
+    code, out = ido("plan", "no-such-intent")
+    assert code == 2
+    assert "intent 'no-such-intent' not found; known intents: ship-order" in out
+
+
+def test_bad_format_is_a_usage_error(project: Path) -> None:
+    """An unknown --format value exits 2."""
+    code, out = ido("runs", "--format", "xml")
+    assert code == 2
+    assert "'xml' is not one of text, json" in out
+
+
+def test_run_then_runs_then_explain(project: Path) -> None:
+    """A run reaches its goal, is listed by `ido runs` and explained by `ido explain last`."""
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert "decision 1 (run started): pay-cheap-eu → ship" in out
+    assert "achieved: run r" in out
+    code, out = ido("runs", "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and rows[0]["intent"] == "ship-order" and rows[0]["outcome"] == "achieved"
+    assert rows[0]["cost"] == pytest.approx(0.8)
+    code, out = ido("explain", "last")
+    assert code == 0
+    assert "pay-cheap-eu: succeeded in" in out
+    code, md = ido("explain", rows[0]["id"], "--format", "md")
+    assert code == 0 and md.startswith("# run ") and "## Decision 1: run started" in md
+
+
+def test_run_replans_onto_another_provider_when_one_fails(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the chosen payment provider fails, the run replans onto the other EU provider."""
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert "✗ pay-cheap-eu" in out
+    assert (
+        "decision 2 (step 1 pay-cheap-eu failed: RuntimeError: cheappay is down): pay-pricey-eu → ship"
+        in out
+    )
+    code, explained = ido("explain", "last")
+    assert "pay-cheap-eu: reliability believed 0.495 after failures in this run" in explained
+
+
+def test_run_fails_with_exit_1_when_every_provider_fails(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With both EU providers down the run fails (exit 1) and says why."""
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay,priceypay")
+    code, out = ido("run", "ship-order")
+    assert code == 1
+    assert "failed: run r" in out
+    assert "reason: " in out
+
+
+def test_explain_unknown_run_exits_2(project: Path) -> None:
+    """Explaining a run that does not exist is a clear error."""
+    ido("run", "ship-order")
+    code, out = ido("explain", "r-nope")
+    assert code == 2
+    assert "run 'r-nope' not found" in out
+
+
+def test_schema_prints_json_schema_of_a_kind(project: Path) -> None:
+    """`ido schema capability` prints the Capability JSON Schema."""
+    code, out = ido("schema", "capability")
+    assert code == 0
+    assert json.loads(out)["title"] == "Capability"
+    code, out = ido("schema", "Widget")
+    assert code == 2 and "unknown kind 'Widget'" in out
+
+
+def test_journal_option_puts_the_database_where_asked(project: Path) -> None:
+    """--journal chooses the SQLite file."""
+    code, _ = ido("run", "ship-order", "--journal", "elsewhere/j.db", "--quiet")
+    assert code == 0
+    assert (project / "elsewhere" / "j.db").is_file()
+    assert not (project / ".ido" / "ido.db").exists()
+
+
+def test_cli_as_a_subprocess_exits_with_the_documented_codes(project: Path) -> None:
+    """The installed entry point runs a demo end to end and exits 0; bad input exits 2 with no traceback."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ido", "run", "ship-order"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "achieved" in done.stdout
+    (project / "intents" / "broken.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: broken}\nspec: {goal: [1]}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "ido", "validate"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert "intents/broken.yaml:4: spec.goal[0]" in done.stderr
+    assert "Traceback" not in done.stderr

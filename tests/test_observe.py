@@ -1,0 +1,101 @@
+"""Observers feed state: Python callables, JSON files and HTTP GET on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from ido.errors import ExecutionError
+from ido.loading import load_catalog
+from ido.observe import boolean_facts, observe, snapshot
+from ido.state import digest
+
+
+def observer_yaml(name: str, body: str) -> str:
+    return f"apiVersion: ido/v1\nkind: Observer\nmetadata: {{name: {name}}}\nspec:\n{body}"
+
+
+def test_file_observer_mounts_json_at_a_path(project: Path) -> None:
+    """A file observer reads JSON relative to its YAML file and mounts it at `at`."""
+    (project / "observers").mkdir()
+    (project / "observers" / "stock.json").write_text(json.dumps({"units": 4}))
+    (project / "observers" / "stock.yaml").write_text(
+        observer_yaml("stock", "  file: stock.json\n  at: inventory\n")
+    )
+    catalog = load_catalog(["observers"])
+    ob = catalog.observers["stock"]
+    assert observe(ob, project / "observers", project) == {"inventory": {"units": 4}}
+
+
+def test_python_observer_and_failures(project: Path) -> None:
+    """A Python observer's mapping is merged; a non-mapping or an exception is an ExecutionError."""
+    (project / "fakesvc" / "obs.py").write_text(
+        "def ok():\n    return {'health': {'cheappay': {'up': True}}}\ndef bad():\n    return 3\n"
+    )
+    (project / "observers").mkdir()
+    (project / "observers" / "o.yaml").write_text(
+        observer_yaml("good", "  python: fakesvc.obs:ok\n")
+        + "---\n"
+        + observer_yaml("bad", "  python: fakesvc.obs:bad\n")
+    )
+    catalog = load_catalog(["observers"])
+    assert observe(catalog.observers["good"], project, project) == {
+        "health": {"cheappay": {"up": True}}
+    }
+    with pytest.raises(ExecutionError, match="observer bad returned int, not a mapping"):
+        observe(catalog.observers["bad"], project, project)
+
+
+def test_http_observer_reads_json_from_loopback(project: Path) -> None:
+    """An HTTP observer GETs JSON from a real server on loopback."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            payload = json.dumps({"queue": {"depth": 12}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        (project / "observers").mkdir()
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/state"
+        (project / "observers" / "q.yaml").write_text(
+            observer_yaml("q", f"  http: {{url: '{url}'}}\n")
+        )
+        catalog = load_catalog(["observers"])
+        assert observe(catalog.observers["q"], project, project) == {"queue": {"depth": 12}}
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_snapshot_layers_given_observations_effects_and_closed_world(project: Path) -> None:
+    """State is given, then observer outputs, then effects; unset boolean facts start false."""
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    intent = catalog.intents["ship-order"]
+    state = snapshot(
+        intent,
+        [{"order": {"region": "us", "note": "x"}}],
+        {"order": {"paid": True}},
+        boolean_facts(catalog),
+    )
+    assert state["order"] == {
+        "id": "7",
+        "region": "us",
+        "note": "x",
+        "paid": True,
+        "shipped": False,
+        "refunded": False,
+    }
+    assert digest(state) == digest(json.loads(json.dumps(state)))
+    assert digest(state) != digest({**state, "extra": 1})
