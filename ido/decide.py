@@ -117,10 +117,12 @@ def build_task(
     return task, hits_all, errors, beliefs
 
 
-def observed_facts(task: Task, state: Mapping[str, Any]) -> dict[str, Any]:
-    """The facts the goal and the capabilities' preconditions read, with their values now."""
+def observed_facts(task: Task, result: PlanResult, state: Mapping[str, Any]) -> dict[str, Any]:
+    """The facts the goal and the relevant capabilities' preconditions read, with their values."""
+    irrelevant = {r.capability for r in result.rejections if r.reason == "irrelevant"}
+    relevant = [a for a in task.actions if a.name not in irrelevant]
     paths: set[str] = set()
-    for source in task.goal + tuple(r for a in task.actions for r in a.requires):
+    for source in task.goal + tuple(r for a in relevant for r in a.requires):
         read = compile_condition(source).state_paths
         paths.update(read or ())
     return {p: get_path(state, p) for p in sorted(paths) if has_path(state, p)}
@@ -152,7 +154,7 @@ def decide(
         trigger=trigger,
         planner=planner.name,
         snapshot_digest=digest(state),
-        observed=observed_facts(task, state),
+        observed=observed_facts(task, result, state),
         result=result,
         beliefs=beliefs,
         approvals=approvals,

@@ -9,6 +9,8 @@ from typing import Any
 from ido.conditions import compile_condition
 from ido.model import Capability, Policy
 
+FAIL_CLOSED = ("deny", "require_approval")
+
 
 @dataclass(frozen=True)
 class RuleHit:
@@ -46,14 +48,22 @@ def evaluate(
     policies: Iterable[Policy],
     variables: Mapping[str, Any],
 ) -> tuple[list[RuleHit], list[str]]:
-    """Rules that fire for these variables, and evaluation errors (a failing rule does not fire)."""
+    """Rules that fire for these variables, and the evaluation errors met.
+
+    A `deny` or `require_approval` rule whose condition cannot be evaluated fires (fail
+    closed: a guard that cannot be checked must not let things through); a `prefer` or
+    `avoid` rule that cannot be evaluated does not.
+    """
     hits: list[RuleHit] = []
     errors: list[str] = []
     for policy in policies:
         for rule in policy.spec.rules:
             verdict = compile_condition(rule.when).evaluate(variables)
+            message = rule.message
             if verdict.error:
                 errors.append(f"{policy.name}/{rule.id}: {verdict.error}")
-            if verdict.holds:
-                hits.append(RuleHit(policy.name, rule.id, rule.effect, rule.message, rule.weight))
+                if rule.effect in FAIL_CLOSED:
+                    message = f"{rule.message} (rule could not be evaluated: {verdict.error})"
+            if verdict.holds or (verdict.error and rule.effect in FAIL_CLOSED):
+                hits.append(RuleHit(policy.name, rule.id, rule.effect, message, rule.weight))
     return hits, errors

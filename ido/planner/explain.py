@@ -38,7 +38,9 @@ def alternative_why(best: Plan, other: Plan) -> str:
     dp = other.success_probability - best.success_probability
     if abs(dp) > 1e-9:
         deltas.append(f"{dp:+.4f} success probability")
-    return f"{', '.join(deltas) or 'same totals'}: {swap}"
+    if not deltas:
+        deltas.append(f"{other.score - best.score:+.2f} score from policy prefer/avoid weights")
+    return f"{', '.join(deltas)}: {swap}"
 
 
 def constraint_reports(
