@@ -81,16 +81,48 @@ def compile_condition(source: str) -> Condition:
 
 def _state_paths(source: str) -> tuple[str, ...] | None:
     """Dotted state paths the expression reads, or None when it reads `state` as a whole."""
+    code = _blank_literals(source)
     paths: set[str] = set()
-    for match in _STATE_REF.finditer(source):
-        before = source[: match.start()]
-        if before.endswith(".") or before.count("'") % 2 or before.count('"') % 2:
-            continue  # `x.state`, or inside a string literal
+    for match in _STATE_REF.finditer(code):
+        if code[: match.start()].rstrip().endswith("."):
+            continue  # `x.state` is a field of something else
         tail = match.group(1)
+        if code[match.end() :].lstrip().startswith("("):
+            tail = tail.rpartition(".")[0]  # `state.name.startsWith(...)` calls a method
         if not tail:
             return None
         paths.add(tail[1:])
     return tuple(sorted(paths))
+
+
+_TRIPLE_QUOTES = ("'''", '"""')
+
+
+def _blank_literals(source: str) -> str:
+    """`source` with its string and bytes literals and `//` comments turned into spaces.
+
+    Follows CEL's lexer: single, double and triple quotes, and a backslash always takes
+    the next character with it (raw strings too: the lexer matches them the same way).
+    """
+    out = list(source)
+    i, size = 0, len(source)
+    while i < size:
+        char = source[i]
+        if source.startswith("//", i):
+            end = source.find("\n", i)
+            end = size if end < 0 else end
+        elif char in "'\"":
+            quote = source[i : i + 3] if source[i : i + 3] in _TRIPLE_QUOTES else char
+            end = i + len(quote)
+            while end < size and not source.startswith(quote, end):
+                end += 2 if source[end] == "\\" else 1
+            end = min(size, end + len(quote))
+        else:
+            i += 1
+            continue
+        out[i:end] = " " * (end - i)
+        i = end
+    return "".join(out)
 
 
 _CEL_LOCATION = re.compile(r"<input>:(\d+):(\d+): (.*)")

@@ -140,7 +140,7 @@ def _parse_resource(document: Document, shown: str) -> tuple[Resource | None, li
     if not isinstance(data, dict):
         return None, [Problem(shown, document.line, "", "a resource must be a YAML mapping")]
     kind = data.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         known = ", ".join(KINDS)
         message = "missing key 'kind'" if kind is None else f"unknown kind {kind!r}"
         return None, [

@@ -33,7 +33,12 @@ def read_documents(text: str, file: str) -> tuple[list[Document], list[Problem]]
     """Parse every document of a YAML stream; syntax errors become problems, not exceptions."""
     documents: list[Document] = []
     problems: list[Problem] = []
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        at = text[: exc.position or 0].count("\n") + 1
+        what = f"character #x{exc.character:04x} is not allowed in YAML ({exc.reason})"
+        return [], [Problem(file, at, "", what)]
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -50,8 +55,8 @@ def read_documents(text: str, file: str) -> tuple[list[Document], list[Problem]]
         problems.append(Problem(file, line, "", f"YAML syntax error: {what}"))
     except yaml.YAMLError as exc:
         problems.append(Problem(file, None, "", f"YAML error: {exc}"))
-    except (ValueError, TypeError, RecursionError) as exc:
-        # The constructor rejects some scalars (e.g. out-of-range timestamps) this way.
+    except (ValueError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
+        # The constructor rejects some scalars (out-of-range or malformed `!!timestamp`) this way.
         problems.append(Problem(file, None, "", f"YAML value error: {exc}"))
     finally:
         loader.dispose()

@@ -184,3 +184,14 @@ def test_cli_as_a_subprocess_exits_with_the_documented_codes(project: Path) -> N
     assert done.returncode == 2
     assert "intents/broken.yaml:4: spec.goal[0]" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_validate_does_not_load_the_solver(project: Path) -> None:
+    """`ido validate` stays fast: it never imports OR-Tools."""
+    code = (
+        "import sys; from typer.testing import CliRunner; from ido.cli import app; "
+        "r = CliRunner().invoke(app, ['validate']); assert r.exit_code == 0, r.output; "
+        "print('ortools' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -26,7 +27,10 @@ def parse_duration(value: Any) -> float:
             "like '800ms', '30s', '2h'"
         )
     unit = match.group(2)
-    return float(text[: -len(unit)]) * _UNITS[unit]
+    seconds = float(text[: -len(unit)]) * _UNITS[unit]
+    if not math.isfinite(seconds):
+        raise ValueError(f"'{value}' is too long a duration")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

@@ -17,9 +17,13 @@ Condition = Annotated[str, Field(min_length=1, description="A CEL expression tha
 
 
 class Strict(BaseModel):
-    """Base of every user-written model: unknown keys are errors, values are not coerced."""
+    """Base of every user-written model: unknown keys are errors, values are not coerced.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    Numbers must be finite: the planner adds costs and latencies up, and `.inf` or `.nan`
+    would make every sum meaningless.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Metadata(Strict):
@@ -93,7 +97,9 @@ class HttpBinding(Strict):
     json_body: Any = Field(default=None, alias="json", description="JSON body to send.")
     headers: dict[str, str] = Field(default_factory=dict)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, populate_by_name=True
+    )
 
 
 class RunBinding(Strict):
@@ -212,7 +218,9 @@ class _Resource(Strict):
     api_version: Literal["ido/v1"] = Field(alias="apiVersion")
     metadata: Metadata
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, populate_by_name=True
+    )
 
     @property
     def name(self) -> str:

@@ -82,12 +82,20 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> tuple[str, tu
     """Why no plan exists, in words, and the names of the constraints or rules in the way."""
     if grounded.unreachable_goal:
         return _unreachable(task, grounded)
-    if solver.solve(replace(task, limits=Limits())) is None:
+    if solver.solve(replace(task, limits=Limits()), grounded) is None:
+        if grounded.horizon > task.max_steps:
+            return (
+                f"no plan of at most {task.max_steps} steps reaches the goal; "
+                "raise limits.max_steps",
+                ("limits.max_steps",),
+            )
+        goals = ", ".join(f"'{g}'" for g in task.goal)
         return (
-            f"no plan of at most {task.max_steps} steps reaches the goal; raise limits.max_steps",
-            ("limits.max_steps",),
+            f"no order of the usable capabilities reaches {goals}: each way there undoes "
+            "or rules out a step it needs",
+            task.goal,
         )
-    return _over_limits(task, solver)
+    return _over_limits(task, grounded, solver)
 
 
 def _unreachable(task: Task, grounded: Grounded) -> tuple[str, tuple[str, ...]]:
@@ -115,7 +123,7 @@ def _unreachable(task: Task, grounded: Grounded) -> tuple[str, tuple[str, ...]]:
     return (f"no capability can make {goals} true{hint}", tuple(grounded.unreachable_goal))
 
 
-def _over_limits(task: Task, solver: _Solver) -> tuple[str, tuple[str, ...]]:
+def _over_limits(task: Task, grounded: Grounded, solver: _Solver) -> tuple[str, tuple[str, ...]]:
     limits = task.limits
     messages: list[str] = []
     blocking: list[str] = []
@@ -124,7 +132,7 @@ def _over_limits(task: Task, solver: _Solver) -> tuple[str, tuple[str, ...]]:
         if limit is None:
             continue
         others = replace(limits, **{name: None})
-        found = solver.solve(replace(task, limits=others), metric=metric)
+        found = solver.solve(replace(task, limits=others), grounded, metric)
         if found is None:
             continue
         plan: Plan = found.plan
@@ -141,17 +149,28 @@ def _over_limits(task: Task, solver: _Solver) -> tuple[str, tuple[str, ...]]:
                 f"{plan.latency:g}s ({steps}); raise deadline to {math.ceil(plan.latency)}s"
             )
         else:
+            digits = _decimals(limit)
             messages.append(
-                f"no plan with success probability ≥ {limit:.3f}: the most reliable plan "
-                f"reaches {plan.success_probability:.3f} ({steps})"
+                f"no plan with success probability ≥ {limit:.{digits}f}: the most reliable plan "
+                f"reaches {plan.success_probability:.{digits}f} ({steps})"
             )
     if not messages:
         present = [n for n in _LIMIT_NAMES if getattr(limits, n) is not None]
         return (
-            "no plan meets " + " and ".join(present) + " together; relax one of them",
+            f"no plan meets {_and(present)} together, and relaxing any one of them alone is "
+            "not enough; relax two or more",
             tuple(present),
         )
     return "; ".join(messages), tuple(blocking)
+
+
+def _decimals(probability: float) -> int:
+    """Decimals that show `probability` as written: 3 for 0.99, 4 for 0.9999."""
+    return max(3, len(f"{probability:.10g}".partition(".")[2]))
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _fmt(metric: str, step: Any) -> str:

@@ -9,18 +9,20 @@ approximation, for conditions that name the facts they read as `state.a.b` paths
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ido.conditions import compile_condition
 from ido.errors import PlanningError
-from ido.planner.types import Action, Rejection, Task, Weights
-from ido.state import State, delete_path, has_path, set_path
+from ido.planner.types import Action, Limits, Rejection, Task, Weights
+from ido.state import State, delete_path, get_path, has_path, set_path
 
 MAX_TABLE_ROWS = 4096
+MAX_HORIZON = 1_000_000
 
 
 class _Absent:
@@ -68,6 +70,13 @@ class Grounded:
     unreachable_goal: tuple[str, ...]
     rejections: tuple[Rejection, ...]
     errors: tuple[str, ...]
+    dominator: tuple[str | None, ...]
+    """Per action, the action that dominates it: plans need it only when that one is left out."""
+    horizon: int
+    """Enough steps for an optimal plan. Scores, costs, latencies and risks are never negative,
+    so a step that changes no fact that is read can be dropped, and so can a loop back to a
+    state seen before: an optimal plan visits at most every state once, and when every fact
+    only ever changes to one value (monotone), it changes each at most once."""
 
 
 def _key(value: Any) -> str:
@@ -77,29 +86,39 @@ def _key(value: Any) -> str:
 
 
 class _Tabulator:
-    """Evaluates conditions on combinations of fluent values, memoised per source and row."""
+    """Evaluates conditions on combinations of fluent values, memoised per source."""
 
     def __init__(self, state: Mapping[str, Any], fluents: Sequence[Fluent]) -> None:
         self._state = state
         self._fluents = fluents
-        self._cache: dict[tuple[str, tuple[int, ...], tuple[int, ...]], Table] = {}
+        self._paths = [f.path for f in fluents]  # sorted, as fluents_of returns them
+        self._index = {p: i for i, p in enumerate(self._paths)}
+        self._cache: dict[str, Table] = {}
         self.errors: dict[str, str] = {}
 
     def reads(self, source: str) -> tuple[int, ...]:
+        """The fluents a condition reads: each path's ancestors, itself and descendants."""
         paths = compile_condition(source).state_paths
         if paths is None:
             return tuple(range(len(self._fluents)))
-        return tuple(
-            i
-            for i, fluent in enumerate(self._fluents)
-            if any(_overlaps(fluent.path, p) for p in paths)
-        )
+        found: set[int] = set()
+        for path in paths:
+            parts = path.split(".")
+            for cut in range(1, len(parts) + 1):
+                hit = self._index.get(".".join(parts[:cut]))
+                if hit is not None:
+                    found.add(hit)
+            start = bisect.bisect_left(self._paths, path + ".")
+            for i in range(start, len(self._paths)):
+                if not self._paths[i].startswith(path + "."):
+                    break
+                found.add(i)
+        return tuple(sorted(found))
 
     def table(self, source: str, where: str) -> Table:
+        if source in self._cache:
+            return self._cache[source]
         reads = self.reads(source)
-        key = (source, reads, ())
-        if key in self._cache:
-            return self._cache[key]
         condition = compile_condition(source)
         domains = [range(len(self._fluents[i].values)) for i in reads]
         size = 1
@@ -111,21 +130,37 @@ class _Tabulator:
                 f"{where}: condition {source!r} reads {len(reads)} changing facts ({names}) "
                 f"with {size} combinations; split it into smaller conditions"
             )
+        base = _excerpt(self._state, condition.state_paths)
         true_rows: list[tuple[int, ...]] = []
         false_rows: list[tuple[int, ...]] = []
         for row in itertools.product(*domains):
-            state = _with_values(self._state, [(self._fluents[i], v) for i, v in zip(reads, row)])
+            state = _with_values(base, [(self._fluents[i], v) for i, v in zip(reads, row)])
             verdict = condition.evaluate({"state": state})
             (true_rows if verdict.holds else false_rows).append(tuple(row))
             if verdict.error and not any(row):
                 self.errors.setdefault(f"{where}: {source}", verdict.error)
         table = Table(source, reads, tuple(true_rows), tuple(false_rows))
-        self._cache[key] = table
+        self._cache[source] = table
         return table
 
 
-def _overlaps(fluent: str, read: str) -> bool:
-    return fluent == read or fluent.startswith(read + ".") or read.startswith(fluent + ".")
+def _excerpt(state: Mapping[str, Any], paths: tuple[str, ...] | None) -> Mapping[str, Any]:
+    """The part of `state` a condition can see: the subtrees at `paths` (all of it for None).
+
+    Evaluating on this excerpt gives the same verdict as on the whole state, and copying it
+    per row is cheap where copying a large state is not.
+    """
+    if paths is None:
+        return state
+    part: State = {}
+    for path in paths:
+        parts = path.split(".")
+        for cut in range(len(parts), 0, -1):  # the deepest part of the path that exists
+            prefix = ".".join(parts[:cut])
+            if has_path(state, prefix):
+                set_path(part, prefix, get_path(state, prefix))
+                break
+    return part
 
 
 def _with_values(base: Mapping[str, Any], values: Iterable[tuple[Fluent, int]]) -> State:
@@ -141,8 +176,6 @@ def _with_values(base: Mapping[str, Any], values: Iterable[tuple[Fluent, int]]) 
 
 def fluents_of(state: Mapping[str, Any], actions: Sequence[Action]) -> tuple[Fluent, ...]:
     """Every fact the actions write, with its current value first and each written value."""
-    from ido.state import get_path
-
     domains: dict[str, dict[str, Any]] = {}
     for action in actions:
         for path, value in action.effects:
@@ -191,21 +224,56 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
             )
         else:
             keep.append(i)
-    keep, over = _limits_filter(task, [actions[i] for i in keep], keep)
-    rejections.extend(over)
-    keep, dominated = _dominance(task.weights, actions, pre, eff, keep)
-    rejections.extend(dominated)
+    # Only facts some condition reads matter to the solver; writes of others are dropped.
+    read = sorted(
+        {f for t in goal for f in t.fluents} | {f for i in keep for t in pre[i] for f in t.fluents}
+    )
+    new = {old: n for n, old in enumerate(read)}
+    for i in keep:
+        pre[i] = tuple(_renumber(t, new) for t in pre[i])
+        eff[i] = tuple((new[f], d) for f, d in eff[i] if f in new)
+    dominated, why = _dominance(task.weights, actions, pre, eff, keep)
+    rejections.extend(why)
+    # Over-limit capabilities stay in the model (the limits' sums exclude them anyway) so
+    # that one grounding also serves the solves without limits that explanations need.
+    over = (over_limit(actions[i], task.limits) for i in keep if i not in dominated)
+    rejections.extend(r for r in over if r is not None)
+    kept_eff = tuple(eff[i] for i in keep)
+    kept_fluents = tuple(fluents[f] for f in read)
     return Grounded(
-        fluents=fluents,
+        fluents=kept_fluents,
         actions=tuple(actions[i] for i in keep),
         pre=tuple(pre[i] for i in keep),
-        eff=tuple(eff[i] for i in keep),
+        eff=kept_eff,
         earliest=tuple(level[i] or 0 for i in keep),
-        goal=goal,
+        dominator=tuple(actions[dominated[i]].name if i in dominated else None for i in keep),
+        goal=tuple(_renumber(t, new) for t in goal),
         unreachable_goal=unreachable_goal,
         rejections=tuple(rejections),
         errors=tuple(f"{k}: {v}" for k, v in sorted(tab.errors.items())),
+        horizon=_horizon(len(kept_fluents), kept_eff),
     )
+
+
+def _renumber(table: Table, new: Mapping[int, int]) -> Table:
+    return replace(table, fluents=tuple(new[f] for f in table.fluents))
+
+
+def _horizon(count: int, eff: Sequence[tuple[tuple[int, int], ...]]) -> int:
+    """Steps enough for an optimal plan: no optimal plan needs more (see `Grounded.horizon`)."""
+    written: list[set[int]] = [set() for _ in range(count)]
+    for effects in eff:
+        for f, d in effects:
+            written[f].add(d)
+    changing = [w - {0} for w in written if w - {0}]
+    if all(len(w) == 1 and 0 not in w for w in written if w):
+        return max(1, len(changing))  # monotone: each fact changes at most once
+    states = 1
+    for w in changing:
+        states *= 1 + len(w)
+        if states > MAX_HORIZON:
+            return MAX_HORIZON
+    return max(1, states - 1)
 
 
 def _value_index(fluent: Fluent, value: Any) -> int:
@@ -275,44 +343,21 @@ def _relevance(
     return relevant
 
 
-def _limits_filter(
-    task: Task, actions: Sequence[Action], keep: list[int]
-) -> tuple[list[int], list[Rejection]]:
-    out: list[int] = []
-    rejections: list[Rejection] = []
-    limits = task.limits
-    for i, action in zip(keep, actions):
-        if limits.max_cost is not None and action.cost > limits.max_cost + 1e-9:
-            rejections.append(
-                Rejection(
-                    action.name,
-                    "over_budget",
-                    f"costs {action.cost:.2f} alone, over max_cost {limits.max_cost:.2f}",
-                )
-            )
-        elif limits.deadline is not None and action.latency > limits.deadline + 1e-9:
-            rejections.append(
-                Rejection(
-                    action.name,
-                    "over_deadline",
-                    f"takes {action.latency:g}s alone, over deadline {limits.deadline:g}s",
-                )
-            )
-        elif (
-            limits.min_success_probability is not None
-            and action.reliability < limits.min_success_probability - 1e-12
-        ):
-            rejections.append(
-                Rejection(
-                    action.name,
-                    "too_unreliable",
-                    f"reliability {action.reliability:.3f} alone is under "
-                    f"min_success_probability {limits.min_success_probability:.3f}",
-                )
-            )
-        else:
-            out.append(i)
-    return out, rejections
+def over_limit(action: Action, limits: Limits) -> Rejection | None:
+    """Why `action` alone breaks a limit (so no plan within the limits can use it), or None."""
+    if limits.max_cost is not None and action.cost > limits.max_cost + 1e-9:
+        detail = f"costs {action.cost:.2f} alone, over max_cost {limits.max_cost:.2f}"
+        return Rejection(action.name, "over_budget", detail)
+    if limits.deadline is not None and action.latency > limits.deadline + 1e-9:
+        detail = f"takes {action.latency:g}s alone, over deadline {limits.deadline:g}s"
+        return Rejection(action.name, "over_deadline", detail)
+    least = limits.min_success_probability
+    if least is not None and action.reliability < least - 1e-12:
+        detail = (
+            f"reliability {action.reliability:g} alone is under min_success_probability {least:g}"
+        )
+        return Rejection(action.name, "too_unreliable", detail)
+    return None
 
 
 def _dominance(
@@ -321,15 +366,16 @@ def _dominance(
     pre: Sequence[tuple[Table, ...]],
     eff: Sequence[tuple[tuple[int, int], ...]],
     keep: list[int],
-) -> tuple[list[int], list[Rejection]]:
-    """Drop an action when another with the same conditions and effects is no worse anywhere.
+) -> tuple[dict[int, int], list[Rejection]]:
+    """Actions that another with the same conditions and effects is no worse than anywhere.
 
     Swapping the dominated action for its dominator keeps every plan valid and never makes
     its cost, latency, risk or score worse, so optimal plans never need it.
     """
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i in keep:
-        signature = (tuple(t.source for t in pre[i]), tuple(sorted(eff[i])))
+        conditions = frozenset((t.fluents, t.true_rows) for t in pre[i] if t.constant is not True)
+        signature = (conditions, tuple(sorted(set(eff[i]))))
         groups.setdefault(signature, []).append(i)
     dominated: dict[int, int] = {}
     for members in groups.values():
@@ -349,7 +395,7 @@ def _dominance(
         )
         for i, j in sorted(dominated.items())
     ]
-    return [i for i in keep if i not in dominated], rejections
+    return dominated, rejections
 
 
 def _no_worse(weights: Weights, a: Action, b: Action) -> bool:

@@ -34,11 +34,17 @@ class Weights:
     risk: float = 0.0
 
     def score(self, action: Action) -> float:
-        return (
+        """Weighted cost + latency + risk, plus policy bias; never below zero.
+
+        A `prefer` rule can make a step free but not profitable: a negative score would
+        reward plans for padding themselves with steps that change nothing.
+        """
+        return max(
+            0.0,
             self.cost * action.cost
             + self.latency * action.latency
             + self.risk * action.risk
-            + action.bias
+            + action.bias,
         )
 
 

@@ -27,3 +27,9 @@ def test_format_duration_round_trips() -> None:
     """Formatting then parsing gives the same number of seconds."""
     for seconds in (0.8, 1.25, 30.0, 7200.0, 90.0):
         assert parse_duration(format_duration(seconds)) == pytest.approx(seconds)
+
+
+def test_a_duration_too_long_for_a_float_is_refused() -> None:
+    """Four hundred digits of days overflow to infinity, which no deadline can use."""
+    with pytest.raises(ValueError, match="too long a duration"):
+        parse_duration("9" * 400 + "d")

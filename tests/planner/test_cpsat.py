@@ -1,0 +1,424 @@
+"""The CP-SAT planner: optimal plans, alternatives, rejections and reasons for infeasibility."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from ido.errors import PlanningError
+from ido.planner import get_planner
+from ido.planner.cpsat import CpSatPlanner
+from ido.planner.simulate import check_plan
+from ido.planner.types import Action, Denied, Limits, PlanResult, Task, Weights
+from ido.state import close_world
+
+
+def action(
+    name: str,
+    requires: tuple[str, ...],
+    effects: dict[str, Any],
+    *,
+    cost: float = 0.0,
+    latency: float = 0.0,
+    reliability: float = 1.0,
+) -> Action:
+    return Action(
+        name=name,
+        provider=name.split("-", 1)[0],
+        cost=cost,
+        latency=latency,
+        reliability=reliability,
+        requires=requires,
+        effects=tuple(effects.items()),
+    )
+
+
+PAY_CHEAP = action(
+    "pay-cheap",
+    ("!state.order.paid",),
+    {"order.paid": True},
+    cost=0.3,
+    latency=0.8,
+    reliability=0.99,
+)
+PAY_FAST = action(
+    "pay-fast",
+    ("!state.order.paid",),
+    {"order.paid": True},
+    cost=0.8,
+    latency=0.2,
+    reliability=0.999,
+)
+PACK = action("pack", ("state.order.paid",), {"order.status": "packed"}, cost=0.1, latency=1.0)
+SHIP = action(
+    "ship",
+    ("state.order.status == 'packed'",),
+    {"order.status": "shipped"},
+    cost=0.5,
+    latency=1.0,
+    reliability=0.98,
+)
+NOTIFY = action(
+    "notify", ("state.order.status == 'shipped'",), {"customer.notified": True}, cost=0.05
+)
+SHOP = [PAY_CHEAP, PAY_FAST, PACK, SHIP, NOTIFY]
+GOAL = ("state.order.status == 'shipped'", "state.customer.notified")
+
+
+def task(actions: list[Action] = SHOP, goal: tuple[str, ...] = GOAL, **kwargs: Any) -> Task:
+    """A closed-world task: boolean facts any capability (even a denied one) writes start false."""
+    every = actions + [d.action for d in kwargs.get("denied", ())]
+    booleans = [p for a in every for p, v in a.effects if isinstance(v, bool)]
+    given = kwargs.pop("given", {"order": {"id": "1042"}})
+    return Task(close_world(given, booleans), goal, tuple(actions), **kwargs)
+
+
+def plan(t: Task) -> PlanResult:
+    return CpSatPlanner().plan(t)
+
+
+def names(result: PlanResult) -> tuple[str, ...]:
+    assert result.plan is not None, result.reason
+    return result.plan.capabilities
+
+
+# --- planning ---------------------------------------------------------------------------
+
+
+def test_the_cheapest_valid_sequence_is_chosen() -> None:
+    """With cost as the objective, the planner pays cheaply, then packs, ships and notifies."""
+    t = task()
+    result = plan(t)
+    assert result.status == "planned"
+    assert names(result) == ("pay-cheap", "pack", "ship", "notify")
+    assert result.proven_optimal
+    assert result.plan is not None
+    assert check_plan(t, result.plan) == []
+    assert result.plan.cost == pytest.approx(0.95)
+    assert result.plan.latency == pytest.approx(2.8)
+    assert result.plan.success_probability == pytest.approx(0.99 * 0.98)
+
+
+def test_the_objective_weights_decide_between_capabilities() -> None:
+    """Weighting latency over cost picks the faster payment."""
+    result = plan(task(weights=Weights(cost=0.0, latency=1.0)))
+    assert names(result) == ("pay-fast", "pack", "ship", "notify")
+
+
+def test_an_already_true_goal_is_satisfied_with_an_empty_plan() -> None:
+    """When the goal holds in the state, the result is 'satisfied' with no steps."""
+    given = {"order": {"status": "shipped"}, "customer": {"notified": True}}
+    result = plan(task(given=given))
+    assert result.status == "satisfied"
+    assert result.plan is not None
+    assert result.plan.steps == ()
+
+
+def test_string_effects_and_conditions_chain_a_plan() -> None:
+    """Non-boolean effects (a status string) satisfy string-comparing conditions downstream."""
+    result = plan(task(goal=("state.order.status == 'shipped'",)))
+    assert names(result) == ("pay-cheap", "pack", "ship")
+
+
+def test_delete_effects_force_an_order() -> None:
+    """An action that resets a fact another one needs is scheduled after it, not before."""
+    open_door = action("open", (), {"door.open": True}, cost=1.0)
+    enter = action("enter", ("state.door.open",), {"me.inside": True}, cost=1.0)
+    lock = action("lock", (), {"door.open": False, "door.locked": True}, cost=1.0)
+    goal = ("state.me.inside", "state.door.locked", "!state.door.open")
+    t = task([lock, enter, open_door], goal)
+    result = plan(t)
+    assert names(result) == ("open", "enter", "lock")
+    assert result.plan is not None
+    assert check_plan(t, result.plan) == []
+
+
+def test_a_condition_that_errors_is_not_satisfied_and_is_recorded() -> None:
+    """A goal reading a missing key does not hold now; the error is reported, not raised."""
+    result = plan(task(goal=("state.order.status == 'shipped'",)))
+    assert result.status == "planned"
+    assert any(
+        e.startswith("goal: state.order.status == 'shipped': ") and "status" in e
+        for e in result.condition_errors
+    )
+
+
+def test_a_precondition_on_a_missing_fact_keeps_its_capability_out() -> None:
+    """A capability whose precondition reads a key no one writes is never used."""
+    vip = action("vip-ship", ("state.customer.vip",), {"order.status": "shipped"})
+    result = plan(task([*SHOP, vip], goal=("state.order.status == 'shipped'",)))
+    assert "vip-ship" not in names(result)
+    assert any(
+        e.startswith("requires of vip-ship: state.customer.vip") for e in result.condition_errors
+    )
+
+
+def test_a_goal_with_an_apostrophe_in_a_double_quoted_string_is_planned() -> None:
+    """`"it's"` inside a condition does not hide the facts it reads from the planner."""
+    goal = ('state.order.note == "it\'s" || state.order.paid',)
+    result = plan(task(goal=goal))
+    assert result.status == "planned", result.reason
+    assert names(result) == ("pay-cheap",)
+
+
+def test_planning_is_deterministic_and_serialisable() -> None:
+    """The same task planned twice gives the same JSON document; the solver seed is pinned."""
+    t = task(limits=Limits(max_cost=2.0))
+    first, second = plan(t), plan(t)
+    assert json.dumps(first.to_json(), sort_keys=True) == json.dumps(
+        second.to_json(), sort_keys=True
+    )
+    assert first.solver["random_seed"] == 0
+    assert first.solver["num_workers"] == 1
+
+
+def test_solve_by_metric_ignores_the_weights() -> None:
+    """`solve(metric='latency')` returns the fastest plan whatever the objective weights say."""
+    found = CpSatPlanner().solve(task(), metric="latency")
+    assert found is not None
+    assert found.plan.capabilities[0] == "pay-fast"
+
+
+def test_a_cheaper_plan_that_repeats_a_capability_is_found() -> None:
+    """When minting a token three times beats one expensive shortcut, the planner mints."""
+    mint = action("mint", (), {"tool.key": True}, cost=1.0)
+    uses = [
+        action(f"use-{x}", ("state.tool.key",), {f"job.{x}": True, "tool.key": False}, cost=1.0)
+        for x in "abc"
+    ]
+    shortcut = action("shortcut", (), {"job.a": True, "job.b": True, "job.c": True}, cost=100.0)
+    t = task([mint, *uses, shortcut], ("state.job.a", "state.job.b", "state.job.c"), max_steps=6)
+    result = plan(t)
+    assert result.plan is not None
+    assert check_plan(t, result.plan) == []
+    assert result.plan.cost == pytest.approx(6.0), names(result)
+
+
+def test_the_registry_returns_the_cpsat_planner() -> None:
+    """`get_planner('cpsat')` builds the CP-SAT planner."""
+    assert isinstance(get_planner("cpsat"), CpSatPlanner)
+    assert get_planner("cpsat").name == "cpsat"
+
+
+def test_an_unknown_planner_name_is_an_error_listing_the_known_ones() -> None:
+    """Asking for a planner that is not registered raises PlanningError naming the choices."""
+    with pytest.raises(PlanningError, match=r"planner 'oracle' is not available.*use one of cpsat"):
+        get_planner("oracle")
+
+
+# --- alternatives -----------------------------------------------------------------------
+
+
+PAY_SLOW = action("pay-slow", ("!state.order.paid",), {"order.paid": True}, cost=0.5, latency=3.0)
+SHIP_DHL = action(
+    "dhl-ship", SHIP.requires, dict(SHIP.effects), cost=1.0, latency=0.5, reliability=0.99
+)
+SMS = action("sms-notify", NOTIFY.requires, dict(NOTIFY.effects), cost=1.05)
+
+
+def test_alternatives_are_ordered_by_score_and_explain_the_swap() -> None:
+    """Each alternative scores worse by a positive delta and says which capability it swaps."""
+    result = plan(task([*SHOP, PAY_SLOW, SHIP_DHL]))
+    assert names(result) == ("pay-cheap", "pack", "ship", "notify")
+    assert result.plan is not None
+    alternatives = result.alternatives
+    assert [a.plan.capabilities for a in alternatives] == [
+        ("pay-slow", "pack", "ship", "notify"),
+        ("pay-cheap", "pack", "dhl-ship", "notify"),
+    ]
+    assert [a.score_delta for a in alternatives] == pytest.approx([0.2, 0.5])
+    for alternative in alternatives:
+        assert alternative.score_delta > 0
+        assert alternative.score_delta == pytest.approx(alternative.plan.score - result.plan.score)
+    assert alternatives[0].why == (
+        "+0.20 cost, +2.2s latency, +0.0098 success probability: pay-slow instead of pay-cheap"
+    )
+    assert alternatives[1].why == (
+        "+0.50 cost, -0.5s latency, +0.0099 success probability: dhl-ship instead of ship"
+    )
+
+
+def test_an_alternative_is_the_best_plan_without_one_chosen_capability() -> None:
+    """Alternatives replace a capability of the chosen plan by the best remaining option."""
+    result = plan(task([*SHOP, PAY_SLOW]))
+    assert [a.plan.capabilities[0] for a in result.alternatives] == ["pay-slow"]
+
+
+def test_no_alternatives_are_computed_when_none_are_asked_for() -> None:
+    """With `alternatives=0` the result lists none."""
+    assert plan(task(alternatives=0)).alternatives == ()
+
+
+def test_the_number_of_alternatives_is_capped_keeping_the_best() -> None:
+    """At most `alternatives` alternatives are returned, the best-scoring ones."""
+    result = plan(task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], alternatives=2))
+    assert [a.score_delta for a in result.alternatives] == pytest.approx([0.2, 0.5])
+    everything = plan(task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], alternatives=3))
+    assert [a.score_delta for a in everything.alternatives] == pytest.approx([0.2, 0.5, 1.0])
+
+
+# --- rejections -------------------------------------------------------------------------
+
+
+def test_rejections_say_why_each_capability_cannot_be_used() -> None:
+    """Unreachable, irrelevant, over-budget and dominated capabilities are each rejected."""
+    vip = action("vip-ship", ("state.customer.vip",), {"order.status": "shipped"})
+    log = action("audit-log", (), {"audit.logged": True})
+    gold = action("gold-ship", ("state.order.paid",), {"order.status": "shipped"}, cost=50.0)
+    twin = replace(PAY_CHEAP, name="pay-twin", cost=0.4)
+    result = plan(task([*SHOP, vip, log, gold, twin], limits=Limits(max_cost=10.0)))
+    assert {r.capability: r.reason for r in result.rejections} == {
+        "vip-ship": "unreachable",
+        "audit-log": "irrelevant",
+        "gold-ship": "over_budget",
+        "pay-twin": "dominated",
+    }
+    assert result.status == "planned"
+
+
+# --- constraints ------------------------------------------------------------------------
+
+
+def test_a_constraint_that_kept_a_better_plan_out_is_binding() -> None:
+    """max_cost binds when the unconstrained optimum (fast payment) costs more than allowed."""
+    t = task(weights=Weights(cost=0.0, latency=1.0), limits=Limits(max_cost=1.0, deadline=10.0))
+    result = plan(t)
+    assert names(result)[0] == "pay-cheap"
+    reports = {c.name: c for c in result.constraints}
+    assert reports["max_cost"].binding is True
+    assert reports["max_cost"].slack == pytest.approx(0.05)
+    assert reports["max_cost"].value == pytest.approx(0.95)
+    assert reports["deadline"].binding is False
+    assert reports["deadline"].slack == pytest.approx(10.0 - 2.8)
+
+
+def test_a_constraint_with_room_to_spare_is_not_binding() -> None:
+    """When the optimum meets every limit anyway, no constraint is binding."""
+    result = plan(task(limits=Limits(max_cost=5.0, min_success_probability=0.9)))
+    assert [c.name for c in result.constraints] == ["max_cost", "min_success_probability"]
+    assert not any(c.binding for c in result.constraints)
+
+
+# --- infeasible -------------------------------------------------------------------------
+
+
+def test_infeasible_under_max_cost_names_the_cheapest_plan_cost() -> None:
+    """Too small a budget: the reason gives the cheapest plan's cost and what to raise."""
+    result = plan(task(limits=Limits(max_cost=0.5)))
+    assert result.status == "infeasible"
+    assert result.plan is None
+    assert result.blocking == ("max_cost",)
+    assert result.reason is not None
+    assert result.reason.startswith(
+        "no plan within max_cost 0.50: the cheapest plan costs 0.95 (pay-cheap 0.30 + "
+    )
+    assert result.reason.endswith("; raise max_cost to 0.95")
+
+
+def test_infeasible_under_a_deadline_names_the_fastest_plan() -> None:
+    """Too short a deadline: the reason gives the fastest plan's duration."""
+    result = plan(task(limits=Limits(deadline=1.0)))
+    assert result.status == "infeasible"
+    assert result.blocking == ("deadline",)
+    assert result.reason is not None
+    assert result.reason.startswith("no plan within deadline 1s: the fastest plan takes 2.2s")
+    assert result.reason.endswith("raise deadline to 3s")
+
+
+def test_infeasible_under_min_success_probability_names_the_most_reliable_plan() -> None:
+    """Too high a reliability bar: the reason gives the best success probability reachable."""
+    result = plan(task(limits=Limits(min_success_probability=0.99)))
+    assert result.status == "infeasible"
+    assert result.blocking == ("min_success_probability",)
+    assert result.reason is not None
+    assert "the most reliable plan reaches 0.979" in result.reason
+
+
+def test_a_min_success_probability_is_shown_as_written() -> None:
+    """The reason shows the required probability as written (0.9999), not rounded to 1.000."""
+    result = plan(task(limits=Limits(min_success_probability=0.9999)))
+    assert result.status == "infeasible"
+    assert result.blocking == ("min_success_probability",)
+    assert result.reason is not None
+    assert "0.9999" in result.reason
+
+
+def test_limits_that_only_fail_together_do_not_claim_one_is_enough() -> None:
+    """When no single limit's removal helps, the reason does not say relaxing one suffices."""
+    done = {"job.done": True}
+    cheap_slow = action("cheap-slow", (), done, cost=1.0, latency=10.0, reliability=0.9)
+    fast_pricey = action("fast-pricey", (), done, cost=10.0, latency=1.0, reliability=0.9)
+    sure = action("sure", (), done, cost=10.0, latency=10.0, reliability=0.999)
+    limits = Limits(max_cost=5.0, deadline=5.0, min_success_probability=0.95)
+    t = task([cheap_slow, fast_pricey, sure], ("state.job.done",), limits=limits)
+    for name in ("max_cost", "deadline", "min_success_probability"):
+        assert plan(replace(t, limits=replace(limits, **{name: None}))).status == "infeasible"
+    result = plan(t)
+    assert result.status == "infeasible"
+    assert set(result.blocking) == {"max_cost", "deadline", "min_success_probability"}
+    assert result.reason is not None
+    assert "relax one of them" not in result.reason
+
+
+def test_infeasible_because_of_a_denying_rule_names_the_rule() -> None:
+    """When policy denied every way to the goal, the reason and blocking name the rule."""
+    denied = tuple(
+        Denied(a, "residency/pii-stays-in-eu", "PII stays in the EU") for a in (PAY_CHEAP, PAY_FAST)
+    )
+    result = plan(task([PACK, SHIP, NOTIFY], denied=denied))
+    assert result.status == "infeasible"
+    assert result.blocking == ("residency/pii-stays-in-eu",)
+    assert result.reason is not None
+    assert "every way there is denied by policy" in result.reason
+    assert "residency/pii-stays-in-eu denies pay-cheap, pay-fast" in result.reason
+
+
+def test_infeasible_because_no_capability_makes_the_goal_true() -> None:
+    """A goal nothing can make true is named in the reason and in blocking."""
+    result = plan(task(goal=("state.customer.vip",)))
+    assert result.status == "infeasible"
+    assert result.blocking == ("state.customer.vip",)
+    assert result.reason is not None
+    assert result.reason.startswith("no capability can make 'state.customer.vip' true")
+
+
+def test_infeasible_because_of_max_steps_says_to_raise_it() -> None:
+    """A goal that needs more steps than allowed names limits.max_steps."""
+    result = plan(task(max_steps=3))
+    assert result.status == "infeasible"
+    assert result.blocking == ("limits.max_steps",)
+    assert result.reason == ("no plan of at most 3 steps reaches the goal; raise limits.max_steps")
+
+
+def test_a_prefer_bonus_never_makes_padding_a_plan_pay() -> None:
+    """A preferred step that changes nothing is not repeated to lower the score below zero."""
+    favourite = replace(
+        action("touch", (), {"order.touched": True}, cost=0.1), bias=-5.0, bias_rules=("p/r",)
+    )
+    goal = ("state.order.paid && state.order.touched",)
+    result = plan(task([PAY_CHEAP, favourite], goal))
+    assert result.plan is not None
+    assert result.plan.capabilities in (("pay-cheap", "touch"), ("touch", "pay-cheap"))
+    assert result.plan.steps[[s.capability for s in result.plan.steps].index("touch")].score == 0
+
+
+def test_a_goal_no_order_of_steps_reaches_is_not_blamed_on_max_steps() -> None:
+    """When every way to the goal undoes a step it needs, raising max_steps is not suggested."""
+    # Both capabilities need the token and each clears the other's fact: never both true.
+    first = action("first", ("!state.job.b",), {"job.a": True, "job.b": False})
+    second = action("second", ("!state.job.a",), {"job.b": True, "job.a": False})
+    result = plan(task([first, second], ("state.job.a && state.job.b",)))
+    assert result.status == "infeasible"
+    assert result.reason is not None
+    assert "max_steps" not in result.reason
+    assert result.reason.startswith("no order of the usable capabilities reaches")
+
+
+def test_the_search_limit_is_deterministic_time_and_is_recorded() -> None:
+    """The solver's limit is CP-SAT deterministic time, recorded with the seed and workers."""
+    result = plan(task(time_limit=2.5))
+    assert result.solver["deterministic_time_limit"] == 2.5
+    assert result.solver["num_workers"] == 1

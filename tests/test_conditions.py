@@ -1,0 +1,232 @@
+"""Conditions: CEL compiled once with readable errors, evaluated without ever raising."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ido.conditions import VARIABLES, ConditionError, Verdict, compile_condition
+
+# --- compiling --------------------------------------------------------------------------
+
+
+def test_a_boolean_expression_over_state_compiles_and_evaluates() -> None:
+    """A well-formed boolean condition holds exactly when the state makes it true."""
+    condition = compile_condition("state.order.paid && !state.order.shipped")
+    paid = {"order": {"paid": True, "shipped": False}}
+    shipped = {"order": {"paid": True, "shipped": True}}
+    assert condition.evaluate({"state": paid}) == Verdict(True)
+    assert condition.evaluate({"state": shipped}) == Verdict(False)
+
+
+def test_a_syntax_error_raises_with_its_column() -> None:
+    """A syntax error raises ConditionError naming it a syntax error, with the column it is at."""
+    with pytest.raises(ConditionError, match=r"CEL: Syntax error: .*\(column 20\)") as info:
+        compile_condition("state.order.paid &&")
+    assert info.value.column == 20
+
+
+def test_an_undeclared_variable_is_an_error_that_lists_the_declared_ones() -> None:
+    """Naming a variable other than state, intent, capability, plan or health is an error."""
+    with pytest.raises(
+        ConditionError,
+        match=r"undeclared reference to 'order\.paid'; "
+        r"conditions may use state, intent, capability, plan, health \(column \d+\)",
+    ) as info:
+        compile_condition("order.paid")
+    assert isinstance(info.value.column, int)
+
+
+@pytest.mark.parametrize("variable", VARIABLES)
+def test_each_declared_variable_may_be_used(variable: str) -> None:
+    """Every one of the five declared variables compiles in a condition."""
+    condition = compile_condition(f"has({variable}.x)")
+    assert condition.evaluate({variable: {"x": 1}}).holds
+
+
+@pytest.mark.parametrize(
+    ("source", "kind"),
+    [("1 + 2", "int"), ("'paid'", "string"), ("1.5", "double"), ("[true]", "list")],
+)
+def test_a_condition_that_is_not_a_bool_is_rejected(source: str, kind: str) -> None:
+    """A condition whose type is known and not bool is rejected, naming the type it has."""
+    with pytest.raises(
+        ConditionError, match=rf"condition must be a bool, but it is of type {kind}"
+    ):
+        compile_condition(source)
+
+
+def test_condition_errors_are_value_errors() -> None:
+    """ConditionError is a ValueError, so callers may treat it as bad input."""
+    with pytest.raises(ValueError, match="Syntax error"):
+        compile_condition("state.a ==")
+
+
+def test_compiling_the_same_source_twice_reuses_the_compiled_condition() -> None:
+    """Compilation is cached: the same source yields the same Condition object."""
+    assert compile_condition("state.a == 1") is compile_condition("state.a == 1")
+
+
+# --- evaluating -------------------------------------------------------------------------
+
+
+def test_reading_a_missing_key_does_not_hold_and_reports_the_key() -> None:
+    """Reading a key the state lacks yields holds=False with an error naming the key."""
+    verdict = compile_condition("state.order.paid").evaluate({"state": {"order": {}}})
+    assert verdict.holds is False
+    assert verdict.error is not None
+    assert "paid" in verdict.error
+
+
+def test_negating_a_missing_key_does_not_hold_either() -> None:
+    """`!state.x` on a state without x is an error, not true: errors never count as truth."""
+    verdict = compile_condition("!state.order.paid").evaluate({"state": {}})
+    assert verdict.holds is False
+    assert verdict.error is not None
+
+
+def test_an_error_in_one_disjunct_does_not_matter_when_another_holds() -> None:
+    """CEL's commutative logic: `error || true` holds and `error && false` is plainly false."""
+    assert compile_condition("state.x || true").evaluate({"state": {}}) == Verdict(True)
+    assert compile_condition("state.x && false").evaluate({"state": {}}) == Verdict(False)
+
+
+def test_has_tests_presence_without_an_error() -> None:
+    """`has(state.x)` is false, without error, when x is absent."""
+    assert compile_condition("has(state.order)").evaluate({"state": {}}) == Verdict(False)
+
+
+def test_a_runtime_arithmetic_error_does_not_raise() -> None:
+    """Division by zero while evaluating yields holds=False with the error, not an exception."""
+    verdict = compile_condition("state.n / 0 == 1").evaluate({"state": {"n": 1}})
+    assert verdict.holds is False
+    assert verdict.error is not None
+    assert "divide by zero" in verdict.error
+
+
+def test_a_dyn_condition_that_evaluates_to_a_non_bool_does_not_hold() -> None:
+    """A condition of dynamic type that yields a non-bool value does not hold and says why."""
+    verdict = compile_condition("state.order").evaluate({"state": {"order": "1042"}})
+    assert verdict.holds is False
+    assert verdict.error is not None
+    assert "not a bool" in verdict.error
+
+
+def test_a_state_that_is_not_a_mapping_does_not_raise() -> None:
+    """Evaluating against a state of the wrong shape yields holds=False with an error."""
+    verdict = compile_condition("state.a").evaluate({"state": ["a"]})
+    assert verdict.holds is False
+    assert verdict.error
+
+
+def test_missing_variables_are_empty_maps() -> None:
+    """Variables not supplied are empty maps, so reading them is a missing-key error."""
+    verdict = compile_condition("intent.name == 'x'").evaluate({})
+    assert verdict.holds is False
+    assert verdict.error is not None
+    assert "name" in verdict.error
+
+
+def test_strings_compare_and_lists_are_searched() -> None:
+    """Non-boolean facts are compared as values: strings by equality, lists with `in`."""
+    variables = {
+        "state": {"order": {"status": "shipped"}},
+        "capability": {"tags": ["payments", "pii"], "region": "us"},
+    }
+    assert compile_condition("state.order.status == 'shipped'").evaluate(variables).holds
+    rule = compile_condition("'pii' in capability.tags && capability.region != 'eu'")
+    assert rule.evaluate(variables).holds
+    assert not compile_condition("state.order.status == 'paid'").evaluate(variables).holds
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["a", "b", "order", "paid"]), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+SOURCES = [
+    "state.a",
+    "!state.a",
+    "state.a.b == 1",
+    "state.order.paid && state.b",
+    "has(state.a.b)",
+    "size(state.a) > 1",
+    "state.a > 2.5",
+    "'x' in state.b",
+    "state.a.exists(x, x == true)",
+    "state.a + state.b == state.order",
+]
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(state=JSON, source=st.sampled_from(SOURCES))
+def test_evaluation_never_raises_on_any_json_state(state: object, source: str) -> None:
+    """On any JSON-like state, evaluate returns a Verdict; an error always means not holding."""
+    verdict = compile_condition(source).evaluate({"state": state})
+    assert isinstance(verdict.holds, bool)
+    if verdict.error is not None:
+        assert verdict.holds is False
+        assert verdict.error
+
+
+# --- the facts a condition reads --------------------------------------------------------
+
+
+def test_state_paths_lists_each_dotted_path_read() -> None:
+    """state_paths names the dotted state paths a condition reads, sorted and unique."""
+    condition = compile_condition(
+        "state.order.paid && !state.customer.notified && state.order.paid"
+    )
+    assert condition.state_paths == ("customer.notified", "order.paid")
+
+
+def test_state_paths_is_none_when_state_is_read_as_a_whole() -> None:
+    """Indexing `state[...]` reads an unknown part of state, so state_paths is None."""
+    assert compile_condition("state['order'] == {}").state_paths is None
+
+
+def test_state_paths_ignores_state_inside_string_literals_and_fields() -> None:
+    """`'state.x'` in a string and `x.state` as a field are not reads of state."""
+    condition = compile_condition("'state.x' == capability.state && state.order.paid")
+    assert condition.state_paths == ("order.paid",)
+
+
+def test_state_paths_is_empty_when_state_is_not_read() -> None:
+    """A condition over capability only reads no state path."""
+    assert compile_condition("capability.region == 'eu'").state_paths == ()
+
+
+def test_state_paths_sees_reads_after_a_double_quoted_apostrophe() -> None:
+    """An apostrophe inside a double-quoted string does not hide the state reads after it."""
+    condition = compile_condition('state.order.note == "it\'s" || state.order.paid')
+    assert condition.state_paths == ("order.note", "order.paid")
+
+
+@pytest.mark.parametrize(
+    ("source", "paths"),
+    [
+        (r"'a\'state.x' == state.y", ("y",)),
+        (r"r'\\' == state.z", ("z",)),
+        ('"""x" state.q""" == state.w', ("w",)),
+        ("state.w // state.comment\n || state.v", ("v", "w")),
+    ],
+)
+def test_state_paths_follows_cel_string_escapes_raw_and_triple_quotes(
+    source: str, paths: tuple[str, ...]
+) -> None:
+    """Escaped quotes, raw strings, triple quotes and comments hide no read and invent none."""
+    assert compile_condition(source).state_paths == paths
+
+
+def test_state_paths_does_not_take_a_method_for_a_field() -> None:
+    """`state.order.note.startsWith('x')` reads `order.note`, not a fact called `startsWith`."""
+    condition = compile_condition("state.order.note.startsWith('x')")
+    assert condition.state_paths == ("order.note",)

@@ -1,0 +1,512 @@
+"""Loading catalogs: every problem in the user's YAML reported at once, with file, line, field."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ido.errors import LoadError, NotFoundError, Problem
+from ido.loading import find_intent, load_catalog
+
+CAPABILITY = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: charge}
+spec:
+  provider: stripe
+  region: eu
+  tags: [payments]
+  requires: ["!state.order.paid"]
+  effects: {order.paid: true, order.provider: stripe}
+  cost: 0.30
+  latency: 800ms
+  reliability: 0.99
+  run: {python: "pay.impl:charge"}
+"""
+
+POLICY = """\
+apiVersion: ido/v1
+kind: Policy
+metadata: {name: residency}
+spec:
+  rules:
+    - id: eu-only
+      effect: deny
+      when: "capability.region != 'eu'"
+      message: EU data stays in the EU.
+"""
+
+INTENT = """\
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: pay-order}
+spec:
+  given: {order: {id: "1042"}}
+  goal:
+    - state.order.paid
+  constraints: {max_cost: 5.0, deadline: 30s}
+  policies: [residency]
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def problems(folder: Path) -> list[Problem]:
+    with pytest.raises(LoadError) as info:
+        load_catalog([folder], base=folder)
+    return info.value.problems
+
+
+def only(found: list[Problem]) -> Problem:
+    assert len(found) == 1, found
+    return found[0]
+
+
+def valid_project(folder: Path) -> None:
+    write(folder, "capabilities/charge.yaml", CAPABILITY)
+    write(folder, "policies/residency.yaml", POLICY)
+    write(folder, "intents/pay-order.yaml", INTENT)
+
+
+# --- valid input ------------------------------------------------------------------------
+
+
+def test_a_valid_project_loads_every_resource_by_kind_and_name(tmp_path: Path) -> None:
+    """A folder of valid resources loads into a catalog keyed by kind and name."""
+    valid_project(tmp_path)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    assert sorted(catalog.capabilities) == ["charge"]
+    assert sorted(catalog.policies) == ["residency"]
+    assert sorted(catalog.intents) == ["pay-order"]
+    assert len(catalog) == 3
+    charge = catalog.capabilities["charge"]
+    assert charge.spec.latency == pytest.approx(0.8)
+    assert dict(charge.spec.effects) == {"order.paid": True, "order.provider": "stripe"}
+    assert catalog.intents["pay-order"].spec.constraints.deadline == 30.0
+
+
+def test_the_origin_of_a_resource_records_its_file_and_line(tmp_path: Path) -> None:
+    """Each loaded resource remembers its file and the line of each field."""
+    valid_project(tmp_path)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    origin = catalog.origin(catalog.intents["pay-order"])
+    assert origin is not None
+    assert origin.file == (tmp_path / "intents" / "pay-order.yaml").resolve()
+    assert origin.line_of(("spec", "goal", 0)) == 7
+
+
+def test_the_conftest_project_loads(project: Path) -> None:
+    """The shared example project (several resources in one file) loads without problems."""
+    catalog = load_catalog([project / "capabilities", project / "policies", project / "intents"])
+    assert len(catalog.capabilities) == 5
+    assert catalog.capabilities["pay-cheap-eu"].spec.compensate == "refund-eu"
+
+
+def test_a_file_may_be_named_directly_and_yml_is_accepted(tmp_path: Path) -> None:
+    """A path may be a single file, and `.yml` files in folders are read too."""
+    write(tmp_path, "a/charge.yml", CAPABILITY)
+    single = write(tmp_path, "b/residency.yaml", POLICY)
+    write(tmp_path, "a/notes.txt", "not yaml: [")
+    catalog = load_catalog([tmp_path / "a", single], base=tmp_path)
+    assert sorted(catalog.capabilities) == ["charge"]
+    assert sorted(catalog.policies) == ["residency"]
+
+
+def test_several_resources_in_one_file_need_not_match_its_name(tmp_path: Path) -> None:
+    """With several documents in a file, names are free; empty documents are skipped."""
+    write(tmp_path, "all.yaml", "---\n" + CAPABILITY + "---\n" + POLICY + "---\n")
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    assert sorted(catalog.capabilities) == ["charge"]
+    assert sorted(catalog.policies) == ["residency"]
+
+
+def test_an_integer_is_accepted_where_a_number_is_expected(tmp_path: Path) -> None:
+    """`cost: 1` is a valid number; strictness refuses strings, not integers."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("cost: 0.30", "cost: 1"))
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    assert catalog.capabilities["charge"].spec.cost == 1.0
+
+
+# --- schema problems --------------------------------------------------------------------
+
+
+def test_an_unknown_key_is_reported_with_its_line_and_field(tmp_path: Path) -> None:
+    """A key the schema does not know is an error at its own line."""
+    write(
+        tmp_path, "charge.yaml", CAPABILITY.replace("  cost: 0.30\n", "  cost: 0.30\n  price: 1\n")
+    )
+    problem = only(problems(tmp_path))
+    assert problem == Problem("charge.yaml", 11, "spec.price", "unknown key 'price'")
+
+
+def test_a_missing_required_key_is_reported(tmp_path: Path) -> None:
+    """A required key that is absent is named in the message."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("  provider: stripe\n", ""))
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.provider"
+    assert problem.message == "missing required key 'provider'"
+    assert problem.line == 4
+
+
+def test_a_number_written_as_a_string_is_an_error(tmp_path: Path) -> None:
+    """Strict types: `cost: "5.0"` is a string, not a number, and the message shows the input."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("cost: 0.30", 'cost: "5.0"'))
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.cost"
+    assert problem.line == 10
+    assert problem.message == "Input should be a valid number (got '5.0')"
+
+
+def test_a_bool_is_not_a_number(tmp_path: Path) -> None:
+    """Strict types: `cost: true` is refused."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("cost: 0.30", "cost: true"))
+    assert "valid number (got True)" in only(problems(tmp_path)).message
+
+
+def test_a_duration_without_a_unit_is_an_error(tmp_path: Path) -> None:
+    """`latency: "30"` has no unit; the message shows how to write one."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("latency: 800ms", 'latency: "30"'))
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.latency"
+    assert problem.line == 11
+    assert problem.message.startswith("'30' is not a duration; write a number and a unit")
+
+
+def test_a_bare_number_is_not_a_duration(tmp_path: Path) -> None:
+    """`deadline: 30` (a number) is refused with an example of a duration."""
+    write(tmp_path, "pay-order.yaml", INTENT.replace("deadline: 30s", "deadline: 30"))
+    write(tmp_path, "residency.yaml", POLICY)
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.constraints.deadline"
+    assert "a duration is a string with a unit, like '800ms'" in problem.message
+
+
+def test_an_out_of_range_number_is_an_error(tmp_path: Path) -> None:
+    """Reliability must be a probability in (0, 1]."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("reliability: 0.99", "reliability: 1.5"))
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.reliability"
+    assert "less than or equal to 1" in problem.message
+
+
+@pytest.mark.parametrize("value", [".inf", ".Inf", "-.inf"])
+def test_an_infinite_cost_is_an_error(tmp_path: Path, value: str) -> None:
+    """`cost: .inf` is not a usable cost (the planner cannot add it up), so loading refuses it."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("cost: 0.30", f"cost: {value}"))
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.cost"
+    assert problem.line == 10
+
+
+def test_an_infinite_budget_is_an_error(tmp_path: Path) -> None:
+    """`max_cost: .inf` is refused; leave max_cost out for no budget."""
+    write(tmp_path, "pay-order.yaml", INTENT.replace("max_cost: 5.0", "max_cost: .inf"))
+    write(tmp_path, "residency.yaml", POLICY)
+    assert only(problems(tmp_path)).field == "spec.constraints.max_cost"
+
+
+def test_a_run_binding_needs_exactly_one_kind(tmp_path: Path) -> None:
+    """A run binding with both python and shell says to give exactly one."""
+    text = CAPABILITY.replace(
+        'run: {python: "pay.impl:charge"}', 'run: {python: "a:b", shell: [x]}'
+    )
+    write(tmp_path, "charge.yaml", text)
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.run"
+    assert problem.message == "give exactly one of python, shell or http"
+
+
+def test_rule_ids_must_be_unique_in_a_policy(tmp_path: Path) -> None:
+    """Two rules with the same id in one policy are an error naming the id."""
+    extra = "    - {id: eu-only, effect: avoid, when: 'true', message: again}\n"
+    write(tmp_path, "residency.yaml", POLICY + extra)
+    assert only(problems(tmp_path)).message == "rule id 'eu-only' is used twice"
+
+
+def test_an_unknown_kind_is_reported_with_the_known_kinds(tmp_path: Path) -> None:
+    """A kind ido does not know is an error that lists the kinds it knows."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("kind: Capability", "kind: Action"))
+    problem = only(problems(tmp_path))
+    assert problem.field == "kind"
+    assert problem.line == 2
+    assert problem.message == (
+        "unknown kind 'Action'; use one of Intent, Capability, Policy, Observer"
+    )
+
+
+def test_a_missing_kind_is_reported(tmp_path: Path) -> None:
+    """A document without `kind` says the key is missing."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("kind: Capability\n", ""))
+    assert only(problems(tmp_path)).message.startswith("missing key 'kind'")
+
+
+@pytest.mark.parametrize("kind", ["[Intent]", "{a: 1}"])
+def test_a_kind_that_is_not_a_string_is_a_problem(tmp_path: Path, kind: str) -> None:
+    """A list or mapping as `kind` is reported as an unknown kind, not a crash."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("kind: Capability", f"kind: {kind}"))
+    problem = only(problems(tmp_path))
+    assert problem.field == "kind"
+    assert "unknown kind" in problem.message
+
+
+def test_a_document_that_is_not_a_mapping_is_reported(tmp_path: Path) -> None:
+    """A YAML list at the top of a document is not a resource."""
+    write(tmp_path, "list.yaml", "- a\n- b\n")
+    assert only(problems(tmp_path)).message == "a resource must be a YAML mapping"
+
+
+def test_the_api_version_must_be_ido_v1(tmp_path: Path) -> None:
+    """Another apiVersion is refused."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("ido/v1", "ido/v2"))
+    problem = only(problems(tmp_path))
+    assert problem.field == "apiVersion"
+    assert "'ido/v1'" in problem.message
+
+
+# --- names ------------------------------------------------------------------------------
+
+
+def test_the_name_of_a_single_resource_must_equal_the_file_stem(tmp_path: Path) -> None:
+    """A one-resource file whose metadata.name differs from the file name is an error."""
+    write(tmp_path, "payment.yaml", CAPABILITY)
+    problem = only(problems(tmp_path))
+    assert problem == Problem(
+        "payment.yaml",
+        3,
+        "metadata.name",
+        "name 'charge' must equal the file name 'payment' (or put several resources in one file)",
+    )
+
+
+def test_an_invalid_name_is_an_error(tmp_path: Path) -> None:
+    """Names are lower-case DNS-like labels."""
+    write(tmp_path, "Charge_EU.yaml", CAPABILITY.replace("name: charge", "name: Charge_EU"))
+    problem = only(problems(tmp_path))
+    assert problem.field == "metadata.name"
+    assert "should match pattern" in problem.message
+
+
+def test_a_name_declared_twice_points_at_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same kind and name in two files is an error that says where the first one is."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "a.yaml", CAPABILITY + "---\n" + POLICY)
+    write(tmp_path, "b.yaml", POLICY.replace("residency", "sox") + "---\n" + CAPABILITY)
+    problem = only(problems(tmp_path))
+    assert problem.file == "b.yaml"
+    assert problem.field == "metadata.name"
+    assert problem.line == 13
+    assert problem.message == "Capability 'charge' is declared twice; first in a.yaml:1"
+
+
+def test_the_same_name_in_two_kinds_is_allowed(tmp_path: Path) -> None:
+    """Names are unique per kind: a policy and a capability may share a name."""
+    write(tmp_path, "both.yaml", CAPABILITY + "---\n" + POLICY.replace("residency", "charge"))
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    assert "charge" in catalog.capabilities
+    assert "charge" in catalog.policies
+
+
+# --- YAML problems ----------------------------------------------------------------------
+
+
+def test_a_yaml_syntax_error_is_reported_with_its_line(tmp_path: Path) -> None:
+    """Broken YAML is a problem at the line where the parser stopped, not an exception."""
+    write(tmp_path, "charge.yaml", "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: [\n")
+    problem = only(problems(tmp_path))
+    assert problem.file == "charge.yaml"
+    assert problem.line == 4
+    assert problem.message.startswith("YAML syntax error: ")
+
+
+def test_a_key_repeated_in_a_mapping_is_reported(tmp_path: Path) -> None:
+    """YAML would silently keep the last of two equal keys; ido reports the second."""
+    write(
+        tmp_path,
+        "charge.yaml",
+        CAPABILITY.replace("  cost: 0.30\n", "  cost: 0.30\n  cost: 0.40\n"),
+    )
+    problem = only(problems(tmp_path))
+    assert problem == Problem(
+        "charge.yaml", 11, "spec.cost", "key appears twice in the same mapping"
+    )
+
+
+def test_python_specific_yaml_tags_are_refused(tmp_path: Path) -> None:
+    """Only safe YAML is read: a python/object tag is a problem, never executed."""
+    write(tmp_path, "evil.yaml", "!!python/object/apply:os.system ['true']\n")
+    assert "could not determine a constructor" in only(problems(tmp_path)).message
+
+
+@pytest.mark.parametrize("char", ["\x01", "\x00", "\ufffe"])
+def test_control_characters_are_a_problem_not_a_crash(tmp_path: Path, char: str) -> None:
+    """A character YAML forbids is reported as a YAML problem of that file."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("stripe\n", f"stripe{char}\n", 1))
+    problem = only(problems(tmp_path))
+    assert problem.file == "charge.yaml"
+    assert problem.line == CAPABILITY[: CAPABILITY.index("stripe\n")].count("\n") + 1
+    assert f"#x{ord(char):04x}" in problem.message
+    assert "YAML" in problem.message
+
+
+def test_a_timestamp_tag_on_a_non_timestamp_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    """An explicit `!!timestamp` on a value that is not a date is reported as a YAML problem."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("tags: [payments]", "tags: [!!timestamp x]"))
+    problem = only(problems(tmp_path))
+    assert problem.file == "charge.yaml"
+    assert "YAML" in problem.message
+
+
+def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 make a 'cannot read file' problem."""
+    (tmp_path / "charge.yaml").write_bytes(b"\xff\xfe kind: x")
+    assert only(problems(tmp_path)).message.startswith("cannot read file: ")
+
+
+def test_a_missing_path_is_reported(tmp_path: Path) -> None:
+    """A path that does not exist is a problem, reported with the rest."""
+    with pytest.raises(LoadError, match="no such file or folder") as info:
+        load_catalog([tmp_path / "nowhere"], base=tmp_path)
+    assert only(info.value.problems).file == str(tmp_path / "nowhere")
+
+
+# --- references and conditions ----------------------------------------------------------
+
+
+def test_a_missing_policy_is_reported_at_the_intent(tmp_path: Path) -> None:
+    """An intent naming a policy nobody declared is an error at that list item."""
+    write(tmp_path, "pay-order.yaml", INTENT)
+    problem = only(problems(tmp_path))
+    assert problem == Problem(
+        "pay-order.yaml",
+        9,
+        "spec.policies[0]",
+        "Policy 'residency' not found; no Policy is loaded",
+    )
+
+
+def test_a_missing_policy_lists_the_known_ones(tmp_path: Path) -> None:
+    """When other policies are loaded, the message lists them."""
+    write(tmp_path, "pay-order.yaml", INTENT.replace("[residency]", "[residency, sox]"))
+    write(tmp_path, "residency.yaml", POLICY)
+    assert only(problems(tmp_path)).message == "Policy 'sox' not found; known: residency"
+
+
+def test_a_missing_observer_is_reported(tmp_path: Path) -> None:
+    """An intent naming an unknown observer is an error at that list item."""
+    write(tmp_path, "residency.yaml", POLICY)
+    write(tmp_path, "pay-order.yaml", INTENT + "  observers: [orders-db]\n")
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.observers[0]"
+    assert problem.message == "Observer 'orders-db' not found; no Observer is loaded"
+
+
+def test_a_missing_compensating_capability_is_reported(tmp_path: Path) -> None:
+    """`compensate` must name a capability in the catalog."""
+    write(tmp_path, "charge.yaml", CAPABILITY + "  compensate: refund\n")
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.compensate"
+    assert problem.line == 14
+    assert problem.message == "Capability 'refund' not found; known: charge"
+
+
+def test_a_cel_error_in_a_goal_points_at_the_line_of_the_expression(tmp_path: Path) -> None:
+    """A goal that does not compile is reported at its own line with CEL's reason."""
+    text = INTENT.replace(
+        "    - state.order.paid\n", "    - state.order.paid\n    - order.shipped\n"
+    )
+    write(tmp_path, "pay-order.yaml", text)
+    write(tmp_path, "residency.yaml", POLICY)
+    problem = only(problems(tmp_path))
+    assert problem.line == 8
+    assert problem.field == "spec.goal[1]"
+    assert "undeclared reference to 'order.shipped'" in problem.message
+    assert "'order.shipped'" in problem.message.rsplit(" in ", 1)[1]
+
+
+def test_a_cel_error_in_requires_and_in_a_rule_are_both_reported(tmp_path: Path) -> None:
+    """Conditions in capabilities and policy rules are compiled at load time too."""
+    write(
+        tmp_path, "charge.yaml", CAPABILITY.replace('"!state.order.paid"', '"state.order.paid +"')
+    )
+    write(tmp_path, "residency.yaml", POLICY.replace("capability.region != 'eu'", "1 + 1"))
+    found = problems(tmp_path)
+    assert [(p.file, p.line, p.field) for p in found] == [
+        ("charge.yaml", 8, "spec.requires[0]"),
+        ("residency.yaml", 8, "spec.rules[0].when"),
+    ]
+    assert "Syntax error" in found[0].message
+    assert "condition must be a bool, but it is of type int" in found[1].message
+
+
+def test_every_problem_is_reported_at_once_in_file_and_line_order(tmp_path: Path) -> None:
+    """Problems in several files and fields come back together, sorted by file and line."""
+    write(tmp_path, "b.yaml", "a: [\n")
+    write(
+        tmp_path,
+        "charge.yaml",
+        CAPABILITY.replace("cost: 0.30", 'cost: "0.30"').replace("800ms", "fast"),
+    )
+    write(tmp_path, "pay-order.yaml", INTENT)
+    with pytest.raises(LoadError, match=r"^4 problems found:\n") as info:
+        load_catalog([tmp_path], base=tmp_path)
+    found = info.value.problems
+    assert [(p.file, p.field) for p in found] == [
+        ("b.yaml", ""),
+        ("charge.yaml", "spec.cost"),
+        ("charge.yaml", "spec.latency"),
+        ("pay-order.yaml", "spec.policies[0]"),
+    ]
+    assert "  charge.yaml:10: spec.cost: Input should be a valid number" in str(info.value)
+
+
+def test_a_problem_renders_as_file_line_field_message() -> None:
+    """Problems print like compiler errors; the line and field are left out when unknown."""
+    assert str(Problem("a.yaml", 3, "spec.cost", "bad")) == "a.yaml:3: spec.cost: bad"
+    assert str(Problem("a.yaml", None, "", "bad")) == "a.yaml: bad"
+
+
+# --- find_intent ------------------------------------------------------------------------
+
+
+def test_find_intent_by_name_and_by_file(tmp_path: Path) -> None:
+    """An intent is found by its name or by the path of the file that declares it."""
+    valid_project(tmp_path)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    by_name = find_intent(catalog, "pay-order")
+    by_file = find_intent(catalog, str(tmp_path / "intents" / "pay-order.yaml"))
+    assert by_name is by_file
+
+
+def test_find_intent_names_the_known_intents_when_not_found(tmp_path: Path) -> None:
+    """An unknown intent name raises NotFoundError listing the known intents."""
+    valid_project(tmp_path)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    with pytest.raises(NotFoundError, match=r"intent 'ship' not found; known intents: pay-order"):
+        find_intent(catalog, "ship")
+
+
+def test_find_intent_reports_a_missing_file(tmp_path: Path) -> None:
+    """A path to an intent file that does not exist raises NotFoundError."""
+    valid_project(tmp_path)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    with pytest.raises(NotFoundError, match=r"nope\.yaml: no such intent file"):
+        find_intent(catalog, str(tmp_path / "nope.yaml"))
+
+
+def test_find_intent_asks_for_a_name_when_a_file_holds_two_intents(tmp_path: Path) -> None:
+    """A file with two intents is ambiguous; the error asks for a name."""
+    second = INTENT.replace("pay-order", "pay-again")
+    path = write(tmp_path, "both.yaml", INTENT + "---\n" + second)
+    write(tmp_path, "residency.yaml", POLICY)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    with pytest.raises(NotFoundError, match=r"holds 2 intents; name one instead"):
+        find_intent(catalog, str(path))
