@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -10,7 +12,7 @@ from ortools.sat.python import cp_model
 
 from ido.planner.explain import alternative_why, constraint_reports, infeasible
 from ido.planner.grounding import Grounded, Table, ground, over_limit
-from ido.planner.types import Alternative, Limits, Plan, PlanResult, Step, Task
+from ido.planner.types import Action, Alternative, Limits, Plan, PlanResult, Step, Task
 
 SCALE = 1_000_000
 Metric = Literal["score", "cost", "latency", "risk"]
@@ -26,14 +28,17 @@ class Solution:
 class CpSatPlanner:
     """Minimises the weighted objective over plans of at most `max_steps` sequential steps.
 
-    One worker and a fixed seed make the search deterministic: same task, same plan.
+    One CP-SAT worker, a fixed seed and a deterministic time limit make every solve
+    deterministic: same task, same plan. `threads` runs the independent solves behind the
+    alternatives side by side (default: the cores, at most 4); it changes speed, not results.
     """
 
     name = "cpsat"
 
-    def __init__(self, *, seed: int = 0, workers: int = 1) -> None:
+    def __init__(self, *, seed: int = 0, workers: int = 1, threads: int | None = None) -> None:
         self.seed = seed
         self.workers = workers
+        self.threads = threads or min(4, os.cpu_count() or 1)
         self._last: _Encoding | None = None
 
     @property
@@ -92,39 +97,29 @@ class CpSatPlanner:
         grounded = grounded or ground(task)
         if grounded.unreachable_goal:
             return None
-        # No optimal plan is longer than the grounded horizon, so unless max_steps cuts it
-        # shorter, optimal at this horizon is optimal outright.
-        horizon = min(task.max_steps, grounded.horizon)
-        return self._solve_at(task, grounded, horizon, metric, without)
+        return self._solve_at(task, grounded, _horizon(task, grounded), metric, without)
 
     def _solve_at(
         self, task: Task, g: Grounded, horizon: int, metric: Metric, without: frozenset[str]
     ) -> Solution | None:
-        encoding = self._encoding(g, horizon)
+        usable = _usable(g, without)
+        encoding = self._encoding(g, horizon, usable)
         banned = {
             a
-            for a, action in enumerate(g.actions)
-            if action.name in without
-            or (g.dominator[a] is not None and g.dominator[a] not in without)
-            or over_limit(action, task.limits) is not None
+            for a in encoding.actions
+            if a not in usable or over_limit(g.actions[a], task.limits) is not None
         }
         model = encoding.model.clone()
-        x = {key: model.get_bool_var_from_proto_index(i) for key, i in encoding.x.items()}
-        for (_, a), var in x.items():
+        for (_, a), var in encoding.x.items():
             if a in banned:
                 model.add(var == 0)
-        scores = {
-            "score": [_i(task.weights.score(a)) for a in g.actions],
-            "cost": [_i(a.cost) for a in g.actions],
-            "latency": [_i(a.latency) for a in g.actions],
-            "risk": [_i(a.risk) for a in g.actions],
-        }
-        chosen = [(key, var) for key, var in x.items() if key[1] not in banned]
+        chosen = [(key, var) for key, var in encoding.x.items() if key[1] not in banned]
         variables = [var for _, var in chosen]
 
-        def total(name: str) -> cp_model.LinearExprT:
+        def total(name: Metric) -> cp_model.LinearExprT:
+            per_action = {a: _i(_measure(task, g.actions[a], name)) for a in encoding.actions}
             return cp_model.LinearExpr.weighted_sum(
-                variables, [scores[name][a] for (_, a), _ in chosen]
+                variables, [per_action[a] for (_, a), _ in chosen]
             )
 
         limits = task.limits
@@ -135,8 +130,7 @@ class CpSatPlanner:
         if limits.min_success_probability is not None:
             model.add(total("risk") <= _i(-math.log(limits.min_success_probability)))
         # Ties on the metric go to the shorter plan: no zero-cost detours.
-        steps_taken = cp_model.LinearExpr.sum(variables)
-        model.minimize(total(metric) * (horizon + 1) + steps_taken)
+        model.minimize(total(metric) * (horizon + 1) + cp_model.LinearExpr.sum(variables))
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = self.seed
@@ -150,21 +144,34 @@ class CpSatPlanner:
         steps = tuple(_step(task, g, a) for _, a in taken)
         return Solution(Plan(steps), status == cp_model.OPTIMAL, horizon)
 
-    def _encoding(self, g: Grounded, horizon: int) -> _Encoding:
-        """The encoding of `g` at `horizon`, reused by the solves of one decision."""
+    def _encoding(self, g: Grounded, horizon: int, needed: frozenset[int]) -> _Encoding:
+        """An encoding of `g` at `horizon` with at least the `needed` actions; reused while
+        the solves of one decision fit in it."""
         last = self._last
         if last is None or last.grounded is not g or last.horizon != horizon:
-            last = self._last = _Encoding(g, horizon)
+            last = None
+        if last is None or not needed <= last.actions:
+            last = self._last = _Encoding(g, horizon, needed)
         return last
 
     def _alternatives(self, task: Task, grounded: Grounded, best: Plan) -> tuple[Alternative, ...]:
         if task.alternatives <= 0:
             return ()
+        names = list(dict.fromkeys(best.capabilities))
+        # One encoding for every alternative: each may use what its left-out step dominated.
+        every = _usable(grounded, frozenset(names)) | _usable(grounded, frozenset())
+        self._encoding(grounded, _horizon(task, grounded), every)
         found: dict[tuple[str, ...], Plan] = {}
-        for name in dict.fromkeys(best.capabilities):
-            other = self.solve(task, grounded, without=frozenset({name}))
-            if other is not None and other.plan.capabilities != best.capabilities:
-                found.setdefault(other.plan.capabilities, other.plan)
+
+        def without(name: str) -> Solution | None:
+            return self.solve(task, grounded, without=frozenset({name}))
+
+        # The solves are independent and CP-SAT releases the GIL: run them side by side.
+        # Each is single-worker and results are taken in order, so the outcome is the same.
+        with ThreadPoolExecutor(max_workers=self.threads) as pool:
+            for other in pool.map(without, names):
+                if other is not None and other.plan.capabilities != best.capabilities:
+                    found.setdefault(other.plan.capabilities, other.plan)
         ranked = sorted(found.values(), key=lambda p: (p.score, p.capabilities))
         return tuple(
             Alternative(p, p.score - best.score, alternative_why(best, p))
@@ -187,13 +194,14 @@ class _Encoding:
     clauses from the grounded truth tables. Built once per decision and cloned per solve.
     """
 
-    def __init__(self, g: Grounded, horizon: int) -> None:
+    def __init__(self, g: Grounded, horizon: int, actions: frozenset[int]) -> None:
         self.grounded = g
         self.horizon = T = horizon
+        self.actions = actions
         model = self.model = cp_model.CpModel()
         x = {
             (t, a): model.new_bool_var(f"x{t}_{a}")
-            for a in range(len(g.actions))
+            for a in sorted(actions)
             for t in range(g.earliest[a], T)
         }
         acting = []
@@ -249,7 +257,33 @@ class _Encoding:
         for table in g.goal:
             for row in table.false_rows:
                 model.add_bool_or([v[T, f, d].Not() for f, d in zip(table.fluents, row)])
-        self.x = {key: var.index for key, var in x.items()}
+        self.x = x
+
+
+def _horizon(task: Task, g: Grounded) -> int:
+    """No optimal plan is longer than the grounded horizon, so unless max_steps cuts it
+    shorter, optimal at this horizon is optimal outright."""
+    return min(task.max_steps, g.horizon)
+
+
+def _usable(g: Grounded, without: frozenset[str]) -> frozenset[int]:
+    """Actions a solve leaving out `without` may need: no dominated one unless its dominator
+    is left out."""
+    return frozenset(
+        a
+        for a, action in enumerate(g.actions)
+        if action.name not in without and (g.dominator[a] is None or g.dominator[a] in without)
+    )
+
+
+def _measure(task: Task, action: Action, metric: Metric) -> float:
+    if metric == "score":
+        return task.weights.score(action)
+    if metric == "cost":
+        return action.cost
+    if metric == "latency":
+        return action.latency
+    return action.risk
 
 
 def _holds_now(table: Table) -> bool:

@@ -79,10 +79,13 @@ class Grounded:
     only ever changes to one value (monotone), it changes each at most once."""
 
 
-def _key(value: Any) -> str:
+def _key(value: Any) -> tuple[str, Any]:
+    """A hashable identity of a JSON value: `1`, `1.0` and `true` stay apart, as in JSON."""
     if value is ABSENT:
-        return "\x00absent"
-    return json.dumps(value, sort_keys=True, default=str)
+        return ("absent", None)
+    if value is None or isinstance(value, bool | int | float | str):
+        return (type(value).__name__, value)
+    return ("json", json.dumps(value, sort_keys=True, default=str))
 
 
 class _Tabulator:
@@ -176,7 +179,7 @@ def _with_values(base: Mapping[str, Any], values: Iterable[tuple[Fluent, int]]) 
 
 def fluents_of(state: Mapping[str, Any], actions: Sequence[Action]) -> tuple[Fluent, ...]:
     """Every fact the actions write, with its current value first and each written value."""
-    domains: dict[str, dict[str, Any]] = {}
+    domains: dict[str, dict[tuple[str, Any], Any]] = {}
     for action in actions:
         for path, value in action.effects:
             if path not in domains:
@@ -200,9 +203,8 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
     tab = _Tabulator(task.state, fluents)
     goal = tuple(tab.table(g, "goal") for g in task.goal)
     pre = [tuple(tab.table(r, f"requires of {a.name}") for r in a.requires) for a in actions]
-    eff = [
-        tuple((index[p], _value_index(fluents[index[p]], v)) for p, v in a.effects) for a in actions
-    ]
+    value_index = [{_key(v): d for d, v in enumerate(f.values)} for f in fluents]
+    eff = [tuple((index[p], value_index[index[p]][_key(v)]) for p, v in a.effects) for a in actions]
     rejections: list[Rejection] = []
 
     level = _reachability(fluents, pre, eff)
@@ -274,11 +276,6 @@ def _horizon(count: int, eff: Sequence[tuple[tuple[int, int], ...]]) -> int:
         if states > MAX_HORIZON:
             return MAX_HORIZON
     return max(1, states - 1)
-
-
-def _value_index(fluent: Fluent, value: Any) -> int:
-    key = _key(value)
-    return next(i for i, v in enumerate(fluent.values) if _key(v) == key)
 
 
 def _satisfiable(table: Table, reached: Sequence[set[int]]) -> bool:

@@ -422,3 +422,12 @@ def test_the_search_limit_is_deterministic_time_and_is_recorded() -> None:
     result = plan(task(time_limit=2.5))
     assert result.solver["deterministic_time_limit"] == 2.5
     assert result.solver["num_workers"] == 1
+
+
+def test_solving_alternatives_side_by_side_changes_nothing() -> None:
+    """One thread or several, the decision is the same, alternatives included."""
+    t = task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], alternatives=3)
+    alone = CpSatPlanner(threads=1).plan(t).to_json()
+    together = CpSatPlanner(threads=3).plan(t).to_json()
+    assert json.dumps(alone, sort_keys=True) == json.dumps(together, sort_keys=True)
+    assert len(alone["alternatives"]) == 3
