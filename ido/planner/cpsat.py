@@ -249,6 +249,8 @@ class _Encoding:
             for a, tables in enumerate(g.pre):
                 if (t, a) not in x:
                     continue
+                # A step must change something: optimal plans never need one that does not.
+                model.add_bool_or([x[t, a].Not(), *(v[t, f, d].Not() for f, d in g.eff[a])])
                 for table in tables:
                     for row in table.false_rows:
                         model.add_bool_or(
