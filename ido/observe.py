@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -12,12 +13,23 @@ from ido.errors import ExecutionError
 from ido.loading import Catalog
 from ido.model import Intent, Observer
 from ido.runtime.bindings import load_callable
+from ido.secrets import Secrets
 from ido.state import State, close_world, merge, set_path
 
 
-def observe(observer: Observer, origin_dir: Path, base: Path) -> dict[str, Any]:
-    """Read one observer's output; raises ExecutionError with the reason when it cannot."""
+def observe(
+    observer: Observer,
+    origin_dir: Path,
+    base: Path,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Read one observer's output; raises ExecutionError with the reason when it cannot.
+
+    `${env:NAME}` in an HTTP observer's URL and headers resolve from `environ` (default:
+    the process environment); the secrets are masked in the output and in errors.
+    """
     spec = observer.spec
+    secrets = Secrets(os.environ if environ is None else environ)
     try:
         if spec.python is not None:
             value = load_callable(spec.python, base)()
@@ -25,21 +37,25 @@ def observe(observer: Observer, origin_dir: Path, base: Path) -> dict[str, Any]:
             value = json.loads((origin_dir / spec.file).read_text(encoding="utf-8"))
         else:
             assert spec.http is not None
-            request = urllib.request.Request(spec.http.url, headers=dict(spec.http.headers))  # noqa: S310
+            url = secrets.expand(spec.http.url)
+            headers = secrets.expand(dict(spec.http.headers))
+            request = urllib.request.Request(url, headers=headers)  # noqa: S310
             with urllib.request.urlopen(request, timeout=spec.timeout) as response:  # noqa: S310
                 value = json.loads(response.read().decode("utf-8"))
-    except ExecutionError:
-        raise
+    except ExecutionError as exc:
+        raise ExecutionError(secrets.mask(str(exc))) from None
     except Exception as exc:  # an observer is user code or the outside world
-        raise ExecutionError(f"observer {observer.name}: {type(exc).__name__}: {exc}") from None
+        message = f"observer {observer.name}: {type(exc).__name__}: {exc}"
+        raise ExecutionError(secrets.mask(message)) from None
     if not isinstance(value, Mapping):
         raise ExecutionError(
             f"observer {observer.name} returned {type(value).__name__}, not a mapping"
         )
+    output: dict[str, Any] = secrets.mask(dict(value))
     if spec.at is None:
-        return dict(value)
+        return output
     mounted: State = {}
-    set_path(mounted, spec.at, dict(value))
+    set_path(mounted, spec.at, output)
     return mounted
 
 

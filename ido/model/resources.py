@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ido.model.durations import Duration
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$"
+SECRET_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}?")
 PATH_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 
+
+def _secret_references(value: Any) -> Any:
+    """Refuse `${...}` that is not `${env:NAME}`, in any string of `value`, however nested."""
+    if isinstance(value, str):
+        for match in _PLACEHOLDER.finditer(value):
+            if not SECRET_REFERENCE.fullmatch(match.group(0)):
+                raise ValueError(
+                    f"'{match.group(0)}' is not a secret reference; write ${{env:NAME}} "
+                    "to use the environment variable NAME"
+                )
+    elif isinstance(value, list):
+        for item in value:
+            _secret_references(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _secret_references(item)
+    return value
+
+
+Templated = AfterValidator(_secret_references)
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=120)]
 FactPath = Annotated[str, Field(pattern=PATH_PATTERN)]
 Condition = Annotated[str, Field(min_length=1, description="A CEL expression that yields a bool.")]
@@ -93,9 +116,15 @@ class IntentSpec(Strict):
 
 class HttpBinding(Strict):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
-    url: str = Field(pattern=r"^https?://", description="http:// or https:// URL.")
-    json_body: Any = Field(default=None, alias="json", description="JSON body to send.")
-    headers: dict[str, str] = Field(default_factory=dict)
+    url: Annotated[str, Templated] = Field(
+        pattern=r"^https?://", description="http:// or https:// URL; may use ${env:NAME}."
+    )
+    json_body: Annotated[Any, Templated] = Field(
+        default=None, alias="json", description="JSON body to send; strings may use ${env:NAME}."
+    )
+    headers: Annotated[dict[str, str], Templated] = Field(
+        default_factory=dict, description="Request headers; values may use ${env:NAME}."
+    )
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, strict=True, allow_inf_nan=False, populate_by_name=True
@@ -108,8 +137,10 @@ class RunBinding(Strict):
         pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
         description="'package.module:function', called with an ActionContext.",
     )
-    shell: list[str] | None = Field(
-        default=None, min_length=1, description="argv list; never run through a shell."
+    shell: Annotated[list[str], Templated] | None = Field(
+        default=None,
+        min_length=1,
+        description="argv list; never run through a shell; items may use ${env:NAME}.",
     )
     http: HttpBinding | None = None
 
@@ -185,8 +216,12 @@ class PolicySpec(Strict):
 
 
 class HttpSource(Strict):
-    url: str = Field(pattern=r"^https?://")
-    headers: dict[str, str] = Field(default_factory=dict)
+    url: Annotated[str, Templated] = Field(
+        pattern=r"^https?://", description="http:// or https:// URL; may use ${env:NAME}."
+    )
+    headers: Annotated[dict[str, str], Templated] = Field(
+        default_factory=dict, description="Request headers; values may use ${env:NAME}."
+    )
 
 
 class ObserverSpec(Strict):

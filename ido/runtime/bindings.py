@@ -19,6 +19,7 @@ from typing import Any
 from ido.errors import ExecutionError
 from ido.model import Capability
 from ido.runtime.context import ActionContext
+from ido.secrets import Secrets
 
 MAX_OUTPUT = 1_000_000
 
@@ -50,30 +51,45 @@ def load_callable(reference: str, base: Path) -> Callable[..., Any]:
     return fn  # type: ignore[no-any-return]
 
 
-def perform(capability: Capability, ctx: ActionContext, base: Path) -> Outcome:
-    """Run the binding; never raises: every failure is an Outcome with `ok=False`."""
+def perform(
+    capability: Capability,
+    ctx: ActionContext,
+    base: Path,
+    environ: Mapping[str, str] | None = None,
+) -> Outcome:
+    """Run the binding; never raises: every failure is an Outcome with `ok=False`.
+
+    `${env:NAME}` references are resolved from `environ` (default: the process environment)
+    just for the call; the secrets they resolve to are masked in the outcome's output and
+    error, so the journal never sees them.
+    """
     binding = capability.spec.run
     started = time.monotonic()
     if binding is None:
         return Outcome(False, error=f"{capability.name} has no run binding")
+    secrets = Secrets(os.environ if environ is None else environ)
     try:
         if binding.python is not None:
             outcome = _python(binding.python, ctx, base)
         elif binding.shell is not None:
-            outcome = _shell(binding.shell, ctx, base)
+            outcome = _shell(secrets.expand(binding.shell), ctx, base)
         else:
             assert binding.http is not None
             outcome = _http(
                 binding.http.method,
-                binding.http.url,
-                binding.http.json_body,
-                dict(binding.http.headers),
+                secrets.expand(binding.http.url),
+                secrets.expand(binding.http.json_body),
+                secrets.expand(dict(binding.http.headers)),
                 ctx,
             )
     except ExecutionError as exc:
         outcome = Outcome(False, error=str(exc))
     return Outcome(
-        outcome.ok, outcome.output, outcome.error, outcome.timed_out, time.monotonic() - started
+        outcome.ok,
+        secrets.mask(outcome.output),
+        secrets.mask(outcome.error),
+        outcome.timed_out,
+        time.monotonic() - started,
     )
 
 

@@ -1,0 +1,203 @@
+"""Secrets: `${env:NAME}` resolved only for the call and masked in everything ido records."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from ido.errors import ExecutionError, LoadError
+from ido.journal import SqliteJournal
+from ido.loading import load_catalog
+from ido.model import Capability
+from ido.observe import observe
+from ido.runtime.bindings import perform
+from ido.runtime.context import ActionContext
+from ido.runtime.local import LocalRuntime
+from ido.secrets import Secrets
+from ido.testing import StepClock
+
+TOKEN = "tok-5f3a9c-very-secret"
+
+
+def test_expand_replaces_references_in_nested_strings_and_remembers_them() -> None:
+    """References in strings, lists and mappings resolve; each value is kept for masking."""
+    secrets = Secrets({"A": "alpha", "B": "beta"})
+    assert secrets.expand({"h": "x ${env:A}", "l": ["${env:B}", 3]}) == {
+        "h": "x alpha",
+        "l": ["beta", 3],
+    }
+    assert secrets.values == {"alpha", "beta"}
+
+
+def test_a_missing_variable_is_an_execution_error_naming_it() -> None:
+    """An unset variable fails the call with its name, never with an empty string."""
+    with pytest.raises(ExecutionError, match=r"environment variable NOPE is not set"):
+        Secrets({}).expand("${env:NOPE}")
+
+
+def test_mask_hides_every_value_handed_out_anywhere_in_a_document() -> None:
+    """Masking reaches keys, nested values and substrings; other text is left alone."""
+    secrets = Secrets({"A": TOKEN})
+    secrets.expand("${env:A}")
+    masked = secrets.mask({"echo": f"Bearer {TOKEN}", TOKEN: [f"x{TOKEN}y", 1]})
+    assert masked == {"echo": "Bearer ***", "***": ["x***y", 1]}
+
+
+def test_a_placeholder_that_is_not_an_env_reference_is_a_load_error(tmp_path: Path) -> None:
+    """`${vault:x}` is refused at load time with the file, line and field."""
+    (tmp_path / "call.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: call}\nspec:\n"
+        "  provider: p\n  effects: {done: true}\n"
+        "  run:\n    http:\n      url: http://127.0.0.1:9/x\n"
+        "      headers: {Authorization: 'Bearer ${vault:stripe}'}\n"
+    )
+    with pytest.raises(LoadError) as info:
+        load_catalog([tmp_path], base=tmp_path)
+    (problem,) = info.value.problems
+    assert problem.field == "spec.run.http.headers"
+    assert problem.line == 10
+    assert "'${vault:stripe}' is not a secret reference" in problem.message
+
+
+class _Echo(BaseHTTPRequestHandler):
+    """Replies with the Authorization header it got, or fails quoting it, as careless APIs do."""
+
+    seen: ClassVar[list[str]] = []
+
+    def _reply(self) -> None:
+        auth = self.headers.get("Authorization", "")
+        _Echo.seen.append(auth)
+        status = 401 if "fail" in self.path else 200
+        body = json.dumps({"you_sent": auth, "items": {"stock": 3}}).encode()
+        self.send_response(status, f"bad credentials {auth}" if status == 401 else "OK")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self._reply()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self._reply()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def echo() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    _Echo.seen.clear()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _capability(url: str) -> Capability:
+    return Capability.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Capability",
+            "metadata": {"name": "call"},
+            "spec": {
+                "provider": "api",
+                "effects": {"done": True},
+                "run": {"http": {"url": url, "headers": {"Authorization": "Bearer ${env:TOKEN}"}}},
+            },
+        }
+    )
+
+
+def _context() -> ActionContext:
+    return ActionContext("r1", "intent", "call", "api", 1, 1, "r1/1/1", 5.0, {})
+
+
+def test_an_http_binding_sends_the_secret_and_masks_its_echo(echo: str, tmp_path: Path) -> None:
+    """The server receives the real token; the outcome's output only holds `***`."""
+    outcome = perform(_capability(f"{echo}/ok"), _context(), tmp_path, {"TOKEN": TOKEN})
+    assert _Echo.seen == [f"Bearer {TOKEN}"]
+    assert outcome.ok and outcome.output["you_sent"] == "Bearer ***"
+
+
+def test_an_http_error_quoting_the_secret_is_masked(echo: str, tmp_path: Path) -> None:
+    """A failure reason that repeats the credentials is recorded with them masked."""
+    outcome = perform(_capability(f"{echo}/fail"), _context(), tmp_path, {"TOKEN": TOKEN})
+    assert not outcome.ok and outcome.error is not None
+    assert "bad credentials Bearer ***" in outcome.error and TOKEN not in outcome.error
+
+
+def test_an_http_observer_uses_and_masks_the_secret(echo: str, tmp_path: Path) -> None:
+    """An observer's headers resolve the reference; its output is masked before it is state."""
+    observer = load_catalog([_observer_file(tmp_path, f"{echo}/stock")], base=tmp_path)
+    value = observe(observer.observers["stock"], tmp_path, tmp_path, {"TOKEN": TOKEN})
+    assert _Echo.seen == [f"Bearer {TOKEN}"]
+    assert value["you_sent"] == "Bearer ***"
+
+
+def _observer_file(folder: Path, url: str) -> Path:
+    path = folder / "stock.yaml"
+    path.write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: stock}\nspec:\n"
+        f"  http: {{url: '{url}', headers: {{Authorization: 'Bearer ${{env:TOKEN}}'}}}}\n"
+    )
+    return path
+
+
+def test_a_run_never_writes_the_secret_to_the_journal_file(
+    echo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole run with an observer and an HTTP step: the SQLite file holds no token bytes."""
+    monkeypatch.setenv("TOKEN", TOKEN)
+    _observer_file(tmp_path, f"{echo}/stock")
+    (tmp_path / "call.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: call}\nspec:\n"
+        "  provider: api\n  requires: ['!state.done']\n  effects: {done: true}\n"
+        "  output: reply\n"
+        f"  run: {{http: {{url: '{echo}/ok', headers: {{Authorization: 'Bearer ${{env:TOKEN}}'}}}}}}\n"
+    )
+    (tmp_path / "get-done.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: get-done}\n"
+        "spec: {goal: ['state.done'], observers: [stock]}\n"
+    )
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    db = tmp_path / "ido.db"
+    with SqliteJournal(db) as journal:
+        runtime = LocalRuntime(
+            catalog, journal, base=tmp_path, clock=StepClock(), new_id=lambda _: "r-secret"
+        )
+        report = runtime.run(catalog.intents["get-done"])
+        events: list[Any] = journal.events("r-secret")
+    assert report.outcome == "achieved"
+    assert _Echo.seen == [f"Bearer {TOKEN}"] * len(_Echo.seen) and len(_Echo.seen) >= 2
+    assert any("Bearer ***" in json.dumps(e.data) for e in events)
+    for path in tmp_path.glob("ido.db*"):
+        assert TOKEN.encode() not in path.read_bytes()
+
+
+def test_a_shell_binding_gets_the_secret_in_argv_and_its_output_is_masked(tmp_path: Path) -> None:
+    """An argv item may name a secret; the program sees it, the outcome does not."""
+    script = "import json, sys; print(json.dumps({'arg': sys.argv[1]}))"
+    shell = Capability.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Capability",
+            "metadata": {"name": "call"},
+            "spec": {
+                "provider": "cli",
+                "effects": {"done": True},
+                "run": {"shell": ["python", "-c", script, "--token=${env:TOKEN}"]},
+            },
+        }
+    )
+    outcome = perform(shell, _context(), tmp_path, {"TOKEN": TOKEN})
+    assert outcome.ok and outcome.output == {"arg": "--token=***"}
