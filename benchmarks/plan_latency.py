@@ -35,8 +35,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from ido.planner.cpsat import CpSatPlanner, Solution
+from ido.planner.cpsat import CpSatPlanner
 from ido.planner.simulate import check_plan
+from ido.planner.solving import Solution
 from ido.planner.types import Action, Limits, Plan, PlanResult, Task, Weights
 from ido.state import close_world
 

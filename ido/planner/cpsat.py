@@ -4,28 +4,25 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from typing import Literal
 
 from ortools.sat.python import cp_model
 
-from ido.planner.explain import alternative_why, constraint_reports, infeasible
-from ido.planner.grounding import Grounded, Table, ground, over_limit
-from ido.planner.types import Action, Alternative, Limits, Plan, PlanResult, Step, Task
+from ido.planner.grounding import Grounded, ground, over_limit
+from ido.planner.solving import (
+    Metric,
+    Solution,
+    SolvingPlanner,
+    horizon,
+    measure,
+    step_of,
+    usable,
+)
+from ido.planner.types import Plan, Task
 
 SCALE = 1_000_000
-Metric = Literal["score", "cost", "latency", "risk"]
 
 
-@dataclass(frozen=True)
-class Solution:
-    plan: Plan
-    optimal: bool
-    horizon: int
-
-
-class CpSatPlanner:
+class CpSatPlanner(SolvingPlanner):
     """Minimises the weighted objective over plans of at most `max_steps` sequential steps.
 
     One CP-SAT worker, a fixed seed and a deterministic time limit make every solve
@@ -41,46 +38,13 @@ class CpSatPlanner:
         self.threads = threads or min(4, os.cpu_count() or 1)
         self._last: _Encoding | None = None
 
-    @property
-    def parameters(self) -> dict[str, object]:
-        return {"backend": "ortools-cp-sat", "random_seed": self.seed, "num_workers": self.workers}
-
-    def plan(self, task: Task) -> PlanResult:
-        grounded = ground(task)
-        errors = grounded.errors
-        if all(_holds_now(t) for t in grounded.goal):
-            return PlanResult(
-                "satisfied",
-                plan=Plan(()),
-                rejections=grounded.rejections,
-                condition_errors=errors,
-                solver=self.parameters,
-            )
-        best = self.solve(task, grounded) if not grounded.unreachable_goal else None
-        if best is None:
-            reason, blocking = infeasible(task, grounded, self)
-            return PlanResult(
-                "infeasible",
-                rejections=grounded.rejections,
-                reason=reason,
-                blocking=blocking,
-                condition_errors=errors,
-                solver=self.parameters,
-            )
-        return PlanResult(
-            "planned",
-            plan=best.plan,
-            alternatives=self._alternatives(task, grounded, best.plan),
-            rejections=grounded.rejections,
-            constraints=constraint_reports(task, best.plan, self._unconstrained(task, grounded)),
-            proven_optimal=best.optimal,
-            condition_errors=errors,
-            solver={
-                **self.parameters,
-                "horizon": best.horizon,
-                "deterministic_time_limit": task.time_limit,
-            },
-        )
+    def parameters(self, task: Task) -> dict[str, object]:
+        return {
+            "backend": "ortools-cp-sat",
+            "random_seed": self.seed,
+            "num_workers": self.workers,
+            "deterministic_time_limit": task.time_limit,
+        }
 
     def solve(
         self,
@@ -89,25 +53,25 @@ class CpSatPlanner:
         metric: Metric = "score",
         without: frozenset[str] = frozenset(),
     ) -> Solution | None:
-        """The best plan by `metric` under the task's limits, or None if there is none.
-
-        `grounded` must come from `ground()` of a task with the same state, goal and
-        actions (limits and weights may differ); `without` names capabilities to leave out.
-        """
         grounded = grounded or ground(task)
         if grounded.unreachable_goal:
             return None
-        return self._solve_at(task, grounded, _horizon(task, grounded), metric, without)
+        return self._solve_at(task, grounded, horizon(task, grounded), metric, without)
+
+    def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
+        # One encoding for every alternative: each may use what its left-out step dominated.
+        every = usable(grounded, frozenset(names)) | usable(grounded, frozenset())
+        self._encoding(grounded, horizon(task, grounded), every)
 
     def _solve_at(
         self, task: Task, g: Grounded, horizon: int, metric: Metric, without: frozenset[str]
     ) -> Solution | None:
-        usable = _usable(g, without)
-        encoding = self._encoding(g, horizon, usable)
+        allowed = usable(g, without)
+        encoding = self._encoding(g, horizon, allowed)
         banned = {
             a
             for a in encoding.actions
-            if a not in usable or over_limit(g.actions[a], task.limits) is not None
+            if a not in allowed or over_limit(g.actions[a], task.limits) is not None
         }
         model = encoding.model.clone()
         for (_, a), var in encoding.x.items():
@@ -117,7 +81,7 @@ class CpSatPlanner:
         variables = [var for _, var in chosen]
 
         def total(name: Metric) -> cp_model.LinearExprT:
-            per_action = {a: _i(_measure(task, g.actions[a], name)) for a in encoding.actions}
+            per_action = {a: _i(measure(task, g.actions[a], name)) for a in encoding.actions}
             return cp_model.LinearExpr.weighted_sum(
                 variables, [per_action[a] for (_, a), _ in chosen]
             )
@@ -141,7 +105,7 @@ class CpSatPlanner:
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         taken = sorted(key for key, var in chosen if solver.boolean_value(var))
-        steps = tuple(_step(task, g, a) for _, a in taken)
+        steps = tuple(step_of(task, g.actions[a]) for _, a in taken)
         return Solution(Plan(steps), status == cp_model.OPTIMAL, horizon)
 
     def _encoding(self, g: Grounded, horizon: int, needed: frozenset[int]) -> _Encoding:
@@ -153,36 +117,6 @@ class CpSatPlanner:
         if last is None or not needed <= last.actions:
             last = self._last = _Encoding(g, horizon, needed)
         return last
-
-    def _alternatives(self, task: Task, grounded: Grounded, best: Plan) -> tuple[Alternative, ...]:
-        if task.alternatives <= 0:
-            return ()
-        names = list(dict.fromkeys(best.capabilities))
-        # One encoding for every alternative: each may use what its left-out step dominated.
-        every = _usable(grounded, frozenset(names)) | _usable(grounded, frozenset())
-        self._encoding(grounded, _horizon(task, grounded), every)
-        found: dict[tuple[str, ...], Plan] = {}
-
-        def without(name: str) -> Solution | None:
-            return self.solve(task, grounded, without=frozenset({name}))
-
-        # The solves are independent and CP-SAT releases the GIL: run them side by side.
-        # Each is single-worker and results are taken in order, so the outcome is the same.
-        with ThreadPoolExecutor(max_workers=self.threads) as pool:
-            for other in pool.map(without, names):
-                if other is not None and other.plan.capabilities != best.capabilities:
-                    found.setdefault(other.plan.capabilities, other.plan)
-        ranked = sorted(found.values(), key=lambda p: (p.score, p.capabilities))
-        return tuple(
-            Alternative(p, p.score - best.score, alternative_why(best, p))
-            for p in ranked[: task.alternatives]
-        )
-
-    def _unconstrained(self, task: Task, grounded: Grounded) -> Plan | None:
-        if task.limits == Limits():
-            return None
-        found = self.solve(replace(task, limits=Limits()), grounded)
-        return found.plan if found else None
 
 
 class _Encoding:
@@ -262,48 +196,5 @@ class _Encoding:
         self.x = x
 
 
-def _horizon(task: Task, g: Grounded) -> int:
-    """No optimal plan is longer than the grounded horizon, so unless max_steps cuts it
-    shorter, optimal at this horizon is optimal outright."""
-    return min(task.max_steps, g.horizon)
-
-
-def _usable(g: Grounded, without: frozenset[str]) -> frozenset[int]:
-    """Actions a solve leaving out `without` may need: no dominated one unless its dominator
-    is left out."""
-    return frozenset(
-        a
-        for a, action in enumerate(g.actions)
-        if action.name not in without and (g.dominator[a] is None or g.dominator[a] in without)
-    )
-
-
-def _measure(task: Task, action: Action, metric: Metric) -> float:
-    if metric == "score":
-        return task.weights.score(action)
-    if metric == "cost":
-        return action.cost
-    if metric == "latency":
-        return action.latency
-    return action.risk
-
-
-def _holds_now(table: Table) -> bool:
-    zero = tuple(0 for _ in table.fluents)
-    return zero in table.true_rows
-
-
 def _i(value: float) -> int:
     return round(value * SCALE)
-
-
-def _step(task: Task, g: Grounded, a: int) -> Step:
-    action = g.actions[a]
-    return Step(
-        capability=action.name,
-        provider=action.provider,
-        cost=action.cost,
-        latency=action.latency,
-        reliability=action.reliability,
-        score=task.weights.score(action),
-    )

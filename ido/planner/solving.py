@@ -1,0 +1,163 @@
+"""What every optimising backend shares: a decision built from repeated `solve` calls.
+
+A backend says how to find the best plan by one metric, under the task's limits, leaving
+some capabilities out (`solve`). From that, `SolvingPlanner.plan` builds the whole
+decision the same way for every backend: satisfied / infeasible with the reason / the
+plan, its alternatives (the best plan without each chosen capability) and its binding
+constraints (the best plan without limits).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from ido.planner.explain import alternative_why, constraint_reports, infeasible
+from ido.planner.grounding import Grounded, Table, ground
+from ido.planner.types import Action, Alternative, Limits, Plan, PlanResult, Step, Task
+
+Metric = Literal["score", "cost", "latency", "risk"]
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A best plan found by `solve`, whether its optimality is proven, and the horizon."""
+
+    plan: Plan
+    optimal: bool
+    horizon: int
+
+
+class SolvingPlanner(ABC):
+    """A planner that finds best plans by `solve`; `plan` turns solves into a decision."""
+
+    name: str
+    threads: int = 1
+
+    @abstractmethod
+    def parameters(self, task: Task) -> dict[str, Any]:
+        """Settings that make a decision on `task` reproducible, recorded with it."""
+
+    @abstractmethod
+    def solve(
+        self,
+        task: Task,
+        grounded: Grounded | None = None,
+        metric: Metric = "score",
+        without: frozenset[str] = frozenset(),
+    ) -> Solution | None:
+        """The best plan by `metric` under the task's limits, or None if there is none.
+
+        `grounded` must come from `ground()` of a task with the same state, goal and
+        actions (limits and weights may differ); `without` names capabilities to leave out.
+        """
+
+    def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
+        """Hook run before the alternatives' solves (each leaves out one of `names`)."""
+        return
+
+    def plan(self, task: Task) -> PlanResult:
+        grounded = ground(task)
+        errors = grounded.errors
+        if all(_holds_now(t) for t in grounded.goal):
+            return PlanResult(
+                "satisfied",
+                plan=Plan(()),
+                rejections=grounded.rejections,
+                condition_errors=errors,
+                solver=self.parameters(task),
+            )
+        best = self.solve(task, grounded) if not grounded.unreachable_goal else None
+        if best is None:
+            reason, blocking = infeasible(task, grounded, self)
+            return PlanResult(
+                "infeasible",
+                rejections=grounded.rejections,
+                reason=reason,
+                blocking=blocking,
+                condition_errors=errors,
+                solver=self.parameters(task),
+            )
+        return PlanResult(
+            "planned",
+            plan=best.plan,
+            alternatives=self._alternatives(task, grounded, best.plan),
+            rejections=grounded.rejections,
+            constraints=constraint_reports(task, best.plan, self._unconstrained(task, grounded)),
+            proven_optimal=best.optimal,
+            condition_errors=errors,
+            solver={**self.parameters(task), "horizon": best.horizon},
+        )
+
+    def _alternatives(self, task: Task, grounded: Grounded, best: Plan) -> tuple[Alternative, ...]:
+        if task.alternatives <= 0:
+            return ()
+        names = list(dict.fromkeys(best.capabilities))
+        self.prepare_alternatives(task, grounded, names)
+        found: dict[tuple[str, ...], Plan] = {}
+
+        def without(name: str) -> Solution | None:
+            return self.solve(task, grounded, without=frozenset({name}))
+
+        # The solves are independent; backends that release the GIL (CP-SAT) run them side
+        # by side. Results are taken in order, so the outcome does not depend on threads.
+        with ThreadPoolExecutor(max_workers=max(1, self.threads)) as pool:
+            for other in pool.map(without, names):
+                if other is not None and other.plan.capabilities != best.capabilities:
+                    found.setdefault(other.plan.capabilities, other.plan)
+        ranked = sorted(found.values(), key=lambda p: (p.score, p.capabilities))
+        return tuple(
+            Alternative(p, p.score - best.score, alternative_why(best, p))
+            for p in ranked[: task.alternatives]
+        )
+
+    def _unconstrained(self, task: Task, grounded: Grounded) -> Plan | None:
+        if task.limits == Limits():
+            return None
+        found = self.solve(replace(task, limits=Limits()), grounded)
+        return found.plan if found else None
+
+
+def horizon(task: Task, g: Grounded) -> int:
+    """No optimal plan is longer than the grounded horizon, so unless max_steps cuts it
+    shorter, optimal within this many steps is optimal outright."""
+    return min(task.max_steps, g.horizon)
+
+
+def usable(g: Grounded, without: frozenset[str]) -> frozenset[int]:
+    """Actions a solve leaving out `without` may need: no dominated one unless its dominator
+    is left out."""
+    return frozenset(
+        a
+        for a, action in enumerate(g.actions)
+        if action.name not in without and (g.dominator[a] is None or g.dominator[a] in without)
+    )
+
+
+def measure(task: Task, action: Action, metric: Metric) -> float:
+    """The action's contribution to `metric`: its score, cost, latency or risk."""
+    if metric == "score":
+        return task.weights.score(action)
+    if metric == "cost":
+        return action.cost
+    if metric == "latency":
+        return action.latency
+    return action.risk
+
+
+def step_of(task: Task, action: Action) -> Step:
+    return Step(
+        capability=action.name,
+        provider=action.provider,
+        cost=action.cost,
+        latency=action.latency,
+        reliability=action.reliability,
+        score=task.weights.score(action),
+    )
+
+
+def _holds_now(table: Table) -> bool:
+    zero = tuple(0 for _ in table.fluents)
+    return zero in table.true_rows
