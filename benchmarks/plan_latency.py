@@ -36,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from ido.planner.cpsat import CpSatPlanner
+from ido.planner.search import SearchPlanner
 from ido.planner.simulate import check_plan
-from ido.planner.solving import Solution
+from ido.planner.solving import Solution, SolvingPlanner
 from ido.planner.types import Action, Limits, Plan, PlanResult, Task, Weights
 from ido.state import close_world
 
@@ -202,9 +203,12 @@ def _check(problem: Problem, result: PlanResult, solution: Solution | None) -> l
     return failures
 
 
-def measure(problem: Problem, repeat: int) -> dict[str, Any]:
+PLANNERS: dict[str, type[SolvingPlanner]] = {"cpsat": CpSatPlanner, "search": SearchPlanner}
+
+
+def measure(problem: Problem, repeat: int, backend: str = "cpsat") -> dict[str, Any]:
     """Time plan() and solve() `repeat` times each, after one untimed plan() warm-up."""
-    planner = CpSatPlanner()
+    planner = PLANNERS[backend]()
     started = time.perf_counter()
     warm = planner.plan(problem.task)
     first_ms = (time.perf_counter() - started) * 1e3
@@ -356,6 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the problem generator")
     parser.add_argument("--json", type=Path, help="write raw timings and summaries here")
     parser.add_argument(
+        "--planner", choices=sorted(PLANNERS), default="cpsat",
+        help="backend to time (search is the pure-Python reference; keep sizes small)",
+    )  # fmt: skip
+    parser.add_argument(
         "--profile", type=int, metavar="N", default=0,
         help="also cProfile one plan() at the largest size and print the top N functions",
     )  # fmt: skip
@@ -371,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes:
         rows = []
         for index in range(args.problems):
-            row = measure(generate(size, args.seed, index), args.repeat)
+            row = measure(generate(size, args.seed, index), args.repeat, args.planner)
             rows.append(row)
             print(
                 f"  size {size:>5} problem {index + 1:>3}/{args.problems}: "

@@ -195,3 +195,15 @@ def test_validate_does_not_load_the_solver(project: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_an_intent_can_choose_the_search_planner(project: Path) -> None:
+    """`planner: search` plans with the reference backend: same plan, its name on the record."""
+    code, by_cpsat = ido("plan", "ship-order")
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("spec:\n", "spec:\n  planner: search\n", 1))
+    code, by_search = ido("plan", "ship-order")
+    assert code == 0, by_search
+    assert "planner search" in by_search
+    chosen = [line for line in by_search.splitlines() if line.startswith("    1. ")]
+    assert chosen and chosen == [x for x in by_cpsat.splitlines() if x.startswith("    1. ")]

@@ -23,7 +23,13 @@ def _cpsat() -> Planner:
     return CpSatPlanner()
 
 
-PLANNERS: dict[str, Callable[[], Planner]] = {"cpsat": _cpsat}
+def _search() -> Planner:
+    from ido.planner.search import SearchPlanner
+
+    return SearchPlanner()
+
+
+PLANNERS: dict[str, Callable[[], Planner]] = {"cpsat": _cpsat, "search": _search}
 
 
 def get_planner(name: str) -> Planner:

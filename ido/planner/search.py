@@ -1,0 +1,156 @@
+"""The search planner: A* over grounded states in plain Python, the reference for CP-SAT.
+
+States are tuples of fluent value indices (the grounded problem's facts that conditions
+read). From the start, the cheapest unexpanded path comes first (ties: fewer steps, then
+the order found); a path whose sums break a limit is dropped, and so is one that another
+path to the same state beats on the metric, steps and every limited sum. Edge weights
+are never negative and limits only grow along a path, so the first path to reach the goal
+is optimal. The heuristic (one more step costs at least the cheapest step) is admissible
+and consistent. No solver, no tricks: slow on large catalogs, obviously right on small ones.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from dataclasses import dataclass
+
+from ido.errors import PlanningError
+from ido.planner.grounding import Grounded, ground, over_limit
+from ido.planner.solving import (
+    Metric,
+    Solution,
+    SolvingPlanner,
+    horizon,
+    measure,
+    step_of,
+    usable,
+)
+from ido.planner.types import Plan, Task
+
+State = tuple[int, ...]
+Condition = tuple[tuple[int, ...], frozenset[tuple[int, ...]]]
+
+
+@dataclass(frozen=True)
+class _Label:
+    """One path to a state: its metric, length and the sums the limits bound."""
+
+    metric: float
+    steps: int
+    sums: tuple[float, float, float]  # cost, latency, risk
+    path: tuple[int, ...]
+
+    def beats(self, other: _Label, limited: tuple[bool, bool, bool]) -> bool:
+        return (
+            self.metric <= other.metric
+            and self.steps <= other.steps
+            and all(
+                mine <= theirs
+                for mine, theirs, counts in zip(self.sums, other.sums, limited)
+                if counts
+            )
+        )
+
+
+class SearchPlanner(SolvingPlanner):
+    """Optimal plans by A* search; gives up with a clear error past `max_states` expansions."""
+
+    name = "search"
+
+    def __init__(self, *, max_states: int = 200_000) -> None:
+        self.max_states = max_states
+
+    def parameters(self, task: Task) -> dict[str, object]:
+        return {"backend": "astar", "max_states": self.max_states}
+
+    def solve(
+        self,
+        task: Task,
+        grounded: Grounded | None = None,
+        metric: Metric = "score",
+        without: frozenset[str] = frozenset(),
+    ) -> Solution | None:
+        g = grounded or ground(task)
+        if g.unreachable_goal:
+            return None
+        limit = horizon(task, g)
+        actions = [
+            a for a in sorted(usable(g, without)) if over_limit(g.actions[a], task.limits) is None
+        ]
+        pre = {a: [(t.fluents, frozenset(t.true_rows)) for t in g.pre[a]] for a in actions}
+        goal = [(t.fluents, frozenset(t.true_rows)) for t in g.goal]
+        weight = {a: measure(task, g.actions[a], metric) for a in actions}
+        sums = {a: (g.actions[a].cost, g.actions[a].latency, g.actions[a].risk) for a in actions}
+        bounds = _bounds(task)
+        limited = (bounds[0] < math.inf, bounds[1] < math.inf, bounds[2] < math.inf)
+        cheapest = min(weight.values(), default=0.0)
+
+        start: State = tuple(0 for _ in g.fluents)
+        order = itertools.count()
+        first = _Label(0.0, 0, (0.0, 0.0, 0.0), ())
+        frontier = [(_estimate(first, start, goal, cheapest), 0, next(order), start, first)]
+        seen: dict[State, list[_Label]] = {start: [first]}
+        expanded = 0
+        while frontier:
+            _, _, _, state, label = heapq.heappop(frontier)
+            if label not in seen.get(state, ()):
+                continue  # a better path to this state came later
+            if _holds(goal, state):
+                steps = tuple(step_of(task, g.actions[a]) for a in label.path)
+                return Solution(Plan(steps), True, limit)
+            expanded += 1
+            if expanded > self.max_states:
+                raise PlanningError(
+                    f"search expanded {self.max_states:,} states without finishing; "
+                    "use planner: cpsat for a catalog this large"
+                )
+            if label.steps >= limit:
+                continue
+            for a in actions:
+                if not all(_holds([condition], state) for condition in pre[a]):
+                    continue
+                after = _apply(state, g.eff[a])
+                totals = tuple(x + y for x, y in zip(label.sums, sums[a]))
+                if any(total > bound + 1e-9 for total, bound in zip(totals, bounds)):
+                    continue
+                new = _Label(
+                    label.metric + weight[a],
+                    label.steps + 1,
+                    (totals[0], totals[1], totals[2]),
+                    (*label.path, a),
+                )
+                others = seen.setdefault(after, [])
+                if any(old.beats(new, limited) for old in others):
+                    continue
+                others[:] = [old for old in others if not new.beats(old, limited)] + [new]
+                key = _estimate(new, after, goal, cheapest)
+                heapq.heappush(frontier, (key, new.steps, next(order), after, new))
+        return None
+
+
+def _bounds(task: Task) -> tuple[float, float, float]:
+    limits = task.limits
+    least = limits.min_success_probability
+    return (
+        math.inf if limits.max_cost is None else limits.max_cost,
+        math.inf if limits.deadline is None else limits.deadline,
+        math.inf if least is None else -math.log(least),
+    )
+
+
+def _holds(conditions: list[Condition], state: State) -> bool:
+    return all(tuple(state[f] for f in fluents) in rows for fluents, rows in conditions)
+
+
+def _apply(state: State, effects: tuple[tuple[int, int], ...]) -> State:
+    values = list(state)
+    for f, d in effects:
+        values[f] = d
+    return tuple(values)
+
+
+def _estimate(label: _Label, state: State, goal: list[Condition], cheapest: float) -> float:
+    """Metric so far plus a lower bound on the rest: nothing if the goal holds, else a step."""
+    return label.metric + (0.0 if _holds(goal, state) else cheapest)
