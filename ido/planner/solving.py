@@ -69,7 +69,13 @@ class SolvingPlanner(ABC):
                 condition_errors=errors,
                 solver=self.parameters(task),
             )
-        best = self.solve(task, grounded) if not grounded.unreachable_goal else None
+        free, best = None, None
+        if not grounded.unreachable_goal:
+            # The best plan without limits is needed anyway (to tell which limit binds);
+            # when it keeps within the limits it is also the best plan with them.
+            free = self.solve(replace(task, limits=Limits()), grounded)
+            fits = free is not None and _within(task.limits, free.plan)
+            best = free if fits else self.solve(task, grounded) if free is not None else None
         if best is None:
             reason, blocking = infeasible(task, grounded, self)
             return PlanResult(
@@ -85,7 +91,7 @@ class SolvingPlanner(ABC):
             plan=best.plan,
             alternatives=self._alternatives(task, grounded, best.plan),
             rejections=grounded.rejections,
-            constraints=constraint_reports(task, best.plan, self._unconstrained(task, grounded)),
+            constraints=constraint_reports(task, best.plan, free.plan if free else None),
             proven_optimal=best.optimal,
             condition_errors=errors,
             solver={**self.parameters(task), "horizon": best.horizon},
@@ -112,12 +118,6 @@ class SolvingPlanner(ABC):
             Alternative(p, p.score - best.score, alternative_why(best, p))
             for p in ranked[: task.alternatives]
         )
-
-    def _unconstrained(self, task: Task, grounded: Grounded) -> Plan | None:
-        if task.limits == Limits():
-            return None
-        found = self.solve(replace(task, limits=Limits()), grounded)
-        return found.plan if found else None
 
 
 def horizon(task: Task, g: Grounded) -> int:
@@ -155,6 +155,18 @@ def step_of(task: Task, action: Action) -> Step:
         latency=action.latency,
         reliability=action.reliability,
         score=task.weights.score(action),
+    )
+
+
+def _within(limits: Limits, plan: Plan) -> bool:
+    slack = 1e-9
+    return (
+        (limits.max_cost is None or plan.cost <= limits.max_cost + slack)
+        and (limits.deadline is None or plan.latency <= limits.deadline + slack)
+        and (
+            limits.min_success_probability is None
+            or plan.success_probability >= limits.min_success_probability - slack
+        )
     )
 
 
