@@ -319,7 +319,7 @@ PROFILED = {
     ("grounding.py", "reads"): "  _Tabulator.reads (fluent overlap scan)",
     ("grounding.py", "_with_values"): "  _with_values (state copy per row)",
     ("conditions.py", "evaluate"): "  Condition.evaluate (CEL eval)",
-    ("cpsat.py", "_solve_at"): "_solve_at — model build + solve",
+    ("cpsat.py", "_solve"): "_solve — model build + solve",
     ("cp_model.py", "solve"): "  CpSolver.solve (the C++ search)",
     ("cpsat.py", "_alternatives"): "_alternatives",
     ("cpsat.py", "_unconstrained"): "_unconstrained",

@@ -1,13 +1,31 @@
-"""Test doubles shipped with ido: an in-memory journal and a clock that only moves when told."""
+"""Test doubles shipped with ido: an in-memory journal, a clock that only moves when told,
+and a real HTTP server on loopback for bindings and observers to call."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ido.errors import NotFoundError
 from ido.journal import Event, RunRow
+
+
+@contextmanager
+def serve_on_loopback(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve `handler` on 127.0.0.1 at a free port; yields the base URL, shuts down after."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, name="ido:loopback", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
 
 
 class StepClock:

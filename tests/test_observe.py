@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from ido.errors import ExecutionError
 from ido.loading import load_catalog
 from ido.observe import boolean_facts, observe, snapshot
 from ido.state import digest
+from ido.testing import serve_on_loopback
 
 
 def observer_yaml(name: str, body: str) -> str:
@@ -64,19 +64,14 @@ def test_http_observer_reads_json_from_loopback(project: Path) -> None:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
+    with serve_on_loopback(Handler) as base:
         (project / "observers").mkdir()
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/state"
+        url = f"{base}/state"
         (project / "observers" / "q.yaml").write_text(
             observer_yaml("q", f"  http: {{url: '{url}'}}\n")
         )
         catalog = load_catalog(["observers"])
         assert observe(catalog.observers["q"], project, project) == {"queue": {"depth": 12}}
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def test_snapshot_layers_given_observations_effects_and_closed_world(project: Path) -> None:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,7 +19,7 @@ from ido.runtime.bindings import perform
 from ido.runtime.context import ActionContext
 from ido.runtime.local import LocalRuntime
 from ido.secrets import Secrets
-from ido.testing import StepClock
+from ido.testing import StepClock, serve_on_loopback
 
 TOKEN = "tok-5f3a9c-very-secret"
 
@@ -94,26 +93,22 @@ class _Echo(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echo() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     _Echo.seen.clear()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_on_loopback(_Echo) as url:
+        yield url
 
 
 def _capability(url: str) -> Capability:
+    return _bound({"http": {"url": url, "headers": {"Authorization": "Bearer ${env:TOKEN}"}}})
+
+
+def _bound(run: dict[str, Any]) -> Capability:
     return Capability.model_validate(
         {
             "apiVersion": "ido/v1",
             "kind": "Capability",
             "metadata": {"name": "call"},
-            "spec": {
-                "provider": "api",
-                "effects": {"done": True},
-                "run": {"http": {"url": url, "headers": {"Authorization": "Bearer ${env:TOKEN}"}}},
-            },
+            "spec": {"provider": "api", "effects": {"done": True}, "run": run},
         }
     )
 
@@ -187,17 +182,6 @@ def test_a_run_never_writes_the_secret_to_the_journal_file(
 def test_a_shell_binding_gets_the_secret_in_argv_and_its_output_is_masked(tmp_path: Path) -> None:
     """An argv item may name a secret; the program sees it, the outcome does not."""
     script = "import json, sys; print(json.dumps({'arg': sys.argv[1]}))"
-    shell = Capability.model_validate(
-        {
-            "apiVersion": "ido/v1",
-            "kind": "Capability",
-            "metadata": {"name": "call"},
-            "spec": {
-                "provider": "cli",
-                "effects": {"done": True},
-                "run": {"shell": ["python", "-c", script, "--token=${env:TOKEN}"]},
-            },
-        }
-    )
+    shell = _bound({"shell": ["python", "-c", script, "--token=${env:TOKEN}"]})
     outcome = perform(shell, _context(), tmp_path, {"TOKEN": TOKEN})
     assert outcome.ok and outcome.output == {"arg": "--token=***"}

@@ -7,7 +7,7 @@ import os
 
 from ortools.sat.python import cp_model
 
-from ido.planner.grounding import Grounded, ground, over_limit
+from ido.planner.grounding import Grounded, over_limit
 from ido.planner.solving import (
     Metric,
     Solution,
@@ -46,28 +46,16 @@ class CpSatPlanner(SolvingPlanner):
             "deterministic_time_limit": task.time_limit,
         }
 
-    def solve(
-        self,
-        task: Task,
-        grounded: Grounded | None = None,
-        metric: Metric = "score",
-        without: frozenset[str] = frozenset(),
-    ) -> Solution | None:
-        grounded = grounded or ground(task)
-        if grounded.unreachable_goal:
-            return None
-        return self._solve_at(task, grounded, horizon(task, grounded), metric, without)
-
     def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
         # One encoding for every alternative: each may use what its left-out step dominated.
         every = usable(grounded, frozenset(names)) | usable(grounded, frozenset())
         self._encoding(grounded, horizon(task, grounded), every)
 
-    def _solve_at(
-        self, task: Task, g: Grounded, horizon: int, metric: Metric, without: frozenset[str]
+    def _solve(
+        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
     ) -> Solution | None:
         allowed = usable(g, without)
-        encoding = self._encoding(g, horizon, allowed)
+        encoding = self._encoding(g, length, allowed)
         banned = {
             a
             for a in encoding.actions
@@ -94,7 +82,7 @@ class CpSatPlanner(SolvingPlanner):
         if limits.min_success_probability is not None:
             model.add(total("risk") <= _i(-math.log(limits.min_success_probability)))
         # Ties on the metric go to the shorter plan: no zero-cost detours.
-        model.minimize(total(metric) * (horizon + 1) + cp_model.LinearExpr.sum(variables))
+        model.minimize(total(metric) * (length + 1) + cp_model.LinearExpr.sum(variables))
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = self.seed
@@ -106,16 +94,16 @@ class CpSatPlanner(SolvingPlanner):
             return None
         taken = sorted(key for key, var in chosen if solver.boolean_value(var))
         steps = tuple(step_of(task, g.actions[a]) for _, a in taken)
-        return Solution(Plan(steps), status == cp_model.OPTIMAL, horizon)
+        return Solution(Plan(steps), status == cp_model.OPTIMAL, length)
 
-    def _encoding(self, g: Grounded, horizon: int, needed: frozenset[int]) -> _Encoding:
-        """An encoding of `g` at `horizon` with at least the `needed` actions; reused while
+    def _encoding(self, g: Grounded, length: int, needed: frozenset[int]) -> _Encoding:
+        """An encoding of `g` at `length` steps with at least the `needed` actions; reused while
         the solves of one decision fit in it."""
         last = self._last
-        if last is None or last.grounded is not g or last.horizon != horizon:
+        if last is None or last.grounded is not g or last.horizon != length:
             last = None
         if last is None or not needed <= last.actions:
-            last = self._last = _Encoding(g, horizon, needed)
+            last = self._last = _Encoding(g, length, needed)
         return last
 
 

@@ -17,12 +17,11 @@ import math
 from dataclasses import dataclass
 
 from ido.errors import PlanningError
-from ido.planner.grounding import Grounded, ground, over_limit
+from ido.planner.grounding import Grounded, over_limit
 from ido.planner.solving import (
     Metric,
     Solution,
     SolvingPlanner,
-    horizon,
     measure,
     step_of,
     usable,
@@ -65,17 +64,10 @@ class SearchPlanner(SolvingPlanner):
     def parameters(self, task: Task) -> dict[str, object]:
         return {"backend": "astar", "max_states": self.max_states}
 
-    def solve(
-        self,
-        task: Task,
-        grounded: Grounded | None = None,
-        metric: Metric = "score",
-        without: frozenset[str] = frozenset(),
+    def _solve(
+        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
     ) -> Solution | None:
-        g = grounded or ground(task)
-        if g.unreachable_goal:
-            return None
-        limit = horizon(task, g)
+        limit = length
         actions = [
             a for a in sorted(usable(g, without)) if over_limit(g.actions[a], task.limits) is None
         ]

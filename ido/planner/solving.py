@@ -40,7 +40,6 @@ class SolvingPlanner(ABC):
     def parameters(self, task: Task) -> dict[str, Any]:
         """Settings that make a decision on `task` reproducible, recorded with it."""
 
-    @abstractmethod
     def solve(
         self,
         task: Task,
@@ -53,6 +52,16 @@ class SolvingPlanner(ABC):
         `grounded` must come from `ground()` of a task with the same state, goal and
         actions (limits and weights may differ); `without` names capabilities to leave out.
         """
+        grounded = grounded or ground(task)
+        if grounded.unreachable_goal:
+            return None
+        return self._solve(task, grounded, horizon(task, grounded), metric, without)
+
+    @abstractmethod
+    def _solve(
+        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+    ) -> Solution | None:
+        """`solve` on a grounded task whose goal is reachable, in at most `length` steps."""
 
     def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
         """Hook run before the alternatives' solves (each leaves out one of `names`)."""

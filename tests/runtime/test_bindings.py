@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -14,6 +13,7 @@ import pytest
 from ido.model import Capability
 from ido.runtime.bindings import perform
 from ido.runtime.context import ActionContext
+from ido.testing import serve_on_loopback
 
 
 def capability(run: dict[str, Any], timeout: str = "5s") -> Capability:
@@ -109,13 +109,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     _Handler.seen.clear()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_on_loopback(_Handler) as url:
+        yield url
 
 
 def test_http_binding_posts_json_with_idempotency_key(server: str, project: Path) -> None:
