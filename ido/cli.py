@@ -281,6 +281,28 @@ def schema(
     typer.echo(schema_text(found), nl=False)
 
 
+@app.command("import-pddl")
+@_guard
+def import_pddl(
+    domain: Annotated[Path, typer.Argument(help="PDDL domain file.")],
+    problem: Annotated[Path, typer.Argument(help="PDDL problem file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the catalog to.")],
+    max_steps: Annotated[
+        int, typer.Option("--max-steps", min=1, max=200, help="limits.max_steps of the intent.")
+    ] = 100,
+) -> None:
+    """Ground a PDDL domain and problem into capabilities and an intent (STRIPS, typing,
+    negative preconditions, equality, action costs)."""
+    from ido.pddl import import_pddl as run_import
+
+    done = run_import(domain, problem, out, max_steps)
+    typer.echo(
+        f"wrote {done.actions} capabilities to {done.capabilities} and intent "
+        f"'{done.intent_name}' to {done.intent}\n"
+        f"plan it: cd {out} && ido plan {done.intent_name}"
+    )
+
+
 def main() -> None:
     """Console entry point."""
     app(prog_name="ido")

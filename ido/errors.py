@@ -2,6 +2,7 @@
 
 IdoError
 ├── LoadError            bad YAML, schema, CEL or references; carries every Problem found
+├── PddlError            a PDDL file ido cannot read, naming the file, line and feature
 ├── NotFoundError        an intent, run or file the user named does not exist
 ├── PlanningError        the planner could not work on the problem (not: infeasible)
 ├── ExecutionError       a binding could not be performed (raised inside the runtime only)
@@ -42,6 +43,10 @@ class LoadError(IdoError):
         count = len(self.problems)
         head = f"{count} problem{'s' if count != 1 else ''} found"
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class PddlError(IdoError):
+    """A PDDL domain or problem that is malformed or uses a feature ido does not support."""
 
 
 class NotFoundError(IdoError):

@@ -101,3 +101,8 @@ def format_path(path: FieldPath) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+def dump_documents(documents: list[Any]) -> str:
+    """YAML text of `documents`, one per `---` section, keys in the order given."""
+    return yaml.safe_dump_all(documents, sort_keys=False, allow_unicode=True, width=100)

@@ -1,0 +1,49 @@
+"""PDDL in: read a domain and problem, ground them, and write them as an ido catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ido.pddl.convert import to_resources
+from ido.pddl.ground import GroundTask, ground
+from ido.pddl.syntax import read_domain, read_problem
+from ido.yamlsrc import dump_documents
+
+__all__ = ["Imported", "import_pddl", "load_pddl"]
+
+
+@dataclass(frozen=True)
+class Imported:
+    """Where an import wrote its catalog, and what it holds."""
+
+    capabilities: Path
+    intent: Path
+    intent_name: str
+    actions: int
+
+
+def load_pddl(domain: Path, problem: Path) -> GroundTask:
+    """Read and ground a domain and problem; raises PddlError naming file, line and feature."""
+    return ground(read_domain(domain), read_problem(problem))
+
+
+def import_pddl(domain: Path, problem: Path, out: Path, max_steps: int = 100) -> Imported:
+    """Write `out/capabilities/<problem>.yaml` and `out/intents/<problem>.yaml`.
+
+    Ground actions belong to one problem (its objects), so each problem needs its own `out`.
+    """
+    task = load_pddl(domain, problem)
+    documents = to_resources(task, max_steps)
+    *capabilities, intent = documents
+    name = intent["metadata"]["name"]
+    (out / "capabilities").mkdir(parents=True, exist_ok=True)
+    (out / "intents").mkdir(parents=True, exist_ok=True)
+    # A file of one resource must be named after it; several share the problem's name.
+    stem = capabilities[0]["metadata"]["name"] if len(capabilities) == 1 else name
+    cap_file = out / "capabilities" / f"{stem}.yaml"
+    intent_file = out / "intents" / f"{name}.yaml"
+    header = f"# ido import-pddl {domain.name} {problem.name}: the ground actions of {name}\n"
+    cap_file.write_text(header + dump_documents(capabilities), encoding="utf-8")
+    intent_file.write_text(dump_documents([intent]), encoding="utf-8")
+    return Imported(cap_file, intent_file, name, len(capabilities))

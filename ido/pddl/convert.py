@@ -1,0 +1,116 @@
+"""A grounded PDDL task as ido resources: one Capability per action instance, one Intent.
+
+The atom `(on a b)` is the fact `state.on.a.b`; names are lower-cased and every character
+CEL or a resource name cannot hold becomes `_` (facts) or `-` (names). A segment that
+starts with a digit or is a CEL keyword gets a `p_` prefix. Two PDDL names that would meet
+in the same ido name are refused rather than merged.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ido.errors import PddlError
+from ido.pddl.ground import GroundAction, GroundTask
+from ido.pddl.syntax import Atom, Literal
+
+CEL_RESERVED = frozenset(
+    {
+        *("true", "false", "null", "in", "as", "break", "const", "continue", "else", "for"),
+        *("function", "if", "import", "let", "loop", "package", "namespace", "return"),
+        *("var", "void", "while"),
+    }
+)
+_NOT_IDENT = re.compile(r"[^a-z0-9_]")
+_NOT_NAME = re.compile(r"[^a-z0-9.-]+")
+
+
+class _Names:
+    """Sanitised names, checked to stay one-to-one."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, str] = {}
+
+    def segment(self, text: str) -> str:
+        out = _NOT_IDENT.sub("_", text.lower())
+        if out[:1].isdigit() or out in CEL_RESERVED or not out:
+            out = "p_" + out
+        return self._unique(out, text)
+
+    def resource(self, text: str) -> str:
+        out = _NOT_NAME.sub("-", text.lower()).strip("-.") or "action"
+        return self._unique(out[:120], text)
+
+    def _unique(self, out: str, text: str) -> str:
+        first = self._seen.setdefault(out, text)
+        if first != text:
+            raise PddlError(f"PDDL names {first!r} and {text!r} would both become {out!r}")
+        return out
+
+
+def fact_path(atom: Atom, names: _Names) -> str:
+    return ".".join(names.segment(part) for part in (atom.predicate, *atom.args))
+
+
+def to_resources(task: GroundTask, max_steps: int = 100) -> list[dict[str, Any]]:
+    """The Capability documents, then the Intent document, ready to write as YAML."""
+    facts, resources = _Names(), _Names()
+    documents = [_capability(action, facts, resources) for action in task.actions]
+    given: dict[str, Any] = {}
+    for atom in sorted(task.init, key=lambda a: (a.predicate, a.args)):
+        _set(given, fact_path(atom, facts), True)
+    intent_name = resources.resource(task.problem)
+    documents.append(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Intent",
+            "metadata": {
+                "name": intent_name,
+                "description": f"PDDL problem {task.problem} of domain {task.domain}",
+            },
+            "spec": {
+                "given": given,
+                "goal": [_condition(lit, facts) for lit in task.goal] or ["true"],
+                "objective": {"cost": 1.0},
+                "limits": {"max_steps": max_steps},
+            },
+        }
+    )
+    return documents
+
+
+def _capability(action: GroundAction, facts: _Names, resources: _Names) -> dict[str, Any]:
+    effects: dict[str, bool] = {}
+    for atom in action.delete:
+        effects[fact_path(atom, facts)] = False
+    for atom in action.add:  # PDDL applies deletes first, so an add wins
+        effects[fact_path(atom, facts)] = True
+    if not effects:
+        raise PddlError(f"{action.call} changes nothing; ido capabilities must have effects")
+    return {
+        "apiVersion": "ido/v1",
+        "kind": "Capability",
+        "metadata": {
+            "name": resources.resource("-".join((action.schema, *action.args))),
+            "description": action.call,
+        },
+        "spec": {
+            "provider": action.schema,
+            "requires": [_condition(lit, facts) for lit in action.precondition],
+            "effects": effects,
+            "cost": action.cost,
+        },
+    }
+
+
+def _condition(literal: Literal, facts: _Names) -> str:
+    path = "state." + fact_path(literal.atom, facts)
+    return path if literal.positive else f"!{path}"
+
+
+def _set(tree: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        tree = tree.setdefault(part, {})
+    tree[last] = value

@@ -1,0 +1,189 @@
+"""Ground a PDDL domain and problem: every action instance whose static facts hold.
+
+A predicate no action adds or deletes is *static*: its truth is fixed by the problem's
+`:init`, so it becomes a filter on parameter bindings instead of a fact of the state.
+Bindings are enumerated one parameter at a time (objects of the parameter's type or a
+subtype) and a static literal or `=` test is checked as soon as its variables are bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from ido.errors import PddlError
+from ido.pddl.syntax import Action, Atom, Domain, Literal, Problem
+
+MAX_GROUND_ACTIONS = 200_000
+
+
+@dataclass(frozen=True)
+class GroundAction:
+    """One action instance: `(name arg...)`, its fluent preconditions and effects."""
+
+    schema: str
+    args: tuple[str, ...]
+    precondition: tuple[Literal, ...]
+    add: tuple[Atom, ...]
+    delete: tuple[Atom, ...]
+    cost: float
+
+    @property
+    def call(self) -> str:
+        """The instance as IPC plan files write it: `(pick-up a)`."""
+        return "(" + " ".join((self.schema, *self.args)) + ")"
+
+
+@dataclass(frozen=True)
+class GroundTask:
+    domain: str
+    problem: str
+    fluents: frozenset[str]  # predicates that some action changes
+    init: frozenset[Atom]  # fluent atoms true at the start
+    goal: tuple[Literal, ...]
+    actions: tuple[GroundAction, ...]
+
+
+def ground(domain: Domain, problem: Problem) -> GroundTask:
+    """Every action instance whose static preconditions hold in the problem's `:init`."""
+    if problem.domain and problem.domain != domain.name:
+        raise PddlError(f"problem {problem.name} is for domain {problem.domain}, not {domain.name}")
+    objects = {**domain.constants, **problem.objects}
+    fluents = frozenset(a.predicate for act in domain.actions for a in (*act.add, *act.delete))
+    static = frozenset(a for a in problem.init if a.predicate not in fluents)
+    for literal in problem.goal:
+        _check_arity(domain, literal.atom, "the goal")
+    actions: list[GroundAction] = []
+    for schema in domain.actions:
+        for binding in _bindings(schema, domain, objects, static, fluents):
+            actions.append(_instantiate(schema, binding, fluents, problem))
+            if len(actions) > MAX_GROUND_ACTIONS:
+                raise PddlError(
+                    f"{domain.name}/{problem.name} grounds to more than "
+                    f"{MAX_GROUND_ACTIONS:,} actions; ido does not plan at that size"
+                )
+    init = frozenset(a for a in problem.init if a.predicate in fluents)
+    # An atom no action touches and :init does not hold is false for good: an action that
+    # needs it is dropped, and a literal that needs it false always holds.
+    known = set(init).union(*((*a.add, *a.delete) for a in actions))
+    actions = [
+        replace(a, precondition=_live(a.precondition, known))
+        for a in actions
+        if all(lit.atom in known for lit in a.precondition if lit.positive)
+    ]
+    goal = _live(tuple(lit for lit in problem.goal if lit.atom.predicate in fluents), known)
+    for literal in problem.goal:
+        fixed = literal.atom.predicate not in fluents or literal.atom not in known
+        truth = literal.atom in static or literal.atom in init
+        if fixed and truth != literal.positive:
+            raise PddlError(f"the goal needs {_show(literal)}, which no action can make true")
+    return GroundTask(domain.name, problem.name, fluents, init, goal, tuple(actions))
+
+
+def _live(literals: tuple[Literal, ...], known: set[Atom]) -> tuple[Literal, ...]:
+    return tuple(lit for lit in literals if lit.positive or lit.atom in known)
+
+
+def _subtypes(domain: Domain) -> dict[str, set[str]]:
+    """Each type with every type below it (itself included)."""
+    below: dict[str, set[str]] = {"object": {"object"}}
+    for name in domain.types:
+        below.setdefault(name, set()).add(name)
+    for name in domain.types:
+        parent = domain.types[name]
+        seen = {name}
+        while parent not in seen:
+            below.setdefault(parent, {parent}).add(name)
+            seen.add(parent)
+            parent = domain.types.get(parent, "object")
+        below["object"].add(name)
+    return below
+
+
+def _bindings(
+    schema: Action,
+    domain: Domain,
+    objects: dict[str, str],
+    static: frozenset[Atom],
+    fluents: frozenset[str],
+) -> Iterator[dict[str, str]]:
+    below = _subtypes(domain)
+    for literal in schema.precondition:
+        _check_arity(domain, literal.atom, f"the precondition of {schema.name}")
+    candidates = [
+        sorted(o for o, t in objects.items() if t in below.get(kind, {kind}))
+        for _, kind in schema.parameters
+    ]
+    names = [v for v, _ in schema.parameters]
+    # Check each static literal as soon as its last variable is bound.
+    checks: list[list[Literal]] = [[] for _ in range(max(1, len(names)))]
+    for literal in schema.precondition:
+        if literal.atom.predicate in fluents:
+            continue
+        variables = [names.index(a) for a in literal.atom.args if a in names]
+        checks[max(variables, default=0)].append(literal)
+
+    def extend(i: int, binding: dict[str, str]) -> Iterator[dict[str, str]]:
+        if i == len(names):
+            yield dict(binding)
+            return
+        for value in candidates[i]:
+            binding[names[i]] = value
+            if all(_static_holds(lit, binding, static) for lit in checks[i]):
+                yield from extend(i + 1, binding)
+        binding.pop(names[i], None)
+
+    if not names:
+        if all(_static_holds(lit, {}, static) for lit in checks[0]):
+            yield {}
+        return
+    yield from extend(0, {})
+
+
+def _static_holds(literal: Literal, binding: dict[str, str], static: frozenset[Atom]) -> bool:
+    atom = _bind(literal.atom, binding)
+    truth = atom.args[0] == atom.args[1] if atom.predicate == "=" else atom in static
+    return truth == literal.positive
+
+
+def _instantiate(
+    schema: Action, binding: dict[str, str], fluents: frozenset[str], problem: Problem
+) -> GroundAction:
+    pre = tuple(
+        Literal(_bind(lit.atom, binding), lit.positive)
+        for lit in schema.precondition
+        if lit.atom.predicate in fluents
+    )
+    add = tuple(dict.fromkeys(_bind(a, binding) for a in schema.add))
+    delete = tuple(a for a in dict.fromkeys(_bind(a, binding) for a in schema.delete))
+    cost = schema.cost
+    if isinstance(cost, Atom):
+        term = _bind(cost, binding)
+        if term not in problem.costs:
+            raise PddlError(f"the cost {_show(Literal(term))} of {schema.name} is not in :init")
+        cost = problem.costs[term]
+    args = tuple(binding[v] for v, _ in schema.parameters)
+    return GroundAction(schema.name, args, pre, add, delete, cost)
+
+
+def _bind(atom: Atom, binding: dict[str, str]) -> Atom:
+    return Atom(atom.predicate, tuple(binding.get(a, a) for a in atom.args))
+
+
+def _check_arity(domain: Domain, atom: Atom, where: str) -> None:
+    if atom.predicate == "=":
+        if len(atom.args) != 2:
+            raise PddlError(f"(= ...) in {where} takes two terms")
+        return
+    arity = domain.predicates.get(atom.predicate)
+    if arity is None:
+        raise PddlError(f"predicate {atom.predicate} in {where} is not declared in the domain")
+    if arity != len(atom.args):
+        raise PddlError(
+            f"predicate {atom.predicate} in {where} takes {arity} arguments, not {len(atom.args)}"
+        )
+
+
+def _show(literal: Literal) -> str:
+    text = "(" + " ".join((literal.atom.predicate, *literal.atom.args)) + ")"
+    return text if literal.positive else f"(not {text})"

@@ -1,0 +1,297 @@
+"""Read PDDL domain and problem files: STRIPS with typing, negative preconditions, equality
+and action costs. Anything else is refused with the feature named, the file and the line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ido.errors import PddlError
+
+_TOKEN = re.compile(r"\(|\)|[^\s()]+")
+
+
+@dataclass(frozen=True)
+class Node:
+    """A parsed s-expression: an atom (`text`) or a list (`items`), with its line."""
+
+    line: int
+    text: str | None = None
+    items: tuple[Node, ...] = ()
+
+    @property
+    def is_list(self) -> bool:
+        return self.text is None
+
+    def head(self) -> str:
+        return (self.items[0].text or "") if self.items and not self.items[0].is_list else ""
+
+
+@dataclass(frozen=True)
+class Atom:
+    predicate: str
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Literal:
+    atom: Atom
+    positive: bool = True
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    parameters: tuple[tuple[str, str], ...]  # (variable, type)
+    precondition: tuple[Literal, ...]
+    add: tuple[Atom, ...]
+    delete: tuple[Atom, ...]
+    cost: Atom | float = 1.0  # a fixed number, or a function term looked up in the problem
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    requirements: tuple[str, ...]
+    types: dict[str, str]  # type -> parent
+    constants: dict[str, str]  # object -> type
+    predicates: dict[str, int]  # name -> arity
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    name: str
+    domain: str
+    objects: dict[str, str]
+    init: frozenset[Atom]
+    costs: dict[Atom, float] = field(default_factory=dict)
+    goal: tuple[Literal, ...] = ()
+
+
+SUPPORTED = {":strips", ":typing", ":negative-preconditions", ":equality", ":action-costs"}
+
+
+class _Reader:
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, node: Node, message: str) -> PddlError:
+        return PddlError(f"{self.file}:{node.line}: {message}")
+
+    def parse(self, text: str) -> Node:
+        stack: list[list[Node]] = [[]]
+        lines: list[int] = []
+        line = 1
+        for raw in text.splitlines():
+            code = raw.split(";", 1)[0]
+            for lexeme in _TOKEN.findall(code):
+                if lexeme == "(":
+                    stack.append([])
+                    lines.append(line)
+                elif lexeme == ")":
+                    if len(stack) == 1:
+                        raise PddlError(f"{self.file}:{line}: ')' without a matching '('")
+                    items = stack.pop()
+                    stack[-1].append(Node(lines.pop(), None, tuple(items)))
+                else:
+                    stack[-1].append(Node(line, lexeme.lower()))
+            line += 1
+        if len(stack) > 1:
+            raise PddlError(f"{self.file}:{lines[-1]}: '(' is never closed")
+        top = [n for n in stack[0] if n.is_list]
+        if len(top) != 1 or top[0].head() != "define":
+            raise PddlError(f"{self.file}:1: expected one (define ...) form")
+        return top[0]
+
+    def section(self, define: Node, keyword: str) -> Node | None:
+        return next((n for n in define.items if n.is_list and n.head() == keyword), None)
+
+    def name_of(self, define: Node, kind: str) -> str:
+        named = define.items[1] if len(define.items) > 1 else define
+        if not named.is_list or named.head() != kind or len(named.items) != 2:
+            raise self.fail(named, f"expected ({kind} NAME)")
+        return named.items[1].text or ""
+
+    def typed_list(self, items: tuple[Node, ...], default: str = "object") -> dict[str, str]:
+        """`a b - t c - u d` -> {a: t, b: t, c: u, d: object}, in order."""
+        out: dict[str, str] = {}
+        pending: list[str] = []
+        i = 0
+        while i < len(items):
+            node = items[i]
+            if node.is_list:
+                raise self.fail(
+                    node, "a list where a name was expected (either types are not supported)"
+                )
+            if node.text == "-":
+                if i + 1 >= len(items) or items[i + 1].is_list:
+                    raise self.fail(node, "'-' must be followed by a type name")
+                for name in pending:
+                    out[name] = items[i + 1].text or default
+                pending = []
+                i += 2
+                continue
+            pending.append(node.text or "")
+            i += 1
+        for name in pending:
+            out[name] = default
+        return out
+
+    def atom(self, node: Node) -> Atom:
+        if not node.is_list or not node.items or node.items[0].is_list:
+            raise self.fail(node, "expected an atom like (on ?x ?y)")
+        args = []
+        for arg in node.items[1:]:
+            if arg.is_list:
+                raise self.fail(arg, "nested terms (functions) are not supported in atoms")
+            args.append(arg.text or "")
+        return Atom(node.head(), tuple(args))
+
+    def literals(self, node: Node, where: str) -> tuple[Literal, ...]:
+        """A conjunction of (possibly negated) atoms; other connectives are refused."""
+        if node.is_list and not node.items:
+            return ()
+        if node.head() == "and":
+            return tuple(lit for item in node.items[1:] for lit in self.literals(item, where))
+        if node.head() == "not":
+            if len(node.items) != 2:
+                raise self.fail(node, "(not ...) takes exactly one atom")
+            return (Literal(self.atom(node.items[1]), positive=False),)
+        if node.head() in ("or", "imply", "exists", "forall", "when"):
+            raise self.fail(node, f"'{node.head()}' in {where} is not supported (STRIPS only)")
+        return (Literal(self.atom(node), positive=True),)
+
+
+def read_domain(path: Path) -> Domain:
+    """Parse a PDDL domain file; raises PddlError naming the file, line and feature."""
+    reader = _Reader(str(path))
+    define = reader.parse(_text(path))
+    name = reader.name_of(define, "domain")
+    requirements: tuple[str, ...] = ()
+    types: dict[str, str] = {}
+    constants: dict[str, str] = {}
+    predicates: dict[str, int] = {}
+    actions: list[Action] = []
+    for node in define.items[2:]:
+        keyword = node.head()
+        if keyword == ":requirements":
+            requirements = tuple(n.text or "" for n in node.items[1:])
+            for requirement in requirements:
+                if requirement not in SUPPORTED:
+                    raise reader.fail(node, f"requirement {requirement} is not supported")
+        elif keyword == ":types":
+            types = reader.typed_list(node.items[1:])
+        elif keyword == ":constants":
+            constants = reader.typed_list(node.items[1:])
+        elif keyword == ":predicates":
+            for item in node.items[1:]:
+                atom = reader.atom(item)
+                # Count names, not distinct ones: (in ?obj ?obj) takes two arguments.
+                names = [n for n in item.items[1:] if not n.is_list]
+                predicates[atom.predicate] = len(names) - 2 * sum(n.text == "-" for n in names)
+        elif keyword == ":functions":
+            continue  # only (total-cost) and cost terms, checked where they are used
+        elif keyword == ":action":
+            actions.append(_action(reader, node))
+        else:
+            raise reader.fail(node, f"domain section {keyword or '(...)'} is not supported")
+    return Domain(name, requirements, types, constants, predicates, tuple(actions))
+
+
+def _action(reader: _Reader, node: Node) -> Action:
+    if len(node.items) < 2 or node.items[1].is_list:
+        raise reader.fail(node, "(:action NAME ...) needs a name")
+    name = node.items[1].text or ""
+    parts: dict[str, Node] = {}
+    items = node.items[2:]
+    for key, value in zip(items[::2], items[1::2]):
+        if key.text not in (":parameters", ":precondition", ":effect"):
+            raise reader.fail(key, f"action part {key.text} is not supported")
+        parts[key.text or ""] = value
+    parameters = reader.typed_list(parts[":parameters"].items) if ":parameters" in parts else {}
+    pre = parts.get(":precondition")
+    precondition = reader.literals(pre, f"the precondition of {name}") if pre else ()
+    add: list[Atom] = []
+    delete: list[Atom] = []
+    cost: Atom | float = 1.0
+    effect = parts.get(":effect")
+    for item in _conjuncts(effect) if effect else ():
+        if item.head() == "increase":
+            cost = _cost(reader, item)
+        elif item.head() == "not":
+            delete.extend(lit.atom for lit in reader.literals(item, f"the effect of {name}"))
+        else:
+            add.extend(lit.atom for lit in reader.literals(item, f"the effect of {name}"))
+    return Action(name, tuple(parameters.items()), precondition, tuple(add), tuple(delete), cost)
+
+
+def _conjuncts(node: Node) -> tuple[Node, ...]:
+    return node.items[1:] if node.head() == "and" else (node,)
+
+
+def _cost(reader: _Reader, node: Node) -> Atom | float:
+    if len(node.items) != 3 or node.items[1].head() != "total-cost":
+        raise reader.fail(
+            node, "only (increase (total-cost) ...) is supported among numeric effects"
+        )
+    amount = node.items[2]
+    if amount.is_list:
+        return reader.atom(amount)
+    try:
+        return float(amount.text or "")
+    except ValueError:
+        raise reader.fail(amount, f"cost {amount.text!r} is not a number") from None
+
+
+def read_problem(path: Path) -> Problem:
+    """Parse a PDDL problem file; raises PddlError naming the file, line and feature."""
+    reader = _Reader(str(path))
+    define = reader.parse(_text(path))
+    name = reader.name_of(define, "problem")
+    domain = ""
+    objects: dict[str, str] = {}
+    init: set[Atom] = set()
+    costs: dict[Atom, float] = {}
+    goal: tuple[Literal, ...] = ()
+    for node in define.items[2:]:
+        keyword = node.head()
+        if keyword == ":domain":
+            domain = node.items[1].text or "" if len(node.items) == 2 else ""
+        elif keyword == ":requirements":
+            continue
+        elif keyword == ":objects":
+            objects = reader.typed_list(node.items[1:])
+        elif keyword == ":init":
+            for item in node.items[1:]:
+                if item.head() == "=":
+                    costs[reader.atom(item.items[1])] = _number(reader, item)
+                else:
+                    init.add(reader.atom(item))
+        elif keyword == ":goal":
+            goal = reader.literals(node.items[1], "the goal") if len(node.items) > 1 else ()
+        elif keyword == ":metric":
+            if [n.text for n in node.items[1:2]] != ["minimize"] or node.items[
+                2
+            ].head() != "total-cost":
+                raise reader.fail(node, "only (:metric minimize (total-cost)) is supported")
+        else:
+            raise reader.fail(node, f"problem section {keyword or '(...)'} is not supported")
+    return Problem(name, domain, objects, frozenset(init), costs, goal)
+
+
+def _number(reader: _Reader, node: Node) -> float:
+    if len(node.items) != 3 or node.items[2].is_list:
+        raise reader.fail(node, "expected (= (FUNCTION ARGS...) NUMBER)")
+    try:
+        return float(node.items[2].text or "")
+    except ValueError:
+        raise reader.fail(node, f"{node.items[2].text!r} is not a number") from None
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PddlError(f"{path}: cannot read file: {exc}") from None

@@ -1,0 +1,226 @@
+"""PDDL in: parsing, grounding, conversion to ido resources, and planning the result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.decide import History, build_task
+from ido.errors import PddlError
+from ido.loading import Catalog, load_catalog
+from ido.observe import boolean_facts, snapshot
+from ido.pddl import import_pddl, load_pddl
+from ido.pddl.convert import to_resources
+from ido.pddl.ground import ground
+from ido.pddl.syntax import Atom, read_domain, read_problem
+from ido.planner.types import Task
+
+IPC = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "pddl"
+needs_ipc = pytest.mark.skipif(not IPC.is_dir(), reason="../shared/benchmarks/pddl is not here")
+
+ROADS = """\
+(define (domain roads)
+  (:requirements :typing :negative-preconditions :equality :action-costs)
+  (:types place - object truck)
+  (:constants depot - place)
+  (:predicates (at ?t - truck ?p - place) (road ?a ?b - place) (visited ?p - place))
+  (:functions (total-cost) (length ?a ?b - place))
+  (:action drive
+    :parameters (?t - truck ?a ?b - place)
+    :precondition (and (at ?t ?a) (road ?a ?b) (not (= ?a ?b)) (not (visited ?b)))
+    :effect (and (not (at ?t ?a)) (at ?t ?b) (visited ?b)
+                 (increase (total-cost) (length ?a ?b)))))
+"""
+
+TRIP = """\
+(define (problem trip) (:domain roads)
+  (:objects t1 - truck north south - place)
+  (:init (at t1 depot) (road depot north) (road north south) (road depot south)
+         (= (length depot north) 2) (= (length north south) 2) (= (length depot south) 7))
+  (:goal (and (at t1 south) (visited north)))
+  (:metric minimize (total-cost)))
+"""
+
+
+def planning_task(catalog: Catalog, name: str) -> Task:
+    """The Task the decide step builds for the intent at its starting state."""
+    intent = catalog.intents[name]
+    state = snapshot(intent, [], {}, boolean_facts(catalog))
+    return build_task(intent, catalog, state, History())[0]
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_a_typed_domain_with_constants_and_costs_is_read(tmp_path: Path) -> None:
+    """Types, constants, predicates with arities, and a cost term are all read."""
+    domain = read_domain(write(tmp_path, "d.pddl", ROADS))
+    assert domain.name == "roads"
+    assert domain.types == {"place": "object", "truck": "object"}
+    assert domain.constants == {"depot": "place"}
+    assert domain.predicates == {"at": 2, "road": 2, "visited": 1}
+    (drive,) = domain.actions
+    assert drive.parameters == (("?t", "truck"), ("?a", "place"), ("?b", "place"))
+    assert drive.cost == Atom("length", ("?a", "?b"))
+
+
+def test_static_facts_and_equality_filter_the_ground_actions(tmp_path: Path) -> None:
+    """Only drives along a road, between different places, are ground; road is not a fact."""
+    task = ground(
+        read_domain(write(tmp_path, "d.pddl", ROADS)),
+        read_problem(write(tmp_path, "p.pddl", TRIP)),
+    )
+    calls = sorted(a.call for a in task.actions)
+    assert calls == ["(drive t1 depot north)", "(drive t1 depot south)", "(drive t1 north south)"]
+    assert task.fluents == {"at", "visited"}
+    assert {a.cost for a in task.actions} == {2.0, 7.0}
+
+
+def test_the_cheapest_trip_is_planned_through_the_imported_catalog(tmp_path: Path) -> None:
+    """Imported and planned by CP-SAT: via north (2 + 2), not the direct road (7)."""
+    from ido.planner.cpsat import CpSatPlanner
+
+    done = import_pddl(
+        write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP), tmp_path / "out"
+    )
+    catalog = load_catalog([tmp_path / "out"], base=tmp_path)
+    assert done.actions == 3 and len(catalog.capabilities) == 3
+    assert catalog.capabilities["drive-t1-depot-north"].spec.effects == {
+        "at.t1.depot": False,
+        "at.t1.north": True,
+        "visited.north": True,
+    }
+    task: Task = planning_task(catalog, "trip")
+    result = CpSatPlanner().plan(task)
+    assert result.plan is not None
+    assert result.plan.capabilities == ("drive-t1-depot-north", "drive-t1-north-south")
+    assert result.plan.cost == 4.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            ROADS.replace("(not (visited ?b))", "(or (visited ?b) (at ?t ?b))"),
+            r"d\.pddl:9: 'or' in the precondition of drive",
+        ),
+        (ROADS.replace(":action-costs", ":conditional-effects"), r"d\.pddl:2: requirement :cond"),
+        (ROADS.replace("(visited ?b)\n", "(when (at ?t ?a) (visited ?b))\n"), r"'when' in the e"),
+        (ROADS.replace("(define", "(define (", 1), r"d\.pddl:1: '\(' is never closed"),
+        (ROADS + ")", r"d\.pddl:12: '\)' without a matching"),
+        (ROADS.replace(":predicates", ":derived"), r"domain section :derived is not supported"),
+    ],
+)
+def test_unsupported_or_broken_pddl_names_the_file_line_and_feature(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    """Connectives beyond STRIPS, unknown requirements and bad parentheses are clear errors."""
+    with pytest.raises(PddlError, match=message):
+        read_domain(write(tmp_path, "d.pddl", text))
+
+
+def test_a_predicate_with_the_wrong_arity_is_refused(tmp_path: Path) -> None:
+    """`(at t1)` where `at` takes two arguments names the predicate and both arities."""
+    problem = write(tmp_path, "p.pddl", TRIP.replace("(at t1 south)", "(at t1)"))
+    with pytest.raises(PddlError, match="predicate at in the goal takes 2 arguments, not 1"):
+        load_pddl(write(tmp_path, "d.pddl", ROADS), problem)
+
+
+def test_names_cel_cannot_hold_are_renamed_one_to_one(tmp_path: Path) -> None:
+    """Objects called `in` or `2nd` become `p_in` and `p_2nd`; `a-b` and `a_b` collide."""
+    trip = TRIP.replace("north", "in").replace("south", "2nd")
+    task = load_pddl(write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", trip))
+    (intent,) = [d for d in to_resources(task) if d["kind"] == "Intent"]
+    assert intent["spec"]["goal"] == ["state.at.t1.p_2nd", "state.visited.p_in"]
+    clash = TRIP.replace("north", "a-b").replace("south", "a_b")
+    task = load_pddl(write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", clash))
+    with pytest.raises(PddlError, match="'a-b' and 'a_b' would both become 'a_b'"):
+        to_resources(task)
+
+
+def test_import_pddl_on_the_command_line(tmp_path: Path) -> None:
+    """`ido import-pddl` writes the catalog and says how to plan it; a missing file exits 2."""
+    runner = CliRunner()
+    domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
+    done = runner.invoke(
+        app, ["import-pddl", str(domain), str(problem), "--out", str(tmp_path / "o")]
+    )
+    assert done.exit_code == 0, done.output
+    assert "wrote 3 capabilities" in done.output and "ido plan trip" in done.output
+    missing = runner.invoke(
+        app, ["import-pddl", str(tmp_path / "nope.pddl"), str(problem), "-o", "x"]
+    )
+    assert missing.exit_code == 2
+    assert "nope.pddl: cannot read file" in missing.output
+
+
+@needs_ipc
+def test_blocks_4_0_plans_the_known_optimum_of_six_steps(tmp_path: Path) -> None:
+    """An IPC problem nobody here wrote: imported, planned, optimal (6 moves), and valid."""
+    from ido.planner.cpsat import CpSatPlanner
+    from ido.planner.simulate import check_plan
+
+    import_pddl(IPC / "blocks" / "domain.pddl", IPC / "blocks" / "probBLOCKS-4-0.pddl", tmp_path)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    assert len(catalog.capabilities) == 40
+    task = planning_task(catalog, "blocks-4-0")
+    result = CpSatPlanner().plan(task)
+    assert result.plan is not None and result.proven_optimal
+    assert len(result.plan.steps) == 6
+    assert check_plan(task, result.plan) == []
+
+
+@needs_ipc
+@pytest.mark.parametrize("name", ["blocks", "gripper", "logistics00", "rovers", "satellite"])
+def test_ipc_domains_parse_and_ground(name: str) -> None:
+    """The first problem of each of several IPC domains reads and grounds without error."""
+    folder = IPC / name
+    problem = sorted(p for p in folder.glob("*.pddl") if "domain" not in p.name)[0]
+    task = load_pddl(folder / "domain.pddl", problem)
+    assert task.actions and task.goal
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cut=st.integers(0, len(ROADS) - 1),
+    junk=st.sampled_from(["(", ")", "-", "?x", ":effect", "(and", "(not", " ", "\x00", "é"]),
+)
+def test_a_mutated_domain_reads_or_raises_pddl_error(tmp_path: Path, cut: int, junk: str) -> None:
+    """Inserting a token anywhere never produces anything but a domain or a PddlError."""
+    path = write(tmp_path, "d.pddl", ROADS[:cut] + junk + ROADS[cut:])
+    try:
+        domain = read_domain(path)
+        ground(domain, read_problem(write(tmp_path, "p.pddl", TRIP)))
+    except PddlError:
+        pass
+
+
+def test_an_atom_nothing_ever_makes_true_is_false_for_good(tmp_path: Path) -> None:
+    """`(not (at t1 island))` holds although no action or :init mentions that atom."""
+    wave = """
+  (:action wave
+    :parameters (?t - truck ?p - place)
+    :precondition (not (at ?t ?p))
+    :effect (visited ?p)))
+"""
+    domain = write(tmp_path, "d.pddl", ROADS.rstrip()[:-1] + wave)
+    island = TRIP.replace("north south - place", "north south island - place").replace(
+        "(:goal (and (at t1 south) (visited north)))", "(:goal (visited island))"
+    )
+    import_pddl(domain, write(tmp_path, "p.pddl", island), tmp_path / "out")
+    catalog = load_catalog([tmp_path / "out"], base=tmp_path)
+    assert catalog.capabilities["wave-t1-island"].spec.requires == []
+    from ido.planner.cpsat import CpSatPlanner
+
+    result = CpSatPlanner().plan(planning_task(catalog, "trip"))
+    assert result.plan is not None and result.plan.capabilities == ("wave-t1-island",)
