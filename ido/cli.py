@@ -116,6 +116,10 @@ def plan(
         Path | None,
         typer.Option("--plan-out", help="Also write the plan in IPC format (VAL reads it)."),
     ] = None,
+    planner: Annotated[
+        str | None,
+        typer.Option("--planner", help="Planner backend instead of the intent's: cpsat, search."),
+    ] = None,
 ) -> None:
     """Plan an intent from the current state without acting."""
     _check_format(fmt, ("text", "json"))
@@ -136,6 +140,15 @@ def plan(
         assert intent is not None
         loaded = _load(catalog, intent)
         chosen = find_intent(loaded, intent)
+    if planner is not None:
+        from ido.planner import PLANNERS
+
+        if planner not in PLANNERS:
+            known = ", ".join(sorted(PLANNERS))
+            raise typer.BadParameter(f"'{planner}' is not one of {known}", param_hint="--planner")
+        chosen = chosen.model_copy(
+            update={"spec": chosen.spec.model_copy(update={"planner": planner})}
+        )
     decision = _decide_once(loaded, chosen)
     if plan_out is not None and decision.result.plan is not None:
         plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")

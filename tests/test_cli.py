@@ -207,3 +207,11 @@ def test_an_intent_can_choose_the_search_planner(project: Path) -> None:
     assert "planner search" in by_search
     chosen = [line for line in by_search.splitlines() if line.startswith("    1. ")]
     assert chosen and chosen == [x for x in by_cpsat.splitlines() if x.startswith("    1. ")]
+
+
+def test_plan_planner_option_overrides_the_intent_and_checks_the_name(project: Path) -> None:
+    """`--planner search` plans with search; an unknown backend is a bad flag (exit 2)."""
+    code, out = ido("plan", "ship-order", "--planner", "search")
+    assert code == 0 and "planner search" in out
+    code, out = ido("plan", "ship-order", "--planner", "magic")
+    assert code == 2 and "'magic' is not one of cpsat, search" in out
