@@ -12,14 +12,14 @@ from ido.planner.solving import (
     Metric,
     Solution,
     SolvingPlanner,
-    horizon,
     measure,
     step_of,
     usable,
 )
-from ido.planner.types import Plan, Task
+from ido.planner.types import Action, Plan, Task
 
 SCALE = 1_000_000
+SHORT = 16  # horizons up to this are solved at once; longer ones are deepened into
 
 
 class CpSatPlanner(SolvingPlanner):
@@ -32,11 +32,21 @@ class CpSatPlanner(SolvingPlanner):
 
     name = "cpsat"
 
-    def __init__(self, *, seed: int = 0, workers: int = 1, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        workers: int = 1,
+        threads: int | None = None,
+        short_horizon: int = SHORT,
+    ) -> None:
         self.seed = seed
+        self.short_horizon = short_horizon
         self.workers = workers
         self.threads = threads or min(4, os.cpu_count() or 1)
-        self._last: _Encoding | None = None
+        self._grounded: Grounded | None = None
+        self._encodings: dict[int, _Encoding] = {}
+        self._cover: frozenset[int] = frozenset()
 
     def parameters(self, task: Task) -> dict[str, object]:
         return {
@@ -47,11 +57,43 @@ class CpSatPlanner(SolvingPlanner):
         }
 
     def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
-        # One encoding for every alternative: each may use what its left-out step dominated.
-        every = usable(grounded, frozenset(names)) | usable(grounded, frozenset())
-        self._encoding(grounded, horizon(task, grounded), every)
+        # One encoding per length for every alternative: each may use what its left-out
+        # step dominated.
+        if self._grounded is not grounded:
+            self._grounded, self._encodings = grounded, {}
+        self._cover = usable(grounded, frozenset(names)) | usable(grounded, frozenset())
 
     def _solve(
+        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+    ) -> Solution | None:
+        """Solve at `length` steps, or, when that is long, deepen from a short horizon.
+
+        When every usable step adds at least `least` to the metric, a plan of metric C
+        rules out every longer plan than C / least as better. So a plan found within a
+        short horizon bounds the horizon the proof needs, often far below `length`.
+        """
+        allowed = usable(g, without)
+        least = min(
+            (measure(task, g.actions[a], metric) for a in allowed),
+            default=0.0,
+        )
+        if length <= self.short_horizon or least <= 0:
+            return self._solve_at(task, g, length, metric, without)
+        steps = self.short_horizon
+        while True:
+            found = self._solve_at(task, g, steps, metric, without)
+            if found is None:
+                if steps >= length:
+                    return None
+                steps = min(length, 2 * steps)
+                continue
+            value = sum(measure(task, _action(g, s.capability), metric) for s in found.plan.steps)
+            enough = min(length, math.floor(value / least + 1e-9))
+            if enough <= steps:
+                return Solution(found.plan, found.optimal, length)
+            return self._solve_at(task, g, enough, metric, without)
+
+    def _solve_at(
         self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
     ) -> Solution | None:
         allowed = usable(g, without)
@@ -97,14 +139,15 @@ class CpSatPlanner(SolvingPlanner):
         return Solution(Plan(steps), status == cp_model.OPTIMAL, length)
 
     def _encoding(self, g: Grounded, length: int, needed: frozenset[int]) -> _Encoding:
-        """An encoding of `g` at `length` steps with at least the `needed` actions; reused while
-        the solves of one decision fit in it."""
-        last = self._last
-        if last is None or last.grounded is not g or last.horizon != length:
-            last = None
-        if last is None or not needed <= last.actions:
-            last = self._last = _Encoding(g, length, needed)
-        return last
+        """An encoding of `g` at `length` steps with at least the `needed` actions; kept per
+        length and reused by the solves of one decision while they fit in it."""
+        if self._grounded is not g:
+            self._grounded, self._encodings, self._cover = g, {}, frozenset()
+        encoding = self._encodings.get(length)
+        if encoding is None or not needed <= encoding.actions:
+            encoding = _Encoding(g, length, needed | self._cover)
+            self._encodings[length] = encoding
+        return encoding
 
 
 class _Encoding:
@@ -182,6 +225,10 @@ class _Encoding:
             for row in table.false_rows:
                 model.add_bool_or([v[T, f, d].Not() for f, d in zip(table.fluents, row)])
         self.x = x
+
+
+def _action(g: Grounded, name: str) -> Action:
+    return next(a for a in g.actions if a.name == name)
 
 
 def _i(value: float) -> int:

@@ -87,3 +87,16 @@ def test_search_scores_the_brute_force_optimum(seed: int) -> None:
     assert (found is None) == (best is None)
     if found is not None and best is not None:
         assert found.plan.score == pytest.approx(best.score, abs=1e-6)
+
+
+@pytest.mark.parametrize("short", [2, 4, 16])
+@pytest.mark.parametrize("seed", range(0, 40, 3))
+def test_a_long_horizon_is_deepened_without_losing_the_optimum(seed: int, short: int) -> None:
+    """With max_steps 40 CP-SAT deepens from a short horizon; it still proves the optimum."""
+    t = replace(token_task(seed), max_steps=40)
+    found = CpSatPlanner(short_horizon=short).solve(t)
+    reference = SearchPlanner().solve(t)
+    assert found is not None and reference is not None
+    assert found.optimal
+    assert found.plan.score == pytest.approx(reference.plan.score, abs=1e-6)
+    assert check_plan(t, found.plan) == []
