@@ -7,7 +7,9 @@ import os
 
 from ortools.sat.python import cp_model
 
+from ido.errors import PlanningError
 from ido.planner.grounding import Grounded, over_limit
+from ido.planner.search import SearchPlanner
 from ido.planner.solving import (
     Metric,
     Solution,
@@ -39,8 +41,10 @@ class CpSatPlanner(SolvingPlanner):
         workers: int = 1,
         threads: int | None = None,
         short_horizon: int = SHORT,
+        fallback_states: int = 50_000,
     ) -> None:
         self.seed = seed
+        self.fallback_states = fallback_states
         self.short_horizon = short_horizon
         self.workers = workers
         self.threads = threads or min(4, os.cpu_count() or 1)
@@ -64,6 +68,36 @@ class CpSatPlanner(SolvingPlanner):
         self._cover = usable(grounded, frozenset(names)) | usable(grounded, frozenset())
 
     def _solve(
+        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+    ) -> Solution | None:
+        """CP-SAT's answer; when it runs out of time, the search backend's if it finishes.
+
+        A search cut short by the time limit proves nothing: "no plan found" is not "no
+        plan", and a plan found is not known to be the best. The search planner then gets
+        `fallback_states` expansions to settle it exactly.
+        """
+        try:
+            found: Solution | None = self._deepen(task, g, length, metric, without)
+        except _Undecided:
+            found, undecided = None, True
+        else:
+            undecided = False
+        if (found is not None and found.optimal) or (found is None and not undecided):
+            return found
+        try:
+            return SearchPlanner(max_states=self.fallback_states).settle(
+                task, g, length, metric, without
+            )
+        except PlanningError:
+            if found is not None:
+                return found  # the best plan found, recorded as not proven optimal
+            raise PlanningError(
+                f"CP-SAT reached its time limit ({task.time_limit:g} deterministic seconds) "
+                f"without a plan, and the search gave up after {self.fallback_states:,} "
+                "states; the catalog may be too large to plan within these limits"
+            ) from None
+
+    def _deepen(
         self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
     ) -> Solution | None:
         """Solve at `length` steps, or, when that is long, deepen from a short horizon.
@@ -132,8 +166,10 @@ class CpSatPlanner(SolvingPlanner):
         # every machine, so even a plan that is not proven optimal replays exactly.
         solver.parameters.max_deterministic_time = task.time_limit
         status = solver.solve(model)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if status == cp_model.INFEASIBLE:
             return None
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            raise _Undecided
         taken = sorted(key for key, var in chosen if solver.boolean_value(var))
         steps = tuple(step_of(task, g.actions[a]) for _, a in taken)
         return Solution(Plan(steps), status == cp_model.OPTIMAL, length)
@@ -148,6 +184,10 @@ class CpSatPlanner(SolvingPlanner):
             encoding = _Encoding(g, length, needed | self._cover)
             self._encodings[length] = encoding
         return encoding
+
+
+class _Undecided(Exception):
+    """CP-SAT stopped at its time limit with neither a plan nor a proof that none exists."""
 
 
 class _Encoding:

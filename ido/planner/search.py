@@ -64,6 +64,12 @@ class SearchPlanner(SolvingPlanner):
     def parameters(self, task: Task) -> dict[str, object]:
         return {"backend": "astar", "max_states": self.max_states}
 
+    def settle(
+        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+    ) -> Solution | None:
+        """The exact answer on a grounded task, for a backend that could not settle it."""
+        return self._solve(task, g, length, metric, without)
+
     def _solve(
         self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
     ) -> Solution | None:

@@ -100,3 +100,18 @@ def test_a_long_horizon_is_deepened_without_losing_the_optimum(seed: int, short:
     assert found.optimal
     assert found.plan.score == pytest.approx(reference.plan.score, abs=1e-6)
     assert check_plan(t, found.plan) == []
+
+
+def test_cpsat_out_of_time_falls_back_to_the_search() -> None:
+    """A time limit too short for CP-SAT to find anything: the search settles it exactly."""
+    t = task(time_limit=1e-9)
+    result = CpSatPlanner().plan(t)
+    reference = CpSatPlanner().plan(task())
+    assert result.status == "planned" and result.proven_optimal
+    assert result.plan == reference.plan
+
+
+def test_out_of_time_with_no_plan_is_not_reported_as_infeasible() -> None:
+    """When neither CP-SAT's time nor the search's budget suffices, ido says so."""
+    with pytest.raises(PlanningError, match="CP-SAT reached its time limit .* without a plan"):
+        CpSatPlanner(fallback_states=1).plan(task(time_limit=1e-9))
