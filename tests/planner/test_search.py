@@ -113,5 +113,5 @@ def test_cpsat_out_of_time_falls_back_to_the_search() -> None:
 
 def test_out_of_time_with_no_plan_is_not_reported_as_infeasible() -> None:
     """When neither CP-SAT's time nor the search's budget suffices, ido says so."""
-    with pytest.raises(PlanningError, match="CP-SAT reached its time limit .* without a plan"):
+    with pytest.raises(PlanningError, match=r"CP-SAT reached its time limit .* without a plan"):
         CpSatPlanner(fallback_states=1).plan(task(time_limit=1e-9))
