@@ -15,10 +15,11 @@ from ido.planner.solving import (
     Solution,
     SolvingPlanner,
     measure,
+    plan_total,
     step_of,
     usable,
 )
-from ido.planner.types import Action, Plan, Task
+from ido.planner.types import Plan, Task
 
 SCALE = 1_000_000
 SHORT = 16  # horizons up to this are solved at once; longer ones are deepened into
@@ -112,25 +113,23 @@ class CpSatPlanner(SolvingPlanner):
             default=0.0,
         )
         if length <= self.short_horizon or least <= 0:
-            return self._solve_at(task, g, length, metric, without)
+            return self._solve_at(task, g, length, metric, allowed)
         steps = self.short_horizon
         while True:
-            found = self._solve_at(task, g, steps, metric, without)
+            found = self._solve_at(task, g, steps, metric, allowed)
             if found is None:
                 if steps >= length:
                     return None
                 steps = min(length, 2 * steps)
                 continue
-            value = sum(measure(task, _action(g, s.capability), metric) for s in found.plan.steps)
-            enough = min(length, math.floor(value / least + 1e-9))
+            enough = min(length, math.floor(plan_total(found.plan, metric) / least + 1e-9))
             if enough <= steps:
                 return Solution(found.plan, found.optimal, length)
-            return self._solve_at(task, g, enough, metric, without)
+            return self._solve_at(task, g, enough, metric, allowed)
 
     def _solve_at(
-        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+        self, task: Task, g: Grounded, length: int, metric: Metric, allowed: frozenset[int]
     ) -> Solution | None:
-        allowed = usable(g, without)
         encoding = self._encoding(g, length, allowed)
         banned = {
             a
@@ -265,10 +264,6 @@ class _Encoding:
             for row in table.false_rows:
                 model.add_bool_or([v[T, f, d].Not() for f, d in zip(table.fluents, row)])
         self.x = x
-
-
-def _action(g: Grounded, name: str) -> Action:
-    return next(a for a in g.actions if a.name == name)
 
 
 def _i(value: float) -> int:

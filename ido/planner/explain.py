@@ -59,6 +59,11 @@ def constraint_reports(
     return tuple(reports)
 
 
+def fits(limits: Limits, plan: Plan) -> bool:
+    """True when `plan` keeps within every limit (to the same tolerance reports use)."""
+    return all(slack >= -1e-9 for _, _, _, slack in _measure(limits, plan))
+
+
 def _measure(limits: Limits, plan: Plan) -> list[tuple[str, float, float, float]]:
     out = []
     if limits.max_cost is not None:

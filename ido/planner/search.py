@@ -107,7 +107,7 @@ class SearchPlanner(SolvingPlanner):
             if label.steps >= limit:
                 continue
             for a in actions:
-                if not all(_holds([condition], state) for condition in pre[a]):
+                if not _holds(pre[a], state):
                     continue
                 after = _apply(state, g.eff[a])
                 totals = tuple(x + y for x, y in zip(label.sums, sums[a]))

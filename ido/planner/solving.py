@@ -9,12 +9,13 @@ constraints (the best plan without limits).
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from ido.planner.explain import alternative_why, constraint_reports, infeasible
+from ido.planner.explain import alternative_why, constraint_reports, fits, infeasible
 from ido.planner.grounding import Grounded, Table, ground
 from ido.planner.types import Action, Alternative, Limits, Plan, PlanResult, Step, Task
 
@@ -83,8 +84,8 @@ class SolvingPlanner(ABC):
             # The best plan without limits is needed anyway (to tell which limit binds);
             # when it keeps within the limits it is also the best plan with them.
             free = self.solve(replace(task, limits=Limits()), grounded)
-            fits = free is not None and _within(task.limits, free.plan)
-            best = free if fits else self.solve(task, grounded) if free is not None else None
+            fits_limits = free is not None and fits(task.limits, free.plan)
+            best = free if fits_limits else self.solve(task, grounded) if free is not None else None
         if best is None:
             reason, blocking = infeasible(task, grounded, self)
             return PlanResult(
@@ -156,6 +157,17 @@ def measure(task: Task, action: Action, metric: Metric) -> float:
     return action.risk
 
 
+def plan_total(plan: Plan, metric: Metric) -> float:
+    """The plan's `metric`, summed from its steps as `measure` counts each action."""
+    if metric == "score":
+        return plan.score
+    if metric == "cost":
+        return plan.cost
+    if metric == "latency":
+        return plan.latency
+    return sum(-math.log(s.reliability) for s in plan.steps)
+
+
 def step_of(task: Task, action: Action) -> Step:
     return Step(
         capability=action.name,
@@ -164,18 +176,6 @@ def step_of(task: Task, action: Action) -> Step:
         latency=action.latency,
         reliability=action.reliability,
         score=task.weights.score(action),
-    )
-
-
-def _within(limits: Limits, plan: Plan) -> bool:
-    slack = 1e-9
-    return (
-        (limits.max_cost is None or plan.cost <= limits.max_cost + slack)
-        and (limits.deadline is None or plan.latency <= limits.deadline + slack)
-        and (
-            limits.min_success_probability is None
-            or plan.success_probability >= limits.min_success_probability - slack
-        )
     )
 
 
