@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -29,7 +28,7 @@ def observe(
     the process environment); the secrets are masked in the output and in errors.
     """
     spec = observer.spec
-    secrets = Secrets(os.environ if environ is None else environ)
+    secrets = Secrets() if environ is None else Secrets(environ)
     try:
         if spec.python is not None:
             value = load_callable(spec.python, base)()

@@ -8,6 +8,7 @@ message, output or error that comes back is masked before ido records it.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,9 +22,10 @@ MASK = "***"
 
 @dataclass
 class Secrets:
-    """Resolves references against `environ` and remembers every value it handed out."""
+    """Resolves references against `environ` (default: the process environment) and
+    remembers every value it handed out."""
 
-    environ: Mapping[str, str]
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     values: set[str] = field(default_factory=set)
 
     def expand(self, value: Any) -> Any:

@@ -67,7 +67,7 @@ def perform(
     started = time.monotonic()
     if binding is None:
         return Outcome(False, error=f"{capability.name} has no run binding")
-    secrets = Secrets(os.environ if environ is None else environ)
+    secrets = Secrets() if environ is None else Secrets(environ)
     try:
         if binding.python is not None:
             outcome = _python(binding.python, ctx, base)
