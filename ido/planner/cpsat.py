@@ -112,7 +112,8 @@ class CpSatPlanner(SolvingPlanner):
             (measure(task, g.actions[a], metric) for a in allowed),
             default=0.0,
         )
-        if length <= self.short_horizon or least <= 0:
+        # Elapsed time is a critical path: a step in parallel adds nothing to it.
+        if length <= self.short_horizon or least <= 0 or metric == "latency":
             return self._solve_at(task, g, length, metric, allowed)
         steps = self.short_horizon
         while True:
@@ -152,12 +153,17 @@ class CpSatPlanner(SolvingPlanner):
         limits = task.limits
         if limits.max_cost is not None:
             model.add(total("cost") <= _i(limits.max_cost))
-        if limits.deadline is not None:
-            model.add(total("latency") <= _i(limits.deadline))
         if limits.min_success_probability is not None:
             model.add(total("risk") <= _i(-math.log(limits.min_success_probability)))
+        objective: cp_model.LinearExprT = total(metric)
+        if limits.deadline is not None or metric == "latency":
+            elapsed = _elapsed(model, encoding, g, banned)
+            if limits.deadline is not None:
+                model.add(elapsed <= _i(limits.deadline))
+            if metric == "latency":
+                objective = elapsed
         # Ties on the metric go to the shorter plan: no zero-cost detours.
-        model.minimize(total(metric) * (length + 1) + cp_model.LinearExpr.sum(variables))
+        model.minimize(objective * (length + 1) + cp_model.LinearExpr.sum(variables))
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = self.seed
@@ -183,6 +189,71 @@ class CpSatPlanner(SolvingPlanner):
             encoding = _Encoding(g, length, needed | self._cover)
             self._encodings[length] = encoding
         return encoding
+
+
+def _elapsed(
+    model: cp_model.CpModel, encoding: _Encoding, g: Grounded, banned: set[int]
+) -> cp_model.IntVar:
+    """A variable no less than the plan's critical path, and equal to it at best.
+
+    Every step starts once the earlier steps it interferes with have ended (as in
+    `ido.planner.order`): per fact, `written[t, f]` bounds when its last write before step
+    `t` ends and `used[t, f]` when its last read or write does. Only lower bounds are
+    needed: a deadline or a minimised elapsed time pushes each variable down to its value.
+    """
+    prints = g.footprints
+    actions = sorted(encoding.actions - banned)
+    lat = {a: _i(g.actions[a].latency) for a in actions}
+    top = sum(sorted(lat.values(), reverse=True)[: encoding.horizon])
+    var = {key: v for key, v in encoding.x.items() if key[1] not in banned}
+    touchers: dict[int, list[int]] = {}
+    writers: dict[int, list[int]] = {}
+    for a in actions:
+        for f in prints[a].touches():
+            touchers.setdefault(f, []).append(a)
+        for f in prints[a].writes:
+            writers.setdefault(f, []).append(a)
+    shared = sorted(writers)  # a fact nothing writes orders nothing
+    written = {f: model.new_constant(0) for f in shared}
+    used = dict(written)
+    elapsed = model.new_int_var(0, top, "elapsed")
+    for t in range(encoding.horizon):
+        here = [a for a in actions if (t, a) in var]
+        if not here:
+            continue
+        start = model.new_int_var(0, top, f"start{t}")
+        end = start + cp_model.LinearExpr.weighted_sum(
+            [var[t, a] for a in here], [lat[a] for a in here]
+        )
+        model.add(elapsed >= end)
+        for f in shared:
+            touching = [var[t, a] for a in touchers[f] if (t, a) in var]
+            if not touching:
+                continue
+            touch = _any(model, touching)
+            model.add(start >= written[f]).only_enforce_if(touch)
+            writing = [var[t, a] for a in writers[f] if (t, a) in var]
+            if writing:
+                write = _any(model, writing)
+                model.add(start >= used[f]).only_enforce_if(write)
+                after_write = model.new_int_var(0, top, f"written{t}_{f}")
+                model.add(after_write >= written[f])
+                model.add(after_write >= end).only_enforce_if(write)
+                written[f] = after_write
+            after_use = model.new_int_var(0, top, f"used{t}_{f}")
+            model.add(after_use >= used[f])
+            model.add(after_use >= end).only_enforce_if(touch)
+            used[f] = after_use
+    return elapsed
+
+
+def _any(model: cp_model.CpModel, literals: list[cp_model.IntVar]) -> cp_model.IntVar:
+    """A literal true exactly when one of `literals` is (at most one is, one action a step)."""
+    if len(literals) == 1:
+        return literals[0]
+    either = model.new_bool_var("")
+    model.add(either == cp_model.LinearExpr.sum(literals))
+    return either
 
 
 class _Undecided(Exception):

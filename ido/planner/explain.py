@@ -149,9 +149,19 @@ def _over_limits(task: Task, grounded: Grounded, solver: _Solver) -> tuple[str, 
                 f"{plan.cost:.2f} ({steps}); raise max_cost to {plan.cost:.2f}"
             )
         elif name == "deadline":
+            path = " → ".join(
+                f"{plan.steps[i].capability} {plan.steps[i].latency:g}s" for i in plan.critical_path
+            )
+            alongside = len(plan.steps) - len(plan.critical_path)
+            beside = (
+                f", with {alongside} more step{'s' * (alongside > 1)} alongside"
+                if alongside
+                else ""
+            )
             messages.append(
                 f"no plan within deadline {limit:g}s: the fastest plan takes "
-                f"{plan.latency:g}s ({steps}); raise deadline to {math.ceil(plan.latency)}s"
+                f"{plan.latency:g}s on its critical path ({path}{beside}); "
+                f"raise deadline to {math.ceil(plan.latency)}s"
             )
         else:
             digits = _decimals(limit)

@@ -18,6 +18,7 @@ from typing import Any
 
 from ido.conditions import compile_condition
 from ido.errors import PlanningError
+from ido.planner.order import Footprint, footprints
 from ido.planner.types import Action, Limits, Rejection, Task, Weights
 from ido.state import State, delete_path, get_path, has_path, set_path
 
@@ -72,6 +73,8 @@ class Grounded:
     errors: tuple[str, ...]
     dominator: tuple[str | None, ...]
     """Per action, the action that dominates it: plans need it only when that one is left out."""
+    footprints: tuple[Footprint, ...]
+    """Per action, the facts it reads and writes: which steps may run side by side."""
     horizon: int
     """Enough steps for an optimal plan. Scores, costs, latencies and risks are never negative,
     so a step that changes no fact that is read can be dropped, and so can a loop back to a
@@ -234,7 +237,9 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
     for i in keep:
         pre[i] = tuple(_renumber(t, new) for t in pre[i])
         eff[i] = tuple((new[f], d) for f, d in eff[i] if f in new)
-    dominated, why = _dominance(task.weights, actions, pre, eff, keep)
+    prints = footprints([actions[i] for i in keep])
+    footprint = dict(zip(keep, prints))
+    dominated, why = _dominance(task.weights, actions, pre, eff, keep, footprint)
     rejections.extend(why)
     # Over-limit capabilities stay in the model (the limits' sums exclude them anyway) so
     # that one grounding also serves the solves without limits that explanations need.
@@ -249,6 +254,7 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
         eff=kept_eff,
         earliest=tuple(level[i] or 0 for i in keep),
         dominator=tuple(actions[dominated[i]].name if i in dominated else None for i in keep),
+        footprints=prints,
         goal=tuple(_renumber(t, new) for t in goal),
         unreachable_goal=unreachable_goal,
         rejections=tuple(rejections),
@@ -363,16 +369,18 @@ def _dominance(
     pre: Sequence[tuple[Table, ...]],
     eff: Sequence[tuple[tuple[int, int], ...]],
     keep: list[int],
+    footprint: Mapping[int, Footprint],
 ) -> tuple[dict[int, int], list[Rejection]]:
-    """Actions that another with the same conditions and effects is no worse than anywhere.
+    """Actions that another with the same conditions, effects and footprint is no worse than.
 
-    Swapping the dominated action for its dominator keeps every plan valid and never makes
-    its cost, latency, risk or score worse, so optimal plans never need it.
+    Swapping the dominated action for its dominator keeps every plan valid, waiting for
+    the same steps, and never makes its cost, latency, risk or score worse, so optimal
+    plans never need it.
     """
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i in keep:
         conditions = frozenset((t.fluents, t.true_rows) for t in pre[i] if t.constant is not True)
-        signature = (conditions, tuple(sorted(set(eff[i]))))
+        signature = (conditions, tuple(sorted(set(eff[i]))), footprint[i])
         groups.setdefault(signature, []).append(i)
     dominated: dict[int, int] = {}
     for members in groups.values():

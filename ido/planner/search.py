@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ido.errors import PlanningError
 from ido.planner.grounding import Grounded, over_limit
+from ido.planner.order import Footprint, atom_count
 from ido.planner.solving import (
     Metric,
     Solution,
@@ -38,8 +39,10 @@ class _Label:
 
     metric: float
     steps: int
-    sums: tuple[float, float, float]  # cost, latency, risk
+    sums: tuple[float, float, float]  # cost, latency (the critical path when timed), risk
     path: tuple[int, ...]
+    clock: tuple[float, ...] = ()
+    """When timed: per fact, when its last write ends, then when its last use ends."""
 
     def beats(self, other: _Label, limited: tuple[bool, bool, bool]) -> bool:
         return (
@@ -50,6 +53,7 @@ class _Label:
                 for mine, theirs, counts in zip(self.sums, other.sums, limited)
                 if counts
             )
+            and all(mine <= theirs for mine, theirs in zip(self.clock, other.clock))
         )
 
 
@@ -83,11 +87,17 @@ class SearchPlanner(SolvingPlanner):
         sums = {a: (g.actions[a].cost, g.actions[a].latency, g.actions[a].risk) for a in actions}
         bounds = _bounds(task)
         limited = (bounds[0] < math.inf, bounds[1] < math.inf, bounds[2] < math.inf)
-        cheapest = min(weight.values(), default=0.0)
+        # Elapsed time is the critical path, which depends on what each step waits for, not
+        # on a sum: a timed search carries per-fact clocks in its labels.
+        timed = limited[1] or metric == "latency"
+        prints = g.footprints
+        cheapest = 0.0 if timed and metric == "latency" else min(weight.values(), default=0.0)
 
         start: State = tuple(0 for _ in g.fluents)
         order = itertools.count()
-        first = _Label(0.0, 0, (0.0, 0.0, 0.0), ())
+        first = _Label(
+            0.0, 0, (0.0, 0.0, 0.0), (), (0.0,) * (2 * atom_count(prints)) if timed else ()
+        )
         frontier = [(_estimate(first, start, goal, cheapest), 0, next(order), start, first)]
         seen: dict[State, list[_Label]] = {start: [first]}
         expanded = 0
@@ -110,14 +120,19 @@ class SearchPlanner(SolvingPlanner):
                 if not _holds(pre[a], state):
                     continue
                 after = _apply(state, g.eff[a])
-                totals = tuple(x + y for x, y in zip(label.sums, sums[a]))
+                totals = [x + y for x, y in zip(label.sums, sums[a])]
+                clock = label.clock
+                if timed:
+                    clock, end = _tick(label.clock, prints[a], g.actions[a].latency)
+                    totals[1] = max(label.sums[1], end)
                 if any(total > bound + 1e-9 for total, bound in zip(totals, bounds)):
                     continue
                 new = _Label(
-                    label.metric + weight[a],
+                    totals[1] if timed and metric == "latency" else label.metric + weight[a],
                     label.steps + 1,
                     (totals[0], totals[1], totals[2]),
                     (*label.path, a),
+                    clock,
                 )
                 others = seen.setdefault(after, [])
                 if any(old.beats(new, limited) for old in others):
@@ -126,6 +141,21 @@ class SearchPlanner(SolvingPlanner):
                 key = _estimate(new, after, goal, cheapest)
                 heapq.heappush(frontier, (key, new.steps, next(order), after, new))
         return None
+
+
+def _tick(
+    clock: tuple[float, ...], used: Footprint, latency: float
+) -> tuple[tuple[float, ...], float]:
+    """The clocks after a step that starts once every step it interferes with has ended."""
+    n = len(clock) // 2
+    begin = max([0.0, *(clock[f] for f in used.touches()), *(clock[n + f] for f in used.writes)])
+    end = begin + latency
+    new = list(clock)
+    for f in used.writes:
+        new[f] = end
+    for f in used.touches():
+        new[n + f] = max(new[n + f], end)
+    return tuple(new), end
 
 
 def _bounds(task: Task) -> tuple[float, float, float]:

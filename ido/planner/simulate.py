@@ -33,13 +33,15 @@ def check_plan(task: Task, plan: Plan) -> list[str]:
     for source in task.goal:
         if not compile_condition(source).evaluate({"state": state}).holds:
             problems.append(f"goal {source!r} does not hold after the plan")
+    problems += _unordered_conflicts(task, plan)
     if len(plan.steps) > task.max_steps:
         problems.append(f"{len(plan.steps)} steps, over max_steps {task.max_steps}")
     limits = task.limits
     if limits.max_cost is not None and plan.cost > limits.max_cost + 1e-6:
         problems.append(f"cost {plan.cost} over max_cost {limits.max_cost}")
-    if limits.deadline is not None and plan.latency > limits.deadline + 1e-6:
-        problems.append(f"latency {plan.latency} over deadline {limits.deadline}")
+    elapsed = _elapsed(plan)
+    if limits.deadline is not None and elapsed > limits.deadline + 1e-6:
+        problems.append(f"critical path {elapsed} over deadline {limits.deadline}")
     if (
         limits.min_success_probability is not None
         and math.log(plan.success_probability) < math.log(limits.min_success_probability) - 1e-6
@@ -48,3 +50,54 @@ def check_plan(task: Task, plan: Plan) -> list[str]:
             f"success probability {plan.success_probability} under {limits.min_success_probability}"
         )
     return problems
+
+
+def _unordered_conflicts(task: Task, plan: Plan) -> list[str]:
+    """Pairs of steps that may run side by side although one writes what the other uses."""
+    actions = {a.name: a for a in task.actions}
+    uses = []
+    for step in plan.steps:
+        action = actions.get(step.capability)
+        reads: list[str | None] = []
+        for source in action.requires if action else ():
+            paths = compile_condition(source).state_paths
+            reads += [None] if paths is None else list(paths)
+        writes = [path for path, _ in action.effects] if action else []
+        uses.append((reads, writes))
+    waits = plan.waits
+    if len(waits) != len(plan.steps) or any(
+        i >= j or i < 0 for j, w in enumerate(waits) for i in w
+    ):
+        return ["the steps' waits do not point to earlier steps, one list per step"]
+    before: list[set[int]] = []
+    for j in range(len(plan.steps)):
+        before.append(set(waits[j]).union(*(before[i] for i in waits[j])))
+    problems = []
+    for j, (reads_j, writes_j) in enumerate(uses):
+        for i in range(j):
+            if i in before[j]:
+                continue
+            reads_i, writes_i = uses[i]
+            if any(_overlap(w, p) for w in writes_i for p in [*reads_j, *writes_j]) or any(
+                _overlap(w, p) for w in writes_j for p in [*reads_i, *writes_i]
+            ):
+                problems.append(
+                    f"steps {i + 1} and {j + 1} may run side by side but one writes what the "
+                    "other reads or writes"
+                )
+    return problems
+
+
+def _overlap(path: str, other: str | None) -> bool:
+    if other is None:
+        return True
+    return path == other or path.startswith(other + ".") or other.startswith(path + ".")
+
+
+def _elapsed(plan: Plan) -> float:
+    """The plan's critical path, each step ending after the steps it waits for."""
+    ends: list[float] = []
+    for step, waits in zip(plan.steps, plan.waits):
+        ready = (ends[i] for i in waits if 0 <= i < len(ends))  # malformed waits reported apart
+        ends.append(max(ready, default=0.0) + step.latency)
+    return max(ends, default=0.0)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from ido.planner.explain import alternative_why, constraint_reports, fits, infeasible
 from ido.planner.grounding import Grounded, Table, ground
+from ido.planner.order import waits
 from ido.planner.types import Action, Alternative, Limits, Plan, PlanResult, Step, Task
 
 Metric = Literal["score", "cost", "latency", "risk"]
@@ -56,7 +57,10 @@ class SolvingPlanner(ABC):
         grounded = grounded or ground(task)
         if grounded.unreachable_goal:
             return None
-        return self._solve(task, grounded, horizon(task, grounded), metric, without)
+        found = self._solve(task, grounded, horizon(task, grounded), metric, without)
+        if found is None:
+            return None
+        return replace(found, plan=ordered(grounded, found.plan))
 
     @abstractmethod
     def _solve(
@@ -136,6 +140,13 @@ def horizon(task: Task, g: Grounded) -> int:
     return min(task.max_steps, g.horizon)
 
 
+def ordered(g: Grounded, plan: Plan) -> Plan:
+    """`plan` with, per step, the earlier steps it must wait for (see `ido.planner.order`)."""
+    prints = g.footprints
+    index = {action.name: a for a, action in enumerate(g.actions)}
+    return replace(plan, after=waits([prints[index[s.capability]] for s in plan.steps]))
+
+
 def usable(g: Grounded, without: frozenset[str]) -> frozenset[int]:
     """Actions a solve leaving out `without` may need: no dominated one unless its dominator
     is left out."""
@@ -164,7 +175,7 @@ def plan_total(plan: Plan, metric: Metric) -> float:
     if metric == "cost":
         return plan.cost
     if metric == "latency":
-        return plan.latency
+        return plan.work
     return sum(-math.log(s.reliability) for s in plan.steps)
 
 

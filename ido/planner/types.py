@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from ido.planner.order import critical_path, schedule
+
 
 @dataclass(frozen=True)
 class Action:
@@ -93,7 +95,21 @@ class Step:
 
 @dataclass(frozen=True)
 class Plan:
+    """Steps in an order that works, and per step the earlier steps it must wait for.
+
+    `after` None means each step waits for the one before (a plain sequence). Steps that
+    wait for nothing in common may run side by side, so the plan's `latency` is its
+    critical path and `work` the sum of its steps' latencies.
+    """
+
     steps: tuple[Step, ...]
+    after: tuple[tuple[int, ...], ...] | None = None
+
+    @property
+    def waits(self) -> tuple[tuple[int, ...], ...]:
+        if self.after is not None:
+            return self.after
+        return tuple(() if j == 0 else (j - 1,) for j in range(len(self.steps)))
 
     @property
     def cost(self) -> float:
@@ -101,7 +117,18 @@ class Plan:
 
     @property
     def latency(self) -> float:
+        """Elapsed time with every step started as soon as the steps it waits for end."""
+        lats = [s.latency for s in self.steps]
+        starts = schedule(lats, self.waits)
+        return max((b + lat for b, lat in zip(starts, lats)), default=0.0)
+
+    @property
+    def work(self) -> float:
         return sum(s.latency for s in self.steps)
+
+    @property
+    def critical_path(self) -> tuple[int, ...]:
+        return critical_path([s.latency for s in self.steps], self.waits)
 
     @property
     def success_probability(self) -> float:
@@ -119,7 +146,9 @@ class Plan:
         return {
             "steps": [asdict(s) for s in self.steps],
             "cost": self.cost,
+            "after": [list(a) for a in self.waits],
             "latency": self.latency,
+            "work": self.work,
             "success_probability": self.success_probability,
             "score": self.score,
         }
