@@ -241,6 +241,19 @@ def run(
     raise typer.Exit(EXIT.get(report.outcome, 1))
 
 
+def _stages(plan: Mapping[str, Any]) -> str:
+    """`a + b → c`: steps in the same stage wait for nothing in the stages after."""
+    names = [s["capability"] for s in plan["steps"]]
+    after = plan.get("after") or [[j - 1] if j else [] for j in range(len(names))]
+    stage: list[int] = []
+    for waits in after:
+        stage.append(1 + max((stage[i] for i in waits), default=-1))
+    grouped: dict[int, list[str]] = {}
+    for name, level in zip(names, stage):
+        grouped.setdefault(level, []).append(name)
+    return " → ".join(" + ".join(group) for _, group in sorted(grouped.items()))
+
+
 def _progress(kind: str, data: Mapping[str, Any]) -> None:
     if kind == "run_started":
         typer.echo(f"run {data['run_id']} · intent {data['intent']}")
@@ -248,7 +261,7 @@ def _progress(kind: str, data: Mapping[str, Any]) -> None:
         result = data["result"]
         head = f"decision {data['number']} ({data['trigger']})"
         if result["status"] == "planned":
-            steps = " → ".join(s["capability"] for s in result["plan"]["steps"])
+            steps = _stages(result["plan"])
             typer.echo(
                 f"{head}: {steps} (cost {result['plan']['cost']:.2f}, "
                 f"score {result['plan']['score']:.3f})"

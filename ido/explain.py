@@ -62,6 +62,12 @@ def _step_line(step: dict[str, Any]) -> str:
     )
 
 
+def _waits(after: list[int]) -> str:
+    if not after:
+        return " · starts at once"
+    return " · after " + ", ".join(str(i + 1) for i in after)
+
+
 def _action_line(action: dict[str, Any]) -> str:
     took = format_duration(action.get("duration") or 0.0)
     attempt = f" attempt {action['attempt']}" if action.get("attempt", 1) > 1 else ""
@@ -117,12 +123,18 @@ def _decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
         parts["chosen"] = ["nothing to do: the goal already holds"]
     elif plan:
         optimal = "" if result["proven_optimal"] else " (best found, not proven optimal)"
+        after = plan.get("after") or [[j - 1] if j else [] for j in range(len(plan["steps"]))]
+        chain = all(list(w) == ([j - 1] if j else []) for j, w in enumerate(after))
+        latency = format_duration(plan["latency"])
+        if not chain:
+            latency += f" on the critical path ({format_duration(plan['work'])} of work)"
         head = (
-            f"cost {_money(plan['cost'])}, latency {format_duration(plan['latency'])}, "
+            f"cost {_money(plan['cost'])}, latency {latency}, "
             f"success {plan['success_probability']:.3f}, score {plan['score']:.3f}{optimal}"
         )
         parts["chosen"] = [head] + [
-            f"{i}. {_step_line(s)}" for i, s in enumerate(plan["steps"], start=1)
+            f"{i}. {_step_line(s)}{'' if chain else _waits(w)}"
+            for i, (s, w) in enumerate(zip(plan["steps"], after), start=1)
         ]
     if result.get("constraints"):
         parts["constraints"] = [_constraint_line(c) for c in result["constraints"]]

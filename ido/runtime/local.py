@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from ido.loading import Catalog
 from ido.model import Intent
 from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
-from ido.planner.types import Step
+from ido.planner.types import Plan, Step
 from ido.runtime.bindings import Outcome, perform
 from ido.runtime.context import ActionContext
 from ido.state import State, apply_effects, digest, set_path
@@ -107,47 +108,76 @@ class LocalRuntime:
 
     def _loop(self, run: _Run, planner: Planner) -> tuple[str, str | None]:
         limits = run.intent.spec.limits
-        plan: list[Step] = []
         trigger = "run started"
         while True:
             state = self._observe(run)
-            if not plan:
-                if run.decisions > limits.max_replans:
-                    return "failed", f"gave up after {limits.max_replans} replans; last: {trigger}"
-                decision = self._decide(run, planner, state, trigger)
-                result = decision.result
-                if result.status == "satisfied":
-                    return "achieved", None
-                if result.status == "infeasible" or result.plan is None:
-                    return "failed", result.reason
-                if decision.approvals:
-                    rule, capability, message = decision.approvals[0]
-                    self._record(
-                        run,
-                        "approval_required",
-                        {"rule": rule, "capability": capability, "message": message},
-                    )
-                    return "blocked", f"{capability} needs approval ({rule}: {message})"
-                plan = list(result.plan.steps)
-            step = plan[0]
-            missing = self._unmet(step, state)
-            if missing is not None:
-                plan = []
-                trigger = f"{step.capability} no longer applicable: requires {missing!r}"
+            if run.decisions > limits.max_replans:
+                return "failed", f"gave up after {limits.max_replans} replans; last: {trigger}"
+            decision = self._decide(run, planner, state, trigger)
+            result = decision.result
+            if result.status == "satisfied":
+                return "achieved", None
+            if result.status == "infeasible" or result.plan is None:
+                return "failed", result.reason
+            if decision.approvals:
+                rule, capability, message = decision.approvals[0]
+                self._record(
+                    run,
+                    "approval_required",
+                    {"rule": rule, "capability": capability, "message": message},
+                )
+                return "blocked", f"{capability} needs approval ({rule}: {message})"
+            replan = self._execute(run, result.plan, state)
+            if replan is not None:
+                trigger = replan
                 continue
-            plan.pop(0)
-            outcome = self._act(run, step, state)
-            if outcome.ok:
-                if not plan:
-                    final = self._observe(run)
-                    if self._goal_holds(run.intent, final):
-                        return "achieved", None
-                    trigger = "plan completed but the goal does not hold"
-                continue
-            run.failures[step.capability] = run.failures.get(step.capability, 0) + 1
-            verb = "timed out" if outcome.timed_out else "failed"
-            trigger = f"step {run.steps_taken} {step.capability} {verb}: {outcome.error}"
-            plan = []
+            if self._goal_holds(run.intent, self._observe(run)):
+                return "achieved", None
+            trigger = "plan completed but the goal does not hold"
+
+    def _execute(self, run: _Run, plan: Plan, state: State) -> str | None:
+        """Perform the plan, each step once those it waits for succeed; None when all did.
+
+        Steps whose waits are met start together and run side by side. The journal is
+        written from this thread only: finishes are recorded as they come (in plan order
+        when several end at once). After a failure, or a step whose requirements no longer
+        hold, nothing new starts; the steps in flight finish, and the reason is returned.
+        """
+        steps, waits = plan.steps, plan.waits
+        done: set[int] = set()
+        started: set[int] = set()
+        reason: str | None = None
+        with ThreadPoolExecutor(max_workers=max(1, len(steps)), thread_name_prefix="ido") as pool:
+            running: dict[Future[Outcome], tuple[int, ActionContext]] = {}
+            while True:
+                ready = [i for i in range(len(steps)) if i not in started and set(waits[i]) <= done]
+                if ready and reason is None:
+                    if started:
+                        state = self._observe(run)
+                    for i in ready:
+                        missing = self._unmet(steps[i], state)
+                        if missing is not None:
+                            reason = (
+                                f"{steps[i].capability} no longer applicable: requires {missing!r}"
+                            )
+                            break
+                        started.add(i)
+                        ctx = self._start(run, steps[i], state)
+                        capability = self.catalog.capabilities[ctx.capability]
+                        running[pool.submit(perform, capability, ctx, self.base)] = (i, ctx)
+                if not running:
+                    return reason
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=lambda f: running[f][0]):
+                    i, ctx = running.pop(future)
+                    outcome = future.result()
+                    self._finish(run, ctx, outcome)
+                    if outcome.ok:
+                        done.add(i)
+                        continue
+                    run.failures[ctx.capability] = run.failures.get(ctx.capability, 0) + 1
+                    verb = "timed out" if outcome.timed_out else "failed"
+                    reason = reason or f"step {ctx.step} {ctx.capability} {verb}: {outcome.error}"
 
     def _observe(self, run: _Run) -> State:
         observations = []
@@ -177,7 +207,7 @@ class LocalRuntime:
         self._record(run, "decided", decision.to_json())
         return decision
 
-    def _act(self, run: _Run, step: Step, state: State) -> Outcome:
+    def _start(self, run: _Run, step: Step, state: State) -> ActionContext:
         capability = self.catalog.capabilities[step.capability]
         run.steps_taken += 1
         attempt = run.attempts.get(step.capability, 0) + 1
@@ -206,7 +236,10 @@ class LocalRuntime:
                 "binding": capability.spec.run.kind if capability.spec.run else None,
             },
         )
-        outcome = perform(capability, ctx, self.base)
+        return ctx
+
+    def _finish(self, run: _Run, ctx: ActionContext, outcome: Outcome) -> None:
+        capability = self.catalog.capabilities[ctx.capability]
         run.spent += capability.spec.cost
         if outcome.ok:
             run.effects = apply_effects(run.effects, capability.spec.effects)
@@ -228,7 +261,6 @@ class LocalRuntime:
                 "effects": dict(capability.spec.effects) if outcome.ok else {},
             },
         )
-        return outcome
 
     def _unmet(self, step: Step, state: State) -> str | None:
         for source in self.catalog.capabilities[step.capability].spec.requires:

@@ -1,0 +1,159 @@
+"""Steps that wait for nothing in common run side by side; the journal stays consistent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ido.loading import load_catalog
+from ido.runtime.local import LocalRuntime
+from ido.testing import MemoryJournal, StepClock
+
+PARCEL = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: pack}
+spec:
+  provider: warehouse
+  requires: ["!state.parcel.packed"]
+  effects: {parcel.packed: true}
+  cost: 0.1
+  latency: 2s
+  run: {python: "fakesvc.meet:call"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: label}
+spec:
+  provider: printer
+  requires: ["!state.parcel.labelled"]
+  effects: {parcel.labelled: true}
+  cost: 0.1
+  latency: 2s
+  run: {python: "fakesvc.meet:call"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: label-backup}
+spec:
+  provider: backup-printer
+  requires: ["!state.parcel.labelled"]
+  effects: {parcel.labelled: true}
+  cost: 0.5
+  latency: 2s
+  run: {python: "fakesvc.meet:call"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: dispatch}
+spec:
+  provider: carrier
+  requires: ["state.parcel.packed && state.parcel.labelled"]
+  effects: {parcel.sent: true}
+  cost: 0.2
+  latency: 1s
+  run: {python: "fakesvc.meet:call"}
+"""
+
+INTENT = """\
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: send-parcel}
+spec:
+  goal: ["state.parcel.sent"]
+  constraints: {deadline: 3500ms}
+  objective: {cost: 1.0, risk: 2.0}
+"""
+
+# pack and label meet at a barrier: if the runtime ran them one after the other, the first
+# would wait for a partner that never comes, and fail after 5 s.
+MEET = """\
+import os
+import threading
+
+_pair = threading.Barrier(2, timeout=5)
+
+
+def call(ctx):
+    if ctx.provider in os.environ.get("FAKESVC_FAIL", "").split(","):
+        raise RuntimeError(f"{ctx.provider} is jammed")
+    if ctx.capability in ("pack", "label") and os.environ.get("MEET") == "1":
+        _pair.wait()
+    return None
+"""
+
+
+@pytest.fixture
+def parcel(project: Path) -> Path:
+    (project / "capabilities" / "parcel.yaml").write_text(PARCEL)
+    (project / "intents" / "send-parcel.yaml").write_text(INTENT)
+    (project / "fakesvc" / "meet.py").write_text(MEET)
+    return project
+
+
+def run(project: Path) -> tuple[object, MemoryJournal]:
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    journal = MemoryJournal()
+    rt = LocalRuntime(catalog, journal, base=project, clock=StepClock(), new_id=lambda _: "r-p")
+    return rt.run(catalog.intents["send-parcel"]), journal
+
+
+def test_independent_steps_run_side_by_side_to_meet_a_deadline_their_sum_misses(
+    parcel: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """5 s of work within 3.5 s: pack and label run at once (they meet at a barrier), then dispatch."""
+    monkeypatch.setenv("MEET", "1")
+    report, journal = run(parcel)
+    assert report.outcome == "achieved", report.reason  # type: ignore[attr-defined]
+    events = [(e.kind, e.data.get("capability")) for e in journal.events("r-p")]
+    acting = [e for e in events if e[0].startswith("action_")]
+    assert {e for e in acting[:2]} == {("action_started", "pack"), ("action_started", "label")}
+    assert {e for e in acting[2:4]} == {("action_finished", "pack"), ("action_finished", "label")}
+    assert acting[4:] == [("action_started", "dispatch"), ("action_finished", "dispatch")]
+    (decided,) = [e.data for e in journal.events("r-p") if e.kind == "decided"]
+    assert [s["capability"] for s in decided["result"]["plan"]["steps"]][2] == "dispatch"
+    assert decided["result"]["plan"]["after"] == [[], [], [0, 1]]
+    assert decided["result"]["plan"]["latency"] == 3.0
+
+
+def test_a_failure_beside_a_success_keeps_the_success_and_replans_the_rest(
+    parcel: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The printer jams while packing succeeds: the replan labels on the backup and never repacks."""
+    monkeypatch.setenv("FAKESVC_FAIL", "printer")
+    report, journal = run(parcel)
+    assert report.outcome == "achieved", report.reason  # type: ignore[attr-defined]
+    started = [e.data["capability"] for e in journal.events("r-p") if e.kind == "action_started"]
+    assert sorted(started[:2]) == ["label", "pack"]
+    assert started[2:] == ["label-backup", "dispatch"]
+    decisions = [e.data for e in journal.events("r-p") if e.kind == "decided"]
+    step = started.index("label") + 1
+    assert decisions[1]["trigger"] == f"step {step} label failed: RuntimeError: printer is jammed"
+    assert [s["capability"] for s in decisions[1]["result"]["plan"]["steps"]] == [
+        "label-backup",
+        "dispatch",
+    ]
+
+
+def test_the_cli_shows_stages_and_what_each_step_waits_for(parcel: Path) -> None:
+    """`ido run` prints `a + b → c`; `ido explain` marks steps that start at once."""
+    from typer.testing import CliRunner
+
+    from ido.cli import app
+
+    runner = CliRunner()
+    ran = runner.invoke(app, ["run", "send-parcel"])
+    assert ran.exit_code == 0, ran.output
+    stages = next(line for line in ran.output.splitlines() if line.startswith("decision 1"))
+    assert stages.split(": ")[1].split(" (")[0] in (
+        "pack + label → dispatch",
+        "label + pack → dispatch",
+    )
+    explained = runner.invoke(app, ["explain", "last"])
+    assert "latency 3s on the critical path (5s of work)" in explained.output
+    assert (
+        "dispatch (carrier): cost 0.20, latency 1s, reliability 1.000 · after 1, 2"
+        in explained.output
+    )
+    assert explained.output.count("· starts at once") == 2
