@@ -165,7 +165,7 @@ def plan(
             "run": {
                 "id": "(plan only)",
                 "intent": chosen.name,
-                "outcome": "planned",
+                "outcome": decision.result.status,
                 "reason": None,
                 "cost": 0.0,
                 "duration": None,

@@ -119,6 +119,8 @@ def _decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     plan = result.get("plan")
     if result["status"] == "infeasible":
         parts["no plan"] = [result["reason"] or "no plan"]
+        if result.get("conflict"):
+            parts["no plan"].append("minimal conflict: " + ", ".join(result["conflict"]))
     elif result["status"] == "satisfied":
         parts["chosen"] = ["nothing to do: the goal already holds"]
     elif plan:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ido.planner.grounding import Grounded, ground
@@ -83,105 +83,165 @@ def _measure(limits: Limits, plan: Plan) -> list[tuple[str, float, float, float]
     return out
 
 
-def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> tuple[str, tuple[str, ...]]:
-    """Why no plan exists, in words, and the names of the constraints or rules in the way."""
-    if grounded.unreachable_goal:
-        return _unreachable(task, grounded)
-    if solver.solve(replace(task, limits=Limits()), grounded) is None:
-        if grounded.horizon > task.max_steps:
-            return (
-                f"no plan of at most {task.max_steps} steps reaches the goal; "
-                "raise limits.max_steps",
-                ("limits.max_steps",),
-            )
+@dataclass(frozen=True)
+class Infeasibility:
+    """Why no plan exists: in words, what stands in the way, and a minimal conflicting set.
+
+    `blocking` names the limits and rules whose relaxation alone admits a plan (or, when
+    none does, the conflict). `conflict` is a minimal set of limits and policy rules that
+    admit no plan together: enforcing any smaller part of it alone would leave a plan.
+    """
+
+    reason: str
+    blocking: tuple[str, ...]
+    conflict: tuple[str, ...] = ()
+
+
+def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility:
+    """Explain an infeasible task, relaxing limits and lifting deny rules to find out why.
+
+    The minimal conflict comes from a deletion filter: start from every limit and rule,
+    and drop each one whose absence still leaves no plan. What is left all matters.
+    """
+    relax = _Relaxer(task, grounded, solver)
+    limits = [name for name in _LIMIT_NAMES if getattr(task.limits, name) is not None]
+    elements = [*limits, *relax.rules]
+    if relax.solve(frozenset(elements)) is None:
+        return _structural(task, relax.widened(frozenset(relax.rules)), solver)
+    conflict = list(elements)
+    for element in elements:
+        rest = [c for c in conflict if c != element]
+        if relax.solve(frozenset(elements) - frozenset(rest)) is None:
+            conflict = rest
+    # Relaxing one element alone helps only if it is in every conflict, so in this one.
+    single = [e for e in conflict if relax.solve(frozenset({e})) is not None]
+    if not single:
+        # Conflicts that share nothing: find a minimal set to relax together, by the same filter.
+        together = list(elements)
+        for element in elements:
+            rest = [c for c in together if c != element]
+            if relax.solve(frozenset(rest)) is not None:
+                together = rest
+        return Infeasibility(
+            f"no plan meets {_words(conflict)}{' together' if len(conflict) > 1 else ''}, and "
+            "relaxing any one limit or rule alone is not enough; relax "
+            f"{_words(together)} together",
+            tuple(together),
+            tuple(conflict),
+        )
+    messages = [_over_limit(task, grounded, solver, e) for e in single if e in _LIMIT_NAMES]
+    lifts = [e for e in single if e not in _LIMIT_NAMES]
+    if lifts and not messages:
         goals = ", ".join(f"'{g}'" for g in task.goal)
+        denials = "; ".join(f"{rule} denies {', '.join(relax.rules[rule])}" for rule in lifts)
+        messages.append(f"no plan reaches {goals}: every way there is denied by policy: {denials}")
+    for rule in lifts:
+        found = relax.solve(frozenset({rule}))
+        assert found is not None
+        steps = " + ".join(found.plan.capabilities)
+        denies = ", ".join(relax.rules[rule])
+        messages.append(f"or lift rule {rule} (it denies {denies}) to allow {steps}")
+    return Infeasibility("; ".join(messages), tuple(single), tuple(conflict))
+
+
+class _Relaxer:
+    """Solves `task` with some limits relaxed and some deny rules lifted, memoised."""
+
+    def __init__(self, task: Task, grounded: Grounded, solver: _Solver) -> None:
+        self.task, self.grounded, self.solver = task, grounded, solver
+        self.rules: dict[str, list[str]] = {}
+        for d in task.denied:
+            self.rules.setdefault(d.rule, []).append(d.action.name)
+        self._groundings: dict[frozenset[str], tuple[Task, Grounded]] = {}
+        self._found: dict[frozenset[str], Any] = {}
+
+    def widened(self, lifted: frozenset[str]) -> tuple[Task, Grounded]:
+        """The task with the capabilities denied by the `lifted` rules allowed, grounded."""
+        if not lifted:
+            return self.task, self.grounded
+        if lifted not in self._groundings:
+            allowed = tuple(d.action for d in self.task.denied if d.rule in lifted)
+            still = tuple(d for d in self.task.denied if d.rule not in lifted)
+            task = replace(self.task, actions=self.task.actions + allowed, denied=still)
+            self._groundings[lifted] = (task, ground(task))
+        return self._groundings[lifted]
+
+    def solve(self, relaxed: frozenset[str]) -> Any:
+        if relaxed not in self._found:
+            task, grounded = self.widened(relaxed - frozenset(_LIMIT_NAMES))
+            limits = replace(task.limits, **dict.fromkeys(relaxed & frozenset(_LIMIT_NAMES)))
+            self._found[relaxed] = self.solver.solve(replace(task, limits=limits), grounded)
+        return self._found[relaxed]
+
+
+def _structural(task: Task, widened: tuple[Task, Grounded], solver: _Solver) -> Infeasibility:
+    """No plan even without limits and deny rules: the goal, max_steps or the order is at fault."""
+    task, grounded = widened
+    if grounded.unreachable_goal:
+        goals = ", ".join(f"'{g}'" for g in grounded.unreachable_goal)
+        out = [r for r in grounded.rejections if r.reason == "unreachable"]
+        hint = ""
+        if out:
+            hint = "; capabilities that never become usable: " + "; ".join(
+                f"{r.capability} ({r.detail})" for r in out[:5]
+            )
+        return Infeasibility(
+            f"no capability can make {goals} true{hint}", tuple(grounded.unreachable_goal)
+        )
+    if grounded.horizon > task.max_steps:
+        return Infeasibility(
+            f"no plan of at most {task.max_steps} steps reaches the goal; raise limits.max_steps",
+            ("limits.max_steps",),
+        )
+    goals = ", ".join(f"'{g}'" for g in task.goal)
+    return Infeasibility(
+        f"no order of the usable capabilities reaches {goals}: each way there undoes "
+        "or rules out a step it needs",
+        task.goal,
+    )
+
+
+def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> str:
+    """What the best plan by the limit's own measure needs, with that limit alone relaxed."""
+    limit = getattr(task.limits, name)
+    metric = _LIMIT_NAMES[name]
+    found = solver.solve(
+        replace(task, limits=replace(task.limits, **{name: None})), grounded, metric
+    )
+    plan: Plan = found.plan
+    steps = " + ".join(f"{s.capability} {_fmt(metric, s)}" for s in plan.steps)
+    if name == "max_cost":
         return (
-            f"no order of the usable capabilities reaches {goals}: each way there undoes "
-            "or rules out a step it needs",
-            task.goal,
+            f"no plan within max_cost {limit:.2f}: the cheapest plan costs "
+            f"{plan.cost:.2f} ({steps}); raise max_cost to {plan.cost:.2f}"
         )
-    return _over_limits(task, grounded, solver)
-
-
-def _unreachable(task: Task, grounded: Grounded) -> tuple[str, tuple[str, ...]]:
-    goals = ", ".join(f"'{g}'" for g in grounded.unreachable_goal)
-    if task.denied:
-        widened = ground(replace(task, actions=task.actions + tuple(d.action for d in task.denied)))
-        if not widened.unreachable_goal:
-            used = {a.name for a in widened.actions}
-            rules = [d for d in task.denied if d.action.name in used] or list(task.denied)
-            by_rule: dict[str, list[str]] = {}
-            for d in rules:
-                by_rule.setdefault(d.rule, []).append(d.action.name)
-            parts = [f"{rule} denies {', '.join(names)}" for rule, names in by_rule.items()]
-            return (
-                f"no plan reaches {goals}: every way there is denied by policy: "
-                + "; ".join(parts),
-                tuple(by_rule),
-            )
-    out = [r for r in grounded.rejections if r.reason == "unreachable"]
-    hint = ""
-    if out:
-        hint = "; capabilities that never become usable: " + "; ".join(
-            f"{r.capability} ({r.detail})" for r in out[:5]
+    if name == "deadline":
+        path = " → ".join(
+            f"{plan.steps[i].capability} {plan.steps[i].latency:g}s" for i in plan.critical_path
         )
-    return (f"no capability can make {goals} true{hint}", tuple(grounded.unreachable_goal))
-
-
-def _over_limits(task: Task, grounded: Grounded, solver: _Solver) -> tuple[str, tuple[str, ...]]:
-    limits = task.limits
-    messages: list[str] = []
-    blocking: list[str] = []
-    for name, metric in _LIMIT_NAMES.items():
-        limit = getattr(limits, name)
-        if limit is None:
-            continue
-        others = replace(limits, **{name: None})
-        found = solver.solve(replace(task, limits=others), grounded, metric)
-        if found is None:
-            continue
-        plan: Plan = found.plan
-        blocking.append(name)
-        steps = " + ".join(f"{s.capability} {_fmt(metric, s)}" for s in plan.steps)
-        if name == "max_cost":
-            messages.append(
-                f"no plan within max_cost {limit:.2f}: the cheapest plan costs "
-                f"{plan.cost:.2f} ({steps}); raise max_cost to {plan.cost:.2f}"
-            )
-        elif name == "deadline":
-            path = " → ".join(
-                f"{plan.steps[i].capability} {plan.steps[i].latency:g}s" for i in plan.critical_path
-            )
-            alongside = len(plan.steps) - len(plan.critical_path)
-            beside = (
-                f", with {alongside} more step{'s' * (alongside > 1)} alongside"
-                if alongside
-                else ""
-            )
-            messages.append(
-                f"no plan within deadline {limit:g}s: the fastest plan takes "
-                f"{plan.latency:g}s on its critical path ({path}{beside}); "
-                f"raise deadline to {math.ceil(plan.latency)}s"
-            )
-        else:
-            digits = _decimals(limit)
-            messages.append(
-                f"no plan with success probability ≥ {limit:.{digits}f}: the most reliable plan "
-                f"reaches {plan.success_probability:.{digits}f} ({steps})"
-            )
-    if not messages:
-        present = [n for n in _LIMIT_NAMES if getattr(limits, n) is not None]
+        alongside = len(plan.steps) - len(plan.critical_path)
+        beside = (
+            f", with {alongside} more step{'s' * (alongside > 1)} alongside" if alongside else ""
+        )
         return (
-            f"no plan meets {_and(present)} together, and relaxing any one of them alone is "
-            "not enough; relax two or more",
-            tuple(present),
+            f"no plan within deadline {limit:g}s: the fastest plan takes "
+            f"{plan.latency:g}s on its critical path ({path}{beside}); "
+            f"raise deadline to {math.ceil(plan.latency)}s"
         )
-    return "; ".join(messages), tuple(blocking)
+    digits = _decimals(limit)
+    return (
+        f"no plan with success probability ≥ {limit:.{digits}f}: the most reliable plan "
+        f"reaches {plan.success_probability:.{digits}f} ({steps})"
+    )
 
 
 def _decimals(probability: float) -> int:
     """Decimals that show `probability` as written: 3 for 0.99, 4 for 0.9999."""
     return max(3, len(f"{probability:.10g}".partition(".")[2]))
+
+
+def _words(elements: list[str]) -> str:
+    return _and([e if e in _LIMIT_NAMES else f"rule {e}" for e in elements])
 
 
 def _and(names: list[str]) -> str:

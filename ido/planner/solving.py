@@ -91,12 +91,13 @@ class SolvingPlanner(ABC):
             fits_limits = free is not None and fits(task.limits, free.plan)
             best = free if fits_limits else self.solve(task, grounded) if free is not None else None
         if best is None:
-            reason, blocking = infeasible(task, grounded, self)
+            why = infeasible(task, grounded, self)
             return PlanResult(
                 "infeasible",
                 rejections=grounded.rejections,
-                reason=reason,
-                blocking=blocking,
+                reason=why.reason,
+                blocking=why.blocking,
+                conflict=why.conflict,
                 condition_errors=errors,
                 solver=self.parameters(task),
             )

@@ -205,6 +205,7 @@ class PlanResult:
     constraints: tuple[ConstraintReport, ...] = ()
     reason: str | None = None
     blocking: tuple[str, ...] = ()
+    conflict: tuple[str, ...] = ()
     proven_optimal: bool = True
     condition_errors: tuple[str, ...] = ()
     solver: Mapping[str, Any] = field(default_factory=dict)
@@ -221,6 +222,7 @@ class PlanResult:
             "constraints": [asdict(c) for c in self.constraints],
             "reason": self.reason,
             "blocking": list(self.blocking),
+            "conflict": list(self.conflict),
             "proven_optimal": self.proven_optimal,
             "condition_errors": list(self.condition_errors),
             "solver": dict(self.solver),

@@ -358,9 +358,14 @@ def test_limits_that_only_fail_together_do_not_claim_one_is_enough() -> None:
         assert plan(replace(t, limits=replace(limits, **{name: None}))).status == "infeasible"
     result = plan(t)
     assert result.status == "infeasible"
-    assert set(result.blocking) == {"max_cost", "deadline", "min_success_probability"}
-    assert result.reason is not None
-    assert "relax one of them" not in result.reason
+    # The budget is not part of the conflict: the deadline and the reliability bar alone
+    # already rule out every capability (cheap-slow and sure are slow, fast-pricey unsure).
+    assert result.conflict == ("deadline", "min_success_probability")
+    assert result.blocking == result.conflict
+    assert result.reason == (
+        "no plan meets deadline and min_success_probability together, and relaxing any one "
+        "limit or rule alone is not enough; relax deadline and min_success_probability together"
+    )
 
 
 def test_infeasible_because_of_a_denying_rule_names_the_rule() -> None:
@@ -374,6 +379,31 @@ def test_infeasible_because_of_a_denying_rule_names_the_rule() -> None:
     assert result.reason is not None
     assert "every way there is denied by policy" in result.reason
     assert "residency/pii-stays-in-eu denies pay-cheap, pay-fast" in result.reason
+
+
+def test_a_budget_and_a_deny_rule_in_conflict_give_two_ways_out() -> None:
+    """Only the denied provider fits the budget: raise the budget, or lift the rule."""
+    denied = (Denied(PAY_CHEAP, "residency/pii-stays-in-eu", "PII stays in the EU"),)
+    result = plan(task([PAY_FAST, PACK, SHIP, NOTIFY], denied=denied, limits=Limits(max_cost=1.2)))
+    assert result.status == "infeasible"
+    assert result.conflict == ("max_cost", "residency/pii-stays-in-eu")
+    assert result.blocking == result.conflict
+    assert result.reason == (
+        "no plan within max_cost 1.20: the cheapest plan costs 1.45 (pay-fast 0.80 + pack 0.10 "
+        "+ ship 0.50 + notify 0.05); raise max_cost to 1.45; or lift rule "
+        "residency/pii-stays-in-eu (it denies pay-cheap) to allow pay-cheap + pack + ship + notify"
+    )
+
+
+def test_a_deny_rule_outside_the_conflict_is_not_blamed() -> None:
+    """A rule that denies a provider the budget rules out anyway is not part of the conflict."""
+    pricey = replace(PAY_FAST, name="pay-pricey", cost=5.0)
+    denied = (Denied(pricey, "p/no-pricey", "too dear"),)
+    result = plan(task([PAY_FAST, PACK, SHIP, NOTIFY], denied=denied, limits=Limits(max_cost=1.2)))
+    assert result.status == "infeasible"
+    assert result.conflict == ("max_cost",)
+    assert result.blocking == ("max_cost",)
+    assert "lift rule" not in (result.reason or "")
 
 
 def test_infeasible_because_no_capability_makes_the_goal_true() -> None:

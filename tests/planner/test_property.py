@@ -389,21 +389,39 @@ def test_alternatives_are_no_better_than_an_optimal_plan(seed: int) -> None:
     assert len(deltas) <= task.alternatives
 
 
+def enforcing(task: Task, kept: set[str]) -> Task:
+    """`task` with only the limits and deny rules in `kept`; the others relaxed or lifted."""
+    limits = replace(task.limits, **{n: None for n in LIMIT_NAMES if n not in kept})
+    lifted = tuple(d.action for d in task.denied if d.rule not in kept)
+    denied = tuple(d for d in task.denied if d.rule in kept)
+    return replace(task, limits=limits, actions=task.actions + lifted, denied=denied)
+
+
 @pytest.mark.parametrize("seed", SMALL_SEEDS)
-def test_a_blocking_limit_is_one_whose_removal_makes_the_task_feasible(seed: int) -> None:
-    """When only limits stand in the way, `blocking` names limits whose removal admits a plan."""
+def test_the_conflict_is_minimal_and_relaxing_what_blocks_admits_a_plan(seed: int) -> None:
+    """When limits or deny rules stand in the way, brute force confirms the explanation.
+
+    Enforcing just the conflict leaves no plan, and dropping any member of it leaves one;
+    relaxing a blocking element alone (or all of them together, when the reason says so)
+    admits a plan.
+    """
     task, result = solved(seed, True)
-    if result.status != "infeasible" or brute_force(task, Limits()) is None:
+    elements = {n for n in LIMIT_NAMES if getattr(task.limits, n) is not None}
+    elements |= {d.rule for d in task.denied}
+    if result.status != "infeasible" or brute_force(enforcing(task, set())) is None:
         return
-    present = [n for n in LIMIT_NAMES if getattr(task.limits, n) is not None]
-    assert result.blocking, describe(task, result)
-    assert set(result.blocking) <= set(present), describe(task, result)
-    singly = {n for n in present if brute_force(task, replace(task.limits, **{n: None}))}
-    if singly:
-        assert set(result.blocking) == singly, describe(task, result)
+    assert result.reason is not None
+    conflict = set(result.conflict)
+    assert conflict and conflict <= elements, describe(task, result)
+    assert brute_force(enforcing(task, conflict)) is None, describe(task, result)
+    for member in conflict:
+        assert brute_force(enforcing(task, conflict - {member})) is not None, describe(task, result)
+    blocking = set(result.blocking)
+    if result.reason.endswith("together"):
+        assert brute_force(enforcing(task, elements - blocking)) is not None
     else:
-        relaxed = replace(task.limits, **dict.fromkeys(result.blocking))
-        assert brute_force(task, relaxed) is not None, describe(task, result)
+        for member in blocking:
+            assert brute_force(enforcing(task, elements - {member})) is not None
 
 
 def test_the_random_problems_cover_every_outcome() -> None:
@@ -417,6 +435,9 @@ def test_the_random_problems_cover_every_outcome() -> None:
     ]
     assert len(by_limit) >= 3
     assert sum(1 for s in SMALL_SEEDS if solved(s, True)[0].denied) >= 10
+    conflicts = [solved(s, True)[1].conflict for s in SMALL_SEEDS]
+    assert sum(1 for c in conflicts if set(c) - set(LIMIT_NAMES)) >= 5  # deny rules in conflict
+    assert sum(1 for c in conflicts if len(c) >= 2) >= 5
 
 
 @pytest.mark.parametrize("seed", LARGE_SEEDS)
