@@ -15,6 +15,7 @@ from ido.planner.solving import (
     Solution,
     SolvingPlanner,
     measure,
+    ordered,
     plan_total,
     step_of,
     usable,
@@ -155,15 +156,34 @@ class CpSatPlanner(SolvingPlanner):
             model.add(total("cost") <= _i(limits.max_cost))
         if limits.min_success_probability is not None:
             model.add(total("risk") <= _i(-math.log(limits.min_success_probability)))
-        objective: cp_model.LinearExprT = total(metric)
-        if limits.deadline is not None or metric == "latency":
+        if metric == "latency":
             elapsed = _elapsed(model, encoding, g, banned)
             if limits.deadline is not None:
                 model.add(elapsed <= _i(limits.deadline))
-            if metric == "latency":
-                objective = elapsed
+            return self._run(task, g, model, chosen, elapsed, length)
+        if limits.deadline is None:
+            return self._run(task, g, model, chosen, total(metric), length)
+        # The deadline bounds the critical path, which needs a timed model. Without it the
+        # problem is a relaxation: when its best plan meets the deadline anyway (the usual
+        # case), that plan is also the best with it, and the timed model is never built.
+        loose = self._run(task, g, model.clone(), chosen, total(metric), length)
+        if loose is None or ordered(g, loose.plan).latency <= limits.deadline + 1e-9:
+            return loose
+        model.add(_elapsed(model, encoding, g, banned) <= _i(limits.deadline))
+        return self._run(task, g, model, chosen, total(metric), length)
+
+    def _run(
+        self,
+        task: Task,
+        g: Grounded,
+        model: cp_model.CpModel,
+        chosen: list[tuple[tuple[int, int], cp_model.IntVar]],
+        objective: cp_model.LinearExprT,
+        length: int,
+    ) -> Solution | None:
+        """Minimise `objective` on `model`; the plan is the actions `chosen` that are taken."""
         # Ties on the metric go to the shorter plan: no zero-cost detours.
-        model.minimize(objective * (length + 1) + cp_model.LinearExpr.sum(variables))
+        model.minimize(objective * (length + 1) + cp_model.LinearExpr.sum([v for _, v in chosen]))
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = self.seed
