@@ -18,7 +18,7 @@ from typing import Any
 
 from ido.conditions import compile_condition
 from ido.errors import PlanningError
-from ido.planner.order import Footprint, footprints
+from ido.planner.order import Footprint, Neighbours, footprints
 from ido.planner.types import Action, Limits, Rejection, Task, Weights
 from ido.state import State, delete_path, get_path, has_path, set_path
 
@@ -238,8 +238,7 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
         pre[i] = tuple(_renumber(t, new) for t in pre[i])
         eff[i] = tuple((new[f], d) for f, d in eff[i] if f in new)
     prints = footprints([actions[i] for i in keep])
-    footprint = dict(zip(keep, prints))
-    dominated, why = _dominance(task.weights, actions, pre, eff, keep, footprint)
+    dominated, why = _dominance(task.weights, actions, pre, eff, keep, prints)
     rejections.extend(why)
     # Over-limit capabilities stay in the model (the limits' sums exclude them anyway) so
     # that one grounding also serves the solves without limits that explanations need.
@@ -369,25 +368,35 @@ def _dominance(
     pre: Sequence[tuple[Table, ...]],
     eff: Sequence[tuple[tuple[int, int], ...]],
     keep: list[int],
-    footprint: Mapping[int, Footprint],
+    prints: Sequence[Footprint],
 ) -> tuple[dict[int, int], list[Rejection]]:
-    """Actions that another with the same conditions, effects and footprint is no worse than.
+    """Actions that another with the same conditions and effects is no worse than anywhere.
 
-    Swapping the dominated action for its dominator keeps every plan valid, waiting for
-    the same steps, and never makes its cost, latency, risk or score worse, so optimal
-    plans never need it.
+    Swapping the dominated action for its dominator keeps every plan valid, makes no step
+    wait for another it did not wait for, and never makes its cost, latency, risk or score
+    worse, so optimal plans never need it.
     """
+    position = {i: n for n, i in enumerate(keep)}
+    neighbours = Neighbours(prints)
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i in keep:
         conditions = frozenset((t.fluents, t.true_rows) for t in pre[i] if t.constant is not True)
-        signature = (conditions, tuple(sorted(set(eff[i]))), footprint[i])
+        signature = (conditions, tuple(sorted(set(eff[i]))))
         groups.setdefault(signature, []).append(i)
     dominated: dict[int, int] = {}
     for members in groups.values():
         ordered = sorted(members, key=lambda i: (weights.score(actions[i]), actions[i].name))
         front: list[int] = []
         for i in ordered:
-            winner = next((j for j in front if _no_worse(weights, actions[j], actions[i])), None)
+            winner = next(
+                (
+                    j
+                    for j in front
+                    if _no_worse(weights, actions[j], actions[i])
+                    and neighbours.waits_no_more(position[j], position[i])
+                ),
+                None,
+            )
             if winner is None:
                 front.append(i)
             else:

@@ -90,6 +90,41 @@ def interferes(a: Footprint, b: Footprint) -> bool:
     return bool(a.writes & b.touches() or b.writes & a.touches())
 
 
+class Neighbours:
+    """Which of a set of footprints each one interferes with, computed on demand."""
+
+    def __init__(self, prints: Sequence[Footprint]) -> None:
+        self._prints = prints
+        self._touchers: dict[int, list[int]] = {}
+        self._writers: dict[int, list[int]] = {}
+        for i, used in enumerate(prints):
+            for atom in used.touches():
+                self._touchers.setdefault(atom, []).append(i)
+            for atom in used.writes:
+                self._writers.setdefault(atom, []).append(i)
+        self._cache: dict[int, frozenset[int]] = {}
+
+    def __call__(self, i: int) -> frozenset[int]:
+        if i not in self._cache:
+            used = self._prints[i]
+            found: set[int] = set()
+            for atom in used.touches():
+                found.update(self._writers.get(atom, ()))
+            for atom in used.writes:
+                found.update(self._touchers[atom])
+            found.discard(i)
+            self._cache[i] = frozenset(found)
+        return self._cache[i]
+
+    def waits_no_more(self, a: int, b: int) -> bool:
+        """True when `a` in place of `b` interferes with no step `b` did not interfere with."""
+        if self._prints[a].writes <= self._prints[b].writes and (
+            self._prints[a].touches() <= self._prints[b].touches()
+        ):
+            return True
+        return self(a) - {b} <= self(b)
+
+
 def waits(prints: Sequence[Footprint]) -> tuple[tuple[int, ...], ...]:
     """Per step of a sequential plan, the earlier steps it must wait for, none implied twice.
 

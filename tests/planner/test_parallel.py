@@ -218,3 +218,45 @@ def test_the_wide_problems_need_parallel_steps_to_meet_their_deadlines() -> None
 def _actions(task: Task, plan: Plan) -> list[Action]:
     by_name = {a.name: a for a in task.actions}
     return [by_name[c] for c in plan.capabilities]
+
+
+@pytest.mark.parametrize("planner", [CpSatPlanner(), SearchPlanner()], ids=["cpsat", "search"])
+def test_a_cheaper_capability_that_would_serialise_the_plan_does_not_dominate(planner) -> None:
+    """label-cheap also books the warehouse, which packing writes: it would make the plan
+    serial and miss the deadline, so the dearer label that runs beside packing must stay."""
+    pack = act("pack", 2.0, cost=0.1, effects=[("parcel.packed", True), ("warehouse.busy", True)])
+    cheap = act(
+        "label-cheap", 2.0, cost=0.1, effects=[("parcel.labelled", True), ("warehouse.busy", True)]
+    )
+    dear = act("label-dear", 2.0, cost=0.2, effects=[("parcel.labelled", True)])
+    dispatch = act(
+        "dispatch",
+        1.0,
+        cost=0.1,
+        requires=["state.parcel.packed && state.parcel.labelled"],
+        effects=[("parcel.sent", True)],
+    )
+    state = {"parcel": {"packed": False, "labelled": False, "sent": False}, "warehouse": {}}
+    actions = (pack, cheap, dear, dispatch)
+    free = planner.plan(Task(state, ("state.parcel.sent",), actions))
+    assert free.plan is not None
+    assert "label-cheap" in free.plan.capabilities  # cheapest when time does not matter
+    timed = planner.plan(Task(state, ("state.parcel.sent",), actions, limits=Limits(deadline=3.5)))
+    assert timed.status == "planned", timed.reason
+    assert timed.plan is not None
+    assert sorted(timed.plan.capabilities) == ["dispatch", "label-dear", "pack"]
+    assert timed.plan.latency == 3.0
+
+
+def test_a_receipt_only_one_capability_writes_does_not_stop_dominance() -> None:
+    """Writing a fact nothing else touches orders nothing, so the dearer twin is still dominated."""
+    from ido.planner.grounding import ground
+
+    cheap = act("label-cheap", 2.0, cost=0.1, effects=[("parcel.labelled", True), ("log.l", "a")])
+    dear = act("label-dear", 2.0, cost=0.2, effects=[("parcel.labelled", True)])
+    state = {"parcel": {"labelled": False}, "log": {}}
+    g = ground(Task(state, ("state.parcel.labelled",), (cheap, dear)))
+    assert dict(zip([a.name for a in g.actions], g.dominator)) == {
+        "label-cheap": None,
+        "label-dear": "label-cheap",
+    }
