@@ -233,6 +233,34 @@ def run(
             loaded, store, base=Path.cwd(), listener=None if quiet else _progress
         )
         report = runtime.run(chosen)
+    _report(report)
+
+
+@app.command()
+@_guard
+def resume(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")],
+    catalog: CatalogOpt = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the outcome.")] = False,
+) -> None:
+    """Continue an interrupted run from its journal; completed steps are never repeated."""
+    from ido.journal import SqliteJournal
+    from ido.runtime.local import LocalRuntime
+
+    if not journal.exists():
+        raise NotFoundError(f"no journal at {journal}; nothing to resume")
+    loaded = _load(catalog, None)
+    with SqliteJournal(journal) as store:
+        run_id = store.resolve(run_ref)
+        runtime = LocalRuntime(
+            loaded, store, base=Path.cwd(), listener=None if quiet else _progress
+        )
+        report = runtime.resume(run_id)
+    _report(report)
+
+
+def _report(report: Any) -> None:
     line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
     if report.reason:
         line += f"\nreason: {report.reason}"
@@ -278,6 +306,10 @@ def _progress(kind: str, data: Mapping[str, Any]) -> None:
             typer.echo(f"  ✓ {data['capability']} in {took}")
         else:
             typer.echo(f"  ✗ {data['capability']} after {took}: {data['error']}")
+    elif kind == "run_resumed":
+        steps = data["interrupted_steps"]
+        open_steps = f"; settling step(s) {', '.join(map(str, steps))}" if steps else ""
+        typer.echo(f"resuming{open_steps}")
     elif kind == "observer_failed":
         typer.echo(f"  ! {data['error']}")
 

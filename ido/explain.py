@@ -33,8 +33,9 @@ def run_view(run: RunRow, events: Sequence[Event]) -> dict[str, Any]:
         elif event.kind == "action_finished":
             action = {**started.pop(event.data["step"], {}), **event.data, "at": event.at}
             _decision(decisions, action["decision"])["actions"].append(action)
-        elif event.kind in ("approval_required", "observer_failed"):
-            other.append({"kind": event.kind, "at": event.at, **event.data})
+        elif event.kind in ("approval_required", "observer_failed", "run_resumed"):
+            data = {k: v for k, v in event.data.items() if k != "process"}
+            other.append({"kind": event.kind, "at": event.at, **data})
     for action in started.values():  # started, never finished: interrupted
         _decision(decisions, action["decision"])["actions"].append({**action, "ok": None})
     return {"run": run.to_json(), "decisions": decisions, "events": other}
@@ -73,8 +74,13 @@ def _action_line(action: dict[str, Any]) -> str:
     attempt = f" attempt {action['attempt']}" if action.get("attempt", 1) > 1 else ""
     if action.get("ok") is None:
         return f"{action['capability']}{attempt}: started, no outcome recorded (interrupted)"
+    if action.get("resumed") == "effects observed":
+        return f"{action['capability']}{attempt}: interrupted; its effects were observed on resume"
+    if action.get("resumed") == "interrupted":
+        return f"{action['capability']}{attempt}: interrupted; on resume {action.get('error')}"
+    again = " (performed again on resume: idempotent)" if action.get("resumed") else ""
     if action["ok"]:
-        return f"{action['capability']}{attempt}: succeeded in {took}"
+        return f"{action['capability']}{attempt}: succeeded in {took}{again}"
     verb = "timed out" if action.get("timed_out") else "failed"
     return f"{action['capability']}{attempt}: {verb} after {took}: {action.get('error')}"
 

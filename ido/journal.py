@@ -69,6 +69,7 @@ class Journal(Protocol):
         self, run_id: str, outcome: str, reason: str | None, cost: float, duration: float, at: str
     ) -> None: ...
     def runs(self, limit: int = 50) -> list[RunRow]: ...
+    def run(self, run_id: str) -> RunRow: ...
     def events(self, run_id: str) -> list[Event]: ...
     def resolve(self, reference: str) -> str: ...
 
@@ -131,6 +132,17 @@ class SqliteJournal:
             (limit,),
         ).fetchall()
         return [RunRow(*row) for row in rows]
+
+    def run(self, run_id: str) -> RunRow:
+        """One run by its exact id."""
+        row = self._db.execute(
+            "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration FROM runs "
+            "WHERE id = ?",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"run '{run_id}' not found in {self.path}; see ido runs")
+        return RunRow(*row)
 
     def events(self, run_id: str) -> list[Event]:
         rows = self._db.execute(

@@ -73,6 +73,11 @@ class MemoryJournal:
         rows = sorted(self._runs.values(), key=lambda r: r.started_at, reverse=True)
         return rows[:limit]
 
+    def run(self, run_id: str) -> RunRow:
+        if run_id not in self._runs:
+            raise NotFoundError(f"run '{run_id}' not found")
+        return self._runs[run_id]
+
     def events(self, run_id: str) -> list[Event]:
         return list(self._events.get(run_id, []))
 

@@ -159,13 +159,20 @@ def _excerpt(state: Mapping[str, Any], paths: tuple[str, ...] | None) -> Mapping
     if paths is None:
         return state
     part: State = {}
-    for path in paths:
+    for path in sorted(paths, key=len, reverse=True):
         parts = path.split(".")
         for cut in range(len(parts), 0, -1):  # the deepest part of the path that exists
             prefix = ".".join(parts[:cut])
-            if has_path(state, prefix):
-                set_path(part, prefix, get_path(state, prefix))
-                break
+            if not has_path(state, prefix):
+                continue
+            value = get_path(state, prefix)
+            if cut == len(parts) or not isinstance(value, Mapping):
+                set_path(part, prefix, value)
+            elif not has_path(part, prefix):
+                # `state.gate.g5` where gate has no g5: an empty `gate` answers the same,
+                # without copying every other gate per row.
+                set_path(part, prefix, {})
+            break
     return part
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,9 +24,18 @@ from ido.planner import Planner, get_planner
 from ido.planner.types import Plan, Step
 from ido.runtime.bindings import Outcome, perform
 from ido.runtime.context import ActionContext
-from ido.state import State, apply_effects, digest, set_path
+from ido.runtime.recovery import Interrupted, RunState, host, recover
+from ido.state import State, apply_effects, digest, get_path, set_path
 
 Listener = Callable[[str, Mapping[str, Any]], None]
+
+
+def _crash_after(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise IdoError(f"IDO_CRASH_AFTER_EVENTS must be a positive whole number, not {value!r}")
+    return int(value)
 
 
 def new_run_id(now: float) -> str:
@@ -39,19 +50,6 @@ class RunReport:
     reason: str | None
     cost: float
     duration: float
-
-
-@dataclass
-class _Run:
-    run_id: str
-    intent: Intent
-    started: float
-    effects: State = field(default_factory=dict)
-    failures: dict[str, int] = field(default_factory=dict)
-    attempts: dict[str, int] = field(default_factory=dict)
-    spent: float = 0.0
-    decisions: int = 0
-    steps_taken: int = 0
 
 
 class LocalRuntime:
@@ -76,6 +74,8 @@ class LocalRuntime:
         self.listener = listener
         self.planner = planner
         self._facts = boolean_facts(catalog)
+        self._committed = 0
+        self._crash_after = _crash_after(os.environ.get("IDO_CRASH_AFTER_EVENTS"))
 
     def run(self, intent: Intent) -> RunReport:
         """Pursue the intent until achieved, failed or blocked."""
@@ -86,29 +86,90 @@ class LocalRuntime:
             )
         planner = self.planner or get_planner(intent.spec.planner)
         now = self.clock()
-        run = _Run(self.new_id(now), intent, now)
+        run = RunState(self.new_id(now), intent, now)
         self.journal.start_run(
             run.run_id,
             intent.name,
             self._iso(now),
-            {"intent": intent.model_dump(mode="json", by_alias=True), "planner": planner.name},
+            {
+                "intent": intent.model_dump(mode="json", by_alias=True),
+                "planner": planner.name,
+                "process": host(),
+            },
         )
+        self._after_commit()
         self._emit("run_started", {"run_id": run.run_id, "intent": intent.name})
+        return self._finish_run(run, planner, "run started")
+
+    def resume(self, run_id: str) -> RunReport:
+        """Continue an interrupted run from its journal; completed steps are never redone.
+
+        A step started without a recorded end is performed again (same idempotency key)
+        only when its capability is `idempotent`; otherwise the state is observed, and the
+        step counts as done when its effects hold, or as interrupted when they do not, and
+        the next decision plans from there.
+        """
+        row = self.journal.run(run_id)
+        recovered = recover(row, self.journal.events(run_id), self.catalog)
+        run = recovered.run
+        planner = self.planner or get_planner(recovered.planner)
+        self._record(
+            run,
+            "run_resumed",
+            {
+                "interrupted_steps": [i.step for i in recovered.interrupted],
+                "process": host(),
+            },
+        )
+        for step in recovered.interrupted:
+            self._settle(run, step, recovered.observed)
+        return self._finish_run(run, planner, "resumed after an interruption")
+
+    def _settle(self, run: RunState, step: Interrupted, observed: State) -> None:
+        capability = self.catalog.capabilities.get(step.capability)
+        if capability is None:
+            raise IdoError(
+                f"run {run.run_id} was interrupted in step {step.step} ({step.capability}), "
+                "which is no longer in the catalog; restore it to resume"
+            )
+        ctx = self._context(run, capability.name, step.step, step.attempt, observed)
+        if capability.spec.idempotent:
+            outcome = perform(capability, ctx, self.base)
+            self._finish(run, ctx, outcome, resumed="repeated", decision=step.decision)
+            return
+        state = self._observe(run)
+        held = all(
+            get_path(state, path) == value for path, value in capability.spec.effects.items()
+        )
+        if held:
+            self._finish(
+                run, ctx, Outcome(True), resumed="effects observed", decision=step.decision
+            )
+            return
+        error = (
+            "interrupted before its outcome was recorded; its effects do not hold, and it is "
+            "not idempotent, so it is not repeated blindly"
+        )
+        self._finish(
+            run, ctx, Outcome(False, error=error), resumed="interrupted", decision=step.decision
+        )
+
+    def _finish_run(self, run: RunState, planner: Planner, trigger: str) -> RunReport:
         try:
-            outcome, reason = self._loop(run, planner)
+            outcome, reason = self._loop(run, planner, trigger)
         except IdoError as exc:
             outcome, reason = "failed", str(exc)
         end = self.clock()
         self.journal.finish_run(
             run.run_id, outcome, reason, run.spent, end - run.started, self._iso(end)
         )
+        self._after_commit()
         report = RunReport(run.run_id, outcome, reason, run.spent, end - run.started)
         self._emit("run_finished", report.__dict__)
         return report
 
-    def _loop(self, run: _Run, planner: Planner) -> tuple[str, str | None]:
+    def _loop(self, run: RunState, planner: Planner, trigger: str) -> tuple[str, str | None]:
         limits = run.intent.spec.limits
-        trigger = "run started"
         while True:
             state = self._observe(run)
             if run.decisions > limits.max_replans:
@@ -135,7 +196,7 @@ class LocalRuntime:
                 return "achieved", None
             trigger = "plan completed but the goal does not hold"
 
-    def _execute(self, run: _Run, plan: Plan, state: State) -> str | None:
+    def _execute(self, run: RunState, plan: Plan, state: State) -> str | None:
         """Perform the plan, each step once those it waits for succeed; None when all did.
 
         Steps whose waits are met start together and run side by side. The journal is
@@ -179,7 +240,7 @@ class LocalRuntime:
                     verb = "timed out" if outcome.timed_out else "failed"
                     reason = reason or f"step {ctx.step} {ctx.capability} {verb}: {outcome.error}"
 
-    def _observe(self, run: _Run) -> State:
+    def _observe(self, run: RunState) -> State:
         observations = []
         for name in run.intent.spec.observers:
             observer = self.catalog.observers[name]
@@ -193,7 +254,7 @@ class LocalRuntime:
         self._record(run, "observed", {"digest": digest(state), "state": state})
         return state
 
-    def _decide(self, run: _Run, planner: Planner, state: State, trigger: str) -> Decision:
+    def _decide(self, run: RunState, planner: Planner, state: State, trigger: str) -> Decision:
         run.decisions += 1
         decision = decide(
             run.intent,
@@ -207,22 +268,12 @@ class LocalRuntime:
         self._record(run, "decided", decision.to_json())
         return decision
 
-    def _start(self, run: _Run, step: Step, state: State) -> ActionContext:
+    def _start(self, run: RunState, step: Step, state: State) -> ActionContext:
         capability = self.catalog.capabilities[step.capability]
         run.steps_taken += 1
         attempt = run.attempts.get(step.capability, 0) + 1
         run.attempts[step.capability] = attempt
-        ctx = ActionContext(
-            run_id=run.run_id,
-            intent=run.intent.name,
-            capability=capability.name,
-            provider=capability.spec.provider,
-            step=run.steps_taken,
-            attempt=attempt,
-            idempotency_key=f"{run.run_id}/{run.steps_taken}/{attempt}",
-            timeout=capability.spec.timeout,
-            state=state,
-        )
+        ctx = self._context(run, capability.name, run.steps_taken, attempt, state)
         self._record(
             run,
             "action_started",
@@ -238,29 +289,59 @@ class LocalRuntime:
         )
         return ctx
 
-    def _finish(self, run: _Run, ctx: ActionContext, outcome: Outcome) -> None:
+    def _context(
+        self, run: RunState, name: str, step: int, attempt: int, state: State
+    ) -> ActionContext:
+        """The call's identity: the idempotency key is the same whenever step and attempt are."""
+        capability = self.catalog.capabilities[name]
+        return ActionContext(
+            run_id=run.run_id,
+            intent=run.intent.name,
+            capability=name,
+            provider=capability.spec.provider,
+            step=step,
+            attempt=attempt,
+            idempotency_key=f"{run.run_id}/{step}/{attempt}",
+            timeout=capability.spec.timeout,
+            state=state,
+        )
+
+    def _finish(
+        self,
+        run: RunState,
+        ctx: ActionContext,
+        outcome: Outcome,
+        resumed: str | None = None,
+        decision: int | None = None,
+    ) -> None:
+        """Record how a step ended and fold its effects (and output) into the run's state.
+
+        `resumed` says how an interrupted step was settled on resume: "repeated" (idempotent,
+        performed again), "effects observed" or "interrupted" (not a failure of the provider).
+        """
         capability = self.catalog.capabilities[ctx.capability]
-        run.spent += capability.spec.cost
+        run.spent += capability.spec.cost  # an interrupted call may have been made: count it
         if outcome.ok:
             run.effects = apply_effects(run.effects, capability.spec.effects)
             if capability.spec.output is not None and outcome.output is not None:
                 set_path(run.effects, capability.spec.output, outcome.output)
-        self._record(
-            run,
-            "action_finished",
-            {
-                "decision": run.decisions,
-                "step": ctx.step,
-                "capability": ctx.capability,
-                "ok": outcome.ok,
-                "error": outcome.error,
-                "timed_out": outcome.timed_out,
-                "duration": outcome.duration,
-                "cost": capability.spec.cost,
-                "output": outcome.output,
-                "effects": dict(capability.spec.effects) if outcome.ok else {},
-            },
-        )
+        data: dict[str, Any] = {
+            "decision": run.decisions if decision is None else decision,
+            "step": ctx.step,
+            "capability": ctx.capability,
+            "ok": outcome.ok,
+            "error": outcome.error,
+            "timed_out": outcome.timed_out,
+            "duration": outcome.duration,
+            "cost": capability.spec.cost,
+            "output": outcome.output,
+            "output_path": capability.spec.output,
+            "effects": dict(capability.spec.effects) if outcome.ok else {},
+        }
+        if resumed is not None:
+            data["resumed"] = resumed
+            data["interrupted"] = resumed == "interrupted"
+        self._record(run, "action_finished", data)
 
     def _unmet(self, step: Step, state: State) -> str | None:
         for source in self.catalog.capabilities[step.capability].spec.requires:
@@ -272,9 +353,16 @@ class LocalRuntime:
     def _goal_holds(intent: Intent, state: State) -> bool:
         return all(compile_condition(g).evaluate({"state": state}).holds for g in intent.spec.goal)
 
-    def _record(self, run: _Run, kind: str, data: Mapping[str, Any]) -> None:
+    def _record(self, run: RunState, kind: str, data: Mapping[str, Any]) -> None:
         self.journal.append(run.run_id, kind, self._iso(self.clock()), data)
+        self._after_commit()
         self._emit(kind, data)
+
+    def _after_commit(self) -> None:
+        """The crash test hook: die (SIGKILL, no cleanup) right after the N-th committed event."""
+        self._committed += 1
+        if self._committed == self._crash_after:
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def _emit(self, kind: str, data: Mapping[str, Any]) -> None:
         if self.listener is not None:

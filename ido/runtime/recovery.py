@@ -1,0 +1,143 @@
+"""A run's working state, and how to rebuild it from the journal to resume after a crash.
+
+The journal is the run: every effect, attempt, failure and decision is an event committed
+before the next side effect. Folding the events back gives the state the runtime held when
+it stopped, plus the steps it had started without recording how they ended.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ido.errors import IdoError, JournalError
+from ido.journal import Event, RunRow
+from ido.loading import Catalog
+from ido.model import Intent
+from ido.state import State, apply_effects, set_path
+
+
+@dataclass
+class RunState:
+    """What the runtime knows of a run in progress."""
+
+    run_id: str
+    intent: Intent
+    started: float
+    effects: State = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    attempts: dict[str, int] = field(default_factory=dict)
+    spent: float = 0.0
+    decisions: int = 0
+    steps_taken: int = 0
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """A step whose start is in the journal and whose end is not."""
+
+    step: int
+    capability: str
+    attempt: int
+    idempotency_key: str
+    decision: int
+
+
+@dataclass(frozen=True)
+class Recovered:
+    run: RunState
+    planner: str
+    interrupted: tuple[Interrupted, ...]
+    observed: State
+    """The last state observed before the interruption (what interrupted steps were planned on)."""
+
+
+def host() -> dict[str, Any]:
+    """Where this process runs, recorded when a run starts or resumes."""
+    pid = os.getpid()
+    return {"pid": pid, "host": socket.gethostname(), "since": _process_start(pid)}
+
+
+def _process_start(pid: int) -> str | None:
+    """When process `pid` started (Linux clock ticks since boot), so a reused pid is not it."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
+    """Rebuild a run from its events; refuses a finished run or one still running here."""
+    if row.outcome is not None:
+        raise IdoError(
+            f"run {row.id} already ended ({row.outcome}); only an interrupted run can resume"
+        )
+    if not events or events[0].kind != "run_started":
+        raise JournalError(f"run {row.id} has no run_started event; the journal is inconsistent")
+    _refuse_if_alive(row.id, events)
+    started = events[0].data
+    try:
+        intent = Intent.model_validate(started["intent"])
+    except Exception as exc:  # a journal written by another version: say so, do not guess
+        raise JournalError(f"run {row.id}: the recorded intent cannot be read: {exc}") from None
+    run = RunState(row.id, intent, datetime.fromisoformat(row.started_at).timestamp())
+    open_steps: dict[int, Interrupted] = {}
+    observed: State = {}
+    for event in events:
+        data = event.data
+        if event.kind == "observed":
+            observed = data["state"]
+        elif event.kind == "decided":
+            run.decisions = max(run.decisions, int(data["number"]))
+        elif event.kind == "action_started":
+            run.steps_taken = max(run.steps_taken, int(data["step"]))
+            name = data["capability"]
+            run.attempts[name] = max(run.attempts.get(name, 0), int(data["attempt"]))
+            open_steps[data["step"]] = Interrupted(
+                data["step"], name, data["attempt"], data["idempotency_key"], data["decision"]
+            )
+        elif event.kind == "action_finished":
+            open_steps.pop(data["step"], None)
+            _fold_finish(run, data, catalog)
+    return Recovered(
+        run, str(started.get("planner", "cpsat")), tuple(open_steps.values()), observed
+    )
+
+
+def _fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
+    run.spent += float(data.get("cost", 0.0))
+    name = data["capability"]
+    if not data["ok"]:
+        if not data.get("interrupted"):
+            run.failures[name] = run.failures.get(name, 0) + 1
+        return
+    run.effects = apply_effects(run.effects, data.get("effects", {}))
+    output_path = data.get("output_path")
+    if output_path is None and name in catalog.capabilities:
+        output_path = catalog.capabilities[name].spec.output
+    if output_path is not None and data.get("output") is not None:
+        set_path(run.effects, output_path, data["output"])
+
+
+def _refuse_if_alive(run_id: str, events: list[Event]) -> None:
+    """A run whose last owner process still lives on this machine is not interrupted."""
+    owners = [e.data for e in events if e.kind in ("run_started", "run_resumed")]
+    owner = owners[-1].get("process") if owners else None
+    if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
+        return
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid == os.getpid():
+        return
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return
+    except PermissionError:
+        pass  # alive, owned by someone else
+    if owner.get("since") is not None and _process_start(pid) != owner.get("since"):
+        return  # the pid was reused by another process
+    raise IdoError(f"run {run_id} is still running (process {pid} on this machine); not resuming")
