@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ido.conditions import compile_condition
+from ido.health import Belief, Evidence, believe
 from ido.loading import Catalog
 from ido.model import Capability, Intent
 from ido.planner import Planner
@@ -14,14 +15,22 @@ from ido.planner.types import Action, Denied, Limits, PlanResult, Rejection, Tas
 from ido.policy import RuleHit, capability_view, evaluate
 from ido.state import digest, get_path, has_path
 
-FAILURE_DISCOUNT = 0.5
+ATTEMPTS_RULE = "limits.max_attempts"
 
 
 @dataclass(frozen=True)
 class History:
-    """What this run has seen so far that changes beliefs: failed attempts per capability."""
+    """What the run has seen so far: failed attempts, health evidence, spend and time.
+
+    `now` is the clock reading the evidence is seen from; `spent` and `elapsed` are the
+    run's actual cost and time so far, which the budget and the deadline must cover too.
+    """
 
     failures: Mapping[str, int] = field(default_factory=dict)
+    evidence: Mapping[str, Evidence] = field(default_factory=dict)
+    now: float = 0.0
+    spent: float = 0.0
+    elapsed: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -34,7 +43,7 @@ class Decision:
     snapshot_digest: str
     observed: Mapping[str, Any]
     result: PlanResult
-    beliefs: Mapping[str, float]
+    beliefs: Mapping[str, Belief]
     approvals: tuple[tuple[str, str, str], ...]
     policy_errors: tuple[str, ...]
 
@@ -46,16 +55,23 @@ class Decision:
             "snapshot_digest": self.snapshot_digest,
             "observed": dict(self.observed),
             "result": self.result.to_json(),
-            "beliefs": dict(self.beliefs),
+            "beliefs": {name: b.to_json() for name, b in self.beliefs.items()},
             "approvals": [list(a) for a in self.approvals],
             "policy_errors": list(self.policy_errors),
         }
 
 
-def belief(capability: Capability, history: History) -> float:
-    """Reliability believed for a capability: declared, halved for each failure in this run."""
-    failures = history.failures.get(capability.name, 0)
-    return capability.spec.reliability * FAILURE_DISCOUNT**failures
+def belief(capability: Capability, history: History, state: Mapping[str, Any]) -> Belief:
+    """Reliability and latency believed for a capability (see `ido.health`)."""
+    spec = capability.spec
+    health = get_path(state, f"health.{spec.provider}")
+    return believe(
+        spec.reliability,
+        spec.latency,
+        history.evidence.get(capability.name),
+        history.now,
+        health if isinstance(health, Mapping) else None,
+    )
 
 
 def intent_view(intent: Intent) -> dict[str, Any]:
@@ -68,19 +84,25 @@ def build_task(
     state: Mapping[str, Any],
     history: History,
     alternatives: int = 3,
-) -> tuple[Task, list[tuple[str, RuleHit]], list[str], dict[str, float]]:
-    """The planning Task for this snapshot, with rule hits, rule errors and beliefs used."""
+) -> tuple[Task, list[tuple[str, RuleHit]], list[str], dict[str, Belief]]:
+    """The planning Task for this snapshot, with rule hits, rule errors and beliefs used.
+
+    The limits are what remains: the budget less what the run has spent, the deadline less
+    the time it has taken. A capability that has failed `limits.max_attempts` times in the
+    run is left out, as if denied by the rule `limits.max_attempts`.
+    """
     policies = [catalog.policies[name] for name in intent.spec.policies]
     actions: list[Action] = []
     denied: list[Denied] = []
     hits_all: list[tuple[str, RuleHit]] = []
     errors: list[str] = []
-    beliefs: dict[str, float] = {}
+    beliefs: dict[str, Belief] = {}
     view = intent_view(intent)
+    max_attempts = intent.spec.limits.max_attempts
     for capability in sorted(catalog.capabilities.values(), key=lambda c: c.name):
-        reliability = belief(capability, history)
-        if reliability != capability.spec.reliability:
-            beliefs[capability.name] = reliability
+        believed = belief(capability, history, state)
+        if believed.why:
+            beliefs[capability.name] = believed
         variables = {"state": state, "intent": view, "capability": capability_view(capability)}
         hits, found = evaluate(policies, variables)
         errors.extend(f"{capability.name}: {e}" for e in found)
@@ -92,27 +114,32 @@ def build_task(
             name=capability.name,
             provider=capability.spec.provider,
             cost=capability.spec.cost,
-            latency=capability.spec.latency,
-            reliability=reliability,
+            latency=believed.latency,
+            reliability=believed.reliability,
             requires=tuple(capability.spec.requires),
             effects=tuple(capability.spec.effects.items()),
             bias=bias,
             bias_rules=tuple(h.ref for h in hits if h.effect in ("avoid", "prefer")),
         )
         deny = next((h for h in hits if h.effect == "deny"), None)
-        if deny is None:
-            actions.append(action)
-        else:
+        failed = history.failures.get(capability.name, 0)
+        if deny is not None:
             denied.append(Denied(action, deny.ref, deny.message))
+        elif failed >= max_attempts:
+            message = f"failed {failed} time(s) in this run, the most limits.max_attempts allows"
+            denied.append(Denied(action, ATTEMPTS_RULE, message))
+        else:
+            actions.append(action)
     spec = intent.spec
+    budget, deadline = spec.constraints.max_cost, spec.constraints.deadline
     task = Task(
         state=state,
         goal=tuple(spec.goal),
         actions=tuple(actions),
         weights=Weights(spec.objective.cost, spec.objective.latency, spec.objective.risk),
         limits=Limits(
-            spec.constraints.max_cost,
-            spec.constraints.deadline,
+            None if budget is None else max(0.0, budget - history.spent),
+            None if deadline is None else max(0.0, deadline - history.elapsed),
             spec.constraints.min_success_probability,
         ),
         max_steps=spec.limits.max_steps,

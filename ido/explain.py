@@ -63,6 +63,12 @@ def _step_line(step: dict[str, Any]) -> str:
     )
 
 
+def _belief_line(name: str, belief: Any) -> str:
+    if isinstance(belief, dict):
+        return f"{name}: {belief['why']} (planned with {belief['reliability']:.3f})"
+    return f"{name}: reliability believed {belief:.3f} after failures in this run"  # older runs
+
+
 def _waits(after: list[int]) -> str:
     if not after:
         return " · starts at once"
@@ -118,10 +124,7 @@ def _decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     parts: dict[str, list[str]] = {}
     parts["observed"] = [f"{k} = {json.dumps(v)}" for k, v in d["observed"].items()]
     if d.get("beliefs"):
-        parts["beliefs"] = [
-            f"{name}: reliability believed {value:.3f} after failures in this run"
-            for name, value in d["beliefs"].items()
-        ]
+        parts["beliefs"] = [_belief_line(name, b) for name, b in d["beliefs"].items()]
     plan = result.get("plan")
     if result["status"] == "infeasible":
         parts["no plan"] = [result["reason"] or "no plan"]

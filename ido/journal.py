@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ido.errors import JournalError, NotFoundError
+from ido.health import Evidence
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: health beliefs
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -33,6 +34,13 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
+CREATE TABLE IF NOT EXISTS health (
+    capability TEXT PRIMARY KEY,
+    successes REAL NOT NULL,
+    failures REAL NOT NULL,
+    latency REAL,
+    updated REAL NOT NULL
+);
 """
 
 
@@ -70,6 +78,8 @@ class Journal(Protocol):
     ) -> None: ...
     def runs(self, limit: int = 50) -> list[RunRow]: ...
     def run(self, run_id: str) -> RunRow: ...
+    def health(self) -> dict[str, Evidence]: ...
+    def save_health(self, capability: str, evidence: Evidence) -> None: ...
     def events(self, run_id: str) -> list[Event]: ...
     def resolve(self, reference: str) -> str: ...
 
@@ -85,13 +95,30 @@ class SqliteJournal:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            self._check_version()
             self._db.executescript(_SCHEMA)
             self._db.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from None
+
+    def _check_version(self) -> None:
+        """Refuse, before writing anything, a journal a newer ido wrote."""
+        table = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+        ).fetchone()
+        if table is None:
+            return
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        found = row[0] if row else None
+        if found is not None and (not str(found).isdigit() or int(found) > SCHEMA_VERSION):
+            self._db.close()
+            raise JournalError(
+                f"journal {self.path} has schema version {found}, newer than this ido "
+                f"understands ({SCHEMA_VERSION}); upgrade ido, or use another --journal"
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -143,6 +170,26 @@ class SqliteJournal:
         if row is None:
             raise NotFoundError(f"run '{run_id}' not found in {self.path}; see ido runs")
         return RunRow(*row)
+
+    def health(self) -> dict[str, Evidence]:
+        rows = self._db.execute(
+            "SELECT capability, successes, failures, latency, updated FROM health"
+        ).fetchall()
+        return {r[0]: Evidence(r[1], r[2], r[3], r[4]) for r in rows}
+
+    def save_health(self, capability: str, evidence: Evidence) -> None:
+        with self._tx():
+            self._db.execute(
+                "INSERT OR REPLACE INTO health(capability, successes, failures, latency, updated) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    capability,
+                    evidence.successes,
+                    evidence.failures,
+                    evidence.latency,
+                    evidence.updated,
+                ),
+            )
 
     def events(self, run_id: str) -> list[Event]:
         rows = self._db.execute(

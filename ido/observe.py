@@ -76,9 +76,13 @@ def snapshot(
     effects: Mapping[str, Any],
     facts: Iterable[str],
 ) -> State:
-    """state = given + observer outputs + effects of completed steps, closed-world."""
+    """state = given + effects of completed steps + observer outputs, closed-world.
+
+    Observers win: a fact an observer reports is what holds, whatever a step declared it
+    would become (the runtime compares the two to catch silent failures).
+    """
     state: State = merge({}, intent.spec.given)
+    state = merge(state, effects)
     for observation in observations:
         state = merge(state, observation)
-    state = merge(state, effects)
     return close_world(state, facts)

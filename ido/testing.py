@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ido.errors import NotFoundError
+from ido.health import Evidence
 from ido.journal import Event, RunRow
 
 
@@ -46,6 +47,13 @@ class MemoryJournal:
     def __init__(self) -> None:
         self._runs: dict[str, RunRow] = {}
         self._events: dict[str, list[Event]] = {}
+        self._health: dict[str, Evidence] = {}
+
+    def health(self) -> dict[str, Evidence]:
+        return dict(self._health)
+
+    def save_health(self, capability: str, evidence: Evidence) -> None:
+        self._health[capability] = evidence
 
     def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> None:
         self._runs[run_id] = RunRow(run_id, intent, at, None, None, None, 0.0, None)

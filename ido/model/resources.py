@@ -86,6 +86,14 @@ class Limits(Strict):
     max_replans: int = Field(
         default=10, ge=0, description="Most replans in one run before it fails."
     )
+    max_attempts: int = Field(
+        default=3, ge=1, description="Most failed attempts of one capability in one run."
+    )
+    backoff: Duration = Field(
+        default=0.0,
+        description="Wait before repeating a capability that failed: doubled per failure, "
+        "at most 60s. e.g. '500ms'.",
+    )
 
 
 class IntentSpec(Strict):
@@ -109,6 +117,11 @@ class IntentSpec(Strict):
         default="cpsat", description="Planner backend."
     )
     limits: Limits = Field(default_factory=Limits)
+    on_failure: Literal["stop", "compensate"] = Field(
+        default="stop",
+        description="stop: leave completed steps as they are; compensate: when the run "
+        "fails, run the `compensate` capability of each completed step, newest first.",
+    )
 
 
 # --- Capability -------------------------------------------------------------------------

@@ -16,18 +16,21 @@ from typing import Any
 from ido.conditions import compile_condition
 from ido.decide import Decision, History, decide
 from ido.errors import ExecutionError, IdoError
+from ido.health import Evidence
 from ido.journal import Journal
 from ido.loading import Catalog
-from ido.model import Intent
+from ido.model import Capability, Intent
 from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
-from ido.planner.types import Plan, Step
+from ido.planner.types import Step
 from ido.runtime.bindings import Outcome, perform
 from ido.runtime.context import ActionContext
 from ido.runtime.recovery import Interrupted, RunState, host, recover
-from ido.state import State, apply_effects, digest, get_path, set_path
+from ido.runtime.triggers import changed, missing_effects, over_limits
+from ido.state import State, apply_effects, digest, get_path, merge, set_path
 
 Listener = Callable[[str, Mapping[str, Any]], None]
+MAX_BACKOFF = 60.0
 
 
 def _crash_after(value: str | None) -> int | None:
@@ -65,6 +68,7 @@ class LocalRuntime:
         new_id: Callable[[float], str] = new_run_id,
         listener: Listener | None = None,
         planner: Planner | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.catalog = catalog
         self.journal = journal
@@ -73,6 +77,7 @@ class LocalRuntime:
         self.new_id = new_id
         self.listener = listener
         self.planner = planner
+        self.sleep = sleep
         self._facts = boolean_facts(catalog)
         self._committed = 0
         self._crash_after = _crash_after(os.environ.get("IDO_CRASH_AFTER_EVENTS"))
@@ -86,7 +91,7 @@ class LocalRuntime:
             )
         planner = self.planner or get_planner(intent.spec.planner)
         now = self.clock()
-        run = RunState(self.new_id(now), intent, now)
+        run = RunState(self.new_id(now), intent, now, evidence=self.journal.health())
         self.journal.start_run(
             run.run_id,
             intent.name,
@@ -112,6 +117,7 @@ class LocalRuntime:
         row = self.journal.run(run_id)
         recovered = recover(row, self.journal.events(run_id), self.catalog)
         run = recovered.run
+        run.evidence = self.journal.health()
         planner = self.planner or get_planner(recovered.planner)
         self._record(
             run,
@@ -159,6 +165,8 @@ class LocalRuntime:
             outcome, reason = self._loop(run, planner, trigger)
         except IdoError as exc:
             outcome, reason = "failed", str(exc)
+        if outcome == "failed" and run.intent.spec.on_failure == "compensate":
+            self._compensate(run, reason)
         end = self.clock()
         self.journal.finish_run(
             run.run_id, outcome, reason, run.spent, end - run.started, self._iso(end)
@@ -188,33 +196,44 @@ class LocalRuntime:
                     {"rule": rule, "capability": capability, "message": message},
                 )
                 return "blocked", f"{capability} needs approval ({rule}: {message})"
-            replan = self._execute(run, result.plan, state)
+            replan, state = self._execute(run, decision, state)
             if replan is not None:
                 trigger = replan
                 continue
-            if self._goal_holds(run.intent, self._observe(run)):
+            if self._goal_holds(run.intent, state):
                 return "achieved", None
             trigger = "plan completed but the goal does not hold"
 
-    def _execute(self, run: RunState, plan: Plan, state: State) -> str | None:
+    def _execute(self, run: RunState, decision: Decision, state: State) -> tuple[str | None, State]:
         """Perform the plan, each step once those it waits for succeed; None when all did.
+
+        Returns why to replan (None when every step succeeded) and the last state observed.
 
         Steps whose waits are met start together and run side by side. The journal is
         written from this thread only: finishes are recorded as they come (in plan order
-        when several end at once). After a failure, or a step whose requirements no longer
-        hold, nothing new starts; the steps in flight finish, and the reason is returned.
+        when several end at once). Before more steps start, the state is observed again and
+        checked (`ido.runtime.triggers`): declared effects that did not show, facts the plan
+        relied on that moved, spend or time that leave the rest of the plan over a limit, a
+        step whose requirements no longer hold. On any of these, or a failure, nothing new
+        starts; the steps in flight finish, and the reason is returned.
         """
+        assert decision.result.plan is not None
+        plan = decision.result.plan
         steps, waits = plan.steps, plan.waits
+        expected = dict(state)
         done: set[int] = set()
+        checked: set[int] = set()
         started: set[int] = set()
         reason: str | None = None
         with ThreadPoolExecutor(max_workers=max(1, len(steps)), thread_name_prefix="ido") as pool:
             running: dict[Future[Outcome], tuple[int, ActionContext]] = {}
             while True:
                 ready = [i for i in range(len(steps)) if i not in started and set(waits[i]) <= done]
+                if ready and reason is None and started:
+                    state = self._observe(run)
+                    reason = self._check(run, decision, done - checked, expected, state)
+                    checked |= done
                 if ready and reason is None:
-                    if started:
-                        state = self._observe(run)
                     for i in ready:
                         missing = self._unmet(steps[i], state)
                         if missing is not None:
@@ -223,11 +242,15 @@ class LocalRuntime:
                             )
                             break
                         started.add(i)
-                        ctx = self._start(run, steps[i], state)
+                        ctx, delay = self._start(run, steps[i], state)
                         capability = self.catalog.capabilities[ctx.capability]
-                        running[pool.submit(perform, capability, ctx, self.base)] = (i, ctx)
+                        future = pool.submit(self._perform, capability, ctx, delay)
+                        running[future] = (i, ctx)
                 if not running:
-                    return reason
+                    if reason is None and done - checked:
+                        state = self._observe(run)
+                        reason = self._check(run, decision, done - checked, expected, state)
+                    return reason, state
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in sorted(finished, key=lambda f: running[f][0]):
                     i, ctx = running.pop(future)
@@ -235,10 +258,53 @@ class LocalRuntime:
                     self._finish(run, ctx, outcome)
                     if outcome.ok:
                         done.add(i)
+                        effects = self.catalog.capabilities[ctx.capability].spec.effects
+                        expected = apply_effects(expected, effects)
                         continue
                     run.failures[ctx.capability] = run.failures.get(ctx.capability, 0) + 1
                     verb = "timed out" if outcome.timed_out else "failed"
                     reason = reason or f"step {ctx.step} {ctx.capability} {verb}: {outcome.error}"
+                if reason is None:
+                    limits = run.intent.spec.constraints
+                    reason = over_limits(
+                        plan,
+                        done,
+                        spent=run.spent,
+                        elapsed=self.clock() - run.started,
+                        max_cost=limits.max_cost,
+                        deadline=limits.deadline,
+                    )
+
+    def _perform(self, capability: Capability, ctx: ActionContext, delay: float) -> Outcome:
+        if delay > 0:
+            self.sleep(delay)
+        return perform(capability, ctx, self.base)
+
+    def _check(
+        self,
+        run: RunState,
+        decision: Decision,
+        fresh: set[int],
+        expected: State,
+        state: State,
+    ) -> str | None:
+        """After an observation: did the steps just done take effect, and does the plan hold?"""
+        plan = decision.result.plan
+        assert plan is not None
+        for i in sorted(fresh):
+            name = plan.steps[i].capability
+            effects = self.catalog.capabilities[name].spec.effects
+            silent = missing_effects(name, effects, run.seen)
+            if silent is not None:
+                step = next((s for s, c in reversed(run.completed) if c == name), None)
+                run.failures[name] = run.failures.get(name, 0) + 1
+                run.completed = [c for c in run.completed if c[0] != step]
+                self._learn(run, name, ok=False, duration=None)
+                self._record(
+                    run, "effects_missing", {"capability": name, "step": step, "reason": silent}
+                )
+                return silent
+        return changed(expected, state, decision.observed)
 
     def _observe(self, run: RunState) -> State:
         observations = []
@@ -251,6 +317,10 @@ class LocalRuntime:
             except ExecutionError as exc:
                 self._record(run, "observer_failed", {"observer": name, "error": str(exc)})
         state = snapshot(run.intent, observations, run.effects, self._facts)
+        seen: State = {}
+        for observation in observations:
+            seen = merge(seen, observation)
+        run.seen = seen
         self._record(run, "observed", {"digest": digest(state), "state": state})
         return state
 
@@ -260,7 +330,13 @@ class LocalRuntime:
             run.intent,
             self.catalog,
             state,
-            History(dict(run.failures)),
+            History(
+                failures=dict(run.failures),
+                evidence=dict(run.evidence),
+                now=self.clock(),
+                spent=run.spent,
+                elapsed=self.clock() - run.started,
+            ),
             planner,
             number=run.decisions,
             trigger=trigger,
@@ -268,12 +344,16 @@ class LocalRuntime:
         self._record(run, "decided", decision.to_json())
         return decision
 
-    def _start(self, run: RunState, step: Step, state: State) -> ActionContext:
+    def _start(self, run: RunState, step: Step, state: State) -> tuple[ActionContext, float]:
+        """Record that a step starts; also how long to back off first (after failures)."""
         capability = self.catalog.capabilities[step.capability]
         run.steps_taken += 1
         attempt = run.attempts.get(step.capability, 0) + 1
         run.attempts[step.capability] = attempt
         ctx = self._context(run, capability.name, run.steps_taken, attempt, state)
+        failed = run.failures.get(step.capability, 0)
+        backoff = run.intent.spec.limits.backoff
+        delay = min(MAX_BACKOFF, backoff * 2 ** (failed - 1)) if failed and backoff else 0.0
         self._record(
             run,
             "action_started",
@@ -285,9 +365,10 @@ class LocalRuntime:
                 "attempt": attempt,
                 "idempotency_key": ctx.idempotency_key,
                 "binding": capability.spec.run.kind if capability.spec.run else None,
+                "backoff": delay,
             },
         )
-        return ctx
+        return ctx, delay
 
     def _context(
         self, run: RunState, name: str, step: int, attempt: int, state: State
@@ -342,6 +423,43 @@ class LocalRuntime:
             data["resumed"] = resumed
             data["interrupted"] = resumed == "interrupted"
         self._record(run, "action_finished", data)
+        if outcome.ok:
+            run.completed.append((ctx.step, ctx.capability))
+        if resumed != "interrupted":
+            duration = outcome.duration if resumed is None else None
+            self._learn(run, ctx.capability, ok=outcome.ok, duration=duration)
+
+    def _learn(self, run: RunState, name: str, *, ok: bool, duration: float | None) -> None:
+        """Fold an outcome into the capability's health evidence and keep it for later runs."""
+        before = run.evidence.get(name, Evidence())
+        run.evidence[name] = before.record(ok, duration, self.clock())
+        self.journal.save_health(name, run.evidence[name])
+
+    def _compensate(self, run: RunState, reason: str | None) -> None:
+        """Undo the run's completed steps, newest first, with their `compensate` capabilities.
+
+        Each compensation is recorded with the step it undoes. One that cannot run (its
+        requirements do not hold) or fails is recorded, and the others still run.
+        """
+        for step, name in reversed(list(run.completed)):
+            undo = self.catalog.capabilities[name].spec.compensate
+            if undo is None or undo not in self.catalog.capabilities:
+                continue
+            state = self._observe(run)
+            base = {"undoes": name, "undoes_step": step, "capability": undo, "reason": reason}
+            missing = self._unmet(Step(undo, "", 0, 0, 1, 0), state)
+            if missing is not None:
+                self._record(run, "compensation_skipped", {**base, "requires": missing})
+                continue
+            ctx, _ = self._start(run, Step(undo, "", 0, 0, 1, 0), state)
+            self._record(run, "compensation_started", {**base, "step": ctx.step})
+            outcome = perform(self.catalog.capabilities[undo], ctx, self.base)
+            self._finish(run, ctx, outcome)
+            self._record(
+                run,
+                "compensation_finished",
+                {**base, "step": ctx.step, "ok": outcome.ok, "error": outcome.error},
+            )
 
     def _unmet(self, step: Step, state: State) -> str | None:
         for source in self.catalog.capabilities[step.capability].spec.requires:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ido.errors import IdoError, JournalError
+from ido.health import Evidence
 from ido.journal import Event, RunRow
 from ido.loading import Catalog
 from ido.model import Intent
@@ -33,6 +34,11 @@ class RunState:
     spent: float = 0.0
     decisions: int = 0
     steps_taken: int = 0
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    seen: State = field(default_factory=dict)
+    """The observers' latest outputs alone, to check declared effects against."""
+    completed: list[tuple[int, str]] = field(default_factory=list)
+    """(step, capability) of each step that succeeded, in order: what compensation undoes."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,11 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         elif event.kind == "action_finished":
             open_steps.pop(data["step"], None)
             _fold_finish(run, data, catalog)
+            if data["ok"]:
+                run.completed.append((data["step"], data["capability"]))
+        elif event.kind == "effects_missing":
+            run.failures[data["capability"]] = run.failures.get(data["capability"], 0) + 1
+            run.completed = [c for c in run.completed if c[0] != data["step"]]
     return Recovered(
         run, str(started.get("planner", "cpsat")), tuple(open_steps.values()), observed
     )

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ido.decide import Decision, History, decide
+from ido.health import Evidence
 from ido.loading import Catalog
 from ido.observe import boolean_facts, snapshot
 from ido.planner import get_planner
@@ -18,6 +19,7 @@ from ido.runtime.bindings import load_callable
 from ido.state import apply_effects
 
 RESIDENCY = "eu-data-residency/pii-stays-in-eu"
+NOW = 1_800_000_000.0
 
 
 def plan_for(
@@ -26,11 +28,19 @@ def plan_for(
     effects: Mapping[str, Any] | None = None,
     failures: Mapping[str, int] | None = None,
 ) -> Decision:
-    """Decide once for a shipped intent, after `effects` happened and `failures` were seen."""
+    """Decide once for a shipped intent, after `effects` happened and `failures` were seen
+    (each failure a moment ago, as the runtime would have learnt it)."""
     chosen = catalog.intents[intent]
     state = snapshot(chosen, [], apply_effects({}, effects or {}), boolean_facts(catalog))
     planner = get_planner(chosen.spec.planner)
-    return decide(chosen, catalog, state, History(failures or {}), planner, number=1, trigger="t")
+    evidence = {}
+    for name, count in (failures or {}).items():
+        seen = Evidence()
+        for _ in range(count):
+            seen = seen.record(False, None, NOW)
+        evidence[name] = seen
+    history = History(failures=failures or {}, evidence=evidence, now=NOW)
+    return decide(chosen, catalog, state, history, planner, number=1, trigger="t")
 
 
 def steps(decision: Decision) -> tuple[str, ...]:

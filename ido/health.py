@@ -1,0 +1,130 @@
+"""Health beliefs: what ido has learned of each capability's reliability and latency.
+
+Reliability is the mean of a Beta posterior. The declared `reliability` is the prior, worth
+PRIOR_WEIGHT observations; each outcome adds one success or one failure. Old outcomes fade
+with a half-life (HALF_LIFE seconds), so a provider that failed an hour ago and has been
+quiet since is trusted close to its declared figure again. Latency is an exponentially
+weighted moving average (weight LATENCY_WEIGHT per new outcome) of observed durations,
+blended with the declared latency, which counts as PRIOR_WEIGHT calls.
+
+Observers may report provider health directly: `health.<provider>.error_rate` (0..1) caps
+the reliability at 1 − error_rate, and `health.<provider>.latency_p99` (seconds) raises
+the latency estimate to at least that. Pure functions on values: the runtime supplies the
+clock and persists the beliefs in the journal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+PRIOR_WEIGHT = 4.0
+HALF_LIFE = 900.0  # seconds
+LATENCY_WEIGHT = 0.3
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Decayed counts of outcomes and the latency estimate, as of `updated` (epoch seconds)."""
+
+    successes: float = 0.0
+    failures: float = 0.0
+    latency: float | None = None
+    updated: float = 0.0
+
+    def decayed(self, now: float) -> Evidence:
+        """The same evidence seen from `now`: older outcomes count for less."""
+        if now <= self.updated:
+            return self
+        keep = math.pow(0.5, (now - self.updated) / HALF_LIFE)
+        return replace(self, successes=self.successes * keep, failures=self.failures * keep)
+
+    def record(self, ok: bool, duration: float | None, now: float) -> Evidence:
+        """Evidence after one more outcome at `now` (a duration updates the latency average)."""
+        base = self.decayed(now)
+        latency = base.latency
+        if duration is not None:
+            latency = (
+                duration
+                if latency is None
+                else LATENCY_WEIGHT * duration + (1 - LATENCY_WEIGHT) * latency
+            )
+        return Evidence(
+            base.successes + (1.0 if ok else 0.0),
+            base.failures + (0.0 if ok else 1.0),
+            latency,
+            max(now, self.updated),
+        )
+
+
+@dataclass(frozen=True)
+class Belief:
+    """What the planner uses for one capability, and why, in words."""
+
+    reliability: float
+    latency: float
+    why: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"reliability": self.reliability, "latency": self.latency, "why": self.why}
+
+
+def believe(
+    declared_reliability: float,
+    declared_latency: float,
+    evidence: Evidence | None,
+    now: float,
+    provider_health: Mapping[str, Any] | None = None,
+) -> Belief:
+    """Reliability and latency to plan with, from the declaration, outcomes and observers."""
+    reliability, latency = declared_reliability, declared_latency
+    reasons: list[str] = []
+    if evidence is not None:
+        seen = evidence.decayed(now)
+        weight = PRIOR_WEIGHT + seen.successes + seen.failures
+        reliability = (PRIOR_WEIGHT * declared_reliability + seen.successes) / weight
+        if seen.failures >= 0.05 or seen.successes >= 0.05:
+            ago = max(0.0, now - evidence.updated)
+            reasons.append(
+                f"reliability estimate {reliability:.2f} after "
+                f"{_count(seen.failures, 'failure')} and {_count(seen.successes, 'success')}, "
+                f"the last {ago:.0f} s ago"
+            )
+        if evidence.latency is not None:
+            # The declared latency is a prior worth PRIOR_WEIGHT calls, like reliability.
+            calls = seen.successes + seen.failures
+            latency = (PRIOR_WEIGHT * declared_latency + calls * evidence.latency) / (
+                PRIOR_WEIGHT + calls
+            )
+            if abs(latency - declared_latency) > 1e-3 * max(1.0, declared_latency):
+                reasons.append(
+                    f"latency estimate {latency:.3g} s (calls averaged {evidence.latency:.3g} s)"
+                )
+    health = provider_health or {}
+    error_rate = _number(health.get("error_rate"))
+    if error_rate is not None and 0.0 <= error_rate <= 1.0 and reliability > 1.0 - error_rate:
+        reliability = 1.0 - error_rate
+        reasons.append(f"observed error rate {error_rate:.2f}")
+    p99 = _number(health.get("latency_p99"))
+    if p99 is not None and p99 >= 0.0 and p99 > latency:
+        latency = p99
+        reasons.append(f"observed p99 latency {p99:.3g} s")
+    # A capability believed certain to fail cannot be planned with (log 0); keep it usable
+    # but as unattractive as the objective allows.
+    reliability = min(1.0, max(reliability, 1e-6))
+    return Belief(reliability, latency, "; ".join(reasons))
+
+
+def _count(value: float, noun: str) -> str:
+    """`1 failure`, `3 failures`, `2.5 failures` (decayed counts are not whole)."""
+    shown = f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
+    plural = "es" if noun.endswith("s") else "s"
+    return f"{shown} {noun}" if shown == "1" else f"{shown} {noun}{plural}"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None

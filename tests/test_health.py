@@ -1,0 +1,82 @@
+"""Health beliefs: a Beta posterior on reliability, a blended latency, observed provider health."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ido.health import HALF_LIFE, PRIOR_WEIGHT, Evidence, believe
+
+NOW = 1_800_000_000.0
+
+
+def failures(n: int, at: float = NOW) -> Evidence:
+    seen = Evidence()
+    for _ in range(n):
+        seen = seen.record(False, None, at)
+    return seen
+
+
+def test_without_evidence_the_declared_figures_stand() -> None:
+    belief = believe(0.99, 0.8, None, NOW)
+    assert (belief.reliability, belief.latency, belief.why) == (0.99, 0.8, "")
+
+
+def test_each_failure_lowers_the_estimate_as_a_beta_posterior() -> None:
+    """The declaration counts as PRIOR_WEIGHT observations; each failure adds one."""
+    for n in (1, 2, 5):
+        belief = believe(0.99, 0.8, failures(n), NOW)
+        assert belief.reliability == pytest.approx(PRIOR_WEIGHT * 0.99 / (PRIOR_WEIGHT + n))
+    assert (
+        "after 3 failures and 0 successes, the last 0 s ago"
+        in believe(0.99, 0.8, failures(3), NOW).why
+    )
+
+
+def test_old_failures_fade_with_the_half_life() -> None:
+    """One half-life later three failures weigh one and a half."""
+    later = believe(0.99, 0.8, failures(3), NOW + HALF_LIFE)
+    assert later.reliability == pytest.approx(PRIOR_WEIGHT * 0.99 / (PRIOR_WEIGHT + 1.5))
+    assert "after 1.5 failures" in later.why
+    much_later = believe(0.99, 0.8, failures(3), NOW + 20 * HALF_LIFE)
+    assert much_later.reliability == pytest.approx(0.99, abs=1e-4)
+
+
+def test_successes_win_back_trust() -> None:
+    seen = failures(2)
+    for _ in range(20):
+        seen = seen.record(True, None, NOW)
+    assert believe(0.9, 1.0, seen, NOW).reliability == pytest.approx(
+        (PRIOR_WEIGHT * 0.9 + 20) / (PRIOR_WEIGHT + 22)
+    )
+
+
+def test_latency_blends_observed_calls_with_the_declaration() -> None:
+    """One 3 s call against a declared 1 s: the estimate moves a fifth of the way."""
+    seen = Evidence().record(True, 3.0, NOW)
+    belief = believe(0.99, 1.0, seen, NOW)
+    assert belief.latency == pytest.approx((PRIOR_WEIGHT * 1.0 + 3.0) / (PRIOR_WEIGHT + 1))
+    assert "latency estimate 1.4 s (calls averaged 3 s)" in belief.why
+
+
+def test_observed_provider_health_caps_reliability_and_raises_latency() -> None:
+    belief = believe(0.99, 0.5, None, NOW, {"error_rate": 0.3, "latency_p99": 2.5})
+    assert belief.reliability == pytest.approx(0.7)
+    assert belief.latency == 2.5
+    assert "observed error rate 0.30" in belief.why and "observed p99 latency 2.5 s" in belief.why
+
+
+@pytest.mark.parametrize("bad", [True, "high", math.nan, -0.5, None])
+def test_malformed_provider_health_is_ignored(bad: object) -> None:
+    belief = believe(0.99, 0.5, None, NOW, {"error_rate": bad, "latency_p99": bad})
+    assert (belief.reliability, belief.latency) == (0.99, 0.5)
+
+
+def test_an_error_rate_above_one_is_ignored() -> None:
+    assert believe(0.99, 0.5, None, NOW, {"error_rate": 1.5}).reliability == 0.99
+
+
+def test_a_capability_that_always_failed_stays_plannable() -> None:
+    """Reliability never reaches 0, where its risk (−ln) would be infinite."""
+    assert believe(0.99, 0.5, None, NOW, {"error_rate": 1.0}).reliability > 0
