@@ -20,6 +20,36 @@ REASON_WORDS = {
 }
 
 
+_EVENTS = (
+    "approval_required",
+    "observer_failed",
+    "run_resumed",
+    "effects_missing",
+    "compensation_skipped",
+    "compensation_finished",
+)
+
+
+def event_line(e: dict[str, Any]) -> str:
+    """One line for a run event that is not a decision or an action."""
+    kind = e["kind"]
+    if kind == "compensation_finished":
+        verdict = "done" if e["ok"] else f"failed: {e['error']}"
+        undone = f"{e['undoes']} (step {e['undoes_step']})"
+        return f"compensation: {e['capability']} undid {undone}: {verdict}"
+    if kind == "compensation_skipped":
+        return (
+            f"compensation: {e['capability']} could not undo {e['undoes']} "
+            f"(step {e['undoes_step']}): requires {e['requires']!r}"
+        )
+    if kind == "effects_missing":
+        return f"silent failure: {e['reason']}"
+    if kind == "run_resumed":
+        steps = ", ".join(map(str, e["interrupted_steps"])) or "none"
+        return f"resumed after an interruption (steps in flight: {steps})"
+    return f"{kind}: " + ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("kind", "at"))
+
+
 def run_view(run: RunRow, events: Sequence[Event]) -> dict[str, Any]:
     """The run as one JSON document: decisions, each with the actions taken under it."""
     decisions: list[dict[str, Any]] = []
@@ -33,7 +63,7 @@ def run_view(run: RunRow, events: Sequence[Event]) -> dict[str, Any]:
         elif event.kind == "action_finished":
             action = {**started.pop(event.data["step"], {}), **event.data, "at": event.at}
             _decision(decisions, action["decision"])["actions"].append(action)
-        elif event.kind in ("approval_required", "observer_failed", "run_resumed"):
+        elif event.kind in _EVENTS:
             data = {k: v for k, v in event.data.items() if k != "process"}
             other.append({"kind": event.kind, "at": event.at, **data})
     for action in started.values():  # started, never finished: interrupted
@@ -174,7 +204,7 @@ def _text(view: dict[str, Any]) -> list[str]:
             lines.append(f"  {title}:")
             lines += [f"    {item}" for item in items]
     for e in view["events"]:
-        lines.append(f"{e['kind']}: " + ", ".join(f"{k}={v}" for k, v in e.items() if k != "kind"))
+        lines.append(event_line(e))
     return lines
 
 
@@ -193,8 +223,5 @@ def _markdown(view: dict[str, Any]) -> list[str]:
             lines += ["", f"**{title.capitalize()}**", ""]
             lines += [f"- {item}" for item in items]
     for e in view["events"]:
-        lines += [
-            "",
-            f"- `{e['kind']}` " + ", ".join(f"{k}={v}" for k, v in e.items() if k != "kind"),
-        ]
+        lines += ["", f"- {event_line(e)}"]
     return lines

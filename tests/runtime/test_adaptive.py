@@ -1,0 +1,347 @@
+"""Adaptive execution: beliefs that persist, triggers that replan, limits on actual spend and
+time, retries with backoff, attempts that run out, and compensation when a run fails."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ido.errors import JournalError
+from ido.journal import SqliteJournal
+from ido.loading import load_catalog
+from ido.runtime.local import LocalRuntime
+from ido.testing import MemoryJournal, StepClock
+
+FLAKY = '''\
+"""Fails the first FLAKY_FAILS calls of each capability (counted in files), then succeeds."""
+import json
+import os
+from pathlib import Path
+
+
+def call(ctx):
+    counter = Path(f"calls-{ctx.capability}.txt")
+    n = int(counter.read_text()) if counter.exists() else 0
+    counter.write_text(str(n + 1))
+    if n < int(os.environ.get("FLAKY_FAILS", "0")):
+        raise RuntimeError(f"{ctx.capability} flaked ({n + 1})")
+    if ctx.capability == "close-shop":
+        Path("world.json").write_text(json.dumps({"shop": {"open": False}}))
+    return None
+
+
+def lie(ctx):
+    return None  # says it worked; the world says otherwise
+
+
+def world():
+    path = Path("world.json")
+    return json.loads(path.read_text()) if path.exists() else {}
+'''
+
+
+def runtime(
+    project: Path, journal: object | None = None, **kwargs: object
+) -> tuple[LocalRuntime, MemoryJournal]:
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    store = journal or MemoryJournal()
+    rt = LocalRuntime(
+        catalog,
+        store,  # type: ignore[arg-type]
+        base=project,
+        clock=kwargs.pop("clock", StepClock()),  # type: ignore[arg-type]
+        new_id=lambda _: "r-test",
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return rt, store  # type: ignore[return-value]
+
+
+def kinds(journal: MemoryJournal, kind: str) -> list[dict[str, object]]:
+    return [e.data for e in journal.events("r-test") if e.kind == kind]
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+
+
+def add_capability(project: Path, name: str, body: str) -> None:
+    (project / "capabilities" / f"{name}.yaml").write_text(
+        f"apiVersion: ido/v1\nkind: Capability\nmetadata: {{name: {name}}}\nspec:\n{body}"
+    )
+
+
+@pytest.fixture
+def flaky(project: Path) -> Path:
+    (project / "fakesvc" / "flaky.py").write_text(FLAKY)
+    return project
+
+
+# --- beliefs -----------------------------------------------------------------------------
+
+
+def test_beliefs_learnt_in_one_run_steer_the_next(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cheappay fails in run 1; run 2 (same SQLite journal) starts distrusting it."""
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    with SqliteJournal(project / "j.db") as store:
+        rt, _ = runtime(project, store)
+        assert rt.run(rt.catalog.intents["ship-order"]).outcome == "achieved"
+    monkeypatch.delenv("FAKESVC_FAIL")
+    with SqliteJournal(project / "j.db") as store:
+        assert store.health()["pay-cheap-eu"].failures == 1
+        rt, _ = runtime(project, store)
+        rt.new_id = lambda _: "r-next"
+        rt.run(rt.catalog.intents["ship-order"])
+        first = next(e.data for e in store.events("r-next") if e.kind == "decided")
+    belief = first["beliefs"]["pay-cheap-eu"]
+    assert belief["reliability"] < 0.99
+    assert "after 1 failure" in belief["why"]
+    assert first["result"]["plan"]["steps"][0]["capability"] == "pay-pricey-eu"
+
+
+def test_observed_provider_health_lowers_a_belief(project: Path) -> None:
+    """An observer reporting `health.cheappay.error_rate` makes the planner avoid it."""
+    (project / "health.json").write_text(json.dumps({"cheappay": {"error_rate": 0.5}}))
+    (project / "capabilities" / "health.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: health}\n"
+        "spec: {file: ../health.json, at: health}\n"
+    )
+    edit(
+        project / "intents" / "ship-order.yaml",
+        "  policies: [residency]",
+        "  policies: [residency]\n  observers: [health]",
+    )
+    rt, journal = runtime(project)
+    rt.run(rt.catalog.intents["ship-order"])
+    (first, *_) = kinds(journal, "decided")
+    assert first["beliefs"]["pay-cheap-eu"]["why"] == "observed error rate 0.50"  # type: ignore[index]
+    assert first["result"]["plan"]["steps"][0]["capability"] == "pay-pricey-eu"  # type: ignore[index]
+
+
+# --- retries, backoff, attempts ----------------------------------------------------------
+
+
+def test_a_retry_emerges_with_backoff_doubling_per_failure(
+    flaky: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The only provider fails twice: it is chosen again each time, after 1 s then 2 s."""
+    add_capability(
+        flaky,
+        "mint",
+        "  provider: mint\n  requires: ['!state.token.minted']\n  effects: {token.minted: true}\n"
+        "  run: {python: 'fakesvc.flaky:call'}\n",
+    )
+    (flaky / "intents" / "mint-token.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: mint-token}\nspec:\n"
+        "  goal: ['state.token.minted']\n  limits: {backoff: 1s}\n"
+    )
+    monkeypatch.setenv("FLAKY_FAILS", "2")
+    slept: list[float] = []
+    rt, journal = runtime(flaky, sleep=slept.append)
+    report = rt.run(rt.catalog.intents["mint-token"])
+    assert report.outcome == "achieved", report.reason
+    assert [d["capability"] for d in kinds(journal, "action_started")] == ["mint"] * 3
+    assert [d["backoff"] for d in kinds(journal, "action_started")] == [0.0, 1.0, 2.0]
+    assert slept == [1.0, 2.0]
+
+
+def test_a_capability_out_of_attempts_is_left_out_and_the_run_fails_naming_the_limit(
+    flaky: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_capability(
+        flaky,
+        "mint",
+        "  provider: mint\n  requires: ['!state.token.minted']\n  effects: {token.minted: true}\n"
+        "  run: {python: 'fakesvc.flaky:call'}\n",
+    )
+    (flaky / "intents" / "mint-token.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: mint-token}\nspec:\n"
+        "  goal: ['state.token.minted']\n  limits: {max_attempts: 2}\n"
+    )
+    monkeypatch.setenv("FLAKY_FAILS", "5")
+    rt, journal = runtime(flaky)
+    report = rt.run(rt.catalog.intents["mint-token"])
+    assert report.outcome == "failed"
+    assert len(kinds(journal, "action_started")) == 2
+    assert report.reason is not None
+    assert "limits.max_attempts denies mint" in report.reason
+    last = kinds(journal, "decided")[-1]
+    (rejection,) = [r for r in last["result"]["rejections"] if r["rule"]]  # type: ignore[index]
+    assert rejection["rule"] == "limits.max_attempts"
+    assert (
+        rejection["detail"] == "failed 2 time(s) in this run, the most limits.max_attempts allows"
+    )
+
+
+# --- triggers ----------------------------------------------------------------------------
+
+
+def test_effects_that_do_not_show_are_a_silent_failure_that_replans(flaky: Path) -> None:
+    """pay-liar says it charged, but the payments observer still reports unpaid."""
+    (flaky / "world.json").write_text(json.dumps({"order": {"paid": False}}))
+    (flaky / "capabilities" / "world.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: world}\n"
+        "spec: {python: 'fakesvc.flaky:world'}\n"
+    )
+    add_capability(
+        flaky,
+        "pay-liar",
+        "  provider: liar\n  region: eu\n  requires: ['!state.order.paid']\n"
+        "  effects: {order.paid: true}\n  cost: 0.01\n  run: {python: 'fakesvc.flaky:lie'}\n",
+    )
+    edit(
+        flaky / "intents" / "ship-order.yaml",
+        '  goal: ["state.order.paid", "state.order.shipped"]',
+        '  goal: ["state.order.paid"]\n  observers: [world]',
+    )
+    intent = flaky / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  limits: {max_replans: 2}\n")
+    rt, journal = runtime(flaky)
+    report = rt.run(rt.catalog.intents["ship-order"])
+    (missing, *_) = kinds(journal, "effects_missing")
+    assert missing["capability"] == "pay-liar"
+    assert missing["reason"] == (
+        "pay-liar reported success but its effects did not show: order.paid is False, expected True"
+    )
+    decisions = kinds(journal, "decided")
+    assert decisions[1]["trigger"] == missing["reason"]
+    assert decisions[1]["beliefs"]["pay-liar"]["reliability"] < 0.99  # type: ignore[index]
+    assert report.outcome == "failed"  # every payment lies to this observer in the end
+
+
+def test_an_observation_that_moves_a_fact_the_plan_relied_on_replans(flaky: Path) -> None:
+    """close-shop (step 1) closes the shop that sell (step 2) was planned on: replan."""
+    (flaky / "world.json").write_text(json.dumps({"shop": {"open": True}}))
+    (flaky / "capabilities" / "world.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: world}\n"
+        "spec: {python: 'fakesvc.flaky:world'}\n"
+    )
+    add_capability(
+        flaky,
+        "close-shop",
+        "  provider: admin\n  requires: ['!state.audit.done']\n  effects: {audit.done: true}\n"
+        "  run: {python: 'fakesvc.flaky:call'}\n",
+    )
+    add_capability(
+        flaky,
+        "sell",
+        "  provider: till\n  requires: ['state.audit.done && state.shop.open']\n"
+        "  effects: {order.sold: true}\n  run: {python: 'fakesvc.flaky:call'}\n",
+    )
+    (flaky / "intents" / "sell.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: sell}\nspec:\n"
+        "  goal: ['state.order.sold']\n  observers: [world]\n"
+    )
+    rt, journal = runtime(flaky)
+    report = rt.run(rt.catalog.intents["sell"])
+    assert report.outcome == "failed"
+    decisions = kinds(journal, "decided")
+    assert (
+        decisions[1]["trigger"] == "observation changed: shop.open is now False (planned with True)"
+    )
+    assert [d["capability"] for d in kinds(journal, "action_started")] == ["close-shop"]
+
+
+def test_time_that_runs_over_replans_with_what_is_left_of_the_deadline(project: Path) -> None:
+    """Each clock reading advances 5 s: after paying, the 30 s deadline no longer fits."""
+    rt, journal = runtime(project, clock=StepClock(step=5.0))
+    report = rt.run(rt.catalog.intents["ship-order"])
+    assert report.outcome == "failed"
+    decisions = kinds(journal, "decided")
+    assert "past the 30 s deadline" in str(decisions[1]["trigger"])
+    assert "no plan within deadline" in str(report.reason)
+
+
+def test_spend_so_far_counts_against_the_budget(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """max_cost 1.20: cheappay fails (0.30 spent), and 0.90 left is too little for the rest."""
+    edit(project / "intents" / "ship-order.yaml", "max_cost: 5.0", "max_cost: 1.2")
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    rt, _ = runtime(project)
+    report = rt.run(rt.catalog.intents["ship-order"])
+    assert report.outcome == "failed"
+    assert report.cost == pytest.approx(0.30)
+    assert str(report.reason).startswith("no plan within max_cost 0.90")
+
+
+# --- compensation ------------------------------------------------------------------------
+
+
+def test_a_failed_run_compensates_its_completed_steps_newest_first(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paid, then shipping fails for good: with on_failure: compensate, the payment is refunded."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(
+        intent.read_text() + "  on_failure: compensate\n  limits: {max_attempts: 1}\n"
+    )
+    monkeypatch.setenv("FAKESVC_FAIL", "carrier")
+    rt, journal = runtime(project)
+    report = rt.run(rt.catalog.intents["ship-order"])
+    assert report.outcome == "failed"
+    (started,) = kinds(journal, "compensation_started")
+    assert (started["undoes"], started["capability"]) == ("pay-cheap-eu", "refund-eu")
+    (finished,) = kinds(journal, "compensation_finished")
+    assert finished["ok"] is True
+    calls = (project / "calls.log").read_text().split()[0::2]
+    assert calls == ["pay-cheap-eu", "ship", "refund-eu"]
+
+
+def test_without_compensate_a_failed_run_leaves_completed_steps(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  limits: {max_attempts: 1}\n")
+    monkeypatch.setenv("FAKESVC_FAIL", "carrier")
+    rt, journal = runtime(project)
+    assert rt.run(rt.catalog.intents["ship-order"]).outcome == "failed"
+    assert not kinds(journal, "compensation_started")
+
+
+# --- the journal itself ------------------------------------------------------------------
+
+
+def test_a_journal_from_a_newer_ido_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "ido.db"
+    with SqliteJournal(path):
+        pass
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(JournalError, match="schema version 99, newer than this ido understands"):
+        SqliteJournal(path)
+    assert path.read_bytes() == before
+
+
+def test_a_file_that_is_not_a_journal_is_a_clear_error_and_is_not_overwritten(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ido.db"
+    path.write_bytes(b"these are my notes, not a database" * 100)
+    before = path.read_bytes()
+    with pytest.raises(JournalError, match="cannot open journal"):
+        SqliteJournal(path)
+    assert path.read_bytes() == before
+
+
+def test_explain_tells_the_compensation(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ido.explain import render, run_view
+
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(
+        intent.read_text() + "  on_failure: compensate\n  limits: {max_attempts: 1}\n"
+    )
+    monkeypatch.setenv("FAKESVC_FAIL", "carrier")
+    rt, journal = runtime(project)
+    rt.run(rt.catalog.intents["ship-order"])
+    text = render(run_view(journal.run("r-test"), journal.events("r-test")), "text")
+    assert "compensation: refund-eu undid pay-cheap-eu (step 1): done" in text
