@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Mapping
 from functools import wraps
 from pathlib import Path
@@ -52,13 +53,18 @@ def _guard(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _catalog_paths(extra: list[Path] | None, intent: str | None = None) -> list[Path]:
+def _catalog_paths(extra: list[Path] | None, intent: str | list[str] | None = None) -> list[Path]:
     paths = [Path(d) for d in DEFAULT_DIRS if Path(d).is_dir()]
     paths += list(extra or [])
-    if intent is not None and (intent.endswith((".yaml", ".yml")) or Path(intent).is_file()):
-        if not Path(intent).is_file():
-            raise NotFoundError(f"{intent}: no such intent file")
-        paths.append(Path(intent))
+    folders = [p.resolve() for p in paths if p.is_dir()]
+    for reference in [intent] if isinstance(intent, str) else intent or []:
+        if not (reference.endswith((".yaml", ".yml")) or Path(reference).is_file()):
+            continue
+        if not Path(reference).is_file():
+            raise NotFoundError(f"{reference}: no such intent file")
+        file = Path(reference).resolve()
+        if not any(file.is_relative_to(folder) for folder in folders):  # loaded with its folder
+            paths.append(Path(reference))
     if not paths:
         raise NotFoundError(
             "no catalog found: expected intents/, capabilities/ or policies/ here, "
@@ -67,7 +73,7 @@ def _catalog_paths(extra: list[Path] | None, intent: str | None = None) -> list[
     return paths
 
 
-def _load(extra: list[Path] | None, intent: str | None = None) -> Any:
+def _load(extra: list[Path] | None, intent: str | list[str] | None = None) -> Any:
     from ido.loading import load_catalog
 
     return load_catalog(_catalog_paths(extra, intent))
@@ -216,24 +222,56 @@ def _ipc_plan(loaded: Any, plan: Any) -> str:
 @app.command()
 @_guard
 def run(
-    intent: Annotated[str, typer.Argument(help="Intent name or path to an intent file.")],
+    intents: Annotated[
+        list[str],
+        typer.Argument(metavar="INTENT...", help="Intent names or paths to intent files."),
+    ],
     catalog: CatalogOpt = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
+    concurrency: Annotated[
+        int, typer.Option(help="Most runs at once when several intents are given.", min=1)
+    ] = 4,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the outcome.")] = False,
 ) -> None:
-    """Pursue an intent: observe, decide, act and replan until an outcome."""
-    from ido.journal import SqliteJournal
+    """Pursue intents: observe, decide, act and replan until an outcome.
+
+    Several intents run side by side in this process (at most --concurrency at once), each
+    its own run in the same journal; lines are prefixed with the intent's name.
+    """
     from ido.loading import find_intent
+
+    loaded = _load(catalog, intents)
+    chosen = [find_intent(loaded, reference) for reference in intents]
+    if len(chosen) == 1:
+        _report(_run_one(loaded, chosen[0], journal, None if quiet else _progress))
+    from concurrent.futures import ThreadPoolExecutor
+
+    lock = threading.Lock()
+
+    def one(intent: Any) -> Any:
+        def listener(kind: str, data: Mapping[str, Any]) -> None:
+            with lock:
+                _progress(kind, data, prefix=f"[{intent.name}] ")
+
+        return _run_one(loaded, intent, journal, None if quiet else listener)
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        reports = list(pool.map(one, chosen))
+    for report in reports:
+        line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
+        typer.echo(line + (f" ({report.reason})" if report.reason else ""))
+    worst = max((EXIT.get(r.outcome, 1) for r in reports), key=lambda code: (code != 0, code))
+    raise typer.Exit(worst)
+
+
+def _run_one(loaded: Any, intent: Any, journal: Path, listener: Any) -> Any:
+    """One run in its own journal connection (SQLite connections stay in their thread)."""
+    from ido.journal import SqliteJournal
     from ido.runtime.local import LocalRuntime
 
-    loaded = _load(catalog, intent)
-    chosen = find_intent(loaded, intent)
     with SqliteJournal(journal) as store:
-        runtime = LocalRuntime(
-            loaded, store, base=Path.cwd(), listener=None if quiet else _progress
-        )
-        report = runtime.run(chosen)
-    _report(report)
+        runtime = LocalRuntime(loaded, store, base=Path.cwd(), listener=listener)
+        return runtime.run(intent)
 
 
 @app.command()
@@ -282,36 +320,45 @@ def _stages(plan: Mapping[str, Any]) -> str:
     return " → ".join(" + ".join(group) for _, group in sorted(grouped.items()))
 
 
-def _progress(kind: str, data: Mapping[str, Any]) -> None:
+def _progress(kind: str, data: Mapping[str, Any], prefix: str = "") -> None:
+    for line in _progress_lines(kind, data):
+        typer.echo(prefix + line)
+
+
+def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
+    from ido.explain import event_line
+
     if kind == "run_started":
-        typer.echo(f"run {data['run_id']} · intent {data['intent']}")
-    elif kind == "decided":
+        return [f"run {data['run_id']} · intent {data['intent']}"]
+    if kind == "decided":
         result = data["result"]
         head = f"decision {data['number']} ({data['trigger']})"
         if result["status"] == "planned":
             steps = _stages(result["plan"])
-            typer.echo(
+            return [
                 f"{head}: {steps} (cost {result['plan']['cost']:.2f}, "
                 f"score {result['plan']['score']:.3f})"
-            )
-        elif result["status"] == "infeasible":
-            typer.echo(f"{head}: no plan: {result['reason']}")
-        else:
-            typer.echo(f"{head}: goal already holds")
-    elif kind == "action_started":
-        typer.echo(f"  ▶ {data['capability']} (attempt {data['attempt']})")
-    elif kind == "action_finished":
+            ]
+        if result["status"] == "infeasible":
+            return [f"{head}: no plan: {result['reason']}"]
+        return [f"{head}: goal already holds"]
+    if kind == "action_started":
+        wait = f", after {data['backoff']:g}s backoff" if data.get("backoff") else ""
+        return [f"  ▶ {data['capability']} (attempt {data['attempt']}{wait})"]
+    if kind == "action_finished":
         took = f"{data['duration'] * 1000:.0f}ms"
         if data["ok"]:
-            typer.echo(f"  ✓ {data['capability']} in {took}")
-        else:
-            typer.echo(f"  ✗ {data['capability']} after {took}: {data['error']}")
-    elif kind == "run_resumed":
+            return [f"  ✓ {data['capability']} in {took}"]
+        return [f"  ✗ {data['capability']} after {took}: {data['error']}"]
+    if kind == "run_resumed":
         steps = data["interrupted_steps"]
         open_steps = f"; settling step(s) {', '.join(map(str, steps))}" if steps else ""
-        typer.echo(f"resuming{open_steps}")
-    elif kind == "observer_failed":
-        typer.echo(f"  ! {data['error']}")
+        return [f"resuming{open_steps}"]
+    if kind == "observer_failed":
+        return [f"  ! {data['error']}"]
+    if kind in ("effects_missing", "compensation_finished", "compensation_skipped"):
+        return [f"  ! {event_line({'kind': kind, **data})}"]
+    return []
 
 
 @app.command()

@@ -223,3 +223,35 @@ def test_plan_alternatives_option_sets_how_many_are_worked_out(project: Path) ->
     _, none = ido("plan", "ship-order", "--format", "json", "--alternatives", "0")
     assert json.loads(default)["result"]["alternatives"]
     assert json.loads(none)["result"]["alternatives"] == []
+
+
+def test_run_several_intents_side_by_side(project: Path) -> None:
+    """Two intents, one process: each is its own run in the journal; lines name their intent."""
+    second = (
+        (project / "intents" / "ship-order.yaml")
+        .read_text()
+        .replace("name: ship-order", "name: ship-order-2")
+    )
+    (project / "intents" / "ship-order-2.yaml").write_text(second)
+    code, out = ido("run", "ship-order", "intents/ship-order-2.yaml", "--concurrency", "2")
+    assert code == 0, out
+    assert "[ship-order] decision 1 (run started)" in out
+    assert "[ship-order-2] decision 1 (run started)" in out
+    assert out.count("achieved: run ") == 2
+    code, listed = ido("runs", "--format", "json")
+    runs = json.loads(listed)
+    assert sorted(r["intent"] for r in runs) == ["ship-order", "ship-order-2"]
+    assert {r["outcome"] for r in runs} == {"achieved"}
+
+
+def test_run_several_intents_exits_with_the_worst_outcome(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    infeasible = (project / "intents" / "ship-order.yaml").read_text()
+    infeasible = infeasible.replace("name: ship-order", "name: too-cheap").replace(
+        "max_cost: 5.0", "max_cost: 0.1"
+    )
+    (project / "intents" / "too-cheap.yaml").write_text(infeasible)
+    code, out = ido("run", "ship-order", "too-cheap", "--quiet")
+    assert code == 1, out
+    assert "achieved: run" in out and "failed: run" in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -154,6 +155,12 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path) -> Outcome:
         return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
     except OSError as exc:
         return Outcome(False, error=f"cannot start {argv[0]}: {exc.strerror or exc}")
+    if done.returncode < 0:
+        try:
+            name = signal.Signals(-done.returncode).name
+        except ValueError:
+            name = f"signal {-done.returncode}"
+        return Outcome(False, error=f"killed by {name}")
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
         return Outcome(False, error=f"exit code {done.returncode}: {tail[0][:500]}")

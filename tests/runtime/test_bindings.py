@@ -133,3 +133,11 @@ def test_http_binding_unreachable_server_fails(project: Path) -> None:
     """A refused connection is a failure, not an exception."""
     outcome = perform(capability({"http": {"url": "http://127.0.0.1:9/x"}}), context(), project)
     assert not outcome.ok and outcome.error is not None
+
+
+def test_a_shell_step_killed_by_a_signal_is_a_failed_attempt(project: Path) -> None:
+    """A subprocess that dies of SIGKILL is a failure naming the signal, not a runtime crash."""
+    argv = ["python", "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]
+    outcome = perform(capability({"shell": argv}), context(), project)
+    assert not outcome.ok
+    assert outcome.error == "killed by SIGKILL"
