@@ -79,7 +79,7 @@ class Journal(Protocol):
     def runs(self, limit: int = 50) -> list[RunRow]: ...
     def run(self, run_id: str) -> RunRow: ...
     def health(self) -> dict[str, Evidence]: ...
-    def save_health(self, capability: str, evidence: Evidence) -> None: ...
+    def save_health(self, evidence: Mapping[str, Evidence]) -> None: ...
     def events(self, run_id: str) -> list[Event]: ...
     def resolve(self, reference: str) -> str: ...
 
@@ -177,18 +177,13 @@ class SqliteJournal:
         ).fetchall()
         return {r[0]: Evidence(r[1], r[2], r[3], r[4]) for r in rows}
 
-    def save_health(self, capability: str, evidence: Evidence) -> None:
+    def save_health(self, evidence: Mapping[str, Evidence]) -> None:
+        """Store capabilities' health evidence, in one transaction."""
         with self._tx():
-            self._db.execute(
+            self._db.executemany(
                 "INSERT OR REPLACE INTO health(capability, successes, failures, latency, updated) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (
-                    capability,
-                    evidence.successes,
-                    evidence.failures,
-                    evidence.latency,
-                    evidence.updated,
-                ),
+                [(n, e.successes, e.failures, e.latency, e.updated) for n, e in evidence.items()],
             )
 
     def events(self, run_id: str) -> list[Event]:

@@ -52,8 +52,8 @@ class MemoryJournal:
     def health(self) -> dict[str, Evidence]:
         return dict(self._health)
 
-    def save_health(self, capability: str, evidence: Evidence) -> None:
-        self._health[capability] = evidence
+    def save_health(self, evidence: Mapping[str, Evidence]) -> None:
+        self._health.update(evidence)
 
     def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> None:
         self._runs[run_id] = RunRow(run_id, intent, at, None, None, None, 0.0, None)

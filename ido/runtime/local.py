@@ -118,6 +118,9 @@ class LocalRuntime:
         recovered = recover(row, self.journal.events(run_id), self.catalog)
         run = recovered.run
         run.evidence = self.journal.health()
+        for name, ok, duration, at in recovered.outcomes:
+            run.evidence[name] = run.evidence.get(name, Evidence()).record(ok, duration, at)
+            run.learnt.add(name)
         planner = self.planner or get_planner(recovered.planner)
         self._record(
             run,
@@ -167,6 +170,9 @@ class LocalRuntime:
             outcome, reason = "failed", str(exc)
         if outcome == "failed" and run.intent.spec.on_failure == "compensate":
             self._compensate(run, reason)
+        # Beliefs are kept for later runs once per run, not per step: after a crash, resume
+        # learns the lost outcomes again from the journal's action_finished events.
+        self.journal.save_health({name: run.evidence[name] for name in sorted(run.learnt)})
         end = self.clock()
         self.journal.finish_run(
             run.run_id, outcome, reason, run.spent, end - run.started, self._iso(end)
@@ -430,10 +436,10 @@ class LocalRuntime:
             self._learn(run, ctx.capability, ok=outcome.ok, duration=duration)
 
     def _learn(self, run: RunState, name: str, *, ok: bool, duration: float | None) -> None:
-        """Fold an outcome into the capability's health evidence and keep it for later runs."""
+        """Fold an outcome into the capability's health evidence (stored when the run ends)."""
         before = run.evidence.get(name, Evidence())
         run.evidence[name] = before.record(ok, duration, self.clock())
-        self.journal.save_health(name, run.evidence[name])
+        run.learnt.add(name)
 
     def _compensate(self, run: RunState, reason: str | None) -> None:
         """Undo the run's completed steps, newest first, with their `compensate` capabilities.

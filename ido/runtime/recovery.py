@@ -39,6 +39,8 @@ class RunState:
     """The observers' latest outputs alone, to check declared effects against."""
     completed: list[tuple[int, str]] = field(default_factory=list)
     """(step, capability) of each step that succeeded, in order: what compensation undoes."""
+    learnt: set[str] = field(default_factory=set)
+    """Capabilities whose evidence changed in this run and is not stored yet."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class Recovered:
     run: RunState
     planner: str
     interrupted: tuple[Interrupted, ...]
+    outcomes: tuple[tuple[str, bool, float | None, float], ...]
+    """(capability, ok, duration, when) of each outcome recorded before the interruption."""
     observed: State
     """The last state observed before the interruption (what interrupted steps were planned on)."""
 
@@ -92,6 +96,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         raise JournalError(f"run {row.id}: the recorded intent cannot be read: {exc}") from None
     run = RunState(row.id, intent, datetime.fromisoformat(row.started_at).timestamp())
     open_steps: dict[int, Interrupted] = {}
+    outcomes: list[tuple[str, bool, float | None, float]] = []
     observed: State = {}
     for event in events:
         data = event.data
@@ -111,12 +116,24 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
             _fold_finish(run, data, catalog)
             if data["ok"]:
                 run.completed.append((data["step"], data["capability"]))
+            if not data.get("interrupted"):
+                duration = None if data.get("resumed") else data.get("duration")
+                outcomes.append((data["capability"], bool(data["ok"]), duration, _epoch(event)))
         elif event.kind == "effects_missing":
             run.failures[data["capability"]] = run.failures.get(data["capability"], 0) + 1
             run.completed = [c for c in run.completed if c[0] != data["step"]]
+            outcomes.append((data["capability"], False, None, _epoch(event)))
     return Recovered(
-        run, str(started.get("planner", "cpsat")), tuple(open_steps.values()), observed
+        run,
+        str(started.get("planner", "cpsat")),
+        tuple(open_steps.values()),
+        tuple(outcomes),
+        observed,
     )
+
+
+def _epoch(event: Event) -> float:
+    return datetime.fromisoformat(event.at).timestamp()
 
 
 def _fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:

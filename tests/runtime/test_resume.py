@@ -204,6 +204,10 @@ def test_a_run_killed_after_any_event_resumes_and_does_each_side_effect_once(
         with SqliteJournal(project / ".ido" / "ido.db") as journal:
             (row,) = journal.runs()
             settled |= {e.data.get("resumed") for e in journal.events(row.id)} - {None}
+            health = journal.health()
+        # What the run learnt before the crash is kept, and nothing is learnt twice.
+        for name in ("charge", "pack", "ship"):
+            assert health[name].successes == pytest.approx(1.0, abs=0.01), (n, name, health)
     # Crashes after a step's start settle it both ways: pack (idempotent) is performed
     # again, ship (not idempotent, effects absent) is left to the next decision.
     assert {"repeated", "interrupted"} <= settled
