@@ -46,6 +46,9 @@ class Decision:
     beliefs: Mapping[str, Belief]
     approvals: tuple[tuple[str, str, str], ...]
     policy_errors: tuple[str, ...]
+    spent: float = 0.0
+    elapsed: float = 0.0
+    """What the run had spent and how long it had taken: the plan had the rest of the limits."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +61,8 @@ class Decision:
             "beliefs": {name: b.to_json() for name, b in self.beliefs.items()},
             "approvals": [list(a) for a in self.approvals],
             "policy_errors": list(self.policy_errors),
+            "spent": self.spent,
+            "elapsed": self.elapsed,
         }
 
 
@@ -160,6 +165,17 @@ def observed_facts(task: Task, result: PlanResult, state: Mapping[str, Any]) -> 
     return {p: get_path(state, p) for p in sorted(paths) if has_path(state, p)}
 
 
+def _used(intent: Intent, history: History, blocking: tuple[str, ...]) -> str:
+    """Why a limit is smaller than the intent says: the run has used part of it."""
+    limits = intent.spec.constraints
+    notes = []
+    if "max_cost" in blocking and limits.max_cost is not None and history.spent > 0:
+        notes.append(f"the run has spent {history.spent:.2f} of max_cost {limits.max_cost:.2f}")
+    if "deadline" in blocking and limits.deadline is not None and history.elapsed >= 0.001:
+        notes.append(f"{history.elapsed:.3g} s of the {limits.deadline:g} s deadline have elapsed")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
 def decide(
     intent: Intent,
     catalog: Catalog,
@@ -179,6 +195,8 @@ def decide(
     result = planner.plan(task)
     denials = tuple(Rejection(d.action.name, "denied", d.message, rule=d.rule) for d in task.denied)
     result = replace(result, rejections=denials + result.rejections)
+    if result.status == "infeasible" and result.reason is not None:
+        result = replace(result, reason=result.reason + _used(intent, history, result.blocking))
     chosen = set(result.plan.capabilities) if result.plan else set()
     approvals = tuple(
         (h.ref, name, h.message)
@@ -195,4 +213,6 @@ def decide(
         beliefs=beliefs,
         approvals=approvals,
         policy_errors=tuple(errors),
+        spent=history.spent,
+        elapsed=history.elapsed,
     )

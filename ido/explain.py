@@ -128,11 +128,16 @@ def _rejection_line(rejection: dict[str, Any]) -> str:
     return f"{rejection['capability']}: {words}: {rejection['detail']}"
 
 
-def _constraint_line(c: dict[str, Any]) -> str:
+def _constraint_line(c: dict[str, Any], spent: float = 0.0, elapsed: float = 0.0) -> str:
+    """A constraint against the intent's own limit; the plan had what the run had not used."""
     if c["name"] == "deadline":
-        value = f"{format_duration(c['value'])} of {format_duration(c['limit'])}"
+        value = f"{format_duration(c['value'])} of {format_duration(c['limit'] + elapsed)}"
+        if elapsed >= 0.0005:
+            value += f" ({format_duration(elapsed)} already elapsed)"
     elif c["name"] == "max_cost":
-        value = f"{_money(c['value'])} of {_money(c['limit'])}"
+        value = f"{_money(c['value'])} of {_money(c['limit'] + spent)}"
+        if spent > 0:
+            value += f" ({_money(spent)} already spent)"
     else:
         value = f"{c['value']:.4f} ≥ {c['limit']:.4f}"
     mark = "  ← binding" if c["binding"] else ""
@@ -178,7 +183,8 @@ def _decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
             for i, (s, w) in enumerate(zip(plan["steps"], after), start=1)
         ]
     if result.get("constraints"):
-        parts["constraints"] = [_constraint_line(c) for c in result["constraints"]]
+        used = (d.get("spent", 0.0), d.get("elapsed", 0.0))
+        parts["constraints"] = [_constraint_line(c, *used) for c in result["constraints"]]
     if result.get("alternatives"):
         parts["alternatives"] = [
             f"+{a['score_delta']:.3f} score: {a['why']}" for a in result["alternatives"]

@@ -269,6 +269,7 @@ def test_spend_so_far_counts_against_the_budget(
     assert report.outcome == "failed"
     assert report.cost == pytest.approx(0.30)
     assert str(report.reason).startswith("no plan within max_cost 0.90")
+    assert str(report.reason).endswith("(the run has spent 0.30 of max_cost 1.20)")
 
 
 # --- compensation ------------------------------------------------------------------------
