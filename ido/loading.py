@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from ido.conditions import ConditionError, compile_condition
 from ido.errors import LoadError, NotFoundError, Problem
-from ido.model import KINDS, Capability, Intent, Observer, Policy, Resource
+from ido.model import KINDS, Capability, Intent, Observer, Policy, Resource, Scenario
 from ido.yamlsrc import Document, FieldPath, format_path, read_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -37,6 +37,7 @@ class Catalog:
     capabilities: dict[str, Capability] = field(default_factory=dict)
     policies: dict[str, Policy] = field(default_factory=dict)
     observers: dict[str, Observer] = field(default_factory=dict)
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
 
     def table(self, kind: str) -> dict[str, Any]:
@@ -45,6 +46,7 @@ class Catalog:
             "Capability": self.capabilities,
             "Policy": self.policies,
             "Observer": self.observers,
+            "Scenario": self.scenarios,
         }
         return tables[kind]
 
@@ -52,7 +54,8 @@ class Catalog:
         return self.origins.get((resource.kind, resource.name))
 
     def __len__(self) -> int:
-        return sum(len(t) for t in (self.intents, self.capabilities, self.policies, self.observers))
+        tables = (self.intents, self.capabilities, self.policies, self.observers, self.scenarios)
+        return sum(len(t) for t in tables)
 
 
 def yaml_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
@@ -196,7 +199,47 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
         undo = capability.spec.compensate
         if undo is not None and undo not in catalog.capabilities:
             missing(capability, ("spec", "compensate"), "Capability", undo)
+    for scenario in catalog.scenarios.values():
+        for path, kind, name in _scenario_references(scenario):
+            if name not in catalog.table(kind):
+                missing(scenario, path, kind, name)
+        rules = {f"{p.name}/{r.id}" for p in catalog.policies.values() for r in p.spec.rules}
+        for i, cite in enumerate(scenario.spec.expect.cites):
+            policy = cite.partition("/")[0]
+            if " " not in cite and "/" in cite and policy in catalog.policies and cite not in rules:
+                origin = catalog.origins[(scenario.kind, scenario.name)]
+                path = ("spec", "expect", "cites", i)
+                known = sorted(r for r in rules if r.startswith(policy + "/"))
+                problems.append(
+                    Problem(
+                        _display(origin.file, base),
+                        origin.line_of(path),
+                        format_path(path),
+                        f"rule '{cite}' not found; {policy} has {', '.join(known) or 'no rules'}",
+                    )
+                )
     return problems
+
+
+def _scenario_references(scenario: Scenario) -> Iterable[tuple[FieldPath, str, str]]:
+    spec = scenario.spec
+    if isinstance(spec.intent, str):
+        yield ("spec", "intent"), "Intent", spec.intent
+    else:
+        for i, name in enumerate(spec.intent.policies):
+            yield ("spec", "intent", "policies", i), "Policy", name
+        for i, name in enumerate(spec.intent.observers):
+            yield ("spec", "intent", "observers", i), "Observer", name
+    for name in spec.world.capabilities:
+        yield ("spec", "world", "capabilities", name), "Capability", name
+    for i, fault in enumerate(spec.faults):
+        if fault.capability is not None:
+            yield ("spec", "faults", i, "capability"), "Capability", fault.capability
+        if fault.policy is not None:
+            yield ("spec", "faults", i, "policy"), "Policy", fault.policy
+    for key in ("used", "never_used"):
+        for i, name in enumerate(getattr(spec.expect, key)):
+            yield ("spec", "expect", key, i), "Capability", name
 
 
 def _conditions(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
@@ -209,6 +252,10 @@ def _conditions(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
     for policy in catalog.policies.values():
         for i, rule in enumerate(policy.spec.rules):
             yield policy, ("spec", "rules", i, "when"), rule.when
+    for scenario in catalog.scenarios.values():
+        if not isinstance(scenario.spec.intent, str):
+            for i, text in enumerate(scenario.spec.intent.goal):
+                yield scenario, ("spec", "intent", "goal", i), text
 
 
 def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:

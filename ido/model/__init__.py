@@ -2,7 +2,6 @@
 
 from ido.model.durations import Duration, format_duration, parse_duration
 from ido.model.resources import (
-    KINDS,
     Capability,
     CapabilitySpec,
     Constraints,
@@ -14,17 +13,31 @@ from ido.model.resources import (
     ObserverSpec,
     Policy,
     PolicySpec,
-    Resource,
     Rule,
     RunBinding,
 )
+from ido.model.scenario import Behaviour, Expect, Fault, Scenario, ScenarioSpec, Spread
+
+Resource = Intent | Capability | Policy | Observer | Scenario
+KINDS: dict[
+    str, type[Intent] | type[Capability] | type[Policy] | type[Observer] | type[Scenario]
+] = {
+    "Intent": Intent,
+    "Capability": Capability,
+    "Policy": Policy,
+    "Observer": Observer,
+    "Scenario": Scenario,
+}
 
 __all__ = [
     "KINDS",
+    "Behaviour",
     "Capability",
     "CapabilitySpec",
     "Constraints",
     "Duration",
+    "Expect",
+    "Fault",
     "Intent",
     "IntentSpec",
     "Limits",
@@ -36,6 +49,9 @@ __all__ = [
     "Resource",
     "Rule",
     "RunBinding",
+    "Scenario",
+    "ScenarioSpec",
+    "Spread",
     "format_duration",
     "parse_duration",
 ]

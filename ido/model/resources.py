@@ -1,4 +1,5 @@
-"""The resource kinds users write in YAML: Intent, Capability, Policy, Observer."""
+"""The resource kinds users write in YAML: Intent, Capability, Policy, Observer (Scenario:
+`ido.model.scenario`)."""
 
 from __future__ import annotations
 
@@ -293,12 +294,3 @@ class Policy(_Resource):
 class Observer(_Resource):
     kind: Literal["Observer"]
     spec: ObserverSpec
-
-
-Resource = Intent | Capability | Policy | Observer
-KINDS: dict[str, type[Intent] | type[Capability] | type[Policy] | type[Observer]] = {
-    "Intent": Intent,
-    "Capability": Capability,
-    "Policy": Policy,
-    "Observer": Observer,
-}

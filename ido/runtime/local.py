@@ -7,7 +7,6 @@ import secrets
 import signal
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,12 +18,13 @@ from ido.errors import ExecutionError, IdoError
 from ido.health import Evidence
 from ido.journal import Journal
 from ido.loading import Catalog
-from ido.model import Capability, Intent
+from ido.model import Intent
 from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
 from ido.planner.types import Step
-from ido.runtime.bindings import Outcome, perform
+from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext
+from ido.runtime.environment import Environment, RealEnvironment
 from ido.runtime.recovery import Interrupted, RunState, host, recover
 from ido.runtime.triggers import changed, missing_effects, over_limits
 from ido.state import State, apply_effects, digest, get_path, merge, set_path
@@ -69,6 +69,7 @@ class LocalRuntime:
         listener: Listener | None = None,
         planner: Planner | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        environment: Environment | None = None,
     ) -> None:
         self.catalog = catalog
         self.journal = journal
@@ -77,7 +78,7 @@ class LocalRuntime:
         self.new_id = new_id
         self.listener = listener
         self.planner = planner
-        self.sleep = sleep
+        self.env = environment or RealEnvironment(base, sleep)
         self._facts = boolean_facts(catalog)
         self._committed = 0
         self._crash_after = _crash_after(os.environ.get("IDO_CRASH_AFTER_EVENTS"))
@@ -143,7 +144,7 @@ class LocalRuntime:
             )
         ctx = self._context(run, capability.name, step.step, step.attempt, observed)
         if capability.spec.idempotent:
-            outcome = perform(capability, ctx, self.base)
+            outcome = self.env.call(capability, ctx)
             self._finish(run, ctx, outcome, resumed="repeated", decision=step.decision)
             return
         state = self._observe(run)
@@ -231,8 +232,9 @@ class LocalRuntime:
         checked: set[int] = set()
         started: set[int] = set()
         reason: str | None = None
-        with ThreadPoolExecutor(max_workers=max(1, len(steps)), thread_name_prefix="ido") as pool:
-            running: dict[Future[Outcome], tuple[int, ActionContext]] = {}
+        executor = self.env.executor()
+        running: dict[int, int] = {}  # journal step → plan step
+        try:
             while True:
                 ready = [i for i in range(len(steps)) if i not in started and set(waits[i]) <= done]
                 if ready and reason is None and started:
@@ -249,18 +251,15 @@ class LocalRuntime:
                             break
                         started.add(i)
                         ctx, delay = self._start(run, steps[i], state)
-                        capability = self.catalog.capabilities[ctx.capability]
-                        future = pool.submit(self._perform, capability, ctx, delay)
-                        running[future] = (i, ctx)
+                        executor.submit(self.catalog.capabilities[ctx.capability], ctx, delay)
+                        running[ctx.step] = i
                 if not running:
                     if reason is None and done - checked:
                         state = self._observe(run)
                         reason = self._check(run, decision, done - checked, expected, state)
                     return reason, state
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in sorted(finished, key=lambda f: running[f][0]):
-                    i, ctx = running.pop(future)
-                    outcome = future.result()
+                for ctx, outcome in executor.next():
+                    i = running.pop(ctx.step)
                     self._finish(run, ctx, outcome)
                     if outcome.ok:
                         done.add(i)
@@ -280,11 +279,8 @@ class LocalRuntime:
                         max_cost=limits.max_cost,
                         deadline=limits.deadline,
                     )
-
-    def _perform(self, capability: Capability, ctx: ActionContext, delay: float) -> Outcome:
-        if delay > 0:
-            self.sleep(delay)
-        return perform(capability, ctx, self.base)
+        finally:
+            executor.close()
 
     def _check(
         self,
@@ -313,8 +309,9 @@ class LocalRuntime:
         return changed(expected, state, decision.observed)
 
     def _observe(self, run: RunState) -> State:
-        observations = []
-        for name in run.intent.spec.observers:
+        simulated = self.env.observations()
+        observations = list(simulated or [])
+        for name in run.intent.spec.observers if simulated is None else ():
             observer = self.catalog.observers[name]
             origin = self.catalog.origin(observer)
             folder = origin.file.parent if origin else self.base
@@ -333,7 +330,7 @@ class LocalRuntime:
     def _decide(self, run: RunState, planner: Planner, state: State, trigger: str) -> Decision:
         run.decisions += 1
         decision = decide(
-            run.intent,
+            self.env.intent(run.intent),
             self.catalog,
             state,
             History(
@@ -459,7 +456,7 @@ class LocalRuntime:
                 continue
             ctx, _ = self._start(run, Step(undo, "", 0, 0, 1, 0), state)
             self._record(run, "compensation_started", {**base, "step": ctx.step})
-            outcome = perform(self.catalog.capabilities[undo], ctx, self.base)
+            outcome = self.env.call(self.catalog.capabilities[undo], ctx)
             self._finish(run, ctx, outcome)
             self._record(
                 run,

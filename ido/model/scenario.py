@@ -1,0 +1,142 @@
+"""The Scenario kind: an intent in a simulated world, with scripted faults and expectations."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from ido.model.durations import Duration
+from ido.model.resources import FactPath, IntentSpec, Name, Strict, _Resource
+
+
+class Spread(Strict):
+    """A latency drawn uniformly between `min` and `max` on each call."""
+
+    min: Duration = Field(description="Shortest call.")
+    max: Duration = Field(description="Longest call.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Spread:
+        if self.min > self.max:
+            raise ValueError("min must not be more than max")
+        return self
+
+
+class Behaviour(Strict):
+    """How a capability behaves in the simulated world, instead of calling its binding."""
+
+    success: float = Field(
+        default=1.0, ge=0, le=1, description="Probability that a call succeeds (seeded)."
+    )
+    latency: Duration | Spread | None = Field(
+        default=None, description="Call duration, fixed or {min, max}; default: declared."
+    )
+    output: dict[str, Any] | None = Field(
+        default=None, description="What a successful call returns (stored at `output`)."
+    )
+    applies: bool = Field(
+        default=True,
+        description="false: calls report success but the world does not change (silent).",
+    )
+
+
+class Fault(Strict):
+    """A scripted change of the world at a virtual time, or over a window of it.
+
+    A call fault names `capability` or `provider` and one of `fail_next`, `outage`,
+    `latency` or `silent`; a world fault sets facts (`observe`) or switches a policy on.
+    """
+
+    at: Duration | None = Field(default=None, description="When it happens (virtual time).")
+    from_: Duration | None = Field(default=None, alias="from", description="Window start.")
+    until: Duration | None = Field(default=None, description="Window end (exclusive).")
+    capability: Name | None = Field(default=None, description="The capability it hits.")
+    provider: str | None = Field(default=None, description="Or every capability of a provider.")
+    fail_next: int | None = Field(default=None, ge=1, description="The next N calls fail.")
+    outage: bool = Field(default=False, description="Every call in the window fails.")
+    latency: Duration | None = Field(default=None, description="Calls in the window take this.")
+    silent: bool = Field(
+        default=False, description="Calls in the window succeed without changing the world."
+    )
+    error: str | None = Field(default=None, description="The failure message bindings give.")
+    observe: dict[FactPath, Any] | None = Field(
+        default=None, description="Facts the world reports from `at` on."
+    )
+    policy: Name | None = Field(default=None, description="A policy switched on at `at`.")
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, populate_by_name=True
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> Fault:
+        calls = [k for k in ("fail_next", "latency") if getattr(self, k) is not None]
+        calls += [k for k in ("outage", "silent") if getattr(self, k)]
+        world = [k for k in ("observe", "policy") if getattr(self, k) is not None]
+        if len(calls) + len(world) != 1:
+            raise ValueError(
+                "give exactly one of fail_next, outage, latency, silent, observe or policy"
+            )
+        if calls and (self.capability is None) == (self.provider is None):
+            raise ValueError(f"{calls[0]} needs exactly one of capability or provider")
+        windowed = calls and calls[0] != "fail_next"
+        if windowed:
+            if self.at is not None:
+                raise ValueError(f"{calls[0]} lasts a window: give from and until, not at")
+            start, end = self.from_ or 0.0, self.until
+            if end is not None and end <= start:
+                raise ValueError("until must be after from")
+        elif self.from_ is not None or self.until is not None:
+            raise ValueError("this fault happens at one time: give at, not from/until")
+        return self
+
+    @property
+    def start(self) -> float:
+        return self.at if self.at is not None else (self.from_ or 0.0)
+
+
+class Replans(Strict):
+    min: int = Field(default=0, ge=0, description="Fewest replans.")
+    max: int | None = Field(default=None, ge=0, description="Most replans.")
+
+
+class Expect(Strict):
+    """What a run in this world must show; every field is optional."""
+
+    outcome: Literal["achieved", "failed", "blocked"] | None = None
+    reason: str | None = Field(default=None, description="Text the run's reason contains.")
+    max_cost: float | None = Field(default=None, ge=0, description="Most the run may spend.")
+    max_time: Duration | None = Field(default=None, description="Most virtual time it may take.")
+    used: list[Name] = Field(default_factory=list, description="Capabilities performed.")
+    never_used: list[Name] = Field(default_factory=list, description="Capabilities never run.")
+    cites: list[str] = Field(
+        default_factory=list,
+        description="Rule ids (policy/rule) some decision cites, or text a trigger contains.",
+    )
+    replans: Replans | None = Field(default=None, description="Bounds on decisions after one.")
+
+
+class World(Strict):
+    capabilities: dict[Name, Behaviour] = Field(
+        default_factory=dict, description="Behaviour per capability; others just succeed."
+    )
+    observe: dict[FactPath, Any] = Field(
+        default_factory=dict, description="Facts the world reports from the start."
+    )
+
+
+class ScenarioSpec(Strict):
+    intent: Name | IntentSpec = Field(description="The intent's name, or an inline intent spec.")
+    catalog: list[str] = Field(
+        default_factory=list, description="More catalog paths, relative to this file."
+    )
+    seed: int = Field(default=0, description="Seed of every random draw: same seed, same run.")
+    world: World = Field(default_factory=World)
+    faults: list[Fault] = Field(default_factory=list)
+    expect: Expect = Field(default_factory=Expect)
+
+
+class Scenario(_Resource):
+    kind: Literal["Scenario"]
+    spec: ScenarioSpec

@@ -1,0 +1,87 @@
+"""What a run acts on: the real world (bindings on threads, real observers) or a simulated one.
+
+The runtime asks its environment to perform calls, to observe, and what the intent is at a
+moment (a scenario can switch a policy on mid-run). `RealEnvironment` performs bindings on
+worker threads; `ido.scenario.world.SimulatedWorld` answers from a seeded model on a
+virtual clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any, Protocol
+
+from ido.model import Capability, Intent
+from ido.runtime.bindings import Outcome, perform
+from ido.runtime.context import ActionContext
+
+
+class Executor(Protocol):
+    """Calls in flight: submit them, then take them as they end."""
+
+    def submit(self, capability: Capability, ctx: ActionContext, delay: float) -> None: ...
+    def next(self) -> list[tuple[ActionContext, Outcome]]:
+        """At least one call that ended (several when they end together, by step)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Environment(Protocol):
+    def executor(self) -> Executor: ...
+    def call(self, capability: Capability, ctx: ActionContext) -> Outcome:
+        """One call, start to end (compensations, resumed steps)."""
+        ...
+
+    def observations(self) -> list[Mapping[str, Any]] | None:
+        """What the world reports now, or None to read the intent's own observers."""
+        ...
+
+    def intent(self, intent: Intent) -> Intent:
+        """The intent as it stands now."""
+        ...
+
+
+class RealEnvironment:
+    """Bindings performed for real, side by side on threads; the intent's own observers."""
+
+    def __init__(self, base: Path, sleep: Any) -> None:
+        self.base = base
+        self.sleep = sleep
+
+    def executor(self) -> Executor:
+        return _ThreadExecutor(self)
+
+    def call(self, capability: Capability, ctx: ActionContext) -> Outcome:
+        return perform(capability, ctx, self.base)
+
+    def observations(self) -> list[Mapping[str, Any]] | None:
+        return None
+
+    def intent(self, intent: Intent) -> Intent:
+        return intent
+
+
+class _ThreadExecutor:
+    def __init__(self, env: RealEnvironment) -> None:
+        self._env = env
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ido")
+        self._running: dict[Future[Outcome], ActionContext] = {}
+
+    def submit(self, capability: Capability, ctx: ActionContext, delay: float) -> None:
+        self._running[self._pool.submit(self._call, capability, ctx, delay)] = ctx
+
+    def _call(self, capability: Capability, ctx: ActionContext, delay: float) -> Outcome:
+        if delay > 0:
+            self._env.sleep(delay)
+        return self._env.call(capability, ctx)
+
+    def next(self) -> list[tuple[ActionContext, Outcome]]:
+        finished, _ = wait(self._running, return_when=FIRST_COMPLETED)
+        done = [(self._running.pop(f), f.result()) for f in finished]
+        return sorted(done, key=lambda pair: pair[0].step)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
