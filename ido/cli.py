@@ -96,11 +96,13 @@ def validate(
     """Check YAML resources: schema, names, references and CEL conditions."""
     from ido.loading import load_catalog
 
+    if not paths and Path("scenarios").is_dir():
+        paths = [*_catalog_paths(None), Path("scenarios")]
     catalog = load_catalog(paths or _catalog_paths(None))
     typer.echo(
         f"ok: {len(catalog)} resources ({len(catalog.intents)} intents, "
         f"{len(catalog.capabilities)} capabilities, {len(catalog.policies)} policies, "
-        f"{len(catalog.observers)} observers)"
+        f"{len(catalog.observers)} observers, {len(catalog.scenarios)} scenarios)"
     )
 
 
@@ -462,6 +464,11 @@ def import_pddl(
         f"'{done.intent_name}' to {done.intent}\n"
         f"plan it: cd {out} && ido plan {done.intent_name}"
     )
+
+
+from ido.cli_scenario import scenario_app  # noqa: E402 - needs the helpers above
+
+app.add_typer(scenario_app, name="scenario")
 
 
 def main() -> None:

@@ -133,14 +133,17 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
     lifts = [e for e in single if e not in _LIMIT_NAMES]
     if lifts and not messages:
         goals = ", ".join(f"'{g}'" for g in task.goal)
-        denials = "; ".join(f"{rule} denies {', '.join(relax.rules[rule])}" for rule in lifts)
-        messages.append(f"no plan reaches {goals}: every way there is denied by policy: {denials}")
+        denials = "; ".join(_denies(rule, relax.rules[rule]) for rule in lifts)
+        messages.append(f"no plan reaches {goals}: every way there is ruled out: {denials}")
     for rule in lifts:
         found = relax.solve(frozenset({rule}))
         assert found is not None
         steps = " + ".join(found.plan.capabilities)
         denies = ", ".join(relax.rules[rule])
-        messages.append(f"or lift rule {rule} (it denies {denies}) to allow {steps}")
+        if rule.startswith("limits."):
+            messages.append(f"or raise {rule} (used up by {denies}) to allow {steps}")
+        else:
+            messages.append(f"or lift rule {rule} (it denies {denies}) to allow {steps}")
     return Infeasibility("; ".join(messages), tuple(single), tuple(conflict))
 
 
@@ -238,6 +241,12 @@ def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> s
 def _decimals(probability: float) -> int:
     """Decimals that show `probability` as written: 3 for 0.99, 4 for 0.9999."""
     return max(3, len(f"{probability:.10g}".partition(".")[2]))
+
+
+def _denies(rule: str, names: list[str]) -> str:
+    if rule.startswith("limits."):
+        return f"{', '.join(names)} used up {rule}"
+    return f"policy {rule} denies {', '.join(names)}"
 
 
 def _words(elements: list[str]) -> str:

@@ -51,7 +51,12 @@ def steps(decision: Decision) -> tuple[str, ...]:
 def test_catalog_holds_both_example_domains(catalog: Catalog) -> None:
     """The order and report domains load with their intents and policies."""
     assert set(catalog.intents) == {"fulfil-order", "fulfil-large-order", "publish-report"}
-    assert set(catalog.policies) == {"eu-data-residency", "spend-approval", "report-quality"}
+    assert set(catalog.policies) == {
+        "eu-data-residency",
+        "spend-approval",
+        "report-quality",
+        "payments-freeze",
+    }
     assert len(catalog.capabilities) == 20
 
 

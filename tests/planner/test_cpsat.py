@@ -377,7 +377,7 @@ def test_infeasible_because_of_a_denying_rule_names_the_rule() -> None:
     assert result.status == "infeasible"
     assert result.blocking == ("residency/pii-stays-in-eu",)
     assert result.reason is not None
-    assert "every way there is denied by policy" in result.reason
+    assert "every way there is ruled out: policy residency/pii-stays-in-eu denies" in result.reason
     assert "residency/pii-stays-in-eu denies pay-cheap, pay-fast" in result.reason
 
 

@@ -170,7 +170,8 @@ def test_a_capability_out_of_attempts_is_left_out_and_the_run_fails_naming_the_l
     assert report.outcome == "failed"
     assert len(kinds(journal, "action_started")) == 2
     assert report.reason is not None
-    assert "limits.max_attempts denies mint" in report.reason
+    assert "mint used up limits.max_attempts" in report.reason
+    assert "or raise limits.max_attempts (used up by mint)" in report.reason
     last = kinds(journal, "decided")[-1]
     (rejection,) = [r for r in last["result"]["rejections"] if r["rule"]]  # type: ignore[index]
     assert rejection["rule"] == "limits.max_attempts"

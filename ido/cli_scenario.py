@@ -1,0 +1,121 @@
+"""`ido scenario run | test`: rehearse failures in simulated worlds from the command line."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET  # writes XML, never parses it
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ido.cli import DEFAULT_DIRS, CatalogOpt, _guard, _progress
+from ido.model import format_duration
+
+scenario_app = typer.Typer(
+    help="Rehearse failures: run intents in simulated worlds on a virtual clock.",
+    no_args_is_help=True,
+)
+
+
+def _catalog(extra: list[Path] | None) -> list[Path]:
+    return [Path(d) for d in DEFAULT_DIRS if Path(d).is_dir()] + list(extra or [])
+
+
+@scenario_app.command("run")
+@_guard
+def scenario_run(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Scenario files.")],
+    catalog: CatalogOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the verdicts.")] = False,
+) -> None:
+    """Run scenarios: live output, the explanation, then each expectation's verdict."""
+    from ido.explain import render, run_view
+    from ido.scenario.runner import load_scenarios, run_scenario
+
+    failed = 0
+    for file in files:
+        scenarios, loaded = load_scenarios(file, _catalog(catalog))
+        for scenario in scenarios:
+            typer.echo(f"scenario {scenario.name} (seed {scenario.spec.seed})")
+            result = run_scenario(
+                scenario, loaded, base=Path.cwd(), listener=None if quiet else _progress
+            )
+            if not quiet:
+                run_id = result.report.run_id
+                view = run_view(result.journal.run(run_id), result.journal.events(run_id))
+                typer.echo("\n" + render(view, "text"))
+            typer.echo(
+                f"{result.report.outcome} after {format_duration(result.elapsed)} of virtual "
+                f"time, cost {result.report.cost:.2f}"
+            )
+            if result.passed:
+                typer.echo("expectations: all met")
+            else:
+                failed += 1
+                typer.echo("expectations not met:")
+                for problem in result.unmet:
+                    typer.echo(f"  ✗ {problem}")
+    raise typer.Exit(1 if failed else 0)
+
+
+@scenario_app.command("test")
+@_guard
+def scenario_test(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(metavar="[PATH...]", help="Scenario files or folders; default scenarios/."),
+    ] = None,
+    catalog: CatalogOpt = None,
+    junit: Annotated[
+        Path | None, typer.Option(help="Also write the results as JUnit XML to this file.")
+    ] = None,
+) -> None:
+    """Run every scenario and tabulate pass/fail, spelling out each unmet expectation."""
+    from ido.scenario.runner import load_scenarios, run_scenario, scenario_files
+
+    results: list[tuple[Path, Any]] = []
+    for file in scenario_files(paths or [Path("scenarios")]):
+        scenarios, loaded = load_scenarios(file, _catalog(catalog))
+        results += [(file, run_scenario(s, loaded, base=Path.cwd())) for s in scenarios]
+    if not results:
+        typer.echo("no scenarios found")
+        raise typer.Exit(0)
+    width = max(len(r.scenario.name) for _, r in results)
+    typer.echo(f"{'SCENARIO':<{width}}  {'OUTCOME':<9} {'TIME':>8} {'COST':>7}  RESULT")
+    for _, r in results:
+        verdict = "pass" if r.passed else "FAIL"
+        typer.echo(
+            f"{r.scenario.name:<{width}}  {r.report.outcome:<9} "
+            f"{format_duration(r.elapsed):>8} {r.report.cost:>7.2f}  {verdict}"
+        )
+        for problem in r.unmet:
+            typer.echo(f"{'':<{width}}  ✗ {problem}")
+    failed = sum(1 for _, r in results if not r.passed)
+    typer.echo(f"\n{len(results) - failed} passed, {failed} failed")
+    if junit is not None:
+        _write_junit(junit, results)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _write_junit(path: Path, results: list[tuple[Path, Any]]) -> None:
+    failed = sum(1 for _, r in results if not r.passed)
+    suite = ET.Element(
+        "testsuite",
+        name="ido scenarios",
+        tests=str(len(results)),
+        failures=str(failed),
+        time=f"{sum(r.cpu for _, r in results):.3f}",
+    )
+    for file, r in results:
+        case = ET.SubElement(
+            suite, "testcase", classname=str(file), name=r.scenario.name, time=f"{r.cpu:.3f}"
+        )
+        if not r.passed:
+            failure = ET.SubElement(case, "failure", message=r.unmet[0])
+            failure.text = "\n".join(r.unmet)
+    try:
+        ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+    except OSError as exc:
+        from ido.errors import IdoError
+
+        raise IdoError(f"cannot write {path}: {exc.strerror or exc}") from None

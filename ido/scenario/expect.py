@@ -1,0 +1,62 @@
+"""Expectations of a scenario, checked against its run: each unmet one spelled out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ido.journal import Event
+from ido.model import format_duration
+from ido.model.scenario import Expect
+
+
+def unmet(
+    expect: Expect,
+    *,
+    outcome: str,
+    reason: str | None,
+    cost: float,
+    elapsed: float,
+    events: Sequence[Event],
+) -> list[str]:
+    """Every expectation the run did not meet, in words (empty when all are met)."""
+    problems: list[str] = []
+    if expect.outcome is not None and outcome != expect.outcome:
+        why = f" ({reason})" if reason else ""
+        problems.append(f"outcome: expected {expect.outcome}, got {outcome}{why}")
+    if expect.reason is not None and expect.reason not in (reason or ""):
+        problems.append(f"reason: expected it to contain {expect.reason!r}, got {reason!r}")
+    if expect.max_cost is not None and cost > expect.max_cost + 1e-9:
+        problems.append(f"max_cost: spent {cost:.2f}, more than {expect.max_cost:.2f}")
+    if expect.max_time is not None and elapsed > expect.max_time + 1e-9:
+        problems.append(
+            f"max_time: took {format_duration(elapsed)}, more than "
+            f"{format_duration(expect.max_time)}"
+        )
+    performed = {e.data["capability"] for e in events if e.kind == "action_started"}
+    for name in expect.used:
+        if name not in performed:
+            problems.append(f"used: {name} was never performed")
+    for name in expect.never_used:
+        if name in performed:
+            problems.append(f"never_used: {name} was performed")
+    decisions = [e.data for e in events if e.kind == "decided"]
+    for cite in expect.cites:
+        if not any(_cites(d, cite) for d in decisions) and cite not in (reason or ""):
+            problems.append(f"cites: no decision cites {cite!r}")
+    if expect.replans is not None:
+        replans = max(0, len(decisions) - 1)
+        low, high = expect.replans.min, expect.replans.max
+        if replans < low or (high is not None and replans > high):
+            bounds = f"at least {low}" + (f" and at most {high}" if high is not None else "")
+            problems.append(f"replans: {replans}, expected {bounds}")
+    return problems
+
+
+def _cites(decision: dict[str, Any], cite: str) -> bool:
+    """A decision cites a rule id when a rejection or an approval names it, and a trigger or
+    an infeasibility when its text contains it."""
+    result = decision["result"]
+    rules = {r.get("rule") for r in result.get("rejections", [])}
+    rules |= {a[0] for a in decision.get("approvals", [])}
+    return cite in rules or cite in decision["trigger"] or cite in (result.get("reason") or "")

@@ -1,0 +1,130 @@
+"""Load a scenario with its catalog, run it in its simulated world, check its expectations."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ido.errors import LoadError, NotFoundError, Problem
+from ido.journal import Journal
+from ido.loading import Catalog, load_catalog
+from ido.model import Intent, Scenario
+from ido.observe import boolean_facts, snapshot
+from ido.runtime.local import Listener, LocalRuntime, RunReport
+from ido.scenario.expect import unmet
+from ido.scenario.world import SimulatedWorld
+from ido.testing import MemoryJournal
+from ido.yamlsrc import read_documents
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    scenario: Scenario
+    report: RunReport
+    elapsed: float
+    """Virtual seconds the run took."""
+    cpu: float
+    """CPU seconds it took to simulate."""
+    unmet: tuple[str, ...]
+    journal: Journal
+
+    @property
+    def passed(self) -> bool:
+        return not self.unmet
+
+
+def scenario_files(paths: Sequence[Path]) -> list[Path]:
+    """The YAML files under `paths` (folders searched recursively) that declare a Scenario."""
+    found: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise NotFoundError(f"{path}: no such file or folder")
+        files = sorted(path.rglob("*.y*ml")) if path.is_dir() else [path]
+        for file in files:
+            text = file.read_text(encoding="utf-8", errors="replace")
+            documents, _ = read_documents(text, str(file))
+            if path.is_file() or any(
+                isinstance(d.data, dict) and d.data.get("kind") == "Scenario" for d in documents
+            ):
+                found.append(file)
+    return found
+
+
+def load_scenarios(file: Path, catalog_paths: Sequence[Path]) -> tuple[list[Scenario], Catalog]:
+    """The scenarios declared in `file`, and the catalog they run against: `catalog_paths`,
+    the scenario's own `catalog` entries (relative to its file), and the file itself."""
+    text = file.read_text(encoding="utf-8")
+    documents, problems = read_documents(text, str(file))
+    if problems:
+        raise LoadError(problems)
+    extra: list[Path] = []
+    for document in documents:
+        spec = document.data.get("spec") if isinstance(document.data, dict) else None
+        entries = spec.get("catalog") if isinstance(spec, dict) else None
+        if isinstance(entries, list):
+            extra += [file.parent / str(entry) for entry in entries]
+    paths = [*catalog_paths, *extra]
+    resolved = file.resolve()
+    if not any(resolved.is_relative_to(p.resolve()) for p in paths if p.is_dir()):
+        paths.append(file)
+    catalog = load_catalog(paths)
+    found = [
+        s for (kind, name), origin in catalog.origins.items()
+        if kind == "Scenario" and origin.file == resolved
+        for s in [catalog.scenarios[name]]
+    ]  # fmt: skip
+    if not found:
+        raise LoadError([Problem(str(file), None, "kind", "declares no Scenario")])
+    return found, catalog
+
+
+def run_scenario(
+    scenario: Scenario,
+    catalog: Catalog,
+    *,
+    base: Path,
+    listener: Listener | None = None,
+    journal: Journal | None = None,
+) -> ScenarioResult:
+    """Run the scenario's intent in its simulated world and check the expectations."""
+    intent = _intent(scenario, catalog)
+    facts = boolean_facts(catalog)
+    world = SimulatedWorld(scenario, catalog, snapshot(intent, [], {}, facts))
+    store = journal if journal is not None else MemoryJournal()
+    runtime = LocalRuntime(
+        catalog,
+        store,
+        base=base,
+        clock=world.clock,
+        new_id=lambda _: f"s-{scenario.name}-{scenario.spec.seed}",
+        listener=listener,
+        environment=world,
+    )
+    started = time.process_time()
+    report = runtime.run(intent)
+    cpu = time.process_time() - started
+    problems = unmet(
+        scenario.spec.expect,
+        outcome=report.outcome,
+        reason=report.reason,
+        cost=report.cost,
+        elapsed=world.clock.elapsed,
+        events=store.events(report.run_id),
+    )
+    return ScenarioResult(scenario, report, world.clock.elapsed, cpu, tuple(problems), store)
+
+
+def _intent(scenario: Scenario, catalog: Catalog) -> Intent:
+    chosen = scenario.spec.intent
+    if isinstance(chosen, str):
+        return catalog.intents[chosen]
+    return Intent.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Intent",
+            "metadata": scenario.metadata.model_dump(),
+            "spec": chosen.model_dump(mode="json", by_alias=True),
+        }
+    )
