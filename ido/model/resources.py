@@ -93,7 +93,7 @@ class Limits(Strict):
     backoff: Duration = Field(
         default=0.0,
         description="Wait before repeating a capability that failed: doubled per failure, "
-        "at most 60s. e.g. '500ms'.",
+        "at most 32 times this. e.g. '500ms'.",
     )
 
 

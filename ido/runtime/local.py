@@ -30,7 +30,7 @@ from ido.runtime.triggers import changed, missing_effects, over_limits
 from ido.state import State, apply_effects, digest, get_path, merge, set_path
 
 Listener = Callable[[str, Mapping[str, Any]], None]
-MAX_BACKOFF = 60.0
+BACKOFF_DOUBLINGS = 5  # the wait doubles per failure, up to 32 times `limits.backoff`
 
 
 def _crash_after(value: str | None) -> int | None:
@@ -356,7 +356,8 @@ class LocalRuntime:
         ctx = self._context(run, capability.name, run.steps_taken, attempt, state)
         failed = run.failures.get(step.capability, 0)
         backoff = run.intent.spec.limits.backoff
-        delay = min(MAX_BACKOFF, backoff * 2 ** (failed - 1)) if failed and backoff else 0.0
+        doublings = min(failed - 1, BACKOFF_DOUBLINGS)
+        delay = backoff * 2**doublings if failed and backoff else 0.0
         self._record(
             run,
             "action_started",

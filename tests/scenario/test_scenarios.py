@@ -1,0 +1,195 @@
+"""Scenarios: simulated worlds on a virtual clock, expectations, the CLI, and bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.scenario.runner import load_scenarios, run_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
+CATALOG = [ROOT / d for d in ("intents", "capabilities", "policies")]
+runner = CliRunner()
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def in_root(monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(ROOT)
+    return ROOT
+
+
+def test_at_least_eight_scenarios_ship() -> None:
+    assert len(SHIPPED) >= 8
+
+
+@pytest.mark.parametrize("file", SHIPPED, ids=lambda p: p.stem)
+def test_each_shipped_scenario_meets_its_expectations_through_the_cli(
+    file: Path, in_root: Path
+) -> None:
+    code, out = ido("scenario", "run", str(file.relative_to(in_root)))
+    assert code == 0, out
+    assert "expectations: all met" in out
+
+
+def test_scenario_test_tabulates_every_shipped_scenario_and_writes_junit(
+    in_root: Path, tmp_path: Path
+) -> None:
+    report = tmp_path / "junit.xml"
+    code, out = ido("scenario", "test", "--junit", str(report))
+    assert code == 0, out
+    assert f"{len(SHIPPED)} passed, 0 failed" in out
+    suite = ET.parse(report).getroot()
+    assert suite.get("tests") == str(len(SHIPPED)) and suite.get("failures") == "0"
+    assert {c.get("name") for c in suite} == {f.stem for f in SHIPPED}
+
+
+def test_the_same_seed_gives_the_same_run_event_for_event() -> None:
+    (scenario,), catalog = load_scenarios(ROOT / "scenarios" / "flapping-stripe.yaml", CATALOG)
+    runs = []
+    for _ in range(2):
+        result = run_scenario(scenario, catalog, base=ROOT)
+        events = result.journal.events(result.report.run_id)
+        runs.append([(e.at, e.kind, json.dumps(e.data, sort_keys=True)) for e in events])
+    assert runs[0] == runs[1]
+
+
+def test_another_seed_can_take_another_path() -> None:
+    """flapping-stripe's seed fails the first Stripe call; some other seed does not."""
+    (scenario,), catalog = load_scenarios(ROOT / "scenarios" / "flapping-stripe.yaml", CATALOG)
+    paths = set()
+    for seed in range(8):
+        spec = scenario.spec.model_copy(update={"seed": seed})
+        result = run_scenario(scenario.model_copy(update={"spec": spec}), catalog, base=ROOT)
+        events = result.journal.events(result.report.run_id)
+        paths.add(tuple(e.data["capability"] for e in events if e.kind == "action_started"))
+    assert len(paths) >= 2
+
+
+def write(tmp_path: Path, name: str, body: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(
+        f"apiVersion: ido/v1\nkind: Scenario\nmetadata: {{name: {name}}}\nspec:\n{body}"
+    )
+    return path
+
+
+def test_hours_of_virtual_time_pass_without_sleeping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stripe is down for two hours and retries back off for up to an hour: the run takes
+    hours of virtual time and never calls time.sleep."""
+    file = write(
+        tmp_path,
+        "long-outage",
+        "  intent:\n"
+        "    given: {order: {id: '9', region: eu}}\n"
+        "    goal: ['state.order.paid']\n"
+        "    policies: [eu-data-residency]\n"
+        "    limits: {backoff: 20m, max_attempts: 5, max_replans: 10}\n"
+        "  world: {capabilities: {charge-adyen-eu: {success: 0.0}}}\n"
+        "  faults:\n"
+        "    - {provider: stripe, outage: true, from: 0s, until: 2h}\n"
+        "  expect: {outcome: achieved, max_time: 6h}\n",
+    )
+
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"slept {seconds}s for real")
+
+    monkeypatch.setattr(time, "sleep", no_sleep)
+    (scenario,), catalog = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    assert result.passed, result.unmet
+    assert result.elapsed >= 2 * 3600
+
+
+def test_unmet_expectations_are_spelled_out_and_exit_1(in_root: Path, tmp_path: Path) -> None:
+    file = write(
+        tmp_path,
+        "too-hopeful",
+        "  intent: fulfil-order\n"
+        "  faults: [{provider: stripe, outage: true, from: 0s}]\n"
+        "  expect:\n"
+        "    outcome: failed\n"
+        "    never_used: [charge-adyen-eu]\n"
+        "    max_cost: 1.0\n"
+        "    replans: {max: 0}\n",
+    )
+    code, out = ido("scenario", "test", str(file))
+    assert code == 1, out
+    assert "0 passed, 1 failed" in out
+    assert "✗ outcome: expected failed, got achieved" in out
+    assert "✗ never_used: charge-adyen-eu was performed" in out
+    assert "✗ max_cost: spent 3.31, more than 1.00" in out
+    assert "✗ replans: 1, expected at least 0 and at most 0" in out
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "message"),
+    [
+        (
+            "  intent: fulfil-order\n  world: {capabilities: {charge-bogus: {success: 0.5}}}\n",
+            6,
+            "spec.world.capabilities.charge-bogus: Capability 'charge-bogus' not found",
+        ),
+        (
+            "  intent: fulfil-order\n  faults: [{capability: ship-dhl, fail_next: 1, at: -1s}]\n",
+            6,
+            "is not a duration",
+        ),
+        (
+            "  intent: fulfil-order\n"
+            "  world: {capabilities: {ship-dhl: {latency: {min: 3s, max: 1s}}}}\n",
+            6,
+            "min must not be more than max",
+        ),
+        (
+            "  intent: fulfil-order\n  world: {capabilities: {ship-dhl: {success: 1.5}}}\n",
+            6,
+            "less than or equal to 1",
+        ),
+        (
+            "  intent: fulfil-order\n  expect: {cites: [eu-data-residency/no-such-rule]}\n",
+            6,
+            "rule 'eu-data-residency/no-such-rule' not found; eu-data-residency has "
+            "eu-data-residency/pii-stays-in-eu",
+        ),
+        (
+            "  intent: fulfil-order\n  faults: [{capability: ship-dhl, outage: true, fail_next: 2}]\n",
+            6,
+            "give exactly one of fail_next, outage, latency, silent, observe or policy",
+        ),
+        (
+            "  intent: fulfil-order\n  faults: [{outage: true, from: 1s}]\n",
+            6,
+            "outage needs exactly one of capability or provider",
+        ),
+        ("  intent: no-such-intent\n", 5, "Intent 'no-such-intent' not found"),
+    ],
+)
+def test_bad_scenarios_are_load_errors_with_file_line_and_field(
+    in_root: Path, tmp_path: Path, body: str, line: int, message: str
+) -> None:
+    file = write(tmp_path, "bad", body)
+    result = runner.invoke(app, ["scenario", "run", str(file)])
+    assert result.exit_code == 2, result.output
+    assert f"bad.yaml:{line}:" in result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unwritable_junit_path_is_a_clear_error(in_root: Path, tmp_path: Path) -> None:
+    code, out = ido("scenario", "test", "scenarios/stripe-outage.yaml", "--junit", str(tmp_path))
+    assert code == 2
+    assert "cannot write" in out
