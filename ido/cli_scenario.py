@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from ido.cli import DEFAULT_DIRS, CatalogOpt, _guard, _progress
-from ido.model import format_duration
 
 scenario_app = typer.Typer(
     help="Rehearse failures: run intents in simulated worlds on a virtual clock.",
@@ -30,6 +29,7 @@ def scenario_run(
 ) -> None:
     """Run scenarios: live output, the explanation, then each expectation's verdict."""
     from ido.explain import render, run_view
+    from ido.model import format_duration
     from ido.scenario.runner import load_scenarios, run_scenario
 
     failed = 0
@@ -71,6 +71,7 @@ def scenario_test(
     ] = None,
 ) -> None:
     """Run every scenario and tabulate pass/fail, spelling out each unmet expectation."""
+    from ido.model import format_duration
     from ido.scenario.runner import load_scenarios, run_scenario, scenario_files
 
     results: list[tuple[Path, Any]] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS health (
 """
 
 
+Pending = tuple[str, str, Mapping[str, Any]]
+"""An event not committed yet: kind, time, data."""
+
+
 @dataclass(frozen=True)
 class Event:
     run_id: str
@@ -74,8 +78,17 @@ class Journal(Protocol):
 
     def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> None: ...
     def append(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int: ...
+    def append_many(self, run_id: str, events: Sequence[Pending]) -> None: ...
     def finish_run(
-        self, run_id: str, outcome: str, reason: str | None, cost: float, duration: float, at: str
+        self,
+        run_id: str,
+        outcome: str,
+        reason: str | None,
+        cost: float,
+        duration: float,
+        at: str,
+        events: Sequence[Pending] = (),
+        health: Mapping[str, Evidence] | None = None,
     ) -> None: ...
     def runs(self, limit: int = 50) -> list[RunRow]: ...
     def run(self, run_id: str) -> RunRow: ...
@@ -108,7 +121,8 @@ class SqliteJournal:
             try:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
-                self._check_version()
+                if self._check_version() == SCHEMA_VERSION:
+                    return  # up to date: opening writes nothing (`ido runs` only reads)
                 self._db.executescript(_SCHEMA)
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
@@ -120,13 +134,14 @@ class SqliteJournal:
                     raise
                 time.sleep(0.05)
 
-    def _check_version(self) -> None:
-        """Refuse, before writing anything, a journal a newer ido wrote."""
+    def _check_version(self) -> int | None:
+        """The journal's schema version (None: new); refuses, before writing anything, a
+        journal a newer ido wrote."""
         table = self._db.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
         ).fetchone()
         if table is None:
-            return
+            return None
         row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         found = row[0] if row else None
         if found is not None and (not str(found).isdigit() or int(found) > SCHEMA_VERSION):
@@ -135,6 +150,7 @@ class SqliteJournal:
                 f"journal {self.path} has schema version {found}, newer than this ido "
                 f"understands ({SCHEMA_VERSION}); upgrade ido, or use another --journal"
             )
+        return int(found) if found is not None else None
 
     def close(self) -> None:
         self._db.close()
@@ -146,20 +162,43 @@ class SqliteJournal:
         self.close()
 
     def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> None:
-        with self._tx():
-            self._db.execute(
-                "INSERT INTO runs(id, intent, started_at) VALUES (?, ?, ?)", (run_id, intent, at)
-            )
-            self._insert(run_id, "run_started", at, data)
+        try:
+            with self._tx():
+                self._db.execute(
+                    "INSERT INTO runs(id, intent, started_at) VALUES (?, ?, ?)",
+                    (run_id, intent, at),
+                )
+                self._insert(run_id, "run_started", at, data)
+        except sqlite3.IntegrityError:
+            raise JournalError(f"run {run_id} already exists in {self.path}") from None
 
     def append(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int:
         with self._tx():
             return self._insert(run_id, kind, at, data)
 
-    def finish_run(
-        self, run_id: str, outcome: str, reason: str | None, cost: float, duration: float, at: str
-    ) -> None:
+    def append_many(self, run_id: str, events: Sequence[Pending]) -> None:
+        """Commit several events at once (one fsync)."""
         with self._tx():
+            for kind, at, data in events:
+                self._insert(run_id, kind, at, data)
+
+    def finish_run(
+        self,
+        run_id: str,
+        outcome: str,
+        reason: str | None,
+        cost: float,
+        duration: float,
+        at: str,
+        events: Sequence[Pending] = (),
+        health: Mapping[str, Evidence] | None = None,
+    ) -> None:
+        """End a run, with the events not yet committed and what it learnt, in one commit."""
+        with self._tx():
+            for kind, event_at, data in events:
+                self._insert(run_id, kind, event_at, data)
+            if health:
+                self._save_health(health)
             self._insert(
                 run_id, "run_finished", at, {"outcome": outcome, "reason": reason, "cost": cost}
             )
@@ -196,11 +235,14 @@ class SqliteJournal:
     def save_health(self, evidence: Mapping[str, Evidence]) -> None:
         """Store capabilities' health evidence, in one transaction."""
         with self._tx():
-            self._db.executemany(
-                "INSERT OR REPLACE INTO health(capability, successes, failures, latency, updated) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(n, e.successes, e.failures, e.latency, e.updated) for n, e in evidence.items()],
-            )
+            self._save_health(evidence)
+
+    def _save_health(self, evidence: Mapping[str, Evidence]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO health(capability, successes, failures, latency, updated) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(n, e.successes, e.failures, e.latency, e.updated) for n, e in evidence.items()],
+        )
 
     def events(self, run_id: str) -> list[Event]:
         rows = self._db.execute(

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ido.errors import NotFoundError
 from ido.health import Evidence
-from ido.journal import Event, RunRow
+from ido.journal import Event, Pending, RunRow
 
 
 @contextmanager
@@ -66,9 +66,23 @@ class MemoryJournal:
         events.append(Event(run_id, len(events) + 1, at, kind, payload))
         return len(events)
 
+    def append_many(self, run_id: str, events: Sequence[Pending]) -> None:
+        for kind, at, data in events:
+            self.append(run_id, kind, at, data)
+
     def finish_run(
-        self, run_id: str, outcome: str, reason: str | None, cost: float, duration: float, at: str
+        self,
+        run_id: str,
+        outcome: str,
+        reason: str | None,
+        cost: float,
+        duration: float,
+        at: str,
+        events: Sequence[Pending] = (),
+        health: Mapping[str, Evidence] | None = None,
     ) -> None:
+        self.append_many(run_id, events)
+        self._health.update(health or {})
         self.append(
             run_id, "run_finished", at, {"outcome": outcome, "reason": reason, "cost": cost}
         )

@@ -65,13 +65,16 @@ class RealEnvironment:
 
 
 class _ThreadExecutor:
+    """Calls side by side on threads; a call alone runs on the caller's thread (no hand-off)."""
+
     def __init__(self, env: RealEnvironment) -> None:
         self._env = env
-        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ido")
+        self._pool: ThreadPoolExecutor | None = None
+        self._waiting: list[tuple[Capability, ActionContext, float]] = []
         self._running: dict[Future[Outcome], ActionContext] = {}
 
     def submit(self, capability: Capability, ctx: ActionContext, delay: float) -> None:
-        self._running[self._pool.submit(self._call, capability, ctx, delay)] = ctx
+        self._waiting.append((capability, ctx, delay))
 
     def _call(self, capability: Capability, ctx: ActionContext, delay: float) -> Outcome:
         if delay > 0:
@@ -79,9 +82,18 @@ class _ThreadExecutor:
         return self._env.call(capability, ctx)
 
     def next(self) -> list[tuple[ActionContext, Outcome]]:
+        if len(self._waiting) == 1 and not self._running:
+            capability, ctx, delay = self._waiting.pop()
+            return [(ctx, self._call(capability, ctx, delay))]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ido")
+        for capability, ctx, delay in self._waiting:
+            self._running[self._pool.submit(self._call, capability, ctx, delay)] = ctx
+        self._waiting = []
         finished, _ = wait(self._running, return_when=FIRST_COMPLETED)
         done = [(self._running.pop(f), f.result()) for f in finished]
         return sorted(done, key=lambda pair: pair[0].step)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)

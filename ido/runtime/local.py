@@ -16,7 +16,7 @@ from ido.conditions import compile_condition
 from ido.decide import Decision, History, decide
 from ido.errors import ExecutionError, IdoError
 from ido.health import Evidence
-from ido.journal import Journal
+from ido.journal import Journal, Pending
 from ido.loading import Catalog
 from ido.model import Intent
 from ido.observe import boolean_facts, observe, snapshot
@@ -43,7 +43,8 @@ def _crash_after(value: str | None) -> int | None:
 
 def new_run_id(now: float) -> str:
     stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d-%H%M%S")
-    return f"r{stamp}-{secrets.token_hex(2)}"
+    # 48 random bits: at a thousand runs a second, a clash is expected once in millennia.
+    return f"r{stamp}-{secrets.token_hex(6)}"
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class LocalRuntime:
         self.env = environment or RealEnvironment(base, sleep)
         self._facts = boolean_facts(catalog)
         self._committed = 0
+        self._pending: list[Pending] = []
         self._crash_after = _crash_after(os.environ.get("IDO_CRASH_AFTER_EVENTS"))
 
     def run(self, intent: Intent) -> RunReport:
@@ -173,12 +175,19 @@ class LocalRuntime:
             self._compensate(run, reason)
         # Beliefs are kept for later runs once per run, not per step: after a crash, resume
         # learns the lost outcomes again from the journal's action_finished events.
-        self.journal.save_health({name: run.evidence[name] for name in sorted(run.learnt)})
         end = self.clock()
         self.journal.finish_run(
-            run.run_id, outcome, reason, run.spent, end - run.started, self._iso(end)
+            run.run_id,
+            outcome,
+            reason,
+            run.spent,
+            end - run.started,
+            self._iso(end),
+            events=self._pending,
+            health={name: run.evidence[name] for name in sorted(run.learnt)},
         )
-        self._after_commit()
+        self._after_commit(len(self._pending) + 1)
+        self._pending = []
         report = RunReport(run.run_id, outcome, reason, run.spent, end - run.started)
         self._emit("run_finished", report.__dict__)
         return report
@@ -324,7 +333,7 @@ class LocalRuntime:
         for observation in observations:
             seen = merge(seen, observation)
         run.seen = seen
-        self._record(run, "observed", {"digest": digest(state), "state": state})
+        self._record(run, "observed", {"digest": digest(state), "state": state}, durable=False)
         return state
 
     def _decide(self, run: RunState, planner: Planner, state: State, trigger: str) -> Decision:
@@ -344,7 +353,7 @@ class LocalRuntime:
             number=run.decisions,
             trigger=trigger,
         )
-        self._record(run, "decided", decision.to_json())
+        self._record(run, "decided", decision.to_json(), durable=False)
         return decision
 
     def _start(self, run: RunState, step: Step, state: State) -> tuple[ActionContext, float]:
@@ -475,15 +484,24 @@ class LocalRuntime:
     def _goal_holds(intent: Intent, state: State) -> bool:
         return all(compile_condition(g).evaluate({"state": state}).holds for g in intent.spec.goal)
 
-    def _record(self, run: RunState, kind: str, data: Mapping[str, Any]) -> None:
-        self.journal.append(run.run_id, kind, self._iso(self.clock()), data)
-        self._after_commit()
+    def _record(
+        self, run: RunState, kind: str, data: Mapping[str, Any], durable: bool = True
+    ) -> None:
+        """Journal an event. A durable one is committed now, with any held back before it:
+        observations and decisions wait for the next commit, as ido can redo them after a
+        crash, while what precedes a side effect must be on disk first."""
+        self._pending.append((kind, self._iso(self.clock()), data))
+        if durable:
+            self.journal.append_many(run.run_id, self._pending)
+            self._after_commit(len(self._pending))
+            self._pending = []
         self._emit(kind, data)
 
-    def _after_commit(self) -> None:
-        """The crash test hook: die (SIGKILL, no cleanup) right after the N-th committed event."""
-        self._committed += 1
-        if self._committed == self._crash_after:
+    def _after_commit(self, events: int = 1) -> None:
+        """The crash test hook: die (SIGKILL, no cleanup) right after the commit that holds
+        this runtime's N-th journal event."""
+        before, self._committed = self._committed, self._committed + events
+        if self._crash_after is not None and before < self._crash_after <= self._committed:
             os.kill(os.getpid(), signal.SIGKILL)
 
     def _emit(self, kind: str, data: Mapping[str, Any]) -> None:
