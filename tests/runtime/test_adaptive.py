@@ -127,20 +127,25 @@ def test_observed_provider_health_lowers_a_belief(project: Path) -> None:
 # --- retries, backoff, attempts ----------------------------------------------------------
 
 
-def test_a_retry_emerges_with_backoff_doubling_per_failure(
-    flaky: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The only provider fails twice: it is chosen again each time, after 1 s then 2 s."""
+def mint_project(project: Path, limits: str) -> None:
+    """One flaky capability, `mint`, the only way to the goal `state.token.minted`."""
     add_capability(
-        flaky,
+        project,
         "mint",
         "  provider: mint\n  requires: ['!state.token.minted']\n  effects: {token.minted: true}\n"
         "  run: {python: 'fakesvc.flaky:call'}\n",
     )
-    (flaky / "intents" / "mint-token.yaml").write_text(
+    (project / "intents" / "mint-token.yaml").write_text(
         "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: mint-token}\nspec:\n"
-        "  goal: ['state.token.minted']\n  limits: {backoff: 1s}\n"
+        f"  goal: ['state.token.minted']\n  limits: {limits}\n"
     )
+
+
+def test_a_retry_emerges_with_backoff_doubling_per_failure(
+    flaky: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The only provider fails twice: it is chosen again each time, after 1 s then 2 s."""
+    mint_project(flaky, "{backoff: 1s}")
     monkeypatch.setenv("FLAKY_FAILS", "2")
     slept: list[float] = []
     rt, journal = runtime(flaky, sleep=slept.append)
@@ -154,16 +159,7 @@ def test_a_retry_emerges_with_backoff_doubling_per_failure(
 def test_a_capability_out_of_attempts_is_left_out_and_the_run_fails_naming_the_limit(
     flaky: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    add_capability(
-        flaky,
-        "mint",
-        "  provider: mint\n  requires: ['!state.token.minted']\n  effects: {token.minted: true}\n"
-        "  run: {python: 'fakesvc.flaky:call'}\n",
-    )
-    (flaky / "intents" / "mint-token.yaml").write_text(
-        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: mint-token}\nspec:\n"
-        "  goal: ['state.token.minted']\n  limits: {max_attempts: 2}\n"
-    )
+    mint_project(flaky, "{max_attempts: 2}")
     monkeypatch.setenv("FLAKY_FAILS", "5")
     rt, journal = runtime(flaky)
     report = rt.run(rt.catalog.intents["mint-token"])
