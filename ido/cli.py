@@ -300,6 +300,48 @@ def resume(
     _report(report)
 
 
+@app.command()
+@_guard
+def replay(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")],
+    catalog: CatalogOpt = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+) -> None:
+    """Re-decide every decision of a run from its recorded inputs; report the first change.
+
+    Exit 0 when every decision comes out identical, 1 at the first divergence, which is
+    shown side by side: the determinism check for a new ido, catalog or policy.
+    """
+    from ido.journal import SqliteJournal
+    from ido.replay import replay_exact
+
+    if not journal.exists():
+        raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
+    loaded = _load(catalog, None)
+    with SqliteJournal(journal) as store:
+        run_id = store.resolve(run_ref)
+        result = replay_exact(run_id, store.events(run_id), loaded)
+    if result.divergence is None:
+        typer.echo(f"identical: {result.decisions} decision(s) of run {run_id} re-decided the same")
+        raise typer.Exit(0)
+    d = result.divergence
+    typer.echo(f"diverged at decision {d.number} of run {run_id} (trigger: {d.trigger})")
+    typer.echo(f"fields that differ: {', '.join(d.fields)}")
+    for label, side in (("recorded", d.recorded), ("replayed", d.replayed)):
+        typer.echo(f"  {label}: {_decision_summary(side)}")
+    raise typer.Exit(1)
+
+
+def _decision_summary(decision: Mapping[str, Any]) -> str:
+    result = decision["result"]
+    if result["status"] == "planned" and result.get("plan"):
+        plan = result["plan"]
+        return f"{_stages(plan)} (cost {plan['cost']:.2f}, score {plan['score']:.3f})"
+    if result["status"] == "infeasible":
+        return f"no plan: {result['reason']}"
+    return "goal already holds"
+
+
 def _report(report: Any) -> None:
     line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
     if report.reason:

@@ -34,6 +34,18 @@ class Evidence:
     latency: float | None = None
     updated: float = 0.0
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "successes": self.successes,
+            "failures": self.failures,
+            "latency": self.latency,
+            "updated": self.updated,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Evidence:
+        return cls(data["successes"], data["failures"], data["latency"], data["updated"])
+
     def decayed(self, now: float) -> Evidence:
         """The same evidence seen from `now`: older outcomes count for less."""
         if now <= self.updated:

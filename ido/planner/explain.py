@@ -212,7 +212,8 @@ def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> s
         replace(task, limits=replace(task.limits, **{name: None})), grounded, metric
     )
     plan: Plan = found.plan
-    steps = " + ".join(f"{s.capability} {_fmt(metric, s)}" for s in plan.steps)
+    joint = " × " if metric == "risk" else " + "  # reliabilities multiply
+    steps = joint.join(f"{s.capability} {_fmt(metric, s)}" for s in plan.steps)
     if name == "max_cost":
         return (
             f"no plan within max_cost {limit:.2f}: the cheapest plan costs "

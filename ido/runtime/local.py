@@ -25,7 +25,7 @@ from ido.planner.types import Step
 from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext
 from ido.runtime.environment import Environment, RealEnvironment
-from ido.runtime.recovery import Interrupted, RunState, host, recover
+from ido.runtime.recovery import Interrupted, RunState, host, learnt, recover
 from ido.runtime.triggers import changed, missing_effects, over_limits
 from ido.state import State, apply_effects, digest, get_path, merge, set_path
 
@@ -103,6 +103,7 @@ class LocalRuntime:
                 "intent": intent.model_dump(mode="json", by_alias=True),
                 "planner": planner.name,
                 "process": host(),
+                "health": {n: e.to_json() for n, e in sorted(run.evidence.items())},
             },
         )
         self._after_commit()
@@ -131,6 +132,7 @@ class LocalRuntime:
             {
                 "interrupted_steps": [i.step for i in recovered.interrupted],
                 "process": host(),
+                "health": {n: e.to_json() for n, e in sorted(self.journal.health().items())},
             },
         )
         for step in recovered.interrupted:
@@ -275,7 +277,6 @@ class LocalRuntime:
                         effects = self.catalog.capabilities[ctx.capability].spec.effects
                         expected = apply_effects(expected, effects)
                         continue
-                    run.failures[ctx.capability] = run.failures.get(ctx.capability, 0) + 1
                     verb = "timed out" if outcome.timed_out else "failed"
                     reason = reason or f"step {ctx.step} {ctx.capability} {verb}: {outcome.error}"
                 if reason is None:
@@ -310,10 +311,10 @@ class LocalRuntime:
                 step = next((s for s, c in reversed(run.completed) if c == name), None)
                 run.failures[name] = run.failures.get(name, 0) + 1
                 run.completed = [c for c in run.completed if c[0] != step]
-                self._learn(run, name, ok=False, duration=None)
-                self._record(
-                    run, "effects_missing", {"capability": name, "step": step, "reason": silent}
-                )
+                now = self.clock()
+                self._learn(run, name, ok=False, duration=None, now=now)
+                data = {"capability": name, "step": step, "reason": silent, "learnt_at": now}
+                self._record(run, "effects_missing", data)
                 return silent
         return changed(expected, state, decision.observed)
 
@@ -338,22 +339,27 @@ class LocalRuntime:
 
     def _decide(self, run: RunState, planner: Planner, state: State, trigger: str) -> Decision:
         run.decisions += 1
+        now = self.clock()
+        intent = self.env.intent(run.intent)
         decision = decide(
-            self.env.intent(run.intent),
+            intent,
             self.catalog,
             state,
             History(
                 failures=dict(run.failures),
                 evidence=dict(run.evidence),
-                now=self.clock(),
+                now=now,
                 spent=run.spent,
-                elapsed=self.clock() - run.started,
+                elapsed=now - run.started,
             ),
             planner,
             number=run.decisions,
             trigger=trigger,
         )
-        self._record(run, "decided", decision.to_json(), durable=False)
+        # With the state just observed, these are every input of the decision: replay
+        # re-decides from them (`ido.replay`).
+        inputs = {"now": now, "policies": list(intent.spec.policies)}
+        self._record(run, "decided", {**decision.to_json(), **inputs}, durable=False)
         return decision
 
     def _start(self, run: RunState, step: Step, state: State) -> tuple[ActionContext, float]:
@@ -435,17 +441,22 @@ class LocalRuntime:
         if resumed is not None:
             data["resumed"] = resumed
             data["interrupted"] = resumed == "interrupted"
+        if not outcome.ok and resumed != "interrupted":
+            run.failures[ctx.capability] = run.failures.get(ctx.capability, 0) + 1
+        if resumed != "interrupted":
+            # The exact moment, so that replay and resume learn exactly what the run did.
+            data["learnt_at"] = now = self.clock()
+            self._learn(run, ctx.capability, ok=outcome.ok, duration=learnt(data), now=now)
         self._record(run, "action_finished", data)
         if outcome.ok:
             run.completed.append((ctx.step, ctx.capability))
-        if resumed != "interrupted":
-            duration = outcome.duration if resumed is None else None
-            self._learn(run, ctx.capability, ok=outcome.ok, duration=duration)
 
-    def _learn(self, run: RunState, name: str, *, ok: bool, duration: float | None) -> None:
+    def _learn(
+        self, run: RunState, name: str, *, ok: bool, duration: float | None, now: float
+    ) -> None:
         """Fold an outcome into the capability's health evidence (stored when the run ends)."""
         before = run.evidence.get(name, Evidence())
-        run.evidence[name] = before.record(ok, duration, self.clock())
+        run.evidence[name] = before.record(ok, duration, now)
         run.learnt.add(name)
 
     def _compensate(self, run: RunState, reason: str | None) -> None:

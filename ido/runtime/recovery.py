@@ -117,12 +117,12 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
             if data["ok"]:
                 run.completed.append((data["step"], data["capability"]))
             if not data.get("interrupted"):
-                duration = None if data.get("resumed") else data.get("duration")
-                outcomes.append((data["capability"], bool(data["ok"]), duration, _epoch(event)))
+                when = data.get("learnt_at", _epoch(event))
+                outcomes.append((data["capability"], bool(data["ok"]), learnt(data), when))
         elif event.kind == "effects_missing":
             run.failures[data["capability"]] = run.failures.get(data["capability"], 0) + 1
             run.completed = [c for c in run.completed if c[0] != data["step"]]
-            outcomes.append((data["capability"], False, None, _epoch(event)))
+            outcomes.append((data["capability"], False, None, data.get("learnt_at", _epoch(event))))
     return Recovered(
         run,
         str(started.get("planner", "cpsat")),
@@ -130,6 +130,11 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         tuple(outcomes),
         observed,
     )
+
+
+def learnt(finished: dict[str, Any]) -> float | None:
+    """The call duration an action_finished event teaches (none for a step settled on resume)."""
+    return None if finished.get("resumed") else finished.get("duration")
 
 
 def _epoch(event: Event) -> float:

@@ -1,0 +1,157 @@
+"""Exact replay: re-decide every recorded decision of a run and compare, like a workflow
+replayer checks that code still makes the same choices from the same history.
+
+A decision's inputs are all in the journal: the state observed just before it, the failures
+and outcomes the run had seen (which, with the health evidence recorded when the run
+started or resumed, give the beliefs), the moment it was made, what had been spent and how
+long it had taken, and the policies in force. Replay feeds them to `decide` with today's
+catalog and planner, and reports the first decision that comes out differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ido.decide import History, decide
+from ido.errors import IdoError, JournalError
+from ido.health import Evidence
+from ido.journal import Event
+from ido.loading import Catalog
+from ido.model import Intent
+from ido.planner import get_planner
+from ido.runtime.recovery import learnt
+
+INPUTS = ("now", "policies")  # recorded beside a decision, not part of it
+
+
+@dataclass(frozen=True)
+class Divergence:
+    number: int
+    trigger: str
+    recorded: dict[str, Any]
+    replayed: dict[str, Any]
+    fields: tuple[str, ...]
+    """Top-level fields of the decision that differ (`result.plan`, `beliefs`, …)."""
+
+
+@dataclass(frozen=True)
+class Replay:
+    run_id: str
+    decisions: int
+    """How many decisions were re-decided (up to and including a divergence)."""
+    divergence: Divergence | None
+
+
+def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Replay:
+    """Re-decide each recorded decision of the run from its recorded inputs."""
+    if not events or events[0].kind != "run_started":
+        raise JournalError(f"run {run_id} has no run_started event; nothing to replay")
+    started = events[0].data
+    try:
+        intent = Intent.model_validate(started["intent"])
+    except Exception as exc:  # a journal from another version: say so, do not guess
+        raise JournalError(f"run {run_id}: the recorded intent cannot be read: {exc}") from None
+    missing = [c for c in _capabilities(events) if c not in catalog.capabilities]
+    if missing:
+        raise IdoError(
+            f"run {run_id} used {', '.join(sorted(missing))}, not in this catalog; "
+            "replay with the catalog it ran against (--catalog)"
+        )
+    planner = get_planner(str(started.get("planner", intent.spec.planner)))
+    base = _evidence(started.get("health", {}))
+    evidence = dict(base)
+    failures: dict[str, int] = {}
+    outcomes: list[tuple[str, bool, float | None, float]] = []
+    state: dict[str, Any] = {}
+    count = 0
+    for event in events:
+        data = event.data
+        if event.kind == "observed":
+            state = data["state"]
+        elif event.kind == "run_resumed":
+            evidence = _evidence(data.get("health", {}))
+            for name, ok, duration, at in outcomes:
+                evidence[name] = evidence.get(name, Evidence()).record(ok, duration, at)
+        elif event.kind == "action_finished" and not data.get("interrupted"):
+            name = data["capability"]
+            if not data["ok"]:
+                failures[name] = failures.get(name, 0) + 1
+            if "learnt_at" in data:
+                outcome = (name, bool(data["ok"]), learnt(data), float(data["learnt_at"]))
+                outcomes.append(outcome)
+                evidence[name] = evidence.get(name, Evidence()).record(*outcome[1:])
+        elif event.kind == "effects_missing":
+            name = data["capability"]
+            failures[name] = failures.get(name, 0) + 1
+            if "learnt_at" in data:
+                outcomes.append((name, False, None, float(data["learnt_at"])))
+                evidence[name] = evidence.get(name, Evidence()).record(
+                    False, None, float(data["learnt_at"])
+                )
+        elif event.kind == "decided":
+            count += 1
+            if "now" not in data:
+                raise JournalError(
+                    f"run {run_id} was recorded by an ido that did not keep every input of a "
+                    "decision; it cannot be replayed exactly"
+                )
+            history = History(
+                failures=dict(failures),
+                evidence=dict(evidence),
+                now=float(data["now"]),
+                spent=float(data.get("spent", 0.0)),
+                elapsed=float(data.get("elapsed", 0.0)),
+            )
+            spec = intent.spec.model_copy(update={"policies": list(data["policies"])})
+            again = decide(
+                intent.model_copy(update={"spec": spec}),
+                catalog,
+                state,
+                history,
+                planner,
+                number=int(data["number"]),
+                trigger=str(data["trigger"]),
+            ).to_json()
+            recorded = {k: v for k, v in data.items() if k not in INPUTS}
+            fields = _differences(recorded, _json(again))
+            if fields:
+                divergence = Divergence(count, str(data["trigger"]), recorded, again, fields)
+                return Replay(run_id, count, divergence)
+    return Replay(run_id, count, None)
+
+
+def _evidence(data: dict[str, Any]) -> dict[str, Evidence]:
+    return {name: Evidence.from_json(e) for name, e in data.items()}
+
+
+def _capabilities(events: Sequence[Event]) -> set[str]:
+    return {e.data["capability"] for e in events if e.kind == "action_started"}
+
+
+def _json(value: dict[str, Any]) -> dict[str, Any]:
+    """As the journal stores it (JSON round trip: tuples become lists)."""
+    import json
+
+    result: dict[str, Any] = json.loads(json.dumps(value, sort_keys=True, default=str))
+    return result
+
+
+def _differences(recorded: dict[str, Any], replayed: dict[str, Any]) -> tuple[str, ...]:
+    """Dotted names of the fields that differ, one level into `result`."""
+    differ: list[str] = []
+    for key in sorted(set(recorded) | set(replayed)):
+        if recorded.get(key) == replayed.get(key):
+            continue
+        if key == "result" and isinstance(recorded.get(key), dict):
+            inner = recorded[key]
+            other = replayed.get(key) or {}
+            differ += [
+                f"result.{k}"
+                for k in sorted(set(inner) | set(other))
+                if inner.get(k) != other.get(k)
+            ]
+        else:
+            differ.append(key)
+    return tuple(differ)
