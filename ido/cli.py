@@ -306,30 +306,93 @@ def replay(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")],
     catalog: CatalogOpt = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
+    policies: Annotated[
+        Path | None,
+        typer.Option(help="Counterfactual: these policies instead of policies/ here."),
+    ] = None,
+    intent: Annotated[
+        Path | None, typer.Option(help="Counterfactual: this intent file instead of the run's.")
+    ] = None,
 ) -> None:
-    """Re-decide every decision of a run from its recorded inputs; report the first change.
+    """Re-decide a run's decisions from the journal: exactly, or under changed inputs.
 
-    Exit 0 when every decision comes out identical, 1 at the first divergence, which is
-    shown side by side: the determinism check for a new ido, catalog or policy.
+    Without --policies, --catalog or --intent: every recorded decision is re-decided from
+    its recorded inputs; exit 0 when all come out identical, 1 at the first divergence,
+    shown side by side. With any of them: the run is done again under the changed inputs
+    in the world the recording met, and the decisions that change are listed, with how
+    outcome, cost and time change; exit 0.
     """
     from ido.journal import SqliteJournal
-    from ido.replay import replay_exact
+    from ido.loading import find_intent, load_catalog
+    from ido.replay import replay_counterfactual, replay_exact
 
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
-    loaded = _load(catalog, None)
+    if policies is not None and not policies.exists():
+        raise NotFoundError(f"{policies}: no such file or folder")
+    replaced = {Path("policies")} if policies is not None else set()
+    replaced |= {Path("intents")} if intent is not None else set()  # the file stands for it
+    paths = [p for p in _catalog_paths(catalog) if p not in replaced]
+    paths += [policies] if policies is not None else []
+    if intent is not None:
+        if not intent.is_file():
+            raise NotFoundError(f"{intent}: no such intent file")
+        if not any(intent.resolve().is_relative_to(p.resolve()) for p in paths if p.is_dir()):
+            paths.append(intent)
+    loaded = load_catalog(paths)
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
-        result = replay_exact(run_id, store.events(run_id), loaded)
+        events, row = store.events(run_id), store.run(run_id)
+    if policies is None and catalog is None and intent is None:
+        _exact(replay_exact(run_id, events, loaded))
+    chosen = find_intent(loaded, str(intent)) if intent is not None else None
+    _counterfactual(run_id, replay_counterfactual(run_id, events, row, loaded, chosen))
+
+
+def _exact(result: Any) -> None:
     if result.divergence is None:
-        typer.echo(f"identical: {result.decisions} decision(s) of run {run_id} re-decided the same")
+        typer.echo(
+            f"identical: {result.decisions} decision(s) of run {result.run_id} re-decided the same"
+        )
         raise typer.Exit(0)
     d = result.divergence
-    typer.echo(f"diverged at decision {d.number} of run {run_id} (trigger: {d.trigger})")
+    typer.echo(f"diverged at decision {d.number} of run {result.run_id} (trigger: {d.trigger})")
     typer.echo(f"fields that differ: {', '.join(d.fields)}")
     for label, side in (("recorded", d.recorded), ("replayed", d.replayed)):
         typer.echo(f"  {label}: {_decision_summary(side)}")
     raise typer.Exit(1)
+
+
+def _counterfactual(run_id: str, c: Any) -> None:
+    from ido.model import format_duration
+
+    typer.echo(f"counterfactual replay of run {run_id}")
+    for d in c.decisions:
+        if d in c.changed:
+            typer.echo(f"decision {d.number} changes:")
+            for label, side in (("recorded", d.recorded), ("now", d.replayed)):
+                if side is None:
+                    typer.echo(f"  {label}: (no such decision)")
+                else:
+                    typer.echo(f"  {label}: {side['trigger']} → {_decision_summary(side)}")
+        else:
+            typer.echo(f"decision {d.number}: same choice")
+    time = "-" if c.recorded_time is None else format_duration(c.recorded_time)
+    typer.echo(
+        f"outcome: {c.recorded_outcome or 'interrupted'} → {c.outcome}"
+        + (f" ({c.reason})" if c.reason else "")
+    )
+    typer.echo(
+        f"cost: {c.recorded_cost:.2f} → {c.cost:.2f}; time: {time} (wall) → "
+        f"{format_duration(c.time)} (the recorded calls' durations, on a virtual clock)"
+    )
+    if c.unknown:
+        typer.echo(
+            "unknown outcomes: the recording never called "
+            + ", ".join(sorted(set(c.unknown)))
+            + "; assumed to succeed as declared"
+        )
+    raise typer.Exit(0)
 
 
 def _decision_summary(decision: Mapping[str, Any]) -> str:

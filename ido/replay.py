@@ -12,16 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ido.decide import History, decide
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence
-from ido.journal import Event
+from ido.journal import Event, RunRow
 from ido.loading import Catalog
 from ido.model import Intent
 from ido.planner import get_planner
 from ido.runtime.recovery import learnt
+
+if TYPE_CHECKING:
+    from ido.scenario.recorded import Counterfactual
 
 INPUTS = ("now", "policies")  # recorded beside a decision, not part of it
 
@@ -155,3 +159,50 @@ def _differences(recorded: dict[str, Any], replayed: dict[str, Any]) -> tuple[st
         else:
             differ.append(key)
     return tuple(differ)
+
+
+def replay_counterfactual(
+    run_id: str,
+    events: Sequence[Event],
+    recorded: RunRow,
+    catalog: Catalog,
+    intent: Intent | None = None,
+) -> Counterfactual:
+    """Run the recorded run's intent again (or `intent`) against `catalog`, in the world the
+    recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
+    from ido.runtime.local import LocalRuntime
+    from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld
+    from ido.testing import MemoryJournal
+
+    if not events or events[0].kind != "run_started":
+        raise JournalError(f"run {run_id} has no run_started event; nothing to replay")
+    chosen = intent or Intent.model_validate(events[0].data["intent"])
+    world = RecordedWorld(events, catalog)
+    journal = MemoryJournal()
+    journal.save_health(_evidence(events[0].data.get("health", {})))  # beliefs at its start
+    runtime = LocalRuntime(
+        catalog,
+        journal,
+        base=Path.cwd(),
+        clock=world.clock,
+        new_id=lambda _: f"{run_id}-counterfactual",
+        environment=world,
+    )
+    report = runtime.run(chosen)
+    old = [e.data for e in events if e.kind == "decided"]
+    new = [e.data for e in journal.events(report.run_id) if e.kind == "decided"]
+    pairs = tuple(
+        Changed(n + 1, old[n] if n < len(old) else None, new[n] if n < len(new) else None)
+        for n in range(max(len(old), len(new)))
+    )
+    return Counterfactual(
+        recorded.outcome,
+        report.outcome,
+        report.reason,
+        recorded.cost,
+        report.cost,
+        recorded.duration,
+        world.clock.elapsed,
+        pairs,
+        tuple(world.unknown),
+    )

@@ -104,3 +104,77 @@ def test_replaying_an_unknown_run_is_a_clear_error(project: Path) -> None:
     code, out = ido("replay", "r-nope")
     assert code == 2
     assert "run 'r-nope' not found" in out
+
+
+# --- counterfactual ----------------------------------------------------------------------
+
+DENY_PRICEY = (
+    "    - id: no-priceypay\n      effect: deny\n"
+    "      when: \"capability.provider == 'priceypay'\"\n      message: Contract ended.\n"
+)
+
+
+def strict_policies(project: Path) -> Path:
+    folder = project / "strict"
+    folder.mkdir()
+    text = (project / "policies" / "residency.yaml").read_text()
+    (folder / "residency.yaml").write_text(text + DENY_PRICEY)
+    return folder
+
+
+def test_a_counterfactual_policy_changes_the_replan_and_the_outcome(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cheappay failed and the run fell back on priceypay; had priceypay been denied, the
+    replan finds no plan, and the replay says which decision changes and how it ends."""
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    assert ido("run", "ship-order")[0] == 0
+    monkeypatch.delenv("FAKESVC_FAIL")
+    calls_before = (project / "calls.log").read_text()
+    code, out = ido("replay", "last", "--policies", str(strict_policies(project)))
+    assert code == 0, out
+    assert "decision 1: same choice" in out
+    assert "decision 2 changes:" in out
+    assert "recorded: step 1 pay-cheap-eu failed" in out and "→ pay-pricey-eu → ship" in out
+    assert "now: step 1 pay-cheap-eu failed: RuntimeError: cheappay is down → no plan:" in out
+    assert "outcome: achieved → failed" in out
+    assert "cost: 1.60 → 0.30" in out
+    assert "unknown outcomes" not in out
+    assert (project / "calls.log").read_text() == calls_before  # nothing was called for real
+
+
+def test_a_counterfactual_with_the_same_inputs_changes_nothing(project: Path) -> None:
+    assert ido("run", "ship-order")[0] == 0
+    code, out = ido("replay", "last", "--catalog", "capabilities")
+    assert code == 0, out
+    assert "changes" not in out
+    assert "outcome: achieved → achieved" in out
+
+
+def test_calls_the_recording_never_made_are_named_as_unknown(project: Path) -> None:
+    """Denying cheappay up front sends the new run to priceypay, which the recording never
+    called: its outcome is unknown, assumed as declared, and the replay says so."""
+    folder = project / "strict"
+    folder.mkdir()
+    text = (project / "policies" / "residency.yaml").read_text()
+    (folder / "residency.yaml").write_text(text + DENY_PRICEY.replace("priceypay", "cheappay"))
+    assert ido("run", "ship-order")[0] == 0
+    code, out = ido("replay", "last", "--policies", str(folder))
+    assert code == 0, out
+    assert "decision 1 changes:" in out
+    assert "unknown outcomes: the recording never called pay-pricey-eu" in out
+
+
+def test_a_counterfactual_intent_file(project: Path) -> None:
+    """The same world under a tighter budget: the recorded plan no longer fits."""
+    assert ido("run", "ship-order")[0] == 0
+    (project / "what-if").mkdir()
+    tight = project / "what-if" / "ship-order.yaml"
+    tight.write_text(
+        (project / "intents" / "ship-order.yaml")
+        .read_text()
+        .replace("max_cost: 5.0", "max_cost: 0.5")
+    )
+    code, out = ido("replay", "last", "--intent", str(tight))
+    assert code == 0, out
+    assert "outcome: achieved → failed (no plan within max_cost 0.50" in out

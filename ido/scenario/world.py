@@ -51,10 +51,12 @@ class VirtualClock:
 class SimulatedWorld:
     """The Environment a scenario's run acts on (see `ido.runtime.environment`)."""
 
-    def __init__(self, scenario: Scenario, catalog: Catalog, truth: State) -> None:
+    def __init__(
+        self, scenario: Scenario, catalog: Catalog, truth: State, start: float = START
+    ) -> None:
         self.spec = scenario.spec
         self.catalog = catalog
-        self.clock = VirtualClock()
+        self.clock = VirtualClock(start)
         self.truth: State = merge(truth, self.spec.world.observe)
         self._calls: dict[str, int] = {}
         self._failures_left = {i: f.fail_next or 0 for i, f in enumerate(self.spec.faults)}

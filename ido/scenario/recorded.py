@@ -1,0 +1,129 @@
+"""Counterfactual replay: the world a recorded run met, replayed under changed inputs.
+
+The run is done again with another catalog, other policies or another intent. Each call
+the new run makes gets the outcome the recorded run had for the same capability's same
+call (its n-th call gets the n-th recorded outcome: success or the error, the duration,
+the output, whether its effects showed). A call the recorded run never made has no
+recorded outcome: it comes from the scenario's world model when the run was a scenario's,
+otherwise it succeeds as declared and is listed as *unknown*, and the comparison says so.
+The world starts from the state first observed in the recording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ido.journal import Event
+from ido.loading import Catalog
+from ido.model import Capability, Scenario
+from ido.runtime.bindings import Outcome
+from ido.scenario.world import SimulatedWorld
+
+_EMPTY_SCENARIO = {
+    "apiVersion": "ido/v1",
+    "kind": "Scenario",
+    "metadata": {"name": "recorded"},
+    "spec": {"intent": "recorded"},
+}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    ok: bool
+    error: str | None
+    timed_out: bool
+    duration: float
+    output: Any
+    applies: bool
+
+
+def recorded_calls(events: Sequence[Event]) -> dict[str, list[Recorded]]:
+    """Per capability, the outcomes of its calls in the recording, in order."""
+    missing = {e.data["step"] for e in events if e.kind == "effects_missing"}
+    calls: dict[str, list[Recorded]] = {}
+    for event in events:
+        data = event.data
+        if event.kind != "action_finished" or data.get("interrupted"):
+            continue
+        calls.setdefault(data["capability"], []).append(
+            Recorded(
+                bool(data["ok"]),
+                data.get("error"),
+                bool(data.get("timed_out")),
+                float(data.get("duration") or 0.0),
+                data.get("output"),
+                data["step"] not in missing,
+            )
+        )
+    return calls
+
+
+class RecordedWorld(SimulatedWorld):
+    """A SimulatedWorld whose calls answer from a recording first."""
+
+    def __init__(
+        self,
+        events: Sequence[Event],
+        catalog: Catalog,
+        scenario: Scenario | None = None,
+    ) -> None:
+        first: dict[str, Any] = next((e.data["state"] for e in events if e.kind == "observed"), {})
+        start = datetime.fromisoformat(events[0].at).timestamp()
+        model = scenario or Scenario.model_validate(_EMPTY_SCENARIO)
+        super().__init__(model, catalog, first, start=start)
+        self._recorded = recorded_calls(events)
+        self._replayed: dict[str, int] = {}
+        self.unknown: list[str] = []
+        """Capabilities (one entry per call) whose outcome the recording did not have."""
+
+    def _draw(self, capability: Capability, at: float) -> tuple[Outcome, float, bool]:
+        name = capability.name
+        n = self._replayed.get(name, 0)
+        self._replayed[name] = n + 1
+        history = self._recorded.get(name, [])
+        if n < len(history):
+            r = history[n]
+            outcome = Outcome(r.ok, r.output, r.error, r.timed_out, r.duration)
+            return outcome, r.duration, r.ok and r.applies
+        if self.spec.world.capabilities or self.spec.faults:
+            return super()._draw(capability, at)  # the scenario's own model
+        self.unknown.append(name)
+        latency = capability.spec.latency
+        return Outcome(True, duration=latency), latency, True
+
+
+@dataclass(frozen=True)
+class Changed:
+    """One decision compared: the recorded one, and the one made under the changed inputs."""
+
+    number: int
+    recorded: dict[str, Any] | None
+    replayed: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Counterfactual:
+    recorded_outcome: str | None
+    outcome: str
+    reason: str | None
+    recorded_cost: float
+    cost: float
+    recorded_time: float | None
+    time: float
+    decisions: tuple[Changed, ...]
+    unknown: tuple[str, ...]
+
+    @property
+    def changed(self) -> tuple[Changed, ...]:
+        return tuple(d for d in self.decisions if _choice(d.recorded) != _choice(d.replayed))
+
+
+def _choice(decision: dict[str, Any] | None) -> Any:
+    if decision is None:
+        return None
+    result = decision["result"]
+    plan = result.get("plan") or {}
+    return (result["status"], tuple(s["capability"] for s in plan.get("steps", [])))
