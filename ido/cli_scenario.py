@@ -25,37 +25,57 @@ def _catalog(extra: list[Path] | None) -> list[Path]:
 def scenario_run(
     files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Scenario files.")],
     catalog: CatalogOpt = None,
+    journal: Annotated[
+        Path | None,
+        typer.Option(help="Also keep the runs in this journal (for ido explain and ido replay)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the verdicts.")] = False,
 ) -> None:
     """Run scenarios: live output, the explanation, then each expectation's verdict."""
+    from contextlib import nullcontext
+
+    from ido.journal import SqliteJournal
+
+    failed = 0
+    with SqliteJournal(journal) if journal is not None else nullcontext() as store:
+        for file in files:
+            failed += _run_file(file, catalog, store, quiet)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _run_file(file: Path, catalog: list[Path] | None, store: Any, quiet: bool) -> int:
+    """Run the scenarios of one file; how many did not meet their expectations."""
     from ido.explain import render, run_view
     from ido.model import format_duration
     from ido.scenario.runner import load_scenarios, run_scenario
 
     failed = 0
-    for file in files:
-        scenarios, loaded = load_scenarios(file, _catalog(catalog))
-        for scenario in scenarios:
-            typer.echo(f"scenario {scenario.name} (seed {scenario.spec.seed})")
-            result = run_scenario(
-                scenario, loaded, base=Path.cwd(), listener=None if quiet else _progress
-            )
-            if not quiet:
-                run_id = result.report.run_id
-                view = run_view(result.journal.run(run_id), result.journal.events(run_id))
-                typer.echo("\n" + render(view, "text"))
-            typer.echo(
-                f"{result.report.outcome} after {format_duration(result.elapsed)} of virtual "
-                f"time, cost {result.report.cost:.2f}"
-            )
-            if result.passed:
-                typer.echo("expectations: all met")
-            else:
-                failed += 1
-                typer.echo("expectations not met:")
-                for problem in result.unmet:
-                    typer.echo(f"  ✗ {problem}")
-    raise typer.Exit(1 if failed else 0)
+    scenarios, loaded = load_scenarios(file, _catalog(catalog))
+    for scenario in scenarios:
+        typer.echo(f"scenario {scenario.name} (seed {scenario.spec.seed})")
+        result = run_scenario(
+            scenario,
+            loaded,
+            base=Path.cwd(),
+            listener=None if quiet else _progress,
+            journal=store,
+        )
+        if not quiet:
+            run_id = result.report.run_id
+            view = run_view(result.journal.run(run_id), result.journal.events(run_id))
+            typer.echo("\n" + render(view, "text"))
+        typer.echo(
+            f"{result.report.outcome} after {format_duration(result.elapsed)} of virtual "
+            f"time, cost {result.report.cost:.2f}"
+        )
+        if result.passed:
+            typer.echo("expectations: all met")
+        else:
+            failed += 1
+            typer.echo("expectations not met:")
+            for problem in result.unmet:
+                typer.echo(f"  ✗ {problem}")
+    return failed
 
 
 @scenario_app.command("test")

@@ -20,7 +20,7 @@ from ido.errors import IdoError, JournalError
 from ido.health import Evidence
 from ido.journal import Event, RunRow
 from ido.loading import Catalog
-from ido.model import Intent
+from ido.model import Intent, Scenario
 from ido.planner import get_planner
 from ido.runtime.recovery import learnt
 
@@ -177,7 +177,9 @@ def replay_counterfactual(
     if not events or events[0].kind != "run_started":
         raise JournalError(f"run {run_id} has no run_started event; nothing to replay")
     chosen = intent or Intent.model_validate(events[0].data["intent"])
-    world = RecordedWorld(events, catalog)
+    model = events[0].data.get("scenario")
+    scenario = Scenario.model_validate(model) if model is not None else None
+    world = RecordedWorld(events, catalog, scenario)
     journal = MemoryJournal()
     journal.save_health(_evidence(events[0].data.get("health", {})))  # beliefs at its start
     runtime = LocalRuntime(

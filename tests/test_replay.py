@@ -178,3 +178,64 @@ def test_a_counterfactual_intent_file(project: Path) -> None:
     code, out = ido("replay", "last", "--intent", str(tight))
     assert code == 0, out
     assert "outcome: achieved → failed (no plan within max_cost 0.50" in out
+
+
+# --- scenario runs kept in a journal -----------------------------------------------------
+
+
+@pytest.fixture
+def in_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.chdir(ROOT)
+    return tmp_path / "scenarios.db"
+
+
+def test_a_kept_scenario_run_replays_exactly_and_never_teaches_real_beliefs(
+    in_root: Path,
+) -> None:
+    code, out = ido(
+        "scenario", "run", "-q", "scenarios/stripe-outage.yaml", "--journal", str(in_root)
+    )
+    assert code == 0, out
+    code, out = ido("replay", "last", "--journal", str(in_root))
+    assert code == 0, out
+    assert "identical: 2 decision(s)" in out
+    with SqliteJournal(in_root) as store:
+        assert store.health() == {}  # a simulated outage is not evidence about Stripe
+
+
+def test_a_counterfactual_of_a_scenario_run_draws_unrecorded_calls_from_its_world(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """With Adyen denied, the replan tries other calls: the scenario's model answers them
+    (Stripe is still down), so no outcome is unknown."""
+    ido("scenario", "run", "-q", "scenarios/stripe-outage.yaml", "--journal", str(in_root))
+    strict = tmp_path / "strict"
+    strict.mkdir()
+    for policy in (ROOT / "policies").glob("*.yaml"):
+        (strict / policy.name).write_text(policy.read_text())
+    (strict / "eu-data-residency.yaml").write_text(
+        (strict / "eu-data-residency.yaml").read_text()
+        + "    - id: no-adyen\n      effect: deny\n"
+        + "      when: \"capability.provider == 'adyen'\"\n      message: Contract ended.\n"
+    )
+    code, out = ido("replay", "last", "--journal", str(in_root), "--policies", str(strict))
+    assert code == 0, out
+    assert "decision 2 changes:" in out
+    assert "outcome: achieved → failed" in out
+    assert "unknown outcomes" not in out
+
+
+def test_a_scenario_run_cannot_be_resumed_for_real(in_root: Path) -> None:
+    """Resuming would call real bindings for a simulated run: refused."""
+    from ido.runtime.local import LocalRuntime
+
+    ido("scenario", "run", "-q", "scenarios/stripe-outage.yaml", "--journal", str(in_root))
+    with SqliteJournal(in_root) as store:
+        run_id = store.resolve("last")
+        # as if the process had died: the run has no end
+        store._db.execute("UPDATE runs SET outcome=NULL WHERE id=?", (run_id,))
+        runtime = LocalRuntime(load_catalog(CATALOG), store, base=ROOT)
+        with pytest.raises(
+            Exception, match="ran in the simulated world of scenario 'stripe-outage'"
+        ):
+            runtime.resume(run_id)

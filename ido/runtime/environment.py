@@ -30,6 +30,10 @@ class Executor(Protocol):
 
 
 class Environment(Protocol):
+    shares_beliefs: bool
+    """Whether runs here learn from and teach the journal's health beliefs (a simulated
+    world must not teach the real one that a provider is down)."""
+
     def executor(self) -> Executor: ...
     def call(self, capability: Capability, ctx: ActionContext) -> Outcome:
         """One call, start to end (compensations, resumed steps)."""
@@ -46,6 +50,8 @@ class Environment(Protocol):
 
 class RealEnvironment:
     """Bindings performed for real, side by side on threads; the intent's own observers."""
+
+    shares_beliefs = True
 
     def __init__(self, base: Path, sleep: Any) -> None:
         self.base = base

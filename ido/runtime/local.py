@@ -85,8 +85,11 @@ class LocalRuntime:
         self._pending: list[Pending] = []
         self._crash_after = _crash_after(os.environ.get("IDO_CRASH_AFTER_EVENTS"))
 
-    def run(self, intent: Intent) -> RunReport:
-        """Pursue the intent until achieved, failed or blocked."""
+    def run(self, intent: Intent, context: Mapping[str, Any] | None = None) -> RunReport:
+        """Pursue the intent until achieved, failed or blocked.
+
+        `context` is recorded with the run's start (a scenario records itself there).
+        """
         if intent.spec.mode != "auto":
             raise IdoError(
                 f"mode '{intent.spec.mode}' is not supported yet; use mode: auto "
@@ -94,7 +97,8 @@ class LocalRuntime:
             )
         planner = self.planner or get_planner(intent.spec.planner)
         now = self.clock()
-        run = RunState(self.new_id(now), intent, now, evidence=self.journal.health())
+        evidence = self.journal.health() if self.env.shares_beliefs else {}
+        run = RunState(self.new_id(now), intent, now, evidence=evidence)
         self.journal.start_run(
             run.run_id,
             intent.name,
@@ -104,6 +108,7 @@ class LocalRuntime:
                 "planner": planner.name,
                 "process": host(),
                 "health": {n: e.to_json() for n, e in sorted(run.evidence.items())},
+                **(context or {}),
             },
         )
         self._after_commit()
@@ -186,7 +191,9 @@ class LocalRuntime:
             end - run.started,
             self._iso(end),
             events=self._pending,
-            health={name: run.evidence[name] for name in sorted(run.learnt)},
+            health={n: run.evidence[n] for n in sorted(run.learnt)}
+            if self.env.shares_beliefs
+            else {},
         )
         self._after_commit(len(self._pending) + 1)
         self._pending = []

@@ -90,6 +90,11 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         raise JournalError(f"run {row.id} has no run_started event; the journal is inconsistent")
     _refuse_if_alive(row.id, events)
     started = events[0].data
+    if "scenario" in started:
+        raise IdoError(
+            f"run {row.id} ran in the simulated world of scenario "
+            f"'{started['scenario']['metadata']['name']}'; run the scenario again instead"
+        )
     try:
         intent = Intent.model_validate(started["intent"])
     except Exception as exc:  # a journal written by another version: say so, do not guess

@@ -12,7 +12,7 @@ from ido.journal import Journal
 from ido.loading import Catalog, load_catalog
 from ido.model import Intent, Scenario
 from ido.observe import boolean_facts, snapshot
-from ido.runtime.local import Listener, LocalRuntime, RunReport
+from ido.runtime.local import Listener, LocalRuntime, RunReport, new_run_id
 from ido.scenario.expect import unmet
 from ido.scenario.world import SimulatedWorld
 from ido.testing import MemoryJournal
@@ -93,17 +93,19 @@ def run_scenario(
     facts = boolean_facts(catalog)
     world = SimulatedWorld(scenario, catalog, snapshot(intent, [], {}, facts))
     store = journal if journal is not None else MemoryJournal()
+    name = f"s-{scenario.name}-{scenario.spec.seed}"
     runtime = LocalRuntime(
         catalog,
         store,
         base=base,
         clock=world.clock,
-        new_id=lambda _: f"s-{scenario.name}-{scenario.spec.seed}",
+        # In a shared journal, scenario runs get unique ids like any run.
+        new_id=(lambda _: name) if journal is None else (lambda now: f"{name}-{new_run_id(now)}"),
         listener=listener,
         environment=world,
     )
     started = time.process_time()
-    report = runtime.run(intent)
+    report = runtime.run(intent, {"scenario": scenario.model_dump(mode="json", by_alias=True)})
     cpu = time.process_time() - started
     problems = unmet(
         scenario.spec.expect,

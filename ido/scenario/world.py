@@ -51,6 +51,8 @@ class VirtualClock:
 class SimulatedWorld:
     """The Environment a scenario's run acts on (see `ido.runtime.environment`)."""
 
+    shares_beliefs = False
+
     def __init__(
         self, scenario: Scenario, catalog: Catalog, truth: State, start: float = START
     ) -> None:
