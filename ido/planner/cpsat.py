@@ -24,6 +24,7 @@ from ido.planner.types import Plan, Task
 
 SCALE = 1_000_000
 SHORT = 16  # horizons up to this are solved at once; longer ones are deepened into
+SMALL = 3  # problems with at most this many usable capabilities go to the exact search
 
 
 class CpSatPlanner(SolvingPlanner):
@@ -44,8 +45,10 @@ class CpSatPlanner(SolvingPlanner):
         threads: int | None = None,
         short_horizon: int = SHORT,
         fallback_states: int = 50_000,
+        small: int = SMALL,
     ) -> None:
         self.seed = seed
+        self.small = small
         self.fallback_states = fallback_states
         self.short_horizon = short_horizon
         self.workers = workers
@@ -60,6 +63,7 @@ class CpSatPlanner(SolvingPlanner):
             "random_seed": self.seed,
             "num_workers": self.workers,
             "deterministic_time_limit": task.time_limit,
+            "small_problems": f"astar when at most {self.small} capabilities are usable",
         }
 
     def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
@@ -78,6 +82,12 @@ class CpSatPlanner(SolvingPlanner):
         plan", and a plan found is not known to be the best. The search planner then gets
         `fallback_states` expansions to settle it exactly.
         """
+        if len(usable(g, without)) <= self.small:
+            # A handful of capabilities: the exact search settles it in microseconds, where
+            # building and solving a CP-SAT model costs milliseconds. Same optimum.
+            return SearchPlanner(max_states=self.fallback_states).settle(
+                task, g, length, metric, without
+            )
         try:
             found: Solution | None = self._deepen(task, g, length, metric, without)
         except _Undecided:

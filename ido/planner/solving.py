@@ -57,6 +57,8 @@ class SolvingPlanner(ABC):
         grounded = grounded or ground(task)
         if grounded.unreachable_goal:
             return None
+        if not usable(grounded, without) and not all(_holds_now(t) for t in grounded.goal):
+            return None  # nothing left that could act, and the goal does not hold yet
         found = self._solve(task, grounded, horizon(task, grounded), metric, without)
         if found is None:
             return None

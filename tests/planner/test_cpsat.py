@@ -77,7 +77,7 @@ def task(actions: list[Action] = SHOP, goal: tuple[str, ...] = GOAL, **kwargs: A
 
 
 def plan(t: Task) -> PlanResult:
-    return CpSatPlanner().plan(t)
+    return CpSatPlanner(small=0).plan(t)
 
 
 def names(result: PlanResult) -> tuple[str, ...]:
@@ -177,7 +177,7 @@ def test_planning_is_deterministic_and_serialisable() -> None:
 
 def test_solve_by_metric_ignores_the_weights() -> None:
     """`solve(metric='latency')` returns the fastest plan whatever the objective weights say."""
-    found = CpSatPlanner().solve(task(), metric="latency")
+    found = CpSatPlanner(small=0).solve(task(), metric="latency")
     assert found is not None
     assert found.plan.capabilities[0] == "pay-fast"
 
@@ -461,3 +461,14 @@ def test_solving_alternatives_side_by_side_changes_nothing() -> None:
     together = CpSatPlanner(threads=3).plan(t).to_json()
     assert json.dumps(alone, sort_keys=True) == json.dumps(together, sort_keys=True)
     assert len(alone["alternatives"]) == 3
+
+
+def test_a_problem_of_a_few_capabilities_goes_to_the_exact_search_with_the_same_optimum() -> None:
+    """With at most `small` usable capabilities the search answers; the optimum is the same,
+    and the decision records the rule."""
+    t = task([PAY_CHEAP, PACK, SHIP], ("state.order.status == 'shipped'",))
+    fast, full = CpSatPlanner().plan(t), CpSatPlanner(small=0).plan(t)
+    assert fast.plan is not None and full.plan is not None
+    assert fast.plan.score == pytest.approx(full.plan.score)
+    assert fast.plan.capabilities == full.plan.capabilities
+    assert "astar when at most 3" in fast.solver["small_problems"]

@@ -25,7 +25,7 @@ def test_search_finds_the_cheapest_plan_and_its_alternatives() -> None:
     """On the shop catalog, search chooses what CP-SAT chooses, alternatives included."""
     t = task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], alternatives=3)
     found = SearchPlanner().plan(t)
-    reference = CpSatPlanner().plan(t)
+    reference = CpSatPlanner(small=0).plan(t)
     assert found.status == "planned" and found.plan is not None
     assert found.plan.capabilities == reference.plan.capabilities  # type: ignore[union-attr]
     assert [a.score_delta for a in found.alternatives] == pytest.approx([0.2, 0.5, 1.0])
@@ -34,7 +34,7 @@ def test_search_finds_the_cheapest_plan_and_its_alternatives() -> None:
 def test_search_respects_the_limits_and_names_the_binding_one() -> None:
     """A budget below the cheapest plan is infeasible, with the same reason CP-SAT gives."""
     t = task(limits=Limits(max_cost=0.5))
-    found, reference = SearchPlanner().plan(t), CpSatPlanner().plan(t)
+    found, reference = SearchPlanner().plan(t), CpSatPlanner(small=0).plan(t)
     assert found.status == reference.status == "infeasible"
     assert found.blocking == reference.blocking == ("max_cost",)
     assert found.reason == reference.reason
@@ -48,7 +48,7 @@ def test_search_gives_up_with_a_clear_error_past_its_state_budget() -> None:
 
 def agree(t: Task) -> None:
     """Both backends agree on the outcome; every plan is valid; optimal scores are equal."""
-    found, reference = SearchPlanner().plan(t), CpSatPlanner().plan(t)
+    found, reference = SearchPlanner().plan(t), CpSatPlanner(small=0).plan(t)
     assert found.status == reference.status, (found.reason, reference.reason)
     if found.plan is not None and reference.plan is not None:
         assert check_plan(t, found.plan) == []
@@ -105,8 +105,8 @@ def test_a_long_horizon_is_deepened_without_losing_the_optimum(seed: int, short:
 def test_cpsat_out_of_time_falls_back_to_the_search() -> None:
     """A time limit too short for CP-SAT to find anything: the search settles it exactly."""
     t = task(time_limit=1e-9)
-    result = CpSatPlanner().plan(t)
-    reference = CpSatPlanner().plan(task())
+    result = CpSatPlanner(small=0).plan(t)
+    reference = CpSatPlanner(small=0).plan(task())
     assert result.status == "planned" and result.proven_optimal
     assert result.plan == reference.plan
 
