@@ -12,7 +12,7 @@ from ido.errors import LoadError
 from ido.loading import Catalog, load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED_FOLDERS = ("capabilities", "intents", "policies")
+SHIPPED_FOLDERS = ("capabilities", "intents", "policies", "scenarios")
 
 INTENT = """\
 apiVersion: ido/v1
