@@ -23,7 +23,7 @@ app = typer.Typer(
 )
 
 DEFAULT_DIRS = ("intents", "capabilities", "policies")
-EXIT = {"achieved": 0, "failed": 1, "blocked": 3, "cancelled": 1}
+EXIT = {"achieved": 0, "failed": 1, "blocked": 3, "cancelled": 1, "shadow": 0}
 
 CatalogOpt = Annotated[
     list[Path] | None,
@@ -403,6 +403,108 @@ def _decision_summary(decision: Mapping[str, Any]) -> str:
     if result["status"] == "infeasible":
         return f"no plan: {result['reason']}"
     return "goal already holds"
+
+
+@app.command()
+@_guard
+def approvals(
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """List what blocked runs wait for: run, step, rule, message, cost, since when."""
+    _check_format(fmt, ("text", "json"))
+    from datetime import datetime
+
+    from ido.approvals import pending
+    from ido.journal import SqliteJournal
+
+    waiting: list[tuple[str, Any]] = []
+    if journal.exists():
+        with SqliteJournal(journal) as store:
+            for row in store.runs(10_000):
+                if row.outcome == "blocked":
+                    waiting += [(row.id, r) for r in pending(store.events(row.id))]
+    if fmt == "json":
+        typer.echo(json.dumps([{"run": run, **r.to_json()} for run, r in waiting], indent=2))
+        return
+    if not waiting:
+        typer.echo("nothing waits for approval")
+        return
+    for run, r in waiting:
+        since = datetime.fromtimestamp(r.since).isoformat(timespec="seconds")
+        step = "plan" if r.step == 0 else f"step {r.step} {r.capability}"
+        typer.echo(f"{run}  {step}  {r.rule}: {r.message}  (plan cost {r.cost:.2f}, since {since})")
+
+
+def _verdict(
+    run_ref: str, journal: Path, step: int | None, by: str, comment: str | None, kind: str
+) -> None:
+    import time
+
+    from ido.approvals import check_not_expired, choose, pending
+    from ido.journal import SqliteJournal
+
+    if not by.strip():
+        raise IdoError("--by must name who decides")
+    if not journal.exists():
+        raise NotFoundError(f"no journal at {journal}; nothing waits for approval")
+    with SqliteJournal(journal) as store:
+        run_id = store.resolve(run_ref)
+        if store.run(run_id).outcome != "blocked":
+            raise IdoError(f"run {run_id} is not waiting for an approval")
+        chosen = choose(pending(store.events(run_id)), run_id, step)
+        now = time.time()
+        for request in chosen:
+            check_not_expired(request, now, run_id)
+        at = datetime_iso(now)
+        for request in chosen:
+            data = {
+                "rule": request.rule,
+                "capability": request.capability,
+                "step": request.step,
+                "plan": request.plan,
+                "by": by,
+                "comment": comment,
+            }
+            store.append(run_id, kind, at, data)
+    verb = "approved" if kind == "approval_given" else "rejected"
+    for request in chosen:
+        typer.echo(f"{verb}: run {run_id} {request.capability} ({request.rule}) by {by}")
+    typer.echo(f"continue it with: ido resume {run_id}")
+
+
+def datetime_iso(moment: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+
+
+@app.command()
+@_guard
+def approve(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")],
+    by: Annotated[str, typer.Option(help="Who approves.")],
+    step: Annotated[int | None, typer.Option(help="Only this step's request.", min=0)] = None,
+    comment: Annotated[str | None, typer.Option(help="Why.")] = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+) -> None:
+    """Approve what a blocked run waits for (all its requests, or one step's)."""
+    _verdict(run_ref, journal, step, by, comment, "approval_given")
+
+
+@app.command()
+@_guard
+def reject(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")],
+    by: Annotated[str, typer.Option(help="Who rejects.")],
+    comment: Annotated[str, typer.Option(help="Why (required).")],
+    step: Annotated[int | None, typer.Option(help="Only this step's request.", min=0)] = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+) -> None:
+    """Reject what a blocked run waits for; resuming it then fails the run with the reason."""
+    if not comment.strip():
+        raise IdoError("--comment must say why")
+    _verdict(run_ref, journal, step, by, comment, "approval_rejected")
 
 
 def _report(report: Any) -> None:

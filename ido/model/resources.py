@@ -210,6 +210,10 @@ class Rule(Strict):
     weight: float = Field(
         default=1.0, ge=0, description="Score added (avoid) or removed (prefer) per step."
     )
+    expires: Duration | None = Field(
+        default=None,
+        description="require_approval: how long a request may wait; then the run fails.",
+    )
 
 
 class PolicySpec(Strict):

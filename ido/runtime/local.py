@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ido.approvals import PROPOSE, plan_digest, requests, verdicts
 from ido.conditions import compile_condition
 from ido.decide import Decision, History, decide
 from ido.errors import ExecutionError, IdoError
@@ -86,15 +87,10 @@ class LocalRuntime:
         self._crash_after = _crash_after(os.environ.get("IDO_CRASH_AFTER_EVENTS"))
 
     def run(self, intent: Intent, context: Mapping[str, Any] | None = None) -> RunReport:
-        """Pursue the intent until achieved, failed or blocked.
+        """Pursue the intent until achieved, failed or blocked (or, in shadow mode, planned).
 
         `context` is recorded with the run's start (a scenario records itself there).
         """
-        if intent.spec.mode != "auto":
-            raise IdoError(
-                f"mode '{intent.spec.mode}' is not supported yet; use mode: auto "
-                "(or `ido plan` to plan without acting)"
-            )
         planner = self.planner or get_planner(intent.spec.planner)
         now = self.clock()
         evidence = self.journal.health() if self.env.shares_beliefs else {}
@@ -142,7 +138,12 @@ class LocalRuntime:
         )
         for step in recovered.interrupted:
             self._settle(run, step, recovered.observed)
-        return self._finish_run(run, planner, "resumed after an interruption")
+        trigger = (
+            "resumed after approvals"
+            if row.outcome == "blocked"
+            else "resumed after an interruption"
+        )
+        return self._finish_run(run, planner, trigger)
 
     def _settle(self, run: RunState, step: Interrupted, observed: State) -> None:
         capability = self.catalog.capabilities.get(step.capability)
@@ -213,14 +214,11 @@ class LocalRuntime:
                 return "achieved", None
             if result.status == "infeasible" or result.plan is None:
                 return "failed", result.reason
-            if decision.approvals:
-                rule, capability, message = decision.approvals[0]
-                self._record(
-                    run,
-                    "approval_required",
-                    {"rule": rule, "capability": capability, "message": message},
-                )
-                return "blocked", f"{capability} needs approval ({rule}: {message})"
+            if run.intent.spec.mode == "shadow":
+                return "shadow", "mode shadow: planned and recorded, nothing performed"
+            stop = self._gate(run, decision)
+            if stop is not None:
+                return stop
             replan, state = self._execute(run, decision, state)
             if replan is not None:
                 trigger = replan
@@ -228,6 +226,70 @@ class LocalRuntime:
             if self._goal_holds(run.intent, state):
                 return "achieved", None
             trigger = "plan completed but the goal does not hold"
+
+    def _gate(self, run: RunState, decision: Decision) -> tuple[str, str] | None:
+        """Stop at the approvals this plan needs (see `ido.approvals`); None: go on.
+
+        Approved requests let the plan go; a rejection fails the run; an expired request
+        fails it; anything still unanswered is recorded and the run ends `blocked`.
+        """
+        plan = decision.result.to_json()["plan"]
+        digest_ = plan_digest(plan)
+        names = [s["capability"] for s in plan["steps"]]
+        asked = [
+            (rule, name, names.index(name) + 1, message)
+            for rule, name, message in decision.approvals
+        ]
+        if run.intent.spec.mode == "propose":
+            whole = "mode propose: the plan as a whole needs approval"
+            asked.insert(0, (PROPOSE, "(plan)", 0, whole))
+        if not asked:
+            return None
+        events = self.journal.events(run.run_id)
+        given = verdicts(events)
+        earlier = {r.key: r for r in requests(events)}
+        now = self.clock()
+        waiting = []
+        for rule, name, step, message in asked:
+            key = (rule, name, step, digest_)
+            verdict = given.get(key)
+            if verdict is not None and not verdict["approved"]:
+                why = f": {verdict['comment']}" if verdict.get("comment") else ""
+                return "failed", f"{name} was rejected by {verdict['by']} ({rule}){why}"
+            if verdict is not None:
+                continue
+            first = earlier.get(key)
+            if first is not None and first.expires is not None and now > first.expires:
+                return "failed", f"the approval of {name} ({rule}) expired unanswered"
+            waiting.append((rule, name, step, message, first))
+        if not waiting:
+            return None
+        for rule, name, step, message, first in waiting:
+            ttl = self._expiry(rule)
+            since = first.since if first is not None else now
+            self._record(
+                run,
+                "approval_required",
+                {
+                    "rule": rule,
+                    "capability": name,
+                    "step": step,
+                    "message": message,
+                    "plan": digest_,
+                    "cost": plan["cost"],
+                    "since": since,
+                    "expires": None if ttl is None else since + ttl,
+                },
+            )
+        rule, name, _, message, _ = waiting[0]
+        more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
+        return "blocked", f"{name} needs approval ({rule}: {message}){more}"
+
+    def _expiry(self, ref: str) -> float | None:
+        policy, _, rule_id = ref.partition("/")
+        found = self.catalog.policies.get(policy)
+        rule = next((r for r in found.spec.rules if r.id == rule_id), None) if found else None
+        return rule.expires if rule is not None else None
 
     def _execute(self, run: RunState, decision: Decision, state: State) -> tuple[str | None, State]:
         """Perform the plan, each step once those it waits for succeed; None when all did.

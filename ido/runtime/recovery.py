@@ -82,9 +82,10 @@ def _process_start(pid: int) -> str | None:
 
 def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
     """Rebuild a run from its events; refuses a finished run or one still running here."""
-    if row.outcome is not None:
+    if row.outcome not in (None, "blocked"):
         raise IdoError(
-            f"run {row.id} already ended ({row.outcome}); only an interrupted run can resume"
+            f"run {row.id} already ended ({row.outcome}); only an interrupted or blocked run "
+            "can resume"
         )
     if not events or events[0].kind != "run_started":
         raise JournalError(f"run {row.id} has no run_started event; the journal is inconsistent")

@@ -265,7 +265,7 @@ def test_a_finished_run_does_not_resume(tmp_path: Path) -> None:
     assert ido(project, "run", "deliver").returncode == 0
     again = ido(project, "resume", "last")
     assert again.returncode == 2
-    assert "already ended (achieved); only an interrupted run can resume" in again.stderr
+    assert "already ended (achieved); only an interrupted or blocked run can resume" in again.stderr
     assert "Traceback" not in again.stderr
 
 

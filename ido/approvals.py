@@ -1,0 +1,121 @@
+"""Durable approvals: what a blocked run waits for, and the verdicts people give, in the journal.
+
+A decision whose plan fires `require_approval` rules (or any plan, in `mode: propose`)
+records one request per rule and step, tied to that plan's digest. The run then ends
+`blocked`: no process, thread or memory waits. `ido approve` / `ido reject` append a
+verdict naming who, when and why; `ido resume` decides again and goes on only when every
+request for the plan it makes has been approved. A verdict is for one plan: after a
+replan, the new plan asks again. A request whose rule says `expires` fails the run once
+that time has passed without a verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ido.errors import IdoError
+from ido.journal import Event
+
+PROPOSE = "mode/propose"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One approval a plan needs: a rule fired on a step (or the plan as a whole)."""
+
+    rule: str
+    capability: str
+    step: int
+    """1-based step of the plan; 0 for the plan as a whole."""
+    message: str
+    plan: str
+    """Digest of the plan it is for."""
+    cost: float
+    since: float
+    expires: float | None
+
+    @property
+    def key(self) -> tuple[str, str, int, str]:
+        return (self.rule, self.capability, self.step, self.plan)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def plan_digest(plan: Mapping[str, Any]) -> str:
+    """What identifies a plan for approvals: its steps and what each waits for."""
+    steps = [s["capability"] for s in plan["steps"]]
+    text = json.dumps({"steps": steps, "after": plan.get("after")}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def requests(events: Sequence[Event]) -> list[Request]:
+    """Every approval request the run recorded, oldest first."""
+    return [_request(e.data) for e in events if e.kind == "approval_required"]
+
+
+def verdicts(events: Sequence[Event]) -> dict[tuple[str, str, int, str], dict[str, Any]]:
+    """The verdict given on each request, by request key."""
+    found: dict[tuple[str, str, int, str], dict[str, Any]] = {}
+    for event in events:
+        if event.kind in ("approval_given", "approval_rejected"):
+            data = event.data
+            key = (data["rule"], data["capability"], int(data["step"]), data["plan"])
+            found[key] = {**data, "approved": event.kind == "approval_given", "at": event.at}
+    return found
+
+
+def pending(events: Sequence[Event]) -> list[Request]:
+    """Requests of the run's latest blocked decision that have no verdict yet."""
+    asked = requests(events)
+    if not asked:
+        return []
+    latest = asked[-1].plan
+    given = verdicts(events)
+    seen: set[tuple[str, str, int, str]] = set()
+    waiting = []
+    for request in asked:
+        if request.plan == latest and request.key not in given and request.key not in seen:
+            seen.add(request.key)
+            waiting.append(request)
+    return waiting
+
+
+def choose(waiting: list[Request], run_id: str, step: int | None) -> list[Request]:
+    """The requests a verdict on `run_id` answers: all waiting ones, or those of one step."""
+    if not waiting:
+        raise IdoError(f"run {run_id} is not waiting for an approval")
+    if step is None:
+        return waiting
+    chosen = [r for r in waiting if r.step == step]
+    if not chosen:
+        steps = ", ".join(str(r.step) for r in waiting)
+        raise IdoError(f"run {run_id} waits for approval of step(s) {steps}, not step {step}")
+    return chosen
+
+
+def check_not_expired(request: Request, now: float, run_id: str) -> None:
+    if request.expires is not None and now > request.expires:
+        when = datetime.fromtimestamp(request.expires).isoformat(timespec="seconds")
+        raise IdoError(
+            f"run {run_id}: the request for {request.capability} ({request.rule}) expired at "
+            f"{when}; the run fails when resumed"
+        )
+
+
+def _request(data: Mapping[str, Any]) -> Request:
+    return Request(
+        data["rule"],
+        data["capability"],
+        int(data.get("step", 0)),
+        data["message"],
+        data.get("plan", ""),
+        float(data.get("cost", 0.0)),
+        float(data.get("since", 0.0)),
+        data.get("expires"),
+    )

@@ -1,0 +1,137 @@
+"""Durable approvals: blocked runs wait in the journal; people approve or reject; resume goes on."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.journal import SqliteJournal
+
+runner = CliRunner()
+RULE = (
+    "    - id: big-spend\n      effect: require_approval\n"
+    "      when: \"capability.name == 'ship'\"\n      message: Shipping needs a human.\n"
+)
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def gated(project: Path) -> Path:
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + RULE)
+    return project
+
+
+def set_intent(project: Path, extra: str) -> None:
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + extra)
+
+
+def test_a_blocked_run_waits_in_the_journal_and_is_listed(gated: Path) -> None:
+    code, out = ido("run", "ship-order")
+    assert code == 3, out
+    assert "blocked: run" in out and "ship needs approval (residency/big-spend" in out
+    code, out = ido("approvals")
+    assert code == 0
+    assert "step 2 ship  residency/big-spend: Shipping needs a human.  (plan cost 0.80" in out
+    code, listed = ido("approvals", "--format", "json")
+    (request,) = json.loads(listed)
+    assert (request["rule"], request["capability"], request["step"]) == (
+        "residency/big-spend",
+        "ship",
+        2,
+    )
+
+
+def test_approved_then_resumed_the_run_goes_on_and_records_who(gated: Path) -> None:
+    ido("run", "ship-order")
+    code, out = ido("approve", "last", "--by", "alice", "--comment", "fine")
+    assert code == 0, out
+    assert "approved: run" in out and "ship (residency/big-spend) by alice" in out
+    code, out = ido("resume", "last")
+    assert code == 0, out
+    assert "achieved" in out
+    with SqliteJournal(gated / ".ido" / "ido.db") as store:
+        events = store.events(store.resolve("last"))
+    (given,) = [e.data for e in events if e.kind == "approval_given"]
+    assert (given["by"], given["comment"]) == ("alice", "fine")
+    assert ido("approvals")[1].strip() == "nothing waits for approval"
+
+
+def test_a_rejection_fails_the_run_with_who_and_why(gated: Path) -> None:
+    ido("run", "ship-order")
+    code, out = ido("reject", "last", "--by", "bob", "--comment", "too pricey")
+    assert code == 0, out
+    code, out = ido("resume", "last")
+    assert code == 1, out
+    assert "ship was rejected by bob (residency/big-spend): too pricey" in out
+
+
+def test_an_approval_does_not_carry_over_to_another_plan(
+    gated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Approved for pay-cheap → ship; on resume cheappay fails, the replan pays with
+    priceypay: a different plan, so shipping needs approval again."""
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    code, out = ido("resume", "last")
+    assert code == 3, out
+    assert "ship needs approval" in out
+    code, out = ido("approvals")
+    assert out.count("residency/big-spend") == 1  # the new plan's request only
+
+
+def test_verdicts_on_runs_that_do_not_wait_are_refused(gated: Path) -> None:
+    ido("run", "ship-order")
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    code, out = ido("approve", "last", "--by", "carol")
+    assert code == 2 and "is not waiting for an approval" in out
+    code, out = ido("approve", "r-unknown", "--by", "carol")
+    assert code == 2 and "not found" in out
+    code, out = ido("reject", "last", "--by", "carol", "--comment", " ")
+    assert code == 2 and "--comment must say why" in out
+
+
+def test_an_expired_request_cannot_be_approved_and_fails_the_run(gated: Path) -> None:
+    policy = gated / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text().replace(
+            "message: Shipping needs a human.",
+            "message: Shipping needs a human.\n      expires: 1ms",
+        )
+    )
+    ido("run", "ship-order")
+    time.sleep(0.01)
+    code, out = ido("approve", "last", "--by", "alice")
+    assert code == 2 and "expired at" in out
+    code, out = ido("resume", "last")
+    assert code == 1 and "the approval of ship (residency/big-spend) expired unanswered" in out
+
+
+def test_shadow_mode_plans_and_records_without_acting(project: Path) -> None:
+    set_intent(project, "  mode: shadow\n")
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert "shadow: run" in out
+    assert not (project / "calls.log").exists()
+
+
+def test_propose_mode_waits_for_the_plan_as_a_whole(project: Path) -> None:
+    set_intent(project, "  mode: propose\n")
+    code, out = ido("run", "ship-order")
+    assert code == 3, out
+    assert "(plan) needs approval (mode/propose" in out
+    assert "plan  mode/propose" in ido("approvals")[1]
+    assert ido("approve", "last", "--by", "alice", "--step", "0")[0] == 0
+    code, out = ido("resume", "last")
+    assert code == 0, out
