@@ -27,6 +27,8 @@ _EVENTS = (
     "effects_missing",
     "compensation_skipped",
     "compensation_finished",
+    "approval_given",
+    "approval_rejected",
 )
 
 
@@ -42,6 +44,13 @@ def event_line(e: dict[str, Any]) -> str:
             f"compensation: {e['capability']} could not undo {e['undoes']} "
             f"(step {e['undoes_step']}): requires {e['requires']!r}"
         )
+    if kind == "approval_required":
+        step = "the plan" if e.get("step") == 0 else e["capability"]
+        return f"approval needed for {step} ({e['rule']}: {e['message']})"
+    if kind in ("approval_given", "approval_rejected"):
+        verb = "approved" if kind == "approval_given" else "rejected"
+        why = f": {e['comment']}" if e.get("comment") else ""
+        return f"{verb} by {e['by']}: {e['capability']} ({e['rule']}){why}"
     if kind == "effects_missing":
         return f"silent failure: {e['reason']}"
     if kind == "run_resumed":

@@ -135,3 +135,13 @@ def test_propose_mode_waits_for_the_plan_as_a_whole(project: Path) -> None:
     assert ido("approve", "last", "--by", "alice", "--step", "0")[0] == 0
     code, out = ido("resume", "last")
     assert code == 0, out
+
+
+def test_explain_tells_who_approved_what(gated: Path) -> None:
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice", "--comment", "fine")
+    ido("resume", "last")
+    code, out = ido("explain", "last")
+    assert code == 0
+    assert "approval needed for ship (residency/big-spend: Shipping needs a human.)" in out
+    assert "approved by alice: ship (residency/big-spend): fine" in out
