@@ -507,6 +507,47 @@ def reject(
     _verdict(run_ref, journal, step, by, comment, "approval_rejected")
 
 
+@app.command()
+@_guard
+def audit(
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    since: Annotated[
+        str | None, typer.Option(help="Only runs started on or after this date (YYYY-MM-DD).")
+    ] = None,
+    intent: Annotated[str | None, typer.Option(help="Only runs of this intent.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text, md or json.")] = "text",
+) -> None:
+    """Sum up the journal: runs by outcome, decisions, denials by rule, approvals, spend."""
+    _check_format(fmt, ("text", "md", "json"))
+    from datetime import date
+
+    from ido.audit import audit as build
+    from ido.audit import render
+    from ido.journal import SqliteJournal
+
+    if since is not None:
+        try:
+            date.fromisoformat(since)
+        except ValueError:
+            raise typer.BadParameter(
+                f"'{since}' is not a date; write YYYY-MM-DD", param_hint="--since"
+            ) from None
+    selected = []
+    if journal.exists():
+        with SqliteJournal(journal) as store:
+            for row in store.runs(1_000_000):
+                if since is not None and row.started_at[:10] < since:
+                    continue
+                if intent is not None and row.intent != intent:
+                    continue
+                selected.append((row, store.events(row.id)))
+    report = build(selected)
+    if fmt == "json":
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(render(report, fmt), nl=False)
+
+
 def _report(report: Any) -> None:
     line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
     if report.reason:

@@ -1,0 +1,135 @@
+"""The audit report: what the journal says happened, summed up for a compliance reader.
+
+Runs by outcome, decisions made, capabilities denied by each rule, approvals with who gave
+them and how long they waited, and spend per intent and per provider. Pure: it takes runs
+and their events and returns a document; the CLI reads the journal and renders it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from ido.journal import Event, RunRow
+
+
+def audit(runs: Sequence[tuple[RunRow, Sequence[Event]]]) -> dict[str, Any]:
+    """The report over `runs`, each with its events."""
+    outcomes: Counter[str] = Counter()
+    denials: Counter[str] = Counter()
+    denied: dict[str, set[str]] = defaultdict(set)
+    spend_intent: defaultdict[str, float] = defaultdict(float)
+    spend_provider: defaultdict[str, float] = defaultdict(float)
+    approvals: list[dict[str, Any]] = []
+    decisions = 0
+    for row, events in runs:
+        outcomes[row.outcome or "interrupted"] += 1
+        spend_intent[row.intent] += row.cost
+        asked: dict[tuple[str, str, int, str], float] = {}
+        for event in events:
+            data = event.data
+            if event.kind == "decided":
+                decisions += 1
+                for rejection in data["result"].get("rejections", []):
+                    if rejection.get("rule"):
+                        denials[rejection["rule"]] += 1
+                        denied[rejection["rule"]].add(rejection["capability"])
+            elif event.kind == "action_finished":
+                provider = data.get("provider") or _provider(events, data["step"])
+                spend_provider[provider] += float(data.get("cost", 0.0))
+            elif event.kind == "approval_required":
+                key = (data["rule"], data["capability"], data.get("step", 0), data.get("plan", ""))
+                asked.setdefault(key, float(data.get("since", _epoch(event))))
+            elif event.kind in ("approval_given", "approval_rejected"):
+                key = (data["rule"], data["capability"], data.get("step", 0), data.get("plan", ""))
+                since = asked.get(key)
+                waited = _epoch(event) - since if since is not None else None
+                approvals.append(
+                    {
+                        "run": row.id,
+                        "intent": row.intent,
+                        "rule": data["rule"],
+                        "capability": data["capability"],
+                        "verdict": "approved" if event.kind == "approval_given" else "rejected",
+                        "by": data["by"],
+                        "comment": data.get("comment"),
+                        "at": event.at,
+                        "waited_seconds": waited,
+                    }
+                )
+    return {
+        "runs": sum(outcomes.values()),
+        "outcomes": dict(sorted(outcomes.items())),
+        "decisions": decisions,
+        "denials": {
+            rule: {"decisions": count, "capabilities": sorted(denied[rule])}
+            for rule, count in denials.most_common()
+        },
+        "approvals": approvals,
+        "spend_per_intent": _by_amount(spend_intent),
+        "spend_per_provider": _by_amount(spend_provider),
+    }
+
+
+def render(report: dict[str, Any], fmt: str) -> str:
+    """The report as text or Markdown (JSON is the document itself)."""
+    md = fmt == "md"
+    item = "- " if md else "  "
+
+    def head(title: str) -> str:
+        return f"## {title}" if md else f"{title}:"
+
+    lines = [
+        ("# " if md else "") + f"Audit: {report['runs']} run(s), {report['decisions']} decision(s)"
+    ]
+    lines += ["", head("Runs by outcome")]
+    lines += [f"{item}{k}: {v}" for k, v in report["outcomes"].items()] or [f"{item}none"]
+    lines += ["", head("Denials by rule")]
+    lines += [
+        f"{item}{rule}: {d['decisions']} decision(s), denied {', '.join(d['capabilities'])}"
+        for rule, d in report["denials"].items()
+    ] or [f"{item}none"]
+    lines += ["", head("Approvals")]
+    for a in report["approvals"]:
+        waited = "" if a["waited_seconds"] is None else f" after {_wait(a['waited_seconds'])}"
+        why = f": {a['comment']}" if a["comment"] else ""
+        lines.append(
+            f"{item}{a['run']} {a['capability']} ({a['rule']}) {a['verdict']} by "
+            f"{a['by']}{waited}{why}"
+        )
+    if not report["approvals"]:
+        lines.append(f"{item}none")
+    lines += ["", head("Spend per intent")]
+    lines += [f"{item}{k}: {v:.2f}" for k, v in report["spend_per_intent"].items()] or [
+        f"{item}none"
+    ]
+    lines += ["", head("Spend per provider")]
+    lines += [f"{item}{k}: {v:.2f}" for k, v in report["spend_per_provider"].items()] or [
+        f"{item}none"
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _by_amount(spend: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 6) for k, v in sorted(spend.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
+def _provider(events: Sequence[Event], step: int) -> str:
+    started = next(
+        (e.data for e in events if e.kind == "action_started" and e.data["step"] == step), {}
+    )
+    return str(started.get("provider", "?"))
+
+
+def _epoch(event: Event) -> float:
+    return datetime.fromisoformat(event.at).timestamp()
+
+
+def _wait(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

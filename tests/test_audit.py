@@ -1,0 +1,94 @@
+"""The audit report: runs by outcome, decisions, denials by rule, approvals, spend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+
+runner = CliRunner()
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def history(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Three runs: one achieved after a failure, one blocked then approved, one failed."""
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    ido("run", "ship-order")
+    monkeypatch.delenv("FAKESVC_FAIL")
+    policy = project / "policies" / "residency.yaml"
+    original = policy.read_text()
+    policy.write_text(
+        original
+        + "    - id: big-spend\n      effect: require_approval\n"
+        + "      when: \"capability.name == 'ship'\"\n      message: Shipping needs a human.\n"
+    )
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice", "--comment", "ok")
+    ido("resume", "last")
+    policy.write_text(original)
+    cheap = (project / "intents" / "ship-order.yaml").read_text()
+    (project / "intents" / "too-cheap.yaml").write_text(
+        cheap.replace("name: ship-order", "name: too-cheap").replace(
+            "max_cost: 5.0", "max_cost: 0.1"
+        )
+    )
+    ido("run", "too-cheap")
+    return project
+
+
+def test_the_report_counts_runs_denials_approvals_and_spend(history: Path) -> None:
+    code, out = ido("audit", "--format", "json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["runs"] == 3
+    assert report["outcomes"] == {"achieved": 2, "failed": 1}
+    assert report["decisions"] == 5  # 2 (a replan) + 2 (blocked, then resumed) + 1
+    denial = report["denials"]["residency/pii-stays-in-eu"]
+    assert denial["decisions"] == 5 and denial["capabilities"] == ["pay-us"]
+    (approval,) = report["approvals"]
+    assert (approval["by"], approval["verdict"], approval["capability"]) == (
+        "alice",
+        "approved",
+        "ship",
+    )
+    assert approval["waited_seconds"] >= 0
+    # Run 1: cheappay fails (0.30), then priceypay and ship (1.30). Run 2 has learnt that
+    # cheappay fails: priceypay and ship again (1.30).
+    assert report["spend_per_intent"] == {
+        "ship-order": pytest.approx(0.3 + 1.3 + 1.3),
+        "too-cheap": 0.0,
+    }
+    assert report["spend_per_provider"]["cheappay"] == pytest.approx(0.3)
+    assert report["spend_per_provider"]["priceypay"] == pytest.approx(1.6)
+
+
+def test_the_report_filters_by_intent_and_date(history: Path) -> None:
+    report = json.loads(ido("audit", "--intent", "too-cheap", "--format", "json")[1])
+    assert report["runs"] == 1 and report["outcomes"] == {"failed": 1}
+    report = json.loads(ido("audit", "--since", "2999-01-01", "--format", "json")[1])
+    assert report["runs"] == 0
+
+
+def test_the_text_and_markdown_reports_name_what_happened(history: Path) -> None:
+    code, text = ido("audit")
+    assert code == 0
+    assert "Audit: 3 run(s), 5 decision(s)" in text
+    assert "residency/pii-stays-in-eu: 5 decision(s), denied pay-us" in text
+    assert "ship (residency/big-spend) approved by alice after" in text
+    code, md = ido("audit", "--format", "md")
+    assert md.startswith("# Audit: 3 run(s)") and "## Denials by rule" in md
+
+
+def test_a_bad_date_is_a_clear_error(project: Path) -> None:
+    code, out = ido("audit", "--since", "last tuesday")
+    assert code == 2
+    assert "is not a date; write YYYY-MM-DD" in out
