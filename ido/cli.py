@@ -102,7 +102,8 @@ def validate(
     typer.echo(
         f"ok: {len(catalog)} resources ({len(catalog.intents)} intents, "
         f"{len(catalog.capabilities)} capabilities, {len(catalog.policies)} policies, "
-        f"{len(catalog.observers)} observers, {len(catalog.scenarios)} scenarios)"
+        f"{len(catalog.observers)} observers, {len(catalog.scenarios)} scenarios, "
+        f"{len(catalog.policy_tests)} policy tests)"
     )
 
 
@@ -546,6 +547,42 @@ def audit(
         typer.echo(json.dumps(report, indent=2))
     else:
         typer.echo(render(report, fmt), nl=False)
+
+
+policy_app = typer.Typer(help="Test policies.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("test")
+@_guard
+def policy_test(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[PATH...]", help="Policy test files or folders; default policies/."
+        ),
+    ] = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Run policy unit tests (kind PolicyTest): given a capability and state, what fires."""
+    from ido.loading import load_catalog
+    from ido.policy_test import run_policy_test
+
+    base = _catalog_paths(catalog)
+    folders = [p.resolve() for p in base if p.is_dir()]
+    extra = [p for p in paths or [] if not any(p.resolve().is_relative_to(f) for f in folders)]
+    loaded = load_catalog([*base, *extra])
+    results = [r for t in loaded.policy_tests.values() for r in run_policy_test(t, loaded)]
+    if not results:
+        typer.echo("no policy tests found")
+        raise typer.Exit(0)
+    for r in results:
+        typer.echo(f"{'pass' if r.passed else 'FAIL'}  {r.test}: {r.case}")
+        for problem in r.problems:
+            typer.echo(f"      ✗ {problem}")
+    failed = sum(1 for r in results if not r.passed)
+    typer.echo(f"\n{len(results) - failed} passed, {failed} failed")
+    raise typer.Exit(1 if failed else 0)
 
 
 def _report(report: Any) -> None:

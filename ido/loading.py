@@ -11,7 +11,16 @@ from pydantic import ValidationError
 
 from ido.conditions import ConditionError, compile_condition
 from ido.errors import LoadError, NotFoundError, Problem
-from ido.model import KINDS, Capability, Intent, Observer, Policy, Resource, Scenario
+from ido.model import (
+    KINDS,
+    Capability,
+    Intent,
+    Observer,
+    Policy,
+    PolicyTest,
+    Resource,
+    Scenario,
+)
 from ido.yamlsrc import Document, FieldPath, format_path, read_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -38,6 +47,7 @@ class Catalog:
     policies: dict[str, Policy] = field(default_factory=dict)
     observers: dict[str, Observer] = field(default_factory=dict)
     scenarios: dict[str, Scenario] = field(default_factory=dict)
+    policy_tests: dict[str, PolicyTest] = field(default_factory=dict)
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
 
     def table(self, kind: str) -> dict[str, Any]:
@@ -47,6 +57,7 @@ class Catalog:
             "Policy": self.policies,
             "Observer": self.observers,
             "Scenario": self.scenarios,
+            "PolicyTest": self.policy_tests,
         }
         return tables[kind]
 
@@ -54,7 +65,14 @@ class Catalog:
         return self.origins.get((resource.kind, resource.name))
 
     def __len__(self) -> int:
-        tables = (self.intents, self.capabilities, self.policies, self.observers, self.scenarios)
+        tables = (
+            self.intents,
+            self.capabilities,
+            self.policies,
+            self.observers,
+            self.scenarios,
+            self.policy_tests,
+        )
         return sum(len(t) for t in tables)
 
 
@@ -199,6 +217,13 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
         undo = capability.spec.compensate
         if undo is not None and undo not in catalog.capabilities:
             missing(capability, ("spec", "compensate"), "Capability", undo)
+    for test in catalog.policy_tests.values():
+        for i, name in enumerate(test.spec.policies):
+            if name not in catalog.policies:
+                missing(test, ("spec", "policies", i), "Policy", name)
+        for i, case in enumerate(test.spec.cases):
+            if case.capability not in catalog.capabilities:
+                missing(test, ("spec", "cases", i, "capability"), "Capability", case.capability)
     for scenario in catalog.scenarios.values():
         for path, kind, name in _scenario_references(scenario):
             if name not in catalog.table(kind):

@@ -237,7 +237,7 @@ def test_an_unknown_kind_is_reported_with_the_known_kinds(tmp_path: Path) -> Non
     assert problem.field == "kind"
     assert problem.line == 2
     assert problem.message == (
-        "unknown kind 'Action'; use one of Intent, Capability, Policy, Observer, Scenario"
+        "unknown kind 'Action'; use one of Intent, Capability, Policy, Observer, Scenario, PolicyTest"
     )
 
 

@@ -16,17 +16,32 @@ from ido.model.resources import (
     Rule,
     RunBinding,
 )
-from ido.model.scenario import Behaviour, Expect, Fault, Scenario, ScenarioSpec, Spread
+from ido.model.scenario import (
+    Behaviour,
+    Expect,
+    Fault,
+    PolicyTest,
+    Scenario,
+    ScenarioSpec,
+    Spread,
+)
 
-Resource = Intent | Capability | Policy | Observer | Scenario
+Resource = Intent | Capability | Policy | Observer | Scenario | PolicyTest
 KINDS: dict[
-    str, type[Intent] | type[Capability] | type[Policy] | type[Observer] | type[Scenario]
+    str,
+    type[Intent]
+    | type[Capability]
+    | type[Policy]
+    | type[Observer]
+    | type[Scenario]
+    | type[PolicyTest],
 ] = {
     "Intent": Intent,
     "Capability": Capability,
     "Policy": Policy,
     "Observer": Observer,
     "Scenario": Scenario,
+    "PolicyTest": PolicyTest,
 }
 
 __all__ = [
@@ -46,6 +61,7 @@ __all__ = [
     "ObserverSpec",
     "Policy",
     "PolicySpec",
+    "PolicyTest",
     "Resource",
     "Rule",
     "RunBinding",

@@ -140,3 +140,36 @@ class ScenarioSpec(Strict):
 class Scenario(_Resource):
     kind: Literal["Scenario"]
     spec: ScenarioSpec
+
+
+# --- PolicyTest -------------------------------------------------------------------------
+
+
+class Verdicts(Strict):
+    """Rule ids (`policy/rule`) expected to fire, by effect; `allow`: no deny fires."""
+
+    deny: list[str] = Field(default_factory=list)
+    require_approval: list[str] = Field(default_factory=list)
+    prefer: list[str] = Field(default_factory=list)
+    avoid: list[str] = Field(default_factory=list)
+    allow: bool | None = Field(default=None, description="true: no deny rule fires.")
+
+
+class PolicyCase(Strict):
+    name: str = Field(min_length=1, description="What the case checks, in words.")
+    capability: Name = Field(description="A capability of the catalog, as the rules see it.")
+    state: dict[str, Any] = Field(default_factory=dict, description="The state rules read.")
+    intent: dict[str, Any] = Field(
+        default_factory=dict, description="The `intent` variable rules read (name, goal…)."
+    )
+    expect: Verdicts
+
+
+class PolicyTestSpec(Strict):
+    policies: list[Name] = Field(min_length=1, description="The policies under test.")
+    cases: list[PolicyCase] = Field(min_length=1)
+
+
+class PolicyTest(_Resource):
+    kind: Literal["PolicyTest"]
+    spec: PolicyTestSpec

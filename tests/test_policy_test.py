@@ -1,0 +1,71 @@
+"""`ido policy test`: policy unit tests in YAML, like `opa test`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ido.cli import app
+
+runner = CliRunner()
+TEST = """\
+apiVersion: ido/v1
+kind: PolicyTest
+metadata: {{name: residency-tests}}
+spec:
+  policies: [residency]
+  cases:
+    - name: a US payment for an EU order
+      capability: {capability}
+      state: {{order: {{region: eu}}}}
+      expect: {expect}
+"""
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def write(project: Path, capability: str, expect: str) -> Path:
+    path = project / "residency-tests.yaml"
+    path.write_text(TEST.format(capability=capability, expect=expect))
+    return path
+
+
+def test_a_passing_case(project: Path) -> None:
+    path = write(project, "pay-us", "{deny: [residency/pii-stays-in-eu]}")
+    code, out = ido("policy", "test", str(path))
+    assert code == 0, out
+    assert "pass  residency-tests: a US payment for an EU order" in out
+    assert "1 passed, 0 failed" in out
+
+
+def test_a_failing_case_says_what_was_expected_and_what_fired(project: Path) -> None:
+    path = write(project, "pay-us", "{allow: true}")
+    code, out = ido("policy", "test", str(path))
+    assert code == 1
+    assert "FAIL  residency-tests: a US payment for an EU order" in out
+    assert "✗ allow: expected no deny, fired ['residency/pii-stays-in-eu']" in out
+    path = write(project, "pay-cheap-eu", "{deny: [residency/pii-stays-in-eu]}")
+    code, out = ido("policy", "test", str(path))
+    assert code == 1
+    assert "✗ deny: expected ['residency/pii-stays-in-eu'], fired []" in out
+
+
+def test_an_unknown_capability_is_a_load_error(project: Path) -> None:
+    path = write(project, "pay-nowhere", "{allow: true}")
+    code, out = ido("policy", "test", str(path))
+    assert code == 2
+    assert (
+        "residency-tests.yaml:8: spec.cases[0].capability: Capability 'pay-nowhere' not found"
+        in out
+    )
+
+
+def test_the_shipped_policy_tests_pass(monkeypatch) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    code, out = ido("policy", "test")
+    assert code == 0, out
+    assert "0 failed" in out
