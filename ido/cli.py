@@ -25,6 +25,7 @@ app = typer.Typer(
 DEFAULT_DIRS = ("intents", "capabilities", "policies")
 EXIT = {"achieved": 0, "failed": 1, "blocked": 3, "cancelled": 1, "shadow": 0}
 
+RunRef = Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")]
 CatalogOpt = Annotated[
     list[Path] | None,
     typer.Option("--catalog", "-c", help="Extra catalog file or folder (repeatable)."),
@@ -280,7 +281,7 @@ def _run_one(loaded: Any, intent: Any, journal: Path, listener: Any) -> Any:
 @app.command()
 @_guard
 def resume(
-    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")],
+    run_ref: RunRef,
     catalog: CatalogOpt = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the outcome.")] = False,
@@ -304,7 +305,7 @@ def resume(
 @app.command()
 @_guard
 def replay(
-    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")],
+    run_ref: RunRef,
     catalog: CatalogOpt = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
     policies: Annotated[
@@ -483,7 +484,7 @@ def datetime_iso(moment: float) -> str:
 @app.command()
 @_guard
 def approve(
-    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")],
+    run_ref: RunRef,
     by: Annotated[str, typer.Option(help="Who approves.")],
     step: Annotated[int | None, typer.Option(help="Only this step's request.", min=0)] = None,
     comment: Annotated[str | None, typer.Option(help="Why.")] = None,
@@ -496,7 +497,7 @@ def approve(
 @app.command()
 @_guard
 def reject(
-    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")],
+    run_ref: RunRef,
     by: Annotated[str, typer.Option(help="Who rejects.")],
     comment: Annotated[str, typer.Option(help="Why (required).")],
     step: Annotated[int | None, typer.Option(help="Only this step's request.", min=0)] = None,
@@ -682,7 +683,7 @@ def runs(
 @app.command()
 @_guard
 def explain(
-    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")],
+    run_ref: RunRef,
     journal: JournalOpt = DEFAULT_JOURNAL,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text, md or json.")] = "text",
 ) -> None:
