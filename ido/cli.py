@@ -423,9 +423,8 @@ def approvals(
     waiting: list[tuple[str, Any]] = []
     if journal.exists():
         with SqliteJournal(journal) as store:
-            for row in store.runs(10_000):
-                if row.outcome == "blocked":
-                    waiting += [(row.id, r) for r in pending(store.events(row.id))]
+            for run_id, events in store.blocked().items():
+                waiting += [(run_id, r) for r in pending(events)]
     if fmt == "json":
         typer.echo(json.dumps([{"run": run, **r.to_json()} for run, r in waiting], indent=2))
         return

@@ -92,6 +92,7 @@ class Journal(Protocol):
     ) -> None: ...
     def runs(self, limit: int = 50) -> list[RunRow]: ...
     def run(self, run_id: str) -> RunRow: ...
+    def blocked(self) -> dict[str, list[Event]]: ...
     def health(self) -> dict[str, Evidence]: ...
     def save_health(self, evidence: Mapping[str, Evidence]) -> None: ...
     def events(self, run_id: str) -> list[Event]: ...
@@ -225,6 +226,19 @@ class SqliteJournal:
         if row is None:
             raise NotFoundError(f"run '{run_id}' not found in {self.path}; see ido runs")
         return RunRow(*row)
+
+    def blocked(self) -> dict[str, list[Event]]:
+        """Per blocked run, its approval events (requests and verdicts), in one query."""
+        rows = self._db.execute(
+            "SELECT e.run_id, e.seq, e.at, e.kind, e.data FROM runs r JOIN events e "
+            "ON e.run_id = r.id WHERE r.outcome = 'blocked' AND e.kind IN "
+            "('approval_required', 'approval_given', 'approval_rejected') "
+            "ORDER BY r.started_at, r.rowid, e.seq"
+        ).fetchall()
+        found: dict[str, list[Event]] = {}
+        for r in rows:
+            found.setdefault(r[0], []).append(Event(r[0], r[1], r[2], r[3], json.loads(r[4])))
+        return found
 
     def health(self) -> dict[str, Evidence]:
         rows = self._db.execute(

@@ -100,6 +100,14 @@ class MemoryJournal:
             raise NotFoundError(f"run '{run_id}' not found")
         return self._runs[run_id]
 
+    def blocked(self) -> dict[str, list[Event]]:
+        kinds = ("approval_required", "approval_given", "approval_rejected")
+        return {
+            run_id: [e for e in self._events[run_id] if e.kind in kinds]
+            for run_id, row in self._runs.items()
+            if row.outcome == "blocked"
+        }
+
     def events(self, run_id: str) -> list[Event]:
         return list(self._events.get(run_id, []))
 

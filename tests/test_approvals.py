@@ -145,3 +145,21 @@ def test_explain_tells_who_approved_what(gated: Path) -> None:
     assert code == 0
     assert "approval needed for ship (residency/big-spend: Shipping needs a human.)" in out
     assert "approved by alice: ship (residency/big-spend): fine" in out
+
+
+def test_a_blocked_run_resumes_while_the_process_that_blocked_it_still_lives(
+    gated: Path,
+) -> None:
+    """Blocked is an end: unlike an interrupted run, its owner being alive is no obstacle."""
+    from ido.journal import SqliteJournal as Journal
+    from ido.loading import load_catalog
+    from ido.runtime.local import LocalRuntime
+
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    with Journal(gated / ".ido" / "ido.db") as store:
+        runtime = LocalRuntime(catalog, store, base=gated)
+        assert runtime.run(catalog.intents["ship-order"]).outcome == "blocked"
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    with Journal(gated / ".ido" / "ido.db") as store:
+        again = LocalRuntime(catalog, store, base=gated).resume(store.resolve("last"))
+    assert again.outcome == "achieved"

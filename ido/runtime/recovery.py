@@ -89,7 +89,8 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         )
     if not events or events[0].kind != "run_started":
         raise JournalError(f"run {row.id} has no run_started event; the journal is inconsistent")
-    _refuse_if_alive(row.id, events)
+    if row.outcome is None:  # a blocked run has ended; its process may well live on
+        _refuse_if_alive(row.id, events)
     started = events[0].data
     if "scenario" in started:
         raise IdoError(
