@@ -57,14 +57,15 @@ def _guard(fn: F) -> F:
 def _catalog_paths(extra: list[Path] | None, intent: str | list[str] | None = None) -> list[Path]:
     paths = [Path(d) for d in DEFAULT_DIRS if Path(d).is_dir()]
     paths += list(extra or [])
-    folders = [p.resolve() for p in paths if p.is_dir()]
+    from ido.loading import inside
+
+    folders = list(paths)
     for reference in [intent] if isinstance(intent, str) else intent or []:
         if not (reference.endswith((".yaml", ".yml")) or Path(reference).is_file()):
             continue
         if not Path(reference).is_file():
             raise NotFoundError(f"{reference}: no such intent file")
-        file = Path(reference).resolve()
-        if not any(file.is_relative_to(folder) for folder in folders):  # loaded with its folder
+        if not inside(Path(reference), folders):
             paths.append(Path(reference))
     if not paths:
         raise NotFoundError(
@@ -325,7 +326,7 @@ def replay(
     outcome, cost and time change; exit 0.
     """
     from ido.journal import SqliteJournal
-    from ido.loading import find_intent, load_catalog
+    from ido.loading import find_intent, inside, load_catalog
     from ido.replay import replay_counterfactual, replay_exact
 
     if not journal.exists():
@@ -339,7 +340,7 @@ def replay(
     if intent is not None:
         if not intent.is_file():
             raise NotFoundError(f"{intent}: no such intent file")
-        if not any(intent.resolve().is_relative_to(p.resolve()) for p in paths if p.is_dir()):
+        if not inside(intent, paths):
             paths.append(intent)
     loaded = load_catalog(paths)
     with SqliteJournal(journal) as store:
@@ -565,13 +566,11 @@ def policy_test(
     catalog: CatalogOpt = None,
 ) -> None:
     """Run policy unit tests (kind PolicyTest): given a capability and state, what fires."""
-    from ido.loading import load_catalog
+    from ido.loading import inside, load_catalog
     from ido.policy_test import run_policy_test
 
     base = _catalog_paths(catalog)
-    folders = [p.resolve() for p in base if p.is_dir()]
-    extra = [p for p in paths or [] if not any(p.resolve().is_relative_to(f) for f in folders)]
-    loaded = load_catalog([*base, *extra])
+    loaded = load_catalog([*base, *(p for p in paths or [] if not inside(p, base))])
     results = [r for t in loaded.policy_tests.values() for r in run_policy_test(t, loaded)]
     if not results:
         typer.echo("no policy tests found")

@@ -93,6 +93,12 @@ def yaml_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     return unique, problems
 
 
+def inside(path: Path, paths: Iterable[Path]) -> bool:
+    """True when `path` lies in one of the folders among `paths` (loading them loads it)."""
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(p.resolve()) for p in paths if p.is_dir())
+
+
 def load_catalog(paths: Sequence[Path | str], *, base: Path | None = None) -> Catalog:
     """Load and check every resource under `paths`; raise LoadError listing all problems."""
     base = base or Path.cwd()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ido.errors import LoadError, NotFoundError, Problem
 from ido.journal import Journal
-from ido.loading import Catalog, load_catalog
+from ido.loading import Catalog, inside, load_catalog
 from ido.model import Intent, Scenario
 from ido.observe import boolean_facts, snapshot
 from ido.runtime.local import Listener, LocalRuntime, RunReport, new_run_id
@@ -66,9 +66,9 @@ def load_scenarios(file: Path, catalog_paths: Sequence[Path]) -> tuple[list[Scen
         if isinstance(entries, list):
             extra += [file.parent / str(entry) for entry in entries]
     paths = [*catalog_paths, *extra]
-    resolved = file.resolve()
-    if not any(resolved.is_relative_to(p.resolve()) for p in paths if p.is_dir()):
+    if not inside(file, paths):
         paths.append(file)
+    resolved = file.resolve()
     catalog = load_catalog(paths)
     found = [
         s for (kind, name), origin in catalog.origins.items()
