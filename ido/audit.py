@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from ido.journal import Event, RunRow
+from ido.journal import Event, RunRow, epoch
 
 
 def audit(runs: Sequence[tuple[RunRow, Sequence[Event]]]) -> dict[str, Any]:
@@ -41,11 +40,11 @@ def audit(runs: Sequence[tuple[RunRow, Sequence[Event]]]) -> dict[str, Any]:
                 spend_provider[provider] += float(data.get("cost", 0.0))
             elif event.kind == "approval_required":
                 key = (data["rule"], data["capability"], data.get("step", 0), data.get("plan", ""))
-                asked.setdefault(key, float(data.get("since", _epoch(event))))
+                asked.setdefault(key, float(data.get("since", epoch(event.at))))
             elif event.kind in ("approval_given", "approval_rejected"):
                 key = (data["rule"], data["capability"], data.get("step", 0), data.get("plan", ""))
                 since = asked.get(key)
-                waited = _epoch(event) - since if since is not None else None
+                waited = epoch(event.at) - since if since is not None else None
                 approvals.append(
                     {
                         "run": row.id,
@@ -121,10 +120,6 @@ def _provider(events: Sequence[Event], step: int) -> str:
         (e.data for e in events if e.kind == "action_started" and e.data["step"] == step), {}
     )
     return str(started.get("provider", "?"))
-
-
-def _epoch(event: Event) -> float:
-    return datetime.fromisoformat(event.at).timestamp()
 
 
 def _wait(seconds: float) -> str:

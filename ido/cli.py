@@ -444,7 +444,7 @@ def _verdict(
     import time
 
     from ido.approvals import check_not_expired, choose, pending
-    from ido.journal import SqliteJournal
+    from ido.journal import SqliteJournal, stamp
 
     if not by.strip():
         raise IdoError("--by must name who decides")
@@ -458,7 +458,7 @@ def _verdict(
         now = time.time()
         for request in chosen:
             check_not_expired(request, now, run_id)
-        at = datetime_iso(now)
+        at = stamp(now)
         for request in chosen:
             data = {
                 "rule": request.rule,
@@ -473,12 +473,6 @@ def _verdict(
     for request in chosen:
         typer.echo(f"{verb}: run {run_id} {request.capability} ({request.rule}) by {by}")
     typer.echo(f"continue it with: ido resume {run_id}")
-
-
-def datetime_iso(moment: float) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
 
 
 @app.command()

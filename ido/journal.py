@@ -7,6 +7,7 @@ import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -47,6 +48,16 @@ CREATE TABLE IF NOT EXISTS health (
 
 Pending = tuple[str, str, Mapping[str, Any]]
 """An event not committed yet: kind, time, data."""
+
+
+def stamp(moment: float) -> str:
+    """How the journal writes a moment (epoch seconds): ISO 8601 in UTC, to the millisecond."""
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+
+
+def epoch(text: str) -> float:
+    """The moment a journal timestamp stands for, in epoch seconds."""
+    return datetime.fromisoformat(text).timestamp()
 
 
 @dataclass(frozen=True)

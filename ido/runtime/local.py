@@ -17,7 +17,7 @@ from ido.conditions import compile_condition
 from ido.decide import Decision, History, decide
 from ido.errors import ExecutionError, IdoError
 from ido.health import Evidence
-from ido.journal import Journal, Pending
+from ido.journal import Journal, Pending, stamp
 from ido.loading import Catalog
 from ido.model import Intent
 from ido.observe import boolean_facts, observe, snapshot
@@ -98,7 +98,7 @@ class LocalRuntime:
         self.journal.start_run(
             run.run_id,
             intent.name,
-            self._iso(now),
+            stamp(now),
             {
                 "intent": intent.model_dump(mode="json", by_alias=True),
                 "planner": planner.name,
@@ -190,7 +190,7 @@ class LocalRuntime:
             reason,
             run.spent,
             end - run.started,
-            self._iso(end),
+            stamp(end),
             events=self._pending,
             health={n: run.evidence[n] for n in sorted(run.learnt)}
             if self.env.shares_beliefs
@@ -570,7 +570,7 @@ class LocalRuntime:
         """Journal an event. A durable one is committed now, with any held back before it:
         observations and decisions wait for the next commit, as ido can redo them after a
         crash, while what precedes a side effect must be on disk first."""
-        self._pending.append((kind, self._iso(self.clock()), data))
+        self._pending.append((kind, stamp(self.clock()), data))
         if durable:
             self.journal.append_many(run.run_id, self._pending)
             self._after_commit(len(self._pending))
@@ -587,7 +587,3 @@ class LocalRuntime:
     def _emit(self, kind: str, data: Mapping[str, Any]) -> None:
         if self.listener is not None:
             self.listener(kind, data)
-
-    @staticmethod
-    def _iso(moment: float) -> str:
-        return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")

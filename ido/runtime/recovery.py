@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence
-from ido.journal import Event, RunRow
+from ido.journal import Event, RunRow, epoch
 from ido.loading import Catalog
 from ido.model import Intent
 from ido.state import State, apply_effects, set_path
@@ -101,7 +100,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         intent = Intent.model_validate(started["intent"])
     except Exception as exc:  # a journal written by another version: say so, do not guess
         raise JournalError(f"run {row.id}: the recorded intent cannot be read: {exc}") from None
-    run = RunState(row.id, intent, datetime.fromisoformat(row.started_at).timestamp())
+    run = RunState(row.id, intent, epoch(row.started_at))
     open_steps: dict[int, Interrupted] = {}
     outcomes: list[tuple[str, bool, float | None, float]] = []
     observed: State = {}
@@ -124,12 +123,14 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
             if data["ok"]:
                 run.completed.append((data["step"], data["capability"]))
             if not data.get("interrupted"):
-                when = data.get("learnt_at", _epoch(event))
+                when = data.get("learnt_at", epoch(event.at))
                 outcomes.append((data["capability"], bool(data["ok"]), learnt(data), when))
         elif event.kind == "effects_missing":
             run.failures[data["capability"]] = run.failures.get(data["capability"], 0) + 1
             run.completed = [c for c in run.completed if c[0] != data["step"]]
-            outcomes.append((data["capability"], False, None, data.get("learnt_at", _epoch(event))))
+            outcomes.append(
+                (data["capability"], False, None, data.get("learnt_at", epoch(event.at)))
+            )
     return Recovered(
         run,
         str(started.get("planner", "cpsat")),
@@ -142,10 +143,6 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
 def learnt(finished: dict[str, Any]) -> float | None:
     """The call duration an action_finished event teaches (none for a step settled on resume)."""
     return None if finished.get("resumed") else finished.get("duration")
-
-
-def _epoch(event: Event) -> float:
-    return datetime.fromisoformat(event.at).timestamp()
 
 
 def _fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from ido.journal import Event
+from ido.journal import Event, epoch
 from ido.loading import Catalog
 from ido.model import Capability, Scenario
 from ido.runtime.bindings import Outcome
@@ -71,7 +70,7 @@ class RecordedWorld(SimulatedWorld):
         scenario: Scenario | None = None,
     ) -> None:
         first: dict[str, Any] = next((e.data["state"] for e in events if e.kind == "observed"), {})
-        start = datetime.fromisoformat(events[0].at).timestamp()
+        start = epoch(events[0].at)
         model = scenario or Scenario.model_validate(_EMPTY_SCENARIO)
         super().__init__(model, catalog, first, start=start)
         self._recorded = recorded_calls(events)
