@@ -22,6 +22,13 @@ from ido.errors import IdoError
 from ido.journal import Event
 
 PROPOSE = "mode/propose"
+Key = tuple[str, str, int, str]
+"""What a request and its verdict share: rule, capability, step and plan digest."""
+
+
+def key_of(data: Mapping[str, Any]) -> Key:
+    """The request a journal event (request or verdict) is about."""
+    return (data["rule"], data["capability"], int(data.get("step", 0)), data.get("plan", ""))
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class Request:
     expires: float | None
 
     @property
-    def key(self) -> tuple[str, str, int, str]:
+    def key(self) -> Key:
         return (self.rule, self.capability, self.step, self.plan)
 
     def to_json(self) -> dict[str, Any]:
@@ -59,14 +66,13 @@ def requests(events: Sequence[Event]) -> list[Request]:
     return [_request(e.data) for e in events if e.kind == "approval_required"]
 
 
-def verdicts(events: Sequence[Event]) -> dict[tuple[str, str, int, str], dict[str, Any]]:
+def verdicts(events: Sequence[Event]) -> dict[Key, dict[str, Any]]:
     """The verdict given on each request, by request key."""
-    found: dict[tuple[str, str, int, str], dict[str, Any]] = {}
+    found: dict[Key, dict[str, Any]] = {}
     for event in events:
         if event.kind in ("approval_given", "approval_rejected"):
-            data = event.data
-            key = (data["rule"], data["capability"], int(data["step"]), data["plan"])
-            found[key] = {**data, "approved": event.kind == "approval_given", "at": event.at}
+            approved = event.kind == "approval_given"
+            found[key_of(event.data)] = {**event.data, "approved": approved, "at": event.at}
     return found
 
 
@@ -77,7 +83,7 @@ def pending(events: Sequence[Event]) -> list[Request]:
         return []
     latest = asked[-1].plan
     given = verdicts(events)
-    seen: set[tuple[str, str, int, str]] = set()
+    seen: set[Key] = set()
     waiting = []
     for request in asked:
         if request.plan == latest and request.key not in given and request.key not in seen:

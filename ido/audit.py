@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from ido.approvals import Key, key_of
 from ido.journal import Event, RunRow, epoch
 
 
@@ -26,7 +27,7 @@ def audit(runs: Sequence[tuple[RunRow, Sequence[Event]]]) -> dict[str, Any]:
     for row, events in runs:
         outcomes[row.outcome or "interrupted"] += 1
         spend_intent[row.intent] += row.cost
-        asked: dict[tuple[str, str, int, str], float] = {}
+        asked: dict[Key, float] = {}
         for event in events:
             data = event.data
             if event.kind == "decided":
@@ -39,11 +40,9 @@ def audit(runs: Sequence[tuple[RunRow, Sequence[Event]]]) -> dict[str, Any]:
                 provider = data.get("provider") or _provider(events, data["step"])
                 spend_provider[provider] += float(data.get("cost", 0.0))
             elif event.kind == "approval_required":
-                key = (data["rule"], data["capability"], data.get("step", 0), data.get("plan", ""))
-                asked.setdefault(key, float(data.get("since", epoch(event.at))))
+                asked.setdefault(key_of(data), float(data.get("since", epoch(event.at))))
             elif event.kind in ("approval_given", "approval_rejected"):
-                key = (data["rule"], data["capability"], data.get("step", 0), data.get("plan", ""))
-                since = asked.get(key)
+                since = asked.get(key_of(data))
                 waited = epoch(event.at) - since if since is not None else None
                 approvals.append(
                     {

@@ -233,7 +233,8 @@ class LocalRuntime:
         Approved requests let the plan go; a rejection fails the run; an expired request
         fails it; anything still unanswered is recorded and the run ends `blocked`.
         """
-        plan = decision.result.to_json()["plan"]
+        assert decision.result.plan is not None
+        plan = decision.result.plan.to_json()
         digest_ = plan_digest(plan)
         names = [s["capability"] for s in plan["steps"]]
         asked = [
