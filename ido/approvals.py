@@ -5,8 +5,10 @@ records one request per rule and step, tied to that plan's digest. The run then 
 `blocked`: no process, thread or memory waits. `ido approve` / `ido reject` append a
 verdict naming who, when and why; `ido resume` decides again and goes on only when every
 request for the plan it makes has been approved. A verdict is for one plan: after a
-replan, the new plan asks again. A request whose rule says `expires` fails the run once
-that time has passed without a verdict.
+replan, the new plan asks again. A request whose rule says `expires` escalates once that
+time has passed without a verdict, to each of the rule's `escalate` levels in turn (each
+with its own wait), and fails the run when the last wait is over. Escalation needs no
+process to drive it: where a request stands is a pure function of the clock.
 """
 
 from __future__ import annotations
@@ -45,13 +47,35 @@ class Request:
     cost: float
     since: float
     expires: float | None
+    """When the first wait ends (epoch seconds); None: never."""
+    escalate: tuple[tuple[str, float], ...] = ()
+    """Who is asked next once a wait ends, and for how long (seconds)."""
 
     @property
     def key(self) -> Key:
         return (self.rule, self.capability, self.step, self.plan)
 
+    @property
+    def deadline(self) -> float | None:
+        """When the last wait ends and the run fails unanswered; None: never."""
+        if self.expires is None:
+            return None
+        return self.expires + sum(seconds for _, seconds in self.escalate)
+
+    def stage(self, now: float) -> tuple[str | None, float | None]:
+        """Who the request is escalated to at `now` (None: not escalated) and until when."""
+        if self.expires is None or now <= self.expires:
+            return None, self.expires
+        until = self.expires
+        to: str | None = None
+        for to, seconds in self.escalate:
+            until += seconds
+            if now <= until:
+                return to, until
+        return to, until
+
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "escalate": [list(level) for level in self.escalate]}
 
 
 def plan_digest(plan: Mapping[str, Any]) -> str:
@@ -106,11 +130,13 @@ def choose(waiting: list[Request], run_id: str, step: int | None) -> list[Reques
 
 
 def check_not_expired(request: Request, now: float, run_id: str) -> None:
-    if request.expires is not None and now > request.expires:
-        when = datetime.fromtimestamp(request.expires).isoformat(timespec="seconds")
+    deadline = request.deadline
+    if deadline is not None and now > deadline:
+        when = datetime.fromtimestamp(deadline).isoformat(timespec="seconds")
+        escalated = " after its escalations" if request.escalate else ""
         raise IdoError(
-            f"run {run_id}: the request for {request.capability} ({request.rule}) expired at "
-            f"{when}; the run fails when resumed"
+            f"run {run_id}: the request for {request.capability} ({request.rule}) expired"
+            f"{escalated} at {when}; the run fails when resumed"
         )
 
 
@@ -124,4 +150,5 @@ def _request(data: Mapping[str, Any]) -> Request:
         float(data.get("cost", 0.0)),
         float(data.get("since", 0.0)),
         data.get("expires"),
+        tuple((str(to), float(seconds)) for to, seconds in data.get("escalate", ())),
     )

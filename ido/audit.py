@@ -32,10 +32,16 @@ def audit(runs: Sequence[tuple[RunRow, Sequence[Event]]]) -> dict[str, Any]:
             data = event.data
             if event.kind == "decided":
                 decisions += 1
+                ruled: set[str] = set()
                 for rejection in data["result"].get("rejections", []):
                     if rejection.get("rule"):
-                        denials[rejection["rule"]] += 1
+                        ruled.add(rejection["rule"])
                         denied[rejection["rule"]].add(rejection["capability"])
+                for hit in data.get("policy", []):
+                    if hit["verdict"] == "deny" and hit["subject"].startswith("plan "):
+                        ruled.add(hit["rule"])
+                        denied[hit["rule"]].add(hit["subject"])
+                denials.update(ruled)
             elif event.kind == "action_finished":
                 provider = data.get("provider") or _provider(events, data["step"])
                 spend_provider[provider] += float(data.get("cost", 0.0))

@@ -305,6 +305,58 @@ def resume(
 
 @app.command()
 @_guard
+def runner(
+    catalog: CatalogOpt = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.05, help="Seconds between looks at the journal.")
+    ] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="Look once, then exit.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print outcomes.")] = False,
+) -> None:
+    """Continue blocked runs as soon as they may go on: every request approved, one
+    rejected, or one past its last wait. Runs until interrupted (Ctrl-C)."""
+    import time
+
+    from ido.journal import SqliteJournal
+    from ido.runner import Runner, hold_lock
+    from ido.runtime.local import LocalRuntime
+
+    loaded = _load(catalog, None)
+    with SqliteJournal(journal) as store:
+        lock = hold_lock(journal)
+        if lock is None:
+            raise IdoError(f"another ido runner already watches {journal}")
+
+        def resume(run_id: str) -> None:
+            listener = None if quiet else _progress
+            try:
+                report = LocalRuntime(loaded, store, base=Path.cwd(), listener=listener).resume(
+                    run_id
+                )
+            except IdoError as exc:
+                typer.echo(f"run {run_id}: cannot continue: {exc}", err=True)
+                return
+            reason = f": {report.reason}" if report.reason else ""
+            typer.echo(f"{report.outcome}: run {run_id}{reason}")
+
+        watcher = Runner(store, resume, time.time)
+        if not quiet:
+            typer.echo(f"watching {journal} for runs that may go on (Ctrl-C to stop)")
+        try:
+            while True:
+                watcher.poll()
+                if once:
+                    break
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            typer.echo("runner stopped")
+        finally:
+            lock.close()
+
+
+@app.command()
+@_guard
 def replay(
     run_ref: RunRef,
     catalog: CatalogOpt = None,
@@ -414,8 +466,10 @@ def approvals(
     journal: JournalOpt = DEFAULT_JOURNAL,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
 ) -> None:
-    """List what blocked runs wait for: run, step, rule, message, cost, since when."""
+    """List what blocked runs wait for: run, step, rule, message, cost, since when, and
+    who it is escalated to and until when."""
     _check_format(fmt, ("text", "json"))
+    import time
     from datetime import datetime
 
     from ido.approvals import pending
@@ -426,16 +480,33 @@ def approvals(
         with SqliteJournal(journal) as store:
             for run_id, events in store.blocked().items():
                 waiting += [(run_id, r) for r in pending(events)]
+    now = time.time()
+
+    def when(at: float) -> str:
+        return datetime.fromtimestamp(at).isoformat(timespec="seconds")
+
     if fmt == "json":
-        typer.echo(json.dumps([{"run": run, **r.to_json()} for run, r in waiting], indent=2))
+        listed = []
+        for run, r in waiting:
+            to, until = r.stage(now)
+            expired = r.deadline is not None and now > r.deadline
+            listed.append(
+                {"run": run, **r.to_json(), "escalated_to": to, "until": until, "expired": expired}
+            )
+        typer.echo(json.dumps(listed, indent=2))
         return
     if not waiting:
         typer.echo("nothing waits for approval")
         return
     for run, r in waiting:
-        since = datetime.fromtimestamp(r.since).isoformat(timespec="seconds")
         step = "plan" if r.step == 0 else f"step {r.step} {r.capability}"
-        typer.echo(f"{run}  {step}  {r.rule}: {r.message}  (plan cost {r.cost:.2f}, since {since})")
+        notes = [f"plan cost {r.cost:.2f}", f"since {when(r.since)}"]
+        to, until = r.stage(now)
+        if r.deadline is not None and now > r.deadline:
+            notes.append(f"expired {when(r.deadline)}: the run fails when resumed")
+        elif until is not None:
+            notes.append(f"escalated to {to} until {when(until)}" if to else f"until {when(until)}")
+        typer.echo(f"{run}  {step}  {r.rule}: {r.message}  ({', '.join(notes)})")
 
 
 def _verdict(
@@ -467,12 +538,18 @@ def _verdict(
                 "plan": request.plan,
                 "by": by,
                 "comment": comment,
+                "escalated_to": request.stage(now)[0],
             }
             store.append(run_id, kind, at, data)
     verb = "approved" if kind == "approval_given" else "rejected"
     for request in chosen:
         typer.echo(f"{verb}: run {run_id} {request.capability} ({request.rule}) by {by}")
-    typer.echo(f"continue it with: ido resume {run_id}")
+    from ido.runner import runner_active
+
+    if runner_active(journal):
+        typer.echo(f"the ido runner watching {journal} continues it")
+    else:
+        typer.echo(f"continue it with: ido resume {run_id}")
 
 
 @app.command()

@@ -12,6 +12,7 @@ from cel_expr_python import cel
 
 VARIABLES = ("state", "intent", "capability", "plan", "health")
 _STATE_REF = re.compile(r"\bstate((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
+_VARIABLE_REF = re.compile(r"\b(" + "|".join(VARIABLES) + r")\b")
 
 
 class ConditionError(ValueError):
@@ -39,7 +40,7 @@ def _env() -> Any:
 class Condition:
     """A compiled CEL expression of type bool (or dyn, checked when evaluated)."""
 
-    __slots__ = ("_expr", "source", "state_paths")
+    __slots__ = ("_expr", "source", "state_paths", "variables")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -53,6 +54,7 @@ class Condition:
                 f"condition must be a bool, but it is of type {result.lower()}", None
             )
         self.state_paths = _state_paths(source)
+        self.variables = _variables(source)
 
     def evaluate(self, variables: Mapping[str, Any]) -> Verdict:
         """Evaluate against the given variables; a CEL error yields `holds=False` with the error."""
@@ -93,6 +95,16 @@ def _state_paths(source: str) -> tuple[str, ...] | None:
             return None
         paths.add(tail[1:])
     return tuple(sorted(paths))
+
+
+def _variables(source: str) -> frozenset[str]:
+    """The variables (`state`, `plan`, ...) the expression reads."""
+    code = _blank_literals(source)
+    return frozenset(
+        match.group(1)
+        for match in _VARIABLE_REF.finditer(code)
+        if not code[: match.start()].rstrip().endswith(".")
+    )
 
 
 _TRIPLE_QUOTES = ("'''", '"""')

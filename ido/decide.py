@@ -10,9 +10,10 @@ from ido.conditions import compile_condition
 from ido.health import Belief, Evidence, believe
 from ido.loading import Catalog
 from ido.model import Capability, Intent
+from ido.plan_rules import PlanCheck, best_admissible
 from ido.planner import Planner
-from ido.planner.types import Action, Denied, Limits, PlanResult, Rejection, Task, Weights
-from ido.policy import RuleHit, capability_view, evaluate
+from ido.planner.types import Action, Denied, Limits, Plan, PlanResult, Rejection, Task, Weights
+from ido.policy import PLAN, RuleHit, capability_view, evaluate, plan_view, rulebook
 from ido.state import digest, get_path, has_path
 
 ATTEMPTS_RULE = "limits.max_attempts"
@@ -46,6 +47,8 @@ class Decision:
     beliefs: Mapping[str, Belief]
     approvals: tuple[tuple[str, str, str], ...]
     policy_errors: tuple[str, ...]
+    policy: tuple[RuleHit, ...] = ()
+    """The rule evaluations that mattered (see `ido.policy.RuleHit.id`)."""
     spent: float = 0.0
     elapsed: float = 0.0
     """What the run had spent and how long it had taken: the plan had the rest of the limits."""
@@ -61,6 +64,7 @@ class Decision:
             "beliefs": {name: b.to_json() for name, b in self.beliefs.items()},
             "approvals": [list(a) for a in self.approvals],
             "policy_errors": list(self.policy_errors),
+            "policy": [hit.to_json() for hit in self.policy],
             "spent": self.spent,
             "elapsed": self.elapsed,
         }
@@ -83,35 +87,57 @@ def intent_view(intent: Intent) -> dict[str, Any]:
     return {"name": intent.name, **intent.spec.model_dump(mode="json", exclude={"given"})}
 
 
+def health_view(
+    catalog: Catalog, history: History, state: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Belief]]:
+    """The `health` variable rules see (per capability: believed reliability and latency,
+    failures in this run), and the beliefs that differ from what was declared."""
+    view: dict[str, Any] = {}
+    changed: dict[str, Belief] = {}
+    for name, capability in sorted(catalog.capabilities.items()):
+        believed = belief(capability, history, state)
+        if believed.why:
+            changed[name] = believed
+        view[name] = {
+            "reliability": believed.reliability,
+            "latency": believed.latency,
+            "failures": history.failures.get(name, 0),
+        }
+    return view, changed
+
+
 def build_task(
     intent: Intent,
     catalog: Catalog,
     state: Mapping[str, Any],
     history: History,
     alternatives: int = 3,
-) -> tuple[Task, list[tuple[str, RuleHit]], list[str], dict[str, Belief]]:
+) -> tuple[Task, list[RuleHit], list[str], dict[str, Belief]]:
     """The planning Task for this snapshot, with rule hits, rule errors and beliefs used.
 
     The limits are what remains: the budget less what the run has spent, the deadline less
     the time it has taken. A capability that has failed `limits.max_attempts` times in the
     run is left out, as if denied by the rule `limits.max_attempts`.
     """
-    policies = [catalog.policies[name] for name in intent.spec.policies]
+    rules = rulebook(intent, catalog.policies).capability_rules
     actions: list[Action] = []
     denied: list[Denied] = []
-    hits_all: list[tuple[str, RuleHit]] = []
+    hits_all: list[RuleHit] = []
     errors: list[str] = []
-    beliefs: dict[str, Belief] = {}
+    health, beliefs = health_view(catalog, history, state)
     view = intent_view(intent)
     max_attempts = intent.spec.limits.max_attempts
     for capability in sorted(catalog.capabilities.values(), key=lambda c: c.name):
-        believed = belief(capability, history, state)
-        if believed.why:
-            beliefs[capability.name] = believed
-        variables = {"state": state, "intent": view, "capability": capability_view(capability)}
-        hits, found = evaluate(policies, variables)
+        believed = health[capability.name]
+        variables = {
+            "state": state,
+            "intent": view,
+            "capability": capability_view(capability),
+            "health": health,
+        }
+        hits, found = evaluate(rules, variables, capability.name)
         errors.extend(f"{capability.name}: {e}" for e in found)
-        hits_all.extend((capability.name, h) for h in hits)
+        hits_all.extend(hits)
         bias = sum(h.weight for h in hits if h.effect == "avoid") - sum(
             h.weight for h in hits if h.effect == "prefer"
         )
@@ -119,8 +145,8 @@ def build_task(
             name=capability.name,
             provider=capability.spec.provider,
             cost=capability.spec.cost,
-            latency=believed.latency,
-            reliability=believed.reliability,
+            latency=believed["latency"],
+            reliability=believed["reliability"],
             requires=tuple(capability.spec.requires),
             effects=tuple(capability.spec.effects.items()),
             bias=bias,
@@ -176,6 +202,24 @@ def _used(intent: Intent, history: History, blocking: tuple[str, ...]) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
+def _plan_check(
+    intent: Intent, catalog: Catalog, state: Mapping[str, Any], history: History
+) -> PlanCheck:
+    """The intent's plan rules, ready to be evaluated against any plan."""
+    rules = rulebook(intent, catalog.policies).plan_rules
+    health, _ = health_view(catalog, history, state) if rules else ({}, {})
+    view = intent_view(intent)
+
+    def variables(plan: Plan) -> dict[str, Any]:
+        steps = [catalog.capabilities[name] for name in plan.capabilities]
+        aggregate = plan_view(
+            steps, latency=plan.latency, success_probability=plan.success_probability
+        )
+        return {"state": state, "intent": view, "plan": aggregate, "health": health}
+
+    return PlanCheck(rules, variables, "plan")
+
+
 def decide(
     intent: Intent,
     catalog: Catalog,
@@ -192,17 +236,22 @@ def decide(
     `alternatives` is how many alternative plans to work out and record.
     """
     task, hits, errors, beliefs = build_task(intent, catalog, state, history, alternatives)
+    check = _plan_check(intent, catalog, state, history)
     result = planner.plan(task)
+    plan_hits: list[RuleHit] = []
+    if check.rules and result.plan is not None and result.plan.steps:
+        task, result, plan_hits = best_admissible(task, result, planner, check)
+        errors.extend(check.errors)
     denials = tuple(Rejection(d.action.name, "denied", d.message, rule=d.rule) for d in task.denied)
     result = replace(result, rejections=denials + result.rejections)
     if result.status == "infeasible" and result.reason is not None:
         result = replace(result, reason=result.reason + _used(intent, history, result.blocking))
     chosen = set(result.plan.capabilities) if result.plan else set()
+    mattered = [h for h in hits if h.effect != "require_approval" or h.subject in chosen]
     approvals = tuple(
-        (h.ref, name, h.message)
-        for name, h in hits
-        if h.effect == "require_approval" and name in chosen
-    )
+        (h.ref, h.subject, h.message) for h in mattered if h.effect == "require_approval"
+    ) + tuple((h.ref, PLAN, h.message) for h in plan_hits if h.effect == "require_approval")
+    mattered += plan_hits
     return Decision(
         number=number,
         trigger=trigger,
@@ -212,7 +261,8 @@ def decide(
         result=result,
         beliefs=beliefs,
         approvals=approvals,
-        policy_errors=tuple(errors),
+        policy_errors=tuple(dict.fromkeys(errors)),
+        policy=tuple(mattered),
         spent=history.spent,
         elapsed=history.elapsed,
     )

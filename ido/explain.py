@@ -201,6 +201,11 @@ def _decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     useful = [r for r in result.get("rejections", []) if r["reason"] != "irrelevant"]
     if useful:
         parts["rejected"] = [_rejection_line(r) for r in useful]
+    if d.get("policy"):
+        parts["policy decisions"] = [
+            f"{h['id']} {h['verdict']} {h['subject']}: {h['rule']}: {h['message']}"
+            for h in d["policy"]
+        ]
     errors = list(result.get("condition_errors", [])) + list(d.get("policy_errors", []))
     if errors:
         parts["evaluation errors (counted as not satisfied)"] = errors

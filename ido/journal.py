@@ -251,6 +251,28 @@ class SqliteJournal:
             found.setdefault(r[0], []).append(Event(r[0], r[1], r[2], r[3], json.loads(r[4])))
         return found
 
+    def approvals_since(self, after: int) -> tuple[int, list[Event]]:
+        """Approval events (requests and verdicts) appended after the mark `after`, and the
+        new mark; `approvals_since(0)` gives the mark of the newest event without reading."""
+        if after <= 0:
+            row = self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM events").fetchone()
+            return int(row[0]), []
+        self._db.execute("BEGIN")  # one snapshot for both reads: no event falls between
+        try:
+            rows = self._db.execute(
+                "SELECT rowid, run_id, seq, at, kind, data FROM events WHERE rowid > ? AND "
+                "kind IN ('approval_required', 'approval_given', 'approval_rejected') "
+                "ORDER BY rowid",
+                (after,),
+            ).fetchall()
+            mark = self._db.execute(
+                "SELECT COALESCE(MAX(rowid), ?) FROM events", (after,)
+            ).fetchone()
+        finally:
+            self._db.execute("COMMIT")
+        events = [Event(r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+        return max(int(mark[0]), after), events
+
     def health(self) -> dict[str, Evidence]:
         rows = self._db.execute(
             "SELECT capability, successes, failures, latency, updated FROM health"

@@ -228,8 +228,11 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
             if name not in catalog.policies:
                 missing(test, ("spec", "policies", i), "Policy", name)
         for i, case in enumerate(test.spec.cases):
-            if case.capability not in catalog.capabilities:
+            if case.capability is not None and case.capability not in catalog.capabilities:
                 missing(test, ("spec", "cases", i, "capability"), "Capability", case.capability)
+            for j, name in enumerate(case.plan or ()):
+                if name not in catalog.capabilities:
+                    missing(test, ("spec", "cases", i, "plan", j), "Capability", name)
     for scenario in catalog.scenarios.values():
         for path, kind, name in _scenario_references(scenario):
             if name not in catalog.table(kind):
@@ -277,6 +280,8 @@ def _conditions(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
     for intent in catalog.intents.values():
         for i, text in enumerate(intent.spec.goal):
             yield intent, ("spec", "goal", i), text
+        for i, rule in enumerate(intent.spec.rules):
+            yield intent, ("spec", "rules", i, "when"), rule.when
     for capability in catalog.capabilities.values():
         for i, text in enumerate(capability.spec.requires):
             yield capability, ("spec", "requires", i), text
@@ -287,24 +292,53 @@ def _conditions(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
         if not isinstance(scenario.spec.intent, str):
             for i, text in enumerate(scenario.spec.intent.goal):
                 yield scenario, ("spec", "intent", "goal", i), text
+            for i, rule in enumerate(scenario.spec.intent.rules):
+                yield scenario, ("spec", "intent", "rules", i, "when"), rule.when
 
 
 def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
     problems: list[Problem] = []
     for resource, path, text in _conditions(catalog):
         try:
-            compile_condition(text)
+            condition = compile_condition(text)
         except ConditionError as exc:
+            message: str | None = f"{exc} in {text!r}"
+        else:
+            message = _scope_problem(resource, path, condition.variables)
+        if message is not None:
             origin = catalog.origins[(resource.kind, resource.name)]
             problems.append(
                 Problem(
-                    _display(origin.file, base),
-                    origin.line_of(path),
-                    format_path(path),
-                    f"{exc} in {text!r}",
+                    _display(origin.file, base), origin.line_of(path), format_path(path), message
                 )
             )
     return problems
+
+
+def _scope_problem(resource: Resource, path: FieldPath, variables: frozenset[str]) -> str | None:
+    """What is wrong with the variables a condition reads where it stands, if anything."""
+    if "rules" not in path:
+        return None
+    if {"plan", "capability"} <= variables:
+        return (
+            "a rule reads capability or plan, not both: a rule that reads plan is about the "
+            "plan as a whole; write one rule for each"
+        )
+    rule = _rule_at(resource, path)
+    if "plan" in variables and rule is not None and rule.effect in ("prefer", "avoid"):
+        return (
+            f"{rule.effect} weighs each step, so it cannot read plan; about a plan as a "
+            "whole, use deny or require_approval"
+        )
+    return None
+
+
+def _rule_at(resource: Resource, path: FieldPath) -> Any:
+    """The rule whose `when` is at `path` in `resource`."""
+    node: Any = resource
+    for part in path[:-1]:
+        node = node[part] if isinstance(part, int) else getattr(node, part)
+    return node
 
 
 def find_intent(catalog: Catalog, reference: str) -> Intent:

@@ -1,30 +1,110 @@
-"""The policy engine: evaluate rules against a capability and state. Pure; no I/O."""
+"""The policy engine: the rules governing an intent, evaluated against a capability or a plan.
+
+Pure; no I/O. A rule is about one capability unless its condition reads `plan`: then it
+is about the plan as a whole (see `is_plan_rule`). Every rule that fires gets a decision
+id derived from the rule, what it was about, the inputs it read and its verdict, so the
+same evaluation always has the same id and a journal can cite it.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ido.conditions import compile_condition
-from ido.model import Capability, Policy
+from ido.model import Capability, Intent, Policy, Rule
+from ido.state import digest, get_path, has_path
 
 FAIL_CLOSED = ("deny", "require_approval")
+PLAN = "(plan)"
+"""The subject of a plan rule's evaluation, where a capability rule names a capability."""
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    """The rules governing an intent, each with the policy it comes from (`source`).
+
+    Enforced policies first (they govern every intent), then the intent's policies, then
+    its own rules, cited as `intent:NAME/ID`.
+    """
+
+    rules: tuple[tuple[str, Rule], ...]
+
+    @property
+    def capability_rules(self) -> tuple[tuple[str, Rule], ...]:
+        return tuple((s, r) for s, r in self.rules if not is_plan_rule(r))
+
+    @property
+    def plan_rules(self) -> tuple[tuple[str, Rule], ...]:
+        return tuple((s, r) for s, r in self.rules if is_plan_rule(r))
+
+    def rule(self, ref: str) -> Rule | None:
+        """The rule cited as `ref` (`policy/rule-id`), if it governs the intent."""
+        return next((r for s, r in self.rules if f"{s}/{r.id}" == ref), None)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s for s, _ in self.rules))
+
+
+def intent_source(intent: Intent) -> str:
+    return f"intent:{intent.name}"
+
+
+def rulebook(intent: Intent, policies: Mapping[str, Policy]) -> Rulebook:
+    """The rules that govern `intent`: enforced policies, its policies, its own rules."""
+    enforced = [name for name in sorted(policies) if policies[name].spec.enforced]
+    names = dict.fromkeys([*enforced, *intent.spec.policies])
+    rules = [(name, rule) for name in names for rule in policies[name].spec.rules]
+    rules += [(intent_source(intent), rule) for rule in intent.spec.rules]
+    return Rulebook(tuple(rules))
+
+
+def policy_rules(policies: Iterable[Policy]) -> Rulebook:
+    """The rules of these policies, as they stand (for policy tests)."""
+    return Rulebook(tuple((p.name, r) for p in policies for r in p.spec.rules))
+
+
+def is_plan_rule(rule: Rule) -> bool:
+    """Whether the rule is about the plan as a whole: its condition reads `plan`."""
+    return "plan" in compile_condition(rule.when).variables
 
 
 @dataclass(frozen=True)
 class RuleHit:
-    """A rule whose `when` held for a capability."""
+    """A rule whose `when` held (or could not be evaluated, for a guard) for a subject."""
 
     policy: str
     rule: str
     effect: str
     message: str
     weight: float
+    subject: str = ""
+    """The capability the rule was evaluated for, or `(plan)`."""
+    inputs: str = ""
+    """Digest of the inputs the rule read: the variables and state paths in its condition."""
 
     @property
     def ref(self) -> str:
         return f"{self.policy}/{self.rule}"
+
+    @property
+    def id(self) -> str:
+        """The decision id: the same rule, subject, inputs and verdict give the same id."""
+        text = "\n".join((self.ref, self.subject, self.inputs, self.effect))
+        return "pd-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "rule": self.ref,
+            "subject": self.subject,
+            "verdict": self.effect,
+            "inputs": self.inputs,
+            "message": self.message,
+        }
 
 
 def capability_view(capability: Capability, reliability: float | None = None) -> dict[str, Any]:
@@ -44,9 +124,38 @@ def capability_view(capability: Capability, reliability: float | None = None) ->
     }
 
 
+def plan_view(
+    capabilities: Iterable[Capability],
+    *,
+    latency: float | None = None,
+    success_probability: float | None = None,
+) -> dict[str, Any]:
+    """The `plan` variable plan rules see: what the plan's steps add up to.
+
+    `latency` (the critical path) and `success_probability` default to what the declared
+    numbers give for the steps run one after another.
+    """
+    steps = list(capabilities)
+    specs = [c.spec for c in steps]
+    probability = 1.0
+    for spec in specs:
+        probability *= spec.reliability
+    return {
+        "steps": len(steps),
+        "capabilities": [c.name for c in steps],
+        "providers": sorted({s.provider for s in specs}),
+        "regions": sorted({s.region for s in specs if s.region is not None}),
+        "tags": sorted({t for s in specs for t in s.tags}),
+        "cost": sum(s.cost for s in specs),
+        "latency": sum(s.latency for s in specs) if latency is None else latency,
+        "success_probability": probability if success_probability is None else success_probability,
+    }
+
+
 def evaluate(
-    policies: Iterable[Policy],
+    rules: Iterable[tuple[str, Rule]],
     variables: Mapping[str, Any],
+    subject: str = "",
 ) -> tuple[list[RuleHit], list[str]]:
     """Rules that fire for these variables, and the evaluation errors met.
 
@@ -56,14 +165,30 @@ def evaluate(
     """
     hits: list[RuleHit] = []
     errors: list[str] = []
-    for policy in policies:
-        for rule in policy.spec.rules:
-            verdict = compile_condition(rule.when).evaluate(variables)
-            message = rule.message
-            if verdict.error:
-                errors.append(f"{policy.name}/{rule.id}: {verdict.error}")
-                if rule.effect in FAIL_CLOSED:
-                    message = f"{rule.message} (rule could not be evaluated: {verdict.error})"
-            if verdict.holds or (verdict.error and rule.effect in FAIL_CLOSED):
-                hits.append(RuleHit(policy.name, rule.id, rule.effect, message, rule.weight))
+    for source, rule in rules:
+        condition = compile_condition(rule.when)
+        verdict = condition.evaluate(variables)
+        message = rule.message
+        if verdict.error:
+            errors.append(f"{source}/{rule.id}: {verdict.error}")
+            if rule.effect in FAIL_CLOSED:
+                message = f"{rule.message} (rule could not be evaluated: {verdict.error})"
+        if verdict.holds or (verdict.error and rule.effect in FAIL_CLOSED):
+            inputs = _inputs(condition.variables, condition.state_paths, variables)
+            hits.append(
+                RuleHit(source, rule.id, rule.effect, message, rule.weight, subject, inputs)
+            )
     return hits, errors
+
+
+def _inputs(
+    names: frozenset[str], paths: tuple[str, ...] | None, variables: Mapping[str, Any]
+) -> str:
+    """Digest of what a condition read: its variables, and of `state` only its paths."""
+    read: dict[str, Any] = {}
+    for name in sorted(names):
+        value = variables.get(name, {})
+        if name == "state" and paths is not None:
+            value = {p: get_path(value, p) for p in paths if has_path(value, p)}
+        read[name] = value
+    return digest(read)

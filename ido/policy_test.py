@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ido.loading import Catalog
 from ido.model import PolicyTest
-from ido.policy import capability_view, evaluate
+from ido.policy import PLAN, capability_view, evaluate, plan_view, policy_rules
 
 EFFECTS = ("deny", "require_approval", "prefer", "avoid")
 
@@ -24,17 +24,23 @@ class CaseResult:
 
 
 def run_policy_test(test: PolicyTest, catalog: Catalog) -> list[CaseResult]:
-    """Each case of `test`, evaluated against the policies it names."""
-    policies = [catalog.policies[name] for name in test.spec.policies]
+    """Each case of `test`, evaluated against the policies it names.
+
+    A case about a capability checks the capability rules; a case about a plan (a list of
+    capabilities) checks the plan rules, on what those steps add up to.
+    """
+    book = policy_rules(catalog.policies[name] for name in test.spec.policies)
     results = []
     for case in test.spec.cases:
-        capability = catalog.capabilities[case.capability]
-        variables = {
-            "state": case.state,
-            "intent": case.intent,
-            "capability": capability_view(capability),
-        }
-        hits, errors = evaluate(policies, variables)
+        variables = {"state": case.state, "intent": case.intent}
+        if case.plan is not None:
+            steps = [catalog.capabilities[name] for name in case.plan]
+            variables["plan"] = plan_view(steps)
+            hits, errors = evaluate(book.plan_rules, variables, PLAN)
+        else:
+            assert case.capability is not None
+            variables["capability"] = capability_view(catalog.capabilities[case.capability])
+            hits, errors = evaluate(book.capability_rules, variables, case.capability)
         fired = {effect: sorted(h.ref for h in hits if h.effect == effect) for effect in EFFECTS}
         problems = [f"evaluation error: {e}" for e in errors]
         expect = case.expect

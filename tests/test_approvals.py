@@ -130,7 +130,7 @@ def test_propose_mode_waits_for_the_plan_as_a_whole(project: Path) -> None:
     set_intent(project, "  mode: propose\n")
     code, out = ido("run", "ship-order")
     assert code == 3, out
-    assert "(plan) needs approval (mode/propose" in out
+    assert "the plan needs approval (mode/propose" in out
     assert "plan  mode/propose" in ido("approvals")[1]
     assert ido("approve", "last", "--by", "alice", "--step", "0")[0] == 0
     code, out = ido("resume", "last")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ido.model import Policy
-from ido.policy import evaluate
+from ido.policy import evaluate, policy_rules
 
 
 def policy(effect: str, when: str) -> Policy:
@@ -20,7 +20,8 @@ def policy(effect: str, when: str) -> Policy:
 def test_rule_fires_when_its_condition_holds() -> None:
     """A deny rule whose condition holds is a hit citing policy/rule."""
     hits, errors = evaluate(
-        [policy("deny", "capability.region != 'eu'")], {"capability": {"region": "us"}}
+        policy_rules([policy("deny", "capability.region != 'eu'")]).rules,
+        {"capability": {"region": "us"}},
     )
     assert [h.ref for h in hits] == ["p/r"] and errors == []
 
@@ -28,7 +29,9 @@ def test_rule_fires_when_its_condition_holds() -> None:
 def test_guard_rules_fail_closed_on_evaluation_errors() -> None:
     """A deny or require_approval rule that cannot be evaluated fires, with the error in its message."""
     for effect in ("deny", "require_approval"):
-        hits, errors = evaluate([policy(effect, "state.order.region == 'eu'")], {"state": {}})
+        hits, errors = evaluate(
+            policy_rules([policy(effect, "state.order.region == 'eu'")]).rules, {"state": {}}
+        )
         assert [h.effect for h in hits] == [effect]
         assert "could not be evaluated" in hits[0].message
         assert errors and errors[0].startswith("p/r:")
@@ -36,5 +39,7 @@ def test_guard_rules_fail_closed_on_evaluation_errors() -> None:
 
 def test_preference_rules_fail_open_on_evaluation_errors() -> None:
     """An avoid or prefer rule that cannot be evaluated does not fire, but the error is reported."""
-    hits, errors = evaluate([policy("avoid", "state.order.region == 'eu'")], {"state": {}})
+    hits, errors = evaluate(
+        policy_rules([policy("avoid", "state.order.region == 'eu'")]).rules, {"state": {}}
+    )
     assert hits == [] and len(errors) == 1

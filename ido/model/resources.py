@@ -56,6 +56,69 @@ class Metadata(Strict):
     labels: dict[str, str] = Field(default_factory=dict, description="Free key/value labels.")
 
 
+# --- Policy ---------------------------------------------------------------------------
+
+
+class Escalation(Strict):
+    to: str = Field(min_length=1, description="Who is asked once the earlier wait expired.")
+    expires: Duration = Field(description="How long this level may wait; then the next one.")
+
+
+class Rule(Strict):
+    id: Name = Field(description="Rule id, unique in its policy; cited as policy/rule-id.")
+    effect: Literal["deny", "require_approval", "prefer", "avoid"]
+    when: Condition = Field(
+        description="CEL over capability, state, intent and health, or over plan, state, "
+        "intent and health: a rule that reads `plan` is about the plan as a whole."
+    )
+    message: str = Field(min_length=1, description="What people read when the rule fires.")
+    weight: float = Field(
+        default=1.0, ge=0, description="Score added (avoid) or removed (prefer) per step."
+    )
+    expires: Duration | None = Field(
+        default=None,
+        description="require_approval: how long a request may wait; then it escalates, "
+        "or the run fails.",
+    )
+    escalate: list[Escalation] = Field(
+        default_factory=list,
+        description="require_approval: who is asked next, in turn, each time a wait "
+        "expires; after the last, the run fails.",
+    )
+
+    @model_validator(mode="after")
+    def _approval_fields(self) -> Rule:
+        if self.effect != "require_approval":
+            given = [k for k in ("expires", "escalate") if getattr(self, k)]
+            if given:
+                raise ValueError(f"{given[0]} is for require_approval rules, not {self.effect}")
+        if self.escalate and self.expires is None:
+            raise ValueError("escalate needs expires: how long the first request may wait")
+        return self
+
+
+def _unique_rule_ids(rules: list[Rule]) -> None:
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.id in seen:
+            raise ValueError(f"rule id '{rule.id}' is used twice")
+        seen.add(rule.id)
+
+
+class PolicySpec(Strict):
+    description: str | None = None
+    enforced: bool = Field(
+        default=False,
+        description="true: governs every intent, whether or not it lists the policy.",
+    )
+    rules: list[Rule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PolicySpec:
+        _unique_rule_ids(self.rules)
+        return self
+
+
 # --- Intent -----------------------------------------------------------------------------
 
 
@@ -107,6 +170,11 @@ class IntentSpec(Strict):
     constraints: Constraints = Field(default_factory=Constraints)
     objective: Objective = Field(default_factory=Objective)
     policies: list[Name] = Field(default_factory=list, description="Policies that govern it.")
+    rules: list[Rule] = Field(
+        default_factory=list,
+        description="The intent's own rules, cited as intent:NAME/ID. They can only tighten "
+        "its policies: deny, require_approval or avoid, never prefer.",
+    )
     observers: list[Name] = Field(
         default_factory=list, description="Observers whose output is merged into state."
     )
@@ -123,6 +191,17 @@ class IntentSpec(Strict):
         description="stop: leave completed steps as they are; compensate: when the run "
         "fails, run the `compensate` capability of each completed step, newest first.",
     )
+
+    @model_validator(mode="after")
+    def _rules_only_tighten(self) -> IntentSpec:
+        for rule in self.rules:
+            if rule.effect == "prefer":
+                raise ValueError(
+                    f"rule '{rule.id}': an intent's own rules can only tighten its policies "
+                    "(deny, require_approval or avoid); prefer could outweigh a policy's avoid"
+                )
+        _unique_rule_ids(self.rules)
+        return self
 
 
 # --- Capability -------------------------------------------------------------------------
@@ -196,37 +275,6 @@ class CapabilitySpec(Strict):
     def _timeout_covers_latency(self) -> CapabilitySpec:
         if self.timeout <= 0:
             raise ValueError("timeout must be greater than 0")
-        return self
-
-
-# --- Policy -----------------------------------------------------------------------------
-
-
-class Rule(Strict):
-    id: Name = Field(description="Rule id, unique in its policy; cited as policy/rule-id.")
-    effect: Literal["deny", "require_approval", "prefer", "avoid"]
-    when: Condition = Field(description="CEL over capability, state, intent, health.")
-    message: str = Field(min_length=1, description="What people read when the rule fires.")
-    weight: float = Field(
-        default=1.0, ge=0, description="Score added (avoid) or removed (prefer) per step."
-    )
-    expires: Duration | None = Field(
-        default=None,
-        description="require_approval: how long a request may wait; then the run fails.",
-    )
-
-
-class PolicySpec(Strict):
-    description: str | None = None
-    rules: list[Rule] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _unique_ids(self) -> PolicySpec:
-        seen: set[str] = set()
-        for rule in self.rules:
-            if rule.id in seen:
-                raise ValueError(f"rule id '{rule.id}' is used twice")
-            seen.add(rule.id)
         return self
 
 

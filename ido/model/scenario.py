@@ -157,12 +157,25 @@ class Verdicts(Strict):
 
 class PolicyCase(Strict):
     name: str = Field(min_length=1, description="What the case checks, in words.")
-    capability: Name = Field(description="A capability of the catalog, as the rules see it.")
+    capability: Name | None = Field(
+        default=None, description="A capability of the catalog, as capability rules see it."
+    )
+    plan: list[Name] | None = Field(
+        default=None,
+        min_length=1,
+        description="Capabilities of the catalog, in order: the plan plan rules see.",
+    )
     state: dict[str, Any] = Field(default_factory=dict, description="The state rules read.")
     intent: dict[str, Any] = Field(
         default_factory=dict, description="The `intent` variable rules read (name, goal…)."
     )
     expect: Verdicts
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> PolicyCase:
+        if (self.capability is None) == (self.plan is None):
+            raise ValueError("give exactly one of capability (for capability rules) or plan")
+        return self
 
 
 class PolicyTestSpec(Strict):

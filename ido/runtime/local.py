@@ -23,6 +23,7 @@ from ido.model import Intent
 from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
 from ido.planner.types import Step
+from ido.policy import PLAN, rulebook
 from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext
 from ido.runtime.environment import Environment, RealEnvironment
@@ -238,12 +239,12 @@ class LocalRuntime:
         digest_ = plan_digest(plan)
         names = [s["capability"] for s in plan["steps"]]
         asked = [
-            (rule, name, names.index(name) + 1, message)
+            (rule, name, 0 if name == PLAN else names.index(name) + 1, message)
             for rule, name, message in decision.approvals
         ]
         if run.intent.spec.mode == "propose":
             whole = "mode propose: the plan as a whole needs approval"
-            asked.insert(0, (PROPOSE, "(plan)", 0, whole))
+            asked.insert(0, (PROPOSE, PLAN, 0, whole))
         if not asked:
             return None
         events = self.journal.events(run.run_id)
@@ -254,19 +255,25 @@ class LocalRuntime:
         for rule, name, step, message in asked:
             key = (rule, name, step, digest_)
             verdict = given.get(key)
+            what = "the plan" if name == PLAN else name
             if verdict is not None and not verdict["approved"]:
                 why = f": {verdict['comment']}" if verdict.get("comment") else ""
-                return "failed", f"{name} was rejected by {verdict['by']} ({rule}){why}"
+                return "failed", f"{what} was rejected by {verdict['by']} ({rule}){why}"
             if verdict is not None:
                 continue
             first = earlier.get(key)
-            if first is not None and first.expires is not None and now > first.expires:
-                return "failed", f"the approval of {name} ({rule}) expired unanswered"
+            deadline = first.deadline if first is not None else None
+            if deadline is not None and now > deadline:
+                escalated = " after its escalations" if first and first.escalate else ""
+                return "failed", f"the approval of {what} ({rule}) expired unanswered{escalated}"
             waiting.append((rule, name, step, message, first))
         if not waiting:
             return None
+        book = rulebook(run.intent, self.catalog.policies)
         for rule, name, step, message, first in waiting:
-            ttl = self._expiry(rule)
+            found = book.rule(rule)
+            ttl = found.expires if found is not None else None
+            levels = [[e.to, e.expires] for e in found.escalate] if found is not None else []
             since = first.since if first is not None else now
             self._record(
                 run,
@@ -280,17 +287,13 @@ class LocalRuntime:
                     "cost": plan["cost"],
                     "since": since,
                     "expires": None if ttl is None else since + ttl,
+                    "escalate": levels,
                 },
             )
         rule, name, _, message, _ = waiting[0]
         more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
-        return "blocked", f"{name} needs approval ({rule}: {message}){more}"
-
-    def _expiry(self, ref: str) -> float | None:
-        policy, _, rule_id = ref.partition("/")
-        found = self.catalog.policies.get(policy)
-        rule = next((r for r in found.spec.rules if r.id == rule_id), None) if found else None
-        return rule.expires if rule is not None else None
+        what = "the plan" if name == PLAN else name
+        return "blocked", f"{what} needs approval ({rule}: {message}){more}"
 
     def _execute(self, run: RunState, decision: Decision, state: State) -> tuple[str | None, State]:
         """Perform the plan, each step once those it waits for succeed; None when all did.

@@ -1,0 +1,164 @@
+"""Plan rules: the best plan that no rule about the plan as a whole denies. Pure.
+
+A plan rule (one whose condition reads `plan`) is arbitrary CEL over what a plan adds up
+to, so it cannot be handed to the solver as a constraint. Instead the planner's best plan
+is checked; when a plan rule denies it, the search goes on best-first over the plans
+left when one more of a denied plan's capabilities is left out (each branch is a
+planning task with those capabilities denied by the rule that denied the plan). The
+first plan popped that no rule denies is the best such plan: leaving capabilities out
+never makes a plan cheaper. This finds every plan a rule denies for what it contains or
+adds up to (cost, steps, providers); a rule that denies plans for what they lack would
+be missed, and the documentation says to put such a step in the goal instead.
+
+At most `MAX_PLANS` plans are tried; when that is reached, the best plan found that no
+rule denies is used and flagged "not proven optimal", or the decision says none was found.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ido.model import Rule
+from ido.planner import Planner
+from ido.planner.types import Denied, Plan, PlanResult, Task
+from ido.policy import RuleHit, evaluate
+
+MAX_PLANS = 32
+
+
+@dataclass
+class PlanCheck:
+    """Plan rules, how to build the variables they read for a plan, and what they found."""
+
+    rules: tuple[tuple[str, Rule], ...]
+    variables: Callable[[Plan], Mapping[str, Any]]
+    subject: str
+    """What plan hits are about, followed by the plan's steps."""
+    errors: list[str] = field(default_factory=list)
+
+    def __call__(self, plan: Plan) -> list[RuleHit]:
+        subject = f"{self.subject} {' → '.join(plan.capabilities)}"
+        hits, errors = evaluate(self.rules, self.variables(plan), subject)
+        self.errors.extend(errors)
+        return hits
+
+
+def _denials(hits: list[RuleHit]) -> list[RuleHit]:
+    return [h for h in hits if h.effect == "deny"]
+
+
+@dataclass(order=True)
+class _Node:
+    score: float
+    order: int
+    without: dict[str, RuleHit] = field(compare=False)
+    result: PlanResult = field(compare=False)
+    hits: list[RuleHit] = field(compare=False)
+
+    @property
+    def plan(self) -> Plan:
+        assert self.result.plan is not None
+        return self.result.plan
+
+
+def best_admissible(
+    task: Task, result: PlanResult, planner: Planner, check: PlanCheck
+) -> tuple[Task, PlanResult, list[RuleHit]]:
+    """The task and result to record, and the plan rule evaluations that mattered.
+
+    `result` is the planner's answer to `task`, with a plan. When no plan rule denies it,
+    it stands (with the rules that fired on it, e.g. `require_approval`).
+    """
+    assert result.plan is not None
+    first = check(result.plan)
+    if not _denials(first):
+        return task, _without_denied_alternatives(result, check), first
+    probe = replace(task, alternatives=0)
+    frontier = [_Node(result.plan.score, 0, {}, result, first)]
+    seen: set[frozenset[str]] = {frozenset()}
+    mattered: list[RuleHit] = []
+    tried, complete = 1, True
+    while frontier:
+        node = heapq.heappop(frontier)
+        denials = _denials(node.hits)
+        if not denials:
+            # Solved again with the alternatives asked for; a deterministic planner finds
+            # the same plan (should one not, the plan found first stands, alone).
+            final_task = _leaving_out(task, node.without)
+            final = planner.plan(final_task)
+            if final.plan is None or final.plan.capabilities != node.plan.capabilities:
+                final_task, final = _leaving_out(probe, node.without), node.result
+            final = _without_denied_alternatives(final, check)
+            if not complete:
+                final = replace(final, proven_optimal=False)
+            return final_task, final, mattered + node.hits
+        mattered.extend(denials)
+        for name in dict.fromkeys(node.plan.capabilities):
+            without = {**node.without, name: denials[0]}
+            if frozenset(without) in seen:
+                continue
+            if tried >= MAX_PLANS:
+                complete = False
+                break
+            seen.add(frozenset(without))
+            tried += 1
+            found = planner.plan(_leaving_out(probe, without))
+            if found.plan is not None and found.plan.steps:
+                hits = check(found.plan)
+                heapq.heappush(frontier, _Node(found.plan.score, tried, without, found, hits))
+    return task, _all_denied(result, mattered, tried, complete), mattered
+
+
+def _leaving_out(task: Task, without: Mapping[str, RuleHit]) -> Task:
+    """`task` with the capabilities of `without` denied by the plan rule that rules them out."""
+    if not without:
+        return task
+    denied = tuple(
+        Denied(
+            action,
+            without[action.name].ref,
+            f"left out: better plans that use it are denied ({without[action.name].message})",
+        )
+        for action in task.actions
+        if action.name in without
+    )
+    rest = tuple(a for a in task.actions if a.name not in without)
+    return replace(task, actions=rest, denied=task.denied + denied)
+
+
+def _without_denied_alternatives(result: PlanResult, check: PlanCheck) -> PlanResult:
+    if not result.alternatives:
+        return result
+    kept = tuple(a for a in result.alternatives if not _denials(check(a.plan)))
+    return replace(result, alternatives=kept)
+
+
+def _all_denied(
+    result: PlanResult, mattered: list[RuleHit], tried: int, complete: bool
+) -> PlanResult:
+    assert result.plan is not None
+    rules = tuple(dict.fromkeys(h.ref for h in mattered))
+    best = mattered[0]
+    steps = " → ".join(result.plan.capabilities)
+    reason = (
+        f"every plan is denied by a plan rule: the best, {steps} (cost "
+        f"{result.plan.cost:.2f}), by {best.ref}: {best.message}"
+    )
+    if not complete:
+        reason = (
+            f"the {tried} best plans are all denied by plan rules ({', '.join(rules)}); "
+            f"the best, {steps}, by {best.ref}: {best.message}. ido stopped looking there"
+        )
+    return replace(
+        result,
+        status="infeasible",
+        plan=None,
+        alternatives=(),
+        constraints=(),
+        reason=reason,
+        blocking=rules,
+        conflict=rules,
+    )

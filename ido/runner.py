@@ -1,0 +1,121 @@
+"""The approval runner (`ido runner`): continues blocked runs as soon as they may go on.
+
+A blocked run holds nothing while it waits; the runner is one process for a whole journal
+that notices when a run may go on (every request of its plan answered, one rejected, or
+one left past its last wait) and resumes it at once. It reads only what changed since it
+last looked (approval events after a mark) and keeps the next deadlines in a heap, so a
+poll costs the same however many runs wait. While it runs it holds a lock on a file beside
+the journal, so `ido approve` can say the run will go on by itself.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import heapq
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO
+
+from ido.approvals import pending, verdicts
+from ido.journal import Event, SqliteJournal
+
+
+def ready(events: Sequence[Event], now: float) -> bool:
+    """Whether a blocked run with these approval events may go on (or must fail) now."""
+    waiting = pending(events)
+    if not waiting:
+        return True
+    latest = waiting[0].plan
+    if any(not v["approved"] and v.get("plan") == latest for v in verdicts(events).values()):
+        return True
+    return any(r.deadline is not None and now > r.deadline for r in waiting)
+
+
+class Runner:
+    """Watches one journal; `poll()` resumes every blocked run that may go on.
+
+    `resume` continues one run (in `ido runner`, a LocalRuntime on the same journal).
+    """
+
+    def __init__(
+        self,
+        store: SqliteJournal,
+        resume: Callable[[str], object],
+        clock: Callable[[], float],
+    ) -> None:
+        self.store = store
+        self.resume = resume
+        self.clock = clock
+        self._mark = 0
+        self._deadlines: list[tuple[float, str]] = []
+
+    def poll(self) -> list[str]:
+        """Resume the runs that may go on now; the ids resumed, in order."""
+        now = self.clock()
+        if self._mark == 0:
+            self._mark, _ = self.store.approvals_since(0)
+            candidates = self._watch(self.store.blocked(), now)
+        else:
+            self._mark, fresh = self.store.approvals_since(self._mark)
+            touched = dict.fromkeys(e.run_id for e in fresh)
+            candidates = self._watch({r: self._approval_events(r) for r in touched}, now)
+        while self._deadlines and self._deadlines[0][0] < now:
+            candidates.add(heapq.heappop(self._deadlines)[1])
+        resumed = []
+        for run_id in sorted(candidates):
+            if self.store.run(run_id).outcome != "blocked":
+                continue
+            if ready(self._approval_events(run_id), now):
+                self.resume(run_id)
+                resumed.append(run_id)
+        return resumed
+
+    def _approval_events(self, run_id: str) -> list[Event]:
+        kinds = ("approval_required", "approval_given", "approval_rejected")
+        return [e for e in self.store.events(run_id) if e.kind in kinds]
+
+    def _watch(self, runs: dict[str, list[Event]], now: float) -> set[str]:
+        """Runs among these that may go on now; the others' next deadlines are kept."""
+        candidates = set()
+        for run_id, events in runs.items():
+            if ready(events, now):
+                candidates.add(run_id)
+                continue
+            for request in pending(events):
+                if request.deadline is not None:
+                    heapq.heappush(self._deadlines, (request.deadline, run_id))
+        return candidates
+
+
+def lock_path(journal: Path) -> Path:
+    return journal.with_name(journal.name + ".runner")
+
+
+def hold_lock(journal: Path) -> IO[str] | None:
+    """Take the runner lock of `journal`; None when another runner holds it."""
+    handle = lock_path(journal).open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def runner_active(journal: Path) -> bool:
+    """Whether a runner watches `journal` now (it holds the lock)."""
+    path = lock_path(journal)
+    if not path.exists():
+        return False
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False

@@ -1,0 +1,356 @@
+"""Governance: plan rules, intent rules that only tighten, enforced policies, decision ids,
+escalation and the approval runner, on a real project and a real SQLite journal."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.approvals import Request
+from ido.cli import app
+from ido.journal import SqliteJournal
+from ido.loading import load_catalog
+from ido.policy import evaluate, policy_rules
+from ido.runner import Runner, hold_lock, runner_active
+from ido.runtime.local import LocalRuntime
+
+cli = CliRunner()
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = cli.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def add_rules(project: Path, rules: str) -> None:
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  rules:\n" + rules)
+
+
+def add_policy_rule(project: Path, rule: str) -> None:
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + rule)
+
+
+def calls(project: Path) -> list[str]:
+    log = project / "calls.log"
+    return [line.split()[0] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def decided(project: Path) -> list[dict[str, object]]:
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        return [e.data for e in store.events(store.resolve("last")) if e.kind == "decided"]
+
+
+# --- plan rules ---------------------------------------------------------------------------
+
+NO_CHEAPPAY = """\
+    - id: no-cheappay
+      effect: deny
+      when: "'cheappay' in plan.providers"
+      message: This order must not go through cheappay.
+"""
+
+
+def test_a_plan_rule_steers_the_run_to_the_best_plan_it_allows(project: Path) -> None:
+    add_rules(project, NO_CHEAPPAY)
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-pricey-eu", "ship"]
+    (decision,) = decided(project)
+    (hit,) = [h for h in decision["policy"] if h["rule"] == "intent:ship-order/no-cheappay"]
+    assert hit["verdict"] == "deny" and hit["subject"] == "plan pay-cheap-eu → ship"
+    code, out = ido("explain", "last")
+    assert f"{hit['id']} deny plan pay-cheap-eu → ship: intent:ship-order/no-cheappay" in out
+    assert "pay-cheap-eu: denied by intent:ship-order/no-cheappay: left out" in out
+    report = json.loads(ido("audit", "--format", "json")[1])
+    denial = report["denials"]["intent:ship-order/no-cheappay"]
+    assert denial == {"decisions": 1, "capabilities": ["pay-cheap-eu", "plan pay-cheap-eu → ship"]}
+
+
+def test_when_every_plan_is_denied_the_run_fails_naming_the_rule(project: Path) -> None:
+    add_rules(
+        project,
+        '    - id: tiny\n      effect: deny\n      when: "plan.cost > 0.5"\n'
+        "      message: At most 0.50 per order.\n",
+    )
+    code, out = ido("run", "ship-order")
+    assert code == 1, out
+    assert "every plan is denied by a plan rule" in out
+    assert "by intent:ship-order/tiny: At most 0.50 per order." in out
+    assert calls(project) == []
+
+
+def test_a_plan_approval_rule_blocks_the_plan_as_a_whole(project: Path) -> None:
+    add_policy_rule(
+        project,
+        "    - id: two-steps\n      effect: require_approval\n"
+        '      when: "plan.steps >= 2"\n      message: Two steps or more need a look.\n',
+    )
+    code, out = ido("run", "ship-order")
+    assert code == 3, out
+    assert "the plan needs approval (residency/two-steps: Two steps or more need a look.)" in out
+    assert "plan  residency/two-steps" in ido("approvals")[1]
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    code, out = ido("resume", "last")
+    assert code == 0, out
+    assert calls(project) == ["pay-cheap-eu", "ship"]
+
+
+# --- intent rules and enforced policies ---------------------------------------------------
+
+
+def test_an_intent_rule_denies_and_is_cited_with_the_intent(project: Path) -> None:
+    add_rules(
+        project,
+        "    - id: not-cheap\n      effect: deny\n"
+        "      when: \"capability.name == 'pay-cheap-eu'\"\n      message: Not this one.\n",
+    )
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-pricey-eu", "ship"]
+    assert (
+        "pay-cheap-eu: denied by intent:ship-order/not-cheap: Not this one."
+        in ido("explain", "last")[1]
+    )
+
+
+def test_an_intent_cannot_loosen_with_prefer(project: Path) -> None:
+    add_rules(
+        project,
+        "    - id: cheap-please\n      effect: prefer\n      when: \"capability.provider == 'uspay'\"\n"
+        "      message: Cheap is good.\n",
+    )
+    code, out = ido("validate")
+    assert code == 2
+    assert "intents/ship-order.yaml:" in out and "can only tighten its policies" in out
+
+
+def test_an_enforced_policy_governs_intents_that_do_not_list_it(project: Path) -> None:
+    (project / "policies" / "org.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: org}\nspec:\n  enforced: true\n"
+        "  rules:\n    - id: no-cheappay\n      effect: deny\n"
+        "      when: \"capability.provider == 'cheappay'\"\n      message: Banned.\n"
+    )
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-pricey-eu", "ship"]
+    assert "denied by org/no-cheappay: Banned." in ido("explain", "last")[1]
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (
+            'effect: deny\n      when: "plan.cost > 1.0 && capability.cost > 0.1"',
+            "a rule reads capability or plan, not both",
+        ),
+        (
+            'effect: avoid\n      when: "plan.steps > 1"',
+            "avoid weighs each step, so it cannot read plan",
+        ),
+        ('effect: deny\n      when: "true"\n      expires: 1h', "expires is for require_approval"),
+        (
+            'effect: require_approval\n      when: "true"\n      escalate: [{to: cfo, expires: 1h}]',
+            "escalate needs expires",
+        ),
+    ],
+)
+def test_rules_that_cannot_work_are_refused_with_file_and_line(
+    project: Path, rule: str, message: str
+) -> None:
+    add_policy_rule(project, f"    - id: odd\n      {rule}\n      message: m\n")
+    code, out = ido("validate")
+    assert code == 2, out
+    assert "policies/residency.yaml:" in out and message in out
+    assert "Traceback" not in out
+
+
+# --- decision ids -------------------------------------------------------------------------
+
+
+def test_decision_ids_follow_the_inputs_a_rule_read(project: Path) -> None:
+    rules = policy_rules(load_catalog(["policies"]).policies.values()).rules
+    capability = {"tags": ["pii"], "region": "us", "name": "x"}
+
+    def ids(state: dict[str, object]) -> list[str]:
+        hits, _ = evaluate(rules, {"state": state, "capability": capability}, "x")
+        return [h.id for h in hits]
+
+    eu = ids({"order": {"region": "eu"}})
+    assert len(eu) == 1 and eu[0].startswith("pd-")
+    assert ids({"order": {"region": "eu"}, "unrelated": 1}) == eu  # not read by the rule
+    assert ids({"order": {"region": "eu", "id": "9"}}) == eu
+    other = evaluate(
+        rules,
+        {"state": {"order": {"region": "eu"}}, "capability": {**capability, "name": "y"}},
+        "y",
+    )
+    assert other[0][0].id != eu[0]
+
+
+def test_every_decision_records_the_rule_evaluations_that_mattered(project: Path) -> None:
+    ido("run", "ship-order")
+    (decision,) = decided(project)
+    (hit,) = decision["policy"]
+    assert hit["rule"] == "residency/pii-stays-in-eu" and hit["subject"] == "pay-us"
+    assert hit["verdict"] == "deny" and hit["inputs"].startswith("sha256:")
+    assert f"{hit['id']} deny pay-us: residency/pii-stays-in-eu" in ido("explain", "last")[1]
+
+
+# --- escalation ---------------------------------------------------------------------------
+
+
+def test_a_request_escalates_level_by_level_as_a_function_of_the_clock() -> None:
+    request = Request("p/r", "ship", 2, "m", "d", 1.0, 100.0, 110.0, (("lead", 5.0), ("cfo", 5.0)))
+    assert request.stage(105.0) == (None, 110.0)
+    assert request.stage(112.0) == ("lead", 115.0)
+    assert request.stage(118.0) == ("cfo", 120.0)
+    assert request.deadline == 120.0
+    assert Request("p/r", "ship", 2, "m", "d", 1.0, 100.0, None).deadline is None
+
+
+GATED = """\
+    - id: big-spend
+      effect: require_approval
+      when: "capability.name == 'ship'"
+      message: Shipping needs a human.
+      expires: 1ms
+"""
+
+
+def test_an_expired_request_escalates_and_the_escalated_approver_can_approve(
+    project: Path,
+) -> None:
+    add_policy_rule(project, GATED + "      escalate: [{to: cfo, expires: 1h}]\n")
+    assert ido("run", "ship-order")[0] == 3
+    time.sleep(0.01)
+    code, out = ido("approvals")
+    assert "escalated to cfo until" in out
+    (listed,) = json.loads(ido("approvals", "--format", "json")[1])
+    assert listed["escalated_to"] == "cfo" and not listed["expired"]
+    assert ido("approve", "last", "--by", "carol")[0] == 0
+    code, out = ido("resume", "last")
+    assert code == 0, out
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        events = store.events(store.resolve("last"))
+    (given,) = [e.data for e in events if e.kind == "approval_given"]
+    assert given["escalated_to"] == "cfo"
+
+
+def test_after_the_last_escalation_the_run_fails(project: Path) -> None:
+    add_policy_rule(project, GATED + "      escalate: [{to: cfo, expires: 1ms}]\n")
+    ido("run", "ship-order")
+    time.sleep(0.01)
+    code, out = ido("approve", "last", "--by", "carol")
+    assert code == 2 and "expired after its escalations" in out
+    code, out = ido("resume", "last")
+    assert code == 1
+    assert (
+        "the approval of ship (residency/big-spend) expired unanswered after its escalations" in out
+    )
+
+
+# --- the runner ---------------------------------------------------------------------------
+
+
+def test_the_runner_continues_a_run_once_it_is_approved_and_only_then(project: Path) -> None:
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        runtime = LocalRuntime(catalog, store, base=project)
+        first = runtime.run(catalog.intents["ship-order"]).run_id
+        second = runtime.run(catalog.intents["ship-order"]).run_id
+        outcomes: dict[str, str] = {}
+
+        def resume(run_id: str) -> None:
+            outcomes[run_id] = LocalRuntime(catalog, store, base=project).resume(run_id).outcome
+
+        watcher = Runner(store, resume, time.time)
+        assert watcher.poll() == []
+        assert ido("approve", second, "--by", "alice")[0] == 0
+        assert watcher.poll() == [second]
+        assert outcomes == {second: "achieved"}
+        assert watcher.poll() == []
+        assert ido("reject", first, "--by", "bob", "--comment", "no")[0] == 0
+        assert watcher.poll() == [first]
+        assert outcomes[first] == "failed"
+
+
+def test_the_runner_fails_a_run_when_its_request_expires(project: Path) -> None:
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        run_id = (
+            LocalRuntime(catalog, store, base=project).run(catalog.intents["ship-order"]).run_id
+        )
+        resumed: list[str] = []
+        later = 0.0
+        watcher = Runner(store, resumed.append, lambda: time.time() + later)
+        assert watcher.poll() == []
+        later = 3601.0
+        assert watcher.poll() == [run_id] and resumed == [run_id]
+
+
+def test_approve_says_when_a_runner_will_continue_the_run(project: Path) -> None:
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    ido("run", "ship-order")
+    journal = project / ".ido" / "ido.db"
+    assert not runner_active(journal)
+    lock = hold_lock(journal)
+    assert lock is not None and runner_active(journal)
+    assert hold_lock(journal) is None  # one runner per journal
+    code, out = ido("approve", "last", "--by", "alice")
+    assert code == 0 and "the ido runner watching" in out
+    lock.close()
+    assert not runner_active(journal)
+
+
+def test_ido_runner_once_resumes_what_may_go_on(project: Path) -> None:
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    code, out = ido("runner", "--once")
+    assert code == 0, out
+    assert "achieved: run" in out
+    assert calls(project) == ["pay-cheap-eu", "ship"]
+
+
+# --- policy tests on plans ----------------------------------------------------------------
+
+
+def test_policy_tests_check_plan_rules_on_a_plan(project: Path) -> None:
+    add_policy_rule(
+        project,
+        '    - id: max-spend\n      effect: deny\n      when: "plan.cost > 1.0"\n'
+        "      message: At most 1.00.\n",
+    )
+    tests = project / "policies" / "tests"
+    tests.mkdir()
+    (tests / "spend.yaml").write_text(
+        "apiVersion: ido/v1\nkind: PolicyTest\nmetadata: {name: spend}\nspec:\n"
+        "  policies: [residency]\n  cases:\n"
+        "    - name: the cheap plan passes\n      plan: [pay-cheap-eu, ship]\n"
+        "      expect: {allow: true}\n"
+        "    - name: the pricey plan is denied\n      plan: [pay-pricey-eu, ship]\n"
+        "      expect: {deny: [residency/max-spend]}\n"
+        "    - name: wrongly expected\n      plan: [pay-cheap-eu, ship]\n"
+        "      expect: {deny: [residency/max-spend]}\n"
+    )
+    code, out = ido("policy", "test")
+    assert code == 1, out
+    assert "wrongly expected" in out and "2 passed" in out.replace(",", "")
+    (tests / "spend.yaml").write_text(
+        (tests / "spend.yaml")
+        .read_text()
+        .replace(
+            "plan: [pay-cheap-eu, ship]\n      expect: {deny",
+            "capability: ship\n      plan: [ship]\n      expect: {deny",
+        )
+    )
+    code, out = ido("policy", "test")
+    assert code == 2 and "give exactly one of capability" in out
