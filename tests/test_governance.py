@@ -354,3 +354,45 @@ def test_policy_tests_check_plan_rules_on_a_plan(project: Path) -> None:
     )
     code, out = ido("policy", "test")
     assert code == 2 and "give exactly one of capability" in out
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ('effect: allow\n      when: "true"', ":11: spec.rules[1].effect: Input should be 'deny'"),
+        (
+            'effect: deny\n      when: "1 + 2"',
+            ":12: spec.rules[1].when: condition must be a bool, but it is of type int",
+        ),
+    ],
+)
+def test_an_unknown_effect_or_a_non_boolean_condition_is_refused(
+    project: Path, rule: str, message: str
+) -> None:
+    add_policy_rule(project, f"    - id: odd\n      {rule}\n      message: m\n")
+    code, out = ido("validate")
+    assert code == 2 and f"policies/residency.yaml{message}" in out, out
+
+
+def journal_rows(project: Path) -> tuple[int, list[object]]:
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        run_id = store.resolve("last")
+        return len(store.events(run_id)), [store.run(run_id)]
+
+
+def test_refused_verdicts_leave_the_journal_untouched(project: Path) -> None:
+    add_policy_rule(project, GATED)  # expires after 1ms
+    ido("run", "ship-order")
+    time.sleep(0.01)
+    before = journal_rows(project)
+    assert ido("approve", "last", "--by", "alice")[0] == 2  # expired
+    assert ido("approve", "last", "--by", "alice", "--step", "7")[0] == 2  # no such step
+    assert ido("reject", "last", "--by", "alice", "--comment", "")[0] == 2
+    assert journal_rows(project) == before
+    ido("resume", "last")  # fails: expired
+    after = journal_rows(project)
+    assert ido("approve", "last", "--by", "alice")[0] == 2  # not waiting any more
+    assert journal_rows(project) == after
