@@ -16,6 +16,9 @@ pays and then stops `blocked`, holding no process. Then:
   subprocesses (median over three runs), in this journal and in one holding only
   `--small` blocked runs: the two should take the same time, since neither touches the
   other runs.
+- the approval runner (`ido.runner.Runner`, in-process as `ido runner` runs it): its first
+  look (a scan of every blocked run), an idle look (median of 20: nothing changed), and
+  the look that notices one approval and resumes that run to `achieved`.
 
 Prints a Markdown table; `--json FILE` writes the raw numbers.
 """
@@ -35,6 +38,7 @@ from pathlib import Path
 from ido.approvals import pending
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
+from ido.runner import Runner
 from ido.runtime.local import LocalRuntime
 
 CAPABILITIES = """\
@@ -140,7 +144,7 @@ def measure(root: Path, count: int) -> dict[str, float]:
     in_process = time.perf_counter() - started
     assert waiting == count
     with SqliteJournal(db) as store:
-        run_ids = [r.id for r in store.runs(3)]
+        *run_ids, for_runner = [r.id for r in store.runs(4)]
     approvals, resumes = [], []
     for run_id in run_ids:  # three runs, each approved then resumed; the medians count
         took, _ = ido(root, "approve", run_id, "--by", "bench")
@@ -150,6 +154,7 @@ def measure(root: Path, count: int) -> dict[str, float]:
         if "achieved" not in out:
             raise SystemExit(f"resume did not achieve: {out}")
     approve, resume = statistics.median(approvals), statistics.median(resumes)
+    runner = watch(root, for_runner)
     return {
         "blocked": count,
         "creation_s": creation,
@@ -159,6 +164,38 @@ def measure(root: Path, count: int) -> dict[str, float]:
         "approvals_in_process_s": in_process,
         "approve_cli_s": approve,
         "resume_cli_s": resume,
+        **runner,
+    }
+
+
+def watch(root: Path, run_id: str) -> dict[str, float]:
+    """The runner's first look, an idle look, and the look that resumes `run_id`."""
+    catalog = load_catalog([root / "capabilities", root / "policies", root / "intents"])
+    outcomes: list[str] = []
+    with SqliteJournal(root / ".ido" / "ido.db") as store:
+
+        def resume(run: str) -> None:
+            outcomes.append(LocalRuntime(catalog, store, base=root).resume(run).outcome)
+
+        watcher = Runner(store, resume, time.time)
+        started = time.perf_counter()
+        watcher.poll()
+        first = time.perf_counter() - started
+        idle = []
+        for _ in range(20):
+            started = time.perf_counter()
+            watcher.poll()
+            idle.append(time.perf_counter() - started)
+        ido(root, "approve", run_id, "--by", "bench")
+        started = time.perf_counter()
+        resumed = watcher.poll()
+        noticed = time.perf_counter() - started
+    if resumed != [run_id] or outcomes != ["achieved"]:
+        raise SystemExit(f"the runner resumed {resumed} with {outcomes}")
+    return {
+        "runner_first_s": first,
+        "runner_idle_s": statistics.median(idle),
+        "runner_resume_s": noticed,
     }
 
 
@@ -184,6 +221,15 @@ def main() -> None:
             f"{r['bytes_per_run']:,.0f} | {r['approvals_cli_s'] * 1000:.0f} ms | "
             f"{r['approvals_in_process_s'] * 1000:.0f} ms | {r['approve_cli_s'] * 1000:.0f} ms | "
             f"{r['resume_cli_s'] * 1000:.0f} ms |"
+        )
+    print(
+        "\n| blocked runs | runner: first look | idle look | look that resumes one approved run |"
+    )
+    print("|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['blocked']:,.0f} | {r['runner_first_s'] * 1000:.0f} ms | "
+            f"{r['runner_idle_s'] * 1000:.2f} ms | {r['runner_resume_s'] * 1000:.0f} ms |"
         )
     print(f"\ncreating {rows[-1]['blocked']:,.0f} blocked runs took {rows[-1]['creation_s']:.1f} s")
     if args.json:

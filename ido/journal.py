@@ -253,8 +253,8 @@ class SqliteJournal:
 
     def approvals_since(self, after: int) -> tuple[int, list[Event]]:
         """Approval events (requests and verdicts) appended after the mark `after`, and the
-        new mark; `approvals_since(0)` gives the mark of the newest event without reading."""
-        if after <= 0:
+        new mark; `approvals_since(-1)` gives the mark of the newest event without reading."""
+        if after < 0:
             row = self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM events").fetchone()
             return int(row[0]), []
         self._db.execute("BEGIN")  # one snapshot for both reads: no event falls between

@@ -47,14 +47,14 @@ class Runner:
         self.store = store
         self.resume = resume
         self.clock = clock
-        self._mark = 0
+        self._mark: int | None = None  # None: not looked yet
         self._deadlines: list[tuple[float, str]] = []
 
     def poll(self) -> list[str]:
         """Resume the runs that may go on now; the ids resumed, in order."""
         now = self.clock()
-        if self._mark == 0:
-            self._mark, _ = self.store.approvals_since(0)
+        if self._mark is None:
+            self._mark, _ = self.store.approvals_since(-1)
             candidates = self._watch(self.store.blocked(), now)
         else:
             self._mark, fresh = self.store.approvals_since(self._mark)
