@@ -56,6 +56,7 @@ def test_catalog_holds_both_example_domains(catalog: Catalog) -> None:
         "spend-approval",
         "report-quality",
         "payments-freeze",
+        "vendor-limits",
     }
     assert len(catalog.capabilities) == 20
 
@@ -181,3 +182,17 @@ def test_publish_report_falls_back_to_degraded_paths_after_failures(catalog: Cat
         catalog, "publish-report", failures={"render-report": 1, "publish-to-site": 1}
     )
     assert steps(decision) == ("render-report-plain", "publish-to-outbox", "update-index")
+
+
+def test_an_expensive_order_plan_waits_for_the_plan_as_a_whole(catalog: Catalog) -> None:
+    """With reserving stock priced up, every plan costs over 4.00: the plan rule asks for
+    approval of the plan as a whole."""
+    usual = catalog.capabilities["reserve-inventory"]
+    spec = usual.spec.model_copy(update={"cost": 1.5})
+    catalog.capabilities["reserve-inventory"] = usual.model_copy(update={"spec": spec})
+    try:
+        decision = plan_for(catalog, "fulfil-order")
+    finally:
+        catalog.capabilities["reserve-inventory"] = usual
+    assert decision.result.plan is not None and decision.result.plan.cost > 4.0
+    assert [a[:2] for a in decision.approvals] == [("vendor-limits/expensive-plan", "(plan)")]
