@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -52,6 +53,25 @@ def _guard(fn: F) -> F:
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def _telemetry() -> Iterator[Any]:
+    """Traces and metrics as the OTEL_* variables configure them (None: not asked for),
+    exported at the end in at most two seconds."""
+    import os
+
+    if not any(name.startswith("OTEL_") for name in os.environ):
+        yield None  # nothing asked for: opentelemetry is not even imported
+        return
+    from ido.tracing import from_environment
+
+    telemetry = from_environment()
+    try:
+        yield telemetry
+    finally:
+        if telemetry is not None:
+            telemetry.shutdown()
 
 
 def _catalog_paths(extra: list[Path] | None, intent: str | list[str] | None = None) -> list[Path]:
@@ -248,7 +268,9 @@ def run(
     loaded = _load(catalog, intents)
     chosen = [find_intent(loaded, reference) for reference in intents]
     if len(chosen) == 1:
-        _report(_run_one(loaded, chosen[0], journal, None if quiet else _progress))
+        with _telemetry() as telemetry:
+            report = _run_one(loaded, chosen[0], journal, None if quiet else _progress, telemetry)
+        _report(report)
     from concurrent.futures import ThreadPoolExecutor
 
     lock = threading.Lock()
@@ -258,9 +280,9 @@ def run(
             with lock:
                 _progress(kind, data, prefix=f"[{intent.name}] ")
 
-        return _run_one(loaded, intent, journal, None if quiet else listener)
+        return _run_one(loaded, intent, journal, None if quiet else listener, telemetry)
 
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+    with _telemetry() as telemetry, ThreadPoolExecutor(max_workers=concurrency) as pool:
         reports = list(pool.map(one, chosen))
     for report in reports:
         line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
@@ -269,13 +291,15 @@ def run(
     raise typer.Exit(worst)
 
 
-def _run_one(loaded: Any, intent: Any, journal: Path, listener: Any) -> Any:
+def _run_one(loaded: Any, intent: Any, journal: Path, listener: Any, telemetry: Any) -> Any:
     """One run in its own journal connection (SQLite connections stay in their thread)."""
     from ido.journal import SqliteJournal
     from ido.runtime.local import LocalRuntime
 
     with SqliteJournal(journal) as store:
-        runtime = LocalRuntime(loaded, store, base=Path.cwd(), listener=listener)
+        runtime = LocalRuntime(
+            loaded, store, base=Path.cwd(), listener=listener, telemetry=telemetry
+        )
         return runtime.run(intent)
 
 
@@ -294,10 +318,14 @@ def resume(
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; nothing to resume")
     loaded = _load(catalog, None)
-    with SqliteJournal(journal) as store:
+    with _telemetry() as telemetry, SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
         runtime = LocalRuntime(
-            loaded, store, base=Path.cwd(), listener=None if quiet else _progress
+            loaded,
+            store,
+            base=Path.cwd(),
+            listener=None if quiet else _progress,
+            telemetry=telemetry,
         )
         report = runtime.resume(run_id)
     _report(report)
@@ -323,7 +351,7 @@ def runner(
     from ido.runtime.local import LocalRuntime
 
     loaded = _load(catalog, None)
-    with SqliteJournal(journal) as store:
+    with _telemetry() as telemetry, SqliteJournal(journal) as store:
         lock = hold_lock(journal)
         if lock is None:
             raise IdoError(f"another ido runner already watches {journal}")
@@ -331,9 +359,10 @@ def runner(
         def resume(run_id: str) -> None:
             listener = None if quiet else _progress
             try:
-                report = LocalRuntime(loaded, store, base=Path.cwd(), listener=listener).resume(
-                    run_id
+                runtime = LocalRuntime(
+                    loaded, store, base=Path.cwd(), listener=listener, telemetry=telemetry
                 )
+                report = runtime.resume(run_id)
             except IdoError as exc:
                 typer.echo(f"run {run_id}: cannot continue: {exc}", err=True)
                 return

@@ -128,6 +128,8 @@ def _env(ctx: ActionContext) -> dict[str, str]:
         IDO_STEP=str(ctx.step),
         IDO_ATTEMPT=str(ctx.attempt),
     )
+    if ctx.traceparent is not None:
+        env["TRACEPARENT"] = ctx.traceparent  # the environment carrier OpenTelemetry reads
     return env
 
 
@@ -173,6 +175,8 @@ def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: Action
     request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (http/https only)
     request.add_header("Content-Type", "application/json")
     request.add_header("Idempotency-Key", ctx.idempotency_key)
+    if ctx.traceparent is not None:
+        request.add_header("traceparent", ctx.traceparent)
     for name, value in headers.items():
         request.add_header(name, value)
     try:

@@ -24,3 +24,6 @@ class ActionContext:
     idempotency_key: str
     timeout: float
     state: Mapping[str, Any] = field(default_factory=dict)
+    traceparent: str | None = None
+    """W3C trace context of this call's span when ido traces (see `ido.tracing`); pass it on
+    to downstream calls to join the run's trace."""

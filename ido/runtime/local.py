@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ido.approvals import PROPOSE, plan_digest, requests, verdicts
 from ido.conditions import compile_condition
@@ -28,10 +28,28 @@ from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext
 from ido.runtime.environment import Environment, RealEnvironment
 from ido.runtime.recovery import Interrupted, RunState, host, learnt, recover
+from ido.runtime.tracecontext import traceparent
 from ido.runtime.triggers import changed, missing_effects, over_limits
 from ido.state import State, apply_effects, digest, get_path, merge, set_path
 
 Listener = Callable[[str, Mapping[str, Any]], None]
+
+
+class Telemetry(Protocol):
+    """Where the runtime reports what it records, as it records it (see `ido.tracing`)."""
+
+    def record(
+        self,
+        run_id: str,
+        intent: str,
+        kind: str,
+        data: Mapping[str, Any],
+        at: float,
+        took: float | None = None,
+    ) -> None:
+        """`kind` and `data` as journaled, at clock time `at`; `took`: seconds it took."""
+
+
 BACKOFF_DOUBLINGS = 5  # the wait doubles per failure, up to 32 times `limits.backoff`
 
 
@@ -73,6 +91,7 @@ class LocalRuntime:
         planner: Planner | None = None,
         sleep: Callable[[float], None] = time.sleep,
         environment: Environment | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.catalog = catalog
         self.journal = journal
@@ -80,6 +99,7 @@ class LocalRuntime:
         self.clock = clock
         self.new_id = new_id
         self.listener = listener
+        self.telemetry = telemetry
         self.planner = planner
         self.env = environment or RealEnvironment(base, sleep)
         self._facts = boolean_facts(catalog)
@@ -109,7 +129,7 @@ class LocalRuntime:
             },
         )
         self._after_commit()
-        self._emit("run_started", {"run_id": run.run_id, "intent": intent.name})
+        self._emit(run, "run_started", {"run_id": run.run_id, "intent": intent.name})
         return self._finish_run(run, planner, "run started")
 
     def resume(self, run_id: str) -> RunReport:
@@ -200,7 +220,7 @@ class LocalRuntime:
         self._after_commit(len(self._pending) + 1)
         self._pending = []
         report = RunReport(run.run_id, outcome, reason, run.spent, end - run.started)
-        self._emit("run_finished", report.__dict__)
+        self._emit(run, "run_finished", report.__dict__)
         return report
 
     def _loop(self, run: RunState, planner: Planner, trigger: str) -> tuple[str, str | None]:
@@ -413,6 +433,7 @@ class LocalRuntime:
     def _decide(self, run: RunState, planner: Planner, state: State, trigger: str) -> Decision:
         run.decisions += 1
         now = self.clock()
+        started = time.perf_counter()
         intent = self.env.intent(run.intent)
         decision = decide(
             intent,
@@ -432,7 +453,8 @@ class LocalRuntime:
         # With the state just observed, these are every input of the decision: replay
         # re-decides from them (`ido.replay`).
         inputs = {"now": now, "policies": list(intent.spec.policies)}
-        self._record(run, "decided", {**decision.to_json(), **inputs}, durable=False)
+        took = time.perf_counter() - started
+        self._record(run, "decided", {**decision.to_json(), **inputs}, durable=False, took=took)
         return decision
 
     def _start(self, run: RunState, step: Step, state: State) -> tuple[ActionContext, float]:
@@ -477,6 +499,9 @@ class LocalRuntime:
             idempotency_key=f"{run.run_id}/{step}/{attempt}",
             timeout=capability.spec.timeout,
             state=state,
+            traceparent=None
+            if self.telemetry is None
+            else traceparent(run.run_id, f"perform/{step}/{attempt}"),
         )
 
     def _finish(
@@ -569,7 +594,12 @@ class LocalRuntime:
         return all(compile_condition(g).evaluate({"state": state}).holds for g in intent.spec.goal)
 
     def _record(
-        self, run: RunState, kind: str, data: Mapping[str, Any], durable: bool = True
+        self,
+        run: RunState,
+        kind: str,
+        data: Mapping[str, Any],
+        durable: bool = True,
+        took: float | None = None,
     ) -> None:
         """Journal an event. A durable one is committed now, with any held back before it:
         observations and decisions wait for the next commit, as ido can redo them after a
@@ -579,7 +609,7 @@ class LocalRuntime:
             self.journal.append_many(run.run_id, self._pending)
             self._after_commit(len(self._pending))
             self._pending = []
-        self._emit(kind, data)
+        self._emit(run, kind, data, took)
 
     def _after_commit(self, events: int = 1) -> None:
         """The crash test hook: die (SIGKILL, no cleanup) right after the commit that holds
@@ -588,6 +618,10 @@ class LocalRuntime:
         if self._crash_after is not None and before < self._crash_after <= self._committed:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    def _emit(self, kind: str, data: Mapping[str, Any]) -> None:
+    def _emit(
+        self, run: RunState, kind: str, data: Mapping[str, Any], took: float | None = None
+    ) -> None:
         if self.listener is not None:
             self.listener(kind, data)
+        if self.telemetry is not None:
+            self.telemetry.record(run.run_id, run.intent.name, kind, data, self.clock(), took)

@@ -1,0 +1,554 @@
+"""OpenTelemetry traces and metrics of runs. The only module that imports opentelemetry.
+
+`from_environment()` reads the standard `OTEL_*` variables and gives a `RunTelemetry` (or
+None when no variable asks for telemetry, and then opentelemetry is not even imported).
+The runtime reports every event it journals to it (`ido.runtime.local.Telemetry`), and it
+builds, per run, one trace:
+
+    Run:{intent}                      the run (Resume:{intent} for each resumption)
+      Decide:{n}                      a decision, until the next one or the run's end
+        Perform:{capability}          one attempt of a step
+
+Span ids come from `ido.runtime.tracecontext`: digests of the run id and the span's place,
+so the `traceparent` handed to a capability names its Perform span, and a resumed run
+continues the same trace. Attribute names are under `ido.*` (docs/observability.md).
+Spans are exported in the background (a batch processor) and `shutdown()` waits at most
+two seconds, so a missing collector never holds up a run or its exit for long.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from opentelemetry import trace
+from opentelemetry.metrics import Counter, Histogram
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    ConsoleMetricExporter,
+    MetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+)
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCode, TraceFlags
+
+from ido.errors import IdoError
+from ido.runtime.tracecontext import span_id, trace_id
+
+SHUTDOWN_SECONDS = 2.0
+EXPORTERS = ("otlp", "console", "none")
+PROTOCOLS = ("http/protobuf", "grpc")
+
+
+class TelemetryConfigError(IdoError):
+    """An OTEL_* variable ido cannot use; the message names it."""
+
+
+# --- configuration from OTEL_* ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the OTEL_* variables ask for: exporters of traces and of metrics, and protocols."""
+
+    traces: tuple[str, ...]
+    metrics: tuple[str, ...]
+    traces_protocol: str
+    metrics_protocol: str
+
+
+def settings(environ: Mapping[str, str]) -> Settings | None:
+    """The telemetry the environment asks for; None when it asks for none.
+
+    Telemetry is on when `OTEL_TRACES_EXPORTER` or `OTEL_METRICS_EXPORTER` names an
+    exporter, or an `OTEL_EXPORTER_OTLP_*ENDPOINT` is set (then OTLP is the default), and
+    `OTEL_SDK_DISABLED` is not `true`. Raises TelemetryConfigError on a malformed value.
+    """
+    if _flag(environ, "OTEL_SDK_DISABLED"):
+        return None
+    endpoints = [
+        name
+        for name in (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        )
+        if environ.get(name, "").strip()
+    ]
+    for name in endpoints:
+        url = urlparse(environ[name].strip())
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise TelemetryConfigError(
+                f"{name}={environ[name]!r} is not an http:// or https:// URL"
+            )
+    default = ("otlp",) if endpoints else ()
+    traces = _exporters(environ, "OTEL_TRACES_EXPORTER", default)
+    metrics = _exporters(environ, "OTEL_METRICS_EXPORTER", default)
+    for name in ("OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_BSP_SCHEDULE_DELAY"):
+        value = environ.get(name, "").strip()
+        if value and not _number(value):
+            raise TelemetryConfigError(f"{name}={environ[name]!r} is not a number")
+    headers = environ.get("OTEL_EXPORTER_OTLP_HEADERS", "").strip()
+    if headers and not all("=" in pair for pair in headers.split(",") if pair.strip()):
+        raise TelemetryConfigError(
+            "OTEL_EXPORTER_OTLP_HEADERS must be key=value pairs separated by commas"
+        )
+    if not traces and not metrics:
+        return None
+    return Settings(
+        traces,
+        metrics,
+        _protocol(environ, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
+        _protocol(environ, "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"),
+    )
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    return environ.get(name, "").strip().lower() == "true"
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _exporters(environ: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    names = tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+    unknown = [n for n in names if n not in EXPORTERS]
+    if unknown:
+        raise TelemetryConfigError(
+            f"{name}={raw!r}: unknown exporter {unknown[0]!r}; use {', '.join(EXPORTERS)}"
+        )
+    return tuple(n for n in names if n != "none")
+
+
+def _protocol(environ: Mapping[str, str], specific: str) -> str:
+    name = specific if environ.get(specific, "").strip() else "OTEL_EXPORTER_OTLP_PROTOCOL"
+    value = environ.get(name, "").strip() or "http/protobuf"
+    if value not in PROTOCOLS:
+        raise TelemetryConfigError(
+            f"{name}={value!r}: ido exports OTLP as {' or '.join(PROTOCOLS)}"
+        )
+    return value
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> RunTelemetry | None:
+    """Telemetry as the OTEL_* variables configure it, or None when they ask for none."""
+    found = settings(os.environ if environ is None else environ)
+    if found is None:
+        return None
+    spans = [_span_exporter(name, found.traces_protocol) for name in found.traces]
+    readers: list[MetricReader] = [
+        PeriodicExportingMetricReader(
+            _metric_exporter(name, found.metrics_protocol), export_interval_millis=60_000
+        )
+        for name in found.metrics
+    ]
+    return RunTelemetry([BatchSpanProcessor(e) for e in spans], readers)
+
+
+def _span_exporter(name: str, protocol: str) -> SpanExporter:
+    if name == "console":
+        return ConsoleSpanExporter()
+    if protocol == "grpc":
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+                OTLPSpanExporter as GrpcSpanExporter,
+            )
+        except ImportError:
+            raise TelemetryConfigError(
+                "OTLP over gRPC needs the grpc exporter: pip install 'ido[otlp-grpc]'"
+            ) from None
+        exporter: SpanExporter = GrpcSpanExporter()
+        return exporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()
+
+
+def _metric_exporter(name: str, protocol: str) -> MetricExporter:
+    if name == "console":
+        return ConsoleMetricExporter()
+    if protocol == "grpc":
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+                OTLPMetricExporter as GrpcMetricExporter,
+            )
+        except ImportError:
+            raise TelemetryConfigError(
+                "OTLP over gRPC needs the grpc exporter: pip install 'ido[otlp-grpc]'"
+            ) from None
+        metrics: MetricExporter = GrpcMetricExporter()
+        return metrics
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+    return OTLPMetricExporter()
+
+
+# --- spans and metrics from runtime events ------------------------------------------------
+
+
+class _PlacedIds(IdGenerator):
+    """Hands the SDK the ids `ido.runtime.tracecontext` derived, set just before each span."""
+
+    def __init__(self) -> None:
+        self._next = threading.local()
+
+    def place(self, trace: int, span: int) -> None:
+        self._next.trace, self._next.span = trace, span
+
+    def generate_span_id(self) -> int:
+        return int(self._next.span)
+
+    def generate_trace_id(self) -> int:
+        return int(self._next.trace)
+
+
+@dataclass
+class _RunSpans:
+    segment: Span
+    """The Run span, or the Resume span of this process's part of the run."""
+    place: str
+    """The segment's place in the run (`run`, or `resume/…`), which its children name."""
+    decisions: dict[int, Span] = field(default_factory=dict)
+    steps: dict[int, Span] = field(default_factory=dict)
+    current: int | None = None
+
+
+class RunTelemetry:
+    """Spans and metrics for the runs of this process (thread-safe: runs may be concurrent)."""
+
+    def __init__(
+        self, processors: Sequence[SpanProcessor], readers: Sequence[MetricReader]
+    ) -> None:
+        resource = Resource.create({"service.name": "ido"})  # OTEL_SERVICE_NAME overrides
+        self._ids = _PlacedIds()
+        # Not shut down at exit by the SDK: `shutdown()` does it, with a time limit.
+        self._tracers = TracerProvider(
+            resource=resource, id_generator=self._ids, shutdown_on_exit=False
+        )
+        for processor in processors:
+            self._tracers.add_span_processor(processor)
+        self._tracer = self._tracers.get_tracer("ido")
+        self._meters = MeterProvider(
+            resource=resource, metric_readers=list(readers), shutdown_on_exit=False
+        )
+        meter = self._meters.get_meter("ido")
+        self._runs: Counter = meter.create_counter("ido.runs", "{run}", "Runs by outcome.")
+        self._decision_seconds: Histogram = meter.create_histogram(
+            "ido.decision.duration", "s", "Time to decide (plan), per decision."
+        )
+        self._actions: Counter = meter.create_counter(
+            "ido.actions", "{action}", "Action attempts by provider and outcome."
+        )
+        self._action_seconds: Histogram = meter.create_histogram(
+            "ido.action.duration", "s", "Action attempts' duration, by provider."
+        )
+        self._spend: Counter = meter.create_counter(
+            "ido.spend", "1", "What actions cost, in the catalog's currency."
+        )
+        self._open: dict[str, _RunSpans] = {}
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        run_id: str,
+        intent: str,
+        kind: str,
+        data: Mapping[str, Any],
+        at: float,
+        took: float | None = None,
+    ) -> None:
+        """One journaled event of a run (see `ido.runtime.local.Telemetry`)."""
+        handler = _HANDLERS.get(kind)
+        if handler is None:
+            return
+        with self._lock:
+            handler(self, run_id, intent, data, int(at * 1e9), took)
+
+    def shutdown(self, timeout: float = SHUTDOWN_SECONDS) -> None:
+        """Export what is left, waiting at most `timeout` seconds (then give up on it)."""
+        done = threading.Thread(target=self._shutdown, name="ido:telemetry", daemon=True)
+        done.start()
+        done.join(timeout)
+
+    def _shutdown(self) -> None:
+        self._tracers.shutdown()
+        self._meters.shutdown()
+
+    # Spans ------------------------------------------------------------------------------
+
+    def _span(self, run_id: str, place: str, name: str, parent: str | None, start: int) -> Span:
+        """Start the span at `place` in the run's trace, as a child of the span at `parent`."""
+        context = None
+        if parent is not None:
+            parent_context = SpanContext(
+                trace_id(run_id),
+                span_id(run_id, parent),
+                is_remote=False,
+                trace_flags=TraceFlags(TraceFlags.SAMPLED),
+            )
+            context = trace.set_span_in_context(NonRecordingSpan(parent_context))
+        self._ids.place(trace_id(run_id), span_id(run_id, place))
+        span = self._tracer.start_span(name, context=context, start_time=start)
+        assert isinstance(span, Span)
+        return span
+
+    def _run_started(
+        self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
+    ) -> None:
+        span = self._span(run_id, "run", f"Run:{intent}", None, at)
+        span.set_attributes({"ido.run.id": run_id, "ido.intent": intent})
+        self._open[run_id] = _RunSpans(span, "run")
+
+    def _run_resumed(
+        self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
+    ) -> None:
+        place = f"resume/{at}"
+        span = self._span(run_id, place, f"Resume:{intent}", "run", at)
+        span.set_attributes(
+            {
+                "ido.run.id": run_id,
+                "ido.intent": intent,
+                "ido.resumed": True,
+                "ido.interrupted_steps": [int(s) for s in data.get("interrupted_steps", [])],
+            }
+        )
+        self._open[run_id] = _RunSpans(span, place)
+
+    def _decided(
+        self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
+    ) -> None:
+        spans = self._open.get(run_id)
+        if spans is None:
+            return
+        self._end_decision(spans, at)
+        number = int(data["number"])
+        seconds = took or 0.0
+        result = data["result"]
+        start = at - int(seconds * 1e9)
+        span = self._span(run_id, f"decide/{number}", f"Decide:{number}", spans.place, start)
+        plan = result.get("plan") or {}
+        binding = [c["name"] for c in result.get("constraints", []) if c.get("binding")]
+        span.set_attributes(
+            _attributes(
+                {
+                    "ido.decision.number": number,
+                    "ido.decision.trigger": data.get("trigger"),
+                    "ido.decision.status": result["status"],
+                    "ido.planner": data.get("planner"),
+                    "ido.plan.capabilities": [s["capability"] for s in plan.get("steps", [])],
+                    "ido.plan.cost": plan.get("cost"),
+                    "ido.plan.latency": plan.get("latency"),
+                    "ido.alternatives": len(result.get("alternatives", [])),
+                    "ido.constraint.binding": binding,
+                    "ido.solve.seconds": seconds,
+                    "ido.proven_optimal": result.get("proven_optimal"),
+                    "ido.reason": result.get("reason"),
+                }
+            )
+        )
+        for hit in data.get("policy", []):
+            span.add_event(
+                f"policy.{hit['verdict']}",
+                _attributes(
+                    {
+                        "ido.policy.decision_id": hit["id"],
+                        "ido.rule": hit["rule"],
+                        "ido.subject": hit["subject"],
+                        "ido.message": hit["message"],
+                    }
+                ),
+                timestamp=at,
+            )
+        spans.decisions[number] = span
+        spans.current = number
+        self._decision_seconds.record(
+            seconds,
+            {"ido.planner": str(data.get("planner")), "ido.decision.status": result["status"]},
+        )
+
+    def _action_started(
+        self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
+    ) -> None:
+        spans = self._open.get(run_id)
+        if spans is None:
+            return
+        step, attempt = int(data["step"]), int(data["attempt"])
+        parent = f"decide/{data['decision']}" if data.get("decision") else spans.place
+        span = self._span(
+            run_id, f"perform/{step}/{attempt}", f"Perform:{data['capability']}", parent, at
+        )
+        span.set_attributes(
+            _attributes(
+                {
+                    "ido.capability": data["capability"],
+                    "ido.provider": data.get("provider"),
+                    "ido.step": step,
+                    "ido.attempt": attempt,
+                    "ido.idempotency_key": data.get("idempotency_key"),
+                    "ido.binding": data.get("binding"),
+                    "ido.backoff.seconds": data.get("backoff"),
+                }
+            )
+        )
+        spans.steps[step] = span
+
+    def _action_finished(
+        self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
+    ) -> None:
+        spans = self._open.get(run_id)
+        span = spans.steps.pop(int(data["step"]), None) if spans else None
+        outcome = "ok" if data["ok"] else "timed_out" if data.get("timed_out") else "failed"
+        if data.get("interrupted"):
+            outcome = "interrupted"
+        provider = str(span.attributes.get("ido.provider", "")) if span and span.attributes else ""
+        if span is not None:
+            span.set_attributes(
+                _attributes(
+                    {
+                        "ido.outcome": outcome,
+                        "ido.cost": data.get("cost"),
+                        "ido.latency": data.get("duration"),
+                        "ido.error": data.get("error"),
+                        "ido.resumed": data.get("resumed"),
+                    }
+                )
+            )
+            if not data["ok"]:
+                span.set_status(Status(StatusCode.ERROR, str(data.get("error") or outcome)))
+            span.end(end_time=at)
+        labels = {"ido.provider": provider, "ido.capability": str(data["capability"])}
+        self._actions.add(1, {**labels, "ido.outcome": outcome})
+        if data.get("duration") is not None:
+            self._action_seconds.record(
+                float(data["duration"]), {"ido.provider": provider, "ido.outcome": outcome}
+            )
+        self._spend.add(
+            float(data.get("cost") or 0.0), {"ido.intent": intent, "ido.provider": provider}
+        )
+
+    def _approval_required(
+        self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
+    ) -> None:
+        spans = self._open.get(run_id)
+        if spans is None:
+            return
+        target = spans.decisions.get(spans.current or -1, spans.segment)
+        target.add_event(
+            "approval.required",
+            _attributes(
+                {
+                    "ido.rule": data.get("rule"),
+                    "ido.capability": data.get("capability"),
+                    "ido.step": data.get("step"),
+                    "ido.message": data.get("message"),
+                    "ido.plan.cost": data.get("cost"),
+                }
+            ),
+            timestamp=at,
+        )
+
+    def _effects_missing(
+        self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
+    ) -> None:
+        spans = self._open.get(run_id)
+        if spans is not None:
+            spans.segment.add_event(
+                "effects.missing",
+                _attributes(
+                    {"ido.capability": data.get("capability"), "ido.step": data.get("step")}
+                ),
+                timestamp=at,
+            )
+
+    def _compensation_started(
+        self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
+    ) -> None:
+        spans = self._open.get(run_id)
+        span = spans.steps.get(int(data["step"])) if spans else None
+        if span is not None:
+            span.set_attributes(
+                _attributes(
+                    {
+                        "ido.compensates": data.get("undoes"),
+                        "ido.compensates.step": data.get("undoes_step"),
+                    }
+                )
+            )
+
+    def _run_finished(
+        self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
+    ) -> None:
+        spans = self._open.pop(run_id, None)
+        outcome = str(data.get("outcome"))
+        self._runs.add(1, {"ido.intent": intent, "ido.outcome": outcome})
+        if spans is None:
+            return
+        for step in spans.steps.values():
+            step.end(end_time=at)
+        self._end_decision(spans, at)
+        spans.segment.set_attributes(
+            _attributes(
+                {
+                    "ido.outcome": outcome,
+                    "ido.cost": data.get("cost"),
+                    "ido.reason": data.get("reason"),
+                }
+            )
+        )
+        if outcome == "failed":
+            spans.segment.set_status(Status(StatusCode.ERROR, str(data.get("reason") or outcome)))
+        spans.segment.end(end_time=at)
+
+    @staticmethod
+    def _end_decision(spans: _RunSpans, at: int) -> None:
+        if spans.current is not None:
+            spans.decisions[spans.current].end(end_time=at)
+            spans.current = None
+
+
+def _attributes(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Attribute values OpenTelemetry takes: no None; lists of one primitive type."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            out[key] = (
+                [str(v) for v in value] if value and isinstance(value[0], str) else list(value)
+            )
+        else:
+            out[key] = value
+    return out
+
+
+_HANDLERS = {
+    "run_started": RunTelemetry._run_started,
+    "run_resumed": RunTelemetry._run_resumed,
+    "decided": RunTelemetry._decided,
+    "action_started": RunTelemetry._action_started,
+    "action_finished": RunTelemetry._action_finished,
+    "approval_required": RunTelemetry._approval_required,
+    "effects_missing": RunTelemetry._effects_missing,
+    "compensation_started": RunTelemetry._compensation_started,
+    "run_finished": RunTelemetry._run_finished,
+}

@@ -1,0 +1,355 @@
+"""OpenTelemetry traces and metrics of real runs: span trees from the in-memory exporter, trace
+context handed to capabilities, configuration by OTEL_* variables, and OTLP over HTTP to a
+receiver on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.journal import SqliteJournal
+from ido.loading import load_catalog
+from ido.runtime.local import LocalRuntime
+from ido.runtime.tracecontext import span_id, trace_id, traceparent
+from ido.testing import serve_on_loopback
+from ido.tracing import RunTelemetry, TelemetryConfigError, settings
+
+cli = CliRunner()
+
+
+@pytest.fixture
+def telemetry() -> Iterator[tuple[RunTelemetry, InMemorySpanExporter, InMemoryMetricReader]]:
+    spans = InMemorySpanExporter()
+    metrics = InMemoryMetricReader()
+    found = RunTelemetry([SimpleSpanProcessor(spans)], [metrics])
+    yield found, spans, metrics
+    found.shutdown()
+
+
+def run(project: Path, found: RunTelemetry, resume: str | None = None) -> Any:
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        runtime = LocalRuntime(catalog, store, base=project, telemetry=found)
+        if resume is not None:
+            return runtime.resume(resume)
+        return runtime.run(catalog.intents["ship-order"])
+
+
+def tree(spans: tuple[ReadableSpan, ...] | list[ReadableSpan]) -> str:
+    """The spans as an indented outline, children under parents, in start order."""
+    by_parent: dict[int | None, list[ReadableSpan]] = {}
+    ids = {s.context.span_id for s in spans if s.context is not None}
+    for span in sorted(spans, key=lambda s: (s.start_time or 0, s.name)):
+        parent = span.parent.span_id if span.parent is not None else None
+        by_parent.setdefault(parent if parent in ids else None, []).append(span)
+    lines: list[str] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for span in by_parent.get(parent, []):
+            lines.append("  " * depth + span.name)
+            assert span.context is not None
+            walk(span.context.span_id, depth + 1)
+
+    walk(None, 0)
+    return "\n".join(lines)
+
+
+def named(spans: Any, name: str) -> ReadableSpan:
+    (found,) = [s for s in spans if s.name == name]
+    return found
+
+
+def test_a_run_with_a_replan_is_one_trace_of_decisions_and_actions(
+    project: Path, telemetry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found, exporter, _ = telemetry
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    report = run(project, found)
+    assert report.outcome == "achieved"
+    spans = exporter.get_finished_spans()
+    assert tree(spans) == (
+        "Run:ship-order\n"
+        "  Decide:1\n"
+        "    Perform:pay-cheap-eu\n"
+        "  Decide:2\n"
+        "    Perform:pay-pricey-eu\n"
+        "    Perform:ship"
+    )
+    assert {s.context.trace_id for s in spans} == {trace_id(report.run_id)}
+    root = named(spans, "Run:ship-order")
+    assert root.attributes == {
+        "ido.run.id": report.run_id,
+        "ido.intent": "ship-order",
+        "ido.outcome": "achieved",
+        "ido.cost": pytest.approx(1.6),
+    }
+    first = named(spans, "Decide:1")
+    assert first.attributes is not None
+    assert first.attributes["ido.decision.trigger"] == "run started"
+    assert first.attributes["ido.planner"] == "cpsat"
+    assert list(first.attributes["ido.plan.capabilities"]) == ["pay-cheap-eu", "ship"]
+    assert first.attributes["ido.solve.seconds"] > 0
+    (denial,) = [e for e in first.events if e.name == "policy.deny"]
+    assert denial.attributes is not None
+    assert denial.attributes["ido.rule"] == "residency/pii-stays-in-eu"
+    assert denial.attributes["ido.subject"] == "pay-us"
+    failed = named(spans, "Perform:pay-cheap-eu")
+    assert failed.attributes is not None
+    assert failed.attributes["ido.outcome"] == "failed"
+    assert failed.attributes["ido.provider"] == "cheappay"
+    assert "cheappay is down" in str(failed.attributes["ido.error"])
+    assert failed.status.status_code.name == "ERROR"
+    second = named(spans, "Decide:2")
+    assert second.attributes is not None
+    assert "failed" in str(second.attributes["ido.decision.trigger"])
+
+
+def test_metrics_count_runs_actions_and_spend(
+    project: Path, telemetry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found, _, reader = telemetry
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    run(project, found)
+    points: dict[str, list[Any]] = {}
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                points[metric.name] = list(metric.data.data_points)
+    (runs,) = points["ido.runs"]
+    assert runs.value == 1 and runs.attributes["ido.outcome"] == "achieved"
+    actions = {
+        (p.attributes["ido.provider"], p.attributes["ido.outcome"]): p.value
+        for p in points["ido.actions"]
+    }
+    assert actions == {("cheappay", "failed"): 1, ("priceypay", "ok"): 1, ("carrier", "ok"): 1}
+    spend = {p.attributes["ido.provider"]: p.value for p in points["ido.spend"]}
+    assert spend == {
+        "cheappay": pytest.approx(0.3),
+        "priceypay": pytest.approx(0.8),
+        "carrier": pytest.approx(0.5),
+    }
+    decisions = points["ido.decision.duration"]
+    assert sum(p.count for p in decisions) == 2
+
+
+class Recorder(BaseHTTPRequestHandler):
+    """A capability's HTTP endpoint that keeps the headers it was sent."""
+
+    seen: ClassVar[list[dict[str, str]]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        Recorder.seen.append({k.lower(): v for k, v in self.headers.items()})
+        body = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+
+def test_capabilities_receive_the_trace_context_of_their_span(
+    project: Path, telemetry: Any
+) -> None:
+    found, exporter, _ = telemetry
+    Recorder.seen = []
+    with serve_on_loopback(Recorder) as url:
+        catalog = project / "capabilities" / "catalog.yaml"
+        catalog.write_text(
+            catalog.read_text().replace(
+                'output: shipment\n  run: {python: "fakesvc.impl:call"}',
+                f'output: shipment\n  run: {{http: {{url: "{url}/ship"}}}}',
+            )
+        )
+        report = run(project, found)
+    assert report.outcome == "achieved"
+    ship = named(exporter.get_finished_spans(), "Perform:ship")
+    assert ship.context is not None
+    (headers,) = Recorder.seen
+    expected = f"00-{ship.context.trace_id:032x}-{ship.context.span_id:016x}-01"
+    assert headers["traceparent"] == expected
+    assert expected == traceparent(report.run_id, "perform/2/1")
+
+
+def test_a_resumed_run_continues_its_trace(project: Path, telemetry: Any) -> None:
+    found, exporter, _ = telemetry
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text() + "    - id: gate\n      effect: require_approval\n"
+        "      when: \"capability.name == 'ship'\"\n      message: Ship needs a yes.\n"
+    )
+    blocked = run(project, found)
+    assert blocked.outcome == "blocked"
+    assert cli.invoke(app, ["approve", blocked.run_id, "--by", "alice"]).exit_code == 0
+    assert run(project, found, resume=blocked.run_id).outcome == "achieved"
+    spans = exporter.get_finished_spans()
+    assert tree(spans) == (
+        "Run:ship-order\n"
+        "  Decide:1\n"
+        "  Resume:ship-order\n"
+        "    Decide:2\n"
+        "      Perform:pay-cheap-eu\n"
+        "      Perform:ship"
+    )
+    resumed = named(spans, "Resume:ship-order")
+    assert resumed.parent is not None and resumed.parent.span_id == span_id(blocked.run_id, "run")
+    assert {s.context.trace_id for s in spans} == {trace_id(blocked.run_id)}
+    (asked,) = [e for e in named(spans, "Decide:1").events if e.name == "approval.required"]
+    assert asked.attributes is not None and asked.attributes["ido.rule"] == "residency/gate"
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+def test_no_otel_variable_means_no_telemetry() -> None:
+    assert settings({}) is None
+    assert settings({"OTEL_SERVICE_NAME": "x"}) is None
+    assert (
+        settings({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true"})
+        is None
+    )
+
+
+def test_an_endpoint_turns_otlp_on_for_traces_and_metrics() -> None:
+    found = settings({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"})
+    assert found is not None
+    assert (found.traces, found.metrics, found.traces_protocol) == (
+        ("otlp",),
+        ("otlp",),
+        "http/protobuf",
+    )
+    found = settings({"OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none"})
+    assert found is not None and (found.traces, found.metrics) == (("console",), ())
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"OTEL_TRACES_EXPORTER": "jaeger"}, "unknown exporter 'jaeger'"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "is not an http:// or https:// URL"),
+        (
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+            },
+            "ido exports OTLP as http/protobuf or grpc",
+        ),
+        ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TIMEOUT": "soon"}, "is not a number"),
+        (
+            {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_HEADERS": "token"},
+            "key=value pairs",
+        ),
+    ],
+)
+def test_malformed_otel_variables_are_named(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(TelemetryConfigError, match=message):
+        settings(environ)
+
+
+def test_ido_run_with_a_malformed_variable_exits_2_before_acting(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
+    result = cli.invoke(app, ["run", "ship-order"])
+    assert result.exit_code == 2
+    assert "OTEL_TRACES_EXPORTER='zipkin': unknown exporter 'zipkin'" in result.output
+    assert not (project / "calls.log").exists()
+
+
+# --- OTLP over HTTP, for real -------------------------------------------------------------
+
+
+class Collector(BaseHTTPRequestHandler):
+    """An OTLP/HTTP receiver: keeps every trace export request it is sent."""
+
+    traces: ClassVar[list[ExportTraceServiceRequest]] = []
+    paths: ClassVar[list[str]] = []
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with Collector.lock:
+            Collector.paths.append(self.path)
+            if self.path == "/v1/traces":
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                Collector.traces.append(request)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+
+def ido_process(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    environ.update(env, PYTHONPATH=str(project))
+    return subprocess.run(
+        [sys.executable, "-m", "ido", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=environ,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_spans_and_metrics_arrive_at_an_otlp_receiver_over_http(project: Path) -> None:
+    Collector.traces, Collector.paths = [], []
+    with serve_on_loopback(Collector) as url:
+        done = ido_process(project, "run", "ship-order", OTEL_EXPORTER_OTLP_ENDPOINT=url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "/v1/metrics" in Collector.paths
+    spans = {
+        span.name: {a.key: a.value for a in span.attributes}
+        for request in Collector.traces
+        for resource in request.resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    }
+    assert set(spans) == {"Run:ship-order", "Decide:1", "Perform:pay-cheap-eu", "Perform:ship"}
+    assert spans["Run:ship-order"]["ido.outcome"].string_value == "achieved"
+    assert spans["Perform:ship"]["ido.provider"].string_value == "carrier"
+    assert spans["Decide:1"]["ido.decision.status"].string_value == "planned"
+    services = {
+        a.value.string_value
+        for request in Collector.traces
+        for resource in request.resource_spans
+        for a in resource.resource.attributes
+        if a.key == "service.name"
+    }
+    assert services == {"ido"}
+
+
+def test_a_missing_collector_does_not_fail_the_run(project: Path) -> None:
+    with contextlib.closing(__import__("socket").socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again before the run: nothing listens there
+    done = ido_process(
+        project, "run", "ship-order", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "achieved" in done.stdout
