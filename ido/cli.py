@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -59,8 +61,6 @@ def _guard(fn: F) -> F:
 def _telemetry() -> Iterator[Any]:
     """Traces and metrics as the OTEL_* variables configure them (None: not asked for),
     exported at the end in at most two seconds."""
-    import os
-
     if not any(name.startswith("OTEL_") for name in os.environ):
         yield None  # nothing asked for: opentelemetry is not even imported
         return
@@ -783,10 +783,26 @@ def runs(
 def explain(
     run_ref: RunRef,
     journal: JournalOpt = DEFAULT_JOURNAL,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text, md or json.")] = "text",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text, md, json or html.")] = "text",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the report to this file, not stdout."),
+    ] = None,
+    color: Annotated[
+        str,
+        typer.Option("--color", help="auto (tables and colour on a terminal), always or never."),
+    ] = "auto",
 ) -> None:
-    """Explain every decision of a run: trigger, observed facts, choice, alternatives, outcome."""
-    _check_format(fmt, ("text", "md", "json"))
+    """Explain every decision of a run: trigger, observed facts, choice, alternatives, outcome.
+
+    `--format html -o report.html` writes one self-contained page: the plan graph, a
+    timeline of actions and approvals, and a card per decision.
+    """
+    _check_format(fmt, ("text", "md", "json", "html"))
+    if color not in ("auto", "always", "never"):
+        raise IdoError(f"--color must be auto, always or never, not {color!r}")
+    import sys
+
     from ido.explain import render, run_view
     from ido.journal import SqliteJournal
 
@@ -794,9 +810,26 @@ def explain(
         raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
-        row = next(r for r in store.runs(1_000_000) if r.id == run_id)
-        view = run_view(row, store.events(run_id))
-    typer.echo(render(view, fmt), nl=False)
+        view = run_view(store.run(run_id), store.events(run_id))
+    terminal = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    if fmt == "html":
+        from ido.report_html import render_html
+
+        text = render_html(view)
+    elif fmt == "text" and (color == "always" or (color == "auto" and terminal)):
+        from ido.explain_tty import render_tty
+
+        text = render_tty(view, width=shutil.get_terminal_size().columns)
+    else:
+        text = render(view, fmt)
+    if output is None:
+        typer.echo(text, nl=False, color=True)  # ANSI only in what render_tty made
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise IdoError(f"cannot write {output}: {exc.strerror or exc}") from None
+    typer.echo(f"wrote {output}")
 
 
 @app.command()

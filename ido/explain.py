@@ -153,7 +153,7 @@ def _constraint_line(c: dict[str, Any], spent: float = 0.0, elapsed: float = 0.0
     return f"{c['name']}: {value}{mark}"
 
 
-def _summary(view: dict[str, Any]) -> str:
+def summary(view: dict[str, Any]) -> str:
     run = view["run"]
     outcome = run["outcome"] or "interrupted"
     duration = format_duration(run["duration"]) if run["duration"] is not None else "-"
@@ -163,7 +163,7 @@ def _summary(view: dict[str, Any]) -> str:
     )
 
 
-def _decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
+def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     result = d["result"]
     parts: dict[str, list[str]] = {}
     parts["observed"] = [f"{k} = {json.dumps(v)}" for k, v in d["observed"].items()]
@@ -215,12 +215,12 @@ def _decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _text(view: dict[str, Any]) -> list[str]:
-    lines = [_summary(view)]
+    lines = [summary(view)]
     if view["run"]["reason"]:
         lines.append(f"reason: {view['run']['reason']}")
     for d in view["decisions"]:
         lines += ["", f"decision {d['number']} · trigger: {d['trigger']} · planner {d['planner']}"]
-        for title, items in _decision_parts(d).items():
+        for title, items in decision_parts(d).items():
             lines.append(f"  {title}:")
             lines += [f"    {item}" for item in items]
     for e in view["events"]:
@@ -229,7 +229,7 @@ def _text(view: dict[str, Any]) -> list[str]:
 
 
 def _markdown(view: dict[str, Any]) -> list[str]:
-    lines = [f"# {_summary(view)}"]
+    lines = [f"# {summary(view)}"]
     if view["run"]["reason"]:
         lines += ["", f"**Reason:** {view['run']['reason']}"]
     for d in view["decisions"]:
@@ -239,7 +239,7 @@ def _markdown(view: dict[str, Any]) -> list[str]:
             "",
             f"Planner: `{d['planner']}`",
         ]
-        for title, items in _decision_parts(d).items():
+        for title, items in decision_parts(d).items():
             lines += ["", f"**{title.capitalize()}**", ""]
             lines += [f"- {item}" for item in items]
     for e in view["events"]:

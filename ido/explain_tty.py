@@ -1,0 +1,116 @@
+"""`ido explain` for a terminal: the text report's content in tables and colour (rich).
+
+The plain text report (`ido.explain`) stays what pipes, files and tests read; this one is
+for people at a TTY, or anyone who asks with `--color always`. It shows the same facts.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ido.explain import decision_parts, event_line, summary
+from ido.model import format_duration
+
+OUTCOME_STYLE = {
+    "achieved": "bold green",
+    "failed": "bold red",
+    "blocked": "bold yellow",
+    "shadow": "bold cyan",
+}
+BEFORE = ("observed", "beliefs", "no plan")
+AFTER = ("constraints", "evaluation errors (counted as not satisfied)")
+
+
+def render_tty(view: dict[str, Any], width: int = 120) -> str:
+    """The report with ANSI colours and table borders, `width` columns wide."""
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=width, color_system="standard")
+    run = view["run"]
+    outcome = run["outcome"] or "interrupted"
+    console.print(Text(summary(view), style=OUTCOME_STYLE.get(outcome, "bold yellow")))
+    if run["reason"]:
+        console.print(Text(f"reason: {run['reason']}", style="red" if outcome == "failed" else ""))
+    for d in view["decisions"]:
+        console.print()
+        console.rule(
+            Text(
+                f"decision {d['number']} · {d['trigger']} · planner {d['planner']}",
+                style="bold",
+            ),
+            align="left",
+        )
+        _decision(console, d)
+    if view["events"]:
+        console.print()
+        for e in view["events"]:
+            console.print(Text(event_line(e), style="yellow"))
+    return out.getvalue()
+
+
+def _decision(console: Console, d: dict[str, Any]) -> None:
+    parts = decision_parts(d)
+    result = d["result"]
+    plan = result.get("plan")
+    _sections(console, parts, BEFORE)
+    if result["status"] == "planned" and plan:
+        head = parts["chosen"][0]
+        after = plan.get("after") or [[j - 1] if j else [] for j in range(len(plan["steps"]))]
+        table = Table(title=f"chosen: {head}", title_justify="left", show_edge=False)
+        for column in ("#", "capability", "provider", "cost", "latency", "reliability", "after"):
+            table.add_column(column, justify="right" if column in ("#", "cost") else "left")
+        for i, (step, waits) in enumerate(zip(plan["steps"], after), start=1):
+            table.add_row(
+                str(i),
+                Text(step["capability"], style="bold"),
+                step["provider"],
+                f"{step['cost']:.2f}",
+                format_duration(step["latency"]),
+                f"{step['reliability']:.3f}",
+                ", ".join(str(w + 1) for w in waits) or "-",
+            )
+        console.print(table)
+    elif "chosen" in parts:
+        console.print(Text(parts["chosen"][0], style="green"))
+    _sections(console, parts, AFTER)
+    if result.get("alternatives"):
+        table = Table(title="alternatives", title_justify="left", show_edge=False)
+        table.add_column("score", justify="right")
+        table.add_column("why it lost")
+        for a in result["alternatives"]:
+            table.add_row(f"+{a['score_delta']:.3f}", a["why"])
+        console.print(table)
+    if "rejected" in parts:
+        table = Table(title="rejected", title_justify="left", show_edge=False)
+        table.add_column("capability")
+        table.add_column("why")
+        for line in parts["rejected"]:
+            name, _, why = line.partition(": ")
+            table.add_row(name, Text(why, style="dim"))
+        console.print(table)
+    if d.get("policy"):
+        table = Table(title="policy decisions", title_justify="left", show_edge=False)
+        for column in ("decision id", "verdict", "about", "rule"):
+            table.add_column(column)
+        for hit in d["policy"]:
+            style = "red" if hit["verdict"] == "deny" else "yellow"
+            table.add_row(hit["id"], Text(hit["verdict"], style=style), hit["subject"], hit["rule"])
+        console.print(table)
+    if "what happened" in parts:
+        console.print(Text("what happened:", style="bold"))
+        for action, line in zip(d["actions"], parts["what happened"]):
+            style = "green" if action.get("ok") else "yellow" if action.get("ok") is None else "red"
+            mark = "✓" if action.get("ok") else "…" if action.get("ok") is None else "✗"
+            console.print(Text(f"  {mark} {line}", style=style))
+
+
+def _sections(console: Console, parts: dict[str, list[str]], titles: tuple[str, ...]) -> None:
+    for title in titles:
+        if title in parts:
+            console.print(Text(f"{title}:", style="bold"))
+            for item in parts[title]:
+                console.print(Text(f"  {item}", style="red" if title == "no plan" else ""))

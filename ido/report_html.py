@@ -1,0 +1,304 @@
+"""The HTML decision report (`ido explain RUN --format html`): one self-contained file.
+
+Built from the same run view as the text report (`ido.explain.run_view`): a plan graph
+(each decision's chosen plan as a lane of steps laid out by what they wait for, coloured
+by what happened; the alternatives that lost, dashed; replans as arrows from the step that
+set them off), a timeline of actions, decisions and approvals, and a card per decision.
+Everything is inline (CSS and SVG, no script, no network), and every text is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+from ido.explain import decision_parts, event_line, summary
+from ido.journal import epoch
+from ido.model import format_duration
+
+NODE_W, NODE_H, GAP_X, GAP_Y, LABEL_W = 170, 38, 40, 14, 120
+OUTCOME_CLASS = {True: "ok", False: "failed", None: "interrupted"}
+
+STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;
+  color:#1d2430;background:#fafbfc}
+h1{font-size:20px;margin:0 0 4px}
+h2{font-size:16px;margin:28px 0 8px}
+.meta{color:#5a6473;margin-bottom:16px}
+.outcome{font-weight:600;padding:1px 8px;border-radius:10px}
+.outcome.achieved{background:#d9f2e1;color:#14532d}
+.outcome.failed{background:#fde2e1;color:#7f1d1d}
+.outcome.blocked,.outcome.interrupted{background:#fdf0d5;color:#78350f}
+.outcome.shadow{background:#e5e7eb}
+svg{background:#fff;border:1px solid #dde2ea;border-radius:6px;max-width:100%;height:auto}
+svg text{font:12px system-ui,sans-serif;fill:#1d2430}
+svg .small{font-size:10.5px;fill:#5a6473}
+.node rect{stroke-width:1.5;rx:6}
+.node.ok rect{fill:#d9f2e1;stroke:#16a34a}
+.node.failed rect{fill:#fde2e1;stroke:#dc2626}
+.node.interrupted rect{fill:#fdf0d5;stroke:#d97706}
+.node.planned rect{fill:#eef2f7;stroke:#94a3b8}
+.node.alt rect{fill:#fff;stroke:#94a3b8;stroke-dasharray:4 3}
+.edge{stroke:#64748b;stroke-width:1.3;fill:none}
+.replan{stroke:#dc2626;stroke-width:1.6;fill:none;stroke-dasharray:6 4}
+.lane{fill:#f6f8fb}
+.bar.ok{fill:#22c55e}
+.bar.failed{fill:#ef4444}
+.bar.interrupted{fill:#f59e0b}
+.tick{stroke:#cbd5e1}
+.decision-mark{stroke:#6366f1;stroke-width:1.5}
+.approval-mark{fill:#d97706}
+.card{background:#fff;border:1px solid #dde2ea;border-radius:6px;padding:12px 16px;
+  margin:12px 0}
+.card h3{margin:0 0 6px;font-size:15px}
+.card h4{margin:10px 0 2px;font-size:13px;color:#334155}
+.card ul{margin:2px 0 0 18px;padding:0}
+.card li{margin:1px 0}
+.events li{margin:2px 0}
+"""
+
+
+def render_html(view: dict[str, Any]) -> str:
+    """The whole report as one HTML document."""
+    run = view["run"]
+    outcome = run["outcome"] or "interrupted"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>ido · {escape(run['intent'])} · {escape(run['id'])}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>{escape(run['intent'])} <span class='outcome {escape(outcome)}'>"
+        f"{escape(outcome)}</span></h1>",
+        f"<div class='meta'>{escape(summary(view))}</div>",
+    ]
+    if run.get("reason"):
+        parts.append(f"<p><strong>Reason:</strong> {escape(run['reason'])}</p>")
+    parts += ["<h2>Plan graph</h2>", plan_graph(view["decisions"])]
+    parts += ["<h2>Timeline</h2>", timeline(view)]
+    parts.append("<h2>Decisions</h2>")
+    parts += [_card(d) for d in view["decisions"]]
+    if view["events"]:
+        items = "".join(f"<li>{escape(event_line(e))}</li>" for e in view["events"])
+        parts += ["<h2>Events</h2>", f"<ul class='events'>{items}</ul>"]
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+# --- the plan graph -----------------------------------------------------------------------
+
+
+def _stages(after: Sequence[Sequence[int]]) -> list[int]:
+    """Per step, its column: one more than the latest column of the steps it waits for."""
+    stage: list[int] = []
+    for waits in after:
+        stage.append(1 + max((stage[i] for i in waits), default=-1))
+    return stage
+
+
+def plan_graph(decisions: Sequence[dict[str, Any]]) -> str:
+    """SVG: a lane per decision with its plan's steps, alternatives and replan arrows."""
+    body: list[str] = []
+    y = 10
+    width = LABEL_W + NODE_W + GAP_X
+    previous: tuple[float, float] | None = None  # the step whose failure set off a replan
+    for d in decisions:
+        lane, height, lane_width, first, failed = _lane(d, y)
+        width = max(width, lane_width)
+        body.insert(
+            0, f"<rect class='lane' x='4' y='{y - 6}' width='{{W}}' height='{height + 8}'/>"
+        )
+        body += lane
+        if first is not None and previous is not None:
+            fx, fy = previous
+            body.append(
+                f"<path class='replan' d='M{fx:.0f},{fy:.0f} C{fx:.0f},{fy + 40:.0f} "
+                f"{first[0]:.0f},{first[1] - 40:.0f} {first[0]:.0f},{first[1]:.0f}' "
+                "marker-end='url(#arrow-red)'><title>replanned</title></path>"
+            )
+        previous = failed
+        y += height + 18
+    height = y
+    defs = (
+        "<defs>"
+        "<marker id='arrow' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='7' "
+        "markerHeight='7' orient='auto'><path d='M0,0 L10,5 L0,10 z' fill='#64748b'/></marker>"
+        "<marker id='arrow-red' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='7' "
+        "markerHeight='7' orient='auto'><path d='M0,0 L10,5 L0,10 z' fill='#dc2626'/></marker>"
+        "</defs>"
+    )
+    svg = "".join(body).replace("{W}", str(width - 8))
+    return (
+        f"<svg id='plan-graph' xmlns='http://www.w3.org/2000/svg' width='{width}' "
+        f"height='{height}' viewBox='0 0 {width} {height}' role='img' "
+        f"aria-label='Plan graph'>{defs}{svg}</svg>"
+    )
+
+
+def _lane(
+    d: dict[str, Any], top: int
+) -> tuple[list[str], int, int, tuple[float, float] | None, tuple[float, float] | None]:
+    """One decision's lane: its SVG, height, width, the top middle of its first step and
+    the bottom middle of the step whose failure ended the lane (if one did)."""
+    out = [
+        f"<text x='12' y='{top + 16}'>Decision {d['number']}</text>",
+        f"<text class='small' x='12' y='{top + 31}'>{escape(_short(d['trigger'], 18))}</text>",
+    ]
+    result = d["result"]
+    plan = result.get("plan") or {}
+    steps = plan.get("steps", [])
+    if not steps:
+        text = "goal already holds" if result["status"] == "satisfied" else "no plan"
+        out.append(f"<text x='{LABEL_W}' y='{top + 22}'>{escape(text)}</text>")
+        return out, NODE_H + 8, LABEL_W + 200, None, None
+    after = plan.get("after") or [[j - 1] if j else [] for j in range(len(steps))]
+    stage = _stages(after)
+    row: dict[int, int] = {}
+    places: list[tuple[float, float]] = []
+    for j in range(len(steps)):
+        r = sum(1 for i in range(j) if stage[i] == stage[j])
+        row[j] = r
+        x = LABEL_W + stage[j] * (NODE_W + GAP_X)
+        places.append((x, top + r * (NODE_H + GAP_Y)))
+    performed = _performed(d)
+    failed_at: tuple[float, float] | None = None
+    for j, waits in enumerate(after):
+        for i in waits:
+            (x1, y1), (x2, y2) = places[i], places[j]
+            out.append(
+                f"<path class='edge' d='M{x1 + NODE_W:.0f},{y1 + NODE_H / 2:.0f} "
+                f"L{x2 - 2:.0f},{y2 + NODE_H / 2:.0f}' marker-end='url(#arrow)'/>"
+            )
+    for j, step in enumerate(steps):
+        nx, ny = places[j]
+        state = performed.get(step["capability"], "planned")
+        if state in ("failed", "interrupted"):
+            failed_at = (nx + NODE_W / 2, ny + NODE_H)
+        effects = f"{step['provider']} · {step['cost']:.2f}"
+        out.append(
+            f"<g class='node {state}' data-capability='{escape(step['capability'])}'>"
+            f"<rect x='{nx:.0f}' y='{ny:.0f}' width='{NODE_W}' height='{NODE_H}'/>"
+            f"<text x='{nx + 8:.0f}' y='{ny + 15:.0f}'>{escape(_short(step['capability'], 22))}"
+            f"</text><text class='small' x='{nx + 8:.0f}' y='{ny + 30:.0f}'>"
+            f"{escape(effects)}</text><title>{escape(step['capability'])}: {state}</title></g>"
+        )
+    rows = 1 + max(row.values())
+    height = rows * (NODE_H + GAP_Y) - GAP_Y
+    right = LABEL_W + (1 + max(stage)) * (NODE_W + GAP_X)
+    alternatives = result.get("alternatives", [])
+    if alternatives:
+        ay = top + height + GAP_Y
+        for k, a in enumerate(alternatives):
+            ax = LABEL_W + k * (NODE_W + GAP_X)
+            label = a["why"].rpartition(": ")[2] or " → ".join(
+                s["capability"] for s in a["plan"]["steps"]
+            )
+            out.append(
+                f"<g class='node alt'><rect x='{ax}' y='{ay}' width='{NODE_W}' "
+                f"height='{NODE_H}'/><text class='small' x='{ax + 8}' y='{ay + 15}'>"
+                f"alternative {k + 1} · +{a['score_delta']:.3f}</text>"
+                f"<text class='small' x='{ax + 8}' y='{ay + 30}'>"
+                f"{escape(_short(label, 29))}</text><title>{escape(a['why'])}</title></g>"
+            )
+        height += NODE_H + GAP_Y
+        right = max(right, LABEL_W + len(alternatives) * (NODE_W + GAP_X))
+    first = (places[0][0] + NODE_W / 2, places[0][1])
+    return out, height, right, first, failed_at
+
+
+def _performed(d: dict[str, Any]) -> dict[str, str]:
+    """What became of each capability performed under the decision (its last attempt)."""
+    found: dict[str, str] = {}
+    for action in d.get("actions", []):
+        ok = action.get("ok")
+        state = OUTCOME_CLASS[ok if ok is None else bool(ok)]
+        if action.get("resumed") == "interrupted":
+            state = "interrupted"
+        found[action["capability"]] = state
+    return found
+
+
+def _short(text: str, size: int) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+# --- the timeline -------------------------------------------------------------------------
+
+
+def timeline(view: dict[str, Any]) -> str:
+    """SVG: a bar per action attempt over the run's time, decisions and approvals marked."""
+    run = view["run"]
+    start = epoch(run["started_at"])
+    actions = [a for d in view["decisions"] for a in d.get("actions", [])]
+    moments = [start] + [epoch(d["at"]) for d in view["decisions"]]
+    moments += [epoch(a["at"]) for a in actions if a.get("at")]
+    moments += [epoch(e["at"]) for e in view["events"]]
+    if run.get("ended_at"):
+        moments.append(epoch(run["ended_at"]))
+    span = max(max(moments) - start, 1e-3)
+    width, left, row_h = 900, 170, 22
+    scale = (width - left - 20) / span
+    rows = max(1, len(actions))
+    height = 40 + rows * row_h + 30
+
+    def x_of(moment: float) -> float:
+        return left + (moment - start) * scale
+
+    out = []
+    for k in range(6):
+        x = left + k * (width - left - 20) / 5
+        out.append(f"<line class='tick' x1='{x:.1f}' y1='24' x2='{x:.1f}' y2='{height - 20}'/>")
+        out.append(
+            f"<text class='small' x='{x:.1f}' y='{height - 6}' text-anchor='middle'>"
+            f"{escape(format_duration(span * k / 5))}</text>"
+        )
+    for d in view["decisions"]:
+        x = x_of(epoch(d["at"]))
+        out.append(
+            f"<line class='decision-mark' x1='{x:.1f}' y1='18' x2='{x:.1f}' "
+            f"y2='{height - 20}'><title>decision {d['number']}: "
+            f"{escape(d['trigger'])}</title></line>"
+            f"<text class='small' x='{x + 3:.1f}' y='16'>D{d['number']}</text>"
+        )
+    for e in view["events"]:
+        if e["kind"].startswith("approval"):
+            x = x_of(epoch(e["at"]))
+            out.append(
+                f"<path class='approval-mark' d='M{x:.1f},24 l5,6 l-5,6 l-5,-6 z'>"
+                f"<title>{escape(event_line(e))}</title></path>"
+            )
+    for k, action in enumerate(actions):
+        y = 40 + k * row_h
+        begun = epoch(action.get("started_at") or action["at"])
+        ended = epoch(action["at"]) if action.get("ok") is not None else begun
+        ok = action.get("ok")
+        state = OUTCOME_CLASS[ok if ok is None else bool(ok)]
+        out.append(
+            f"<text x='8' y='{y + 13}'>{escape(_short(action['capability'], 22))}</text>"
+            f"<rect class='bar {state}' x='{x_of(begun):.1f}' y='{y + 2}' "
+            f"width='{max(3.0, (ended - begun) * scale):.1f}' height='{row_h - 6}'>"
+            f"<title>{escape(action['capability'])}: {state}</title></rect>"
+        )
+    if not actions:
+        out.append("<text x='8' y='52'>no action was performed</text>")
+    return (
+        f"<svg id='timeline' xmlns='http://www.w3.org/2000/svg' width='{width}' "
+        f"height='{height}' viewBox='0 0 {width} {height}' role='img' "
+        f"aria-label='Timeline'>{''.join(out)}</svg>"
+    )
+
+
+# --- the decision cards -------------------------------------------------------------------
+
+
+def _card(d: dict[str, Any]) -> str:
+    sections = []
+    for title, items in decision_parts(d).items():
+        rows = "".join(f"<li>{escape(item)}</li>" for item in items)
+        sections.append(f"<h4>{escape(title.capitalize())}</h4><ul>{rows}</ul>")
+    return (
+        f"<section class='card' id='decision-{d['number']}'><h3>Decision {d['number']} · "
+        f"{escape(d['trigger'])} · planner {escape(d['planner'])}</h3>{''.join(sections)}"
+        "</section>"
+    )

@@ -1,0 +1,146 @@
+"""The HTML decision report: self-contained, escaped, and rendered for real in headless
+Chromium (Debian's, driven by Playwright): no errors, the graph and timeline are drawn, and
+the page is not blank."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.report_html import render_html
+
+cli = CliRunner()
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def report(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The report of a run that replans once: cheappay fails, priceypay pays, ship ships."""
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    assert cli.invoke(app, ["run", "ship-order"]).exit_code == 0
+    result = cli.invoke(app, ["explain", "last", "--format", "html", "-o", "report.html"])
+    assert result.exit_code == 0, result.output
+    return project / "report.html"
+
+
+def test_the_report_is_one_self_contained_file(report: Path) -> None:
+    page = report.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script" not in page and "<link" not in page
+    urls = set(re.findall(r"(?:https?:)?//[\w.-]+", page)) - {"http://www.w3.org"}
+    assert urls == set(), urls  # nothing to fetch: it opens offline
+    assert page.count("<g class='node ok'") == 2  # pay-pricey-eu, ship
+    assert page.count("<g class='node failed'") == 1  # pay-cheap-eu
+    assert "class='replan'" in page
+    assert "<section class='card' id='decision-2'>" in page
+
+
+def test_every_text_from_the_journal_is_escaped() -> None:
+    view: dict[str, Any] = {
+        "run": {
+            "id": "r1",
+            "intent": "<script>alert(1)</script>",
+            "outcome": "failed",
+            "reason": "<img src=x onerror=alert(2)>",
+            "cost": 0.0,
+            "duration": 1.0,
+            "started_at": "2026-11-23T10:00:00.000+00:00",
+            "ended_at": "2026-11-23T10:00:01.000+00:00",
+        },
+        "decisions": [],
+        "events": [],
+    }
+    page = render_html(view)
+    assert "<script>" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_explain_refuses_an_unwritable_output_and_an_unknown_format(
+    report: Path, tmp_path: Path
+) -> None:
+    result = cli.invoke(
+        app, ["explain", "last", "-f", "html", "-o", str(tmp_path / "no" / "r.html")]
+    )
+    assert result.exit_code == 2 and "cannot write" in result.output
+    result = cli.invoke(app, ["explain", "last", "-f", "pdf"])
+    assert result.exit_code == 2
+    result = cli.invoke(app, ["explain", "r-unknown", "-f", "html"])
+    assert result.exit_code == 2 and "not found" in result.output
+
+
+def pixels(png: bytes) -> tuple[int, int, bytes]:
+    """Width, height and the decompressed scanlines of a PNG (8-bit RGB or RGBA)."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, data, width, height = 8, b"", 0, 0
+    while pos < len(png):
+        (size,) = struct.unpack(">I", png[pos : pos + 4])
+        kind, chunk = png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + size]
+        if kind == b"IHDR":
+            width, height = struct.unpack(">II", chunk[:8])
+        elif kind == b"IDAT":
+            data += chunk
+        pos += 12 + size
+    return width, height, zlib.decompress(data)
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)"
+)
+def test_the_report_renders_in_chromium_without_errors(report: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+            page.goto(report.resolve().as_uri())
+            page.wait_for_load_state("load")
+            graph = page.locator("#plan-graph")
+            assert graph.is_visible()
+            assert page.locator("#plan-graph g.node").count() >= 5  # 3 planned + alternatives
+            assert page.locator("#plan-graph .replan").count() == 1
+            assert page.locator("#timeline rect.bar").count() == 3
+            assert page.locator("section.card").count() == 2
+            box = graph.bounding_box()
+            assert box is not None and box["width"] > 300 and box["height"] > 80
+            shot = graph.screenshot()
+        finally:
+            browser.close()
+    assert problems == []
+    width, height, raw = pixels(shot)
+    assert width > 300 and height > 80
+    # A blank graph is one or two colours; a drawn one has the nodes' fills, strokes and text.
+    distinct = len(set(raw[i : i + 3] for i in range(0, min(len(raw), 2_000_000), 3)))
+    assert distinct > 50, distinct
+
+
+def test_explain_on_a_terminal_uses_tables_and_colour(report: Path) -> None:
+    coloured = cli.invoke(app, ["explain", "last", "--color", "always"]).output
+    assert "\x1b[" in coloured  # ANSI colour
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", coloured)
+    assert "┃ capability" in shown and "policy decisions" in shown
+    assert "✗ pay-cheap-eu: failed" in shown and "✓ ship: succeeded" in shown
+    plain = cli.invoke(app, ["explain", "last"]).output  # not a terminal: plain text
+    assert "\x1b[" not in plain and "┃" not in plain
+    assert cli.invoke(app, ["explain", "last", "--color", "sometimes"]).exit_code == 2
