@@ -134,8 +134,9 @@ def check_not_expired(request: Request, now: float, run_id: str) -> None:
     if deadline is not None and now > deadline:
         when = datetime.fromtimestamp(deadline).isoformat(timespec="seconds")
         escalated = " after its escalations" if request.escalate else ""
+        what = "the plan" if request.step == 0 else request.capability
         raise IdoError(
-            f"run {run_id}: the request for {request.capability} ({request.rule}) expired"
+            f"run {run_id}: the request for {what} ({request.rule}) expired"
             f"{escalated} at {when}; the run fails when resumed"
         )
 

@@ -350,6 +350,8 @@ def runner(
     from ido.runner import Runner, hold_lock
     from ido.runtime.local import LocalRuntime
 
+    if not journal.exists():
+        raise NotFoundError(f"no journal at {journal}; nothing to watch (--journal PATH?)")
     loaded = _load(catalog, None)
     with _telemetry() as telemetry, SqliteJournal(journal) as store:
         lock = hold_lock(journal)
@@ -363,7 +365,7 @@ def runner(
                     loaded, store, base=Path.cwd(), listener=listener, telemetry=telemetry
                 )
                 report = runtime.resume(run_id)
-            except IdoError as exc:
+            except Exception as exc:  # one run's trouble must not stop the runner
                 typer.echo(f"run {run_id}: cannot continue: {exc}", err=True)
                 return
             reason = f": {report.reason}" if report.reason else ""
@@ -512,7 +514,10 @@ def approvals(
     now = time.time()
 
     def when(at: float) -> str:
-        return datetime.fromtimestamp(at).isoformat(timespec="seconds")
+        try:
+            return datetime.fromtimestamp(at).isoformat(timespec="seconds")
+        except (OverflowError, OSError, ValueError):
+            return "the far future"
 
     if fmt == "json":
         listed = []
@@ -572,7 +577,8 @@ def _verdict(
             store.append(run_id, kind, at, data)
     verb = "approved" if kind == "approval_given" else "rejected"
     for request in chosen:
-        typer.echo(f"{verb}: run {run_id} {request.capability} ({request.rule}) by {by}")
+        what = "the plan" if request.step == 0 else request.capability
+        typer.echo(f"{verb}: run {run_id} {what} ({request.rule}) by {by}")
     from ido.runner import runner_active
 
     if runner_active(journal):

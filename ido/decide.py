@@ -32,6 +32,8 @@ class History:
     now: float = 0.0
     spent: float = 0.0
     elapsed: float = 0.0
+    done: tuple[str, ...] = ()
+    """The capabilities of the steps the run has completed, in order (plan rules see them)."""
 
 
 @dataclass(frozen=True)
@@ -205,15 +207,24 @@ def _used(intent: Intent, history: History, blocking: tuple[str, ...]) -> str:
 def _plan_check(
     intent: Intent, catalog: Catalog, state: Mapping[str, Any], history: History
 ) -> PlanCheck:
-    """The intent's plan rules, ready to be evaluated against any plan."""
+    """The intent's plan rules, ready to be evaluated against any plan.
+
+    A plan rule judges what the run will have done once the plan is carried out: the steps
+    it has completed and the plan's, and what it has spent plus what the plan costs.
+    """
     rules = rulebook(intent, catalog.policies).plan_rules
     health, _ = health_view(catalog, history, state) if rules else ({}, {})
     view = intent_view(intent)
 
     def variables(plan: Plan) -> dict[str, Any]:
-        steps = [catalog.capabilities[name] for name in plan.capabilities]
+        names = history.done + plan.capabilities
+        steps = [catalog.capabilities[n] for n in names if n in catalog.capabilities]
         aggregate = plan_view(
-            steps, latency=plan.latency, success_probability=plan.success_probability
+            steps,
+            latency=plan.latency,
+            success_probability=plan.success_probability,
+            spent=history.spent,
+            cost=history.spent + plan.cost,
         )
         return {"state": state, "intent": view, "plan": aggregate, "health": health}
 

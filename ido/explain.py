@@ -50,7 +50,9 @@ def event_line(e: dict[str, Any]) -> str:
     if kind in ("approval_given", "approval_rejected"):
         verb = "approved" if kind == "approval_given" else "rejected"
         why = f": {e['comment']}" if e.get("comment") else ""
-        return f"{verb} by {e['by']}: {e['capability']} ({e['rule']}){why}"
+        what = "the plan" if e.get("step") == 0 else e["capability"]
+        escalated = f" (escalated to {e['escalated_to']})" if e.get("escalated_to") else ""
+        return f"{verb} by {e['by']}{escalated}: {what} ({e['rule']}){why}"
     if kind == "effects_missing":
         return f"silent failure: {e['reason']}"
     if kind == "run_resumed":

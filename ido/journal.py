@@ -108,6 +108,7 @@ class Journal(Protocol):
     def save_health(self, evidence: Mapping[str, Evidence]) -> None: ...
     def events(self, run_id: str) -> list[Event]: ...
     def resolve(self, reference: str) -> str: ...
+    def take_over(self, run_id: str, after: int, at: str, data: Mapping[str, Any]) -> None: ...
 
 
 class SqliteJournal:
@@ -250,6 +251,26 @@ class SqliteJournal:
         for r in rows:
             found.setdefault(r[0], []).append(Event(r[0], r[1], r[2], r[3], json.loads(r[4])))
         return found
+
+    def take_over(self, run_id: str, after: int, at: str, data: Mapping[str, Any]) -> None:
+        """Record that this process resumes the run (`run_resumed`, with `data`), only if
+        its last event is still the `after`-th: else another process took it over first.
+        A blocked run becomes a running one (no outcome) in the same commit."""
+        with self._tx():
+            row = self._db.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id=?", (run_id,)
+            ).fetchone()
+            if int(row[0]) != after:
+                raise JournalError(
+                    f"run {run_id} was taken over by another process (an ido resume or the "
+                    "ido runner) while this one prepared to resume it; not resuming"
+                )
+            self._db.execute(
+                "UPDATE runs SET outcome=NULL, ended_at=NULL, reason=NULL "
+                "WHERE id=? AND outcome='blocked'",
+                (run_id,),
+            )
+            self._insert(run_id, "run_resumed", at, data)
 
     def approvals_since(self, after: int) -> tuple[int, list[Event]]:
         """Approval events (requests and verdicts) appended after the mark `after`, and the

@@ -26,7 +26,7 @@ from ido.planner import Planner
 from ido.planner.types import Denied, Plan, PlanResult, Task
 from ido.policy import RuleHit, evaluate
 
-MAX_PLANS = 32
+MAX_PLANS = 16
 
 
 @dataclass

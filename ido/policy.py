@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ido.conditions import compile_condition
+from ido.errors import IdoError
 from ido.model import Capability, Intent, Policy, Rule
 from ido.state import digest, get_path, has_path
 
@@ -57,6 +58,12 @@ def rulebook(intent: Intent, policies: Mapping[str, Policy]) -> Rulebook:
     """The rules that govern `intent`: enforced policies, its policies, its own rules."""
     enforced = [name for name in sorted(policies) if policies[name].spec.enforced]
     names = dict.fromkeys([*enforced, *intent.spec.policies])
+    missing = [name for name in names if name not in policies]
+    if missing:
+        raise IdoError(
+            f"intent {intent.name} is governed by policy '{missing[0]}', which is not in the "
+            "catalog; restore it (or pass --catalog) to go on"
+        )
     rules = [(name, rule) for name in names for rule in policies[name].spec.rules]
     rules += [(intent_source(intent), rule) for rule in intent.spec.rules]
     return Rulebook(tuple(rules))
@@ -129,11 +136,15 @@ def plan_view(
     *,
     latency: float | None = None,
     success_probability: float | None = None,
+    spent: float = 0.0,
+    cost: float | None = None,
 ) -> dict[str, Any]:
-    """The `plan` variable plan rules see: what the plan's steps add up to.
+    """The `plan` variable plan rules see: what the steps add up to.
 
-    `latency` (the critical path) and `success_probability` default to what the declared
-    numbers give for the steps run one after another.
+    In a decision, the steps are the run's completed ones and the plan's, `cost` is what
+    the run has spent plus what the plan costs, and `latency` and `success_probability`
+    are the plan's; they default to what the declared numbers give for the steps run one
+    after another.
     """
     steps = list(capabilities)
     specs = [c.spec for c in steps]
@@ -146,7 +157,8 @@ def plan_view(
         "providers": sorted({s.provider for s in specs}),
         "regions": sorted({s.region for s in specs if s.region is not None}),
         "tags": sorted({t for s in specs for t in s.tags}),
-        "cost": sum(s.cost for s in specs),
+        "cost": sum(s.cost for s in specs) if cost is None else cost,
+        "spent": spent,
         "latency": sum(s.latency for s in specs) if latency is None else latency,
         "success_probability": probability if success_probability is None else success_probability,
     }

@@ -31,8 +31,14 @@ def run_policy_test(test: PolicyTest, catalog: Catalog) -> list[CaseResult]:
     """
     book = policy_rules(catalog.policies[name] for name in test.spec.policies)
     results = []
+    declared = {
+        name: {"reliability": c.spec.reliability, "latency": c.spec.latency, "failures": 0}
+        for name, c in catalog.capabilities.items()
+    }
     for case in test.spec.cases:
-        variables = {"state": case.state, "intent": case.intent}
+        health = {n: {**declared.get(n, {}), **case.health.get(n, {})} for n in declared}
+        health.update({n: v for n, v in case.health.items() if n not in declared})
+        variables = {"state": case.state, "intent": case.intent, "health": health}
         if case.plan is not None:
             steps = [catalog.capabilities[name] for name in case.plan]
             variables["plan"] = plan_view(steps)

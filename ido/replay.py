@@ -11,7 +11,7 @@ catalog and planner, and reports the first decision that comes out differently.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,9 +64,11 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             "replay with the catalog it ran against (--catalog)"
         )
     planner = get_planner(str(started.get("planner", intent.spec.planner)))
+    catalog = _as_recorded(catalog)
     base = _evidence(started.get("health", {}))
     evidence = dict(base)
     failures: dict[str, int] = {}
+    completed: list[tuple[int, str]] = []
     outcomes: list[tuple[str, bool, float | None, float]] = []
     state: dict[str, Any] = {}
     count = 0
@@ -80,6 +82,8 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 evidence[name] = evidence.get(name, Evidence()).record(ok, duration, at)
         elif event.kind == "action_finished" and not data.get("interrupted"):
             name = data["capability"]
+            if data["ok"]:
+                completed.append((data["step"], name))
             if not data["ok"]:
                 failures[name] = failures.get(name, 0) + 1
             if "learnt_at" in data:
@@ -88,6 +92,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 evidence[name] = evidence.get(name, Evidence()).record(*outcome[1:])
         elif event.kind == "effects_missing":
             name = data["capability"]
+            completed = [c for c in completed if c[0] != data["step"]]
             failures[name] = failures.get(name, 0) + 1
             if "learnt_at" in data:
                 outcomes.append((name, False, None, float(data["learnt_at"])))
@@ -107,6 +112,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 now=float(data["now"]),
                 spent=float(data.get("spent", 0.0)),
                 elapsed=float(data.get("elapsed", 0.0)),
+                done=tuple(name for _, name in completed),
             )
             spec = intent.spec.model_copy(update={"policies": list(data["policies"])})
             again = decide(
@@ -124,6 +130,16 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 divergence = Divergence(count, str(data["trigger"]), recorded, again, fields)
                 return Replay(run_id, count, divergence)
     return Replay(run_id, count, None)
+
+
+def _as_recorded(catalog: Catalog) -> Catalog:
+    """The catalog with no policy enforced by itself: each decision records every policy
+    that was in force, enforced or listed, and replay applies exactly those."""
+    policies = {
+        name: p.model_copy(update={"spec": p.spec.model_copy(update={"enforced": False})})
+        for name, p in catalog.policies.items()
+    }
+    return replace(catalog, policies=policies)
 
 
 def _evidence(data: dict[str, Any]) -> dict[str, Evidence]:

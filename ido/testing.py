@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ido.errors import NotFoundError
+from ido.errors import JournalError, NotFoundError
 from ido.health import Evidence
 from ido.journal import Event, Pending, RunRow
 
@@ -110,6 +110,16 @@ class MemoryJournal:
 
     def events(self, run_id: str) -> list[Event]:
         return list(self._events.get(run_id, []))
+
+    def take_over(self, run_id: str, after: int, at: str, data: Mapping[str, Any]) -> None:
+        if len(self._events[run_id]) != after:
+            raise JournalError(f"run {run_id} was taken over by another process")
+        row = self._runs[run_id]
+        if row.outcome == "blocked":
+            self._runs[run_id] = RunRow(
+                row.id, row.intent, row.started_at, None, None, None, row.cost, row.duration
+            )
+        self.append(run_id, "run_resumed", at, data)
 
     def resolve(self, reference: str) -> str:
         if reference == "last" and self._runs:

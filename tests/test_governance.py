@@ -396,3 +396,112 @@ def test_refused_verdicts_leave_the_journal_untouched(project: Path) -> None:
     after = journal_rows(project)
     assert ido("approve", "last", "--by", "alice")[0] == 2  # not waiting any more
     assert journal_rows(project) == after
+
+
+# --- found in review ----------------------------------------------------------------------
+
+
+def test_two_processes_cannot_both_take_over_a_run(project: Path) -> None:
+    from ido.errors import JournalError
+
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    with (
+        SqliteJournal(project / ".ido" / "ido.db") as one,
+        SqliteJournal(project / ".ido" / "ido.db") as two,
+    ):
+        run_id = one.resolve("last")
+        seen = len(one.events(run_id))  # both read the run as it stands
+        one.take_over(run_id, seen, "2026-11-23T00:00:00.000+00:00", {"process": "a"})
+        assert one.run(run_id).outcome is None  # running again, no longer blocked
+        with pytest.raises(JournalError, match="taken over by another process"):
+            two.take_over(run_id, seen, "2026-11-23T00:00:00.000+00:00", {"process": "b"})
+        kinds = [e.kind for e in two.events(run_id)]
+    assert kinds.count("run_resumed") == 1
+
+
+def test_plan_rules_count_what_the_run_already_spent(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cheappay fails after costing 0.30; the replan (0.80 + 0.50) alone is under 1.50, but
+    the order as a whole would cost 1.60: the rule denies it."""
+    add_rules(
+        project,
+        '    - id: order-cap\n      effect: deny\n      when: "plan.cost > 1.5"\n'
+        "      message: An order costs at most 1.50.\n",
+    )
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    code, out = ido("run", "ship-order")
+    assert code == 1, out
+    assert "every plan is denied by a plan rule" in out
+    assert calls(project) == ["pay-cheap-eu"]
+
+
+def test_a_run_governed_by_a_policy_that_is_gone_is_reported_not_crashed(
+    project: Path,
+) -> None:
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    extra = project / "policies" / "extra.yaml"
+    extra.write_text(
+        "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: extra}\nspec:\n  rules:\n"
+        '    - id: never\n      effect: deny\n      when: "false"\n      message: m\n'
+    )
+    add_rules(
+        project, '    - id: own\n      effect: avoid\n      when: "false"\n      message: m\n'
+    )
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(
+        intent.read_text().replace("policies: [residency]", "policies: [residency, extra]")
+    )
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    extra.unlink()
+    intent.write_text(
+        intent.read_text().replace("policies: [residency, extra]", "policies: [residency]")
+    )
+    code, out = ido("runner", "--once")
+    assert code == 0, out
+    assert "cannot continue" in out and "policy 'extra'" in out and "Traceback" not in out
+    code, out = ido("resume", "last")
+    assert code == 2 and "policy 'extra'" in out
+
+
+def test_the_runner_needs_an_existing_journal(project: Path) -> None:
+    code, out = ido("runner", "--once", "--journal", str(project / "nope" / "x.db"))
+    assert code == 2 and "no journal at" in out
+    assert not (project / "nope").exists()
+
+
+def test_replay_applies_the_policies_that_were_in_force(project: Path) -> None:
+    org = project / "policies" / "org.yaml"
+    org.write_text(
+        "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: org}\nspec:\n  enforced: true\n"
+        "  rules:\n    - id: no-cheappay\n      effect: deny\n"
+        "      when: \"capability.provider == 'cheappay'\"\n      message: Banned.\n"
+    )
+    assert ido("run", "ship-order")[0] == 0
+    (decision,) = decided(project)
+    assert decision["policies"] == ["org", "residency"]
+    org.write_text(org.read_text().replace("enforced: true", "enforced: false"))
+    code, out = ido("replay", "last")
+    assert code == 0 and "identical" in out.lower(), out
+
+
+def test_policy_tests_can_give_health(project: Path) -> None:
+    add_policy_rule(
+        project,
+        "    - id: flaky\n      effect: avoid\n"
+        '      when: "health[capability.name].failures > 1"\n      message: Flaky.\n',
+    )
+    tests = project / "policies" / "tests"
+    tests.mkdir()
+    (tests / "flaky.yaml").write_text(
+        "apiVersion: ido/v1\nkind: PolicyTest\nmetadata: {name: flaky}\nspec:\n"
+        "  policies: [residency]\n  cases:\n"
+        "    - name: healthy by default\n      capability: ship\n      expect: {avoid: []}\n"
+        "    - name: flaky after failures\n      capability: ship\n"
+        "      health: {ship: {failures: 3}}\n      expect: {avoid: [residency/flaky]}\n"
+    )
+    code, out = ido("policy", "test")
+    assert code == 0, out

@@ -169,6 +169,11 @@ class PolicyCase(Strict):
     intent: dict[str, Any] = Field(
         default_factory=dict, description="The `intent` variable rules read (name, goal…)."
     )
+    health: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="The `health` variable per capability name (reliability, latency, "
+        "failures); others get their declared values and 0 failures.",
+    )
     expect: Verdicts
 
     @model_validator(mode="after")

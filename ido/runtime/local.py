@@ -141,26 +141,29 @@ class LocalRuntime:
         the next decision plans from there.
         """
         row = self.journal.run(run_id)
-        recovered = recover(row, self.journal.events(run_id), self.catalog)
+        events = self.journal.events(run_id)
+        recovered = recover(row, events, self.catalog)
         run = recovered.run
+        rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
         run.evidence = self.journal.health()
         for name, ok, duration, at in recovered.outcomes:
             run.evidence[name] = run.evidence.get(name, Evidence()).record(ok, duration, at)
             run.learnt.add(name)
         planner = self.planner or get_planner(recovered.planner)
-        self._record(
-            run,
-            "run_resumed",
-            {
-                "interrupted_steps": [i.step for i in recovered.interrupted],
-                "process": host(),
-                "health": {n: e.to_json() for n, e in sorted(self.journal.health().items())},
-            },
-        )
+        data = {
+            "interrupted_steps": [i.step for i in recovered.interrupted],
+            "process": host(),
+            "health": {n: e.to_json() for n, e in sorted(self.journal.health().items())},
+        }
+        # Only if nobody else took the run over since we read it (another `ido resume`, or
+        # the runner): two processes must never carry on the same run.
+        self.journal.take_over(run_id, events[-1].seq if events else 0, stamp(self.clock()), data)
+        self._after_commit()
+        self._emit(run, "run_resumed", data)
         for step in recovered.interrupted:
             self._settle(run, step, recovered.observed)
         trigger = (
-            "resumed after approvals"
+            "resumed after waiting for approval"
             if row.outcome == "blocked"
             else "resumed after an interruption"
         )
@@ -445,6 +448,7 @@ class LocalRuntime:
                 now=now,
                 spent=run.spent,
                 elapsed=now - run.started,
+                done=tuple(name for _, name in run.completed),
             ),
             planner,
             number=run.decisions,
@@ -452,7 +456,9 @@ class LocalRuntime:
         )
         # With the state just observed, these are every input of the decision: replay
         # re-decides from them (`ido.replay`).
-        inputs = {"now": now, "policies": list(intent.spec.policies)}
+        # Every policy in force (enforced ones too), so replay applies exactly these.
+        sources = rulebook(intent, self.catalog.policies).sources
+        inputs = {"now": now, "policies": [s for s in sources if not s.startswith("intent:")]}
         took = time.perf_counter() - started
         self._record(run, "decided", {**decision.to_json(), **inputs}, durable=False, took=took)
         return decision
