@@ -221,7 +221,7 @@ def _decide_once(loaded: Any, chosen: Any, alternatives: int) -> Any:
         origin = loaded.origin(observer)
         observations.append(observe(observer, origin.file.parent, Path.cwd()))
     state = snapshot(chosen, observations, {}, boolean_facts(loaded))
-    planner = get_planner(chosen.spec.planner)
+    planner = get_planner(chosen.spec.planner, settings=chosen.spec.llm)
     return decide(
         chosen,
         loaded,
@@ -765,22 +765,31 @@ def runs(
     from ido.journal import SqliteJournal
 
     if not journal.exists():
-        rows = []
+        rows, models = [], {}
     else:
         with SqliteJournal(journal) as store:
             rows = store.runs(limit)
+            models = store.model_use([r.id for r in rows])
     if fmt == "json":
-        typer.echo(json.dumps([r.to_json() for r in rows], indent=2))
+        listed = []
+        for r in rows:
+            cost, tokens = models.get(r.id, (0.0, 0))
+            listed.append({**r.to_json(), "llm_cost": cost, "llm_tokens": tokens})
+        typer.echo(json.dumps(listed, indent=2))
         return
     if not rows:
         typer.echo("no runs yet")
         return
-    typer.echo(f"{'RUN':<24} {'INTENT':<24} {'OUTCOME':<12} {'COST':>8} {'DURATION':>9}  STARTED")
+    typer.echo(
+        f"{'RUN':<24} {'INTENT':<24} {'OUTCOME':<12} {'COST':>8} {'OF IT LLM':>10} "
+        f"{'DURATION':>9}  STARTED"
+    )
     for r in rows:
         duration = f"{r.duration:.2f}s" if r.duration is not None else "-"
+        llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
         typer.echo(
             f"{r.id:<24} {r.intent:<24} {r.outcome or 'interrupted':<12} {r.cost:>8.2f} "
-            f"{duration:>9}  {r.started_at}"
+            f"{llm:>10} {duration:>9}  {r.started_at}"
         )
 
 

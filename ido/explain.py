@@ -132,6 +132,29 @@ def _action_line(action: dict[str, Any]) -> str:
     return f"{action['capability']}{attempt}: {verb} after {took}: {action.get('error')}"
 
 
+def _model_lines(llm: dict[str, Any]) -> list[str]:
+    """What the model planner asked, was told and made of it."""
+    fallback = f"; fell back to {llm['fallback']}" if llm.get("fallback") else ""
+    calls = llm.get("calls", [])
+    cached = sum(1 for c in calls if c.get("cached"))
+    lines = [
+        f"{llm['planner']} with {llm.get('model') or 'no model'}: {llm['verdict']}{fallback}",
+        f"{len(calls)} call(s){f' ({cached} from the cache)' if cached else ''}, "
+        f"{llm.get('input_tokens', 0)} input + {llm.get('output_tokens', 0)} output tokens, "
+        f"cost {llm.get('cost', 0.0):.4f} (counted against the budget)",
+    ]
+    for n, call in enumerate(calls, start=1):
+        reply = call["reply"]
+        if reply.get("error"):
+            lines.append(f"call {n}: error: {reply['error']}")
+            continue
+        said = ", ".join(name for name, _ in reply.get("tool_calls", [])) or "no tool call"
+        verdict = "; ".join(call.get("problems", [])) or "accepted"
+        lines.append(f"call {n}: proposed {said}: {verdict}")
+    lines += [f"rationale: {r}" for r in llm.get("rationale", [])]
+    return lines
+
+
 def _rejection_line(rejection: dict[str, Any]) -> str:
     words = REASON_WORDS.get(rejection["reason"], rejection["reason"])
     if rejection.get("rule"):
@@ -193,6 +216,9 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
             f"{i}. {_step_line(s)}{'' if chain else _waits(w)}"
             for i, (s, w) in enumerate(zip(plan["steps"], after), start=1)
         ]
+    llm = result.get("solver", {}).get("llm")
+    if llm:
+        parts["model"] = _model_lines(llm)
     if result.get("constraints"):
         used = (d.get("spent", 0.0), d.get("elapsed", 0.0))
         parts["constraints"] = [_constraint_line(c, *used) for c in result["constraints"]]

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from ido.errors import JournalError, NotFoundError
 from ido.health import Evidence
 
-SCHEMA_VERSION = 2  # 2: health beliefs
+SCHEMA_VERSION = 3  # 2: health beliefs; 3: the llm planners' answer cache
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
+CREATE TABLE IF NOT EXISTS llm_cache (
+    request TEXT PRIMARY KEY,
+    reply TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS health (
     capability TEXT PRIMARY KEY,
     successes REAL NOT NULL,
@@ -109,6 +113,8 @@ class Journal(Protocol):
     def events(self, run_id: str) -> list[Event]: ...
     def resolve(self, reference: str) -> str: ...
     def take_over(self, run_id: str, after: int, at: str, data: Mapping[str, Any]) -> None: ...
+    def get(self, key: str) -> Mapping[str, Any] | None: ...
+    def put(self, key: str, reply: Mapping[str, Any]) -> None: ...
 
 
 class SqliteJournal:
@@ -271,6 +277,34 @@ class SqliteJournal:
                 (run_id,),
             )
             self._insert(run_id, "run_resumed", at, data)
+
+    def model_use(self, run_ids: Sequence[str]) -> dict[str, tuple[float, int]]:
+        """Per run, what its model planners' calls cost and how many tokens they took."""
+        found: dict[str, tuple[float, int]] = {}
+        for run_id in run_ids:
+            row = self._db.execute(
+                "SELECT COUNT(*), SUM(json_extract(data, '$.result.solver.llm.cost')), "
+                "SUM(json_extract(data, '$.result.solver.llm.input_tokens') + "
+                "json_extract(data, '$.result.solver.llm.output_tokens')) FROM events "
+                "WHERE run_id=? AND kind='decided' "
+                "AND json_extract(data, '$.result.solver.llm') IS NOT NULL",
+                (run_id,),
+            ).fetchone()
+            if row[0]:
+                found[run_id] = (float(row[1] or 0.0), int(row[2] or 0))
+        return found
+
+    def get(self, key: str) -> Mapping[str, Any] | None:
+        """A model's answer to the request with this digest, if one was kept (llm cache)."""
+        row = self._db.execute("SELECT reply FROM llm_cache WHERE request=?", (key,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def put(self, key: str, reply: Mapping[str, Any]) -> None:
+        with self._tx():
+            self._db.execute(
+                "INSERT OR REPLACE INTO llm_cache(request, reply) VALUES (?, ?)",
+                (key, json.dumps(reply, sort_keys=True)),
+            )
 
     def approvals_since(self, after: int) -> tuple[int, list[Event]]:
         """Approval events (requests and verdicts) appended after the mark `after`, and the

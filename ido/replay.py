@@ -21,7 +21,8 @@ from ido.health import Evidence
 from ido.journal import Event, RunRow
 from ido.loading import Catalog
 from ido.model import Intent, Scenario
-from ido.planner import get_planner
+from ido.planner import Planner, get_planner
+from ido.planner.llm import Recorded, recorded_replies
 from ido.runtime.recovery import learnt
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             f"run {run_id} used {', '.join(sorted(missing))}, not in this catalog; "
             "replay with the catalog it ran against (--catalog)"
         )
-    planner = get_planner(str(started.get("planner", intent.spec.planner)))
+    planner = recorded_planner(events, intent)
     catalog = _as_recorded(catalog)
     base = _evidence(started.get("health", {}))
     evidence = dict(base)
@@ -130,6 +131,22 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 divergence = Divergence(count, str(data["trigger"]), recorded, again, fields)
                 return Replay(run_id, count, divergence)
     return Replay(run_id, count, None)
+
+
+def recorded_planner(events: Sequence[Event], intent: Intent) -> Planner:
+    """The run's planner; a model planner answers only from the replies the run recorded
+    (replay never asks a model again: a request it did not make falls back to cpsat)."""
+    name = str(events[0].data.get("planner", intent.spec.planner))
+    if name not in ("llm", "hybrid"):
+        return get_planner(name)
+    decided = [e.data for e in events if e.kind == "decided"]
+    records = [d["result"]["solver"]["llm"] for d in decided if d["result"]["solver"].get("llm")]
+    planner = get_planner(
+        name, settings=intent.spec.llm, client=Recorded(recorded_replies(decided))
+    )
+    if records:
+        planner.model = records[0].get("model")  # type: ignore[attr-defined]
+    return planner
 
 
 def _as_recorded(catalog: Catalog) -> Catalog:
@@ -205,6 +222,7 @@ def replay_counterfactual(
         clock=world.clock,
         new_id=lambda _: f"{run_id}-counterfactual",
         environment=world,
+        planner=recorded_planner(events, chosen),
     )
     report = runtime.run(chosen)
     old = [e.data for e in events if e.kind == "decided"]

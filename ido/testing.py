@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -48,6 +50,13 @@ class MemoryJournal:
         self._runs: dict[str, RunRow] = {}
         self._events: dict[str, list[Event]] = {}
         self._health: dict[str, Evidence] = {}
+        self._replies: dict[str, Mapping[str, Any]] = {}
+
+    def get(self, key: str) -> Mapping[str, Any] | None:
+        return self._replies.get(key)
+
+    def put(self, key: str, reply: Mapping[str, Any]) -> None:
+        self._replies[key] = json.loads(json.dumps(reply))
 
     def health(self) -> dict[str, Evidence]:
         return dict(self._health)
@@ -127,3 +136,110 @@ class MemoryJournal:
         if reference in self._runs:
             return reference
         raise NotFoundError(f"run '{reference}' not found")
+
+
+@dataclass
+class Answer:
+    """One scripted answer of `ScriptedModel`: tool calls (name, arguments as a dict or raw
+    text), or text; or an HTTP error status, a delay, or a raw body (malformed JSON)."""
+
+    tool_calls: list[tuple[str, Any]] = field(default_factory=list)
+    content: str | None = None
+    status: int = 200
+    delay: float = 0.0
+    raw: bytes | None = None
+    prompt_tokens: int = 120
+    completion_tokens: int = 30
+
+    def body(self, model: str) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        if self.status != 200:
+            error = {"error": {"message": f"scripted HTTP {self.status}", "type": "scripted"}}
+            return json.dumps(error).encode()
+        calls = [
+            {
+                "id": f"call_{k}",
+                "type": "function",
+                "function": {
+                    "name": name,
+                    "arguments": args if isinstance(args, str) else json.dumps(args),
+                },
+            }
+            for k, (name, args) in enumerate(self.tool_calls)
+        ]
+        message: dict[str, Any] = {"role": "assistant", "content": self.content}
+        if calls:
+            message["tool_calls"] = calls
+        response = {
+            "id": "chatcmpl-scripted",
+            "object": "chat.completion",
+            "created": 1_800_000_000,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "finish_reason": "tool_calls" if calls else "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "total_tokens": self.prompt_tokens + self.completion_tokens,
+            },
+        }
+        return json.dumps(response).encode()
+
+
+Script = Callable[[dict[str, Any]], Answer]
+
+
+class ScriptedModel:
+    """An OpenAI-compatible chat-completions server on loopback, for the llm planners' tests
+    and benchmark: each request gets the next scripted answer (the last one repeats), or
+    what a function of the request returns. `requests` keeps every request body."""
+
+    def __init__(self, script: Sequence[Answer] | Script) -> None:
+        self.script = script
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def answer(self, request: dict[str, Any]) -> Answer:
+        with self._lock:
+            self.requests.append(request)
+            n = len(self.requests)
+        if callable(self.script):
+            return self.script(request)
+        return self.script[min(n, len(self.script)) - 1]
+
+    @contextmanager
+    def serving(self) -> Iterator[str]:
+        """Serve; yields the base URL to give as `api_base` (it ends in /v1)."""
+        model = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                try:
+                    request = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    request = {}
+                answer = model.answer(request)
+                if answer.delay:
+                    time.sleep(answer.delay)
+                body = answer.body(str(request.get("model", "scripted")))
+                try:
+                    self.send_response(answer.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # the client gave up (a timeout): nothing to answer
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        with serve_on_loopback(Handler) as url:
+            yield f"{url}/v1"

@@ -160,6 +160,43 @@ class Limits(Strict):
     )
 
 
+class LlmSettings(Strict):
+    """How the `llm` and `hybrid` planners reach a model (through litellm)."""
+
+    model: str | None = Field(
+        default=None,
+        min_length=1,
+        description="litellm model name, e.g. 'openai/gpt-4o-mini' or 'ollama/llama3'; "
+        "default: the IDO_LLM_MODEL environment variable.",
+    )
+    api_base: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Base URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp); "
+        "default: IDO_LLM_API_BASE, else the provider's own.",
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Environment variable holding the API key; default: the provider's "
+        "usual one (OPENAI_API_KEY, ...). The key is never recorded.",
+    )
+    max_rounds: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Proposals per decision: an invalid one is sent back with the reason.",
+    )
+    timeout: Duration = Field(default=30.0, description="Longest one model call may take.")
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    input_cost: float | None = Field(
+        default=None, ge=0, description="Price per million input tokens, if litellm has none."
+    )
+    output_cost: float | None = Field(
+        default=None, ge=0, description="Price per million output tokens, if litellm has none."
+    )
+
+
 class IntentSpec(Strict):
     given: dict[str, Any] = Field(
         default_factory=dict, description="Known state at the start of the run."
@@ -183,9 +220,14 @@ class IntentSpec(Strict):
         description="auto: act; propose: plan then wait for approval; shadow: plan only.",
     )
     planner: Literal["cpsat", "search", "llm", "hybrid"] = Field(
-        default="cpsat", description="Planner backend."
+        default="cpsat",
+        description="cpsat or search (exact solvers); llm (a model proposes, ido checks, "
+        "cpsat falls back); hybrid (the solver's best plans, a model chooses).",
     )
     limits: Limits = Field(default_factory=Limits)
+    llm: LlmSettings = Field(
+        default_factory=LlmSettings, description="The model for planner llm or hybrid."
+    )
     on_failure: Literal["stop", "compensate"] = Field(
         default="stop",
         description="stop: leave completed steps as they are; compensate: when the run "

@@ -112,7 +112,7 @@ class LocalRuntime:
 
         `context` is recorded with the run's start (a scenario records itself there).
         """
-        planner = self.planner or get_planner(intent.spec.planner)
+        planner = self.planner or self._planner(intent.spec.planner, intent)
         now = self.clock()
         evidence = self.journal.health() if self.env.shares_beliefs else {}
         run = RunState(self.new_id(now), intent, now, evidence=evidence)
@@ -149,7 +149,7 @@ class LocalRuntime:
         for name, ok, duration, at in recovered.outcomes:
             run.evidence[name] = run.evidence.get(name, Evidence()).record(ok, duration, at)
             run.learnt.add(name)
-        planner = self.planner or get_planner(recovered.planner)
+        planner = self.planner or self._planner(recovered.planner, run.intent)
         data = {
             "interrupted_steps": [i.step for i in recovered.interrupted],
             "process": host(),
@@ -168,6 +168,11 @@ class LocalRuntime:
             else "resumed after an interruption"
         )
         return self._finish_run(run, planner, trigger)
+
+    def _planner(self, name: str, intent: Intent) -> Planner:
+        """The planner by name; the model planners get the intent's settings and keep
+        their answers in the journal (a request made before is not made again)."""
+        return get_planner(name, settings=intent.spec.llm, cache=self.journal)
 
     def _settle(self, run: RunState, step: Interrupted, observed: State) -> None:
         capability = self.catalog.capabilities.get(step.capability)
@@ -461,7 +466,29 @@ class LocalRuntime:
         inputs = {"now": now, "policies": [s for s in sources if not s.startswith("intent:")]}
         took = time.perf_counter() - started
         self._record(run, "decided", {**decision.to_json(), **inputs}, durable=False, took=took)
+        self._count_model(run, decision)
         return decision
+
+    def _count_model(self, run: RunState, decision: Decision) -> None:
+        """A model's answers cost money, counted against the budget like any step, and
+        its failures are health evidence about `llm:MODEL`, like a provider's."""
+        record = decision.result.solver.get("llm")
+        if not record:
+            return
+        run.spent += float(record.get("cost") or 0.0)
+        now = self.clock()
+        for call in record.get("calls", []):
+            if call.get("cached"):
+                continue
+            reply = call["reply"]
+            seconds = None if reply.get("error") else reply.get("seconds")
+            self._learn(
+                run,
+                f"llm:{record['model']}",
+                ok=reply.get("error") is None,
+                duration=seconds,
+                now=now,
+            )
 
     def _start(self, run: RunState, step: Step, state: State) -> tuple[ActionContext, float]:
         """Record that a step starts; also how long to back off first (after failures)."""

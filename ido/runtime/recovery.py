@@ -110,6 +110,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
             observed = data["state"]
         elif event.kind == "decided":
             run.decisions = max(run.decisions, int(data["number"]))
+            run.spent += llm_cost(data)
         elif event.kind == "action_started":
             run.steps_taken = max(run.steps_taken, int(data["step"]))
             name = data["capability"]
@@ -143,6 +144,12 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
 def learnt(finished: dict[str, Any]) -> float | None:
     """The call duration an action_finished event teaches (none for a step settled on resume)."""
     return None if finished.get("resumed") else finished.get("duration")
+
+
+def llm_cost(decision: dict[str, Any]) -> float:
+    """What asking a model cost in this decision (0 for the solvers)."""
+    record = decision.get("result", {}).get("solver", {}).get("llm") or {}
+    return float(record.get("cost") or 0.0)
 
 
 def _fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:

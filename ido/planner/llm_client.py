@@ -1,0 +1,139 @@
+"""One chat completion through litellm. The only module that imports litellm, and only when
+an `llm` or `hybrid` planner asks a model (importing it takes seconds).
+
+litellm's own retries are off: ido owns retries and fallbacks (a failed call falls back to
+the solver for that decision, and the next decision asks again). Nothing is downloaded at
+run time: the model cost map is litellm's local copy.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ido.model import LlmSettings
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a model answered: tool calls (name, raw JSON arguments), text, usage, or the
+    error that stopped the call."""
+
+    tool_calls: tuple[tuple[str, str], ...] = ()
+    content: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tool_calls": [list(call) for call in self.tool_calls],
+            "content": self.content,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost": self.cost,
+            "seconds": self.seconds,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Reply:
+        return cls(
+            tool_calls=tuple((str(n), str(a)) for n, a in data.get("tool_calls", [])),
+            content=data.get("content"),
+            input_tokens=int(data.get("input_tokens", 0)),
+            output_tokens=int(data.get("output_tokens", 0)),
+            cost=data.get("cost"),
+            seconds=float(data.get("seconds", 0.0)),
+            error=data.get("error"),
+        )
+
+
+class LitellmClient:
+    """Calls a model through litellm; never raises: a failure is a Reply with an error."""
+
+    def complete(
+        self,
+        settings: LlmSettings,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+    ) -> Reply:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            import litellm
+        except ImportError:
+            return Reply(error="the llm planner needs litellm: pip install 'ido[llm]'")
+        litellm.suppress_debug_info = True
+        options: dict[str, Any] = {
+            "model": model,
+            "messages": list(messages),
+            "tools": list(tools),
+            "tool_choice": "auto",
+            "temperature": settings.temperature,
+            "timeout": settings.timeout,
+            "num_retries": 0,
+            "max_retries": 0,
+        }
+        api_base = settings.api_base or os.environ.get("IDO_LLM_API_BASE")
+        if api_base:
+            options["api_base"] = api_base
+        if settings.api_key_env:
+            key = os.environ.get(settings.api_key_env)
+            if not key:
+                return Reply(error=f"the environment variable {settings.api_key_env} is not set")
+            options["api_key"] = key
+        elif api_base:
+            options["api_key"] = os.environ.get("OPENAI_API_KEY", "none")  # local servers
+        started = time.perf_counter()
+        try:
+            response = litellm.completion(**options)
+        except Exception as exc:  # every provider failure becomes a recorded error
+            return Reply(error=_error(exc), seconds=time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        try:
+            message = response.choices[0].message
+            calls = tuple(
+                (str(c.function.name), str(c.function.arguments or ""))
+                for c in (message.tool_calls or ())
+            )
+            usage = getattr(response, "usage", None)
+            inputs = int(getattr(usage, "prompt_tokens", 0) or 0)
+            outputs = int(getattr(usage, "completion_tokens", 0) or 0)
+        except (AttributeError, IndexError, TypeError, ValueError) as exc:
+            return Reply(error=f"unreadable answer: {exc}", seconds=seconds)
+        return Reply(
+            tool_calls=calls,
+            content=message.content,
+            input_tokens=inputs,
+            output_tokens=outputs,
+            cost=_cost(litellm, response, settings, inputs, outputs),
+            seconds=seconds,
+        )
+
+
+def _cost(litellm: Any, response: Any, settings: LlmSettings, inputs: int, outputs: int) -> float:
+    """litellm's price for the call if it knows the model, else the intent's declared one,
+    else 0 (local models cost nothing per token)."""
+    if settings.input_cost is not None or settings.output_cost is not None:
+        per_input, per_output = settings.input_cost or 0.0, settings.output_cost or 0.0
+        return (inputs * per_input + outputs * per_output) / 1e6
+    try:
+        return float(litellm.completion_cost(completion_response=response))
+    except Exception:  # an unmapped model: litellm has no price for it
+        return 0.0
+
+
+def _error(exc: Exception) -> str:
+    name = type(exc).__name__
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    for noise in ("litellm.", "LiteLLM "):
+        text = text.replace(noise, "")
+    return f"{name}: {text[:300]}"
