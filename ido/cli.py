@@ -64,9 +64,14 @@ def _telemetry() -> Iterator[Any]:
     if not any(name.startswith("OTEL_") for name in os.environ):
         yield None  # nothing asked for: opentelemetry is not even imported
         return
-    from ido.tracing import from_environment
-
-    telemetry = from_environment()
+    try:
+        from ido.tracing import TelemetryConfigError, from_environment
+    except ValueError as exc:  # the SDK reads some OTEL_* variables as it is imported
+        raise IdoError(f"an OTEL_* variable is malformed: {exc}") from None
+    try:
+        telemetry = from_environment()
+    except ValueError as exc:  # the SDK's own checks of OTEL_* variables
+        raise TelemetryConfigError(f"an OTEL_* variable is malformed: {exc}") from None
     try:
         yield telemetry
     finally:
@@ -826,7 +831,7 @@ def explain(
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
         view = run_view(store.run(run_id), store.events(run_id))
-    terminal = output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    terminal = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     if fmt == "html":
         from ido.report_html import render_html
 

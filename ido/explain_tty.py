@@ -60,18 +60,18 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
     if result["status"] == "planned" and plan:
         head = parts["chosen"][0]
         after = plan.get("after") or [[j - 1] if j else [] for j in range(len(plan["steps"]))]
-        table = Table(title=f"chosen: {head}", title_justify="left", show_edge=False)
+        table = Table(title=Text(f"chosen: {head}"), title_justify="left", show_edge=False)
         for column in ("#", "capability", "provider", "cost", "latency", "reliability", "after"):
             table.add_column(column, justify="right" if column in ("#", "cost") else "left")
         for i, (step, waits) in enumerate(zip(plan["steps"], after), start=1):
             table.add_row(
-                str(i),
+                Text(str(i)),
                 Text(step["capability"], style="bold"),
-                step["provider"],
-                f"{step['cost']:.2f}",
-                format_duration(step["latency"]),
-                f"{step['reliability']:.3f}",
-                ", ".join(str(w + 1) for w in waits) or "-",
+                Text(step["provider"]),
+                Text(f"{step['cost']:.2f}"),
+                Text(format_duration(step["latency"])),
+                Text(f"{step['reliability']:.3f}"),
+                Text(", ".join(str(w + 1) for w in waits) or "-"),
             )
         console.print(table)
     elif "chosen" in parts:
@@ -82,7 +82,7 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
         table.add_column("score", justify="right")
         table.add_column("why it lost")
         for a in result["alternatives"]:
-            table.add_row(f"+{a['score_delta']:.3f}", a["why"])
+            table.add_row(Text(f"+{a['score_delta']:.3f}"), Text(a["why"]))
         console.print(table)
     if "rejected" in parts:
         table = Table(title="rejected", title_justify="left", show_edge=False)
@@ -90,7 +90,7 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
         table.add_column("why")
         for line in parts["rejected"]:
             name, _, why = line.partition(": ")
-            table.add_row(name, Text(why, style="dim"))
+            table.add_row(Text(name), Text(why, style="dim"))
         console.print(table)
     if d.get("policy"):
         table = Table(title="policy decisions", title_justify="left", show_edge=False)

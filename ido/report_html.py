@@ -32,6 +32,7 @@ h2{font-size:16px;margin:28px 0 8px}
 .outcome.blocked,.outcome.interrupted{background:#fdf0d5;color:#78350f}
 .outcome.shadow{background:#e5e7eb}
 svg{background:#fff;border:1px solid #dde2ea;border-radius:6px;max-width:100%;height:auto}
+.scroll{overflow-x:auto} .scroll svg{max-width:none}
 svg text{font:12px system-ui,sans-serif;fill:#1d2430}
 svg .small{font-size:10.5px;fill:#5a6473}
 .node rect{stroke-width:1.5;rx:6}
@@ -75,7 +76,10 @@ def render_html(view: dict[str, Any]) -> str:
     ]
     if run.get("reason"):
         parts.append(f"<p><strong>Reason:</strong> {escape(run['reason'])}</p>")
-    parts += ["<h2>Plan graph</h2>", plan_graph(view["decisions"])]
+    parts += [
+        "<h2>Plan graph</h2>",
+        f"<div class='scroll'>{plan_graph(view['decisions'])}</div>",
+    ]
     parts += ["<h2>Timeline</h2>", timeline(view)]
     parts.append("<h2>Decisions</h2>")
     parts += [_card(d) for d in view["decisions"]]
@@ -232,7 +236,7 @@ def timeline(view: dict[str, Any]) -> str:
     start = epoch(run["started_at"])
     actions = [a for d in view["decisions"] for a in d.get("actions", [])]
     moments = [start] + [epoch(d["at"]) for d in view["decisions"]]
-    moments += [epoch(a["at"]) for a in actions if a.get("at")]
+    moments += [epoch(a[key]) for a in actions for key in ("started_at", "at") if a.get(key)]
     moments += [epoch(e["at"]) for e in view["events"]]
     if run.get("ended_at"):
         moments.append(epoch(run["ended_at"]))
@@ -271,7 +275,7 @@ def timeline(view: dict[str, Any]) -> str:
     for k, action in enumerate(actions):
         y = 40 + k * row_h
         begun = epoch(action.get("started_at") or action["at"])
-        ended = epoch(action["at"]) if action.get("ok") is not None else begun
+        ended = epoch(action["at"]) if action.get("ok") is not None and action.get("at") else begun
         ok = action.get("ok")
         state = OUTCOME_CLASS[ok if ok is None else bool(ok)]
         out.append(

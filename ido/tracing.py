@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.metrics import Counter, Histogram
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
@@ -42,6 +44,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
 )
 from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCode, TraceFlags
 
 from ido.errors import IdoError
@@ -105,6 +108,12 @@ def settings(environ: Mapping[str, str]) -> Settings | None:
         raise TelemetryConfigError(
             "OTEL_EXPORTER_OTLP_HEADERS must be key=value pairs separated by commas"
         )
+    sampler = environ.get("OTEL_TRACES_SAMPLER", "").strip()
+    if sampler and sampler not in ("always_on", "parentbased_always_on"):
+        raise TelemetryConfigError(
+            f"OTEL_TRACES_SAMPLER={sampler!r}: ido traces every run whole (always_on); "
+            "sample in the collector instead"
+        )
     if not traces and not metrics:
         return None
     return Settings(
@@ -157,9 +166,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> RunTelemetry |
         return None
     spans = [_span_exporter(name, found.traces_protocol) for name in found.traces]
     readers: list[MetricReader] = [
-        PeriodicExportingMetricReader(
-            _metric_exporter(name, found.metrics_protocol), export_interval_millis=60_000
-        )
+        PeriodicExportingMetricReader(_metric_exporter(name, found.metrics_protocol))
         for name in found.metrics
     ]
     return RunTelemetry([BatchSpanProcessor(e) for e in spans], readers)
@@ -243,7 +250,7 @@ class RunTelemetry:
         self._ids = _PlacedIds()
         # Not shut down at exit by the SDK: `shutdown()` does it, with a time limit.
         self._tracers = TracerProvider(
-            resource=resource, id_generator=self._ids, shutdown_on_exit=False
+            resource=resource, id_generator=self._ids, sampler=ALWAYS_ON, shutdown_on_exit=False
         )
         for processor in processors:
             self._tracers.add_span_processor(processor)
@@ -285,7 +292,17 @@ class RunTelemetry:
             handler(self, run_id, intent, data, int(at * 1e9), took)
 
     def shutdown(self, timeout: float = SHUTDOWN_SECONDS) -> None:
-        """Export what is left, waiting at most `timeout` seconds (then give up on it)."""
+        """End what is still open (a run stopped by Ctrl-C: `interrupted`), then export what
+        is left, waiting at most `timeout` seconds (then give up on it)."""
+        now = time.time_ns()
+        with self._lock:
+            for spans in self._open.values():
+                for step in spans.steps.values():
+                    step.end(end_time=now)
+                self._end_decision(spans, now)
+                spans.segment.set_attribute("ido.outcome", "interrupted")
+                spans.segment.end(end_time=now)
+            self._open.clear()
         done = threading.Thread(target=self._shutdown, name="ido:telemetry", daemon=True)
         done.start()
         done.join(timeout)
@@ -308,8 +325,11 @@ class RunTelemetry:
             )
             context = trace.set_span_in_context(NonRecordingSpan(parent_context))
         self._ids.place(trace_id(run_id), span_id(run_id, place))
-        span = self._tracer.start_span(name, context=context, start_time=start)
-        assert isinstance(span, Span)
+        # A root span starts from an empty context: not under whatever span is current in
+        # a program that embeds ido.
+        span = self._tracer.start_span(name, context=context or Context(), start_time=start)
+        if not isinstance(span, Span):
+            raise TelemetryConfigError("the tracer returned no recording span")
         return span
 
     def _run_started(

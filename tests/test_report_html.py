@@ -144,3 +144,42 @@ def test_explain_on_a_terminal_uses_tables_and_colour(report: Path) -> None:
     plain = cli.invoke(app, ["explain", "last"]).output  # not a terminal: plain text
     assert "\x1b[" not in plain and "┃" not in plain
     assert cli.invoke(app, ["explain", "last", "--color", "sometimes"]).exit_code == 2
+
+
+def test_text_that_looks_like_markup_is_shown_as_it_is(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(
+        catalog.read_text().replace("provider: carrier", 'provider: "carrier [/] [bold]x"')
+    )
+    assert cli.invoke(app, ["run", "ship-order"]).exit_code == 0
+    result = cli.invoke(app, ["explain", "last", "--color", "always"])
+    assert result.exit_code == 0, result.output
+    assert "carrier [/] [bold]x" in re.sub(r"\x1b\[[0-9;]*m", "", result.output)
+
+
+def test_an_interrupted_action_is_drawn_inside_the_timeline() -> None:
+    from ido.report_html import timeline
+
+    view: dict[str, Any] = {
+        "run": {"started_at": "2026-11-23T10:00:00.000+00:00", "ended_at": None},
+        "decisions": [
+            {
+                "number": 1,
+                "trigger": "run started",
+                "at": "2026-11-23T10:00:01.000+00:00",
+                "actions": [
+                    {
+                        "capability": "ship",
+                        "started_at": "2026-11-23T10:00:05.000+00:00",
+                        "ok": None,
+                    }
+                ],
+            }
+        ],
+        "events": [],
+    }
+    svg = timeline(view)
+    (x,) = re.findall(r"<rect class='bar interrupted' x='([0-9.]+)'", svg)
+    assert float(x) <= 900 - 20

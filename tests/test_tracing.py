@@ -353,3 +353,75 @@ def test_a_missing_collector_does_not_fail_the_run(project: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "achieved" in done.stdout
+
+
+# --- found in review ----------------------------------------------------------------------
+
+
+def test_a_sampler_other_than_always_on_is_refused() -> None:
+    with pytest.raises(TelemetryConfigError, match="ido traces every run whole"):
+        settings({"OTEL_TRACES_EXPORTER": "console", "OTEL_TRACES_SAMPLER": "traceidratio"})
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "0"},
+        {"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "-3"},
+        {"OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "abc"},
+    ],
+)
+def test_variables_the_sdk_refuses_are_exit_2_not_a_traceback(
+    project: Path, variable: dict[str, str]
+) -> None:
+    done = ido_process(project, "run", "ship-order", OTEL_TRACES_EXPORTER="console", **variable)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "malformed" in done.stderr
+    assert not (project / "calls.log").exists()
+
+
+class Broken(RunTelemetry):
+    def record(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("exporter exploded")
+
+
+def test_telemetry_that_fails_never_breaks_the_run(project: Path) -> None:
+    broken = Broken([], [])
+    report = run(project, broken)
+    assert report.outcome == "achieved"
+    broken.shutdown()
+
+
+def test_a_run_inside_a_traced_program_keeps_its_own_trace(project: Path, telemetry: Any) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    found, exporter, _ = telemetry
+    outer = TracerProvider().get_tracer("host program")
+    with outer.start_as_current_span("host work"):
+        report = run(project, found)
+    spans = exporter.get_finished_spans()
+    assert {s.context.trace_id for s in spans} == {trace_id(report.run_id)}
+    assert named(spans, "Run:ship-order").parent is None
+
+
+def test_spans_left_open_end_as_interrupted_at_shutdown() -> None:
+    exporter = InMemorySpanExporter()
+    found = RunTelemetry([SimpleSpanProcessor(exporter)], [])
+    found.record("r1", "ship-order", "run_started", {"run_id": "r1"}, 1_800_000_000.0)
+    found.record(
+        "r1",
+        "ship-order",
+        "decided",
+        {
+            "number": 1,
+            "trigger": "run started",
+            "planner": "cpsat",
+            "result": {"status": "planned"},
+        },
+        1_800_000_001.0,
+        0.5,
+    )
+    found.shutdown()
+    spans = exporter.get_finished_spans()
+    assert tree(spans) == "Run:ship-order\n  Decide:1"
+    assert named(spans, "Run:ship-order").attributes["ido.outcome"] == "interrupted"

@@ -657,4 +657,8 @@ class LocalRuntime:
         if self.listener is not None:
             self.listener(kind, data)
         if self.telemetry is not None:
-            self.telemetry.record(run.run_id, run.intent.name, kind, data, self.clock(), took)
+            try:
+                self.telemetry.record(run.run_id, run.intent.name, kind, data, self.clock(), took)
+            except Exception as exc:  # telemetry must never break a run
+                self.telemetry = None
+                self._emit(run, "telemetry_failed", {"error": f"{type(exc).__name__}: {exc}"})
