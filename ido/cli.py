@@ -154,7 +154,9 @@ def plan(
     ] = None,
     planner: Annotated[
         str | None,
-        typer.Option("--planner", help="Planner backend instead of the intent's: cpsat, search."),
+        typer.Option(
+            "--planner", help="Planner backend instead of the intent's: cpsat, search, llm, hybrid."
+        ),
     ] = None,
     alternatives: Annotated[
         int,

@@ -214,7 +214,7 @@ def test_plan_planner_option_overrides_the_intent_and_checks_the_name(project: P
     code, out = ido("plan", "ship-order", "--planner", "search")
     assert code == 0 and "planner search" in out
     code, out = ido("plan", "ship-order", "--planner", "magic")
-    assert code == 2 and "'magic' is not one of cpsat, search" in out
+    assert code == 2 and "'magic' is not one of cpsat, hybrid, llm, search" in out
 
 
 def test_plan_alternatives_option_sets_how_many_are_worked_out(project: Path) -> None:
