@@ -138,3 +138,13 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         if name.startswith("fakesvc"):
             del sys.modules[name]
     os.environ.pop("FAKESVC_FAIL", None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow tier runs only when asked for (`pytest -m slow`), never by default."""
+    if config.option.markexpr:
+        return
+    skip = pytest.mark.skip(reason="slow tier: run with pytest -m slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
