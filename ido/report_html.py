@@ -9,6 +9,7 @@ Everything is inline (CSS and SVG, no script, no network), and every text is esc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from html import escape
 from typing import Any
@@ -17,7 +18,7 @@ from ido.explain import decision_parts, event_line, summary
 from ido.journal import epoch
 from ido.model import format_duration
 
-NODE_W, NODE_H, GAP_X, GAP_Y, LABEL_W = 170, 38, 40, 14, 120
+NODE_W, NODE_H, GAP_X, GAP_Y, LABEL_W = 170, 52, 40, 14, 120
 OUTCOME_CLASS = {True: "ok", False: "failed", None: "interrupted"}
 
 STYLE = """
@@ -36,6 +37,7 @@ svg{background:#fff;border:1px solid #dde2ea;border-radius:6px;max-width:100%;he
 svg text{font:12px system-ui,sans-serif;fill:#1d2430}
 svg .small{font-size:10.5px;fill:#5a6473}
 .node rect{stroke-width:1.5;rx:6}
+svg .fact{fill:#0f5132}
 .node.ok rect{fill:#d9f2e1;stroke:#16a34a}
 .node.failed rect{fill:#fde2e1;stroke:#dc2626}
 .node.interrupted rect{fill:#fdf0d5;stroke:#d97706}
@@ -166,6 +168,7 @@ def _lane(
         x = LABEL_W + stage[j] * (NODE_W + GAP_X)
         places.append((x, top + r * (NODE_H + GAP_Y)))
     performed = _performed(d)
+    facts = _facts(d)
     failed_at: tuple[float, float] | None = None
     for j, waits in enumerate(after):
         for i in waits:
@@ -179,13 +182,17 @@ def _lane(
         state = performed.get(step["capability"], "planned")
         if state in ("failed", "interrupted"):
             failed_at = (nx + NODE_W / 2, ny + NODE_H)
-        effects = f"{step['provider']} · {step['cost']:.2f}"
+        about = f"{step['provider']} · {step['cost']:.2f}"
+        made = facts.get(step["capability"], "")
         out.append(
             f"<g class='node {state}' data-capability='{escape(step['capability'])}'>"
             f"<rect x='{nx:.0f}' y='{ny:.0f}' width='{NODE_W}' height='{NODE_H}'/>"
             f"<text x='{nx + 8:.0f}' y='{ny + 15:.0f}'>{escape(_short(step['capability'], 22))}"
             f"</text><text class='small' x='{nx + 8:.0f}' y='{ny + 30:.0f}'>"
-            f"{escape(effects)}</text><title>{escape(step['capability'])}: {state}</title></g>"
+            f"{escape(about)}</text><text class='small fact' x='{nx + 8:.0f}' "
+            f"y='{ny + 44:.0f}'>{escape(_short(made, 29))}</text>"
+            f"<title>{escape(step['capability'])}: {state}"
+            f"{escape(': ' + made) if made else ''}</title></g>"
         )
     rows = 1 + max(row.values())
     height = rows * (NODE_H + GAP_Y) - GAP_Y
@@ -220,6 +227,19 @@ def _performed(d: dict[str, Any]) -> dict[str, str]:
         if action.get("resumed") == "interrupted":
             state = "interrupted"
         found[action["capability"]] = state
+    return found
+
+
+def _facts(d: dict[str, Any]) -> dict[str, str]:
+    """The facts each step performed under the decision made true (or set), for its node."""
+    found: dict[str, str] = {}
+    for action in d.get("actions", []):
+        effects = action.get("effects") or {}
+        if effects:
+            found[action["capability"]] = "→ " + ", ".join(
+                path if value is True else f"{path}={json.dumps(value)}"
+                for path, value in effects.items()
+            )
     return found
 
 
