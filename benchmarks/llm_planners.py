@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ido.loading import Catalog
+from ido.planner.llm import PROPOSED
 from ido.scenario.runner import ScenarioResult, load_scenarios, run_scenario, scenario_files
 from ido.testing import Answer, ScriptedModel
 
@@ -77,7 +78,9 @@ def stand_in(request: dict[str, Any]) -> Answer:
     situation = json.loads(messages[1]["content"])
     goal = situation["goal (CEL conditions over state)"]
     state = situation["state"]
-    last = next((m for m in reversed(messages) if m.get("tool_calls")), None)
+    last = next(
+        (m for m in reversed(messages) if str(m.get("content", "")).startswith(PROPOSED)), None
+    )
     if last is None:
         plan = []
         for condition in goal:
@@ -88,7 +91,7 @@ def stand_in(request: dict[str, Any]) -> Answer:
             if name is not None and name not in plan:
                 plan.append(name)
     else:
-        plan = [call["function"]["name"] for call in last["tool_calls"]]
+        plan = last["content"].removeprefix(PROPOSED).rstrip(".").split(", ")
         for step, capability, fact in _NEEDS.findall(messages[-1]["content"]):
             name = _setter(tools, fact)
             if name is None:

@@ -385,31 +385,20 @@ def _options(task: Task, options: Sequence[Plan]) -> str:
     return json.dumps(document, indent=1, sort_keys=True)
 
 
+PROPOSED = "I proposed these calls, in order: "
+
+
 def _feedback(reply: Reply, problems: Sequence[str]) -> list[dict[str, Any]]:
-    """The model's answer and ido's verdict on it, for the next round."""
-    verdict = "Rejected: " + "; ".join(problems) + ". Propose a corrected answer."
-    if not reply.tool_calls:
-        return [
-            {"role": "assistant", "content": reply.content or ""},
-            {"role": "user", "content": verdict},
-        ]
-    calls = [
-        {
-            "id": f"call_{k}",
-            "type": "function",
-            "function": {"name": name, "arguments": arguments},
-        }
-        for k, (name, arguments) in enumerate(reply.tool_calls)
-    ]
-    answers = [
-        {"role": "tool", "tool_call_id": f"call_{k}", "content": "not performed"}
-        for k in range(len(calls))
-    ]
-    return [
-        {"role": "assistant", "content": reply.content, "tool_calls": calls},
-        *answers,
-        {"role": "user", "content": verdict},
-    ]
+    """The model's answer and ido's verdict on it, for the next round, as plain text turns:
+    every chat template takes those (some local servers' templates reject tool turns)."""
+    verdict = (
+        "Rejected: " + "; ".join(problems) + ". Nothing was performed. Answer again with "
+        "tool calls: the whole corrected plan, in order."
+    )
+    said = reply.content or ""
+    if reply.tool_calls:
+        said = PROPOSED + ", ".join(name for name, _ in reply.tool_calls) + "."
+    return [{"role": "assistant", "content": said}, {"role": "user", "content": verdict}]
 
 
 # --- what the model answered --------------------------------------------------------------

@@ -136,4 +136,6 @@ def _error(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     for noise in ("litellm.", "LiteLLM "):
         text = text.replace(noise, "")
+    while text.startswith(f"{name}: "):  # litellm repeats the class name as it re-raises
+        text = text[len(name) + 2 :]
     return f"{name}: {text[:300]}"
