@@ -49,6 +49,7 @@ svg .fact{fill:#0f5132}
 .bar.ok{fill:#22c55e}
 .bar.failed{fill:#ef4444}
 .bar.interrupted{fill:#f59e0b}
+.bar.compensation{fill:#6366f1}
 .tick{stroke:#cbd5e1}
 .decision-mark{stroke:#6366f1;stroke-width:1.5}
 .approval-mark{fill:#d97706}
@@ -292,15 +293,19 @@ def timeline(view: dict[str, Any]) -> str:
                 f"<path class='approval-mark' d='M{x:.1f},24 l5,6 l-5,6 l-5,-6 z'>"
                 f"<title>{escape(event_line(e))}</title></path>"
             )
+    undoing = {e.get("step") for e in view["events"] if e["kind"] == "compensation_finished"}
     for k, action in enumerate(actions):
         y = 40 + k * row_h
         begun = epoch(action.get("started_at") or action["at"])
         ended = epoch(action["at"]) if action.get("ok") is not None and action.get("at") else begun
         ok = action.get("ok")
         state = OUTCOME_CLASS[ok if ok is None else bool(ok)]
+        undo = action.get("step") in undoing
+        label = ("↺ " if undo else "") + _short(action["capability"], 22)
         out.append(
-            f"<text x='8' y='{y + 13}'>{escape(_short(action['capability'], 22))}</text>"
-            f"<rect class='bar {state}' x='{x_of(begun):.1f}' y='{y + 2}' "
+            f"<text x='8' y='{y + 13}'>{escape(label)}</text>"
+            f"<rect class='bar {state}{' compensation' if undo else ''}' "
+            f"x='{x_of(begun):.1f}' y='{y + 2}' "
             f"width='{max(3.0, (ended - begun) * scale):.1f}' height='{row_h - 6}'>"
             f"<title>{escape(action['capability'])}: {state}</title></rect>"
         )

@@ -96,9 +96,12 @@ def settings(environ: Mapping[str, str]) -> Settings | None:
             raise TelemetryConfigError(
                 f"{name}={environ[name]!r} is not an http:// or https:// URL"
             )
-    default = ("otlp",) if endpoints else ()
-    traces = _exporters(environ, "OTEL_TRACES_EXPORTER", default)
-    metrics = _exporters(environ, "OTEL_METRICS_EXPORTER", default)
+    # An endpoint turns OTLP on for its own signal (the general one for both).
+    general = "OTEL_EXPORTER_OTLP_ENDPOINT" in endpoints
+    for_traces = general or "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" in endpoints
+    for_metrics = general or "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT" in endpoints
+    traces = _exporters(environ, "OTEL_TRACES_EXPORTER", ("otlp",) if for_traces else ())
+    metrics = _exporters(environ, "OTEL_METRICS_EXPORTER", ("otlp",) if for_metrics else ())
     for name in ("OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_BSP_SCHEDULE_DELAY"):
         value = environ.get(name, "").strip()
         if value and not _number(value):

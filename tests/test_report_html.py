@@ -183,3 +183,49 @@ def test_an_interrupted_action_is_drawn_inside_the_timeline() -> None:
     svg = timeline(view)
     (x,) = re.findall(r"<rect class='bar interrupted' x='([0-9.]+)'", svg)
     assert float(x) <= 900 - 20
+
+
+def test_compensations_are_marked_in_the_timeline() -> None:
+    from ido.report_html import timeline
+
+    at = "2026-11-23T10:00:0{}.000+00:00"
+    view: dict[str, Any] = {
+        "run": {"started_at": at.format(0), "ended_at": at.format(9)},
+        "decisions": [
+            {
+                "number": 1,
+                "trigger": "run started",
+                "at": at.format(1),
+                "actions": [
+                    {
+                        "capability": "pay",
+                        "step": 1,
+                        "started_at": at.format(2),
+                        "at": at.format(3),
+                        "ok": True,
+                    },
+                    {
+                        "capability": "refund",
+                        "step": 3,
+                        "started_at": at.format(5),
+                        "at": at.format(6),
+                        "ok": True,
+                    },
+                ],
+            }
+        ],
+        "events": [
+            {
+                "kind": "compensation_finished",
+                "at": at.format(6),
+                "step": 3,
+                "capability": "refund",
+                "undoes": "pay",
+                "undoes_step": 1,
+                "ok": True,
+                "error": None,
+            }
+        ],
+    }
+    svg = timeline(view)
+    assert svg.count("compensation'") == 1 and "↺ refund" in svg and "↺ pay" not in svg

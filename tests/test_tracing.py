@@ -240,6 +240,8 @@ def test_an_endpoint_turns_otlp_on_for_traces_and_metrics() -> None:
     )
     found = settings({"OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none"})
     assert found is not None and (found.traces, found.metrics) == (("console",), ())
+    found = settings({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4318/v1/traces"})
+    assert found is not None and (found.traces, found.metrics) == (("otlp",), ())
 
 
 @pytest.mark.parametrize(
