@@ -1,5 +1,6 @@
 """Test doubles shipped with ido: an in-memory journal, a clock that only moves when told,
-and a real HTTP server on loopback for bindings and observers to call."""
+a real HTTP server on loopback for bindings and observers to call, and a scripted
+OpenAI-compatible model server for the llm planners."""
 
 from __future__ import annotations
 
