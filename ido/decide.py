@@ -34,6 +34,8 @@ class History:
     elapsed: float = 0.0
     done: tuple[str, ...] = ()
     """The capabilities of the steps the run has completed, in order (plan rules see them)."""
+    model_call_cost: float = 0.0
+    """What the run's last paid model call cost (see `Task.model_call_cost`)."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ def build_task(
         max_steps=spec.limits.max_steps,
         denied=tuple(denied),
         alternatives=alternatives,
+        model_call_cost=history.model_call_cost,
     )
     return task, hits_all, errors, beliefs
 

@@ -93,7 +93,12 @@ class Journal(Protocol):
 
     def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> None: ...
     def append(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int: ...
-    def append_many(self, run_id: str, events: Sequence[Pending]) -> None: ...
+    def append_many(
+        self,
+        run_id: str,
+        events: Sequence[Pending],
+        replies: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None: ...
     def finish_run(
         self,
         run_id: str,
@@ -195,11 +200,19 @@ class SqliteJournal:
         with self._tx():
             return self._insert(run_id, kind, at, data)
 
-    def append_many(self, run_id: str, events: Sequence[Pending]) -> None:
-        """Commit several events at once (one fsync)."""
+    def append_many(
+        self,
+        run_id: str,
+        events: Sequence[Pending],
+        replies: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Commit several events at once (one fsync), and model replies to keep in the
+        answer cache with them."""
         with self._tx():
             for kind, at, data in events:
                 self._insert(run_id, kind, at, data)
+            for key, reply in (replies or {}).items():
+                self._put(key, reply)
 
     def finish_run(
         self,
@@ -301,10 +314,13 @@ class SqliteJournal:
 
     def put(self, key: str, reply: Mapping[str, Any]) -> None:
         with self._tx():
-            self._db.execute(
-                "INSERT OR REPLACE INTO llm_cache(request, reply) VALUES (?, ?)",
-                (key, json.dumps(reply, sort_keys=True)),
-            )
+            self._put(key, reply)
+
+    def _put(self, key: str, reply: Mapping[str, Any]) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO llm_cache(request, reply) VALUES (?, ?)",
+            (key, json.dumps(reply, sort_keys=True)),
+        )
 
     def approvals_since(self, after: int) -> tuple[int, list[Event]]:
         """Approval events (requests and verdicts) appended after the mark `after`, and the

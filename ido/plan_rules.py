@@ -76,6 +76,11 @@ def best_admissible(
     first = check(result.plan)
     if not _denials(first):
         return task, _without_denied_alternatives(result, check), first
+    # A model planner's proposal was denied: the search goes on with its solver (asking the
+    # model for every plan tried would multiply calls), and the decision keeps the record
+    # of what the model was asked.
+    model = result.solver.get("llm")
+    planner = getattr(planner, "rules_solver", planner)
     probe = replace(task, alternatives=0)
     frontier = [_Node(result.plan.score, 0, {}, result, first)]
     seen: set[frozenset[str]] = {frozenset()}
@@ -94,7 +99,7 @@ def best_admissible(
             final = _without_denied_alternatives(final, check)
             if not complete:
                 final = replace(final, proven_optimal=False)
-            return final_task, final, mattered + node.hits
+            return final_task, _keeping(final, model), mattered + node.hits
         mattered.extend(denials)
         for name in dict.fromkeys(node.plan.capabilities):
             without = {**node.without, name: denials[0]}
@@ -109,7 +114,16 @@ def best_admissible(
             if found.plan is not None and found.plan.steps:
                 hits = check(found.plan)
                 heapq.heappush(frontier, _Node(found.plan.score, tried, without, found, hits))
-    return task, _all_denied(result, mattered, tried, complete), mattered
+    return task, _keeping(_all_denied(result, mattered, tried, complete), model), mattered
+
+
+def _keeping(result: PlanResult, model: Mapping[str, Any] | None) -> PlanResult:
+    """`result` with the model's record, saying that a plan rule overruled its plan."""
+    if not model:
+        return result
+    verdict = f"{model.get('verdict')}; a plan rule denied that plan, so the solver chose"
+    record = {**model, "verdict": verdict, "fallback": model.get("fallback") or "cpsat"}
+    return replace(result, solver={**result.solver, "llm": record})
 
 
 def _leaving_out(task: Task, without: Mapping[str, RuleHit]) -> Task:

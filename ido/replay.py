@@ -22,8 +22,8 @@ from ido.journal import Event, RunRow
 from ido.loading import Catalog
 from ido.model import Intent, Scenario
 from ido.planner import Planner, get_planner
-from ido.planner.llm import Recorded, recorded_replies
-from ido.runtime.recovery import learnt
+from ido.planner.llm import Recorded, recorded_calls
+from ido.runtime.recovery import last_model_call_cost, learnt
 
 if TYPE_CHECKING:
     from ido.scenario.recorded import Counterfactual
@@ -70,6 +70,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     evidence = dict(base)
     failures: dict[str, int] = {}
     completed: list[tuple[int, str]] = []
+    model_call_cost = 0.0
     outcomes: list[tuple[str, bool, float | None, float]] = []
     state: dict[str, Any] = {}
     count = 0
@@ -114,6 +115,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 spent=float(data.get("spent", 0.0)),
                 elapsed=float(data.get("elapsed", 0.0)),
                 done=tuple(name for _, name in completed),
+                model_call_cost=model_call_cost,
             )
             spec = intent.spec.model_copy(update={"policies": list(data["policies"])})
             again = decide(
@@ -125,6 +127,8 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 number=int(data["number"]),
                 trigger=str(data["trigger"]),
             ).to_json()
+            record = data.get("result", {}).get("solver", {}).get("llm") or {}
+            model_call_cost = last_model_call_cost(record, model_call_cost)
             recorded = {k: v for k, v in data.items() if k not in INPUTS}
             fields = _differences(recorded, _json(again))
             if fields:
@@ -141,11 +145,12 @@ def recorded_planner(events: Sequence[Event], intent: Intent) -> Planner:
         return get_planner(name)
     decided = [e.data for e in events if e.kind == "decided"]
     records = [d["result"]["solver"]["llm"] for d in decided if d["result"]["solver"].get("llm")]
-    planner = get_planner(
-        name, settings=intent.spec.llm, client=Recorded(recorded_replies(decided))
-    )
-    if records:
+    recorded = Recorded(recorded_calls(decided))
+    planner = get_planner(name, settings=intent.spec.llm, client=recorded, cache=recorded)
+    if records:  # the model and server the run used, whatever the environment says now
         planner.model = records[0].get("model")  # type: ignore[attr-defined]
+        where = records[0].get("where") or {}
+        planner.where = recorded.where = where  # type: ignore[attr-defined]
     return planner
 
 

@@ -76,9 +76,16 @@ class MemoryJournal:
         events.append(Event(run_id, len(events) + 1, at, kind, payload))
         return len(events)
 
-    def append_many(self, run_id: str, events: Sequence[Pending]) -> None:
+    def append_many(
+        self,
+        run_id: str,
+        events: Sequence[Pending],
+        replies: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         for kind, at, data in events:
             self.append(run_id, kind, at, data)
+        for key, reply in (replies or {}).items():
+            self.put(key, reply)
 
     def finish_run(
         self,

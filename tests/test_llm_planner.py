@@ -227,6 +227,8 @@ def test_identical_requests_are_answered_from_the_cache(project: Path, serve: An
     settings = LlmSettings(model="openai/scripted", api_base=url, input_cost=1000, output_cost=2000)
     cache = MemoryJournal()
     first = LlmPlanner(settings, cache=cache).plan(task)
+    for call in first.solver["llm"]["calls"]:  # as the runtime keeps them, with the decision
+        cache.put(call["request"], call["reply"])
     second = LlmPlanner(settings, cache=cache).plan(task)
     assert len(model.requests) == 1
     assert first.plan == second.plan
@@ -237,6 +239,90 @@ def test_identical_requests_are_answered_from_the_cache(project: Path, serve: An
     )
     LlmPlanner(settings, cache=cache).plan(believed)
     assert len(model.requests) == 2
+    elsewhere = LlmSettings(model="openai/scripted", api_base=url + "/", input_cost=1000)
+    LlmPlanner(elsewhere, cache=cache).plan(task)  # another server: not the same request
+    assert len(model.requests) == 3
+
+
+def test_a_paid_reply_is_kept_with_its_decision(project: Path, serve: Any) -> None:
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url)
+    assert ido("run", "ship-order")[0] == 0
+    (call,) = llm_record(project)["calls"]
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        assert store.get(call["request"]) == call["reply"]
+
+
+def test_a_run_resumed_after_a_crash_answers_from_the_cache_and_replays(
+    project: Path, serve: Any
+) -> None:
+    """The process dies right after committing its first decision; the resumed run's
+    identical request comes from the cache, and the whole run replays identically. (The
+    model is free here and the intent has no deadline: the budget and the time left are
+    part of the request, so with either one the second request would differ.)"""
+    import os
+
+    model, url = serve([PAY_AND_SHIP])
+    use_llm(project, url)
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("deadline: 30s, ", ""))
+    environ = {**os.environ, "IDO_CRASH_AFTER_EVENTS": "3", "PYTHONPATH": str(project)}
+    killed = subprocess.run(
+        [sys.executable, "-m", "ido", "run", "ship-order"],
+        cwd=project,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    assert len(model.requests) == 1
+    code, out = ido("resume", "last")
+    assert code == 0, out
+    assert len(model.requests) == 1  # answered from the cache
+    first, second = decisions(project)
+    assert not first["result"]["solver"]["llm"]["calls"][0]["cached"]
+    assert second["result"]["solver"]["llm"]["calls"][0]["cached"]
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        assert store.run(store.resolve("last")).cost == pytest.approx(0.3 + 0.5)
+    code, out = ido("replay", "last")
+    assert code == 0 and "identical" in out.lower(), out
+
+
+def test_a_plan_rule_that_denies_the_proposal_costs_no_further_calls(
+    project: Path, serve: Any
+) -> None:
+    model, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, extra=", input_cost: 1000, output_cost: 2000")
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(
+        intent.read_text()
+        + "  rules:\n    - id: no-cheappay\n      effect: deny\n"
+        + "      when: \"'cheappay' in plan.providers\"\n      message: Not cheappay.\n"
+    )
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-pricey-eu", "ship"]
+    assert len(model.requests) == 1
+    record = llm_record(project)
+    assert "a plan rule denied that plan" in record["verdict"]
+    assert record["cost"] == pytest.approx(0.18)
+    code, out = ido("replay", "last")
+    assert code == 0 and "identical" in out.lower(), out
+
+
+def test_no_second_round_when_the_budget_left_would_not_pay_for_it(
+    project: Path, serve: Any
+) -> None:
+    """Each call costs 3.00 of the 5.00 budget: after an invalid first proposal, 2.00 is
+    left, so ido does not ask again and the solver decides."""
+    model, url = serve([Answer([("ship", {"rationale": "x"})]), PAY_AND_SHIP])
+    use_llm(project, url, extra=", input_cost: 20000, output_cost: 20000")
+    ido("run", "ship-order")
+    assert len(model.requests) == 1
+    record = llm_record(project)
+    assert record["cost"] == pytest.approx(3.0)
+    assert "would not pay for another model call" in record["verdict"]
 
 
 def test_runs_list_what_the_model_cost(project: Path, serve: Any) -> None:

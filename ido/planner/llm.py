@@ -74,10 +74,25 @@ class Cache(Protocol):
 
 
 class Recorded:
-    """A client that answers from recorded replies only (replay never asks the model)."""
+    """The client and the cache of a replay: every request gets the reply the run recorded
+    for it, occurrence by occurrence, from the cache where the run had it from the cache
+    (replay never asks a model)."""
 
-    def __init__(self, replies: Mapping[str, Mapping[str, Any]]) -> None:
-        self.replies = replies
+    def __init__(self, calls: Sequence[Mapping[str, Any]]) -> None:
+        self.pending: dict[str, list[Mapping[str, Any]]] = {}
+        for call in calls:
+            self.pending.setdefault(call["request"], []).append(call)
+        self.where: Mapping[str, Any] = {}
+
+    def get(self, key: str) -> Mapping[str, Any] | None:
+        queue = self.pending.get(key) or []
+        if queue and queue[0].get("cached"):
+            reply: Mapping[str, Any] = queue.pop(0)["reply"]
+            return reply
+        return None
+
+    def put(self, key: str, reply: Mapping[str, Any]) -> None:
+        return
 
     def complete(
         self,
@@ -86,27 +101,34 @@ class Recorded:
         messages: Sequence[Mapping[str, Any]],
         tools: Sequence[Mapping[str, Any]],
     ) -> Reply:
-        found = self.replies.get(request_digest(model, messages, tools))
-        if found is None:
+        queue = self.pending.get(request_digest(model, messages, tools, self.where)) or []
+        if not queue:
             return Reply(error="replay: this request was not made when the run was recorded")
-        return Reply.from_json(found)
+        return Reply.from_json(queue.pop(0)["reply"])
 
 
 def request_digest(
-    model: str, messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]]
+    model: str,
+    messages: Sequence[Mapping[str, Any]],
+    tools: Sequence[Mapping[str, Any]],
+    where: Mapping[str, Any] | None = None,
 ) -> str:
-    text = json.dumps({"model": model, "messages": messages, "tools": tools}, sort_keys=True)
+    """What identifies a request: the model, where it is served and how it is sampled
+    (`where`: api_base, temperature), the messages and the tools."""
+    text = json.dumps(
+        {"model": model, "where": where or {}, "messages": messages, "tools": tools},
+        sort_keys=True,
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def recorded_replies(decisions: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    """Every model reply recorded in these decisions, by request digest."""
-    found: dict[str, Mapping[str, Any]] = {}
-    for decision in decisions:
-        record = decision.get("result", {}).get("solver", {}).get("llm") or {}
-        for call in record.get("calls", []):
-            found[call["request"]] = call["reply"]
-    return found
+def recorded_calls(decisions: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Every model call recorded in these decisions, in order."""
+    return [
+        call
+        for decision in decisions
+        for call in (decision.get("result", {}).get("solver", {}).get("llm") or {}).get("calls", [])
+    ]
 
 
 @dataclass
@@ -115,6 +137,7 @@ class _Log:
 
     model: str | None
     planner: str
+    where: Mapping[str, Any] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)
     verdict: str = ""
     fallback: str | None = None
@@ -136,6 +159,7 @@ class _Log:
         return {
             "planner": self.planner,
             "model": self.model,
+            "where": dict(self.where),
             "calls": self.calls,
             "verdict": self.verdict,
             "fallback": self.fallback,
@@ -165,30 +189,42 @@ class _ModelPlanner:
         self.cache = cache
         self.fallback = fallback or CpSatPlanner()
         self.model = self.settings.model or os.environ.get("IDO_LLM_MODEL") or None
-        self.last_cost = 0.0
-        """What the last paid call cost: ido does not ask when the budget left is smaller."""
+        api_base = self.settings.api_base or os.environ.get("IDO_LLM_API_BASE")
+        self.where = {"api_base": api_base, "temperature": self.settings.temperature}
+        self.rules_solver = self.fallback
+        """What searches for plans no plan rule denies (`ido.plan_rules`): asking the model
+        for every plan tried would multiply calls; the model's proposal is checked first."""
 
-    def _unaffordable(self, task: Task) -> str | None:
+    def _log(self) -> _Log:
+        return _Log(self.model, self.name, self.where)
+
+    @staticmethod
+    def _unaffordable(task: Task, log: _Log) -> str | None:
+        """Why not to ask (again): the budget left would not pay for a call like the last.
+
+        The last paid call is this decision's, else the run's (`task.model_call_cost`).
+        """
         budget = task.limits.max_cost
-        if budget is not None and self.last_cost > 0 and budget < self.last_cost:
+        paid = [float(c["reply"]["cost"] or 0.0) for c in log.calls if not c["cached"]]
+        last = next((cost for cost in reversed(paid) if cost > 0), task.model_call_cost)
+        left = None if budget is None else budget - sum(paid)
+        if left is not None and last > 0 and left < last:
             return (
-                f"the budget left ({budget:.4f}) would not pay for another model call "
-                f"(the last cost {self.last_cost:.4f})"
+                f"the budget left ({left:.4f}) would not pay for another model call "
+                f"(the last cost {last:.4f})"
             )
         return None
 
     def _ask(self, log: _Log, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Reply:
+        """Ask the model (or the cache). The runtime keeps a reply in the cache in the same
+        commit as the decision, so a reply paid for is never lost from the record."""
         assert self.model is not None
-        key = request_digest(self.model, messages, tools)
+        key = request_digest(self.model, messages, tools, self.where)
         cached = self.cache.get(key) if self.cache is not None else None
         if cached is not None:
             reply = Reply.from_json(cached)
         else:
             reply = self.client.complete(self.settings, self.model, messages, tools)
-            if reply.error is None and self.cache is not None:
-                self.cache.put(key, reply.to_json())
-            if reply.cost:
-                self.last_cost = reply.cost
         log.calls.append({"request": key, "reply": reply.to_json(), "cached": cached is not None})
         return reply
 
@@ -204,16 +240,14 @@ class LlmPlanner(_ModelPlanner):
     name = "llm"
 
     def plan(self, task: Task) -> PlanResult:
-        log = _Log(self.model, self.name)
+        log = self._log()
         if _goal_holds(task):
             return self.fallback.plan(task)  # nothing to decide: no need to ask anyone
         if self.model is None:
             return self._fall_back(
                 task, log, "no model configured (spec.llm.model or IDO_LLM_MODEL)"
             )
-        unaffordable = self._unaffordable(task)
-        if unaffordable is not None:
-            return self._fall_back(task, log, unaffordable)
+
         names = _tool_names(task.actions)
         tools = [_tool(action, names[action.name]) for action in task.actions]
         by_tool = {tool: name for name, tool in names.items()}
@@ -222,6 +256,9 @@ class LlmPlanner(_ModelPlanner):
             {"role": "user", "content": _situation(task)},
         ]
         for _ in range(self.settings.max_rounds):
+            unaffordable = self._unaffordable(task, log)
+            if unaffordable is not None:
+                return self._fall_back(task, log, unaffordable)
             reply = self._ask(log, messages, tools)
             if reply.error is not None:
                 return self._fall_back(task, log, f"model call failed: {reply.error}")
@@ -242,17 +279,14 @@ class HybridPlanner(_ModelPlanner):
     name = "hybrid"
 
     def plan(self, task: Task) -> PlanResult:
-        log = _Log(self.model, self.name)
+        log = self._log()
         solved = self.fallback.plan(replace(task, alternatives=max(task.alternatives, 3)))
         if solved.plan is None or not solved.plan.steps or not solved.alternatives:
             return solved  # nothing to choose between
         if self.model is None:
             log.verdict, log.fallback = "no model configured: the solver's best", "cpsat"
             return _with_log(solved, log)
-        unaffordable = self._unaffordable(task)
-        if unaffordable is not None:
-            log.verdict, log.fallback = f"{unaffordable}: the solver's best", "cpsat"
-            return _with_log(solved, log)
+
         options = [solved.plan, *(a.plan for a in solved.alternatives)]
         tools = [_choose_tool(len(options))]
         messages: list[dict[str, Any]] = [
@@ -260,6 +294,10 @@ class HybridPlanner(_ModelPlanner):
             {"role": "user", "content": _options(task, options)},
         ]
         for _ in range(self.settings.max_rounds):
+            unaffordable = self._unaffordable(task, log)
+            if unaffordable is not None:
+                log.verdict, log.fallback = f"{unaffordable}: the solver's best", "cpsat"
+                return _with_log(solved, log)
             reply = self._ask(log, messages, tools)
             if reply.error is not None:
                 log.verdict, log.fallback = f"model call failed: {reply.error}", "cpsat"
@@ -330,7 +368,11 @@ def _tool(action: Action, name: str) -> dict[str, Any]:
 def _situation(task: Task) -> str:
     limits = {
         "max_cost": task.limits.max_cost,
-        "deadline_seconds": task.limits.deadline,
+        # to a tenth of a second: the time left differs by milliseconds from run to run,
+        # and a request that differs is never answered from the cache
+        "deadline_seconds": None
+        if task.limits.deadline is None
+        else round(task.limits.deadline, 1),
         "min_success_probability": task.limits.min_success_probability,
         "max_steps": task.max_steps,
     }

@@ -81,6 +81,9 @@ class Task:
     denied: tuple[Denied, ...] = ()
     alternatives: int = 3
     time_limit: float = 10.0
+    model_call_cost: float = 0.0
+    """What the run's last paid model call cost: a model planner does not ask when the
+    budget left would not pay for another like it."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,14 @@ from ido.policy import PLAN, rulebook
 from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext
 from ido.runtime.environment import Environment, RealEnvironment
-from ido.runtime.recovery import Interrupted, RunState, host, learnt, recover
+from ido.runtime.recovery import (
+    Interrupted,
+    RunState,
+    host,
+    last_model_call_cost,
+    learnt,
+    recover,
+)
 from ido.runtime.tracecontext import traceparent
 from ido.runtime.triggers import changed, missing_effects, over_limits
 from ido.state import State, apply_effects, digest, get_path, merge, set_path
@@ -454,6 +461,7 @@ class LocalRuntime:
                 spent=run.spent,
                 elapsed=now - run.started,
                 done=tuple(name for _, name in run.completed),
+                model_call_cost=run.model_call_cost,
             ),
             planner,
             number=run.decisions,
@@ -465,7 +473,16 @@ class LocalRuntime:
         sources = rulebook(intent, self.catalog.policies).sources
         inputs = {"now": now, "policies": [s for s in sources if not s.startswith("intent:")]}
         took = time.perf_counter() - started
-        self._record(run, "decided", {**decision.to_json(), **inputs}, durable=False, took=took)
+        # Replies a model was paid for are committed now, with the decision and into the
+        # answer cache at once: a crash must not lose what was spent, nor leave a cached
+        # answer whose cost no decision records.
+        paid = {
+            call["request"]: call["reply"]
+            for call in (decision.result.solver.get("llm") or {}).get("calls", [])
+            if not call["cached"] and call["reply"].get("error") is None
+        }
+        data = {**decision.to_json(), **inputs}
+        self._record(run, "decided", data, durable=bool(paid), took=took, replies=paid)
         self._count_model(run, decision)
         return decision
 
@@ -476,6 +493,7 @@ class LocalRuntime:
         if not record:
             return
         run.spent += float(record.get("cost") or 0.0)
+        run.model_call_cost = last_model_call_cost(record, run.model_call_cost)
         now = self.clock()
         for call in record.get("calls", []):
             if call.get("cached"):
@@ -633,13 +651,15 @@ class LocalRuntime:
         data: Mapping[str, Any],
         durable: bool = True,
         took: float | None = None,
+        replies: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """Journal an event. A durable one is committed now, with any held back before it:
         observations and decisions wait for the next commit, as ido can redo them after a
-        crash, while what precedes a side effect must be on disk first."""
+        crash, while what precedes a side effect must be on disk first. `replies`: model
+        answers to keep in the cache, in the same commit."""
         self._pending.append((kind, stamp(self.clock()), data))
         if durable:
-            self.journal.append_many(run.run_id, self._pending)
+            self.journal.append_many(run.run_id, self._pending, replies)
             self._after_commit(len(self._pending))
             self._pending = []
         self._emit(run, kind, data, took)

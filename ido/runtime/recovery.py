@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,8 @@ class RunState:
     """(step, capability) of each step that succeeded, in order: what compensation undoes."""
     learnt: set[str] = field(default_factory=set)
     """Capabilities whose evidence changed in this run and is not stored yet."""
+    model_call_cost: float = 0.0
+    """What the run's last paid model call cost."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         elif event.kind == "decided":
             run.decisions = max(run.decisions, int(data["number"]))
             run.spent += llm_cost(data)
+            record = data.get("result", {}).get("solver", {}).get("llm") or {}
+            run.model_call_cost = last_model_call_cost(record, run.model_call_cost)
         elif event.kind == "action_started":
             run.steps_taken = max(run.steps_taken, int(data["step"]))
             name = data["capability"]
@@ -144,6 +149,14 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
 def learnt(finished: dict[str, Any]) -> float | None:
     """The call duration an action_finished event teaches (none for a step settled on resume)."""
     return None if finished.get("resumed") else finished.get("duration")
+
+
+def last_model_call_cost(record: Mapping[str, Any], before: float) -> float:
+    """The cost of the last paid model call in a decision's record, else `before`."""
+    paid = [
+        float(c["reply"].get("cost") or 0.0) for c in record.get("calls", []) if not c.get("cached")
+    ]
+    return next((cost for cost in reversed(paid) if cost > 0), before)
 
 
 def llm_cost(decision: dict[str, Any]) -> float:
