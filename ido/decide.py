@@ -116,19 +116,22 @@ def build_task(
     state: Mapping[str, Any],
     history: History,
     alternatives: int = 3,
+    *,
+    seen: tuple[dict[str, Any], dict[str, Belief]] | None = None,
 ) -> tuple[Task, list[RuleHit], list[str], dict[str, Belief]]:
     """The planning Task for this snapshot, with rule hits, rule errors and beliefs used.
 
     The limits are what remains: the budget less what the run has spent, the deadline less
     the time it has taken. A capability that has failed `limits.max_attempts` times in the
-    run is left out, as if denied by the rule `limits.max_attempts`.
+    run is left out, as if denied by the rule `limits.max_attempts`. `seen`: the
+    `health_view` of this snapshot, when the caller has it already.
     """
     rules = rulebook(intent, catalog.policies).capability_rules
     actions: list[Action] = []
     denied: list[Denied] = []
     hits_all: list[RuleHit] = []
     errors: list[str] = []
-    health, beliefs = health_view(catalog, history, state)
+    health, beliefs = seen or health_view(catalog, history, state)
     view = intent_view(intent)
     max_attempts = intent.spec.limits.max_attempts
     for capability in sorted(catalog.capabilities.values(), key=lambda c: c.name):
@@ -208,7 +211,11 @@ def _used(intent: Intent, history: History, blocking: tuple[str, ...]) -> str:
 
 
 def _plan_check(
-    intent: Intent, catalog: Catalog, state: Mapping[str, Any], history: History
+    intent: Intent,
+    catalog: Catalog,
+    state: Mapping[str, Any],
+    history: History,
+    health: Mapping[str, Any],
 ) -> PlanCheck:
     """The intent's plan rules, ready to be evaluated against any plan.
 
@@ -216,7 +223,6 @@ def _plan_check(
     it has completed and the plan's, and what it has spent plus what the plan costs.
     """
     rules = rulebook(intent, catalog.policies).plan_rules
-    health, _ = health_view(catalog, history, state) if rules else ({}, {})
     view = intent_view(intent)
 
     def variables(plan: Plan) -> dict[str, Any]:
@@ -249,8 +255,11 @@ def decide(
 
     `alternatives` is how many alternative plans to work out and record.
     """
-    task, hits, errors, beliefs = build_task(intent, catalog, state, history, alternatives)
-    check = _plan_check(intent, catalog, state, history)
+    seen = health_view(catalog, history, state)
+    task, hits, errors, beliefs = build_task(
+        intent, catalog, state, history, alternatives, seen=seen
+    )
+    check = _plan_check(intent, catalog, state, history, seen[0])
     result = planner.plan(task)
     plan_hits: list[RuleHit] = []
     if check.rules and result.plan is not None and result.plan.steps:
