@@ -28,6 +28,11 @@ Key = tuple[str, str, int, str]
 """What a request and its verdict share: rule, capability, step and plan digest."""
 
 
+def subject(step: int, capability: str) -> str:
+    """What a request is about, in words: a step's capability, or the plan (step 0)."""
+    return "the plan" if step == 0 else capability
+
+
 def key_of(data: Mapping[str, Any]) -> Key:
     """The request a journal event (request or verdict) is about."""
     return (data["rule"], data["capability"], int(data.get("step", 0)), data.get("plan", ""))
@@ -134,7 +139,7 @@ def check_not_expired(request: Request, now: float, run_id: str) -> None:
     if deadline is not None and now > deadline:
         when = datetime.fromtimestamp(deadline).isoformat(timespec="seconds")
         escalated = " after its escalations" if request.escalate else ""
-        what = "the plan" if request.step == 0 else request.capability
+        what = subject(request.step, request.capability)
         raise IdoError(
             f"run {run_id}: the request for {what} ({request.rule}) expired"
             f"{escalated} at {when}; the run fails when resumed"

@@ -555,7 +555,7 @@ def _verdict(
 ) -> None:
     import time
 
-    from ido.approvals import check_not_expired, choose, pending
+    from ido.approvals import check_not_expired, choose, pending, subject
     from ido.journal import SqliteJournal, stamp
 
     if not by.strip():
@@ -584,7 +584,7 @@ def _verdict(
             store.append(run_id, kind, at, data)
     verb = "approved" if kind == "approval_given" else "rejected"
     for request in chosen:
-        what = "the plan" if request.step == 0 else request.capability
+        what = subject(request.step, request.capability)
         typer.echo(f"{verb}: run {run_id} {what} ({request.rule}) by {by}")
     from ido.runner import runner_active
 
@@ -708,13 +708,11 @@ def _report(report: Any) -> None:
 
 def _stages(plan: Mapping[str, Any]) -> str:
     """`a + b → c`: steps in the same stage wait for nothing in the stages after."""
+    from ido.explain import stages, waits_of
+
     names = [s["capability"] for s in plan["steps"]]
-    after = plan.get("after") or [[j - 1] if j else [] for j in range(len(names))]
-    stage: list[int] = []
-    for waits in after:
-        stage.append(1 + max((stage[i] for i in waits), default=-1))
     grouped: dict[int, list[str]] = {}
-    for name, level in zip(names, stage):
+    for name, level in zip(names, stages(waits_of(plan))):
         grouped.setdefault(level, []).append(name)
     return " → ".join(" + ".join(group) for _, group in sorted(grouped.items()))
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ido.approvals import subject
 from ido.journal import Event, RunRow
 from ido.model import format_duration
 
@@ -45,12 +46,12 @@ def event_line(e: dict[str, Any]) -> str:
             f"(step {e['undoes_step']}): requires {e['requires']!r}"
         )
     if kind == "approval_required":
-        step = "the plan" if e.get("step") == 0 else e["capability"]
-        return f"approval needed for {step} ({e['rule']}: {e['message']})"
+        what = subject(int(e.get("step", 0)), e["capability"])
+        return f"approval needed for {what} ({e['rule']}: {e['message']})"
     if kind in ("approval_given", "approval_rejected"):
         verb = "approved" if kind == "approval_given" else "rejected"
         why = f": {e['comment']}" if e.get("comment") else ""
-        what = "the plan" if e.get("step") == 0 else e["capability"]
+        what = subject(int(e.get("step", 0)), e["capability"])
         escalated = f" (escalated to {e['escalated_to']})" if e.get("escalated_to") else ""
         return f"{verb} by {e['by']}{escalated}: {what} ({e['rule']}){why}"
     if kind == "effects_missing":
@@ -59,6 +60,23 @@ def event_line(e: dict[str, Any]) -> str:
         steps = ", ".join(map(str, e["interrupted_steps"])) or "none"
         return f"resumed after an interruption (steps in flight: {steps})"
     return f"{kind}: " + ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("kind", "at"))
+
+
+def waits_of(plan: Mapping[str, Any]) -> list[list[int]]:
+    """Per step, the earlier steps it waits for (a plain chain when the record has none)."""
+    after = plan.get("after")
+    if after:
+        return [list(w) for w in after]
+    return [[j - 1] if j else [] for j in range(len(plan["steps"]))]
+
+
+def stages(after: Sequence[Sequence[int]]) -> list[int]:
+    """Per step, its stage: one more than the latest stage of the steps it waits for, so
+    steps in one stage wait for nothing in it and may run side by side."""
+    stage: list[int] = []
+    for waits in after:
+        stage.append(1 + max((stage[i] for i in waits), default=-1))
+    return stage
 
 
 def run_view(run: RunRow, events: Sequence[Event]) -> dict[str, Any]:
@@ -203,7 +221,7 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
         parts["chosen"] = ["nothing to do: the goal already holds"]
     elif plan:
         optimal = "" if result["proven_optimal"] else " (best found, not proven optimal)"
-        after = plan.get("after") or [[j - 1] if j else [] for j in range(len(plan["steps"]))]
+        after = waits_of(plan)
         chain = all(list(w) == ([j - 1] if j else []) for j, w in enumerate(after))
         latency = format_duration(plan["latency"])
         if not chain:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ido.explain import decision_parts, event_line, summary
+from ido.explain import decision_parts, event_line, summary, waits_of
 from ido.model import format_duration
 
 OUTCOME_STYLE = {
@@ -59,7 +59,7 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
     _sections(console, parts, BEFORE)
     if result["status"] == "planned" and plan:
         head = parts["chosen"][0]
-        after = plan.get("after") or [[j - 1] if j else [] for j in range(len(plan["steps"]))]
+        after = waits_of(plan)
         table = Table(title=Text(f"chosen: {head}"), title_justify="left", show_edge=False)
         for column in ("#", "capability", "provider", "cost", "latency", "reliability", "after"):
             table.add_column(column, justify="right" if column in ("#", "cost") else "left")

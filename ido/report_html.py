@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from ido.explain import decision_parts, event_line, summary
+from ido.explain import decision_parts, event_line, stages, summary, waits_of
 from ido.journal import epoch
 from ido.model import format_duration
 
@@ -96,14 +96,6 @@ def render_html(view: dict[str, Any]) -> str:
 # --- the plan graph -----------------------------------------------------------------------
 
 
-def _stages(after: Sequence[Sequence[int]]) -> list[int]:
-    """Per step, its column: one more than the latest column of the steps it waits for."""
-    stage: list[int] = []
-    for waits in after:
-        stage.append(1 + max((stage[i] for i in waits), default=-1))
-    return stage
-
-
 def plan_graph(decisions: Sequence[dict[str, Any]]) -> str:
     """SVG: a lane per decision with its plan's steps, alternatives and replan arrows."""
     body: list[str] = []
@@ -159,8 +151,8 @@ def _lane(
         text = "goal already holds" if result["status"] == "satisfied" else "no plan"
         out.append(f"<text x='{LABEL_W}' y='{top + 22}'>{escape(text)}</text>")
         return out, NODE_H + 8, LABEL_W + 200, None, None
-    after = plan.get("after") or [[j - 1] if j else [] for j in range(len(steps))]
-    stage = _stages(after)
+    after = waits_of(plan)
+    stage = stages(after)
     row: dict[int, int] = {}
     places: list[tuple[float, float]] = []
     for j in range(len(steps)):

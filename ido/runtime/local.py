@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ido.approvals import PROPOSE, plan_digest, requests, verdicts
+from ido.approvals import PROPOSE, plan_digest, requests, subject, verdicts
 from ido.conditions import compile_condition
 from ido.decide import Decision, History, decide
 from ido.errors import ExecutionError, IdoError
@@ -290,7 +290,7 @@ class LocalRuntime:
         for rule, name, step, message in asked:
             key = (rule, name, step, digest_)
             verdict = given.get(key)
-            what = "the plan" if name == PLAN else name
+            what = subject(step, name)
             if verdict is not None and not verdict["approved"]:
                 why = f": {verdict['comment']}" if verdict.get("comment") else ""
                 return "failed", f"{what} was rejected by {verdict['by']} ({rule}){why}"
@@ -325,10 +325,9 @@ class LocalRuntime:
                     "escalate": levels,
                 },
             )
-        rule, name, _, message, _ = waiting[0]
+        rule, name, step, message, _ = waiting[0]
         more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
-        what = "the plan" if name == PLAN else name
-        return "blocked", f"{what} needs approval ({rule}: {message}){more}"
+        return "blocked", f"{subject(step, name)} needs approval ({rule}: {message}){more}"
 
     def _execute(self, run: RunState, decision: Decision, state: State) -> tuple[str | None, State]:
         """Perform the plan, each step once those it waits for succeed; None when all did.
