@@ -119,51 +119,68 @@ def load(folder: Path) -> Any:
 # --- ido -----------------------------------------------------------------------------------
 
 
+def counting_journal(path: Path) -> Any:
+    """A `SqliteJournal` that counts its commits (each one fsync'd transaction)."""
+    from ido.journal import SqliteJournal
+
+    class Counting(SqliteJournal):
+        commits = 0
+
+        def _commit(self, batch: list[Any]) -> None:
+            self.commits += 1  # under the journal's lock: commits are one at a time
+            super()._commit(batch)
+
+    return Counting(path)
+
+
 def _ido_worker(
     catalog: Any,
     base: Path,
-    path: Path,
+    journal: Any,
     intent: Any,
     todo: queue.SimpleQueue[int],
     start: threading.Barrier,
     outcomes: list[str],
 ) -> None:
-    """One thread: its own journal connection and runtime, runs until `todo` is empty."""
-    from ido.journal import SqliteJournal
+    """One thread: its own runtime on `journal`, runs until `todo` is empty."""
     from ido.runtime.local import LocalRuntime
 
-    try:
-        journal = SqliteJournal(path)
-    except BaseException:
-        start.abort()
-        raise
-    with journal:
-        runtime = LocalRuntime(catalog, journal, base=base)
-        start.wait()
-        while True:
-            try:
-                todo.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                outcomes.append(runtime.run(intent).outcome)
-            except Exception:  # reported with its traceback, not hidden
-                outcomes.append(traceback.format_exc())
+    runtime = LocalRuntime(catalog, journal, base=base)
+    start.wait()
+    while True:
+        try:
+            todo.get_nowait()
+        except queue.Empty:
+            return
+        try:
+            outcomes.append(runtime.run(intent).outcome)
+        except Exception:  # reported with its traceback, not hidden
+            outcomes.append(traceback.format_exc())
 
 
 def run_ido(
-    catalog: Any, base: Path, path: Path, intent: Any, runs: int, threads: int
+    catalog: Any,
+    base: Path,
+    path: Path,
+    intent: Any,
+    runs: int,
+    threads: int,
+    shared: bool = True,
 ) -> dict[str, Any]:
-    """`runs` runs of `intent` on `threads` threads (1: sequential), timed from a barrier."""
+    """`runs` runs of `intent` on `threads` threads (1: sequential), timed from a barrier.
+
+    `shared`: the threads share one journal, as `ido run A B --concurrency` does (their
+    writes share commits); else each opens its own connection to the file."""
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
     for i in range(runs):
         todo.put(i)
     outcomes: list[str] = []
     start = threading.Barrier(threads + 1)
+    journals = [counting_journal(path) for _ in range(1 if shared else threads)]
     workers = [
         threading.Thread(
             target=_ido_worker,
-            args=(catalog, base, path, intent, todo, start, outcomes),
+            args=(catalog, base, journals[i % len(journals)], intent, todo, start, outcomes),
             name=f"bench-{i}",
         )
         for i in range(threads)
@@ -175,7 +192,10 @@ def run_ido(
     for worker in workers:
         worker.join()
     wall = time.perf_counter() - started
-    return {"wall_s": wall, **journal_counts(path), **_errors(outcomes, runs)}
+    commits = sum(j.commits for j in journals)
+    for journal in journals:
+        journal.close()
+    return {"wall_s": wall, "commits": commits, **journal_counts(path), **_errors(outcomes, runs)}
 
 
 def _errors(outcomes: list[str], runs: int) -> dict[str, Any]:
@@ -237,9 +257,9 @@ def calibrate(catalog: Any, base: Path, path: Path, intent: Any) -> dict[str, An
             kinds["save_health (health row)"] += 1
             super().save_health(*args, **kwargs)
 
-        def _tx(self) -> Any:
+        def _commit(self, batch: list[Any]) -> None:
             kinds["(transactions)"] += 1
-            return super()._tx()
+            super()._commit(batch)
 
     with CountingJournal(path) as journal:
         report = LocalRuntime(catalog, journal, base=base).run(intent)
@@ -253,16 +273,16 @@ def calibrate(catalog: Any, base: Path, path: Path, intent: Any) -> dict[str, An
     }
 
 
-def summarise_ido(row: dict[str, Any], commits_per_run: int) -> dict[str, Any]:
+def summarise_ido(row: dict[str, Any]) -> dict[str, Any]:
     achieved = row["journal_outcomes"].get("achieved", 0)
     wall = row["wall_s"]
     return {
         **row,
         "runs_per_s": achieved / wall,
         "steps_per_s": row["steps_ok"] / wall,
-        "commits_per_run": commits_per_run,
+        "commits_per_run": row["commits"] / max(1, row["runs"]),
         "events_per_run": row["events"] / max(1, row["runs"]),
-        "commits_per_s": row["runs"] * commits_per_run / wall,
+        "commits_per_s": row["commits"] / wall,
     }
 
 
@@ -694,10 +714,11 @@ def table(report: dict[str, Any]) -> str:
     for row in report["ido"]:
         same = peer and summarise_dbos(peer, "sequential" if row["threads"] == 1 else "concurrent")
         lines.append(
-            f"| ido | planner: {row['planner']} | {row['threads']} "
+            f"| ido | planner: {row['planner']}{'' if row['shared'] else ', a journal per thread'} "
+            f"| {row['threads']} "
             f"| {row['journal_outcomes'].get('achieved', 0)}/{row['submitted']} "
             f"| {row['wall_s']:.2f} | {_fmt(row['runs_per_s'])} | {_fmt(row['steps_per_s'])} "
-            f"| {row['commits_per_run']} | {_fmt(row['commits_per_s'])} "
+            f"| {row['commits_per_run']:.2f} | {_fmt(row['commits_per_s'])} "
             f"| {_ratio(row['steps_per_s'], raw)} | {_ratio(row['commits_per_s'], raw)} "
             f"| {_ratio(row['steps_per_s'], same['steps_per_s'] if same else None)} |"
         )
@@ -782,7 +803,7 @@ def notes(report: dict[str, Any]) -> list[str]:
         cap = raw / row["commits_per_run"]
         lines.append(
             f"ido {row['planner']} on {row['threads']} thread(s): the raw commit rate allows "
-            f"{cap:,.0f} runs/s at {row['commits_per_run']} commits/run; ido reaches "
+            f"{cap:,.0f} runs/s at {row['commits_per_run']:.2f} commits/run; ido reaches "
             f"{row['runs_per_s'] / cap:.0%} of it ({1e3 / row['runs_per_s']:.1f} ms/run, of "
             f"which {row['commits_per_run'] * 1e3 / raw:.1f} ms would be raw commits); "
             f"{row['crashed']} runs raised"
@@ -840,23 +861,32 @@ def measure(args: argparse.Namespace, folder: Path, report: dict[str, Any]) -> l
         intent = catalog.intents[f"noop-chain-{planner}"]
         failures += run_ido(catalog, project, folder / "warmup.db", intent, 3, 1)["tracebacks"]
     report["calibration"] = calibrate(catalog, project, folder / "calibrate.db", chain)
-    commits = report["calibration"]["commits_per_run"]
-    for planner in PLANNERS:
+    rows = [
+        (planner, threads, runs, shared)
+        for planner in PLANNERS
+        for threads, runs, shared in (
+            (1, args.runs, True),
+            (args.concurrent, args.concurrent_runs, True),
+            (args.concurrent, args.concurrent_runs, False),
+        )
+        if shared or planner == "search"
+    ]
+    for planner, threads, runs, shared in rows:
         intent = catalog.intents[f"noop-chain-{planner}"]
-        for threads, runs in ((1, args.runs), (args.concurrent, args.concurrent_runs)):
-            log(f"ido planner {planner}: {runs} runs on {threads} thread(s)")
-            path = folder / f"ido-{planner}-{threads}.db"
-            row = summarise_ido(run_ido(catalog, project, path, intent, runs, threads), commits)
-            row.update(planner=planner, threads=threads)
-            report["ido"].append(row)
-            log(
-                f"  {row['runs_per_s']:.1f} runs/s, {row['steps_per_s']:.1f} steps/s, "
-                f"{row['crashed']} raised, outcomes {row['journal_outcomes']}"
-            )
-            failures += row["tracebacks"]
-            bad = {k: v for k, v in row["journal_outcomes"].items() if k != "achieved"}
-            if bad:
-                failures.append(f"ido {planner} × {threads}: runs not achieved: {bad}")
+        how = "one journal" if shared else "a connection per thread"
+        log(f"ido planner {planner}: {runs} runs on {threads} thread(s), {how}")
+        path = folder / f"ido-{planner}-{threads}-{'shared' if shared else 'own'}.db"
+        row = summarise_ido(run_ido(catalog, project, path, intent, runs, threads, shared))
+        row.update(planner=planner, threads=threads, shared=shared)
+        report["ido"].append(row)
+        log(
+            f"  {row['runs_per_s']:.1f} runs/s, {row['steps_per_s']:.1f} steps/s, "
+            f"{row['crashed']} raised, outcomes {row['journal_outcomes']}"
+        )
+        failures += row["tracebacks"]
+        bad = {k: v for k, v in row["journal_outcomes"].items() if k != "achieved"}
+        if bad:
+            failures.append(f"ido {planner} × {threads}: runs not achieved: {bad}")
     row_bytes = round(report["ido"][0]["mean_event_bytes"])
     log(f"raw SQLite: {args.raw_seconds:g}s of single-row commits ({row_bytes} bytes)")
     report["raw_sqlite"] = raw_sqlite(folder / "raw.db", args.raw_seconds, row_bytes)

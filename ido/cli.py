@@ -274,9 +274,11 @@ def run(
 
     loaded = _load(catalog, intents)
     chosen = [find_intent(loaded, reference) for reference in intents]
+    from ido.journal import SqliteJournal
+
     if len(chosen) == 1:
-        with _telemetry() as telemetry:
-            report = _run_one(loaded, chosen[0], journal, None if quiet else _progress, telemetry)
+        with _telemetry() as telemetry, SqliteJournal(journal) as store:
+            report = _run_one(loaded, chosen[0], store, None if quiet else _progress, telemetry)
         _report(report)
     from concurrent.futures import ThreadPoolExecutor
 
@@ -287,9 +289,14 @@ def run(
             with lock:
                 _progress(kind, data, prefix=f"[{intent.name}] ")
 
-        return _run_one(loaded, intent, journal, None if quiet else listener, telemetry)
+        return _run_one(loaded, intent, store, None if quiet else listener, telemetry)
 
-    with _telemetry() as telemetry, ThreadPoolExecutor(max_workers=concurrency) as pool:
+    # One journal for all: runs side by side share its commits (see SqliteJournal).
+    with (
+        _telemetry() as telemetry,
+        SqliteJournal(journal) as store,
+        ThreadPoolExecutor(max_workers=concurrency) as pool,
+    ):
         reports = list(pool.map(one, chosen))
     for report in reports:
         line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
@@ -298,16 +305,11 @@ def run(
     raise typer.Exit(worst)
 
 
-def _run_one(loaded: Any, intent: Any, journal: Path, listener: Any, telemetry: Any) -> Any:
-    """One run in its own journal connection (SQLite connections stay in their thread)."""
-    from ido.journal import SqliteJournal
+def _run_one(loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any) -> Any:
     from ido.runtime.local import LocalRuntime
 
-    with SqliteJournal(journal) as store:
-        runtime = LocalRuntime(
-            loaded, store, base=Path.cwd(), listener=listener, telemetry=telemetry
-        )
-        return runtime.run(intent)
+    runtime = LocalRuntime(loaded, store, base=Path.cwd(), listener=listener, telemetry=telemetry)
+    return runtime.run(intent)
 
 
 @app.command()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
 
 from ido.errors import JournalError, NotFoundError
 from ido.health import Evidence
@@ -52,6 +53,10 @@ CREATE TABLE IF NOT EXISTS health (
 
 Pending = tuple[str, str, Mapping[str, Any]]
 """An event not committed yet: kind, time, data."""
+
+T = TypeVar("T")
+R = TypeVar("R")
+P = ParamSpec("P")
 
 
 def stamp(moment: float) -> str:
@@ -122,19 +127,43 @@ class Journal(Protocol):
     def put(self, key: str, reply: Mapping[str, Any]) -> None: ...
 
 
+def _locked(
+    method: Callable[Concatenate[SqliteJournal, P], T],
+) -> Callable[Concatenate[SqliteJournal, P], T]:
+    """A read that takes the connection (threads may share a journal)."""
+
+    def locked(self: SqliteJournal, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    locked.__name__, locked.__doc__ = method.__name__, method.__doc__
+    return locked
+
+
 class SqliteJournal:
     """Journal in one SQLite file, WAL mode, `synchronous=FULL`: an event is on disk when
-    `append` returns, so it is committed before the next side effect."""
+    `append` returns, so it is committed before the next side effect.
+
+    One journal may be shared by the threads of a process (`ido run A B --concurrency`):
+    their writes share commits (see `_write`), so runs side by side pay one fsync between
+    them instead of one each, and wait for no lock in SQLite.
+    """
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._lock = threading.RLock()  # the connection: one statement at a time
+        self._queued = threading.Lock()  # the writes waiting for the next commit
+        self._queue: list[_Write[Any]] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, timeout=10, check_same_thread=False
+            )
             self._setup()
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from None
 
+    @_locked
     def _setup(self) -> None:
         """WAL mode, the schema and its version; retried while another process sets it up.
 
@@ -177,7 +206,8 @@ class SqliteJournal:
         return int(found) if found is not None else None
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def __enter__(self) -> SqliteJournal:
         return self
@@ -186,19 +216,20 @@ class SqliteJournal:
         self.close()
 
     def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> None:
-        try:
-            with self._tx():
+        def statements() -> None:
+            try:
                 self._db.execute(
                     "INSERT INTO runs(id, intent, started_at) VALUES (?, ?, ?)",
                     (run_id, intent, at),
                 )
-                self._insert(run_id, "run_started", at, data)
-        except sqlite3.IntegrityError:
-            raise JournalError(f"run {run_id} already exists in {self.path}") from None
+            except sqlite3.IntegrityError:
+                raise JournalError(f"run {run_id} already exists in {self.path}") from None
+            self._insert(run_id, [("run_started", at, data)])
+
+        self._write(statements)
 
     def append(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int:
-        with self._tx():
-            return self._insert(run_id, kind, at, data)
+        return self._write(lambda: self._insert(run_id, [(kind, at, data)]))
 
     def append_many(
         self,
@@ -208,11 +239,13 @@ class SqliteJournal:
     ) -> None:
         """Commit several events at once (one fsync), and model replies to keep in the
         answer cache with them."""
-        with self._tx():
-            for kind, at, data in events:
-                self._insert(run_id, kind, at, data)
+
+        def statements() -> None:
+            self._insert(run_id, events)
             for key, reply in (replies or {}).items():
                 self._put(key, reply)
+
+        self._write(statements)
 
     def finish_run(
         self,
@@ -226,19 +259,20 @@ class SqliteJournal:
         health: Mapping[str, Evidence] | None = None,
     ) -> None:
         """End a run, with the events not yet committed and what it learnt, in one commit."""
-        with self._tx():
-            for kind, event_at, data in events:
-                self._insert(run_id, kind, event_at, data)
+        end = ("run_finished", at, {"outcome": outcome, "reason": reason, "cost": cost})
+
+        def statements() -> None:
             if health:
                 self._save_health(health)
-            self._insert(
-                run_id, "run_finished", at, {"outcome": outcome, "reason": reason, "cost": cost}
-            )
+            self._insert(run_id, [*events, end])
             self._db.execute(
                 "UPDATE runs SET ended_at=?, outcome=?, reason=?, cost=?, duration=? WHERE id=?",
                 (at, outcome, reason, cost, duration, run_id),
             )
 
+        self._write(statements)
+
+    @_locked
     def runs(self, limit: int = 50) -> list[RunRow]:
         rows = self._db.execute(
             "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration FROM runs "
@@ -247,6 +281,7 @@ class SqliteJournal:
         ).fetchall()
         return [RunRow(*row) for row in rows]
 
+    @_locked
     def run(self, run_id: str) -> RunRow:
         """One run by its exact id."""
         row = self._db.execute(
@@ -258,6 +293,7 @@ class SqliteJournal:
             raise NotFoundError(f"run '{run_id}' not found in {self.path}; see ido runs")
         return RunRow(*row)
 
+    @_locked
     def blocked(self) -> dict[str, list[Event]]:
         """Per blocked run, its approval events (requests and verdicts), in one query."""
         rows = self._db.execute(
@@ -275,7 +311,8 @@ class SqliteJournal:
         """Record that this process resumes the run (`run_resumed`, with `data`), only if
         its last event is still the `after`-th: else another process took it over first.
         A blocked run becomes a running one (no outcome) in the same commit."""
-        with self._tx():
+
+        def statements() -> None:
             row = self._db.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id=?", (run_id,)
             ).fetchone()
@@ -289,8 +326,11 @@ class SqliteJournal:
                 "WHERE id=? AND outcome='blocked'",
                 (run_id,),
             )
-            self._insert(run_id, "run_resumed", at, data)
+            self._insert(run_id, [("run_resumed", at, data)])
 
+        self._write(statements)
+
+    @_locked
     def model_use(self, run_ids: Sequence[str]) -> dict[str, tuple[float, int]]:
         """Per run, what its model planners' calls cost and how many tokens they took."""
         found: dict[str, tuple[float, int]] = {}
@@ -307,14 +347,14 @@ class SqliteJournal:
                 found[run_id] = (float(row[1] or 0.0), int(row[2] or 0))
         return found
 
+    @_locked
     def get(self, key: str) -> Mapping[str, Any] | None:
         """A model's answer to the request with this digest, if one was kept (llm cache)."""
         row = self._db.execute("SELECT reply FROM llm_cache WHERE request=?", (key,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
     def put(self, key: str, reply: Mapping[str, Any]) -> None:
-        with self._tx():
-            self._put(key, reply)
+        self._write(lambda: self._put(key, reply))
 
     def _put(self, key: str, reply: Mapping[str, Any]) -> None:
         self._db.execute(
@@ -322,6 +362,7 @@ class SqliteJournal:
             (key, json.dumps(reply, sort_keys=True)),
         )
 
+    @_locked
     def approvals_since(self, after: int) -> tuple[int, list[Event]]:
         """Approval events (requests and verdicts) appended after the mark `after`, and the
         new mark; `approvals_since(-1)` gives the mark of the newest event without reading."""
@@ -344,6 +385,7 @@ class SqliteJournal:
         events = [Event(r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
         return max(int(mark[0]), after), events
 
+    @_locked
     def health(self) -> dict[str, Evidence]:
         rows = self._db.execute(
             "SELECT capability, successes, failures, latency, updated FROM health"
@@ -352,8 +394,7 @@ class SqliteJournal:
 
     def save_health(self, evidence: Mapping[str, Evidence]) -> None:
         """Store capabilities' health evidence, in one transaction."""
-        with self._tx():
-            self._save_health(evidence)
+        self._write(lambda: self._save_health(evidence))
 
     def _save_health(self, evidence: Mapping[str, Evidence]) -> None:
         self._db.executemany(
@@ -362,6 +403,7 @@ class SqliteJournal:
             [(n, e.successes, e.failures, e.latency, e.updated) for n, e in evidence.items()],
         )
 
+    @_locked
     def events(self, run_id: str) -> list[Event]:
         rows = self._db.execute(
             "SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? ORDER BY seq",
@@ -369,6 +411,7 @@ class SqliteJournal:
         ).fetchall()
         return [Event(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
 
+    @_locked
     def resolve(self, reference: str) -> str:
         """A run id from an id, a unique id prefix, or `last`."""
         if reference == "last":
@@ -391,27 +434,85 @@ class SqliteJournal:
             raise NotFoundError(f"run '{reference}' is ambiguous: {', '.join(r[0] for r in rows)}")
         raise NotFoundError(f"run '{reference}' not found in {self.path}; see ido runs")
 
-    def _insert(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int:
+    def _insert(self, run_id: str, events: Sequence[Pending]) -> int:
+        """Append events to the run, numbered on from its last; the last one's number."""
         row = self._db.execute(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE run_id=?", (run_id,)
+            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id=?", (run_id,)
         ).fetchone()
-        seq = int(row[0])
-        self._db.execute(
+        first = int(row[0]) + 1
+        self._db.executemany(
             "INSERT INTO events(run_id, seq, at, kind, data) VALUES (?, ?, ?, ?, ?)",
-            (run_id, seq, at, kind, json.dumps(data, sort_keys=True, default=str)),
+            [
+                (run_id, seq, at, kind, json.dumps(data, sort_keys=True, default=str))
+                for seq, (kind, at, data) in enumerate(events, first)
+            ],
         )
-        return seq
+        return first + len(events) - 1
 
-    def _tx(self) -> _Transaction:
-        return _Transaction(self._db)
+    def _write(self, statements: Callable[[], T]) -> T:
+        """Run `statements` in a committed transaction; what they return.
+
+        Group commit: a thread that finds the connection busy queues its write, and
+        whoever takes the connection next commits every queued write in one transaction
+        (one fsync for all of them). Each write runs in its own savepoint, so one that
+        fails is undone and raises in its own thread alone.
+        """
+        write = _Write(statements)
+        with self._queued:
+            self._queue.append(write)
+        with self._lock:
+            if not write.done:
+                with self._queued:
+                    batch, self._queue = self._queue, []
+                self._commit(batch)
+        if write.error is not None:
+            raise write.error
+        return write.result  # type: ignore[return-value]
+
+    def _commit(self, batch: list[_Write[Any]]) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            if len(batch) == 1:
+                batch[0].run()
+            else:
+                for write in batch:
+                    self._db.execute("SAVEPOINT write")
+                    if write.run():
+                        self._db.execute("RELEASE write")
+                    else:
+                        self._db.execute("ROLLBACK TO write")
+                        self._db.execute("RELEASE write")
+            if len(batch) == 1 and batch[0].error is not None:
+                self._db.execute("ROLLBACK")
+            else:
+                self._db.execute("COMMIT")
+        except BaseException as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            lost = exc if isinstance(exc, Exception) else JournalError("the commit was interrupted")
+            for write in batch:
+                write.error, write.result = write.error or lost, None
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            for write in batch:
+                write.done = True
 
 
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
+class _Write(Generic[R]):
+    """One thread's write, waiting for a commit (see `SqliteJournal._write`)."""
 
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+    def __init__(self, statements: Callable[[], R]) -> None:
+        self.statements = statements
+        self.done = False
+        self.result: R | None = None
+        self.error: BaseException | None = None
 
-    def __exit__(self, kind: object, *_: object) -> None:
-        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+    def run(self) -> bool:
+        """Run the statements; False (the error kept) when they raise."""
+        try:
+            self.result = self.statements()
+        except Exception as exc:
+            self.error = exc
+            return False
+        return True

@@ -10,6 +10,20 @@ from typing import Any
 
 State = dict[str, Any]
 _MISSING = object()
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def copied(value: Any) -> Any:
+    """A deep copy of JSON-like data; much faster than `copy.deepcopy`, which it uses for
+    anything but plain dicts, lists and scalars."""
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    if kind is dict:
+        return {k: copied(v) for k, v in value.items()}
+    if kind is list:
+        return [copied(v) for v in value]
+    return copy.deepcopy(value)
 
 
 def get_path(state: Mapping[str, Any], path: str, default: Any = None) -> Any:
@@ -36,7 +50,7 @@ def set_path(state: State, path: str, value: Any) -> None:
             child = {}
             node[part] = child
         node = child
-    node[parts[-1]] = copy.deepcopy(value)
+    node[parts[-1]] = copied(value)
 
 
 def delete_path(state: State, path: str) -> None:
@@ -52,18 +66,22 @@ def delete_path(state: State, path: str) -> None:
 
 def merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> State:
     """Deep-merge `overlay` onto a copy of `base`; mappings merge, other values replace."""
-    out: State = copy.deepcopy(dict(base))
+    out: State = copied(dict(base))
+    _merge_into(out, overlay)
+    return out
+
+
+def _merge_into(out: State, overlay: Mapping[str, Any]) -> None:
     for key, value in overlay.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
+            _merge_into(out[key], value)
         else:
-            out[key] = copy.deepcopy(value)
-    return out
+            out[key] = copied(value)
 
 
 def apply_effects(state: Mapping[str, Any], effects: Mapping[str, Any]) -> State:
     """A copy of `state` with each `path: value` effect set."""
-    out: State = copy.deepcopy(dict(state))
+    out: State = copied(dict(state))
     for path, value in effects.items():
         set_path(out, path, value)
     return out
@@ -75,7 +93,7 @@ def close_world(state: Mapping[str, Any], boolean_facts: Iterable[str]) -> State
     This is the closed-world assumption of classical planning: `!state.order.paid` holds
     until something pays the order, without the user having to write `paid: false`.
     """
-    out: State = copy.deepcopy(dict(state))
+    out: State = copied(dict(state))
     for path in boolean_facts:
         if not has_path(out, path):
             set_path(out, path, False)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ido.conditions import compile_condition
+from ido.conditions import Condition, compile_condition
 from ido.errors import PlanningError
 from ido.planner.order import Footprint, Neighbours, footprints
 from ido.planner.types import Action, Limits, Rejection, Task, Weights
@@ -91,6 +91,15 @@ def _key(value: Any) -> tuple[str, Any]:
     return ("json", json.dumps(value, sort_keys=True, default=str))
 
 
+Rows = tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...], str | None]
+"""A condition's table: the rows where it holds, where it does not, the error it raised."""
+
+MAX_REMEMBERED_TABLES = 20_000
+_ROWS: dict[tuple[str, str, tuple[tuple[str, tuple[Any, ...]], ...]], Rows] = {}
+"""Tables already worked out, for every later grounding (of this or another run): the
+conditions are pure, and their rows depend on nothing outside the key."""
+
+
 class _Tabulator:
     """Evaluates conditions on combinations of fluent values, memoised per source."""
 
@@ -137,17 +146,43 @@ class _Tabulator:
                 f"with {size} combinations; split it into smaller conditions"
             )
         base = _excerpt(self._state, condition.state_paths)
+        # Everything the rows depend on: the condition, what it sees of the state, and the
+        # values each fact it reads can take (in the order the rows number them).
+        key = (
+            source,
+            json.dumps(base, sort_keys=True, default=str),
+            tuple((self._paths[i], tuple(map(_key, self._fluents[i].values))) for i in reads),
+        )
+        rows = _ROWS.get(key)
+        if rows is None:
+            rows = self._rows(condition, base, reads, domains)
+            if len(_ROWS) >= MAX_REMEMBERED_TABLES:
+                _ROWS.clear()
+            _ROWS[key] = rows
+        true_rows, false_rows, error = rows
+        if error is not None:
+            self.errors.setdefault(f"{where}: {source}", error)
+        table = Table(source, reads, true_rows, false_rows)
+        self._cache[source] = table
+        return table
+
+    def _rows(
+        self,
+        condition: Condition,
+        base: Mapping[str, Any],
+        reads: tuple[int, ...],
+        domains: list[range],
+    ) -> Rows:
         true_rows: list[tuple[int, ...]] = []
         false_rows: list[tuple[int, ...]] = []
+        error = None
         for row in itertools.product(*domains):
             state = _with_values(base, [(self._fluents[i], v) for i, v in zip(reads, row)])
             verdict = condition.evaluate({"state": state})
             (true_rows if verdict.holds else false_rows).append(tuple(row))
-            if verdict.error and not any(row):
-                self.errors.setdefault(f"{where}: {source}", verdict.error)
-        table = Table(source, reads, tuple(true_rows), tuple(false_rows))
-        self._cache[source] = table
-        return table
+            if verdict.error and not any(row) and error is None:
+                error = verdict.error
+        return tuple(true_rows), tuple(false_rows), error
 
 
 def _excerpt(state: Mapping[str, Any], paths: tuple[str, ...] | None) -> Mapping[str, Any]:

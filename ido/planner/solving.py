@@ -126,10 +126,14 @@ class SolvingPlanner(ABC):
 
         # The solves are independent; backends that release the GIL (CP-SAT) run them side
         # by side. Results are taken in order, so the outcome does not depend on threads.
-        with ThreadPoolExecutor(max_workers=max(1, self.threads)) as pool:
-            for other in pool.map(without, names):
-                if other is not None and other.plan.capabilities != best.capabilities:
-                    found.setdefault(other.plan.capabilities, other.plan)
+        if self.threads > 1 and len(names) > 1:
+            with ThreadPoolExecutor(max_workers=self.threads) as pool:
+                others = list(pool.map(without, names))
+        else:
+            others = [without(name) for name in names]
+        for other in others:
+            if other is not None and other.plan.capabilities != best.capabilities:
+                found.setdefault(other.plan.capabilities, other.plan)
         ranked = sorted(found.values(), key=lambda p: (p.score, p.capabilities))
         return tuple(
             Alternative(p, p.score - best.score, alternative_why(best, p))

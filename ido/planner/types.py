@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ido.planner.order import critical_path, schedule
@@ -147,7 +147,7 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "steps": [asdict(s) for s in self.steps],
+            "steps": [dict(vars(s)) for s in self.steps],  # flat: no deep asdict
             "cost": self.cost,
             "after": [list(a) for a in self.waits],
             "latency": self.latency,
@@ -221,8 +221,8 @@ class PlanResult:
                 {"plan": a.plan.to_json(), "score_delta": a.score_delta, "why": a.why}
                 for a in self.alternatives
             ],
-            "rejections": [asdict(r) for r in self.rejections],
-            "constraints": [asdict(c) for c in self.constraints],
+            "rejections": [dict(vars(r)) for r in self.rejections],
+            "constraints": [dict(vars(c)) for c in self.constraints],
             "reason": self.reason,
             "blocking": list(self.blocking),
             "conflict": list(self.conflict),

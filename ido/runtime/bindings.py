@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ido.errors import ExecutionError
@@ -36,9 +38,20 @@ class Outcome:
     duration: float = 0.0
 
 
+_loaded: dict[tuple[str, str, str], tuple[ModuleType, Callable[..., Any]]] = {}
+
+
 def load_callable(reference: str, base: Path) -> Callable[..., Any]:
-    """Import `package.module:function`, with the project folder `base` importable."""
+    """Import `package.module:function`, with the project folder `base` importable.
+
+    Found functions are remembered (resolving the folder and the import cost more than a
+    no-op binding), for as long as their module stays in `sys.modules`.
+    """
     module_name, _, attr = reference.partition(":")
+    key = (reference, str(base), "" if base.is_absolute() else os.getcwd())
+    known = _loaded.get(key)
+    if known is not None and sys.modules.get(module_name) is known[0]:
+        return known[1]
     root = str(base.resolve())
     if root not in sys.path:
         sys.path.insert(0, root)
@@ -49,6 +62,7 @@ def load_callable(reference: str, base: Path) -> Callable[..., Any]:
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise ExecutionError(f"{reference}: {module_name} has no function {attr}")
+    _loaded[key] = (module, fn)
     return fn  # type: ignore[no-any-return]
 
 
@@ -94,25 +108,68 @@ def perform(
     )
 
 
+Reply = tuple[bool, Any]
+"""What a Python binding did: (True, what it returned) or (False, the error)."""
+Job = tuple[Callable[..., Any], ActionContext, "queue.SimpleQueue[Reply]"]
+
+IDLE_WORKERS = 64
+
+
+class _Workers:
+    """Threads that perform Python bindings, each kept for another call once it is done
+    (starting a thread costs more than a no-op binding). A thread cannot be killed: one
+    whose call outlives its timeout is told to stop when the call ends, and never reused.
+    """
+
+    def __init__(self) -> None:
+        self._idle: list[queue.SimpleQueue[Job | None]] = []
+        self._lock = threading.Lock()
+
+    def call(self, fn: Callable[..., Any], ctx: ActionContext) -> Reply | None:
+        """Call `fn(ctx)` on a worker; None when it did not end within `ctx.timeout`."""
+        with self._lock:
+            jobs = self._idle.pop() if self._idle else None
+        if jobs is None:
+            jobs = queue.SimpleQueue()
+            threading.Thread(
+                target=self._work, args=(jobs,), name="ido:binding", daemon=True
+            ).start()
+        reply: queue.SimpleQueue[Reply] = queue.SimpleQueue()
+        jobs.put((fn, ctx, reply))
+        try:
+            answer = reply.get(timeout=ctx.timeout)
+        except queue.Empty:
+            jobs.put(None)  # the worker ends once the call does
+            return None
+        with self._lock:
+            if len(self._idle) < IDLE_WORKERS:
+                self._idle.append(jobs)
+                return answer
+        jobs.put(None)
+        return answer
+
+    @staticmethod
+    def _work(jobs: queue.SimpleQueue[Job | None]) -> None:
+        while (job := jobs.get()) is not None:
+            fn, ctx, reply = job
+            try:
+                reply.put((True, fn(ctx)))
+            except BaseException as exc:  # the binding's failure, reported as an outcome
+                reply.put((False, f"{type(exc).__name__}: {exc}"))
+            del job, fn, ctx, reply
+
+
+_workers = _Workers()
+
+
 def _python(reference: str, ctx: ActionContext, base: Path) -> Outcome:
     fn = load_callable(reference, base)
-    box: dict[str, Any] = {}
-
-    def call() -> None:
-        try:
-            box["output"] = fn(ctx)
-        except BaseException as exc:  # the binding's failure, reported as an outcome
-            box["error"] = f"{type(exc).__name__}: {exc}"
-
-    # A thread cannot be killed; on timeout it is abandoned (daemon) and the step fails.
-    worker = threading.Thread(target=call, name=f"ido:{ctx.capability}", daemon=True)
-    worker.start()
-    worker.join(ctx.timeout)
-    if worker.is_alive():
+    answer = _workers.call(fn, ctx)
+    if answer is None:
         return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
-    if "error" in box:
-        return Outcome(False, error=box["error"])
-    output = box.get("output")
+    ok, output = answer
+    if not ok:
+        return Outcome(False, error=output)
     if output is not None and not isinstance(output, Mapping):
         return Outcome(False, error=f"{reference} returned {type(output).__name__}, not a mapping")
     return Outcome(True, output=_jsonable(output))

@@ -270,9 +270,7 @@ class LocalRuntime:
         fails it; anything still unanswered is recorded and the run ends `blocked`.
         """
         assert decision.result.plan is not None
-        plan = decision.result.plan.to_json()
-        digest_ = plan_digest(plan)
-        names = [s["capability"] for s in plan["steps"]]
+        names = list(decision.result.plan.capabilities)
         asked = [
             (rule, name, 0 if name == PLAN else names.index(name) + 1, message)
             for rule, name, message in decision.approvals
@@ -282,6 +280,8 @@ class LocalRuntime:
             asked.insert(0, (PROPOSE, PLAN, 0, whole))
         if not asked:
             return None
+        plan = decision.result.plan.to_json()
+        digest_ = plan_digest(plan)
         events = self.journal.events(run.run_id)
         given = verdicts(events)
         earlier = {r.key: r for r in requests(events)}
@@ -376,6 +376,7 @@ class LocalRuntime:
                         state = self._observe(run)
                         reason = self._check(run, decision, done - checked, expected, state)
                     return reason, state
+                self._flush_outcomes(run)
                 for ctx, outcome in executor.next():
                     i = running.pop(ctx.step)
                     self._finish(run, ctx, outcome)
@@ -428,6 +429,8 @@ class LocalRuntime:
     def _observe(self, run: RunState) -> State:
         simulated = self.env.observations()
         observations = list(simulated or [])
+        if simulated is None and run.intent.spec.observers:
+            self._flush_outcomes(run)
         for name in run.intent.spec.observers if simulated is None else ():
             observer = self.catalog.observers[name]
             origin = self.catalog.origin(observer)
@@ -445,6 +448,7 @@ class LocalRuntime:
         return state
 
     def _decide(self, run: RunState, planner: Planner, state: State, trigger: str) -> Decision:
+        self._flush_outcomes(run)
         run.decisions += 1
         now = self.clock()
         started = time.perf_counter()
@@ -595,7 +599,7 @@ class LocalRuntime:
             # The exact moment, so that replay and resume learn exactly what the run did.
             data["learnt_at"] = now = self.clock()
             self._learn(run, ctx.capability, ok=outcome.ok, duration=learnt(data), now=now)
-        self._record(run, "action_finished", data)
+        self._record(run, "action_finished", data, durable=False)
         if outcome.ok:
             run.completed.append((ctx.step, ctx.capability))
 
@@ -655,13 +659,28 @@ class LocalRuntime:
         """Journal an event. A durable one is committed now, with any held back before it:
         observations and decisions wait for the next commit, as ido can redo them after a
         crash, while what precedes a side effect must be on disk first. `replies`: model
-        answers to keep in the cache, in the same commit."""
+        answers to keep in the cache, in the same commit.
+
+        A step's outcome waits too, but never long: the next step's start commits it
+        before that step's side effect, and it is committed before anything that may take
+        a while (waiting for steps in flight, observers, a decision after a replan), so a
+        completed step is never repeated after a crash."""
         self._pending.append((kind, stamp(self.clock()), data))
         if durable:
+            self._flush(run, replies)
+        self._emit(run, kind, data, took)
+
+    def _flush(self, run: RunState, replies: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        """Commit the events held back, if any."""
+        if self._pending or replies:
             self.journal.append_many(run.run_id, self._pending, replies)
             self._after_commit(len(self._pending))
             self._pending = []
-        self._emit(run, kind, data, took)
+
+    def _flush_outcomes(self, run: RunState) -> None:
+        """Commit held-back step outcomes before anything that may take a while."""
+        if any(kind == "action_finished" for kind, _, _ in self._pending):
+            self._flush(run)
 
     def _after_commit(self, events: int = 1) -> None:
         """The crash test hook: die (SIGKILL, no cleanup) right after the commit that holds

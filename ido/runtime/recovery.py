@@ -7,6 +7,7 @@ it stopped, plus the steps it had started without recording how they ended.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from collections.abc import Mapping
@@ -69,7 +70,11 @@ class Recovered:
 
 def host() -> dict[str, Any]:
     """Where this process runs, recorded when a run starts or resumes."""
-    pid = os.getpid()
+    return dict(_host(os.getpid()))
+
+
+@functools.lru_cache(maxsize=4)
+def _host(pid: int) -> dict[str, Any]:
     return {"pid": pid, "host": socket.gethostname(), "since": _process_start(pid)}
 
 
