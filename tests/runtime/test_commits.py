@@ -1,0 +1,270 @@
+"""When the journal commits: shared commits between threads, and step outcomes on disk in time.
+
+Every test here reads the SQLite file from outside the journal (a second connection, or the
+binding itself), as a process resuming after a crash would.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ido.errors import JournalError
+from ido.journal import SqliteJournal
+from ido.loading import load_catalog
+from ido.model import Capability
+from ido.runtime.bindings import load_callable, perform
+from ido.runtime.context import ActionContext
+from ido.runtime.local import LocalRuntime
+from ido.testing import StepClock
+from tests.runtime.test_parallel_steps import PARCEL
+
+
+class CountingJournal(SqliteJournal):
+    commits = 0
+
+    def _commit(self, batch: list[Any]) -> None:
+        self.commits += 1
+        super()._commit(batch)
+
+
+def _queued(journal: SqliteJournal, count: int) -> None:
+    """Wait until `count` writes wait for the journal (which the test holds)."""
+    deadline = time.monotonic() + 10
+    while len(journal._queue) < count:
+        assert time.monotonic() < deadline, "the writes never queued"
+        time.sleep(0.005)
+
+
+def test_writes_queued_while_the_journal_is_busy_share_one_commit(tmp_path: Path) -> None:
+    """Eight threads that write while another holds the connection are committed together, each in full."""
+    journal = CountingJournal(tmp_path / "j.db")
+    for n in range(8):
+        journal.start_run(f"r{n}", "intent", "2026-11-23T00:00:00.000+00:00", {})
+    before = journal.commits
+    events = [("observed", "2026-11-23T00:00:01.000+00:00", {"n": i}) for i in range(3)]
+    with journal._lock:  # busy, as while another thread's commit is on its way to disk
+        threads = [
+            threading.Thread(target=journal.append_many, args=(f"r{n}", events)) for n in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        _queued(journal, 8)
+    for thread in threads:
+        thread.join()
+    assert journal.commits - before == 1
+    journal.close()
+    with sqlite3.connect(tmp_path / "j.db") as db:
+        rows = db.execute("SELECT run_id, seq, kind FROM events ORDER BY run_id, seq").fetchall()
+    assert rows == [
+        (f"r{n}", seq, kind)
+        for n in range(8)
+        for seq, kind in enumerate(["run_started", "observed", "observed", "observed"], 1)
+    ]
+
+
+def test_a_write_that_fails_in_a_shared_commit_fails_alone(tmp_path: Path) -> None:
+    """A run id used twice raises in its own thread; the writes committed beside it are kept."""
+    journal = SqliteJournal(tmp_path / "j.db")
+    journal.start_run("taken", "intent", "2026-11-23T00:00:00.000+00:00", {})
+    errors: dict[str, BaseException] = {}
+
+    def start(run_id: str) -> None:
+        try:
+            journal.start_run(run_id, "intent", "2026-11-23T00:00:01.000+00:00", {"id": run_id})
+        except BaseException as exc:
+            errors[run_id] = exc
+
+    with journal._lock:
+        threads = [threading.Thread(target=start, args=(r,)) for r in ("a", "taken", "b")]
+        for thread in threads:
+            thread.start()
+        _queued(journal, 3)
+    for thread in threads:
+        thread.join()
+    assert list(errors) == ["taken"] and isinstance(errors["taken"], JournalError)
+    assert "already exists" in str(errors["taken"])
+    assert sorted(r.id for r in journal.runs()) == ["a", "b", "taken"]
+    assert [e.kind for e in journal.events("taken")] == ["run_started"]
+    assert journal.events("a")[0].data == {"id": "a"}
+    journal.close()
+
+
+def test_runs_on_many_threads_can_share_one_journal(project: Path) -> None:
+    """Twenty runs on ten threads, one journal: every run achieved, its events numbered 1..n."""
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    intent = catalog.intents["ship-order"]
+    outcomes: list[str] = []
+    with SqliteJournal(project / "j.db") as journal:
+
+        def work() -> None:
+            runtime = LocalRuntime(catalog, journal, base=project)
+            for _ in range(2):
+                outcomes.append(runtime.run(intent).outcome)
+
+        threads = [threading.Thread(target=work) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        runs = journal.runs(100)
+        assert outcomes == ["achieved"] * 20 and len(runs) == 20
+        for row in runs:
+            seqs = [e.seq for e in journal.events(row.id)]
+            assert seqs == list(range(1, len(seqs) + 1))
+            assert journal.events(row.id)[-1].kind == "run_finished"
+
+
+PEEK = """\
+import sqlite3
+
+
+def call(ctx):
+    db = sqlite3.connect('j.db')
+    done = db.execute(
+        "SELECT count(*) FROM events WHERE run_id=? AND kind='action_finished'", (ctx.run_id,)
+    ).fetchone()[0]
+    db.close()
+    if done != ctx.step - 1:
+        raise RuntimeError(f"step {ctx.step} found {done} earlier outcomes on disk")
+    return None
+"""
+
+
+def test_each_step_finds_the_outcomes_of_the_steps_before_it_on_disk(project: Path) -> None:
+    """A step's outcome waits for the next commit, but that commit comes before the next side effect."""
+    (project / "fakesvc" / "peek.py").write_text(PEEK)
+    catalog_file = project / "capabilities" / "catalog.yaml"
+    catalog_file.write_text(
+        catalog_file.read_text().replace("fakesvc.impl:call", "fakesvc.peek:call")
+    )
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    with SqliteJournal(project / "j.db") as journal:
+        runtime = LocalRuntime(catalog, journal, base=project, clock=StepClock())
+        report = runtime.run(catalog.intents["ship-order"])
+        assert report.outcome == "achieved", report.reason
+        finished = [e for e in journal.events(report.run_id) if e.kind == "action_finished"]
+    assert [e.data["ok"] for e in finished] == [True, True]
+
+
+WATCH = """\
+import sqlite3
+import time
+
+
+def call(ctx):
+    if ctx.capability != "label":
+        return None
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        db = sqlite3.connect('j.db')
+        row = db.execute(
+            "SELECT count(*) FROM events WHERE run_id=? AND kind='action_finished' "
+            "AND data LIKE '%\\"pack\\"%'", (ctx.run_id,)
+        ).fetchone()
+        db.close()
+        if row[0]:
+            return {"saw_pack": True}
+        time.sleep(0.02)
+    raise RuntimeError("pack's outcome never reached the disk while label ran")
+"""
+
+
+def test_an_outcome_is_committed_while_other_steps_are_still_running(project: Path) -> None:
+    """pack ends at once; label, running beside it, waits to see pack's outcome on disk."""
+    (project / "capabilities" / "parcel.yaml").write_text(
+        PARCEL.replace("fakesvc.meet:call", "fakesvc.watch:call")
+    )
+    (project / "intents" / "send-parcel.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: send-parcel}\n"
+        'spec:\n  goal: ["state.parcel.sent"]\n  constraints: {deadline: 3500ms}\n'
+    )
+    (project / "fakesvc" / "watch.py").write_text(WATCH)
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    with SqliteJournal(project / "j.db") as journal:
+        runtime = LocalRuntime(catalog, journal, base=project)
+        report = runtime.run(catalog.intents["send-parcel"])
+        assert report.outcome == "achieved", report.reason
+        outputs = {
+            e.data["capability"]: e.data["output"]
+            for e in journal.events(report.run_id)
+            if e.kind == "action_finished"
+        }
+    assert outputs["label"] == {"saw_pack": True}
+
+
+def _capability(reference: str, timeout: str = "5s") -> Capability:
+    return Capability.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Capability",
+            "metadata": {"name": "thing"},
+            "spec": {
+                "provider": "p",
+                "effects": {"done": True},
+                "timeout": timeout,
+                "run": {"python": reference},
+            },
+        }
+    )
+
+
+def _context(timeout: float) -> ActionContext:
+    return ActionContext("r1", "intent", "thing", "p", 1, 1, "r1/1/1", timeout, {})
+
+
+THREADS = """\
+import threading
+import time
+
+hung = []
+
+
+def where(ctx):
+    return {"thread": threading.get_ident()}
+
+
+def hang(ctx):
+    hung.append(threading.get_ident())
+    time.sleep(1.5)
+"""
+
+
+def test_binding_threads_are_reused_but_never_one_still_busy_after_a_timeout(
+    project: Path,
+) -> None:
+    """Back-to-back calls share a worker thread; one left running by a timeout gets no more calls."""
+    (project / "fakesvc" / "threads.py").write_text(THREADS)
+    first = perform(_capability("fakesvc.threads:where"), _context(5.0), project)
+    second = perform(_capability("fakesvc.threads:where"), _context(5.0), project)
+    assert first.ok and second.ok and first.output == second.output
+    hung = perform(_capability("fakesvc.threads:hang", "100ms"), _context(0.1), project)
+    assert not hung.ok and hung.timed_out
+    busy = sys.modules["fakesvc.threads"].hung[0]
+    later = [
+        perform(_capability("fakesvc.threads:where"), _context(5.0), project) for _ in range(3)
+    ]
+    assert all(o.ok and o.output["thread"] != busy for o in later)
+
+
+def test_a_remembered_binding_is_imported_again_once_its_module_is_gone(project: Path) -> None:
+    """Binding functions are remembered only while their module stays imported."""
+    module = project / "fakesvc" / "again.py"
+    module.write_text("def call(ctx):\n    return {'v': 1}\n")
+    assert load_callable("fakesvc.again:call", project)(None) == {"v": 1}
+    module.write_text("def call(ctx):\n    return {'v': 2}\n")
+    assert load_callable("fakesvc.again:call", project)(None) == {"v": 1}
+    del sys.modules["fakesvc.again"]
+    assert load_callable("fakesvc.again:call", project)(None) == {"v": 2}
+
+
+@pytest.fixture(autouse=True)
+def _forget_fakesvc_modules() -> None:
+    for name in [n for n in sys.modules if n.startswith("fakesvc.")]:
+        del sys.modules[name]
