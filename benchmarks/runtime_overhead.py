@@ -13,12 +13,13 @@ disk you care about, since every number here is bounded by fsync):
    `state.job.ready` and sets `job.s1`, `noop-s2` requires `job.s1`, `noop-s3` requires
    `job.s2`) and an intent whose goal is `state.job.s3`, so the plan is the chain
    s1 → s2 → s3. `LocalRuntime` runs it on a `SqliteJournal` file, once per planner
-   (`search`, `cpsat`): N runs one after another on one connection, then M runs on
-   `--concurrent` threads at once, each thread with its own connection to one file (as
-   `ido run A B C --concurrency` does). Durable steps/s = steps that finished OK (counted in
-   the journal) / wall seconds. One extra run on a journal that counts its transactions
-   (`SqliteJournal._tx`, each one fsync'd commit) gives commits per run, so commits/s =
-   runs/s × commits per run.
+   (`search`, `cpsat`): N runs one after another, then M runs on `--concurrent` threads
+   sharing one journal (as `ido run A B C --concurrency` does: their writes share commits),
+   and, for the search planner, the same threads each with its own connection to the file.
+   Durable steps/s = steps that finished OK (counted in the journal) / wall seconds.
+   Commits are counted on the journal (`SqliteJournal._commit`, each one fsync'd
+   transaction); one extra run on a journal that also counts its calls says what each
+   commit of a run holds.
 2. **Raw SQLite**: one INSERT per `BEGIN IMMEDIATE`/`COMMIT`, WAL, `synchronous=FULL`, a row
    the size of an average ido event, single-threaded: the physical limit of a durable step.
 3. **DBOS** (in a child process, so its background threads leave ido's numbers alone): a
@@ -248,6 +249,10 @@ def calibrate(catalog: Any, base: Path, path: Path, intent: Any) -> dict[str, An
         def append(self, run_id: str, kind: str, at: str, data: Any) -> int:
             kinds[f"append {kind}"] += 1
             return super().append(run_id, kind, at, data)
+
+        def append_many(self, run_id: str, events: Any, replies: Any = None) -> None:
+            kinds["append_many (" + " + ".join(kind for kind, _, _ in events) + ")"] += 1
+            super().append_many(run_id, events, replies)
 
         def finish_run(self, *args: Any, **kwargs: Any) -> None:
             kinds["finish_run (run_finished event + runs row)"] += 1
