@@ -8,6 +8,7 @@ import os
 from ortools.sat.python import cp_model
 
 from ido.errors import PlanningError
+from ido.planner.bounds import Landmarks, beyond, landmarks, prunable
 from ido.planner.grounding import Grounded, over_limit
 from ido.planner.search import SearchPlanner
 from ido.planner.solving import (
@@ -25,6 +26,8 @@ from ido.planner.types import Plan, Task
 SCALE = 1_000_000
 SHORT = 16  # horizons up to this are solved at once; longer ones are deepened into
 SMALL = 3  # problems with at most this many usable capabilities go to the exact search
+PRUNE_FROM = 32  # from this many usable capabilities, landmark bounds narrow each solve
+SHORTLIST = 3  # achievers per landmark (by the objective) in the first, narrow solve
 
 
 class CpSatPlanner(SolvingPlanner):
@@ -46,9 +49,11 @@ class CpSatPlanner(SolvingPlanner):
         short_horizon: int = SHORT,
         fallback_states: int = 50_000,
         small: int = SMALL,
+        prune_from: int = PRUNE_FROM,
     ) -> None:
         self.seed = seed
         self.small = small
+        self.prune_from = prune_from
         self.fallback_states = fallback_states
         self.short_horizon = short_horizon
         self.workers = workers
@@ -56,6 +61,7 @@ class CpSatPlanner(SolvingPlanner):
         self._grounded: Grounded | None = None
         self._encodings: dict[int, _Encoding] = {}
         self._cover: frozenset[int] = frozenset()
+        self._hint: Plan | None = None
 
     def parameters(self, task: Task) -> dict[str, object]:
         return {
@@ -89,7 +95,9 @@ class CpSatPlanner(SolvingPlanner):
                 task, g, length, metric, without
             )
         try:
-            found: Solution | None = self._deepen(task, g, length, metric, without)
+            self._hint = None
+            allowed = self._narrowed(task, g, length, metric, usable(g, without))
+            found: Solution | None = self._deepen(task, g, length, metric, allowed)
         except _Undecided:
             found, undecided = None, True
         else:
@@ -109,8 +117,45 @@ class CpSatPlanner(SolvingPlanner):
                 "states; the catalog may be too large to plan within these limits"
             ) from None
 
+    def _narrowed(
+        self, task: Task, g: Grounded, length: int, metric: Metric, allowed: frozenset[int]
+    ) -> frozenset[int]:
+        """`allowed` without the actions that no optimal plan within the limits can use
+        (see `ido.planner.bounds`): first those whose landmark bound breaks `max_cost` or
+        `min_success_probability`, then, once a plan is found among a few achievers per
+        landmark, those whose bound on the objective is worse than that plan."""
+        if len(allowed) < self.prune_from:
+            return allowed
+        marks = landmarks(g, allowed)
+        if not marks:
+            return allowed
+        limits = task.limits
+        rules = []
+        if limits.max_cost is not None:
+            rules.append((lambda a: g.actions[a].cost, limits.max_cost))
+        if limits.min_success_probability is not None:
+            risk = -math.log(max(limits.min_success_probability, 1e-300))
+            rules.append((lambda a: g.actions[a].risk, risk))
+        kept = allowed - prunable(g, allowed, marks, rules)
+        marks = landmarks(g, kept) if kept != allowed else marks
+        if not marks or metric == "latency":  # an elapsed time is not a sum
+            return kept
+        few = _shortlist(task, g, marks, kept, metric)
+        if len(few) > len(kept) // 2:
+            return kept
+        try:
+            first = self._deepen(task, g, length, metric, few)
+        except _Undecided:
+            return kept
+        if first is None:
+            return kept
+        best = plan_total(first.plan, metric)
+        cost_of = lambda a: measure(task, g.actions[a], metric)  # noqa: E731
+        self._hint = first.plan
+        return kept - beyond(g, kept, marks, cost_of, best, rules)
+
     def _deepen(
-        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+        self, task: Task, g: Grounded, length: int, metric: Metric, allowed: frozenset[int]
     ) -> Solution | None:
         """Solve at `length` steps, or, when that is long, deepen from a short horizon.
 
@@ -118,7 +163,6 @@ class CpSatPlanner(SolvingPlanner):
         rules out every longer plan than C / least as better. So a plan found within a
         short horizon bounds the horizon the proof needs, often far below `length`.
         """
-        allowed = usable(g, without)
         least = min(
             (measure(task, g.actions[a], metric) for a in allowed),
             default=0.0,
@@ -171,16 +215,21 @@ class CpSatPlanner(SolvingPlanner):
             if limits.deadline is not None:
                 model.add(elapsed <= _i(limits.deadline))
             return self._run(task, g, model, chosen, elapsed, length)
+        bound = None
+        if self._hint is not None:
+            names = {action.name: a for a, action in enumerate(g.actions)}
+            hinted = (g.actions[names[n]] for n in self._hint.capabilities)
+            bound = sum(_i(measure(task, action, metric)) for action in hinted)
         if limits.deadline is None:
-            return self._run(task, g, model, chosen, total(metric), length)
+            return self._run(task, g, model, chosen, total(metric), length, bound)
         # The deadline bounds the critical path, which needs a timed model. Without it the
         # problem is a relaxation: when its best plan meets the deadline anyway (the usual
         # case), that plan is also the best with it, and the timed model is never built.
-        loose = self._run(task, g, model.clone(), chosen, total(metric), length)
+        loose = self._run(task, g, model.clone(), chosen, total(metric), length, bound)
         if loose is None or ordered(g, loose.plan).latency <= limits.deadline + 1e-9:
             return loose
         model.add(_elapsed(model, encoding, g, banned) <= _i(limits.deadline))
-        return self._run(task, g, model, chosen, total(metric), length)
+        return self._run(task, g, model, chosen, total(metric), length, bound)
 
     def _run(
         self,
@@ -190,10 +239,21 @@ class CpSatPlanner(SolvingPlanner):
         chosen: list[tuple[tuple[int, int], cp_model.IntVar]],
         objective: cp_model.LinearExprT,
         length: int,
+        bound: int | None = None,
     ) -> Solution | None:
-        """Minimise `objective` on `model`; the plan is the actions `chosen` that are taken."""
+        """Minimise `objective` on `model`; the plan is the actions `chosen` that are taken.
+
+        With a hint (a plan found among fewer actions, `_narrowed`), the solver starts from
+        it, and `bound` (its objective) caps the objective: no better plan is worse."""
         # Ties on the metric go to the shorter plan: no zero-cost detours.
         model.minimize(objective * (length + 1) + cp_model.LinearExpr.sum([v for _, v in chosen]))
+        if self._hint is not None and len(self._hint.steps) <= length:
+            index = {action.name: a for a, action in enumerate(g.actions)}
+            hinted = {(t, index[s.capability]) for t, s in enumerate(self._hint.steps)}
+            for key, var in chosen:
+                model.add_hint(var, key in hinted)
+            if bound is not None:
+                model.add(objective <= bound)
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = self.seed
@@ -219,6 +279,24 @@ class CpSatPlanner(SolvingPlanner):
             encoding = _Encoding(g, length, needed | self._cover)
             self._encodings[length] = encoding
         return encoding
+
+
+def _shortlist(
+    task: Task, g: Grounded, marks: Landmarks, kept: frozenset[int], metric: Metric
+) -> frozenset[int]:
+    """A few achievers per landmark: the best by the objective and by each limited metric,
+    and every action that achieves no landmark (it may be needed all the same)."""
+    limited: list[Metric] = [metric]
+    limits = task.limits
+    limited += ["cost"] if limits.max_cost is not None else []
+    limited += ["risk"] if limits.min_success_probability is not None else []
+    limited += ["latency"] if limits.deadline is not None else []
+    chosen = set(kept) - set().union(*marks)
+    for achievers in marks:
+        for name in dict.fromkeys(limited):
+            ranked = sorted(achievers & kept, key=lambda a: (measure(task, g.actions[a], name), a))
+            chosen.update(ranked[: SHORTLIST if name == metric else 2])
+    return frozenset(chosen)
 
 
 def _elapsed(

@@ -13,7 +13,7 @@ import bisect
 import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from ido.conditions import Condition, compile_condition
@@ -98,6 +98,11 @@ MAX_REMEMBERED_TABLES = 20_000
 _ROWS: dict[tuple[str, str, tuple[tuple[str, tuple[Any, ...]], ...]], Rows] = {}
 """Tables already worked out, for every later grounding (of this or another run): the
 conditions are pure, and their rows depend on nothing outside the key."""
+
+
+def forget_tables() -> None:
+    """Drop the remembered condition tables (a benchmark's cold start)."""
+    _ROWS.clear()
 
 
 class _Tabulator:
@@ -305,7 +310,8 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
 
 
 def _renumber(table: Table, new: Mapping[int, int]) -> Table:
-    return replace(table, fluents=tuple(new[f] for f in table.fluents))
+    fluents = tuple(new[f] for f in table.fluents)
+    return Table(table.source, fluents, table.true_rows, table.false_rows)
 
 
 def _horizon(count: int, eff: Sequence[tuple[tuple[int, int], ...]]) -> int:
@@ -334,23 +340,36 @@ def _reachability(
     pre: Sequence[tuple[Table, ...]],
     eff: Sequence[tuple[tuple[int, int], ...]],
 ) -> list[int | None]:
-    """Relaxed planning graph: the first layer at which each action could apply (None: never)."""
+    """Relaxed planning graph: the first layer at which each action could apply (None: never).
+
+    An action that cannot apply at one layer can at the next only if a fact it reads gained
+    a value, so each layer looks again only at the readers of the facts that grew.
+    """
     reached: list[set[int]] = [{0} for _ in fluents]
     level: list[int | None] = [None] * len(pre)
+    readers: dict[int, list[int]] = {}
+    for i, tables in enumerate(pre):
+        for f in sorted({f for t in tables for f in t.fluents}):
+            readers.setdefault(f, []).append(i)
+    candidates: Iterable[int] = range(len(pre))
     layer = 0
     while True:
         new = [
             i
-            for i in range(len(pre))
+            for i in candidates
             if level[i] is None and all(_satisfiable(t, reached) for t in pre[i])
         ]
         if not new:
             return level
         for i in new:
             level[i] = layer
+        grown: set[int] = set()
         for i in new:
             for f, v in eff[i]:
-                reached[f].add(v)
+                if v not in reached[f]:
+                    reached[f].add(v)
+                    grown.add(f)
+        candidates = sorted({i for f in grown for i in readers.get(f, ())})
         layer += 1
 
 
@@ -426,15 +445,20 @@ def _dominance(
         signature = (conditions, tuple(sorted(set(eff[i]))))
         groups.setdefault(signature, []).append(i)
     dominated: dict[int, int] = {}
+    score = {i: weights.score(actions[i]) for i in keep}
     for members in groups.values():
-        ordered = sorted(members, key=lambda i: (weights.score(actions[i]), actions[i].name))
+        ordered = sorted(members, key=lambda i: (score[i], actions[i].name))
         front: list[int] = []
         for i in ordered:
+            b = actions[i]
             winner = next(
                 (
                     j
                     for j in front
-                    if _no_worse(weights, actions[j], actions[i])
+                    if actions[j].cost <= b.cost
+                    and actions[j].latency <= b.latency
+                    and actions[j].reliability >= b.reliability
+                    and score[j] <= score[i]
                     and neighbours.waits_no_more(position[j], position[i])
                 ),
                 None,
@@ -452,12 +476,3 @@ def _dominance(
         for i, j in sorted(dominated.items())
     ]
     return dominated, rejections
-
-
-def _no_worse(weights: Weights, a: Action, b: Action) -> bool:
-    return (
-        a.cost <= b.cost
-        and a.latency <= b.latency
-        and a.reliability >= b.reliability
-        and weights.score(a) <= weights.score(b)
-    )

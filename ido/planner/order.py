@@ -51,14 +51,28 @@ def footprints(actions: Sequence[Action]) -> tuple[Footprint, ...]:
     """Per action, the atoms it reads and writes; atoms are the paths that can interfere."""
     paths = [paths_of(a) for a in actions]
     written = {w for _, writes in paths for w in writes}
-    atoms = sorted(
-        written | {r for reads, _ in paths for r in reads if any(_overlap(r, w) for w in written)}
-    )
+    ordered = sorted(written)
+
+    def overlaps_a_write(read: str) -> bool:
+        if read == ROOT:
+            return bool(written)
+        parts = read.split(".")
+        if any(".".join(parts[:cut]) in written for cut in range(1, len(parts) + 1)):
+            return True  # a write at the read path or above it
+        at = bisect.bisect_left(ordered, read + ".")  # a write inside it
+        return at < len(ordered) and ordered[at].startswith(read + ".")
+
+    read = {r for reads, _ in paths for r in reads}
+    atoms = sorted(written | {r for r in read if overlaps_a_write(r)})
     index = {atom: i for i, atom in enumerate(atoms)}
 
+    known: dict[frozenset[str], frozenset[int]] = {}  # actions share paths: work each out once
+
     def used(own: frozenset[str]) -> frozenset[int]:
+        if own in known:
+            return known[own]
         if ROOT in own:
-            return frozenset(range(len(atoms)))
+            return known.setdefault(own, frozenset(range(len(atoms))))
         found: set[int] = set()
         for path in own:
             if path in index:
@@ -66,7 +80,7 @@ def footprints(actions: Sequence[Action]) -> tuple[Footprint, ...]:
             start = bisect.bisect_left(atoms, path + ".")
             end = bisect.bisect_left(atoms, path + "/")  # "/" sorts right after "."
             found.update(range(start, end))
-        return frozenset(found)
+        return known.setdefault(own, frozenset(found))
 
     return tuple(Footprint(used(reads), used(writes)) for reads, writes in paths)
 

@@ -1,0 +1,150 @@
+"""Lower bounds from landmarks, to leave out of a solve the actions no optimal plan can use.
+
+A *landmark* is a fact value every plan must reach: a goal value that does not hold yet, or
+a value every achiever of another landmark needs before it runs. So every plan contains an
+achiever of each landmark. With nonnegative costs, uniform cost partitioning (each action's
+cost shared equally among the landmarks it achieves) turns that into a lower bound on the
+cost of any plan that contains a given action: its own cost plus, for every landmark it
+does not achieve, the cheapest share among that landmark's achievers.
+
+An action whose bound is over a limit (`max_cost`, or the risk `min_success_probability`
+allows) is in no plan within the limits; one whose bound on the objective is over the
+score of a plan already found is in no optimal plan. Leaving them out keeps every optimal
+plan, so the solve on what is left is as optimal as the solve on everything, and smaller.
+The bound on the objective is sharpened with each additive limit (Lagrangian relaxation):
+for any λ ≥ 0, a plan within `max_cost` B has score ≥ score + λ·cost − λ·B, so the landmark
+bound of the weighted sum, less λ·B, bounds the score too, and the best of several λ
+bounds it best.
+
+Pure functions of a grounded task.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+
+from ido.planner.grounding import Grounded, Table
+
+Landmarks = tuple[frozenset[int], ...]
+"""Per fact landmark, the actions (indices into `Grounded.actions`) that achieve it."""
+
+TOLERANCE = 1e-4
+
+
+def required(table: Table) -> dict[int, int]:
+    """The fluent values every row where `table` holds agrees on (none: it never holds)."""
+    if not table.true_rows:
+        return {}
+    first = table.true_rows[0]
+    return {
+        f: first[n]
+        for n, f in enumerate(table.fluents)
+        if all(row[n] == first[n] for row in table.true_rows)
+    }
+
+
+def landmarks(g: Grounded, allowed: Iterable[int]) -> Landmarks | None:
+    """The achiever sets of the fact landmarks among `allowed` actions; None when one has no
+    achiever left (no plan exists with these actions, which the solver will say)."""
+    usable = sorted(allowed)
+    writers: dict[tuple[int, int], list[int]] = {}
+    for a in usable:
+        for effect in g.eff[a]:
+            writers.setdefault(effect, []).append(a)
+    needs = {a: _needs(g.pre[a]) for a in usable}
+    found: dict[tuple[int, int], frozenset[int]] = {}
+    todo = sorted({fact for table in g.goal for fact in required(table).items() if fact[1] != 0})
+    while todo:
+        fact = todo.pop()
+        if fact in found:
+            continue
+        achievers = writers.get(fact, [])
+        if not achievers:
+            return None
+        found[fact] = frozenset(achievers)
+        shared = set.intersection(*(set(needs[a]) for a in achievers))
+        todo.extend(sorted(shared - set(found)))
+    return tuple(found[fact] for fact in sorted(found))
+
+
+def _needs(tables: Sequence[Table]) -> set[tuple[int, int]]:
+    """Fluent values (not the current ones) an action needs before it can run."""
+    out: set[tuple[int, int]] = set()
+    for table in tables:
+        out.update(fact for fact in required(table).items() if fact[1] != 0)
+    return out
+
+
+def lower_bounds(
+    costs: Sequence[float], marks: Landmarks, actions: Iterable[int]
+) -> dict[int, float]:
+    """Per action in `actions`, a lower bound on the summed `costs` of any plan containing
+    it (uniform cost partitioning over the landmarks; costs must be nonnegative)."""
+    shares: dict[int, int] = {}
+    for achievers in marks:
+        for a in achievers:
+            shares[a] = shares.get(a, 0) + 1
+    cheapest = [min(costs[a] / shares[a] for a in achievers) for achievers in marks]
+    total = sum(cheapest)
+    bounds = {}
+    for a in actions:
+        own = sum(c for achievers, c in zip(marks, cheapest) if a in achievers)
+        bounds[a] = costs[a] + total - own
+    return bounds
+
+
+def over(bounds: dict[int, float], limit: float) -> frozenset[int]:
+    """The actions whose bound is over `limit` by more than any rounding could make up
+    (the solver sums costs scaled to whole numbers)."""
+    slack = TOLERANCE * (1.0 + abs(limit))
+    return frozenset(a for a, bound in bounds.items() if bound > limit + slack)
+
+
+def prunable(
+    g: Grounded,
+    allowed: frozenset[int],
+    marks: Landmarks,
+    metrics: Iterable[tuple[Callable[[int], float], float]],
+) -> frozenset[int]:
+    """The `allowed` actions that some (cost of an action, most a plan may total) rules out."""
+    out: set[int] = set()
+    for cost_of, limit in metrics:
+        costs = [cost_of(a) if a in allowed else math.inf for a in range(len(g.actions))]
+        if min((costs[a] for a in allowed), default=0.0) < 0:
+            continue  # the bound needs nonnegative costs
+        out |= over(lower_bounds(costs, marks, allowed), limit)
+    return frozenset(out)
+
+
+LAMBDAS = (0.1, 0.3, 1.0, 3.0, 10.0)  # multiples of the objective's scale over the limit's
+
+
+def beyond(
+    g: Grounded,
+    allowed: frozenset[int],
+    marks: Landmarks,
+    objective: Callable[[int], float],
+    upper: float,
+    limits: Sequence[tuple[Callable[[int], float], float]] = (),
+) -> frozenset[int]:
+    """The `allowed` actions in no plan within the `limits` (additive: cost of an action,
+    most a plan may total) whose objective is at most `upper`."""
+    n = len(g.actions)
+    base = [objective(a) if a in allowed else 0.0 for a in range(n)]
+    if min((base[a] for a in allowed), default=0.0) < 0:
+        return frozenset()
+    best = lower_bounds(base, marks, allowed)
+    floor = sum(min(base[a] for a in achievers) for achievers in marks)
+    for cost_of, limit in limits:
+        extra = [cost_of(a) if a in allowed else 0.0 for a in range(n)]
+        if min((extra[a] for a in allowed), default=0.0) < 0:
+            continue
+        spread = sum(min(extra[a] for a in achievers) for achievers in marks)
+        scale = floor / max(spread, limit, 1e-9)
+        for factor in LAMBDAS:
+            weight = factor * scale
+            mixed = [b + weight * e for b, e in zip(base, extra)]
+            for a, bound in lower_bounds(mixed, marks, allowed).items():
+                best[a] = max(best[a], bound - weight * limit)
+    return over(best, upper)

@@ -1,0 +1,177 @@
+"""Landmark bounds (`ido.planner.bounds`): never above a real plan, and pruning keeps the optimum.
+
+The bounds are checked against every plan a depth-first enumeration finds on small random
+tasks; the pruning CP-SAT does with them is checked by solving the same tasks with and
+without it, on the random tasks of the property tests and on larger provider catalogs.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ido.planner.bounds import beyond, landmarks, lower_bounds
+from ido.planner.cpsat import CpSatPlanner
+from ido.planner.grounding import ground
+from ido.planner.simulate import check_plan
+from ido.planner.types import Action, Limits, Task, Weights
+from ido.state import apply_effects, close_world
+from tests.planner.test_property import holds, random_task
+
+
+def plans(task: Task, limit: int = 400) -> Iterator[list[Action]]:
+    """Valid plans (any within max_steps, not only optimal ones), depth first."""
+    found = 0
+
+    def walk(state: dict[str, Any], chosen: list[Action]) -> Iterator[list[Action]]:
+        nonlocal found
+        if found >= limit:
+            return
+        if chosen and all(holds(g, state) for g in task.goal):
+            found += 1
+            yield chosen
+        if len(chosen) == min(task.max_steps, 5):
+            return
+        for action in task.actions:
+            if all(holds(r, state) for r in action.requires):
+                yield from walk(apply_effects(state, dict(action.effects)), [*chosen, action])
+
+    yield from walk(dict(task.state), [])
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_no_plan_costs_less_than_the_bound_of_an_action_in_it(seed: int) -> None:
+    """For every plan found and every action in it: plan score ≥ that action's landmark bound."""
+    task = random_task(seed, small=True)
+    g = ground(task)
+    allowed = frozenset(range(len(g.actions)))
+    marks = landmarks(g, allowed)
+    if marks is None:
+        return
+    index = {a.name: i for i, a in enumerate(g.actions)}
+    scores = [task.weights.score(a) for a in g.actions]
+    bounds = lower_bounds(scores, marks, allowed)
+    cost_of = [a.cost for a in g.actions]
+    risk_of = [a.risk for a in g.actions]
+    for chosen in plans(task):
+        score = sum(task.weights.score(a) for a in chosen)
+        cost = sum(a.cost for a in chosen)
+        risk = sum(a.risk for a in chosen)
+        for action in chosen:
+            if action.name in index:
+                assert score >= bounds[index[action.name]] - 1e-9, (action.name, chosen)
+        # The plan is within the limits it meets exactly, and no better than itself: none of
+        # its actions may be ruled out.
+        ruled_out = beyond(
+            g,
+            allowed,
+            marks,
+            lambda a: scores[a],
+            score,
+            [(lambda a: cost_of[a], cost), (lambda a: risk_of[a], risk)],
+        )
+        assert not ruled_out & {index[a.name] for a in chosen if a.name in index}
+
+
+def provider_task(seed: int) -> Task:
+    """A chain of stages, many providers each (cost, latency and reliability traded), some
+    irrelevant or locked ones, and one limit that cuts off the unconstrained optimum."""
+    rng = random.Random(f"bounds:{seed}")
+    stages = rng.randint(3, 6)
+    actions = []
+    for stage in range(stages):
+        for p in range(rng.randint(4, 12)):
+            quality = rng.random()
+            requires = ["state.env.ready"] if stage == 0 else [f"state.job.s{stage - 1}"]
+            if stage and rng.random() < 0.3:
+                requires.append(f"!state.job.s{stage}")
+            actions.append(
+                Action(
+                    name=f"s{stage}-p{p}",
+                    provider=f"p{p}",
+                    cost=round(rng.uniform(0.5, 2.0) * (0.4 + 1.2 * quality), 3),
+                    latency=round(rng.uniform(0.5, 2.0) * (1.6 - 1.2 * quality), 3),
+                    reliability=round(1 - 0.08 * (1 - quality) - 0.002, 4),
+                    requires=tuple(requires),
+                    effects=((f"job.s{stage}", True),),
+                )
+            )
+    for j in range(rng.randint(0, 8)):
+        actions.append(
+            Action(
+                name=f"aux-{j}",
+                provider="aux",
+                cost=0.1,
+                latency=0.1,
+                reliability=0.99,
+                requires=(f"state.job.s{rng.randrange(stages)}",),
+                effects=((f"aux.a{j}", True),),
+            )
+        )
+    booleans = {p for a in actions for p, v in a.effects if isinstance(v, bool)}
+    which = rng.choice(["cost", "risk", "deadline", None])
+    cheapest = sum(
+        min(a.cost for a in actions if a.name.startswith(f"s{s}-")) for s in range(stages)
+    )
+    safest = sum(min(a.risk for a in actions if a.name.startswith(f"s{s}-")) for s in range(stages))
+    fastest = sum(
+        min(a.latency for a in actions if a.name.startswith(f"s{s}-")) for s in range(stages)
+    )
+    limits = Limits(
+        max_cost=cheapest * rng.uniform(1.02, 1.3) if which == "cost" else None,
+        min_success_probability=math.exp(-safest * rng.uniform(1.05, 1.6))
+        if which == "risk"
+        else None,
+        deadline=fastest * rng.uniform(1.05, 1.5) if which == "deadline" else None,
+    )
+    return Task(
+        state=close_world({"env": {"ready": True}}, booleans),
+        goal=(f"state.job.s{stages - 1}",),
+        actions=tuple(actions),
+        weights=Weights(cost=1.0, latency=0.5, risk=2.0),
+        limits=limits,
+        max_steps=20,
+    )
+
+
+def _same(task: Task) -> None:
+    pruned = CpSatPlanner(prune_from=1, threads=1).solve(task)
+    plain = CpSatPlanner(prune_from=10**9, threads=1).solve(task)
+    assert (pruned is None) == (plain is None)
+    if pruned is None or plain is None:
+        return
+    assert pruned.optimal and plain.optimal
+    assert pruned.plan.score == pytest.approx(plain.plan.score, abs=1e-6)
+    assert not check_plan(task, pruned.plan)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_pruning_keeps_the_optimum_on_random_tasks(seed: int) -> None:
+    """With and without the bounds, CP-SAT finds a plan on the same tasks, of the same score."""
+    _same(random_task(seed, small=False))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_pruning_keeps_the_optimum_on_provider_catalogs(seed: int) -> None:
+    """Catalogs of 12–80 providers under a binding limit: same optimum with and without."""
+    _same(provider_task(seed))
+
+
+def test_pruning_leaves_out_providers_that_cannot_be_in_the_best_plan() -> None:
+    """With the best plan's score as the bound, some providers are left out, none of the plan's."""
+    task = provider_task(3)
+    g = ground(task)
+    allowed = frozenset(range(len(g.actions)))
+    marks = landmarks(g, allowed)
+    assert marks is not None and len(marks) >= 3
+    best = CpSatPlanner(prune_from=10**9, threads=1).solve(task)
+    assert best is not None
+    scores = [task.weights.score(a) for a in g.actions]
+    ruled_out = beyond(g, allowed, marks, lambda a: scores[a], best.plan.score)
+    assert ruled_out and not ruled_out & {
+        i for i, a in enumerate(g.actions) if a.name in best.plan.capabilities
+    }
