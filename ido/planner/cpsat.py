@@ -61,7 +61,6 @@ class CpSatPlanner(SolvingPlanner):
         self._grounded: Grounded | None = None
         self._encodings: dict[int, _Encoding] = {}
         self._cover: frozenset[int] = frozenset()
-        self._hint: Plan | None = None
 
     def parameters(self, task: Task) -> dict[str, object]:
         return {
@@ -78,6 +77,7 @@ class CpSatPlanner(SolvingPlanner):
         if self._grounded is not grounded:
             self._grounded, self._encodings = grounded, {}
         self._cover = usable(grounded, frozenset(names)) | usable(grounded, frozenset())
+        self._encodings = {n: e for n, e in self._encodings.items() if self._cover <= e.actions}
 
     def _solve(
         self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
@@ -95,9 +95,8 @@ class CpSatPlanner(SolvingPlanner):
                 task, g, length, metric, without
             )
         try:
-            self._hint = None
-            allowed = self._narrowed(task, g, length, metric, usable(g, without))
-            found: Solution | None = self._deepen(task, g, length, metric, allowed)
+            allowed, hint = self._narrowed(task, g, length, metric, usable(g, without), without)
+            found: Solution | None = self._deepen(task, g, length, metric, allowed, hint)
         except _Undecided:
             found, undecided = None, True
         else:
@@ -118,17 +117,25 @@ class CpSatPlanner(SolvingPlanner):
             ) from None
 
     def _narrowed(
-        self, task: Task, g: Grounded, length: int, metric: Metric, allowed: frozenset[int]
-    ) -> frozenset[int]:
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        allowed: frozenset[int],
+        without: frozenset[str] = frozenset(),
+    ) -> tuple[frozenset[int], Plan | None]:
         """`allowed` without the actions that no optimal plan within the limits can use
         (see `ido.planner.bounds`): first those whose landmark bound breaks `max_cost` or
         `min_success_probability`, then, once a plan is found among a few achievers per
-        landmark, those whose bound on the objective is worse than that plan."""
+        landmark, those whose bound on the objective is worse than that plan, which comes
+        back too, to start the solve on what is left from. The alternatives' solves (with
+        `without`) stop after the limits: one more solve each costs more than it saves."""
         if len(allowed) < self.prune_from:
-            return allowed
+            return allowed, None
         marks = landmarks(g, allowed)
         if not marks:
-            return allowed
+            return allowed, None
         limits = task.limits
         rules = []
         if limits.max_cost is not None:
@@ -138,24 +145,29 @@ class CpSatPlanner(SolvingPlanner):
             rules.append((lambda a: g.actions[a].risk, risk))
         kept = allowed - prunable(g, allowed, marks, rules)
         marks = landmarks(g, kept) if kept != allowed else marks
-        if not marks or metric == "latency":  # an elapsed time is not a sum
-            return kept
+        if not marks or metric == "latency" or without:  # an elapsed time is not a sum
+            return kept, None
         few = _shortlist(task, g, marks, kept, metric)
         if len(few) > len(kept) // 2:
-            return kept
+            return kept, None
         try:
             first = self._deepen(task, g, length, metric, few)
         except _Undecided:
-            return kept
+            return kept, None
         if first is None:
-            return kept
+            return kept, None
         best = plan_total(first.plan, metric)
         cost_of = lambda a: measure(task, g.actions[a], metric)  # noqa: E731
-        self._hint = first.plan
-        return kept - beyond(g, kept, marks, cost_of, best, rules)
+        return kept - beyond(g, kept, marks, cost_of, best, rules), first.plan
 
     def _deepen(
-        self, task: Task, g: Grounded, length: int, metric: Metric, allowed: frozenset[int]
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        allowed: frozenset[int],
+        hint: Plan | None = None,
     ) -> Solution | None:
         """Solve at `length` steps, or, when that is long, deepen from a short horizon.
 
@@ -169,10 +181,10 @@ class CpSatPlanner(SolvingPlanner):
         )
         # Elapsed time is a critical path: a step in parallel adds nothing to it.
         if length <= self.short_horizon or least <= 0 or metric == "latency":
-            return self._solve_at(task, g, length, metric, allowed)
+            return self._solve_at(task, g, length, metric, allowed, hint)
         steps = self.short_horizon
         while True:
-            found = self._solve_at(task, g, steps, metric, allowed)
+            found = self._solve_at(task, g, steps, metric, allowed, hint)
             if found is None:
                 if steps >= length:
                     return None
@@ -181,10 +193,16 @@ class CpSatPlanner(SolvingPlanner):
             enough = min(length, math.floor(plan_total(found.plan, metric) / least + 1e-9))
             if enough <= steps:
                 return Solution(found.plan, found.optimal, length)
-            return self._solve_at(task, g, enough, metric, allowed)
+            return self._solve_at(task, g, enough, metric, allowed, hint)
 
     def _solve_at(
-        self, task: Task, g: Grounded, length: int, metric: Metric, allowed: frozenset[int]
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        allowed: frozenset[int],
+        hint: Plan | None = None,
     ) -> Solution | None:
         encoding = self._encoding(g, length, allowed)
         banned = {
@@ -216,20 +234,20 @@ class CpSatPlanner(SolvingPlanner):
                 model.add(elapsed <= _i(limits.deadline))
             return self._run(task, g, model, chosen, elapsed, length)
         bound = None
-        if self._hint is not None:
+        if hint is not None:
             names = {action.name: a for a, action in enumerate(g.actions)}
-            hinted = (g.actions[names[n]] for n in self._hint.capabilities)
+            hinted = (g.actions[names[n]] for n in hint.capabilities)
             bound = sum(_i(measure(task, action, metric)) for action in hinted)
         if limits.deadline is None:
-            return self._run(task, g, model, chosen, total(metric), length, bound)
+            return self._run(task, g, model, chosen, total(metric), length, hint, bound)
         # The deadline bounds the critical path, which needs a timed model. Without it the
         # problem is a relaxation: when its best plan meets the deadline anyway (the usual
         # case), that plan is also the best with it, and the timed model is never built.
-        loose = self._run(task, g, model.clone(), chosen, total(metric), length, bound)
+        loose = self._run(task, g, model.clone(), chosen, total(metric), length, hint, bound)
         if loose is None or ordered(g, loose.plan).latency <= limits.deadline + 1e-9:
             return loose
         model.add(_elapsed(model, encoding, g, banned) <= _i(limits.deadline))
-        return self._run(task, g, model, chosen, total(metric), length, bound)
+        return self._run(task, g, model, chosen, total(metric), length, hint, bound)
 
     def _run(
         self,
@@ -239,6 +257,7 @@ class CpSatPlanner(SolvingPlanner):
         chosen: list[tuple[tuple[int, int], cp_model.IntVar]],
         objective: cp_model.LinearExprT,
         length: int,
+        hint: Plan | None = None,
         bound: int | None = None,
     ) -> Solution | None:
         """Minimise `objective` on `model`; the plan is the actions `chosen` that are taken.
@@ -247,9 +266,9 @@ class CpSatPlanner(SolvingPlanner):
         it, and `bound` (its objective) caps the objective: no better plan is worse."""
         # Ties on the metric go to the shorter plan: no zero-cost detours.
         model.minimize(objective * (length + 1) + cp_model.LinearExpr.sum([v for _, v in chosen]))
-        if self._hint is not None and len(self._hint.steps) <= length:
+        if hint is not None and len(hint.steps) <= length:
             index = {action.name: a for a, action in enumerate(g.actions)}
-            hinted = {(t, index[s.capability]) for t, s in enumerate(self._hint.steps)}
+            hinted = {(t, index[s.capability]) for t, s in enumerate(hint.steps)}
             for key, var in chosen:
                 model.add_hint(var, key in hinted)
             if bound is not None:

@@ -175,3 +175,12 @@ def test_pruning_leaves_out_providers_that_cannot_be_in_the_best_plan() -> None:
     assert ruled_out and not ruled_out & {
         i for i, a in enumerate(g.actions) if a.name in best.plan.capabilities
     }
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_decision_with_alternatives_on_two_threads_is_repeatable(seed: int) -> None:
+    """The alternatives' solves run side by side; the decision is the same every time."""
+    task = provider_task(seed)
+    first = CpSatPlanner(prune_from=1, threads=2).plan(task).to_json()
+    for _ in range(2):
+        assert CpSatPlanner(prune_from=1, threads=2).plan(task).to_json() == first
