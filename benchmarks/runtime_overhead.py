@@ -605,10 +605,12 @@ def listing(path: Path, cwd: Path, repeat: int) -> dict[str, Any]:
 
     sizes = {"db_bytes": size(""), "wal_bytes": size("-wal"), "shm_bytes": size("-shm")}
 
+    expected = min(50, journal_counts(path)["runs"])
+
     def open_and_list() -> None:
         with SqliteJournal(path) as journal:
             rows = journal.runs(50)
-        assert len(rows) == 50, len(rows)
+        assert len(rows) == expected, len(rows)
 
     warm = SqliteJournal(path)
     list_only = _median_ms(lambda: warm.runs(50), repeat)
@@ -623,8 +625,10 @@ def listing(path: Path, cwd: Path, repeat: int) -> dict[str, Any]:
         wall, _ = _cli(cwd / "no-such-journal.db", cwd)
         cli_empty.append(wall)
     lines = outputs[-1].strip().splitlines()
-    if len(lines) != 51:
-        raise RuntimeError(f"ido runs printed {len(lines)} lines, expected a header and 50 runs")
+    if len(lines) != expected + 1:
+        raise RuntimeError(
+            f"ido runs printed {len(lines)} lines, expected a header and {expected} runs"
+        )
     return {
         **sizes,
         "total_mb": sum(sizes.values()) / 1e6,
@@ -874,13 +878,13 @@ def measure(args: argparse.Namespace, folder: Path, report: dict[str, Any]) -> l
             (args.concurrent, args.concurrent_runs, True),
             (args.concurrent, args.concurrent_runs, False),
         )
-        if shared or planner == "search"
+        if (shared or planner == "search") and threads and runs
     ]
     for planner, threads, runs, shared in rows:
         intent = catalog.intents[f"noop-chain-{planner}"]
         how = "one journal" if shared else "a connection per thread"
         log(f"ido planner {planner}: {runs} runs on {threads} thread(s), {how}")
-        path = folder / f"ido-{planner}-{threads}-{'shared' if shared else 'own'}.db"
+        path = folder / f"ido-{planner}-{threads}x{runs}-{'shared' if shared else 'own'}.db"
         row = summarise_ido(run_ido(catalog, project, path, intent, runs, threads, shared))
         row.update(planner=planner, threads=threads, shared=shared)
         report["ido"].append(row)
@@ -942,6 +946,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every number here")
     parser.add_argument("--dbos-child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    for name in ("runs", "concurrent", "concurrent_runs", "history", "profile", "top"):
+        if getattr(args, name) < 0:
+            parser.error(f"--{name.replace('_', '-')} must be 0 or more")
+    if args.runs < 1 or args.history < 1:
+        parser.error("--runs and --history must be at least 1 (they set the history's pace)")
     if args.dbos_child:
         folder, mode, runs, threads, total = args.dbos_child
         print(json.dumps(dbos_child(Path(folder), mode, int(runs), int(threads), int(total))))
