@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 PRIOR_WEIGHT = 4.0
@@ -51,7 +51,7 @@ class Evidence:
         if now <= self.updated:
             return self
         keep = math.pow(0.5, (now - self.updated) / HALF_LIFE)
-        return replace(self, successes=self.successes * keep, failures=self.failures * keep)
+        return Evidence(self.successes * keep, self.failures * keep, self.latency, self.updated)
 
     def record(self, ok: bool, duration: float | None, now: float) -> Evidence:
         """Evidence after one more outcome at `now` (a duration updates the latency average)."""

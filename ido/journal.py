@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 import time
@@ -60,8 +61,23 @@ P = ParamSpec("P")
 
 
 def stamp(moment: float) -> str:
-    """How the journal writes a moment (epoch seconds): ISO 8601 in UTC, to the millisecond."""
-    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+    """How the journal writes a moment (epoch seconds): ISO 8601 in UTC, to the millisecond.
+
+    The same text as `datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")`
+    (microseconds rounded half to even, then cut to milliseconds), with the text up to the
+    second remembered: events come many to a second."""
+    fraction, whole = math.modf(moment)
+    micros = round(fraction * 1e6)
+    if not 0 <= micros < 1_000_000:  # before 1970, or rounds up into the next second
+        return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+    second, prefix = _last_second[0]
+    if second != whole:
+        prefix = datetime.fromtimestamp(whole, UTC).isoformat(timespec="seconds")[:-6]
+        _last_second[0] = (whole, prefix)  # one tuple: threads see both or neither
+    return f"{prefix}.{micros // 1000:03d}+00:00"
+
+
+_last_second: list[tuple[float, str]] = [(math.nan, "")]
 
 
 def epoch(text: str) -> float:
@@ -152,8 +168,9 @@ class SqliteJournal:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()  # the connection: one statement at a time
-        self._queued = threading.Lock()  # the writes waiting for the next commit
+        self._queued = threading.Lock()  # the writes waiting for the next commit, the lead
         self._queue: list[_Write[Any]] = []
+        self._leading = False  # a thread is committing or about to
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -452,22 +469,62 @@ class SqliteJournal:
     def _write(self, statements: Callable[[], T]) -> T:
         """Run `statements` in a committed transaction; what they return.
 
-        Group commit: a thread that finds the connection busy queues its write, and
-        whoever takes the connection next commits every queued write in one transaction
-        (one fsync for all of them). Each write runs in its own savepoint, so one that
-        fails is undone and raises in its own thread alone.
+        Group commit: writes queue up, and one thread at a time, the leader, commits every
+        write queued when it gets the connection, in one transaction (one fsync for all of
+        them), then hands the lead to the first write queued meanwhile. A write waits on its
+        own lock, so it goes on as soon as its commit is done, not when the connection is
+        next free. Each write runs in its own savepoint, so one that fails is undone and
+        raises in its own thread alone.
         """
         write = _Write(statements)
         with self._queued:
             self._queue.append(write)
-        with self._lock:
-            if not write.done:
-                with self._queued:
-                    batch, self._queue = self._queue, []
-                self._commit(batch)
+            write.leads = not self._leading
+            self._leading = True
+        if not write.leads:
+            try:
+                write.wake.acquire()  # released when committed, or when handed the lead
+            except BaseException:
+                self._abandon(write)
+                raise
+        if not write.done:
+            self._lead()
         if write.error is not None:
             raise write.error
         return write.result  # type: ignore[return-value]
+
+    def _lead(self) -> None:
+        """Commit the queued writes, wake their threads, and hand the lead on."""
+        batch: list[_Write[Any]] = []
+        try:
+            with self._lock:
+                with self._queued:
+                    batch, self._queue = self._queue, []
+                self._commit(batch)
+        finally:
+            for write in batch:
+                if not write.done:  # interrupted before the commit began
+                    write.error, write.done = JournalError("the commit was interrupted"), True
+                write.wake.release()
+            with self._queued:
+                following = self._queue[0] if self._queue else None
+                self._leading = following is not None
+                if following is not None:
+                    following.leads = True
+            if following is not None:
+                following.wake.release()
+
+    def _abandon(self, write: _Write[Any]) -> None:
+        """A waiting thread was interrupted (Ctrl-C): leave the queue, or lead if already
+        handed the lead, so the writes behind it are not left waiting."""
+        with self._queued:
+            if not write.leads and write in self._queue:
+                self._queue.remove(write)
+                return
+        if not write.leads:
+            write.wake.acquire()  # in a commit already: its outcome is near
+        if not write.done:
+            self._lead()
 
     def _commit(self, batch: list[_Write[Any]]) -> None:
         try:
@@ -504,6 +561,9 @@ class _Write(Generic[R]):
 
     def __init__(self, statements: Callable[[], R]) -> None:
         self.statements = statements
+        self.wake = threading.Lock()
+        self.wake.acquire()  # the waiting thread blocks on it until released
+        self.leads = False
         self.done = False
         self.result: R | None = None
         self.error: BaseException | None = None

@@ -6,17 +6,19 @@ binding itself), as a process resuming after a crash would.
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ido.errors import JournalError
-from ido.journal import SqliteJournal
+from ido.journal import SqliteJournal, stamp
 from ido.loading import load_catalog
 from ido.model import Capability
 from ido.runtime.bindings import load_callable, perform
@@ -94,6 +96,76 @@ def test_a_write_that_fails_in_a_shared_commit_fails_alone(tmp_path: Path) -> No
     assert [e.kind for e in journal.events("taken")] == ["run_started"]
     assert journal.events("a")[0].data == {"id": "a"}
     journal.close()
+
+
+class HeldJournal(SqliteJournal):
+    """Runs `after_first` when its first commit is done, and holds its second commit open
+    until `release` is set."""
+
+    after_first: Any = None
+    release = threading.Event()
+    commits = 0
+    armed = False
+
+    def _commit(self, batch: list[Any]) -> None:
+        self.commits += self.armed
+        if self.commits == 2:
+            assert self.release.wait(10)
+        super()._commit(batch)
+        if self.commits == 1 and self.after_first is not None:
+            self.after_first()
+
+
+def test_a_committed_write_goes_on_while_the_next_commit_is_under_way(tmp_path: Path) -> None:
+    """A thread whose write is committed returns at once, not once the connection is next
+    free: it waits for its own commit, never for someone else's."""
+    journal = HeldJournal(tmp_path / "j.db")
+    journal.release = threading.Event()
+    for run_id in ("lead", "follow", "next"):
+        journal.start_run(run_id, "intent", "2026-11-23T00:00:00.000+00:00", {})
+    journal.armed = True
+    event: list[tuple[str, str, dict[str, Any]]] = [
+        ("observed", "2026-11-23T00:00:01.000+00:00", {})
+    ]
+    later = threading.Thread(target=journal.append_many, args=("next", event))
+
+    def queue_the_next_write() -> None:  # arrives during the first commit, leads the second
+        later.start()
+        _queued(journal, 1)
+
+    journal.after_first = queue_the_next_write
+    with journal._lock:
+        lead = threading.Thread(target=journal.append_many, args=("lead", event))
+        lead.start()
+        _queued(journal, 1)
+        follow = threading.Thread(target=journal.append_many, args=("follow", event))
+        follow.start()
+        _queued(journal, 2)
+    follow.join(5)
+    lead.join(5)
+    assert not follow.is_alive() and not lead.is_alive(), "a committed write waited"
+    deadline = time.monotonic() + 10
+    while journal.commits < 2:  # the next write leads the second commit, held open
+        assert time.monotonic() < deadline, "the next write never led a commit"
+        time.sleep(0.005)
+    assert later.is_alive()
+    journal.release.set()
+    later.join(5)
+    assert [e.kind for e in journal.events("next")] == ["run_started", "observed"]
+    journal.close()
+
+
+def test_stamps_are_isoformat_to_the_millisecond() -> None:
+    """The journal's timestamps read as `datetime.isoformat` would write them, at the
+    edges of seconds and milliseconds too."""
+    rng = random.Random(7)
+    moments = [0.0, 1.0, 0.9999995, 0.0004995, 1_764_000_000.9999996, -1.5, -0.0000004]
+    for _ in range(20_000):
+        moment = rng.uniform(0, 4e9)
+        moments += [moment, round(moment, 3) + rng.choice((5e-7, -5e-7, 4.9e-7, 1e-9))]
+    for moment in moments:
+        expected = datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+        assert stamp(moment) == expected, moment
 
 
 def test_runs_on_many_threads_can_share_one_journal(project: Path) -> None:
