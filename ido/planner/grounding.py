@@ -309,6 +309,17 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
     )
 
 
+def goal_reachable(g: Grounded, allowed: Iterable[int]) -> bool:
+    """Whether the goal can be reached with only the `allowed` actions, ignoring what actions
+    undo (the relaxed planning graph). False proves there is no plan with them; alternatives
+    that leave out a capability every plan needs are settled so, without a solve."""
+    chosen = sorted(allowed)
+    pre = [g.pre[a] for a in chosen]
+    eff = [g.eff[a] for a in chosen]
+    reached = _reached_values(g.fluents, pre, eff, _reachability(g.fluents, pre, eff))
+    return all(_satisfiable(t, reached) for t in g.goal)
+
+
 def _renumber(table: Table, new: Mapping[int, int]) -> Table:
     fluents = tuple(new[f] for f in table.fluents)
     return Table(table.source, fluents, table.true_rows, table.false_rows)

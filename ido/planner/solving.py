@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ido.planner.explain import alternative_why, constraint_reports, fits, infeasible
-from ido.planner.grounding import Grounded, Table, ground
+from ido.planner.grounding import Grounded, Table, goal_reachable, ground
 from ido.planner.order import waits
 from ido.planner.types import Action, Alternative, Limits, Plan, PlanResult, Step, Task
 
@@ -57,8 +57,8 @@ class SolvingPlanner(ABC):
         grounded = grounded or ground(task)
         if grounded.unreachable_goal:
             return None
-        if not usable(grounded, without) and not all(_holds_now(t) for t in grounded.goal):
-            return None  # nothing left that could act, and the goal does not hold yet
+        if without and not goal_reachable(grounded, usable(grounded, without)):
+            return None  # what is left cannot reach the goal even ignoring what it undoes
         found = self._solve(task, grounded, horizon(task, grounded), metric, without)
         if found is None:
             return None

@@ -16,8 +16,10 @@ import pytest
 
 from ido.planner.bounds import beyond, landmarks, lower_bounds
 from ido.planner.cpsat import CpSatPlanner
-from ido.planner.grounding import ground
+from ido.planner.grounding import goal_reachable, ground
+from ido.planner.search import SearchPlanner
 from ido.planner.simulate import check_plan
+from ido.planner.solving import horizon, usable
 from ido.planner.types import Action, Limits, Task, Weights
 from ido.state import apply_effects, close_world
 from tests.planner.test_property import holds, random_task
@@ -184,3 +186,32 @@ def test_a_decision_with_alternatives_on_two_threads_is_repeatable(seed: int) ->
     first = CpSatPlanner(prune_from=1, threads=2).plan(task).to_json()
     for _ in range(2):
         assert CpSatPlanner(prune_from=1, threads=2).plan(task).to_json() == first
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_an_alternative_turned_away_unsolved_has_no_plan(seed: int) -> None:
+    """A solve leaving out a capability is answered without searching when the relaxed
+    planning graph cannot reach the goal; A* run anyway finds no plan then."""
+    task = random_task(seed, small=True)
+    g = ground(task)
+    if g.unreachable_goal:
+        return
+    planner = SearchPlanner()
+    for action in g.actions:
+        without = frozenset({action.name})
+        searched = planner._solve(task, g, horizon(task, g), "score", without)
+        if not goal_reachable(g, usable(g, without)):
+            assert searched is None, f"{action.name} was needed, yet a plan exists"
+            assert planner.solve(task, g, without=without) is None
+
+
+def test_leaving_out_a_capability_every_plan_needs_is_turned_away() -> None:
+    """The one action that makes the goal true cannot be left out: the check says so."""
+    only = Action("only", "p", 1.0, 1.0, 1.0, effects=(("done", True),))
+    other = Action("other", "q", 1.0, 1.0, 1.0, effects=(("side", True),))
+    task = Task(state={"done": False, "side": False}, goal=("state.done",), actions=(only, other))
+    g = ground(task)
+    names = [a.name for a in g.actions]
+    assert not goal_reachable(g, usable(g, frozenset({"only"})))
+    assert goal_reachable(g, usable(g, frozenset()))
+    assert "only" in names
