@@ -31,6 +31,9 @@ class Verdict:
     error: str | None = None
 
 
+_TRUE, _FALSE = Verdict(True), Verdict(False)
+
+
 @cache
 def _env() -> Any:
     dyn_map = cel.Type.Map(cel.Type.STRING, cel.Type.DYN)
@@ -58,18 +61,19 @@ class Condition:
 
     def evaluate(self, variables: Mapping[str, Any]) -> Verdict:
         """Evaluate against the given variables; a CEL error yields `holds=False` with the error."""
-        data = {name: variables.get(name, {}) for name in VARIABLES}
+        # Only the variables it reads (`_variables` errs towards more): CEL converts each.
+        data = {name: variables.get(name, {}) for name in self.variables}
         try:
             value = self._expr.eval(data=data)
         except (RuntimeError, TypeError, ValueError, OverflowError) as exc:
             return Verdict(False, f"cannot evaluate: {exc}")
+        result = value.value()
+        if isinstance(result, bool):  # the common case, told apart without asking the type
+            return _TRUE if result else _FALSE
         kind = value.type().name().lower()
         if kind == "error":
-            return Verdict(False, _short(str(value.value())))
-        result = value.value()
-        if not isinstance(result, bool):
-            return Verdict(False, f"evaluated to {result!r} ({kind}), not a bool")
-        return Verdict(result)
+            return Verdict(False, _short(str(result)))
+        return Verdict(False, f"evaluated to {result!r} ({kind}), not a bool")
 
     def __repr__(self) -> str:
         return f"Condition({self.source!r})"
