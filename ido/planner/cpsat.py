@@ -9,7 +9,8 @@ from ortools.sat.python import cp_model
 
 from ido.errors import PlanningError
 from ido.planner.bounds import Landmarks, beyond, landmarks, prunable
-from ido.planner.grounding import Grounded, over_limit
+from ido.planner.explain import fits
+from ido.planner.grounding import Grounded, Table, over_limit
 from ido.planner.search import SearchPlanner
 from ido.planner.solving import (
     Metric,
@@ -80,7 +81,13 @@ class CpSatPlanner(SolvingPlanner):
         self._encodings = {n: e for n, e in self._encodings.items() if self._cover <= e.actions}
 
     def _solve(
-        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        without: frozenset[str],
+        near: Plan | None = None,
     ) -> Solution | None:
         """CP-SAT's answer; when it runs out of time, the search backend's if it finishes.
 
@@ -95,7 +102,9 @@ class CpSatPlanner(SolvingPlanner):
                 task, g, length, metric, without
             )
         try:
-            allowed, hint = self._narrowed(task, g, length, metric, usable(g, without), without)
+            allowed, hint = self._narrowed(
+                task, g, length, metric, usable(g, without), without, near
+            )
             found: Solution | None = self._deepen(task, g, length, metric, allowed, hint)
         except _Undecided:
             found, undecided = None, True
@@ -124,13 +133,16 @@ class CpSatPlanner(SolvingPlanner):
         metric: Metric,
         allowed: frozenset[int],
         without: frozenset[str] = frozenset(),
+        near: Plan | None = None,
     ) -> tuple[frozenset[int], Plan | None]:
         """`allowed` without the actions that no optimal plan within the limits can use
         (see `ido.planner.bounds`): first those whose landmark bound breaks `max_cost` or
-        `min_success_probability`, then, once a plan is found among a few achievers per
-        landmark, those whose bound on the objective is worse than that plan, which comes
-        back too, to start the solve on what is left from. The alternatives' solves (with
-        `without`) stop after the limits: one more solve each costs more than it saves."""
+        `min_success_probability`, then, once a plan is found, those whose bound on the
+        objective is worse than that plan, which comes back too, to start the solve on what
+        is left from. The plan is found among a few achievers per landmark, or, for the
+        alternatives' solves (with `without`), is the chosen plan `near` with each left-out
+        step swapped for a stand-in (`_swapped`): one more solve each would cost more than
+        it saves."""
         if len(allowed) < self.prune_from:
             return allowed, None
         marks = landmarks(g, allowed)
@@ -145,20 +157,24 @@ class CpSatPlanner(SolvingPlanner):
             rules.append((lambda a: g.actions[a].risk, risk))
         kept = allowed - prunable(g, allowed, marks, rules)
         marks = landmarks(g, kept) if kept != allowed else marks
-        if not marks or metric == "latency" or without:  # an elapsed time is not a sum
+        if not marks or metric == "latency":  # an elapsed time is not a sum
             return kept, None
-        few = _shortlist(task, g, marks, kept, metric)
-        if len(few) > len(kept) // 2:
+        if without:
+            start = None if near is None else _swapped(task, g, near, without, kept, metric)
+        else:
+            few = _shortlist(task, g, marks, kept, metric)
+            if len(few) > len(kept) // 2:
+                return kept, None
+            try:
+                first = self._deepen(task, g, length, metric, few)
+            except _Undecided:
+                return kept, None
+            start = None if first is None else first.plan
+        if start is None:
             return kept, None
-        try:
-            first = self._deepen(task, g, length, metric, few)
-        except _Undecided:
-            return kept, None
-        if first is None:
-            return kept, None
-        best = plan_total(first.plan, metric)
+        best = plan_total(start, metric)
         cost_of = lambda a: measure(task, g.actions[a], metric)  # noqa: E731
-        return kept - beyond(g, kept, marks, cost_of, best, rules), first.plan
+        return kept - beyond(g, kept, marks, cost_of, best, rules), start
 
     def _deepen(
         self,
@@ -298,6 +314,57 @@ class CpSatPlanner(SolvingPlanner):
             encoding = _Encoding(g, length, needed | self._cover)
             self._encodings[length] = encoding
         return encoding
+
+
+def _swapped(
+    task: Task,
+    g: Grounded,
+    near: Plan,
+    without: frozenset[str],
+    kept: frozenset[int],
+    metric: Metric,
+) -> Plan | None:
+    """`near` with its steps of the left-out capabilities replaced by a kept action with the
+    same effects ("adyen instead of stripe"): the first stand-in, cheapest by `metric`
+    first, with which the plan is valid and within the limits (checked step by step on the
+    grounded facts). None when no stand-in makes one."""
+    index = {action.name: a for a, action in enumerate(g.actions)}
+    planned = [index.get(step.capability) for step in near.steps]
+    if None in planned:
+        return None
+    left_out = {a for a in planned if a is not None and g.actions[a].name in without}
+    if not left_out or any(a not in kept for a in planned if a not in left_out):
+        return None
+    effects = {frozenset(g.eff[a]) for a in left_out if a is not None}
+    if len(effects) != 1:
+        return None  # stand-ins for different steps: left to the solver
+    same = effects.pop()
+    stand_ins = sorted(
+        (b for b in kept if frozenset(g.eff[b]) == same),
+        key=lambda b: (measure(task, g.actions[b], metric), g.actions[b].name),
+    )
+    for b in stand_ins:
+        actions = [b if a in left_out else a for a in planned if a is not None]
+        if _valid(g, actions):
+            plan = ordered(g, Plan(tuple(step_of(task, g.actions[a]) for a in actions)))
+            if fits(task.limits, plan):
+                return plan
+    return None
+
+
+def _valid(g: Grounded, actions: list[int]) -> bool:
+    """Whether the actions, in this order, apply one after another and reach the goal."""
+    values = [0] * len(g.fluents)  # value 0 of each fact is its value now
+
+    def holds(tables: tuple[Table, ...]) -> bool:
+        return all(tuple(values[f] for f in t.fluents) in t.true_rows for t in tables)
+
+    for a in actions:
+        if not holds(g.pre[a]):
+            return False
+        for f, v in g.eff[a]:
+            values[f] = v
+    return holds(g.goal)
 
 
 def _shortlist(

@@ -75,7 +75,13 @@ class SearchPlanner(SolvingPlanner):
         return self._solve(task, g, length, metric, without)
 
     def _solve(
-        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        without: frozenset[str],
+        near: Plan | None = None,
     ) -> Solution | None:
         limit = length
         actions = [

@@ -48,25 +48,34 @@ class SolvingPlanner(ABC):
         grounded: Grounded | None = None,
         metric: Metric = "score",
         without: frozenset[str] = frozenset(),
+        near: Plan | None = None,
     ) -> Solution | None:
         """The best plan by `metric` under the task's limits, or None if there is none.
 
         `grounded` must come from `ground()` of a task with the same state, goal and
         actions (limits and weights may differ); `without` names capabilities to leave out.
+        `near`: a plan of the same task with them, which a backend may adapt into a first
+        plan without them (the alternatives pass the chosen plan).
         """
         grounded = grounded or ground(task)
         if grounded.unreachable_goal:
             return None
         if without and not goal_reachable(grounded, usable(grounded, without)):
             return None  # what is left cannot reach the goal even ignoring what it undoes
-        found = self._solve(task, grounded, horizon(task, grounded), metric, without)
+        found = self._solve(task, grounded, horizon(task, grounded), metric, without, near)
         if found is None:
             return None
         return replace(found, plan=ordered(grounded, found.plan))
 
     @abstractmethod
     def _solve(
-        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        without: frozenset[str],
+        near: Plan | None = None,
     ) -> Solution | None:
         """`solve` on a grounded task whose goal is reachable, in at most `length` steps."""
 
@@ -122,7 +131,7 @@ class SolvingPlanner(ABC):
         found: dict[tuple[str, ...], Plan] = {}
 
         def without(name: str) -> Solution | None:
-            return self.solve(task, grounded, without=frozenset({name}))
+            return self.solve(task, grounded, without=frozenset({name}), near=best)
 
         # The solves are independent; backends that release the GIL (CP-SAT) run them side
         # by side. Results are taken in order, so the outcome does not depend on threads.

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ido.planner.bounds import beyond, landmarks, lower_bounds
-from ido.planner.cpsat import CpSatPlanner
+from ido.planner.cpsat import CpSatPlanner, _swapped
 from ido.planner.grounding import goal_reachable, ground
 from ido.planner.search import SearchPlanner
 from ido.planner.simulate import check_plan
@@ -215,3 +215,49 @@ def test_leaving_out_a_capability_every_plan_needs_is_turned_away() -> None:
     assert not goal_reachable(g, usable(g, frozenset({"only"})))
     assert goal_reachable(g, usable(g, frozenset()))
     assert "only" in names
+
+
+def _alternatives(task: Task, prune_from: int) -> list[float]:
+    result = CpSatPlanner(prune_from=prune_from, threads=1).plan(task)
+    for alternative in result.alternatives:
+        assert not check_plan(task, alternative.plan)
+    return [round(a.plan.score, 6) for a in result.alternatives]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_alternatives_are_the_same_with_and_without_the_bounds(seed: int) -> None:
+    """Each alternative's solve starts from the chosen plan with a stand-in for the step it
+    leaves out; the alternatives found are as good as those of the unpruned solves."""
+    task = provider_task(seed)
+    assert _alternatives(task, 1) == _alternatives(task, 10**9)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_stand_in_plan_is_valid_within_the_limits(seed: int) -> None:
+    """The swapped plan an alternative starts from is a real plan without the capability:
+    valid, within the limits, and no better than the alternative the solve then proves."""
+    task = provider_task(seed)
+    planner = CpSatPlanner(prune_from=1, threads=1)
+    result = planner.plan(task)
+    assert result.plan is not None
+    g = ground(task)
+    everything = frozenset(range(len(g.actions)))
+    swaps = 0
+    for name in dict.fromkeys(result.plan.capabilities):
+        without = frozenset({name})
+        swapped = _swapped(
+            task,
+            g,
+            result.plan,
+            without,
+            everything - {i for i, a in enumerate(g.actions) if a.name == name},
+            "score",
+        )
+        if swapped is None:
+            continue
+        swaps += 1
+        assert name not in swapped.capabilities
+        assert not check_plan(task, swapped)
+        best = planner.solve(task, g, without=without)
+        assert best is not None and best.plan.score <= swapped.score + 1e-6
+    assert swaps  # each of these catalogs has another provider for some chosen step
