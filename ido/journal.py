@@ -544,11 +544,14 @@ class SqliteJournal:
             else:
                 self._db.execute("COMMIT")
         except BaseException as exc:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
             lost = exc if isinstance(exc, Exception) else JournalError("the commit was interrupted")
-            for write in batch:
+            for write in batch:  # first: the rollback below can fail too (a closed file)
                 write.error, write.result = write.error or lost, None
+            try:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # nothing was committed; the error above is the one to report
             if not isinstance(exc, Exception):
                 raise
         finally:

@@ -94,6 +94,16 @@ def lower_bounds(
     return bounds
 
 
+def plan_floor(costs: Sequence[float], marks: Landmarks) -> float:
+    """A lower bound on the summed `costs` of any plan (nonnegative costs): per landmark,
+    the cheapest share of its achievers (uniform cost partitioning)."""
+    shares: dict[int, int] = {}
+    for achievers in marks:
+        for a in achievers:
+            shares[a] = shares.get(a, 0) + 1
+    return sum(min(costs[a] / shares[a] for a in achievers) for achievers in marks)
+
+
 def over(bounds: dict[int, float], limit: float) -> frozenset[int]:
     """The actions whose bound is over `limit` by more than any rounding could make up
     (the solver sums costs scaled to whole numbers)."""

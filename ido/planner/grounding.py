@@ -10,6 +10,7 @@ approximation, for conditions that name the facts they read as `state.a.b` paths
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -95,7 +96,7 @@ Rows = tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...], str | Non
 """A condition's table: the rows where it holds, where it does not, the error it raised."""
 
 MAX_REMEMBERED_TABLES = 20_000
-_ROWS: dict[tuple[str, str, tuple[tuple[str, tuple[Any, ...]], ...]], Rows] = {}
+_ROWS: dict[tuple[str, bytes, tuple[tuple[str, tuple[Any, ...]], ...]], Rows] = {}
 """Tables already worked out, for every later grounding (of this or another run): the
 conditions are pure, and their rows depend on nothing outside the key."""
 
@@ -153,9 +154,10 @@ class _Tabulator:
         base = _excerpt(self._state, condition.state_paths)
         # Everything the rows depend on: the condition, what it sees of the state, and the
         # values each fact it reads can take (in the order the rows number them).
+        # (A digest of the state excerpt: a key holds 32 bytes of it, however large it is.)
         key = (
             source,
-            json.dumps(base, sort_keys=True, default=str),
+            hashlib.sha256(json.dumps(base, sort_keys=True, default=str).encode()).digest(),
             tuple((self._paths[i], tuple(map(_key, self._fluents[i].values))) for i in reads),
         )
         rows = _ROWS.get(key)

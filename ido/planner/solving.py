@@ -12,9 +12,11 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from ido.planner.bounds import TOLERANCE, landmarks, plan_floor
 from ido.planner.explain import alternative_why, constraint_reports, fits, infeasible
 from ido.planner.grounding import Grounded, Table, goal_reachable, ground
 from ido.planner.order import waits
@@ -133,16 +135,26 @@ class SolvingPlanner(ABC):
         def without(name: str) -> Solution | None:
             return self.solve(task, grounded, without=frozenset({name}), near=best)
 
-        # The solves are independent; backends that release the GIL (CP-SAT) run them side
-        # by side. Results are taken in order, so the outcome does not depend on threads.
-        if self.threads > 1 and len(names) > 1:
-            with ThreadPoolExecutor(max_workers=self.threads) as pool:
-                others = list(pool.map(without, names))
-        else:
-            others = [without(name) for name in names]
-        for other in others:
-            if other is not None and other.plan.capabilities != best.capabilities:
-                found.setdefault(other.plan.capabilities, other.plan)
+        # With more candidates than alternatives wanted, they are solved cheapest floor
+        # first (a landmark bound on any plan without that capability); once enough plans
+        # are found and the next floor is worse than the last one kept, the rest cannot
+        # make the list. The solves are independent; backends that release the GIL
+        # (CP-SAT) run them side by side, a batch at a time. What is skipped could only have
+        # ranked lower, so the outcome does not depend on threads.
+        floors = _floors(task, grounded, names) if len(names) > task.alternatives else {}
+        pending = sorted(names, key=lambda n: floors.get(n, 0.0))
+        batch = self.threads if self.threads > 1 and len(names) > 1 else 1
+        with ThreadPoolExecutor(max_workers=batch) if batch > 1 else nullcontext() as pool:
+            while pending:
+                if floors and len(found) >= task.alternatives:
+                    last = sorted(p.score for p in found.values())[task.alternatives - 1]
+                    if floors[pending[0]] > last + TOLERANCE * (1.0 + abs(last)):
+                        break
+                chunk, pending = pending[:batch], pending[batch:]
+                others = list(pool.map(without, chunk)) if pool else [without(chunk[0])]
+                for other in others:
+                    if other is not None and other.plan.capabilities != best.capabilities:
+                        found.setdefault(other.plan.capabilities, other.plan)
         ranked = sorted(found.values(), key=lambda p: (p.score, p.capabilities))
         return tuple(
             Alternative(p, p.score - best.score, alternative_why(best, p))
@@ -161,6 +173,22 @@ def ordered(g: Grounded, plan: Plan) -> Plan:
     prints = g.footprints
     index = {action.name: a for a, action in enumerate(g.actions)}
     return replace(plan, after=waits([prints[index[s.capability]] for s in plan.steps]))
+
+
+def _floors(task: Task, g: Grounded, names: list[str]) -> dict[str, float]:
+    """Per capability, a lower bound on the score of any plan without it: the cheapest
+    shares of the landmarks of what is left (`ido.planner.bounds`); -inf when scores can be
+    negative (the bound needs them not to be), inf when no plan is left."""
+    scores = [measure(task, action, "score") for action in g.actions]
+    out: dict[str, float] = {}
+    for name in names:
+        allowed = usable(g, frozenset({name}))
+        if min((scores[a] for a in allowed), default=0.0) < 0:
+            out[name] = -math.inf
+            continue
+        marks = landmarks(g, allowed)
+        out[name] = math.inf if marks is None else plan_floor(scores, marks)
+    return out
 
 
 def usable(g: Grounded, without: frozenset[str]) -> frozenset[int]:

@@ -50,8 +50,12 @@ def load_callable(reference: str, base: Path) -> Callable[..., Any]:
     module_name, _, attr = reference.partition(":")
     key = (reference, str(base), "" if base.is_absolute() else os.getcwd())
     known = _loaded.get(key)
-    if known is not None and sys.modules.get(module_name) is known[0]:
-        return known[1]
+    if known is not None:
+        module, found = known
+        # Still the module imported, and the function in it (not rebound by a patch).
+        current = getattr(module, attr, None)
+        if sys.modules.get(module_name) is module and current is found:
+            return known[1]
     root = str(base.resolve())
     if root not in sys.path:
         sys.path.insert(0, root)

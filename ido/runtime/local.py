@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -167,8 +168,12 @@ class LocalRuntime:
         self.journal.take_over(run_id, events[-1].seq if events else 0, stamp(self.clock()), data)
         self._after_commit()
         self._emit(run, "run_resumed", data)
-        for step in recovered.interrupted:
-            self._settle(run, step, recovered.observed)
+        try:
+            for step in recovered.interrupted:
+                self._settle(run, step, recovered.observed)
+        except BaseException:
+            self._save_outcomes(run)
+            raise
         trigger = (
             "resumed after waiting for approval"
             if row.outcome == "blocked"
@@ -190,6 +195,7 @@ class LocalRuntime:
             )
         ctx = self._context(run, capability.name, step.step, step.attempt, observed)
         if capability.spec.idempotent:
+            self._flush_outcomes(run)  # an outcome settled before is on disk first
             outcome = self.env.call(capability, ctx)
             self._finish(run, ctx, outcome, resumed="repeated", decision=step.decision)
             return
@@ -215,6 +221,9 @@ class LocalRuntime:
             outcome, reason = self._loop(run, planner, trigger)
         except IdoError as exc:
             outcome, reason = "failed", str(exc)
+        except BaseException:  # Ctrl-C, a listener's broken pipe, a bug: the run stops
+            self._save_outcomes(run)
+            raise
         if outcome == "failed" and run.intent.spec.on_failure == "compensate":
             self._compensate(run, reason)
         # Beliefs are kept for later runs once per run, not per step: after a crash, resume
@@ -676,6 +685,13 @@ class LocalRuntime:
             self.journal.append_many(run.run_id, self._pending, replies)
             self._after_commit(len(self._pending))
             self._pending = []
+
+    def _save_outcomes(self, run: RunState) -> None:
+        """On the way out of an interrupted run: commit the outcomes held back, so that
+        resume does not take completed steps for interrupted ones (best effort: the
+        exception that stops the run is the one to report)."""
+        with contextlib.suppress(Exception):
+            self._flush_outcomes(run)
 
     def _flush_outcomes(self, run: RunState) -> None:
         """Commit held-back step outcomes before anything that may take a while."""

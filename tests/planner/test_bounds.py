@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -261,3 +262,45 @@ def test_a_stand_in_plan_is_valid_within_the_limits(seed: int) -> None:
         best = planner.solve(task, g, without=without)
         assert best is not None and best.plan.score <= swapped.score + 1e-6
     assert swaps  # each of these catalogs has another provider for some chosen step
+
+
+class CountingPlanner(CpSatPlanner):
+    solves = 0
+
+    def solve(self, *args: Any, **kwargs: Any) -> Any:
+        self.solves += bool(kwargs.get("without"))
+        return super().solve(*args, **kwargs)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_alternatives_stop_once_the_rest_cannot_make_the_list(seed: int) -> None:
+    """The alternatives are the best plans without each chosen capability, whichever are
+    skipped by their floors: the same as solving every one, on one thread or two."""
+    task = replace(provider_task(seed), alternatives=2)
+    one = CountingPlanner(threads=1)
+    result = one.plan(task)
+    assert result.plan is not None
+    g = ground(task)
+    every: dict[tuple[str, ...], float] = {}
+    for name in dict.fromkeys(result.plan.capabilities):
+        other = CpSatPlanner(threads=1).solve(task, g, without=frozenset({name}))
+        if other is not None and other.plan.capabilities != result.plan.capabilities:
+            every.setdefault(other.plan.capabilities, other.plan.score)
+    expected = sorted(every.items(), key=lambda item: (item[1], item[0]))[:2]
+    got = [(a.plan.capabilities, a.plan.score) for a in result.alternatives]
+    assert [c for c, _ in got] == [c for c, _ in expected]
+    assert [s for _, s in got] == pytest.approx([s for _, s in expected], abs=1e-6)
+    two = CpSatPlanner(threads=2).plan(task)
+    assert two.to_json() == result.to_json()
+
+
+def test_the_floors_leave_out_some_alternatives_solves() -> None:
+    """On these catalogs, the floors do spare solves: fewer than one per chosen capability."""
+    spared = 0
+    for seed in range(10):
+        task = replace(provider_task(seed), alternatives=2)
+        planner = CountingPlanner(threads=1)
+        result = planner.plan(task)
+        assert result.plan is not None
+        spared += len(set(result.plan.capabilities)) - planner.solves
+    assert spared > 0

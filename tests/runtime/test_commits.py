@@ -336,7 +336,67 @@ def test_a_remembered_binding_is_imported_again_once_its_module_is_gone(project:
     assert load_callable("fakesvc.again:call", project)(None) == {"v": 2}
 
 
+def test_a_remembered_binding_follows_a_function_rebound_in_its_module(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A function patched or reloaded in its module is the one called next."""
+    (project / "fakesvc" / "patched.py").write_text("def call(ctx):\n    return {'v': 1}\n")
+    assert load_callable("fakesvc.patched:call", project)(None) == {"v": 1}
+    monkeypatch.setattr(sys.modules["fakesvc.patched"], "call", lambda ctx: {"v": "patched"})
+    assert load_callable("fakesvc.patched:call", project)(None) == {"v": "patched"}
+
+
 @pytest.fixture(autouse=True)
 def _forget_fakesvc_modules() -> None:
     for name in [n for n in sys.modules if n.startswith("fakesvc.")]:
         del sys.modules[name]
+
+
+def test_a_run_that_stops_on_an_exception_keeps_its_outcomes_and_resume_does_not_repeat(
+    project: Path,
+) -> None:
+    """A listener that raises (`ido run … | head` gets a broken pipe) stops the run after a
+    step finished; that step's outcome is committed anyway, so resume does not pay twice."""
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+
+    def listener(kind: str, data: Any) -> None:
+        if kind == "action_finished":
+            raise BrokenPipeError(32, "Broken pipe")
+
+    with SqliteJournal(project / "j.db") as journal:
+        runtime = LocalRuntime(catalog, journal, base=project, listener=listener)
+        with pytest.raises(BrokenPipeError):
+            runtime.run(catalog.intents["ship-order"])
+        run_id = journal.runs()[0].id
+        kinds = [e.kind for e in journal.events(run_id)]
+        assert kinds[-1] == "action_finished", kinds
+        report = LocalRuntime(catalog, journal, base=project).resume(run_id)
+    assert report.outcome == "achieved"
+    calls = (project / "calls.log").read_text().split()
+    assert len([c for c in calls if c.startswith("pay-")]) == 1, calls
+
+
+def test_writes_in_a_commit_that_fails_to_roll_back_all_raise(tmp_path: Path) -> None:
+    """When the connection is gone under a shared commit (closed, an I/O error), every write
+    in it raises; none returns as if it were on disk."""
+    journal = SqliteJournal(tmp_path / "j.db")
+    for run_id in "ab":
+        journal.start_run(run_id, "intent", "2026-11-23T00:00:00.000+00:00", {})
+    results: dict[str, str] = {}
+
+    def write(run_id: str) -> None:
+        try:
+            journal.append(run_id, "observed", "2026-11-23T00:00:01.000+00:00", {})
+            results[run_id] = "returned"
+        except Exception as exc:
+            results[run_id] = type(exc).__name__
+
+    with journal._lock:
+        threads = [threading.Thread(target=write, args=(r,)) for r in "ab"]
+        for thread in threads:
+            thread.start()
+        _queued(journal, 2)
+        journal._db.close()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["a", "b"] and "returned" not in results.values(), results
