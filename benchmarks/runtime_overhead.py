@@ -926,7 +926,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=200, help="sequential runs per row")
     parser.add_argument("--concurrent", type=int, default=100, help="threads, concurrent rows")
     parser.add_argument(
-        "--concurrent-runs", type=int, default=300, help="runs the threads share, per row"
+        "--concurrent-runs", type=int, default=2000, help="runs the threads share, per row"
     )
     parser.add_argument("--history", type=int, default=10_000, help="runs in the listing journal")
     parser.add_argument(
