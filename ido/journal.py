@@ -60,6 +60,12 @@ R = TypeVar("R")
 P = ParamSpec("P")
 
 
+BUSY_SECONDS = 120.0
+"""How long a write waits for SQLite's write lock held by other processes before it fails."""
+BUSY_STEP_SECONDS = 10.0
+"""How long SQLite's busy handler waits at a time (a connection's timeout)."""
+
+
 def stamp(moment: float) -> str:
     """How the journal writes a moment (epoch seconds): ISO 8601 in UTC, to the millisecond.
 
@@ -174,7 +180,10 @@ class SqliteJournal:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
-                self.path, isolation_level=None, timeout=10, check_same_thread=False
+                self.path,
+                isolation_level=None,
+                timeout=BUSY_STEP_SECONDS,
+                check_same_thread=False,
             )
             self._setup()
         except (sqlite3.Error, OSError) as exc:
@@ -526,9 +535,29 @@ class SqliteJournal:
         if not write.done:
             self._lead()
 
+    def _begin(self) -> None:
+        """Take SQLite's write lock, waiting up to `BUSY_SECONDS` while other processes hold
+        it (SQLite's own busy handler gives up after `BUSY_STEP_SECONDS` at a time, and can
+        starve one writer among many); then a clear error, with nothing written."""
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy:
+                    raise
+                if time.monotonic() >= deadline:
+                    raise JournalError(
+                        f"journal {self.path} is busy: other processes have held its write "
+                        f"lock for over {BUSY_SECONDS:g}s; nothing was written (the run can be "
+                        "continued with ido resume once they are done)"
+                    ) from None
+
     def _commit(self, batch: list[_Write[Any]]) -> None:
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._begin()
             if len(batch) == 1:
                 batch[0].run()
             else:
