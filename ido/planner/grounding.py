@@ -83,12 +83,16 @@ class Grounded:
     only ever changes to one value (monotone), it changes each at most once."""
 
 
+_PLAIN = frozenset({type(None), bool, int, float, str})
+
+
 def _key(value: Any) -> tuple[str, Any]:
     """A hashable identity of a JSON value: `1`, `1.0` and `true` stay apart, as in JSON."""
     if value is ABSENT:
         return ("absent", None)
-    if value is None or isinstance(value, bool | int | float | str):
-        return (type(value).__name__, value)
+    kind = type(value)
+    if kind in _PLAIN:  # exact types: a bool is not an int here
+        return (kind.__name__, value)
     return ("json", json.dumps(value, sort_keys=True, default=str))
 
 
@@ -115,7 +119,15 @@ class _Tabulator:
         self._paths = [f.path for f in fluents]  # sorted, as fluents_of returns them
         self._index = {p: i for i, p in enumerate(self._paths)}
         self._cache: dict[str, Table] = {}
+        self._keys: dict[int, tuple[tuple[str, Any], ...]] = {}
         self.errors: dict[str, str] = {}
+
+    def _value_keys(self, fluent: int) -> tuple[tuple[str, Any], ...]:
+        """The fluent's values as `_key`s, in order (worked out once per grounding)."""
+        keys = self._keys.get(fluent)
+        if keys is None:
+            keys = self._keys[fluent] = tuple(map(_key, self._fluents[fluent].values))
+        return keys
 
     def reads(self, source: str) -> tuple[int, ...]:
         """The fluents a condition reads: each path's ancestors, itself and descendants."""
@@ -158,7 +170,7 @@ class _Tabulator:
         key = (
             source,
             hashlib.sha256(json.dumps(base, sort_keys=True, default=str).encode()).digest(),
-            tuple((self._paths[i], tuple(map(_key, self._fluents[i].values))) for i in reads),
+            tuple((self._paths[i], self._value_keys(i)) for i in reads),
         )
         rows = _ROWS.get(key)
         if rows is None:
@@ -255,7 +267,7 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
     tab = _Tabulator(task.state, fluents)
     goal = tuple(tab.table(g, "goal") for g in task.goal)
     pre = [tuple(tab.table(r, f"requires of {a.name}") for r in a.requires) for a in actions]
-    value_index = [{_key(v): d for d, v in enumerate(f.values)} for f in fluents]
+    value_index = [{k: d for d, k in enumerate(tab._value_keys(i))} for i in range(len(fluents))]
     eff = [tuple((index[p], value_index[index[p]][_key(v)]) for p, v in a.effects) for a in actions]
     rejections: list[Rejection] = []
 
