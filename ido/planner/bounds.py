@@ -81,11 +81,7 @@ def lower_bounds(
 ) -> dict[int, float]:
     """Per action in `actions`, a lower bound on the summed `costs` of any plan containing
     it (uniform cost partitioning over the landmarks; costs must be nonnegative)."""
-    shares: dict[int, int] = {}
-    for achievers in marks:
-        for a in achievers:
-            shares[a] = shares.get(a, 0) + 1
-    cheapest = [min(costs[a] / shares[a] for a in achievers) for achievers in marks]
+    cheapest = _cheapest_shares(costs, marks)
     total = sum(cheapest)
     bounds = {}
     for a in actions:
@@ -97,11 +93,17 @@ def lower_bounds(
 def plan_floor(costs: Sequence[float], marks: Landmarks) -> float:
     """A lower bound on the summed `costs` of any plan (nonnegative costs): per landmark,
     the cheapest share of its achievers (uniform cost partitioning)."""
+    return sum(_cheapest_shares(costs, marks))
+
+
+def _cheapest_shares(costs: Sequence[float], marks: Landmarks) -> list[float]:
+    """Per landmark, the least share of an achiever's cost, each action's cost split
+    equally among the landmarks it achieves."""
     shares: dict[int, int] = {}
     for achievers in marks:
         for a in achievers:
             shares[a] = shares.get(a, 0) + 1
-    return sum(min(costs[a] / shares[a] for a in achievers) for achievers in marks)
+    return [min(costs[a] / shares[a] for a in achievers) for achievers in marks]
 
 
 def over(bounds: dict[int, float], limit: float) -> frozenset[int]:

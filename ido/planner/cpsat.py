@@ -329,13 +329,14 @@ def _swapped(
     first, with which the plan is valid and within the limits (checked step by step on the
     grounded facts). None when no stand-in makes one."""
     index = {action.name: a for a, action in enumerate(g.actions)}
-    planned = [index.get(step.capability) for step in near.steps]
-    if None in planned:
+    try:
+        planned = [index[step.capability] for step in near.steps]
+    except KeyError:
         return None
-    left_out = {a for a in planned if a is not None and g.actions[a].name in without}
+    left_out = {a for a in planned if g.actions[a].name in without}
     if not left_out or any(a not in kept for a in planned if a not in left_out):
         return None
-    effects = {frozenset(g.eff[a]) for a in left_out if a is not None}
+    effects = {frozenset(g.eff[a]) for a in left_out}
     if len(effects) != 1:
         return None  # stand-ins for different steps: left to the solver
     same = effects.pop()
@@ -344,7 +345,7 @@ def _swapped(
         key=lambda b: (measure(task, g.actions[b], metric), g.actions[b].name),
     )
     for b in stand_ins:
-        actions = [b if a in left_out else a for a in planned if a is not None]
+        actions = [b if a in left_out else a for a in planned]
         if _valid(g, actions):
             plan = ordered(g, Plan(tuple(step_of(task, g.actions[a]) for a in actions)))
             if fits(task.limits, plan):
