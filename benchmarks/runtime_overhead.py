@@ -19,7 +19,11 @@ disk you care about, since every number here is bounded by fsync):
    Durable steps/s = steps that finished OK (counted in the journal) / wall seconds.
    Commits are counted on the journal (`SqliteJournal._commit`, each one fsync'd
    transaction); one extra run on a journal that also counts its calls says what each
-   commit of a run holds.
+   commit of a run holds. Then the command itself, as a user types it, with the M runs:
+   `ido run noop-chain-search ×M --concurrency C --processes P --quiet` for each P of
+   `--processes` (default 1 and the CPU count: one Python process runs on one core), timed
+   by its journal, from the first run's start to the last run's end (the command's whole
+   wall time, start-up included, is reported beside it).
 2. **Raw SQLite**: one INSERT per `BEGIN IMMEDIATE`/`COMMIT`, WAL, `synchronous=FULL`, a row
    the size of an average ido event, single-threaded: the physical limit of a durable step.
 3. **DBOS** (in a child process, so its background threads leave ido's numbers alone): a
@@ -199,6 +203,42 @@ def run_ido(
     return {"wall_s": wall, "commits": commits, **journal_counts(path), **_errors(outcomes, runs)}
 
 
+def run_cli(
+    project: Path, path: Path, intent: str, runs: int, threads: int, processes: int
+) -> dict[str, Any]:
+    """`ido run INTENT ×runs --concurrency threads --processes P --quiet` as a user types it,
+    timed by its journal: from the first run's start to the last run's end (the command's
+    own wall time, start-up and catalog loading included, is `command_wall_s`)."""
+    command = [
+        *(sys.executable, "-m", "ido", "run", *[intent] * runs),
+        *("--journal", str(path), "--concurrency", str(threads)),
+        *("--processes", str(processes), "--quiet"),
+    ]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+    command_wall = time.perf_counter() - started
+    outcomes = [line.split(":", 1)[0] for line in done.stdout.splitlines() if ": run " in line]
+    if done.returncode != 0:
+        outcomes.append(f"Traceback? exit {done.returncode}:\n{done.stderr[-2000:]}")
+    with sqlite3.connect(path) as db:
+        first, last = db.execute("SELECT min(started_at), max(ended_at) FROM runs").fetchone()
+    db.close()
+    span = (_instant(last) - _instant(first)) if first and last else command_wall
+    return {
+        "wall_s": span,
+        "command_wall_s": command_wall,
+        "commits": None,
+        **journal_counts(path),
+        **_errors(outcomes, runs),
+    }
+
+
+def _instant(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp).timestamp()
+
+
 def _errors(outcomes: list[str], runs: int) -> dict[str, Any]:
     crashed = [o for o in outcomes if o.startswith("Traceback")]
     by_last_line = Counter(o.strip().splitlines()[-1] for o in crashed)
@@ -280,14 +320,14 @@ def calibrate(catalog: Any, base: Path, path: Path, intent: Any) -> dict[str, An
 
 def summarise_ido(row: dict[str, Any]) -> dict[str, Any]:
     achieved = row["journal_outcomes"].get("achieved", 0)
-    wall = row["wall_s"]
+    wall, commits = row["wall_s"], row["commits"]
     return {
         **row,
         "runs_per_s": achieved / wall,
         "steps_per_s": row["steps_ok"] / wall,
-        "commits_per_run": row["commits"] / max(1, row["runs"]),
+        "commits_per_run": None if commits is None else commits / max(1, row["runs"]),
         "events_per_run": row["events"] / max(1, row["runs"]),
-        "commits_per_s": row["commits"] / wall,
+        "commits_per_s": None if commits is None else commits / wall,
     }
 
 
@@ -722,12 +762,18 @@ def table(report: dict[str, Any]) -> str:
     )
     for row in report["ido"]:
         same = peer and summarise_dbos(peer, "sequential" if row["threads"] == 1 else "concurrent")
+        variant = f"planner: {row['planner']}{'' if row['shared'] else ', a journal per thread'}"
+        if "processes" in row:
+            variant = (
+                f"`ido run` ×{row['submitted']} --concurrency {row['threads']} "
+                f"--processes {row['processes']} (timed by its journal)"
+            )
+        commits = row["commits_per_run"]
         lines.append(
-            f"| ido | planner: {row['planner']}{'' if row['shared'] else ', a journal per thread'} "
-            f"| {row['threads']} "
+            f"| ido | {variant} | {row['threads']} "
             f"| {row['journal_outcomes'].get('achieved', 0)}/{row['submitted']} "
             f"| {row['wall_s']:.2f} | {_fmt(row['runs_per_s'])} | {_fmt(row['steps_per_s'])} "
-            f"| {row['commits_per_run']:.2f} | {_fmt(row['commits_per_s'])} "
+            f"| {'—' if commits is None else f'{commits:.2f}'} | {_fmt(row['commits_per_s'])} "
             f"| {_ratio(row['steps_per_s'], raw)} | {_ratio(row['commits_per_s'], raw)} "
             f"| {_ratio(row['steps_per_s'], same['steps_per_s'] if same else None)} |"
         )
@@ -809,6 +855,13 @@ def notes(report: dict[str, Any]) -> list[str]:
         f"peak RSS of this process {_peak_rss_mib():.0f} MiB.",
     ]
     for row in report["ido"]:
+        if "processes" in row:
+            lines.append(
+                f"ido run --processes {row['processes']}: {row['runs_per_s']:.1f} runs/s from "
+                f"the first run's start to the last run's end; the whole command (start-up, "
+                f"catalog, {row['submitted']} runs) took {row['command_wall_s']:.2f} s"
+            )
+            continue
         cap = raw / row["commits_per_run"]
         lines.append(
             f"ido {row['planner']} on {row['threads']} thread(s): the raw commit rate allows "
@@ -896,6 +949,27 @@ def measure(args: argparse.Namespace, folder: Path, report: dict[str, Any]) -> l
         bad = {k: v for k, v in row["journal_outcomes"].items() if k != "achieved"}
         if bad:
             failures.append(f"ido {planner} × {threads}: runs not achieved: {bad}")
+    for processes in args.processes if args.concurrent and args.concurrent_runs else ():
+        log(
+            f"ido run (the command): {args.concurrent_runs} runs, --concurrency "
+            f"{args.concurrent} --processes {processes}"
+        )
+        path = folder / f"cli-{processes}.db"
+        row = summarise_ido(
+            run_cli(
+                project, path, "noop-chain-search", args.concurrent_runs, args.concurrent, processes
+            )
+        )
+        row.update(planner="search", threads=args.concurrent, shared=True, processes=processes)
+        report["ido"].append(row)
+        log(
+            f"  {row['runs_per_s']:.1f} runs/s, {row['steps_per_s']:.1f} steps/s over the "
+            f"journal's span; the command took {row['command_wall_s']:.2f}s"
+        )
+        failures += row["tracebacks"]
+        bad = {k: v for k, v in row["journal_outcomes"].items() if k != "achieved"}
+        if bad:
+            failures.append(f"ido run --processes {processes}: runs not achieved: {bad}")
     row_bytes = round(report["ido"][0]["mean_event_bytes"])
     log(f"raw SQLite: {args.raw_seconds:g}s of single-row commits ({row_bytes} bytes)")
     report["raw_sqlite"] = raw_sqlite(folder / "raw.db", args.raw_seconds, row_bytes)
@@ -927,6 +1001,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrent", type=int, default=100, help="threads, concurrent rows")
     parser.add_argument(
         "--concurrent-runs", type=int, default=2000, help="runs the threads share, per row"
+    )
+    parser.add_argument(
+        "--processes",
+        type=_counts,
+        default=sorted({1, os.cpu_count() or 1}),
+        help="comma-separated --processes of the `ido run` rows (default: 1 and the CPU count; "
+        "empty: skip)",
     )
     parser.add_argument("--history", type=int, default=10_000, help="runs in the listing journal")
     parser.add_argument(
@@ -986,6 +1067,17 @@ def main(argv: list[str] | None = None) -> int:
         report["failures"] = failures
         args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
     return 1 if failures else 0
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        message = f"'{text}' is not a comma-separated list of counts"
+        raise argparse.ArgumentTypeError(message) from None
+    if any(count < 1 for count in counts):
+        raise argparse.ArgumentTypeError(f"'{text}': every count must be at least 1")
+    return counts
 
 
 def _peak_rss_mib() -> float:

@@ -263,12 +263,22 @@ def run(
     concurrency: Annotated[
         int, typer.Option(help="Most runs at once when several intents are given.", min=1)
     ] = 4,
+    processes: Annotated[
+        int,
+        typer.Option(
+            help="Worker processes to share several intents out over (a process runs "
+            "Python on one core); --concurrency counts the runs of all of them.",
+            min=1,
+        ),
+    ] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the outcome.")] = False,
+    worker: Annotated[bool, typer.Option("--worker", hidden=True)] = False,
 ) -> None:
     """Pursue intents: observe, decide, act and replan until an outcome.
 
-    Several intents run side by side in this process (at most --concurrency at once), each
-    its own run in the same journal; lines are prefixed with the intent's name.
+    Several intents run side by side (at most --concurrency at once), each its own run in
+    the same journal; lines are prefixed with the intent's name. With --processes N they
+    are shared out over N worker processes.
     """
     from ido.loading import find_intent
 
@@ -276,7 +286,9 @@ def run(
     chosen = [find_intent(loaded, reference) for reference in intents]
     from ido.journal import SqliteJournal
 
-    if len(chosen) == 1:
+    if processes > 1 and len(chosen) > 1:
+        _run_in_processes(intents, catalog, journal, concurrency, processes, quiet)
+    if len(chosen) == 1 and not worker:
         with _telemetry() as telemetry, SqliteJournal(journal) as store:
             report = _run_one(loaded, chosen[0], store, None if quiet else _progress, telemetry)
         _report(report)
@@ -291,18 +303,51 @@ def run(
 
         return _run_one(loaded, intent, store, None if quiet else listener, telemetry)
 
+    from ido.runtime import stopping
+
+    stopping.reset()
     # One journal for all: runs side by side share its commits (see SqliteJournal).
     with (
         _telemetry() as telemetry,
         SqliteJournal(journal) as store,
         ThreadPoolExecutor(max_workers=concurrency) as pool,
     ):
-        reports = list(pool.map(one, chosen))
+        try:
+            reports = list(pool.map(one, chosen))
+        except KeyboardInterrupt:  # reaches this thread only: the runs are told to stop
+            stopping.stop()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     for report in reports:
         line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
         typer.echo(line + (f" ({report.reason})" if report.reason else ""))
     worst = max((EXIT.get(r.outcome, 1) for r in reports), key=lambda code: (code != 0, code))
     raise typer.Exit(worst)
+
+
+def _run_in_processes(
+    intents: list[str],
+    catalog: list[Path] | None,
+    journal: Path,
+    concurrency: int,
+    processes: int,
+    quiet: bool,
+) -> None:
+    """`ido run` in worker processes, each with its share of `intents`; exits with the
+    worst outcome of all."""
+    from ido.fanout import run_workers, shares, worker_command
+    from ido.journal import SqliteJournal
+
+    with SqliteJournal(journal):  # made (or refused) once, before the workers open it
+        pass
+    groups = shares(intents, processes)
+    common = ["--journal", str(journal), "--concurrency", str(-(-concurrency // len(groups)))]
+    for extra in catalog or []:
+        common += ["--catalog", str(extra)]
+    common += ["--worker", *(["--quiet"] if quiet else [])]
+    commands = [worker_command(["run", *common, "--", *group]) for group in groups]
+    codes = run_workers(commands, lambda line, err: typer.echo(line, err=err))
+    raise typer.Exit(max(codes, key=lambda code: (code != 0, code)))
 
 
 def _run_one(loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any) -> Any:

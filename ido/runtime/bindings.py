@@ -21,6 +21,7 @@ from typing import Any
 
 from ido.errors import ExecutionError
 from ido.model import Capability
+from ido.runtime import stopping
 from ido.runtime.context import ActionContext
 from ido.secrets import Secrets
 
@@ -141,10 +142,13 @@ class _Workers:
         reply: queue.SimpleQueue[Reply] = queue.SimpleQueue()
         jobs.put((fn, ctx, reply))
         try:
-            answer = reply.get(timeout=ctx.timeout)
+            answer = stopping.get(reply, ctx.timeout)
         except queue.Empty:
             jobs.put(None)  # the worker ends once the call does
             return None
+        except BaseException:  # stopped: the same
+            jobs.put(None)
+            raise
         with self._lock:
             if len(self._idle) < IDLE_WORKERS:
                 self._idle.append(jobs)

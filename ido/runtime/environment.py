@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ido.model import Capability, Intent
+from ido.runtime import stopping
 from ido.runtime.bindings import Outcome, perform
 from ido.runtime.context import ActionContext
 
@@ -96,7 +97,10 @@ class _ThreadExecutor:
         for capability, ctx, delay in self._waiting:
             self._running[self._pool.submit(self._call, capability, ctx, delay)] = ctx
         self._waiting = []
-        finished, _ = wait(self._running, return_when=FIRST_COMPLETED)
+        finished: set[Future[Outcome]] = set()
+        while not finished:
+            finished, _ = wait(self._running, stopping.POLL_SECONDS, FIRST_COMPLETED)
+            stopping.check()
         done = [(self._running.pop(f), f.result()) for f in finished]
         return sorted(done, key=lambda pair: pair[0].step)
 

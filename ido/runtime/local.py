@@ -25,6 +25,7 @@ from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
 from ido.planner.types import Step
 from ido.policy import PLAN, rulebook
+from ido.runtime import stopping
 from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext
 from ido.runtime.environment import Environment, RealEnvironment
@@ -97,7 +98,7 @@ class LocalRuntime:
         new_id: Callable[[float], str] = new_run_id,
         listener: Listener | None = None,
         planner: Planner | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stopping.sleep,
         environment: Environment | None = None,
         telemetry: Telemetry | None = None,
     ) -> None:
@@ -250,6 +251,7 @@ class LocalRuntime:
     def _loop(self, run: RunState, planner: Planner, trigger: str) -> tuple[str, str | None]:
         limits = run.intent.spec.limits
         while True:
+            stopping.check()
             state = self._observe(run)
             if run.decisions > limits.max_replans:
                 return "failed", f"gave up after {limits.max_replans} replans; last: {trigger}"

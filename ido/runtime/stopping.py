@@ -1,0 +1,60 @@
+"""Stopping this process's runs from the main thread: `ido run A B …` on Ctrl-C.
+
+Ctrl-C (KeyboardInterrupt) reaches only the main thread, and runs side by side run on
+others. After `stop()`, each of them raises `Stopped`, a KeyboardInterrupt, at its next
+decision, its next look at a call in flight, or during a backoff: it ends as Ctrl-C ends a
+run alone, interrupted, with every outcome already known saved, for `ido resume`. A call in
+flight is not stopped (a thread cannot be killed): its step is left started without an
+end, as after a crash, and is settled by `ido resume`.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import TypeVar
+
+T = TypeVar("T")
+
+POLL_SECONDS = 0.1
+"""How often a run waiting for a call looks whether it should stop."""
+
+_stop = threading.Event()
+
+
+class Stopped(KeyboardInterrupt):
+    """This run was stopped because the process is being interrupted."""
+
+
+def stop() -> None:
+    """Make every run of this process stop at its next chance."""
+    _stop.set()
+
+
+def reset() -> None:
+    """Let runs go on again (a new command in the same process: tests, embedding)."""
+    _stop.clear()
+
+
+def check() -> None:
+    if _stop.is_set():
+        raise Stopped("stopped: the process is being interrupted")
+
+
+def sleep(seconds: float) -> None:
+    """`time.sleep`, cut short by `stop()`."""
+    if _stop.wait(seconds):
+        check()
+
+
+def get(replies: queue.SimpleQueue[T], timeout: float) -> T:
+    """`replies.get(timeout=timeout)`, cut short by `stop()` (queue.Empty on timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return replies.get(timeout=max(0.0, min(POLL_SECONDS, deadline - time.monotonic())))
+        except queue.Empty:
+            check()
+            if time.monotonic() >= deadline:
+                raise
