@@ -1,5 +1,8 @@
-"""`python -m ido` runs the command line."""
+"""`python -m ido` runs the command line (how `ido run --processes` starts its workers)."""
 
-from ido.cli import main
+try:
+    from ido.cli import main
 
-main()
+    main()
+except KeyboardInterrupt:  # before the command took over (while importing): no traceback
+    raise SystemExit(130) from None

@@ -316,13 +316,25 @@ def run(
             reports = list(pool.map(one, chosen))
         except KeyboardInterrupt:  # reaches this thread only: the runs are told to stop
             stopping.stop()
-            pool.shutdown(wait=True, cancel_futures=True)
+            _shut_down(pool)
             raise
+        finally:
+            stopping.reset()
     for report in reports:
         line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
         typer.echo(line + (f" ({report.reason})" if report.reason else ""))
     worst = max((EXIT.get(r.outcome, 1) for r in reports), key=lambda code: (code != 0, code))
     raise typer.Exit(worst)
+
+
+def _shut_down(pool: Any) -> None:
+    """Wait for the runs to stop; another Ctrl-C meanwhile does not cut the wait short."""
+    while True:
+        try:
+            pool.shutdown(wait=True, cancel_futures=True)
+            return
+        except KeyboardInterrupt:
+            continue
 
 
 def _run_in_processes(
@@ -335,19 +347,29 @@ def _run_in_processes(
 ) -> None:
     """`ido run` in worker processes, each with its share of `intents`; exits with the
     worst outcome of all."""
-    from ido.fanout import run_workers, shares, worker_command
+    from ido.fanout import concurrencies, death, exit_code, run_workers, shares, worker_command
     from ido.journal import SqliteJournal
 
     with SqliteJournal(journal):  # made (or refused) once, before the workers open it
         pass
-    groups = shares(intents, processes)
-    common = ["--journal", str(journal), "--concurrency", str(-(-concurrency // len(groups)))]
+    groups = shares(intents, min(processes, concurrency))
+    common = ["--journal", str(journal), "--worker", *(["--quiet"] if quiet else [])]
     for extra in catalog or []:
         common += ["--catalog", str(extra)]
-    common += ["--worker", *(["--quiet"] if quiet else [])]
-    commands = [worker_command(["run", *common, "--", *group]) for group in groups]
+    commands = [
+        worker_command(["run", *common, "--concurrency", str(each), "--", *group])
+        for group, each in zip(groups, concurrencies(concurrency, len(groups)))
+    ]
     codes = run_workers(commands, lambda line, err: typer.echo(line, err=err))
-    raise typer.Exit(max(codes, key=lambda code: (code != 0, code)))
+    for number, code in enumerate(codes, 1):
+        why = death(code)
+        if why is not None:
+            typer.echo(
+                f"error: worker {number} was {why}; its runs in flight are left "
+                "interrupted (ido runs; ido resume RUN)",
+                err=True,
+            )
+    raise typer.Exit(max((exit_code(c) for c in codes), key=lambda code: (code != 0, code)))
 
 
 def _run_one(loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any) -> Any:

@@ -14,7 +14,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import IO
+from typing import IO, Any
+
+from ido.runtime import stopping
 
 Echo = Callable[[str, bool], None]  # a line, and whether it goes to stderr
 
@@ -30,49 +32,122 @@ def worker_command(arguments: Sequence[str]) -> list[str]:
     return [sys.executable, "-m", "ido", *arguments]
 
 
-def run_workers(commands: Sequence[Sequence[str]], echo: Echo) -> list[int]:
-    """Start every command, pass their lines to `echo` (one at a time) and wait for all.
+def concurrencies(total: int, workers: int) -> list[int]:
+    """`total` runs at once split over `workers`, as evenly as may be (workers ≤ total)."""
+    return [total // workers + (i < total % workers) for i in range(workers)]
 
-    On Ctrl-C the workers still running are interrupted too (each records its runs as
-    interrupted, for `ido resume`) and waited for, then KeyboardInterrupt goes on."""
+
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals passed on to the workers (they run in sessions of their own, so that a terminal's
+Ctrl-C reaches them once, through this process)."""
+
+
+def run_workers(commands: Sequence[Sequence[str]], echo: Echo) -> list[int]:
+    """Start every command, pass their lines to `echo` (one at a time) and wait for all;
+    their return codes (negative: killed by that signal).
+
+    SIGINT, SIGTERM and SIGHUP are passed on to the workers still running (each records
+    its runs as interrupted, for `ido resume`) and the workers are waited for; then
+    KeyboardInterrupt goes on after a SIGINT."""
     lock = threading.Lock()
-    workers = [
-        subprocess.Popen(
-            list(command),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-        )
-        for command in commands
-    ]
-    relays = [
-        threading.Thread(target=_relay, args=(stream, err, echo, lock), daemon=True)
-        for worker in workers
-        for stream, err in ((worker.stdout, False), (worker.stderr, True))
-    ]
-    for relay in relays:
-        relay.start()
-    try:
-        codes = [worker.wait() for worker in workers]
-    except KeyboardInterrupt:
+    workers: list[subprocess.Popen[str]] = []
+    relays: list[threading.Thread] = []
+
+    def forward(signum: int, frame: object) -> None:
         for worker in workers:
             if worker.poll() is None:
-                worker.send_signal(signal.SIGINT)
+                worker.send_signal(signum)
+
+    previous = _handle(FORWARDED[1:], forward)
+    try:
+        for command in commands:
+            worker = subprocess.Popen(
+                list(command),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="backslashreplace",
+                bufsize=1,
+                start_new_session=True,
+            )
+            workers.append(worker)
+            for stream, err in ((worker.stdout, False), (worker.stderr, True)):
+                relay = threading.Thread(target=_relay, args=(stream, err, echo, lock), daemon=True)
+                relay.start()
+                relays.append(relay)
+        return [_wait(worker) for worker in workers]
+    except KeyboardInterrupt:
+        forward(signal.SIGINT, None)
         for worker in workers:
-            worker.wait()
+            _wait_through_interrupts(worker)
         raise
     finally:
+        _handle(FORWARDED[1:], previous)
         for relay in relays:
             relay.join()
-    return codes
+
+
+def _handle(signals: Sequence[signal.Signals], handler: Any) -> Any:
+    """Install `handler` (or, given a mapping, each previous one) from the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    if isinstance(handler, dict):
+        for signum, old in handler.items():
+            if old is not None:  # None: not installed from Python, nothing to put back
+                signal.signal(signum, old)
+        return {}
+    return {signum: signal.signal(signum, handler) for signum in signals}
+
+
+def _wait(worker: subprocess.Popen[str]) -> int:
+    """`worker.wait()` in short waits: blocked in `waitpid` for good, this thread would take
+    a signal only a quarter of a second late."""
+    while True:
+        try:
+            return worker.wait(stopping.POLL_SECONDS)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _wait_through_interrupts(worker: subprocess.Popen[str]) -> None:
+    """Wait for `worker`; another Ctrl-C meanwhile is passed on, not a reason to leave."""
+    while True:
+        try:
+            _wait(worker)
+            return
+        except KeyboardInterrupt:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGINT)
 
 
 def _relay(stream: IO[str] | None, err: bool, echo: Echo, lock: threading.Lock) -> None:
+    """Pass lines on; if passing them on fails (`| head` closed the pipe), keep draining, so
+    the worker never writes into a closed pipe."""
     if stream is None:
         return
+    passing = True
     with stream:
         for line in stream:
+            if not passing:
+                continue
             with lock:
-                echo(line.rstrip("\n"), err)
+                try:
+                    echo(line.rstrip("\n"), err)
+                except (OSError, ValueError):
+                    passing = False
+
+
+def exit_code(returncode: int) -> int:
+    """A worker's return code as a shell shows it: 128 + N when killed by signal N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def death(returncode: int) -> str | None:
+    """Why a worker ended without an exit code of its own, or None."""
+    if returncode >= 0:
+        return None
+    try:
+        return f"killed by {signal.Signals(-returncode).name}"
+    except ValueError:
+        return f"killed by signal {-returncode}"

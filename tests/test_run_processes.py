@@ -10,12 +10,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from ido.cli import app
-from ido.fanout import shares
+from ido.fanout import concurrencies, shares
+from ido.planner.cpsat import SMALL
 
 runner = CliRunner()
 
@@ -44,6 +46,19 @@ def test_shares_are_round_robin_and_never_empty() -> None:
     assert shares(["a", "b", "c", "d", "e"], 2) == [["a", "c", "e"], ["b", "d"]]
     assert shares(["a", "b"], 8) == [["a"], ["b"]]
     assert shares(["a"], 1) == [["a"]]
+
+
+def test_concurrency_counts_the_runs_of_every_worker() -> None:
+    assert concurrencies(4, 3) == [2, 1, 1]
+    assert concurrencies(100, 2) == [50, 50]
+    assert concurrencies(1, 1) == [1]
+
+
+def test_no_more_workers_than_runs_at_once(project: Path) -> None:
+    _second_intent(project, "ship-order-2")
+    code, out = ido("run", "ship-order", "ship-order-2", "--processes", "2", "--concurrency", "1")
+    assert code == 0, out
+    assert len(set(_started_by(project / ".ido" / "ido.db"))) == 1
 
 
 def test_intents_are_run_by_worker_processes_on_one_journal(project: Path) -> None:
@@ -138,7 +153,7 @@ def test_ctrl_c_interrupts_every_run_and_each_can_be_resumed(project: Path, proc
     deadline = time.monotonic() + 60
     while len(list(hang.iterdir())) < 2 and time.monotonic() < deadline:
         assert parent.poll() is None, parent.communicate()
-        time.sleep(0.05)
+        time.sleep(0.1)
     workers = {marker.name.split("-")[0] for marker in hang.iterdir()}
     assert len(workers) == processes
     parent.send_signal(signal.SIGINT)
@@ -191,3 +206,200 @@ def test_a_stop_cuts_waits_short_and_a_reset_lets_runs_go_on() -> None:
         stopping.reset()
     stopping.check()
     stopping.sleep(0.01)
+
+
+CHAIN_STEP = '''\
+"""A slow step of a chain: logs its call, then takes 100 ms."""
+import os
+import time
+
+
+def step(ctx):
+    with open(os.environ["CHAIN_LOG"], "a") as log:
+        log.write(f"{ctx.run_id} {ctx.capability}\\n")
+    time.sleep(0.1)
+'''
+
+
+def _chain(project: Path, steps: int, run: str) -> None:
+    """Intents chain-a and chain-b: `steps` capabilities one after another."""
+    docs = []
+    for i in range(1, steps + 1):
+        docs.append(
+            "apiVersion: ido/v1\nkind: Capability\n"
+            f"metadata: {{name: link-{i}}}\n"
+            f'spec:\n  provider: chain\n  requires: ["state.chain.l{i - 1}"]\n  effects: {{chain.l{i}: true}}\n'
+            f"  cost: 0.01\n  latency: 10ms\n  timeout: 30s\n  run: {run}\n"
+        )
+    (project / "capabilities" / "chain.yaml").write_text("---\n".join(docs))
+    for name in ("chain-a", "chain-b"):
+        (project / "intents" / f"{name}.yaml").write_text(
+            "apiVersion: ido/v1\nkind: Intent\n"
+            f"metadata: {{name: {name}}}\n"
+            "spec:\n  given: {chain: {l0: true}}\n"
+            f'  goal: ["state.chain.l{steps}"]\n'
+            "  constraints: {max_cost: 5.0, deadline: 60s}\n"
+        )
+    (project / "fakesvc" / "chain.py").write_text(CHAIN_STEP)
+
+
+def _interrupt_when(parent: subprocess.Popen[str], ready: Any, group: bool = False) -> None:
+    deadline = time.monotonic() + 60
+    while not ready() and time.monotonic() < deadline:
+        assert parent.poll() is None, parent.communicate()
+        time.sleep(0.02)
+    assert ready()
+    if group:
+        os.killpg(parent.pid, signal.SIGINT)  # as a terminal's Ctrl-C does
+    else:
+        parent.send_signal(signal.SIGINT)
+
+
+def _outcomes_of_steps(journal: Path) -> list[tuple[str, bool, str | None]]:
+    with sqlite3.connect(journal) as db:
+        rows = db.execute(
+            "SELECT json_extract(data, '$.capability'), json_extract(data, '$.ok'), "
+            "json_extract(data, '$.error') FROM events WHERE kind = 'action_finished'"
+        ).fetchall()
+    db.close()
+    return [(c, bool(ok), e) for c, ok, e in rows]
+
+
+@pytest.mark.parametrize(
+    ("intents", "processes"),
+    [(["chain-a"], 1), (["chain-a", "chain-b"], 1), (["chain-a", "chain-b"], 2)],
+)
+def test_ctrl_c_starts_no_new_step(project: Path, intents: list[str], processes: int) -> None:
+    """Steps one after another, 100 ms each, planned by CP-SAT (whose own Ctrl-C handler
+    used to leave SIGINT killing ido outright): after Ctrl-C no run starts another step."""
+    assert SMALL < 18  # so CP-SAT, not its exact search for a handful, plans the chain
+    _chain(project, 18, '{python: "fakesvc.chain:step"}')
+    log = project / "chain.log"
+    log.touch()
+    env = {**os.environ, "CHAIN_LOG": str(log)}
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "ido", "run", *intents, "--processes", str(processes)],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _interrupt_when(parent, lambda: len(log.read_text().splitlines()) >= 3 * len(intents))
+    before = len(log.read_text().splitlines())
+    out, err = parent.communicate(timeout=60)
+    assert parent.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in out + err
+    after = len(log.read_text().splitlines())
+    assert after - before <= len(intents), (before, after)  # at most the steps in flight
+    _, listed = ido("runs", "--format", "json")
+    assert [r["outcome"] for r in json.loads(listed)] == [None] * len(intents), listed
+    # every step that ended is on record as ended, and nothing failed
+    assert all(ok for _, ok, _ in _outcomes_of_steps(project / ".ido" / "ido.db"))
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_terminal_ctrl_c_leaves_a_shell_step_interrupted_not_failed(
+    project: Path, processes: int
+) -> None:
+    """Ctrl-C in a terminal signals the whole process group, the shell step's process too:
+    the step is interrupted with its run (for `ido resume`), not a provider's failure."""
+    sleeper = "import os,sys,time; open(os.environ['MARK'] + os.environ['IDO_RUN_ID'], 'w'); time.sleep(30)"
+    _chain(project, 2, json.dumps({"shell": ["python", "-c", sleeper]}))
+    marks = project / "marks"
+    marks.mkdir()
+    env = {**os.environ, "MARK": str(marks) + "/"}
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "ido", "run", "chain-a", "chain-b", "--processes", str(processes)],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives a command
+    )
+    _interrupt_when(parent, lambda: len(list(marks.iterdir())) == 2, group=True)
+    out, err = parent.communicate(timeout=60)
+    assert parent.returncode == 130, (out, err)
+    assert "Traceback" not in out + err
+    assert _outcomes_of_steps(project / ".ido" / "ido.db") == []
+    _, listed = ido("runs", "--format", "json")
+    assert [r["outcome"] for r in json.loads(listed)] == [None, None], listed
+
+
+def test_a_worker_killed_is_named_and_its_signal_is_the_exit_code(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _second_intent(project, "ship-order-2")
+    monkeypatch.setenv("IDO_CRASH_AFTER_EVENTS", "3")
+    code, out = ido("run", "ship-order", "ship-order-2", "--processes", "2")
+    assert code == 128 + signal.SIGKILL, out
+    assert "worker 1 was killed by SIGKILL" in out and "worker 2 was killed by SIGKILL" in out
+
+
+def test_bytes_that_are_not_utf8_are_passed_on_escaped(project: Path) -> None:
+    _second_intent(project, "ship-order-2")
+    impl = project / "fakesvc" / "impl.py"
+    impl.write_text(impl.read_text() + '\n\nos.write(1, b"caf\\xe9\\n")\n')
+    code, out = ido("run", "ship-order", "ship-order-2", "--processes", "2", "--quiet")
+    assert code == 0, out
+    assert "caf\\xe9" in out and out.count("achieved: run") == 2
+
+
+def test_a_stopped_multi_run_does_not_stop_the_next_command(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during `ido run A B` in this process (an embedding, a test) stops those runs
+    only: the next command runs."""
+    from ido import cli
+
+    real = cli._run_one
+
+    def interrupted(loaded: Any, intent: Any, *args: Any) -> Any:
+        if intent.name == "ship-order-2":
+            raise KeyboardInterrupt
+        return real(loaded, intent, *args)
+
+    _second_intent(project, "ship-order-2")
+    monkeypatch.setattr(cli, "_run_one", interrupted)
+    code, out = ido("run", "ship-order-2", "ship-order", "--concurrency", "1")
+    assert code == 130, out
+    monkeypatch.setattr(cli, "_run_one", real)
+    code, out = ido("run", "ship-order", "--quiet")
+    assert code == 0, out
+
+
+def test_outcomes_known_are_handed_over_even_when_stopping() -> None:
+    """A stop never drops the outcome of a call that already ended: the run saves it."""
+    import threading
+
+    from ido.runtime import stopping
+    from ido.runtime.bindings import Outcome
+    from ido.runtime.context import ActionContext
+    from ido.runtime.environment import _ThreadExecutor
+
+    release = threading.Event()
+
+    class World:
+        sleep = staticmethod(time.sleep)
+
+        def call(self, capability: Any, ctx: ActionContext) -> Outcome:
+            if ctx.step == 2:
+                release.wait(10)
+            return Outcome(True)
+
+    def ctx(step: int) -> ActionContext:
+        return ActionContext("r", "i", "c", "p", step, 1, f"r/{step}/1", 5.0)
+
+    calls = _ThreadExecutor(World())  # type: ignore[arg-type]
+    calls.submit(None, ctx(1), 0)  # type: ignore[arg-type]
+    calls.submit(None, ctx(2), 0)  # type: ignore[arg-type]
+    stopping.stop()
+    try:
+        assert [c.step for c, outcome in calls.next() if outcome.ok] == [1]
+        with pytest.raises(stopping.Stopped):
+            calls.next()  # step 2 is still in flight: now the run stops
+    finally:
+        stopping.reset()
+        release.set()
+        calls.close()

@@ -290,6 +290,9 @@ class CpSatPlanner(SolvingPlanner):
             if bound is not None:
                 model.add(objective <= bound)
         solver = cp_model.CpSolver()
+        # CP-SAT's own Ctrl-C handler resets SIGINT to the default action when a solve
+        # ends, so a later Ctrl-C would kill ido outright, past every cleanup.
+        solver.parameters.catch_sigint_signal = False
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = self.seed
         # Deterministic time, not wall-clock: a search cut short stops at the same point on

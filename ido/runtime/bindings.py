@@ -132,6 +132,7 @@ class _Workers:
 
     def call(self, fn: Callable[..., Any], ctx: ActionContext) -> Reply | None:
         """Call `fn(ctx)` on a worker; None when it did not end within `ctx.timeout`."""
+        stopping.check()
         with self._lock:
             jobs = self._idle.pop() if self._idle else None
         if jobs is None:
@@ -208,20 +209,15 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path) -> Outcome:
     # `python`/`python3` means ido's own interpreter, so project virtualenvs just work.
     program = sys.executable if argv[0] in ("python", "python3") else argv[0]
     try:
-        done = subprocess.run(
-            [program, *argv[1:]],
-            input=json.dumps(_payload(ctx), default=str),
-            capture_output=True,
-            text=True,
-            timeout=ctx.timeout,
-            env=_env(ctx),
-            cwd=base,
-            check=False,
-        )
+        done = _subprocess([program, *argv[1:]], json.dumps(_payload(ctx), default=str), ctx, base)
     except subprocess.TimeoutExpired:
         return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
     except OSError as exc:
         return Outcome(False, error=f"cannot start {argv[0]}: {exc.strerror or exc}")
+    if done.returncode == -signal.SIGINT and stopping.coming(SIGINT_GRACE_SECONDS):
+        # Ctrl-C in a terminal reaches the subprocess too: the step was interrupted along
+        # with the run (left for `ido resume` to settle), not failed by its provider.
+        stopping.check()
     if done.returncode < 0:
         try:
             name = signal.Signals(-done.returncode).name
@@ -232,6 +228,47 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path) -> Outcome:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
         return Outcome(False, error=f"exit code {done.returncode}: {tail[0][:500]}")
     return Outcome(True, output=_json_object(done.stdout))
+
+
+SIGINT_GRACE_SECONDS = 1.0
+"""How long a step whose subprocess died of SIGINT waits to learn whether ido is being
+interrupted too (the same Ctrl-C), before it counts as failed."""
+
+
+def _subprocess(
+    argv: list[str], payload: str, ctx: ActionContext, base: Path
+) -> subprocess.CompletedProcess[str]:
+    """`subprocess.run(argv, input=payload, timeout=ctx.timeout)`, looking every
+    `stopping.POLL_SECONDS` whether to stop; the process is killed on timeout or stop."""
+    with subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(ctx),
+        cwd=base,
+    ) as process:
+        deadline = time.monotonic() + ctx.timeout
+        feed: str | None = payload
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                try:
+                    out, err = process.communicate(
+                        feed, timeout=max(0.0, min(stopping.POLL_SECONDS, left))
+                    )
+                    break
+                except subprocess.TimeoutExpired:
+                    feed = None  # sent once; a retry takes up where it left off
+                    stopping.check()
+                    if left <= 0:
+                        raise
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+    return subprocess.CompletedProcess(argv, process.returncode, out, err)
 
 
 def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: ActionContext) -> Outcome:

@@ -97,12 +97,17 @@ class _ThreadExecutor:
         for capability, ctx, delay in self._waiting:
             self._running[self._pool.submit(self._call, capability, ctx, delay)] = ctx
         self._waiting = []
-        finished: set[Future[Outcome]] = set()
-        while not finished:
+        while True:
             finished, _ = wait(self._running, stopping.POLL_SECONDS, FIRST_COMPLETED)
+            ended = [f for f in finished if f.exception() is None]
+            if ended:  # outcomes known are handed over first, even when stopping
+                done = [(self._running.pop(f), f.result()) for f in ended]
+                return sorted(done, key=lambda pair: pair[0].step)
+            if finished:  # a call that raised (stopped): it goes on up, with its step
+                error = next(iter(finished)).exception()
+                assert error is not None
+                raise error
             stopping.check()
-        done = [(self._running.pop(f), f.result()) for f in finished]
-        return sorted(done, key=lambda pair: pair[0].step)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -371,6 +371,7 @@ class LocalRuntime:
                     reason = self._check(run, decision, done - checked, expected, state)
                     checked |= done
                 if ready and reason is None:
+                    stopping.check()  # no new step once the process is being interrupted
                     for i in ready:
                         missing = self._unmet(steps[i], state)
                         if missing is not None:

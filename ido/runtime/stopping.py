@@ -2,10 +2,11 @@
 
 Ctrl-C (KeyboardInterrupt) reaches only the main thread, and runs side by side run on
 others. After `stop()`, each of them raises `Stopped`, a KeyboardInterrupt, at its next
-decision, its next look at a call in flight, or during a backoff: it ends as Ctrl-C ends a
-run alone, interrupted, with every outcome already known saved, for `ido resume`. A call in
-flight is not stopped (a thread cannot be killed): its step is left started without an
-end, as after a crash, and is settled by `ido resume`.
+decision or step, its next look at a call in flight, or during a backoff: it ends as Ctrl-C
+ends a run alone, interrupted, with every outcome already known saved, for `ido resume`. A
+Python call in flight is not stopped (a thread cannot be killed), a shell call's process is
+killed, and an HTTP request goes on to its end or its timeout; the step is left started
+without an end, as after a crash, and is settled by `ido resume`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ def reset() -> None:
 def check() -> None:
     if _stop.is_set():
         raise Stopped("stopped: the process is being interrupted")
+
+
+def coming(seconds: float) -> bool:
+    """Whether `stop()` was called or comes within `seconds`."""
+    return _stop.wait(seconds)
 
 
 def sleep(seconds: float) -> None:
