@@ -79,6 +79,20 @@ def _telemetry() -> Iterator[Any]:
             telemetry.shutdown()
 
 
+def _check_telemetry() -> None:
+    """The OTEL_* variables' errors, as `_telemetry` would raise them, without exporting."""
+    if not any(name.startswith("OTEL_") for name in os.environ):
+        return
+    try:
+        from ido.tracing import TelemetryConfigError, settings
+    except ValueError as exc:
+        raise IdoError(f"an OTEL_* variable is malformed: {exc}") from None
+    try:
+        settings(os.environ)
+    except ValueError as exc:
+        raise TelemetryConfigError(f"an OTEL_* variable is malformed: {exc}") from None
+
+
 def _catalog_paths(extra: list[Path] | None, intent: str | list[str] | None = None) -> list[Path]:
     paths = [Path(d) for d in DEFAULT_DIRS if Path(d).is_dir()]
     paths += list(extra or [])
@@ -350,6 +364,7 @@ def _run_in_processes(
     from ido.fanout import concurrencies, death, exit_code, run_workers, shares, worker_command
     from ido.journal import SqliteJournal
 
+    _check_telemetry()  # so a malformed OTEL_* variable is told once, not by every worker
     with SqliteJournal(journal):  # made (or refused) once, before the workers open it
         pass
     groups = shares(intents, min(processes, concurrency))

@@ -403,3 +403,14 @@ def test_outcomes_known_are_handed_over_even_when_stopping() -> None:
         stopping.reset()
         release.set()
         calls.close()
+
+
+def test_a_malformed_otel_variable_is_told_once_before_any_worker_starts(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _second_intent(project, "ship-order-2")
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
+    code, out = ido("run", "ship-order", "ship-order-2", "--processes", "2")
+    assert code == 2, out
+    assert out.count("unknown exporter 'zipkin'") == 1 and "OTEL_TRACES_EXPORTER" in out
+    assert not (project / ".ido" / "ido.db").exists()  # nothing started
