@@ -914,6 +914,13 @@ def profile_lines(p: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _keep(report: dict[str, Any], row: dict[str, Any], label: str) -> list[str]:
+    """Add an ido row to the report; its failures (tracebacks, runs not achieved)."""
+    report["ido"].append(row)
+    bad = {k: v for k, v in row["journal_outcomes"].items() if k != "achieved"}
+    return [*row["tracebacks"], *([f"{label}: runs not achieved: {bad}"] if bad else [])]
+
+
 def measure(args: argparse.Namespace, folder: Path, report: dict[str, Any]) -> list[str]:
     """Every measurement, into `report`; returns the failures (tracebacks, runs not achieved)."""
     project = folder / "project"
@@ -943,15 +950,11 @@ def measure(args: argparse.Namespace, folder: Path, report: dict[str, Any]) -> l
         path = folder / f"ido-{planner}-{threads}x{runs}-{'shared' if shared else 'own'}.db"
         row = summarise_ido(run_ido(catalog, project, path, intent, runs, threads, shared))
         row.update(planner=planner, threads=threads, shared=shared)
-        report["ido"].append(row)
         log(
             f"  {row['runs_per_s']:.1f} runs/s, {row['steps_per_s']:.1f} steps/s, "
             f"{row['crashed']} raised, outcomes {row['journal_outcomes']}"
         )
-        failures += row["tracebacks"]
-        bad = {k: v for k, v in row["journal_outcomes"].items() if k != "achieved"}
-        if bad:
-            failures.append(f"ido {planner} × {threads}: runs not achieved: {bad}")
+        failures += _keep(report, row, f"ido {planner} × {threads}")
     for processes in args.processes if args.concurrent and args.concurrent_runs else ():
         log(
             f"ido run (the command): {args.concurrent_runs} runs, --concurrency "
@@ -964,15 +967,11 @@ def measure(args: argparse.Namespace, folder: Path, report: dict[str, Any]) -> l
             )
         )
         row.update(planner="search", threads=args.concurrent, shared=True, processes=processes)
-        report["ido"].append(row)
         log(
             f"  {row['runs_per_s']:.1f} runs/s, {row['steps_per_s']:.1f} steps/s over the whole "
             f"command ({row['wall_s']:.2f} s; first start to last end {row['span_s']:.2f} s)"
         )
-        failures += row["tracebacks"]
-        bad = {k: v for k, v in row["journal_outcomes"].items() if k != "achieved"}
-        if bad:
-            failures.append(f"ido run --processes {processes}: runs not achieved: {bad}")
+        failures += _keep(report, row, f"ido run --processes {processes}")
     row_bytes = round(report["ido"][0]["mean_event_bytes"])
     log(f"raw SQLite: {args.raw_seconds:g}s of single-row commits ({row_bytes} bytes)")
     report["raw_sqlite"] = raw_sqlite(folder / "raw.db", args.raw_seconds, row_bytes)
