@@ -64,13 +64,12 @@ def _telemetry() -> Iterator[Any]:
     if not any(name.startswith("OTEL_") for name in os.environ):
         yield None  # nothing asked for: opentelemetry is not even imported
         return
-    try:
-        from ido.tracing import TelemetryConfigError, from_environment
-    except ValueError as exc:  # the SDK reads some OTEL_* variables as it is imported
-        raise IdoError(f"an OTEL_* variable is malformed: {exc}") from None
+    _check_telemetry()
+    from ido.tracing import TelemetryConfigError, from_environment
+
     try:
         telemetry = from_environment()
-    except ValueError as exc:  # the SDK's own checks of OTEL_* variables
+    except ValueError as exc:  # the SDK's own checks, as it builds the exporters
         raise TelemetryConfigError(f"an OTEL_* variable is malformed: {exc}") from None
     try:
         yield telemetry
@@ -80,12 +79,13 @@ def _telemetry() -> Iterator[Any]:
 
 
 def _check_telemetry() -> None:
-    """The OTEL_* variables' errors, as `_telemetry` would raise them, without exporting."""
+    """The errors of malformed OTEL_* variables, without building exporters (`ido run
+    --processes` checks once, before its workers start; `_telemetry` first)."""
     if not any(name.startswith("OTEL_") for name in os.environ):
         return
     try:
         from ido.tracing import TelemetryConfigError, settings
-    except ValueError as exc:
+    except ValueError as exc:  # the SDK reads some OTEL_* variables as it is imported
         raise IdoError(f"an OTEL_* variable is malformed: {exc}") from None
     try:
         settings(os.environ)

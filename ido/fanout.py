@@ -58,7 +58,7 @@ def run_workers(commands: Sequence[Sequence[str]], echo: Echo) -> list[int]:
             if worker.poll() is None:
                 worker.send_signal(signum)
 
-    previous = _handle(FORWARDED[1:], forward)
+    previous = _install(forward)
     try:
         for command in commands:
             worker = subprocess.Popen(
@@ -83,21 +83,23 @@ def run_workers(commands: Sequence[Sequence[str]], echo: Echo) -> list[int]:
             _wait_through_interrupts(worker)
         raise
     finally:
-        _handle(FORWARDED[1:], previous)
+        _restore(previous)
         for relay in relays:
             relay.join()
 
 
-def _handle(signals: Sequence[signal.Signals], handler: Any) -> Any:
-    """Install `handler` (or, given a mapping, each previous one) from the main thread."""
+def _install(handler: Any) -> dict[signal.Signals, Any]:
+    """Install `handler` for the signals passed on other than SIGINT (which comes as
+    KeyboardInterrupt); the handlers it replaced. Only the main thread may."""
     if threading.current_thread() is not threading.main_thread():
         return {}
-    if isinstance(handler, dict):
-        for signum, old in handler.items():
-            if old is not None:  # None: not installed from Python, nothing to put back
-                signal.signal(signum, old)
-        return {}
-    return {signum: signal.signal(signum, handler) for signum in signals}
+    return {signum: signal.signal(signum, handler) for signum in FORWARDED[1:]}
+
+
+def _restore(previous: dict[signal.Signals, Any]) -> None:
+    for signum, old in previous.items():
+        if old is not None:  # None: not installed from Python, nothing to put back
+            signal.signal(signum, old)
 
 
 def _wait(worker: subprocess.Popen[str]) -> int:

@@ -251,8 +251,7 @@ class CpSatPlanner(SolvingPlanner):
             return self._run(task, g, model, chosen, elapsed, length)
         bound = None
         if hint is not None:
-            names = {action.name: a for a, action in enumerate(g.actions)}
-            hinted = (g.actions[names[n]] for n in hint.capabilities)
+            hinted = (g.actions[g.position[n]] for n in hint.capabilities)
             bound = sum(_i(measure(task, action, metric)) for action in hinted)
         if limits.deadline is None:
             return self._run(task, g, model, chosen, total(metric), length, hint, bound)
@@ -283,8 +282,7 @@ class CpSatPlanner(SolvingPlanner):
         # Ties on the metric go to the shorter plan: no zero-cost detours.
         model.minimize(objective * (length + 1) + cp_model.LinearExpr.sum([v for _, v in chosen]))
         if hint is not None and len(hint.steps) <= length:
-            index = {action.name: a for a, action in enumerate(g.actions)}
-            hinted = {(t, index[s.capability]) for t, s in enumerate(hint.steps)}
+            hinted = {(t, g.position[s.capability]) for t, s in enumerate(hint.steps)}
             for key, var in chosen:
                 model.add_hint(var, key in hinted)
             if bound is not None:
@@ -331,9 +329,8 @@ def _swapped(
     same effects ("adyen instead of stripe"): the first stand-in, cheapest by `metric`
     first, with which the plan is valid and within the limits (checked step by step on the
     grounded facts). None when no stand-in makes one."""
-    index = {action.name: a for a, action in enumerate(g.actions)}
     try:
-        planned = [index[step.capability] for step in near.steps]
+        planned = [g.position[step.capability] for step in near.steps]
     except KeyError:
         return None
     left_out = {a for a in planned if g.actions[a].name in without}

@@ -15,6 +15,7 @@ import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ido.conditions import Condition, compile_condition
@@ -81,6 +82,11 @@ class Grounded:
     so a step that changes no fact that is read can be dropped, and so can a loop back to a
     state seen before: an optimal plan visits at most every state once, and when every fact
     only ever changes to one value (monotone), it changes each at most once."""
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Each action's index in `actions`, by name."""
+        return {action.name: a for a, action in enumerate(self.actions)}
 
 
 _PLAIN = frozenset({type(None), bool, int, float, str})

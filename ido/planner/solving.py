@@ -171,8 +171,7 @@ def horizon(task: Task, g: Grounded) -> int:
 def ordered(g: Grounded, plan: Plan) -> Plan:
     """`plan` with, per step, the earlier steps it must wait for (see `ido.planner.order`)."""
     prints = g.footprints
-    index = {action.name: a for a, action in enumerate(g.actions)}
-    return replace(plan, after=waits([prints[index[s.capability]] for s in plan.steps]))
+    return replace(plan, after=waits([prints[g.position[s.capability]] for s in plan.steps]))
 
 
 def _floors(task: Task, g: Grounded, names: list[str]) -> dict[str, float]:
