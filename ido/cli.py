@@ -294,14 +294,20 @@ def run(
     the same journal; lines are prefixed with the intent's name. With --processes N they
     are shared out over N worker processes.
     """
+    if processes > 1 and len(intents) > 1 and not worker:
+        _run_in_processes(intents, catalog, journal, concurrency, processes, quiet)
     from ido.loading import find_intent
 
     loaded = _load(catalog, intents)
     chosen = [find_intent(loaded, reference) for reference in intents]
     from ido.journal import SqliteJournal
+    from ido.runtime import local  # noqa: F401  (loaded before a worker is let go)
 
-    if processes > 1 and len(chosen) > 1:
-        _run_in_processes(intents, catalog, journal, concurrency, processes, quiet)
+    if worker:
+        from ido.fanout import wait_for_go
+
+        if not wait_for_go():  # stood down: the command has told what was wrong
+            raise typer.Exit(0)
     if len(chosen) == 1 and not worker:
         with _telemetry() as telemetry, SqliteJournal(journal) as store:
             report = _run_one(loaded, chosen[0], store, None if quiet else _progress, telemetry)
@@ -364,9 +370,11 @@ def _run_in_processes(
     from ido.fanout import concurrencies, death, exit_code, run_workers, shares, worker_command
     from ido.journal import SqliteJournal
 
-    _check_telemetry()  # so a malformed OTEL_* variable is told once, not by every worker
-    with SqliteJournal(journal):  # made (or refused) once, before the workers open it
-        pass
+    def check() -> None:  # while the workers load the catalog
+        _check_telemetry()  # so a malformed OTEL_* variable is told once, not by every worker
+        with SqliteJournal(journal):  # made (or refused) once, before the workers open it
+            pass
+
     groups = shares(intents, min(processes, concurrency))
     common = ["--journal", str(journal), "--worker", *(["--quiet"] if quiet else [])]
     for extra in catalog or []:
@@ -375,7 +383,7 @@ def _run_in_processes(
         worker_command(["run", *common, "--concurrency", str(each), "--", *group])
         for group, each in zip(groups, concurrencies(concurrency, len(groups)))
     ]
-    codes = run_workers(commands, lambda line, err: typer.echo(line, err=err))
+    codes = run_workers(commands, lambda line, err: typer.echo(line, err=err), check)
     for number, code in enumerate(codes, 1):
         why = death(code)
         if why is not None:

@@ -42,50 +42,179 @@ FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 Ctrl-C reaches them once, through this process)."""
 
 
-def run_workers(commands: Sequence[Sequence[str]], echo: Echo) -> list[int]:
-    """Start every command, pass their lines to `echo` (one at a time) and wait for all;
-    their return codes (negative: killed by that signal).
+READY = "--- ido worker: loaded, waiting for go ---"
+"""What a worker prints once it has loaded everything and waits for "go" on its stdin (a
+line no run prints)."""
+
+
+class _Worker:
+    """One worker process, its relays and the lines held back until it is let go."""
+
+    def __init__(self, command: Sequence[str], echo: Echo, lock: threading.Lock) -> None:
+        self.process = subprocess.Popen(
+            list(command),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="backslashreplace",
+            bufsize=1,
+            start_new_session=True,
+        )
+        self.echo = echo
+        self.lock = lock
+        self.ready = False
+        self.settled = threading.Event()  # ready, or its stdout ended first
+        self.held: list[tuple[str, bool]] | None = []  # None: released, lines pass through
+        self.dropped = False
+        self.relays = [
+            threading.Thread(target=self._relay, args=(stream, err), daemon=True)
+            for stream, err in ((self.process.stdout, False), (self.process.stderr, True))
+        ]
+        for relay in self.relays:
+            relay.start()
+
+    def _relay(self, stream: IO[str] | None, err: bool) -> None:
+        """Pass lines on (or hold them back until released); if passing them on fails
+        (`| head` closed the pipe), keep draining, so the worker never writes into a
+        closed pipe."""
+        if stream is None:
+            return
+        passing = True
+        try:
+            with stream:
+                for text in stream:
+                    line = text.rstrip("\n")
+                    if not err and not self.ready and line == READY:
+                        self.ready = True
+                        self.settled.set()
+                        continue
+                    with self.lock:
+                        if self.held is not None:
+                            self.held.append((line, err))
+                        elif passing and not self.dropped:
+                            passing = _echo(self.echo, line, err)
+        finally:
+            if not err:
+                self.settled.set()
+
+    def release(self) -> None:
+        """Pass on what was held back, and every line from now on."""
+        with self.lock:
+            held, self.held = self.held or [], None
+            for line, err in held:
+                if not _echo(self.echo, line, err):
+                    self.dropped = True
+                    break
+
+    def drop(self) -> None:
+        """Forget what was held back, and every line from now on."""
+        with self.lock:
+            self.held, self.dropped = None, True
+
+    def tell(self, word: str) -> None:
+        """Write `word` (empty: nothing) to the worker's stdin and close it."""
+        stdin = self.process.stdin
+        if stdin is None or stdin.closed:
+            return
+        try:
+            if word:
+                stdin.write(word + "\n")
+            stdin.close()
+        except (BrokenPipeError, OSError, ValueError):  # it ended already
+            pass
+
+
+def _echo(echo: Echo, line: str, err: bool) -> bool:
+    try:
+        echo(line, err)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def run_workers(
+    commands: Sequence[Sequence[str]], echo: Echo, check: Callable[[], None]
+) -> list[int]:
+    """Start every command, run `check` meanwhile, let the workers go once each is ready
+    (see `wait_for_go`), pass their lines to `echo` (one at a time) and wait for all; their
+    return codes (negative: killed by that signal).
+
+    The workers load the catalog while `check` runs here. If `check` raises, the workers
+    are killed (nothing of theirs is shown; none can have started a run) and the exception
+    goes on. If a worker ends
+    before it is ready (the catalog or an intent is wrong), its lines alone are shown (every
+    worker would say the same) and the others are stood down: none has started a run.
 
     SIGINT, SIGTERM and SIGHUP are passed on to the workers still running (each records
     its runs as interrupted, for `ido resume`) and the workers are waited for; then
     KeyboardInterrupt goes on after a SIGINT."""
     lock = threading.Lock()
-    workers: list[subprocess.Popen[str]] = []
-    relays: list[threading.Thread] = []
+    workers: list[_Worker] = []
 
     def forward(signum: int, frame: object) -> None:
         for worker in workers:
-            if worker.poll() is None:
-                worker.send_signal(signum)
+            if worker.process.poll() is None:
+                worker.process.send_signal(signum)
 
     previous = _install(forward)
     try:
         for command in commands:
-            worker = subprocess.Popen(
-                list(command),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                errors="backslashreplace",
-                bufsize=1,
-                start_new_session=True,
-            )
-            workers.append(worker)
-            for stream, err in ((worker.stdout, False), (worker.stderr, True)):
-                relay = threading.Thread(target=_relay, args=(stream, err, echo, lock), daemon=True)
-                relay.start()
-                relays.append(relay)
-        return [_wait(worker) for worker in workers]
+            workers.append(_Worker(command, echo, lock))
+        try:
+            check()
+        except Exception:
+            for worker in workers:  # none can have started a run: it waits to be let go
+                worker.drop()
+                worker.process.kill()
+                worker.process.wait()
+            raise
+        for worker in workers:
+            _settle(worker)
+        failed = next((w for w in workers if not w.ready), None)
+        if failed is not None:
+            _stand_down([w for w in workers if w is not failed])
+            failed.release()
+        else:
+            for worker in workers:
+                worker.release()
+                worker.tell("go")
+        return [_wait(worker.process) for worker in workers]
     except KeyboardInterrupt:
         forward(signal.SIGINT, None)
         for worker in workers:
-            _wait_through_interrupts(worker)
+            if worker.held is not None:  # not let go yet: it started no run, nothing to say
+                worker.drop()
+            worker.tell("")
+            _wait_through_interrupts(worker.process)
         raise
     finally:
         _restore(previous)
-        for relay in relays:
-            relay.join()
+        for worker in workers:
+            worker.tell("")
+            for relay in worker.relays:
+                relay.join()
+
+
+def _stand_down(workers: Sequence[_Worker]) -> None:
+    """Send workers that were not let go away: their lines are dropped, their stdin closed
+    (they leave without starting a run)."""
+    for worker in workers:
+        worker.drop()
+        worker.tell("")
+
+
+def _settle(worker: _Worker) -> None:
+    """Wait until `worker` is ready or has ended, in short waits (so Ctrl-C comes through)."""
+    while not worker.settled.wait(stopping.POLL_SECONDS):
+        pass
+
+
+def wait_for_go() -> bool:
+    """In a worker: say it is ready, and wait to be let go; False when stood down."""
+    sys.stdout.write(READY + "\n")
+    sys.stdout.flush()
+    return sys.stdin.readline().strip() == "go"
 
 
 def _install(handler: Any) -> dict[signal.Signals, Any]:
@@ -121,23 +250,6 @@ def _wait_through_interrupts(worker: subprocess.Popen[str]) -> None:
         except KeyboardInterrupt:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGINT)
-
-
-def _relay(stream: IO[str] | None, err: bool, echo: Echo, lock: threading.Lock) -> None:
-    """Pass lines on; if passing them on fails (`| head` closed the pipe), keep draining, so
-    the worker never writes into a closed pipe."""
-    if stream is None:
-        return
-    passing = True
-    with stream:
-        for line in stream:
-            if not passing:
-                continue
-            with lock:
-                try:
-                    echo(line.rstrip("\n"), err)
-                except (OSError, ValueError):
-                    passing = False
 
 
 def exit_code(returncode: int) -> int:

@@ -95,7 +95,7 @@ def test_the_exit_code_is_the_worst_outcome_of_all_workers(project: Path) -> Non
     assert "achieved: run" in out and "failed: run" in out
 
 
-def test_a_journal_from_a_newer_ido_is_refused_once_before_any_worker_starts(
+def test_a_journal_from_a_newer_ido_is_refused_once_before_any_run_starts(
     project: Path,
 ) -> None:
     _second_intent(project, "ship-order-2")
@@ -115,6 +115,47 @@ def test_a_journal_from_a_newer_ido_is_refused_once_before_any_worker_starts(
     assert out.count("error:") == 1 and "newer than this ido understands" in out
     assert "Traceback" not in out
     assert journal.read_bytes() == before
+
+
+def test_an_unknown_intent_is_told_once_and_no_run_starts(project: Path) -> None:
+    code, out = ido("run", "ship-order", "no-such-intent", "ship-order", "--processes", "2")
+    assert code == 2, out
+    assert out.count("error:") == 1 and "no-such-intent" in out, out
+    assert "Traceback" not in out and "decision" not in out
+    assert not (project / ".ido" / "ido.db").exists() or not _started_by(
+        project / ".ido" / "ido.db"
+    )
+
+
+def test_a_broken_catalog_is_told_once(project: Path) -> None:
+    _second_intent(project, "ship-order-2")
+    broken = project / "intents" / "ship-order-2.yaml"
+    broken.write_text(broken.read_text() + "\n  nonsense: [\n")
+    code, out = ido("run", "ship-order", "ship-order", "--processes", "2")
+    assert code == 2, out
+    assert out.count("problem found") == 1 and "ship-order-2.yaml:" in out, out
+    assert "Traceback" not in out
+
+
+def test_a_worker_stood_down_leaves_quietly_without_touching_the_journal(
+    project: Path,
+) -> None:
+    """A worker waits for "go" on its stdin once loaded; closed unsaid, it leaves, exit 0."""
+    from ido.fanout import READY, worker_command
+
+    journal = project / "never.db"
+    done = subprocess.run(
+        worker_command(["run", "--journal", str(journal), "--worker", "--", "ship-order"]),
+        cwd=project,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n") == [READY, ""] and done.stderr == ""
+    assert not journal.exists()
 
 
 HANGING = '''\
