@@ -60,7 +60,7 @@ class CpSatPlanner(SolvingPlanner):
         self.workers = workers
         self.threads = threads or min(4, os.cpu_count() or 1)
         self._grounded: Grounded | None = None
-        self._encodings: dict[int, _Encoding] = {}
+        self._encodings: dict[tuple[int, bool], _Encoding] = {}
         self._cover: frozenset[int] = frozenset()
 
     def parameters(self, task: Task) -> dict[str, object]:
@@ -220,71 +220,89 @@ class CpSatPlanner(SolvingPlanner):
         allowed: frozenset[int],
         hint: Plan | None = None,
     ) -> Solution | None:
-        encoding = self._encoding(g, length, allowed)
+        bound = None
+        if hint is not None and metric != "latency":
+            hinted = (g.actions[g.position[n]] for n in hint.capabilities)
+            bound = sum(_i(measure(task, action, metric)) for action in hinted)
+        deadline = task.limits.deadline
+        if metric == "latency":
+            return self._solve_on(task, g, length, metric, allowed, True, hint, bound)
+        # The deadline bounds the critical path, which needs a timed model. Without it the
+        # problem is a relaxation: when its best plan meets the deadline anyway (the usual
+        # case), that plan is also the best with it, and the timed model is never built.
+        loose = self._solve_on(task, g, length, metric, allowed, False, hint, bound)
+        if deadline is None or loose is None:
+            return loose
+        if ordered(g, loose.plan).latency <= deadline + 1e-9:
+            return loose
+        return self._solve_on(task, g, length, metric, allowed, True, hint, bound)
+
+    def _solve_on(
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        allowed: frozenset[int],
+        timed: bool,
+        hint: Plan | None,
+        bound: int | None,
+    ) -> Solution | None:
+        """Solve on the encoding at `length` steps, with the task's limits; `timed`: with
+        the critical path too (the deadline, and the latency metric, need it)."""
+        encoding = self._encoding(g, length, allowed, timed)
         banned = {
             a
             for a in encoding.actions
             if a not in allowed or over_limit(g.actions[a], task.limits) is not None
         }
         model = encoding.model.clone()
-        for (_, a), var in encoding.x.items():
+        for a, var in encoding.uses:
             if a in banned:
                 model.add(var == 0)
-        chosen = [(key, var) for key, var in encoding.x.items() if key[1] not in banned]
+        chosen = [(a, var) for a, var in encoding.uses if a not in banned]
         variables = [var for _, var in chosen]
 
         def total(name: Metric) -> cp_model.LinearExprT:
             per_action = {a: _i(measure(task, g.actions[a], name)) for a in encoding.actions}
-            return cp_model.LinearExpr.weighted_sum(
-                variables, [per_action[a] for (_, a), _ in chosen]
-            )
+            return cp_model.LinearExpr.weighted_sum(variables, [per_action[a] for a, _ in chosen])
 
         limits = task.limits
         if limits.max_cost is not None:
             model.add(total("cost") <= _i(limits.max_cost))
         if limits.min_success_probability is not None:
             model.add(total("risk") <= _i(-math.log(limits.min_success_probability)))
-        if metric == "latency":
+        objective = None
+        if timed:
             elapsed = _elapsed(model, encoding, g, banned)
             if limits.deadline is not None:
                 model.add(elapsed <= _i(limits.deadline))
-            return self._run(task, g, model, chosen, elapsed, length)
-        bound = None
-        if hint is not None:
-            hinted = (g.actions[g.position[n]] for n in hint.capabilities)
-            bound = sum(_i(measure(task, action, metric)) for action in hinted)
-        if limits.deadline is None:
-            return self._run(task, g, model, chosen, total(metric), length, hint, bound)
-        # The deadline bounds the critical path, which needs a timed model. Without it the
-        # problem is a relaxation: when its best plan meets the deadline anyway (the usual
-        # case), that plan is also the best with it, and the timed model is never built.
-        loose = self._run(task, g, model.clone(), chosen, total(metric), length, hint, bound)
-        if loose is None or ordered(g, loose.plan).latency <= limits.deadline + 1e-9:
-            return loose
-        model.add(_elapsed(model, encoding, g, banned) <= _i(limits.deadline))
-        return self._run(task, g, model, chosen, total(metric), length, hint, bound)
+            objective = elapsed if metric == "latency" else None
+        if objective is None:
+            objective = total(metric)
+        return self._run(task, g, encoding, model, chosen, objective, hint, bound)
 
     def _run(
         self,
         task: Task,
         g: Grounded,
+        encoding: _Encoding,
         model: cp_model.CpModel,
-        chosen: list[tuple[tuple[int, int], cp_model.IntVar]],
+        chosen: list[tuple[int, cp_model.IntVar]],
         objective: cp_model.LinearExprT,
-        length: int,
         hint: Plan | None = None,
         bound: int | None = None,
     ) -> Solution | None:
-        """Minimise `objective` on `model`; the plan is the actions `chosen` that are taken.
+        """Minimise `objective` on `model` (a clone of `encoding`'s); `chosen`: the literals
+        of the actions it may take.
 
         With a hint (a plan found among fewer actions, `_narrowed`), the solver starts from
         it, and `bound` (its objective) caps the objective: no better plan is worse."""
+        length = encoding.horizon
         # Ties on the metric go to the shorter plan: no zero-cost detours.
         model.minimize(objective * (length + 1) + cp_model.LinearExpr.sum([v for _, v in chosen]))
         if hint is not None and len(hint.steps) <= length:
-            hinted = {(t, g.position[s.capability]) for t, s in enumerate(hint.steps)}
-            for key, var in chosen:
-                model.add_hint(var, key in hinted)
+            encoding.hint(model, [g.position[s.capability] for s in hint.steps])
             if bound is not None:
                 model.add(objective <= bound)
         solver = cp_model.CpSolver()
@@ -301,19 +319,18 @@ class CpSatPlanner(SolvingPlanner):
             return None
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             raise _Undecided
-        taken = sorted(key for key, var in chosen if solver.boolean_value(var))
-        steps = tuple(step_of(task, g.actions[a]) for _, a in taken)
+        steps = tuple(step_of(task, g.actions[a]) for a in encoding.taken(solver))
         return Solution(Plan(steps), status == cp_model.OPTIMAL, length)
 
-    def _encoding(self, g: Grounded, length: int, needed: frozenset[int]) -> _Encoding:
+    def _encoding(self, g: Grounded, length: int, needed: frozenset[int], timed: bool) -> _Encoding:
         """An encoding of `g` at `length` steps with at least the `needed` actions; kept per
-        length and reused by the solves of one decision while they fit in it."""
+        length and kind, and reused by the solves of one decision while they fit in it."""
         if self._grounded is not g:
             self._grounded, self._encodings, self._cover = g, {}, frozenset()
-        encoding = self._encodings.get(length)
+        encoding = self._encodings.get((length, timed))
         if encoding is None or not needed <= encoding.actions:
-            encoding = _Encoding(g, length, needed | self._cover)
-            self._encodings[length] = encoding
+            encoding = _Encoding(g, length, needed | self._cover, timed)
+            self._encodings[length, timed] = encoding
         return encoding
 
 
@@ -397,24 +414,29 @@ def _elapsed(
     needed: a deadline or a minimised elapsed time pushes each variable down to its value.
     """
     prints = g.footprints
-    actions = sorted(encoding.actions - banned)
-    lat = {a: _i(g.actions[a].latency) for a in actions}
+    lat = {a: _i(g.actions[a].latency) for a in sorted(encoding.actions - banned)}
     top = sum(sorted(lat.values(), reverse=True)[: encoding.horizon])
-    var = {key: v for key, v in encoding.x.items() if key[1] not in banned}
+    y = encoding.y
+    x = {key: var for key, var in encoding.steps().items() if key[1] in lat}
+    at: dict[int, list[tuple[int, int]]] = {}
+    for key in x:
+        at.setdefault(key[0], []).append(key)
+    groups = [k for k, members in enumerate(encoding.groups) if any(a in lat for a in members)]
     touchers: dict[int, list[int]] = {}
     writers: dict[int, list[int]] = {}
-    for a in actions:
-        for f in prints[a].touches():
-            touchers.setdefault(f, []).append(a)
-        for f in prints[a].writes:
-            writers.setdefault(f, []).append(a)
+    for k in groups:
+        footprint = prints[encoding.groups[k][0]]  # the same for every member
+        for f in footprint.touches():
+            touchers.setdefault(f, []).append(k)
+        for f in footprint.writes:
+            writers.setdefault(f, []).append(k)
     shared = sorted(writers)  # a fact nothing writes orders nothing
     written = {f: model.new_constant(0) for f in shared}
     used = dict(written)
     elapsed = model.new_int_var(0, top, "elapsed")
     previous: cp_model.IntVar | None = None
     for t in range(encoding.horizon):
-        here = [a for a in actions if (t, a) in var]
+        here = [k for k in groups if (t, k) in y]
         if not here:
             continue
         start = model.new_int_var(0, top, f"start{t}")
@@ -423,17 +445,18 @@ def _elapsed(
             # wait. Requiring that order cuts the permutations of side-by-side steps.
             model.add(start >= previous)
         previous = start
+        on = at.get(t, [])
         end = start + cp_model.LinearExpr.weighted_sum(
-            [var[t, a] for a in here], [lat[a] for a in here]
+            [x[key] for key in on], [lat[a] for _, a in on]
         )
         model.add(elapsed >= end)
         for f in shared:
-            touching = [var[t, a] for a in touchers[f] if (t, a) in var]
+            touching = [y[t, k] for k in touchers[f] if (t, k) in y]
             if not touching:
                 continue
             touch = _any(model, touching)
             model.add(start >= written[f]).only_enforce_if(touch)
-            writing = [var[t, a] for a in writers[f] if (t, a) in var]
+            writing = [y[t, k] for k in writers[f] if (t, k) in y]
             if writing:
                 write = _any(model, writing)
                 model.add(start >= used[f]).only_enforce_if(write)
@@ -449,12 +472,27 @@ def _elapsed(
 
 
 def _any(model: cp_model.CpModel, literals: list[cp_model.IntVar]) -> cp_model.IntVar:
-    """A literal true exactly when one of `literals` is (at most one is, one action a step)."""
+    """A literal true exactly when one of `literals` is (at most one is, one group a step)."""
     if len(literals) == 1:
         return literals[0]
     either = model.new_bool_var("")
     model.add(either == cp_model.LinearExpr.sum(literals))
     return either
+
+
+class _Model(cp_model.CpModel):  # type: ignore[misc]
+    """A CpModel without OR-Tools' pre-PEP 8 aliases, which ido never calls: the stock
+    constructor wraps every `add_*`/`new_*` method in a camelCase one, about 1 ms a model,
+    and a decision makes several (one per solve, by `clone`)."""
+
+    def _add_pre_pep8_methods(self) -> None:
+        return
+
+    def clone(self) -> _Model:
+        copy = _Model()
+        copy.proto.copy_from(self.proto)
+        copy.rebuild_constant_map()
+        return copy
 
 
 class _Undecided(Exception):
@@ -464,25 +502,47 @@ class _Undecided(Exception):
 class _Encoding:
     """Plans of at most `horizon` sequential steps as a CP-SAT model, without limits or objective.
 
-    `x[t, a]`: action `a` is step `t`. `v[t, f, d]`: fact `f` has its `d`-th value before
-    step `t`. At most one action per step, steps without an action only at the end, frame
-    axioms (a fact changes only when a step writes it), preconditions and the goal as
-    clauses from the grounded truth tables. Built once per decision and cloned per solve.
+    Actions with the same conditions, effects and footprint form a *group*: they differ in
+    cost, latency and reliability only, so the plan's logic is posted once per group.
+    `y[t, k]`: some action of group `k` is step `t`. `v[t, f, d]`: fact `f` has its `d`-th
+    value before step `t`. At most one group per step, steps without one only at the end,
+    frame axioms (a fact changes only when a step writes it), preconditions and the goal as
+    clauses from the grounded truth tables.
+
+    Which action of its group a step is: when the problem is monotone (`Grounded.monotone`)
+    a group is a step at most once, so `z[a]` (action `a` is in the plan) says it, without
+    a time; otherwise `x[t, a]` (action `a` is step `t`). `uses` pairs each action with its
+    literals either way: a plan's cost, risk or score is the sum over them. A `timed`
+    encoding, for the critical path (`_elapsed`), keeps every action a group of its own, so
+    `x[t, a]` is `y[t, k]`. Built once per decision (and kind) and cloned per solve.
     """
 
-    def __init__(self, g: Grounded, horizon: int, actions: frozenset[int]) -> None:
+    def __init__(self, g: Grounded, horizon: int, actions: frozenset[int], timed: bool) -> None:
         self.grounded = g
         self.horizon = T = horizon
         self.actions = actions
-        model = self.model = cp_model.CpModel()
-        x = {
-            (t, a): model.new_bool_var(f"x{t}_{a}")
-            for a in sorted(actions)
-            for t in range(g.earliest[a], T)
+        self.timed = timed
+        self.monotone = g.monotone and not timed
+        model = self.model = _Model()
+        signatures: dict[tuple[object, ...], list[int]] = {}
+        for a in sorted(actions):
+            conditions = tuple((t.fluents, t.true_rows) for t in g.pre[a])
+            # A timed model keeps every action apart: CP-SAT proves the critical path's
+            # bound far faster on actions than on groups (measured: 0.1 s against more
+            # than 10 s on benchmarks/plan_latency.py's deadline-bound problems).
+            alone = a if timed else None
+            signatures.setdefault((conditions, g.eff[a], g.footprints[a], alone), []).append(a)
+        self.groups = groups = list(signatures.values())
+        self.group_of = {a: k for k, members in enumerate(groups) for a in members}
+        first = [g.earliest[members[0]] for members in groups]  # same conditions, same level
+        y = self.y = {
+            (t, k): model.new_bool_var(f"y{t}_{k}")
+            for k in range(len(groups))
+            for t in range(first[k], T)
         }
         acting = []
         for t in range(T):
-            here = [x[t, a] for a in range(len(g.actions)) if (t, a) in x]
+            here = [y[t, k] for k in range(len(groups)) if (t, k) in y]
             busy = model.new_bool_var(f"busy{t}")
             model.add_exactly_one([*here, busy.Not()])
             acting.append(busy)
@@ -499,43 +559,90 @@ class _Encoding:
                 model.add_exactly_one(v[t, f, d] for d in range(len(fluent.values)))
             model.add(v[0, f, 0] == 1)
         writers: dict[tuple[int, int], list[int]] = {}
-        for a, effects in enumerate(g.eff):
-            for f, d in effects:
-                writers.setdefault((f, d), []).append(a)
+        for k, members in enumerate(groups):
+            for f, d in g.eff[members[0]]:
+                writers.setdefault((f, d), []).append(k)
         for t in range(T):
             for f, fluent in enumerate(g.fluents):
                 by_value = [
-                    [a for a in writers.get((f, d), []) if (t, a) in x]
+                    [k for k in writers.get((f, d), []) if (t, k) in y]
                     for d in range(len(fluent.values))
                 ]
-                any_w = [x[t, a] for acts in by_value for a in acts]
+                any_w = [y[t, k] for ks in by_value for k in ks]
                 # Frame axioms as clauses: a written value holds next (exactly-one clears the
                 # others), a value appears only when written or already there, and stays
                 # unless some step writes the fact.
-                for d, acts in enumerate(by_value):
+                for d, ks in enumerate(by_value):
                     now, nxt = v[t, f, d], v[t + 1, f, d]
                     if not any_w:
                         model.add(nxt == now)
                         continue
-                    w_d = [x[t, a] for a in acts]
+                    w_d = [y[t, k] for k in ks]
                     for w in w_d:
                         model.add_implication(w, nxt)
                     model.add_bool_or([now.Not(), nxt, *any_w])
                     model.add_bool_or([nxt.Not(), now, *w_d])
-            for a, tables in enumerate(g.pre):
-                if (t, a) not in x:
+            for k, members in enumerate(groups):
+                if (t, k) not in y:
                     continue
+                a = members[0]
                 # A step must change something: optimal plans never need one that does not.
-                model.add_bool_or([x[t, a].Not(), *(v[t, f, d].Not() for f, d in g.eff[a])])
-                for table in tables:
+                model.add_bool_or([y[t, k].Not(), *(v[t, f, d].Not() for f, d in g.eff[a])])
+                for table in g.pre[a]:
                     for row in table.false_rows:
                         model.add_bool_or(
-                            [x[t, a].Not()] + [v[t, f, d].Not() for f, d in zip(table.fluents, row)]
+                            [y[t, k].Not()] + [v[t, f, d].Not() for f, d in zip(table.fluents, row)]
                         )
         for table in g.goal:
             for row in table.false_rows:
                 model.add_bool_or([v[T, f, d].Not() for f, d in zip(table.fluents, row)])
-        self.x = x
+        self.uses: list[tuple[int, cp_model.IntVar]] = []
+        self.z: dict[int, cp_model.IntVar] = {}
+        self.x: dict[tuple[int, int], cp_model.IntVar] = {}
+        for k, members in enumerate(groups):
+            steps = [y[t, k] for t in range(first[k], T)]
+            if self.monotone:
+                for a in members:
+                    self.z[a] = model.new_bool_var(f"z{a}")
+                    self.uses.append((a, self.z[a]))
+                model.add(sum(self.z[a] for a in members) == sum(steps))
+                continue
+            for t in range(first[k], T):
+                if len(members) == 1:
+                    self.x[t, members[0]] = y[t, k]
+                else:
+                    for a in members:
+                        self.x[t, a] = model.new_bool_var(f"x{t}_{a}")
+                    model.add(sum(self.x[t, a] for a in members) == y[t, k])
+                self.uses += [(a, self.x[t, a]) for a in members]
+
+    def taken(self, solver: cp_model.CpSolver) -> list[int]:
+        """The plan in a solved model: its actions, step by step."""
+        steps = []
+        for (t, k), var in self.y.items():
+            if not solver.boolean_value(var):
+                continue
+            members = self.groups[k]
+            lit = self.z if self.monotone else {a: self.x[t, a] for a in members}
+            a = next(a for a in members if solver.boolean_value(lit[a]))
+            steps.append((t, a))
+        return [a for _, a in sorted(steps)]
+
+    def hint(self, model: cp_model.CpModel, plan: list[int]) -> None:
+        """Start the solver from `plan` (actions step by step)."""
+        at = {(t, self.group_of[a]): a for t, a in enumerate(plan)}
+        for (t, k), var in self.y.items():
+            model.add_hint(var, (t, k) in at)
+        for a, var in self.z.items():
+            model.add_hint(var, a in plan)
+        for (t, a), var in self.x.items():
+            if len(self.groups[self.group_of[a]]) > 1:
+                model.add_hint(var, at.get((t, self.group_of[a])) == a)
+
+    def steps(self) -> dict[tuple[int, int], cp_model.IntVar]:
+        """`x[t, a]`: action `a` is step `t` (a timed encoding's, where each is `y`)."""
+        assert self.timed, "only a timed encoding has a literal per action and step"
+        return self.x
 
 
 def _i(value: float) -> int:

@@ -88,6 +88,13 @@ class Grounded:
         """Each action's index in `actions`, by name."""
         return {action.name: a for a, action in enumerate(self.actions)}
 
+    @cached_property
+    def monotone(self) -> bool:
+        """Whether every fact only ever changes to one value, other than its value now: then
+        a fact once changed stays so, and no optimal plan has two steps with the same
+        effects (the second would change nothing)."""
+        return _monotone(len(self.fluents), self.eff)
+
 
 _PLAIN = frozenset({type(None), bool, int, float, str})
 
@@ -347,19 +354,29 @@ def _renumber(table: Table, new: Mapping[int, int]) -> Table:
 
 def _horizon(count: int, eff: Sequence[tuple[tuple[int, int], ...]]) -> int:
     """Steps enough for an optimal plan: no optimal plan needs more (see `Grounded.horizon`)."""
-    written: list[set[int]] = [set() for _ in range(count)]
-    for effects in eff:
-        for f, d in effects:
-            written[f].add(d)
+    written = _written(count, eff)
     changing = [w - {0} for w in written if w - {0}]
-    if all(len(w) == 1 and 0 not in w for w in written if w):
-        return max(1, len(changing))  # monotone: each fact changes at most once
+    if _monotone(count, eff):
+        return max(1, len(changing))  # each fact changes at most once
     states = 1
     for w in changing:
         states *= 1 + len(w)
         if states > MAX_HORIZON:
             return MAX_HORIZON
     return max(1, states - 1)
+
+
+def _written(count: int, eff: Sequence[tuple[tuple[int, int], ...]]) -> list[set[int]]:
+    """Per fact, the values some action writes."""
+    written: list[set[int]] = [set() for _ in range(count)]
+    for effects in eff:
+        for f, d in effects:
+            written[f].add(d)
+    return written
+
+
+def _monotone(count: int, eff: Sequence[tuple[tuple[int, int], ...]]) -> bool:
+    return all(len(w) == 1 and 0 not in w for w in _written(count, eff) if w)
 
 
 def _satisfiable(table: Table, reached: Sequence[set[int]]) -> bool:

@@ -469,3 +469,74 @@ def test_plans_that_must_repeat_a_capability_are_still_optimal(seed: int) -> Non
         assert result.plan.score == pytest.approx(best, abs=1e-6), (
             describe(task, result) + f"\noptimum: {best}"
         )
+
+
+def providers_task(seed: int) -> Task:
+    """A small random task where some capabilities have rival providers: the same
+    conditions and effects, other costs, latencies and reliabilities (the planner models
+    such a group once, and picks the provider apart). Every other seed keeps only effects
+    that set facts true, from a state where they are false: a monotone task."""
+    rng = random.Random(f"providers:{seed}")
+    task = random_task(seed, small=True)
+    monotone = seed % 2 == 0
+    actions: list[Action] = []
+    for action in task.actions:
+        if monotone:
+            sets = tuple((p, v) for p, v in action.effects if v is True)
+            action = replace(action, effects=sets or ((action.effects[0][0], True),))
+        actions.append(action)
+        for n in range(rng.choice([0, 0, 1, 2])):
+            rival = replace(
+                action,
+                name=f"{action.name}-{n}",
+                cost=rng.choice(COSTS),
+                latency=rng.choice(LATENCIES),
+                reliability=rng.choice(RELIABILITIES),
+            )
+            actions.append(rival)
+    actions = actions[:8]  # the brute force enumerates up to 8^4 sequences
+    state = task.state
+    if monotone:
+        written = {p for a in actions for p, _ in a.effects}
+        state = close_world({}, sorted(written))
+    return replace(task, actions=tuple(actions), state=state, denied=())
+
+
+PROVIDER_SEEDS = range(120)
+
+
+@pytest.mark.parametrize("seed", PROVIDER_SEEDS)
+def test_with_rival_providers_the_plan_is_the_brute_force_optimum(seed: int) -> None:
+    """Rival providers of one capability are told apart by cost, latency and reliability
+    under every limit, the deadline's critical path included: found iff brute force finds
+    a plan, valid, and at the exhaustive optimum when proven optimal."""
+    task = providers_task(seed)
+    result = CpSatPlanner(small=0).plan(task)
+    best = brute_force(task)
+    found = result.status in ("planned", "satisfied")
+    assert found == (best is not None), describe(task, result) + f"\noracle: {best}"
+    if result.status != "planned":
+        return
+    assert result.plan is not None
+    assert check_plan(task, result.plan) == [], describe(task, result)
+    if result.proven_optimal:
+        assert best is not None
+        assert result.plan.score == pytest.approx(best.score, abs=1e-6), (
+            describe(task, result) + f"\noracle: {best}"
+        )
+
+
+def test_the_rival_provider_tasks_cover_groups_monotone_or_not_and_deadlines() -> None:
+    """The test above is not vacuous: its tasks have groups of rival providers, monotone
+    and not, some under a deadline."""
+    from ido.planner.grounding import ground
+
+    grounded = [(providers_task(s), ground(providers_task(s))) for s in PROVIDER_SEEDS]
+    grouped = [
+        (t, g)
+        for t, g in grounded
+        if len({(g.pre[a], g.eff[a]) for a in range(len(g.actions))}) < len(g.actions)
+    ]
+    assert sum(g.monotone for _, g in grouped) >= 15
+    assert sum(not g.monotone for _, g in grouped) >= 15
+    assert sum(t.limits.deadline is not None for t, _ in grouped) >= 10
