@@ -22,7 +22,7 @@ from ido.conditions import Condition, compile_condition
 from ido.errors import PlanningError
 from ido.planner.order import Footprint, Neighbours, footprints
 from ido.planner.types import Action, Limits, Rejection, Task, Weights
-from ido.state import State, delete_path, get_path, has_path, set_path
+from ido.state import State, get_path, has_path, set_path
 
 MAX_TABLE_ROWS = 4096
 MAX_HORIZON = 1_000_000
@@ -176,18 +176,19 @@ class _Tabulator:
                 f"{where}: condition {source!r} reads {len(reads)} changing facts ({names}) "
                 f"with {size} combinations; split it into smaller conditions"
             )
-        base = _excerpt(self._state, condition.state_paths)
+        # What the condition sees of the state, as plain JSON.
+        base = json.dumps(_excerpt(self._state, condition.state_paths), sort_keys=True, default=str)
         # Everything the rows depend on: the condition, what it sees of the state, and the
         # values each fact it reads can take (in the order the rows number them).
         # (A digest of the state excerpt: a key holds 32 bytes of it, however large it is.)
         key = (
             source,
-            hashlib.sha256(json.dumps(base, sort_keys=True, default=str).encode()).digest(),
+            hashlib.sha256(base.encode()).digest(),
             tuple((self._paths[i], self._value_keys(i)) for i in reads),
         )
         rows = _ROWS.get(key)
         if rows is None:
-            rows = self._rows(condition, base, reads, domains)
+            rows = self._rows(condition, json.loads(base), reads, domains)
             if len(_ROWS) >= MAX_REMEMBERED_TABLES:
                 _ROWS.clear()
             _ROWS[key] = rows
@@ -201,7 +202,7 @@ class _Tabulator:
     def _rows(
         self,
         condition: Condition,
-        base: Mapping[str, Any],
+        base: State,
         reads: tuple[int, ...],
         domains: list[range],
     ) -> Rows:
@@ -243,14 +244,32 @@ def _excerpt(state: Mapping[str, Any], paths: tuple[str, ...] | None) -> Mapping
     return part
 
 
-def _with_values(base: Mapping[str, Any], values: Iterable[tuple[Fluent, int]]) -> State:
-    state: State = json.loads(json.dumps(base, default=str))
+def _with_values(base: State, values: Iterable[tuple[Fluent, int]]) -> State:
+    """`base` with each fluent at a value, `base` itself unchanged: only the mappings on the
+    way to a fluent are copied (once), the rest is shared. (Conditions only read.)"""
+    state = dict(base)
+    fresh: set[str] = set()  # paths of the mappings copied already
     for fluent, index in values:
         value = fluent.values[index]
-        if value is ABSENT:
-            delete_path(state, fluent.path)
+        parts = fluent.path.split(".")
+        node = state
+        for cut in range(1, len(parts)):
+            child = node.get(parts[cut - 1])
+            if not isinstance(child, dict):
+                if value is ABSENT:  # nothing there to delete
+                    break
+                child = {}  # as set_path does: a missing or non-mapping parent is replaced
+                fresh.add(".".join(parts[:cut]))
+            elif (prefix := ".".join(parts[:cut])) not in fresh:
+                child = dict(child)
+                fresh.add(prefix)
+            node[parts[cut - 1]] = child
+            node = child
         else:
-            set_path(state, fluent.path, value)
+            if value is ABSENT:
+                node.pop(parts[-1], None)
+            else:
+                node[parts[-1]] = value
     return state
 
 
@@ -279,7 +298,14 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
     index = {f.path: i for i, f in enumerate(fluents)}
     tab = _Tabulator(task.state, fluents)
     goal = tuple(tab.table(g, "goal") for g in task.goal)
-    pre = [tuple(tab.table(r, f"requires of {a.name}") for r in a.requires) for a in actions]
+    tables: dict[tuple[str, ...], tuple[Table, ...]] = {}  # rival providers share conditions
+    pre: list[tuple[Table, ...]] = []
+    for a in actions:
+        found = tables.get(a.requires)
+        if found is None:
+            found = tuple(tab.table(r, f"requires of {a.name}") for r in a.requires)
+            tables[a.requires] = found
+        pre.append(found)
     value_index = [{k: d for d, k in enumerate(tab._value_keys(i))} for i in range(len(fluents))]
     eff = [tuple((index[p], value_index[index[p]][_key(v)]) for p, v in a.effects) for a in actions]
     rejections: list[Rejection] = []
@@ -308,8 +334,12 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
         {f for t in goal for f in t.fluents} | {f for i in keep for t in pre[i] for f in t.fluents}
     )
     new = {old: n for n, old in enumerate(read)}
+    renumbered: dict[int, tuple[Table, ...]] = {}  # by the id of a tuple in `tables`
     for i in keep:
-        pre[i] = tuple(_renumber(t, new) for t in pre[i])
+        again = renumbered.get(id(pre[i]))
+        if again is None:
+            again = renumbered[id(pre[i])] = tuple(_renumber(t, new) for t in pre[i])
+        pre[i] = again
         eff[i] = tuple((new[f], d) for f, d in eff[i] if f in new)
     prints = footprints([actions[i] for i in keep])
     dominated, why = _dominance(task.weights, actions, pre, eff, keep, prints)
@@ -383,6 +413,14 @@ def _satisfiable(table: Table, reached: Sequence[set[int]]) -> bool:
     return any(all(v in reached[f] for f, v in zip(table.fluents, row)) for row in table.true_rows)
 
 
+def _known_satisfiable(table: Table, reached: Sequence[set[int]], known: dict[int, bool]) -> bool:
+    """`_satisfiable`, remembered in `known` by table."""
+    verdict = known.get(id(table))
+    if verdict is None:
+        verdict = known[id(table)] = _satisfiable(table, reached)
+    return verdict
+
+
 def _reachability(
     fluents: Sequence[Fluent],
     pre: Sequence[tuple[Table, ...]],
@@ -402,10 +440,11 @@ def _reachability(
     candidates: Iterable[int] = range(len(pre))
     layer = 0
     while True:
+        known: dict[int, bool] = {}  # per table, this layer: rival providers share theirs
         new = [
             i
             for i in candidates
-            if level[i] is None and all(_satisfiable(t, reached) for t in pre[i])
+            if level[i] is None and all(_known_satisfiable(t, reached, known) for t in pre[i])
         ]
         if not new:
             return level

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -254,3 +255,33 @@ def test_dominance_compares_conditions_by_meaning_not_by_spelling() -> None:
     copy = action("ship-copy", ("'packed' == state.order.status",), dict(SHIP.effects), cost=0.6)
     grounded = ground(task([PACK, SHIP, copy], SHIPPED))
     assert reasons(grounded) == {"ship-copy": "dominated"}
+
+
+def test_tabulating_rows_leaves_the_task_state_as_it_was() -> None:
+    """Each row sets facts on a copy: the mappings on the way are copied, never the task's."""
+    given = {"order": {"status": "new", "lines": [1, 2]}, "env": {"ready": True}}
+    one = task([PACK, SHIP], SHIPPED, given)
+    before = json.dumps(one.state, sort_keys=True)
+    ground(one)
+    assert json.dumps(one.state, sort_keys=True) == before
+
+
+def test_a_fact_absent_now_is_absent_in_its_row_and_its_parent_is_not_made_up() -> None:
+    """`has(state.order)` on the row where order.status is at its current, absent value:
+    false, as on the state itself (deleting a fact under a missing parent makes no parent)."""
+    grounded = ground(task([PACK], ("has(state.order)",)))
+    (table,) = grounded.goal
+    values = grounded.fluents[table.fluents[0]].values
+    assert values[0] is ABSENT
+    assert [values[row[0]] for row in table.true_rows] == ["packed"]
+    assert [values[row[0]] for row in table.false_rows] == [ABSENT]
+
+
+def test_a_fact_written_under_a_scalar_replaces_it_in_the_row() -> None:
+    """`order` is a string now; a row where order.status is written sees a mapping there."""
+    goal = ("state.order.status == 'packed'",)
+    grounded = ground(task([PACK], goal, {"order": "pending"}))
+    (table,) = grounded.goal
+    values = grounded.fluents[table.fluents[0]].values
+    assert [values[row[0]] for row in table.true_rows] == ["packed"]
+    assert [values[row[0]] for row in table.false_rows] == [ABSENT]
