@@ -22,7 +22,7 @@ Pure functions of a grounded task.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ido.planner.grounding import Grounded, Table
 
@@ -77,17 +77,27 @@ def _needs(tables: Sequence[Table]) -> set[tuple[int, int]]:
 
 
 def lower_bounds(
-    costs: Sequence[float], marks: Landmarks, actions: Iterable[int]
+    costs: Sequence[float],
+    marks: Landmarks,
+    actions: Iterable[int],
+    achieves: Mapping[int, Sequence[int]] | None = None,
 ) -> dict[int, float]:
     """Per action in `actions`, a lower bound on the summed `costs` of any plan containing
-    it (uniform cost partitioning over the landmarks; costs must be nonnegative)."""
+    it (uniform cost partitioning over the landmarks; costs must be nonnegative).
+    `achieves`: per action, the landmarks it achieves (`achieved`), when already known."""
     cheapest = _cheapest_shares(costs, marks)
     total = sum(cheapest)
-    bounds = {}
-    for a in actions:
-        own = sum(c for achievers, c in zip(marks, cheapest) if a in achievers)
-        bounds[a] = costs[a] + total - own
-    return bounds
+    achieves = achieved(marks) if achieves is None else achieves
+    return {a: costs[a] + total - sum(cheapest[m] for m in achieves.get(a, ())) for a in actions}
+
+
+def achieved(marks: Landmarks) -> dict[int, list[int]]:
+    """Per action that achieves some landmark, the indices of those it achieves."""
+    out: dict[int, list[int]] = {}
+    for m, achievers in enumerate(marks):
+        for a in achievers:
+            out.setdefault(a, []).append(m)
+    return out
 
 
 def plan_floor(costs: Sequence[float], marks: Landmarks) -> float:
@@ -121,11 +131,12 @@ def prunable(
 ) -> frozenset[int]:
     """The `allowed` actions that some (cost of an action, most a plan may total) rules out."""
     out: set[int] = set()
+    achieves = achieved(marks)
     for cost_of, limit in metrics:
         costs = [cost_of(a) if a in allowed else math.inf for a in range(len(g.actions))]
         if min((costs[a] for a in allowed), default=0.0) < 0:
             continue  # the bound needs nonnegative costs
-        out |= over(lower_bounds(costs, marks, allowed), limit)
+        out |= over(lower_bounds(costs, marks, allowed, achieves), limit)
     return frozenset(out)
 
 
@@ -146,7 +157,8 @@ def beyond(
     base = [objective(a) if a in allowed else 0.0 for a in range(n)]
     if min((base[a] for a in allowed), default=0.0) < 0:
         return frozenset()
-    best = lower_bounds(base, marks, allowed)
+    achieves = achieved(marks)
+    best = lower_bounds(base, marks, allowed, achieves)
     floor = sum(min(base[a] for a in achievers) for achievers in marks)
     for cost_of, limit in limits:
         extra = [cost_of(a) if a in allowed else 0.0 for a in range(n)]
@@ -157,6 +169,6 @@ def beyond(
         for factor in LAMBDAS:
             weight = factor * scale
             mixed = [b + weight * e for b, e in zip(base, extra)]
-            for a, bound in lower_bounds(mixed, marks, allowed).items():
+            for a, bound in lower_bounds(mixed, marks, allowed, achieves).items():
                 best[a] = max(best[a], bound - weight * limit)
     return over(best, upper)
