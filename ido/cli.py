@@ -383,15 +383,21 @@ def _run_in_processes(
         worker_command(["run", *common, "--concurrency", str(each), "--", *group])
         for group, each in zip(groups, concurrencies(concurrency, len(groups)))
     ]
-    codes = run_workers(commands, lambda line, err: typer.echo(line, err=err), check)
-    for number, code in enumerate(codes, 1):
-        why = death(code)
-        if why is not None:
+    ended = run_workers(commands, lambda line, err: typer.echo(line, err=err), check)
+    codes = [e.code for e in ended]
+    for number, end in enumerate(ended, 1):
+        why = death(end.code)
+        if why is not None and end.let_go:
             typer.echo(
                 f"error: worker {number} was {why}; its runs in flight are left "
                 "interrupted (ido runs; ido resume RUN)",
                 err=True,
             )
+        elif why is not None:
+            typer.echo(f"error: worker {number} was {why} before it started any run", err=True)
+    if not ended[0].let_go and not any(codes):  # a worker left early without saying why
+        typer.echo("error: a worker ended before it was ready; no run was started", err=True)
+        codes.append(1)
     raise typer.Exit(max((exit_code(c) for c in codes), key=lambda code: (code != 0, code)))
 
 

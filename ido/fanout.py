@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import IO, Any
 
 from ido.runtime import stopping
@@ -85,10 +86,14 @@ class _Worker:
             with stream:
                 for text in stream:
                     line = text.rstrip("\n")
-                    if not err and not self.ready and line == READY:
+                    if not err and not self.ready and line.endswith(READY):
+                        # Text written without a newline before it (a noisy import, say)
+                        # is a line of its own.
+                        line = line[: -len(READY)]
                         self.ready = True
                         self.settled.set()
-                        continue
+                        if not line:
+                            continue
                     with self.lock:
                         if self.held is not None:
                             self.held.append((line, err))
@@ -133,18 +138,26 @@ def _echo(echo: Echo, line: str, err: bool) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Ended:
+    """How a worker ended: its return code (negative: killed by that signal), and whether
+    it was let go (only then can it have started runs)."""
+
+    code: int
+    let_go: bool
+
+
 def run_workers(
     commands: Sequence[Sequence[str]], echo: Echo, check: Callable[[], None]
-) -> list[int]:
+) -> list[Ended]:
     """Start every command, run `check` meanwhile, let the workers go once each is ready
-    (see `wait_for_go`), pass their lines to `echo` (one at a time) and wait for all; their
-    return codes (negative: killed by that signal).
+    (see `wait_for_go`), pass their lines to `echo` (one at a time) and wait for all.
 
     The workers load the catalog while `check` runs here. If `check` raises, the workers
     are killed (nothing of theirs is shown; none can have started a run) and the exception
-    goes on. If a worker ends
-    before it is ready (the catalog or an intent is wrong), its lines alone are shown (every
-    worker would say the same) and the others are stood down: none has started a run.
+    goes on. If a worker ends before it is ready (the catalog or an intent is wrong), its
+    lines alone are shown (every worker would say the same) and the others are stood down:
+    none is let go, and none has started a run.
 
     SIGINT, SIGTERM and SIGHUP are passed on to the workers still running (each records
     its runs as interrupted, for `ido resume`) and the workers are waited for; then
@@ -179,7 +192,7 @@ def run_workers(
             for worker in workers:
                 worker.release()
                 worker.tell("go")
-        return [_wait(worker.process) for worker in workers]
+        return [Ended(_wait(worker.process), failed is None) for worker in workers]
     except KeyboardInterrupt:
         forward(signal.SIGINT, None)
         for worker in workers:

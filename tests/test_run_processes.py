@@ -158,6 +158,60 @@ def test_a_worker_stood_down_leaves_quietly_without_touching_the_journal(
     assert not journal.exists()
 
 
+def _site(folder: Path, monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    """`code` runs at the start of every Python process started from here (the workers)."""
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(code)
+    monkeypatch.setenv("PYTHONPATH", str(folder))
+
+
+def test_text_printed_without_a_newline_before_a_worker_is_ready_is_passed_on(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A noisy import glues its text onto the ready line: the worker is still let go (it
+    hung for good), and the text is a line of its own."""
+    _site(tmp_path / "site", monkeypatch, "import sys\nsys.stdout.write('[noisy] ')\n")
+    _second_intent(project, "ship-order-2")
+    command = ["run", "ship-order", "ship-order-2", "--processes", "2", "--quiet"]
+    done = subprocess.run(  # a process of its own, so that a hang fails the test
+        [sys.executable, "-m", "ido", *command],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("achieved: run") == 2
+    # the command's own, then one line from each worker
+    assert done.stdout.count("[noisy] ") == 3, done.stdout
+    assert "waiting for go" not in done.stdout
+
+
+def test_a_worker_that_leaves_before_it_is_ready_without_an_error_fails_the_command(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _site(tmp_path / "site", monkeypatch, "import os\nos._exit(0)\n")
+    _second_intent(project, "ship-order-2")
+    code, out = ido("run", "ship-order", "ship-order-2", "--processes", "2", "--quiet")
+    assert code == 1, out
+    assert "ended before it was ready; no run was started" in out
+    assert not (project / ".ido" / "ido.db").exists() or not _started_by(
+        project / ".ido" / "ido.db"
+    )
+
+
+def test_a_worker_killed_before_it_is_let_go_is_said_to_have_started_no_run(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _site(tmp_path / "site", monkeypatch, "import os, signal\nos.kill(os.getpid(), 15)\n")
+    _second_intent(project, "ship-order-2")
+    code, out = ido("run", "ship-order", "ship-order-2", "--processes", "2", "--quiet")
+    assert code == 128 + 15, out
+    assert "was killed by SIGTERM before it started any run" in out
+    assert "ido resume" not in out
+
+
 HANGING = '''\
 """Marks that a step started, then waits (to be interrupted)."""
 import os
