@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    # A shell starts a background job (`pytest &`) with SIGINT ignored, and every process a
+    # test starts would inherit that, so the Ctrl-C tests could not interrupt them. A
+    # handler of our own is reset to the default at exec, and Python then installs its own.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 CAPABILITIES = """\
 apiVersion: ido/v1
