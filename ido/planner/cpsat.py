@@ -224,16 +224,14 @@ class CpSatPlanner(SolvingPlanner):
         if hint is not None and metric != "latency":
             hinted = (g.actions[g.position[n]] for n in hint.capabilities)
             bound = sum(_i(measure(task, action, metric)) for action in hinted)
-        deadline = task.limits.deadline
         if metric == "latency":
             return self._solve_on(task, g, length, metric, allowed, True, hint, bound)
         # The deadline bounds the critical path, which needs a timed model. Without it the
         # problem is a relaxation: when its best plan meets the deadline anyway (the usual
         # case), that plan is also the best with it, and the timed model is never built.
         loose = self._solve_on(task, g, length, metric, allowed, False, hint, bound)
-        if deadline is None or loose is None:
-            return loose
-        if ordered(g, loose.plan).latency <= deadline + 1e-9:
+        deadline = task.limits.deadline
+        if deadline is None or loose is None or ordered(g, loose.plan).latency <= deadline + 1e-9:
             return loose
         return self._solve_on(task, g, length, metric, allowed, True, hint, bound)
 
@@ -272,14 +270,12 @@ class CpSatPlanner(SolvingPlanner):
             model.add(total("cost") <= _i(limits.max_cost))
         if limits.min_success_probability is not None:
             model.add(total("risk") <= _i(-math.log(limits.min_success_probability)))
-        objective = None
-        if timed:
-            elapsed = _elapsed(model, encoding, g, banned)
-            if limits.deadline is not None:
-                model.add(elapsed <= _i(limits.deadline))
-            objective = elapsed if metric == "latency" else None
-        if objective is None:
-            objective = total(metric)
+        if not timed:
+            return self._run(task, g, encoding, model, chosen, total(metric), hint, bound)
+        elapsed = _elapsed(model, encoding, g, banned)
+        if limits.deadline is not None:
+            model.add(elapsed <= _i(limits.deadline))
+        objective = elapsed if metric == "latency" else total(metric)
         return self._run(task, g, encoding, model, chosen, objective, hint, bound)
 
     def _run(
@@ -414,29 +410,24 @@ def _elapsed(
     needed: a deadline or a minimised elapsed time pushes each variable down to its value.
     """
     prints = g.footprints
-    lat = {a: _i(g.actions[a].latency) for a in sorted(encoding.actions - banned)}
+    actions = sorted(encoding.actions - banned)
+    lat = {a: _i(g.actions[a].latency) for a in actions}
     top = sum(sorted(lat.values(), reverse=True)[: encoding.horizon])
-    y = encoding.y
-    x = {key: var for key, var in encoding.steps().items() if key[1] in lat}
-    at: dict[int, list[tuple[int, int]]] = {}
-    for key in x:
-        at.setdefault(key[0], []).append(key)
-    groups = [k for k, members in enumerate(encoding.groups) if any(a in lat for a in members)]
+    var = {key: v for key, v in encoding.steps().items() if key[1] not in banned}
     touchers: dict[int, list[int]] = {}
     writers: dict[int, list[int]] = {}
-    for k in groups:
-        footprint = prints[encoding.groups[k][0]]  # the same for every member
-        for f in footprint.touches():
-            touchers.setdefault(f, []).append(k)
-        for f in footprint.writes:
-            writers.setdefault(f, []).append(k)
+    for a in actions:
+        for f in prints[a].touches():
+            touchers.setdefault(f, []).append(a)
+        for f in prints[a].writes:
+            writers.setdefault(f, []).append(a)
     shared = sorted(writers)  # a fact nothing writes orders nothing
     written = {f: model.new_constant(0) for f in shared}
     used = dict(written)
     elapsed = model.new_int_var(0, top, "elapsed")
     previous: cp_model.IntVar | None = None
     for t in range(encoding.horizon):
-        here = [k for k in groups if (t, k) in y]
+        here = [a for a in actions if (t, a) in var]
         if not here:
             continue
         start = model.new_int_var(0, top, f"start{t}")
@@ -445,18 +436,17 @@ def _elapsed(
             # wait. Requiring that order cuts the permutations of side-by-side steps.
             model.add(start >= previous)
         previous = start
-        on = at.get(t, [])
         end = start + cp_model.LinearExpr.weighted_sum(
-            [x[key] for key in on], [lat[a] for _, a in on]
+            [var[t, a] for a in here], [lat[a] for a in here]
         )
         model.add(elapsed >= end)
         for f in shared:
-            touching = [y[t, k] for k in touchers[f] if (t, k) in y]
+            touching = [var[t, a] for a in touchers[f] if (t, a) in var]
             if not touching:
                 continue
             touch = _any(model, touching)
             model.add(start >= written[f]).only_enforce_if(touch)
-            writing = [y[t, k] for k in writers[f] if (t, k) in y]
+            writing = [var[t, a] for a in writers[f] if (t, a) in var]
             if writing:
                 write = _any(model, writing)
                 model.add(start >= used[f]).only_enforce_if(write)
@@ -472,7 +462,7 @@ def _elapsed(
 
 
 def _any(model: cp_model.CpModel, literals: list[cp_model.IntVar]) -> cp_model.IntVar:
-    """A literal true exactly when one of `literals` is (at most one is, one group a step)."""
+    """A literal true exactly when one of `literals` is (at most one is, one action a step)."""
     if len(literals) == 1:
         return literals[0]
     either = model.new_bool_var("")
@@ -482,7 +472,7 @@ def _any(model: cp_model.CpModel, literals: list[cp_model.IntVar]) -> cp_model.I
 
 class _Model(cp_model.CpModel):  # type: ignore[misc]
     """A CpModel without OR-Tools' pre-PEP 8 aliases, which ido never calls: the stock
-    constructor wraps every `add_*`/`new_*` method in a camelCase one, about 1 ms a model,
+    constructor wraps every `add_*`/`new_*` method in a camelCase one, about 0.4 ms a model,
     and a decision makes several (one per solve, by `clone`)."""
 
     def _add_pre_pep8_methods(self) -> None:

@@ -93,7 +93,7 @@ class Grounded:
         """Whether every fact only ever changes to one value, other than its value now: then
         a fact once changed stays so, and no optimal plan has two steps with the same
         effects (the second would change nothing)."""
-        return _monotone(len(self.fluents), self.eff)
+        return _monotone(_written(len(self.fluents), self.eff))
 
 
 _PLAIN = frozenset({type(None), bool, int, float, str})
@@ -254,16 +254,17 @@ def _with_values(base: State, values: Iterable[tuple[Fluent, int]]) -> State:
         parts = fluent.path.split(".")
         node = state
         for cut in range(1, len(parts)):
-            child = node.get(parts[cut - 1])
-            if not isinstance(child, dict):
-                if value is ABSENT:  # nothing there to delete
+            prefix = ".".join(parts[:cut])
+            child: Any = node.get(parts[cut - 1])  # a dict of ours when prefix is fresh
+            if prefix not in fresh:
+                if isinstance(child, dict):
+                    child = dict(child)
+                elif value is ABSENT:  # nothing there to delete
                     break
-                child = {}  # as set_path does: a missing or non-mapping parent is replaced
-                fresh.add(".".join(parts[:cut]))
-            elif (prefix := ".".join(parts[:cut])) not in fresh:
-                child = dict(child)
+                else:  # as set_path does: a missing or non-mapping parent is replaced
+                    child = {}
+                node[parts[cut - 1]] = child
                 fresh.add(prefix)
-            node[parts[cut - 1]] = child
             node = child
         else:
             if value is ABSENT:
@@ -386,7 +387,7 @@ def _horizon(count: int, eff: Sequence[tuple[tuple[int, int], ...]]) -> int:
     """Steps enough for an optimal plan: no optimal plan needs more (see `Grounded.horizon`)."""
     written = _written(count, eff)
     changing = [w - {0} for w in written if w - {0}]
-    if _monotone(count, eff):
+    if _monotone(written):
         return max(1, len(changing))  # each fact changes at most once
     states = 1
     for w in changing:
@@ -405,8 +406,9 @@ def _written(count: int, eff: Sequence[tuple[tuple[int, int], ...]]) -> list[set
     return written
 
 
-def _monotone(count: int, eff: Sequence[tuple[tuple[int, int], ...]]) -> bool:
-    return all(len(w) == 1 and 0 not in w for w in _written(count, eff) if w)
+def _monotone(written: Sequence[set[int]]) -> bool:
+    """Whether each fact written is only ever written one value, not its value now."""
+    return all(len(w) == 1 and 0 not in w for w in written if w)
 
 
 def _satisfiable(table: Table, reached: Sequence[set[int]]) -> bool:
