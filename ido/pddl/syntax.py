@@ -9,7 +9,9 @@ from pathlib import Path
 
 from ido.errors import PddlError
 
-_TOKEN = re.compile(r"\(|\)|[^\s()]+")
+_TOKEN = re.compile(r"\(|\)|\??[^\s()?]+|\?")
+"""Parentheses, and names: a `?` starts a variable even with no space before it (names hold
+no `?`), as Fast Downward and pyperplan read `(aircraft?a)` in IPC's zenotravel."""
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,14 @@ def test_unsupported_or_broken_pddl_names_the_file_line_and_feature(
         read_domain(write(tmp_path, "d.pddl", text))
 
 
+def test_a_variable_written_against_a_name_is_a_token_of_its_own(tmp_path: Path) -> None:
+    """`(truck?t)` reads as `(truck ?t)`, as other planners read IPC's zenotravel."""
+    cramped = ROADS.replace("(at ?t ?a) (road", "(at?t ?a) (road")
+    assert cramped != ROADS
+    domain = read_domain(write(tmp_path, "d.pddl", cramped))
+    assert domain == read_domain(write(tmp_path, "e.pddl", ROADS))
+
+
 def test_a_predicate_with_the_wrong_arity_is_refused(tmp_path: Path) -> None:
     """`(at t1)` where `at` takes two arguments names the predicate and both arities."""
     problem = write(tmp_path, "p.pddl", TRIP.replace("(at t1 south)", "(at t1)"))
@@ -179,9 +187,15 @@ def test_blocks_4_0_plans_the_known_optimum_of_six_steps(tmp_path: Path) -> None
 
 
 @needs_ipc
-@pytest.mark.parametrize("name", ["blocks", "gripper", "logistics00", "rovers", "satellite"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        *("blocks", "depot", "driverlog", "gripper", "logistics00", "miconic", "rovers"),
+        *("satellite", "visitall-opt11-strips", "zenotravel"),
+    ],
+)
 def test_ipc_domains_parse_and_ground(name: str) -> None:
-    """The first problem of each of several IPC domains reads and grounds without error."""
+    """The first problem of each IPC domain in ../shared reads and grounds without error."""
     folder = IPC / name
     problem = sorted(p for p in folder.glob("*.pddl") if "domain" not in p.name)[0]
     task = load_pddl(folder / "domain.pddl", problem)
