@@ -35,10 +35,15 @@ def alternative_why(best: Plan, other: Plan) -> str:
         deltas.append(f"{other.cost - best.cost:+.2f} cost")
     if abs(other.latency - best.latency) > 1e-9:
         deltas.append(f"{other.latency - best.latency:+.3g}s latency")
+    elif abs(other.work - best.work) > 1e-9:
+        # The same elapsed time, but a score weighs each step's own latency.
+        deltas.append(f"{other.work - best.work:+.3g}s summed step latency")
     dp = other.success_probability - best.success_probability
     if abs(dp) > 1e-9:
         deltas.append(f"{dp:+.4f} success probability")
-    if not deltas:
+    if not deltas and abs(other.score - best.score) <= 1e-9:
+        deltas.append("same score (a tie)")
+    elif not deltas:  # cost, latency and reliability all equal: only policy bias is left
         deltas.append(f"{other.score - best.score:+.2f} score from policy prefer/avoid weights")
     return f"{', '.join(deltas)}: {swap}"
 

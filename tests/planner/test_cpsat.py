@@ -241,6 +241,31 @@ def test_alternatives_are_ordered_by_score_and_explain_the_swap() -> None:
     )
 
 
+def test_an_alternative_that_differs_in_no_measure_says_what_it_differs_in() -> None:
+    """A tie says it is one; the same elapsed time with more step time says that; only what
+    is left when cost, latency and reliability are all equal is put down to policy bias."""
+    from ido.planner.explain import alternative_why
+    from ido.planner.types import Plan, Step
+
+    def step(name: str, latency: float = 1.0, score: float = 1.0) -> Step:
+        return Step(name, name, cost=1.0, latency=latency, reliability=1.0, score=score)
+
+    best = Plan((step("a"), step("b")))
+    assert (
+        alternative_why(best, Plan((step("a"), step("c")))) == "same score (a tie): c instead of b"
+    )
+    # Side by side, c and d take 1s as b did, but 2s of step time where b took 1s.
+    wider = Plan((step("a"), step("c", score=1.5), step("d", 0.5)), after=((), (0,), (0,)))
+    assert wider.latency == best.latency
+    assert (
+        alternative_why(best, wider) == "+1.00 cost, +0.5s summed step latency: c, d instead of b"
+    )
+    biased = Plan((step("a"), step("c", score=1.3)))
+    assert alternative_why(best, biased) == (
+        "+0.30 score from policy prefer/avoid weights: c instead of b"
+    )
+
+
 def test_an_alternative_is_the_best_plan_without_one_chosen_capability() -> None:
     """Alternatives replace a capability of the chosen plan by the best remaining option."""
     result = plan(task([*SHOP, PAY_SLOW]))
