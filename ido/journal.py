@@ -149,6 +149,16 @@ class Journal(Protocol):
     def put(self, key: str, reply: Mapping[str, Any]) -> None: ...
 
 
+def _text(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def _encoded(events: Sequence[Pending]) -> list[tuple[str, str, str]]:
+    """Events as the rows `_insert` writes: encoded in the writing thread, before its write
+    is queued, so the commit that holds SQLite's write lock does no encoding."""
+    return [(kind, at, _text(data)) for kind, at, data in events]
+
+
 def _locked(
     method: Callable[Concatenate[SqliteJournal, P], T],
 ) -> Callable[Concatenate[SqliteJournal, P], T]:
@@ -242,6 +252,8 @@ class SqliteJournal:
         self.close()
 
     def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> None:
+        rows = _encoded([("run_started", at, data)])
+
         def statements() -> None:
             try:
                 self._db.execute(
@@ -250,12 +262,13 @@ class SqliteJournal:
                 )
             except sqlite3.IntegrityError:
                 raise JournalError(f"run {run_id} already exists in {self.path}") from None
-            self._insert(run_id, [("run_started", at, data)])
+            self._insert(run_id, rows)
 
         self._write(statements)
 
     def append(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int:
-        return self._write(lambda: self._insert(run_id, [(kind, at, data)]))
+        rows = _encoded([(kind, at, data)])
+        return self._write(lambda: self._insert(run_id, rows))
 
     def append_many(
         self,
@@ -265,11 +278,13 @@ class SqliteJournal:
     ) -> None:
         """Commit several events at once (one fsync), and model replies to keep in the
         answer cache with them."""
+        rows = _encoded(events)
+        kept = [(key, json.dumps(reply, sort_keys=True)) for key, reply in (replies or {}).items()]
 
         def statements() -> None:
-            self._insert(run_id, events)
-            for key, reply in (replies or {}).items():
-                self._put(key, reply)
+            self._insert(run_id, rows)
+            for key, text in kept:
+                self._put(key, text)
 
         self._write(statements)
 
@@ -286,11 +301,12 @@ class SqliteJournal:
     ) -> None:
         """End a run, with the events not yet committed and what it learnt, in one commit."""
         end = ("run_finished", at, {"outcome": outcome, "reason": reason, "cost": cost})
+        rows = _encoded([*events, end])
 
         def statements() -> None:
             if health:
                 self._save_health(health)
-            self._insert(run_id, [*events, end])
+            self._insert(run_id, rows)
             self._db.execute(
                 "UPDATE runs SET ended_at=?, outcome=?, reason=?, cost=?, duration=? WHERE id=?",
                 (at, outcome, reason, cost, duration, run_id),
@@ -337,6 +353,7 @@ class SqliteJournal:
         """Record that this process resumes the run (`run_resumed`, with `data`), only if
         its last event is still the `after`-th: else another process took it over first.
         A blocked run becomes a running one (no outcome) in the same commit."""
+        rows = _encoded([("run_resumed", at, data)])
 
         def statements() -> None:
             row = self._db.execute(
@@ -352,7 +369,7 @@ class SqliteJournal:
                 "WHERE id=? AND outcome='blocked'",
                 (run_id,),
             )
-            self._insert(run_id, [("run_resumed", at, data)])
+            self._insert(run_id, rows)
 
         self._write(statements)
 
@@ -380,12 +397,12 @@ class SqliteJournal:
         return None if row is None else dict(json.loads(row[0]))
 
     def put(self, key: str, reply: Mapping[str, Any]) -> None:
-        self._write(lambda: self._put(key, reply))
+        text = json.dumps(reply, sort_keys=True)
+        self._write(lambda: self._put(key, text))
 
-    def _put(self, key: str, reply: Mapping[str, Any]) -> None:
+    def _put(self, key: str, text: str) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO llm_cache(request, reply) VALUES (?, ?)",
-            (key, json.dumps(reply, sort_keys=True)),
+            "INSERT OR REPLACE INTO llm_cache(request, reply) VALUES (?, ?)", (key, text)
         )
 
     @_locked
@@ -460,20 +477,18 @@ class SqliteJournal:
             raise NotFoundError(f"run '{reference}' is ambiguous: {', '.join(r[0] for r in rows)}")
         raise NotFoundError(f"run '{reference}' not found in {self.path}; see ido runs")
 
-    def _insert(self, run_id: str, events: Sequence[Pending]) -> int:
-        """Append events to the run, numbered on from its last; the last one's number."""
+    def _insert(self, run_id: str, rows: Sequence[tuple[str, str, str]]) -> int:
+        """Append encoded events (`_encoded`) to the run, numbered on from its last; the
+        last one's number."""
         row = self._db.execute(
             "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id=?", (run_id,)
         ).fetchone()
         first = int(row[0]) + 1
         self._db.executemany(
             "INSERT INTO events(run_id, seq, at, kind, data) VALUES (?, ?, ?, ?, ?)",
-            [
-                (run_id, seq, at, kind, json.dumps(data, sort_keys=True, default=str))
-                for seq, (kind, at, data) in enumerate(events, first)
-            ],
+            [(run_id, seq, at, kind, text) for seq, (kind, at, text) in enumerate(rows, first)],
         )
-        return first + len(events) - 1
+        return first + len(rows) - 1
 
     def _write(self, statements: Callable[[], T]) -> T:
         """Run `statements` in a committed transaction; what they return.
