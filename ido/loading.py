@@ -77,13 +77,23 @@ class Catalog:
 
 
 def yaml_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
-    """Expand folders into their YAML files (recursively, sorted); missing paths are problems."""
+    """Expand folders into their YAML files (recursively, sorted); missing paths are problems.
+
+    Hidden files and folders inside a folder (`.venv`, `.git`, `.cache`) are left out: a
+    catalog pointed at a project's root must not read every YAML file of its virtualenv.
+    A hidden path named itself is read."""
     files: list[Path] = []
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
             files.extend(
-                sorted(p for p in path.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.suffix in YAML_SUFFIXES
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                    and p.is_file()
+                )
             )
         elif path.is_file():
             files.append(path)

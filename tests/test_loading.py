@@ -371,6 +371,18 @@ def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
     assert only(problems(tmp_path)).message.startswith("cannot read file: ")
 
 
+def test_hidden_folders_inside_a_catalog_folder_are_not_read(tmp_path: Path) -> None:
+    """A project root as the catalog: its `.venv` holds YAML that is not ido's, left out;
+    a hidden folder named itself is read."""
+    write(tmp_path, "capabilities/charge.yaml", CAPABILITY)
+    write(tmp_path, ".venv/lib/site-packages/litellm/proxy_config.yaml", "model_list: []\n")
+    write(tmp_path, ".hidden/charge-2.yaml", CAPABILITY.replace("name: charge", "name: charge-2"))
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    assert set(catalog.capabilities) == {"charge"}
+    named = load_catalog([tmp_path / "capabilities", tmp_path / ".hidden"], base=tmp_path)
+    assert set(named.capabilities) == {"charge", "charge-2"}
+
+
 def test_a_missing_path_is_reported(tmp_path: Path) -> None:
     """A path that does not exist is a problem, reported with the rest."""
     with pytest.raises(LoadError, match="no such file or folder") as info:
