@@ -189,7 +189,11 @@ class CpSatPlanner(SolvingPlanner):
 
         When every usable step adds at least `least` to the metric, a plan of metric C
         rules out every longer plan than C / least as better. So a plan found within a
-        short horizon bounds the horizon the proof needs, often far below `length`.
+        short horizon bounds the horizon the proof needs, often far below `length`. And a
+        horizon with no plan proves that every plan takes more steps, so costs at least
+        `least` times that many: the next solve starts from that floor, and a plan that
+        meets it is proven optimal at once. The horizon grows by a quarter at a time: a
+        plan just past it is found on a model not much longer than it needs.
         """
         least = min(
             (measure(task, g.actions[a], metric) for a in allowed),
@@ -198,18 +202,20 @@ class CpSatPlanner(SolvingPlanner):
         # Elapsed time is a critical path: a step in parallel adds nothing to it.
         if length <= self.short_horizon or least <= 0 or metric == "latency":
             return self._solve_at(task, g, length, metric, allowed, hint)
-        steps = self.short_horizon
+        step_floor = min(_i(measure(task, g.actions[a], metric)) for a in allowed)
+        steps, floor = self.short_horizon, None
         while True:
-            found = self._solve_at(task, g, steps, metric, allowed, hint)
+            found = self._solve_at(task, g, steps, metric, allowed, hint, floor)
             if found is None:
                 if steps >= length:
                     return None
-                steps = min(length, 2 * steps)
+                floor = (steps + 1) * step_floor  # no plan has `steps` steps or fewer
+                steps = min(length, steps + max(1, steps // 4))
                 continue
             enough = min(length, math.floor(plan_total(found.plan, metric) / least + 1e-9))
             if enough <= steps:
                 return Solution(found.plan, found.optimal, length)
-            return self._solve_at(task, g, enough, metric, allowed, hint)
+            return self._solve_at(task, g, enough, metric, allowed, hint, floor)
 
     def _solve_at(
         self,
@@ -219,21 +225,24 @@ class CpSatPlanner(SolvingPlanner):
         metric: Metric,
         allowed: frozenset[int],
         hint: Plan | None = None,
+        floor: int | None = None,
     ) -> Solution | None:
+        """The best plan of at most `length` steps; `floor`, when given, is known to be no
+        more than the metric of any plan (in the model's integer units)."""
         bound = None
         if hint is not None and metric != "latency":
             hinted = (g.actions[g.position[n]] for n in hint.capabilities)
             bound = sum(_i(measure(task, action, metric)) for action in hinted)
         if metric == "latency":
-            return self._solve_on(task, g, length, metric, allowed, True, hint, bound)
+            return self._solve_on(task, g, length, metric, allowed, True, hint, bound, floor)
         # The deadline bounds the critical path, which needs a timed model. Without it the
         # problem is a relaxation: when its best plan meets the deadline anyway (the usual
         # case), that plan is also the best with it, and the timed model is never built.
-        loose = self._solve_on(task, g, length, metric, allowed, False, hint, bound)
+        loose = self._solve_on(task, g, length, metric, allowed, False, hint, bound, floor)
         deadline = task.limits.deadline
         if deadline is None or loose is None or ordered(g, loose.plan).latency <= deadline + 1e-9:
             return loose
-        return self._solve_on(task, g, length, metric, allowed, True, hint, bound)
+        return self._solve_on(task, g, length, metric, allowed, True, hint, bound, floor)
 
     def _solve_on(
         self,
@@ -245,9 +254,11 @@ class CpSatPlanner(SolvingPlanner):
         timed: bool,
         hint: Plan | None,
         bound: int | None,
+        floor: int | None = None,
     ) -> Solution | None:
         """Solve on the encoding at `length` steps, with the task's limits; `timed`: with
-        the critical path too (the deadline, and the latency metric, need it)."""
+        the critical path too (the deadline, and the latency metric, need it); `floor`: a
+        lower bound on the objective."""
         encoding = self._encoding(g, length, allowed, timed)
         banned = {
             a
@@ -271,12 +282,12 @@ class CpSatPlanner(SolvingPlanner):
         if limits.min_success_probability is not None:
             model.add(total("risk") <= _i(-math.log(limits.min_success_probability)))
         if not timed:
-            return self._run(task, g, encoding, model, chosen, total(metric), hint, bound)
+            return self._run(task, g, encoding, model, chosen, total(metric), hint, bound, floor)
         elapsed = _elapsed(model, encoding, g, banned)
         if limits.deadline is not None:
             model.add(elapsed <= _i(limits.deadline))
         objective = elapsed if metric == "latency" else total(metric)
-        return self._run(task, g, encoding, model, chosen, objective, hint, bound)
+        return self._run(task, g, encoding, model, chosen, objective, hint, bound, floor)
 
     def _run(
         self,
@@ -288,15 +299,20 @@ class CpSatPlanner(SolvingPlanner):
         objective: cp_model.LinearExprT,
         hint: Plan | None = None,
         bound: int | None = None,
+        floor: int | None = None,
     ) -> Solution | None:
         """Minimise `objective` on `model` (a clone of `encoding`'s); `chosen`: the literals
         of the actions it may take.
 
         With a hint (a plan found among fewer actions, `_narrowed`), the solver starts from
-        it, and `bound` (its objective) caps the objective: no better plan is worse."""
+        it, and `bound` (its objective) caps the objective: no better plan is worse. A
+        `floor` known to be no more than any plan's objective is posted too: it cuts no plan
+        out, and lets the solver stop as soon as a plan meets it."""
         length = encoding.horizon
         # Ties on the metric go to the shorter plan: no zero-cost detours.
         model.minimize(objective * (length + 1) + cp_model.LinearExpr.sum([v for _, v in chosen]))
+        if floor is not None:
+            model.add(objective >= floor)
         if hint is not None and len(hint.steps) <= length:
             encoding.hint(model, [g.position[s.capability] for s in hint.steps])
             if bound is not None:

@@ -102,6 +102,24 @@ def test_a_long_horizon_is_deepened_without_losing_the_optimum(seed: int, short:
     assert check_plan(t, found.plan) == []
 
 
+@pytest.mark.parametrize("short", [2, 3, 4])
+@pytest.mark.parametrize("seed", range(0, 40, 3))
+def test_deepening_with_unit_costs_keeps_the_optimum(seed: int, short: int) -> None:
+    """Every step costs 1, as in PDDL: a horizon without a plan proves each plan costs
+    more than it has steps, and the next solve starts from that floor. The optimum, which
+    meets the floor exactly when it is one step longer, is still found and proven (a floor
+    one step too high fails most of these)."""
+    unit = token_task(seed)
+    actions = tuple(replace(a, cost=1.0, latency=0.0, reliability=1.0) for a in unit.actions)
+    t = replace(unit, actions=actions, max_steps=40, limits=Limits())
+    found = CpSatPlanner(short_horizon=short, small=0).solve(t)
+    reference = SearchPlanner().solve(t)
+    assert found is not None and reference is not None
+    assert found.optimal
+    assert found.plan.score == pytest.approx(reference.plan.score, abs=1e-6)
+    assert check_plan(t, found.plan) == []
+
+
 def test_cpsat_out_of_time_falls_back_to_the_search() -> None:
     """A time limit too short for CP-SAT to find anything: the search settles it exactly."""
     t = task(time_limit=1e-9)
