@@ -526,6 +526,90 @@ def test_with_rival_providers_the_plan_is_the_brute_force_optimum(seed: int) -> 
         )
 
 
+def pipeline_task(seed: int) -> Task:
+    """A pipeline under a deadline: stage k needs stage k-1 done, each stage has rival
+    providers. Half of the seeds add a side branch that needs only the first stage, so
+    its step may run beside the rest: then the plan is no longer a sequence."""
+    rng = random.Random(f"pipeline:{seed}")
+    stages = [f"job.s{k}" for k in range(rng.randint(2, 3))]
+    actions: list[Action] = []
+    for k, fact in enumerate(stages):
+        for n in range(rng.randint(1, 3)):
+            actions.append(
+                Action(
+                    name=f"s{k}-{n}",
+                    provider=f"p{n}",
+                    cost=rng.choice(COSTS[1:30]),
+                    latency=rng.choice(LATENCIES[1:40]),
+                    reliability=rng.choice(RELIABILITIES),
+                    requires=(f"state.{stages[k - 1]}",) if k else (),
+                    effects=((fact, True),),
+                )
+            )
+    goal = [f"state.{stages[-1]}"]
+    if seed % 2:
+        goal.append("state.side.done")
+        for n in range(rng.randint(1, 2)):
+            actions.append(
+                Action(
+                    name=f"side-{n}",
+                    provider=f"q{n}",
+                    cost=rng.choice(COSTS[1:30]),
+                    latency=rng.choice(LATENCIES[1:40]),
+                    reliability=1.0,
+                    requires=(f"state.{stages[0]}",),
+                    effects=(("side.done", True),),
+                )
+            )
+    actions = actions[:8]  # the brute force enumerates up to 8^4 sequences
+    written = sorted({p for a in actions for p, _ in a.effects})
+    fastest = sum(min(a.latency for a in actions if a.effects[0][0] == f) for f in stages)
+    return Task(
+        state=close_world({}, written),
+        goal=tuple(goal),
+        actions=tuple(actions),
+        weights=Weights(cost=1.0, latency=rng.choice([0.0, 0.5])),
+        limits=Limits(deadline=round(fastest * rng.uniform(1.0, 1.6) + 0.05, 2)),
+        max_steps=4,
+        alternatives=rng.choice([0, 2]),
+    )
+
+
+PIPELINE_SEEDS = range(80)
+
+
+@pytest.mark.parametrize("seed", PIPELINE_SEEDS)
+def test_under_a_deadline_a_pipeline_is_planned_at_the_brute_force_optimum(seed: int) -> None:
+    """A plan that can only be a sequence is timed as the sum of its latencies (no timed
+    model): found iff brute force finds a plan within the deadline, valid, and at the
+    exhaustive optimum; with a side branch that runs beside it, timed as a critical path."""
+    task = pipeline_task(seed)
+    result = CpSatPlanner(small=0).plan(task)
+    best = brute_force(task)
+    found = result.status == "planned"
+    assert found == (best is not None), describe(task, result) + f"\noracle: {best}"
+    if found:
+        assert result.plan is not None and best is not None
+        assert check_plan(task, result.plan) == [], describe(task, result)
+        assert result.proven_optimal
+        assert result.plan.score == pytest.approx(best.score, abs=1e-6), (
+            describe(task, result) + f"\noracle: {best}"
+        )
+
+
+def test_the_pipeline_tasks_are_sequences_or_not_and_bind_their_deadline() -> None:
+    """The test above is not vacuous: half its tasks are sequences (`_serial`), half are
+    not, and in many the deadline rules out the plan that would be best without it."""
+    from ido.planner.cpsat import _serial
+    from ido.planner.grounding import ground
+
+    tasks = [pipeline_task(s) for s in PIPELINE_SEEDS]
+    serial = [_serial(g, list(range(len(g.actions)))) for g in map(ground, tasks)]
+    assert sum(serial) >= 30 and len(serial) - sum(serial) >= 30
+    binding = [t for t in tasks if brute_force(t) != brute_force(t, Limits()) and brute_force(t)]
+    assert len(binding) >= 15
+
+
 def test_the_rival_provider_tasks_cover_groups_monotone_or_not_and_deadlines() -> None:
     """The test above is not vacuous: its tasks have groups of rival providers, monotone
     and not, some under a deadline."""
