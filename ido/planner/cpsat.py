@@ -62,6 +62,7 @@ class CpSatPlanner(SolvingPlanner):
         self._grounded: Grounded | None = None
         self._encodings: dict[tuple[int, bool], _Encoding] = {}
         self._cover: frozenset[int] = frozenset()
+        self._sequences: dict[frozenset[int], bool] = {}
 
     def parameters(self, task: Task) -> dict[str, object]:
         return {
@@ -75,8 +76,7 @@ class CpSatPlanner(SolvingPlanner):
     def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
         # One encoding per length for every alternative: each may use what its left-out
         # step dominated.
-        if self._grounded is not grounded:
-            self._grounded, self._encodings = grounded, {}
+        self._decision(grounded)
         self._cover = usable(grounded, frozenset(names)) | usable(grounded, frozenset())
         self._encodings = {n: e for n, e in self._encodings.items() if self._cover <= e.actions}
 
@@ -233,13 +233,14 @@ class CpSatPlanner(SolvingPlanner):
         if hint is not None and metric != "latency":
             hinted = (g.actions[g.position[n]] for n in hint.capabilities)
             bound = sum(_i(measure(task, action, metric)) for action in hinted)
-        if metric == "latency":
+        deadline = task.limits.deadline
+        if metric == "latency" or (deadline is not None and self._serial(g, allowed)):
+            # (A pipeline's deadline is a sum: one solve on the untimed model takes it.)
             return self._solve_on(task, g, length, metric, allowed, True, hint, bound, floor)
         # The deadline bounds the critical path, which needs a timed model. Without it the
         # problem is a relaxation: when its best plan meets the deadline anyway (the usual
         # case), that plan is also the best with it, and the timed model is never built.
         loose = self._solve_on(task, g, length, metric, allowed, False, hint, bound, floor)
-        deadline = task.limits.deadline
         if deadline is None or loose is None or ordered(g, loose.plan).latency <= deadline + 1e-9:
             return loose
         return self._solve_on(task, g, length, metric, allowed, True, hint, bound, floor)
@@ -259,7 +260,7 @@ class CpSatPlanner(SolvingPlanner):
         """Solve on the encoding at `length` steps, with the task's limits; `timed`: with
         the critical path too (the deadline, and the latency metric, need it); `floor`: a
         lower bound on the objective."""
-        serial = timed and _serial(g, sorted(allowed))
+        serial = timed and self._serial(g, allowed)
         encoding = self._encoding(g, length, allowed, timed and not serial)
         banned = {
             a
@@ -339,11 +340,24 @@ class CpSatPlanner(SolvingPlanner):
         steps = tuple(step_of(task, g.actions[a]) for a in encoding.taken(solver))
         return Solution(Plan(steps), status == cp_model.OPTIMAL, length)
 
+    def _decision(self, g: Grounded) -> None:
+        """Forget what was kept for another grounding (another decision)."""
+        if self._grounded is not g:
+            self._grounded, self._encodings, self._cover = g, {}, frozenset()
+            self._sequences = {}
+
+    def _serial(self, g: Grounded, allowed: frozenset[int]) -> bool:
+        """`_serial`, remembered for the solves of one decision."""
+        self._decision(g)
+        found = self._sequences.get(allowed)
+        if found is None:
+            found = self._sequences[allowed] = _serial(g, sorted(allowed))
+        return found
+
     def _encoding(self, g: Grounded, length: int, needed: frozenset[int], timed: bool) -> _Encoding:
         """An encoding of `g` at `length` steps with at least the `needed` actions; kept per
         length and kind, and reused by the solves of one decision while they fit in it."""
-        if self._grounded is not g:
-            self._grounded, self._encodings, self._cover = g, {}, frozenset()
+        self._decision(g)
         encoding = self._encodings.get((length, timed))
         if encoding is None or not needed <= encoding.actions:
             encoding = _Encoding(g, length, needed | self._cover, timed)
