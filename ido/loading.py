@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,15 +87,15 @@ def yaml_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.suffix in YAML_SUFFIXES
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                    and p.is_file()
-                )
-            )
+            found = []
+            for folder, dirs, names in os.walk(path):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]  # not even walked
+                found += [
+                    Path(folder, n)
+                    for n in names
+                    if not n.startswith(".") and Path(n).suffix in YAML_SUFFIXES
+                ]
+            files.extend(sorted(f for f in found if f.is_file()))
         elif path.is_file():
             files.append(path)
         else:

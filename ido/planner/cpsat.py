@@ -496,25 +496,24 @@ def _elapsed(
     return elapsed
 
 
-def _chains(g: Grounded, actions: list[int]) -> list[list[tuple[int, int]]]:
-    """Chains of fact values whose steps can only run one after another.
+def _serial(g: Grounded, actions: list[int]) -> bool:
+    """Whether every plan made of `actions` is a sequence, each step waiting for the one
+    before. Then a plan's elapsed time is the sum of its latencies, a linear sum the
+    untimed model takes as it is.
 
-    A value qualifies when every action writing it writes nothing else (that the solver
-    sees). In a monotone problem no value written is the fact's value now, and a step must
-    change something, so at most one step writes such a value, and a step whose
-    preconditions require it starts after that one ends (it reads what that one wrote). So
-    along a chain of values, each required by every writer of the next, the steps writing
-    them form a path of waits. Per value, the chain ending there that is longest by its
-    writers' least latency. (Sufficient conditions, not necessary ones: loosening either
-    changed no answer on the property tests, but neither is proven unneeded.)
+    It is when the problem is monotone, every action writes one value (that the solver
+    sees), and those values form one chain in which every writer of a value requires the
+    one before it. In a monotone problem no value written is the fact's value now and a
+    step must change something, so at most one step writes each value, and a step whose
+    preconditions require a value starts after the step that wrote it ends (it reads what
+    that one wrote): the steps of a plan form a path of waits. (Sufficient conditions,
+    not necessary ones.)
     """
-    if not g.monotone:
-        return []
+    if not actions or not g.monotone or any(len(g.eff[a]) != 1 for a in actions):
+        return False
     writers: dict[tuple[int, int], list[int]] = {}
     for a in actions:
-        for value in g.eff[a]:
-            writers.setdefault(value, []).append(a)
-    single = {v for v, members in writers.items() if all(len(g.eff[a]) == 1 for a in members)}
+        writers.setdefault(g.eff[a][0], []).append(a)
 
     def required(a: int) -> set[tuple[int, int]]:
         fixed = set()
@@ -525,39 +524,28 @@ def _chains(g: Grounded, actions: list[int]) -> list[list[tuple[int, int]]]:
                     fixed.add((f, values.pop()))
         return fixed
 
-    before = {v: set.intersection(*(required(a) for a in writers[v])) & single for v in single}
-    least = {v: min(g.actions[a].latency for a in writers[v]) for v in single}
-    best: dict[tuple[int, int], tuple[float, list[tuple[int, int]]]] = {}
-
-    Chain = tuple[float, list[tuple[int, int]]]
-
-    def chain(v: tuple[int, int], visiting: frozenset[tuple[int, int]]) -> Chain:
-        if v in best:
-            return best[v]
-        options = [chain(u, visiting | {v}) for u in sorted(before[v]) if u not in visiting]
-        length, path = max(options, default=(0.0, []), key=lambda o: o[0])
-        found = (length + least[v], [*path, v])
-        if not visiting & before[v]:  # no cycle cut this one short: final for v
-            best[v] = found
-        return found
-
-    chains = {tuple(chain(v, frozenset())[1]) for v in sorted(single)}
-    return [list(c) for c in sorted(chains) if len(c) > 1 and not _inside(c, chains)]
-
-
-def _serial(g: Grounded, actions: list[int]) -> bool:
-    """Whether every plan made of `actions` is a sequence, each step waiting for the one
-    before: one chain (`_chains`) holds every value they write. Then a plan's elapsed time
-    is the sum of its latencies, a linear sum the untimed model takes as it is."""
-    if not actions:
+    before = {
+        v: set.intersection(*(required(a) for a in members)) & writers.keys()
+        for v, members in writers.items()
+    }
+    # One chain through every value: exactly one value needs none of the others, and each
+    # next one is the only value left that needs the last one taken and nothing not yet
+    # taken. (A loop, not a recursion: a pipeline may have thousands of stages.)
+    first = [v for v, needs in before.items() if not needs]
+    if len(first) != 1:
         return False
-    written = {value for a in actions for value in g.eff[a]}
-    return any(set(chain) == written for chain in _chains(g, actions))
-
-
-def _inside(chain: tuple[tuple[int, int], ...], chains: set[tuple[tuple[int, int], ...]]) -> bool:
-    """Whether `chain` is the start of a longer chain among `chains`."""
-    return any(len(c) > len(chain) and c[: len(chain)] == chain for c in chains)
+    chain, done = first, {first[0]}
+    while len(chain) < len(writers):
+        following = [
+            v
+            for v, needs in before.items()
+            if v not in done and chain[-1] in needs and needs <= done
+        ]
+        if len(following) != 1:
+            return False
+        chain.append(following[0])
+        done.add(following[0])
+    return True
 
 
 def _any(model: cp_model.CpModel, literals: list[cp_model.IntVar]) -> cp_model.IntVar:

@@ -41,10 +41,14 @@ def alternative_why(best: Plan, other: Plan) -> str:
     dp = other.success_probability - best.success_probability
     if abs(dp) > 1e-9:
         deltas.append(f"{dp:+.4f} success probability")
-    if not deltas and abs(other.score - best.score) <= 1e-9:
+    tie = abs(other.score - best.score) <= 1e-9
+    if not deltas and tie:
         deltas.append("same score (a tie)")
     elif not deltas:  # cost, latency and reliability all equal: only policy bias is left
         deltas.append(f"{other.score - best.score:+.2f} score from policy prefer/avoid weights")
+    elif len(deltas) == 1 and deltas[0].endswith("summed step latency") and not tie:
+        # Only step latency differs, which the score may not weigh: say the score too.
+        deltas.append(f"{other.score - best.score:+.2f} score")
     return f"{', '.join(deltas)}: {swap}"
 
 

@@ -260,6 +260,15 @@ def test_an_alternative_that_differs_in_no_measure_says_what_it_differs_in() -> 
     assert (
         alternative_why(best, wider) == "+1.00 cost, +0.5s summed step latency: c, d instead of b"
     )
+    # Same cost, elapsed time and reliability, more step time: the score is told too, as
+    # it may differ by policy bias rather than by the step time (latency weight 0).
+    step_c = Step("c", "c", cost=0.5, latency=1.0, reliability=1.0, score=0.8)
+    step_d = Step("d", "d", cost=0.5, latency=0.5, reliability=1.0, score=0.4)
+    side = Plan((step("a"), step_c, step_d), after=((), (0,), (0,)))
+    assert side.cost == best.cost and side.latency == best.latency
+    assert alternative_why(best, side) == (
+        "+0.5s summed step latency, +0.20 score: c, d instead of b"
+    )
     biased = Plan((step("a"), step("c", score=1.3)))
     assert alternative_why(best, biased) == (
         "+0.30 score from policy prefer/avoid weights: c instead of b"

@@ -597,6 +597,33 @@ def test_under_a_deadline_a_pipeline_is_planned_at_the_brute_force_optimum(seed:
         )
 
 
+def test_a_pipeline_of_a_thousand_stages_is_told_a_sequence_without_recursion() -> None:
+    """Whether a plan can only be a sequence is worked out in a loop: 1,000 stages whose
+    names sort against their order (a recursion a stage deep overflowed at about 500)."""
+    from ido.planner.cpsat import _serial
+    from ido.planner.grounding import ground
+
+    n = 1000
+    stages = [f"job.s{n - k:05d}" for k in range(n)]
+    actions = tuple(
+        Action(f"s{k}", "p", 1.0, 1.0, 1.0, (f"state.{stages[k - 1]}",) if k else (),
+               ((stages[k], True),))
+        for k in range(n)
+    )  # fmt: skip
+    task = Task(close_world({}, stages), (f"state.{stages[-1]}",), actions, max_steps=n + 5)
+    g = ground(task)
+    assert _serial(g, list(range(len(g.actions))))
+    side = Action("side", "q", 1.0, 1.0, 1.0, (f"state.{stages[0]}",), (("side.done", True),))
+    branched = replace(
+        task,
+        state=close_world({}, [*stages, "side.done"]),
+        goal=(*task.goal, "state.side.done"),
+        actions=(*actions, side),
+    )
+    g = ground(branched)
+    assert not _serial(g, list(range(len(g.actions))))  # the side step may run beside
+
+
 def test_the_pipeline_tasks_are_sequences_or_not_and_bind_their_deadline() -> None:
     """The test above is not vacuous: half its tasks are sequences (`_serial`), half are
     not, and in many the deadline rules out the plan that would be best without it."""
