@@ -153,6 +153,11 @@ def _text(data: Mapping[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
+def _reply(reply: Mapping[str, Any]) -> str:
+    """A model's answer as the answer cache keeps it (no `default`: it must be JSON)."""
+    return json.dumps(reply, sort_keys=True)
+
+
 def _encoded(events: Sequence[Pending]) -> list[tuple[str, str, str]]:
     """Events as the rows `_insert` writes: encoded in the writing thread, before its write
     is queued, so the commit that holds SQLite's write lock does no encoding."""
@@ -279,7 +284,7 @@ class SqliteJournal:
         """Commit several events at once (one fsync), and model replies to keep in the
         answer cache with them."""
         rows = _encoded(events)
-        kept = [(key, json.dumps(reply, sort_keys=True)) for key, reply in (replies or {}).items()]
+        kept = [(key, _reply(reply)) for key, reply in (replies or {}).items()]
 
         def statements() -> None:
             self._insert(run_id, rows)
@@ -397,7 +402,7 @@ class SqliteJournal:
         return None if row is None else dict(json.loads(row[0]))
 
     def put(self, key: str, reply: Mapping[str, Any]) -> None:
-        text = json.dumps(reply, sort_keys=True)
+        text = _reply(reply)
         self._write(lambda: self._put(key, text))
 
     def _put(self, key: str, text: str) -> None:

@@ -52,7 +52,7 @@ def landmarks(g: Grounded, allowed: Iterable[int]) -> Landmarks | None:
     for a in usable:
         for effect in g.eff[a]:
             writers.setdefault(effect, []).append(a)
-    needs = {a: _needs(g.pre[a]) for a in usable}
+    wanted = {a: needs(g.pre[a]) for a in usable}
     found: dict[tuple[int, int], frozenset[int]] = {}
     todo = sorted({fact for table in g.goal for fact in required(table).items() if fact[1] != 0})
     while todo:
@@ -63,12 +63,12 @@ def landmarks(g: Grounded, allowed: Iterable[int]) -> Landmarks | None:
         if not achievers:
             return None
         found[fact] = frozenset(achievers)
-        shared = set.intersection(*(set(needs[a]) for a in achievers))
+        shared = set.intersection(*(set(wanted[a]) for a in achievers))
         todo.extend(sorted(shared - set(found)))
     return tuple(found[fact] for fact in sorted(found))
 
 
-def _needs(tables: Sequence[Table]) -> set[tuple[int, int]]:
+def needs(tables: Sequence[Table]) -> set[tuple[int, int]]:
     """Fluent values (not the current ones) an action needs before it can run."""
     out: set[tuple[int, int]] = set()
     for table in tables:

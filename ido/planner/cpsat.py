@@ -8,7 +8,7 @@ import os
 from ortools.sat.python import cp_model
 
 from ido.errors import PlanningError
-from ido.planner.bounds import Landmarks, beyond, landmarks, prunable
+from ido.planner.bounds import Landmarks, beyond, landmarks, needs, prunable
 from ido.planner.explain import fits
 from ido.planner.grounding import Grounded, Table, over_limit
 from ido.planner.search import SearchPlanner
@@ -202,7 +202,7 @@ class CpSatPlanner(SolvingPlanner):
         # Elapsed time is a critical path: a step in parallel adds nothing to it.
         if length <= self.short_horizon or least <= 0 or metric == "latency":
             return self._solve_at(task, g, length, metric, allowed, hint)
-        step_floor = min(_i(measure(task, g.actions[a], metric)) for a in allowed)
+        step_floor = _i(least)  # rounding keeps the order: the least of the rounded steps
         steps, floor = self.short_horizon, None
         while True:
             found = self._solve_at(task, g, steps, metric, allowed, hint, floor)
@@ -515,17 +515,8 @@ def _serial(g: Grounded, actions: list[int]) -> bool:
     for a in actions:
         writers.setdefault(g.eff[a][0], []).append(a)
 
-    def required(a: int) -> set[tuple[int, int]]:
-        fixed = set()
-        for table in g.pre[a]:
-            for i, f in enumerate(table.fluents):
-                values = {row[i] for row in table.true_rows}
-                if len(values) == 1:
-                    fixed.add((f, values.pop()))
-        return fixed
-
     before = {
-        v: set.intersection(*(required(a) for a in members)) & writers.keys()
+        v: set.intersection(*(needs(g.pre[a]) for a in members)) & writers.keys()
         for v, members in writers.items()
     }
     # One chain through every value: exactly one value needs none of the others, and each
