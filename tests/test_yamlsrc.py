@@ -1,0 +1,61 @@
+"""YAML reading: libyaml and the pure-Python parser give the same documents and problems."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from ido import yamlsrc
+from ido.yamlsrc import dump_documents, read_documents
+
+TEXT = "# café ☕\nname: charge\nspec:\n  provider: stripé\n  tags: [a, b]\n---\nname: ship\n"
+
+
+@pytest.fixture(params=["libyaml", "python"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with each parser PyYAML may have (libyaml is optional in a build)."""
+    if request.param == "python":
+        monkeypatch.setattr(yamlsrc, "_Loader", yaml.SafeLoader)
+        monkeypatch.setattr(yamlsrc, "_Dumper", yaml.SafeDumper)
+    else:
+        assert yamlsrc._Loader is yaml.CSafeLoader, "this PyYAML was built without libyaml"
+    return str(request.param)
+
+
+def test_documents_and_lines_are_the_same_with_either_parser(parser: str) -> None:
+    """Every document's data, first line and field lines come out alike."""
+    documents, problems = read_documents(TEXT, "f.yaml")
+    assert problems == []
+    assert [d.data for d in documents] == [
+        {"name": "charge", "spec": {"provider": "stripé", "tags": ["a", "b"]}},
+        {"name": "ship"},
+    ]
+    assert documents[0].line_of(("spec", "tags", 1)) == 5
+    assert documents[1].line == 7
+
+
+@pytest.mark.parametrize("char", ["\x01", "\x00", "\ufffe"])
+def test_a_forbidden_character_after_non_ascii_text_is_at_its_line(parser: str, char: str) -> None:
+    """libyaml counts the position in UTF-8 bytes: the line is still the character's."""
+    text = TEXT.replace("stripé", f"stripé{char}")
+    documents, problems = read_documents(text, "f.yaml")
+    assert documents == []
+    (problem,) = problems
+    assert (problem.file, problem.line) == ("f.yaml", 4)
+    assert f"#x{ord(char):04x}" in problem.message
+
+
+def test_a_lone_surrogate_is_a_problem_not_a_crash(parser: str) -> None:
+    """Text decoded with surrogateescape can hold a surrogate; it is reported, not raised."""
+    documents, problems = read_documents(TEXT.replace("stripé", "strip\udce9"), "f.yaml")
+    assert documents == []
+    (problem,) = problems
+    assert (problem.line, "#xdce9" in problem.message) == (4, True)
+
+
+def test_dumped_text_reads_back_the_same(parser: str) -> None:
+    """What `ido import-pddl` writes is what the loader reads."""
+    data = [{"metadata": {"name": "x", "description": "(move a b)"}, "spec": {"goal": ["ok"]}}]
+    text = dump_documents(data)
+    documents, problems = read_documents(text, "f.yaml")
+    assert (problems, [d.data for d in documents]) == ([], data)
