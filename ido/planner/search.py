@@ -5,8 +5,11 @@ read). From the start, the cheapest unexpanded path comes first (ties: fewer ste
 the order found); a path whose sums break a limit is dropped, and so is one that another
 path to the same state beats on the metric, steps and every limited sum. Edge weights
 are never negative and limits only grow along a path, so the first path to reach the goal
-is optimal. The heuristic (one more step costs at least the cheapest step) is admissible
-and consistent. No solver, no tricks: slow on large catalogs, obviously right on small ones.
+is optimal. The heuristic (each goal value still missing costs at least the cheapest share
+of a step that writes it, and one more step at least the cheapest step) is admissible and
+consistent. The actions that may apply in a state are looked up by a fluent value their
+preconditions fix, not tested one by one. No solver, no tricks: slow on large catalogs,
+obviously right on small ones.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from ido.errors import PlanningError
-from ido.planner.grounding import Grounded, over_limit
+from ido.planner.grounding import Grounded, Table, over_limit
 from ido.planner.order import Footprint, atom_count
 from ido.planner.solving import (
     Metric,
@@ -31,6 +36,69 @@ from ido.planner.types import Plan, Task
 
 State = tuple[int, ...]
 Condition = tuple[tuple[int, ...], frozenset[tuple[int, ...]]]
+
+
+@dataclass(frozen=True)
+class _Test:
+    """Tables that must all hold, compiled: those that hold on one row fix fluent values,
+    compared in one go; the others are looked up row by row."""
+
+    read: Callable[[State], object] | None
+    values: object
+    rows: tuple[Condition, ...]
+    never: bool = False
+
+    def holds(self, state: State) -> bool:
+        if self.never:
+            return False
+        if self.read is not None and self.read(state) != self.values:
+            return False
+        return all(tuple(state[f] for f in fluents) in rows for fluents, rows in self.rows)
+
+
+def _compile(tables: Sequence[Table]) -> _Test:
+    fixed: list[tuple[int, int]] = []
+    rows: list[Condition] = []
+    for table in tables:
+        if len(table.true_rows) == 1:
+            fixed.extend(zip(table.fluents, table.true_rows[0]))
+        else:
+            rows.append((table.fluents, frozenset(table.true_rows)))
+    never = any(not table.true_rows for table in tables)
+    if not fixed:
+        return _Test(None, None, tuple(rows), never)
+    fluents = [f for f, _ in fixed]
+    values = [v for _, v in fixed]
+    # itemgetter of one index gives the item, of several a tuple: compare like with like.
+    wanted: object = values[0] if len(values) == 1 else tuple(values)
+    return _Test(itemgetter(*fluents), wanted, tuple(rows), never)
+
+
+class _Successors:
+    """Which actions may apply in a state, in index order, without testing every action:
+    each action is filed under one fluent value its preconditions fix."""
+
+    def __init__(self, g: Grounded, actions: Sequence[int]) -> None:
+        self.tests = {a: _compile(g.pre[a]) for a in actions}
+        self.always: list[int] = []
+        self.keyed: dict[int, dict[int, list[int]]] = {}
+        for a in actions:
+            fixed = [fact for table in g.pre[a] if len(table.true_rows) == 1
+                     for fact in zip(table.fluents, table.true_rows[0])]  # fmt: skip
+            if not fixed:
+                self.always.append(a)
+                continue
+            f, v = fixed[0]
+            self.keyed.setdefault(f, {}).setdefault(v, []).append(a)
+
+    def of(self, state: State) -> list[int]:
+        """The actions whose preconditions hold in `state`, in index order."""
+        found = list(self.always)
+        for f, by_value in self.keyed.items():
+            found.extend(by_value.get(state[f], ()))
+        found.sort()
+        tests = self.tests
+        return [a for a in found if tests[a].holds(state)]
 
 
 @dataclass(frozen=True)
@@ -55,6 +123,44 @@ class _Label:
             )
             and all(mine <= theirs for mine, theirs in zip(self.clock, other.clock))
         )
+
+
+class _Remaining:
+    """A lower bound on what a path still pays to reach the goal, in the metric.
+
+    Every goal value that does not hold yet must be written by some later step. Each step's
+    weight is shared equally among the goal values it writes, and a missing value costs at
+    least its cheapest share (uniform cost partitioning). A step pays at most its weight
+    for the values it writes, so the bound is admissible and consistent. When the goal does
+    not hold, at least one more step is needed: the bound is never below the cheapest step.
+    """
+
+    def __init__(
+        self, g: Grounded, actions: Sequence[int], weight: dict[int, float], cheapest: float
+    ) -> None:
+        goals = sorted(
+            {
+                fact
+                for t in g.goal
+                if len(t.true_rows) == 1
+                for fact in zip(t.fluents, t.true_rows[0])
+            }
+        )
+        writes = {a: [fact for fact in goals if fact in g.eff[a]] for a in actions}
+        self.goals = goals
+        self.shares = [
+            min(
+                (weight[a] / len(writes[a]) for a in actions if fact in writes[a]), default=math.inf
+            )
+            for fact in goals
+        ]
+        self.cheapest = cheapest
+
+    def __call__(self, state: State, reached: bool) -> float:
+        if reached:
+            return 0.0
+        missing = sum(s for (f, v), s in zip(self.goals, self.shares) if state[f] != v)
+        return max(missing, self.cheapest)
 
 
 class SearchPlanner(SolvingPlanner):
@@ -87,8 +193,8 @@ class SearchPlanner(SolvingPlanner):
         actions = [
             a for a in sorted(usable(g, without)) if over_limit(g.actions[a], task.limits) is None
         ]
-        pre = {a: [(t.fluents, frozenset(t.true_rows)) for t in g.pre[a]] for a in actions}
-        goal = [(t.fluents, frozenset(t.true_rows)) for t in g.goal]
+        successors = _Successors(g, actions)
+        goal = _compile(g.goal)
         weight = {a: measure(task, g.actions[a], metric) for a in actions}
         sums = {a: (g.actions[a].cost, g.actions[a].latency, g.actions[a].risk) for a in actions}
         bounds = _bounds(task)
@@ -97,21 +203,28 @@ class SearchPlanner(SolvingPlanner):
         # on a sum: a timed search carries per-fact clocks in its labels.
         timed = limited[1] or metric == "latency"
         prints = g.footprints
-        cheapest = 0.0 if timed and metric == "latency" else min(weight.values(), default=0.0)
+        if timed and metric == "latency":
+            # Steps may run side by side: only the goal tells whether one more is needed.
+            remaining = _Remaining(g, actions, {a: 0.0 for a in actions}, 0.0)
+        else:
+            remaining = _Remaining(g, actions, weight, min(weight.values(), default=0.0))
 
         start: State = tuple(0 for _ in g.fluents)
         order = itertools.count()
         first = _Label(
             0.0, 0, (0.0, 0.0, 0.0), (), (0.0,) * (2 * atom_count(prints)) if timed else ()
         )
-        frontier = [(_estimate(first, start, goal, cheapest), 0, next(order), start, first)]
+        estimate = remaining(start, goal.holds(start))
+        if estimate == math.inf:
+            return None  # a goal value no usable action writes
+        frontier = [(estimate, 0, next(order), start, first)]
         seen: dict[State, list[_Label]] = {start: [first]}
         expanded = 0
         while frontier:
             _, _, _, state, label = heapq.heappop(frontier)
             if label not in seen.get(state, ()):
                 continue  # a better path to this state came later
-            if _holds(goal, state):
+            if goal.holds(state):
                 steps = tuple(step_of(task, g.actions[a]) for a in label.path)
                 return Solution(Plan(steps), True, limit)
             expanded += 1
@@ -122,9 +235,7 @@ class SearchPlanner(SolvingPlanner):
                 )
             if label.steps >= limit:
                 continue
-            for a in actions:
-                if not _holds(pre[a], state):
-                    continue
+            for a in successors.of(state):
                 after = _apply(state, g.eff[a])
                 totals = [x + y for x, y in zip(label.sums, sums[a])]
                 clock = label.clock
@@ -144,7 +255,9 @@ class SearchPlanner(SolvingPlanner):
                 if any(old.beats(new, limited) for old in others):
                     continue
                 others[:] = [old for old in others if not new.beats(old, limited)] + [new]
-                key = _estimate(new, after, goal, cheapest)
+                key = new.metric + remaining(after, goal.holds(after))
+                if key == math.inf:
+                    continue  # a goal value no usable action writes
                 heapq.heappush(frontier, (key, new.steps, next(order), after, new))
         return None
 
@@ -174,17 +287,8 @@ def _bounds(task: Task) -> tuple[float, float, float]:
     )
 
 
-def _holds(conditions: list[Condition], state: State) -> bool:
-    return all(tuple(state[f] for f in fluents) in rows for fluents, rows in conditions)
-
-
 def _apply(state: State, effects: tuple[tuple[int, int], ...]) -> State:
     values = list(state)
     for f, d in effects:
         values[f] = d
     return tuple(values)
-
-
-def _estimate(label: _Label, state: State, goal: list[Condition], cheapest: float) -> float:
-    """Metric so far plus a lower bound on the rest: nothing if the goal holds, else a step."""
-    return label.metric + (0.0 if _holds(goal, state) else cheapest)

@@ -11,9 +11,11 @@ from test_property import LARGE_SEEDS, SMALL_SEEDS, brute_force, random_task, to
 from ido.errors import PlanningError
 from ido.planner import get_planner
 from ido.planner.cpsat import CpSatPlanner
-from ido.planner.search import SearchPlanner
+from ido.planner.grounding import Grounded, ground
+from ido.planner.search import SearchPlanner, _apply, _compile, _Remaining, _Successors
 from ido.planner.simulate import check_plan
-from ido.planner.types import Limits, Task
+from ido.planner.solving import measure
+from ido.planner.types import Action, Limits, Task, Weights
 
 
 def test_the_registry_returns_the_search_planner() -> None:
@@ -133,3 +135,116 @@ def test_out_of_time_with_no_plan_is_not_reported_as_infeasible() -> None:
     """When neither CP-SAT's time nor the search's budget suffices, ido says so."""
     with pytest.raises(PlanningError, match=r"CP-SAT reached its time limit .* without a plan"):
         CpSatPlanner(fallback_states=1).plan(task(time_limit=1e-9))
+
+
+def reachable(g: Grounded, actions: list[int], most: int = 3000) -> list[tuple[int, ...]]:
+    """States reachable from the start with `actions`, breadth first, at most `most`."""
+    start = tuple(0 for _ in g.fluents)
+    found, todo = {start}, [start]
+    while todo and len(found) < most:
+        state = todo.pop(0)
+        for a in actions:
+            if all(tuple(state[f] for f in t.fluents) in t.true_rows for t in g.pre[a]):
+                after = _apply(state, g.eff[a])
+                if after not in found:
+                    found.add(after)
+                    todo.append(after)
+    return sorted(found)
+
+
+def grounded_cases() -> list[tuple[str, Task]]:
+    cases = [(f"random-{seed}", random_task(seed, small=False)) for seed in LARGE_SEEDS]
+    return cases + [(f"token-{seed}", token_task(seed)) for seed in range(20)]
+
+
+@pytest.mark.parametrize(("name", "t"), grounded_cases(), ids=[n for n, _ in grounded_cases()])
+def test_the_successors_are_exactly_the_actions_whose_preconditions_hold(
+    name: str, t: Task
+) -> None:
+    """The index by fluent value finds the same actions, in the same order, as testing each."""
+    g = ground(t)
+    actions = list(range(len(g.actions)))
+    successors = _Successors(g, actions)
+    for state in reachable(g, actions):
+        naive = [
+            a
+            for a in actions
+            if all(tuple(state[f] for f in t.fluents) in t.true_rows for t in g.pre[a])
+        ]
+        assert successors.of(state) == naive
+
+
+@pytest.mark.parametrize(("name", "t"), grounded_cases(), ids=[n for n, _ in grounded_cases()])
+def test_the_estimate_of_what_is_left_is_consistent(name: str, t: Task) -> None:
+    """Zero where the goal holds, and one step never lowers it by more than the step's own
+    weight: so it never overestimates, and A* with it returns optimal plans."""
+    g = ground(t)
+    actions = list(range(len(g.actions)))
+    weight = {a: measure(t, g.actions[a], "score") for a in actions}
+    remaining = _Remaining(g, actions, weight, min(weight.values(), default=0.0))
+    goal = _compile(g.goal)
+    successors = _Successors(g, actions)
+    for state in reachable(g, actions):
+        here = remaining(state, goal.holds(state))
+        if goal.holds(state):
+            assert here == 0.0
+        for a in successors.of(state):
+            after = _apply(state, g.eff[a])
+            assert here <= weight[a] + remaining(after, goal.holds(after)) + 1e-9
+
+
+def test_the_estimate_counts_every_goal_value_still_missing() -> None:
+    """Three goal values, each written by its own step costing 1, 2 and 3: from the start
+    all three are missing, so at least 6 is left to pay, not one step's 1."""
+    steps = [
+        Action(
+            f"do-{i}",
+            "p",
+            cost=float(i),
+            latency=0.0,
+            reliability=1.0,
+            effects=((f"job.g{i}", True),),
+        )
+        for i in (1, 2, 3)
+    ]
+    t = Task(
+        state={"job": {f"g{i}": False for i in (1, 2, 3)}},
+        goal=tuple(f"state.job.g{i}" for i in (1, 2, 3)),
+        actions=tuple(steps),
+        weights=Weights(cost=1.0, latency=0.0, risk=0.0),
+    )
+    g = ground(t)
+    actions = list(range(len(g.actions)))
+    weight = {a: measure(t, g.actions[a], "score") for a in actions}
+    remaining = _Remaining(g, actions, weight, min(weight.values()))
+    start = tuple(0 for _ in g.fluents)
+    assert remaining(start, False) == pytest.approx(6.0)
+
+
+def test_a_step_that_writes_two_goal_values_is_counted_once() -> None:
+    """`both` (2) writes both goal values after `prep` (1): 3 in all, cheaper than `one-1`
+    and `one-2` (2 each). Charging `both` in full to each value it writes would overestimate
+    the path through `prep` and return the plan costing 4."""
+
+    def step(
+        name: str, cost: float, writes: tuple[str, ...], needs: tuple[str, ...] = ()
+    ) -> Action:
+        effects = tuple((f"job.{fact}", True) for fact in writes)
+        requires = tuple(f"state.job.{fact}" for fact in needs)
+        return Action(name, "p", cost, 0.0, 1.0, requires=requires, effects=effects)
+
+    t = Task(
+        state={"job": {"g1": False, "g2": False, "ready": False}},
+        goal=("state.job.g1", "state.job.g2"),
+        actions=(
+            step("prep", 1.0, ("ready",)),
+            step("both", 2.0, ("g1", "g2"), needs=("ready",)),
+            step("one-1", 2.0, ("g1",)),
+            step("one-2", 2.0, ("g2",)),
+        ),
+        weights=Weights(cost=1.0, latency=0.0, risk=0.0),
+        alternatives=0,
+    )
+    found = SearchPlanner().solve(t)
+    assert found is not None
+    assert [s.capability for s in found.plan.steps] == ["prep", "both"]
