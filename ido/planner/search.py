@@ -41,37 +41,39 @@ Condition = tuple[tuple[int, ...], frozenset[tuple[int, ...]]]
 @dataclass(frozen=True)
 class _Test:
     """Tables that must all hold, compiled: those that hold on one row fix fluent values,
-    compared in one go; the others are looked up row by row."""
+    compared in one go; the others are looked up row by row (a table that holds on no row
+    never does)."""
 
     read: Callable[[State], object] | None
     values: object
     rows: tuple[Condition, ...]
-    never: bool = False
 
     def holds(self, state: State) -> bool:
-        if self.never:
-            return False
         if self.read is not None and self.read(state) != self.values:
             return False
         return all(tuple(state[f] for f in fluents) in rows for fluents, rows in self.rows)
 
 
+def _fixed(tables: Sequence[Table]) -> list[tuple[int, int]]:
+    """The (fluent, value) pairs of the tables that hold on exactly one row."""
+    return [
+        fact
+        for table in tables
+        if len(table.true_rows) == 1
+        for fact in zip(table.fluents, table.true_rows[0])
+    ]
+
+
 def _compile(tables: Sequence[Table]) -> _Test:
-    fixed: list[tuple[int, int]] = []
-    rows: list[Condition] = []
-    for table in tables:
-        if len(table.true_rows) == 1:
-            fixed.extend(zip(table.fluents, table.true_rows[0]))
-        else:
-            rows.append((table.fluents, frozenset(table.true_rows)))
-    never = any(not table.true_rows for table in tables)
+    fixed = _fixed(tables)
+    rows = tuple((t.fluents, frozenset(t.true_rows)) for t in tables if len(t.true_rows) != 1)
     if not fixed:
-        return _Test(None, None, tuple(rows), never)
+        return _Test(None, None, rows)
     fluents = [f for f, _ in fixed]
     values = [v for _, v in fixed]
     # itemgetter of one index gives the item, of several a tuple: compare like with like.
     wanted: object = values[0] if len(values) == 1 else tuple(values)
-    return _Test(itemgetter(*fluents), wanted, tuple(rows), never)
+    return _Test(itemgetter(*fluents), wanted, rows)
 
 
 class _Successors:
@@ -83,8 +85,7 @@ class _Successors:
         self.always: list[int] = []
         self.keyed: dict[int, dict[int, list[int]]] = {}
         for a in actions:
-            fixed = [fact for table in g.pre[a] if len(table.true_rows) == 1
-                     for fact in zip(table.fluents, table.true_rows[0])]  # fmt: skip
+            fixed = _fixed(g.pre[a])
             if not fixed:
                 self.always.append(a)
                 continue
@@ -138,14 +139,7 @@ class _Remaining:
     def __init__(
         self, g: Grounded, actions: Sequence[int], weight: dict[int, float], cheapest: float
     ) -> None:
-        goals = sorted(
-            {
-                fact
-                for t in g.goal
-                if len(t.true_rows) == 1
-                for fact in zip(t.fluents, t.true_rows[0])
-            }
-        )
+        goals = sorted(set(_fixed(g.goal)))  # a value two tables fix counts once
         writes = {a: [fact for fact in goals if fact in g.eff[a]] for a in actions}
         self.goals = goals
         self.shares = [
@@ -251,14 +245,14 @@ class SearchPlanner(SolvingPlanner):
                     (*label.path, a),
                     clock,
                 )
+                left = remaining(after, goal.holds(after))
+                if left == math.inf:
+                    continue  # a goal value no usable action writes
                 others = seen.setdefault(after, [])
                 if any(old.beats(new, limited) for old in others):
                     continue
                 others[:] = [old for old in others if not new.beats(old, limited)] + [new]
-                key = new.metric + remaining(after, goal.holds(after))
-                if key == math.inf:
-                    continue  # a goal value no usable action writes
-                heapq.heappush(frontier, (key, new.steps, next(order), after, new))
+                heapq.heappush(frontier, (new.metric + left, new.steps, next(order), after, new))
         return None
 
 
