@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 from ido.errors import PlanningError
+from ido.planner.bounds import required
 from ido.planner.grounding import Grounded, Table, over_limit
 from ido.planner.order import Footprint, atom_count
 from ido.planner.solving import (
@@ -40,9 +41,9 @@ Condition = tuple[tuple[int, ...], frozenset[tuple[int, ...]]]
 
 @dataclass(frozen=True)
 class _Test:
-    """Tables that must all hold, compiled: those that hold on one row fix fluent values,
-    compared in one go; the others are looked up row by row (a table that holds on no row
-    never does)."""
+    """Tables that must all hold, compiled: the fluent values their rows agree on are
+    compared in one go (for a table that holds on one row, that is all of it); tables of
+    several rows are then looked up row by row (a table that holds on no row never does)."""
 
     read: Callable[[State], object] | None
     values: object
@@ -55,13 +56,8 @@ class _Test:
 
 
 def _fixed(tables: Sequence[Table]) -> list[tuple[int, int]]:
-    """The (fluent, value) pairs of the tables that hold on exactly one row."""
-    return [
-        fact
-        for table in tables
-        if len(table.true_rows) == 1
-        for fact in zip(table.fluents, table.true_rows[0])
-    ]
+    """The (fluent, value) pairs every row where the tables hold agrees on."""
+    return [fact for table in tables for fact in required(table).items()]
 
 
 def _compile(tables: Sequence[Table]) -> _Test:
@@ -78,7 +74,7 @@ def _compile(tables: Sequence[Table]) -> _Test:
 
 class _Successors:
     """Which actions may apply in a state, in index order, without testing every action:
-    each action is filed under one fluent value its preconditions fix."""
+    each action is filed under one fluent value its preconditions fix (`required`)."""
 
     def __init__(self, g: Grounded, actions: Sequence[int]) -> None:
         self.tests = {a: _compile(g.pre[a]) for a in actions}
