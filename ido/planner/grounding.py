@@ -292,78 +292,103 @@ def fluents_of(state: Mapping[str, Any], actions: Sequence[Action]) -> tuple[Flu
     return tuple(Fluent(p, tuple(domains[p].values())) for p in paths)
 
 
+def _kinds(actions: Sequence[Action]) -> tuple[list[int], list[int]]:
+    """Group actions alike in conditions and effects (rival providers of one step): the
+    kind of each action, and the first action of each kind. What grounding works out from
+    conditions and effects alone (effect values, reachability, relevance, footprints) is
+    then worked out once per kind; a catalog's rivals are often most of it."""
+    kinds: dict[tuple[Any, ...], int] = {}
+    kind_of: list[int] = []
+    first: list[int] = []
+    for i, a in enumerate(actions):
+        key = (a.requires, tuple((path, _key(value)) for path, value in a.effects))
+        kind = kinds.get(key)
+        if kind is None:
+            kind = kinds[key] = len(first)
+            first.append(i)
+        kind_of.append(kind)
+    return kind_of, first
+
+
 def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
     """Tabulate conditions, then keep the actions that are reachable, relevant, not dominated."""
     actions = list(task.actions if actions is None else actions)
-    fluents = fluents_of(task.state, actions)
+    kind_of, first = _kinds(actions)
+    alike = [actions[i] for i in first]  # one action of each kind; below, lists are per kind
+    fluents = fluents_of(task.state, alike)
     index = {f.path: i for i, f in enumerate(fluents)}
     tab = _Tabulator(task.state, fluents)
     goal = tuple(tab.table(g, "goal") for g in task.goal)
-    tables: dict[tuple[str, ...], tuple[Table, ...]] = {}  # rival providers share conditions
+    tables: dict[tuple[str, ...], tuple[Table, ...]] = {}  # kinds may share conditions
     pre: list[tuple[Table, ...]] = []
-    for a in actions:
+    for a in alike:
         found = tables.get(a.requires)
         if found is None:
             found = tuple(tab.table(r, f"requires of {a.name}") for r in a.requires)
             tables[a.requires] = found
         pre.append(found)
     value_index = [{k: d for d, k in enumerate(tab._value_keys(i))} for i in range(len(fluents))]
-    eff = [tuple((index[p], value_index[index[p]][_key(v)]) for p, v in a.effects) for a in actions]
+    eff = [tuple((index[p], value_index[index[p]][_key(v)]) for p, v in a.effects) for a in alike]
     rejections: list[Rejection] = []
 
     level = _reachability(fluents, pre, eff)
     reached = _reached_values(fluents, pre, eff, level)
     unreachable_goal = tuple(t.source for t in goal if not _satisfiable(t, reached))
-    relevant = _relevance(goal, pre, eff, len(actions))
+    relevant = _relevance(goal, pre, eff, len(alike))
+    failing: dict[int, str] = {}  # per unreachable kind, a precondition that never holds
     keep: list[int] = []
     for i, action in enumerate(actions):
-        if level[i] is None:
-            failing = next(
-                (t.source for t in pre[i] if not _satisfiable(t, reached)), "its preconditions"
-            )
+        kind = kind_of[i]
+        if level[kind] is None:
+            if kind not in failing:
+                failing[kind] = next(
+                    (t.source for t in pre[kind] if not _satisfiable(t, reached)),
+                    "its preconditions",
+                )
             rejections.append(
-                Rejection(action.name, "unreachable", f"precondition never holds: {failing}")
+                Rejection(action.name, "unreachable", f"precondition never holds: {failing[kind]}")
             )
-        elif not relevant[i]:
+        elif not relevant[kind]:
             rejections.append(
                 Rejection(action.name, "irrelevant", "its effects are not needed for the goal")
             )
         else:
             keep.append(i)
+    kept = sorted({kind_of[i] for i in keep})
     # Only facts some condition reads matter to the solver; writes of others are dropped.
     read = sorted(
-        {f for t in goal for f in t.fluents} | {f for i in keep for t in pre[i] for f in t.fluents}
+        {f for t in goal for f in t.fluents} | {f for k in kept for t in pre[k] for f in t.fluents}
     )
     new = {old: n for n, old in enumerate(read)}
     renumbered: dict[int, tuple[Table, ...]] = {}  # by the id of a tuple in `tables`
-    for i in keep:
-        again = renumbered.get(id(pre[i]))
+    for k in kept:
+        again = renumbered.get(id(pre[k]))
         if again is None:
-            again = renumbered[id(pre[i])] = tuple(_renumber(t, new) for t in pre[i])
-        pre[i] = again
-        eff[i] = tuple((new[f], d) for f, d in eff[i] if f in new)
-    prints = footprints([actions[i] for i in keep])
-    dominated, why = _dominance(task.weights, actions, pre, eff, keep, prints)
+            again = renumbered[id(pre[k])] = tuple(_renumber(t, new) for t in pre[k])
+        pre[k] = again
+        eff[k] = tuple((new[f], d) for f, d in eff[k] if f in new)
+    print_of = dict(zip(kept, footprints([alike[k] for k in kept])))
+    prints = tuple(print_of[kind_of[i]] for i in keep)
+    dominated, why = _dominance(task.weights, actions, pre, eff, kind_of, keep, prints)
     rejections.extend(why)
     # Over-limit capabilities stay in the model (the limits' sums exclude them anyway) so
     # that one grounding also serves the solves without limits that explanations need.
     over = (over_limit(actions[i], task.limits) for i in keep if i not in dominated)
     rejections.extend(r for r in over if r is not None)
-    kept_eff = tuple(eff[i] for i in keep)
     kept_fluents = tuple(fluents[f] for f in read)
     return Grounded(
         fluents=kept_fluents,
         actions=tuple(actions[i] for i in keep),
-        pre=tuple(pre[i] for i in keep),
-        eff=kept_eff,
-        earliest=tuple(level[i] or 0 for i in keep),
+        pre=tuple(pre[kind_of[i]] for i in keep),
+        eff=tuple(eff[kind_of[i]] for i in keep),
+        earliest=tuple(level[kind_of[i]] or 0 for i in keep),
         dominator=tuple(actions[dominated[i]].name if i in dominated else None for i in keep),
         footprints=prints,
         goal=tuple(_renumber(t, new) for t in goal),
         unreachable_goal=unreachable_goal,
         rejections=tuple(rejections),
         errors=tuple(f"{k}: {v}" for k, v in sorted(tab.errors.items())),
-        horizon=_horizon(len(kept_fluents), kept_eff),
+        horizon=_horizon(len(kept_fluents), [eff[k] for k in kept]),
     )
 
 
@@ -517,6 +542,7 @@ def _dominance(
     actions: Sequence[Action],
     pre: Sequence[tuple[Table, ...]],
     eff: Sequence[tuple[tuple[int, int], ...]],
+    kind_of: Sequence[int],
     keep: list[int],
     prints: Sequence[Footprint],
 ) -> tuple[dict[int, int], list[Rejection]]:
@@ -524,38 +550,41 @@ def _dominance(
 
     Swapping the dominated action for its dominator keeps every plan valid, makes no step
     wait for another it did not wait for, and never makes its cost, latency, risk or score
-    worse, so optimal plans never need it.
+    worse, so optimal plans never need it. (`pre` and `eff` are per kind, see `_kinds`.)
     """
     position = {i: n for n, i in enumerate(keep)}
     neighbours = Neighbours(prints)
+    signatures: dict[int, tuple[Any, ...]] = {}  # per kind
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i in keep:
-        conditions = frozenset((t.fluents, t.true_rows) for t in pre[i] if t.constant is not True)
-        signature = (conditions, tuple(sorted(set(eff[i]))))
+        kind = kind_of[i]
+        signature = signatures.get(kind)
+        if signature is None:
+            tables = pre[kind]
+            conditions = frozenset(
+                (t.fluents, t.true_rows) for t in tables if t.constant is not True
+            )
+            signature = signatures[kind] = (conditions, tuple(sorted(set(eff[kind]))))
         groups.setdefault(signature, []).append(i)
     dominated: dict[int, int] = {}
-    score = {i: weights.score(actions[i]) for i in keep}
     for members in groups.values():
-        ordered = sorted(members, key=lambda i: (score[i], actions[i].name))
-        front: list[int] = []
+        # By score first: an action can only be dominated by one before it (no worse score).
+        ordered = sorted(members, key=lambda i: (weights.score(actions[i]), actions[i].name))
+        front: list[tuple[int, float, float, float]] = []  # undominated, with their numbers
         for i in ordered:
             b = actions[i]
-            winner = next(
-                (
-                    j
-                    for j in front
-                    if actions[j].cost <= b.cost
-                    and actions[j].latency <= b.latency
-                    and actions[j].reliability >= b.reliability
-                    and score[j] <= score[i]
+            cost, latency, reliability = b.cost, b.latency, b.reliability
+            for j, j_cost, j_latency, j_reliability in front:
+                if (
+                    j_cost <= cost
+                    and j_latency <= latency
+                    and j_reliability >= reliability
                     and neighbours.waits_no_more(position[j], position[i])
-                ),
-                None,
-            )
-            if winner is None:
-                front.append(i)
+                ):
+                    dominated[i] = j
+                    break
             else:
-                dominated[i] = winner
+                front.append((i, cost, latency, reliability))
     rejections = [
         Rejection(
             actions[i].name,

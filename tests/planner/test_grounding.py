@@ -285,3 +285,60 @@ def test_a_fact_written_under_a_scalar_replaces_it_in_the_row() -> None:
     values = grounded.fluents[table.fluents[0]].values
     assert [values[row[0]] for row in table.true_rows] == ["packed"]
     assert [values[row[0]] for row in table.false_rows] == [ABSENT]
+
+
+def test_rivals_writing_values_json_tells_apart_are_grounded_apart() -> None:
+    """Actions with the same conditions are grounded once per distinct set of effects, and
+    `1`, `1.0`, `true`, `"1"` and `[1]` are five values (Python's `==` would merge three)."""
+    values: list[Any] = [1, 1.0, True, "1", [1]]
+    rivals = [action(f"w{n}-x", (), {"box.v": v}) for n, v in enumerate(values)]
+    goals = ("state.box.v == 1 || state.box.v == '1' || state.box.v == true",)
+    found = ground(task(rivals, goals, given={"box": {"v": 0}}))
+    (fluent,) = found.fluents
+    assert [json.dumps(v) for v in fluent.values] == ["0", "1", "1.0", "true", '"1"', "[1]"]
+    written = {a.name: fluent.values[found.eff[n][0][1]] for n, a in enumerate(found.actions)}
+    assert written == {f"w{n}-x": v for n, v in enumerate(values)}
+    assert [type(v) for v in written.values()] == [int, float, bool, str, list]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_copy_of_an_action_is_grounded_as_the_action_is(seed: int) -> None:
+    """Copies of actions (other names and numbers, same conditions and effects: rival
+    providers) get the same tables, effects, first layer and footprint as the original,
+    or the same reason to be left out; and the originals are grounded as without them."""
+    from tests.planner.test_property import random_task
+
+    base = random_task(seed, small=seed % 2 == 0)
+    copies = [
+        Action(
+            name=f"copy-{a.name}",
+            provider="rival",
+            cost=a.cost + 0.5,
+            latency=a.latency * 2,
+            reliability=a.reliability,
+            requires=a.requires,
+            effects=a.effects,
+        )
+        for a in base.actions
+    ]
+    alone = ground(base)
+    both = ground(Task(base.state, base.goal, base.actions + tuple(copies), max_steps=8))
+    why = {r.capability: (r.reason, r.detail) for r in both.rejections}
+    index = {a.name: n for n, a in enumerate(both.actions)}
+    for original in base.actions:
+        copy = f"copy-{original.name}"
+        if original.name not in index:
+            assert why[copy][0] == why[original.name][0]
+            if why[original.name][0] != "dominated":
+                assert why[copy] == why[original.name]
+            continue
+        a, c = index[original.name], index[copy]
+        assert both.pre[c] == both.pre[a] and both.eff[c] == both.eff[a]
+        assert both.earliest[c] == both.earliest[a]
+        assert both.footprints[c] == both.footprints[a]
+        assert both.dominator[c] is not None  # dearer and slower than the original
+    kept = [n for n, a in enumerate(both.actions) if not a.name.startswith("copy-")]
+    assert [both.actions[n] for n in kept] == list(alone.actions)
+    assert [both.pre[n] for n in kept] == list(alone.pre)
+    assert [both.eff[n] for n in kept] == list(alone.eff)
+    assert both.fluents == alone.fluents and both.goal == alone.goal
