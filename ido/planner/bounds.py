@@ -24,24 +24,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from ido.planner.grounding import Grounded, Table
+from ido.planner.grounding import Grounded, required
 
 Landmarks = tuple[frozenset[int], ...]
 """Per fact landmark, the actions (indices into `Grounded.actions`) that achieve it."""
 
 TOLERANCE = 1e-4
-
-
-def required(table: Table) -> dict[int, int]:
-    """The fluent values every row where `table` holds agrees on (none: it never holds)."""
-    if not table.true_rows:
-        return {}
-    first = table.true_rows[0]
-    return {
-        f: first[n]
-        for n, f in enumerate(table.fluents)
-        if all(row[n] == first[n] for row in table.true_rows)
-    }
 
 
 def landmarks(g: Grounded, allowed: Iterable[int]) -> Landmarks | None:
@@ -52,7 +40,7 @@ def landmarks(g: Grounded, allowed: Iterable[int]) -> Landmarks | None:
     for a in usable:
         for effect in g.eff[a]:
             writers.setdefault(effect, []).append(a)
-    wanted = {a: needs(g.pre[a]) for a in usable}
+    wanted = g.needs
     found: dict[tuple[int, int], frozenset[int]] = {}
     todo = sorted({fact for table in g.goal for fact in required(table).items() if fact[1] != 0})
     while todo:
@@ -63,17 +51,9 @@ def landmarks(g: Grounded, allowed: Iterable[int]) -> Landmarks | None:
         if not achievers:
             return None
         found[fact] = frozenset(achievers)
-        shared = set.intersection(*(set(wanted[a]) for a in achievers))
+        shared = frozenset.intersection(*(wanted[a] for a in achievers))
         todo.extend(sorted(shared - set(found)))
     return tuple(found[fact] for fact in sorted(found))
-
-
-def needs(tables: Sequence[Table]) -> set[tuple[int, int]]:
-    """Fluent values (not the current ones) an action needs before it can run."""
-    out: set[tuple[int, int]] = set()
-    for table in tables:
-        out.update(fact for fact in required(table).items() if fact[1] != 0)
-    return out
 
 
 def lower_bounds(
@@ -152,23 +132,45 @@ def beyond(
     limits: Sequence[tuple[Callable[[int], float], float]] = (),
 ) -> frozenset[int]:
     """The `allowed` actions in no plan within the `limits` (additive: cost of an action,
-    most a plan may total) whose objective is at most `upper`."""
-    n = len(g.actions)
-    base = [objective(a) if a in allowed else 0.0 for a in range(n)]
-    if min((base[a] for a in allowed), default=0.0) < 0:
+    most a plan may total) whose objective is at most `upper`.
+
+    The bounds are `lower_bounds`' (the same sums in the same order, so the same numbers),
+    worked out as lists over the actions: with several limits that is 11 bounds per action,
+    and actions achieving the same landmarks share the sum of their landmarks' shares."""
+    ids = list(allowed)
+    n = len(ids)
+    base = [objective(a) for a in ids]
+    if min(base, default=0.0) < 0:
         return frozenset()
     achieves = achieved(marks)
-    best = lower_bounds(base, marks, allowed, achieves)
-    floor = sum(min(base[a] for a in achievers) for achievers in marks)
+    # Achievers outside `allowed` cost nothing, as actions outside it do in `lower_bounds`.
+    outside = sorted({a for achievers in marks for a in achievers} - allowed)
+    ids += outside
+    base += [0.0] * len(outside)
+    where = {a: i for i, a in enumerate(ids)}
+    shares = [len(achieves.get(a, ())) for a in ids]
+    members = [[where[a] for a in achievers] for achievers in marks]
+    landmarks_of = [tuple(achieves.get(a, ())) for a in ids]
+    distinct = set(landmarks_of)
+
+    def bounds_of(costs: list[float]) -> list[float]:
+        cheapest = [min(costs[i] / shares[i] for i in m) for m in members]
+        total = sum(cheapest)
+        shared = {ms: sum(cheapest[m] for m in ms) for ms in distinct}
+        return [c + total - shared[ms] for c, ms in zip(costs, landmarks_of)]
+
+    best = bounds_of(base)
+    floor = sum(min(base[i] for i in m) for m in members)
     for cost_of, limit in limits:
-        extra = [cost_of(a) if a in allowed else 0.0 for a in range(n)]
-        if min((extra[a] for a in allowed), default=0.0) < 0:
+        extra = [cost_of(a) for a in ids[:n]]
+        if min(extra, default=0.0) < 0:
             continue
-        spread = sum(min(extra[a] for a in achievers) for achievers in marks)
+        extra += [0.0] * len(outside)
+        spread = sum(min(extra[i] for i in m) for m in members)
         scale = floor / max(spread, limit, 1e-9)
         for factor in LAMBDAS:
             weight = factor * scale
+            cut = weight * limit
             mixed = [b + weight * e for b, e in zip(base, extra)]
-            for a, bound in lower_bounds(mixed, marks, allowed, achieves).items():
-                best[a] = max(best[a], bound - weight * limit)
-    return over(best, upper)
+            best = list(map(max, best, [bound - cut for bound in bounds_of(mixed)]))
+    return over(dict(zip(ids[:n], best)), upper)

@@ -8,7 +8,7 @@ import os
 from ortools.sat.python import cp_model
 
 from ido.errors import PlanningError
-from ido.planner.bounds import Landmarks, beyond, landmarks, needs, prunable
+from ido.planner.bounds import Landmarks, beyond, landmarks, prunable
 from ido.planner.explain import fits
 from ido.planner.grounding import Grounded, Table, over_limit
 from ido.planner.search import SearchPlanner
@@ -516,7 +516,7 @@ def _serial(g: Grounded, actions: list[int]) -> bool:
         writers.setdefault(g.eff[a][0], []).append(a)
 
     before = {
-        v: set.intersection(*(needs(g.pre[a]) for a in members)) & writers.keys()
+        v: frozenset.intersection(*(g.needs[a] for a in members)) & writers.keys()
         for v, members in writers.items()
     }
     # One chain through every value: exactly one value needs none of the others, and each

@@ -89,11 +89,38 @@ class Grounded:
         return {action.name: a for a, action in enumerate(self.actions)}
 
     @cached_property
+    def needs(self) -> tuple[frozenset[tuple[int, int]], ...]:
+        """Per action, the fluent values (other than the current ones) its preconditions
+        require before it can run; worked out once per grounding (the landmark bounds of
+        every solve of a decision read them), and once per kind: a kind shares its tables."""
+        memo: dict[int, frozenset[tuple[int, int]]] = {}
+        out = []
+        for tables in self.pre:
+            found = memo.get(id(tables))
+            if found is None:
+                found = frozenset(f for t in tables for f in required(t).items() if f[1] != 0)
+                memo[id(tables)] = found
+            out.append(found)
+        return tuple(out)
+
+    @cached_property
     def monotone(self) -> bool:
         """Whether every fact only ever changes to one value, other than its value now: then
         a fact once changed stays so, and no optimal plan has two steps with the same
         effects (the second would change nothing)."""
         return _monotone(_written(len(self.fluents), self.eff))
+
+
+def required(table: Table) -> dict[int, int]:
+    """The fluent values every row where `table` holds agrees on (none: it never holds)."""
+    if not table.true_rows:
+        return {}
+    first = table.true_rows[0]
+    return {
+        f: first[n]
+        for n, f in enumerate(table.fluents)
+        if all(row[n] == first[n] for row in table.true_rows)
+    }
 
 
 _PLAIN = frozenset({type(None), bool, int, float, str})

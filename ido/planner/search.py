@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 from ido.errors import PlanningError
-from ido.planner.bounds import required
-from ido.planner.grounding import Grounded, Table, over_limit
+from ido.planner.grounding import Grounded, Table, over_limit, required
 from ido.planner.order import Footprint, atom_count
 from ido.planner.solving import (
     Metric,

@@ -304,3 +304,49 @@ def test_the_floors_leave_out_some_alternatives_solves() -> None:
         assert result.plan is not None
         spared += len(set(result.plan.capabilities)) - planner.solves
     assert spared > 0
+
+
+def _beyond_by_definition(
+    g: Any, allowed: frozenset[int], marks: Any, objective: Any, upper: float, limits: Any
+) -> frozenset[int]:
+    """`beyond` as its docstring defines it, action by action with `lower_bounds`."""
+    from ido.planner.bounds import LAMBDAS, over
+
+    n = len(g.actions)
+    base = [objective(a) if a in allowed else 0.0 for a in range(n)]
+    best = lower_bounds(base, marks, allowed)
+    floor = sum(min(base[a] for a in achievers) for achievers in marks)
+    for cost_of, limit in limits:
+        extra = [cost_of(a) if a in allowed else 0.0 for a in range(n)]
+        spread = sum(min(extra[a] for a in achievers) for achievers in marks)
+        scale = floor / max(spread, limit, 1e-9)
+        for factor in LAMBDAS:
+            weight = factor * scale
+            mixed = [b + weight * e for b, e in zip(base, extra)]
+            for a, bound in lower_bounds(mixed, marks, allowed).items():
+                best[a] = max(best[a], bound - weight * limit)
+    return over(best, upper)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_bounds_beyond_a_plan_are_those_of_their_definition(seed: int) -> None:
+    """`beyond` works its bounds out as lists, sharing sums: it leaves out exactly what the
+    action-by-action definition does, at every upper bound and with each limit, also when
+    some achievers are not allowed."""
+    task = provider_task(seed)
+    g = ground(task)
+    everything = frozenset(range(len(g.actions)))
+    rng = random.Random(seed)
+    smaller = frozenset(a for a in everything if rng.random() < 0.8)
+    scores = [task.weights.score(a) for a in g.actions]
+    cost_of = [a.cost for a in g.actions]
+    risk_of = [a.risk for a in g.actions]
+    for allowed in (everything, smaller):
+        marks = landmarks(g, everything)
+        if marks is None:
+            return
+        limited = [(lambda a: cost_of[a], sum(cost_of) / 4), (lambda a: risk_of[a], 0.3)]
+        for limits in ([], limited[:1], limited):
+            for upper in (0.0, 1.0, 3.0, 6.0, 12.0):
+                args = (g, allowed, marks, lambda a: scores[a], upper, limits)
+                assert beyond(*args) == _beyond_by_definition(*args)
