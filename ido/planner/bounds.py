@@ -68,7 +68,15 @@ def lower_bounds(
     cheapest = _cheapest_shares(costs, marks)
     total = sum(cheapest)
     achieves = achieved(marks) if achieves is None else achieves
-    return {a: costs[a] + total - sum(cheapest[m] for m in achieves.get(a, ())) for a in actions}
+    shared: dict[tuple[int, ...], float] = {}  # per set of landmarks achieved: their shares
+    out: dict[int, float] = {}
+    for a in actions:
+        ms = tuple(achieves.get(a, ()))
+        part = shared.get(ms)
+        if part is None:
+            part = shared[ms] = sum(cheapest[m] for m in ms)
+        out[a] = costs[a] + total - part
+    return out
 
 
 def achieved(marks: Landmarks) -> dict[int, list[int]]:
