@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 
 from ortools.sat.python import cp_model
 
@@ -60,6 +61,9 @@ class CpSatPlanner(SolvingPlanner):
         self.workers = workers
         self.threads = threads or min(4, os.cpu_count() or 1)
         self._grounded: Grounded | None = None
+        # The alternatives' solves run on threads and share the encodings: one builds an
+        # encoding while the others wait for it (building it twice took twice the time).
+        self._building = threading.Lock()
         self._encodings: dict[tuple[int, bool], _Encoding] = {}
         self._cover: frozenset[int] = frozenset()
         self._sequences: dict[frozenset[int], bool] = {}
@@ -357,12 +361,13 @@ class CpSatPlanner(SolvingPlanner):
     def _encoding(self, g: Grounded, length: int, needed: frozenset[int], timed: bool) -> _Encoding:
         """An encoding of `g` at `length` steps with at least the `needed` actions; kept per
         length and kind, and reused by the solves of one decision while they fit in it."""
-        self._decision(g)
-        encoding = self._encodings.get((length, timed))
-        if encoding is None or not needed <= encoding.actions:
-            encoding = _Encoding(g, length, needed | self._cover, timed)
-            self._encodings[length, timed] = encoding
-        return encoding
+        with self._building:
+            self._decision(g)
+            encoding = self._encodings.get((length, timed))
+            if encoding is None or not needed <= encoding.actions:
+                encoding = _Encoding(g, length, needed | self._cover, timed)
+                self._encodings[length, timed] = encoding
+            return encoding
 
 
 def _swapped(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -187,6 +188,28 @@ def test_a_decision_with_alternatives_on_two_threads_is_repeatable(seed: int) ->
     first = CpSatPlanner(prune_from=1, threads=2).plan(task).to_json()
     for _ in range(2):
         assert CpSatPlanner(prune_from=1, threads=2).plan(task).to_json() == first
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_alternatives_threads_build_each_encoding_once(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Side by side, the alternatives' solves share their encodings: none is built twice
+    (two threads building the same one at once took twice the time)."""
+    from ido.planner import cpsat
+
+    built: list[tuple[int, bool, frozenset[int]]] = []
+    build = cpsat._Encoding.__init__
+
+    def counted(self: Any, g: Any, horizon: int, actions: frozenset[int], timed: bool) -> None:
+        time.sleep(0.01)  # a slow build: the other thread asks for it meanwhile
+        build(self, g, horizon, actions, timed)
+        built.append((horizon, timed, actions))
+
+    monkeypatch.setattr(cpsat._Encoding, "__init__", counted)
+    result = CpSatPlanner(prune_from=1, threads=2).plan(provider_task(seed))
+    assert len(result.alternatives) >= 2
+    assert len(built) == len(set(built)), built
 
 
 @pytest.mark.parametrize("seed", range(40))
