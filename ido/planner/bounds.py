@@ -140,16 +140,29 @@ def beyond(
     limits: Sequence[tuple[Callable[[int], float], float]] = (),
 ) -> frozenset[int]:
     """The `allowed` actions in no plan within the `limits` (additive: cost of an action,
-    most a plan may total) whose objective is at most `upper`.
+    most a plan may total) whose objective is at most `upper`."""
+    bounds = objective_bounds(g, allowed, marks, objective, limits)
+    return frozenset() if bounds is None else over(bounds, upper)
 
-    The bounds are `lower_bounds`' (the same sums in the same order, so the same numbers),
-    worked out as lists over the actions: with several limits that is 11 bounds per action,
-    and actions achieving the same landmarks share the sum of their landmarks' shares."""
+
+def objective_bounds(
+    g: Grounded,
+    allowed: frozenset[int],
+    marks: Landmarks,
+    objective: Callable[[int], float],
+    limits: Sequence[tuple[Callable[[int], float], float]] = (),
+) -> dict[int, float] | None:
+    """Per `allowed` action, a lower bound on the objective of any plan within the `limits`
+    that contains it; None when some objective is negative (the bounds need it not to be).
+
+    The best of 1 + 5 × len(limits) landmark bounds (`lower_bounds`, the same sums in the
+    same order, so the same numbers), worked out as lists over the actions; actions that
+    achieve the same landmarks share the sum of those landmarks' shares."""
     ids = list(allowed)
     n = len(ids)
     base = [objective(a) for a in ids]
     if min(base, default=0.0) < 0:
-        return frozenset()
+        return None
     achieves = achieved(marks)
     # Achievers outside `allowed` cost nothing, as actions outside it do in `lower_bounds`.
     outside = sorted({a for achievers in marks for a in achievers} - allowed)
@@ -181,4 +194,4 @@ def beyond(
             cut = weight * limit
             mixed = [b + weight * e for b, e in zip(base, extra)]
             best = list(map(max, best, [bound - cut for bound in bounds_of(mixed)]))
-    return over(dict(zip(ids[:n], best)), upper)
+    return dict(zip(ids[:n], best))

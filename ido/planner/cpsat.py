@@ -61,8 +61,10 @@ class CpSatPlanner(SolvingPlanner):
         self.workers = workers
         self.threads = threads or min(4, os.cpu_count() or 1)
         self._grounded: Grounded | None = None
-        # The alternatives' solves run on threads and share the encodings: one builds an
-        # encoding while the others wait for it (building it twice took twice the time).
+        # The alternatives' solves run on threads and share the encodings: one thread builds
+        # while the others wait (two building the same one at once took twice the time).
+        # One lock for every length and kind: builds are Python, the GIL serialises them
+        # anyway. (A planner serves one decision at a time, as before.)
         self._building = threading.Lock()
         self._encodings: dict[tuple[int, bool], _Encoding] = {}
         self._cover: frozenset[int] = frozenset()

@@ -11,6 +11,7 @@ from ido.errors import PlanningError
 from ido.planner.grounding import ABSENT, MAX_TABLE_ROWS, Fluent, fluents_of, ground
 from ido.planner.types import Action, Limits, Task, Weights
 from ido.state import close_world
+from tests.planner.test_property import random_task
 
 
 def action(
@@ -306,8 +307,6 @@ def test_a_copy_of_an_action_is_grounded_as_the_action_is(seed: int) -> None:
     """Copies of actions (other names and numbers, same conditions and effects: rival
     providers) get the same tables, effects, first layer and footprint as the original,
     or the same reason to be left out; and the originals are grounded as without them."""
-    from tests.planner.test_property import random_task
-
     base = random_task(seed, small=seed % 2 == 0)
     copies = [
         Action(

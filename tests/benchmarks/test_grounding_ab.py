@@ -22,6 +22,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_checkout_against_itself_is_timed() -> None:
+    """Two groundings that agree are timed, cold and warm, per size."""
     done = run("--before", str(ROOT), "--sizes", "10", "--problems", "2", "--repeat", "1")
     assert done.returncode == 0, done.stderr
     assert "10 capabilities, 2 problems, best of 1 each:" in done.stdout
@@ -29,6 +30,7 @@ def test_a_checkout_against_itself_is_timed() -> None:
 
 
 def test_a_grounding_that_differs_stops_it(tmp_path: Path) -> None:
+    """A faster grounding of another answer proves nothing: the script stops and says where."""
     module = tmp_path / "ido" / "planner" / "grounding.py"
     module.parent.mkdir(parents=True)
     module.write_text(
@@ -45,6 +47,7 @@ def test_a_grounding_that_differs_stops_it(tmp_path: Path) -> None:
 
 
 def test_a_folder_that_is_no_checkout_is_named(tmp_path: Path) -> None:
+    """A `--before` that holds no ido is named in one line, without a traceback."""
     done = run("--before", str(tmp_path))
     assert done.returncode != 0
     assert f"--before: no {tmp_path}/ido/planner/grounding.py" in done.stderr
