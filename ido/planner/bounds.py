@@ -22,7 +22,7 @@ Pure functions of a grounded task.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from ido.planner.grounding import Grounded, required
 
@@ -57,26 +57,12 @@ def landmarks(g: Grounded, allowed: Iterable[int]) -> Landmarks | None:
 
 
 def lower_bounds(
-    costs: Sequence[float],
-    marks: Landmarks,
-    actions: Iterable[int],
-    achieves: Mapping[int, Sequence[int]] | None = None,
+    costs: Sequence[float], marks: Landmarks, actions: Iterable[int]
 ) -> dict[int, float]:
     """Per action in `actions`, a lower bound on the summed `costs` of any plan containing
-    it (uniform cost partitioning over the landmarks; costs must be nonnegative).
-    `achieves`: per action, the landmarks it achieves (`achieved`), when already known."""
-    cheapest = _cheapest_shares(costs, marks)
-    total = sum(cheapest)
-    achieves = achieved(marks) if achieves is None else achieves
-    shared: dict[tuple[int, ...], float] = {}  # per set of landmarks achieved: their shares
-    out: dict[int, float] = {}
-    for a in actions:
-        ms = tuple(achieves.get(a, ()))
-        part = shared.get(ms)
-        if part is None:
-            part = shared[ms] = sum(cheapest[m] for m in ms)
-        out[a] = costs[a] + total - part
-    return out
+    it (uniform cost partitioning over the landmarks; costs must be nonnegative)."""
+    part = _Partition(marks, actions)
+    return dict(zip(part.actions, part.bounds([costs[a] for a in part.ids])))
 
 
 def achieved(marks: Landmarks) -> dict[int, list[int]]:
@@ -91,17 +77,39 @@ def achieved(marks: Landmarks) -> dict[int, list[int]]:
 def plan_floor(costs: Sequence[float], marks: Landmarks) -> float:
     """A lower bound on the summed `costs` of any plan (nonnegative costs): per landmark,
     the cheapest share of its achievers (uniform cost partitioning)."""
-    return sum(_cheapest_shares(costs, marks))
+    part = _Partition(marks, ())
+    return sum(part.cheapest([costs[a] for a in part.ids]))
 
 
-def _cheapest_shares(costs: Sequence[float], marks: Landmarks) -> list[float]:
-    """Per landmark, the least share of an achiever's cost, each action's cost split
-    equally among the landmarks it achieves."""
-    shares: dict[int, int] = {}
-    for achievers in marks:
-        for a in achievers:
-            shares[a] = shares.get(a, 0) + 1
-    return [min(costs[a] / shares[a] for a in achievers) for achievers in marks]
+class _Partition:
+    """Uniform cost partitioning over `marks` for some actions: each action's cost shared
+    equally among the landmarks it achieves. Costs are given as lists by position in `ids`:
+    the `actions` first, in their order, then the achievers not among them.
+
+    Actions that achieve the same landmarks (rival providers) share one sum of those
+    landmarks' shares, so a bound per action is a list operation, not a sum each."""
+
+    def __init__(self, marks: Landmarks, actions: Iterable[int]) -> None:
+        achieves = achieved(marks)
+        self.actions = list(actions)
+        self.ids = self.actions + sorted({a for m in marks for a in m} - set(self.actions))
+        where = {a: i for i, a in enumerate(self.ids)}
+        self.members = [[where[a] for a in achievers] for achievers in marks]
+        self._shares = [len(achieves.get(a, ())) for a in self.ids]
+        self._achieved = [tuple(achieves.get(a, ())) for a in self.ids]
+        self._distinct = set(self._achieved)
+
+    def cheapest(self, costs: Sequence[float]) -> list[float]:
+        """Per landmark, the least share of an achiever's cost."""
+        return [min(costs[i] / self._shares[i] for i in m) for m in self.members]
+
+    def bounds(self, costs: Sequence[float]) -> list[float]:
+        """Per position, the action's cost plus the cheapest share of every landmark it does
+        not achieve: no plan containing it costs less."""
+        cheapest = self.cheapest(costs)
+        total = sum(cheapest)
+        shared = {ms: sum(cheapest[m] for m in ms) for ms in self._distinct}
+        return [c + total - shared[ms] for c, ms in zip(costs, self._achieved)]
 
 
 def over(bounds: dict[int, float], limit: float) -> frozenset[int]:
@@ -112,19 +120,18 @@ def over(bounds: dict[int, float], limit: float) -> frozenset[int]:
 
 
 def prunable(
-    g: Grounded,
     allowed: frozenset[int],
     marks: Landmarks,
     metrics: Iterable[tuple[Callable[[int], float], float]],
 ) -> frozenset[int]:
     """The `allowed` actions that some (cost of an action, most a plan may total) rules out."""
     out: set[int] = set()
-    achieves = achieved(marks)
+    part = _Partition(marks, allowed)
     for cost_of, limit in metrics:
-        costs = [cost_of(a) if a in allowed else math.inf for a in range(len(g.actions))]
-        if min((costs[a] for a in allowed), default=0.0) < 0:
+        costs = [cost_of(a) if a in allowed else math.inf for a in part.ids]
+        if min(costs[: len(part.actions)], default=0.0) < 0:
             continue  # the bound needs nonnegative costs
-        out |= over(lower_bounds(costs, marks, allowed, achieves), limit)
+        out |= over(dict(zip(part.actions, part.bounds(costs))), limit)
     return frozenset(out)
 
 
@@ -132,7 +139,6 @@ LAMBDAS = (0.1, 0.3, 1.0, 3.0, 10.0)  # multiples of the objective's scale over 
 
 
 def beyond(
-    g: Grounded,
     allowed: frozenset[int],
     marks: Landmarks,
     objective: Callable[[int], float],
@@ -141,12 +147,11 @@ def beyond(
 ) -> frozenset[int]:
     """The `allowed` actions in no plan within the `limits` (additive: cost of an action,
     most a plan may total) whose objective is at most `upper`."""
-    bounds = objective_bounds(g, allowed, marks, objective, limits)
+    bounds = objective_bounds(allowed, marks, objective, limits)
     return frozenset() if bounds is None else over(bounds, upper)
 
 
 def objective_bounds(
-    g: Grounded,
     allowed: frozenset[int],
     marks: Landmarks,
     objective: Callable[[int], float],
@@ -155,43 +160,27 @@ def objective_bounds(
     """Per `allowed` action, a lower bound on the objective of any plan within the `limits`
     that contains it; None when some objective is negative (the bounds need it not to be).
 
-    The best of 1 + 5 × len(limits) landmark bounds (`lower_bounds`, the same sums in the
-    same order, so the same numbers), worked out as lists over the actions; actions that
-    achieve the same landmarks share the sum of those landmarks' shares."""
-    ids = list(allowed)
-    n = len(ids)
-    base = [objective(a) for a in ids]
+    The best of 1 + 5 × len(limits) landmark bounds (`lower_bounds` of the objective, and
+    of the objective plus λ × each limited cost, less λ × its limit)."""
+    part = _Partition(marks, allowed)
+    base = [objective(a) for a in part.actions]
     if min(base, default=0.0) < 0:
         return None
-    achieves = achieved(marks)
     # Achievers outside `allowed` cost nothing, as actions outside it do in `lower_bounds`.
-    outside = sorted({a for achievers in marks for a in achievers} - allowed)
-    ids += outside
-    base += [0.0] * len(outside)
-    where = {a: i for i, a in enumerate(ids)}
-    shares = [len(achieves.get(a, ())) for a in ids]
-    members = [[where[a] for a in achievers] for achievers in marks]
-    landmarks_of = [tuple(achieves.get(a, ())) for a in ids]
-    distinct = set(landmarks_of)
-
-    def bounds_of(costs: list[float]) -> list[float]:
-        cheapest = [min(costs[i] / shares[i] for i in m) for m in members]
-        total = sum(cheapest)
-        shared = {ms: sum(cheapest[m] for m in ms) for ms in distinct}
-        return [c + total - shared[ms] for c, ms in zip(costs, landmarks_of)]
-
-    best = bounds_of(base)
-    floor = sum(min(base[i] for i in m) for m in members)
+    free = [0.0] * (len(part.ids) - len(part.actions))
+    base += free
+    best = part.bounds(base)
+    floor = sum(min(base[i] for i in m) for m in part.members)
     for cost_of, limit in limits:
-        extra = [cost_of(a) for a in ids[:n]]
+        extra = [cost_of(a) for a in part.actions]
         if min(extra, default=0.0) < 0:
             continue
-        extra += [0.0] * len(outside)
-        spread = sum(min(extra[i] for i in m) for m in members)
+        extra += free
+        spread = sum(min(extra[i] for i in m) for m in part.members)
         scale = floor / max(spread, limit, 1e-9)
         for factor in LAMBDAS:
             weight = factor * scale
             cut = weight * limit
             mixed = [b + weight * e for b, e in zip(base, extra)]
-            best = list(map(max, best, [bound - cut for bound in bounds_of(mixed)]))
-    return dict(zip(ids[:n], best))
+            best = list(map(max, best, [bound - cut for bound in part.bounds(mixed)]))
+    return dict(zip(part.actions, best))

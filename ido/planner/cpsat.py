@@ -161,7 +161,7 @@ class CpSatPlanner(SolvingPlanner):
         if limits.min_success_probability is not None:
             risk = -math.log(max(limits.min_success_probability, 1e-300))
             rules.append((lambda a: g.actions[a].risk, risk))
-        kept = allowed - prunable(g, allowed, marks, rules)
+        kept = allowed - prunable(allowed, marks, rules)
         marks = landmarks(g, kept) if kept != allowed else marks
         if not marks or metric == "latency":  # an elapsed time is not a sum
             return kept, None
@@ -180,7 +180,7 @@ class CpSatPlanner(SolvingPlanner):
             return kept, None
         best = plan_total(start, metric)
         cost_of = lambda a: measure(task, g.actions[a], metric)  # noqa: E731
-        return kept - beyond(g, kept, marks, cost_of, best, rules), start
+        return kept - beyond(kept, marks, cost_of, best, rules), start
 
     def _deepen(
         self,

@@ -80,7 +80,6 @@ def test_no_plan_costs_less_than_the_bound_of_an_action_in_it(seed: int) -> None
         # The plan is within the limits it meets exactly, and no better than itself: none of
         # its actions may be ruled out.
         ruled_out = beyond(
-            g,
             allowed,
             marks,
             lambda a: scores[a],
@@ -184,7 +183,7 @@ def test_pruning_leaves_out_providers_that_cannot_be_in_the_best_plan() -> None:
     best = CpSatPlanner(prune_from=10**9, threads=1).solve(task)
     assert best is not None
     scores = [task.weights.score(a) for a in g.actions]
-    ruled_out = beyond(g, allowed, marks, lambda a: scores[a], best.plan.score)
+    ruled_out = beyond(allowed, marks, lambda a: scores[a], best.plan.score)
     assert ruled_out and not ruled_out & {
         i for i, a in enumerate(g.actions) if a.name in best.plan.capabilities
     }
@@ -338,13 +337,32 @@ def test_the_floors_leave_out_some_alternatives_solves() -> None:
     assert spared > 0
 
 
-def _bounds_by_definition(
-    g: Any, allowed: frozenset[int], marks: Any, objective: Any, limits: Any
+def _shares_by_definition(costs: list[float], marks: Any) -> list[float]:
+    """Per landmark, the least share of an achiever's cost, each action's cost split
+    equally among the landmarks it achieves: the partitioning, written plainly."""
+    count: dict[int, int] = {}
+    for achievers in marks:
+        for a in achievers:
+            count[a] = count.get(a, 0) + 1
+    return [min(costs[a] / count[a] for a in achievers) for achievers in marks]
+
+
+def _lower_bounds_by_definition(
+    costs: list[float], marks: Any, actions: frozenset[int]
 ) -> dict[int, float]:
-    """`objective_bounds` as its docstring defines it, action by action with `lower_bounds`."""
-    n = len(g.actions)
+    """`lower_bounds` as its docstring defines it, one action at a time."""
+    cheapest = _shares_by_definition(costs, marks)
+    total = sum(cheapest)
+    achieves = {a: [m for m, ach in enumerate(marks) if a in ach] for a in actions}
+    return {a: costs[a] + total - sum(cheapest[m] for m in achieves[a]) for a in actions}
+
+
+def _bounds_by_definition(
+    n: int, allowed: frozenset[int], marks: Any, objective: Any, limits: Any
+) -> dict[int, float]:
+    """`objective_bounds` as its docstring defines it, action by action (`n` actions)."""
     base = [objective(a) if a in allowed else 0.0 for a in range(n)]
-    best = lower_bounds(base, marks, allowed)
+    best = _lower_bounds_by_definition(base, marks, allowed)
     floor = sum(min(base[a] for a in achievers) for achievers in marks)
     for cost_of, limit in limits:
         extra = [cost_of(a) if a in allowed else 0.0 for a in range(n)]
@@ -353,9 +371,34 @@ def _bounds_by_definition(
         for factor in LAMBDAS:
             weight = factor * scale
             mixed = [b + weight * e for b, e in zip(base, extra)]
-            for a, bound in lower_bounds(mixed, marks, allowed).items():
+            for a, bound in _lower_bounds_by_definition(mixed, marks, allowed).items():
                 best[a] = max(best[a], bound - weight * limit)
     return best
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_partition_gives_the_bounds_of_its_definition(seed: int) -> None:
+    """`lower_bounds` and `plan_floor` share sums among actions that achieve the same
+    landmarks: the floats are those of the plain definition, also for a part of the actions
+    and with actions outside it priced out."""
+    task = provider_task(seed)
+    g = ground(task)
+    everything = frozenset(range(len(g.actions)))
+    marks = landmarks(g, everything)
+    assert marks is not None
+    rng = random.Random(seed)
+    some = frozenset(a for a in everything if rng.random() < 0.7)
+    for costs in (
+        [task.weights.score(a) for a in g.actions],
+        [a.cost for a in g.actions],
+        [a.risk if i in some else math.inf for i, a in enumerate(g.actions)],
+    ):
+        for actions in (everything, some):
+            # As text, float for float: inf - inf is nan on both sides, and nan != nan.
+            want = _lower_bounds_by_definition(costs, marks, actions)
+            got = lower_bounds(costs, marks, actions)
+            assert {a: repr(v) for a, v in got.items()} == {a: repr(v) for a, v in want.items()}
+        assert plan_floor(costs, marks) == sum(_shares_by_definition(costs, marks))
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -382,9 +425,9 @@ def test_the_bounds_on_the_objective_are_those_of_their_definition(seed: int) ->
     for allowed in (everything, smaller):
         found = []
         for limits in ([], limited[:1], limited):
-            args = (g, allowed, marks, lambda a: scores[a], limits)
+            args = (allowed, marks, lambda a: scores[a], limits)
             bounds = objective_bounds(*args)
-            assert bounds == _bounds_by_definition(*args)
+            assert bounds == _bounds_by_definition(len(g.actions), *args)
             found.append(bounds)
         sharpened = sharpened or found[0] != found[1] or found[0] != found[2]
     assert sharpened
@@ -398,9 +441,9 @@ def test_beyond_leaves_out_the_actions_whose_bound_is_over_the_plan_found() -> N
     marks = landmarks(g, everything)
     assert marks is not None
     scores = [task.weights.score(a) for a in g.actions]
-    bounds = objective_bounds(g, everything, marks, lambda a: scores[a])
+    bounds = objective_bounds(everything, marks, lambda a: scores[a])
     assert bounds is not None
     upper = sorted(bounds.values())[len(bounds) // 2]
-    out = beyond(g, everything, marks, lambda a: scores[a], upper)
+    out = beyond(everything, marks, lambda a: scores[a], upper)
     assert out == over(bounds, upper) and 0 < len(out) < len(everything)
-    assert not beyond(g, everything, marks, lambda a: -1.0, upper)  # negative: no bound
+    assert not beyond(everything, marks, lambda a: -1.0, upper)  # negative: no bound
