@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from ido.planner.cpsat import CpSatPlanner
-from ido.planner.grounding import forget_tables
 from ido.planner.search import SearchPlanner
 from ido.planner.simulate import check_plan
 from ido.planner.solving import Solution, SolvingPlanner
+from ido.planner.tables import forget_tables
 from ido.planner.types import Action, Limits, Plan, PlanResult, Task, Weights
 from ido.state import close_world
 
@@ -318,9 +318,9 @@ def machine() -> dict[str, Any]:
 PROFILED = {
     ("cpsat.py", "plan"): "CpSatPlanner.plan (total)",
     ("grounding.py", "ground"): "ground() — all calls",
-    ("grounding.py", "table"): "  _Tabulator.table (CEL tabulation)",
-    ("grounding.py", "reads"): "  _Tabulator.reads (fluent overlap scan)",
-    ("grounding.py", "_with_values"): "  _with_values (state copy per row)",
+    ("tables.py", "table"): "  Tabulator.table (CEL tabulation)",
+    ("tables.py", "reads"): "  Tabulator.reads (fluent overlap scan)",
+    ("tables.py", "_with_values"): "  _with_values (state copy per row)",
     ("conditions.py", "evaluate"): "  Condition.evaluate (CEL eval)",
     ("cpsat.py", "_solve"): "_solve — model build + solve",
     ("cp_model.py", "solve"): "  CpSolver.solve (the C++ search)",

@@ -24,7 +24,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 
-from ido.planner.grounding import Grounded, required
+from ido.planner.grounding import Grounded
+from ido.planner.tables import required
 
 Landmarks = tuple[frozenset[int], ...]
 """Per fact landmark, the actions (indices into `Grounded.actions`) that achieve it."""

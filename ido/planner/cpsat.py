@@ -11,7 +11,7 @@ from ortools.sat.python import cp_model
 from ido.errors import PlanningError
 from ido.planner.bounds import Landmarks, beyond, landmarks, prunable
 from ido.planner.explain import fits
-from ido.planner.grounding import Grounded, Table, over_limit
+from ido.planner.grounding import Grounded, over_limit
 from ido.planner.search import SearchPlanner
 from ido.planner.solving import (
     Metric,
@@ -23,6 +23,7 @@ from ido.planner.solving import (
     step_of,
     usable,
 )
+from ido.planner.tables import Table
 from ido.planner.types import Plan, Task
 
 SCALE = 1_000_000

@@ -1,63 +1,21 @@
-"""Ground a Task into a finite-domain problem: fact domains, condition truth tables, pruning.
+"""Ground a Task into a finite-domain problem: condition tables (see `tables`), then pruning.
 
-Conditions are CEL, which no solver reads. But a plan can only change the facts that
-capabilities write (the *fluents*), and each fluent can only take its current value or a
-value some effect writes. So every condition is a finite function of the fluents it reads,
-and we tabulate it by evaluating the CEL on every combination. This is exact, not an
-approximation, for conditions that name the facts they read as `state.a.b` paths.
+Actions alike in conditions and effects are grounded once per kind; the actions kept are
+the ones reachable (relaxed planning graph), relevant to the goal and not dominated.
 """
 
 from __future__ import annotations
 
-import bisect
-import hashlib
-import itertools
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ido.conditions import Condition, compile_condition
-from ido.errors import PlanningError
 from ido.planner.order import Footprint, Neighbours, footprints
+from ido.planner.tables import Fluent, Table, Tabulator, fluents_of, required, value_key
 from ido.planner.types import Action, Limits, Rejection, Task, Weights
-from ido.state import State, get_path, has_path, set_path
 
-MAX_TABLE_ROWS = 4096
 MAX_HORIZON = 1_000_000
-
-
-class _Absent:
-    def __repr__(self) -> str:
-        return "<absent>"
-
-
-ABSENT: Any = _Absent()
-
-
-@dataclass(frozen=True)
-class Fluent:
-    """A fact some capability writes, with every value it can take (index 0: the current one)."""
-
-    path: str
-    values: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class Table:
-    """A condition as a function of a few fluents: the rows (value indices) where it holds."""
-
-    source: str
-    fluents: tuple[int, ...]
-    true_rows: tuple[tuple[int, ...], ...]
-    false_rows: tuple[tuple[int, ...], ...]
-
-    @property
-    def constant(self) -> bool | None:
-        if self.fluents:
-            return None
-        return bool(self.true_rows)
 
 
 @dataclass(frozen=True)
@@ -111,214 +69,6 @@ class Grounded:
         return _monotone(_written(len(self.fluents), self.eff))
 
 
-def required(table: Table) -> dict[int, int]:
-    """The fluent values every row where `table` holds agrees on (none: it never holds)."""
-    if not table.true_rows:
-        return {}
-    first = table.true_rows[0]
-    return {
-        f: first[n]
-        for n, f in enumerate(table.fluents)
-        if all(row[n] == first[n] for row in table.true_rows)
-    }
-
-
-_PLAIN = frozenset({type(None), bool, int, float, str})
-
-
-def _key(value: Any) -> tuple[str, Any]:
-    """A hashable identity of a JSON value: `1`, `1.0` and `true` stay apart, as in JSON."""
-    if value is ABSENT:
-        return ("absent", None)
-    kind = type(value)
-    if kind in _PLAIN:  # exact types: a bool is not an int here
-        return (kind.__name__, value)
-    return ("json", json.dumps(value, sort_keys=True, default=str))
-
-
-Rows = tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...], str | None]
-"""A condition's table: the rows where it holds, where it does not, the error it raised."""
-
-MAX_REMEMBERED_TABLES = 20_000
-_ROWS: dict[tuple[str, bytes, tuple[tuple[str, tuple[Any, ...]], ...]], Rows] = {}
-"""Tables already worked out, for every later grounding (of this or another run): the
-conditions are pure, and their rows depend on nothing outside the key."""
-
-
-def forget_tables() -> None:
-    """Drop the remembered condition tables (a benchmark's cold start)."""
-    _ROWS.clear()
-
-
-class _Tabulator:
-    """Evaluates conditions on combinations of fluent values, memoised per source."""
-
-    def __init__(self, state: Mapping[str, Any], fluents: Sequence[Fluent]) -> None:
-        self._state = state
-        self._fluents = fluents
-        self._paths = [f.path for f in fluents]  # sorted, as fluents_of returns them
-        self._index = {p: i for i, p in enumerate(self._paths)}
-        self._cache: dict[str, Table] = {}
-        self._keys: dict[int, tuple[tuple[str, Any], ...]] = {}
-        self.errors: dict[str, str] = {}
-
-    def _value_keys(self, fluent: int) -> tuple[tuple[str, Any], ...]:
-        """The fluent's values as `_key`s, in order (worked out once per grounding)."""
-        keys = self._keys.get(fluent)
-        if keys is None:
-            keys = self._keys[fluent] = tuple(map(_key, self._fluents[fluent].values))
-        return keys
-
-    def reads(self, source: str) -> tuple[int, ...]:
-        """The fluents a condition reads: each path's ancestors, itself and descendants."""
-        paths = compile_condition(source).state_paths
-        if paths is None:
-            return tuple(range(len(self._fluents)))
-        found: set[int] = set()
-        for path in paths:
-            parts = path.split(".")
-            for cut in range(1, len(parts) + 1):
-                hit = self._index.get(".".join(parts[:cut]))
-                if hit is not None:
-                    found.add(hit)
-            start = bisect.bisect_left(self._paths, path + ".")
-            for i in range(start, len(self._paths)):
-                if not self._paths[i].startswith(path + "."):
-                    break
-                found.add(i)
-        return tuple(sorted(found))
-
-    def table(self, source: str, where: str) -> Table:
-        if source in self._cache:
-            return self._cache[source]
-        reads = self.reads(source)
-        condition = compile_condition(source)
-        domains = [range(len(self._fluents[i].values)) for i in reads]
-        size = 1
-        for d in domains:
-            size *= len(d)
-        if size > MAX_TABLE_ROWS:
-            names = ", ".join(self._fluents[i].path for i in reads)
-            raise PlanningError(
-                f"{where}: condition {source!r} reads {len(reads)} changing facts ({names}) "
-                f"with {size} combinations; split it into smaller conditions"
-            )
-        # What the condition sees of the state, as plain JSON.
-        base = json.dumps(_excerpt(self._state, condition.state_paths), sort_keys=True, default=str)
-        # Everything the rows depend on: the condition, what it sees of the state, and the
-        # values each fact it reads can take (in the order the rows number them).
-        # (A digest of the state excerpt: a key holds 32 bytes of it, however large it is.)
-        key = (
-            source,
-            hashlib.sha256(base.encode()).digest(),
-            tuple((self._paths[i], self._value_keys(i)) for i in reads),
-        )
-        rows = _ROWS.get(key)
-        if rows is None:
-            rows = self._rows(condition, json.loads(base), reads, domains)
-            if len(_ROWS) >= MAX_REMEMBERED_TABLES:
-                _ROWS.clear()
-            _ROWS[key] = rows
-        true_rows, false_rows, error = rows
-        if error is not None:
-            self.errors.setdefault(f"{where}: {source}", error)
-        table = Table(source, reads, true_rows, false_rows)
-        self._cache[source] = table
-        return table
-
-    def _rows(
-        self,
-        condition: Condition,
-        base: State,
-        reads: tuple[int, ...],
-        domains: list[range],
-    ) -> Rows:
-        true_rows: list[tuple[int, ...]] = []
-        false_rows: list[tuple[int, ...]] = []
-        error = None
-        for row in itertools.product(*domains):
-            state = _with_values(base, [(self._fluents[i], v) for i, v in zip(reads, row)])
-            verdict = condition.evaluate({"state": state})
-            (true_rows if verdict.holds else false_rows).append(tuple(row))
-            if verdict.error and not any(row) and error is None:
-                error = verdict.error
-        return tuple(true_rows), tuple(false_rows), error
-
-
-def _excerpt(state: Mapping[str, Any], paths: tuple[str, ...] | None) -> Mapping[str, Any]:
-    """The part of `state` a condition can see: the subtrees at `paths` (all of it for None).
-
-    Evaluating on this excerpt gives the same verdict as on the whole state, and copying it
-    per row is cheap where copying a large state is not.
-    """
-    if paths is None:
-        return state
-    part: State = {}
-    for path in sorted(paths, key=len, reverse=True):
-        parts = path.split(".")
-        for cut in range(len(parts), 0, -1):  # the deepest part of the path that exists
-            prefix = ".".join(parts[:cut])
-            if not has_path(state, prefix):
-                continue
-            value = get_path(state, prefix)
-            if cut == len(parts) or not isinstance(value, Mapping):
-                set_path(part, prefix, value)
-            elif not has_path(part, prefix):
-                # `state.gate.g5` where gate has no g5: an empty `gate` answers the same,
-                # without copying every other gate per row.
-                set_path(part, prefix, {})
-            break
-    return part
-
-
-def _with_values(base: State, values: Iterable[tuple[Fluent, int]]) -> State:
-    """`base` with each fluent at a value, `base` itself unchanged: only the mappings on the
-    way to a fluent are copied (once), the rest is shared. (Conditions only read.)"""
-    state = dict(base)
-    fresh: set[str] = set()  # paths of the mappings copied already
-    for fluent, index in values:
-        value = fluent.values[index]
-        parts = fluent.path.split(".")
-        node = state
-        for cut in range(1, len(parts)):
-            prefix = ".".join(parts[:cut])
-            child: Any = node.get(parts[cut - 1])  # a dict of ours when prefix is fresh
-            if prefix not in fresh:
-                if isinstance(child, dict):
-                    child = dict(child)
-                elif value is ABSENT:  # nothing there to delete
-                    break
-                else:  # as set_path does: a missing or non-mapping parent is replaced
-                    child = {}
-                node[parts[cut - 1]] = child
-                fresh.add(prefix)
-            node = child
-        else:
-            if value is ABSENT:
-                node.pop(parts[-1], None)
-            else:
-                node[parts[-1]] = value
-    return state
-
-
-def fluents_of(state: Mapping[str, Any], actions: Sequence[Action]) -> tuple[Fluent, ...]:
-    """Every fact the actions write, with its current value first and each written value."""
-    domains: dict[str, dict[tuple[str, Any], Any]] = {}
-    for action in actions:
-        for path, value in action.effects:
-            if path not in domains:
-                current = get_path(state, path) if has_path(state, path) else ABSENT
-                domains[path] = {_key(current): current}
-            domains[path].setdefault(_key(value), value)
-    paths = sorted(domains)
-    for a, b in itertools.pairwise(paths):
-        if b.startswith(a + "."):
-            raise PlanningError(
-                f"capabilities write both '{a}' and '{b}'; effects must not nest inside each other"
-            )
-    return tuple(Fluent(p, tuple(domains[p].values())) for p in paths)
-
-
 def _kinds(actions: Sequence[Action]) -> tuple[list[int], list[int]]:
     """Group actions alike in conditions and effects (rival providers of one step): the
     kind of each action, and the first action of each kind. What grounding works out from
@@ -328,7 +78,7 @@ def _kinds(actions: Sequence[Action]) -> tuple[list[int], list[int]]:
     kind_of: list[int] = []
     first: list[int] = []
     for i, a in enumerate(actions):
-        key = (a.requires, tuple((path, _key(value)) for path, value in a.effects))
+        key = (a.requires, tuple((path, value_key(value)) for path, value in a.effects))
         kind = kinds.get(key)
         if kind is None:
             kind = kinds[key] = len(first)
@@ -344,7 +94,7 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
     alike = [actions[i] for i in first]  # one action of each kind; below, lists are per kind
     fluents = fluents_of(task.state, alike)
     index = {f.path: i for i, f in enumerate(fluents)}
-    tab = _Tabulator(task.state, fluents)
+    tab = Tabulator(task.state, fluents)
     goal = tuple(tab.table(g, "goal") for g in task.goal)
     tables: dict[tuple[str, ...], tuple[Table, ...]] = {}  # kinds may share conditions
     pre: list[tuple[Table, ...]] = []
@@ -354,8 +104,10 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
             found = tuple(tab.table(r, f"requires of {a.name}") for r in a.requires)
             tables[a.requires] = found
         pre.append(found)
-    value_index = [{k: d for d, k in enumerate(tab._value_keys(i))} for i in range(len(fluents))]
-    eff = [tuple((index[p], value_index[index[p]][_key(v)]) for p, v in a.effects) for a in alike]
+    value_index = [{k: d for d, k in enumerate(tab.value_keys(i))} for i in range(len(fluents))]
+    eff = [
+        tuple((index[p], value_index[index[p]][value_key(v)]) for p, v in a.effects) for a in alike
+    ]
     rejections: list[Rejection] = []
 
     level = _reachability(fluents, pre, eff)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 from ido.errors import PlanningError
-from ido.planner.grounding import Grounded, Table, over_limit, required
+from ido.planner.grounding import Grounded, over_limit
 from ido.planner.order import Footprint, atom_count
 from ido.planner.solving import (
     Metric,
@@ -32,6 +32,7 @@ from ido.planner.solving import (
     step_of,
     usable,
 )
+from ido.planner.tables import Table, required
 from ido.planner.types import Plan, Task
 
 State = tuple[int, ...]

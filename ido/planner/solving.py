@@ -18,8 +18,9 @@ from typing import Any, Literal
 
 from ido.planner.bounds import TOLERANCE, landmarks, plan_floor
 from ido.planner.explain import alternative_why, constraint_reports, fits, infeasible
-from ido.planner.grounding import Grounded, Table, goal_reachable, ground
+from ido.planner.grounding import Grounded, goal_reachable, ground
 from ido.planner.order import waits
+from ido.planner.tables import Table
 from ido.planner.types import Action, Alternative, Limits, Plan, PlanResult, Step, Task
 
 Metric = Literal["score", "cost", "latency", "risk"]

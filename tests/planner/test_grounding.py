@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from ido.errors import PlanningError
-from ido.planner.grounding import ABSENT, MAX_TABLE_ROWS, Fluent, fluents_of, ground
+from ido.planner.grounding import ground
+from ido.planner.tables import ABSENT, MAX_TABLE_ROWS, Fluent, fluents_of
 from ido.planner.types import Action, Limits, Task, Weights
 from ido.state import close_world
 from tests.planner.test_property import random_task
