@@ -86,13 +86,18 @@ Rows = tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...], str | Non
 """A condition's table: the rows where it holds, where it does not, the error it raised."""
 
 MAX_REMEMBERED_TABLES = 20_000
-_ROWS: dict[tuple[str, bytes, tuple[tuple[str, tuple[Any, ...]], ...]], Rows] = {}
+MAX_REMEMBERED_FLUENT_SETS = 1_000
+_READS: dict[tuple[str, ...], dict[str, tuple[int, ...]]] = {}
+"""Per set of fluent paths, the fluents each condition reads (a function of the two alone)."""
+_ROWS: dict[tuple[str, tuple[bytes, ...], tuple[tuple[str, tuple[Any, ...]], ...]], Rows] = {}
 """Tables already worked out, for every later grounding (of this or another run): the
 conditions are pure, and their rows depend on nothing outside the key."""
 
 
 def forget_tables() -> None:
-    """Drop the remembered condition tables (a benchmark's cold start)."""
+    """Drop the remembered condition tables, as a new state needs them worked out afresh (a
+    benchmark's cold grounding). Which facts each condition reads stays known: it depends
+    on the catalog alone."""
     _ROWS.clear()
 
 
@@ -106,6 +111,10 @@ class Tabulator:
         self._index = {p: i for i, p in enumerate(self._paths)}
         self._cache: dict[str, Table] = {}
         self._keys: dict[int, tuple[tuple[str, Any], ...]] = {}
+        self._seen: dict[str | None, bytes] = {}  # per path read, a digest of what it sees
+        if len(_READS) >= MAX_REMEMBERED_FLUENT_SETS:
+            _READS.clear()
+        self._reads = _READS.setdefault(tuple(self._paths), {})
         self.errors: dict[str, str] = {}
 
     def value_keys(self, fluent: int) -> tuple[tuple[str, Any], ...]:
@@ -116,8 +125,15 @@ class Tabulator:
         return keys
 
     def reads(self, source: str) -> tuple[int, ...]:
-        """The fluents a condition reads: each path's ancestors, itself and descendants."""
-        paths = compile_condition(source).state_paths
+        """The fluents a condition reads: each path's ancestors, itself and descendants
+        (remembered for every grounding with the same fluents)."""
+        found = self._reads.get(source)
+        if found is None:
+            found = self._reads[source] = self._overlap(compile_condition(source).state_paths)
+        return found
+
+    def _overlap(self, paths: tuple[str, ...] | None) -> tuple[int, ...]:
+        """`reads`, worked out: the fluents at, above or below each of `paths`."""
         if paths is None:
             return tuple(range(len(self._fluents)))
         found: set[int] = set()
@@ -149,18 +165,19 @@ class Tabulator:
                 f"{where}: condition {source!r} reads {len(reads)} changing facts ({names}) "
                 f"with {size} combinations; split it into smaller conditions"
             )
-        # What the condition sees of the state, as plain JSON.
-        base = json.dumps(_excerpt(self._state, condition.state_paths), sort_keys=True, default=str)
-        # Everything the rows depend on: the condition, what it sees of the state, and the
-        # values each fact it reads can take (in the order the rows number them).
-        # (A digest of the state excerpt: a key holds 32 bytes of it, however large it is.)
+        # Everything the rows depend on: the condition, what it sees of the state (see
+        # `_sight`), and the values each fact it reads can take (in the order the rows
+        # number them).
+        paths = condition.state_paths
         key = (
             source,
-            hashlib.sha256(base.encode()).digest(),
+            tuple(map(self._sight, paths)) if paths is not None else (self._sight(None),),
             tuple((self._paths[i], self.value_keys(i)) for i in reads),
         )
         rows = _ROWS.get(key)
         if rows is None:
+            # What the condition sees of the state, as plain JSON.
+            base = json.dumps(_excerpt(self._state, paths), sort_keys=True, default=str)
             rows = self._rows(condition, json.loads(base), reads, domains)
             if len(_ROWS) >= MAX_REMEMBERED_TABLES:
                 _ROWS.clear()
@@ -171,6 +188,20 @@ class Tabulator:
         table = Table(source, reads, true_rows, false_rows)
         self._cache[source] = table
         return table
+
+    def _sight(self, path: str | None) -> bytes:
+        """What a condition reading `path` sees of the state (None: all of it), as a
+        digest, worked out once per path per grounding. The excerpt a condition is evaluated
+        on is made from these alone (see `_reach`), so equal digests mean equal excerpts.
+        (A key holds 32 bytes of it, however large the part of the state is.)"""
+        found = self._seen.get(path)
+        if found is None:
+            reach = [self._state] if path is None else _reach(self._state, path)
+            text = json.dumps(reach, sort_keys=True, default=str).encode()
+            # Short texts stand for themselves (a digest is 32 bytes: the two never meet).
+            found = text if len(text) < 32 else hashlib.sha256(text).digest()
+            self._seen[path] = found
+        return found
 
     def _rows(
         self,
@@ -201,20 +232,33 @@ def _excerpt(state: Mapping[str, Any], paths: tuple[str, ...] | None) -> Mapping
         return state
     part: State = {}
     for path in sorted(paths, key=len, reverse=True):
-        parts = path.split(".")
-        for cut in range(len(parts), 0, -1):  # the deepest part of the path that exists
-            prefix = ".".join(parts[:cut])
-            if not has_path(state, prefix):
-                continue
-            value = get_path(state, prefix)
-            if cut == len(parts) or not isinstance(value, Mapping):
-                set_path(part, prefix, value)
-            elif not has_path(part, prefix):
-                # `state.gate.g5` where gate has no g5: an empty `gate` answers the same,
-                # without copying every other gate per row.
-                set_path(part, prefix, {})
-            break
+        reach = _reach(state, path)
+        if not reach:
+            continue
+        prefix, *value = reach
+        if value:
+            set_path(part, prefix, value[0])
+        elif not has_path(part, prefix):
+            # `state.gate.g5` where gate has no g5: an empty `gate` answers the same,
+            # without copying every other gate per row.
+            set_path(part, prefix, {})
     return part
+
+
+def _reach(state: Mapping[str, Any], path: str) -> list[Any]:
+    """How far `path` reaches into `state`: `[prefix, value]` for the deepest part of it
+    that exists when that is the whole path or not a mapping, `[prefix]` for a mapping
+    that lacks the rest, `[]` when not even the first part exists."""
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:cut])
+        if not has_path(state, prefix):
+            continue
+        value = get_path(state, prefix)
+        if cut == len(parts) or not isinstance(value, Mapping):
+            return [prefix, value]
+        return [prefix]
+    return []
 
 
 def _with_values(base: State, values: Iterable[tuple[Fluent, int]]) -> State:
