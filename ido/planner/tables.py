@@ -111,7 +111,7 @@ class Tabulator:
         self._index = {p: i for i, p in enumerate(self._paths)}
         self._cache: dict[str, Table] = {}
         self._keys: dict[int, tuple[tuple[str, Any], ...]] = {}
-        self._seen: dict[str | None, bytes] = {}  # per path read, a digest of what it sees
+        self._seen: dict[str | None, tuple[bytes, list[Any]]] = {}  # per path read
         if len(_READS) >= MAX_REMEMBERED_FLUENT_SETS:
             _READS.clear()
         self._reads = _READS.setdefault(tuple(self._paths), {})
@@ -166,18 +166,20 @@ class Tabulator:
                 f"with {size} combinations; split it into smaller conditions"
             )
         # Everything the rows depend on: the condition, what it sees of the state (see
-        # `_sight`), and the values each fact it reads can take (in the order the rows
+        # `_look`), and the values each fact it reads can take (in the order the rows
         # number them).
         paths = condition.state_paths
+        seen = [self._look(None)] if paths is None else [self._look(p) for p in paths]
         key = (
             source,
-            tuple(map(self._sight, paths)) if paths is not None else (self._sight(None),),
+            tuple(digest for digest, _ in seen),
             tuple((self._paths[i], self.value_keys(i)) for i in reads),
         )
         rows = _ROWS.get(key)
         if rows is None:
+            sight = self._state if paths is None else _excerpt(paths, [r for _, r in seen])
             # What the condition sees of the state, as plain JSON.
-            base = json.dumps(_excerpt(self._state, paths), sort_keys=True, default=str)
+            base = json.dumps(sight, sort_keys=True, default=str)
             rows = self._rows(condition, json.loads(base), reads, domains)
             if len(_ROWS) >= MAX_REMEMBERED_TABLES:
                 _ROWS.clear()
@@ -189,17 +191,17 @@ class Tabulator:
         self._cache[source] = table
         return table
 
-    def _sight(self, path: str | None) -> bytes:
-        """What a condition reading `path` sees of the state (None: all of it), as a
-        digest, worked out once per path per grounding. The excerpt a condition is evaluated
-        on is made from these alone (see `_reach`), so equal digests mean equal excerpts.
-        (A key holds 32 bytes of it, however large the part of the state is.)"""
+    def _look(self, path: str | None) -> tuple[bytes, list[Any]]:
+        """How far a condition reading `path` sees into the state (see `_reach`; None: all
+        of it), and a digest of it, worked out once per path per grounding. The excerpt a
+        condition is evaluated on is made from these alone, so equal digests mean equal
+        excerpts. (A key holds 32 bytes, however large the part of the state is.)"""
         found = self._seen.get(path)
         if found is None:
             reach = [self._state] if path is None else _reach(self._state, path)
             text = json.dumps(reach, sort_keys=True, default=str).encode()
             # Short texts stand for themselves (a digest is 32 bytes: the two never meet).
-            found = text if len(text) < 32 else hashlib.sha256(text).digest()
+            found = (text if len(text) < 32 else hashlib.sha256(text).digest(), reach)
             self._seen[path] = found
         return found
 
@@ -222,17 +224,16 @@ class Tabulator:
         return tuple(true_rows), tuple(false_rows), error
 
 
-def _excerpt(state: Mapping[str, Any], paths: tuple[str, ...] | None) -> Mapping[str, Any]:
-    """The part of `state` a condition can see: the subtrees at `paths` (all of it for None).
+def _excerpt(paths: tuple[str, ...], reaches: Sequence[list[Any]]) -> State:
+    """The part of the state a condition reading `paths` can see, from how far each path
+    reaches into it (`_reach`): the subtrees at `paths`.
 
     Evaluating on this excerpt gives the same verdict as on the whole state, and copying it
     per row is cheap where copying a large state is not.
     """
-    if paths is None:
-        return state
     part: State = {}
-    for path in sorted(paths, key=len, reverse=True):
-        reach = _reach(state, path)
+    longest_first = sorted(zip(paths, reaches), key=lambda seen: len(seen[0]), reverse=True)
+    for _, reach in longest_first:
         if not reach:
             continue
         prefix, *value = reach
@@ -250,15 +251,19 @@ def _reach(state: Mapping[str, Any], path: str) -> list[Any]:
     that exists when that is the whole path or not a mapping, `[prefix]` for a mapping
     that lacks the rest, `[]` when not even the first part exists."""
     parts = path.split(".")
-    for cut in range(len(parts), 0, -1):
-        prefix = ".".join(parts[:cut])
-        if not has_path(state, prefix):
-            continue
-        value = get_path(state, prefix)
-        if cut == len(parts) or not isinstance(value, Mapping):
-            return [prefix, value]
-        return [prefix]
-    return []
+    node: Any = state
+    depth = 0
+    for part in parts:
+        if not isinstance(node, Mapping) or part not in node:
+            break
+        node = node[part]
+        depth += 1
+    if depth == 0:
+        return []
+    prefix = ".".join(parts[:depth])
+    if depth == len(parts) or not isinstance(node, Mapping):
+        return [prefix, node]
+    return [prefix]
 
 
 def _with_values(base: State, values: Iterable[tuple[Fluent, int]]) -> State:
