@@ -24,7 +24,7 @@ from ido.planner.solving import (
     usable,
 )
 from ido.planner.tables import Table
-from ido.planner.types import Plan, Task
+from ido.planner.types import Limits, Plan, Task, Weights
 
 SCALE = 1_000_000
 SHORT = 16  # horizons up to this are solved at once; longer ones are deepened into
@@ -70,6 +70,8 @@ class CpSatPlanner(SolvingPlanner):
         self._encodings: dict[tuple[int, bool], _Encoding] = {}
         self._cover: frozenset[int] = frozenset()
         self._sequences: dict[frozenset[int], bool] = {}
+        self._metrics: dict[tuple[Metric, Weights], list[int]] = {}
+        self._beyond_limits: dict[Limits, frozenset[int]] = {}
 
     def parameters(self, task: Task) -> dict[str, object]:
         return {
@@ -269,11 +271,7 @@ class CpSatPlanner(SolvingPlanner):
         lower bound on the objective."""
         serial = timed and self._serial(g, allowed)
         encoding = self._encoding(g, length, allowed, timed and not serial)
-        banned = {
-            a
-            for a in encoding.actions
-            if a not in allowed or over_limit(g.actions[a], task.limits) is not None
-        }
+        banned = (encoding.actions - allowed) | (encoding.actions & self._over(task, g))
         model = encoding.model.clone()
         for a, var in encoding.uses:
             if a in banned:
@@ -282,7 +280,7 @@ class CpSatPlanner(SolvingPlanner):
         variables = [var for _, var in chosen]
 
         def total(name: Metric) -> cp_model.LinearExprT:
-            per_action = {a: _i(measure(task, g.actions[a], name)) for a in encoding.actions}
+            per_action = self._scaled(task, g, name)
             return cp_model.LinearExpr.weighted_sum(variables, [per_action[a] for a, _ in chosen])
 
         limits = task.limits
@@ -351,7 +349,30 @@ class CpSatPlanner(SolvingPlanner):
         """Forget what was kept for another grounding (another decision)."""
         if self._grounded is not g:
             self._grounded, self._encodings, self._cover = g, {}, frozenset()
-            self._sequences = {}
+            self._sequences, self._metrics, self._beyond_limits = {}, {}, {}
+
+    def _over(self, task: Task, g: Grounded) -> frozenset[int]:
+        """The actions that break one of the task's limits alone, once per decision and
+        limits (a decision solves with its limits and without)."""
+        self._decision(g)
+        found = self._beyond_limits.get(task.limits)
+        if found is None:
+            found = frozenset(
+                a for a, action in enumerate(g.actions) if over_limit(action, task.limits)
+            )
+            self._beyond_limits[task.limits] = found
+        return found
+
+    def _scaled(self, task: Task, g: Grounded, metric: Metric) -> list[int]:
+        """Each action's `metric` in the model's integer units, worked out once per decision
+        (the solves of one decision differ in limits and left-out actions, not weights)."""
+        self._decision(g)
+        key = (metric, task.weights)
+        found = self._metrics.get(key)
+        if found is None:
+            found = [_i(measure(task, action, metric)) for action in g.actions]
+            self._metrics[key] = found
+        return found
 
     def _serial(self, g: Grounded, allowed: frozenset[int]) -> bool:
         """`_serial`, remembered for the solves of one decision."""
@@ -443,7 +464,7 @@ def _shortlist(
 
 
 def _elapsed(
-    model: cp_model.CpModel, encoding: _Encoding, g: Grounded, banned: set[int]
+    model: cp_model.CpModel, encoding: _Encoding, g: Grounded, banned: frozenset[int]
 ) -> cp_model.IntVar:
     """A variable no less than the plan's critical path, and equal to it at best.
 
