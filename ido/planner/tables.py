@@ -215,8 +215,12 @@ class Tabulator:
         true_rows: list[tuple[int, ...]] = []
         false_rows: list[tuple[int, ...]] = []
         error = None
+        # Each value as JSON has it: the key tells values apart as JSON does (`value_key`),
+        # so a tuple and a list that JSON writes alike must be evaluated alike too.
+        paths = [self._fluents[i].path for i in reads]
+        values = [[_as_json(v) for v in self._fluents[i].values] for i in reads]
         for row in itertools.product(*domains):
-            state = _with_values(base, [(self._fluents[i], v) for i, v in zip(reads, row)])
+            state = _with_values(base, zip(paths, (vs[d] for vs, d in zip(values, row))))
             verdict = condition.evaluate({"state": state})
             (true_rows if verdict.holds else false_rows).append(tuple(row))
             if verdict.error and not any(row) and error is None:
@@ -266,14 +270,20 @@ def _reach(state: Mapping[str, Any], path: str) -> list[Any]:
     return [prefix]
 
 
-def _with_values(base: State, values: Iterable[tuple[Fluent, int]]) -> State:
-    """`base` with each fluent at a value, `base` itself unchanged: only the mappings on the
-    way to a fluent are copied (once), the rest is shared. (Conditions only read.)"""
+def _as_json(value: Any) -> Any:
+    """`value` as JSON reads it back (`default=str` for what JSON has no form for)."""
+    if value is ABSENT or type(value) in _PLAIN:
+        return value
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def _with_values(base: State, values: Iterable[tuple[str, Any]]) -> State:
+    """`base` with each fact (path, value) set, `base` itself unchanged: only the mappings
+    on the way to a fact are copied (once), the rest is shared. (Conditions only read.)"""
     state = dict(base)
     fresh: set[str] = set()  # paths of the mappings copied already
-    for fluent, index in values:
-        value = fluent.values[index]
-        parts = fluent.path.split(".")
+    for path, value in values:
+        parts = path.split(".")
         node = state
         for cut in range(1, len(parts)):
             prefix = ".".join(parts[:cut])

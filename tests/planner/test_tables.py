@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import copy
+import json
 import random
 from typing import Any
 
 import pytest
 
+from ido.conditions import compile_condition
 from ido.planner.grounding import ground
-from ido.planner.tables import Tabulator, fluents_of, forget_tables
+from ido.planner.tables import ABSENT, Tabulator, fluents_of, forget_tables
 from ido.planner.types import Action, Task
+from ido.state import get_path, set_path
 
-# Conditions that read nested parts of the state, missing parts and whole subtrees.
+# Conditions that read nested parts of the state, missing parts, whole subtrees, facts no
+# capability writes beside ones that some do, long texts, and the state as a whole.
 CONDITIONS = (
     "state.gate.g1 == true",
     "has(state.gate.g5)",
+    "!has(state.gate.g5)",
     "size(state.gate) > 1",
     "state.box.v == 1 || state.box.v == 'a'",
     "state.box == {'v': 1}",
@@ -23,13 +28,30 @@ CONDITIONS = (
     "state.deep.a == {'b': 3}",
     "has(state.note) && state.note == 'x'",
     "state.gate.g1 == true && state.box.v == 1",
+    "state.note == state.other",
+    "state.box.v == state.deep.a.b",
+    "state.long == state.other",
+    "state.other == 'ab'",
+    "size(state) == 4",
+    "has(state.long) && size(state.long) > 40",
 )
-WRITES = (("gate.g1", True), ("box.v", 1), ("box.v", "a"), ("deep.a.b", 3), ("note", "x"))
+WRITES = (
+    ("gate.g1", True),
+    ("box.v", 1),
+    ("box.v", "a"),
+    ("deep.a.b", 3),
+    ("note", "x"),
+    ("note", [1, 2]),
+    ("long", "y" * 40),
+    ("long", "y" * 39 + "z"),
+)
+TOPS = ("gate", "box", "deep", "note", "other", "long", "elsewhere")
 
 
 def _value(rng: random.Random, depth: int = 0) -> Any:
-    """A JSON-like value: scalars of every kind, and mappings or lists while shallow."""
-    kind = rng.randrange(7 if depth < 2 else 5)
+    """A JSON-like value: scalars of every kind (texts that differ only at the end among
+    them, short and past 32 bytes), and mappings, lists or tuples while shallow."""
+    kind = rng.randrange(8 if depth < 2 else 6)
     if kind == 0:
         return rng.choice([True, False])
     if kind == 1:
@@ -37,10 +59,12 @@ def _value(rng: random.Random, depth: int = 0) -> Any:
     if kind == 2:
         return rng.choice([1.0, 3.0])
     if kind == 3:
-        return rng.choice(["a", "x", ""])
+        return rng.choice(["a", "x", "", "ab", "ac", "y" * 40, "y" * 39 + "z"])
     if kind == 4:
         return None
     if kind == 5:
+        return rng.choice([[1, 2], (1, 2)])
+    if kind == 6:
         return [_value(rng, depth + 1) for _ in range(rng.randrange(3))]
     keys = ("g1", "g5", "v", "a", "b", "other")
     return {k: _value(rng, depth + 1) for k in rng.sample(keys, rng.randrange(4))}
@@ -50,7 +74,7 @@ def _mutate(rng: random.Random, state: dict[str, Any]) -> dict[str, Any]:
     """The state with one part set, replaced or removed: inside what conditions read, or
     beside it."""
     changed = copy.deepcopy(state)
-    top = rng.choice(("gate", "box", "deep", "note", "elsewhere"))
+    top = rng.choice(TOPS)
     if rng.random() < 0.25:
         changed.pop(top, None)
     elif rng.random() < 0.5 or not isinstance(changed.get(top), dict):
@@ -60,8 +84,9 @@ def _mutate(rng: random.Random, state: dict[str, Any]) -> dict[str, Any]:
     return changed
 
 
-def _task(state: dict[str, Any], rng: random.Random) -> Task:
-    actions = tuple(
+def _actions(rng: random.Random) -> list[Action]:
+    """Capabilities writing some of `WRITES`, with conditions from `CONDITIONS`."""
+    return [
         Action(
             name=f"a{n}",
             provider="p",
@@ -71,25 +96,60 @@ def _task(state: dict[str, Any], rng: random.Random) -> Task:
             requires=tuple(rng.sample(CONDITIONS, rng.randrange(3))),
             effects=(write,),
         )
-        for n, write in enumerate(WRITES)
-    )
-    return Task(state, tuple(rng.sample(CONDITIONS, 2)), actions)
+        for n, write in enumerate(rng.sample(WRITES, rng.randrange(2, len(WRITES))))
+    ]
 
 
 @pytest.mark.parametrize("seed", range(30))
 def test_rows_remembered_across_states_are_the_rows_a_fresh_tabulation_gives(seed: int) -> None:
     """A run of states, each a small change of the one before (inside or beside what the
-    conditions read): grounding each with the tables remembered from the states before
-    gives what grounding it afresh gives, tables, errors and all."""
+    conditions read), and capabilities that change too: grounding each with the tables
+    remembered from the ones before gives what grounding it afresh gives, tables, errors
+    and all."""
     rng = random.Random(seed)
-    state: dict[str, Any] = {k: _value(rng) for k in ("gate", "box", "deep", "note")}
+    state: dict[str, Any] = {k: _value(rng) for k in TOPS[:4]}
     forget_tables()
     for _ in range(12):
         state = _mutate(rng, state)
-        one = _task(state, random.Random(seed))
+        one = Task(state, tuple(rng.sample(CONDITIONS, 2)), tuple(_actions(rng)))
         warm = ground(one)
         forget_tables()
         assert ground(one) == warm
+
+
+def _on_whole_state(state: dict[str, Any], facts: dict[str, Any], source: str) -> Any:
+    """The definition: `source` evaluated on the whole state, as JSON has it, with the facts
+    set (ABSENT: removed)."""
+    whole = json.loads(json.dumps(state, default=str))
+    for path, value in facts.items():
+        if value is ABSENT:
+            parent = get_path(whole, path.rpartition(".")[0]) if "." in path else whole
+            if isinstance(parent, dict):
+                parent.pop(path.rpartition(".")[2], None)
+        else:
+            set_path(whole, path, json.loads(json.dumps(value, default=str)))
+    return compile_condition(source).evaluate({"state": whole})
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_each_row_is_the_condition_on_the_whole_state(seed: int) -> None:
+    """Every row of every table, remembered or not, says what the condition says on the
+    whole state with those facts set: a row evaluated on an excerpt of the state sees what
+    the whole state shows, and the error recorded is the one the state gives now."""
+    rng = random.Random(seed)
+    state: dict[str, Any] = {k: _value(rng) for k in TOPS[:4]}
+    for _ in range(8):
+        state = _mutate(rng, state)
+        fluents = fluents_of(state, _actions(rng))
+        tab = Tabulator(state, fluents)
+        for source in CONDITIONS:
+            table = tab.table(source, "c")
+            for row in table.true_rows + table.false_rows:
+                facts = {fluents[i].path: fluents[i].values[d] for i, d in zip(table.fluents, row)}
+                verdict = _on_whole_state(state, facts, source)
+                assert verdict.holds == (row in table.true_rows), (source, facts)
+                if not any(row):
+                    assert tab.errors.get(f"c: {source}") == verdict.error, source
 
 
 def test_a_condition_reading_a_missing_part_sees_the_state_as_it_is_now() -> None:
@@ -104,3 +164,21 @@ def test_a_condition_reading_a_missing_part_sees_the_state_as_it_is_now() -> Non
         for state in ({"gate": {"g1": False}}, {"gate": {"g1": False, "g5": 1}})
     ]
     assert [(t.fluents, t.true_rows) for t in tables] == [((), ()), ((), ((),))]
+
+
+@pytest.mark.parametrize("first, then", [("ab", "ac"), ("y" * 40, "y" * 39 + "z")])
+def test_a_value_that_differs_only_at_its_end_is_not_answered_from_the_other(
+    first: str, then: str
+) -> None:
+    """Two states whose fact differs in its last character only, short or long: the second
+    is tabulated on its own value, not from the first one's remembered rows."""
+    writer = Action(
+        name="w", provider="p", cost=1, latency=1, reliability=1, effects=(("gate.g1", True),)
+    )
+    source = f"state.other == '{then}'"
+    forget_tables()
+    tables = [
+        Tabulator(state, fluents_of(state, [writer])).table(source, "goal")
+        for state in ({"other": first}, {"other": then})
+    ]
+    assert [t.true_rows for t in tables] == [(), ((),)]
