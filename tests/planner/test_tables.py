@@ -1,4 +1,4 @@
-"""Condition tables: rows remembered across groundings are the rows a fresh tabulation gives."""
+"""Condition tables: fluents, conditions tabulated over them, rows remembered across groundings."""
 
 from __future__ import annotations
 
@@ -10,10 +10,19 @@ from typing import Any
 import pytest
 
 from ido.conditions import compile_condition
+from ido.errors import PlanningError
 from ido.planner.grounding import ground
-from ido.planner.tables import ABSENT, Tabulator, fluents_of, forget_tables
+from ido.planner.tables import (
+    ABSENT,
+    MAX_TABLE_ROWS,
+    Fluent,
+    Tabulator,
+    fluents_of,
+    forget_tables,
+)
 from ido.planner.types import Action, Task
 from ido.state import get_path, set_path
+from tests.planner.test_grounding import PACK, SHIP, SHIPPED, action, task
 
 # Conditions that read nested parts of the state, missing parts, whole subtrees, facts no
 # capability writes beside ones that some do, long texts, and the state as a whole.
@@ -182,3 +191,101 @@ def test_a_value_that_differs_only_at_its_end_is_not_answered_from_the_other(
         for state in ({"other": first}, {"other": then})
     ]
     assert [t.true_rows for t in tables] == [(), ((),)]
+
+
+def test_fluents_take_their_current_value_first_then_each_written_value() -> None:
+    """A fluent's domain is its value now (or absent), then every distinct value written."""
+    fluents = fluents_of(
+        {"order": {"paid": False}},
+        [
+            action("pay", (), {"order.paid": True}),
+            action("pack", (), {"order.status": "packed"}),
+            action("ship", (), {"order.status": "shipped"}),
+            action("again", (), {"order.status": "packed", "order.paid": True}),
+        ],
+    )
+    assert fluents == (
+        Fluent("order.paid", (False, True)),
+        Fluent("order.status", (ABSENT, "packed", "shipped")),
+    )
+
+
+def test_effects_that_nest_inside_each_other_are_refused() -> None:
+    """Writing both `order` and `order.paid` is ambiguous and raises PlanningError."""
+    actions = [action("a", (), {"order": {"paid": True}}), action("b", (), {"order.paid": True})]
+    with pytest.raises(PlanningError, match=r"write both 'order' and 'order\.paid'"):
+        fluents_of({}, actions)
+
+
+def test_a_string_condition_is_tabulated_over_the_fluent_values() -> None:
+    """`state.order.status == 'shipped'` holds exactly on the row where status is shipped."""
+    grounded = ground(task([PACK, SHIP], SHIPPED))
+    (table,) = grounded.goal
+    status = next(i for i, f in enumerate(grounded.fluents) if f.path == "order.status")
+    values = grounded.fluents[status].values
+    assert table.fluents == (status,)
+    assert [values[row[0]] for row in table.true_rows] == ["shipped"]
+    assert sorted(str(values[row[0]]) for row in table.false_rows) == ["<absent>", "packed"]
+
+
+def test_a_condition_over_unchanging_facts_is_a_constant() -> None:
+    """A condition that reads no fluent is tabulated once, as a constant."""
+    grounded = ground(task([PACK], ("state.order.id == '7'",), {"order": {"id": "7"}}))
+    assert grounded.goal[0].constant is True
+    assert grounded.goal[0].fluents == ()
+
+
+def test_a_condition_reading_state_as_a_whole_reads_every_fluent() -> None:
+    """`state[...]` might read any fact, so its table spans every fluent."""
+    actions = [action("pay", (), {"order.paid": True}), PACK]
+    grounded = ground(task(actions, ("state['order']['paid']",)))
+    assert grounded.goal[0].fluents == tuple(range(len(grounded.fluents)))
+
+
+def test_a_condition_error_at_the_current_state_is_recorded() -> None:
+    """A condition that cannot be evaluated now (a missing key) is recorded with where it is."""
+    grounded = ground(task([PACK, SHIP], SHIPPED))
+    assert any(
+        e.startswith("goal: state.order.status == 'shipped': ") and "status" in e
+        for e in grounded.errors
+    )
+    assert any(e.startswith("requires of ship: ") for e in grounded.errors)
+
+
+def test_a_condition_over_too_many_combinations_is_refused() -> None:
+    """Tabulating a condition over more than MAX_TABLE_ROWS combinations raises PlanningError."""
+    count = MAX_TABLE_ROWS.bit_length()
+    actions = [action(f"set{i}", (), {f"f.x{i}": True}) for i in range(count)]
+    goal = (" && ".join(f"state.f.x{i}" for i in range(count)),)
+    with pytest.raises(PlanningError, match=r"split it into smaller conditions"):
+        ground(task(actions, goal))
+
+
+def test_tabulating_rows_leaves_the_task_state_as_it_was() -> None:
+    """Each row sets facts on a copy: the mappings on the way are copied, never the task's."""
+    given = {"order": {"status": "new", "lines": [1, 2]}, "env": {"ready": True}}
+    one = task([PACK, SHIP], SHIPPED, given)
+    before = json.dumps(one.state, sort_keys=True)
+    ground(one)
+    assert json.dumps(one.state, sort_keys=True) == before
+
+
+def test_a_fact_absent_now_is_absent_in_its_row_and_its_parent_is_not_made_up() -> None:
+    """`has(state.order)` on the row where order.status is at its current, absent value:
+    false, as on the state itself (deleting a fact under a missing parent makes no parent)."""
+    grounded = ground(task([PACK], ("has(state.order)",)))
+    (table,) = grounded.goal
+    values = grounded.fluents[table.fluents[0]].values
+    assert values[0] is ABSENT
+    assert [values[row[0]] for row in table.true_rows] == ["packed"]
+    assert [values[row[0]] for row in table.false_rows] == [ABSENT]
+
+
+def test_a_fact_written_under_a_scalar_replaces_it_in_the_row() -> None:
+    """`order` is a string now; a row where order.status is written sees a mapping there."""
+    goal = ("state.order.status == 'packed'",)
+    grounded = ground(task([PACK], goal, {"order": "pending"}))
+    (table,) = grounded.goal
+    values = grounded.fluents[table.fluents[0]].values
+    assert [values[row[0]] for row in table.true_rows] == ["packed"]
+    assert [values[row[0]] for row in table.false_rows] == [ABSENT]
