@@ -72,6 +72,12 @@ def required(table: Table) -> dict[int, int]:
 _PLAIN = frozenset({type(None), bool, int, float, str})
 
 
+def _json(value: Any) -> str:
+    """The JSON text a table is known by and evaluated on (`default=str` for what JSON has
+    no form for): keys, digests and evaluated values must all agree on it."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def value_key(value: Any) -> tuple[str, Any]:
     """A hashable identity of a JSON value: `1`, `1.0` and `true` stay apart, as in JSON."""
     if value is ABSENT:
@@ -79,7 +85,7 @@ def value_key(value: Any) -> tuple[str, Any]:
     kind = type(value)
     if kind in _PLAIN:  # exact types: a bool is not an int here
         return (kind.__name__, value)
-    return ("json", json.dumps(value, sort_keys=True, default=str))
+    return ("json", _json(value))
 
 
 Rows = tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...], str | None]
@@ -179,8 +185,7 @@ class Tabulator:
         if rows is None:
             sight = self._state if paths is None else _excerpt(paths, [r for _, r in seen])
             # What the condition sees of the state, as plain JSON.
-            base = json.dumps(sight, sort_keys=True, default=str)
-            rows = self._rows(condition, json.loads(base), reads, domains)
+            rows = self._rows(condition, _as_json(sight), reads, domains)
             if len(_ROWS) >= MAX_REMEMBERED_TABLES:
                 _ROWS.clear()
             _ROWS[key] = rows
@@ -199,7 +204,7 @@ class Tabulator:
         found = self._seen.get(path)
         if found is None:
             reach = [self._state] if path is None else _reach(self._state, path)
-            text = json.dumps(reach, sort_keys=True, default=str).encode()
+            text = _json(reach).encode()
             # Short texts stand for themselves (a digest is 32 bytes: the two never meet).
             found = (text if len(text) < 32 else hashlib.sha256(text).digest(), reach)
             self._seen[path] = found
@@ -271,10 +276,10 @@ def _reach(state: Mapping[str, Any], path: str) -> list[Any]:
 
 
 def _as_json(value: Any) -> Any:
-    """`value` as JSON reads it back (`default=str` for what JSON has no form for)."""
+    """`value` as JSON reads it back from `_json`."""
     if value is ABSENT or type(value) in _PLAIN:
         return value
-    return json.loads(json.dumps(value, sort_keys=True, default=str))
+    return json.loads(_json(value))
 
 
 def _with_values(base: State, values: Iterable[tuple[str, Any]]) -> State:
