@@ -12,7 +12,7 @@ from ido.errors import PlanningError
 from ido.planner.bounds import Landmarks, beyond, landmarks, prunable
 from ido.planner.explain import fits
 from ido.planner.grounding import Grounded, over_limit
-from ido.planner.search import SearchPlanner
+from ido.planner.search import MAX_STATES, SearchPlanner
 from ido.planner.solving import (
     Metric,
     Solution,
@@ -50,7 +50,7 @@ class CpSatPlanner(SolvingPlanner):
         workers: int = 1,
         threads: int | None = None,
         short_horizon: int = SHORT,
-        fallback_states: int = 50_000,
+        fallback_states: int = MAX_STATES,
         small: int = SMALL,
         prune_from: int = PRUNE_FROM,
     ) -> None:
