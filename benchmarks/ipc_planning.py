@@ -1,0 +1,216 @@
+"""Planning time alone on IPC problems: ido against pyperplan, start-up left out.
+
+`benchmarks/ipc.py` times each planner as a whole process, and a Python interpreter with
+its imports takes longer to start than pyperplan takes to solve most of these problems.
+This script asks what is left: each planner still runs in a process of its own (so a time
+limit can stop it), but that process imports everything first and then counts only the CPU
+seconds from the PDDL files to the plan:
+
+- `ido-search`, `ido-cpsat`: what `ido plan --pddl DOMAIN PROBLEM --planner X
+  --alternatives 0` does after start-up: the problem grounded into a catalog (written as
+  YAML and loaded back, as the command does), then one decision;
+- `pyperplan`: `pyperplan.planner.search_plan` with A* and LM-cut (parsing, grounding and
+  search), what `pyperplan -s astar -H lmcut` does after start-up.
+
+Only the first plan in each process is timed: a second one would find ido's remembered
+condition tables and compiled conditions, which pyperplan has no counterpart for. What a
+process does once whatever it plans (imports, including those ido makes on first use, and
+CEL's environment) is done before the clock starts. Every plan is checked by VAL, as in
+`ipc.py`.
+
+    .venv/bin/python benchmarks/ipc_planning.py --problems 2 --time-limit 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import ipc
+
+PLANNERS = ("ido-search", "ido-cpsat", "pyperplan")
+
+
+@dataclass
+class Timed:
+    domain: str
+    problem: str
+    planner: str
+    solved: bool
+    valid: bool | None
+    cost: float | None
+    planning_s: float | None
+    note: str
+
+
+def child(planner: str, domain: Path, problem: Path, plan: Path) -> None:
+    """In a process of its own: import, then time one plan; print the CPU seconds."""
+    if planner == "pyperplan":
+        import logging
+
+        from pyperplan.heuristics.lm_cut import LmCutHeuristic
+        from pyperplan.planner import search_plan
+        from pyperplan.search import astar_search
+
+        logging.disable(logging.CRITICAL)  # its progress lines are not part of the work
+        started = time.process_time()
+        found = search_plan(str(domain), str(problem), astar_search, LmCutHeuristic)
+        seconds = time.process_time() - started
+        lines = [] if found is None else [op.name for op in found]
+    else:
+        # Start-up, not planning: what the command imports on its way (ido.observe brings
+        # the HTTP client for HTTP observers), and CEL's environment, built once a process.
+        from ortools.sat.python import cp_model  # noqa: F401
+
+        import ido.decide
+        import ido.observe
+        import ido.planner.cpsat
+        import ido.planner.search  # noqa: F401
+        from ido.cli import _decide_once, _ipc_plan
+        from ido.conditions import compile_condition
+        from ido.loading import load_catalog
+        from ido.pddl import import_pddl
+
+        compile_condition("true")
+        started = time.process_time()
+        with tempfile.TemporaryDirectory(prefix="ido-pddl-") as folder:
+            done = import_pddl(domain, problem, Path(folder))
+            loaded = load_catalog([Path(folder)], base=Path(folder))
+        chosen = loaded.intents[done.intent_name]
+        backend = planner.removeprefix("ido-")
+        spec = chosen.spec.model_copy(update={"planner": backend})
+        decision = _decide_once(loaded, chosen.model_copy(update={"spec": spec}), 0)
+        seconds = time.process_time() - started
+        found_plan = decision.result.plan
+        lines = [] if found_plan is None else _ipc_plan(loaded, found_plan).splitlines()
+    plan.write_text("".join(f"{line}\n" for line in lines))
+    print(json.dumps({"planning_s": seconds}))
+
+
+def run_one(planner: str, domain: Path, problem: Path, limit: float) -> Timed:
+    name = (domain.parent.name, problem.name, planner)
+    if planner == "pyperplan" and importlib.util.find_spec("pyperplan") is None:
+        return Timed(*name, False, None, None, None, "not installed")
+    with tempfile.TemporaryDirectory(prefix="ido-ipc-") as folder:
+        plan = Path(folder) / "plan.txt"
+        argv = [sys.executable, __file__, "--child", planner, str(domain), str(problem), str(plan)]
+        try:
+            done = subprocess.run(
+                argv, capture_output=True, text=True, timeout=limit, check=False, cwd=folder
+            )
+        except subprocess.TimeoutExpired:
+            return Timed(*name, False, None, None, None, "time limit")
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["?"])[-1]
+            return Timed(*name, False, None, None, None, f"exit {done.returncode}: {last}")
+        seconds = json.loads(done.stdout.strip().splitlines()[-1])["planning_s"]
+        if not plan.read_text().strip():
+            return Timed(*name, False, None, None, seconds, "no plan")
+        valid, cost = ipc.validate(domain, problem, plan)
+        return Timed(*name, True, valid, cost, seconds, "")
+
+
+def geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else math.nan
+
+
+def _ratio(peer: Timed | None, mine: Timed | None) -> float | None:
+    """pyperplan's planning time over ido's, when both solved the problem."""
+    if peer is None or mine is None or not (peer.solved and mine.solved):
+        return None
+    if not peer.planning_s or not mine.planning_s:
+        return None
+    return peer.planning_s / mine.planning_s
+
+
+def _cell(r: Timed) -> str:
+    """Plan cost / planning time, or why there is no plan."""
+    if r.solved and r.cost is not None and r.planning_s is not None:
+        return f"{r.cost:g} / {r.planning_s * 1e3:,.1f} ms"
+    return r.note
+
+
+def report(results: list[Timed], planners: list[str]) -> str:
+    by = {(r.domain, r.problem, r.planner): r for r in results}
+    problems = sorted({(r.domain, r.problem) for r in results})
+    lines = [
+        "| problem | " + " | ".join(planners) + " | pyperplan ÷ ido-search |",
+        "|---|" + "---:|" * (len(planners) + 1),
+    ]
+    ratios: dict[str, list[float]] = {p: [] for p in planners if p != "pyperplan"}
+    for problem in problems:
+        cells = []
+        for planner in planners:
+            cells.append(_cell(by[(*problem, planner)]))
+        peer = by.get((*problem, "pyperplan"))
+        for planner, found in ratios.items():
+            ratio = _ratio(peer, by.get((*problem, planner)))
+            if ratio is not None:
+                found.append(ratio)
+        ratio = _ratio(peer, by.get((*problem, "ido-search")))
+        shown_ratio = "—" if ratio is None else f"{ratio:.2f}×"
+        lines.append(f"| {problem[0]}/{problem[1]} | " + " | ".join(cells) + f" | {shown_ratio} |")
+    lines.append("")
+    for planner, values in ratios.items():
+        if values:
+            at_least = sum(v >= 10 for v in values)
+            lines.append(
+                f"- pyperplan ÷ {planner}, planning CPU, on the {len(values)} problems both "
+                f"solved: geometric mean {geometric_mean(values):.2f}×, range "
+                f"{min(values):.2f}–{max(values):.2f}×; 10× or more on {at_least}"
+            )
+    invalid = [r for r in results if r.valid is False]
+    lines.append(f"- plans VAL rejected: {len(invalid)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--domains", default=",".join(ipc.DOMAINS), help="comma-separated")
+    parser.add_argument("--problems", type=int, default=2, help="problems per domain")
+    parser.add_argument("--time-limit", type=float, default=20.0, help="seconds per process")
+    parser.add_argument("--planners", default=",".join(PLANNERS))
+    parser.add_argument("--json", type=Path, help="write every result here")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        planner, domain, problem, plan = args.child
+        child(planner, Path(domain), Path(problem), Path(plan))
+        return 0
+    if not ipc.IPC.is_dir():
+        parser.error(f"{ipc.IPC} not found: the IPC problems live in ../shared/benchmarks/pddl")
+    planners = [p for p in args.planners.split(",") if p]
+    unknown = sorted(set(planners) - set(PLANNERS))
+    if unknown:
+        parser.error(f"unknown planners {', '.join(unknown)}; known: {', '.join(PLANNERS)}")
+    print(f"machine: python {platform.python_version()}, {platform.platform()}, "
+          f"{os.cpu_count()} cores; time limit {args.time_limit:g}s per process")  # fmt: skip
+    results: list[Timed] = []
+    for domain in args.domains.split(","):
+        for domain_file, problem in ipc.problems_of(domain, args.problems):
+            row = []
+            for planner in planners:
+                result = run_one(planner, domain_file, problem, args.time_limit)
+                results.append(result)
+                row.append(f"{planner}: {_cell(result)}")
+            print(f"{domain}/{problem.name}: " + "; ".join(row), file=sys.stderr, flush=True)
+    print("\n" + report(results, planners))
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    return 1 if any(r.valid is False for r in results) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
