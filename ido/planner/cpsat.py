@@ -12,7 +12,7 @@ from ido.errors import PlanningError
 from ido.planner.bounds import Landmarks, beyond, landmarks, prunable
 from ido.planner.explain import fits
 from ido.planner.grounding import Grounded, over_limit
-from ido.planner.search import MAX_STATES, SearchPlanner
+from ido.planner.search import MAX_STATES, SearchGaveUp, SearchPlanner
 from ido.planner.solving import (
     Metric,
     Solution,
@@ -102,7 +102,8 @@ class CpSatPlanner(SolvingPlanner):
 
         A search cut short by the time limit proves nothing: "no plan found" is not "no
         plan", and a plan found is not known to be the best. The search planner then gets
-        `fallback_states` expansions to settle it exactly.
+        `fallback_states` expansions (and its comparisons in proportion) to settle it
+        exactly.
         """
         if len(usable(g, without)) <= self.small:
             # A handful of capabilities: the exact search settles it in microseconds, where
@@ -125,13 +126,13 @@ class CpSatPlanner(SolvingPlanner):
             return SearchPlanner(max_states=self.fallback_states).settle(
                 task, g, length, metric, without
             )
-        except PlanningError:
+        except SearchGaveUp as stop:
             if found is not None:
                 return found  # the best plan found, recorded as not proven optimal
             raise PlanningError(
                 f"CP-SAT reached its time limit ({task.time_limit:g} deterministic seconds) "
-                f"without a plan, and the search gave up after {self.fallback_states:,} "
-                "states; the catalog may be too large to plan within these limits"
+                f"without a plan, and the search gave up too (it {stop.spent}); the "
+                "catalog may be too large to plan within these limits"
             ) from None
 
     def _narrowed(

@@ -48,6 +48,18 @@ def test_search_gives_up_with_a_clear_error_past_its_state_budget() -> None:
         SearchPlanner(max_states=1).plan(task())
 
 
+def test_search_gives_up_past_its_comparison_budget() -> None:
+    """Many paths to the same states cost comparisons, not expansions: those are bounded
+    too, so a search with limits cannot run on for hours within its state budget."""
+    t = task()
+    settled = SearchPlanner().plan(t)
+    assert settled.status == "planned"
+    with pytest.raises(PlanningError, match=r"search compared 0 paths with others to the same"):
+        SearchPlanner(max_compared=0).plan(t)
+    # The default grows with the state budget; it is recorded with each decision.
+    assert SearchPlanner(max_states=10).parameters(t)["max_compared"] == 2_000
+
+
 def agree(t: Task) -> None:
     """Both backends agree on the outcome; every plan is valid; optimal scores are equal."""
     found, reference = SearchPlanner().plan(t), CpSatPlanner(small=0).plan(t)
@@ -133,7 +145,11 @@ def test_cpsat_out_of_time_falls_back_to_the_search() -> None:
 
 def test_out_of_time_with_no_plan_is_not_reported_as_infeasible() -> None:
     """When neither CP-SAT's time nor the search's budget suffices, ido says so."""
-    with pytest.raises(PlanningError, match=r"CP-SAT reached its time limit .* without a plan"):
+    with pytest.raises(
+        PlanningError,
+        match=r"CP-SAT reached its time limit .* without a plan, and the search gave up too "
+        r"\(it expanded 1 states\)",
+    ):
         CpSatPlanner(fallback_states=1).plan(task(time_limit=1e-9))
 
 
