@@ -119,7 +119,8 @@ def run_one(planner: str, domain: Path, problem: Path, limit: float) -> Timed:
         if not plan.read_text().strip():
             return Timed(*name, False, None, None, seconds, "no plan")
         valid, cost = ipc.validate(domain, problem, plan)
-        return Timed(*name, True, valid, cost, seconds, "")
+        note = {False: "VAL rejected", None: "not checked (VAL not installed)"}.get(valid, "")
+        return Timed(*name, True, valid, cost, seconds, note)
 
 
 def geometric_mean(values: list[float]) -> float:
@@ -127,8 +128,11 @@ def geometric_mean(values: list[float]) -> float:
 
 
 def _ratio(peer: Timed | None, mine: Timed | None) -> float | None:
-    """pyperplan's planning time over ido's, when both solved the problem."""
+    """pyperplan's planning time over ido's, when both solved the problem with plans VAL did
+    not reject (an invalid plan is no solution, however fast)."""
     if peer is None or mine is None or not (peer.solved and mine.solved):
+        return None
+    if peer.valid is False or mine.valid is False:
         return None
     if not peer.planning_s or not mine.planning_s:
         return None
@@ -136,8 +140,8 @@ def _ratio(peer: Timed | None, mine: Timed | None) -> float | None:
 
 
 def _cell(r: Timed) -> str:
-    """Plan cost / planning time, or why there is no plan."""
-    if r.solved and r.cost is not None and r.planning_s is not None:
+    """Plan cost / planning time, or why there is no plan (or no valid one)."""
+    if r.solved and r.valid is not False and r.cost is not None and r.planning_s is not None:
         return f"{r.cost:g} / {r.planning_s * 1e3:,.1f} ms"
     return r.note
 
@@ -172,7 +176,10 @@ def report(results: list[Timed], planners: list[str]) -> str:
                 f"{min(values):.2f}–{max(values):.2f}×; 10× or more on {at_least}"
             )
     invalid = [r for r in results if r.valid is False]
+    unchecked = [r for r in results if r.solved and r.valid is None]
     lines.append(f"- plans VAL rejected: {len(invalid)}")
+    if unchecked:
+        lines.append(f"- plans not checked (VAL not installed): {len(unchecked)}")
     return "\n".join(lines)
 
 

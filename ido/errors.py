@@ -5,6 +5,7 @@ IdoError
 ├── PddlError            a PDDL file ido cannot read, naming the file, line and feature
 ├── NotFoundError        an intent, run or file the user named does not exist
 ├── PlanningError        the planner could not work on the problem (not: infeasible)
+│   └── SearchGaveUp     the search reached its budget (ido.planner.search)
 ├── ExecutionError       a binding could not be performed (raised inside the runtime only)
 └── JournalError         the journal database is unusable
 """

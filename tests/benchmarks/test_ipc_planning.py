@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -16,29 +17,57 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from ipc_planning import Timed, report  # noqa: E402
 
+needs_ipc = pytest.mark.skipif(not IPC.is_dir(), reason="../shared/benchmarks/pddl is not here")
 
-@pytest.mark.skipif(not IPC.is_dir(), reason="../shared/benchmarks/pddl is not here")
-def test_ido_plans_a_small_problem_and_its_planning_time_is_reported() -> None:
+
+def race(planners: str) -> list[str]:
+    """The table row of miconic s1-0 (4 steps, optimal), one cell per planner."""
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--domains", "miconic", "--problems", "1",
-         "--planners", "ido-search,ido-cpsat"],
+         "--planners", planners],
         check=False, capture_output=True, text=True, cwd=ROOT, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    row = next(line for line in done.stdout.splitlines() if line.startswith("| miconic/"))
-    cells = [cell.strip() for cell in row.strip("|").split("|")]
-    # Both backends find the optimal plan of s1-0 (4 steps), each timed in milliseconds.
-    assert cells[1].startswith("4 / ") and cells[1].endswith(" ms")
-    assert cells[2].startswith("4 / ") and cells[2].endswith(" ms")
     assert "- plans VAL rejected: 0" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| miconic/"))
+    return [cell.strip() for cell in row.strip("|").split("|")][1:]
+
+
+def milliseconds(cell: str) -> float:
+    cost, _, time = cell.partition(" / ")
+    assert cost == "4" and time.endswith(" ms"), cell
+    return float(time.removesuffix(" ms").replace(",", ""))
+
+
+@needs_ipc
+def test_ido_plans_a_small_problem_and_its_planning_time_is_reported() -> None:
+    """Both ido backends plan s1-0 optimally, each with a planning time of its own."""
+    cells = race("ido-search,ido-cpsat")
+    assert all(milliseconds(cell) > 0 for cell in cells[:2])
+
+
+@needs_ipc
+@pytest.mark.skipif(importlib.util.find_spec("pyperplan") is None, reason="bench extra")
+def test_pyperplan_is_timed_the_same_way() -> None:
+    """pyperplan's child plans s1-0 optimally too, and the ratio is over the two times."""
+    ours, theirs, ratio = race("ido-search,pyperplan")
+    expected = milliseconds(theirs) / milliseconds(ours)
+    # (The cells round each time to 0.1 ms; the ratio is worked out before rounding.)
+    assert float(ratio.rstrip("×")) == pytest.approx(expected, rel=0.1, abs=0.01)
 
 
 def timed(planner: str, problem: str, seconds: float | None, solved: bool = True) -> Timed:
-    return Timed("d", problem, planner, solved, solved, 3.0 if solved else None, seconds, "")
+    valid = True if solved else None
+    return Timed("d", problem, planner, solved, valid, 3.0 if solved else None, seconds, "")
 
 
 def test_ratios_are_pyperplan_over_ido_on_problems_both_solved() -> None:
+    """Ratios and their geometric mean count only problems both solved with valid plans."""
+    invalid = timed("ido-search", "e", 0.001)
+    invalid.valid, invalid.note = False, "VAL rejected"
     rows = [
+        invalid,
+        timed("pyperplan", "e", 1.0),  # not counted: ido's plan is invalid, however fast
         timed("ido-search", "a", 0.01),
         timed("pyperplan", "a", 0.2),  # 20×
         timed("ido-search", "b", 0.4),
@@ -50,6 +79,8 @@ def test_ratios_are_pyperplan_over_ido_on_problems_both_solved() -> None:
     assert "| d/a | 3 / 10.0 ms | 3 / 200.0 ms | 20.00× |" in text
     assert "| d/b | 3 / 400.0 ms | 3 / 100.0 ms | 0.25× |" in text
     assert "| d/c |  | 3 / 1,000.0 ms | — |" in text
+    assert "| d/e | VAL rejected | 3 / 1,000.0 ms | — |" in text
+    assert "- plans VAL rejected: 1" in text
     # Geometric mean of 20 and 0.25 is sqrt(5).
     assert "on the 2 problems both solved: geometric mean 2.24×, range 0.25–20.00×" in text
     assert "10× or more on 1" in text

@@ -12,7 +12,7 @@ from ido.errors import PlanningError
 from ido.planner import get_planner
 from ido.planner.cpsat import CpSatPlanner
 from ido.planner.grounding import Grounded, ground
-from ido.planner.search import SearchPlanner, _apply, _compile, _Remaining, _Successors
+from ido.planner.search import MAX_STATES, SearchPlanner, _apply, _compile, _Remaining, _Successors
 from ido.planner.simulate import check_plan
 from ido.planner.solving import measure
 from ido.planner.types import Action, Limits, Task, Weights
@@ -49,15 +49,33 @@ def test_search_gives_up_with_a_clear_error_past_its_state_budget() -> None:
 
 
 def test_search_gives_up_past_its_comparison_budget() -> None:
-    """Many paths to the same states cost comparisons, not expansions: those are bounded
-    too, so a search with limits cannot run on for hours within its state budget."""
+    """Paths checked against cost time as expansions do, and are bounded too: a budget of
+    exactly what the search needs settles it, one less gives up and says so."""
     t = task()
     settled = SearchPlanner().plan(t)
     assert settled.status == "planned"
-    with pytest.raises(PlanningError, match=r"search compared 0 paths with others to the same"):
-        SearchPlanner(max_compared=0).plan(t)
+    needed = next(n for n in range(10_000) if _settles(t, n))
+    assert needed > 0  # the task reaches some state by two paths
+    assert SearchPlanner(max_compared=needed).plan(t).plan == settled.plan
+    with pytest.raises(
+        PlanningError, match=rf"search checked new paths against {needed - 1:,} kept paths"
+    ):
+        SearchPlanner(max_compared=needed - 1).plan(t)
     # The default grows with the state budget; it is recorded with each decision.
     assert SearchPlanner(max_states=10).parameters(t)["max_compared"] == 2_000
+
+
+def _settles(t: Task, budget: int) -> bool:
+    try:
+        SearchPlanner(max_compared=budget).plan(t)
+    except PlanningError:
+        return False
+    return True
+
+
+def test_cpsat_fallback_gets_the_search_backends_own_budget() -> None:
+    """CP-SAT's fallback is the search as `planner: search` runs it, budget and all."""
+    assert CpSatPlanner().fallback_states == SearchPlanner().max_states == MAX_STATES
 
 
 def agree(t: Task) -> None:
