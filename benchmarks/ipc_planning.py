@@ -75,23 +75,19 @@ def child(planner: str, domain: Path, problem: Path, plan: Path) -> None:
         from ortools.sat.python import cp_model  # noqa: F401
 
         import ido.decide
+        import ido.loading
         import ido.observe
+        import ido.pddl
         import ido.planner.cpsat
-        import ido.planner.search  # noqa: F401
-        from ido.cli import _decide_once, _ipc_plan
+        import ido.planner.search  # noqa: F401  (this block: loaded, not used by name)
+        from ido.cli import _decide_once, _ipc_plan, _on_planner, _pddl_intent
         from ido.conditions import compile_condition
-        from ido.loading import load_catalog
-        from ido.pddl import import_pddl
 
         compile_condition("true")
         started = time.process_time()
-        with tempfile.TemporaryDirectory(prefix="ido-pddl-") as folder:
-            done = import_pddl(domain, problem, Path(folder))
-            loaded = load_catalog([Path(folder)], base=Path(folder))
-        chosen = loaded.intents[done.intent_name]
+        loaded, chosen = _pddl_intent(domain, problem)  # as `ido plan --pddl` does
         backend = planner.removeprefix("ido-")
-        spec = chosen.spec.model_copy(update={"planner": backend})
-        decision = _decide_once(loaded, chosen.model_copy(update={"spec": spec}), 0)
+        decision = _decide_once(loaded, _on_planner(chosen, backend), 0)
         seconds = time.process_time() - started
         found_plan = decision.result.plan
         lines = [] if found_plan is None else _ipc_plan(loaded, found_plan).splitlines()

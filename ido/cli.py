@@ -179,19 +179,12 @@ def plan(
 ) -> None:
     """Plan an intent from the current state without acting."""
     _check_format(fmt, ("text", "json"))
-    from ido.loading import find_intent, load_catalog
+    from ido.loading import find_intent
 
     if pddl is None and intent is None:
         raise typer.BadParameter("name an INTENT, or give --pddl DOMAIN PROBLEM")
     if pddl is not None:
-        import tempfile
-
-        from ido.pddl import import_pddl as ground_pddl
-
-        with tempfile.TemporaryDirectory(prefix="ido-pddl-") as folder:
-            done = ground_pddl(pddl[0], pddl[1], Path(folder))
-            loaded = load_catalog([Path(folder)], base=Path(folder))
-        chosen = loaded.intents[done.intent_name]
+        loaded, chosen = _pddl_intent(pddl[0], pddl[1])
     else:
         assert intent is not None
         loaded = _load(catalog, intent)
@@ -202,9 +195,7 @@ def plan(
         if planner not in PLANNERS:
             known = ", ".join(sorted(PLANNERS))
             raise typer.BadParameter(f"'{planner}' is not one of {known}", param_hint="--planner")
-        chosen = chosen.model_copy(
-            update={"spec": chosen.spec.model_copy(update={"planner": planner})}
-        )
+        chosen = _on_planner(chosen, planner)
     decision = _decide_once(loaded, chosen, alternatives)
     if plan_out is not None and decision.result.plan is not None:
         plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
@@ -228,6 +219,25 @@ def plan(
         typer.echo(render(view, "text"), nl=False)
     status = decision.result.status
     raise typer.Exit(1 if status == "infeasible" else 0)
+
+
+def _pddl_intent(domain: Path, problem: Path) -> tuple[Any, Any]:
+    """A PDDL problem as `ido plan --pddl` plans it: the catalog it is imported into (as
+    YAML in a temporary folder, loaded back) and that catalog's intent."""
+    import tempfile
+
+    from ido.loading import load_catalog
+    from ido.pddl import import_pddl
+
+    with tempfile.TemporaryDirectory(prefix="ido-pddl-") as folder:
+        done = import_pddl(domain, problem, Path(folder))
+        loaded = load_catalog([Path(folder)], base=Path(folder))
+    return loaded, loaded.intents[done.intent_name]
+
+
+def _on_planner(intent: Any, planner: str) -> Any:
+    """`intent` planned by the backend `planner` instead of its own."""
+    return intent.model_copy(update={"spec": intent.spec.model_copy(update={"planner": planner})})
 
 
 def _decide_once(loaded: Any, chosen: Any, alternatives: int) -> Any:
