@@ -9,7 +9,7 @@ import threading
 from ortools.sat.python import cp_model
 
 from ido.errors import PlanningError
-from ido.planner.bounds import Landmarks, beyond, landmarks, prunable
+from ido.planner.bounds import Landmarks, beyond, landmarks, plan_floor, prunable
 from ido.planner.explain import fits
 from ido.planner.grounding import Grounded, over_limit
 from ido.planner.search import MAX_STATES, SearchGaveUp, SearchPlanner
@@ -31,6 +31,7 @@ SHORT = 16  # horizons up to this are solved at once; longer ones are deepened i
 SMALL = 3  # problems with at most this many usable capabilities go to the exact search
 PRUNE_FROM = 32  # from this many usable capabilities, landmark bounds narrow each solve
 SHORTLIST = 3  # achievers per landmark (by the objective) in the first, narrow solve
+FEWEST_FIRST = 4  # a landmark floor of steps up to SHORT / this is tried before SHORT
 
 
 class CpSatPlanner(SolvingPlanner):
@@ -204,23 +205,35 @@ class CpSatPlanner(SolvingPlanner):
         `least` times that many: the next solve starts from that floor, and a plan that
         meets it is proven optimal at once. The horizon grows by a quarter at a time: a
         plan just past it is found on a model not much longer than it needs.
+
+        The first horizon is the short one, or, when the landmarks say no plan takes fewer
+        than a few steps (`_fewest_steps`) and the steps' metrics are so alike that a plan
+        of that many steps would be proven optimal at once, that few: a model of a few
+        steps solves in milliseconds, where the short horizon's may take a second even for
+        a plan of one step (IPC's STRIPS problems, all steps alike). Where a plan of that
+        many steps would not settle it, trying it is mostly one more solve, and is left out.
         """
-        least = min(
-            (measure(task, g.actions[a], metric) for a in allowed),
-            default=0.0,
-        )
+        metrics = [measure(task, g.actions[a], metric) for a in allowed]
+        least = min(metrics, default=0.0)
         # Elapsed time is a critical path: a step in parallel adds nothing to it.
         if length <= self.short_horizon or least <= 0 or metric == "latency":
             return self._solve_at(task, g, length, metric, allowed, hint)
         step_floor = _i(least)  # rounding keeps the order: the least of the rounded steps
         steps, floor = self.short_horizon, None
+        few = self.short_horizon // FEWEST_FIRST
+        if few >= 1 and max(metrics) < 2 * least:  # else no plan of any length settles it
+            fewest = _fewest_steps(g, allowed)
+            # A plan of `fewest` steps then totals under (fewest + 1) * least: `enough` below.
+            if fewest <= few and fewest * max(metrics) < (fewest + 1) * least * (1 - 1e-9):
+                steps = fewest
         while True:
             found = self._solve_at(task, g, steps, metric, allowed, hint, floor)
             if found is None:
                 if steps >= length:
                     return None
                 floor = (steps + 1) * step_floor  # no plan has `steps` steps or fewer
-                steps = min(length, steps + max(1, steps // 4))
+                grown = steps + max(1, steps // 4)
+                steps = min(length, max(grown, self.short_horizon))
                 continue
             enough = min(length, math.floor(plan_total(found.plan, metric) / least + 1e-9))
             if enough <= steps:
@@ -751,6 +764,15 @@ class _Encoding:
         """`x[t, a]`: action `a` is step `t` (a timed encoding's, where each is `y`)."""
         assert self.timed, "only a timed encoding has a literal per action and step"
         return self.x
+
+
+def _fewest_steps(g: Grounded, allowed: frozenset[int]) -> int:
+    """A lower bound on the steps of any plan among `allowed` (at least 1): every plan holds
+    an achiever of each landmark, and one step achieves only so many of them."""
+    marks = landmarks(g, allowed)
+    if not marks:
+        return 1
+    return max(1, math.ceil(plan_floor([1.0] * len(g.actions), marks) - 1e-9))
 
 
 def _i(value: float) -> int:

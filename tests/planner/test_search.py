@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from test_cpsat import PAY_SLOW, SHIP_DHL, SHOP, SMS, task
+from test_cpsat import PAY_SLOW, SHIP, SHIP_DHL, SHOP, SMS, task
 from test_property import LARGE_SEEDS, SMALL_SEEDS, brute_force, random_task, token_task
 
 from ido.errors import PlanningError
 from ido.planner import get_planner
-from ido.planner.cpsat import CpSatPlanner
+from ido.planner.cpsat import CpSatPlanner, _fewest_steps
 from ido.planner.grounding import Grounded, ground
 from ido.planner.search import MAX_STATES, SearchPlanner, _apply, _compile, _Remaining, _Successors
 from ido.planner.simulate import check_plan
@@ -134,7 +134,7 @@ def test_a_long_horizon_is_deepened_without_losing_the_optimum(seed: int, short:
     assert check_plan(t, found.plan) == []
 
 
-@pytest.mark.parametrize("short", [2, 3, 4])
+@pytest.mark.parametrize("short", [2, 3, 4, 8, 16])
 @pytest.mark.parametrize("seed", range(0, 40, 3))
 def test_deepening_with_unit_costs_keeps_the_optimum(seed: int, short: int) -> None:
     """Every step costs 1, as in PDDL: a horizon without a plan proves each plan costs
@@ -150,6 +150,50 @@ def test_deepening_with_unit_costs_keeps_the_optimum(seed: int, short: int) -> N
     assert found.optimal
     assert found.plan.score == pytest.approx(reference.plan.score, abs=1e-6)
     assert check_plan(t, found.plan) == []
+
+
+def unit_costs(t: Task) -> Task:
+    """`t` with every step costing 1 and nothing else to weigh, as in STRIPS."""
+    actions = tuple(replace(a, cost=1.0, latency=0.0, reliability=1.0) for a in t.actions)
+    return replace(t, actions=actions, max_steps=40, limits=Limits())
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_landmark_floor_of_steps_is_a_lower_bound(seed: int) -> None:
+    """No plan has fewer steps than `_fewest_steps` says, the optimum included."""
+    t = unit_costs(token_task(seed))
+    g = ground(t)
+    reference = SearchPlanner().solve(t)
+    assert reference is not None
+    assert 1 <= _fewest_steps(g, frozenset(range(len(g.actions)))) <= len(reference.plan.steps)
+
+
+def test_a_plan_as_short_as_the_landmarks_allow_is_solved_on_a_short_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Steps all alike and a goal one step away, on a horizon (5) past the short one (4):
+    one solve of one step settles it, where the short horizon's model was solved before
+    (as it still is when the short horizon is under FEWEST_FIRST steps); same plan."""
+    shortcut = replace(SHIP_DHL, name="ship-direct", requires=(), effects=SHIP.effects)
+    t = task([*SHOP, PAY_SLOW, SHIP_DHL, shortcut], goal=("state.order.status == 'shipped'",))
+    t = replace(t, actions=tuple(replace(a, cost=1.0, latency=0.0) for a in t.actions))
+    t = replace(t, max_steps=40, weights=Weights(cost=1.0, latency=0.0, risk=0.0))
+    horizons: list[int] = []
+    solve_at = CpSatPlanner._solve_at
+
+    def spy(self: CpSatPlanner, task: Task, g: Grounded, length: int, *rest: object) -> object:
+        horizons.append(length)
+        return solve_at(self, task, g, length, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CpSatPlanner, "_solve_at", spy)
+    found = CpSatPlanner(small=0, prune_from=10**6, short_horizon=4).solve(t)
+    assert found is not None and found.optimal
+    assert found.plan.capabilities == ("ship-direct",)
+    assert horizons == [1]
+    horizons.clear()
+    found_before = CpSatPlanner(small=0, prune_from=10**6, short_horizon=3).solve(t)
+    assert found_before is not None and found_before.plan == found.plan
+    assert horizons == [3]
 
 
 def test_cpsat_out_of_time_falls_back_to_the_search() -> None:
