@@ -113,10 +113,14 @@ class CpSatPlanner(SolvingPlanner):
                 task, g, length, metric, without
             )
         try:
-            allowed, hint = self._narrowed(
+            allowed, hint, settled = self._narrowed(
                 task, g, length, metric, usable(g, without), without, near
             )
-            found: Solution | None = self._deepen(task, g, length, metric, allowed, hint)
+            found: Solution | None
+            if settled and hint is not None:
+                found = Solution(hint, True, length)
+            else:
+                found = self._deepen(task, g, length, metric, allowed, hint)
         except _Undecided:
             found, undecided = None, True
         else:
@@ -145,7 +149,7 @@ class CpSatPlanner(SolvingPlanner):
         allowed: frozenset[int],
         without: frozenset[str] = frozenset(),
         near: Plan | None = None,
-    ) -> tuple[frozenset[int], Plan | None]:
+    ) -> tuple[frozenset[int], Plan | None, bool]:
         """`allowed` without the actions that no optimal plan within the limits can use
         (see `ido.planner.bounds`): first those whose landmark bound breaks `max_cost` or
         `min_success_probability`, then, once a plan is found, those whose bound on the
@@ -153,12 +157,13 @@ class CpSatPlanner(SolvingPlanner):
         is left from. The plan is found among a few achievers per landmark, or, for the
         alternatives' solves (with `without`), is the chosen plan `near` with each left-out
         step swapped for a stand-in (`_swapped`): one more solve each would cost more than
-        it saves."""
+        it saves. True last when that plan is already the best (`_settles`): no solve on
+        what is left could return a better one."""
         if len(allowed) < self.prune_from:
-            return allowed, None
+            return allowed, None, False
         marks = landmarks(g, allowed)
         if not marks:
-            return allowed, None
+            return allowed, None, False
         limits = task.limits
         rules = []
         if limits.max_cost is not None:
@@ -169,23 +174,55 @@ class CpSatPlanner(SolvingPlanner):
         kept = allowed - prunable(allowed, marks, rules)
         marks = landmarks(g, kept) if kept != allowed else marks
         if not marks or metric == "latency":  # an elapsed time is not a sum
-            return kept, None
+            return kept, None, False
         if without:
             start = None if near is None else _swapped(task, g, near, without, kept, metric)
         else:
             few = _shortlist(task, g, marks, kept, metric)
             if len(few) > len(kept) // 2:
-                return kept, None
+                return kept, None, False
             try:
                 first = self._deepen(task, g, length, metric, few)
             except _Undecided:
-                return kept, None
+                return kept, None, False
             start = None if first is None else first.plan
         if start is None:
-            return kept, None
+            return kept, None, False
+        if self._settles(task, g, metric, kept, marks, start):
+            return kept, start, True
         best = plan_total(start, metric)
         cost_of = lambda a: measure(task, g.actions[a], metric)  # noqa: E731
-        return kept - beyond(kept, marks, cost_of, best, rules), start
+        return kept - beyond(kept, marks, cost_of, best, rules), start, False
+
+    def _settles(
+        self,
+        task: Task,
+        g: Grounded,
+        metric: Metric,
+        kept: frozenset[int],
+        marks: Landmarks,
+        plan: Plan,
+    ) -> bool:
+        """Whether `plan` (within the limits, of `kept` actions) is what the solve on `kept`
+        would return: its total, in the model's integer units, meets the landmark floor of
+        every plan of `kept` actions (`plan_floor`), and its steps the landmark floor of
+        steps, so no plan totals less, nor as little in fewer steps (the model's tie-break).
+        Where a capability has providers alike in what they do, and the limits are slack,
+        the cheapest provider of each step is such a plan: proven optimal without a solve."""
+        scaled = self._scaled(task, g, metric)
+        if min(scaled[a] for a in kept) < 0:
+            return False  # the floor needs nonnegative costs
+        try:
+            steps = [g.position[step.capability] for step in plan.steps]
+        except KeyError:
+            return False
+        if any(a not in kept for a in steps):
+            return False
+        costs = [float(c) if a in kept else math.inf for a, c in enumerate(scaled)]
+        # Integer totals: a total within rounding of the floor is the least there is.
+        if sum(scaled[a] for a in steps) > plan_floor(costs, marks) + 1e-6:
+            return False
+        return len(steps) <= plan_floor([1.0] * len(scaled), marks) + 1e-9
 
     def _deepen(
         self,

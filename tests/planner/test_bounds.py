@@ -447,3 +447,64 @@ def test_beyond_leaves_out_the_actions_whose_bound_is_over_the_plan_found() -> N
     out = beyond(everything, marks, lambda a: scores[a], upper)
     assert out == over(bounds, upper) and 0 < len(out) < len(everything)
     assert not beyond(everything, marks, lambda a: -1.0, upper)  # negative: no bound
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_plan_at_the_landmark_floor_is_settled_without_its_solve(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack limits on a provider catalog: the plan of the narrow first solve meets the
+    landmark floor, so the solve on everything left is not run (fewer solves than with the
+    check turned off), and the plan, its optimality and every alternative are the same as
+    the unpruned planner's."""
+    task = replace(provider_task(seed), limits=Limits())
+    deepened: list[int] = []
+    deepen = CpSatPlanner._deepen
+
+    def counted(self: CpSatPlanner, *args: Any, **kwargs: Any) -> Any:
+        deepened.append(1)
+        return deepen(self, *args, **kwargs)
+
+    monkeypatch.setattr(CpSatPlanner, "_deepen", counted)
+    settled = CpSatPlanner(prune_from=1, threads=1).plan(task)
+    with_check = len(deepened)
+    deepened.clear()
+    monkeypatch.setattr(CpSatPlanner, "_settles", lambda *args: False)
+    unsettled = CpSatPlanner(prune_from=1, threads=1).plan(task)
+    assert with_check < len(deepened)
+    plain = CpSatPlanner(prune_from=10**9, threads=1).plan(task)
+    assert settled.plan is not None and plain.plan is not None and settled.proven_optimal
+    assert settled.plan.score == pytest.approx(plain.plan.score, abs=1e-6)
+    assert not check_plan(task, settled.plan)
+    assert settled.to_json() == unsettled.to_json()
+    assert _alternatives(task, 1) == _alternatives(task, 10**9)
+
+
+def test_a_plan_at_the_floor_with_more_steps_than_needed_is_not_settled() -> None:
+    """Two steps totalling the floor, where one step that does both costs as much: the
+    model prefers the shorter plan on a tie, so only the one step is settled at once."""
+    both = Action("both", "c", 2.0, 0.0, 1.0, effects=(("a", True), ("b", True)))
+    first = Action("first", "p", 1.0, 0.0, 1.0, effects=(("a", True),))
+    second = Action("second", "q", 1.0, 0.0, 1.0, effects=(("b", True),))
+    task = Task(
+        state={"a": False, "b": False},
+        goal=("state.a", "state.b"),
+        actions=(both, first, second),
+        weights=Weights(cost=1.0, latency=0.0, risk=0.0),
+    )
+    g = ground(task)
+    kept = frozenset(range(len(g.actions)))
+    marks = landmarks(g, kept)
+    assert marks is not None
+    planner = CpSatPlanner(small=0, prune_from=1, threads=1)
+    pair = CpSatPlanner(small=0, prune_from=10**9).solve(replace(task, actions=(first, second)))
+    one = planner.solve(task)
+    assert pair is not None and one is not None
+    assert one.plan.capabilities == ("both",)
+    assert planner._settles(task, g, "score", kept, marks, one.plan)
+    assert not planner._settles(task, g, "score", kept, marks, pair.plan)
+    dearer = replace(task, actions=(replace(both, cost=2.5), first, second))
+    h = ground(dearer)
+    dear_marks = landmarks(h, kept)
+    assert dear_marks is not None
+    assert not planner._settles(dearer, h, "score", kept, dear_marks, one.plan)  # 2.5 > 2
