@@ -9,7 +9,7 @@ import threading
 from ortools.sat.python import cp_model
 
 from ido.errors import PlanningError
-from ido.planner.bounds import Landmarks, beyond, landmarks, plan_floor, prunable
+from ido.planner.bounds import Landmarks, achieved, beyond, landmarks, plan_floor, prunable
 from ido.planner.explain import fits
 from ido.planner.grounding import Grounded, over_limit
 from ido.planner.search import MAX_STATES, SearchGaveUp, SearchPlanner
@@ -117,8 +117,8 @@ class CpSatPlanner(SolvingPlanner):
                 task, g, length, metric, usable(g, without), without, near
             )
             found: Solution | None
-            if settled and hint is not None:
-                found = Solution(hint, True, length)
+            if settled:  # without a hint: proven to have no plan
+                found = None if hint is None else Solution(hint, True, length)
             else:
                 found = self._deepen(task, g, length, metric, allowed, hint)
         except _Undecided:
@@ -157,11 +157,14 @@ class CpSatPlanner(SolvingPlanner):
         is left from. The plan is found among a few achievers per landmark, or, for the
         alternatives' solves (with `without`), is the chosen plan `near` with each left-out
         step swapped for a stand-in (`_swapped`): one more solve each would cost more than
-        it saves. True last when that plan is already the best (`_settles`): no solve on
-        what is left could return a better one."""
+        it saves. True last when that is settled without a solve: the plan is already the
+        best (`_settles`), or, with no plan, a landmark has no achiever left, so no plan
+        exists within the limits."""
         if len(allowed) < self.prune_from:
             return allowed, None, False
         marks = landmarks(g, allowed)
+        if marks is None:
+            return allowed, None, True
         if not marks:
             return allowed, None, False
         limits = task.limits
@@ -173,8 +176,13 @@ class CpSatPlanner(SolvingPlanner):
             rules.append((lambda a: g.actions[a].risk, risk))
         kept = allowed - prunable(allowed, marks, rules)
         marks = landmarks(g, kept) if kept != allowed else marks
+        if marks is None:  # what the limits leave cannot make a plan
+            return kept, None, True
         if not marks or metric == "latency":  # an elapsed time is not a sum
             return kept, None, False
+        cheapest = _cheapest(task, g, marks, kept, metric)
+        if cheapest is not None and self._settles(task, g, metric, kept, marks, cheapest):
+            return kept, cheapest, True
         if without:
             start = None if near is None else _swapped(task, g, near, without, kept, metric)
         else:
@@ -486,16 +494,45 @@ def _swapped(
 def _valid(g: Grounded, actions: list[int]) -> bool:
     """Whether the actions, in this order, apply one after another and reach the goal."""
     values = [0] * len(g.fluents)  # value 0 of each fact is its value now
-
-    def holds(tables: tuple[Table, ...]) -> bool:
-        return all(tuple(values[f] for f in t.fluents) in t.true_rows for t in tables)
-
     for a in actions:
-        if not holds(g.pre[a]):
+        if not _holds(values, g.pre[a]):
             return False
         for f, v in g.eff[a]:
             values[f] = v
-    return holds(g.goal)
+    return _holds(values, g.goal)
+
+
+def _holds(values: list[int], tables: tuple[Table, ...]) -> bool:
+    return all(tuple(values[f] for f in t.fluents) in t.true_rows for t in tables)
+
+
+def _cheapest(
+    task: Task, g: Grounded, marks: Landmarks, kept: frozenset[int], metric: Metric
+) -> Plan | None:
+    """Per landmark the achiever whose share of `metric` is least (see `ido.planner.bounds`),
+    each once, in the first order found (by index) in which each applies when its turn
+    comes, if it then reaches the goal within the limits: a plan whose total is often the
+    landmark floor itself (`_settles`). None when these steps make no such plan."""
+    share = {a: len(ms) for a, ms in achieved(marks).items()}
+    todo = sorted(
+        {min(m, key=lambda a: (measure(task, g.actions[a], metric) / share[a], a)) for m in marks}
+    )
+    if not set(todo) <= kept:
+        return None
+    values = [0] * len(g.fluents)
+    order: list[int] = []
+    while todo:
+        a = next((a for a in todo if _holds(values, g.pre[a])), None)
+        if a is None:
+            return None
+        todo.remove(a)
+        order.append(a)
+        for f, v in g.eff[a]:
+            values[f] = v
+    if not _holds(values, g.goal):
+        return None
+    plan = ordered(g, Plan(tuple(step_of(task, g.actions[a]) for a in order)))
+    return plan if fits(task.limits, plan) else None
 
 
 def _shortlist(

@@ -453,19 +453,12 @@ def test_beyond_leaves_out_the_actions_whose_bound_is_over_the_plan_found() -> N
 def test_a_plan_at_the_landmark_floor_is_settled_without_its_solve(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Slack limits on a provider catalog: the plan of the narrow first solve meets the
-    landmark floor, so the solve on everything left is not run (fewer solves than with the
-    check turned off), and the plan, its optimality and every alternative are the same as
-    the unpruned planner's."""
+    """Slack limits on a provider catalog: the cheapest achiever of each landmark make a
+    plan at the landmark floor, so no solve is run for it (fewer than with the check turned
+    off), and the plan, its optimality and every alternative are the same as the unpruned
+    planner's."""
     task = replace(provider_task(seed), limits=Limits())
-    deepened: list[int] = []
-    deepen = CpSatPlanner._deepen
-
-    def counted(self: CpSatPlanner, *args: Any, **kwargs: Any) -> Any:
-        deepened.append(1)
-        return deepen(self, *args, **kwargs)
-
-    monkeypatch.setattr(CpSatPlanner, "_deepen", counted)
+    deepened = _no_deepening(monkeypatch)
     settled = CpSatPlanner(prune_from=1, threads=1).plan(task)
     with_check = len(deepened)
     deepened.clear()
@@ -508,3 +501,67 @@ def test_a_plan_at_the_floor_with_more_steps_than_needed_is_not_settled() -> Non
     dear_marks = landmarks(h, kept)
     assert dear_marks is not None
     assert not planner._settles(dearer, h, "score", kept, dear_marks, one.plan)  # 2.5 > 2
+
+
+def _no_deepening(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record every `_deepen` (each is one or more CP-SAT solves)."""
+    deepened: list[int] = []
+    deepen = CpSatPlanner._deepen
+
+    def counted(self: CpSatPlanner, *args: Any, **kwargs: Any) -> Any:
+        deepened.append(1)
+        return deepen(self, *args, **kwargs)
+
+    monkeypatch.setattr(CpSatPlanner, "_deepen", counted)
+    return deepened
+
+
+def test_the_cheapest_achievers_are_put_in_an_order_that_works(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Per landmark its cheapest achiever, run in an order in which each applies (here not
+    the order of the catalog): a plan at the landmark floor, so no solve is needed."""
+    ship = Action(
+        "a-ship", "p", 1.0, 0.0, 1.0, requires=("state.packed",), effects=(("sent", True),)
+    )
+    pack = Action("b-pack", "p", 1.0, 0.0, 1.0, effects=(("packed", True),))
+    dear_pack = Action("c-pack", "q", 3.0, 0.0, 1.0, effects=(("packed", True),))
+    dear_ship = Action(
+        "d-ship", "q", 3.0, 0.0, 1.0, requires=("state.packed",), effects=(("sent", True),)
+    )
+    task = Task(
+        state={"packed": False, "sent": False},
+        goal=("state.sent",),
+        actions=(ship, pack, dear_pack, dear_ship),
+        weights=Weights(cost=1.0, latency=0.0, risk=0.0),
+    )
+    deepened = _no_deepening(monkeypatch)
+    found = CpSatPlanner(small=0, prune_from=1, threads=1).solve(task)
+    assert found is not None and found.optimal
+    assert found.plan.capabilities == ("b-pack", "a-ship")
+    assert not deepened and not check_plan(task, found.plan)
+
+
+def test_an_alternative_the_limits_leave_no_achiever_for_has_no_plan_without_a_solve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without the one affordable packer, every packer left breaks `max_cost` on its own:
+    the landmark has no achiever within the limits, so there is no plan, and no solve is
+    run to say so (the planner without the bounds agrees)."""
+    pack = Action("pack", "p", 1.0, 0.0, 1.0, effects=(("packed", True),))
+    dear = [Action(f"pack-{i}", "q", 5.0, 0.0, 1.0, effects=(("packed", True),)) for i in range(3)]
+    task = Task(
+        state={"packed": False},
+        goal=("state.packed",),
+        actions=(pack, *dear),
+        weights=Weights(cost=1.0, latency=0.0, risk=0.0),
+        limits=Limits(max_cost=2.0),
+    )
+    g = ground(task)
+    deepened = _no_deepening(monkeypatch)
+    planner = CpSatPlanner(small=0, prune_from=1, threads=1)
+    assert planner.solve(task, g, without=frozenset({"pack"})) is None
+    assert not deepened
+    plain = CpSatPlanner(small=0, prune_from=10**9, threads=1)
+    assert plain.solve(task, g, without=frozenset({"pack"})) is None
+    assert deepened  # the plain planner did solve
