@@ -160,12 +160,17 @@ class CpSatPlanner(SolvingPlanner):
         it saves. True last when that is settled without a solve: the plan is already the
         best (`_settles`), or, with no plan, a landmark has no achiever left, so no plan
         exists within the limits."""
-        if len(allowed) < self.prune_from:
+        if len(allowed) < self.prune_from and not self.small:
             return allowed, None, False
         marks = landmarks(g, allowed)
         if marks is None:
             return allowed, None, True
         if not marks:
+            return allowed, None, False
+        if len(allowed) < self.prune_from:  # too few to narrow; maybe settled all the same
+            cheapest = None if metric == "latency" else _cheapest(task, g, marks, allowed, metric)
+            if cheapest is not None and self._settles(task, g, metric, allowed, marks, cheapest):
+                return allowed, cheapest, True
             return allowed, None, False
         limits = task.limits
         rules = []

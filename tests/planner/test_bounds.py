@@ -540,6 +540,12 @@ def test_the_cheapest_achievers_are_put_in_an_order_that_works(
     assert found is not None and found.optimal
     assert found.plan.capabilities == ("b-pack", "a-ship")
     assert not deepened and not check_plan(task, found.plan)
+    # Too few capabilities to narrow (under prune_from), more than the exact search takes:
+    # settled the same way, unless small=0 asks for CP-SAT on every solve.
+    assert CpSatPlanner(threads=1).solve(task) == found
+    assert not deepened
+    assert CpSatPlanner(small=0, threads=1).solve(task) == found
+    assert deepened
 
 
 def test_an_alternative_the_limits_leave_no_achiever_for_has_no_plan_without_a_solve(

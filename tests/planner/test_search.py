@@ -212,7 +212,7 @@ def test_out_of_time_with_no_plan_is_not_reported_as_infeasible() -> None:
         match=r"CP-SAT reached its time limit .* without a plan, and the search gave up too "
         r"\(it expanded 1 states\)",
     ):
-        CpSatPlanner(fallback_states=1).plan(task(time_limit=1e-9))
+        CpSatPlanner(small=0, fallback_states=1).plan(task(time_limit=1e-9))
 
 
 def reachable(g: Grounded, actions: list[int], most: int = 3000) -> list[tuple[int, ...]]:
