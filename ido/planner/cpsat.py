@@ -168,8 +168,10 @@ class CpSatPlanner(SolvingPlanner):
         if not marks:
             return allowed, None, False
         if len(allowed) < self.prune_from:  # too few to narrow; maybe settled all the same
-            cheapest = None if metric == "latency" else _cheapest(task, g, marks, allowed, metric)
-            if cheapest is not None and self._settles(task, g, metric, allowed, marks, cheapest):
+            cheapest = None if metric == "latency" else _cheapest(task, g, marks, metric)
+            if cheapest is not None and self._settles(
+                task, g, length, metric, allowed, marks, cheapest
+            ):
                 return allowed, cheapest, True
             return allowed, None, False
         limits = task.limits
@@ -185,8 +187,8 @@ class CpSatPlanner(SolvingPlanner):
             return kept, None, True
         if not marks or metric == "latency":  # an elapsed time is not a sum
             return kept, None, False
-        cheapest = _cheapest(task, g, marks, kept, metric)
-        if cheapest is not None and self._settles(task, g, metric, kept, marks, cheapest):
+        cheapest = _cheapest(task, g, marks, metric)
+        if cheapest is not None and self._settles(task, g, length, metric, kept, marks, cheapest):
             return kept, cheapest, True
         if without:
             start = None if near is None else _swapped(task, g, near, without, kept, metric)
@@ -201,7 +203,7 @@ class CpSatPlanner(SolvingPlanner):
             start = None if first is None else first.plan
         if start is None:
             return kept, None, False
-        if self._settles(task, g, metric, kept, marks, start):
+        if self._settles(task, g, length, metric, kept, marks, start):
             return kept, start, True
         best = plan_total(start, metric)
         cost_of = lambda a: measure(task, g.actions[a], metric)  # noqa: E731
@@ -211,17 +213,21 @@ class CpSatPlanner(SolvingPlanner):
         self,
         task: Task,
         g: Grounded,
+        length: int,
         metric: Metric,
         kept: frozenset[int],
         marks: Landmarks,
         plan: Plan,
     ) -> bool:
-        """Whether `plan` (within the limits, of `kept` actions) is what the solve on `kept`
-        would return: its total, in the model's integer units, meets the landmark floor of
-        every plan of `kept` actions (`plan_floor`), and its steps the landmark floor of
-        steps, so no plan totals less, nor as little in fewer steps (the model's tie-break).
-        Where a capability has providers alike in what they do, and the limits are slack,
-        the cheapest provider of each step is such a plan: proven optimal without a solve."""
+        """Whether `plan` (a valid plan of `kept` actions) is what the solve on `kept` at
+        `length` steps would return. It must be a plan that model admits: no longer than
+        `length`, no step over a limit alone, and within the limits by more than the model's
+        rounding could take away (`_clear_of_limits`). And nothing may beat it: its total, in
+        the model's integer units, meets the landmark floor of every plan of `kept` actions
+        (`plan_floor`), and its steps the landmark floor of steps, so no plan totals less,
+        nor as little in fewer steps (the model's tie-break). Where a capability has
+        providers alike in what they do, and the limits are slack, the cheapest provider of
+        each step is such a plan: proven optimal without a solve."""
         scaled = self._scaled(task, g, metric)
         if min(scaled[a] for a in kept) < 0:
             return False  # the floor needs nonnegative costs
@@ -229,7 +235,9 @@ class CpSatPlanner(SolvingPlanner):
             steps = [g.position[step.capability] for step in plan.steps]
         except KeyError:
             return False
-        if any(a not in kept for a in steps):
+        if len(steps) > length or any(a not in kept for a in steps):
+            return False
+        if set(steps) & self._over(task, g) or not _clear_of_limits(task.limits, plan):
             return False
         costs = [float(c) if a in kept else math.inf for a, c in enumerate(scaled)]
         # Integer totals: a total within rounding of the floor is the least there is.
@@ -271,7 +279,7 @@ class CpSatPlanner(SolvingPlanner):
         step_floor = _i(least)  # rounding keeps the order: the least of the rounded steps
         steps, floor = self.short_horizon, None
         few = self.short_horizon // FEWEST_FIRST
-        if few >= 1 and max(metrics) < 2 * least:  # else no plan of any length settles it
+        if few >= 1 and max(metrics) < 2 * least:  # else no plan of `fewest` steps surely would
             fewest = _fewest_steps(g, allowed)
             # A plan of `fewest` steps then totals under (fewest + 1) * least: `enough` below.
             if fewest <= few and fewest * max(metrics) < (fewest + 1) * least * (1 - 1e-9):
@@ -507,23 +515,38 @@ def _valid(g: Grounded, actions: list[int]) -> bool:
     return _holds(values, g.goal)
 
 
+def _clear_of_limits(limits: Limits, plan: Plan) -> bool:
+    """Whether `plan` keeps within each limit by more than rounding to the model's units
+    could make up: each step's value rounds by at most half a unit, and so does the limit,
+    so a sum that far inside it in floats is inside it in the model too."""
+    margin = (len(plan.steps) + 1) / (2 * SCALE)
+    checks = [
+        (limits.max_cost, plan.cost),
+        (limits.deadline, plan.latency),
+        (
+            None
+            if limits.min_success_probability is None
+            else -math.log(max(limits.min_success_probability, 1e-300)),
+            plan_total(plan, "risk"),
+        ),
+    ]
+    return all(limit is None or total <= limit - margin for limit, total in checks)
+
+
 def _holds(values: list[int], tables: tuple[Table, ...]) -> bool:
     return all(tuple(values[f] for f in t.fluents) in t.true_rows for t in tables)
 
 
-def _cheapest(
-    task: Task, g: Grounded, marks: Landmarks, kept: frozenset[int], metric: Metric
-) -> Plan | None:
-    """Per landmark the achiever whose share of `metric` is least (see `ido.planner.bounds`),
-    each once, in the first order found (by index) in which each applies when its turn
-    comes, if it then reaches the goal within the limits: a plan whose total is often the
-    landmark floor itself (`_settles`). None when these steps make no such plan."""
+def _cheapest(task: Task, g: Grounded, marks: Landmarks, metric: Metric) -> Plan | None:
+    """Per landmark (of `kept` actions) the achiever whose share of `metric` is least (see
+    `ido.planner.bounds`), each once, ordered greedily: at each turn the first by index that
+    applies. If that order reaches the goal within the limits, the plan; its total is often
+    the landmark floor itself (`_settles`). None otherwise (another order of the same steps
+    might have worked: it is a quick try, not a search)."""
     share = {a: len(ms) for a, ms in achieved(marks).items()}
     todo = sorted(
         {min(m, key=lambda a: (measure(task, g.actions[a], metric) / share[a], a)) for m in marks}
     )
-    if not set(todo) <= kept:
-        return None
     values = [0] * len(g.fluents)
     order: list[int] = []
     while todo:

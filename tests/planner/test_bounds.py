@@ -152,7 +152,7 @@ def provider_task(seed: int) -> Task:
 
 def _same(task: Task) -> None:
     pruned = CpSatPlanner(prune_from=1, threads=1).solve(task)
-    plain = CpSatPlanner(prune_from=10**9, threads=1).solve(task)
+    plain = CpSatPlanner(prune_from=10**9, small=0, threads=1).solve(task)  # CP-SAT alone
     assert (pruned is None) == (plain is None)
     if pruned is None or plain is None:
         return
@@ -180,7 +180,7 @@ def test_pruning_leaves_out_providers_that_cannot_be_in_the_best_plan() -> None:
     allowed = frozenset(range(len(g.actions)))
     marks = landmarks(g, allowed)
     assert marks is not None and len(marks) >= 3
-    best = CpSatPlanner(prune_from=10**9, threads=1).solve(task)
+    best = CpSatPlanner(prune_from=10**9, small=0, threads=1).solve(task)
     assert best is not None
     scores = [task.weights.score(a) for a in g.actions]
     ruled_out = beyond(allowed, marks, lambda a: scores[a], best.plan.score)
@@ -250,7 +250,9 @@ def test_leaving_out_a_capability_every_plan_needs_is_turned_away() -> None:
 
 
 def _alternatives(task: Task, prune_from: int) -> list[float]:
-    result = CpSatPlanner(prune_from=prune_from, threads=1).plan(task)
+    """The alternatives' scores; with `prune_from` 10**9, of CP-SAT alone (`small=0`)."""
+    small = 0 if prune_from >= 10**9 else cpsat.SMALL
+    result = CpSatPlanner(prune_from=prune_from, small=small, threads=1).plan(task)
     for alternative in result.alternatives:
         assert not check_plan(task, alternative.plan)
     return [round(a.plan.score, 6) for a in result.alternatives]
@@ -458,6 +460,8 @@ def test_a_plan_at_the_landmark_floor_is_settled_without_its_solve(
     off), and the plan, its optimality and every alternative are the same as the unpruned
     planner's."""
     task = replace(provider_task(seed), limits=Limits())
+    plain = CpSatPlanner(prune_from=10**9, small=0, threads=1).plan(task)  # CP-SAT alone
+    assert _alternatives(task, 1) == _alternatives(task, 10**9)
     deepened = _no_deepening(monkeypatch)
     settled = CpSatPlanner(prune_from=1, threads=1).plan(task)
     with_check = len(deepened)
@@ -465,12 +469,10 @@ def test_a_plan_at_the_landmark_floor_is_settled_without_its_solve(
     monkeypatch.setattr(CpSatPlanner, "_settles", lambda *args: False)
     unsettled = CpSatPlanner(prune_from=1, threads=1).plan(task)
     assert with_check < len(deepened)
-    plain = CpSatPlanner(prune_from=10**9, threads=1).plan(task)
     assert settled.plan is not None and plain.plan is not None and settled.proven_optimal
     assert settled.plan.score == pytest.approx(plain.plan.score, abs=1e-6)
     assert not check_plan(task, settled.plan)
     assert settled.to_json() == unsettled.to_json()
-    assert _alternatives(task, 1) == _alternatives(task, 10**9)
 
 
 def test_a_plan_at_the_floor_with_more_steps_than_needed_is_not_settled() -> None:
@@ -494,13 +496,13 @@ def test_a_plan_at_the_floor_with_more_steps_than_needed_is_not_settled() -> Non
     one = planner.solve(task)
     assert pair is not None and one is not None
     assert one.plan.capabilities == ("both",)
-    assert planner._settles(task, g, "score", kept, marks, one.plan)
-    assert not planner._settles(task, g, "score", kept, marks, pair.plan)
+    assert planner._settles(task, g, 5, "score", kept, marks, one.plan)
+    assert not planner._settles(task, g, 5, "score", kept, marks, pair.plan)
     dearer = replace(task, actions=(replace(both, cost=2.5), first, second))
     h = ground(dearer)
     dear_marks = landmarks(h, kept)
     assert dear_marks is not None
-    assert not planner._settles(dearer, h, "score", kept, dear_marks, one.plan)  # 2.5 > 2
+    assert not planner._settles(dearer, h, 5, "score", kept, dear_marks, one.plan)  # 2.5 > 2
 
 
 def _no_deepening(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -525,16 +527,20 @@ def test_the_cheapest_achievers_are_put_in_an_order_that_works(
         "a-ship", "p", 1.0, 0.0, 1.0, requires=("state.packed",), effects=(("sent", True),)
     )
     pack = Action("b-pack", "p", 1.0, 0.0, 1.0, effects=(("packed", True),))
+    # Dearer but more reliable: not dominated, so four capabilities are usable (the exact
+    # search takes up to three).
     dear_pack = Action("c-pack", "q", 3.0, 0.0, 1.0, effects=(("packed", True),))
     dear_ship = Action(
         "d-ship", "q", 3.0, 0.0, 1.0, requires=("state.packed",), effects=(("sent", True),)
     )
+    ship, pack = (replace(a, reliability=0.99) for a in (ship, pack))
     task = Task(
         state={"packed": False, "sent": False},
         goal=("state.sent",),
         actions=(ship, pack, dear_pack, dear_ship),
-        weights=Weights(cost=1.0, latency=0.0, risk=0.0),
+        weights=Weights(cost=1.0, latency=0.0, risk=1.0),
     )
+    assert len(usable(ground(task), frozenset())) > cpsat.SMALL
     deepened = _no_deepening(monkeypatch)
     found = CpSatPlanner(small=0, prune_from=1, threads=1).solve(task)
     assert found is not None and found.optimal
@@ -571,3 +577,82 @@ def test_an_alternative_the_limits_leave_no_achiever_for_has_no_plan_without_a_s
     plain = CpSatPlanner(small=0, prune_from=10**9, threads=1)
     assert plain.solve(task, g, without=frozenset({"pack"})) is None
     assert deepened  # the plain planner did solve
+
+
+PLANNERS = {
+    "default": lambda: CpSatPlanner(threads=1),
+    "narrowing": lambda: CpSatPlanner(prune_from=1, threads=1),
+}
+
+
+@pytest.mark.parametrize("name", PLANNERS)
+def test_a_settled_plan_is_never_longer_than_max_steps(name: str) -> None:
+    """Five goals each one step away and max_steps 3: the cheapest achievers make a plan at
+    the landmark floor, but of five steps, so there is no plan (as CP-SAT alone and the
+    search say), not that one."""
+    cheap = [Action(f"a{i}", "p", 1.0, 0.0, 1.0, effects=((f"f{i}", True),)) for i in range(5)]
+    dear = [Action(f"b{i}", "q", 2.0, 0.0, 1.0, effects=((f"f{i}", True),)) for i in range(5)]
+    task = Task(
+        state={f"f{i}": False for i in range(5)},
+        goal=tuple(f"state.f{i}" for i in range(5)),
+        actions=(*cheap, *dear),
+        weights=Weights(cost=1.0, latency=0.0, risk=0.0),
+        max_steps=3,
+    )
+    assert CpSatPlanner(prune_from=10**9, small=0, threads=1).solve(task) is None
+    assert SearchPlanner().solve(task) is None
+    assert PLANNERS[name]().solve(task) is None
+    assert PLANNERS[name]().plan(task).status == "infeasible"
+    assert PLANNERS[name]().solve(replace(task, max_steps=5)) is not None
+
+
+@pytest.mark.parametrize("name", PLANNERS)
+def test_a_settled_plan_keeps_within_the_limits_as_the_model_rounds_them(name: str) -> None:
+    """Limits met in floats by less than the model's rounding: two steps of 0.4000006 under
+    `max_cost` 0.8000012 sum to one unit over it in the model's millionths, and a
+    reliability a hair under `min_success_probability` breaks it alone. The settled answer
+    is CP-SAT's own (no plan; the dearer, reliable capability), not the float check's."""
+    steps = []
+    for stage in range(2):
+        needs = () if stage == 0 else ("state.s0",)
+        # The dearer one is more reliable: not dominated, so four capabilities are usable
+        # (the exact search, with its own float checks, takes up to three).
+        for name_, cost, reliability in (("c", 0.4000006, 0.99), ("d", 0.5, 0.999)):
+            steps.append(
+                Action(
+                    f"{name_}{stage}",
+                    name_,
+                    cost,
+                    0.0,
+                    reliability,
+                    requires=needs,
+                    effects=((f"s{stage}", True),),
+                )
+            )
+    costly = Task(
+        state={"s0": False, "s1": False},
+        goal=("state.s1",),
+        actions=tuple(steps),
+        weights=Weights(cost=1.0, latency=0.0, risk=0.0),
+        limits=Limits(max_cost=0.8000012),
+    )
+    assert len(usable(ground(costly), frozenset())) > cpsat.SMALL
+    alone = CpSatPlanner(prune_from=10**9, small=0, threads=1)
+    assert alone.solve(costly) is None
+    assert PLANNERS[name]().solve(costly) is None
+    shaky = Task(
+        state={"done": False},
+        goal=("state.done",),
+        actions=(
+            Action("cheap", "p", 1.0, 0.0, 0.9 - 5e-10, effects=(("done", True),)),
+            Action("dear", "q", 2.0, 0.0, 0.95, effects=(("done", True),)),
+            Action("x1", "q", 3.0, 0.0, 0.99, effects=(("done", True),)),
+            Action("x2", "q", 4.0, 0.0, 0.999, effects=(("done", True),)),
+        ),
+        weights=Weights(cost=1.0, latency=0.0, risk=0.0),
+        limits=Limits(min_success_probability=0.9),
+    )
+    reference = alone.solve(shaky)
+    found = PLANNERS[name]().solve(shaky)
+    assert reference is not None and found is not None
+    assert found.plan.capabilities == reference.plan.capabilities == ("dear",)

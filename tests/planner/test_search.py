@@ -194,6 +194,61 @@ def test_a_plan_as_short_as_the_landmarks_allow_is_solved_on_a_short_model(
     found_before = CpSatPlanner(small=0, prune_from=10**6, short_horizon=3).solve(t)
     assert found_before is not None and found_before.plan == found.plan
     assert horizons == [3]
+    horizons.clear()
+    # Unlike metrics (one step at 1, the rest at 3): a one-step plan would not settle a
+    # longer horizon's question, so the solve starts at the short horizon.
+    unlike = replace(
+        t, actions=tuple(replace(a, cost=3.0) for a in t.actions[:-1]) + t.actions[-1:]
+    )
+    found_unlike = CpSatPlanner(small=0, prune_from=10**6, short_horizon=4).solve(unlike)
+    assert found_unlike is not None and found_unlike.plan == found.plan
+    assert horizons == [4]
+
+
+def spied_horizons(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The horizon of every `_solve_at` from now on."""
+    horizons: list[int] = []
+    solve_at = CpSatPlanner._solve_at
+
+    def spy(self: CpSatPlanner, task: Task, g: Grounded, length: int, *rest: object) -> object:
+        horizons.append(length)
+        return solve_at(self, task, g, length, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CpSatPlanner, "_solve_at", spy)
+    return horizons
+
+
+def test_a_miss_at_the_landmark_floor_goes_on_to_the_short_horizon(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The landmarks (b, and the a its maker needs) say two steps at least; the best plan
+    takes three (a's makers each need something else first). The two-step solve finds
+    nothing, the next is at the short horizon (8), and the plan is the optimum."""
+    steps = (
+        Action("make-b", "p", 1.0, 0.0, 1.0, requires=("state.a",), effects=(("b", True),)),
+        Action("a1", "p", 1.0, 0.0, 1.0, requires=("state.x",), effects=(("a", True),)),
+        Action("a2", "p", 1.0, 0.0, 1.0, requires=("state.y",), effects=(("a", True),)),
+        Action("x-maker", "p", 1.0, 0.0, 1.0, effects=(("x", True),)),
+        Action("y-maker", "p", 1.0, 0.0, 1.0, effects=(("y", True),)),
+        # Undoes a: the state bound (15 steps) is then past the short horizon.
+        Action("undo", "p", 1.0, 0.0, 1.0, requires=("state.a",), effects=(("a", False),)),
+    )
+    t = Task(
+        state={"a": False, "b": False, "x": False, "y": False},
+        goal=("state.b",),
+        actions=steps,
+        weights=Weights(cost=1.0, latency=0.0, risk=0.0),
+        max_steps=40,
+    )
+    g = ground(t)
+    assert g.horizon > 8 and _fewest_steps(g, frozenset(range(len(g.actions)))) == 2
+    horizons = spied_horizons(monkeypatch)
+    found = CpSatPlanner(small=0, prune_from=10**6, short_horizon=8).solve(t)
+    reference = SearchPlanner().solve(t)
+    assert found is not None and reference is not None and found.optimal
+    assert len(found.plan.steps) == 3
+    assert found.plan.score == pytest.approx(reference.plan.score, abs=1e-6)
+    assert horizons == [2, 8]
 
 
 def test_cpsat_out_of_time_falls_back_to_the_search() -> None:
