@@ -168,6 +168,19 @@ def test_the_landmark_floor_of_steps_is_a_lower_bound(seed: int) -> None:
     assert 1 <= _fewest_steps(g, frozenset(range(len(g.actions)))) <= len(reference.plan.steps)
 
 
+def spied_horizons(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The horizon of every `_solve_at` from now on."""
+    horizons: list[int] = []
+    solve_at = CpSatPlanner._solve_at
+
+    def spy(self: CpSatPlanner, task: Task, g: Grounded, length: int, *rest: object) -> object:
+        horizons.append(length)
+        return solve_at(self, task, g, length, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CpSatPlanner, "_solve_at", spy)
+    return horizons
+
+
 def test_a_plan_as_short_as_the_landmarks_allow_is_solved_on_a_short_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -178,14 +191,7 @@ def test_a_plan_as_short_as_the_landmarks_allow_is_solved_on_a_short_model(
     t = task([*SHOP, PAY_SLOW, SHIP_DHL, shortcut], goal=("state.order.status == 'shipped'",))
     t = replace(t, actions=tuple(replace(a, cost=1.0, latency=0.0) for a in t.actions))
     t = replace(t, max_steps=40, weights=Weights(cost=1.0, latency=0.0, risk=0.0))
-    horizons: list[int] = []
-    solve_at = CpSatPlanner._solve_at
-
-    def spy(self: CpSatPlanner, task: Task, g: Grounded, length: int, *rest: object) -> object:
-        horizons.append(length)
-        return solve_at(self, task, g, length, *rest)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(CpSatPlanner, "_solve_at", spy)
+    horizons = spied_horizons(monkeypatch)
     found = CpSatPlanner(small=0, prune_from=10**6, short_horizon=4).solve(t)
     assert found is not None and found.optimal
     assert found.plan.capabilities == ("ship-direct",)
@@ -203,19 +209,6 @@ def test_a_plan_as_short_as_the_landmarks_allow_is_solved_on_a_short_model(
     found_unlike = CpSatPlanner(small=0, prune_from=10**6, short_horizon=4).solve(unlike)
     assert found_unlike is not None and found_unlike.plan == found.plan
     assert horizons == [4]
-
-
-def spied_horizons(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The horizon of every `_solve_at` from now on."""
-    horizons: list[int] = []
-    solve_at = CpSatPlanner._solve_at
-
-    def spy(self: CpSatPlanner, task: Task, g: Grounded, length: int, *rest: object) -> object:
-        horizons.append(length)
-        return solve_at(self, task, g, length, *rest)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(CpSatPlanner, "_solve_at", spy)
-    return horizons
 
 
 def test_a_miss_at_the_landmark_floor_goes_on_to_the_short_horizon(
