@@ -168,12 +168,10 @@ class CpSatPlanner(SolvingPlanner):
         if not marks:
             return allowed, None, False
         if len(allowed) < self.prune_from:  # too few to narrow; maybe settled all the same
-            cheapest = None if metric == "latency" else _cheapest(task, g, marks, metric)
-            if cheapest is not None and self._settles(
-                task, g, length, metric, allowed, marks, cheapest
-            ):
-                return allowed, cheapest, True
-            return allowed, None, False
+            if metric == "latency":
+                return allowed, None, False
+            settled = self._cheapest_settles(task, g, length, metric, allowed, marks)
+            return allowed, settled, settled is not None
         limits = task.limits
         rules = []
         if limits.max_cost is not None:
@@ -187,9 +185,9 @@ class CpSatPlanner(SolvingPlanner):
             return kept, None, True
         if not marks or metric == "latency":  # an elapsed time is not a sum
             return kept, None, False
-        cheapest = _cheapest(task, g, marks, metric)
-        if cheapest is not None and self._settles(task, g, length, metric, kept, marks, cheapest):
-            return kept, cheapest, True
+        settled = self._cheapest_settles(task, g, length, metric, kept, marks)
+        if settled is not None:
+            return kept, settled, True
         if without:
             start = None if near is None else _swapped(task, g, near, without, kept, metric)
         else:
@@ -208,6 +206,21 @@ class CpSatPlanner(SolvingPlanner):
         best = plan_total(start, metric)
         cost_of = lambda a: measure(task, g.actions[a], metric)  # noqa: E731
         return kept - beyond(kept, marks, cost_of, best, rules), start, False
+
+    def _cheapest_settles(
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        kept: frozenset[int],
+        marks: Landmarks,
+    ) -> Plan | None:
+        """The cheapest achievers' plan (`_cheapest`) when it `_settles` the solve, else None."""
+        cheapest = _cheapest(task, g, marks, metric)
+        if cheapest is not None and self._settles(task, g, length, metric, kept, marks, cheapest):
+            return cheapest
+        return None
 
     def _settles(
         self,
@@ -243,7 +256,7 @@ class CpSatPlanner(SolvingPlanner):
         # Integer totals: a total within rounding of the floor is the least there is.
         if sum(scaled[a] for a in steps) > plan_floor(costs, marks) + 1e-6:
             return False
-        return len(steps) <= plan_floor([1.0] * len(scaled), marks) + 1e-9
+        return len(steps) <= _step_floor(marks, len(scaled)) + 1e-9
 
     def _deepen(
         self,
@@ -540,9 +553,9 @@ def _holds(values: list[int], tables: tuple[Table, ...]) -> bool:
 def _cheapest(task: Task, g: Grounded, marks: Landmarks, metric: Metric) -> Plan | None:
     """Per landmark (of `kept` actions) the achiever whose share of `metric` is least (see
     `ido.planner.bounds`), each once, ordered greedily: at each turn the first by index that
-    applies. If that order reaches the goal within the limits, the plan; its total is often
-    the landmark floor itself (`_settles`). None otherwise (another order of the same steps
-    might have worked: it is a quick try, not a search)."""
+    applies. If that order reaches the goal, the plan; its total is often the landmark floor
+    itself, and `_settles` checks it against the limits as the model does. None otherwise
+    (another order of the same steps might have worked: it is a quick try, not a search)."""
     share = {a: len(ms) for a, ms in achieved(marks).items()}
     todo = sorted(
         {min(m, key=lambda a: (measure(task, g.actions[a], metric) / share[a], a)) for m in marks}
@@ -559,8 +572,7 @@ def _cheapest(task: Task, g: Grounded, marks: Landmarks, metric: Metric) -> Plan
             values[f] = v
     if not _holds(values, g.goal):
         return None
-    plan = ordered(g, Plan(tuple(step_of(task, g.actions[a]) for a in order)))
-    return plan if fits(task.limits, plan) else None
+    return ordered(g, Plan(tuple(step_of(task, g.actions[a]) for a in order)))
 
 
 def _shortlist(
@@ -874,7 +886,12 @@ def _fewest_steps(g: Grounded, allowed: frozenset[int]) -> int:
     marks = landmarks(g, allowed)
     if not marks:
         return 1
-    return max(1, math.ceil(plan_floor([1.0] * len(g.actions), marks) - 1e-9))
+    return max(1, math.ceil(_step_floor(marks, len(g.actions)) - 1e-9))
+
+
+def _step_floor(marks: Landmarks, count: int) -> float:
+    """The landmark floor of `count` actions each costing one step: no plan has fewer."""
+    return plan_floor([1.0] * count, marks)
 
 
 def _i(value: float) -> int:
