@@ -1017,8 +1017,13 @@ app.add_typer(scenario_app, name="scenario")
 
 
 def main() -> None:
-    """Console entry point."""
-    app(prog_name="ido")
+    """Console entry point; it leaves without the interpreter's teardown (`ido.exiting`)."""
+    from ido.exiting import leave
+
+    try:
+        app(prog_name="ido")
+    except SystemExit as done:
+        leave(done)
 
 
 if __name__ == "__main__":
