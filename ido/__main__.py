@@ -1,8 +1,24 @@
-"""`python -m ido` runs the command line (how `ido run --processes` starts its workers)."""
+"""The `ido` command (and `python -m ido`, how `ido run --processes` starts its workers).
 
-try:
-    from ido.cli import main
+Worker processes the arguments plainly ask for are started first, before the command line
+is parsed (`ido.fanout.prestart`)."""
 
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    try:
+        from ido.fanout import prestart
+
+        prestart(sys.argv[1:])
+        from ido.cli import main as command
+
+        command()
+    except KeyboardInterrupt:  # before the command took over (while importing): no traceback
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
     main()
-except KeyboardInterrupt:  # before the command took over (while importing): no traceback
-    raise SystemExit(130) from None

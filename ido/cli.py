@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from ido.errors import IdoError, NotFoundError
+from ido.fanout import DEFAULT_CONCURRENCY
 
 app = typer.Typer(
     name="ido",
@@ -286,7 +287,7 @@ def run(
     journal: JournalOpt = DEFAULT_JOURNAL,
     concurrency: Annotated[
         int, typer.Option(help="Most runs at once when several intents are given.", min=1)
-    ] = 4,
+    ] = DEFAULT_CONCURRENCY,
     processes: Annotated[
         int,
         typer.Option(

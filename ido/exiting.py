@@ -7,7 +7,8 @@ at the end of every worker and then of the command. Nothing of ido's depends on 
 commands close their journal and flush their telemetry themselves. So the console entry
 point leaves by `os._exit`, after doing what a normal exit does that matters: the `atexit`
 handlers run and the standard streams are flushed. While a thread that is not a daemon
-still runs, Python would wait for it, so then the exit is the normal one.
+still runs, Python would wait for it, and a profiler or tracer may write its findings on
+the way out: then the exit is the normal one.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ FLUSH_FAILED = 120
 
 def leave(done: SystemExit) -> NoReturn:
     """End the process as `raise done` would, without the teardown."""
-    if _threads_running():
+    if _threads_running() or _watched():
         raise done
     code = done.code
     if code is None:
@@ -41,6 +42,12 @@ def leave(done: SystemExit) -> NoReturn:
         except (OSError, ValueError):  # a closed pipe (`| head`), a closed stream
             status = status or FLUSH_FAILED
     os._exit(status & 0xFF)
+
+
+def _watched() -> bool:
+    """Whether a profiler or tracer (cProfile, coverage, a debugger) is on: it may write
+    what it found on the normal way out."""
+    return sys.getprofile() is not None or sys.gettrace() is not None
 
 
 def _threads_running() -> bool:

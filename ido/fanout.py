@@ -5,10 +5,20 @@ process are bound by one core. Each worker is an `ido run` of its share of the i
 a process of its own, on the same journal file: SQLite's write lock (waited for, see
 `SqliteJournal._begin`) serialises their commits, and each worker's runs share their
 commits among themselves. The workers' lines are passed on whole, as they come.
+
+Spares: a worker spends about 0.3 s importing ido and pydantic before it can load a
+catalog, and the command spends about 0.25 s starting and parsing its arguments (typer
+imports pydantic too) before it knows what each worker is to do. So when the arguments
+plainly ask for workers, the entry point (`ido.__main__`) starts them before anything
+else, from a glance at the arguments (`asked`); each imports what a worker needs
+(`ido.spare`) and waits for its own arguments on stdin, which the command hands it once
+it has parsed its own (`claim`). A glance that guessed wrong costs only time: a spare not
+needed is sent away (`dismiss`), a worker without a spare is started the usual way.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -33,6 +43,91 @@ def worker_command(arguments: Sequence[str]) -> list[str]:
     return [sys.executable, "-m", "ido", *arguments]
 
 
+DEFAULT_CONCURRENCY = 4
+"""`ido run --concurrency` unless given."""
+
+VALUE_OPTIONS = frozenset({"--catalog", "-c", "--journal", "--concurrency", "--processes"})
+"""The options of `ido run` that take a value (for `asked`; a test holds it to the command)."""
+
+_spares: list[subprocess.Popen[str]] = []
+
+
+def asked(argv: Sequence[str]) -> int:
+    """How many workers `ido ARGV` asks for, at a glance, before it is parsed: 0 unless it
+    is `run` with `--processes N` (N ≥ 2); else N, at most --concurrency and the number
+    of intents (as `shares` has it)."""
+    if not argv or argv[0] != "run":
+        return 0
+    words = list(argv[1:])
+    ended = words.index("--") if "--" in words else len(words)
+    intents = len(words) - min(ended + 1, len(words))
+    given: dict[str, str] = {}
+    options = iter(words[:ended])
+    for word in options:
+        name, equals, value = word.partition("=")
+        if name in ("--worker", "--help"):
+            return 0
+        if name in VALUE_OPTIONS:
+            given[name] = value if equals else next(options, "")
+        elif not word.startswith("-"):
+            intents += 1
+    processes = _count(given.get("--processes", "1"))
+    concurrency = _count(given.get("--concurrency", str(DEFAULT_CONCURRENCY)))
+    return min(processes, concurrency, intents) if processes >= 2 and intents >= 2 else 0
+
+
+def _count(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 0  # the parse will say what is wrong
+
+
+def prestart(argv: Sequence[str]) -> None:
+    """Start the spares `ido ARGV` asks for (see the module's docstring)."""
+    for _ in range(asked(argv)):
+        _spares.append(_start([sys.executable, "-m", "ido.spare"]))
+
+
+def claim(command: Sequence[str]) -> subprocess.Popen[str] | None:
+    """A spare told to be the worker `command` (from `worker_command`), or None."""
+    prefix = worker_command([])
+    if not _spares or list(command[: len(prefix)]) != prefix:
+        return None
+    spare = _spares.pop(0)
+    try:
+        assert spare.stdin is not None
+        spare.stdin.write(json.dumps(list(command[len(prefix) :])) + "\n")
+        spare.stdin.flush()
+    except (OSError, ValueError):
+        pass  # it ended already: its lines and exit code say why, as a worker's would
+    return spare
+
+
+def dismiss() -> None:
+    """Send the spares not claimed away: their stdin is closed, and they leave."""
+    while _spares:
+        spare = _spares.pop()
+        try:
+            if spare.stdin is not None:
+                spare.stdin.close()
+        except OSError:
+            pass
+
+
+def _start(command: Sequence[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        list(command),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="backslashreplace",
+        bufsize=1,
+        start_new_session=True,
+    )
+
+
 def concurrencies(total: int, workers: int) -> list[int]:
     """`total` runs at once split over `workers`, as evenly as may be (workers ≤ total)."""
     return [total // workers + (i < total % workers) for i in range(workers)]
@@ -52,16 +147,7 @@ class _Worker:
     """One worker process, its relays and the lines held back until it is let go."""
 
     def __init__(self, command: Sequence[str], echo: Echo, lock: threading.Lock) -> None:
-        self.process = subprocess.Popen(
-            list(command),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="backslashreplace",
-            bufsize=1,
-            start_new_session=True,
-        )
+        self.process = claim(command) or _start(command)
         self.echo = echo
         self.lock = lock
         self.ready = False
@@ -202,6 +288,7 @@ def run_workers(
             _wait_through_interrupts(worker.process)
         raise
     finally:
+        dismiss()
         _restore(previous)
         for worker in workers:
             worker.tell("")

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
+from ido import fanout
 from ido.cli import app
 from ido.fanout import concurrencies, shares
 from ido.planner.cpsat import SMALL
@@ -509,3 +511,132 @@ def test_a_malformed_otel_variable_is_told_once_before_any_worker_starts(
     assert code == 2, out
     assert out.count("unknown exporter 'zipkin'") == 1 and "OTEL_TRACES_EXPORTER" in out
     assert not (project / ".ido" / "ido.db").exists()  # nothing started
+
+
+# Spares: workers started before the command line is parsed (ido.fanout.prestart).
+
+
+@pytest.mark.parametrize(
+    ("argv", "count"),
+    [
+        (["run", "a", "b", "--processes", "2"], 2),
+        (["run", "a", "b", "c", "--processes=3", "--concurrency", "2"], 2),
+        (["run", "--journal", "j.db", "-c", "extra", "a", "b", "--processes", "3"], 2),
+        (["run", "--processes", "2", "--quiet", "--", "a", "b"], 2),
+        (["run", *"abcdefgh", "--processes", "8"], fanout.DEFAULT_CONCURRENCY),
+        (["run", "a", "--processes", "2"], 0),
+        (["run", "a", "b"], 0),
+        (["run", "a", "b", "--processes", "two"], 0),
+        (["run", "a", "b", "--processes", "2", "--worker"], 0),
+        (["run", "a", "b", "--processes", "2", "--help"], 0),
+        (["plan", "a", "b", "--processes", "2"], 0),
+        ([], 0),
+    ],
+)
+def test_spares_are_started_for_the_workers_the_arguments_plainly_ask_for(
+    argv: list[str], count: int
+) -> None:
+    assert fanout.asked(argv) == count
+
+
+def test_the_glance_knows_which_options_of_run_take_a_value() -> None:
+    run = typer.main.get_command(app).commands["run"]  # type: ignore[attr-defined]
+    taking = {
+        name
+        for param in run.params
+        if param.param_type_name == "option" and not param.is_flag
+        for name in param.opts
+    }
+    assert taking == fanout.VALUE_OPTIONS
+
+
+def _processes_started(log: Path) -> dict[int, list[str]]:
+    """The interpreter arguments of every Python process started with `_logging_site`."""
+    return {int(p.name): json.loads(p.read_text()) for p in log.iterdir()}
+
+
+def _logging_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str = "") -> Path:
+    log = tmp_path / "started"
+    log.mkdir()
+    _site(
+        tmp_path / "site",
+        monkeypatch,
+        "import json, os, sys\n"
+        f"open(os.path.join({str(log)!r}, str(os.getpid())), 'w')"
+        ".write(json.dumps(sys.orig_argv))\n" + extra,
+    )
+    return log
+
+
+def _command(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ido", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_workers_are_the_spares_started_before_the_parse(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _logging_site(tmp_path, monkeypatch)
+    _second_intent(project, "ship-order-2")
+    done = _command("run", "ship-order", "ship-order-2", "--processes", "2", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("achieved: run") == 2
+    started = _processes_started(log)
+    spares = {pid for pid, argv in started.items() if argv[1:] == ["-m", "ido.spare"]}
+    assert len(spares) == 2 and len(started) == 3  # the command and two spares, no other
+    assert set(_started_by(project / ".ido" / "ido.db")) == spares
+
+
+def test_spares_leave_when_the_arguments_turn_out_wrong(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started from the glance, then the parse fails: they leave, having run nothing."""
+    left = tmp_path / "left"
+    left.mkdir()
+    log = _logging_site(
+        tmp_path,
+        monkeypatch,
+        "import atexit\n"
+        f"atexit.register(lambda: open(os.path.join({str(left)!r}, str(os.getpid())), 'w'))\n",
+    )
+    _second_intent(project, "ship-order-2")
+    done = _command("run", "ship-order", "ship-order-2", "--processes", "2", "--no-such")
+    assert done.returncode == 2 and "No such option" in done.stderr
+    spares = {pid for pid, argv in _processes_started(log).items() if "ido.spare" in argv}
+    assert len(spares) == 2
+    deadline = time.monotonic() + 60
+    while not spares <= {int(p.name) for p in left.iterdir()}:
+        assert time.monotonic() < deadline, "a spare never left"
+        time.sleep(0.05)
+    assert not (project / ".ido" / "ido.db").exists()
+
+
+def test_spares_not_claimed_are_sent_away(tmp_path: Path) -> None:
+    fanout.prestart(["run", "a", "b", "--processes", "2"])
+    spares = list(fanout._spares)
+    assert len(spares) == 2
+    fanout.dismiss()
+    assert fanout._spares == []
+    for spare in spares:
+        assert spare.wait(60) == 0
+        assert spare.stdout is not None and spare.stdout.read() == ""
+        spare.stdout.close()
+        assert spare.stderr is not None and spare.stderr.read() == ""
+        spare.stderr.close()
+
+
+def test_a_spare_that_died_is_a_worker_that_ended_before_it_was_ready(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _logging_site(
+        tmp_path, monkeypatch, "if sys.orig_argv[1:] == ['-m', 'ido.spare']: os._exit(0)\n"
+    )
+    _second_intent(project, "ship-order-2")
+    done = _command("run", "ship-order", "ship-order-2", "--processes", "2", "--quiet")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "ended before it was ready; no run was started" in done.stderr
