@@ -1,7 +1,8 @@
 """The `ido` command (and `python -m ido`, how `ido run --processes` starts its workers).
 
 Worker processes the arguments plainly ask for are started first, before the command line
-is parsed (`ido.fanout.prestart`)."""
+is parsed (`ido.fanout.prestart`), and the process leaves without the interpreter's
+teardown when nothing needs it (`ido.exiting`)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ def main() -> None:
 
         prestart(sys.argv[1:])
         from ido.cli import main as command
+        from ido.exiting import leave
 
-        command()
+        try:
+            command()
+        except SystemExit as done:
+            leave(done)
     except KeyboardInterrupt:  # before the command took over (while importing): no traceback
         raise SystemExit(130) from None
 

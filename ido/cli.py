@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from ido.errors import IdoError, NotFoundError
-from ido.fanout import DEFAULT_CONCURRENCY
+from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 
 app = typer.Typer(
     name="ido",
@@ -307,6 +307,7 @@ def run(
     """
     if processes > 1 and len(intents) > 1 and not worker:
         _run_in_processes(intents, catalog, journal, concurrency, processes, quiet)
+    dismiss()  # spares started from a glance at the arguments (`ido.fanout`): not needed
     from ido.loading import find_intent
 
     loaded = _load(catalog, intents)
@@ -1018,13 +1019,8 @@ app.add_typer(scenario_app, name="scenario")
 
 
 def main() -> None:
-    """Console entry point; it leaves without the interpreter's teardown (`ido.exiting`)."""
-    from ido.exiting import leave
-
-    try:
-        app(prog_name="ido")
-    except SystemExit as done:
-        leave(done)
+    """The command line (the `ido` command is `ido.__main__.main`)."""
+    app(prog_name="ido")
 
 
 if __name__ == "__main__":

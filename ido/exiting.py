@@ -2,30 +2,45 @@
 
 When a Python process ends normally, the interpreter frees every module and object one by
 one. Once ido has loaded pydantic, its models and a catalog, that takes 50–90 ms: most of
-the time `ido explain` spends after it has printed, and, for `ido run --processes`, a wait
-at the end of every worker and then of the command. Nothing of ido's depends on it: the
-commands close their journal and flush their telemetry themselves. So the console entry
-point leaves by `os._exit`, after doing what a normal exit does that matters: the `atexit`
-handlers run and the standard streams are flushed. While a thread that is not a daemon
-still runs, Python would wait for it, and a profiler or tracer may write its findings on
-the way out: then the exit is the normal one.
+the time `ido runs` or `ido explain` spends after it has printed, and for `ido run
+--processes` a wait at the end of the command. ido's own code does not rely on it: its
+commands close their journal and flush their telemetry themselves. So the entry point
+(`ido.__main__`) leaves by `os._exit`, after what a normal exit does that matters here:
+the `atexit` handlers run, a `SystemExit` message is printed and the standard streams are
+flushed.
+
+The exit is the normal one whenever something may rely on the teardown: code that is not
+ido's was imported into the process (a Python binding or observer, which may leave a file
+unflushed or a temporary file to be removed by a finalizer: `needs_teardown`), a thread
+that is not a daemon still runs (Python waits for it), or a profiler or tracer is on
+(cProfile and coverage write what they found on the way out).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import sys
 import threading
 from typing import NoReturn
 
 FLUSH_FAILED = 120
-"""The exit status when the standard streams cannot be flushed (as Python's own exit)."""
+"""The exit status when output cannot be flushed on the way out of an exit that would
+have succeeded (Python's own exit gives 120 whatever the status)."""
+
+_needed: list[str] = []
+
+
+def needs_teardown(why: str) -> None:
+    """Ask for the normal exit of this process (`why`: what may rely on it)."""
+    if not _needed:
+        _needed.append(why)
 
 
 def leave(done: SystemExit) -> NoReturn:
-    """End the process as `raise done` would, without the teardown."""
-    if _threads_running() or _watched():
+    """End the process as `raise done` would, without the teardown when nothing needs it."""
+    if _needed or _threads_running() or _watched():
         raise done
     code = done.code
     if code is None:
@@ -33,10 +48,14 @@ def leave(done: SystemExit) -> NoReturn:
     elif isinstance(code, int):
         status = code
     else:  # SystemExit("message"): printed, status 1
-        sys.stderr.write(f"{code}\n")
         status = 1
+        if sys.stderr is not None:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.write(f"{code}\n")
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with the descriptor closed
+            continue
         try:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe (`| head`), a closed stream
@@ -45,8 +64,7 @@ def leave(done: SystemExit) -> NoReturn:
 
 
 def _watched() -> bool:
-    """Whether a profiler or tracer (cProfile, coverage, a debugger) is on: it may write
-    what it found on the normal way out."""
+    """Whether a profiler or tracer (cProfile, coverage, a debugger) is on."""
     return sys.getprofile() is not None or sys.gettrace() is not None
 
 

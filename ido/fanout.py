@@ -12,8 +12,8 @@ imports pydantic too) before it knows what each worker is to do. So when the arg
 plainly ask for workers, the entry point (`ido.__main__`) starts them before anything
 else, from a glance at the arguments (`asked`); each imports what a worker needs
 (`ido.spare`) and waits for its own arguments on stdin, which the command hands it once
-it has parsed its own (`claim`). A glance that guessed wrong costs only time: a spare not
-needed is sent away (`dismiss`), a worker without a spare is started the usual way.
+it has parsed its own (`claim`). A glance that guessed wrong costs only time: spares not
+needed are stopped (`dismiss`), a worker without a spare is started the usual way.
 """
 
 from __future__ import annotations
@@ -105,14 +105,11 @@ def claim(command: Sequence[str]) -> subprocess.Popen[str] | None:
 
 
 def dismiss() -> None:
-    """Send the spares not claimed away: their stdin is closed, and they leave."""
+    """Stop the spares not claimed (they have started nothing, only imported)."""
     while _spares:
         spare = _spares.pop()
-        try:
-            if spare.stdin is not None:
-                spare.stdin.close()
-        except OSError:
-            pass
+        spare.kill()
+        spare.communicate()  # reaped, its pipes closed
 
 
 def _start(command: Sequence[str]) -> subprocess.Popen[str]:
@@ -133,7 +130,9 @@ def concurrencies(total: int, workers: int) -> list[int]:
     return [total // workers + (i < total % workers) for i in range(workers)]
 
 
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+FORWARDED = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 """Signals passed on to the workers (they run in sessions of their own, so that a terminal's
 Ctrl-C reaches them once, through this process)."""
 
@@ -260,6 +259,7 @@ def run_workers(
     try:
         for command in commands:
             workers.append(_Worker(command, echo, lock))
+        dismiss()  # the spares the glance at the arguments started in excess
         try:
             check()
         except Exception:
@@ -288,7 +288,6 @@ def run_workers(
             _wait_through_interrupts(worker.process)
         raise
     finally:
-        dismiss()
         _restore(previous)
         for worker in workers:
             worker.tell("")

@@ -16,7 +16,12 @@ def serve() -> None:
     if not line.strip():
         raise SystemExit(0)  # sent away: not needed
     sys.argv = ["ido", *json.loads(line)]
-    cli.main()
+    from ido.exiting import leave
+
+    try:
+        cli.main()
+    except SystemExit as done:
+        leave(done)
 
 
 if __name__ == "__main__":

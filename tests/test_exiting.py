@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import textwrap
@@ -14,26 +15,36 @@ from ido import exiting
 
 
 def _leaving(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
-    """Run `body` in a Python process of its own, then `leave(SystemExit(CODE))`."""
+    """Run `body` in a Python process of its own (output buffered, as to a pipe), which
+    ends with `leave(...)`. Its module holds a file it wrote to and never flushed: only the
+    interpreter's teardown writes that out (see `_torn_down`)."""
     script = tmp_path / "leaving.py"
     script.write_text(
         textwrap.dedent(
             """\
-            import atexit, sys, threading, time
-            from ido.exiting import leave
+            import atexit, os, sys, threading, time
+            from ido.exiting import leave, needs_teardown
             marker = sys.argv[1]
             atexit.register(lambda: open(marker, "w").write("atexit ran"))
+            held = open(marker + ".held", "w")
+            held.write("written at teardown")
             """
         )
         + textwrap.dedent(body)
     )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     return subprocess.run(
         [sys.executable, str(script), str(tmp_path / "marker")],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        env=env,
     )
+
+
+def _torn_down(tmp_path: Path) -> bool:
+    return (tmp_path / "marker.held").read_text() == "written at teardown"
 
 
 def test_the_code_buffered_output_and_atexit_handlers_survive(tmp_path: Path) -> None:
@@ -49,6 +60,26 @@ def test_the_code_buffered_output_and_atexit_handlers_survive(tmp_path: Path) ->
     assert done.stdout == "no newline, still buffered"
     assert done.stderr == "to stderr"
     assert (tmp_path / "marker").read_text() == "atexit ran"
+    assert not _torn_down(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        "needs_teardown('a binding was imported')\n",
+        "sys.setprofile(lambda *args: None)\n",
+        "sys.settrace(lambda *args: None)\n",
+    ],
+)
+def test_the_exit_is_the_normal_one_when_something_may_rely_on_the_teardown(
+    tmp_path: Path, before: str
+) -> None:
+    """Code that is not ido's was imported, or a profiler or tracer is on."""
+    done = _leaving(tmp_path, before + "sys.stdout.write('out')\nleave(SystemExit(4))\n")
+    assert done.returncode == 4
+    assert done.stdout == "out"
+    assert (tmp_path / "marker").read_text() == "atexit ran"
+    assert _torn_down(tmp_path)
 
 
 @pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (2, 2), (256 + 4, 4)])
@@ -79,6 +110,14 @@ def test_a_thread_still_running_is_waited_for_as_by_a_normal_exit(tmp_path: Path
     )
     assert done.returncode == 5
     assert done.stdout == "the thread finished\n"
+    assert _torn_down(tmp_path)
+
+
+def test_closed_standard_streams_are_no_reason_to_fail(tmp_path: Path) -> None:
+    """Started with stdout and stderr closed (`ido runs >&- 2>&-`), Python has None for them."""
+    done = _leaving(tmp_path, "sys.stdout = sys.stderr = None\nleave(SystemExit('gone'))\n")
+    assert done.returncode == 1
+    assert done.stdout == "" and done.stderr == ""
 
 
 class _Closed(io.StringIO):
@@ -93,7 +132,7 @@ class _Left(Exception):
 def test_output_that_cannot_be_flushed_fails_a_successful_exit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """As Python's own exit does when stdout is a pipe closed early (`| head`): 120."""
+    """Status 120 when stdout is a pipe closed early (`| head`), unless already failing."""
     statuses: list[int] = []
 
     def exit_now(status: int) -> None:
@@ -101,8 +140,40 @@ def test_output_that_cannot_be_flushed_fails_a_successful_exit(
         raise _Left
 
     monkeypatch.setattr(exiting.os, "_exit", exit_now)
+    monkeypatch.setattr(exiting, "_watched", lambda: False)  # under coverage or a debugger
+    monkeypatch.setattr(exiting, "_threads_running", lambda: False)
+    monkeypatch.setattr(exiting, "_needed", [])
     monkeypatch.setattr(sys, "stdout", _Closed())
     for code, status in ((0, exiting.FLUSH_FAILED), (3, 3)):
         with pytest.raises(_Left):
             exiting.leave(SystemExit(code))
         assert statuses.pop() == status
+
+
+def test_what_a_python_binding_left_buffered_in_a_file_is_written(project: Path) -> None:
+    """A binding's module keeps a file open and never flushes it: the normal exit closes it."""
+    impl = project / "fakesvc" / "impl.py"
+    impl.write_text(
+        impl.read_text()
+        + textwrap.dedent(
+            """
+            _AUDIT = open(os.path.join(os.path.dirname(__file__), "audit.log"), "a")
+            _call = call
+
+            def call(ctx):
+                _AUDIT.write(ctx.capability + "\\n")
+                return _call(ctx)
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "ido", "run", "ship-order", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
+    )
+    assert done.returncode == 0, done.stderr
+    audited = (project / "fakesvc" / "audit.log").read_text().splitlines()
+    assert audited and len(audited) == len(set(audited))

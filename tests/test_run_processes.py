@@ -616,18 +616,47 @@ def test_spares_leave_when_the_arguments_turn_out_wrong(
     assert not (project / ".ido" / "ido.db").exists()
 
 
-def test_spares_not_claimed_are_sent_away(tmp_path: Path) -> None:
+def test_spares_not_claimed_are_stopped(tmp_path: Path) -> None:
     fanout.prestart(["run", "a", "b", "--processes", "2"])
     spares = list(fanout._spares)
-    assert len(spares) == 2
+    assert len(spares) == 2 and all(spare.poll() is None for spare in spares)
     fanout.dismiss()
     assert fanout._spares == []
-    for spare in spares:
-        assert spare.wait(60) == 0
-        assert spare.stdout is not None and spare.stdout.read() == ""
-        spare.stdout.close()
-        assert spare.stderr is not None and spare.stderr.read() == ""
-        spare.stderr.close()
+    assert all(spare.returncode is not None for spare in spares)  # ended and reaped
+
+
+def test_spares_a_run_in_this_process_does_not_need_are_stopped_before_it_starts(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-qc extra` is `-q -c extra`: the glance takes `extra` for an intent, and starts two
+    spares for a command that runs its one intent in process."""
+    (project / "extra").mkdir()
+    argv = ["run", "-qc", "extra", "ship-order", "--processes", "2"]
+    fanout.prestart(argv)
+    spares = list(fanout._spares)
+    assert len(spares) == 2
+    code, out = ido(*argv)
+    assert code == 0, out
+    assert fanout._spares == [] and all(spare.returncode is not None for spare in spares)
+
+
+def test_the_commands_need_no_signal_that_windows_lacks(tmp_path: Path) -> None:
+    """SIGHUP is POSIX only; `ido.fanout` is imported by every command."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import signal; del signal.SIGHUP\n"
+            "import ido.cli, ido.fanout\n"
+            "print(sorted(s.name for s in ido.fanout.FORWARDED))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['SIGINT', 'SIGTERM']"
 
 
 def test_a_spare_that_died_is_a_worker_that_ended_before_it_was_ready(

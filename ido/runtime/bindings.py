@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from ido.errors import ExecutionError
+from ido.exiting import needs_teardown
 from ido.model import Capability
 from ido.runtime import stopping
 from ido.runtime.context import ActionContext
@@ -60,6 +61,7 @@ def load_callable(reference: str, base: Path) -> Callable[..., Any]:
     root = str(base.resolve())
     if root not in sys.path:
         sys.path.insert(0, root)
+    needs_teardown(f"imported {module_name}")  # user code may rely on the interpreter's
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # an import runs user code; any failure is the binding's
