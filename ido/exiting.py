@@ -3,7 +3,8 @@
 When a Python process ends normally, the interpreter frees every module and object one by
 one. Once ido has loaded pydantic, its models and a catalog, that takes 50–90 ms: most of
 the time `ido runs` or `ido explain` spends after it has printed, and for `ido run
---processes` a wait at the end of the command. ido's own code does not rely on it: its
+--processes` a wait at the end of the command (its workers, which import the bindings,
+tear down as usual). ido's own code does not rely on it: its
 commands close their journal and flush their telemetry themselves. So the entry point
 (`ido.__main__`) leaves by `os._exit`, after what a normal exit does that matters here:
 the `atexit` handlers run, a `SystemExit` message is printed and the standard streams are

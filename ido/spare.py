@@ -14,7 +14,7 @@ def serve() -> None:
 
     line = sys.stdin.readline()
     if not line.strip():
-        raise SystemExit(0)  # sent away: not needed
+        raise SystemExit(0)  # the command ended (its arguments were wrong) before it needed one
     sys.argv = ["ido", *json.loads(line)]
     from ido.exiting import leave
 
