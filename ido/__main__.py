@@ -15,8 +15,9 @@ def main() -> None:
 
         prestart(sys.argv[1:])
         from ido.cli import main as command
-        from ido.exiting import leave
+        from ido.exiting import leave, own
 
+        own()
         try:
             command()
         except SystemExit as done:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from ido.errors import IdoError, NotFoundError
+from ido.exiting import settle
 from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 
 app = typer.Typer(
@@ -315,6 +316,7 @@ def run(
     from ido.journal import SqliteJournal
     from ido.runtime import local  # noqa: F401  (loaded before a worker is let go)
 
+    settle()  # what is loaded lives until the process ends (`ido.exiting`)
     if worker:
         from ido.fanout import wait_for_go
 

@@ -16,8 +16,9 @@ def serve() -> None:
     if not line.strip():
         raise SystemExit(0)  # the command ended (its arguments were wrong) before it needed one
     sys.argv = ["ido", *json.loads(line)]
-    from ido.exiting import leave
+    from ido.exiting import leave, own
 
+    own()
     try:
         cli.main()
     except SystemExit as done:

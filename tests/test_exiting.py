@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import subprocess
@@ -177,3 +178,19 @@ def test_what_a_python_binding_left_buffered_in_a_file_is_written(project: Path)
     assert done.returncode == 0, done.stderr
     audited = (project / "fakesvc" / "audit.log").read_text().splitlines()
     assert audited and len(audited) == len(set(audited))
+
+
+def test_what_is_loaded_is_left_out_of_collections_only_in_the_ido_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`gc.freeze` in code that merely called ido (tests, an embedding) would keep its
+    garbage for good."""
+    before = gc.get_freeze_count()
+    exiting.settle()
+    assert gc.get_freeze_count() == before
+    monkeypatch.setattr(exiting, "_owned", [True])
+    try:
+        exiting.settle()
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
