@@ -316,12 +316,14 @@ def run(
     from ido.journal import SqliteJournal
     from ido.runtime import local  # noqa: F401  (loaded before a worker is let go)
 
-    settle()  # what is loaded lives until the process ends (`ido.exiting`)
+    # What is loaded lives until the process ends (`ido.exiting.settle`).
     if worker:
         from ido.fanout import wait_for_go
 
-        if not wait_for_go():  # stood down: the command has told what was wrong
+        if not wait_for_go(meanwhile=settle):  # stood down: the command has told what was wrong
             raise typer.Exit(0)
+    else:
+        settle()
     if len(chosen) == 1 and not worker:
         with _telemetry() as telemetry, SqliteJournal(journal) as store:
             report = _run_one(loaded, chosen[0], store, None if quiet else _progress, telemetry)

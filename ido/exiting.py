@@ -46,7 +46,9 @@ def settle() -> None:
     (`gc.freeze`, after collecting what is garbage already), so that neither the
     collections during the runs nor the one at exit walk through it again: the teardown
     of a worker that ran Python bindings takes about 10 ms instead of 80. Objects made
-    later, the bindings' modules among them, are collected and finalized as usual."""
+    later are collected as usual, and what the bindings' own modules and classes hold is
+    finalized at exit; an object a binding hangs on a module or class loaded before (say
+    an attribute set on `logging` or on an ido module) may not be."""
     if _owned:
         gc.collect()
         gc.freeze()

@@ -309,10 +309,12 @@ def _settle(worker: _Worker) -> None:
         pass
 
 
-def wait_for_go() -> bool:
-    """In a worker: say it is ready, and wait to be let go; False when stood down."""
+def wait_for_go(meanwhile: Callable[[], None] = lambda: None) -> bool:
+    """In a worker: say it is ready, do `meanwhile` (while the command waits for the other
+    workers), and wait to be let go; False when stood down."""
     sys.stdout.write(READY + "\n")
     sys.stdout.flush()
+    meanwhile()
     return sys.stdin.readline().strip() == "go"
 
 

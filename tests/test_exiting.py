@@ -11,8 +11,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from ido import exiting
+from ido.cli import app
 
 
 def _leaving(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
@@ -194,3 +196,38 @@ def test_what_is_loaded_is_left_out_of_collections_only_in_the_ido_command(
         assert gc.get_freeze_count() > before
     finally:
         gc.unfreeze()
+
+
+def test_a_run_of_the_ido_command_freezes_and_one_in_this_process_does_not(
+    project: Path,
+) -> None:
+    impl = project / "fakesvc" / "impl.py"
+    impl.write_text(
+        impl.read_text()
+        + textwrap.dedent(
+            """
+            import gc
+            _call = call
+
+            def call(ctx):
+                path = os.path.join(os.path.dirname(__file__), "frozen.log")
+                with open(path, "a") as log:
+                    log.write(f"{gc.get_freeze_count()}\\n")
+                return _call(ctx)
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "ido", "run", "ship-order", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    frozen = project / "fakesvc" / "frozen.log"
+    assert all(int(n) > 0 for n in frozen.read_text().split())
+    frozen.unlink()
+    result = CliRunner().invoke(app, ["run", "ship-order", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert {int(n) for n in frozen.read_text().split()} == {0}
