@@ -153,22 +153,15 @@ def test_output_that_cannot_be_flushed_fails_a_successful_exit(
         assert statuses.pop() == status
 
 
-def test_what_a_python_binding_left_buffered_in_a_file_is_written(project: Path) -> None:
-    """A binding's module keeps a file open and never flushes it: the normal exit closes it."""
+def _wrap_binding(project: Path, setup: str, each_call: str) -> None:
+    """The project's binding, with `setup` run on import and `each_call` before each call."""
     impl = project / "fakesvc" / "impl.py"
-    impl.write_text(
-        impl.read_text()
-        + textwrap.dedent(
-            """
-            _AUDIT = open(os.path.join(os.path.dirname(__file__), "audit.log"), "a")
-            _call = call
+    wrapper = f"_call = call\n\ndef call(ctx):\n    {each_call}\n    return _call(ctx)\n"
+    impl.write_text(impl.read_text() + "\n" + textwrap.dedent(setup) + wrapper)
 
-            def call(ctx):
-                _AUDIT.write(ctx.capability + "\\n")
-                return _call(ctx)
-            """
-        )
-    )
+
+def _ido_run(project: Path) -> None:
+    """`ido run ship-order` as a command of its own (output buffered, as to a pipe)."""
     done = subprocess.run(
         [sys.executable, "-m", "ido", "run", "ship-order", "--quiet"],
         capture_output=True,
@@ -176,8 +169,21 @@ def test_what_a_python_binding_left_buffered_in_a_file_is_written(project: Path)
         timeout=120,
         check=False,
         env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},
+        cwd=project,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_what_a_python_binding_left_buffered_in_a_file_is_written(project: Path) -> None:
+    """A binding's module keeps a file open and never flushes it: the normal exit closes it."""
+    _wrap_binding(
+        project,
+        """
+        _AUDIT = open(os.path.join(os.path.dirname(__file__), "audit.log"), "a")
+        """,
+        '_AUDIT.write(ctx.capability + "\\n")',
+    )
+    _ido_run(project)
     audited = (project / "fakesvc" / "audit.log").read_text().splitlines()
     assert audited and len(audited) == len(set(audited))
 
@@ -201,30 +207,14 @@ def test_what_is_loaded_is_left_out_of_collections_only_in_the_ido_command(
 def test_a_run_of_the_ido_command_freezes_and_one_in_this_process_does_not(
     project: Path,
 ) -> None:
-    impl = project / "fakesvc" / "impl.py"
-    impl.write_text(
-        impl.read_text()
-        + textwrap.dedent(
-            """
-            import gc
-            _call = call
-
-            def call(ctx):
-                path = os.path.join(os.path.dirname(__file__), "frozen.log")
-                with open(path, "a") as log:
-                    log.write(f"{gc.get_freeze_count()}\\n")
-                return _call(ctx)
-            """
-        )
+    _wrap_binding(
+        project,
+        "import gc\n",
+        'log = os.open(os.path.join(os.path.dirname(__file__), "frozen.log"), '
+        "os.O_WRONLY | os.O_APPEND | os.O_CREAT); "
+        'os.write(log, f"{gc.get_freeze_count()}\\n".encode()); os.close(log)',
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "ido", "run", "ship-order", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    _ido_run(project)
     frozen = project / "fakesvc" / "frozen.log"
     assert all(int(n) > 0 for n in frozen.read_text().split())
     frozen.unlink()
