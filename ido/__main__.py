@@ -14,14 +14,10 @@ def main() -> None:
         from ido.fanout import prestart
 
         prestart(sys.argv[1:])
-        from ido.cli import main as command
-        from ido.exiting import leave, own
+        from ido.cli import main as line
+        from ido.exiting import command
 
-        own()
-        try:
-            command()
-        except SystemExit as done:
-            leave(done)
+        command(line)
     except KeyboardInterrupt:  # before the command took over (while importing): no traceback
         raise SystemExit(130) from None
 

@@ -25,6 +25,7 @@ import gc
 import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import NoReturn
 
 FLUSH_FAILED = 120
@@ -35,9 +36,16 @@ _needed: list[str] = []
 _owned: list[bool] = []
 
 
-def own() -> None:
-    """This process is the `ido` command (`ido.__main__`), not code that called ido."""
+def command(run: Callable[[], object]) -> NoReturn:
+    """Run the command line `run` as the process the `ido` command owns (the entry point
+    `ido.__main__`, a spare worker `ido.spare`), not as code that called ido: `settle`
+    applies, and the process ends by `leave`."""
     _owned.append(True)
+    try:
+        run()
+    except SystemExit as done:
+        leave(done)
+    leave(SystemExit(0))
 
 
 def settle() -> None:

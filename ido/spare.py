@@ -16,13 +16,9 @@ def serve() -> None:
     if not line.strip():
         raise SystemExit(0)  # the command ended (its arguments were wrong) before it needed one
     sys.argv = ["ido", *json.loads(line)]
-    from ido.exiting import leave, own
+    from ido.exiting import command
 
-    own()
-    try:
-        cli.main()
-    except SystemExit as done:
-        leave(done)
+    command(cli.main)
 
 
 if __name__ == "__main__":
