@@ -149,8 +149,12 @@ class Journal(Protocol):
     def put(self, key: str, reply: Mapping[str, Any]) -> None: ...
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
+"""What `json.dumps(data, sort_keys=True, default=str)` would build on every call."""
+
+
 def _text(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, default=str)
+    return _ENCODER.encode(data)
 
 
 def _reply(reply: Mapping[str, Any]) -> str:

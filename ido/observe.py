@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,8 @@ def observe(
             value = json.loads((origin_dir / spec.file).read_text(encoding="utf-8"))
         else:
             assert spec.http is not None
+            import urllib.request  # here: only HTTP observers need the HTTP client
+
             url = secrets.expand(spec.http.url)
             headers = secrets.expand(dict(spec.http.headers))
             request = urllib.request.Request(url, headers=headers)  # noqa: S310

@@ -11,6 +11,7 @@ from typing import Any
 State = dict[str, Any]
 _MISSING = object()
 _ATOMS = (str, int, float, bool, type(None))
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 
 
 def copied(value: Any) -> Any:
@@ -30,7 +31,8 @@ def get_path(state: Mapping[str, Any], path: str, default: Any = None) -> Any:
     """The value at a dotted path, or `default` when any part is missing."""
     node: Any = state
     for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
+        # `type() is dict` first: most states are plain dicts, and an ABC check is slow.
+        if (type(node) is not dict and not isinstance(node, Mapping)) or part not in node:
             return default
         node = node[part]
     return node
@@ -102,7 +104,7 @@ def close_world(state: Mapping[str, Any], boolean_facts: Iterable[str]) -> State
 
 def digest(state: Mapping[str, Any]) -> str:
     """A stable short digest of a state document (sha256 of canonical JSON)."""
-    canonical = json.dumps(state, sort_keys=True, separators=(",", ":"), default=str)
+    canonical = _CANONICAL.encode(state)
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 

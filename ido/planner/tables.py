@@ -70,12 +70,13 @@ def required(table: Table) -> dict[int, int]:
 
 
 _PLAIN = frozenset({type(None), bool, int, float, str})
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # json.dumps would build it per call
 
 
 def _json(value: Any) -> str:
     """The JSON text a table is known by and evaluated on (`default=str` for what JSON has
     no form for): keys, digests and evaluated values must all agree on it."""
-    return json.dumps(value, sort_keys=True, default=str)
+    return _ENCODER.encode(value)
 
 
 def value_key(value: Any) -> tuple[str, Any]:

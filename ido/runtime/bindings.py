@@ -11,8 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -274,6 +272,9 @@ def _subprocess(
 
 
 def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: ActionContext) -> Outcome:
+    import urllib.error  # here: a run without HTTP bindings does not load the HTTP client
+    import urllib.request
+
     payload = _payload(ctx) if body is None and method != "GET" else body
     data = None if payload is None else json.dumps(payload, default=str).encode()
     request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (http/https only)
