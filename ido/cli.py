@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -304,7 +305,7 @@ def run(
 
     Several intents run side by side (at most --concurrency at once), each its own run in
     the same journal; lines are prefixed with the intent's name. With --processes N they
-    are shared out over N worker processes.
+    are dealt out to N worker processes as they ask for more.
     """
     if processes > 1 and len(intents) > 1 and not worker:
         _run_in_processes(intents, catalog, journal, concurrency, processes, quiet)
@@ -349,7 +350,10 @@ def run(
         ThreadPoolExecutor(max_workers=concurrency) as pool,
     ):
         try:
-            reports = list(pool.map(one, chosen))
+            if worker:  # the intents the command deals out, indexes into `chosen`
+                reports = _run_dealt(pool, concurrency, chosen, one, lock)
+            else:
+                reports = list(pool.map(one, chosen))
         except KeyboardInterrupt:  # reaches this thread only: the runs are told to stop
             stopping.stop()
             _shut_down(pool)
@@ -361,6 +365,31 @@ def run(
         typer.echo(line + (f" ({report.reason})" if report.reason else ""))
     worst = max((EXIT.get(r.outcome, 1) for r in reports), key=lambda code: (code != 0, code))
     raise typer.Exit(worst)
+
+
+def _run_dealt(
+    pool: Any, concurrency: int, chosen: list[Any], one: Any, lock: threading.Lock
+) -> list[Any]:
+    """In a worker: run the intents dealt to it (`ido.fanout.Dealt`), `concurrency` at once,
+    in the order dealt; their reports."""
+    from ido.fanout import Dealt
+
+    def say(line: str) -> None:
+        with lock:  # a line of its own among the runs' lines
+            typer.echo(line)
+
+    dealt = Dealt(chosen, say)
+    taken = itertools.count()
+
+    def drain() -> list[tuple[int, Any]]:
+        done = []
+        while (intent := dealt.take()) is not None:
+            order = next(taken)
+            done.append((order, one(intent)))
+        return done
+
+    threads = [pool.submit(drain) for _ in range(concurrency)]
+    return [report for _, report in sorted(pair for t in threads for pair in t.result())]
 
 
 def _shut_down(pool: Any) -> None:
@@ -381,9 +410,10 @@ def _run_in_processes(
     processes: int,
     quiet: bool,
 ) -> None:
-    """`ido run` in worker processes, each with its share of `intents`; exits with the
-    worst outcome of all."""
-    from ido.fanout import concurrencies, death, exit_code, run_workers, shares, worker_command
+    """`ido run` in worker processes, the intents dealt out to them as they ask (see
+    `ido.fanout`); exits with the worst outcome of all."""
+    from ido.fanout import Dealer, concurrencies, death, exit_code, run_workers, worker_command
+    from ido.fanout import workers as counted
     from ido.journal import SqliteJournal
 
     def check() -> None:  # while the workers load the catalog
@@ -391,22 +421,26 @@ def _run_in_processes(
         with SqliteJournal(journal):  # made (or refused) once, before the workers open it
             pass
 
-    groups = shares(intents, min(processes, concurrency))
+    position = {r: i for i, r in enumerate(dict.fromkeys(intents))}  # each loaded once
+    references = list(position)
+    most = concurrencies(concurrency, counted(processes, concurrency, len(intents)))
     common = ["--journal", str(journal), "--worker", *(["--quiet"] if quiet else [])]
     for extra in catalog or []:
         common += ["--catalog", str(extra)]
     commands = [
-        worker_command(["run", *common, "--concurrency", str(each), "--", *group])
-        for group, each in zip(groups, concurrencies(concurrency, len(groups)))
+        worker_command(["run", *common, "--concurrency", str(each), "--", *references])
+        for each in most
     ]
-    ended = run_workers(commands, lambda line, err: typer.echo(line, err=err), check)
+    dealer = Dealer([position[r] for r in intents], most)
+    ended = run_workers(commands, lambda line, err: typer.echo(line, err=err), check, dealer)
     codes = [e.code for e in ended]
     for number, end in enumerate(ended, 1):
         why = death(end.code)
         if why is not None and end.let_go:
             typer.echo(
                 f"error: worker {number} was {why}; its runs in flight are left "
-                "interrupted (ido runs; ido resume RUN)",
+                "interrupted (ido runs; ido resume RUN), and the intents dealt to it that it "
+                "had not started were not run",
                 err=True,
             )
         elif why is not None:

@@ -1,10 +1,14 @@
 """Runs shared out over worker processes: `ido run A B … --processes N`.
 
 A Python process runs Python on one core at a time (the GIL), so runs side by side in one
-process are bound by one core. Each worker is an `ido run` of its share of the intents, in
-a process of its own, on the same journal file: SQLite's write lock (waited for, see
-`SqliteJournal._begin`) serialises their commits, and each worker's runs share their
-commits among themselves. The workers' lines are passed on whole, as they come.
+process are bound by one core. Each worker is an `ido run` in a process of its own, on the
+same journal file: SQLite's write lock (waited for, see `SqliteJournal._begin`) serialises
+their commits, and each worker's runs share their commits among themselves. The workers'
+lines are passed on whole, as they come.
+
+The intents are dealt out as the workers ask (`Dealer`, `Dealt`), not split up front: a
+worker that has run out of intents to start says so (`MORE`) and is dealt its next few, so
+a worker whose runs are quicker takes more of them, and the workers end together.
 
 Spares: a worker spends about 0.3 s importing ido and pydantic before it can load a
 catalog, and the command spends about 0.25 s starting and parsing its arguments (typer
@@ -18,24 +22,21 @@ needed are stopped (`dismiss`), a worker without a spare is started the usual wa
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Generic, TypeVar
 
 from ido.runtime import stopping
 
 Echo = Callable[[str, bool], None]  # a line, and whether it goes to stderr
-
-
-def shares(references: Sequence[str], processes: int) -> list[list[str]]:
-    """Round-robin: neighbours (often alike in cost) go to different workers."""
-    count = max(1, min(processes, len(references)))
-    return [list(references[i::count]) for i in range(count)]
+T = TypeVar("T")
 
 
 def worker_command(arguments: Sequence[str]) -> list[str]:
@@ -55,7 +56,7 @@ _spares: list[subprocess.Popen[str]] = []
 def asked(argv: Sequence[str]) -> int:
     """How many workers `ido ARGV` asks for, at a glance, before it is parsed: 0 unless it
     is `run` with `--processes N` (N ≥ 2); else N, at most --concurrency and the number
-    of intents (as `shares` has it)."""
+    of intents (as `workers` has it)."""
     if not argv or argv[0] != "run":
         return 0
     words = list(argv[1:])
@@ -125,6 +126,12 @@ def _start(command: Sequence[str]) -> subprocess.Popen[str]:
     )
 
 
+def workers(processes: int, concurrency: int, intents: int) -> int:
+    """How many workers `ido run` starts: --processes, at most --concurrency (a worker runs
+    one at least) and the number of intents."""
+    return max(1, min(processes, concurrency, intents))
+
+
 def concurrencies(total: int, workers: int) -> list[int]:
     """`total` runs at once split over `workers`, as evenly as may be (workers ≤ total)."""
     return [total // workers + (i < total % workers) for i in range(workers)]
@@ -141,14 +148,75 @@ READY = "--- ido worker: loaded, waiting for go ---"
 """What a worker prints once it has loaded everything and waits for "go" on its stdin (a
 line no run prints)."""
 
+MORE = "--- ido worker: more ---"
+"""What a worker prints when it has no intent left to start, to be dealt more."""
+
+
+class Dealer:
+    """In the command: the intents, dealt out to the workers as they ask.
+
+    `order` holds each intent of the command line, in its order, as its index in the
+    workers' own lists; `most` is how many runs each worker runs at once. A deal is at most
+    that many, and fewer as the intents run out (a quarter of those left, for two workers),
+    so that no worker holds many not started while another has nothing left to do.
+    """
+
+    def __init__(self, order: Sequence[int], most: Sequence[int]) -> None:
+        self._order = list(order)
+        self._most = list(most)
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def deal(self, worker: int) -> str:
+        """The next intents for `worker` (numbered from 0), as the line it reads: their
+        indexes, space-separated; empty once all are dealt."""
+        with self._lock:
+            left = len(self._order) - self._next
+            size = max(1, min(self._most[worker], left // (2 * len(self._most))))
+            dealt = self._order[self._next : self._next + size]
+            self._next += len(dealt)
+        return " ".join(map(str, dealt))
+
+
+class Dealt(Generic[T]):
+    """In a worker: the intents the command deals to it, taken one at a time by the threads
+    that run them. The first deal follows "go" on stdin; when none is left to start, the
+    taker says `MORE` and reads the next deal (a line of indexes into `items`). An empty
+    line, or stdin closed, means no more: the command has dealt them all, or is stopping."""
+
+    def __init__(self, items: Sequence[T], say: Callable[[str], None]) -> None:
+        self._items = items
+        self._say = say
+        self._ready: deque[T] = deque()
+        self._asked = True  # the first deal comes without asking
+        self._over = False
+        self._lock = threading.Lock()
+
+    def take(self) -> T | None:
+        """The next intent to run, or None when there is none left (this worker's runs
+        end once those started do)."""
+        with self._lock:
+            while not self._ready and not self._over:
+                if not self._asked:
+                    self._say(MORE)
+                words = sys.stdin.readline().split()
+                self._asked = False
+                self._over = not words
+                self._ready.extend(self._items[int(word)] for word in words)
+            return self._ready.popleft() if self._ready else None
+
 
 class _Worker:
     """One worker process, its relays and the lines held back until it is let go."""
 
-    def __init__(self, command: Sequence[str], echo: Echo, lock: threading.Lock) -> None:
+    def __init__(
+        self, command: Sequence[str], echo: Echo, lock: threading.Lock, deal: Callable[[], str]
+    ) -> None:
         self.process = claim(command) or _start(command)
         self.echo = echo
         self.lock = lock
+        self.deal = deal
+        self.writing = threading.Lock()  # its stdin: "go" and deals, and closing it
         self.ready = False
         self.settled = threading.Event()  # ready, or its stdout ended first
         self.held: list[tuple[str, bool]] | None = []  # None: released, lines pass through
@@ -179,6 +247,9 @@ class _Worker:
                         self.settled.set()
                         if not line:
                             continue
+                    elif not err and self.ready and line == MORE:
+                        self.tell(self.deal())
+                        continue
                     with self.lock:
                         if self.held is not None:
                             self.held.append((line, err))
@@ -202,17 +273,21 @@ class _Worker:
         with self.lock:
             self.held, self.dropped = None, True
 
-    def tell(self, word: str) -> None:
-        """Write `word` (empty: nothing) to the worker's stdin and close it."""
-        stdin = self.process.stdin
-        if stdin is None or stdin.closed:
-            return
-        try:
-            if word:
-                stdin.write(word + "\n")
-            stdin.close()
-        except (BrokenPipeError, OSError, ValueError):  # it ended already
-            pass
+    def tell(self, line: str) -> None:
+        """Write `line` to the worker's stdin; an empty line closes it (the worker leaves
+        once its runs end, or at once if it was never let go)."""
+        with self.writing:
+            stdin = self.process.stdin
+            if stdin is None or stdin.closed:
+                return
+            try:
+                if line:
+                    stdin.write(line + "\n")
+                    stdin.flush()
+                else:
+                    stdin.close()
+            except (BrokenPipeError, OSError, ValueError):  # it ended already
+                pass
 
 
 def _echo(echo: Echo, line: str, err: bool) -> bool:
@@ -233,10 +308,12 @@ class Ended:
 
 
 def run_workers(
-    commands: Sequence[Sequence[str]], echo: Echo, check: Callable[[], None]
+    commands: Sequence[Sequence[str]], echo: Echo, check: Callable[[], None], dealer: Dealer
 ) -> list[Ended]:
     """Start every command, run `check` meanwhile, let the workers go once each is ready
-    (see `wait_for_go`), pass their lines to `echo` (one at a time) and wait for all.
+    (see `wait_for_go`) with their first deal, deal them more as they ask (`dealer`; the
+    N-th command is its worker N - 1), pass their lines to `echo` (one at a time) and wait
+    for all.
 
     The workers load the catalog while `check` runs here. If `check` raises, the workers
     are killed (nothing of theirs is shown; none can have started a run) and the exception
@@ -257,8 +334,9 @@ def run_workers(
 
     previous = _install(forward)
     try:
-        for command in commands:
-            workers.append(_Worker(command, echo, lock))
+        for number, command in enumerate(commands):
+            deal = functools.partial(dealer.deal, number)
+            workers.append(_Worker(command, echo, lock, deal))
         dismiss()  # the spares the glance at the arguments started in excess
         try:
             check()
@@ -278,6 +356,7 @@ def run_workers(
             for worker in workers:
                 worker.release()
                 worker.tell("go")
+                worker.tell(worker.deal())  # one intent at least: no more workers than intents
         return [Ended(_wait(worker.process), failed is None) for worker in workers]
     except KeyboardInterrupt:
         forward(signal.SIGINT, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -18,7 +19,7 @@ from typer.testing import CliRunner
 
 from ido import fanout
 from ido.cli import app
-from ido.fanout import concurrencies, shares
+from ido.fanout import Dealer, concurrencies, workers
 from ido.planner.cpsat import SMALL
 
 runner = CliRunner()
@@ -44,10 +45,24 @@ def _started_by(journal: Path) -> list[int]:
     return [pid for (pid,) in rows]
 
 
-def test_shares_are_round_robin_and_never_empty() -> None:
-    assert shares(["a", "b", "c", "d", "e"], 2) == [["a", "c", "e"], ["b", "d"]]
-    assert shares(["a", "b"], 8) == [["a"], ["b"]]
-    assert shares(["a"], 1) == [["a"]]
+def test_workers_are_at_most_the_processes_the_concurrency_and_the_intents() -> None:
+    assert workers(2, 100, 2000) == 2
+    assert workers(8, 100, 2) == 2
+    assert workers(8, 3, 100) == 3
+    assert workers(1, 1, 1) == 1
+
+
+def test_deals_shrink_as_the_intents_run_out_and_each_intent_is_dealt_once() -> None:
+    dealer = Dealer(list(range(40)), [5, 5])
+    first = [dealer.deal(0), dealer.deal(1)]
+    assert first == ["0 1 2 3 4", "5 6 7 8 9"]  # at most a worker's concurrency
+    sizes, dealt = [], [int(i) for line in first for i in line.split()]
+    while line := dealer.deal(len(sizes) % 2):
+        sizes.append(len(line.split()))
+        dealt += [int(i) for i in line.split()]
+    assert sizes == [5, 5, 5, 3, 3, 2] + [1] * 7  # a quarter of those left, at most 5
+    assert dealt == list(range(40))
+    assert dealer.deal(0) == "" and dealer.deal(1) == ""
 
 
 def test_concurrency_counts_the_runs_of_every_worker() -> None:
@@ -61,6 +76,56 @@ def test_no_more_workers_than_runs_at_once(project: Path) -> None:
     code, out = ido("run", "ship-order", "ship-order-2", "--processes", "2", "--concurrency", "1")
     assert code == 0, out
     assert len(set(_started_by(project / ".ido" / "ido.db"))) == 1
+
+
+def test_a_worker_takes_its_deals_from_stdin_and_asks_when_it_has_none_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    said: list[str] = []
+    monkeypatch.setattr(sys, "stdin", io.StringIO("1 0\n2\n\n"))
+    dealt = fanout.Dealt(["a", "b", "c"], said.append)
+    assert [dealt.take(), dealt.take()] == ["b", "a"] and said == []  # the first deal, unasked
+    assert dealt.take() == "c" and said == [fanout.MORE]
+    assert dealt.take() is None and said == [fanout.MORE] * 2  # an empty deal: no more
+    assert dealt.take() is None and len(said) == 2  # and it does not ask again
+
+
+def test_a_worker_busy_with_a_long_run_is_not_dealt_more(project: Path) -> None:
+    """Intents are dealt as workers ask, not split up front: while one worker runs a long
+    intent, the other runs all the rest (split round-robin, the long one would wait for
+    two of them, and time out)."""
+    (project / "fakesvc" / "slow.py").write_text(
+        "import os, time\n"
+        "def wait(ctx):\n"
+        "    log, end = os.environ['FAKESVC_LOG'], time.monotonic() + 60\n"
+        "    while time.monotonic() < end:  # until every ship-order has paid and shipped\n"
+        "        if os.path.exists(log) and len(open(log).read().splitlines()) >= 10:\n"
+        "            return {}\n"
+        "        time.sleep(0.02)\n"
+        "    raise TimeoutError('the other runs never ended')\n"
+    )
+    (project / "capabilities" / "wait-long.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: wait-long}\n"
+        "spec:\n  provider: clock\n  effects: {job.done: true}\n  timeout: 90s\n"
+        "  run: {python: 'fakesvc.slow:wait'}\n"
+    )
+    (project / "intents" / "long.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: long}\n"
+        "spec:\n  goal: ['state.job.done']\n"
+    )
+    refs = ["long", *["ship-order"] * 5]
+    code, out = ido("run", *refs, "--processes", "2", "--concurrency", "2", "--quiet")
+    assert code == 0, out
+    with sqlite3.connect(project / ".ido" / "ido.db") as db:
+        rows = db.execute(
+            "SELECT r.intent, json_extract(e.data, '$.process.pid') FROM runs r JOIN events e "
+            "ON e.run_id = r.id AND e.kind = 'run_started'"
+        ).fetchall()
+    db.close()
+    long_pid = {pid for intent, pid in rows if intent == "long"}
+    quick_pids = {pid for intent, pid in rows if intent == "ship-order"}
+    assert len(rows) == 6 and len(long_pid) == 1 and len(quick_pids) == 1
+    assert long_pid != quick_pids
 
 
 def test_intents_are_run_by_worker_processes_on_one_journal(project: Path) -> None:
