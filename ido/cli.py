@@ -363,8 +363,8 @@ def run(
     for report in reports:
         line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
         typer.echo(line + (f" ({report.reason})" if report.reason else ""))
-    worst = max((EXIT.get(r.outcome, 1) for r in reports), key=lambda code: (code != 0, code))
-    raise typer.Exit(worst)
+    codes = (EXIT.get(r.outcome, 1) for r in reports)  # none: a worker dealt no intent
+    raise typer.Exit(max(codes, key=lambda code: (code != 0, code), default=0))
 
 
 def _run_dealt(
@@ -445,7 +445,7 @@ def _run_in_processes(
             )
         elif why is not None:
             typer.echo(f"error: worker {number} was {why} before it started any run", err=True)
-    if not ended[0].let_go and not any(codes):  # a worker left early without saying why
+    if not any(e.let_go for e in ended) and not any(codes):  # left early, saying nothing
         typer.echo("error: a worker ended before it was ready; no run was started", err=True)
         codes.append(1)
     raise typer.Exit(max((exit_code(c) for c in codes), key=lambda code: (code != 0, code)))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import json
+import queue
 import signal
 import subprocess
 import sys
@@ -152,6 +153,10 @@ MORE = "--- ido worker: more ---"
 """What a worker prints when it has no intent left to start, to be dealt more."""
 
 
+Replies = list[tuple[int, str]]
+"""Deals to send: (worker, its line)."""
+
+
 class Dealer:
     """In the command: the intents, dealt out to the workers as they ask.
 
@@ -159,23 +164,55 @@ class Dealer:
     workers' own lists; `most` is how many runs each worker runs at once. A deal is at most
     that many, and fewer as the intents run out (a quarter of those left, for two workers),
     so that no worker holds many not started while another has nothing left to do.
+
+    A worker is let go as soon as it is ready, and one intent is held back for each worker
+    not let go yet: with few intents, a worker ready first does not take them all while
+    the others are still loading. A worker that asks when all the intents left are held
+    back is answered once one of those workers is let go (`start`) or never will be
+    (`drop`). Each method returns the deals to send: a line of indexes, space-separated,
+    or an empty line once all are dealt.
     """
 
     def __init__(self, order: Sequence[int], most: Sequence[int]) -> None:
         self._order = list(order)
         self._most = list(most)
         self._next = 0
+        self._loading = set(range(len(most)))  # not let go yet: one intent held for each
+        self._asking: list[int] = []  # asked, not answered yet
         self._lock = threading.Lock()
 
-    def deal(self, worker: int) -> str:
-        """The next intents for `worker` (numbered from 0), as the line it reads: their
-        indexes, space-separated; empty once all are dealt."""
+    def start(self, worker: int) -> Replies:
+        """`worker` (numbered from 0) is let go: its first deal, and those it frees."""
         with self._lock:
+            self._loading.discard(worker)
+            self._asking.insert(0, worker)
+            return self._answers()
+
+    def ask(self, worker: int) -> Replies:
+        """`worker` has no intent left to start."""
+        with self._lock:
+            self._asking.append(worker)
+            return self._answers()
+
+    def drop(self, worker: int) -> Replies:
+        """`worker` will never be let go: what was held back for it is dealt."""
+        with self._lock:
+            self._loading.discard(worker)
+            return self._answers()
+
+    def _answers(self) -> Replies:
+        replies = []
+        while self._asking:
             left = len(self._order) - self._next
-            size = max(1, min(self._most[worker], left // (2 * len(self._most))))
+            free = left - len(self._loading)
+            if left and free <= 0:
+                break  # held back: answered when a worker still loading settles
+            worker = self._asking.pop(0)
+            size = min(free, max(1, min(self._most[worker], free // (2 * len(self._most)))))
             dealt = self._order[self._next : self._next + size]
             self._next += len(dealt)
-        return " ".join(map(str, dealt))
+            replies.append((worker, " ".join(map(str, dealt))))
+        return replies
 
 
 class Dealt(Generic[T]):
@@ -210,15 +247,22 @@ class _Worker:
     """One worker process, its relays and the lines held back until it is let go."""
 
     def __init__(
-        self, command: Sequence[str], echo: Echo, lock: threading.Lock, deal: Callable[[], str]
+        self,
+        command: Sequence[str],
+        echo: Echo,
+        lock: threading.Lock,
+        deal: Callable[[], None],
+        news: queue.SimpleQueue[_Worker],
     ) -> None:
         self.process = claim(command) or _start(command)
         self.echo = echo
         self.lock = lock
-        self.deal = deal
+        self.deal = deal  # it asked for more: deal (now, or once there is something to deal)
+        self.news = news  # where it puts itself once settled: ready, or its stdout ended first
         self.writing = threading.Lock()  # its stdin: "go" and deals, and closing it
         self.ready = False
-        self.settled = threading.Event()  # ready, or its stdout ended first
+        self.settled = False
+        self.let_go = False
         self.held: list[tuple[str, bool]] | None = []  # None: released, lines pass through
         self.dropped = False
         self.relays = [
@@ -244,11 +288,11 @@ class _Worker:
                         # is a line of its own.
                         line = line[: -len(READY)]
                         self.ready = True
-                        self.settled.set()
+                        self._settle()
                         if not line:
                             continue
                     elif not err and self.ready and line == MORE:
-                        self.tell(self.deal())
+                        self.deal()
                         continue
                     with self.lock:
                         if self.held is not None:
@@ -257,7 +301,18 @@ class _Worker:
                             passing = _echo(self.echo, line, err)
         finally:
             if not err:
-                self.settled.set()
+                self._settle()
+
+    def _settle(self) -> None:
+        if not self.settled:  # (only its stdout relay calls this)
+            self.settled = True
+            self.news.put(self)
+
+    def go(self) -> None:
+        """Pass its lines on from now on, and let it go (its first deal follows)."""
+        self.let_go = True
+        self.release()
+        self.tell("go")
 
     def release(self) -> None:
         """Pass on what was held back, and every line from now on."""
@@ -310,22 +365,26 @@ class Ended:
 def run_workers(
     commands: Sequence[Sequence[str]], echo: Echo, check: Callable[[], None], dealer: Dealer
 ) -> list[Ended]:
-    """Start every command, run `check` meanwhile, let the workers go once each is ready
-    (see `wait_for_go`) with their first deal, deal them more as they ask (`dealer`; the
+    """Start every command, run `check` meanwhile, let each worker go as soon as it is ready
+    (see `wait_for_go`) with its first deal, deal them more as they ask (`dealer`; the
     N-th command is its worker N - 1), pass their lines to `echo` (one at a time) and wait
     for all.
 
     The workers load the catalog while `check` runs here. If `check` raises, the workers
     are killed (nothing of theirs is shown; none can have started a run) and the exception
-    goes on. If a worker ends before it is ready (the catalog or an intent is wrong), its
-    lines alone are shown (every worker would say the same) and the others are stood down:
-    none is let go, and none has started a run.
+    goes on. Every worker loads the same catalog and intents, so the first to be ready
+    proves them: it is let go at once, and so is each after it. If the first worker to
+    settle ended before it was ready instead (the catalog or an intent is wrong), its lines
+    alone are shown (every worker would say the same) and the others are stood down: none
+    is let go, and none has started a run. A worker that ends before it is ready after
+    another was let go (killed, say) has its lines shown; the others run the intents.
 
     SIGINT, SIGTERM and SIGHUP are passed on to the workers still running (each records
     its runs as interrupted, for `ido resume`) and the workers are waited for; then
     KeyboardInterrupt goes on after a SIGINT."""
     lock = threading.Lock()
     workers: list[_Worker] = []
+    news: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
 
     def forward(signum: int, frame: object) -> None:
         for worker in workers:
@@ -334,9 +393,16 @@ def run_workers(
 
     previous = _install(forward)
     try:
+
+        def send(replies: Replies) -> None:
+            for number, line in replies:
+                workers[number].tell(line)
+
+        def ask(number: int) -> None:  # from its relay: a worker has no intent left to start
+            send(dealer.ask(number))
+
         for number, command in enumerate(commands):
-            deal = functools.partial(dealer.deal, number)
-            workers.append(_Worker(command, echo, lock, deal))
+            workers.append(_Worker(command, echo, lock, functools.partial(ask, number), news))
         dismiss()  # the spares the glance at the arguments started in excess
         try:
             check()
@@ -346,18 +412,22 @@ def run_workers(
                 worker.process.kill()
                 worker.process.wait()
             raise
-        for worker in workers:
-            _settle(worker)
-        failed = next((w for w in workers if not w.ready), None)
-        if failed is not None:
-            _stand_down([w for w in workers if w is not failed])
-            failed.release()
-        else:
-            for worker in workers:
+        waiting = list(workers)
+        while waiting:
+            worker = _next_settled(news)
+            waiting.remove(worker)
+            number = workers.index(worker)
+            if worker.ready:
+                worker.go()
+                send(dealer.start(number))
+            elif any(w.let_go for w in workers):
+                worker.release()  # for a reason of its own: the others run the intents
+                send(dealer.drop(number))
+            else:  # the first to settle, and it failed: every worker would say the same
+                _stand_down(waiting)
                 worker.release()
-                worker.tell("go")
-                worker.tell(worker.deal())  # one intent at least: no more workers than intents
-        return [Ended(_wait(worker.process), failed is None) for worker in workers]
+                break
+        return [Ended(_wait(worker.process), worker.let_go) for worker in workers]
     except KeyboardInterrupt:
         forward(signal.SIGINT, None)
         for worker in workers:
@@ -382,10 +452,14 @@ def _stand_down(workers: Sequence[_Worker]) -> None:
         worker.tell("")
 
 
-def _settle(worker: _Worker) -> None:
-    """Wait until `worker` is ready or has ended, in short waits (so Ctrl-C comes through)."""
-    while not worker.settled.wait(stopping.POLL_SECONDS):
-        pass
+def _next_settled(news: queue.SimpleQueue[_Worker]) -> _Worker:
+    """The next worker to be ready or to end, waited for in short waits (so Ctrl-C comes
+    through)."""
+    while True:
+        try:
+            return news.get(timeout=stopping.POLL_SECONDS)
+        except queue.Empty:
+            continue
 
 
 def wait_for_go(meanwhile: Callable[[], None] = lambda: None) -> bool:

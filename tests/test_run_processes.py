@@ -54,28 +54,34 @@ def test_workers_are_at_most_the_processes_the_concurrency_and_the_intents() -> 
 
 def test_deals_shrink_as_the_intents_run_out_and_each_intent_is_dealt_once() -> None:
     dealer = Dealer(list(range(40)), [5, 5])
-    first = [dealer.deal(0), dealer.deal(1)]
-    assert first == ["0 1 2 3 4", "5 6 7 8 9"]  # at most a worker's concurrency
-    sizes, dealt = [], [int(i) for line in first for i in line.split()]
-    while line := dealer.deal(len(sizes) % 2):
-        sizes.append(len(line.split()))
-        dealt += [int(i) for i in line.split()]
+    first = dealer.start(0) + dealer.start(1)
+    assert first == [(0, "0 1 2 3 4"), (1, "5 6 7 8 9")]  # at most a worker's concurrency
+    sizes, dealt = [], [int(i) for _, line in first for i in line.split()]
+    while (reply := dealer.ask(len(sizes) % 2)) and reply[0][1]:
+        sizes.append(len(reply[0][1].split()))
+        dealt += [int(i) for i in reply[0][1].split()]
     assert sizes == [5, 5, 5, 3, 3, 2] + [1] * 7  # a quarter of those left, at most 5
     assert dealt == list(range(40))
-    assert dealer.deal(0) == "" and dealer.deal(1) == ""
+    assert dealer.ask(0) == [(0, "")] and dealer.ask(1) == [(1, "")]  # all dealt: the end
+
+
+def test_an_intent_is_held_back_for_each_worker_still_loading() -> None:
+    """With few intents, a worker ready first does not take them all: the last is held
+    back, and the worker that asks for it waits until the other is let go (or never will be)."""
+    dealer = Dealer([0, 1], [2, 2])
+    assert dealer.start(0) == [(0, "0")]
+    assert dealer.ask(0) == []  # the one left is held for worker 1: no answer yet
+    assert dealer.start(1) == [(1, "1"), (0, "")]  # worker 0 is told there is no more
+    dealer = Dealer([0, 1], [2, 2])
+    dealer.start(0)
+    dealer.ask(0)
+    assert dealer.drop(1) == [(0, "1")]  # worker 1 failed to load: worker 0 runs it
 
 
 def test_concurrency_counts_the_runs_of_every_worker() -> None:
     assert concurrencies(4, 3) == [2, 1, 1]
     assert concurrencies(100, 2) == [50, 50]
     assert concurrencies(1, 1) == [1]
-
-
-def test_no_more_workers_than_runs_at_once(project: Path) -> None:
-    _second_intent(project, "ship-order-2")
-    code, out = ido("run", "ship-order", "ship-order-2", "--processes", "2", "--concurrency", "1")
-    assert code == 0, out
-    assert len(set(_started_by(project / ".ido" / "ido.db"))) == 1
 
 
 def test_a_worker_takes_its_deals_from_stdin_and_asks_when_it_has_none_left(
@@ -253,6 +259,32 @@ def test_text_printed_without_a_newline_before_a_worker_is_ready_is_passed_on(
     # the command's own, then one line from each worker
     assert done.stdout.count("[noisy] ") == 3, done.stdout
     assert "waiting for go" not in done.stdout
+
+
+def test_a_worker_ready_first_is_let_go_and_one_failing_later_leaves_the_runs_to_it(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first worker ready proves the catalog and intents and is let go at once; a worker
+    that fails to load after that (for a reason of its own) is told, and the intents held
+    back for it are run by the other."""
+    marker = tmp_path / "broke"
+    _site(
+        tmp_path / "site",
+        monkeypatch,
+        "import os, sys, time\n"
+        "if '--worker' in sys.orig_argv or 'ido.spare' in sys.orig_argv:\n"
+        f"    try: os.close(os.open({str(marker)!r}, os.O_CREAT | os.O_EXCL))\n"
+        "    except FileExistsError: pass\n"
+        "    else:  # the first worker: it fails once the other has run a step\n"
+        "        end = time.monotonic() + 60\n"
+        "        while not os.path.exists(os.environ['FAKESVC_LOG']) and time.monotonic() < end:\n"
+        "            time.sleep(0.02)\n"
+        "        os.write(2, b'worker broke\\n'); os._exit(3)\n",
+    )
+    code, out = ido("run", *["ship-order"] * 3, "--processes", "2", "--quiet")
+    assert code == 3, out
+    assert out.count("achieved: run") == 3 and "worker broke" in out, out
+    assert len(set(_started_by(project / ".ido" / "ido.db"))) == 1
 
 
 def test_a_worker_that_leaves_before_it_is_ready_without_an_error_fails_the_command(
