@@ -318,10 +318,12 @@ def run(
     from ido.runtime import local  # noqa: F401  (loaded before a worker is let go)
 
     # What is loaded lives until the process ends (`ido.exiting.settle`).
+    channel = None
     if worker:
         from ido.fanout import wait_for_go
 
-        if not wait_for_go(meanwhile=settle):  # stood down: the command has told what was wrong
+        channel = wait_for_go(meanwhile=settle)
+        if channel is None:  # stood down: the command has told what was wrong
             raise typer.Exit(0)
     else:
         settle()
@@ -350,8 +352,8 @@ def run(
         ThreadPoolExecutor(max_workers=concurrency) as pool,
     ):
         try:
-            if worker:  # the intents the command deals out, indexes into `chosen`
-                reports = _run_dealt(pool, concurrency, chosen, one, lock)
+            if channel is not None:  # the intents the command deals out, into `chosen`
+                reports = _run_dealt(pool, concurrency, chosen, one, lock, channel)
             else:
                 reports = list(pool.map(one, chosen))
         except KeyboardInterrupt:  # reaches this thread only: the runs are told to stop
@@ -368,17 +370,17 @@ def run(
 
 
 def _run_dealt(
-    pool: Any, concurrency: int, chosen: list[Any], one: Any, lock: threading.Lock
+    pool: Any, concurrency: int, chosen: list[Any], one: Any, lock: threading.Lock, channel: Any
 ) -> list[Any]:
-    """In a worker: run the intents dealt to it (`ido.fanout.Dealt`), `concurrency` at once,
-    in the order dealt; their reports."""
+    """In a worker: run the intents dealt to it on `channel` (`ido.fanout.Dealt`),
+    `concurrency` at once, in the order dealt; their reports."""
     from ido.fanout import Dealt
 
     def say(line: str) -> None:
         with lock:  # a line of its own among the runs' lines
             typer.echo(line)
 
-    dealt = Dealt(chosen, say)
+    dealt = Dealt(chosen, say, channel)
     taken = itertools.count()
 
     def drain() -> list[tuple[int, Any]]:

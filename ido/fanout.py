@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import queue
 import signal
 import subprocess
@@ -195,9 +196,11 @@ class Dealer:
             return self._answers()
 
     def drop(self, worker: int) -> Replies:
-        """`worker` will never be let go: what was held back for it is dealt."""
+        """`worker` will never be let go, or has left: what was held back for it is dealt,
+        and a question of its not answered yet is forgotten."""
         with self._lock:
             self._loading.discard(worker)
+            self._asking = [w for w in self._asking if w != worker]
             return self._answers()
 
     def _answers(self) -> Replies:
@@ -217,13 +220,16 @@ class Dealer:
 
 class Dealt(Generic[T]):
     """In a worker: the intents the command deals to it, taken one at a time by the threads
-    that run them. The first deal follows "go" on stdin; when none is left to start, the
-    taker says `MORE` and reads the next deal (a line of indexes into `items`). An empty
-    line, or stdin closed, means no more: the command has dealt them all, or is stopping."""
+    that run them. The first deal follows "go" on `channel` (the worker's stdin, see
+    `wait_for_go`); when none is left to start, the taker says `MORE` and reads the next
+    deal (a line of indexes into `items`). An empty line, or the channel closed, means no
+    more: the command has dealt them all, or is stopping. Once this process is stopping
+    (Ctrl-C), nothing more is taken."""
 
-    def __init__(self, items: Sequence[T], say: Callable[[str], None]) -> None:
+    def __init__(self, items: Sequence[T], say: Callable[[str], None], channel: IO[str]) -> None:
         self._items = items
         self._say = say
+        self._channel = channel
         self._ready: deque[T] = deque()
         self._asked = True  # the first deal comes without asking
         self._over = False
@@ -233,14 +239,16 @@ class Dealt(Generic[T]):
         """The next intent to run, or None when there is none left (this worker's runs
         end once those started do)."""
         with self._lock:
-            while not self._ready and not self._over:
+            while not self._ready and not self._over and not stopping.coming(0):
                 if not self._asked:
                     self._say(MORE)
-                words = sys.stdin.readline().split()
+                words = self._channel.readline().split()
                 self._asked = False
                 self._over = not words
                 self._ready.extend(self._items[int(word)] for word in words)
-            return self._ready.popleft() if self._ready else None
+            if stopping.coming(0) or not self._ready:
+                return None
+            return self._ready.popleft()
 
 
 class _Worker:
@@ -251,18 +259,21 @@ class _Worker:
         command: Sequence[str],
         echo: Echo,
         lock: threading.Lock,
-        deal: Callable[[], None],
+        ask: Callable[[], None],
+        gone: Callable[[], None],
         news: queue.SimpleQueue[_Worker],
     ) -> None:
         self.process = claim(command) or _start(command)
         self.echo = echo
         self.lock = lock
-        self.deal = deal  # it asked for more: deal (now, or once there is something to deal)
+        self.ask = ask  # it asked for more: deal (now, or once there is something to deal)
+        self.gone = gone  # it left after it was let go
         self.news = news  # where it puts itself once settled: ready, or its stdout ended first
         self.writing = threading.Lock()  # its stdin: "go" and deals, and closing it
         self.ready = False
         self.settled = False
         self.let_go = False
+        self.closed = threading.Event()  # its stdout ended: it is leaving
         self.held: list[tuple[str, bool]] | None = []  # None: released, lines pass through
         self.dropped = False
         self.relays = [
@@ -291,9 +302,11 @@ class _Worker:
                         self._settle()
                         if not line:
                             continue
-                    elif not err and self.ready and line == MORE:
-                        self.deal()
-                        continue
+                    elif not err and self.ready and line.endswith(MORE):
+                        self.ask()  # text before it without a newline is a line of its own
+                        line = line[: -len(MORE)]
+                        if not line:
+                            continue
                     with self.lock:
                         if self.held is not None:
                             self.held.append((line, err))
@@ -302,6 +315,9 @@ class _Worker:
         finally:
             if not err:
                 self._settle()
+                self.closed.set()
+                if self.let_go:
+                    self.gone()  # a question of its still waiting is void
 
     def _settle(self) -> None:
         if not self.settled:  # (only its stdout relay calls this)
@@ -379,9 +395,11 @@ def run_workers(
     is let go, and none has started a run. A worker that ends before it is ready after
     another was let go (killed, say) has its lines shown; the others run the intents.
 
-    SIGINT, SIGTERM and SIGHUP are passed on to the workers still running (each records
-    its runs as interrupted, for `ido resume`) and the workers are waited for; then
-    KeyboardInterrupt goes on after a SIGINT."""
+    SIGINT, SIGTERM and SIGHUP are passed on to the workers still running, and the workers
+    are waited for; then KeyboardInterrupt goes on after a SIGINT. A worker stops its runs
+    on SIGINT (each recorded as interrupted, for `ido resume`); SIGTERM and SIGHUP end it
+    as they would end `ido run` alone (its runs are left as after a crash, which `ido
+    resume` continues too)."""
     lock = threading.Lock()
     workers: list[_Worker] = []
     news: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
@@ -401,8 +419,12 @@ def run_workers(
         def ask(number: int) -> None:  # from its relay: a worker has no intent left to start
             send(dealer.ask(number))
 
+        def gone(number: int) -> None:  # from its relay: a worker let go has left
+            send(dealer.drop(number))
+
         for number, command in enumerate(commands):
-            workers.append(_Worker(command, echo, lock, functools.partial(ask, number), news))
+            asks, leaves = functools.partial(ask, number), functools.partial(gone, number)
+            workers.append(_Worker(command, echo, lock, asks, leaves, news))
         dismiss()  # the spares the glance at the arguments started in excess
         try:
             check()
@@ -427,13 +449,14 @@ def run_workers(
                 _stand_down(waiting)
                 worker.release()
                 break
-        return [Ended(_wait(worker.process), worker.let_go) for worker in workers]
+        return [Ended(_wait_for(worker), worker.let_go) for worker in workers]
     except KeyboardInterrupt:
         forward(signal.SIGINT, None)
-        for worker in workers:
+        for worker in workers:  # no more deals, to any of them
             if worker.held is not None:  # not let go yet: it started no run, nothing to say
                 worker.drop()
             worker.tell("")
+        for worker in workers:
             _wait_through_interrupts(worker.process)
         raise
     finally:
@@ -462,13 +485,25 @@ def _next_settled(news: queue.SimpleQueue[_Worker]) -> _Worker:
             continue
 
 
-def wait_for_go(meanwhile: Callable[[], None] = lambda: None) -> bool:
-    """In a worker: say it is ready, do `meanwhile` (while the command waits for the other
-    workers), and wait to be let go; False when stood down."""
+def wait_for_go(meanwhile: Callable[[], None] = lambda: None) -> IO[str] | None:
+    """In a worker: say it is ready, do `meanwhile` (while the command checks, or sees to
+    the others), and wait to be let go: the channel its deals come on (`Dealt`), or None
+    when stood down.
+
+    The channel is stdin moved to a descriptor of its own, which processes the runs start
+    do not inherit; from here on, descriptor 0 and `sys.stdin` read nothing (/dev/null): a
+    program a binding runs that reads its stdin must not take the deals. Nothing of stdin
+    is buffered when it moves: the command writes to it only once it has seen READY."""
+    channel = os.fdopen(os.dup(0), "r", encoding="utf-8")  # os.dup: not inherited
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
     sys.stdout.write(READY + "\n")
     sys.stdout.flush()
     meanwhile()
-    return sys.stdin.readline().strip() == "go"
+    if channel.readline().strip() != "go":
+        return None
+    return channel
 
 
 def _install(handler: Any) -> dict[signal.Signals, Any]:
@@ -483,6 +518,16 @@ def _restore(previous: dict[signal.Signals, Any]) -> None:
     for signum, old in previous.items():
         if old is not None:  # None: not installed from Python, nothing to put back
             signal.signal(signum, old)
+
+
+def _wait_for(worker: _Worker) -> int:
+    """`_wait`, woken by the end of the worker's output first: `Popen.wait` polls in sleeps
+    that grow to 50 ms, which would be most of the time from a worker's last line to its
+    exit being seen."""
+    while not worker.closed.wait(stopping.POLL_SECONDS):
+        if worker.process.poll() is not None:  # its stdout is still held open by another
+            break
+    return _wait(worker.process)
 
 
 def _wait(worker: subprocess.Popen[str]) -> int:

@@ -84,12 +84,62 @@ def test_concurrency_counts_the_runs_of_every_worker() -> None:
     assert concurrencies(1, 1) == [1]
 
 
-def test_a_worker_takes_its_deals_from_stdin_and_asks_when_it_has_none_left(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_question_of_a_worker_that_left_is_forgotten() -> None:
+    dealer = Dealer([0, 0, 0], [1, 1, 1])
+    assert dealer.start(0) + dealer.start(1) == [(0, "0"), (1, "0")]
+    assert dealer.ask(0) + dealer.ask(1) == []  # the one left is held for worker 2
+    assert dealer.drop(0) == []  # worker 0 died, asking
+    assert dealer.drop(2) == [(1, "0")]  # worker 2 never loads: the live one runs it
+
+
+def _processes_run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`ido run ARGS --processes 2` as a process of its own, so that a hang fails the test."""
+    return subprocess.run(
+        [sys.executable, "-m", "ido", "run", *args, "--processes", "2"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_program_a_binding_runs_cannot_take_the_deals_from_stdin(project: Path) -> None:
+    """A binding's child process inherits the worker's descriptors: reading its stdin, it
+    must find nothing there, not the command's deals (which would leave the worker waiting
+    for them, and the command for the worker)."""
+    impl = project / "fakesvc" / "impl.py"
+    impl.write_text(
+        impl.read_text().replace(
+            "def call(ctx):\n",
+            "def call(ctx):\n"
+            "    import subprocess, sys\n"
+            "    got = subprocess.run([sys.executable, '-c', 'import sys; print(sys.stdin.read())'],"
+            " capture_output=True, text=True, timeout=20).stdout\n"
+            "    assert got == '\\n', repr(got)\n",
+        )
+    )
+    done = _processes_run(project, *["ship-order"] * 6, "--concurrency", "4", "--quiet")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("achieved: run") == 6, done.stdout
+
+
+def test_the_ask_for_more_is_heard_after_text_without_a_newline(project: Path) -> None:
+    impl = project / "fakesvc" / "impl.py"
+    impl.write_text(
+        impl.read_text().replace(
+            "def call(ctx):\n", "def call(ctx):\n    import sys\n    sys.stdout.write('partial ')\n"
+        )
+    )
+    done = _processes_run(project, *["ship-order"] * 6, "--concurrency", "2", "--quiet")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("achieved: run") == 6 and "partial" in done.stdout
+    assert "ido worker" not in done.stdout
+
+
+def test_a_worker_takes_its_deals_from_stdin_and_asks_when_it_has_none_left() -> None:
     said: list[str] = []
-    monkeypatch.setattr(sys, "stdin", io.StringIO("1 0\n2\n\n"))
-    dealt = fanout.Dealt(["a", "b", "c"], said.append)
+    dealt = fanout.Dealt(["a", "b", "c"], said.append, io.StringIO("1 0\n2\n\n"))
     assert [dealt.take(), dealt.take()] == ["b", "a"] and said == []  # the first deal, unasked
     assert dealt.take() == "c" and said == [fanout.MORE]
     assert dealt.take() is None and said == [fanout.MORE] * 2  # an empty deal: no more
