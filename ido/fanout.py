@@ -273,7 +273,6 @@ class _Worker:
         self.ready = False
         self.settled = False
         self.let_go = False
-        self.closed = threading.Event()  # its stdout ended: it is leaving
         self.held: list[tuple[str, bool]] | None = []  # None: released, lines pass through
         self.dropped = False
         self.relays = [
@@ -315,7 +314,6 @@ class _Worker:
         finally:
             if not err:
                 self._settle()
-                self.closed.set()
                 if self.let_go:
                     self.gone()  # a question of its still waiting is void
 
@@ -449,7 +447,7 @@ def run_workers(
                 _stand_down(waiting)
                 worker.release()
                 break
-        return [Ended(_wait_for(worker), worker.let_go) for worker in workers]
+        return [Ended(_wait(worker.process), worker.let_go) for worker in workers]
     except KeyboardInterrupt:
         forward(signal.SIGINT, None)
         for worker in workers:  # no more deals, to any of them
@@ -518,16 +516,6 @@ def _restore(previous: dict[signal.Signals, Any]) -> None:
     for signum, old in previous.items():
         if old is not None:  # None: not installed from Python, nothing to put back
             signal.signal(signum, old)
-
-
-def _wait_for(worker: _Worker) -> int:
-    """`_wait`, woken by the end of the worker's output first: `Popen.wait` polls in sleeps
-    that grow to 50 ms, which would be most of the time from a worker's last line to its
-    exit being seen."""
-    while not worker.closed.wait(stopping.POLL_SECONDS):
-        if worker.process.poll() is not None:  # its stdout is still held open by another
-            break
-    return _wait(worker.process)
 
 
 def _wait(worker: subprocess.Popen[str]) -> int:
