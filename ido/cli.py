@@ -372,9 +372,9 @@ def run(
 def _run_dealt(
     pool: Any, concurrency: int, chosen: list[Any], one: Any, lock: threading.Lock, channel: Any
 ) -> list[Any]:
-    """In a worker: run the intents dealt to it on `channel` (`ido.fanout.Dealt`),
+    """In a worker: run the intents dealt to it on `channel` (`ido.dealing.Dealt`),
     `concurrency` at once, in the order dealt; their reports."""
-    from ido.fanout import Dealt
+    from ido.dealing import Dealt
 
     def say(line: str) -> None:
         with lock:  # a line of its own among the runs' lines
@@ -414,7 +414,8 @@ def _run_in_processes(
 ) -> None:
     """`ido run` in worker processes, the intents dealt out to them as they ask (see
     `ido.fanout`); exits with the worst outcome of all."""
-    from ido.fanout import Dealer, concurrencies, death, exit_code, run_workers, worker_command
+    from ido.dealing import Dealer
+    from ido.fanout import concurrencies, death, exit_code, run_workers, worker_command
     from ido.fanout import workers as counted
     from ido.journal import SqliteJournal
 

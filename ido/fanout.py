@@ -6,7 +6,7 @@ same journal file: SQLite's write lock (waited for, see `SqliteJournal._begin`) 
 their commits, and each worker's runs share their commits among themselves. The workers'
 lines are passed on whole, as they come.
 
-The intents are dealt out as the workers ask (`Dealer`, `Dealt`), not split up front: a
+The intents are dealt out as the workers ask (`ido.dealing`), not split up front: a
 worker that has run out of intents to start says so (`MORE`) and is dealt its next few, so
 a worker whose runs are quicker takes more of them, and the workers end together.
 
@@ -30,15 +30,14 @@ import signal
 import subprocess
 import sys
 import threading
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any
 
+from ido.dealing import MORE, Dealer, Replies
 from ido.runtime import stopping
 
 Echo = Callable[[str, bool], None]  # a line, and whether it goes to stderr
-T = TypeVar("T")
 
 
 def worker_command(arguments: Sequence[str]) -> list[str]:
@@ -149,106 +148,6 @@ Ctrl-C reaches them once, through this process)."""
 READY = "--- ido worker: loaded, waiting for go ---"
 """What a worker prints once it has loaded everything and waits for "go" on its stdin (a
 line no run prints)."""
-
-MORE = "--- ido worker: more ---"
-"""What a worker prints when it has no intent left to start, to be dealt more."""
-
-
-Replies = list[tuple[int, str]]
-"""Deals to send: (worker, its line)."""
-
-
-class Dealer:
-    """In the command: the intents, dealt out to the workers as they ask.
-
-    `order` holds each intent of the command line, in its order, as its index in the
-    workers' own lists; `most` is how many runs each worker runs at once. A deal is at most
-    that many, and fewer as the intents run out (a quarter of those left, for two workers),
-    so that no worker holds many not started while another has nothing left to do.
-
-    A worker is let go as soon as it is ready, and one intent is held back for each worker
-    not let go yet: with few intents, a worker ready first does not take them all while
-    the others are still loading. A worker that asks when all the intents left are held
-    back is answered once one of those workers is let go (`start`) or never will be
-    (`drop`). Each method returns the deals to send: a line of indexes, space-separated,
-    or an empty line once all are dealt.
-    """
-
-    def __init__(self, order: Sequence[int], most: Sequence[int]) -> None:
-        self._order = list(order)
-        self._most = list(most)
-        self._next = 0
-        self._loading = set(range(len(most)))  # not let go yet: one intent held for each
-        self._asking: list[int] = []  # asked, not answered yet
-        self._lock = threading.Lock()
-
-    def start(self, worker: int) -> Replies:
-        """`worker` (numbered from 0) is let go: its first deal, and those it frees."""
-        with self._lock:
-            self._loading.discard(worker)
-            self._asking.insert(0, worker)
-            return self._answers()
-
-    def ask(self, worker: int) -> Replies:
-        """`worker` has no intent left to start."""
-        with self._lock:
-            self._asking.append(worker)
-            return self._answers()
-
-    def drop(self, worker: int) -> Replies:
-        """`worker` will never be let go, or has left: what was held back for it is dealt,
-        and a question of its not answered yet is forgotten."""
-        with self._lock:
-            self._loading.discard(worker)
-            self._asking = [w for w in self._asking if w != worker]
-            return self._answers()
-
-    def _answers(self) -> Replies:
-        replies = []
-        while self._asking:
-            left = len(self._order) - self._next
-            free = left - len(self._loading)
-            if left and free <= 0:
-                break  # held back: answered when a worker still loading settles
-            worker = self._asking.pop(0)
-            size = min(free, max(1, min(self._most[worker], free // (2 * len(self._most)))))
-            dealt = self._order[self._next : self._next + size]
-            self._next += len(dealt)
-            replies.append((worker, " ".join(map(str, dealt))))
-        return replies
-
-
-class Dealt(Generic[T]):
-    """In a worker: the intents the command deals to it, taken one at a time by the threads
-    that run them. The first deal follows "go" on `channel` (the worker's stdin, see
-    `wait_for_go`); when none is left to start, the taker says `MORE` and reads the next
-    deal (a line of indexes into `items`). An empty line, or the channel closed, means no
-    more: the command has dealt them all, or is stopping. Once this process is stopping
-    (Ctrl-C), nothing more is taken."""
-
-    def __init__(self, items: Sequence[T], say: Callable[[str], None], channel: IO[str]) -> None:
-        self._items = items
-        self._say = say
-        self._channel = channel
-        self._ready: deque[T] = deque()
-        self._asked = True  # the first deal comes without asking
-        self._over = False
-        self._lock = threading.Lock()
-
-    def take(self) -> T | None:
-        """The next intent to run, or None when there is none left (this worker's runs
-        end once those started do)."""
-        with self._lock:
-            while not self._ready and not self._over and not stopping.coming(0):
-                if not self._asked:
-                    self._say(MORE)
-                words = self._channel.readline().split()
-                self._asked = False
-                self._over = not words
-                self._ready.extend(self._items[int(word)] for word in words)
-            if stopping.coming(0) or not self._ready:
-                return None
-            return self._ready.popleft()
 
 
 class _Worker:
@@ -407,19 +306,18 @@ def run_workers(
             if worker.process.poll() is None:
                 worker.process.send_signal(signum)
 
+    def send(replies: Replies) -> None:
+        for number, line in replies:
+            workers[number].tell(line)
+
+    def ask(number: int) -> None:  # from its relay: a worker has no intent left to start
+        send(dealer.ask(number))
+
+    def gone(number: int) -> None:  # from its relay: a worker let go has left
+        send(dealer.drop(number))
+
     previous = _install(forward)
     try:
-
-        def send(replies: Replies) -> None:
-            for number, line in replies:
-                workers[number].tell(line)
-
-        def ask(number: int) -> None:  # from its relay: a worker has no intent left to start
-            send(dealer.ask(number))
-
-        def gone(number: int) -> None:  # from its relay: a worker let go has left
-            send(dealer.drop(number))
-
         for number, command in enumerate(commands):
             asks, leaves = functools.partial(ask, number), functools.partial(gone, number)
             workers.append(_Worker(command, echo, lock, asks, leaves, news))
@@ -485,7 +383,7 @@ def _next_settled(news: queue.SimpleQueue[_Worker]) -> _Worker:
 
 def wait_for_go(meanwhile: Callable[[], None] = lambda: None) -> IO[str] | None:
     """In a worker: say it is ready, do `meanwhile` (while the command checks, or sees to
-    the others), and wait to be let go: the channel its deals come on (`Dealt`), or None
+    the others), and wait to be let go: the channel its deals come on (`ido.dealing.Dealt`), or None
     when stood down.
 
     The channel is stdin moved to a descriptor of its own, which processes the runs start

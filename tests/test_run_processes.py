@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 
 from ido import fanout
 from ido.cli import app
-from ido.fanout import Dealer, concurrencies, workers
+from ido.dealing import MORE, Dealer, Dealt
+from ido.fanout import concurrencies, workers
 from ido.planner.cpsat import SMALL
 
 runner = CliRunner()
@@ -139,10 +140,10 @@ def test_the_ask_for_more_is_heard_after_text_without_a_newline(project: Path) -
 
 def test_a_worker_takes_its_deals_from_stdin_and_asks_when_it_has_none_left() -> None:
     said: list[str] = []
-    dealt = fanout.Dealt(["a", "b", "c"], said.append, io.StringIO("1 0\n2\n\n"))
+    dealt = Dealt(["a", "b", "c"], said.append, io.StringIO("1 0\n2\n\n"))
     assert [dealt.take(), dealt.take()] == ["b", "a"] and said == []  # the first deal, unasked
-    assert dealt.take() == "c" and said == [fanout.MORE]
-    assert dealt.take() is None and said == [fanout.MORE] * 2  # an empty deal: no more
+    assert dealt.take() == "c" and said == [MORE]
+    assert dealt.take() is None and said == [MORE] * 2  # an empty deal: no more
     assert dealt.take() is None and len(said) == 2  # and it does not ask again
 
 
