@@ -44,25 +44,29 @@ class Dealer:
         self._next = 0
         self._loading = set(range(len(most)))  # not let go yet: one intent held for each
         self._asking: list[int] = []  # asked, not answered yet
+        self._left: set[int] = set()  # ended: dealt nothing more
         self._lock = threading.Lock()
 
     def start(self, worker: int) -> Replies:
         """`worker` (numbered from 0) is let go: its first deal, and those it frees."""
         with self._lock:
             self._loading.discard(worker)
-            self._asking.insert(0, worker)
+            if worker not in self._left:  # it may have died as it was let go
+                self._asking.insert(0, worker)
             return self._answers()
 
     def ask(self, worker: int) -> Replies:
         """`worker` has no intent left to start."""
         with self._lock:
-            self._asking.append(worker)
+            if worker not in self._left:
+                self._asking.append(worker)
             return self._answers()
 
     def drop(self, worker: int) -> Replies:
-        """`worker` will never be let go, or has left: what was held back for it is dealt,
-        and a question of its not answered yet is forgotten."""
+        """`worker` has ended, or will never be let go: what was held back for it is dealt
+        to the others, and it is dealt nothing more (a question of its is forgotten)."""
         with self._lock:
+            self._left.add(worker)
             self._loading.discard(worker)
             self._asking = [w for w in self._asking if w != worker]
             return self._answers()

@@ -166,7 +166,7 @@ class _Worker:
         self.echo = echo
         self.lock = lock
         self.ask = ask  # it asked for more: deal (now, or once there is something to deal)
-        self.gone = gone  # it left after it was let go
+        self.gone = gone  # its output ended: it is leaving
         self.news = news  # where it puts itself once settled: ready, or its stdout ended first
         self.writing = threading.Lock()  # its stdin: "go" and deals, and closing it
         self.ready = False
@@ -213,8 +213,7 @@ class _Worker:
         finally:
             if not err:
                 self._settle()
-                if self.let_go:
-                    self.gone()  # a question of its still waiting is void
+                self.gone()  # it is leaving: deal it nothing more
 
     def _settle(self) -> None:
         if not self.settled:  # (only its stdout relay calls this)
@@ -313,7 +312,7 @@ def run_workers(
     def ask(number: int) -> None:  # from its relay: a worker has no intent left to start
         send(dealer.ask(number))
 
-    def gone(number: int) -> None:  # from its relay: a worker let go has left
+    def gone(number: int) -> None:  # from its relay: a worker is leaving
         send(dealer.drop(number))
 
     previous = _install(forward)
@@ -340,18 +339,17 @@ def run_workers(
                 send(dealer.start(number))
             elif any(w.let_go for w in workers):
                 worker.release()  # for a reason of its own: the others run the intents
-                send(dealer.drop(number))
             else:  # the first to settle, and it failed: every worker would say the same
                 _stand_down(waiting)
                 worker.release()
                 break
         return [Ended(_wait(worker.process), worker.let_go) for worker in workers]
     except KeyboardInterrupt:
-        forward(signal.SIGINT, None)
-        for worker in workers:  # no more deals, to any of them
+        for worker in workers:  # no more deals, to any of them, before they are stopped
             if worker.held is not None:  # not let go yet: it started no run, nothing to say
                 worker.drop()
             worker.tell("")
+        forward(signal.SIGINT, None)
         for worker in workers:
             _wait_through_interrupts(worker.process)
         raise

@@ -91,6 +91,23 @@ def test_a_question_of_a_worker_that_left_is_forgotten() -> None:
     assert dealer.ask(0) + dealer.ask(1) == []  # the one left is held for worker 2
     assert dealer.drop(0) == []  # worker 0 died, asking
     assert dealer.drop(2) == [(1, "0")]  # worker 2 never loads: the live one runs it
+    dealer = Dealer([0, 0], [1, 1])
+    assert dealer.drop(1) == []  # worker 1 died as it was let go
+    assert dealer.start(1) == [] and dealer.ask(1) == []  # it is dealt nothing
+    assert dealer.start(0) == [(0, "0")] and dealer.ask(0) == [(0, "0")]
+
+
+def test_a_worker_being_stopped_takes_no_more_intents() -> None:
+    from ido.runtime import stopping
+
+    channel = io.StringIO("0\n")
+    dealt = Dealt(["a"], lambda line: None, channel)
+    stopping.stop()
+    try:
+        assert dealt.take() is None and channel.tell() == 0  # not even read
+    finally:
+        stopping.reset()
+    assert dealt.take() == "a"
 
 
 def _processes_run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
