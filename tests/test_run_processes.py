@@ -221,6 +221,21 @@ def test_intents_are_run_by_worker_processes_on_one_journal(project: Path) -> No
     assert len(calls) == 8 and len(set(calls)) == 8
 
 
+def test_many_intents_in_small_deals_each_run_once(project: Path) -> None:
+    """Forty intents over two workers running one and two at a time: many asks, deals of
+    one near the end; each intent given is run once, none lost, none twice."""
+    _second_intent(project, "ship-order-2")
+    refs = ["ship-order", "ship-order-2", "intents/ship-order-2.yaml", "ship-order"] * 10
+    code, out = ido("run", *refs, "--processes", "2", "--concurrency", "3", "--quiet")
+    assert code == 0, out
+    assert out.count("achieved: run ") == 40
+    with sqlite3.connect(project / ".ido" / "ido.db") as db:
+        rows = db.execute("SELECT intent, outcome FROM runs").fetchall()
+    db.close()
+    assert sorted(rows) == [("ship-order", "achieved")] * 20 + [("ship-order-2", "achieved")] * 20
+    assert len(set(_started_by(project / ".ido" / "ido.db"))) == 2
+
+
 def test_a_worker_with_a_single_intent_still_names_it(project: Path) -> None:
     _second_intent(project, "ship-order-2")
     code, out = ido("run", "ship-order", "ship-order-2", "--processes", "2")
