@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import os
@@ -440,10 +441,13 @@ def _run_in_processes(
     for number, end in enumerate(ended, 1):
         why = death(end.code)
         if why is not None and end.let_go:
+            given = collections.Counter(references[i] for i in dealer.given(number - 1))
+            named = ", ".join(r if n == 1 else f"{r} ×{n}" for r, n in given.items())
+            noun = "intent" if given.total() == 1 else "intents"
             typer.echo(
-                f"error: worker {number} was {why}; its runs in flight are left "
-                "interrupted (ido runs; ido resume RUN), and the intents dealt to it that it "
-                "had not started were not run",
+                f"error: worker {number} was {why}; it had been dealt {given.total()} "
+                f"{noun} ({named}): the runs it ended are in the journal, those in flight "
+                "are left interrupted (ido runs; ido resume RUN), and the others were not run",
                 err=True,
             )
         elif why is not None:

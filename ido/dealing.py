@@ -45,6 +45,7 @@ class Dealer:
         self._loading = set(range(len(most)))  # not let go yet: one intent held for each
         self._asking: list[int] = []  # asked, not answered yet
         self._left: set[int] = set()  # ended: dealt nothing more
+        self._given: list[list[int]] = [[] for _ in most]  # per worker, what it was dealt
         self._lock = threading.Lock()
 
     def start(self, worker: int) -> Replies:
@@ -71,6 +72,11 @@ class Dealer:
             self._asking = [w for w in self._asking if w != worker]
             return self._answers()
 
+    def given(self, worker: int) -> list[int]:
+        """What `worker` was dealt, as the indexes its lines carried."""
+        with self._lock:
+            return list(self._given[worker])
+
     def _answers(self) -> Replies:
         replies = []
         while self._asking:
@@ -82,6 +88,7 @@ class Dealer:
             size = min(free, max(1, min(self._most[worker], free // (2 * len(self._most)))))
             dealt = self._order[self._next : self._next + size]
             self._next += len(dealt)
+            self._given[worker] += dealt
             replies.append((worker, " ".join(map(str, dealt))))
         return replies
 

@@ -612,6 +612,19 @@ def test_a_worker_killed_is_named_and_its_signal_is_the_exit_code(
     code, out = ido("run", "ship-order", "ship-order-2", "--processes", "2")
     assert code == 128 + signal.SIGKILL, out
     assert "worker 1 was killed by SIGKILL" in out and "worker 2 was killed by SIGKILL" in out
+    # each was dealt one of the two: the message names it, for a user to run it again
+    assert "it had been dealt 1 intent (ship-order)" in out
+    assert "it had been dealt 1 intent (ship-order-2)" in out
+
+
+def test_the_intents_a_killed_worker_was_dealt_are_counted_by_reference() -> None:
+    dealer = Dealer([0, 1, 0, 0], [4, 4])
+    dealer.start(0)
+    dealer.start(1)
+    dealer.ask(0)
+    dealer.ask(0)
+    assert sorted(dealer.given(0) + dealer.given(1)) == [0, 0, 0, 1]
+    assert dealer.given(1) == [1]
 
 
 def test_bytes_that_are_not_utf8_are_passed_on_escaped(project: Path) -> None:
