@@ -75,7 +75,9 @@ def asked(argv: Sequence[str]) -> int:
             intents += 1
     processes = _count(given.get("--processes", "1"))
     concurrency = _count(given.get("--concurrency", str(DEFAULT_CONCURRENCY)))
-    return min(processes, concurrency, intents) if processes >= 2 and intents >= 2 else 0
+    if processes < 2 or intents < 2 or concurrency < 1:
+        return 0
+    return workers(processes, concurrency, intents)
 
 
 def _count(text: str) -> int:

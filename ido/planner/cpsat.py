@@ -176,8 +176,8 @@ class CpSatPlanner(SolvingPlanner):
         rules = []
         if limits.max_cost is not None:
             rules.append((lambda a: g.actions[a].cost, limits.max_cost))
-        if limits.min_success_probability is not None:
-            risk = -math.log(max(limits.min_success_probability, 1e-300))
+        risk = _risk_limit(limits)
+        if risk is not None:
             rules.append((lambda a: g.actions[a].risk, risk))
         kept = allowed - prunable(allowed, marks, rules)
         marks = landmarks(g, kept) if kept != allowed else marks
@@ -536,14 +536,15 @@ def _clear_of_limits(limits: Limits, plan: Plan) -> bool:
     checks = [
         (limits.max_cost, plan.cost),
         (limits.deadline, plan.latency),
-        (
-            None
-            if limits.min_success_probability is None
-            else -math.log(max(limits.min_success_probability, 1e-300)),
-            plan_total(plan, "risk"),
-        ),
+        (_risk_limit(limits), plan_total(plan, "risk")),
     ]
     return all(limit is None or total <= limit - margin for limit, total in checks)
+
+
+def _risk_limit(limits: Limits) -> float | None:
+    """`min_success_probability` as the most risk (sum of -log reliability) a plan may take."""
+    p = limits.min_success_probability
+    return None if p is None else -math.log(max(p, 1e-300))
 
 
 def _holds(values: list[int], tables: tuple[Table, ...]) -> bool:
