@@ -196,6 +196,7 @@ class SqliteJournal:
         self._queued = threading.Lock()  # the writes waiting for the next commit, the lead
         self._queue: list[_Write[Any]] = []
         self._leading = False  # a thread is committing or about to
+        self._starting: dict[str, _Write[Any]] = {}  # runs started without waiting, by id
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -261,6 +262,11 @@ class SqliteJournal:
         self.close()
 
     def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> None:
+        """Start a run. While another thread's commit is under way, the start joins the
+        queue and this returns without waiting for it: the run's next write is committed
+        after it, in the same commit or a later one, and fails with its error if the start
+        failed (a run id already taken). What a run does before its next write (observe,
+        decide) has no side effect, so nothing is done before the start is on disk."""
         rows = _encoded([("run_started", at, data)])
 
         def statements() -> None:
@@ -273,11 +279,11 @@ class SqliteJournal:
                 raise JournalError(f"run {run_id} already exists in {self.path}") from None
             self._insert(run_id, rows)
 
-        self._write(statements)
+        self._write(statements, run_id, wait=False)
 
     def append(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int:
         rows = _encoded([(kind, at, data)])
-        return self._write(lambda: self._insert(run_id, rows))
+        return self._write(lambda: self._insert(run_id, rows), run_id)
 
     def append_many(
         self,
@@ -295,7 +301,7 @@ class SqliteJournal:
             for key, text in kept:
                 self._put(key, text)
 
-        self._write(statements)
+        self._write(statements, run_id)
 
     def finish_run(
         self,
@@ -321,7 +327,7 @@ class SqliteJournal:
                 (at, outcome, reason, cost, duration, run_id),
             )
 
-        self._write(statements)
+        self._write(statements, run_id)
 
     @_locked
     def runs(self, limit: int = 50) -> list[RunRow]:
@@ -499,21 +505,30 @@ class SqliteJournal:
         )
         return first + len(rows) - 1
 
-    def _write(self, statements: Callable[[], T]) -> T:
+    def _write(self, statements: Callable[[], T], run_id: str = "", wait: bool = True) -> T:
         """Run `statements` in a committed transaction; what they return.
 
         Group commit: writes queue up, and one thread at a time, the leader, commits every
         write queued when it gets the connection, in one transaction (one fsync for all of
-        them), then hands the lead to the first write queued meanwhile. A write waits on its
-        own lock, so it goes on as soon as its commit is done, not when the connection is
-        next free. Each write runs in its own savepoint, so one that fails is undone and
-        raises in its own thread alone.
+        them), then hands the lead to the first write queued meanwhile that waits. A write
+        waits on its own lock, so it goes on as soon as its commit is done, not when the
+        connection is next free. Each write runs in its own savepoint, so one that fails is
+        undone and raises in its own thread alone.
+
+        `wait=False` (a run's start): when a leader is under way, return at once (None) and
+        leave the write to it; a later write of the same `run_id` fails if this one did.
         """
-        write = _Write(statements)
         with self._queued:
+            write = _Write(statements, self._starting.get(run_id))
             self._queue.append(write)
             write.leads = not self._leading
+            write.waits = wait or write.leads
             self._leading = True
+            if not write.waits:
+                self._starting[run_id] = write
+                write.run_id = run_id
+        if not write.waits:
+            return None  # type: ignore[return-value]
         if not write.leads:
             try:
                 write.wake.acquire()  # released when committed, or when handed the lead
@@ -527,25 +542,35 @@ class SqliteJournal:
         return write.result  # type: ignore[return-value]
 
     def _lead(self) -> None:
-        """Commit the queued writes, wake their threads, and hand the lead on."""
-        batch: list[_Write[Any]] = []
-        try:
-            with self._lock:
+        """Commit the queued writes, wake their threads, and hand the lead on; commit again
+        while only writes that nobody waits for are queued."""
+        again = True
+        while again:
+            batch: list[_Write[Any]] = []
+            committed = False
+            try:
+                with self._lock:
+                    with self._queued:
+                        batch, self._queue = self._queue, []
+                    self._commit(batch)
+                committed = True
+            finally:
+                for write in batch:
+                    if not write.done:  # interrupted before the commit began
+                        write.error, write.done = JournalError("the commit was interrupted"), True
+                    write.wake.release()
                 with self._queued:
-                    batch, self._queue = self._queue, []
-                self._commit(batch)
-        finally:
-            for write in batch:
-                if not write.done:  # interrupted before the commit began
-                    write.error, write.done = JournalError("the commit was interrupted"), True
-                write.wake.release()
-            with self._queued:
-                following = self._queue[0] if self._queue else None
-                self._leading = following is not None
+                    for write in batch:  # a start that failed stays, for its run's next write
+                        if not write.waits and write.error is None:
+                            self._starting.pop(write.run_id, None)
+                    following = next((w for w in self._queue if w.waits), None)
+                    # Interrupted (Ctrl-C): no more commits here; the next write leads.
+                    again = committed and following is None and bool(self._queue)
+                    self._leading = following is not None or again
+                    if following is not None:
+                        following.leads = True
                 if following is not None:
-                    following.leads = True
-            if following is not None:
-                following.wake.release()
+                    following.wake.release()
 
     def _abandon(self, write: _Write[Any]) -> None:
         """A waiting thread was interrupted (Ctrl-C): leave the queue, or lead if already
@@ -615,17 +640,24 @@ class SqliteJournal:
 class _Write(Generic[R]):
     """One thread's write, waiting for a commit (see `SqliteJournal._write`)."""
 
-    def __init__(self, statements: Callable[[], R]) -> None:
+    def __init__(self, statements: Callable[[], R], after: _Write[Any] | None = None) -> None:
         self.statements = statements
+        self.after = after  # the run's start, not waited for: this fails if it did
         self.wake = threading.Lock()
         self.wake.acquire()  # the waiting thread blocks on it until released
         self.leads = False
+        self.waits = True
+        self.run_id = ""
         self.done = False
         self.result: R | None = None
         self.error: BaseException | None = None
 
     def run(self) -> bool:
-        """Run the statements; False (the error kept) when they raise."""
+        """Run the statements; False (the error kept) when they raise, or when the run's
+        start failed (committed before this, in this batch or an earlier one)."""
+        if self.after is not None and self.after.error is not None:
+            self.error = self.after.error
+            return False
         try:
             self.result = self.statements()
         except Exception as exc:

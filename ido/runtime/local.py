@@ -113,6 +113,7 @@ class LocalRuntime:
         self.env = environment or RealEnvironment(base, sleep)
         self._facts = boolean_facts(catalog)
         self._committed = 0
+        self._uncounted = 0  # a run's start, committed by the time its next write is
         self._pending: list[Pending] = []
         self._crash_after = _crash_after(os.environ.get("IDO_CRASH_AFTER_EVENTS"))
 
@@ -137,7 +138,7 @@ class LocalRuntime:
                 **(context or {}),
             },
         )
-        self._after_commit()
+        self._uncounted = 1  # the start may be committed later, with the run's next write
         self._emit(run, "run_started", {"run_id": run.run_id, "intent": intent.name})
         return self._finish_run(run, planner, "run started")
 
@@ -703,7 +704,9 @@ class LocalRuntime:
 
     def _after_commit(self, events: int = 1) -> None:
         """The crash test hook: die (SIGKILL, no cleanup) right after the commit that holds
-        this runtime's N-th journal event."""
+        this runtime's N-th journal event (a run's start counts once the run's next write
+        is committed: only then is it known to be on disk)."""
+        events, self._uncounted = events + self._uncounted, 0
         before, self._committed = self._committed, self._committed + events
         if self._crash_after is not None and before < self._crash_after <= self._committed:
             os.kill(os.getpid(), signal.SIGKILL)

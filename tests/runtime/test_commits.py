@@ -73,14 +73,18 @@ def test_writes_queued_while_the_journal_is_busy_share_one_commit(tmp_path: Path
 
 
 def test_a_write_that_fails_in_a_shared_commit_fails_alone(tmp_path: Path) -> None:
-    """A run id used twice raises in its own thread; the writes committed beside it are kept."""
+    """A run id used twice raises in its own thread (at its start, or at its next write when
+    the start was queued without waiting), and nothing of it lands in the run that has the
+    id; the writes committed beside it are kept."""
     journal = SqliteJournal(tmp_path / "j.db")
     journal.start_run("taken", "intent", "2026-11-23T00:00:00.000+00:00", {})
     errors: dict[str, BaseException] = {}
+    event = [("observed", "2026-11-23T00:00:02.000+00:00", {"n": 1})]
 
     def start(run_id: str) -> None:
         try:
             journal.start_run(run_id, "intent", "2026-11-23T00:00:01.000+00:00", {"id": run_id})
+            journal.append_many(run_id, event)
         except BaseException as exc:
             errors[run_id] = exc
 
@@ -96,6 +100,7 @@ def test_a_write_that_fails_in_a_shared_commit_fails_alone(tmp_path: Path) -> No
     assert sorted(r.id for r in journal.runs()) == ["a", "b", "taken"]
     assert [e.kind for e in journal.events("taken")] == ["run_started"]
     assert journal.events("a")[0].data == {"id": "a"}
+    assert [e.kind for e in journal.events("b")] == ["run_started", "observed"]
     journal.close()
 
 
@@ -153,6 +158,66 @@ def test_a_committed_write_goes_on_while_the_next_commit_is_under_way(tmp_path: 
     journal.release.set()
     later.join(5)
     assert [e.kind for e in journal.events("next")] == ["run_started", "observed"]
+    journal.close()
+
+
+def _run_ids(path: Path) -> list[str]:
+    """The runs committed to the file, read on a connection of its own."""
+    with sqlite3.connect(path) as db:
+        return sorted(r[0] for r in db.execute("SELECT id FROM runs"))
+
+
+def test_a_start_queued_behind_a_commit_returns_at_once_and_lands_before_the_runs_next_write(
+    tmp_path: Path,
+) -> None:
+    """A run's start does not wait for a commit under way: it is queued, and committed no
+    later than the run's next write; a start whose id is taken fails that next write, which
+    adds nothing to the run that has the id."""
+    path = tmp_path / "j.db"
+    journal = SqliteJournal(path)
+    journal.start_run("first", "intent", "2026-11-23T00:00:00.000+00:00", {})  # no leader: waits
+    assert _run_ids(path) == ["first"]
+    event = [("observed", "2026-11-23T00:00:01.000+00:00", {})]
+    with journal._lock:  # a commit under way
+        lead = threading.Thread(target=journal.append_many, args=("first", event))
+        lead.start()
+        _queued(journal, 1)
+        journal.start_run("second", "intent", "2026-11-23T00:00:02.000+00:00", {"n": 2})
+        journal.start_run("first", "intent", "2026-11-23T00:00:02.000+00:00", {"n": 3})
+        assert len(journal._queue) == 3 and _run_ids(path) == ["first"]
+    lead.join(5)
+    assert not lead.is_alive()
+    journal.append_many("second", event)
+    assert _run_ids(path) == ["first", "second"]
+    with pytest.raises(JournalError, match="run first already exists"):
+        journal.append_many("first", [("observed", "2026-11-23T00:00:03.000+00:00", {"n": 3})])
+    assert [e.data for e in journal.events("first")] == [{}, {}]
+    assert [e.kind for e in journal.events("second")] == ["run_started", "observed"]
+    journal.close()
+
+
+class StartingJournal(SqliteJournal):
+    """Queues a run's start from inside its first commit, as a thread would during it."""
+
+    started = False
+
+    def _commit(self, batch: list[Any]) -> None:
+        super()._commit(batch)
+        if not self.started:
+            self.started = True
+            self.start_run("late", "intent", "2026-11-23T00:00:01.000+00:00", {})
+
+
+def test_a_start_nobody_waits_for_is_committed_by_the_leader_before_it_returns(
+    tmp_path: Path,
+) -> None:
+    """When only starts nobody waits for are queued after a commit, the leader commits
+    them too: none is left in the queue for a write that may never come."""
+    path = tmp_path / "j.db"
+    journal = StartingJournal(path)
+    journal.start_run("first", "intent", "2026-11-23T00:00:00.000+00:00", {})
+    assert journal.started and journal._queue == [] and not journal._leading
+    assert _run_ids(path) == ["first", "late"]
     journal.close()
 
 
