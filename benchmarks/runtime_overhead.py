@@ -295,9 +295,9 @@ def calibrate(catalog: Any, base: Path, path: Path, intent: Any) -> dict[str, An
     kinds: Counter[str] = Counter()
 
     class CountingJournal(SqliteJournal):
-        def start_run(self, *args: Any, **kwargs: Any) -> None:
+        def start_run(self, *args: Any, **kwargs: Any) -> bool:
             kinds["start_run (run_started event + runs row)"] += 1
-            super().start_run(*args, **kwargs)
+            return super().start_run(*args, **kwargs)
 
         def append(self, run_id: str, kind: str, at: str, data: Any) -> int:
             kinds[f"append {kind}"] += 1

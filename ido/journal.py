@@ -118,7 +118,11 @@ class RunRow:
 class Journal(Protocol):
     """Where runs are recorded; each append is durable before it returns."""
 
-    def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> None: ...
+    def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> bool:
+        """Start a run; whether its start is on disk on return (False: queued, and on disk
+        once the run's next write, from the same thread, returns)."""
+        ...
+
     def append(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int: ...
     def append_many(
         self,
@@ -196,7 +200,7 @@ class SqliteJournal:
         self._queued = threading.Lock()  # the writes waiting for the next commit, the lead
         self._queue: list[_Write[Any]] = []
         self._leading = False  # a thread is committing or about to
-        self._starting: dict[str, _Write[Any]] = {}  # runs started without waiting, by id
+        self._local = threading.local()  # per thread: its runs started without waiting
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -261,12 +265,14 @@ class SqliteJournal:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> None:
-        """Start a run. While another thread's commit is under way, the start joins the
-        queue and this returns without waiting for it: the run's next write is committed
-        after it, in the same commit or a later one, and fails with its error if the start
-        failed (a run id already taken). What a run does before its next write (observe,
-        decide) has no side effect, so nothing is done before the start is on disk."""
+    def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> bool:
+        """Start a run; whether the start is on disk on return. While another thread's
+        commit is under way, the start joins the queue and this returns without waiting
+        (False): the run's next write from this thread is committed after it, in the same
+        commit or a later one, and fails with its error if the start failed (a run id
+        already taken), as do the run's writes after it, up to its `finish_run`. Before its
+        next write a run only observes and decides, which change nothing outside (a model
+        planner's request is the one cost, lost only if the start fails)."""
         rows = _encoded([("run_started", at, data)])
 
         def statements() -> None:
@@ -279,7 +285,7 @@ class SqliteJournal:
                 raise JournalError(f"run {run_id} already exists in {self.path}") from None
             self._insert(run_id, rows)
 
-        self._write(statements, run_id, wait=False)
+        return self._write(statements, run_id, wait=False) is not _QUEUED
 
     def append(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int:
         rows = _encoded([(kind, at, data)])
@@ -327,7 +333,10 @@ class SqliteJournal:
                 (at, outcome, reason, cost, duration, run_id),
             )
 
-        self._write(statements, run_id)
+        try:
+            self._write(statements, run_id)
+        finally:
+            self._starts().pop(run_id, None)  # a start that failed fails no more writes
 
     @_locked
     def runs(self, limit: int = 50) -> list[RunRow]:
@@ -505,6 +514,14 @@ class SqliteJournal:
         )
         return first + len(rows) - 1
 
+    def _starts(self) -> dict[str, _Write[Any]]:
+        """This thread's runs started without waiting, while their start may matter to
+        their next writes (a run writes from one thread: `LocalRuntime`'s own)."""
+        starts: dict[str, _Write[Any]] | None = getattr(self._local, "starts", None)
+        if starts is None:
+            starts = self._local.starts = {}
+        return starts
+
     def _write(self, statements: Callable[[], T], run_id: str = "", wait: bool = True) -> T:
         """Run `statements` in a committed transaction; what they return.
 
@@ -515,20 +532,24 @@ class SqliteJournal:
         connection is next free. Each write runs in its own savepoint, so one that fails is
         undone and raises in its own thread alone.
 
-        `wait=False` (a run's start): when a leader is under way, return at once (None) and
-        leave the write to it; a later write of the same `run_id` fails if this one did.
+        `wait=False` (a run's start): when a leader is under way, return `_QUEUED` at once
+        and leave the write to it; this thread's later writes of the same `run_id` fail if
+        this one did (see `start_run`).
         """
+        starts = self._starts()
+        after = starts.get(run_id) if run_id else None
+        if after is not None and after.done and after.error is None:
+            del starts[run_id]  # on disk: nothing to check any more
+            after = None
+        write = _Write(statements, after)
         with self._queued:
-            write = _Write(statements, self._starting.get(run_id))
             self._queue.append(write)
             write.leads = not self._leading
             write.waits = wait or write.leads
             self._leading = True
-            if not write.waits:
-                self._starting[run_id] = write
-                write.run_id = run_id
         if not write.waits:
-            return None  # type: ignore[return-value]
+            starts[run_id] = write
+            return _QUEUED  # type: ignore[return-value]
         if not write.leads:
             try:
                 write.wake.acquire()  # released when committed, or when handed the lead
@@ -545,32 +566,42 @@ class SqliteJournal:
         """Commit the queued writes, wake their threads, and hand the lead on; commit again
         while only writes that nobody waits for are queued."""
         again = True
-        while again:
-            batch: list[_Write[Any]] = []
-            committed = False
-            try:
-                with self._lock:
-                    with self._queued:
-                        batch, self._queue = self._queue, []
-                    self._commit(batch)
-                committed = True
-            finally:
-                for write in batch:
-                    if not write.done:  # interrupted before the commit began
-                        write.error, write.done = JournalError("the commit was interrupted"), True
-                    write.wake.release()
-                with self._queued:
-                    for write in batch:  # a start that failed stays, for its run's next write
-                        if not write.waits and write.error is None:
-                            self._starting.pop(write.run_id, None)
-                    following = next((w for w in self._queue if w.waits), None)
-                    # Interrupted (Ctrl-C): no more commits here; the next write leads.
-                    again = committed and following is None and bool(self._queue)
-                    self._leading = following is not None or again
-                    if following is not None:
-                        following.leads = True
-                if following is not None:
-                    following.wake.release()
+        try:
+            while again:
+                batch: list[_Write[Any]] = []
+                committed = False
+                try:
+                    with self._lock:
+                        with self._queued:
+                            batch, self._queue = self._queue, []
+                        self._commit(batch)
+                    committed = True
+                finally:
+                    again = False
+                    for write in batch:
+                        if not write.done:  # interrupted before the commit began
+                            write.error = JournalError("the commit was interrupted")
+                            write.done = True
+                        write.wake.release()
+                    again = self._hand_on(committed)
+        except BaseException:
+            if again:  # interrupted between two commits, still leading
+                self._hand_on(committed=False)
+            raise
+
+    def _hand_on(self, committed: bool) -> bool:
+        """After a commit: hand the lead to the first queued write that waits; True when
+        there is none but writes nobody waits for are queued (the leader commits them).
+        Interrupted (Ctrl-C, `committed` False), it commits no more: the next write leads."""
+        with self._queued:
+            following = next((w for w in self._queue if w.waits), None)
+            again = committed and following is None and bool(self._queue)
+            self._leading = following is not None or again
+            if following is not None:
+                following.leads = True
+        if following is not None:
+            following.wake.release()
+        return again
 
     def _abandon(self, write: _Write[Any]) -> None:
         """A waiting thread was interrupted (Ctrl-C): leave the queue, or lead if already
@@ -637,6 +668,10 @@ class SqliteJournal:
                 write.done = True
 
 
+_QUEUED = object()
+"""What `_write(wait=False)` returns when it leaves its write to the leader."""
+
+
 class _Write(Generic[R]):
     """One thread's write, waiting for a commit (see `SqliteJournal._write`)."""
 
@@ -647,7 +682,6 @@ class _Write(Generic[R]):
         self.wake.acquire()  # the waiting thread blocks on it until released
         self.leads = False
         self.waits = True
-        self.run_id = ""
         self.done = False
         self.result: R | None = None
         self.error: BaseException | None = None

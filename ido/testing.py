@@ -65,10 +65,11 @@ class MemoryJournal:
     def save_health(self, evidence: Mapping[str, Evidence]) -> None:
         self._health.update(evidence)
 
-    def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> None:
+    def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> bool:
         self._runs[run_id] = RunRow(run_id, intent, at, None, None, None, 0.0, None)
         self._events[run_id] = []
         self.append(run_id, "run_started", at, data)
+        return True
 
     def append(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int:
         events = self._events[run_id]

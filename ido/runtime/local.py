@@ -126,7 +126,7 @@ class LocalRuntime:
         now = self.clock()
         evidence = self.journal.health() if self.env.shares_beliefs else {}
         run = RunState(self.new_id(now), intent, now, evidence=evidence)
-        self.journal.start_run(
+        on_disk = self.journal.start_run(
             run.run_id,
             intent.name,
             stamp(now),
@@ -138,7 +138,10 @@ class LocalRuntime:
                 **(context or {}),
             },
         )
-        self._uncounted = 1  # the start may be committed later, with the run's next write
+        if on_disk:
+            self._after_commit()
+        else:  # on disk once the run's next write is
+            self._uncounted = 1
         self._emit(run, "run_started", {"run_id": run.run_id, "intent": intent.name})
         return self._finish_run(run, planner, "run started")
 
@@ -704,8 +707,9 @@ class LocalRuntime:
 
     def _after_commit(self, events: int = 1) -> None:
         """The crash test hook: die (SIGKILL, no cleanup) right after the commit that holds
-        this runtime's N-th journal event (a run's start counts once the run's next write
-        is committed: only then is it known to be on disk)."""
+        this runtime's N-th journal event (a run's start queued behind another thread's
+        commit counts once the run's next write is committed: only then is it known to be
+        on disk)."""
         events, self._uncounted = events + self._uncounted, 0
         before, self._committed = self._committed, self._committed + events
         if self._crash_after is not None and before < self._crash_after <= self._committed:

@@ -170,28 +170,38 @@ def _run_ids(path: Path) -> list[str]:
 def test_a_start_queued_behind_a_commit_returns_at_once_and_lands_before_the_runs_next_write(
     tmp_path: Path,
 ) -> None:
-    """A run's start does not wait for a commit under way: it is queued, and committed no
-    later than the run's next write; a start whose id is taken fails that next write, which
-    adds nothing to the run that has the id."""
+    """A run's start does not wait for a commit under way: it is queued (False: not on
+    disk yet), and committed no later than the run's next write from the same thread. A
+    start whose id is taken fails that thread's writes of the run up to its finish_run,
+    which add nothing to the run that has the id, while that run's own writes go on."""
     path = tmp_path / "j.db"
     journal = SqliteJournal(path)
-    journal.start_run("first", "intent", "2026-11-23T00:00:00.000+00:00", {})  # no leader: waits
+    at = "2026-11-23T00:00:00.000+00:00"
+    assert journal.start_run("first", "intent", at, {}) is True  # no leader: on disk
     assert _run_ids(path) == ["first"]
-    event = [("observed", "2026-11-23T00:00:01.000+00:00", {})]
+    event: list[tuple[str, str, dict[str, Any]]] = [("observed", at, {})]
     with journal._lock:  # a commit under way
         lead = threading.Thread(target=journal.append_many, args=("first", event))
         lead.start()
         _queued(journal, 1)
-        journal.start_run("second", "intent", "2026-11-23T00:00:02.000+00:00", {"n": 2})
-        journal.start_run("first", "intent", "2026-11-23T00:00:02.000+00:00", {"n": 3})
+        assert journal.start_run("second", "intent", at, {"n": 2}) is False
+        assert journal.start_run("first", "intent", at, {"n": 3}) is False
         assert len(journal._queue) == 3 and _run_ids(path) == ["first"]
     lead.join(5)
     assert not lead.is_alive()
     journal.append_many("second", event)
     assert _run_ids(path) == ["first", "second"]
+    twice: list[tuple[str, str, dict[str, Any]]] = [("observed", at, {"n": 3})]
     with pytest.raises(JournalError, match="run first already exists"):
-        journal.append_many("first", [("observed", "2026-11-23T00:00:03.000+00:00", {"n": 3})])
-    assert [e.data for e in journal.events("first")] == [{}, {}]
+        journal.append_many("first", twice)
+    own = threading.Thread(target=journal.append_many, args=("first", [("observed", at, {"n": 1})]))
+    own.start()  # the thread carrying the real run
+    own.join(5)
+    with pytest.raises(JournalError, match="run first already exists"):
+        journal.finish_run("first", "achieved", None, 0.0, 1.0, at)
+    assert journal._starts() == {}  # forgotten at its finish_run
+    assert [e.data for e in journal.events("first")] == [{}, {}, {"n": 1}]
+    assert journal.run("first").outcome is None
     assert [e.kind for e in journal.events("second")] == ["run_started", "observed"]
     journal.close()
 
@@ -218,6 +228,33 @@ def test_a_start_nobody_waits_for_is_committed_by_the_leader_before_it_returns(
     journal.start_run("first", "intent", "2026-11-23T00:00:00.000+00:00", {})
     assert journal.started and journal._queue == [] and not journal._leading
     assert _run_ids(path) == ["first", "late"]
+    journal.close()
+
+
+class InterruptedJournal(SqliteJournal):
+    """Its first commit queues a run's start, then is interrupted (Ctrl-C)."""
+
+    interrupted = False
+
+    def _commit(self, batch: list[Any]) -> None:
+        if not self.interrupted:
+            self.interrupted = True
+            self.start_run("late", "intent", "2026-11-23T00:00:01.000+00:00", {})
+            raise KeyboardInterrupt
+        super()._commit(batch)
+
+
+def test_a_leader_interrupted_leaves_its_queued_starts_to_the_next_write(tmp_path: Path) -> None:
+    """Ctrl-C in a commit: the leader commits nothing more and leads no more; the start
+    queued meanwhile is committed by the next write, before it."""
+    path = tmp_path / "j.db"
+    journal = InterruptedJournal(path)
+    with pytest.raises(KeyboardInterrupt):
+        journal.start_run("first", "intent", "2026-11-23T00:00:00.000+00:00", {})
+    assert not journal._leading and len(journal._queue) == 1
+    journal.append_many("late", [("observed", "2026-11-23T00:00:02.000+00:00", {})])
+    assert _run_ids(path) == ["late"]
+    assert [e.kind for e in journal.events("late")] == ["run_started", "observed"]
     journal.close()
 
 
