@@ -538,7 +538,9 @@ class SqliteJournal:
         """
         starts = self._starts()
         after = starts.get(run_id) if run_id else None
-        if after is not None and after.done and after.error is None:
+        if after is not None and after.done:
+            if after.error is not None:
+                raise after.error  # the run was never started
             del starts[run_id]  # on disk: nothing to check any more
             after = None
         write = _Write(statements, after)
