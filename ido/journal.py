@@ -544,29 +544,30 @@ class SqliteJournal:
             del starts[run_id]  # on disk: nothing to check any more
             after = None
         write = _Write(statements, after)
-        with self._queued:
-            self._queue.append(write)
-            write.leads = not self._leading
-            write.waits = wait or write.leads
-            self._leading = True
-        if not write.waits:
-            starts[run_id] = write
-            return _QUEUED  # type: ignore[return-value]
-        if not write.leads:
-            try:
+        try:
+            with self._queued:
+                self._queue.append(write)
+                write.leads = not self._leading
+                write.waits = wait or write.leads
+                self._leading = True
+            if not write.waits:
+                starts[run_id] = write
+                return _QUEUED  # type: ignore[return-value]
+            if not write.leads:
                 write.wake.acquire()  # released when committed, or when handed the lead
-            except BaseException:
+            if not write.done:
+                self._lead(write)
+        except BaseException:  # Ctrl-C: the writes behind this one must not be left waiting
+            if write.waits:
                 self._abandon(write)
-                raise
-        if not write.done:
-            self._lead()
+            raise
         if write.error is not None:
             raise write.error
         return write.result  # type: ignore[return-value]
 
-    def _lead(self) -> None:
+    def _lead(self, own: _Write[Any]) -> None:
         """Commit the queued writes, wake their threads, and hand the lead on; commit again
-        while only writes that nobody waits for are queued."""
+        while only writes that nobody waits for are queued. `own`: the leader's write."""
         again = True
         try:
             while again:
@@ -580,6 +581,11 @@ class SqliteJournal:
                     committed = True
                 finally:
                     again = False
+                    if not committed and not own.done:  # interrupted before taking it
+                        with self._queued:
+                            if own in self._queue:
+                                self._queue.remove(own)
+                        own.error, own.done = JournalError("the commit was interrupted"), True
                     for write in batch:
                         if not write.done:  # interrupted before the commit began
                             write.error = JournalError("the commit was interrupted")
@@ -615,7 +621,7 @@ class SqliteJournal:
         if not write.leads:
             write.wake.acquire()  # in a commit already: its outcome is near
         if not write.done:
-            self._lead()
+            self._lead(write)
 
     def _begin(self) -> None:
         """Take SQLite's write lock, waiting up to `BUSY_SECONDS` while other processes hold

@@ -258,6 +258,45 @@ def test_a_leader_interrupted_leaves_its_queued_starts_to_the_next_write(tmp_pat
     journal.close()
 
 
+class _Interrupting:
+    """The journal's connection lock, but Ctrl-C lands as the leader first takes it."""
+
+    def __init__(self, lock: Any) -> None:
+        self.lock, self.fired = lock, False
+
+    def __enter__(self) -> Any:
+        if not self.fired:
+            self.fired = True
+            raise KeyboardInterrupt
+        return self.lock.__enter__()
+
+    def __exit__(self, *exc: object) -> Any:
+        return self.lock.__exit__(*exc)
+
+
+def test_ctrl_c_as_the_leader_takes_the_connection_leaves_no_write_waiting(
+    tmp_path: Path,
+) -> None:
+    """Interrupted before it took the queue, the leader takes its own write out of it and
+    leads no more: the next write, from another thread, commits at once."""
+    journal = SqliteJournal(tmp_path / "j.db")
+    journal.start_run("r", "intent", "2026-11-23T00:00:00.000+00:00", {})
+    real = journal._lock
+    journal._lock = _Interrupting(real)  # type: ignore[assignment]
+    with pytest.raises(KeyboardInterrupt):
+        journal.append("r", "lost", "2026-11-23T00:00:01.000+00:00", {})
+    assert not journal._leading and journal._queue == []
+    journal._lock = real
+    later = threading.Thread(
+        target=journal.append, args=("r", "kept", "2026-11-23T00:00:02.000+00:00", {})
+    )
+    later.start()
+    later.join(5)
+    assert not later.is_alive(), "the next write waited for a leader that had gone"
+    assert [e.kind for e in journal.events("r")] == ["run_started", "kept"]
+    journal.close()
+
+
 def test_stamps_are_isoformat_to_the_millisecond() -> None:
     """The journal's timestamps read as `datetime.isoformat` would write them, at the
     edges of seconds and milliseconds too."""
