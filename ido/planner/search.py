@@ -20,9 +20,11 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import NamedTuple
 
 from ido.errors import PlanningError
 from ido.planner.grounding import Grounded, over_limit
+from ido.planner.lmcut import lm_cut
 from ido.planner.order import Footprint, atom_count
 from ido.planner.solving import (
     Metric,
@@ -52,7 +54,9 @@ class _Test:
     def holds(self, state: State) -> bool:
         if self.read is not None and self.read(state) != self.values:
             return False
-        return all(tuple(state[f] for f in fluents) in rows for fluents, rows in self.rows)
+        return not self.rows or all(
+            tuple(state[f] for f in fluents) in rows for fluents, rows in self.rows
+        )
 
 
 def _fixed(tables: Sequence[Table]) -> list[tuple[int, int]]:
@@ -98,8 +102,7 @@ class _Successors:
         return [a for a in found if tests[a].holds(state)]
 
 
-@dataclass(frozen=True)
-class _Label:
+class _Label(NamedTuple):
     """One path to a state: its metric, length and the sums the limits bound."""
 
     metric: float
@@ -109,17 +112,15 @@ class _Label:
     clock: tuple[float, ...] = ()
     """When timed: per fact, when its last write ends, then when its last use ends."""
 
-    def beats(self, other: _Label, limited: tuple[bool, bool, bool]) -> bool:
-        return (
-            self.metric <= other.metric
-            and self.steps <= other.steps
-            and all(
-                mine <= theirs
-                for mine, theirs, counts in zip(self.sums, other.sums, limited)
-                if counts
-            )
-            and all(mine <= theirs for mine, theirs in zip(self.clock, other.clock))
-        )
+    def beats(self, other: _Label, limited: tuple[int, ...]) -> bool:
+        """Whether this path is as good as `other` on the metric, the steps, the sums at
+        `limited` (their indices) and every clock."""
+        if self.metric > other.metric or self.steps > other.steps:
+            return False
+        mine, theirs = self.sums, other.sums
+        if any(mine[i] > theirs[i] for i in limited):
+            return False
+        return not self.clock or all(m <= t for m, t in zip(self.clock, other.clock))
 
 
 class _Remaining:
@@ -151,6 +152,38 @@ class _Remaining:
             return 0.0
         missing = sum(s for (f, v), s in zip(self.goals, self.shares) if state[f] != v)
         return max(missing, self.cheapest)
+
+
+class _Cuts:
+    """LM-cut's landmarks of the start state (see `lmcut`), for a bound that follows paths.
+
+    Every plan from the start contains a step of each cut, so what a path to a state has
+    not hit yet, any way on from that state must: the cuts no known path to the state has
+    hit cost no more than the cheapest way on (each step's costs over its cuts sum to at
+    most its weight). States remember which cuts every path known to reach them has hit.
+    """
+
+    def __init__(self, g: Grounded, actions: Sequence[int], weight: dict[int, float]) -> None:
+        index: dict[tuple[int, int], int] = {}
+        pre = [[index.setdefault(f, len(index)) for f in sorted(g.needs[a])] for a in actions]
+        eff = [[index.setdefault(f, len(index)) for f in g.eff[a] if f[1] != 0] for a in actions]
+        goal = [index.setdefault(f, len(index)) for f in sorted(set(_fixed(g.goal))) if f[1] != 0]
+        cuts = lm_cut(pre, eff, [weight[a] for a in actions], len(index), [], goal)
+        self.reachable = cuts is not None
+        self.costs = [paid for paid, _ in cuts or ()]
+        self.mark = dict.fromkeys(actions, 0)
+        for i, (_, steps) in enumerate(cuts or ()):
+            for n in steps:
+                self.mark[actions[n]] |= 1 << i
+        self._left: dict[int, float] = {}
+
+    def left(self, hit: int) -> float:
+        """What the cuts outside `hit` (a bit per cut) cost together."""
+        found = self._left.get(hit)
+        if found is None:
+            found = sum(paid for i, paid in enumerate(self.costs) if not hit >> i & 1)
+            self._left[hit] = found
+        return found
 
 
 MAX_STATES = 200_000
@@ -222,25 +255,28 @@ class SearchPlanner(SolvingPlanner):
         weight = {a: measure(task, g.actions[a], metric) for a in actions}
         sums = {a: (g.actions[a].cost, g.actions[a].latency, g.actions[a].risk) for a in actions}
         bounds = _bounds(task)
-        limited = (bounds[0] < math.inf, bounds[1] < math.inf, bounds[2] < math.inf)
+        limited = tuple(i for i, bound in enumerate(bounds) if bound < math.inf)
         # Elapsed time is the critical path, which depends on what each step waits for, not
         # on a sum: a timed search carries per-fact clocks in its labels.
-        timed = limited[1] or metric == "latency"
+        timed = 1 in limited or metric == "latency"
         prints = g.footprints
-        if timed and metric == "latency":
-            # Steps may run side by side: only the goal tells whether one more is needed.
-            remaining = _Remaining(g, actions, {a: 0.0 for a in actions}, 0.0)
-        else:
-            remaining = _Remaining(g, actions, weight, min(weight.values(), default=0.0))
-
+        # Timed by latency, steps may run side by side: a step adds nothing to the bound.
+        paying = {a: 0.0 for a in actions} if timed and metric == "latency" else weight
+        remaining = _Remaining(g, actions, paying, min(paying.values(), default=0.0))
+        cuts = _Cuts(g, actions, paying)
+        if not cuts.reachable:
+            return None  # not even without deletes: no plan
         start: State = tuple(0 for _ in g.fluents)
+        hits: dict[State, tuple[int, float, bool]] = {}  # cuts hit, estimate, goal held
         order = itertools.count()
         first = _Label(
             0.0, 0, (0.0, 0.0, 0.0), (), (0.0,) * (2 * atom_count(prints)) if timed else ()
         )
-        estimate = remaining(start, goal.holds(start))
+        base = remaining(start, goal.holds(start))
+        estimate = max(base, cuts.left(0))
         if estimate == math.inf:
             return None  # a goal value no usable action writes
+        hits[start] = (0, base, goal.holds(start))  # the empty path hits no cut
         frontier = [(estimate, 0, next(order), start, first)]
         seen: dict[State, list[_Label]] = {start: [first]}
         expanded = compared = 0
@@ -248,7 +284,7 @@ class SearchPlanner(SolvingPlanner):
             _, _, _, state, label = heapq.heappop(frontier)
             if label not in seen.get(state, ()):
                 continue  # a better path to this state came later
-            if goal.holds(state):
+            if hits[state][2]:  # the goal holds
                 steps = tuple(step_of(task, g.actions[a]) for a in label.path)
                 return Solution(Plan(steps), True, limit)
             expanded += 1
@@ -256,23 +292,36 @@ class SearchPlanner(SolvingPlanner):
                 raise SearchGaveUp(f"expanded {self.max_states:,} states")
             if label.steps >= limit:
                 continue
+            was = hits[state][0]
             for a in successors.of(state):
                 after = _apply(state, g.eff[a])
-                totals = [x + y for x, y in zip(label.sums, sums[a])]
+                hit = was | cuts.mark[a]
+                known = hits.get(after)
+                if known is None:
+                    reached = goal.holds(after)
+                    base = remaining(after, reached)
+                else:
+                    hit &= known[0]
+                    _, base, reached = known
+                hits[after] = (hit, base, reached)
                 clock = label.clock
-                if timed:
-                    clock, end = _tick(label.clock, prints[a], g.actions[a].latency)
-                    totals[1] = max(label.sums[1], end)
-                if any(total > bound + 1e-9 for total, bound in zip(totals, bounds)):
-                    continue
+                totaled = label.sums  # only limits and clocks read the sums
+                if limited or timed:
+                    totals = [x + y for x, y in zip(label.sums, sums[a])]
+                    if timed:
+                        clock, end = _tick(label.clock, prints[a], g.actions[a].latency)
+                        totals[1] = max(label.sums[1], end)
+                    if any(total > bound + 1e-9 for total, bound in zip(totals, bounds)):
+                        continue
+                    totaled = (totals[0], totals[1], totals[2])
                 new = _Label(
-                    totals[1] if timed and metric == "latency" else label.metric + weight[a],
+                    totaled[1] if timed and metric == "latency" else label.metric + weight[a],
                     label.steps + 1,
-                    (totals[0], totals[1], totals[2]),
+                    totaled,
                     (*label.path, a),
                     clock,
                 )
-                left = remaining(after, goal.holds(after))
+                left = base if reached else max(base, cuts.left(hit))
                 if left == math.inf:
                     continue  # a goal value no usable action writes
                 others = seen.setdefault(after, [])

@@ -1,0 +1,139 @@
+"""LM-cut (Helmert and Domshlak, 2009): disjunctive action landmarks with costs, once.
+
+Relax the task: a step only adds fluent values, never takes one away, and needs only the
+values its preconditions fix. Then repeat: work out h^max (each value's cost is the dearest
+value an achiever needs plus that achiever's cost); point every step at its dearest needed
+value; the *goal zone* is the values from which the goal is reached by steps that cost
+nothing any more; the *cut* is the steps that start outside the goal zone, from a value
+reached without passing through it, and write a value inside it. Every plan, relaxed or
+not, contains a step of each cut. The cheapest step of the cut pays for it: that cost is
+taken off every step of the cut, and the loop goes on until the goal costs nothing.
+
+Each step's costs over the cuts it is in sum to at most its cost, so for any plan the cuts
+it has not hit yet cost no more than what it still pays: a lower bound for any path, from
+the cuts of the state it started from (see `search`). Pure functions of plain lists.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
+
+ZERO = 1e-9
+"""A cost this small counts as nothing (the costs are floats, reduced by subtraction)."""
+
+Cut = tuple[float, tuple[int, ...]]
+"""A landmark: its cost and the steps (indices) of which every plan contains one."""
+
+
+def lm_cut(
+    pre: Sequence[Sequence[int]],
+    eff: Sequence[Sequence[int]],
+    cost: Sequence[float],
+    facts: int,
+    init: Sequence[int],
+    goal: Sequence[int],
+) -> list[Cut] | None:
+    """The cuts of a relaxed task whose facts are `0..facts-1`; None when the goal cannot
+    be reached even relaxed (no plan exists). Costs must not be negative."""
+    start, done = facts, facts + 1  # two facts of our own: "the start" and "the goal"
+    n = len(pre)
+    needs = [sorted(set(p)) or [start] for p in pre]
+    needs.append([start])  # step n: the start gives what holds at once
+    needs.append(sorted(set(goal)) or [start])  # step n + 1: the goal is reached
+    writes = [list(e) for e in eff] + [list(init), [done]]
+    left = [*cost, 0.0, 0.0]
+    used_by: list[list[int]] = [[] for _ in range(facts + 2)]
+    written_by: list[list[int]] = [[] for _ in range(facts + 2)]
+    for a, p in enumerate(needs):
+        for fact in p:
+            used_by[fact].append(a)
+    for a, w in enumerate(writes):
+        for fact in w:
+            written_by[fact].append(a)
+    cuts: list[Cut] = []
+    while True:
+        value, dearest = _hmax(needs, writes, left, used_by, facts + 2, start)
+        if value[done] == math.inf:
+            return None
+        if value[done] <= ZERO:
+            return cuts
+        zone = _goal_zone(done, written_by, dearest, left)
+        cut = _cut(start, zone, writes, dearest, used_by)
+        paid = min(left[a] for a in cut)
+        for a in cut:
+            left[a] = 0.0 if left[a] - paid <= ZERO else left[a] - paid
+        cuts.append((paid, tuple(sorted(a for a in cut if a < n))))
+
+
+def _hmax(
+    needs: Sequence[Sequence[int]],
+    writes: Sequence[Sequence[int]],
+    cost: Sequence[float],
+    used_by: Sequence[Sequence[int]],
+    facts: int,
+    start: int,
+) -> tuple[list[float], list[int]]:
+    """h^max of every fact, and each reachable step's dearest needed fact (-1: none)."""
+    value = [math.inf] * facts
+    dearest = [-1] * len(needs)
+    waiting = [len(p) for p in needs]
+    value[start] = 0.0
+    heap = [(0.0, start)]
+    while heap:
+        h, fact = heapq.heappop(heap)
+        if h > value[fact]:
+            continue
+        for a in used_by[fact]:
+            waiting[a] -= 1
+            if waiting[a]:
+                continue
+            dearest[a] = fact  # popped last, so no needed fact costs more
+            reached = h + cost[a]
+            for w in writes[a]:
+                if reached < value[w]:
+                    value[w] = reached
+                    heapq.heappush(heap, (reached, w))
+    return value, dearest
+
+
+def _goal_zone(
+    done: int, written_by: Sequence[Sequence[int]], dearest: Sequence[int], cost: Sequence[float]
+) -> set[int]:
+    """The facts from which the goal is reached through steps that cost nothing."""
+    zone = {done}
+    todo = [done]
+    while todo:
+        fact = todo.pop()
+        for a in written_by[fact]:
+            source = dearest[a]
+            if source >= 0 and cost[a] <= ZERO and source not in zone:
+                zone.add(source)
+                todo.append(source)
+    return zone
+
+
+def _cut(
+    start: int,
+    zone: set[int],
+    writes: Sequence[Sequence[int]],
+    dearest: Sequence[int],
+    used_by: Sequence[Sequence[int]],
+) -> set[int]:
+    """The steps from the facts reached before the goal zone into it."""
+    before = {start}
+    todo = [start]
+    cut: set[int] = set()
+    while todo:
+        fact = todo.pop()
+        for a in used_by[fact]:
+            if dearest[a] != fact:
+                continue
+            for w in writes[a]:
+                if w in zone:
+                    cut.add(a)
+                elif w not in before:
+                    before.add(w)
+                    todo.append(w)
+    return cut
