@@ -226,17 +226,12 @@ def plan(
 
 
 def _pddl_intent(domain: Path, problem: Path) -> tuple[Any, Any]:
-    """A PDDL problem as `ido plan --pddl` plans it: the catalog it is imported into (as
-    YAML in a temporary folder, loaded back) and that catalog's intent."""
-    import tempfile
+    """A PDDL problem as `ido plan --pddl` plans it: the catalog `ido import-pddl` would
+    write (checked as loading it would, but built in memory) and that catalog's intent."""
+    from ido.pddl import pddl_catalog
 
-    from ido.loading import load_catalog
-    from ido.pddl import import_pddl
-
-    with tempfile.TemporaryDirectory(prefix="ido-pddl-") as folder:
-        done = import_pddl(domain, problem, Path(folder))
-        loaded = load_catalog([Path(folder)], base=Path(folder))
-    return loaded, loaded.intents[done.intent_name]
+    loaded, name = pddl_catalog(domain, problem)
+    return loaded, loaded.intents[name]
 
 
 def _on_planner(intent: Any, planner: str) -> Any:

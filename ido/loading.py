@@ -124,6 +124,20 @@ def load_catalog(paths: Sequence[Path | str], *, base: Path | None = None) -> Ca
     return catalog
 
 
+def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None) -> Catalog:
+    """Check resources built in memory as `load_catalog` checks the documents of one YAML
+    file named `file` (errors and origins name it; every resource is at its line 1)."""
+    base = base or Path.cwd()
+    shown = _display(file, base)
+    catalog = Catalog()
+    problems = _add_documents([Document(data=d, line=1) for d in data], file, shown, catalog)
+    problems.extend(_check_references(catalog, base))
+    problems.extend(_check_conditions(catalog, base))
+    if problems:
+        raise LoadError(problems)
+    return catalog
+
+
 def _display(file: Path, base: Path) -> str:
     try:
         return str(file.relative_to(base.resolve()))
@@ -137,6 +151,14 @@ def _load_file(file: Path, shown: str, catalog: Catalog) -> list[Problem]:
     except (OSError, UnicodeDecodeError) as exc:
         return [Problem(shown, None, "", f"cannot read file: {exc}")]
     documents, problems = read_documents(text, shown)
+    return problems + _add_documents(documents, file, shown, catalog)
+
+
+def _add_documents(
+    documents: Sequence[Document], file: Path, shown: str, catalog: Catalog
+) -> list[Problem]:
+    """Validate the documents of one file into `catalog`; the problems found."""
+    problems: list[Problem] = []
     documents = [d for d in documents if d.data is not None]
     for index, document in enumerate(documents):
         resource, found = _parse_resource(document, shown)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ido.loading import Catalog, load_documents
 from ido.pddl.convert import to_resources
 from ido.pddl.ground import GroundTask, ground
 from ido.pddl.syntax import read_domain, read_problem
 from ido.yamlsrc import dump_documents
 
-__all__ = ["Imported", "import_pddl", "load_pddl"]
+__all__ = ["Imported", "import_pddl", "load_pddl", "pddl_catalog"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,14 @@ class Imported:
 def load_pddl(domain: Path, problem: Path) -> GroundTask:
     """Read and ground a domain and problem; raises PddlError naming file, line and feature."""
     return ground(read_domain(domain), read_problem(problem))
+
+
+def pddl_catalog(domain: Path, problem: Path, max_steps: int = 100) -> tuple[Catalog, str]:
+    """The catalog `import_pddl` would write, checked as its files would be when loaded
+    but without writing them (errors name the problem file), and its intent's name."""
+    *capabilities, intent = to_resources(load_pddl(domain, problem), max_steps)
+    loaded = load_documents([*capabilities, intent], problem, base=problem.parent)
+    return loaded, str(intent["metadata"]["name"])
 
 
 def import_pddl(domain: Path, problem: Path, out: Path, max_steps: int = 100) -> Imported:
