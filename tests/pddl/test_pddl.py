@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from ido.cli import app
 from ido.decide import History, build_task
-from ido.errors import PddlError
-from ido.loading import Catalog, load_catalog
+from ido.errors import LoadError, PddlError
+from ido.loading import Catalog, load_catalog, load_documents
 from ido.observe import boolean_facts, snapshot
-from ido.pddl import import_pddl, load_pddl
+from ido.pddl import import_pddl, load_pddl, pddl_catalog
 from ido.pddl.convert import to_resources
 from ido.pddl.ground import ground
 from ido.pddl.syntax import Atom, read_domain, read_problem
@@ -200,6 +200,31 @@ def test_ipc_domains_parse_and_ground(name: str) -> None:
     problem = sorted(p for p in folder.glob("*.pddl") if "domain" not in p.name)[0]
     task = load_pddl(folder / "domain.pddl", problem)
     assert task.actions and task.goal
+
+
+@pytest.mark.parametrize("name", ["gripper", "logistics00", "rovers", "zenotravel"])
+def test_the_catalog_checked_in_memory_is_the_one_the_written_files_load_as(
+    tmp_path: Path, name: str
+) -> None:
+    """`ido plan --pddl` no longer writes YAML and reads it back: what it checks in memory
+    must be, resource for resource, what `ido import-pddl`'s files load as."""
+    folder = IPC / name
+    problem = sorted(p for p in folder.glob("*.pddl") if "domain" not in p.name)[0]
+    in_memory, intent = pddl_catalog(folder / "domain.pddl", problem)
+    done = import_pddl(folder / "domain.pddl", problem, tmp_path)
+    written = load_catalog([tmp_path], base=tmp_path)
+    assert intent == done.intent_name
+    assert in_memory.intents == written.intents
+    assert in_memory.capabilities == written.capabilities
+    assert list(in_memory.capabilities) == list(written.capabilities)  # the same order too
+
+
+def test_a_catalog_built_in_memory_is_checked_like_a_file(tmp_path: Path) -> None:
+    """A resource the loader would refuse in a file is refused in memory too, naming the
+    file it stands for."""
+    bad = {"apiVersion": "ido/v1", "kind": "Capability", "metadata": {"name": "x"}, "spec": {}}
+    with pytest.raises(LoadError, match=r"p\.pddl:1: spec"):
+        load_documents([bad], tmp_path / "p.pddl", base=tmp_path)
 
 
 @settings(
