@@ -17,6 +17,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -78,18 +79,22 @@ def _compile(tables: Sequence[Table]) -> _Test:
 
 class _Successors:
     """Which actions may apply in a state, in index order, without testing every action:
-    each action is filed under one fluent value its preconditions fix (`required`)."""
+    each action is filed under one fluent value its preconditions fix (`required`), one
+    that some step changes if it can: a value nothing changes holds in every state the
+    action could ever apply in, so filing under it would sort nothing out."""
 
     def __init__(self, g: Grounded, actions: Sequence[int]) -> None:
         self.tests = {a: _compile(g.pre[a]) for a in actions}
         self.always: list[int] = []
         self.keyed: dict[int, dict[int, list[int]]] = {}
+        changed = {f for a in actions for f, _ in g.eff[a]}
+        fixed = {a: _fixed(g.pre[a]) for a in actions}
+        wanted = Counter(fact for a in actions for fact in fixed[a])
         for a in actions:
-            fixed = _fixed(g.pre[a])
-            if not fixed:
+            if not fixed[a]:
                 self.always.append(a)
                 continue
-            f, v = fixed[0]
+            f, v = min(fixed[a], key=lambda fact: (fact[0] not in changed, wanted[fact]))
             self.keyed.setdefault(f, {}).setdefault(v, []).append(a)
 
     def of(self, state: State) -> list[int]:
