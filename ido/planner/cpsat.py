@@ -32,6 +32,7 @@ SMALL = 3  # problems with at most this many usable capabilities go to the exact
 PRUNE_FROM = 32  # from this many usable capabilities, landmark bounds narrow each solve
 SHORTLIST = 3  # achievers per landmark (by the objective) in the first, narrow solve
 FEWEST_FIRST = 4  # a landmark floor of steps up to SHORT / this is tried before SHORT
+SEARCH_FIRST = 20_000  # expansions the exact search gets first on a task with no limit
 
 
 class CpSatPlanner(SolvingPlanner):
@@ -54,9 +55,11 @@ class CpSatPlanner(SolvingPlanner):
         fallback_states: int = MAX_STATES,
         small: int = SMALL,
         prune_from: int = PRUNE_FROM,
+        search_first: int = SEARCH_FIRST,
     ) -> None:
         self.seed = seed
         self.small = small
+        self.search_first = search_first
         self.prune_from = prune_from
         self.fallback_states = fallback_states
         self.short_horizon = short_horizon
@@ -81,6 +84,8 @@ class CpSatPlanner(SolvingPlanner):
             "num_workers": self.workers,
             "deterministic_time_limit": task.time_limit,
             "small_problems": f"astar when at most {self.small} capabilities are usable",
+            "search_first": f"astar first, up to {self.search_first:,} expansions, when no "
+            "limit other than max_steps is set",
         }
 
     def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
@@ -112,6 +117,16 @@ class CpSatPlanner(SolvingPlanner):
             return SearchPlanner(max_states=self.fallback_states).settle(
                 task, g, length, metric, without
             )
+        if self._search_first(task, g, length, metric, without):
+            # With no sum to keep under a limit, each state keeps one path or few, and the
+            # search's bound (LM-cut's landmarks) settles most such tasks in fewer
+            # expansions than a model takes to build; an exact answer either way.
+            try:
+                return SearchPlanner(max_states=self.search_first).settle(
+                    task, g, length, metric, without
+                )
+            except SearchGaveUp:
+                pass  # too wide for the search: the model's turn
         try:
             allowed, hint, settled = self._narrowed(
                 task, g, length, metric, usable(g, without), without, near
@@ -139,6 +154,22 @@ class CpSatPlanner(SolvingPlanner):
                 f"without a plan, and the search gave up too (it {stop.spent}); the "
                 "catalog may be too large to plan within these limits"
             ) from None
+
+    def _search_first(
+        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+    ) -> bool:
+        """Whether the exact search goes first: no limit but `max_steps` is set, the metric
+        is a sum, and the landmarks' cheapest achievers do not settle it already (that
+        costs less than any search; `_narrowed` then finds it again)."""
+        if not self.search_first or metric == "latency" or _limited(task.limits):
+            return False
+        allowed = usable(g, without)
+        if len(allowed) < self.prune_from and not self.small:
+            return True  # `_narrowed` would not look at the landmarks
+        marks = landmarks(g, allowed)
+        if not marks:  # no plan at all (the model says so at once), or no landmark
+            return marks is not None
+        return self._cheapest_settles(task, g, length, metric, allowed, marks) is None
 
     def _narrowed(
         self,
@@ -879,6 +910,14 @@ class _Encoding:
         """`x[t, a]`: action `a` is step `t` (a timed encoding's, where each is `y`)."""
         assert self.timed, "only a timed encoding has a literal per action and step"
         return self.x
+
+
+def _limited(limits: Limits) -> bool:
+    """Whether a limit other than `max_steps` bounds the plan."""
+    return any(
+        bound is not None
+        for bound in (limits.max_cost, limits.deadline, limits.min_success_probability)
+    )
 
 
 def _fewest_steps(g: Grounded, allowed: frozenset[int]) -> int:

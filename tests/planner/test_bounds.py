@@ -463,11 +463,11 @@ def test_a_plan_at_the_landmark_floor_is_settled_without_its_solve(
     plain = CpSatPlanner(prune_from=10**9, small=0, threads=1).plan(task)  # CP-SAT alone
     assert _alternatives(task, 1) == _alternatives(task, 10**9)
     deepened = _no_deepening(monkeypatch)
-    settled = CpSatPlanner(prune_from=1, threads=1).plan(task)
+    settled = CpSatPlanner(prune_from=1, threads=1, search_first=0).plan(task)
     with_check = len(deepened)
     deepened.clear()
     monkeypatch.setattr(CpSatPlanner, "_settles", lambda *args: False)
-    unsettled = CpSatPlanner(prune_from=1, threads=1).plan(task)
+    unsettled = CpSatPlanner(prune_from=1, threads=1, search_first=0).plan(task)
     assert with_check < len(deepened)
     assert settled.plan is not None and plain.plan is not None and settled.proven_optimal
     assert settled.plan.score == pytest.approx(plain.plan.score, abs=1e-6)
@@ -491,8 +491,10 @@ def test_a_plan_at_the_floor_with_more_steps_than_needed_is_not_settled() -> Non
     kept = frozenset(range(len(g.actions)))
     marks = landmarks(g, kept)
     assert marks is not None
-    planner = CpSatPlanner(small=0, prune_from=1, threads=1)
-    pair = CpSatPlanner(small=0, prune_from=10**9).solve(replace(task, actions=(first, second)))
+    planner = CpSatPlanner(small=0, search_first=0, prune_from=1, threads=1)
+    pair = CpSatPlanner(small=0, search_first=0, prune_from=10**9).solve(
+        replace(task, actions=(first, second))
+    )
     one = planner.solve(task)
     assert pair is not None and one is not None
     assert one.plan.capabilities == ("both",)
@@ -542,7 +544,7 @@ def test_the_cheapest_achievers_are_put_in_an_order_that_works(
     )
     assert len(usable(ground(task), frozenset())) > cpsat.SMALL
     deepened = _no_deepening(monkeypatch)
-    found = CpSatPlanner(small=0, prune_from=1, threads=1).solve(task)
+    found = CpSatPlanner(small=0, search_first=0, prune_from=1, threads=1).solve(task)
     assert found is not None and found.optimal
     assert found.plan.capabilities == ("b-pack", "a-ship")
     assert not deepened and not check_plan(task, found.plan)
@@ -550,7 +552,7 @@ def test_the_cheapest_achievers_are_put_in_an_order_that_works(
     # settled the same way, unless small=0 asks for CP-SAT on every solve.
     assert CpSatPlanner(threads=1).solve(task) == found
     assert not deepened
-    assert CpSatPlanner(small=0, threads=1).solve(task) == found
+    assert CpSatPlanner(small=0, search_first=0, threads=1).solve(task) == found
     assert deepened
 
 
@@ -571,10 +573,10 @@ def test_an_alternative_the_limits_leave_no_achiever_for_has_no_plan_without_a_s
     )
     g = ground(task)
     deepened = _no_deepening(monkeypatch)
-    planner = CpSatPlanner(small=0, prune_from=1, threads=1)
+    planner = CpSatPlanner(small=0, search_first=0, prune_from=1, threads=1)
     assert planner.solve(task, g, without=frozenset({"pack"})) is None
     assert not deepened
-    plain = CpSatPlanner(small=0, prune_from=10**9, threads=1)
+    plain = CpSatPlanner(small=0, search_first=0, prune_from=10**9, threads=1)
     assert plain.solve(task, g, without=frozenset({"pack"})) is None
     assert deepened  # the plain planner did solve
 

@@ -77,7 +77,7 @@ def task(actions: list[Action] = SHOP, goal: tuple[str, ...] = GOAL, **kwargs: A
 
 
 def plan(t: Task) -> PlanResult:
-    return CpSatPlanner(small=0).plan(t)
+    return CpSatPlanner(small=0, search_first=0).plan(t)
 
 
 def names(result: PlanResult) -> tuple[str, ...]:
@@ -177,7 +177,7 @@ def test_planning_is_deterministic_and_serialisable() -> None:
 
 def test_solve_by_metric_ignores_the_weights() -> None:
     """`solve(metric='latency')` returns the fastest plan whatever the objective weights say."""
-    found = CpSatPlanner(small=0).solve(task(), metric="latency")
+    found = CpSatPlanner(small=0, search_first=0).solve(task(), metric="latency")
     assert found is not None
     assert found.plan.capabilities[0] == "pay-fast"
 
@@ -501,8 +501,87 @@ def test_a_problem_of_a_few_capabilities_goes_to_the_exact_search_with_the_same_
     """With at most `small` usable capabilities the search answers; the optimum is the same,
     and the decision records the rule."""
     t = task([PAY_CHEAP, PACK, SHIP], ("state.order.status == 'shipped'",))
-    fast, full = CpSatPlanner().plan(t), CpSatPlanner(small=0).plan(t)
+    fast, full = CpSatPlanner().plan(t), CpSatPlanner(small=0, search_first=0).plan(t)
     assert fast.plan is not None and full.plan is not None
     assert fast.plan.score == pytest.approx(full.plan.score)
     assert fast.plan.capabilities == full.plan.capabilities
     assert "astar when at most 3" in fast.solver["small_problems"]
+
+
+# --- the exact search first, on tasks with no limit ----------------------------------------
+
+
+def _solves(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record every `_deepen` (each is one or more CP-SAT solves)."""
+    deepened: list[int] = []
+    deepen = CpSatPlanner._deepen
+
+    def counted(self: CpSatPlanner, *args: Any, **kwargs: Any) -> Any:
+        deepened.append(1)
+        return deepen(self, *args, **kwargs)
+
+    monkeypatch.setattr(CpSatPlanner, "_deepen", counted)
+    return deepened
+
+
+def test_a_task_with_no_limit_is_settled_by_the_search_without_a_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No budget, deadline or least success probability: the exact search answers first,
+    no model is solved, and the decision is CP-SAT's own, alternatives included."""
+    t = task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], alternatives=3)
+    alone = CpSatPlanner(small=0, search_first=0).plan(t)
+    solves = _solves(monkeypatch)
+    first = CpSatPlanner(small=0).plan(t)
+    assert solves == []
+    assert first.plan is not None and alone.plan is not None and first.proven_optimal
+    assert first.plan.score == pytest.approx(alone.plan.score)
+    assert [a.score_delta for a in first.alternatives] == pytest.approx(
+        [a.score_delta for a in alone.alternatives]
+    )
+    assert "search_first" in CpSatPlanner().parameters(t)
+
+
+def test_a_limit_leaves_the_task_to_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a budget the search would keep many paths per state apart: CP-SAT solves."""
+    t = task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], limits=Limits(max_cost=100.0))
+    solves = _solves(monkeypatch)
+    CpSatPlanner(small=0).plan(t)
+    assert solves
+
+
+def test_when_the_search_runs_out_of_its_first_budget_the_model_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One expansion is not enough for this task: the search gives up quietly and CP-SAT
+    returns the same optimum as on its own."""
+    t = task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], alternatives=0)
+    solves = _solves(monkeypatch)
+    found = CpSatPlanner(small=0, search_first=1).plan(t)
+    assert solves
+    alone = CpSatPlanner(small=0, search_first=0).plan(t)
+    assert found.plan is not None and alone.plan is not None
+    assert found.plan.score == pytest.approx(alone.plan.score)
+
+
+def test_what_the_cheapest_achievers_settle_needs_neither_search_nor_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The shop with one provider per step: the landmarks' cheapest achievers are the plan,
+    proven at the floor, so the search does not go first (it would cost more)."""
+    from ido.planner.search import SearchPlanner
+
+    t = task(alternatives=0)
+    searched: list[int] = []
+    settle = SearchPlanner.settle
+
+    def counted(self: SearchPlanner, *args: Any) -> Any:
+        searched.append(1)
+        return settle(self, *args)
+
+    monkeypatch.setattr(SearchPlanner, "settle", counted)
+    solves = _solves(monkeypatch)
+    found = CpSatPlanner().plan(t)
+    assert found.plan is not None and found.proven_optimal
+    assert searched == [] and solves == []
+    assert names(found) == names(plan(t))

@@ -94,7 +94,7 @@ def test_the_critical_path_is_the_longest_chain_of_waits() -> None:
 
 
 @pytest.mark.parametrize(
-    "planner", [CpSatPlanner(small=0), SearchPlanner()], ids=["cpsat", "search"]
+    "planner", [CpSatPlanner(small=0, search_first=0), SearchPlanner()], ids=["cpsat", "search"]
 )
 def test_a_deadline_below_the_sum_but_above_the_critical_path_is_met(planner) -> None:
     """5 s of work fits a 3.5 s deadline: reserve and charge run side by side, then ship."""
@@ -113,7 +113,7 @@ def test_a_deadline_below_the_sum_but_above_the_critical_path_is_met(planner) ->
 
 
 @pytest.mark.parametrize(
-    "planner", [CpSatPlanner(small=0), SearchPlanner()], ids=["cpsat", "search"]
+    "planner", [CpSatPlanner(small=0, search_first=0), SearchPlanner()], ids=["cpsat", "search"]
 )
 def test_an_infeasible_deadline_names_the_critical_path(planner) -> None:
     task = Task(SHOP.state, SHOP.goal, SHOP.actions, limits=Limits(deadline=2.9))
@@ -196,7 +196,7 @@ def test_on_wide_problems_both_backends_and_brute_force_agree(seed: int) -> None
     """Feasibility and optimal score agree with exhaustive enumeration under the critical path."""
     task = wide_task(seed)
     best = brute_force(task)
-    for planner in (CpSatPlanner(small=0), SearchPlanner()):
+    for planner in (CpSatPlanner(small=0, search_first=0), SearchPlanner()):
         result = planner.plan(task)
         assert (result.status == "planned") == (best is not None), (planner.name, seed)
         if result.plan is None or best is None:
@@ -213,7 +213,7 @@ def test_the_wide_problems_need_parallel_steps_to_meet_their_deadlines() -> None
     only_parallel = 0
     for seed in WIDE_SEEDS:
         task = wide_task(seed)
-        result = CpSatPlanner(small=0).plan(task)
+        result = CpSatPlanner(small=0, search_first=0).plan(task)
         if result.plan is not None and task.limits.deadline is not None:
             only_parallel += result.plan.work > task.limits.deadline + 1e-9
     assert only_parallel >= 10
@@ -225,7 +225,7 @@ def _actions(task: Task, plan: Plan) -> list[Action]:
 
 
 @pytest.mark.parametrize(
-    "planner", [CpSatPlanner(small=0), SearchPlanner()], ids=["cpsat", "search"]
+    "planner", [CpSatPlanner(small=0, search_first=0), SearchPlanner()], ids=["cpsat", "search"]
 )
 def test_a_cheaper_capability_that_would_serialise_the_plan_does_not_dominate(planner) -> None:
     """label-cheap also books the warehouse, which packing writes: it would make the plan

@@ -57,7 +57,7 @@ def best_allowed(task: Task, allowed: Allowed) -> float | None:
 @cache
 def unlimited(seed: int) -> tuple[Task, PlanResult]:
     task = replace(random_task(seed, small=True), limits=Limits(), denied=())
-    return task, CpSatPlanner(small=0).plan(task)
+    return task, CpSatPlanner(small=0, search_first=0).plan(task)
 
 
 def rules_for(result: PlanResult) -> list[tuple[str, str, Allowed]]:
@@ -84,7 +84,7 @@ def test_the_plan_chosen_is_the_best_the_rule_allows(seed: int) -> None:
     task, result = unlimited(seed)
     if result.plan is None or not result.plan.steps:
         return
-    planner = CpSatPlanner(small=0)
+    planner = CpSatPlanner(small=0, search_first=0)
     for name, when, allowed in rules_for(result):
         final_task, final, hits = best_admissible(task, result, planner, check_for(when))
         best = best_allowed(task, allowed)
@@ -118,7 +118,7 @@ def test_the_random_tasks_cover_allowed_and_impossible_cases() -> None:
 def test_a_plan_no_rule_denies_stands_as_it_was() -> None:
     task, result = next(unlimited(s) for s in range(50) if unlimited(s)[1].plan)
     final_task, final, hits = best_admissible(
-        task, result, CpSatPlanner(small=0), check_for("plan.cost > 1e9")
+        task, result, CpSatPlanner(small=0, search_first=0), check_for("plan.cost > 1e9")
     )
     assert (final_task, final, hits) == (task, result, [])
 
@@ -130,7 +130,7 @@ def test_the_search_tries_at_most_max_plans() -> None:
         for i in range(MAX_PLANS + 8)
     )
     task = Task(state={"x": False}, goal=("state.x",), actions=actions)
-    planner = CpSatPlanner(small=0)
+    planner = CpSatPlanner(small=0, search_first=0)
     result = planner.plan(task)
     _, final, _ = best_admissible(task, result, planner, check_for(f"plan.cost < {MAX_PLANS + 7}"))
     assert final.status == "infeasible"
@@ -150,7 +150,7 @@ def test_a_plan_found_after_the_search_stopped_is_not_proven_optimal(
     actions = (step("a0", "x", 1), step("a1", "x", 2), step("a2", "x", 3))
     actions += (step("b0", "y", 1), step("b1", "y", 5))
     task = Task(state={"x": False, "y": False}, goal=("state.x", "state.y"), actions=actions)
-    planner = CpSatPlanner(small=0)
+    planner = CpSatPlanner(small=0, search_first=0)
     _, final, _ = best_admissible(task, planner.plan(task), planner, check_for("plan.cost < 4.5"))
     assert final.plan is not None and set(final.plan.capabilities) == {"a0", "b1"}
     assert not final.proven_optimal

@@ -282,7 +282,7 @@ def layered_optimum(task: Task) -> float | None:
 @cache
 def solved(seed: int, small: bool) -> tuple[Task, PlanResult]:
     task = random_task(seed, small=small)
-    return task, CpSatPlanner(small=0).plan(task)
+    return task, CpSatPlanner(small=0, search_first=0).plan(task)
 
 
 @cache
@@ -350,7 +350,7 @@ def test_satisfied_exactly_when_the_goal_already_holds(seed: int, small: bool) -
 def test_planning_the_same_task_twice_gives_the_same_result(seed: int, small: bool) -> None:
     """Determinism: a fresh planner on the same task returns an identical result."""
     task, result = solved(seed, small)
-    again = CpSatPlanner(small=0).plan(task)
+    again = CpSatPlanner(small=0, search_first=0).plan(task)
     assert again.to_json() == result.to_json()
 
 
@@ -444,7 +444,7 @@ def test_the_random_problems_cover_every_outcome() -> None:
 def test_on_larger_tasks_without_limits_the_optimum_matches_dynamic_programming(seed: int) -> None:
     """Without limits, larger tasks are solved iff a plan exists, at the least possible score."""
     task = replace(random_task(seed, small=False), limits=Limits(), alternatives=0)
-    result = CpSatPlanner(small=0).plan(task)
+    result = CpSatPlanner(small=0, search_first=0).plan(task)
     best = layered_optimum(task)
     assert (result.status != "infeasible") == (best is not None), describe(task, result)
     if result.status == "planned" and result.proven_optimal:
@@ -459,7 +459,7 @@ def test_on_larger_tasks_without_limits_the_optimum_matches_dynamic_programming(
 def test_plans_that_must_repeat_a_capability_are_still_optimal(seed: int) -> None:
     """When the best plan mints a consumed token again and again, the planner still finds it."""
     task = token_task(seed)
-    result = CpSatPlanner(small=0).plan(task)
+    result = CpSatPlanner(small=0, search_first=0).plan(task)
     best = layered_optimum(task)
     assert result.status == "planned"
     assert result.plan is not None
@@ -511,7 +511,7 @@ def test_with_rival_providers_the_plan_is_the_brute_force_optimum(seed: int) -> 
     under every limit, the deadline's critical path included: found iff brute force finds
     a plan, valid, and at the exhaustive optimum when proven optimal."""
     task = providers_task(seed)
-    result = CpSatPlanner(small=0).plan(task)
+    result = CpSatPlanner(small=0, search_first=0).plan(task)
     best = brute_force(task)
     found = result.status in ("planned", "satisfied")
     assert found == (best is not None), describe(task, result) + f"\noracle: {best}"
@@ -584,7 +584,7 @@ def test_under_a_deadline_a_pipeline_is_planned_at_the_brute_force_optimum(seed:
     model): found iff brute force finds a plan within the deadline, valid, and at the
     exhaustive optimum; with a side branch that runs beside it, timed as a critical path."""
     task = pipeline_task(seed)
-    result = CpSatPlanner(small=0).plan(task)
+    result = CpSatPlanner(small=0, search_first=0).plan(task)
     best = brute_force(task)
     found = result.status == "planned"
     assert found == (best is not None), describe(task, result) + f"\noracle: {best}"

@@ -27,7 +27,7 @@ def test_search_finds_the_cheapest_plan_and_its_alternatives() -> None:
     """On the shop catalog, search chooses what CP-SAT chooses, alternatives included."""
     t = task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], alternatives=3)
     found = SearchPlanner().plan(t)
-    reference = CpSatPlanner(small=0).plan(t)
+    reference = CpSatPlanner(small=0, search_first=0).plan(t)
     assert found.status == "planned" and found.plan is not None
     assert found.plan.capabilities == reference.plan.capabilities  # type: ignore[union-attr]
     assert [a.score_delta for a in found.alternatives] == pytest.approx([0.2, 0.5, 1.0])
@@ -36,7 +36,7 @@ def test_search_finds_the_cheapest_plan_and_its_alternatives() -> None:
 def test_search_respects_the_limits_and_names_the_binding_one() -> None:
     """A budget below the cheapest plan is infeasible, with the same reason CP-SAT gives."""
     t = task(limits=Limits(max_cost=0.5))
-    found, reference = SearchPlanner().plan(t), CpSatPlanner(small=0).plan(t)
+    found, reference = SearchPlanner().plan(t), CpSatPlanner(small=0, search_first=0).plan(t)
     assert found.status == reference.status == "infeasible"
     assert found.blocking == reference.blocking == ("max_cost",)
     assert found.reason == reference.reason
@@ -80,7 +80,7 @@ def test_cpsat_fallback_gets_the_search_backends_own_budget() -> None:
 
 def agree(t: Task) -> None:
     """Both backends agree on the outcome; every plan is valid; optimal scores are equal."""
-    found, reference = SearchPlanner().plan(t), CpSatPlanner(small=0).plan(t)
+    found, reference = SearchPlanner().plan(t), CpSatPlanner(small=0, search_first=0).plan(t)
     assert found.status == reference.status, (found.reason, reference.reason)
     if found.plan is not None and reference.plan is not None:
         assert check_plan(t, found.plan) == []
@@ -192,12 +192,12 @@ def test_a_plan_as_short_as_the_landmarks_allow_is_solved_on_a_short_model(
     t = replace(t, actions=tuple(replace(a, cost=1.0, latency=0.0) for a in t.actions))
     t = replace(t, max_steps=40, weights=Weights(cost=1.0, latency=0.0, risk=0.0))
     horizons = spied_horizons(monkeypatch)
-    found = CpSatPlanner(small=0, prune_from=10**6, short_horizon=4).solve(t)
+    found = CpSatPlanner(small=0, search_first=0, prune_from=10**6, short_horizon=4).solve(t)
     assert found is not None and found.optimal
     assert found.plan.capabilities == ("ship-direct",)
     assert horizons == [1]
     horizons.clear()
-    found_before = CpSatPlanner(small=0, prune_from=10**6, short_horizon=3).solve(t)
+    found_before = CpSatPlanner(small=0, search_first=0, prune_from=10**6, short_horizon=3).solve(t)
     assert found_before is not None and found_before.plan == found.plan
     assert horizons == [3]
     horizons.clear()
@@ -206,7 +206,9 @@ def test_a_plan_as_short_as_the_landmarks_allow_is_solved_on_a_short_model(
     unlike = replace(
         t, actions=tuple(replace(a, cost=3.0) for a in t.actions[:-1]) + t.actions[-1:]
     )
-    found_unlike = CpSatPlanner(small=0, prune_from=10**6, short_horizon=4).solve(unlike)
+    found_unlike = CpSatPlanner(small=0, search_first=0, prune_from=10**6, short_horizon=4).solve(
+        unlike
+    )
     assert found_unlike is not None and found_unlike.plan == found.plan
     assert horizons == [4]
 
@@ -236,7 +238,7 @@ def test_a_miss_at_the_landmark_floor_goes_on_to_the_short_horizon(
     g = ground(t)
     assert g.horizon > 8 and _fewest_steps(g, frozenset(range(len(g.actions)))) == 2
     horizons = spied_horizons(monkeypatch)
-    found = CpSatPlanner(small=0, prune_from=10**6, short_horizon=8).solve(t)
+    found = CpSatPlanner(small=0, search_first=0, prune_from=10**6, short_horizon=8).solve(t)
     reference = SearchPlanner().solve(t)
     assert found is not None and reference is not None and found.optimal
     assert len(found.plan.steps) == 3
@@ -247,8 +249,8 @@ def test_a_miss_at_the_landmark_floor_goes_on_to_the_short_horizon(
 def test_cpsat_out_of_time_falls_back_to_the_search() -> None:
     """A time limit too short for CP-SAT to find anything: the search settles it exactly."""
     t = task(time_limit=1e-9)
-    result = CpSatPlanner(small=0).plan(t)
-    reference = CpSatPlanner(small=0).plan(task())
+    result = CpSatPlanner(small=0, search_first=0).plan(t)
+    reference = CpSatPlanner(small=0, search_first=0).plan(task())
     assert result.status == "planned" and result.proven_optimal
     assert result.plan == reference.plan
 
@@ -260,7 +262,7 @@ def test_out_of_time_with_no_plan_is_not_reported_as_infeasible() -> None:
         match=r"CP-SAT reached its time limit .* without a plan, and the search gave up too "
         r"\(it expanded 1 states\)",
     ):
-        CpSatPlanner(small=0, fallback_states=1).plan(task(time_limit=1e-9))
+        CpSatPlanner(small=0, search_first=0, fallback_states=1).plan(task(time_limit=1e-9))
 
 
 def reachable(g: Grounded, actions: list[int], most: int = 3000) -> list[tuple[int, ...]]:
