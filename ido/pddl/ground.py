@@ -3,7 +3,9 @@
 A predicate no action adds or deletes is *static*: its truth is fixed by the problem's
 `:init`, so it becomes a filter on parameter bindings instead of a fact of the state.
 Bindings are enumerated one parameter at a time (objects of the parameter's type or a
-subtype) and a static literal or `=` test is checked as soon as its variables are bound.
+subtype) and a static literal or `=` test is checked as soon as its variables are bound;
+a positive static literal is looked up instead, giving the values its last variable may
+take.
 """
 
 from __future__ import annotations
@@ -115,19 +117,32 @@ def _bindings(
         for _, kind in schema.parameters
     ]
     names = [v for v, _ in schema.parameters]
-    # Check each static literal as soon as its last variable is bound.
+    # Check each static literal as soon as its last variable is bound; a positive one that
+    # holds that variable once is looked up instead: the values it allows there.
     checks: list[list[Literal]] = [[] for _ in range(max(1, len(names)))]
+    lookups: list[list[tuple[Literal, int]]] = [[] for _ in range(max(1, len(names)))]
     for literal in schema.precondition:
-        if literal.atom.predicate in fluents:
+        atom = literal.atom
+        if atom.predicate in fluents:
             continue
-        variables = [names.index(a) for a in literal.atom.args if a in names]
-        checks[max(variables, default=0)].append(literal)
+        variables = [names.index(a) for a in atom.args if a in names]
+        last = max(variables, default=0)
+        looked_up = literal.positive and atom.predicate != "=" and bool(variables)
+        if looked_up and atom.args.count(names[last]) == 1:
+            lookups[last].append((literal, atom.args.index(names[last])))
+        else:
+            checks[last].append(literal)
+    index = _StaticIndex(static)
 
     def extend(i: int, binding: dict[str, str]) -> Iterator[dict[str, str]]:
         if i == len(names):
             yield dict(binding)
             return
-        for value in candidates[i]:
+        pool = candidates[i]
+        if lookups[i]:
+            allowed = set.intersection(*(index.values(lit, at, binding) for lit, at in lookups[i]))
+            pool = [value for value in pool if value in allowed]
+        for value in pool:
             binding[names[i]] = value
             if all(_static_holds(lit, binding, static) for lit in checks[i]):
                 yield from extend(i + 1, binding)
@@ -138,6 +153,29 @@ def _bindings(
             yield {}
         return
     yield from extend(0, {})
+
+
+class _StaticIndex:
+    """Static atoms by predicate and one argument position: for the other arguments'
+    values, the values that position holds in some atom. Built per position on first use."""
+
+    def __init__(self, static: frozenset[Atom]) -> None:
+        self._atoms: dict[str, list[tuple[str, ...]]] = {}
+        for atom in static:
+            self._atoms.setdefault(atom.predicate, []).append(atom.args)
+        self._by: dict[tuple[str, int], dict[tuple[str, ...], set[str]]] = {}
+
+    def values(self, literal: Literal, at: int, binding: dict[str, str]) -> set[str]:
+        """The values of argument `at` with which `literal` holds, the others bound."""
+        predicate = literal.atom.predicate
+        table = self._by.get((predicate, at))
+        if table is None:
+            table = self._by[predicate, at] = {}
+            for args in self._atoms.get(predicate, ()):
+                table.setdefault((*args[:at], *args[at + 1 :]), set()).add(args[at])
+        args = literal.atom.args
+        key = tuple(binding.get(a, a) for n, a in enumerate(args) if n != at)
+        return table.get(key, set())
 
 
 def _static_holds(literal: Literal, binding: dict[str, str], static: frozenset[Atom]) -> bool:
