@@ -20,6 +20,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -96,15 +97,28 @@ class _Successors:
                 continue
             f, v = min(fixed[a], key=lambda fact: (fact[0] not in changed, wanted[fact]))
             self.keyed.setdefault(f, {}).setdefault(v, []).append(a)
+        # The keyed fluents' values are read in one go and looked up by `map`, not a loop.
+        fluents = list(self.keyed)
+        self._read = (lambda state: ()) if not fluents else _reader(fluents)
+        self._by_value = [self.keyed[f] for f in fluents]
 
     def of(self, state: State) -> list[int]:
         """The actions whose preconditions hold in `state`, in index order."""
-        found = list(self.always)
-        for f, by_value in self.keyed.items():
-            found.extend(by_value.get(state[f], ()))
+        found = [
+            *self.always,
+            *chain.from_iterable(filter(None, map(dict.get, self._by_value, self._read(state)))),
+        ]
         found.sort()
         tests = self.tests
         return [a for a in found if tests[a].holds(state)]
+
+
+def _reader(fluents: Sequence[int]) -> Callable[[State], tuple[int, ...]]:
+    """A function giving the values of `fluents` in a state, as a tuple even for one."""
+    if len(fluents) == 1:
+        only = fluents[0]
+        return lambda state: (state[only],)
+    return itemgetter(*fluents)
 
 
 class _Label(NamedTuple):
@@ -264,6 +278,7 @@ class SearchPlanner(SolvingPlanner):
         # Elapsed time is the critical path, which depends on what each step waits for, not
         # on a sum: a timed search carries per-fact clocks in its labels.
         timed = 1 in limited or metric == "latency"
+        plain = not limited and not timed  # paths differ in metric and steps alone
         prints = g.footprints
         # Timed by latency, steps may run side by side: a step adds nothing to the bound.
         paying = {a: 0.0 for a in actions} if timed and metric == "latency" else weight
@@ -319,13 +334,8 @@ class SearchPlanner(SolvingPlanner):
                     if any(total > bound + 1e-9 for total, bound in zip(totals, bounds)):
                         continue
                     totaled = (totals[0], totals[1], totals[2])
-                new = _Label(
-                    totaled[1] if timed and metric == "latency" else label.metric + weight[a],
-                    label.steps + 1,
-                    totaled,
-                    (*label.path, a),
-                    clock,
-                )
+                cost = totaled[1] if timed and metric == "latency" else label.metric + weight[a]
+                count = label.steps + 1
                 left = base if reached else max(base, cuts.left(hit))
                 if left == math.inf:
                     continue  # a goal value no usable action writes
@@ -336,8 +346,14 @@ class SearchPlanner(SolvingPlanner):
                         f"checked new paths against {self.max_compared:,} kept paths to the "
                         f"same states, its budget, in {expanded:,} expansions"
                     )
-                if any(old.beats(new, limited) for old in others):
-                    continue
+                if plain:  # `beats` on the metric and the steps alone, before a label is made
+                    if any(old.metric <= cost and old.steps <= count for old in others):
+                        continue
+                    new = _Label(cost, count, totaled, (*label.path, a), clock)
+                else:
+                    new = _Label(cost, count, totaled, (*label.path, a), clock)
+                    if any(old.beats(new, limited) for old in others):
+                        continue
                 others[:] = [old for old in others if not new.beats(old, limited)] + [new]
                 heapq.heappush(frontier, (new.metric + left, new.steps, next(order), after, new))
         return None
