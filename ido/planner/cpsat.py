@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-
-from ortools.sat.python import cp_model
+from typing import TYPE_CHECKING
 
 from ido.errors import PlanningError
 from ido.planner.bounds import Landmarks, achieved, beyond, landmarks, plan_floor, prunable
@@ -25,6 +24,9 @@ from ido.planner.solving import (
 )
 from ido.planner.tables import Table
 from ido.planner.types import Limits, Plan, Task, Weights
+
+if TYPE_CHECKING:  # OR-Tools is imported when a model is built, not with the planner
+    from ortools.sat.python import cp_model
 
 SCALE = 1_000_000
 SHORT = 16  # horizons up to this are solved at once; longer ones are deepened into
@@ -385,6 +387,8 @@ class CpSatPlanner(SolvingPlanner):
         """Solve on the encoding at `length` steps, with the task's limits; `timed`: with
         the critical path too (the deadline, and the latency metric, need it); `floor`: a
         lower bound on the objective."""
+        from ortools.sat.python import cp_model
+
         serial = timed and self._serial(g, allowed)
         encoding = self._encoding(g, length, allowed, timed and not serial)
         banned = (encoding.actions - allowed) | (encoding.actions & self._over(task, g))
@@ -435,6 +439,8 @@ class CpSatPlanner(SolvingPlanner):
         it, and `bound` (its objective) caps the objective: no better plan is worse. A
         `floor` known to be no more than any plan's objective is posted too: it cuts no plan
         out, and lets the solver stop as soon as a plan meets it."""
+        from ortools.sat.python import cp_model
+
         length = encoding.horizon
         # Ties on the metric go to the shorter plan: no zero-cost detours.
         model.minimize(objective * (length + 1) + cp_model.LinearExpr.sum([v for _, v in chosen]))
@@ -635,6 +641,8 @@ def _elapsed(
     `t` ends and `used[t, f]` when its last read or write does. Only lower bounds are
     needed: a deadline or a minimised elapsed time pushes each variable down to its value.
     """
+    from ortools.sat.python import cp_model
+
     prints = g.footprints
     actions = sorted(encoding.actions - banned)
     lat = {a: _i(g.actions[a].latency) for a in actions}
@@ -732,26 +740,13 @@ def _serial(g: Grounded, actions: list[int]) -> bool:
 
 def _any(model: cp_model.CpModel, literals: list[cp_model.IntVar]) -> cp_model.IntVar:
     """A literal true exactly when one of `literals` is (at most one is, one action a step)."""
+    from ortools.sat.python import cp_model
+
     if len(literals) == 1:
         return literals[0]
     either = model.new_bool_var("")
     model.add(either == cp_model.LinearExpr.sum(literals))
     return either
-
-
-class _Model(cp_model.CpModel):  # type: ignore[misc]
-    """A CpModel without OR-Tools' pre-PEP 8 aliases, which ido never calls: the stock
-    constructor wraps every `add_*`/`new_*` method in a camelCase one, about 0.4 ms a model,
-    and a decision makes several (one per solve, by `clone`)."""
-
-    def _add_pre_pep8_methods(self) -> None:
-        return
-
-    def clone(self) -> _Model:
-        copy = _Model()
-        copy.proto.copy_from(self.proto)
-        copy.rebuild_constant_map()
-        return copy
 
 
 class _Undecided(Exception):
@@ -782,7 +777,9 @@ class _Encoding:
         self.actions = actions
         self.timed = timed
         self.monotone = g.monotone and not timed
-        model = self.model = _Model()
+        from ido.planner.cpmodel import Model
+
+        model = self.model = Model()
         signatures: dict[tuple[object, ...], list[int]] = {}
         for a in sorted(actions):
             conditions = tuple((t.fluents, t.true_rows) for t in g.pre[a])

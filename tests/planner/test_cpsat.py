@@ -585,3 +585,37 @@ def test_what_the_cheapest_achievers_settle_needs_neither_search_nor_model(
     assert found.plan is not None and found.proven_optimal
     assert searched == [] and solves == []
     assert names(found) == names(plan(t))
+
+
+def test_a_decision_the_search_settles_never_loads_or_tools() -> None:
+    """OR-Tools is imported when a model is built (about 0.35 s of CPU), not with the
+    planner: a task with no limit, settled by the search, plans without it; one whose least
+    success probability rules that plan out is solved by a model, and loads it."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from ido.planner.cpsat import CpSatPlanner
+from ido.planner.types import Action, Limits, Task, Weights
+steps = [
+    Action("a", "p", 1.0, 0.0, 0.5, effects=(("x", True),)),
+    Action("b", "p", 1.0, 0.0, 0.5, requires=("state.x",), effects=(("y", True),)),
+    Action("c", "q", 3.0, 0.0, 1.0, effects=(("y", True),)),
+]
+limited = sys.argv[1] == "limited"
+limits = Limits(min_success_probability=0.5) if limited else Limits()
+task = Task({"x": False, "y": False}, ("state.y",), tuple(steps), limits=limits,
+            weights=Weights(cost=1.0, latency=0.0, risk=0.0), alternatives=0)
+result = CpSatPlanner(small=0).plan(task)
+assert result.plan is not None, result
+assert result.plan.capabilities == (("c",) if limited else ("a", "b")), result.plan
+print(any(name.startswith("ortools") for name in sys.modules))
+"""
+    loaded = [
+        subprocess.run(
+            [sys.executable, "-c", script, limits], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for limits in ("none", "limited")
+    ]
+    assert loaded == ["False", "True"]
