@@ -130,7 +130,8 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
     base = base or Path.cwd()
     shown = _display(file, base)
     catalog = Catalog()
-    problems = _add_documents([Document(data=d, line=1) for d in data], file, shown, catalog)
+    documents = [Document(data=d, line=1) for d in data]
+    problems = _add_documents(documents, file, shown, catalog, named=False)
     problems.extend(_check_references(catalog, base))
     problems.extend(_check_conditions(catalog, base))
     if problems:
@@ -155,9 +156,10 @@ def _load_file(file: Path, shown: str, catalog: Catalog) -> list[Problem]:
 
 
 def _add_documents(
-    documents: Sequence[Document], file: Path, shown: str, catalog: Catalog
+    documents: Sequence[Document], file: Path, shown: str, catalog: Catalog, *, named: bool = True
 ) -> list[Problem]:
-    """Validate the documents of one file into `catalog`; the problems found."""
+    """Validate the documents of one file into `catalog`; the problems found. `named`: a
+    file of one resource must be named after it (a real file; not resources in memory)."""
     problems: list[Problem] = []
     documents = [d for d in documents if d.data is not None]
     for index, document in enumerate(documents):
@@ -165,7 +167,7 @@ def _add_documents(
         problems.extend(found)
         if resource is None:
             continue
-        if len(documents) == 1 and resource.name != file.stem:
+        if named and len(documents) == 1 and resource.name != file.stem:
             problems.append(
                 Problem(
                     shown,

@@ -43,7 +43,9 @@ def lm_cut(
     needs.append([start])  # step n: the start gives what holds at once
     needs.append(sorted(set(goal)) or [start])  # step n + 1: the goal is reached
     writes = [list(e) for e in eff] + [list(init), [done]]
-    left = [*cost, 0.0, 0.0]
+    # A cost within ZERO of nothing is nothing from the start: the goal zone counts such a
+    # step as free, and one left above 0 could then make a cut that pays nothing, forever.
+    left = [0.0 if c <= ZERO else float(c) for c in cost] + [0.0, 0.0]
     used_by: list[list[int]] = [[] for _ in range(facts + 2)]
     written_by: list[list[int]] = [[] for _ in range(facts + 2)]
     for a, p in enumerate(needs):
@@ -62,6 +64,8 @@ def lm_cut(
         zone = _goal_zone(done, written_by, dearest, left)
         cut = _cut(start, zone, writes, dearest, used_by)
         paid = min(left[a] for a in cut)
+        if paid <= ZERO:  # cannot happen with the costs above; never loop on it
+            return cuts
         for a in cut:
             left[a] = 0.0 if left[a] - paid <= ZERO else left[a] - paid
         cuts.append((paid, tuple(sorted(a for a in cut if a < n))))

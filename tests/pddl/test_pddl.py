@@ -219,6 +219,28 @@ def test_the_catalog_checked_in_memory_is_the_one_the_written_files_load_as(
     assert list(in_memory.capabilities) == list(written.capabilities)  # the same order too
 
 
+def test_a_problem_with_no_ground_action_plans_from_memory(tmp_path: Path) -> None:
+    """Only the intent is left when nothing can apply: one resource, not named after the
+    problem file, which is no file rule's business in memory; the goal already holds."""
+    domain = write(
+        tmp_path,
+        "domain.pddl",
+        "(define (domain tiny) (:requirements :strips) (:predicates (link ?x ?y) (at ?x))\n"
+        "  (:action move :parameters (?x ?y) :precondition (and (at ?x) (link ?x ?y))\n"
+        "    :effect (and (at ?y) (not (at ?x)))))\n",
+    )
+    problem = write(
+        tmp_path,
+        "p01.pddl",
+        "(define (problem tiny-one) (:domain tiny) (:objects a b) (:init (at a)) (:goal (at a)))\n",
+    )
+    loaded, intent = pddl_catalog(domain, problem)
+    assert intent == "tiny-one" and not loaded.capabilities
+    result = CliRunner().invoke(app, ["plan", "--pddl", str(domain), str(problem)])
+    assert result.exit_code == 0, result.output
+    assert "the goal already holds" in result.output
+
+
 def test_a_catalog_built_in_memory_is_checked_like_a_file(tmp_path: Path) -> None:
     """A resource the loader would refuse in a file is refused in memory too, naming the
     file it stands for."""

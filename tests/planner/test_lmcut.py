@@ -139,3 +139,24 @@ def test_without_the_cuts_the_same_search_would_give_up(monkeypatch: pytest.Monk
     monkeypatch.setattr(_Cuts, "__init__", no_cuts)
     with pytest.raises(SearchGaveUp):
         SearchPlanner(max_states=5).plan(_chain_with_detours(12))
+
+
+def test_costs_too_small_to_count_end_the_loop() -> None:
+    """A free step, then two costing 6e-10 each: together more than the 1e-9 that counts as
+    nothing, each less. Such costs are nothing from the start (they once made a cut that
+    paid nothing, forever); a real cost after them is still found. Run on a thread, so a
+    return of the endless loop fails the test instead of hanging it."""
+    import threading
+
+    found: list[object] = []
+
+    def run() -> None:
+        pre, eff = [[], [0], [1]], [[0], [1], [2]]
+        found.append(lm_cut(pre, eff, [0.0, 6e-10, 6e-10], 3, [], [2]))
+        found.append(lm_cut(pre, eff, [0.0, 6e-10, 2.0], 3, [], [2]))
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "lm_cut did not return"
+    assert found == [[], [(2.0, (2,))]]
