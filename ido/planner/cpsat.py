@@ -13,6 +13,7 @@ from ido.planner.explain import fits
 from ido.planner.grounding import Grounded, over_limit
 from ido.planner.search import MAX_STATES, SearchGaveUp, SearchPlanner
 from ido.planner.solving import (
+    SCALE,
     Metric,
     Solution,
     SolvingPlanner,
@@ -20,6 +21,7 @@ from ido.planner.solving import (
     ordered,
     plan_total,
     step_of,
+    units,
     usable,
 )
 from ido.planner.tables import Table
@@ -28,7 +30,6 @@ from ido.planner.types import Limits, Plan, Task, Weights
 if TYPE_CHECKING:  # OR-Tools is imported when a model is built, not with the planner
     from ortools.sat.python import cp_model
 
-SCALE = 1_000_000
 SHORT = 16  # horizons up to this are solved at once; longer ones are deepened into
 SMALL = 3  # problems with at most this many usable capabilities go to the exact search
 PRUNE_FROM = 32  # from this many usable capabilities, landmark bounds narrow each solve
@@ -932,4 +933,4 @@ def _step_floor(marks: Landmarks, count: int) -> float:
 
 
 def _i(value: float) -> int:
-    return round(value * SCALE)
+    return units(value)

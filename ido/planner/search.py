@@ -34,6 +34,7 @@ from ido.planner.solving import (
     SolvingPlanner,
     measure,
     step_of,
+    units,
     usable,
 )
 from ido.planner.tables import Table, required
@@ -271,7 +272,9 @@ class SearchPlanner(SolvingPlanner):
         ]
         successors = _Successors(g, actions)
         goal = _compile(g.goal)
-        weight = {a: measure(task, g.actions[a], metric) for a in actions}
+        # Whole millionths, as CP-SAT counts them (`units`): a tie within float noise is a
+        # tie, and goes to the shorter plan in both backends.
+        weight = {a: float(units(measure(task, g.actions[a], metric))) for a in actions}
         sums = {a: (g.actions[a].cost, g.actions[a].latency, g.actions[a].risk) for a in actions}
         bounds = _bounds(task)
         limited = tuple(i for i, bound in enumerate(bounds) if bound < math.inf)
@@ -279,6 +282,7 @@ class SearchPlanner(SolvingPlanner):
         # on a sum: a timed search carries per-fact clocks in its labels.
         timed = 1 in limited or metric == "latency"
         plain = not limited and not timed  # paths differ in metric and steps alone
+        whole = not (timed and metric == "latency")  # the metric sums whole millionths
         prints = g.footprints
         # Timed by latency, steps may run side by side: a step adds nothing to the bound.
         paying = {a: 0.0 for a in actions} if timed and metric == "latency" else weight
@@ -296,6 +300,8 @@ class SearchPlanner(SolvingPlanner):
         estimate = max(base, cuts.left(0))
         if estimate == math.inf:
             return None  # a goal value no usable action writes
+        if whole:
+            estimate = _whole(estimate)
         hits[start] = (0, base, goal.holds(start))  # the empty path hits no cut
         frontier = [(estimate, 0, next(order), start, first)]
         seen: dict[State, list[_Label]] = {start: [first]}
@@ -339,6 +345,8 @@ class SearchPlanner(SolvingPlanner):
                 left = base if reached else max(base, cuts.left(hit))
                 if left == math.inf:
                     continue  # a goal value no usable action writes
+                if whole:
+                    left = _whole(left)
                 others = seen.setdefault(after, [])
                 compared += len(others)
                 if compared > self.max_compared:
@@ -357,6 +365,13 @@ class SearchPlanner(SolvingPlanner):
                 others[:] = [old for old in others if not new.beats(old, limited)] + [new]
                 heapq.heappush(frontier, (new.metric + left, new.steps, next(order), after, new))
         return None
+
+
+def _whole(bound: float) -> float:
+    """A bound on a sum of whole units, raised to the next whole unit: what is left to pay
+    is whole, so it is still a bound (less a margin far above the bound's float error), and
+    paths that tie in whole units tie in the frontier too."""
+    return float(math.ceil(bound - 1e-3))
 
 
 def _tick(

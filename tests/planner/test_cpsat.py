@@ -619,3 +619,39 @@ print(any(name.startswith("ortools") for name in sys.modules))
         for limits in ("none", "limited")
     ]
     assert loaded == ["False", "True"]
+
+
+def test_a_tie_within_float_noise_goes_to_the_shorter_plan_either_way() -> None:
+    """0.3 (three steps, two free) against 0.1 + 0.5 x 0.4 = 0.30000000000000004 (two
+    steps): CP-SAT counts whole millionths, so they tie and the shorter plan wins. The
+    search counts the same way, so the search going first chooses what CP-SAT alone does
+    (it once chose the three steps, 4e-17 cheaper in floats)."""
+    from ido.planner.search import SearchPlanner
+
+    steps = [
+        Action("mark", "p", 0.0, 0.0, 1.0, (), (("s.f1", True),)),
+        Action("cheap", "p", 0.3, 0.0, 1.0, ("state.s.f1",), (("s.f0", True),)),
+        Action("finish", "p", 0.0, 0.0, 1.0, ("state.s.f0",), (("s.f2", True),)),
+        Action("both", "p", 0.1, 0.4, 1.0, (), (("s.f0", True), ("s.f1", True))),
+        Action("far", "q", 5.0, 0.0, 1.0, (), (("s.f3", True),)),
+    ]
+    t = Task(
+        state={"s": {"f0": False, "f1": False, "f2": False, "f3": False}},
+        goal=("state.s.f2",),
+        actions=tuple(steps),
+        weights=Weights(cost=1.0, latency=0.5),
+        alternatives=0,
+    )
+    chosen = {
+        name: planner.plan(t).plan
+        for name, planner in [
+            ("search", SearchPlanner()),
+            ("first", CpSatPlanner()),
+            ("alone", CpSatPlanner(search_first=0)),
+        ]
+    }
+    assert {name: plan.capabilities if plan else None for name, plan in chosen.items()} == {
+        "search": ("both", "finish"),
+        "first": ("both", "finish"),
+        "alone": ("both", "finish"),
+    }
