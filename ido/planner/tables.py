@@ -13,6 +13,7 @@ import bisect
 import hashlib
 import itertools
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,10 @@ from ido.planner.types import Action
 from ido.state import State, get_path, has_path, set_path
 
 MAX_TABLE_ROWS = 4096
+_FLAG = re.compile(
+    r"(?P<negated>!?)state\.(?P<path>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
+)
+"""A condition that is one fact's path, or its negation (the conditions of PDDL imports)."""
 
 
 class _Absent:
@@ -161,6 +166,10 @@ class Tabulator:
         if source in self._cache:
             return self._cache[source]
         reads = self.reads(source)
+        table = self._flag(source, reads)
+        if table is not None:
+            self._cache[source] = table
+            return table
         condition = compile_condition(source)
         domains = [range(len(self._fluents[i].values)) for i in reads]
         size = 1
@@ -196,6 +205,22 @@ class Tabulator:
         table = Table(source, reads, true_rows, false_rows)
         self._cache[source] = table
         return table
+
+    def _flag(self, source: str, reads: tuple[int, ...]) -> Table | None:
+        """The table of `state.a.b` or `!state.a.b` on a fluent whose every value is a
+        boolean, without CEL: such a condition holds exactly where the fluent is true (or
+        false). None for any other condition (and for a fluent that may hold something
+        else, where CEL's verdict, an error, is CEL's to give)."""
+        match = _FLAG.fullmatch(source)
+        if match is None or len(reads) != 1 or self._paths[reads[0]] != match["path"]:
+            return None
+        values = self._fluents[reads[0]].values
+        if not all(type(v) is bool for v in values):
+            return None
+        wanted = not match["negated"]
+        true_rows = tuple((n,) for n, v in enumerate(values) if v is wanted)
+        false_rows = tuple((n,) for n, v in enumerate(values) if v is not wanted)
+        return Table(source, reads, true_rows, false_rows)
 
     def _look(self, path: str | None) -> tuple[bytes, list[Any]]:
         """How far a condition reading `path` sees into the state (see `_reach`; None: all

@@ -43,6 +43,11 @@ CONDITIONS = (
     "state.other == 'ab'",
     "size(state) == 4",
     "has(state.long) && size(state.long) > 40",
+    # One fact's path or its negation: tabulated without CEL when the fact is boolean.
+    "state.gate.g1",
+    "!state.gate.g1",
+    "!state.box.v",
+    "state.deep.a.b",
 )
 WRITES = (
     ("gate.g1", True),
@@ -289,3 +294,33 @@ def test_a_fact_written_under_a_scalar_replaces_it_in_the_row() -> None:
     values = grounded.fluents[table.fluents[0]].values
     assert [values[row[0]] for row in table.true_rows] == ["packed"]
     assert [values[row[0]] for row in table.false_rows] == [ABSENT]
+
+
+def test_a_boolean_fact_or_its_negation_is_tabulated_without_cel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`state.gate.g1` and `!state.gate.g1` over a fact that is false now and that a
+    capability sets: the rows CEL gives (true where it is true, then where it is false),
+    with CEL never asked. Over a fact that may hold a number, CEL is asked."""
+    state = {"gate": {"g1": False}, "box": {"v": True}}
+    writes = [action("set", effects={"gate.g1": True}), action("num", effects={"box.v": 1})]
+    fluents = fluents_of(state, writes)
+    sources = ("state.gate.g1", "!state.gate.g1", "!state.box.v")
+    with monkeypatch.context() as patched:
+        patched.setattr(Tabulator, "_flag", lambda self, source, reads: None)
+        forget_tables()
+        by_cel = [Tabulator(state, fluents).table(source, "c") for source in sources]
+    forget_tables()
+    asked: list[str] = []
+    rows = Tabulator._rows
+
+    def counted(self: Tabulator, condition: Any, *args: Any) -> Any:
+        asked.append(condition.source)
+        return rows(self, condition, *args)
+
+    monkeypatch.setattr(Tabulator, "_rows", counted)
+    tab = Tabulator(state, fluents)
+    assert [tab.table(source, "c") for source in sources] == by_cel
+    assert asked == ["!state.box.v"]  # the number: CEL's to judge
+    g1 = by_cel[0]
+    assert [fluents[g1.fluents[0]].values[row[0]] for row in g1.true_rows] == [True]
