@@ -31,12 +31,17 @@ class _Names:
 
     def __init__(self) -> None:
         self._seen: dict[str, str] = {}
+        self._segments: dict[str, str] = {}  # a name appears in many atoms: once each
+        self.paths: dict[Atom, str] = {}  # and an atom in many actions (see `fact_path`)
 
     def segment(self, text: str) -> str:
-        out = _NOT_IDENT.sub("_", text.lower())
-        if out[:1].isdigit() or out in CEL_RESERVED or not out:
-            out = "p_" + out
-        return self._unique(out, text)
+        out = self._segments.get(text)
+        if out is None:
+            out = _NOT_IDENT.sub("_", text.lower())
+            if out[:1].isdigit() or out in CEL_RESERVED or not out:
+                out = "p_" + out
+            out = self._segments[text] = self._unique(out, text)
+        return out
 
     def resource(self, text: str) -> str:
         out = _NOT_NAME.sub("-", text.lower()).strip("-.") or "action"
@@ -50,7 +55,11 @@ class _Names:
 
 
 def fact_path(atom: Atom, names: _Names) -> str:
-    return ".".join(names.segment(part) for part in (atom.predicate, *atom.args))
+    path = names.paths.get(atom)
+    if path is None:
+        path = ".".join(names.segment(part) for part in (atom.predicate, *atom.args))
+        names.paths[atom] = path
+    return path
 
 
 def to_resources(task: GroundTask, max_steps: int = 100) -> list[dict[str, Any]]:
