@@ -369,9 +369,12 @@ class SearchPlanner(SolvingPlanner):
 
 def _whole(bound: float) -> float:
     """A bound on a sum of whole units, raised to the next whole unit: what is left to pay
-    is whole, so it is still a bound (less a margin far above the bound's float error), and
-    paths that tie in whole units tie in the frontier too."""
-    return float(math.ceil(bound - 1e-3))
+    is whole, so it is still a bound, and paths that tie in whole units tie in the frontier
+    too. The margin is above the bound's float error: a goal value's share is a weight
+    divided by the values it writes, and a sum of such shares can be off by a few parts in
+    1e16 of itself (at 1e13 units, more than 1e-3 of a unit).
+    """
+    return float(math.ceil(bound - 1e-3 - 1e-12 * abs(bound)))
 
 
 def _tick(

@@ -376,3 +376,34 @@ def test_a_step_that_writes_two_goal_values_is_counted_once() -> None:
     found = SearchPlanner().solve(t)
     assert found is not None
     assert [s.capability for s in found.plan.steps] == ["prep", "both"]
+
+
+def test_a_bound_rounded_to_whole_units_stays_below_the_cost_at_any_scale() -> None:
+    """Eleven goal values written together by `z` (W + 1 millionths) or, after the free
+    `x`, by `y` (W). At W near 1e13 units the goal values' shares (W / 11 each) sum to a
+    little over W in floats; rounded up to whole units that was W + 1, the search took `z`
+    for the cheapest and called it proven. The rounding's margin now grows with the bound."""
+    big, k = 9761880762232, 11
+    goals = [f"s.g{i}" for i in range(k)]
+    state = {"s": {**{f"g{i}": False for i in range(k)}, "p": False, "q0": False, "q1": False}}
+    writes = tuple((g, True) for g in goals)
+    steps = (
+        Action("z", "p", (big + 1) / 1e6, 0.0, 1.0, (), writes),
+        Action("x", "p", 0.0, 0.0, 1.0, (), (("s.p", True),)),
+        Action("y", "p", big / 1e6, 0.0, 1.0, ("state.s.p",), writes),
+        *(
+            Action(f"pad{i}", "p", 1.0, 0.0, 1.0, (), ((f"s.q{i}", True), ("s.p", True)))
+            for i in range(2)
+        ),
+    )
+    t = Task(
+        state=state,
+        goal=tuple(f"state.{g}" for g in goals),
+        actions=steps,
+        weights=Weights(cost=1.0),
+        alternatives=0,
+    )
+    found = SearchPlanner().plan(t)
+    assert found.plan is not None and found.plan.capabilities == ("x", "y")
+    alone = CpSatPlanner(small=0, search_first=0).plan(t)
+    assert alone.plan is not None and alone.plan.capabilities == ("x", "y")
