@@ -34,6 +34,10 @@ class Verdict:
 _TRUE, _FALSE = Verdict(True), Verdict(False)
 
 
+_BOOL = cel.Type.BOOL
+_SCALARS = (cel.Type.STRING, cel.Type.INT, cel.Type.UINT, cel.Type.DOUBLE)
+
+
 @cache
 def _env() -> Any:
     dyn_map = cel.Type.Map(cel.Type.STRING, cel.Type.DYN)
@@ -67,13 +71,18 @@ class Condition:
             value = self._expr.eval(data=data)
         except (RuntimeError, TypeError, ValueError, OverflowError) as exc:
             return Verdict(False, f"cannot evaluate: {exc}")
-        result = value.value()
-        if isinstance(result, bool):  # the common case, told apart without asking the type
-            return _TRUE if result else _FALSE
-        kind = value.type().name().lower()
-        if kind == "error":
-            return Verdict(False, _short(str(result)))
-        return Verdict(False, f"evaluated to {result!r} ({kind}), not a bool")
+        kind = value.type()
+        if kind == _BOOL:
+            return _TRUE if value.value() else _FALSE
+        name = kind.name().lower()
+        if name == "error":
+            return Verdict(False, _short(str(value.value())))
+        if kind not in _SCALARS:
+            # cel-expr-python 0.1.3 drops a reference to None each time it converts a null
+            # (a few thousand conversions abort the interpreter): a null, or a list or map
+            # that may hold one, is described, never converted.
+            return Verdict(False, f"evaluated to a {name}, not a bool")
+        return Verdict(False, f"evaluated to {value.value()!r} ({name}), not a bool")
 
     def __repr__(self) -> str:
         return f"Condition({self.source!r})"

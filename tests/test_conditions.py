@@ -230,3 +230,31 @@ def test_state_paths_does_not_take_a_method_for_a_field() -> None:
     """`state.order.note.startsWith('x')` reads `order.note`, not a fact called `startsWith`."""
     condition = compile_condition("state.order.note.startsWith('x')")
     assert condition.state_paths == ("order.note",)
+
+
+def test_a_condition_that_evaluates_to_null_many_times_does_not_crash() -> None:
+    """cel-expr-python 0.1.3 drops a reference to None each time it converts a null to
+    Python: a few thousand such evaluations aborted the interpreter ("deallocating None").
+    Nulls, and lists or maps that may hold them, are described, not converted. Run in a
+    fresh interpreter: a crash there fails this test instead of ending the whole run."""
+    import subprocess
+    import sys
+
+    script = """
+from ido.conditions import compile_condition
+for source, value in (("state.a", None), ("state.a", [None]), ("state.a", {"k": None})):
+    condition = compile_condition(source)
+    for _ in range(20000):
+        verdict = condition.evaluate({"state": {"a": value}})
+    assert not verdict.holds and "not a bool" in verdict.error, verdict
+    print(verdict.error)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.split("\n")[:3] == [
+        "evaluated to a null, not a bool",
+        "evaluated to a list<dyn>, not a bool",
+        "evaluated to a map<dyn, dyn>, not a bool",
+    ]
