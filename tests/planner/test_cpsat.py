@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from test_bounds import _no_deepening
 
 from ido.errors import PlanningError
 from ido.planner import get_planner
@@ -511,19 +512,6 @@ def test_a_problem_of_a_few_capabilities_goes_to_the_exact_search_with_the_same_
 # --- the exact search first, on tasks with no limit ----------------------------------------
 
 
-def _solves(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Record every `_deepen` (each is one or more CP-SAT solves)."""
-    deepened: list[int] = []
-    deepen = CpSatPlanner._deepen
-
-    def counted(self: CpSatPlanner, *args: Any, **kwargs: Any) -> Any:
-        deepened.append(1)
-        return deepen(self, *args, **kwargs)
-
-    monkeypatch.setattr(CpSatPlanner, "_deepen", counted)
-    return deepened
-
-
 def test_a_task_with_no_limit_is_settled_by_the_search_without_a_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -531,7 +519,7 @@ def test_a_task_with_no_limit_is_settled_by_the_search_without_a_model(
     no model is solved, and the decision is CP-SAT's own, alternatives included."""
     t = task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], alternatives=3)
     alone = CpSatPlanner(small=0, search_first=0).plan(t)
-    solves = _solves(monkeypatch)
+    solves = _no_deepening(monkeypatch)
     first = CpSatPlanner(small=0).plan(t)
     assert solves == []
     assert first.plan is not None and alone.plan is not None and first.proven_optimal
@@ -545,7 +533,7 @@ def test_a_task_with_no_limit_is_settled_by_the_search_without_a_model(
 def test_a_limit_leaves_the_task_to_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """With a budget the search would keep many paths per state apart: CP-SAT solves."""
     t = task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], limits=Limits(max_cost=100.0))
-    solves = _solves(monkeypatch)
+    solves = _no_deepening(monkeypatch)
     CpSatPlanner(small=0).plan(t)
     assert solves
 
@@ -556,7 +544,7 @@ def test_when_the_search_runs_out_of_its_first_budget_the_model_answers(
     """One expansion is not enough for this task: the search gives up quietly and CP-SAT
     returns the same optimum as on its own."""
     t = task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], alternatives=0)
-    solves = _solves(monkeypatch)
+    solves = _no_deepening(monkeypatch)
     found = CpSatPlanner(small=0, search_first=1).plan(t)
     assert solves
     alone = CpSatPlanner(small=0, search_first=0).plan(t)
@@ -580,7 +568,7 @@ def test_what_the_cheapest_achievers_settle_needs_neither_search_nor_model(
         return settle(self, *args)
 
     monkeypatch.setattr(SearchPlanner, "settle", counted)
-    solves = _solves(monkeypatch)
+    solves = _no_deepening(monkeypatch)
     found = CpSatPlanner().plan(t)
     assert found.plan is not None and found.proven_optimal
     assert searched == [] and solves == []
