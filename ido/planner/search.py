@@ -3,13 +3,17 @@
 States are tuples of fluent value indices (the grounded problem's facts that conditions
 read). From the start, the cheapest unexpanded path comes first (ties: fewer steps, then
 the order found); a path whose sums break a limit is dropped, and so is one that another
-path to the same state beats on the metric, steps and every limited sum. Edge weights
-are never negative and limits only grow along a path, so the first path to reach the goal
-is optimal. The heuristic (each goal value still missing costs at least the cheapest share
-of a step that writes it, and one more step at least the cheapest step) is admissible and
-consistent. The actions that may apply in a state are looked up by a fluent value their
-preconditions fix, not tested one by one. No solver, no tricks: slow on large catalogs,
-obviously right on small ones.
+path to the same state beats on the metric, steps and every limited sum. The metric is
+summed in whole millionths, as CP-SAT sums it. Edge weights are never negative and limits
+only grow along a path, so with an admissible estimate the first path to reach the goal is
+optimal. The estimate is the larger of two lower bounds: each goal value still missing
+costs at least the cheapest share of a step that writes it (and one more step at least the
+cheapest step), and the LM-cut landmarks of the start (`_Cuts`) that no path found to the
+state has hit. The second depends on the paths found, so the estimate is not consistent;
+a better path to a state seen before is expanded again, which keeps the answer optimal.
+The actions that may apply in a state are looked up by a fluent value their preconditions
+fix, not tested one by one. No solver: slow on large catalogs, obviously right on small
+ones.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -105,10 +108,8 @@ class _Successors:
 
     def of(self, state: State) -> list[int]:
         """The actions whose preconditions hold in `state`, in index order."""
-        found = [
-            *self.always,
-            *chain.from_iterable(filter(None, map(dict.get, self._by_value, self._read(state)))),
-        ]
+        keyed = filter(None, map(dict.get, self._by_value, self._read(state)))
+        found = [*self.always, *itertools.chain.from_iterable(keyed)]
         found.sort()
         tests = self.tests
         return [a for a in found if tests[a].holds(state)]
