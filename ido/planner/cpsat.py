@@ -120,16 +120,9 @@ class CpSatPlanner(SolvingPlanner):
             return SearchPlanner(max_states=self.fallback_states).settle(
                 task, g, length, metric, without
             )
-        if self._search_first(task, g, length, metric, without):
-            # With no sum to keep under a limit, each state keeps one path or few, and the
-            # search's bound (LM-cut's landmarks) settles most such tasks in fewer
-            # expansions than a model takes to build; an exact answer either way.
-            try:
-                return SearchPlanner(max_states=self.search_first).settle(
-                    task, g, length, metric, without
-                )
-            except SearchGaveUp:
-                pass  # too wide for the search: the model's turn
+        settled, answer = self._without_model(task, g, length, metric, without)
+        if settled:
+            return answer
         try:
             allowed, hint, settled = self._narrowed(
                 task, g, length, metric, usable(g, without), without, near
@@ -158,21 +151,35 @@ class CpSatPlanner(SolvingPlanner):
                 "catalog may be too large to plan within these limits"
             ) from None
 
-    def _search_first(
+    def _without_model(
         self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
-    ) -> bool:
-        """Whether the exact search goes first: no limit but `max_steps` is set, the metric
-        is a sum, and the landmarks' cheapest achievers do not settle it already (that
-        costs less than any search; `_narrowed` then finds it again)."""
+    ) -> tuple[bool, Solution | None]:
+        """On a task with no limit but `max_steps` (and a metric that is a sum): (True, the
+        answer) when it is settled without a model, else (False, None).
+
+        First what `_narrowed` would settle by the landmarks alone (no plan, or the
+        cheapest achievers' plan at the floor), which costs less than any search; then the
+        exact search, up to `search_first` expansions. With no sum to keep under a limit,
+        each state keeps one path or few, and the search's bound (LM-cut's landmarks)
+        settles most such tasks in fewer expansions than a model takes to build.
+        """
         if not self.search_first or metric == "latency" or _limited(task.limits):
-            return False
+            return False, None
         allowed = usable(g, without)
-        if len(allowed) < self.prune_from and not self.small:
-            return True  # `_narrowed` would not look at the landmarks
-        marks = landmarks(g, allowed)
-        if not marks:  # no plan at all (the model says so at once), or no landmark
-            return marks is not None
-        return self._cheapest_settles(task, g, length, metric, allowed, marks) is None
+        if len(allowed) >= self.prune_from or self.small:  # where `_narrowed` looks
+            marks = landmarks(g, allowed)
+            if marks is None:
+                return True, None  # a landmark no usable action achieves: no plan
+            if marks:
+                cheapest = self._cheapest_settles(task, g, length, metric, allowed, marks)
+                if cheapest is not None:
+                    return True, Solution(cheapest, True, length)
+        try:
+            return True, SearchPlanner(max_states=self.search_first).settle(
+                task, g, length, metric, without
+            )
+        except SearchGaveUp:
+            return False, None  # too wide for the search: the model's turn
 
     def _narrowed(
         self,
