@@ -15,6 +15,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
 
 from ido.errors import JournalError, NotFoundError
 from ido.health import Evidence
+from ido.state import sorted_json
 
 SCHEMA_VERSION = 3  # 2: health beliefs; 3: the llm planners' answer cache
 _SCHEMA = """
@@ -153,12 +154,6 @@ class Journal(Protocol):
     def put(self, key: str, reply: Mapping[str, Any]) -> None: ...
 
 
-_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
-"""What `json.dumps(data, sort_keys=True, default=str)` would build on every call."""
-
-
-def _text(data: Mapping[str, Any]) -> str:
-    return _ENCODER.encode(data)
 
 
 def _reply(reply: Mapping[str, Any]) -> str:
@@ -169,7 +164,7 @@ def _reply(reply: Mapping[str, Any]) -> str:
 def _encoded(events: Sequence[Pending]) -> list[tuple[str, str, str]]:
     """Events as the rows `_insert` writes: encoded in the writing thread, before its write
     is queued, so the commit that holds SQLite's write lock does no encoding."""
-    return [(kind, at, _text(data)) for kind, at, data in events]
+    return [(kind, at, sorted_json(data)) for kind, at, data in events]
 
 
 def _locked(

@@ -12,6 +12,7 @@ State = dict[str, Any]
 _MISSING = object()
 _ATOMS = (str, int, float, bool, type(None))
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+_SORTED = json.JSONEncoder(sort_keys=True, default=str)
 
 
 def copied(value: Any) -> Any:
@@ -100,6 +101,12 @@ def close_world(state: Mapping[str, Any], boolean_facts: Iterable[str]) -> State
         if not has_path(out, path):
             set_path(out, path, False)
     return out
+
+
+def sorted_json(value: Any) -> str:
+    """`json.dumps(value, sort_keys=True, default=str)`, without building an encoder per
+    call: the text journal rows are written in and condition tables are keyed on."""
+    return _SORTED.encode(value)
 
 
 def digest(state: Mapping[str, Any]) -> str:

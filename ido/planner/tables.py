@@ -21,7 +21,7 @@ from typing import Any
 from ido.conditions import Condition, compile_condition
 from ido.errors import PlanningError
 from ido.planner.types import Action
-from ido.state import State, get_path, has_path, set_path
+from ido.state import State, get_path, has_path, set_path, sorted_json
 
 MAX_TABLE_ROWS = 4096
 _FLAG = re.compile(
@@ -75,13 +75,12 @@ def required(table: Table) -> dict[int, int]:
 
 
 _PLAIN = frozenset({type(None), bool, int, float, str})
-_ENCODER = json.JSONEncoder(sort_keys=True, default=str)  # json.dumps would build it per call
 
 
 def _json(value: Any) -> str:
     """The JSON text a table is known by and evaluated on (`default=str` for what JSON has
     no form for): keys, digests and evaluated values must all agree on it."""
-    return _ENCODER.encode(value)
+    return sorted_json(value)
 
 
 def value_key(value: Any) -> tuple[str, Any]:
