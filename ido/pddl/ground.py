@@ -53,11 +53,12 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
     objects = {**domain.constants, **problem.objects}
     fluents = frozenset(a.predicate for act in domain.actions for a in (*act.add, *act.delete))
     static = frozenset(a for a in problem.init if a.predicate not in fluents)
+    index = _StaticIndex(static)  # one for every schema
     for literal in problem.goal:
         _check_arity(domain, literal.atom, "the goal")
     actions: list[GroundAction] = []
     for schema in domain.actions:
-        for binding in _bindings(schema, domain, objects, static, fluents):
+        for binding in _bindings(schema, domain, objects, static, index, fluents):
             actions.append(_instantiate(schema, binding, fluents, problem))
             if len(actions) > MAX_GROUND_ACTIONS:
                 raise PddlError(
@@ -107,6 +108,7 @@ def _bindings(
     domain: Domain,
     objects: dict[str, str],
     static: frozenset[Atom],
+    index: _StaticIndex,
     fluents: frozenset[str],
 ) -> Iterator[dict[str, str]]:
     below = _subtypes(domain)
@@ -132,7 +134,6 @@ def _bindings(
             lookups[last].append((literal, atom.args.index(names[last])))
         else:
             checks[last].append(literal)
-    index = _StaticIndex(static)
 
     def extend(i: int, binding: dict[str, str]) -> Iterator[dict[str, str]]:
         if i == len(names):

@@ -166,7 +166,7 @@ class CpSatPlanner(SolvingPlanner):
         if not self.search_first or metric == "latency" or _limited(task.limits):
             return False, None
         allowed = usable(g, without)
-        if len(allowed) >= self.prune_from or self.small:  # where `_narrowed` looks
+        if self._looks_at_landmarks(allowed):  # what `_narrowed` would settle at once
             marks = landmarks(g, allowed)
             if marks is None:
                 return True, None  # a landmark no usable action achieves: no plan
@@ -180,6 +180,12 @@ class CpSatPlanner(SolvingPlanner):
             )
         except SearchGaveUp:
             return False, None  # too wide for the search: the model's turn
+
+    def _looks_at_landmarks(self, allowed: frozenset[int]) -> bool:
+        """Whether a solve among `allowed` is narrowed or settled by the landmarks first:
+        from `prune_from` usable capabilities, and below it unless `small` is 0 (CP-SAT
+        alone, as its tests want it)."""
+        return len(allowed) >= self.prune_from or bool(self.small)
 
     def _narrowed(
         self,
@@ -201,7 +207,7 @@ class CpSatPlanner(SolvingPlanner):
         it saves. True last when that is settled without a solve: the plan is already the
         best (`_settles`), or, with no plan, a landmark has no achiever left, so no plan
         exists within the limits."""
-        if len(allowed) < self.prune_from and not self.small:
+        if not self._looks_at_landmarks(allowed):
             return allowed, None, False
         marks = landmarks(g, allowed)
         if marks is None:

@@ -297,13 +297,14 @@ class SearchPlanner(SolvingPlanner):
         first = _Label(
             0.0, 0, (0.0, 0.0, 0.0), (), (0.0,) * (2 * atom_count(prints)) if timed else ()
         )
-        base = remaining(start, goal.holds(start))
+        reached = goal.holds(start)
+        base = remaining(start, reached)
         estimate = max(base, cuts.left(0))
         if estimate == math.inf:
             return None  # a goal value no usable action writes
         if whole:
             estimate = _whole(estimate)
-        hits[start] = (0, base, goal.holds(start))  # the empty path hits no cut
+        hits[start] = (0, base, reached)  # the empty path hits no cut
         frontier = [(estimate, 0, next(order), start, first)]
         seen: dict[State, list[_Label]] = {start: [first]}
         expanded = compared = 0
