@@ -154,8 +154,6 @@ class Journal(Protocol):
     def put(self, key: str, reply: Mapping[str, Any]) -> None: ...
 
 
-
-
 def _reply(reply: Mapping[str, Any]) -> str:
     """A model's answer as the answer cache keeps it (no `default`: it must be JSON)."""
     return json.dumps(reply, sort_keys=True)
