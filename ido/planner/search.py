@@ -1,9 +1,13 @@
 """The search planner: A* over grounded states in plain Python, the reference for CP-SAT.
 
 States are tuples of fluent value indices (the grounded problem's facts that conditions
-read). From the start, the cheapest unexpanded path comes first (ties: fewer steps, then
-the order found); a path whose sums break a limit is dropped, and so is one that another
-path to the same state beats on the metric, steps and every limited sum. The metric is
+read). From the start, the unexpanded path with the least metric plus estimate comes
+first; among equals, the one with the fewest steps plus the steps it still needs at least
+(so of the cheapest plans, the shortest is found), then the longest so far (it is nearest
+the goal: with an estimate that is often exact, the search walks on toward the goal rather
+than widening every shorter path first), then the order found. A path whose sums break a
+limit is dropped, and so is one that another path to the same state beats on the metric,
+steps and every limited sum. The metric is
 summed in whole millionths, as CP-SAT sums it. Edge weights are never negative and limits
 only grow along a path, so with an admissible estimate the first path to reach the goal is
 optimal. The estimate is the larger of two lower bounds: each goal value still missing
@@ -305,11 +309,17 @@ class SearchPlanner(SolvingPlanner):
         if whole:
             estimate = _whole(estimate)
         hits[start] = (0, base, reached)  # the empty path hits no cut
-        frontier = [(estimate, 0, next(order), start, first)]
+        # Ties on metric plus estimate: fewest steps at the end (what is left to pay, over
+        # the dearest step, is a floor on the steps left), then the longest path so far.
+        dearest = max(paying.values(), default=0.0)
+        floored = whole and dearest > 0  # else the floor is 0 steps
+        frontier = [
+            (estimate, _steps_left(estimate, dearest, floored), 0, next(order), start, first)
+        ]
         seen: dict[State, list[_Label]] = {start: [first]}
         expanded = compared = 0
         while frontier:
-            _, _, _, state, label = heapq.heappop(frontier)
+            *_, state, label = heapq.heappop(frontier)
             if label not in seen.get(state, ()):
                 continue  # a better path to this state came later
             if hits[state][2]:  # the goal holds
@@ -365,7 +375,10 @@ class SearchPlanner(SolvingPlanner):
                     if any(old.beats(new, limited) for old in others):
                         continue
                 others[:] = [old for old in others if not new.beats(old, limited)] + [new]
-                heapq.heappush(frontier, (new.metric + left, new.steps, next(order), after, new))
+                at_least = count + _steps_left(left, dearest, floored)
+                heapq.heappush(
+                    frontier, (new.metric + left, at_least, -count, next(order), after, new)
+                )
         return None
 
 
@@ -377,6 +390,11 @@ def _whole(bound: float) -> float:
     1e16 of itself (at 1e13 units, more than 1e-3 of a unit).
     """
     return float(math.ceil(bound - 1e-3 - 1e-12 * abs(bound)))
+
+
+def _steps_left(left: float, dearest: float, floored: bool) -> float:
+    """The fewest steps that pay `left` (whole units) when none pays more than `dearest`."""
+    return -(-left // dearest) if floored else 0.0
 
 
 def _tick(

@@ -86,6 +86,8 @@ def agree(t: Task) -> None:
         assert check_plan(t, found.plan) == []
         if reference.proven_optimal:
             assert found.plan.score == pytest.approx(reference.plan.score, abs=1e-6)
+            # Ties on the score go to the fewer steps in both.
+            assert len(found.plan.steps) == len(reference.plan.steps)
         for alternative in found.alternatives:
             assert check_plan(t, alternative.plan) == []
     if found.status == "infeasible":
@@ -407,3 +409,24 @@ def test_a_bound_rounded_to_whole_units_stays_below_the_cost_at_any_scale() -> N
     assert found.plan is not None and found.plan.capabilities == ("x", "y")
     alone = CpSatPlanner(small=0, search_first=0).plan(t)
     assert alone.plan is not None and alone.plan.capabilities == ("x", "y")
+
+
+def test_among_paths_as_promising_the_search_goes_on_with_the_longest() -> None:
+    """Ten goal values, each written by a step of its own costing 1: the estimate is
+    exact, so every path on the way is as promising as the goal. Going on with the longest
+    of them reaches the goal in eleven expansions; going on with the shortest first would
+    expand every subset of the ten, 1,023 states, before the goal."""
+    k = 10
+    steps = tuple(
+        Action(f"do-{i}", "p", 1.0, 0.0, 1.0, effects=((f"job.g{i}", True),)) for i in range(k)
+    )
+    t = Task(
+        state={"job": {f"g{i}": False for i in range(k)}},
+        goal=tuple(f"state.job.g{i}" for i in range(k)),
+        actions=steps,
+        weights=Weights(cost=1.0, latency=0.0, risk=0.0),
+        alternatives=0,
+    )
+    found = SearchPlanner(max_states=k + 1).plan(t)
+    assert found.plan is not None and found.proven_optimal
+    assert len(found.plan.steps) == k and found.plan.cost == pytest.approx(k)
