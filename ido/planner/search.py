@@ -148,6 +148,20 @@ class _Label(NamedTuple):
         return not self.clock or all(m <= t for m, t in zip(self.clock, other.clock))
 
 
+class _Reached:
+    """A state some path reaches: the cuts (a bit each) every path found to it has hit,
+    its goal-value bound (`_Remaining`), whether the goal holds, and the paths kept to it
+    (none beats another)."""
+
+    __slots__ = ("base", "goal", "hit", "kept")
+
+    def __init__(self, hit: int, base: float, goal: bool, kept: list[_Label]) -> None:
+        self.hit = hit
+        self.base = base
+        self.goal = goal
+        self.kept = kept
+
+
 class _Remaining:
     """A lower bound on what a path still pays to reach the goal, in the metric.
 
@@ -296,7 +310,6 @@ class SearchPlanner(SolvingPlanner):
         if not cuts.reachable:
             return None  # not even without deletes: no plan
         start: State = tuple(0 for _ in g.fluents)
-        hits: dict[State, tuple[int, float, bool]] = {}  # cuts hit, estimate, goal held
         order = itertools.count()
         first = _Label(
             0.0, 0, (0.0, 0.0, 0.0), (), (0.0,) * (2 * atom_count(prints)) if timed else ()
@@ -308,7 +321,7 @@ class SearchPlanner(SolvingPlanner):
             return None  # a goal value no usable action writes
         if whole:
             estimate = _whole(estimate)
-        hits[start] = (0, base, reached)  # the empty path hits no cut
+        states = {start: _Reached(0, base, reached, [first])}  # the empty path hits no cut
         # Ties on metric plus estimate: fewest steps at the end (what is left to pay, over
         # the dearest step, is a floor on the steps left), then the longest path so far.
         dearest = max(paying.values(), default=0.0)
@@ -316,13 +329,14 @@ class SearchPlanner(SolvingPlanner):
         frontier = [
             (estimate, _steps_left(estimate, dearest, floored), 0, next(order), start, first)
         ]
-        seen: dict[State, list[_Label]] = {start: [first]}
+        effects, mark = g.eff, cuts.mark
         expanded = compared = 0
         while frontier:
             *_, state, label = heapq.heappop(frontier)
-            if label not in seen.get(state, ()):
+            here = states[state]
+            if label not in here.kept:
                 continue  # a better path to this state came later
-            if hits[state][2]:  # the goal holds
+            if here.goal:
                 steps = tuple(step_of(task, g.actions[a]) for a in label.path)
                 return Solution(Plan(steps), True, limit)
             expanded += 1
@@ -330,18 +344,16 @@ class SearchPlanner(SolvingPlanner):
                 raise SearchGaveUp(f"expanded {self.max_states:,} states")
             if label.steps >= limit:
                 continue
-            was = hits[state][0]
+            was = here.hit
             for a in successors.of(state):
-                after = _apply(state, g.eff[a])
-                hit = was | cuts.mark[a]
-                known = hits.get(after)
-                if known is None:
+                after = _apply(state, effects[a])
+                there = states.get(after)
+                if there is None:
                     reached = goal.holds(after)
-                    base = remaining(after, reached)
-                else:
-                    hit &= known[0]
-                    _, base, reached = known
-                hits[after] = (hit, base, reached)
+                    there = _Reached(was | mark[a], remaining(after, reached), reached, [])
+                    states[after] = there
+                else:  # one more path to it: the cuts hit are those every path hit
+                    there.hit &= was | mark[a]
                 clock = label.clock
                 totaled = label.sums  # only limits and clocks read the sums
                 if limited or timed:
@@ -354,26 +366,25 @@ class SearchPlanner(SolvingPlanner):
                     totaled = (totals[0], totals[1], totals[2])
                 cost = totaled[1] if timed and metric == "latency" else label.metric + weight[a]
                 count = label.steps + 1
-                left = base if reached else max(base, cuts.left(hit))
-                if left == math.inf:
-                    continue  # a goal value no usable action writes
-                if whole:
-                    left = _whole(left)
-                others = seen.setdefault(after, [])
+                others = there.kept
                 compared += len(others)
                 if compared > self.max_compared:
                     raise SearchGaveUp(
                         f"checked new paths against {self.max_compared:,} kept paths to the "
                         f"same states, its budget, in {expanded:,} expansions"
                     )
-                if plain:  # `beats` on the metric and the steps alone, before a label is made
-                    if any(old.metric <= cost and old.steps <= count for old in others):
-                        continue
-                    new = _Label(cost, count, totaled, (*label.path, a), clock)
-                else:
-                    new = _Label(cost, count, totaled, (*label.path, a), clock)
-                    if any(old.beats(new, limited) for old in others):
-                        continue
+                # `beats` on the metric and the steps alone, before a label is made
+                if plain and any(old.metric <= cost and old.steps <= count for old in others):
+                    continue
+                base = there.base
+                left = base if there.goal else max(base, cuts.left(there.hit))
+                if left == math.inf:
+                    continue  # a goal value no usable action writes
+                if whole:
+                    left = _whole(left)
+                new = _Label(cost, count, totaled, (*label.path, a), clock)
+                if not plain and any(old.beats(new, limited) for old in others):
+                    continue
                 others[:] = [old for old in others if not new.beats(old, limited)] + [new]
                 at_least = count + _steps_left(left, dearest, floored)
                 heapq.heappush(
