@@ -11,7 +11,7 @@ from ido.errors import PlanningError
 from ido.planner.bounds import Landmarks, achieved, beyond, landmarks, plan_floor, prunable
 from ido.planner.explain import fits
 from ido.planner.grounding import Grounded, over_limit
-from ido.planner.search import MAX_STATES, SearchGaveUp, SearchPlanner
+from ido.planner.search import MAX_STATES, PausedSearch, SearchGaveUp, SearchPlanner
 from ido.planner.solving import (
     SCALE,
     Metric,
@@ -112,7 +112,9 @@ class CpSatPlanner(SolvingPlanner):
         A search cut short by the time limit proves nothing: "no plan found" is not "no
         plan", and a plan found is not known to be the best. The search planner then gets
         `fallback_states` expansions (and its comparisons in proportion) to settle it
-        exactly.
+        exactly. A search that went first (`search_first`) and gave up goes on from where
+        it stopped, its expansions counted in that budget: the same answer, without
+        repeating them.
         """
         if len(usable(g, without)) <= self.small:
             # A handful of capabilities: the exact search settles it in microseconds, where
@@ -120,7 +122,7 @@ class CpSatPlanner(SolvingPlanner):
             return SearchPlanner(max_states=self.fallback_states).settle(
                 task, g, length, metric, without
             )
-        settled, answer = self._without_model(task, g, length, metric, without)
+        settled, answer, paused = self._without_model(task, g, length, metric, without)
         if settled:
             return answer
         try:
@@ -140,7 +142,7 @@ class CpSatPlanner(SolvingPlanner):
             return found
         try:
             return SearchPlanner(max_states=self.fallback_states).settle(
-                task, g, length, metric, without
+                task, g, length, metric, without, paused
             )
         except SearchGaveUp as stop:
             if found is not None:
@@ -153,9 +155,10 @@ class CpSatPlanner(SolvingPlanner):
 
     def _without_model(
         self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
-    ) -> tuple[bool, Solution | None]:
+    ) -> tuple[bool, Solution | None, PausedSearch | None]:
         """On a task with no limit but `max_steps` (and a metric that is a sum): (True, the
-        answer) when it is settled without a model, else (False, None).
+        answer, None) when it is settled without a model, else (False, None, the search
+        that gave up, when it can go on: the fallback after the model takes it up).
 
         First what `_narrowed` would settle by the landmarks alone (no plan, or the
         cheapest achievers' plan at the floor), which costs less than any search; then the
@@ -164,22 +167,26 @@ class CpSatPlanner(SolvingPlanner):
         settles most such tasks in fewer expansions than a model takes to build.
         """
         if not self.search_first or metric == "latency" or _limited(task.limits):
-            return False, None
+            return False, None, None
         allowed = usable(g, without)
         if self._looks_at_landmarks(allowed):  # what `_narrowed` would settle at once
             marks = landmarks(g, allowed)
             if marks is None:
-                return True, None  # a landmark no usable action achieves: no plan
+                return True, None, None  # a landmark no usable action achieves: no plan
             if marks:
                 cheapest = self._cheapest_settles(task, g, length, metric, allowed, marks)
                 if cheapest is not None:
-                    return True, Solution(cheapest, True, length)
+                    return True, Solution(cheapest, True, length), None
         try:
-            return True, SearchPlanner(max_states=self.search_first).settle(
-                task, g, length, metric, without
+            return (
+                True,
+                SearchPlanner(max_states=self.search_first).settle(
+                    task, g, length, metric, without
+                ),
+                None,
             )
-        except SearchGaveUp:
-            return False, None  # too wide for the search: the model's turn
+        except SearchGaveUp as stop:
+            return False, None, stop.paused  # too wide for the search: the model's turn
 
     def _looks_at_landmarks(self, allowed: frozenset[int]) -> bool:
         """Whether a solve among `allowed` is narrowed or settled by the landmarks first:

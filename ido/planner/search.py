@@ -242,13 +242,15 @@ it: driverlog p02 of the IPC set meets 0.3 million in its 51,000 expansions."""
 
 class SearchGaveUp(PlanningError):
     """The search reached its budget (expansions or paths checked) without settling the
-    question; `spent` says which."""
+    question; `spent` says which, and `paused` is the search to go on with, when it can."""
 
-    def __init__(self, spent: str) -> None:
+    def __init__(self, spent: str, paused: PausedSearch | None = None) -> None:
         super().__init__(
             f"search {spent} without finishing; use planner: cpsat for a catalog this large"
         )
         self.spent = spent
+        self.paused = paused
+        """The search, to go on with a larger budget; None when it stopped mid-expansion."""
 
 
 class SearchPlanner(SolvingPlanner):
@@ -271,10 +273,20 @@ class SearchPlanner(SolvingPlanner):
         }
 
     def settle(
-        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        without: frozenset[str],
+        paused: PausedSearch | None = None,
     ) -> Solution | None:
-        """The exact answer on a grounded task, for a backend that could not settle it."""
-        return self._solve(task, g, length, metric, without)
+        """The exact answer on a grounded task, for a backend that could not settle it;
+        `paused`, a search of this same question that gave up on its expansions
+        (`SearchGaveUp.paused`), goes on where it stopped instead of starting over. The
+        budgets count from the start either way, so the answer is the same."""
+        search = paused or PausedSearch(task, g, length, metric, without)
+        return search.run(self.max_states, self.max_compared)
 
     def _solve(
         self,
@@ -285,32 +297,56 @@ class SearchPlanner(SolvingPlanner):
         without: frozenset[str],
         near: Plan | None = None,
     ) -> Solution | None:
-        limit = length
+        return self.settle(task, g, length, metric, without)
+
+
+class PausedSearch:
+    """One A* search of one question (see the module's docstring), which can be run in
+    parts: `run` goes on from where the last part stopped, up to budgets that count from
+    the start."""
+
+    def __init__(
+        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+    ) -> None:
+        self.task, self.g, self.limit, self.metric = task, g, length, metric
         actions = [
             a for a in sorted(usable(g, without)) if over_limit(g.actions[a], task.limits) is None
         ]
-        successors = _Successors(g, actions)
-        goal = _compile(g.goal)
+        self.successors = _Successors(g, actions)
+        self.goal = goal = _compile(g.goal)
         # Whole millionths, as CP-SAT counts them (`units`): a tie within float noise is a
         # tie, and goes to the shorter plan in both backends.
-        weight = {a: float(units(measure(task, g.actions[a], metric))) for a in actions}
-        sums = {a: (g.actions[a].cost, g.actions[a].latency, g.actions[a].risk) for a in actions}
-        bounds = _bounds(task)
-        limited = tuple(i for i, bound in enumerate(bounds) if bound < math.inf)
+        self.weight = weight = {
+            a: float(units(measure(task, g.actions[a], metric))) for a in actions
+        }
+        self.sums = {
+            a: (g.actions[a].cost, g.actions[a].latency, g.actions[a].risk) for a in actions
+        }
+        self.bounds = bounds = _bounds(task)
+        self.limited = limited = tuple(i for i, bound in enumerate(bounds) if bound < math.inf)
         # Elapsed time is the critical path, which depends on what each step waits for, not
         # on a sum: a timed search carries per-fact clocks in its labels.
-        timed = 1 in limited or metric == "latency"
-        plain = not limited and not timed  # paths differ in metric and steps alone
-        whole = not (timed and metric == "latency")  # the metric sums whole millionths
-        prints = g.footprints
+        self.timed = timed = 1 in limited or metric == "latency"
+        self.plain = not limited and not timed  # paths differ in metric and steps alone
+        self.whole = whole = not (timed and metric == "latency")  # sums of whole millionths
+        self.prints = prints = g.footprints
         # Timed by latency, steps may run side by side: a step adds nothing to the bound.
         paying = {a: 0.0 for a in actions} if timed and metric == "latency" else weight
-        remaining = _Remaining(g, actions, paying, min(paying.values(), default=0.0))
-        cuts = _Cuts(g, actions, paying)
+        self.remaining = remaining = _Remaining(
+            g, actions, paying, min(paying.values(), default=0.0)
+        )
+        self.cuts = cuts = _Cuts(g, actions, paying)
+        # Ties on metric plus estimate: fewest steps at the end (what is left to pay, over
+        # the dearest step, is a floor on the steps left), then the longest path so far.
+        self.dearest = dearest = max(paying.values(), default=0.0)
+        self.floored = floored = whole and dearest > 0  # else the floor is 0 steps
+        self.order = itertools.count()
+        self.expanded = self.compared = 0
+        self.frontier: list[tuple[float, float, int, int, State, _Label]] = []
+        self.states: dict[State, _Reached] = {}
         if not cuts.reachable:
-            return None  # not even without deletes: no plan
+            return  # not even without deletes: no plan
         start: State = tuple(0 for _ in g.fluents)
-        order = itertools.count()
         first = _Label(
             0.0, 0, (0.0, 0.0, 0.0), (), (0.0,) * (2 * atom_count(prints)) if timed else ()
         )
@@ -318,79 +354,91 @@ class SearchPlanner(SolvingPlanner):
         base = remaining(start, reached)
         estimate = max(base, cuts.left(0))
         if estimate == math.inf:
-            return None  # a goal value no usable action writes
+            return  # a goal value no usable action writes
         if whole:
             estimate = _whole(estimate)
-        states = {start: _Reached(0, base, reached, [first])}  # the empty path hits no cut
-        # Ties on metric plus estimate: fewest steps at the end (what is left to pay, over
-        # the dearest step, is a floor on the steps left), then the longest path so far.
-        dearest = max(paying.values(), default=0.0)
-        floored = whole and dearest > 0  # else the floor is 0 steps
-        frontier = [
-            (estimate, _steps_left(estimate, dearest, floored), 0, next(order), start, first)
-        ]
+        self.states[start] = _Reached(0, base, reached, [first])  # the empty path hits no cut
+        at_least = _steps_left(estimate, dearest, floored)
+        self.frontier.append((estimate, at_least, 0, next(self.order), start, first))
+
+    def run(self, max_states: int, max_compared: int) -> Solution | None:
+        """The answer: the best plan, proven, or None for no plan; `SearchGaveUp` past
+        `max_states` expansions or `max_compared` paths checked against, counted from the
+        start. Given up on expansions, the search can go on (`SearchGaveUp.paused`)."""
+        task, g, limit, metric = self.task, self.g, self.limit, self.metric
+        successors, goal, weight, sums = self.successors, self.goal, self.weight, self.sums
+        bounds, limited, timed, plain = self.bounds, self.limited, self.timed, self.plain
+        whole, prints, remaining, cuts = self.whole, self.prints, self.remaining, self.cuts
+        dearest, floored, order = self.dearest, self.floored, self.order
+        frontier, states = self.frontier, self.states
         effects, mark = g.eff, cuts.mark
-        expanded = compared = 0
-        while frontier:
-            *_, state, label = heapq.heappop(frontier)
-            here = states[state]
-            if label not in here.kept:
-                continue  # a better path to this state came later
-            if here.goal:
-                steps = tuple(step_of(task, g.actions[a]) for a in label.path)
-                return Solution(Plan(steps), True, limit)
-            expanded += 1
-            if expanded > self.max_states:
-                raise SearchGaveUp(f"expanded {self.max_states:,} states")
-            if label.steps >= limit:
-                continue
-            was = here.hit
-            for a in successors.of(state):
-                after = _apply(state, effects[a])
-                there = states.get(after)
-                if there is None:
-                    reached = goal.holds(after)
-                    there = _Reached(was | mark[a], remaining(after, reached), reached, [])
-                    states[after] = there
-                else:  # one more path to it: the cuts hit are those every path hit
-                    there.hit &= was | mark[a]
-                clock = label.clock
-                totaled = label.sums  # only limits and clocks read the sums
-                if limited or timed:
-                    totals = [x + y for x, y in zip(label.sums, sums[a])]
-                    if timed:
-                        clock, end = _tick(label.clock, prints[a], g.actions[a].latency)
-                        totals[1] = max(label.sums[1], end)
-                    if any(total > bound + 1e-9 for total, bound in zip(totals, bounds)):
+        expanded, compared = self.expanded, self.compared
+        by_latency = timed and metric == "latency"  # the metric is the critical path
+        try:
+            while frontier:
+                entry = heapq.heappop(frontier)
+                *_, state, label = entry
+                here = states[state]
+                if label not in here.kept:
+                    continue  # a better path to this state came later
+                if here.goal:
+                    steps = tuple(step_of(task, g.actions[a]) for a in label.path)
+                    return Solution(Plan(steps), True, limit)
+                if expanded >= max_states:
+                    heapq.heappush(frontier, entry)  # not expanded: going on starts with it
+                    raise SearchGaveUp(f"expanded {max_states:,} states", self)
+                expanded += 1
+                if label.steps >= limit:
+                    continue
+                was = here.hit
+                for a in successors.of(state):
+                    after = _apply(state, effects[a])
+                    there = states.get(after)
+                    if there is None:
+                        reached = goal.holds(after)
+                        there = _Reached(was | mark[a], remaining(after, reached), reached, [])
+                        states[after] = there
+                    else:  # one more path to it: the cuts hit are those every path hit
+                        there.hit &= was | mark[a]
+                    clock = label.clock
+                    totaled = label.sums  # only limits and clocks read the sums
+                    if limited or timed:
+                        totals = [x + y for x, y in zip(label.sums, sums[a])]
+                        if timed:
+                            clock, end = _tick(label.clock, prints[a], g.actions[a].latency)
+                            totals[1] = max(label.sums[1], end)
+                        if any(total > bound + 1e-9 for total, bound in zip(totals, bounds)):
+                            continue
+                        totaled = (totals[0], totals[1], totals[2])
+                    cost = totaled[1] if by_latency else label.metric + weight[a]
+                    count = label.steps + 1
+                    others = there.kept
+                    compared += len(others)
+                    if compared > max_compared:  # mid-expansion: no going on from here
+                        raise SearchGaveUp(
+                            f"checked new paths against {max_compared:,} kept paths to the "
+                            f"same states, its budget, in {expanded:,} expansions"
+                        )
+                    # `beats` on the metric and the steps alone, before a label is made
+                    if plain and any(old.metric <= cost and old.steps <= count for old in others):
                         continue
-                    totaled = (totals[0], totals[1], totals[2])
-                cost = totaled[1] if timed and metric == "latency" else label.metric + weight[a]
-                count = label.steps + 1
-                others = there.kept
-                compared += len(others)
-                if compared > self.max_compared:
-                    raise SearchGaveUp(
-                        f"checked new paths against {self.max_compared:,} kept paths to the "
-                        f"same states, its budget, in {expanded:,} expansions"
+                    base = there.base
+                    left = base if there.goal else max(base, cuts.left(there.hit))
+                    if left == math.inf:
+                        continue  # a goal value no usable action writes
+                    if whole:
+                        left = _whole(left)
+                    new = _Label(cost, count, totaled, (*label.path, a), clock)
+                    if not plain and any(old.beats(new, limited) for old in others):
+                        continue
+                    others[:] = [old for old in others if not new.beats(old, limited)] + [new]
+                    at_least = count + _steps_left(left, dearest, floored)
+                    heapq.heappush(
+                        frontier, (new.metric + left, at_least, -count, next(order), after, new)
                     )
-                # `beats` on the metric and the steps alone, before a label is made
-                if plain and any(old.metric <= cost and old.steps <= count for old in others):
-                    continue
-                base = there.base
-                left = base if there.goal else max(base, cuts.left(there.hit))
-                if left == math.inf:
-                    continue  # a goal value no usable action writes
-                if whole:
-                    left = _whole(left)
-                new = _Label(cost, count, totaled, (*label.path, a), clock)
-                if not plain and any(old.beats(new, limited) for old in others):
-                    continue
-                others[:] = [old for old in others if not new.beats(old, limited)] + [new]
-                at_least = count + _steps_left(left, dearest, floored)
-                heapq.heappush(
-                    frontier, (new.metric + left, at_least, -count, next(order), after, new)
-                )
-        return None
+            return None
+        finally:
+            self.expanded, self.compared = expanded, compared
 
 
 def _whole(bound: float) -> float:

@@ -12,9 +12,18 @@ from ido.errors import PlanningError
 from ido.planner import get_planner
 from ido.planner.cpsat import CpSatPlanner, _fewest_steps
 from ido.planner.grounding import Grounded, ground
-from ido.planner.search import MAX_STATES, SearchPlanner, _apply, _compile, _Remaining, _Successors
+from ido.planner.search import (
+    MAX_STATES,
+    PausedSearch,
+    SearchGaveUp,
+    SearchPlanner,
+    _apply,
+    _compile,
+    _Remaining,
+    _Successors,
+)
 from ido.planner.simulate import check_plan
-from ido.planner.solving import measure
+from ido.planner.solving import Solution, measure
 from ido.planner.types import Action, Limits, Task, Weights
 
 
@@ -430,3 +439,64 @@ def test_among_paths_as_promising_the_search_goes_on_with_the_longest() -> None:
     found = SearchPlanner(max_states=k + 1).plan(t)
     assert found.plan is not None and found.proven_optimal
     assert len(found.plan.steps) == k and found.plan.cost == pytest.approx(k)
+
+
+def _question(t: Task) -> tuple[Task, Grounded, int]:
+    g = ground(t)
+    return t, g, g.horizon
+
+
+@pytest.mark.parametrize("kind", ["random", "token"])
+def test_a_search_that_gave_up_goes_on_to_the_same_answer(kind: str) -> None:
+    """Given up after k expansions and gone on with the full budget, the search ends where
+    one run with that budget ends: the same answer, after the same expansions in all.
+    Every k, on the seeded tasks that take three expansions or more (some under limits,
+    where states keep several paths)."""
+    tried = 0
+    for seed in range(200 if kind == "random" else 40):
+        made = random_task(seed, small=False) if kind == "random" else token_task(seed)
+        t, g, length = _question(replace(made, alternatives=0))
+        whole = PausedSearch(t, g, length, "score", frozenset())
+        answer = whole.run(MAX_STATES, MAX_STATES * 200)
+        if whole.expanded < 3:
+            continue
+        tried += 1
+        for k in range(whole.expanded):
+            with pytest.raises(SearchGaveUp) as stop:
+                PausedSearch(t, g, length, "score", frozenset()).run(k, MAX_STATES * 200)
+            paused = stop.value.paused
+            assert paused is not None and paused.expanded == k
+            assert paused.run(MAX_STATES, MAX_STATES * 200) == answer
+            assert paused.expanded == whole.expanded
+    assert tried >= 30
+
+
+def test_a_search_stopped_mid_expansion_cannot_go_on() -> None:
+    """Out of comparisons, the search stops between two successors of a state: the rest
+    would be lost, so it offers nothing to go on with."""
+    t = task()
+    needed = next(n for n in range(10_000) if _settles(t, n))
+    with pytest.raises(SearchGaveUp) as stop:
+        SearchPlanner(max_compared=needed - 1).plan(t)
+    assert stop.value.paused is None
+
+
+def test_cpsat_out_of_time_goes_on_with_the_search_that_went_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The search that went first gave up after one expansion, CP-SAT then ran out of time:
+    the fallback is that same search, going on from its second expansion."""
+    runs: list[tuple[int, int]] = []
+    run = PausedSearch.run
+
+    def spied(self: PausedSearch, max_states: int, max_compared: int) -> Solution | None:
+        runs.append((id(self), self.expanded))
+        return run(self, max_states, max_compared)
+
+    monkeypatch.setattr(PausedSearch, "run", spied)
+    result = CpSatPlanner(small=0, search_first=1).plan(task(time_limit=1e-9))
+    reference = CpSatPlanner(small=0, search_first=0).plan(task())
+    assert result.status == "planned" and result.proven_optimal
+    assert result.plan == reference.plan
+    (first, at_first), (fallback, at_fallback) = runs[:2]
+    assert fallback == first and (at_first, at_fallback) == (0, 1)
