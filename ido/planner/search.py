@@ -74,8 +74,9 @@ def _fixed(tables: Sequence[Table]) -> list[tuple[int, int]]:
     return [fact for table in tables for fact in required(table).items()]
 
 
-def _compile(tables: Sequence[Table]) -> _Test:
-    fixed = _fixed(tables)
+def _compile(tables: Sequence[Table], fixed: list[tuple[int, int]] | None = None) -> _Test:
+    """`fixed`: the tables' `_fixed`, when the caller has it already."""
+    fixed = _fixed(tables) if fixed is None else fixed
     rows = tuple((t.fluents, frozenset(t.true_rows)) for t in tables if len(t.true_rows) != 1)
     if not fixed:
         return _Test(None, None, rows)
@@ -93,11 +94,11 @@ class _Successors:
     action could ever apply in, so filing under it would sort nothing out."""
 
     def __init__(self, g: Grounded, actions: Sequence[int]) -> None:
-        self.tests = {a: _compile(g.pre[a]) for a in actions}
+        fixed = {a: _fixed(g.pre[a]) for a in actions}
+        self.tests = {a: _compile(g.pre[a], fixed[a]) for a in actions}
         self.always: list[int] = []
         self.keyed: dict[int, dict[int, list[int]]] = {}
         changed = {f for a in actions for f, _ in g.eff[a]}
-        fixed = {a: _fixed(g.pre[a]) for a in actions}
         wanted = Counter(fact for a in actions for fact in fixed[a])
         for a in actions:
             if not fixed[a]:
