@@ -151,13 +151,16 @@ class _Label(NamedTuple):
 
 class _Reached:
     """A state some path reaches: the cuts (a bit each) every path found to it has hit,
-    its goal-value bound (`_Remaining`), whether the goal holds, and the paths kept to it
-    (none beats another)."""
+    what its missing goal values cost and its goal-value bound (`_Remaining`), whether the
+    goal holds, and the paths kept to it (none beats another)."""
 
-    __slots__ = ("base", "goal", "hit", "kept")
+    __slots__ = ("base", "goal", "hit", "kept", "missing")
 
-    def __init__(self, hit: int, base: float, goal: bool, kept: list[_Label]) -> None:
+    def __init__(
+        self, hit: int, missing: float, base: float, goal: bool, kept: list[_Label]
+    ) -> None:
         self.hit = hit
+        self.missing = missing
         self.base = base
         self.goal = goal
         self.kept = kept
@@ -186,12 +189,40 @@ class _Remaining:
             for fact in goals
         ]
         self.cheapest = cheapest
+        # Per action, the goal values whose fluent it writes: (fluent, goal value, share,
+        # value written). Most actions touch none, and their successors miss what they did.
+        self.touched = {
+            a: [
+                (f, v, share, written)
+                for (f, v), share in zip(goals, self.shares)
+                for fluent, written in g.eff[a]
+                if fluent == f
+            ]
+            for a in actions
+        }
 
     def __call__(self, state: State, reached: bool) -> float:
         if reached:
             return 0.0
-        missing = sum(s for (f, v), s in zip(self.goals, self.shares) if state[f] != v)
-        return max(missing, self.cheapest)
+        return max(self.missing(state), self.cheapest)
+
+    def missing(self, state: State) -> float:
+        """What the goal values `state` misses cost at least, together."""
+        return sum(s for (f, v), s in zip(self.goals, self.shares) if state[f] != v)
+
+    def after(self, missing: float, state: State, a: int) -> float:
+        """`missing` of the state action `a` leads to from `state`, given `state`'s."""
+        for f, wanted, share, written in self.touched[a]:
+            if state[f] == wanted:
+                if written != wanted:
+                    missing += share
+            elif written == wanted:  # (a share is infinite only where nothing writes it)
+                missing -= share
+        return missing
+
+    def bound(self, missing: float, reached: bool) -> float:
+        """The bound, from what the missing goal values cost."""
+        return 0.0 if reached else max(missing, self.cheapest)
 
 
 class _Cuts:
@@ -352,13 +383,14 @@ class PausedSearch:
             0.0, 0, (0.0, 0.0, 0.0), (), (0.0,) * (2 * atom_count(prints)) if timed else ()
         )
         reached = goal.holds(start)
-        base = remaining(start, reached)
+        missing = remaining.missing(start)
+        base = remaining.bound(missing, reached)
         estimate = max(base, cuts.left(0))
         if estimate == math.inf:
             return  # a goal value no usable action writes
         if whole:
             estimate = _whole(estimate)
-        self.states[start] = _Reached(0, base, reached, [first])  # the empty path hits no cut
+        self.states[start] = _Reached(0, missing, base, reached, [first])  # no cut hit yet
         at_least = _steps_left(estimate, dearest, floored)
         self.frontier.append((estimate, at_least, 0, next(self.order), start, first))
 
@@ -397,7 +429,9 @@ class PausedSearch:
                     there = states.get(after)
                     if there is None:
                         reached = goal.holds(after)
-                        there = _Reached(was | mark[a], remaining(after, reached), reached, [])
+                        missing = remaining.after(here.missing, state, a)
+                        base = remaining.bound(missing, reached)
+                        there = _Reached(was | mark[a], missing, base, reached, [])
                         states[after] = there
                     else:  # one more path to it: the cuts hit are those every path hit
                         there.hit &= was | mark[a]

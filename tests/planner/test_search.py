@@ -332,6 +332,25 @@ def test_the_estimate_of_what_is_left_is_consistent(name: str, t: Task) -> None:
             assert here <= weight[a] + remaining(after, goal.holds(after)) + 1e-9
 
 
+@pytest.mark.parametrize(("name", "t"), grounded_cases(), ids=[n for n, _ in grounded_cases()])
+def test_the_missing_goal_values_worked_out_step_by_step_are_those_of_the_state(
+    name: str, t: Task
+) -> None:
+    """The search works out what a successor's missing goal values cost from its parent's
+    and the step's writes: the same as adding them up in the successor, on every reachable
+    state and step of the seeded tasks."""
+    g = ground(t)
+    actions = list(range(len(g.actions)))
+    weight = {a: measure(t, g.actions[a], "score") for a in actions}
+    remaining = _Remaining(g, actions, weight, min(weight.values(), default=0.0))
+    successors = _Successors(g, actions)
+    for state in reachable(g, actions):
+        here = remaining.missing(state)
+        for a in successors.of(state):
+            after = remaining.missing(_apply(state, g.eff[a]))
+            assert remaining.after(here, state, a) == pytest.approx(after, abs=1e-9)
+
+
 def test_the_estimate_counts_every_goal_value_still_missing() -> None:
     """Three goal values, each written by its own step costing 1, 2 and 3: from the start
     all three are missing, so at least 6 is left to pay, not one step's 1."""
