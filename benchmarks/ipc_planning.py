@@ -154,15 +154,19 @@ def report(results: list[Timed], planners: list[str]) -> str:
         "|---|" + "---:|" * (len(planners) + 1),
     ]
     ratios: dict[str, list[float]] = {p: [] for p in planners if p != "pyperplan"}
+    totals: dict[str, list[float]] = {p: [0.0, 0.0] for p in ratios}  # pyperplan's, ido's
     for problem in problems:
         cells = []
         for planner in planners:
             cells.append(_cell(by[(*problem, planner)]))
         peer = by.get((*problem, "pyperplan"))
         for planner, found in ratios.items():
-            ratio = _ratio(peer, by.get((*problem, planner)))
-            if ratio is not None:
+            mine = by.get((*problem, planner))
+            ratio = _ratio(peer, mine)
+            if ratio is not None and peer is not None and mine is not None:
                 found.append(ratio)
+                totals[planner][0] += peer.planning_s or 0.0
+                totals[planner][1] += mine.planning_s or 0.0
         ratio = _ratio(peer, by.get((*problem, "ido-search")))
         shown_ratio = "—" if ratio is None else f"{ratio:.2f}×"
         lines.append(f"| {problem[0]}/{problem[1]} | " + " | ".join(cells) + f" | {shown_ratio} |")
@@ -170,10 +174,13 @@ def report(results: list[Timed], planners: list[str]) -> str:
     for planner, values in ratios.items():
         if values:
             at_least = sum(v >= 10 for v in values)
+            peer_total, own_total = totals[planner]
             lines.append(
                 f"- pyperplan ÷ {planner}, planning CPU, on the {len(values)} problems both "
                 f"solved: geometric mean {geometric_mean(values):.2f}×, range "
-                f"{min(values):.2f}–{max(values):.2f}×; 10× or more on {at_least}"
+                f"{min(values):.2f}–{max(values):.2f}×; 10× or more on {at_least}; in all "
+                f"{peer_total:.2f} s ÷ {own_total:.2f} s = {peer_total / own_total:.2f}× "
+                "(the larger problems weigh most)"
             )
     invalid = [r for r in results if r.valid is False]
     unchecked = [r for r in results if r.solved and r.valid is None]
