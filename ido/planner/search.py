@@ -151,14 +151,12 @@ class _Label(NamedTuple):
 
 class _Reached:
     """A state some path reaches: the cuts (a bit each) every path found to it has hit,
-    what its missing goal values cost and its goal-value bound (`_Remaining`), whether the
-    goal holds, and the paths kept to it (none beats another)."""
+    the goal values it misses (a bit each) and its goal-value bound (`_Remaining`), whether
+    the goal holds, and the paths kept to it (none beats another)."""
 
     __slots__ = ("base", "goal", "hit", "kept", "missing")
 
-    def __init__(
-        self, hit: int, missing: float, base: float, goal: bool, kept: list[_Label]
-    ) -> None:
+    def __init__(self, hit: int, missing: int, base: float, goal: bool, kept: list[_Label]) -> None:
         self.hit = hit
         self.missing = missing
         self.base = base
@@ -189,40 +187,43 @@ class _Remaining:
             for fact in goals
         ]
         self.cheapest = cheapest
-        # Per action, the goal values whose fluent it writes: (fluent, goal value, share,
-        # value written). Most actions touch none, and their successors miss what they did.
+        # Per action, the goal values whose fluent it writes: (their bit, the value wanted,
+        # the value written). Most actions touch none.
         self.touched = {
             a: [
-                (f, v, share, written)
-                for (f, v), share in zip(goals, self.shares)
+                (1 << i, v, written)
+                for i, (f, v) in enumerate(goals)
                 for fluent, written in g.eff[a]
                 if fluent == f
             ]
             for a in actions
         }
+        self._cost: dict[int, float] = {}
 
     def __call__(self, state: State, reached: bool) -> float:
-        if reached:
-            return 0.0
-        return max(self.missing(state), self.cheapest)
+        return self.bound(self.missing(state), reached)
 
-    def missing(self, state: State) -> float:
-        """What the goal values `state` misses cost at least, together."""
-        return sum(s for (f, v), s in zip(self.goals, self.shares) if state[f] != v)
+    def missing(self, state: State) -> int:
+        """The goal values `state` misses, a bit each."""
+        return sum(1 << i for i, (f, v) in enumerate(self.goals) if state[f] != v)
 
-    def after(self, missing: float, state: State, a: int) -> float:
-        """`missing` of the state action `a` leads to from `state`, given `state`'s."""
-        for f, wanted, share, written in self.touched[a]:
-            if state[f] == wanted:
-                if written != wanted:
-                    missing += share
-            elif written == wanted:  # (a share is infinite only where nothing writes it)
-                missing -= share
+    def after(self, missing: int, a: int) -> int:
+        """The goal values missed after action `a`, given those missed before it."""
+        for bit, wanted, written in self.touched[a]:
+            missing = missing & ~bit if written == wanted else missing | bit
         return missing
 
-    def bound(self, missing: float, reached: bool) -> float:
-        """The bound, from what the missing goal values cost."""
-        return 0.0 if reached else max(missing, self.cheapest)
+    def bound(self, missing: int, reached: bool) -> float:
+        """The bound, given the goal values missed. Their shares are added up once per set
+        of them, in one order: a sum kept up step by step would drift (a share of 1e13
+        units added and taken away again leaves the small ones off by more than a unit)."""
+        if reached:
+            return 0.0
+        cost = self._cost.get(missing)
+        if cost is None:
+            cost = sum(s for i, s in enumerate(self.shares) if missing >> i & 1)
+            self._cost[missing] = cost
+        return max(cost, self.cheapest)
 
 
 class _Cuts:
@@ -429,7 +430,7 @@ class PausedSearch:
                     there = states.get(after)
                     if there is None:
                         reached = goal.holds(after)
-                        missing = remaining.after(here.missing, state, a)
+                        missing = remaining.after(here.missing, a)
                         base = remaining.bound(missing, reached)
                         there = _Reached(was | mark[a], missing, base, reached, [])
                         states[after] = there
