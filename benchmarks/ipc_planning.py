@@ -15,9 +15,11 @@ seconds from the PDDL files to the plan:
 Only the first plan in each process is timed: a second one would find ido's remembered
 condition tables and compiled conditions, which pyperplan has no counterpart for. What a
 process does once whatever it plans (imports, including those ido makes on first use, and
-CEL's environment) is done before the clock starts, and what start-up made is then moved out
-of the garbage collector's sight (`gc.freeze`, which the `ido` command does too) in both
-planners' processes. Every plan is checked by VAL, as in `ipc.py`.
+CEL's environment) is done before the clock starts. Objects made in start-up are moved out of
+the garbage collector's sight (`gc.freeze`) where the `ido` command does it, once
+`ido.__main__` has imported the command line, and in pyperplan's process (whose command
+does not) once its imports are done, which can only make pyperplan faster. Every plan is
+checked by VAL, as in `ipc.py`.
 
     .venv/bin/python benchmarks/ipc_planning.py --problems 2 --time-limit 20
 """
@@ -67,14 +69,21 @@ def child(planner: str, domain: Path, problem: Path, plan: Path) -> None:
         from pyperplan.search import astar_search
 
         logging.disable(logging.CRITICAL)  # its progress lines are not part of the work
-        gc.freeze()  # what start-up made, out of the collector's sight, as for ido below
+        gc.freeze()  # what start-up made, out of the collector's sight, as ido does
         started = time.process_time()
         found = search_plan(str(domain), str(problem), astar_search, LmCutHeuristic)
         seconds = time.process_time() - started
         lines = [] if found is None else [op.name for op in found]
     else:
-        # Start-up, not planning: what the command imports on its way (ido.observe brings
-        # the HTTP client for HTTP observers), and CEL's environment, built once a process.
+        # Start-up, not planning: what `ido.__main__` imports before it freezes the objects
+        # made so far (`gc.freeze`), as it does; then what the command imports on its way
+        # (ido.observe brings the HTTP client for HTTP observers), and CEL's environment,
+        # built once a process.
+        import ido.cli
+        import ido.exiting
+        import ido.fanout
+
+        gc.freeze()
         from ortools.sat.python import cp_model  # noqa: F401
 
         import ido.decide
@@ -87,7 +96,6 @@ def child(planner: str, domain: Path, problem: Path, plan: Path) -> None:
         from ido.conditions import compile_condition
 
         compile_condition("true")
-        gc.freeze()  # as the `ido` command does once its imports are done (`ido.__main__`)
         started = time.process_time()
         loaded, chosen = _pddl_intent(domain, problem)  # as `ido plan --pddl` does
         backend = planner.removeprefix("ido-")

@@ -11,7 +11,7 @@ from ido.errors import PlanningError
 from ido.planner.bounds import Landmarks, achieved, beyond, landmarks, plan_floor, prunable
 from ido.planner.explain import fits
 from ido.planner.grounding import Grounded, over_limit
-from ido.planner.search import MAX_STATES, PausedSearch, SearchGaveUp, SearchPlanner
+from ido.planner.search import MAX_STATES, AStarSearch, SearchGaveUp, SearchPlanner
 from ido.planner.solving import (
     SCALE,
     Metric,
@@ -155,7 +155,7 @@ class CpSatPlanner(SolvingPlanner):
 
     def _without_model(
         self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
-    ) -> tuple[bool, Solution | None, PausedSearch | None]:
+    ) -> tuple[bool, Solution | None, AStarSearch | None]:
         """On a task with no limit but `max_steps` (and a metric that is a sum): (True, the
         answer, None) when it is settled without a model, else (False, None, the search
         that gave up, when it can go on: the fallback after the model takes it up).

@@ -7,17 +7,17 @@ first; among equals, the one with the fewest steps plus the steps it still needs
 the goal: with an estimate that is often exact, the search walks on toward the goal rather
 than widening every shorter path first), then the order found. A path whose sums break a
 limit is dropped, and so is one that another path to the same state beats on the metric,
-steps and every limited sum. The metric is
-summed in whole millionths, as CP-SAT sums it. Edge weights are never negative and limits
-only grow along a path, so with an admissible estimate the first path to reach the goal is
-optimal. The estimate is the larger of two lower bounds: each goal value still missing
-costs at least the cheapest share of a step that writes it (and one more step at least the
-cheapest step), and the LM-cut landmarks of the start (`_Cuts`) that no path found to the
-state has hit. The second depends on the paths found, so the estimate is not consistent;
-a better path to a state seen before is expanded again, which keeps the answer optimal.
-The actions that may apply in a state are looked up by a fluent value their preconditions
-fix, not tested one by one. No solver: slow on large catalogs, obviously right on small
-ones.
+steps and every limited sum. A metric that is a sum is summed in whole millionths, as
+CP-SAT sums it (elapsed time, the critical path, is compared in floats). Edge weights are
+never negative and limits only grow along a path, so with an admissible estimate the first
+path to reach the goal is optimal. The estimate is the larger of two lower bounds: each
+goal value still missing costs at least the cheapest share of a step that writes it (and
+one more step at least the cheapest step), and the LM-cut landmarks of the start (`_Cuts`)
+that no path found to the state has hit. The second depends on the paths found, so the
+estimate is not consistent; a better path to a state seen before is expanded again, which
+keeps the answer optimal. The actions that may apply in a state are looked up
+(`ido.planner.successors`), not tested one by one. No solver: slow on large catalogs,
+obviously right on small ones.
 """
 
 from __future__ import annotations
@@ -25,10 +25,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from operator import itemgetter
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from ido.errors import PlanningError
@@ -44,88 +41,14 @@ from ido.planner.solving import (
     units,
     usable,
 )
-from ido.planner.tables import Table, required
+from ido.planner.successors import (
+    State,
+    Successors,
+    apply_step,
+    compile_check,
+    fixed_values,
+)
 from ido.planner.types import Plan, Task
-
-State = tuple[int, ...]
-Condition = tuple[tuple[int, ...], frozenset[tuple[int, ...]]]
-
-
-@dataclass(frozen=True)
-class _Test:
-    """Tables that must all hold, compiled: the fluent values their rows agree on are
-    compared in one go (for a table that holds on one row, that is all of it); tables of
-    several rows are then looked up row by row (a table that holds on no row never does)."""
-
-    read: Callable[[State], object] | None
-    values: object
-    rows: tuple[Condition, ...]
-
-    def holds(self, state: State) -> bool:
-        if self.read is not None and self.read(state) != self.values:
-            return False
-        return not self.rows or all(
-            tuple(state[f] for f in fluents) in rows for fluents, rows in self.rows
-        )
-
-
-def _fixed(tables: Sequence[Table]) -> list[tuple[int, int]]:
-    """The (fluent, value) pairs every row where the tables hold agrees on."""
-    return [fact for table in tables for fact in required(table).items()]
-
-
-def _compile(tables: Sequence[Table], fixed: list[tuple[int, int]] | None = None) -> _Test:
-    """`fixed`: the tables' `_fixed`, when the caller has it already."""
-    fixed = _fixed(tables) if fixed is None else fixed
-    rows = tuple((t.fluents, frozenset(t.true_rows)) for t in tables if len(t.true_rows) != 1)
-    if not fixed:
-        return _Test(None, None, rows)
-    fluents = [f for f, _ in fixed]
-    values = [v for _, v in fixed]
-    # itemgetter of one index gives the item, of several a tuple: compare like with like.
-    wanted: object = values[0] if len(values) == 1 else tuple(values)
-    return _Test(itemgetter(*fluents), wanted, rows)
-
-
-class _Successors:
-    """Which actions may apply in a state, in index order, without testing every action:
-    each action is filed under one fluent value its preconditions fix (`required`), one
-    that some step changes if it can: a value nothing changes holds in every state the
-    action could ever apply in, so filing under it would sort nothing out."""
-
-    def __init__(self, g: Grounded, actions: Sequence[int]) -> None:
-        fixed = {a: _fixed(g.pre[a]) for a in actions}
-        self.tests = {a: _compile(g.pre[a], fixed[a]) for a in actions}
-        self.always: list[int] = []
-        self.keyed: dict[int, dict[int, list[int]]] = {}
-        changed = {f for a in actions for f, _ in g.eff[a]}
-        wanted = Counter(fact for a in actions for fact in fixed[a])
-        for a in actions:
-            if not fixed[a]:
-                self.always.append(a)
-                continue
-            f, v = min(fixed[a], key=lambda fact: (fact[0] not in changed, wanted[fact]))
-            self.keyed.setdefault(f, {}).setdefault(v, []).append(a)
-        # The keyed fluents' values are read in one go and looked up by `map`, not a loop.
-        fluents = list(self.keyed)
-        self._read = (lambda state: ()) if not fluents else _reader(fluents)
-        self._by_value = [self.keyed[f] for f in fluents]
-
-    def of(self, state: State) -> list[int]:
-        """The actions whose preconditions hold in `state`, in index order."""
-        keyed = filter(None, map(dict.get, self._by_value, self._read(state)))
-        found = [*self.always, *itertools.chain.from_iterable(keyed)]
-        found.sort()
-        tests = self.tests
-        return [a for a in found if tests[a].holds(state)]
-
-
-def _reader(fluents: Sequence[int]) -> Callable[[State], tuple[int, ...]]:
-    """A function giving the values of `fluents` in a state, as a tuple even for one."""
-    if len(fluents) == 1:
-        only = fluents[0]
-        return lambda state: (state[only],)
-    return itemgetter(*fluents)
 
 
 class _Label(NamedTuple):
@@ -177,7 +100,7 @@ class _Remaining:
     def __init__(
         self, g: Grounded, actions: Sequence[int], weight: dict[int, float], cheapest: float
     ) -> None:
-        goals = sorted(set(_fixed(g.goal)))  # a value two tables fix counts once
+        goals = sorted(set(fixed_values(g.goal)))  # a value two tables fix counts once
         writes = {a: [fact for fact in goals if fact in g.eff[a]] for a in actions}
         self.goals = goals
         self.shares = [
@@ -239,7 +162,9 @@ class _Cuts:
         index: dict[tuple[int, int], int] = {}
         pre = [[index.setdefault(f, len(index)) for f in sorted(g.needs[a])] for a in actions]
         eff = [[index.setdefault(f, len(index)) for f in g.eff[a] if f[1] != 0] for a in actions]
-        goal = [index.setdefault(f, len(index)) for f in sorted(set(_fixed(g.goal))) if f[1] != 0]
+        goal = [
+            index.setdefault(f, len(index)) for f in sorted(set(fixed_values(g.goal))) if f[1] != 0
+        ]
         cuts = lm_cut(pre, eff, [weight[a] for a in actions], len(index), [], goal)
         self.reachable = cuts is not None
         self.costs = [paid for paid, _ in cuts or ()]
@@ -277,7 +202,7 @@ class SearchGaveUp(PlanningError):
     """The search reached its budget (expansions or paths checked) without settling the
     question; `spent` says which, and `paused` is the search to go on with, when it can."""
 
-    def __init__(self, spent: str, paused: PausedSearch | None = None) -> None:
+    def __init__(self, spent: str, paused: AStarSearch | None = None) -> None:
         super().__init__(
             f"search {spent} without finishing; use planner: cpsat for a catalog this large"
         )
@@ -312,14 +237,17 @@ class SearchPlanner(SolvingPlanner):
         length: int,
         metric: Metric,
         without: frozenset[str],
-        paused: PausedSearch | None = None,
+        paused: AStarSearch | None = None,
     ) -> Solution | None:
         """The exact answer on a grounded task, for a backend that could not settle it;
         `paused`, a search of this same question that gave up on its expansions
         (`SearchGaveUp.paused`), goes on where it stopped instead of starting over. The
         budgets count from the start either way, so the answer is the same."""
-        search = paused or PausedSearch(task, g, length, metric, without)
-        return search.run(self.max_states, self.max_compared)
+        if paused is None:
+            paused = AStarSearch(task, g, length, metric, without)
+        elif not paused.asks(task, g, length, metric, without):
+            raise ValueError("a paused search goes on with its own question only")
+        return paused.run(self.max_states, self.max_compared)
 
     def _solve(
         self,
@@ -333,7 +261,7 @@ class SearchPlanner(SolvingPlanner):
         return self.settle(task, g, length, metric, without)
 
 
-class PausedSearch:
+class AStarSearch:
     """One A* search of one question (see the module's docstring), which can be run in
     parts: `run` goes on from where the last part stopped, up to budgets that count from
     the start."""
@@ -342,11 +270,12 @@ class PausedSearch:
         self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
     ) -> None:
         self.task, self.g, self.limit, self.metric = task, g, length, metric
+        self.without = without
         actions = [
             a for a in sorted(usable(g, without)) if over_limit(g.actions[a], task.limits) is None
         ]
-        self.successors = _Successors(g, actions)
-        self.goal = goal = _compile(g.goal)
+        self.successors = Successors(g, actions)
+        self.goal = goal = compile_check(g.goal)
         # Whole millionths, as CP-SAT counts them (`units`): a tie within float noise is a
         # tie, and goes to the shorter plan in both backends.
         self.weight = weight = {
@@ -395,6 +324,13 @@ class PausedSearch:
         at_least = _steps_left(estimate, dearest, floored)
         self.frontier.append((estimate, at_least, 0, next(self.order), start, first))
 
+    def asks(
+        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+    ) -> bool:
+        """Whether this search answers that question (the same task and grounding)."""
+        same = (self.limit, self.metric, self.without) == (length, metric, without)
+        return same and self.task is task and self.g is g
+
     def run(self, max_states: int, max_compared: int) -> Solution | None:
         """The answer: the best plan, proven, or None for no plan; `SearchGaveUp` past
         `max_states` expansions or `max_compared` paths checked against, counted from the
@@ -420,13 +356,13 @@ class PausedSearch:
                     return Solution(Plan(steps), True, limit)
                 if expanded >= max_states:
                     heapq.heappush(frontier, entry)  # not expanded: going on starts with it
-                    raise SearchGaveUp(f"expanded {max_states:,} states", self)
+                    raise SearchGaveUp(f"expanded {expanded:,} states", self)
                 expanded += 1
                 if label.steps >= limit:
                     continue
                 was = here.hit
                 for a in successors.of(state):
-                    after = _apply(state, effects[a])
+                    after = apply_step(state, effects[a])
                     there = states.get(after)
                     if there is None:
                         reached = goal.holds(after)
@@ -515,10 +451,3 @@ def _bounds(task: Task) -> tuple[float, float, float]:
         math.inf if limits.deadline is None else limits.deadline,
         math.inf if least is None else -math.log(least),
     )
-
-
-def _apply(state: State, effects: tuple[tuple[int, int], ...]) -> State:
-    values = list(state)
-    for f, d in effects:
-        values[f] = d
-    return tuple(values)

@@ -7,8 +7,9 @@ from test_search import grounded_cases, reachable
 
 from ido.planner.grounding import Grounded, ground
 from ido.planner.lmcut import lm_cut
-from ido.planner.search import SearchGaveUp, SearchPlanner, _compile, _Cuts
+from ido.planner.search import SearchGaveUp, SearchPlanner, _Cuts
 from ido.planner.solving import measure
+from ido.planner.successors import compile_check
 from ido.planner.types import Action, Task, Weights
 
 
@@ -61,7 +62,7 @@ def test_every_cut_is_a_landmark_and_no_step_pays_more_than_its_weight(name: str
     actions = list(range(len(g.actions)))
     weight = {a: measure(t, g.actions[a], "score") for a in actions}
     cuts = _Cuts(g, actions, weight)
-    goal = _compile(g.goal)
+    goal = compile_check(g.goal)
     if any(goal.holds(s) for s in reachable(g, actions)):
         assert cuts.reachable  # out of reach without deletes is out of reach with them
     for i, paid in enumerate(cuts.costs):

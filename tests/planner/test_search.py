@@ -12,18 +12,10 @@ from ido.errors import PlanningError
 from ido.planner import get_planner
 from ido.planner.cpsat import CpSatPlanner, _fewest_steps
 from ido.planner.grounding import Grounded, ground
-from ido.planner.search import (
-    MAX_STATES,
-    PausedSearch,
-    SearchGaveUp,
-    SearchPlanner,
-    _apply,
-    _compile,
-    _Remaining,
-    _Successors,
-)
+from ido.planner.search import MAX_STATES, AStarSearch, SearchGaveUp, SearchPlanner, _Remaining
 from ido.planner.simulate import check_plan
 from ido.planner.solving import Solution, measure
+from ido.planner.successors import Successors, apply_step, compile_check
 from ido.planner.types import Action, Limits, Task, Weights
 
 
@@ -284,7 +276,7 @@ def reachable(g: Grounded, actions: list[int], most: int = 3000) -> list[tuple[i
         state = todo.pop(0)
         for a in actions:
             if all(tuple(state[f] for f in t.fluents) in t.true_rows for t in g.pre[a]):
-                after = _apply(state, g.eff[a])
+                after = apply_step(state, g.eff[a])
                 if after not in found:
                     found.add(after)
                     todo.append(after)
@@ -303,7 +295,7 @@ def test_the_successors_are_exactly_the_actions_whose_preconditions_hold(
     """The index by fluent value finds the same actions, in the same order, as testing each."""
     g = ground(t)
     actions = list(range(len(g.actions)))
-    successors = _Successors(g, actions)
+    successors = Successors(g, actions)
     for state in reachable(g, actions):
         naive = [
             a
@@ -321,14 +313,14 @@ def test_the_estimate_of_what_is_left_is_consistent(name: str, t: Task) -> None:
     actions = list(range(len(g.actions)))
     weight = {a: measure(t, g.actions[a], "score") for a in actions}
     remaining = _Remaining(g, actions, weight, min(weight.values(), default=0.0))
-    goal = _compile(g.goal)
-    successors = _Successors(g, actions)
+    goal = compile_check(g.goal)
+    successors = Successors(g, actions)
     for state in reachable(g, actions):
         here = remaining(state, goal.holds(state))
         if goal.holds(state):
             assert here == 0.0
         for a in successors.of(state):
-            after = _apply(state, g.eff[a])
+            after = apply_step(state, g.eff[a])
             assert here <= weight[a] + remaining(after, goal.holds(after)) + 1e-9
 
 
@@ -343,11 +335,11 @@ def test_the_missing_goal_values_worked_out_step_by_step_are_those_of_the_state(
     actions = list(range(len(g.actions)))
     weight = {a: measure(t, g.actions[a], "score") for a in actions}
     remaining = _Remaining(g, actions, weight, min(weight.values(), default=0.0))
-    successors = _Successors(g, actions)
+    successors = Successors(g, actions)
     for state in reachable(g, actions):
         here = remaining.missing(state)
         for a in successors.of(state):
-            assert remaining.after(here, a) == remaining.missing(_apply(state, g.eff[a]))
+            assert remaining.after(here, a) == remaining.missing(apply_step(state, g.eff[a]))
 
 
 def test_the_estimate_counts_every_goal_value_still_missing() -> None:
@@ -474,19 +466,36 @@ def test_a_search_that_gave_up_goes_on_to_the_same_answer(kind: str) -> None:
     for seed in range(200 if kind == "random" else 40):
         made = random_task(seed, small=False) if kind == "random" else token_task(seed)
         t, g, length = _question(replace(made, alternatives=0))
-        whole = PausedSearch(t, g, length, "score", frozenset())
+        whole = AStarSearch(t, g, length, "score", frozenset())
         answer = whole.run(MAX_STATES, MAX_STATES * 200)
         if whole.expanded < 3:
             continue
         tried += 1
         for k in range(whole.expanded):
             with pytest.raises(SearchGaveUp) as stop:
-                PausedSearch(t, g, length, "score", frozenset()).run(k, MAX_STATES * 200)
+                AStarSearch(t, g, length, "score", frozenset()).run(k, MAX_STATES * 200)
             paused = stop.value.paused
             assert paused is not None and paused.expanded == k
             assert paused.run(MAX_STATES, MAX_STATES * 200) == answer
             assert paused.expanded == whole.expanded
     assert tried >= 30
+
+
+def test_a_paused_search_goes_on_with_its_own_question_only() -> None:
+    """Going on needs the same task, grounding and question; another metric is refused. A
+    smaller budget than it has spent gives up at once, saying what it spent."""
+    t, g, length = _question(task())
+    with pytest.raises(SearchGaveUp) as stop:
+        SearchPlanner(max_states=2).settle(t, g, length, "score", frozenset())
+    paused = stop.value.paused
+    assert paused is not None
+    with pytest.raises(ValueError, match="its own question only"):
+        SearchPlanner().settle(t, g, length, "cost", frozenset(), paused)
+    with pytest.raises(SearchGaveUp, match="expanded 2 states"):
+        SearchPlanner(max_states=1).settle(t, g, length, "score", frozenset(), paused)
+    assert SearchPlanner().settle(t, g, length, "score", frozenset(), paused) == (
+        SearchPlanner().settle(t, g, length, "score", frozenset())
+    )
 
 
 def test_a_search_stopped_mid_expansion_cannot_go_on() -> None:
@@ -505,13 +514,13 @@ def test_cpsat_out_of_time_goes_on_with_the_search_that_went_first(
     """The search that went first gave up after one expansion, CP-SAT then ran out of time:
     the fallback is that same search, going on from its second expansion."""
     runs: list[tuple[int, int]] = []
-    run = PausedSearch.run
+    run = AStarSearch.run
 
-    def spied(self: PausedSearch, max_states: int, max_compared: int) -> Solution | None:
+    def spied(self: AStarSearch, max_states: int, max_compared: int) -> Solution | None:
         runs.append((id(self), self.expanded))
         return run(self, max_states, max_compared)
 
-    monkeypatch.setattr(PausedSearch, "run", spied)
+    monkeypatch.setattr(AStarSearch, "run", spied)
     result = CpSatPlanner(small=0, search_first=1).plan(task(time_limit=1e-9))
     reference = CpSatPlanner(small=0, search_first=0).plan(task())
     assert result.status == "planned" and result.proven_optimal
