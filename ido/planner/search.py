@@ -7,8 +7,9 @@ first; among equals, the one with the fewest steps plus the steps it still needs
 the goal: with an estimate that is often exact, the search walks on toward the goal rather
 than widening every shorter path first), then the order found. A path whose sums break a
 limit is dropped, and so is one that another path to the same state beats on the metric,
-steps and every limited sum. A metric that is a sum is summed in whole millionths, as
-CP-SAT sums it (elapsed time, the critical path, is compared in floats). Edge weights are
+steps and every limited sum. The metric is counted in whole millionths, as CP-SAT counts
+it (a sum step by step; elapsed time, the critical path, rounded once per path, where
+CP-SAT rounds each step's latency: the same for latencies of six decimals). Edge weights are
 never negative and limits only grow along a path, so with an admissible estimate the first
 path to reach the goal is optimal. The estimate is the larger of two lower bounds: each
 goal value still missing costs at least the cheapest share of a step that writes it (and
@@ -382,7 +383,7 @@ class AStarSearch:
                         if any(total > bound + 1e-9 for total, bound in zip(totals, bounds)):
                             continue
                         totaled = (totals[0], totals[1], totals[2])
-                    cost = totaled[1] if by_latency else label.metric + weight[a]
+                    cost = float(units(totaled[1])) if by_latency else label.metric + weight[a]
                     count = label.steps + 1
                     others = there.kept
                     compared += len(others)

@@ -573,3 +573,30 @@ def test_a_deadline_below_a_fastest_plan_that_repeats_a_step_is_explained() -> N
     assert result.status == "infeasible" and result.blocking == ("deadline",)
     assert result.reason is not None
     assert "the fastest plan takes 4.4s on its critical path (mint 0.4s → step0" in result.reason
+
+
+def test_by_elapsed_time_a_tie_in_whole_millionths_goes_to_fewer_steps() -> None:
+    """p1 then p2 take 0.1 + 0.2 s, q1 to q3 0.2 + 0.05 + 0.05 s: in floats the first is
+    0.30000000000000004, the second 0.3. In whole millionths they tie, and both backends
+    take the two steps; the search took the three when it compared floats."""
+
+    def step(name: str, latency: float, needs: str | None, writes: str) -> Action:
+        requires = () if needs is None else (f"state.s.{needs}",)
+        return Action(name, "p", 1.0, latency, 1.0, requires, ((f"s.{writes}", True),))
+
+    t = Task(
+        state={"s": {"a": False, "b": False, "c": False, "goal": False}},
+        goal=("state.s.goal",),
+        actions=(
+            step("p1", 0.1, None, "a"),
+            step("p2", 0.2, "a", "goal"),
+            step("q1", 0.2, None, "b"),
+            step("q2", 0.05, "b", "c"),
+            step("q3", 0.05, "c", "goal"),
+        ),
+        alternatives=0,
+    )
+    g = ground(t)
+    for planner in (SearchPlanner(), CpSatPlanner(small=0, search_first=0)):
+        found = planner.solve(t, g, "latency")
+        assert found is not None and found.plan.capabilities == ("p1", "p2"), planner.name
