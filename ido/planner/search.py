@@ -289,12 +289,12 @@ class AStarSearch:
         self.limited = limited = tuple(i for i, bound in enumerate(bounds) if bound < math.inf)
         # Elapsed time is the critical path, which depends on what each step waits for, not
         # on a sum: a timed search carries per-fact clocks in its labels.
-        self.timed = timed = 1 in limited or metric == "latency"
+        self.by_latency = by_latency = metric == "latency"  # the metric is the critical path
+        self.timed = timed = 1 in limited or by_latency
         self.plain = not limited and not timed  # paths differ in metric and steps alone
-        self.whole = whole = not (timed and metric == "latency")  # sums of whole millionths
         self.prints = prints = g.footprints
-        # Timed by latency, steps may run side by side: a step adds nothing to the bound.
-        paying = {a: 0.0 for a in actions} if timed and metric == "latency" else weight
+        # By latency, steps may run side by side: a step adds nothing to the bound.
+        paying = {a: 0.0 for a in actions} if by_latency else weight
         self.remaining = remaining = _Remaining(
             g, actions, paying, min(paying.values(), default=0.0)
         )
@@ -302,7 +302,7 @@ class AStarSearch:
         # Ties on metric plus estimate: fewest steps at the end (what is left to pay, over
         # the dearest step, is a floor on the steps left), then the longest path so far.
         self.dearest = dearest = max(paying.values(), default=0.0)
-        self.floored = floored = whole and dearest > 0  # else the floor is 0 steps
+        self.floored = floored = dearest > 0  # else the floor is 0 steps (by latency, too)
         self.order = itertools.count()
         self.expanded = self.compared = 0
         self.frontier: list[tuple[float, float, int, int, State, _Label]] = []
@@ -319,7 +319,7 @@ class AStarSearch:
         estimate = max(base, cuts.left(0))
         if estimate == math.inf:
             return  # a goal value no usable action writes
-        if whole:
+        if not by_latency:  # a sum of whole millionths
             estimate = _whole(estimate)
         self.states[start] = _Reached(0, missing, base, reached, [first])  # no cut hit yet
         at_least = _steps_left(estimate, dearest, floored)
@@ -336,15 +336,15 @@ class AStarSearch:
         """The answer: the best plan, proven, or None for no plan; `SearchGaveUp` past
         `max_states` expansions or `max_compared` paths checked against, counted from the
         start. Given up on expansions, the search can go on (`SearchGaveUp.paused`)."""
-        task, g, limit, metric = self.task, self.g, self.limit, self.metric
+        task, g, limit = self.task, self.g, self.limit
         successors, goal, weight, sums = self.successors, self.goal, self.weight, self.sums
         bounds, limited, timed, plain = self.bounds, self.limited, self.timed, self.plain
-        whole, prints, remaining, cuts = self.whole, self.prints, self.remaining, self.cuts
-        dearest, floored, order = self.dearest, self.floored, self.order
+        prints, remaining, cuts = self.prints, self.remaining, self.cuts
+        by_latency, order = self.by_latency, self.order
+        dearest, floored = self.dearest, self.floored
         frontier, states = self.frontier, self.states
         effects, mark = g.eff, cuts.mark
         expanded, compared = self.expanded, self.compared
-        by_latency = timed and metric == "latency"  # the metric is the critical path
         try:
             while frontier:
                 entry = heapq.heappop(frontier)
@@ -399,7 +399,7 @@ class AStarSearch:
                     left = base if there.goal else max(base, cuts.left(there.hit))
                     if left == math.inf:
                         continue  # a goal value no usable action writes
-                    if whole:
+                    if not by_latency:
                         left = _whole(left)
                     new = _Label(cost, count, totaled, (*label.path, a), clock)
                     if not plain and any(old.beats(new, limited) for old in others):
