@@ -343,7 +343,7 @@ class CpSatPlanner(SolvingPlanner):
         # Elapsed time is a critical path: a step in parallel adds nothing to it.
         if length <= self.short_horizon or least <= 0 or metric == "latency":
             return self._solve_at(task, g, length, metric, allowed, hint)
-        step_floor = _i(least)  # rounding keeps the order: the least of the rounded steps
+        step_floor = units(least)  # rounding keeps the order: the least of the rounded steps
         steps, floor = self.short_horizon, None
         few = self.short_horizon // FEWEST_FIRST
         if few >= 1 and max(metrics) < 2 * least:  # else no plan of `fewest` steps surely would
@@ -380,7 +380,7 @@ class CpSatPlanner(SolvingPlanner):
         bound = None
         if hint is not None and metric != "latency":
             hinted = (g.actions[g.position[n]] for n in hint.capabilities)
-            bound = sum(_i(measure(task, action, metric)) for action in hinted)
+            bound = sum(units(measure(task, action, metric)) for action in hinted)
         deadline = task.limits.deadline
         if metric == "latency" or (deadline is not None and self._serial(g, allowed)):
             # (A pipeline's deadline is a sum: one solve on the untimed model takes it.)
@@ -426,18 +426,18 @@ class CpSatPlanner(SolvingPlanner):
 
         limits = task.limits
         if limits.max_cost is not None:
-            model.add(total("cost") <= _i(limits.max_cost))
+            model.add(total("cost") <= units(limits.max_cost))
         if limits.min_success_probability is not None:
-            model.add(total("risk") <= _i(-math.log(limits.min_success_probability)))
+            model.add(total("risk") <= units(-math.log(limits.min_success_probability)))
         if serial:  # every plan is a sequence: its elapsed time is the sum of its latencies
             if limits.deadline is not None:
-                model.add(total("latency") <= _i(limits.deadline))
+                model.add(total("latency") <= units(limits.deadline))
             timed = False
         if not timed:
             return self._run(task, g, encoding, model, chosen, total(metric), hint, bound, floor)
         elapsed = _elapsed(model, encoding, g, banned)
         if limits.deadline is not None:
-            model.add(elapsed <= _i(limits.deadline))
+            model.add(elapsed <= units(limits.deadline))
         objective = elapsed if metric == "latency" else total(metric)
         return self._run(task, g, encoding, model, chosen, objective, hint, bound, floor)
 
@@ -515,7 +515,7 @@ class CpSatPlanner(SolvingPlanner):
         key = (metric, task.weights)
         found = self._metrics.get(key)
         if found is None:
-            found = [_i(measure(task, action, metric)) for action in g.actions]
+            found = [units(measure(task, action, metric)) for action in g.actions]
             self._metrics[key] = found
         return found
 
@@ -666,7 +666,7 @@ def _elapsed(
 
     prints = g.footprints
     actions = sorted(encoding.actions - banned)
-    lat = {a: _i(g.actions[a].latency) for a in actions}
+    lat = {a: units(g.actions[a].latency) for a in actions}
     # No plan takes longer than its steps one after another. When a step may come back (a
     # fact changes to more than one value), that is up to `horizon` of the slowest step;
     # else up to the `horizon` slowest steps, once each.
@@ -957,7 +957,3 @@ def _fewest_steps(g: Grounded, allowed: frozenset[int]) -> int:
 def _step_floor(marks: Landmarks, count: int) -> float:
     """The landmark floor of `count` actions each costing one step: no plan has fewer."""
     return plan_floor([1.0] * count, marks)
-
-
-def _i(value: float) -> int:
-    return units(value)
