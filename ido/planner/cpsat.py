@@ -36,6 +36,14 @@ PRUNE_FROM = 32  # from this many usable capabilities, landmark bounds narrow ea
 SHORTLIST = 3  # achievers per landmark (by the objective) in the first, narrow solve
 FEWEST_FIRST = 4  # a landmark floor of steps up to SHORT / this is tried before SHORT
 SEARCH_FIRST = 20_000  # expansions the exact search gets first on a task with no limit
+WALL_FACTOR = 10  # a solve stops at this many times its deterministic limit in real seconds
+
+
+def wall_limit(time_limit: float) -> float:
+    """The wall-clock seconds past which a solve stops, whatever its deterministic clock
+    says: far beyond what a solve takes, so it only stops a solve whose deterministic clock
+    lost track of real time (docs/architecture.md, *Plans as partial orders*)."""
+    return max(10.0, WALL_FACTOR * time_limit)
 
 
 class CpSatPlanner(SolvingPlanner):
@@ -86,6 +94,7 @@ class CpSatPlanner(SolvingPlanner):
             "random_seed": self.seed,
             "num_workers": self.workers,
             "deterministic_time_limit": task.time_limit,
+            "wall_time_limit": wall_limit(task.time_limit),
             "small_problems": f"astar when at most {self.small} capabilities are usable",
             "search_first": f"astar first, up to {self.search_first:,} expansions, when no "
             "limit other than max_steps is set",
@@ -435,11 +444,14 @@ class CpSatPlanner(SolvingPlanner):
             timed = False
         if not timed:
             return self._run(task, g, encoding, model, chosen, total(metric), hint, bound, floor)
-        elapsed = _elapsed(model, encoding, g, banned)
+        from ido.planner.critical import elapsed_variable
+
+        elapsed = elapsed_variable(model, encoding, g, banned)
         if limits.deadline is not None:
             model.add(elapsed <= units(limits.deadline))
-        objective = elapsed if metric == "latency" else total(metric)
-        return self._run(task, g, encoding, model, chosen, objective, hint, bound, floor)
+        if metric != "latency":
+            return self._run(task, g, encoding, model, chosen, total(metric), hint, bound, floor)
+        return self._run(task, g, encoding, model, chosen, elapsed, hint, bound, floor, True)
 
     def _run(
         self,
@@ -452,6 +464,7 @@ class CpSatPlanner(SolvingPlanner):
         hint: Plan | None = None,
         bound: int | None = None,
         floor: int | None = None,
+        elapsed: bool = False,
     ) -> Solution | None:
         """Minimise `objective` on `model` (a clone of `encoding`'s); `chosen`: the literals
         of the actions it may take.
@@ -459,8 +472,12 @@ class CpSatPlanner(SolvingPlanner):
         With a hint (a plan found among fewer actions, `_narrowed`), the solver starts from
         it, and `bound` (its objective) caps the objective: no better plan is worse. A
         `floor` known to be no more than any plan's objective is posted too: it cuts no plan
-        out, and lets the solver stop as soon as a plan meets it."""
+        out, and lets the solver stop as soon as a plan meets it. `elapsed`: the objective
+        is the elapsed-time variable, which each plan found is timed against exactly
+        (`ido.planner.critical.Tightened`)."""
         from ortools.sat.python import cp_model
+
+        from ido.planner.critical import Tightened
 
         length = encoding.horizon
         # Ties on the metric go to the shorter plan: no zero-cost detours.
@@ -480,13 +497,20 @@ class CpSatPlanner(SolvingPlanner):
         # Deterministic time, not wall-clock: a search cut short stops at the same point on
         # every machine, so even a plan that is not proven optimal replays exactly.
         solver.parameters.max_deterministic_time = task.time_limit
-        status = solver.solve(model)
+        # A net in case CP-SAT's deterministic clock runs far behind the real one (it counts
+        # little of the work of each solution found); a solve it stops may not replay.
+        solver.parameters.max_time_in_seconds = wall_limit(task.time_limit)
+        timing = Tightened(g, objective, length + 1, encoding.taken) if elapsed else None
+        status = solver.solve(model, timing)
         if status == cp_model.INFEASIBLE:
             return None
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             raise _Undecided
+        proven = status == cp_model.OPTIMAL or (
+            timing is not None and (timing.proven or timing.meets_bound(solver))
+        )
         steps = tuple(step_of(task, g.actions[a]) for a in encoding.taken(solver))
-        return Solution(Plan(steps), status == cp_model.OPTIMAL, length)
+        return Solution(Plan(steps), proven, length)
 
     def _decision(self, g: Grounded) -> None:
         """Forget what was kept for another grounding (another decision)."""
@@ -652,77 +676,6 @@ def _shortlist(
     return frozenset(chosen)
 
 
-def _elapsed(
-    model: cp_model.CpModel, encoding: _Encoding, g: Grounded, banned: frozenset[int]
-) -> cp_model.IntVar:
-    """A variable no less than the plan's critical path, and equal to it at best.
-
-    Every step starts once the earlier steps it interferes with have ended (as in
-    `ido.planner.order`): per fact, `written[t, f]` bounds when its last write before step
-    `t` ends and `used[t, f]` when its last read or write does. Only lower bounds are
-    needed: a deadline or a minimised elapsed time pushes each variable down to its value.
-    """
-    from ortools.sat.python import cp_model
-
-    prints = g.footprints
-    actions = sorted(encoding.actions - banned)
-    lat = {a: units(g.actions[a].latency) for a in actions}
-    # No plan takes longer than its steps one after another. When a step may come back (a
-    # fact changes to more than one value), that is up to `horizon` of the slowest step;
-    # else up to the `horizon` slowest steps, once each.
-    slowest = sorted(lat.values(), reverse=True)
-    if g.monotone:
-        top = sum(slowest[: encoding.horizon])
-    else:
-        top = encoding.horizon * (slowest[0] if slowest else 0)
-    var = {key: v for key, v in encoding.steps().items() if key[1] not in banned}
-    touchers: dict[int, list[int]] = {}
-    writers: dict[int, list[int]] = {}
-    for a in actions:
-        for f in prints[a].touches():
-            touchers.setdefault(f, []).append(a)
-        for f in prints[a].writes:
-            writers.setdefault(f, []).append(a)
-    shared = sorted(writers)  # a fact nothing writes orders nothing
-    written = {f: model.new_constant(0) for f in shared}
-    used = dict(written)
-    elapsed = model.new_int_var(0, top, "elapsed")
-    previous: cp_model.IntVar | None = None
-    for t in range(encoding.horizon):
-        here = [a for a in actions if (t, a) in var]
-        if not here:
-            continue
-        start = model.new_int_var(0, top, f"start{t}")
-        if previous is not None:
-            # Steps sorted by start time are as good a sequence as any: it respects every
-            # wait. Requiring that order cuts the permutations of side-by-side steps.
-            model.add(start >= previous)
-        previous = start
-        end = start + cp_model.LinearExpr.weighted_sum(
-            [var[t, a] for a in here], [lat[a] for a in here]
-        )
-        model.add(elapsed >= end)
-        for f in shared:
-            touching = [var[t, a] for a in touchers[f] if (t, a) in var]
-            if not touching:
-                continue
-            touch = _any(model, touching)
-            model.add(start >= written[f]).only_enforce_if(touch)
-            writing = [var[t, a] for a in writers[f] if (t, a) in var]
-            if writing:
-                write = _any(model, writing)
-                model.add(start >= used[f]).only_enforce_if(write)
-                after_write = model.new_int_var(0, top, f"written{t}_{f}")
-                model.add(after_write >= written[f])
-                model.add(after_write >= end).only_enforce_if(write)
-                written[f] = after_write
-            after_use = model.new_int_var(0, top, f"used{t}_{f}")
-            model.add(after_use >= used[f])
-            model.add(after_use >= end).only_enforce_if(touch)
-            used[f] = after_use
-    return elapsed
-
-
 def _serial(g: Grounded, actions: list[int]) -> bool:
     """Whether every plan made of `actions` is a sequence, each step waiting for the one
     before. Then a plan's elapsed time is the sum of its latencies, a linear sum the
@@ -766,17 +719,6 @@ def _serial(g: Grounded, actions: list[int]) -> bool:
     return True
 
 
-def _any(model: cp_model.CpModel, literals: list[cp_model.IntVar]) -> cp_model.IntVar:
-    """A literal true exactly when one of `literals` is (at most one is, one action a step)."""
-    from ortools.sat.python import cp_model
-
-    if len(literals) == 1:
-        return literals[0]
-    either = model.new_bool_var("")
-    model.add(either == cp_model.LinearExpr.sum(literals))
-    return either
-
-
 class _Undecided(Exception):
     """CP-SAT stopped at its time limit with neither a plan nor a proof that none exists."""
 
@@ -795,8 +737,9 @@ class _Encoding:
     a group is a step at most once, so `z[a]` (action `a` is in the plan) says it, without
     a time; otherwise `x[t, a]` (action `a` is step `t`). `uses` pairs each action with its
     literals either way: a plan's cost, risk or score is the sum over them. A `timed`
-    encoding, for the critical path (`_elapsed`), keeps every action a group of its own, so
-    `x[t, a]` is `y[t, k]`. Built once per decision (and kind) and cloned per solve.
+    encoding, for the critical path (`ido.planner.critical`), keeps every action a group of
+    its own, so `x[t, a]` is `y[t, k]`. Built once per decision (and kind) and cloned per
+    solve.
     """
 
     def __init__(self, g: Grounded, horizon: int, actions: frozenset[int], timed: bool) -> None:

@@ -643,3 +643,90 @@ def test_a_tie_within_float_noise_goes_to_the_shorter_plan_either_way() -> None:
         "first": ("both", "finish"),
         "alone": ("both", "finish"),
     }
+
+
+def _loose_elapsed_task() -> Task:
+    """Ten actions, four steps, fastest by elapsed time: CP-SAT's presolve leaves the
+    elapsed-time variable above the critical path of the plan it finds, and without help it
+    only ever lowers it one unit a solution (from seeded random tasks; seed 2138)."""
+    state = close_world({}, [f"s.f{i}" for i in range(5)])
+    rows = [
+        ("a0", ("state.s.f1", "state.s.f0"), {"s.f3": True}, 2.0, 0.3, 0.99),
+        ("a1", (), {"s.f3": True, "s.f1": True}, 2.0, 0.2, 0.99),
+        (
+            "a2",
+            ("!state.s.f3", "state.s.f2"),
+            {"s.f4": True, "s.f2": True, "s.f0": False},
+            1.0,
+            0.3,
+            0.99,
+        ),
+        (
+            "a3",
+            ("state.s.f4", "!state.s.f2"),
+            {"s.f0": True, "s.f1": True, "s.f4": True},
+            3.0,
+            1.0,
+            0.9,
+        ),
+        (
+            "a4",
+            ("state.s.f3", "state.s.f4"),
+            {"s.f1": True, "s.f3": True, "s.f0": True},
+            1.0,
+            0.0,
+            0.9,
+        ),
+        ("a5", (), {"s.f1": True, "s.f0": True, "s.f4": True}, 1.0, 1.0, 1.0),
+        ("a6", (), {"s.f1": True}, 2.0, 0.1, 1.0),
+        (
+            "a7",
+            ("state.s.f3", "state.s.f4"),
+            {"s.f1": True, "s.f3": True, "s.f0": False},
+            1.0,
+            0.1,
+            0.99,
+        ),
+        ("a8", (), {"s.f2": True}, 2.0, 0.3, 1.0),
+        ("a9", ("state.s.f0",), {"s.f0": True}, 2.0, 0.1, 0.9),
+    ]
+    actions = tuple(
+        action(name, requires, effects, cost=cost, latency=latency, reliability=reliability)
+        for name, requires, effects, cost, latency, reliability in rows
+    )
+    return Task(
+        state=state,
+        goal=("state.s.f2", "state.s.f1", "state.s.f0"),
+        actions=actions,
+        weights=Weights(cost=1.0, risk=1.0),
+        max_steps=4,
+        alternatives=0,
+        time_limit=1.0,
+    )
+
+
+def test_cpsat_proves_the_fastest_plan_by_timing_it_exactly() -> None:
+    """CP-SAT's bound reaches the fastest plan's 0.8 s at once, but the elapsed-time variable
+    of the plan it finds sits near 1.0 s and came down one unit a solution until the time
+    limit, so the plan was "not proven optimal" (and before the elapsed bound was widened,
+    one such solve ran 290 s of wall time in a 1-second deterministic limit). Timing each
+    plan found exactly proves it at once, with no search to fall back on."""
+    from ido.planner.grounding import ground
+
+    t = _loose_elapsed_task()
+    g = ground(t)
+    planner = CpSatPlanner(small=0, search_first=0, fallback_states=0)
+    first = planner.solve(t, g, "latency")
+    assert first is not None and first.optimal
+    assert first.plan.capabilities == ("a8", "a2", "a1", "a4")
+    assert first.plan.latency == pytest.approx(0.8)
+    again = CpSatPlanner(small=0, search_first=0, fallback_states=0).solve(t, g, "latency")
+    assert again is not None and again.plan == first.plan
+
+
+def test_a_solve_has_a_wall_clock_net_far_above_its_deterministic_limit() -> None:
+    """The net is recorded with the decision's solver settings and never below 10 s."""
+    planner = CpSatPlanner()
+    t = replace(_loose_elapsed_task(), time_limit=0.5)
+    assert planner.parameters(t)["wall_time_limit"] == 10.0
+    assert planner.parameters(replace(t, time_limit=3.0))["wall_time_limit"] == 30.0
