@@ -206,7 +206,7 @@ def _instantiate(
 
 
 def _bind(atom: Atom, binding: dict[str, str]) -> Atom:
-    return Atom(atom.predicate, tuple(binding.get(a, a) for a in atom.args))
+    return Atom(atom.predicate, tuple(map(binding.get, atom.args, atom.args)))  # var or constant
 
 
 def _check_arity(domain: Domain, atom: Atom, where: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ido.errors import PddlError
 
@@ -30,14 +31,15 @@ class Node:
         return (self.items[0].text or "") if self.items and not self.items[0].is_list else ""
 
 
-@dataclass(frozen=True)
-class Atom:
+class Atom(NamedTuple):
+    """`(predicate arg...)`. Named tuples, not dataclasses: grounding makes and hashes one
+    per argument binding, and a tuple's are C code."""
+
     predicate: str
     args: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Literal:
+class Literal(NamedTuple):
     atom: Atom
     positive: bool = True
 
