@@ -32,7 +32,8 @@ def elapsed_variable(
     Every step starts once the earlier steps it interferes with have ended (as in
     `ido.planner.order`): per fact, `written[t, f]` bounds when its last write before step
     `t` ends and `used[t, f]` when its last read or write does. Only lower bounds are
-    needed: a deadline or a minimised elapsed time pushes each variable down to its value.
+    needed: a deadline or a minimised elapsed time pushes each variable down to its value
+    in the optimum, though not in every solution found on the way (see `Tightened`).
     """
     prints = g.footprints
     actions = sorted(encoding.actions - banned)
