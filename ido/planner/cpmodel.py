@@ -1,9 +1,20 @@
 """OR-Tools' CpModel as ido builds it; imported only when a CP-SAT model is built, so a
-decision the exact search settles (`CpSatPlanner.search_first`) never loads OR-Tools."""
+decision the exact search settles (`CpSatPlanner.search_first`) never loads OR-Tools.
+
+This and `ido.planner.cpsat` are the only modules that import OR-Tools (STYLE 4):
+`ido.planner.critical` takes what it needs from here."""
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from ortools.sat.python import cp_model
+from ortools.sat.python.cp_model import IntVar, LinearExpr
+
+SolutionCallback = cp_model.CpSolverSolutionCallback
+Solved: TypeAlias = "cp_model.CpSolver | cp_model.CpSolverSolutionCallback"  # a solution's values
+
+__all__ = ["IntVar", "LinearExpr", "Model", "SolutionCallback", "Solved"]
 
 
 class Model(cp_model.CpModel):  # type: ignore[misc]

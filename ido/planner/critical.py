@@ -5,8 +5,8 @@ The model bounds each step's start from below only (`elapsed_variable`), so a so
 elapsed-time variable may sit above its plan's critical path. CP-SAT's presolve can leave it
 so, and then each solution it finds is the same plan one unit faster: thousands of them,
 which its deterministic clock hardly counts (a 10-action task ran 290 s of wall time inside
-a 1-second deterministic limit). `Tightened` works out each solution's plan exactly and
-stops the solve at the first one that meets the bound: that plan is proven optimal.
+a 1-second deterministic limit). `Tightened` times each solution's plan exactly, keeps the
+best, and stops the solve once it meets the bound: that plan is proven optimal.
 """
 
 from __future__ import annotations
@@ -14,19 +14,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ortools.sat.python import cp_model
-
+from ido.planner.cpmodel import LinearExpr, SolutionCallback
 from ido.planner.order import schedule, waits
 from ido.planner.solving import units
 
 if TYPE_CHECKING:
+    from ido.planner.cpmodel import IntVar, Model, Solved
     from ido.planner.cpsat import _Encoding
     from ido.planner.grounding import Grounded
 
 
 def elapsed_variable(
-    model: cp_model.CpModel, encoding: _Encoding, g: Grounded, banned: frozenset[int]
-) -> cp_model.IntVar:
+    model: Model, encoding: _Encoding, g: Grounded, banned: frozenset[int]
+) -> IntVar:
     """A variable no less than the plan's critical path, and equal to it at best.
 
     Every step starts once the earlier steps it interferes with have ended (as in
@@ -58,7 +58,7 @@ def elapsed_variable(
     written = {f: model.new_constant(0) for f in shared}
     used = dict(written)
     elapsed = model.new_int_var(0, top, "elapsed")
-    previous: cp_model.IntVar | None = None
+    previous: IntVar | None = None
     for t in range(encoding.horizon):
         here = [a for a in actions if (t, a) in var]
         if not here:
@@ -69,9 +69,7 @@ def elapsed_variable(
             # wait. Requiring that order cuts the permutations of side-by-side steps.
             model.add(start >= previous)
         previous = start
-        end = start + cp_model.LinearExpr.weighted_sum(
-            [var[t, a] for a in here], [lat[a] for a in here]
-        )
+        end = start + LinearExpr.weighted_sum([var[t, a] for a in here], [lat[a] for a in here])
         model.add(elapsed >= end)
         for f in shared:
             touching = [var[t, a] for a in touchers[f] if (t, a) in var]
@@ -94,12 +92,12 @@ def elapsed_variable(
     return elapsed
 
 
-def _any(model: cp_model.CpModel, literals: list[cp_model.IntVar]) -> cp_model.IntVar:
+def _any(model: Model, literals: list[IntVar]) -> IntVar:
     """A literal true exactly when one of `literals` is (at most one is, one action a step)."""
     if len(literals) == 1:
         return literals[0]
     either = model.new_bool_var("")
-    model.add(either == cp_model.LinearExpr.sum(literals))
+    model.add(either == LinearExpr.sum(literals))
     return either
 
 
@@ -111,40 +109,44 @@ def critical_units(g: Grounded, actions: Sequence[int]) -> int:
     return max((round(s) + lat for s, lat in zip(starts, latencies)), default=0)
 
 
-class Tightened(cp_model.CpSolverSolutionCallback):  # type: ignore[misc]
-    """Stops a solve minimising `elapsed × weight + steps` at the first solution whose plan,
-    timed exactly, meets CP-SAT's bound (`proven`), where CP-SAT would go on lowering a loose
-    elapsed-time variable one unit a solution.
+class Tightened(SolutionCallback):  # type: ignore[misc]
+    """Watches a solve minimising `elapsed × weight + steps`: times each plan found exactly
+    (its critical path in place of the elapsed-time variable's value), keeps the best
+    (`best`, first found among equals), and stops the solve once it meets CP-SAT's bound
+    (`proven`), where CP-SAT would go on lowering a loose variable one unit a solution.
 
-    Sound: the bound is no more than any plan's objective, and this plan's exact objective
-    (its critical path in place of the variable's value) is one of them, so it is the least.
+    Sound: the bound is no more than the objective of any plan the model holds, and the
+    model holds this plan's steps ordered by start time at its exact objective (the order
+    respects every wait, and the steps keep their meaning), so no plan is better.
     Deterministic: with one worker, the same solutions come in the same order.
     """
 
     def __init__(
         self,
         g: Grounded,
-        elapsed: cp_model.IntVar,
+        elapsed: IntVar,
         weight: int,
-        taken: Callable[[Tightened | cp_model.CpSolver], list[int]],
+        taken: Callable[[Solved], list[int]],
     ) -> None:
         super().__init__()
         self._g = g
         self._elapsed = elapsed
         self._weight = weight
         self._taken = taken
+        self.best: tuple[float, list[int]] | None = None  # (exact objective, plan)
         self.proven = False
 
-    def meets_bound(self, solved: Tightened | cp_model.CpSolver) -> bool:
-        """Whether the solution in `solved` (this callback, or the solver when it is done),
-        timed exactly, meets the solver's bound."""
-        loose: int = solved.value(self._elapsed)
-        found: float = solved.objective_value
-        bound: float = solved.best_objective_bound
-        exact = found - (loose - critical_units(self._g, self._taken(solved))) * self._weight
-        return exact <= bound + 0.5  # integers, held as floats
-
     def on_solution_callback(self) -> None:
-        if self.meets_bound(self):
+        plan = self._taken(self)
+        loose: int = self.value(self._elapsed)
+        steps = self.objective_value - loose * self._weight  # the objective's other term
+        exact = critical_units(self._g, plan) * self._weight + steps
+        if self.best is None or exact < self.best[0]:
+            self.best = (exact, plan)
+        if self.meets(self.best_objective_bound):
             self.proven = True
             self.stop_search()
+
+    def meets(self, bound: float) -> bool:
+        """Whether the best plan found meets `bound` (CP-SAT's, now or when it is done)."""
+        return self.best is not None and self.best[0] <= bound + 0.5  # integers, as floats
