@@ -243,7 +243,7 @@ def _decide_once(loaded: Any, chosen: Any, alternatives: int) -> Any:
     """Observe once and decide once, as `ido plan` does: nothing is executed or journaled."""
     from ido.decide import History, decide
     from ido.observe import boolean_facts, observe, snapshot
-    from ido.planner import get_planner
+    from ido.planner import get_planner, progress
 
     observations = []
     for name in chosen.spec.observers:
@@ -252,16 +252,30 @@ def _decide_once(loaded: Any, chosen: Any, alternatives: int) -> Any:
         observations.append(observe(observer, origin.file.parent, Path.cwd()))
     state = snapshot(chosen, observations, {}, boolean_facts(loaded))
     planner = get_planner(chosen.spec.planner, settings=chosen.spec.llm)
-    return decide(
-        chosen,
-        loaded,
-        state,
-        History(),
-        planner,
-        number=1,
-        trigger="ido plan",
-        alternatives=alternatives,
-    )
+    with progress.listening(_planning_to_terminal()):
+        return decide(
+            chosen,
+            loaded,
+            state,
+            History(),
+            planner,
+            number=1,
+            trigger="ido plan",
+            alternatives=alternatives,
+        )
+
+
+def _planning_to_terminal() -> Callable[[Mapping[str, object]], None] | None:
+    """A line on standard error now and then while a decision plans for more than a second
+    (`ido.planner.progress`), when standard error is a terminal: the plan itself, on
+    standard output, stays as it is."""
+    import sys
+
+    from ido.planner import progress
+
+    if not sys.stderr.isatty():
+        return None
+    return progress.Throttled(lambda data: typer.echo(progress.describe(data), err=True))
 
 
 def _ipc_plan(loaded: Any, plan: Any) -> str:
@@ -889,6 +903,10 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         if result["status"] == "infeasible":
             return [f"{head}: no plan: {result['reason']}"]
         return [f"{head}: goal already holds"]
+    if kind == "planning":
+        from ido.planner.progress import describe
+
+        return [f"  … decision {data['decision']}: {describe(data)}"]
     if kind == "action_started":
         wait = f", after {data['backoff']:g}s backoff" if data.get("backoff") else ""
         return [f"  ▶ {data['capability']} (attempt {data['attempt']}{wait})"]

@@ -8,6 +8,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from ido.errors import PlanningError
+from ido.planner import progress
 from ido.planner.bounds import Landmarks, achieved, beyond, landmarks, plan_floor, prunable
 from ido.planner.explain import fits
 from ido.planner.grounding import Grounded, over_limit
@@ -504,6 +505,7 @@ class CpSatPlanner(SolvingPlanner):
         # little of the work of each solution found); a solve it stops may not replay.
         solver.parameters.max_time_in_seconds = wall_limit(task.time_limit)
         timing = Tightened(g, objective, length + 1, encoding.taken) if elapsed else None
+        progress.report(stage="cpsat", steps=length, capabilities=len({a for a, _ in chosen}))
         status = solver.solve(model, timing)
         if status == cp_model.INFEASIBLE:
             return None

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ido.errors import PlanningError
+from ido.planner import progress
 from ido.planner.grounding import Grounded, over_limit
 from ido.planner.lmcut import lm_cut
 from ido.planner.order import Footprint, atom_count
@@ -359,6 +360,8 @@ class AStarSearch:
                     heapq.heappush(frontier, entry)  # not expanded: going on starts with it
                     raise SearchGaveUp(f"expanded {expanded:,} states", self)
                 expanded += 1
+                if not expanded % progress.EVERY:
+                    progress.report(stage="search", expanded=expanded, states=len(states))
                 if label.steps >= limit:
                     continue
                 was = here.hit

@@ -22,7 +22,7 @@ from ido.journal import Journal, Pending, stamp
 from ido.loading import Catalog
 from ido.model import Intent
 from ido.observe import boolean_facts, observe, snapshot
-from ido.planner import Planner, get_planner
+from ido.planner import Planner, get_planner, progress
 from ido.planner.types import Step
 from ido.policy import PLAN, rulebook
 from ido.runtime import stopping
@@ -469,23 +469,24 @@ class LocalRuntime:
         now = self.clock()
         started = time.perf_counter()
         intent = self.env.intent(run.intent)
-        decision = decide(
-            intent,
-            self.catalog,
-            state,
-            History(
-                failures=dict(run.failures),
-                evidence=dict(run.evidence),
-                now=now,
-                spent=run.spent,
-                elapsed=now - run.started,
-                done=tuple(name for _, name in run.completed),
-                model_call_cost=run.model_call_cost,
-            ),
-            planner,
-            number=run.decisions,
-            trigger=trigger,
-        )
+        with progress.listening(self._planning(run)):
+            decision = decide(
+                intent,
+                self.catalog,
+                state,
+                History(
+                    failures=dict(run.failures),
+                    evidence=dict(run.evidence),
+                    now=now,
+                    spent=run.spent,
+                    elapsed=now - run.started,
+                    done=tuple(name for _, name in run.completed),
+                    model_call_cost=run.model_call_cost,
+                ),
+                planner,
+                number=run.decisions,
+                trigger=trigger,
+            )
         # With the state just observed, these are every input of the decision: replay
         # re-decides from them (`ido.replay`).
         # Every policy in force (enforced ones too), so replay applies exactly these.
@@ -714,6 +715,17 @@ class LocalRuntime:
         before, self._committed = self._committed, self._committed + events
         if self._crash_after is not None and before < self._crash_after <= self._committed:
             os.kill(os.getpid(), signal.SIGKILL)
+
+    def _planning(self, run: RunState) -> progress.Listener | None:
+        """For the listener, word from a decision that plans for more than a second
+        (`ido.planner.progress`): not journaled, as it says nothing the decision does not."""
+        listener = self.listener
+        if listener is None:
+            return None
+        decision = run.decisions
+        return progress.Throttled(
+            lambda data: listener("planning", {**data, "run_id": run.run_id, "decision": decision})
+        )
 
     def _emit(
         self, run: RunState, kind: str, data: Mapping[str, Any], took: float | None = None

@@ -151,3 +151,25 @@ def test_sqlite_journal_survives_reopening(project: Path) -> None:
         assert store.events("r-test")[-1].kind == "run_finished"
     mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
+
+
+def test_a_slow_decision_tells_the_listener_how_planning_goes_and_journals_nothing_of_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reports pass on after `progress.AFTER` seconds of planning; made zero here, every one
+    does. They reach the listener as `planning` events, and the journal is as before."""
+    from ido.planner import progress
+
+    monkeypatch.setattr(progress, "AFTER", 0.0)
+    monkeypatch.setattr(progress, "GAP", 0.0)
+    monkeypatch.setattr(progress, "EVERY", 1)
+    heard: list[tuple[str, dict[str, object]]] = []
+    rt, journal = runtime(project)
+    rt.listener = lambda kind, data: heard.append((kind, dict(data)))
+    report = rt.run(rt.catalog.intents["ship-order"])
+    assert report.outcome == "achieved"
+    planning = [data for kind, data in heard if kind == "planning"]
+    assert planning and {d["run_id"] for d in planning} == {"r-test"}
+    assert {d["decision"] for d in planning} <= {1, 2, 3} and all("stage" in d for d in planning)
+    kinds = [e.kind for e in journal.events("r-test")]  # type: ignore[attr-defined]
+    assert "planning" not in kinds

@@ -1,0 +1,85 @@
+"""Word from a long decision: what the planners report, and what reaches the user."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+
+import pytest
+from test_property import random_task
+
+from ido.planner import progress
+from ido.planner.cpsat import CpSatPlanner
+from ido.planner.grounding import ground
+from ido.planner.search import SearchPlanner
+
+
+def test_the_search_reports_every_so_many_expansions_and_plans_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(progress, "EVERY", 1)
+    reports: list[Mapping[str, object]] = []
+    t = random_task(0, small=False)  # six expansions
+    g = ground(t)
+    quiet = SearchPlanner().solve(t, g, "score")
+    with progress.listening(reports.append):
+        heard = SearchPlanner().solve(t, g, "score")
+    assert heard == quiet
+    assert len(reports) > 1 and all(r["stage"] == "search" for r in reports)
+    assert [r["expanded"] for r in reports] == list(range(1, len(reports) + 1))
+
+
+def test_cpsat_reports_each_solve_it_starts() -> None:
+    reports: list[Mapping[str, object]] = []
+    t = random_task(3, small=False)
+    with progress.listening(reports.append):
+        CpSatPlanner(small=0, search_first=0).plan(t)
+    solves = [r for r in reports if r["stage"] == "cpsat"]
+    assert solves and all(int(str(r["capabilities"])) > 0 for r in solves)
+
+
+def test_nothing_is_reported_outside_a_listening_block() -> None:
+    reports: list[Mapping[str, object]] = []
+    with progress.listening(reports.append):
+        pass
+    CpSatPlanner(small=0, search_first=0).plan(random_task(3, small=False))
+    progress.report(stage="search", expanded=1)
+    assert reports == []
+
+
+def test_throttled_passes_on_reports_only_after_a_while_and_then_now_and_then() -> None:
+    now = [100.0]
+    shown: list[Mapping[str, object]] = []
+    throttled = progress.Throttled(shown.append, after=1.0, gap=2.0, clock=lambda: now[0])
+    for at in (100.5, 101.0, 101.5, 102.9, 103.0, 110.0):
+        now[0] = at
+        throttled({"stage": "search", "expanded": int(at)})
+    assert [s["seconds"] for s in shown] == [1.0, 3.0, 10.0]
+    assert [s["expanded"] for s in shown] == [101, 103, 110]
+
+
+def test_reports_read_as_words() -> None:
+    search = {"stage": "search", "expanded": 120000, "seconds": 3.14}
+    assert progress.describe(search) == "planning 3.1s: exact search, 120,000 states expanded"
+    solve = {"stage": "cpsat", "steps": 16, "capabilities": 1234, "seconds": 1.0}
+    assert progress.describe(solve) == (
+        "planning 1.0s: CP-SAT solve, plans of up to 16 steps over 1,234 capabilities"
+    )
+
+
+def test_ido_plan_says_how_planning_goes_on_a_terminal_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ido import cli
+
+    class Stream:
+        def __init__(self, terminal: bool) -> None:
+            self.terminal = terminal
+
+        def isatty(self) -> bool:
+            return self.terminal
+
+    monkeypatch.setattr(sys, "stderr", Stream(True))
+    assert isinstance(cli._planning_to_terminal(), progress.Throttled)
+    monkeypatch.setattr(sys, "stderr", Stream(False))
+    assert cli._planning_to_terminal() is None
