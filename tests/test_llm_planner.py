@@ -404,3 +404,22 @@ def test_litellm_is_imported_only_for_the_model_planners(project: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_ido_run_says_when_a_slow_decision_asks_the_model(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each call the model planner pays for is reported before it is made; reports pass on
+    after `progress.AFTER` seconds of planning, made zero here."""
+    from ido.planner import progress
+
+    monkeypatch.setattr(progress, "AFTER", 0.0)
+    monkeypatch.setattr(progress, "GAP", 0.0)
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url)
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert "… decision 1: planning 0." in out
+    assert ": asking the model openai/scripted (call 1)" in out
+    code, quiet = ido("run", "ship-order", "--quiet")
+    assert code == 0 and "planning" not in quiet

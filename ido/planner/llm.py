@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from ido.conditions import compile_condition
 from ido.model import LlmSettings, format_duration
+from ido.planner import progress
 from ido.planner.explain import alternative_why, constraint_reports
 from ido.planner.grounding import ground
 from ido.planner.simulate import check_plan
@@ -224,6 +225,7 @@ class _ModelPlanner:
         if cached is not None:
             reply = Reply.from_json(cached)
         else:
+            progress.report(stage="llm", model=self.model, call=len(log.calls) + 1)
             reply = self.client.complete(self.settings, self.model, messages, tools)
         log.calls.append({"request": key, "reply": reply.to_json(), "cached": cached is not None})
         return reply

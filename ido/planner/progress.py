@@ -3,7 +3,8 @@
 The planners stay pure: they do no I/O and hold no listener of their own. Whoever runs a
 decision (`ido plan`, the runtime) sets a listener for it with `listening`, on the thread
 that decides, and the planners `report` to whatever listener that thread has, if any: the
-search every `EVERY` expansions, CP-SAT before each solve. Nothing is reported to no one,
+search every `EVERY` expansions, CP-SAT before each solve, a model planner before each
+call it pays for. Nothing is reported to no one,
 and a report changes nothing the planner does, so a decision with a listener is the same
 decision. Solves run on other threads (the alternatives') report to no one.
 """
@@ -35,8 +36,8 @@ def listening(listener: Listener | None) -> Iterator[None]:
 
 
 def report(**data: object) -> None:
-    """Tell this thread's listener, if it has one: `stage` ("search" or "cpsat") and the
-    stage's own counts."""
+    """Tell this thread's listener, if it has one: `stage` ("search", "cpsat" or "llm")
+    and the stage's own counts."""
     listener = _listener.get()
     if listener is not None:
         listener(data)
@@ -80,4 +81,6 @@ def describe(data: Mapping[str, object]) -> str:
             f"{head}: CP-SAT solve, plans of up to {data['steps']} steps "
             f"over {data['capabilities']:,} capabilities"
         )
+    if data.get("stage") == "llm":
+        return f"{head}: asking the model {data['model']} (call {data['call']})"
     return head
