@@ -44,22 +44,46 @@ def _env() -> Any:
     return cel.NewEnv(variables=dict.fromkeys(VARIABLES, dyn_map))
 
 
+# One fact's path or its negation, of at most 16 names after `state` and 1,000 characters:
+# CEL's parser stops at a depth of 32 (31 names, 30 negated) and at 100,000 characters.
+_FACT = re.compile(r"!?state(?:\.[A-Za-z_][A-Za-z0-9_]*){1,16}")
+_FACT_LENGTH = 1_000
+# Words CEL's lexer reads as literals or operators, never as a field's name.
+_NOT_NAMES = frozenset({"in", "true", "false", "null"})
+
+
+def _just_a_fact(source: str) -> bool:
+    """Whether `source` is one fact's path or its negation, `state.a.b` or `!state.a.b`,
+    that CEL always compiles (to dyn, or to bool): it is compiled when first evaluated.
+    The planner reads such conditions without CEL, and catalogs imported from PDDL hold
+    thousands (about 20 µs each to compile)."""
+    return (
+        len(source) <= _FACT_LENGTH
+        and _FACT.fullmatch(source) is not None
+        and _NOT_NAMES.isdisjoint(source.lstrip("!").split("."))
+    )
+
+
+def _compiled(source: str) -> Any:
+    try:
+        expr = _env().compile(source)
+    except RuntimeError as exc:
+        raise _readable(str(exc)) from None
+    result = expr.return_type().name()
+    if result not in ("bool", "dyn", "BOOL", "DYN"):
+        raise ConditionError(f"condition must be a bool, but it is of type {result.lower()}", None)
+    return expr
+
+
 class Condition:
-    """A compiled CEL expression of type bool (or dyn, checked when evaluated)."""
+    """A compiled CEL expression of type bool (or dyn, checked when evaluated). A fact's
+    path or its negation is compiled when first evaluated (`_just_a_fact`)."""
 
     __slots__ = ("_expr", "source", "state_paths", "variables")
 
     def __init__(self, source: str) -> None:
         self.source = source
-        try:
-            self._expr = _env().compile(source)
-        except RuntimeError as exc:
-            raise _readable(str(exc)) from None
-        result = self._expr.return_type().name()
-        if result not in ("bool", "dyn", "BOOL", "DYN"):
-            raise ConditionError(
-                f"condition must be a bool, but it is of type {result.lower()}", None
-            )
+        self._expr: Any = None if _just_a_fact(source) else _compiled(source)
         self.state_paths = _state_paths(source)
         self.variables = _variables(source)
 
@@ -67,6 +91,8 @@ class Condition:
         """Evaluate against the given variables; a CEL error yields `holds=False` with the error."""
         # Only the variables it reads (`_variables` errs towards more): CEL converts each.
         data = {name: variables.get(name, {}) for name in self.variables}
+        if self._expr is None:
+            self._expr = _compiled(self.source)
         try:
             value = self._expr.eval(data=data)
         except (RuntimeError, TypeError, ValueError, OverflowError) as exc:

@@ -258,3 +258,63 @@ for source, value in (("state.a", None), ("state.a", [None]), ("state.a", {"k": 
         "evaluated to a list<dyn>, not a bool",
         "evaluated to a map<dyn, dyn>, not a bool",
     ]
+
+
+# --- a fact's path, compiled when first evaluated ---------------------------------------
+
+NAMES = st.sampled_from(
+    [
+        *("a", "b", "order", "paid", "if", "while", "as", "package", "in", "true", "false"),
+        *("null", "_x", "A1", "void", "namespace", "state", "has", "size"),
+    ]
+)
+
+
+NO_NULLS = st.recursive(  # cel-expr-python leaks a reference per null it converts
+    st.booleans() | st.integers(min_value=-9, max_value=9) | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["a", "b", "order", "paid", "if"]), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(names=st.lists(NAMES, min_size=1, max_size=40), negated=st.booleans(), state=NO_NULLS)
+def test_a_facts_path_compiled_later_is_as_if_compiled_at_once(
+    names: list[str], negated: bool, state: object
+) -> None:
+    """`state.a.b` and `!state.a.b` are compiled when first evaluated, where anything else
+    is compiled at once; a path CEL refuses (a literal's word for a name, more names than
+    its parser's depth) is still refused at once, and evaluation gives CEL's verdict."""
+    from ido.conditions import Condition, _compiled, _just_a_fact
+
+    source = ("!" if negated else "") + ".".join(["state", *names])
+    try:
+        eager = _compiled(source)
+    except ConditionError:
+        with pytest.raises(ConditionError):
+            Condition(source)
+        return
+    condition = Condition(source)
+    assert condition.state_paths == (".".join(names),)
+    if _just_a_fact(source):
+        assert condition._expr is None  # not compiled yet
+    verdict = condition.evaluate({"state": state})
+    value = eager.eval(data={"state": state}) if isinstance(state, dict) else None
+    if value is not None and value.type().name().lower() == "bool":
+        assert verdict == Verdict(bool(value.value()))
+    else:
+        assert verdict.holds is False
+
+
+def test_long_paths_and_literal_words_are_compiled_at_once() -> None:
+    from ido.conditions import _just_a_fact
+
+    assert _just_a_fact("state.order.paid") and _just_a_fact("!state.order.paid")
+    assert not _just_a_fact("state.order.in")  # `in` is an operator: a syntax error
+    assert not _just_a_fact("state." + ".".join("a" * 17))  # near CEL's depth of 32
+    assert not _just_a_fact("state." + "a" * 1_000)
+    with pytest.raises(ConditionError):
+        compile_condition("state.order.true")
