@@ -136,15 +136,17 @@ def build_task(
     max_attempts = intent.spec.limits.max_attempts
     for capability in sorted(catalog.capabilities.values(), key=lambda c: c.name):
         believed = health[capability.name]
-        variables = {
-            "state": state,
-            "intent": view,
-            "capability": capability_view(capability),
-            "health": health,
-        }
-        hits, found = evaluate(rules, variables, capability.name)
-        errors.extend(f"{capability.name}: {e}" for e in found)
-        hits_all.extend(hits)
+        hits: list[RuleHit] = []
+        if rules:  # (a catalog without policies has no view to build)
+            variables = {
+                "state": state,
+                "intent": view,
+                "capability": capability_view(capability),
+                "health": health,
+            }
+            hits, found = evaluate(rules, variables, capability.name)
+            errors.extend(f"{capability.name}: {e}" for e in found)
+            hits_all.extend(hits)
         bias = sum(h.weight for h in hits if h.effect == "avoid") - sum(
             h.weight for h in hits if h.effect == "prefer"
         )
