@@ -271,11 +271,15 @@ def _planning_to_terminal() -> Callable[[Mapping[str, object]], None] | None:
     standard output, stays as it is."""
     import sys
 
-    from ido.planner import progress
+    from ido.planning_words import Throttled, describe
 
-    if not sys.stderr.isatty():
+    if not _is_terminal(sys.stderr):
         return None
-    return progress.Throttled(lambda data: typer.echo(progress.describe(data), err=True))
+    return Throttled(lambda data: typer.echo(describe(data), err=True))
+
+
+def _is_terminal(stream: Any) -> bool:
+    return bool(stream.isatty())
 
 
 def _ipc_plan(loaded: Any, plan: Any) -> str:
@@ -904,7 +908,7 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
             return [f"{head}: no plan: {result['reason']}"]
         return [f"{head}: goal already holds"]
     if kind == "planning":
-        from ido.planner.progress import describe
+        from ido.planning_words import describe
 
         return [f"  … decision {data['decision']}: {describe(data)}"]
     if kind == "action_started":

@@ -240,10 +240,11 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     if result.get("constraints"):
         used = (d.get("spent", 0.0), d.get("elapsed", 0.0))
         parts["constraints"] = [_constraint_line(c, *used) for c in result["constraints"]]
-    if result.get("alternatives"):
+    unsettled = result.get("solver", {}).get("alternatives_unsettled", [])
+    if result.get("alternatives") or unsettled:
         parts["alternatives"] = [
-            f"+{a['score_delta']:.3f} score: {a['why']}" for a in result["alternatives"]
-        ]
+            f"+{a['score_delta']:.3f} score: {a['why']}" for a in result.get("alternatives", [])
+        ] + [f"not settled, left out: {why}" for why in unsettled]
     useful = [r for r in result.get("rejections", []) if r["reason"] != "irrelevant"]
     if useful:
         parts["rejected"] = [_rejection_line(r) for r in useful]

@@ -410,11 +410,11 @@ def test_ido_run_says_when_a_slow_decision_asks_the_model(
     project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each call the model planner pays for is reported before it is made; reports pass on
-    after `progress.AFTER` seconds of planning, made zero here."""
-    from ido.planner import progress
+    after `planning_words.AFTER` seconds of planning, made zero here."""
+    from ido import planning_words
 
-    monkeypatch.setattr(progress, "AFTER", 0.0)
-    monkeypatch.setattr(progress, "GAP", 0.0)
+    monkeypatch.setattr(planning_words, "AFTER", 0.0)
+    monkeypatch.setattr(planning_words, "GAP", 0.0)
     _, url = serve([PAY_AND_SHIP])
     use_llm(project, url)
     code, out = ido("run", "ship-order")

@@ -113,7 +113,7 @@ class Tightened(SolutionCallback):  # type: ignore[misc]
     """Watches a solve minimising `elapsed × weight + steps`: times each plan found exactly
     (its critical path in place of the elapsed-time variable's value), keeps the best
     (`best`, first found among equals), and stops the solve once it meets CP-SAT's bound
-    (`proven`), where CP-SAT would go on lowering a loose variable one unit a solution.
+    (`meets`), where CP-SAT would go on lowering a loose variable one unit a solution.
 
     Sound: the bound is no more than the objective of any plan the model holds, and the
     model holds this plan's steps ordered by start time at its exact objective (the order
@@ -134,7 +134,6 @@ class Tightened(SolutionCallback):  # type: ignore[misc]
         self._weight = weight
         self._taken = taken
         self.best: tuple[float, list[int]] | None = None  # (exact objective, plan)
-        self.proven = False
 
     def on_solution_callback(self) -> None:
         plan = self._taken(self)
@@ -144,7 +143,6 @@ class Tightened(SolutionCallback):  # type: ignore[misc]
         if self.best is None or exact < self.best[0]:
             self.best = (exact, plan)
         if self.meets(self.best_objective_bound):
-            self.proven = True
             self.stop_search()
 
     def meets(self, bound: float) -> bool:

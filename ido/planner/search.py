@@ -361,7 +361,7 @@ class AStarSearch:
                     raise SearchGaveUp(f"expanded {expanded:,} states", self)
                 expanded += 1
                 if not expanded % progress.EVERY:
-                    progress.report(stage="search", expanded=expanded, states=len(states))
+                    progress.report(stage="search", expanded=expanded, without=sorted(self.without))
                 if label.steps >= limit:
                     continue
                 was = here.hit

@@ -16,6 +16,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from ido.errors import PlanningError
 from ido.planner.bounds import TOLERANCE, landmarks, plan_floor
 from ido.planner.explain import alternative_why, constraint_reports, fits, infeasible
 from ido.planner.grounding import Grounded, goal_reachable, ground
@@ -115,26 +116,40 @@ class SolvingPlanner(ABC):
                 condition_errors=errors,
                 solver=self.parameters(task),
             )
+        alternatives, unsettled = self._alternatives(task, grounded, best.plan)
+        solver: dict[str, object] = {**self.parameters(task), "horizon": best.horizon}
+        if unsettled:
+            solver["alternatives_unsettled"] = unsettled
         return PlanResult(
             "planned",
             plan=best.plan,
-            alternatives=self._alternatives(task, grounded, best.plan),
+            alternatives=alternatives,
             rejections=grounded.rejections,
             constraints=constraint_reports(task, best.plan, free.plan if free else None),
             proven_optimal=best.optimal,
             condition_errors=errors,
-            solver={**self.parameters(task), "horizon": best.horizon},
+            solver=solver,
         )
 
-    def _alternatives(self, task: Task, grounded: Grounded, best: Plan) -> tuple[Alternative, ...]:
+    def _alternatives(
+        self, task: Task, grounded: Grounded, best: Plan
+    ) -> tuple[tuple[Alternative, ...], list[str]]:
+        """Up to `task.alternatives` best plans without one of `best`'s capabilities, and
+        why each solve that gave up did (`name: reason`): an alternative the planner cannot
+        settle within its budget is left out, and the plan stands."""
         if task.alternatives <= 0:
-            return ()
+            return (), []
         names = list(dict.fromkeys(best.capabilities))
         self.prepare_alternatives(task, grounded, names)
         found: dict[tuple[str, ...], Plan] = {}
+        gave_up: dict[str, str] = {}
 
         def without(name: str) -> Solution | None:
-            return self.solve(task, grounded, without=frozenset({name}), near=best)
+            try:
+                return self.solve(task, grounded, without=frozenset({name}), near=best)
+            except PlanningError as exc:
+                gave_up[name] = str(exc)
+                return None
 
         # With more candidates than alternatives wanted, they are solved cheapest floor
         # first (a landmark bound on any plan without that capability); once enough plans
@@ -157,10 +172,11 @@ class SolvingPlanner(ABC):
                     if other is not None and other.plan.capabilities != best.capabilities:
                         found.setdefault(other.plan.capabilities, other.plan)
         ranked = sorted(found.values(), key=lambda p: (p.score, p.capabilities))
-        return tuple(
+        alternatives = tuple(
             Alternative(p, p.score - best.score, alternative_why(best, p))
             for p in ranked[: task.alternatives]
         )
+        return alternatives, [f"without {n}: {gave_up[n]}" for n in names if n in gave_up]
 
 
 def horizon(task: Task, g: Grounded) -> int:

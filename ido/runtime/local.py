@@ -24,6 +24,7 @@ from ido.model import Intent
 from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner, progress
 from ido.planner.types import Step
+from ido.planning_words import Throttled
 from ido.policy import PLAN, rulebook
 from ido.runtime import stopping
 from ido.runtime.bindings import Outcome
@@ -723,7 +724,7 @@ class LocalRuntime:
         if listener is None:
             return None
         decision = run.decisions
-        return progress.Throttled(
+        return Throttled(
             lambda data: listener("planning", {**data, "run_id": run.run_id, "decision": decision})
         )
 

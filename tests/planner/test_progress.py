@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 from test_property import random_task
@@ -12,6 +13,7 @@ from ido.planner import progress
 from ido.planner.cpsat import CpSatPlanner
 from ido.planner.grounding import ground
 from ido.planner.search import SearchPlanner
+from ido.planning_words import Throttled, describe
 
 
 def test_the_search_reports_every_so_many_expansions_and_plans_the_same(
@@ -50,7 +52,7 @@ def test_nothing_is_reported_outside_a_listening_block() -> None:
 def test_throttled_passes_on_reports_only_after_a_while_and_then_now_and_then() -> None:
     now = [100.0]
     shown: list[Mapping[str, object]] = []
-    throttled = progress.Throttled(shown.append, after=1.0, gap=2.0, clock=lambda: now[0])
+    throttled = Throttled(shown.append, after=1.0, gap=2.0, clock=lambda: now[0])
     for at in (100.5, 101.0, 101.5, 102.9, 103.0, 110.0):
         now[0] = at
         throttled({"stage": "search", "expanded": int(at)})
@@ -60,9 +62,9 @@ def test_throttled_passes_on_reports_only_after_a_while_and_then_now_and_then() 
 
 def test_reports_read_as_words() -> None:
     search = {"stage": "search", "expanded": 120000, "seconds": 3.14}
-    assert progress.describe(search) == "planning 3.1s: exact search, 120,000 states expanded"
+    assert describe(search) == "planning 3.1s: exact search, 120,000 states expanded"
     solve = {"stage": "cpsat", "steps": 16, "capabilities": 1234, "seconds": 1.0}
-    assert progress.describe(solve) == (
+    assert describe(solve) == (
         "planning 1.0s: CP-SAT solve, plans of up to 16 steps over 1,234 capabilities"
     )
 
@@ -80,6 +82,34 @@ def test_ido_plan_says_how_planning_goes_on_a_terminal_only(
             return self.terminal
 
     monkeypatch.setattr(sys, "stderr", Stream(True))
-    assert isinstance(cli._planning_to_terminal(), progress.Throttled)
+    assert isinstance(cli._planning_to_terminal(), Throttled)
     monkeypatch.setattr(sys, "stderr", Stream(False))
     assert cli._planning_to_terminal() is None
+
+
+def test_ido_plan_writes_how_planning_goes_to_standard_error_not_to_its_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Standard error is taken for a terminal and the thresholds made zero: every report is
+    a line on standard error, and standard output is the JSON decision alone."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from ido import cli, planning_words
+
+    monkeypatch.setattr(cli, "_is_terminal", lambda stream: True)
+    monkeypatch.setattr(planning_words, "AFTER", 0.0)
+    monkeypatch.setattr(planning_words, "GAP", 0.0)
+    monkeypatch.setattr(progress, "EVERY", 1)
+    blocks = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "pddl" / "blocks"
+    if not blocks.is_dir():
+        pytest.skip("../shared/benchmarks/pddl is not here")
+    domain, problem = blocks / "domain.pddl", blocks / "probBLOCKS-4-0.pddl"
+    args = ["plan", "--pddl", str(domain), str(problem), "--planner", "search", "-f", "json"]
+    result = CliRunner().invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["result"]["status"] == "planned"
+    lines = result.stderr.splitlines()
+    assert lines and all(line.startswith("planning ") for line in lines)
+    assert "exact search, 1 states expanded" in lines[0]

@@ -600,3 +600,21 @@ def test_by_elapsed_time_a_tie_in_whole_millionths_goes_to_fewer_steps() -> None
     for planner in (SearchPlanner(), CpSatPlanner(small=0, search_first=0)):
         found = planner.solve(t, g, "latency")
         assert found is not None and found.plan.capabilities == ("p1", "p2"), planner.name
+
+
+def test_an_alternative_the_search_cannot_settle_is_left_out_and_named() -> None:
+    """The plan is found within the budget; the best plan without one of its capabilities
+    is not. That alternative is left out and named in the solver record, where the whole
+    decision used to fail ("search expanded 2 states without finishing")."""
+    from ido.explain import decision_parts
+
+    t = random_task(37, small=False)
+    result = SearchPlanner(max_states=2).plan(t)
+    assert result.status == "planned" and result.plan is not None
+    check_plan(t, result.plan)
+    (unsettled,) = result.solver["alternatives_unsettled"]
+    assert unsettled.startswith("without a3: search expanded 2 states without finishing")
+    assert len(result.alternatives) == 1
+    decision = {"result": result.to_json(), "actions": [], "observed": {}}
+    lines = decision_parts(decision)["alternatives"]
+    assert lines[-1] == f"not settled, left out: {unsettled}"

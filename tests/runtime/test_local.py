@@ -156,12 +156,14 @@ def test_sqlite_journal_survives_reopening(project: Path) -> None:
 def test_a_slow_decision_tells_the_listener_how_planning_goes_and_journals_nothing_of_it(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Reports pass on after `progress.AFTER` seconds of planning; made zero here, every one
-    does. They reach the listener as `planning` events, and the journal is as before."""
+    """Reports pass on after `planning_words.AFTER` seconds of planning; made zero here,
+    every one does. They reach the listener as `planning` events, and the journal is as
+    before; `ido run` prints them as progress lines."""
+    from ido import planning_words
     from ido.planner import progress
 
-    monkeypatch.setattr(progress, "AFTER", 0.0)
-    monkeypatch.setattr(progress, "GAP", 0.0)
+    monkeypatch.setattr(planning_words, "AFTER", 0.0)
+    monkeypatch.setattr(planning_words, "GAP", 0.0)
     monkeypatch.setattr(progress, "EVERY", 1)
     heard: list[tuple[str, dict[str, object]]] = []
     rt, journal = runtime(project)
@@ -170,6 +172,15 @@ def test_a_slow_decision_tells_the_listener_how_planning_goes_and_journals_nothi
     assert report.outcome == "achieved"
     planning = [data for kind, data in heard if kind == "planning"]
     assert planning and {d["run_id"] for d in planning} == {"r-test"}
-    assert {d["decision"] for d in planning} <= {1, 2, 3} and all("stage" in d for d in planning)
+    decided = [data["number"] for kind, data in heard if kind == "decided"]
+    assert {d["decision"] for d in planning} == set(decided) and all(
+        d["stage"] == "search" for d in planning
+    )
     kinds = [e.kind for e in journal.events("r-test")]  # type: ignore[attr-defined]
     assert "planning" not in kinds
+    from ido.cli import _progress_lines
+
+    line = _progress_lines("planning", {**planning[0], "seconds": 1.25})
+    assert line == [
+        f"  … decision 1: planning 1.2s: exact search, {planning[0]['expanded']:,} states expanded"
+    ]
