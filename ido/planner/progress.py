@@ -18,7 +18,7 @@ from contextvars import ContextVar
 
 Listener = Callable[[Mapping[str, object]], None]
 
-EVERY = 20_000  # search expansions between reports (a second or so of search)
+EVERY = 20_000  # search expansions between reports (one to three seconds of search here)
 
 _listener: ContextVar[Listener | None] = ContextVar("ido_planning_progress", default=None)
 

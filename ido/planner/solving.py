@@ -134,9 +134,9 @@ class SolvingPlanner(ABC):
     def _alternatives(
         self, task: Task, grounded: Grounded, best: Plan
     ) -> tuple[tuple[Alternative, ...], list[str]]:
-        """Up to `task.alternatives` best plans without one of `best`'s capabilities, and
-        why each solve that gave up did (`name: reason`): an alternative the planner cannot
-        settle within its budget is left out, and the plan stands."""
+        """Up to `task.alternatives` best plans without one of `best`'s capabilities, and a
+        line for each solve that gave up (`without <name>: <why>`): an alternative the
+        planner cannot settle within its budget is left out, and the plan stands."""
         if task.alternatives <= 0:
             return (), []
         names = list(dict.fromkeys(best.capabilities))
