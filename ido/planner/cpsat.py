@@ -448,14 +448,26 @@ class CpSatPlanner(SolvingPlanner):
             timed = False
         if not timed:
             return self._run(task, g, encoding, model, chosen, total(metric), hint, bound, floor)
-        from ido.planner.critical import elapsed_variable
+        from ido.planner.critical import earliest_units, elapsed_variable
 
         elapsed = elapsed_variable(model, encoding, g, banned)
+        usable = allowed - banned
+        earliest = earliest_units(g, usable)
+        if earliest is None:  # the goal is out of reach even if nothing were ever undone
+            return None
+        # No plan is faster. CP-SAT's own relaxation of the waits can fall far below this,
+        # and then cannot prove a plan of this elapsed time the fastest.
+        model.add(elapsed >= earliest)
         if limits.deadline is not None:
             model.add(elapsed <= units(limits.deadline))
         if metric != "latency":
             return self._run(task, g, encoding, model, chosen, total(metric), hint, bound, floor)
-        return self._run(task, g, encoding, model, chosen, elapsed, hint, bound, floor, True)
+        # Ties on elapsed time go to the plan of fewer steps, so the steps' floor too.
+        fewest = _fewest_steps(g, usable)
+        if fewest > 1:
+            model.add(cp_model.LinearExpr.sum(variables) >= fewest)
+        least = (earliest, fewest)
+        return self._run(task, g, encoding, model, chosen, elapsed, hint, bound, floor, least)
 
     def _run(
         self,
@@ -468,7 +480,7 @@ class CpSatPlanner(SolvingPlanner):
         hint: Plan | None = None,
         bound: int | None = None,
         floor: int | None = None,
-        elapsed: bool = False,
+        elapsed: tuple[int, int] | None = None,
     ) -> Solution | None:
         """Minimise `objective` on `model` (a clone of `encoding`'s); `chosen`: the literals
         of the actions it may take.
@@ -478,7 +490,8 @@ class CpSatPlanner(SolvingPlanner):
         `floor` known to be no more than any plan's objective is posted too: it cuts no plan
         out, and lets the solver stop as soon as a plan meets it. `elapsed`: the objective
         is the elapsed-time variable, which each plan found is timed against exactly
-        (`ido.planner.critical.Tightened`)."""
+        (`ido.planner.critical.Tightened`), and no plan is faster than its first number or
+        has fewer steps than its second."""
         from ortools.sat.python import cp_model
 
         from ido.planner.critical import Tightened
@@ -504,7 +517,11 @@ class CpSatPlanner(SolvingPlanner):
         # A net in case CP-SAT's deterministic clock runs far behind the real one (it counts
         # little of the work of each solution found); a solve it stops may not replay.
         solver.parameters.max_time_in_seconds = wall_limit(task.time_limit)
-        timing = Tightened(g, objective, length + 1, encoding.taken) if elapsed else None
+        timing = None
+        if elapsed is not None:
+            fastest, fewest = elapsed
+            least = fastest * (length + 1) + fewest
+            timing = Tightened(g, objective, length + 1, encoding.taken, least)
         progress.report(stage="cpsat", steps=length, capabilities=len({a for a, _ in chosen}))
         status = solver.solve(model, timing)
         if status == cp_model.INFEASIBLE:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -266,3 +267,43 @@ def test_a_receipt_only_one_capability_writes_does_not_stop_dominance() -> None:
         "label-cheap": None,
         "label-dear": "label-cheap",
     }
+
+
+@pytest.mark.parametrize("seed", WIDE_SEEDS)
+def test_no_plan_ends_before_the_earliest_end_of_its_goal(seed: int) -> None:
+    """`earliest_units` (posted in CP-SAT's timed models) is a floor: never above the
+    fastest plan's elapsed time, as the exact search finds it, with or without a step."""
+    from ido.planner.critical import earliest_units
+    from ido.planner.grounding import ground
+    from ido.planner.solving import units
+
+    task = replace(wide_task(seed), limits=Limits())
+    g = ground(task)
+    everything = frozenset(range(len(g.actions)))
+    for left_out in [None, *range(len(g.actions))]:
+        allowed = everything - {left_out}
+        floor = earliest_units(g, allowed)
+        without = frozenset() if left_out is None else frozenset({g.actions[left_out].name})
+        fastest = SearchPlanner().solve(task, g, "latency", without=without)
+        if fastest is None:
+            assert floor is None or left_out is not None
+            continue
+        assert floor is not None and floor <= units(fastest.plan.latency), (seed, left_out)
+
+
+def test_the_earliest_end_is_often_the_fastest_plan_and_never_nothing() -> None:
+    """The floor is not a trivial one: on the wide problems it is above nothing always, and
+    it is the fastest plan's elapsed time on most."""
+    from ido.planner.critical import earliest_units
+    from ido.planner.grounding import ground
+    from ido.planner.solving import units
+
+    met = 0
+    for seed in WIDE_SEEDS:
+        task = replace(wide_task(seed), limits=Limits())
+        g = ground(task)
+        floor = earliest_units(g, frozenset(range(len(g.actions))))
+        fastest = SearchPlanner().solve(task, g, "latency")
+        assert fastest is not None and floor is not None and floor > 0
+        met += floor == units(fastest.plan.latency)
+    assert met >= len(WIDE_SEEDS) // 2
