@@ -12,13 +12,16 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from ido.errors import IdoError, NotFoundError
 from ido.exiting import settle
 from ido.fanout import DEFAULT_CONCURRENCY, dismiss
+
+if TYPE_CHECKING:
+    from ido.planning_words import Throttled
 
 app = typer.Typer(
     name="ido",
@@ -251,8 +254,11 @@ def _decide_once(loaded: Any, chosen: Any, alternatives: int) -> Any:
         origin = loaded.origin(observer)
         observations.append(observe(observer, origin.file.parent, Path.cwd()))
     state = snapshot(chosen, observations, {}, boolean_facts(loaded))
+    from ido.planning_words import beating
+
     planner = get_planner(chosen.spec.planner, settings=chosen.spec.llm)
-    with progress.listening(_planning_to_terminal()):
+    listener = _planning_to_terminal()
+    with beating(listener), progress.listening(listener):
         return decide(
             chosen,
             loaded,
@@ -265,7 +271,7 @@ def _decide_once(loaded: Any, chosen: Any, alternatives: int) -> Any:
         )
 
 
-def _planning_to_terminal() -> Callable[[Mapping[str, object]], None] | None:
+def _planning_to_terminal() -> Throttled | None:
     """A line on standard error now and then while a decision plans for more than a second
     (`ido.planner.progress`), when standard error is a terminal: the plan itself, on
     standard output, stays as it is."""

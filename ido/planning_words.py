@@ -5,20 +5,25 @@ The planners report (`ido.planner.progress`); this, at the edge, reads the clock
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 from ido.planner.progress import Listener
 
 AFTER = 1.0  # seconds a decision plans before `Throttled` passes a report on
 GAP = 2.0  # seconds at least between two reports passed on
+BEAT = 0.5  # seconds between two looks of `beating` at a quiet decision
 
 
 class Throttled:
     """A listener that passes reports on to `show` only once the decision has planned for
     `after` seconds (`AFTER`), and then at most one each `gap` seconds (`GAP`), with
     `seconds` (since it was made) added: a quick decision says nothing, a long one a line
-    now and then."""
+    now and then. Reports may come from several threads (CP-SAT's alternatives, solved
+    side by side); one at a time is passed on. `tick` says the latest report again, with
+    the time now, when a gap has passed without one (see `beating`)."""
 
     def __init__(
         self,
@@ -33,13 +38,49 @@ class Throttled:
         self._clock = clock
         self._started = clock()
         self._next = self._started + (AFTER if after is None else after)
+        self._latest: Mapping[str, object] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, data: Mapping[str, object]) -> None:
+        with self._lock:
+            self._latest = data
+            self._pass_on(data)
+
+    def tick(self) -> None:
+        """Say the latest report again (or only how long it has planned, before the first),
+        if it is time to say something: a single long CP-SAT solve or model call reports
+        only as it starts."""
+        with self._lock:
+            self._pass_on(self._latest)
+
+    def _pass_on(self, data: Mapping[str, object]) -> None:
         now = self._clock()
         if now < self._next:
             return
         self._next = now + self._gap
         self._show({**data, "seconds": now - self._started})
+
+
+@contextmanager
+def beating(listener: Throttled | None, every: float = BEAT) -> Iterator[None]:
+    """While the block runs, `tick` `listener` every `every` seconds from a thread of its
+    own, so a decision that plans on quietly still says so now and then."""
+    if listener is None:
+        yield
+        return
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(every):
+            listener.tick()
+
+    thread = threading.Thread(target=beat, name="ido-planning-words", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def describe(data: Mapping[str, object]) -> str:

@@ -448,7 +448,8 @@ class CpSatPlanner(SolvingPlanner):
             timed = False
         if not timed:
             return self._run(task, g, encoding, model, chosen, total(metric), hint, bound, floor)
-        from ido.planner.critical import earliest_units, elapsed_variable
+        from ido.planner.critical import elapsed_variable
+        from ido.planner.earliest import earliest_units
 
         elapsed = elapsed_variable(model, encoding, g, banned)
         usable = allowed - banned

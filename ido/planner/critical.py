@@ -11,14 +11,12 @@ best, and stops the solve once it meets the bound: that plan is proven optimal.
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ido.planner.cpmodel import LinearExpr, SolutionCallback
 from ido.planner.order import schedule, waits
 from ido.planner.solving import units
-from ido.planner.tables import required
 
 if TYPE_CHECKING:
     from ido.planner.cpmodel import IntVar, Model, Solved
@@ -101,48 +99,6 @@ def _any(model: Model, literals: list[IntVar]) -> IntVar:
     either = model.new_bool_var("")
     model.add(either == LinearExpr.sum(literals))
     return either
-
-
-def earliest_units(g: Grounded, allowed: Iterable[int]) -> int | None:
-    """A lower bound on the critical path of any plan of `allowed` actions that reaches the
-    goal, in the model's integer units (None: the goal is out of their reach, even with
-    every fact once made true staying true).
-
-    Each fact a plan needs, and does not hold already, waits for a step that makes it true;
-    that step ends no earlier than its own latency after the last of the facts it needs:
-    the earliest end of the fastest such chain (h_max with latencies as costs, over the
-    delete relaxation) is no later than any plan's. Facts are made true in the order of
-    their earliest times, each from the action whose needs are met first (Dijkstra's order
-    for a maximum of needs).
-    """
-    lat = {a: units(g.actions[a].latency) for a in allowed}
-    needs = g.needs
-    waiting = {a: len(needs[a]) for a in lat}
-    needed_by: dict[tuple[int, int], list[int]] = {}
-    for a in lat:
-        for need in needs[a]:
-            needed_by.setdefault(need, []).append(a)
-    ready = [(lat[a], a) for a, count in waiting.items() if not count]
-    heapq.heapify(ready)
-    reached: dict[tuple[int, int], int] = {}
-    while ready:
-        end, a = heapq.heappop(ready)
-        for fact in g.eff[a]:
-            if fact[1] == 0 or fact in reached:
-                continue
-            reached[fact] = end
-            for b in needed_by.get(fact, ()):
-                waiting[b] -= 1
-                if not waiting[b]:
-                    heapq.heappush(ready, (end + lat[b], b))
-    latest = 0
-    for table in g.goal:
-        for fact in required(table).items():
-            if fact[1] != 0:
-                if fact not in reached:
-                    return None
-                latest = max(latest, reached[fact])
-    return latest
 
 
 def critical_units(g: Grounded, actions: Sequence[int]) -> int:

@@ -6,8 +6,10 @@ on the thread that decides, and the planners `report` to whatever listener that 
 has, if any: the search every `EVERY` expansions (naming the capability an alternative
 leaves out), CP-SAT before each solve, a model planner before each call it pays for. A
 report changes nothing the planner does: a decision with a listener is the same decision.
-Solves on a pool's threads (CP-SAT's alternatives, with more than one thread) report to no
-one. How reports reach a person (throttled, in words) is `ido.planning_words`.
+Solves on a pool's threads (CP-SAT's alternatives, side by side) run in a copy of the
+deciding thread's context, so they report to its listener too, which must then take
+reports from several threads. How reports reach a person (throttled, in words, and said
+again while a long solve is quiet) is `ido.planning_words`.
 """
 
 from __future__ import annotations

@@ -16,7 +16,10 @@ goal value still missing costs at least the cheapest share of a step that writes
 one more step at least the cheapest step), and the LM-cut landmarks of the start (`_Cuts`)
 that no path found to the state has hit. The second depends on the paths found, so the
 estimate is not consistent; a better path to a state seen before is expanded again, which
-keeps the answer optimal. The actions that may apply in a state are looked up
+keeps the answer optimal. By elapsed time (the latency metric), the estimate is instead
+the earliest the goal can hold from the path's state and clocks (`ido.planner.earliest`),
+and the two bounds count steps, for the tie-break; under a deadline, a path that cannot
+reach the goal by it is dropped. The actions that may apply in a state are looked up
 (`ido.planner.successors`), not tested one by one. No solver: slow on large catalogs,
 obviously right on small ones.
 """
@@ -31,6 +34,7 @@ from typing import NamedTuple
 
 from ido.errors import PlanningError
 from ido.planner import progress
+from ido.planner.earliest import Earliest, ready_from
 from ido.planner.grounding import Grounded, over_limit
 from ido.planner.lmcut import lm_cut
 from ido.planner.order import Footprint, atom_count
@@ -294,16 +298,24 @@ class AStarSearch:
         self.timed = timed = 1 in limited or by_latency
         self.plain = not limited and not timed  # paths differ in metric and steps alone
         self.prints = prints = g.footprints
-        # By latency, steps may run side by side: a step adds nothing to the bound.
-        paying = {a: 0.0 for a in actions} if by_latency else weight
+        # By latency, steps may run side by side and the metric's bound is the earliest
+        # end (below); the bounds on what is left to pay count steps, for the tie-break.
+        paying = dict.fromkeys(actions, 1.0) if by_latency else weight
         self.remaining = remaining = _Remaining(
             g, actions, paying, min(paying.values(), default=0.0)
         )
         self.cuts = cuts = _Cuts(g, actions, paying)
+        # Timed: no path ends before the earliest its goal can hold from its state and
+        # clocks (`ido.planner.earliest`); by latency the bound, under a deadline a cut.
+        self.earliest = Earliest(g, actions, {a: g.actions[a].latency for a in actions})
+        n = atom_count(prints)
+        self.waits_on = {
+            a: (*prints[a].touches(), *(n + f for f in prints[a].writes)) for a in actions
+        }
         # Ties on metric plus estimate: fewest steps at the end (what is left to pay, over
         # the dearest step, is a floor on the steps left), then the longest path so far.
         self.dearest = dearest = max(paying.values(), default=0.0)
-        self.floored = floored = dearest > 0  # else the floor is 0 steps (by latency, too)
+        self.floored = floored = dearest > 0  # else the floor is 0 steps
         self.order = itertools.count()
         self.expanded = self.compared = 0
         self.frontier: list[tuple[float, float, int, int, State, _Label]] = []
@@ -320,11 +332,17 @@ class AStarSearch:
         estimate = max(base, cuts.left(0))
         if estimate == math.inf:
             return  # a goal value no usable action writes
-        if not by_latency:  # a sum of whole millionths
-            estimate = _whole(estimate)
+        estimate = _whole(estimate)  # a sum of whole millionths (or, by latency, steps)
+        ahead = estimate
+        if timed:
+            end = self._earliest(start, first.clock)
+            if end is None or end > bounds[1] + 1e-9:
+                return  # no plan reaches the goal (by the deadline)
+            if by_latency:
+                ahead = float(units(end))
         self.states[start] = _Reached(0, missing, base, reached, [first])  # no cut hit yet
         at_least = _steps_left(estimate, dearest, floored)
-        self.frontier.append((estimate, at_least, 0, next(self.order), start, first))
+        self.frontier.append((ahead, at_least, 0, next(self.order), start, first))
 
     def asks(
         self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
@@ -402,19 +420,33 @@ class AStarSearch:
                     left = base if there.goal else max(base, cuts.left(there.hit))
                     if left == math.inf:
                         continue  # a goal value no usable action writes
-                    if not by_latency:
-                        left = _whole(left)
+                    left = _whole(left)
                     new = _Label(cost, count, totaled, (*label.path, a), clock)
                     if not plain and any(old.beats(new, limited) for old in others):
                         continue
+                    ahead = left  # what the metric adds at least from here
+                    if timed:
+                        soonest = self._earliest(after, clock)
+                        if soonest is None or soonest > bounds[1] + 1e-9:
+                            continue  # no way on reaches the goal (by the deadline)
+                        if by_latency:
+                            ahead = max(0.0, units(soonest) - cost)
                     others[:] = [old for old in others if not new.beats(old, limited)] + [new]
                     at_least = count + _steps_left(left, dearest, floored)
                     heapq.heappush(
-                        frontier, (new.metric + left, at_least, -count, next(order), after, new)
+                        frontier, (new.metric + ahead, at_least, -count, next(order), after, new)
                     )
             return None
         finally:
             self.expanded, self.compared = expanded, compared
+
+    def _earliest(self, state: State, clock: tuple[float, ...]) -> float | None:
+        """The earliest the goal can hold on a path to `state` with `clock`."""
+        waits_on = self.waits_on
+        return self.earliest.end(
+            lambda fact: state[fact[0]] == fact[1],
+            lambda a: ready_from(clock, waits_on[a]),
+        )
 
 
 def _whole(bound: float) -> float:

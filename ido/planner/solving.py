@@ -13,6 +13,7 @@ import math
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
+from contextvars import copy_context
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -167,7 +168,11 @@ class SolvingPlanner(ABC):
                     if floors[pending[0]] > last + TOLERANCE * (1.0 + abs(last)):
                         break
                 chunk, pending = pending[:batch], pending[batch:]
-                others = list(pool.map(without, chunk)) if pool else [without(chunk[0])]
+                if pool:  # each solve in a copy of this thread's context: its listener too
+                    contexts = [copy_context() for _ in chunk]
+                    others = list(pool.map(lambda c, n: c.run(without, n), contexts, chunk))
+                else:
+                    others = [without(chunk[0])]
                 for other in others:
                     if other is not None and other.plan.capabilities != best.capabilities:
                         found.setdefault(other.plan.capabilities, other.plan)

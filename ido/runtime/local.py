@@ -24,7 +24,7 @@ from ido.model import Intent
 from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner, progress
 from ido.planner.types import Step
-from ido.planning_words import Throttled
+from ido.planning_words import Throttled, beating
 from ido.policy import PLAN, rulebook
 from ido.runtime import stopping
 from ido.runtime.bindings import Outcome
@@ -470,7 +470,8 @@ class LocalRuntime:
         now = self.clock()
         started = time.perf_counter()
         intent = self.env.intent(run.intent)
-        with progress.listening(self._planning(run)):
+        listener = self._planning(run)
+        with beating(listener), progress.listening(listener):
             decision = decide(
                 intent,
                 self.catalog,
@@ -717,7 +718,7 @@ class LocalRuntime:
         if self._crash_after is not None and before < self._crash_after <= self._committed:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    def _planning(self, run: RunState) -> progress.Listener | None:
+    def _planning(self, run: RunState) -> Throttled | None:
         """For the listener, word from a decision that plans for more than a second
         (`ido.planner.progress`): not journaled, as it says nothing the decision does not."""
         listener = self.listener

@@ -821,7 +821,7 @@ def test_a_latency_solve_cut_short_returns_the_fastest_plan_it_found(
 def test_the_earliest_end_is_the_fastest_chain_of_what_each_step_needs() -> None:
     """`earliest_units`: each fact at the earliest end of a step that writes it, a step
     starting once the last fact it needs is there; the goal at its latest fact."""
-    from ido.planner.critical import earliest_units
+    from ido.planner.earliest import earliest_units
     from ido.planner.grounding import ground
 
     state = close_world({}, ["s.a", "s.b", "s.c", "s.d"])

@@ -273,7 +273,7 @@ def test_a_receipt_only_one_capability_writes_does_not_stop_dominance() -> None:
 def test_no_plan_ends_before_the_earliest_end_of_its_goal(seed: int) -> None:
     """`earliest_units` (posted in CP-SAT's timed models) is a floor: never above the
     fastest plan's elapsed time, as the exact search finds it, with or without a step."""
-    from ido.planner.critical import earliest_units
+    from ido.planner.earliest import earliest_units
     from ido.planner.grounding import ground
     from ido.planner.solving import units
 
@@ -294,7 +294,7 @@ def test_no_plan_ends_before_the_earliest_end_of_its_goal(seed: int) -> None:
 def test_the_earliest_end_is_often_the_fastest_plan_and_never_nothing() -> None:
     """The floor is not a trivial one: on the wide problems it is above nothing always, and
     it is the fastest plan's elapsed time on most."""
-    from ido.planner.critical import earliest_units
+    from ido.planner.earliest import earliest_units
     from ido.planner.grounding import ground
     from ido.planner.solving import units
 

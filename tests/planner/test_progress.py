@@ -13,7 +13,7 @@ from ido.planner import progress
 from ido.planner.cpsat import CpSatPlanner
 from ido.planner.grounding import ground
 from ido.planner.search import SearchPlanner
-from ido.planning_words import Throttled, describe
+from ido.planning_words import Throttled, beating, describe
 
 
 def test_the_search_reports_every_so_many_expansions_and_plans_the_same(
@@ -58,6 +58,58 @@ def test_throttled_passes_on_reports_only_after_a_while_and_then_now_and_then() 
         throttled({"stage": "search", "expanded": int(at)})
     assert [s["seconds"] for s in shown] == [1.0, 3.0, 10.0]
     assert [s["expanded"] for s in shown] == [101, 103, 110]
+
+
+def test_a_quiet_decision_is_told_again_with_the_time_now() -> None:
+    """A long CP-SAT solve reports once, as it starts: `tick` says the latest report again,
+    when a gap has passed since the last line, and before any report only the time."""
+    now = [100.0]
+    shown: list[Mapping[str, object]] = []
+    throttled = Throttled(shown.append, after=1.0, gap=2.0, clock=lambda: now[0])
+    now[0] = 101.5
+    throttled.tick()
+    assert shown == [{"seconds": 1.5}] and describe(shown[0]) == "planning 1.5s"
+    now[0] = 102.0
+    throttled({"stage": "cpsat", "steps": 8, "capabilities": 40})  # within the gap
+    for at in (102.5, 103.4, 103.5, 104.0, 105.6):
+        now[0] = at
+        throttled.tick()
+    assert [s["seconds"] for s in shown] == pytest.approx([1.5, 3.5, 5.6])
+    assert shown[1] == {"stage": "cpsat", "steps": 8, "capabilities": 40, "seconds": 3.5}
+
+
+def test_beating_ticks_from_a_thread_of_its_own_until_the_block_ends() -> None:
+    import threading
+    import time
+
+    shown: list[Mapping[str, object]] = []
+    throttled = Throttled(shown.append, after=0.0, gap=0.0)
+    with beating(throttled, every=0.01):
+        throttled({"stage": "search", "expanded": 5})
+        waited = 0.0
+        while len(shown) < 3 and waited < 10.0:  # a busy machine may be slow to switch
+            time.sleep(0.01)
+            waited += 0.01
+    assert len(shown) >= 3 and all(s.get("expanded") == 5 for s in shown)
+    assert "ido-planning-words" not in {t.name for t in threading.enumerate()}
+    with beating(None):  # nothing to tell: no thread
+        assert "ido-planning-words" not in {t.name for t in threading.enumerate()}
+
+
+def test_alternatives_solved_side_by_side_report_to_the_deciding_threads_listener() -> None:
+    """CP-SAT's alternatives run on a pool's threads, in a copy of the deciding thread's
+    context: their solves report too."""
+    import threading
+
+    from test_cpsat import PAY_SLOW, SHIP_DHL, SHOP, SMS, task
+
+    heard: list[str] = []
+    t = task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], alternatives=3)
+    planner = CpSatPlanner(threads=3, small=0, search_first=0)
+    with progress.listening(lambda data: heard.append(threading.current_thread().name)):
+        planner.plan(t)
+    deciding = threading.current_thread().name
+    assert deciding in heard and any(name != deciding for name in heard)
 
 
 def test_reports_read_as_words() -> None:
