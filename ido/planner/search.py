@@ -307,11 +307,14 @@ class AStarSearch:
         self.cuts = cuts = _Cuts(g, actions, paying)
         # Timed: no path ends before the earliest its goal can hold from its state and
         # clocks (`ido.planner.earliest`); by latency the bound, under a deadline a cut.
-        self.earliest = Earliest(g, actions, {a: g.actions[a].latency for a in actions})
-        n = atom_count(prints)
-        self.waits_on = {
-            a: (*prints[a].touches(), *(n + f for f in prints[a].writes)) for a in actions
-        }
+        self.earliest: Earliest | None = None
+        self.waits_on: dict[int, tuple[int, ...]] = {}
+        if timed:
+            self.earliest = Earliest(g, actions, {a: g.actions[a].latency for a in actions})
+            n = atom_count(prints)
+            self.waits_on = {
+                a: (*prints[a].touches(), *(n + f for f in prints[a].writes)) for a in actions
+            }
         # Ties on metric plus estimate: fewest steps at the end (what is left to pay, over
         # the dearest step, is a floor on the steps left), then the longest path so far.
         self.dearest = dearest = max(paying.values(), default=0.0)
@@ -442,8 +445,9 @@ class AStarSearch:
 
     def _earliest(self, state: State, clock: tuple[float, ...]) -> float | None:
         """The earliest the goal can hold on a path to `state` with `clock`."""
-        waits_on = self.waits_on
-        return self.earliest.end(
+        waits_on, earliest = self.waits_on, self.earliest
+        assert earliest is not None  # made for every timed search, the only ones asking
+        return earliest.end(
             lambda fact: state[fact[0]] == fact[1],
             lambda a: ready_from(clock, waits_on[a]),
         )
