@@ -367,6 +367,9 @@ class AStarSearch:
         frontier, states = self.frontier, self.states
         effects, mark = g.eff, cuts.mark
         expanded, compared = self.expanded, self.compared
+        # As it starts (or goes on), then every EVERY expansions: a listener that says the
+        # latest report again while a decision is quiet then names the right stage.
+        progress.report(stage="search", expanded=expanded, without=sorted(self.without))
         try:
             while frontier:
                 entry = heapq.heappop(frontier)

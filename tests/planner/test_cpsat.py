@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from test_bounds import _no_deepening
 
+from benchmarks.fastest_plans import parallel_chains
 from ido.errors import PlanningError
 from ido.planner import get_planner
 from ido.planner.cpsat import CpSatPlanner
@@ -732,65 +733,6 @@ def test_a_solve_has_a_wall_clock_net_far_above_its_deterministic_limit() -> Non
     assert planner.parameters(replace(t, time_limit=3.0))["wall_time_limit"] == 300.0
 
 
-def _wide_task(seed: int) -> Task:
-    """Goals reached by chains of one to three stages, each stage with rival providers,
-    some stages sharing a resource fact, and a few capabilities that reach two goals at
-    once: a plan of up to 30 steps, mostly side by side."""
-    import random
-
-    rng = random.Random(f"bigpar{seed}")
-    chains = rng.randint(4, 8)
-    shared = [f"r.r{i}" for i in range(rng.randint(1, 3))]
-    facts, actions, goals = list(shared), [], []
-    for i in range(chains):
-        before = None
-        for depth in range(rng.randint(1, 3)):
-            fact = f"g{i}.s{depth}"
-            facts.append(fact)
-            for p in range(rng.randint(1, 4)):
-                requires = [] if before is None else [f"state.{before}"]
-                effects: dict[str, Any] = {fact: True}
-                if rng.random() < 0.25:
-                    resource = rng.choice(shared)
-                    if rng.random() < 0.5:
-                        requires.append(f"!state.{resource}")
-                    else:
-                        effects[resource] = rng.random() < 0.5
-                cost = rng.choice([0.0, 1.0, 2.0])
-                latency = round(rng.uniform(0.0, 2.0), rng.choice([1, 3]))
-                actions.append(
-                    Action(
-                        f"a{len(actions)}",
-                        f"p{p}",
-                        cost,
-                        latency,
-                        1.0,
-                        tuple(requires),
-                        tuple(effects.items()),
-                    )
-                )
-            before = fact
-        goals.append(before)
-    for _ in range(rng.randint(0, 3)):
-        two = rng.sample(goals, 2)
-        latency = round(rng.uniform(0.5, 3.0), 2)
-        actions.append(
-            Action(f"a{len(actions)}", "big", 0.0, latency, 1.0, (), tuple((g, True) for g in two))
-        )
-    limits = Limits(deadline=rng.choice([1.0, 2.0, 3.0, 5.0])) if rng.random() < 0.4 else Limits()
-    rng.shuffle(actions)
-    return Task(
-        state=close_world({}, facts),
-        goal=tuple(f"state.{g}" for g in goals),
-        actions=tuple(actions),
-        weights=Weights(cost=1.0),
-        limits=limits,
-        max_steps=30,
-        alternatives=0,
-        time_limit=1.0,
-    )
-
-
 def test_a_latency_solve_cut_short_returns_the_fastest_plan_it_found(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -809,7 +751,7 @@ def test_a_latency_solve_cut_short_returns_the_fastest_plan_it_found(
             super().on_solution_callback()
 
     monkeypatch.setattr(critical, "Tightened", Watch)
-    t = _wide_task(58)
+    t = parallel_chains(58)
     g = ground(t)
     solved = CpSatPlanner(small=0, search_first=0, fallback_states=0).solve(t, g, "latency")
     assert solved is not None and not solved.optimal
@@ -856,7 +798,7 @@ def test_cpsat_proves_a_wide_fastest_plan_by_its_floors(seed: int) -> None:
     proves them (elapsed times and steps as the search found them)."""
     from ido.planner.grounding import ground
 
-    t = _wide_task(seed)
+    t = parallel_chains(seed)
     g = ground(t)
     solved = CpSatPlanner(small=0, search_first=0, fallback_states=0).solve(t, g, "latency")
     assert solved is not None and solved.optimal

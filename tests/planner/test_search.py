@@ -626,9 +626,9 @@ def test_by_elapsed_time_the_search_is_led_by_the_earliest_end_of_the_goal(seed:
     clocks, and its steps by the landmarks: on tasks of parallel chains the search walks
     to the fastest plan (12 and 11 expansions) where, with only "one more step", it
     expanded 126,981 and 79,964 states."""
-    from test_cpsat import _wide_task
+    from benchmarks.fastest_plans import parallel_chains
 
-    t = _wide_task(seed)
+    t = parallel_chains(seed)
     g = ground(t)
     search = AStarSearch(t, g, t.max_steps, "latency", frozenset())
     found = search.run(1_000, 10**9)
