@@ -39,6 +39,10 @@ PRUNE_FROM = 32  # from this many usable capabilities, landmark bounds narrow ea
 SHORTLIST = 3  # achievers per landmark (by the objective) in the first, narrow solve
 FEWEST_FIRST = 4  # a landmark floor of steps up to SHORT / this is tried before SHORT
 SEARCH_FIRST = 20_000  # expansions the exact search gets first on a task with no limit
+# By elapsed time, each path's bound passes over every action: the search first gets
+# this many expansions × usable actions, and at least LATENCY_FIRST_LEAST expansions.
+LATENCY_FIRST_WORK = 100_000
+LATENCY_FIRST_LEAST = 100
 WALL_FACTOR = 100  # a solve stops at this many times its deterministic limit in real seconds
 
 
@@ -101,7 +105,8 @@ class CpSatPlanner(SolvingPlanner):
             "wall_time_limit": wall_limit(task.time_limit),
             "small_problems": f"astar when at most {self.small} capabilities are usable",
             "search_first": f"astar first, up to {self.search_first:,} expansions, when no "
-            "limit other than max_steps is set",
+            "limit other than max_steps is set (by elapsed time, up to "
+            f"{LATENCY_FIRST_WORK:,} ÷ usable capabilities, at least {LATENCY_FIRST_LEAST})",
         }
 
     def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
@@ -169,20 +174,30 @@ class CpSatPlanner(SolvingPlanner):
     def _without_model(
         self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
     ) -> tuple[bool, Solution | None, AStarSearch | None]:
-        """On a task with no limit but `max_steps` (and a metric that is a sum): (True, the
-        answer, None) when it is settled without a model, else (False, None, the search
-        that gave up, when it can go on: the fallback after the model takes it up).
+        """On a task with no limit but `max_steps`: (True, the answer, None) when it is
+        settled without a model, else (False, None, the search that gave up, when it can
+        go on: the fallback after the model takes it up).
 
         First what `_narrowed` would settle by the landmarks alone (no plan, or the
         cheapest achievers' plan at the floor), which costs less than any search; then the
         exact search, up to `search_first` expansions. With no sum to keep under a limit,
         each state keeps one path or few, and the search's bound (LM-cut's landmarks)
         settles most such tasks in fewer expansions than a model takes to build.
+
+        By elapsed time, the search's bound is the earliest end of the goal, which it works
+        out over every action for each path: its budget shrinks as the actions grow
+        (`LATENCY_FIRST_WORK`). Most fastest plans of parallel chains take it a few
+        expansions, where CP-SAT's model, which must also order the steps, takes hundreds
+        of milliseconds.
         """
-        if not self.search_first or metric == "latency" or _limited(task.limits):
+        if not self.search_first or _limited(task.limits):
             return False, None, None
         allowed = usable(g, without)
-        if self._looks_at_landmarks(allowed):  # what `_narrowed` would settle at once
+        budget = self.search_first
+        if metric == "latency":
+            shrunk = LATENCY_FIRST_WORK // max(1, len(allowed))
+            budget = min(budget, max(LATENCY_FIRST_LEAST, shrunk))
+        elif self._looks_at_landmarks(allowed):  # what `_narrowed` would settle at once
             marks = landmarks(g, allowed)
             if marks is None:
                 return True, None, None  # a landmark no usable action achieves: no plan
@@ -193,9 +208,7 @@ class CpSatPlanner(SolvingPlanner):
         try:
             return (
                 True,
-                SearchPlanner(max_states=self.search_first).settle(
-                    task, g, length, metric, without
-                ),
+                SearchPlanner(max_states=budget).settle(task, g, length, metric, without),
                 None,
             )
         except SearchGaveUp as stop:

@@ -806,3 +806,29 @@ def test_cpsat_proves_a_wide_fastest_plan_by_its_floors(seed: int) -> None:
         {0: (3.956, 12), 54: (3.02, 11)}[seed]
     )
     assert check_plan(t, solved.plan) == []
+
+
+def test_by_elapsed_time_with_no_limit_the_search_goes_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fastest plan of parallel chains takes the search 12 expansions and CP-SAT's model
+    over a second: with no limit, the search goes first, as it does for sums. With too
+    small a budget for it, the model's turn comes and the answer is the same."""
+    from ido.planner.grounding import ground
+
+    t = parallel_chains(0)
+    g = ground(t)
+    modelled: list[int] = []
+    deepen = CpSatPlanner._deepen
+
+    def watched(self: CpSatPlanner, *args: Any, **kwargs: Any) -> Any:
+        modelled.append(1)
+        return deepen(self, *args, **kwargs)
+
+    monkeypatch.setattr(CpSatPlanner, "_deepen", watched)
+    first = CpSatPlanner().solve(t, g, "latency")
+    assert first is not None and first.optimal and not modelled
+    assert (first.plan.latency, len(first.plan.steps)) == pytest.approx((3.956, 12))
+    later = CpSatPlanner(search_first=3).solve(t, g, "latency")
+    assert modelled and later is not None and later.optimal
+    assert (later.plan.latency, len(later.plan.steps)) == pytest.approx((3.956, 12))
