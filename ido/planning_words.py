@@ -64,15 +64,21 @@ class Throttled:
 @contextmanager
 def beating(listener: Throttled | None, every: float = BEAT) -> Iterator[None]:
     """While the block runs, `tick` `listener` every `every` seconds from a thread of its
-    own, so a decision that plans on quietly still says so now and then."""
+    own, so a decision that plans on quietly still says so now and then. What the listener
+    raises there (a broken pipe) stops the beat and is raised again as the block ends, on
+    the deciding thread, as a report's would be; an error of the block's own comes first."""
     if listener is None:
         yield
         return
     done = threading.Event()
+    failed: list[BaseException] = []
 
     def beat() -> None:
-        while not done.wait(every):
-            listener.tick()
+        try:
+            while not done.wait(every):
+                listener.tick()
+        except BaseException as exc:  # raised again on the deciding thread, below
+            failed.append(exc)
 
     thread = threading.Thread(target=beat, name="ido-planning-words", daemon=True)
     thread.start()
@@ -81,6 +87,8 @@ def beating(listener: Throttled | None, every: float = BEAT) -> Iterator[None]:
     finally:
         done.set()
         thread.join()
+    if failed:
+        raise failed[0]
 
 
 def describe(data: Mapping[str, object]) -> str:

@@ -18,6 +18,7 @@ from ido.planner.solving import (
     Metric,
     Solution,
     SolvingPlanner,
+    holds_now,
     measure,
     ordered,
     plan_total,
@@ -476,8 +477,9 @@ class CpSatPlanner(SolvingPlanner):
             model.add(elapsed <= units(limits.deadline))
         if metric != "latency":
             return self._run(task, g, encoding, model, chosen, total(metric), hint, bound, floor)
-        # Ties on elapsed time go to the plan of fewer steps, so the steps' floor too.
-        fewest = _fewest_steps(g, usable)
+        # Ties on elapsed time go to the plan of fewer steps, so the steps' floor too (none
+        # when the goal holds already: the empty plan is in the model).
+        fewest = 0 if all(holds_now(t) for t in g.goal) else _fewest_steps(g, usable)
         if fewest > 1:
             model.add(cp_model.LinearExpr.sum(variables) >= fewest)
         least = (earliest, fewest)
@@ -929,8 +931,9 @@ def _limited(limits: Limits) -> bool:
 
 
 def _fewest_steps(g: Grounded, allowed: frozenset[int]) -> int:
-    """A lower bound on the steps of any plan among `allowed` (at least 1): every plan holds
-    an achiever of each landmark, and one step achieves only so many of them."""
+    """A lower bound on the steps of any plan among `allowed` that reaches a goal not
+    holding yet (at least 1): every such plan holds an achiever of each landmark, and one
+    step achieves only so many of them."""
     marks = landmarks(g, allowed)
     if not marks:
         return 1

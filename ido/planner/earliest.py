@@ -10,6 +10,11 @@ each of those facts true by such a chain, and waits at least as long.
 CP-SAT posts it under its elapsed-time variable, from the start (`earliest_units`); the
 search bounds each path by it, from the path's state and clocks (`Earliest.end`). Pure:
 no solver is imported here.
+
+The needs are the grounding's (`Grounded.needs`): the values other than a fluent's first
+that a step's preconditions fix. From the start that is every need that does not hold; from
+a later state, a need of a fluent's first value that no longer holds is left out, which
+only lowers the bound.
 """
 
 from __future__ import annotations
@@ -82,7 +87,7 @@ def earliest_units(g: Grounded, allowed: Iterable[int]) -> int | None:
     goal is out of their reach, even relaxed."""
     usable = sorted(allowed)
     latency = {a: float(units(g.actions[a].latency)) for a in usable}
-    end = Earliest(g, usable, latency).end(_initial, _at_once)
+    end = Earliest(g, usable, latency).end(_initial, at_once)
     return None if end is None else round(end)
 
 
@@ -90,7 +95,9 @@ def _initial(fact: Fact) -> bool:
     return fact[1] == 0  # a fluent's value 0 is the one it starts with
 
 
-def _at_once(_: int) -> float:
+def at_once(_: int) -> float:
+    """Every step free to start at once (from the start, or to bound a path from its state
+    alone)."""
     return 0.0
 
 

@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 from ido.errors import PlanningError
 from ido.planner import progress
-from ido.planner.earliest import Earliest, ready_from
+from ido.planner.earliest import Earliest, at_once, ready_from
 from ido.planner.grounding import Grounded, over_limit
 from ido.planner.lmcut import lm_cut
 from ido.planner.order import Footprint, atom_count
@@ -308,6 +308,7 @@ class AStarSearch:
         # Timed: no path ends before the earliest its goal can hold from its state and
         # clocks (`ido.planner.earliest`); by latency the bound, under a deadline a cut.
         self.earliest: Earliest | None = None
+        self._alone: dict[State, float | None] = {}  # per state: its goal's earliest end
         self.waits_on: dict[int, tuple[int, ...]] = {}
         if timed:
             self.earliest = Earliest(g, actions, {a: g.actions[a].latency for a in actions})
@@ -337,12 +338,12 @@ class AStarSearch:
             return  # a goal value no usable action writes
         estimate = _whole(estimate)  # a sum of whole millionths (or, by latency, steps)
         ahead = estimate
-        if timed:
+        if timed and not self._in_time(start, first.clock, 0.0):
+            return  # no plan reaches the goal (by the deadline)
+        if by_latency:
             end = self._earliest(start, first.clock)
-            if end is None or end > bounds[1] + 1e-9:
-                return  # no plan reaches the goal (by the deadline)
-            if by_latency:
-                ahead = float(units(end))
+            assert end is not None  # else not in time
+            ahead = float(units(end))
         self.states[start] = _Reached(0, missing, base, reached, [first])  # no cut hit yet
         at_least = _steps_left(estimate, dearest, floored)
         self.frontier.append((ahead, at_least, 0, next(self.order), start, first))
@@ -431,12 +432,12 @@ class AStarSearch:
                     if not plain and any(old.beats(new, limited) for old in others):
                         continue
                     ahead = left  # what the metric adds at least from here
-                    if timed:
+                    if timed and not self._in_time(after, clock, totaled[1]):
+                        continue  # no way on reaches the goal (by the deadline)
+                    if by_latency:
                         soonest = self._earliest(after, clock)
-                        if soonest is None or soonest > bounds[1] + 1e-9:
-                            continue  # no way on reaches the goal (by the deadline)
-                        if by_latency:
-                            ahead = max(0.0, units(soonest) - cost)
+                        assert soonest is not None  # else not in time
+                        ahead = max(0.0, units(soonest) - cost)
                     others[:] = [old for old in others if not new.beats(old, limited)] + [new]
                     at_least = count + _steps_left(left, dearest, floored)
                     heapq.heappush(
@@ -445,6 +446,29 @@ class AStarSearch:
             return None
         finally:
             self.expanded, self.compared = expanded, compared
+
+    def _in_time(self, state: State, clock: tuple[float, ...], elapsed: float) -> bool:
+        """Whether a path to `state` with `clock`, `elapsed` seconds long so far, may still
+        reach the goal by the deadline (if any). First from the state alone (each step
+        free to start at once, remembered per state): no step waits past `elapsed`, so the
+        path's own earliest end is no later than `elapsed` plus that, and only when this
+        misses the deadline do the path's clocks need a look (most paths, most of whose
+        deadlines never bind, are then settled by a lookup)."""
+        if state in self._alone:
+            alone = self._alone[state]
+        else:
+            earliest = self.earliest
+            assert earliest is not None  # made for every timed search, the only ones asking
+            alone = self._alone[state] = earliest.end(
+                lambda fact: state[fact[0]] == fact[1], at_once
+            )
+        if alone is None:
+            return False
+        deadline = self.bounds[1] + 1e-9
+        if elapsed + alone <= deadline:
+            return True
+        soonest = self._earliest(state, clock)
+        return soonest is not None and soonest <= deadline
 
     def _earliest(self, state: State, clock: tuple[float, ...]) -> float | None:
         """The earliest the goal can hold on a path to `state` with `clock`."""

@@ -91,7 +91,7 @@ class SolvingPlanner(ABC):
     def plan(self, task: Task) -> PlanResult:
         grounded = ground(task)
         errors = grounded.errors
-        if all(_holds_now(t) for t in grounded.goal):
+        if all(holds_now(t) for t in grounded.goal):
             return PlanResult(
                 "satisfied",
                 plan=Plan(()),
@@ -266,6 +266,7 @@ def step_of(task: Task, action: Action) -> Step:
     )
 
 
-def _holds_now(table: Table) -> bool:
+def holds_now(table: Table) -> bool:
+    """Whether `table` holds in the start state (every fluent at its value 0)."""
     zero = tuple(0 for _ in table.fluents)
     return zero in table.true_rows

@@ -832,3 +832,50 @@ def test_by_elapsed_time_with_no_limit_the_search_goes_first(
     later = CpSatPlanner(search_first=3).solve(t, g, "latency")
     assert modelled and later is not None and later.optimal
     assert (later.plan.latency, len(later.plan.steps)) == pytest.approx((3.956, 12))
+
+
+def test_by_elapsed_time_a_goal_that_holds_already_needs_no_step() -> None:
+    """The step floor is for goals not yet reached: with the goal holding at the start, the
+    empty plan is the fastest and shortest. With a floor of one step posted, CP-SAT stopped
+    on a one-step, zero-latency plan and called it proven (found in review)."""
+    from ido.planner.grounding import ground
+
+    a = Action
+    t = Task(
+        state={"m": {"status": "new", "where": "home"}, "x": {"b1": True, "b0": False}},
+        goal=("state.x.b1",),  # holds at the start
+        actions=(
+            a("o0", "q", 2.0, 0.0, 0.99, (), (("x.b0", False),)),
+            a("o1", "p", 1.0, 0.1, 0.99, ("!state.x.b1",), (("x.b1", True),)),
+            a("o2", "p", 0.5, 1.0, 0.9, ("!state.x.b1",), (("m.status", "shipped"),)),
+            a(
+                "o3",
+                "p",
+                2.0,
+                1.0,
+                0.9,
+                ("!state.x.b1", "state.m.where != 'road'"),
+                (("x.b1", False), ("m.status", "shipped")),
+            ),
+            a("o4", "q", 0.0, 1.5, 1.0, ("!state.x.b1",), (("x.b1", True), ("m.where", "depot"))),
+            a("o5", "q", 0.0, 0.0, 0.99, (), (("x.b0", True),)),
+            a(
+                "o6",
+                "p",
+                2.0,
+                0.0,
+                0.9,
+                ("state.x.b0 || state.x.b1", "state.m.status == 'shipped'"),
+                (("m.status", "new"), ("x.b1", False)),
+            ),
+            a("o7", "q", 1.0, 0.3, 1.0, ("state.x.b1",), (("m.where", "road"),)),
+            a("o8", "q", 1.0, 0.3, 1.0, ("state.x.b1 || state.x.b0",), (("x.b1", False),)),
+            a("w0", "p", 1.0, 0.2, 1.0, ("state.x.b0",), (("x.b1", True),)),
+        ),
+        weights=Weights(cost=0.0, latency=0.0, risk=0.0),
+        limits=Limits(deadline=1.0),
+        max_steps=3,
+    )
+    g = ground(t)
+    solved = CpSatPlanner(small=0, search_first=0, fallback_states=0).solve(t, g, "latency")
+    assert solved is not None and solved.optimal and solved.plan.capabilities == ()

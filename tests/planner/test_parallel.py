@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import replace
 
@@ -307,3 +308,42 @@ def test_the_earliest_end_is_often_the_fastest_plan_and_never_nothing() -> None:
         assert fastest is not None and floor is not None and floor > 0
         met += floor == units(fastest.plan.latency)
     assert met >= len(WIDE_SEEDS) // 2
+
+
+def test_from_any_path_no_plan_through_it_ends_before_the_earliest_end() -> None:
+    """The search's bound, checked against every plan itself rather than against the search
+    it guides: from each path's state and clocks (every path of up to four steps), no plan
+    that extends it reaches the goal sooner than `Earliest.end` says, and no plan at all
+    sooner than `earliest_units` (40 random tasks, every plan of up to four steps)."""
+    from ido.planner.critical import critical_units
+    from ido.planner.earliest import earliest_units
+    from ido.planner.grounding import ground
+    from ido.planner.order import atom_count
+    from ido.planner.search import AStarSearch, _tick
+    from ido.planner.successors import apply_step
+    from tests.planner.test_property import random_task
+
+    reached = 0
+
+    def walk(state, clock, path, elapsed, bounds) -> None:  # type: ignore[no-untyped-def]
+        nonlocal reached
+        bound = search._earliest(state, clock)
+        bounds = (*bounds, math.inf if bound is None else bound)
+        if search.goal.holds(state):
+            reached += 1
+            assert max(bounds) <= elapsed + 1e-9, (seed, path)
+            assert floor is not None and floor <= critical_units(g, list(path)), (seed, path)
+        if len(path) < 4:
+            for a in search.successors.of(state):
+                after = apply_step(state, g.eff[a])
+                ticked, end = _tick(clock, g.footprints[a], g.actions[a].latency)
+                walk(after, ticked, (*path, a), max(elapsed, end), bounds)
+
+    for seed in range(0, 120, 3):
+        task = replace(random_task(seed, small=seed % 2 == 0), limits=Limits())
+        g = ground(task)
+        search = AStarSearch(task, g, 4, "latency", frozenset())
+        floor = earliest_units(g, frozenset(search.successors.tests))
+        start = tuple(0 for _ in g.fluents)
+        walk(start, (0.0,) * (2 * atom_count(g.footprints)), (), 0.0, ())
+    assert reached > 1_000, reached  # plans checked, from all their paths

@@ -93,8 +93,31 @@ def test_beating_ticks_from_a_thread_of_its_own_until_the_block_ends() -> None:
             waited += 0.01
     assert len(shown) >= 3 and all(s.get("expanded") == 5 for s in shown)
     assert "ido-planning-words" not in {t.name for t in threading.enumerate()}
+    said = len(shown)
+    time.sleep(0.05)
+    assert len(shown) == said  # nothing after the block
     with beating(None):  # nothing to tell: no thread
         assert "ido-planning-words" not in {t.name for t in threading.enumerate()}
+
+
+def test_what_the_listener_raises_on_the_beat_is_raised_as_the_decision_ends() -> None:
+    """A broken pipe while the beat says a line stops the beat, and is raised on the
+    deciding thread when the block ends (as a report's would be), not printed by the
+    thread as a traceback and lost (found in review)."""
+    import threading
+    import time
+
+    def show(data: Mapping[str, object]) -> None:
+        raise BrokenPipeError("stderr closed")
+
+    throttled = Throttled(show, after=0.0, gap=0.0)
+    with pytest.raises(BrokenPipeError), beating(throttled, every=0.01):
+        waited = 0.0
+        while waited < 10.0 and any(t.name == "ido-planning-words" for t in threading.enumerate()):
+            time.sleep(0.01)
+            waited += 0.01
+    with pytest.raises(KeyError), beating(throttled, every=0.01):  # the block's own first
+        raise KeyError("the decision's own")
 
 
 def test_alternatives_solved_side_by_side_report_to_the_deciding_threads_listener() -> None:
