@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ido.errors import PlanningError
@@ -189,9 +190,13 @@ class CpSatPlanner(SolvingPlanner):
         out over every action for each path: its budget shrinks as the actions grow
         (`LATENCY_FIRST_WORK`). Most fastest plans of parallel chains take it a few
         expansions, where CP-SAT's model, which must also order the steps, takes hundreds
-        of milliseconds.
+        of milliseconds. A deadline then bounds the metric itself, which the paths carry
+        anyway: it goes first under one too (and drops what cannot meet it).
         """
-        if not self.search_first or _limited(task.limits):
+        limits = task.limits
+        if metric == "latency":  # a deadline bounds the metric itself: nothing more to keep
+            limits = replace(limits, deadline=None)
+        if not self.search_first or _limited(limits):
             return False, None, None
         allowed = usable(g, without)
         budget = self.search_first

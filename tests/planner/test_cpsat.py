@@ -879,3 +879,20 @@ def test_by_elapsed_time_a_goal_that_holds_already_needs_no_step() -> None:
     g = ground(t)
     solved = CpSatPlanner(small=0, search_first=0, fallback_states=0).solve(t, g, "latency")
     assert solved is not None and solved.optimal and solved.plan.capabilities == ()
+
+
+def test_by_elapsed_time_under_a_deadline_the_search_goes_first_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A deadline bounds the elapsed time itself, which the search's paths carry anyway: it
+    goes first under one too, and a deadline below the earliest end is refused at once."""
+    from ido.planner.grounding import ground
+
+    monkeypatch.setattr(CpSatPlanner, "_deepen", lambda *args, **kwargs: pytest.fail("a model"))
+    met = parallel_chains(54)
+    assert met.limits.deadline == 5.0
+    found = CpSatPlanner().solve(met, ground(met), "latency")
+    assert found is not None and found.optimal and found.plan.latency == pytest.approx(3.02)
+    missed = parallel_chains(1)  # a deadline of 1 s; no plan ends before 3.273 s
+    assert missed.limits.deadline == 1.0
+    assert CpSatPlanner().solve(missed, ground(missed), "latency") is None
