@@ -100,7 +100,10 @@ def describe(data: Mapping[str, object]) -> str:
         which = ""
         if isinstance(left_out, list) and left_out:
             which = f" for an alternative without {', '.join(map(str, left_out))}"
-        return f"{head}: exact search{which}, {data['expanded']:,} states expanded"
+        expanded = data["expanded"]
+        if not expanded:  # as it starts (said again while it works up to its first count)
+            return f"{head}: exact search{which} started"
+        return f"{head}: exact search{which}, {expanded:,} states expanded"
     if data.get("stage") == "cpsat":
         return (
             f"{head}: CP-SAT solve, plans of up to {data['steps']} steps "

@@ -41,10 +41,12 @@ PRUNE_FROM = 32  # from this many usable capabilities, landmark bounds narrow ea
 SHORTLIST = 3  # achievers per landmark (by the objective) in the first, narrow solve
 FEWEST_FIRST = 4  # a landmark floor of steps up to SHORT / this is tried before SHORT
 SEARCH_FIRST = 20_000  # expansions the exact search gets first on a task with no limit
-# By elapsed time, each path's bound passes over every action: the search first gets
-# this many expansions × usable actions, and at least LATENCY_FIRST_LEAST expansions.
+# By elapsed time, each path's bound passes over every action: the search goes first only
+# up to LATENCY_FIRST_MOST usable capabilities, for expansions × capabilities of at most
+# LATENCY_FIRST_WORK (and at least LATENCY_FIRST_LEAST expansions).
 LATENCY_FIRST_WORK = 100_000
 LATENCY_FIRST_LEAST = 100
+LATENCY_FIRST_MOST = 200
 WALL_FACTOR = 100  # a solve stops at this many times its deterministic limit in real seconds
 
 
@@ -107,8 +109,9 @@ class CpSatPlanner(SolvingPlanner):
             "wall_time_limit": wall_limit(task.time_limit),
             "small_problems": f"astar when at most {self.small} capabilities are usable",
             "search_first": f"astar first, up to {self.search_first:,} expansions, when no "
-            "limit other than max_steps is set (by elapsed time, up to "
-            f"{LATENCY_FIRST_WORK:,} ÷ usable capabilities, at least {LATENCY_FIRST_LEAST})",
+            "limit other than max_steps is set (by elapsed time, a deadline too, up to "
+            f"{LATENCY_FIRST_MOST} usable capabilities, for {LATENCY_FIRST_WORK:,} ÷ usable "
+            f"capabilities expansions, at least {LATENCY_FIRST_LEAST})",
         }
 
     def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
@@ -188,9 +191,11 @@ class CpSatPlanner(SolvingPlanner):
 
         By elapsed time, the search's bound is the earliest end of the goal, which it works
         out over every action for each path: its budget shrinks as the actions grow
-        (`LATENCY_FIRST_WORK`). Most fastest plans of parallel chains take it a few
-        expansions, where CP-SAT's model, which must also order the steps, takes hundreds
-        of milliseconds. A deadline then bounds the metric itself, which the paths carry
+        (`LATENCY_FIRST_WORK`), and past `LATENCY_FIRST_MOST` usable capabilities the model
+        goes first (at 1,000 capabilities with about 20 rivals per stage, the search's few
+        expansions cost twice CP-SAT's solve). Most fastest plans of parallel chains take it
+        a few expansions, where CP-SAT's model, which must also order the steps, takes
+        hundreds of milliseconds. A deadline then bounds the metric itself, which the paths carry
         anyway: it goes first under one too (and drops what cannot meet it).
         """
         limits = task.limits
@@ -201,6 +206,8 @@ class CpSatPlanner(SolvingPlanner):
         allowed = usable(g, without)
         budget = self.search_first
         if metric == "latency":
+            if len(allowed) > LATENCY_FIRST_MOST:
+                return False, None, None
             shrunk = LATENCY_FIRST_WORK // max(1, len(allowed))
             budget = min(budget, max(LATENCY_FIRST_LEAST, shrunk))
         elif self._looks_at_landmarks(allowed):  # what `_narrowed` would settle at once

@@ -20,7 +20,7 @@ from contextvars import ContextVar
 
 Listener = Callable[[Mapping[str, object]], None]
 
-EVERY = 20_000  # search expansions between reports (one to three seconds of search here)
+EVERY = 1_000  # search expansions between reports (0.03 s of plain search to 2 s of timed)
 
 _listener: ContextVar[Listener | None] = ContextVar("ido_planning_progress", default=None)
 

@@ -896,3 +896,26 @@ def test_by_elapsed_time_under_a_deadline_the_search_goes_first_too(
     missed = parallel_chains(1)  # a deadline of 1 s; no plan ends before 3.273 s
     assert missed.limits.deadline == 1.0
     assert CpSatPlanner().solve(missed, ground(missed), "latency") is None
+
+
+def test_by_elapsed_time_a_large_catalog_goes_to_the_model_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each path's bound passes over every usable capability: past `LATENCY_FIRST_MOST` of
+    them, the model goes first (the answer is the same)."""
+    import ido.planner.cpsat as cpsat
+    from ido.planner.grounding import ground
+
+    modelled: list[int] = []
+    deepen = CpSatPlanner._deepen
+
+    def watched(self: CpSatPlanner, *args: Any, **kwargs: Any) -> Any:
+        modelled.append(1)
+        return deepen(self, *args, **kwargs)
+
+    monkeypatch.setattr(CpSatPlanner, "_deepen", watched)
+    monkeypatch.setattr(cpsat, "LATENCY_FIRST_MOST", 30)  # parallel_chains(0): 38 usable
+    t = parallel_chains(0)
+    found = CpSatPlanner().solve(t, ground(t), "latency")
+    assert modelled and found is not None and found.optimal
+    assert (found.plan.latency, len(found.plan.steps)) == pytest.approx((3.956, 12))
