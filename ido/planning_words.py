@@ -62,8 +62,8 @@ class Throttled:
 
 
 @contextmanager
-def beating(listener: Throttled | None, every: float = BEAT) -> Iterator[None]:
-    """While the block runs, `tick` `listener` every `every` seconds from a thread of its
+def beating(listener: Throttled | None, every: float | None = None) -> Iterator[None]:
+    """While the block runs, `tick` `listener` every `every` seconds (`BEAT`) from a thread of its
     own, so a decision that plans on quietly still says so now and then. What the listener
     raises there (a broken pipe) stops the beat and is raised again as the block ends, on
     the deciding thread, as a report's would be; an error of the block's own comes first."""
@@ -72,6 +72,7 @@ def beating(listener: Throttled | None, every: float = BEAT) -> Iterator[None]:
         return
     done = threading.Event()
     failed: list[BaseException] = []
+    every = BEAT if every is None else every
 
     def beat() -> None:
         try:

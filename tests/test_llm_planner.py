@@ -415,6 +415,7 @@ def test_ido_run_says_when_a_slow_decision_asks_the_model(
 
     monkeypatch.setattr(planning_words, "AFTER", 0.0)
     monkeypatch.setattr(planning_words, "GAP", 0.0)
+    monkeypatch.setattr(planning_words, "BEAT", 3600.0)  # the planners' reports only
     _, url = serve([PAY_AND_SHIP])
     use_llm(project, url)
     code, out = ido("run", "ship-order")

@@ -164,6 +164,7 @@ def test_a_slow_decision_tells_the_listener_how_planning_goes_and_journals_nothi
 
     monkeypatch.setattr(planning_words, "AFTER", 0.0)
     monkeypatch.setattr(planning_words, "GAP", 0.0)
+    monkeypatch.setattr(planning_words, "BEAT", 3600.0)  # the planners' reports only
     monkeypatch.setattr(progress, "EVERY", 1)
     heard: list[tuple[str, dict[str, object]]] = []
     rt, journal = runtime(project)
@@ -180,7 +181,11 @@ def test_a_slow_decision_tells_the_listener_how_planning_goes_and_journals_nothi
     assert "planning" not in kinds
     from ido.cli import _progress_lines
 
-    line = _progress_lines("planning", {**planning[0], "seconds": 1.25})
+    started, *counted = planning  # the search reports as it starts, then every EVERY
+    assert started["expanded"] == 0 and counted
+    line = _progress_lines("planning", {**started, "seconds": 1.25})
+    assert line == ["  … decision 1: planning 1.2s: exact search started"]
+    line = _progress_lines("planning", {**counted[0], "seconds": 3.5})
     assert line == [
-        f"  … decision 1: planning 1.2s: exact search, {planning[0]['expanded']:,} states expanded"
+        f"  … decision 1: planning 3.5s: exact search, {counted[0]['expanded']:,} states expanded"
     ]
