@@ -96,18 +96,18 @@ def describe(data: Mapping[str, object]) -> str:
     """A report in words: `planning 3.1s: exact search, 120,000 states expanded`."""
     seconds = data.get("seconds", 0.0)
     head = f"planning {seconds if isinstance(seconds, (int, float)) else 0.0:.1f}s"
+    left_out = data.get("without")
+    which = ""
+    if isinstance(left_out, list) and left_out:
+        which = f" for an alternative without {', '.join(map(str, left_out))}"
     if data.get("stage") == "search":
-        left_out = data.get("without")
-        which = ""
-        if isinstance(left_out, list) and left_out:
-            which = f" for an alternative without {', '.join(map(str, left_out))}"
         expanded = data["expanded"]
         if not expanded:  # as it starts (said again while it works up to its first count)
             return f"{head}: exact search{which} started"
         return f"{head}: exact search{which}, {expanded:,} states expanded"
     if data.get("stage") == "cpsat":
         return (
-            f"{head}: CP-SAT solve, plans of up to {data['steps']} steps "
+            f"{head}: CP-SAT solve{which}, plans of up to {data['steps']} steps "
             f"over {data['capabilities']:,} capabilities"
         )
     if data.get("stage") == "llm":

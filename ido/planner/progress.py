@@ -35,6 +35,19 @@ def listening(listener: Listener | None) -> Iterator[None]:
         _listener.reset(token)
 
 
+@contextmanager
+def adding(**data: object) -> Iterator[None]:
+    """Add `data` to each report made on this thread until the block ends (a report's own
+    values first): the capability an alternative's solve leaves out, whichever planner
+    solves it."""
+    listener = _listener.get()
+    if listener is None:
+        yield
+        return
+    with listening(lambda reported: listener({**data, **reported})):
+        yield
+
+
 def report(**data: object) -> None:
     """Tell this thread's listener, if it has one: `stage` ("search", "cpsat" or "llm")
     and the stage's own counts."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ido.errors import PlanningError
+from ido.planner import progress
 from ido.planner.bounds import TOLERANCE, landmarks, plan_floor
 from ido.planner.explain import alternative_why, constraint_reports, fits, infeasible
 from ido.planner.grounding import Grounded, goal_reachable, ground
@@ -147,7 +148,8 @@ class SolvingPlanner(ABC):
 
         def without(name: str) -> Solution | None:
             try:
-                return self.solve(task, grounded, without=frozenset({name}), near=best)
+                with progress.adding(without=[name]):
+                    return self.solve(task, grounded, without=frozenset({name}), near=best)
             except PlanningError as exc:
                 gave_up[name] = str(exc)
                 return None

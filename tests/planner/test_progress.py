@@ -50,6 +50,22 @@ def test_nothing_is_reported_outside_a_listening_block() -> None:
     assert reports == []
 
 
+def test_adding_puts_values_into_each_report_the_reports_own_first() -> None:
+    reports: list[Mapping[str, object]] = []
+    with progress.adding(without=["x"]):  # no listener: nothing to add to
+        progress.report(stage="cpsat")
+    with progress.listening(reports.append):
+        with progress.adding(without=["x"]):
+            progress.report(stage="cpsat", steps=3)
+            progress.report(stage="search", expanded=0, without=["y"])
+        progress.report(stage="cpsat", steps=4)
+    assert reports == [
+        {"without": ["x"], "stage": "cpsat", "steps": 3},
+        {"without": ["y"], "stage": "search", "expanded": 0},
+        {"stage": "cpsat", "steps": 4},
+    ]
+
+
 def test_throttled_passes_on_reports_only_after_a_while_and_then_now_and_then() -> None:
     now = [100.0]
     shown: list[Mapping[str, object]] = []
@@ -132,13 +148,20 @@ def test_alternatives_solved_side_by_side_report_to_the_deciding_threads_listene
 
     from test_cpsat import PAY_SLOW, SHIP_DHL, SHOP, SMS, task
 
-    heard: list[str] = []
+    heard: list[tuple[str, object]] = []
     t = task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], alternatives=3)
     planner = CpSatPlanner(threads=3, small=0, search_first=0)
-    with progress.listening(lambda data: heard.append(threading.current_thread().name)):
-        planner.plan(t)
+    with progress.listening(
+        lambda data: heard.append((threading.current_thread().name, data.get("without")))
+    ):
+        result = planner.plan(t)
     deciding = threading.current_thread().name
-    assert deciding in heard and any(name != deciding for name in heard)
+    assert deciding in {name for name, _ in heard}
+    assert any(name != deciding for name, _ in heard)
+    # each alternative's solves name the capability they leave out, the others none
+    chosen = set(result.plan.capabilities) if result.plan else set()
+    left_out = [w for _, w in heard if w is not None]
+    assert left_out and all(isinstance(w, list) and set(w) <= chosen for w in left_out)
 
 
 def test_reports_read_as_words() -> None:
@@ -151,6 +174,11 @@ def test_reports_read_as_words() -> None:
     solve = {"stage": "cpsat", "steps": 16, "capabilities": 1234, "seconds": 1.0}
     assert describe(solve) == (
         "planning 1.0s: CP-SAT solve, plans of up to 16 steps over 1,234 capabilities"
+    )
+    alternative = {**solve, "without": ["ship-dhl"]}
+    assert describe(alternative) == (
+        "planning 1.0s: CP-SAT solve for an alternative without ship-dhl, plans of up to 16 "
+        "steps over 1,234 capabilities"
     )
 
 
