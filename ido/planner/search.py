@@ -312,7 +312,7 @@ class AStarSearch:
         self.waits_on: dict[int, tuple[int, ...]] = {}
         if timed:
             self.earliest = Earliest(g, actions, {a: g.actions[a].latency for a in actions})
-            n = atom_count(prints)
+            n = atom_count(prints)  # per step, the clocks it waits for: writes, then uses
             self.waits_on = {
                 a: (*prints[a].touches(), *(n + f for f in prints[a].writes)) for a in actions
             }
@@ -338,12 +338,13 @@ class AStarSearch:
             return  # a goal value no usable action writes
         estimate = _whole(estimate)  # a sum of whole millionths (or, by latency, steps)
         ahead = estimate
-        if timed and not self._in_time(start, first.clock, 0.0):
-            return  # no plan reaches the goal (by the deadline)
-        if by_latency:
+        if by_latency:  # the estimate is the earliest end, which is also the deadline's test
             end = self._earliest(start, first.clock)
-            assert end is not None  # else not in time
+            if end is None or end > bounds[1] + 1e-9:
+                return  # no plan reaches the goal (by the deadline)
             ahead = float(units(end))
+        elif timed and not self._in_time(start, first.clock, 0.0):
+            return  # no plan reaches the goal by the deadline
         self.states[start] = _Reached(0, missing, base, reached, [first])  # no cut hit yet
         at_least = _steps_left(estimate, dearest, floored)
         self.frontier.append((ahead, at_least, 0, next(self.order), start, first))
@@ -363,7 +364,7 @@ class AStarSearch:
         successors, goal, weight, sums = self.successors, self.goal, self.weight, self.sums
         bounds, limited, timed, plain = self.bounds, self.limited, self.timed, self.plain
         prints, remaining, cuts = self.prints, self.remaining, self.cuts
-        by_latency, order = self.by_latency, self.order
+        by_latency, order, waits_on = self.by_latency, self.order, self.waits_on
         dearest, floored = self.dearest, self.floored
         frontier, states = self.frontier, self.states
         effects, mark = g.eff, cuts.mark
@@ -406,7 +407,9 @@ class AStarSearch:
                     if limited or timed:
                         totals = [x + y for x, y in zip(label.sums, sums[a])]
                         if timed:
-                            clock, end = _tick(label.clock, prints[a], g.actions[a].latency)
+                            clock, end = _tick(
+                                label.clock, prints[a], waits_on[a], g.actions[a].latency
+                            )
                             totals[1] = max(label.sums[1], end)
                         if any(total > bound + 1e-9 for total, bound in zip(totals, bounds)):
                             continue
@@ -432,12 +435,13 @@ class AStarSearch:
                     if not plain and any(old.beats(new, limited) for old in others):
                         continue
                     ahead = left  # what the metric adds at least from here
-                    if timed and not self._in_time(after, clock, totaled[1]):
-                        continue  # no way on reaches the goal (by the deadline)
-                    if by_latency:
+                    if by_latency:  # the earliest end: the estimate and the deadline's test
                         soonest = self._earliest(after, clock)
-                        assert soonest is not None  # else not in time
+                        if soonest is None or soonest > bounds[1] + 1e-9:
+                            continue  # no way on reaches the goal (by the deadline)
                         ahead = max(0.0, units(soonest) - cost)
+                    elif timed and not self._in_time(after, clock, totaled[1]):
+                        continue  # no way on reaches the goal by the deadline
                     others[:] = [old for old in others if not new.beats(old, limited)] + [new]
                     at_least = count + _steps_left(left, dearest, floored)
                     heapq.heappush(
@@ -449,7 +453,8 @@ class AStarSearch:
 
     def _in_time(self, state: State, clock: tuple[float, ...], elapsed: float) -> bool:
         """Whether a path to `state` with `clock`, `elapsed` seconds long so far, may still
-        reach the goal by the deadline (if any). First from the state alone (each step
+        reach the goal by the deadline, for a metric other than elapsed time (which works
+        out the path's earliest end in any case). First from the state alone (each step
         free to start at once, remembered per state): no step waits past `elapsed`, so the
         path's own earliest end is no later than `elapsed` plus that, and only when this
         misses the deadline do the path's clocks need a look (most paths, most of whose
@@ -496,12 +501,12 @@ def _steps_left(left: float, dearest: float, floored: bool) -> float:
 
 
 def _tick(
-    clock: tuple[float, ...], used: Footprint, latency: float
+    clock: tuple[float, ...], used: Footprint, waits_on: Sequence[int], latency: float
 ) -> tuple[tuple[float, ...], float]:
-    """The clocks after a step that starts once every step it interferes with has ended."""
+    """The clocks after a step that starts once every step it interferes with has ended
+    (`waits_on`: the clocks it waits for, `AStarSearch.waits_on`)."""
     n = len(clock) // 2
-    begin = max([0.0, *(clock[f] for f in used.touches()), *(clock[n + f] for f in used.writes)])
-    end = begin + latency
+    end = ready_from(clock, waits_on) + latency
     new = list(clock)
     for f in used.writes:
         new[f] = end

@@ -336,7 +336,9 @@ def test_from_any_path_no_plan_through_it_ends_before_the_earliest_end() -> None
         if len(path) < 4:
             for a in search.successors.of(state):
                 after = apply_step(state, g.eff[a])
-                ticked, end = _tick(clock, g.footprints[a], g.actions[a].latency)
+                ticked, end = _tick(
+                    clock, g.footprints[a], search.waits_on[a], g.actions[a].latency
+                )
                 walk(after, ticked, (*path, a), max(elapsed, end), bounds)
 
     for seed in range(0, 120, 3):
