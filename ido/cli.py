@@ -246,7 +246,7 @@ def _decide_once(loaded: Any, chosen: Any, alternatives: int) -> Any:
     """Observe once and decide once, as `ido plan` does: nothing is executed or journaled."""
     from ido.decide import History, decide
     from ido.observe import boolean_facts, observe, snapshot
-    from ido.planner import get_planner, progress
+    from ido.planner import get_planner
 
     observations = []
     for name in chosen.spec.observers:
@@ -254,11 +254,11 @@ def _decide_once(loaded: Any, chosen: Any, alternatives: int) -> Any:
         origin = loaded.origin(observer)
         observations.append(observe(observer, origin.file.parent, Path.cwd()))
     state = snapshot(chosen, observations, {}, boolean_facts(loaded))
-    from ido.planning_words import beating
+    from ido.planning_words import telling
 
     planner = get_planner(chosen.spec.planner, settings=chosen.spec.llm)
     listener = _planning_to_terminal()
-    with beating(listener), progress.listening(listener):
+    with telling(listener):
         return decide(
             chosen,
             loaded,

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
+from ido.planner import progress
 from ido.planner.progress import Listener
 
 AFTER = 1.0  # seconds a decision plans before `Throttled` passes a report on
@@ -90,6 +91,14 @@ def beating(listener: Throttled | None, every: float | None = None) -> Iterator[
         thread.join()
     if failed:
         raise failed[0]
+
+
+@contextmanager
+def telling(listener: Throttled | None) -> Iterator[None]:
+    """While the block runs (a decision), what the planners report on this thread goes to
+    `listener` (`progress.listening`), and is said again while they are quiet (`beating`)."""
+    with beating(listener), progress.listening(listener):
+        yield
 
 
 def describe(data: Mapping[str, object]) -> str:

@@ -22,9 +22,9 @@ from ido.journal import Journal, Pending, stamp
 from ido.loading import Catalog
 from ido.model import Intent
 from ido.observe import boolean_facts, observe, snapshot
-from ido.planner import Planner, get_planner, progress
+from ido.planner import Planner, get_planner
 from ido.planner.types import Step
-from ido.planning_words import Throttled, beating
+from ido.planning_words import Throttled, telling
 from ido.policy import PLAN, rulebook
 from ido.runtime import stopping
 from ido.runtime.bindings import Outcome
@@ -471,7 +471,7 @@ class LocalRuntime:
         started = time.perf_counter()
         intent = self.env.intent(run.intent)
         listener = self._planning(run)
-        with beating(listener), progress.listening(listener):
+        with telling(listener):
             decision = decide(
                 intent,
                 self.catalog,
