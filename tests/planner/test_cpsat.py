@@ -808,19 +808,6 @@ def test_cpsat_proves_a_wide_fastest_plan_by_its_floors(seed: int) -> None:
     assert check_plan(t, solved.plan) == []
 
 
-def _models_built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """A list that grows by one each time the CP-SAT backend goes to its model."""
-    modelled: list[int] = []
-    deepen = CpSatPlanner._deepen
-
-    def watched(self: CpSatPlanner, *args: Any, **kwargs: Any) -> Any:
-        modelled.append(1)
-        return deepen(self, *args, **kwargs)
-
-    monkeypatch.setattr(CpSatPlanner, "_deepen", watched)
-    return modelled
-
-
 def test_by_elapsed_time_with_no_limit_the_search_goes_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -831,7 +818,7 @@ def test_by_elapsed_time_with_no_limit_the_search_goes_first(
 
     t = parallel_chains(0)
     g = ground(t)
-    modelled = _models_built(monkeypatch)
+    modelled = _no_deepening(monkeypatch)
     first = CpSatPlanner().solve(t, g, "latency")
     assert first is not None and first.optimal and not modelled
     assert (first.plan.latency, len(first.plan.steps)) == pytest.approx((3.956, 12))
@@ -912,7 +899,7 @@ def test_by_elapsed_time_a_large_catalog_goes_to_the_model_first(
     import ido.planner.cpsat as cpsat
     from ido.planner.grounding import ground
 
-    modelled = _models_built(monkeypatch)
+    modelled = _no_deepening(monkeypatch)
     monkeypatch.setattr(cpsat, "LATENCY_FIRST_MOST", 30)  # parallel_chains(0): 38 usable
     t = parallel_chains(0)
     found = CpSatPlanner().solve(t, ground(t), "latency")
