@@ -3,8 +3,9 @@
 The planners stay pure: they do no I/O, read no clock and hold no listener of their own.
 Whoever runs a decision (`ido plan`, the runtime) sets a listener for it with `listening`,
 on the thread that decides, and the planners `report` to whatever listener that thread
-has, if any: the search every `EVERY` expansions (naming the capability an alternative
-leaves out), CP-SAT before each solve, a model planner before each call it pays for. A
+has, if any: the search as it starts and every `EVERY` expansions, CP-SAT before each
+solve, a model planner before each call it pays for; an alternative's solves add the
+capability they leave out (`adding`, set by `SolvingPlanner._alternatives`). A
 report changes nothing the planner does: a decision with a listener is the same decision.
 Solves on a pool's threads (CP-SAT's alternatives, side by side) run in a copy of the
 deciding thread's context, so they report to its listener too, which must then take

@@ -371,7 +371,7 @@ class AStarSearch:
         expanded, compared = self.expanded, self.compared
         # As it starts (or goes on), then every EVERY expansions: a listener that says the
         # latest report again while a decision is quiet then names the right stage.
-        progress.report(stage="search", expanded=expanded, without=sorted(self.without))
+        progress.report(stage="search", expanded=expanded)
         try:
             while frontier:
                 entry = heapq.heappop(frontier)
@@ -387,7 +387,7 @@ class AStarSearch:
                     raise SearchGaveUp(f"expanded {expanded:,} states", self)
                 expanded += 1
                 if not expanded % progress.EVERY:
-                    progress.report(stage="search", expanded=expanded, without=sorted(self.without))
+                    progress.report(stage="search", expanded=expanded)
                 if label.steps >= limit:
                     continue
                 was = here.hit

@@ -141,6 +141,25 @@ def test_what_the_listener_raises_on_the_beat_is_raised_as_the_decision_ends() -
         raise KeyError("the decision's own")
 
 
+def test_the_searchs_alternatives_name_what_they_leave_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The search's reports for an alternative name the capability it leaves out, as every
+    planner's do (`progress.adding`), and the main solve's name none."""
+    from test_cpsat import PAY_SLOW, SHIP_DHL, SHOP, SMS, task
+
+    monkeypatch.setattr(progress, "EVERY", 1)
+    reports: list[Mapping[str, object]] = []
+    with progress.listening(reports.append):
+        result = SearchPlanner().plan(task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], alternatives=2))
+    assert result.plan is not None
+    named = [r["without"] for r in reports if "without" in r]
+    assert any("without" not in r for r in reports)
+    assert named and all(
+        isinstance(w, list) and len(w) == 1 and w[0] in result.plan.capabilities for w in named
+    )
+
+
 def test_alternatives_solved_side_by_side_report_to_the_deciding_threads_listener() -> None:
     """CP-SAT's alternatives run on a pool's threads, in a copy of the deciding thread's
     context: their solves report too."""
