@@ -77,8 +77,9 @@ def child(planner: str, domain: Path, problem: Path, plan: Path) -> None:
     else:
         # Start-up, not planning: what `ido.__main__` imports before it freezes the objects
         # made so far (`gc.freeze`), as it does; then what the command imports on its way
-        # (ido.observe brings the HTTP client for HTTP observers), and CEL's environment,
-        # built once a process.
+        # (ido.observe brings the HTTP client for HTTP observers; ido.planning_words its
+        # progress lines, imported as the decision starts), and CEL's environment, built
+        # once a process.
         import ido.cli
         import ido.exiting
         import ido.fanout
@@ -91,7 +92,8 @@ def child(planner: str, domain: Path, problem: Path, plan: Path) -> None:
         import ido.observe
         import ido.pddl
         import ido.planner.cpsat
-        import ido.planner.search  # noqa: F401  (this block: loaded, not used by name)
+        import ido.planner.search
+        import ido.planning_words  # noqa: F401  (this block: loaded, not used by name)
         from ido.cli import _decide_once, _ipc_plan, _on_planner, _pddl_intent
         from ido.conditions import compile_condition
 
