@@ -322,7 +322,7 @@ PROFILED = {
     ("tables.py", "reads"): "  Tabulator.reads (fluent overlap scan)",
     ("tables.py", "_with_values"): "  _with_values (state copy per row)",
     ("conditions.py", "evaluate"): "  Condition.evaluate (CEL eval)",
-    ("cpsat.py", "_solve"): "_solve — model build + solve",
+    ("_planner.py", "_solve"): "_solve — model build + solve",
     ("cp_model.py", "solve"): "  CpSolver.solve (the C++ search)",
     ("cpsat.py", "_alternatives"): "_alternatives",
     ("cpsat.py", "_unconstrained"): "_unconstrained",

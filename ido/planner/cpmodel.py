@@ -1,8 +1,8 @@
 """OR-Tools' CpModel as ido builds it; imported only when a CP-SAT model is built, so a
 decision the exact search settles (`CpSatPlanner.search_first`) never loads OR-Tools.
 
-This and `ido.planner.cpsat` are the only modules that import OR-Tools (STYLE 4):
-`ido.planner.critical` takes what it needs from here."""
+This and `ido.planner.cpsat`'s `_solves` and `_encoding` are the only modules that import
+OR-Tools (STYLE 4): `ido.planner.critical` takes what it needs from here."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from ido.planner.solving import units
 
 if TYPE_CHECKING:
     from ido.planner.cpmodel import IntVar, Model, Solved
-    from ido.planner.cpsat import _Encoding
+    from ido.planner.cpsat._encoding import _Encoding
     from ido.planner.grounding import Grounded
 
 

@@ -26,7 +26,9 @@ from ido.planner.bounds import (
     over,
     plan_floor,
 )
-from ido.planner.cpsat import CpSatPlanner, _swapped
+from ido.planner.cpsat import CpSatPlanner
+from ido.planner.cpsat._encoding import _Encoding
+from ido.planner.cpsat._shortcuts import _swapped
 from ido.planner.grounding import goal_reachable, ground
 from ido.planner.search import SearchPlanner
 from ido.planner.simulate import check_plan
@@ -207,14 +209,14 @@ def test_the_alternatives_threads_build_each_encoding_once(
     timing: the slowed build makes the two threads ask for the encoding at once, so without
     the lock it fails on most seeds (7 of 8 when it was written), never with it."""
     built: list[tuple[int, bool, frozenset[int]]] = []
-    build = cpsat._Encoding.__init__
+    build = _Encoding.__init__
 
     def counted(self: Any, g: Any, horizon: int, actions: frozenset[int], timed: bool) -> None:
         time.sleep(0.01)  # a slow build: the other thread asks for it meanwhile
         build(self, g, horizon, actions, timed)
         built.append((horizon, timed, actions))
 
-    monkeypatch.setattr(cpsat._Encoding, "__init__", counted)
+    monkeypatch.setattr(_Encoding, "__init__", counted)
     result = CpSatPlanner(prune_from=1, threads=2).plan(provider_task(seed))
     assert len(result.alternatives) >= 2
     assert len(built) == len(set(built)), built

@@ -896,11 +896,11 @@ def test_by_elapsed_time_a_large_catalog_goes_to_the_model_first(
 ) -> None:
     """Each path's bound passes over every usable capability: past `LATENCY_FIRST_MOST` of
     them, the model goes first (the answer is the same)."""
-    import ido.planner.cpsat as cpsat
+    from ido.planner.cpsat import _planner
     from ido.planner.grounding import ground
 
     modelled = _no_deepening(monkeypatch)
-    monkeypatch.setattr(cpsat, "LATENCY_FIRST_MOST", 30)  # parallel_chains(0): 38 usable
+    monkeypatch.setattr(_planner, "LATENCY_FIRST_MOST", 30)  # parallel_chains(0): 38 usable
     t = parallel_chains(0)
     found = CpSatPlanner().solve(t, ground(t), "latency")
     assert modelled and found is not None and found.optimal

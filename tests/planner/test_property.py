@@ -600,7 +600,7 @@ def test_under_a_deadline_a_pipeline_is_planned_at_the_brute_force_optimum(seed:
 def test_a_pipeline_of_a_thousand_stages_is_told_a_sequence_without_recursion() -> None:
     """Whether a plan can only be a sequence is worked out in a loop: 1,000 stages whose
     names sort against their order (a recursion a stage deep overflowed at about 500)."""
-    from ido.planner.cpsat import _serial
+    from ido.planner.cpsat._shortcuts import _serial
     from ido.planner.grounding import ground
 
     n = 1000
@@ -627,7 +627,7 @@ def test_a_pipeline_of_a_thousand_stages_is_told_a_sequence_without_recursion() 
 def test_the_pipeline_tasks_are_sequences_or_not_and_bind_their_deadline() -> None:
     """The test above is not vacuous: half its tasks are sequences (`_serial`), half are
     not, and in many the deadline rules out the plan that would be best without it."""
-    from ido.planner.cpsat import _serial
+    from ido.planner.cpsat._shortcuts import _serial
     from ido.planner.grounding import ground
 
     tasks = [pipeline_task(s) for s in PIPELINE_SEEDS]

@@ -10,7 +10,8 @@ from test_property import LARGE_SEEDS, SMALL_SEEDS, brute_force, random_task, to
 
 from ido.errors import PlanningError
 from ido.planner import get_planner
-from ido.planner.cpsat import CpSatPlanner, _fewest_steps
+from ido.planner.cpsat import CpSatPlanner
+from ido.planner.cpsat._shortcuts import _fewest_steps
 from ido.planner.grounding import Grounded, ground
 from ido.planner.search import MAX_STATES, AStarSearch, SearchGaveUp, SearchPlanner, _Remaining
 from ido.planner.simulate import check_plan

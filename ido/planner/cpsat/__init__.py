@@ -1,0 +1,11 @@
+"""The CP-SAT planner: a layered finite-domain encoding solved by OR-Tools, deterministically.
+
+`_planner` holds `CpSatPlanner`, which settles a solve without a model when it can;
+`_solves` its solves on the model; `_encoding` the model of a horizon; `_shortcuts` the
+plans and checks worked out without one. Importing the package does not load OR-Tools.
+"""
+
+from ido.planner.cpsat._planner import SMALL, CpSatPlanner
+from ido.planner.cpsat._solves import wall_limit
+
+__all__ = ["SMALL", "CpSatPlanner", "wall_limit"]

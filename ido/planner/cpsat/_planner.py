@@ -1,0 +1,345 @@
+"""`CpSatPlanner`: each solve settled without a model when it can be, else narrowed, then modelled.
+
+The exact search settles a handful of capabilities, and most tasks with no limit but
+`max_steps`; the landmarks settle what the cheapest achievers' plan proves optimal, and
+narrow a large catalog before the model (`_solves`) takes it up."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ido.errors import PlanningError
+from ido.planner.bounds import Landmarks, beyond, landmarks, plan_floor, prunable
+from ido.planner.cpsat._shortcuts import (
+    _cheapest,
+    _clear_of_limits,
+    _limited,
+    _risk_limit,
+    _shortlist,
+    _step_floor,
+    _swapped,
+)
+from ido.planner.cpsat._solves import _ModelSolves, _Undecided, wall_limit
+from ido.planner.grounding import Grounded
+from ido.planner.search import MAX_STATES, AStarSearch, SearchGaveUp, SearchPlanner
+from ido.planner.solving import (
+    Metric,
+    Solution,
+    SolvingPlanner,
+    measure,
+    plan_total,
+    usable,
+)
+from ido.planner.types import Limits, Plan, Task, Weights
+
+if TYPE_CHECKING:
+    from ido.planner.cpsat._encoding import _Encoding
+
+SHORT = 16  # horizons up to this are solved at once; longer ones are deepened into
+SMALL = 3  # problems with at most this many usable capabilities go to the exact search
+PRUNE_FROM = 32  # from this many usable capabilities, landmark bounds narrow each solve
+SEARCH_FIRST = 20_000  # expansions the exact search gets first on a task with no limit
+# By elapsed time, each path's bound passes over every action: the search goes first only
+# up to LATENCY_FIRST_MOST usable capabilities, for expansions × capabilities of at most
+# LATENCY_FIRST_WORK (and at least LATENCY_FIRST_LEAST expansions).
+LATENCY_FIRST_WORK = 100_000
+LATENCY_FIRST_LEAST = 100
+LATENCY_FIRST_MOST = 200
+
+
+class CpSatPlanner(_ModelSolves, SolvingPlanner):
+    """Minimises the weighted objective over plans of at most `max_steps` sequential steps.
+
+    One CP-SAT worker, a fixed seed and a deterministic time limit make every solve
+    deterministic: same task, same plan. `threads` runs the independent solves behind the
+    alternatives side by side (default: the cores, at most 4); it changes speed, not results.
+    """
+
+    name = "cpsat"
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        workers: int = 1,
+        threads: int | None = None,
+        short_horizon: int = SHORT,
+        fallback_states: int = MAX_STATES,
+        small: int = SMALL,
+        prune_from: int = PRUNE_FROM,
+        search_first: int = SEARCH_FIRST,
+    ) -> None:
+        self.seed = seed
+        self.small = small
+        self.search_first = search_first
+        self.prune_from = prune_from
+        self.fallback_states = fallback_states
+        self.short_horizon = short_horizon
+        self.workers = workers
+        self.threads = threads or min(4, os.cpu_count() or 1)
+        self._grounded: Grounded | None = None
+        # The alternatives' solves run on threads and share the encodings: one thread builds
+        # while the others wait (two building the same one at once took twice the time).
+        # One lock for every length and kind: builds are Python, the GIL serialises them
+        # anyway. (A planner serves one decision at a time, as before.)
+        self._building = threading.Lock()
+        self._encodings: dict[tuple[int, bool], _Encoding] = {}
+        self._cover: frozenset[int] = frozenset()
+        self._sequences: dict[frozenset[int], bool] = {}
+        self._metrics: dict[tuple[Metric, Weights], list[int]] = {}
+        self._beyond_limits: dict[Limits, frozenset[int]] = {}
+
+    def parameters(self, task: Task) -> dict[str, object]:
+        return {
+            "backend": "ortools-cp-sat",
+            "random_seed": self.seed,
+            "num_workers": self.workers,
+            "deterministic_time_limit": task.time_limit,
+            "wall_time_limit": wall_limit(task.time_limit),
+            "small_problems": f"astar when at most {self.small} capabilities are usable",
+            "search_first": f"astar first, up to {self.search_first:,} expansions, when no "
+            "limit other than max_steps is set (by elapsed time, a deadline too, up to "
+            f"{LATENCY_FIRST_MOST} usable capabilities, for {LATENCY_FIRST_WORK:,} ÷ usable "
+            f"capabilities expansions, at least {LATENCY_FIRST_LEAST})",
+        }
+
+    def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
+        # One encoding per length for every alternative: each may use what its left-out
+        # step dominated.
+        self._decision(grounded)
+        self._cover = usable(grounded, frozenset(names)) | usable(grounded, frozenset())
+        self._encodings = {n: e for n, e in self._encodings.items() if self._cover <= e.actions}
+
+    def _solve(
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        without: frozenset[str],
+        near: Plan | None = None,
+    ) -> Solution | None:
+        """CP-SAT's answer; when it runs out of time, the search backend's if it finishes.
+
+        A search cut short by the time limit proves nothing: "no plan found" is not "no
+        plan", and a plan found is not known to be the best. The search planner then gets
+        `fallback_states` expansions (and its comparisons in proportion) to settle it
+        exactly. A search that went first (`search_first`) and gave up goes on from where
+        it stopped, its expansions counted in that budget: the same answer, without
+        repeating them.
+        """
+        if len(usable(g, without)) <= self.small:
+            # A handful of capabilities: the exact search settles it in microseconds, where
+            # building and solving a CP-SAT model costs milliseconds. Same optimum.
+            return SearchPlanner(max_states=self.fallback_states).settle(
+                task, g, length, metric, without
+            )
+        settled, answer, paused = self._without_model(task, g, length, metric, without)
+        if settled:
+            return answer
+        try:
+            allowed, hint, settled = self._narrowed(
+                task, g, length, metric, usable(g, without), without, near
+            )
+            found: Solution | None
+            if settled:  # without a hint: proven to have no plan
+                found = None if hint is None else Solution(hint, True, length)
+            else:
+                found = self._deepen(task, g, length, metric, allowed, hint)
+        except _Undecided:
+            found, undecided = None, True
+        else:
+            undecided = False
+        if (found is not None and found.optimal) or (found is None and not undecided):
+            return found
+        try:
+            return SearchPlanner(max_states=self.fallback_states).settle(
+                task, g, length, metric, without, paused
+            )
+        except SearchGaveUp as stop:
+            if found is not None:
+                return found  # the best plan found, recorded as not proven optimal
+            raise PlanningError(
+                f"CP-SAT reached its time limit ({task.time_limit:g} deterministic seconds) "
+                f"without a plan, and the search gave up too (it {stop.spent}); the "
+                "catalog may be too large to plan within these limits"
+            ) from None
+
+    def _without_model(
+        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+    ) -> tuple[bool, Solution | None, AStarSearch | None]:
+        """On a task with no limit but `max_steps`: (True, the answer, None) when it is
+        settled without a model, else (False, None, the search that gave up, when it can
+        go on: the fallback after the model takes it up).
+
+        First what `_narrowed` would settle by the landmarks alone (no plan, or the
+        cheapest achievers' plan at the floor), which costs less than any search; then the
+        exact search, up to `search_first` expansions. With no sum to keep under a limit,
+        each state keeps one path or few, and the search's bound (LM-cut's landmarks)
+        settles most such tasks in fewer expansions than a model takes to build.
+
+        By elapsed time, the search's bound is the earliest end of the goal, which it works
+        out over every action for each path: its budget shrinks as the actions grow
+        (`LATENCY_FIRST_WORK`), and past `LATENCY_FIRST_MOST` usable capabilities the model
+        goes first (at 1,000 capabilities with about 20 rivals per stage, the search's few
+        expansions cost twice CP-SAT's solve). Most fastest plans of parallel chains take it
+        a few expansions, where CP-SAT's model, which must also order the steps, takes
+        hundreds of milliseconds. A deadline then bounds the metric itself, which the paths carry
+        anyway: it goes first under one too (and drops what cannot meet it).
+        """
+        limits = task.limits
+        if metric == "latency":  # a deadline bounds the metric itself: nothing more to keep
+            limits = replace(limits, deadline=None)
+        if not self.search_first or _limited(limits):
+            return False, None, None
+        allowed = usable(g, without)
+        budget = self.search_first
+        if metric == "latency":
+            if len(allowed) > LATENCY_FIRST_MOST:
+                return False, None, None
+            shrunk = LATENCY_FIRST_WORK // max(1, len(allowed))
+            budget = min(budget, max(LATENCY_FIRST_LEAST, shrunk))
+        elif self._looks_at_landmarks(allowed):  # what `_narrowed` would settle at once
+            marks = landmarks(g, allowed)
+            if marks is None:
+                return True, None, None  # a landmark no usable action achieves: no plan
+            if marks:
+                cheapest = self._cheapest_settles(task, g, length, metric, allowed, marks)
+                if cheapest is not None:
+                    return True, Solution(cheapest, True, length), None
+        try:
+            return (
+                True,
+                SearchPlanner(max_states=budget).settle(task, g, length, metric, without),
+                None,
+            )
+        except SearchGaveUp as stop:
+            return False, None, stop.paused  # too wide for the search: the model's turn
+
+    def _looks_at_landmarks(self, allowed: frozenset[int]) -> bool:
+        """Whether a solve among `allowed` is narrowed or settled by the landmarks first:
+        from `prune_from` usable capabilities, and below it unless `small` is 0 (CP-SAT
+        alone, as its tests want it)."""
+        return len(allowed) >= self.prune_from or bool(self.small)
+
+    def _narrowed(
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        allowed: frozenset[int],
+        without: frozenset[str] = frozenset(),
+        near: Plan | None = None,
+    ) -> tuple[frozenset[int], Plan | None, bool]:
+        """`allowed` without the actions that no optimal plan within the limits can use
+        (see `ido.planner.bounds`): first those whose landmark bound breaks `max_cost` or
+        `min_success_probability`, then, once a plan is found, those whose bound on the
+        objective is worse than that plan, which comes back too, to start the solve on what
+        is left from. The plan is found among a few achievers per landmark, or, for the
+        alternatives' solves (with `without`), is the chosen plan `near` with each left-out
+        step swapped for a stand-in (`_swapped`): one more solve each would cost more than
+        it saves. True last when that is settled without a solve: the plan is already the
+        best (`_settles`), or, with no plan, a landmark has no achiever left, so no plan
+        exists within the limits."""
+        if not self._looks_at_landmarks(allowed):
+            return allowed, None, False
+        marks = landmarks(g, allowed)
+        if marks is None:
+            return allowed, None, True
+        if not marks:
+            return allowed, None, False
+        if len(allowed) < self.prune_from:  # too few to narrow; maybe settled all the same
+            if metric == "latency":
+                return allowed, None, False
+            settled = self._cheapest_settles(task, g, length, metric, allowed, marks)
+            return allowed, settled, settled is not None
+        limits = task.limits
+        rules = []
+        if limits.max_cost is not None:
+            rules.append((lambda a: g.actions[a].cost, limits.max_cost))
+        risk = _risk_limit(limits)
+        if risk is not None:
+            rules.append((lambda a: g.actions[a].risk, risk))
+        kept = allowed - prunable(allowed, marks, rules)
+        marks = landmarks(g, kept) if kept != allowed else marks
+        if marks is None:  # what the limits leave cannot make a plan
+            return kept, None, True
+        if not marks or metric == "latency":  # an elapsed time is not a sum
+            return kept, None, False
+        settled = self._cheapest_settles(task, g, length, metric, kept, marks)
+        if settled is not None:
+            return kept, settled, True
+        if without:
+            start = None if near is None else _swapped(task, g, near, without, kept, metric)
+        else:
+            few = _shortlist(task, g, marks, kept, metric)
+            if len(few) > len(kept) // 2:
+                return kept, None, False
+            try:
+                first = self._deepen(task, g, length, metric, few)
+            except _Undecided:
+                return kept, None, False
+            start = None if first is None else first.plan
+        if start is None:
+            return kept, None, False
+        if self._settles(task, g, length, metric, kept, marks, start):
+            return kept, start, True
+        best = plan_total(start, metric)
+        cost_of = lambda a: measure(task, g.actions[a], metric)  # noqa: E731
+        return kept - beyond(kept, marks, cost_of, best, rules), start, False
+
+    def _cheapest_settles(
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        kept: frozenset[int],
+        marks: Landmarks,
+    ) -> Plan | None:
+        """The cheapest achievers' plan (`_cheapest`) when it `_settles` the solve, else None."""
+        cheapest = _cheapest(task, g, marks, metric)
+        if cheapest is not None and self._settles(task, g, length, metric, kept, marks, cheapest):
+            return cheapest
+        return None
+
+    def _settles(
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        kept: frozenset[int],
+        marks: Landmarks,
+        plan: Plan,
+    ) -> bool:
+        """Whether `plan` (a valid plan of `kept` actions) is what the solve on `kept` at
+        `length` steps would return. It must be a plan that model admits: no longer than
+        `length`, no step over a limit alone, and within the limits by more than the model's
+        rounding could take away (`_clear_of_limits`). And nothing may beat it: its total, in
+        the model's integer units, meets the landmark floor of every plan of `kept` actions
+        (`plan_floor`), and its steps the landmark floor of steps, so no plan totals less,
+        nor as little in fewer steps (the model's tie-break). Where a capability has
+        providers alike in what they do, and the limits are slack, the cheapest provider of
+        each step is such a plan: proven optimal without a solve."""
+        scaled = self._scaled(task, g, metric)
+        if min(scaled[a] for a in kept) < 0:
+            return False  # the floor needs nonnegative costs
+        try:
+            steps = [g.position[step.capability] for step in plan.steps]
+        except KeyError:
+            return False
+        if len(steps) > length or any(a not in kept for a in steps):
+            return False
+        if set(steps) & self._over(task, g) or not _clear_of_limits(task.limits, plan):
+            return False
+        costs = [float(c) if a in kept else math.inf for a, c in enumerate(scaled)]
+        # Integer totals: a total within rounding of the floor is the least there is.
+        if sum(scaled[a] for a in steps) > plan_floor(costs, marks) + 1e-6:
+            return False
+        return len(steps) <= _step_floor(marks, len(scaled)) + 1e-9
