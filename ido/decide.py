@@ -186,6 +186,8 @@ def build_task(
         denied=tuple(denied),
         alternatives=alternatives,
         model_call_cost=history.model_call_cost,
+        spent=history.spent,
+        elapsed=history.elapsed,
     )
     return task, hits_all, errors, beliefs
 

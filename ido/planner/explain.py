@@ -6,8 +6,9 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from ido.errors import PlanningError
 from ido.planner.grounding import Grounded, ground
-from ido.planner.types import ConstraintReport, Limits, Plan, Task
+from ido.planner.types import ConstraintReport, Limits, Plan, Task, Weights
 
 _LIMIT_NAMES = {
     "max_cost": "cost",
@@ -20,8 +21,11 @@ class _Solver(Protocol):
     def solve(self, task: Task, grounded: Grounded | None = ..., metric: Any = ...) -> Any: ...
 
 
-def alternative_why(best: Plan, other: Plan) -> str:
-    """`+0.50 cost, +1.2s latency: charge-adyen-eu instead of charge-stripe-eu`."""
+def alternative_why(best: Plan, other: Plan, weights: Weights | None = None) -> str:
+    """`+0.50 cost, +1.2s latency: charge-adyen-eu instead of charge-stripe-eu`.
+
+    With the intent's `weights`, what the score difference holds beyond what cost, step
+    latency and risk weigh (policy `prefer`/`avoid` weights) is named too."""
     gone = [c for c in best.capabilities if c not in other.capabilities]
     new = [c for c in other.capabilities if c not in best.capabilities]
     if new and gone:
@@ -42,30 +46,69 @@ def alternative_why(best: Plan, other: Plan) -> str:
     if abs(dp) > 1e-9:
         deltas.append(f"{dp:+.4f} success probability")
     tie = abs(other.score - best.score) <= 1e-9
+    bias = _bias(best, other, weights)
     if not deltas and tie:
         deltas.append("same score (a tie)")
     elif not deltas:  # cost, latency and reliability all equal: only policy bias is left
         deltas.append(f"{other.score - best.score:+.2f} score from policy prefer/avoid weights")
+    elif abs(bias) >= 0.005:  # said where it shows at two decimals
+        deltas.append(f"{bias:+.2f} score from policy prefer/avoid weights")
     elif len(deltas) == 1 and deltas[0].endswith("summed step latency") and not tie:
         # Only step latency differs, which the score may not weigh: say the score too.
         deltas.append(f"{other.score - best.score:+.2f} score")
     return f"{', '.join(deltas)}: {swap}"
 
 
+def _bias(best: Plan, other: Plan, weights: Weights | None) -> float:
+    """What the score difference holds beyond the weighted cost, step latency and risk: the
+    policy weights (0 without `weights`)."""
+    if weights is None:
+        return 0.0
+
+    def weighed(plan: Plan) -> float:
+        risk = sum(-math.log(s.reliability) for s in plan.steps if s.reliability > 0)
+        return weights.cost * plan.cost + weights.latency * plan.work + weights.risk * risk
+
+    return (other.score - best.score) - (weighed(other) - weighed(best))
+
+
 def constraint_reports(
-    task: Task, plan: Plan, unconstrained: Plan | None
+    task: Task, plan: Plan, binding: frozenset[str] = frozenset()
 ) -> tuple[ConstraintReport, ...]:
-    """Limit, value and slack of each constraint; binding when it kept a better plan out."""
-    better = unconstrained is not None and unconstrained.score < plan.score - 1e-9
-    reports = []
-    for name, limit, value, slack in _measure(task.limits, plan):
-        breaks = False
-        if better and unconstrained is not None:
-            breaks = any(
-                n == name and s < -1e-9 for n, _, _, s in _measure(task.limits, unconstrained)
-            )
-        reports.append(ConstraintReport(name, limit, value, slack, breaks))
-    return tuple(reports)
+    """Limit, value and slack of each constraint; binding when named in `binding` (see
+    `binding_limits`)."""
+    return tuple(
+        ConstraintReport(name, limit, value, slack, name in binding)
+        for name, limit, value, slack in _measure(task.limits, plan)
+    )
+
+
+def binding_limits(
+    task: Task, grounded: Grounded, solver: _Solver, plan: Plan, free: Plan | None
+) -> frozenset[str]:
+    """The limits that each keep a better plan out: with that limit alone lifted and the
+    others kept, the best plan scores better than `plan`.
+
+    `free`, the best plan with no limits, settles most of them without a solve: when it
+    scores no better than `plan`, no limit binds; when it keeps within every limit but
+    one, it is the best plan with that one lifted. A solve that gives up claims nothing."""
+    if free is None or free.score >= plan.score - 1e-9:
+        return frozenset()
+    out = []
+    for name in _LIMIT_NAMES:
+        if getattr(task.limits, name) is None:
+            continue
+        rest = replace(task.limits, **{name: None})
+        relaxed: Plan | None = free
+        if not fits(rest, free):
+            try:
+                found = solver.solve(replace(task, limits=rest), grounded)
+            except PlanningError:
+                continue
+            relaxed = None if found is None else found.plan
+        if relaxed is not None and relaxed.score < plan.score - 1e-9:
+            out.append(name)
+    return frozenset(out)
 
 
 def fits(limits: Limits, plan: Plan) -> bool:
@@ -116,7 +159,15 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
     limits = [name for name in _LIMIT_NAMES if getattr(task.limits, name) is not None]
     elements = [*limits, *relax.rules]
     if relax.solve(frozenset(elements)) is None:
-        return _structural(task, relax.widened(frozenset(relax.rules)), solver)
+        why, needed = _structural(task, relax.widened(frozenset(relax.rules)))
+        longer = replace(task, max_steps=needed or task.max_steps)
+        if needed is None or solver.solve(longer, grounded) is not None:
+            return why
+        # More steps alone are not enough: the limits and rules stand in the way of the
+        # longer plans too (and lifted, let one through), so what would is said as well.
+        then = infeasible(longer, grounded, solver)
+        both = ("limits.max_steps", *then.conflict)
+        return Infeasibility(f"{why.reason}, and then: {then.reason}", both, both)
     conflict = list(elements)
     for element in elements:
         rest = [c for c in conflict if c != element]
@@ -186,8 +237,14 @@ class _Relaxer:
         return self._found[relaxed]
 
 
-def _structural(task: Task, widened: tuple[Task, Grounded], solver: _Solver) -> Infeasibility:
-    """No plan even without limits and deny rules: the goal, max_steps or the order is at fault."""
+_LONGER = 20_000
+"""Expansions of the exact search that tells whether more steps than `limits.max_steps`
+would help an infeasible task."""
+
+
+def _structural(task: Task, widened: tuple[Task, Grounded]) -> tuple[Infeasibility, int | None]:
+    """No plan even without limits and deny rules: the goal, max_steps or the order is at
+    fault; and when it is max_steps, how many steps a plan without them takes."""
     task, grounded = widened
     if grounded.unreachable_goal:
         goals = ", ".join(f"'{g}'" for g in grounded.unreachable_goal)
@@ -199,22 +256,43 @@ def _structural(task: Task, widened: tuple[Task, Grounded], solver: _Solver) -> 
             )
         return Infeasibility(
             f"no capability can make {goals} true{hint}", tuple(grounded.unreachable_goal)
-        )
-    if grounded.horizon > task.max_steps:
-        return Infeasibility(
-            f"no plan of at most {task.max_steps} steps reaches the goal; raise limits.max_steps",
-            ("limits.max_steps",),
-        )
+        ), None
     goals = ", ".join(f"'{g}'" for g in task.goal)
+    if grounded.horizon > task.max_steps:
+        # The horizon bounds an optimal plan's length, should there be one: an exact search
+        # up to it says whether more steps help, and how many; it stops at `_LONGER`
+        # expansions (a large catalog), and then nothing more is known.
+        from ido.planner.search import SearchGaveUp, SearchPlanner  # (it imports this module)
+
+        try:
+            found = SearchPlanner(max_states=_LONGER).settle(
+                replace(task, limits=Limits()), grounded, grounded.horizon, "score", frozenset()
+            )
+        except SearchGaveUp:
+            return Infeasibility(
+                f"no plan of at most {task.max_steps} steps reaches {goals}; a longer one "
+                "might: raise limits.max_steps",
+                ("limits.max_steps",),
+            ), None
+        if found is not None:
+            steps = len(found.plan.steps)
+            return Infeasibility(
+                f"no plan of at most {task.max_steps} steps reaches the goal: one of {steps} "
+                f"does; raise limits.max_steps to {steps}",
+                ("limits.max_steps",),
+            ), steps
     return Infeasibility(
         f"no order of the usable capabilities reaches {goals}: each way there undoes "
         "or rules out a step it needs",
         task.goal,
-    )
+    ), None
 
 
 def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> str:
-    """What the best plan by the limit's own measure needs, with that limit alone relaxed."""
+    """What the best plan by the limit's own measure needs, with that limit alone relaxed,
+    and the value of the intent's limit that admits it. The numbers a way out names are
+    rounded toward it (a budget up, a least success probability down), so that value
+    admits the plan as written."""
     limit = getattr(task.limits, name)
     metric = _LIMIT_NAMES[name]
     found = solver.solve(
@@ -224,9 +302,12 @@ def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> s
     joint = " × " if metric == "risk" else " + "  # reliabilities multiply
     steps = joint.join(f"{s.capability} {_fmt(metric, s)}" for s in plan.steps)
     if name == "max_cost":
+        within = f"max_cost {_amount(limit)}"
+        if task.spent > 0:  # the intent's budget less what the run has spent
+            within += " (what is left of it)"
         return (
-            f"no plan within max_cost {limit:.2f}: the cheapest plan costs "
-            f"{plan.cost:.2f} ({steps}); raise max_cost to {plan.cost:.2f}"
+            f"no plan within {within}: the cheapest plan costs {_amount(plan.cost)} "
+            f"({steps}); raise max_cost to {_amount(_up(task.spent + plan.cost))}"
         )
     if name == "deadline":
         path = " → ".join(
@@ -236,21 +317,40 @@ def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> s
         beside = (
             f", with {alongside} more step{'s' * (alongside > 1)} alongside" if alongside else ""
         )
+        within = f"deadline {limit:g}s"
+        if task.elapsed >= 0.001:  # the intent's deadline less the time the run has taken
+            within += " (what is left of it)"
         return (
-            f"no plan within deadline {limit:g}s: the fastest plan takes "
+            f"no plan within {within}: the fastest plan takes "
             f"{plan.latency:g}s on its critical path ({path}{beside}); "
-            f"raise deadline to {math.ceil(plan.latency)}s"
+            f"raise deadline to {math.ceil(task.elapsed + plan.latency - 1e-9)}s"
         )
-    digits = _decimals(limit)
+    reached = _amount(_down(plan.success_probability), _decimals(limit))
     return (
-        f"no plan with success probability ≥ {limit:.{digits}f}: the most reliable plan "
-        f"reaches {plan.success_probability:.{digits}f} ({steps})"
+        f"no plan with success probability ≥ {_amount(limit, _decimals(limit))}: the most "
+        f"reliable plan reaches {reached} ({steps}); lower min_success_probability to {reached}"
     )
 
 
 def _decimals(probability: float) -> int:
     """Decimals that show `probability` as written: 3 for 0.99, 4 for 0.9999."""
     return max(3, len(f"{probability:.10g}".partition(".")[2]))
+
+
+def _amount(value: float, least: int = 2) -> str:
+    """`value` with `least` decimals, or as many more (up to six) as it has: 2.50, 2.504."""
+    whole, _, fraction = f"{value:.6f}".rstrip("0").partition(".")
+    return f"{whole}.{fraction.ljust(least, '0')}"
+
+
+def _up(value: float) -> float:
+    """`value` rounded up to the millionth `_amount` shows (float noise below it ignored)."""
+    return math.ceil(value * 1e6 - 1e-6) / 1e6
+
+
+def _down(value: float) -> float:
+    """`value` rounded down to the millionth `_amount` shows (float noise below it ignored)."""
+    return math.floor(value * 1e6 + 1e-6) / 1e6
 
 
 def _denies(rule: str, names: list[str]) -> str:
@@ -269,7 +369,7 @@ def _and(names: list[str]) -> str:
 
 def _fmt(metric: str, step: Any) -> str:
     if metric == "cost":
-        return f"{step.cost:.2f}"
+        return _amount(step.cost)
     if metric == "latency":
         return f"{step.latency:g}s"
-    return f"{step.reliability:.3f}"
+    return _amount(step.reliability, 3)

@@ -500,7 +500,7 @@ def _planned(task: Task, plan: Plan) -> PlanResult:
         "planned",
         plan=plan,
         rejections=grounded.rejections,
-        constraints=constraint_reports(task, plan, None),
+        constraints=constraint_reports(task, plan),
         proven_optimal=False,
         condition_errors=grounded.errors,
         solver={"backend": "llm"},
@@ -514,8 +514,9 @@ def _chosen(task: Task, solved: PlanResult, options: Sequence[Plan], k: int) -> 
         solved,
         plan=chosen,
         alternatives=tuple(
-            Alternative(p, p.score - chosen.score, alternative_why(chosen, p)) for p in others
+            Alternative(p, p.score - chosen.score, alternative_why(chosen, p, task.weights))
+            for p in others
         ),
-        constraints=constraint_reports(task, chosen, None),
+        constraints=constraint_reports(task, chosen),
         proven_optimal=solved.proven_optimal and k == 0,
     )

@@ -20,7 +20,13 @@ from typing import Any, Literal
 from ido.errors import PlanningError
 from ido.planner import progress
 from ido.planner.bounds import TOLERANCE, landmarks, plan_floor
-from ido.planner.explain import alternative_why, constraint_reports, fits, infeasible
+from ido.planner.explain import (
+    alternative_why,
+    binding_limits,
+    constraint_reports,
+    fits,
+    infeasible,
+)
 from ido.planner.grounding import Grounded, goal_reachable, ground
 from ido.planner.order import waits
 from ido.planner.tables import Table
@@ -127,7 +133,11 @@ class SolvingPlanner(ABC):
             plan=best.plan,
             alternatives=alternatives,
             rejections=grounded.rejections,
-            constraints=constraint_reports(task, best.plan, free.plan if free else None),
+            constraints=constraint_reports(
+                task,
+                best.plan,
+                binding_limits(task, grounded, self, best.plan, free.plan if free else None),
+            ),
             proven_optimal=best.optimal,
             condition_errors=errors,
             solver=solver,
@@ -180,7 +190,7 @@ class SolvingPlanner(ABC):
                         found.setdefault(other.plan.capabilities, other.plan)
         ranked = sorted(found.values(), key=lambda p: (p.score, p.capabilities))
         alternatives = tuple(
-            Alternative(p, p.score - best.score, alternative_why(best, p))
+            Alternative(p, p.score - best.score, alternative_why(best, p, task.weights))
             for p in ranked[: task.alternatives]
         )
         return alternatives, [f"without {n}: {gave_up[n]}" for n in names if n in gave_up]

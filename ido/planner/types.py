@@ -84,6 +84,10 @@ class Task:
     model_call_cost: float = 0.0
     """What the run's last paid model call cost: a model planner does not ask when the
     budget left would not pay for another like it."""
+    spent: float = 0.0
+    elapsed: float = 0.0
+    """What the run has spent and how long it has taken: `limits` holds what is left of the
+    intent's budget and deadline, and the ways out name the intent's own values."""
 
 
 @dataclass(frozen=True)

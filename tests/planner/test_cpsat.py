@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -277,6 +278,31 @@ def test_an_alternative_that_differs_in_no_measure_says_what_it_differs_in() -> 
     )
 
 
+def test_an_alternative_worse_by_an_avoid_weight_says_so_beside_what_it_measures() -> None:
+    """Faster and more reliable, yet worse: what the weighted measures leave of the score
+    difference is put down to policy weights (the sample intent publish-report said only
+    "-0.25s latency, +0.0089 success probability", both in the alternative's favour)."""
+    from ido.planner.explain import alternative_why
+    from ido.planner.types import Plan, Step, Weights
+
+    weights = Weights(cost=1.0, latency=0.1, risk=1.0)
+
+    def step(name: str, latency: float, reliability: float, bias: float) -> Step:
+        score = 0.2 + 0.1 * latency - math.log(reliability) + bias
+        return Step(name, name, cost=0.2, latency=latency, reliability=reliability, score=score)
+
+    plain = step("plain", 0.5, 0.99, 1.0)  # +1.00 from an avoid rule
+    fancy = step("fancy", 0.75, 0.98, 0.0)
+    best, other = Plan((fancy,)), Plan((plain,))
+    assert alternative_why(best, other, weights) == (
+        "-0.25s latency, +0.0100 success probability, +1.00 score from policy prefer/avoid "
+        "weights: plain instead of fancy"
+    )
+    assert alternative_why(best, other) == (  # without the weights, nothing more is known
+        "-0.25s latency, +0.0100 success probability: plain instead of fancy"
+    )
+
+
 def test_an_alternative_is_the_best_plan_without_one_chosen_capability() -> None:
     """Alternatives replace a capability of the chosen plan by the best remaining option."""
     result = plan(task([*SHOP, PAY_SLOW]))
@@ -456,7 +482,10 @@ def test_infeasible_because_of_max_steps_says_to_raise_it() -> None:
     result = plan(task(max_steps=3))
     assert result.status == "infeasible"
     assert result.blocking == ("limits.max_steps",)
-    assert result.reason == ("no plan of at most 3 steps reaches the goal; raise limits.max_steps")
+    assert result.reason == (
+        "no plan of at most 3 steps reaches the goal: one of 4 does; raise limits.max_steps to 4"
+    )
+    assert plan(task(max_steps=4)).status == "planned"  # the way out, taken
 
 
 def test_a_prefer_bonus_never_makes_padding_a_plan_pay() -> None:

@@ -253,6 +253,8 @@ def test_time_that_runs_over_replans_with_what_is_left_of_the_deadline(project: 
     decisions = kinds(journal, "decided")
     assert "past the 30 s deadline" in str(decisions[1]["trigger"])
     assert "no plan within deadline" in str(report.reason)
+    # The way out names the intent's deadline: what has elapsed plus the fastest plan's 1 s.
+    assert "raise deadline to 46s (45 s of the 30 s deadline have elapsed)" in str(report.reason)
 
 
 def test_spend_so_far_counts_against_the_budget(
@@ -267,6 +269,9 @@ def test_spend_so_far_counts_against_the_budget(
     assert report.cost == pytest.approx(0.30)
     assert str(report.reason).startswith("no plan within max_cost 0.90")
     assert str(report.reason).endswith("(the run has spent 0.30 of max_cost 1.20)")
+    # The way out names the intent's max_cost: what was spent plus the cheapest plan's 1.30.
+    assert "the cheapest plan costs 1.30" in str(report.reason)
+    assert "raise max_cost to 1.60;" in str(report.reason)
 
 
 # --- compensation ------------------------------------------------------------------------
