@@ -10,7 +10,7 @@ from ido.conditions import compile_condition
 from ido.health import Belief, Evidence, believe
 from ido.loading import Catalog
 from ido.model import Capability, Intent
-from ido.plan_rules import PlanCheck, best_admissible
+from ido.plan_rules import PlanCheck, best_admissible, checked_ways
 from ido.planner import Planner
 from ido.planner.types import Action, Denied, Limits, Plan, PlanResult, Rejection, Task, Weights
 from ido.policy import PLAN, RuleHit, capability_view, evaluate, plan_view, rulebook
@@ -268,6 +268,9 @@ def decide(
     plan_hits: list[RuleHit] = []
     if check.rules and result.plan is not None and result.plan.steps:
         task, result, plan_hits = best_admissible(task, result, planner, check)
+        errors.extend(check.errors)
+    elif check.rules and result.ways:  # infeasible: do the plan rules allow its ways out?
+        result = checked_ways(task, result, planner, check)
         errors.extend(check.errors)
     denials = tuple(Rejection(d.action.name, "denied", d.message, rule=d.rule) for d in task.denied)
     result = replace(result, rejections=denials + result.rejections)

@@ -23,6 +23,7 @@ from typing import Any
 
 from ido.model import Rule
 from ido.planner import Planner
+from ido.planner.explain import LIMITS, needs, way_out, within
 from ido.planner.types import Denied, Plan, PlanResult, Task
 from ido.policy import RuleHit, evaluate
 
@@ -85,6 +86,7 @@ def best_admissible(
     frontier = [_Node(result.plan.score, 0, {}, result, first)]
     seen: set[frozenset[str]] = {frozenset()}
     mattered: list[RuleHit] = []
+    blocked: list[PlanResult] = []  # branches the limits or deny rules left with no plan
     tried, complete = 1, True
     while frontier:
         node = heapq.heappop(frontier)
@@ -114,7 +116,60 @@ def best_admissible(
             if found.plan is not None and found.plan.steps:
                 hits = check(found.plan)
                 heapq.heappush(frontier, _Node(found.plan.score, tried, without, found, hits))
-    return task, _keeping(_all_denied(result, mattered, tried, complete), model), mattered
+            elif found.status == "infeasible":
+                blocked.append(found)
+    # Where the limits left a branch bare, a way out may be the best plan the rules allow
+    # with one lifted (the branch's own ways out may name plans the rules deny); only such
+    # a way out, found, is told.
+    limits = dict.fromkeys(e for b in blocked for e in b.blocking if e in LIMITS)
+    lifted = [(e, _lifted(task, e, planner, check)) for e in limits if complete]
+    ways = [(e, plan) for e, plan in lifted if plan is not None]
+    bare = next((b for b in blocked if set(b.blocking) & {e for e, _ in ways}), None)
+    denied = _all_denied(task, result, mattered, tried, complete, bare, ways)
+    return task, _keeping(denied, model), mattered
+
+
+def checked_ways(task: Task, result: PlanResult, planner: Planner, check: PlanCheck) -> PlanResult:
+    """`result`, infeasible, with each way out its reason names checked against the plan
+    rules, which the solves behind it do not see. Where a rule denies the plan a way out
+    would admit, that way out is told again: for a limit, from the best plan the rules allow
+    with the limit lifted (found as `best_admissible` finds one), or as no way out when they
+    allow none; for a deny rule, as one the plan rules close."""
+    reason, blocking = str(result.reason), list(result.blocking)
+    for element, plan, words in result.ways:
+        denials = _denials(check(plan))
+        if not denials:
+            continue
+        denied = f"{' → '.join(plan.capabilities)} is denied by plan rule {denials[0].ref}"
+        if element not in LIMITS:
+            told = f"{words}, but {denied}"
+            blocking.remove(element)
+        else:
+            allowed = _lifted(task, element, planner, check)
+            if allowed is None:
+                told = (
+                    f"no plan {within(task, element)}: {denied}, and the plan rules deny "
+                    f"every plan lifting {element} would allow"
+                )
+                blocking.remove(element)
+            else:
+                told = (
+                    f"no plan {within(task, element)} that the plan rules allow: {denied}; the "
+                    f"best plan they allow with {element} lifted, "
+                    f"{' → '.join(allowed.capabilities)}, {needs(task, element, allowed)}; "
+                    f"{way_out(task, element, allowed)}"
+                )
+        reason = reason.replace(words, told, 1)
+    return replace(result, reason=reason, blocking=tuple(blocking))
+
+
+def _lifted(task: Task, limit: str, planner: Planner, check: PlanCheck) -> Plan | None:
+    """The best plan the plan rules allow with `limit` lifted, the other limits kept."""
+    lifted = replace(task, limits=replace(task.limits, **{limit: None}), alternatives=0)
+    found = planner.plan(lifted)
+    if found.plan is not None and found.plan.steps:
+        found = best_admissible(lifted, found, planner, check)[1]
+    return found.plan
 
 
 def _keeping(result: PlanResult, model: Mapping[str, Any] | None) -> PlanResult:
@@ -151,8 +206,18 @@ def _without_denied_alternatives(result: PlanResult, check: PlanCheck) -> PlanRe
 
 
 def _all_denied(
-    result: PlanResult, mattered: list[RuleHit], tried: int, complete: bool
+    task: Task,
+    result: PlanResult,
+    mattered: list[RuleHit],
+    tried: int,
+    complete: bool,
+    bare: PlanResult | None,
+    ways: list[tuple[str, Plan]],
 ) -> PlanResult:
+    """No plan the plan rules allow: the best plan and the rule that denied it. With `ways`
+    (per limit, the best plan the rules allow with it lifted) and `bare`, a branch those
+    limits left with no plan, the limits stand in the way too: they are told as ways out,
+    and the branch's conflict joins the rules'."""
     assert result.plan is not None
     rules = tuple(dict.fromkeys(h.ref for h in mattered))
     best = mattered[0]
@@ -161,6 +226,20 @@ def _all_denied(
         f"every plan is denied by a plan rule: the best, {steps} (cost "
         f"{result.plan.cost:.2f}), by {best.ref}: {best.message}"
     )
+    blocking, conflict = rules, rules
+    if bare is not None and ways:
+        told = "; or ".join(
+            f"with {name} lifted, the best plan they allow, {' → '.join(plan.capabilities)}, "
+            f"{needs(task, name, plan)}: {way_out(task, name, plan)}"
+            for name, plan in ways
+        )
+        reason = (
+            f"no plan the plan rules allow keeps within the limits and rules: the best plan, "
+            f"{steps} (cost {result.plan.cost:.2f}), is denied by {best.ref}: "
+            f"{best.message.rstrip('.')}; {told}"
+        )
+        blocking = tuple(dict.fromkeys((*rules, *(name for name, _ in ways))))
+        conflict = tuple(dict.fromkeys((*rules, *bare.conflict)))
     if not complete:
         reason = (
             f"the {tried} best plans are all denied by plan rules ({', '.join(rules)}); "
@@ -173,6 +252,6 @@ def _all_denied(
         alternatives=(),
         constraints=(),
         reason=reason,
-        blocking=rules,
-        conflict=rules,
+        blocking=blocking,
+        conflict=conflict,
     )

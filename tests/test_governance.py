@@ -56,6 +56,23 @@ NO_CHEAPPAY = """\
 """
 
 
+def test_a_way_out_a_plan_rule_closes_is_told_from_the_plans_it_allows(project: Path) -> None:
+    """max_cost 0.70: the cheapest plan (pay-cheap-eu 0.30 + ship 0.50) is over it, but
+    raising max_cost to 0.80 would not help: the plan rule denies that plan. The way out
+    told is the best plan the rule allows (pay-pricey-eu 0.80 + ship 0.50)."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("max_cost: 5.0", "max_cost: 0.7"))
+    add_rules(project, NO_CHEAPPAY)
+    code, out = ido("plan", "ship-order")
+    assert code == 1, out
+    assert "raise max_cost to 0.80" not in out
+    assert (
+        "no plan within max_cost 0.70 that the plan rules allow: pay-cheap-eu → ship is denied "
+        "by plan rule intent:ship-order/no-cheappay; the best plan they allow with max_cost "
+        "lifted, pay-pricey-eu → ship, costs 1.30; raise max_cost to 1.30"
+    ) in " ".join(out.split())
+
+
 def test_a_plan_rule_steers_the_run_to_the_best_plan_it_allows(project: Path) -> None:
     add_rules(project, NO_CHEAPPAY)
     code, out = ido("run", "ship-order")
@@ -425,7 +442,8 @@ def test_plan_rules_count_what_the_run_already_spent(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """cheappay fails after costing 0.30; the replan (0.80 + 0.50) alone is under 1.50, but
-    the order as a whole would cost 1.60: the rule denies it."""
+    the order as a whole would cost 1.60: the rule denies it. Trying cheappay again (0.30 +
+    0.50) is allowed but now below min_success_probability: that is the way out told."""
     add_rules(
         project,
         '    - id: order-cap\n      effect: deny\n      when: "plan.cost > 1.5"\n'
@@ -434,7 +452,9 @@ def test_plan_rules_count_what_the_run_already_spent(
     monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
     code, out = ido("run", "ship-order")
     assert code == 1, out
-    assert "every plan is denied by a plan rule" in out
+    assert "no plan the plan rules allow keeps within the limits and rules" in out
+    assert "is denied by intent:ship-order/order-cap: An order costs at most 1.50" in out
+    assert "with min_success_probability lifted, the best plan they allow, pay-cheap-eu" in out
     assert calls(project) == ["pay-cheap-eu"]
 
 

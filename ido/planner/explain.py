@@ -15,6 +15,8 @@ _LIMIT_NAMES = {
     "deadline": "latency",
     "min_success_probability": "risk",
 }
+LIMITS = tuple(_LIMIT_NAMES)
+"""The limits a plan's totals are held to, by name."""
 
 
 class _Solver(Protocol):
@@ -147,6 +149,9 @@ class Infeasibility:
     reason: str
     blocking: tuple[str, ...]
     conflict: tuple[str, ...] = ()
+    ways: tuple[tuple[str, Plan, str], ...] = ()
+    """Per way out the reason names: the limit or rule relaxed alone, the plan that admits,
+    and the words (for plan rules, which no solve sees, to check)."""
 
 
 def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility:
@@ -189,7 +194,12 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
             tuple(together),
             tuple(conflict),
         )
-    messages = [_over_limit(task, grounded, solver, e) for e in single if e in _LIMIT_NAMES]
+    ways: list[tuple[str, Plan, str]] = []
+    for element in single:
+        if element in _LIMIT_NAMES:
+            words, plan = _over_limit(task, grounded, solver, element)
+            ways.append((element, plan, words))
+    messages = [words for _, _, words in ways]
     lifts = [e for e in single if e not in _LIMIT_NAMES]
     if lifts and not messages:
         goals = ", ".join(f"'{g}'" for g in task.goal)
@@ -201,10 +211,12 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
         steps = " + ".join(found.plan.capabilities)
         denies = ", ".join(relax.rules[rule])
         if rule.startswith("limits."):
-            messages.append(f"or raise {rule} (used up by {denies}) to allow {steps}")
+            words = f"or raise {rule} (used up by {denies}) to allow {steps}"
         else:
-            messages.append(f"or lift rule {rule} (it denies {denies}) to allow {steps}")
-    return Infeasibility("; ".join(messages), tuple(single), tuple(conflict))
+            words = f"or lift rule {rule} (it denies {denies}) to allow {steps}"
+        messages.append(words)
+        ways.append((rule, found.plan, words))
+    return Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways))
 
 
 class _Relaxer:
@@ -288,12 +300,9 @@ def _structural(task: Task, widened: tuple[Task, Grounded]) -> tuple[Infeasibili
     ), None
 
 
-def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> str:
+def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> tuple[str, Plan]:
     """What the best plan by the limit's own measure needs, with that limit alone relaxed,
-    and the value of the intent's limit that admits it. The numbers a way out names are
-    rounded toward it (a budget up, a least success probability down), so that value
-    admits the plan as written."""
-    limit = getattr(task.limits, name)
+    and the value of the intent's limit that admits it (`way_out`); and that plan."""
     metric = _LIMIT_NAMES[name]
     found = solver.solve(
         replace(task, limits=replace(task.limits, **{name: None})), grounded, metric
@@ -301,14 +310,6 @@ def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> s
     plan: Plan = found.plan
     joint = " × " if metric == "risk" else " + "  # reliabilities multiply
     steps = joint.join(f"{s.capability} {_fmt(metric, s)}" for s in plan.steps)
-    if name == "max_cost":
-        within = f"max_cost {_amount(limit)}"
-        if task.spent > 0:  # the intent's budget less what the run has spent
-            within += " (what is left of it)"
-        return (
-            f"no plan within {within}: the cheapest plan costs {_amount(plan.cost)} "
-            f"({steps}); raise max_cost to {_amount(_up(task.spent + plan.cost))}"
-        )
     if name == "deadline":
         path = " → ".join(
             f"{plan.steps[i].capability} {plan.steps[i].latency:g}s" for i in plan.critical_path
@@ -317,19 +318,49 @@ def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> s
         beside = (
             f", with {alongside} more step{'s' * (alongside > 1)} alongside" if alongside else ""
         )
-        within = f"deadline {limit:g}s"
-        if task.elapsed >= 0.001:  # the intent's deadline less the time the run has taken
-            within += " (what is left of it)"
-        return (
-            f"no plan within {within}: the fastest plan takes "
-            f"{plan.latency:g}s on its critical path ({path}{beside}); "
-            f"raise deadline to {math.ceil(task.elapsed + plan.latency - 1e-9)}s"
-        )
-    reached = _amount(_down(plan.success_probability), _decimals(limit))
+        steps = f"{path}{beside}"
+    best = {"max_cost": "cheapest", "deadline": "fastest"}.get(name, "most reliable")
     return (
-        f"no plan with success probability ≥ {_amount(limit, _decimals(limit))}: the most "
-        f"reliable plan reaches {reached} ({steps}); lower min_success_probability to {reached}"
+        f"no plan {within(task, name)}: the {best} plan {needs(task, name, plan)} ({steps}); "
+        f"{way_out(task, name, plan)}",
+        plan,
     )
+
+
+def within(task: Task, name: str) -> str:
+    """`within max_cost 2.40`, `with success probability ≥ 0.995`: the limit, as it stands
+    for this decision (what is left of the intent's, mid-run)."""
+    limit = getattr(task.limits, name)
+    if name == "max_cost":
+        left = " (what is left of it)" if task.spent > 0 else ""
+        return f"within max_cost {_amount(limit)}{left}"
+    if name == "deadline":
+        left = " (what is left of it)" if task.elapsed >= 0.001 else ""
+        return f"within deadline {limit:g}s{left}"
+    return f"with success probability ≥ {_amount(limit, _decimals(limit))}"
+
+
+def needs(task: Task, name: str, plan: Plan) -> str:
+    """`costs 2.504`, `takes 2.8s on its critical path`, `reaches 0.99499`."""
+    if name == "max_cost":
+        return f"costs {_amount(plan.cost)}"
+    if name == "deadline":
+        return f"takes {plan.latency:g}s on its critical path"
+    limit = task.limits.min_success_probability
+    return f"reaches {_amount(_down(plan.success_probability), _decimals(limit or 0.9))}"
+
+
+def way_out(task: Task, name: str, plan: Plan) -> str:
+    """`raise max_cost to 3.60`: the intent's own value of the limit that admits `plan`
+    (what the run has spent or taken added back), rounded toward it (a budget up, a least
+    success probability down), so that the value as written admits the plan."""
+    if name == "max_cost":
+        return f"raise max_cost to {_amount(_up(task.spent + plan.cost))}"
+    if name == "deadline":
+        return f"raise deadline to {math.ceil(task.elapsed + plan.latency - 1e-9)}s"
+    limit = task.limits.min_success_probability
+    reached = _amount(_down(plan.success_probability), _decimals(limit or 0.9))
+    return f"lower min_success_probability to {reached}"
 
 
 def _decimals(probability: float) -> int:

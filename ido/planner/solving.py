@@ -122,6 +122,7 @@ class SolvingPlanner(ABC):
                 blocking=why.blocking,
                 conflict=why.conflict,
                 condition_errors=errors,
+                ways=why.ways,
                 solver=self.parameters(task),
             )
         alternatives, unsettled = self._alternatives(task, grounded, best.plan)

@@ -216,6 +216,9 @@ class PlanResult:
     proven_optimal: bool = True
     condition_errors: tuple[str, ...] = ()
     solver: Mapping[str, Any] = field(default_factory=dict)
+    ways: tuple[tuple[str, Plan, str], ...] = field(default=(), compare=False)
+    """When infeasible: per way out the reason names, the limit or rule relaxed alone, the
+    plan that admits, and its words (`explain.Infeasibility.ways`); not recorded."""
 
     def to_json(self) -> dict[str, Any]:
         return {

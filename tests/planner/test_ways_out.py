@@ -6,15 +6,27 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
+from ido.plan_rules import best_admissible, checked_ways
 from ido.planner.cpsat import CpSatPlanner
 from ido.planner.search import SearchPlanner
 from ido.planner.types import Action, Limits, PlanResult, Task, Weights
+from ido.state import apply_effects
 from tests.planner.test_parallel import wide_task
-from tests.planner.test_property import SMALL_SEEDS, brute_force, describe, random_task
+from tests.planner.test_plan_rules import check_for
+from tests.planner.test_property import (
+    SMALL_SEEDS,
+    brute_force,
+    describe,
+    holds,
+    random_task,
+    within,
+)
 
 WAYS_OUT = {
     "max_cost": re.compile(r"raise max_cost to ([\d.]+)"),
@@ -152,3 +164,61 @@ def test_a_limit_the_free_plan_keeps_can_still_bind() -> None:
             "max_cost": True,
             "deadline": True,
         }
+
+
+def allowed_within(task: Task, allowed: Callable[[list[Action]], bool]) -> bool:
+    """Whether a valid sequence of at most max_steps actions keeps within the limits and is
+    one `allowed` (a plan rule) lets through, by enumeration."""
+
+    def walk(state: dict[str, Any], chosen: list[Action]) -> Iterator[list[Action]]:
+        if all(holds(g, state) for g in task.goal):
+            yield chosen
+        if len(chosen) == task.max_steps:
+            return
+        for action in task.actions:
+            if all(holds(r, state) for r in action.requires):
+                yield from walk(apply_effects(state, dict(action.effects)), [*chosen, action])
+
+    return any(
+        within(task.limits, chosen) and allowed(chosen) for chosen in walk(dict(task.state), [])
+    )
+
+
+def with_plan_rule(seed: int) -> tuple[Task, PlanResult, Callable[[list[Action]], bool]]:
+    """A random task under a plan rule that denies plans using the provider of the first
+    step of its best plan without limits, decided as `ido.decide` does."""
+    task = random_task(seed, small=True)
+    planner = CpSatPlanner(small=0, search_first=0)
+    free = planner.plan(replace(task, limits=Limits(), denied=()))
+    if free.plan is None or not free.plan.steps:
+        return task, free, lambda chosen: True
+    provider = free.plan.steps[0].provider
+    check = check_for(f"'{provider}' in plan.providers")
+    result = planner.plan(task)
+    if result.plan is not None and result.plan.steps:
+        result = best_admissible(task, result, planner, check)[1]
+    elif result.ways:
+        result = checked_ways(task, result, planner, check)
+    return task, result, lambda chosen: all(a.provider != provider for a in chosen)
+
+
+@pytest.mark.parametrize("seed", SMALL_SEEDS)
+def test_under_a_plan_rule_each_way_out_admits_a_plan_the_rule_allows(seed: int) -> None:
+    """The solves behind a way out do not see plan rules: "raise max_cost to 2.55" named
+    the cheapest plan, which the rule denied, and a plan the rule denied for what it holds
+    was put down to the rule alone where max_cost kept out the plans it allows."""
+    task, result, allowed = with_plan_rule(seed)
+    if result.status != "infeasible":
+        return
+    reason = str(result.reason)
+    for name, way in WAYS_OUT.items():
+        for value in way.findall(reason):
+            eased = replace(task, limits=replace(task.limits, **{name: float(value)}))
+            assert allowed_within(eased, allowed), f"{name} {value}\n{describe(task, result)}"
+
+
+def test_the_plan_rule_tasks_reach_ways_out_told_again() -> None:
+    """Some tasks above have ways out the rule closes, told from the plans it allows."""
+    said = [str(with_plan_rule(s)[1].reason) for s in SMALL_SEEDS]
+    assert sum("the best plan they allow" in r for r in said) >= 5
+    assert any("plan rules allow keeps within the limits" in r for r in said)
