@@ -316,7 +316,7 @@ def machine() -> dict[str, Any]:
 
 
 PROFILED = {
-    ("cpsat.py", "plan"): "CpSatPlanner.plan (total)",
+    ("solving.py", "plan"): "CpSatPlanner.plan (total)",
     ("grounding.py", "ground"): "ground() — all calls",
     ("tables.py", "table"): "  Tabulator.table (CEL tabulation)",
     ("tables.py", "reads"): "  Tabulator.reads (fluent overlap scan)",
@@ -324,8 +324,8 @@ PROFILED = {
     ("conditions.py", "evaluate"): "  Condition.evaluate (CEL eval)",
     ("_planner.py", "_solve"): "_solve — model build + solve",
     ("cp_model.py", "solve"): "  CpSolver.solve (the C++ search)",
-    ("cpsat.py", "_alternatives"): "_alternatives",
-    ("cpsat.py", "_unconstrained"): "_unconstrained",
+    ("solving.py", "_alternatives"): "_alternatives",
+    ("explain.py", "binding_limits"): "binding_limits (solves a limit lifted)",
 }
 
 
@@ -344,7 +344,7 @@ def profile(problem: Problem, top: int) -> dict[str, Any]:
         if label is not None and label not in found:
             found[label] = {"calls": calls, "cumulative_s": cumulative}
     print(f"\nProfile of one warm plan() call, size {problem.size} problem {problem.index}:")
-    total = found.get(PROFILED["cpsat.py", "plan"], {}).get("cumulative_s", 0.0)
+    total = found.get(PROFILED["solving.py", "plan"], {}).get("cumulative_s", 0.0)
     for label in PROFILED.values():
         if label in found:
             row = found[label]

@@ -86,20 +86,25 @@ def constraint_reports(
 
 
 def binding_limits(
-    task: Task, grounded: Grounded, solver: _Solver, plan: Plan, free: Plan | None
+    task: Task,
+    grounded: Grounded,
+    solver: _Solver,
+    plan: Plan,
+    free: Plan | None,
+    slack: frozenset[str] = frozenset(),
 ) -> frozenset[str]:
     """The limits that each keep a better plan out: with that limit alone lifted and the
-    others kept, the best plan scores better than `plan`.
+    others kept, the best plan scores better than `plan` (the best plan within them all).
 
     `free`, the best plan with no limits, settles most of them without a solve: when it
     scores no better than `plan`, no limit binds; when it keeps within every limit but
-    one, it is the best plan with that one lifted. A solve that gives up claims nothing."""
+    one, it is the best plan with that one lifted. `slack` names limits known not to
+    bind (the caller found `plan` best within the other limits alone). A solve that gives
+    up claims nothing."""
     if free is None or free.score >= plan.score - 1e-9:
         return frozenset()
     out = []
-    for name in _LIMIT_NAMES:
-        if getattr(task.limits, name) is None:
-            continue
+    for name in sorted(present(task.limits) - slack):
         rest = replace(task.limits, **{name: None})
         relaxed: Plan | None = free
         if not fits(rest, free):
@@ -111,6 +116,21 @@ def binding_limits(
         if relaxed is not None and relaxed.score < plan.score - 1e-9:
             out.append(name)
     return frozenset(out)
+
+
+def present(limits: Limits) -> frozenset[str]:
+    """The limits set, by name."""
+    return frozenset(name for name in _LIMIT_NAMES if getattr(limits, name) is not None)
+
+
+def broken(limits: Limits, plan: Plan) -> frozenset[str]:
+    """The limits `plan` breaks (to the tolerance `fits` uses), by name."""
+    return frozenset(name for name, _, _, slack in _measure(limits, plan) if slack < -1e-9)
+
+
+def keeping(limits: Limits, names: frozenset[str]) -> Limits:
+    """`limits` with only those `names` set."""
+    return replace(limits, **dict.fromkeys(present(limits) - names))
 
 
 def fits(limits: Limits, plan: Plan) -> bool:

@@ -23,9 +23,12 @@ from ido.planner.bounds import TOLERANCE, landmarks, plan_floor
 from ido.planner.explain import (
     alternative_why,
     binding_limits,
+    broken,
     constraint_reports,
     fits,
     infeasible,
+    keeping,
+    present,
 )
 from ido.planner.grounding import Grounded, goal_reachable, ground
 from ido.planner.order import waits
@@ -106,13 +109,23 @@ class SolvingPlanner(ABC):
                 condition_errors=errors,
                 solver=self.parameters(task),
             )
-        free, best = None, None
+        free, best, slack = None, None, frozenset[str]()
         if not grounded.unreachable_goal:
             # The best plan without limits is needed anyway (to tell which limit binds);
-            # when it keeps within the limits it is also the best plan with them.
+            # when it keeps within the limits it is also the best plan with them. Else the
+            # best plan within the limits it breaks comes next: when that keeps within the
+            # others too, it is the best plan, and none of the others binds (lifting one
+            # leaves a plan between the two), which spares a solve per such limit.
             free = self.solve(replace(task, limits=Limits()), grounded)
-            fits_limits = free is not None and fits(task.limits, free.plan)
-            best = free if fits_limits else self.solve(task, grounded) if free is not None else None
+            if free is not None and fits(task.limits, free.plan):
+                best = free
+            elif free is not None:
+                over = broken(task.limits, free.plan)
+                within = self.solve(replace(task, limits=keeping(task.limits, over)), grounded)
+                if within is not None and fits(task.limits, within.plan):
+                    best, slack = within, present(task.limits) - over
+                elif within is not None:
+                    best = self.solve(task, grounded)
         if best is None:
             why = infeasible(task, grounded, self)
             return PlanResult(
@@ -137,7 +150,7 @@ class SolvingPlanner(ABC):
             constraints=constraint_reports(
                 task,
                 best.plan,
-                binding_limits(task, grounded, self, best.plan, free.plan if free else None),
+                binding_limits(task, grounded, self, best.plan, free.plan if free else None, slack),
             ),
             proven_optimal=best.optimal,
             condition_errors=errors,
