@@ -21,9 +21,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ido import plan_ways
 from ido.model import Rule
+from ido.plan_ways import DeniedWhy, denied_why, told
 from ido.planner import Planner
-from ido.planner.explain import LIMITS, needs, way_out, within
 from ido.planner.types import Denied, Plan, PlanResult, Task
 from ido.policy import RuleHit, evaluate
 
@@ -66,12 +67,15 @@ class _Node:
 
 
 def best_admissible(
-    task: Task, result: PlanResult, planner: Planner, check: PlanCheck
+    task: Task, result: PlanResult, planner: Planner, check: PlanCheck, *, why: bool = True
 ) -> tuple[Task, PlanResult, list[RuleHit]]:
     """The task and result to record, and the plan rule evaluations that mattered.
 
     `result` is the planner's answer to `task`, with a plan. When no plan rule denies it,
-    it stands (with the rules that fired on it, e.g. `require_approval`).
+    it stands (with the rules that fired on it, e.g. `require_approval`). When the rules
+    deny every plan, and the limits or deny rules left some branch with no plan, the
+    conflict and the ways out take them in too (`plan_ways.denied_why`), unless `why` is
+    False (a search that only asks whether a plan exists).
     """
     assert result.plan is not None
     first = check(result.plan)
@@ -118,58 +122,41 @@ def best_admissible(
                 heapq.heappush(frontier, _Node(found.plan.score, tried, without, found, hits))
             elif found.status == "infeasible":
                 blocked.append(found)
-    # Where the limits left a branch bare, a way out may be the best plan the rules allow
-    # with one lifted (the branch's own ways out may name plans the rules deny); only such
-    # a way out, found, is told.
-    limits = dict.fromkeys(e for b in blocked for e in b.blocking if e in LIMITS)
-    lifted = [(e, _lifted(task, e, planner, check)) for e in limits if complete]
-    ways = [(e, plan) for e, plan in lifted if plan is not None]
-    bare = next((b for b in blocked if set(b.blocking) & {e for e, _ in ways}), None)
-    denied = _all_denied(task, result, mattered, tried, complete, bare, ways)
+    found_why = None
+    if blocked and complete and why:
+        fired = tuple(dict.fromkeys(h.ref for h in mattered))
+        found_why = denied_why(task, fired, _allowed_by(planner, check))
+    denied = _all_denied(task, result, mattered, tried, complete, found_why)
     return task, _keeping(denied, model), mattered
 
 
 def checked_ways(task: Task, result: PlanResult, planner: Planner, check: PlanCheck) -> PlanResult:
-    """`result`, infeasible, with each way out its reason names checked against the plan
-    rules, which the solves behind it do not see. Where a rule denies the plan a way out
-    would admit, that way out is told again: for a limit, from the best plan the rules allow
-    with the limit lifted (found as `best_admissible` finds one), or as no way out when they
-    allow none; for a deny rule, as one the plan rules close."""
-    reason, blocking = str(result.reason), list(result.blocking)
-    for element, plan, words in result.ways:
+    """`result`, infeasible, with its ways out checked against the plan rules
+    (`plan_ways.checked_ways`)."""
+    planner = getattr(planner, "rules_solver", planner)  # a model planner: its solver
+
+    def fired(plan: Plan) -> str | None:
         denials = _denials(check(plan))
-        if not denials:
-            continue
-        denied = f"{' → '.join(plan.capabilities)} is denied by plan rule {denials[0].ref}"
-        if element not in LIMITS:
-            told = f"{words}, but {denied}"
-            blocking.remove(element)
-        else:
-            allowed = _lifted(task, element, planner, check)
-            if allowed is None:
-                told = (
-                    f"no plan {within(task, element)}: {denied}, and the plan rules deny "
-                    f"every plan lifting {element} would allow"
-                )
-                blocking.remove(element)
-            else:
-                told = (
-                    f"no plan {within(task, element)} that the plan rules allow: {denied}; the "
-                    f"best plan they allow with {element} lifted, "
-                    f"{' → '.join(allowed.capabilities)}, {needs(task, element, allowed)}; "
-                    f"{way_out(task, element, allowed)}"
-                )
-        reason = reason.replace(words, told, 1)
-    return replace(result, reason=reason, blocking=tuple(blocking))
+        return denials[0].ref if denials else None
+
+    return plan_ways.checked_ways(task, result, _allowed_by(planner, check), fired)
 
 
-def _lifted(task: Task, limit: str, planner: Planner, check: PlanCheck) -> Plan | None:
-    """The best plan the plan rules allow with `limit` lifted, the other limits kept."""
-    lifted = replace(task, limits=replace(task.limits, **{limit: None}), alternatives=0)
-    found = planner.plan(lifted)
-    if found.plan is not None and found.plan.steps:
-        found = best_admissible(lifted, found, planner, check)[1]
-    return found.plan
+def _allowed_by(planner: Planner, check: PlanCheck) -> plan_ways.Allowed:
+    """The best plan for a task that the plan rules named (None: all of `check`'s) allow,
+    found as `best_admissible` finds it."""
+
+    def allowed(task: Task, rules: frozenset[str] | None) -> Plan | None:
+        some = check
+        if rules is not None:
+            kept = tuple((s, r) for s, r in check.rules if f"{s}/{r.id}" in rules)
+            some = PlanCheck(kept, check.variables, check.subject)
+        found = planner.plan(replace(task, alternatives=0))
+        if found.plan is not None and found.plan.steps and some.rules:
+            found = best_admissible(task, found, planner, some, why=False)[1]
+        return found.plan
+
+    return allowed
 
 
 def _keeping(result: PlanResult, model: Mapping[str, Any] | None) -> PlanResult:
@@ -211,13 +198,10 @@ def _all_denied(
     mattered: list[RuleHit],
     tried: int,
     complete: bool,
-    bare: PlanResult | None,
-    ways: list[tuple[str, Plan]],
+    why: DeniedWhy | None,
 ) -> PlanResult:
-    """No plan the plan rules allow: the best plan and the rule that denied it. With `ways`
-    (per limit, the best plan the rules allow with it lifted) and `bare`, a branch those
-    limits left with no plan, the limits stand in the way too: they are told as ways out,
-    and the branch's conflict joins the rules'."""
+    """No plan the plan rules allow: the best plan and the rule that denied it; with `why`,
+    the minimal conflict and the ways out, limits and deny rules in."""
     assert result.plan is not None
     rules = tuple(dict.fromkeys(h.ref for h in mattered))
     best = mattered[0]
@@ -227,19 +211,18 @@ def _all_denied(
         f"{result.plan.cost:.2f}), by {best.ref}: {best.message}"
     )
     blocking, conflict = rules, rules
-    if bare is not None and ways:
-        told = "; or ".join(
-            f"with {name} lifted, the best plan they allow, {' → '.join(plan.capabilities)}, "
-            f"{needs(task, name, plan)}: {way_out(task, name, plan)}"
-            for name, plan in ways
-        )
-        reason = (
-            f"no plan the plan rules allow keeps within the limits and rules: the best plan, "
-            f"{steps} (cost {result.plan.cost:.2f}), is denied by {best.ref}: "
-            f"{best.message.rstrip('.')}; {told}"
-        )
-        blocking = tuple(dict.fromkeys((*rules, *(name for name, _ in ways))))
-        conflict = tuple(dict.fromkeys((*rules, *bare.conflict)))
+    if why is not None:
+        blocking, conflict = why.blocking, why.conflict
+        if set(conflict) - set(rules):  # the limits or deny rules stand in the way too
+            denied: dict[str, list[str]] = {}
+            for d in task.denied:
+                denied.setdefault(d.rule, []).append(d.action.name)
+            ways = told(task, why, denied) or "no one limit or rule lifted alone lets one through"
+            reason = (
+                f"no plan the plan rules allow keeps within the limits and rules: the best "
+                f"plan, {steps} (cost {result.plan.cost:.2f}), is denied by {best.ref}: "
+                f"{best.message.rstrip('.')}; {ways}"
+            )
     if not complete:
         reason = (
             f"the {tried} best plans are all denied by plan rules ({', '.join(rules)}); "

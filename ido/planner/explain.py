@@ -185,14 +185,24 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
     elements = [*limits, *relax.rules]
     if relax.solve(frozenset(elements)) is None:
         why, needed = _structural(task, relax.widened(frozenset(relax.rules)))
-        longer = replace(task, max_steps=needed or task.max_steps)
-        if needed is None or solver.solve(longer, grounded) is not None:
+        if needed is None:
             return why
-        # More steps alone are not enough: the limits and rules stand in the way of the
-        # longer plans too (and lifted, let one through), so what would is said as well.
-        then = infeasible(longer, grounded, solver)
-        both = ("limits.max_steps", *then.conflict)
-        return Infeasibility(f"{why.reason}, and then: {then.reason}", both, both)
+        # More steps let a plan through once limits and rules are lifted: do they with
+        # those kept? The best plan up to the horizon says so, and how many steps it takes.
+        try:
+            kept = _longest(task, grounded)
+        except PlanningError:  # a large catalog: the length that serves without them
+            kept = solver.solve(replace(task, max_steps=needed), grounded)
+        if kept is not None:
+            return _more_steps(task, kept.plan)
+        # They do not: the limits and rules stand in the way of the longer plans too (and
+        # lifted, let one through), so what else is needed is said as well.
+        then = infeasible(replace(task, max_steps=needed), grounded, solver)
+        return Infeasibility(
+            f"{why.reason}, and then: {then.reason}",
+            ("limits.max_steps", *then.blocking),
+            ("limits.max_steps",),  # enforced alone (limits and rules lifted), no plan
+        )
     conflict = list(elements)
     for element in elements:
         rest = [c for c in conflict if c != element]
@@ -274,6 +284,27 @@ _LONGER = 20_000
 would help an infeasible task."""
 
 
+def _longest(task: Task, grounded: Grounded) -> Any:
+    """The best plan of `task` up to the grounded horizon, which bounds an optimal plan's
+    length, by the exact search; `SearchGaveUp` past `_LONGER` expansions."""
+    from ido.planner.search import SearchPlanner  # (it imports this module)
+
+    return SearchPlanner(max_states=_LONGER).settle(
+        task, grounded, grounded.horizon, "score", frozenset()
+    )
+
+
+def _more_steps(task: Task, plan: Plan) -> Infeasibility:
+    """No plan within max_steps, and `plan`, longer, would do: raise max_steps to its length."""
+    steps = len(plan.steps)
+    words = (
+        f"no plan of at most {task.max_steps} steps reaches the goal: one of {steps} does; "
+        f"raise limits.max_steps to {steps}"
+    )
+    blocking = ("limits.max_steps",)
+    return Infeasibility(words, blocking, blocking, (("limits.max_steps", plan, words),))
+
+
 def _structural(task: Task, widened: tuple[Task, Grounded]) -> tuple[Infeasibility, int | None]:
     """No plan even without limits and deny rules: the goal, max_steps or the order is at
     fault; and when it is max_steps, how many steps a plan without them takes."""
@@ -294,25 +325,16 @@ def _structural(task: Task, widened: tuple[Task, Grounded]) -> tuple[Infeasibili
         # The horizon bounds an optimal plan's length, should there be one: an exact search
         # up to it says whether more steps help, and how many; it stops at `_LONGER`
         # expansions (a large catalog), and then nothing more is known.
-        from ido.planner.search import SearchGaveUp, SearchPlanner  # (it imports this module)
-
         try:
-            found = SearchPlanner(max_states=_LONGER).settle(
-                replace(task, limits=Limits()), grounded, grounded.horizon, "score", frozenset()
-            )
-        except SearchGaveUp:
+            found = _longest(replace(task, limits=Limits()), grounded)
+        except PlanningError:
             return Infeasibility(
                 f"no plan of at most {task.max_steps} steps reaches {goals}; a longer one "
                 "might: raise limits.max_steps",
                 ("limits.max_steps",),
             ), None
         if found is not None:
-            steps = len(found.plan.steps)
-            return Infeasibility(
-                f"no plan of at most {task.max_steps} steps reaches the goal: one of {steps} "
-                f"does; raise limits.max_steps to {steps}",
-                ("limits.max_steps",),
-            ), steps
+            return _more_steps(task, found.plan), len(found.plan.steps)
     return Infeasibility(
         f"no order of the usable capabilities reaches {goals}: each way there undoes "
         "or rules out a step it needs",
@@ -366,21 +388,39 @@ def needs(task: Task, name: str, plan: Plan) -> str:
         return f"costs {_amount(plan.cost)}"
     if name == "deadline":
         return f"takes {plan.latency:g}s on its critical path"
-    limit = task.limits.min_success_probability
-    return f"reaches {_amount(_down(plan.success_probability), _decimals(limit or 0.9))}"
+    return f"reaches {_probability(task, plan.success_probability)}"
 
 
 def way_out(task: Task, name: str, plan: Plan) -> str:
     """`raise max_cost to 3.60`: the intent's own value of the limit that admits `plan`
     (what the run has spent or taken added back), rounded toward it (a budget up, a least
-    success probability down), so that the value as written admits the plan."""
+    success probability down) past what either backend counts: CP-SAT sums each step's
+    cost and risk in whole millionths, so the value as written admits the plan in both."""
     if name == "max_cost":
-        return f"raise max_cost to {_amount(_up(task.spent + plan.cost))}"
+        counted = sum(_units(s.cost) for s in plan.steps) / _SCALE
+        return f"raise max_cost to {_amount(_up(task.spent + max(plan.cost, counted)))}"
     if name == "deadline":
         return f"raise deadline to {math.ceil(task.elapsed + plan.latency - 1e-9)}s"
-    limit = task.limits.min_success_probability
-    reached = _amount(_down(plan.success_probability), _decimals(limit or 0.9))
-    return f"lower min_success_probability to {reached}"
+    risk = sum(_units(-math.log(s.reliability)) for s in plan.steps) / _SCALE
+    reached = min(plan.success_probability, math.exp(-risk))
+    return f"lower min_success_probability to {_probability(task, reached)}"
+
+
+def _probability(task: Task, value: float) -> str:
+    """`value` rounded down as `_amount` shows it, with the decimals of the limit at least;
+    below a millionth, to three significant digits."""
+    if _down(value) > 0:
+        return _amount(_down(value), _decimals(task.limits.min_success_probability or 0.9))
+    power = math.floor(math.log10(value))
+    return f"{math.floor(value / 10**power * 100) / 100:.2f}e{power}"
+
+
+_SCALE = 1_000_000  # as `solving.SCALE`, which imports this module
+
+
+def _units(value: float) -> int:
+    """`value` in whole millionths, as `solving.units` counts it."""
+    return round(value * _SCALE)
 
 
 def _decimals(probability: float) -> int:

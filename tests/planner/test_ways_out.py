@@ -20,6 +20,7 @@ from ido.state import apply_effects
 from tests.planner.test_parallel import wide_task
 from tests.planner.test_plan_rules import check_for
 from tests.planner.test_property import (
+    LIMIT_NAMES,
     SMALL_SEEDS,
     brute_force,
     describe,
@@ -222,3 +223,134 @@ def test_the_plan_rule_tasks_reach_ways_out_told_again() -> None:
     said = [str(with_plan_rule(s)[1].reason) for s in SMALL_SEEDS]
     assert sum("the best plan they allow" in r for r in said) >= 5
     assert any("plan rules allow keeps within the limits" in r for r in said)
+
+
+def admits(task: Task, kept: set[str], rule: str, allowed: Callable[[list[Action]], bool]) -> bool:
+    """Whether some plan exists with only the limits, deny rules and plan rule in `kept`
+    enforced, by enumeration."""
+    limits = {n: getattr(task.limits, n) if n in kept else None for n in LIMIT_NAMES}
+    lifted = tuple(d.action for d in task.denied if d.rule not in kept)
+    eased = replace(task, limits=Limits(**limits), actions=task.actions + lifted, denied=())
+    return allowed_within(eased, allowed if rule in kept else lambda chosen: True)
+
+
+@pytest.mark.parametrize("seed", SMALL_SEEDS)
+def test_under_a_plan_rule_the_conflict_is_minimal_and_what_blocks_admits_a_plan(
+    seed: int,
+) -> None:
+    """With a plan rule denying plans: enforcing just the conflict leaves no plan, dropping
+    any member leaves one, and lifting a blocking member alone admits a plan (the merged
+    conflict of one branch named max_cost where max_cost and deadline together were
+    needed, and a deny rule whose lifting let an allowed plan through was dropped)."""
+    task, result, allowed = with_plan_rule(seed)
+    if result.status != "infeasible" or "plan rule" not in str(result.reason):
+        return
+    conflict = set(result.conflict)
+    if not conflict or "limits.max_steps" in conflict or any(g in conflict for g in task.goal):
+        return  # structural: not a conflict of limits and rules
+    elements = {n for n in LIMIT_NAMES if getattr(task.limits, n) is not None}
+    elements |= {d.rule for d in task.denied} | {"p/r"}
+    assert conflict <= elements, describe(task, result)
+    assert not admits(task, conflict, "p/r", allowed), describe(task, result)
+    for member in conflict:
+        assert admits(task, conflict - {member}, "p/r", allowed), (member, describe(task, result))
+    for member in result.blocking:
+        assert admits(task, elements - {member}, "p/r", allowed), (member, describe(task, result))
+
+
+def chain(reliabilities: list[float]) -> Task:
+    """Steps in a chain, each with the given reliability, and cheaper, far less reliable
+    rivals of the last; a least success probability none reaches."""
+    n = len(reliabilities)
+    actions = [
+        Action(
+            f"c{i}",
+            f"p{i}",
+            0.1,
+            1.0,
+            r,
+            () if i == 0 else (f"state.s.d{i - 1}",),
+            ((f"s.d{i}", True),),
+        )
+        for i, r in enumerate(reliabilities)
+    ] + [
+        Action(f"x{j}", f"q{j}", 0.05, 0.5, 0.5, (f"state.s.d{n - 2}",), ((f"s.d{n - 1}", True),))
+        for j in range(3)
+    ]
+    return Task(
+        state={"s": {f"d{i}": False for i in range(n)}},
+        goal=(f"state.s.d{n - 1}",),
+        actions=tuple(actions),
+        limits=Limits(min_success_probability=0.9999, max_cost=5.0),
+        max_steps=n,
+    )
+
+
+def test_a_least_success_probability_way_out_admits_the_plan_as_cp_sat_counts_it() -> None:
+    """CP-SAT sums each step's risk in whole millionths, which can come to a unit more than
+    the product's own: the value told is rounded down past that, as the model counts it."""
+    rng = random.Random(1)
+    told = 0
+    for _ in range(150):
+        task = chain([round(rng.uniform(0.95, 0.9999), 7) for _ in range(4)])
+        result = planned(task)
+        way = WAYS_OUT["min_success_probability"].search(str(result.reason))
+        assert way, result.reason
+        eased = replace(task, limits=replace(task.limits, min_success_probability=float(way[1])))
+        assert planned(eased).status == "planned", (result.reason, task.actions)
+        told += 1
+    assert told == 150
+
+
+def test_more_steps_alone_are_said_to_be_enough_when_they_are() -> None:
+    """A plan of four steps keeps within every limit and rule; the best plan without them
+    takes two. The way out is max_steps 4 alone, not max_steps 2 and a rule lifted."""
+    task = random_task(314, small=True)
+    rng = random.Random(314 * 7 + 3)
+    if rng.random() < 0.7:
+        task = replace(
+            task,
+            limits=Limits(
+                max_cost=rng.choice([0.3, 0.5, 0.8, 1.0, None]),
+                deadline=rng.choice([0.5, 1.0, 2.0, None]),
+                min_success_probability=rng.choice([0.93, 0.975, 0.994, 0.9995, None]),
+            ),
+        )
+    result = planned(task)
+    assert result.reason == (
+        "no plan of at most 1 steps reaches the goal: one of 4 does; raise limits.max_steps to 4"
+    ), describe(task, result)
+    assert result.conflict == ("limits.max_steps",)
+    assert planned(replace(task, max_steps=4)).status == "planned"
+
+
+def test_ways_out_under_a_plan_rule_ask_no_model() -> None:
+    """With a model planner, the ways out a plan rule closes are searched with its solver,
+    as `best_admissible` searches: a model call there would be paid and in no record."""
+    from ido.model.resources import LlmSettings
+    from ido.planner.llm import LlmPlanner
+    from ido.planner.llm_client import Reply
+
+    asked: list[str] = []
+
+    class Offline:
+        def complete(self, settings: Any, model: str, messages: Any, tools: Any) -> Reply:
+            asked.append(model)
+            return Reply(error="offline", cost=0.01)
+
+    done = (("j.done", True),)
+    task = Task(
+        state={"j": {"done": False}},
+        goal=("state.j.done",),
+        actions=(
+            Action("c", "X", 5.0, 1.0, 0.99, (), done),
+            Action("d", "Y", 6.0, 1.0, 0.99, (), done),
+        ),
+        limits=Limits(max_cost=1.0),
+    )
+    model = LlmPlanner(settings=LlmSettings(model="probe-model"), client=Offline())
+    result = model.plan(task)
+    assert result.status == "infeasible" and len(asked) == 1
+    told = checked_ways(task, result, model, check_for("'X' in plan.providers"))
+    assert len(asked) == 1
+    assert "the best plan they allow with max_cost lifted, d, costs 6.00" in str(told.reason)
