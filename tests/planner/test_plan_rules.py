@@ -34,9 +34,8 @@ def check_for(when: str) -> PlanCheck:
     return PlanCheck((("p", rule),), aggregate, "plan")
 
 
-def best_allowed(task: Task, allowed: Allowed) -> float | None:
-    """The least score of a valid sequence the predicate allows, by enumeration."""
-    best: float | None = None
+def sequences(task: Task) -> Iterator[list[Action]]:
+    """Every valid sequence of at most max_steps actions that reaches the goal."""
 
     def walk(state: dict[str, Any], chosen: list[Action]) -> Iterator[list[Action]]:
         if all(holds(g, state) for g in task.goal):
@@ -47,7 +46,13 @@ def best_allowed(task: Task, allowed: Allowed) -> float | None:
             if all(holds(r, state) for r in action.requires):
                 yield from walk(apply_effects(state, dict(action.effects)), [*chosen, action])
 
-    for chosen in walk(dict(task.state), []):
+    return walk(dict(task.state), [])
+
+
+def best_allowed(task: Task, allowed: Allowed) -> float | None:
+    """The least score of a valid sequence the predicate allows, by enumeration."""
+    best: float | None = None
+    for chosen in sequences(task):
         if allowed(chosen):
             score = sum(task.weights.score(a) for a in chosen)
             best = score if best is None or score < best else best

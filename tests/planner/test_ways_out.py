@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -16,15 +16,13 @@ from ido.plan_rules import best_admissible, checked_ways
 from ido.planner.cpsat import CpSatPlanner
 from ido.planner.search import SearchPlanner
 from ido.planner.types import Action, Limits, PlanResult, Task, Weights
-from ido.state import apply_effects
 from tests.planner.test_parallel import wide_task
-from tests.planner.test_plan_rules import check_for
+from tests.planner.test_plan_rules import check_for, sequences
 from tests.planner.test_property import (
     LIMIT_NAMES,
     SMALL_SEEDS,
     brute_force,
     describe,
-    holds,
     random_task,
     within,
 )
@@ -170,19 +168,7 @@ def test_a_limit_the_free_plan_keeps_can_still_bind() -> None:
 def allowed_within(task: Task, allowed: Callable[[list[Action]], bool]) -> bool:
     """Whether a valid sequence of at most max_steps actions keeps within the limits and is
     one `allowed` (a plan rule) lets through, by enumeration."""
-
-    def walk(state: dict[str, Any], chosen: list[Action]) -> Iterator[list[Action]]:
-        if all(holds(g, state) for g in task.goal):
-            yield chosen
-        if len(chosen) == task.max_steps:
-            return
-        for action in task.actions:
-            if all(holds(r, state) for r in action.requires):
-                yield from walk(apply_effects(state, dict(action.effects)), [*chosen, action])
-
-    return any(
-        within(task.limits, chosen) and allowed(chosen) for chosen in walk(dict(task.state), [])
-    )
+    return any(within(task.limits, chosen) and allowed(chosen) for chosen in sequences(task))
 
 
 def with_plan_rule(seed: int) -> tuple[Task, PlanResult, Callable[[list[Action]], bool]]:
