@@ -11,6 +11,12 @@ two goals at once, slowly. Plans run to about 30 steps, mostly side by side, and
 is the elapsed time: the critical path, not the sum. About two tasks in five carry a
 deadline (some below the fastest plan: no plan).
 
+`--limits cost` adds to each task a `max_cost` of its cheapest plan's cost plus 0, 1, 2 or 4
+(seeded); `--limits success` first makes its capabilities less than certain (reliabilities
+0.9 to 1, seeded) and adds a `min_success_probability` a little below its most reliable
+plan's. Under such a sum the search keeps, per state, a path per sum it could still need.
+Tasks with no plan at all (a deadline below any) have nothing to limit and are left out.
+
 Per task, three answers, each timed in CPU seconds of this process:
 
 - `cpsat-alone`: CP-SAT only (no exact search first or after): how often CP-SAT proves the
@@ -29,12 +35,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import random
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -44,7 +52,7 @@ from ido.planner.cpsat import CpSatPlanner
 from ido.planner.grounding import ground
 from ido.planner.search import SearchPlanner
 from ido.planner.simulate import check_plan
-from ido.planner.solving import Solution, SolvingPlanner, ordered, units
+from ido.planner.solving import Metric, Solution, SolvingPlanner, ordered, units
 from ido.planner.types import Action, Limits, Task, Weights
 from ido.state import close_world
 
@@ -114,6 +122,35 @@ def parallel_chains(seed: int) -> Task:
     )
 
 
+def unreliable(task: Task, seed: int) -> Task:
+    """`task` with each capability's reliability drawn from 0.9 to 1 (seeded)."""
+    rng = random.Random(f"unreliable{seed}")
+    steps = tuple(
+        replace(a, reliability=rng.choice([0.9, 0.95, 0.99, 0.999, 1.0])) for a in task.actions
+    )
+    return replace(task, actions=steps)
+
+
+def limited(task: Task, seed: int, limit: str) -> Task | None:
+    """`task` under a `max_cost` ("cost") or, made `unreliable`, a `min_success_probability`
+    ("success") a little looser than its best plan by that measure needs; None when it has
+    no plan at all."""
+    if limit == "success":
+        task = unreliable(task, seed)
+    measured: Metric = "cost" if limit == "cost" else "risk"
+    best = SearchPlanner().solve(task, ground(task), measured)
+    if best is None:
+        return None
+    rng = random.Random(seed)
+    limits = task.limits
+    if limit == "cost":
+        limits = replace(limits, max_cost=best.plan.cost + rng.choice([0, 1, 2, 4]))
+    else:  # a little below: rounding must not rule the most reliable plan out
+        least = best.plan.success_probability * math.exp(-rng.choice([0.0, 0.05, 0.1, 0.2]))
+        limits = replace(limits, min_success_probability=round(least, 6) - 1e-6)
+    return replace(task, limits=limits)
+
+
 def answer(name: str, task: Task) -> dict[str, Any]:
     """One planner's answer to the fastest plan of `task`, timed, its plan checked."""
     g = ground(task)
@@ -168,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--planners", default=",".join(PLANNERS), help=f"comma-separated, of {', '.join(PLANNERS)}"
     )
+    parser.add_argument(
+        "--limits",
+        choices=["none", "cost", "success"],
+        default="none",
+        help="add a max_cost or a min_success_probability to each task (see above)",
+    )
     parser.add_argument("--json", type=Path, help="write every answer and the summary here")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.planners.split(",") if n.strip()]
@@ -175,8 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or not names or args.tasks < 1:
         parser.error(f"--planners takes {', '.join(PLANNERS)}; --tasks at least 1")
     rows: list[dict[str, Any]] = []
+    left_out = 0
     for seed in range(args.tasks):
-        task = parallel_chains(seed)
+        task: Task | None = parallel_chains(seed)
+        if args.limits != "none":
+            task = limited(task, seed, args.limits)
+        if task is None:
+            left_out += 1
+            continue
         answers = [{**answer(name, task), "task": seed} for name in names]
         agree(seed, answers)
         rows.extend(answers)
@@ -185,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             for a in answers
         )
         print(f"  task {seed + 1}/{args.tasks}: {said}", file=sys.stderr, flush=True)
+    if left_out:
+        print(f"{left_out} tasks have no plan at all: left out", file=sys.stderr)
     summaries = [summary(rows, name) for name in names]
     print("| planner | tasks | proven | gave up | p50 | p95 | max | total CPU |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -201,7 +252,10 @@ def main(argv: list[str] | None = None) -> int:
             "ortools": version("ortools"),
         }
         args.json.write_text(
-            json.dumps({"machine": machine, "summary": summaries, "answers": rows}, indent=2)
+            json.dumps(
+                {"machine": machine, "limits": args.limits, "summary": summaries, "answers": rows},
+                indent=2,
+            )
         )
     return 0
 

@@ -10,11 +10,14 @@ from typing import Any
 import pytest
 from test_bounds import _no_deepening
 
-from benchmarks.fastest_plans import parallel_chains
+from benchmarks.fastest_plans import limited, parallel_chains
 from ido.errors import PlanningError
 from ido.planner import get_planner
 from ido.planner.cpsat import CpSatPlanner
+from ido.planner.grounding import ground
+from ido.planner.search import SearchPlanner
 from ido.planner.simulate import check_plan
+from ido.planner.solving import Solution, ordered, units
 from ido.planner.types import Action, Denied, Limits, PlanResult, Task, Weights
 from ido.state import close_world
 
@@ -934,3 +937,108 @@ def test_by_elapsed_time_a_large_catalog_goes_to_the_model_first(
     found = CpSatPlanner().solve(t, ground(t), "latency")
     assert modelled and found is not None and found.optimal
     assert (found.plan.latency, len(found.plan.steps)) == pytest.approx((3.956, 12))
+
+
+# --- by elapsed time under max_cost or min_success_probability -----------------------------
+
+
+def _under(seed: int, limit: str) -> Task:
+    """Parallel chains `seed` under a `max_cost` ("cost") or, less than certain, a
+    `min_success_probability` ("success") a little looser than its best plan by that
+    measure needs (`benchmarks.fastest_plans.limited`)."""
+    t = limited(parallel_chains(seed), seed, limit)
+    assert t is not None
+    return t
+
+
+def _fastest(t: Task, found: Solution | None) -> tuple[int, int]:
+    """A proven answer's elapsed time (whole millionths) and steps, its plan checked."""
+    assert found is not None and found.optimal
+    plan = ordered(ground(t), found.plan)
+    assert check_plan(t, plan) == []
+    return units(plan.latency), len(plan.steps)
+
+
+def _pipeline(max_cost: float) -> Task:
+    """Three stages, each needing the one before, each by a fast dear provider or a slow
+    cheap one: every plan is a sequence."""
+    steps = [
+        Action(f"{kind}{i}", kind, cost, latency, 1.0, ((f"state.s{i - 1}",) if i else ()),
+               ((f"s{i}", True),))
+        for i in range(3)
+        for kind, cost, latency in (("fast", 2.0, 0.1), ("slow", 1.0, 1.0))
+    ]  # fmt: skip
+    state = close_world({}, [f"s{i}" for i in range(3)])
+    return Task(state, ("state.s2",), tuple(steps), limits=Limits(max_cost=max_cost))
+
+
+def test_by_elapsed_time_under_a_cost_limit_the_search_goes_first_where_steps_run_side_by_side(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under `max_cost` a state keeps a path per cost it may still need, yet the search
+    settles the fastest plan of parallel chains (seed 0) in 12 expansions, where CP-SAT's
+    timed model took 2.6 s without proving it: the search goes first, as with no limit but
+    a deadline. Not on a pipeline, whose elapsed time is a sum the untimed model takes in
+    milliseconds; nor past `LATENCY_FIRST_MOST` usable capabilities. Same answers."""
+    from ido.planner.cpsat import _planner
+
+    t = _under(0, "cost")
+    assert t.limits.max_cost == 10.0
+    modelled = _no_deepening(monkeypatch)
+    first = CpSatPlanner().solve(t, ground(t), "latency")
+    assert not modelled
+    assert _fastest(t, first) == _fastest(t, SearchPlanner().solve(t, ground(t), "latency"))
+    pipeline = _pipeline(max_cost=4.0)
+    sequence = CpSatPlanner().solve(pipeline, ground(pipeline), "latency")
+    assert modelled
+    assert _fastest(pipeline, sequence) == (2_100_000, 3)  # one fast stage, two slow
+    modelled.clear()
+    few = _under(11, "cost")  # 13 usable capabilities
+    monkeypatch.setattr(_planner, "LATENCY_FIRST_MOST", 12)
+    later = CpSatPlanner().solve(few, ground(few), "latency")
+    assert modelled
+    assert _fastest(few, later) == _fastest(few, SearchPlanner().solve(few, ground(few), "latency"))
+
+
+def test_by_elapsed_time_a_search_that_ran_out_under_a_limit_goes_on_after_the_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three expansions are too few for seed 0 under its cost limit, and a model with a
+    twentieth of a deterministic second proves nothing: the fallback goes on with the
+    search that went first, not a new one, and the answer is the search's own."""
+    t = replace(_under(0, "cost"), time_limit=0.05)
+    g = ground(t)
+    handed: list[object] = []
+    settle = SearchPlanner.settle
+
+    def recorded(self: SearchPlanner, *args: Any) -> Any:
+        handed.append(args[5] if len(args) > 5 else None)
+        return settle(self, *args)
+
+    monkeypatch.setattr(SearchPlanner, "settle", recorded)
+    modelled = _no_deepening(monkeypatch)
+    found = CpSatPlanner(search_first=3).solve(t, g, "latency")
+    assert modelled and len(handed) == 2
+    assert handed[0] is None and handed[1] is not None  # the one that went first
+    assert _fastest(t, found) == _fastest(t, SearchPlanner().solve(t, g, "latency"))
+
+
+@pytest.mark.parametrize(
+    ("seed", "limit"),
+    [(6, "cost"), (13, "cost"), (26, "cost"), (11, "success"), (26, "success"), (29, "success")],
+)
+def test_by_elapsed_time_under_limits_the_search_first_agrees_with_both_backends(
+    monkeypatch: pytest.MonkeyPatch, seed: int, limit: str
+) -> None:
+    """Seeded parallel chains under a `max_cost`, or less than certain under a
+    `min_success_probability` (seeds 6, 13 and 26 have a deadline too): the CP-SAT backend
+    answers without a model, and its fastest plan is the search's and CP-SAT alone's, in
+    elapsed time and steps, all proven."""
+    t = _under(seed, limit)
+    g = ground(t)
+    alone = CpSatPlanner(small=0, search_first=0, fallback_states=0).solve(t, g, "latency")
+    searched = SearchPlanner().solve(t, g, "latency")
+    modelled = _no_deepening(monkeypatch)
+    first = CpSatPlanner().solve(t, g, "latency")
+    assert not modelled
+    assert _fastest(t, first) == _fastest(t, searched) == _fastest(t, alone)

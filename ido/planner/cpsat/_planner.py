@@ -102,7 +102,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             "wall_time_limit": wall_limit(task.time_limit),
             "small_problems": f"astar when at most {self.small} capabilities are usable",
             "search_first": f"astar first, up to {self.search_first:,} expansions, when no "
-            "limit other than max_steps is set (by elapsed time, a deadline too, up to "
+            "limit other than max_steps is set (by elapsed time, under any limit, up to "
             f"{LATENCY_FIRST_MOST} usable capabilities, for {LATENCY_FIRST_WORK:,} ÷ usable "
             f"capabilities expansions, at least {LATENCY_FIRST_LEAST})",
         }
@@ -172,35 +172,44 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
     def _without_model(
         self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
     ) -> tuple[bool, Solution | None, AStarSearch | None]:
-        """On a task with no limit but `max_steps`: (True, the answer, None) when it is
-        settled without a model, else (False, None, the search that gave up, when it can
-        go on: the fallback after the model takes it up).
+        """(True, the answer, None) when the solve is settled without a model, else (False,
+        None, the search that gave up, when it can go on: the fallback after the model
+        takes it up).
 
-        First what `_narrowed` would settle by the landmarks alone (no plan, or the
-        cheapest achievers' plan at the floor), which costs less than any search; then the
-        exact search, up to `search_first` expansions. With no sum to keep under a limit,
-        each state keeps one path or few, and the search's bound (LM-cut's landmarks)
-        settles most such tasks in fewer expansions than a model takes to build.
+        With no limit but `max_steps`, first what `_narrowed` would settle by the landmarks
+        alone (no plan, or the cheapest achievers' plan at the floor), which costs less than
+        any search; then the exact search, up to `search_first` expansions. With no sum to
+        keep under a limit, each state keeps one path or few, and the search's bound
+        (LM-cut's landmarks) settles most such tasks in fewer expansions than a model takes
+        to build. Under a limit the model goes first.
 
-        By elapsed time, the search's bound is the earliest end of the goal, which it works
-        out over every action for each path: its budget shrinks as the actions grow
-        (`LATENCY_FIRST_WORK`), and past `LATENCY_FIRST_MOST` usable capabilities the model
-        goes first (at 1,000 capabilities with about 20 rivals per stage, the search's few
-        expansions cost twice CP-SAT's solve). Most fastest plans of parallel chains take it
-        a few expansions, where CP-SAT's model, which must also order the steps, takes
-        hundreds of milliseconds. A deadline then bounds the metric itself, which the paths carry
-        anyway: it goes first under one too (and drops what cannot meet it).
+        By elapsed time, the search goes first under any limit. Its bound is the earliest
+        end of the goal, which it works out over every action for each path: its budget
+        shrinks as the actions grow (`LATENCY_FIRST_WORK`), and past `LATENCY_FIRST_MOST`
+        usable capabilities the model goes first (at 1,000 capabilities with about 20
+        rivals per stage, the search's few expansions cost twice CP-SAT's solve). Most
+        fastest plans of parallel chains take it a few expansions, where CP-SAT's model,
+        which must also order the steps, takes hundreds of milliseconds. A deadline bounds
+        the metric itself, which the paths carry anyway (and drops what cannot meet it).
+        Under `max_cost` or `min_success_probability` a state keeps a path per sum it may
+        still need; on parallel chains the bound, not comparing paths, is still most of an
+        expansion's time (0.3 to 0.8 ms, as with no limit), and half the budget gained
+        nothing: the same budget. A search that runs out of it while the model proves
+        nothing goes on in the fallback. But on a pipeline (`_serial`: every plan a
+        sequence), the elapsed time is a sum the untimed model takes in milliseconds, while
+        rivals that trade cost for speed have the search compare each new path with about
+        a thousand (100 capabilities: up to 200 ms, against the model's 3 to 13): under
+        such a limit the model goes first there.
         """
-        limits = task.limits
-        if metric == "latency":  # a deadline bounds the metric itself: nothing more to keep
-            limits = replace(limits, deadline=None)
-        if not self.search_first or _limited(limits):
+        if not self.search_first or (metric != "latency" and _limited(task.limits)):
             return False, None, None
         allowed = usable(g, without)
         budget = self.search_first
         if metric == "latency":
             if len(allowed) > LATENCY_FIRST_MOST:
                 return False, None, None
+            if _limited(replace(task.limits, deadline=None)) and self._serial(g, allowed):
+                return False, None, None  # a pipeline under a sum: the untimed model's turn
             shrunk = LATENCY_FIRST_WORK // max(1, len(allowed))
             budget = min(budget, max(LATENCY_FIRST_LEAST, shrunk))
         elif self._looks_at_landmarks(allowed):  # what `_narrowed` would settle at once
