@@ -1,8 +1,9 @@
 """`CpSatPlanner`: each solve settled without a model when it can be, else narrowed, then modelled.
 
-The exact search settles a handful of capabilities, and most tasks with no limit but
-`max_steps`; the landmarks settle what the cheapest achievers' plan proves optimal, and
-narrow a large catalog before the model (`_solves`) takes it up."""
+The exact search settles a handful of capabilities, most tasks with no limit but
+`max_steps`, and most fastest plans whose steps run side by side; the landmarks settle
+what the cheapest achievers' plan proves optimal, and narrow a large catalog before the
+model (`_solves`) takes it up."""
 
 from __future__ import annotations
 
@@ -102,9 +103,10 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             "wall_time_limit": wall_limit(task.time_limit),
             "small_problems": f"astar when at most {self.small} capabilities are usable",
             "search_first": f"astar first, up to {self.search_first:,} expansions, when no "
-            "limit other than max_steps is set (by elapsed time, under any limit, up to "
-            f"{LATENCY_FIRST_MOST} usable capabilities, for {LATENCY_FIRST_WORK:,} ÷ usable "
-            f"capabilities expansions, at least {LATENCY_FIRST_LEAST})",
+            "limit other than max_steps is set (by elapsed time, under any limit but a "
+            f"summed one on a pipeline, up to {LATENCY_FIRST_MOST} usable capabilities, for "
+            f"{LATENCY_FIRST_WORK:,} ÷ usable capabilities expansions, at least "
+            f"{LATENCY_FIRST_LEAST})",
         }
 
     def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
