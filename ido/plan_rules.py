@@ -143,13 +143,13 @@ def checked_ways(task: Task, result: PlanResult, planner: Planner, check: PlanCh
 
 
 def _allowed_by(planner: Planner, check: PlanCheck) -> plan_ways.Allowed:
-    """The best plan for a task that the plan rules named (None: all of `check`'s) allow,
-    found as `best_admissible` finds it."""
+    """The best plan for a task that `check`'s plan rules but those `lifted` allow, found
+    as `best_admissible` finds it."""
 
-    def allowed(task: Task, rules: frozenset[str] | None) -> Plan | None:
+    def allowed(task: Task, lifted: frozenset[str]) -> Plan | None:
         some = check
-        if rules is not None:
-            kept = tuple((s, r) for s, r in check.rules if f"{s}/{r.id}" in rules)
+        if lifted:
+            kept = tuple((s, r) for s, r in check.rules if f"{s}/{r.id}" not in lifted)
             some = PlanCheck(kept, check.variables, check.subject)
         found = planner.plan(replace(task, alternatives=0))
         if found.plan is not None and found.plan.steps and some.rules:

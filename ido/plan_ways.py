@@ -14,8 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ido.planner.explain import LIMITS, keeping, needs, present, way_out, within
+from ido.planner.explain import LIMITS, TOGETHER, keeping, needs, present, way_out, within
 from ido.planner.types import Plan, PlanResult, Task
+
+_LONGER = 4
+"""How many times `limits.max_steps` the plans a plan rule allows are sought up to, when
+the plan of more steps that a way out names is denied."""
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,9 @@ class DeniedWhy:
         return tuple(name for name, _ in self.ways)
 
 
-Allowed = Callable[[Task, frozenset[str] | None], Plan | None]
-"""The best plan for a task that the plan rules named (None: all of them) allow; None when
-they allow none."""
+Allowed = Callable[[Task, frozenset[str]], Plan | None]
+"""The best plan for a task that the plan rules allow, all but those named (lifted); None
+when they allow none."""
 
 
 def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed) -> DeniedWhy:
@@ -49,7 +53,8 @@ def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed) -> DeniedWh
 
     def best(kept: frozenset[str]) -> Plan | None:
         if kept not in found:
-            found[kept] = allowed(enforcing(task, kept), kept & frozenset(fired))
+            # (a plan rule that never fired is no element, and stays enforced)
+            found[kept] = allowed(enforcing(task, kept), frozenset(fired) - kept)
         return found[kept]
 
     conflict = list(elements)
@@ -106,15 +111,23 @@ def checked_ways(
         if rule is None:
             continue
         denied = f"{' → '.join(plan.capabilities)} is denied by plan rule {rule}"
-        if element == "limits.max_steps":
-            better = None  # (no plan the rules allow is sought at other lengths)
+        every = frozenset((*present(task.limits), *(d.rule for d in task.denied)))
+        if element == "limits.max_steps":  # longer plans, up to the length `_LONGER` allows
+            longer = replace(enforcing(task, every), max_steps=task.max_steps * _LONGER)
+            better = allowed(longer, frozenset())
         else:
-            every = frozenset((*present(task.limits), *(d.rule for d in task.denied)))
-            kept = every - {element}
-            better = allowed(enforcing(task, kept), None)
+            better = allowed(enforcing(task, every - set(element.split(TOGETHER))), frozenset())
         if better is None:  # no way out after all: said without one
             again = _closed(task, element, plan, denied)
-            blocking.remove(element)
+            blocking = [b for b in blocking if b not in element.split(TOGETHER)]
+        elif element == "limits.max_steps":
+            again = (
+                f"no plan of at most {task.max_steps} steps reaches the goal that the plan rules "
+                f"allow ({denied}); one of {len(better.steps)} they allow does; raise "
+                f"limits.max_steps to {len(better.steps)}"
+            )
+        elif TOGETHER in element:
+            continue  # the words name no plan: they hold for the one the rules allow
         elif element in LIMITS:
             again = (
                 f"no plan {within(task, element)} that the plan rules allow: {denied}; the "
@@ -126,6 +139,7 @@ def checked_ways(
             head = words.partition(" to allow ")[0]
             again = f"{head} to allow {' + '.join(better.capabilities)} ({denied})"
         reason = reason.replace(words, again, 1)
+    # (blocking may end empty: then no one limit or rule lifted alone lets a plan through)
     return replace(result, reason=reason, blocking=tuple(blocking))
 
 
@@ -139,6 +153,10 @@ def _closed(task: Task, element: str, plan: Plan, denied: str) -> str:
     if element == "limits.max_steps":
         return (
             f"no plan of at most {task.max_steps} steps reaches the goal, and the plan of "
-            f"{len(plan.steps)} that does is denied too ({denied})"
+            f"{len(plan.steps)} that does is denied too ({denied}), as is every plan of up "
+            f"to {task.max_steps * _LONGER} steps"
         )
+    if TOGETHER in element:
+        names = ", ".join(element.split(TOGETHER))
+        return f"relaxing {names} together lets through only plans the plan rules deny ({denied})"
     return f"lifting rule {element} lets through only plans the plan rules deny ({denied})"

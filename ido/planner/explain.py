@@ -17,6 +17,8 @@ _LIMIT_NAMES = {
 }
 LIMITS = tuple(_LIMIT_NAMES)
 """The limits a plan's totals are held to, by name."""
+TOGETHER = "\t"
+"""Between the names of a way out that relaxes several limits and rules together."""
 
 
 class _Solver(Protocol):
@@ -170,8 +172,9 @@ class Infeasibility:
     blocking: tuple[str, ...]
     conflict: tuple[str, ...] = ()
     ways: tuple[tuple[str, Plan, str], ...] = ()
-    """Per way out the reason names: the limit or rule relaxed alone, the plan that admits,
-    and the words (for plan rules, which no solve sees, to check)."""
+    """Per way out the reason names: the limit or rule relaxed alone (or several, joined by
+    `TOGETHER`), the plan that admits, and the words (for plan rules, which no solve sees,
+    to check)."""
 
 
 def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility:
@@ -217,13 +220,14 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
             rest = [c for c in together if c != element]
             if relax.solve(frozenset(rest)) is not None:
                 together = rest
-        return Infeasibility(
+        words = (
             f"no plan meets {_words(conflict)}{' together' if len(conflict) > 1 else ''}, and "
             "relaxing any one limit or rule alone is not enough; relax "
-            f"{_words(together)} together",
-            tuple(together),
-            tuple(conflict),
+            f"{_words(together)} together"
         )
+        found = relax.solve(frozenset(together))
+        way = (TOGETHER.join(together), found.plan, words)
+        return Infeasibility(words, tuple(together), tuple(conflict), (way,))
     ways: list[tuple[str, Plan, str]] = []
     for element in single:
         if element in _LIMIT_NAMES:

@@ -340,3 +340,57 @@ def test_ways_out_under_a_plan_rule_ask_no_model() -> None:
     told = checked_ways(task, result, model, check_for("'X' in plan.providers"))
     assert len(asked) == 1
     assert "the best plan they allow with max_cost lifted, d, costs 6.00" in str(told.reason)
+
+
+def test_a_plan_rule_that_never_fired_still_closes_a_way_out() -> None:
+    """The best plan, a, is denied by r1; the only other, b, costs over max_cost and is
+    denied by r2, which the search never reached: raising max_cost is no way out."""
+    from ido.model import Rule
+    from ido.plan_rules import PlanCheck
+    from tests.planner.test_plan_rules import aggregate
+
+    done = (("job.done", True),)
+    task = Task(
+        state={"job": {"done": False}},
+        goal=("state.job.done",),
+        actions=(
+            Action("a", "pa", 1.0, 1.0, 0.99, (), done),
+            Action("b", "pb", 5.0, 1.0, 0.99, (), done),
+        ),
+        limits=Limits(max_cost=3.0),
+    )
+    rules = tuple(
+        ("p", Rule(id=f"r{i}", effect="deny", when=f"'{p}' in plan.providers", message="no"))
+        for i, p in ((1, "pa"), (2, "pb"))
+    )
+    planner = CpSatPlanner(small=0, search_first=0)
+    result = best_admissible(
+        task, planner.plan(task), planner, PlanCheck(rules, aggregate, "plan")
+    )[1]
+    assert result.status == "infeasible"
+    assert "raise max_cost" not in str(result.reason)
+    assert "max_cost" not in result.blocking
+
+
+def test_a_longer_plan_the_rule_allows_is_the_max_steps_way_out() -> None:
+    """Two steps reach the goal through px, which the rule denies; three through pu."""
+
+    def step(name: str, provider: str, needs: str | None, makes: str) -> Action:
+        return Action(name, provider, 1.0, 1.0, 0.99, (needs,) if needs else (), ((makes, True),))
+
+    task = Task(
+        state={"s": {"x": False, "u": False, "v": False, "done": False}},
+        goal=("state.s.done",),
+        actions=(
+            step("x", "px", None, "s.x"),
+            step("y", "px", "state.s.x", "s.done"),
+            step("u", "pu", None, "s.u"),
+            step("v", "pu", "state.s.u", "s.v"),
+            step("w", "pu", "state.s.v", "s.done"),
+        ),
+        max_steps=1,
+    )
+    planner = CpSatPlanner(small=0, search_first=0)
+    told = checked_ways(task, planner.plan(task), planner, check_for("'px' in plan.providers"))
+    assert "raise limits.max_steps to 3" in str(told.reason)
+    assert told.blocking == ("limits.max_steps",)
