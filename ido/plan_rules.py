@@ -147,11 +147,12 @@ def _allowed_by(planner: Planner, check: PlanCheck) -> plan_ways.Allowed:
     as `best_admissible` finds it."""
 
     def allowed(task: Task, lifted: frozenset[str]) -> Plan | None:
+        task = replace(task, alternatives=0)  # (the search re-solves its plan with them)
         some = check
         if lifted:
             kept = tuple((s, r) for s, r in check.rules if f"{s}/{r.id}" not in lifted)
             some = PlanCheck(kept, check.variables, check.subject)
-        found = planner.plan(replace(task, alternatives=0))
+        found = planner.plan(task)
         if found.plan is not None and found.plan.steps and some.rules:
             found = best_admissible(task, found, planner, some, why=False)[1]
         return found.plan

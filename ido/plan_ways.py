@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ido.planner.explain import LIMITS, TOGETHER, keeping, needs, present, way_out, within
+from ido.planner.explain import LIMITS, TOGETHER, lifting, needs, present, way_out, within
 from ido.planner.types import Plan, PlanResult, Task
 
 _LONGER = 4
@@ -50,11 +50,12 @@ def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed) -> DeniedWh
         *fired,
     ]
     found: dict[frozenset[str], Plan | None] = {}
+    every = frozenset(elements)
 
     def best(kept: frozenset[str]) -> Plan | None:
         if kept not in found:
             # (a plan rule that never fired is no element, and stays enforced)
-            found[kept] = allowed(enforcing(task, kept), frozenset(fired) - kept)
+            found[kept] = allowed(lifting(task, every - kept), frozenset(fired) - kept)
         return found[kept]
 
     conflict = list(elements)
@@ -62,22 +63,8 @@ def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed) -> DeniedWh
         rest = [c for c in conflict if c != element]
         if best(frozenset(rest)) is None:
             conflict = rest
-    every = frozenset(elements)
     ways = [(e, best(every - {e})) for e in conflict]
     return DeniedWhy(tuple(conflict), tuple((e, p) for e, p in ways if p is not None))
-
-
-def enforcing(task: Task, kept: frozenset[str]) -> Task:
-    """`task` with only the limits and deny rules in `kept` enforced (the capabilities the
-    others denied back in), and no alternatives asked for."""
-    restored = tuple(d.action for d in task.denied if d.rule not in kept)
-    return replace(
-        task,
-        limits=keeping(task.limits, kept & frozenset(LIMITS)),
-        actions=task.actions + restored,
-        denied=tuple(d for d in task.denied if d.rule in kept),
-        alternatives=0,
-    )
 
 
 def told(task: Task, why: DeniedWhy, denied: dict[str, list[str]]) -> str:
@@ -111,12 +98,10 @@ def checked_ways(
         if rule is None:
             continue
         denied = f"{' → '.join(plan.capabilities)} is denied by plan rule {rule}"
-        every = frozenset((*present(task.limits), *(d.rule for d in task.denied)))
         if element == "limits.max_steps":  # longer plans, up to the length `_LONGER` allows
-            longer = replace(enforcing(task, every), max_steps=task.max_steps * _LONGER)
-            better = allowed(longer, frozenset())
+            better = allowed(replace(task, max_steps=task.max_steps * _LONGER), frozenset())
         else:
-            better = allowed(enforcing(task, every - set(element.split(TOGETHER))), frozenset())
+            better = allowed(lifting(task, frozenset(element.split(TOGETHER))), frozenset())
         if better is None:  # no way out after all: said without one
             again = _closed(task, element, plan, denied)
             blocking = [b for b in blocking if b not in element.split(TOGETHER)]

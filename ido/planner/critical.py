@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ido.planner.cpmodel import LinearExpr, SolutionCallback
 from ido.planner.order import schedule, waits
-from ido.planner.solving import units
+from ido.planner.types import units
 
 if TYPE_CHECKING:
     from ido.planner.cpmodel import IntVar, Model, Solved

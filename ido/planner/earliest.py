@@ -23,8 +23,8 @@ import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ido.planner.grounding import Grounded
-from ido.planner.solving import units
 from ido.planner.successors import fixed_values
+from ido.planner.types import units
 
 Fact = tuple[int, int]
 """A fluent and one of its values (indices)."""

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from ido.errors import PlanningError
 from ido.planner.grounding import Grounded, ground
-from ido.planner.types import ConstraintReport, Limits, Plan, Task, Weights
+from ido.planner.types import SCALE, ConstraintReport, Limits, Plan, Task, Weights, units
 
 _LIMIT_NAMES = {
     "max_cost": "cost",
@@ -269,18 +269,27 @@ class _Relaxer:
         if not lifted:
             return self.task, self.grounded
         if lifted not in self._groundings:
-            allowed = tuple(d.action for d in self.task.denied if d.rule in lifted)
-            still = tuple(d for d in self.task.denied if d.rule not in lifted)
-            task = replace(self.task, actions=self.task.actions + allowed, denied=still)
+            task = lifting(self.task, lifted)
             self._groundings[lifted] = (task, ground(task))
         return self._groundings[lifted]
 
     def solve(self, relaxed: frozenset[str]) -> Any:
         if relaxed not in self._found:
             task, grounded = self.widened(relaxed - frozenset(_LIMIT_NAMES))
-            limits = replace(task.limits, **dict.fromkeys(relaxed & frozenset(_LIMIT_NAMES)))
-            self._found[relaxed] = self.solver.solve(replace(task, limits=limits), grounded)
+            task = lifting(task, relaxed & frozenset(_LIMIT_NAMES))
+            self._found[relaxed] = self.solver.solve(task, grounded)
         return self._found[relaxed]
+
+
+def lifting(task: Task, lifted: frozenset[str]) -> Task:
+    """`task` with the limits named in `lifted` unset and the deny rules named there lifted
+    (the capabilities they denied back in); other names are ignored."""
+    limits = replace(task.limits, **dict.fromkeys(lifted & frozenset(_LIMIT_NAMES)))
+    if not any(d.rule in lifted for d in task.denied):
+        return replace(task, limits=limits)
+    allowed = tuple(d.action for d in task.denied if d.rule in lifted)
+    still = tuple(d for d in task.denied if d.rule not in lifted)
+    return replace(task, limits=limits, actions=task.actions + allowed, denied=still)
 
 
 _LONGER = 20_000
@@ -401,11 +410,11 @@ def way_out(task: Task, name: str, plan: Plan) -> str:
     success probability down) past what either backend counts: CP-SAT sums each step's
     cost and risk in whole millionths, so the value as written admits the plan in both."""
     if name == "max_cost":
-        counted = sum(_units(s.cost) for s in plan.steps) / _SCALE
+        counted = sum(units(s.cost) for s in plan.steps) / SCALE
         return f"raise max_cost to {_amount(_up(task.spent + max(plan.cost, counted)))}"
     if name == "deadline":
         return f"raise deadline to {math.ceil(task.elapsed + plan.latency - 1e-9)}s"
-    risk = sum(_units(-math.log(s.reliability)) for s in plan.steps) / _SCALE
+    risk = sum(units(-math.log(s.reliability)) for s in plan.steps) / SCALE
     reached = min(plan.success_probability, math.exp(-risk))
     return f"lower min_success_probability to {_probability(task, reached)}"
 
@@ -417,14 +426,6 @@ def _probability(task: Task, value: float) -> str:
         return _amount(_down(value), _decimals(task.limits.min_success_probability or 0.9))
     power = math.floor(math.log10(value))
     return f"{math.floor(value / 10**power * 100) / 100:.2f}e{power}"
-
-
-_SCALE = 1_000_000  # as `solving.SCALE`, which imports this module
-
-
-def _units(value: float) -> int:
-    """`value` in whole millionths, as `solving.units` counts it."""
-    return round(value * _SCALE)
 
 
 def _decimals(probability: float) -> int:

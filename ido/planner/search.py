@@ -44,7 +44,6 @@ from ido.planner.solving import (
     SolvingPlanner,
     measure,
     step_of,
-    units,
     usable,
 )
 from ido.planner.successors import (
@@ -54,7 +53,7 @@ from ido.planner.successors import (
     compile_check,
     fixed_values,
 )
-from ido.planner.types import Plan, Task
+from ido.planner.types import Plan, Task, units
 
 
 class _Label(NamedTuple):

@@ -248,17 +248,6 @@ def usable(g: Grounded, without: frozenset[str]) -> frozenset[int]:
     )
 
 
-SCALE = 1_000_000
-"""Units per 1.0 of a metric where plans are compared: both backends sum each step's
-metric in whole millionths (`units`), so two plans within float noise of each other tie,
-and the tie goes to the shorter plan in both."""
-
-
-def units(value: float) -> int:
-    """`value` in whole millionths."""
-    return round(value * SCALE)
-
-
 def measure(task: Task, action: Action, metric: Metric) -> float:
     """The action's contribution to `metric`: its score, cost, latency or risk."""
     if metric == "score":

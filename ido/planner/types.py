@@ -9,6 +9,17 @@ from typing import Any, Literal
 
 from ido.planner.order import critical_path, schedule
 
+SCALE = 1_000_000
+"""Units per 1.0 of a metric where plans are compared: both backends sum each step's
+metric in whole millionths (`units`), so two plans within float noise of each other tie,
+and the tie goes to the shorter plan in both; the ways out an explanation names are
+rounded past the same count."""
+
+
+def units(value: float) -> int:
+    """`value` in whole millionths."""
+    return round(value * SCALE)
+
 
 @dataclass(frozen=True)
 class Action:

@@ -17,8 +17,8 @@ from ido.planner.cpsat import CpSatPlanner
 from ido.planner.grounding import ground
 from ido.planner.search import SearchPlanner
 from ido.planner.simulate import check_plan
-from ido.planner.solving import Solution, ordered, units
-from ido.planner.types import Action, Denied, Limits, PlanResult, Task, Weights
+from ido.planner.solving import Solution, ordered
+from ido.planner.types import Action, Denied, Limits, PlanResult, Task, Weights, units
 from ido.state import close_world
 
 

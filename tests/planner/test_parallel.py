@@ -276,7 +276,7 @@ def test_no_plan_ends_before_the_earliest_end_of_its_goal(seed: int) -> None:
     fastest plan's elapsed time, as the exact search finds it, with or without a step."""
     from ido.planner.earliest import earliest_units
     from ido.planner.grounding import ground
-    from ido.planner.solving import units
+    from ido.planner.types import units
 
     task = replace(wide_task(seed), limits=Limits())
     g = ground(task)
@@ -297,7 +297,7 @@ def test_the_earliest_end_is_often_the_fastest_plan_and_never_nothing() -> None:
     it is the fastest plan's elapsed time on most."""
     from ido.planner.earliest import earliest_units
     from ido.planner.grounding import ground
-    from ido.planner.solving import units
+    from ido.planner.types import units
 
     met = 0
     for seed in WIDE_SEEDS:

@@ -21,9 +21,8 @@ from ido.planner.solving import (
     ordered,
     plan_total,
     step_of,
-    units,
 )
-from ido.planner.types import Limits, Plan, Task, Weights
+from ido.planner.types import Limits, Plan, Task, Weights, units
 
 if TYPE_CHECKING:  # OR-Tools is imported when a model is built, not with the planner
     from ortools.sat.python import cp_model
