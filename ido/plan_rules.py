@@ -215,10 +215,7 @@ def _all_denied(
     if why is not None:
         blocking, conflict = why.blocking, why.conflict
         if set(conflict) - set(rules):  # the limits or deny rules stand in the way too
-            denied: dict[str, list[str]] = {}
-            for d in task.denied:
-                denied.setdefault(d.rule, []).append(d.action.name)
-            ways = told(task, why, denied) or "no one limit or rule lifted alone lets one through"
+            ways = told(task, why) or "no one limit or rule lifted alone lets one through"
             reason = (
                 f"no plan the plan rules allow keeps within the limits and rules: the best "
                 f"plan, {steps} (cost {result.plan.cost:.2f}), is denied by {best.ref}: "

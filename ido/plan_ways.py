@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ido.planner.explain import LIMITS, TOGETHER, lifting, needs, present, way_out, within
+from ido.planner.explain import LIMITS, TOGETHER, denying, lifting, needs, present, way_out, within
 from ido.planner.types import Plan, PlanResult, Task
 
 _LONGER = 4
@@ -67,9 +67,10 @@ def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed) -> DeniedWh
     return DeniedWhy(tuple(conflict), tuple((e, p) for e, p in ways if p is not None))
 
 
-def told(task: Task, why: DeniedWhy, denied: dict[str, list[str]]) -> str:
+def told(task: Task, why: DeniedWhy) -> str:
     """The ways out of `why` in words: per limit, the value the best plan the rules allow
     with it lifted needs; per rule, the plan lifting it lets through."""
+    denied = denying(task)
     out = []
     for name, plan in why.ways:
         steps = " → ".join(plan.capabilities)

@@ -258,9 +258,7 @@ class _Relaxer:
 
     def __init__(self, task: Task, grounded: Grounded, solver: _Solver) -> None:
         self.task, self.grounded, self.solver = task, grounded, solver
-        self.rules: dict[str, list[str]] = {}
-        for d in task.denied:
-            self.rules.setdefault(d.rule, []).append(d.action.name)
+        self.rules = denying(task)
         self._groundings: dict[frozenset[str], tuple[Task, Grounded]] = {}
         self._found: dict[frozenset[str], Any] = {}
 
@@ -279,6 +277,14 @@ class _Relaxer:
             task = lifting(task, relaxed & frozenset(_LIMIT_NAMES))
             self._found[relaxed] = self.solver.solve(task, grounded)
         return self._found[relaxed]
+
+
+def denying(task: Task) -> dict[str, list[str]]:
+    """Per deny rule, the capabilities it denied, in the order denied."""
+    rules: dict[str, list[str]] = {}
+    for d in task.denied:
+        rules.setdefault(d.rule, []).append(d.action.name)
+    return rules
 
 
 def lifting(task: Task, lifted: frozenset[str]) -> Task:
