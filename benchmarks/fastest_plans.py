@@ -52,8 +52,8 @@ from ido.planner.cpsat import CpSatPlanner
 from ido.planner.grounding import ground
 from ido.planner.search import SearchPlanner
 from ido.planner.simulate import check_plan
-from ido.planner.solving import Metric, Solution, SolvingPlanner, ordered
-from ido.planner.types import Action, Limits, Task, Weights, units
+from ido.planner.solving import Solution, SolvingPlanner, ordered
+from ido.planner.types import Action, Limits, Metric, Task, Weights, units
 from ido.state import close_world
 
 PLANNERS: dict[str, Callable[[], SolvingPlanner]] = {

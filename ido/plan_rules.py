@@ -17,14 +17,19 @@ rule denies is used and flagged "not proven optimal", or the decision says none 
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ido import plan_ways
+from ido.errors import PlanningError
 from ido.model import Rule
 from ido.plan_ways import DeniedWhy, denied_why, told
 from ido.planner import Planner
+from ido.planner.grounding import ground
+from ido.planner.limit_words import METRICS
+from ido.planner.solving import SolvingPlanner
 from ido.planner.types import Denied, Plan, PlanResult, Task
 from ido.policy import RuleHit, evaluate
 
@@ -125,7 +130,7 @@ def best_admissible(
     found_why = None
     if blocked and complete and why:
         fired = tuple(dict.fromkeys(h.ref for h in mattered))
-        found_why = denied_why(task, fired, _allowed_by(planner, check))
+        found_why = denied_why(task, fired, _allowed_by(planner, check), _least_by(planner, check))
     denied = _all_denied(task, result, mattered, tried, complete, found_why)
     return task, _keeping(denied, model), mattered
 
@@ -139,7 +144,8 @@ def checked_ways(task: Task, result: PlanResult, planner: Planner, check: PlanCh
         denials = _denials(check(plan))
         return denials[0].ref if denials else None
 
-    return plan_ways.checked_ways(task, result, _allowed_by(planner, check), fired)
+    allowed, least = _allowed_by(planner, check), _least_by(planner, check)
+    return plan_ways.checked_ways(task, result, allowed, least, fired)
 
 
 def _allowed_by(planner: Planner, check: PlanCheck) -> plan_ways.Allowed:
@@ -158,6 +164,58 @@ def _allowed_by(planner: Planner, check: PlanCheck) -> plan_ways.Allowed:
         return found.plan
 
     return allowed
+
+
+def _least_by(planner: Planner, check: PlanCheck) -> plan_ways.Least:
+    """The plan for a task that `check`'s plan rules allow that needs least of a limit,
+    found as `best_admissible` finds the best: best-first by the limit's own measure over
+    the plans left when one more capability of a denied plan is left out (leaving out never
+    makes the least any less). None when the rules allow none, when `MAX_PLANS` plans were
+    tried, or when `planner` is no `SolvingPlanner` (it cannot solve by one measure)."""
+
+    def least(task: Task, limit: str) -> Plan | None:
+        if not isinstance(planner, SolvingPlanner):
+            return None
+        metric, grounded = METRICS[limit], ground(task)
+        frontier: list[tuple[float, int, frozenset[str], Plan]] = []
+        tried = 0
+
+        def push(without: frozenset[str]) -> None:
+            nonlocal tried
+            tried += 1
+            try:
+                found = planner.solve(task, grounded, metric, without)
+            except PlanningError:
+                return
+            if found is not None and found.plan.steps:
+                measure = _measure(limit, found.plan)
+                heapq.heappush(frontier, (measure, tried, without, found.plan))
+
+        push(frozenset())
+        seen = {frozenset[str]()}
+        while frontier:
+            _, _, without, plan = heapq.heappop(frontier)
+            if not _denials(check(plan)):
+                return plan
+            for name in dict.fromkeys(plan.capabilities):
+                if without | {name} in seen:
+                    continue
+                if tried >= MAX_PLANS:
+                    return None
+                seen.add(without | {name})
+                push(without | {name})
+        return None
+
+    return least
+
+
+def _measure(limit: str, plan: Plan) -> float:
+    """What `plan` needs of `limit`: its cost, its elapsed time, or its risk."""
+    if limit == "max_cost":
+        return plan.cost
+    if limit == "deadline":
+        return plan.latency
+    return -sum(math.log(s.reliability) for s in plan.steps)
 
 
 def _keeping(result: PlanResult, model: Mapping[str, Any] | None) -> PlanResult:

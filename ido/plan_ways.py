@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ido.planner.explain import LIMITS, TOGETHER, denying, lifting, needs, present, way_out, within
-from ido.planner.types import Plan, PlanResult, Task
+from ido.planner.explain import TOGETHER, denying, lifting, present
+from ido.planner.limit_words import BEST, LIMITS, needs, way_out, within
+from ido.planner.types import Plan, PlanResult, Task, Way
 
 _LONGER = 4
 """How many times `limits.max_steps` the plans a plan rule allows are sought up to, when
@@ -28,22 +29,28 @@ class DeniedWhy:
     lifting alone lets a plan through (`blocking`), the best plan the rules then allow."""
 
     conflict: tuple[str, ...]
-    ways: tuple[tuple[str, Plan], ...]
+    ways: tuple[tuple[str, Plan, str], ...]
+    """Per member whose lifting alone lets a plan through: the plan, and for a limit,
+    which plan of those the rules allow it is (`cheapest`, `fastest`, … or `best`)."""
 
     @property
     def blocking(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.ways)
+        return tuple(name for name, _, _ in self.ways)
 
 
 Allowed = Callable[[Task, frozenset[str]], Plan | None]
 """The best plan for a task that the plan rules allow, all but those named (lifted); None
 when they allow none."""
+Least = Callable[[Task, str], Plan | None]
+"""The plan for a task that the plan rules allow that needs least of the limit named (the
+cheapest for max_cost); None when they allow none or the search gave up."""
 
 
-def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed) -> DeniedWhy:
+def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed, least: Least) -> DeniedWhy:
     """The deletion filter of `explain.infeasible` over the limits set, the deny rules and
     the plan rules that `fired`: start from all of them and drop each one whose absence
-    still leaves no allowed plan; what is left all matters."""
+    still leaves no allowed plan; what is left all matters. Per limit whose lifting alone
+    lets a plan through, the plan they allow that needs least of it."""
     elements = [
         *(n for n in LIMITS if n in present(task.limits)),
         *dict.fromkeys(d.rule for d in task.denied),
@@ -63,20 +70,27 @@ def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed) -> DeniedWh
         rest = [c for c in conflict if c != element]
         if best(frozenset(rest)) is None:
             conflict = rest
-    ways = [(e, best(every - {e})) for e in conflict]
-    return DeniedWhy(tuple(conflict), tuple((e, p) for e, p in ways if p is not None))
+    ways = []
+    for element in conflict:
+        plan, how = best(every - {element}), ""
+        if plan is not None and element in LIMITS:
+            least_of = least(lifting(task, frozenset({element})), element)
+            plan, how = (least_of, BEST[element]) if least_of else (plan, "best")
+        if plan is not None:
+            ways.append((element, plan, how))
+    return DeniedWhy(tuple(conflict), tuple(ways))
 
 
 def told(task: Task, why: DeniedWhy) -> str:
-    """The ways out of `why` in words: per limit, the value the best plan the rules allow
-    with it lifted needs; per rule, the plan lifting it lets through."""
+    """The ways out of `why` in words: per limit, the value the plan the rules allow with
+    it lifted that needs least of it needs; per rule, the plan lifting it lets through."""
     denied = denying(task)
     out = []
-    for name, plan in why.ways:
+    for name, plan, how in why.ways:
         steps = " → ".join(plan.capabilities)
         if name in LIMITS:
             out.append(
-                f"with {name} lifted, the best plan they allow, {steps}, "
+                f"with {name} lifted, the {how} plan they allow, {steps}, "
                 f"{needs(task, name, plan)}: {way_out(task, name, plan)}"
             )
         elif name in denied:
@@ -87,54 +101,92 @@ def told(task: Task, why: DeniedWhy) -> str:
 
 
 def checked_ways(
-    task: Task, result: PlanResult, allowed: Allowed, fired: Callable[[Plan], str | None]
+    task: Task,
+    result: PlanResult,
+    allowed: Allowed,
+    least: Least,
+    fired: Callable[[Plan], str | None],
 ) -> PlanResult:
     """`result`, infeasible, with each way out its reason names checked against the plan
     rules (`fired`: the rule that denies a plan, if one does). Where a rule denies the plan
-    a way out would admit, that way out is told again from the best plan the rules allow
-    with that limit or deny rule lifted, or as no way out when they allow none."""
+    a way out would admit, that way out is told again from the plan the rules allow with
+    that limit or deny rule lifted (for a limit, the one that needs least of it), or as
+    no way out when they allow none. A way out after "and then:" holds at more steps
+    (`Way.max_steps`); when the rules allow no plan of as many, longer ones are sought."""
     reason, blocking = str(result.reason), list(result.blocking)
-    for element, plan, words in result.ways:
-        rule = fired(plan)
+    for way in result.ways:
+        rule = fired(way.plan)
         if rule is None:
             continue
-        denied = f"{' → '.join(plan.capabilities)} is denied by plan rule {rule}"
+        element, names = way.element, frozenset(way.element.split(TOGETHER))
+        denied = f"{' → '.join(way.plan.capabilities)} is denied by plan rule {rule}"
+        at = replace(task, max_steps=way.max_steps or task.max_steps)
+        how = "best"
         if element == "limits.max_steps":  # longer plans, up to the length `_LONGER` allows
             better = allowed(replace(task, max_steps=task.max_steps * _LONGER), frozenset())
         else:
-            better = allowed(lifting(task, frozenset(element.split(TOGETHER))), frozenset())
+            better, how = _allowed_out(lifting(at, names), element, allowed, least)
+            if better is None and way.max_steps:  # beyond the length "and then" is at
+                longer = replace(at, max_steps=way.max_steps * _LONGER)
+                better, how = _allowed_out(lifting(longer, names), element, allowed, least)
         if better is None:  # no way out after all: said without one
-            again = _closed(task, element, plan, denied)
-            blocking = [b for b in blocking if b not in element.split(TOGETHER)]
+            again = _closed(at, way, denied)
+            blocking = [b for b in blocking if b not in names]
         elif element == "limits.max_steps":
             again = (
                 f"no plan of at most {task.max_steps} steps reaches the goal that the plan rules "
                 f"allow ({denied}); one of {len(better.steps)} they allow does; raise "
                 f"limits.max_steps to {len(better.steps)}"
             )
-        elif TOGETHER in element:
-            continue  # the words name no plan: they hold for the one the rules allow
-        elif element in LIMITS:
-            again = (
-                f"no plan {within(task, element)} that the plan rules allow: {denied}; the "
-                f"best plan they allow with {element} lifted, "
-                f"{' → '.join(better.capabilities)}, {needs(task, element, better)}; "
-                f"{way_out(task, element, better)}"
-            )
         else:
-            head = words.partition(" to allow ")[0]
-            again = f"{head} to allow {' + '.join(better.capabilities)} ({denied})"
-        reason = reason.replace(words, again, 1)
+            again = _told_again(at, way, better, how, denied)
+        reason = reason.replace(way.words, again, 1)
     # (blocking may end empty: then no one limit or rule lifted alone lets a plan through)
     return replace(result, reason=reason, blocking=tuple(blocking))
 
 
-def _closed(task: Task, element: str, plan: Plan, denied: str) -> str:
-    """A way out the plan rules close: what stands in the way, without a value to take."""
+def _allowed_out(
+    task: Task, element: str, allowed: Allowed, least: Least
+) -> tuple[Plan | None, str]:
+    """The plan the rules allow for `task`, the way out's element lifted, and which it is:
+    for a limit, the one that needs least of it (`cheapest`, …), else the `best`."""
+    if element in LIMITS and (found := least(task, element)) is not None:
+        return found, BEST[element]
+    return allowed(task, frozenset()), "best"
+
+
+def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> str:
+    """The way out `way` told from `better`, the plan the rules allow with its element
+    lifted; when `better` has more steps than `task.max_steps` (after "and then:"), raising
+    that is named too."""
+    steps = len(better.steps)
+    more = f"raise limits.max_steps to {steps}, and " if steps > task.max_steps else ""
+    if TOGETHER in way.element:
+        if not more:
+            return way.words  # the words name no plan: they hold for the one the rules allow
+        return f"{way.words}, and raise limits.max_steps to {steps} ({denied})"
+    if way.element in LIMITS:
+        return (
+            f"no plan {within(task, way.element)} that the plan rules allow: {denied}; the "
+            f"{how} plan they allow with {way.element} lifted, "
+            f"{' → '.join(better.capabilities)}, {needs(task, way.element, better)}; "
+            f"{more}{way_out(task, way.element, better)}"
+        )
+    head = way.words.partition(" to allow ")[0]
+    if more:
+        head = f"{more}{head.removeprefix('or ')}"
+    return f"{head} to allow {' + '.join(better.capabilities)} ({denied})"
+
+
+def _closed(task: Task, way: Way, denied: str) -> str:
+    """A way out the plan rules close: what stands in the way, without a value to take.
+    After "and then:", no plan of up to `_LONGER` times that length was allowed either."""
+    element, plan = way.element, way.plan
+    upto = f", of up to {task.max_steps * _LONGER} steps" if way.max_steps else ""
     if element in LIMITS:
         return (
             f"no plan {within(task, element)} that the plan rules allow, nor with {element} "
-            f"lifted ({denied})"
+            f"lifted{upto} ({denied})"
         )
     if element == "limits.max_steps":
         return (
@@ -144,5 +196,8 @@ def _closed(task: Task, element: str, plan: Plan, denied: str) -> str:
         )
     if TOGETHER in element:
         names = ", ".join(element.split(TOGETHER))
-        return f"relaxing {names} together lets through only plans the plan rules deny ({denied})"
-    return f"lifting rule {element} lets through only plans the plan rules deny ({denied})"
+        return (
+            f"relaxing {names} together lets through only plans the plan rules deny{upto} "
+            f"({denied})"
+        )
+    return f"lifting rule {element} lets through only plans the plan rules deny{upto} ({denied})"

@@ -68,7 +68,7 @@ def test_a_way_out_a_plan_rule_closes_is_told_from_the_plans_it_allows(project: 
     assert "raise max_cost to 0.80" not in out
     assert (
         "no plan within max_cost 0.70 that the plan rules allow: pay-cheap-eu → ship is denied "
-        "by plan rule intent:ship-order/no-cheappay; the best plan they allow with max_cost "
+        "by plan rule intent:ship-order/no-cheappay; the cheapest plan they allow with max_cost "
         "lifted, pay-pricey-eu → ship, costs 1.30; raise max_cost to 1.30"
     ) in " ".join(out.split())
 
@@ -454,7 +454,7 @@ def test_plan_rules_count_what_the_run_already_spent(
     assert code == 1, out
     assert "no plan the plan rules allow keeps within the limits and rules" in out
     assert "is denied by intent:ship-order/order-cap: An order costs at most 1.50" in out
-    assert "with min_success_probability lifted, the best plan they allow, pay-cheap-eu" in out
+    assert "with min_success_probability lifted, the most reliable plan they allow, pay-cheap-eu" in out
     assert calls(project) == ["pay-cheap-eu"]
 
 

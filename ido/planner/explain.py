@@ -8,15 +8,9 @@ from typing import Any, Protocol
 
 from ido.errors import PlanningError
 from ido.planner.grounding import Grounded, ground
-from ido.planner.types import SCALE, ConstraintReport, Limits, Plan, Task, Weights, units
+from ido.planner.limit_words import BEST, METRICS, needs, step_measure, way_out, within
+from ido.planner.types import ConstraintReport, Limits, Plan, Task, Way, Weights
 
-_LIMIT_NAMES = {
-    "max_cost": "cost",
-    "deadline": "latency",
-    "min_success_probability": "risk",
-}
-LIMITS = tuple(_LIMIT_NAMES)
-"""The limits a plan's totals are held to, by name."""
 TOGETHER = "\t"
 """Between the names of a way out that relaxes several limits and rules together."""
 
@@ -122,7 +116,7 @@ def binding_limits(
 
 def present(limits: Limits) -> frozenset[str]:
     """The limits set, by name."""
-    return frozenset(name for name in _LIMIT_NAMES if getattr(limits, name) is not None)
+    return frozenset(name for name in METRICS if getattr(limits, name) is not None)
 
 
 def broken(limits: Limits, plan: Plan) -> frozenset[str]:
@@ -171,7 +165,7 @@ class Infeasibility:
     reason: str
     blocking: tuple[str, ...]
     conflict: tuple[str, ...] = ()
-    ways: tuple[tuple[str, Plan, str], ...] = ()
+    ways: tuple[Way, ...] = ()
     """Per way out the reason names: the limit or rule relaxed alone (or several, joined by
     `TOGETHER`), the plan that admits, and the words (for plan rules, which no solve sees,
     to check)."""
@@ -184,7 +178,7 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
     and drop each one whose absence still leaves no plan. What is left all matters.
     """
     relax = _Relaxer(task, grounded, solver)
-    limits = [name for name in _LIMIT_NAMES if getattr(task.limits, name) is not None]
+    limits = [name for name in METRICS if getattr(task.limits, name) is not None]
     elements = [*limits, *relax.rules]
     if relax.solve(frozenset(elements)) is None:
         why, needed = _structural(task, relax.widened(frozenset(relax.rules)))
@@ -205,6 +199,7 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
             f"{why.reason}, and then: {then.reason}",
             ("limits.max_steps", *then.blocking),
             ("limits.max_steps",),  # enforced alone (limits and rules lifted), no plan
+            tuple(way._replace(max_steps=needed) for way in then.ways),
         )
     conflict = list(elements)
     for element in elements:
@@ -226,15 +221,15 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
             f"{_words(together)} together"
         )
         found = relax.solve(frozenset(together))
-        way = (TOGETHER.join(together), found.plan, words)
+        way = Way(TOGETHER.join(together), found.plan, words)
         return Infeasibility(words, tuple(together), tuple(conflict), (way,))
-    ways: list[tuple[str, Plan, str]] = []
+    ways: list[Way] = []
     for element in single:
-        if element in _LIMIT_NAMES:
+        if element in METRICS:
             words, plan = _over_limit(task, grounded, solver, element)
-            ways.append((element, plan, words))
-    messages = [words for _, _, words in ways]
-    lifts = [e for e in single if e not in _LIMIT_NAMES]
+            ways.append(Way(element, plan, words))
+    messages = [way.words for way in ways]
+    lifts = [e for e in single if e not in METRICS]
     if lifts and not messages:
         goals = ", ".join(f"'{g}'" for g in task.goal)
         denials = "; ".join(_denies(rule, relax.rules[rule]) for rule in lifts)
@@ -249,7 +244,7 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
         else:
             words = f"or lift rule {rule} (it denies {denies}) to allow {steps}"
         messages.append(words)
-        ways.append((rule, found.plan, words))
+        ways.append(Way(rule, found.plan, words))
     return Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways))
 
 
@@ -273,8 +268,8 @@ class _Relaxer:
 
     def solve(self, relaxed: frozenset[str]) -> Any:
         if relaxed not in self._found:
-            task, grounded = self.widened(relaxed - frozenset(_LIMIT_NAMES))
-            task = lifting(task, relaxed & frozenset(_LIMIT_NAMES))
+            task, grounded = self.widened(relaxed - frozenset(METRICS))
+            task = lifting(task, relaxed & frozenset(METRICS))
             self._found[relaxed] = self.solver.solve(task, grounded)
         return self._found[relaxed]
 
@@ -290,7 +285,7 @@ def denying(task: Task) -> dict[str, list[str]]:
 def lifting(task: Task, lifted: frozenset[str]) -> Task:
     """`task` with the limits named in `lifted` unset and the deny rules named there lifted
     (the capabilities they denied back in); other names are ignored."""
-    limits = replace(task.limits, **dict.fromkeys(lifted & frozenset(_LIMIT_NAMES)))
+    limits = replace(task.limits, **dict.fromkeys(lifted & frozenset(METRICS)))
     if not any(d.rule in lifted for d in task.denied):
         return replace(task, limits=limits)
     allowed = tuple(d.action for d in task.denied if d.rule in lifted)
@@ -321,7 +316,7 @@ def _more_steps(task: Task, plan: Plan) -> Infeasibility:
         f"raise limits.max_steps to {steps}"
     )
     blocking = ("limits.max_steps",)
-    return Infeasibility(words, blocking, blocking, (("limits.max_steps", plan, words),))
+    return Infeasibility(words, blocking, blocking, (Way("limits.max_steps", plan, words),))
 
 
 def _structural(task: Task, widened: tuple[Task, Grounded]) -> tuple[Infeasibility, int | None]:
@@ -364,13 +359,13 @@ def _structural(task: Task, widened: tuple[Task, Grounded]) -> tuple[Infeasibili
 def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> tuple[str, Plan]:
     """What the best plan by the limit's own measure needs, with that limit alone relaxed,
     and the value of the intent's limit that admits it (`way_out`); and that plan."""
-    metric = _LIMIT_NAMES[name]
+    metric = METRICS[name]
     found = solver.solve(
         replace(task, limits=replace(task.limits, **{name: None})), grounded, metric
     )
     plan: Plan = found.plan
     joint = " × " if metric == "risk" else " + "  # reliabilities multiply
-    steps = joint.join(f"{s.capability} {_fmt(metric, s)}" for s in plan.steps)
+    steps = joint.join(f"{s.capability} {step_measure(metric, s)}" for s in plan.steps)
     if name == "deadline":
         path = " → ".join(
             f"{plan.steps[i].capability} {plan.steps[i].latency:g}s" for i in plan.critical_path
@@ -380,79 +375,11 @@ def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> t
             f", with {alongside} more step{'s' * (alongside > 1)} alongside" if alongside else ""
         )
         steps = f"{path}{beside}"
-    best = {"max_cost": "cheapest", "deadline": "fastest"}.get(name, "most reliable")
     return (
-        f"no plan {within(task, name)}: the {best} plan {needs(task, name, plan)} ({steps}); "
+        f"no plan {within(task, name)}: the {BEST[name]} plan {needs(task, name, plan)} ({steps}); "
         f"{way_out(task, name, plan)}",
         plan,
     )
-
-
-def within(task: Task, name: str) -> str:
-    """`within max_cost 2.40`, `with success probability ≥ 0.995`: the limit, as it stands
-    for this decision (what is left of the intent's, mid-run)."""
-    limit = getattr(task.limits, name)
-    if name == "max_cost":
-        left = " (what is left of it)" if task.spent > 0 else ""
-        return f"within max_cost {_amount(limit)}{left}"
-    if name == "deadline":
-        left = " (what is left of it)" if task.elapsed >= 0.001 else ""
-        return f"within deadline {limit:g}s{left}"
-    return f"with success probability ≥ {_amount(limit, _decimals(limit))}"
-
-
-def needs(task: Task, name: str, plan: Plan) -> str:
-    """`costs 2.504`, `takes 2.8s on its critical path`, `reaches 0.99499`."""
-    if name == "max_cost":
-        return f"costs {_amount(plan.cost)}"
-    if name == "deadline":
-        return f"takes {plan.latency:g}s on its critical path"
-    return f"reaches {_probability(task, plan.success_probability)}"
-
-
-def way_out(task: Task, name: str, plan: Plan) -> str:
-    """`raise max_cost to 3.60`: the intent's own value of the limit that admits `plan`
-    (what the run has spent or taken added back), rounded toward it (a budget up, a least
-    success probability down) past what either backend counts: CP-SAT sums each step's
-    cost and risk in whole millionths, so the value as written admits the plan in both."""
-    if name == "max_cost":
-        counted = sum(units(s.cost) for s in plan.steps) / SCALE
-        return f"raise max_cost to {_amount(_up(task.spent + max(plan.cost, counted)))}"
-    if name == "deadline":
-        return f"raise deadline to {math.ceil(task.elapsed + plan.latency - 1e-9)}s"
-    risk = sum(units(-math.log(s.reliability)) for s in plan.steps) / SCALE
-    reached = min(plan.success_probability, math.exp(-risk))
-    return f"lower min_success_probability to {_probability(task, reached)}"
-
-
-def _probability(task: Task, value: float) -> str:
-    """`value` rounded down as `_amount` shows it, with the decimals of the limit at least;
-    below a millionth, to three significant digits."""
-    if _down(value) > 0:
-        return _amount(_down(value), _decimals(task.limits.min_success_probability or 0.9))
-    power = math.floor(math.log10(value))
-    return f"{math.floor(value / 10**power * 100) / 100:.2f}e{power}"
-
-
-def _decimals(probability: float) -> int:
-    """Decimals that show `probability` as written: 3 for 0.99, 4 for 0.9999."""
-    return max(3, len(f"{probability:.10g}".partition(".")[2]))
-
-
-def _amount(value: float, least: int = 2) -> str:
-    """`value` with `least` decimals, or as many more (up to six) as it has: 2.50, 2.504."""
-    whole, _, fraction = f"{value:.6f}".rstrip("0").partition(".")
-    return f"{whole}.{fraction.ljust(least, '0')}"
-
-
-def _up(value: float) -> float:
-    """`value` rounded up to the millionth `_amount` shows (float noise below it ignored)."""
-    return math.ceil(value * 1e6 - 1e-6) / 1e6
-
-
-def _down(value: float) -> float:
-    """`value` rounded down to the millionth `_amount` shows (float noise below it ignored)."""
-    return math.floor(value * 1e6 + 1e-6) / 1e6
 
 
 def _denies(rule: str, names: list[str]) -> str:
@@ -462,16 +389,8 @@ def _denies(rule: str, names: list[str]) -> str:
 
 
 def _words(elements: list[str]) -> str:
-    return _and([e if e in _LIMIT_NAMES else f"rule {e}" for e in elements])
+    return _and([e if e in METRICS else f"rule {e}" for e in elements])
 
 
 def _and(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _fmt(metric: str, step: Any) -> str:
-    if metric == "cost":
-        return _amount(step.cost)
-    if metric == "latency":
-        return f"{step.latency:g}s"
-    return _amount(step.reliability, 3)

@@ -39,7 +39,6 @@ from ido.planner.grounding import Grounded, over_limit
 from ido.planner.lmcut import lm_cut
 from ido.planner.order import Footprint, atom_count
 from ido.planner.solving import (
-    Metric,
     Solution,
     SolvingPlanner,
     measure,
@@ -53,7 +52,7 @@ from ido.planner.successors import (
     compile_check,
     fixed_values,
 )
-from ido.planner.types import Plan, Task, units
+from ido.planner.types import Metric, Plan, Task, units
 
 
 class _Label(NamedTuple):

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from contextvars import copy_context
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any
 
 from ido.errors import PlanningError
 from ido.planner import progress
@@ -33,9 +33,7 @@ from ido.planner.explain import (
 from ido.planner.grounding import Grounded, goal_reachable, ground
 from ido.planner.order import waits
 from ido.planner.tables import Table
-from ido.planner.types import Action, Alternative, Limits, Plan, PlanResult, Step, Task
-
-Metric = Literal["score", "cost", "latency", "risk"]
+from ido.planner.types import Action, Alternative, Limits, Metric, Plan, PlanResult, Step, Task
 
 
 @dataclass(frozen=True)

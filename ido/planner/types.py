@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ido.planner.order import critical_path, schedule
 
@@ -14,6 +14,10 @@ SCALE = 1_000_000
 metric in whole millionths (`units`), so two plans within float noise of each other tie,
 and the tie goes to the shorter plan in both; the ways out an explanation names are
 rounded past the same count."""
+
+
+Metric = Literal["score", "cost", "latency", "risk"]
+"""What a solve minimises: the weighted score, or one measure of a plan's."""
 
 
 def units(value: float) -> int:
@@ -214,6 +218,20 @@ class ConstraintReport:
 Status = Literal["planned", "satisfied", "infeasible"]
 
 
+class Way(NamedTuple):
+    """A way out of an infeasible task that its reason names, for plan rules (which no
+    solve sees) to check."""
+
+    element: str
+    """The limit or rule relaxed alone (or several, joined by `explain.TOGETHER`)."""
+    plan: Plan
+    """The plan it admits."""
+    words: str
+    """Its words in the reason."""
+    max_steps: int = 0
+    """A way out after "and then:" holds at this `limits.max_steps` (0: the task's own)."""
+
+
 @dataclass(frozen=True)
 class PlanResult:
     status: Status
@@ -227,9 +245,9 @@ class PlanResult:
     proven_optimal: bool = True
     condition_errors: tuple[str, ...] = ()
     solver: Mapping[str, Any] = field(default_factory=dict)
-    ways: tuple[tuple[str, Plan, str], ...] = field(default=(), compare=False)
-    """When infeasible: per way out the reason names, the limit or rule relaxed alone, the
-    plan that admits, and its words (`explain.Infeasibility.ways`); not recorded."""
+    ways: tuple[Way, ...] = field(default=(), compare=False)
+    """When infeasible: the ways out the reason names (`explain.Infeasibility.ways`); not
+    recorded."""
 
     def to_json(self) -> dict[str, Any]:
         return {

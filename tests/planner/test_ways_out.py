@@ -19,6 +19,7 @@ from ido.planner.types import Action, Limits, PlanResult, Task, Weights
 from tests.planner.test_parallel import wide_task
 from tests.planner.test_plan_rules import check_for, sequences
 from tests.planner.test_property import (
+    COSTS,
     LIMIT_NAMES,
     SMALL_SEEDS,
     brute_force,
@@ -27,6 +28,7 @@ from tests.planner.test_property import (
     within,
 )
 
+MORE_STEPS = re.compile(r"raise limits\.max_steps to (\d+)")
 WAYS_OUT = {
     "max_cost": re.compile(r"raise max_cost to ([\d.]+)"),
     "deadline": re.compile(r"raise deadline to ([\d.]+)s"),
@@ -171,10 +173,14 @@ def allowed_within(task: Task, allowed: Callable[[list[Action]], bool]) -> bool:
     return any(within(task.limits, chosen) and allowed(chosen) for chosen in sequences(task))
 
 
-def with_plan_rule(seed: int) -> tuple[Task, PlanResult, Callable[[list[Action]], bool]]:
-    """A random task under a plan rule that denies plans using the provider of the first
-    step of its best plan without limits, decided as `ido.decide` does."""
+def with_plan_rule(
+    seed: int, weights: Weights | None = None
+) -> tuple[Task, PlanResult, Callable[[list[Action]], bool]]:
+    """A random task (with `weights`, if given) under a plan rule that denies plans using
+    the provider of the first step of its best plan without limits, decided as
+    `ido.decide` does."""
     task = random_task(seed, small=True)
+    task = replace(task, weights=weights) if weights else task
     planner = CpSatPlanner(small=0, search_first=0)
     free = planner.plan(replace(task, limits=Limits(), denied=()))
     if free.plan is None or not free.plan.steps:
@@ -198,16 +204,56 @@ def test_under_a_plan_rule_each_way_out_admits_a_plan_the_rule_allows(seed: int)
     if result.status != "infeasible":
         return
     reason = str(result.reason)
+    task = replace(task, max_steps=max([task.max_steps, *map(int, MORE_STEPS.findall(reason))]))
     for name, way in WAYS_OUT.items():
         for value in way.findall(reason):
             eased = replace(task, limits=replace(task.limits, **{name: float(value)}))
             assert allowed_within(eased, allowed), f"{name} {value}\n{describe(task, result)}"
 
 
+LESS = {"max_cost": -2e-6, "deadline": -1.0, "min_success_probability": 1e-5}
+"""Past what a way out's value is rounded by (up to a millionth, a deadline to whole
+seconds, a probability as CP-SAT counts it): a value this much tighter admits no plan."""
+
+
+BY_LATENCY = Weights(cost=0.0, latency=1.0, risk=0.5)
+"""Weights under which the best plan is seldom the cheapest."""
+
+
+@pytest.mark.parametrize("seed", SMALL_SEEDS)
+def test_each_way_out_asks_no_more_than_needed(seed: int) -> None:
+    """The value a way out names is the least that admits a plan with the other limits and
+    rules kept, with a plan rule or without: "raise max_cost to 8.00" named the
+    best-scoring plan the rule allows where one costing 6.00 was allowed too."""
+    tasks = [with_plan_rule(seed), with_plan_rule(seed, BY_LATENCY)]
+    tasks.append((*unruled(seed), lambda chosen: True))
+    for task, result, allowed in tasks:
+        reason = str(result.reason)
+        if result.status != "infeasible" or "max_steps" in reason:
+            continue  # (after "and then:", ways out hold at the longer length)
+        for name, way in WAYS_OUT.items():
+            for value in way.findall(reason):
+                tighter = replace(task.limits, **{name: float(value) + LESS[name]})
+                eased = replace(task, limits=tighter)
+                assert not allowed_within(eased, allowed), (
+                    f"{name} {value}\n{describe(task, result)}"
+                )
+
+
+def unruled(seed: int) -> tuple[Task, PlanResult]:
+    task = random_task(seed, small=True)
+    return task, planned(task)
+
+
 def test_the_plan_rule_tasks_reach_ways_out_told_again() -> None:
     """Some tasks above have ways out the rule closes, told from the plans it allows."""
     said = [str(with_plan_rule(s)[1].reason) for s in SMALL_SEEDS]
-    assert sum("the best plan they allow" in r for r in said) >= 5
+    assert (
+        sum(
+            bool(re.search("the (cheapest|fastest|most reliable) plan they allow", r)) for r in said
+        )
+        >= 5
+    )
     assert any("plan rules allow keeps within the limits" in r for r in said)
 
 
@@ -339,7 +385,7 @@ def test_ways_out_under_a_plan_rule_ask_no_model() -> None:
     assert result.status == "infeasible" and len(asked) == 1
     told = checked_ways(task, result, model, check_for("'X' in plan.providers"))
     assert len(asked) == 1
-    assert "the best plan they allow with max_cost lifted, d, costs 6.00" in str(told.reason)
+    assert "the cheapest plan they allow with max_cost lifted, d, costs 6.00" in str(told.reason)
 
 
 def test_a_plan_rule_that_never_fired_still_closes_a_way_out() -> None:
@@ -394,3 +440,126 @@ def test_a_longer_plan_the_rule_allows_is_the_max_steps_way_out() -> None:
     told = checked_ways(task, planner.plan(task), planner, check_for("'px' in plan.providers"))
     assert "raise limits.max_steps to 3" in str(told.reason)
     assert told.blocking == ("limits.max_steps",)
+
+
+def test_a_way_out_under_a_plan_rule_names_the_least_the_rule_allows() -> None:
+    """c (5.00) is denied; d (8.00) scores best of the rest by latency, e (6.00) is the
+    cheapest the rule allows: raising max_cost to 6.00 is enough."""
+    done = (("j.done", True),)
+    task = Task(
+        state={"j": {"done": False}},
+        goal=("state.j.done",),
+        actions=(
+            Action("c", "X", 5.0, 1.0, 0.99, (), done),
+            Action("d", "Y", 8.0, 1.0, 0.99, (), done),
+            Action("e", "Z", 6.0, 9.0, 0.99, (), done),
+        ),
+        weights=Weights(cost=0.0, latency=1.0),
+        limits=Limits(max_cost=1.0),
+    )
+    for planner in (CpSatPlanner(), SearchPlanner()):
+        told = checked_ways(task, planner.plan(task), planner, check_for("'X' in plan.providers"))
+        assert str(told.reason) == (
+            "no plan within max_cost 1.00 that the plan rules allow: c is denied by plan rule "
+            "p/r; the cheapest plan they allow with max_cost lifted, e, costs 6.00; raise "
+            "max_cost to 6.00"
+        )
+
+
+def test_a_way_out_after_and_then_is_checked_against_the_plan_rules() -> None:
+    """One step is allowed; x → y (2.00) reaches the goal in two but the rule denies it;
+    u → v → w (3.00) is allowed. "raise limits.max_steps to 2, and then: … raise max_cost
+    to 2.00" named the denied plan: taken literally, every plan was denied."""
+
+    def step(name: str, provider: str, needs: str | None, makes: str) -> Action:
+        return Action(name, provider, 1.0, 1.0, 0.99, (needs,) if needs else (), ((makes, True),))
+
+    task = Task(
+        state={"s": {"x": False, "u": False, "v": False, "done": False}},
+        goal=("state.s.done",),
+        actions=(
+            step("x", "px", None, "s.x"),
+            step("y", "px", "state.s.x", "s.done"),
+            step("u", "pu", None, "s.u"),
+            step("v", "pu", "state.s.u", "s.v"),
+            step("w", "pu", "state.s.v", "s.done"),
+        ),
+        limits=Limits(max_cost=1.5),
+        max_steps=1,
+    )
+    planner = CpSatPlanner(small=0, search_first=0)
+    check = check_for("'px' in plan.providers")
+    told = str(checked_ways(task, planner.plan(task), planner, check).reason)
+    assert told.endswith(
+        "and then: no plan within max_cost 1.50 that the plan rules allow: x → y is denied by "
+        "plan rule p/r; the cheapest plan they allow with max_cost lifted, u → v → w, costs "
+        "3.00; raise limits.max_steps to 3, and raise max_cost to 3.00"
+    ), told
+    taken = replace(task, max_steps=3, limits=Limits(max_cost=3.0))
+    result = best_admissible(taken, planner.plan(taken), planner, check)[1]
+    assert result.plan is not None and result.plan.capabilities == ("u", "v", "w")
+
+
+def rivals(seed: int) -> tuple[Task, PlanResult, Callable[[list[Action]], bool]]:
+    """Rival routes of one or two steps to a goal, from four providers, under a limit or
+    two that none meets and a plan rule against the provider of the best plan, decided
+    as `ido.decide` does: the plan a way out names is seldom the best the rule allows."""
+    rng = random.Random(f"rivals{seed}")
+    actions = []
+    for i in range(rng.randint(3, 6)):
+        provider, done = f"p{rng.randrange(4)}", (("s.done", True),)
+        two = rng.random() < 0.4  # a first step, then a second that needs it
+        actions.append(
+            Action(
+                f"r{i}",
+                provider,
+                round(rng.uniform(0.5, 5.0), rng.choice([1, 2, 3])),
+                rng.choice([0.5, 1.0, 2.0, 4.0]),
+                rng.choice([0.9, 0.95, 0.99, 0.999]),
+                (),
+                ((f"s.h{i}", True),) if two else done,
+            )
+        )
+        if two:
+            second = Action(f"r{i}b", provider, rng.choice(COSTS), 1.0, 0.999, (f"state.s.h{i}",))
+            actions.append(replace(second, effects=done))
+    state = {"s": {"done": False, **{f"h{i}": False for i in range(6)}}}
+    weights = rng.choice([Weights(), BY_LATENCY, Weights(cost=0.2, latency=0.1, risk=2.0)])
+    task = Task(state, ("state.s.done",), tuple(actions), weights, max_steps=2)
+    planner = CpSatPlanner(small=0, search_first=0)
+    free = planner.plan(task).plan
+    assert free is not None
+    limits = {
+        "max_cost": free.cost * rng.choice([0.3, 0.6, 0.9]),
+        "deadline": free.latency * rng.choice([0.3, 0.6, 1.0]),
+        "min_success_probability": min(0.9999, free.success_probability * 1.02),
+    }
+    kept = rng.sample(sorted(limits), rng.choice([1, 1, 2]))
+    task = replace(task, limits=Limits(**{name: limits[name] for name in kept}))
+    provider = free.steps[0].provider
+    check = check_for(f"'{provider}' in plan.providers")
+    result = planner.plan(task)
+    if result.plan is not None and result.plan.steps:
+        result = best_admissible(task, result, planner, check)[1]
+    elif result.ways:
+        result = checked_ways(task, result, planner, check)
+    return task, result, lambda chosen: all(a.provider != provider for a in chosen)
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_among_rival_routes_a_way_out_asks_what_the_rule_allows_and_no_more(seed: int) -> None:
+    """Each way out's value admits a plan the rule allows, and a tighter one admits none."""
+    task, result, allowed = rivals(seed)
+    reason = str(result.reason)
+    for name, way in WAYS_OUT.items():
+        for value in way.findall(reason):
+            eased = replace(task, limits=replace(task.limits, **{name: float(value)}))
+            assert allowed_within(eased, allowed), f"{name} {value}\n{describe(task, result)}"
+            tighter = replace(task.limits, **{name: float(value) + LESS[name]})
+            eased = replace(task, limits=tighter)
+            assert not allowed_within(eased, allowed), f"{name} {value}\n{describe(task, result)}"
+
+
+def test_the_rival_routes_reach_ways_out_told_again() -> None:
+    said = [str(rivals(seed)[1].reason) for seed in range(150)]
+    assert sum("plan they allow with" in r for r in said) >= 30

@@ -28,14 +28,13 @@ from ido.planner.cpsat._solves import _ModelSolves, _Undecided, wall_limit
 from ido.planner.grounding import Grounded
 from ido.planner.search import MAX_STATES, AStarSearch, SearchGaveUp, SearchPlanner
 from ido.planner.solving import (
-    Metric,
     Solution,
     SolvingPlanner,
     measure,
     plan_total,
     usable,
 )
-from ido.planner.types import Limits, Plan, Task, Weights
+from ido.planner.types import Limits, Metric, Plan, Task, Weights
 
 if TYPE_CHECKING:
     from ido.planner.cpsat._encoding import _Encoding

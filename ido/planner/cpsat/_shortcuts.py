@@ -7,9 +7,9 @@ import math
 from ido.planner.bounds import Landmarks, achieved, landmarks, plan_floor
 from ido.planner.explain import fits
 from ido.planner.grounding import Grounded
-from ido.planner.solving import Metric, measure, ordered, plan_total, step_of
+from ido.planner.solving import measure, ordered, plan_total, step_of
 from ido.planner.tables import Table
-from ido.planner.types import SCALE, Limits, Plan, Task
+from ido.planner.types import SCALE, Limits, Metric, Plan, Task
 
 SHORTLIST = 3  # achievers per landmark (by the objective) in the first, narrow solve
 

@@ -14,7 +14,6 @@ from ido.planner.cpsat._encoding import _Encoding
 from ido.planner.cpsat._shortcuts import _fewest_steps, _serial
 from ido.planner.grounding import Grounded, over_limit
 from ido.planner.solving import (
-    Metric,
     Solution,
     holds_now,
     measure,
@@ -22,7 +21,7 @@ from ido.planner.solving import (
     plan_total,
     step_of,
 )
-from ido.planner.types import Limits, Plan, Task, Weights, units
+from ido.planner.types import Limits, Metric, Plan, Task, Weights, units
 
 if TYPE_CHECKING:  # OR-Tools is imported when a model is built, not with the planner
     from ortools.sat.python import cp_model

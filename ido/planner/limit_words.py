@@ -1,0 +1,94 @@
+"""Words for a plan against a limit: the limit as it stands, what a plan needs of it, and
+the intent's value that admits the plan, rounded toward it past what both backends count."""
+
+from __future__ import annotations
+
+import math
+
+from ido.planner.types import SCALE, Metric, Plan, Step, Task, units
+
+METRICS: dict[str, Metric] = {
+    "max_cost": "cost",
+    "deadline": "latency",
+    "min_success_probability": "risk",
+}
+"""The limits a plan's totals are held to, by name, and the metric each holds."""
+LIMITS = tuple(METRICS)
+BEST = {"max_cost": "cheapest", "deadline": "fastest", "min_success_probability": "most reliable"}
+"""The plan that needs least of each limit."""
+
+
+def within(task: Task, name: str) -> str:
+    """`within max_cost 2.40`, `with success probability ≥ 0.995`: the limit, as it stands
+    for this decision (what is left of the intent's, mid-run)."""
+    limit = getattr(task.limits, name)
+    if name == "max_cost":
+        left = " (what is left of it)" if task.spent > 0 else ""
+        return f"within max_cost {_amount(limit)}{left}"
+    if name == "deadline":
+        left = " (what is left of it)" if task.elapsed >= 0.001 else ""
+        return f"within deadline {limit:g}s{left}"
+    return f"with success probability ≥ {_amount(limit, _decimals(limit))}"
+
+
+def needs(task: Task, name: str, plan: Plan) -> str:
+    """`costs 2.504`, `takes 2.8s on its critical path`, `reaches 0.99499`."""
+    if name == "max_cost":
+        return f"costs {_amount(plan.cost)}"
+    if name == "deadline":
+        return f"takes {plan.latency:g}s on its critical path"
+    return f"reaches {_probability(task, plan.success_probability)}"
+
+
+def way_out(task: Task, name: str, plan: Plan) -> str:
+    """`raise max_cost to 3.60`: the intent's own value of the limit that admits `plan`
+    (what the run has spent or taken added back), rounded toward it (a budget up, a least
+    success probability down) past what either backend counts: CP-SAT sums each step's
+    cost and risk in whole millionths, so the value as written admits the plan in both."""
+    if name == "max_cost":
+        counted = sum(units(s.cost) for s in plan.steps) / SCALE
+        return f"raise max_cost to {_amount(_up(task.spent + max(plan.cost, counted)))}"
+    if name == "deadline":
+        return f"raise deadline to {math.ceil(task.elapsed + plan.latency - 1e-9)}s"
+    risk = sum(units(-math.log(s.reliability)) for s in plan.steps) / SCALE
+    reached = min(plan.success_probability, math.exp(-risk))
+    return f"lower min_success_probability to {_probability(task, reached)}"
+
+
+def _probability(task: Task, value: float) -> str:
+    """`value` rounded down as `_amount` shows it, with the decimals of the limit at least;
+    below a millionth, to three significant digits."""
+    if _down(value) > 0:
+        return _amount(_down(value), _decimals(task.limits.min_success_probability or 0.9))
+    power = math.floor(math.log10(value))
+    return f"{math.floor(value / 10**power * 100) / 100:.2f}e{power}"
+
+
+def _decimals(probability: float) -> int:
+    """Decimals that show `probability` as written: 3 for 0.99, 4 for 0.9999."""
+    return max(3, len(f"{probability:.10g}".partition(".")[2]))
+
+
+def _amount(value: float, least: int = 2) -> str:
+    """`value` with `least` decimals, or as many more (up to six) as it has: 2.50, 2.504."""
+    whole, _, fraction = f"{value:.6f}".rstrip("0").partition(".")
+    return f"{whole}.{fraction.ljust(least, '0')}"
+
+
+def _up(value: float) -> float:
+    """`value` rounded up to the millionth `_amount` shows (float noise below it ignored)."""
+    return math.ceil(value * 1e6 - 1e-6) / 1e6
+
+
+def _down(value: float) -> float:
+    """`value` rounded down to the millionth `_amount` shows (float noise below it ignored)."""
+    return math.floor(value * 1e6 + 1e-6) / 1e6
+
+
+def step_measure(metric: str, step: Step) -> str:
+    """`0.80`, `1.2s`, `0.999`: a step's cost, latency or reliability."""
+    if metric == "cost":
+        return _amount(step.cost)
+    if metric == "latency":
+        return f"{step.latency:g}s"
+    return _amount(step.reliability, 3)
