@@ -454,7 +454,10 @@ def test_plan_rules_count_what_the_run_already_spent(
     assert code == 1, out
     assert "no plan the plan rules allow keeps within the limits and rules" in out
     assert "is denied by intent:ship-order/order-cap: An order costs at most 1.50" in out
-    assert "with min_success_probability lifted, the most reliable plan they allow, pay-cheap-eu" in out
+    assert (
+        "with min_success_probability lifted, the most reliable plan they allow, pay-cheap-eu"
+        in out
+    )
     assert calls(project) == ["pay-cheap-eu"]
 
 
