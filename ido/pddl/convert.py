@@ -14,6 +14,11 @@ from typing import Any
 from ido.errors import PddlError
 from ido.pddl.ground import GroundAction, GroundTask
 from ido.pddl.syntax import Atom, Literal
+from ido.planner.tables import MAX_TABLE_ROWS
+
+GOAL_FACTS = MAX_TABLE_ROWS.bit_length() - 1
+"""Facts a goal of several ways may read: the planner tabulates a condition on every
+combination of the facts it reads (`ido.planner.tables`), up to MAX_TABLE_ROWS."""
 
 CEL_RESERVED = frozenset(
     {
@@ -65,7 +70,11 @@ def fact_path(atom: Atom, names: _Names) -> str:
 def to_resources(task: GroundTask, max_steps: int = 100) -> list[dict[str, Any]]:
     """The Capability documents, then the Intent document, ready to write as YAML."""
     facts, resources = _Names(), _Names()
-    documents = [_capability(action, facts, resources) for action in task.actions]
+    calls: dict[str, int] = {}  # the variants of an ADL action show one call: numbered
+    documents = []
+    for action in task.actions:
+        calls[action.call] = calls.get(action.call, 0) + 1
+        documents.append(_capability(action, calls[action.call], facts, resources))
     given: dict[str, Any] = {}
     for atom in sorted(task.init, key=lambda a: (a.predicate, a.args)):
         _set(given, fact_path(atom, facts), True)
@@ -80,7 +89,7 @@ def to_resources(task: GroundTask, max_steps: int = 100) -> list[dict[str, Any]]
             },
             "spec": {
                 "given": given,
-                "goal": [_condition(lit, facts) for lit in task.goal] or ["true"],
+                "goal": _goal(task, facts),
                 "objective": {"cost": 1.0},
                 "limits": {"max_steps": max_steps},
             },
@@ -89,7 +98,23 @@ def to_resources(task: GroundTask, max_steps: int = 100) -> list[dict[str, Any]]
     return documents
 
 
-def _capability(action: GroundAction, facts: _Names, resources: _Names) -> dict[str, Any]:
+def _goal(task: GroundTask, facts: _Names) -> list[str]:
+    """The goal's conditions; a goal that can hold in several ways is one condition."""
+    if not task.options:
+        return [_condition(lit, facts) for lit in task.goal] or ["true"]
+    read = len({lit.atom for way in task.options for lit in way})
+    if read > GOAL_FACTS:
+        raise PddlError(
+            f"the goal can hold in {len(task.options)} ways that read {read} facts; ido reads "
+            f"a goal of several ways over at most {GOAL_FACTS} (it tabulates the condition)"
+        )
+    ways = (" && ".join(_condition(lit, facts) for lit in way) for way in task.options)
+    return [" || ".join(f"({way})" for way in ways)]
+
+
+def _capability(
+    action: GroundAction, variant: int, facts: _Names, resources: _Names
+) -> dict[str, Any]:
     effects: dict[str, bool] = {}
     for atom in action.delete:
         effects[fact_path(atom, facts)] = False
@@ -101,7 +126,9 @@ def _capability(action: GroundAction, facts: _Names, resources: _Names) -> dict[
         "apiVersion": "ido/v1",
         "kind": "Capability",
         "metadata": {
-            "name": resources.resource("-".join((action.schema, *action.args))),
+            "name": resources.resource(
+                "-".join((action.schema, *action.args)) + (f" {variant}" if variant > 1 else "")
+            ),
             "description": action.call,
         },
         "spec": {

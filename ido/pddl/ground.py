@@ -5,15 +5,17 @@ A predicate no action adds or deletes is *static*: its truth is fixed by the pro
 Bindings are enumerated one parameter at a time (objects of the parameter's type or a
 subtype) and a static literal or `=` test is checked as soon as its variables are bound;
 a positive static literal is looked up instead, giving the values its last variable may
-take.
+take. An ADL precondition is grounded as the STRIPS actions it compiles to
+(`ido.pddl.adl`), and a goal that can hold in several ways keeps each way (`options`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from ido.errors import PddlError
+from ido.pddl.adl import goal_options, variants
 from ido.pddl.syntax import Action, Atom, Domain, Literal, Problem
 
 MAX_GROUND_ACTIONS = 200_000
@@ -44,6 +46,8 @@ class GroundTask:
     init: frozenset[Atom]  # fluent atoms true at the start
     goal: tuple[Literal, ...]
     actions: tuple[GroundAction, ...]
+    options: tuple[tuple[Literal, ...], ...] = ()
+    """When the goal can hold in several ways (ADL): each way, and `goal` is empty."""
 
 
 def ground(domain: Domain, problem: Problem) -> GroundTask:
@@ -51,36 +55,76 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
     if problem.domain and problem.domain != domain.name:
         raise PddlError(f"problem {problem.name} is for domain {problem.domain}, not {domain.name}")
     objects = {**domain.constants, **problem.objects}
+    below = _subtypes(domain)
+    pools: dict[str, list[str]] = {}
+
+    def objects_of(kind: str) -> list[str]:
+        if kind not in pools:
+            pools[kind] = sorted(o for o, t in objects.items() if t in below.get(kind, {kind}))
+        return pools[kind]
+
     fluents = frozenset(a.predicate for act in domain.actions for a in (*act.add, *act.delete))
     static = frozenset(a for a in problem.init if a.predicate not in fluents)
     index = _StaticIndex(static)  # one for every schema
-    for literal in problem.goal:
+    options = goal_options(problem.goal, problem.goal_condition, objects_of)
+    for literal in (lit for option in options for lit in option):
         _check_arity(domain, literal.atom, "the goal")
-    actions: list[GroundAction] = []
+    found: list[GroundAction] = []
     for schema in domain.actions:
-        for binding in _bindings(schema, domain, objects, static, index, fluents):
-            actions.append(_instantiate(schema, binding, fluents, problem))
-            if len(actions) > MAX_GROUND_ACTIONS:
-                raise PddlError(
-                    f"{domain.name}/{problem.name} grounds to more than "
-                    f"{MAX_GROUND_ACTIONS:,} actions; ido does not plan at that size"
-                )
+        compiled = variants(schema, objects_of)
+        seen: set[GroundAction] = set()  # (the ways of an ADL precondition may ground alike)
+        for variant in compiled:
+            for binding in _bindings(variant, domain, objects_of, static, index, fluents):
+                action = _instantiate(variant, binding, fluents, problem)
+                if schema.condition is not None:
+                    if action in seen:
+                        continue
+                    seen.add(action)
+                found.append(action)
+                if len(found) > MAX_GROUND_ACTIONS:
+                    raise PddlError(
+                        f"{domain.name}/{problem.name} grounds to more than "
+                        f"{MAX_GROUND_ACTIONS:,} actions; ido does not plan at that size"
+                    )
     init = frozenset(a for a in problem.init if a.predicate in fluents)
     # An atom no action touches and :init does not hold is false for good: an action that
     # needs it is dropped, and a literal that needs it false always holds.
-    known = set(init).union(*((*a.add, *a.delete) for a in actions))
+    known = set(init).union(*((*a.add, *a.delete) for a in found))
     actions = [
         replace(a, precondition=_live(a.precondition, known))
-        for a in actions
+        for a in found
         if all(lit.atom in known for lit in a.precondition if lit.positive)
     ]
-    goal = _live(tuple(lit for lit in problem.goal if lit.atom.predicate in fluents), known)
-    for literal in problem.goal:
+    ways = [_goal(option, fluents, static, init, known) for option in options]
+    possible = [way for way in ways if way is not None]
+    if not possible:
+        if len(options) == 1:  # name the literal no action can make true
+            _goal(options[0], fluents, static, init, known, strict=True)
+        raise PddlError(f"the goal can hold in {len(options)} ways, and no action makes any true")
+    if len(possible) == 1 or () in possible:  # (one way holds from the start)
+        possible = [min(possible, key=len)]
+        return GroundTask(domain.name, problem.name, fluents, init, possible[0], tuple(actions))
+    return GroundTask(domain.name, problem.name, fluents, init, (), tuple(actions), tuple(possible))
+
+
+def _goal(
+    literals: tuple[Literal, ...],
+    fluents: frozenset[str],
+    static: frozenset[Atom],
+    init: frozenset[Atom],
+    known: set[Atom],
+    strict: bool = False,
+) -> tuple[Literal, ...] | None:
+    """The literals of one way the goal can hold that actions may still change; None when
+    one of them is fixed the wrong way (`strict`: raise, naming it)."""
+    for literal in literals:
         fixed = literal.atom.predicate not in fluents or literal.atom not in known
-        truth = literal.atom in static or literal.atom in init
+        truth = _static_holds(Literal(literal.atom), {}, static) or literal.atom in init
         if fixed and truth != literal.positive:
-            raise PddlError(f"the goal needs {_show(literal)}, which no action can make true")
-    return GroundTask(domain.name, problem.name, fluents, init, goal, tuple(actions))
+            if strict:
+                raise PddlError(f"the goal needs {_show(literal)}, which no action can make true")
+            return None
+    return _live(tuple(lit for lit in literals if lit.atom.predicate in fluents), known)
 
 
 def _live(literals: tuple[Literal, ...], known: set[Atom]) -> tuple[Literal, ...]:
@@ -106,18 +150,14 @@ def _subtypes(domain: Domain) -> dict[str, set[str]]:
 def _bindings(
     schema: Action,
     domain: Domain,
-    objects: dict[str, str],
+    objects_of: Callable[[str], list[str]],
     static: frozenset[Atom],
     index: _StaticIndex,
     fluents: frozenset[str],
 ) -> Iterator[dict[str, str]]:
-    below = _subtypes(domain)
     for literal in schema.precondition:
         _check_arity(domain, literal.atom, f"the precondition of {schema.name}")
-    candidates = [
-        sorted(o for o, t in objects.items() if t in below.get(kind, {kind}))
-        for _, kind in schema.parameters
-    ]
+    candidates = [objects_of(kind) for _, kind in schema.parameters]
     names = [v for v, _ in schema.parameters]
     # Check each static literal as soon as its last variable is bound; a positive one that
     # holds that variable once is looked up instead: the values it allows there.
@@ -201,7 +241,7 @@ def _instantiate(
         if term not in problem.costs:
             raise PddlError(f"the cost {_show(Literal(term))} of {schema.name} is not in :init")
         cost = problem.costs[term]
-    args = tuple(binding[v] for v, _ in schema.parameters)
+    args = tuple(binding[v] for v, _ in schema.parameters[: schema.shown])
     return GroundAction(schema.name, args, pre, add, delete, cost)
 
 

@@ -1,5 +1,7 @@
 """Read PDDL domain and problem files: STRIPS with typing, negative preconditions, equality
-and action costs. Anything else is refused with the feature named, the file and the line."""
+and action costs, and ADL's connectives in preconditions and goals (`or`, `not` of any
+formula, `imply`, `exists`, `forall`; `ido.pddl.adl` compiles them away). Anything else is
+refused with the feature named, the file and the line."""
 
 from __future__ import annotations
 
@@ -44,6 +46,26 @@ class Literal(NamedTuple):
     positive: bool = True
 
 
+class Junction(NamedTuple):
+    """`(and ...)` when `every`, else `(or ...)`."""
+
+    every: bool
+    parts: tuple[Formula, ...]
+
+
+class Quantified(NamedTuple):
+    """`(forall (vars) body)` when `every`, else `(exists (vars) body)`."""
+
+    every: bool
+    variables: tuple[tuple[str, str], ...]  # (variable, type)
+    body: Formula
+
+
+Formula = Literal | Junction | Quantified
+"""A precondition or goal in negation normal form: `not` applies to atoms only (read
+`(not (and a b))` as `(or (not a) (not b))`, `(imply a b)` as `(or (not a) b)`)."""
+
+
 @dataclass(frozen=True)
 class Action:
     name: str
@@ -52,6 +74,12 @@ class Action:
     add: tuple[Atom, ...]
     delete: tuple[Atom, ...]
     cost: Atom | float = 1.0  # a fixed number, or a function term looked up in the problem
+    condition: Formula | None = None
+    """What the precondition needs beyond `precondition`'s literals, when it is no plain
+    conjunction (ADL connectives)."""
+    shown: int | None = None
+    """How many of `parameters` an instance's call shows: those past it are variables an
+    `exists` brought in (`ido.pddl.adl`). None: all."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +100,16 @@ class Problem:
     init: frozenset[Atom]
     costs: dict[Atom, float] = field(default_factory=dict)
     goal: tuple[Literal, ...] = ()
+    goal_condition: Formula | None = None
+    """What the goal needs beyond `goal`'s literals, when it is no plain conjunction."""
 
 
-SUPPORTED = {":strips", ":typing", ":negative-preconditions", ":equality", ":action-costs"}
+SUPPORTED = {
+    *(":strips", ":typing", ":negative-preconditions", ":equality", ":action-costs"),
+    *(":disjunctive-preconditions", ":existential-preconditions", ":universal-preconditions"),
+    *(":quantified-preconditions", ":adl"),
+}
+"""Requirements read. `:adl` also names conditional effects, which are refused where used."""
 
 
 class _Reader:
@@ -154,7 +189,8 @@ class _Reader:
         return Atom(node.head(), tuple(args))
 
     def literals(self, node: Node, where: str) -> tuple[Literal, ...]:
-        """A conjunction of (possibly negated) atoms; other connectives are refused."""
+        """A conjunction of (possibly negated) atoms (an effect); other connectives are
+        refused."""
         if node.is_list and not node.items:
             return ()
         if node.head() == "and":
@@ -164,8 +200,66 @@ class _Reader:
                 raise self.fail(node, "(not ...) takes exactly one atom")
             return (Literal(self.atom(node.items[1]), positive=False),)
         if node.head() in ("or", "imply", "exists", "forall", "when"):
-            raise self.fail(node, f"'{node.head()}' in {where} is not supported (STRIPS only)")
+            raise self.fail(
+                node,
+                f"'{node.head()}' in {where} is not supported (effects are STRIPS: "
+                "no conditional or universal effects)",
+            )
         return (Literal(self.atom(node), positive=True),)
+
+    def condition(self, node: Node, where: str) -> tuple[tuple[Literal, ...], Formula | None]:
+        """A precondition or goal: its literals when it is a conjunction of them, else no
+        literals and the whole formula."""
+        formula = self.formula(node, where)
+        literals = _conjunction(formula)
+        return (literals, None) if literals is not None else ((), formula)
+
+    def formula(self, node: Node, where: str, positive: bool = True) -> Formula:
+        """`node` as a formula in negation normal form, negated unless `positive`."""
+        if node.is_list and not node.items:
+            return Junction(positive, ())  # true; negated, false
+        head, items = node.head(), node.items
+        if head in ("and", "or"):
+            every = (head == "and") == positive
+            return Junction(every, tuple(self.formula(i, where, positive) for i in items[1:]))
+        if head == "not":
+            if len(items) != 2:
+                raise self.fail(node, "(not ...) takes exactly one formula")
+            return self.formula(items[1], where, not positive)
+        if head == "imply":  # (or (not a) b); negated, (and a (not b))
+            if len(items) != 3:
+                raise self.fail(node, "(imply A B) takes exactly two formulas")
+            parts = (
+                self.formula(items[1], where, not positive),
+                self.formula(items[2], where, positive),
+            )
+            return Junction(not positive, parts)
+        if head in ("exists", "forall"):
+            if len(items) != 3 or not items[1].is_list:
+                raise self.fail(node, f"expected ({head} (?x - type ...) FORMULA)")
+            variables = tuple(self.typed_list(items[1].items).items())
+            if not all(v.startswith("?") for v, _ in variables):
+                raise self.fail(items[1], f"{head} binds variables, which start with '?'")
+            body = self.formula(items[2], where, positive)
+            return Quantified((head == "forall") == positive, variables, body)
+        if head == "when":
+            raise self.fail(node, f"'when' in {where} is not supported (conditional effects)")
+        return Literal(self.atom(node), positive)
+
+
+def _conjunction(formula: Formula) -> tuple[Literal, ...] | None:
+    """The literals of a formula made of `and`s of literals alone, else None."""
+    if isinstance(formula, Literal):
+        return (formula,)
+    if isinstance(formula, Junction) and formula.every:
+        out: list[Literal] = []
+        for part in formula.parts:
+            literals = _conjunction(part)
+            if literals is None:
+                return None
+            out.extend(literals)
+        return tuple(out)
+    return None
 
 
 def read_domain(path: Path) -> Domain:
@@ -216,7 +310,10 @@ def _action(reader: _Reader, node: Node) -> Action:
         parts[key.text or ""] = value
     parameters = reader.typed_list(parts[":parameters"].items) if ":parameters" in parts else {}
     pre = parts.get(":precondition")
-    precondition = reader.literals(pre, f"the precondition of {name}") if pre else ()
+    precondition: tuple[Literal, ...] = ()
+    condition: Formula | None = None
+    if pre:
+        precondition, condition = reader.condition(pre, f"the precondition of {name}")
     add: list[Atom] = []
     delete: list[Atom] = []
     cost: Atom | float = 1.0
@@ -228,7 +325,9 @@ def _action(reader: _Reader, node: Node) -> Action:
             delete.extend(lit.atom for lit in reader.literals(item, f"the effect of {name}"))
         else:
             add.extend(lit.atom for lit in reader.literals(item, f"the effect of {name}"))
-    return Action(name, tuple(parameters.items()), precondition, tuple(add), tuple(delete), cost)
+    return Action(
+        name, tuple(parameters.items()), precondition, tuple(add), tuple(delete), cost, condition
+    )
 
 
 def _conjuncts(node: Node) -> tuple[Node, ...]:
@@ -259,6 +358,7 @@ def read_problem(path: Path) -> Problem:
     init: set[Atom] = set()
     costs: dict[Atom, float] = {}
     goal: tuple[Literal, ...] = ()
+    goal_condition: Formula | None = None
     for node in define.items[2:]:
         keyword = node.head()
         if keyword == ":domain":
@@ -273,8 +373,10 @@ def read_problem(path: Path) -> Problem:
                     costs[reader.atom(item.items[1])] = _number(reader, item)
                 else:
                     init.add(reader.atom(item))
+        elif keyword == ":goal" and len(node.items) > 1:
+            goal, goal_condition = reader.condition(node.items[1], "the goal")
         elif keyword == ":goal":
-            goal = reader.literals(node.items[1], "the goal") if len(node.items) > 1 else ()
+            continue
         elif keyword == ":metric":
             if [n.text for n in node.items[1:2]] != ["minimize"] or node.items[
                 2
@@ -282,7 +384,7 @@ def read_problem(path: Path) -> Problem:
                 raise reader.fail(node, "only (:metric minimize (total-cost)) is supported")
         else:
             raise reader.fail(node, f"problem section {keyword or '(...)'} is not supported")
-    return Problem(name, domain, objects, frozenset(init), costs, goal)
+    return Problem(name, domain, objects, frozenset(init), costs, goal, goal_condition)
 
 
 def _number(reader: _Reader, node: Node) -> float:

