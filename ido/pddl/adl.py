@@ -1,4 +1,5 @@
-"""ADL preconditions and goals compiled to STRIPS: one action per way the formula can hold.
+"""ADL compiled to STRIPS: one action per way a precondition can hold and per set of
+conditional effects that applies.
 
 A formula in negation normal form (`syntax.Formula`) is brought to disjunctive normal
 form: `forall` becomes the conjunction of its body over every object of the variables'
@@ -6,8 +7,11 @@ types (the problem's objects are known by then), `exists` in a precondition beco
 parameter of the action (bound like the others, and left out of the call a plan shows;
 in a goal, which has no parameters, the disjunction over the objects), and `and` of `or`s
 is multiplied out. Each disjunct is a plain conjunction of literals: one STRIPS action
-each, all showing the same call. The compilation is exact; its only cost is size, capped
-at `MAX_DISJUNCTS` per action or goal with an error that says so.
+each, all showing the same call. Conditional effects (`forall` effects unfolded over the
+objects first) multiply that by each set of them that may apply: the set's conditions and
+the others' negations join the precondition, and the set's effects the action's. The
+compilation is exact; its only cost is size, capped at `MAX_DISJUNCTS` per action or goal
+with an error that says so.
 """
 
 from __future__ import annotations
@@ -15,9 +19,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from itertools import product
+from typing import TypeVar
 
 from ido.errors import PddlError
-from ido.pddl.syntax import Action, Atom, Formula, Junction, Literal, Quantified
+from ido.pddl.syntax import (
+    Action,
+    Atom,
+    Conditional,
+    Formula,
+    Junction,
+    Literal,
+    Quantified,
+    Universal,
+)
+
+T = TypeVar("T")
 
 MAX_DISJUNCTS = 512
 """Ways a precondition or goal may hold, at most, once multiplied out."""
@@ -29,22 +45,89 @@ Disjunct = tuple[tuple[Literal, ...], tuple[tuple[str, str], ...]]
 
 
 def variants(schema: Action, objects: Objects) -> list[Action]:
-    """`schema` as STRIPS actions: one per way its precondition can hold. A STRIPS
-    schema is itself."""
-    if schema.condition is None:
+    """`schema` as STRIPS actions: one per way its precondition can hold, and with
+    conditional effects, per set of them that applies (each one's condition, or its
+    negation, joins the precondition). A STRIPS schema is itself."""
+    if schema.condition is None and not schema.conditional:
         return [schema]
+    add, delete, whens = _unfolded(schema.conditional, objects, schema.add, schema.delete)
     where = f"the precondition of {schema.name}"
-    shown = len(schema.parameters)
-    return [
-        replace(
-            schema,
-            parameters=schema.parameters + extra,
-            precondition=schema.precondition + literals,
-            condition=None,
-            shown=shown,
+    if 2 ** len(whens) > MAX_DISJUNCTS:
+        raise PddlError(
+            f"{schema.name} has {len(whens)} conditional effects once its 'forall's are "
+            f"unfolded, {2 ** len(whens):,} sets that may apply; ido compiles each set to "
+            f"actions of its own and reads at most {MAX_DISJUNCTS}"
         )
-        for literals, extra in _dnf(schema.condition, objects, _Fresh(), where, True)
-    ]
+    pre = schema.condition or Junction(True, ())
+    out: list[Action] = []
+    fresh = _Fresh()
+    for applies in product((True, False), repeat=len(whens)):
+        parts = (w.condition if on else w.unless for w, on in zip(whens, applies, strict=True))
+        chosen = [w for w, on in zip(whens, applies, strict=True) if on]
+        more_add = add + tuple(a for w in chosen for a in w.add)
+        more_delete = delete + tuple(a for w in chosen for a in w.delete)
+        for literals, extra in _dnf(Junction(True, (pre, *parts)), objects, fresh, where, True):
+            out.append(
+                replace(
+                    schema,
+                    parameters=schema.parameters + extra,
+                    precondition=schema.precondition + literals,
+                    add=more_add,
+                    delete=more_delete,
+                    condition=None,
+                    conditional=(),
+                    shown=len(schema.parameters),
+                )
+            )
+            _capped(out, where)
+    return out
+
+
+def _unfolded(
+    parts: tuple[Conditional | Universal, ...],
+    objects: Objects,
+    add: tuple[Atom, ...],
+    delete: tuple[Atom, ...],
+) -> tuple[tuple[Atom, ...], tuple[Atom, ...], list[Conditional]]:
+    """Conditional and universal effects with every `forall` unfolded over its objects:
+    what they add and delete whatever holds, and the conditional effects left."""
+    whens: list[Conditional] = []
+    for part in parts:
+        if isinstance(part, Conditional):
+            whens.append(part)
+            continue
+        names = [v for v, _ in part.variables]
+        for combo in product(*(objects(kind) for _, kind in part.variables)):
+            binding = dict(zip(names, combo, strict=True))
+            add += tuple(_bound(a, binding) for a in part.add)
+            delete += tuple(_bound(a, binding) for a in part.delete)
+            inner = tuple(_substituted(p, binding) for p in part.conditional)
+            add, delete, more = _unfolded(inner, objects, add, delete)
+            whens.extend(more)
+    return add, delete, whens
+
+
+def _substituted(
+    part: Conditional | Universal, names: Mapping[str, str]
+) -> Conditional | Universal:
+    if isinstance(part, Conditional):
+        return Conditional(
+            _substitute(part.condition, names),
+            _substitute(part.unless, names),
+            tuple(_bound(a, names) for a in part.add),
+            tuple(_bound(a, names) for a in part.delete),
+        )
+    inner = {k: v for k, v in names.items() if k not in dict(part.variables)}  # shadowed
+    return Universal(
+        part.variables,
+        tuple(_bound(a, inner) for a in part.add),
+        tuple(_bound(a, inner) for a in part.delete),
+        tuple(_substituted(p, inner) for p in part.conditional),
+    )
+
+
+def _bound(atom: Atom, names: Mapping[str, str]) -> Atom:
+    return Atom(atom.predicate, tuple(names.get(a, a) for a in atom.args))
 
 
 def goal_options(
@@ -103,7 +186,7 @@ def _consistent(literals: tuple[Literal, ...]) -> bool:
     return all(signs.setdefault(lit.atom, lit.positive) == lit.positive for lit in literals)
 
 
-def _capped(ways: list[Disjunct], where: str) -> list[Disjunct]:
+def _capped(ways: list[T], where: str) -> list[T]:
     if len(ways) > MAX_DISJUNCTS:
         raise PddlError(
             f"{where} can hold in more than {MAX_DISJUNCTS} ways once its 'or', 'imply', "
@@ -115,10 +198,7 @@ def _capped(ways: list[Disjunct], where: str) -> list[Disjunct]:
 def _substitute(formula: Formula, names: Mapping[str, str]) -> Formula:
     """`formula` with the variables of `names` replaced (by objects or fresh variables)."""
     if isinstance(formula, Literal):
-        atom = formula.atom
-        return Literal(
-            Atom(atom.predicate, tuple(names.get(a, a) for a in atom.args)), formula.positive
-        )
+        return Literal(_bound(formula.atom, names), formula.positive)
     if isinstance(formula, Junction):
         return Junction(formula.every, tuple(_substitute(p, names) for p in formula.parts))
     inner = {k: v for k, v in names.items() if k not in dict(formula.variables)}  # shadowed

@@ -16,9 +16,11 @@ from dataclasses import dataclass, replace
 
 from ido.errors import PddlError
 from ido.pddl.adl import goal_options, variants
-from ido.pddl.syntax import Action, Atom, Domain, Literal, Problem
+from ido.pddl.syntax import Action, Atom, Domain, Literal, Problem, Universal
 
 MAX_GROUND_ACTIONS = 200_000
+MAX_COMPILED = 20_000
+"""Instances of one ADL action's compiled ways, at most (before duplicates are dropped)."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
             pools[kind] = sorted(o for o, t in objects.items() if t in below.get(kind, {kind}))
         return pools[kind]
 
-    fluents = frozenset(a.predicate for act in domain.actions for a in (*act.add, *act.delete))
+    fluents = frozenset(a.predicate for act in domain.actions for a in _changes(act))
     static = frozenset(a for a in problem.init if a.predicate not in fluents)
     index = _StaticIndex(static)  # one for every schema
     options = goal_options(problem.goal, problem.goal_condition, objects_of)
@@ -73,12 +75,20 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
     for schema in domain.actions:
         compiled = variants(schema, objects_of)
         seen: set[GroundAction] = set()  # (the ways of an ADL precondition may ground alike)
+        compiled_count = 0
         for variant in compiled:
             for binding in _bindings(variant, domain, objects_of, static, index, fluents):
                 action = _instantiate(variant, binding, fluents, problem)
-                if schema.condition is not None:
-                    if action in seen:
-                        continue
+                if schema.condition is not None or schema.conditional:
+                    compiled_count += 1
+                    if compiled_count > MAX_COMPILED:
+                        raise PddlError(
+                            f"{schema.name} grounds to more than {MAX_COMPILED:,} actions once "
+                            "its ADL precondition and effects are compiled (each 'exists' and "
+                            "each conditional effect multiplies them); ido stops there"
+                        )
+                    if action in seen or not (action.add or action.delete):
+                        continue  # (a way no conditional effect applies in may change nothing)
                     seen.add(action)
                 found.append(action)
                 if len(found) > MAX_GROUND_ACTIONS:
@@ -125,6 +135,19 @@ def _goal(
                 raise PddlError(f"the goal needs {_show(literal)}, which no action can make true")
             return None
     return _live(tuple(lit for lit in literals if lit.atom.predicate in fluents), known)
+
+
+def _changes(action: Action) -> Iterator[Atom]:
+    """The atoms `action` may add or delete, conditional and universal effects' included."""
+    yield from action.add
+    yield from action.delete
+    parts = list(action.conditional)
+    while parts:
+        part = parts.pop()
+        yield from part.add
+        yield from part.delete
+        if isinstance(part, Universal):
+            parts.extend(part.conditional)
 
 
 def _live(literals: tuple[Literal, ...], known: set[Atom]) -> tuple[Literal, ...]:

@@ -1,7 +1,8 @@
 """Read PDDL domain and problem files: STRIPS with typing, negative preconditions, equality
 and action costs, and ADL's connectives in preconditions and goals (`or`, `not` of any
-formula, `imply`, `exists`, `forall`; `ido.pddl.adl` compiles them away). Anything else is
-refused with the feature named, the file and the line."""
+formula, `imply`, `exists`, `forall`) and conditional and universal effects (`when`,
+`forall`); `ido.pddl.adl` compiles them away. Anything else is refused with the feature
+named, the file and the line."""
 
 from __future__ import annotations
 
@@ -66,6 +67,25 @@ Formula = Literal | Junction | Quantified
 `(not (and a b))` as `(or (not a) (not b))`, `(imply a b)` as `(or (not a) b)`)."""
 
 
+class Conditional(NamedTuple):
+    """`(when CONDITION EFFECT)`: the effect applies where the condition holds in the state
+    before the action; `unless` is the condition's negation."""
+
+    condition: Formula
+    unless: Formula
+    add: tuple[Atom, ...]
+    delete: tuple[Atom, ...]
+
+
+class Universal(NamedTuple):
+    """`(forall (vars) EFFECT)`: the effect for every object of the variables' types."""
+
+    variables: tuple[tuple[str, str], ...]
+    add: tuple[Atom, ...]
+    delete: tuple[Atom, ...]
+    conditional: tuple[Conditional | Universal, ...]
+
+
 @dataclass(frozen=True)
 class Action:
     name: str
@@ -80,6 +100,8 @@ class Action:
     shown: int | None = None
     """How many of `parameters` an instance's call shows: those past it are variables an
     `exists` brought in (`ido.pddl.adl`). None: all."""
+    conditional: tuple[Conditional | Universal, ...] = ()
+    """Conditional and universal effects, beyond `add` and `delete` (ADL)."""
 
 
 @dataclass(frozen=True)
@@ -107,9 +129,8 @@ class Problem:
 SUPPORTED = {
     *(":strips", ":typing", ":negative-preconditions", ":equality", ":action-costs"),
     *(":disjunctive-preconditions", ":existential-preconditions", ":universal-preconditions"),
-    *(":quantified-preconditions", ":adl"),
+    *(":quantified-preconditions", ":conditional-effects", ":adl"),
 }
-"""Requirements read. `:adl` also names conditional effects, which are refused where used."""
 
 
 class _Reader:
@@ -189,8 +210,8 @@ class _Reader:
         return Atom(node.head(), tuple(args))
 
     def literals(self, node: Node, where: str) -> tuple[Literal, ...]:
-        """A conjunction of (possibly negated) atoms (an effect); other connectives are
-        refused."""
+        """A conjunction of (possibly negated) atoms (what a conditional effect does);
+        other connectives are refused."""
         if node.is_list and not node.items:
             return ()
         if node.head() == "and":
@@ -201,9 +222,7 @@ class _Reader:
             return (Literal(self.atom(node.items[1]), positive=False),)
         if node.head() in ("or", "imply", "exists", "forall", "when"):
             raise self.fail(
-                node,
-                f"'{node.head()}' in {where} is not supported (effects are STRIPS: "
-                "no conditional or universal effects)",
+                node, f"'{node.head()}' in {where} is not supported (it takes literals only)"
             )
         return (Literal(self.atom(node), positive=True),)
 
@@ -314,24 +333,73 @@ def _action(reader: _Reader, node: Node) -> Action:
     condition: Formula | None = None
     if pre:
         precondition, condition = reader.condition(pre, f"the precondition of {name}")
-    add: list[Atom] = []
-    delete: list[Atom] = []
-    cost: Atom | float = 1.0
     effect = parts.get(":effect")
-    for item in _conjuncts(effect) if effect else ():
-        if item.head() == "increase":
-            cost = _cost(reader, item)
-        elif item.head() == "not":
-            delete.extend(lit.atom for lit in reader.literals(item, f"the effect of {name}"))
-        else:
-            add.extend(lit.atom for lit in reader.literals(item, f"the effect of {name}"))
+    read = _Effects(reader, f"the effect of {name}")
+    if effect is not None:
+        read.effect(effect, top=True)
     return Action(
-        name, tuple(parameters.items()), precondition, tuple(add), tuple(delete), cost, condition
+        name,
+        tuple(parameters.items()),
+        precondition,
+        tuple(read.add),
+        tuple(read.delete),
+        read.cost,
+        condition,
+        conditional=tuple(read.conditional),
     )
 
 
-def _conjuncts(node: Node) -> tuple[Node, ...]:
-    return node.items[1:] if node.head() == "and" else (node,)
+class _Effects:
+    """What an effect does: atoms it adds and deletes, conditional and universal parts
+    (ADL), and the cost it adds (at the top level only)."""
+
+    def __init__(self, reader: _Reader, where: str) -> None:
+        self.reader, self.where = reader, where
+        self.add: list[Atom] = []
+        self.delete: list[Atom] = []
+        self.conditional: list[Conditional | Universal] = []
+        self.cost: Atom | float = 1.0
+
+    def effect(self, node: Node, top: bool) -> None:
+        head, reader = node.head(), self.reader
+        if node.is_list and not node.items:
+            return
+        if head == "and":
+            for item in node.items[1:]:
+                self.effect(item, top)
+        elif head == "increase" and top:
+            self.cost = _cost(reader, node)
+        elif head == "increase":
+            raise reader.fail(node, f"a cost inside 'when' or 'forall' in {self.where}")
+        elif head == "when":
+            if len(node.items) != 3:
+                raise reader.fail(node, "(when CONDITION EFFECT) takes a condition and an effect")
+            condition, then = node.items[1], node.items[2]
+            literals = reader.literals(then, f"the conditional effect in {self.where}")
+            self.conditional.append(
+                Conditional(
+                    reader.formula(condition, self.where),
+                    reader.formula(condition, self.where, positive=False),
+                    tuple(lit.atom for lit in literals if lit.positive),
+                    tuple(lit.atom for lit in literals if not lit.positive),
+                )
+            )
+        elif head == "forall":
+            if len(node.items) != 3 or not node.items[1].is_list:
+                raise reader.fail(node, "expected (forall (?x - type ...) EFFECT)")
+            variables = tuple(reader.typed_list(node.items[1].items).items())
+            if not all(v.startswith("?") for v, _ in variables):
+                raise reader.fail(node.items[1], "forall binds variables, which start with '?'")
+            inner = _Effects(reader, self.where)
+            inner.effect(node.items[2], top=False)
+            self.conditional.append(
+                Universal(
+                    variables, tuple(inner.add), tuple(inner.delete), tuple(inner.conditional)
+                )
+            )
+        else:
+            for lit in reader.literals(node, self.where):
+                (self.add if lit.positive else self.delete).append(lit.atom)
 
 
 def _cost(reader: _Reader, node: Node) -> Atom | float:

