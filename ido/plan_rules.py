@@ -74,18 +74,27 @@ class _Node:
 def best_admissible(
     task: Task, result: PlanResult, planner: Planner, check: PlanCheck, *, why: bool = True
 ) -> tuple[Task, PlanResult, list[RuleHit]]:
+    """The task and result to record, and the plan rule evaluations that mattered (see
+    `_admissible`)."""
+    return _admissible(task, result, planner, check, why)[:3]
+
+
+def _admissible(
+    task: Task, result: PlanResult, planner: Planner, check: PlanCheck, why: bool
+) -> tuple[Task, PlanResult, list[RuleHit], bool]:
     """The task and result to record, and the plan rule evaluations that mattered.
 
     `result` is the planner's answer to `task`, with a plan. When no plan rule denies it,
     it stands (with the rules that fired on it, e.g. `require_approval`). When the rules
     deny every plan, and the limits or deny rules left some branch with no plan, the
     conflict and the ways out take them in too (`plan_ways.denied_why`), unless `why` is
-    False (a search that only asks whether a plan exists).
+    False (a search that only asks whether a plan exists). Last, whether the search was
+    complete: False when it stopped at `MAX_PLANS`.
     """
     assert result.plan is not None
     first = check(result.plan)
     if not _denials(first):
-        return task, _without_denied_alternatives(result, check), first
+        return task, _without_denied_alternatives(result, check), first, True
     # A model planner's proposal was denied: the search goes on with its solver (asking the
     # model for every plan tried would multiply calls), and the decision keeps the record
     # of what the model was asked.
@@ -110,7 +119,7 @@ def best_admissible(
             final = _without_denied_alternatives(final, check)
             if not complete:
                 final = replace(final, proven_optimal=False)
-            return final_task, _keeping(final, model), mattered + node.hits
+            return final_task, _keeping(final, model), mattered + node.hits, complete
         mattered.extend(denials)
         for name in dict.fromkeys(node.plan.capabilities):
             without = {**node.without, name: denials[0]}
@@ -132,7 +141,7 @@ def best_admissible(
         fired = tuple(dict.fromkeys(h.ref for h in mattered))
         found_why = denied_why(task, fired, _allowed_by(planner, check), _least_by(planner, check))
     denied = _all_denied(task, result, mattered, tried, complete, found_why)
-    return task, _keeping(denied, model), mattered
+    return task, _keeping(denied, model), mattered, complete
 
 
 def checked_ways(task: Task, result: PlanResult, planner: Planner, check: PlanCheck) -> PlanResult:
@@ -160,7 +169,9 @@ def _allowed_by(planner: Planner, check: PlanCheck) -> plan_ways.Allowed:
             some = PlanCheck(kept, check.variables, check.subject)
         found = planner.plan(task)
         if found.plan is not None and found.plan.steps and some.rules:
-            found = best_admissible(task, found, planner, some, why=False)[1]
+            _, found, _, complete = _admissible(task, found, planner, some, False)
+            if found.plan is None and not complete:
+                raise plan_ways.GaveUp
         return found.plan
 
     return allowed
@@ -170,8 +181,8 @@ def _least_by(planner: Planner, check: PlanCheck) -> plan_ways.Least:
     """The plan for a task that `check`'s plan rules allow that needs least of a limit,
     found as `best_admissible` finds the best: best-first by the limit's own measure over
     the plans left when one more capability of a denied plan is left out (leaving out never
-    makes the least any less). None when the rules allow none, when `MAX_PLANS` plans were
-    tried, or when `planner` is no `SolvingPlanner` (it cannot solve by one measure)."""
+    makes the least any less). None when the rules allow none or when `planner` is no
+    `SolvingPlanner` (it cannot solve by one measure); `GaveUp` after `MAX_PLANS` plans."""
 
     def least(task: Task, limit: str) -> Plan | None:
         if not isinstance(planner, SolvingPlanner):
@@ -201,7 +212,7 @@ def _least_by(planner: Planner, check: PlanCheck) -> plan_ways.Least:
                 if without | {name} in seen:
                     continue
                 if tried >= MAX_PLANS:
-                    return None
+                    raise plan_ways.GaveUp
                 seen.add(without | {name})
                 push(without | {name})
         return None

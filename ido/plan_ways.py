@@ -38,12 +38,17 @@ class DeniedWhy:
         return tuple(name for name, _, _ in self.ways)
 
 
+class GaveUp(Exception):
+    """A search for a plan the plan rules allow stopped before it knew (`MAX_PLANS`)."""
+
+
 Allowed = Callable[[Task, frozenset[str]], Plan | None]
 """The best plan for a task that the plan rules allow, all but those named (lifted); None
-when they allow none."""
+when they allow none; `GaveUp` when the search stopped before it knew."""
 Least = Callable[[Task, str], Plan | None]
 """The plan for a task that the plan rules allow that needs least of the limit named (the
-cheapest for max_cost); None when they allow none or the search gave up."""
+cheapest for max_cost); None when they allow none (or it cannot tell: then `Allowed`
+answers); `GaveUp` when the search stopped before it knew."""
 
 
 def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed, least: Least) -> DeniedWhy:
@@ -57,24 +62,31 @@ def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed, least: Leas
         *fired,
     ]
     found: dict[frozenset[str], Plan | None] = {}
+    unknown: set[frozenset[str]] = set()  # searches that gave up: neither plan nor none
     every = frozenset(elements)
 
     def best(kept: frozenset[str]) -> Plan | None:
         if kept not in found:
-            # (a plan rule that never fired is no element, and stays enforced)
-            found[kept] = allowed(lifting(task, every - kept), frozenset(fired) - kept)
+            try:  # (a plan rule that never fired is no element, and stays enforced)
+                found[kept] = allowed(lifting(task, every - kept), frozenset(fired) - kept)
+            except GaveUp:
+                found[kept] = None
+                unknown.add(kept)
         return found[kept]
 
     conflict = list(elements)
     for element in elements:
-        rest = [c for c in conflict if c != element]
-        if best(frozenset(rest)) is None:
-            conflict = rest
+        rest = frozenset(c for c in conflict if c != element)
+        if best(rest) is None and rest not in unknown:  # (unknown: kept, still a conflict)
+            conflict = [c for c in conflict if c != element]
     ways = []
     for element in conflict:
         plan, how = best(every - {element}), ""
         if plan is not None and element in LIMITS:
-            least_of = least(lifting(task, frozenset({element})), element)
+            try:
+                least_of = least(lifting(task, frozenset({element})), element)
+            except GaveUp:  # (among many plans that need as little: the best one then)
+                least_of = None
             plan, how = (least_of, BEST[element]) if least_of else (plan, "best")
         if plan is not None:
             ways.append((element, plan, how))
@@ -122,13 +134,22 @@ def checked_ways(
         denied = f"{' → '.join(way.plan.capabilities)} is denied by plan rule {rule}"
         at = replace(task, max_steps=way.max_steps or task.max_steps)
         how = "best"
-        if element == "limits.max_steps":  # longer plans, up to the length `_LONGER` allows
-            better = allowed(replace(task, max_steps=task.max_steps * _LONGER), frozenset())
-        else:
-            better, how = _allowed_out(lifting(at, names), element, allowed, least)
-            if better is None and way.max_steps:  # beyond the length "and then" is at
-                longer = replace(at, max_steps=way.max_steps * _LONGER)
-                better, how = _allowed_out(lifting(longer, names), element, allowed, least)
+        try:
+            if element == "limits.max_steps":  # longer plans, up to `_LONGER` times as long
+                better = allowed(replace(task, max_steps=task.max_steps * _LONGER), frozenset())
+            else:
+                better, how = _allowed_out(lifting(at, names), element, allowed, least)
+                if better is None and way.max_steps:  # beyond the length "and then" is at
+                    longer = replace(at, max_steps=way.max_steps * _LONGER)
+                    better, how = _allowed_out(lifting(longer, names), element, allowed, least)
+        except GaveUp:  # not known either way: said without a way out or a "closed"
+            again = (
+                f"{denied}; ido stopped looking for a plan the plan rules allow with "
+                f"{_words(element)} lifted before it found one"
+            )
+            reason = reason.replace(way.words, again, 1)
+            blocking = [b for b in blocking if b not in names]
+            continue
         if better is None:  # no way out after all: said without one
             again = _closed(at, way, denied)
             blocking = [b for b in blocking if b not in names]
@@ -150,9 +171,21 @@ def _allowed_out(
 ) -> tuple[Plan | None, str]:
     """The plan the rules allow for `task`, the way out's element lifted, and which it is:
     for a limit, the one that needs least of it (`cheapest`, …), else the `best`."""
-    if element in LIMITS and (found := least(task, element)) is not None:
-        return found, BEST[element]
+    try:
+        if element in LIMITS and (found := least(task, element)) is not None:
+            return found, BEST[element]
+    except GaveUp:  # (among many plans that need as little: the best one then)
+        pass
     return allowed(task, frozenset()), "best"
+
+
+def _words(element: str) -> str:
+    """`max_cost`, `rule guard/no-d`, `max_cost and deadline`: a way out's element."""
+    names = [
+        n if n in LIMITS or n.startswith("limits.") else f"rule {n}"
+        for n in element.split(TOGETHER)
+    ]
+    return " and ".join(names)
 
 
 def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> str:
@@ -173,8 +206,9 @@ def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> st
             f"{more}{way_out(task, way.element, better)}"
         )
     head = way.words.partition(" to allow ")[0]
-    if more:
-        head = f"{more}{head.removeprefix('or ')}"
+    if more:  # (an "or" that makes this way out an alternative to the one before stays)
+        alternative = "or " if head.startswith("or ") else ""
+        head = f"{alternative}{more}{head.removeprefix('or ')}"
     return f"{head} to allow {' + '.join(better.capabilities)} ({denied})"
 
 

@@ -15,7 +15,7 @@ import pytest
 from ido.plan_rules import best_admissible, checked_ways
 from ido.planner.cpsat import CpSatPlanner
 from ido.planner.search import SearchPlanner
-from ido.planner.types import Action, Limits, PlanResult, Task, Weights
+from ido.planner.types import Action, Denied, Limits, PlanResult, Task, Weights
 from tests.planner.test_parallel import wide_task
 from tests.planner.test_plan_rules import check_for, sequences
 from tests.planner.test_property import (
@@ -563,3 +563,82 @@ def test_among_rival_routes_a_way_out_asks_what_the_rule_allows_and_no_more(seed
 def test_the_rival_routes_reach_ways_out_told_again() -> None:
     said = [str(rivals(seed)[1].reason) for seed in range(150)]
     assert sum("plan they allow with" in r for r in said) >= 30
+
+
+def decided(task: Task, planner: Any, check: Any) -> PlanResult:
+    """As `ido.decide` decides under plan rules."""
+    result = planner.plan(task)
+    if result.plan is not None and result.plan.steps:
+        return best_admissible(task, result, planner, check)[1]
+    return checked_ways(task, result, planner, check) if result.ways else result
+
+
+def test_a_rule_way_out_after_and_then_stays_an_alternative() -> None:
+    """Raising max_cost or lifting guard/no-d: both need three steps under the rule, and the
+    second is still said as an "or" (it read as one more thing to do)."""
+
+    def step(name: str, provider: str, cost: float, needs: str | None, makes: str) -> Action:
+        requires = (f"state.s.{needs}",) if needs else ()
+        return Action(name, provider, cost, 1.0, 0.99, requires, ((f"s.{makes}", True),))
+
+    acts = (
+        *(step("x", "px", 1.0, None, "x"), step("y", "px", 1.0, "x", "done")),
+        step("d1", "px", 0.25, None, "d1"),
+        *(step("c1", "pu", 0.3, None, "c1"), step("c2", "pu", 0.3, "c1", "c2")),
+        *(step("u", "pu", 1.0, None, "u"), step("v", "pu", 1.0, "u", "v")),
+        step("w", "pu", 1.0, "v", "done"),
+    )
+    denied = tuple(
+        Denied(step(n, p, 0.25, needs, "done"), "guard/no-d", "off")
+        for n, p, needs in (("d2", "px", "d1"), ("c3", "pu", "c2"))
+    )
+    facts = dict.fromkeys(["x", "d1", "c1", "c2", "u", "v", "done"], False)
+    task = Task(
+        {"s": facts},
+        ("state.s.done",),
+        acts,
+        limits=Limits(max_cost=1.0),
+        max_steps=1,
+        denied=denied,
+    )
+    check = check_for("'px' in plan.providers")
+    for planner in (CpSatPlanner(small=0, search_first=0), SearchPlanner()):
+        reason = str(decided(task, planner, check).reason)
+        assert "raise max_cost to 3.00; or raise limits.max_steps to 3, and lift rule" in reason
+
+
+def test_a_search_that_gives_up_is_not_told_as_closed() -> None:
+    """Eight plans take 4s and the rule (cost over 4.44) denies the first sixteen the
+    fastest-plan search meets: it stops before it knows, which was told as "nor with
+    deadline lifted" though b0r0s0 → b1r0s0 → b1r0s1 (4.089, 4s) is allowed."""
+    done0, done1 = (("b0.done", True),), (("b1.done", True),)
+    acts = (
+        Action("b0r0s0", "p0", 0.2, 3.0, 0.95, (), done0),
+        Action("b0r1s0", "p0", 2.1, 3.0, 1.0, (), done0),
+        Action("b0r2s0", "p1", 2.3, 1.0, 1.0, (), done0),
+        Action("b0r3s0", "p1", 2.02, 1.0, 0.95, (), done0),
+        Action("b1r0s0", "p0", 1.1, 2.0, 0.9, (), (("b1.r0.f0", True),)),
+        Action("b1r0s1", "p0", 2.789, 2.0, 0.95, ("state.b1.r0.f0",), done1),
+        Action("b1r1s0", "p1", 2.83, 2.0, 0.99, (), (("b1.r1.f0", True),)),
+        Action("b1r1s1", "p1", 1.22, 2.0, 0.95, ("state.b1.r1.f0",), done1),
+    )
+    state = {"b0": {"done": False}, "b1": {"r0": {"f0": False}, "r1": {"f0": False}}}
+    state["b1"]["done"] = False  # type: ignore[index]
+    task = Task(
+        state,
+        ("state.b0.done", "state.b1.done"),
+        acts,
+        Weights(cost=0.0, latency=1.0, risk=0.5),
+        Limits(deadline=2.4),
+        max_steps=1,
+        alternatives=0,
+    )
+    check = check_for("plan.cost > 4.44")
+    for planner in (CpSatPlanner(small=0, search_first=0), SearchPlanner()):
+        result = decided(task, planner, check)
+        reason = str(result.reason)
+        assert "nor with deadline lifted" not in reason, reason
+        if "stopped looking" in reason:
+            assert "deadline" not in result.blocking
+        else:
+            assert "raise deadline to 4s" in reason
