@@ -469,7 +469,8 @@ def test_a_way_out_under_a_plan_rule_names_the_least_the_rule_allows() -> None:
 def test_a_way_out_after_and_then_is_checked_against_the_plan_rules() -> None:
     """One step is allowed; x → y (2.00) reaches the goal in two but the rule denies it;
     u → v → w (3.00) is allowed. "raise limits.max_steps to 2, and then: … raise max_cost
-    to 2.00" named the denied plan: taken literally, every plan was denied."""
+    to 2.00" named the denied plan: taken literally, every plan was denied. At two steps
+    that way out is closed, and said so."""
 
     def step(name: str, provider: str, needs: str | None, makes: str) -> Action:
         return Action(name, provider, 1.0, 1.0, 0.99, (needs,) if needs else (), ((makes, True),))
@@ -487,17 +488,16 @@ def test_a_way_out_after_and_then_is_checked_against_the_plan_rules() -> None:
         limits=Limits(max_cost=1.5),
         max_steps=1,
     )
-    planner = CpSatPlanner(small=0, search_first=0)
     check = check_for("'px' in plan.providers")
-    told = str(checked_ways(task, planner.plan(task), planner, check).reason)
-    assert told.endswith(
-        "and then: no plan within max_cost 1.50 that the plan rules allow: x → y is denied by "
-        "plan rule p/r; the cheapest plan they allow with max_cost lifted, u → v → w, costs "
-        "3.00; raise limits.max_steps to 3, and raise max_cost to 3.00"
-    ), told
-    taken = replace(task, max_steps=3, limits=Limits(max_cost=3.0))
-    result = best_admissible(taken, planner.plan(taken), planner, check)[1]
-    assert result.plan is not None and result.plan.capabilities == ("u", "v", "w")
+    for planner in (CpSatPlanner(small=0, search_first=0), SearchPlanner()):
+        result = decided(task, planner, check)
+        assert str(result.reason).endswith(
+            "and then: no plan within max_cost 1.50 that the plan rules allow, nor with "
+            "max_cost lifted, at up to 2 steps (x → y is denied by plan rule p/r)"
+        ), result.reason
+        assert "max_cost" not in result.blocking
+    lifted = replace(task, max_steps=2, limits=Limits())
+    assert not allowed_within(lifted, lambda chosen: all(a.provider != "px" for a in chosen))
 
 
 def rivals(seed: int) -> tuple[Task, PlanResult, Callable[[list[Action]], bool]]:
@@ -573,9 +573,9 @@ def decided(task: Task, planner: Any, check: Any) -> PlanResult:
     return checked_ways(task, result, planner, check) if result.ways else result
 
 
-def test_a_rule_way_out_after_and_then_stays_an_alternative() -> None:
-    """Raising max_cost or lifting guard/no-d: both need three steps under the rule, and the
-    second is still said as an "or" (it read as one more thing to do)."""
+def test_ways_out_after_and_then_that_need_more_steps_are_closed_at_that_length() -> None:
+    """Raising max_cost or lifting guard/no-d: under the rule both need three steps where
+    "and then:" is at two, so both are said closed at two and neither blocks."""
 
     def step(name: str, provider: str, cost: float, needs: str | None, makes: str) -> Action:
         requires = (f"state.s.{needs}",) if needs else ()
@@ -603,8 +603,14 @@ def test_a_rule_way_out_after_and_then_stays_an_alternative() -> None:
     )
     check = check_for("'px' in plan.providers")
     for planner in (CpSatPlanner(small=0, search_first=0), SearchPlanner()):
-        reason = str(decided(task, planner, check).reason)
-        assert "raise max_cost to 3.00; or raise limits.max_steps to 3, and lift rule" in reason
+        result = decided(task, planner, check)
+        reason = str(result.reason)
+        assert "nor with max_cost lifted, at up to 2 steps" in reason
+        assert (
+            "lifting rule guard/no-d lets through only plans the plan rules deny, at up to 2"
+            in (reason)
+        )
+        assert result.blocking == ("limits.max_steps",)
 
 
 def test_a_search_that_gives_up_is_not_told_as_closed() -> None:
