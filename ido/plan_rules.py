@@ -17,7 +17,6 @@ rule denies is used and flagged "not proven optimal", or the decision says none 
 from __future__ import annotations
 
 import heapq
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -29,7 +28,7 @@ from ido.plan_ways import DeniedWhy, denied_why, told
 from ido.planner import Planner
 from ido.planner.grounding import ground
 from ido.planner.limit_words import METRICS
-from ido.planner.solving import SolvingPlanner
+from ido.planner.solving import SolvingPlanner, plan_total
 from ido.planner.types import Denied, Plan, PlanResult, Task
 from ido.policy import RuleHit, evaluate
 
@@ -221,12 +220,9 @@ def _least_by(planner: Planner, check: PlanCheck) -> plan_ways.Least:
 
 
 def _measure(limit: str, plan: Plan) -> float:
-    """What `plan` needs of `limit`: its cost, its elapsed time, or its risk."""
-    if limit == "max_cost":
-        return plan.cost
-    if limit == "deadline":
-        return plan.latency
-    return -sum(math.log(s.reliability) for s in plan.steps)
+    """What `plan` needs of `limit`: its cost, its elapsed time (the critical path, not
+    the summed latency `plan_total` counts), or its risk."""
+    return plan.latency if limit == "deadline" else plan_total(plan, METRICS[limit])
 
 
 def _keeping(result: PlanResult, model: Mapping[str, Any] | None) -> PlanResult:
