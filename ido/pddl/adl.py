@@ -16,6 +16,7 @@ with an error that says so.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from itertools import product
@@ -37,6 +38,8 @@ T = TypeVar("T")
 
 MAX_DISJUNCTS = 512
 """Ways a precondition or goal may hold, at most, once multiplied out."""
+MAX_COPIES = 100_000
+"""Combinations of objects one quantifier may range over, at most."""
 
 Objects = Callable[[str], list[str]]
 """The objects of a type (its subtypes' included)."""
@@ -44,7 +47,7 @@ Disjunct = tuple[tuple[Literal, ...], tuple[tuple[str, str], ...]]
 """A conjunction of literals, and the variables an `exists` brought in (with their types)."""
 
 
-def variants(schema: Action, objects: Objects) -> list[Action]:
+def expand_action(schema: Action, objects: Objects, truth: Truth) -> list[Action]:
     """`schema` as STRIPS actions: one per way its precondition can hold, and with
     conditional effects, per set of them that applies (each one's condition, or its
     negation, joins the precondition). A STRIPS schema is itself."""
@@ -60,13 +63,13 @@ def variants(schema: Action, objects: Objects) -> list[Action]:
         )
     pre = schema.condition or Junction(True, ())
     out: list[Action] = []
-    fresh = _Fresh()
+    expansion = _Expansion(objects, truth, where, hidden=True)
     for applies in product((True, False), repeat=len(whens)):
         parts = (w.condition if on else w.unless for w, on in zip(whens, applies, strict=True))
         chosen = [w for w, on in zip(whens, applies, strict=True) if on]
         more_add = add + tuple(a for w in chosen for a in w.add)
         more_delete = delete + tuple(a for w in chosen for a in w.delete)
-        for literals, extra in _dnf(Junction(True, (pre, *parts)), objects, fresh, where, True):
+        for literals, extra in expansion.ways(Junction(True, (pre, *parts))):
             out.append(
                 replace(
                     schema,
@@ -130,60 +133,108 @@ def _bound(atom: Atom, names: Mapping[str, str]) -> Atom:
     return Atom(atom.predicate, tuple(names.get(a, a) for a in atom.args))
 
 
-def goal_options(
-    literals: tuple[Literal, ...], condition: Formula | None, objects: Objects
+def expand_goal(
+    literals: tuple[Literal, ...], condition: Formula | None, objects: Objects, truth: Truth
 ) -> list[tuple[Literal, ...]]:
     """The ways a goal can hold, each a conjunction of ground literals: `exists` is the
-    disjunction over the objects."""
+    disjunction over the objects. Empty when it cannot hold at all."""
     if condition is None:
         return [literals]
-    ways = _dnf(condition, objects, _Fresh(), "the goal", False)
-    return [literals + conjunction for conjunction, _ in ways]
+    ways = _Expansion(objects, truth, "the goal", hidden=False).ways(condition)
+    return [tuple(dict.fromkeys(literals + conjunction)) for conjunction, _ in ways]
 
 
-class _Fresh:
-    """New variable names for each `exists`: a space cannot occur in a PDDL name."""
+TRUE: Disjunct = ((), ())
+"""The way that needs nothing."""
 
-    def __init__(self) -> None:
+Truth = Callable[[Atom], "bool | None"]
+"""What a ground atom's truth is for good (static facts, `=`), or None: it may change, or
+it is not ground."""
+
+
+class _Expansion:
+    """Brings formulas to disjunctive normal form for one action or goal. `exists` becomes
+    new parameters (`hidden`), or in a goal, which has none, the disjunction over the
+    objects; literals whose truth is known for good are settled on the way."""
+
+    def __init__(self, objects: Objects, truth: Truth, where: str, hidden: bool) -> None:
+        self.objects, self.truth, self.where, self.hidden = objects, truth, where, hidden
         self.count = 0
 
-    def __call__(self, variable: str) -> str:
-        self.count += 1
-        return f"{variable} {self.count}"
-
-
-def _dnf(
-    formula: Formula, objects: Objects, fresh: _Fresh, where: str, params: bool
-) -> list[Disjunct]:
-    if isinstance(formula, Literal):
-        return [((formula,), ())]
-    if isinstance(formula, Junction):
-        if not formula.every:
-            out = [d for part in formula.parts for d in _dnf(part, objects, fresh, where, params)]
-            return _capped(out, where)
-        conjunctions: list[Disjunct] = [((), ())]
-        for part in formula.parts:
-            ways = _dnf(part, objects, fresh, where, params)
-            conjunctions = _capped(
-                [(a + b, x + y) for a, x in conjunctions for b, y in ways if _consistent(a + b)],
-                where,
+    def ways(self, formula: Formula) -> list[Disjunct]:
+        if isinstance(formula, Literal):
+            known = self.truth(formula.atom)
+            if known is None:
+                return [((formula,), ())]
+            return [TRUE] if known == formula.positive else []
+        if isinstance(formula, Junction):
+            parts = tuple(dict.fromkeys(formula.parts))  # (copies a `forall` made alike)
+            return self._all(parts) if formula.every else self._any(parts)
+        names = [v for v, _ in formula.variables]
+        if formula.every or not self.hidden:  # over the objects: all of them, or any
+            pools = [self.objects(kind) for _, kind in formula.variables]
+            combinations = math.prod(map(len, pools))
+            if combinations > MAX_COPIES:
+                raise PddlError(
+                    f"a quantifier in {self.where} ranges over {combinations:,} combinations "
+                    f"of objects; ido expands at most {MAX_COPIES:,}"
+                )
+            bodies = tuple(
+                _substitute(formula.body, dict(zip(names, c, strict=True))) for c in product(*pools)
             )
+            return self.ways(Junction(formula.every, bodies))
+        renamed = {}
+        for v in names:  # a space cannot occur in a PDDL name: no clash
+            self.count += 1
+            renamed[v] = f"{v} {self.count}"
+        extra = tuple((renamed[v], kind) for v, kind in formula.variables)
+        body = _substitute(formula.body, renamed)
+        return [(lits, extra + more) for lits, more in self.ways(body)]
+
+    def _any(self, parts: tuple[Formula, ...]) -> list[Disjunct]:
+        out: list[Disjunct] = []
+        for part in parts:
+            for way in self.ways(part):
+                if way == TRUE:
+                    return [TRUE]  # one way needs nothing: so does the whole
+                out.append(way)
+        return _capped(list(dict.fromkeys(out)), self.where)
+
+    def _all(self, parts: tuple[Formula, ...]) -> list[Disjunct]:
+        literals: list[Literal] = []  # plain literals in one go, not part by part
+        rest: list[Formula] = []
+        for part in parts:
+            if isinstance(part, Literal):
+                ways = self.ways(part)
+                if not ways:
+                    return []
+                literals.extend(ways[0][0])
+            else:
+                rest.append(part)
+        base = tuple(dict.fromkeys(literals))
+        if not _consistent(base, ()):
+            return []
+        conjunctions: list[Disjunct] = [(base, ())]
+        for part in rest:
+            ways = self.ways(part)
+            conjunctions = _capped(
+                [
+                    (a + tuple(lit for lit in b if lit not in a), x + y)
+                    for a, x in conjunctions
+                    for b, y in ways
+                    if _consistent(a, b)
+                ],
+                self.where,
+            )
+            if not conjunctions:
+                return []
         return conjunctions
-    names = [v for v, _ in formula.variables]
-    if formula.every or not params:  # over the objects: all of them, or (a goal) any
-        combos = product(*(objects(kind) for _, kind in formula.variables))
-        bodies = tuple(_substitute(formula.body, dict(zip(names, c, strict=True))) for c in combos)
-        return _dnf(Junction(formula.every, bodies), objects, fresh, where, params)
-    renamed = {v: fresh(v) for v in names}
-    extra = tuple((renamed[v], kind) for v, kind in formula.variables)
-    body = _substitute(formula.body, renamed)
-    return [(lits, extra + more) for lits, more in _dnf(body, objects, fresh, where, params)]
 
 
-def _consistent(literals: tuple[Literal, ...]) -> bool:
-    """False when the conjunction needs an atom both true and false."""
+def _consistent(literals: tuple[Literal, ...], more: tuple[Literal, ...]) -> bool:
+    """False when `literals` and `more` together need an atom both true and false."""
     signs: dict[Atom, bool] = {}
-    return all(signs.setdefault(lit.atom, lit.positive) == lit.positive for lit in literals)
+    return all(signs.setdefault(lit.atom, lit.positive) == lit.positive for lit in literals + more)
 
 
 def _capped(ways: list[T], where: str) -> list[T]:

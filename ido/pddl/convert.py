@@ -52,6 +52,19 @@ class _Names:
         out = _NOT_NAME.sub("-", text.lower()).strip("-.") or "action"
         return self._unique(out[:120], text)
 
+    def variant(self, text: str, number: int) -> str:
+        """The name of the `number`th capability showing the call `text` (an ADL action
+        compiles to several): the first as `resource` names it, the others with `-v2`,
+        `-v3`, ... (further `-v`s where that name is taken)."""
+        if number == 1:
+            return self.resource(text)
+        base = _NOT_NAME.sub("-", text.lower()).strip("-.")[:100] or "action"
+        out = f"{base}-v{number}"
+        while out in self._seen:
+            out += f"-v{number}"
+        self._seen[out] = f"{text} (variant {number})"
+        return out
+
     def _unique(self, out: str, text: str) -> str:
         first = self._seen.setdefault(out, text)
         if first != text:
@@ -126,9 +139,7 @@ def _capability(
         "apiVersion": "ido/v1",
         "kind": "Capability",
         "metadata": {
-            "name": resources.resource(
-                "-".join((action.schema, *action.args)) + (f" {variant}" if variant > 1 else "")
-            ),
+            "name": resources.variant("-".join((action.schema, *action.args)), variant),
             "description": action.call,
         },
         "spec": {

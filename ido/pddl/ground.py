@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from ido.errors import PddlError
-from ido.pddl.adl import goal_options, variants
+from ido.pddl.adl import expand_action, expand_goal
 from ido.pddl.syntax import Action, Atom, Domain, Literal, Problem, Universal
 
 MAX_GROUND_ACTIONS = 200_000
@@ -68,12 +68,27 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
     fluents = frozenset(a.predicate for act in domain.actions for a in _changes(act))
     static = frozenset(a for a in problem.init if a.predicate not in fluents)
     index = _StaticIndex(static)  # one for every schema
-    options = goal_options(problem.goal, problem.goal_condition, objects_of)
+    for atom in problem.init:
+        _check_arity(domain, atom, ":init")
+
+    def truth(atom: Atom) -> bool | None:
+        """A ground atom's truth for good (static, `=`); None when it may change."""
+        if any(a.startswith("?") for a in atom.args):
+            return None
+        if atom.predicate == "=":
+            return atom.args[0] == atom.args[1]
+        return None if atom.predicate in fluents else atom in static
+
+    for literal in problem.goal:
+        _check_arity(domain, literal.atom, "the goal")
+    options = expand_goal(problem.goal, problem.goal_condition, objects_of, truth)
+    if not options:
+        raise PddlError("the goal can never hold: its static facts and equalities rule it out")
     for literal in (lit for option in options for lit in option):
         _check_arity(domain, literal.atom, "the goal")
     found: list[GroundAction] = []
     for schema in domain.actions:
-        compiled = variants(schema, objects_of)
+        compiled = expand_action(schema, objects_of, truth)
         seen: set[GroundAction] = set()  # (the ways of an ADL precondition may ground alike)
         compiled_count = 0
         for variant in compiled:
@@ -180,8 +195,20 @@ def _bindings(
 ) -> Iterator[dict[str, str]]:
     for literal in schema.precondition:
         _check_arity(domain, literal.atom, f"the precondition of {schema.name}")
-    candidates = [objects_of(kind) for _, kind in schema.parameters]
-    names = [v for v, _ in schema.parameters]
+    # An `exists` variable no fluent literal reads (`ido.pddl.adl`) only has to have some
+    # value: those witnesses go last, in groups that share a static literal, and each
+    # group is searched for one value alone, not enumerated with the others.
+    witnesses = _witnesses(schema, fluents)
+    members = {v for group in witnesses.values() for v, _ in group}
+    parameters = [p for p in schema.parameters if p[0] not in members]
+    bound = len(parameters)
+    parameters += [p for group in witnesses.values() for p in group]
+    spans, at = [], bound
+    for group in witnesses.values():
+        spans.append((at, at + len(group)))
+        at += len(group)
+    candidates = [objects_of(kind) for _, kind in parameters]
+    names = [v for v, _ in parameters]
     # Check each static literal as soon as its last variable is bound; a positive one that
     # holds that variable once is looked up instead: the values it allows there.
     checks: list[list[Literal]] = [[] for _ in range(max(1, len(names)))]
@@ -198,9 +225,9 @@ def _bindings(
         else:
             checks[last].append(literal)
 
-    def extend(i: int, binding: dict[str, str]) -> Iterator[dict[str, str]]:
-        if i == len(names):
-            yield dict(binding)
+    def walk(i: int, stop: int, binding: dict[str, str]) -> Iterator[dict[str, str]]:
+        if i == stop:
+            yield binding
             return
         pool = candidates[i]
         if lookups[i]:
@@ -209,14 +236,51 @@ def _bindings(
         for value in pool:
             binding[names[i]] = value
             if all(_static_holds(lit, binding, static) for lit in checks[i]):
-                yield from extend(i + 1, binding)
+                yield from walk(i + 1, stop, binding)
         binding.pop(names[i], None)
+
+    def witnessed(binding: dict[str, str]) -> bool:
+        for start, stop in spans:
+            found = next(walk(start, stop, binding), None) is not None
+            for name in names[start:stop]:
+                binding.pop(name, None)
+            if not found:
+                return False
+        return True
 
     if not names:
         if all(_static_holds(lit, {}, static) for lit in checks[0]):
             yield {}
         return
-    yield from extend(0, {})
+    for binding in walk(0, bound, {}):
+        if not spans or witnessed(binding):
+            yield dict(binding)
+
+
+def _witnesses(schema: Action, fluents: frozenset[str]) -> dict[str, list[tuple[str, str]]]:
+    """The `exists` variables of `schema` no fluent literal reads, grouped by the static
+    literals they share (keyed by a member), in the order they come."""
+    if schema.shown is None:
+        return {}
+    read = {
+        a for lit in schema.precondition if lit.atom.predicate in fluents for a in lit.atom.args
+    }
+    hidden = {v: kind for v, kind in schema.parameters[schema.shown :] if v not in read}
+    group = {v: v for v in hidden}  # union-find over the witnesses
+
+    def root(v: str) -> str:
+        while group[v] != v:
+            v = group[v]
+        return v
+
+    for literal in schema.precondition:
+        shared = [a for a in literal.atom.args if a in hidden]
+        for other in shared[1:]:
+            group[root(other)] = root(shared[0])
+    out: dict[str, list[tuple[str, str]]] = {}
+    for v, kind in hidden.items():
+        out.setdefault(root(v), []).append((v, kind))
+    return out
 
 
 class _StaticIndex:

@@ -283,6 +283,13 @@ def _conjunction(formula: Formula) -> tuple[Literal, ...] | None:
 
 def read_domain(path: Path) -> Domain:
     """Parse a PDDL domain file; raises PddlError naming the file, line and feature."""
+    try:
+        return _read_domain(path)
+    except RecursionError:
+        raise PddlError(f"{path}: formulas nested too deeply to read") from None
+
+
+def _read_domain(path: Path) -> Domain:
     reader = _Reader(str(path))
     define = reader.parse(_text(path))
     name = reader.name_of(define, "domain")
@@ -418,6 +425,13 @@ def _cost(reader: _Reader, node: Node) -> Atom | float:
 
 def read_problem(path: Path) -> Problem:
     """Parse a PDDL problem file; raises PddlError naming the file, line and feature."""
+    try:
+        return _read_problem(path)
+    except RecursionError:
+        raise PddlError(f"{path}: formulas nested too deeply to read") from None
+
+
+def _read_problem(path: Path) -> Problem:
     reader = _Reader(str(path))
     define = reader.parse(_text(path))
     name = reader.name_of(define, "problem")
