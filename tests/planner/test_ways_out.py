@@ -187,11 +187,7 @@ def with_plan_rule(
         return task, free, lambda chosen: True
     provider = free.plan.steps[0].provider
     check = check_for(f"'{provider}' in plan.providers")
-    result = planner.plan(task)
-    if result.plan is not None and result.plan.steps:
-        result = best_admissible(task, result, planner, check)[1]
-    elif result.ways:
-        result = checked_ways(task, result, planner, check)
+    result = decided(task, planner, check)
     return task, result, lambda chosen: all(a.provider != provider for a in chosen)
 
 
@@ -418,13 +414,14 @@ def test_a_plan_rule_that_never_fired_still_closes_a_way_out() -> None:
     assert "max_cost" not in result.blocking
 
 
-def test_a_longer_plan_the_rule_allows_is_the_max_steps_way_out() -> None:
-    """Two steps reach the goal through px, which the rule denies; three through pu."""
+def two_or_three_steps(limits: Limits | None = None) -> Task:
+    """x → y reaches the goal in two steps through px, u → v → w in three through pu; one
+    step is allowed."""
 
     def step(name: str, provider: str, needs: str | None, makes: str) -> Action:
         return Action(name, provider, 1.0, 1.0, 0.99, (needs,) if needs else (), ((makes, True),))
 
-    task = Task(
+    return Task(
         state={"s": {"x": False, "u": False, "v": False, "done": False}},
         goal=("state.s.done",),
         actions=(
@@ -434,8 +431,15 @@ def test_a_longer_plan_the_rule_allows_is_the_max_steps_way_out() -> None:
             step("v", "pu", "state.s.u", "s.v"),
             step("w", "pu", "state.s.v", "s.done"),
         ),
+        limits=limits or Limits(),
         max_steps=1,
     )
+
+
+def test_a_longer_plan_the_rule_allows_is_the_max_steps_way_out() -> None:
+    """Two steps reach the goal through px, which the rule denies; three through pu."""
+
+    task = two_or_three_steps()
     planner = CpSatPlanner(small=0, search_first=0)
     told = checked_ways(task, planner.plan(task), planner, check_for("'px' in plan.providers"))
     assert "raise limits.max_steps to 3" in str(told.reason)
@@ -472,22 +476,7 @@ def test_a_way_out_after_and_then_is_checked_against_the_plan_rules() -> None:
     to 2.00" named the denied plan: taken literally, every plan was denied. At two steps
     that way out is closed, and said so."""
 
-    def step(name: str, provider: str, needs: str | None, makes: str) -> Action:
-        return Action(name, provider, 1.0, 1.0, 0.99, (needs,) if needs else (), ((makes, True),))
-
-    task = Task(
-        state={"s": {"x": False, "u": False, "v": False, "done": False}},
-        goal=("state.s.done",),
-        actions=(
-            step("x", "px", None, "s.x"),
-            step("y", "px", "state.s.x", "s.done"),
-            step("u", "pu", None, "s.u"),
-            step("v", "pu", "state.s.u", "s.v"),
-            step("w", "pu", "state.s.v", "s.done"),
-        ),
-        limits=Limits(max_cost=1.5),
-        max_steps=1,
-    )
+    task = two_or_three_steps(Limits(max_cost=1.5))
     check = check_for("'px' in plan.providers")
     for planner in (CpSatPlanner(small=0, search_first=0), SearchPlanner()):
         result = decided(task, planner, check)
@@ -538,11 +527,7 @@ def rivals(seed: int) -> tuple[Task, PlanResult, Callable[[list[Action]], bool]]
     task = replace(task, limits=Limits(**{name: limits[name] for name in kept}))
     provider = free.steps[0].provider
     check = check_for(f"'{provider}' in plan.providers")
-    result = planner.plan(task)
-    if result.plan is not None and result.plan.steps:
-        result = best_admissible(task, result, planner, check)[1]
-    elif result.ways:
-        result = checked_ways(task, result, planner, check)
+    result = decided(task, planner, check)
     return task, result, lambda chosen: all(a.provider != provider for a in chosen)
 
 
