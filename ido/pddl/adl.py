@@ -100,7 +100,13 @@ def _unfolded(
             whens.append(part)
             continue
         names = [v for v, _ in part.variables]
-        for combo in product(*(objects(kind) for _, kind in part.variables)):
+        pools = [objects(kind) for _, kind in part.variables]
+        if math.prod(map(len, pools)) > MAX_COPIES:
+            raise PddlError(
+                f"a 'forall' effect ranges over {math.prod(map(len, pools)):,} combinations "
+                f"of objects; ido expands at most {MAX_COPIES:,}"
+            )
+        for combo in product(*pools):
             binding = dict(zip(names, combo, strict=True))
             add += tuple(_bound(a, binding) for a in part.add)
             delete += tuple(_bound(a, binding) for a in part.delete)
