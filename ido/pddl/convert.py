@@ -83,11 +83,20 @@ def fact_path(atom: Atom, names: _Names) -> str:
 def to_resources(task: GroundTask, max_steps: int = 100) -> list[dict[str, Any]]:
     """The Capability documents, then the Intent document, ready to write as YAML."""
     facts, resources = _Names(), _Names()
-    calls: dict[str, int] = {}  # the variants of an ADL action show one call: numbered
-    documents = []
+    # The ways of an ADL action show one call: each after the first is numbered, once
+    # every first way and plain action has its name (so a real name is never taken).
+    calls: dict[str, int] = {}
+    numbers = []
     for action in task.actions:
         calls[action.call] = calls.get(action.call, 0) + 1
-        documents.append(_capability(action, calls[action.call], facts, resources))
+        numbers.append(calls[action.call])
+    documents = [
+        _capability(action, resources.resource(_text(action)) if number == 1 else "", facts)
+        for action, number in zip(task.actions, numbers, strict=True)
+    ]
+    for document, action, number in zip(documents, task.actions, numbers, strict=True):
+        if number > 1:
+            document["metadata"]["name"] = resources.variant(_text(action), number)
     given: dict[str, Any] = {}
     for atom in sorted(task.init, key=lambda a: (a.predicate, a.args)):
         _set(given, fact_path(atom, facts), True)
@@ -125,9 +134,11 @@ def _goal(task: GroundTask, facts: _Names) -> list[str]:
     return [" || ".join(f"({way})" for way in ways)]
 
 
-def _capability(
-    action: GroundAction, variant: int, facts: _Names, resources: _Names
-) -> dict[str, Any]:
+def _text(action: GroundAction) -> str:
+    return "-".join((action.schema, *action.args))
+
+
+def _capability(action: GroundAction, name: str, facts: _Names) -> dict[str, Any]:
     effects: dict[str, bool] = {}
     for atom in action.delete:
         effects[fact_path(atom, facts)] = False
@@ -139,7 +150,7 @@ def _capability(
         "apiVersion": "ido/v1",
         "kind": "Capability",
         "metadata": {
-            "name": resources.variant("-".join((action.schema, *action.args)), variant),
+            "name": name,
             "description": action.call,
         },
         "spec": {

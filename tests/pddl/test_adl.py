@@ -294,6 +294,22 @@ def test_a_second_way_of_a_call_is_named_apart_from_a_like_named_call(tmp_path: 
     assert plan_file(tmp_path, domain, problem)[:2] == ["(paint box)", "(paint box-2)"]
 
 
+def test_a_second_way_is_named_after_every_real_call(tmp_path: Path) -> None:
+    """`(paint box)`'s second way and the real call `(paint-box v2)` would both be
+    paint-box-v2: the real call keeps it (the problem was refused when the way came first)."""
+    domain = """(define (domain vn) (:requirements :adl)
+ (:predicates (red ?x) (blue ?x) (done ?x))
+ (:action paint :parameters (?x) :precondition (or (red ?x) (blue ?x))
+   :effect (and (done ?x) (not (red ?x)) (not (blue ?x))))
+ (:action paint-box :parameters (?x) :precondition (red ?x) :effect (done ?x)))"""
+    problem = """(define (problem vp) (:domain vn) (:objects box v2)
+ (:init (red box) (blue box) (red v2)) (:goal (and (done box) (done v2))))"""
+    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
+    catalog, _ = pddl_catalog(d, p)
+    assert catalog.capabilities["paint-box-v2"].metadata.description == "(paint-box v2)"
+    assert catalog.capabilities["paint-box-v2-v2"].metadata.description == "(paint box)"
+
+
 def test_static_facts_settle_a_goal_before_it_is_multiplied_out(tmp_path: Path) -> None:
     """ "Every target block on the table", over ten blocks of which two are targets: two
     facts, not 1,024 ways (it was refused past 512)."""
