@@ -50,9 +50,64 @@ Disjunct = tuple[tuple[Literal, ...], tuple[tuple[str, str], ...]]
 def expand_action(schema: Action, objects: Objects, truth: Truth) -> list[Action]:
     """`schema` as STRIPS actions: one per way its precondition can hold, and with
     conditional effects, per set of them that applies (each one's condition, or its
-    negation, joins the precondition). A STRIPS schema is itself."""
+    negation, joins the precondition). A STRIPS schema is itself.
+
+    `=` between a parameter and a quantified variable is known only once the parameter
+    has a value: when the ways are too many, the schema is expanded once per value of the
+    parameters `=` reads, each pinned by a `(= ?p value)` literal, where those settle."""
     if schema.condition is None and not schema.conditional:
         return [schema]
+    try:
+        return _expanded(schema, objects, truth)
+    except _TooMany:
+        pinned = _equated(schema)
+        if not pinned:
+            raise
+    kinds = dict(schema.parameters)
+    out: list[Action] = []
+    for values in product(*(objects(kinds[v]) for v in pinned)):
+        names = dict(zip(pinned, values, strict=True))
+        fixed = replace(
+            schema,
+            precondition=schema.precondition
+            + tuple(Literal(Atom("=", (v, value))) for v, value in names.items()),
+            condition=None if schema.condition is None else _substitute(schema.condition, names),
+            conditional=tuple(_substituted(part, names) for part in schema.conditional),
+        )
+        out.extend(_expanded(fixed, objects, truth))
+    return out
+
+
+def _equated(schema: Action) -> list[str]:
+    """The parameters of `schema` that an `=` in its condition or conditional effects
+    reads, in order."""
+    found: set[str] = set()
+
+    def visit(formula: Formula) -> None:
+        if isinstance(formula, Literal):
+            if formula.atom.predicate == "=":
+                found.update(formula.atom.args)
+        elif isinstance(formula, Junction):
+            for part in formula.parts:
+                visit(part)
+        else:
+            visit(formula.body)
+
+    def visit_effect(part: Conditional | Universal) -> None:
+        if isinstance(part, Conditional):
+            visit(part.condition)
+        else:
+            for inner in part.conditional:
+                visit_effect(inner)
+
+    if schema.condition is not None:
+        visit(schema.condition)
+    for part in schema.conditional:
+        visit_effect(part)
+    return [v for v, _ in schema.parameters if v in found]
+
+
+def _expanded(schema: Action, objects: Objects, truth: Truth) -> list[Action]:
     add, delete, whens = _unfolded(schema.conditional, objects, schema.add, schema.delete)
     where = f"the precondition of {schema.name}"
     if 2 ** len(whens) > MAX_DISJUNCTS:
@@ -243,9 +298,13 @@ def _consistent(literals: tuple[Literal, ...], more: tuple[Literal, ...]) -> boo
     return all(signs.setdefault(lit.atom, lit.positive) == lit.positive for lit in literals + more)
 
 
+class _TooMany(PddlError):
+    """More ways than `MAX_DISJUNCTS`."""
+
+
 def _capped(ways: list[T], where: str) -> list[T]:
     if len(ways) > MAX_DISJUNCTS:
-        raise PddlError(
+        raise _TooMany(
             f"{where} can hold in more than {MAX_DISJUNCTS} ways once its 'or', 'imply', "
             f"'exists' and 'forall' are multiplied out; ido reads at most {MAX_DISJUNCTS}"
         )

@@ -325,6 +325,34 @@ def test_static_facts_settle_a_goal_before_it_is_multiplied_out(tmp_path: Path) 
     assert plan_file(tmp_path, domain, problem)[-1] == "; cost = 2 (general cost)"
 
 
+ROBOTS = """(define (domain eqc) (:requirements :typing :adl)
+ (:types robot loc)
+ (:predicates (at ?r - robot ?l - loc) (adj ?a ?b - loc))
+ (:action move :parameters (?r - robot ?from ?to - loc)
+   :precondition (and (at ?r ?from) (adj ?from ?to)
+                      (forall (?o - robot) (imply (not (= ?o ?r)) (not (at ?o ?to)))))
+   :effect (and (at ?r ?to) (not (at ?r ?from)))))"""
+
+
+@pytest.mark.parametrize("planner", ["cpsat", "search"])
+def test_an_equality_with_a_parameter_is_settled_once_it_has_a_value(
+    tmp_path: Path, planner: str
+) -> None:
+    """ "Move only into a cell no other robot is in", ten robots: 1,024 ways while `?r` is
+    unknown (refused past 512), one per robot once it is pinned. r2 must leave l2 before
+    r1 may enter it."""
+    parked = " ".join(f"(at r{i} p{i})" for i in range(3, 11))
+    problem = f"""(define (problem e) (:domain eqc)
+ (:objects r1 r2 r3 r4 r5 r6 r7 r8 r9 r10 - robot l1 l2 l3 p3 p4 p5 p6 p7 p8 p9 p10 - loc)
+ (:init (at r1 l1) (at r2 l2) {parked} (adj l1 l2) (adj l2 l1) (adj l2 l3) (adj l3 l2))
+ (:goal (and (at r1 l2) (at r2 l3))))"""
+    assert plan_file(tmp_path, ROBOTS, problem, planner) == [
+        "(move r2 l2 l3)",
+        "(move r1 l1 l2)",
+        "; cost = 2 (general cost)",
+    ]
+
+
 def test_copies_a_forall_makes_alike_are_one(tmp_path: Path) -> None:
     """`(not (exists (?w ?v) (forall (?v) (q ?x ?v))))`: the inner `?v` shadows the outer,
     so the sixteen copies of its `exists` over four objects are one (they multiplied to
