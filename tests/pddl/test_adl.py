@@ -627,3 +627,37 @@ def test_compiled_conditional_effects_do_what_the_effect_says(tmp_path: Path, se
             }
             assert reached <= {expected}, (precondition, effect, x, sorted(state))
             assert expected in (None, state) or reached == {expected}, (precondition, effect, x)
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_actions_expanded_per_value_of_a_parameter_keep_their_meaning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """With the cap at 3 ways, actions whose `=`s read `?x` are expanded once per value of
+    `?x` (pinned): the instances that apply still lead exactly where the effect says."""
+    from ido.pddl import adl
+
+    monkeypatch.setattr(adl, "MAX_DISJUNCTS", 3)
+    rng = random.Random(f"pin{seed}")
+    precondition = random_formula(rng, ["?x"], 3)
+    effect = random_effect(rng) if seed % 2 else "(done ?x)"
+    text = adl_domain(precondition).replace(":effect (done ?x)))", f":effect {effect}))")
+    domain = read_domain(write(tmp_path, "d.pddl", text))
+    try:
+        task = ground(domain, read_problem(write(tmp_path, "p.pddl", adl_problem("(p a)"))))
+    except PddlError as error:
+        assert re.search("more than 3 ways|sets that may apply|more than 20,000", str(error))
+        return
+    acts = [a for a in task.actions if a.schema == "act"]
+    for state in states(seed):
+        for x in OBJECTS:
+            expected = None
+            if holds(precondition, {"?x": x}, state | STATIC):
+                expected = applied(effect, {"?x": x}, state)
+            reached = {
+                (state - set(a.delete)) | set(a.add)
+                for a in acts
+                if a.args == (x,) and satisfied(a.precondition, state)
+            }
+            assert reached <= {expected}, (precondition, effect, x, sorted(state))
+            assert expected in (None, state) or reached == {expected}, (precondition, effect, x)
