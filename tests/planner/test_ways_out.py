@@ -143,18 +143,28 @@ def test_with_two_limits_a_limit_binds_exactly_when_lifting_it_alone_admits_a_be
         assert report.binding == better, f"{report.name}\n{describe(task, result)}"
 
 
+def one_step(
+    *rivals: tuple[str, str, float, float, float], limits: Limits, weights: Weights | None = None
+) -> Task:
+    """A task one step reaches, by any of `rivals` (name, provider, cost, latency,
+    reliability)."""
+    done = (("job.done", True),)
+    return Task(
+        state={"job": {"done": False}},
+        goal=("state.job.done",),
+        actions=tuple(Action(*rival, (), done) for rival in rivals),
+        weights=weights or Weights(),
+        limits=limits,
+    )
+
+
 def test_a_limit_the_free_plan_keeps_can_still_bind() -> None:
     """The best plan with no limits breaks only the deadline, but lifting max_cost alone
     admits a better plan too: both bind."""
-    done = (("job.done", True),)
-    task = Task(
-        state={"job": {"done": False}},
-        goal=("state.job.done",),
-        actions=(
-            Action("slow-cheap", "p", 0.1, 10.0, 0.999, (), done),
-            Action("fast-pricey", "q", 1.0, 1.0, 0.99, (), done),
-            Action("fast-shaky", "r", 0.5, 1.0, 0.90, (), done),
-        ),
+    task = one_step(
+        ("slow-cheap", "p", 0.1, 10.0, 0.999),
+        ("fast-pricey", "q", 1.0, 1.0, 0.99),
+        ("fast-shaky", "r", 0.5, 1.0, 0.90),
         weights=Weights(cost=0.0, latency=0.0, risk=1.0),
         limits=Limits(max_cost=0.8, deadline=5.0),
     )
@@ -366,14 +376,9 @@ def test_ways_out_under_a_plan_rule_ask_no_model() -> None:
             asked.append(model)
             return Reply(error="offline", cost=0.01)
 
-    done = (("j.done", True),)
-    task = Task(
-        state={"j": {"done": False}},
-        goal=("state.j.done",),
-        actions=(
-            Action("c", "X", 5.0, 1.0, 0.99, (), done),
-            Action("d", "Y", 6.0, 1.0, 0.99, (), done),
-        ),
+    task = one_step(
+        ("c", "X", 5.0, 1.0, 0.99),
+        ("d", "Y", 6.0, 1.0, 0.99),
         limits=Limits(max_cost=1.0),
     )
     model = LlmPlanner(settings=LlmSettings(model="probe-model"), client=Offline())
@@ -391,14 +396,9 @@ def test_a_plan_rule_that_never_fired_still_closes_a_way_out() -> None:
     from ido.plan_rules import PlanCheck
     from tests.planner.test_plan_rules import aggregate
 
-    done = (("job.done", True),)
-    task = Task(
-        state={"job": {"done": False}},
-        goal=("state.job.done",),
-        actions=(
-            Action("a", "pa", 1.0, 1.0, 0.99, (), done),
-            Action("b", "pb", 5.0, 1.0, 0.99, (), done),
-        ),
+    task = one_step(
+        ("a", "pa", 1.0, 1.0, 0.99),
+        ("b", "pb", 5.0, 1.0, 0.99),
         limits=Limits(max_cost=3.0),
     )
     rules = tuple(
@@ -449,15 +449,10 @@ def test_a_longer_plan_the_rule_allows_is_the_max_steps_way_out() -> None:
 def test_a_way_out_under_a_plan_rule_names_the_least_the_rule_allows() -> None:
     """c (5.00) is denied; d (8.00) scores best of the rest by latency, e (6.00) is the
     cheapest the rule allows: raising max_cost to 6.00 is enough."""
-    done = (("j.done", True),)
-    task = Task(
-        state={"j": {"done": False}},
-        goal=("state.j.done",),
-        actions=(
-            Action("c", "X", 5.0, 1.0, 0.99, (), done),
-            Action("d", "Y", 8.0, 1.0, 0.99, (), done),
-            Action("e", "Z", 6.0, 9.0, 0.99, (), done),
-        ),
+    task = one_step(
+        ("c", "X", 5.0, 1.0, 0.99),
+        ("d", "Y", 8.0, 1.0, 0.99),
+        ("e", "Z", 6.0, 9.0, 0.99),
         weights=Weights(cost=0.0, latency=1.0),
         limits=Limits(max_cost=1.0),
     )
