@@ -83,10 +83,7 @@ def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed, least: Leas
     for element in conflict:
         plan, how = best(every - {element}), ""
         if plan is not None and element in LIMITS:
-            try:
-                least_of = least(lifting(task, frozenset({element})), element)
-            except GaveUp:  # (among many plans that need as little: the best one then)
-                least_of = None
+            least_of = _least(lifting(task, frozenset({element})), element, least)
             plan, how = (least_of, BEST[element]) if least_of else (plan, "best")
         if plan is not None:
             ways.append((element, plan, how))
@@ -169,12 +166,18 @@ def _allowed_out(
 ) -> tuple[Plan | None, str]:
     """The plan the rules allow for `task`, the way out's element lifted, and which it is:
     for a limit, the one that needs least of it (`cheapest`, …), else the `best`."""
-    try:
-        if element in LIMITS and (found := least(task, element)) is not None:
-            return found, BEST[element]
-    except GaveUp:  # (among many plans that need as little: the best one then)
-        pass
+    if element in LIMITS and (found := _least(task, element, least)) is not None:
+        return found, BEST[element]
     return allowed(task, frozenset()), "best"
+
+
+def _least(task: Task, limit: str, least: Least) -> Plan | None:
+    """`least`'s plan, or None when it has none or gives up (among many plans that need
+    as little; the best one is named then)."""
+    try:
+        return least(task, limit)
+    except GaveUp:
+        return None
 
 
 def _words(element: str) -> str:

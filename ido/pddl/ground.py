@@ -126,8 +126,9 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
         if len(options) == 1:  # name the literal no action can make true
             _goal(options[0], fluents, static, init, known, strict=True)
         raise PddlError(f"the goal can hold in {len(options)} ways, and no action makes any true")
-    if len(possible) == 1 or () in possible:  # (one way holds from the start)
-        possible = [min(possible, key=len)]
+    if () in possible:  # one way holds from the start
+        possible = [()]
+    if len(possible) == 1:
         return GroundTask(domain.name, problem.name, fluents, init, possible[0], tuple(actions))
     return GroundTask(domain.name, problem.name, fluents, init, (), tuple(actions), tuple(possible))
 
