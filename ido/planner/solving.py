@@ -19,7 +19,7 @@ from typing import Any
 
 from ido.errors import PlanningError
 from ido.planner import progress
-from ido.planner.bounds import TOLERANCE, landmarks, plan_floor
+from ido.planner.bounds import landmarks, plan_floor
 from ido.planner.explain import (
     alternative_why,
     binding_limits,
@@ -33,7 +33,20 @@ from ido.planner.explain import (
 from ido.planner.grounding import Grounded, goal_reachable, ground
 from ido.planner.order import waits
 from ido.planner.tables import Table
-from ido.planner.types import Action, Alternative, Limits, Metric, Plan, PlanResult, Step, Task
+from ido.planner.types import (
+    Action,
+    Alternative,
+    Limits,
+    Metric,
+    Plan,
+    PlanResult,
+    Step,
+    Task,
+    units,
+)
+
+FLOOR_SLACK = 1e-9
+"""Relative float error a sum of landmark shares may carry above the whole it bounds."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +149,7 @@ class SolvingPlanner(ABC):
                 ways=why.ways,
                 solver=self.parameters(task),
             )
-        alternatives, unsettled = self._alternatives(task, grounded, best.plan)
+        alternatives, unsettled = self._alternatives(task, grounded, best)
         solver: dict[str, object] = {**self.parameters(task), "horizon": best.horizon}
         if unsettled:
             solver["alternatives_unsettled"] = unsettled
@@ -156,14 +169,17 @@ class SolvingPlanner(ABC):
         )
 
     def _alternatives(
-        self, task: Task, grounded: Grounded, best: Plan
+        self, task: Task, grounded: Grounded, best: Solution
     ) -> tuple[tuple[Alternative, ...], list[str]]:
         """Up to `task.alternatives` best plans without one of `best`'s capabilities, and a
         line for each solve that gave up (`without <name>: <why>`): an alternative the
-        planner cannot settle within its budget is left out, and the plan stands."""
+        planner cannot settle within its budget is left out, and the plan stands.
+
+        They rank by the score the solvers minimise (whole millionths per step), and a tie
+        goes to the alternative solved first (cheapest floor first, then plan order)."""
         if task.alternatives <= 0:
             return (), []
-        names = list(dict.fromkeys(best.capabilities))
+        names = list(dict.fromkeys(best.plan.capabilities))
         self.prepare_alternatives(task, grounded, names)
         found: dict[tuple[str, ...], Plan] = {}
         gave_up: dict[str, str] = {}
@@ -171,25 +187,33 @@ class SolvingPlanner(ABC):
         def without(name: str) -> Solution | None:
             try:
                 with progress.adding(without=[name]):
-                    return self.solve(task, grounded, without=frozenset({name}), near=best)
+                    return self.solve(task, grounded, without=frozenset({name}), near=best.plan)
             except PlanningError as exc:
                 gave_up[name] = str(exc)
                 return None
 
-        # With more candidates than alternatives wanted, they are solved cheapest floor
-        # first (a landmark bound on any plan without that capability); once enough plans
-        # are found and the next floor is worse than the last one kept, the rest cannot
-        # make the list. The solves are independent; backends that release the GIL
-        # (CP-SAT) run them side by side, a batch at a time. What is skipped could only have
-        # ranked lower, so the outcome does not depend on threads.
+        def rank(plan: Plan) -> int:
+            return objective(task, grounded, plan)
+
+        # No plan without a capability scores below `bound` of it: the landmark floor of
+        # what is left, and the plan's own score when that is proven optimal. Candidates are
+        # solved lowest floor first; once enough plans are found and the next bound reaches
+        # the last one kept, the rest cannot make the list (at best they tie, and a tie goes
+        # to the one solved first). On a task where many alternatives tie with the plan (a
+        # driver or a gripper for another), that ends the search after a few solves. The
+        # solves are independent; backends that release the GIL (CP-SAT) run them side by
+        # side, a batch at a time. What is skipped could only have ranked lower, so the
+        # outcome does not depend on threads.
         floors = _floors(task, grounded, names) if len(names) > task.alternatives else {}
+        least = rank(best.plan) if best.optimal else -math.inf
+        bound = {n: _at_least(floors[n], least) for n in floors}
         pending = sorted(names, key=lambda n: floors.get(n, 0.0))
         batch = self.threads if self.threads > 1 and len(names) > 1 else 1
         with ThreadPoolExecutor(max_workers=batch) if batch > 1 else nullcontext() as pool:
             while pending:
-                if floors and len(found) >= task.alternatives:
-                    last = sorted(p.score for p in found.values())[task.alternatives - 1]
-                    if floors[pending[0]] > last + TOLERANCE * (1.0 + abs(last)):
+                if bound and len(found) >= task.alternatives:
+                    last = sorted(rank(p) for p in found.values())[task.alternatives - 1]
+                    if bound[pending[0]] >= last:
                         break
                 chunk, pending = pending[:batch], pending[batch:]
                 if pool:  # each solve in a copy of this thread's context: its listener too
@@ -198,11 +222,12 @@ class SolvingPlanner(ABC):
                 else:
                     others = [without(chunk[0])]
                 for other in others:
-                    if other is not None and other.plan.capabilities != best.capabilities:
+                    if other is not None and other.plan.capabilities != best.plan.capabilities:
                         found.setdefault(other.plan.capabilities, other.plan)
-        ranked = sorted(found.values(), key=lambda p: (p.score, p.capabilities))
+        # Stable: among equal scores, the order in which they were found.
+        ranked = sorted(found.values(), key=rank)
         alternatives = tuple(
-            Alternative(p, p.score - best.score, alternative_why(best, p, task.weights))
+            Alternative(p, p.score - best.plan.score, alternative_why(best.plan, p, task.weights))
             for p in ranked[: task.alternatives]
         )
         return alternatives, [f"without {n}: {gave_up[n]}" for n in names if n in gave_up]
@@ -221,10 +246,11 @@ def ordered(g: Grounded, plan: Plan) -> Plan:
 
 
 def _floors(task: Task, g: Grounded, names: list[str]) -> dict[str, float]:
-    """Per capability, a lower bound on the score of any plan without it: the cheapest
-    shares of the landmarks of what is left (`ido.planner.bounds`); -inf when scores can be
-    negative (the bound needs them not to be), inf when no plan is left."""
-    scores = [measure(task, action, "score") for action in g.actions]
+    """Per capability, a lower bound on the score of any plan without it, in the whole
+    millionths the solvers minimise (`objective`): the cheapest shares of the landmarks of
+    what is left (`ido.planner.bounds`); -inf when scores can be negative (the bound needs
+    them not to be), inf when no plan is left."""
+    scores = [float(units(measure(task, action, "score"))) for action in g.actions]
     out: dict[str, float] = {}
     for name in names:
         allowed = usable(g, frozenset({name}))
@@ -234,6 +260,20 @@ def _floors(task: Task, g: Grounded, names: list[str]) -> dict[str, float]:
         marks = landmarks(g, allowed)
         out[name] = math.inf if marks is None else plan_floor(scores, marks)
     return out
+
+
+def _at_least(floor: float, least: float) -> float:
+    """The larger of two lower bounds on a whole number: `floor`, a sum of shares that
+    float division may leave a hair above the whole it bounds, rounded up past that hair."""
+    if math.isfinite(floor):
+        floor = math.ceil(floor - FLOOR_SLACK * (1.0 + abs(floor)))
+    return max(floor, least)
+
+
+def objective(task: Task, g: Grounded, plan: Plan) -> int:
+    """The plan's score as the solvers minimise it: each step's in whole millionths."""
+    actions = g.actions
+    return sum(units(measure(task, actions[g.position[s.capability]], "score")) for s in plan.steps)
 
 
 def usable(g: Grounded, without: frozenset[str]) -> frozenset[int]:
