@@ -20,8 +20,10 @@ keeps the answer optimal. By elapsed time (the latency metric), the estimate is 
 the earliest the goal can hold from the path's state and clocks (`ido.planner.earliest`),
 and the two bounds count steps, for the tie-break; under a deadline, a path that cannot
 reach the goal by it is dropped. The actions that may apply in a state are looked up
-(`ido.planner.successors`), not tested one by one. No solver: slow on large catalogs,
-obviously right on small ones.
+(`ido.planner.successors`), not tested one by one. A search still going after
+`PAIRS_AFTER` expansions asks once whether the goal's values can hold together at all
+(`ido.planner.pairs`), which proves most "no plan" answers without visiting every state.
+No solver: slow on large catalogs, obviously right on small ones.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from ido.planner.earliest import Earliest, at_once, ready_from
 from ido.planner.grounding import Grounded, over_limit
 from ido.planner.lmcut import lm_cut
 from ido.planner.order import Footprint, atom_count
+from ido.planner.pairs import goal_pairs_reachable
 from ido.planner.solving import (
     Solution,
     SolvingPlanner,
@@ -191,6 +194,12 @@ MAX_STATES = 200_000
 """Expansions before the search gives up, by default; for CP-SAT's fallback too. (The IPC
 problem driverlog p02 needs about 51,000 expansions: 3.3 s on a 2-core machine.)"""
 
+PAIRS_AFTER = 1_000
+"""Expansions after which a search that has not settled asks whether the goal's values
+can hold together at all (`ido.planner.pairs`): a few milliseconds, where proving that no
+plan exists by visiting every state can take seconds or minutes. Searches that settle
+sooner never pay for it."""
+
 COMPARED_PER_STATE = 200
 """Paths a new path may be checked against, per expansion allowed, before the search gives
 up: each new path to a state is checked against every path kept to it (`compared` counts
@@ -278,6 +287,7 @@ class AStarSearch:
         actions = [
             a for a in sorted(usable(g, without)) if over_limit(g.actions[a], task.limits) is None
         ]
+        self.actions = actions
         self.successors = Successors(g, actions)
         self.goal = goal = compile_check(g.goal)
         # Whole millionths, as CP-SAT counts them (`units`): a tie within float noise is a
@@ -383,6 +393,9 @@ class AStarSearch:
                 if expanded >= max_states:
                     heapq.heappush(frontier, entry)  # not expanded: going on starts with it
                     raise SearchGaveUp(f"expanded {expanded:,} states", self)
+                if expanded == PAIRS_AFTER and not goal_pairs_reachable(g, self.actions):
+                    frontier.clear()  # no two goal values hold together: no plan
+                    return None
                 expanded += 1
                 if not expanded % progress.EVERY:
                     progress.report(stage="search", expanded=expanded)

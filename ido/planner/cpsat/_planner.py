@@ -92,6 +92,9 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         self._sequences: dict[frozenset[int], bool] = {}
         self._metrics: dict[tuple[Metric, Weights], list[int]] = {}
         self._beyond_limits: dict[Limits, frozenset[int]] = {}
+        # Whether a search settled one of this decision's solves, and the expansions the
+        # alternatives' searches get first for it (`prepare_alternatives`).
+        self._searched, self._alternatives_first = False, 0
 
     def parameters(self, task: Task) -> dict[str, object]:
         return {
@@ -114,6 +117,14 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         self._decision(grounded)
         self._cover = usable(grounded, frozenset(names)) | usable(grounded, frozenset())
         self._encodings = {n: e for n, e in self._encodings.items() if self._cover <= e.actions}
+        # Where the search settled the plan's solves (it went first, or took over when
+        # CP-SAT's model could not), the alternatives are the same task less a capability:
+        # the search gets the fallback's whole budget first, and the model comes after only
+        # if that is not enough. (On a compiled ADL briefcase, 22,700 expansions settle an
+        # alternative in 3 s; past the first 20,000, the model spent its 10 seconds and
+        # proved nothing.) Read once, before the alternatives' solves start on their
+        # threads, so what those solves record cannot change the outcome.
+        self._alternatives_first = self.fallback_states if self._searched else 0
 
     def _solve(
         self,
@@ -133,6 +144,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         it stopped, its expansions counted in that budget: the same answer, without
         repeating them.
         """
+        self._decision(g)  # what this decision's solves record starts from nothing
         if len(usable(g, without)) <= self.small:
             # A handful of capabilities: the exact search settles it in microseconds, where
             # building and solving a CP-SAT model costs milliseconds. Same optimum.
@@ -158,7 +170,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         if (found is not None and found.optimal) or (found is None and not undecided):
             return found
         try:
-            return SearchPlanner(max_states=self.fallback_states).settle(
+            answer = SearchPlanner(max_states=self.fallback_states).settle(
                 task, g, length, metric, without, paused
             )
         except SearchGaveUp as stop:
@@ -169,6 +181,8 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
                 f"without a plan, and the search gave up too (it {stop.spent}); the "
                 "catalog may be too large to plan within these limits"
             ) from None
+        self._searched = True
+        return answer
 
     def _without_model(
         self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
@@ -205,14 +219,14 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         if not self.search_first or (metric != "latency" and _limited(task.limits)):
             return False, None, None
         allowed = usable(g, without)
-        budget = self.search_first
+        budget = max(self.search_first, self._alternatives_first)
         if metric == "latency":
             if len(allowed) > LATENCY_FIRST_MOST:
                 return False, None, None
             if _limited(replace(task.limits, deadline=None)) and self._serial(g, allowed):
                 return False, None, None  # a pipeline under a sum: the untimed model's turn
             shrunk = LATENCY_FIRST_WORK // max(1, len(allowed))
-            budget = min(budget, max(LATENCY_FIRST_LEAST, shrunk))
+            budget = min(self.search_first, max(LATENCY_FIRST_LEAST, shrunk))
         elif self._looks_at_landmarks(allowed):  # what `_narrowed` would settle at once
             marks = landmarks(g, allowed)
             if marks is None:
@@ -222,13 +236,11 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
                 if cheapest is not None:
                     return True, Solution(cheapest, True, length), None
         try:
-            return (
-                True,
-                SearchPlanner(max_states=budget).settle(task, g, length, metric, without),
-                None,
-            )
+            answer = SearchPlanner(max_states=budget).settle(task, g, length, metric, without)
         except SearchGaveUp as stop:
             return False, None, stop.paused  # too wide for the search: the model's turn
+        self._searched = True
+        return True, answer, None
 
     def _looks_at_landmarks(self, allowed: frozenset[int]) -> bool:
         """Whether a solve among `allowed` is narrowed or settled by the landmarks first:

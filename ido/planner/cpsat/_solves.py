@@ -56,6 +56,8 @@ class _ModelSolves:
     _sequences: dict[frozenset[int], bool]
     _metrics: dict[tuple[Metric, Weights], list[int]]
     _beyond_limits: dict[Limits, frozenset[int]]
+    _searched: bool
+    _alternatives_first: int
 
     def _deepen(
         self,
@@ -276,6 +278,7 @@ class _ModelSolves:
         if self._grounded is not g:
             self._grounded, self._encodings, self._cover = g, {}, frozenset()
             self._sequences, self._metrics, self._beyond_limits = {}, {}, {}
+            self._searched, self._alternatives_first = False, 0
 
     def _over(self, task: Task, g: Grounded) -> frozenset[int]:
         """The actions that break one of the task's limits alone, once per decision and
