@@ -12,6 +12,11 @@ seconds from the PDDL files to the plan:
 - `pyperplan`: `pyperplan.planner.search_plan` with A* and LM-cut (parsing, grounding and
   search), what `pyperplan -s astar -H lmcut` does after start-up.
 
+`--alternatives N` times ido's decision as `ido plan --pddl` makes it by default (N = 3):
+the plan and its N alternatives, each the best plan without one of the plan's steps.
+pyperplan has no counterpart, so the ratios then say what the alternatives cost, not who
+plans faster.
+
 Only the first plan in each process is timed: a second one would find ido's remembered
 condition tables and compiled conditions, which pyperplan has no counterpart for. What a
 process does once whatever it plans (imports, including those ido makes on first use, and
@@ -22,6 +27,7 @@ does not) once its imports are done, which can only make pyperplan faster. Every
 checked by VAL, as in `ipc.py`.
 
     .venv/bin/python benchmarks/ipc_planning.py --problems 2 --time-limit 20
+    .venv/bin/python benchmarks/ipc_planning.py --planners ido-search,ido-cpsat --alternatives 3
 """
 
 from __future__ import annotations
@@ -59,7 +65,7 @@ class Timed:
     note: str
 
 
-def child(planner: str, domain: Path, problem: Path, plan: Path) -> None:
+def child(planner: str, domain: Path, problem: Path, plan: Path, alternatives: int) -> None:
     """In a process of its own: import, then time one plan; print the CPU seconds."""
     if planner == "pyperplan":
         import logging
@@ -101,7 +107,7 @@ def child(planner: str, domain: Path, problem: Path, plan: Path) -> None:
         started = time.process_time()
         loaded, chosen = _pddl_intent(domain, problem)  # as `ido plan --pddl` does
         backend = planner.removeprefix("ido-")
-        decision = _decide_once(loaded, _on_planner(chosen, backend), 0)
+        decision = _decide_once(loaded, _on_planner(chosen, backend), alternatives)
         seconds = time.process_time() - started
         found_plan = decision.result.plan
         lines = [] if found_plan is None else _ipc_plan(loaded, found_plan).splitlines()
@@ -109,13 +115,16 @@ def child(planner: str, domain: Path, problem: Path, plan: Path) -> None:
     print(json.dumps({"planning_s": seconds}))
 
 
-def run_one(planner: str, domain: Path, problem: Path, limit: float) -> Timed:
+def run_one(
+    planner: str, domain: Path, problem: Path, limit: float, alternatives: int = 0
+) -> Timed:
     name = (domain.parent.name, problem.name, planner)
     if planner == "pyperplan" and importlib.util.find_spec("pyperplan") is None:
         return Timed(*name, False, None, None, None, "not installed")
     with tempfile.TemporaryDirectory(prefix="ido-ipc-") as folder:
         plan = Path(folder) / "plan.txt"
         argv = [sys.executable, __file__, "--child", planner, str(domain), str(problem), str(plan)]
+        argv += ["--alternatives", str(alternatives)]
         try:
             done = subprocess.run(
                 argv, capture_output=True, text=True, timeout=limit, check=False, cwd=folder
@@ -207,11 +216,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=20.0, help="seconds per process")
     parser.add_argument("--planners", default=",".join(PLANNERS))
     parser.add_argument("--json", type=Path, help="write every result here")
+    parser.add_argument(
+        "--alternatives",
+        type=int,
+        default=0,
+        help="alternatives ido works out with the plan (default 0; `ido plan` makes 3)",
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         planner, domain, problem, plan = args.child
-        child(planner, Path(domain), Path(problem), Path(plan))
+        child(planner, Path(domain), Path(problem), Path(plan), args.alternatives)
         return 0
     if not ipc.IPC.is_dir():
         parser.error(f"{ipc.IPC} not found: the IPC problems live in ../shared/benchmarks/pddl")
@@ -219,14 +234,17 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(planners) - set(PLANNERS))
     if unknown:
         parser.error(f"unknown planners {', '.join(unknown)}; known: {', '.join(PLANNERS)}")
+    if args.alternatives < 0:
+        parser.error("--alternatives must be 0 or more")
     print(f"machine: python {platform.python_version()}, {platform.platform()}, "
-          f"{os.cpu_count()} cores; time limit {args.time_limit:g}s per process")  # fmt: skip
+          f"{os.cpu_count()} cores; time limit {args.time_limit:g}s per process; "
+          f"ido's alternatives: {args.alternatives}")  # fmt: skip
     results: list[Timed] = []
     for domain in args.domains.split(","):
         for domain_file, problem in ipc.problems_of(domain, args.problems):
             row = []
             for planner in planners:
-                result = run_one(planner, domain_file, problem, args.time_limit)
+                result = run_one(planner, domain_file, problem, args.time_limit, args.alternatives)
                 results.append(result)
                 row.append(f"{planner}: {_cell(result)}")
             print(f"{domain}/{problem.name}: " + "; ".join(row), file=sys.stderr, flush=True)

@@ -20,15 +20,16 @@ from ipc_planning import Timed, report  # noqa: E402
 needs_ipc = pytest.mark.skipif(not IPC.is_dir(), reason="../shared/benchmarks/pddl is not here")
 
 
-def race(planners: str) -> list[str]:
+def race(planners: str, alternatives: int = 0) -> list[str]:
     """The table row of miconic s1-0 (4 steps, optimal), one cell per planner."""
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--domains", "miconic", "--problems", "1",
-         "--planners", planners],
+         "--planners", planners, "--alternatives", str(alternatives)],
         check=False, capture_output=True, text=True, cwd=ROOT, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "- plans VAL rejected: 0" in done.stdout
+    assert f"ido's alternatives: {alternatives}" in done.stdout
     row = next(line for line in done.stdout.splitlines() if line.startswith("| miconic/"))
     return [cell.strip() for cell in row.strip("|").split("|")][1:]
 
@@ -44,6 +45,14 @@ def test_ido_plans_a_small_problem_and_its_planning_time_is_reported() -> None:
     """Both ido backends plan s1-0 optimally, each with a planning time of its own."""
     cells = race("ido-search,ido-cpsat")
     assert all(milliseconds(cell) > 0 for cell in cells[:2])
+
+
+@needs_ipc
+def test_the_decision_with_its_alternatives_is_timed_when_asked() -> None:
+    """`--alternatives 3` times the plan and its alternatives, as `ido plan` makes them; the
+    plan is the same."""
+    cell, _no_peer = race("ido-search", alternatives=3)
+    assert milliseconds(cell) > 0
 
 
 @needs_ipc
