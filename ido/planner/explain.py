@@ -9,7 +9,10 @@ from typing import Any, Protocol
 from ido.errors import PlanningError
 from ido.planner.grounding import Grounded, ground
 from ido.planner.limit_words import BEST, METRICS, needs, step_measure, way_out, within
+from ido.planner.pairs import Value, goal_conflict
+from ido.planner.tables import required
 from ido.planner.types import ConstraintReport, Limits, Plan, Task, Way, Weights
+from ido.state import sorted_json
 
 TOGETHER = "\t"
 """Between the names of a way out that relaxes several limits and rules together."""
@@ -349,11 +352,36 @@ def _structural(task: Task, widened: tuple[Task, Grounded]) -> tuple[Infeasibili
             ), None
         if found is not None:
             return _more_steps(task, found.plan), len(found.plan.steps)
+    conflict = goal_conflict(grounded, range(len(grounded.actions)))
+    if conflict is None:
+        return Infeasibility(
+            f"no order of the usable capabilities reaches {goals}: each way there undoes "
+            "or rules out a step it needs",
+            task.goal,
+        ), None
+    first, second = conflict
+    if first == second:
+        why = f"'{_held(grounded, first)}' never holds (each way to it undoes a step it needs)"
+    else:
+        why = (
+            f"'{_held(grounded, first)}' and '{_held(grounded, second)}' never hold at once "
+            "(each way to one undoes or rules out the other)"
+        )
+    # The goal conditions that need either value: the others could all hold.
+    blocking = tuple(t.source for t in grounded.goal if {first, second} & set(required(t).items()))
     return Infeasibility(
-        f"no order of the usable capabilities reaches {goals}: each way there undoes "
-        "or rules out a step it needs",
-        task.goal,
+        f"no order of the usable capabilities reaches {goals}: {why}", blocking
     ), None
+
+
+def _held(g: Grounded, value: Value) -> str:
+    """A fluent value as a condition: `state.order.paid`, `!state.order.paid`, or
+    `state.order.status == "shipped"`."""
+    fluent = g.fluents[value[0]]
+    held = fluent.values[value[1]]
+    if held is True or held is False:
+        return f"{'' if held else '!'}state.{fluent.path}"
+    return f"state.{fluent.path} == {sorted_json(held)}"
 
 
 def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> tuple[str, Plan]:

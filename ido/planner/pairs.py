@@ -24,14 +24,32 @@ from collections.abc import Iterable
 from ido.planner.grounding import Grounded
 from ido.planner.tables import required
 
+Value = tuple[int, int]
+"""A fluent value: (fluent, value index)."""
+
 
 def goal_pairs_reachable(g: Grounded, actions: Iterable[int]) -> bool:
     """False when some two values the goal requires can never hold together with only
     `actions` (no plan exists); True when every such pair can (a plan may exist)."""
+    return goal_conflict(g, actions) is None
+
+
+def goal_conflict(g: Grounded, actions: Iterable[int]) -> tuple[Value, Value] | None:
+    """Two values the goal requires that never hold together with only `actions`, the first
+    such in the goal's order; a value that never holds at all comes first, as itself twice.
+    None when every two can."""
     facts = _Facts(g)
-    goal = facts.bits(v for table in g.goal for v in required(table).items())
+    wanted = list(dict.fromkeys(v for table in g.goal for v in required(table).items()))
     together = _together(g, facts, sorted(actions))
-    return all(together[p] & goal == goal for p in _ones(goal))
+    for value in wanted:
+        if not together[facts.bit(*value)] >> facts.bit(*value) & 1:
+            return value, value
+    for i, first in enumerate(wanted):
+        with_first = together[facts.bit(*first)]
+        for second in wanted[:i]:
+            if not with_first >> facts.bit(*second) & 1:
+                return second, first
+    return None
 
 
 class _Facts:

@@ -512,7 +512,27 @@ def test_a_goal_no_order_of_steps_reaches_is_not_blamed_on_max_steps() -> None:
     assert result.status == "infeasible"
     assert result.reason is not None
     assert "max_steps" not in result.reason
-    assert result.reason.startswith("no order of the usable capabilities reaches")
+    assert result.reason == (
+        "no order of the usable capabilities reaches 'state.job.a && state.job.b': "
+        "'state.job.a' and 'state.job.b' never hold at once (each way to one undoes or rules "
+        "out the other)"
+    )
+    assert result.blocking == ("state.job.a && state.job.b",)
+
+
+def test_a_goal_value_whose_steps_need_what_never_holds_together_is_named() -> None:
+    """`finish` needs job.a and job.b at once, which never hold together: job.done never
+    holds, though each of the three facts alone is within reach; the other goal could."""
+    first = action("first", ("!state.job.b",), {"job.a": True, "job.b": False})
+    second = action("second", ("!state.job.a",), {"job.b": True, "job.a": False})
+    finish = action("finish", ("state.job.a && state.job.b",), {"job.done": True})
+    result = plan(task([first, second, finish], ("state.job.a", "state.job.done")))
+    assert result.status == "infeasible"
+    assert result.reason is not None
+    assert result.reason.endswith(
+        ": 'state.job.done' never holds (each way to it undoes a step it needs)"
+    )
+    assert result.blocking == ("state.job.done",)
 
 
 def test_the_search_limit_is_deterministic_time_and_is_recorded() -> None:
