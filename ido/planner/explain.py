@@ -338,6 +338,9 @@ def _structural(task: Task, widened: tuple[Task, Grounded]) -> tuple[Infeasibili
             f"no capability can make {goals} true{hint}", tuple(grounded.unreachable_goal)
         ), None
     goals = ", ".join(f"'{g}'" for g in task.goal)
+    conflict = goal_conflict(grounded, range(len(grounded.actions)))
+    if conflict is not None:  # at any length: more steps would not help
+        return _never_together(grounded, goals, *conflict), None
     if grounded.horizon > task.max_steps:
         # The horizon bounds an optimal plan's length, should there be one: an exact search
         # up to it says whether more steps help, and how many; it stops at `_LONGER`
@@ -352,26 +355,25 @@ def _structural(task: Task, widened: tuple[Task, Grounded]) -> tuple[Infeasibili
             ), None
         if found is not None:
             return _more_steps(task, found.plan), len(found.plan.steps)
-    conflict = goal_conflict(grounded, range(len(grounded.actions)))
-    if conflict is None:
-        return Infeasibility(
-            f"no order of the usable capabilities reaches {goals}: each way there undoes "
-            "or rules out a step it needs",
-            task.goal,
-        ), None
-    first, second = conflict
+    return Infeasibility(
+        f"no order of the usable capabilities reaches {goals}: each way there undoes "
+        "or rules out a step it needs",
+        task.goal,
+    ), None
+
+
+def _never_together(g: Grounded, goals: str, first: Value, second: Value) -> Infeasibility:
+    """No plan because two values the goal needs never hold at once (`pairs.goal_conflict`),
+    blamed on the goal conditions that need either of them."""
     if first == second:
-        why = f"'{_held(grounded, first)}' never holds (each way to it undoes a step it needs)"
+        why = f"'{_held(g, first)}' never holds (each way to it undoes a step it needs)"
     else:
         why = (
-            f"'{_held(grounded, first)}' and '{_held(grounded, second)}' never hold at once "
+            f"'{_held(g, first)}' and '{_held(g, second)}' never hold at once "
             "(each way to one undoes or rules out the other)"
         )
-    # The goal conditions that need either value: the others could all hold.
-    blocking = tuple(t.source for t in grounded.goal if {first, second} & set(required(t).items()))
-    return Infeasibility(
-        f"no order of the usable capabilities reaches {goals}: {why}", blocking
-    ), None
+    blocking = tuple(t.source for t in g.goal if {first, second} & set(required(t).items()))
+    return Infeasibility(f"no order of the usable capabilities reaches {goals}: {why}", blocking)
 
 
 def _held(g: Grounded, value: Value) -> str:

@@ -520,6 +520,19 @@ def test_a_goal_no_order_of_steps_reaches_is_not_blamed_on_max_steps() -> None:
     assert result.blocking == ("state.job.a && state.job.b",)
 
 
+def test_values_that_never_hold_together_are_named_before_max_steps_is_blamed() -> None:
+    """With max_steps below what any plan could need, the two values that never hold at
+    once are still the reason: no number of steps reaches the goal."""
+    first = action("first", ("!state.job.b",), {"job.a": True, "job.b": False})
+    second = action("second", ("!state.job.a",), {"job.b": True, "job.a": False})
+    result = plan(task([first, second], ("state.job.a", "state.job.b"), max_steps=1))
+    assert result.status == "infeasible"
+    assert result.reason is not None and "max_steps" not in result.reason
+    assert result.reason.endswith("'state.job.a' and 'state.job.b' never hold at once (each way "
+                                  "to one undoes or rules out the other)")  # fmt: skip
+    assert result.blocking == ("state.job.a", "state.job.b")
+
+
 def test_a_goal_value_whose_steps_need_what_never_holds_together_is_named() -> None:
     """`finish` needs job.a and job.b at once, which never hold together: job.done never
     holds, though each of the three facts alone is within reach; the other goal could."""
