@@ -92,14 +92,16 @@ def _together(g: Grounded, facts: _Facts, actions: list[int]) -> list[int]:
     changed = True
     while changed:
         changed = False
+        # What holds at all, for steps with no preconditions: as of the round's start, which
+        # may miss what this round reaches; the next round, which that change brings on,
+        # catches up, and the last round changes nothing, so nothing is missed in the end.
+        anything = sum(1 << p for p in range(facts.size) if together[p] >> p & 1)
         for pre_list, pre, sets, set_list, untouched in steps:
-            with_all = -1
+            with_all = anything
             for p in pre_list:
                 with_all &= together[p]
             if pre & with_all != pre:
                 continue  # two preconditions never hold together (or one never holds)
-            if not pre_list:
-                with_all = sum(1 << p for p in range(facts.size) if together[p] >> p & 1)
             reached = (with_all & untouched) | sets
             for q in set_list:
                 new = reached & ~together[q]

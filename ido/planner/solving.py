@@ -202,26 +202,35 @@ class SolvingPlanner(ABC):
         # to the one solved first). On a task where many alternatives tie with the plan (a
         # driver or a gripper for another), that ends the search after a few solves. The
         # solves are independent; backends that release the GIL (CP-SAT) run them side by
-        # side, a batch at a time. What is skipped could only have ranked lower, so the
-        # outcome does not depend on threads.
+        # side, a batch at a time, and a batch's answers are taken in order up to where one
+        # at a time would have stopped: what a solve past that point found, or gave up on,
+        # is dropped, so the outcome does not depend on threads.
         floors = _floors(task, grounded, names) if len(names) > task.alternatives else {}
         least = rank(best.plan) if best.optimal else -math.inf
         bound = {n: _at_least(floors[n], least) for n in floors}
+
+        def enough(name: str) -> bool:
+            """Whether the plans found settle the list before `name` is solved."""
+            if not bound or len(found) < task.alternatives:
+                return False
+            return bound[name] >= sorted(rank(p) for p in found.values())[task.alternatives - 1]
+
         pending = sorted(names, key=lambda n: floors.get(n, 0.0))
+        solved: list[str] = []
         batch = self.threads if self.threads > 1 and len(names) > 1 else 1
         with ThreadPoolExecutor(max_workers=batch) if batch > 1 else nullcontext() as pool:
-            while pending:
-                if bound and len(found) >= task.alternatives:
-                    last = sorted(rank(p) for p in found.values())[task.alternatives - 1]
-                    if bound[pending[0]] >= last:
-                        break
+            while pending and not enough(pending[0]):
                 chunk, pending = pending[:batch], pending[batch:]
                 if pool:  # each solve in a copy of this thread's context: its listener too
                     contexts = [copy_context() for _ in chunk]
                     others = list(pool.map(lambda c, n: c.run(without, n), contexts, chunk))
                 else:
                     others = [without(chunk[0])]
-                for other in others:
+                for name, other in zip(chunk, others):
+                    if enough(name):
+                        pending = []
+                        break
+                    solved.append(name)
                     if other is not None and other.plan.capabilities != best.plan.capabilities:
                         found.setdefault(other.plan.capabilities, other.plan)
         # Stable: among equal scores, the order in which they were found.
@@ -230,7 +239,8 @@ class SolvingPlanner(ABC):
             Alternative(p, p.score - best.plan.score, alternative_why(best.plan, p, task.weights))
             for p in ranked[: task.alternatives]
         )
-        return alternatives, [f"without {n}: {gave_up[n]}" for n in names if n in gave_up]
+        unsettled = [n for n in names if n in gave_up and n in solved]
+        return alternatives, [f"without {n}: {gave_up[n]}" for n in unsettled]
 
 
 def horizon(task: Task, g: Grounded) -> int:

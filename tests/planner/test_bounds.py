@@ -773,3 +773,37 @@ def test_a_settled_plan_keeps_within_the_limits_as_the_model_rounds_them(name: s
     found = PLANNERS[name]().solve(shaky)
     assert reference is not None and found is not None
     assert found.plan.capabilities == reference.plan.capabilities == ("dear",)
+
+
+def test_a_solve_past_where_one_thread_stops_leaves_no_trace() -> None:
+    """Two threads solve a batch at a time; the tie found without a0 settles the list, so
+    one thread never solves without b. The second thread did, and gave up (CP-SAT has next
+    to no time, the search three expansions): that must not show as an unsettled
+    alternative, or the decision would depend on the threads."""
+
+    def act(name: str, cost: float, requires: tuple[str, ...], sets: dict[str, bool]) -> Action:
+        return Action(name, "p", cost, 0.0, 1.0, requires, tuple(sets.items()))
+
+    task = Task(
+        state=close_world({"env": {"ready": True}}, ["x.mid", "x.done", "x.k", "x.j"]),
+        goal=("state.x.done",),
+        actions=(
+            act("a0", 1.0, ("state.env.ready",), {"x.mid": True}),
+            act("a1", 1.0, ("state.env.ready",), {"x.mid": True}),
+            act("b", 1.0, ("state.x.mid",), {"x.done": True}),
+            act("k", 0.5, ("state.x.mid",), {"x.k": True, "x.j": True}),
+            act("u", 0.5, ("state.x.k",), {"x.j": False}),
+            act("d", 3.0, ("state.x.k && !state.x.j",), {"x.done": True}),
+        ),
+        weights=Weights(cost=1.0),
+        max_steps=10,
+        alternatives=1,
+        time_limit=1e-6,
+    )
+    decisions = [
+        CpSatPlanner(threads=threads, search_first=0, small=1, fallback_states=3).plan(task)
+        for threads in (1, 2)
+    ]
+    assert [a.plan.capabilities for a in decisions[0].alternatives] == [("a1", "b")]
+    assert "alternatives_unsettled" not in decisions[0].solver
+    assert decisions[1].to_json() == decisions[0].to_json()
