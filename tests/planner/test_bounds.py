@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ido.planner import cpsat
+from ido.planner import cpsat, solving
 from ido.planner.bounds import (
     LAMBDAS,
     beyond,
@@ -807,3 +807,22 @@ def test_a_solve_past_where_one_thread_stops_leaves_no_trace() -> None:
     assert [a.plan.capabilities for a in decisions[0].alternatives] == [("a1", "b")]
     assert "alternatives_unsettled" not in decisions[0].solver
     assert decisions[1].to_json() == decisions[0].to_json()
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "search"])
+def test_the_list_is_the_one_solving_every_candidate_gives(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every bound at -inf nothing is skipped: each chosen capability is solved without.
+    On tasks full of ties, and on the provider catalogs, the decision is the same with the
+    cut as without it, to the last field."""
+    tasks = [replace(tied_task(seed), alternatives=seed % 3 + 1) for seed in range(20)]
+    tasks += [replace(provider_task(seed), alternatives=2) for seed in range(10)]
+
+    def decide(task: Task) -> Any:
+        planner = CpSatPlanner(threads=1) if backend == "cpsat" else SearchPlanner()
+        return planner.plan(task).to_json()
+
+    cut = [decide(task) for task in tasks]
+    monkeypatch.setattr(solving, "_at_least", lambda floor, least: -math.inf)
+    assert [decide(task) for task in tasks] == cut

@@ -108,7 +108,8 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             "limit other than max_steps is set (by elapsed time, under any limit but a "
             f"summed one on a pipeline, up to {LATENCY_FIRST_MOST} usable capabilities, for "
             f"{LATENCY_FIRST_WORK:,} ÷ usable capabilities expansions, at least "
-            f"{LATENCY_FIRST_LEAST})",
+            f"{LATENCY_FIRST_LEAST}); once a search settled the plan, its alternatives' "
+            f"searches up to {self.fallback_states:,} expansions first",
         }
 
     def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
@@ -193,7 +194,9 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
 
         With no limit but `max_steps`, first what `_narrowed` would settle by the landmarks
         alone (no plan, or the cheapest achievers' plan at the floor), which costs less than
-        any search; then the exact search, up to `search_first` expansions. With no sum to
+        any search; then the exact search, up to `search_first` expansions (or, once a
+        search settled one of the decision's solves, `_alternatives_first`: the fallback's
+        budget, for the alternatives' solves and any after them). With no sum to
         keep under a limit, each state keeps one path or few, and the search's bound
         (LM-cut's landmarks) settles most such tasks in fewer expansions than a model takes
         to build. Under a limit the model goes first.
