@@ -6,7 +6,6 @@ search asks them once it has not settled, instead of visiting every state to say
 from __future__ import annotations
 
 import random
-from collections import deque
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,32 +26,22 @@ from ido.state import close_world
 from tests.pddl.test_adl import BRIEFCASE
 from tests.pddl.test_pddl import planning_task, write
 from tests.planner.test_property import random_task
+from tests.planner.test_search import reachable
 
 
 def _holds(table: Table, state: tuple[int, ...]) -> bool:
     return tuple(state[f] for f in table.fluents) in table.true_rows
 
 
-def reachable(g: Grounded, actions: list[int]) -> set[tuple[int, ...]]:
-    """Every state some sequence of `actions` reaches, breadth first."""
-    start = tuple(0 for _ in g.fluents)
-    seen, todo = {start}, deque([start])
-    while todo:
-        state = todo.popleft()
-        for a in actions:
-            if all(_holds(t, state) for t in g.pre[a]):
-                after = list(state)
-                for fluent, value in g.eff[a]:
-                    after[fluent] = value
-                if (new := tuple(after)) not in seen:
-                    seen.add(new)
-                    todo.append(new)
-    return seen
+def every_state(g: Grounded, actions: list[int]) -> list[tuple[int, ...]]:
+    """Every state some sequence of `actions` reaches (`reachable` of the search's tests,
+    with no cap on how many)."""
+    return reachable(g, actions, most=10**9)
 
 
 def reaches_goal(g: Grounded, actions: list[int]) -> bool:
     """Whether some sequence of `actions` reaches the goal."""
-    return any(all(_holds(t, s) for t in g.goal) for s in reachable(g, actions))
+    return any(all(_holds(t, s) for t in g.goal) for s in every_state(g, actions))
 
 
 def switches_task(seed: int) -> Task:
@@ -94,7 +83,7 @@ def _ruled_out(task: Task, rng: random.Random) -> tuple[int, int]:
         assert (conflict is None) == goal_pairs_reachable(g, actions)
         if conflict is not None:
             (f, v), (h, w) = conflict
-            states = reachable(g, actions)
+            states = every_state(g, actions)
             assert not any(s[f] == v and s[h] == w for s in states), conflict
             assert not any(all(_holds(t, s) for t in g.goal) for s in states)
             ruled += 1
