@@ -251,14 +251,16 @@ class SearchPlanner(SolvingPlanner):
         metric: Metric,
         without: frozenset[str],
         paused: AStarSearch | None = None,
+        under: float = math.inf,
     ) -> Solution | None:
         """The exact answer on a grounded task, for a backend that could not settle it;
         `paused`, a search of this same question that gave up on its expansions
         (`SearchGaveUp.paused`), goes on where it stopped instead of starting over. The
-        budgets count from the start either way, so the answer is the same."""
+        budgets count from the start either way, so the answer is the same. `under`: see
+        `SolvingPlanner.solve`."""
         if paused is None:
-            paused = AStarSearch(task, g, length, metric, without)
-        elif not paused.asks(task, g, length, metric, without):
+            paused = AStarSearch(task, g, length, metric, without, under)
+        elif not paused.asks(task, g, length, metric, without, under):
             raise ValueError("a paused search goes on with its own question only")
         return paused.run(self.max_states, self.max_compared)
 
@@ -270,8 +272,9 @@ class SearchPlanner(SolvingPlanner):
         metric: Metric,
         without: frozenset[str],
         near: Plan | None = None,
+        under: float = math.inf,
     ) -> Solution | None:
-        return self.settle(task, g, length, metric, without)
+        return self.settle(task, g, length, metric, without, under=under)
 
 
 class AStarSearch:
@@ -280,10 +283,16 @@ class AStarSearch:
     the start."""
 
     def __init__(
-        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        without: frozenset[str],
+        under: float = math.inf,
     ) -> None:
         self.task, self.g, self.limit, self.metric = task, g, length, metric
-        self.without = without
+        self.without, self.under = without, under
         actions = [
             a for a in sorted(usable(g, without)) if over_limit(g.actions[a], task.limits) is None
         ]
@@ -353,15 +362,24 @@ class AStarSearch:
             ahead = float(units(end))
         elif timed and not self._in_time(start, first.clock, 0.0):
             return  # no plan reaches the goal by the deadline
+        if ahead >= under:
+            return  # no plan scores below `under`
         self.states[start] = _Reached(0, missing, base, reached, [first])  # no cut hit yet
         at_least = _steps_left(estimate, dearest, floored)
         self.frontier.append((ahead, at_least, 0, next(self.order), start, first))
 
     def asks(
-        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        without: frozenset[str],
+        under: float = math.inf,
     ) -> bool:
         """Whether this search answers that question (the same task and grounding)."""
-        same = (self.limit, self.metric, self.without) == (length, metric, without)
+        asked = (self.limit, self.metric, self.without, self.under)
+        same = asked == (length, metric, without, under)
         return same and self.task is task and self.g is g
 
     def run(self, max_states: int, max_compared: int) -> Solution | None:
@@ -373,7 +391,7 @@ class AStarSearch:
         bounds, limited, timed, plain = self.bounds, self.limited, self.timed, self.plain
         prints, remaining, cuts = self.prints, self.remaining, self.cuts
         by_latency, order, waits_on = self.by_latency, self.order, self.waits_on
-        dearest, floored = self.dearest, self.floored
+        dearest, floored, under = self.dearest, self.floored, self.under
         frontier, states = self.frontier, self.states
         effects, mark = g.eff, cuts.mark
         expanded, compared = self.expanded, self.compared
@@ -454,6 +472,8 @@ class AStarSearch:
                     elif timed and not self._in_time(after, clock, totaled[1]):
                         continue  # no way on reaches the goal by the deadline
                     others[:] = [old for old in others if not new.beats(old, limited)] + [new]
+                    if new.metric + ahead >= under:
+                        continue  # kept, to drop the paths it beats, but not followed
                     at_least = count + _steps_left(left, dearest, floored)
                     heapq.heappush(
                         frontier, (new.metric + ahead, at_least, -count, next(order), after, new)

@@ -63,6 +63,9 @@ class SolvingPlanner(ABC):
 
     name: str
     threads: int = 1
+    ceiling_round: int = 1
+    """How many of the alternatives' solves share one ceiling (see `_alternatives`): up to
+    this many run side by side, on up to `threads` threads."""
 
     @abstractmethod
     def parameters(self, task: Task) -> dict[str, Any]:
@@ -75,20 +78,24 @@ class SolvingPlanner(ABC):
         metric: Metric = "score",
         without: frozenset[str] = frozenset(),
         near: Plan | None = None,
+        under: float = math.inf,
     ) -> Solution | None:
         """The best plan by `metric` under the task's limits, or None if there is none.
 
         `grounded` must come from `ground()` of a task with the same state, goal and
         actions (limits and weights may differ); `without` names capabilities to leave out.
         `near`: a plan of the same task with them, which a backend may adapt into a first
-        plan without them (the alternatives pass the chosen plan).
+        plan without them (the alternatives pass the chosen plan). `under`: only a plan
+        whose metric, in whole millionths (`units` per step), is below it is wanted; the
+        answer is then None when there is none, and a backend may stop looking sooner (a
+        best plan at or above it may still come back).
         """
         grounded = grounded or ground(task)
         if grounded.unreachable_goal:
             return None
         if without and not goal_reachable(grounded, usable(grounded, without)):
             return None  # what is left cannot reach the goal even ignoring what it undoes
-        found = self._solve(task, grounded, horizon(task, grounded), metric, without, near)
+        found = self._solve(task, grounded, horizon(task, grounded), metric, without, near, under)
         if found is None:
             return None
         return replace(found, plan=ordered(grounded, found.plan))
@@ -102,6 +109,7 @@ class SolvingPlanner(ABC):
         metric: Metric,
         without: frozenset[str],
         near: Plan | None = None,
+        under: float = math.inf,
     ) -> Solution | None:
         """`solve` on a grounded task whose goal is reachable, in at most `length` steps."""
 
@@ -184,10 +192,12 @@ class SolvingPlanner(ABC):
         found: dict[tuple[str, ...], Plan] = {}
         gave_up: dict[str, str] = {}
 
-        def without(name: str) -> Solution | None:
+        def without(name: str, under: float) -> Solution | None:
             try:
                 with progress.adding(without=[name]):
-                    return self.solve(task, grounded, without=frozenset({name}), near=best.plan)
+                    return self.solve(
+                        task, grounded, without=frozenset({name}), near=best.plan, under=under
+                    )
             except PlanningError as exc:
                 gave_up[name] = str(exc)
                 return None
@@ -209,30 +219,45 @@ class SolvingPlanner(ABC):
         least = rank(best.plan) if best.optimal else -math.inf
         bound = {n: _at_least(floors[n], least) for n in floors}
 
+        def last_kept() -> float:
+            """The score a plan must beat to make the list as it stands (inf while short)."""
+            if len(found) < task.alternatives:
+                return math.inf
+            return sorted(rank(p) for p in found.values())[task.alternatives - 1]
+
         def enough(name: str) -> bool:
             """Whether the plans found settle the list before `name` is solved."""
-            if not bound or len(found) < task.alternatives:
-                return False
-            return bound[name] >= sorted(rank(p) for p in found.values())[task.alternatives - 1]
+            return bool(bound) and bound[name] >= last_kept()
 
+        # Nor can a plan scoring at or above the last one kept, found later, make the list:
+        # each solve is asked only for plans below it (`under`), so a search stops once
+        # its frontier reaches that score. What one solve finds can lower the next one's
+        # ceiling, so solves share one: `ceiling_round` of them at a time, a number of the
+        # backend and not of its threads.
         pending = sorted(names, key=lambda n: floors.get(n, 0.0))
         solved: list[str] = []
-        batch = self.threads if self.threads > 1 and len(names) > 1 else 1
-        with ThreadPoolExecutor(max_workers=batch) if batch > 1 else nullcontext() as pool:
+        each = max(1, self.ceiling_round)
+        workers = min(self.threads, each) if len(names) > 1 else 1
+        with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
             while pending and not enough(pending[0]):
-                chunk, pending = pending[:batch], pending[batch:]
-                if pool:  # each solve in a copy of this thread's context: its listener too
-                    contexts = [copy_context() for _ in chunk]
-                    others = list(pool.map(lambda c, n: c.run(without, n), contexts, chunk))
-                else:
-                    others = [without(chunk[0])]
-                for name, other in zip(chunk, others):
+                chunk, pending = pending[:each], pending[each:]
+                under = last_kept()
+                # each solve in a copy of this thread's context: its listener too
+                futures = (
+                    [pool.submit(copy_context().run, without, n, under) for n in chunk]
+                    if pool
+                    else []
+                )
+                for at, name in enumerate(chunk):
                     if enough(name):
                         pending = []
                         break
+                    other = futures[at].result() if futures else without(name, under)
                     solved.append(name)
                     if other is not None and other.plan.capabilities != best.plan.capabilities:
                         found.setdefault(other.plan.capabilities, other.plan)
+                for future in futures:
+                    future.cancel()  # past where one at a time would have stopped
         # Stable: among equal scores, the order in which they were found.
         ranked = sorted(found.values(), key=rank)
         alternatives = tuple(

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ido.planner import cpsat, solving
+from ido.planner import cpsat, search, solving
 from ido.planner.bounds import (
     LAMBDAS,
     beyond,
@@ -35,7 +35,7 @@ from ido.planner.simulate import check_plan
 from ido.planner.solving import horizon, objective, usable
 from ido.planner.types import Action, Limits, Task, Weights
 from ido.state import apply_effects, close_world
-from tests.planner.test_property import holds, random_task
+from tests.planner.test_property import holds, random_task, token_task
 
 
 def plans(task: Task, limit: int = 400) -> Iterator[list[Action]]:
@@ -813,16 +813,100 @@ def test_a_solve_past_where_one_thread_stops_leaves_no_trace() -> None:
 def test_the_list_is_the_one_solving_every_candidate_gives(
     backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With every bound at -inf nothing is skipped: each chosen capability is solved without.
-    On tasks full of ties, and on the provider catalogs, the decision is the same with the
-    cut as without it, to the last field."""
+    """With every bound at -inf and no ceiling, nothing is skipped or cut short: each chosen
+    capability is solved without, to its best plan. On tasks full of ties, and on the
+    provider catalogs, the decision is the same with the cuts as without them, to the last
+    field."""
     tasks = [replace(tied_task(seed), alternatives=seed % 3 + 1) for seed in range(20)]
     tasks += [replace(provider_task(seed), alternatives=2) for seed in range(10)]
 
-    def decide(task: Task) -> Any:
-        planner = CpSatPlanner(threads=1) if backend == "cpsat" else SearchPlanner()
+    def decide(task: Task, ceiling: bool = True) -> Any:
+        planner: Any
+        if backend == "cpsat":
+            planner = CpSatPlanner(threads=1) if ceiling else Unbounded(threads=1)
+        else:
+            planner = SearchPlanner() if ceiling else UnboundedSearch()
         return planner.plan(task).to_json()
 
     cut = [decide(task) for task in tasks]
     monkeypatch.setattr(solving, "_at_least", lambda floor, least: -math.inf)
-    assert [decide(task) for task in tasks] == cut
+    assert [decide(task, ceiling=False) for task in tasks] == cut
+
+
+class Unbounded(CpSatPlanner):
+    """Every solve asked for its best plan, whatever the ceiling."""
+
+    def solve(self, *args: Any, **kwargs: Any) -> Any:
+        return super().solve(*args, **{**kwargs, "under": math.inf})
+
+
+class UnboundedSearch(SearchPlanner):
+    def solve(self, *args: Any, **kwargs: Any) -> Any:
+        return super().solve(*args, **{**kwargs, "under": math.inf})
+
+
+def _expansions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each search's expansions, as it returns or gives up."""
+    counted: list[int] = []
+    run = search.AStarSearch.run
+
+    def counting(self: search.AStarSearch, *args: Any) -> Any:
+        try:
+            return run(self, *args)
+        finally:
+            counted.append(self.expanded)
+
+    monkeypatch.setattr(search.AStarSearch, "run", counting)
+    return counted
+
+
+def test_the_ceiling_cuts_the_alternatives_searches_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the list is full, a search without a capability stops where its frontier
+    reaches the last plan kept: the same decisions, in fewer expansions in all, and never
+    more on any task (the seeded layered tasks with limits and tokens, one alternative)."""
+    tasks = [replace(random_task(seed, small=False), alternatives=1) for seed in range(60)]
+    tasks += [replace(token_task(seed), alternatives=1) for seed in range(30)]
+    counted = _expansions(monkeypatch)
+    spent = []
+    for planner in (SearchPlanner(), UnboundedSearch()):
+        decisions = []
+        for task in tasks:
+            counted.clear()
+            decisions.append(planner.plan(task).to_json())
+            spent.append(sum(counted))
+        if planner.__class__ is SearchPlanner:
+            cut = decisions
+        else:
+            assert decisions == cut
+    ceiling, whole = spent[: len(tasks)], spent[len(tasks) :]
+    assert all(c <= w for c, w in zip(ceiling, whole))
+    assert sum(ceiling) < sum(whole)
+
+
+def test_the_ceiling_is_the_same_on_any_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four of CP-SAT's alternatives' solves share a ceiling whatever the threads, so what
+    a solve is asked for (and whether its search settles within its budget) does not
+    depend on them: each solve one thread makes gets the same ceiling on two to four
+    (which may also make solves past where one thread stops, dropped), and some of those
+    ceilings are below infinity."""
+    asked: list[tuple[str, float]] = []
+    solve = CpSatPlanner.solve
+
+    def logged(self: CpSatPlanner, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("without"):
+            asked.append((min(kwargs["without"]), kwargs["under"]))
+        return solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(CpSatPlanner, "solve", logged)
+    tasks = [replace(provider_task(seed), alternatives=1 + seed % 3) for seed in range(30)]
+    finite = 0
+    for task in tasks:
+        ceilings = []
+        for threads in (1, 2, 3, 4):
+            asked.clear()
+            CpSatPlanner(threads=threads).plan(task)
+            ceilings.append(dict(asked))
+        one = ceilings[0]
+        assert all({n: c[n] for n in one} == one for c in ceilings)
+        finite += sum(math.isfinite(under) for under in one.values())
+    assert finite >= 10

@@ -629,9 +629,9 @@ def test_what_the_cheapest_achievers_settle_needs_neither_search_nor_model(
     searched: list[int] = []
     settle = SearchPlanner.settle
 
-    def counted(self: SearchPlanner, *args: Any) -> Any:
+    def counted(self: SearchPlanner, *args: Any, **kwargs: Any) -> Any:
         searched.append(1)
-        return settle(self, *args)
+        return settle(self, *args, **kwargs)
 
     monkeypatch.setattr(SearchPlanner, "settle", counted)
     solves = _no_deepening(monkeypatch)
@@ -1044,9 +1044,9 @@ def test_by_elapsed_time_a_search_that_ran_out_under_a_limit_goes_on_after_the_m
     handed: list[object] = []
     settle = SearchPlanner.settle
 
-    def recorded(self: SearchPlanner, *args: Any) -> Any:
-        handed.append(args[5] if len(args) > 5 else None)
-        return settle(self, *args)
+    def recorded(self: SearchPlanner, *args: Any, **kwargs: Any) -> Any:
+        handed.append(args[5] if len(args) > 5 else kwargs.get("paused"))
+        return settle(self, *args, **kwargs)
 
     monkeypatch.setattr(SearchPlanner, "settle", recorded)
     modelled = _no_deepening(monkeypatch)

@@ -17,7 +17,7 @@ from ido.planner.search import MAX_STATES, AStarSearch, SearchGaveUp, SearchPlan
 from ido.planner.simulate import check_plan
 from ido.planner.solving import Solution, measure, ordered
 from ido.planner.successors import Successors, apply_step, compile_check
-from ido.planner.types import Action, Limits, Task, Weights
+from ido.planner.types import Action, Limits, Metric, Plan, Task, Weights, units
 
 
 def test_the_registry_returns_the_search_planner() -> None:
@@ -480,6 +480,44 @@ def test_a_search_that_gave_up_goes_on_to_the_same_answer(kind: str) -> None:
             assert paused.run(MAX_STATES, MAX_STATES * 200) == answer
             assert paused.expanded == whole.expanded
     assert tried >= 30
+
+
+def _metric_units(t: Task, plan: Plan, metric: Metric) -> int:
+    return sum(units(measure(t, t.actions[_index(t, s.capability)], metric)) for s in plan.steps)
+
+
+def _index(t: Task, name: str) -> int:
+    return next(i for i, a in enumerate(t.actions) if a.name == name)
+
+
+@pytest.mark.parametrize("metric", ["score", "cost"])
+@pytest.mark.parametrize("kind", ["random", "token"])
+def test_a_search_under_a_ceiling_answers_what_the_whole_search_does_below_it(
+    kind: str, metric: Metric
+) -> None:
+    """Asked only for a plan below `under`, the search returns what the whole search does
+    when that scores below it, after the same expansions, and None otherwise, after no
+    more: every ceiling from below the start's estimate to past the optimum, on the seeded
+    tasks (some under limits, where states keep several paths)."""
+    cut_short = 0
+    for seed in range(120 if kind == "random" else 40):
+        made = random_task(seed, small=False) if kind == "random" else token_task(seed)
+        t, g, length = _question(replace(made, alternatives=0))
+        whole = AStarSearch(t, g, length, metric, frozenset())
+        answer = whole.run(MAX_STATES, MAX_STATES * 200)
+        best = None if answer is None else _metric_units(t, answer.plan, metric)
+        tops = [0, 1, 10**12] if best is None else [0, best - 1, best, best + 1, 10**12]
+        for under in tops:
+            cut = AStarSearch(t, g, length, metric, frozenset(), under)
+            got = cut.run(MAX_STATES, MAX_STATES * 200)
+            if best is not None and best < under:
+                assert got == answer
+                assert cut.expanded == whole.expanded
+            else:
+                assert got is None
+                assert cut.expanded <= whole.expanded
+                cut_short += cut.expanded < whole.expanded
+    assert cut_short >= 20
 
 
 def test_a_paused_search_goes_on_with_its_own_question_only() -> None:

@@ -56,10 +56,12 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
 
     One CP-SAT worker, a fixed seed and a deterministic time limit make every solve
     deterministic: same task, same plan. `threads` runs the independent solves behind the
-    alternatives side by side (default: the cores, at most 4); it changes speed, not results.
+    alternatives side by side (default: the cores, at most 4); it changes speed, not results:
+    four of those solves at a time share one ceiling, whatever the threads.
     """
 
     name = "cpsat"
+    ceiling_round = 4
 
     def __init__(
         self,
@@ -135,6 +137,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         metric: Metric,
         without: frozenset[str],
         near: Plan | None = None,
+        under: float = math.inf,
     ) -> Solution | None:
         """CP-SAT's answer; when it runs out of time, the search backend's if it finishes.
 
@@ -150,9 +153,9 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             # A handful of capabilities: the exact search settles it in microseconds, where
             # building and solving a CP-SAT model costs milliseconds. Same optimum.
             return SearchPlanner(max_states=self.fallback_states).settle(
-                task, g, length, metric, without
+                task, g, length, metric, without, under=under
             )
-        settled, answer, paused = self._without_model(task, g, length, metric, without)
+        settled, answer, paused = self._without_model(task, g, length, metric, without, under)
         if settled:
             return answer
         try:
@@ -172,7 +175,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             return found
         try:
             answer = SearchPlanner(max_states=self.fallback_states).settle(
-                task, g, length, metric, without, paused
+                task, g, length, metric, without, paused, under
             )
         except SearchGaveUp as stop:
             if found is not None:
@@ -186,7 +189,13 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         return answer
 
     def _without_model(
-        self, task: Task, g: Grounded, length: int, metric: Metric, without: frozenset[str]
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        without: frozenset[str],
+        under: float = math.inf,
     ) -> tuple[bool, Solution | None, AStarSearch | None]:
         """(True, the answer, None) when the solve is settled without a model, else (False,
         None, the search that gave up, when it can go on: the fallback after the model
@@ -239,7 +248,9 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
                 if cheapest is not None:
                     return True, Solution(cheapest, True, length), None
         try:
-            answer = SearchPlanner(max_states=budget).settle(task, g, length, metric, without)
+            answer = SearchPlanner(max_states=budget).settle(
+                task, g, length, metric, without, under=under
+            )
         except SearchGaveUp as stop:
             return False, None, stop.paused  # too wide for the search: the model's turn
         self._searched = True
