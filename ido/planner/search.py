@@ -23,6 +23,12 @@ reach the goal by it is dropped. The actions that may apply in a state are looke
 (`ido.planner.successors`), not tested one by one. A search still going after
 `PAIRS_AFTER` expansions asks once whether the goal's values can hold together at all
 (`ido.planner.pairs`), which proves most "no plan" answers without visiting every state.
+Asked only for a plan below some metric (`under`, as the alternatives ask once their list
+is full), a path whose metric plus estimate reaches it is kept (to drop the paths it
+beats) but not followed: no path through it can end below. Every path on the way to a
+plan below `under` has metric plus estimate below it too, so none is popped after one that
+reaches it: the search is the whole search's first part, with the same answer when there is
+one below, and None as soon as the frontier reaches `under` when there is not.
 No solver: slow on large catalogs, obviously right on small ones.
 """
 

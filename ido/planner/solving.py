@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from contextvars import copy_context
@@ -235,29 +236,37 @@ class SolvingPlanner(ABC):
         # ceiling, so solves share one: `ceiling_round` of them at a time, a number of the
         # backend and not of its threads.
         pending = sorted(names, key=lambda n: floors.get(n, 0.0))
-        solved: list[str] = []
         each = max(1, self.ceiling_round)
         workers = min(self.threads, each) if len(names) > 1 else 1
-        with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
-            while pending and not enough(pending[0]):
-                chunk, pending = pending[:each], pending[each:]
+
+        def in_order(pool: ThreadPoolExecutor | None) -> Iterator[tuple[str, Solution | None]]:
+            """Each candidate and its answer, in order, until the list is settled: a round
+            of `each` solves shares the ceiling the list had as the round began; on a pool,
+            up to `workers` of a round's solves at a time, each in a copy of this thread's
+            context (its listener too)."""
+            for first in range(0, len(pending), each):
+                round_ = pending[first : first + each]
                 under = last_kept()
-                # each solve in a copy of this thread's context: its listener too
-                futures = (
-                    [pool.submit(copy_context().run, without, n, under) for n in chunk]
-                    if pool
-                    else []
-                )
-                for at, name in enumerate(chunk):
-                    if enough(name):
-                        pending = []
-                        break
-                    other = futures[at].result() if futures else without(name, under)
-                    solved.append(name)
-                    if other is not None and other.plan.capabilities != best.plan.capabilities:
-                        found.setdefault(other.plan.capabilities, other.plan)
-                for future in futures:
-                    future.cancel()  # past where one at a time would have stopped
+                for start in range(0, len(round_), workers):
+                    batch = round_[start : start + workers]
+                    if enough(batch[0]):
+                        return
+                    futures = (
+                        [pool.submit(copy_context().run, without, n, under) for n in batch]
+                        if pool
+                        else []
+                    )
+                    for at, name in enumerate(batch):
+                        if enough(name):
+                            return  # what a solve past here found, or gave up on, is dropped
+                        yield name, futures[at].result() if futures else without(name, under)
+
+        solved: list[str] = []
+        with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
+            for name, other in in_order(pool):
+                solved.append(name)
+                if other is not None and other.plan.capabilities != best.plan.capabilities:
+                    found.setdefault(other.plan.capabilities, other.plan)
         # Stable: among equal scores, the order in which they were found.
         ranked = sorted(found.values(), key=rank)
         alternatives = tuple(
