@@ -65,8 +65,8 @@ class SolvingPlanner(ABC):
     name: str
     threads: int = 1
     ceiling_round: int = 1
-    """How many of the alternatives' solves share one ceiling (see `_alternatives`): up to
-    this many run side by side, on up to `threads` threads."""
+    """How many of the alternatives' solves share one ceiling (see `_alternatives`); no more
+    than this many run side by side, whatever `threads` allows."""
 
     @abstractmethod
     def parameters(self, task: Task) -> dict[str, Any]:
@@ -87,9 +87,9 @@ class SolvingPlanner(ABC):
         actions (limits and weights may differ); `without` names capabilities to leave out.
         `near`: a plan of the same task with them, which a backend may adapt into a first
         plan without them (the alternatives pass the chosen plan). `under`: only a plan
-        whose metric, in whole millionths (`units` per step), is below it is wanted; the
-        answer is then None when there is none, and a backend may stop looking sooner (a
-        best plan at or above it may still come back).
+        whose metric, in the whole millionths the backends minimise (`objective` for the
+        score), is below it is wanted; the answer is then None when there is none, and a
+        backend may stop looking sooner (a best plan at or above it may still come back).
         """
         grounded = grounded or ground(task)
         if grounded.unreachable_goal:
