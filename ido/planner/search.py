@@ -262,8 +262,9 @@ class SearchPlanner(SolvingPlanner):
         """The exact answer on a grounded task, for a backend that could not settle it;
         `paused`, a search of this same question that gave up on its expansions
         (`SearchGaveUp.paused`), goes on where it stopped instead of starting over. The
-        budgets count from the start either way, so the answer is the same. `under`: see
-        `SolvingPlanner.solve`."""
+        budgets count from the start either way, so the answer is the same. With `under`
+        (see `SolvingPlanner.solve`), the answer is exact below it: the best plan when one
+        scores below, else None."""
         if paused is None:
             paused = AStarSearch(task, g, length, metric, without, under)
         elif not paused.asks(task, g, length, metric, without, under):
@@ -389,7 +390,8 @@ class AStarSearch:
         return same and self.task is task and self.g is g
 
     def run(self, max_states: int, max_compared: int) -> Solution | None:
-        """The answer: the best plan, proven, or None for no plan; `SearchGaveUp` past
+        """The answer: the best plan, proven, or None for no plan (below `under`, when the
+        search was asked for one); `SearchGaveUp` past
         `max_states` expansions or `max_compared` paths checked against, counted from the
         start. Given up on expansions, the search can go on (`SearchGaveUp.paused`)."""
         task, g, limit = self.task, self.g, self.limit

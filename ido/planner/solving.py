@@ -237,7 +237,7 @@ class SolvingPlanner(ABC):
         # backend and not of its threads.
         pending = sorted(names, key=lambda n: floors.get(n, 0.0))
         each = max(1, self.ceiling_round)
-        workers = min(self.threads, each) if len(names) > 1 else 1
+        workers = max(1, min(self.threads, each)) if len(names) > 1 else 1
 
         def in_order(pool: ThreadPoolExecutor | None) -> Iterator[tuple[str, Solution | None]]:
             """Each candidate and its answer, in order, until the list is settled: a round

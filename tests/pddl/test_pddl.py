@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -323,3 +325,38 @@ def test_ido_plan_needs_an_intent_or_pddl() -> None:
     done = CliRunner().invoke(app, ["plan"])
     assert done.exit_code == 2
     assert "name an INTENT, or give --pddl DOMAIN PROBLEM" in done.output
+
+
+@needs_ipc
+@pytest.mark.parametrize(
+    ("domain", "problem"),
+    [("driverlog", "p01.pddl"), ("depot", "p01.pddl")],
+)
+def test_the_alternatives_ceiling_reaches_cpsats_searches(
+    domain: str, problem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On IPC problems with no limits, CP-SAT's alternatives go to the search, and past the
+    first round of four, with a list already full, their searches get a ceiling: the
+    decision is the one every solve asked for its best plan gives."""
+    import math
+
+    from ido.planner import search
+    from ido.planner.cpsat import CpSatPlanner
+    from tests.planner.test_bounds import UnboundedCpSat
+
+    catalog, name = pddl_catalog(IPC / domain / "domain.pddl", IPC / domain / problem)
+    task = planning_task(catalog, name)
+    ceilings: list[float] = []
+    start = search.AStarSearch.__init__
+
+    def recorded(self: search.AStarSearch, *args: Any) -> None:
+        start(self, *args)
+        if self.without:
+            ceilings.append(self.under)
+
+    monkeypatch.setattr(search.AStarSearch, "__init__", recorded)
+    for alternatives in (1, 2, 3):
+        asked = replace(task, alternatives=alternatives)
+        cut = CpSatPlanner(threads=2).plan(asked).to_json()
+        assert UnboundedCpSat(threads=2).plan(asked).to_json() == cut
+    assert any(math.isfinite(under) for under in ceilings)

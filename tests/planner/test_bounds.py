@@ -7,6 +7,7 @@ without it, on the random tasks of the property tests and on larger provider cat
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import time
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from ido.errors import PlanningError
 from ido.planner import cpsat, search, solving
 from ido.planner.bounds import (
     LAMBDAS,
@@ -809,21 +811,35 @@ def test_a_solve_past_where_one_thread_stops_leaves_no_trace() -> None:
     assert decisions[1].to_json() == decisions[0].to_json()
 
 
+class UnboundedCpSat(CpSatPlanner):
+    """CP-SAT with every solve asked for its best plan, whatever the ceiling."""
+
+    def solve(self, *args: Any, **kwargs: Any) -> Any:
+        return super().solve(*args, **{**kwargs, "under": math.inf})
+
+
+class UnboundedSearch(SearchPlanner):
+    """The search with every solve asked for its best plan, whatever the ceiling."""
+
+    def solve(self, *args: Any, **kwargs: Any) -> Any:
+        return super().solve(*args, **{**kwargs, "under": math.inf})
+
+
 @pytest.mark.parametrize("backend", ["cpsat", "search"])
 def test_the_list_is_the_one_solving_every_candidate_gives(
     backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With every bound at -inf and no ceiling, nothing is skipped or cut short: each chosen
     capability is solved without, to its best plan. On tasks full of ties, and on the
-    provider catalogs, the decision is the same with the cuts as without them, to the last
-    field."""
+    provider catalogs, where every solve settles within its budget, the decision is the
+    same with the cuts as without them, to the last field."""
     tasks = [replace(tied_task(seed), alternatives=seed % 3 + 1) for seed in range(20)]
     tasks += [replace(provider_task(seed), alternatives=2) for seed in range(10)]
 
     def decide(task: Task, ceiling: bool = True) -> Any:
         planner: Any
         if backend == "cpsat":
-            planner = CpSatPlanner(threads=1) if ceiling else Unbounded(threads=1)
+            planner = CpSatPlanner(threads=1) if ceiling else UnboundedCpSat(threads=1)
         else:
             planner = SearchPlanner() if ceiling else UnboundedSearch()
         return planner.plan(task).to_json()
@@ -831,18 +847,6 @@ def test_the_list_is_the_one_solving_every_candidate_gives(
     cut = [decide(task) for task in tasks]
     monkeypatch.setattr(solving, "_at_least", lambda floor, least: -math.inf)
     assert [decide(task, ceiling=False) for task in tasks] == cut
-
-
-class Unbounded(CpSatPlanner):
-    """Every solve asked for its best plan, whatever the ceiling."""
-
-    def solve(self, *args: Any, **kwargs: Any) -> Any:
-        return super().solve(*args, **{**kwargs, "under": math.inf})
-
-
-class UnboundedSearch(SearchPlanner):
-    def solve(self, *args: Any, **kwargs: Any) -> Any:
-        return super().solve(*args, **{**kwargs, "under": math.inf})
 
 
 def _expansions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -910,3 +914,42 @@ def test_the_ceiling_is_the_same_on_any_threads(monkeypatch: pytest.MonkeyPatch)
         assert all({n: c[n] for n in one} == one for c in ceilings)
         finite += sum(math.isfinite(under) for under in one.values())
     assert finite >= 10
+
+
+def test_with_budgets_that_run_out_the_ceiling_only_settles_more() -> None:
+    """A search that gives up without a ceiling may settle under one ("nothing below"), so
+    fewer alternatives are reported unsettled; the list is the same, and every unsettled
+    line with the ceiling is one without it too. Budgets of a few expansions, so some do
+    run out, on the seeded layered tasks and the provider catalogs, one alternative."""
+    tasks = [random_task(seed, small=False) for seed in range(40)]
+    tasks += [token_task(seed) for seed in range(40)] + [provider_task(seed) for seed in range(40)]
+    settled_more = 0
+    for task, budget in itertools.product(tasks, (5, 10, 20, 40, 80)):
+        task = replace(task, alternatives=1)
+        outcomes = []
+        for planner in (SearchPlanner(max_states=budget), UnboundedSearch(max_states=budget)):
+            try:
+                result = planner.plan(task)
+            except PlanningError:
+                outcomes.append(None)  # the plan's own solve gave up: no ceiling involved
+                continue
+            unsettled = result.solver.get("alternatives_unsettled") or []
+            outcomes.append(([a.plan for a in result.alternatives], set(unsettled)))
+        cut, whole = outcomes
+        if cut is None or whole is None:
+            assert cut == whole
+            continue
+        assert cut[0] == whole[0] and cut[1] <= whole[1]
+        settled_more += cut[1] < whole[1]
+    assert settled_more >= 3
+
+
+def test_fewer_than_one_thread_is_one() -> None:
+    """A thread count below one solves the alternatives one at a time, as one thread does."""
+    for seed in range(6):
+        task = replace(provider_task(seed), alternatives=2)
+        one = CpSatPlanner(threads=1).plan(task).to_json()
+        assert CpSatPlanner(threads=-1).plan(task).to_json() == one
+        planner = CpSatPlanner(threads=1)
+        planner.threads = 0
+        assert planner.plan(task).to_json() == one

@@ -57,7 +57,8 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
     One CP-SAT worker, a fixed seed and a deterministic time limit make every solve
     deterministic: same task, same plan. `threads` runs the independent solves behind the
     alternatives side by side (default: the cores, at most 4); it changes speed, not results:
-    four of those solves at a time share one ceiling, whatever the threads.
+    those solves go in rounds of four that share one ceiling (`ceiling_round`), whatever the
+    threads, so more than four threads run no more of them at once.
     """
 
     name = "cpsat"
