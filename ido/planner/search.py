@@ -13,7 +13,7 @@ CP-SAT rounds each step's latency: the same for latencies of six decimals). Edge
 never negative and limits only grow along a path, so with an admissible estimate the first
 path to reach the goal is optimal. The estimate is the larger of two lower bounds: each
 goal value still missing costs at least the cheapest share of a step that writes it (and
-one more step at least the cheapest step), and the LM-cut landmarks of the start (`_Cuts`)
+one more step at least the cheapest step), and the LM-cut landmarks of the start (`Cuts`)
 that no path found to the state has hit. The second depends on the paths found, so the
 estimate is not consistent; a better path to a state seen before is expanded again, which
 keeps the answer optimal. By elapsed time (the latency metric), the estimate is instead
@@ -43,8 +43,8 @@ from typing import NamedTuple
 from ido.errors import PlanningError
 from ido.planner import progress
 from ido.planner.earliest import Earliest, at_once, ready_from
+from ido.planner.estimates import Cuts, Remaining, steps_left, whole
 from ido.planner.grounding import Grounded, over_limit
-from ido.planner.lmcut import lm_cut
 from ido.planner.order import Footprint, atom_count
 from ido.planner.pairs import goal_pairs_reachable
 from ido.planner.solving import (
@@ -59,7 +59,6 @@ from ido.planner.successors import (
     Successors,
     apply_step,
     compile_check,
-    fixed_values,
 )
 from ido.planner.types import Metric, Plan, Task, units
 
@@ -87,7 +86,7 @@ class _Label(NamedTuple):
 
 class _Reached:
     """A state some path reaches: the cuts (a bit each) every path found to it has hit,
-    the goal values it misses (a bit each) and its goal-value bound (`_Remaining`), whether
+    the goal values it misses (a bit each) and its goal-value bound (`Remaining`), whether
     the goal holds, and the paths kept to it (none beats another)."""
 
     __slots__ = ("base", "goal", "hit", "kept", "missing")
@@ -98,102 +97,6 @@ class _Reached:
         self.base = base
         self.goal = goal
         self.kept = kept
-
-
-class _Remaining:
-    """A lower bound on what a path still pays to reach the goal, in the metric.
-
-    Every goal value that does not hold yet must be written by some later step. Each step's
-    weight is shared equally among the goal values it writes, and a missing value costs at
-    least its cheapest share (uniform cost partitioning). A step pays at most its weight
-    for the values it writes, so the bound is admissible and consistent. When the goal does
-    not hold, at least one more step is needed: the bound is never below the cheapest step.
-    """
-
-    def __init__(
-        self, g: Grounded, actions: Sequence[int], weight: dict[int, float], cheapest: float
-    ) -> None:
-        goals = sorted(set(fixed_values(g.goal)))  # a value two tables fix counts once
-        writes = {a: [fact for fact in goals if fact in g.eff[a]] for a in actions}
-        self.goals = goals
-        self.shares = [
-            min(
-                (weight[a] / len(writes[a]) for a in actions if fact in writes[a]), default=math.inf
-            )
-            for fact in goals
-        ]
-        self.cheapest = cheapest
-        # Per action, the goal values whose fluent it writes: (their bit, the value wanted,
-        # the value written). Most actions touch none.
-        self.touched = {
-            a: [
-                (1 << i, v, written)
-                for i, (f, v) in enumerate(goals)
-                for fluent, written in g.eff[a]
-                if fluent == f
-            ]
-            for a in actions
-        }
-        self._cost: dict[int, float] = {}
-
-    def __call__(self, state: State, reached: bool) -> float:
-        return self.bound(self.missing(state), reached)
-
-    def missing(self, state: State) -> int:
-        """The goal values `state` misses, a bit each."""
-        return sum(1 << i for i, (f, v) in enumerate(self.goals) if state[f] != v)
-
-    def after(self, missing: int, a: int) -> int:
-        """The goal values missed after action `a`, given those missed before it."""
-        for bit, wanted, written in self.touched[a]:
-            missing = missing & ~bit if written == wanted else missing | bit
-        return missing
-
-    def bound(self, missing: int, reached: bool) -> float:
-        """The bound, given the goal values missed. Their shares are added up once per set
-        of them, in one order: a sum kept up step by step would drift (a share of 1e13
-        units added and taken away again leaves the small ones off by more than a unit)."""
-        if reached:
-            return 0.0
-        cost = self._cost.get(missing)
-        if cost is None:
-            cost = sum(s for i, s in enumerate(self.shares) if missing >> i & 1)
-            self._cost[missing] = cost
-        return max(cost, self.cheapest)
-
-
-class _Cuts:
-    """LM-cut's landmarks of the start state (see `lmcut`), for a bound that follows paths.
-
-    Every plan from the start contains a step of each cut, so what a path to a state has
-    not hit yet, any way on from that state must: the cuts no known path to the state has
-    hit cost no more than the cheapest way on (each step's costs over its cuts sum to at
-    most its weight). States remember which cuts every path known to reach them has hit.
-    """
-
-    def __init__(self, g: Grounded, actions: Sequence[int], weight: dict[int, float]) -> None:
-        index: dict[tuple[int, int], int] = {}
-        pre = [[index.setdefault(f, len(index)) for f in sorted(g.needs[a])] for a in actions]
-        eff = [[index.setdefault(f, len(index)) for f in g.eff[a] if f[1] != 0] for a in actions]
-        goal = [
-            index.setdefault(f, len(index)) for f in sorted(set(fixed_values(g.goal))) if f[1] != 0
-        ]
-        cuts = lm_cut(pre, eff, [weight[a] for a in actions], len(index), [], goal)
-        self.reachable = cuts is not None
-        self.costs = [paid for paid, _ in cuts or ()]
-        self.mark = dict.fromkeys(actions, 0)
-        for i, (_, steps) in enumerate(cuts or ()):
-            for n in steps:
-                self.mark[actions[n]] |= 1 << i
-        self._left: dict[int, float] = {}
-
-    def left(self, hit: int) -> float:
-        """What the cuts outside `hit` (a bit per cut) cost together."""
-        found = self._left.get(hit)
-        if found is None:
-            found = sum(paid for i, paid in enumerate(self.costs) if not hit >> i & 1)
-            self._left[hit] = found
-        return found
 
 
 MAX_STATES = 200_000
@@ -325,10 +228,10 @@ class AStarSearch:
         # By latency, steps may run side by side and the metric's bound is the earliest
         # end (below); the bounds on what is left to pay count steps, for the tie-break.
         paying = dict.fromkeys(actions, 1.0) if by_latency else weight
-        self.remaining = remaining = _Remaining(
+        self.remaining = remaining = Remaining(
             g, actions, paying, min(paying.values(), default=0.0)
         )
-        self.cuts = cuts = _Cuts(g, actions, paying)
+        self.cuts = cuts = Cuts(g, actions, paying)
         # Timed: no path ends before the earliest its goal can hold from its state and
         # clocks (`ido.planner.earliest`); by latency the bound, under a deadline a cut.
         self.earliest: Earliest | None = None
@@ -360,7 +263,7 @@ class AStarSearch:
         estimate = max(base, cuts.left(0))
         if estimate == math.inf:
             return  # a goal value no usable action writes
-        estimate = _whole(estimate)  # a sum of whole millionths (or, by latency, steps)
+        estimate = whole(estimate)  # a sum of whole millionths (or, by latency, steps)
         ahead = estimate
         if by_latency:  # the estimate is the earliest end, which is also the deadline's test
             end = self._earliest(start, first.clock)
@@ -372,7 +275,7 @@ class AStarSearch:
         if ahead >= under:
             return  # no plan scores below `under`
         self.states[start] = _Reached(0, missing, base, reached, [first])  # no cut hit yet
-        at_least = _steps_left(estimate, dearest, floored)
+        at_least = steps_left(estimate, dearest, floored)
         self.frontier.append((ahead, at_least, 0, next(self.order), start, first))
 
     def asks(
@@ -467,7 +370,7 @@ class AStarSearch:
                     left = base if there.goal else max(base, cuts.left(there.hit))
                     if left == math.inf:
                         continue  # a goal value no usable action writes
-                    left = _whole(left)
+                    left = whole(left)
                     new = _Label(cost, count, totaled, (*label.path, a), clock)
                     if not plain and any(old.beats(new, limited) for old in others):
                         continue
@@ -482,7 +385,7 @@ class AStarSearch:
                     others[:] = [old for old in others if not new.beats(old, limited)] + [new]
                     if new.metric + ahead >= under:
                         continue  # kept, to drop the paths it beats, but not followed
-                    at_least = count + _steps_left(left, dearest, floored)
+                    at_least = count + steps_left(left, dearest, floored)
                     heapq.heappush(
                         frontier, (new.metric + ahead, at_least, -count, next(order), after, new)
                     )
@@ -522,21 +425,6 @@ class AStarSearch:
             lambda fact: state[fact[0]] == fact[1],
             lambda a: ready_from(clock, waits_on[a]),
         )
-
-
-def _whole(bound: float) -> float:
-    """A bound on a sum of whole units, raised to the next whole unit: what is left to pay
-    is whole, so it is still a bound, and paths that tie in whole units tie in the frontier
-    too. The margin is above the bound's float error: a goal value's share is a weight
-    divided by the values it writes, and a sum of such shares can be off by a few parts in
-    1e16 of itself (at 1e13 units, more than 1e-3 of a unit).
-    """
-    return float(math.ceil(bound - 1e-3 - 1e-12 * abs(bound)))
-
-
-def _steps_left(left: float, dearest: float, floored: bool) -> float:
-    """The fewest steps that pay `left` (whole units) when none pays more than `dearest`."""
-    return -(-left // dearest) if floored else 0.0
 
 
 def _tick(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from test_search import grounded_cases, reachable
 
+from ido.planner.estimates import Cuts
 from ido.planner.grounding import Grounded, ground
 from ido.planner.lmcut import lm_cut
-from ido.planner.search import SearchGaveUp, SearchPlanner, _Cuts
+from ido.planner.search import SearchGaveUp, SearchPlanner
 from ido.planner.solving import measure
 from ido.planner.successors import compile_check
 from ido.planner.types import Action, Task, Weights
@@ -61,7 +62,7 @@ def test_every_cut_is_a_landmark_and_no_step_pays_more_than_its_weight(name: str
     g = ground(t)
     actions = list(range(len(g.actions)))
     weight = {a: measure(t, g.actions[a], "score") for a in actions}
-    cuts = _Cuts(g, actions, weight)
+    cuts = Cuts(g, actions, weight)
     goal = compile_check(g.goal)
     if any(goal.holds(s) for s in reachable(g, actions)):
         assert cuts.reachable  # out of reach without deletes is out of reach with them
@@ -113,11 +114,11 @@ def test_without_the_cuts_the_same_search_would_give_up(monkeypatch: pytest.Monk
     """The test above is not settled by something else: with the cuts costing nothing, the
     same budget runs out."""
 
-    def no_cuts(self: _Cuts, g: Grounded, actions: list[int], weight: dict[int, float]) -> None:
+    def no_cuts(self: Cuts, g: Grounded, actions: list[int], weight: dict[int, float]) -> None:
         self.reachable, self.costs, self._left = True, [], {}
         self.mark = dict.fromkeys(actions, 0)
 
-    monkeypatch.setattr(_Cuts, "__init__", no_cuts)
+    monkeypatch.setattr(Cuts, "__init__", no_cuts)
     with pytest.raises(SearchGaveUp):
         SearchPlanner(max_states=5).plan(_chain_with_detours(12))
 

@@ -12,8 +12,9 @@ from ido.errors import PlanningError
 from ido.planner import get_planner
 from ido.planner.cpsat import CpSatPlanner
 from ido.planner.cpsat._shortcuts import _fewest_steps
+from ido.planner.estimates import Remaining
 from ido.planner.grounding import Grounded, ground
-from ido.planner.search import MAX_STATES, AStarSearch, SearchGaveUp, SearchPlanner, _Remaining
+from ido.planner.search import MAX_STATES, AStarSearch, SearchGaveUp, SearchPlanner
 from ido.planner.simulate import check_plan
 from ido.planner.solving import Solution, measure, ordered
 from ido.planner.successors import Successors, apply_step, compile_check
@@ -313,7 +314,7 @@ def test_the_estimate_of_what_is_left_is_consistent(name: str, t: Task) -> None:
     g = ground(t)
     actions = list(range(len(g.actions)))
     weight = {a: measure(t, g.actions[a], "score") for a in actions}
-    remaining = _Remaining(g, actions, weight, min(weight.values(), default=0.0))
+    remaining = Remaining(g, actions, weight, min(weight.values(), default=0.0))
     goal = compile_check(g.goal)
     successors = Successors(g, actions)
     for state in reachable(g, actions):
@@ -335,7 +336,7 @@ def test_the_missing_goal_values_worked_out_step_by_step_are_those_of_the_state(
     g = ground(t)
     actions = list(range(len(g.actions)))
     weight = {a: measure(t, g.actions[a], "score") for a in actions}
-    remaining = _Remaining(g, actions, weight, min(weight.values(), default=0.0))
+    remaining = Remaining(g, actions, weight, min(weight.values(), default=0.0))
     successors = Successors(g, actions)
     for state in reachable(g, actions):
         here = remaining.missing(state)
@@ -366,7 +367,7 @@ def test_the_estimate_counts_every_goal_value_still_missing() -> None:
     g = ground(t)
     actions = list(range(len(g.actions)))
     weight = {a: measure(t, g.actions[a], "score") for a in actions}
-    remaining = _Remaining(g, actions, weight, min(weight.values()))
+    remaining = Remaining(g, actions, weight, min(weight.values()))
     start = tuple(0 for _ in g.fluents)
     assert remaining(start, False) == pytest.approx(6.0)
 

@@ -1,0 +1,129 @@
+"""The search's estimates: lower bounds on what a path to a state still pays to reach the
+goal, in the metric's whole millionths (`ido.planner.search`).
+
+Two bounds, of which the search takes the larger: per goal value still missing, the
+cheapest share of a step that writes it (`Remaining`, admissible and consistent), and the
+LM-cut landmarks of the start that no path found to the state has hit (`Cuts`, admissible
+but path-dependent). `whole` rounds a bound up to the whole unit it bounds, and
+`steps_left` turns one into the fewest steps that can pay it, for the search's tie-break.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ido.planner.grounding import Grounded
+from ido.planner.lmcut import lm_cut
+from ido.planner.successors import State, fixed_values
+
+
+class Remaining:
+    """A lower bound on what a path still pays to reach the goal, in the metric.
+
+    Every goal value that does not hold yet must be written by some later step. Each step's
+    weight is shared equally among the goal values it writes, and a missing value costs at
+    least its cheapest share (uniform cost partitioning). A step pays at most its weight
+    for the values it writes, so the bound is admissible and consistent. When the goal does
+    not hold, at least one more step is needed: the bound is never below the cheapest step.
+    """
+
+    def __init__(
+        self, g: Grounded, actions: Sequence[int], weight: dict[int, float], cheapest: float
+    ) -> None:
+        goals = sorted(set(fixed_values(g.goal)))  # a value two tables fix counts once
+        writes = {a: [fact for fact in goals if fact in g.eff[a]] for a in actions}
+        self.goals = goals
+        self.shares = [
+            min(
+                (weight[a] / len(writes[a]) for a in actions if fact in writes[a]), default=math.inf
+            )
+            for fact in goals
+        ]
+        self.cheapest = cheapest
+        # Per action, the goal values whose fluent it writes: (their bit, the value wanted,
+        # the value written). Most actions touch none.
+        self.touched = {
+            a: [
+                (1 << i, v, written)
+                for i, (f, v) in enumerate(goals)
+                for fluent, written in g.eff[a]
+                if fluent == f
+            ]
+            for a in actions
+        }
+        self._cost: dict[int, float] = {}
+
+    def __call__(self, state: State, reached: bool) -> float:
+        return self.bound(self.missing(state), reached)
+
+    def missing(self, state: State) -> int:
+        """The goal values `state` misses, a bit each."""
+        return sum(1 << i for i, (f, v) in enumerate(self.goals) if state[f] != v)
+
+    def after(self, missing: int, a: int) -> int:
+        """The goal values missed after action `a`, given those missed before it."""
+        for bit, wanted, written in self.touched[a]:
+            missing = missing & ~bit if written == wanted else missing | bit
+        return missing
+
+    def bound(self, missing: int, reached: bool) -> float:
+        """The bound, given the goal values missed. Their shares are added up once per set
+        of them, in one order: a sum kept up step by step would drift (a share of 1e13
+        units added and taken away again leaves the small ones off by more than a unit)."""
+        if reached:
+            return 0.0
+        cost = self._cost.get(missing)
+        if cost is None:
+            cost = sum(s for i, s in enumerate(self.shares) if missing >> i & 1)
+            self._cost[missing] = cost
+        return max(cost, self.cheapest)
+
+
+class Cuts:
+    """LM-cut's landmarks of the start state (see `lmcut`), for a bound that follows paths.
+
+    Every plan from the start contains a step of each cut, so what a path to a state has
+    not hit yet, any way on from that state must: the cuts no known path to the state has
+    hit cost no more than the cheapest way on (each step's costs over its cuts sum to at
+    most its weight). States remember which cuts every path known to reach them has hit.
+    """
+
+    def __init__(self, g: Grounded, actions: Sequence[int], weight: dict[int, float]) -> None:
+        index: dict[tuple[int, int], int] = {}
+        pre = [[index.setdefault(f, len(index)) for f in sorted(g.needs[a])] for a in actions]
+        eff = [[index.setdefault(f, len(index)) for f in g.eff[a] if f[1] != 0] for a in actions]
+        goal = [
+            index.setdefault(f, len(index)) for f in sorted(set(fixed_values(g.goal))) if f[1] != 0
+        ]
+        cuts = lm_cut(pre, eff, [weight[a] for a in actions], len(index), [], goal)
+        self.reachable = cuts is not None
+        self.costs = [paid for paid, _ in cuts or ()]
+        self.mark = dict.fromkeys(actions, 0)
+        for i, (_, steps) in enumerate(cuts or ()):
+            for n in steps:
+                self.mark[actions[n]] |= 1 << i
+        self._left: dict[int, float] = {}
+
+    def left(self, hit: int) -> float:
+        """What the cuts outside `hit` (a bit per cut) cost together."""
+        found = self._left.get(hit)
+        if found is None:
+            found = sum(paid for i, paid in enumerate(self.costs) if not hit >> i & 1)
+            self._left[hit] = found
+        return found
+
+
+def whole(bound: float) -> float:
+    """A bound on a sum of whole units, raised to the next whole unit: what is left to pay
+    is whole, so it is still a bound, and paths that tie in whole units tie in the frontier
+    too. The margin is above the bound's float error: a goal value's share is a weight
+    divided by the values it writes, and a sum of such shares can be off by a few parts in
+    1e16 of itself (at 1e13 units, more than 1e-3 of a unit).
+    """
+    return float(math.ceil(bound - 1e-3 - 1e-12 * abs(bound)))
+
+
+def steps_left(left: float, dearest: float, floored: bool) -> float:
+    """The fewest steps that pay `left` (whole units) when none pays more than `dearest`."""
+    return -(-left // dearest) if floored else 0.0
