@@ -1075,3 +1075,85 @@ def test_by_elapsed_time_under_limits_the_search_first_agrees_with_both_backends
     first = CpSatPlanner().solve(t, g, "latency")
     assert not modelled
     assert _fastest(t, first) == _fastest(t, searched) == _fastest(t, alone)
+
+
+def _model_turns(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The time limit of each turn CP-SAT's model gets, in order."""
+    turns: list[float] = []
+    modelled = CpSatPlanner._modelled
+
+    def recorded(self: CpSatPlanner, task: Task, *args: Any) -> Any:
+        turns.append(task.time_limit)
+        return modelled(self, task, *args)
+
+    monkeypatch.setattr(CpSatPlanner, "_modelled", recorded)
+    return turns
+
+
+def _plain_tasks(more_than: int) -> list[Task]:
+    """Seeded layered tasks without limits that have a plan, whose search takes more than
+    `more_than` expansions, with a time limit of a millionth of a second (in which the
+    model proves nothing)."""
+    from test_property import random_task, token_task
+
+    made = [random_task(seed, small=False) for seed in range(60)] + [
+        token_task(seed) for seed in range(30)
+    ]
+    kept = []
+    for t in made:
+        t = replace(t, limits=Limits(), alternatives=0, time_limit=1e-6)
+        g = ground(t)
+        try:
+            SearchPlanner(max_states=more_than).solve(t, g)
+        except PlanningError:
+            if SearchPlanner().solve(t, g) is not None:
+                kept.append(t)
+    return kept
+
+
+def test_a_plain_search_that_gave_up_goes_on_after_a_brief_turn_of_the_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After the search that went first gives up with budget left, the model gets a tenth
+    of its time limit; when that proves nothing the search goes on to its own answer, and
+    the model gets no second turn."""
+    turns = _model_turns(monkeypatch)
+    tasks = _plain_tasks(3)
+    assert len(tasks) >= 5
+    for t in tasks:
+        turns.clear()
+        g = ground(t)
+        found = CpSatPlanner(search_first=3, small=0).solve(t, g)
+        assert turns == [pytest.approx(1e-7)]
+        assert found == SearchPlanner().solve(t, g)
+
+
+def test_when_the_search_runs_out_too_the_model_gets_its_whole_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A brief turn, the search to its budget, then the model's whole time limit; here that
+    proves nothing either, and the error says so. A search that went first with the whole
+    fallback budget leaves nothing to go on with: the model gets one turn, its whole time."""
+    turns = _model_turns(monkeypatch)
+    tasks = _plain_tasks(6)
+    assert len(tasks) >= 3
+    for t in tasks:
+        g = ground(t)
+        turns.clear()
+        with pytest.raises(PlanningError, match="the search gave up too"):
+            CpSatPlanner(search_first=3, small=0, fallback_states=6).solve(t, g)
+        assert turns == [pytest.approx(1e-7), 1e-6]
+        turns.clear()
+        with pytest.raises(PlanningError, match="the search gave up too"):
+            CpSatPlanner(search_first=6, small=0, fallback_states=6).solve(t, g)
+        assert turns == [1e-6]
+
+
+def test_by_elapsed_time_the_model_gets_its_whole_time_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """By elapsed time a search's expansions cost far more: no brief turn."""
+    turns = _model_turns(monkeypatch)
+    t = replace(_under(0, "cost"), time_limit=0.05)
+    CpSatPlanner(search_first=3).solve(t, ground(t), "latency")
+    assert turns == [0.05]

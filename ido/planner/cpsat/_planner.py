@@ -43,6 +43,7 @@ SHORT = 16  # horizons up to this are solved at once; longer ones are deepened i
 SMALL = 3  # problems with at most this many usable capabilities go to the exact search
 PRUNE_FROM = 32  # from this many usable capabilities, landmark bounds narrow each solve
 SEARCH_FIRST = 20_000  # expansions the exact search gets first on a task with no limit
+BRIEF_SHARE = 0.1  # of the time limit, the model's first turn after such a search gave up
 # By elapsed time, each path's bound passes over every action: the search goes first only
 # up to LATENCY_FIRST_MOST usable capabilities, for expansions × capabilities of at most
 # LATENCY_FIRST_WORK (and at least LATENCY_FIRST_LEAST expansions).
@@ -112,7 +113,9 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             f"summed one on a pipeline, up to {LATENCY_FIRST_MOST} usable capabilities, for "
             f"{LATENCY_FIRST_WORK:,} ÷ usable capabilities expansions, at least "
             f"{LATENCY_FIRST_LEAST}); once a search settled the plan, its alternatives' "
-            f"searches up to {self.fallback_states:,} expansions first",
+            f"searches up to {self.fallback_states:,} expansions first; when such a search "
+            f"(not by elapsed time) gives up, the model gets {BRIEF_SHARE:g} of its time "
+            "limit, then the search goes on, then the model gets its whole time limit",
         }
 
     def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
@@ -148,6 +151,16 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         exactly. A search that went first (`search_first`) and gave up goes on from where
         it stopped, its expansions counted in that budget: the same answer, without
         repeating them.
+
+        When that search had no limit to keep to (and its metric is not elapsed time), its
+        expansions are cheap, and on tasks it gives up on at first the model has seldom done
+        better: on IPC problems (driverlog, depot, gripper) whose plans take the search
+        20,000 to 200,000 expansions, CP-SAT's model spent its 10 deterministic seconds (4
+        to 8 s of CPU) and proved nothing, each time. So the model first gets a tenth of its
+        time limit (`BRIEF_SHARE`), enough where it is quick, then the search goes on, and
+        only if that runs out too does the model get its whole time limit, before the
+        search's own give-up is the answer (the same outcome as before, later by the brief
+        turn and the search's budget, where the model would have settled it at once).
         """
         self._decision(g)  # what this decision's solves record starts from nothing
         if len(usable(g, without)) <= self.small:
@@ -159,19 +172,17 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         settled, answer, paused = self._without_model(task, g, length, metric, without, under)
         if settled:
             return answer
-        try:
-            allowed, hint, settled = self._narrowed(
-                task, g, length, metric, usable(g, without), without, near
-            )
-            found: Solution | None
-            if settled:  # without a hint: proven to have no plan
-                found = None if hint is None else Solution(hint, True, length)
-            else:
-                found = self._deepen(task, g, length, metric, allowed, hint)
-        except _Undecided:
-            found, undecided = None, True
-        else:
-            undecided = False
+        # A plain search (no limit, so cheap expansions) that went first and gave up with
+        # budget left: the model gets a share of its time first, then the search the rest
+        # of its budget, and the model its whole time only if that runs out too.
+        brief = (
+            paused is not None
+            and metric != "latency"
+            and paused.expanded < self.fallback_states
+            and task.time_limit * BRIEF_SHARE > 0
+        )
+        modelled = replace(task, time_limit=task.time_limit * BRIEF_SHARE) if brief else task
+        found, undecided = self._modelled(modelled, g, length, metric, without, near)
         if (found is not None and found.optimal) or (found is None and not undecided):
             return found
         try:
@@ -179,6 +190,11 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
                 task, g, length, metric, without, paused, under
             )
         except SearchGaveUp as stop:
+            if brief:
+                better, undecided = self._modelled(task, g, length, metric, without, near)
+                if (better is not None and better.optimal) or (better is None and not undecided):
+                    return better
+                found = better or found
             if found is not None:
                 return found  # the best plan found, recorded as not proven optimal
             raise PlanningError(
@@ -188,6 +204,27 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             ) from None
         self._searched = True
         return answer
+
+    def _modelled(
+        self,
+        task: Task,
+        g: Grounded,
+        length: int,
+        metric: Metric,
+        without: frozenset[str],
+        near: Plan | None,
+    ) -> tuple[Solution | None, bool]:
+        """CP-SAT's answer within `task.time_limit`, and whether it ran out of time before
+        it could say whether there is a plan (the answer is then None)."""
+        try:
+            allowed, hint, settled = self._narrowed(
+                task, g, length, metric, usable(g, without), without, near
+            )
+            if settled:  # without a hint: proven to have no plan
+                return (None if hint is None else Solution(hint, True, length)), False
+            return self._deepen(task, g, length, metric, allowed, hint), False
+        except _Undecided:
+            return None, True
 
     def _without_model(
         self,
