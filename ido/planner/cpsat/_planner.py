@@ -194,7 +194,9 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
                 better, undecided = self._modelled(task, g, length, metric, without, near)
                 if (better is not None and better.optimal) or (better is None and not undecided):
                     return better
-                found = better or found
+                unproven = [s for s in (better, found) if s is not None]
+                # the better of the two turns' unproven plans; a tie to the longer turn's
+                found = min(unproven, key=lambda s: plan_total(s.plan, metric), default=None)
             if found is not None:
                 return found  # the best plan found, recorded as not proven optimal
             raise PlanningError(
