@@ -1157,3 +1157,34 @@ def test_by_elapsed_time_the_model_gets_its_whole_time_at_once(
     t = replace(_under(0, "cost"), time_limit=0.05)
     CpSatPlanner(search_first=3).solve(t, ground(t), "latency")
     assert turns == [0.05]
+
+
+def _scripted_turns(monkeypatch: pytest.MonkeyPatch, answers: list[Any]) -> None:
+    """CP-SAT's model answers each turn with the next of `answers` (a plan or None, and
+    whether it ran out of time first): the order of the turns, not the model, is tested."""
+    left = list(answers)
+    monkeypatch.setattr(CpSatPlanner, "_modelled", lambda self, *args: left.pop(0))
+
+
+@pytest.mark.parametrize("second_is_better", [True, False])
+def test_after_both_turns_the_better_unproven_plan_stands(
+    monkeypatch: pytest.MonkeyPatch, second_is_better: bool
+) -> None:
+    """When the search runs out after the brief turn, and each of the model's turns found a
+    plan it could not prove, the cheaper of the two is the answer, flagged unproven; when
+    the whole turn proves there is no plan, there is none, not an error."""
+    t = _plain_tasks(6)[1]  # its plan scores above 0, so a plan twice as long costs more
+    g = ground(t)
+    best = SearchPlanner().solve(t, g)
+    assert best is not None and best.plan.score > 0
+    dearer = Solution(replace(best.plan, steps=best.plan.steps * 2), False, 20)
+    cheap = replace(best, optimal=False)
+    turns = (
+        [(dearer, False), (cheap, False)] if second_is_better else [(cheap, False), (dearer, False)]
+    )
+    _scripted_turns(monkeypatch, turns)
+    found = CpSatPlanner(search_first=3, small=0, fallback_states=6).solve(t, g)
+    assert found is not None and not found.optimal
+    assert found.plan.capabilities == best.plan.capabilities
+    _scripted_turns(monkeypatch, [(None, True), (None, False)])
+    assert CpSatPlanner(search_first=3, small=0, fallback_states=6).solve(t, g) is None

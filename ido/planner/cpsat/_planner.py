@@ -113,9 +113,10 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             f"summed one on a pipeline, up to {LATENCY_FIRST_MOST} usable capabilities, for "
             f"{LATENCY_FIRST_WORK:,} ÷ usable capabilities expansions, at least "
             f"{LATENCY_FIRST_LEAST}); once a search settled the plan, its alternatives' "
-            f"searches up to {self.fallback_states:,} expansions first; when such a search "
-            f"(not by elapsed time) gives up, the model gets {BRIEF_SHARE:g} of its time "
-            "limit, then the search goes on, then the model gets its whole time limit",
+            f"searches up to {self.fallback_states:,} expansions first; when the search "
+            "that went first (not by elapsed time) gives up with budget left, the model "
+            f"gets {BRIEF_SHARE:g} of its time limit, then the search goes on, and the "
+            "model gets its whole time limit only if the search runs out too",
         }
 
     def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
