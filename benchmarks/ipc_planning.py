@@ -102,12 +102,18 @@ def child(planner: str, domain: Path, problem: Path, plan: Path, alternatives: i
         import ido.planning_words  # noqa: F401  (this block: loaded, not used by name)
         from ido.cli import _decide_once, _ipc_plan, _on_planner, _pddl_intent
         from ido.conditions import compile_condition
+        from ido.errors import IdoError
 
         compile_condition("true")
         started = time.process_time()
-        loaded, chosen = _pddl_intent(domain, problem)  # as `ido plan --pddl` does
-        backend = planner.removeprefix("ido-")
-        decision = _decide_once(loaded, _on_planner(chosen, backend), alternatives)
+        try:
+            loaded, chosen = _pddl_intent(domain, problem)  # as `ido plan --pddl` does
+            backend = planner.removeprefix("ido-")
+            decision = _decide_once(loaded, _on_planner(chosen, backend), alternatives)
+        except IdoError as error:  # what the command would print, e.g. the search gave up
+            seconds = time.process_time() - started
+            print(json.dumps({"planning_s": seconds, "error": str(error)}))
+            return
         seconds = time.process_time() - started
         found_plan = decision.result.plan
         lines = [] if found_plan is None else _ipc_plan(loaded, found_plan).splitlines()
@@ -134,7 +140,10 @@ def run_one(
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["?"])[-1]
             return Timed(*name, False, None, None, None, f"exit {done.returncode}: {last}")
-        seconds = json.loads(done.stdout.strip().splitlines()[-1])["planning_s"]
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+        seconds = answer["planning_s"]
+        if "error" in answer:
+            return Timed(*name, False, None, None, seconds, answer["error"])
         if not plan.read_text().strip():
             return Timed(*name, False, None, None, seconds, "no plan")
         valid, cost = ipc.validate(domain, problem, plan)
@@ -162,6 +171,9 @@ def _cell(r: Timed) -> str:
     """Plan cost / planning time, or why there is no plan (or no valid one)."""
     if r.solved and r.valid is not False and r.cost is not None and r.planning_s is not None:
         return f"{r.cost:g} / {r.planning_s * 1e3:,.1f} ms"
+    if not r.solved and r.planning_s is not None and r.note != "no plan":
+        # ido's error (the search gave up, a PDDL feature it does not read), without advice
+        return f"{r.note.split(';')[0]} (after {r.planning_s:,.1f} s)"
     return r.note
 
 

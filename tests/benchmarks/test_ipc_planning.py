@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ IPC = ROOT.parent / "shared" / "benchmarks" / "pddl"
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ipc_planning import Timed, report  # noqa: E402
+from ipc_planning import Timed, report, run_one  # noqa: E402
 
 needs_ipc = pytest.mark.skipif(not IPC.is_dir(), reason="../shared/benchmarks/pddl is not here")
 
@@ -93,3 +94,21 @@ def test_ratios_are_pyperplan_over_ido_on_problems_both_solved() -> None:
     # Geometric mean of 20 and 0.25 is sqrt(5).
     assert "on the 2 problems both solved: geometric mean 2.24×, range 0.25–20.00×" in text
     assert "10× or more on 1" in text
+
+
+def test_an_error_from_ido_is_reported_in_words_with_the_time_spent(tmp_path: Path) -> None:
+    """What `ido plan --pddl` would say (here, a requirement it does not read) stands in the
+    cell, with the CPU spent, instead of the last line of a traceback."""
+    domain, problem = tmp_path / "domain.pddl", tmp_path / "problem.pddl"
+    domain.write_text(
+        "(define (domain d) (:requirements :strips :durative-actions) (:predicates (p))\n"
+        " (:action a :parameters () :precondition () :effect (p)))\n"
+    )
+    problem.write_text("(define (problem q) (:domain d) (:init) (:goal (p)))\n")
+    result = run_one("ido-search", domain, problem, 120)
+    assert not result.solved
+    assert result.note.endswith("requirement :durative-actions is not supported")
+    assert result.planning_s is not None
+    cell = report([result], ["ido-search"]).splitlines()[2]
+    assert re.search(r"requirement :durative-actions is not supported \(after [\d.,]+ s\) \|", cell)
+    assert "Traceback" not in cell and "IdoError" not in cell

@@ -46,9 +46,11 @@ def test_search_respects_the_limits_and_names_the_binding_one() -> None:
 
 
 def test_search_gives_up_with_a_clear_error_past_its_state_budget() -> None:
-    """Past max_states expansions the search stops and says to use CP-SAT."""
-    with pytest.raises(PlanningError, match=r"search expanded 1 states without finishing"):
+    """Past max_states expansions the search stops and says how to use CP-SAT instead,
+    from an intent or from the command line (`ido plan --pddl` has no intent file)."""
+    with pytest.raises(PlanningError, match=r"search expanded 1 states without finishing") as e:
         SearchPlanner(max_states=1).plan(task())
+    assert "`planner: cpsat` in the intent, or `--planner cpsat`" in str(e.value)
 
 
 def test_search_gives_up_past_its_comparison_budget() -> None:
