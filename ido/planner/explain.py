@@ -304,11 +304,10 @@ would help an infeasible task."""
 def _longest(task: Task, grounded: Grounded) -> Any:
     """The best plan of `task` up to the grounded horizon, which bounds an optimal plan's
     length, by the exact search; `SearchGaveUp` past `_LONGER` expansions."""
-    from ido.planner.search import SearchPlanner  # (it imports this module)
+    from ido.planner.search import SearchPlanner  # (they import this module)
+    from ido.planner.solving import Question
 
-    return SearchPlanner(max_states=_LONGER).settle(
-        task, grounded, grounded.horizon, "score", frozenset()
-    )
+    return SearchPlanner(max_states=_LONGER).settle(Question(task, grounded, grounded.horizon))
 
 
 def _more_steps(task: Task, plan: Plan) -> Infeasibility:

@@ -44,10 +44,11 @@ from ido.errors import PlanningError
 from ido.planner import progress
 from ido.planner.earliest import Earliest, at_once, ready_from
 from ido.planner.estimates import Cuts, Remaining, steps_left, whole
-from ido.planner.grounding import Grounded, over_limit
+from ido.planner.grounding import over_limit
 from ido.planner.order import Footprint, atom_count
 from ido.planner.pairs import goal_pairs_reachable
 from ido.planner.solving import (
+    Question,
     Solution,
     SolvingPlanner,
     measure,
@@ -60,7 +61,7 @@ from ido.planner.successors import (
     apply_step,
     compile_check,
 )
-from ido.planner.types import Metric, Plan, Task, units
+from ido.planner.types import Plan, Task, units
 
 
 class _Label(NamedTuple):
@@ -153,16 +154,7 @@ class SearchPlanner(SolvingPlanner):
             "max_compared": self.max_compared,
         }
 
-    def settle(
-        self,
-        task: Task,
-        g: Grounded,
-        length: int,
-        metric: Metric,
-        without: frozenset[str],
-        paused: AStarSearch | None = None,
-        under: float = math.inf,
-    ) -> Solution | None:
+    def settle(self, asked: Question, paused: AStarSearch | None = None) -> Solution | None:
         """The exact answer on a grounded task, for a backend that could not settle it;
         `paused`, a search of this same question that gave up on its expansions
         (`SearchGaveUp.paused`), goes on where it stopped instead of starting over. The
@@ -170,22 +162,13 @@ class SearchPlanner(SolvingPlanner):
         (see `SolvingPlanner.solve`), the answer is exact below it: the best plan when one
         scores below, else None."""
         if paused is None:
-            paused = AStarSearch(task, g, length, metric, without, under)
-        elif not paused.asks(task, g, length, metric, without, under):
+            paused = AStarSearch(asked)
+        elif not paused.asked.same(asked):
             raise ValueError("a paused search goes on with its own question only")
         return paused.run(self.max_states, self.max_compared)
 
-    def _solve(
-        self,
-        task: Task,
-        g: Grounded,
-        length: int,
-        metric: Metric,
-        without: frozenset[str],
-        near: Plan | None = None,
-        under: float = math.inf,
-    ) -> Solution | None:
-        return self.settle(task, g, length, metric, without, under=under)
+    def _solve(self, asked: Question, near: Plan | None = None) -> Solution | None:
+        return self.settle(asked)
 
 
 class AStarSearch:
@@ -193,16 +176,12 @@ class AStarSearch:
     parts: `run` goes on from where the last part stopped, up to budgets that count from
     the start."""
 
-    def __init__(
-        self,
-        task: Task,
-        g: Grounded,
-        length: int,
-        metric: Metric,
-        without: frozenset[str],
-        under: float = math.inf,
-    ) -> None:
-        self.task, self.g, self.limit, self.metric = task, g, length, metric
+    def __init__(self, asked: Question) -> None:
+        self.asked = asked
+        task, g, metric, without, under = (
+            asked.task, asked.g, asked.metric, asked.without, asked.under
+        )  # fmt: skip
+        self.task, self.g, self.limit, self.metric = task, g, asked.length, metric
         self.without, self.under = without, under
         actions = [
             a for a in sorted(usable(g, without)) if over_limit(g.actions[a], task.limits) is None
@@ -278,20 +257,6 @@ class AStarSearch:
         self.states[start] = _Reached(0, missing, base, reached, [first])  # no cut hit yet
         at_least = steps_left(estimate, dearest, floored)
         self.frontier.append((ahead, at_least, 0, next(self.order), start, first))
-
-    def asks(
-        self,
-        task: Task,
-        g: Grounded,
-        length: int,
-        metric: Metric,
-        without: frozenset[str],
-        under: float = math.inf,
-    ) -> bool:
-        """Whether this search answers that question (the same task and grounding)."""
-        asked = (self.limit, self.metric, self.without, self.under)
-        same = asked == (length, metric, without, under)
-        return same and self.task is task and self.g is g
 
     def run(self, max_states: int, max_compared: int) -> Solution | None:
         """The answer: the best plan, proven, or None for no plan (below `under`, when the

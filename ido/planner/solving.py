@@ -50,6 +50,28 @@ FLOOR_SLACK = 1e-9
 """Relative float error a sum of landmark shares may carry above the whole it bounds."""
 
 
+@dataclass(frozen=True, eq=False)
+class Question:
+    """What one solve asks: the best plan of `task` (grounded as `g`) by `metric`, in at
+    most `length` steps, leaving out the capabilities named in `without`; with `under`,
+    only a plan whose metric is below it (see `SolvingPlanner.solve`)."""
+
+    task: Task
+    g: Grounded
+    length: int
+    metric: Metric = "score"
+    without: frozenset[str] = frozenset()
+    under: float = math.inf
+
+    def same(self, other: Question) -> bool:
+        """Whether `other` asks this: the same task and grounding (the objects, not equal
+        copies), the same length, metric, capabilities left out and ceiling."""
+        asked = (self.length, self.metric, self.without, self.under)
+        if asked != (other.length, other.metric, other.without, other.under):
+            return False
+        return self.task is other.task and self.g is other.g
+
+
 @dataclass(frozen=True)
 class Solution:
     """A best plan found by `solve`, whether its optimality is proven, and the horizon."""
@@ -96,23 +118,15 @@ class SolvingPlanner(ABC):
             return None
         if without and not goal_reachable(grounded, usable(grounded, without)):
             return None  # what is left cannot reach the goal even ignoring what it undoes
-        found = self._solve(task, grounded, horizon(task, grounded), metric, without, near, under)
+        asked = Question(task, grounded, horizon(task, grounded), metric, without, under)
+        found = self._solve(asked, near)
         if found is None:
             return None
         return replace(found, plan=ordered(grounded, found.plan))
 
     @abstractmethod
-    def _solve(
-        self,
-        task: Task,
-        g: Grounded,
-        length: int,
-        metric: Metric,
-        without: frozenset[str],
-        near: Plan | None = None,
-        under: float = math.inf,
-    ) -> Solution | None:
-        """`solve` on a grounded task whose goal is reachable, in at most `length` steps."""
+    def _solve(self, asked: Question, near: Plan | None = None) -> Solution | None:
+        """`solve` on a grounded task whose goal is reachable."""
 
     def prepare_alternatives(self, task: Task, grounded: Grounded, names: list[str]) -> None:
         """Hook run before the alternatives' solves (each leaves out one of `names`)."""

@@ -34,7 +34,7 @@ from ido.planner.cpsat._shortcuts import _swapped
 from ido.planner.grounding import goal_reachable, ground
 from ido.planner.search import SearchPlanner
 from ido.planner.simulate import check_plan
-from ido.planner.solving import horizon, objective, usable
+from ido.planner.solving import Question, horizon, objective, usable
 from ido.planner.types import Action, Limits, Task, Weights
 from ido.state import apply_effects, close_world
 from tests.planner.test_property import holds, random_task, token_task
@@ -235,7 +235,7 @@ def test_an_alternative_turned_away_unsolved_has_no_plan(seed: int) -> None:
     planner = SearchPlanner()
     for action in g.actions:
         without = frozenset({action.name})
-        searched = planner._solve(task, g, horizon(task, g), "score", without)
+        searched = planner._solve(Question(task, g, horizon(task, g), "score", without))
         if not goal_reachable(g, usable(g, without)):
             assert searched is None, f"{action.name} was needed, yet a plan exists"
             assert planner.solve(task, g, without=without) is None

@@ -17,7 +17,7 @@ from ido.planner.cpsat import CpSatPlanner
 from ido.planner.grounding import ground
 from ido.planner.search import SearchPlanner
 from ido.planner.simulate import check_plan
-from ido.planner.solving import Solution, ordered
+from ido.planner.solving import Question, Solution, ordered
 from ido.planner.types import Action, Denied, Limits, PlanResult, Task, Weights, units
 from ido.state import close_world
 
@@ -1045,7 +1045,7 @@ def test_by_elapsed_time_a_search_that_ran_out_under_a_limit_goes_on_after_the_m
     settle = SearchPlanner.settle
 
     def recorded(self: SearchPlanner, *args: Any, **kwargs: Any) -> Any:
-        handed.append(args[5] if len(args) > 5 else kwargs.get("paused"))
+        handed.append(args[1] if len(args) > 1 else kwargs.get("paused"))
         return settle(self, *args, **kwargs)
 
     monkeypatch.setattr(SearchPlanner, "settle", recorded)
@@ -1082,9 +1082,9 @@ def _model_turns(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     turns: list[float] = []
     modelled = CpSatPlanner._modelled
 
-    def recorded(self: CpSatPlanner, task: Task, *args: Any) -> Any:
-        turns.append(task.time_limit)
-        return modelled(self, task, *args)
+    def recorded(self: CpSatPlanner, asked: Question, *args: Any) -> Any:
+        turns.append(asked.task.time_limit)
+        return modelled(self, asked, *args)
 
     monkeypatch.setattr(CpSatPlanner, "_modelled", recorded)
     return turns

@@ -19,7 +19,7 @@ from ido.planner.cpsat import CpSatPlanner
 from ido.planner.grounding import Grounded, ground
 from ido.planner.pairs import goal_conflict, goal_pairs_reachable
 from ido.planner.search import AStarSearch, SearchPlanner
-from ido.planner.solving import usable
+from ido.planner.solving import Question, usable
 from ido.planner.tables import Table
 from ido.planner.types import Action, Limits, Task, Weights
 from ido.state import close_world
@@ -145,11 +145,11 @@ def test_the_search_proves_no_plan_by_the_pairs_not_by_every_state(
     g = ground(task)
     without = frozenset({"take-out-x0"})
     assert landmarks(g, usable(g, without)) is not None
-    asked = AStarSearch(task, g, task.max_steps, "score", without)
+    asked = AStarSearch(Question(task, g, task.max_steps, "score", without))
     assert asked.run(10**6, 10**9) is None
     assert asked.expanded == 50
     monkeypatch.setattr(search, "PAIRS_AFTER", -1)  # never asked
-    every = AStarSearch(task, g, task.max_steps, "score", without)
+    every = AStarSearch(Question(task, g, task.max_steps, "score", without))
     assert every.run(10**6, 10**9) is None
     assert every.expanded == 384
 
@@ -170,11 +170,11 @@ def test_the_pairs_are_asked_once_and_only_by_a_search_still_going(
     monkeypatch.setattr(search, "PAIRS_AFTER", 5)
     task = briefcase_task(tmp_path, 2)
     g = ground(task)
-    whole = AStarSearch(task, g, task.max_steps, "score", frozenset())
+    whole = AStarSearch(Question(task, g, task.max_steps))
     best = whole.run(10**6, 10**9)
     assert best is not None and whole.expanded > 5
     assert len(calls) == 1
-    parts = AStarSearch(task, g, task.max_steps, "score", frozenset())
+    parts = AStarSearch(Question(task, g, task.max_steps))
     budget = 1
     while True:
         try:
@@ -185,7 +185,7 @@ def test_the_pairs_are_asked_once_and_only_by_a_search_still_going(
     assert found == best
     assert len(calls) == 2
     monkeypatch.setattr(search, "PAIRS_AFTER", whole.expanded + 1)
-    assert AStarSearch(task, g, task.max_steps, "score", frozenset()).run(10**6, 10**9)
+    assert AStarSearch(Question(task, g, task.max_steps)).run(10**6, 10**9)
     assert len(calls) == 2
 
 

@@ -320,6 +320,7 @@ def test_from_any_path_no_plan_through_it_ends_before_the_earliest_end() -> None
     from ido.planner.grounding import ground
     from ido.planner.order import atom_count
     from ido.planner.search import AStarSearch, _tick
+    from ido.planner.solving import Question
     from ido.planner.successors import apply_step
     from tests.planner.test_property import random_task
 
@@ -344,7 +345,7 @@ def test_from_any_path_no_plan_through_it_ends_before_the_earliest_end() -> None
     for seed in range(0, 120, 3):
         task = replace(random_task(seed, small=seed % 2 == 0), limits=Limits())
         g = ground(task)
-        search = AStarSearch(task, g, 4, "latency", frozenset())
+        search = AStarSearch(Question(task, g, 4, "latency"))
         floor = earliest_units(g, frozenset(search.successors.tests))
         start = tuple(0 for _ in g.fluents)
         walk(start, (0.0,) * (2 * atom_count(g.footprints)), (), 0.0, ())

@@ -16,7 +16,7 @@ from ido.planner.estimates import Remaining
 from ido.planner.grounding import Grounded, ground
 from ido.planner.search import MAX_STATES, AStarSearch, SearchGaveUp, SearchPlanner
 from ido.planner.simulate import check_plan
-from ido.planner.solving import Solution, measure, ordered
+from ido.planner.solving import Question, Solution, measure, ordered
 from ido.planner.successors import Successors, apply_step, compile_check
 from ido.planner.types import Action, Limits, Metric, Plan, Task, Weights, units
 
@@ -470,14 +470,14 @@ def test_a_search_that_gave_up_goes_on_to_the_same_answer(kind: str) -> None:
     for seed in range(200 if kind == "random" else 40):
         made = random_task(seed, small=False) if kind == "random" else token_task(seed)
         t, g, length = _question(replace(made, alternatives=0))
-        whole = AStarSearch(t, g, length, "score", frozenset())
+        whole = AStarSearch(Question(t, g, length))
         answer = whole.run(MAX_STATES, MAX_STATES * 200)
         if whole.expanded < 3:
             continue
         tried += 1
         for k in range(whole.expanded):
             with pytest.raises(SearchGaveUp) as stop:
-                AStarSearch(t, g, length, "score", frozenset()).run(k, MAX_STATES * 200)
+                AStarSearch(Question(t, g, length)).run(k, MAX_STATES * 200)
             paused = stop.value.paused
             assert paused is not None and paused.expanded == k
             assert paused.run(MAX_STATES, MAX_STATES * 200) == answer
@@ -507,17 +507,17 @@ def test_a_search_under_a_ceiling_answers_what_the_whole_search_does_below_it(
     for seed in range(60 if kind == "random" else 30):
         made = random_task(seed, small=False) if kind == "random" else token_task(seed)
         t, g, length = _question(replace(made, alternatives=0))
-        first = AStarSearch(t, g, length, metric, frozenset()).run(MAX_STATES, MAX_STATES * 200)
+        first = AStarSearch(Question(t, g, length, metric)).run(MAX_STATES, MAX_STATES * 200)
         questions = [frozenset[str]()]
         if first is not None and first.plan.steps:
             questions.append(frozenset(first.plan.capabilities[:1]))
         for without in questions:
-            whole = AStarSearch(t, g, length, metric, without)
+            whole = AStarSearch(Question(t, g, length, metric, without))
             answer = whole.run(MAX_STATES, MAX_STATES * 200)
             best = None if answer is None else _metric_units(t, g, answer.plan, metric)
             tops = [0, 1, 10**12] if best is None else [0, best - 1, best, best + 1, 10**12]
             for under in tops:
-                cut = AStarSearch(t, g, length, metric, without, under)
+                cut = AStarSearch(Question(t, g, length, metric, without, under))
                 got = cut.run(MAX_STATES, MAX_STATES * 200)
                 if best is not None and best < under:
                     assert got == answer
@@ -527,31 +527,37 @@ def test_a_search_under_a_ceiling_answers_what_the_whole_search_does_below_it(
                     assert cut.expanded <= whole.expanded
                     cut_short += cut.expanded < whole.expanded
                 if cut.expanded >= 2:  # given up halfway, then gone on with its own question
-                    half = AStarSearch(t, g, length, metric, without, under)
+                    half = AStarSearch(Question(t, g, length, metric, without, under))
                     with pytest.raises(SearchGaveUp) as stop:
                         half.run(cut.expanded // 2, MAX_STATES * 200)
                     paused = stop.value.paused
                     searcher = SearchPlanner()
-                    assert searcher.settle(t, g, length, metric, without, paused, under) == got
+                    assert (
+                        searcher.settle(Question(t, g, length, metric, without, under), paused)
+                        == got
+                    )
     assert cut_short >= 10
 
 
 def test_a_paused_search_goes_on_with_its_own_question_only() -> None:
-    """Going on needs the same task, grounding and question; another metric is refused. A
-    smaller budget than it has spent gives up at once, saying what it spent."""
+    """Going on needs the same task and grounding (the objects, not equal copies) and the
+    same question; another metric is refused. A smaller budget than it has spent gives up
+    at once, saying what it spent."""
     t, g, length = _question(task())
     with pytest.raises(SearchGaveUp) as stop:
-        SearchPlanner(max_states=2).settle(t, g, length, "score", frozenset())
+        SearchPlanner(max_states=2).settle(Question(t, g, length))
     paused = stop.value.paused
     assert paused is not None
     with pytest.raises(ValueError, match="its own question only"):
-        SearchPlanner().settle(t, g, length, "cost", frozenset(), paused)
+        SearchPlanner().settle(Question(t, g, length, "cost"), paused)
     with pytest.raises(ValueError, match="its own question only"):
-        SearchPlanner().settle(t, g, length, "score", frozenset(), paused, under=10**9)
+        SearchPlanner().settle(Question(replace(t), g, length), paused)  # an equal copy
+    with pytest.raises(ValueError, match="its own question only"):
+        SearchPlanner().settle(Question(t, g, length, under=10**9), paused)
     with pytest.raises(SearchGaveUp, match="expanded 2 states"):
-        SearchPlanner(max_states=1).settle(t, g, length, "score", frozenset(), paused)
-    assert SearchPlanner().settle(t, g, length, "score", frozenset(), paused) == (
-        SearchPlanner().settle(t, g, length, "score", frozenset())
+        SearchPlanner(max_states=1).settle(Question(t, g, length), paused)
+    assert SearchPlanner().settle(Question(t, g, length), paused) == (
+        SearchPlanner().settle(Question(t, g, length))
     )
 
 
@@ -687,7 +693,7 @@ def test_by_elapsed_time_the_search_is_led_by_the_earliest_end_of_the_goal(seed:
 
     t = parallel_chains(seed)
     g = ground(t)
-    search = AStarSearch(t, g, t.max_steps, "latency", frozenset())
+    search = AStarSearch(Question(t, g, t.max_steps, "latency"))
     found = search.run(1_000, 10**9)
     assert found is not None and found.optimal and search.expanded <= 50
     plan = ordered(g, found.plan)
@@ -706,11 +712,11 @@ def test_under_a_deadline_no_path_that_cannot_meet_it_is_expanded() -> None:
     )
     t = Task(state, ("state.b", "state.c"), actions, limits=Limits(deadline=1.1))
     g = ground(t)
-    too_soon = AStarSearch(t, g, 5, "cost", frozenset())
+    too_soon = AStarSearch(Question(t, g, 5, "cost"))
     assert too_soon.run(1_000, 10**9) is None and too_soon.expanded == 0
     t = replace(t, limits=Limits(deadline=1.2))
     g = ground(t)
-    in_time = AStarSearch(t, g, 5, "cost", frozenset())
+    in_time = AStarSearch(Question(t, g, 5, "cost"))
     found = in_time.run(1_000, 10**9)
     assert found is not None and found.plan.capabilities == ("make-a", "make-b", "make-c")
     assert in_time.expanded == 3

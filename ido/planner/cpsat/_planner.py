@@ -28,6 +28,7 @@ from ido.planner.cpsat._solves import _ModelSolves, _Undecided, wall_limit
 from ido.planner.grounding import Grounded
 from ido.planner.search import MAX_STATES, AStarSearch, SearchGaveUp, SearchPlanner
 from ido.planner.solving import (
+    Question,
     Solution,
     SolvingPlanner,
     measure,
@@ -134,16 +135,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         # threads, so what those solves record cannot change the outcome.
         self._alternatives_first = self.fallback_states if self._searched else 0
 
-    def _solve(
-        self,
-        task: Task,
-        g: Grounded,
-        length: int,
-        metric: Metric,
-        without: frozenset[str],
-        near: Plan | None = None,
-        under: float = math.inf,
-    ) -> Solution | None:
+    def _solve(self, asked: Question, near: Plan | None = None) -> Solution | None:
         """CP-SAT's answer; when it runs out of time, the search backend's if it finishes.
 
         A search cut short by the time limit proves nothing: "no plan found" is not "no
@@ -163,14 +155,13 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         run out is as before; a model that would have settled a task in its whole time, but
         not in a tenth, now does so after the search's whole budget.
         """
+        task, g, metric = asked.task, asked.g, asked.metric
         self._decision(g)  # what this decision's solves record starts from nothing
-        if len(usable(g, without)) <= self.small:
+        if len(usable(g, asked.without)) <= self.small:
             # A handful of capabilities: the exact search settles it in microseconds, where
             # building and solving a CP-SAT model costs milliseconds. Same optimum.
-            return SearchPlanner(max_states=self.fallback_states).settle(
-                task, g, length, metric, without, under=under
-            )
-        settled, answer, paused = self._without_model(task, g, length, metric, without, under)
+            return SearchPlanner(max_states=self.fallback_states).settle(asked)
+        settled, answer, paused = self._without_model(asked)
         if settled:
             return answer
         brief = (
@@ -179,17 +170,17 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             and paused.expanded < self.fallback_states
             and task.time_limit * BRIEF_SHARE > 0
         )
-        modelled = replace(task, time_limit=task.time_limit * BRIEF_SHARE) if brief else task
-        found, undecided = self._modelled(modelled, g, length, metric, without, near)
+        modelled = asked
+        if brief:
+            modelled = replace(asked, task=replace(task, time_limit=task.time_limit * BRIEF_SHARE))
+        found, undecided = self._modelled(modelled, near)
         if _decided(found, undecided):
             return found
         try:
-            answer = SearchPlanner(max_states=self.fallback_states).settle(
-                task, g, length, metric, without, paused, under
-            )
+            answer = SearchPlanner(max_states=self.fallback_states).settle(asked, paused)
         except SearchGaveUp as stop:
             if brief:
-                better, undecided = self._modelled(task, g, length, metric, without, near)
+                better, undecided = self._modelled(asked, near)
                 if _decided(better, undecided):
                     return better
                 unproven = [s for s in (better, found) if s is not None]
@@ -205,17 +196,13 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         self._searched = True
         return answer
 
-    def _modelled(
-        self,
-        task: Task,
-        g: Grounded,
-        length: int,
-        metric: Metric,
-        without: frozenset[str],
-        near: Plan | None,
-    ) -> tuple[Solution | None, bool]:
-        """CP-SAT's answer within `task.time_limit`, and whether it ran out of time before
-        it could say whether there is a plan (the answer is then None)."""
+    def _modelled(self, asked: Question, near: Plan | None) -> tuple[Solution | None, bool]:
+        """CP-SAT's answer within the task's time limit, and whether it ran out of time
+        before it could say whether there is a plan (the answer is then None). The model
+        answers in full: it does not keep to `under`."""
+        task, g, length, metric, without = (
+            asked.task, asked.g, asked.length, asked.metric, asked.without
+        )  # fmt: skip
         try:
             allowed, hint, settled = self._narrowed(
                 task, g, length, metric, usable(g, without), without, near
@@ -226,15 +213,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         except _Undecided:
             return None, True
 
-    def _without_model(
-        self,
-        task: Task,
-        g: Grounded,
-        length: int,
-        metric: Metric,
-        without: frozenset[str],
-        under: float = math.inf,
-    ) -> tuple[bool, Solution | None, AStarSearch | None]:
+    def _without_model(self, asked: Question) -> tuple[bool, Solution | None, AStarSearch | None]:
         """(True, the answer, None) when the solve is settled without a model, else (False,
         None, the search that gave up, when it can go on: the fallback after the model
         takes it up).
@@ -266,9 +245,10 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         a thousand (100 capabilities: up to 200 ms, against the model's 3 to 13): under
         such a limit the model goes first there.
         """
+        task, g, length, metric = asked.task, asked.g, asked.length, asked.metric
         if not self.search_first or (metric != "latency" and _limited(task.limits)):
             return False, None, None
-        allowed = usable(g, without)
+        allowed = usable(g, asked.without)
         budget = max(self.search_first, self._alternatives_first)
         if metric == "latency":
             if len(allowed) > LATENCY_FIRST_MOST:
@@ -286,9 +266,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
                 if cheapest is not None:
                     return True, Solution(cheapest, True, length), None
         try:
-            answer = SearchPlanner(max_states=budget).settle(
-                task, g, length, metric, without, under=under
-            )
+            answer = SearchPlanner(max_states=budget).settle(asked)
         except SearchGaveUp as stop:
             return False, None, stop.paused  # too wide for the search: the model's turn
         self._searched = True
