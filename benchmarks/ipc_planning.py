@@ -110,15 +110,25 @@ def child(planner: str, domain: Path, problem: Path, plan: Path, alternatives: i
             loaded, chosen = _pddl_intent(domain, problem)  # as `ido plan --pddl` does
             backend = planner.removeprefix("ido-")
             decision = _decide_once(loaded, _on_planner(chosen, backend), alternatives)
-        except IdoError as error:  # what the command would print, e.g. the search gave up
+        except IdoError as error:  # what the command would say, e.g. the search gave up
             seconds = time.process_time() - started
-            print(json.dumps({"planning_s": seconds, "error": str(error)}))
+            print(json.dumps({"planning_s": seconds, "error": said(error)}))
             return
         seconds = time.process_time() - started
         found_plan = decision.result.plan
         lines = [] if found_plan is None else _ipc_plan(loaded, found_plan).splitlines()
     plan.write_text("".join(f"{line}\n" for line in lines))
     print(json.dumps({"planning_s": seconds}))
+
+
+def said(error: Exception) -> str:
+    """An error of ido's for the table: what it says, but of a search that gave up only
+    what it spent (its advice to switch planners is for users, not for a benchmark)."""
+    from ido.planner.search import SearchGaveUp
+
+    if isinstance(error, SearchGaveUp):
+        return f"search gave up: {error.spent}"
+    return str(error)
 
 
 def run_one(
@@ -172,8 +182,7 @@ def _cell(r: Timed) -> str:
     if r.solved and r.valid is not False and r.cost is not None and r.planning_s is not None:
         return f"{r.cost:g} / {r.planning_s * 1e3:,.1f} ms"
     if not r.solved and r.planning_s is not None and r.note != "no plan":
-        # ido's error (the search gave up, a PDDL feature it does not read), without advice
-        return f"{r.note.split(';')[0]} (after {r.planning_s:,.1f} s)"
+        return f"{r.note} (after {r.planning_s:,.1f} s)"  # an error of ido's
     return r.note
 
 

@@ -128,7 +128,7 @@ class SearchGaveUp(PlanningError):
     def __init__(self, spent: str, paused: AStarSearch | None = None) -> None:
         super().__init__(
             f"search {spent} without finishing; the cpsat planner may settle it "
-            "(`planner: cpsat` in the intent, or `--planner cpsat`)"
+            "(`planner: cpsat` in the intent, or `ido plan --planner cpsat`)"
         )
         self.spent = spent
         self.paused = paused

@@ -41,6 +41,7 @@ from ido.planner.types import (
     Metric,
     Plan,
     PlanResult,
+    PlanShape,
     Step,
     Task,
     units,
@@ -204,7 +205,7 @@ class SolvingPlanner(ABC):
             return (), []
         names = list(dict.fromkeys(best.plan.capabilities))
         self.prepare_alternatives(task, grounded, names)
-        found: dict[tuple[str, ...], Plan] = {}
+        found: dict[PlanShape, Plan] = {}  # one plan listed in two orders is one plan
         gave_up: dict[str, str] = {}
 
         def without(name: str, under: float) -> Solution | None:
@@ -279,8 +280,8 @@ class SolvingPlanner(ABC):
         with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
             for name, other in in_order(pool):
                 solved.append(name)
-                if other is not None and other.plan.capabilities != best.plan.capabilities:
-                    found.setdefault(other.plan.capabilities, other.plan)
+                if other is not None and other.plan.shape != best.plan.shape:
+                    found.setdefault(other.plan.shape, other.plan)
         # Stable: among equal scores, the order in which they were found.
         ranked = sorted(found.values(), key=rank)
         alternatives = tuple(

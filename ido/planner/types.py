@@ -115,6 +115,10 @@ class Step:
     score: float
 
 
+PlanShape = tuple[tuple[tuple[str, int], ...], frozenset[tuple[tuple[str, int], tuple[str, int]]]]
+"""A plan's steps (capability, how many of it came before) and which waits for which."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """Steps in an order that works, and per step the earlier steps it must wait for.
@@ -163,6 +167,24 @@ class Plan:
     @property
     def capabilities(self) -> tuple[str, ...]:
         return tuple(s.capability for s in self.steps)
+
+    @property
+    def shape(self) -> PlanShape:
+        """The plan whatever order it lists steps that may run side by side in: its steps,
+        each named by its capability and how many steps of that capability come before it,
+        and which of them waits for which. Two orders of one plan have the same shape: steps
+        that interfere keep their order, so the waits are the same, and two steps of one
+        capability that could swap places wait for the same steps."""
+        seen: dict[str, int] = {}
+        names = []
+        for step in self.steps:
+            times = seen.get(step.capability, 0)
+            seen[step.capability] = times + 1
+            names.append((step.capability, times))
+        waits = frozenset(
+            (names[j], names[i]) for j, before in enumerate(self.waits) for i in before
+        )
+        return tuple(sorted(names)), waits
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -16,7 +16,7 @@ IPC = ROOT.parent / "shared" / "benchmarks" / "pddl"
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ipc_planning import Timed, report, run_one  # noqa: E402
+from ipc_planning import Timed, report, run_one, said  # noqa: E402
 
 needs_ipc = pytest.mark.skipif(not IPC.is_dir(), reason="../shared/benchmarks/pddl is not here")
 
@@ -112,3 +112,28 @@ def test_an_error_from_ido_is_reported_in_words_with_the_time_spent(tmp_path: Pa
     cell = report([result], ["ido-search"]).splitlines()[2]
     assert re.search(r"requirement :durative-actions is not supported \(after [\d.,]+ s\) \|", cell)
     assert "Traceback" not in cell and "IdoError" not in cell
+
+
+def test_a_search_that_gave_up_is_reported_by_what_it_spent() -> None:
+    """The search's advice to switch planners is left out of the table; other errors of
+    ido's (a PDDL feature, a limit of the reader's) stand whole, whatever they hold."""
+    from ido.errors import PddlError
+    from ido.planner.search import SearchGaveUp
+
+    assert said(SearchGaveUp("expanded 200,000 states")) == (
+        "search gave up: expanded 200,000 states"
+    )
+    whole = "the goal can hold in 3 ways that read 40 facts; ido reads at most 20"
+    assert said(PddlError(whole)) == whole
+
+
+def test_a_problem_without_a_plan_says_so_without_its_time() -> None:
+    """A planner that finished and found no plan says "no plan", with no time added: that
+    is not an error."""
+    none = Timed("d", "f", "ido-search", False, None, None, 0.5, "no plan")
+    broke = Timed(
+        "d", "g", "ido-search", False, None, None, 1.5, "search gave up: expanded 9 states"
+    )
+    text = report([none, broke], ["ido-search"])
+    assert "| d/f | no plan |" in text
+    assert "| d/g | search gave up: expanded 9 states (after 1.5 s) |" in text

@@ -1188,3 +1188,26 @@ def test_after_both_turns_the_better_unproven_plan_stands(
     assert found.plan.capabilities == best.plan.capabilities
     _scripted_turns(monkeypatch, [(None, True), (None, False)])
     assert CpSatPlanner(search_first=3, small=0, fallback_states=6).solve(t, g) is None
+
+
+def test_a_handful_of_capabilities_goes_to_the_search_with_the_ceiling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At or below `small` usable capabilities the exact search answers in CP-SAT's place,
+    asked the same question: a ceiling the alternatives set reaches it too."""
+    from ido.planner import search
+
+    ceilings: list[float] = []
+    start = search.AStarSearch.__init__
+
+    def recorded(self: search.AStarSearch, asked: Question) -> None:
+        start(self, asked)
+        ceilings.append(asked.under)
+
+    monkeypatch.setattr(search.AStarSearch, "__init__", recorded)
+    t = task(alternatives=0)
+    g = ground(t)
+    planner = CpSatPlanner(small=len(g.actions))
+    planner.solve(t, g, under=10**12)
+    planner.solve(t, g)
+    assert ceilings == [10**12, math.inf]

@@ -92,6 +92,30 @@ def test_the_critical_path_is_the_longest_chain_of_waits() -> None:
     assert Plan(plan.steps).latency == 6.5  # without waits, a plain sequence
 
 
+def test_one_plan_listed_in_two_orders_has_one_shape() -> None:
+    """Reserving and charging side by side, then shipping: either order of the first two
+    is one plan, of one shape. A step more, the same steps waiting for others (a second
+    reservation before shipping rather than after), or a plain sequence is another."""
+
+    def plan(*actions: Action) -> Plan:
+        prints = footprints(list(actions))
+        return Plan(
+            tuple(Step(a.name, "p", a.cost, a.latency, 1, 0) for a in actions), waits(prints)
+        )
+
+    first, second = plan(RESERVE, CHARGE, SHIP), plan(CHARGE, RESERVE, SHIP)
+    assert first.capabilities != second.capabilities
+    assert first.shape == second.shape
+    again = act(
+        "reserve-again", 1.0, requires=["state.shipped"], effects=[("stock.reserved", True)]
+    )
+    assert plan(RESERVE, CHARGE, SHIP, again).shape != plan(RESERVE, CHARGE, SHIP).shape
+    assert plan(RESERVE, CHARGE, SHIP, RESERVE).shape == plan(CHARGE, RESERVE, SHIP, RESERVE).shape
+    assert plan(RESERVE, CHARGE, SHIP, RESERVE).shape != plan(RESERVE, CHARGE, RESERVE, SHIP).shape
+    sequence = Plan(first.steps)  # no waits given: each step waits for the one before
+    assert sequence.shape != first.shape
+
+
 # --- planning with a deadline on the critical path ----------------------------------------
 
 

@@ -50,7 +50,7 @@ def test_search_gives_up_with_a_clear_error_past_its_state_budget() -> None:
     from an intent or from the command line (`ido plan --pddl` has no intent file)."""
     with pytest.raises(PlanningError, match=r"search expanded 1 states without finishing") as e:
         SearchPlanner(max_states=1).plan(task())
-    assert "`planner: cpsat` in the intent, or `--planner cpsat`" in str(e.value)
+    assert "`planner: cpsat` in the intent, or `ido plan --planner cpsat`" in str(e.value)
 
 
 def test_search_gives_up_past_its_comparison_budget() -> None:
@@ -541,8 +541,8 @@ def test_a_search_under_a_ceiling_answers_what_the_whole_search_does_below_it(
 
 def test_a_paused_search_goes_on_with_its_own_question_only() -> None:
     """Going on needs the same task and grounding (the objects, not equal copies) and the
-    same question; another metric is refused. A smaller budget than it has spent gives up
-    at once, saying what it spent."""
+    same question: another metric, ceiling, length or capability left out is refused. A
+    smaller budget than it has spent gives up at once, saying what it spent."""
     t, g, length = _question(task())
     with pytest.raises(SearchGaveUp) as stop:
         SearchPlanner(max_states=2).settle(Question(t, g, length))
@@ -554,6 +554,14 @@ def test_a_paused_search_goes_on_with_its_own_question_only() -> None:
         SearchPlanner().settle(Question(replace(t), g, length), paused)  # an equal copy
     with pytest.raises(ValueError, match="its own question only"):
         SearchPlanner().settle(Question(t, g, length, under=10**9), paused)
+    others = [
+        Question(t, ground(t), length),  # an equal grounding
+        Question(t, g, length - 1),
+        Question(t, g, length, without=frozenset({t.actions[0].name})),
+    ]
+    for other in others:
+        with pytest.raises(ValueError, match="its own question only"):
+            SearchPlanner().settle(other, paused)
     with pytest.raises(SearchGaveUp, match="expanded 2 states"):
         SearchPlanner(max_states=1).settle(Question(t, g, length), paused)
     assert SearchPlanner().settle(Question(t, g, length), paused) == (
