@@ -112,7 +112,7 @@ def run_one(planner: str, domain: Path, problem: Path, limit: float) -> Result:
         try:
             done = subprocess.run(argv, cwd=work, capture_output=True, text=True,
                                   timeout=limit, check=False)  # fmt: skip
-            note = "" if done.returncode in (0, 1) else f"exit {done.returncode}"
+            note = "" if done.returncode in (0, 1) else _failed(done)
         except subprocess.TimeoutExpired:
             note = "time limit"
         wall = time.perf_counter() - started
@@ -127,6 +127,13 @@ def run_one(planner: str, domain: Path, problem: Path, limit: float) -> Result:
         valid, cost = validate(domain, local, plan)
         return Result(domain.parent.name, problem.name, planner, True, valid, cost, cpu, wall,
                       note)  # fmt: skip
+
+
+def _failed(done: subprocess.CompletedProcess[str]) -> str:
+    """A run that failed: its exit status and the last line it wrote to stderr (ido's is
+    its error, such as a search that gave up)."""
+    said = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    return f"exit {done.returncode}: {said[-1]}" if said else f"exit {done.returncode}"
 
 
 def validate(domain: Path, problem: Path, plan: Path) -> tuple[bool | None, float | None]:
