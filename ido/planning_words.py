@@ -109,6 +109,9 @@ def describe(data: Mapping[str, object]) -> str:
     which = ""
     if isinstance(left_out, list) and left_out:
         which = f" for an alternative without {', '.join(map(str, left_out))}"
+        candidate = data.get("candidate")
+        if isinstance(candidate, list) and len(candidate) == 2:
+            which += f" (candidate {candidate[0]} of {candidate[1]})"
     if data.get("stage") == "search":
         expanded = data["expanded"]
         if not expanded:  # as it starts (said again while it works up to its first count)

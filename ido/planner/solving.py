@@ -210,7 +210,8 @@ class SolvingPlanner(ABC):
 
         def without(name: str, under: float) -> Solution | None:
             try:
-                with progress.adding(without=[name]):
+                # which candidate this is, of how many at most (the list may settle sooner)
+                with progress.adding(without=[name], candidate=[place[name], len(pending)]):
                     return self.solve(
                         task, grounded, without=frozenset({name}), near=best.plan, under=under
                     )
@@ -251,6 +252,7 @@ class SolvingPlanner(ABC):
         # ceiling, so solves share one: `ceiling_round` of them at a time, a number of the
         # backend and not of its threads.
         pending = sorted(names, key=lambda n: floors.get(n, 0.0))
+        place = {name: at for at, name in enumerate(pending, start=1)}
         each = max(1, self.ceiling_round)
         workers = max(1, min(self.threads, each)) if len(names) > 1 else 1
 

@@ -144,8 +144,9 @@ def test_what_the_listener_raises_on_the_beat_is_raised_as_the_decision_ends() -
 def test_the_searchs_alternatives_name_what_they_leave_out(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The search's reports for an alternative name the capability it leaves out, as every
-    planner's do (`progress.adding`), and the main solve's name none."""
+    """The search's reports for an alternative name the capability it leaves out and which
+    candidate that is, as every planner's do (`progress.adding`), and the main solve's
+    name none."""
     from test_cpsat import PAY_SLOW, SHIP_DHL, SHOP, SMS, task
 
     monkeypatch.setattr(progress, "EVERY", 1)
@@ -158,6 +159,13 @@ def test_the_searchs_alternatives_name_what_they_leave_out(
     assert named and all(
         isinstance(w, list) and len(w) == 1 and w[0] in result.plan.capabilities for w in named
     )
+    # each names which candidate it is, in the order solved, of as many as the plan has
+    # capabilities
+    counted = {tuple(r["without"]): r["candidate"] for r in reports if "without" in r}
+    places = [place for place, _ in counted.values()]
+    total = len(set(result.plan.capabilities))
+    assert places == sorted(set(places)) and places[0] >= 1 and places[-1] <= total
+    assert {of for _, of in counted.values()} == {total}
 
 
 def test_alternatives_solved_side_by_side_report_to_the_deciding_threads_listener() -> None:
@@ -198,6 +206,11 @@ def test_reports_read_as_words() -> None:
     assert describe(alternative) == (
         "planning 1.0s: CP-SAT solve for an alternative without ship-dhl, plans of up to 16 "
         "steps over 1,234 capabilities"
+    )
+    counted = {**search, "without": ["ship-dhl"], "candidate": [3, 17]}
+    assert describe(counted) == (
+        "planning 3.1s: exact search for an alternative without ship-dhl (candidate 3 of 17), "
+        "120,000 states expanded"
     )
 
 
