@@ -11,15 +11,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from ipc import run_one  # noqa: E402
 
 
-def test_a_failed_ido_run_is_reported_with_its_error(tmp_path: Path) -> None:
+def test_a_failed_ido_run_is_reported_with_its_error(unsupported_pddl: tuple[Path, Path]) -> None:
     """`ido plan --pddl` refusing a requirement exits 2; the result says why, not only the
     exit status."""
-    domain, problem = tmp_path / "domain.pddl", tmp_path / "problem.pddl"
-    domain.write_text(
-        "(define (domain d) (:requirements :strips :durative-actions) (:predicates (p))\n"
-        " (:action a :parameters () :precondition () :effect (p)))\n"
-    )
-    problem.write_text("(define (problem q) (:domain d) (:init) (:goal (p)))\n")
+    domain, problem = unsupported_pddl
     result = run_one("ido-search", domain, problem, 120)
     assert not result.solved
     assert result.note.startswith("exit 2: ")

@@ -96,15 +96,12 @@ def test_ratios_are_pyperplan_over_ido_on_problems_both_solved() -> None:
     assert "10× or more on 1" in text
 
 
-def test_an_error_from_ido_is_reported_in_words_with_the_time_spent(tmp_path: Path) -> None:
+def test_an_error_from_ido_is_reported_in_words_with_the_time_spent(
+    unsupported_pddl: tuple[Path, Path],
+) -> None:
     """What `ido plan --pddl` would say (here, a requirement it does not read) stands in the
     cell, with the CPU spent, instead of the last line of a traceback."""
-    domain, problem = tmp_path / "domain.pddl", tmp_path / "problem.pddl"
-    domain.write_text(
-        "(define (domain d) (:requirements :strips :durative-actions) (:predicates (p))\n"
-        " (:action a :parameters () :precondition () :effect (p)))\n"
-    )
-    problem.write_text("(define (problem q) (:domain d) (:init) (:goal (p)))\n")
+    domain, problem = unsupported_pddl
     result = run_one("ido-search", domain, problem, 120)
     assert not result.solved
     assert result.note.endswith("requirement :durative-actions is not supported")
