@@ -112,7 +112,7 @@ def run_one(planner: str, domain: Path, problem: Path, limit: float) -> Result:
         try:
             done = subprocess.run(argv, cwd=work, capture_output=True, text=True,
                                   timeout=limit, check=False)  # fmt: skip
-            note = "" if done.returncode in (0, 1) else _failed(done)
+            note = _note(done)
         except subprocess.TimeoutExpired:
             note = "time limit"
         wall = time.perf_counter() - started
@@ -129,10 +129,19 @@ def run_one(planner: str, domain: Path, problem: Path, limit: float) -> Result:
                       note)  # fmt: skip
 
 
+def _note(done: subprocess.CompletedProcess[str]) -> str:
+    """Nothing for a run that finished (exit 0, or 1: "no plan" for ido and pyperplan),
+    else what went wrong (`_failed`); an exit 1 with a Python traceback is a crash."""
+    crashed = done.returncode == 1 and "Traceback (most recent call last)" in done.stderr
+    return "" if done.returncode in (0, 1) and not crashed else _failed(done)
+
+
 def _failed(done: subprocess.CompletedProcess[str]) -> str:
     """A run that failed: its exit status and the last line it wrote to stderr (ido's is
-    its error, such as a search that gave up)."""
+    its error, such as a search that gave up; a crash's, the exception), or to stdout when
+    it wrote none there (Fast Downward says its errors there)."""
     said = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    said = said or [line.strip() for line in done.stdout.splitlines() if line.strip()]
     return f"exit {done.returncode}: {said[-1]}" if said else f"exit {done.returncode}"
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ipc import run_one  # noqa: E402
+from ipc import _note, run_one  # noqa: E402
 
 
 def test_a_failed_ido_run_is_reported_with_its_error(unsupported_pddl: tuple[Path, Path]) -> None:
@@ -19,3 +20,20 @@ def test_a_failed_ido_run_is_reported_with_its_error(unsupported_pddl: tuple[Pat
     assert not result.solved
     assert result.note.startswith("exit 2: ")
     assert result.note.endswith("requirement :durative-actions is not supported")
+
+
+def test_what_a_run_that_went_wrong_said_is_its_note() -> None:
+    """A plan or "no plan" (exit 0 or 1) has no note; a crash (exit 1 with a traceback) or
+    another exit status gives its last line on stderr, or on stdout when stderr is empty
+    (Fast Downward's errors)."""
+
+    def ran(code: int, stderr: str = "", stdout: str = "") -> str:
+        return _note(subprocess.CompletedProcess([], code, stdout, stderr))
+
+    assert ran(0) == ran(1, "no plan found\n") == ""
+    crash = "Traceback (most recent call last):\n  File ...\nAttributeError: no get_word\n"
+    assert ran(1, crash) == "exit 1: AttributeError: no get_word"
+    assert ran(31, "", "reading input\nUnsupported feature: axioms\n\n") == (
+        "exit 31: Unsupported feature: axioms"
+    )
+    assert ran(22) == "exit 22"
