@@ -181,8 +181,6 @@ class AStarSearch:
         task, g, metric, without, under = (
             asked.task, asked.g, asked.metric, asked.without, asked.under
         )  # fmt: skip
-        self.task, self.g, self.limit, self.metric = task, g, asked.length, metric
-        self.without, self.under = without, under
         actions = [
             a for a in sorted(usable(g, without)) if over_limit(g.actions[a], task.limits) is None
         ]
@@ -263,12 +261,13 @@ class AStarSearch:
         search was asked for one); `SearchGaveUp` past
         `max_states` expansions or `max_compared` paths checked against, counted from the
         start. Given up on expansions, the search can go on (`SearchGaveUp.paused`)."""
-        task, g, limit = self.task, self.g, self.limit
+        asked = self.asked
+        task, g, limit, under = asked.task, asked.g, asked.length, asked.under
         successors, goal, weight, sums = self.successors, self.goal, self.weight, self.sums
         bounds, limited, timed, plain = self.bounds, self.limited, self.timed, self.plain
         prints, remaining, cuts = self.prints, self.remaining, self.cuts
         by_latency, order, waits_on = self.by_latency, self.order, self.waits_on
-        dearest, floored, under = self.dearest, self.floored, self.under
+        dearest, floored = self.dearest, self.floored
         frontier, states = self.frontier, self.states
         effects, mark = g.eff, cuts.mark
         expanded, compared = self.expanded, self.compared

@@ -351,8 +351,8 @@ def test_the_alternatives_ceiling_reaches_cpsats_searches(
 
     def recorded(self: search.AStarSearch, asked: Any) -> None:
         start(self, asked)
-        if self.without:
-            ceilings.append(self.under)
+        if asked.without:
+            ceilings.append(asked.under)
 
     monkeypatch.setattr(search.AStarSearch, "__init__", recorded)
     for alternatives in (1, 2, 3):

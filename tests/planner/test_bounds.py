@@ -811,18 +811,19 @@ def test_a_solve_past_where_one_thread_stops_leaves_no_trace() -> None:
     assert decisions[1].to_json() == decisions[0].to_json()
 
 
-class UnboundedCpSat(CpSatPlanner):
+class _Unbounded:
+    """A backend with every solve asked for its best plan, whatever the ceiling."""
+
+    def solve(self, *args: Any, **kwargs: Any) -> Any:
+        return super().solve(*args, **{**kwargs, "under": math.inf})  # type: ignore[misc]
+
+
+class UnboundedCpSat(_Unbounded, CpSatPlanner):
     """CP-SAT with every solve asked for its best plan, whatever the ceiling."""
 
-    def solve(self, *args: Any, **kwargs: Any) -> Any:
-        return super().solve(*args, **{**kwargs, "under": math.inf})
 
-
-class UnboundedSearch(SearchPlanner):
+class UnboundedSearch(_Unbounded, SearchPlanner):
     """The search with every solve asked for its best plan, whatever the ceiling."""
-
-    def solve(self, *args: Any, **kwargs: Any) -> Any:
-        return super().solve(*args, **{**kwargs, "under": math.inf})
 
 
 @pytest.mark.parametrize("backend", ["cpsat", "search"])
