@@ -131,12 +131,12 @@ def run_one(planner: str, domain: Path, problem: Path, limit: float) -> Result:
 
 def _note(done: subprocess.CompletedProcess[str]) -> str:
     """Nothing for a run that finished (exit 0, or 1: "no plan" for ido and pyperplan),
-    else what went wrong (`_failed`); an exit 1 with a Python traceback is a crash."""
+    else what went wrong (`failed`); an exit 1 with a Python traceback is a crash."""
     crashed = done.returncode == 1 and "Traceback (most recent call last)" in done.stderr
-    return "" if done.returncode in (0, 1) and not crashed else _failed(done)
+    return "" if done.returncode in (0, 1) and not crashed else failed(done)
 
 
-def _failed(done: subprocess.CompletedProcess[str]) -> str:
+def failed(done: subprocess.CompletedProcess[str]) -> str:
     """A run that failed: its exit status and the last line it wrote to stderr (ido's is
     its error, such as a search that gave up; a crash's, the exception), or to stdout when
     it wrote none there (Fast Downward says its errors there)."""

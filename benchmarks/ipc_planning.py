@@ -148,8 +148,7 @@ def run_one(
         except subprocess.TimeoutExpired:
             return Timed(*name, False, None, None, None, "time limit")
         if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["?"])[-1]
-            return Timed(*name, False, None, None, None, f"exit {done.returncode}: {last}")
+            return Timed(*name, False, None, None, None, ipc.failed(done))
         answer = json.loads(done.stdout.strip().splitlines()[-1])
         seconds = answer["planning_s"]
         if "error" in answer:
