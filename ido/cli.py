@@ -183,6 +183,23 @@ def plan(
         int,
         typer.Option("--alternatives", min=0, max=20, help="Alternative plans to work out."),
     ] = 3,
+    solve_time: Annotated[
+        str | None,
+        typer.Option(
+            "--solve-time",
+            metavar="DURATION",
+            help="CP-SAT's time per solve instead of the intent's limits.solve_time, e.g. 60s.",
+        ),
+    ] = None,
+    search_states: Annotated[
+        int | None,
+        typer.Option(
+            "--search-states",
+            min=1,
+            help="States the exact search may expand per solve instead of the intent's "
+            "limits.search_states.",
+        ),
+    ] = None,
 ) -> None:
     """Plan an intent from the current state without acting."""
     _check_format(fmt, ("text", "json"))
@@ -203,6 +220,7 @@ def plan(
             known = ", ".join(sorted(PLANNERS))
             raise typer.BadParameter(f"'{planner}' is not one of {known}", param_hint="--planner")
         chosen = _on_planner(chosen, planner)
+    chosen = _on_limits(chosen, _solve_time(solve_time), search_states)
     decision = _decide_once(loaded, chosen, alternatives)
     if plan_out is not None and decision.result.plan is not None:
         plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
@@ -240,6 +258,33 @@ def _pddl_intent(domain: Path, problem: Path) -> tuple[Any, Any]:
 def _on_planner(intent: Any, planner: str) -> Any:
     """`intent` planned by the backend `planner` instead of its own."""
     return intent.model_copy(update={"spec": intent.spec.model_copy(update={"planner": planner})})
+
+
+def _solve_time(text: str | None) -> float | None:
+    """`--solve-time` in seconds; a clear error for what is not a duration above zero."""
+    if text is None:
+        return None
+    from ido.model import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--solve-time") from None
+    if seconds <= 0:
+        raise typer.BadParameter(
+            "a solve needs some time: give more than 0s", param_hint="--solve-time"
+        )
+    return seconds
+
+
+def _on_limits(intent: Any, solve_time: float | None, search_states: int | None) -> Any:
+    """`intent` with the planner's budgets given on the command line in place of its own."""
+    given = {"solve_time": solve_time, "search_states": search_states}
+    changed = {name: value for name, value in given.items() if value is not None}
+    if not changed:
+        return intent
+    limits = intent.spec.limits.model_copy(update=changed)
+    return intent.model_copy(update={"spec": intent.spec.model_copy(update={"limits": limits})})
 
 
 def _decide_once(loaded: Any, chosen: Any, alternatives: int) -> Any:

@@ -185,6 +185,8 @@ def build_task(
         max_steps=spec.limits.max_steps,
         denied=tuple(denied),
         alternatives=alternatives,
+        time_limit=spec.limits.solve_time,
+        search_states=spec.limits.search_states,
         model_call_cost=history.model_call_cost,
         spent=history.spent,
         elapsed=history.elapsed,

@@ -225,6 +225,52 @@ def test_plan_alternatives_option_sets_how_many_are_worked_out(project: Path) ->
     assert json.loads(none)["result"]["alternatives"] == []
 
 
+def test_plan_budgets_come_from_the_intent_or_the_flags(project: Path) -> None:
+    """`limits.solve_time` and `limits.search_states` set the planner's budgets, recorded
+    with the decision; `--solve-time` and `--search-states` replace them for one plan; a
+    budget the search cannot plan within is a clear error, as are flags out of range."""
+
+    def solver(*flags: str) -> dict[str, object]:
+        code, out = ido("plan", "ship-order", "--format", "json", *flags)
+        assert code == 0, out
+        return dict(json.loads(out)["result"]["solver"])
+
+    default = solver("--planner", "search")
+    assert (default["max_states"], default["max_compared"]) == (200_000, 40_000_000)
+    assert solver()["deterministic_time_limit"] == 10.0
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  limits: {solve_time: 90s, search_states: 5000}\n")
+    assert solver("--planner", "search")["max_states"] == 5_000
+    assert solver()["deterministic_time_limit"] == 90.0
+    assert solver("--planner", "search", "--search-states", "70")["max_states"] == 70
+    assert solver("--solve-time", "1.5s")["deterministic_time_limit"] == 1.5
+    code, out = ido("plan", "ship-order", "--planner", "search", "--search-states", "1")
+    assert code == 2
+    assert "search expanded 1 states without finishing" in out and "Traceback" not in out
+    assert "--search-states N" in out
+    for flag, value, says in (
+        ("--solve-time", "0s", "give more than 0s"),
+        ("--solve-time", "soon", "'soon' is not a duration"),
+        ("--search-states", "0", "--search-states"),
+    ):
+        code, out = ido("plan", "ship-order", flag, value)
+        assert code == 2 and says in out, out
+
+
+def test_bad_solve_budgets_in_an_intent_name_file_line_and_field(project: Path) -> None:
+    """A solve time of nothing or a search of no states is a load error at its line."""
+    intent = project / "intents" / "ship-order.yaml"
+    text = intent.read_text()
+    for limits, field in (
+        ("{solve_time: 0s}", "spec.limits.solve_time"),
+        ("{search_states: 0}", "spec.limits.search_states"),
+        ("{solve_time: 10}", "spec.limits.solve_time"),
+    ):
+        intent.write_text(text + f"  limits: {limits}\n")
+        code, out = ido("validate")
+        assert code == 2 and f"intents/ship-order.yaml:10: {field}" in out, out
+
+
 def test_run_several_intents_side_by_side(project: Path) -> None:
     """Two intents, one process: each is its own run in the journal; lines name their intent."""
     second = (

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ido.model.durations import Duration
+from ido.planner.types import SEARCH_STATES
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$"
 SECRET_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -157,6 +158,19 @@ class Limits(Strict):
         default=0.0,
         description="Wait before repeating a capability that failed: doubled per failure, "
         "at most 32 times this. e.g. '500ms'.",
+    )
+    solve_time: Duration = Field(
+        default=10.0,
+        gt=0,
+        description="How long CP-SAT may work on one solve, in deterministic seconds (about "
+        "a second of one core each); past it, the best plan found is kept, marked not "
+        "proven optimal. e.g. '30s'.",
+    )
+    search_states: int = Field(
+        default=SEARCH_STATES,
+        ge=1,
+        description="Most states the exact search expands in one solve before it gives up "
+        "(planner search, and cpsat's fallback search).",
     )
 
 

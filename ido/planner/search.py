@@ -61,7 +61,7 @@ from ido.planner.successors import (
     apply_step,
     compile_check,
 )
-from ido.planner.types import Plan, Task, units
+from ido.planner.types import SEARCH_STATES, Plan, Task, units
 
 
 class _Label(NamedTuple):
@@ -100,9 +100,8 @@ class _Reached:
         self.kept = kept
 
 
-MAX_STATES = 200_000
-"""Expansions before the search gives up, by default; for CP-SAT's fallback too. (The IPC
-problem driverlog p02 needs about 51,000 expansions: 3.3 s on a 2-core machine.)"""
+MAX_STATES = SEARCH_STATES
+"""Expansions before the search gives up, unless the intent says otherwise (`Task`)."""
 
 PAIRS_AFTER = 1_000
 """Expansions after which a search that has not settled asks whether the goal's values
@@ -127,8 +126,10 @@ class SearchGaveUp(PlanningError):
 
     def __init__(self, spent: str, paused: AStarSearch | None = None) -> None:
         super().__init__(
-            f"search {spent} without finishing; the cpsat planner may settle it "
-            "(`planner: cpsat` in the intent, or `ido plan --planner cpsat`)"
+            f"search {spent} without finishing; a larger `limits.search_states` in the "
+            "intent (or `ido plan --search-states N`) lets it go further, or the cpsat "
+            "planner may settle it (`planner: cpsat` in the intent, or `ido plan --planner "
+            "cpsat`)"
         )
         self.spent = spent
         self.paused = paused
@@ -137,22 +138,24 @@ class SearchGaveUp(PlanningError):
 
 class SearchPlanner(SolvingPlanner):
     """Optimal plans by A* search; gives up with a clear error past `max_states` expansions
-    or `max_compared` paths checked against (see `COMPARED_PER_STATE`), whichever first."""
+    or `max_compared` paths checked against (see `COMPARED_PER_STATE`), whichever first.
+    Unset, `max_states` is the task's (`limits.search_states`)."""
 
     name = "search"
 
-    def __init__(self, *, max_states: int = MAX_STATES, max_compared: int | None = None) -> None:
+    def __init__(self, *, max_states: int | None = None, max_compared: int | None = None) -> None:
         self.max_states = max_states
-        self.max_compared = (
-            max_states * COMPARED_PER_STATE if max_compared is None else max_compared
-        )
+        self.max_compared = max_compared
+
+    def budgets(self, task: Task) -> tuple[int, int]:
+        """The expansions and the paths checked against that a solve of `task` may use."""
+        states = task.search_states if self.max_states is None else self.max_states
+        compared = states * COMPARED_PER_STATE if self.max_compared is None else self.max_compared
+        return states, compared
 
     def parameters(self, task: Task) -> dict[str, object]:
-        return {
-            "backend": "astar",
-            "max_states": self.max_states,
-            "max_compared": self.max_compared,
-        }
+        states, compared = self.budgets(task)
+        return {"backend": "astar", "max_states": states, "max_compared": compared}
 
     def settle(self, asked: Question, paused: AStarSearch | None = None) -> Solution | None:
         """The exact answer on a grounded task, for a backend that could not settle it;
@@ -165,7 +168,7 @@ class SearchPlanner(SolvingPlanner):
             paused = AStarSearch(asked)
         elif not paused.asked.same(asked):
             raise ValueError("a paused search goes on with its own question only")
-        return paused.run(self.max_states, self.max_compared)
+        return paused.run(*self.budgets(asked.task))
 
     def _solve(self, asked: Question, near: Plan | None = None) -> Solution | None:
         return self.settle(asked)

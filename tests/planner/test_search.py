@@ -51,6 +51,8 @@ def test_search_gives_up_with_a_clear_error_past_its_state_budget() -> None:
     with pytest.raises(PlanningError, match=r"search expanded 1 states without finishing") as e:
         SearchPlanner(max_states=1).plan(task())
     assert "`planner: cpsat` in the intent, or `ido plan --planner cpsat`" in str(e.value)
+    assert "a larger `limits.search_states` in the intent" in str(e.value)
+    assert "`ido plan --search-states N`" in str(e.value)
 
 
 def test_search_gives_up_past_its_comparison_budget() -> None:
@@ -78,9 +80,38 @@ def _settles(t: Task, budget: int) -> bool:
     return True
 
 
-def test_cpsat_fallback_gets_the_search_backends_own_budget() -> None:
-    """CP-SAT's fallback is the search as `planner: search` runs it, budget and all."""
-    assert CpSatPlanner().fallback_states == SearchPlanner().max_states == MAX_STATES
+def test_both_backends_take_their_search_budget_from_the_task() -> None:
+    """`limits.search_states` reaches the planners as the task's `search_states`: the
+    search gives up past it and so does CP-SAT's (the search that goes first included,
+    with the model out of time), and each decision records the budget it had."""
+    t = task()
+    assert t.search_states == MAX_STATES  # the default
+    needed = next(n for n in range(1, 1_000) if _settles_within(t, n))
+    assert needed > 1
+    enough, short = replace(t, search_states=needed), replace(t, search_states=needed - 1)
+    assert SearchPlanner().plan(enough).plan == SearchPlanner().plan(t).plan
+    with pytest.raises(PlanningError, match=rf"search expanded {needed - 1:,} states"):
+        SearchPlanner().plan(short)
+    assert SearchPlanner().parameters(short)["max_states"] == needed - 1
+    assert SearchPlanner().parameters(short)["max_compared"] == (needed - 1) * 200
+    out_of_time = replace(short, time_limit=1e-9)
+    for planner in (CpSatPlanner(small=0, search_first=0), CpSatPlanner(small=0)):
+        with pytest.raises(PlanningError, match=rf"\(it expanded {needed - 1:,} states\)"):
+            planner.plan(out_of_time)
+        assert planner.plan(replace(enough, time_limit=1e-9)).status == "planned"
+    assert f"up to {needed - 1:,} expansions first" in str(
+        CpSatPlanner().parameters(short)["search_first"]
+    )
+    # A planner's own budget, where one is given, is what it keeps to.
+    assert SearchPlanner(max_states=needed).plan(short).status == "planned"
+
+
+def _settles_within(t: Task, states: int) -> bool:
+    try:
+        SearchPlanner(max_states=states).plan(t)
+    except PlanningError:
+        return False
+    return True
 
 
 def agree(t: Task) -> None:

@@ -26,7 +26,7 @@ from ido.planner.cpsat._shortcuts import (
 )
 from ido.planner.cpsat._solves import _ModelSolves, _Undecided, wall_limit
 from ido.planner.grounding import Grounded
-from ido.planner.search import MAX_STATES, AStarSearch, SearchGaveUp, SearchPlanner
+from ido.planner.search import AStarSearch, SearchGaveUp, SearchPlanner
 from ido.planner.solving import (
     Question,
     Solution,
@@ -73,7 +73,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         workers: int = 1,
         threads: int | None = None,
         short_horizon: int = SHORT,
-        fallback_states: int = MAX_STATES,
+        fallback_states: int | None = None,
         small: int = SMALL,
         prune_from: int = PRUNE_FROM,
         search_first: int = SEARCH_FIRST,
@@ -114,7 +114,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             f"summed one on a pipeline, up to {LATENCY_FIRST_MOST} usable capabilities, for "
             f"{LATENCY_FIRST_WORK:,} ÷ usable capabilities expansions, at least "
             f"{LATENCY_FIRST_LEAST}); once a search settled the plan, its alternatives' "
-            f"searches up to {self.fallback_states:,} expansions first; when the search "
+            f"searches up to {self._fallback(task):,} expansions first; when the search "
             "that went first (not by elapsed time) gives up with budget left, the model "
             f"gets {BRIEF_SHARE:g} of its time limit, then the search goes on, and the "
             "model gets its whole time limit only if the search runs out too",
@@ -133,14 +133,15 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         # alternative in 3 s; past the first 20,000, the model spent its 10 seconds and
         # proved nothing.) Read once, before the alternatives' solves start on their
         # threads, so what those solves record cannot change the outcome.
-        self._alternatives_first = self.fallback_states if self._searched else 0
+        self._alternatives_first = self._fallback(task) if self._searched else 0
 
     def _solve(self, asked: Question, near: Plan | None = None) -> Solution | None:
         """CP-SAT's answer; when it runs out of time, the search backend's if it finishes.
 
         A search cut short by the time limit proves nothing: "no plan found" is not "no
         plan", and a plan found is not known to be the best. The search planner then gets
-        `fallback_states` expansions (and its comparisons in proportion) to settle it
+        `fallback_states` expansions (by default the intent's `limits.search_states`, and
+        its comparisons in proportion) to settle it
         exactly. A search that went first (`search_first`) and gave up goes on from where
         it stopped, its expansions counted in that budget: the same answer, without
         repeating them.
@@ -160,14 +161,14 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         if len(usable(g, asked.without)) <= self.small:
             # A handful of capabilities: the exact search settles it in microseconds, where
             # building and solving a CP-SAT model costs milliseconds. Same optimum.
-            return SearchPlanner(max_states=self.fallback_states).settle(asked)
+            return SearchPlanner(max_states=self._fallback(task)).settle(asked)
         settled, answer, paused = self._without_model(asked)
         if settled:
             return answer
         brief = (
             paused is not None
             and metric != "latency"
-            and paused.expanded < self.fallback_states
+            and paused.expanded < self._fallback(task)
             and task.time_limit * BRIEF_SHARE > 0
         )
         modelled = asked
@@ -177,7 +178,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         if _decided(found, undecided):
             return found
         try:
-            answer = SearchPlanner(max_states=self.fallback_states).settle(asked, paused)
+            answer = SearchPlanner(max_states=self._fallback(task)).settle(asked, paused)
         except SearchGaveUp as stop:
             if brief:
                 better, undecided = self._modelled(asked, near)
@@ -191,7 +192,9 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             raise PlanningError(
                 f"CP-SAT reached its time limit ({task.time_limit:g} deterministic seconds) "
                 f"without a plan, and the search gave up too (it {stop.spent}); the "
-                "catalog may be too large to plan within these limits"
+                "catalog may be too large to plan within these limits: a larger "
+                "`limits.solve_time` or `limits.search_states` in the intent (or `ido plan "
+                "--solve-time`, `--search-states`) gives them more room"
             ) from None
         self._searched = True
         return answer
@@ -266,11 +269,16 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
                 if cheapest is not None:
                     return True, Solution(cheapest, True, length), None
         try:
-            answer = SearchPlanner(max_states=budget).settle(asked)
+            answer = SearchPlanner(max_states=min(budget, self._fallback(task))).settle(asked)
         except SearchGaveUp as stop:
             return False, None, stop.paused  # too wide for the search: the model's turn
         self._searched = True
         return True, answer, None
+
+    def _fallback(self, task: Task) -> int:
+        """The expansions a search may make on one of `task`'s solves: `fallback_states`
+        when set, else the intent's `limits.search_states`, as `planner: search` has."""
+        return task.search_states if self.fallback_states is None else self.fallback_states
 
     def _looks_at_landmarks(self, allowed: frozenset[int]) -> bool:
         """Whether a solve among `allowed` is narrowed or settled by the landmarks first:
