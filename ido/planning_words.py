@@ -102,7 +102,8 @@ def telling(listener: Throttled | None) -> Iterator[None]:
 
 
 def describe(data: Mapping[str, object]) -> str:
-    """A report in words: `planning 3.1s: exact search, 120,000 states expanded`."""
+    """A report in words: `planning 3.1s: exact search, 120,000 of 200,000 states expanded`
+    (of the most its budget allows)."""
     seconds = data.get("seconds", 0.0)
     head = f"planning {seconds if isinstance(seconds, (int, float)) else 0.0:.1f}s"
     left_out = data.get("without")
@@ -116,7 +117,9 @@ def describe(data: Mapping[str, object]) -> str:
         expanded = data["expanded"]
         if not expanded:  # as it starts (said again while it works up to its first count)
             return f"{head}: exact search{which} started"
-        return f"{head}: exact search{which}, {expanded:,} states expanded"
+        most = data.get("most")
+        of = f" of {most:,}" if isinstance(most, int) else ""
+        return f"{head}: exact search{which}, {expanded:,}{of} states expanded"
     if data.get("stage") == "cpsat":
         return (
             f"{head}: CP-SAT solve{which}, plans of up to {data['steps']} steps "

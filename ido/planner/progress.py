@@ -51,7 +51,7 @@ def adding(**data: object) -> Iterator[None]:
 
 def report(**data: object) -> None:
     """Tell this thread's listener, if it has one: `stage` ("search", "cpsat" or "llm")
-    and the stage's own counts."""
+    and the stage's own counts (the search's: `expanded`, and `most`, its budget)."""
     listener = _listener.get()
     if listener is not None:
         listener(data)

@@ -276,7 +276,7 @@ class AStarSearch:
         expanded, compared = self.expanded, self.compared
         # As it starts (or goes on), then every EVERY expansions: a listener that says the
         # latest report again while a decision is quiet then names the right stage.
-        progress.report(stage="search", expanded=expanded)
+        progress.report(stage="search", expanded=expanded, most=max_states)
         try:
             while frontier:
                 entry = heapq.heappop(frontier)
@@ -295,7 +295,7 @@ class AStarSearch:
                     return None
                 expanded += 1
                 if not expanded % progress.EVERY:
-                    progress.report(stage="search", expanded=expanded)
+                    progress.report(stage="search", expanded=expanded, most=max_states)
                 if label.steps >= limit:
                     continue
                 was = here.hit

@@ -219,6 +219,8 @@ def test_reports_read_as_words() -> None:
         "planning 3.1s: exact search for an alternative without ship-dhl (candidate 3 of 17), "
         "120,000 states expanded"
     )
+    budgeted = {**search, "most": 200_000}
+    assert describe(budgeted) == "planning 3.1s: exact search, 120,000 of 200,000 states expanded"
 
 
 def test_ido_plan_says_how_planning_goes_on_a_terminal_only(
@@ -260,10 +262,10 @@ def test_ido_plan_writes_how_planning_goes_to_standard_error_not_to_its_output(
         pytest.skip("../shared/benchmarks/pddl is not here")
     domain, problem = blocks / "domain.pddl", blocks / "probBLOCKS-4-0.pddl"
     args = ["plan", "--pddl", str(domain), str(problem), "--planner", "search", "-f", "json"]
-    result = CliRunner().invoke(cli.app, args)
+    result = CliRunner().invoke(cli.app, [*args, "--search-states", "5000"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["result"]["status"] == "planned"
     lines = result.stderr.splitlines()
     assert lines and all(line.startswith("planning ") for line in lines)
     assert "exact search started" in lines[0]
-    assert "exact search, 1 states expanded" in lines[1]
+    assert "exact search, 1 of 5,000 states expanded" in lines[1]  # of its budget

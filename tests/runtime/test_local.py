@@ -187,5 +187,6 @@ def test_a_slow_decision_tells_the_listener_how_planning_goes_and_journals_nothi
     assert line == ["  … decision 1: planning 1.2s: exact search started"]
     line = _progress_lines("planning", {**counted[0], "seconds": 3.5})
     assert line == [
-        f"  … decision 1: planning 3.5s: exact search, {counted[0]['expanded']:,} states expanded"
+        f"  … decision 1: planning 3.5s: exact search, {counted[0]['expanded']:,} of "
+        f"{counted[0]['most']:,} states expanded"
     ]
