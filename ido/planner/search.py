@@ -58,7 +58,6 @@ from ido.planner.solving import (
 from ido.planner.successors import (
     State,
     Successors,
-    apply_step,
     compile_check,
 )
 from ido.planner.types import SEARCH_STATES, Plan, Task, units
@@ -300,7 +299,10 @@ class AStarSearch:
                     continue
                 was = here.hit
                 for a in successors.of(state):
-                    after = apply_step(state, effects[a])
+                    values = list(state)  # `apply_step`, inline: it is the innermost loop
+                    for f, d in effects[a]:
+                        values[f] = d
+                    after = tuple(values)
                     there = states.get(after)
                     if there is None:
                         reached = goal.holds(after)
@@ -331,9 +333,14 @@ class AStarSearch:
                             f"checked new paths against {max_compared:,} kept paths to the "
                             f"same states, its budget, in {expanded:,} expansions"
                         )
-                    # `beats` on the metric and the steps alone, before a label is made
-                    if plain and any(old.metric <= cost and old.steps <= count for old in others):
-                        continue
+                    # `beats` on the metric and the steps alone, before a label is made (most
+                    # states keep one path or none: no generator for those)
+                    if plain and others:
+                        if len(others) == 1:
+                            if others[0].metric <= cost and others[0].steps <= count:
+                                continue
+                        elif any(old.metric <= cost and old.steps <= count for old in others):
+                            continue
                     base = there.base
                     left = base if there.goal else max(base, cuts.left(there.hit))
                     if left == math.inf:
