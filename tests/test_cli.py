@@ -248,6 +248,9 @@ def test_plan_budgets_come_from_the_intent_or_the_flags(project: Path) -> None:
     assert code == 2
     assert "search expanded 1 states without finishing" in out and "Traceback" not in out
     assert "--search-states N" in out
+    # cpsat's search of a handful of capabilities gives way to the model when it runs out
+    code, out = ido("plan", "ship-order", "--planner", "cpsat", "--search-states", "1")
+    assert code == 0 and "1. pay-cheap-eu" in out, out
     for flag, value, says in (
         ("--solve-time", "0s", "give more than 0s"),
         ("--solve-time", "soon", "'soon' is not a duration"),

@@ -34,6 +34,19 @@ def test_a_run_with_a_failure_and_a_replan_replays_identically(
     assert "identical: 2 decision(s)" in out
 
 
+def test_a_run_whose_intent_has_sub_millisecond_durations_replays_identically(
+    project: Path,
+) -> None:
+    """The recorded intent keeps every digit of a duration: a solve time of 1.2345 s is
+    1.2345 s again in the replay (it was recorded as 1.234 s, and the replay diverged)."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  limits: {solve_time: 1.2345s, backoff: 0.4ms}\n")
+    assert ido("run", "ship-order")[0] == 0
+    code, out = ido("replay", "last")
+    assert code == 0, out
+    assert "identical: 1 decision(s)" in out
+
+
 def test_a_later_run_that_starts_from_learnt_beliefs_replays_identically(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

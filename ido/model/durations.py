@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
@@ -43,9 +44,19 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
 
 
+def dump_duration(seconds: float) -> str:
+    """`format_duration`, unless that rounds (`1.2345s` reads `1.234s`, `0.4ms` reads `0ms`):
+    then all its digits, so that what is dumped (a run's recorded intent) reads back the
+    same, and a replay decides with the same values."""
+    shown = format_duration(seconds)
+    if parse_duration(shown) == seconds:
+        return shown
+    return format(Decimal(repr(seconds)), "f") + "s"
+
+
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
+    PlainSerializer(dump_duration, return_type=str),
     WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["800ms", "30s"]}),
 ]

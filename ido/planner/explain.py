@@ -298,16 +298,18 @@ def lifting(task: Task, lifted: frozenset[str]) -> Task:
 
 _LONGER = 20_000
 """Expansions of the exact search that tells whether more steps than `limits.max_steps`
-would help an infeasible task."""
+would help an infeasible task (fewer when the intent's `limits.search_states` is lower)."""
 
 
 def _longest(task: Task, grounded: Grounded) -> Any:
     """The best plan of `task` up to the grounded horizon, which bounds an optimal plan's
-    length, by the exact search; `SearchGaveUp` past `_LONGER` expansions."""
+    length, by the exact search; `SearchGaveUp` past `_LONGER` expansions, or the task's
+    own budget when that is lower."""
     from ido.planner.search import SearchPlanner  # (they import this module)
     from ido.planner.solving import Question
 
-    return SearchPlanner(max_states=_LONGER).settle(Question(task, grounded, grounded.horizon))
+    budget = min(_LONGER, task.search_states)
+    return SearchPlanner(max_states=budget).settle(Question(task, grounded, grounded.horizon))
 
 
 def _more_steps(task: Task, plan: Plan) -> Infeasibility:

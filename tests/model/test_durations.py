@@ -33,3 +33,19 @@ def test_a_duration_too_long_for_a_float_is_refused() -> None:
     """Four hundred digits of days overflow to infinity, which no deadline can use."""
     with pytest.raises(ValueError, match="too long a duration"):
         parse_duration("9" * 400 + "d")
+
+
+def test_a_dumped_duration_reads_back_exactly() -> None:
+    """What a model dumps (a run's recorded intent, read again to replay it) is the same
+    float once read back, where the display form would round: `1.2345s` stays `1.2345s`,
+    `0.4ms` is not `0ms`; values a user would write keep their own form."""
+    import random
+
+    from ido.model.durations import dump_duration
+
+    assert dump_duration(1.2345) == "1.2345s" and dump_duration(0.0004) == "0.0004s"
+    assert [dump_duration(s) for s in (0.8, 30.0, 7200.0, 0.0)] == ["800ms", "30s", "2h", "0ms"]
+    draw = random.Random(7)
+    for _ in range(20_000):
+        seconds = draw.random() * 10 ** draw.randint(-9, 9)
+        assert parse_duration(dump_duration(seconds)) == seconds

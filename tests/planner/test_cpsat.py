@@ -489,6 +489,13 @@ def test_infeasible_because_of_max_steps_says_to_raise_it() -> None:
         "no plan of at most 3 steps reaches the goal: one of 4 does; raise limits.max_steps to 4"
     )
     assert plan(task(max_steps=4)).status == "planned"  # the way out, taken
+    # The length is found by a search, kept within the intent's `limits.search_states`:
+    # with one state's budget it cannot tell, and says so.
+    tight = plan(task(max_steps=3, search_states=1))
+    assert tight.blocking == ("limits.max_steps",)
+    assert tight.reason is not None
+    assert tight.reason.startswith("no plan of at most 3 steps reaches 'state.order.status")
+    assert tight.reason.endswith("; a longer one might: raise limits.max_steps")
 
 
 def test_a_prefer_bonus_never_makes_padding_a_plan_pay() -> None:

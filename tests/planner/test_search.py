@@ -99,9 +99,9 @@ def test_both_backends_take_their_search_budget_from_the_task() -> None:
         with pytest.raises(PlanningError, match=rf"\(it expanded {needed - 1:,} states\)"):
             planner.plan(out_of_time)
         assert planner.plan(replace(enough, time_limit=1e-9)).status == "planned"
-    assert f"up to {needed - 1:,} expansions first" in str(
-        CpSatPlanner().parameters(short)["search_first"]
-    )
+    recorded = str(CpSatPlanner().parameters(short)["search_first"])
+    assert recorded.startswith(f"astar first, up to {needed - 1:,} expansions, when")
+    assert f"alternatives' searches up to {needed - 1:,} expansions first" in recorded
     # A planner's own budget, where one is given, is what it keeps to.
     assert SearchPlanner(max_states=needed).plan(short).status == "planned"
 

@@ -102,6 +102,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         self._searched, self._alternatives_first = False, 0
 
     def parameters(self, task: Task) -> dict[str, object]:
+        most = self._fallback(task)  # no search of a solve goes past the task's budget
         return {
             "backend": "ortools-cp-sat",
             "random_seed": self.seed,
@@ -109,12 +110,13 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             "deterministic_time_limit": task.time_limit,
             "wall_time_limit": wall_limit(task.time_limit),
             "small_problems": f"astar when at most {self.small} capabilities are usable",
-            "search_first": f"astar first, up to {self.search_first:,} expansions, when no "
+            "search_first": f"astar first, up to {min(self.search_first, most):,} "
+            "expansions, when no "
             "limit other than max_steps is set (by elapsed time, under any limit but a "
             f"summed one on a pipeline, up to {LATENCY_FIRST_MOST} usable capabilities, for "
             f"{LATENCY_FIRST_WORK:,} ÷ usable capabilities expansions, at least "
-            f"{LATENCY_FIRST_LEAST}); once a search settled the plan, its alternatives' "
-            f"searches up to {self._fallback(task):,} expansions first; when the search "
+            f"{min(LATENCY_FIRST_LEAST, most)}); once a search settled the plan, its "
+            f"alternatives' searches up to {most:,} expansions first; when the search "
             "that went first (not by elapsed time) gives up with budget left, the model "
             f"gets {BRIEF_SHARE:g} of its time limit, then the search goes on, and the "
             "model gets its whole time limit only if the search runs out too",
@@ -160,8 +162,12 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         self._decision(g)  # what this decision's solves record starts from nothing
         if len(usable(g, asked.without)) <= self.small:
             # A handful of capabilities: the exact search settles it in microseconds, where
-            # building and solving a CP-SAT model costs milliseconds. Same optimum.
-            return SearchPlanner(max_states=self._fallback(task)).settle(asked)
+            # building and solving a CP-SAT model costs milliseconds. Same optimum. (Only
+            # an intent's budget of a few states stops it: then the model's turn, below.)
+            try:
+                return SearchPlanner(max_states=self._fallback(task)).settle(asked)
+            except SearchGaveUp:
+                pass
         settled, answer, paused = self._without_model(asked)
         if settled:
             return answer
