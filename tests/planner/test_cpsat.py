@@ -1218,3 +1218,28 @@ def test_a_handful_of_capabilities_goes_to_the_search_with_the_ceiling(
     planner.solve(t, g, under=10**12)
     planner.solve(t, g)
     assert ceilings == [10**12, math.inf]
+
+
+@pytest.mark.parametrize("metric", ["score", "cost", "latency"])
+def test_the_model_keeps_below_the_ceiling_it_is_asked_for(metric: str) -> None:
+    """Asked only for plans below `under` (the alternatives' ceiling), CP-SAT's model caps
+    its objective there: at the optimum's own value it answers None, one unit above it the
+    optimum, under a limit (which has the model go first) and by every metric."""
+    from ido.planner.solving import measure, objective
+
+    t = task([*SHOP, PAY_SLOW, SHIP_DHL], alternatives=0, limits=Limits(max_cost=5.0))
+    g = ground(t)
+    planner = CpSatPlanner(small=0, search_first=0)
+    best = planner.solve(t, g, metric)  # type: ignore[arg-type]
+    assert best is not None
+    if metric == "score":
+        value = objective(t, g, best.plan)
+    elif metric == "latency":
+        value = units(best.plan.latency)
+    else:
+        value = sum(
+            units(measure(t, g.actions[g.position[c]], metric)) for c in best.plan.capabilities
+        )  # type: ignore[arg-type]
+    assert planner.solve(t, g, metric, under=value) is None  # type: ignore[arg-type]
+    above = planner.solve(t, g, metric, under=value + 1)  # type: ignore[arg-type]
+    assert above is not None and above.plan.capabilities == best.plan.capabilities

@@ -207,8 +207,9 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
 
     def _modelled(self, asked: Question, near: Plan | None) -> tuple[Solution | None, bool]:
         """CP-SAT's answer within the task's time limit, and whether it ran out of time
-        before it could say whether there is a plan (the answer is then None). The model
-        answers in full: it does not keep to `under`."""
+        before it could say whether there is a plan (the answer is then None). The model's
+        objective is capped below `under`; a plan settled without it (`_narrowed`) may
+        score at or above it."""
         task, g, length, metric, without = (
             asked.task, asked.g, asked.length, asked.metric, asked.without
         )  # fmt: skip
@@ -218,7 +219,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             )
             if settled:  # without a hint: proven to have no plan
                 return (None if hint is None else Solution(hint, True, length)), False
-            return self._deepen(task, g, length, metric, allowed, hint), False
+            return self._deepen(task, g, length, metric, allowed, hint, asked.under), False
         except _Undecided:
             return None, True
 

@@ -67,8 +67,10 @@ class _ModelSolves:
         metric: Metric,
         allowed: frozenset[int],
         hint: Plan | None = None,
+        under: float = math.inf,
     ) -> Solution | None:
-        """Solve at `length` steps, or, when that is long, deepen from a short horizon.
+        """Solve at `length` steps, or, when that is long, deepen from a short horizon;
+        with `under`, only plans whose metric is below it (see `_run`).
 
         When every usable step adds at least `least` to the metric, a plan of metric C
         rules out every longer plan than C / least as better. So a plan found within a
@@ -89,7 +91,7 @@ class _ModelSolves:
         least = min(metrics, default=0.0)
         # Elapsed time is a critical path: a step in parallel adds nothing to it.
         if length <= self.short_horizon or least <= 0 or metric == "latency":
-            return self._solve_at(task, g, length, metric, allowed, hint)
+            return self._solve_at(task, g, length, metric, allowed, hint, under=under)
         step_floor = units(least)  # rounding keeps the order: the least of the rounded steps
         steps, floor = self.short_horizon, None
         few = self.short_horizon // FEWEST_FIRST
@@ -99,7 +101,7 @@ class _ModelSolves:
             if fewest <= few and fewest * max(metrics) < (fewest + 1) * least * (1 - 1e-9):
                 steps = fewest
         while True:
-            found = self._solve_at(task, g, steps, metric, allowed, hint, floor)
+            found = self._solve_at(task, g, steps, metric, allowed, hint, floor, under)
             if found is None:
                 if steps >= length:
                     return None
@@ -110,7 +112,7 @@ class _ModelSolves:
             enough = min(length, math.floor(plan_total(found.plan, metric) / least + 1e-9))
             if enough <= steps:
                 return Solution(found.plan, found.optimal, length)
-            return self._solve_at(task, g, enough, metric, allowed, hint, floor)
+            return self._solve_at(task, g, enough, metric, allowed, hint, floor, under)
 
     def _solve_at(
         self,
@@ -121,6 +123,7 @@ class _ModelSolves:
         allowed: frozenset[int],
         hint: Plan | None = None,
         floor: int | None = None,
+        under: float = math.inf,
     ) -> Solution | None:
         """The best plan of at most `length` steps; `floor`, when given, is known to be no
         more than the metric of any plan (in the model's integer units)."""
@@ -131,14 +134,20 @@ class _ModelSolves:
         deadline = task.limits.deadline
         if metric == "latency" or (deadline is not None and self._serial(g, allowed)):
             # (A pipeline's deadline is a sum: one solve on the untimed model takes it.)
-            return self._solve_on(task, g, length, metric, allowed, True, hint, bound, floor)
+            return self._solve_on(
+                task, g, length, metric, allowed, True, hint, bound, floor, under=under
+            )
         # The deadline bounds the critical path, which needs a timed model. Without it the
         # problem is a relaxation: when its best plan meets the deadline anyway (the usual
         # case), that plan is also the best with it, and the timed model is never built.
-        loose = self._solve_on(task, g, length, metric, allowed, False, hint, bound, floor)
+        loose = self._solve_on(
+            task, g, length, metric, allowed, False, hint, bound, floor, under=under
+        )
         if deadline is None or loose is None or ordered(g, loose.plan).latency <= deadline + 1e-9:
             return loose
-        return self._solve_on(task, g, length, metric, allowed, True, hint, bound, floor)
+        return self._solve_on(
+            task, g, length, metric, allowed, True, hint, bound, floor, under=under
+        )
 
     def _solve_on(
         self,
@@ -151,10 +160,11 @@ class _ModelSolves:
         hint: Plan | None,
         bound: int | None,
         floor: int | None = None,
+        under: float = math.inf,
     ) -> Solution | None:
         """Solve on the encoding at `length` steps, with the task's limits; `timed`: with
         the critical path too (the deadline, and the latency metric, need it); `floor`: a
-        lower bound on the objective."""
+        lower bound on the objective; `under`: see `_run`."""
         from ortools.sat.python import cp_model
 
         serial = timed and self._serial(g, allowed)
@@ -181,7 +191,9 @@ class _ModelSolves:
                 model.add(total("latency") <= units(limits.deadline))
             timed = False
         if not timed:
-            return self._run(task, g, encoding, model, chosen, total(metric), hint, bound, floor)
+            return self._run(
+                task, g, encoding, model, chosen, total(metric), hint, bound, floor, under=under
+            )
         from ido.planner.critical import elapsed_variable
         from ido.planner.earliest import earliest_units
 
@@ -196,14 +208,18 @@ class _ModelSolves:
         if limits.deadline is not None:
             model.add(elapsed <= units(limits.deadline))
         if metric != "latency":
-            return self._run(task, g, encoding, model, chosen, total(metric), hint, bound, floor)
+            return self._run(
+                task, g, encoding, model, chosen, total(metric), hint, bound, floor, under=under
+            )
         # Ties on elapsed time go to the plan of fewer steps, so the steps' floor too (none
         # when the goal holds already: the empty plan is in the model).
         fewest = 0 if all(holds_now(t) for t in g.goal) else _fewest_steps(g, usable)
         if fewest > 1:
             model.add(cp_model.LinearExpr.sum(variables) >= fewest)
         least = (earliest, fewest)
-        return self._run(task, g, encoding, model, chosen, elapsed, hint, bound, floor, least)
+        return self._run(
+            task, g, encoding, model, chosen, elapsed, hint, bound, floor, least, under=under
+        )
 
     def _run(
         self,
@@ -217,6 +233,7 @@ class _ModelSolves:
         bound: int | None = None,
         floor: int | None = None,
         elapsed: tuple[int, int] | None = None,
+        under: float = math.inf,
     ) -> Solution | None:
         """Minimise `objective` on `model` (a clone of `encoding`'s); `chosen`: the literals
         of the actions it may take.
@@ -227,7 +244,9 @@ class _ModelSolves:
         out, and lets the solver stop as soon as a plan meets it. `elapsed`: the objective
         is the elapsed-time variable, which each plan found is timed against exactly
         (`ido.planner.critical.Tightened`), and no plan is faster than its first number or
-        has fewer steps than its second."""
+        has fewer steps than its second. `under`: only a plan whose metric is below it is
+        wanted (`SolvingPlanner.solve`), so the objective is capped below it, and a model
+        with no such plan answers None, which is often proven sooner than an optimum."""
         from ortools.sat.python import cp_model
 
         from ido.planner.critical import Tightened
@@ -237,6 +256,8 @@ class _ModelSolves:
         model.minimize(objective * (length + 1) + cp_model.LinearExpr.sum([v for _, v in chosen]))
         if floor is not None:
             model.add(objective >= floor)
+        if under < math.inf:
+            model.add(objective <= math.ceil(under) - 1)
         if hint is not None and len(hint.steps) <= length:
             encoding.hint(model, [g.position[s.capability] for s in hint.steps])
             if bound is not None:
