@@ -759,3 +759,33 @@ def test_under_a_deadline_no_path_that_cannot_meet_it_is_expanded() -> None:
     found = in_time.run(1_000, 10**9)
     assert found is not None and found.plan.capabilities == ("make-a", "make-b", "make-c")
     assert in_time.expanded == 3
+
+
+@pytest.mark.parametrize("seed", range(0, 40, 5))
+def test_under_a_ceiling_the_model_deepens_no_further_than_a_plan_below_it_could_reach(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every step costs 1: a plan below a ceiling of C units has fewer than C / 1,000,000
+    steps, so CP-SAT's deepening stops at that horizon. At the optimum's own value it
+    answers None without a longer model; one unit above, the optimum."""
+    from ido.planner.solving import objective
+
+    t = unit_costs(token_task(seed))
+    planner = CpSatPlanner(small=0, search_first=0, prune_from=10**6, short_horizon=2)
+    g = ground(t)
+    best = planner.solve(t, g)
+    assert best is not None
+    value = objective(t, g, best.plan)
+    horizons: list[int] = []
+    solve_at = CpSatPlanner._solve_at
+
+    def recorded(self: CpSatPlanner, task: Task, g: Grounded, length: int, *rest, **kw):  # type: ignore[no-untyped-def]
+        horizons.append(length)
+        return solve_at(self, task, g, length, *rest, **kw)
+
+    monkeypatch.setattr(CpSatPlanner, "_solve_at", recorded)
+    assert planner.solve(t, g, under=value) is None
+    most = max(1, (value - 1) // units(1.0))
+    assert horizons and max(horizons) <= most
+    above = planner.solve(t, g, under=value + 1)
+    assert above is not None and objective(t, g, above.plan) == value

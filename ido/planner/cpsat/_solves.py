@@ -89,6 +89,10 @@ class _ModelSolves:
         """
         metrics = [measure(task, g.actions[a], metric) for a in allowed]
         least = min(metrics, default=0.0)
+        if under < math.inf and least > 0 and metric != "latency":
+            # No plan below `under` has more steps than that many of the least: a horizon
+            # past it would only prove "none" again, on a longer model.
+            length = min(length, max(1, (math.ceil(under) - 1) // units(least)))
         # Elapsed time is a critical path: a step in parallel adds nothing to it.
         if length <= self.short_horizon or least <= 0 or metric == "latency":
             return self._solve_at(task, g, length, metric, allowed, hint, under=under)
