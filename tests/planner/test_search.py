@@ -61,7 +61,7 @@ def test_search_gives_up_past_its_comparison_budget() -> None:
     t = task()
     settled = SearchPlanner().plan(t)
     assert settled.status == "planned"
-    needed = next(n for n in range(10_000) if _settles(t, n))
+    needed = next(n for n in range(10_000) if _settles(t, max_compared=n))
     assert needed > 0  # the task reaches some state by two paths
     assert SearchPlanner(max_compared=needed).plan(t).plan == settled.plan
     with pytest.raises(
@@ -72,9 +72,10 @@ def test_search_gives_up_past_its_comparison_budget() -> None:
     assert SearchPlanner(max_states=10).parameters(t)["max_compared"] == 2_000
 
 
-def _settles(t: Task, budget: int) -> bool:
+def _settles(t: Task, **budget: int) -> bool:
+    """Whether the search settles `t` within `budget` (`max_states`, `max_compared`)."""
     try:
-        SearchPlanner(max_compared=budget).plan(t)
+        SearchPlanner(**budget).plan(t)
     except PlanningError:
         return False
     return True
@@ -86,7 +87,7 @@ def test_both_backends_take_their_search_budget_from_the_task() -> None:
     with the model out of time), and each decision records the budget it had."""
     t = task()
     assert t.search_states == MAX_STATES  # the default
-    needed = next(n for n in range(1, 1_000) if _settles_within(t, n))
+    needed = next(n for n in range(1, 1_000) if _settles(t, max_states=n))
     assert needed > 1
     enough, short = replace(t, search_states=needed), replace(t, search_states=needed - 1)
     assert SearchPlanner().plan(enough).plan == SearchPlanner().plan(t).plan
@@ -104,14 +105,6 @@ def test_both_backends_take_their_search_budget_from_the_task() -> None:
     assert f"alternatives' searches up to {needed - 1:,} expansions first" in recorded
     # A planner's own budget, where one is given, is what it keeps to.
     assert SearchPlanner(max_states=needed).plan(short).status == "planned"
-
-
-def _settles_within(t: Task, states: int) -> bool:
-    try:
-        SearchPlanner(max_states=states).plan(t)
-    except PlanningError:
-        return False
-    return True
 
 
 def agree(t: Task) -> None:
@@ -604,7 +597,7 @@ def test_a_search_stopped_mid_expansion_cannot_go_on() -> None:
     """Out of comparisons, the search stops between two successors of a state: the rest
     would be lost, so it offers nothing to go on with."""
     t = task()
-    needed = next(n for n in range(10_000) if _settles(t, n))
+    needed = next(n for n in range(10_000) if _settles(t, max_compared=n))
     with pytest.raises(SearchGaveUp) as stop:
         SearchPlanner(max_compared=needed - 1).plan(t)
     assert stop.value.paused is None
