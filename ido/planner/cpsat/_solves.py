@@ -250,7 +250,7 @@ class _ModelSolves:
         (`ido.planner.critical.Tightened`), and no plan is faster than its first number or
         has fewer steps than its second. `under`: only a plan whose metric is below it is
         wanted (`SolvingPlanner.solve`), so the objective is capped below it, and a model
-        with no such plan answers None, which is often proven sooner than an optimum."""
+        with no such plan answers None (which CP-SAT may prove sooner than an optimum)."""
         from ortools.sat.python import cp_model
 
         from ido.planner.critical import Tightened
