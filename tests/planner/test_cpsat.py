@@ -1243,3 +1243,24 @@ def test_the_model_keeps_below_the_ceiling_it_is_asked_for(metric: str) -> None:
     assert planner.solve(t, g, metric, under=value) is None  # type: ignore[arg-type]
     above = planner.solve(t, g, metric, under=value + 1)  # type: ignore[arg-type]
     assert above is not None and above.plan.capabilities == best.plan.capabilities
+
+
+def test_a_ceiling_is_safe_with_a_step_below_a_unit_and_at_either_extreme() -> None:
+    """A step cheaper than half a millionth counts 0 units: the deepening's step cap is
+    then left out (it divided by zero). A ceiling of 0 or less admits no plan; one past
+    CP-SAT's 64-bit range is no ceiling."""
+    tiny = replace(PAY_CHEAP, cost=1e-7)
+    t = task([tiny, PAY_FAST, PACK, SHIP, NOTIFY], alternatives=0, max_steps=40)
+    t = replace(t, limits=Limits(max_cost=100.0))
+    g = ground(t)
+    planner = CpSatPlanner(small=0, search_first=0, short_horizon=1)
+    best = planner.solve(t, g, "cost")
+    assert best is not None
+    assert planner.solve(t, g, "cost", under=5) is None  # no plan costs under 5 millionths
+    value = units(best.plan.cost)
+    below = planner.solve(t, g, "cost", under=value + 2)
+    assert below is not None and below.plan.capabilities == best.plan.capabilities
+    for none in (0.0, -1.0, -math.inf):
+        assert planner.solve(t, g, "cost", under=none) is None
+    huge = planner.solve(t, g, "cost", under=2.0**70)
+    assert huge is not None and huge.plan.capabilities == best.plan.capabilities

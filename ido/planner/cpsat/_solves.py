@@ -38,6 +38,10 @@ def wall_limit(time_limit: float) -> float:
     return max(60.0, WALL_FACTOR * time_limit)
 
 
+CEILING_MOST = 2**62
+"""A ceiling (`under`) past this is no ceiling: CP-SAT's bounds are 64-bit integers."""
+
+
 class _Undecided(Exception):
     """CP-SAT stopped at its time limit with neither a plan nor a proof that none exists."""
 
@@ -89,14 +93,14 @@ class _ModelSolves:
         """
         metrics = [measure(task, g.actions[a], metric) for a in allowed]
         least = min(metrics, default=0.0)
-        if under < math.inf and least > 0 and metric != "latency":
+        step_floor = units(least)  # rounding keeps the order: the least of the rounded steps
+        if 0 < under < math.inf and step_floor > 0 and metric != "latency":
             # No plan below `under` has more steps than that many of the least: a horizon
             # past it would only prove "none" again, on a longer model.
-            length = min(length, max(1, (math.ceil(under) - 1) // units(least)))
+            length = min(length, max(1, (math.ceil(under) - 1) // step_floor))
         # Elapsed time is a critical path: a step in parallel adds nothing to it.
         if length <= self.short_horizon or least <= 0 or metric == "latency":
             return self._solve_at(task, g, length, metric, allowed, hint, under=under)
-        step_floor = units(least)  # rounding keeps the order: the least of the rounded steps
         steps, floor = self.short_horizon, None
         few = self.short_horizon // FEWEST_FIRST
         if few >= 1 and max(metrics) < 2 * least:  # else no plan of `fewest` steps surely would
@@ -260,7 +264,9 @@ class _ModelSolves:
         model.minimize(objective * (length + 1) + cp_model.LinearExpr.sum([v for _, v in chosen]))
         if floor is not None:
             model.add(objective >= floor)
-        if under < math.inf:
+        if under <= 0:
+            return None  # no plan's metric is below 0
+        if under < CEILING_MOST:
             model.add(objective <= math.ceil(under) - 1)
         if hint is not None and len(hint.steps) <= length:
             encoding.hint(model, [g.position[s.capability] for s in hint.steps])
