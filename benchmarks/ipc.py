@@ -208,6 +208,31 @@ def summary(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def add_search_states(parser: argparse.ArgumentParser) -> None:
+    """The `--search-states N` option of this script and `ipc_planning.py`: the budget per
+    solve of ido's search, passed on to `ido plan --search-states N`."""
+    parser.add_argument(
+        "--search-states",
+        type=_at_least_one,
+        help="states ido's search may expand per solve (default: the intent's, 200,000)",
+    )
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def states_words(states: int | None) -> str:
+    """The search's budget as the header line gives it."""
+    return "the default" if states is None else f"{states:,}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -217,21 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per run")
     parser.add_argument("--planners", default=",".join(PLANNERS))
     parser.add_argument("--json", type=Path, help="write every result here")
-    parser.add_argument(
-        "--search-states",
-        type=int,
-        help="states ido's search may expand per solve (default: the intent's, 200,000)",
-    )
+    add_search_states(parser)
     args = parser.parse_args(argv)
-    if args.search_states is not None and args.search_states < 1:
-        parser.error("--search-states must be 1 or more")
     if not IPC.is_dir():
         parser.error(f"{IPC} not found: the IPC problems live in ../shared/benchmarks/pddl")
     planners = [p for p in args.planners.split(",") if p]
-    states = "the default" if args.search_states is None else f"{args.search_states:,}"
     print(f"machine: python {platform.python_version()}, {platform.platform()}, "
           f"{os.cpu_count()} cores; time limit {args.time_limit:g}s; "
-          f"ido's search's states: {states}")  # fmt: skip
+          f"ido's search's states: {states_words(args.search_states)}")  # fmt: skip
     results: list[Result] = []
     for domain in args.domains.split(","):
         for domain_file, problem in problems_of(domain, args.problems):

@@ -253,11 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="alternatives ido works out with the plan (default 0; `ido plan` makes 3)",
     )
-    parser.add_argument(
-        "--search-states",
-        type=int,
-        help="states ido's search may expand per solve (default: the intent's, 200,000)",
-    )
+    ipc.add_search_states(parser)
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -274,12 +270,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown planners {', '.join(unknown)}; known: {', '.join(PLANNERS)}")
     if args.alternatives < 0:
         parser.error("--alternatives must be 0 or more")
-    if args.search_states is not None and args.search_states < 1:
-        parser.error("--search-states must be 1 or more")
-    states = "the default" if args.search_states is None else f"{args.search_states:,}"
     print(f"machine: python {platform.python_version()}, {platform.platform()}, "
           f"{os.cpu_count()} cores; time limit {args.time_limit:g}s per process; "
-          f"ido's alternatives: {args.alternatives}; its search's states: {states}")  # fmt: skip
+          f"ido's alternatives: {args.alternatives}; "
+          f"its search's states: {ipc.states_words(args.search_states)}")  # fmt: skip
     results: list[Timed] = []
     for domain in args.domains.split(","):
         for domain_file, problem in ipc.problems_of(domain, args.problems):

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ido.model.durations import Duration
-from ido.planner.types import SEARCH_STATES
+from ido.planner.types import SEARCH_STATES, SOLVE_TIME
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$"
 SECRET_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -160,7 +160,7 @@ class Limits(Strict):
         "at most 32 times this. e.g. '500ms'.",
     )
     solve_time: Duration = Field(
-        default=10.0,
+        default=SOLVE_TIME,
         gt=0,
         description="How long CP-SAT may work on one solve, in deterministic seconds (about "
         "a second of one core each); past it, the best plan found is kept, marked not "

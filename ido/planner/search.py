@@ -60,7 +60,7 @@ from ido.planner.successors import (
     Successors,
     compile_check,
 )
-from ido.planner.types import SEARCH_STATES, Plan, Task, units
+from ido.planner.types import Plan, Task, units
 
 
 class _Label(NamedTuple):
@@ -98,9 +98,6 @@ class _Reached:
         self.goal = goal
         self.kept = kept
 
-
-MAX_STATES = SEARCH_STATES
-"""Expansions before the search gives up, unless the intent says otherwise (`Task`)."""
 
 PAIRS_AFTER = 1_000
 """Expansions after which a search that has not settled asks whether the goal's values

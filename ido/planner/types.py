@@ -83,6 +83,9 @@ class Denied:
     message: str
 
 
+SOLVE_TIME = 10.0
+"""CP-SAT's deterministic seconds per solve, by default (`limits.solve_time`)."""
+
 SEARCH_STATES = 200_000
 """Expansions before the exact search gives up, by default (`limits.search_states`); for
 CP-SAT's fallback too. (The IPC problem driverlog p02 needs about 51,000 expansions: 3.3 s
@@ -101,7 +104,7 @@ class Task:
     max_steps: int = 20
     denied: tuple[Denied, ...] = ()
     alternatives: int = 3
-    time_limit: float = 10.0
+    time_limit: float = SOLVE_TIME
     """CP-SAT's deterministic time limit per solve (`limits.solve_time`)."""
     search_states: int = SEARCH_STATES
     """Expansions the exact search may make per solve (`limits.search_states`)."""

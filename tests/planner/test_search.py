@@ -14,11 +14,11 @@ from ido.planner.cpsat import CpSatPlanner
 from ido.planner.cpsat._shortcuts import _fewest_steps
 from ido.planner.estimates import Remaining
 from ido.planner.grounding import Grounded, ground
-from ido.planner.search import MAX_STATES, AStarSearch, SearchGaveUp, SearchPlanner
+from ido.planner.search import AStarSearch, SearchGaveUp, SearchPlanner
 from ido.planner.simulate import check_plan
 from ido.planner.solving import Question, Solution, measure, ordered
 from ido.planner.successors import Successors, apply_step, compile_check
-from ido.planner.types import Action, Limits, Metric, Plan, Task, Weights, units
+from ido.planner.types import SEARCH_STATES, Action, Limits, Metric, Plan, Task, Weights, units
 
 
 def test_the_registry_returns_the_search_planner() -> None:
@@ -86,7 +86,7 @@ def test_both_backends_take_their_search_budget_from_the_task() -> None:
     search gives up past it and so does CP-SAT's (the search that goes first included,
     with the model out of time), and each decision records the budget it had."""
     t = task()
-    assert t.search_states == MAX_STATES  # the default
+    assert t.search_states == SEARCH_STATES  # the default
     needed = next(n for n in range(1, 1_000) if _settles(t, max_states=n))
     assert needed > 1
     enough, short = replace(t, search_states=needed), replace(t, search_states=needed - 1)
@@ -495,16 +495,16 @@ def test_a_search_that_gave_up_goes_on_to_the_same_answer(kind: str) -> None:
         made = random_task(seed, small=False) if kind == "random" else token_task(seed)
         t, g, length = _question(replace(made, alternatives=0))
         whole = AStarSearch(Question(t, g, length))
-        answer = whole.run(MAX_STATES, MAX_STATES * 200)
+        answer = whole.run(SEARCH_STATES, SEARCH_STATES * 200)
         if whole.expanded < 3:
             continue
         tried += 1
         for k in range(whole.expanded):
             with pytest.raises(SearchGaveUp) as stop:
-                AStarSearch(Question(t, g, length)).run(k, MAX_STATES * 200)
+                AStarSearch(Question(t, g, length)).run(k, SEARCH_STATES * 200)
             paused = stop.value.paused
             assert paused is not None and paused.expanded == k
-            assert paused.run(MAX_STATES, MAX_STATES * 200) == answer
+            assert paused.run(SEARCH_STATES, SEARCH_STATES * 200) == answer
             assert paused.expanded == whole.expanded
     assert tried >= 30
 
@@ -531,18 +531,18 @@ def test_a_search_under_a_ceiling_answers_what_the_whole_search_does_below_it(
     for seed in range(60 if kind == "random" else 30):
         made = random_task(seed, small=False) if kind == "random" else token_task(seed)
         t, g, length = _question(replace(made, alternatives=0))
-        first = AStarSearch(Question(t, g, length, metric)).run(MAX_STATES, MAX_STATES * 200)
+        first = AStarSearch(Question(t, g, length, metric)).run(SEARCH_STATES, SEARCH_STATES * 200)
         questions = [frozenset[str]()]
         if first is not None and first.plan.steps:
             questions.append(frozenset(first.plan.capabilities[:1]))
         for without in questions:
             whole = AStarSearch(Question(t, g, length, metric, without))
-            answer = whole.run(MAX_STATES, MAX_STATES * 200)
+            answer = whole.run(SEARCH_STATES, SEARCH_STATES * 200)
             best = None if answer is None else _metric_units(t, g, answer.plan, metric)
             tops = [0, 1, 10**12] if best is None else [0, best - 1, best, best + 1, 10**12]
             for under in tops:
                 cut = AStarSearch(Question(t, g, length, metric, without, under))
-                got = cut.run(MAX_STATES, MAX_STATES * 200)
+                got = cut.run(SEARCH_STATES, SEARCH_STATES * 200)
                 if best is not None and best < under:
                     assert got == answer
                     assert cut.expanded == whole.expanded
@@ -553,7 +553,7 @@ def test_a_search_under_a_ceiling_answers_what_the_whole_search_does_below_it(
                 if cut.expanded >= 2:  # given up halfway, then gone on with its own question
                     half = AStarSearch(Question(t, g, length, metric, without, under))
                     with pytest.raises(SearchGaveUp) as stop:
-                        half.run(cut.expanded // 2, MAX_STATES * 200)
+                        half.run(cut.expanded // 2, SEARCH_STATES * 200)
                     paused = stop.value.paused
                     searcher = SearchPlanner()
                     assert (
