@@ -53,6 +53,9 @@ class Remaining:
             for a in actions
         }
         self._cost: dict[int, float] = {}
+        self.whole_bound: dict[int, float] = {}
+        """`bound` of each set missed, where the goal does not hold, raised to the whole unit
+        (`at_whole`): the search looks here first, and asks `bound_whole` only on a miss."""
 
     def __call__(self, state: State, reached: bool) -> float:
         return self.bound(self.missing(state), reached)
@@ -79,6 +82,11 @@ class Remaining:
             self._cost[missing] = cost
         return max(cost, self.cheapest)
 
+    def bound_whole(self, missing: int) -> float:
+        """`bound(missing, False)` raised to the whole unit, remembered in `whole_bound`."""
+        found = self.whole_bound[missing] = at_whole(self.bound(missing, False))
+        return found
+
 
 class Cuts:
     """LM-cut's landmarks of the start state (see `lmcut`), for a bound that follows paths.
@@ -103,14 +111,17 @@ class Cuts:
         for i, (_, steps) in enumerate(cuts or ()):
             for n in steps:
                 self.mark[actions[n]] |= 1 << i
-        self._left: dict[int, float] = {}
+        self.whole_left: dict[int, float] = {}
+        """`left` of each `hit` asked for so far, raised to the whole unit (`at_whole`): the
+        search looks here first, and asks `left_whole` only for a `hit` not in it."""
 
     def left(self, hit: int) -> float:
         """What the cuts outside `hit` (a bit per cut) cost together."""
-        found = self._left.get(hit)
-        if found is None:
-            found = sum(paid for i, paid in enumerate(self.costs) if not hit >> i & 1)
-            self._left[hit] = found
+        return sum(paid for i, paid in enumerate(self.costs) if not hit >> i & 1)
+
+    def left_whole(self, hit: int) -> float:
+        """`left(hit)` raised to the whole unit, remembered in `whole_left`."""
+        found = self.whole_left[hit] = at_whole(self.left(hit))
         return found
 
 
@@ -122,6 +133,11 @@ def whole(bound: float) -> float:
     1e16 of itself (at 1e13 units, more than 1e-3 of a unit).
     """
     return float(math.ceil(bound - 1e-3 - 1e-12 * abs(bound)))
+
+
+def at_whole(bound: float) -> float:
+    """`whole(bound)`, or inf for inf (no way on)."""
+    return bound if bound == math.inf else whole(bound)
 
 
 def steps_left(left: float, dearest: float, floored: bool) -> float:

@@ -43,7 +43,7 @@ from typing import NamedTuple
 from ido.errors import PlanningError
 from ido.planner import progress
 from ido.planner.earliest import Earliest, at_once, ready_from
-from ido.planner.estimates import Cuts, Remaining, steps_left, whole
+from ido.planner.estimates import Cuts, Remaining, at_whole, steps_left
 from ido.planner.grounding import over_limit
 from ido.planner.order import Footprint, atom_count
 from ido.planner.pairs import goal_pairs_reachable
@@ -86,8 +86,9 @@ class _Label(NamedTuple):
 
 class _Reached:
     """A state some path reaches: the cuts (a bit each) every path found to it has hit,
-    the goal values it misses (a bit each) and its goal-value bound (`Remaining`), whether
-    the goal holds, and the paths kept to it (none beats another)."""
+    the goal values it misses (a bit each) and its goal-value bound (`Remaining`, raised to
+    the whole unit; 0 where the goal holds), whether the goal holds, and the paths kept to
+    it (none beats another)."""
 
     __slots__ = ("base", "goal", "hit", "kept", "missing")
 
@@ -236,11 +237,12 @@ class AStarSearch:
         )
         reached = goal.holds(start)
         missing = remaining.missing(start)
-        base = remaining.bound(missing, reached)
-        estimate = max(base, cuts.left(0))
+        base = at_whole(remaining.bound(missing, reached))
+        # A sum of whole millionths (or, by latency, steps): `at_whole` is monotone, so the
+        # larger of the two raised is the larger raised.
+        estimate = max(base, cuts.left_whole(0))
         if estimate == math.inf:
             return  # a goal value no usable action writes
-        estimate = whole(estimate)  # a sum of whole millionths (or, by latency, steps)
         ahead = estimate
         if by_latency:  # the estimate is the earliest end, which is also the deadline's test
             end = self._earliest(start, first.clock)
@@ -269,6 +271,7 @@ class AStarSearch:
         dearest, floored = self.dearest, self.floored
         frontier, states = self.frontier, self.states
         effects, mark = g.eff, cuts.mark
+        bound_of, left_of = remaining.whole_bound, cuts.whole_left
         expanded, compared = self.expanded, self.compared
         # As it starts (or goes on), then every EVERY expansions: a listener that says the
         # latest report again while a decision is quiet then names the right stage.
@@ -304,7 +307,8 @@ class AStarSearch:
                     if there is None:
                         reached = goal.holds(after)
                         missing = remaining.after(here.missing, a)
-                        base = remaining.bound(missing, reached)
+                        known = 0.0 if reached else bound_of.get(missing)
+                        base = remaining.bound_whole(missing) if known is None else known
                         there = _Reached(was | mark[a], missing, base, reached, [])
                         states[after] = there
                     else:  # one more path to it: the cuts hit are those every path hit
@@ -338,11 +342,16 @@ class AStarSearch:
                                 continue
                         elif any(old.metric <= cost and old.steps <= count for old in others):
                             continue
-                    base = there.base
-                    left = base if there.goal else max(base, cuts.left(there.hit))
+                    # Both bounds are whole already (`at_whole`), and so is the larger.
+                    left = there.base
+                    if not there.goal:
+                        hit = there.hit
+                        cut = left_of.get(hit)
+                        if cut is None:
+                            cut = cuts.left_whole(hit)
+                        left = max(left, cut)
                     if left == math.inf:
                         continue  # a goal value no usable action writes
-                    left = whole(left)
                     new = _Label(cost, count, totaled, (*label.path, a), clock)
                     if not plain and any(old.beats(new, limited) for old in others):
                         continue
@@ -354,10 +363,12 @@ class AStarSearch:
                         ahead = max(0.0, units(soonest) - cost)
                     elif timed and not self._in_time(after, clock, totaled[1]):
                         continue  # no way on reaches the goal by the deadline
-                    others[:] = [old for old in others if not new.beats(old, limited)] + [new]
+                    if others:
+                        others[:] = [old for old in others if not new.beats(old, limited)]
+                    others.append(new)
                     if new.metric + ahead >= under:
                         continue  # kept, to drop the paths it beats, but not followed
-                    at_least = count + steps_left(left, dearest, floored)
+                    at_least = count - (left // -dearest) if floored else count  # `steps_left`
                     heapq.heappush(
                         frontier, (new.metric + ahead, at_least, -count, next(order), after, new)
                     )

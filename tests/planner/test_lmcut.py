@@ -115,7 +115,7 @@ def test_without_the_cuts_the_same_search_would_give_up(monkeypatch: pytest.Monk
     same budget runs out."""
 
     def no_cuts(self: Cuts, g: Grounded, actions: list[int], weight: dict[int, float]) -> None:
-        self.reachable, self.costs, self._left = True, [], {}
+        self.reachable, self.costs, self.whole_left = True, [], {}
         self.mark = dict.fromkeys(actions, 0)
 
     monkeypatch.setattr(Cuts, "__init__", no_cuts)
