@@ -251,7 +251,11 @@ class SolvingPlanner(ABC):
         # its frontier reaches that score. What one solve finds can lower the next one's
         # ceiling, so solves share one: `ceiling_round` of them at a time, a number of the
         # backend and not of its threads.
-        pending = sorted(names, key=lambda n: floors.get(n, 0.0))
+        # A capability with no plan without it (an infinite floor) is no candidate at all:
+        # it is neither solved nor counted in the progress lines' "candidate 2 of 5".
+        pending = sorted(
+            (n for n in names if floors.get(n, 0.0) < math.inf), key=lambda n: floors.get(n, 0.0)
+        )
         place = {name: at for at, name in enumerate(pending, start=1)}
         each = max(1, self.ceiling_round)
         workers = max(1, min(self.threads, each)) if len(names) > 1 else 1
