@@ -6,15 +6,32 @@ import json
 from typing import Any
 
 from ido.model import KINDS
+from ido.model.durations import DURATION_PATTERN, dump_duration
 
 
 def schema(kind: str) -> dict[str, Any]:
     """The JSON Schema of one kind (`Intent`, `Capability`, `Policy`, `Observer`)."""
     model = KINDS[kind]
     document = model.model_json_schema(by_alias=True)
+    _durations_as_written(document)
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     document["title"] = kind
     return document
+
+
+def _durations_as_written(node: object) -> None:
+    """Defaults of duration fields as a user writes them (`10s`): pydantic writes a
+    default by its Python type (the seconds, `10.0`), which the field's own pattern
+    rejects."""
+    if isinstance(node, dict):
+        default = node.get("default")
+        if node.get("pattern") == DURATION_PATTERN and isinstance(default, (int, float)):
+            node["default"] = dump_duration(float(default))
+        for value in node.values():
+            _durations_as_written(value)
+    elif isinstance(node, list):
+        for value in node:
+            _durations_as_written(value)
 
 
 def schema_text(kind: str) -> str:

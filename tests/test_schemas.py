@@ -25,3 +25,28 @@ def test_schema_forbids_unknown_keys() -> None:
     capability = json.loads(schema_text("Capability"))
     assert capability["additionalProperties"] is False
     assert capability["$defs"]["CapabilitySpec"]["additionalProperties"] is False
+
+
+def _nodes(node: object) -> list[dict[str, object]]:
+    """Every object in a schema, nested ones too."""
+    if isinstance(node, dict):
+        return [node, *(n for value in node.values() for n in _nodes(value))]
+    if isinstance(node, list):
+        return [n for value in node for n in _nodes(value)]
+    return []
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_defaults_read_as_the_field_is_written(kind: str) -> None:
+    """A default an editor shows is one the field accepts: a duration's reads `10s`, not
+    the seconds pydantic keeps (`10.0`, which the field's pattern rejects)."""
+    import re
+
+    patterned = [
+        n for n in _nodes(json.loads(schema_text(kind))) if "pattern" in n and "default" in n
+    ]
+    for node in patterned:
+        default = node["default"]
+        assert isinstance(default, str) and re.fullmatch(str(node["pattern"]), default), node
+    if kind == "Intent":
+        assert {n["default"] for n in patterned} >= {"10s"}  # limits.solve_time
