@@ -154,18 +154,22 @@ class SearchPlanner(SolvingPlanner):
         states, compared = self.budgets(task)
         return {"backend": "astar", "max_states": states, "max_compared": compared}
 
-    def settle(self, asked: Question, paused: AStarSearch | None = None) -> Solution | None:
+    def settle(
+        self, asked: Question, paused: AStarSearch | None = None, most: int | None = None
+    ) -> Solution | None:
         """The exact answer on a grounded task, for a backend that could not settle it;
         `paused`, a search of this same question that gave up on its expansions
         (`SearchGaveUp.paused`), goes on where it stopped instead of starting over. The
         budgets count from the start either way, so the answer is the same. With `under`
         (see `SolvingPlanner.solve`), the answer is exact below it: the best plan when one
-        scores below, else None."""
+        scores below, else None. `most`: the expansions the progress lines count against,
+        when this search is the first part of one with a larger budget (`cpsat`'s search
+        that goes first); by default its own budget."""
         if paused is None:
             paused = AStarSearch(asked)
         elif not paused.asked.same(asked):
             raise ValueError("a paused search goes on with its own question only")
-        return paused.run(*self.budgets(asked.task))
+        return paused.run(*self.budgets(asked.task), most=most)
 
     def _solve(self, asked: Question, near: Plan | None = None) -> Solution | None:
         return self.settle(asked)
@@ -257,11 +261,12 @@ class AStarSearch:
         at_least = steps_left(estimate, dearest, floored)
         self.frontier.append((ahead, at_least, 0, next(self.order), start, first))
 
-    def run(self, max_states: int, max_compared: int) -> Solution | None:
+    def run(self, max_states: int, max_compared: int, most: int | None = None) -> Solution | None:
         """The answer: the best plan, proven, or None for no plan (below `under`, when the
         search was asked for one); `SearchGaveUp` past
         `max_states` expansions or `max_compared` paths checked against, counted from the
-        start. Given up on expansions, the search can go on (`SearchGaveUp.paused`)."""
+        start. Given up on expansions, the search can go on (`SearchGaveUp.paused`).
+        Progress reports count against `most` (by default `max_states`)."""
         asked = self.asked
         task, g, limit, under = asked.task, asked.g, asked.length, asked.under
         successors, goal, weight, sums = self.successors, self.goal, self.weight, self.sums
@@ -275,7 +280,8 @@ class AStarSearch:
         expanded, compared = self.expanded, self.compared
         # As it starts (or goes on), then every EVERY expansions: a listener that says the
         # latest report again while a decision is quiet then names the right stage.
-        progress.report(stage="search", expanded=expanded, most=max_states)
+        most = max_states if most is None else most
+        progress.report(stage="search", expanded=expanded, most=most)
         try:
             while frontier:
                 entry = heapq.heappop(frontier)
@@ -294,7 +300,7 @@ class AStarSearch:
                     return None
                 expanded += 1
                 if not expanded % progress.EVERY:
-                    progress.report(stage="search", expanded=expanded, most=max_states)
+                    progress.report(stage="search", expanded=expanded, most=most)
                 if label.steps >= limit:
                     continue
                 was = here.hit

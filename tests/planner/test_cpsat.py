@@ -1135,6 +1135,28 @@ def test_a_plain_search_that_gave_up_goes_on_after_a_brief_turn_of_the_model(
         assert found == SearchPlanner().solve(t, g)
 
 
+def test_the_search_that_goes_first_counts_its_progress_against_the_whole_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The search that goes first stops at its share, then goes on after the model: one
+    search, so every progress line counts against one budget (it read "3 of 3", then
+    "4 of 200,000")."""
+    from ido.planner import progress
+
+    monkeypatch.setattr(progress, "EVERY", 1)
+    _model_turns(monkeypatch)  # the model proves nothing: the search goes on
+    t = _plain_tasks(3)[0]
+    g = ground(t)
+    reports: list[dict[str, object]] = []
+    with progress.listening(lambda r: reports.append(dict(r))):
+        found = CpSatPlanner(search_first=3, small=0, fallback_states=500).solve(t, g)
+    assert found == SearchPlanner().solve(t, g)
+    searched = [r for r in reports if r.get("stage") == "search"]
+    counts = [r["expanded"] for r in searched]
+    assert 3 in counts and max(counts) > 3  # it stopped at its share, then went on
+    assert {r["most"] for r in searched} == {500}
+
+
 def test_when_the_search_runs_out_too_the_model_gets_its_whole_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

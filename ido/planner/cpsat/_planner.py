@@ -276,7 +276,10 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
                 if cheapest is not None:
                     return True, Solution(cheapest, True, length), None
         try:
-            answer = SearchPlanner(max_states=min(budget, self._fallback(task))).settle(asked)
+            # Its progress counts against the whole budget: a search that gives up here goes
+            # on after the model, from where it stopped (`_solve`).
+            fallback = self._fallback(task)
+            answer = SearchPlanner(max_states=min(budget, fallback)).settle(asked, most=fallback)
         except SearchGaveUp as stop:
             return False, None, stop.paused  # too wide for the search: the model's turn
         self._searched = True
