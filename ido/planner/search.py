@@ -169,7 +169,7 @@ class SearchPlanner(SolvingPlanner):
             paused = AStarSearch(asked)
         elif not paused.asked.same(asked):
             raise ValueError("a paused search goes on with its own question only")
-        return paused.run(*self.budgets(asked.task), most=most)
+        return paused.run(*self.budgets(asked.task), most)
 
     def _solve(self, asked: Question, near: Plan | None = None) -> Solution | None:
         return self.settle(asked)

@@ -611,9 +611,11 @@ def test_cpsat_out_of_time_goes_on_with_the_search_that_went_first(
     runs: list[tuple[int, int]] = []
     run = AStarSearch.run
 
-    def spied(self: AStarSearch, max_states: int, max_compared: int) -> Solution | None:
+    def spied(
+        self: AStarSearch, max_states: int, max_compared: int, most: int | None = None
+    ) -> Solution | None:
         runs.append((id(self), self.expanded))
-        return run(self, max_states, max_compared)
+        return run(self, max_states, max_compared, most)
 
     monkeypatch.setattr(AStarSearch, "run", spied)
     result = CpSatPlanner(small=0, search_first=1).plan(task(time_limit=1e-9))
