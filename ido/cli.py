@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from ido.errors import IdoError, NotFoundError
+from ido.errors import IdoError, NotFoundError, writing
 from ido.exiting import settle
 from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 
@@ -207,6 +207,8 @@ def plan(
 
     if pddl is None and intent is None:
         raise typer.BadParameter("name an INTENT, or give --pddl DOMAIN PROBLEM")
+    if plan_out is not None:
+        _check_out_file(plan_out, "--plan-out")  # before planning, which may take minutes
     if pddl is not None:
         loaded, chosen = _pddl_intent(pddl[0], pddl[1])
     else:
@@ -222,8 +224,6 @@ def plan(
         chosen = _on_planner(chosen, planner)
     chosen = _on_limits(chosen, _solve_time(solve_time), search_states)
     decision = _decide_once(loaded, chosen, alternatives)
-    if plan_out is not None and decision.result.plan is not None:
-        plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
     if fmt == "json":
         typer.echo(json.dumps(decision.to_json(), indent=2, sort_keys=True, default=str))
     else:
@@ -242,8 +242,20 @@ def plan(
             "events": [],
         }
         typer.echo(render(view, "text"), nl=False)
+    if plan_out is not None and decision.result.plan is not None:
+        with writing(plan_out):  # after the decision is shown: a failed write loses nothing
+            plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
     status = decision.result.status
     raise typer.Exit(1 if status == "infeasible" else 0)
+
+
+def _check_out_file(path: Path, hint: str) -> None:
+    """A usage error, before any work, for an output file that cannot be: a folder, or in a
+    folder that does not exist (what else stops the write is said when it fails)."""
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a folder; give a file name", param_hint=hint)
+    if not path.parent.is_dir():
+        raise typer.BadParameter(f"folder {path.parent} does not exist", param_hint=hint)
 
 
 def _pddl_intent(domain: Path, problem: Path) -> tuple[Any, Any]:
@@ -1068,10 +1080,8 @@ def explain(
     if output is None:
         typer.echo(text, nl=False, color=True)  # ANSI only in what render_tty made
         return
-    try:
+    with writing(output):
         output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise IdoError(f"cannot write {output}: {exc.strerror or exc}") from None
     typer.echo(f"wrote {output}")
 
 
@@ -1090,9 +1100,12 @@ def schema(
     from ido.schemas import kind_named, schema_text
 
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        with writing(out):
+            out.mkdir(parents=True, exist_ok=True)
         for name in KINDS:
-            (out / f"{name.lower()}.schema.json").write_text(schema_text(name))
+            file = out / f"{name.lower()}.schema.json"
+            with writing(file):
+                file.write_text(schema_text(name), encoding="utf-8")
         typer.echo(f"wrote {len(KINDS)} schemas to {out}")
         return
     if kind is None:

@@ -134,9 +134,7 @@ def _write_junit(path: Path, results: list[tuple[Path, Any]]) -> None:
         if not r.passed:
             failure = ET.SubElement(case, "failure", message=r.unmet[0])
             failure.text = "\n".join(r.unmet)
-    try:
-        ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
-    except OSError as exc:
-        from ido.errors import IdoError
+    from ido.errors import writing
 
-        raise IdoError(f"cannot write {path}: {exc.strerror or exc}") from None
+    with writing(path):
+        ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

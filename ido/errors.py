@@ -7,12 +7,16 @@ IdoError
 ├── PlanningError        the planner could not work on the problem (not: infeasible)
 │   └── SearchGaveUp     the search reached its budget (ido.planner.search)
 ├── ExecutionError       a binding could not be performed (raised inside the runtime only)
-└── JournalError         the journal database is unusable
+├── JournalError         the journal database is unusable
+└── WriteError           a file the user asked for cannot be written (`writing`)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -66,3 +70,19 @@ class ExecutionError(IdoError):
 
 class JournalError(IdoError):
     """The journal database cannot be opened or is inconsistent."""
+
+
+class WriteError(IdoError):
+    """A file or folder the user asked ido to write cannot be written."""
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """What goes wrong writing `path` (or making its folders) as a `WriteError` that names
+    it and says why (`cannot write out/plan.txt: Is a directory`), never a traceback."""
+    try:
+        yield
+    except FileExistsError:  # what making a folder says of a file by its name
+        raise WriteError(f"cannot make folder {path}: a file has that name") from None
+    except OSError as exc:
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None

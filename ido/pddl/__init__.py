@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ido.errors import writing
 from ido.loading import Catalog, load_documents
 from ido.pddl.convert import to_resources
 from ido.pddl.ground import GroundTask, ground
@@ -46,13 +47,17 @@ def import_pddl(domain: Path, problem: Path, out: Path, max_steps: int = 100) ->
     documents = to_resources(task, max_steps)
     *capabilities, intent = documents
     name = intent["metadata"]["name"]
-    (out / "capabilities").mkdir(parents=True, exist_ok=True)
-    (out / "intents").mkdir(parents=True, exist_ok=True)
     # A file of one resource must be named after it; several share the problem's name.
     stem = capabilities[0]["metadata"]["name"] if len(capabilities) == 1 else name
     cap_file = out / "capabilities" / f"{stem}.yaml"
     intent_file = out / "intents" / f"{name}.yaml"
     header = f"# ido import-pddl {domain.name} {problem.name}: the ground actions of {name}\n"
-    cap_file.write_text(header + dump_documents(capabilities), encoding="utf-8")
-    intent_file.write_text(dump_documents([intent]), encoding="utf-8")
+    for file, text in (
+        (cap_file, header + dump_documents(capabilities)),
+        (intent_file, dump_documents([intent])),
+    ):
+        with writing(file.parent):
+            file.parent.mkdir(parents=True, exist_ok=True)
+        with writing(file):
+            file.write_text(text, encoding="utf-8")
     return Imported(cap_file, intent_file, name, len(capabilities))

@@ -177,6 +177,36 @@ def test_import_pddl_on_the_command_line(tmp_path: Path) -> None:
     assert "nope.pddl: cannot read file" in missing.output
 
 
+def test_outputs_that_cannot_be_written_are_errors_not_tracebacks(tmp_path: Path) -> None:
+    """`--plan-out` in a folder that does not exist, or naming a folder, is refused before
+    any planning; one whose write fails after planning (/dev/full: no space) shows the
+    decision first, then says so. `import-pddl --out` and `schema --out` through a file in
+    the way name it. Each exits 2 with no traceback."""
+    runner = CliRunner()
+    domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
+    pddl = ["plan", "--pddl", str(domain), str(problem), "--plan-out"]
+    gone = runner.invoke(app, [*pddl, str(tmp_path / "no" / "plan.txt")])
+    assert gone.exit_code == 2 and not isinstance(gone.exception, OSError)
+    assert "does not exist" in gone.output and "chosen:" not in gone.output
+    folder = runner.invoke(app, [*pddl, str(tmp_path)])
+    assert folder.exit_code == 2 and "is a folder" in folder.output
+    if Path("/dev/full").exists():
+        full = runner.invoke(app, [*pddl, "/dev/full"])
+        assert full.exit_code == 2 and not isinstance(full.exception, OSError)
+        assert "chosen:" in full.stdout  # the decision, shown before the write failed
+        assert "cannot write /dev/full: No space left on device" in full.output
+    in_the_way = write(tmp_path, "taken", "a file, not a folder\n")
+    imported = runner.invoke(
+        app, ["import-pddl", str(domain), str(problem), "--out", str(in_the_way)]
+    )
+    assert imported.exit_code == 2 and not isinstance(imported.exception, OSError)
+    assert f"cannot make folder {in_the_way / 'capabilities'}" not in imported.output
+    assert f"cannot write {in_the_way / 'capabilities'}: Not a directory" in imported.output
+    schemas = runner.invoke(app, ["schema", "--out", str(in_the_way)])
+    assert schemas.exit_code == 2 and not isinstance(schemas.exception, OSError)
+    assert f"cannot make folder {in_the_way}: a file has that name" in schemas.output
+
+
 @needs_ipc
 def test_blocks_4_0_plans_the_known_optimum_of_six_steps(tmp_path: Path) -> None:
     """An IPC problem nobody here wrote: imported, planned, optimal (6 moves), and valid."""
