@@ -55,7 +55,12 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
 def load_scenarios(file: Path, catalog_paths: Sequence[Path]) -> tuple[list[Scenario], Catalog]:
     """The scenarios declared in `file`, and the catalog they run against: `catalog_paths`,
     the scenario's own `catalog` entries (relative to its file), and the file itself."""
-    text = file.read_text(encoding="utf-8")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LoadError([Problem(str(file), None, "", "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, unreadable, not text
+        raise LoadError([Problem(str(file), None, "", f"cannot read file: {exc}")]) from None
     documents, problems = read_documents(text, str(file))
     if problems:
         raise LoadError(problems)

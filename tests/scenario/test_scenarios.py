@@ -189,6 +189,21 @@ def test_bad_scenarios_are_load_errors_with_file_line_and_field(
     assert "Traceback" not in result.output
 
 
+def test_a_scenario_file_that_cannot_be_read_is_a_load_error(in_root: Path, tmp_path: Path) -> None:
+    """`scenario run` on a file that is missing, a folder, or not text says so and exits 2
+    (a missing file was a traceback)."""
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00")
+    for path, said in [
+        (tmp_path / "gone.yaml", "gone.yaml: no such file"),
+        (tmp_path, "cannot read file"),
+        (binary, "binary.yaml: cannot read file"),
+    ]:
+        result = runner.invoke(app, ["scenario", "run", str(path)])
+        assert result.exit_code == 2 and not isinstance(result.exception, OSError), path
+        assert said in result.output
+
+
 def test_an_unwritable_junit_path_is_a_clear_error(in_root: Path, tmp_path: Path) -> None:
     code, out = ido("scenario", "test", "scenarios/stripe-outage.yaml", "--junit", str(tmp_path))
     assert code == 2
