@@ -207,6 +207,10 @@ def plan(
 
     if pddl is None and intent is None:
         raise typer.BadParameter("name an INTENT, or give --pddl DOMAIN PROBLEM")
+    if pddl is not None and intent is not None:
+        raise typer.BadParameter(
+            f"plan the intent '{intent}' or the PDDL problem, not both", param_hint="--pddl"
+        )
     if plan_out is not None:
         _check_out_file(plan_out, "--plan-out")  # before planning, which may take minutes
     if pddl is not None:

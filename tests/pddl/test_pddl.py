@@ -177,6 +177,13 @@ def test_import_pddl_on_the_command_line(tmp_path: Path) -> None:
     assert "nope.pddl: cannot read file" in missing.output
 
 
+def test_an_intent_and_a_pddl_problem_at_once_are_a_usage_error(tmp_path: Path) -> None:
+    """`ido plan INTENT --pddl D P` names two things to plan; it planned the PDDL one."""
+    domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
+    both = CliRunner().invoke(app, ["plan", "trip", "--pddl", str(domain), str(problem)])
+    assert both.exit_code == 2 and "not both" in both.output and "chosen:" not in both.output
+
+
 def test_outputs_that_cannot_be_written_are_errors_not_tracebacks(tmp_path: Path) -> None:
     """`--plan-out` in a folder that does not exist, or naming a folder, is refused before
     any planning; one whose write fails after planning (/dev/full: no space) shows the
