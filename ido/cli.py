@@ -258,6 +258,8 @@ def _check_out_file(path: Path, hint: str) -> None:
     folder that does not exist (what else stops the write is said when it fails)."""
     if path.is_dir():
         raise typer.BadParameter(f"{path} is a folder; give a file name", param_hint=hint)
+    if path.parent.exists() and not path.parent.is_dir():
+        raise typer.BadParameter(f"{path.parent} is a file, not a folder", param_hint=hint)
     if not path.parent.is_dir():
         raise typer.BadParameter(f"folder {path.parent} does not exist", param_hint=hint)
 

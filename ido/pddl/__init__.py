@@ -52,12 +52,13 @@ def import_pddl(domain: Path, problem: Path, out: Path, max_steps: int = 100) ->
     cap_file = out / "capabilities" / f"{stem}.yaml"
     intent_file = out / "intents" / f"{name}.yaml"
     header = f"# ido import-pddl {domain.name} {problem.name}: the ground actions of {name}\n"
+    for folder in (out, cap_file.parent, intent_file.parent):  # all made before any file
+        with writing(folder):
+            folder.mkdir(parents=True, exist_ok=True)
     for file, text in (
         (cap_file, header + dump_documents(capabilities)),
         (intent_file, dump_documents([intent])),
     ):
-        with writing(file.parent):
-            file.parent.mkdir(parents=True, exist_ok=True)
         with writing(file):
             file.write_text(text, encoding="utf-8")
     return Imported(cap_file, intent_file, name, len(capabilities))

@@ -251,11 +251,15 @@ class SolvingPlanner(ABC):
         # its frontier reaches that score. What one solve finds can lower the next one's
         # ceiling, so solves share one: `ceiling_round` of them at a time, a number of the
         # backend and not of its threads.
-        # A capability with no plan without it (an infinite floor) is no candidate at all:
-        # it is neither solved nor counted in the progress lines' "candidate 2 of 5".
-        pending = sorted(
-            (n for n in names if floors.get(n, 0.0) < math.inf), key=lambda n: floors.get(n, 0.0)
-        )
+        # A capability with no plan without it (an infinite floor, or, with no floors worked
+        # out, the goal out of reach without it, which `solve` would find first) is no
+        # candidate at all: it is neither solved nor counted in "candidate 2 of 5".
+        def possible(name: str) -> bool:
+            if name in floors:
+                return floors[name] < math.inf
+            return goal_reachable(grounded, usable(grounded, frozenset({name})))
+
+        pending = sorted(filter(possible, names), key=lambda n: floors.get(n, 0.0))
         place = {name: at for at, name in enumerate(pending, start=1)}
         each = max(1, self.ceiling_round)
         workers = max(1, min(self.threads, each)) if len(names) > 1 else 1

@@ -41,15 +41,25 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
     for path in paths:
         if not path.exists():
             raise NotFoundError(f"{path}: no such file or folder")
-        files = sorted(path.rglob("*.y*ml")) if path.is_dir() else [path]
+        # In a folder, only files: a folder or a broken link named *.yaml is no scenario.
+        files = sorted(f for f in path.rglob("*.y*ml") if f.is_file()) if path.is_dir() else [path]
         for file in files:
-            text = file.read_text(encoding="utf-8", errors="replace")
+            try:
+                text = file.read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                raise _unreadable(file, exc) from None
             documents, _ = read_documents(text, str(file))
             if path.is_file() or any(
                 isinstance(d.data, dict) and d.data.get("kind") == "Scenario" for d in documents
             ):
                 found.append(file)
     return found
+
+
+def _unreadable(file: Path, error: OSError | UnicodeDecodeError) -> LoadError:
+    """A file that cannot be read, as the loader says it, naming it once."""
+    said = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return LoadError([Problem(str(file), None, "", f"cannot read file: {said}")])
 
 
 def load_scenarios(file: Path, catalog_paths: Sequence[Path]) -> tuple[list[Scenario], Catalog]:
@@ -60,7 +70,7 @@ def load_scenarios(file: Path, catalog_paths: Sequence[Path]) -> tuple[list[Scen
     except FileNotFoundError:
         raise LoadError([Problem(str(file), None, "", "no such file")]) from None
     except (OSError, UnicodeDecodeError) as exc:  # a folder, unreadable, not text
-        raise LoadError([Problem(str(file), None, "", f"cannot read file: {exc}")]) from None
+        raise _unreadable(file, exc) from None
     documents, problems = read_documents(text, str(file))
     if problems:
         raise LoadError(problems)

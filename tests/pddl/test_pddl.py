@@ -197,6 +197,8 @@ def test_outputs_that_cannot_be_written_are_errors_not_tracebacks(tmp_path: Path
     assert "does not exist" in gone.output and "chosen:" not in gone.output
     folder = runner.invoke(app, [*pddl, str(tmp_path)])
     assert folder.exit_code == 2 and "is a folder" in folder.output
+    under_a_file = runner.invoke(app, [*pddl, str(domain / "plan.txt")])
+    assert under_a_file.exit_code == 2 and "d.pddl is a file, not a folder" in under_a_file.output
     if Path("/dev/full").exists():
         full = runner.invoke(app, [*pddl, "/dev/full"])
         assert full.exit_code == 2 and not isinstance(full.exception, OSError)
@@ -207,8 +209,7 @@ def test_outputs_that_cannot_be_written_are_errors_not_tracebacks(tmp_path: Path
         app, ["import-pddl", str(domain), str(problem), "--out", str(in_the_way)]
     )
     assert imported.exit_code == 2 and not isinstance(imported.exception, OSError)
-    assert f"cannot make folder {in_the_way / 'capabilities'}" not in imported.output
-    assert f"cannot write {in_the_way / 'capabilities'}: Not a directory" in imported.output
+    assert f"cannot make folder {in_the_way}: a file has that name" in imported.output
     schemas = runner.invoke(app, ["schema", "--out", str(in_the_way)])
     assert schemas.exit_code == 2 and not isinstance(schemas.exception, OSError)
     assert f"cannot make folder {in_the_way}: a file has that name" in schemas.output

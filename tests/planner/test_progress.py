@@ -142,12 +142,14 @@ def test_what_the_listener_raises_on_the_beat_is_raised_as_the_decision_ends() -
         raise KeyError("the decision's own")
 
 
+@pytest.mark.parametrize("alternatives", [2, 20])
 def test_the_searchs_alternatives_name_what_they_leave_out(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, alternatives: int
 ) -> None:
     """The search's reports for an alternative name the capability it leaves out and which
     candidate that is, as every planner's do (`progress.adding`), and the main solve's
-    name none."""
+    name none. With as many alternatives asked for as the plan has capabilities, no floors
+    are worked out, and what no plan does without is still no candidate."""
     from test_cpsat import PAY_SLOW, SHIP_DHL, SHOP, SMS, task
 
     monkeypatch.setattr(progress, "EVERY", 1)
@@ -160,7 +162,7 @@ def test_the_searchs_alternatives_name_what_they_leave_out(
 
     monkeypatch.setattr(SearchPlanner, "solve", recorded)
     reports: list[Mapping[str, object]] = []
-    shop = task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], alternatives=2)
+    shop = task([*SHOP, PAY_SLOW, SHIP_DHL, SMS], alternatives=alternatives)
     with progress.listening(reports.append):
         result = SearchPlanner().plan(shop)
     assert result.plan is not None

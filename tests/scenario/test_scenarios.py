@@ -204,6 +204,21 @@ def test_a_scenario_file_that_cannot_be_read_is_a_load_error(in_root: Path, tmp_
         assert said in result.output
 
 
+def test_scenario_test_passes_over_what_in_a_folder_is_no_file(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """`scenario test FOLDER`: a folder or a broken link named like YAML is no scenario (they
+    were a traceback); the folder's real scenarios still run."""
+    shipped = in_root / "scenarios" / "stripe-outage.yaml"
+    folder = tmp_path / "mine"
+    (folder / "x.yaml").mkdir(parents=True)
+    (folder / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    (folder / "stripe-outage.yaml").write_text(shipped.read_text())
+    code, out = ido("scenario", "test", str(folder))
+    assert code == 0, out
+    assert "stripe-outage" in out and "Traceback" not in out
+
+
 def test_an_unwritable_junit_path_is_a_clear_error(in_root: Path, tmp_path: Path) -> None:
     code, out = ido("scenario", "test", "scenarios/stripe-outage.yaml", "--junit", str(tmp_path))
     assert code == 2
