@@ -213,12 +213,13 @@ def add_search_states(parser: argparse.ArgumentParser) -> None:
     solve of ido's search, passed on to `ido plan --search-states N`."""
     parser.add_argument(
         "--search-states",
-        type=_at_least_one,
+        type=at_least_one,
         help="states ido's search may expand per solve (default: the intent's, 200,000)",
     )
 
 
-def _at_least_one(text: str) -> int:
+def at_least_one(text: str) -> int:
+    """A count given on the command line: a whole number, 1 or more."""
     try:
         value = int(text)
     except ValueError:

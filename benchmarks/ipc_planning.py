@@ -18,6 +18,11 @@ pyperplan has no counterpart, so the ratios then say what the alternatives cost,
 plans faster. `--search-states N` gives ido's search that budget per solve instead of
 its default 200,000, as `ido plan --search-states N` does.
 
+`--repeat N` runs each planner N times on each problem, the planners taking turns, and
+shows each one's median planning time: pyperplan's own times have moved by half between
+runs an hour apart (driverlog p05 10.8 and 16.9 s), more than the changes measured with
+it. A run that does not plan is not repeated.
+
 Only the first plan in each process is timed: a second one would find ido's remembered
 condition tables and compiled conditions, which pyperplan has no counterpart for. What a
 process does once whatever it plans (imports, including those ido makes on first use, and
@@ -29,17 +34,20 @@ checked by VAL, as in `ipc.py`.
 
     .venv/bin/python benchmarks/ipc_planning.py --problems 2 --time-limit 20
     .venv/bin/python benchmarks/ipc_planning.py --planners ido-search,ido-cpsat --alternatives 3
+    .venv/bin/python benchmarks/ipc_planning.py --domains driverlog --problems 6 --repeat 3
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import importlib.util
 import json
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,6 +72,9 @@ class Timed:
     cost: float | None
     planning_s: float | None
     note: str
+    runs: list[float] | None = None
+    """With `--repeat`: the planning time of each run that planned (`planning_s` is their
+    median)."""
 
 
 def child(
@@ -171,6 +182,24 @@ def run_one(
         return Timed(*name, True, valid, cost, seconds, note)
 
 
+def median_of(runs: list[Timed]) -> Timed:
+    """One planner's runs on one problem as one result: the first run's, with the median
+    planning time of the runs that planned. A plan VAL rejected in any run stands (an
+    invalid plan is no solution); runs that did not plan are counted in the note."""
+    first = runs[0]
+    rejected = next((r for r in runs if r.valid is False), None)
+    if rejected is not None or not first.solved or len(runs) == 1:
+        return rejected or first
+    times = [r.planning_s for r in runs if r.solved and r.planning_s is not None]
+    note = first.note
+    if len(times) < len(runs):
+        note = f"{note}; " if note else ""
+        note += f"planned in {len(times)} of {len(runs)} runs"
+    return dataclasses.replace(
+        first, planning_s=statistics.median(times) if times else None, note=note, runs=times
+    )
+
+
 def geometric_mean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else math.nan
 
@@ -254,6 +283,12 @@ def main(argv: list[str] | None = None) -> int:
         help="alternatives ido works out with the plan (default 0; `ido plan` makes 3)",
     )
     ipc.add_search_states(parser)
+    parser.add_argument(
+        "--repeat",
+        type=ipc.at_least_one,
+        default=1,
+        help="runs per planner and problem, taking turns; the median planning time is shown",
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -273,20 +308,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: python {platform.python_version()}, {platform.platform()}, "
           f"{os.cpu_count()} cores; time limit {args.time_limit:g}s per process; "
           f"ido's alternatives: {args.alternatives}; "
-          f"its search's states: {ipc.states_words(args.search_states)}")  # fmt: skip
+          f"its search's states: {ipc.states_words(args.search_states)}; "
+          f"runs per planner and problem: {args.repeat}")  # fmt: skip
     results: list[Timed] = []
     for domain in args.domains.split(","):
         for domain_file, problem in ipc.problems_of(domain, args.problems):
+            runs: dict[str, list[Timed]] = {planner: [] for planner in planners}
+            for again in range(args.repeat):
+                for planner in planners:  # taking turns, so a slow hour slows both
+                    if again and not runs[planner][0].solved:
+                        continue  # a run that did not plan is not repeated
+                    runs[planner].append(
+                        run_one(
+                            planner,
+                            domain_file,
+                            problem,
+                            args.time_limit,
+                            args.alternatives,
+                            args.search_states,
+                        )
+                    )
             row = []
             for planner in planners:
-                result = run_one(
-                    planner,
-                    domain_file,
-                    problem,
-                    args.time_limit,
-                    args.alternatives,
-                    args.search_states,
-                )
+                result = median_of(runs[planner])
                 results.append(result)
                 row.append(f"{planner}: {_cell(result)}")
             print(f"{domain}/{problem.name}: " + "; ".join(row), file=sys.stderr, flush=True)

@@ -16,21 +16,22 @@ IPC = ROOT.parent / "shared" / "benchmarks" / "pddl"
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ipc_planning import Timed, report, run_one, said  # noqa: E402
+from ipc_planning import Timed, median_of, report, run_one, said  # noqa: E402
 
 needs_ipc = pytest.mark.skipif(not IPC.is_dir(), reason="../shared/benchmarks/pddl is not here")
 
 
-def race(planners: str, alternatives: int = 0) -> list[str]:
+def race(planners: str, alternatives: int = 0, repeat: int = 1) -> list[str]:
     """The table row of miconic s1-0 (4 steps, optimal), one cell per planner."""
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--domains", "miconic", "--problems", "1",
-         "--planners", planners, "--alternatives", str(alternatives)],
+         "--planners", planners, "--alternatives", str(alternatives), "--repeat", str(repeat)],
         check=False, capture_output=True, text=True, cwd=ROOT, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "- plans VAL rejected: 0" in done.stdout
     assert f"ido's alternatives: {alternatives}" in done.stdout
+    assert f"runs per planner and problem: {repeat}" in done.stdout
     row = next(line for line in done.stdout.splitlines() if line.startswith("| miconic/"))
     return [cell.strip() for cell in row.strip("|").split("|")][1:]
 
@@ -145,3 +146,49 @@ def test_the_search_budget_is_passed_on_to_ido() -> None:
     assert run_one("ido-search", domain, problem, 120).solved
     cut = run_one("ido-search", domain, problem, 120, states=1)
     assert not cut.solved and cut.note == "search gave up: expanded 1 states"
+
+
+@needs_ipc
+def test_repeated_runs_show_one_cell_per_planner(tmp_path: Path) -> None:
+    """`--repeat 2`: each planner plans s1-0 twice, its cell shows one result, and the JSON
+    keeps both runs' times, of which the cell's is the median."""
+    import json
+
+    cell, _no_peer = race("ido-search", repeat=2)
+    assert milliseconds(cell) > 0
+    kept = tmp_path / "runs.json"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--domains", "miconic", "--problems", "1",
+         "--planners", "ido-search", "--repeat", "2", "--json", str(kept)],
+        check=False, capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (result,) = json.loads(kept.read_text())
+    assert len(result["runs"]) == 2
+    assert result["planning_s"] == pytest.approx(sum(result["runs"]) / 2)
+
+
+def test_repeated_runs_are_shown_by_their_median() -> None:
+    """The median of the runs that planned; a run VAL rejected stands whatever the others
+    did; one that did not plan the first time is the result; misses later are noted."""
+    runs = [timed("ido-search", "a", t) for t in (0.3, 0.1, 0.2)]
+    middle = median_of(runs)
+    assert middle.planning_s == 0.2 and middle.runs == [0.3, 0.1, 0.2] and middle.solved
+    assert median_of(runs[:1]) is runs[0]
+    rejected = timed("ido-search", "a", 0.05)
+    rejected.valid, rejected.note = False, "VAL rejected"
+    assert median_of([runs[0], rejected]) is rejected
+    missed = timed("ido-search", "a", None, solved=False)
+    missed.note = "time limit"
+    assert median_of([missed]) is missed
+    late = median_of([runs[0], missed, runs[1]])
+    assert late.solved and late.planning_s == pytest.approx(0.2)
+    assert late.note == "planned in 2 of 3 runs"
+
+
+def test_repeat_must_be_one_or_more() -> None:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--repeat", "0"],
+        check=False, capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2 and "argument --repeat: must be 1 or more" in done.stderr
