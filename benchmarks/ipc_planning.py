@@ -19,9 +19,11 @@ plans faster. `--search-states N` gives ido's search that budget per solve inste
 its default 200,000, as `ido plan --search-states N` does.
 
 `--repeat N` runs each planner N times on each problem, the planners taking turns, and
-shows each one's median planning time: pyperplan's own times have moved by half between
-runs an hour apart (driverlog p05 10.8 and 16.9 s), more than the changes measured with
-it. A run that does not plan is not repeated.
+shows each one's median run: pyperplan's own times have moved by half between runs minutes
+apart (driverlog p05 10.8 and 16.9 s), more than the changes measured with it. A run that
+reaches the time limit counts as slower than any that planned, and is repeated (a faster
+run may plan); one that fails otherwise (an error, a search that gave up at its budget)
+is not, as it would fail the same way again.
 
 Only the first plan in each process is timed: a second one would find ido's remembered
 condition tables and compiled conditions, which pyperplan has no counterpart for. What a
@@ -72,9 +74,8 @@ class Timed:
     cost: float | None
     planning_s: float | None
     note: str
-    runs: list[float] | None = None
-    """With `--repeat`: the planning time of each run that planned (`planning_s` is their
-    median)."""
+    runs: list[float | None] | None = None
+    """With `--repeat`: each run's planning time, None for a run that did not plan."""
 
 
 def child(
@@ -168,7 +169,7 @@ def run_one(
                 argv, capture_output=True, text=True, timeout=limit, check=False, cwd=folder
             )
         except subprocess.TimeoutExpired:
-            return Timed(*name, False, None, None, None, "time limit")
+            return Timed(*name, False, None, None, None, TIME_LIMIT)
         if done.returncode != 0:
             return Timed(*name, False, None, None, None, ipc.failed(done))
         answer = json.loads(done.stdout.strip().splitlines()[-1])
@@ -182,22 +183,38 @@ def run_one(
         return Timed(*name, True, valid, cost, seconds, note)
 
 
+TIME_LIMIT = "time limit"
+"""The note of a run stopped by the time limit: the one failure another run may not repeat."""
+
+
+def repeats(first: Timed) -> bool:
+    """Whether a planner's first run on a problem is worth running again: it planned (and
+    VAL did not reject the plan), or it reached the time limit, which a faster run may not.
+    An error, "no plan" or a search that gave up at its budget come out the same again."""
+    if first.solved:
+        return first.valid is not False
+    return first.note == TIME_LIMIT
+
+
 def median_of(runs: list[Timed]) -> Timed:
-    """One planner's runs on one problem as one result: the first run's, with the median
-    planning time of the runs that planned. A plan VAL rejected in any run stands (an
-    invalid plan is no solution); runs that did not plan are counted in the note."""
+    """One planner's runs on one problem as one result, by the median run: a run that did
+    not plan counts as slower than any that did, so a problem most runs failed on is not
+    planned (with the first failure's note). A plan VAL rejected in any run stands (an
+    invalid plan is no solution). When some runs did not plan, the note says how many
+    did; `runs` has each run's planning time, None for a run that did not plan."""
     first = runs[0]
     rejected = next((r for r in runs if r.valid is False), None)
-    if rejected is not None or not first.solved or len(runs) == 1:
+    if rejected is not None or len(runs) == 1:
         return rejected or first
-    times = [r.planning_s for r in runs if r.solved and r.planning_s is not None]
-    note = first.note
-    if len(times) < len(runs):
-        note = f"{note}; " if note else ""
-        note += f"planned in {len(times)} of {len(runs)} runs"
-    return dataclasses.replace(
-        first, planning_s=statistics.median(times) if times else None, note=note, runs=times
-    )
+    times = [r.planning_s if r.solved else None for r in runs]
+    middle = statistics.median(math.inf if t is None else t for t in times)
+    planned = [r for r, t in zip(runs, times, strict=True) if t is not None]
+    said = "" if len(planned) == len(runs) else f"planned in {len(planned)} of {len(runs)} runs"
+    if middle == math.inf:
+        failed = next(r for r, t in zip(runs, times, strict=True) if t is None)
+        note = f"{failed.note}; {said}" if planned else failed.note
+        return dataclasses.replace(failed, note=note, runs=times)
+    return dataclasses.replace(planned[0], planning_s=middle, note=said, runs=times)
 
 
 def geometric_mean(values: list[float]) -> float:
@@ -219,7 +236,8 @@ def _ratio(peer: Timed | None, mine: Timed | None) -> float | None:
 def _cell(r: Timed) -> str:
     """Plan cost / planning time, or why there is no plan (or no valid one)."""
     if r.solved and r.valid is not False and r.cost is not None and r.planning_s is not None:
-        return f"{r.cost:g} / {r.planning_s * 1e3:,.1f} ms"
+        missed = f" ({r.note})" if r.note.startswith("planned in") else ""  # with --repeat
+        return f"{r.cost:g} / {r.planning_s * 1e3:,.1f} ms{missed}"
     if not r.solved and r.planning_s is not None and r.note != "no plan":
         return f"{r.note} (after {r.planning_s:,.1f} s)"  # an error of ido's
     return r.note
@@ -316,8 +334,8 @@ def main(argv: list[str] | None = None) -> int:
             runs: dict[str, list[Timed]] = {planner: [] for planner in planners}
             for again in range(args.repeat):
                 for planner in planners:  # taking turns, so a slow hour slows both
-                    if again and not runs[planner][0].solved:
-                        continue  # a run that did not plan is not repeated
+                    if again and not repeats(runs[planner][0]):
+                        continue
                     runs[planner].append(
                         run_one(
                             planner,

@@ -256,11 +256,15 @@ def plan(
 def _check_out_file(path: Path, hint: str) -> None:
     """A usage error, before any work, for an output file that cannot be: a folder, or in a
     folder that does not exist (what else stops the write is said when it fails)."""
-    if path.is_dir():
+    try:
+        folder, parent, parent_folder = path.is_dir(), path.parent.exists(), path.parent.is_dir()
+    except OSError as exc:  # a folder on the way that may not be looked into
+        raise typer.BadParameter(f"cannot write {path}: {exc.strerror}", param_hint=hint) from None
+    if folder:
         raise typer.BadParameter(f"{path} is a folder; give a file name", param_hint=hint)
-    if path.parent.exists() and not path.parent.is_dir():
+    if parent and not parent_folder:
         raise typer.BadParameter(f"{path.parent} is a file, not a folder", param_hint=hint)
-    if not path.parent.is_dir():
+    if not parent_folder:
         raise typer.BadParameter(f"folder {path.parent} does not exist", param_hint=hint)
 
 

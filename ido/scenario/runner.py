@@ -39,10 +39,14 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
     """The YAML files under `paths` (folders searched recursively) that declare a Scenario."""
     found: list[Path] = []
     for path in paths:
-        if not path.exists():
+        try:
+            there, folder = path.exists(), path.is_dir()
+        except OSError as exc:  # a folder on the way that may not be looked into
+            raise _unreadable(path, exc) from None
+        if not there:
             raise NotFoundError(f"{path}: no such file or folder")
         # In a folder, only files: a folder or a broken link named *.yaml is no scenario.
-        files = sorted(f for f in path.rglob("*.y*ml") if f.is_file()) if path.is_dir() else [path]
+        files = sorted(f for f in path.rglob("*.y*ml") if f.is_file()) if folder else [path]
         for file in files:
             try:
                 text = file.read_text(encoding="utf-8", errors="replace")

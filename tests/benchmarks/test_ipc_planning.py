@@ -169,21 +169,34 @@ def test_repeated_runs_show_one_cell_per_planner(tmp_path: Path) -> None:
 
 
 def test_repeated_runs_are_shown_by_their_median() -> None:
-    """The median of the runs that planned; a run VAL rejected stands whatever the others
-    did; one that did not plan the first time is the result; misses later are noted."""
+    """The median run; a run that did not plan counts as slower than any that did, so one
+    that most runs missed is not planned; a run VAL rejected stands whatever the others did;
+    the cell says when some runs missed."""
+    from ipc_planning import repeats
+
     runs = [timed("ido-search", "a", t) for t in (0.3, 0.1, 0.2)]
     middle = median_of(runs)
     assert middle.planning_s == 0.2 and middle.runs == [0.3, 0.1, 0.2] and middle.solved
+    assert middle.note == ""
     assert median_of(runs[:1]) is runs[0]
     rejected = timed("ido-search", "a", 0.05)
     rejected.valid, rejected.note = False, "VAL rejected"
     assert median_of([runs[0], rejected]) is rejected
     missed = timed("ido-search", "a", None, solved=False)
     missed.note = "time limit"
-    assert median_of([missed]) is missed
-    late = median_of([runs[0], missed, runs[1]])
-    assert late.solved and late.planning_s == pytest.approx(0.2)
-    assert late.note == "planned in 2 of 3 runs"
+    late = median_of([runs[0], missed, runs[1]])  # 0.3, slower than any, 0.1: 0.3
+    assert late.solved and late.planning_s == pytest.approx(0.3)
+    assert late.note == "planned in 2 of 3 runs" and late.runs == [0.3, None, 0.1]
+    assert "| d/a | 3 / 300.0 ms (planned in 2 of 3 runs) |" in report([late], ["ido-search"])
+    mostly = median_of([runs[0], missed, missed])  # planned once in three: not planned
+    assert not mostly.solved and mostly.note == "time limit; planned in 1 of 3 runs"
+    assert median_of([missed, missed]).note == "time limit"
+    # what is run again: a plan, or a time limit a faster run may beat; not a plan VAL
+    # rejected, nor what fails the same way again
+    gave_up = timed("ido-search", "a", 1.0, solved=False)
+    gave_up.note = "search gave up: expanded 9 states"
+    assert repeats(runs[0]) and repeats(missed)
+    assert not repeats(rejected) and not repeats(gave_up)
 
 
 def test_repeat_must_be_one_or_more() -> None:

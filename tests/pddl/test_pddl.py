@@ -177,6 +177,37 @@ def test_import_pddl_on_the_command_line(tmp_path: Path) -> None:
     assert "nope.pddl: cannot read file" in missing.output
 
 
+def test_an_output_in_a_folder_that_may_not_be_looked_into_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the system refuses even to say whether a folder is there (a folder on the way
+    without search permission; faked here, as root may look anywhere), `--plan-out` says
+    so before planning, as does `scenario test` of a file in it. Both were tracebacks."""
+    domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
+    locked = tmp_path / "locked"
+    is_dir, exists = Path.is_dir, Path.exists
+
+    def refused(check: Any) -> Any:
+        def checked(self: Path) -> bool:
+            if self == locked or locked in self.parents:
+                raise PermissionError(13, "Permission denied", str(self))
+            return bool(check(self))
+
+        return checked
+
+    monkeypatch.setattr(Path, "is_dir", refused(is_dir))
+    monkeypatch.setattr(Path, "exists", refused(exists))
+    runner = CliRunner()
+    out = str(locked / "sub" / "plan.txt")
+    planned = runner.invoke(app, ["plan", "--pddl", str(domain), str(problem), "--plan-out", out])
+    assert planned.exit_code == 2 and not isinstance(planned.exception, OSError)
+    assert f"cannot write {out}: Permission denied" in planned.output
+    assert "chosen:" not in planned.output
+    tested = runner.invoke(app, ["scenario", "test", str(locked / "s.yaml")])
+    assert tested.exit_code == 2 and not isinstance(tested.exception, OSError)
+    assert "s.yaml: cannot read file: Permission denied" in tested.output
+
+
 def test_an_intent_and_a_pddl_problem_at_once_are_a_usage_error(tmp_path: Path) -> None:
     """`ido plan INTENT --pddl D P` names two things to plan; it planned the PDDL one."""
     domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
