@@ -227,7 +227,11 @@ def plan(
             raise typer.BadParameter(f"'{planner}' is not one of {known}", param_hint="--planner")
         chosen = _on_planner(chosen, planner)
     chosen = _on_limits(chosen, _solve_time(solve_time), search_states)
-    decision = _decide_once(loaded, chosen, alternatives)
+    decision = (
+        _decide_once(loaded, chosen, alternatives)
+        if pddl is None
+        else _pddl_decision(loaded, chosen, alternatives)
+    )
     if fmt == "json":
         typer.echo(json.dumps(decision.to_json(), indent=2, sort_keys=True, default=str))
     else:
@@ -251,6 +255,21 @@ def plan(
             plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
     status = decision.result.status
     raise typer.Exit(1 if status == "infeasible" else 0)
+
+
+def _pddl_decision(loaded: Any, chosen: Any, alternatives: int) -> Any:
+    """`_decide_once` for `ido plan --pddl`, whose search, should it give up, is given more
+    by the command's flags: a PDDL problem has no intent file whose limits one could edit."""
+    from ido.errors import PlanningError
+    from ido.planner.search import SearchGaveUp
+
+    try:
+        return _decide_once(loaded, chosen, alternatives)
+    except SearchGaveUp as stop:
+        raise PlanningError(
+            f"search {stop.spent} without finishing; `--search-states N` lets it go further, "
+            "or `--planner cpsat` may settle it"
+        ) from None
 
 
 def _check_out_file(path: Path, hint: str) -> None:

@@ -86,3 +86,10 @@ def writing(path: Path) -> Iterator[None]:
         raise WriteError(f"cannot make folder {path}: a file has that name") from None
     except OSError as exc:
         raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def unreadable(error: OSError | UnicodeDecodeError) -> str:
+    """Why a file a user named cannot be read, in words that do not repeat its name:
+    `cannot read file: Is a directory` (the errno's text), or what the decoder says."""
+    said = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return f"cannot read file: {said}"

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ido.conditions import ConditionError, compile_condition
-from ido.errors import LoadError, NotFoundError, Problem
+from ido.errors import LoadError, NotFoundError, Problem, unreadable
 from ido.model import (
     KINDS,
     Capability,
@@ -150,7 +150,7 @@ def _load_file(file: Path, shown: str, catalog: Catalog) -> list[Problem]:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return [Problem(shown, None, "", f"cannot read file: {exc}")]
+        return [Problem(shown, None, "", unreadable(exc))]
     documents, problems = read_documents(text, shown)
     return problems + _add_documents(documents, file, shown, catalog)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from ido.errors import PddlError
+from ido.errors import PddlError, unreadable
 
 _TOKEN = re.compile(r"\(|\)|\??[^\s()?]+|\?")
 """Parentheses, and names: a `?` starts a variable even with no space before it (names hold
@@ -482,4 +482,4 @@ def _text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PddlError(f"{path}: cannot read file: {exc}") from None
+        raise PddlError(f"{path}: {unreadable(exc)}") from None

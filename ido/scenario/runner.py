@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ido.errors import LoadError, NotFoundError, Problem
+from ido.errors import LoadError, NotFoundError, Problem, unreadable
 from ido.journal import Journal
 from ido.loading import Catalog, inside, load_catalog
 from ido.model import Intent, Scenario
@@ -61,9 +61,8 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
 
 
 def _unreadable(file: Path, error: OSError | UnicodeDecodeError) -> LoadError:
-    """A file that cannot be read, as the loader says it, naming it once."""
-    said = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-    return LoadError([Problem(str(file), None, "", f"cannot read file: {said}")])
+    """A file that cannot be read, as the loader says it."""
+    return LoadError([Problem(str(file), None, "", unreadable(error))])
 
 
 def load_scenarios(file: Path, catalog_paths: Sequence[Path]) -> tuple[list[Scenario], Catalog]:

@@ -174,7 +174,8 @@ def test_import_pddl_on_the_command_line(tmp_path: Path) -> None:
         app, ["import-pddl", str(tmp_path / "nope.pddl"), str(problem), "-o", "x"]
     )
     assert missing.exit_code == 2
-    assert "nope.pddl: cannot read file" in missing.output
+    assert "nope.pddl: cannot read file: No such file or directory" in missing.output
+    assert missing.output.count("nope.pddl") == 1  # named once, not again in the errno's text
 
 
 def test_an_output_in_a_folder_that_may_not_be_looked_into_is_a_usage_error(
@@ -206,6 +207,17 @@ def test_an_output_in_a_folder_that_may_not_be_looked_into_is_a_usage_error(
     tested = runner.invoke(app, ["scenario", "test", str(locked / "s.yaml")])
     assert tested.exit_code == 2 and not isinstance(tested.exception, OSError)
     assert "s.yaml: cannot read file: Permission denied" in tested.output
+
+
+def test_a_pddl_search_that_gives_up_says_which_flags_give_it_more(tmp_path: Path) -> None:
+    """`ido plan --pddl` has no intent file to edit: the give-up error names the flags."""
+    domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
+    argv = ["plan", "--pddl", str(domain), str(problem), "--planner", "search"]
+    stopped = CliRunner().invoke(app, [*argv, "--search-states", "1"])
+    assert stopped.exit_code == 2, stopped.output
+    assert "search expanded 1 states without finishing" in stopped.output
+    assert "`--search-states N`" in stopped.output and "`--planner cpsat`" in stopped.output
+    assert "in the intent" not in stopped.output
 
 
 def test_an_intent_and_a_pddl_problem_at_once_are_a_usage_error(tmp_path: Path) -> None:
