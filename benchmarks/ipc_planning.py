@@ -209,12 +209,12 @@ def median_of(runs: list[Timed]) -> Timed:
     times = [r.planning_s if r.solved else None for r in runs]
     middle = statistics.median(math.inf if t is None else t for t in times)
     planned = [r for r, t in zip(runs, times, strict=True) if t is not None]
-    said = "" if len(planned) == len(runs) else f"planned in {len(planned)} of {len(runs)} runs"
+    missed = "" if len(planned) == len(runs) else f"planned in {len(planned)} of {len(runs)} runs"
     if middle == math.inf:
         failed = next(r for r, t in zip(runs, times, strict=True) if t is None)
-        note = f"{failed.note}; {said}" if planned else failed.note
+        note = f"{failed.note}; {missed}" if planned else failed.note
         return dataclasses.replace(failed, note=note, runs=times)
-    return dataclasses.replace(planned[0], planning_s=middle, note=said, runs=times)
+    return dataclasses.replace(planned[0], planning_s=middle, note=missed, runs=times)
 
 
 def geometric_mean(values: list[float]) -> float:

@@ -260,15 +260,13 @@ def plan(
 def _pddl_decision(loaded: Any, chosen: Any, alternatives: int) -> Any:
     """`_decide_once` for `ido plan --pddl`, whose search, should it give up, is given more
     by the command's flags: a PDDL problem has no intent file whose limits one could edit."""
-    from ido.errors import PlanningError
     from ido.planner.search import SearchGaveUp
 
     try:
         return _decide_once(loaded, chosen, alternatives)
     except SearchGaveUp as stop:
-        raise PlanningError(
-            f"search {stop.spent} without finishing; `--search-states N` lets it go further, "
-            "or `--planner cpsat` may settle it"
+        raise stop.advised(
+            "`--search-states N` lets it go further, or `--planner cpsat` may settle it"
         ) from None
 
 
@@ -278,7 +276,8 @@ def _check_out_file(path: Path, hint: str) -> None:
     try:
         folder, parent, parent_folder = path.is_dir(), path.parent.exists(), path.parent.is_dir()
     except OSError as exc:  # a folder on the way that may not be looked into
-        raise typer.BadParameter(f"cannot write {path}: {exc.strerror}", param_hint=hint) from None
+        said = exc.strerror or exc
+        raise typer.BadParameter(f"cannot write {path}: {said}", param_hint=hint) from None
     if folder:
         raise typer.BadParameter(f"{path} is a folder; give a file name", param_hint=hint)
     if parent and not parent_folder:

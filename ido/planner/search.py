@@ -117,20 +117,30 @@ bound, 40 million, was reached in 5-22 s on such catalogs. Plain problems stay f
 it: driverlog p02 of the IPC set meets 0.3 million in its 51,000 expansions."""
 
 
+GIVE_MORE = (
+    "a larger `limits.search_states` in the intent (or `ido plan --search-states N`) lets it "
+    "go further, or the cpsat planner may settle it (`planner: cpsat` in the intent, or `ido "
+    "plan --planner cpsat`)"
+)
+"""How a search that gave up is given more, said after what it spent."""
+
+
 class SearchGaveUp(PlanningError):
     """The search reached its budget (expansions or paths checked) without settling the
     question; `spent` says which, and `paused` is the search to go on with, when it can."""
 
-    def __init__(self, spent: str, paused: AStarSearch | None = None) -> None:
-        super().__init__(
-            f"search {spent} without finishing; a larger `limits.search_states` in the "
-            "intent (or `ido plan --search-states N`) lets it go further, or the cpsat "
-            "planner may settle it (`planner: cpsat` in the intent, or `ido plan --planner "
-            "cpsat`)"
-        )
+    def __init__(
+        self, spent: str, paused: AStarSearch | None = None, advice: str = GIVE_MORE
+    ) -> None:
+        super().__init__(f"search {spent} without finishing; {advice}")
         self.spent = spent
         self.paused = paused
         """The search, to go on with a larger budget; None when it stopped mid-expansion."""
+
+    def advised(self, advice: str) -> SearchGaveUp:
+        """The same give-up, with other words on how to give the search more (where the
+        intent's limits are not the user's to edit)."""
+        return SearchGaveUp(self.spent, self.paused, advice)
 
 
 class SearchPlanner(SolvingPlanner):

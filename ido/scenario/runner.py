@@ -47,13 +47,14 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
             raise NotFoundError(f"{path}: no such file or folder")
         # In a folder, only files: a folder or a broken link named *.yaml is no scenario.
         files = sorted(f for f in path.rglob("*.y*ml") if f.is_file()) if folder else [path]
+        named = path.is_file()  # a file named on its own is taken whatever it declares
         for file in files:
             try:
                 text = file.read_text(encoding="utf-8", errors="replace")
             except OSError as exc:
                 raise _unreadable(file, exc) from None
             documents, _ = read_documents(text, str(file))
-            if path.is_file() or any(
+            if named or any(
                 isinstance(d.data, dict) and d.data.get("kind") == "Scenario" for d in documents
             ):
                 found.append(file)
