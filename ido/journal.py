@@ -51,6 +51,8 @@ CREATE TABLE IF NOT EXISTS health (
     updated REAL NOT NULL
 );
 """
+_TABLES = frozenset({"meta", "runs", "events", "llm_cache", "health"})
+"""The tables `_SCHEMA` makes: a database holding others and no schema version is not ours."""
 
 
 Pending = tuple[str, str, Mapping[str, Any]]
@@ -215,9 +217,10 @@ class SqliteJournal:
         """
         for attempt in range(100):
             try:
+                version = self._check_version()  # before WAL mode, which writes the file
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
-                if self._check_version() == SCHEMA_VERSION:
+                if version == SCHEMA_VERSION:
                     return  # up to date: opening writes nothing (`ido runs` only reads)
                 self._db.executescript(_SCHEMA)
                 self._db.execute(
@@ -232,14 +235,32 @@ class SqliteJournal:
 
     def _check_version(self) -> int | None:
         """The journal's schema version (None: new); refuses, before writing anything, a
-        journal a newer ido wrote."""
-        table = self._db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).fetchone()
-        if table is None:
-            return None
-        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        found = row[0] if row else None
+        journal a newer ido wrote and a database that is not a journal."""
+        tables = {
+            name
+            for (name,) in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite^_%' "
+                "ESCAPE '^'"
+            )
+        }
+        found = None
+        others = sorted(tables - _TABLES)
+        if "meta" in tables:
+            try:
+                row = self._db.execute(
+                    "SELECT value FROM meta WHERE key='schema_version'"
+                ).fetchone()
+                found = row[0] if row else None
+            except sqlite3.OperationalError:  # a table named meta, but not ido's
+                others = sorted(tables - _TABLES | {"meta"})
+        if found is None and others:
+            self._db.close()
+            shown = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
+            raise JournalError(
+                f"{self.path} is a SQLite database but not an ido journal (it holds "
+                f"{'table' if len(others) == 1 else 'tables'} {shown}); it was left as it "
+                "was: give --journal a new file or an ido journal"
+            )
         if found is not None and (not str(found).isdigit() or int(found) > SCHEMA_VERSION):
             self._db.close()
             raise JournalError(

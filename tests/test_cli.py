@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -163,6 +164,26 @@ def test_journal_option_puts_the_database_where_asked(project: Path) -> None:
     assert code == 0
     assert (project / "elsewhere" / "j.db").is_file()
     assert not (project / ".ido" / "ido.db").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [["runs"], ["audit"], ["explain", "last"], ["run", "ship-order"]]
+)
+def test_journal_option_naming_another_database_is_an_error_that_leaves_it_be(
+    project: Path, command: list[str]
+) -> None:
+    other = project / "app.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+    db.commit()
+    db.close()
+    before = other.read_bytes()
+    code, out = ido(*command, "--journal", str(other))
+    assert code == 2, out
+    assert (
+        f"error: {other} is a SQLite database but not an ido journal (it holds table orders)" in out
+    )
+    assert "Traceback" not in out and other.read_bytes() == before
 
 
 def test_cli_as_a_subprocess_exits_with_the_documented_codes(project: Path) -> None:

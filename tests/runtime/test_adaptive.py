@@ -336,6 +336,43 @@ def test_a_file_that_is_not_a_journal_is_a_clear_error_and_is_not_overwritten(
     assert path.read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    "tables",
+    [
+        ["CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)"],
+        ["CREATE TABLE meta (name TEXT)"],  # a meta table, but not ido's
+        ["CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)", "CREATE TABLE notes (t)"],
+    ],
+)
+def test_a_database_that_is_not_a_journal_is_refused_untouched(
+    tmp_path: Path, tables: list[str]
+) -> None:
+    path = tmp_path / "app.db"
+    db = sqlite3.connect(path)
+    for table in tables:
+        db.execute(table)
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(JournalError, match="is a SQLite database but not an ido journal"):
+        SqliteJournal(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]  # not switched to WAL
+
+
+def test_a_journal_whose_setup_was_cut_short_is_set_up(tmp_path: Path) -> None:
+    """Only ido's own tables and no schema version yet: another process was making it."""
+    path = tmp_path / "ido.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.commit()
+    db.close()
+    with SqliteJournal(path) as journal:
+        assert journal.runs() == []
+    row = sqlite3.connect(path).execute("SELECT value FROM meta").fetchone()
+    assert row == ("3",)
+
+
 def test_explain_tells_the_compensation(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ido.explain import render, run_view
 
