@@ -683,7 +683,7 @@ def replay(
     if policies is not None and not policies.exists():
         raise NotFoundError(f"{policies}: no such file or folder")
     replaced = {Path("policies")} if policies is not None else set()
-    replaced |= {Path("intents")} if intent is not None else set()  # the file stands for it
+    replaced.add(Path("intents"))  # the run's recorded intent is replayed (or --intent's)
     paths = [p for p in _catalog_paths(catalog) if p not in replaced]
     paths += [policies] if policies is not None else []
     if intent is not None:

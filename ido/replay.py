@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ido.decide import History, decide
-from ido.errors import IdoError, JournalError
+from ido.errors import IdoError, JournalError, NotFoundError
 from ido.health import Evidence
 from ido.journal import Event, RunRow
 from ido.loading import Catalog
@@ -215,6 +215,13 @@ def replay_counterfactual(
     if not events or events[0].kind != "run_started":
         raise JournalError(f"run {run_id} has no run_started event; nothing to replay")
     chosen = intent or Intent.model_validate(events[0].data["intent"])
+    missing = [name for name in chosen.spec.policies if name not in catalog.policies]
+    if missing:
+        raise NotFoundError(
+            f"run {run_id}'s intent {chosen.name} is governed by policy '{missing[0]}', which "
+            "the replay's policies lack; add it, or replay with --intent FILE naming the "
+            "policies to keep"
+        )
     model = events[0].data.get("scenario")
     scenario = Scenario.model_validate(model) if model is not None else None
     world = RecordedWorld(events, catalog, scenario)

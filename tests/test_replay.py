@@ -193,6 +193,39 @@ def test_a_counterfactual_intent_file(project: Path) -> None:
     assert "outcome: achieved → failed (no plan within max_cost 0.50" in out
 
 
+def test_a_counterfactual_reads_only_the_runs_intent_not_the_others_here(
+    project: Path,
+) -> None:
+    """Another intent, governed by a policy the new policies lack, and a broken intent file
+    beside it: neither is replayed, so neither stands in the way."""
+    assert ido("run", "ship-order")[0] == 0
+    other = (project / "intents" / "ship-order.yaml").read_text()
+    other = other.replace("{name: ship-order}", "{name: ship-gift}")
+    (project / "intents" / "ship-gift.yaml").write_text(
+        other.replace("policies: [residency]", "policies: [residency, gifts]")
+    )
+    (project / "intents" / "draft.yaml").write_text("kind: Intent\nspec: [\n")
+    code, out = ido("replay", "last", "--policies", str(strict_policies(project)))
+    assert code == 0, out
+    assert "outcome: achieved → achieved" in out
+    assert ido("replay", "last")[0] == 0  # exactly, too
+
+
+def test_a_counterfactual_without_a_policy_the_runs_intent_names_says_so(
+    project: Path,
+) -> None:
+    assert ido("run", "ship-order")[0] == 0
+    (project / "none").mkdir()
+    policy = (project / "policies" / "residency.yaml").read_text()
+    (project / "none" / "other.yaml").write_text(
+        policy.replace("{name: residency}", "{name: other}")
+    )
+    code, out = ido("replay", "last", "--policies", str(project / "none"))
+    assert code == 2, out
+    assert "intent ship-order is governed by policy 'residency', which the replay's" in out
+    assert "Traceback" not in out
+
+
 # --- scenario runs kept in a journal -----------------------------------------------------
 
 
