@@ -99,7 +99,8 @@ def yaml_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
         elif path.is_file():
             files.append(path)
         else:
-            problems.append(Problem(str(path), None, "", "no such file or folder"))
+            what = "not a file or folder" if path.exists() else "no such file or folder"
+            problems.append(Problem(str(path), None, "", what))  # a device, a socket, …
     unique = list(dict.fromkeys(f.resolve() for f in files))
     return unique, problems
 
@@ -392,6 +393,18 @@ def find_intent(catalog: Catalog, reference: str) -> Intent:
             return found[0]
         if not path.exists():
             raise NotFoundError(f"{reference}: no such intent file")
+        if path.is_dir():
+            names = ", ".join(
+                sorted(
+                    name
+                    for (kind, name), origin in catalog.origins.items()
+                    if kind == "Intent" and origin.file.is_relative_to(resolved)
+                )
+            )
+            if names:
+                raise NotFoundError(f"{reference}: a folder, not an intent; name one: {names}")
+            known = ", ".join(sorted(catalog.intents)) or "none loaded"
+            raise NotFoundError(f"{reference}: a folder with no intents; known intents: {known}")
         raise NotFoundError(f"{reference}: holds {len(found)} intents; name one instead")
     known = ", ".join(sorted(catalog.intents)) or "none loaded"
     raise NotFoundError(f"intent '{reference}' not found; known intents: {known}")

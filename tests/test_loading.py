@@ -390,6 +390,11 @@ def test_a_missing_path_is_reported(tmp_path: Path) -> None:
     assert only(info.value.problems).file == str(tmp_path / "nowhere")
 
 
+def test_a_path_that_is_neither_file_nor_folder_is_reported_as_such(tmp_path: Path) -> None:
+    with pytest.raises(LoadError, match="/dev/null: not a file or folder"):
+        load_catalog([Path("/dev/null")], base=tmp_path)
+
+
 # --- references and conditions ----------------------------------------------------------
 
 
@@ -512,6 +517,20 @@ def test_find_intent_reports_a_missing_file(tmp_path: Path) -> None:
     catalog = load_catalog([tmp_path], base=tmp_path)
     with pytest.raises(NotFoundError, match=r"nope\.yaml: no such intent file"):
         find_intent(catalog, str(tmp_path / "nope.yaml"))
+
+
+def test_find_intent_on_a_folder_names_the_intents_in_it(tmp_path: Path) -> None:
+    """`ido run intents/` said "holds 0 intents" of a folder holding one."""
+    valid_project(tmp_path)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    with pytest.raises(
+        NotFoundError, match=r"intents: a folder, not an intent; name one: pay-order"
+    ):
+        find_intent(catalog, str(tmp_path / "intents"))
+    with pytest.raises(
+        NotFoundError, match=r"policies: a folder with no intents; known intents: pay-order"
+    ):
+        find_intent(catalog, str(tmp_path / "policies"))
 
 
 def test_find_intent_asks_for_a_name_when_a_file_holds_two_intents(tmp_path: Path) -> None:
