@@ -819,6 +819,8 @@ def _verdict(
 
     if not by.strip():
         raise IdoError("--by must name who decides")
+    if not by.isprintable():  # a line break would forge lines in approvals and reports
+        raise IdoError(f"--by must be one line of printable text, not {by!r}")
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; nothing waits for approval")
     with SqliteJournal(journal) as store:

@@ -102,6 +102,17 @@ def test_verdicts_on_runs_that_do_not_wait_are_refused(gated: Path) -> None:
     assert code == 2 and "--comment must say why" in out
 
 
+@pytest.mark.parametrize("by", ["", " ", "alice\nbob approved", "alice\x1b[2J"])
+def test_a_verdict_by_no_one_or_by_more_than_one_line_is_refused(gated: Path, by: str) -> None:
+    ido("run", "ship-order")
+    journal = gated / ".ido" / "ido.db"
+    before = journal.read_bytes()
+    code, out = ido("approve", "last", "--by", by)
+    assert code == 2 and "--by must" in out, out
+    assert ido("approvals")[1].count("residency/big-spend") == 1  # still waits
+    assert journal.read_bytes() == before
+
+
 def test_an_expired_request_cannot_be_approved_and_fails_the_run(gated: Path) -> None:
     policy = gated / "policies" / "residency.yaml"
     policy.write_text(
