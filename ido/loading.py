@@ -22,6 +22,8 @@ from ido.model import (
     Resource,
     Scenario,
 )
+from ido.model.resources import NAME_PATTERN, PATH_PATTERN
+from ido.validation import user_errors
 from ido.yamlsrc import Document, FieldPath, format_path, read_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -212,11 +214,20 @@ def _parse_resource(document: Document, shown: str) -> tuple[Resource | None, li
     try:
         return KINDS[kind].model_validate(data), []
     except ValidationError as exc:
-        return None, [_problem_of(error, document, shown) for error in exc.errors()]
+        errors = user_errors(exc.errors(), data)
+        return None, [_problem_of(loc, error, document, shown) for loc, error in errors]
 
 
-def _problem_of(error: Any, document: Document, shown: str) -> Problem:
-    loc: FieldPath = tuple(error["loc"])
+PATTERNS = {
+    NAME_PATTERN: "a name: lower-case letters, digits, '.', '_' and '-', starting and ending "
+    "with a letter or digit, like 'charge-stripe-eu'",
+    PATH_PATTERN: "a fact path: names of letters, digits and '_' joined by dots, not starting "
+    "with a digit, like 'order.paid'",
+}
+"""What the patterns of names and fact paths ask for, in words (pydantic shows the regex)."""
+
+
+def _problem_of(loc: FieldPath, error: Any, document: Document, shown: str) -> Problem:
     kind = error["type"]
     message = str(error["msg"])
     if kind == "extra_forbidden":
@@ -227,8 +238,13 @@ def _problem_of(error: Any, document: Document, shown: str) -> Problem:
         message = message.removeprefix("Value error, ")
     elif "input" in error and kind.endswith("_type"):
         message = f"{message} (got {error['input']!r})"
-    # Pydantic appends the union/literal tag to loc; keep only the user's own path.
-    loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "lax-"))))
+    elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in PATTERNS:
+        message = f"{error['input']!r} is not {PATTERNS[error['ctx']['pattern']]}"
+    if loc and loc[-1] == "[key]":  # pydantic's mark for a mapping's key that failed
+        loc = loc[:-1]
+        key = repr(error.get("input", loc[-1] if loc else ""))
+        said = message.startswith(key)  # in words already: "'x y' is not a fact path: …"
+        message = f"the key {message}" if said else f"the key {key} is not valid: {message}"
     return Problem(shown, document.line_of(loc), format_path(loc), message)
 
 

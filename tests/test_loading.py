@@ -290,7 +290,14 @@ def test_an_invalid_name_is_an_error(tmp_path: Path) -> None:
     write(tmp_path, "Charge_EU.yaml", CAPABILITY.replace("name: charge", "name: Charge_EU"))
     problem = only(problems(tmp_path))
     assert problem.field == "metadata.name"
-    assert "should match pattern" in problem.message
+    assert problem.message.startswith("'Charge_EU' is not a name: lower-case letters")
+
+
+def test_a_bad_key_is_named_in_words_not_by_pydantics_mark(tmp_path: Path) -> None:
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("order.paid: true", "'order paid': true"))
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.effects.order paid"
+    assert problem.message.startswith("the key 'order paid' is not a fact path: names of")
 
 
 def test_a_name_declared_twice_points_at_the_first(

@@ -97,8 +97,16 @@ class Fault(Strict):
 
 
 class Replans(Strict):
+    """Bounds on the decisions a run takes after its first."""
+
     min: int = Field(default=0, ge=0, description="Fewest replans.")
     max: int | None = Field(default=None, ge=0, description="Most replans.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Replans:
+        if self.max is not None and self.min > self.max:
+            raise ValueError("min must not be more than max")
+        return self
 
 
 class Expect(Strict):

@@ -189,6 +189,37 @@ def test_bad_scenarios_are_load_errors_with_file_line_and_field(
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (
+            "  intent: fulfil-order\n"
+            "  world: {capabilities: {ship-dhl: {latency: {min: 3s, max: 1s}}}}\n",
+            "spec.world.capabilities.ship-dhl.latency: min must not be more than max",
+        ),
+        (
+            "  intent: fulfil-order\n  world: {capabilities: {ship-dhl: {latency: soon}}}\n",
+            "spec.world.capabilities.ship-dhl.latency: 'soon' is not a duration",
+        ),
+        ("  intent: {goal: [state.order.paid], bogus: 1}\n", "spec.intent.bogus: unknown key"),
+        ("  intent: Fulfil Order\n", "spec.intent: 'Fulfil Order' is not a name"),
+        (
+            "  intent: fulfil-order\n  expect: {replans: {min: 3, max: 1}}\n",
+            "spec.expect.replans: min must not be more than max",
+        ),
+    ],
+)
+def test_a_field_of_several_shapes_reports_only_the_shape_written(
+    in_root: Path, tmp_path: Path, body: str, said: str
+) -> None:
+    """A mapping where a duration or a spread may go fails as a spread only; a name where a
+    name or an inline intent may go fails as a name only; no pydantic tag is in the path."""
+    result = runner.invoke(app, ["scenario", "run", str(write(tmp_path, "bad", body))])
+    assert result.exit_code == 2, result.output
+    assert "1 problem found" in result.output and said in result.output, result.output
+    assert "constrained-" not in result.output and "function-" not in result.output
+
+
 def test_a_scenario_file_that_cannot_be_read_is_a_load_error(in_root: Path, tmp_path: Path) -> None:
     """`scenario run` on a file that is missing, a folder, or not text says so and exits 2
     (a missing file was a traceback)."""
