@@ -196,6 +196,10 @@ class SqliteJournal:
         self._queue: list[_Write[Any]] = []
         self._leading = False  # a thread is committing or about to
         self._local = threading.local()  # per thread: its runs started without waiting
+        if self.path.is_dir():
+            raise JournalError(
+                f"journal {self.path} is a folder; name a file, like {self.path / 'ido.db'}"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(

@@ -360,6 +360,12 @@ def test_a_database_that_is_not_a_journal_is_refused_untouched(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]  # not switched to WAL
 
 
+def test_a_folder_given_as_the_journal_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(JournalError, match=r"is a folder; name a file, like .*ido\.db"):
+        SqliteJournal(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_journal_whose_setup_was_cut_short_is_set_up(tmp_path: Path) -> None:
     """Only ido's own tables and no schema version yet: another process was making it."""
     path = tmp_path / "ido.db"
