@@ -1050,16 +1050,18 @@ def runs(
     if not rows:
         typer.echo("no runs yet")
         return
+    wide = max(len("RUN"), *(len(r.id) for r in rows))  # columns as wide as what they hold
+    named = max(len("INTENT"), *(len(r.intent) for r in rows))
     typer.echo(
-        f"{'RUN':<24} {'INTENT':<24} {'OUTCOME':<12} {'COST':>8} {'OF IT LLM':>10} "
+        f"{'RUN':<{wide}}  {'INTENT':<{named}}  {'OUTCOME':<11} {'COST':>8} {'LLM COST':>10} "
         f"{'DURATION':>9}  STARTED"
     )
     for r in rows:
         duration = f"{r.duration:.2f}s" if r.duration is not None else "-"
         llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
         typer.echo(
-            f"{r.id:<24} {r.intent:<24} {r.outcome or 'interrupted':<12} {r.cost:>8.2f} "
-            f"{llm:>10} {duration:>9}  {r.started_at}"
+            f"{r.id:<{wide}}  {r.intent:<{named}}  {r.outcome or 'interrupted':<11} "
+            f"{r.cost:>8.2f} {llm:>10} {duration:>9}  {r.started_at}"
         )
 
 

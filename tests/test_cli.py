@@ -114,6 +114,16 @@ def test_run_then_runs_then_explain(project: Path) -> None:
     assert code == 0 and md.startswith("# run ") and "## Decision 1: run started" in md
 
 
+def test_runs_lines_up_its_columns_under_their_headings(project: Path) -> None:
+    """Run ids are 29 characters: the columns are as wide as what they hold."""
+    assert ido("run", "ship-order", "--quiet")[0] == 0
+    code, out = ido("runs")
+    assert code == 0, out
+    heading, row = out.splitlines()[:2]
+    for column, value in (("INTENT", "ship-order"), ("OUTCOME", "achieved")):
+        assert heading.index(column) == row.index(value), out
+
+
 def test_run_replans_onto_another_provider_when_one_fails(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
