@@ -1158,12 +1158,15 @@ def import_pddl(
     max_steps: Annotated[
         int, typer.Option("--max-steps", min=1, max=200, help="limits.max_steps of the intent.")
     ] = 100,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite files already there that differ.")
+    ] = False,
 ) -> None:
     """Ground a PDDL domain and problem into capabilities and an intent (STRIPS, typing,
     negative preconditions, equality, action costs)."""
     from ido.pddl import import_pddl as run_import
 
-    done = run_import(domain, problem, out, max_steps)
+    done = run_import(domain, problem, out, max_steps, force)
     typer.echo(
         f"wrote {done.actions} capabilities to {done.capabilities} and intent "
         f"'{done.intent_name}' to {done.intent}\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ido.errors import writing
+from ido.errors import WriteError, writing
 from ido.loading import Catalog, load_documents
 from ido.pddl.convert import to_resources
 from ido.pddl.ground import GroundTask, ground
@@ -38,10 +38,14 @@ def pddl_catalog(domain: Path, problem: Path, max_steps: int = 100) -> tuple[Cat
     return loaded, str(intent["metadata"]["name"])
 
 
-def import_pddl(domain: Path, problem: Path, out: Path, max_steps: int = 100) -> Imported:
+def import_pddl(
+    domain: Path, problem: Path, out: Path, max_steps: int = 100, force: bool = False
+) -> Imported:
     """Write `out/capabilities/<problem>.yaml` and `out/intents/<problem>.yaml`.
 
     Ground actions belong to one problem (its objects), so each problem needs its own `out`.
+    A file already there that says something else (edited since, or another import) is
+    overwritten only with `force`; otherwise nothing is written.
     """
     task = load_pddl(domain, problem)
     documents = to_resources(task, max_steps)
@@ -52,13 +56,30 @@ def import_pddl(domain: Path, problem: Path, out: Path, max_steps: int = 100) ->
     cap_file = out / "capabilities" / f"{stem}.yaml"
     intent_file = out / "intents" / f"{name}.yaml"
     header = f"# ido import-pddl {domain.name} {problem.name}: the ground actions of {name}\n"
+    files = (
+        (cap_file, header + dump_documents(capabilities)),
+        (intent_file, dump_documents([intent])),
+    )
+    if not force:
+        _refuse_changes(files)
     for folder in (out, cap_file.parent, intent_file.parent):  # all made before any file
         with writing(folder):
             folder.mkdir(parents=True, exist_ok=True)
-    for file, text in (
-        (cap_file, header + dump_documents(capabilities)),
-        (intent_file, dump_documents([intent])),
-    ):
+    for file, text in files:
         with writing(file):
             file.write_text(text, encoding="utf-8")
     return Imported(cap_file, intent_file, name, len(capabilities))
+
+
+def _refuse_changes(files: tuple[tuple[Path, str], ...]) -> None:
+    """A usage error when a file to write is already there and says something else."""
+    for file, text in files:
+        try:
+            there = file.read_text(encoding="utf-8") if file.is_file() else None
+        except (OSError, UnicodeDecodeError):
+            there = ""  # there, and not what would be written
+        if there is not None and there != text:
+            raise WriteError(
+                f"{file} is already there and differs from what this import writes; "
+                "pass --force to overwrite it, or give another --out"
+            )

@@ -178,6 +178,26 @@ def test_import_pddl_on_the_command_line(tmp_path: Path) -> None:
     assert missing.output.count("nope.pddl") == 1  # named once, not again in the errno's text
 
 
+def test_import_pddl_overwrites_a_changed_file_only_when_forced(tmp_path: Path) -> None:
+    """Importing again is harmless; an edited file is kept unless --force says otherwise."""
+    runner = CliRunner()
+    domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
+    command = ["import-pddl", str(domain), str(problem), "--out", str(tmp_path / "o")]
+    assert runner.invoke(app, command).exit_code == 0
+    assert runner.invoke(app, command).exit_code == 0  # the same files again
+    intent = tmp_path / "o" / "intents" / "trip.yaml"
+    intent.write_text(intent.read_text() + "# my note\n")
+    edited = intent.read_text()
+    before = {f: f.read_bytes() for f in (tmp_path / "o").rglob("*.yaml")}
+    refused = runner.invoke(app, command)
+    assert refused.exit_code == 2
+    assert "trip.yaml is already there and differs" in refused.output
+    assert "--force" in refused.output and "Traceback" not in refused.output
+    assert {f: f.read_bytes() for f in (tmp_path / "o").rglob("*.yaml")} == before
+    assert runner.invoke(app, [*command, "--force"]).exit_code == 0
+    assert intent.read_text() != edited and "# my note" not in intent.read_text()
+
+
 def test_an_output_in_a_folder_that_may_not_be_looked_into_is_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
