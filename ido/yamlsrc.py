@@ -46,10 +46,15 @@ def read_documents(text: str, file: str) -> tuple[list[Document], list[Problem]]
         at = text[: exc.start].count("\n") + 1
         what = f"character #x{ord(text[exc.start]):04x} is not allowed in YAML"
         return [], [Problem(file, at, "", what)]
+    anchors = "&" in text  # no anchor, no alias: nothing to look into
     try:
         while loader.check_node():
             node = loader.get_node()
             if node is None:
+                continue
+            aliased = _aliased(node) if anchors else ""
+            if aliased:
+                problems.append(Problem(file, node.start_mark.line + 1, "", aliased))
                 continue
             lines: dict[FieldPath, int] = {}
             _index(node, (), lines, problems, file)
@@ -81,6 +86,54 @@ def _forbidden(exc: yaml.reader.ReaderError, text: str, file: str) -> Problem:
         at = text.encode("utf-8")[: exc.position or 0].count(b"\n") + 1
     what = f"character #x{exc.character:04x} is not allowed in YAML ({exc.reason})"
     return Problem(file, at, "", what)
+
+
+REPEATS = 1_000_000
+"""The most values a document's aliases may repeat: more is a "billion laughs", whose few
+lines would take minutes and gigabytes to check."""
+
+
+def _aliased(top: yaml.Node) -> str:
+    """What is wrong with the document's aliases ("" when nothing): one that holds itself,
+    or so many repeats that the values written out would be more than `REPEATS` over."""
+    sizes: dict[int, int] = {}  # per node: the values it stands for, written out
+    open_: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_:
+            raise _Loop
+        open_.add(key)
+        inner: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            inner = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            inner = list(node.value)
+        total = 1
+        for child in inner:
+            total += size(child)
+            if total > REPEATS + len(sizes) + len(open_):
+                break  # far enough to tell
+        open_.discard(key)
+        sizes[key] = total
+        return total
+
+    try:
+        written_out = size(top)
+    except _Loop:
+        return "a YAML alias refers to a value that holds it (a loop); write the value out"
+    if written_out - len(sizes) > REPEATS:
+        return (
+            f"YAML aliases repeat values more than {REPEATS:,} times here; write them out, "
+            "or repeat fewer"
+        )
+    return ""
+
+
+class _Loop(Exception):
+    """An alias inside the value it names."""
 
 
 def _index(

@@ -59,3 +59,36 @@ def test_dumped_text_reads_back_the_same(parser: str) -> None:
     text = dump_documents(data)
     documents, problems = read_documents(text, "f.yaml")
     assert (problems, [d.data for d in documents]) == ([], data)
+
+
+def laughs(levels: int) -> str:
+    """A "billion laughs": each level's list names the one before ten times."""
+    lines = ["name: bomb", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n---\nname: next\n"
+
+
+def test_aliases_that_repeat_too_much_are_a_problem_not_a_hang(parser: str) -> None:
+    """Nine levels stand for 7e9 values in a few lines: refused before anything walks them,
+    at the document's line; the next document is still read."""
+    documents, problems = read_documents(laughs(9), "f.yaml")
+    (problem,) = problems
+    assert (problem.file, problem.line) == ("f.yaml", 1)
+    assert "YAML aliases repeat values more than 1,000,000 times" in problem.message
+    assert [d.data for d in documents] == [{"name": "next"}]
+
+
+def test_a_few_aliases_and_merge_keys_still_read(parser: str) -> None:
+    documents, problems = read_documents(laughs(4), "f.yaml")  # 7,000 values: fine
+    assert problems == [] and len(documents[0].data["a3"]) == 10
+    text = "base: &b {cost: 1, tags: [x]}\none: {<<: *b, name: one}\ntwo: *b\n"
+    documents, problems = read_documents(text, "f.yaml")
+    assert problems == []
+    assert documents[0].data["one"] == {"cost": 1, "tags": ["x"], "name": "one"}
+    assert documents[0].line_of(("two", "cost")) == 1
+
+
+def test_an_alias_inside_the_value_it_names_is_a_problem(parser: str) -> None:
+    documents, problems = read_documents("name: loop\na: &a [1, *a]\n", "f.yaml")
+    (problem,) = problems
+    assert documents == [] and "refers to a value that holds it (a loop)" in problem.message
