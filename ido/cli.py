@@ -683,7 +683,7 @@ def replay(
     if policies is not None and not policies.exists():
         raise NotFoundError(f"{policies}: no such file or folder")
     replaced = {Path("policies")} if policies is not None else set()
-    replaced.add(Path("intents"))  # the run's recorded intent is replayed (or --intent's)
+    replaced |= {Path("intents")} if intent is not None else set()  # the file stands for it
     paths = [p for p in _catalog_paths(catalog) if p not in replaced]
     paths += [policies] if policies is not None else []
     if intent is not None:
@@ -819,8 +819,9 @@ def _verdict(
 
     if not by.strip():
         raise IdoError("--by must name who decides")
-    if not by.isprintable():  # a line break would forge lines in approvals and reports
-        raise IdoError(f"--by must be one line of printable text, not {by!r}")
+    for flag, text in (("--by", by), ("--comment", comment or "")):
+        if not text.isprintable():  # a line break would forge lines in approvals and reports
+            raise IdoError(f"{flag} must be one line of printable text, not {text!r}")
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; nothing waits for approval")
     with SqliteJournal(journal) as store:

@@ -250,12 +250,13 @@ class SqliteJournal:
         found = None
         others = sorted(tables - _TABLES)
         if "meta" in tables:
-            try:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(meta)")}
+            if {"key", "value"} <= columns:  # a busy database raises, for `_setup` to retry
                 row = self._db.execute(
                     "SELECT value FROM meta WHERE key='schema_version'"
                 ).fetchone()
                 found = row[0] if row else None
-            except sqlite3.OperationalError:  # a table named meta, but not ido's
+            else:  # a table named meta, but not ido's
                 others = sorted(tables - _TABLES | {"meta"})
         if found is None and others:
             self._db.close()

@@ -420,7 +420,10 @@ def find_intent(catalog: Catalog, reference: str) -> Intent:
             if names:
                 raise NotFoundError(f"{reference}: a folder, not an intent; name one: {names}")
             known = ", ".join(sorted(catalog.intents)) or "none loaded"
-            raise NotFoundError(f"{reference}: a folder with no intents; known intents: {known}")
+            raise NotFoundError(
+                f"{reference}: a folder, not an intent, and no intent loaded is in it "
+                f"(--catalog FOLDER loads one); known intents: {known}"
+            )
         raise NotFoundError(f"{reference}: holds {len(found)} intents; name one instead")
     known = ", ".join(sorted(catalog.intents)) or "none loaded"
     raise NotFoundError(f"intent '{reference}' not found; known intents: {known}")

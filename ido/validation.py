@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ido.yamlsrc import FieldPath
@@ -26,56 +27,84 @@ def user_errors(errors: Sequence[Any], data: Any) -> list[tuple[FieldPath, Any]]
     """Each error with its path in `data` (tags dropped), less the errors of union members
     of another shape than the value written: a mapping is a model's to judge, a scalar a
     scalar's (all are kept when none is of the written shape)."""
-    placed = [(*_place(tuple(error["loc"]), data), error) for error in errors]
+    placed = [(_place(tuple(error["loc"]), data), error) for error in errors]
     members: dict[FieldPath, set[str]] = defaultdict(set)
-    for path, tag, _, _ in placed:
-        if tag is not None:
-            members[path].add(tag)
+    for place, _ in placed:
+        if place.tag is not None:
+            members[place.union].add(place.tag)
     kept: list[tuple[FieldPath, Any]] = []
-    for path, tag, user, error in placed:
-        if tag is not None and len(members[path]) > 1:
-            wanted = isinstance(_at(data, path), dict)
-            fitting = [t for t in members[path] if bool(_MODEL_TAG.search(t)) == wanted]
-            if fitting and tag not in fitting:
+    for place, error in placed:
+        if place.tag is not None and len(members[place.union]) > 1:
+            wanted = isinstance(place.written, dict)
+            fitting = [t for t in members[place.union] if bool(_MODEL_TAG.search(t)) == wanted]
+            if fitting and place.tag not in fitting:
                 continue
-        kept.append((user, error))
+        kept.append((place.user, error))
     return kept
 
 
-def _place(loc: FieldPath, data: Any) -> tuple[FieldPath, str | None, FieldPath]:
-    """The path up to the first union tag, that tag (None: no union on the way), and the
-    whole path with every tag dropped. A step is the user's when `data` has it there, or
-    when it is the last (a missing or unknown key)."""
+@dataclass(frozen=True)
+class _Place:
+    user: FieldPath
+    """The error's path in the data, every tag dropped."""
+    union: FieldPath = ()
+    """The path up to the first union member's tag."""
+    tag: str | None = None
+    """That tag (None: no union on the way)."""
+    written: Any = None
+    """What the data holds at `union`."""
+
+
+def _place(loc: FieldPath, data: Any) -> _Place:
+    """Where an error is in `data`. A step is the user's when `data` has it there (a key
+    that is not text, such as `null` or `1.5`, is matched by its text), and when it is not
+    one of pydantic's tags (a missing or unknown key)."""
     user: list[str | int] = []
-    first: tuple[FieldPath, str] | None = None
+    first: tuple[FieldPath, str, Any] | None = None
     here = data
-    for n, step in enumerate(loc):
-        found = _has(here, step)
-        if not found and (n < len(loc) - 1 or _is_tag(step)):
+    for step in loc:
+        found, value, shown = _child(here, step)
+        if not found and _is_tag(step):
             if first is None:
-                first = (tuple(user), str(step))
+                first = (tuple(user), str(step), here)
             continue
-        here = here[step] if found else None
-        user.append(step)
+        here = value
+        user.append(shown)
     if first is None:
-        return tuple(user), None, tuple(user)
-    return first[0], first[1], tuple(user)
+        return _Place(tuple(user))
+    return _Place(tuple(user), *first)
 
 
-def _has(data: Any, step: str | int) -> bool:
-    if isinstance(data, dict):
-        return step in data
-    return isinstance(data, list) and isinstance(step, int) and 0 <= step < len(data)
+_NOTHING = object()
+
+
+def _child(data: Any, step: str | int) -> tuple[bool, Any, str | int]:
+    """Whether `data` holds `step`, what it holds there, and the step as shown."""
+    if isinstance(data, list):
+        if isinstance(step, int) and 0 <= step < len(data):
+            return True, data[step], step
+        return False, None, step
+    if not isinstance(data, dict):
+        return False, None, step
+    if isinstance(step, str) and step in data:
+        return True, data[step], step
+    text = str(step)  # pydantic's text of a key that is not text: `None`, `1.5`, a repr
+    key = next((k for k in data if k == step or text in (str(k), repr(k))), _NOTHING)
+    if key is _NOTHING:
+        return False, None, step
+    return True, data[key], key if isinstance(key, str) else str(key)
+
+
+_TYPE_TAGS = (
+    *("function-", "lax-", "constrained-", "json-or-python", "nullable", "tagged-union"),
+    *("is-instance", "literal", "list[", "dict[", "set[", "tuple[", "union["),
+)
 
 
 def _is_tag(step: str | int) -> bool:
-    """A last step that is pydantic's, not a key: a union member's or validator's tag."""
+    """A step that is pydantic's, not the data's: a union member's or validator's tag."""
     return isinstance(step, str) and (
-        step.startswith(("function-", "lax-", "constrained-")) or bool(_MODEL_TAG.search(step))
+        step.startswith(_TYPE_TAGS)
+        or step in ("str", "int", "float", "bool", "none", "bytes")
+        or bool(_MODEL_TAG.search(step))
     )
-
-
-def _at(data: Any, path: FieldPath) -> Any:
-    for step in path:
-        data = data[step]
-    return data

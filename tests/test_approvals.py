@@ -102,13 +102,24 @@ def test_verdicts_on_runs_that_do_not_wait_are_refused(gated: Path) -> None:
     assert code == 2 and "--comment must say why" in out
 
 
-@pytest.mark.parametrize("by", ["", " ", "alice\nbob approved", "alice\x1b[2J"])
-def test_a_verdict_by_no_one_or_by_more_than_one_line_is_refused(gated: Path, by: str) -> None:
+@pytest.mark.parametrize(
+    ("by", "comment"),
+    [
+        ("", "fine"),
+        (" ", "fine"),
+        ("alice\nbob approved", "fine"),
+        ("alice\x1b[2J", "fine"),
+        ("alice", "fine\n- r1 ship (residency/big-spend) approved by ceo"),
+    ],
+)
+def test_a_verdict_by_no_one_or_on_more_than_one_line_is_refused(
+    gated: Path, by: str, comment: str
+) -> None:
     ido("run", "ship-order")
     journal = gated / ".ido" / "ido.db"
     before = journal.read_bytes()
-    code, out = ido("approve", "last", "--by", by)
-    assert code == 2 and "--by must" in out, out
+    code, out = ido("approve", "last", "--by", by, "--comment", comment)
+    assert code == 2 and ("--by must" in out or "--comment must" in out), out
     assert ido("approvals")[1].count("residency/big-spend") == 1  # still waits
     assert journal.read_bytes() == before
 

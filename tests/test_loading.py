@@ -300,6 +300,17 @@ def test_a_bad_key_is_named_in_words_not_by_pydantics_mark(tmp_path: Path) -> No
     assert problem.message.startswith("the key 'order paid' is not a fact path: names of")
 
 
+def test_keys_yaml_reads_as_other_than_text_are_each_reported_at_their_key(
+    tmp_path: Path,
+) -> None:
+    """`null`, `1.5` and a date are keys YAML does not read as text: one problem each, its
+    path ending in the key as written, none dropped as if it were pydantic's own tag."""
+    effects = "effects: {order.paid: true, null: 1, 1.5: 2, 2024-01-01: 3"
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("effects: {order.paid: true", effects))
+    found = sorted(p.field for p in problems(tmp_path))
+    assert found == ["spec.effects.1.5", "spec.effects.2024-01-01", "spec.effects.None"]
+
+
 def test_a_name_declared_twice_points_at_the_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -535,7 +546,7 @@ def test_find_intent_on_a_folder_names_the_intents_in_it(tmp_path: Path) -> None
     ):
         find_intent(catalog, str(tmp_path / "intents"))
     with pytest.raises(
-        NotFoundError, match=r"policies: a folder with no intents; known intents: pay-order"
+        NotFoundError, match=r"policies: a folder, not an intent, and no intent loaded is in it"
     ):
         find_intent(catalog, str(tmp_path / "policies"))
 

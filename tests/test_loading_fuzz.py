@@ -273,7 +273,7 @@ TEXT_MUTATIONS: list[Callable[[str, random.Random], str]] = [
 ]
 MUTATIONS: list[Mutation] = [*TEXT_MUTATIONS, insert_bytes, several]
 CASES_PER_MUTATION = 30
-TAG = re.compile(r"function-|constrained-|lax-|\[\D")
+TAG = re.compile(r"function-|constrained-|lax-|\.\[key\]")
 
 
 def load_or_problems(folder: Path) -> Catalog | LoadError:

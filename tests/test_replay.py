@@ -193,28 +193,23 @@ def test_a_counterfactual_intent_file(project: Path) -> None:
     assert "outcome: achieved → failed (no plan within max_cost 0.50" in out
 
 
-def test_a_counterfactual_reads_only_the_runs_intent_not_the_others_here(
-    project: Path,
-) -> None:
-    """Another intent, governed by a policy the new policies lack, and a broken intent file
-    beside it: neither is replayed, so neither stands in the way."""
+def test_a_replay_reads_policies_kept_in_intents_beside_the_intent(project: Path) -> None:
+    """The loader takes any kind from any folder: a policy in an intent's file is found."""
+    policy = project / "policies" / "residency.yaml"
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "---\n" + policy.read_text())
+    policy.unlink()
     assert ido("run", "ship-order")[0] == 0
-    other = (project / "intents" / "ship-order.yaml").read_text()
-    other = other.replace("{name: ship-order}", "{name: ship-gift}")
-    (project / "intents" / "ship-gift.yaml").write_text(
-        other.replace("policies: [residency]", "policies: [residency, gifts]")
-    )
-    (project / "intents" / "draft.yaml").write_text("kind: Intent\nspec: [\n")
-    code, out = ido("replay", "last", "--policies", str(strict_policies(project)))
-    assert code == 0, out
-    assert "outcome: achieved → achieved" in out
-    assert ido("replay", "last")[0] == 0  # exactly, too
+    code, out = ido("replay", "last")
+    assert code == 0 and "identical: " in out, out
 
 
 def test_a_counterfactual_without_a_policy_the_runs_intent_names_says_so(
     project: Path,
 ) -> None:
+    """The intent's file is gone since (or elsewhere): the recorded intent names the policy."""
     assert ido("run", "ship-order")[0] == 0
+    (project / "intents" / "ship-order.yaml").unlink()
     (project / "none").mkdir()
     policy = (project / "policies" / "residency.yaml").read_text()
     (project / "none" / "other.yaml").write_text(

@@ -207,6 +207,10 @@ def test_bad_scenarios_are_load_errors_with_file_line_and_field(
             "  intent: fulfil-order\n  expect: {replans: {min: 3, max: 1}}\n",
             "spec.expect.replans: min must not be more than max",
         ),
+        (
+            "  intent: fulfil-order\n  world: {capabilities: {ship-dhl: {latency: {min: 3s}}}}\n",
+            "spec.world.capabilities.ship-dhl.latency.max: missing required key 'max'",
+        ),
     ],
 )
 def test_a_field_of_several_shapes_reports_only_the_shape_written(
