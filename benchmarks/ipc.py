@@ -119,7 +119,7 @@ def run_one(
         try:
             done = subprocess.run(argv, cwd=work, capture_output=True, text=True,
                                   timeout=limit, check=False)  # fmt: skip
-            note = _note(done)
+            note = _note(done, planner)
         except subprocess.TimeoutExpired:
             note = "time limit"
         wall = time.perf_counter() - started
@@ -136,9 +136,18 @@ def run_one(
                       note)  # fmt: skip
 
 
-def _note(done: subprocess.CompletedProcess[str]) -> str:
-    """Nothing for a run that finished (exit 0, or 1: "no plan" for ido and pyperplan),
-    else what went wrong (`failed`); an exit 1 with a Python traceback is a crash."""
+FD_FINISHED = frozenset({0, 1, 2, 3, 10, 11, 12, 13})
+"""Fast Downward's exits for a search that finished: a plan (0; 1-3 with a plan found before
+memory or time ran out), or none: unsolvable (10 by its translator, 11 by search, 13
+within the bound) or not found by an incomplete search (12). Its `returncodes.py`."""
+
+
+def _note(done: subprocess.CompletedProcess[str], planner: str = "") -> str:
+    """Nothing for a run that finished (exit 0, or 1: "no plan" for ido and pyperplan; for
+    Fast Downward, `FD_FINISHED`), else what went wrong (`failed`); an exit 1 with a Python
+    traceback is a crash."""
+    if planner.startswith("fd-"):
+        return "" if done.returncode in FD_FINISHED else failed(done)
     crashed = done.returncode == 1 and "Traceback (most recent call last)" in done.stderr
     return "" if done.returncode in (0, 1) and not crashed else failed(done)
 

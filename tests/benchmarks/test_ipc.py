@@ -39,6 +39,14 @@ def test_what_a_run_that_went_wrong_said_is_its_note() -> None:
         "exit 31: Unsupported feature: axioms"
     )
     assert ran(22) == "exit 22"
+    fd = subprocess.CompletedProcess[str]
+    for unsolvable in (10, 11, 12, 13):  # Fast Downward finished without a plan
+        assert (
+            _note(fd([], unsolvable, "Search stopped without finding a solution.\n", ""), "fd-lama")
+            == ""
+        )
+    assert _note(fd([], 23, "", ""), "fd-lmcut") == "exit 23"  # out of time: went wrong
+    assert _note(fd([], 1, "", "Traceback (most recent call last):\nX\n"), "ido-search") != ""
 
 
 @pytest.mark.skipif(not IPC.is_dir(), reason="../shared/benchmarks/pddl is not here")
