@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import itertools
 import json
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -33,6 +35,8 @@ app = typer.Typer(
 )
 
 DEFAULT_DIRS = ("intents", "capabilities", "policies")
+MOST_STEPS = 200
+"""`ido.model.resources.MOST_STEPS`, here without importing the models at start-up."""
 EXIT = {"achieved": 0, "failed": 1, "blocked": 3, "cancelled": 1, "shadow": 0}
 
 RunRef = Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")]
@@ -200,6 +204,16 @@ def plan(
             "limits.search_states.",
         ),
     ] = None,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(
+            "--max-steps",
+            min=1,
+            max=MOST_STEPS,
+            help="Most steps the plan may have instead of the intent's limits.max_steps "
+            f"(for --pddl, {MOST_STEPS} by default).",
+        ),
+    ] = None,
 ) -> None:
     """Plan an intent from the current state without acting."""
     _check_format(fmt, ("text", "json"))
@@ -226,7 +240,7 @@ def plan(
             known = ", ".join(sorted(PLANNERS))
             raise typer.BadParameter(f"'{planner}' is not one of {known}", param_hint="--planner")
         chosen = _on_planner(chosen, planner)
-    chosen = _on_limits(chosen, _solve_time(solve_time), search_states)
+    chosen = _on_limits(chosen, _solve_time(solve_time), search_states, max_steps)
     decision = (
         _decide_once(loaded, chosen, alternatives)
         if pddl is None
@@ -263,11 +277,25 @@ def _pddl_decision(loaded: Any, chosen: Any, alternatives: int) -> Any:
     from ido.planner.search import SearchGaveUp
 
     try:
-        return _decide_once(loaded, chosen, alternatives)
+        decision = _decide_once(loaded, chosen, alternatives)
     except SearchGaveUp as stop:
         raise stop.advised(
             "`--search-states N` lets it go further, or `--planner cpsat` may settle it"
         ) from None
+    said = decision.result.reason or ""
+    if "limits.max_steps" not in decision.result.blocking or "raise limits." not in said:
+        return decision
+    reason = re.sub(r"raise limits\.max_steps to (\d+)", _more_steps, said)
+    result = dataclasses.replace(decision.result, reason=reason)
+    return dataclasses.replace(decision, result=result)
+
+
+def _more_steps(found: re.Match[str]) -> str:
+    """The advice to raise a PDDL plan's step limit, in the command's words."""
+    steps = int(found.group(1))
+    if steps <= MOST_STEPS:
+        return f"give --max-steps {steps}"
+    return f"ido plans at most {MOST_STEPS} steps (--max-steps {MOST_STEPS})"
 
 
 def _check_out_file(path: Path, hint: str) -> None:
@@ -317,9 +345,11 @@ def _solve_time(text: str | None) -> float | None:
     return seconds
 
 
-def _on_limits(intent: Any, solve_time: float | None, search_states: int | None) -> Any:
+def _on_limits(
+    intent: Any, solve_time: float | None, search_states: int | None, max_steps: int | None = None
+) -> Any:
     """`intent` with the planner's budgets given on the command line in place of its own."""
-    given = {"solve_time": solve_time, "search_states": search_states}
+    given = {"solve_time": solve_time, "search_states": search_states, "max_steps": max_steps}
     changed = {name: value for name, value in given.items() if value is not None}
     if not changed:
         return intent
@@ -1157,8 +1187,9 @@ def import_pddl(
     problem: Annotated[Path, typer.Argument(help="PDDL problem file.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the catalog to.")],
     max_steps: Annotated[
-        int, typer.Option("--max-steps", min=1, max=200, help="limits.max_steps of the intent.")
-    ] = 100,
+        int,
+        typer.Option("--max-steps", min=1, max=MOST_STEPS, help="limits.max_steps of the intent."),
+    ] = MOST_STEPS,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite files already there that differ.")
     ] = False,

@@ -335,3 +335,11 @@ def test_run_several_intents_exits_with_the_worst_outcome(
     code, out = ido("run", "ship-order", "too-cheap", "--quiet")
     assert code == 1, out
     assert "achieved: run" in out and "failed: run" in out
+
+
+def test_the_command_lines_step_limit_is_the_models() -> None:
+    """`ido.cli` keeps its own copy, not to import the models as it starts."""
+    from ido import cli
+    from ido.model.resources import MOST_STEPS
+
+    assert cli.MOST_STEPS == MOST_STEPS

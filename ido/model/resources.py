@@ -36,6 +36,8 @@ def _secret_references(value: Any) -> Any:
 
 
 Templated = AfterValidator(_secret_references)
+MOST_STEPS = 200
+"""The most steps `limits.max_steps` may allow a plan."""
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=120)]
 FactPath = Annotated[str, Field(pattern=PATH_PATTERN)]
 Condition = Annotated[str, Field(min_length=1, description="A CEL expression that yields a bool.")]
@@ -147,7 +149,9 @@ class Objective(Strict):
 
 
 class Limits(Strict):
-    max_steps: int = Field(default=20, ge=1, le=200, description="Most steps one plan may have.")
+    max_steps: int = Field(
+        default=20, ge=1, le=MOST_STEPS, description="Most steps one plan may have."
+    )
     max_replans: int = Field(
         default=10, ge=0, description="Most replans in one run before it fails."
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ido.errors import WriteError, writing
+from ido.errors import PddlError, WriteError, writing
 from ido.loading import Catalog, load_documents
+from ido.model.resources import MOST_STEPS
 from ido.pddl.convert import to_resources
 from ido.pddl.ground import GroundTask, ground
 from ido.pddl.syntax import read_domain, read_problem
@@ -30,7 +31,7 @@ def load_pddl(domain: Path, problem: Path) -> GroundTask:
     return ground(read_domain(domain), read_problem(problem))
 
 
-def pddl_catalog(domain: Path, problem: Path, max_steps: int = 100) -> tuple[Catalog, str]:
+def pddl_catalog(domain: Path, problem: Path, max_steps: int = MOST_STEPS) -> tuple[Catalog, str]:
     """The catalog `import_pddl` would write, checked as its files would be when loaded
     but without writing them (errors name the problem file), and its intent's name."""
     *capabilities, intent = to_resources(load_pddl(domain, problem), max_steps)
@@ -39,7 +40,7 @@ def pddl_catalog(domain: Path, problem: Path, max_steps: int = 100) -> tuple[Cat
 
 
 def import_pddl(
-    domain: Path, problem: Path, out: Path, max_steps: int = 100, force: bool = False
+    domain: Path, problem: Path, out: Path, max_steps: int = MOST_STEPS, force: bool = False
 ) -> Imported:
     """Write `out/capabilities/<problem>.yaml` and `out/intents/<problem>.yaml`.
 
@@ -53,6 +54,8 @@ def import_pddl(
     name = intent["metadata"]["name"]
     # A file of one resource must be named after it; several share the problem's name.
     stem = capabilities[0]["metadata"]["name"] if len(capabilities) == 1 else name
+    if not capabilities:
+        raise PddlError(f"{name}: no action of the problem changes anything; nothing to write")
     cap_file = out / "capabilities" / f"{stem}.yaml"
     intent_file = out / "intents" / f"{name}.yaml"
     header = f"# ido import-pddl {domain.name} {problem.name}: the ground actions of {name}\n"

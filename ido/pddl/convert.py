@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from ido.errors import PddlError
+from ido.model.resources import MOST_STEPS
 from ido.pddl.ground import GroundAction, GroundTask
 from ido.pddl.syntax import Atom, Literal
 from ido.planner.tables import MAX_TABLE_ROWS
@@ -80,21 +81,23 @@ def fact_path(atom: Atom, names: _Names) -> str:
     return path
 
 
-def to_resources(task: GroundTask, max_steps: int = 100) -> list[dict[str, Any]]:
+def to_resources(task: GroundTask, max_steps: int = MOST_STEPS) -> list[dict[str, Any]]:
     """The Capability documents, then the Intent document, ready to write as YAML."""
     facts, resources = _Names(), _Names()
+    # An action that changes nothing never helps a plan (Fast Downward drops them too).
+    actions = [action for action in task.actions if action.add or action.delete]
     # The ways of an ADL action show one call: each after the first is numbered, once
     # every first way and plain action has its name (so a real name is never taken).
     calls: dict[str, int] = {}
     numbers = []
-    for action in task.actions:
+    for action in actions:
         calls[action.call] = calls.get(action.call, 0) + 1
         numbers.append(calls[action.call])
     documents = [
         _capability(action, resources.resource(_text(action)) if number == 1 else "", facts)
-        for action, number in zip(task.actions, numbers, strict=True)
+        for action, number in zip(actions, numbers, strict=True)
     ]
-    for document, action, number in zip(documents, task.actions, numbers, strict=True):
+    for document, action, number in zip(documents, actions, numbers, strict=True):
         if number > 1:
             document["metadata"]["name"] = resources.variant(_text(action), number)
     given: dict[str, Any] = {}
@@ -144,8 +147,6 @@ def _capability(action: GroundAction, name: str, facts: _Names) -> dict[str, Any
         effects[fact_path(atom, facts)] = False
     for atom in action.add:  # PDDL applies deletes first, so an add wins
         effects[fact_path(atom, facts)] = True
-    if not effects:
-        raise PddlError(f"{action.call} changes nothing; ido capabilities must have effects")
     return {
         "apiVersion": "ido/v1",
         "kind": "Capability",

@@ -113,13 +113,16 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
                     )
     init = frozenset(a for a in problem.init if a.predicate in fluents)
     # An atom no action touches and :init does not hold is false for good: an action that
-    # needs it is dropped, and a literal that needs it false always holds.
-    known = set(init).union(*((*a.add, *a.delete) for a in found))
-    actions = [
-        replace(a, precondition=_live(a.precondition, known))
-        for a in found
-        if all(lit.atom in known for lit in a.precondition if lit.positive)
-    ]
+    # needs it is dropped, and a literal that needs it false always holds. Dropping an
+    # action may leave more atoms untouched: until none is left.
+    usable, known = found, set(init).union(*((*a.add, *a.delete) for a in found))
+    while True:
+        kept = [a for a in usable if all(x.atom in known for x in a.precondition if x.positive)]
+        touched = set(init).union(*((*a.add, *a.delete) for a in kept))
+        if len(kept) == len(usable) and touched == known:
+            break
+        usable, known = kept, touched
+    actions = [replace(a, precondition=_live(a.precondition, known)) for a in usable]
     ways = [_goal(option, fluents, static, init, known) for option in options]
     possible = [way for way in ways if way is not None]
     if not possible:
@@ -323,12 +326,13 @@ def _instantiate(
     )
     add = tuple(dict.fromkeys(_bind(a, binding) for a in schema.add))
     delete = tuple(a for a in dict.fromkeys(_bind(a, binding) for a in schema.delete))
-    cost = schema.cost
+    cost = schema.cost if problem.metric else 1.0  # no metric: plan length
     if isinstance(cost, Atom):
         term = _bind(cost, binding)
         if term not in problem.costs:
             raise PddlError(f"the cost {_show(Literal(term))} of {schema.name} is not in :init")
         cost = problem.costs[term]
+    cost = 0.0 if cost is None else cost  # adds nothing to total-cost
     args = tuple(binding[v] for v, _ in schema.parameters[: schema.shown])
     return GroundAction(schema.name, args, pre, add, delete, cost)
 

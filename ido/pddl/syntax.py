@@ -93,7 +93,9 @@ class Action:
     precondition: tuple[Literal, ...]
     add: tuple[Atom, ...]
     delete: tuple[Atom, ...]
-    cost: Atom | float = 1.0  # a fixed number, or a function term looked up in the problem
+    cost: Atom | float | None = None
+    """What it adds to `total-cost`: a fixed number, or a function term looked up in the
+    problem; None when it adds nothing (it costs 0 under the problem's metric)."""
     condition: Formula | None = None
     """What the precondition needs beyond `precondition`'s literals, when it is no plain
     conjunction (ADL connectives)."""
@@ -124,6 +126,9 @@ class Problem:
     goal: tuple[Literal, ...] = ()
     goal_condition: Formula | None = None
     """What the goal needs beyond `goal`'s literals, when it is no plain conjunction."""
+    metric: bool = False
+    """Whether it says `(:metric minimize (total-cost))`: then a plan costs what its actions
+    add to `total-cost`, else one per action (as Fast Downward and VAL count it)."""
 
 
 SUPPORTED = {
@@ -365,7 +370,7 @@ class _Effects:
         self.add: list[Atom] = []
         self.delete: list[Atom] = []
         self.conditional: list[Conditional | Universal] = []
-        self.cost: Atom | float = 1.0
+        self.cost: Atom | float | None = None
 
     def effect(self, node: Node, top: bool) -> None:
         head, reader = node.head(), self.reader
@@ -417,10 +422,23 @@ def _cost(reader: _Reader, node: Node) -> Atom | float:
     amount = node.items[2]
     if amount.is_list:
         return reader.atom(amount)
+    return _amount(reader, amount, "cost")
+
+
+MOST_COST = 1e15
+"""The largest action cost read: a plan's cost is summed in millionths, which must stay
+well inside a float's range (PDDL's costs are small whole numbers)."""
+
+
+def _amount(reader: _Reader, node: Node, what: str) -> float:
+    """A cost as written: a number from 0 to `MOST_COST`."""
     try:
-        return float(amount.text or "")
+        value = float(node.text or "")
     except ValueError:
-        raise reader.fail(amount, f"cost {amount.text!r} is not a number") from None
+        raise reader.fail(node, f"{what} {node.text!r} is not a number") from None
+    if not 0 <= value <= MOST_COST:  # also nan
+        raise reader.fail(node, f"{what} {node.text} is not between 0 and {MOST_COST:g}")
+    return value
 
 
 def read_problem(path: Path) -> Problem:
@@ -441,6 +459,7 @@ def _read_problem(path: Path) -> Problem:
     costs: dict[Atom, float] = {}
     goal: tuple[Literal, ...] = ()
     goal_condition: Formula | None = None
+    metric = False
     for node in define.items[2:]:
         keyword = node.head()
         if keyword == ":domain":
@@ -460,22 +479,19 @@ def _read_problem(path: Path) -> Problem:
         elif keyword == ":goal":
             continue
         elif keyword == ":metric":
-            if [n.text for n in node.items[1:2]] != ["minimize"] or node.items[
-                2
-            ].head() != "total-cost":
+            items = node.items
+            if len(items) != 3 or items[1].text != "minimize" or items[2].head() != "total-cost":
                 raise reader.fail(node, "only (:metric minimize (total-cost)) is supported")
+            metric = True
         else:
             raise reader.fail(node, f"problem section {keyword or '(...)'} is not supported")
-    return Problem(name, domain, objects, frozenset(init), costs, goal, goal_condition)
+    return Problem(name, domain, objects, frozenset(init), costs, goal, goal_condition, metric)
 
 
 def _number(reader: _Reader, node: Node) -> float:
     if len(node.items) != 3 or node.items[2].is_list:
         raise reader.fail(node, "expected (= (FUNCTION ARGS...) NUMBER)")
-    try:
-        return float(node.items[2].text or "")
-    except ValueError:
-        raise reader.fail(node, f"{node.items[2].text!r} is not a number") from None
+    return _amount(reader, node.items[2], "the value")
 
 
 def _text(path: Path) -> str:

@@ -1,0 +1,162 @@
+"""PDDL's own meaning where ido's first reading differed: what a plan costs under the
+problem's metric, atoms only unusable actions would set, actions that change nothing, and
+plans longer than the default step limit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.errors import PddlError
+from ido.pddl import load_pddl, pddl_catalog
+
+NEGATED = """\
+(define (domain negp) (:requirements :strips :negative-preconditions)
+ (:predicates (p ?x) (q) (w) (g))
+ (:action mkq :parameters () :precondition (w) :effect (q))
+ (:action setp :parameters (?x) :precondition (q) :effect (p ?x))
+ (:action fin :parameters (?x) :precondition (not (p ?x)) :effect (g)))
+"""
+
+ALARM = """\
+(define (domain alarmd) (:requirements :strips :conditional-effects)
+ (:predicates (q) (w) (g) (alarm))
+ (:action mkq :parameters () :precondition (w) :effect (q))
+ (:action arm :parameters () :precondition (q) :effect (alarm))
+ (:action open :parameters () :precondition () :effect (and (g) (when (alarm) (not (g))))))
+"""
+
+FREEBIE = """\
+(define (domain freebie) (:requirements :strips :action-costs) (:predicates (a) (b) (g))
+ (:functions (total-cost) - number)
+ (:action paid :parameters () :precondition (a) :effect (and (g) (increase (total-cost) 1)))
+ (:action step1 :parameters () :precondition (a) :effect (b))
+ (:action step2 :parameters () :precondition (b) :effect (g))
+ (:action idle :parameters () :precondition (a) :effect (increase (total-cost) 1)))
+"""
+FREEBIE_P = "(define (problem pf) (:domain freebie) (:init (a) (= (total-cost) 0)) (:goal (g))"
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def plan(tmp_path: Path, domain: str, problem: str, *flags: str) -> tuple[int, str, list[str]]:
+    """`ido plan --pddl` with each planner; the exit code, output and IPC plan of `search`,
+    after checking `cpsat` says the same."""
+    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
+    seen = []
+    for planner in ("search", "cpsat"):
+        out = tmp_path / f"{planner}.plan"
+        out.unlink(missing_ok=True)
+        done = CliRunner().invoke(
+            app, ["plan", "--pddl", str(d), str(p), "--planner", planner, "--plan-out", str(out),
+                  "--alternatives", "0", *flags],
+        )  # fmt: skip
+        steps = out.read_text().splitlines() if out.is_file() else []
+        seen.append((done.exit_code, done.output, [s for s in steps if s.startswith("(")]))
+    assert (seen[0][0], seen[0][2]) == (seen[1][0], seen[1][2]), seen
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    ("domain", "problem", "steps"),
+    [
+        (NEGATED, "(define (problem pn) (:domain negp) (:objects a) (:init) (:goal (g)))",
+         ["(fin a)"]),
+        (NEGATED, "(define (problem pn) (:domain negp) (:objects a) (:init) (:goal (not (p a))))",
+         []),
+        (ALARM, "(define (problem pa) (:domain alarmd) (:init) (:goal (g)))", ["(open)"]),
+    ],
+)  # fmt: skip
+def test_an_atom_only_unusable_actions_would_set_is_false_for_good(
+    tmp_path: Path, domain: str, problem: str, steps: list[str]
+) -> None:
+    """`(p a)` is set only by `setp`, which needs `q`, which only `mkq` sets, which needs
+    `w`, which nothing sets: `(not (p a))` always holds. It was kept, and with no capability
+    left to write `p.a`, it read a fact that is not there: "no plan"."""
+    code, out, found = plan(tmp_path, domain, problem)
+    assert code == 0, out
+    assert found == steps
+
+
+def test_under_the_metric_an_action_that_adds_no_cost_costs_nothing(tmp_path: Path) -> None:
+    code, out, found = plan(tmp_path, FREEBIE, FREEBIE_P + " (:metric minimize (total-cost)))")
+    assert (code, found) == (0, ["(step1)", "(step2)"]), out
+    assert "cost 0.00" in out
+
+
+def test_without_a_metric_every_action_costs_one(tmp_path: Path) -> None:
+    """As Fast Downward and VAL count a plan without `:metric`: its length."""
+    code, out, found = plan(tmp_path, FREEBIE, FREEBIE_P + ")")
+    assert (code, found) == (0, ["(paid)"]), out
+
+
+def test_an_action_that_changes_nothing_is_left_out_not_refused(tmp_path: Path) -> None:
+    d = write(tmp_path, "d.pddl", FREEBIE)
+    p = write(tmp_path, "p.pddl", FREEBIE_P + ")")
+    assert "idle" in {a.schema for a in load_pddl(d, p).actions}  # grounded, then left out
+    catalog, _ = pddl_catalog(d, p)
+    assert sorted(catalog.capabilities) == ["paid", "step1", "step2"]
+
+
+@pytest.mark.parametrize(
+    ("where", "text", "said"),
+    [
+        ("p", FREEBIE_P + " (:metric minimize))", "only (:metric minimize (total-cost))"),
+        ("d", FREEBIE.replace("(total-cost) 1)))\n (:action step1", "(total-cost) 1e308)))\n (:action step1"),
+         "cost 1e308 is not between 0 and 1e+15"),
+        ("d", FREEBIE.replace("(total-cost) 1)))\n (:action step1", "(total-cost) -2)))\n (:action step1"),
+         "cost -2 is not between 0 and 1e+15"),
+        ("p", FREEBIE_P.replace("(= (total-cost) 0)", "(= (total-cost) nan)") + ")",
+         "the value nan is not between 0"),
+    ],
+)  # fmt: skip
+def test_a_metric_or_cost_ido_cannot_take_is_an_error_naming_its_file(
+    tmp_path: Path, where: str, text: str, said: str
+) -> None:
+    """`(:metric minimize)` was an IndexError, a cost of 1e308 an OverflowError."""
+    d = write(tmp_path, "d.pddl", text if where == "d" else FREEBIE)
+    p = write(tmp_path, "p.pddl", text if where == "p" else FREEBIE_P + ")")
+    with pytest.raises(PddlError) as info:
+        pddl_catalog(d, p)
+    assert f"{where}.pddl:" in str(info.value) and said in str(info.value)
+
+
+def chain(nodes: int) -> tuple[str, str]:
+    domain = (
+        "(define (domain chain) (:requirements :strips) (:predicates (at ?a) (edge ?a ?b))"
+        " (:action go :parameters (?a ?b) :precondition (and (at ?a) (edge ?a ?b))"
+        " :effect (and (at ?b) (not (at ?a)))))"
+    )
+    objects = " ".join(f"n{i}" for i in range(nodes))
+    edges = " ".join(f"(edge n{i} n{i + 1})" for i in range(nodes - 1))
+    problem = (
+        f"(define (problem cp) (:domain chain) (:objects {objects}) (:init (at n0) {edges})"
+        f" (:goal (at n{nodes - 1})))"
+    )
+    return domain, problem
+
+
+def test_a_plan_longer_than_the_step_limit_is_advised_in_the_commands_words(
+    tmp_path: Path,
+) -> None:
+    """A PDDL plan has no step limit: `--pddl` allows the most ido plans (200) by default,
+    `--max-steps` sets it, and "no plan" for want of steps names the flag."""
+    domain, problem = chain(106)  # 105 steps
+    code, out, found = plan(tmp_path, domain, problem)
+    assert code == 0 and len(found) == 105, out
+    code, out, found = plan(tmp_path, domain, problem, "--max-steps", "100")
+    assert code == 1 and found == []
+    assert (
+        "no plan of at most 100 steps reaches the goal: one of 105 does; give --max-steps 105"
+        in out
+    )
+    domain, problem = chain(203)  # 202 steps: more than ido plans
+    code, out, _ = plan(tmp_path, domain, problem)
+    assert code == 1 and "ido plans at most 200 steps (--max-steps 200)" in out, out
