@@ -856,24 +856,18 @@ def _verdict(
         raise NotFoundError(f"no journal at {journal}; nothing waits for approval")
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
-        if store.run(run_id).outcome != "blocked":
-            raise IdoError(f"run {run_id} is not waiting for an approval")
-        chosen = choose(pending(store.events(run_id)), run_id, step)
-        now = time.time()
-        for request in chosen:
-            check_not_expired(request, now, run_id)
-        at = stamp(now)
-        for request in chosen:
-            data = {
-                "rule": request.rule,
-                "capability": request.capability,
-                "step": request.step,
-                "plan": request.plan,
-                "by": by,
-                "comment": comment,
-                "escalated_to": request.stage(now)[0],
-            }
-            store.append(run_id, kind, at, data)
+        while True:  # checked and written in one commit: of two verdicts at once, one wins
+            if store.run(run_id).outcome != "blocked":
+                raise IdoError(f"run {run_id} is not waiting for an approval")
+            events = store.events(run_id)
+            chosen = choose(pending(events), run_id, step)
+            now = time.time()
+            for request in chosen:
+                check_not_expired(request, now, run_id)
+            at = stamp(now)
+            verdicts = [(kind, at, _verdict_data(request, by, comment, now)) for request in chosen]
+            if store.append_after(run_id, events[-1].seq if events else 0, verdicts):
+                break  # else another verdict (or resume) came first: look again
     verb = "approved" if kind == "approval_given" else "rejected"
     for request in chosen:
         what = subject(request.step, request.capability)
@@ -884,6 +878,18 @@ def _verdict(
         typer.echo(f"the ido runner watching {journal} continues it")
     else:
         typer.echo(f"continue it with: ido resume {run_id}")
+
+
+def _verdict_data(request: Any, by: str, comment: str | None, now: float) -> dict[str, Any]:
+    return {
+        "rule": request.rule,
+        "capability": request.capability,
+        "step": request.step,
+        "plan": request.plan,
+        "by": by,
+        "comment": comment,
+        "escalated_to": request.stage(now)[0],
+    }
 
 
 @app.command()

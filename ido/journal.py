@@ -416,6 +416,23 @@ class SqliteJournal:
 
         self._write(statements)
 
+    def append_after(self, run_id: str, after: int, events: Sequence[Pending]) -> bool:
+        """Append `events` only if the run's last event is still the `after`-th, in one
+        commit; False (nothing written) when another process wrote to the run since."""
+
+        rows = _encoded(events)
+
+        def statements() -> bool:
+            row = self._db.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id=?", (run_id,)
+            ).fetchone()
+            if int(row[0]) != after:
+                return False
+            self._insert(run_id, rows)
+            return True
+
+        return self._write(statements, run_id)
+
     @_locked
     def model_use(self, run_ids: Sequence[str]) -> dict[str, tuple[float, int]]:
         """Per run, what its model planners' calls cost and how many tokens they took."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -100,6 +101,36 @@ def test_verdicts_on_runs_that_do_not_wait_are_refused(gated: Path) -> None:
     assert code == 2 and "not found" in out
     code, out = ido("reject", "last", "--by", "carol", "--comment", " ")
     assert code == 2 and "--comment must say why" in out
+
+
+def test_of_two_verdicts_at_once_only_the_first_is_recorded(
+    gated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bob's rejection lands between Alice's look at the journal and her write: hers is not
+    written, and she is told the run no longer waits (both used to be recorded, and the
+    resumed run went on past the rejection)."""
+    from ido.journal import SqliteJournal
+
+    ido("run", "ship-order")
+    real = SqliteJournal.append_after
+    raced = []
+
+    def bob_first(self: SqliteJournal, run_id: str, after: int, events: Any) -> bool:
+        if not raced:
+            raced.append(True)
+            _, at, data = events[0]
+            self.append(run_id, "approval_rejected", at, {**data, "by": "bob", "comment": "no"})
+        return real(self, run_id, after, events)
+
+    monkeypatch.setattr(SqliteJournal, "append_after", bob_first)
+    code, out = ido("approve", "last", "--by", "alice")
+    assert code == 2 and "is not waiting for an approval" in out, out
+    monkeypatch.setattr(SqliteJournal, "append_after", real)
+    with SqliteJournal(gated / ".ido" / "ido.db") as journal:
+        run_id = journal.resolve("last")
+        answers = ("approval_given", "approval_rejected")
+        verdicts = [e.data["by"] for e in journal.events(run_id) if e.kind in answers]
+    assert "alice" not in verdicts and "bob" in verdicts
 
 
 @pytest.mark.parametrize(
