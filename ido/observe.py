@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from ido.loading import Catalog
 from ido.model import Intent, Observer
 from ido.runtime.bindings import load_callable
 from ido.secrets import Secrets
-from ido.state import State, close_world, merge, set_path
+from ido.state import State, close_world, from_json, json_safe, merge, set_path
 
 
 def observe(
@@ -32,7 +31,7 @@ def observe(
         if spec.python is not None:
             value = load_callable(spec.python, base)()
         elif spec.file is not None:
-            value = json.loads((origin_dir / spec.file).read_text(encoding="utf-8"))
+            value = from_json((origin_dir / spec.file).read_text(encoding="utf-8"))
         else:
             assert spec.http is not None
             import urllib.request  # here: only HTTP observers need the HTTP client
@@ -41,7 +40,7 @@ def observe(
             headers = secrets.expand(dict(spec.http.headers))
             request = urllib.request.Request(url, headers=headers)  # noqa: S310
             with urllib.request.urlopen(request, timeout=spec.timeout) as response:  # noqa: S310
-                value = json.loads(response.read().decode("utf-8"))
+                value = from_json(response.read().decode("utf-8"))
     except ExecutionError as exc:
         raise ExecutionError(secrets.mask(str(exc))) from None
     except Exception as exc:  # an observer is user code or the outside world
@@ -51,7 +50,7 @@ def observe(
         raise ExecutionError(
             f"observer {observer.name} returned {type(value).__name__}, not a mapping"
         )
-    output: dict[str, Any] = secrets.mask(dict(value))
+    output: dict[str, Any] = secrets.mask(json_safe(dict(value)))
     if spec.at is None:
         return output
     mounted: State = {}

@@ -109,6 +109,23 @@ def sorted_json(value: Any) -> str:
     return _SORTED.encode(value)
 
 
+def _none(_: str) -> None:
+    return None
+
+
+def from_json(text: str) -> Any:
+    """JSON text as data, with `NaN` and `Infinity` (which Python's JSON writes and reads,
+    but JSON has not) as null, as a browser's `JSON.stringify` writes them: the journal's
+    rows must stay JSON that SQLite reads."""
+    return json.loads(text, parse_constant=_none)
+
+
+def json_safe(value: Any) -> Any:
+    """`value` as JSON would carry it: what is not JSON as its text, and numbers that are
+    not finite as null (`from_json`)."""
+    return from_json(json.dumps(value, default=str))
+
+
 def digest(state: Mapping[str, Any]) -> str:
     """A stable short digest of a state document (sha256 of canonical JSON)."""
     canonical = _CANONICAL.encode(state)

@@ -31,6 +31,30 @@ def test_file_observer_mounts_json_at_a_path(project: Path) -> None:
     assert observe(ob, project / "observers", project) == {"inventory": {"units": 4}}
 
 
+def test_numbers_json_has_not_are_null_and_the_journal_stays_readable(project: Path) -> None:
+    """`NaN` and `Infinity` (Python's JSON reads them) became journal rows SQLite's JSON
+    functions refuse: `ido runs` was a traceback for the whole journal."""
+    from typer.testing import CliRunner
+
+    from ido.cli import app
+
+    (project / "observers").mkdir()
+    (project / "observers" / "stock.json").write_text('{"level": NaN, "most": Infinity, "n": 2}')
+    (project / "observers" / "stock.yaml").write_text(
+        observer_yaml("stock", "  file: stock.json\n  at: stock\n")
+    )
+    catalog = load_catalog(["observers"])
+    seen = observe(catalog.observers["stock"], project / "observers", project)
+    assert seen == {"stock": {"level": None, "most": None, "n": 2}}
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("spec:\n", "spec:\n  observers: [stock]\n", 1))
+    runner = CliRunner()
+    done = runner.invoke(app, ["run", "ship-order", "--catalog", "observers", "--quiet"])
+    assert done.exit_code == 0, done.output
+    listed = runner.invoke(app, ["runs", "--format", "json"])
+    assert listed.exit_code == 0 and json.loads(listed.output)[0]["outcome"] == "achieved"
+
+
 def test_python_observer_and_failures(project: Path) -> None:
     """A Python observer's mapping is merged; a non-mapping or an exception is an ExecutionError."""
     (project / "fakesvc" / "obs.py").write_text(

@@ -23,6 +23,7 @@ from ido.model import Capability
 from ido.runtime import stopping
 from ido.runtime.context import ActionContext
 from ido.secrets import Secrets
+from ido.state import from_json, json_safe
 
 MAX_OUTPUT = 1_000_000
 
@@ -300,11 +301,11 @@ def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: Action
 
 def _json_object(text: str) -> Any:
     try:
-        value = json.loads(text)
+        value = from_json(text)
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str)) if value is not None else None
+    return json_safe(value) if value is not None else None
