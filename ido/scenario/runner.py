@@ -6,11 +6,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ido.errors import LoadError, NotFoundError, Problem, unreadable
 from ido.journal import Journal
 from ido.loading import Catalog, inside, load_catalog
-from ido.model import Intent, Scenario
+from ido.model import KINDS, Intent, Scenario
 from ido.observe import boolean_facts, snapshot
 from ido.runtime.local import Listener, LocalRuntime, RunReport, new_run_id
 from ido.scenario.expect import unmet
@@ -53,12 +54,19 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
                 text = file.read_text(encoding="utf-8", errors="replace")
             except OSError as exc:
                 raise _unreadable(file, exc) from None
-            documents, _ = read_documents(text, str(file))
-            if named or any(
-                isinstance(d.data, dict) and d.data.get("kind") == "Scenario" for d in documents
-            ):
-                found.append(file)
+            documents, problems = read_documents(text, str(file))
+            if named or problems or any(_maybe_scenario(d.data) for d in documents):
+                found.append(file)  # (loading it says what is wrong with a broken one)
     return found
+
+
+def _maybe_scenario(data: Any) -> bool:
+    """Whether a document may be meant as a Scenario: it says so, or says no kind ido
+    knows (a typo such as `Scenaro`). Other kinds beside scenarios are their catalogs."""
+    if not isinstance(data, dict):
+        return data is not None  # a list or a scalar where a resource should be
+    kind = data.get("kind")
+    return kind == "Scenario" or kind not in KINDS
 
 
 def _unreadable(file: Path, error: OSError | UnicodeDecodeError) -> LoadError:

@@ -239,6 +239,34 @@ def test_a_scenario_file_that_cannot_be_read_is_a_load_error(in_root: Path, tmp_
         assert said in result.output
 
 
+@pytest.mark.parametrize(
+    ("broken", "said"),
+    [
+        ("apiVersion: ido/v1\nkind: Scenaro\nmetadata: {name: typo}\n", "unknown kind 'Scenaro'"),
+        ("apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: bad\n", "YAML syntax error"),
+        ("- just\n- a list\n", "a resource must be a YAML mapping"),
+    ],
+)
+def test_scenario_test_reports_a_broken_file_in_a_folder(
+    in_root: Path, tmp_path: Path, broken: str, said: str
+) -> None:
+    """A typo in `kind` or a YAML error made the scenario vanish from `scenario test`
+    ("1 passed", exit 0); a capability beside the scenarios is still no scenario."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    shipped = in_root / "scenarios" / "stripe-outage.yaml"
+    (folder / "stripe-outage.yaml").write_text(shipped.read_text())
+    (folder / "broken.yaml").write_text(broken)
+    code, out = ido("scenario", "test", str(folder))
+    assert code == 2 and "broken.yaml" in out and said in out, out
+    (folder / "broken.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: broken}\n"
+        'spec: {provider: p, effects: {x.y: true}, run: {shell: ["true"]}}\n'
+    )
+    code, out = ido("scenario", "test", str(folder))
+    assert code == 0 and "1 passed" in out, out
+
+
 def test_scenario_test_passes_over_what_in_a_folder_is_no_file(
     in_root: Path, tmp_path: Path
 ) -> None:
