@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -240,7 +241,13 @@ def _subprocess(
     argv: list[str], payload: str, ctx: ActionContext, base: Path
 ) -> subprocess.CompletedProcess[str]:
     """`subprocess.run(argv, input=payload, timeout=ctx.timeout)`, looking every
-    `stopping.POLL_SECONDS` whether to stop; the process is killed on timeout or stop."""
+    `stopping.POLL_SECONDS` whether to stop.
+
+    The process leads a process group of its own, so that what it starts (`sh -c "a; b"`)
+    ends with it: on timeout the whole group is killed, and on Ctrl-C or a stop the group
+    gets SIGINT, as a terminal would send it, then SIGKILL if it is still there after
+    `SIGINT_GRACE_SECONDS`. (Killing only the process left its children running, and a
+    retry could repeat what they were doing.)"""
     with subprocess.Popen(
         argv,
         stdin=subprocess.PIPE,
@@ -249,6 +256,7 @@ def _subprocess(
         text=True,
         env=_env(ctx),
         cwd=base,
+        process_group=0,
     ) as process:
         deadline = time.monotonic() + ctx.timeout
         feed: str | None = payload
@@ -265,11 +273,29 @@ def _subprocess(
                     stopping.check()
                     if left <= 0:
                         raise
-        except BaseException:
-            process.kill()
-            process.wait()
+        except subprocess.TimeoutExpired:
+            _end_group(process, gently=False)
+            raise
+        except BaseException:  # Ctrl-C, a stop: as the terminal's Ctrl-C would reach it
+            _end_group(process, gently=True)
             raise
     return subprocess.CompletedProcess(argv, process.returncode, out, err)
+
+
+def _end_group(process: subprocess.Popen[str], gently: bool) -> None:
+    """End the process and everything in its group: SIGINT first when `gently`, for up to
+    `SIGINT_GRACE_SECONDS`, then SIGKILL."""
+    if gently:
+        _signal_group(process, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(SIGINT_GRACE_SECONDS)
+    _signal_group(process, signal.SIGKILL)  # what it started may outlive it
+    process.wait()
+
+
+def _signal_group(process: subprocess.Popen[str], sent: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the group has ended
+        os.killpg(process.pid, sent)
 
 
 def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: ActionContext) -> Outcome:

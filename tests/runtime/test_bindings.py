@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -85,6 +87,32 @@ def test_shell_binding_nonzero_exit_and_timeout(project: Path) -> None:
     assert not slow.ok and slow.timed_out
     missing = perform(capability({"shell": ["/no/such/program"]}), context(), project)
     assert not missing.ok and "cannot start /no/such/program" in (missing.error or "")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat")  # a zombie no one has reaped yet is gone too
+    return not (state.exists() and state.read_text().split(")")[-1].split()[0] == "Z")
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_timed_out_shell_binding_ends_what_it_started(
+    project: Path, tmp_path: Path, background: bool
+) -> None:
+    """`sh -c "sleep 30; …"` timed out, and its `sleep` went on running (a retry could then
+    repeat what it does); so did a job it left in the background holding its output."""
+    pidfile = tmp_path / "child.pid"
+    script = f"sleep 30 & echo $! > {pidfile}; " + ("echo '{}'" if background else "wait")
+    outcome = perform(capability({"shell": ["sh", "-c", script]}, "300ms"), context(0.3), project)
+    assert not outcome.ok and outcome.timed_out
+    child = int(pidfile.read_text())
+    deadline = time.monotonic() + 5
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(child)
 
 
 class _Handler(BaseHTTPRequestHandler):
