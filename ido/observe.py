@@ -9,7 +9,7 @@ from typing import Any
 from ido.errors import ExecutionError
 from ido.loading import Catalog
 from ido.model import Intent, Observer
-from ido.runtime.bindings import load_callable
+from ido.runtime.bindings import load_callable, printable
 from ido.secrets import Secrets
 from ido.state import State, close_world, from_json, json_safe, merge, set_path
 
@@ -42,10 +42,10 @@ def observe(
             with urllib.request.urlopen(request, timeout=spec.timeout) as response:  # noqa: S310
                 value = from_json(response.read().decode("utf-8"))
     except ExecutionError as exc:
-        raise ExecutionError(secrets.mask(str(exc))) from None
+        raise ExecutionError(printable(secrets.mask(str(exc)))) from None
     except Exception as exc:  # an observer is user code or the outside world
         message = f"observer {observer.name}: {type(exc).__name__}: {exc}"
-        raise ExecutionError(secrets.mask(message)) from None
+        raise ExecutionError(printable(secrets.mask(message))) from None
     if not isinstance(value, Mapping):
         raise ExecutionError(
             f"observer {observer.name} returned {type(value).__name__}, not a mapping"

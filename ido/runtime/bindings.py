@@ -106,13 +106,23 @@ def perform(
             )
     except ExecutionError as exc:
         outcome = Outcome(False, error=str(exc))
+    error = secrets.mask(outcome.error)
     return Outcome(
         outcome.ok,
         secrets.mask(outcome.output),
-        secrets.mask(outcome.error),
+        None if error is None else printable(error),
         outcome.timed_out,
         time.monotonic() - started,
     )
+
+
+def printable(text: str) -> str:
+    """`text` with what a terminal would act on (escape sequences, line breaks, …) written
+    as Python escapes: an error message is one line that shows what it says, never a
+    sequence that retitles the window or clears the screen where it is printed."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 Reply = tuple[bool, Any]

@@ -89,6 +89,15 @@ def test_shell_binding_nonzero_exit_and_timeout(project: Path) -> None:
     assert not missing.ok and "cannot start /no/such/program" in (missing.error or "")
 
 
+def test_what_a_terminal_would_act_on_in_an_error_is_written_out(project: Path) -> None:
+    """A binding's stderr reached `ido run` and `ido explain` raw: a window title was set
+    and the screen cleared where the error was shown."""
+    said = "import sys; sys.exit('\\x1b]0;PWNED\\x07\\x1b[2Jdisk full')"
+    failed = perform(capability({"shell": ["python3", "-c", said]}), context(), project)
+    assert failed.error == "exit code 1: \\x1b]0;PWNED\\x07\\x1b[2Jdisk full"
+    assert failed.error is not None and failed.error.isprintable()
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
