@@ -633,7 +633,10 @@ def runner(
     catalog: CatalogOpt = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
     interval: Annotated[
-        float, typer.Option("--interval", min=0.05, help="Seconds between looks at the journal.")
+        float,
+        typer.Option(
+            "--interval", min=0.05, max=86400, help="Seconds between looks at the journal."
+        ),
     ] = 1.0,
     once: Annotated[bool, typer.Option("--once", help="Look once, then exit.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print outcomes.")] = False,
@@ -668,7 +671,9 @@ def runner(
             typer.echo(f"{report.outcome}: run {run_id}{reason}")
 
         watcher = Runner(store, resume, time.time)
-        if not quiet:
+        if not quiet and once:
+            typer.echo(f"looking once in {journal} for runs that may go on")
+        elif not quiet:
             typer.echo(f"watching {journal} for runs that may go on (Ctrl-C to stop)")
         try:
             while True:

@@ -524,17 +524,21 @@ class SqliteJournal:
             if row is None:
                 raise NotFoundError(f"no runs recorded in {self.path} yet; start one with ido run")
             return str(row[0])
-        rows = self._db.execute(
-            "SELECT id FROM runs WHERE id = ? OR id LIKE ? ORDER BY id LIMIT 3",
-            (reference, reference.replace("%", "") + "%"),
+        if self._db.execute("SELECT 1 FROM runs WHERE id = ?", (reference,)).fetchone():
+            return reference
+        shown = 5
+        rows = self._db.execute(  # a prefix as written: no LIKE, whose `_` matches anything
+            "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT ?",
+            (len(reference), reference, shown + 1),
         ).fetchall()
-        exact = [r[0] for r in rows if r[0] == reference]
-        if exact:
-            return str(exact[0])
         if len(rows) == 1:
             return str(rows[0][0])
         if rows:
-            raise NotFoundError(f"run '{reference}' is ambiguous: {', '.join(r[0] for r in rows)}")
+            more = ", …" if len(rows) > shown else ""
+            listed = ", ".join(r[0] for r in rows[:shown])
+            raise NotFoundError(
+                f"run '{reference}' is ambiguous: {listed}{more}; give more of the id"
+            )
         raise NotFoundError(f"run '{reference}' not found in {self.path}; see ido runs")
 
     def _insert(self, run_id: str, rows: Sequence[tuple[str, str, str]]) -> int:

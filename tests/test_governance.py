@@ -496,6 +496,18 @@ def test_the_runner_needs_an_existing_journal(project: Path) -> None:
     assert not (project / "nope").exists()
 
 
+def test_the_runner_says_what_it_does_and_refuses_an_interval_it_cannot_sleep(
+    project: Path,
+) -> None:
+    """`--once` said "watching … (Ctrl-C to stop)"; `--interval inf` was an OverflowError."""
+    ido("run", "ship-order")
+    code, out = ido("runner", "--once")
+    assert code == 0 and "looking once in" in out and "Ctrl-C" not in out, out
+    for interval in ("inf", "1e10", "nan"):
+        code, out = ido("runner", "--interval", interval)
+        assert code == 2 and "--interval" in out and "Traceback" not in out, (interval, out)
+
+
 def test_replay_applies_the_policies_that_were_in_force(project: Path) -> None:
     org = project / "policies" / "org.yaml"
     org.write_text(

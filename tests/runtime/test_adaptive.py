@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ido.errors import JournalError
+from ido.errors import JournalError, NotFoundError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.runtime.local import LocalRuntime
@@ -358,6 +358,22 @@ def test_a_database_that_is_not_a_journal_is_refused_untouched(
         SqliteJournal(path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]  # not switched to WAL
+
+
+def test_a_run_is_found_by_its_id_as_written_not_by_a_pattern(tmp_path: Path) -> None:
+    """`_` was a LIKE wildcard (`r1_2` found `r1-2…`), and an ambiguous prefix listed three
+    runs, as if they were all."""
+    with SqliteJournal(tmp_path / "ido.db") as journal:
+        for n in range(7):
+            journal.start_run(f"r1-2-{n}", "i", f"2026-01-0{n + 1}T00:00:00+00:00", {})
+        assert journal.resolve("r1-2-3") == "r1-2-3"
+        with pytest.raises(NotFoundError, match="run 'r1_2' not found"):
+            journal.resolve("r1_2")
+        with pytest.raises(NotFoundError, match="not found"):
+            journal.resolve("r1%")
+        with pytest.raises(NotFoundError) as info:
+            journal.resolve("r1-2")
+        assert "r1-2-0, r1-2-1, r1-2-2, r1-2-3, r1-2-4, …; give more of the id" in str(info.value)
 
 
 def test_a_folder_given_as_the_journal_is_a_clear_error(tmp_path: Path) -> None:
