@@ -20,6 +20,10 @@ REASON_WORDS = {
     "too_unreliable": "too unreliable",
 }
 
+EVALUATION_ERRORS = "evaluation errors (a condition: not satisfied; a deny or approval rule: fires)"
+"""The heading of what could not be evaluated: a goal or `requires` does not hold, a `deny`
+or `require_approval` rule fires, a `prefer` or `avoid` rule does not."""
+
 
 _EVENTS = (
     "approval_required",
@@ -255,7 +259,7 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
         ]
     errors = list(result.get("condition_errors", [])) + list(d.get("policy_errors", []))
     if errors:
-        parts["evaluation errors (counted as not satisfied)"] = errors
+        parts[EVALUATION_ERRORS] = errors
     if d["actions"]:
         parts["what happened"] = [_action_line(a) for a in d["actions"]]
     return parts

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ido.explain import decision_parts, event_line, summary, waits_of
+from ido.explain import EVALUATION_ERRORS, decision_parts, event_line, summary, waits_of
 from ido.model import format_duration
 
 OUTCOME_STYLE = {
@@ -23,7 +23,7 @@ OUTCOME_STYLE = {
     "shadow": "bold cyan",
 }
 BEFORE = ("observed", "beliefs", "no plan")
-AFTER = ("constraints", "evaluation errors (counted as not satisfied)")
+AFTER = ("constraints", EVALUATION_ERRORS)
 
 
 def render_tty(view: dict[str, Any], width: int = 120) -> str:
