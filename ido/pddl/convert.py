@@ -8,6 +8,7 @@ in the same ido name are refused rather than merged.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -49,9 +50,18 @@ class _Names:
             out = self._segments[text] = self._unique(out, text)
         return out
 
-    def resource(self, text: str) -> str:
-        out = _NOT_NAME.sub("-", text.lower()).strip("-.") or "action"
-        return self._unique(out[:120], text)
+    def resource(self, text: str, call: str | None = None) -> str:
+        """A resource's name for `text`. Two calls whose names would meet (`(move-to x)`
+        and `(move to x)`, or two long ones cut at 120 characters alike) are told apart by
+        a digest of the call: a capability's description shows its call in any case."""
+        out = (_NOT_NAME.sub("-", text.lower()).strip("-.") or "action")[:120].strip("-.")
+        if call is None:
+            return self._unique(out, text)
+        first = self._seen.setdefault(out, call)
+        if first == call:
+            return out
+        digest = hashlib.sha256(call.encode()).hexdigest()[:10]
+        return self._unique(f"{out[:109].strip('-.')}-{digest}", call)
 
     def variant(self, text: str, number: int) -> str:
         """The name of the `number`th capability showing the call `text` (an ADL action
@@ -94,7 +104,9 @@ def to_resources(task: GroundTask, max_steps: int = MOST_STEPS) -> list[dict[str
         calls[action.call] = calls.get(action.call, 0) + 1
         numbers.append(calls[action.call])
     documents = [
-        _capability(action, resources.resource(_text(action)) if number == 1 else "", facts)
+        _capability(
+            action, resources.resource(_text(action), action.call) if number == 1 else "", facts
+        )
         for action, number in zip(actions, numbers, strict=True)
     ]
     for document, action, number in zip(documents, actions, numbers, strict=True):

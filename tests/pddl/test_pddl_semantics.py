@@ -160,3 +160,36 @@ def test_a_plan_longer_than_the_step_limit_is_advised_in_the_commands_words(
     domain, problem = chain(203)  # 202 steps: more than ido plans
     code, out, _ = plan(tmp_path, domain, problem)
     assert code == 1 and "ido plans at most 200 steps (--max-steps 200)" in out, out
+
+
+CLASH = """\
+(define (domain clash) (:requirements :strips)
+ (:predicates (at ?x) (g))
+ (:action move-to :parameters (?x) :precondition () :effect (at ?x))
+ (:action move :parameters (?a ?x) :precondition (at ?x) :effect (g)))
+"""
+
+
+def test_calls_whose_names_would_meet_are_told_apart(tmp_path: Path) -> None:
+    """`(move-to x)` and `(move to x)` both named `move-to-x`, and two long calls cut at 120
+    characters alike met too: both were refused. The second is now told apart by a digest
+    of its call; the plan shows the calls."""
+    problem = "(define (problem cl) (:domain clash) (:objects to x) (:init) (:goal (g)))"
+    code, out, found = plan(tmp_path, CLASH, problem)
+    assert code == 0 and found == ["(move-to to)", "(move to to)"], out
+    place = "distribution-center-hamburg-harbour-"
+    objects = f"refrigerated-truck-northern-region-01 {place}east {place}west {place}north"
+    long = (
+        "(define (domain far) (:requirements :strips) (:predicates (at ?t ?p) (g ?p))"
+        " (:action drive :parameters (?t ?from ?to) :precondition (at ?t ?from)"
+        " :effect (and (at ?t ?to) (not (at ?t ?from)) (g ?to))))"
+    )
+    problem = (
+        f"(define (problem fp) (:domain far) (:objects {objects})"
+        f" (:init (at refrigerated-truck-northern-region-01 {place}east))"
+        f" (:goal (and (g {place}west) (g {place}north))))"
+    )
+    code, out, found = plan(tmp_path, long, problem)
+    assert code == 0 and len(found) == 2, out
+    catalog, _ = pddl_catalog(tmp_path / "d.pddl", tmp_path / "p.pddl")
+    assert all(len(name) <= 120 for name in catalog.capabilities)
