@@ -54,6 +54,13 @@ class PddlError(IdoError):
     """A PDDL domain or problem that is malformed or uses a feature ido does not support."""
 
 
+class UnsolvableError(PddlError):
+    """A PDDL problem that grounding alone shows has no plan: "no plan", as `ido plan`'s
+    exit 1 says of any intent."""
+
+    exit_code = 1
+
+
 class NotFoundError(IdoError):
     """Something the user named (intent, run, file) does not exist."""
 

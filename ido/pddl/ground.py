@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from ido.errors import PddlError
+from ido.errors import PddlError, UnsolvableError
 from ido.pddl.adl import expand_action, expand_goal
 from ido.pddl.syntax import Action, Atom, Domain, Literal, Problem, Universal
 
@@ -83,7 +83,9 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
         _check_arity(domain, literal.atom, "the goal")
     options = expand_goal(problem.goal, problem.goal_condition, objects_of, truth)
     if not options:
-        raise PddlError("the goal can never hold: its static facts and equalities rule it out")
+        raise UnsolvableError(
+            "no plan: the goal can never hold: its static facts and equalities rule it out"
+        )
     for literal in (lit for option in options for lit in option):
         _check_arity(domain, literal.atom, "the goal")
     found: list[GroundAction] = []
@@ -128,7 +130,9 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
     if not possible:
         if len(options) == 1:  # name the literal no action can make true
             _goal(options[0], fluents, static, init, known, strict=True)
-        raise PddlError(f"the goal can hold in {len(options)} ways, and no action makes any true")
+        raise UnsolvableError(
+            f"no plan: the goal can hold in {len(options)} ways, and no action makes any true"
+        )
     if () in possible:  # one way holds from the start
         possible = [()]
     if len(possible) == 1:
@@ -151,7 +155,9 @@ def _goal(
         truth = _static_holds(Literal(literal.atom), {}, static) or literal.atom in init
         if fixed and truth != literal.positive:
             if strict:
-                raise PddlError(f"the goal needs {_show(literal)}, which no action can make true")
+                raise UnsolvableError(
+                    f"no plan: the goal needs {_show(literal)}, which no action can make true"
+                )
             return None
     return _live(tuple(lit for lit in literals if lit.atom.predicate in fluents), known)
 

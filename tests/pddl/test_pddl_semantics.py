@@ -193,3 +193,11 @@ def test_calls_whose_names_would_meet_are_told_apart(tmp_path: Path) -> None:
     assert code == 0 and len(found) == 2, out
     catalog, _ = pddl_catalog(tmp_path / "d.pddl", tmp_path / "p.pddl")
     assert all(len(name) <= 120 for name in catalog.capabilities)
+
+
+def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: Path) -> None:
+    """Exit 1, as for any "no plan", where it was 2 (a usage or load error)."""
+    problem = "(define (problem pn) (:domain negp) (:objects a) (:init) (:goal (w)))"
+    code, out, found = plan(tmp_path, NEGATED, problem)
+    assert (code, found) == (1, []), out
+    assert "no plan: the goal needs (w), which no action can make true" in out
