@@ -285,10 +285,24 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
             for j, name in enumerate(case.plan or ()):
                 if name not in catalog.capabilities:
                     missing(test, ("spec", "cases", i, "plan", j), "Capability", name)
+    providers = sorted({c.spec.provider for c in catalog.capabilities.values()})
     for scenario in catalog.scenarios.values():
         for path, kind, name in _scenario_references(scenario):
             if name not in catalog.table(kind):
                 missing(scenario, path, kind, name)
+        for i, fault in enumerate(scenario.spec.faults):
+            if fault.provider is not None and fault.provider not in providers:
+                origin = catalog.origins[(scenario.kind, scenario.name)]
+                path = ("spec", "faults", i, "provider")
+                listed = ", ".join(providers) or "none"
+                problems.append(
+                    Problem(
+                        _display(origin.file, base),
+                        origin.line_of(path),
+                        format_path(path),
+                        f"no capability has provider '{fault.provider}'; providers: {listed}",
+                    )
+                )
         rules = {f"{p.name}/{r.id}" for p in catalog.policies.values() for r in p.spec.rules}
         for i, cite in enumerate(scenario.spec.expect.cites):
             policy = cite.partition("/")[0]

@@ -176,6 +176,11 @@ def test_unmet_expectations_are_spelled_out_and_exit_1(in_root: Path, tmp_path: 
             "outage needs exactly one of capability or provider",
         ),
         ("  intent: no-such-intent\n", 5, "Intent 'no-such-intent' not found"),
+        (
+            "  intent: fulfil-order\n  faults: [{provider: strpie, outage: true, from: 1s}]\n",
+            6,
+            "no capability has provider 'strpie'; providers: adyen,",
+        ),
     ],
 )
 def test_bad_scenarios_are_load_errors_with_file_line_and_field(
