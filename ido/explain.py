@@ -61,6 +61,8 @@ def event_line(e: dict[str, Any]) -> str:
     if kind == "effects_missing":
         return f"silent failure: {e['reason']}"
     if kind == "run_resumed":
+        if e.get("after") == "approval":
+            return "resumed after waiting for approval"
         steps = ", ".join(map(str, e["interrupted_steps"])) or "none"
         return f"resumed after an interruption (steps in flight: {steps})"
     return f"{kind}: " + ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("kind", "at"))

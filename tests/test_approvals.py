@@ -66,6 +66,8 @@ def test_approved_then_resumed_the_run_goes_on_and_records_who(gated: Path) -> N
     (given,) = [e.data for e in events if e.kind == "approval_given"]
     assert (given["by"], given["comment"]) == ("alice", "fine")
     assert ido("approvals")[1].strip() == "nothing waits for approval"
+    told = ido("explain", "last")[1]  # it said "resumed after an interruption"
+    assert "resumed after waiting for approval" in told and "interruption" not in told
 
 
 def test_a_rejection_fails_the_run_with_who_and_why(gated: Path) -> None:

@@ -20,7 +20,7 @@ from ido.errors import ExecutionError, IdoError
 from ido.health import Evidence
 from ido.journal import Journal, Pending, stamp
 from ido.loading import Catalog
-from ido.model import Intent
+from ido.model import Capability, Intent
 from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
 from ido.planner.types import Step
@@ -159,12 +159,15 @@ class LocalRuntime:
         recovered = recover(row, events, self.catalog)
         run = recovered.run
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
+        for step in recovered.interrupted:  # and its steps in flight: before it is taken over
+            self._still_here(run, step)
         run.evidence = self.journal.health()
         for name, ok, duration, at in recovered.outcomes:
             run.evidence[name] = run.evidence.get(name, Evidence()).record(ok, duration, at)
             run.learnt.add(name)
         planner = self.planner or self._planner(recovered.planner, run.intent)
         data = {
+            "after": "approval" if row.outcome == "blocked" else "interruption",
             "interrupted_steps": [i.step for i in recovered.interrupted],
             "process": host(),
             "health": {n: e.to_json() for n, e in sorted(self.journal.health().items())},
@@ -192,13 +195,17 @@ class LocalRuntime:
         their answers in the journal (a request made before is not made again)."""
         return get_planner(name, settings=intent.spec.llm, cache=self.journal)
 
-    def _settle(self, run: RunState, step: Interrupted, observed: State) -> None:
+    def _still_here(self, run: RunState, step: Interrupted) -> Capability:
         capability = self.catalog.capabilities.get(step.capability)
         if capability is None:
             raise IdoError(
                 f"run {run.run_id} was interrupted in step {step.step} ({step.capability}), "
                 "which is no longer in the catalog; restore it to resume"
             )
+        return capability
+
+    def _settle(self, run: RunState, step: Interrupted, observed: State) -> None:
+        capability = self._still_here(run, step)
         ctx = self._context(run, capability.name, step.step, step.attempt, observed)
         if capability.spec.idempotent:
             self._flush_outcomes(run)  # an outcome settled before is on disk first

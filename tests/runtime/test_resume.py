@@ -298,3 +298,26 @@ def test_a_run_whose_process_still_lives_is_not_resumed(tmp_path: Path) -> None:
     runtime = LocalRuntime(catalog, journal, base=project)
     with pytest.raises(IdoError, match="still running"):
         runtime.resume("r-live")
+
+
+def test_a_resume_refused_for_a_step_no_longer_in_the_catalog_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    """It said "restore it to resume" after it had written `run_resumed`, so the run's
+    explanation showed a resume that never happened (and one more for each try)."""
+    for n in range(1, 30):  # the first crash that leaves `charge` in flight
+        project = make_project(tmp_path / f"crash-{n}")
+        assert ido(project, "run", "deliver", IDO_CRASH_AFTER_EVENTS=str(n)).returncode
+        with SqliteJournal(project / ".ido" / "ido.db") as journal:
+            (row,) = journal.runs()
+            events = journal.events(row.id)
+        if events[-1].kind == "action_started" and events[-1].data["capability"] == "charge":
+            break
+    else:
+        pytest.fail("no crash left charge in flight")
+    shop = project / "capabilities" / "shop.yaml"
+    shop.write_text(shop.read_text().split("---\n", 1)[1])  # charge's document gone
+    refused = ido(project, "resume", "last")
+    assert refused.returncode == 2 and "no longer in the catalog" in refused.stderr
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        assert len(journal.events(row.id)) == len(events)
