@@ -144,18 +144,27 @@ def validate(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Files or folders; default: the catalog here.")
     ] = None,
+    catalog: CatalogOpt = None,
 ) -> None:
-    """Check YAML resources: schema, names, references and CEL conditions."""
+    """Check YAML resources: schema, names, references and CEL conditions.
+
+    Files or folders of the project here are checked with its catalog (intents/,
+    capabilities/, policies/), which their references name; others on their own, with
+    --catalog for what they name elsewhere."""
     from ido.loading import load_catalog
 
     if not paths and Path("scenarios").is_dir():
         paths = [*_catalog_paths(None), Path("scenarios")]
-    catalog = load_catalog(paths or _catalog_paths(None))
+    elif paths:
+        here = Path.cwd().resolve()
+        if all(path.resolve().is_relative_to(here) for path in paths):
+            paths = [*(Path(d) for d in DEFAULT_DIRS if Path(d).is_dir()), *paths]
+    loaded = load_catalog([*(paths or _catalog_paths(None)), *(catalog or [])])
     typer.echo(
-        f"ok: {len(catalog)} resources ({len(catalog.intents)} intents, "
-        f"{len(catalog.capabilities)} capabilities, {len(catalog.policies)} policies, "
-        f"{len(catalog.observers)} observers, {len(catalog.scenarios)} scenarios, "
-        f"{len(catalog.policy_tests)} policy tests)"
+        f"ok: {len(loaded)} resources ({len(loaded.intents)} intents, "
+        f"{len(loaded.capabilities)} capabilities, {len(loaded.policies)} policies, "
+        f"{len(loaded.observers)} observers, {len(loaded.scenarios)} scenarios, "
+        f"{len(loaded.policy_tests)} policy tests)"
     )
 
 

@@ -28,6 +28,21 @@ def test_validate_reports_resource_counts(project: Path) -> None:
     assert "ok: 7 resources (1 intents, 5 capabilities, 1 policies" in out
 
 
+def test_validate_of_one_file_checks_it_with_the_projects_catalog(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`ido validate intents/ship-order.yaml` said "Policy 'residency' not found": the file
+    alone was loaded. A file elsewhere is still checked on its own, or with --catalog."""
+    code, out = ido("validate", "intents/ship-order.yaml")
+    assert code == 0 and out.startswith("ok: "), out
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "ship-order.yaml"
+    elsewhere.write_text((project / "intents" / "ship-order.yaml").read_text())
+    code, out = ido("validate", str(elsewhere))
+    assert code == 2 and "Policy 'residency' not found" in out
+    code, out = ido("validate", str(elsewhere), "--catalog", "policies")
+    assert code == 0, out
+
+
 def test_validate_misspelt_key_names_file_line_field_and_exits_2(project: Path) -> None:
     """A misspelt key is reported with file, line and field path, exit code 2, no traceback."""
     intent = project / "intents" / "ship-order.yaml"
