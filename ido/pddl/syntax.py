@@ -210,7 +210,7 @@ class _Reader:
         args = []
         for arg in node.items[1:]:
             if arg.is_list:
-                raise self.fail(arg, "nested terms (functions) are not supported in atoms")
+                raise self.fail(arg, _unsupported_inside(node.head(), arg.head()))
             args.append(arg.text or "")
         return Atom(node.head(), tuple(args))
 
@@ -428,6 +428,22 @@ def _cost(reader: _Reader, node: Node) -> Atom | float:
 MOST_COST = 1e15
 """The largest action cost read: a plan's cost is summed in millionths, which must stay
 well inside a float's range (PDDL's costs are small whole numbers)."""
+
+
+def _unsupported_inside(head: str, inner: str) -> str:
+    """What an atom holding a list (`(head … (inner …))`) is, said as the feature it is."""
+    if inner == "either":
+        return "either types are not supported"
+    if head in ("increase", "decrease", "assign", "scale-up", "scale-down"):
+        return (
+            f"the numeric effect ({head} …) is not supported here: ido reads only "
+            "(increase (total-cost) N) at an action's top level"
+        )
+    if head in (">", "<", ">=", "<=", "="):
+        return f"numeric comparisons ({head} …) are not supported"
+    if head == "not":
+        return "a negated atom is not allowed here (:init lists the atoms that hold)"
+    return "nested terms (functions) are not supported in atoms"
 
 
 def _amount(reader: _Reader, node: Node, what: str) -> float:

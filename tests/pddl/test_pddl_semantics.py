@@ -4,6 +4,7 @@ plans longer than the default step limit."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,31 @@ def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: 
     code, out, found = plan(tmp_path, NEGATED, problem)
     assert (code, found) == (1, []), out
     assert "no plan: the goal needs (w), which no action can make true" in out
+
+
+@pytest.mark.parametrize(
+    ("domain_part", "init", "said"),
+    [
+        ("(:predicates (p ?x - (either a b)) (g))", "", "either types are not supported"),
+        ("(:predicates (p) (c) (g)) (:action w :parameters () :precondition ()"
+         " :effect (and (g) (when (c) (increase (total-cost) 1))))",
+         "", "the numeric effect (increase …) is not supported here"),
+        ("(:predicates (p) (g)) (:action w :parameters () :precondition ()"
+         " :effect (and (g) (decrease (total-cost) 1)))", "", "the numeric effect (decrease …)"),
+        ("(:predicates (p) (g)) (:action w :parameters () :precondition (> (total-cost) 1)"
+         " :effect (g))", "", "numeric comparisons (> …) are not supported"),
+        ("(:predicates (p) (g))", "(not (p))", "a negated atom is not allowed here"),
+    ],
+)  # fmt: skip
+def test_a_feature_ido_does_not_read_is_named_as_itself(
+    tmp_path: Path, domain_part: str, init: str, said: str
+) -> None:
+    """Each said "nested terms (functions) are not supported in atoms"."""
+    domain = (
+        "(define (domain d) (:requirements :strips :typing :action-costs) (:types a b)"
+        f" (:functions (total-cost)) {domain_part})"
+    )
+    problem = f"(define (problem q) (:domain d) (:init {init}) (:goal (g)))"
+    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
+    with pytest.raises(PddlError, match=re.escape(said)):
+        pddl_catalog(d, p)
