@@ -326,6 +326,13 @@ def _read_domain(path: Path) -> Domain:
             actions.append(_action(reader, node))
         else:
             raise reader.fail(node, f"domain section {keyword or '(...)'} is not supported")
+    declared = {"object", *types, *types.values()}
+    for action in actions:
+        for variable, kind in action.parameters:
+            if kind not in declared:
+                raise PddlError(
+                    f"{path}: type {kind} of {variable} in {action.name} is not in :types"
+                )
     return Domain(name, requirements, types, constants, predicates, tuple(actions))
 
 
@@ -338,8 +345,17 @@ def _action(reader: _Reader, node: Node) -> Action:
     for key, value in zip(items[::2], items[1::2]):
         if key.text not in (":parameters", ":precondition", ":effect"):
             raise reader.fail(key, f"action part {key.text} is not supported")
+        if key.text in parts:
+            raise reader.fail(key, f"{name} has {key.text} twice")
+        if not value.is_list and (value.text or "").startswith(":"):
+            raise reader.fail(key, f"{key.text} of {name} has no value")
         parts[key.text or ""] = value
+    if len(items) % 2:
+        raise reader.fail(items[-1], f"{items[-1].text or '(...)'} of {name} has no value")
     parameters = reader.typed_list(parts[":parameters"].items) if ":parameters" in parts else {}
+    for variable in parameters:
+        if not variable.startswith("?"):
+            raise reader.fail(parts[":parameters"], f"parameter {variable} of {name} needs a '?'")
     pre = parts.get(":precondition")
     precondition: tuple[Literal, ...] = ()
     condition: Formula | None = None
@@ -349,6 +365,12 @@ def _action(reader: _Reader, node: Node) -> Action:
     read = _Effects(reader, f"the effect of {name}")
     if effect is not None:
         read.effect(effect, top=True)
+    atoms = [*(lit.atom for lit in precondition), *read.add, *read.delete]
+    atoms += [read.cost] if isinstance(read.cost, Atom) else []
+    for atom in atoms:  # (quantified variables live in `condition` and `conditional`)
+        for arg in atom.args:
+            if arg.startswith("?") and arg not in parameters:
+                raise reader.fail(node, f"{arg} in {_shown(atom)} is not a parameter of {name}")
     return Action(
         name,
         tuple(parameters.items()),
@@ -359,6 +381,10 @@ def _action(reader: _Reader, node: Node) -> Action:
         condition,
         conditional=tuple(read.conditional),
     )
+
+
+def _shown(atom: Atom) -> str:
+    return "(" + " ".join((atom.predicate, *atom.args)) + ")"
 
 
 class _Effects:
@@ -479,7 +505,9 @@ def _read_problem(path: Path) -> Problem:
     for node in define.items[2:]:
         keyword = node.head()
         if keyword == ":domain":
-            domain = node.items[1].text or "" if len(node.items) == 2 else ""
+            if len(node.items) != 2 or node.items[1].is_list:
+                raise reader.fail(node, "(:domain NAME) names the problem's domain")
+            domain = node.items[1].text or ""
         elif keyword == ":requirements":
             continue
         elif keyword == ":objects":
@@ -490,6 +518,8 @@ def _read_problem(path: Path) -> Problem:
                     costs[reader.atom(item.items[1])] = _number(reader, item)
                 else:
                     init.add(reader.atom(item))
+        elif keyword == ":goal" and (goal or goal_condition is not None):
+            raise reader.fail(node, "a second :goal: give one (and ...) instead")
         elif keyword == ":goal" and len(node.items) > 1:
             goal, goal_condition = reader.condition(node.items[1], "the goal")
         elif keyword == ":goal":

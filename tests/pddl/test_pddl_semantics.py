@@ -230,3 +230,50 @@ def test_a_feature_ido_does_not_read_is_named_as_itself(
     d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
     with pytest.raises(PddlError, match=re.escape(said)):
         pddl_catalog(d, p)
+
+
+@pytest.mark.parametrize(
+    ("action", "said"),
+    [
+        (":parameters (?x - tt) :precondition () :effect (g)", "type tt of ?x in act is not in"),
+        (":parameters (?x) :precondition (p ?y) :effect (g)", "?y in (p ?y) is not a parameter"),
+        (":parameters (?x) :precondition () :effect (p ?z)", "?z in (p ?z) is not a parameter"),
+        (":parameters (x) :precondition () :effect (g)", "parameter x of act needs a '?'"),
+        (":parameters () :precondition :effect (g)", ":precondition of act has no value"),
+        (":parameters () :effect (g) :precondition", ":precondition of act has no value"),
+        (":parameters () :effect (g) :effect (p a)", "act has :effect twice"),
+    ],
+)
+def test_a_malformed_action_is_refused_not_read_another_way(
+    tmp_path: Path, action: str, said: str
+) -> None:
+    """Each was taken silently: a dangling `:precondition` dropped the precondition, an
+    undeclared variable became part of a fact's name, an unknown type grounded nothing."""
+    domain = (
+        "(define (domain d) (:requirements :strips :typing) (:types a)"
+        f" (:predicates (p ?x) (g)) (:action act {action}))"
+    )
+    problem = "(define (problem q) (:domain d) (:objects a) (:init) (:goal (g)))"
+    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
+    with pytest.raises(PddlError, match=re.escape(said)):
+        pddl_catalog(d, p)
+
+
+@pytest.mark.parametrize(
+    ("problem", "said"),
+    [
+        ("(define (problem q) (:domain) (:init) (:goal (g)))", "(:domain NAME) names"),
+        ("(define (problem q) (:domain d) (:init) (:goal (g)) (:goal (p a)))", "a second :goal"),
+    ],
+)
+def test_a_malformed_problem_is_refused_not_read_another_way(
+    tmp_path: Path, problem: str, said: str
+) -> None:
+    """A second goal was ignored, and a domain without a name matched any domain."""
+    domain = (
+        "(define (domain d) (:requirements :strips) (:predicates (p ?x) (g))"
+        " (:action act :parameters () :precondition () :effect (g)))"
+    )
+    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
+    with pytest.raises(PddlError, match=re.escape(said)):
+        pddl_catalog(d, p)
