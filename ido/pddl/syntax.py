@@ -319,7 +319,15 @@ def _read_domain(path: Path) -> Domain:
                 atom = reader.atom(item)
                 # Count names, not distinct ones: (in ?obj ?obj) takes two arguments.
                 names = [n for n in item.items[1:] if not n.is_list]
-                predicates[atom.predicate] = len(names) - 2 * sum(n.text == "-" for n in names)
+                arity = predicates[atom.predicate] = len(names) - 2 * sum(
+                    n.text == "-" for n in names
+                )
+                if arity > MOST_ARGUMENTS:
+                    raise reader.fail(
+                        item,
+                        f"({atom.predicate} ...) takes {arity} arguments; ido's facts take at "
+                        f"most {MOST_ARGUMENTS} (a fact is a path that CEL reads to 32 deep)",
+                    )
         elif keyword == ":functions":
             continue  # only (total-cost) and cost terms, checked where they are used
         elif keyword == ":action":
@@ -337,7 +345,7 @@ def _read_domain(path: Path) -> Domain:
 
 
 def _action(reader: _Reader, node: Node) -> Action:
-    if len(node.items) < 2 or node.items[1].is_list:
+    if len(node.items) < 2 or node.items[1].is_list or (node.items[1].text or ":")[0] == ":":
         raise reader.fail(node, "(:action NAME ...) needs a name")
     name = node.items[1].text or ""
     parts: dict[str, Node] = {}
@@ -450,6 +458,10 @@ def _cost(reader: _Reader, node: Node) -> Atom | float:
         return reader.atom(amount)
     return _amount(reader, amount, "cost")
 
+
+MOST_ARGUMENTS = 29
+"""The most arguments a predicate may take: its fact is `state.p.a1…an`, a path CEL parses
+to 32 deep at most (in a negation, one more)."""
 
 MOST_COST = 1e15
 """The largest action cost read: a plan's cost is summed in millionths, which must stay

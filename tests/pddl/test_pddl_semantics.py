@@ -277,3 +277,25 @@ def test_a_malformed_problem_is_refused_not_read_another_way(
     d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
     with pytest.raises(PddlError, match=re.escape(said)):
         pddl_catalog(d, p)
+
+
+def test_a_nameless_action_and_a_predicate_too_wide_for_a_fact_are_named(tmp_path: Path) -> None:
+    """They said "action part None is not supported" and CEL's "Exceeded max recursion
+    depth of 32 when parsing"."""
+    problem = "(define (problem q) (:domain d) (:objects o) (:init) (:goal (g)))"
+    nameless = (
+        "(define (domain d) (:requirements :strips) (:predicates (g))"
+        " (:action :parameters () :precondition () :effect (g)))"
+    )
+    wide = " ".join(f"?a{i}" for i in range(30))
+    too_wide = (
+        f"(define (domain d) (:requirements :strips) (:predicates (g) (p {wide}))"
+        " (:action act :parameters () :precondition () :effect (g)))"
+    )
+    for domain, said in (
+        (nameless, "(:action NAME ...) needs a name"),
+        (too_wide, "(p ...) takes 30 arguments; ido's facts take at most 29"),
+    ):
+        d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
+        with pytest.raises(PddlError, match=re.escape(said)):
+            pddl_catalog(d, p)
