@@ -251,13 +251,12 @@ def _subprocess(
     argv: list[str], payload: str, ctx: ActionContext, base: Path
 ) -> subprocess.CompletedProcess[str]:
     """`subprocess.run(argv, input=payload, timeout=ctx.timeout)`, looking every
-    `stopping.POLL_SECONDS` whether to stop.
+    `stopping.POLL_SECONDS` whether to stop; on timeout or stop the process is killed, and
+    with it what it started and still parents (`sh -c "sleep 30; …"` left its `sleep`
+    running, and a retry could repeat its work).
 
-    The process leads a process group of its own, so that what it starts (`sh -c "a; b"`)
-    ends with it: on timeout the whole group is killed, and on Ctrl-C or a stop the group
-    gets SIGINT, as a terminal would send it, then SIGKILL if it is still there after
-    `SIGINT_GRACE_SECONDS`. (Killing only the process left its children running, and a
-    retry could repeat what they were doing.)"""
+    The process stays in ido's process group, so that a signal to the group (Ctrl-C, a
+    closed terminal, `timeout`, `kill %1`) reaches it as it reaches ido."""
     with subprocess.Popen(
         argv,
         stdin=subprocess.PIPE,
@@ -266,7 +265,6 @@ def _subprocess(
         text=True,
         env=_env(ctx),
         cwd=base,
-        process_group=0,
     ) as process:
         deadline = time.monotonic() + ctx.timeout
         feed: str | None = payload
@@ -283,29 +281,39 @@ def _subprocess(
                     stopping.check()
                     if left <= 0:
                         raise
-        except subprocess.TimeoutExpired:
-            _end_group(process, gently=False)
-            raise
-        except BaseException:  # Ctrl-C, a stop: as the terminal's Ctrl-C would reach it
-            _end_group(process, gently=True)
+        except BaseException:
+            for pid in [*_descendants(process.pid), process.pid]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            process.wait()
             raise
     return subprocess.CompletedProcess(argv, process.returncode, out, err)
 
 
-def _end_group(process: subprocess.Popen[str], gently: bool) -> None:
-    """End the process and everything in its group: SIGINT first when `gently`, for up to
-    `SIGINT_GRACE_SECONDS`, then SIGKILL."""
-    if gently:
-        _signal_group(process, signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(SIGINT_GRACE_SECONDS)
-    _signal_group(process, signal.SIGKILL)  # what it started may outlive it
-    process.wait()
-
-
-def _signal_group(process: subprocess.Popen[str], sent: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):  # the group has ended
-        os.killpg(process.pid, sent)
+def _descendants(pid: int) -> list[int]:
+    """The processes below `pid` now (children first), from /proc; none where there is no
+    /proc. One a process left in the background after it exited has another parent by
+    then, and is not found."""
+    below: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone since, or not ours to read
+        below.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in below.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: ActionContext) -> Outcome:
