@@ -148,17 +148,18 @@ def validate(
 ) -> None:
     """Check YAML resources: schema, names, references and CEL conditions.
 
-    Files or folders of the project here are checked with its catalog (intents/,
-    capabilities/, policies/), which their references name; others on their own, with
-    --catalog for what they name elsewhere."""
+    Files or folders inside the catalog folders here (intents/, capabilities/, policies/,
+    scenarios/) are checked with that catalog, which their references name; others on
+    their own, with --catalog for what they name elsewhere."""
     from ido.loading import load_catalog
 
     if not paths and Path("scenarios").is_dir():
         paths = [*_catalog_paths(None), Path("scenarios")]
     elif paths:
-        here = Path.cwd().resolve()
-        if all(path.resolve().is_relative_to(here) for path in paths):
-            paths = [*(Path(d) for d in DEFAULT_DIRS if Path(d).is_dir()), *paths]
+        folders = [Path(d) for d in (*DEFAULT_DIRS, "scenarios") if Path(d).is_dir()]
+        within = [folder.resolve() for folder in folders]
+        if all(any(p.resolve().is_relative_to(f) for f in within) for p in paths):
+            paths = [*(f for f in folders if f.name != "scenarios"), *paths]
     loaded = load_catalog([*(paths or _catalog_paths(None)), *(catalog or [])])
     typer.echo(
         f"ok: {len(loaded)} resources ({len(loaded.intents)} intents, "

@@ -528,7 +528,7 @@ class SqliteJournal:
             return reference
         shown = 5
         rows = self._db.execute(  # a prefix as written: no LIKE, whose `_` matches anything
-            "SELECT id FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT ?",
+            "SELECT id FROM runs WHERE lower(substr(id, 1, ?)) = lower(?) ORDER BY id LIMIT ?",
             (len(reference), reference, shown + 1),
         ).fetchall()
         if len(rows) == 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -41,6 +42,11 @@ def test_validate_of_one_file_checks_it_with_the_projects_catalog(
     assert code == 2 and "Policy 'residency' not found" in out
     code, out = ido("validate", str(elsewhere), "--catalog", "policies")
     assert code == 0, out
+    copy = project / "staged"  # a copy of the catalog in the project: checked on its own
+    for folder in ("intents", "capabilities", "policies"):
+        shutil.copytree(project / folder, copy / folder)
+    code, out = ido("validate", "staged")
+    assert code == 0 and "declared twice" not in out, out
 
 
 def test_validate_misspelt_key_names_file_line_field_and_exits_2(project: Path) -> None:

@@ -72,6 +72,13 @@ def test_python_observer_and_failures(project: Path) -> None:
     }
     with pytest.raises(ExecutionError, match="observer bad returned int, not a mapping"):
         observe(catalog.observers["bad"], project, project)
+    (project / "fakesvc" / "obs2.py").write_text("def keys():\n    return {(1, 2): 'pair'}\n")
+    (project / "observers" / "keys.yaml").write_text(
+        observer_yaml("keys", "  python: fakesvc.obs2:keys\n")
+    )
+    keyed = load_catalog(["observers"]).observers["keys"]
+    with pytest.raises(ExecutionError, match="observer keys returned what JSON cannot carry"):
+        observe(keyed, project, project)  # it was a raw TypeError
 
 
 def test_http_observer_reads_json_from_loopback(project: Path) -> None:

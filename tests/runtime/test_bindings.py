@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import pytest
 
 from ido.model import Capability
-from ido.runtime.bindings import perform
+from ido.runtime.bindings import perform, printable
 from ido.runtime.context import ActionContext
 from ido.testing import serve_on_loopback
 
@@ -96,6 +96,9 @@ def test_what_a_terminal_would_act_on_in_an_error_is_written_out(project: Path) 
     failed = perform(capability({"shell": ["python3", "-c", said]}), context(), project)
     assert failed.error == "exit code 1: \\x1b]0;PWNED\\x07\\x1b[2Jdisk full"
     assert failed.error is not None and failed.error.isprintable()
+    kept = "pas d\u2019espace\u00a0: 👩\u200d💻"  # a no-break space and an emoji's joiner
+    assert printable(kept) == kept
+    assert printable("a\u202eb") == "a\\u202eb"  # it would show what follows reversed
 
 
 def alive(pid: int) -> bool:
