@@ -129,6 +129,13 @@ def test_a_metric_or_cost_ido_cannot_take_is_an_error_naming_its_file(
     assert f"{where}.pddl:" in str(info.value) and said in str(info.value)
 
 
+def refused(tmp_path: Path, domain: str, problem: str, said: str) -> None:
+    """The domain and problem are refused with an error that says `said`."""
+    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
+    with pytest.raises(PddlError, match=re.escape(said)):
+        pddl_catalog(d, p)
+
+
 def chain(nodes: int) -> tuple[str, str]:
     domain = (
         "(define (domain chain) (:requirements :strips) (:predicates (at ?a) (edge ?a ?b))"
@@ -227,9 +234,7 @@ def test_a_feature_ido_does_not_read_is_named_as_itself(
         f" (:functions (total-cost)) {domain_part})"
     )
     problem = f"(define (problem q) (:domain d) (:init {init}) (:goal (g)))"
-    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
-    with pytest.raises(PddlError, match=re.escape(said)):
-        pddl_catalog(d, p)
+    refused(tmp_path, domain, problem, said)
 
 
 @pytest.mark.parametrize(
@@ -254,9 +259,7 @@ def test_a_malformed_action_is_refused_not_read_another_way(
         f" (:predicates (p ?x) (g)) (:action act {action}))"
     )
     problem = "(define (problem q) (:domain d) (:objects a) (:init) (:goal (g)))"
-    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
-    with pytest.raises(PddlError, match=re.escape(said)):
-        pddl_catalog(d, p)
+    refused(tmp_path, domain, problem, said)
 
 
 @pytest.mark.parametrize(
@@ -274,9 +277,7 @@ def test_a_malformed_problem_is_refused_not_read_another_way(
         "(define (domain d) (:requirements :strips) (:predicates (p ?x) (g))"
         " (:action act :parameters () :precondition () :effect (g)))"
     )
-    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
-    with pytest.raises(PddlError, match=re.escape(said)):
-        pddl_catalog(d, p)
+    refused(tmp_path, domain, problem, said)
 
 
 def test_a_nameless_action_and_a_predicate_too_wide_for_a_fact_are_named(tmp_path: Path) -> None:
