@@ -239,6 +239,11 @@ class AStarSearch:
         # the dearest step, is a floor on the steps left), then the longest path so far.
         self.dearest = dearest = max(paying.values(), default=0.0)
         self.floored = floored = dearest > 0  # else the floor is 0 steps
+        # Where steps may pay nothing (PDDL's actions that add no cost), the metric ties
+        # across whole plateaus, and so does its floor on steps: there, the goal values
+        # missing, over the most one step writes, are a floor too (`most_goals`).
+        self.free = min(paying.values(), default=1.0) == 0
+        self.most_goals = max((len(t) for t in remaining.touched.values()), default=1) or 1
         self.order = itertools.count()
         self.expanded = self.compared = 0
         self.frontier: list[tuple[float, float, int, int, State, _Label]] = []
@@ -284,6 +289,7 @@ class AStarSearch:
         prints, remaining, cuts = self.prints, self.remaining, self.cuts
         by_latency, order, waits_on = self.by_latency, self.order, self.waits_on
         dearest, floored = self.dearest, self.floored
+        free, at_once = self.free, self.most_goals
         frontier, states = self.frontier, self.states
         effects, mark = g.eff, cuts.mark
         bound_of, left_of = remaining.whole_bound, cuts.whole_left
@@ -385,6 +391,8 @@ class AStarSearch:
                     if new.metric + ahead >= under:
                         continue  # kept, to drop the paths it beats, but not followed
                     at_least = count - (left // -dearest) if floored else count  # `steps_left`
+                    if free:
+                        at_least = max(at_least, count - (-there.missing.bit_count() // at_once))
                     heapq.heappush(
                         frontier, (new.metric + ahead, at_least, -count, next(order), after, new)
                     )

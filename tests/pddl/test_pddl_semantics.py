@@ -300,3 +300,22 @@ def test_a_nameless_action_and_a_predicate_too_wide_for_a_fact_are_named(tmp_pat
         d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
         with pytest.raises(PddlError, match=re.escape(said)):
             pddl_catalog(d, p)
+
+
+BLOCKS = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "pddl" / "blocks"
+
+
+@pytest.mark.skipif(not BLOCKS.is_dir(), reason="../shared/benchmarks/pddl is not here")
+def test_where_every_action_is_free_the_goals_missing_still_guide_the_search(
+    tmp_path: Path,
+) -> None:
+    """Blocks-8-0 under a metric no action adds to: every plan costs 0, and the search
+    ordered the whole plateau by steps alone, breadth-first, to its budget. The goal
+    values missing are a floor on the steps left too; with it, an 18-step plan (the
+    unit-cost optimum's length) comes within 50,000 states."""
+    problem = (BLOCKS / "probBLOCKS-8-0.pddl").read_text().rstrip()
+    problem = problem[:-1] + " (:metric minimize (total-cost)))\n"
+    code, out, found = plan(
+        tmp_path, (BLOCKS / "domain.pddl").read_text(), problem, "--search-states", "50000"
+    )
+    assert code == 0 and len(found) == 18 and "cost 0.00" in out, out
