@@ -7,7 +7,6 @@ import dataclasses
 import itertools
 import json
 import os
-import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -292,17 +291,19 @@ def _pddl_decision(loaded: Any, chosen: Any, alternatives: int) -> Any:
         raise stop.advised(
             "`--search-states N` lets it go further, or `--planner cpsat` may settle it"
         ) from None
-    said = decision.result.reason or ""
-    if "limits.max_steps" not in decision.result.blocking or "raise limits." not in said:
-        return decision
-    reason = re.sub(r"raise limits\.max_steps to (\d+)", _more_steps, said)
-    result = dataclasses.replace(decision.result, reason=reason)
-    return dataclasses.replace(decision, result=result)
+    from ido.planner.explain import MORE_STEPS
+
+    result, said = decision.result, decision.result.reason or ""
+    for way in result.ways:  # the way out past the step limit, as the reason words it
+        steps = len(way.plan.steps)
+        if way.element == "limits.max_steps" and MORE_STEPS.format(steps=steps) in said:
+            reason = said.replace(MORE_STEPS.format(steps=steps), _more_steps(steps))
+            return dataclasses.replace(decision, result=dataclasses.replace(result, reason=reason))
+    return decision
 
 
-def _more_steps(found: re.Match[str]) -> str:
+def _more_steps(steps: int) -> str:
     """The advice to raise a PDDL plan's step limit, in the command's words."""
-    steps = int(found.group(1))
     if steps <= MOST_STEPS:
         return f"give --max-steps {steps}"
     return f"ido plans at most {MOST_STEPS} steps (--max-steps {MOST_STEPS})"

@@ -312,12 +312,17 @@ def _longest(task: Task, grounded: Grounded) -> Any:
     return SearchPlanner(max_states=budget).settle(Question(task, grounded, grounded.horizon))
 
 
+MORE_STEPS = "raise limits.max_steps to {steps}"
+"""`_more_steps`'s advice, which `ido plan --pddl` (no intent file to edit) says in its own
+flag's words."""
+
+
 def _more_steps(task: Task, plan: Plan) -> Infeasibility:
     """No plan within max_steps, and `plan`, longer, would do: raise max_steps to its length."""
     steps = len(plan.steps)
     words = (
         f"no plan of at most {task.max_steps} steps reaches the goal: one of {steps} does; "
-        f"raise limits.max_steps to {steps}"
+        + MORE_STEPS.format(steps=steps)
     )
     blocking = ("limits.max_steps",)
     return Infeasibility(words, blocking, blocking, (Way("limits.max_steps", plan, words),))
