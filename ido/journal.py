@@ -399,10 +399,7 @@ class SqliteJournal:
         rows = _encoded([("run_resumed", at, data)])
 
         def statements() -> None:
-            row = self._db.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id=?", (run_id,)
-            ).fetchone()
-            if int(row[0]) != after:
+            if self._last(run_id) != after:
                 raise JournalError(
                     f"run {run_id} was taken over by another process (an ido resume or the "
                     "ido runner) while this one prepared to resume it; not resuming"
@@ -423,10 +420,7 @@ class SqliteJournal:
         rows = _encoded(events)
 
         def statements() -> bool:
-            row = self._db.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id=?", (run_id,)
-            ).fetchone()
-            if int(row[0]) != after:
+            if self._last(run_id) != after:
                 return False
             self._insert(run_id, rows)
             return True
@@ -541,13 +535,17 @@ class SqliteJournal:
             )
         raise NotFoundError(f"run '{reference}' not found in {self.path}; see ido runs")
 
-    def _insert(self, run_id: str, rows: Sequence[tuple[str, str, str]]) -> int:
-        """Append encoded events (`_encoded`) to the run, numbered on from its last; the
-        last one's number."""
+    def _last(self, run_id: str) -> int:
+        """The number of the run's last event (0: none yet)."""
         row = self._db.execute(
             "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id=?", (run_id,)
         ).fetchone()
-        first = int(row[0]) + 1
+        return int(row[0])
+
+    def _insert(self, run_id: str, rows: Sequence[tuple[str, str, str]]) -> int:
+        """Append encoded events (`_encoded`) to the run, numbered on from its last; the
+        last one's number."""
+        first = self._last(run_id) + 1
         self._db.executemany(
             "INSERT INTO events(run_id, seq, at, kind, data) VALUES (?, ?, ?, ?, ?)",
             [(run_id, seq, at, kind, text) for seq, (kind, at, text) in enumerate(rows, first)],

@@ -50,12 +50,13 @@ def observe(
         raise ExecutionError(
             f"observer {observer.name} returned {type(value).__name__}, not a mapping"
         )
-    try:
-        carried = json_safe(dict(value))
-    except (TypeError, ValueError) as exc:  # keys JSON cannot hold, a value holding itself
-        message = f"observer {observer.name} returned what JSON cannot carry: {exc}"
-        raise ExecutionError(printable(secrets.mask(message))) from None
-    output: dict[str, Any] = secrets.mask(carried)
+    if spec.python is not None:  # (JSON text read with `from_json` is JSON already)
+        try:
+            value = json_safe(dict(value))
+        except (TypeError, ValueError) as exc:  # keys JSON cannot hold, a value holding itself
+            message = f"observer {observer.name} returned what JSON cannot carry: {exc}"
+            raise ExecutionError(printable(secrets.mask(message))) from None
+    output: dict[str, Any] = secrets.mask(dict(value))
     if spec.at is None:
         return output
     mounted: State = {}
