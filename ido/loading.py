@@ -251,18 +251,16 @@ def _problem_of(loc: FieldPath, error: Any, document: Document, shown: str) -> P
 def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
     problems: list[Problem] = []
 
-    def missing(resource: Resource, path: FieldPath, kind: str, name: str) -> None:
+    def at(resource: Resource, path: FieldPath, message: str) -> None:
         origin = catalog.origins[(resource.kind, resource.name)]
+        problems.append(
+            Problem(_display(origin.file, base), origin.line_of(path), format_path(path), message)
+        )
+
+    def missing(resource: Resource, path: FieldPath, kind: str, name: str) -> None:
         known = sorted(catalog.table(kind))
         hint = f"; known: {', '.join(known)}" if known else f"; no {kind} is loaded"
-        problems.append(
-            Problem(
-                _display(origin.file, base),
-                origin.line_of(path),
-                format_path(path),
-                f"{kind} '{name}' not found{hint}",
-            )
-        )
+        at(resource, path, f"{kind} '{name}' not found{hint}")
 
     for intent in catalog.intents.values():
         for i, name in enumerate(intent.spec.policies):
@@ -292,31 +290,21 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
                 missing(scenario, path, kind, name)
         for i, fault in enumerate(scenario.spec.faults):
             if fault.provider is not None and fault.provider not in providers:
-                origin = catalog.origins[(scenario.kind, scenario.name)]
-                path = ("spec", "faults", i, "provider")
                 listed = ", ".join(providers) or "none"
-                problems.append(
-                    Problem(
-                        _display(origin.file, base),
-                        origin.line_of(path),
-                        format_path(path),
-                        f"no capability has provider '{fault.provider}'; providers: {listed}",
-                    )
+                at(
+                    scenario,
+                    ("spec", "faults", i, "provider"),
+                    f"no capability has provider '{fault.provider}'; providers: {listed}",
                 )
         rules = {f"{p.name}/{r.id}" for p in catalog.policies.values() for r in p.spec.rules}
         for i, cite in enumerate(scenario.spec.expect.cites):
             policy = cite.partition("/")[0]
             if " " not in cite and "/" in cite and policy in catalog.policies and cite not in rules:
-                origin = catalog.origins[(scenario.kind, scenario.name)]
-                path = ("spec", "expect", "cites", i)
                 known = sorted(r for r in rules if r.startswith(policy + "/"))
-                problems.append(
-                    Problem(
-                        _display(origin.file, base),
-                        origin.line_of(path),
-                        format_path(path),
-                        f"rule '{cite}' not found; {policy} has {', '.join(known) or 'no rules'}",
-                    )
+                at(
+                    scenario,
+                    ("spec", "expect", "cites", i),
+                    f"rule '{cite}' not found; {policy} has {', '.join(known) or 'no rules'}",
                 )
     return problems
 
