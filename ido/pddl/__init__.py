@@ -52,10 +52,10 @@ def import_pddl(
     documents = to_resources(task, max_steps)
     *capabilities, intent = documents
     name = intent["metadata"]["name"]
-    # A file of one resource must be named after it; several share the problem's name.
-    stem = capabilities[0]["metadata"]["name"] if len(capabilities) == 1 else name
     if not capabilities:
         raise PddlError(f"{name}: no action of the problem changes anything; nothing to write")
+    # A file of one resource must be named after it; several share the problem's name.
+    stem = capabilities[0]["metadata"]["name"] if len(capabilities) == 1 else name
     cap_file = out / "capabilities" / f"{stem}.yaml"
     intent_file = out / "intents" / f"{name}.yaml"
     header = f"# ido import-pddl {domain.name} {problem.name}: the ground actions of {name}\n"

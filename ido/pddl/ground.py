@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from ido.errors import PddlError, UnsolvableError
 from ido.pddl.adl import expand_action, expand_goal
-from ido.pddl.syntax import Action, Atom, Domain, Literal, Problem, Universal
+from ido.pddl.syntax import Action, Atom, Domain, Literal, Problem, Universal, show
 
 MAX_GROUND_ACTIONS = 200_000
 MAX_COMPILED = 20_000
@@ -156,7 +156,7 @@ def _goal(
         if fixed and truth != literal.positive:
             if strict:
                 raise UnsolvableError(
-                    f"no plan: the goal needs {_show(literal)}, which no action can make true"
+                    f"no plan: the goal needs {show(literal)}, which no action can make true"
                 )
             return None
     return _live(tuple(lit for lit in literals if lit.atom.predicate in fluents), known)
@@ -336,7 +336,7 @@ def _instantiate(
     if isinstance(cost, Atom):
         term = _bind(cost, binding)
         if term not in problem.costs:
-            raise PddlError(f"the cost {_show(Literal(term))} of {schema.name} is not in :init")
+            raise PddlError(f"the cost {show(Literal(term))} of {schema.name} is not in :init")
         cost = problem.costs[term]
     cost = 0.0 if cost is None else cost  # adds nothing to total-cost
     args = tuple(binding[v] for v, _ in schema.parameters[: schema.shown])
@@ -359,8 +359,3 @@ def _check_arity(domain: Domain, atom: Atom, where: str) -> None:
         raise PddlError(
             f"predicate {atom.predicate} in {where} takes {arity} arguments, not {len(atom.args)}"
         )
-
-
-def _show(literal: Literal) -> str:
-    text = "(" + " ".join((literal.atom.predicate, *literal.atom.args)) + ")"
-    return text if literal.positive else f"(not {text})"

@@ -378,7 +378,8 @@ def _action(reader: _Reader, node: Node) -> Action:
     for atom in atoms:  # (quantified variables live in `condition` and `conditional`)
         for arg in atom.args:
             if arg.startswith("?") and arg not in parameters:
-                raise reader.fail(node, f"{arg} in {_shown(atom)} is not a parameter of {name}")
+                shown = show(Literal(atom))
+                raise reader.fail(node, f"{arg} in {shown} is not a parameter of {name}")
     return Action(
         name,
         tuple(parameters.items()),
@@ -391,8 +392,10 @@ def _action(reader: _Reader, node: Node) -> Action:
     )
 
 
-def _shown(atom: Atom) -> str:
-    return "(" + " ".join((atom.predicate, *atom.args)) + ")"
+def show(literal: Literal) -> str:
+    """A literal as PDDL writes it: `(on a b)`, `(not (on a b))`."""
+    text = "(" + " ".join((literal.atom.predicate, *literal.atom.args)) + ")"
+    return text if literal.positive else f"(not {text})"
 
 
 class _Effects:
