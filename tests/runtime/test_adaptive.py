@@ -311,14 +311,20 @@ def test_without_compensate_a_failed_run_leaves_completed_steps(
 # --- the journal itself ------------------------------------------------------------------
 
 
+def execute(path: Path, *statements: str) -> None:
+    """Run SQL statements on the SQLite file at `path` and commit them."""
+    db = sqlite3.connect(path)
+    for statement in statements:
+        db.execute(statement)
+    db.commit()
+    db.close()
+
+
 def test_a_journal_from_a_newer_ido_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "ido.db"
     with SqliteJournal(path):
         pass
-    db = sqlite3.connect(path)
-    db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
-    db.commit()
-    db.close()
+    execute(path, "UPDATE meta SET value='99' WHERE key='schema_version'")
     before = path.read_bytes()
     with pytest.raises(JournalError, match="schema version 99, newer than this ido understands"):
         SqliteJournal(path)
@@ -348,11 +354,7 @@ def test_a_database_that_is_not_a_journal_is_refused_untouched(
     tmp_path: Path, tables: list[str]
 ) -> None:
     path = tmp_path / "app.db"
-    db = sqlite3.connect(path)
-    for table in tables:
-        db.execute(table)
-    db.commit()
-    db.close()
+    execute(path, *tables)
     before = path.read_bytes()
     with pytest.raises(JournalError, match="is a SQLite database but not an ido journal"):
         SqliteJournal(path)
@@ -385,10 +387,7 @@ def test_a_folder_given_as_the_journal_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_journal_whose_setup_was_cut_short_is_set_up(tmp_path: Path) -> None:
     """Only ido's own tables and no schema version yet: another process was making it."""
     path = tmp_path / "ido.db"
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    db.commit()
-    db.close()
+    execute(path, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     with SqliteJournal(path) as journal:
         assert journal.runs() == []
     row = sqlite3.connect(path).execute("SELECT value FROM meta").fetchone()
