@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,25 @@ def test_approved_then_resumed_the_run_goes_on_and_records_who(gated: Path) -> N
     assert ido("approvals")[1].strip() == "nothing waits for approval"
     told = ido("explain", "last")[1]  # it said "resumed after an interruption"
     assert "resumed after waiting for approval" in told and "interruption" not in told
+
+
+def test_time_spent_waiting_for_approval_does_not_count_against_the_deadline(
+    gated: Path,
+) -> None:
+    """The plan's critical path is 1.8 s and the deadline 2 s: a wait of half a second for
+    the approval used to leave 1.5 s, and the resumed run failed on its deadline."""
+    intent = gated / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("deadline: 30s", "deadline: 2s"))
+    ido("run", "ship-order")
+    time.sleep(0.6)
+    ido("approve", "last", "--by", "alice")
+    code, out = ido("resume", "last")
+    assert code == 0 and "achieved" in out, out
+    told = ido("explain", "last")[1]
+    assert "for approval (the deadline does not count it)" in told
+    waited = re.search(r"resumed after waiting ([\d.]+)(ms|s) for approval", told)
+    assert waited is not None, told
+    assert float(waited[1]) / (1000 if waited[2] == "ms" else 1) >= 0.6, told
 
 
 def test_a_rejection_fails_the_run_with_who_and_why(gated: Path) -> None:

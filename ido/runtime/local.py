@@ -166,15 +166,20 @@ class LocalRuntime:
             run.evidence[name] = run.evidence.get(name, Evidence()).record(ok, duration, at)
             run.learnt.add(name)
         planner = self.planner or self._planner(recovered.planner, run.intent)
-        data = {
+        now = self.clock()
+        data: dict[str, Any] = {
             "after": "approval" if row.outcome == "blocked" else "interruption",
             "interrupted_steps": [i.step for i in recovered.interrupted],
             "process": host(),
             "health": {n: e.to_json() for n, e in sorted(self.journal.health().items())},
         }
+        if recovered.blocked_at is not None:  # the wait for approval: not the deadline's
+            waited = max(0.0, now - recovered.blocked_at)
+            run.waited += waited
+            data["waited"] = round(waited, 3)
         # Only if nobody else took the run over since we read it (another `ido resume`, or
         # the runner): two processes must never carry on the same run.
-        self.journal.take_over(run_id, events[-1].seq if events else 0, stamp(self.clock()), data)
+        self.journal.take_over(run_id, events[-1].seq if events else 0, stamp(now), data)
         self._after_commit()
         self._emit(run, "run_resumed", data)
         try:
@@ -417,7 +422,7 @@ class LocalRuntime:
                         plan,
                         done,
                         spent=run.spent,
-                        elapsed=self.clock() - run.started,
+                        elapsed=run.elapsed(self.clock()),
                         max_cost=limits.max_cost,
                         deadline=limits.deadline,
                     )
@@ -488,7 +493,7 @@ class LocalRuntime:
                     evidence=dict(run.evidence),
                     now=now,
                     spent=run.spent,
-                    elapsed=now - run.started,
+                    elapsed=run.elapsed(now),
                     done=tuple(name for _, name in run.completed),
                     model_call_cost=run.model_call_cost,
                 ),

@@ -44,6 +44,13 @@ class RunState:
     """Capabilities whose evidence changed in this run and is not stored yet."""
     model_call_cost: float = 0.0
     """What the run's last paid model call cost."""
+    waited: float = 0.0
+    """Seconds the run spent blocked, waiting for a person's approval: its deadline does
+    not count them (a rule's `expires` bounds that wait)."""
+
+    def elapsed(self, now: float) -> float:
+        """The seconds of the run its deadline counts at clock reading `now`."""
+        return now - self.started - self.waited
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,8 @@ class Recovered:
     """(capability, ok, duration, when) of each outcome recorded before the interruption."""
     observed: State
     """The last state observed before the interruption (what interrupted steps were planned on)."""
+    blocked_at: float | None = None
+    """When the run stopped to wait for approval, if that is how it stopped."""
 
 
 def host() -> dict[str, Any]:
@@ -112,9 +121,15 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
     open_steps: dict[int, Interrupted] = {}
     outcomes: list[tuple[str, bool, float | None, float]] = []
     observed: State = {}
+    blocked_at: float | None = None
     for event in events:
         data = event.data
-        if event.kind == "observed":
+        if event.kind == "run_finished" and data.get("outcome") == "blocked":
+            blocked_at = epoch(event.at)
+        elif event.kind == "run_resumed" and blocked_at is not None:
+            run.waited += max(0.0, epoch(event.at) - blocked_at)
+            blocked_at = None
+        elif event.kind == "observed":
             observed = data["state"]
         elif event.kind == "decided":
             run.decisions = max(run.decisions, int(data["number"]))
@@ -148,6 +163,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         tuple(open_steps.values()),
         tuple(outcomes),
         observed,
+        blocked_at if row.outcome == "blocked" else None,
     )
 
 

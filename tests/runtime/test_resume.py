@@ -321,3 +321,22 @@ def test_a_resume_refused_for_a_step_no_longer_in_the_catalog_writes_nothing(
     assert refused.returncode == 2 and "no longer in the catalog" in refused.stderr
     with SqliteJournal(project / ".ido" / "ido.db") as journal:
         assert len(journal.events(row.id)) == len(events)
+
+
+def test_each_wait_for_approval_is_left_out_of_the_time_the_deadline_counts(
+    tmp_path: Path,
+) -> None:
+    """Blocked 10 s, resumed, blocked again: the first wait is measured between its events,
+    and the one in progress from when it began (`Recovered.blocked_at`)."""
+    project = make_project(tmp_path)
+    catalog = load_catalog([project / "capabilities", project / "intents"])
+    journal = MemoryJournal()
+    intent = catalog.intents["deliver"].model_dump(mode="json", by_alias=True)
+    journal.start_run("r-w", "deliver", "2026-11-23T10:00:00+00:00", {"intent": intent})
+    journal.finish_run("r-w", "blocked", "needs approval", 0.0, 1.0, "2026-11-23T10:00:01+00:00")
+    journal.take_over("r-w", 2, "2026-11-23T10:00:11+00:00", {"after": "approval"})
+    journal.finish_run("r-w", "blocked", "needs approval", 0.0, 12.0, "2026-11-23T10:00:12+00:00")
+    recovered = recover(journal.run("r-w"), journal.events("r-w"), catalog)
+    assert recovered.run.waited == pytest.approx(10.0)
+    assert recovered.blocked_at == pytest.approx(recovered.run.started + 12.0)
+    assert recovered.run.elapsed(recovered.run.started + 15.0) == pytest.approx(5.0)
