@@ -12,6 +12,7 @@ from ido.loading import Catalog
 from ido.model import Capability, Intent
 from ido.plan_rules import PlanCheck, best_admissible, checked_ways
 from ido.planner import Planner
+from ido.planner.explain import UNBOUND
 from ido.planner.types import Action, Denied, Limits, Plan, PlanResult, Rejection, Task, Weights
 from ido.policy import PLAN, RuleHit, capability_view, evaluate, plan_view, rulebook
 from ido.state import digest, get_path, has_path
@@ -36,6 +37,9 @@ class History:
     """The capabilities of the steps the run has completed, in order (plan rules see them)."""
     model_call_cost: float = 0.0
     """What the run's last paid model call cost (see `Task.model_call_cost`)."""
+    unbound: frozenset[str] = frozenset()
+    """Capabilities the run cannot perform: they have no `run` binding, and the run's
+    steps are performed for real (a scenario's simulated world needs none)."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,8 @@ def build_task(
 
     The limits are what remains: the budget less what the run has spent, the deadline less
     the time it has taken. A capability that has failed `limits.max_attempts` times in the
-    run is left out, as if denied by the rule `limits.max_attempts`. `seen`: the
+    run is left out, as if denied by the rule `limits.max_attempts`, and one the run cannot
+    perform (`History.unbound`) as if denied by `spec.run`. `seen`: the
     `health_view` of this snapshot, when the caller has it already.
     """
     rules = rulebook(intent, catalog.policies).capability_rules
@@ -165,6 +170,9 @@ def build_task(
         failed = history.failures.get(capability.name, 0)
         if deny is not None:
             denied.append(Denied(action, deny.ref, deny.message))
+        elif capability.name in history.unbound:
+            message = "has no run binding: it can be planned (ido plan), not run"
+            denied.append(Denied(action, UNBOUND, message))
         elif failed >= max_attempts:
             message = f"failed {failed} time(s) in this run, the most limits.max_attempts allows"
             denied.append(Denied(action, ATTEMPTS_RULE, message))

@@ -28,7 +28,7 @@ from ido.runtime.recovery import last_model_call_cost, learnt
 if TYPE_CHECKING:
     from ido.scenario.recorded import Counterfactual
 
-INPUTS = ("now", "policies")  # recorded beside a decision, not part of it
+INPUTS = ("now", "policies", "unbound")  # recorded beside a decision, not part of it
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 elapsed=float(data.get("elapsed", 0.0)),
                 done=tuple(name for _, name in completed),
                 model_call_cost=model_call_cost,
+                unbound=frozenset(data.get("unbound", ())),
             )
             spec = intent.spec.model_copy(update={"policies": list(data["policies"])})
             again = decide(

@@ -242,7 +242,9 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
         assert found is not None
         steps = " + ".join(found.plan.capabilities)
         denies = ", ".join(relax.rules[rule])
-        if rule.startswith("limits."):
+        if rule == UNBOUND:
+            words = f"or give {denies} a run binding (spec.run) to allow {steps}"
+        elif rule.startswith("limits."):
             words = f"or raise {rule} (used up by {denies}) to allow {steps}"
         else:
             words = f"or lift rule {rule} (it denies {denies}) to allow {steps}"
@@ -418,7 +420,14 @@ def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> t
     )
 
 
+UNBOUND = "spec.run"
+"""What leaves out a capability with no `run` binding where a run must perform its steps
+(the way out is to give it one)."""
+
+
 def _denies(rule: str, names: list[str]) -> str:
+    if rule == UNBOUND:
+        return f"{', '.join(names)} {'has' if len(names) == 1 else 'have'} no run binding"
     if rule.startswith("limits."):
         return f"{', '.join(names)} used up {rule}"
     return f"policy {rule} denies {', '.join(names)}"

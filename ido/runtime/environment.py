@@ -34,6 +34,9 @@ class Environment(Protocol):
     shares_beliefs: bool
     """Whether runs here learn from and teach the journal's health beliefs (a simulated
     world must not teach the real one that a provider is down)."""
+    runs_bindings: bool
+    """Whether calls perform the capabilities' `run` bindings: then a capability without
+    one cannot be run, and is not planned."""
 
     def executor(self) -> Executor: ...
     def call(self, capability: Capability, ctx: ActionContext) -> Outcome:
@@ -53,6 +56,7 @@ class RealEnvironment:
     """Bindings performed for real, side by side on threads; the intent's own observers."""
 
     shares_beliefs = True
+    runs_bindings = True
 
     def __init__(self, base: Path, sleep: Any) -> None:
         self.base = base

@@ -113,6 +113,11 @@ class LocalRuntime:
         self.planner = planner
         self.env = environment or RealEnvironment(base, sleep)
         self._facts = boolean_facts(catalog)
+        self._unbound = frozenset(
+            name
+            for name, capability in catalog.capabilities.items()
+            if self.env.runs_bindings and capability.spec.run is None
+        )
         self._committed = 0
         self._uncounted = 0  # a run's start, committed by the time its next write is
         self._pending: list[Pending] = []
@@ -496,6 +501,7 @@ class LocalRuntime:
                     elapsed=run.elapsed(now),
                     done=tuple(name for _, name in run.completed),
                     model_call_cost=run.model_call_cost,
+                    unbound=self._unbound,
                 ),
                 planner,
                 number=run.decisions,
@@ -505,7 +511,11 @@ class LocalRuntime:
         # re-decides from them (`ido.replay`).
         # Every policy in force (enforced ones too), so replay applies exactly these.
         sources = rulebook(intent, self.catalog.policies).sources
-        inputs = {"now": now, "policies": [s for s in sources if not s.startswith("intent:")]}
+        inputs = {
+            "now": now,
+            "policies": [s for s in sources if not s.startswith("intent:")],
+            "unbound": sorted(self._unbound),
+        }
         took = time.perf_counter() - started
         # Replies a model was paid for are committed now, with the decision and into the
         # answer cache at once: a crash must not lose what was spent, nor leave a cached

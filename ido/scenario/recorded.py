@@ -74,6 +74,9 @@ class RecordedWorld(SimulatedWorld):
         model = scenario or Scenario.model_validate(_EMPTY_SCENARIO)
         super().__init__(model, catalog, first, start=start)
         self._recorded = recorded_calls(events)
+        # A real run's world runs bindings: what it could not perform, its replay does not
+        # plan either (else the replay differs for that alone).
+        self.runs_bindings = scenario is None
         self._replayed: dict[str, int] = {}
         self.unknown: list[str] = []
         """Capabilities (one entry per call) whose outcome the recording did not have."""

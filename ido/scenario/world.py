@@ -52,6 +52,7 @@ class SimulatedWorld:
     """The Environment a scenario's run acts on (see `ido.runtime.environment`)."""
 
     shares_beliefs = False
+    runs_bindings = False
 
     def __init__(
         self, scenario: Scenario, catalog: Catalog, truth: State, start: float = START
