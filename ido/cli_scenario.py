@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ido.cli import DEFAULT_DIRS, CatalogOpt, _guard, _progress
+from ido.errors import NotFoundError
 
 scenario_app = typer.Typer(
     help="Rehearse failures: run intents in simulated worlds on a virtual clock.",
@@ -95,12 +96,13 @@ def scenario_test(
     from ido.scenario.runner import load_scenarios, run_scenario, scenario_files
 
     results: list[tuple[Path, Any]] = []
-    for file in scenario_files(paths or [Path("scenarios")]):
+    searched = paths or [Path("scenarios")]
+    for file in scenario_files(searched):
         scenarios, loaded = load_scenarios(file, _catalog(catalog))
         results += [(file, run_scenario(s, loaded, base=Path.cwd())) for s in scenarios]
-    if not results:
-        typer.echo("no scenarios found")
-        raise typer.Exit(0)
+    if not results:  # a test run that tests nothing must not pass (a mistyped folder, say)
+        where = ", ".join(str(p) for p in searched)
+        raise NotFoundError(f"no scenarios in {where}: a scenario is a YAML file of kind: Scenario")
     width = max(len(r.scenario.name) for _, r in results)
     typer.echo(f"{'SCENARIO':<{width}}  {'OUTCOME':<9} {'TIME':>8} {'COST':>7}  RESULT")
     for _, r in results:

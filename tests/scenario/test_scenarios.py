@@ -287,6 +287,15 @@ def test_scenario_test_passes_over_what_in_a_folder_is_no_file(
     assert "stripe-outage" in out and "Traceback" not in out
 
 
+def test_scenario_test_with_no_scenario_to_run_fails(in_root: Path, tmp_path: Path) -> None:
+    """A folder holding none (a mistyped path in CI, say) said "no scenarios found" and
+    exited 0, as if every scenario had passed."""
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none" / "notes.txt").write_text("not yaml")
+    code, out = ido("scenario", "test", str(tmp_path / "none"))
+    assert code == 2 and "no scenarios in" in out and "kind: Scenario" in out, out
+
+
 def test_an_unwritable_junit_path_is_a_clear_error(in_root: Path, tmp_path: Path) -> None:
     code, out = ido("scenario", "test", "scenarios/stripe-outage.yaml", "--junit", str(tmp_path))
     assert code == 2
