@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ido.approvals import Key, key_of
+from ido.explain import markdown_text
 from ido.journal import Event, RunRow, epoch
 
 
@@ -80,38 +81,42 @@ def audit(runs: Sequence[tuple[RunRow, Sequence[Event]]]) -> dict[str, Any]:
 def render(report: dict[str, Any], fmt: str) -> str:
     """The report as text or Markdown (JSON is the document itself)."""
     md = fmt == "md"
-    item = "- " if md else "  "
 
     def head(title: str) -> str:
         return f"## {title}" if md else f"{title}:"
+
+    def item(text: str) -> str:  # Markdown shows names and comments as written
+        return f"- {markdown_text(text)}" if md else f"  {text}"
 
     lines = [
         ("# " if md else "") + f"Audit: {report['runs']} run(s), {report['decisions']} decision(s)"
     ]
     lines += ["", head("Runs by outcome")]
-    lines += [f"{item}{k}: {v}" for k, v in report["outcomes"].items()] or [f"{item}none"]
+    lines += [item(f"{k}: {v}") for k, v in report["outcomes"].items()] or [item("none")]
     lines += ["", head("Denials by rule")]
     lines += [
-        f"{item}{rule}: {d['decisions']} decision(s), denied {', '.join(d['capabilities'])}"
+        item(f"{rule}: {d['decisions']} decision(s), denied {', '.join(d['capabilities'])}")
         for rule, d in report["denials"].items()
-    ] or [f"{item}none"]
+    ] or [item("none")]
     lines += ["", head("Approvals")]
     for a in report["approvals"]:
         waited = "" if a["waited_seconds"] is None else f" after {_wait(a['waited_seconds'])}"
         why = f": {a['comment']}" if a["comment"] else ""
         lines.append(
-            f"{item}{a['run']} {a['capability']} ({a['rule']}) {a['verdict']} by "
-            f"{a['by']}{waited}{why}"
+            item(
+                f"{a['run']} {a['capability']} ({a['rule']}) {a['verdict']} by "
+                f"{a['by']}{waited}{why}"
+            )
         )
     if not report["approvals"]:
-        lines.append(f"{item}none")
+        lines.append(item("none"))
     lines += ["", head("Spend per intent")]
-    lines += [f"{item}{k}: {v:.2f}" for k, v in report["spend_per_intent"].items()] or [
-        f"{item}none"
+    lines += [item(f"{k}: {v:.2f}") for k, v in report["spend_per_intent"].items()] or [
+        item("none")
     ]
     lines += ["", head("Spend per provider")]
-    lines += [f"{item}{k}: {v:.2f}" for k, v in report["spend_per_provider"].items()] or [
-        f"{item}none"
+    lines += [item(f"{k}: {v:.2f}") for k, v in report["spend_per_provider"].items()] or [
+        item("none")
     ]
     return "\n".join(lines) + "\n"
 

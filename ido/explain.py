@@ -284,20 +284,30 @@ def _text(view: dict[str, Any]) -> list[str]:
     return lines
 
 
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]<>~&|#!"} | {"\n": " ", "\r": " "})
+
+
+def markdown_text(text: str) -> str:
+    """`text` as Markdown that shows it as written: an observed value, a service's error or
+    an approver's comment must not make a link, an image, HTML or emphasis of the report."""
+    return text.translate(_MARKDOWN)
+
+
 def _markdown(view: dict[str, Any]) -> list[str]:
-    lines = [f"# {summary(view)}"]
+    md = markdown_text
+    lines = [f"# {md(summary(view))}"]
     if view["run"]["reason"]:
-        lines += ["", f"**Reason:** {view['run']['reason']}"]
+        lines += ["", f"**Reason:** {md(view['run']['reason'])}"]
     for d in view["decisions"]:
         lines += [
             "",
-            f"## Decision {d['number']}: {d['trigger']}",
+            f"## Decision {d['number']}: {md(d['trigger'])}",
             "",
-            f"Planner: `{d['planner']}`",
+            f"Planner: `{md(d['planner'])}`",
         ]
         for title, items in decision_parts(d).items():
             lines += ["", f"**{title.capitalize()}**", ""]
-            lines += [f"- {item}" for item in items]
+            lines += [f"- {md(item)}" for item in items]
     for e in view["events"]:
-        lines += ["", f"- {event_line(e)}"]
+        lines += ["", f"- {md(event_line(e))}"]
     return lines

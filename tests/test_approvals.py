@@ -222,6 +222,22 @@ def test_explain_tells_who_approved_what(gated: Path) -> None:
     assert "approved by alice: ship (residency/big-spend): fine" in out
 
 
+def test_markdown_reports_show_a_comment_as_written(gated: Path) -> None:
+    """A comment went into `explain --format md` and `audit --format md` raw: it made a
+    link, an image (fetched when the report is viewed) and HTML of the report."""
+    comment = "ok [see](javascript:alert(1)) ![x](http://t.example/p.png) <b>now</b> *_*"
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice", "--comment", comment)
+    ido("resume", "last")
+    shown = "ok \\[see\\](javascript:alert(1)) \\!\\[x\\](http://t.example/p.png) "
+    shown += "\\<b\\>now\\</b\\> \\*\\_\\*"
+    for command in (("explain", "last"), ("audit",)):
+        code, md = ido(*command, "--format", "md")
+        assert code == 0 and shown in md, md
+        assert "[see](" not in md and "<b>" not in md
+    assert comment in ido("explain", "last")[1]  # the terminal shows it unchanged
+
+
 def test_a_blocked_run_resumes_while_the_process_that_blocked_it_still_lives(
     gated: Path,
 ) -> None:
