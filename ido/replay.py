@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ido.approvals import pending, verdicts
 from ido.decide import History, decide
 from ido.errors import IdoError, JournalError, NotFoundError
 from ido.health import Evidence
@@ -238,6 +239,21 @@ def replay_counterfactual(
         planner=recorded_planner(events, chosen),
     )
     report = runtime.run(chosen)
+    # Blocked where the recording was: the verdicts it recorded on those same requests are
+    # given again, and the run resumes, as it did then (a request for another plan has
+    # none, and the replay ends blocked on it).
+    given = verdicts(events)
+    while report.outcome == "blocked":
+        waiting = pending(journal.events(report.run_id))
+        answers = [given.get(request.key) for request in waiting]
+        if not waiting or None in answers:
+            break
+        for answer in answers:
+            assert answer is not None  # (checked just above)
+            kind = "approval_given" if answer["approved"] else "approval_rejected"
+            data = {k: v for k, v in answer.items() if k not in ("approved", "at")}
+            journal.append(report.run_id, kind, answer["at"], data)
+        report = runtime.resume(report.run_id)
     old = [e.data for e in events if e.kind == "decided"]
     new = [e.data for e in journal.events(report.run_id) if e.kind == "decided"]
     pairs = tuple(

@@ -164,6 +164,30 @@ def test_a_counterfactual_with_the_same_inputs_changes_nothing(project: Path) ->
     assert "outcome: achieved → achieved" in out
 
 
+GATE = (
+    "    - id: big-spend\n      effect: require_approval\n"
+    "      when: \"capability.name == 'ship'\"\n      message: Shipping needs a human.\n"
+)
+
+
+@pytest.mark.parametrize(("verdict", "outcome"), [("approve", "achieved"), ("reject", "failed")])
+def test_a_counterfactual_gives_the_verdicts_the_recording_gave(
+    project: Path, verdict: str, outcome: str
+) -> None:
+    """The replay stopped at the approval the recorded run waited for ("achieved →
+    blocked", decision 2 "no such decision"); it now gives the recorded verdict and
+    resumes, as the run did."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + GATE)
+    assert ido("run", "ship-order")[0] == 3
+    assert ido(verdict, "last", "--by", "alice", "--comment", "checked")[0] == 0
+    assert ido("resume", "last")[1].count(outcome) >= 1
+    code, out = ido("replay", "last", "--catalog", "capabilities")
+    assert code == 0, out
+    assert "changes" not in out and "decision 2: same choice" in out, out
+    assert f"outcome: {outcome} → {outcome}" in out
+
+
 def test_calls_the_recording_never_made_are_named_as_unknown(project: Path) -> None:
     """Denying cheappay up front sends the new run to priceypay, which the recording never
     called: its outcome is unknown, assumed as declared, and the replay says so."""
