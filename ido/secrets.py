@@ -8,9 +8,13 @@ message, output or error that comes back is masked before ido records it.
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
 import os
 import re
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +22,55 @@ from ido.errors import ExecutionError
 from ido.model.resources import SECRET_REFERENCE
 
 MASK = "***"
+SHORTEST_LINE = 4
+"""A line of a secret of several lines (a PEM key, `user=…` then `password=…`) is masked
+on its own when it is at least this long: errors often quote one line of what they got."""
+
+
+@functools.lru_cache(maxsize=256)
+def forms(secret: str) -> tuple[str, ...]:
+    """The ways `secret` shows up in what comes back, longest first: as it is, without the
+    line break a file or `.env` ends it with, each of its lines, and each of those as JSON,
+    Python (`repr`, of text and of bytes: how http.client quotes a bad header), URL and
+    base64 encode it."""
+    found = {secret, secret.strip()}
+    found.update(line.strip() for line in secret.splitlines())
+    found = {f for f in found if f == secret or len(f) >= SHORTEST_LINE}
+    for text in list(found):
+        found.update(
+            (
+                json.dumps(text)[1:-1],
+                repr(text)[1:-1],
+                repr(text.encode())[2:-1],
+                urllib.parse.quote(text, safe=""),
+                urllib.parse.quote(text),  # "/" left as it is, as in a path
+                urllib.parse.quote_plus(text),
+                base64.b64encode(text.encode()).decode(),
+            )
+        )
+    found.discard("")
+    return tuple(sorted(found, key=lambda f: (-len(f), f)))
+
+
+def mask_all(value: Any, secrets: Iterable[str]) -> Any:
+    """`value` with every form (`forms`) of each of `secrets` replaced by `***` in its
+    strings (keys too), and a number that is one of them replaced by `***`."""
+    every = sorted({f for s in secrets if s for f in forms(s)}, key=lambda f: (-len(f), f))
+    return _masked(value, every) if every else value
+
+
+def _masked(value: Any, every: list[str]) -> Any:
+    if isinstance(value, str):
+        for form in every:
+            value = value.replace(form, MASK)
+        return value
+    if isinstance(value, list):
+        return [_masked(v, every) for v in value]
+    if isinstance(value, dict):
+        return {_masked(k, every): _masked(v, every) for k, v in value.items()}
+    if isinstance(value, int | float) and not isinstance(value, bool) and str(value) in every:
+        return MASK  # a numeric secret echoed back as a JSON number
+    return value
 
 
 @dataclass
@@ -39,18 +92,9 @@ class Secrets:
         return value
 
     def mask(self, value: Any) -> Any:
-        """`value` with every secret handed out so far replaced by `***`, in any string."""
-        if not self.values:
-            return value
-        if isinstance(value, str):
-            for secret in sorted(self.values, key=len, reverse=True):
-                value = value.replace(secret, MASK)
-            return value
-        if isinstance(value, list):
-            return [self.mask(v) for v in value]
-        if isinstance(value, dict):
-            return {self.mask(k): self.mask(v) for k, v in value.items()}
-        return value
+        """`value` with every secret handed out so far replaced by `***`, in any form
+        (`forms`) and anywhere in it (`mask_all`)."""
+        return mask_all(value, self.values)
 
     def _lookup(self, match: re.Match[str]) -> str:
         name = match.group(1)

@@ -424,3 +424,22 @@ def test_ido_run_says_when_a_slow_decision_asks_the_model(
     assert ": asking the model openai/scripted (call 1)" in out
     code, quiet = ido("run", "ship-order", "--quiet")
     assert code == 0 and "planning" not in quiet
+
+
+def test_a_provider_error_quoting_the_api_key_is_recorded_masked(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenAI-compatible servers answer a bad key with "Incorrect API key provided: sk-…":
+    the key was recorded in the decision, and shown by explain and the HTML report."""
+    key = "sk-proj-LLMKEY0123456789abcdef"
+    said = {"error": {"message": f"Incorrect API key provided: {key}.", "type": "invalid"}}
+    _, url = serve([Answer(status=401, raw=json.dumps(said).encode())])
+    monkeypatch.setenv("MY_LLM_KEY", key)
+    use_llm(project, url, extra=", api_key_env: MY_LLM_KEY")
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    record = llm_record(project)
+    assert "Incorrect API key provided: ***" in record["verdict"], record["verdict"]
+    for path in (project / ".ido").glob("ido.db*"):
+        assert key.encode() not in path.read_bytes()
+    assert key not in ido("explain", "last")[1]

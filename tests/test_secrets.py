@@ -185,3 +185,80 @@ def test_a_shell_binding_gets_the_secret_in_argv_and_its_output_is_masked(tmp_pa
     shell = _bound({"shell": ["python", "-c", script, "--token=${env:TOKEN}"]})
     outcome = perform(shell, _context(), tmp_path, {"TOKEN": TOKEN})
     assert outcome.ok and outcome.output == {"arg": "--token=***"}
+
+
+@pytest.mark.parametrize(
+    ("secret", "said"),
+    [
+        (f"{TOKEN}\n", "{}"),  # a secret read from a file ends with its line break
+        (f"{TOKEN}\r", "{}"),  # a .env file written on Windows
+        (f"user=me\npassword={TOKEN}", "{}"),  # several lines: an error quotes the last
+        ("8675309421", "{}"),
+        (TOKEN, "{}".join(["x" * 490 + " auth=", ""])),  # cut at 500 characters
+        ("p@ss w/rd+\\=", "key={} failed"),  # as a URL encodes it
+        ('p"ss\\w', '{{"password": {}}}'),  # as JSON writes it
+    ],
+)
+def test_a_shell_error_quoting_the_secret_in_any_form_is_masked(
+    tmp_path: Path, secret: str, said: str
+) -> None:
+    """Each of these was recorded with the secret, or a part of it, in the clear: the mask
+    matched the value exactly, after the error's last line had been cut to 500 characters."""
+    script = (
+        "import json, sys, urllib.parse; s = sys.argv[1]; "
+        "sys.stderr.write(sys.argv[2].replace('{}', s.strip().splitlines()[-1]) + '\\n'); "
+        "sys.exit(3)"
+    )
+    if "key=" in said:
+        script = script.replace("s.strip().splitlines()[-1]) +", "urllib.parse.quote(s)) +")
+    if "password" in said:
+        script = script.replace("s.strip().splitlines()[-1]) +", "json.dumps(s)) +")
+    shell = _bound({"shell": ["python", "-c", script, "${env:TOKEN}", said]})
+    outcome = perform(shell, _context(), tmp_path, {"TOKEN": secret})
+    assert not outcome.ok and outcome.error is not None and outcome.error.startswith("exit code 3")
+    assert "***" in outcome.error, outcome.error
+    for part in (secret.strip(), TOKEN[:12], "8675309421", "p%40ss", 'p\\"ss'):
+        assert part not in outcome.error, outcome.error
+
+
+def test_a_numeric_secret_echoed_as_a_json_number_is_masked(tmp_path: Path) -> None:
+    script = "import json, sys; print(json.dumps({'account': int(sys.argv[1])}))"
+    shell = _bound({"shell": ["python", "-c", script, "${env:TOKEN}"]})
+    outcome = perform(shell, _context(), tmp_path, {"TOKEN": "8675309421"})
+    assert outcome.ok and outcome.output == {"account": "***"}
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("http://deploy:${env:TOKEN}@127.0.0.1/x", "Rg7pQ2vXz9"),  # no port: InvalidURL
+        ("http://127.0.0.1:9/x?key=${env:TOKEN}", "p@ss w+rd"),  # a space: InvalidURL
+        ("http://127.0.0.1:9/x?key=${env:TOKEN}", "pässwörd-ü"),  # cannot be encoded
+    ],
+)
+def test_an_http_call_http_client_refuses_fails_the_step_with_the_secret_masked(
+    tmp_path: Path, url: str, secret: str
+) -> None:
+    """These raised out of `perform` (a traceback quoting the secret; the run left
+    interrupted) where every failure must be an outcome."""
+    outcome = perform(_bound({"http": {"url": url}}), _context(), tmp_path, {"TOKEN": secret})
+    assert not outcome.ok and outcome.error is not None
+    assert secret not in outcome.error and "***" in outcome.error, outcome.error
+
+
+def test_a_header_ending_in_a_line_break_is_masked_as_http_client_quotes_it(
+    tmp_path: Path,
+) -> None:
+    """http.client refuses the header and quotes it as bytes: `b'Bearer tok…\\n'`."""
+    capability = _capability("http://127.0.0.1:9/x")
+    outcome = perform(capability, _context(), tmp_path, {"TOKEN": f"{TOKEN}\n"})
+    assert not outcome.ok and outcome.error is not None
+    assert TOKEN not in outcome.error and "ValueError" in outcome.error, outcome.error
+
+
+def test_an_observer_header_ending_in_a_line_break_is_masked(tmp_path: Path) -> None:
+    """The observer's error quoted `b'Bearer tok…\\n'`, which the exact value missed."""
+    observer = load_catalog([_observer_file(tmp_path, "http://127.0.0.1:9/x")], base=tmp_path)
+    with pytest.raises(ExecutionError) as info:
+        observe(observer.observers["stock"], tmp_path, tmp_path, {"TOKEN": f"{TOKEN}\n"})
+    assert TOKEN not in str(info.value) and "***" in str(info.value), str(info.value)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ido.model import LlmSettings
+from ido.secrets import mask_all
 
 
 @dataclass(frozen=True)
@@ -92,11 +93,14 @@ class LitellmClient:
             options["api_key"] = key
         elif api_base:
             options["api_key"] = os.environ.get("OPENAI_API_KEY", "none")  # local servers
+        # A provider may quote the key it was sent ("Incorrect API key provided: sk-…"):
+        # its error is masked before it is recorded. (The model never sees the key.)
+        key = "" if options.get("api_key") in (None, "none") else str(options["api_key"])
         started = time.perf_counter()
         try:
             response = litellm.completion(**options)
         except Exception as exc:  # every provider failure becomes a recorded error
-            return Reply(error=_error(exc), seconds=time.perf_counter() - started)
+            return Reply(error=_error(exc, key), seconds=time.perf_counter() - started)
         seconds = time.perf_counter() - started
         try:
             message = response.choices[0].message
@@ -131,9 +135,10 @@ def _cost(litellm: Any, response: Any, settings: LlmSettings, inputs: int, outpu
         return 0.0
 
 
-def _error(exc: Exception) -> str:
+def _error(exc: Exception, key: str) -> str:
     name = type(exc).__name__
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    said = mask_all(str(exc), [key]).strip()  # masked before it is cut
+    text = said.splitlines()[0] if said else ""
     for noise in ("litellm.", "LiteLLM "):
         text = text.replace(noise, "")
     while text.startswith(f"{name}: "):  # litellm repeats the class name as it re-raises

@@ -95,7 +95,7 @@ def perform(
         if binding.python is not None:
             outcome = _python(binding.python, ctx, base)
         elif binding.shell is not None:
-            outcome = _shell(secrets.expand(binding.shell), ctx, base)
+            outcome = _shell(secrets.expand(binding.shell), ctx, base, secrets)
         else:
             assert binding.http is not None
             outcome = _http(
@@ -227,7 +227,7 @@ def _payload(ctx: ActionContext) -> dict[str, Any]:
     return data
 
 
-def _shell(argv: list[str], ctx: ActionContext, base: Path) -> Outcome:
+def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) -> Outcome:
     # `python`/`python3` means ido's own interpreter, so project virtualenvs just work.
     program = sys.executable if argv[0] in ("python", "python3") else argv[0]
     try:
@@ -247,7 +247,9 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path) -> Outcome:
             name = f"signal {-done.returncode}"
         return Outcome(False, error=f"killed by {name}")
     if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
+        # Masked before it is cut: a secret cut in two, or its last line, is masked no more.
+        said: str = secrets.mask(done.stderr or done.stdout)
+        tail = said.strip().splitlines()[-1:] or [""]
         return Outcome(False, error=f"exit code {done.returncode}: {tail[0][:500]}")
     return Outcome(True, output=_json_object(done.stdout))
 
@@ -327,19 +329,21 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: ActionContext) -> Outcome:
-    import urllib.error  # here: a run without HTTP bindings does not load the HTTP client
+    # Here: a run without HTTP bindings does not load the HTTP client.
+    import http.client
+    import urllib.error
     import urllib.request
 
     payload = _payload(ctx) if body is None and method != "GET" else body
     data = None if payload is None else json.dumps(payload, default=str).encode()
-    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (http/https only)
-    request.add_header("Content-Type", "application/json")
-    request.add_header("Idempotency-Key", ctx.idempotency_key)
-    if ctx.traceparent is not None:
-        request.add_header("traceparent", ctx.traceparent)
-    for name, value in headers.items():
-        request.add_header(name, value)
     try:
+        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (http/https)
+        request.add_header("Content-Type", "application/json")
+        request.add_header("Idempotency-Key", ctx.idempotency_key)
+        if ctx.traceparent is not None:
+            request.add_header("traceparent", ctx.traceparent)
+        for name, value in headers.items():
+            request.add_header(name, value)
         with urllib.request.urlopen(request, timeout=ctx.timeout) as response:  # noqa: S310
             text = response.read(MAX_OUTPUT).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
@@ -350,6 +354,10 @@ def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: Action
         reason = getattr(exc, "reason", exc)
         timed_out = "timed out" in str(reason)
         return Outcome(False, error=f"{url}: {reason}", timed_out=timed_out)
+    except (ValueError, http.client.HTTPException) as exc:  # a URL or header http.client
+        # refuses (a credential with no port, a line break, text it cannot encode), or a
+        # reply cut short: the call failed, and the run goes on (perform masks the words)
+        return Outcome(False, error=f"{url}: {type(exc).__name__}: {exc}")
     return Outcome(True, output=_json_object(text))
 
 
