@@ -268,7 +268,12 @@ def _subprocess(
     running, and a retry could repeat its work).
 
     The process stays in ido's process group, so that a signal to the group (Ctrl-C, a
-    closed terminal, `timeout`, `kill %1`) reaches it as it reaches ido."""
+    closed terminal, `timeout`, `kill %1`) reaches it as it reaches ido.
+
+    Once the process has exited, what it left in the background that still holds its
+    output open (`sh -c "sleep 300 & echo '{}'"`) is killed after `LINGER_SECONDS`: the
+    call is over, and waiting on the output made it a timeout. (Such a job has another
+    parent by then; it is found by the pipe it holds, `_holding`.)"""
     with subprocess.Popen(
         argv,
         stdin=subprocess.PIPE,
@@ -280,6 +285,7 @@ def _subprocess(
     ) as process:
         deadline = time.monotonic() + ctx.timeout
         feed: str | None = payload
+        exited: float | None = None  # when the process was first seen to have exited
         try:
             while True:
                 left = deadline - time.monotonic()
@@ -293,6 +299,12 @@ def _subprocess(
                     stopping.check()
                     if left <= 0:
                         raise
+                    if process.poll() is not None:
+                        exited = exited or time.monotonic()
+                        if time.monotonic() - exited >= LINGER_SECONDS:
+                            for pid in _holding(process):
+                                with contextlib.suppress(ProcessLookupError):
+                                    os.kill(pid, signal.SIGKILL)
         except BaseException:
             for pid in [*_descendants(process.pid), process.pid]:
                 with contextlib.suppress(ProcessLookupError):
@@ -300,6 +312,37 @@ def _subprocess(
             process.wait()
             raise
     return subprocess.CompletedProcess(argv, process.returncode, out, err)
+
+
+LINGER_SECONDS = 0.5
+"""How long output may stay open after a shell binding's process exited before what holds
+it is killed (`_subprocess`)."""
+
+
+def _holding(process: subprocess.Popen[str]) -> list[int]:
+    """The other processes holding `process`'s stdout or stderr pipe open, from /proc."""
+    pipes = {
+        f"pipe:[{os.fstat(stream.fileno()).st_ino}]"
+        for stream in (process.stdout, process.stderr)
+        if stream is not None and not stream.closed
+    }
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            links = {
+                os.readlink(f"/proc/{entry}/fd/{fd}") for fd in os.listdir(f"/proc/{entry}/fd")
+            }
+        except OSError:
+            continue  # gone since, or not ours to read
+        if links & pipes:
+            found.append(int(entry))
+    return found
 
 
 def _descendants(pid: int) -> list[int]:

@@ -124,6 +124,23 @@ def test_a_timed_out_shell_binding_ends_what_it_started(project: Path, tmp_path:
     assert not alive(child)
 
 
+def test_a_job_left_holding_the_output_after_the_binding_exited_is_ended(
+    project: Path, tmp_path: Path
+) -> None:
+    """`sh -c "sleep 30 & echo '{…}'"` exited at once, but its `sleep` held the output open:
+    the call counted as timed out after its whole timeout, and the `sleep` (another
+    process's child by then) went on running."""
+    pidfile = tmp_path / "job.pid"
+    script = f"sleep 30 & echo $! > {pidfile}; echo '{{\"ok\": 1}}'"
+    outcome = perform(capability({"shell": ["sh", "-c", script]}, "20s"), context(20.0), project)
+    assert outcome.ok and outcome.output == {"ok": 1} and not outcome.timed_out, outcome
+    job = int(pidfile.read_text())
+    deadline = time.monotonic() + 5
+    while alive(job) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(job)
+
+
 class _Handler(BaseHTTPRequestHandler):
     seen: ClassVar[list[dict[str, Any]]] = []
 
