@@ -119,6 +119,20 @@ def test_replaying_an_unknown_run_is_a_clear_error(project: Path) -> None:
     assert "run 'r-nope' not found" in out
 
 
+def test_an_exact_replay_without_a_capability_the_run_used_says_where_to_run_it(
+    project: Path,
+) -> None:
+    """The advice was "(--catalog)", which makes the replay a counterfactual one."""
+    ido("run", "ship-order")
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("name: ship}", "name: ship-now}"))
+    code, out = ido("replay", "last")
+    assert code == 2, out
+    assert "used ship, not in this catalog" in out
+    assert "run it in the folder that holds that catalog (--journal naming this journal)" in out
+    assert "or see what changes without them with a counterfactual replay (--catalog PATH)" in out
+
+
 # --- counterfactual ----------------------------------------------------------------------
 
 DENY_PRICEY = (
