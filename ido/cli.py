@@ -480,11 +480,17 @@ def run(
     from concurrent.futures import ThreadPoolExecutor
 
     lock = threading.Lock()
+    names = [intent.name for intent in chosen]
 
     def one(intent: Any) -> Any:
+        label = [intent.name]
+
         def listener(kind: str, data: Mapping[str, Any]) -> None:
+            if kind == "run_started" and names.count(intent.name) > 1:
+                # Runs of one intent side by side: told apart by their run ids' ends.
+                label[0] = f"{intent.name} …{str(data['run_id'])[-6:]}"
             with lock:
-                _progress(kind, data, prefix=f"[{intent.name}] ")
+                _progress(kind, data, prefix=f"[{label[0]}] ")
 
         return _run_one(loaded, intent, store, None if quiet else listener, telemetry)
 

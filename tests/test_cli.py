@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -343,6 +344,17 @@ def test_run_several_intents_side_by_side(project: Path) -> None:
     runs = json.loads(listed)
     assert sorted(r["intent"] for r in runs) == ["ship-order", "ship-order-2"]
     assert {r["outcome"] for r in runs} == {"achieved"}
+
+
+def test_two_runs_of_one_intent_side_by_side_are_told_apart(project: Path) -> None:
+    """`ido run X X`: every line of both runs began `[X]`."""
+    code, out = ido("run", "ship-order", "ship-order", "--concurrency", "2")
+    assert code == 0, out
+    ids = re.findall(r"run (r[0-9a-f-]+) · intent ship-order", out)
+    assert len(set(ids)) == 2, out
+    for run_id in ids:
+        assert f"[ship-order …{run_id[-6:]}] decision 1 (run started)" in out
+    assert "[ship-order] " not in out
 
 
 def test_run_several_intents_exits_with_the_worst_outcome(
