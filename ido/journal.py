@@ -510,11 +510,12 @@ class SqliteJournal:
 
     @_locked
     def resolve(self, reference: str) -> str:
-        """A run id from an id, a unique id prefix, or `last`."""
+        """A run id from an id, a unique id prefix, or `last` (the run recorded last: a kept
+        scenario run is stamped with its virtual clock, which may lie in the future)."""
+        if not reference.strip():  # `ido replay "$RUN"` with RUN unset must not pick one
+            raise NotFoundError("no run given: name a run id, an id prefix, or last")
         if reference == "last":
-            row = self._db.execute(
-                "SELECT id FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1"
-            ).fetchone()
+            row = self._db.execute("SELECT id FROM runs ORDER BY rowid DESC LIMIT 1").fetchone()
             if row is None:
                 raise NotFoundError(f"no runs recorded in {self.path} yet; start one with ido run")
             return str(row[0])

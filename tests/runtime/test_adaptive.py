@@ -378,6 +378,19 @@ def test_a_run_is_found_by_its_id_as_written_not_by_a_pattern(tmp_path: Path) ->
         assert "r1-2-0, r1-2-1, r1-2-2, r1-2-3, r1-2-4, …; give more of the id" in str(info.value)
 
 
+def test_no_run_named_is_an_error_and_last_is_the_run_recorded_last(tmp_path: Path) -> None:
+    """An empty reference matched every id as a prefix (`ido replay "$RUN"` with RUN unset
+    replayed the only run); `last` was the latest start, and a kept scenario run is
+    stamped with its virtual clock's start, in 2027, so it stayed `last` for good."""
+    with SqliteJournal(tmp_path / "ido.db") as journal:
+        journal.start_run("s-scenario", "i", "2027-01-15T08:00:00+00:00", {})
+        for reference in ("", "  "):
+            with pytest.raises(NotFoundError, match="no run given"):
+                journal.resolve(reference)
+        journal.start_run("r-real", "i", "2026-12-06T05:00:00+00:00", {})
+        assert journal.resolve("last") == "r-real"
+
+
 def test_a_folder_given_as_the_journal_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match=r"is a folder; name a file, like .*ido\.db"):
         SqliteJournal(tmp_path)
