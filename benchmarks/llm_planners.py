@@ -165,8 +165,7 @@ def main() -> None:
     catalog_paths = [Path(p) for p in ("capabilities", "policies", "intents") if Path(p).is_dir()]
     scenarios: list[tuple[Any, Catalog]] = []
     for file in scenario_files([args.scenarios]):
-        found, catalog = load_scenarios(file, catalog_paths)
-        scenarios += [(s, catalog) for s in found]
+        scenarios += load_scenarios(file, catalog_paths)
     model = ScriptedModel(stand_in)
     rows: dict[str, dict[str, Any]] = {}
     with model.serving() as url:

@@ -66,7 +66,7 @@ def long_run(decisions: int, planner: str, repeat: int) -> dict[str, float]:
         (root / "capabilities" / "mint.yaml").write_text(CAPABILITY)
         file = root / "long-run.yaml"
         file.write_text(SCENARIO.format(planner=planner, n=decisions, failures=decisions - 1))
-        (scenario,), catalog = load_scenarios(file, [root / "capabilities"])
+        ((scenario, catalog),) = load_scenarios(file, [root / "capabilities"])
         times = []
         for _ in range(repeat):
             started = time.process_time()

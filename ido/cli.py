@@ -151,6 +151,7 @@ def validate(
     scenarios/) are checked with that catalog, which their references name; others on
     their own, with --catalog for what they name elsewhere."""
     from ido.loading import load_catalog
+    from ido.scenario.runner import check_own_catalogs, own_catalog
 
     if not paths and Path("scenarios").is_dir():
         paths = [*_catalog_paths(None), Path("scenarios")]
@@ -159,11 +160,14 @@ def validate(
         within = [folder.resolve() for folder in folders]
         if all(any(p.resolve().is_relative_to(f) for f in within) for p in paths):
             paths = [*(f for f in folders if f.name != "scenarios"), *paths]
-    loaded = load_catalog([*(paths or _catalog_paths(None)), *(catalog or [])])
+    everything = [*(paths or _catalog_paths(None)), *(catalog or [])]
+    # A scenario with catalog entries of its own is checked with them, as it runs.
+    loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
+    own = check_own_catalogs(everything)
     typer.echo(
-        f"ok: {len(loaded)} resources ({len(loaded.intents)} intents, "
+        f"ok: {len(loaded) + own} resources ({len(loaded.intents)} intents, "
         f"{len(loaded.capabilities)} capabilities, {len(loaded.policies)} policies, "
-        f"{len(loaded.observers)} observers, {len(loaded.scenarios)} scenarios, "
+        f"{len(loaded.observers)} observers, {len(loaded.scenarios) + own} scenarios, "
         f"{len(loaded.policy_tests)} policy tests)"
     )
 

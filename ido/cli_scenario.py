@@ -51,8 +51,7 @@ def _run_file(file: Path, catalog: list[Path] | None, store: Any, quiet: bool) -
     from ido.scenario.runner import load_scenarios, run_scenario
 
     failed = 0
-    scenarios, loaded = load_scenarios(file, _catalog(catalog))
-    for scenario in scenarios:
+    for scenario, loaded in load_scenarios(file, _catalog(catalog)):
         typer.echo(f"scenario {scenario.name} (seed {scenario.spec.seed})")
         result = run_scenario(
             scenario,
@@ -93,17 +92,15 @@ def scenario_test(
 ) -> None:
     """Run every scenario and tabulate pass/fail, spelling out each unmet expectation."""
     from ido.model import format_duration
-    from ido.scenario.runner import load_scenarios, run_scenario, scenario_files
+    from ido.scenario.runner import run_scenario
 
-    results: list[tuple[Path, Any]] = []
     searched = paths or [Path("scenarios")]
-    for file in scenario_files(searched):
-        scenarios, loaded = load_scenarios(file, _catalog(catalog))
-        results += [(file, run_scenario(s, loaded, base=Path.cwd())) for s in scenarios]
-    if not results:  # a test run that tests nothing must not pass (a mistyped folder, say)
+    found = _every_scenario(searched, _catalog(catalog))
+    if not found:  # a test run that tests nothing must not pass (a mistyped folder, say)
         where = ", ".join(str(p) for p in searched)
         raise NotFoundError(f"no scenarios in {where}: a scenario is a YAML file of kind: Scenario")
-    width = max(len(r.scenario.name) for _, r in results)
+    results = [(file, run_scenario(s, loaded, base=Path.cwd())) for file, s, loaded in found]
+    width = max(len("SCENARIO"), *(len(r.scenario.name) for _, r in results))
     typer.echo(f"{'SCENARIO':<{width}}  {'OUTCOME':<9} {'TIME':>8} {'COST':>7}  RESULT")
     for _, r in results:
         verdict = "pass" if r.passed else "FAIL"
@@ -118,6 +115,33 @@ def scenario_test(
     if junit is not None:
         _write_junit(junit, results)
     raise typer.Exit(1 if failed else 0)
+
+
+def _every_scenario(paths: list[Path], catalog: list[Path]) -> list[tuple[Path, Any, Any]]:
+    """(file, scenario, its catalog) of every scenario under `paths`, all loaded before any
+    runs: the problems of every file are told at once, and a name two files declare is one
+    of them (their rows could not be told apart)."""
+    from ido.errors import LoadError, Problem
+    from ido.scenario.runner import load_scenarios, scenario_files
+
+    found: list[tuple[Path, Any, Any]] = []
+    problems: list[Problem] = []
+    for file in scenario_files(paths):
+        try:
+            found += [(file, s, loaded) for s, loaded in load_scenarios(file, catalog)]
+        except LoadError as exc:
+            problems += exc.problems
+    first: dict[str, Path] = {}
+    for file, scenario, loaded in found:
+        if scenario.name not in first:
+            first[scenario.name] = file
+            continue
+        line = loaded.origins[("Scenario", scenario.name)].line_of(("metadata", "name"))
+        said = f"Scenario '{scenario.name}' is declared twice; first in {first[scenario.name]}"
+        problems.append(Problem(str(file), line, "metadata.name", said))
+    if problems:
+        raise LoadError(problems)
+    return found
 
 
 def _write_junit(path: Path, results: list[tuple[Path, Any]]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,13 +113,20 @@ def inside(path: Path, paths: Iterable[Path]) -> bool:
     return any(resolved.is_relative_to(p.resolve()) for p in paths if p.is_dir())
 
 
-def load_catalog(paths: Sequence[Path | str], *, base: Path | None = None) -> Catalog:
-    """Load and check every resource under `paths`; raise LoadError listing all problems."""
+Skip = Callable[[Path, Any], bool]
+"""Whether to leave out of a catalog the document with this data in this (resolved) file."""
+
+
+def load_catalog(
+    paths: Sequence[Path | str], *, base: Path | None = None, skip: Skip | None = None
+) -> Catalog:
+    """Load and check every resource under `paths`; raise LoadError listing all problems.
+    `skip`: documents to leave out (a scenario file's scenarios that need another catalog)."""
     base = base or Path.cwd()
     files, problems = yaml_files(Path(p) for p in paths)
     catalog = Catalog()
     for file in files:
-        problems.extend(_load_file(file, _display(file, base), catalog))
+        problems.extend(_load_file(file, _display(file, base), catalog, skip))
     problems.extend(_check_references(catalog, base))
     problems.extend(_check_conditions(catalog, base))
     if problems:
@@ -149,23 +156,34 @@ def _display(file: Path, base: Path) -> str:
         return str(file)
 
 
-def _load_file(file: Path, shown: str, catalog: Catalog) -> list[Problem]:
+def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = None) -> list[Problem]:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [Problem(shown, None, "", unreadable(exc))]
     documents, problems = read_documents(text, shown)
-    return problems + _add_documents(documents, file, shown, catalog)
+    resolved = file.resolve()
+    left_out = None if skip is None else (lambda data: skip(resolved, data))
+    return problems + _add_documents(documents, file, shown, catalog, left_out=left_out)
 
 
 def _add_documents(
-    documents: Sequence[Document], file: Path, shown: str, catalog: Catalog, *, named: bool = True
+    documents: Sequence[Document],
+    file: Path,
+    shown: str,
+    catalog: Catalog,
+    *,
+    named: bool = True,
+    left_out: Callable[[Any], bool] | None = None,
 ) -> list[Problem]:
     """Validate the documents of one file into `catalog`; the problems found. `named`: a
-    file of one resource must be named after it (a real file; not resources in memory)."""
+    file of one resource must be named after it (a real file; not resources in memory).
+    `left_out`: documents (by their data) not to add."""
     problems: list[Problem] = []
     documents = [d for d in documents if d.data is not None]
     for index, document in enumerate(documents):
+        if left_out is not None and left_out(document.data):
+            continue
         resource, found = _parse_resource(document, shown)
         problems.extend(found)
         if resource is None:

@@ -93,7 +93,7 @@ def test_a_resumed_run_replays_identically(project: Path) -> None:
 @pytest.mark.parametrize("file", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_shipped_scenario_replays_identically(file: Path) -> None:
     """Outages, silent failures, a policy switched on mid-run, compensation: all re-decided."""
-    (scenario,), catalog = load_scenarios(file, CATALOG)
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
     result = run_scenario(scenario, catalog, base=ROOT)
     events = result.journal.events(result.report.run_id)
     replay = replay_exact(result.report.run_id, events, catalog)

@@ -10,7 +10,7 @@ from typing import Any
 
 from ido.errors import LoadError, NotFoundError, Problem, unreadable
 from ido.journal import Journal
-from ido.loading import Catalog, inside, load_catalog
+from ido.loading import Catalog, inside, load_catalog, yaml_files
 from ido.model import KINDS, Intent, Scenario
 from ido.observe import boolean_facts, snapshot
 from ido.runtime.local import Listener, LocalRuntime, RunReport, new_run_id
@@ -46,8 +46,10 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
             raise _unreadable(path, exc) from None
         if not there:
             raise NotFoundError(f"{path}: no such file or folder")
-        # In a folder, only files: a folder or a broken link named *.yaml is no scenario.
-        files = sorted(f for f in path.rglob("*.y*ml") if f.is_file()) if folder else [path]
+        # In a folder, only files: a folder or a broken link named *.yaml is no scenario;
+        # and as in a catalog, nothing hidden (`.old/`, an editor's `.x.yaml.swp`).
+        files = sorted(f for f in path.rglob("*.y*ml") if f.is_file() and not _hidden(f, path))
+        files = files if folder else [path]
         named = path.is_file()  # a file named on its own is taken whatever it declares
         for file in files:
             try:
@@ -58,6 +60,10 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
             if named or problems or any(_maybe_scenario(d.data) for d in documents):
                 found.append(file)  # (loading it says what is wrong with a broken one)
     return found
+
+
+def _hidden(file: Path, folder: Path) -> bool:
+    return any(part.startswith(".") for part in file.relative_to(folder).parts)
 
 
 def _maybe_scenario(data: Any) -> bool:
@@ -74,9 +80,11 @@ def _unreadable(file: Path, error: OSError | UnicodeDecodeError) -> LoadError:
     return LoadError([Problem(str(file), None, "", unreadable(error))])
 
 
-def load_scenarios(file: Path, catalog_paths: Sequence[Path]) -> tuple[list[Scenario], Catalog]:
-    """The scenarios declared in `file`, and the catalog they run against: `catalog_paths`,
-    the scenario's own `catalog` entries (relative to its file), and the file itself."""
+def load_scenarios(file: Path, catalog_paths: Sequence[Path]) -> list[tuple[Scenario, Catalog]]:
+    """The scenarios declared in `file`, in order, each with the catalog it runs against:
+    `catalog_paths`, its own `catalog` entries (relative to its file), and the file itself.
+    Scenarios of one file whose entries differ get catalogs of their own: one scenario's
+    extra capabilities must not be planned in another's run."""
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -86,25 +94,95 @@ def load_scenarios(file: Path, catalog_paths: Sequence[Path]) -> tuple[list[Scen
     documents, problems = read_documents(text, str(file))
     if problems:
         raise LoadError(problems)
-    extra: list[Path] = []
+    groups: dict[tuple[str, ...], None] = {}  # each distinct list of entries, in order
     for document in documents:
-        spec = document.data.get("spec") if isinstance(document.data, dict) else None
-        entries = spec.get("catalog") if isinstance(spec, dict) else None
-        if isinstance(entries, list):
-            extra += [file.parent / str(entry) for entry in entries]
-    paths = [*catalog_paths, *extra]
-    if not inside(file, paths):
-        paths.append(file)
+        if _is_scenario(document.data):
+            entries = _entries(document.data)
+            groups[entries] = None
+            for i, entry in enumerate(_listed(document.data)):
+                wrong = _entry_problem(file, entry)
+                if wrong is not None:
+                    at = document.line_of(("spec", "catalog", i))
+                    problems.append(Problem(str(file), at, f"spec.catalog[{i}]", wrong))
+    if problems:
+        raise LoadError(problems)
     resolved = file.resolve()
-    catalog = load_catalog(paths)
-    found = [
-        s for (kind, name), origin in catalog.origins.items()
-        if kind == "Scenario" and origin.file == resolved
-        for s in [catalog.scenarios[name]]
-    ]  # fmt: skip
+    found: list[tuple[int, Scenario, Catalog]] = []
+    for entries in groups or {(): None}:
+        paths = [*catalog_paths, *(file.parent / entry for entry in entries)]
+        if not inside(file, paths):
+            paths.append(file)
+
+        def other(at: Path, data: Any, entries: tuple[str, ...] = entries) -> bool:
+            """Another group's scenario in this file, or one of another file that needs its
+            own catalog (which this one does not load)."""
+            if at == resolved:
+                return _is_scenario(data) and _entries(data) != entries
+            return own_catalog(data)
+
+        catalog = load_catalog(paths, skip=other)
+        found += [
+            (origin.index, catalog.scenarios[name], catalog)
+            for (kind, name), origin in catalog.origins.items()
+            if kind == "Scenario" and origin.file == resolved
+        ]
     if not found:
         raise LoadError([Problem(str(file), None, "kind", "declares no Scenario")])
-    return found, catalog
+    return [(scenario, catalog) for _, scenario, catalog in sorted(found, key=lambda f: f[0])]
+
+
+def _entry_problem(file: Path, entry: Any) -> str | None:
+    """What is wrong with one of a scenario's `catalog` entries, if anything."""
+    if not isinstance(entry, str):
+        return f"must be a path to a file or folder, not {entry!r}"
+    if not (file.parent / entry).exists():
+        return f"no such file or folder: {entry}"
+    return None
+
+
+def own_catalog(data: Any) -> bool:
+    """Whether a document is a scenario that names catalog entries of its own: it is
+    checked with them (`load_scenarios`), not in the catalog of everything else."""
+    return _is_scenario(data) and bool(_listed(data))
+
+
+def check_own_catalogs(paths: Sequence[Path]) -> int:
+    """Check each scenario under `paths` that has catalog entries of its own, as `ido
+    scenario` loads it (`load_scenarios`, `paths` the rest of its catalog); how many there
+    are. Raises LoadError with every problem found."""
+    files, problems = yaml_files(paths)
+    count = 0
+    for file in files:
+        try:
+            documents, _ = read_documents(file.read_text(encoding="utf-8"), str(file))
+        except (OSError, UnicodeDecodeError):
+            continue  # (loading the catalog says so)
+        if not any(own_catalog(d.data) for d in documents):
+            continue
+        try:
+            found = load_scenarios(file, paths)
+        except LoadError as exc:
+            problems += exc.problems
+            continue
+        count += sum(1 for scenario, _ in found if scenario.spec.catalog)
+    if problems:
+        raise LoadError(problems)
+    return count
+
+
+def _is_scenario(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("kind") == "Scenario"
+
+
+def _listed(data: Any) -> list[Any]:
+    """A scenario document's `spec.catalog`, as written (the model checks its shape)."""
+    spec = data.get("spec") if isinstance(data, dict) else None
+    entries = spec.get("catalog") if isinstance(spec, dict) else None
+    return entries if isinstance(entries, list) else []
+
+
+def _entries(data: Any) -> tuple[str, ...]:
+    return tuple(entry for entry in _listed(data) if isinstance(entry, str))
 
 
 def run_scenario(

@@ -55,8 +55,84 @@ def test_scenario_test_tabulates_every_shipped_scenario_and_writes_junit(
     assert {c.get("name") for c in suite} == {f.stem for f in SHIPPED}
 
 
+DRONE = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: drone}
+spec:
+  provider: dronz
+  region: eu
+  requires: ["state.order.paid", "!state.order.shipped"]
+  effects: {order.shipped: true}
+  cost: 0.10
+  latency: 1s
+  reliability: 0.999
+"""
+PAIR = """\
+apiVersion: ido/v1
+kind: Scenario
+metadata: {name: with-drone}
+spec:
+  intent: fulfil-order
+  catalog: [drone.yaml]
+  expect: {outcome: achieved, used: [drone]}
+---
+apiVersion: ido/v1
+kind: Scenario
+metadata: {name: without-drone}
+spec:
+  intent: fulfil-order
+  expect: {outcome: achieved, used: [ship-dhl]}
+"""
+
+
+def test_a_scenario_s_catalog_is_its_own_not_its_neighbours_in_the_file(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """Every scenario of a file ran against the `catalog` entries of all of them: the
+    second, with no catalog of its own, shipped by drone and failed."""
+    (tmp_path / "drone.yaml").write_text(DRONE)
+    (tmp_path / "pair.yaml").write_text(PAIR)
+    found = load_scenarios(tmp_path / "pair.yaml", CATALOG)
+    assert [(s.name, "drone" in c.capabilities) for s, c in found] == [
+        ("with-drone", True),
+        ("without-drone", False),
+    ]
+    code, out = ido("scenario", "test", str(tmp_path / "pair.yaml"))
+    assert code == 0 and "2 passed, 0 failed" in out, out
+
+
+def test_validate_checks_a_scenario_with_its_own_catalog_as_it_runs(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """`ido validate` loaded the scenario without its `catalog` entries: "Capability
+    'drone' not found" for a scenario that runs fine, and a missing entry passed."""
+    (tmp_path / "drone.yaml").write_text(DRONE)
+    (tmp_path / "pair.yaml").write_text(PAIR)
+    base = ["--catalog", "intents", "--catalog", "capabilities", "--catalog", "policies"]
+    code, out = ido("validate", str(tmp_path / "pair.yaml"), *base)
+    assert code == 0 and "2 scenarios" in out, out
+    (tmp_path / "pair.yaml").write_text(PAIR.replace("[drone.yaml]", "[drone.yaml, gone.yaml]"))
+    code, out = ido("validate", str(tmp_path / "pair.yaml"), *base)
+    assert code == 2 and "pair.yaml:6: spec.catalog[1]: no such file or folder: gone.yaml" in out
+
+
+def test_a_scenario_s_catalog_entry_that_is_not_there_is_placed_at_its_line(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """It said `nothere.yaml: no such file or folder`, not which scenario named it where;
+    a number given as an entry was taken for a path too."""
+    (tmp_path / "bad.yaml").write_text(
+        PAIR.split("---", maxsplit=1)[0].replace("[drone.yaml]", "[nothere.yaml, 5]")
+    )
+    code, out = ido("scenario", "test", str(tmp_path / "bad.yaml"))
+    assert code == 2, out
+    assert "bad.yaml:6: spec.catalog[0]: no such file or folder: nothere.yaml" in out
+    assert "spec.catalog[1]" in out and "/5:" not in out
+
+
 def test_the_same_seed_gives_the_same_run_event_for_event() -> None:
-    (scenario,), catalog = load_scenarios(ROOT / "scenarios" / "flapping-stripe.yaml", CATALOG)
+    ((scenario, catalog),) = load_scenarios(ROOT / "scenarios" / "flapping-stripe.yaml", CATALOG)
     runs = []
     for _ in range(2):
         result = run_scenario(scenario, catalog, base=ROOT)
@@ -67,7 +143,7 @@ def test_the_same_seed_gives_the_same_run_event_for_event() -> None:
 
 def test_another_seed_can_take_another_path() -> None:
     """flapping-stripe's seed fails the first Stripe call; some other seed does not."""
-    (scenario,), catalog = load_scenarios(ROOT / "scenarios" / "flapping-stripe.yaml", CATALOG)
+    ((scenario, catalog),) = load_scenarios(ROOT / "scenarios" / "flapping-stripe.yaml", CATALOG)
     paths = set()
     for seed in range(8):
         spec = scenario.spec.model_copy(update={"seed": seed})
@@ -108,7 +184,7 @@ def test_hours_of_virtual_time_pass_without_sleeping(
         raise AssertionError(f"slept {seconds}s for real")
 
     monkeypatch.setattr(time, "sleep", no_sleep)
-    (scenario,), catalog = load_scenarios(file, CATALOG)
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
     result = run_scenario(scenario, catalog, base=ROOT)
     assert result.passed, result.unmet
     assert result.elapsed >= 2 * 3600
@@ -294,6 +370,46 @@ def test_scenario_test_with_no_scenario_to_run_fails(in_root: Path, tmp_path: Pa
     (tmp_path / "none" / "notes.txt").write_text("not yaml")
     code, out = ido("scenario", "test", str(tmp_path / "none"))
     assert code == 2 and "no scenarios in" in out and "kind: Scenario" in out, out
+
+
+def test_scenario_test_tells_every_broken_file_then_runs_none(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """It stopped at the first broken file: the next one's problems went untold."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    shipped = (in_root / "scenarios" / "stripe-outage.yaml").read_text()
+    (folder / "a.yaml").write_text(shipped.replace("name: stripe-outage", "name: a"))
+    (folder / "b.yaml").write_text(shipped.replace("name: stripe-outage", "name: b") + "  x: 1\n")
+    (folder / "c.yaml").write_text(shipped.replace("name: stripe-outage", "name: c") + "  y: 1\n")
+    code, out = ido("scenario", "test", str(folder))
+    assert code == 2 and "b.yaml" in out and "c.yaml" in out and "SCENARIO" not in out, out
+
+
+def test_scenario_test_passes_over_hidden_folders_and_refuses_a_name_twice(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """A stale `.old/` copy ran (and failed the suite), and two files of one name ran as
+    two rows no one could tell apart; the catalog and `ido validate` do neither."""
+    folder = tmp_path / "mine"
+    (folder / ".old").mkdir(parents=True)
+    shipped = (in_root / "scenarios" / "stripe-outage.yaml").read_text()
+    (folder / "stripe-outage.yaml").write_text(shipped)
+    (folder / ".old" / "stripe-outage.yaml").write_text(shipped.replace("achieved", "failed"))
+    code, out = ido("scenario", "test", str(folder))
+    assert code == 0 and "1 passed, 0 failed" in out, out
+    (folder / "again.yaml").write_text(shipped + "---\n" + shipped.replace("name: stripe-outage", "name: s"))
+    code, out = ido("scenario", "test", str(folder))
+    said = "stripe-outage.yaml:4: metadata.name: Scenario 'stripe-outage' is declared twice"
+    assert code == 2 and said in out and out.rstrip().endswith("again.yaml"), out
+
+
+def test_the_table_heading_lines_up_over_short_names(in_root: Path, tmp_path: Path) -> None:
+    shipped = (in_root / "scenarios" / "stripe-outage.yaml").read_text()
+    (tmp_path / "x.yaml").write_text(shipped.replace("name: stripe-outage", "name: x"))
+    code, out = ido("scenario", "test", str(tmp_path / "x.yaml"))
+    heading, row = out.splitlines()[:2]
+    assert heading.index("OUTCOME") == row.index("achieved"), out
 
 
 def test_an_unwritable_junit_path_is_a_clear_error(in_root: Path, tmp_path: Path) -> None:
