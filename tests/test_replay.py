@@ -202,6 +202,20 @@ def test_a_counterfactual_gives_the_verdicts_the_recording_gave(
     assert f"outcome: {outcome} → {outcome}" in out
 
 
+def test_a_counterfactual_starts_from_the_beliefs_the_run_started_with(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run 2 paid with priceypay after run 1 saw cheappay fail; its counterfactual replay,
+    nothing changed, planned from the declared reliabilities and "changed" to cheappay."""
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    ido("run", "ship-order")
+    monkeypatch.delenv("FAKESVC_FAIL")
+    code, out = ido("run", "ship-order")
+    assert "decision 1 (run started): pay-pricey-eu → ship" in out, out
+    code, out = ido("replay", "last", "--catalog", "capabilities")
+    assert code == 0 and "decision 1: same choice" in out and "changes" not in out, out
+
+
 def test_calls_the_recording_never_made_are_named_as_unknown(project: Path) -> None:
     """Denying cheappay up front sends the new run to priceypay, which the recording never
     called: its outcome is unknown, assumed as declared, and the replay says so."""

@@ -77,6 +77,10 @@ class RecordedWorld(SimulatedWorld):
         # A real run's world runs bindings: what it could not perform, its replay does not
         # plan either (else the replay differs for that alone).
         self.runs_bindings = scenario is None
+        # Beliefs come from the replay's own journal, which holds the recording's at its
+        # start (a real run's; a scenario run started from none): planned from declared
+        # reliabilities instead, a run that had learnt from failures replayed differently.
+        self.shares_beliefs = True
         self._replayed: dict[str, int] = {}
         self.unknown: list[str] = []
         """Capabilities (one entry per call) whose outcome the recording did not have."""
