@@ -296,12 +296,8 @@ def test_a_kept_scenario_run_replays_exactly_and_never_teaches_real_beliefs(
         assert store.health() == {}  # a simulated outage is not evidence about Stripe
 
 
-def test_a_counterfactual_of_a_scenario_run_draws_unrecorded_calls_from_its_world(
-    in_root: Path, tmp_path: Path
-) -> None:
-    """With Adyen denied, the replan tries other calls: the scenario's model answers them
-    (Stripe is still down), so no outcome is unknown."""
-    ido("scenario", "run", "-q", "scenarios/stripe-outage.yaml", "--journal", str(in_root))
+def without_adyen(tmp_path: Path) -> Path:
+    """The shipped policies, with a rule that denies Adyen."""
     strict = tmp_path / "strict"
     strict.mkdir()
     for policy in (ROOT / "policies").glob("*.yaml"):
@@ -311,11 +307,56 @@ def test_a_counterfactual_of_a_scenario_run_draws_unrecorded_calls_from_its_worl
         + "    - id: no-adyen\n      effect: deny\n"
         + "      when: \"capability.provider == 'adyen'\"\n      message: Contract ended.\n"
     )
+    return strict
+
+
+def test_a_counterfactual_of_a_scenario_run_draws_unrecorded_calls_from_its_world(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """With Adyen denied, the replan tries other calls: the scenario's model answers them
+    (Stripe is still down), so no outcome is unknown."""
+    ido("scenario", "run", "-q", "scenarios/stripe-outage.yaml", "--journal", str(in_root))
+    strict = without_adyen(tmp_path)
     code, out = ido("replay", "last", "--journal", str(in_root), "--policies", str(strict))
     assert code == 0, out
     assert "decision 2 changes:" in out
     assert "outcome: achieved → failed" in out
     assert "unknown outcomes" not in out
+
+
+ONCE = """\
+apiVersion: ido/v1
+kind: Scenario
+metadata: {name: once}
+spec:
+  intent:
+    given: {order: {id: "1", amount: 40.0, region: eu}}
+    goal: ["state.order.paid", "state.order.shipped", "state.customer.notified"]
+    constraints: {max_cost: 5.0}
+    objective: {cost: 1.0, risk: 20.0}
+    policies: [eu-data-residency]
+  faults:
+    - {capability: charge-stripe-eu, fail_next: 1}
+  expect: {outcome: achieved}
+"""
+
+
+def test_a_counterfactual_of_a_scenario_run_does_not_fail_a_scripted_failure_twice(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """Stripe fails once (`fail_next: 1`) and the run pays with Adyen. With Adyen denied,
+    the replan pays with Stripe again, a call past the recording: the world failed it a
+    second time, as if the recorded failure had not used up the scripted one."""
+    (tmp_path / "once.yaml").write_text(ONCE)
+    assert (
+        ido("scenario", "run", "-q", str(tmp_path / "once.yaml"), "--journal", str(in_root))[0] == 0
+    )
+    strict = without_adyen(tmp_path)
+    code, out = ido("replay", "last", "--journal", str(in_root), "--policies", str(strict))
+    assert code == 0, out
+    assert "now: step 2 charge-stripe-eu failed" in out and "→ charge-stripe-eu →" in out, out
+    assert "step 3 charge-stripe-eu failed" not in out and "decision 3" not in out, out
+    assert "outcome: achieved → achieved" in out
 
 
 def test_a_scenario_run_cannot_be_resumed_for_real(in_root: Path) -> None:
