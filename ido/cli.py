@@ -785,13 +785,19 @@ def _counterfactual(run_id: str, c: Any) -> None:
                     typer.echo(f"  {label}: {side['trigger']} → {_decision_summary(side)}")
         else:
             typer.echo(f"decision {d.number}: same choice")
+    if c.left_out:
+        typer.echo(
+            f"({c.left_out} recorded decision(s) made on resuming after an interruption left "
+            "out: the replay is not interrupted)"
+        )
     time = "-" if c.recorded_time is None else format_duration(c.recorded_time)
     typer.echo(
         f"outcome: {c.recorded_outcome or 'interrupted'} → {c.outcome}"
         + (f" ({c.reason})" if c.reason else "")
     )
     typer.echo(
-        f"cost: {c.recorded_cost:.2f} → {c.cost:.2f}; time: {time} (wall) → "
+        f"cost: {c.recorded_cost:.2f} → {c.cost:.2f}; time: {time} "
+        f"({'virtual' if c.virtual else 'wall'}) → "
         f"{format_duration(c.time)} (the recorded calls' durations, on a virtual clock)"
     )
     if c.unknown:

@@ -212,7 +212,7 @@ def replay_counterfactual(
 ) -> Counterfactual:
     """Run the recorded run's intent again (or `intent`) against `catalog`, in the world the
     recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
-    from ido.runtime.local import LocalRuntime
+    from ido.runtime.local import AFTER_INTERRUPTION, LocalRuntime
     from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld
     from ido.testing import MemoryJournal
 
@@ -256,7 +256,10 @@ def replay_counterfactual(
             data = {k: v for k, v in answer.items() if k not in ("approved", "at")}
             journal.append(report.run_id, kind, answer["at"], data)
         report = runtime.resume(report.run_id)
-    old = [e.data for e in events if e.kind == "decided"]
+    # The replay is never interrupted: a decision made on resuming after an interruption
+    # has no counterpart in it, and paired by position would shift every pair after it.
+    decided = [e.data for e in events if e.kind == "decided"]
+    old = [d for d in decided if d.get("trigger") != AFTER_INTERRUPTION]
     new = [e.data for e in journal.events(report.run_id) if e.kind == "decided"]
     pairs = tuple(
         Changed(n + 1, old[n] if n < len(old) else None, new[n] if n < len(new) else None)
@@ -272,4 +275,6 @@ def replay_counterfactual(
         world.clock.elapsed,
         pairs,
         tuple(world.unknown),
+        len(decided) - len(old),
+        scenario is not None,
     )

@@ -90,6 +90,26 @@ def test_a_resumed_run_replays_identically(project: Path) -> None:
     assert "identical" in replayed.stdout
 
 
+def test_a_counterfactual_of_a_resumed_run_leaves_out_the_decision_made_on_resuming(
+    project: Path,
+) -> None:
+    """Decisions were paired by position: the recorded "resumed after an interruption"
+    one, which the uninterrupted replay never makes, showed as a change, and so did every
+    decision after it."""
+    from tests.runtime.test_resume import ido as ido_process
+    from tests.runtime.test_resume import make_project
+
+    shop = make_project(project / "shop")
+    ido_process(shop, "run", "deliver", IDO_CRASH_AFTER_EVENTS="5")
+    assert ido_process(shop, "resume", "last").returncode == 0
+    replayed = ido_process(shop, "replay", "last", "--catalog", "capabilities")
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "changes" not in replayed.stdout and "decision 1: same choice" in replayed.stdout
+    assert "(1 recorded decision(s) made on resuming after an interruption left out" in (
+        replayed.stdout
+    )
+
+
 @pytest.mark.parametrize("file", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_shipped_scenario_replays_identically(file: Path) -> None:
     """Outages, silent failures, a policy switched on mid-run, compensation: all re-decided."""
@@ -357,6 +377,7 @@ def test_a_counterfactual_of_a_scenario_run_does_not_fail_a_scripted_failure_twi
     assert "now: step 2 charge-stripe-eu failed" in out and "→ charge-stripe-eu →" in out, out
     assert "step 3 charge-stripe-eu failed" not in out and "decision 3" not in out, out
     assert "outcome: achieved → achieved" in out
+    assert "time: 6.3s (virtual) → " in out  # both virtual: it said the recorded was "wall"
 
 
 def test_a_scenario_run_cannot_be_resumed_for_real(in_root: Path) -> None:
@@ -373,3 +394,18 @@ def test_a_scenario_run_cannot_be_resumed_for_real(in_root: Path) -> None:
             Exception, match="ran in the simulated world of scenario 'stripe-outage'"
         ):
             runtime.resume(run_id)
+
+
+def test_two_no_plans_for_different_reasons_are_a_change() -> None:
+    """Both sides "no plan" counted as the same choice, whatever stood in the way."""
+    from ido.scenario.recorded import Changed, Counterfactual
+
+    def no_plan(reason: str) -> dict[str, object]:
+        return {"trigger": "run started", "result": {"status": "infeasible", "reason": reason}}
+
+    pairs = (
+        Changed(1, no_plan("denied by freeze/all"), no_plan("no plan within max_cost 1.00")),
+        Changed(2, no_plan("denied by freeze/all"), no_plan("denied by freeze/all")),
+    )
+    replay = Counterfactual("failed", "failed", None, 0.0, 0.0, 0.0, 0.0, pairs, ())
+    assert [d.number for d in replay.changed] == [1]

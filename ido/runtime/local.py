@@ -45,6 +45,10 @@ from ido.state import State, apply_effects, digest, get_path, merge, set_path
 Listener = Callable[[str, Mapping[str, Any]], None]
 
 
+AFTER_INTERRUPTION = "resumed after an interruption"
+"""The trigger of the decision a run makes on resuming after it was interrupted."""
+
+
 class Telemetry(Protocol):
     """Where the runtime reports what it records, as it records it (see `ido.tracing`)."""
 
@@ -194,9 +198,7 @@ class LocalRuntime:
             self._save_outcomes(run)
             raise
         trigger = (
-            "resumed after waiting for approval"
-            if row.outcome == "blocked"
-            else "resumed after an interruption"
+            "resumed after waiting for approval" if row.outcome == "blocked" else AFTER_INTERRUPTION
         )
         return self._finish_run(run, planner, trigger)
 

@@ -125,6 +125,10 @@ class Counterfactual:
     time: float
     decisions: tuple[Changed, ...]
     unknown: tuple[str, ...]
+    left_out: int = 0
+    """Recorded decisions made on resuming after an interruption (the replay has none)."""
+    virtual: bool = False
+    """Whether the recorded run's time is virtual too (it ran in a scenario's world)."""
 
     @property
     def changed(self) -> tuple[Changed, ...]:
@@ -136,4 +140,9 @@ def _choice(decision: dict[str, Any] | None) -> Any:
         return None
     result = decision["result"]
     plan = result.get("plan") or {}
-    return (result["status"], tuple(s["capability"] for s in plan.get("steps", [])))
+    steps = tuple(s["capability"] for s in plan.get("steps", []))
+    return (
+        result["status"],
+        steps,
+        result.get("reason") if result["status"] == "infeasible" else None,
+    )

@@ -398,7 +398,9 @@ def test_scenario_test_passes_over_hidden_folders_and_refuses_a_name_twice(
     (folder / ".old" / "stripe-outage.yaml").write_text(shipped.replace("achieved", "failed"))
     code, out = ido("scenario", "test", str(folder))
     assert code == 0 and "1 passed, 0 failed" in out, out
-    (folder / "again.yaml").write_text(shipped + "---\n" + shipped.replace("name: stripe-outage", "name: s"))
+    (folder / "again.yaml").write_text(
+        shipped + "---\n" + shipped.replace("name: stripe-outage", "name: s")
+    )
     code, out = ido("scenario", "test", str(folder))
     said = "stripe-outage.yaml:4: metadata.name: Scenario 'stripe-outage' is declared twice"
     assert code == 2 and said in out and out.rstrip().endswith("again.yaml"), out
@@ -408,6 +410,7 @@ def test_the_table_heading_lines_up_over_short_names(in_root: Path, tmp_path: Pa
     shipped = (in_root / "scenarios" / "stripe-outage.yaml").read_text()
     (tmp_path / "x.yaml").write_text(shipped.replace("name: stripe-outage", "name: x"))
     code, out = ido("scenario", "test", str(tmp_path / "x.yaml"))
+    assert code == 0, out
     heading, row = out.splitlines()[:2]
     assert heading.index("OUTCOME") == row.index("achieved"), out
 
