@@ -377,6 +377,23 @@ def plan_total(plan: Plan, metric: Metric) -> float:
     return sum(-math.log(s.reliability) for s in plan.steps)
 
 
+def breaks_limits(task: Task, g: Grounded, plan: Plan) -> bool:
+    """Whether `plan` breaks one of the task's limits as the search judges them: its cost,
+    elapsed time (the critical path, its steps ordered by what they share) and risk (the
+    sum of -log reliability) summed in floats, each over its limit by more than 1e-9."""
+    limits = task.limits
+    least = limits.min_success_probability
+    elapsed = None if limits.deadline is None else ordered(g, plan).latency
+    checks = (
+        (limits.max_cost, plan.cost),
+        (limits.deadline, elapsed),
+        (None if least is None else -math.log(max(least, 1e-300)), plan_total(plan, "risk")),
+    )
+    return any(
+        limit is not None and total is not None and total > limit + 1e-9 for limit, total in checks
+    )
+
+
 def step_of(task: Task, action: Action) -> Step:
     return Step(
         capability=action.name,

@@ -1286,3 +1286,41 @@ def test_a_ceiling_is_safe_with_a_step_below_a_unit_and_at_either_extreme() -> N
         assert planner.solve(t, g, "cost", under=none) is None
     huge = planner.solve(t, g, "cost", under=2.0**70)
     assert huge is not None and huge.plan.capabilities == best.plan.capabilities
+
+
+# --- limits judged as the search judges them ---------------------------------------------
+
+
+def chain(*reliabilities: float) -> list[Action]:
+    """Steps s0 → s1 → …, each needing the one before, with these reliabilities."""
+    return [
+        action(
+            f"step{i}",
+            (f"state.s.f{i - 1}",) if i else (),
+            {f"s.f{i}": True},
+            cost=1.0,
+            reliability=r,
+        )
+        for i, r in enumerate(reliabilities)
+    ]
+
+
+@pytest.mark.parametrize("planner", [CpSatPlanner(small=0, search_first=0), SearchPlanner()])
+def test_a_plan_that_meets_min_success_probability_exactly_is_planned(planner: Any) -> None:
+    """0.98 × 0.98 = 0.9604: CP-SAT rounded each step's risk to the nearest millionth, and
+    the two came to more than the limit's, so it said "no plan … the most reliable plan
+    reaches 0.9604; lower min_success_probability to 0.960399"."""
+    quick = action("quick", (), {"s.f1": True}, cost=0.1, reliability=0.9)
+    t = task([*chain(0.98, 0.98), quick], ("state.s.f1",), given={"s": {}})
+    t = replace(t, limits=Limits(min_success_probability=0.9604))
+    result = planner.plan(t)
+    assert result.status == "planned" and names(result) == ("step0", "step1"), result.reason
+
+
+@pytest.mark.parametrize("planner", [CpSatPlanner(small=0, search_first=0), SearchPlanner()])
+def test_a_plan_a_hair_under_min_success_probability_is_refused(planner: Any) -> None:
+    """0.999 × 0.99 × 0.97 = 0.9593397, under 0.95934: CP-SAT's rounding let it through,
+    "0.9593 ≥ 0.9593", where the search said no plan."""
+    t = task(chain(0.999, 0.99, 0.97), ("state.s.f2",), given={"s": {}})
+    t = replace(t, limits=Limits(min_success_probability=0.95934))
+    assert planner.plan(t).status == "infeasible"

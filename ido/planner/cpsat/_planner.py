@@ -26,11 +26,12 @@ from ido.planner.cpsat._shortcuts import (
 )
 from ido.planner.cpsat._solves import _ModelSolves, _Undecided, wall_limit
 from ido.planner.grounding import Grounded
-from ido.planner.search import AStarSearch, SearchGaveUp, SearchPlanner
+from ido.planner.search import GIVE_MORE, AStarSearch, SearchGaveUp, SearchPlanner
 from ido.planner.solving import (
     Question,
     Solution,
     SolvingPlanner,
+    breaks_limits,
     measure,
     plan_total,
     usable,
@@ -96,6 +97,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         self._cover: frozenset[int] = frozenset()
         self._sequences: dict[frozenset[int], bool] = {}
         self._metrics: dict[tuple[Metric, Weights], list[int]] = {}
+        self._floored: dict[tuple[Metric, Weights], list[int]] = {}
         self._beyond_limits: dict[Limits, frozenset[int]] = {}
         # Whether a search settled one of this decision's solves, and the expansions the
         # alternatives' searches get first for it (`prepare_alternatives`).
@@ -138,6 +140,23 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         self._alternatives_first = self._fallback(task) if self._searched else 0
 
     def _solve(self, asked: Question, near: Plan | None = None) -> Solution | None:
+        """`_answer`, checked against the limits as the exact search judges them (sums in
+        floats, within 1e-9): the model counts each step's value rounded down, so that no
+        plan that keeps to a limit is cut, and a plan a hair over one (by less than a
+        millionth a step) may come out of it. For such a plan, rare, the search settles the
+        solve exactly."""
+        found = self._answer(asked, near)
+        if found is None or not breaks_limits(asked.task, asked.g, found.plan):
+            return found
+        try:
+            return SearchPlanner(max_states=self._fallback(asked.task)).settle(asked)
+        except SearchGaveUp as stop:
+            raise PlanningError(
+                f"the plan CP-SAT found breaks a limit by less than its rounding, and the "
+                f"search that was to settle it gave up (it {stop.spent}); {GIVE_MORE}"
+            ) from None
+
+    def _answer(self, asked: Question, near: Plan | None = None) -> Solution | None:
         """CP-SAT's answer; when it runs out of time, the search backend's if it finishes.
 
         A search cut short by the time limit proves nothing: "no plan found" is not "no

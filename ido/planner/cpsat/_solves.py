@@ -21,7 +21,7 @@ from ido.planner.solving import (
     plan_total,
     step_of,
 )
-from ido.planner.types import Limits, Metric, Plan, Task, Weights, units
+from ido.planner.types import SCALE, Limits, Metric, Plan, Task, Weights, units
 
 if TYPE_CHECKING:  # OR-Tools is imported when a model is built, not with the planner
     from ortools.sat.python import cp_model
@@ -39,6 +39,11 @@ def wall_limit(time_limit: float) -> float:
 
 
 CEILING_MOST = 2**62
+FLOOR_SLACK = 1e-3
+"""Units (millionths) a value may sit below a whole unit and still count as it, when the
+model rounds steps down for a limit (`_floors`): decimal inputs such as 0.3 come out of
+floats a hair below (299,999.99999999994). A limit is raised by as much per step, and by
+as much again: 1e-9 of the limit's own units, the search's tolerance."""
 """A ceiling (`under`) past this is no ceiling: CP-SAT's bounds are 64-bit integers."""
 
 
@@ -59,6 +64,7 @@ class _ModelSolves:
     _cover: frozenset[int]
     _sequences: dict[frozenset[int], bool]
     _metrics: dict[tuple[Metric, Weights], list[int]]
+    _floored: dict[tuple[Metric, Weights], list[int]]
     _beyond_limits: dict[Limits, frozenset[int]]
     _searched: bool
     _alternatives_first: int
@@ -189,14 +195,22 @@ class _ModelSolves:
             per_action = self._scaled(task, g, name)
             return cp_model.LinearExpr.weighted_sum(variables, [per_action[a] for a, _ in chosen])
 
+        def within(name: Metric, limit: float) -> None:
+            """At most `limit` of `name` in all, as the exact search judges it: no plan
+            within it in floats is cut (each step counts its floor, `_floors`); a plan just
+            over it may pass, and the planner then checks it (`CpSatPlanner._solve`)."""
+            floors = self._floors(task, g, name)
+            summed = cp_model.LinearExpr.weighted_sum(variables, [floors[a] for a, _ in chosen])
+            model.add(summed <= math.floor(limit * SCALE + (length + 1) * FLOOR_SLACK))
+
         limits = task.limits
         if limits.max_cost is not None:
-            model.add(total("cost") <= units(limits.max_cost))
+            within("cost", limits.max_cost)
         if limits.min_success_probability is not None:
-            model.add(total("risk") <= units(-math.log(limits.min_success_probability)))
+            within("risk", -math.log(limits.min_success_probability))
         if serial:  # every plan is a sequence: its elapsed time is the sum of its latencies
             if limits.deadline is not None:
-                model.add(total("latency") <= units(limits.deadline))
+                within("latency", limits.deadline)
             timed = False
         if not timed:
             return self._run(
@@ -309,6 +323,7 @@ class _ModelSolves:
         if self._grounded is not g:
             self._grounded, self._encodings, self._cover = g, {}, frozenset()
             self._sequences, self._metrics, self._beyond_limits = {}, {}, {}
+            self._floored = {}
             self._searched, self._alternatives_first = False, 0
 
     def _over(self, task: Task, g: Grounded) -> frozenset[int]:
@@ -334,6 +349,23 @@ class _ModelSolves:
         if found is None:
             found = [units(measure(task, action, metric)) for action in g.actions]
             self._metrics[key] = found
+        return found
+
+    def _floors(self, task: Task, g: Grounded, metric: Metric) -> list[int]:
+        """Each action's `metric` in the model's units, rounded down (give or take
+        `FLOOR_SLACK`, so that 0.3 is 300,000 and not 299,999): what limits count, so that
+        rounding never puts a plan that keeps to a limit over it. Rounded to the nearest,
+        two steps of reliability 0.98 came to more than the risk of 0.9604 and were refused
+        under `min_success_probability: 0.9604`, which they meet."""
+        self._decision(g)
+        key = (metric, task.weights)
+        found = self._floored.get(key)
+        if found is None:
+            found = [
+                math.floor(measure(task, action, metric) * SCALE + FLOOR_SLACK)
+                for action in g.actions
+            ]
+            self._floored[key] = found
         return found
 
     def _serial(self, g: Grounded, allowed: frozenset[int]) -> bool:
