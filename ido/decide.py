@@ -166,16 +166,19 @@ def build_task(
             bias=bias,
             bias_rules=tuple(h.ref for h in hits if h.effect in ("avoid", "prefer")),
         )
-        deny = next((h for h in hits if h.effect == "deny"), None)
+        # Every rule that leaves it out: lifting one of several does not bring it back.
+        why = [(h.ref, h.message) for h in hits if h.effect == "deny"]
+        if capability.name in history.unbound:
+            why.append((UNBOUND, "has no run binding: it can be planned (ido plan), not run"))
         failed = history.failures.get(capability.name, 0)
-        if deny is not None:
-            denied.append(Denied(action, deny.ref, deny.message))
-        elif capability.name in history.unbound:
-            message = "has no run binding: it can be planned (ido plan), not run"
-            denied.append(Denied(action, UNBOUND, message))
-        elif failed >= max_attempts:
+        if failed >= max_attempts:
             message = f"failed {failed} time(s) in this run, the most limits.max_attempts allows"
-            denied.append(Denied(action, ATTEMPTS_RULE, message))
+            why.append((ATTEMPTS_RULE, message))
+        if why:
+            (rule, message), *more = why
+            if more:
+                message += " (also denied by " + ", ".join(r for r, _ in more) + ")"
+            denied.append(Denied(action, rule, message, tuple(r for r, _ in more)))
         else:
             actions.append(action)
     spec = intent.spec

@@ -58,7 +58,7 @@ def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed, least: Leas
     lets a plan through, the plan they allow that needs least of it."""
     elements = [
         *(n for n in LIMITS if n in present(task.limits)),
-        *dict.fromkeys(d.rule for d in task.denied),
+        *dict.fromkeys(rule for d in task.denied for rule in d.rules),
         *fired,
     ]
     found: dict[frozenset[str], Plan | None] = {}

@@ -540,3 +540,23 @@ def test_policy_tests_can_give_health(project: Path) -> None:
     )
     code, out = ido("policy", "test")
     assert code == 0, out
+
+
+FREEZE = """\
+    - id: no-charges
+      effect: deny
+      when: "'payments' in capability.tags"
+      message: Charges frozen.
+"""
+
+
+def test_a_capability_two_rules_deny_is_explained_with_both(project: Path) -> None:
+    """pay-us is denied by pii-stays-in-eu and by the freeze: the decision kept the first
+    rule only, so lifting pii-stays-in-eu was offered as a way to pay with pay-us."""
+    add_policy_rule(project, FREEZE)
+    code, out = ido("plan", "ship-order")
+    assert code == 1, out
+    assert "pay-us: denied by residency/pii-stays-in-eu" in out
+    assert "(also denied by residency/no-charges)" in out
+    assert "lift rule residency/no-charges" in out
+    assert "lift rule residency/pii-stays-in-eu" not in out

@@ -283,18 +283,20 @@ def denying(task: Task) -> dict[str, list[str]]:
     """Per deny rule, the capabilities it denied, in the order denied."""
     rules: dict[str, list[str]] = {}
     for d in task.denied:
-        rules.setdefault(d.rule, []).append(d.action.name)
+        for rule in d.rules:
+            rules.setdefault(rule, []).append(d.action.name)
     return rules
 
 
 def lifting(task: Task, lifted: frozenset[str]) -> Task:
     """`task` with the limits named in `lifted` unset and the deny rules named there lifted
-    (the capabilities they denied back in); other names are ignored."""
+    (the capabilities they denied back in, those no rule left in force denies); other
+    names are ignored."""
     limits = replace(task.limits, **dict.fromkeys(lifted & frozenset(METRICS)))
-    if not any(d.rule in lifted for d in task.denied):
+    if not any(set(d.rules) <= lifted for d in task.denied):
         return replace(task, limits=limits)
-    allowed = tuple(d.action for d in task.denied if d.rule in lifted)
-    still = tuple(d for d in task.denied if d.rule not in lifted)
+    allowed = tuple(d.action for d in task.denied if set(d.rules) <= lifted)
+    still = tuple(d for d in task.denied if not set(d.rules) <= lifted)
     return replace(task, limits=limits, actions=task.actions + allowed, denied=still)
 
 

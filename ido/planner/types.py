@@ -81,6 +81,12 @@ class Denied:
     action: Action
     rule: str
     message: str
+    also: tuple[str, ...] = ()
+    """Other rules that deny it too: it comes back only when every one of them is lifted."""
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        return (self.rule, *self.also)
 
 
 SOLVE_TIME = 10.0

@@ -628,3 +628,45 @@ def test_a_search_that_gives_up_is_not_told_as_closed() -> None:
             assert "deadline" not in result.blocking
         else:
             assert "raise deadline to 4s" in reason
+
+
+LIFT = re.compile(r"lift rule (\S+) \(it denies")
+
+
+def test_a_capability_two_rules_deny_comes_back_only_when_both_are_lifted() -> None:
+    """pay-us is denied by residency and by the freeze, pay-eu by the freeze: "or lift rule
+    residency/eu-only … to allow pay-us" was offered, and the conflict named both rules,
+    as if one deny were all there was (the decision kept only the first)."""
+    pay_eu = Action("pay-eu", "stripe", 1.0, 1.0, 0.99, (), (("s.done", True),))
+    pay_us = replace(pay_eu, name="pay-us")
+    task = Task(
+        state={"s": {"done": False}},
+        goal=("state.s.done",),
+        actions=(),
+        denied=(
+            Denied(pay_eu, "freeze/no-charges", "Charges frozen."),
+            Denied(pay_us, "residency/eu-only", "EU only.", ("freeze/no-charges",)),
+        ),
+    )
+    for planner in (CpSatPlanner(small=0, search_first=0), SearchPlanner()):
+        result = planner.plan(task)
+        assert result.status == "infeasible"
+        assert LIFT.findall(str(result.reason)) == ["freeze/no-charges"], result.reason
+        assert result.conflict == ("freeze/no-charges",)
+
+
+@pytest.mark.parametrize("seed", SMALL_SEEDS)
+def test_each_rule_to_lift_alone_admits_a_plan_when_rules_overlap(seed: int) -> None:
+    """Random tasks whose denied capabilities are each denied by a second rule too, one
+    rule shared by all: every "lift rule R" a decision offers, taken alone, admits a plan."""
+    task = random_task(seed, small=True)
+    if not task.denied:
+        return
+    task = replace(task, denied=tuple(replace(d, also=("guard/shared",)) for d in task.denied))
+    result = planned(task)
+    if result.status != "infeasible":
+        return
+    lifts = LIFT.findall(str(result.reason))
+    for rule in lifts:  # what lifting it alone brings back: what no other rule denies
+        back = tuple(d.action for d in task.denied if {d.rule, *d.also} <= {rule})
+        assert brute_force(replace(task, actions=task.actions + back)) is not None, rule
