@@ -10,7 +10,7 @@ from ido.conditions import compile_condition
 from ido.health import Belief, Evidence, believe
 from ido.loading import Catalog
 from ido.model import Capability, Intent
-from ido.plan_rules import PlanCheck, best_admissible, checked_ways
+from ido.plan_rules import PlanCheck, best_admissible, binding_within_rules, checked_ways
 from ido.planner import Planner
 from ido.planner.explain import UNBOUND
 from ido.planner.types import Action, Denied, Limits, Plan, PlanResult, Rejection, Task, Weights
@@ -280,8 +280,11 @@ def decide(
     result = planner.plan(task)
     plan_hits: list[RuleHit] = []
     if check.rules and result.plan is not None and result.plan.steps:
+        planned = task
         task, result, plan_hits = best_admissible(task, result, planner, check)
         errors.extend(check.errors)
+        if result.plan is not None and any(c.binding for c in result.constraints):
+            result = binding_within_rules(planned, result, planner, check)
     elif check.rules and result.ways:  # infeasible: do the plan rules allow its ways out?
         result = checked_ways(task, result, planner, check)
         errors.extend(check.errors)

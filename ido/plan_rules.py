@@ -78,6 +78,28 @@ def best_admissible(
     return _admissible(task, result, planner, check, why)[:3]
 
 
+def binding_within_rules(
+    task: Task, result: PlanResult, planner: Planner, check: PlanCheck
+) -> PlanResult:
+    """`result` (the best plan the rules allow for `task`) with a limit called binding only
+    if the plan rules let it keep a better plan out: the planner calls a limit binding when
+    lifting it admits a better plan, which the plan rules may deny all the same (then the
+    limit changed nothing)."""
+    assert result.plan is not None
+    reports = []
+    for report in result.constraints:
+        if report.binding:
+            lifted = replace(task.limits, **{report.name: None})
+            probe = replace(task, limits=lifted, alternatives=0)
+            found = planner.plan(probe)
+            if found.plan is not None and found.plan.steps:
+                found = _admissible(probe, found, planner, check, False)[1]
+            better = found.plan is not None and found.plan.score < result.plan.score - 1e-9
+            report = replace(report, binding=better)
+        reports.append(report)
+    return replace(result, constraints=tuple(reports))
+
+
 def _admissible(
     task: Task, result: PlanResult, planner: Planner, check: PlanCheck, why: bool
 ) -> tuple[Task, PlanResult, list[RuleHit], bool]:

@@ -73,6 +73,23 @@ def test_a_way_out_a_plan_rule_closes_is_told_from_the_plans_it_allows(project: 
     ) in " ".join(out.split())
 
 
+def test_a_limit_binds_only_if_the_plan_rules_would_allow_the_better_plan(
+    project: Path,
+) -> None:
+    """Deadline 1.6s: pay-cheap-eu → ship (1.8s) scores better but is over it, and the plan
+    rule denies it anyway. The deadline was marked binding, though lifting it changes
+    nothing."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("deadline: 30s", "deadline: 1.6s"))
+    add_rules(project, NO_CHEAPPAY)
+    code, out = ido("plan", "ship-order", "-f", "json")
+    assert code == 0, out
+    (deadline,) = [c for c in json.loads(out)["result"]["constraints"] if c["name"] == "deadline"]
+    assert deadline["value"] == 1.5 and deadline["binding"] is False
+    code, out = ido("plan", "ship-order")
+    assert "deadline: 1.5s of 1.6s" in out and "← binding" not in out, out
+
+
 def test_a_plan_rule_steers_the_run_to_the_best_plan_it_allows(project: Path) -> None:
     add_rules(project, NO_CHEAPPAY)
     code, out = ido("run", "ship-order")
