@@ -225,7 +225,9 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
         )
         found = relax.solve(frozenset(together))
         way = Way(TOGETHER.join(together), found.plan, words)
-        return Infeasibility(words, tuple(together), tuple(conflict), (way,))
+        return _or_more_steps(
+            task, grounded, Infeasibility(words, tuple(together), tuple(conflict), (way,))
+        )
     ways: list[Way] = []
     for element in single:
         if element in METRICS:
@@ -250,7 +252,38 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
             words = f"or lift rule {rule} (it denies {denies}) to allow {steps}"
         messages.append(words)
         ways.append(Way(rule, found.plan, words))
-    return Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways))
+    return _or_more_steps(
+        task,
+        grounded,
+        Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways)),
+    )
+
+
+def _or_more_steps(task: Task, grounded: Grounded, why: Infeasibility) -> Infeasibility:
+    """`why`, the limits and rules that stand in the way of plans of at most `max_steps`,
+    and first, when a longer plan keeps to every limit and rule, that way out: raising
+    max_steps alone admits a plan too, and is part of the conflict. (Said only of the
+    limits and rules, "the cheapest plan costs 1.50" was false of a 2-step plan at 1.00.)"""
+    if grounded.horizon <= task.max_steps:
+        return why  # no longer plan can be better (the horizon bounds an optimal one)
+    try:
+        longer = _longest(task, grounded)
+    except PlanningError:  # a large catalog: nothing more is known
+        return why
+    if longer is None:
+        return why
+    steps = len(longer.plan.steps)
+    most = f"{task.max_steps} step{'s' * (task.max_steps != 1)}"
+    words = (
+        f"no plan of at most {most} keeps to the limits and rules: one of {steps} does; "
+        + MORE_STEPS.format(steps=steps)
+    )
+    return Infeasibility(
+        f"{words}; or, within {most}: {why.reason}",
+        ("limits.max_steps", *why.blocking),
+        (*why.conflict, "limits.max_steps"),
+        (Way("limits.max_steps", longer.plan, words), *why.ways),
+    )
 
 
 class _Relaxer:

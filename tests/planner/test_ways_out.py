@@ -670,3 +670,45 @@ def test_each_rule_to_lift_alone_admits_a_plan_when_rules_overlap(seed: int) -> 
     for rule in lifts:  # what lifting it alone brings back: what no other rule denies
         back = tuple(d.action for d in task.denied if {d.rule, *d.also} <= {rule})
         assert brute_force(replace(task, actions=task.actions + back)) is not None, rule
+
+
+def test_more_steps_is_a_way_out_beside_a_limit_that_is_one_too() -> None:
+    """max_cost 1.00 and max_steps 1: "the cheapest plan costs 1.50 (direct); raise max_cost
+    to 1.50" was all it said, where prepare → finish, two steps, costs 1.00. Raising
+    max_steps alone admits a plan too; it was said only when no limit or rule would do."""
+
+    def step(name: str, cost: float, needs: tuple[str, ...], sets: str) -> Action:
+        return Action(name, "p", cost, 1.0, 0.99, needs, ((sets, True),))
+
+    task = Task(
+        state={"s": {"ready": False, "done": False}},
+        goal=("state.s.done",),
+        actions=(
+            step("direct", 1.5, (), "s.done"),
+            step("prepare", 0.5, (), "s.ready"),
+            step("finish", 0.5, ("state.s.ready",), "s.done"),
+        ),
+        limits=Limits(max_cost=1.0),
+        max_steps=1,
+    )
+    for planner in (CpSatPlanner(small=0, search_first=0), SearchPlanner()):
+        result = planner.plan(task)
+        assert result.status == "infeasible"
+        assert str(result.reason).startswith(
+            "no plan of at most 1 step keeps to the limits and rules: one of 2 does; "
+            "raise limits.max_steps to 2; or, within 1 step: no plan within max_cost 1.00"
+        ), result.reason
+        assert result.blocking == ("limits.max_steps", "max_cost")
+        assert result.conflict == ("max_cost", "limits.max_steps")
+
+
+@pytest.mark.parametrize("seed", SMALL_SEEDS)
+def test_more_steps_is_named_whenever_a_longer_plan_keeps_to_everything(seed: int) -> None:
+    """(It is named in other cases too: when more steps are needed along with relaxing
+    limits or rules, "…, and then: …".)"""
+    task = random_task(seed, small=True)
+    result = planned(task)
+    if result.status != "infeasible":
+        return
+    if brute_force(replace(task, max_steps=task.max_steps + 3)) is not None:
+        assert "limits.max_steps" in result.blocking, describe(task, result)
