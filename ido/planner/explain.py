@@ -242,7 +242,7 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
     for rule in lifts:
         found = relax.solve(frozenset({rule}))
         assert found is not None
-        steps = " + ".join(found.plan.capabilities)
+        steps = " → ".join(found.plan.capabilities)  # a plan, written as plans are
         denies = ", ".join(relax.rules[rule])
         if rule == UNBOUND:
             words = f"or give {denies} a run binding (spec.run) to allow {steps}"

@@ -456,7 +456,7 @@ def test_a_budget_and_a_deny_rule_in_conflict_give_two_ways_out() -> None:
     assert result.reason == (
         "no plan within max_cost 1.20: the cheapest plan costs 1.45 (pay-fast 0.80 + pack 0.10 "
         "+ ship 0.50 + notify 0.05); raise max_cost to 1.45; or lift rule "
-        "residency/pii-stays-in-eu (it denies pay-cheap) to allow pay-cheap + pack + ship + notify"
+        "residency/pii-stays-in-eu (it denies pay-cheap) to allow pay-cheap → pack → ship → notify"
     )
 
 
