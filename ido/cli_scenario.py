@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET  # writes XML, never parses it
 from pathlib import Path
 from typing import Annotated, Any
@@ -144,6 +145,15 @@ def _every_scenario(paths: list[Path], catalog: list[Path]) -> list[tuple[Path, 
     return found
 
 
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+"""Characters XML 1.0 cannot hold at all, even escaped (a fault's `error` may carry them)."""
+
+
+def _xml_text(text: str) -> str:
+    """`text` as XML can hold it: each character it cannot, written as `\\xNN`."""
+    return _NOT_IN_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _write_junit(path: Path, results: list[tuple[Path, Any]]) -> None:
     failed = sum(1 for _, r in results if not r.passed)
     suite = ET.Element(
@@ -158,8 +168,8 @@ def _write_junit(path: Path, results: list[tuple[Path, Any]]) -> None:
             suite, "testcase", classname=str(file), name=r.scenario.name, time=f"{r.cpu:.3f}"
         )
         if not r.passed:
-            failure = ET.SubElement(case, "failure", message=r.unmet[0])
-            failure.text = "\n".join(r.unmet)
+            failure = ET.SubElement(case, "failure", message=_xml_text(r.unmet[0]))
+            failure.text = _xml_text("\n".join(r.unmet))
     from ido.errors import writing
 
     with writing(path):

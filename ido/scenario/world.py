@@ -22,7 +22,7 @@ from typing import Any
 from ido.loading import Catalog
 from ido.model import Capability, Intent, Scenario
 from ido.model.scenario import Behaviour, Fault, Spread
-from ido.runtime.bindings import Outcome
+from ido.runtime.bindings import Outcome, printable
 from ido.runtime.context import ActionContext
 from ido.state import State, apply_effects, merge
 
@@ -115,12 +115,15 @@ class SimulatedWorld:
             if fault.fail_next is not None:
                 if fault.start <= at and self._failures_left[index] > 0:
                     self._failures_left[index] -= 1
-                    ok, error = False, fault.error or f"{name} failed (scripted: fail_next)"
+                    ok, error = False, _said(fault.error) or f"{name} failed (scripted: fail_next)"
                 continue
             if not _within(fault, at):
                 continue
             if fault.outage:
-                ok, error = False, fault.error or f"{capability.spec.provider} is down (outage)"
+                ok, error = (
+                    False,
+                    _said(fault.error) or f"{capability.spec.provider} is down (outage)",
+                )
             elif fault.latency is not None:
                 latency = fault.latency
             elif fault.silent:
@@ -182,3 +185,9 @@ def _latency(behaviour: Behaviour, capability: Capability, rng: random.Random) -
     if behaviour.latency is not None:
         return behaviour.latency
     return capability.spec.latency
+
+
+def _said(error: str | None) -> str | None:
+    """A fault's `error` as a failed call's is recorded: control characters escaped (a
+    terminal would act on them when the run is shown)."""
+    return None if error is None else printable(error)

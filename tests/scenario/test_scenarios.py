@@ -415,6 +415,34 @@ def test_the_table_heading_lines_up_over_short_names(in_root: Path, tmp_path: Pa
     assert heading.index("OUTCOME") == row.index("achieved"), out
 
 
+CONTROL = """\
+apiVersion: ido/v1
+kind: Scenario
+metadata: {name: control}
+spec:
+  intent:
+    given: {order: {id: "1", amount: 40.0, region: eu}}
+    goal: ["state.order.paid"]
+    policies: [eu-data-residency]
+    limits: {max_replans: 0}
+  faults:
+    - {capability: charge-stripe-eu, fail_next: 1, error: "boom \\u0001 \\u000c done"}
+  expect: {outcome: achieved}
+"""
+
+
+def test_junit_holds_a_failure_whose_words_xml_cannot(in_root: Path, tmp_path: Path) -> None:
+    """A fault's error with a control character went into the JUnit file as it was, and
+    XML parsers refused the file ("not well-formed")."""
+    (tmp_path / "control.yaml").write_text(CONTROL)
+    report = tmp_path / "junit.xml"
+    code, out = ido("scenario", "test", str(tmp_path / "control.yaml"), "--junit", str(report))
+    assert code == 1, out
+    (failure,) = ET.parse(report).getroot().iter("failure")
+    assert "boom \\x01 \\x0c done" in str(failure.text), failure.text
+    assert "boom \\x01 \\x0c done" in out and "\x01" not in out  # a terminal acts on them
+
+
 def test_an_unwritable_junit_path_is_a_clear_error(in_root: Path, tmp_path: Path) -> None:
     code, out = ido("scenario", "test", "scenarios/stripe-outage.yaml", "--junit", str(tmp_path))
     assert code == 2
