@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -317,14 +318,21 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
         rules = {f"{p.name}/{r.id}" for p in catalog.policies.values() for r in p.spec.rules}
         for i, cite in enumerate(scenario.spec.expect.cites):
             policy = cite.partition("/")[0]
+            where = ("spec", "expect", "cites", i)
             if " " not in cite and "/" in cite and policy in catalog.policies and cite not in rules:
                 known = sorted(r for r in rules if r.startswith(policy + "/"))
                 at(
                     scenario,
-                    ("spec", "expect", "cites", i),
+                    where,
                     f"rule '{cite}' not found; {policy} has {', '.join(known) or 'no rules'}",
                 )
+            elif RULE_REF.fullmatch(cite) and policy not in catalog.policies:
+                missing(scenario, where, "Policy", policy)
     return problems
+
+
+RULE_REF = re.compile(r"[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*")
+"""A cite written as a rule id, `policy/rule` (other cites are text a trigger contains)."""
 
 
 def _scenario_references(scenario: Scenario) -> Iterable[tuple[FieldPath, str, str]]:

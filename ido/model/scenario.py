@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from ido.model.durations import Duration
 from ido.model.resources import FactPath, IntentSpec, Name, Strict, _Resource
@@ -109,16 +109,26 @@ class Replans(Strict):
         return self
 
 
+def _says_something(text: str) -> str:
+    """Blank text is in every reason and every trigger: it would check nothing."""
+    if not text.strip():
+        raise ValueError("blank text is found in any run: write what it must contain")
+    return text
+
+
+Said = Annotated[str, AfterValidator(_says_something)]
+
+
 class Expect(Strict):
     """What a run in this world must show; every field is optional."""
 
     outcome: Literal["achieved", "failed", "blocked"] | None = None
-    reason: str | None = Field(default=None, description="Text the run's reason contains.")
+    reason: Said | None = Field(default=None, description="Text the run's reason contains.")
     max_cost: float | None = Field(default=None, ge=0, description="Most the run may spend.")
     max_time: Duration | None = Field(default=None, description="Most virtual time it may take.")
     used: list[Name] = Field(default_factory=list, description="Capabilities performed.")
     never_used: list[Name] = Field(default_factory=list, description="Capabilities never run.")
-    cites: list[str] = Field(
+    cites: list[Said] = Field(
         default_factory=list,
         description="Rule ids (policy/rule) some decision cites, or text a trigger contains.",
     )

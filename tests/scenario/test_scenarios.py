@@ -241,6 +241,16 @@ def test_unmet_expectations_are_spelled_out_and_exit_1(in_root: Path, tmp_path: 
             "rule 'eu-data-residency/no-such-rule' not found; eu-data-residency has "
             "eu-data-residency/pii-stays-in-eu",
         ),
+        (  # a typo in the policy: read as text a trigger contains, it never matched
+            "  intent: fulfil-order\n  expect: {cites: [eu-data-residensy/pii-stays-in-eu]}\n",
+            6,
+            "spec.expect.cites[0]: Policy 'eu-data-residensy' not found",
+        ),
+        (  # blank text is in every reason: the expectation always held
+            "  intent: fulfil-order\n  expect: {reason: '', cites: [ok, ' ']}\n",
+            6,
+            "spec.expect.cites[1]: blank text is found in any run",
+        ),
         (
             "  intent: fulfil-order\n  faults: [{capability: ship-dhl, outage: true, fail_next: 2}]\n",
             6,
