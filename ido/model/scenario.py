@@ -122,7 +122,7 @@ Said = Annotated[str, AfterValidator(_says_something)]
 class Expect(Strict):
     """What a run in this world must show; every field is optional."""
 
-    outcome: Literal["achieved", "failed", "blocked"] | None = None
+    outcome: Literal["achieved", "failed", "blocked", "shadow"] | None = None
     reason: Said | None = Field(default=None, description="Text the run's reason contains.")
     max_cost: float | None = Field(default=None, ge=0, description="Most the run may spend.")
     max_time: Duration | None = Field(default=None, description="Most virtual time it may take.")

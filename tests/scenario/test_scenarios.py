@@ -453,6 +453,16 @@ def test_junit_holds_a_failure_whose_words_xml_cannot(in_root: Path, tmp_path: P
     assert "boom \\x01 \\x0c done" in out and "\x01" not in out  # a terminal acts on them
 
 
+def test_a_shadow_scenario_can_expect_its_outcome(in_root: Path, tmp_path: Path) -> None:
+    """`outcome: shadow` was refused, so a shadow-mode scenario could not pass on it."""
+    shadow = CONTROL.replace("name: control", "name: shadowy").replace(
+        "limits: {max_replans: 0}", "mode: shadow"
+    )
+    (tmp_path / "shadowy.yaml").write_text(shadow.replace("outcome: achieved", "outcome: shadow"))
+    code, out = ido("scenario", "test", str(tmp_path / "shadowy.yaml"))
+    assert code == 0 and "shadowy   shadow" in out and "1 passed" in out, out
+
+
 def test_an_unwritable_junit_path_is_a_clear_error(in_root: Path, tmp_path: Path) -> None:
     code, out = ido("scenario", "test", "scenarios/stripe-outage.yaml", "--junit", str(tmp_path))
     assert code == 2
