@@ -743,6 +743,8 @@ def replay(
     paths = [p for p in _catalog_paths(catalog) if p not in replaced]
     paths += [policies] if policies is not None else []
     if intent is not None:
+        if intent.is_dir():
+            raise NotFoundError(f"{intent} is a folder; --intent names one intent file")
         if not intent.is_file():
             raise NotFoundError(f"{intent}: no such intent file")
         if not inside(intent, paths):

@@ -263,6 +263,8 @@ def test_a_counterfactual_intent_file(project: Path) -> None:
     code, out = ido("replay", "last", "--intent", str(tight))
     assert code == 0, out
     assert "outcome: achieved → failed (no plan within max_cost 0.50" in out
+    code, out = ido("replay", "last", "--intent", str(tight.parent))  # "no such intent file"
+    assert code == 2 and "what-if is a folder; --intent names one intent file" in out, out
 
 
 def test_a_replay_reads_policies_kept_in_intents_beside_the_intent(project: Path) -> None:
