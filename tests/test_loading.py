@@ -155,6 +155,17 @@ def test_a_missing_required_key_is_reported(tmp_path: Path) -> None:
     assert problem.line == 4
 
 
+def test_a_number_with_an_exponent_and_no_point_says_how_yaml_wants_it(tmp_path: Path) -> None:
+    """`cost: 1e3` is text to YAML 1.1; "Input should be a valid number (got '1e3')"
+    did not say why."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("cost: 0.30", "cost: 1e3"))
+    problem = only(problems(tmp_path))
+    assert problem.message == (
+        "Input should be a valid number (got '1e3'); YAML reads a number with an exponent "
+        "but no point as text: write 1.0e3"
+    )
+
+
 def test_a_number_written_as_a_string_is_an_error(tmp_path: Path) -> None:
     """Strict types: `cost: "5.0"` is a string, not a number, and the message shows the input."""
     write(tmp_path, "charge.yaml", CAPABILITY.replace("cost: 0.30", 'cost: "5.0"'))
