@@ -121,6 +121,13 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 model_call_cost=model_call_cost,
                 unbound=frozenset(data.get("unbound", ())),
             )
+            gone = [name for name in data["policies"] if name not in catalog.policies]
+            if gone:
+                raise IdoError(
+                    f"decision {count} of run {run_id} was made under policy '{gone[0]}', "
+                    "which is not in this catalog; an exact replay needs it: restore it, or "
+                    "see what changes without it with a counterfactual replay (--policies DIR)"
+                )
             spec = intent.spec.model_copy(update={"policies": list(data["policies"])})
             again = decide(
                 intent.model_copy(update={"spec": spec}),

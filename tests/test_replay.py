@@ -153,6 +153,24 @@ def test_an_exact_replay_without_a_capability_the_run_used_says_where_to_run_it(
     assert "or see what changes without them with a counterfactual replay (--catalog PATH)" in out
 
 
+def test_an_exact_replay_without_an_enforced_policy_names_the_decision_not_the_intent(
+    project: Path,
+) -> None:
+    """It said "intent ship-order is governed by policy 'enforced-one' … (or pass
+    --catalog)": the intent never names it, and --catalog makes the replay another kind."""
+    (project / "policies" / "enforced-one.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: enforced-one}\nspec:\n"
+        "  enforced: true\n  rules:\n    - {id: meh, effect: avoid, weight: 0.1, "
+        "when: \"capability.provider == 'carrier'\", message: meh}\n"
+    )
+    assert ido("run", "ship-order")[0] == 0
+    (project / "policies" / "enforced-one.yaml").unlink()
+    code, out = ido("replay", "last")
+    assert code == 2, out
+    assert "decision 1 of run r" in out and "made under policy 'enforced-one'" in out
+    assert "counterfactual replay (--policies DIR)" in out and "governed" not in out
+
+
 # --- counterfactual ----------------------------------------------------------------------
 
 DENY_PRICEY = (
