@@ -450,6 +450,7 @@ def run(
     ] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the outcome.")] = False,
     worker: Annotated[bool, typer.Option("--worker", hidden=True)] = False,
+    tag_runs: Annotated[bool, typer.Option("--tag-runs", hidden=True)] = False,
 ) -> None:
     """Pursue intents: observe, decide, act and replan until an outcome.
 
@@ -490,7 +491,7 @@ def run(
         label = [intent.name]
 
         def listener(kind: str, data: Mapping[str, Any]) -> None:
-            if kind == "run_started" and names.count(intent.name) > 1:
+            if kind == "run_started" and (tag_runs or names.count(intent.name) > 1):
                 # Runs of one intent side by side: told apart by their run ids' ends.
                 label[0] = f"{intent.name} …{str(data['run_id'])[-6:]}"
             with lock:
@@ -584,6 +585,8 @@ def _run_in_processes(
     references = list(position)
     most = concurrencies(concurrency, counted(processes, concurrency, len(intents)))
     common = ["--journal", str(journal), "--worker", *(["--quiet"] if quiet else [])]
+    if len(references) < len(intents):  # an intent named twice: each run's lines tagged
+        common.append("--tag-runs")
     for extra in catalog or []:
         common += ["--catalog", str(extra)]
     commands = [

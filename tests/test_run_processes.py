@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -208,8 +209,10 @@ def test_intents_are_run_by_worker_processes_on_one_journal(project: Path) -> No
     code, out = ido("run", *refs, "--processes", "2", "--concurrency", "2")
     assert code == 0, out
     assert out.count("achieved: run ") == 4
-    assert "[ship-order] decision 1 (run started)" in out
-    assert "[ship-order-2] decision 1 (run started)" in out
+    # each intent is named twice: in both workers, each run's lines carry its id's end
+    for intent in ("ship-order", "ship-order-2"):
+        tagged = re.findall(rf"\[{intent} …([0-9a-f]{{6}})\] decision 1 \(run started\)", out)
+        assert len(set(tagged)) == 2, out
     code, listed = ido("runs", "--format", "json")
     runs = json.loads(listed)
     assert sorted(r["intent"] for r in runs) == ["ship-order"] * 2 + ["ship-order-2"] * 2
