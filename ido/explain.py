@@ -303,7 +303,7 @@ def _markdown(view: dict[str, Any]) -> list[str]:
             "",
             f"## Decision {d['number']}: {md(d['trigger'])}",
             "",
-            f"Planner: `{md(d['planner'])}`",
+            f"Planner: {md(d['planner'])}",
         ]
         for title, items in decision_parts(d).items():
             lines += ["", f"**{title.capitalize()}**", ""]

@@ -39,12 +39,13 @@ def wall_limit(time_limit: float) -> float:
 
 
 CEILING_MOST = 2**62
+"""A ceiling (`under`) past this is no ceiling: CP-SAT's bounds are 64-bit integers."""
+
 FLOOR_SLACK = 1e-3
 """Units (millionths) a value may sit below a whole unit and still count as it, when the
 model rounds steps down for a limit (`_floors`): decimal inputs such as 0.3 come out of
 floats a hair below (299,999.99999999994). A limit is raised by as much per step, and by
 as much again: 1e-9 of the limit's own units, the search's tolerance."""
-"""A ceiling (`under`) past this is no ceiling: CP-SAT's bounds are 64-bit integers."""
 
 
 class _Undecided(Exception):
