@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -241,7 +241,14 @@ def plan(
     if plan_out is not None:
         _check_out_file(plan_out, "--plan-out")  # before planning, which may take minutes
     if pddl is not None:
-        loaded, chosen = _pddl_intent(pddl[0], pddl[1])
+        from ido.errors import UnsolvableError
+
+        try:
+            loaded, chosen = _pddl_intent(pddl[0], pddl[1])
+        except UnsolvableError as exc:
+            if fmt != "json":
+                raise
+            _unsolvable_json(exc, planner or "cpsat")
     else:
         assert intent is not None
         loaded = _load(catalog, intent)
@@ -327,6 +334,19 @@ def _check_out_file(path: Path, hint: str) -> None:
         raise typer.BadParameter(f"{path.parent} is a file, not a folder", param_hint=hint)
     if not parent_folder:
         raise typer.BadParameter(f"folder {path.parent} does not exist", param_hint=hint)
+
+
+def _unsolvable_json(exc: Exception, planner: str) -> NoReturn:
+    """`ido plan --pddl -f json` on a problem grounding proves has no plan: the decision as
+    JSON, "infeasible" with the reason, as for any other plan, and exit 1."""
+    from ido.decide import Decision
+    from ido.planner.types import PlanResult
+
+    reason = str(exc).removeprefix("no plan: ")
+    result = PlanResult("infeasible", reason=reason, solver={"backend": "pddl grounding"})
+    decision = Decision(1, "ido plan", planner, "", {}, result, {}, (), ())
+    typer.echo(json.dumps(decision.to_json(), indent=2, sort_keys=True, default=str))
+    raise typer.Exit(1)
 
 
 def _pddl_intent(domain: Path, problem: Path) -> tuple[Any, Any]:

@@ -4,6 +4,7 @@ plans longer than the default step limit."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -209,6 +210,11 @@ def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: 
     code, out, found = plan(tmp_path, NEGATED, problem)
     assert (code, found) == (1, []), out
     assert "no plan: the goal needs (w), which no action can make true" in out
+    # As JSON, the decision any "no plan" gives, where it printed only the error
+    code, out, _ = plan(tmp_path, NEGATED, problem, "--format", "json")
+    result = json.loads(out)["result"]
+    assert code == 1 and result["status"] == "infeasible" and result["plan"] is None
+    assert result["reason"] == "the goal needs (w), which no action can make true"
 
 
 @pytest.mark.parametrize(
