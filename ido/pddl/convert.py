@@ -94,8 +94,7 @@ def fact_path(atom: Atom, names: _Names) -> str:
 def to_resources(task: GroundTask, max_steps: int = MOST_STEPS) -> list[dict[str, Any]]:
     """The Capability documents, then the Intent document, ready to write as YAML."""
     facts, resources = _Names(), _Names()
-    # An action that changes nothing never helps a plan (Fast Downward drops them too).
-    actions = [action for action in task.actions if action.add or action.delete]
+    actions = task.actions
     # The ways of an ADL action show one call: each after the first is numbered, once
     # every first way and plain action has its name (so a real name is never taken).
     calls: dict[str, int] = {}

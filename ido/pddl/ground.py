@@ -96,6 +96,8 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
         for variant in compiled:
             for binding in _bindings(variant, domain, objects_of, static, index, fluents):
                 action = _instantiate(variant, binding, fluents, problem)
+                if not (action.add or action.delete):
+                    continue  # it never helps a plan (Fast Downward drops such actions too)
                 if schema.condition is not None or schema.conditional:
                     compiled_count += 1
                     if compiled_count > MAX_COMPILED:
@@ -104,8 +106,8 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
                             "its ADL precondition and effects are compiled (each 'exists' and "
                             "each conditional effect multiplies them); ido stops there"
                         )
-                    if action in seen or not (action.add or action.delete):
-                        continue  # (a way no conditional effect applies in may change nothing)
+                    if action in seen:
+                        continue
                     seen.add(action)
                 found.append(action)
                 if len(found) > MAX_GROUND_ACTIONS:
