@@ -92,6 +92,7 @@ def run_view(run: RunRow, events: Sequence[Event]) -> dict[str, Any]:
     """The run as one JSON document: decisions, each with the actions taken under it."""
     decisions: list[dict[str, Any]] = []
     started: dict[int, dict[str, Any]] = {}
+    finished: dict[int, dict[str, Any]] = {}
     other: list[dict[str, Any]] = []
     for event in events:
         if event.kind == "decided":
@@ -101,7 +102,11 @@ def run_view(run: RunRow, events: Sequence[Event]) -> dict[str, Any]:
         elif event.kind == "action_finished":
             action = {**started.pop(event.data["step"], {}), **event.data, "at": event.at}
             _decision(decisions, action["decision"])["actions"].append(action)
+            finished[action["step"]] = action
         elif event.kind in _EVENTS:
+            if event.kind == "effects_missing" and event.data.get("step") in finished:
+                # It reported success, but what it declared did not show: not a success.
+                finished[event.data["step"]]["silent"] = event.data.get("reason", "")
             data = {k: v for k, v in event.data.items() if k != "process"}
             other.append({"kind": event.kind, "at": event.at, **data})
     for action in started.values():  # started, never finished: interrupted
@@ -153,6 +158,12 @@ def _action_line(action: dict[str, Any]) -> str:
     if action.get("resumed") == "interrupted":
         return f"{action['capability']}{attempt}: interrupted; on resume {action.get('error')}"
     again = " (performed again on resume: idempotent)" if action.get("resumed") else ""
+    if action["ok"] and "silent" in action:
+        what = str(action["silent"]).partition("did not show: ")[2] or action["silent"]
+        return (
+            f"{action['capability']}{attempt}: reported success in {took}{again}, but its "
+            f"effects did not show: {what}"
+        )
     if action["ok"]:
         return f"{action['capability']}{attempt}: succeeded in {took}{again}"
     verb = "timed out" if action.get("timed_out") else "failed"

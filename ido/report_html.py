@@ -219,6 +219,8 @@ def _performed(d: dict[str, Any]) -> dict[str, str]:
         state = OUTCOME_CLASS[ok if ok is None else bool(ok)]
         if action.get("resumed") == "interrupted":
             state = "interrupted"
+        if "silent" in action:  # it said it succeeded; its effects did not show
+            state = OUTCOME_CLASS[False]
         found[action["capability"]] = state
     return found
 
@@ -227,7 +229,7 @@ def _facts(d: dict[str, Any]) -> dict[str, str]:
     """The facts each step performed under the decision made true (or set), for its node."""
     found: dict[str, str] = {}
     for action in d.get("actions", []):
-        effects = action.get("effects") or {}
+        effects = {} if "silent" in action else action.get("effects") or {}
         if effects:
             found[action["capability"]] = "→ " + ", ".join(
                 path if value is True else f"{path}={json.dumps(value)}"

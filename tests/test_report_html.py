@@ -229,3 +229,27 @@ def test_compensations_are_marked_in_the_timeline() -> None:
     }
     svg = timeline(view)
     assert svg.count("compensation'") == 1 and "↺ refund" in svg and "↺ pay" not in svg
+
+
+def test_a_silent_failure_is_not_reported_as_a_success(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stripe says it charged, the order is not paid: the text said "succeeded" and the
+    graph drew the step green, with facts that never became true."""
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    journal = str(tmp_path / "kept.db")
+    done = cli.invoke(
+        app, ["scenario", "run", "-q", "scenarios/silent-charge.yaml", "--journal", journal]
+    )
+    assert done.exit_code == 0, done.output
+    told = cli.invoke(app, ["explain", "last", "--journal", journal]).output
+    assert (
+        "charge-stripe-eu: reported success in 800ms, but its effects did not show: "
+        "order.paid is False, expected True" in told
+    ), told
+    page = cli.invoke(app, ["explain", "last", "--journal", journal, "--format", "html"]).output
+    first = page.index("data-capability='charge-stripe-eu'")
+    node = page[page.rindex("<g ", 0, first) : page.index("</g>", first)]
+    assert "node failed" in node and "order.paid" not in node, node
+    assert "class='replan'" in page
