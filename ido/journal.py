@@ -8,7 +8,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
@@ -364,7 +364,7 @@ class SqliteJournal:
             "ORDER BY started_at DESC, rowid DESC LIMIT ?",
             (limit,),
         ).fetchall()
-        return [RunRow(*row) for row in rows]
+        return [self._as_spent(RunRow(*row)) for row in rows]
 
     @_locked
     def run(self, run_id: str) -> RunRow:
@@ -376,7 +376,21 @@ class SqliteJournal:
         ).fetchone()
         if row is None:
             raise NotFoundError(f"run '{run_id}' not found in {self.path}; see ido runs")
-        return RunRow(*row)
+        return self._as_spent(RunRow(*row))
+
+    def _as_spent(self, row: RunRow) -> RunRow:
+        """`row`, its cost what its events say it spent when it has not ended (running, or
+        interrupted): the row's cost is written as the run ends (or blocks), so a run a
+        crash stopped read 0.00 after paying for its steps."""
+        if row.outcome is not None:
+            return row
+        found = self._db.execute(
+            "SELECT COALESCE(SUM(CASE kind WHEN 'action_finished' THEN json_extract(data, "
+            "'$.cost') ELSE json_extract(data, '$.result.solver.llm.cost') END), 0) FROM events "
+            "WHERE run_id = ? AND kind IN ('action_finished', 'decided')",
+            (row.id,),
+        ).fetchone()
+        return replace(row, cost=float(found[0] or 0.0))
 
     @_locked
     def blocked(self) -> dict[str, list[Event]]:

@@ -116,6 +116,9 @@ def observe():
 """
 
 
+COSTS = {"charge": 1.0, "pack": 0.5, "ship": 2.0}  # as SHOP declares them
+
+
 def make_project(root: Path) -> Path:
     for folder in ("capabilities", "intents", "svc"):
         (root / folder).mkdir(parents=True)
@@ -195,9 +198,13 @@ def test_a_run_killed_after_any_event_resumes_and_does_each_side_effect_once(
         assert killed.returncode == -signal.SIGKILL, (n, killed.stdout, killed.stderr)
         with SqliteJournal(project / ".ido" / "ido.db") as journal:
             (row,) = journal.runs()
+            finished = [e.data for e in journal.events(row.id) if e.kind == "action_finished"]
         if row.outcome is not None:  # event n was committed with the run's end
             assert kinds_of(ledger(project)) == ["charge", "pack", "ship"], n
             continue
+        # What it paid for so far (the row's cost is written as a run ends: it read 0.00)
+        paid = sum(COSTS[f["capability"]] for f in finished)
+        assert row.cost == pytest.approx(paid), (n, row.cost, finished)
         runs = ido(project, "runs")
         assert "interrupted" in runs.stdout, (n, runs.stdout)
         resumed = ido(project, "resume", "last")
