@@ -51,8 +51,9 @@ def run_policy_test(test: PolicyTest, catalog: Catalog) -> list[CaseResult]:
         problems = [f"evaluation error: {e}" for e in errors]
         expect = case.expect
         for effect in EFFECTS:
-            wanted = sorted(getattr(expect, effect))
-            if wanted and wanted != fired[effect]:
+            given = getattr(expect, effect)
+            wanted = None if given is None else sorted(given)
+            if wanted is not None and wanted != fired[effect]:
                 problems.append(f"{effect}: expected {wanted}, fired {fired[effect]}")
         if expect.allow is True and fired["deny"]:
             problems.append(f"allow: expected no deny, fired {fired['deny']}")

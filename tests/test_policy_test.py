@@ -54,6 +54,16 @@ def test_a_failing_case_says_what_was_expected_and_what_fired(project: Path) -> 
     assert "✗ deny: expected ['residency/pii-stays-in-eu'], fired []" in out
 
 
+def test_an_empty_list_expects_that_no_rule_fires(project: Path) -> None:
+    """`deny: []` passed although a deny fired: an empty list was taken as unchecked."""
+    path = write(project, "pay-us", "{deny: []}")
+    code, out = ido("policy", "test", str(path))
+    assert code == 1, out
+    assert "✗ deny: expected [], fired ['residency/pii-stays-in-eu']" in out
+    path = write(project, "pay-cheap-eu", "{deny: [], require_approval: []}")
+    assert ido("policy", "test", str(path))[0] == 0
+
+
 def test_an_unknown_capability_is_a_load_error(project: Path) -> None:
     path = write(project, "pay-nowhere", "{allow: true}")
     code, out = ido("policy", "test", str(path))

@@ -164,12 +164,13 @@ class Scenario(_Resource):
 
 
 class Verdicts(Strict):
-    """Rule ids (`policy/rule`) expected to fire, by effect; `allow`: no deny fires."""
+    """Rule ids (`policy/rule`) expected to fire, by effect, exactly (`[]`: none may);
+    an effect not given is not checked; `allow`: no deny fires."""
 
-    deny: list[str] = Field(default_factory=list)
-    require_approval: list[str] = Field(default_factory=list)
-    prefer: list[str] = Field(default_factory=list)
-    avoid: list[str] = Field(default_factory=list)
+    deny: list[str] | None = None
+    require_approval: list[str] | None = None
+    prefer: list[str] | None = None
+    avoid: list[str] | None = None
     allow: bool | None = Field(default=None, description="true: no deny rule fires.")
 
 
