@@ -9,6 +9,7 @@ from typing import Any
 from ido.approvals import subject
 from ido.journal import Event, RunRow
 from ido.model import format_duration
+from ido.runtime.bindings import printable
 
 REASON_WORDS = {
     "denied": "denied by",
@@ -112,6 +113,12 @@ def run_view(run: RunRow, events: Sequence[Event]) -> dict[str, Any]:
     for action in started.values():  # started, never finished: interrupted
         _decision(decisions, action["decision"])["actions"].append({**action, "ok": None})
     return {"run": run.to_json(), "decisions": decisions, "events": other}
+
+
+def shown(value: Any) -> str:
+    """A value as JSON writes it, its text as written ("Café", not "Caf\\u00e9"), with
+    what a terminal would act on escaped (`printable`)."""
+    return printable(json.dumps(value, ensure_ascii=False))
 
 
 def _decision(decisions: list[dict[str, Any]], number: int) -> dict[str, Any]:
@@ -229,7 +236,7 @@ def summary(view: dict[str, Any]) -> str:
 def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     result = d["result"]
     parts: dict[str, list[str]] = {}
-    parts["observed"] = [f"{k} = {json.dumps(v)}" for k, v in d["observed"].items()]
+    parts["observed"] = [f"{k} = {shown(v)}" for k, v in d["observed"].items()]
     if d.get("beliefs"):
         parts["beliefs"] = [_belief_line(name, b) for name, b in d["beliefs"].items()]
     plan = result.get("plan")

@@ -9,12 +9,11 @@ Everything is inline (CSS and SVG, no script, no network), and every text is esc
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from ido.explain import decision_parts, event_line, stages, summary, waits_of
+from ido.explain import decision_parts, event_line, shown, stages, summary, waits_of
 from ido.journal import epoch
 from ido.model import format_duration
 
@@ -232,7 +231,7 @@ def _facts(d: dict[str, Any]) -> dict[str, str]:
         effects = {} if "silent" in action else action.get("effects") or {}
         if effects:
             found[action["capability"]] = "→ " + ", ".join(
-                path if value is True else f"{path}={json.dumps(value)}"
+                path if value is True else f"{path}={shown(value)}"
                 for path, value in effects.items()
             )
     return found

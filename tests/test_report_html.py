@@ -253,3 +253,12 @@ def test_a_silent_failure_is_not_reported_as_a_success(
     node = page[page.rindex("<g ", 0, first) : page.index("</g>", first)]
     assert "node failed" in node and "order.paid" not in node, node
     assert "class='replan'" in page
+
+
+def test_text_values_are_shown_as_written_with_what_acts_on_a_terminal_escaped() -> None:
+    """"Café 🚀" was shown as "Caf\\u00e9 \\ud83d\\ude80" in every format."""
+    from ido.explain import shown
+
+    assert shown({"name": "Café 🚀"}) == '{"name": "Café 🚀"}'
+    assert shown("a\u202eb\x1b[2J") == '"a\\u202eb\\u001b[2J"'  # JSON escapes the ESC
+    assert shown("a\u202eb") == '"a\\u202eb"'  # reorders what follows: escaped
