@@ -164,7 +164,10 @@ def _action_line(action: dict[str, Any]) -> str:
         return f"{action['capability']}{attempt}: interrupted; its effects were observed on resume"
     if action.get("resumed") == "interrupted":
         return f"{action['capability']}{attempt}: interrupted; on resume {action.get('error')}"
-    again = " (performed again on resume: idempotent)" if action.get("resumed") else ""
+    again = {
+        "repeated": " (performed again on resume: idempotent)",
+        "approved": " (performed again on resume, as approved: its outcome was unknown)",
+    }.get(str(action.get("resumed")), "")
     if action["ok"] and "silent" in action:
         what = str(action["silent"]).partition("did not show: ")[2] or action["silent"]
         return (

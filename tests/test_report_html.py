@@ -256,7 +256,7 @@ def test_a_silent_failure_is_not_reported_as_a_success(
 
 
 def test_text_values_are_shown_as_written_with_what_acts_on_a_terminal_escaped() -> None:
-    """"Café 🚀" was shown as "Caf\\u00e9 \\ud83d\\ude80" in every format."""
+    """ "Café 🚀" was shown as "Caf\\u00e9 \\ud83d\\ude80" in every format."""
     from ido.explain import shown
 
     assert shown({"name": "Café 🚀"}) == '{"name": "Café 🚀"}'

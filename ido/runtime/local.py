@@ -40,13 +40,19 @@ from ido.runtime.recovery import (
 )
 from ido.runtime.tracecontext import traceparent
 from ido.runtime.triggers import changed, missing_effects, over_limits
-from ido.state import State, apply_effects, digest, get_path, merge, set_path
+from ido.state import State, apply_effects, digest, get_path, has_path, merge, set_path
 
 Listener = Callable[[str, Mapping[str, Any]], None]
 
 
 AFTER_INTERRUPTION = "resumed after an interruption"
 """The trigger of the decision a run makes on resuming after it was interrupted."""
+
+UNKNOWN_PLAN = "interrupted"
+"""The plan such requests name: the steps in flight when the run stopped."""
+UNKNOWN_RULE = "resume/outcome-unknown"
+"""What a request for a person's decision on an interrupted step cites: one that is not
+idempotent, whose effects nothing observes (`LocalRuntime._unknown`)."""
 
 
 class Telemetry(Protocol):
@@ -191,16 +197,20 @@ class LocalRuntime:
         self.journal.take_over(run_id, events[-1].seq if events else 0, stamp(now), data)
         self._after_commit()
         self._emit(run, "run_resumed", data)
+        stops = []
         try:
             for step in recovered.interrupted:
-                self._settle(run, step, recovered.observed)
+                stop = self._settle(run, step, recovered.observed)
+                stops += [stop] if stop is not None else []
         except BaseException:
             self._save_outcomes(run)
             raise
         trigger = (
             "resumed after waiting for approval" if row.outcome == "blocked" else AFTER_INTERRUPTION
         )
-        return self._finish_run(run, planner, trigger)
+        # A failure ends the run; else a step a person must decide about blocks it.
+        stop = min(stops, key=lambda s: s[0] != "failed", default=None)
+        return self._finish_run(run, planner, trigger, stop)
 
     def _planner(self, name: str, intent: Intent) -> Planner:
         """The planner by name; the model planners get the intent's settings and keep
@@ -216,34 +226,95 @@ class LocalRuntime:
             )
         return capability
 
-    def _settle(self, run: RunState, step: Interrupted, observed: State) -> None:
+    def _settle(self, run: RunState, step: Interrupted, observed: State) -> tuple[str, str] | None:
+        """Settle a step started before the interruption with no recorded end: performed
+        again (same idempotency key) if idempotent; else done if its effects are observed,
+        interrupted if observed not to hold (the next decision plans from there), and when
+        nothing observes them, whether it ran is unknown: a person decides (`UNKNOWN_RULE`).
+        What ends the run instead of a decision: ("blocked" or "failed", why), or None."""
         capability = self._still_here(run, step)
         ctx = self._context(run, capability.name, step.step, step.attempt, observed)
         if capability.spec.idempotent:
             self._flush_outcomes(run)  # an outcome settled before is on disk first
             outcome = self.env.call(capability, ctx)
             self._finish(run, ctx, outcome, resumed="repeated", decision=step.decision)
-            return
+            return None
         state = self._observe(run)
-        held = all(
-            get_path(state, path) == value for path, value in capability.spec.effects.items()
-        )
-        if held:
+        effects = capability.spec.effects
+        if all(get_path(state, path) == value for path, value in effects.items()):
             self._finish(
                 run, ctx, Outcome(True), resumed="effects observed", decision=step.decision
             )
-            return
-        error = (
-            "interrupted before its outcome was recorded; its effects do not hold, and it is "
-            "not idempotent, so it is not repeated blindly"
-        )
-        self._finish(
-            run, ctx, Outcome(False, error=error), resumed="interrupted", decision=step.decision
-        )
+            return None
+        if all(has_path(run.seen, path) for path in effects):
+            error = (
+                "interrupted before its outcome was recorded; its effects are observed not to "
+                "hold, and it is not idempotent, so it is not repeated blindly"
+            )
+            self._finish(
+                run, ctx, Outcome(False, error=error), resumed="interrupted", decision=step.decision
+            )
+            return None
+        return self._unknown(run, capability, ctx, step)
 
-    def _finish_run(self, run: RunState, planner: Planner, trigger: str) -> RunReport:
+    def _unknown(
+        self, run: RunState, capability: Capability, ctx: ActionContext, step: Interrupted
+    ) -> tuple[str, str] | None:
+        """An interrupted step whether it ran no observation tells, of a capability that is
+        not idempotent: planned again under a new key, it could charge twice. A person
+        decides: approved, it is performed again under its own idempotency key (a provider
+        that honours keys then does it once); rejected, the run fails; until then, the run
+        is blocked with a request for it (`ido approvals`)."""
+        what = subject(step.step, capability.name)
+        # One "plan" for every such request: `ido approvals` lists those of the latest plan
+        key = (UNKNOWN_RULE, capability.name, step.step, UNKNOWN_PLAN)
+        verdict = verdicts(self.journal.events(run.run_id)).get(key)
+        if verdict is None:
+            message = (
+                f"step {step.step} ({capability.name}) was interrupted, and nothing observes "
+                f"its effects ({', '.join(capability.spec.effects)}): whether it ran is "
+                "unknown. Approve to perform it again under the same idempotency key, or "
+                "reject to end the run"
+            )
+            request = {
+                "rule": UNKNOWN_RULE,
+                "capability": capability.name,
+                "step": step.step,
+                "message": message,
+                "plan": UNKNOWN_PLAN,
+                "cost": capability.spec.cost,
+                "since": self.clock(),
+                "expires": None,
+                "escalate": [],
+            }
+            self._record(run, "approval_required", request)
+            return "blocked", f"{what} needs approval ({UNKNOWN_RULE}: {message})"
+        if not verdict["approved"]:
+            why = f": {verdict['comment']}" if verdict.get("comment") else ""
+            error = f"interrupted; its outcome is unknown, and repeating it was rejected{why}"
+            self._finish(
+                run, ctx, Outcome(False, error=error), resumed="interrupted", decision=step.decision
+            )
+            return "failed", (
+                f"step {step.step} {capability.name} was interrupted with its outcome unknown, "
+                f"and {verdict['by']} rejected performing it again ({UNKNOWN_RULE}){why}"
+            )
+        self._flush_outcomes(run)
+        outcome = self.env.call(capability, ctx)
+        self._finish(run, ctx, outcome, resumed="approved", decision=step.decision)
+        return None
+
+    def _finish_run(
+        self,
+        run: RunState,
+        planner: Planner,
+        trigger: str,
+        stop: tuple[str, str] | None = None,
+    ) -> RunReport:
+        """Run the loop from `trigger` to an outcome; or end the run at once with `stop`
+        (an outcome and its reason)."""
         try:
-            outcome, reason = self._loop(run, planner, trigger)
+            outcome, reason = stop if stop is not None else self._loop(run, planner, trigger)
         except IdoError as exc:
             outcome, reason = "failed", str(exc)
         except BaseException:  # Ctrl-C, a listener's broken pipe, a bug: the run stops
@@ -612,7 +683,8 @@ class LocalRuntime:
         """Record how a step ended and fold its effects (and output) into the run's state.
 
         `resumed` says how an interrupted step was settled on resume: "repeated" (idempotent,
-        performed again), "effects observed" or "interrupted" (not a failure of the provider).
+        performed again), "approved" (performed again as a person approved: its outcome was
+        unknown), "effects observed" or "interrupted" (not a failure of the provider).
         """
         capability = self.catalog.capabilities[ctx.capability]
         run.spent += capability.spec.cost  # an interrupted call may have been made: count it

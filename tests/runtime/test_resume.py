@@ -347,3 +347,43 @@ def test_each_wait_for_approval_is_left_out_of_the_time_the_deadline_counts(
     assert recovered.run.waited == pytest.approx(10.0)
     assert recovered.blocked_at == pytest.approx(recovered.run.started + 12.0)
     assert recovered.run.elapsed(recovered.run.started + 15.0) == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("verdict", ["approve", "reject"])
+def test_an_interrupted_step_no_observer_can_settle_waits_for_a_person(
+    tmp_path: Path, verdict: str
+) -> None:
+    """charge was called, then the process died. With no observer, its effects "did not
+    hold", so the next decision charged again, under a new idempotency key. Now the run
+    blocks for a person: approved, charge is performed again under its own key (a provider
+    that honours keys does it once); rejected, the run fails and nothing is repeated."""
+    project = make_project(tmp_path)
+    intent = project / "intents" / "deliver.yaml"
+    intent.write_text(INTENT.replace("  observers: [ledger]\n", ""))
+    killed = ido(project, "run", "deliver", SVC_DIE_AFTER="charge")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    before = ledger(project)
+    (charged,) = [line for line in before if line.startswith("charge ")]
+    blocked = ido(project, "resume", "last")
+    assert blocked.returncode == 3, blocked.stdout + blocked.stderr
+    assert "charge needs approval (resume/outcome-unknown: step 1 (charge) was interrupted" in (
+        blocked.stdout
+    )
+    assert ledger(project) == before  # not repeated unasked
+    assert "step 1 charge  resume/outcome-unknown" in ido(project, "approvals").stdout
+    said = ido(project, verdict, "last", "--by", "ops", "--comment", "checked with the PSP")
+    assert said.returncode == 0, said.stdout + said.stderr
+    done = ido(project, "resume", "last")
+    if verdict == "approve":
+        assert done.returncode == 0, done.stdout + done.stderr
+        after = ledger(project)
+        assert after.count(charged) == 2  # the same call again, under its own key
+        assert kinds_of(after) == ["charge", "charge", "pack", "ship"]
+        told = ido(project, "explain", "last").stdout
+        assert "performed again on resume, as approved: its outcome was unknown" in told
+    else:
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "ops rejected performing it again (resume/outcome-unknown): checked with" in (
+            done.stdout
+        )
+        assert ledger(project) == before
