@@ -695,24 +695,37 @@ def runner(
 
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; nothing to watch (--journal PATH?)")
-    loaded = _load(catalog, None)
+    catalog_now = _Reloaded(catalog)
+    told: dict[str, str] = {}  # per run, the trouble last told
     with _telemetry() as telemetry, SqliteJournal(journal) as store:
-        lock = hold_lock(journal)
+        lock = hold_lock(journal.resolve())  # one lock per file, whatever path names it
         if lock is None:
             raise IdoError(f"another ido runner already watches {journal}")
 
-        def resume(run_id: str) -> None:
+        current: list[str] = []  # the run being resumed, if one is
+
+        def resume(run_id: str) -> bool:
             listener = None if quiet else _progress
+            current[:] = [run_id]
             try:
                 runtime = LocalRuntime(
-                    loaded, store, base=Path.cwd(), listener=listener, telemetry=telemetry
+                    catalog_now(), store, base=Path.cwd(), listener=listener, telemetry=telemetry
                 )
                 report = runtime.resume(run_id)
             except Exception as exc:  # one run's trouble must not stop the runner
-                typer.echo(f"run {run_id}: cannot continue: {exc}", err=True)
-                return
+                current.clear()
+                said = f"run {run_id}: cannot continue: {exc}"
+                if store.run(run_id).outcome is None:  # taken over, then given up
+                    said += f"; it is left interrupted: continue it with ido resume {run_id}"
+                if told.get(run_id) != said:  # (tried again each look: told once)
+                    typer.echo(said, err=True)
+                told[run_id] = said
+                return store.run(run_id).outcome != "blocked"  # else: try it again
+            current.clear()  # (not on Ctrl-C: the handler below names the run)
+            told.pop(run_id, None)
             reason = f": {report.reason}" if report.reason else ""
             typer.echo(f"{report.outcome}: run {run_id}{reason}")
+            return True
 
         watcher = Runner(store, resume, time.time)
         if not quiet and once:
@@ -726,9 +739,45 @@ def runner(
                     break
                 time.sleep(interval)
         except KeyboardInterrupt:
+            if current:  # the run it was carrying on is left interrupted: say which
+                typer.echo(
+                    f"interrupted: run {current[0]}; continue it with ido resume {current[0]}",
+                    err=True,
+                )
+                raise typer.Exit(130) from None
             typer.echo("runner stopped")
         finally:
             lock.close()
+
+
+class _Reloaded:
+    """The catalog `ido runner` resumes runs with, loaded again when its YAML files change
+    (a policy added while the runner watches binds the runs it continues after). A
+    catalog that no longer loads raises LoadError, and the runs wait for it to load."""
+
+    def __init__(self, catalog: list[Path] | None) -> None:
+        self.catalog = catalog
+        self.seen = self._files()
+        self.loaded = _load(catalog, None)
+
+    def _files(self) -> tuple[tuple[str, int, int], ...]:
+        from ido.loading import yaml_files
+
+        found = []
+        for file in yaml_files(_catalog_paths(self.catalog))[0]:
+            try:
+                stat = file.stat()
+            except OSError:
+                continue
+            found.append((str(file), stat.st_mtime_ns, stat.st_size))
+        return tuple(found)
+
+    def __call__(self) -> Any:
+        now = self._files()
+        if now != self.seen:
+            self.loaded = _load(self.catalog, None)
+            self.seen = now
+        return self.loaded
 
 
 @app.command()

@@ -35,6 +35,7 @@ _EVENTS = (
     "compensation_finished",
     "approval_given",
     "approval_rejected",
+    "run_released",
 )
 
 
@@ -59,6 +60,8 @@ def event_line(e: dict[str, Any]) -> str:
         what = subject(int(e.get("step", 0)), e["capability"])
         escalated = f" (escalated to {e['escalated_to']})" if e.get("escalated_to") else ""
         return f"{verb} by {e['by']}{escalated}: {what} ({e['rule']}){why}"
+    if kind == "run_released":
+        return f"stopped by an error, left for ido resume: {e.get('error')}"
     if kind == "effects_missing":
         return f"silent failure: {e['reason']}"
     if kind == "run_resumed":

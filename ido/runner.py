@@ -35,7 +35,8 @@ def ready(events: Sequence[Event], now: float) -> bool:
 class Runner:
     """Watches one journal; `poll()` resumes every blocked run that may go on.
 
-    `resume` continues one run (in `ido runner`, a LocalRuntime on the same journal).
+    `resume` continues one run (in `ido runner`, a LocalRuntime on the same journal); it
+    returns False when the run could not go on and is to be tried again at the next look.
     """
 
     def __init__(
@@ -49,6 +50,9 @@ class Runner:
         self.clock = clock
         self._mark: int | None = None  # None: not looked yet
         self._deadlines: list[tuple[float, str]] = []
+        self._again: set[str] = set()
+        """Runs to look at again: one whose request was seen before its row said blocked
+        (a run commits its requests, then its end), or that `resume` could not continue."""
 
     def poll(self) -> list[str]:
         """Resume the runs that may go on now; the ids resumed, in order."""
@@ -62,12 +66,20 @@ class Runner:
             candidates = self._watch({r: self._approval_events(r) for r in touched}, now)
         while self._deadlines and self._deadlines[0][0] < now:
             candidates.add(heapq.heappop(self._deadlines)[1])
+        candidates |= self._again
+        self._again = set()
         resumed = []
         for run_id in sorted(candidates):
-            if self.store.run(run_id).outcome != "blocked":
+            outcome = self.store.run(run_id).outcome
+            if outcome is None:  # still on its way to blocked (or interrupted): look again
+                self._again.add(run_id)
+                continue
+            if outcome != "blocked":
                 continue
             if ready(self._approval_events(run_id), now):
-                self.resume(run_id)
+                if self.resume(run_id) is False:  # it could not go on (yet): look again
+                    self._again.add(run_id)
+                    continue
                 resumed.append(run_id)
         return resumed
 

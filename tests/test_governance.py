@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from ido.approvals import Request
 from ido.cli import app
+from ido.errors import LoadError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.policy import evaluate, policy_rules
@@ -577,3 +578,66 @@ def test_a_capability_two_rules_deny_is_explained_with_both(project: Path) -> No
     assert "(also denied by residency/no-charges)" in out
     assert "lift rule residency/no-charges" in out
     assert "lift rule residency/pii-stays-in-eu" not in out
+
+
+def test_the_runner_looks_again_at_a_run_seen_before_it_blocked(project: Path) -> None:
+    """A run commits its requests, then its end: a runner that looked in between saw a
+    request past its wait on a run not yet blocked, dropped it, and never came back."""
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        resumed: list[str] = []
+        watcher = Runner(store, resumed.append, time.time)
+        assert watcher.poll() == []  # it has looked once: from here, what is new
+        store.start_run("r1", "ship-order", "2026-12-06T05:00:00+00:00", {})
+        request = {"rule": "p/r", "capability": "ship", "step": 1, "message": "m", "plan": "x"}
+        request |= {"cost": 1.0, "since": 1.0, "expires": 2.0, "escalate": []}
+        store.append("r1", "approval_required", "2026-12-06T05:00:01+00:00", request)
+        assert watcher.poll() == [] and resumed == []  # still running: not yet
+        store.finish_run("r1", "blocked", "waits", 0.0, 1.0, "2026-12-06T05:00:02+00:00")
+        assert watcher.poll() == ["r1"] and resumed == ["r1"]
+
+
+def test_the_runner_tries_again_a_run_it_could_not_continue(project: Path) -> None:
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        answers = [False, None]
+        watcher = Runner(store, lambda _: answers.pop(0), time.time)
+        assert watcher.poll() == []  # could not (a catalog that failed to load, say)
+        assert len(watcher.poll()) == 1 and answers == []
+
+
+def test_the_runner_resumes_with_the_catalog_as_it_is_now(project: Path) -> None:
+    """Loaded once at start: a policy added while it watched never bound what it continued."""
+    from ido.cli import _Reloaded
+
+    current = _Reloaded(None)
+    assert "freeze" not in current().policies
+    (project / "policies" / "freeze.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: freeze}\n"
+        "spec:\n  enforced: true\n  rules:\n    - {id: no-ship, effect: deny, "
+        "when: \"capability.name == 'ship'\", message: frozen}\n"
+    )
+    assert "freeze" in current().policies
+    (project / "policies" / "freeze.yaml").write_text("kind: [")
+    with pytest.raises(LoadError):
+        current()  # the runs wait for a catalog that loads
+
+
+def test_a_runner_stopped_mid_resume_names_the_run_it_leaves(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It said "runner stopped", exit 0, with the run it carried on left interrupted."""
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+
+    def stopped(self: LocalRuntime, run_id: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LocalRuntime, "resume", stopped)
+    result = cli.invoke(app, ["runner", "--once"])
+    assert result.exit_code == 130, result.output
+    assert (
+        "interrupted: run r" in result.output and "continue it with ido resume r" in result.output
+    )

@@ -27,7 +27,7 @@ from ido.planner.types import Step
 from ido.planning_words import Throttled, telling
 from ido.policy import PLAN, rulebook
 from ido.runtime import stopping
-from ido.runtime.bindings import Outcome
+from ido.runtime.bindings import Outcome, printable
 from ido.runtime.context import ActionContext
 from ido.runtime.environment import Environment, RealEnvironment
 from ido.runtime.recovery import (
@@ -317,8 +317,10 @@ class LocalRuntime:
             outcome, reason = stop if stop is not None else self._loop(run, planner, trigger)
         except IdoError as exc:
             outcome, reason = "failed", str(exc)
-        except BaseException:  # Ctrl-C, a listener's broken pipe, a bug: the run stops
+        except BaseException as exc:  # Ctrl-C, a listener's broken pipe, a bug: the run stops
             self._save_outcomes(run)
+            if isinstance(exc, Exception):
+                self._release(run, exc)
             raise
         if outcome == "failed" and run.intent.spec.on_failure == "compensate":
             self._compensate(run, reason)
@@ -342,6 +344,13 @@ class LocalRuntime:
         report = RunReport(run.run_id, outcome, reason, run.spent, end - run.started)
         self._emit(run, "run_finished", report.__dict__)
         return report
+
+    def _release(self, run: RunState, error: Exception) -> None:
+        """Record that this process gives the run up, interrupted by `error`: a process
+        that lives on (`ido runner`) no longer holds it, and `ido resume` may take it."""
+        with contextlib.suppress(Exception):  # (a journal that failed may fail this too)
+            data = {"process": host(), "error": printable(str(error) or type(error).__name__)}
+            self.journal.append(run.run_id, "run_released", stamp(self.clock()), data)
 
     def _loop(self, run: RunState, planner: Planner, trigger: str) -> tuple[str, str | None]:
         limits = run.intent.spec.limits

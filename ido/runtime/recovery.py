@@ -203,8 +203,10 @@ def _fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
 
 def _refuse_if_alive(run_id: str, events: list[Event]) -> None:
     """A run whose last owner process still lives on this machine is not interrupted."""
-    owners = [e.data for e in events if e.kind in ("run_started", "run_resumed")]
-    owner = owners[-1].get("process") if owners else None
+    owners = [e for e in events if e.kind in ("run_started", "run_resumed", "run_released")]
+    if owners and owners[-1].kind == "run_released":
+        return  # the process that carried it on gave it up (and may live on: a runner)
+    owner = owners[-1].data.get("process") if owners else None
     if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
         return
     pid = owner.get("pid")

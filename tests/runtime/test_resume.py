@@ -387,3 +387,32 @@ def test_an_interrupted_step_no_observer_can_settle_waits_for_a_person(
             done.stdout
         )
         assert ledger(project) == before
+
+
+def test_a_run_its_process_gave_up_on_an_error_may_be_resumed_while_it_lives(
+    tmp_path: Path,
+) -> None:
+    """A runner whose resume broke on an error (a closed output pipe) lived on as the
+    run's owner: `ido resume` refused it as "still running", and the runner never tried
+    it again. Giving a run up on an error is recorded, and frees it."""
+    project = make_project(tmp_path)
+    catalog = load_catalog([project / "capabilities", project / "intents"])
+    journal = MemoryJournal()
+
+    def broken(kind: str, data: object) -> None:
+        if kind == "action_started":
+            raise BrokenPipeError("the output was closed")
+
+    runtime = LocalRuntime(catalog, journal, base=project, listener=broken)
+    with pytest.raises(BrokenPipeError):
+        runtime.run(catalog.intents["deliver"])
+    (row,) = journal.runs()
+    events = journal.events(row.id)
+    assert events[-1].kind == "run_released" and "output was closed" in events[-1].data["error"]
+    owner = {
+        "pid": os.getppid(),
+        "host": socket.gethostname(),
+        "since": _process_start(os.getppid()),
+    }
+    journal._events[row.id][0].data["process"] = owner  # as if a live runner had started it
+    recover(journal.run(row.id), journal.events(row.id), catalog)  # not "still running"
