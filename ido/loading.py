@@ -237,9 +237,6 @@ def _parse_resource(document: Document, shown: str) -> tuple[Resource | None, li
         return None, [_problem_of(loc, error, document, shown) for loc, error in errors]
 
 
-EXPONENT_ONLY = re.compile(r"[-+]?\d+[eE][-+]?\d+")
-"""`1e3`: YAML 1.1 (what PyYAML reads) takes a float only with a point, `1.0e3`."""
-
 PATTERNS = {
     NAME_PATTERN: "a name: lower-case letters, digits, '.', '_' and '-', starting and ending "
     "with a letter or digit, like 'charge-stripe-eu'",
@@ -260,12 +257,6 @@ def _problem_of(loc: FieldPath, error: Any, document: Document, shown: str) -> P
         message = message.removeprefix("Value error, ")
     elif "input" in error and kind.endswith("_type"):
         message = f"{message} (got {error['input']!r})"
-        if isinstance(error["input"], str) and EXPONENT_ONLY.fullmatch(error["input"]):
-            mantissa, _, power = error["input"].lower().partition("e")
-            message += (
-                f"; YAML reads a number with an exponent but no point as text: write "
-                f"{mantissa}.0e{power}"
-            )
     elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in PATTERNS:
         message = f"{error['input']!r} is not {PATTERNS[error['ctx']['pattern']]}"
     if loc and loc[-1] == "[key]":  # pydantic's mark for a mapping's key that failed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +14,23 @@ FieldPath = tuple[str | int, ...]
 
 # libyaml's parser and emitter when PyYAML was built with them (its wheels are): the same
 # nodes, marks and text, about eight times faster than the pure-Python ones.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def with_floats(base: type[Any]) -> type[Any]:
+    """`base`, a safe loader, with YAML 1.2's floats: YAML 1.1 (what PyYAML reads) takes a
+    number with an exponent as text unless it has a point and a signed exponent, so
+    `max_cost: 1e3` (or `1.0e3`, `1e+3`) was the string "1e3", refused as not a number."""
+    loader = type(f"{base.__name__}WithFloats", (base,), {})
+    loader.add_implicit_resolver(  # type: ignore[attr-defined]
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"),
+        list("-+0123456789."),
+    )
+    return loader
+
+
+_Loader = with_floats(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 @dataclass(frozen=True)
