@@ -443,3 +443,28 @@ def test_a_provider_error_quoting_the_api_key_is_recorded_masked(
     for path in (project / ".ido").glob("ido.db*"):
         assert key.encode() not in path.read_bytes()
     assert key not in ido("explain", "last")[1]
+
+
+def test_a_key_litellm_reads_from_the_environment_is_masked_in_its_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no `api_key_env` and no `api_base`, litellm reads the provider's variable
+    itself: ido did not know the key, and a provider error quoting it was recorded."""
+    import litellm
+
+    from ido.model import LlmSettings
+    from ido.planner.llm_client import LitellmClient
+
+    key = "sk-live-SECRET1234567890"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    monkeypatch.delenv("IDO_LLM_API_BASE", raising=False)
+
+    def refused(**options: Any) -> None:
+        assert "api_key" not in options  # litellm finds it itself
+        raise litellm.AuthenticationError(
+            f"Incorrect API key provided: {key}", llm_provider="openai", model="gpt-4o-mini"
+        )
+
+    monkeypatch.setattr(litellm, "completion", refused)
+    reply = LitellmClient().complete(LlmSettings(model="openai/gpt-4o-mini"), "m", [], [])
+    assert reply.error is not None and key not in reply.error and "***" in reply.error

@@ -9,6 +9,7 @@ run time: the model cost map is litellm's local copy.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,13 +95,20 @@ class LitellmClient:
         elif api_base:
             options["api_key"] = os.environ.get("OPENAI_API_KEY", "none")  # local servers
         # A provider may quote the key it was sent ("Incorrect API key provided: sk-…"):
-        # its error is masked before it is recorded. (The model never sees the key.)
-        key = "" if options.get("api_key") in (None, "none") else str(options["api_key"])
+        # its error is masked before it is recorded. (The model never sees the key.) Not
+        # given one, litellm reads the provider's own variable (OPENAI_API_KEY, …): every
+        # credential-like variable's value is masked then too.
+        keys = [] if options.get("api_key") in (None, "none") else [str(options["api_key"])]
+        keys += [
+            value
+            for name, value in os.environ.items()
+            if CREDENTIAL.search(name) and len(value) >= SHORTEST_CREDENTIAL
+        ]
         started = time.perf_counter()
         try:
             response = litellm.completion(**options)
         except Exception as exc:  # every provider failure becomes a recorded error
-            return Reply(error=_error(exc, key), seconds=time.perf_counter() - started)
+            return Reply(error=_error(exc, keys), seconds=time.perf_counter() - started)
         seconds = time.perf_counter() - started
         try:
             message = response.choices[0].message
@@ -135,9 +143,15 @@ def _cost(litellm: Any, response: Any, settings: LlmSettings, inputs: int, outpu
         return 0.0
 
 
-def _error(exc: Exception, key: str) -> str:
+CREDENTIAL = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
+"""Environment variables whose values are masked in a provider's errors, by name."""
+SHORTEST_CREDENTIAL = 8
+"""Shorter values are left alone: masking "1" would mask every 1 in the message."""
+
+
+def _error(exc: Exception, keys: list[str]) -> str:
     name = type(exc).__name__
-    said = mask_all(str(exc), [key]).strip()  # masked before it is cut
+    said = mask_all(str(exc), keys).strip()  # masked before it is cut
     text = said.splitlines()[0] if said else ""
     for noise in ("litellm.", "LiteLLM "):
         text = text.replace(noise, "")
