@@ -1324,3 +1324,14 @@ def test_a_plan_a_hair_under_min_success_probability_is_refused(planner: Any) ->
     t = task(chain(0.999, 0.99, 0.97), ("state.s.f2",), given={"s": {}})
     t = replace(t, limits=Limits(min_success_probability=0.95934))
     assert planner.plan(t).status == "infeasible"
+
+
+@pytest.mark.parametrize(
+    "limits", [Limits(max_cost=9.3e12), Limits(deadline=1e13), Limits(max_cost=1e300)]
+)
+def test_a_limit_past_what_the_model_counts_binds_nothing_and_breaks_nothing(
+    limits: Limits,
+) -> None:
+    """Past 9.2e12 in millionths a limit overflows CP-SAT's 64-bit bounds: a TypeError."""
+    result = CpSatPlanner(small=0, search_first=0).plan(replace(task(), limits=limits))
+    assert names(result) == ("pay-cheap", "pack", "ship", "notify")

@@ -200,9 +200,12 @@ class _ModelSolves:
             """At most `limit` of `name` in all, as the exact search judges it: no plan
             within it in floats is cut (each step counts its floor, `_floors`); a plan just
             over it may pass, and the planner then checks it (`CpSatPlanner._solve`)."""
+            bound = math.floor(limit * SCALE + (length + 1) * FLOOR_SLACK)
+            if bound >= CEILING_MOST:
+                return  # past what the model's 64-bit sums hold: the post-check judges it
             floors = self._floors(task, g, name)
             summed = cp_model.LinearExpr.weighted_sum(variables, [floors[a] for a, _ in chosen])
-            model.add(summed <= math.floor(limit * SCALE + (length + 1) * FLOOR_SLACK))
+            model.add(summed <= bound)
 
         limits = task.limits
         if limits.max_cost is not None:
@@ -228,7 +231,7 @@ class _ModelSolves:
         # No plan is faster. CP-SAT's own relaxation of the waits can fall far below this,
         # and then cannot prove a plan of this elapsed time the fastest.
         model.add(elapsed >= earliest)
-        if limits.deadline is not None:
+        if limits.deadline is not None and units(limits.deadline) < CEILING_MOST:
             model.add(elapsed <= units(limits.deadline))
         if metric != "latency":
             return self._run(
