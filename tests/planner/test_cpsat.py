@@ -1335,3 +1335,15 @@ def test_a_limit_past_what_the_model_counts_binds_nothing_and_breaks_nothing(
     """Past 9.2e12 in millionths a limit overflows CP-SAT's 64-bit bounds: a TypeError."""
     result = CpSatPlanner(small=0, search_first=0).plan(replace(task(), limits=limits))
     assert names(result) == ("pay-cheap", "pack", "ship", "notify")
+
+
+def test_a_hair_over_a_limit_with_no_search_left_says_how_to_give_it_more() -> None:
+    """The advice was the search's own, "or the cpsat planner may settle it", said to a
+    user of cpsat."""
+    t = task(chain(0.999, 0.99, 0.97), ("state.s.f2",), given={"s": {}})
+    t = replace(t, limits=Limits(min_success_probability=0.95934), search_states=1)
+    with pytest.raises(PlanningError) as info:
+        CpSatPlanner(small=0, search_first=0).plan(t)
+    said = str(info.value)
+    assert "breaks a limit by less than its rounding" in said and "--search-states" in said
+    assert "cpsat planner may settle it" not in said

@@ -26,7 +26,7 @@ from ido.planner.cpsat._shortcuts import (
 )
 from ido.planner.cpsat._solves import _ModelSolves, _Undecided, wall_limit
 from ido.planner.grounding import Grounded
-from ido.planner.search import GIVE_MORE, AStarSearch, SearchGaveUp, SearchPlanner
+from ido.planner.search import AStarSearch, SearchGaveUp, SearchPlanner
 from ido.planner.solving import (
     Question,
     Solution,
@@ -153,7 +153,9 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         except SearchGaveUp as stop:
             raise PlanningError(
                 f"the plan CP-SAT found breaks a limit by less than its rounding, and the "
-                f"search that was to settle it gave up (it {stop.spent}); {GIVE_MORE}"
+                f"search that was to settle it gave up (it {stop.spent}); a larger "
+                "`limits.search_states` in the intent (or `ido plan --search-states N`) lets "
+                "it go further, or a limit set a little further from the plans' totals"
             ) from None
 
     def _answer(self, asked: Question, near: Plan | None = None) -> Solution | None:
