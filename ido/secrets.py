@@ -22,9 +22,14 @@ from ido.errors import ExecutionError
 from ido.model.resources import SECRET_REFERENCE
 
 MASK = "***"
-SHORTEST_LINE = 4
+SHORTEST_LINE = 8
 """A line of a secret of several lines (a PEM key, `user=…` then `password=…`) is masked
-on its own when it is at least this long: errors often quote one line of what they got."""
+on its own when it is at least this long (shorter, "true" or "}", it would mask every "true"
+in the output): errors often quote one line of what they got. A PEM armour line
+(`-----BEGIN …`) is no secret, and is not masked alone."""
+SHORTEST_NUMBER = 4
+"""A secret echoed as a JSON number is masked from this many characters on: a secret "1"
+would turn every count of 1 into text."""
 
 
 @functools.lru_cache(maxsize=256)
@@ -34,8 +39,11 @@ def forms(secret: str) -> tuple[str, ...]:
     Python (`repr`, of text and of bytes: how http.client quotes a bad header), URL and
     base64 encode it."""
     found = {secret, secret.strip()}
-    found.update(line.strip() for line in secret.splitlines())
-    found = {f for f in found if f == secret or len(f) >= SHORTEST_LINE}
+    lines = [line.strip() for line in secret.strip().splitlines()]
+    if len(lines) > 1:
+        found.update(
+            line for line in lines if len(line) >= SHORTEST_LINE and not line.startswith("-----")
+        )
     for text in list(found):
         found.update(
             (
@@ -68,8 +76,9 @@ def _masked(value: Any, every: list[str]) -> Any:
         return [_masked(v, every) for v in value]
     if isinstance(value, dict):
         return {_masked(k, every): _masked(v, every) for k, v in value.items()}
-    if isinstance(value, int | float) and not isinstance(value, bool) and str(value) in every:
-        return MASK  # a numeric secret echoed back as a JSON number
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        text = str(value)  # a numeric secret echoed back as a JSON number
+        return MASK if len(text) >= SHORTEST_NUMBER and text in every else value
     return value
 
 

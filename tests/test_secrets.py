@@ -262,3 +262,15 @@ def test_an_observer_header_ending_in_a_line_break_is_masked(tmp_path: Path) -> 
     with pytest.raises(ExecutionError) as info:
         observe(observer.observers["stock"], tmp_path, tmp_path, {"TOKEN": f"{TOKEN}\n"})
     assert TOKEN not in str(info.value) and "***" in str(info.value), str(info.value)
+
+
+def test_masking_leaves_what_is_no_secret_alone() -> None:
+    """A secret "1" turned every count of 1 into "***"; a key's armour line or a short line
+    of it ("true") was masked wherever it appeared; and a short secret read from a file
+    ("abc\\n") was not masked without its line break."""
+    from ido.secrets import mask_all
+
+    pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0\ntrue\n-----END PRIVATE KEY-----\n"
+    output = {"count": 1, "ok": "true", "header": "-----BEGIN PRIVATE KEY-----", "x": "abc!"}
+    assert mask_all(output, ["1", pem, "abc\n"]) == {**output, "x": "***!"}
+    assert mask_all({"line": "got MIIEvQIBADANBgkqhkiG9w0"}, [pem]) == {"line": "got ***"}
