@@ -174,11 +174,15 @@ class Infeasibility:
     to check)."""
 
 
-def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility:
+def infeasible(
+    task: Task, grounded: Grounded, solver: _Solver, longer: bool = True
+) -> Infeasibility:
     """Explain an infeasible task, relaxing limits and lifting deny rules to find out why.
 
     The minimal conflict comes from a deletion filter: start from every limit and rule,
     and drop each one whose absence still leaves no plan. What is left all matters.
+    `longer`: whether to ask if a longer plan keeps to every limit and rule (`_or_more_steps`;
+    not when the caller knows it does not).
     """
     relax = _Relaxer(task, grounded, solver)
     limits = [name for name in METRICS if getattr(task.limits, name) is not None]
@@ -197,7 +201,7 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
             return _more_steps(task, kept.plan)
         # They do not: the limits and rules stand in the way of the longer plans too (and
         # lifted, let one through), so what else is needed is said as well.
-        then = infeasible(replace(task, max_steps=needed), grounded, solver)
+        then = infeasible(replace(task, max_steps=needed), grounded, solver, longer=False)
         return Infeasibility(
             f"{why.reason}, and then: {then.reason}",
             ("limits.max_steps", *then.blocking),
@@ -225,9 +229,8 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
         )
         found = relax.solve(frozenset(together))
         way = Way(TOGETHER.join(together), found.plan, words)
-        return _or_more_steps(
-            task, grounded, Infeasibility(words, tuple(together), tuple(conflict), (way,))
-        )
+        why = Infeasibility(words, tuple(together), tuple(conflict), (way,))
+        return _or_more_steps(task, grounded, why) if longer else why
     ways: list[Way] = []
     for element in single:
         if element in METRICS:
@@ -252,11 +255,8 @@ def infeasible(task: Task, grounded: Grounded, solver: _Solver) -> Infeasibility
             words = f"or lift rule {rule} (it denies {denies}) to allow {steps}"
         messages.append(words)
         ways.append(Way(rule, found.plan, words))
-    return _or_more_steps(
-        task,
-        grounded,
-        Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways)),
-    )
+    why = Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways))
+    return _or_more_steps(task, grounded, why) if longer else why
 
 
 def _or_more_steps(task: Task, grounded: Grounded, why: Infeasibility) -> Infeasibility:
