@@ -417,15 +417,21 @@ def test_a_scenario_run_cannot_be_resumed_for_real(in_root: Path) -> None:
 
 
 def test_two_no_plans_for_different_reasons_are_a_change() -> None:
-    """Both sides "no plan" counted as the same choice, whatever stood in the way."""
+    """Both sides "no plan" counted as the same choice, whatever stood in the way; what
+    stands in the way is compared, not the words."""
     from ido.scenario.recorded import Changed, Counterfactual
 
-    def no_plan(reason: str) -> dict[str, object]:
-        return {"trigger": "run started", "result": {"status": "infeasible", "reason": reason}}
+    def no_plan(reason: str, blocking: list[str]) -> dict[str, object]:
+        result = {"status": "infeasible", "reason": reason, "blocking": blocking}
+        return {"trigger": "run started", "result": result}
 
     pairs = (
-        Changed(1, no_plan("denied by freeze/all"), no_plan("no plan within max_cost 1.00")),
-        Changed(2, no_plan("denied by freeze/all"), no_plan("denied by freeze/all")),
+        Changed(1, no_plan("freeze/all", ["freeze/all"]), no_plan("max_cost", ["max_cost"])),
+        Changed(  # the same in the way: the words differ in what is left of the deadline
+            2,
+            no_plan("no plan within deadline 27.6s", ["deadline"]),
+            no_plan("no plan within deadline 29.9s", ["deadline"]),
+        ),
     )
     replay = Counterfactual("failed", "failed", None, 0.0, 0.0, 0.0, 0.0, pairs, ())
     assert [d.number for d in replay.changed] == [1]

@@ -141,8 +141,12 @@ def _choice(decision: dict[str, Any] | None) -> Any:
     result = decision["result"]
     plan = result.get("plan") or {}
     steps = tuple(s["capability"] for s in plan.get("steps", []))
+    if result["status"] != "infeasible":
+        return result["status"], steps, None
+    # What stood in the way, not the words: they quote what is left of a deadline, wall
+    # time when recorded and virtual time in the replay.
     return (
         result["status"],
         steps,
-        result.get("reason") if result["status"] == "infeasible" else None,
+        (tuple(result.get("blocking", ())), tuple(result.get("conflict", ()))),
     )
