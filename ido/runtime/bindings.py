@@ -303,7 +303,7 @@ def _subprocess(
                         exited = exited or time.monotonic()
                         if time.monotonic() - exited >= LINGER_SECONDS:
                             for pid in _holding(process):
-                                with contextlib.suppress(ProcessLookupError):
+                                with contextlib.suppress(OSError):  # gone, or not ours
                                     os.kill(pid, signal.SIGKILL)
         except BaseException:
             for pid in [*_descendants(process.pid), process.pid]:
