@@ -252,6 +252,9 @@ def replay_counterfactual(
     # given again, and the run resumes, as it did then (a request for another plan has
     # none, and the replay ends blocked on it).
     given = verdicts(events)
+    resumes = [
+        e.data for e in events if e.kind == "run_resumed" and e.data.get("after") == "approval"
+    ]
     while report.outcome == "blocked":
         waiting = pending(journal.events(report.run_id))
         answers = [given.get(request.key) for request in waiting]
@@ -262,6 +265,8 @@ def replay_counterfactual(
             kind = "approval_given" if answer["approved"] else "approval_rejected"
             data = {k: v for k, v in answer.items() if k not in ("approved", "at")}
             journal.append(report.run_id, kind, answer["at"], data)
+        if resumes:  # the beliefs the recorded resume read, as the real one did
+            journal.save_health(_evidence(resumes.pop(0).get("health", {})))
         report = runtime.resume(report.run_id)
     # The replay is never interrupted: a decision made on resuming after an interruption
     # has no counterpart in it, and paired by position would shift every pair after it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -252,6 +253,36 @@ def test_a_counterfactual_starts_from_the_beliefs_the_run_started_with(
     assert "decision 1 (run started): pay-pricey-eu → ship" in out, out
     code, out = ido("replay", "last", "--catalog", "capabilities")
     assert code == 0 and "decision 1: same choice" in out and "changes" not in out, out
+
+
+def test_a_counterfactual_resumes_with_the_beliefs_the_recorded_resume_read(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the run waited for approval, other runs saw cheappay fail; resumed, it paid
+    with priceypay. Its counterfactual resumed with the beliefs of the run's start, and
+    paid with cheappay: a change with nothing changed."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  rules:\n" + GATE)
+    (project / "intents" / "pay-only.yaml").write_text(
+        intent.read_text()
+        .replace("name: ship-order", "name: pay-only")
+        .replace(', "state.order.shipped"]', "]")
+        .split("  rules:")[0]
+    )
+    assert ido("run", "ship-order")[0] == 3
+    gated = ido("runs", "--format", "json")[1]
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    ido("run", "pay-only")
+    ido("run", "pay-only")
+    monkeypatch.delenv("FAKESVC_FAIL")
+    run_id = json.loads(gated)[0]["id"]
+    assert ido("approve", run_id, "--by", "alice")[0] == 0
+    code, out = ido("resume", run_id)  # another plan now: asked again
+    assert code == 3 and "decision 2 (resumed after waiting for approval): pay-pricey-eu" in out
+    assert ido("approve", run_id, "--by", "alice")[0] == 0
+    assert ido("resume", run_id)[0] == 0
+    code, out = ido("replay", run_id, "--catalog", "capabilities")
+    assert code == 0 and "changes" not in out and "decision 2: same choice" in out, out
 
 
 def test_calls_the_recording_never_made_are_named_as_unknown(project: Path) -> None:
