@@ -141,7 +141,7 @@ class MemoryJournal:
 
     def resolve(self, reference: str) -> str:
         if reference == "last" and self._runs:
-            return self.runs(1)[0].id
+            return next(reversed(self._runs))  # the run recorded last, as SQLite's is
         if reference in self._runs:
             return reference
         raise NotFoundError(f"run '{reference}' not found")

@@ -327,22 +327,24 @@ def _holding(process: subprocess.Popen[str]) -> list[int]:
         if stream is not None and not stream.closed
     }
     found = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.isdigit() or int(entry) == os.getpid():
+    for pid in _processes():
+        if pid == os.getpid():
             continue
         try:
-            links = {
-                os.readlink(f"/proc/{entry}/fd/{fd}") for fd in os.listdir(f"/proc/{entry}/fd")
-            }
+            links = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
         except OSError:
             continue  # gone since, or not ours to read
         if links & pipes:
-            found.append(int(entry))
+            found.append(pid)
     return found
+
+
+def _processes() -> list[int]:
+    """The ids of the processes there are now, from /proc (none where there is no /proc)."""
+    try:
+        return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return []
 
 
 def _descendants(pid: int) -> list[int]:
@@ -350,19 +352,13 @@ def _descendants(pid: int) -> list[int]:
     /proc. One a process left in the background after it exited has another parent by
     then, and is not found."""
     below: dict[int, list[int]] = {}
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
+    for entry in _processes():
         try:
             with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as stat:
                 parent = int(stat.read().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             continue  # gone since, or not ours to read
-        below.setdefault(parent, []).append(int(entry))
+        below.setdefault(parent, []).append(entry)
     found, todo = [], [pid]
     while todo:
         for child in below.get(todo.pop(), []):

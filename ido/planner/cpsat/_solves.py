@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ido.planner import progress
@@ -46,6 +47,11 @@ FLOOR_SLACK = 1e-3
 model rounds steps down for a limit (`_floors`): decimal inputs such as 0.3 come out of
 floats a hair below (299,999.99999999994). A limit is raised by as much per step, and by
 as much again: 1e-9 of the limit's own units, the search's tolerance."""
+
+
+def _floor_units(value: float) -> int:
+    """`value` in whole millionths, rounded down (a hair below a whole counts as it)."""
+    return math.floor(value * SCALE + FLOOR_SLACK)
 
 
 class _Undecided(Exception):
@@ -347,13 +353,7 @@ class _ModelSolves:
     def _scaled(self, task: Task, g: Grounded, metric: Metric) -> list[int]:
         """Each action's `metric` in the model's integer units, worked out once per decision
         (the solves of one decision differ in limits and left-out actions, not weights)."""
-        self._decision(g)
-        key = (metric, task.weights)
-        found = self._metrics.get(key)
-        if found is None:
-            found = [units(measure(task, action, metric)) for action in g.actions]
-            self._metrics[key] = found
-        return found
+        return self._per_action(task, g, metric, self._metrics, units)
 
     def _floors(self, task: Task, g: Grounded, metric: Metric) -> list[int]:
         """Each action's `metric` in the model's units, rounded down (give or take
@@ -361,15 +361,22 @@ class _ModelSolves:
         rounding never puts a plan that keeps to a limit over it. Rounded to the nearest,
         two steps of reliability 0.98 came to more than the risk of 0.9604 and were refused
         under `min_success_probability: 0.9604`, which they meet."""
+        return self._per_action(task, g, metric, self._floored, _floor_units)
+
+    def _per_action(
+        self,
+        task: Task,
+        g: Grounded,
+        metric: Metric,
+        kept: dict[tuple[Metric, Weights], list[int]],
+        rounded: Callable[[float], int],
+    ) -> list[int]:
+        """Each action's `metric`, `rounded` to units, remembered in `kept` per decision."""
         self._decision(g)
         key = (metric, task.weights)
-        found = self._floored.get(key)
+        found = kept.get(key)
         if found is None:
-            found = [
-                math.floor(measure(task, action, metric) * SCALE + FLOOR_SLACK)
-                for action in g.actions
-            ]
-            self._floored[key] = found
+            found = kept[key] = [rounded(measure(task, action, metric)) for action in g.actions]
         return found
 
     def _serial(self, g: Grounded, allowed: frozenset[int]) -> bool:
