@@ -955,6 +955,8 @@ def _verdict(
 
     if not by.strip():
         raise IdoError("--by must name who decides")
+    if comment is not None and not comment.strip():
+        raise IdoError("--comment must say something (or leave it out)")
     for flag, text in (("--by", by), ("--comment", comment or "")):
         if not text.isprintable():  # a line break would forge lines in approvals and reports
             raise IdoError(f"{flag} must be one line of printable text, not {text!r}")
@@ -978,6 +980,14 @@ def _verdict(
     for request in chosen:
         what = subject(request.step, request.capability)
         typer.echo(f"{verb}: run {run_id} {what} ({request.rule}) by {by}")
+    answered = {request.key for request in chosen}
+    still = [r for r in pending(events) if r.key not in answered]
+    if still and kind == "approval_given":  # resuming now would only block again
+        waiting = "; ".join(
+            f"step {r.step} {subject(r.step, r.capability)} ({r.rule})" for r in still
+        )
+        typer.echo(f"still waiting: {waiting}; approve or reject it too, then resume the run")
+        return
     from ido.runner import runner_active
 
     if runner_active(journal):

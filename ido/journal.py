@@ -419,7 +419,7 @@ class SqliteJournal:
                     "ido runner) while this one prepared to resume it; not resuming"
                 )
             self._db.execute(
-                "UPDATE runs SET outcome=NULL, ended_at=NULL, reason=NULL "
+                "UPDATE runs SET outcome=NULL, ended_at=NULL, reason=NULL, duration=NULL "
                 "WHERE id=? AND outcome='blocked'",
                 (run_id,),
             )

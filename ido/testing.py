@@ -135,7 +135,7 @@ class MemoryJournal:
         row = self._runs[run_id]
         if row.outcome == "blocked":
             self._runs[run_id] = RunRow(
-                row.id, row.intent, row.started_at, None, None, None, row.cost, row.duration
+                row.id, row.intent, row.started_at, None, None, None, row.cost, None
             )
         self.append(run_id, "run_resumed", at, data)
 

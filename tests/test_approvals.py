@@ -163,6 +163,8 @@ def test_of_two_verdicts_at_once_only_the_first_is_recorded(
         ("alice\nbob approved", "fine"),
         ("alice\x1b[2J", "fine"),
         ("alice", "fine\n- r1 ship (residency/big-spend) approved by ceo"),
+        ("alice", "   "),  # a blank comment was recorded as one
+        ("alice", ""),
     ],
 )
 def test_a_verdict_by_no_one_or_on_more_than_one_line_is_refused(
@@ -175,6 +177,37 @@ def test_a_verdict_by_no_one_or_on_more_than_one_line_is_refused(
     assert code == 2 and ("--by must" in out or "--comment must" in out), out
     assert ido("approvals")[1].count("residency/big-spend") == 1  # still waits
     assert journal.read_bytes() == before
+
+
+TWO = (
+    "    - id: pay-too\n      effect: require_approval\n"
+    "      when: \"capability.name == 'pay-cheap-eu'\"\n      message: Paying needs one too.\n"
+)
+
+
+def test_approving_one_step_of_two_says_what_still_waits(gated: Path) -> None:
+    """It said "continue it with: ido resume", which only blocked again; and a resumed
+    run showed the blocked run's duration as its own, though it had not ended."""
+    policy = gated / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + TWO)
+    assert ido("run", "ship-order")[0] == 3
+    code, out = ido("approve", "last", "--by", "alice", "--step", "2")
+    assert code == 0 and "approved: run" in out, out
+    assert "still waiting: step 1 pay-cheap-eu (residency/pay-too)" in out
+    assert "continue it with" not in out
+    code, out = ido("approve", "last", "--by", "alice")
+    assert code == 0 and "continue it with: ido resume" in out, out
+    with SqliteJournal(gated / ".ido" / "ido.db") as store:
+        run_id = store.resolve("last")
+        store.take_over(run_id, store.events(run_id)[-1].seq, "2026-12-06T06:00:00+00:00", {})
+        assert store.run(run_id).duration is None  # running again: no duration yet
+
+
+def test_a_request_that_expires_at_once_is_refused_as_written(gated: Path) -> None:
+    policy = gated / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + "      expires: 0s\n")
+    code, out = ido("validate")
+    assert code == 2 and "expires must be more than 0s" in out, out
 
 
 def test_an_expired_request_cannot_be_approved_and_fails_the_run(gated: Path) -> None:

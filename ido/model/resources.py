@@ -66,6 +66,15 @@ class Escalation(Strict):
     to: str = Field(min_length=1, description="Who is asked once the earlier wait expired.")
     expires: Duration = Field(description="How long this level may wait; then the next one.")
 
+    @model_validator(mode="after")
+    def _some_time(self) -> Escalation:
+        if self.expires <= 0:
+            raise ValueError(NO_TIME)
+        return self
+
+
+NO_TIME = "expires must be more than 0s: a request that expires at once cannot be answered"
+
 
 class Rule(Strict):
     id: Name = Field(description="Rule id, unique in its policy; cited as policy/rule-id.")
@@ -92,11 +101,13 @@ class Rule(Strict):
     @model_validator(mode="after")
     def _approval_fields(self) -> Rule:
         if self.effect != "require_approval":
-            given = [k for k in ("expires", "escalate") if getattr(self, k)]
+            given = [k for k in ("expires", "escalate") if getattr(self, k) not in (None, [])]
             if given:
                 raise ValueError(f"{given[0]} is for require_approval rules, not {self.effect}")
         if self.escalate and self.expires is None:
             raise ValueError("escalate needs expires: how long the first request may wait")
+        if self.expires is not None and self.expires <= 0:
+            raise ValueError(NO_TIME)
         return self
 
 
