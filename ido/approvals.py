@@ -84,9 +84,11 @@ class Request:
 
 
 def plan_digest(plan: Mapping[str, Any]) -> str:
-    """What identifies a plan for approvals: its steps and what each waits for."""
+    """What identifies a plan for approvals: its steps, what each waits for, and its cost
+    (an approval of a plan at 3.00 is not one of the same steps at 2,700.00)."""
     steps = [s["capability"] for s in plan["steps"]]
-    text = json.dumps({"steps": steps, "after": plan.get("after")}, sort_keys=True)
+    cost = round(float(plan.get("cost", 0.0)), 6)
+    text = json.dumps({"steps": steps, "after": plan.get("after"), "cost": cost}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

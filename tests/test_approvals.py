@@ -287,3 +287,15 @@ def test_a_blocked_run_resumes_while_the_process_that_blocked_it_still_lives(
     with Journal(gated / ".ido" / "ido.db") as store:
         again = LocalRuntime(catalog, store, base=gated).resume(store.resolve("last"))
     assert again.outcome == "achieved"
+
+
+def test_an_approval_is_for_the_plan_at_the_cost_it_was_asked_at(gated: Path) -> None:
+    """Approved at 0.80, then a price went up: the same steps at a higher cost went ahead
+    on the old approval."""
+    ido("run", "ship-order")
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    catalog = gated / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("cost: 0.30", "cost: 0.45"))
+    code, out = ido("resume", "last")
+    assert code == 3 and "ship needs approval" in out, out
+    assert "(plan cost 0.95" in ido("approvals")[1]
