@@ -47,6 +47,19 @@ JournalOpt = Annotated[
     Path, typer.Option("--journal", help="Journal database (SQLite).", envvar="IDO_JOURNAL")
 ]
 DEFAULT_JOURNAL = Path(".ido/ido.db")
+
+
+def _journal_there(journal: Path) -> bool:
+    """Whether there is a journal to read: the default one may not be yet (nothing has
+    run here), but one named with `--journal` or IDO_JOURNAL that is not there is a typo,
+    not an empty history."""
+    if journal.exists():
+        return True
+    if journal != DEFAULT_JOURNAL:
+        raise NotFoundError(f"no journal at {journal} (--journal or IDO_JOURNAL names it)")
+    return False
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -909,7 +922,7 @@ def approvals(
     from ido.journal import SqliteJournal
 
     waiting: list[tuple[str, Any]] = []
-    if journal.exists():
+    if _journal_there(journal):
         with SqliteJournal(journal) as store:
             for run_id, events in store.blocked().items():
                 waiting += [(run_id, r) for r in pending(events)]
@@ -1062,7 +1075,7 @@ def audit(
                 f"'{since}' is not a date; write YYYY-MM-DD", param_hint="--since"
             ) from None
     selected = []
-    if journal.exists():
+    if _journal_there(journal):
         with SqliteJournal(journal) as store:
             for row in store.runs(1_000_000):
                 if since is not None and row.started_at[:10] < since:
@@ -1187,7 +1200,7 @@ def runs(
     _check_format(fmt, ("text", "json"))
     from ido.journal import SqliteJournal
 
-    if not journal.exists():
+    if not _journal_there(journal):
         rows, models = [], {}
     else:
         with SqliteJournal(journal) as store:

@@ -313,7 +313,9 @@ _MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]<>~&|#!"} | {"\n": " ", 
 
 def markdown_text(text: str) -> str:
     """`text` as Markdown that shows it as written: an observed value, a service's error or
-    an approver's comment must not make a link, an image, HTML or emphasis of the report."""
+    an approver's comment must not make a link, an image, HTML or emphasis of the report.
+    (A renderer that links bare URLs, as GitHub's does, still links one: the text shown is
+    then the address it goes to.)"""
     return text.translate(_MARKDOWN)
 
 

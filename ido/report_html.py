@@ -19,6 +19,9 @@ from ido.model import format_duration
 
 NODE_W, NODE_H, GAP_X, GAP_Y, LABEL_W = 170, 52, 40, 14, 120
 OUTCOME_CLASS = {True: "ok", False: "failed", None: "interrupted"}
+WIDTH = "<W>"
+"""Where the graph's width goes once it is known: text from the journal, escaped, never
+holds a "<" (a placeholder it could hold, "{W}", rewrote a provider named tmpl-{W})."""
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;
@@ -105,7 +108,7 @@ def plan_graph(decisions: Sequence[dict[str, Any]]) -> str:
         lane, height, lane_width, first, failed = _lane(d, y)
         width = max(width, lane_width)
         body.insert(
-            0, f"<rect class='lane' x='4' y='{y - 6}' width='{{W}}' height='{height + 8}'/>"
+            0, f"<rect class='lane' x='4' y='{y - 6}' width='{WIDTH}' height='{height + 8}'/>"
         )
         body += lane
         if first is not None and previous is not None:
@@ -126,7 +129,7 @@ def plan_graph(decisions: Sequence[dict[str, Any]]) -> str:
         "markerHeight='7' orient='auto'><path d='M0,0 L10,5 L0,10 z' fill='#dc2626'/></marker>"
         "</defs>"
     )
-    svg = "".join(body).replace("{W}", str(width - 8))
+    svg = "".join(body).replace(WIDTH, str(width - 8))
     return (
         f"<svg id='plan-graph' xmlns='http://www.w3.org/2000/svg' width='{width}' "
         f"height='{height}' viewBox='0 0 {width} {height}' role='img' "

@@ -376,3 +376,14 @@ def test_the_command_lines_step_limit_is_the_models() -> None:
     from ido.model.resources import MOST_STEPS
 
     assert cli.MOST_STEPS == MOST_STEPS
+
+
+@pytest.mark.parametrize("command", [["runs"], ["audit"], ["approvals"]])
+def test_a_journal_named_that_is_not_there_is_an_error_not_an_empty_history(
+    project: Path, command: list[str]
+) -> None:
+    """A typo in --journal said "no runs yet" (or an empty audit), exit 0."""
+    code, out = ido(*command, "--journal", str(project / "typo.db"))
+    assert code == 2 and "no journal at" in out, out
+    assert not (project / "typo.db").exists()
+    assert ido(*command)[0] == 0  # the default journal, before anything ran: nothing yet

@@ -262,3 +262,20 @@ def test_text_values_are_shown_as_written_with_what_acts_on_a_terminal_escaped()
     assert shown({"name": "Café 🚀"}) == '{"name": "Café 🚀"}'
     assert shown("a\u202eb\x1b[2J") == '"a\\u202eb\\u001b[2J"'  # JSON escapes the ESC
     assert shown("a\u202eb") == '"a\\u202eb"'  # reorders what follows: escaped
+
+
+def test_text_from_the_journal_that_looks_like_the_width_placeholder_stays_as_written() -> None:
+    """The graph's width went in last by replacing "{W}" everywhere: a provider named
+    tmpl-{W} was drawn as tmpl-322."""
+    from ido.report_html import plan_graph
+
+    step = {"capability": "pay", "provider": "tmpl-{W}", "cost": 1.0, "latency": 1.0}
+    decision = {
+        "number": 1,
+        "trigger": "run started {W}",
+        "result": {"status": "planned", "plan": {"steps": [step], "after": [[]]}},
+        "actions": [],
+    }
+    svg = plan_graph([decision])
+    assert "tmpl-{W}" in svg and "run started {W}"[:12] in svg
+    assert "tmpl-3" not in svg and "<W>" not in svg
