@@ -408,6 +408,7 @@ def _on_limits(
 def _decide_once(loaded: Any, chosen: Any, alternatives: int) -> Any:
     """Observe once and decide once, as `ido plan` does: nothing is executed or journaled."""
     from ido.decide import History, decide
+    from ido.errors import ExecutionError
     from ido.observe import boolean_facts, observe, snapshot
     from ido.planner import get_planner
 
@@ -415,7 +416,10 @@ def _decide_once(loaded: Any, chosen: Any, alternatives: int) -> Any:
     for name in chosen.spec.observers:
         observer = loaded.observers[name]
         origin = loaded.origin(observer)
-        observations.append(observe(observer, origin.file.parent, Path.cwd()))
+        try:
+            observations.append(observe(observer, origin.file.parent, Path.cwd()))
+        except ExecutionError as exc:  # as a run does: told, and planned without it
+            typer.echo(f"observer {name} failed: {exc}; planning without it", err=True)
     state = snapshot(chosen, observations, {}, boolean_facts(loaded))
     from ido.planning_words import telling
 

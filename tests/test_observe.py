@@ -125,3 +125,21 @@ def test_snapshot_layers_given_observations_effects_and_closed_world(project: Pa
     }
     assert digest(state) == digest(json.loads(json.dumps(state)))
     assert digest(state) != digest({**state, "extra": 1})
+
+
+def test_ido_plan_plans_without_an_observer_that_fails(project: Path) -> None:
+    """`ido plan` stopped with the observer's error, where a run records it and goes on."""
+    from typer.testing import CliRunner
+
+    from ido.cli import app
+
+    (project / "observers").mkdir()
+    (project / "observers" / "stock.yaml").write_text(
+        observer_yaml("stock", "  file: nowhere.json\n")
+    )
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("spec:\n", "spec:\n  observers: [stock]\n", 1))
+    done = CliRunner().invoke(app, ["plan", "ship-order", "--catalog", "observers"])
+    assert done.exit_code == 0, done.output
+    assert "observer stock failed" in done.output and "planning without it" in done.output
+    assert "pay-cheap-eu (cheappay)" in done.output
