@@ -162,9 +162,9 @@ def _lane(
         row[j] = r
         x = LABEL_W + stage[j] * (NODE_W + GAP_X)
         places.append((x, top + r * (NODE_H + GAP_Y)))
-    performed = _performed(d)
-    facts = _facts(d)
+    taken = _actions_of(d, steps)
     failed_at: tuple[float, float] | None = None
+    first_failure = ""  # when the failure the replan names ended (the first to end)
     for j, waits in enumerate(after):
         for i in waits:
             (x1, y1), (x2, y2) = places[i], places[j]
@@ -174,11 +174,13 @@ def _lane(
             )
     for j, step in enumerate(steps):
         nx, ny = places[j]
-        state = performed.get(step["capability"], "planned")
-        if state in ("failed", "interrupted"):
-            failed_at = (nx + NODE_W / 2, ny + NODE_H)
+        action = taken[j]
+        state = "planned" if action is None else _state(action)
+        ended = "" if action is None else str(action.get("at", ""))
+        if state in ("failed", "interrupted") and (failed_at is None or ended < first_failure):
+            failed_at, first_failure = (nx + NODE_W / 2, ny + NODE_H), ended
         about = f"{step['provider']} · {step['cost']:.2f}"
-        made = facts.get(step["capability"], "")
+        made = "" if action is None else _made(action)
         out.append(
             f"<g class='node {state}' data-capability='{escape(step['capability'])}'>"
             f"<rect x='{nx:.0f}' y='{ny:.0f}' width='{NODE_W}' height='{NODE_H}'/>"
@@ -213,31 +215,34 @@ def _lane(
     return out, height, right, first, failed_at
 
 
-def _performed(d: dict[str, Any]) -> dict[str, str]:
-    """What became of each capability performed under the decision (its last attempt)."""
-    found: dict[str, str] = {}
-    for action in d.get("actions", []):
-        ok = action.get("ok")
-        state = OUTCOME_CLASS[ok if ok is None else bool(ok)]
-        if action.get("resumed") == "interrupted":
-            state = "interrupted"
-        if "silent" in action:  # it said it succeeded; its effects did not show
-            state = OUTCOME_CLASS[False]
-        found[action["capability"]] = state
-    return found
+def _actions_of(d: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    """Per step of the decision's plan, the action performed for it (None: not performed):
+    a capability the plan holds twice is matched occurrence by occurrence, in the order the
+    steps were started."""
+    queues: dict[str, list[dict[str, Any]]] = {}
+    for action in sorted(d.get("actions", []), key=lambda a: int(a.get("step", 0))):
+        queues.setdefault(action["capability"], []).append(action)
+    return [queues[s["capability"]].pop(0) if queues.get(s["capability"]) else None for s in steps]
 
 
-def _facts(d: dict[str, Any]) -> dict[str, str]:
-    """The facts each step performed under the decision made true (or set), for its node."""
-    found: dict[str, str] = {}
-    for action in d.get("actions", []):
-        effects = {} if "silent" in action else action.get("effects") or {}
-        if effects:
-            found[action["capability"]] = "→ " + ", ".join(
-                path if value is True else f"{path}={shown(value)}"
-                for path, value in effects.items()
-            )
-    return found
+def _state(action: dict[str, Any]) -> str:
+    """What became of one action, as a node's class."""
+    ok = action.get("ok")
+    if action.get("resumed") == "interrupted":
+        return "interrupted"
+    if "silent" in action:  # it said it succeeded; its effects did not show
+        return OUTCOME_CLASS[False]
+    return OUTCOME_CLASS[ok if ok is None else bool(ok)]
+
+
+def _made(action: dict[str, Any]) -> str:
+    """The facts one action made true (or set), for its node."""
+    effects = {} if "silent" in action else action.get("effects") or {}
+    if not effects:
+        return ""
+    return "→ " + ", ".join(
+        path if value is True else f"{path}={shown(value)}" for path, value in effects.items()
+    )
 
 
 def _short(text: str, size: int) -> str:

@@ -279,3 +279,50 @@ def test_text_from_the_journal_that_looks_like_the_width_placeholder_stays_as_wr
     svg = plan_graph([decision])
     assert "tmpl-{W}" in svg and "run started {W}"[:12] in svg
     assert "tmpl-3" not in svg and "<W>" not in svg
+
+
+def test_each_step_is_drawn_as_it_went_and_the_replan_leaves_the_failure_it_names() -> None:
+    """A plan charge → drive → charge whose second charge failed drew both charges failed
+    (state was kept per capability); and with two steps side by side failing, the replan
+    arrow left the last one in the plan, not the first to fail (the one the replan names)."""
+    from ido.report_html import NODE_H, plan_graph
+
+    def step(name: str) -> dict[str, Any]:
+        return {"capability": name, "provider": "p", "cost": 1.0, "latency": 1.0}
+
+    def done(name: str, n: int, ok: bool, at: str) -> dict[str, Any]:
+        return {"capability": name, "step": n, "ok": ok, "at": at, "effects": {f"x.{n}": True}}
+
+    chain = {
+        "number": 1,
+        "trigger": "run started",
+        "result": {
+            "status": "planned",
+            "plan": {"steps": [step("charge"), step("drive"), step("charge")]},
+        },
+        "actions": [
+            done("charge", 1, True, "2026-12-06T05:00:01"),
+            done("drive", 2, True, "2026-12-06T05:00:02"),
+            done("charge", 3, False, "2026-12-06T05:00:03"),
+        ],
+    }
+    svg = plan_graph([chain])
+    assert re.findall(r"<g class='node (\w+)' data-capability='charge'", svg) == ["ok", "failed"]
+    side = {
+        "number": 1,
+        "trigger": "run started",
+        "result": {
+            "status": "planned",
+            "plan": {"steps": [step("label"), step("pack")], "after": [[], []]},
+        },
+        "actions": [
+            done("label", 1, False, "2026-12-06T05:00:01"),  # failed first: the replan's
+            done("pack", 2, False, "2026-12-06T05:00:02"),
+        ],
+    }
+    replanned = {"status": "planned", "plan": {"steps": [step("label-by-hand")]}}
+    again = {"number": 2, "trigger": "step 1 label failed", "result": replanned}
+    svg = plan_graph([side, again])
+    nodes = dict(re.findall(r"data-capability='([\w-]+)'><rect x='\d+' y='(\d+)'", svg))
+    (start,) = re.findall(r"class='replan' d='M\d+,(\d+)", svg)
+    assert int(start) == int(nodes["label"]) + NODE_H, svg  # the bottom of label's node
