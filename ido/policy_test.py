@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ido.loading import Catalog
-from ido.model import PolicyTest
+from ido.model import Capability, PolicyTest
 from ido.policy import PLAN, capability_view, evaluate, plan_view, policy_rules
 
 EFFECTS = ("deny", "require_approval", "prefer", "avoid")
@@ -41,7 +41,7 @@ def run_policy_test(test: PolicyTest, catalog: Catalog) -> list[CaseResult]:
         variables = {"state": case.state, "intent": case.intent, "health": health}
         if case.plan is not None:
             steps = [catalog.capabilities[name] for name in case.plan]
-            variables["plan"] = plan_view(steps)
+            variables["plan"] = plan_view(steps, latency=elapsed(steps))
             hits, errors = evaluate(book.plan_rules, variables, PLAN)
         else:
             assert case.capability is not None
@@ -61,3 +61,26 @@ def run_policy_test(test: PolicyTest, catalog: Catalog) -> list[CaseResult]:
             problems.append("allow: expected a deny, none fired")
         results.append(CaseResult(test.name, case.name, tuple(problems)))
     return results
+
+
+def elapsed(steps: list[Capability]) -> float:
+    """The plan's elapsed time as a decision measures it for plan rules: its critical path,
+    steps that share no fact running side by side (summed, a test judged a rule on a
+    latency the runtime never shows it)."""
+    from ido.planner.order import footprints, waits
+    from ido.planner.types import Action, Plan, Step
+
+    actions = [
+        Action(
+            c.name,
+            c.spec.provider,
+            c.spec.cost,
+            c.spec.latency,
+            c.spec.reliability,
+            tuple(c.spec.requires),
+            tuple(c.spec.effects.items()),
+        )
+        for c in steps
+    ]
+    line = tuple(Step(a.name, a.provider, a.cost, a.latency, a.reliability, 0.0) for a in actions)
+    return Plan(line, after=waits(footprints(actions))).latency

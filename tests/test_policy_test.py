@@ -79,3 +79,46 @@ def test_the_shipped_policy_tests_pass(monkeypatch) -> None:
     code, out = ido("policy", "test")
     assert code == 0, out
     assert "0 failed" in out
+
+
+SIDE_BY_SIDE = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: label}
+spec: {provider: p, effects: {box.labelled: true}, latency: 1s}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: weigh}
+spec: {provider: p, effects: {box.weighed: true}, latency: 1s}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: ship-box}
+spec: {provider: p, requires: [state.box.labelled], effects: {box.shipped: true}, latency: 1s}
+---
+apiVersion: ido/v1
+kind: Policy
+metadata: {name: slow}
+spec:
+  rules:
+    - {id: too-slow, effect: deny, when: "plan.latency > 1.5", message: too slow}
+---
+apiVersion: ido/v1
+kind: PolicyTest
+metadata: {name: slow-tests}
+spec:
+  policies: [slow]
+  cases:
+    - {name: side by side, plan: [label, weigh], expect: {allow: true}}
+    - {name: one after the other, plan: [label, ship-box], expect: {deny: [slow/too-slow]}}
+"""
+
+
+def test_a_plan_case_is_timed_as_a_decision_times_it(project: Path) -> None:
+    """`plan.latency` summed the steps: two steps that share no fact, 1 s each, were 2 s
+    to the test, where a decision (which the runtime's rules see) times them at 1 s."""
+    path = project / "capabilities" / "side.yaml"
+    path.write_text(SIDE_BY_SIDE)
+    code, out = ido("policy", "test", str(path))
+    assert code == 0 and "2 passed, 0 failed" in out, out
