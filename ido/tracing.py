@@ -300,8 +300,11 @@ class RunTelemetry:
         now = time.time_ns()
         with self._lock:
             for spans in self._open.values():
-                for step in spans.steps.values():
+                for step in spans.steps.values():  # cut short with the run: say so
+                    step.set_attribute("ido.outcome", "interrupted")
                     step.end(end_time=now)
+                if spans.current is not None:
+                    spans.decisions[spans.current].set_attribute("ido.outcome", "interrupted")
                 self._end_decision(spans, now)
                 spans.segment.set_attribute("ido.outcome", "interrupted")
                 spans.segment.end(end_time=now)
@@ -440,10 +443,14 @@ class RunTelemetry:
     ) -> None:
         spans = self._open.get(run_id)
         span = spans.steps.pop(int(data["step"]), None) if spans else None
+        if span is None and spans is not None:  # settled on resume: its start is the last run's
+            span = self._settled(run_id, spans, data, at)
         outcome = "ok" if data["ok"] else "timed_out" if data.get("timed_out") else "failed"
         if data.get("interrupted"):
             outcome = "interrupted"
-        provider = str(span.attributes.get("ido.provider", "")) if span and span.attributes else ""
+        provider = str(data.get("provider") or "")
+        if not provider and span is not None and span.attributes:
+            provider = str(span.attributes.get("ido.provider", ""))
         if span is not None:
             span.set_attributes(
                 _attributes(
@@ -468,6 +475,27 @@ class RunTelemetry:
         self._spend.add(
             float(data.get("cost") or 0.0), {"ido.intent": intent, "ido.provider": provider}
         )
+
+    def _settled(self, run_id: str, spans: Any, data: Mapping[str, Any], at: int) -> Span:
+        """The Perform span of a step settled on resume, its start (and any call it made)
+        in this process: the call went out with this span's traceparent."""
+        step, attempt = int(data["step"]), int(data.get("attempt") or 1)
+        parent = f"decide/{data['decision']}" if data.get("decision") else spans.place
+        start = at - int(float(data.get("duration") or 0.0) * 1e9)
+        span = self._span(
+            run_id, f"perform/{step}/{attempt}", f"Perform:{data['capability']}", parent, start
+        )
+        span.set_attributes(
+            _attributes(
+                {
+                    "ido.capability": data["capability"],
+                    "ido.provider": data.get("provider"),
+                    "ido.step": step,
+                    "ido.attempt": attempt,
+                }
+            )
+        )
+        return span
 
     def _approval_required(
         self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None

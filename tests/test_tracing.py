@@ -423,7 +423,27 @@ def test_spans_left_open_end_as_interrupted_at_shutdown() -> None:
         1_800_000_001.0,
         0.5,
     )
+    step = {"step": 1, "attempt": 1, "capability": "ship", "provider": "carrier", "decision": 1}
+    found.record("r1", "ship-order", "action_started", step, 1_800_000_002.0)
     found.shutdown()
     spans = exporter.get_finished_spans()
-    assert tree(spans) == "Run:ship-order\n  Decide:1"
-    assert named(spans, "Run:ship-order").attributes["ido.outcome"] == "interrupted"
+    assert tree(spans) == "Run:ship-order\n  Decide:1\n    Perform:ship"
+    for name in ("Run:ship-order", "Decide:1", "Perform:ship"):  # the step and decision
+        attributes = named(spans, name).attributes  # were left without an outcome
+        assert attributes is not None and attributes["ido.outcome"] == "interrupted", name
+
+
+def test_a_step_settled_on_resume_has_its_perform_span() -> None:
+    """Performed again on resume (idempotent), it had no span, though its call carried the
+    traceparent of one, and its metrics lost the provider."""
+    exporter = InMemorySpanExporter()
+    found = RunTelemetry([SimpleSpanProcessor(exporter)], [])
+    found.record("r1", "ship-order", "run_resumed", {"after": "interruption"}, 1_800_000_000.0)
+    finished = {"step": 2, "attempt": 1, "capability": "ship", "provider": "carrier"}
+    finished |= {"decision": 1, "ok": True, "duration": 0.25, "cost": 0.5, "resumed": "repeated"}
+    found.record("r1", "ship-order", "action_finished", finished, 1_800_000_001.0)
+    found.shutdown()
+    span = named(exporter.get_finished_spans(), "Perform:ship")
+    assert span.context is not None and span.context.span_id == span_id("r1", "perform/2/1")
+    assert span.attributes is not None and span.attributes["ido.provider"] == "carrier"
+    assert span.attributes["ido.outcome"] == "ok" and span.attributes["ido.resumed"] == "repeated"

@@ -705,6 +705,8 @@ class LocalRuntime:
             "decision": run.decisions if decision is None else decision,
             "step": ctx.step,
             "capability": ctx.capability,
+            "provider": ctx.provider,
+            "attempt": ctx.attempt,
             "ok": outcome.ok,
             "error": outcome.error,
             "timed_out": outcome.timed_out,
