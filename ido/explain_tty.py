@@ -24,6 +24,9 @@ OUTCOME_STYLE = {
 }
 BEFORE = ("observed", "beliefs", "no plan")
 AFTER = ("constraints", EVALUATION_ERRORS)
+TABLES = ("chosen", "alternatives", "rejected", "policy decisions", "what happened")
+"""The parts drawn as tables; every other part of the text report is shown as a section
+(the model's calls went missing when only named sections were)."""
 
 
 def render_tty(view: dict[str, Any], width: int = 120) -> str:
@@ -77,6 +80,8 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
     elif "chosen" in parts:
         console.print(Text(parts["chosen"][0], style="green"))
     _sections(console, parts, AFTER)
+    shown = {*BEFORE, *AFTER, *TABLES}
+    _sections(console, parts, tuple(title for title in parts if title not in shown))
     if result.get("alternatives"):
         table = Table(title="alternatives", title_justify="left", show_edge=False)
         table.add_column("score", justify="right")
@@ -84,6 +89,9 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
         for a in result["alternatives"]:
             table.add_row(Text(f"+{a['score_delta']:.3f}"), Text(a["why"]))
         console.print(table)
+    for line in parts.get("alternatives", []):
+        if line.startswith("not settled"):  # a solve that gave up: said, not tabled
+            console.print(Text(f"  alternative {line}", style="yellow"))
     if "rejected" in parts:
         table = Table(title="rejected", title_justify="left", show_edge=False)
         table.add_column("capability")

@@ -326,3 +326,35 @@ def test_each_step_is_drawn_as_it_went_and_the_replan_leaves_the_failure_it_name
     nodes = dict(re.findall(r"data-capability='([\w-]+)'><rect x='\d+' y='(\d+)'", svg))
     (start,) = re.findall(r"class='replan' d='M\d+,(\d+)", svg)
     assert int(start) == int(nodes["label"]) + NODE_H, svg  # the bottom of label's node
+
+
+def test_the_terminal_report_shows_every_part_the_plain_one_does() -> None:
+    """The model's section ("fell back to cpsat") and alternatives that were not settled
+    were missing from the coloured report."""
+    from ido.explain import decision_parts
+    from ido.explain_tty import render_tty
+
+    llm = {"planner": "llm", "model": None, "verdict": "no model configured", "calls": []}
+    llm["fallback"] = "cpsat"
+    decision: dict[str, Any] = {
+        "number": 1,
+        "trigger": "run started",
+        "planner": "llm",
+        "observed": {},
+        "result": {
+            "status": "infeasible",
+            "reason": "no plan reaches the goal",
+            "solver": {"llm": llm, "alternatives_unsettled": ["without ship: gave up"]},
+        },
+        "actions": [],
+    }
+    run = {"id": "r1", "intent": "i", "outcome": "failed", "reason": None, "cost": 0.0}
+    shown = re.sub(
+        r"\x1b\[[0-9;]*m",
+        "",
+        render_tty({"run": {**run, "duration": None}, "decisions": [decision], "events": []}),
+    )
+    for lines in decision_parts(decision).values():
+        for line in lines:
+            assert line in shown, line
+    assert "fell back to cpsat" in shown and "without ship: gave up" in shown
