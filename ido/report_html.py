@@ -297,10 +297,8 @@ def timeline(view: dict[str, Any]) -> str:
     undoing = {e.get("step") for e in view["events"] if e["kind"] == "compensation_finished"}
     for k, action in enumerate(actions):
         y = 40 + k * row_h
-        begun = epoch(action.get("started_at") or action["at"])
-        ended = epoch(action["at"]) if action.get("ok") is not None and action.get("at") else begun
-        ok = action.get("ok")
-        state = OUTCOME_CLASS[ok if ok is None else bool(ok)]
+        begun, ended = _when(action)
+        state = _state(action)
         undo = action.get("step") in undoing
         label = ("↺ " if undo else "") + _short(action["capability"], 22)
         out.append(
@@ -317,6 +315,21 @@ def timeline(view: dict[str, Any]) -> str:
         f"height='{height}' viewBox='0 0 {width} {height}' role='img' "
         f"aria-label='Timeline'>{''.join(out)}</svg>"
     )
+
+
+def _when(action: dict[str, Any]) -> tuple[float, float]:
+    """When an action's call began and ended, for its bar: after any backoff wait (which is
+    no part of the call), and for a step settled on resume, the call made then (its end
+    less its duration), not the time the run lay stopped between start and resume."""
+    if action.get("ok") is None or not action.get("at"):  # started, never finished
+        begun = epoch(action.get("started_at") or action["at"])
+        return begun, begun
+    ended = epoch(action["at"])
+    took = float(action.get("duration") or 0.0)
+    if action.get("resumed") or not action.get("started_at"):
+        return ended - took, ended
+    begun = epoch(action["started_at"]) + float(action.get("backoff") or 0.0)
+    return min(begun, ended), ended
 
 
 # --- the decision cards -------------------------------------------------------------------

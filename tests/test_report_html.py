@@ -358,3 +358,58 @@ def test_the_terminal_report_shows_every_part_the_plain_one_does() -> None:
         for line in lines:
             assert line in shown, line
     assert "fell back to cpsat" in shown and "without ship: gave up" in shown
+
+
+def test_timeline_bars_show_the_calls_not_the_waits_around_them() -> None:
+    """An interrupted step settled on resume was drawn red ("failed") where the graph drew
+    it amber; a bar began at the step's start, a backoff wait before the call included;
+    and a step settled on resume stretched over the time the run lay stopped."""
+    from ido.report_html import timeline
+
+    at = "2026-12-06T10:00:{:02d}.000+00:00"
+    view: dict[str, Any] = {
+        "run": {"started_at": at.format(0), "ended_at": at.format(40)},
+        "decisions": [
+            {
+                "number": 1,
+                "trigger": "run started",
+                "at": at.format(0),
+                "actions": [
+                    {
+                        "capability": "wait",
+                        "started_at": at.format(0),
+                        "backoff": 10.0,
+                        "at": at.format(11),
+                        "duration": 1.0,
+                        "ok": True,
+                    },
+                    {
+                        "capability": "cut",
+                        "started_at": at.format(12),
+                        "at": at.format(38),
+                        "duration": None,
+                        "ok": False,
+                        "resumed": "interrupted",
+                    },
+                    {
+                        "capability": "again",
+                        "started_at": at.format(12),
+                        "at": at.format(40),
+                        "duration": 2.0,
+                        "ok": True,
+                        "resumed": "repeated",
+                    },
+                ],
+            }
+        ],
+        "events": [],
+    }
+    svg = timeline(view)
+    bars = re.findall(r"<rect class='bar (\w+)' x='([0-9.]+)' y='[0-9.]+' width='([0-9.]+)'", svg)
+    scale = (900 - 170 - 20) / 40
+    (wait, cut, again) = bars
+    assert wait[0] == "ok" and float(wait[1]) == pytest.approx(170 + 10 * scale, abs=0.1)
+    assert float(wait[2]) == pytest.approx(1 * scale, abs=0.1)
+    assert cut[0] == "interrupted"
+    assert float(again[1]) == pytest.approx(170 + 38 * scale, abs=0.1)
+    assert float(again[2]) == pytest.approx(2 * scale, abs=0.1)
