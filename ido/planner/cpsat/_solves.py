@@ -353,6 +353,7 @@ class _ModelSolves:
     def _scaled(self, task: Task, g: Grounded, metric: Metric) -> list[int]:
         """Each action's `metric` in the model's integer units, worked out once per decision
         (the solves of one decision differ in limits and left-out actions, not weights)."""
+        self._decision(g)  # (first: it starts the decision's caches afresh)
         return self._per_action(task, g, metric, self._metrics, units)
 
     def _floors(self, task: Task, g: Grounded, metric: Metric) -> list[int]:
@@ -361,6 +362,7 @@ class _ModelSolves:
         rounding never puts a plan that keeps to a limit over it. Rounded to the nearest,
         two steps of reliability 0.98 came to more than the risk of 0.9604 and were refused
         under `min_success_probability: 0.9604`, which they meet."""
+        self._decision(g)
         return self._per_action(task, g, metric, self._floored, _floor_units)
 
     def _per_action(
@@ -371,8 +373,8 @@ class _ModelSolves:
         kept: dict[tuple[Metric, Weights], list[int]],
         rounded: Callable[[float], int],
     ) -> list[int]:
-        """Each action's `metric`, `rounded` to units, remembered in `kept` per decision."""
-        self._decision(g)
+        """Each action's `metric`, `rounded` to units, remembered in `kept`, a cache of the
+        decision of `g` (`_decision` has started it)."""
         key = (metric, task.weights)
         found = kept.get(key)
         if found is None:
