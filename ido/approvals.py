@@ -24,6 +24,12 @@ from ido.errors import IdoError
 from ido.journal import Event
 
 PROPOSE = "mode/propose"
+UNKNOWN_RULE = "resume/outcome-unknown"
+"""What a request for a person's decision on an interrupted step cites: one that is not
+idempotent, whose effects nothing observes (`ido.runtime.local.LocalRuntime._ask`)."""
+UNKNOWN_PLAN = "interrupted"
+"""The plan such requests name: the steps in flight when the run stopped."""
+
 Key = tuple[str, str, int, str]
 """What a request and its verdict share: rule, capability, step and plan digest."""
 

@@ -715,7 +715,7 @@ def runner(
     catalog_now = _Reloaded(catalog)
     told: dict[str, str] = {}  # per run, the trouble last told
     with _telemetry() as telemetry, SqliteJournal(journal) as store:
-        lock = hold_lock(journal.resolve())  # one lock per file, whatever path names it
+        lock = hold_lock(journal)
         if lock is None:
             raise IdoError(f"another ido runner already watches {journal}")
 
@@ -776,6 +776,7 @@ class _Reloaded:
         self.catalog = catalog
         self.seen = self._files()
         self.loaded = _load(catalog, None)
+        self.failed: Exception | None = None  # the files as they are do not load
 
     def _files(self) -> tuple[tuple[str, int, int], ...]:
         from ido.loading import yaml_files
@@ -791,9 +792,14 @@ class _Reloaded:
 
     def __call__(self) -> Any:
         now = self._files()
-        if now != self.seen:
-            self.loaded = _load(self.catalog, None)
+        if now != self.seen:  # read once per change, loaded or not
             self.seen = now
+            try:
+                self.loaded, self.failed = _load(self.catalog, None), None
+            except IdoError as exc:
+                self.failed = exc
+        if self.failed is not None:
+            raise self.failed
         return self.loaded
 
 
@@ -922,7 +928,7 @@ def approvals(
     import time
     from datetime import datetime
 
-    from ido.approvals import pending
+    from ido.approvals import UNKNOWN_RULE, pending
     from ido.journal import SqliteJournal
 
     waiting: list[tuple[str, Any]] = []
@@ -953,7 +959,8 @@ def approvals(
         return
     for run, r in waiting:
         step = "plan" if r.step == 0 else f"step {r.step} {r.capability}"
-        notes = [f"plan cost {r.cost:.2f}", f"since {when(r.since)}"]
+        priced = "step cost" if r.rule == UNKNOWN_RULE else "plan cost"  # a step to repeat
+        notes = [f"{priced} {r.cost:.2f}", f"since {when(r.since)}"]
         to, until = r.stage(now)
         if r.deadline is not None and now > r.deadline:
             notes.append(f"expired {when(r.deadline)}: the run fails when resumed")

@@ -101,6 +101,8 @@ class Runner:
 
 
 def lock_path(journal: Path) -> Path:
+    """The runner lock of the journal file, however a path names it (a symlink too)."""
+    journal = journal.resolve()
     return journal.with_name(journal.name + ".runner")
 
 

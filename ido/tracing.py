@@ -48,7 +48,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCode, TraceFlags
 
 from ido.errors import IdoError
-from ido.runtime.tracecontext import span_id, trace_id
+from ido.runtime.tracecontext import perform_place, span_id, trace_id
 
 SHUTDOWN_SECONDS = 2.0
 EXPORTERS = ("otlp", "console", "none")
@@ -421,7 +421,7 @@ class RunTelemetry:
         step, attempt = int(data["step"]), int(data["attempt"])
         parent = f"decide/{data['decision']}" if data.get("decision") else spans.place
         span = self._span(
-            run_id, f"perform/{step}/{attempt}", f"Perform:{data['capability']}", parent, at
+            run_id, perform_place(step, attempt), f"Perform:{data['capability']}", parent, at
         )
         span.set_attributes(
             _attributes(
@@ -483,7 +483,11 @@ class RunTelemetry:
         parent = f"decide/{data['decision']}" if data.get("decision") else spans.place
         start = at - int(float(data.get("duration") or 0.0) * 1e9)
         span = self._span(
-            run_id, f"perform/{step}/{attempt}", f"Perform:{data['capability']}", parent, start
+            run_id,
+            perform_place(step, attempt, resumed=True),
+            f"Perform:{data['capability']}",
+            parent,
+            start,
         )
         span.set_attributes(
             _attributes(

@@ -14,7 +14,6 @@ FieldPath = tuple[str | int, ...]
 
 # libyaml's parser and emitter when PyYAML was built with them (its wheels are): the same
 # nodes, marks and text, about eight times faster than the pure-Python ones.
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def with_floats(base: type[Any]) -> type[Any]:
@@ -31,6 +30,8 @@ def with_floats(base: type[Any]) -> type[Any]:
 
 
 _Loader = with_floats(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+# The dumper knows them too, so that it quotes text that reads as such a number ('1e3').
+_Dumper = with_floats(getattr(yaml, "CSafeDumper", yaml.SafeDumper))
 
 
 @dataclass(frozen=True)

@@ -641,3 +641,33 @@ def test_a_runner_stopped_mid_resume_names_the_run_it_leaves(
     assert (
         "interrupted: run r" in result.output and "continue it with ido resume r" in result.output
     )
+
+
+def test_approve_sees_a_runner_that_watches_the_journal_through_a_symlink(project: Path) -> None:
+    """The runner locked the resolved path and `ido approve` looked at the one it was given."""
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    ido("run", "ship-order")
+    link = project / "link.db"
+    link.symlink_to(project / ".ido" / "ido.db")
+    lock = hold_lock(link)
+    assert lock is not None and runner_active(project / ".ido" / "ido.db")
+    code, out = ido("approve", "last", "--by", "alice")
+    assert code == 0 and "the ido runner watching" in out, out
+    lock.close()
+
+
+def test_a_catalog_that_does_not_load_is_read_once_per_change(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ido.cli as cli_module
+    from ido.cli import _Reloaded
+
+    current = _Reloaded(None)
+    (project / "policies" / "broken.yaml").write_text("kind: [")
+    loads = []
+    real = cli_module._load
+    monkeypatch.setattr(cli_module, "_load", lambda *a: loads.append(1) or real(*a))
+    for _ in range(3):
+        with pytest.raises(LoadError):
+            current()
+    assert len(loads) == 1

@@ -444,6 +444,6 @@ def test_a_step_settled_on_resume_has_its_perform_span() -> None:
     found.record("r1", "ship-order", "action_finished", finished, 1_800_000_001.0)
     found.shutdown()
     span = named(exporter.get_finished_spans(), "Perform:ship")
-    assert span.context is not None and span.context.span_id == span_id("r1", "perform/2/1")
+    assert span.context is not None and span.context.span_id == span_id("r1", "perform/2/1/resumed")
     assert span.attributes is not None and span.attributes["ido.provider"] == "carrier"
     assert span.attributes["ido.outcome"] == "ok" and span.attributes["ido.resumed"] == "repeated"

@@ -92,3 +92,11 @@ def test_an_alias_inside_the_value_it_names_is_a_problem(parser: str) -> None:
     documents, problems = read_documents("name: loop\na: &a [1, *a]\n", "f.yaml")
     (problem,) = problems
     assert documents == [] and "refers to a value that holds it (a loop)" in problem.message
+
+
+def test_text_that_reads_as_a_number_is_quoted_when_written() -> None:
+    """A number with an exponent reads as a number: text like "1e3" must be written quoted
+    (as `ido import-pddl` writes its YAML), or it comes back a number."""
+    written = yamlsrc.dump_documents([{"id": "1e3", "n": 1e3}])
+    (document,), problems = yamlsrc.read_documents(written, "f")
+    assert not problems and document.data == {"id": "1e3", "n": 1000.0}, written

@@ -143,7 +143,7 @@ def _cost(litellm: Any, response: Any, settings: LlmSettings, inputs: int, outpu
         return 0.0
 
 
-CREDENTIAL = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
+CREDENTIAL = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 """Environment variables whose values are masked in a provider's errors, by name."""
 SHORTEST_CREDENTIAL = 8
 """Shorter values are left alone: masking "1" would mask every 1 in the message."""

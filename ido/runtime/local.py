@@ -13,7 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ido.approvals import PROPOSE, plan_digest, requests, subject, verdicts
+from ido.approvals import (
+    PROPOSE,
+    UNKNOWN_PLAN,
+    UNKNOWN_RULE,
+    plan_digest,
+    requests,
+    subject,
+    verdicts,
+)
 from ido.conditions import compile_condition
 from ido.decide import Decision, History, decide
 from ido.errors import ExecutionError, IdoError
@@ -38,7 +46,7 @@ from ido.runtime.recovery import (
     learnt,
     recover,
 )
-from ido.runtime.tracecontext import traceparent
+from ido.runtime.tracecontext import perform_place, traceparent
 from ido.runtime.triggers import changed, missing_effects, over_limits
 from ido.state import State, apply_effects, digest, get_path, has_path, merge, set_path
 
@@ -47,12 +55,6 @@ Listener = Callable[[str, Mapping[str, Any]], None]
 
 AFTER_INTERRUPTION = "resumed after an interruption"
 """The trigger of the decision a run makes on resuming after it was interrupted."""
-
-UNKNOWN_PLAN = "interrupted"
-"""The plan such requests name: the steps in flight when the run stopped."""
-UNKNOWN_RULE = "resume/outcome-unknown"
-"""What a request for a person's decision on an interrupted step cites: one that is not
-idempotent, whose effects nothing observes (`LocalRuntime._unknown`)."""
 
 
 class Telemetry(Protocol):
@@ -164,10 +166,11 @@ class LocalRuntime:
     def resume(self, run_id: str) -> RunReport:
         """Continue an interrupted run from its journal; completed steps are never redone.
 
-        A step started without a recorded end is performed again (same idempotency key)
-        only when its capability is `idempotent`; otherwise the state is observed, and the
-        step counts as done when its effects hold, or as interrupted when they do not, and
-        the next decision plans from there.
+        A step started without a recorded end is settled first (`_settle`): performed
+        again under the same idempotency key when its capability is `idempotent`; else done
+        when an observation shows its effects, interrupted when one shows they do not (the
+        next decision plans from there), and when nothing observes them, left to a person:
+        the run blocks until one approves repeating it or rejects it.
         """
         row = self.journal.run(run_id)
         events = self.journal.events(run_id)
@@ -196,14 +199,16 @@ class LocalRuntime:
         # the runner): two processes must never carry on the same run.
         self.journal.take_over(run_id, events[-1].seq if events else 0, stamp(now), data)
         self._after_commit()
-        self._emit(run, "run_resumed", data)
         stops = []
-        try:
+        try:  # taken over: from here, an error gives the run up (`_release`)
+            self._emit(run, "run_resumed", data)
             for step in recovered.interrupted:
                 stop = self._settle(run, step, recovered.observed)
                 stops += [stop] if stop is not None else []
-        except BaseException:
+        except BaseException as exc:
             self._save_outcomes(run)
+            if isinstance(exc, Exception):
+                self._release(run, exc)
             raise
         trigger = (
             "resumed after waiting for approval" if row.outcome == "blocked" else AFTER_INTERRUPTION
@@ -227,17 +232,20 @@ class LocalRuntime:
         return capability
 
     def _settle(self, run: RunState, step: Interrupted, observed: State) -> tuple[str, str] | None:
-        """Settle a step started before the interruption with no recorded end: performed
-        again (same idempotency key) if idempotent; else done if its effects are observed,
-        interrupted if observed not to hold (the next decision plans from there), and when
-        nothing observes them, whether it ran is unknown: a person decides (`UNKNOWN_RULE`).
+        """Settle a step started before the interruption with no recorded end. A verdict a
+        person gave on it stands (`_unknown`), whatever the catalog says now. Otherwise it
+        is performed again (same idempotency key) if idempotent; else done if its effects
+        are observed, interrupted if observed not to hold (the next decision plans from
+        there), and when nothing observes them, whether it ran is unknown: a person decides.
         What ends the run instead of a decision: ("blocked" or "failed", why), or None."""
         capability = self._still_here(run, step)
-        ctx = self._context(run, capability.name, step.step, step.attempt, observed)
+        ctx = self._context(run, capability.name, step.step, step.attempt, observed, resumed=True)
+        key = (UNKNOWN_RULE, capability.name, step.step, UNKNOWN_PLAN)
+        verdict = verdicts(self.journal.events(run.run_id)).get(key)
+        if verdict is not None:
+            return self._decided(run, capability, ctx, step, verdict)
         if capability.spec.idempotent:
-            self._flush_outcomes(run)  # an outcome settled before is on disk first
-            outcome = self.env.call(capability, ctx)
-            self._finish(run, ctx, outcome, resumed="repeated", decision=step.decision)
+            self._again(run, capability, ctx, step, "repeated")
             return None
         state = self._observe(run)
         effects = capability.spec.effects
@@ -247,62 +255,72 @@ class LocalRuntime:
             )
             return None
         if all(has_path(run.seen, path) for path in effects):
-            error = (
-                "interrupted before its outcome was recorded; its effects are observed not to "
-                "hold, and it is not idempotent, so it is not repeated blindly"
-            )
-            self._finish(
-                run, ctx, Outcome(False, error=error), resumed="interrupted", decision=step.decision
-            )
+            why = "its effects are observed not to hold, and it is not idempotent, so it is "
+            self._cut_short(run, ctx, step, why + "not repeated blindly")
             return None
-        return self._unknown(run, capability, ctx, step)
+        return self._ask(run, capability, step)
 
-    def _unknown(
-        self, run: RunState, capability: Capability, ctx: ActionContext, step: Interrupted
-    ) -> tuple[str, str] | None:
+    def _again(
+        self, run: RunState, capability: Capability, ctx: ActionContext, step: Interrupted, how: str
+    ) -> None:
+        """Perform an interrupted step again, under its own idempotency key."""
+        self._flush_outcomes(run)  # an outcome settled before is on disk first
+        outcome = self.env.call(capability, ctx)
+        self._finish(run, ctx, outcome, resumed=how, decision=step.decision)
+
+    def _cut_short(self, run: RunState, ctx: ActionContext, step: Interrupted, why: str) -> None:
+        """Record an interrupted step as not done (not a failure of its provider)."""
+        error = f"interrupted before its outcome was recorded; {why}"
+        self._finish(
+            run, ctx, Outcome(False, error=error), resumed="interrupted", decision=step.decision
+        )
+
+    def _ask(self, run: RunState, capability: Capability, step: Interrupted) -> tuple[str, str]:
         """An interrupted step whether it ran no observation tells, of a capability that is
         not idempotent: planned again under a new key, it could charge twice. A person
-        decides: approved, it is performed again under its own idempotency key (a provider
-        that honours keys then does it once); rejected, the run fails; until then, the run
-        is blocked with a request for it (`ido approvals`)."""
+        decides (`_decided`); until then, the run is blocked with a request for it."""
         what = subject(step.step, capability.name)
-        # One "plan" for every such request: `ido approvals` lists those of the latest plan
-        key = (UNKNOWN_RULE, capability.name, step.step, UNKNOWN_PLAN)
-        verdict = verdicts(self.journal.events(run.run_id)).get(key)
-        if verdict is None:
-            message = (
-                f"step {step.step} ({capability.name}) was interrupted, and nothing observes "
-                f"its effects ({', '.join(capability.spec.effects)}): whether it ran is "
-                "unknown. Approve to perform it again under the same idempotency key, or "
-                "reject to end the run"
-            )
-            request = {
-                "rule": UNKNOWN_RULE,
-                "capability": capability.name,
-                "step": step.step,
-                "message": message,
-                "plan": UNKNOWN_PLAN,
-                "cost": capability.spec.cost,
-                "since": self.clock(),
-                "expires": None,
-                "escalate": [],
-            }
-            self._record(run, "approval_required", request)
-            return "blocked", f"{what} needs approval ({UNKNOWN_RULE}: {message})"
-        if not verdict["approved"]:
-            why = f": {verdict['comment']}" if verdict.get("comment") else ""
-            error = f"interrupted; its outcome is unknown, and repeating it was rejected{why}"
-            self._finish(
-                run, ctx, Outcome(False, error=error), resumed="interrupted", decision=step.decision
-            )
-            return "failed", (
-                f"step {step.step} {capability.name} was interrupted with its outcome unknown, "
-                f"and {verdict['by']} rejected performing it again ({UNKNOWN_RULE}){why}"
-            )
-        self._flush_outcomes(run)
-        outcome = self.env.call(capability, ctx)
-        self._finish(run, ctx, outcome, resumed="approved", decision=step.decision)
-        return None
+        message = (
+            f"step {step.step} ({capability.name}) was interrupted, and nothing observes "
+            f"its effects ({', '.join(capability.spec.effects)}): whether it ran is "
+            "unknown. Approve to perform it again under the same idempotency key, or "
+            "reject to end the run"
+        )
+        request = {
+            "rule": UNKNOWN_RULE,
+            "capability": capability.name,
+            "step": step.step,
+            "message": message,
+            "plan": UNKNOWN_PLAN,  # one "plan" for all such requests: `ido approvals` lists
+            "cost": capability.spec.cost,  # those of the latest plan
+            "since": self.clock(),
+            "expires": None,
+            "escalate": [],
+        }
+        self._record(run, "approval_required", request)
+        return "blocked", f"{what} needs approval ({UNKNOWN_RULE}: {message})"
+
+    def _decided(
+        self,
+        run: RunState,
+        capability: Capability,
+        ctx: ActionContext,
+        step: Interrupted,
+        verdict: Mapping[str, Any],
+    ) -> tuple[str, str] | None:
+        """A person's verdict on an interrupted step whose outcome was unknown: approved,
+        it is performed again under its own key; rejected, the run fails."""
+        if verdict["approved"]:
+            self._again(run, capability, ctx, step, "approved")
+            return None
+        why = f": {verdict['comment']}" if verdict.get("comment") else ""
+        self._cut_short(
+            run, ctx, step, f"its outcome is unknown, and repeating it was rejected{why}"
+        )
+        return "failed", (
+            f"step {step.step} {capability.name} was interrupted with its outcome unknown, "
+            f"and {verdict['by']} rejected performing it again ({UNKNOWN_RULE}){why}"
+        )
 
     def _finish_run(
         self,
@@ -662,9 +680,17 @@ class LocalRuntime:
         return ctx, delay
 
     def _context(
-        self, run: RunState, name: str, step: int, attempt: int, state: State
+        self,
+        run: RunState,
+        name: str,
+        step: int,
+        attempt: int,
+        state: State,
+        resumed: bool = False,
     ) -> ActionContext:
-        """The call's identity: the idempotency key is the same whenever step and attempt are."""
+        """The call's identity: the idempotency key is the same whenever step and attempt are.
+        `resumed`: a step settled on resume, whose span is its own (the first process may
+        have exported the span it started, cut short)."""
         capability = self.catalog.capabilities[name]
         return ActionContext(
             run_id=run.run_id,
@@ -678,7 +704,7 @@ class LocalRuntime:
             state=state,
             traceparent=None
             if self.telemetry is None
-            else traceparent(run.run_id, f"perform/{step}/{attempt}"),
+            else traceparent(run.run_id, perform_place(step, attempt, resumed)),
         )
 
     def _finish(

@@ -70,7 +70,8 @@ class Recovered:
     planner: str
     interrupted: tuple[Interrupted, ...]
     outcomes: tuple[tuple[str, bool, float | None, float], ...]
-    """(capability, ok, duration, when) of each outcome recorded before the interruption."""
+    """(capability, ok, duration, when) of each outcome recorded since the run last
+    stopped and saved what it had learnt (blocked), or since its start."""
     observed: State
     """The last state observed before the interruption (what interrupted steps were planned on)."""
     blocked_at: float | None = None
@@ -124,8 +125,12 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
     blocked_at: float | None = None
     for event in events:
         data = event.data
-        if event.kind == "run_finished" and data.get("outcome") == "blocked":
-            blocked_at = epoch(event.at)
+        if event.kind == "run_finished":
+            # The run saved what it had learnt as it stopped (blocked): only what it learns
+            # after is not in the journal's health yet (counted twice, a call was two).
+            outcomes.clear()
+            if data.get("outcome") == "blocked":
+                blocked_at = epoch(event.at)
         elif event.kind == "run_resumed" and blocked_at is not None:
             run.waited += max(0.0, epoch(event.at) - blocked_at)
             blocked_at = None

@@ -28,3 +28,9 @@ def traceparent(run_id: str, place: str) -> str:
 def _digest(text: str, size: int) -> int:
     value = int.from_bytes(hashlib.sha256(text.encode()).digest()[:size], "big")
     return value or 1  # all-zero ids are invalid in W3C trace context
+
+
+def perform_place(step: int, attempt: int, resumed: bool = False) -> str:
+    """Where a call's span sits in its run's trace: a step settled on resume has a place of
+    its own (the process that started it may have exported the span it began, cut short)."""
+    return f"perform/{step}/{attempt}" + ("/resumed" if resumed else "")

@@ -416,3 +416,60 @@ def test_a_run_its_process_gave_up_on_an_error_may_be_resumed_while_it_lives(
     }
     journal._events[row.id][0].data["process"] = owner  # as if a live runner had started it
     recover(journal.run(row.id), journal.events(row.id), catalog)  # not "still running"
+
+
+def test_a_rejection_stands_when_the_catalog_changes_before_the_resume(tmp_path: Path) -> None:
+    """Rejected, then charge was made idempotent in the catalog: resuming charged again,
+    the rejection unread (the idempotent branch came first)."""
+    project = make_project(tmp_path)
+    intent = project / "intents" / "deliver.yaml"
+    intent.write_text(INTENT.replace("  observers: [ledger]\n", ""))
+    ido(project, "run", "deliver", SVC_DIE_AFTER="charge")
+    before = ledger(project)
+    assert ido(project, "resume", "last").returncode == 3
+    said = ido(project, "reject", "last", "--by", "ops", "--comment", "do not charge again")
+    assert said.returncode == 0, said.stderr
+    shop = project / "capabilities" / "shop.yaml"
+    shop.write_text(
+        shop.read_text().replace("  cost: 1.0\n", "  cost: 1.0\n  idempotent: true\n", 1)
+    )
+    done = ido(project, "resume", "last")
+    assert done.returncode == 1 and "ops rejected performing it again" in done.stdout, done.stdout
+    assert ledger(project) == before
+
+
+def test_a_resume_after_a_block_learns_each_outcome_once(tmp_path: Path) -> None:
+    """What the run learnt before it blocked was saved as it blocked; resuming added it to
+    the journal's beliefs again: one pack counted as two successes."""
+    project = make_project(tmp_path)
+    intent = project / "intents" / "deliver.yaml"
+    intent.write_text(INTENT.replace("  observers: [ledger]\n", ""))
+    ido(project, "run", "deliver", SVC_DIE_AFTER="charge")  # pack done, charge cut short
+    assert ido(project, "resume", "last").returncode == 3  # charge: a person decides
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        packed = journal.health()["pack"].successes
+    assert ido(project, "approve", "last", "--by", "ops").returncode == 0
+    assert ido(project, "resume", "last").returncode == 0
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        assert journal.health()["pack"].successes == pytest.approx(packed, abs=0.01)
+
+
+def test_a_resume_that_breaks_as_it_goes_on_releases_the_run(tmp_path: Path) -> None:
+    """An error after the run was taken over, before its loop (the output closed as the
+    resume was told), left the run held by the process that gave it up."""
+    project = make_project(tmp_path)
+    killed = ido(project, "run", "deliver", SVC_DIE_AFTER="charge")
+    assert killed.returncode == -signal.SIGKILL
+    resume = subprocess.Popen(
+        [sys.executable, "-m", "ido", "resume", "last"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert resume.stdout is not None
+    resume.stdout.close()  # the first line it prints meets a closed pipe
+    resume.wait(timeout=60)
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        run_id = journal.resolve("last")
+        kinds = [e.kind for e in journal.events(run_id)]
+    assert kinds[-2:] == ["run_resumed", "run_released"], kinds
