@@ -418,25 +418,17 @@ class RunTelemetry:
         spans = self._open.get(run_id)
         if spans is None:
             return
-        step, attempt = int(data["step"]), int(data["attempt"])
-        parent = f"decide/{data['decision']}" if data.get("decision") else spans.place
-        span = self._span(
-            run_id, perform_place(step, attempt), f"Perform:{data['capability']}", parent, at
-        )
+        span = self._perform(run_id, spans, data, at)
         span.set_attributes(
             _attributes(
                 {
-                    "ido.capability": data["capability"],
-                    "ido.provider": data.get("provider"),
-                    "ido.step": step,
-                    "ido.attempt": attempt,
                     "ido.idempotency_key": data.get("idempotency_key"),
                     "ido.binding": data.get("binding"),
                     "ido.backoff.seconds": data.get("backoff"),
                 }
             )
         )
-        spans.steps[step] = span
+        spans.steps[int(data["step"])] = span
 
     def _action_finished(
         self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
@@ -479,12 +471,18 @@ class RunTelemetry:
     def _settled(self, run_id: str, spans: Any, data: Mapping[str, Any], at: int) -> Span:
         """The Perform span of a step settled on resume, its start (and any call it made)
         in this process: the call went out with this span's traceparent."""
+        start = at - int(float(data.get("duration") or 0.0) * 1e9)
+        return self._perform(run_id, spans, data, start, resumed=True)
+
+    def _perform(
+        self, run_id: str, spans: Any, data: Mapping[str, Any], start: int, resumed: bool = False
+    ) -> Span:
+        """A Perform span for the step `data` names, under the decision that planned it."""
         step, attempt = int(data["step"]), int(data.get("attempt") or 1)
         parent = f"decide/{data['decision']}" if data.get("decision") else spans.place
-        start = at - int(float(data.get("duration") or 0.0) * 1e9)
         span = self._span(
             run_id,
-            perform_place(step, attempt, resumed=True),
+            perform_place(step, attempt, resumed),
             f"Perform:{data['capability']}",
             parent,
             start,
