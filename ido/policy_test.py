@@ -3,7 +3,10 @@ must fire, like `opa test`. Pure: the catalog in, verdicts out."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ido.loading import Catalog
 from ido.model import Capability, PolicyTest
@@ -41,7 +44,12 @@ def run_policy_test(test: PolicyTest, catalog: Catalog) -> list[CaseResult]:
         variables = {"state": case.state, "intent": case.intent, "health": health}
         if case.plan is not None:
             steps = [catalog.capabilities[name] for name in case.plan]
-            variables["plan"] = plan_view(steps, latency=elapsed(steps))
+            # As a decision sees the plan: with the case's beliefs (its `health`), if any
+            believed = {c.name: health[c.name] for c in steps}
+            probability = math.prod(float(believed[c.name]["reliability"]) for c in steps)
+            variables["plan"] = plan_view(
+                steps, latency=elapsed(steps, believed), success_probability=probability
+            )
             hits, errors = evaluate(book.plan_rules, variables, PLAN)
         else:
             assert case.capability is not None
@@ -63,10 +71,10 @@ def run_policy_test(test: PolicyTest, catalog: Catalog) -> list[CaseResult]:
     return results
 
 
-def elapsed(steps: list[Capability]) -> float:
+def elapsed(steps: list[Capability], believed: Mapping[str, Mapping[str, Any]]) -> float:
     """The plan's elapsed time as a decision measures it for plan rules: its critical path,
     steps that share no fact running side by side (summed, a test judged a rule on a
-    latency the runtime never shows it)."""
+    latency the runtime never shows it), each step's latency as `believed`."""
     from ido.planner.order import footprints, waits
     from ido.planner.types import Action, Plan, Step
 
@@ -75,7 +83,7 @@ def elapsed(steps: list[Capability]) -> float:
             c.name,
             c.spec.provider,
             c.spec.cost,
-            c.spec.latency,
+            float(believed[c.name]["latency"]),
             c.spec.reliability,
             tuple(c.spec.requires),
             tuple(c.spec.effects.items()),

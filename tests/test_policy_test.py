@@ -122,3 +122,18 @@ def test_a_plan_case_is_timed_as_a_decision_times_it(project: Path) -> None:
     path.write_text(SIDE_BY_SIDE)
     code, out = ido("policy", "test", str(path))
     assert code == 0 and "2 passed, 0 failed" in out, out
+
+
+def test_a_plan_case_is_timed_with_the_beliefs_it_gives(project: Path) -> None:
+    """The case's `health` (what a decision would believe) did not reach `plan.latency`
+    or `plan.success_probability`: only the declared numbers did."""
+    path = project / "capabilities" / "side.yaml"
+    slow = SIDE_BY_SIDE.replace(
+        "    - {name: side by side, plan: [label, weigh], expect: {allow: true}}",
+        "    - {name: side by side, plan: [label, weigh], expect: {allow: true}}\n"
+        "    - name: label slowed down\n      plan: [label, weigh]\n"
+        "      health: {label: {latency: 2.0}}\n      expect: {deny: [slow/too-slow]}",
+    )
+    path.write_text(slow)
+    code, out = ido("policy", "test", str(path))
+    assert code == 0 and "3 passed, 0 failed" in out, out
