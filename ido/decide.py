@@ -114,6 +114,27 @@ def health_view(
     return view, changed
 
 
+def action_of(
+    capability: Capability,
+    believed: Mapping[str, Any],
+    bias: float = 0.0,
+    bias_rules: tuple[str, ...] = (),
+) -> Action:
+    """The capability as the planner sees it, with the latency and reliability `believed`
+    (its health view) and the policy weight `bias` from `bias_rules`."""
+    return Action(
+        name=capability.name,
+        provider=capability.spec.provider,
+        cost=capability.spec.cost,
+        latency=float(believed["latency"]),
+        reliability=float(believed["reliability"]),
+        requires=tuple(capability.spec.requires),
+        effects=tuple(capability.spec.effects.items()),
+        bias=bias,
+        bias_rules=bias_rules,
+    )
+
+
 def build_task(
     intent: Intent,
     catalog: Catalog,
@@ -155,17 +176,8 @@ def build_task(
         bias = sum(h.weight for h in hits if h.effect == "avoid") - sum(
             h.weight for h in hits if h.effect == "prefer"
         )
-        action = Action(
-            name=capability.name,
-            provider=capability.spec.provider,
-            cost=capability.spec.cost,
-            latency=believed["latency"],
-            reliability=believed["reliability"],
-            requires=tuple(capability.spec.requires),
-            effects=tuple(capability.spec.effects.items()),
-            bias=bias,
-            bias_rules=tuple(h.ref for h in hits if h.effect in ("avoid", "prefer")),
-        )
+        weighed = tuple(h.ref for h in hits if h.effect in ("avoid", "prefer"))
+        action = action_of(capability, believed, bias, weighed)
         # Every rule that leaves it out: lifting one of several does not bring it back.
         why = [(h.ref, h.message) for h in hits if h.effect == "deny"]
         if capability.name in history.unbound:

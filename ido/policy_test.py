@@ -75,20 +75,10 @@ def elapsed(steps: list[Capability], believed: Mapping[str, Mapping[str, Any]]) 
     """The plan's elapsed time as a decision measures it for plan rules: its critical path,
     steps that share no fact running side by side (summed, a test judged a rule on a
     latency the runtime never shows it), each step's latency as `believed`."""
+    from ido.decide import action_of
     from ido.planner.order import footprints, waits
-    from ido.planner.types import Action, Plan, Step
+    from ido.planner.types import Plan, Step
 
-    actions = [
-        Action(
-            c.name,
-            c.spec.provider,
-            c.spec.cost,
-            float(believed[c.name]["latency"]),
-            c.spec.reliability,
-            tuple(c.spec.requires),
-            tuple(c.spec.effects.items()),
-        )
-        for c in steps
-    ]
+    actions = [action_of(c, believed[c.name]) for c in steps]
     line = tuple(Step(a.name, a.provider, a.cost, a.latency, a.reliability, 0.0) for a in actions)
     return Plan(line, after=waits(footprints(actions))).latency
