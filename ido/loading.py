@@ -80,6 +80,19 @@ class Catalog:
         return sum(len(t) for t in tables)
 
 
+def yaml_under(folder: Path) -> list[Path]:
+    """The YAML files under `folder`, recursively, sorted, as `folder` names them; hidden
+    files and folders left out (see `yaml_files`), and a folder or broken link named like
+    YAML too."""
+    found = []
+    for at, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # not even walked
+        found += [
+            Path(at, n) for n in names if not n.startswith(".") and Path(n).suffix in YAML_SUFFIXES
+        ]
+    return sorted(f for f in found if f.is_file())
+
+
 def yaml_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     """Expand folders into their YAML files (recursively, sorted); missing paths are problems.
 
@@ -90,15 +103,7 @@ def yaml_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
-            found = []
-            for folder, dirs, names in os.walk(path):
-                dirs[:] = [d for d in dirs if not d.startswith(".")]  # not even walked
-                found += [
-                    Path(folder, n)
-                    for n in names
-                    if not n.startswith(".") and Path(n).suffix in YAML_SUFFIXES
-                ]
-            files.extend(sorted(f for f in found if f.is_file()))
+            files.extend(yaml_under(path))
         elif path.is_file():
             files.append(path)
         else:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ido.errors import LoadError, NotFoundError, Problem, unreadable
 from ido.journal import Journal
-from ido.loading import Catalog, inside, load_catalog, yaml_files
+from ido.loading import Catalog, inside, load_catalog, yaml_files, yaml_under
 from ido.model import KINDS, Intent, Scenario
 from ido.observe import boolean_facts, snapshot
 from ido.runtime.local import Listener, LocalRuntime, RunReport, new_run_id
@@ -46,10 +46,8 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
             raise _unreadable(path, exc) from None
         if not there:
             raise NotFoundError(f"{path}: no such file or folder")
-        # In a folder, only files: a folder or a broken link named *.yaml is no scenario;
-        # and as in a catalog, nothing hidden (`.old/`, an editor's `.x.yaml.swp`).
-        files = sorted(f for f in path.rglob("*.y*ml") if f.is_file() and not _hidden(f, path))
-        files = files if folder else [path]
+        # In a folder, only files, and nothing hidden (`.old/`), as in a catalog.
+        files = yaml_under(path) if folder else [path]
         named = path.is_file()  # a file named on its own is taken whatever it declares
         for file in files:
             try:
@@ -60,10 +58,6 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
             if named or problems or any(_maybe_scenario(d.data) for d in documents):
                 found.append(file)  # (loading it says what is wrong with a broken one)
     return found
-
-
-def _hidden(file: Path, folder: Path) -> bool:
-    return any(part.startswith(".") for part in file.relative_to(folder).parts)
 
 
 def _maybe_scenario(data: Any) -> bool:
