@@ -206,9 +206,7 @@ class LocalRuntime:
                 stop = self._settle(run, step, recovered.observed)
                 stops += [stop] if stop is not None else []
         except BaseException as exc:
-            self._save_outcomes(run)
-            if isinstance(exc, Exception):
-                self._release(run, exc)
+            self._stopped(run, exc)
             raise
         trigger = (
             "resumed after waiting for approval" if row.outcome == "blocked" else AFTER_INTERRUPTION
@@ -336,9 +334,7 @@ class LocalRuntime:
         except IdoError as exc:
             outcome, reason = "failed", str(exc)
         except BaseException as exc:  # Ctrl-C, a listener's broken pipe, a bug: the run stops
-            self._save_outcomes(run)
-            if isinstance(exc, Exception):
-                self._release(run, exc)
+            self._stopped(run, exc)
             raise
         if outcome == "failed" and run.intent.spec.on_failure == "compensate":
             self._compensate(run, reason)
@@ -362,6 +358,13 @@ class LocalRuntime:
         report = RunReport(run.run_id, outcome, reason, run.spent, end - run.started)
         self._emit(run, "run_finished", report.__dict__)
         return report
+
+    def _stopped(self, run: RunState, exc: BaseException) -> None:
+        """The run stops on `exc`: what it learnt is kept, and on an error (not Ctrl-C,
+        which ends the process) this process gives the run up (`_release`)."""
+        self._save_outcomes(run)
+        if isinstance(exc, Exception):
+            self._release(run, exc)
 
     def _release(self, run: RunState, error: Exception) -> None:
         """Record that this process gives the run up, interrupted by `error`: a process
