@@ -103,6 +103,21 @@ class Event:
     data: dict[str, Any]
 
 
+def llm_cost(decision: Mapping[str, Any]) -> float:
+    """What asking a model cost in a `decided` event's data (0 for the solvers)."""
+    record = decision.get("result", {}).get("solver", {}).get("llm") or {}
+    return float(record.get("cost") or 0.0)
+
+
+def paid_in(event: Event) -> float:
+    """What a run paid in this event: a step's cost, or a decision's model calls. The one
+    rule for a run's spend, which resuming folds and the journals sum for a run that has
+    not ended."""
+    if event.kind == "action_finished":
+        return float(event.data.get("cost") or 0.0)
+    return llm_cost(event.data) if event.kind == "decided" else 0.0
+
+
 @dataclass(frozen=True)
 class RunRow:
     id: str
@@ -384,13 +399,13 @@ class SqliteJournal:
         crash stopped read 0.00 after paying for its steps."""
         if row.outcome is not None:
             return row
-        found = self._db.execute(
-            "SELECT COALESCE(SUM(CASE kind WHEN 'action_finished' THEN json_extract(data, "
-            "'$.cost') ELSE json_extract(data, '$.result.solver.llm.cost') END), 0) FROM events "
-            "WHERE run_id = ? AND kind IN ('action_finished', 'decided')",
+        rows = self._db.execute(
+            "SELECT run_id, seq, at, kind, data FROM events WHERE run_id = ? "
+            "AND kind IN ('action_finished', 'decided') ORDER BY seq",
             (row.id,),
-        ).fetchone()
-        return replace(row, cost=float(found[0] or 0.0))
+        ).fetchall()
+        events = (Event(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows)
+        return replace(row, cost=sum(map(paid_in, events)))
 
     @_locked
     def blocked(self) -> dict[str, list[Event]]:

@@ -9,13 +9,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ido.errors import JournalError, NotFoundError
 from ido.health import Evidence
-from ido.journal import Event, Pending, RunRow
+from ido.journal import Event, Pending, RunRow, paid_in
 
 
 @contextmanager
@@ -111,12 +111,18 @@ class MemoryJournal:
 
     def runs(self, limit: int = 50) -> list[RunRow]:
         rows = sorted(self._runs.values(), key=lambda r: r.started_at, reverse=True)
-        return rows[:limit]
+        return [self._as_spent(row) for row in rows[:limit]]
 
     def run(self, run_id: str) -> RunRow:
         if run_id not in self._runs:
             raise NotFoundError(f"run '{run_id}' not found")
-        return self._runs[run_id]
+        return self._as_spent(self._runs[run_id])
+
+    def _as_spent(self, row: RunRow) -> RunRow:
+        """As `SqliteJournal`'s: a run that has not ended costs what its events paid."""
+        if row.outcome is not None:
+            return row
+        return replace(row, cost=sum(map(paid_in, self._events[row.id])))
 
     def blocked(self) -> dict[str, list[Event]]:
         kinds = ("approval_required", "approval_given", "approval_rejected")

@@ -16,7 +16,7 @@ from typing import Any
 
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence
-from ido.journal import Event, RunRow, epoch
+from ido.journal import Event, RunRow, epoch, paid_in
 from ido.loading import Catalog
 from ido.model import Intent
 from ido.state import State, apply_effects, set_path
@@ -125,6 +125,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
     blocked_at: float | None = None
     for event in events:
         data = event.data
+        run.spent += paid_in(event)
         if event.kind == "run_finished":
             # The run saved what it had learnt as it stopped (blocked): only what it learns
             # after is not in the journal's health yet (counted twice, a call was two).
@@ -138,7 +139,6 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
             observed = data["state"]
         elif event.kind == "decided":
             run.decisions = max(run.decisions, int(data["number"]))
-            run.spent += llm_cost(data)
             record = data.get("result", {}).get("solver", {}).get("llm") or {}
             run.model_call_cost = last_model_call_cost(record, run.model_call_cost)
         elif event.kind == "action_started":
@@ -185,14 +185,7 @@ def last_model_call_cost(record: Mapping[str, Any], before: float) -> float:
     return next((cost for cost in reversed(paid) if cost > 0), before)
 
 
-def llm_cost(decision: dict[str, Any]) -> float:
-    """What asking a model cost in this decision (0 for the solvers)."""
-    record = decision.get("result", {}).get("solver", {}).get("llm") or {}
-    return float(record.get("cost") or 0.0)
-
-
 def _fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
-    run.spent += float(data.get("cost", 0.0))
     name = data["capability"]
     if not data["ok"]:
         if not data.get("interrupted"):
