@@ -523,7 +523,8 @@ class LocalRuntime:
                         expected = apply_effects(expected, effects)
                         continue
                     verb = "timed out" if outcome.timed_out else "failed"
-                    reason = reason or f"step {ctx.step} {ctx.capability} {verb}: {outcome.error}"
+                    failed = f"step {ctx.step} {ctx.capability} {verb}: {outcome.error}"
+                    reason = failed if reason is None else f"{reason}; and {failed}"
                 if reason is None:
                     limits = run.intent.spec.constraints
                     reason = over_limits(

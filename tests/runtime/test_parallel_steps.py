@@ -136,6 +136,22 @@ def test_a_failure_beside_a_success_keeps_the_success_and_replans_the_rest(
     ]
 
 
+def test_steps_that_fail_side_by_side_are_each_named_in_the_replan_s_trigger(
+    parcel: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both printers' and the warehouse's failures: the trigger named only the first to end."""
+    monkeypatch.setenv("FAKESVC_FAIL", "warehouse,printer")
+    _, journal = run(parcel)
+    started = [e.data["capability"] for e in journal.events("r-p") if e.kind == "action_started"]
+    assert sorted(started[:2]) == ["label", "pack"]
+    trigger = [e.data for e in journal.events("r-p") if e.kind == "decided"][1]["trigger"]
+    pack, label = started.index("pack") + 1, started.index("label") + 1
+    assert sorted(trigger.split("; and ")) == [
+        f"step {label} label failed: RuntimeError: printer is jammed",
+        f"step {pack} pack failed: RuntimeError: warehouse is jammed",
+    ]
+
+
 def test_the_cli_shows_stages_and_what_each_step_waits_for(parcel: Path) -> None:
     """`ido run` prints `a + b → c`; `ido explain` marks steps that start at once."""
     from typer.testing import CliRunner
