@@ -279,7 +279,8 @@ def _subprocess(
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
+        encoding="utf-8",
+        errors="replace",  # a tool's odd bytes are its output's, not a crash of the run
         env=_env(ctx),
         cwd=base,
     ) as process:

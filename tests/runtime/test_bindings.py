@@ -89,6 +89,17 @@ def test_shell_binding_nonzero_exit_and_timeout(project: Path) -> None:
     assert not missing.ok and "cannot start /no/such/program" in (missing.error or "")
 
 
+def test_bytes_that_are_not_utf8_are_read_with_replacement_characters(project: Path) -> None:
+    """They raised UnicodeDecodeError out of the step: a traceback, and the run left
+    interrupted, its resume crashing again on every try."""
+    write = 'import sys; sys.stdout.buffer.write(b\'{"a": "x\\xff"}\'); '
+    ok = perform(capability({"shell": ["python3", "-c", write]}), context(), project)
+    assert ok.ok and ok.output == {"a": "x\ufffd"}, ok
+    fail = write.replace("stdout", "stderr") + "sys.exit(3)"
+    failed = perform(capability({"shell": ["python3", "-c", fail]}), context(), project)
+    assert not failed.ok and failed.error == 'exit code 3: {"a": "x\ufffd"}', failed
+
+
 def test_what_a_terminal_would_act_on_in_an_error_is_written_out(project: Path) -> None:
     """A binding's stderr reached `ido run` and `ido explain` raw: a window title was set
     and the screen cleared where the error was shown."""
