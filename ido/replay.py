@@ -219,7 +219,8 @@ def replay_counterfactual(
 ) -> Counterfactual:
     """Run the recorded run's intent again (or `intent`) against `catalog`, in the world the
     recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
-    from ido.runtime.local import AFTER_INTERRUPTION, LocalRuntime
+    from ido.runtime.local import LocalRuntime
+    from ido.runtime.recovery import AFTER_INTERRUPTION
     from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld
     from ido.testing import MemoryJournal
 

@@ -71,6 +71,24 @@ def test_approved_then_resumed_the_run_goes_on_and_records_who(gated: Path) -> N
     assert "resumed after waiting for approval" in told and "interruption" not in told
 
 
+def test_resuming_after_a_verdict_is_no_replan_that_max_replans_counts(
+    gated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `max_replans: 0` every approved run failed, "gave up after 0 replans", though
+    none had happened: the decision made on resuming counted as one. A real replan still
+    counts after a resume."""
+    set_intent(gated, "  limits: {max_replans: 0}\n")
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    code, out = ido("resume", "last")
+    assert code == 0 and "achieved" in out, out
+    monkeypatch.setenv("FAKESVC_FAIL", "carrier")
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    code, out = ido("resume", "last")
+    assert code == 1 and "gave up after 0 replans; last: step 2 ship failed" in out, out
+
+
 def test_time_spent_waiting_for_approval_does_not_count_against_the_deadline(
     gated: Path,
 ) -> None:

@@ -164,7 +164,10 @@ class Limits(Strict):
         default=20, ge=1, le=MOST_STEPS, description="Most steps one plan may have."
     )
     max_replans: int = Field(
-        default=10, ge=0, description="Most replans in one run before it fails."
+        default=10,
+        ge=0,
+        description="Most replans in one run before it fails (a decision made on "
+        "resuming after an approval or a crash is none).",
     )
     max_attempts: int = Field(
         default=3, ge=1, description="Most failed attempts of one capability in one run."

@@ -39,6 +39,10 @@ from ido.runtime.bindings import Outcome, printable
 from ido.runtime.context import ActionContext
 from ido.runtime.environment import Environment, RealEnvironment
 from ido.runtime.recovery import (
+    AFTER_APPROVAL,
+    AFTER_INTERRUPTION,
+    NOT_REPLANS,
+    STARTED,
     Interrupted,
     RunState,
     host,
@@ -51,10 +55,6 @@ from ido.runtime.triggers import changed, missing_effects, over_limits
 from ido.state import State, apply_effects, digest, get_path, has_path, merge, set_path
 
 Listener = Callable[[str, Mapping[str, Any]], None]
-
-
-AFTER_INTERRUPTION = "resumed after an interruption"
-"""The trigger of the decision a run makes on resuming after it was interrupted."""
 
 
 class Telemetry(Protocol):
@@ -161,7 +161,7 @@ class LocalRuntime:
         else:  # on disk once the run's next write is
             self._uncounted = 1
         self._emit(run, "run_started", {"run_id": run.run_id, "intent": intent.name})
-        return self._finish_run(run, planner, "run started")
+        return self._finish_run(run, planner, STARTED)
 
     def resume(self, run_id: str) -> RunReport:
         """Continue an interrupted run from its journal; completed steps are never redone.
@@ -208,9 +208,7 @@ class LocalRuntime:
         except BaseException as exc:
             self._stopped(run, exc)
             raise
-        trigger = (
-            "resumed after waiting for approval" if row.outcome == "blocked" else AFTER_INTERRUPTION
-        )
+        trigger = AFTER_APPROVAL if row.outcome == "blocked" else AFTER_INTERRUPTION
         # A failure ends the run; else a step a person must decide about blocks it.
         stop = min(stops, key=lambda s: s[0] != "failed", default=None)
         return self._finish_run(run, planner, trigger, stop)
@@ -378,8 +376,10 @@ class LocalRuntime:
         while True:
             stopping.check()
             state = self._observe(run)
-            if run.decisions > limits.max_replans:
-                return "failed", f"gave up after {limits.max_replans} replans; last: {trigger}"
+            if trigger not in NOT_REPLANS:
+                if run.replans >= limits.max_replans:
+                    return "failed", f"gave up after {limits.max_replans} replans; last: {trigger}"
+                run.replans += 1
             decision = self._decide(run, planner, state, trigger)
             result = decision.result
             if result.status == "satisfied":

@@ -21,6 +21,15 @@ from ido.loading import Catalog
 from ido.model import Intent
 from ido.state import State, apply_effects, set_path
 
+STARTED = "run started"
+"""The trigger of a run's first decision."""
+AFTER_INTERRUPTION = "resumed after an interruption"
+"""The trigger of the decision a run makes on resuming after it was interrupted."""
+AFTER_APPROVAL = "resumed after waiting for approval"
+"""The trigger of the decision a run makes on resuming after a person's verdict."""
+NOT_REPLANS = frozenset({STARTED, AFTER_INTERRUPTION, AFTER_APPROVAL})
+"""Triggers of decisions that are no replan: `limits.max_replans` does not count them."""
+
 
 @dataclass
 class RunState:
@@ -34,6 +43,8 @@ class RunState:
     attempts: dict[str, int] = field(default_factory=dict)
     spent: float = 0.0
     decisions: int = 0
+    replans: int = 0
+    """Decisions made because reality diverged from the plan (not starting or resuming)."""
     steps_taken: int = 0
     evidence: dict[str, Evidence] = field(default_factory=dict)
     seen: State = field(default_factory=dict)
@@ -139,6 +150,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
             observed = data["state"]
         elif event.kind == "decided":
             run.decisions = max(run.decisions, int(data["number"]))
+            run.replans += data.get("trigger") not in NOT_REPLANS
             record = data.get("result", {}).get("solver", {}).get("llm") or {}
             run.model_call_cost = last_model_call_cost(record, run.model_call_cost)
         elif event.kind == "action_started":
