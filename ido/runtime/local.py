@@ -209,8 +209,11 @@ class LocalRuntime:
             self._stopped(run, exc)
             raise
         trigger = AFTER_APPROVAL if row.outcome == "blocked" else AFTER_INTERRUPTION
-        # A failure ends the run; else a step a person must decide about blocks it.
+        # A failure ends the run; else a step a person must decide about blocks it; else a
+        # run that was undoing its steps, having failed, goes on undoing them.
         stop = min(stops, key=lambda s: s[0] != "failed", default=None)
+        if stop is None and recovered.compensating is not None:
+            stop = ("failed", recovered.compensating)
         return self._finish_run(run, planner, trigger, stop)
 
     def _planner(self, name: str, intent: Intent) -> Planner:
@@ -656,8 +659,11 @@ class LocalRuntime:
                 now=now,
             )
 
-    def _start(self, run: RunState, step: Step, state: State) -> tuple[ActionContext, float]:
-        """Record that a step starts; also how long to back off first (after failures)."""
+    def _start(
+        self, run: RunState, step: Step, state: State, undoing: Mapping[str, Any] | None = None
+    ) -> tuple[ActionContext, float]:
+        """Record that a step starts; also how long to back off first (after failures).
+        `undoing`: a compensation's `undoes_step` and the run's failure `reason`."""
         capability = self.catalog.capabilities[step.capability]
         run.steps_taken += 1
         attempt = run.attempts.get(step.capability, 0) + 1
@@ -679,8 +685,11 @@ class LocalRuntime:
                 "idempotency_key": ctx.idempotency_key,
                 "binding": capability.spec.run.kind if capability.spec.run else None,
                 "backoff": delay,
+                **(undoing or {}),
             },
         )
+        if undoing is not None:
+            run.undoing[ctx.step] = undoing["undoes_step"]
         return ctx, delay
 
     def _context(
@@ -756,7 +765,10 @@ class LocalRuntime:
             data["learnt_at"] = now = self.clock()
             self._learn(run, ctx.capability, ok=outcome.ok, duration=learnt(data), now=now)
         self._record(run, "action_finished", data, durable=False)
-        if outcome.ok:
+        undone = run.undoing.get(ctx.step)
+        if undone is not None and resumed != "interrupted":  # undone (or failed to be), for good
+            run.completed = [c for c in run.completed if c[0] != undone]
+        elif undone is None and outcome.ok:
             run.completed.append((ctx.step, ctx.capability))
 
     def _learn(
@@ -783,7 +795,9 @@ class LocalRuntime:
             if missing is not None:
                 self._record(run, "compensation_skipped", {**base, "requires": missing})
                 continue
-            ctx, _ = self._start(run, Step(undo, "", 0, 0, 1, 0), state)
+            ctx, _ = self._start(
+                run, Step(undo, "", 0, 0, 1, 0), state, {"undoes_step": step, "reason": reason}
+            )
             self._record(run, "compensation_started", {**base, "step": ctx.step})
             outcome = self.env.call(self.catalog.capabilities[undo], ctx)
             self._finish(run, ctx, outcome)

@@ -55,6 +55,8 @@ class RunState:
     """Capabilities whose evidence changed in this run and is not stored yet."""
     model_call_cost: float = 0.0
     """What the run's last paid model call cost."""
+    undoing: dict[int, int] = field(default_factory=dict)
+    """Compensation steps, each with the completed step it undoes."""
     waited: float = 0.0
     """Seconds the run spent blocked, waiting for a person's approval: its deadline does
     not count them (a rule's `expires` bounds that wait)."""
@@ -87,6 +89,8 @@ class Recovered:
     """The last state observed before the interruption (what interrupted steps were planned on)."""
     blocked_at: float | None = None
     """When the run stopped to wait for approval, if that is how it stopped."""
+    compensating: str | None = None
+    """Why the run failed, when it had begun undoing its steps: it goes on undoing them."""
 
 
 def host() -> dict[str, Any]:
@@ -134,6 +138,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
     outcomes: list[tuple[str, bool, float | None, float]] = []
     observed: State = {}
     blocked_at: float | None = None
+    compensating: str | None = None
     for event in events:
         data = event.data
         run.spent += paid_in(event)
@@ -154,6 +159,9 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
             record = data.get("result", {}).get("solver", {}).get("llm") or {}
             run.model_call_cost = last_model_call_cost(record, run.model_call_cost)
         elif event.kind == "action_started":
+            if "undoes_step" in data:
+                run.undoing[data["step"]] = data["undoes_step"]
+                compensating = data.get("reason") or "the run failed"
             run.steps_taken = max(run.steps_taken, int(data["step"]))
             name = data["capability"]
             run.attempts[name] = max(run.attempts.get(name, 0), int(data["attempt"]))
@@ -163,11 +171,17 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         elif event.kind == "action_finished":
             open_steps.pop(data["step"], None)
             _fold_finish(run, data, catalog)
-            if data["ok"]:
+            undone = run.undoing.get(data["step"])
+            if undone is not None and not data.get("interrupted"):
+                run.completed = [c for c in run.completed if c[0] != undone]
+            elif undone is None and data["ok"]:
                 run.completed.append((data["step"], data["capability"]))
             if not data.get("interrupted"):
                 when = data.get("learnt_at", epoch(event.at))
                 outcomes.append((data["capability"], bool(data["ok"]), learnt(data), when))
+        elif event.kind == "compensation_skipped":
+            run.completed = [c for c in run.completed if c[0] != data["undoes_step"]]
+            compensating = data.get("reason") or "the run failed"
         elif event.kind == "effects_missing":
             run.failures[data["capability"]] = run.failures.get(data["capability"], 0) + 1
             run.completed = [c for c in run.completed if c[0] != data["step"]]
@@ -181,6 +195,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         tuple(outcomes),
         observed,
         blocked_at if row.outcome == "blocked" else None,
+        compensating,
     )
 
 

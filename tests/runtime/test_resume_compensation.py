@@ -1,0 +1,163 @@
+"""Crash-resume while a failed run undoes its steps: each compensation is done once."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+from ido.journal import SqliteJournal
+from tests.runtime.test_resume import ido, ledger, make_project
+
+SAGA = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: charge}
+spec:
+  provider: pay
+  requires: ["!state.order.paid"]
+  effects: {order.paid: true}
+  cost: 1.0
+  compensate: refund
+  run: {python: "svc.saga:charge"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: refund}
+spec:
+  provider: pay
+  effects: {order.refunded: true}
+  cost: 0.1
+  run: {python: "svc.saga:refund"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: pack}
+spec:
+  provider: warehouse
+  requires: ["state.order.paid"]
+  effects: {parcel.packed: true}
+  cost: 0.5
+  compensate: unpack
+  run: {python: "svc.saga:pack"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: unpack}
+spec:
+  provider: warehouse
+  effects: {parcel.unpacked: true}
+  cost: 0.1
+  idempotent: true
+  run: {python: "svc.saga:unpack"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: ship}
+spec:
+  provider: carrier
+  requires: ["state.parcel.packed"]
+  effects: {order.shipped: true}
+  cost: 2.0
+  run: {python: "svc.saga:ship"}
+"""
+
+INTENT = """\
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: deliver}
+spec:
+  goal: ["state.order.shipped"]
+  observers: [ledger]
+  planner: search
+  on_failure: compensate
+  limits: {max_attempts: 1}
+"""
+
+# As svc.ledger: each call a synced line; unpack (idempotent) skips a key it has seen.
+CALLS = """\
+import os
+from pathlib import Path
+
+LEDGER = Path("ledger.txt")
+
+
+def _lines():
+    return LEDGER.read_text().splitlines() if LEDGER.exists() else []
+
+
+def _write(kind, key):
+    with LEDGER.open("a") as f:
+        f.write(f"{kind} {key}\\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def charge(ctx):
+    _write("charge", ctx.idempotency_key)
+
+
+def refund(ctx):
+    _write("refund", ctx.idempotency_key)
+
+
+def pack(ctx):
+    _write("pack", ctx.idempotency_key)
+
+
+def unpack(ctx):
+    if f"unpack {ctx.idempotency_key}" not in _lines():
+        _write("unpack", ctx.idempotency_key)
+
+
+def ship(ctx):
+    raise RuntimeError("the carrier is down")
+
+
+def observe():
+    kinds = {line.split()[0] for line in _lines()}
+    return {
+        "order": {"paid": "charge" in kinds, "refunded": "refund" in kinds},
+        "parcel": {"packed": "pack" in kinds, "unpacked": "unpack" in kinds},
+    }
+"""
+
+
+def saga(root: Path) -> Path:
+    project = make_project(root)
+    (project / "capabilities" / "shop.yaml").write_text(SAGA)
+    (project / "intents" / "deliver.yaml").write_text(INTENT)
+    (project / "svc" / "saga.py").write_text(CALLS)
+    observer = project / "capabilities" / "ledger.yaml"
+    observer.write_text(observer.read_text().replace("svc.ledger:", "svc.saga:"))
+    return project
+
+
+def test_a_run_killed_while_undoing_its_steps_undoes_each_once_on_resume(tmp_path: Path) -> None:
+    """Killed after each commit from its first compensation on, then resumed: the resume
+    decided again, failed again and undid every step again, refunding twice under two
+    keys. Now it goes on undoing what is left, and the run fails as it had."""
+    reference = saga(tmp_path / "reference")
+    failed = ido(reference, "run", "deliver")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert sorted(line.split()[0] for line in ledger(reference)) == [
+        "charge",
+        "pack",
+        "refund",
+        "unpack",
+    ]
+    with SqliteJournal(reference / ".ido" / "ido.db") as journal:
+        (row,) = journal.runs()
+        events = journal.events(row.id)
+    first = next(i for i, e in enumerate(events) if "undoes_step" in e.data)
+    for n in range(first, len(events) - 1):  # commits: the run's first is two events
+        project = saga(tmp_path / f"crash-{n}")
+        killed = ido(project, "run", "deliver", IDO_CRASH_AFTER_EVENTS=str(n))
+        assert killed.returncode == -signal.SIGKILL, (n, killed.stdout, killed.stderr)
+        resumed = ido(project, "resume", "last")
+        assert resumed.returncode == 1, (n, resumed.stdout, resumed.stderr)
+        with SqliteJournal(project / ".ido" / "ido.db") as journal:
+            assert journal.runs()[0].reason == row.reason, n  # it fails as it had
+        calls = [line.split() for line in ledger(project)]
+        assert sorted({kind for kind, _ in calls}) == ["charge", "pack", "refund", "unpack"], n
+        for kind in ("charge", "pack", "refund", "unpack"):
+            assert [k for k, _ in calls].count(kind) == 1, (n, kind, calls)
