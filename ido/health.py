@@ -16,7 +16,7 @@ clock and persists the beliefs in the journal.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,46 @@ class Evidence:
             latency,
             max(now, self.updated),
         )
+
+    def overturned(self, success_at: float, now: float) -> Evidence:
+        """Evidence once the success recorded at `success_at` turned out, at `now`, to be a
+        failure (its effects did not show): that outcome moves from one count to the other."""
+        base = self.decayed(now)
+        weight = math.pow(0.5, max(0.0, now - success_at) / HALF_LIFE)
+        moved = min(base.successes, weight)
+        return Evidence(
+            base.successes - moved, base.failures + moved, base.latency, max(now, self.updated)
+        )
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One outcome of a capability to learn from, at `at` (epoch seconds): a call that
+    succeeded or failed, taking `duration`; or, with `overturns`, the success learnt at that
+    moment turned out a failure (a silent failure: its effects did not show)."""
+
+    capability: str
+    ok: bool
+    duration: float | None
+    at: float
+    overturns: float | None = None
+
+    def applied(self, evidence: Evidence | None) -> Evidence:
+        """`evidence` (none yet: empty) with this lesson learnt."""
+        before = evidence or Evidence()
+        if self.overturns is not None:
+            return before.overturned(self.overturns, self.at)
+        return before.record(self.ok, self.duration, self.at)
+
+
+def with_lessons(
+    evidence: Mapping[str, Evidence], lessons: Iterable[Lesson]
+) -> dict[str, Evidence]:
+    """`evidence` with `lessons` learnt, in order."""
+    found = dict(evidence)
+    for lesson in lessons:
+        found[lesson.capability] = lesson.applied(found.get(lesson.capability))
+    return found
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
 
 from ido.errors import JournalError, NotFoundError
-from ido.health import Evidence
+from ido.health import Evidence, Lesson, with_lessons
 from ido.state import sorted_json
 
 SCHEMA_VERSION = 3  # 2: health beliefs; 3: the llm planners' answer cache
@@ -157,7 +157,7 @@ class Journal(Protocol):
         duration: float,
         at: str,
         events: Sequence[Pending] = (),
-        health: Mapping[str, Evidence] | None = None,
+        lessons: Sequence[Lesson] = (),
     ) -> None: ...
     def runs(self, limit: int = 50) -> list[RunRow]: ...
     def run(self, run_id: str) -> RunRow: ...
@@ -352,15 +352,19 @@ class SqliteJournal:
         duration: float,
         at: str,
         events: Sequence[Pending] = (),
-        health: Mapping[str, Evidence] | None = None,
+        lessons: Sequence[Lesson] = (),
     ) -> None:
-        """End a run, with the events not yet committed and what it learnt, in one commit."""
+        """End a run, with the events not yet committed and what it learnt, in one commit.
+        `lessons` are learnt on top of the health evidence stored when the commit is made,
+        so that runs ending side by side each add theirs (none is lost to another's)."""
         end = ("run_finished", at, {"outcome": outcome, "reason": reason, "cost": cost})
         rows = _encoded([*events, end])
 
         def statements() -> None:
-            if health:
-                self._save_health(health)
+            if lessons:
+                names = sorted({lesson.capability for lesson in lessons})
+                stored = {n: e for n, e in self._health().items() if n in names}
+                self._save_health(with_lessons(stored, lessons))
             self._insert(run_id, rows)
             self._db.execute(
                 "UPDATE runs SET ended_at=?, outcome=?, reason=?, cost=?, duration=? WHERE id=?",
@@ -513,6 +517,9 @@ class SqliteJournal:
 
     @_locked
     def health(self) -> dict[str, Evidence]:
+        return self._health()
+
+    def _health(self) -> dict[str, Evidence]:
         rows = self._db.execute(
             "SELECT capability, successes, failures, latency, updated FROM health"
         ).fetchall()

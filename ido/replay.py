@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 from ido.approvals import pending, verdicts
 from ido.decide import History, decide
 from ido.errors import IdoError, JournalError, NotFoundError
-from ido.health import Evidence
+from ido.health import Evidence, Lesson, with_lessons
 from ido.journal import Event, RunRow
 from ido.loading import Catalog
 from ido.model import Intent, Scenario
 from ido.planner import Planner, get_planner
 from ido.planner.llm import Recorded, recorded_calls
-from ido.runtime.recovery import last_model_call_cost, learnt
+from ido.runtime.recovery import last_model_call_cost, learnt, missing_lesson
 
 if TYPE_CHECKING:
     from ido.scenario.recorded import Counterfactual
@@ -74,17 +74,17 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     failures: dict[str, int] = {}
     completed: list[tuple[int, str]] = []
     model_call_cost = 0.0
-    outcomes: list[tuple[str, bool, float | None, float]] = []
+    lessons: list[Lesson] = []  # since the run last stored what it had learnt
     state: dict[str, Any] = {}
     count = 0
     for event in events:
         data = event.data
         if event.kind == "observed":
             state = data["state"]
+        elif event.kind == "run_finished":
+            lessons.clear()  # stored as it blocked: in the health the resume recorded
         elif event.kind == "run_resumed":
-            evidence = _evidence(data.get("health", {}))
-            for name, ok, duration, at in outcomes:
-                evidence[name] = evidence.get(name, Evidence()).record(ok, duration, at)
+            evidence = with_lessons(_evidence(data.get("health", {})), lessons)
         elif event.kind == "action_finished" and not data.get("interrupted"):
             name = data["capability"]
             if data["ok"]:
@@ -92,18 +92,17 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             if not data["ok"]:
                 failures[name] = failures.get(name, 0) + 1
             if "learnt_at" in data:
-                outcome = (name, bool(data["ok"]), learnt(data), float(data["learnt_at"]))
-                outcomes.append(outcome)
-                evidence[name] = evidence.get(name, Evidence()).record(*outcome[1:])
+                lesson = Lesson(name, bool(data["ok"]), learnt(data), float(data["learnt_at"]))
+                lessons.append(lesson)
+                evidence[name] = lesson.applied(evidence.get(name))
         elif event.kind == "effects_missing":
             name = data["capability"]
             completed = [c for c in completed if c[0] != data["step"]]
             failures[name] = failures.get(name, 0) + 1
             if "learnt_at" in data:
-                outcomes.append((name, False, None, float(data["learnt_at"])))
-                evidence[name] = evidence.get(name, Evidence()).record(
-                    False, None, float(data["learnt_at"])
-                )
+                lesson = missing_lesson(data, float(data["learnt_at"]))
+                lessons.append(lesson)
+                evidence[name] = lesson.applied(evidence.get(name))
         elif event.kind == "decided":
             count += 1
             if "now" not in data:

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ido.errors import JournalError, NotFoundError
-from ido.health import Evidence
+from ido.health import Evidence, Lesson, with_lessons
 from ido.journal import Event, Pending, RunRow, paid_in
 
 
@@ -97,10 +97,10 @@ class MemoryJournal:
         duration: float,
         at: str,
         events: Sequence[Pending] = (),
-        health: Mapping[str, Evidence] | None = None,
+        lessons: Sequence[Lesson] = (),
     ) -> None:
         self.append_many(run_id, events)
-        self._health.update(health or {})
+        self._health = with_lessons(self._health, lessons)
         self.append(
             run_id, "run_finished", at, {"outcome": outcome, "reason": reason, "cost": cost}
         )

@@ -89,6 +89,24 @@ def test_resuming_after_a_verdict_is_no_replan_that_max_replans_counts(
     assert code == 1 and "gave up after 0 replans; last: step 2 ship failed" in out, out
 
 
+def test_a_run_that_learnt_then_waited_for_approval_replays_identically(
+    gated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure, then a wait for approval, then the resume: replay learnt the failure
+    twice (once more on top of the beliefs the resume recorded, which held it already),
+    and said the run diverged at the decision after the resume."""
+    policy = gated / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text().replace("== 'ship'", "== 'pay-pricey-eu'"))
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    code, out = ido("run", "ship-order")
+    assert code == 3 and "pay-cheap-eu failed" in out, out
+    ido("approve", "last", "--by", "alice")
+    code, out = ido("resume", "last")
+    assert code == 0, out
+    code, out = ido("replay", "last")
+    assert code == 0 and "identical: 3 decision(s)" in out, out
+
+
 def test_time_spent_waiting_for_approval_does_not_count_against_the_deadline(
     gated: Path,
 ) -> None:

@@ -25,7 +25,7 @@ from ido.approvals import (
 from ido.conditions import compile_condition
 from ido.decide import Decision, History, decide
 from ido.errors import ExecutionError, IdoError
-from ido.health import Evidence
+from ido.health import Lesson, with_lessons
 from ido.journal import Journal, Pending, stamp
 from ido.loading import Catalog
 from ido.model import Capability, Intent
@@ -179,10 +179,8 @@ class LocalRuntime:
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
         for step in recovered.interrupted:  # and its steps in flight: before it is taken over
             self._still_here(run, step)
-        run.evidence = self.journal.health()
-        for name, ok, duration, at in recovered.outcomes:
-            run.evidence[name] = run.evidence.get(name, Evidence()).record(ok, duration, at)
-            run.learnt.add(name)
+        run.evidence = with_lessons(self.journal.health(), recovered.lessons)
+        run.lessons = list(recovered.lessons)
         planner = self.planner or self._planner(recovered.planner, run.intent)
         now = self.clock()
         data: dict[str, Any] = {
@@ -350,10 +348,9 @@ class LocalRuntime:
             end - run.started,
             stamp(end),
             events=self._pending,
-            health={n: run.evidence[n] for n in sorted(run.learnt)}
-            if self.env.shares_beliefs
-            else {},
+            lessons=run.lessons if self.env.shares_beliefs else (),
         )
+        run.lessons = []
         self._after_commit(len(self._pending) + 1)
         self._pending = []
         report = RunReport(run.run_id, outcome, reason, run.spent, end - run.started)
@@ -561,8 +558,15 @@ class LocalRuntime:
                 run.failures[name] = run.failures.get(name, 0) + 1
                 run.completed = [c for c in run.completed if c[0] != step]
                 now = self.clock()
-                self._learn(run, name, ok=False, duration=None, now=now)
-                data = {"capability": name, "step": step, "reason": silent, "learnt_at": now}
+                success = run.succeeded_at.get(step) if step is not None else None
+                self._learn(run, Lesson(name, False, None, now, success))
+                data = {
+                    "capability": name,
+                    "step": step,
+                    "reason": silent,
+                    "learnt_at": now,
+                    "overturns": success,
+                }
                 self._record(run, "effects_missing", data)
                 return silent
         return changed(expected, state, decision.observed)
@@ -651,13 +655,8 @@ class LocalRuntime:
                 continue
             reply = call["reply"]
             seconds = None if reply.get("error") else reply.get("seconds")
-            self._learn(
-                run,
-                f"llm:{record['model']}",
-                ok=reply.get("error") is None,
-                duration=seconds,
-                now=now,
-            )
+            ok = reply.get("error") is None
+            self._learn(run, Lesson(f"llm:{record['model']}", ok, seconds, now))
 
     def _start(
         self, run: RunState, step: Step, state: State, undoing: Mapping[str, Any] | None = None
@@ -763,7 +762,9 @@ class LocalRuntime:
         if resumed != "interrupted":
             # The exact moment, so that replay and resume learn exactly what the run did.
             data["learnt_at"] = now = self.clock()
-            self._learn(run, ctx.capability, ok=outcome.ok, duration=learnt(data), now=now)
+            self._learn(run, Lesson(ctx.capability, outcome.ok, learnt(data), now))
+            if outcome.ok:
+                run.succeeded_at[ctx.step] = now
         self._record(run, "action_finished", data, durable=False)
         undone = run.undoing.get(ctx.step)
         if undone is not None and resumed != "interrupted":  # undone (or failed to be), for good
@@ -771,13 +772,11 @@ class LocalRuntime:
         elif undone is None and outcome.ok:
             run.completed.append((ctx.step, ctx.capability))
 
-    def _learn(
-        self, run: RunState, name: str, *, ok: bool, duration: float | None, now: float
-    ) -> None:
-        """Fold an outcome into the capability's health evidence (stored when the run ends)."""
-        before = run.evidence.get(name, Evidence())
-        run.evidence[name] = before.record(ok, duration, now)
-        run.learnt.add(name)
+    def _learn(self, run: RunState, lesson: Lesson) -> None:
+        """Fold an outcome into the run's health evidence (stored when the run ends)."""
+        name = lesson.capability
+        run.evidence[name] = lesson.applied(run.evidence.get(name))
+        run.lessons.append(lesson)
 
     def _compensate(self, run: RunState, reason: str | None) -> None:
         """Undo the run's completed steps, newest first, with their `compensate` capabilities.

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ido.errors import IdoError, JournalError
-from ido.health import Evidence
+from ido.health import Evidence, Lesson
 from ido.journal import Event, RunRow, epoch, paid_in
 from ido.loading import Catalog
 from ido.model import Intent
@@ -51,8 +51,10 @@ class RunState:
     """The observers' latest outputs alone, to check declared effects against."""
     completed: list[tuple[int, str]] = field(default_factory=list)
     """(step, capability) of each step that succeeded, in order: what compensation undoes."""
-    learnt: set[str] = field(default_factory=set)
-    """Capabilities whose evidence changed in this run and is not stored yet."""
+    lessons: list[Lesson] = field(default_factory=list)
+    """What the run learnt and has not stored in the journal's health yet."""
+    succeeded_at: dict[int, float] = field(default_factory=dict)
+    """When each step's success was learnt: a silent failure found later overturns it."""
     model_call_cost: float = 0.0
     """What the run's last paid model call cost."""
     undoing: dict[int, int] = field(default_factory=dict)
@@ -82,9 +84,8 @@ class Recovered:
     run: RunState
     planner: str
     interrupted: tuple[Interrupted, ...]
-    outcomes: tuple[tuple[str, bool, float | None, float], ...]
-    """(capability, ok, duration, when) of each outcome recorded since the run last
-    stopped and saved what it had learnt (blocked), or since its start."""
+    lessons: tuple[Lesson, ...]
+    """What the run learnt since it last stopped and stored it (blocked), or since its start."""
     observed: State
     """The last state observed before the interruption (what interrupted steps were planned on)."""
     blocked_at: float | None = None
@@ -135,7 +136,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         raise JournalError(f"run {row.id}: the recorded intent cannot be read: {exc}") from None
     run = RunState(row.id, intent, epoch(row.started_at))
     open_steps: dict[int, Interrupted] = {}
-    outcomes: list[tuple[str, bool, float | None, float]] = []
+    lessons: list[Lesson] = []
     observed: State = {}
     blocked_at: float | None = None
     compensating: str | None = None
@@ -145,7 +146,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         if event.kind == "run_finished":
             # The run saved what it had learnt as it stopped (blocked): only what it learns
             # after is not in the journal's health yet (counted twice, a call was two).
-            outcomes.clear()
+            lessons.clear()
             if data.get("outcome") == "blocked":
                 blocked_at = epoch(event.at)
         elif event.kind == "run_resumed" and blocked_at is not None:
@@ -178,21 +179,19 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
                 run.completed.append((data["step"], data["capability"]))
             if not data.get("interrupted"):
                 when = data.get("learnt_at", epoch(event.at))
-                outcomes.append((data["capability"], bool(data["ok"]), learnt(data), when))
+                lessons.append(Lesson(data["capability"], bool(data["ok"]), learnt(data), when))
         elif event.kind == "compensation_skipped":
             run.completed = [c for c in run.completed if c[0] != data["undoes_step"]]
             compensating = data.get("reason") or "the run failed"
         elif event.kind == "effects_missing":
             run.failures[data["capability"]] = run.failures.get(data["capability"], 0) + 1
             run.completed = [c for c in run.completed if c[0] != data["step"]]
-            outcomes.append(
-                (data["capability"], False, None, data.get("learnt_at", epoch(event.at)))
-            )
+            lessons.append(missing_lesson(data, epoch(event.at)))
     return Recovered(
         run,
         str(started.get("planner", "cpsat")),
         tuple(open_steps.values()),
-        tuple(outcomes),
+        tuple(lessons),
         observed,
         blocked_at if row.outcome == "blocked" else None,
         compensating,
@@ -202,6 +201,13 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
 def learnt(finished: dict[str, Any]) -> float | None:
     """The call duration an action_finished event teaches (none for a step settled on resume)."""
     return None if finished.get("resumed") else finished.get("duration")
+
+
+def missing_lesson(effects_missing: dict[str, Any], at: float) -> Lesson:
+    """What an `effects_missing` event teaches: the step's success was a failure (recorded
+    before 2026-12-06 without when that success was learnt: a failure besides it)."""
+    data = effects_missing
+    return Lesson(data["capability"], False, None, data.get("learnt_at", at), data.get("overturns"))
 
 
 def last_model_call_cost(record: Mapping[str, Any], before: float) -> float:

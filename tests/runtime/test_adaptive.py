@@ -210,6 +210,11 @@ def test_effects_that_do_not_show_are_a_silent_failure_that_replans(flaky: Path)
     assert decisions[1]["trigger"] == missing["reason"]
     assert decisions[1]["beliefs"]["pay-liar"]["reliability"] < 0.99  # type: ignore[index]
     assert report.outcome == "failed"  # every payment lies to this observer in the end
+    # Each lie is learnt as one failure, not as a success and a failure besides it.
+    lies = [d for d in kinds(journal, "action_started") if d["capability"] == "pay-liar"]
+    learnt = journal.health()["pay-liar"]
+    assert learnt.successes == pytest.approx(0.0, abs=0.01)
+    assert learnt.failures == pytest.approx(len(lies), abs=0.05)
 
 
 def test_an_observation_that_moves_a_fact_the_plan_relied_on_replans(flaky: Path) -> None:

@@ -335,6 +335,37 @@ def test_runs_on_many_threads_can_share_one_journal(project: Path) -> None:
             assert journal.events(row.id)[-1].kind == "run_finished"
 
 
+def test_runs_side_by_side_each_add_what_they_learnt_to_the_shared_beliefs(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ten runs at once, each failing on the cheap provider once: each run stored its own
+    view of the beliefs as it ended (those at its start, plus its own outcomes), so the
+    last to end won, and the journal remembered one failure or two instead of ten."""
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    intent = catalog.intents["ship-order"]
+    with SqliteJournal(project / "j.db") as journal:
+        threads = [
+            threading.Thread(
+                target=LocalRuntime(catalog, journal, base=project).run, args=(intent,)
+            )
+            for _ in range(10)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        failed = [
+            e
+            for row in journal.runs()
+            for e in journal.events(row.id)
+            if e.kind == "action_finished" and not e.data["ok"]
+        ]
+        assert {e.data["capability"] for e in failed} == {"pay-cheap-eu"} and len(failed) == 10
+        # Seconds apart, against a half-life of 15 minutes: each failure counts nearly whole.
+        assert journal.health()["pay-cheap-eu"].failures == pytest.approx(10, abs=0.1)
+
+
 PEEK = """\
 import sqlite3
 
