@@ -231,6 +231,24 @@ def test_a_run_binding_needs_exactly_one_kind(tmp_path: Path) -> None:
     assert problem.message == "give exactly one of python, shell or http"
 
 
+@pytest.mark.parametrize("output", ["order", "order.paid", "order.paid.receipt"])
+def test_an_output_path_over_an_effect_path_is_refused(tmp_path: Path, output: str) -> None:
+    """The result overwrote the effect (`output: order` replaced `order.paid`), so the
+    effect never showed: the run replanned, paying each time, until max_replans."""
+    text = CAPABILITY.replace("  cost: 0.30\n", f"  cost: 0.30\n  output: {output}\n")
+    write(tmp_path, "charge.yaml", text)
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec"
+    assert problem.message.startswith(f"output {output} overlaps effect order.paid: ")
+
+
+def test_an_output_path_beside_the_effect_paths_is_accepted(tmp_path: Path) -> None:
+    text = CAPABILITY.replace("  cost: 0.30\n", "  cost: 0.30\n  output: order.payment\n")
+    write(tmp_path, "charge.yaml", text)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    assert catalog.capabilities["charge"].spec.output == "order.payment"
+
+
 def test_rule_ids_must_be_unique_in_a_policy(tmp_path: Path) -> None:
     """Two rules with the same id in one policy are an error naming the id."""
     extra = "    - {id: eu-only, effect: avoid, when: 'true', message: again}\n"

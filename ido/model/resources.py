@@ -351,6 +351,19 @@ class CapabilitySpec(Strict):
             raise ValueError("timeout must be greater than 0")
         return self
 
+    @model_validator(mode="after")
+    def _output_apart_from_effects(self) -> CapabilitySpec:
+        out = self.output
+        if out is None:
+            return self
+        for path in self.effects:
+            if path == out or path.startswith(f"{out}.") or out.startswith(f"{path}."):
+                raise ValueError(
+                    f"output {out} overlaps effect {path}: the binding's result would "
+                    "overwrite what the effect sets; keep output paths apart from effect paths"
+                )
+        return self
+
 
 # --- Observer ---------------------------------------------------------------------------
 
