@@ -114,6 +114,16 @@ def health_view(
     return view, changed
 
 
+BACKOFF_DOUBLINGS = 5
+"""The wait before a call again doubles per failure, up to 32 times `limits.backoff`."""
+
+
+def backoff(intent: Intent, failed: int) -> float:
+    """Seconds to wait before calling a capability that failed `failed` times in the run."""
+    wait = intent.spec.limits.backoff
+    return wait * 2 ** min(failed - 1, BACKOFF_DOUBLINGS) if failed and wait else 0.0
+
+
 def action_of(
     capability: Capability,
     believed: Mapping[str, Any],
@@ -178,11 +188,14 @@ def build_task(
         )
         weighed = tuple(h.ref for h in hits if h.effect in ("avoid", "prefer"))
         action = action_of(capability, believed, bias, weighed)
+        failed = history.failures.get(capability.name, 0)
+        wait = backoff(intent, failed)
+        if wait:  # a call again waits first: its step takes that much longer
+            action = replace(action, latency=action.latency + wait)
         # Every rule that leaves it out: lifting one of several does not bring it back.
         why = [(h.ref, h.message) for h in hits if h.effect == "deny"]
         if capability.name in history.unbound:
             why.append((UNBOUND, "has no run binding: it can be planned (ido plan), not run"))
-        failed = history.failures.get(capability.name, 0)
         if failed >= max_attempts:
             message = f"failed {failed} time(s) in this run, the most limits.max_attempts allows"
             why.append((ATTEMPTS_RULE, message))

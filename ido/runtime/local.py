@@ -8,7 +8,7 @@ import secrets
 import signal
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,12 +23,12 @@ from ido.approvals import (
     verdicts,
 )
 from ido.conditions import compile_condition
-from ido.decide import Decision, History, decide
+from ido.decide import Decision, History, backoff, decide
 from ido.errors import ExecutionError, IdoError
 from ido.health import Lesson, with_lessons
 from ido.journal import Journal, Pending, stamp
 from ido.loading import Catalog
-from ido.model import Capability, Intent
+from ido.model import Capability, Intent, format_duration
 from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
 from ido.planner.types import Step
@@ -70,9 +70,6 @@ class Telemetry(Protocol):
         took: float | None = None,
     ) -> None:
         """`kind` and `data` as journaled, at clock time `at`; `took`: seconds it took."""
-
-
-BACKOFF_DOUBLINGS = 5  # the wait doubles per failure, up to 32 times `limits.backoff`
 
 
 def _crash_after(value: str | None) -> int | None:
@@ -504,8 +501,11 @@ class LocalRuntime:
                                 f"{steps[i].capability} no longer applicable: requires {missing!r}"
                             )
                             break
+                        reason, left = self._too_late(run, steps[i].capability)
+                        if reason is not None:
+                            break
                         started.add(i)
-                        ctx, delay = self._start(run, steps[i], state)
+                        ctx, delay = self._start(run, steps[i], state, left=left)
                         executor.submit(self.catalog.capabilities[ctx.capability], ctx, delay)
                         running[ctx.step] = i
                 if not running:
@@ -659,19 +659,24 @@ class LocalRuntime:
             self._learn(run, Lesson(f"llm:{record['model']}", ok, seconds, now))
 
     def _start(
-        self, run: RunState, step: Step, state: State, undoing: Mapping[str, Any] | None = None
+        self,
+        run: RunState,
+        step: Step,
+        state: State,
+        undoing: Mapping[str, Any] | None = None,
+        left: float | None = None,
     ) -> tuple[ActionContext, float]:
         """Record that a step starts; also how long to back off first (after failures).
-        `undoing`: a compensation's `undoes_step` and the run's failure `reason`."""
+        `undoing`: a compensation's `undoes_step` and the run's failure `reason`; `left`:
+        the seconds to the deadline after the backoff, which the call may not outlast."""
         capability = self.catalog.capabilities[step.capability]
         run.steps_taken += 1
         attempt = run.attempts.get(step.capability, 0) + 1
         run.attempts[step.capability] = attempt
         ctx = self._context(run, capability.name, run.steps_taken, attempt, state)
-        failed = run.failures.get(step.capability, 0)
-        backoff = run.intent.spec.limits.backoff
-        doublings = min(failed - 1, BACKOFF_DOUBLINGS)
-        delay = backoff * 2**doublings if failed and backoff else 0.0
+        delay = backoff(run.intent, run.failures.get(step.capability, 0))
+        if left is not None and left < ctx.timeout:  # the deadline cuts the call short
+            ctx = replace(ctx, timeout=left)
         self._record(
             run,
             "action_started",
@@ -690,6 +695,25 @@ class LocalRuntime:
         if undoing is not None:
             run.undoing[ctx.step] = undoing["undoes_step"]
         return ctx, delay
+
+    def _too_late(self, run: RunState, name: str) -> tuple[str | None, float | None]:
+        """Why `name` may not start now (it would start, after its backoff, at or past the
+        deadline), else None; and the seconds the call may take before the deadline (None:
+        no deadline)."""
+        deadline = run.intent.spec.constraints.deadline
+        if deadline is None:
+            return None, None
+        wait = backoff(run.intent, run.failures.get(name, 0))
+        elapsed = run.elapsed(self.clock())
+        left = deadline - elapsed - wait
+        if left > 0:
+            return None, left
+        after = f" after its {format_duration(wait)} backoff" if wait else ""
+        why = (
+            f"{format_duration(elapsed)} elapsed: {name} would start{after} past the "
+            f"{format_duration(deadline)} deadline"
+        )
+        return why, left
 
     def _context(
         self,

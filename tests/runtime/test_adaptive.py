@@ -37,6 +37,10 @@ def lie(ctx):
     return None  # says it worked; the world says otherwise
 
 
+def timed(ctx):
+    return {"timeout": ctx.timeout}  # what the call was given
+
+
 def world():
     path = Path("world.json")
     return json.loads(path.read_text()) if path.exists() else {}
@@ -156,6 +160,50 @@ def test_a_retry_emerges_with_backoff_doubling_per_failure(
     assert slept == [1.0, 2.0]
 
 
+def test_a_retry_s_backoff_is_part_of_its_step_s_time_and_of_the_deadline(
+    flaky: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planned as if the retry took its latency alone, a 2 s backoff under a 1 s deadline
+    was waited anyway: the run ended achieved, past its deadline. The wait is planned now,
+    and with no time for it, no plan is."""
+    mint_project(flaky, "{backoff: 500ms}")
+    monkeypatch.setenv("FLAKY_FAILS", "1")
+    rt, journal = runtime(flaky, sleep=lambda _: None)
+    assert rt.run(rt.catalog.intents["mint-token"]).outcome == "achieved"
+    plans = [d["result"]["plan"] for d in kinds(journal, "decided")]  # type: ignore[index]
+    # The retry's step: the call's latency as learnt (well under a millisecond) + 500 ms.
+    assert plans[0]["latency"] == 0.0 and plans[1]["latency"] == pytest.approx(0.5, abs=0.01)
+    edit(flaky / "intents" / "mint-token.yaml", "{backoff: 500ms}", "{backoff: 2s}")
+    intent = flaky / "intents" / "mint-token.yaml"
+    intent.write_text(intent.read_text() + "  constraints: {deadline: 1s}\n")
+    (flaky / "calls-mint.txt").unlink()
+    rt, journal = runtime(flaky, sleep=lambda _: None, clock=StepClock(step=0.01))
+    report = rt.run(rt.catalog.intents["mint-token"])
+    assert report.outcome == "failed" and "no plan within deadline" in str(report.reason)
+    assert "(mint 2.0" in str(report.reason)  # its 2 s backoff and its call
+    assert len(kinds(journal, "action_started")) == 1
+
+
+def test_a_call_may_not_outlast_the_deadline(flaky: Path) -> None:
+    """A step's timeout is cut to the time left to the deadline: a 30 s timeout under a
+    1 s deadline let a slow last step end the run "achieved" 4 s in."""
+    add_capability(
+        flaky,
+        "mint",
+        "  provider: mint\n  effects: {token.minted: true}\n  timeout: 30s\n"
+        "  output: call\n  run: {python: 'fakesvc.flaky:timed'}\n",
+    )
+    (flaky / "intents" / "mint-token.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: mint-token}\nspec:\n"
+        "  goal: ['state.token.minted']\n  constraints: {deadline: 10s}\n"
+    )
+    rt, journal = runtime(flaky, clock=StepClock(step=1.0))
+    assert rt.run(rt.catalog.intents["mint-token"]).outcome == "achieved"
+    (finished,) = kinds(journal, "action_finished")
+    given = finished["output"]["timeout"]  # type: ignore[index]
+    assert 0 < given < 10
+
+
 def test_a_capability_out_of_attempts_is_left_out_and_the_run_fails_naming_the_limit(
     flaky: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -259,7 +307,7 @@ def test_time_that_runs_over_replans_with_what_is_left_of_the_deadline(project: 
     assert "past the 30 s deadline" in str(decisions[1]["trigger"])
     assert "no plan within deadline" in str(report.reason)
     # The way out names the intent's deadline: what has elapsed plus the fastest plan's 1 s.
-    assert "raise deadline to 46s (45 s of the 30 s deadline have elapsed)" in str(report.reason)
+    assert "raise deadline to 51s (50 s of the 30 s deadline have elapsed)" in str(report.reason)
 
 
 def test_spend_so_far_counts_against_the_budget(
