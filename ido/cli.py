@@ -117,6 +117,9 @@ def _check_telemetry() -> None:
 
 
 def _catalog_paths(extra: list[Path] | None, intent: str | list[str] | None = None) -> list[Path]:
+    for name in DEFAULT_DIRS:  # a link to the shared catalog that leads nowhere: not "none"
+        if Path(name).is_symlink() and not Path(name).exists():
+            raise NotFoundError(f"{name} is a link to {os.readlink(name)}, which does not exist")
     paths = [Path(d) for d in DEFAULT_DIRS if Path(d).is_dir()]
     paths += list(extra or [])
     from ido.loading import inside

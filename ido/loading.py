@@ -80,17 +80,40 @@ class Catalog:
         return sum(len(t) for t in tables)
 
 
-def yaml_under(folder: Path) -> list[Path]:
-    """The YAML files under `folder`, recursively, sorted, as `folder` names them; hidden
-    files and folders left out (see `yaml_files`), and a folder or broken link named like
-    YAML too."""
-    found = []
-    for at, dirs, names in os.walk(folder):
+def yaml_under(folder: Path) -> tuple[list[Path], list[Problem]]:
+    """The YAML files under `folder`, recursively, sorted, as `folder` names them, and what
+    stood in the way: a folder that cannot be read, a link named like YAML that leads
+    nowhere. Left out silently, they would leave an enforced policy out of the catalog.
+    Hidden files and folders are left out (see `yaml_files`), and a folder named like YAML
+    too. Links to folders are followed, each folder walked once (a link back up is no loop).
+    """
+    found: list[Path] = []
+    problems: list[Problem] = []
+
+    def refused(error: OSError) -> None:
+        said = error.strerror or str(error)
+        problems.append(Problem(str(error.filename), None, "", f"cannot read folder: {said}"))
+
+    seen: set[str] = set()
+    for at, dirs, names in os.walk(folder, onerror=refused, followlinks=True):
+        real = os.path.realpath(at)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
         dirs[:] = [d for d in dirs if not d.startswith(".")]  # not even walked
-        found += [
-            Path(at, n) for n in names if not n.startswith(".") and Path(n).suffix in YAML_SUFFIXES
-        ]
-    return sorted(f for f in found if f.is_file())
+        for name in names:
+            path = Path(at, name)
+            if name.startswith(".") or path.suffix not in YAML_SUFFIXES or path.is_dir():
+                continue
+            if path.is_file():
+                found.append(path)
+            elif path.is_symlink():
+                target = os.readlink(path)
+                problems.append(Problem(str(path), None, "", f"a link to {target}, not a file"))
+            else:
+                problems.append(Problem(str(path), None, "", "not a file"))  # a FIFO, …
+    return sorted(found), problems
 
 
 def yaml_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
@@ -103,7 +126,9 @@ def yaml_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
-            files.extend(yaml_under(path))
+            under, stood = yaml_under(path)
+            files.extend(under)
+            problems.extend(stood)
         elif path.is_file():
             files.append(path)
         else:

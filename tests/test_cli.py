@@ -69,6 +69,16 @@ def test_validate_cel_typo_points_at_the_expression_line(project: Path) -> None:
     assert "intents/ship-order.yaml:6: spec.goal[1]: CEL: undeclared reference" in out
 
 
+def test_a_catalog_folder_linked_to_nowhere_is_an_error_not_an_empty_catalog(
+    project: Path,
+) -> None:
+    """A dangling `policies` link (the shared checkout moved) read as no policies at all."""
+    shutil.rmtree(project / "policies")
+    (project / "policies").symlink_to("../company/policies")
+    code, out = ido("validate")
+    assert code == 2 and "policies is a link to ../company/policies, which does not exist" in out
+
+
 def test_validate_missing_path_exits_2(project: Path) -> None:
     """A path that does not exist is a clear error."""
     code, out = ido("validate", "nowhere.yaml")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -425,6 +427,45 @@ def test_hidden_folders_inside_a_catalog_folder_are_not_read(tmp_path: Path) -> 
     assert set(catalog.capabilities) == {"charge"}
     named = load_catalog([tmp_path / "capabilities", tmp_path / ".hidden"], base=tmp_path)
     assert set(named.capabilities) == {"charge", "charge-2"}
+
+
+def test_a_folder_that_cannot_be_read_is_a_problem_not_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unreadable `policies/org` was skipped without a word: its enforced policy was
+    not applied, and `ido validate` said ok. (The OS refusal is simulated: tests run as
+    root, whom a mode of 000 does not stop.)"""
+    write(tmp_path, "policies/org/freeze.yaml", POLICY)
+    walled = tmp_path / "policies" / "org"
+    scandir = os.scandir
+
+    def refusing(path: Any) -> Any:
+        if Path(path) == walled:
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    problem = only(problems(tmp_path / "policies"))
+    assert (problem.file, problem.message) == (str(walled), "cannot read folder: Permission denied")
+
+
+def test_links_to_folders_are_followed_once_each(tmp_path: Path) -> None:
+    """A policies folder shared by a link (`policies/company -> ../../shared`) was not
+    walked, so its policies were left out; a link back up is walked no further."""
+    write(tmp_path, "shared/residency.yaml", POLICY)
+    write(tmp_path, "project/capabilities/charge.yaml", CAPABILITY)
+    (tmp_path / "project" / "policies").mkdir()
+    (tmp_path / "project" / "policies" / "company").symlink_to("../../shared")
+    (tmp_path / "shared" / "up").symlink_to("..")  # a loop, walked once
+    catalog = load_catalog([tmp_path / "project" / "policies"], base=tmp_path)
+    assert set(catalog.policies) == {"residency"}
+
+
+def test_a_link_named_like_yaml_that_leads_nowhere_is_a_problem(tmp_path: Path) -> None:
+    write(tmp_path, "capabilities/charge.yaml", CAPABILITY)
+    (tmp_path / "capabilities" / "gone.yaml").symlink_to("../elsewhere/gone.yaml")
+    problem = only(problems(tmp_path))
+    assert problem.message == "a link to ../elsewhere/gone.yaml, not a file"
 
 
 def test_a_missing_path_is_reported(tmp_path: Path) -> None:

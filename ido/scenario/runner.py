@@ -47,7 +47,9 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
         if not there:
             raise NotFoundError(f"{path}: no such file or folder")
         # In a folder, only files, and nothing hidden (`.old/`), as in a catalog.
-        files = yaml_under(path) if folder else [path]
+        files, problems = yaml_under(path) if folder else ([path], [])
+        if problems:
+            raise LoadError(problems)
         named = path.is_file()  # a file named on its own is taken whatever it declares
         for file in files:
             try:
