@@ -361,16 +361,19 @@ def test_scenario_test_reports_a_broken_file_in_a_folder(
 def test_scenario_test_passes_over_what_in_a_folder_is_no_file(
     in_root: Path, tmp_path: Path
 ) -> None:
-    """`scenario test FOLDER`: a folder or a broken link named like YAML is no scenario (they
-    were a traceback); the folder's real scenarios still run."""
+    """`scenario test FOLDER`: a folder named like YAML is no scenario (it was a
+    traceback); the folder's real scenarios still run. A link named like YAML that leads
+    nowhere is an error, as in a catalog: passed over, its scenario would go untested."""
     shipped = in_root / "scenarios" / "stripe-outage.yaml"
     folder = tmp_path / "mine"
     (folder / "x.yaml").mkdir(parents=True)
-    (folder / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
     (folder / "stripe-outage.yaml").write_text(shipped.read_text())
     code, out = ido("scenario", "test", str(folder))
     assert code == 0, out
     assert "stripe-outage" in out and "Traceback" not in out
+    (folder / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    code, out = ido("scenario", "test", str(folder))
+    assert code == 2 and f"gone.yaml: a link to {tmp_path / 'nowhere.yaml'}, not a file" in out
 
 
 def test_scenario_test_with_no_scenario_to_run_fails(in_root: Path, tmp_path: Path) -> None:
