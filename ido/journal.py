@@ -189,7 +189,10 @@ def _locked(
 
     def locked(self: SqliteJournal, /, *args: P.args, **kwargs: P.kwargs) -> T:
         with self._lock:
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as exc:  # a damaged file, a read-only one: no traceback
+                raise self.failed(exc) from None
 
     locked.__name__, locked.__doc__ = method.__name__, method.__doc__
     return locked
@@ -614,6 +617,8 @@ class SqliteJournal:
         starts = self._starts()
         after = starts.get(run_id) if run_id else None
         if after is not None and after.done:
+            if isinstance(after.error, sqlite3.Error):
+                raise self.failed(after.error) from None  # the run was never started
             if after.error is not None:
                 raise after.error  # the run was never started
             del starts[run_id]  # on disk: nothing to check any more
@@ -636,9 +641,16 @@ class SqliteJournal:
             if write.waits:
                 self._abandon(write)
             raise
+        if isinstance(write.error, sqlite3.Error):  # a read-only file, a full disk, …
+            raise self.failed(write.error) from None
         if write.error is not None:
             raise write.error
         return write.result  # type: ignore[return-value]
+
+    def failed(self, error: sqlite3.Error) -> JournalError:
+        """SQLite's `error` as the journal's (`journal .ido/ido.db: database disk image is
+        malformed`)."""
+        return JournalError(f"journal {self.path}: {error}")
 
     def _lead(self, own: _Write[Any]) -> None:
         """Commit the queued writes, wake their threads, and hand the lead on; commit again

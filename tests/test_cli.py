@@ -228,6 +228,28 @@ def test_journal_option_naming_another_database_is_an_error_that_leaves_it_be(
     assert "Traceback" not in out and other.read_bytes() == before
 
 
+@pytest.mark.parametrize("command", [["runs"], ["audit"], ["explain", "last"]])
+def test_a_damaged_journal_is_an_error_naming_it_not_a_traceback(
+    project: Path, command: list[str]
+) -> None:
+    """SQLite's errors after the journal opened (a damaged page, a read-only file, a full
+    disk) came out as tracebacks, exit 1: "the run failed"."""
+    for _ in range(4):
+        assert ido("run", "ship-order", "--quiet")[0] == 0
+    path = project / ".ido" / "ido.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    data = bytearray(path.read_bytes())
+    for page in range(2, len(data) // 4096):  # every page past the schema's
+        data[page * 4096 + 100 : page * 4096 + 400] = b"\xff" * 300
+    path.write_bytes(bytes(data))
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: journal .ido/ido.db: "), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_cli_as_a_subprocess_exits_with_the_documented_codes(project: Path) -> None:
     """The installed entry point runs a demo end to end and exits 0; bad input exits 2 with no traceback."""
     done = subprocess.run(

@@ -366,6 +366,16 @@ def test_runs_side_by_side_each_add_what_they_learnt_to_the_shared_beliefs(
         assert journal.health()["pay-cheap-eu"].failures == pytest.approx(10, abs=0.1)
 
 
+def test_a_write_sqlite_refuses_is_a_journal_error_naming_the_file(tmp_path: Path) -> None:
+    """A read-only journal (here: SQLite's query_only, as root may write any file) raised
+    sqlite3.OperationalError, a traceback out of `ido run`."""
+    with SqliteJournal(tmp_path / "j.db") as journal:
+        journal._db.execute("PRAGMA query_only = 1")
+        with pytest.raises(JournalError, match=r"^journal .*j\.db: attempt to write a readonly"):
+            journal.start_run("r1", "i", "2026-12-06T00:00:00.000+00:00", {})
+            journal.append("r1", "run_started", "2026-12-06T00:00:00.000+00:00", {})
+
+
 PEEK = """\
 import sqlite3
 
