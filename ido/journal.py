@@ -226,11 +226,11 @@ class SqliteJournal:
                 timeout=BUSY_STEP_SECONDS,
                 check_same_thread=False,
             )
-            self._setup()
+            with self._lock:
+                self._setup()
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from None
 
-    @_locked
     def _setup(self) -> None:
         """WAL mode, the schema and its version; retried while another process sets it up.
 
