@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import itertools
 import json
 import os
 import shutil
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -1142,8 +1144,8 @@ def _report(report: Any) -> None:
     line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
     if report.reason:
         line += f"\nreason: {report.reason}"
-    typer.echo(line)
-    typer.echo(f"why: ido explain {report.run_id}")
+    _tell(line)
+    _tell(f"why: ido explain {report.run_id}")
     raise typer.Exit(EXIT.get(report.outcome, 1))
 
 
@@ -1160,7 +1162,28 @@ def _stages(plan: Mapping[str, Any]) -> str:
 
 def _progress(kind: str, data: Mapping[str, Any], prefix: str = "") -> None:
     for line in _progress_lines(kind, data):
-        typer.echo(prefix + line)
+        _tell(prefix + line)
+
+
+_output_gone: list[bool] = []
+
+
+def _tell(line: str) -> None:
+    """Print a progress line of a run. When the output has gone (its reader stopped:
+    `ido run … | head -1`), the run goes on without it: a closed pipe stopped it between
+    recording a step's start and making the call, for `ido resume` to settle."""
+    if _output_gone:
+        return
+    try:
+        typer.echo(line)
+    except BrokenPipeError:
+        _output_gone.append(True)
+        with contextlib.suppress(OSError):  # later lines (and the outcome) go nowhere
+            quiet = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(quiet, sys.stdout.fileno())
+            os.close(quiet)
+        with contextlib.suppress(OSError):
+            typer.echo("ido: the output was closed; the run goes on without it", err=True)
 
 
 def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:

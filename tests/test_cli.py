@@ -250,6 +250,24 @@ def test_a_damaged_journal_is_an_error_naming_it_not_a_traceback(
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+def test_a_run_whose_output_is_closed_goes_on_to_its_outcome(project: Path) -> None:
+    """`ido run … | grep -m1 …`: the closed pipe stopped the run between recording a
+    step's start and making the call, silently, exit 1. Now it goes on without output."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ido", "run", "ship-order"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # the reader is gone before the first line
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert err == "ido: the output was closed; the run goes on without it\n"
+    code, out = ido("runs")
+    assert code == 0 and " achieved " in out, out
+
+
 def test_cli_as_a_subprocess_exits_with_the_documented_codes(project: Path) -> None:
     """The installed entry point runs a demo end to end and exits 0; bad input exits 2 with no traceback."""
     done = subprocess.run(
