@@ -124,9 +124,11 @@ def hold_lock(journal: Path) -> IO[str] | None:
 def runner_active(journal: Path) -> bool:
     """Whether a runner watches `journal` now (it holds the lock)."""
     path = lock_path(journal)
-    if not path.exists():
+    try:  # read-only: a lock file another user's runner made is one this user may read
+        handle = path.open("r")
+    except OSError:  # none, or not ours to read: no runner that we can tell of
         return False
-    with path.open("a+") as handle:
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

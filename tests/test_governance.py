@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -341,6 +342,28 @@ def test_approve_says_when_a_runner_will_continue_the_run(project: Path) -> None
     assert hold_lock(journal) is None  # one runner per journal
     code, out = ido("approve", "last", "--by", "alice")
     assert code == 0 and "the ido runner watching" in out
+    lock.close()
+    assert not runner_active(journal)
+
+
+def test_a_runner_lock_this_user_may_only_read_still_tells(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runner under a service account owns the lock file; a person approving may read it
+    only. The check opened it for writing: the approval was recorded, then a traceback.
+    (The refusal is simulated: tests run as root, whom file modes do not stop.)"""
+    journal = project / ".ido" / "ido.db"
+    ido("run", "ship-order")
+    lock = hold_lock(journal)
+    opening = Path.open
+
+    def read_only(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if path.name.endswith(".runner") and mode != "r":
+            raise PermissionError(13, "Permission denied", str(path))
+        return opening(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", read_only)
+    assert lock is not None and runner_active(journal)
     lock.close()
     assert not runner_active(journal)
 
