@@ -1,5 +1,8 @@
 """The audit report: what the journal says happened, summed up for a compliance reader.
 
+Runs of scenarios kept in the journal (`ido scenario run --journal`) happened in a
+simulated world: they are counted apart and left out of the rest.
+
 Runs by outcome, decisions made, capabilities denied by each rule, approvals with who gave
 them and how long they waited, and spend per intent and per provider. Pure: it takes runs
 and their events and returns a document; the CLI reads the journal and renders it.
@@ -25,7 +28,11 @@ def audit(runs: Sequence[tuple[RunRow, Sequence[Event]]]) -> dict[str, Any]:
     spend_provider: defaultdict[str, float] = defaultdict(float)
     approvals: list[dict[str, Any]] = []
     decisions = 0
+    simulated = 0
     for row, events in runs:
+        if events and events[0].kind == "run_started" and "scenario" in events[0].data:
+            simulated += 1  # `ido scenario run --journal`: a simulated world, not this one
+            continue
         outcomes[row.outcome or "interrupted"] += 1
         spend_intent[row.intent] += row.cost
         asked: dict[Key, float] = {}
@@ -66,6 +73,7 @@ def audit(runs: Sequence[tuple[RunRow, Sequence[Event]]]) -> dict[str, Any]:
                 )
     return {
         "runs": sum(outcomes.values()),
+        "simulated_runs_left_out": simulated,
         "outcomes": dict(sorted(outcomes.items())),
         "decisions": decisions,
         "denials": {
@@ -91,6 +99,9 @@ def render(report: dict[str, Any], fmt: str) -> str:
     lines = [
         ("# " if md else "") + f"Audit: {report['runs']} run(s), {report['decisions']} decision(s)"
     ]
+    if report["simulated_runs_left_out"]:
+        simulated = report["simulated_runs_left_out"]
+        lines.append(f"({simulated} simulated run(s) of scenarios left out)")
     lines += ["", head("Runs by outcome")]
     lines += [item(f"{k}: {v}") for k, v in report["outcomes"].items()] or [item("none")]
     lines += ["", head("Denials by rule")]

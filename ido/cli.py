@@ -37,6 +37,8 @@ app = typer.Typer(
 
 DEFAULT_DIRS = ("intents", "capabilities", "policies")
 MOST_STEPS = 200
+SQLITE_MOST = 2**63 - 1
+"""The largest whole number SQLite takes (`ido runs --limit` past it means "all")."""
 """`ido.model.resources.MOST_STEPS`, here without importing the models at start-up."""
 EXIT = {"achieved": 0, "failed": 1, "blocked": 3, "cancelled": 1, "shadow": 0}
 
@@ -1084,8 +1086,8 @@ def audit(
     from ido.journal import SqliteJournal
 
     if since is not None:
-        try:
-            date.fromisoformat(since)
+        try:  # as the journal writes dates: 20261206 or 2026-W49 compared as text said none
+            since = date.fromisoformat(since).isoformat()
         except ValueError:
             raise typer.BadParameter(
                 f"'{since}' is not a date; write YYYY-MM-DD", param_hint="--since"
@@ -1231,7 +1233,9 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
 def runs(
     journal: JournalOpt = DEFAULT_JOURNAL,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-    limit: Annotated[int, typer.Option(help="Most runs to list.", min=1)] = 50,
+    limit: Annotated[
+        int, typer.Option(help="Most runs to list.", min=1, max=SQLITE_MOST, clamp=True)
+    ] = 50,
 ) -> None:
     """List runs, newest first."""
     _check_format(fmt, ("text", "json"))

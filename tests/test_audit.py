@@ -78,6 +78,30 @@ def test_the_report_filters_by_intent_and_date(history: Path) -> None:
     assert report["runs"] == 0
 
 
+@pytest.mark.parametrize("written", ["20261206", "2026-W49-7"])
+def test_a_date_in_another_iso_form_filters_as_the_same_day(history: Path, written: str) -> None:
+    """Accepted as dates, `20261206` and `2026-W49-7` were compared as text with the
+    journal's `2026-12-06…`: every run fell before them, an empty report."""
+    plain = json.loads(ido("audit", "--since", "2026-12-06", "--format", "json")[1])
+    other = json.loads(ido("audit", "--since", written, "--format", "json")[1])
+    assert other == plain
+
+
+def test_runs_of_scenarios_kept_in_the_journal_are_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ido scenario run --journal`: simulated spend was summed with real spend."""
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # the demo catalog
+    journal = str(tmp_path / "j.db")
+    assert ido("run", "fulfil-order", "--quiet", "--journal", journal)[0] == 0
+    ido("scenario", "run", "scenarios/stripe-outage.yaml", "--quiet", "--journal", journal)
+    code, out = ido("audit", "--journal", journal, "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and report["runs"] == 1 and report["simulated_runs_left_out"] == 1
+    assert report["spend_per_intent"] == {"fulfil-order": pytest.approx(2.86)}
+    assert "(1 simulated run(s) of scenarios left out)" in ido("audit", "--journal", journal)[1]
+
+
 def test_the_text_and_markdown_reports_name_what_happened(history: Path) -> None:
     code, text = ido("audit")
     assert code == 0

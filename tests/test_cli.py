@@ -268,6 +268,13 @@ def test_a_run_whose_output_is_closed_goes_on_to_its_outcome(project: Path) -> N
     assert code == 0 and " achieved " in out, out
 
 
+def test_a_runs_limit_past_what_sqlite_counts_lists_them_all(project: Path) -> None:
+    """It was an OverflowError traceback."""
+    assert ido("run", "ship-order", "--quiet")[0] == 0
+    code, out = ido("runs", "--limit", "99999999999999999999")
+    assert code == 0 and " achieved " in out, out
+
+
 def test_cli_as_a_subprocess_exits_with_the_documented_codes(project: Path) -> None:
     """The installed entry point runs a demo end to end and exits 0; bad input exits 2 with no traceback."""
     done = subprocess.run(
