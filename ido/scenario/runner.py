@@ -59,7 +59,11 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
             documents, problems = read_documents(text, str(file))
             if named or problems or any(_maybe_scenario(d.data) for d in documents):
                 found.append(file)  # (loading it says what is wrong with a broken one)
-    return found
+    # A file named twice (a folder and a file in it) is one file, tested once.
+    first: dict[Path, Path] = {}
+    for file in found:
+        first.setdefault(file.resolve(), file)
+    return list(first.values())
 
 
 def _maybe_scenario(data: Any) -> bool:

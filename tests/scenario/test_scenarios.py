@@ -419,6 +419,13 @@ def test_scenario_test_passes_over_hidden_folders_and_refuses_a_name_twice(
     assert code == 2 and said in out and out.rstrip().endswith("again.yaml"), out
 
 
+def test_a_file_named_twice_is_tested_once(in_root: Path) -> None:
+    """`scenario test scenarios ./scenarios/x.yaml` said x was declared twice, the same file
+    as both sides; `ido validate` takes such a file once."""
+    code, out = ido("scenario", "test", "scenarios", "./scenarios/stripe-outage.yaml")
+    assert code == 0 and f"{len(SHIPPED)} passed, 0 failed" in out, out
+
+
 def test_the_table_heading_lines_up_over_short_names(in_root: Path, tmp_path: Path) -> None:
     shipped = (in_root / "scenarios" / "stripe-outage.yaml").read_text()
     (tmp_path / "x.yaml").write_text(shipped.replace("name: stripe-outage", "name: x"))
