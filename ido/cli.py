@@ -1242,16 +1242,21 @@ def runs(
     from ido.journal import SqliteJournal
 
     if not _journal_there(journal):
-        rows, models = [], {}
+        rows, models, running = [], {}, set()
     else:
+        from ido.runtime.owners import live_owner
+
         with SqliteJournal(journal) as store:
             rows = store.runs(limit)
             models = store.model_use([r.id for r in rows])
+            # A run that has not ended is running while a process here carries it on.
+            running = {r.id for r in rows if r.outcome is None and live_owner(store.events(r.id))}
     if fmt == "json":
         listed = []
         for r in rows:
             cost, tokens = models.get(r.id, (0.0, 0))
-            listed.append({**r.to_json(), "llm_cost": cost, "llm_tokens": tokens})
+            extra = {"running": r.id in running, "llm_cost": cost, "llm_tokens": tokens}
+            listed.append({**r.to_json(), **extra})
         typer.echo(json.dumps(listed, indent=2))
         return
     if not rows:
@@ -1266,8 +1271,9 @@ def runs(
     for r in rows:
         duration = f"{r.duration:.2f}s" if r.duration is not None else "-"
         llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
+        outcome = r.outcome or ("running" if r.id in running else "interrupted")
         typer.echo(
-            f"{r.id:<{wide}}  {r.intent:<{named}}  {r.outcome or 'interrupted':<11} "
+            f"{r.id:<{wide}}  {r.intent:<{named}}  {outcome:<11} "
             f"{r.cost:>8.2f} {llm:>10} {duration:>9}  {r.started_at}"
         )
 
@@ -1302,9 +1308,13 @@ def explain(
 
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
+    from ido.runtime.owners import live_owner
+
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
-        view = run_view(store.run(run_id), store.events(run_id))
+        row, events = store.run(run_id), store.events(run_id)
+    running = row.outcome is None and live_owner(events) is not None
+    view = run_view(row, events, running)
     terminal = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     if fmt == "html":
         from ido.report_html import render_html

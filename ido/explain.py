@@ -92,8 +92,9 @@ def stages(after: Sequence[Sequence[int]]) -> list[int]:
     return stage
 
 
-def run_view(run: RunRow, events: Sequence[Event]) -> dict[str, Any]:
-    """The run as one JSON document: decisions, each with the actions taken under it."""
+def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dict[str, Any]:
+    """The run as one JSON document: decisions, each with the actions taken under it.
+    `running`: a run that has not ended is being carried on now (not interrupted)."""
     decisions: list[dict[str, Any]] = []
     started: dict[int, dict[str, Any]] = {}
     finished: dict[int, dict[str, Any]] = {}
@@ -115,7 +116,13 @@ def run_view(run: RunRow, events: Sequence[Event]) -> dict[str, Any]:
             other.append({"kind": event.kind, "at": event.at, **data})
     for action in started.values():  # started, never finished: interrupted
         _decision(decisions, action["decision"])["actions"].append({**action, "ok": None})
-    return {"run": run.to_json(), "decisions": decisions, "events": other}
+    shown = {**run.to_json(), "running": running and run.outcome is None}
+    return {"run": shown, "decisions": decisions, "events": other}
+
+
+def outcome_of(run: Mapping[str, Any]) -> str:
+    """A run view's outcome in words: a run that has not ended is running or interrupted."""
+    return str(run["outcome"] or ("running" if run.get("running") else "interrupted"))
 
 
 def shown(value: Any) -> str:
@@ -231,7 +238,7 @@ def _constraint_line(c: dict[str, Any], spent: float = 0.0, elapsed: float = 0.0
 
 def summary(view: dict[str, Any]) -> str:
     run = view["run"]
-    outcome = run["outcome"] or "interrupted"
+    outcome = outcome_of(run)
     duration = format_duration(run["duration"]) if run["duration"] is not None else "-"
     return (
         f"run {run['id']} · intent {run['intent']} · {outcome} · "

@@ -13,7 +13,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ido.explain import EVALUATION_ERRORS, decision_parts, event_line, summary, waits_of
+from ido.explain import (
+    EVALUATION_ERRORS,
+    decision_parts,
+    event_line,
+    outcome_of,
+    summary,
+    waits_of,
+)
 from ido.model import format_duration
 
 OUTCOME_STYLE = {
@@ -34,7 +41,7 @@ def render_tty(view: dict[str, Any], width: int = 120) -> str:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=width, color_system="standard")
     run = view["run"]
-    outcome = run["outcome"] or "interrupted"
+    outcome = outcome_of(run)
     console.print(Text(summary(view), style=OUTCOME_STYLE.get(outcome, "bold yellow")))
     if run["reason"]:
         console.print(Text(f"reason: {run['reason']}", style="red" if outcome == "failed" else ""))

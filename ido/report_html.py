@@ -13,7 +13,15 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from ido.explain import decision_parts, event_line, shown, stages, summary, waits_of
+from ido.explain import (
+    decision_parts,
+    event_line,
+    outcome_of,
+    shown,
+    stages,
+    summary,
+    waits_of,
+)
 from ido.journal import epoch
 from ido.model import format_duration
 
@@ -68,7 +76,7 @@ svg .fact{fill:#0f5132}
 def render_html(view: dict[str, Any]) -> str:
     """The whole report as one HTML document."""
     run = view["run"]
-    outcome = run["outcome"] or "interrupted"
+    outcome = outcome_of(run)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

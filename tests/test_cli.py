@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -273,6 +274,42 @@ def test_a_runs_limit_past_what_sqlite_counts_lists_them_all(project: Path) -> N
     assert ido("run", "ship-order", "--quiet")[0] == 0
     code, out = ido("runs", "--limit", "99999999999999999999")
     assert code == 0 and " achieved " in out, out
+
+
+def test_a_run_in_progress_is_listed_as_running_and_interrupted_once_its_process_died(
+    project: Path,
+) -> None:
+    """`ido runs` and `ido explain` said "interrupted" of a run still going, as if it
+    were to be resumed (`ido resume` knew better: "still running")."""
+    (project / "fakesvc" / "hold.py").write_text(
+        "import time\n\n\ndef call(ctx):\n    time.sleep(60)\n"
+    )
+    (project / "capabilities" / "hold.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: hold}\nspec:\n"
+        "  provider: p\n  effects: {held: true}\n  timeout: 90s\n"
+        "  run: {python: 'fakesvc.hold:call'}\n"
+    )
+    (project / "intents" / "hold.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: hold}\nspec:\n  goal: ['state.held']\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ido", "run", "hold"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(1200):  # until the run is in the journal
+            if " hold " in ido("runs")[1]:
+                break
+            time.sleep(0.05)
+        assert " running " in ido("runs")[1]
+        assert json.loads(ido("runs", "--format", "json")[1])[0]["running"] is True
+        assert " · running · " in ido("explain", "last")[1]
+    finally:
+        process.kill()
+        process.wait()
+    assert " interrupted " in ido("runs")[1]
+    assert " · interrupted · " in ido("explain", "last")[1]
 
 
 def test_cli_as_a_subprocess_exits_with_the_documented_codes(project: Path) -> None:

@@ -38,6 +38,7 @@ from ido.runtime import stopping
 from ido.runtime.bindings import Outcome, printable
 from ido.runtime.context import ActionContext
 from ido.runtime.environment import Environment, RealEnvironment
+from ido.runtime.owners import host
 from ido.runtime.recovery import (
     AFTER_APPROVAL,
     AFTER_INTERRUPTION,
@@ -45,7 +46,6 @@ from ido.runtime.recovery import (
     STARTED,
     Interrupted,
     RunState,
-    host,
     last_model_call_cost,
     learnt,
     recover,

@@ -7,9 +7,6 @@ it stopped, plus the steps it had started without recording how they ended.
 
 from __future__ import annotations
 
-import functools
-import os
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +16,7 @@ from ido.health import Evidence, Lesson
 from ido.journal import Event, RunRow, epoch, paid_in
 from ido.loading import Catalog
 from ido.model import Intent
+from ido.runtime.owners import live_owner
 from ido.state import State, apply_effects, set_path
 
 STARTED = "run started"
@@ -92,25 +90,6 @@ class Recovered:
     """When the run stopped to wait for approval, if that is how it stopped."""
     compensating: str | None = None
     """Why the run failed, when it had begun undoing its steps: it goes on undoing them."""
-
-
-def host() -> dict[str, Any]:
-    """Where this process runs, recorded when a run starts or resumes."""
-    return dict(_host(os.getpid()))
-
-
-@functools.lru_cache(maxsize=4)
-def _host(pid: int) -> dict[str, Any]:
-    return {"pid": pid, "host": socket.gethostname(), "since": _process_start(pid)}
-
-
-def _process_start(pid: int) -> str | None:
-    """When process `pid` started (Linux clock ticks since boot), so a reused pid is not it."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rpartition(")")[2].split()[19]
-    except (OSError, IndexError):
-        return None
 
 
 def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
@@ -234,21 +213,8 @@ def _fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
 
 def _refuse_if_alive(run_id: str, events: list[Event]) -> None:
     """A run whose last owner process still lives on this machine is not interrupted."""
-    owners = [e for e in events if e.kind in ("run_started", "run_resumed", "run_released")]
-    if owners and owners[-1].kind == "run_released":
-        return  # the process that carried it on gave it up (and may live on: a runner)
-    owner = owners[-1].data.get("process") if owners else None
-    if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
-        return
-    pid = owner.get("pid")
-    if not isinstance(pid, int) or pid == os.getpid():
-        return
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return
-    except PermissionError:
-        pass  # alive, owned by someone else
-    if owner.get("since") is not None and _process_start(pid) != owner.get("since"):
-        return  # the pid was reused by another process
-    raise IdoError(f"run {run_id} is still running (process {pid} on this machine); not resuming")
+    pid = live_owner(events)
+    if pid is not None:
+        raise IdoError(
+            f"run {run_id} is still running (process {pid} on this machine); not resuming"
+        )

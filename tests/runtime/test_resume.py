@@ -15,7 +15,8 @@ from ido.errors import IdoError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.runtime.local import LocalRuntime
-from ido.runtime.recovery import _process_start, recover
+from ido.runtime.owners import _process_start
+from ido.runtime.recovery import recover
 from ido.testing import MemoryJournal
 
 SHOP = """\
@@ -462,8 +463,28 @@ def test_a_resume_after_a_block_learns_each_outcome_once(tmp_path: Path) -> None
 
 
 def test_a_resume_that_breaks_as_it_goes_on_releases_the_run(tmp_path: Path) -> None:
-    """An error after the run was taken over, before its loop (the output closed as the
-    resume was told), left the run held by the process that gave it up."""
+    """An error after the run was taken over, before its loop (a listener that fails as
+    the resume is told), left the run held by the process that gave it up."""
+    project = make_project(tmp_path)
+    killed = ido(project, "run", "deliver", SVC_DIE_AFTER="charge")
+    assert killed.returncode == -signal.SIGKILL
+    catalog = load_catalog([project / "capabilities", project / "intents"])
+
+    def broken(kind: str, data: object) -> None:
+        if kind == "run_resumed":
+            raise OSError("the telemetry pipe broke")
+
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        run_id = journal.resolve("last")
+        runtime = LocalRuntime(catalog, journal, base=project, listener=broken)
+        with pytest.raises(OSError, match="telemetry pipe"):
+            runtime.resume(run_id)
+        kinds = [e.kind for e in journal.events(run_id)]
+    assert kinds[-2:] == ["run_resumed", "run_released"], kinds
+
+
+def test_a_resume_whose_output_is_closed_goes_on_to_its_outcome(tmp_path: Path) -> None:
+    """`ido resume … | head -1`: the closed pipe broke the resume as it began."""
     project = make_project(tmp_path)
     killed = ido(project, "run", "deliver", SVC_DIE_AFTER="charge")
     assert killed.returncode == -signal.SIGKILL
@@ -475,8 +496,5 @@ def test_a_resume_that_breaks_as_it_goes_on_releases_the_run(tmp_path: Path) -> 
     )
     assert resume.stdout is not None
     resume.stdout.close()  # the first line it prints meets a closed pipe
-    resume.wait(timeout=60)
-    with SqliteJournal(project / ".ido" / "ido.db") as journal:
-        run_id = journal.resolve("last")
-        kinds = [e.kind for e in journal.events(run_id)]
-    assert kinds[-2:] == ["run_resumed", "run_released"], kinds
+    assert resume.wait(timeout=60) == 0
+    assert check_journal(project)[0] == "achieved"

@@ -1,0 +1,53 @@
+"""Which process carries a run on: recorded as a run starts or resumes, and looked up to
+tell a run that is running from one that was interrupted."""
+
+from __future__ import annotations
+
+import functools
+import os
+import socket
+from typing import Any
+
+from ido.journal import Event
+
+
+def host() -> dict[str, Any]:
+    """Where this process runs, recorded when a run starts or resumes."""
+    return dict(_host(os.getpid()))
+
+
+@functools.lru_cache(maxsize=4)
+def _host(pid: int) -> dict[str, Any]:
+    return {"pid": pid, "host": socket.gethostname(), "since": _process_start(pid)}
+
+
+def _process_start(pid: int) -> str | None:
+    """When process `pid` started (Linux clock ticks since boot), so a reused pid is not it."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def live_owner(events: list[Event]) -> int | None:
+    """The process on this machine that carries the run on now (not this one), if any: a
+    run that has not ended and has one is running, not interrupted."""
+    owners = [e for e in events if e.kind in ("run_started", "run_resumed", "run_released")]
+    if owners and owners[-1].kind == "run_released":
+        return None  # the process that carried it on gave it up (and may live on: a runner)
+    owner = owners[-1].data.get("process") if owners else None
+    if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
+        return None
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, owned by someone else
+    if owner.get("since") is not None and _process_start(pid) != owner.get("since"):
+        return None  # the pid was reused by another process
+    return pid
