@@ -33,7 +33,29 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"ido {version('ido')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _ido(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print ido's version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Intent-driven orchestrator: declare the outcome, ido plans, acts and explains."""
+
 
 DEFAULT_DIRS = ("intents", "capabilities", "policies")
 MOST_STEPS = 200
@@ -492,7 +514,12 @@ def run(
             min=1,
         ),
     ] = 1,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the outcome.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print only the outcome (with its reason, and how to explain it)."
+        ),
+    ] = False,
     worker: Annotated[bool, typer.Option("--worker", hidden=True)] = False,
     tag_runs: Annotated[bool, typer.Option("--tag-runs", hidden=True)] = False,
 ) -> None:
@@ -673,7 +700,12 @@ def resume(
     run_ref: RunRef,
     catalog: CatalogOpt = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the outcome.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print only the outcome (with its reason, and how to explain it)."
+        ),
+    ] = False,
 ) -> None:
     """Continue an interrupted run from its journal; completed steps are never repeated."""
     from ido.journal import SqliteJournal
@@ -1338,7 +1370,8 @@ def explain(
 @_guard
 def schema(
     kind: Annotated[
-        str | None, typer.Argument(help="Intent, Capability, Policy or Observer.")
+        str | None,
+        typer.Argument(help="Intent, Capability, Policy, Observer, Scenario or PolicyTest."),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write every kind's schema into this folder.")
@@ -1348,6 +1381,10 @@ def schema(
     from ido.model import KINDS
     from ido.schemas import kind_named, schema_text
 
+    if out is not None and kind is not None:
+        raise typer.BadParameter(
+            "--out writes every kind's schema; name no KIND with it", param_hint="KIND"
+        )
     if out is not None:
         with writing(out):
             out.mkdir(parents=True, exist_ok=True)
