@@ -312,6 +312,20 @@ def test_a_run_in_progress_is_listed_as_running_and_interrupted_once_its_process
     assert " · interrupted · " in ido("explain", "last")[1]
 
 
+def test_version_and_short_help(project: Path) -> None:
+    from importlib.metadata import version
+
+    assert ido("--version") == (0, f"ido {version('ido')}\n")
+    code, out = ido("run", "-h")
+    assert code == 0 and "Pursue intents" in out
+
+
+def test_schema_with_a_kind_and_out_is_refused_not_half_ignored(project: Path) -> None:
+    code, out = ido("schema", "Intent", "--out", "schemas")
+    assert code == 2 and "name no KIND with it" in out
+    assert not (project / "schemas").exists()
+
+
 def test_cli_as_a_subprocess_exits_with_the_documented_codes(project: Path) -> None:
     """The installed entry point runs a demo end to end and exits 0; bad input exits 2 with no traceback."""
     done = subprocess.run(
