@@ -280,6 +280,11 @@ def plan(
         raise typer.BadParameter(
             f"plan the intent '{intent}' or the PDDL problem, not both", param_hint="--pddl"
         )
+    if pddl is not None and catalog:
+        raise typer.BadParameter(
+            "a PDDL problem is planned on its own; --catalog adds nothing to it",
+            param_hint="--catalog",
+        )
     if plan_out is not None:
         _check_out_file(plan_out, "--plan-out")  # before planning, which may take minutes
     if pddl is not None:
@@ -1150,7 +1155,8 @@ def policy_test(
     paths: Annotated[
         list[Path] | None,
         typer.Argument(
-            metavar="[PATH...]", help="Policy test files or folders; default policies/."
+            metavar="[PATH...]",
+            help="More policy test files or folders, beside the catalog's (which always run).",
         ),
     ] = None,
     catalog: CatalogOpt = None,
@@ -1162,9 +1168,11 @@ def policy_test(
     base = _catalog_paths(catalog)
     loaded = load_catalog([*base, *(p for p in paths or [] if not inside(p, base))])
     results = [r for t in loaded.policy_tests.values() for r in run_policy_test(t, loaded)]
-    if not results:
-        typer.echo("no policy tests found")
-        raise typer.Exit(0)
+    if not results:  # a test run that tests nothing must not pass (as `scenario test`)
+        raise NotFoundError(
+            "no policy tests in the catalog or the PATHs given: a policy test is a YAML "
+            "file of kind: PolicyTest"
+        )
     for r in results:
         typer.echo(f"{'pass' if r.passed else 'FAIL'}  {r.test}: {r.case}")
         for problem in r.problems:

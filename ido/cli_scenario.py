@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ido.cli import DEFAULT_DIRS, CatalogOpt, _guard, _progress
+from ido.cli import DEFAULT_DIRS, CatalogOpt, _check_out_file, _guard, _progress
 from ido.errors import NotFoundError
 
 scenario_app = typer.Typer(
@@ -95,6 +95,8 @@ def scenario_test(
     from ido.model import format_duration
     from ido.scenario.runner import run_scenario
 
+    if junit is not None:
+        _check_out_file(junit, "--junit")  # before the scenarios run, not after
     searched = paths or [Path("scenarios")]
     found = _every_scenario(searched, _catalog(catalog))
     if not found:  # a test run that tests nothing must not pass (a mistyped folder, say)

@@ -225,7 +225,14 @@ def replay_counterfactual(
 
     if not events or events[0].kind != "run_started":
         raise JournalError(f"run {run_id} has no run_started event; nothing to replay")
-    chosen = intent or Intent.model_validate(events[0].data["intent"])
+    pursued = events[0].data["intent"]
+    chosen = intent or Intent.model_validate(pursued)
+    if chosen.name != pursued.get("metadata", {}).get("name"):
+        raise IdoError(
+            f"run {run_id} pursued intent {pursued.get('metadata', {}).get('name')}; "
+            f"--intent gives {chosen.name}: a counterfactual replays the same intent, "
+            "changed (give it its name)"
+        )
     missing = [name for name in chosen.spec.policies if name not in catalog.policies]
     if missing:
         raise NotFoundError(

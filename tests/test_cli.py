@@ -312,6 +312,12 @@ def test_a_run_in_progress_is_listed_as_running_and_interrupted_once_its_process
     assert " · interrupted · " in ido("explain", "last")[1]
 
 
+def test_a_pddl_problem_with_a_catalog_is_refused_not_half_ignored(project: Path) -> None:
+    """`-c` was ignored without a word (checked before the files are read)."""
+    code, out = ido("plan", "--pddl", "domain.pddl", "p01.pddl", "-c", "nowhere")
+    assert code == 2 and "--catalog adds nothing to it" in out, out
+
+
 def test_version_and_short_help(project: Path) -> None:
     from importlib.metadata import version
 

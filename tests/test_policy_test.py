@@ -64,6 +64,12 @@ def test_an_empty_list_expects_that_no_rule_fires(project: Path) -> None:
     assert ido("policy", "test", str(path))[0] == 0
 
 
+def test_no_policy_test_to_run_is_an_error_not_a_pass(project: Path) -> None:
+    """It said "no policy tests found" and exited 0, as if every test had passed."""
+    code, out = ido("policy", "test")
+    assert code == 2 and "no policy tests in the catalog" in out, out
+
+
 def test_an_unknown_capability_is_a_load_error(project: Path) -> None:
     path = write(project, "pay-nowhere", "{allow: true}")
     code, out = ido("policy", "test", str(path))

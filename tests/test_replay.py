@@ -314,6 +314,11 @@ def test_a_counterfactual_intent_file(project: Path) -> None:
     assert "outcome: achieved → failed (no plan within max_cost 0.50" in out
     code, out = ido("replay", "last", "--intent", str(tight.parent))  # "no such intent file"
     assert code == 2 and "what-if is a folder; --intent names one intent file" in out, out
+    # Another intent altogether was replayed against the recording, without a word.
+    other = project / "what-if" / "other.yaml"
+    other.write_text(tight.read_text().replace("name: ship-order", "name: other"))
+    code, out = ido("replay", "last", "--intent", str(other))
+    assert code == 2 and "pursued intent ship-order; --intent gives other" in out, out
 
 
 def test_a_replay_reads_policies_kept_in_intents_beside_the_intent(project: Path) -> None:
