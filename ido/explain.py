@@ -185,7 +185,8 @@ def _action_line(action: dict[str, Any]) -> str:
             f"effects did not show: {what}"
         )
     if action["ok"]:
-        return f"{action['capability']}{attempt}: succeeded in {took}{again}"
+        note = f"; {action['note']}" if action.get("note") else ""
+        return f"{action['capability']}{attempt}: succeeded in {took}{again}{note}"
     verb = "timed out" if action.get("timed_out") else "failed"
     return f"{action['capability']}{attempt}: {verb} after {took}: {action.get('error')}"
 

@@ -39,6 +39,9 @@ class Outcome:
     error: str | None = None
     timed_out: bool = False
     duration: float = 0.0
+    note: str | None = None
+    """What a call that succeeded gave back that was not kept, and why (too long, not a
+    JSON object): the run goes on, its `output` path unset."""
 
 
 _loaded: dict[tuple[str, str, str], tuple[ModuleType, Callable[..., Any]]] = {}
@@ -114,6 +117,7 @@ def perform(
         None if error is None else printable(error),
         outcome.timed_out,
         time.monotonic() - started,
+        outcome.note,
     )
 
 
@@ -251,7 +255,7 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) ->
         said: str = secrets.mask(done.stderr or done.stdout)
         tail = said.strip().splitlines()[-1:] or [""]
         return Outcome(False, error=f"exit code {done.returncode}: {tail[0][:500]}")
-    return Outcome(True, output=_json_object(done.stdout))
+    return _kept(done.stdout.encode("utf-8", "replace"))
 
 
 SIGINT_GRACE_SECONDS = 1.0
@@ -385,7 +389,7 @@ def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: Action
         for name, value in headers.items():
             request.add_header(name, value)
         with urllib.request.urlopen(request, timeout=ctx.timeout) as response:  # noqa: S310
-            text = response.read(MAX_OUTPUT).decode("utf-8", "replace")
+            body = response.read(MAX_OUTPUT + 1)
     except urllib.error.HTTPError as exc:
         return Outcome(False, error=f"HTTP {exc.code} {exc.reason} from {url}")
     except TimeoutError:
@@ -398,15 +402,24 @@ def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: Action
         # refuses (a credential with no port, a line break, text it cannot encode), or a
         # reply cut short: the call failed, and the run goes on (perform masks the words)
         return Outcome(False, error=f"{url}: {type(exc).__name__}: {exc}")
-    return Outcome(True, output=_json_object(text))
+    return _kept(body)
 
 
-def _json_object(text: str) -> Any:
+def _kept(body: bytes) -> Outcome:
+    """A call that succeeded, with what it gave back as its output when that is a JSON
+    object of at most `MAX_OUTPUT` bytes; else no output, and a note saying why."""
+    if len(body) > MAX_OUTPUT:
+        return Outcome(True, note=f"its output was over {MAX_OUTPUT:,} bytes, and not kept")
+    text = body.decode("utf-8", "replace")
+    if not text.strip():
+        return Outcome(True)
     try:
         value = from_json(text)
     except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+        value = None
+    if not isinstance(value, dict):
+        return Outcome(True, note="its output was not a JSON object, and not kept")
+    return Outcome(True, output=value)
 
 
 def _jsonable(value: Any) -> Any:

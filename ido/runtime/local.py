@@ -778,6 +778,8 @@ class LocalRuntime:
             "output_path": capability.spec.output,
             "effects": dict(capability.spec.effects) if outcome.ok else {},
         }
+        if outcome.note is not None and capability.spec.output is not None:
+            data["note"] = outcome.note  # its `output` path is left unset: say why
         if resumed is not None:
             data["resumed"] = resumed
             data["interrupted"] = resumed == "interrupted"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ido.errors import JournalError, NotFoundError
+from ido.explain import render, run_view
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.runtime.local import LocalRuntime
@@ -202,6 +203,26 @@ def test_a_call_may_not_outlast_the_deadline(flaky: Path) -> None:
     (finished,) = kinds(journal, "action_finished")
     given = finished["output"]["timeout"]  # type: ignore[index]
     assert 0 < given < 10
+
+
+def test_an_output_not_kept_is_noted_where_the_capability_declares_one(flaky: Path) -> None:
+    """Its `output` path is left unset: the step's record and its explanation say why."""
+    add_capability(
+        flaky,
+        "mint",
+        "  provider: mint\n  effects: {token.minted: true}\n  output: token.receipt\n"
+        "  run: {shell: [python3, -c, 'print(\"minted\")']}\n",
+    )
+    (flaky / "intents" / "mint-token.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: mint-token}\nspec:\n"
+        "  goal: ['state.token.minted']\n"
+    )
+    rt, journal = runtime(flaky)
+    assert rt.run(rt.catalog.intents["mint-token"]).outcome == "achieved"
+    (finished,) = kinds(journal, "action_finished")
+    assert finished["note"] == "its output was not a JSON object, and not kept"
+    told = render(run_view(journal.run("r-test"), journal.events("r-test")), "text")
+    assert "mint: succeeded in" in told and "; its output was not a JSON object" in told
 
 
 def test_a_capability_out_of_attempts_is_left_out_and_the_run_fails_naming_the_limit(

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import pytest
 
 from ido.model import Capability
+from ido.runtime import bindings
 from ido.runtime.bindings import perform, printable
 from ido.runtime.context import ActionContext
 from ido.testing import serve_on_loopback
@@ -186,6 +187,24 @@ def test_http_binding_posts_json_with_idempotency_key(server: str, project: Path
     )
     assert outcome.ok and outcome.output == {"accepted": True}
     assert _Handler.seen == [{"path": "/charge", "key": "r1/1/1", "body": {"amount": 3}}]
+
+
+def test_an_output_too_long_or_not_an_object_is_not_kept_and_a_note_says_why(
+    server: str, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An HTTP reply past the limit became no output without a word (and a shell one had
+    no limit); text that is no JSON object was dropped silently too."""
+    monkeypatch.setattr(bindings, "MAX_OUTPUT", 10)
+    replied = perform(capability({"http": {"url": f"{server}/charge"}}), context(), project)
+    assert replied.ok and replied.output is None  # {"accepted": true}: 18 bytes
+    assert replied.note == "its output was over 10 bytes, and not kept"
+    printed = ["python3", "-c", "print('{\"a\": 1234567890}')"]
+    long = perform(capability({"shell": printed}), context(), project)
+    assert long.ok and long.output is None and long.note == replied.note
+    said = perform(capability({"shell": ["python3", "-c", "print('ok')"]}), context(), project)
+    assert said.ok and said.note == "its output was not a JSON object, and not kept"
+    quiet = perform(capability({"shell": ["python3", "-c", "pass"]}), context(), project)
+    assert quiet.ok and quiet.output is None and quiet.note is None
 
 
 def test_http_binding_error_status_fails(server: str, project: Path) -> None:
