@@ -333,7 +333,15 @@ class LocalRuntime:
             self._stopped(run, exc)
             raise
         if outcome == "failed" and run.intent.spec.on_failure == "compensate":
+            before = run.spent
             self._compensate(run, reason)
+            budget = run.intent.spec.constraints.max_cost
+            if budget is not None and run.spent > budget and run.spent > before:
+                # Undoing is not held to the budget (a refund must not wait on it): say so.
+                reason = (
+                    f"{reason}; undoing its steps cost {run.spent - before:.2f} more, "
+                    f"{run.spent:.2f} in all, over max_cost {budget:.2f}"
+                )
         # Beliefs are kept for later runs once per run, not per step: after a crash, resume
         # learns the lost outcomes again from the journal's action_finished events.
         end = self.clock()

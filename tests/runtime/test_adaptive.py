@@ -371,6 +371,30 @@ def test_a_failed_run_compensates_its_completed_steps_newest_first(
     assert calls == ["pay-cheap-eu", "ship", "refund-eu"]
 
 
+def test_undoing_past_the_budget_is_said_in_the_run_s_reason(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compensations run whatever the budget (a refund must not wait on it), but a failed
+    run that ended over its max_cost did not say so."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(
+        intent.read_text().replace("max_cost: 5.0", "max_cost: 0.8")
+        + "  on_failure: compensate\n  limits: {max_attempts: 1}\n"
+    )
+    edit(
+        project / "capabilities" / "catalog.yaml",
+        "  effects: {order.refunded: true}\n",
+        "  effects: {order.refunded: true}\n  cost: 0.4\n",
+    )
+    monkeypatch.setenv("FAKESVC_FAIL", "carrier")
+    rt, _ = runtime(project)
+    report = rt.run(rt.catalog.intents["ship-order"])
+    assert report.outcome == "failed" and report.cost == pytest.approx(1.2)
+    assert str(report.reason).endswith(
+        "; undoing its steps cost 0.40 more, 1.20 in all, over max_cost 0.80"
+    )
+
+
 def test_without_compensate_a_failed_run_leaves_completed_steps(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
