@@ -103,6 +103,35 @@ def test_an_invalid_proposal_goes_back_with_the_reason(project: Path, serve: Any
 
 
 @pytest.mark.parametrize(
+    ("proposal", "problem"),
+    [
+        (["pay-cheap-eu", "refund-eu", "ship"], "step 2: refund-eu does nothing toward the goal"),
+        (
+            ["pay-cheap-eu", "ship", "ship"],
+            "step 3: ship changes nothing: its effects already hold",
+        ),
+    ],
+)
+def test_a_proposal_with_a_step_the_goal_does_not_need_goes_back_with_the_reason(
+    project: Path, serve: Any, proposal: list[str], problem: str
+) -> None:
+    """Such a step would be performed for real (a refund nobody asked for, a second
+    shipment); an unneeded one crashed `ido plan` and `ido run` with a KeyError."""
+    needless = Answer([(name, {"rationale": "x"}) for name in proposal])
+    model, url = serve([needless, PAY_AND_SHIP, needless, PAY_AND_SHIP])
+    use_llm(project, url)
+    code, out = ido("plan", "ship-order")
+    assert code == 0 and "pay-cheap-eu" in out, out
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-cheap-eu", "ship"]
+    record = llm_record(project)
+    assert record["verdict"] == "accepted" and len(record["calls"]) == 2
+    assert any(p.startswith(problem) for p in record["calls"][0]["problems"])
+    assert problem in model.requests[-1]["messages"][-1]["content"]
+
+
+@pytest.mark.parametrize(
     ("answer", "problem"),
     [
         (Answer([("pay-us", {"rationale": "x"})]), "'pay-us' is not one of the capabilities"),

@@ -34,8 +34,9 @@ from ido.model import LlmSettings, format_duration
 from ido.planner import progress
 from ido.planner.explain import alternative_why, constraint_reports
 from ido.planner.grounding import ground
-from ido.planner.simulate import check_plan
-from ido.planner.solving import ordered, step_of
+from ido.planner.order import footprints, waits
+from ido.planner.simulate import check_plan, needless_steps
+from ido.planner.solving import step_of
 from ido.planner.types import Action, Alternative, Plan, PlanResult, Task
 from ido.state import get_path, has_path
 
@@ -471,8 +472,15 @@ def _proposal(
         steps.append(step_of(task, actions[name]))
     if problems:
         return None, problems, rationale
-    plan = Plan(tuple(steps))
-    return plan, check_plan(task, plan), rationale
+    plan = _in_order(task, Plan(tuple(steps)))
+    return plan, check_plan(task, plan) + needless_steps(task, plan), rationale
+
+
+def _in_order(task: Task, plan: Plan) -> Plan:
+    """`plan` with, per step, the earlier steps it must wait for (`ido.planner.order`),
+    worked out from its own capabilities: a proposal may name any capability offered."""
+    actions = {a.name: a for a in task.actions}
+    return replace(plan, after=waits(footprints([actions[s.capability] for s in plan.steps])))
 
 
 def _arguments(text: str) -> dict[str, Any] | None:
@@ -495,7 +503,6 @@ def _choice(reply: Reply, count: int) -> tuple[int | None, str, list[str]]:
 
 def _planned(task: Task, plan: Plan) -> PlanResult:
     grounded = ground(task)
-    plan = ordered(grounded, plan)
     return PlanResult(
         "planned",
         plan=plan,
