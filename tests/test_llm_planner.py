@@ -365,21 +365,57 @@ def test_runs_list_what_the_model_cost(project: Path, serve: Any) -> None:
 
 
 def test_the_model_s_cost_counts_against_the_budget(project: Path, serve: Any) -> None:
-    """max_cost 5.00 and the call costs 4.50: once pay-cheap-eu has cost 0.30 more, shipping
-    (0.50) no longer fits, ido replans without asking the model (0.20 left would not pay
-    for a call) and the run fails within budget, naming the limit."""
+    """max_cost 5.00 and the call costs 4.50: the proposal (0.80) does not fit the 0.50 the
+    call left, so it is refused, ido does not ask again (0.50 would not pay for a call) and
+    the solver finds nothing within 0.50 either: the run fails having paid only the model,
+    naming the limit. (The proposal was checked against the whole 5.00, pay-cheap-eu was
+    performed, and the run failed half done.)"""
     model, url = serve([PAY_AND_SHIP])
     use_llm(project, url, extra=", input_cost: 25000, output_cost: 50000")
     code, out = ido("run", "ship-order")
     assert code == 1, out
-    assert "no plan within max_cost" in out and "the run has spent 4.80 of max_cost 5.00" in out
-    assert llm_record(project)["cost"] == pytest.approx(4.5)
-    second = llm_record(project, 1)
-    assert second["calls"] == [] and "would not pay for another model call" in second["verdict"]
+    assert "no plan within max_cost" in out and "the run has spent 4.50 of max_cost 5.00" in out
+    assert "raise max_cost to 5.30" in out
+    assert calls(project) == []
+    record = llm_record(project)
+    assert record["cost"] == pytest.approx(4.5) and record["fallback"] == "cpsat"
+    assert record["calls"][0]["problems"] == [
+        "cost 0.8 over max_cost 0.5 (what is left once this decision's model calls are counted)"
+    ]
+    assert "would not pay for another model call" in record["verdict"]
     assert len(model.requests) == 1
     with SqliteJournal(project / ".ido" / "ido.db") as store:
-        assert store.run(store.resolve("last")).cost == pytest.approx(4.8)
+        assert store.run(store.resolve("last")).cost == pytest.approx(4.5)
     assert "4.5000" in ido("runs")[1]
+
+
+def test_an_accepted_proposal_s_slack_is_what_the_model_s_calls_left(
+    project: Path, serve: Any
+) -> None:
+    """The call costs 1.00 of max_cost 5.00: the plan's 0.80 leaves 3.20, not 4.20."""
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, extra=", input_cost: 5000, output_cost: 13333.333333")
+    assert ido("run", "ship-order")[0] == 0
+    result = decisions(project)[0]["result"]
+    budget = next(c for c in result["constraints"] if c["name"] == "max_cost")
+    assert (budget["limit"], budget["slack"]) == pytest.approx((4.0, 3.2))
+
+
+def test_the_time_the_model_takes_counts_against_the_deadline(project: Path, serve: Any) -> None:
+    """deadline 2.5s and each answer takes 1s: the proposal's 1.8s no longer fits, is
+    refused, and nothing is performed. (It was accepted against the whole deadline.)"""
+    slow = Answer(PAY_AND_SHIP.tool_calls, delay=1.0)
+    _, url = serve([slow])
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("deadline: 30s", "deadline: 2500ms"))
+    use_llm(project, url)
+    code, out = ido("run", "ship-order")
+    assert code == 1, out
+    assert "no plan within deadline" in out and "s of the 2.5 s deadline have elapsed" in out
+    assert calls(project) == []
+    record = llm_record(project)
+    assert record["calls"][0]["problems"][0].startswith("critical path 1.8s over deadline ")
+    assert record["fallback"] == "cpsat"
 
 
 def test_replay_never_asks_the_model_again(project: Path, serve: Any) -> None:
@@ -412,6 +448,26 @@ def test_hybrid_lets_the_model_choose_among_the_solver_s_plans(project: Path, se
     result = decisions(project)[0]["result"]
     assert result["proven_optimal"] is False
     assert result["alternatives"][0]["score_delta"] < 0  # the solver's best, now an alternative
+
+
+def test_hybrid_keeps_to_what_the_model_s_call_left_of_the_budget(
+    project: Path, serve: Any
+) -> None:
+    """The call costs 3.90 of max_cost 5.00: the model's choice, option 2 (1.30), no longer
+    fits the 1.10 left, so the solver's best within 1.10 is carried out (option 2 was, and
+    the run overspent)."""
+    _, url = serve([Answer([("choose", {"option": 2, "rationale": "pricey is more reliable"})])])
+    use_llm(project, url, planner="hybrid", extra=", input_cost: 25000, output_cost: 30000")
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-cheap-eu", "ship"]
+    record = llm_record(project)
+    assert record["verdict"].startswith("chose option 2; that plan no longer fits")
+    assert "cost 1.3 over max_cost 1.1" in record["verdict"] and record["fallback"] == "cpsat"
+    budget = next(
+        c for c in decisions(project)[0]["result"]["constraints"] if c["name"] == "max_cost"
+    )
+    assert (budget["limit"], budget["slack"]) == pytest.approx((1.1, 0.3))
 
 
 def test_litellm_is_imported_only_for_the_model_planners(project: Path) -> None:

@@ -156,6 +156,12 @@ class _Log:
     def cost(self) -> float:
         return sum(float(c["reply"]["cost"] or 0.0) for c in self.calls if not c["cached"])
 
+    @property
+    def seconds(self) -> float:
+        """How long the calls took, as the client measured them (an answer from the cache
+        took none): recorded with each reply, so replay subtracts the same."""
+        return sum(float(c["reply"]["seconds"] or 0.0) for c in self.calls if not c["cached"])
+
     def to_json(self) -> dict[str, Any]:
         inputs, outputs = self.tokens
         return {
@@ -217,6 +223,25 @@ class _ModelPlanner:
             )
         return None
 
+    @staticmethod
+    def _left(task: Task, log: _Log) -> Task:
+        """The task as this decision's model calls leave it: what they cost is out of the
+        budget and the time they took out of the deadline, as if the run had spent it."""
+        paid, took = log.cost, log.seconds
+        if paid <= 0 and took <= 0:
+            return task
+        limits = task.limits
+        return replace(
+            task,
+            limits=replace(
+                limits,
+                max_cost=None if limits.max_cost is None else max(0.0, limits.max_cost - paid),
+                deadline=None if limits.deadline is None else max(0.0, limits.deadline - took),
+            ),
+            spent=task.spent + paid,
+            elapsed=task.elapsed + took,
+        )
+
     def _ask(self, log: _Log, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Reply:
         """Ask the model (or the cache). The runtime keeps a reply in the cache in the same
         commit as the decision, so a reply paid for is never lost from the record."""
@@ -233,7 +258,7 @@ class _ModelPlanner:
 
     def _fall_back(self, task: Task, log: _Log, why: str) -> PlanResult:
         log.verdict, log.fallback = why, self.fallback.name
-        result = self.fallback.plan(task)
+        result = self.fallback.plan(self._left(task, log))
         return _with_log(result, log)
 
 
@@ -265,10 +290,13 @@ class LlmPlanner(_ModelPlanner):
             reply = self._ask(log, messages, tools)
             if reply.error is not None:
                 return self._fall_back(task, log, f"model call failed: {reply.error}")
-            plan, problems, rationale = _proposal(task, reply, by_tool)
+            left = self._left(task, log)  # a proposal must fit what the calls left
+            plan, problems, rationale = _proposal(left, reply, by_tool)
+            if left is not task:
+                problems = [_of_what_is_left(p) for p in problems]
             if plan is not None and not problems:
                 log.verdict, log.rationale = "accepted", rationale
-                return _with_log(_planned(task, plan), log)
+                return _with_log(_planned(left, plan), log)
             log.calls[-1]["problems"] = problems
             messages += _feedback(reply, problems)
         return self._fall_back(
@@ -300,19 +328,38 @@ class HybridPlanner(_ModelPlanner):
             unaffordable = self._unaffordable(task, log)
             if unaffordable is not None:
                 log.verdict, log.fallback = f"{unaffordable}: the solver's best", "cpsat"
-                return _with_log(solved, log)
+                return self._settled(task, log, solved)
             reply = self._ask(log, messages, tools)
             if reply.error is not None:
                 log.verdict, log.fallback = f"model call failed: {reply.error}", "cpsat"
-                return _with_log(solved, log)
+                return self._settled(task, log, solved)
             chosen, problem, rationale = _choice(reply, len(options))
             if chosen is not None:
                 log.verdict, log.rationale = f"chose option {chosen + 1}", rationale
-                return _with_log(_chosen(task, solved, options, chosen), log)
+                return self._settled(task, log, _chosen(task, solved, options, chosen))
             log.calls[-1]["problems"] = [problem]
             messages += _feedback(reply, [problem])
         log.verdict, log.fallback = "no usable choice: the solver's best", "cpsat"
-        return _with_log(solved, log)
+        return self._settled(task, log, solved)
+
+    def _settled(self, task: Task, log: _Log, result: PlanResult) -> PlanResult:
+        """`result` if its plan fits what this decision's model calls left of the limits,
+        its slack measured against that; else the solver's best within what is left."""
+        left = self._left(task, log)
+        assert result.plan is not None
+        if left is task:
+            return _with_log(result, log)
+        misfit = check_plan(left, result.plan)
+        if not misfit:
+            binding = frozenset(c.name for c in result.constraints if c.binding)
+            constraints = constraint_reports(left, result.plan, binding)
+            return _with_log(replace(result, constraints=constraints), log)
+        log.verdict += (
+            f"; that plan no longer fits once the model's calls are counted ({'; '.join(misfit)}):"
+            " the solver's best within what is left"
+        )
+        log.fallback = "cpsat"
+        return _with_log(self.fallback.plan(left), log)
 
 
 def _default_client() -> Client:
@@ -481,6 +528,14 @@ def _in_order(task: Task, plan: Plan) -> Plan:
     worked out from its own capabilities: a proposal may name any capability offered."""
     actions = {a.name: a for a in task.actions}
     return replace(plan, after=waits(footprints([actions[s.capability] for s in plan.steps])))
+
+
+def _of_what_is_left(problem: str) -> str:
+    """A limit's problem, saying the limit is what this decision's model calls left of it
+    (the model was told the whole)."""
+    if problem.startswith(("cost ", "critical path ")):
+        return f"{problem} (what is left once this decision's model calls are counted)"
+    return problem
 
 
 def _arguments(text: str) -> dict[str, Any] | None:

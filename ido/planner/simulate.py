@@ -38,10 +38,10 @@ def check_plan(task: Task, plan: Plan) -> list[str]:
         problems.append(f"{len(plan.steps)} steps, over max_steps {task.max_steps}")
     limits = task.limits
     if limits.max_cost is not None and plan.cost > limits.max_cost + 1e-6:
-        problems.append(f"cost {plan.cost} over max_cost {limits.max_cost}")
+        problems.append(f"cost {plan.cost:g} over max_cost {limits.max_cost:g}")
     elapsed = _elapsed(plan)
     if limits.deadline is not None and elapsed > limits.deadline + 1e-6:
-        problems.append(f"critical path {elapsed} over deadline {limits.deadline}")
+        problems.append(f"critical path {elapsed:g}s over deadline {limits.deadline:g}s")
     if (
         limits.min_success_probability is not None
         and math.log(plan.success_probability) < math.log(limits.min_success_probability) - 1e-6
