@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,28 @@ def test_provider_errors_fall_back_and_count_against_the_model_s_health(
     with SqliteJournal(project / ".ido" / "ido.db") as store:
         health = store.health()
     assert health["llm:openai/scripted"].failures > 0
+
+
+def test_llm_timeout_bounds_the_whole_call_and_never_holds_up_the_exit(serve: Any) -> None:
+    """A server that sends a byte every 0.2s never trips litellm's timeout, which bounds
+    each read: `timeout: 1s` took minutes. The call is given up after 1s in all, and the
+    process that made it exits at once, though the abandoned call is still reading."""
+    _, url = serve([Answer(PAY_AND_SHIP.tool_calls, trickle=0.2)])
+    code = (
+        "from ido.model import LlmSettings\n"
+        "from ido.planner.llm_client import LitellmClient\n"
+        f"settings = LlmSettings(model='openai/scripted', api_base='{url}', timeout='1s')\n"
+        "reply = LitellmClient().complete(\n"
+        "    settings, 'openai/scripted', [{'role': 'user', 'content': 'hi'}], []\n"
+        ")\n"
+        "print(reply.error, round(reply.seconds))\n"
+    )
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.stdout.strip() == "Timeout: no complete answer within 1s 1", done.stderr
+    assert time.perf_counter() - started < 30  # litellm's import takes seconds; the body 90
 
 
 def test_no_model_configured_falls_back_without_asking(

@@ -2,20 +2,22 @@
 an `llm` or `hybrid` planner asks a model (importing it takes seconds).
 
 litellm's own retries are off: ido owns retries and fallbacks (a failed call falls back to
-the solver for that decision, and the next decision asks again). Nothing is downloaded at
-run time: the model cost map is litellm's local copy.
+the solver for that decision, and the next decision asks again). `llm.timeout` bounds the
+whole call, not each read of it. Nothing is downloaded at run time: the model cost map is
+litellm's local copy.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ido.model import LlmSettings
+from ido.model import LlmSettings, format_duration
 from ido.secrets import mask_all
 
 
@@ -106,7 +108,7 @@ class LitellmClient:
         ]
         started = time.perf_counter()
         try:
-            response = litellm.completion(**options)
+            response = _within(settings.timeout, lambda: litellm.completion(**options))
         except Exception as exc:  # every provider failure becomes a recorded error
             return Reply(error=_error(exc, keys), seconds=time.perf_counter() - started)
         seconds = time.perf_counter() - started
@@ -129,6 +131,37 @@ class LitellmClient:
             cost=_cost(litellm, response, settings, inputs, outputs),
             seconds=seconds,
         )
+
+
+class Timeout(Exception):
+    """The call took longer than `llm.timeout` in all (recorded as the call's error)."""
+
+
+def _within(seconds: float, call: Callable[[], Any]) -> Any:
+    """What `call()` returns (or raises), if it ends within `seconds` in all.
+
+    litellm's `timeout` bounds each read of the answer, not the call: a server that
+    trickles a byte at a time never trips it. So the call runs on a daemon thread, waited
+    for `seconds`; past that, it is abandoned to end on its own (litellm's read timeout
+    ends it once the server falls silent), and a daemon thread never holds up the exit.
+    """
+    outcome: list[Any] = []
+
+    def work() -> None:
+        try:
+            outcome.append((True, call()))
+        except BaseException as exc:  # handed to the waiting thread
+            outcome.append((False, exc))
+
+    worker = threading.Thread(target=work, name="ido-model-call", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if not outcome:
+        raise Timeout(f"no complete answer within {format_duration(seconds)}")
+    done, value = outcome[0]
+    if not done:
+        raise value
+    return value
 
 
 def _cost(litellm: Any, response: Any, settings: LlmSettings, inputs: int, outputs: int) -> float:
