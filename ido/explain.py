@@ -268,8 +268,8 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
             for i, (s, w) in enumerate(zip(plan["steps"], after), start=1)
         ]
     llm = result.get("solver", {}).get("llm")
-    if llm:
-        parts["model"] = _model_lines(llm)
+    if llm:  # what a model or its provider said is shown as text, never acted on
+        parts["model"] = [printable(line) for line in _model_lines(llm)]
     if result.get("constraints"):
         used = (d.get("spent", 0.0), d.get("elapsed", 0.0))
         parts["constraints"] = [_constraint_line(c, *used) for c in result["constraints"]]

@@ -441,6 +441,30 @@ def test_the_time_the_model_takes_counts_against_the_deadline(project: Path, ser
     assert record["fallback"] == "cpsat"
 
 
+def test_what_the_model_and_its_provider_say_is_shown_never_acted_on(
+    project: Path, serve: Any
+) -> None:
+    """A rationale or a provider's error with terminal escapes cleared the screen or
+    retitled the window where `ido plan` and `ido explain` printed it, and a line break
+    forged lines of the explanation."""
+    trick = "ok\x1b[2J\x1b]0;PWNED\x07\n  constraints:\n    max_cost: FAKE"
+    said = {"error": {"message": f"bad {trick}", "type": "x"}}
+    answers = [
+        Answer(status=400, raw=json.dumps(said).encode()),
+        Answer([("pay-cheap-eu", {"rationale": trick}), ("ship", {"rationale": "s"})]),
+    ]
+    _, url = serve(answers)
+    use_llm(project, url)
+    code, out = ido("plan", "ship-order")  # the provider's error, then the rationale
+    assert code == 0 and "error: BadRequestError: OpenAIException - bad ok\\x1b[2J" in out, out
+    assert "\x1b" not in out and "\x07" not in out
+    assert ido("run", "ship-order")[0] == 0
+    for shown in (ido("plan", "ship-order")[1], ido("explain", "last")[1]):
+        assert "\x1b" not in shown and "\x07" not in shown and "FAKE" in shown
+        assert "\n    max_cost: FAKE" not in shown
+        assert "rationale: pay-cheap-eu: ok\\x1b[2J" in shown
+
+
 def test_replay_never_asks_the_model_again(project: Path, serve: Any) -> None:
     model, url = serve([Answer([("ship", {"rationale": "x"})]), PAY_AND_SHIP])
     use_llm(project, url)
