@@ -577,6 +577,46 @@ def test_a_provider_error_quoting_the_api_key_is_recorded_masked(
     assert key not in ido("explain", "last")[1]
 
 
+def test_a_key_the_model_echoes_is_recorded_masked(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reply's text and tool-call arguments quoting the API key were journaled as sent
+    (only errors were masked), and shown by explain."""
+    key = "sk-proj-ECHOKEY0123456789abcdef"
+    echo = Answer(
+        [("pay-cheap-eu", {"rationale": f"your key is {key}"}), ("ship", {"rationale": "s"})],
+        content=f"key={key}",
+    )
+    _, url = serve([echo])
+    monkeypatch.setenv("MY_LLM_KEY", key)
+    use_llm(project, url, extra=", api_key_env: MY_LLM_KEY")
+    assert ido("run", "ship-order")[0] == 0
+    reply = llm_record(project)["calls"][0]["reply"]
+    assert reply["content"] == "key=***"
+    assert reply["tool_calls"][0] == ["pay-cheap-eu", '{"rationale": "your key is ***"}']
+    for path in (project / ".ido").glob("ido.db*"):
+        assert key.encode() not in path.read_bytes()
+    assert key not in ido("explain", "last")[1]
+
+
+def test_credentials_in_api_base_are_kept_out_of_the_record(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`api_base: http://user:token@host/v1?key=…` was recorded in every decision as
+    written: the decisions mask the credentials, and `${env:NAME}` keeps them out of the
+    intent (and so of the journal) altogether."""
+    secret = "tok-0123456789SECRET"
+    model, url = serve([PAY_AND_SHIP])
+    host = url.removeprefix("http://")
+    monkeypatch.setenv("LLM_TOKEN", secret)
+    use_llm(project, f"http://ido:${{env:LLM_TOKEN}}@{host}?key=${{env:LLM_TOKEN}}")
+    assert ido("run", "ship-order")[0] == 0
+    assert len(model.requests) == 1 and llm_record(project)["verdict"] == "accepted"
+    assert llm_record(project)["where"]["api_base"] == f"http://***@{host}?key=***"
+    for path in (project / ".ido").glob("ido.db*"):
+        assert secret.encode() not in path.read_bytes()
+
+
 def test_a_key_litellm_reads_from_the_environment_is_masked_in_its_errors(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

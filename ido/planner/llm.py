@@ -38,6 +38,7 @@ from ido.planner.order import footprints, waits
 from ido.planner.simulate import check_plan, needless_steps
 from ido.planner.solving import step_of
 from ido.planner.types import Action, Alternative, Plan, PlanResult, Task
+from ido.secrets import masked_url
 from ido.state import get_path, has_path
 
 from .llm_client import Reply
@@ -198,7 +199,8 @@ class _ModelPlanner:
         self.fallback = fallback or CpSatPlanner()
         self.model = self.settings.model or os.environ.get("IDO_LLM_MODEL") or None
         api_base = self.settings.api_base or os.environ.get("IDO_LLM_API_BASE")
-        self.where = {"api_base": api_base, "temperature": self.settings.temperature}
+        where = None if api_base is None else masked_url(api_base)  # recorded: no credentials
+        self.where = {"api_base": where, "temperature": self.settings.temperature}
         self.rules_solver = self.fallback
         """What searches for plans no plan rule denies (`ido.plan_rules`): asking the model
         for every plan tried would multiply calls; the model's proposal is checked first."""

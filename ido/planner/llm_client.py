@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ido.errors import ExecutionError
 from ido.model import LlmSettings, format_duration
-from ido.secrets import mask_all
+from ido.secrets import Secrets, mask_all, url_credentials
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,10 @@ class LitellmClient:
         }
         api_base = settings.api_base or os.environ.get("IDO_LLM_API_BASE")
         if api_base:
-            options["api_base"] = api_base
+            try:  # `${env:NAME}` keeps a credential in the URL out of the YAML and journal
+                api_base = options["api_base"] = Secrets().expand(api_base)
+            except ExecutionError as exc:
+                return Reply(error=f"api_base: {exc}")
         if settings.api_key_env:
             key = os.environ.get(settings.api_key_env)
             if not key:
@@ -96,16 +100,18 @@ class LitellmClient:
             options["api_key"] = key
         elif api_base:
             options["api_key"] = os.environ.get("OPENAI_API_KEY", "none")  # local servers
-        # A provider may quote the key it was sent ("Incorrect API key provided: sk-…"):
-        # its error is masked before it is recorded. (The model never sees the key.) Not
-        # given one, litellm reads the provider's own variable (OPENAI_API_KEY, …): every
-        # credential-like variable's value is masked then too.
+        # A provider may quote the key it was sent ("Incorrect API key provided: sk-…"),
+        # and a model may echo it: errors, text and tool-call arguments are masked before
+        # they are recorded, and so are credentials in `api_base`. (The model is never
+        # told the key.) Not given one, litellm reads the provider's own variable
+        # (OPENAI_API_KEY, …): every credential-like variable's value is masked then too.
         keys = [] if options.get("api_key") in (None, "none") else [str(options["api_key"])]
         keys += [
             value
             for name, value in os.environ.items()
             if CREDENTIAL.search(name) and len(value) >= SHORTEST_CREDENTIAL
         ]
+        keys += [v for v in url_credentials(api_base or "") if len(v) >= SHORTEST_CREDENTIAL]
         started = time.perf_counter()
         try:
             response = _within(settings.timeout, lambda: litellm.completion(**options))
@@ -115,7 +121,7 @@ class LitellmClient:
         try:
             message = response.choices[0].message
             calls = tuple(
-                (str(c.function.name), str(c.function.arguments or ""))
+                (str(c.function.name), mask_all(str(c.function.arguments or ""), keys))
                 for c in (message.tool_calls or ())
             )
             usage = getattr(response, "usage", None)
@@ -125,7 +131,7 @@ class LitellmClient:
             return Reply(error=f"unreadable answer: {exc}", seconds=seconds)
         return Reply(
             tool_calls=calls,
-            content=message.content,
+            content=None if message.content is None else mask_all(str(message.content), keys),
             input_tokens=inputs,
             output_tokens=outputs,
             cost=_cost(litellm, response, settings, inputs, outputs),
