@@ -465,6 +465,30 @@ def test_what_the_model_and_its_provider_say_is_shown_never_acted_on(
         assert "rationale: pay-cheap-eu: ok\\x1b[2J" in shown
 
 
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (Answer(content="A" * 2_000_000), "the answer is not a tool call"),
+        (Answer([("ship", {"rationale": "x" * 100_000})]), "call 1 (ship): its arguments are"),
+        (Answer([("ship", {"rationale": "x"})] * 300), "300 tool calls, more than the 200"),
+    ],
+)
+def test_a_huge_answer_is_recorded_and_fed_back_cut(
+    project: Path, serve: Any, answer: Answer, problem: str
+) -> None:
+    """A 5 MB answer made a 20 MB journal and was sent back to the model whole: text and
+    each call's arguments are kept to 16,000 characters, and 200 tool calls."""
+    model, url = serve([answer, PAY_AND_SHIP])
+    use_llm(project, url)
+    assert ido("run", "ship-order")[0] == 0
+    assert calls(project) == ["pay-cheap-eu", "ship"]
+    first = llm_record(project)["calls"][0]
+    assert any(p.startswith(problem) for p in first["problems"]), first["problems"]
+    assert len(json.dumps(first)) < 40_000
+    assert len(json.dumps(model.requests[1]["messages"])) < 40_000
+    assert sum(p.stat().st_size for p in (project / ".ido").glob("ido.db*")) < 2_000_000
+
+
 def test_replay_never_asks_the_model_again(project: Path, serve: Any) -> None:
     model, url = serve([Answer([("ship", {"rationale": "x"})]), PAY_AND_SHIP])
     use_llm(project, url)

@@ -504,6 +504,9 @@ def _proposal(
     """The plan the tool calls propose, every reason it is not acceptable, and rationales."""
     if not reply.tool_calls:
         return None, ["the answer is not a tool call"], []
+    if reply.cut:
+        most = len(reply.tool_calls)
+        return None, [f"{most + reply.cut} tool calls, more than the {most} ido reads"], []
     actions = {a.name: a for a in task.actions}
     steps, problems, rationale = [], [], []
     for k, (tool, arguments) in enumerate(reply.tool_calls, start=1):

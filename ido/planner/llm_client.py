@@ -35,9 +35,11 @@ class Reply:
     seconds: float = 0.0
     error: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    cut: int = 0
+    """Tool calls past `MOST_CALLS`, left out."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "tool_calls": [list(call) for call in self.tool_calls],
             "content": self.content,
             "input_tokens": self.input_tokens,
@@ -46,6 +48,7 @@ class Reply:
             "seconds": self.seconds,
             "error": self.error,
         }
+        return {**out, "cut": self.cut} if self.cut else out  # recorded as before if none
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Reply:
@@ -57,6 +60,7 @@ class Reply:
             cost=data.get("cost"),
             seconds=float(data.get("seconds", 0.0)),
             error=data.get("error"),
+            cut=int(data.get("cut", 0)),
         )
 
 
@@ -120,9 +124,13 @@ class LitellmClient:
         seconds = time.perf_counter() - started
         try:
             message = response.choices[0].message
+            every = list(message.tool_calls or ())
             calls = tuple(
-                (str(c.function.name), mask_all(str(c.function.arguments or ""), keys))
-                for c in (message.tool_calls or ())
+                (
+                    _cut(str(c.function.name), MOST_NAME),
+                    _cut(mask_all(str(c.function.arguments or ""), keys)),
+                )
+                for c in every[:MOST_CALLS]
             )
             usage = getattr(response, "usage", None)
             inputs = int(getattr(usage, "prompt_tokens", 0) or 0)
@@ -131,12 +139,30 @@ class LitellmClient:
             return Reply(error=f"unreadable answer: {exc}", seconds=seconds)
         return Reply(
             tool_calls=calls,
-            content=None if message.content is None else mask_all(str(message.content), keys),
+            content=None if message.content is None else _cut(mask_all(str(message.content), keys)),
+            cut=max(0, len(every) - MOST_CALLS),
             input_tokens=inputs,
             output_tokens=outputs,
             cost=_cost(litellm, response, settings, inputs, outputs),
             seconds=seconds,
         )
+
+
+MOST_TEXT = 16_000
+"""Most characters of a reply's text, and of each tool call's arguments, that ido records
+and feeds back to the model; the rest is cut, and the cut marked."""
+MOST_NAME = 200
+"""Most characters of a tool call's name kept (no capability's tool name is longer)."""
+MOST_CALLS = 200
+"""Most tool calls of one reply kept: as many steps as a plan may have (`max_steps`)."""
+
+
+def _cut(text: str, most: int = MOST_TEXT) -> str:
+    """`text`, cut to `most` characters and the cut marked (masked before: a secret
+    cut in two would not be found)."""
+    if len(text) <= most:
+        return text
+    return f"{text[:most]}…[{len(text) - most} more characters cut]"
 
 
 class Timeout(Exception):
