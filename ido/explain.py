@@ -276,7 +276,7 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     unsettled = result.get("solver", {}).get("alternatives_unsettled", [])
     if result.get("alternatives") or unsettled:
         parts["alternatives"] = [
-            f"+{a['score_delta']:.3f} score: {a['why']}" for a in result.get("alternatives", [])
+            f"{a['score_delta']:+.3f} score: {a['why']}" for a in result.get("alternatives", [])
         ] + [f"not settled, left out: {why}" for why in unsettled]
     useful = [r for r in result.get("rejections", []) if r["reason"] != "irrelevant"]
     if useful:

@@ -541,6 +541,60 @@ def test_hybrid_keeps_to_what_the_model_s_call_left_of_the_budget(
     assert (budget["limit"], budget["slack"]) == pytest.approx((1.1, 0.3))
 
 
+@pytest.mark.parametrize("option", ["2", 2.0, " 2 "])
+def test_hybrid_takes_an_option_written_as_a_whole_number_of_another_type(
+    project: Path, serve: Any, option: Any
+) -> None:
+    _, url = serve([Answer([("choose", {"option": option, "rationale": "reliable"})])])
+    use_llm(project, url, planner="hybrid")
+    assert ido("run", "ship-order")[0] == 0
+    assert calls(project) == ["pay-pricey-eu", "ship"]
+    out = ido("explain", "last")[1]
+    assert "chose option 2" in out
+    assert "-0.340 score: " in out and "+-" not in out  # the solver's best, cheaper by 0.34
+
+
+def test_hybrid_refuses_an_option_that_is_not_a_whole_number(project: Path, serve: Any) -> None:
+    model, url = serve([Answer([("choose", {"option": 1.5, "rationale": "?"})])])
+    use_llm(project, url, planner="hybrid")
+    assert ido("run", "ship-order")[0] == 0
+    assert calls(project) == ["pay-cheap-eu", "ship"] and len(model.requests) == 2
+    assert llm_record(project)["calls"][0]["problems"] == ["option must be a number from 1 to 2"]
+
+
+def test_hybrid_with_no_alternatives_asked_for_does_not_ask_the_model(
+    project: Path, serve: Any
+) -> None:
+    """`--alternatives 0` leaves the model nothing to choose between (it was raised to 3)."""
+    model, url = serve([Answer([("choose", {"option": 2, "rationale": "x"})])])
+    use_llm(project, url, planner="hybrid")
+    code, out = ido("plan", "ship-order", "--alternatives", "0")
+    assert code == 0 and "pay-cheap-eu" in out, out
+    assert model.requests == []
+
+
+def test_a_capability_the_model_s_plan_uses_is_not_listed_as_rejected(
+    project: Path, serve: Any
+) -> None:
+    """pay-slow-eu is dearer, slower and less reliable than pay-pricey-eu: grounding calls
+    it dominated, and the decision listed it so though the model's plan used it."""
+    slow = (
+        "---\napiVersion: ido/v1\nkind: Capability\nmetadata: {name: pay-slow-eu}\nspec:\n"
+        "  provider: slowpay\n  region: eu\n  requires: ['!state.order.paid']\n"
+        "  effects: {order.paid: true}\n  cost: 0.90\n  latency: 2s\n  reliability: 0.95\n"
+        "  run: {python: 'fakesvc.impl:call'}\n"
+    )
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text() + slow)
+    answer = Answer([("pay-slow-eu", {"rationale": "x"}), ("ship", {"rationale": "s"})])
+    _, url = serve([answer])
+    use_llm(project, url)
+    assert ido("run", "ship-order")[0] == 0
+    assert calls(project) == ["pay-slow-eu", "ship"]
+    rejected = [r["capability"] for r in decisions(project)[0]["result"]["rejections"]]
+    assert "pay-slow-eu" not in rejected and "pay-us" in rejected
+
+
 def test_litellm_is_imported_only_for_the_model_planners(project: Path) -> None:
     code = (
         "import sys\n"

@@ -313,7 +313,7 @@ class HybridPlanner(_ModelPlanner):
 
     def plan(self, task: Task) -> PlanResult:
         log = self._log()
-        solved = self.fallback.plan(replace(task, alternatives=max(task.alternatives, 3)))
+        solved = self.fallback.plan(task)  # its alternatives are the model's other options
         if solved.plan is None or not solved.plan.steps or not solved.alternatives:
             return solved  # nothing to choose between
         if self.model is None:
@@ -555,35 +555,59 @@ def _choice(reply: Reply, count: int) -> tuple[int | None, str, list[str]]:
     if len(reply.tool_calls) != 1 or reply.tool_calls[0][0] != "choose":
         return None, "answer with exactly one call of the tool `choose`", []
     args = _arguments(reply.tool_calls[0][1])
-    option = args.get("option") if args else None
-    if not isinstance(option, int) or isinstance(option, bool) or not 1 <= option <= count:
+    option = _whole(args.get("option") if args else None)
+    if option is None or not 1 <= option <= count:
         return None, f"option must be a number from 1 to {count}", []
     return option - 1, "", [str((args or {}).get("rationale", ""))[:500]]
 
 
+def _whole(value: Any) -> int | None:
+    """`value` as a whole number, if it is one however the model wrote it: 2, 2.0, "2"."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if float(value).is_integer() else None
+
+
+def _mentioned(result: PlanResult) -> PlanResult:
+    """`result` without rejections of the capabilities its plan uses: grounding leaves out
+    what no best plan needs (a dominated capability, say), and the model chose otherwise."""
+    used = set(result.plan.capabilities if result.plan else ())
+    kept = tuple(r for r in result.rejections if r.capability not in used)
+    return replace(result, rejections=kept)
+
+
 def _planned(task: Task, plan: Plan) -> PlanResult:
     grounded = ground(task)
-    return PlanResult(
-        "planned",
-        plan=plan,
-        rejections=grounded.rejections,
-        constraints=constraint_reports(task, plan),
-        proven_optimal=False,
-        condition_errors=grounded.errors,
-        solver={"backend": "llm"},
+    return _mentioned(
+        PlanResult(
+            "planned",
+            plan=plan,
+            rejections=grounded.rejections,
+            constraints=constraint_reports(task, plan),
+            proven_optimal=False,
+            condition_errors=grounded.errors,
+            solver={"backend": "llm"},
+        )
     )
 
 
 def _chosen(task: Task, solved: PlanResult, options: Sequence[Plan], k: int) -> PlanResult:
     chosen = options[k]
     others = [p for i, p in enumerate(options) if i != k]
-    return replace(
-        solved,
-        plan=chosen,
-        alternatives=tuple(
-            Alternative(p, p.score - chosen.score, alternative_why(chosen, p, task.weights))
-            for p in others
-        ),
-        constraints=constraint_reports(task, chosen),
-        proven_optimal=solved.proven_optimal and k == 0,
+    return _mentioned(
+        replace(
+            solved,
+            plan=chosen,
+            alternatives=tuple(
+                Alternative(p, p.score - chosen.score, alternative_why(chosen, p, task.weights))
+                for p in others
+            ),
+            constraints=constraint_reports(task, chosen),
+            proven_optimal=solved.proven_optimal and k == 0,
+        )
     )
