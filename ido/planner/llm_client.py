@@ -4,7 +4,8 @@ an `llm` or `hybrid` planner asks a model (importing it takes seconds).
 litellm's own retries are off: ido owns retries and fallbacks (a failed call falls back to
 the solver for that decision, and the next decision asks again). `llm.timeout` bounds the
 whole call, not each read of it. Nothing is downloaded at run time: the model cost map is
-litellm's local copy.
+litellm's local copy. (But for a `huggingface/` model litellm fetches its config.json from
+huggingface.co, with no setting against it: docs/yaml-reference.md says so.)
 """
 
 from __future__ import annotations
