@@ -241,15 +241,29 @@ def observed_facts(task: Task, result: PlanResult, state: Mapping[str, Any]) -> 
     return {p: get_path(state, p) for p in sorted(paths) if has_path(state, p)}
 
 
-def _used(intent: Intent, history: History, blocking: tuple[str, ...]) -> str:
-    """Why a limit is smaller than the intent says: the run has used part of it."""
-    limits = intent.spec.constraints
+def _used(intent: Intent, history: History, result: PlanResult) -> str:
+    """Why a limit is smaller than the intent says: the run, this decision's model calls
+    included, has used part of it."""
+    limits, blocking = intent.spec.constraints, result.blocking
+    paid, took = _model_calls(result)
+    spent, elapsed = history.spent + paid, history.elapsed + took
     notes = []
-    if "max_cost" in blocking and limits.max_cost is not None and history.spent > 0:
-        notes.append(f"the run has spent {history.spent:.2f} of max_cost {limits.max_cost:.2f}")
-    if "deadline" in blocking and limits.deadline is not None and history.elapsed >= 0.001:
-        notes.append(f"{history.elapsed:.3g} s of the {limits.deadline:g} s deadline have elapsed")
+    if "max_cost" in blocking and limits.max_cost is not None and spent > 0:
+        notes.append(f"the run has spent {spent:.2f} of max_cost {limits.max_cost:.2f}")
+    if "deadline" in blocking and limits.deadline is not None and elapsed >= 0.001:
+        notes.append(f"{elapsed:.3g} s of the {limits.deadline:g} s deadline have elapsed")
     return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _model_calls(result: PlanResult) -> tuple[float, float]:
+    """What the model calls of the decision (`llm`, `hybrid`) cost and took, as recorded;
+    an answer from the cache cost and took nothing."""
+    calls = (result.solver.get("llm") or {}).get("calls", [])
+    paid = [c["reply"] for c in calls if not c.get("cached")]
+    return (
+        sum(float(r.get("cost") or 0.0) for r in paid),
+        sum(float(r.get("seconds") or 0.0) for r in paid),
+    )
 
 
 def _plan_check(
@@ -316,7 +330,7 @@ def decide(
     denials = tuple(Rejection(d.action.name, "denied", d.message, rule=d.rule) for d in task.denied)
     result = replace(result, rejections=denials + result.rejections)
     if result.status == "infeasible" and result.reason is not None:
-        result = replace(result, reason=result.reason + _used(intent, history, result.blocking))
+        result = replace(result, reason=result.reason + _used(intent, history, result))
     chosen = set(result.plan.capabilities) if result.plan else set()
     mattered = [h for h in hits if h.effect != "require_approval" or h.subject in chosen]
     approvals = tuple(

@@ -276,15 +276,15 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
             for i, (s, w) in enumerate(zip(plan["steps"], after), start=1)
         ]
     llm = result.get("solver", {}).get("llm")
-    if llm:
-        parts["model"] = _model_lines(llm)
+    if llm:  # what a model or its provider said is shown as text, never acted on
+        parts["model"] = [printable(line) for line in _model_lines(llm)]
     if result.get("constraints"):
         used = (d.get("spent", 0.0), d.get("elapsed", 0.0))
         parts["constraints"] = [_constraint_line(c, *used) for c in result["constraints"]]
     unsettled = result.get("solver", {}).get("alternatives_unsettled", [])
     if result.get("alternatives") or unsettled:
         parts["alternatives"] = [
-            f"+{a['score_delta']:.3f} score: {a['why']}" for a in result.get("alternatives", [])
+            f"{a['score_delta']:+.3f} score: {a['why']}" for a in result.get("alternatives", [])
         ] + [f"not settled, left out: {why}" for why in unsettled]
     useful = [r for r in result.get("rejections", []) if r["reason"] != "irrelevant"]
     if useful:

@@ -94,7 +94,7 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
         table.add_column("score", justify="right")
         table.add_column("why it lost")
         for a in result["alternatives"]:
-            table.add_row(Text(f"+{a['score_delta']:.3f}"), Text(a["why"]))
+            table.add_row(Text(f"{a['score_delta']:+.3f}"), Text(a["why"]))
         console.print(table)
     for line in parts.get("alternatives", []):
         if line.startswith("not settled"):  # a solve that gave up: said, not tabled

@@ -213,7 +213,7 @@ def _lane(
             out.append(
                 f"<g class='node alt'><rect x='{ax}' y='{ay}' width='{NODE_W}' "
                 f"height='{NODE_H}'/><text class='small' x='{ax + 8}' y='{ay + 15}'>"
-                f"alternative {k + 1} · +{a['score_delta']:.3f}</text>"
+                f"alternative {k + 1} · {a['score_delta']:+.3f}</text>"
                 f"<text class='small' x='{ax + 8}' y='{ay + 30}'>"
                 f"{escape(_short(label, 29))}</text><title>{escape(a['why'])}</title></g>"
             )

@@ -82,6 +82,31 @@ def _masked(value: Any, every: list[str]) -> Any:
     return value
 
 
+def masked_url(url: str) -> str:
+    """`url` with the credentials it may carry masked: what comes before `@` (user and
+    password) and the value of every query parameter (`?key=…`)."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{MASK}@{netloc.rpartition('@')[2]}"
+    query = "&".join(
+        f"{name}={MASK}" if sep else name
+        for name, sep, _ in (item.partition("=") for item in parts.query.split("&") if item)
+    )
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def url_credentials(url: str) -> list[str]:
+    """The credentials `url` carries, as `masked_url` finds them, decoded (`forms` masks
+    their encodings too): to mask wherever what was sent to it is echoed."""
+    parts = urllib.parse.urlsplit(url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    user, _, password = userinfo.partition(":")
+    values = [value for _, sep, value in (i.partition("=") for i in parts.query.split("&")) if sep]
+    found = (urllib.parse.unquote(v) for v in (user, password, *values))
+    return list(dict.fromkeys(v for v in found if v))
+
+
 @dataclass
 class Secrets:
     """Resolves references against `environ` (default: the process environment) and

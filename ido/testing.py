@@ -156,12 +156,15 @@ class MemoryJournal:
 @dataclass
 class Answer:
     """One scripted answer of `ScriptedModel`: tool calls (name, arguments as a dict or raw
-    text), or text; or an HTTP error status, a delay, or a raw body (malformed JSON)."""
+    text), or text; or an HTTP error status, a delay, or a raw body (malformed JSON).
+    `trickle`: seconds between the body's bytes, sent one at a time (a server too slow to
+    time out per read)."""
 
     tool_calls: list[tuple[str, Any]] = field(default_factory=list)
     content: str | None = None
     status: int = 200
     delay: float = 0.0
+    trickle: float = 0.0
     raw: bytes | None = None
     prompt_tokens: int = 120
     completion_tokens: int = 30
@@ -232,6 +235,7 @@ class ScriptedModel:
     def serving(self) -> Iterator[str]:
         """Serve; yields the base URL to give as `api_base` (it ends in /v1)."""
         model = self
+        closing = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
@@ -249,7 +253,14 @@ class ScriptedModel:
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(body)
+                    if not answer.trickle:
+                        self.wfile.write(body)
+                    for k in range(len(body) if answer.trickle else 0):
+                        if closing.is_set():
+                            break  # the test is over: do not hold up the server's shutdown
+                        self.wfile.write(body[k : k + 1])
+                        self.wfile.flush()
+                        time.sleep(answer.trickle)
                 except OSError:
                     pass  # the client gave up (a timeout): nothing to answer
 
@@ -257,4 +268,7 @@ class ScriptedModel:
                 return
 
         with serve_on_loopback(Handler) as url:
-            yield f"{url}/v1"
+            try:
+                yield f"{url}/v1"
+            finally:
+                closing.set()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,35 @@ def test_an_invalid_proposal_goes_back_with_the_reason(project: Path, serve: Any
 
 
 @pytest.mark.parametrize(
+    ("proposal", "problem"),
+    [
+        (["pay-cheap-eu", "refund-eu", "ship"], "step 2: refund-eu does nothing toward the goal"),
+        (
+            ["pay-cheap-eu", "ship", "ship"],
+            "step 3: ship changes nothing: its effects already hold",
+        ),
+    ],
+)
+def test_a_proposal_with_a_step_the_goal_does_not_need_goes_back_with_the_reason(
+    project: Path, serve: Any, proposal: list[str], problem: str
+) -> None:
+    """Such a step would be performed for real (a refund nobody asked for, a second
+    shipment); an unneeded one crashed `ido plan` and `ido run` with a KeyError."""
+    needless = Answer([(name, {"rationale": "x"}) for name in proposal])
+    model, url = serve([needless, PAY_AND_SHIP, needless, PAY_AND_SHIP])
+    use_llm(project, url)
+    code, out = ido("plan", "ship-order")
+    assert code == 0 and "pay-cheap-eu" in out, out
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-cheap-eu", "ship"]
+    record = llm_record(project)
+    assert record["verdict"] == "accepted" and len(record["calls"]) == 2
+    assert any(p.startswith(problem) for p in record["calls"][0]["problems"])
+    assert problem in model.requests[-1]["messages"][-1]["content"]
+
+
+@pytest.mark.parametrize(
     ("answer", "problem"),
     [
         (Answer([("pay-us", {"rationale": "x"})]), "'pay-us' is not one of the capabilities"),
@@ -150,6 +180,28 @@ def test_provider_errors_fall_back_and_count_against_the_model_s_health(
     with SqliteJournal(project / ".ido" / "ido.db") as store:
         health = store.health()
     assert health["llm:openai/scripted"].failures > 0
+
+
+def test_llm_timeout_bounds_the_whole_call_and_never_holds_up_the_exit(serve: Any) -> None:
+    """A server that sends a byte every 0.2s never trips litellm's timeout, which bounds
+    each read: `timeout: 1s` took minutes. The call is given up after 1s in all, and the
+    process that made it exits at once, though the abandoned call is still reading."""
+    _, url = serve([Answer(PAY_AND_SHIP.tool_calls, trickle=0.2)])
+    code = (
+        "from ido.model import LlmSettings\n"
+        "from ido.planner.llm_client import LitellmClient\n"
+        f"settings = LlmSettings(model='openai/scripted', api_base='{url}', timeout='1s')\n"
+        "reply = LitellmClient().complete(\n"
+        "    settings, 'openai/scripted', [{'role': 'user', 'content': 'hi'}], []\n"
+        ")\n"
+        "print(reply.error, round(reply.seconds))\n"
+    )
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.stdout.strip() == "Timeout: no complete answer within 1s 1", done.stderr
+    assert time.perf_counter() - started < 30  # litellm's import takes seconds; the body 90
 
 
 def test_no_model_configured_falls_back_without_asking(
@@ -336,21 +388,105 @@ def test_runs_list_what_the_model_cost(project: Path, serve: Any) -> None:
 
 
 def test_the_model_s_cost_counts_against_the_budget(project: Path, serve: Any) -> None:
-    """max_cost 5.00 and the call costs 4.50: once pay-cheap-eu has cost 0.30 more, shipping
-    (0.50) no longer fits, ido replans without asking the model (0.20 left would not pay
-    for a call) and the run fails within budget, naming the limit."""
+    """max_cost 5.00 and the call costs 4.50: the proposal (0.80) does not fit the 0.50 the
+    call left, so it is refused, ido does not ask again (0.50 would not pay for a call) and
+    the solver finds nothing within 0.50 either: the run fails having paid only the model,
+    naming the limit. (The proposal was checked against the whole 5.00, pay-cheap-eu was
+    performed, and the run failed half done.)"""
     model, url = serve([PAY_AND_SHIP])
     use_llm(project, url, extra=", input_cost: 25000, output_cost: 50000")
     code, out = ido("run", "ship-order")
     assert code == 1, out
-    assert "no plan within max_cost" in out and "the run has spent 4.80 of max_cost 5.00" in out
-    assert llm_record(project)["cost"] == pytest.approx(4.5)
-    second = llm_record(project, 1)
-    assert second["calls"] == [] and "would not pay for another model call" in second["verdict"]
+    assert "no plan within max_cost" in out and "the run has spent 4.50 of max_cost 5.00" in out
+    assert "raise max_cost to 5.30" in out
+    assert calls(project) == []
+    record = llm_record(project)
+    assert record["cost"] == pytest.approx(4.5) and record["fallback"] == "cpsat"
+    assert record["calls"][0]["problems"] == [
+        "cost 0.8 over max_cost 0.5 (what is left once this decision's model calls are counted)"
+    ]
+    assert "would not pay for another model call" in record["verdict"]
     assert len(model.requests) == 1
     with SqliteJournal(project / ".ido" / "ido.db") as store:
-        assert store.run(store.resolve("last")).cost == pytest.approx(4.8)
+        assert store.run(store.resolve("last")).cost == pytest.approx(4.5)
     assert "4.5000" in ido("runs")[1]
+
+
+def test_an_accepted_proposal_s_slack_is_what_the_model_s_calls_left(
+    project: Path, serve: Any
+) -> None:
+    """The call costs 1.00 of max_cost 5.00: the plan's 0.80 leaves 3.20, not 4.20."""
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, extra=", input_cost: 5000, output_cost: 13333.333333")
+    assert ido("run", "ship-order")[0] == 0
+    result = decisions(project)[0]["result"]
+    budget = next(c for c in result["constraints"] if c["name"] == "max_cost")
+    assert (budget["limit"], budget["slack"]) == pytest.approx((4.0, 3.2))
+
+
+def test_the_time_the_model_takes_counts_against_the_deadline(project: Path, serve: Any) -> None:
+    """deadline 2.5s and each answer takes 1s: the proposal's 1.8s no longer fits, is
+    refused, and nothing is performed. (It was accepted against the whole deadline.)"""
+    slow = Answer(PAY_AND_SHIP.tool_calls, delay=1.0)
+    _, url = serve([slow])
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("deadline: 30s", "deadline: 2500ms"))
+    use_llm(project, url)
+    code, out = ido("run", "ship-order")
+    assert code == 1, out
+    assert "no plan within deadline" in out and "s of the 2.5 s deadline have elapsed" in out
+    assert calls(project) == []
+    record = llm_record(project)
+    assert record["calls"][0]["problems"][0].startswith("critical path 1.8s over deadline ")
+    assert record["fallback"] == "cpsat"
+
+
+def test_what_the_model_and_its_provider_say_is_shown_never_acted_on(
+    project: Path, serve: Any
+) -> None:
+    """A rationale or a provider's error with terminal escapes cleared the screen or
+    retitled the window where `ido plan` and `ido explain` printed it, and a line break
+    forged lines of the explanation."""
+    trick = "ok\x1b[2J\x1b]0;PWNED\x07\n  constraints:\n    max_cost: FAKE"
+    said = {"error": {"message": f"bad {trick}", "type": "x"}}
+    answers = [
+        Answer(status=400, raw=json.dumps(said).encode()),
+        Answer([("pay-cheap-eu", {"rationale": trick}), ("ship", {"rationale": "s"})]),
+    ]
+    _, url = serve(answers)
+    use_llm(project, url)
+    code, out = ido("plan", "ship-order")  # the provider's error, then the rationale
+    assert code == 0 and "error: BadRequestError: OpenAIException - bad ok\\x1b[2J" in out, out
+    assert "\x1b" not in out and "\x07" not in out
+    assert ido("run", "ship-order")[0] == 0
+    for shown in (ido("plan", "ship-order")[1], ido("explain", "last")[1]):
+        assert "\x1b" not in shown and "\x07" not in shown and "FAKE" in shown
+        assert "\n    max_cost: FAKE" not in shown
+        assert "rationale: pay-cheap-eu: ok\\x1b[2J" in shown
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (Answer(content="A" * 2_000_000), "the answer is not a tool call"),
+        (Answer([("ship", {"rationale": "x" * 100_000})]), "call 1 (ship): its arguments are"),
+        (Answer([("ship", {"rationale": "x"})] * 300), "300 tool calls, more than the 200"),
+    ],
+)
+def test_a_huge_answer_is_recorded_and_fed_back_cut(
+    project: Path, serve: Any, answer: Answer, problem: str
+) -> None:
+    """A 5 MB answer made a 20 MB journal and was sent back to the model whole: text and
+    each call's arguments are kept to 16,000 characters, and 200 tool calls."""
+    model, url = serve([answer, PAY_AND_SHIP])
+    use_llm(project, url)
+    assert ido("run", "ship-order")[0] == 0
+    assert calls(project) == ["pay-cheap-eu", "ship"]
+    first = llm_record(project)["calls"][0]
+    assert any(p.startswith(problem) for p in first["problems"]), first["problems"]
+    assert len(json.dumps(first)) < 40_000
+    assert len(json.dumps(model.requests[1]["messages"])) < 40_000
+    assert sum(p.stat().st_size for p in (project / ".ido").glob("ido.db*")) < 2_000_000
 
 
 def test_replay_never_asks_the_model_again(project: Path, serve: Any) -> None:
@@ -383,6 +519,80 @@ def test_hybrid_lets_the_model_choose_among_the_solver_s_plans(project: Path, se
     result = decisions(project)[0]["result"]
     assert result["proven_optimal"] is False
     assert result["alternatives"][0]["score_delta"] < 0  # the solver's best, now an alternative
+
+
+def test_hybrid_keeps_to_what_the_model_s_call_left_of_the_budget(
+    project: Path, serve: Any
+) -> None:
+    """The call costs 3.90 of max_cost 5.00: the model's choice, option 2 (1.30), no longer
+    fits the 1.10 left, so the solver's best within 1.10 is carried out (option 2 was, and
+    the run overspent)."""
+    _, url = serve([Answer([("choose", {"option": 2, "rationale": "pricey is more reliable"})])])
+    use_llm(project, url, planner="hybrid", extra=", input_cost: 25000, output_cost: 30000")
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-cheap-eu", "ship"]
+    record = llm_record(project)
+    assert record["verdict"].startswith("chose option 2; that plan no longer fits")
+    assert "cost 1.3 over max_cost 1.1" in record["verdict"] and record["fallback"] == "cpsat"
+    budget = next(
+        c for c in decisions(project)[0]["result"]["constraints"] if c["name"] == "max_cost"
+    )
+    assert (budget["limit"], budget["slack"]) == pytest.approx((1.1, 0.3))
+
+
+@pytest.mark.parametrize("option", ["2", 2.0, " 2 "])
+def test_hybrid_takes_an_option_written_as_a_whole_number_of_another_type(
+    project: Path, serve: Any, option: Any
+) -> None:
+    _, url = serve([Answer([("choose", {"option": option, "rationale": "reliable"})])])
+    use_llm(project, url, planner="hybrid")
+    assert ido("run", "ship-order")[0] == 0
+    assert calls(project) == ["pay-pricey-eu", "ship"]
+    out = ido("explain", "last")[1]
+    assert "chose option 2" in out
+    assert "-0.340 score: " in out and "+-" not in out  # the solver's best, cheaper by 0.34
+
+
+def test_hybrid_refuses_an_option_that_is_not_a_whole_number(project: Path, serve: Any) -> None:
+    model, url = serve([Answer([("choose", {"option": 1.5, "rationale": "?"})])])
+    use_llm(project, url, planner="hybrid")
+    assert ido("run", "ship-order")[0] == 0
+    assert calls(project) == ["pay-cheap-eu", "ship"] and len(model.requests) == 2
+    assert llm_record(project)["calls"][0]["problems"] == ["option must be a number from 1 to 2"]
+
+
+def test_hybrid_with_no_alternatives_asked_for_does_not_ask_the_model(
+    project: Path, serve: Any
+) -> None:
+    """`--alternatives 0` leaves the model nothing to choose between (it was raised to 3)."""
+    model, url = serve([Answer([("choose", {"option": 2, "rationale": "x"})])])
+    use_llm(project, url, planner="hybrid")
+    code, out = ido("plan", "ship-order", "--alternatives", "0")
+    assert code == 0 and "pay-cheap-eu" in out, out
+    assert model.requests == []
+
+
+def test_a_capability_the_model_s_plan_uses_is_not_listed_as_rejected(
+    project: Path, serve: Any
+) -> None:
+    """pay-slow-eu is dearer, slower and less reliable than pay-pricey-eu: grounding calls
+    it dominated, and the decision listed it so though the model's plan used it."""
+    slow = (
+        "---\napiVersion: ido/v1\nkind: Capability\nmetadata: {name: pay-slow-eu}\nspec:\n"
+        "  provider: slowpay\n  region: eu\n  requires: ['!state.order.paid']\n"
+        "  effects: {order.paid: true}\n  cost: 0.90\n  latency: 2s\n  reliability: 0.95\n"
+        "  run: {python: 'fakesvc.impl:call'}\n"
+    )
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text() + slow)
+    answer = Answer([("pay-slow-eu", {"rationale": "x"}), ("ship", {"rationale": "s"})])
+    _, url = serve([answer])
+    use_llm(project, url)
+    assert ido("run", "ship-order")[0] == 0
+    assert calls(project) == ["pay-slow-eu", "ship"]
+    rejected = [r["capability"] for r in decisions(project)[0]["result"]["rejections"]]
+    assert "pay-slow-eu" not in rejected and "pay-us" in rejected
 
 
 def test_litellm_is_imported_only_for_the_model_planners(project: Path) -> None:
@@ -443,6 +653,46 @@ def test_a_provider_error_quoting_the_api_key_is_recorded_masked(
     for path in (project / ".ido").glob("ido.db*"):
         assert key.encode() not in path.read_bytes()
     assert key not in ido("explain", "last")[1]
+
+
+def test_a_key_the_model_echoes_is_recorded_masked(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reply's text and tool-call arguments quoting the API key were journaled as sent
+    (only errors were masked), and shown by explain."""
+    key = "sk-proj-ECHOKEY0123456789abcdef"
+    echo = Answer(
+        [("pay-cheap-eu", {"rationale": f"your key is {key}"}), ("ship", {"rationale": "s"})],
+        content=f"key={key}",
+    )
+    _, url = serve([echo])
+    monkeypatch.setenv("MY_LLM_KEY", key)
+    use_llm(project, url, extra=", api_key_env: MY_LLM_KEY")
+    assert ido("run", "ship-order")[0] == 0
+    reply = llm_record(project)["calls"][0]["reply"]
+    assert reply["content"] == "key=***"
+    assert reply["tool_calls"][0] == ["pay-cheap-eu", '{"rationale": "your key is ***"}']
+    for path in (project / ".ido").glob("ido.db*"):
+        assert key.encode() not in path.read_bytes()
+    assert key not in ido("explain", "last")[1]
+
+
+def test_credentials_in_api_base_are_kept_out_of_the_record(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`api_base: http://user:token@host/v1?key=…` was recorded in every decision as
+    written: the decisions mask the credentials, and `${env:NAME}` keeps them out of the
+    intent (and so of the journal) altogether."""
+    secret = "tok-0123456789SECRET"
+    model, url = serve([PAY_AND_SHIP])
+    host = url.removeprefix("http://")
+    monkeypatch.setenv("LLM_TOKEN", secret)
+    use_llm(project, f"http://ido:${{env:LLM_TOKEN}}@{host}?key=${{env:LLM_TOKEN}}")
+    assert ido("run", "ship-order")[0] == 0
+    assert len(model.requests) == 1 and llm_record(project)["verdict"] == "accepted"
+    assert llm_record(project)["where"]["api_base"] == f"http://***@{host}?key=***"
+    for path in (project / ".ido").glob("ido.db*"):
+        assert secret.encode() not in path.read_bytes()
 
 
 def test_a_key_litellm_reads_from_the_environment_is_masked_in_its_errors(

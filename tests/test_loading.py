@@ -206,6 +206,16 @@ def test_an_out_of_range_number_is_an_error(tmp_path: Path) -> None:
     assert "less than or equal to 1" in problem.message
 
 
+def test_a_model_call_given_no_time_is_an_error(tmp_path: Path) -> None:
+    """`llm.timeout: 0s` was accepted, and every call then timed out at once."""
+    intent = INTENT.replace("deadline: 30s}", "deadline: 30s}\n  llm: {timeout: 0s}")
+    write(tmp_path, "pay-order.yaml", intent)
+    write(tmp_path, "residency.yaml", POLICY)
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.llm.timeout"
+    assert "greater than 0" in problem.message
+
+
 @pytest.mark.parametrize("value", [".inf", ".Inf", "-.inf"])
 def test_an_infinite_cost_is_an_error(tmp_path: Path, value: str) -> None:
     """`cost: .inf` is not a usable cost (the planner cannot add it up), so loading refuses it."""

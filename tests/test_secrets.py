@@ -18,7 +18,7 @@ from ido.observe import observe
 from ido.runtime.bindings import perform
 from ido.runtime.context import ActionContext
 from ido.runtime.local import LocalRuntime
-from ido.secrets import Secrets
+from ido.secrets import Secrets, masked_url, url_credentials
 from ido.testing import StepClock, serve_on_loopback
 
 TOKEN = "tok-5f3a9c-very-secret"
@@ -274,3 +274,20 @@ def test_masking_leaves_what_is_no_secret_alone() -> None:
     output = {"count": 1, "ok": "true", "header": "-----BEGIN PRIVATE KEY-----", "x": "abc!"}
     assert mask_all(output, ["1", pem, "abc\n"]) == {**output, "x": "***!"}
     assert mask_all({"line": "got MIIEvQIBADANBgkqhkiG9w0"}, [pem]) == {"line": "got ***"}
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("https://user:tok@host:8080/v1?key=abc&flag", "https://***@host:8080/v1?key=***&flag"),
+        ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1"),
+        ("https://h/v1?api-version=2024&key=a%2Fb#top", "https://h/v1?api-version=***&key=***#top"),
+    ],
+)
+def test_a_url_is_recorded_with_its_credentials_masked(url: str, masked: str) -> None:
+    """What precedes `@` and every query value may be a credential."""
+    assert masked_url(url) == masked
+
+
+def test_the_credentials_a_url_carries_are_found_decoded() -> None:
+    assert url_credentials("https://me:p%40ss@h/v1?key=k1&key=k1&x") == ["me", "p@ss", "k1"]

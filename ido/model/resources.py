@@ -219,7 +219,9 @@ class LlmSettings(Strict):
         le=10,
         description="Proposals per decision: an invalid one is sent back with the reason.",
     )
-    timeout: Duration = Field(default=30.0, description="Longest one model call may take.")
+    timeout: Duration = Field(
+        default=30.0, gt=0, description="Longest one model call may take, in all."
+    )
     temperature: float = Field(default=0.0, ge=0, le=2)
     input_cost: float | None = Field(
         default=None, ge=0, description="Price per million input tokens, if litellm has none."

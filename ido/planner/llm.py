@@ -34,9 +34,11 @@ from ido.model import LlmSettings, format_duration
 from ido.planner import progress
 from ido.planner.explain import alternative_why, constraint_reports
 from ido.planner.grounding import ground
-from ido.planner.simulate import check_plan
-from ido.planner.solving import ordered, step_of
+from ido.planner.order import footprints, waits
+from ido.planner.simulate import check_plan, needless_steps
+from ido.planner.solving import step_of
 from ido.planner.types import Action, Alternative, Plan, PlanResult, Task
+from ido.secrets import masked_url
 from ido.state import get_path, has_path
 
 from .llm_client import Reply
@@ -155,6 +157,12 @@ class _Log:
     def cost(self) -> float:
         return sum(float(c["reply"]["cost"] or 0.0) for c in self.calls if not c["cached"])
 
+    @property
+    def seconds(self) -> float:
+        """How long the calls took, as the client measured them (an answer from the cache
+        took none): recorded with each reply, so replay subtracts the same."""
+        return sum(float(c["reply"]["seconds"] or 0.0) for c in self.calls if not c["cached"])
+
     def to_json(self) -> dict[str, Any]:
         inputs, outputs = self.tokens
         return {
@@ -191,7 +199,8 @@ class _ModelPlanner:
         self.fallback = fallback or CpSatPlanner()
         self.model = self.settings.model or os.environ.get("IDO_LLM_MODEL") or None
         api_base = self.settings.api_base or os.environ.get("IDO_LLM_API_BASE")
-        self.where = {"api_base": api_base, "temperature": self.settings.temperature}
+        where = None if api_base is None else masked_url(api_base)  # recorded: no credentials
+        self.where = {"api_base": where, "temperature": self.settings.temperature}
         self.rules_solver = self.fallback
         """What searches for plans no plan rule denies (`ido.plan_rules`): asking the model
         for every plan tried would multiply calls; the model's proposal is checked first."""
@@ -216,6 +225,25 @@ class _ModelPlanner:
             )
         return None
 
+    @staticmethod
+    def _left(task: Task, log: _Log) -> Task:
+        """The task as this decision's model calls leave it: what they cost is out of the
+        budget and the time they took out of the deadline, as if the run had spent it."""
+        paid, took = log.cost, log.seconds
+        if paid <= 0 and took <= 0:
+            return task
+        limits = task.limits
+        return replace(
+            task,
+            limits=replace(
+                limits,
+                max_cost=None if limits.max_cost is None else max(0.0, limits.max_cost - paid),
+                deadline=None if limits.deadline is None else max(0.0, limits.deadline - took),
+            ),
+            spent=task.spent + paid,
+            elapsed=task.elapsed + took,
+        )
+
     def _ask(self, log: _Log, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Reply:
         """Ask the model (or the cache). The runtime keeps a reply in the cache in the same
         commit as the decision, so a reply paid for is never lost from the record."""
@@ -232,7 +260,7 @@ class _ModelPlanner:
 
     def _fall_back(self, task: Task, log: _Log, why: str) -> PlanResult:
         log.verdict, log.fallback = why, self.fallback.name
-        result = self.fallback.plan(task)
+        result = self.fallback.plan(self._left(task, log))
         return _with_log(result, log)
 
 
@@ -264,10 +292,13 @@ class LlmPlanner(_ModelPlanner):
             reply = self._ask(log, messages, tools)
             if reply.error is not None:
                 return self._fall_back(task, log, f"model call failed: {reply.error}")
-            plan, problems, rationale = _proposal(task, reply, by_tool)
+            left = self._left(task, log)  # a proposal must fit what the calls left
+            plan, problems, rationale = _proposal(left, reply, by_tool)
+            if left is not task:
+                problems = [_of_what_is_left(p) for p in problems]
             if plan is not None and not problems:
                 log.verdict, log.rationale = "accepted", rationale
-                return _with_log(_planned(task, plan), log)
+                return _with_log(_planned(left, plan), log)
             log.calls[-1]["problems"] = problems
             messages += _feedback(reply, problems)
         return self._fall_back(
@@ -282,7 +313,7 @@ class HybridPlanner(_ModelPlanner):
 
     def plan(self, task: Task) -> PlanResult:
         log = self._log()
-        solved = self.fallback.plan(replace(task, alternatives=max(task.alternatives, 3)))
+        solved = self.fallback.plan(task)  # its alternatives are the model's other options
         if solved.plan is None or not solved.plan.steps or not solved.alternatives:
             return solved  # nothing to choose between
         if self.model is None:
@@ -299,19 +330,38 @@ class HybridPlanner(_ModelPlanner):
             unaffordable = self._unaffordable(task, log)
             if unaffordable is not None:
                 log.verdict, log.fallback = f"{unaffordable}: the solver's best", "cpsat"
-                return _with_log(solved, log)
+                return self._settled(task, log, solved)
             reply = self._ask(log, messages, tools)
             if reply.error is not None:
                 log.verdict, log.fallback = f"model call failed: {reply.error}", "cpsat"
-                return _with_log(solved, log)
+                return self._settled(task, log, solved)
             chosen, problem, rationale = _choice(reply, len(options))
             if chosen is not None:
                 log.verdict, log.rationale = f"chose option {chosen + 1}", rationale
-                return _with_log(_chosen(task, solved, options, chosen), log)
+                return self._settled(task, log, _chosen(task, solved, options, chosen))
             log.calls[-1]["problems"] = [problem]
             messages += _feedback(reply, [problem])
         log.verdict, log.fallback = "no usable choice: the solver's best", "cpsat"
-        return _with_log(solved, log)
+        return self._settled(task, log, solved)
+
+    def _settled(self, task: Task, log: _Log, result: PlanResult) -> PlanResult:
+        """`result` if its plan fits what this decision's model calls left of the limits,
+        its slack measured against that; else the solver's best within what is left."""
+        left = self._left(task, log)
+        assert result.plan is not None
+        if left is task:
+            return _with_log(result, log)
+        misfit = check_plan(left, result.plan)
+        if not misfit:
+            binding = frozenset(c.name for c in result.constraints if c.binding)
+            constraints = constraint_reports(left, result.plan, binding)
+            return _with_log(replace(result, constraints=constraints), log)
+        log.verdict += (
+            f"; that plan no longer fits once the model's calls are counted ({'; '.join(misfit)}):"
+            " the solver's best within what is left"
+        )
+        log.fallback = "cpsat"
+        return _with_log(self.fallback.plan(left), log)
 
 
 def _default_client() -> Client:
@@ -454,6 +504,9 @@ def _proposal(
     """The plan the tool calls propose, every reason it is not acceptable, and rationales."""
     if not reply.tool_calls:
         return None, ["the answer is not a tool call"], []
+    if reply.cut:
+        most = len(reply.tool_calls)
+        return None, [f"{most + reply.cut} tool calls, more than the {most} ido reads"], []
     actions = {a.name: a for a in task.actions}
     steps, problems, rationale = [], [], []
     for k, (tool, arguments) in enumerate(reply.tool_calls, start=1):
@@ -471,8 +524,23 @@ def _proposal(
         steps.append(step_of(task, actions[name]))
     if problems:
         return None, problems, rationale
-    plan = Plan(tuple(steps))
-    return plan, check_plan(task, plan), rationale
+    plan = _in_order(task, Plan(tuple(steps)))
+    return plan, check_plan(task, plan) + needless_steps(task, plan), rationale
+
+
+def _in_order(task: Task, plan: Plan) -> Plan:
+    """`plan` with, per step, the earlier steps it must wait for (`ido.planner.order`),
+    worked out from its own capabilities: a proposal may name any capability offered."""
+    actions = {a.name: a for a in task.actions}
+    return replace(plan, after=waits(footprints([actions[s.capability] for s in plan.steps])))
+
+
+def _of_what_is_left(problem: str) -> str:
+    """A limit's problem, saying the limit is what this decision's model calls left of it
+    (the model was told the whole)."""
+    if problem.startswith(("cost ", "critical path ")):
+        return f"{problem} (what is left once this decision's model calls are counted)"
+    return problem
 
 
 def _arguments(text: str) -> dict[str, Any] | None:
@@ -487,36 +555,59 @@ def _choice(reply: Reply, count: int) -> tuple[int | None, str, list[str]]:
     if len(reply.tool_calls) != 1 or reply.tool_calls[0][0] != "choose":
         return None, "answer with exactly one call of the tool `choose`", []
     args = _arguments(reply.tool_calls[0][1])
-    option = args.get("option") if args else None
-    if not isinstance(option, int) or isinstance(option, bool) or not 1 <= option <= count:
+    option = _whole(args.get("option") if args else None)
+    if option is None or not 1 <= option <= count:
         return None, f"option must be a number from 1 to {count}", []
     return option - 1, "", [str((args or {}).get("rationale", ""))[:500]]
 
 
+def _whole(value: Any) -> int | None:
+    """`value` as a whole number, if it is one however the model wrote it: 2, 2.0, "2"."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if float(value).is_integer() else None
+
+
+def _mentioned(result: PlanResult) -> PlanResult:
+    """`result` without rejections of the capabilities its plan uses: grounding leaves out
+    what no best plan needs (a dominated capability, say), and the model chose otherwise."""
+    used = set(result.plan.capabilities if result.plan else ())
+    kept = tuple(r for r in result.rejections if r.capability not in used)
+    return replace(result, rejections=kept)
+
+
 def _planned(task: Task, plan: Plan) -> PlanResult:
     grounded = ground(task)
-    plan = ordered(grounded, plan)
-    return PlanResult(
-        "planned",
-        plan=plan,
-        rejections=grounded.rejections,
-        constraints=constraint_reports(task, plan),
-        proven_optimal=False,
-        condition_errors=grounded.errors,
-        solver={"backend": "llm"},
+    return _mentioned(
+        PlanResult(
+            "planned",
+            plan=plan,
+            rejections=grounded.rejections,
+            constraints=constraint_reports(task, plan),
+            proven_optimal=False,
+            condition_errors=grounded.errors,
+            solver={"backend": "llm"},
+        )
     )
 
 
 def _chosen(task: Task, solved: PlanResult, options: Sequence[Plan], k: int) -> PlanResult:
     chosen = options[k]
     others = [p for i, p in enumerate(options) if i != k]
-    return replace(
-        solved,
-        plan=chosen,
-        alternatives=tuple(
-            Alternative(p, p.score - chosen.score, alternative_why(chosen, p, task.weights))
-            for p in others
-        ),
-        constraints=constraint_reports(task, chosen),
-        proven_optimal=solved.proven_optimal and k == 0,
+    return _mentioned(
+        replace(
+            solved,
+            plan=chosen,
+            alternatives=tuple(
+                Alternative(p, p.score - chosen.score, alternative_why(chosen, p, task.weights))
+                for p in others
+            ),
+            constraints=constraint_reports(task, chosen),
+            proven_optimal=solved.proven_optimal and k == 0,
+        )
     )

@@ -2,21 +2,25 @@
 an `llm` or `hybrid` planner asks a model (importing it takes seconds).
 
 litellm's own retries are off: ido owns retries and fallbacks (a failed call falls back to
-the solver for that decision, and the next decision asks again). Nothing is downloaded at
-run time: the model cost map is litellm's local copy.
+the solver for that decision, and the next decision asks again). `llm.timeout` bounds the
+whole call, not each read of it. Nothing is downloaded at run time: the model cost map is
+litellm's local copy. (But for a `huggingface/` model litellm fetches its config.json from
+huggingface.co, with no setting against it: docs/yaml-reference.md says so.)
 """
 
 from __future__ import annotations
 
 import os
 import re
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ido.model import LlmSettings
-from ido.secrets import mask_all
+from ido.errors import ExecutionError
+from ido.model import LlmSettings, format_duration
+from ido.secrets import Secrets, mask_all, url_credentials
 
 
 @dataclass(frozen=True)
@@ -32,9 +36,11 @@ class Reply:
     seconds: float = 0.0
     error: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    cut: int = 0
+    """Tool calls past `MOST_CALLS`, left out."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "tool_calls": [list(call) for call in self.tool_calls],
             "content": self.content,
             "input_tokens": self.input_tokens,
@@ -43,6 +49,7 @@ class Reply:
             "seconds": self.seconds,
             "error": self.error,
         }
+        return {**out, "cut": self.cut} if self.cut else out  # recorded as before if none
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Reply:
@@ -54,6 +61,7 @@ class Reply:
             cost=data.get("cost"),
             seconds=float(data.get("seconds", 0.0)),
             error=data.get("error"),
+            cut=int(data.get("cut", 0)),
         )
 
 
@@ -86,7 +94,10 @@ class LitellmClient:
         }
         api_base = settings.api_base or os.environ.get("IDO_LLM_API_BASE")
         if api_base:
-            options["api_base"] = api_base
+            try:  # `${env:NAME}` keeps a credential in the URL out of the YAML and journal
+                api_base = options["api_base"] = Secrets().expand(api_base)
+            except ExecutionError as exc:
+                return Reply(error=f"api_base: {exc}")
         if settings.api_key_env:
             key = os.environ.get(settings.api_key_env)
             if not key:
@@ -94,27 +105,33 @@ class LitellmClient:
             options["api_key"] = key
         elif api_base:
             options["api_key"] = os.environ.get("OPENAI_API_KEY", "none")  # local servers
-        # A provider may quote the key it was sent ("Incorrect API key provided: sk-…"):
-        # its error is masked before it is recorded. (The model never sees the key.) Not
-        # given one, litellm reads the provider's own variable (OPENAI_API_KEY, …): every
-        # credential-like variable's value is masked then too.
+        # A provider may quote the key it was sent ("Incorrect API key provided: sk-…"),
+        # and a model may echo it: errors, text and tool-call arguments are masked before
+        # they are recorded, and so are credentials in `api_base`. (The model is never
+        # told the key.) Not given one, litellm reads the provider's own variable
+        # (OPENAI_API_KEY, …): every credential-like variable's value is masked then too.
         keys = [] if options.get("api_key") in (None, "none") else [str(options["api_key"])]
         keys += [
             value
             for name, value in os.environ.items()
             if CREDENTIAL.search(name) and len(value) >= SHORTEST_CREDENTIAL
         ]
+        keys += [v for v in url_credentials(api_base or "") if len(v) >= SHORTEST_CREDENTIAL]
         started = time.perf_counter()
         try:
-            response = litellm.completion(**options)
+            response = _within(settings.timeout, lambda: litellm.completion(**options))
         except Exception as exc:  # every provider failure becomes a recorded error
             return Reply(error=_error(exc, keys), seconds=time.perf_counter() - started)
         seconds = time.perf_counter() - started
         try:
             message = response.choices[0].message
+            every = list(message.tool_calls or ())
             calls = tuple(
-                (str(c.function.name), str(c.function.arguments or ""))
-                for c in (message.tool_calls or ())
+                (
+                    _cut(str(c.function.name), MOST_NAME),
+                    _cut(mask_all(str(c.function.arguments or ""), keys)),
+                )
+                for c in every[:MOST_CALLS]
             )
             usage = getattr(response, "usage", None)
             inputs = int(getattr(usage, "prompt_tokens", 0) or 0)
@@ -123,12 +140,61 @@ class LitellmClient:
             return Reply(error=f"unreadable answer: {exc}", seconds=seconds)
         return Reply(
             tool_calls=calls,
-            content=message.content,
+            content=None if message.content is None else _cut(mask_all(str(message.content), keys)),
+            cut=max(0, len(every) - MOST_CALLS),
             input_tokens=inputs,
             output_tokens=outputs,
             cost=_cost(litellm, response, settings, inputs, outputs),
             seconds=seconds,
         )
+
+
+MOST_TEXT = 16_000
+"""Most characters of a reply's text, and of each tool call's arguments, that ido records
+and feeds back to the model; the rest is cut, and the cut marked."""
+MOST_NAME = 200
+"""Most characters of a tool call's name kept (no capability's tool name is longer)."""
+MOST_CALLS = 200
+"""Most tool calls of one reply kept: as many steps as a plan may have (`max_steps`)."""
+
+
+def _cut(text: str, most: int = MOST_TEXT) -> str:
+    """`text`, cut to `most` characters and the cut marked (masked before: a secret
+    cut in two would not be found)."""
+    if len(text) <= most:
+        return text
+    return f"{text[:most]}…[{len(text) - most} more characters cut]"
+
+
+class Timeout(Exception):
+    """The call took longer than `llm.timeout` in all (recorded as the call's error)."""
+
+
+def _within(seconds: float, call: Callable[[], Any]) -> Any:
+    """What `call()` returns (or raises), if it ends within `seconds` in all.
+
+    litellm's `timeout` bounds each read of the answer, not the call: a server that
+    trickles a byte at a time never trips it. So the call runs on a daemon thread, waited
+    for `seconds`; past that, it is abandoned to end on its own (litellm's read timeout
+    ends it once the server falls silent), and a daemon thread never holds up the exit.
+    """
+    outcome: list[Any] = []
+
+    def work() -> None:
+        try:
+            outcome.append((True, call()))
+        except BaseException as exc:  # handed to the waiting thread
+            outcome.append((False, exc))
+
+    worker = threading.Thread(target=work, name="ido-model-call", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if not outcome:
+        raise Timeout(f"no complete answer within {format_duration(seconds)}")
+    done, value = outcome[0]
+    if not done:
+        raise value
+    return value
 
 
 def _cost(litellm: Any, response: Any, settings: LlmSettings, inputs: int, outputs: int) -> float:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from ido.conditions import compile_condition
-from ido.planner.types import Plan, Task
-from ido.state import apply_effects
+from ido.planner.types import Action, Plan, Task
+from ido.state import apply_effects, get_path, has_path, sorted_json
 
 
 def check_plan(task: Task, plan: Plan) -> list[str]:
@@ -38,10 +38,10 @@ def check_plan(task: Task, plan: Plan) -> list[str]:
         problems.append(f"{len(plan.steps)} steps, over max_steps {task.max_steps}")
     limits = task.limits
     if limits.max_cost is not None and plan.cost > limits.max_cost + 1e-6:
-        problems.append(f"cost {plan.cost} over max_cost {limits.max_cost}")
+        problems.append(f"cost {plan.cost:g} over max_cost {limits.max_cost:g}")
     elapsed = _elapsed(plan)
     if limits.deadline is not None and elapsed > limits.deadline + 1e-6:
-        problems.append(f"critical path {elapsed} over deadline {limits.deadline}")
+        problems.append(f"critical path {elapsed:g}s over deadline {limits.deadline:g}s")
     if (
         limits.min_success_probability is not None
         and math.log(plan.success_probability) < math.log(limits.min_success_probability) - 1e-6
@@ -50,6 +50,51 @@ def check_plan(task: Task, plan: Plan) -> list[str]:
             f"success probability {plan.success_probability} under {limits.min_success_probability}"
         )
     return problems
+
+
+def needless_steps(task: Task, plan: Plan) -> list[str]:
+    """Every step of `plan` that does nothing toward its goal (empty when none): a step whose
+    effects all hold already when it would run (a repeat) changes nothing, and a step whose
+    effects neither the goal nor a later needed step's preconditions read is not needed.
+
+    Planners never propose such steps; a model may, and each would be performed for real
+    (a second shipment, a refund nobody asked for). Capabilities `check_plan` would not
+    find are left to it.
+    """
+    actions = {a.name: a for a in task.actions}
+    chosen: list[tuple[int, Action]] = [
+        (k, actions[s.capability])
+        for k, s in enumerate(plan.steps, start=1)
+        if s.capability in actions
+    ]
+    problems: dict[int, str] = {}
+    state = dict(task.state)
+    for k, action in chosen:
+        if all(_holds(state, path, value) for path, value in action.effects):
+            problems[k] = f"step {k}: {action.name} changes nothing: its effects already hold"
+        state = apply_effects(state, dict(action.effects))
+    wanted = [path for source in task.goal for path in _reads(source)]
+    for k, action in reversed(chosen):
+        if k in problems:
+            continue
+        if any(_overlap(path, read) for path, _ in action.effects for read in wanted):
+            wanted += [path for source in action.requires for path in _reads(source)]
+        else:
+            problems[k] = (
+                f"step {k}: {action.name} does nothing toward the goal: neither the goal nor "
+                "a later step needs its effects"
+            )
+    return [problems[k] for k in sorted(problems)]
+
+
+def _holds(state: dict[str, object], path: str, value: object) -> bool:
+    return has_path(state, path) and sorted_json(get_path(state, path)) == sorted_json(value)
+
+
+def _reads(source: str) -> list[str | None]:
+    """The state paths a condition reads; None when it reads the state as a whole."""
+    paths = compile_condition(source).state_paths
+    return [None] if paths is None else list(paths)
 
 
 def _unordered_conflicts(task: Task, plan: Plan) -> list[str]:
