@@ -6,7 +6,7 @@ import signal
 from pathlib import Path
 
 from ido.journal import SqliteJournal
-from tests.runtime.test_resume import ido, ledger, make_project
+from tests.runtime.test_resume import LEDGER, ido, ledger, make_project
 
 SAGA = """\
 apiVersion: ido/v1
@@ -73,35 +73,14 @@ spec:
   limits: {max_attempts: 1}
 """
 
-# As svc.ledger: each call a synced line; unpack (idempotent) skips a key it has seen.
-CALLS = """\
-import os
-from pathlib import Path
-
-LEDGER = Path("ledger.txt")
-
-
-def _lines():
-    return LEDGER.read_text().splitlines() if LEDGER.exists() else []
-
-
-def _write(kind, key):
-    with LEDGER.open("a") as f:
-        f.write(f"{kind} {key}\\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def charge(ctx):
-    _write("charge", ctx.idempotency_key)
-
+# svc.ledger's calls (each a synced line in ledger.txt), and the saga's: unpack
+# (idempotent) skips a key it has seen; ship always fails; observe reads the undoing too.
+CALLS = (
+    LEDGER
+    + """
 
 def refund(ctx):
     _write("refund", ctx.idempotency_key)
-
-
-def pack(ctx):
-    _write("pack", ctx.idempotency_key)
 
 
 def unpack(ctx):
@@ -120,6 +99,7 @@ def observe():
         "parcel": {"packed": "pack" in kinds, "unpacked": "unpack" in kinds},
     }
 """
+)
 
 
 def saga(root: Path) -> Path:
