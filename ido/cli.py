@@ -94,6 +94,7 @@ def _guard(fn: F) -> F:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _output_gone.clear()  # each command finds out afresh (tests run many in a process)
         try:
             return fn(*args, **kwargs)
         except IdoError as exc:
