@@ -91,6 +91,8 @@ class Condition:
         """Evaluate against the given variables; a CEL error yields `holds=False` with the error."""
         # Only the variables it reads (`_variables` errs towards more): CEL converts each.
         data = {name: variables.get(name, {}) for name in self.variables}
+        if self.state_paths is not None and "state" in data:
+            data["state"] = _projected(data["state"], self.state_paths)
         if self._expr is None:
             self._expr = _compiled(self.source)
         try:
@@ -118,6 +120,35 @@ class Condition:
 def compile_condition(source: str) -> Condition:
     """Compile (and cache) a condition; raises ConditionError with CEL's reason."""
     return Condition(source)
+
+
+def _projected(state: Any, paths: tuple[str, ...]) -> Any:
+    """The part of `state` that `paths` read, shaped as in `state`: a fact the condition
+    does not read, which CEL may not be able to convert (a date, an integer past 64 bits),
+    must not change its verdict, and a large state is not converted whole for one number.
+    Each path is followed as far as the state goes; where it stops (a missing key, a value
+    that is no mapping), what is there is kept, so the condition fails as it would have."""
+    if not isinstance(state, Mapping):
+        return state
+    out: dict[str, Any] = {}
+    whole: list[str] = []  # paths whose value is kept whole: nothing under them to add
+    for path in sorted(paths, key=len):
+        if any(path == w or path.startswith(f"{w}.") for w in whole):
+            continue
+        source: Any = state
+        target = out
+        parts = path.split(".")
+        for depth, part in enumerate(parts, 1):
+            if not isinstance(source, Mapping) or part not in source:
+                break
+            value = source[part]
+            if depth == len(parts) or not isinstance(value, Mapping):
+                target[part] = value
+                whole.append(".".join(parts[:depth]))
+                break
+            target = target.setdefault(part, {})
+            source = value
+    return out
 
 
 def _state_paths(source: str) -> tuple[str, ...] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -178,6 +180,30 @@ def test_evaluation_never_raises_on_any_json_state(state: object, source: str) -
 
 
 # --- the facts a condition reads --------------------------------------------------------
+
+
+def test_a_fact_the_condition_does_not_read_cannot_change_its_verdict() -> None:
+    """The whole state went to CEL: a date or an integer past 64 bits anywhere in it (a
+    YAML date in `given`, an observer's byte counter) made every rule reading `state`
+    fail to evaluate, and deny rules fire closed, though the rule never read them."""
+    state = {"order": {"amount": 120.0, "placed": date(2024, 11, 20)}, "bytes": 2**64}
+    condition = compile_condition("state.order.amount > 1000.0")
+    assert condition.evaluate({"state": state}) == Verdict(False, None)
+    assert compile_condition("state.order.amount < 1000.0").evaluate({"state": state}).holds
+    # What it does read still fails as before, and where a path stops it fails alike.
+    assert not compile_condition("state.bytes > 0").evaluate({"state": state}).holds
+    assert "placed" in str(
+        compile_condition("state.order.placed == 'x'").evaluate({"state": state}).error
+    )
+    assert not compile_condition("state.order.amount.x == 1").evaluate({"state": state}).holds
+    assert compile_condition("!has(state.order.paid)").evaluate({"state": state}).holds
+
+
+def test_a_condition_reading_a_fact_and_a_fact_under_it_sees_both() -> None:
+    state = {"order": {"paid": True, "lines": [1, 2]}, "other": {"x": 1}}
+    holds = compile_condition("size(state.order) == 2 && state.order.paid")
+    assert holds.evaluate({"state": state}).holds
+    assert state == {"order": {"paid": True, "lines": [1, 2]}, "other": {"x": 1}}
 
 
 def test_state_paths_lists_each_dotted_path_read() -> None:
