@@ -29,7 +29,18 @@ def with_floats(base: type[Any]) -> type[Any]:
     return loader
 
 
-_Loader = with_floats(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+def without_timestamps(loader: type[Any]) -> type[Any]:
+    """`loader` (made by `with_floats`) reading `2024-11-20` as text, as YAML 1.2 does: a
+    date is no JSON value, the journal keeps it as text, and CEL cannot take it, so a
+    rule reading it failed (and its replay, reading text, did not)."""
+    loader.yaml_implicit_resolvers = {  # its own table: the base class's is left as it is
+        first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in loader.yaml_implicit_resolvers.items()
+    }
+    return loader
+
+
+_Loader = without_timestamps(with_floats(getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
 # The dumper knows them too, so that it quotes text that reads as such a number ('1e3').
 _Dumper = with_floats(getattr(yaml, "CSafeDumper", yaml.SafeDumper))
 

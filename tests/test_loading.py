@@ -225,6 +225,22 @@ def test_an_infinite_cost_is_an_error(tmp_path: Path, value: str) -> None:
     assert problem.line == 10
 
 
+def test_a_fact_that_is_not_a_finite_number_is_an_error(tmp_path: Path) -> None:
+    """`given: {order: {amount: .nan}}` went through: `amount > 1000.0` does not hold of
+    NaN, so an approval rule let the order through, and the journal got invalid JSON."""
+    write(tmp_path, "intents/pay-order.yaml", INTENT.replace('{id: "1042"}', "{amount: .nan}"))
+    write(
+        tmp_path,
+        "capabilities/charge.yaml",
+        CAPABILITY.replace("order.provider: stripe", "order.total: -.inf"),
+    )
+    found = sorted((p.field, p.message) for p in problems(tmp_path))
+    assert found == [
+        ("spec.effects", "numbers must be finite, not -inf (at order.total)"),
+        ("spec.given", "numbers must be finite, not nan (at order.amount)"),
+    ]
+
+
 def test_an_infinite_budget_is_an_error(tmp_path: Path) -> None:
     """`max_cost: .inf` is refused; leave max_cost out for no budget."""
     write(tmp_path, "pay-order.yaml", INTENT.replace("max_cost: 5.0", "max_cost: .inf"))

@@ -15,7 +15,8 @@ TEXT = "# café ☕\nname: charge\nspec:\n  provider: stripé\n  tags: [a, b]\n-
 def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run the test with each parser PyYAML may have (libyaml is optional in a build)."""
     if request.param == "python":
-        monkeypatch.setattr(yamlsrc, "_Loader", yamlsrc.with_floats(yaml.SafeLoader))
+        python = yamlsrc.without_timestamps(yamlsrc.with_floats(yaml.SafeLoader))
+        monkeypatch.setattr(yamlsrc, "_Loader", python)
         monkeypatch.setattr(yamlsrc, "_Dumper", yaml.SafeDumper)
     else:
         assert issubclass(yamlsrc._Loader, yaml.CSafeLoader), "PyYAML was built without libyaml"
@@ -92,6 +93,18 @@ def test_an_alias_inside_the_value_it_names_is_a_problem(parser: str) -> None:
     documents, problems = read_documents("name: loop\na: &a [1, *a]\n", "f.yaml")
     (problem,) = problems
     assert documents == [] and "refers to a value that holds it (a loop)" in problem.message
+
+
+def test_a_date_is_text_as_in_yaml_1_2(parser: str) -> None:
+    """YAML 1.1 made `2024-11-20` a Python date: no JSON value, kept as text by the
+    journal, and one CEL could not take, so a rule reading the state failed to evaluate
+    (a deny rule fired closed) and its replay, reading text, did not."""
+    (document,), problems = read_documents("placed: 2024-11-20\nat: 2024-11-20T10:00:00Z\n", "f")
+    assert problems == [] and document.data == {
+        "placed": "2024-11-20",
+        "at": "2024-11-20T10:00:00Z",
+    }
+    assert yaml.safe_load("d: 2024-11-20")["d"] != "2024-11-20"  # PyYAML's own loader untouched
 
 
 def test_text_that_reads_as_a_number_is_quoted_when_written() -> None:

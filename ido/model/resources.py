@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -36,6 +37,27 @@ def _secret_references(value: Any) -> Any:
 
 
 Templated = AfterValidator(_secret_references)
+
+
+def _finite(value: Any, where: str = "") -> Any:
+    """Refuse `.nan` and `.inf` in a value however nested: rules compare facts (`amount >
+    1000.0` does not hold of NaN, so an approval rule let it through) and the journal keeps
+    JSON, which has no NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        at = f" (at {where})" if where else ""
+        raise ValueError(f"numbers must be finite, not {value}{at}")
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _finite(item, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _finite(item, f"{where}.{key}" if where else str(key))
+    return value
+
+
+Facts = Annotated[dict[str, Any], AfterValidator(_finite)]
+"""Facts a user writes (an intent's `given`, a capability's `effects`): JSON-like values,
+numbers finite."""
 MOST_STEPS = 200
 """The most steps `limits.max_steps` may allow a plan."""
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=120)]
@@ -232,9 +254,7 @@ class LlmSettings(Strict):
 
 
 class IntentSpec(Strict):
-    given: dict[str, Any] = Field(
-        default_factory=dict, description="Known state at the start of the run."
-    )
+    given: Facts = Field(default_factory=dict, description="Known state at the start of the run.")
     goal: list[Condition] = Field(
         min_length=1, description="CEL conditions over `state` that must all hold."
     )
@@ -333,7 +353,7 @@ class CapabilitySpec(Strict):
     requires: list[Condition] = Field(
         default_factory=list, description="CEL preconditions over `state`, all must hold."
     )
-    effects: dict[FactPath, Any] = Field(
+    effects: Annotated[dict[FactPath, Any], AfterValidator(_finite)] = Field(
         min_length=1, description="Facts set when it succeeds: path -> value."
     )
     cost: float = Field(default=0.0, ge=0, description="Cost per call.")
