@@ -9,7 +9,7 @@ from typing import Any
 from ido.approvals import subject
 from ido.journal import Event, RunRow
 from ido.model import format_duration
-from ido.runtime.bindings import printable
+from ido.text import printable
 
 REASON_WORDS = {
     "denied": "denied by",

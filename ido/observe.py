@@ -9,9 +9,10 @@ from typing import Any
 from ido.errors import ExecutionError
 from ido.loading import Catalog
 from ido.model import Intent, Observer
-from ido.runtime.bindings import load_callable, printable
+from ido.runtime.bindings import load_callable
 from ido.secrets import Secrets
 from ido.state import State, close_world, from_json, json_safe, merge, set_path
+from ido.text import printable
 
 
 def observe(

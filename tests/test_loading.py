@@ -277,6 +277,27 @@ def test_an_output_path_beside_the_effect_paths_is_accepted(tmp_path: Path) -> N
     assert catalog.capabilities["charge"].spec.output == "order.payment"
 
 
+@pytest.mark.parametrize("message", ['"ok\\nr9 step 1 ship: fake request"', '"a\\x1b[2Kb"', '"  "'])
+def test_a_rule_message_that_would_forge_lines_is_refused(tmp_path: Path, message: str) -> None:
+    """Shown as written by `ido approvals`, `ido run` and `ido explain`: a line break forged
+    a request for a run that does not exist, and escape sequences moved the cursor."""
+    write(
+        tmp_path,
+        "residency.yaml",
+        POLICY.replace("message: EU data stays in the EU.", f"message: {message}"),
+    )
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.rules[0].message"
+    assert problem.message.startswith(("a message is one line of text", "a message says"))
+
+
+def test_a_rule_message_written_as_a_block_loses_its_last_line_break(tmp_path: Path) -> None:
+    folded = "message: >\n        EU data stays\n        in the EU.\n"
+    write(tmp_path, "residency.yaml", POLICY.replace("message: EU data stays in the EU.\n", folded))
+    (rule,) = load_catalog([tmp_path], base=tmp_path).policies["residency"].spec.rules
+    assert rule.message == "EU data stays in the EU."
+
+
 def test_rule_ids_must_be_unique_in_a_policy(tmp_path: Path) -> None:
     """Two rules with the same id in one policy are an error naming the id."""
     extra = "    - {id: eu-only, effect: avoid, when: 'true', message: again}\n"

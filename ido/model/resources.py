@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from ido.model.durations import Duration
 from ido.planner.types import SEARCH_STATES, SOLVE_TIME
+from ido.text import acts
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$"
 SECRET_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -55,6 +56,25 @@ def _finite(value: Any, where: str = "") -> Any:
     return value
 
 
+def _one_line(text: str) -> str:
+    """A message people read in `ido approvals`, `ido run` and `ido explain`: one line
+    (a block scalar's last line break dropped), with nothing a terminal would act on, so
+    that it cannot forge lines there or move the cursor."""
+    text = text.strip()
+    if not text:
+        raise ValueError("a message says something; this one is blank")
+    acting = next((c for c in text if acts(c)), None)
+    if acting is not None:
+        raise ValueError(
+            f"a message is one line of text; this one holds {acting!r}, which would forge "
+            "lines or move the cursor where it is shown"
+        )
+    return text
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
+
+
 Facts = Annotated[dict[str, Any], AfterValidator(_finite)]
 """Facts a user writes (an intent's `given`, a capability's `effects`): JSON-like values,
 numbers finite."""
@@ -85,7 +105,7 @@ class Metadata(Strict):
 
 
 class Escalation(Strict):
-    to: str = Field(min_length=1, description="Who is asked once the earlier wait expired.")
+    to: OneLine = Field(min_length=1, description="Who is asked once the earlier wait expired.")
     expires: Duration = Field(description="How long this level may wait; then the next one.")
 
     @model_validator(mode="after")
@@ -105,7 +125,9 @@ class Rule(Strict):
         description="CEL over capability, state, intent and health, or over plan, state, "
         "intent and health: a rule that reads `plan` is about the plan as a whole."
     )
-    message: str = Field(min_length=1, description="What people read when the rule fires.")
+    message: OneLine = Field(
+        min_length=1, description="What people read when the rule fires: one line."
+    )
     weight: float = Field(
         default=1.0, ge=0, description="Score added (avoid) or removed (prefer) per step."
     )

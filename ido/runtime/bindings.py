@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from ido.runtime import stopping
 from ido.runtime.context import ActionContext
 from ido.secrets import Secrets
 from ido.state import from_json, json_safe
+from ido.text import printable
 
 MAX_OUTPUT = 1_000_000
 
@@ -119,24 +119,6 @@ def perform(
         time.monotonic() - started,
         outcome.note,
     )
-
-
-def printable(text: str) -> str:
-    """`text` with what a terminal would act on written as Python escapes: control
-    characters (escape sequences, line breaks, …) and the marks that reorder text shown
-    after them. An error message is one line that shows what it says, never a sequence
-    that retitles the window or clears the screen where it is printed; other characters,
-    a no-break space or an emoji's joiner, stay as they are."""
-    if text.isprintable():
-        return text
-    return "".join(repr(c)[1:-1] if _acts(c) else c for c in text)
-
-
-_REORDERING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _acts(character: str) -> bool:
-    return unicodedata.category(character) == "Cc" or character in _REORDERING
 
 
 Reply = tuple[bool, Any]

@@ -35,7 +35,7 @@ from ido.planner.types import Step
 from ido.planning_words import Throttled, telling
 from ido.policy import PLAN, rulebook
 from ido.runtime import stopping
-from ido.runtime.bindings import Outcome, printable
+from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext
 from ido.runtime.environment import Environment, RealEnvironment
 from ido.runtime.owners import host
@@ -53,6 +53,7 @@ from ido.runtime.recovery import (
 from ido.runtime.tracecontext import perform_place, traceparent
 from ido.runtime.triggers import changed, missing_effects, over_limits
 from ido.state import State, apply_effects, digest, get_path, has_path, merge, set_path
+from ido.text import printable
 
 Listener = Callable[[str, Mapping[str, Any]], None]
 

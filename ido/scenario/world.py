@@ -22,9 +22,10 @@ from typing import Any
 from ido.loading import Catalog
 from ido.model import Capability, Intent, Scenario
 from ido.model.scenario import Behaviour, Fault, Spread
-from ido.runtime.bindings import Outcome, printable
+from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext
 from ido.state import State, apply_effects, merge
+from ido.text import printable
 
 START = 1_800_000_000.0  # virtual epoch of every scenario: 2027-01-15T08:00:00Z
 

@@ -14,9 +14,10 @@ import pytest
 
 from ido.model import Capability
 from ido.runtime import bindings
-from ido.runtime.bindings import perform, printable
+from ido.runtime.bindings import perform
 from ido.runtime.context import ActionContext
 from ido.testing import serve_on_loopback
+from ido.text import printable
 
 
 def capability(run: dict[str, Any], timeout: str = "5s") -> Capability:

@@ -1,0 +1,26 @@
+"""Text shown to people that came from elsewhere (a provider's error, a model's words, a
+rule's message): what a terminal would act on, written out so that it cannot."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def printable(text: str) -> str:
+    """`text` with what a terminal would act on written as Python escapes: control
+    characters (escape sequences, line breaks, …) and the marks that reorder text shown
+    after them. An error message is one line that shows what it says, never a sequence
+    that retitles the window or clears the screen where it is printed; other characters,
+    a no-break space or an emoji's joiner, stay as they are."""
+    if text.isprintable():
+        return text
+    return "".join(repr(c)[1:-1] if acts(c) else c for c in text)
+
+
+_REORDERING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def acts(character: str) -> bool:
+    """Whether a terminal acts on `character` (a control character, a mark that reorders
+    what follows) instead of showing it."""
+    return unicodedata.category(character) == "Cc" or character in _REORDERING
