@@ -10,7 +10,9 @@ from typing import Any
 
 from ido.loading import Catalog
 from ido.model import Capability, PolicyTest
+from ido.observe import boolean_facts
 from ido.policy import PLAN, capability_view, evaluate, plan_view, policy_rules
+from ido.state import close_world
 
 EFFECTS = ("deny", "require_approval", "prefer", "avoid")
 
@@ -38,10 +40,14 @@ def run_policy_test(test: PolicyTest, catalog: Catalog) -> list[CaseResult]:
         name: {"reliability": c.spec.reliability, "latency": c.spec.latency, "failures": 0}
         for name, c in catalog.capabilities.items()
     }
+    facts = boolean_facts(catalog)
     for case in test.spec.cases:
-        health = {n: {**declared.get(n, {}), **case.health.get(n, {})} for n in declared}
-        health.update({n: v for n, v in case.health.items() if n not in declared})
-        variables = {"state": case.state, "intent": case.intent, "health": health}
+        said = {n: h.model_dump(exclude_none=True) for n, h in case.health.items()}
+        health = {n: {**declared.get(n, {}), **said.get(n, {})} for n in declared}
+        health.update({n: v for n, v in said.items() if n not in declared})
+        # As a decision sees the state: a boolean fact some capability sets starts false.
+        state = close_world(case.state, facts)
+        variables = {"state": state, "intent": case.intent, "health": health}
         if case.plan is not None:
             steps = [catalog.capabilities[name] for name in case.plan]
             # As a decision sees the plan: with the case's beliefs (its `health`), if any

@@ -70,6 +70,31 @@ def test_no_policy_test_to_run_is_an_error_not_a_pass(project: Path) -> None:
     assert code == 2 and "no policy tests in the catalog" in out, out
 
 
+def test_a_case_sees_the_state_as_a_decision_does(project: Path) -> None:
+    """A boolean fact some capability sets starts false in a decision, but a case read it
+    missing: "evaluation error: Key not found", or, guarded by has(), a silent pass for a
+    rule that behaves otherwise in a run."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: no-refund-unpaid\n      effect: deny\n"
+        + "      when: \"capability.name == 'refund-eu' && !state.order.paid\"\n"
+        + "      message: Nothing to refund.\n"
+    )
+    path = write(project, "refund-eu", "{deny: [residency/no-refund-unpaid]}")
+    code, out = ido("policy", "test", str(path))
+    assert code == 0, out
+
+
+def test_a_case_s_health_that_is_not_numbers_is_a_load_error(project: Path) -> None:
+    """`reliability: high` was a ValueError traceback."""
+    path = write(project, "pay-us", "{deny: [residency/pii-stays-in-eu]}")
+    path.write_text(path.read_text() + "      health: {pay-us: {reliability: high}}\n")
+    code, out = ido("policy", "test", str(path))
+    assert code == 2 and "spec.cases[0].health.pay-us.reliability" in out, out
+    assert "Traceback" not in out
+
+
 def test_an_unknown_capability_is_a_load_error(project: Path) -> None:
     path = write(project, "pay-nowhere", "{allow: true}")
     code, out = ido("policy", "test", str(path))

@@ -174,6 +174,14 @@ class Verdicts(Strict):
     allow: bool | None = Field(default=None, description="true: no deny rule fires.")
 
 
+class CaseHealth(Strict):
+    """What a policy test case says the `health` variable holds of one capability."""
+
+    reliability: float | None = Field(default=None, ge=0, le=1, description="0 to 1.")
+    latency: float | None = Field(default=None, ge=0, description="Seconds.")
+    failures: int | None = Field(default=None, ge=0, description="Failures in the run.")
+
+
 class PolicyCase(Strict):
     name: str = Field(min_length=1, description="What the case checks, in words.")
     capability: Name | None = Field(
@@ -188,7 +196,7 @@ class PolicyCase(Strict):
     intent: dict[str, Any] = Field(
         default_factory=dict, description="The `intent` variable rules read (name, goal…)."
     )
-    health: dict[str, dict[str, Any]] = Field(
+    health: dict[str, CaseHealth] = Field(
         default_factory=dict,
         description="The `health` variable per capability name (reliability, latency, "
         "failures); others get their declared values and 0 failures.",
