@@ -42,6 +42,9 @@ _EVENTS = (
 def event_line(e: dict[str, Any]) -> str:
     """One line for a run event that is not a decision or an action."""
     kind = e["kind"]
+    if kind == "observer_failed":
+        kept = "; its last report stands" if e.get("kept_last_report") else ""
+        return f"observer {e['observer']} failed: {e['error']}{kept}"
     if kind == "compensation_finished":
         verdict = "done" if e["ok"] else f"failed: {e['error']}"
         undone = f"{e['undoes']} (step {e['undoes_step']})"

@@ -585,15 +585,25 @@ class LocalRuntime:
         observations = list(simulated or [])
         if simulated is None and run.intent.spec.observers:
             self._flush_outcomes(run)
+        stale: State = {}
         for name in run.intent.spec.observers if simulated is None else ():
             observer = self.catalog.observers[name]
             origin = self.catalog.origin(observer)
             folder = origin.file.parent if origin else self.base
             try:
-                observations.append(observe(observer, folder, self.base))
+                report = observe(observer, folder, self.base)
             except ExecutionError as exc:
-                self._record(run, "observer_failed", {"observer": name, "error": str(exc)})
-        state = snapshot(run.intent, observations, run.effects, self._facts)
+                # What it reported last still stands (its facts gone, a paid order read as
+                # unpaid and was charged again), below what steps did since: it is no news.
+                last = run.reports.get(name)
+                data = {"observer": name, "error": str(exc), "kept_last_report": last is not None}
+                self._record(run, "observer_failed", data)
+                stale = stale if last is None else merge(stale, last)
+                continue
+            run.reports[name] = report
+            observations.append(report)
+        effects = merge(stale, run.effects) if stale else run.effects
+        state = snapshot(run.intent, observations, effects, self._facts)
         seen: State = {}
         for observation in observations:
             seen = merge(seen, observation)

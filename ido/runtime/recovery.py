@@ -47,6 +47,8 @@ class RunState:
     evidence: dict[str, Evidence] = field(default_factory=dict)
     seen: State = field(default_factory=dict)
     """The observers' latest outputs alone, to check declared effects against."""
+    reports: dict[str, State] = field(default_factory=dict)
+    """Each observer's last report in this process: what stands while it fails."""
     completed: list[tuple[int, str]] = field(default_factory=list)
     """(step, capability) of each step that succeeded, in order: what compensation undoes."""
     lessons: list[Lesson] = field(default_factory=list)

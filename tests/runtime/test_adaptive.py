@@ -42,6 +42,15 @@ def timed(ctx):
     return {"timeout": ctx.timeout}  # what the call was given
 
 
+def once(ctx=None):
+    """Reports the world once, then is unreachable."""
+    asked = Path("asked.txt")
+    if asked.exists():
+        raise ConnectionError("payments API unreachable")
+    asked.write_text("1")
+    return world()
+
+
 def world():
     path = Path("world.json")
     return json.loads(path.read_text()) if path.exists() else {}
@@ -284,6 +293,32 @@ def test_effects_that_do_not_show_are_a_silent_failure_that_replans(flaky: Path)
     learnt = journal.health()["pay-liar"]
     assert learnt.successes == pytest.approx(0.0, abs=0.01)
     assert learnt.failures == pytest.approx(len(lies), abs=0.05)
+
+
+def test_an_observer_that_fails_leaves_its_last_report_standing(flaky: Path) -> None:
+    """It reported the order paid, then failed: its facts were gone, the closed world made
+    the order unpaid, and the run charged again ("observation changed: order.paid is now
+    False"). Its last report now stands, below what steps did since."""
+    (flaky / "world.json").write_text(json.dumps({"order": {"paid": True}}))
+    (flaky / "capabilities" / "world.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: world}\n"
+        "spec: {python: 'fakesvc.flaky:once'}\n"
+    )
+    edit(
+        flaky / "intents" / "ship-order.yaml",
+        "  policies: [residency]",
+        "  policies: [residency]\n  observers: [world]",
+    )
+    rt, journal = runtime(flaky)
+    report = rt.run(rt.catalog.intents["ship-order"])
+    assert report.outcome == "achieved", report.reason
+    started = [d["capability"] for d in kinds(journal, "action_started")]
+    assert started == ["ship"]  # never paid again
+    failed = kinds(journal, "observer_failed")
+    assert failed and all(f["kept_last_report"] for f in failed)
+    told = render(run_view(journal.run("r-test"), journal.events("r-test")), "text")
+    assert "observer world failed: observer world: ConnectionError: payments API" in told
+    assert "its last report stands" in told
 
 
 def test_an_observation_that_moves_a_fact_the_plan_relied_on_replans(flaky: Path) -> None:
