@@ -22,7 +22,7 @@ from ido.approvals import (
     subject,
     verdicts,
 )
-from ido.conditions import compile_condition
+from ido.conditions import Condition, compile_condition
 from ido.decide import Decision, History, backoff, decide
 from ido.errors import ExecutionError, IdoError
 from ido.health import Lesson, with_lessons
@@ -578,7 +578,14 @@ class LocalRuntime:
                 }
                 self._record(run, "effects_missing", data)
                 return silent
-        return changed(expected, state, decision.observed)
+        return changed(expected, state, decision.observed, self._conditions(run.intent))
+
+    def _conditions(self, intent: Intent) -> list[Condition]:
+        """The conditions a plan for `intent` stands on: its goal, and what capabilities
+        require (compiled once each, `compile_condition` keeps them)."""
+        sources = [*intent.spec.goal]
+        sources += [r for c in self.catalog.capabilities.values() for r in c.spec.requires]
+        return [compile_condition(source) for source in dict.fromkeys(sources)]
 
     def _observe(self, run: RunState) -> State:
         simulated = self.env.observations()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ido.conditions import Condition
 from ido.planner.order import schedule
 from ido.planner.types import Plan
 from ido.state import get_path, has_path
@@ -30,18 +31,47 @@ def missing_effects(
 
 
 def changed(
-    expected: Mapping[str, Any], state: Mapping[str, Any], paths: Iterable[str]
+    expected: Mapping[str, Any],
+    state: Mapping[str, Any],
+    paths: Iterable[str],
+    conditions: Iterable[Condition],
 ) -> str | None:
-    """An observation that moved a fact the plan relied on away from what it expected."""
-    moved = []
-    for path in sorted(paths):
-        before = get_path(expected, path, _ABSENT)
-        now = get_path(state, path, _ABSENT)
-        if before != now:
-            moved.append(f"{path} is now {_show(now)} (planned with {_show(before)})")
+    """An observation that moved a fact the plan relied on so that a condition reading it
+    (the goal's, a capability's `requires`) now holds where it did not, or the other way.
+    A fact that moves with every condition on it as it was (stock 100, then 99, under
+    `stock > 0`) changes nothing the plan stands on: replanning at each step there used up
+    `limits.max_replans` and failed runs that nothing had gone wrong in."""
+    moved = [
+        path
+        for path in sorted(paths)
+        if get_path(expected, path, _ABSENT) != get_path(state, path, _ABSENT)
+    ]
     if not moved:
         return None
-    return "observation changed: " + "; ".join(moved[:3]) + ("; …" if len(moved) > 3 else "")
+    flipped: set[str] = set()
+    for condition in conditions:
+        read = condition.state_paths
+        touched = moved if read is None else [m for m in moved if any(_near(r, m) for r in read)]
+        if not touched:
+            continue
+        before = condition.evaluate({"state": expected}).holds
+        if condition.evaluate({"state": state}).holds != before:
+            flipped.update(touched)
+    if not flipped:
+        return None
+    shown = [
+        f"{path} is now {_show(get_path(state, path, _ABSENT))} "
+        f"(planned with {_show(get_path(expected, path, _ABSENT))})"
+        for path in moved
+        if path in flipped
+    ]
+    return "observation changed: " + "; ".join(shown[:3]) + ("; …" if len(shown) > 3 else "")
+
+
+def _near(read: str, moved: str) -> bool:
+    """Whether a condition reading `read` may see `moved` move: the same fact, or one of
+    them inside the other."""
+    return read == moved or read.startswith(f"{moved}.") or moved.startswith(f"{read}.")
 
 
 def over_limits(

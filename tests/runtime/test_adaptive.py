@@ -42,6 +42,14 @@ def timed(ctx):
     return {"timeout": ctx.timeout}  # what the call was given
 
 
+def counter():
+    """Stock that drops by one at each read."""
+    read = Path("reads.txt")
+    n = int(read.read_text()) if read.exists() else 0
+    read.write_text(str(n + 1))
+    return {"inv": {"level": 100 - n}}
+
+
 def once(ctx=None):
     """Reports the world once, then is unreachable."""
     asked = Path("asked.txt")
@@ -319,6 +327,34 @@ def test_an_observer_that_fails_leaves_its_last_report_standing(flaky: Path) -> 
     told = render(run_view(journal.run("r-test"), journal.events("r-test")), "text")
     assert "observer world failed: observer world: ConnectionError: payments API" in told
     assert "its last report stands" in told
+
+
+def test_a_fact_that_moves_with_every_condition_on_it_as_it_was_is_no_replan(
+    flaky: Path,
+) -> None:
+    """Stock 100, 99, 98 under `stock > 0`: each step was followed by "observation changed:
+    inv.level is now 99 (planned with 100)", and the run failed "gave up after 0 replans"
+    though nothing had gone wrong."""
+    (flaky / "capabilities" / "counter.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: counter}\n"
+        "spec: {python: 'fakesvc.flaky:counter'}\n"
+    )
+    for i, before in enumerate(["true", "state.s.a", "state.s.b"]):
+        name = "abc"[i]
+        add_capability(
+            flaky,
+            f"step-{name}",
+            f"  provider: p{name}\n  requires: ['state.inv.level > 0', '{before}']\n"
+            f"  effects: {{s.{name}: true}}\n  run: {{python: 'fakesvc.flaky:call'}}\n",
+        )
+    (flaky / "intents" / "stock.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: stock}\nspec:\n"
+        "  goal: ['state.s.c']\n  observers: [counter]\n  limits: {max_replans: 0}\n"
+    )
+    rt, journal = runtime(flaky)
+    report = rt.run(rt.catalog.intents["stock"])
+    assert report.outcome == "achieved", report.reason
+    assert len(kinds(journal, "decided")) == 1
 
 
 def test_an_observation_that_moves_a_fact_the_plan_relied_on_replans(flaky: Path) -> None:
