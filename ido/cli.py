@@ -11,7 +11,7 @@ import os
 import shutil
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -63,6 +63,15 @@ SQLITE_MOST = 2**63 - 1
 """The largest whole number SQLite takes (`ido runs --limit` past it means "all")."""
 """`ido.model.resources.MOST_STEPS`, here without importing the models at start-up."""
 EXIT = {"achieved": 0, "failed": 1, "blocked": 3, "cancelled": 1, "shadow": 0}
+
+
+def worst(codes: Iterable[int]) -> int:
+    """The exit code of several runs: the worst outcome's. A failure is worse than a run
+    waiting for approval (exit 3 after a failure read as "go and approve"), bad input and a
+    signal worse still; 0 when all were achieved (or none ran)."""
+    rank = {0: 0, 3: 1, 1: 2}  # achieved, blocked, failed; then 2 and signals, by number
+    return max(codes, key=lambda code: (rank.get(code, 3), code), default=0)
+
 
 RunRef = Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")]
 CatalogOpt = Annotated[
@@ -600,7 +609,7 @@ def run(
         line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
         typer.echo(line + (f" ({report.reason})" if report.reason else ""))
     codes = (EXIT.get(r.outcome, 1) for r in reports)  # none: a worker dealt no intent
-    raise typer.Exit(max(codes, key=lambda code: (code != 0, code), default=0))
+    raise typer.Exit(worst(codes))
 
 
 def _run_dealt(
@@ -690,7 +699,7 @@ def _run_in_processes(
     if not any(e.let_go for e in ended) and not any(codes):  # left early, saying nothing
         typer.echo("error: a worker ended before it was ready; no run was started", err=True)
         codes.append(1)
-    raise typer.Exit(max((exit_code(c) for c in codes), key=lambda code: (code != 0, code)))
+    raise typer.Exit(worst(exit_code(c) for c in codes))
 
 
 def _run_one(loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any) -> Any:

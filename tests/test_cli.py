@@ -484,6 +484,16 @@ def test_run_several_intents_exits_with_the_worst_outcome(
     assert "achieved: run" in out and "failed: run" in out
 
 
+def test_a_failure_is_a_worse_outcome_than_a_wait_for_approval() -> None:
+    """Blocked (3) beside failed (1) exited 3: a script reading 3 as "go and approve"
+    missed the failure."""
+    from ido.cli import worst
+
+    assert worst([0, 3, 1, 0]) == 1
+    assert worst([3, 0]) == 3
+    assert worst([1, 2, 3]) == 2 and worst([1, 130]) == 130 and worst([]) == 0
+
+
 def test_the_command_lines_step_limit_is_the_models() -> None:
     """`ido.cli` keeps its own copy, not to import the models as it starts."""
     from ido import cli
