@@ -18,9 +18,11 @@ _VARIABLE_REF = re.compile(r"\b(" + "|".join(VARIABLES) + r")\b")
 class ConditionError(ValueError):
     """A condition failed to compile; the message is CEL's, made readable."""
 
-    def __init__(self, message: str, column: int | None) -> None:
+    def __init__(self, message: str, column: int | None, line: int | None = None) -> None:
         super().__init__(message)
         self.column = column
+        self.line = line
+        """The line of the expression (1 for its first) CEL points at, if it said."""
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,8 @@ _CEL_LOCATION = re.compile(r"<input>:(\d+):(\d+): (.*)")
 
 def _readable(raw: str) -> ConditionError:
     text = raw.removeprefix("INVALID_ARGUMENT: ")
+    if "recursion limit exceeded" in text:  # CANCELLED: Expression recursion limit …
+        return ConditionError("CEL: the expression nests deeper than the 32 levels CEL reads", None)
     match = _CEL_LOCATION.search(text)
     if match is None:
         return ConditionError(_short(text), None)
@@ -219,7 +223,9 @@ def _readable(raw: str) -> ConditionError:
     message = message.replace(" (in container '')", "")
     if message.startswith("undeclared reference"):
         message += f"; conditions may use {', '.join(VARIABLES)}"
-    return ConditionError(f"CEL: {message} (column {match.group(2)})", int(match.group(2)))
+    line, column = int(match.group(1)), int(match.group(2))
+    where = f"column {column}" if line == 1 else f"line {line} of the expression, column {column}"
+    return ConditionError(f"CEL: {message} ({where})", column, line)
 
 
 def _short(text: str) -> str:

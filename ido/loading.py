@@ -409,19 +409,18 @@ def _conditions(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
 def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
     problems: list[Problem] = []
     for resource, path, text in _conditions(catalog):
+        below = 0  # lines below the field's own: a block scalar's (`when: |`) line of it
         try:
             condition = compile_condition(text)
         except ConditionError as exc:
             message: str | None = f"{exc} in {text!r}"
+            below = exc.line if exc.line is not None and "\n" in text else 0
         else:
             message = _scope_problem(resource, path, condition.variables)
         if message is not None:
             origin = catalog.origins[(resource.kind, resource.name)]
-            problems.append(
-                Problem(
-                    _display(origin.file, base), origin.line_of(path), format_path(path), message
-                )
-            )
+            line = origin.line_of(path) + below
+            problems.append(Problem(_display(origin.file, base), line, format_path(path), message))
     return problems
 
 

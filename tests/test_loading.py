@@ -298,6 +298,24 @@ def test_a_rule_message_written_as_a_block_loses_its_last_line_break(tmp_path: P
     assert rule.message == "EU data stays in the EU."
 
 
+def test_an_error_in_a_block_condition_is_at_its_own_line(tmp_path: Path) -> None:
+    """`when: |` over three lines, the mistake on the third: the problem named the `when:`
+    line and "column 21", which column of which line nobody could tell."""
+    block = "when: |\n        capability.cost > 1.0 &&\n        capability.region ==== 'eu'\n"
+    write(
+        tmp_path, "residency.yaml", POLICY.replace("when: \"capability.region != 'eu'\"\n", block)
+    )
+    problem = only(problems(tmp_path))
+    assert problem.line == 10 and "(line 2 of the expression, column 21)" in problem.message
+
+
+def test_a_condition_nested_too_deep_says_so_in_words(tmp_path: Path) -> None:
+    deep = "(" * 40 + "true" + ")" * 40
+    write(tmp_path, "residency.yaml", POLICY.replace("\"capability.region != 'eu'\"", f'"{deep}"'))
+    problem = only(problems(tmp_path))
+    assert problem.message.startswith("CEL: the expression nests deeper than the 32 levels")
+
+
 def test_rule_ids_must_be_unique_in_a_policy(tmp_path: Path) -> None:
     """Two rules with the same id in one policy are an error naming the id."""
     extra = "    - {id: eu-only, effect: avoid, when: 'true', message: again}\n"
