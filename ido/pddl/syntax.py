@@ -179,11 +179,15 @@ class _Reader:
             raise self.fail(named, f"expected ({kind} NAME)")
         return named.items[1].text or ""
 
-    def typed_list(self, items: tuple[Node, ...], default: str = "object") -> dict[str, str]:
-        """`a b - t c - u d` -> {a: t, b: t, c: u, d: object}, in order."""
+    def typed_list(
+        self, items: tuple[Node, ...], what: str, default: str = "object"
+    ) -> dict[str, str]:
+        """`a b - t c - u d` -> {a: t, b: t, c: u, d: object}, in order. A variable given
+        twice is refused (`what`: where, "the parameters of move"), as is a name (`what`:
+        what it is, "object") given two types."""
         out: dict[str, str] = {}
         pending: list[str] = []
-        i = 0
+        i = dashes = 0
         while i < len(items):
             node = items[i]
             if node.is_list:
@@ -197,12 +201,47 @@ class _Reader:
                     out[name] = items[i + 1].text or default
                 pending = []
                 i += 2
+                dashes += 1
                 continue
             pending.append(node.text or "")
             i += 1
         for name in pending:
             out[name] = default
+        if len(out) + 2 * dashes < len(items):  # a name came twice
+            self._repeated(items, what, default)
         return out
+
+    def _repeated(self, items: tuple[Node, ...], what: str, default: str) -> None:
+        """Raise for the first name of a typed list given twice, when that says something
+        other than once would (a variable, or another type); a plain repeat is harmless."""
+        given: list[tuple[Node, str]] = []  # each name, with its type
+        pending: list[Node] = []
+        i = 0
+        while i < len(items):  # (well formed: `typed_list` read it)
+            if items[i].text == "-":
+                given += [(n, items[i + 1].text or default) for n in pending]
+                pending = []
+                i += 2
+            else:
+                pending.append(items[i])
+                i += 1
+        given += [(n, default) for n in pending]
+        first: dict[str, tuple[Node, str]] = {}
+        for node, kind in given:
+            name = node.text or ""
+            if name not in first:
+                first[name] = (node, kind)
+                continue
+            was, was_kind = first[name]
+            if name.startswith("?"):
+                where = _lines(was.line, node.line)
+                raise self.fail(node, f"{name} is declared twice in {what} ({where})")
+            if kind != was_kind:
+                raise self.fail(
+                    node,
+                    f"{what} {name} is declared twice, as {was_kind} (line {was.line}) and "
+                    f"{kind} (line {node.line})",
+                )
 
     def atom(self, node: Node) -> Atom:
         if not node.is_list or not node.items or node.items[0].is_list:
@@ -261,7 +300,9 @@ class _Reader:
         if head in ("exists", "forall"):
             if len(items) != 3 or not items[1].is_list:
                 raise self.fail(node, f"expected ({head} (?x - type ...) FORMULA)")
-            variables = tuple(self.typed_list(items[1].items).items())
+            variables = tuple(
+                self.typed_list(items[1].items, f"the variables of ({head} ...)").items()
+            )
             if not all(v.startswith("?") for v, _ in variables):
                 raise self.fail(items[1], f"{head} binds variables, which start with '?'")
             body = self.formula(items[2], where, positive)
@@ -269,6 +310,11 @@ class _Reader:
         if head == "when":
             raise self.fail(node, f"'when' in {where} is not supported (conditional effects)")
         return Literal(self.atom(node), positive)
+
+
+def _lines(first: int, second: int) -> str:
+    """Where a name was declared twice: "lines 3 and 7", or "both on line 3"."""
+    return f"both on line {first}" if first == second else f"lines {first} and {second}"
 
 
 def _conjunction(formula: Formula) -> tuple[Literal, ...] | None:
@@ -302,6 +348,8 @@ def _read_domain(path: Path) -> Domain:
     types: dict[str, str] = {}
     constants: dict[str, str] = {}
     predicates: dict[str, int] = {}
+    lines: dict[str, int] = {}  # where each predicate is declared
+    defined: dict[str, int] = {}  # and each action
     actions: list[Action] = []
     for node in define.items[2:]:
         keyword = node.head()
@@ -311,17 +359,23 @@ def _read_domain(path: Path) -> Domain:
                 if requirement not in SUPPORTED:
                     raise reader.fail(node, f"requirement {requirement} is not supported")
         elif keyword == ":types":
-            types = reader.typed_list(node.items[1:])
+            types = reader.typed_list(node.items[1:], "type")
         elif keyword == ":constants":
-            constants = reader.typed_list(node.items[1:])
+            constants = reader.typed_list(node.items[1:], "constant")
         elif keyword == ":predicates":
             for item in node.items[1:]:
                 atom = reader.atom(item)
                 # Count names, not distinct ones: (in ?obj ?obj) takes two arguments.
                 names = [n for n in item.items[1:] if not n.is_list]
-                arity = predicates[atom.predicate] = len(names) - 2 * sum(
-                    n.text == "-" for n in names
-                )
+                arity = len(names) - 2 * sum(n.text == "-" for n in names)
+                if predicates.setdefault(atom.predicate, arity) != arity:
+                    raise reader.fail(
+                        item,
+                        f"predicate {atom.predicate} is declared twice, with "
+                        f"{predicates[atom.predicate]} and {arity} arguments "
+                        f"({_lines(lines[atom.predicate], item.line)})",
+                    )
+                lines.setdefault(atom.predicate, item.line)
                 if arity > MOST_ARGUMENTS:
                     raise reader.fail(
                         item,
@@ -329,9 +383,14 @@ def _read_domain(path: Path) -> Domain:
                         f"most {MOST_ARGUMENTS} (a fact is a path that CEL reads to 32 deep)",
                     )
         elif keyword == ":functions":
-            continue  # only (total-cost) and cost terms, checked where they are used
+            _functions(reader, node)  # only (total-cost) and cost terms: checked where used
         elif keyword == ":action":
-            actions.append(_action(reader, node))
+            action = _action(reader, node)
+            if action.name in defined:
+                where = _lines(defined[action.name], node.line)
+                raise reader.fail(node, f"action {action.name} is defined twice ({where})")
+            defined[action.name] = node.line
+            actions.append(action)
         else:
             raise reader.fail(node, f"domain section {keyword or '(...)'} is not supported")
     declared = {"object", *types, *types.values()}
@@ -342,6 +401,24 @@ def _read_domain(path: Path) -> Domain:
                     f"{path}: type {kind} of {variable} in {action.name} is not in :types"
                 )
     return Domain(name, requirements, types, constants, predicates, tuple(actions))
+
+
+def _functions(reader: _Reader, node: Node) -> None:
+    """Refuse a function declared twice with different arguments (which one counts?)."""
+    seen: dict[str, tuple[int, int]] = {}  # name -> (arguments, line)
+    for item in node.items[1:]:
+        if not item.is_list or not item.items:
+            continue  # `- number`
+        names = [n for n in item.items[1:] if not n.is_list]
+        arity = len(names) - 2 * sum(n.text == "-" for n in names)
+        name = item.head()
+        was, line = seen.setdefault(name, (arity, item.line))
+        if was != arity:
+            raise reader.fail(
+                item,
+                f"function {name} is declared twice, with {was} and {arity} arguments "
+                f"({_lines(line, item.line)})",
+            )
 
 
 def _action(reader: _Reader, node: Node) -> Action:
@@ -360,7 +437,11 @@ def _action(reader: _Reader, node: Node) -> Action:
         parts[key.text or ""] = value
     if len(items) % 2:
         raise reader.fail(items[-1], f"{items[-1].text or '(...)'} of {name} has no value")
-    parameters = reader.typed_list(parts[":parameters"].items) if ":parameters" in parts else {}
+    parameters = (
+        reader.typed_list(parts[":parameters"].items, f"the parameters of {name}")
+        if ":parameters" in parts
+        else {}
+    )
     for variable in parameters:
         if not variable.startswith("?"):
             raise reader.fail(parts[":parameters"], f"parameter {variable} of {name} needs a '?'")
@@ -436,7 +517,9 @@ class _Effects:
         elif head == "forall":
             if len(node.items) != 3 or not node.items[1].is_list:
                 raise reader.fail(node, "expected (forall (?x - type ...) EFFECT)")
-            variables = tuple(reader.typed_list(node.items[1].items).items())
+            variables = tuple(
+                reader.typed_list(node.items[1].items, "the variables of (forall ...)").items()
+            )
             if not all(v.startswith("?") for v, _ in variables):
                 raise reader.fail(node.items[1], "forall binds variables, which start with '?'")
             inner = _Effects(reader, self.where)
@@ -526,7 +609,7 @@ def _read_problem(path: Path) -> Problem:
         elif keyword == ":requirements":
             continue
         elif keyword == ":objects":
-            objects = reader.typed_list(node.items[1:])
+            objects = reader.typed_list(node.items[1:], "object")
         elif keyword == ":init":
             for item in node.items[1:]:
                 if item.head() == "=":
