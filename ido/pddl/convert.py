@@ -15,7 +15,7 @@ from typing import Any
 from ido.errors import PddlError
 from ido.model.resources import MOST_STEPS
 from ido.pddl.ground import GroundAction, GroundTask
-from ido.pddl.syntax import Atom, Literal
+from ido.pddl.parsed import Atom, Literal
 from ido.planner.tables import MAX_TABLE_ROWS
 
 GOAL_FACTS = MAX_TABLE_ROWS.bit_length() - 1

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from ido.errors import PddlError, UnsolvableError
 from ido.pddl.adl import expand_action, expand_goal
-from ido.pddl.syntax import Action, Atom, Domain, Literal, Problem, Universal, show
+from ido.pddl.parsed import Action, Atom, Domain, Literal, Problem, Universal, show
 
 MAX_GROUND_ACTIONS = 200_000
 MAX_COMPILED = 20_000

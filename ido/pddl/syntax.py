@@ -7,11 +7,23 @@ named, the file and the line."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 from ido.errors import PddlError, unreadable
+from ido.pddl.parsed import (
+    Action,
+    Atom,
+    Conditional,
+    Domain,
+    Formula,
+    Junction,
+    Literal,
+    Problem,
+    Quantified,
+    Universal,
+    show,
+)
 
 _TOKEN = re.compile(r"\(|\)|\??[^\s()?]+|\?")
 """Parentheses, and names: a `?` starts a variable even with no space before it (names hold
@@ -32,103 +44,6 @@ class Node:
 
     def head(self) -> str:
         return (self.items[0].text or "") if self.items and not self.items[0].is_list else ""
-
-
-class Atom(NamedTuple):
-    """`(predicate arg...)`. Named tuples, not dataclasses: grounding makes and hashes one
-    per argument binding, and a tuple's are C code."""
-
-    predicate: str
-    args: tuple[str, ...]
-
-
-class Literal(NamedTuple):
-    atom: Atom
-    positive: bool = True
-
-
-class Junction(NamedTuple):
-    """`(and ...)` when `every`, else `(or ...)`."""
-
-    every: bool
-    parts: tuple[Formula, ...]
-
-
-class Quantified(NamedTuple):
-    """`(forall (vars) body)` when `every`, else `(exists (vars) body)`."""
-
-    every: bool
-    variables: tuple[tuple[str, str], ...]  # (variable, type)
-    body: Formula
-
-
-Formula = Literal | Junction | Quantified
-"""A precondition or goal in negation normal form: `not` applies to atoms only (read
-`(not (and a b))` as `(or (not a) (not b))`, `(imply a b)` as `(or (not a) b)`)."""
-
-
-class Conditional(NamedTuple):
-    """`(when CONDITION EFFECT)`: the effect applies where the condition holds in the state
-    before the action; `unless` is the condition's negation."""
-
-    condition: Formula
-    unless: Formula
-    add: tuple[Atom, ...]
-    delete: tuple[Atom, ...]
-
-
-class Universal(NamedTuple):
-    """`(forall (vars) EFFECT)`: the effect for every object of the variables' types."""
-
-    variables: tuple[tuple[str, str], ...]
-    add: tuple[Atom, ...]
-    delete: tuple[Atom, ...]
-    conditional: tuple[Conditional | Universal, ...]
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    parameters: tuple[tuple[str, str], ...]  # (variable, type)
-    precondition: tuple[Literal, ...]
-    add: tuple[Atom, ...]
-    delete: tuple[Atom, ...]
-    cost: Atom | float | None = None
-    """What it adds to `total-cost`: a fixed number, or a function term looked up in the
-    problem; None when it adds nothing (it costs 0 under the problem's metric)."""
-    condition: Formula | None = None
-    """What the precondition needs beyond `precondition`'s literals, when it is no plain
-    conjunction (ADL connectives)."""
-    shown: int | None = None
-    """How many of `parameters` an instance's call shows: those past it are variables an
-    `exists` brought in (`ido.pddl.adl`). None: all."""
-    conditional: tuple[Conditional | Universal, ...] = ()
-    """Conditional and universal effects, beyond `add` and `delete` (ADL)."""
-
-
-@dataclass(frozen=True)
-class Domain:
-    name: str
-    requirements: tuple[str, ...]
-    types: dict[str, str]  # type -> parent
-    constants: dict[str, str]  # object -> type
-    predicates: dict[str, int]  # name -> arity
-    actions: tuple[Action, ...]
-
-
-@dataclass(frozen=True)
-class Problem:
-    name: str
-    domain: str
-    objects: dict[str, str]
-    init: frozenset[Atom]
-    costs: dict[Atom, float] = field(default_factory=dict)
-    goal: tuple[Literal, ...] = ()
-    goal_condition: Formula | None = None
-    """What the goal needs beyond `goal`'s literals, when it is no plain conjunction."""
-    metric: bool = False
-    """Whether it says `(:metric minimize (total-cost))`: then a plan costs what its actions
-    add to `total-cost`, else one per action (as Fast Downward and VAL count it)."""
 
 
 SUPPORTED = {
@@ -471,12 +386,6 @@ def _action(reader: _Reader, node: Node) -> Action:
         condition,
         conditional=tuple(read.conditional),
     )
-
-
-def show(literal: Literal) -> str:
-    """A literal as PDDL writes it: `(on a b)`, `(not (on a b))`."""
-    text = "(" + " ".join((literal.atom.predicate, *literal.atom.args)) + ")"
-    return text if literal.positive else f"(not {text})"
 
 
 class _Effects:
