@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from ido.errors import PddlError, UnsolvableError
 from ido.pddl.adl import expand_action, expand_goal
+from ido.pddl.check import check_problem
 from ido.pddl.parsed import Action, Atom, Domain, Literal, Problem, Universal, show
 
 MAX_GROUND_ACTIONS = 200_000
@@ -56,6 +57,7 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
     """Every action instance whose static preconditions hold in the problem's `:init`."""
     if problem.domain and problem.domain != domain.name:
         raise PddlError(f"problem {problem.name} is for domain {problem.domain}, not {domain.name}")
+    check_problem(domain, problem)
     objects = {**domain.constants, **problem.objects}
     below = _subtypes(domain)
     pools: dict[str, list[str]] = {}
@@ -68,8 +70,6 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
     fluents = frozenset(a.predicate for act in domain.actions for a in _changes(act))
     static = frozenset(a for a in problem.init if a.predicate not in fluents)
     index = _StaticIndex(static)  # one for every schema
-    for atom in problem.init:
-        _check_arity(domain, atom, ":init")
 
     def truth(atom: Atom) -> bool | None:
         """A ground atom's truth for good (static, `=`); None when it may change."""
@@ -79,15 +79,11 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
             return atom.args[0] == atom.args[1]
         return None if atom.predicate in fluents else atom in static
 
-    for literal in problem.goal:
-        _check_arity(domain, literal.atom, "the goal")
     options = expand_goal(problem.goal, problem.goal_condition, objects_of, truth)
     if not options:
         raise UnsolvableError(
             "no plan: the goal can never hold: its static facts and equalities rule it out"
         )
-    for literal in (lit for option in options for lit in option):
-        _check_arity(domain, literal.atom, "the goal")
     found: list[GroundAction] = []
     for schema in domain.actions:
         compiled = expand_action(schema, objects_of, truth)
@@ -205,8 +201,6 @@ def _bindings(
     index: _StaticIndex,
     fluents: frozenset[str],
 ) -> Iterator[dict[str, str]]:
-    for literal in schema.precondition:
-        _check_arity(domain, literal.atom, f"the precondition of {schema.name}")
     # An `exists` variable no fluent literal reads (`ido.pddl.adl`) only has to have some
     # value: those witnesses go last, in groups that share a static literal, and each
     # group is searched for one value alone, not enumerated with the others.
@@ -347,17 +341,3 @@ def _instantiate(
 
 def _bind(atom: Atom, binding: dict[str, str]) -> Atom:
     return Atom(atom.predicate, tuple(map(binding.get, atom.args, atom.args)))  # var or constant
-
-
-def _check_arity(domain: Domain, atom: Atom, where: str) -> None:
-    if atom.predicate == "=":
-        if len(atom.args) != 2:
-            raise PddlError(f"(= ...) in {where} takes two terms")
-        return
-    arity = domain.predicates.get(atom.predicate)
-    if arity is None:
-        raise PddlError(f"predicate {atom.predicate} in {where} is not declared in the domain")
-    if arity != len(atom.args):
-        raise PddlError(
-            f"predicate {atom.predicate} in {where} takes {arity} arguments, not {len(atom.args)}"
-        )

@@ -77,6 +77,8 @@ class Action:
     `exists` brought in (`ido.pddl.adl`). None: all."""
     conditional: tuple[Conditional | Universal, ...] = ()
     """Conditional and universal effects, beyond `add` and `delete` (ADL)."""
+    line: int = field(default=0, compare=False)
+    """Where the action starts in its domain's file, for errors."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,10 @@ class Domain:
     constants: dict[str, str]  # object -> type
     predicates: dict[str, int]  # name -> arity
     actions: tuple[Action, ...]
+    file: str = field(default="", compare=False)
+    typed: tuple[tuple[str, str, int], ...] = field(default=(), compare=False)
+    """The types the declarations of constants and predicates name: (type, what has it, line),
+    such as ("block", "?x in (on ...)", 5)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,11 @@ class Problem:
     metric: bool = False
     """Whether it says `(:metric minimize (total-cost))`: then a plan costs what its actions
     add to `total-cost`, else one per action (as Fast Downward and VAL count it)."""
+    file: str = field(default="", compare=False)
+    lines: dict[str, int] = field(default_factory=dict, compare=False)
+    """Where each section starts (":objects", ":init", ":goal"), for errors."""
+    init_lines: dict[Atom, int] = field(default_factory=dict, compare=False)
+    """Where each atom of `init` is written, for errors."""
 
 
 def show(literal: Literal) -> str:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from ido.errors import PddlError, unreadable
+from ido.pddl.check import check_domain
 from ido.pddl.parsed import (
     Action,
     Atom,
@@ -22,7 +24,6 @@ from ido.pddl.parsed import (
     Problem,
     Quantified,
     Universal,
-    show,
 )
 
 _TOKEN = re.compile(r"\(|\)|\??[^\s()?]+|\?")
@@ -265,6 +266,7 @@ def _read_domain(path: Path) -> Domain:
     predicates: dict[str, int] = {}
     lines: dict[str, int] = {}  # where each predicate is declared
     defined: dict[str, int] = {}  # and each action
+    typed: list[tuple[str, str, int]] = []  # the types declarations name (`Domain.typed`)
     actions: list[Action] = []
     for node in define.items[2:]:
         keyword = node.head()
@@ -277,12 +279,16 @@ def _read_domain(path: Path) -> Domain:
             types = reader.typed_list(node.items[1:], "type")
         elif keyword == ":constants":
             constants = reader.typed_list(node.items[1:], "constant")
+            typed += [(kind, f"constant {c}", node.line) for c, kind in constants.items()]
         elif keyword == ":predicates":
             for item in node.items[1:]:
                 atom = reader.atom(item)
                 # Count names, not distinct ones: (in ?obj ?obj) takes two arguments.
                 names = [n for n in item.items[1:] if not n.is_list]
-                arity = len(names) - 2 * sum(n.text == "-" for n in names)
+                kinds = [after.text or "" for n, after in pairwise(names) if n.text == "-"]
+                arity = len(names) - 2 * len(kinds)
+                what = f"an argument of ({atom.predicate} ...)"
+                typed += [(kind, what, item.line) for kind in kinds]
                 if predicates.setdefault(atom.predicate, arity) != arity:
                     raise reader.fail(
                         item,
@@ -308,14 +314,11 @@ def _read_domain(path: Path) -> Domain:
             actions.append(action)
         else:
             raise reader.fail(node, f"domain section {keyword or '(...)'} is not supported")
-    declared = {"object", *types, *types.values()}
-    for action in actions:
-        for variable, kind in action.parameters:
-            if kind not in declared:
-                raise PddlError(
-                    f"{path}: type {kind} of {variable} in {action.name} is not in :types"
-                )
-    return Domain(name, requirements, types, constants, predicates, tuple(actions))
+    domain = Domain(
+        name, requirements, types, constants, predicates, tuple(actions), str(path), tuple(typed)
+    )
+    check_domain(domain)
+    return domain
 
 
 def _functions(reader: _Reader, node: Node) -> None:
@@ -369,13 +372,6 @@ def _action(reader: _Reader, node: Node) -> Action:
     read = _Effects(reader, f"the effect of {name}")
     if effect is not None:
         read.effect(effect, top=True)
-    atoms = [*(lit.atom for lit in precondition), *read.add, *read.delete]
-    atoms += [read.cost] if isinstance(read.cost, Atom) else []
-    for atom in atoms:  # (quantified variables live in `condition` and `conditional`)
-        for arg in atom.args:
-            if arg.startswith("?") and arg not in parameters:
-                shown = show(Literal(atom))
-                raise reader.fail(node, f"{arg} in {shown} is not a parameter of {name}")
     return Action(
         name,
         tuple(parameters.items()),
@@ -385,6 +381,7 @@ def _action(reader: _Reader, node: Node) -> Action:
         read.cost,
         condition,
         conditional=tuple(read.conditional),
+        line=node.line,
     )
 
 
@@ -504,13 +501,15 @@ def _read_problem(path: Path) -> Problem:
     name = reader.name_of(define, "problem")
     domain = ""
     objects: dict[str, str] = {}
-    init: set[Atom] = set()
+    init: dict[Atom, int] = {}  # each atom, with the line it is first written on
+    lines: dict[str, int] = {}  # each section's
     costs: dict[Atom, float] = {}
     goal: tuple[Literal, ...] = ()
     goal_condition: Formula | None = None
     metric = False
     for node in define.items[2:]:
         keyword = node.head()
+        lines.setdefault(keyword, node.line)
         if keyword == ":domain":
             if len(node.items) != 2 or node.items[1].is_list:
                 raise reader.fail(node, "(:domain NAME) names the problem's domain")
@@ -524,7 +523,7 @@ def _read_problem(path: Path) -> Problem:
                 if item.head() == "=":
                     costs[reader.atom(item.items[1])] = _number(reader, item)
                 else:
-                    init.add(reader.atom(item))
+                    init.setdefault(reader.atom(item), item.line)
         elif keyword == ":goal" and (goal or goal_condition is not None):
             raise reader.fail(node, "a second :goal: give one (and ...) instead")
         elif keyword == ":goal" and len(node.items) > 1:
@@ -538,7 +537,12 @@ def _read_problem(path: Path) -> Problem:
             metric = True
         else:
             raise reader.fail(node, f"problem section {keyword or '(...)'} is not supported")
-    return Problem(name, domain, objects, frozenset(init), costs, goal, goal_condition, metric)
+    return Problem(
+        *(name, domain, objects, frozenset(init), costs, goal, goal_condition, metric),
+        file=str(path),
+        lines=lines,
+        init_lines=init,
+    )
 
 
 def _number(reader: _Reader, node: Node) -> float:
