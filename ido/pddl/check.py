@@ -84,11 +84,10 @@ class _Uses:
         if action.condition is not None:
             self.formula(action.condition, parameters, where, types)
         self.effect(action.add, action.delete, action.conditional, parameters, types)
-        if isinstance(action.cost, Atom):  # a function's term: its variables alone
-            for arg in action.cost.args:
+        for term in (t for t in action.cost if isinstance(t, Atom)):  # its variables alone
+            for arg in term.args:
                 if arg.startswith("?") and arg not in parameters:
-                    shown = show(Literal(action.cost))
-                    raise self.fail(f"{arg} in {shown} {self._unbound('its cost')}")
+                    raise self.fail(f"{arg} in {show(Literal(term))} {self._unbound('its cost')}")
 
     def effect(
         self,

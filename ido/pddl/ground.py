@@ -328,13 +328,16 @@ def _instantiate(
     )
     add = tuple(dict.fromkeys(_bind(a, binding) for a in schema.add))
     delete = tuple(a for a in dict.fromkeys(_bind(a, binding) for a in schema.delete))
-    cost = schema.cost if problem.metric else 1.0  # no metric: plan length
-    if isinstance(cost, Atom):
-        term = _bind(cost, binding)
-        if term not in problem.costs:
-            raise PddlError(f"the cost {show(Literal(term))} of {schema.name} is not in :init")
-        cost = problem.costs[term]
-    cost = 0.0 if cost is None else cost  # adds nothing to total-cost
+    cost = 0.0 if problem.metric else 1.0  # no metric: plan length
+    for term in schema.cost if problem.metric else ():
+        if isinstance(term, Atom):
+            value = problem.costs.get(_bind(term, binding))
+            if value is None:
+                shown = show(Literal(_bind(term, binding)))
+                raise PddlError(f"the cost {shown} of {schema.name} is not in :init")
+            cost += value
+        else:
+            cost += term
     args = tuple(binding[v] for v, _ in schema.parameters[: schema.shown])
     return GroundAction(schema.name, args, pre, add, delete, cost)
 

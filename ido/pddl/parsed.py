@@ -66,9 +66,10 @@ class Action:
     precondition: tuple[Literal, ...]
     add: tuple[Atom, ...]
     delete: tuple[Atom, ...]
-    cost: Atom | float | None = None
-    """What it adds to `total-cost`: a fixed number, or a function term looked up in the
-    problem; None when it adds nothing (it costs 0 under the problem's metric)."""
+    cost: tuple[Atom | float, ...] = ()
+    """What it adds to `total-cost`: fixed numbers and function terms looked up in the
+    problem, summed (one `increase` each, as VAL and Fast Downward add them up); none when
+    it adds nothing (it costs 0 under the problem's metric)."""
     condition: Formula | None = None
     """What the precondition needs beyond `precondition`'s literals, when it is no plain
     conjunction (ADL connectives)."""

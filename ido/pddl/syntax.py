@@ -378,7 +378,7 @@ def _action(reader: _Reader, node: Node) -> Action:
         precondition,
         tuple(read.add),
         tuple(read.delete),
-        read.cost,
+        tuple(read.cost),
         condition,
         conditional=tuple(read.conditional),
         line=node.line,
@@ -394,7 +394,7 @@ class _Effects:
         self.add: list[Atom] = []
         self.delete: list[Atom] = []
         self.conditional: list[Conditional | Universal] = []
-        self.cost: Atom | float | None = None
+        self.cost: list[Atom | float] = []
 
     def effect(self, node: Node, top: bool) -> None:
         head, reader = node.head(), self.reader
@@ -404,7 +404,7 @@ class _Effects:
             for item in node.items[1:]:
                 self.effect(item, top)
         elif head == "increase" and top:
-            self.cost = _cost(reader, node)
+            self.cost.append(_cost(reader, node))
         elif head == "increase":
             raise reader.fail(node, f"a cost inside 'when' or 'forall' in {self.where}")
         elif head == "when":

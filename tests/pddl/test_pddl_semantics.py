@@ -93,6 +93,19 @@ def test_under_the_metric_an_action_that_adds_no_cost_costs_nothing(tmp_path: Pa
     assert "cost 0.00" in out
 
 
+def test_an_action_that_increases_the_cost_twice_costs_the_sum(tmp_path: Path) -> None:
+    """Two `(increase (total-cost) …)` in one effect add up, as VAL and Fast Downward count
+    them: it cost the last one alone (3 where VAL says 5)."""
+    twice = FREEBIE.replace(
+        "(and (g) (increase (total-cost) 1))",
+        "(and (g) (increase (total-cost) 2) (increase (total-cost) (fee)) (increase (total-cost) 3))",
+    ).replace("(:functions (total-cost) - number)", "(:functions (total-cost) (fee) - number)")
+    problem = FREEBIE_P.replace("(= (total-cost) 0)", "(= (total-cost) 0) (= (fee) 4)")
+    d = write(tmp_path, "d.pddl", twice)
+    p = write(tmp_path, "p.pddl", problem + " (:metric minimize (total-cost)))")
+    assert {a.call: a.cost for a in load_pddl(d, p).actions}["(paid)"] == 9.0
+
+
 def test_without_a_metric_every_action_costs_one(tmp_path: Path) -> None:
     """As Fast Downward and VAL count a plan without `:metric`: its length."""
     code, out, found = plan(tmp_path, FREEBIE, FREEBIE_P + ")")
