@@ -106,6 +106,24 @@ def test_an_action_that_increases_the_cost_twice_costs_the_sum(tmp_path: Path) -
     assert {a.call: a.cost for a in load_pddl(d, p).actions}["(paid)"] == 9.0
 
 
+@pytest.mark.parametrize(
+    ("paid", "written"), [("1234567", "1234567"), ("2.5", "2.5"), ("0.0000003", "0.0000003")]
+)
+def test_the_plan_file_writes_the_cost_exactly(tmp_path: Path, paid: str, written: str) -> None:
+    """The `; cost =` line was rounded to six digits: 1234567 was `1.23457e+06`."""
+    domain = (
+        "(define (domain paying) (:requirements :strips :action-costs) (:predicates (g))"
+        " (:functions (total-cost) - number)"
+        f" (:action paid :parameters () :precondition () :effect (and (g) (increase (total-cost) {paid}))))"
+    )
+    problem = (
+        "(define (problem pp) (:domain paying) (:init) (:goal (g)) (:metric minimize (total-cost)))"
+    )
+    code, out, _ = plan(tmp_path, domain, problem)
+    assert code == 0, out
+    assert (tmp_path / "search.plan").read_text() == f"(paid)\n; cost = {written} (general cost)\n"
+
+
 def test_without_a_metric_every_action_costs_one(tmp_path: Path) -> None:
     """As Fast Downward and VAL count a plan without `:metric`: its length."""
     code, out, found = plan(tmp_path, FREEBIE, FREEBIE_P + ")")
