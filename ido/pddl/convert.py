@@ -114,7 +114,7 @@ def to_resources(task: GroundTask, max_steps: int = MOST_STEPS) -> list[dict[str
     given: dict[str, Any] = {}
     for atom in sorted(task.init, key=lambda a: (a.predicate, a.args)):
         _set(given, fact_path(atom, facts), True)
-    intent_name = resources.resource(task.problem)
+    intent_name = _Names().resource(task.problem)  # (a capability may have its name)
     documents.append(
         {
             "apiVersion": "ido/v1",

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from ido.cli import app
 from ido.errors import PddlError
-from ido.pddl import load_pddl, pddl_catalog
+from ido.loading import load_catalog
+from ido.pddl import import_pddl, load_pddl, pddl_catalog
 
 NEGATED = """\
 (define (domain negp) (:requirements :strips :negative-preconditions)
@@ -233,6 +234,18 @@ def test_calls_whose_names_would_meet_are_told_apart(tmp_path: Path) -> None:
     assert code == 0 and len(found) == 2, out
     catalog, _ = pddl_catalog(tmp_path / "d.pddl", tmp_path / "p.pddl")
     assert all(len(name) <= 120 for name in catalog.capabilities)
+
+
+def test_a_problem_may_be_named_as_one_of_its_ground_actions(tmp_path: Path) -> None:
+    """An intent and a capability of one name are two kinds of resource, as in any catalog:
+    the problem `move-to-x` was refused ("would both become 'move-to-x'")."""
+    problem = "(define (problem move-to-x) (:domain clash) (:objects x) (:init) (:goal (g)))"
+    code, out, found = plan(tmp_path, CLASH, problem)
+    assert code == 0 and found == ["(move-to x)", "(move x x)"], out
+    done = import_pddl(tmp_path / "d.pddl", tmp_path / "p.pddl", tmp_path / "out")
+    catalog = load_catalog([tmp_path / "out"], base=tmp_path)
+    assert done.intent_name == "move-to-x" and "move-to-x" in catalog.capabilities
+    assert list(catalog.intents) == ["move-to-x"]
 
 
 def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: Path) -> None:
