@@ -111,6 +111,8 @@ class _Reader:
                     node, "a list where a name was expected (either types are not supported)"
                 )
             if node.text == "-":
+                if i + 1 < len(items) and items[i + 1].head() == "either":
+                    raise self.fail(node, "either types are not supported")
                 if i + 1 >= len(items) or items[i + 1].is_list:
                     raise self.fail(node, "'-' must be followed by a type name")
                 for name in pending:

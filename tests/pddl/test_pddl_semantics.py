@@ -265,6 +265,9 @@ def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: 
     ("domain_part", "init", "said"),
     [
         ("(:predicates (p ?x - (either a b)) (g))", "", "either types are not supported"),
+        ("(:predicates (g)) (:action w :parameters (?x - (either a b)) :precondition ()"
+         " :effect (g))", "", "d.pddl:1: either types are not supported"),
+        ("(:predicates (g))", "", "p.pddl:1: either types are not supported"),
         ("(:predicates (p) (c) (g)) (:action w :parameters () :precondition ()"
          " :effect (and (g) (when (c) (increase (total-cost) 1))))",
          "", "the numeric effect (increase …) is not supported here"),
@@ -278,12 +281,14 @@ def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: 
 def test_a_feature_ido_does_not_read_is_named_as_itself(
     tmp_path: Path, domain_part: str, init: str, said: str
 ) -> None:
-    """Each said "nested terms (functions) are not supported in atoms"."""
+    """Each said "nested terms (functions) are not supported in atoms" (`either` in
+    `:parameters` or `:objects`: "'-' must be followed by a type name")."""
     domain = (
         "(define (domain d) (:requirements :strips :typing :action-costs) (:types a b)"
         f" (:functions (total-cost)) {domain_part})"
     )
-    problem = f"(define (problem q) (:domain d) (:init {init}) (:goal (g)))"
+    objects = "(:objects o - (either a b))" if said.startswith("p.pddl") else ""
+    problem = f"(define (problem q) (:domain d) {objects} (:init {init}) (:goal (g)))"
     refused(tmp_path, domain, problem, said)
 
 
