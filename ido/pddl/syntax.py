@@ -270,8 +270,14 @@ def _read_domain(path: Path) -> Domain:
     defined: dict[str, int] = {}  # and each action
     typed: list[tuple[str, str, int]] = []  # the types declarations name (`Domain.typed`)
     actions: list[Action] = []
+    sections: dict[str, int] = {}  # each section but :action, with its line
     for node in define.items[2:]:
         keyword = node.head()
+        if keyword and keyword in sections:
+            where = _lines(sections[keyword], node.line)
+            raise reader.fail(node, f"a second {keyword} ({where}): give one")
+        if keyword != ":action":
+            sections[keyword] = node.line
         if keyword == ":requirements":
             requirements = tuple(n.text or "" for n in node.items[1:])
             for requirement in requirements:
@@ -511,7 +517,11 @@ def _read_problem(path: Path) -> Problem:
     metric = False
     for node in define.items[2:]:
         keyword = node.head()
-        lines.setdefault(keyword, node.line)
+        if keyword and keyword in lines:
+            hint = " (and ...) instead" if keyword == ":goal" else ""
+            where = _lines(lines[keyword], node.line)
+            raise reader.fail(node, f"a second {keyword} ({where}): give one{hint}")
+        lines[keyword] = node.line
         if keyword == ":domain":
             if len(node.items) != 2 or node.items[1].is_list:
                 raise reader.fail(node, "(:domain NAME) names the problem's domain")
@@ -526,8 +536,6 @@ def _read_problem(path: Path) -> Problem:
                     costs[reader.atom(item.items[1])] = _number(reader, item)
                 else:
                     init.setdefault(reader.atom(item), item.line)
-        elif keyword == ":goal" and (goal or goal_condition is not None):
-            raise reader.fail(node, "a second :goal: give one (and ...) instead")
         elif keyword == ":goal" and len(node.items) > 1:
             goal, goal_condition = reader.condition(node.items[1], "the goal")
         elif keyword == ":goal":

@@ -322,17 +322,38 @@ def test_a_malformed_action_is_refused_not_read_another_way(
     [
         ("(define (problem q) (:domain) (:init) (:goal (g)))", "(:domain NAME) names"),
         ("(define (problem q) (:domain d) (:init) (:goal (g)) (:goal (p a)))", "a second :goal"),
+        ("(define (problem q) (:domain d) (:objects a)\n (:init) (:objects b) (:goal (g)))",
+         "p.pddl:2: a second :objects (lines 1 and 2): give one"),
+        ("(define (problem q) (:domain d) (:init (p a)) (:init) (:goal (g)))",
+         "p.pddl:1: a second :init (both on line 1): give one"),
     ],
-)
+)  # fmt: skip
 def test_a_malformed_problem_is_refused_not_read_another_way(
     tmp_path: Path, problem: str, said: str
 ) -> None:
-    """A second goal was ignored, and a domain without a name matched any domain."""
+    """A second goal was ignored, and a domain without a name matched any domain. A second
+    `:objects` replaced the first, and a second `:init` added to it."""
     domain = (
         "(define (domain d) (:requirements :strips) (:predicates (p ?x) (g))"
         " (:action act :parameters () :precondition () :effect (g)))"
     )
     refused(tmp_path, domain, problem, said)
+
+
+@pytest.mark.parametrize(
+    "section", ["(:requirements :strips)", "(:types a)", "(:constants c)", "(:predicates (g))",
+                "(:functions (total-cost))"],
+)  # fmt: skip
+def test_a_domain_section_given_twice_is_refused(tmp_path: Path, section: str) -> None:
+    """The second replaced the first (`:types`, `:constants`, `:predicates`) or was read too."""
+    domain = (
+        "(define (domain d) (:requirements :strips :typing :action-costs) (:types a) (:constants c)"
+        f" (:predicates (p ?x) (g)) (:functions (total-cost))\n {section}"
+        " (:action act :parameters () :precondition () :effect (g)))"
+    )
+    problem = "(define (problem q) (:domain d) (:init) (:goal (g)))"
+    keyword = section[1:].split(maxsplit=1)[0].rstrip(")")
+    refused(tmp_path, domain, problem, f"d.pddl:2: a second {keyword} (lines 1 and 2): give one")
 
 
 def test_a_nameless_action_and_a_predicate_too_wide_for_a_fact_are_named(tmp_path: Path) -> None:
