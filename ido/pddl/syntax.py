@@ -459,6 +459,9 @@ def _cost(reader: _Reader, node: Node) -> Atom | float:
     return _amount(reader, amount, "cost")
 
 
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+"""A number as PDDL writes it (a minus too, to be refused as below 0 rather than unread)."""
+
 MOST_ARGUMENTS = 29
 """The most arguments a predicate may take: its fact is `state.p.a1…an`, a path CEL parses
 to 32 deep at most (in a negation, one more)."""
@@ -485,11 +488,11 @@ def _unsupported_inside(head: str, inner: str) -> str:
 
 
 def _amount(reader: _Reader, node: Node, what: str) -> float:
-    """A cost as written: a number from 0 to `MOST_COST`."""
-    try:
-        value = float(node.text or "")
-    except ValueError:
-        raise reader.fail(node, f"{what} {node.text!r} is not a number") from None
+    """A cost as written: a number from 0 to `MOST_COST`, in PDDL's digits (`12`, `0.5`; not
+    Python's `1_000`, `1e3`, `nan` or `inf`)."""
+    if not _NUMBER.fullmatch(node.text or ""):
+        raise reader.fail(node, f"{what} {node.text!r} is not a number")
+    value = float(node.text or "")
     if not 0 <= value <= MOST_COST:  # also nan
         raise reader.fail(node, f"{what} {node.text} is not between 0 and {MOST_COST:g}")
     return value

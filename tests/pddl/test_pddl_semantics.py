@@ -143,18 +143,21 @@ def test_an_action_that_changes_nothing_is_left_out_not_refused(tmp_path: Path) 
     ("where", "text", "said"),
     [
         ("p", FREEBIE_P + " (:metric minimize))", "only (:metric minimize (total-cost))"),
-        ("d", FREEBIE.replace("(total-cost) 1)))\n (:action step1", "(total-cost) 1e308)))\n (:action step1"),
-         "cost 1e308 is not between 0 and 1e+15"),
+        ("d", FREEBIE.replace("(total-cost) 1)))\n (:action step1", "(total-cost) 10000000000000000)))\n (:action step1"),
+         "cost 10000000000000000 is not between 0 and 1e+15"),
         ("d", FREEBIE.replace("(total-cost) 1)))\n (:action step1", "(total-cost) -2)))\n (:action step1"),
          "cost -2 is not between 0 and 1e+15"),
-        ("p", FREEBIE_P.replace("(= (total-cost) 0)", "(= (total-cost) nan)") + ")",
-         "the value nan is not between 0"),
+        *(("p", FREEBIE_P.replace("(= (total-cost) 0)", f"(= (total-cost) {number})") + ")",
+           f"the value '{number}' is not a number") for number in ("nan", "1_000", "1e3", "0x10")),
+        ("d", FREEBIE.replace("(total-cost) 1)))\n (:action step1", "(total-cost) 1_0)))\n (:action step1"),
+         "cost '1_0' is not a number"),
     ],
 )  # fmt: skip
 def test_a_metric_or_cost_ido_cannot_take_is_an_error_naming_its_file(
     tmp_path: Path, where: str, text: str, said: str
 ) -> None:
-    """`(:metric minimize)` was an IndexError, a cost of 1e308 an OverflowError."""
+    """`(:metric minimize)` was an IndexError, a cost of 1e308 an OverflowError. Numbers
+    are PDDL's: Python's `1_000` read as 1000, `nan` and `1e3` as numbers."""
     d = write(tmp_path, "d.pddl", text if where == "d" else FREEBIE)
     p = write(tmp_path, "p.pddl", text if where == "p" else FREEBIE_P + ")")
     with pytest.raises(PddlError) as info:
