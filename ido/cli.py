@@ -506,7 +506,17 @@ def _ipc_plan(loaded: Any, plan: Any) -> str:
         description = loaded.capabilities[step.capability].metadata.description or ""
         is_call = description.startswith("(") and description.endswith(")")
         lines.append(description if is_call else f"({step.capability})")
-    return "\n".join([*lines, f"; cost = {plan.cost:g} (general cost)", ""])
+    return "\n".join([*lines, f"; cost = {_ipc_number(plan.cost)} (general cost)", ""])
+
+
+def _ipc_number(number: float) -> str:
+    """`number` as a plan file writes it for VAL: whole as an integer, else every digit
+    that tells it apart, never as an exponent (`:g` wrote 2469134 as 2.46913e+06)."""
+    if float(number).is_integer():  # (an empty plan's cost is the int 0)
+        return str(int(number))
+    from decimal import Decimal
+
+    return format(Decimal(repr(number)), "f")
 
 
 @app.command()

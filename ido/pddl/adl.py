@@ -23,7 +23,7 @@ from itertools import product
 from typing import TypeVar
 
 from ido.errors import PddlError
-from ido.pddl.syntax import (
+from ido.pddl.parsed import (
     Action,
     Atom,
     Conditional,

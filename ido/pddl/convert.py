@@ -15,7 +15,7 @@ from typing import Any
 from ido.errors import PddlError
 from ido.model.resources import MOST_STEPS
 from ido.pddl.ground import GroundAction, GroundTask
-from ido.pddl.syntax import Atom, Literal
+from ido.pddl.parsed import Atom, Literal
 from ido.planner.tables import MAX_TABLE_ROWS
 
 GOAL_FACTS = MAX_TABLE_ROWS.bit_length() - 1
@@ -114,7 +114,7 @@ def to_resources(task: GroundTask, max_steps: int = MOST_STEPS) -> list[dict[str
     given: dict[str, Any] = {}
     for atom in sorted(task.init, key=lambda a: (a.predicate, a.args)):
         _set(given, fact_path(atom, facts), True)
-    intent_name = resources.resource(task.problem)
+    intent_name = _Names().resource(task.problem)  # (a capability may have its name)
     documents.append(
         {
             "apiVersion": "ido/v1",

@@ -11,12 +11,14 @@ take. An ADL precondition is grounded as the STRIPS actions it compiles to
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from ido.errors import PddlError, UnsolvableError
-from ido.pddl.adl import expand_action, expand_goal
-from ido.pddl.syntax import Action, Atom, Domain, Literal, Problem, Universal, show
+from ido.pddl.adl import Truth, expand_action, expand_goal
+from ido.pddl.check import check_problem
+from ido.pddl.parsed import Action, Atom, Domain, Literal, Problem, Universal, show
 
 MAX_GROUND_ACTIONS = 200_000
 MAX_COMPILED = 20_000
@@ -55,7 +57,11 @@ class GroundTask:
 def ground(domain: Domain, problem: Problem) -> GroundTask:
     """Every action instance whose static preconditions hold in the problem's `:init`."""
     if problem.domain and problem.domain != domain.name:
-        raise PddlError(f"problem {problem.name} is for domain {problem.domain}, not {domain.name}")
+        raise PddlError(
+            f"{problem.file}:{problem.lines.get(':domain', 1)}: problem {problem.name} is for "
+            f"domain {problem.domain}, not {domain.name}"
+        )
+    check_problem(domain, problem)
     objects = {**domain.constants, **problem.objects}
     below = _subtypes(domain)
     pools: dict[str, list[str]] = {}
@@ -68,8 +74,6 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
     fluents = frozenset(a.predicate for act in domain.actions for a in _changes(act))
     static = frozenset(a for a in problem.init if a.predicate not in fluents)
     index = _StaticIndex(static)  # one for every schema
-    for atom in problem.init:
-        _check_arity(domain, atom, ":init")
 
     def truth(atom: Atom) -> bool | None:
         """A ground atom's truth for good (static, `=`); None when it may change."""
@@ -79,42 +83,30 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
             return atom.args[0] == atom.args[1]
         return None if atom.predicate in fluents else atom in static
 
-    for literal in problem.goal:
-        _check_arity(domain, literal.atom, "the goal")
-    options = expand_goal(problem.goal, problem.goal_condition, objects_of, truth)
+    try:
+        options = expand_goal(problem.goal, problem.goal_condition, objects_of, truth)
+    except PddlError as exc:
+        raise PddlError(f"{problem.file}:{problem.lines.get(':goal', 1)}: {exc}") from None
     if not options:
         raise UnsolvableError(
             "no plan: the goal can never hold: its static facts and equalities rule it out"
         )
-    for literal in (lit for option in options for lit in option):
-        _check_arity(domain, literal.atom, "the goal")
     found: list[GroundAction] = []
     for schema in domain.actions:
-        compiled = expand_action(schema, objects_of, truth)
-        seen: set[GroundAction] = set()  # (the ways of an ADL precondition may ground alike)
-        compiled_count = 0
-        for variant in compiled:
-            for binding in _bindings(variant, domain, objects_of, static, index, fluents):
-                action = _instantiate(variant, binding, fluents, problem)
-                if not (action.add or action.delete):
-                    continue  # it never helps a plan (Fast Downward drops such actions too)
-                if schema.condition is not None or schema.conditional:
-                    compiled_count += 1
-                    if compiled_count > MAX_COMPILED:
-                        raise PddlError(
-                            f"{schema.name} grounds to more than {MAX_COMPILED:,} actions once "
-                            "its ADL precondition and effects are compiled (each 'exists' and "
-                            "each conditional effect multiplies them); ido stops there"
-                        )
-                    if action in seen:
-                        continue
-                    seen.add(action)
+        try:  # (errors name the action's file and line; a missing cost, the problem's file)
+            for action in _instances(schema, objects_of, truth, static, index, fluents, problem):
                 found.append(action)
                 if len(found) > MAX_GROUND_ACTIONS:
-                    raise PddlError(
-                        f"{domain.name}/{problem.name} grounds to more than "
-                        f"{MAX_GROUND_ACTIONS:,} actions; ido does not plan at that size"
-                    )
+                    break
+        except _MissingCost as exc:
+            raise PddlError(f"{problem.file}: {exc}") from None
+        except PddlError as exc:
+            raise PddlError(f"{domain.file}:{schema.line}: {exc}") from None
+        if len(found) > MAX_GROUND_ACTIONS:
+            raise PddlError(
+                f"{problem.file}: {domain.name}/{problem.name} grounds to more than "
+                f"{MAX_GROUND_ACTIONS:,} actions; ido does not plan at that size"
+            )
     init = frozenset(a for a in problem.init if a.predicate in fluents)
     # An atom no action touches and :init does not hold is false for good: an action that
     # needs it is dropped, and a literal that needs it false always holds. Dropping an
@@ -140,6 +132,41 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
     if len(possible) == 1:
         return GroundTask(domain.name, problem.name, fluents, init, possible[0], tuple(actions))
     return GroundTask(domain.name, problem.name, fluents, init, (), tuple(actions), tuple(possible))
+
+
+def _instances(
+    schema: Action,
+    objects_of: Callable[[str], list[str]],
+    truth: Truth,
+    static: frozenset[Atom],
+    index: _StaticIndex,
+    fluents: frozenset[str],
+    problem: Problem,
+) -> Iterator[GroundAction]:
+    """The instances of one action that change something, its ADL compiled away."""
+    seen: set[GroundAction] = set()  # (the ways of an ADL precondition may ground alike)
+    compiled_count = 0
+    for variant in expand_action(schema, objects_of, truth):
+        for binding in _bindings(variant, objects_of, static, index, fluents):
+            action = _instantiate(variant, binding, fluents, problem)
+            if not (action.add or action.delete):
+                continue  # it never helps a plan (Fast Downward drops such actions too)
+            if schema.condition is not None or schema.conditional:
+                compiled_count += 1
+                if compiled_count > MAX_COMPILED:
+                    raise PddlError(
+                        f"{schema.name} grounds to more than {MAX_COMPILED:,} actions once "
+                        "its ADL precondition and effects are compiled (each 'exists' and "
+                        "each conditional effect multiplies them); ido stops there"
+                    )
+                if action in seen:
+                    continue
+                seen.add(action)
+            yield action
+
+
+class _MissingCost(PddlError):
+    """An action's cost term the problem's `:init` gives no value."""
 
 
 def _goal(
@@ -199,14 +226,11 @@ def _subtypes(domain: Domain) -> dict[str, set[str]]:
 
 def _bindings(
     schema: Action,
-    domain: Domain,
     objects_of: Callable[[str], list[str]],
     static: frozenset[Atom],
     index: _StaticIndex,
     fluents: frozenset[str],
 ) -> Iterator[dict[str, str]]:
-    for literal in schema.precondition:
-        _check_arity(domain, literal.atom, f"the precondition of {schema.name}")
     # An `exists` variable no fluent literal reads (`ido.pddl.adl`) only has to have some
     # value: those witnesses go last, in groups that share a static literal, and each
     # group is searched for one value alone, not enumerated with the others.
@@ -219,15 +243,17 @@ def _bindings(
     for group in witnesses.values():
         spans.append((at, at + len(group)))
         at += len(group)
-    candidates = [objects_of(kind) for _, kind in parameters]
     names = [v for v, _ in parameters]
+    candidates, settled = _candidates(schema, parameters, objects_of, static, index, fluents)
+    if not all(candidates):
+        return  # a parameter no object may take: no binding, whatever the others take
     # Check each static literal as soon as its last variable is bound; a positive one that
     # holds that variable once is looked up instead: the values it allows there.
     checks: list[list[Literal]] = [[] for _ in range(max(1, len(names)))]
     lookups: list[list[tuple[Literal, int]]] = [[] for _ in range(max(1, len(names)))]
     for literal in schema.precondition:
         atom = literal.atom
-        if atom.predicate in fluents:
+        if atom.predicate in fluents or literal in settled:
             continue
         variables = [names.index(a) for a in atom.args if a in names]
         last = max(variables, default=0)
@@ -237,7 +263,10 @@ def _bindings(
         else:
             checks[last].append(literal)
 
+    tried = 0
+
     def walk(i: int, stop: int, binding: dict[str, str]) -> Iterator[dict[str, str]]:
+        nonlocal tried
         if i == stop:
             yield binding
             return
@@ -245,6 +274,9 @@ def _bindings(
         if lookups[i]:
             allowed = set.intersection(*(index.values(lit, at, binding) for lit, at in lookups[i]))
             pool = [value for value in pool if value in allowed]
+        tried += len(pool)
+        if tried > MAX_TRIED:
+            raise _too_many(schema, names, candidates)
         for value in pool:
             binding[names[i]] = value
             if all(_static_holds(lit, binding, static) for lit in checks[i]):
@@ -267,6 +299,57 @@ def _bindings(
     for binding in walk(0, bound, {}):
         if not spans or witnessed(binding):
             yield dict(binding)
+
+
+def _candidates(
+    schema: Action,
+    parameters: list[tuple[str, str]],
+    objects_of: Callable[[str], list[str]],
+    static: frozenset[Atom],
+    index: _StaticIndex,
+    fluents: frozenset[str],
+) -> tuple[list[list[str]], set[Literal]]:
+    """The objects each parameter may take, in order, before any is bound: those of its type
+    that pass the static literals of it alone (which are then settled), and for a positive
+    static literal of several, those its atoms hold at the parameter's place. Without this,
+    `(not (r ?f))` on the last of six parameters was checked once per binding of the
+    other five."""
+    at = {v: i for i, (v, _) in enumerate(parameters)}
+    candidates = [objects_of(kind) for _, kind in parameters]
+    settled: set[Literal] = set()
+    for literal in schema.precondition:
+        atom = literal.atom
+        if atom.predicate in fluents:
+            continue
+        variables = {a for a in atom.args if a in at}
+        if len(variables) == 1:
+            (variable,) = variables
+            i = at[variable]
+            candidates[i] = [
+                v for v in candidates[i] if _static_holds(literal, {variable: v}, static)
+            ]
+            settled.add(literal)
+        elif variables and literal.positive and atom.predicate != "=":
+            for place, arg in enumerate(atom.args):
+                if arg in at:
+                    held = index.held(atom.predicate, place)
+                    candidates[at[arg]] = [v for v in candidates[at[arg]] if v in held]
+    return candidates, settled
+
+
+MAX_TRIED = 5_000_000
+"""Values tried for the parameters of one action, at most, while grounding it: some five
+seconds. The IPC problems in ../shared try at most 167,000 (satellite's `turn_to`)."""
+
+
+def _too_many(schema: Action, names: list[str], candidates: list[list[str]]) -> PddlError:
+    combinations = math.prod(len(pool) for pool in candidates)
+    return PddlError(
+        f"grounding {schema.name} tried {MAX_TRIED:,} values for its {len(names)} parameters "
+        f"({combinations:,} combinations of their objects) and stopped: its static "
+        "preconditions rule out too few of them early (a precondition that tells which "
+        "objects a parameter may take, such as a type or a static fact of it alone, does)"
+    )
 
 
 def _witnesses(schema: Action, fluents: frozenset[str]) -> dict[str, list[tuple[str, str]]]:
@@ -304,6 +387,14 @@ class _StaticIndex:
         for atom in static:
             self._atoms.setdefault(atom.predicate, []).append(atom.args)
         self._by: dict[tuple[str, int], dict[tuple[str, ...], set[str]]] = {}
+        self._held: dict[tuple[str, int], set[str]] = {}
+
+    def held(self, predicate: str, at: int) -> set[str]:
+        """The values argument `at` of `predicate` holds in some static atom."""
+        out = self._held.get((predicate, at))
+        if out is None:
+            out = self._held[predicate, at] = {a[at] for a in self._atoms.get(predicate, ())}
+        return out
 
     def values(self, literal: Literal, at: int, binding: dict[str, str]) -> set[str]:
         """The values of argument `at` with which `literal` holds, the others bound."""
@@ -334,30 +425,19 @@ def _instantiate(
     )
     add = tuple(dict.fromkeys(_bind(a, binding) for a in schema.add))
     delete = tuple(a for a in dict.fromkeys(_bind(a, binding) for a in schema.delete))
-    cost = schema.cost if problem.metric else 1.0  # no metric: plan length
-    if isinstance(cost, Atom):
-        term = _bind(cost, binding)
-        if term not in problem.costs:
-            raise PddlError(f"the cost {show(Literal(term))} of {schema.name} is not in :init")
-        cost = problem.costs[term]
-    cost = 0.0 if cost is None else cost  # adds nothing to total-cost
+    cost = 0.0 if problem.metric else 1.0  # no metric: plan length
+    for term in schema.cost if problem.metric else ():
+        if isinstance(term, Atom):
+            value = problem.costs.get(_bind(term, binding))
+            if value is None:
+                shown = show(Literal(_bind(term, binding)))
+                raise _MissingCost(f"the cost {shown} of {schema.name} is not in :init")
+            cost += value
+        else:
+            cost += term
     args = tuple(binding[v] for v, _ in schema.parameters[: schema.shown])
     return GroundAction(schema.name, args, pre, add, delete, cost)
 
 
 def _bind(atom: Atom, binding: dict[str, str]) -> Atom:
     return Atom(atom.predicate, tuple(map(binding.get, atom.args, atom.args)))  # var or constant
-
-
-def _check_arity(domain: Domain, atom: Atom, where: str) -> None:
-    if atom.predicate == "=":
-        if len(atom.args) != 2:
-            raise PddlError(f"(= ...) in {where} takes two terms")
-        return
-    arity = domain.predicates.get(atom.predicate)
-    if arity is None:
-        raise PddlError(f"predicate {atom.predicate} in {where} is not declared in the domain")
-    if arity != len(atom.args):
-        raise PddlError(
-            f"predicate {atom.predicate} in {where} takes {arity} arguments, not {len(atom.args)}"
-        )

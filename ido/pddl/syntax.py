@@ -7,11 +7,24 @@ named, the file and the line."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
-from typing import NamedTuple
 
 from ido.errors import PddlError, unreadable
+from ido.pddl.check import check_domain
+from ido.pddl.parsed import (
+    Action,
+    Atom,
+    Conditional,
+    Domain,
+    Formula,
+    Junction,
+    Literal,
+    Problem,
+    Quantified,
+    Universal,
+)
 
 _TOKEN = re.compile(r"\(|\)|\??[^\s()?]+|\?")
 """Parentheses, and names: a `?` starts a variable even with no space before it (names hold
@@ -32,103 +45,6 @@ class Node:
 
     def head(self) -> str:
         return (self.items[0].text or "") if self.items and not self.items[0].is_list else ""
-
-
-class Atom(NamedTuple):
-    """`(predicate arg...)`. Named tuples, not dataclasses: grounding makes and hashes one
-    per argument binding, and a tuple's are C code."""
-
-    predicate: str
-    args: tuple[str, ...]
-
-
-class Literal(NamedTuple):
-    atom: Atom
-    positive: bool = True
-
-
-class Junction(NamedTuple):
-    """`(and ...)` when `every`, else `(or ...)`."""
-
-    every: bool
-    parts: tuple[Formula, ...]
-
-
-class Quantified(NamedTuple):
-    """`(forall (vars) body)` when `every`, else `(exists (vars) body)`."""
-
-    every: bool
-    variables: tuple[tuple[str, str], ...]  # (variable, type)
-    body: Formula
-
-
-Formula = Literal | Junction | Quantified
-"""A precondition or goal in negation normal form: `not` applies to atoms only (read
-`(not (and a b))` as `(or (not a) (not b))`, `(imply a b)` as `(or (not a) b)`)."""
-
-
-class Conditional(NamedTuple):
-    """`(when CONDITION EFFECT)`: the effect applies where the condition holds in the state
-    before the action; `unless` is the condition's negation."""
-
-    condition: Formula
-    unless: Formula
-    add: tuple[Atom, ...]
-    delete: tuple[Atom, ...]
-
-
-class Universal(NamedTuple):
-    """`(forall (vars) EFFECT)`: the effect for every object of the variables' types."""
-
-    variables: tuple[tuple[str, str], ...]
-    add: tuple[Atom, ...]
-    delete: tuple[Atom, ...]
-    conditional: tuple[Conditional | Universal, ...]
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    parameters: tuple[tuple[str, str], ...]  # (variable, type)
-    precondition: tuple[Literal, ...]
-    add: tuple[Atom, ...]
-    delete: tuple[Atom, ...]
-    cost: Atom | float | None = None
-    """What it adds to `total-cost`: a fixed number, or a function term looked up in the
-    problem; None when it adds nothing (it costs 0 under the problem's metric)."""
-    condition: Formula | None = None
-    """What the precondition needs beyond `precondition`'s literals, when it is no plain
-    conjunction (ADL connectives)."""
-    shown: int | None = None
-    """How many of `parameters` an instance's call shows: those past it are variables an
-    `exists` brought in (`ido.pddl.adl`). None: all."""
-    conditional: tuple[Conditional | Universal, ...] = ()
-    """Conditional and universal effects, beyond `add` and `delete` (ADL)."""
-
-
-@dataclass(frozen=True)
-class Domain:
-    name: str
-    requirements: tuple[str, ...]
-    types: dict[str, str]  # type -> parent
-    constants: dict[str, str]  # object -> type
-    predicates: dict[str, int]  # name -> arity
-    actions: tuple[Action, ...]
-
-
-@dataclass(frozen=True)
-class Problem:
-    name: str
-    domain: str
-    objects: dict[str, str]
-    init: frozenset[Atom]
-    costs: dict[Atom, float] = field(default_factory=dict)
-    goal: tuple[Literal, ...] = ()
-    goal_condition: Formula | None = None
-    """What the goal needs beyond `goal`'s literals, when it is no plain conjunction."""
-    metric: bool = False
-    """Whether it says `(:metric minimize (total-cost))`: then a plan costs what its actions
-    add to `total-cost`, else one per action (as Fast Downward and VAL count it)."""
 
 
 SUPPORTED = {
@@ -179,11 +95,15 @@ class _Reader:
             raise self.fail(named, f"expected ({kind} NAME)")
         return named.items[1].text or ""
 
-    def typed_list(self, items: tuple[Node, ...], default: str = "object") -> dict[str, str]:
-        """`a b - t c - u d` -> {a: t, b: t, c: u, d: object}, in order."""
+    def typed_list(
+        self, items: tuple[Node, ...], what: str, default: str = "object"
+    ) -> dict[str, str]:
+        """`a b - t c - u d` -> {a: t, b: t, c: u, d: object}, in order. A variable given
+        twice is refused (`what`: where, "the parameters of move"), as is a name (`what`:
+        what it is, "object") given two types."""
         out: dict[str, str] = {}
         pending: list[str] = []
-        i = 0
+        i = dashes = 0
         while i < len(items):
             node = items[i]
             if node.is_list:
@@ -191,18 +111,55 @@ class _Reader:
                     node, "a list where a name was expected (either types are not supported)"
                 )
             if node.text == "-":
+                if i + 1 < len(items) and items[i + 1].head() == "either":
+                    raise self.fail(node, "either types are not supported")
                 if i + 1 >= len(items) or items[i + 1].is_list:
                     raise self.fail(node, "'-' must be followed by a type name")
                 for name in pending:
                     out[name] = items[i + 1].text or default
                 pending = []
                 i += 2
+                dashes += 1
                 continue
             pending.append(node.text or "")
             i += 1
         for name in pending:
             out[name] = default
+        if len(out) + 2 * dashes < len(items):  # a name came twice
+            self._repeated(items, what, default)
         return out
+
+    def _repeated(self, items: tuple[Node, ...], what: str, default: str) -> None:
+        """Raise for the first name of a typed list given twice, when that says something
+        other than once would (a variable, or another type); a plain repeat is harmless."""
+        given: list[tuple[Node, str]] = []  # each name, with its type
+        pending: list[Node] = []
+        i = 0
+        while i < len(items):  # (well formed: `typed_list` read it)
+            if items[i].text == "-":
+                given += [(n, items[i + 1].text or default) for n in pending]
+                pending = []
+                i += 2
+            else:
+                pending.append(items[i])
+                i += 1
+        given += [(n, default) for n in pending]
+        first: dict[str, tuple[Node, str]] = {}
+        for node, kind in given:
+            name = node.text or ""
+            if name not in first:
+                first[name] = (node, kind)
+                continue
+            was, was_kind = first[name]
+            if name.startswith("?"):
+                where = _lines(was.line, node.line)
+                raise self.fail(node, f"{name} is declared twice in {what} ({where})")
+            if kind != was_kind:
+                raise self.fail(
+                    node,
+                    f"{what} {name} is declared twice, as {was_kind} (line {was.line}) and "
+                    f"{kind} (line {node.line})",
+                )
 
     def atom(self, node: Node) -> Atom:
         if not node.is_list or not node.items or node.items[0].is_list:
@@ -261,7 +218,9 @@ class _Reader:
         if head in ("exists", "forall"):
             if len(items) != 3 or not items[1].is_list:
                 raise self.fail(node, f"expected ({head} (?x - type ...) FORMULA)")
-            variables = tuple(self.typed_list(items[1].items).items())
+            variables = tuple(
+                self.typed_list(items[1].items, f"the variables of ({head} ...)").items()
+            )
             if not all(v.startswith("?") for v, _ in variables):
                 raise self.fail(items[1], f"{head} binds variables, which start with '?'")
             body = self.formula(items[2], where, positive)
@@ -269,6 +228,11 @@ class _Reader:
         if head == "when":
             raise self.fail(node, f"'when' in {where} is not supported (conditional effects)")
         return Literal(self.atom(node), positive)
+
+
+def _lines(first: int, second: int) -> str:
+    """Where a name was declared twice: "lines 3 and 7", or "both on line 3"."""
+    return f"both on line {first}" if first == second else f"lines {first} and {second}"
 
 
 def _conjunction(formula: Formula) -> tuple[Literal, ...] | None:
@@ -302,26 +266,45 @@ def _read_domain(path: Path) -> Domain:
     types: dict[str, str] = {}
     constants: dict[str, str] = {}
     predicates: dict[str, int] = {}
+    lines: dict[str, int] = {}  # where each predicate is declared
+    defined: dict[str, int] = {}  # and each action
+    typed: list[tuple[str, str, int]] = []  # the types declarations name (`Domain.typed`)
     actions: list[Action] = []
+    sections: dict[str, int] = {}  # each section but :action, with its line
     for node in define.items[2:]:
         keyword = node.head()
+        if keyword and keyword in sections:
+            where = _lines(sections[keyword], node.line)
+            raise reader.fail(node, f"a second {keyword} ({where}): give one")
+        if keyword != ":action":
+            sections[keyword] = node.line
         if keyword == ":requirements":
             requirements = tuple(n.text or "" for n in node.items[1:])
             for requirement in requirements:
                 if requirement not in SUPPORTED:
                     raise reader.fail(node, f"requirement {requirement} is not supported")
         elif keyword == ":types":
-            types = reader.typed_list(node.items[1:])
+            types = reader.typed_list(node.items[1:], "type")
         elif keyword == ":constants":
-            constants = reader.typed_list(node.items[1:])
+            constants = reader.typed_list(node.items[1:], "constant")
+            typed += [(kind, f"constant {c}", node.line) for c, kind in constants.items()]
         elif keyword == ":predicates":
             for item in node.items[1:]:
                 atom = reader.atom(item)
                 # Count names, not distinct ones: (in ?obj ?obj) takes two arguments.
                 names = [n for n in item.items[1:] if not n.is_list]
-                arity = predicates[atom.predicate] = len(names) - 2 * sum(
-                    n.text == "-" for n in names
-                )
+                kinds = [after.text or "" for n, after in pairwise(names) if n.text == "-"]
+                arity = len(names) - 2 * len(kinds)
+                what = f"an argument of ({atom.predicate} ...)"
+                typed += [(kind, what, item.line) for kind in kinds]
+                if predicates.setdefault(atom.predicate, arity) != arity:
+                    raise reader.fail(
+                        item,
+                        f"predicate {atom.predicate} is declared twice, with "
+                        f"{predicates[atom.predicate]} and {arity} arguments "
+                        f"({_lines(lines[atom.predicate], item.line)})",
+                    )
+                lines.setdefault(atom.predicate, item.line)
                 if arity > MOST_ARGUMENTS:
                     raise reader.fail(
                         item,
@@ -329,19 +312,39 @@ def _read_domain(path: Path) -> Domain:
                         f"most {MOST_ARGUMENTS} (a fact is a path that CEL reads to 32 deep)",
                     )
         elif keyword == ":functions":
-            continue  # only (total-cost) and cost terms, checked where they are used
+            _functions(reader, node)  # only (total-cost) and cost terms: checked where used
         elif keyword == ":action":
-            actions.append(_action(reader, node))
+            action = _action(reader, node)
+            if action.name in defined:
+                where = _lines(defined[action.name], node.line)
+                raise reader.fail(node, f"action {action.name} is defined twice ({where})")
+            defined[action.name] = node.line
+            actions.append(action)
         else:
             raise reader.fail(node, f"domain section {keyword or '(...)'} is not supported")
-    declared = {"object", *types, *types.values()}
-    for action in actions:
-        for variable, kind in action.parameters:
-            if kind not in declared:
-                raise PddlError(
-                    f"{path}: type {kind} of {variable} in {action.name} is not in :types"
-                )
-    return Domain(name, requirements, types, constants, predicates, tuple(actions))
+    domain = Domain(
+        name, requirements, types, constants, predicates, tuple(actions), str(path), tuple(typed)
+    )
+    check_domain(domain)
+    return domain
+
+
+def _functions(reader: _Reader, node: Node) -> None:
+    """Refuse a function declared twice with different arguments (which one counts?)."""
+    seen: dict[str, tuple[int, int]] = {}  # name -> (arguments, line)
+    for item in node.items[1:]:
+        if not item.is_list or not item.items:
+            continue  # `- number`
+        names = [n for n in item.items[1:] if not n.is_list]
+        arity = len(names) - 2 * sum(n.text == "-" for n in names)
+        name = item.head()
+        was, line = seen.setdefault(name, (arity, item.line))
+        if was != arity:
+            raise reader.fail(
+                item,
+                f"function {name} is declared twice, with {was} and {arity} arguments "
+                f"({_lines(line, item.line)})",
+            )
 
 
 def _action(reader: _Reader, node: Node) -> Action:
@@ -360,7 +363,11 @@ def _action(reader: _Reader, node: Node) -> Action:
         parts[key.text or ""] = value
     if len(items) % 2:
         raise reader.fail(items[-1], f"{items[-1].text or '(...)'} of {name} has no value")
-    parameters = reader.typed_list(parts[":parameters"].items) if ":parameters" in parts else {}
+    parameters = (
+        reader.typed_list(parts[":parameters"].items, f"the parameters of {name}")
+        if ":parameters" in parts
+        else {}
+    )
     for variable in parameters:
         if not variable.startswith("?"):
             raise reader.fail(parts[":parameters"], f"parameter {variable} of {name} needs a '?'")
@@ -373,29 +380,17 @@ def _action(reader: _Reader, node: Node) -> Action:
     read = _Effects(reader, f"the effect of {name}")
     if effect is not None:
         read.effect(effect, top=True)
-    atoms = [*(lit.atom for lit in precondition), *read.add, *read.delete]
-    atoms += [read.cost] if isinstance(read.cost, Atom) else []
-    for atom in atoms:  # (quantified variables live in `condition` and `conditional`)
-        for arg in atom.args:
-            if arg.startswith("?") and arg not in parameters:
-                shown = show(Literal(atom))
-                raise reader.fail(node, f"{arg} in {shown} is not a parameter of {name}")
     return Action(
         name,
         tuple(parameters.items()),
         precondition,
         tuple(read.add),
         tuple(read.delete),
-        read.cost,
+        tuple(read.cost),
         condition,
         conditional=tuple(read.conditional),
+        line=node.line,
     )
-
-
-def show(literal: Literal) -> str:
-    """A literal as PDDL writes it: `(on a b)`, `(not (on a b))`."""
-    text = "(" + " ".join((literal.atom.predicate, *literal.atom.args)) + ")"
-    return text if literal.positive else f"(not {text})"
 
 
 class _Effects:
@@ -407,7 +402,7 @@ class _Effects:
         self.add: list[Atom] = []
         self.delete: list[Atom] = []
         self.conditional: list[Conditional | Universal] = []
-        self.cost: Atom | float | None = None
+        self.cost: list[Atom | float] = []
 
     def effect(self, node: Node, top: bool) -> None:
         head, reader = node.head(), self.reader
@@ -417,7 +412,7 @@ class _Effects:
             for item in node.items[1:]:
                 self.effect(item, top)
         elif head == "increase" and top:
-            self.cost = _cost(reader, node)
+            self.cost.append(_cost(reader, node))
         elif head == "increase":
             raise reader.fail(node, f"a cost inside 'when' or 'forall' in {self.where}")
         elif head == "when":
@@ -436,7 +431,9 @@ class _Effects:
         elif head == "forall":
             if len(node.items) != 3 or not node.items[1].is_list:
                 raise reader.fail(node, "expected (forall (?x - type ...) EFFECT)")
-            variables = tuple(reader.typed_list(node.items[1].items).items())
+            variables = tuple(
+                reader.typed_list(node.items[1].items, "the variables of (forall ...)").items()
+            )
             if not all(v.startswith("?") for v, _ in variables):
                 raise reader.fail(node.items[1], "forall binds variables, which start with '?'")
             inner = _Effects(reader, self.where)
@@ -461,6 +458,9 @@ def _cost(reader: _Reader, node: Node) -> Atom | float:
         return reader.atom(amount)
     return _amount(reader, amount, "cost")
 
+
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+"""A number as PDDL writes it (a minus too, to be refused as below 0 rather than unread)."""
 
 MOST_ARGUMENTS = 29
 """The most arguments a predicate may take: its fact is `state.p.a1…an`, a path CEL parses
@@ -488,11 +488,11 @@ def _unsupported_inside(head: str, inner: str) -> str:
 
 
 def _amount(reader: _Reader, node: Node, what: str) -> float:
-    """A cost as written: a number from 0 to `MOST_COST`."""
-    try:
-        value = float(node.text or "")
-    except ValueError:
-        raise reader.fail(node, f"{what} {node.text!r} is not a number") from None
+    """A cost as written: a number from 0 to `MOST_COST`, in PDDL's digits (`12`, `0.5`; not
+    Python's `1_000`, `1e3`, `nan` or `inf`)."""
+    if not _NUMBER.fullmatch(node.text or ""):
+        raise reader.fail(node, f"{what} {node.text!r} is not a number")
+    value = float(node.text or "")
     if not 0 <= value <= MOST_COST:  # also nan
         raise reader.fail(node, f"{what} {node.text} is not between 0 and {MOST_COST:g}")
     return value
@@ -512,13 +512,19 @@ def _read_problem(path: Path) -> Problem:
     name = reader.name_of(define, "problem")
     domain = ""
     objects: dict[str, str] = {}
-    init: set[Atom] = set()
+    init: dict[Atom, int] = {}  # each atom, with the line it is first written on
+    lines: dict[str, int] = {}  # each section's
     costs: dict[Atom, float] = {}
     goal: tuple[Literal, ...] = ()
     goal_condition: Formula | None = None
     metric = False
     for node in define.items[2:]:
         keyword = node.head()
+        if keyword and keyword in lines:
+            hint = " (and ...) instead" if keyword == ":goal" else ""
+            where = _lines(lines[keyword], node.line)
+            raise reader.fail(node, f"a second {keyword} ({where}): give one{hint}")
+        lines[keyword] = node.line
         if keyword == ":domain":
             if len(node.items) != 2 or node.items[1].is_list:
                 raise reader.fail(node, "(:domain NAME) names the problem's domain")
@@ -526,15 +532,13 @@ def _read_problem(path: Path) -> Problem:
         elif keyword == ":requirements":
             continue
         elif keyword == ":objects":
-            objects = reader.typed_list(node.items[1:])
+            objects = reader.typed_list(node.items[1:], "object")
         elif keyword == ":init":
             for item in node.items[1:]:
                 if item.head() == "=":
                     costs[reader.atom(item.items[1])] = _number(reader, item)
                 else:
-                    init.add(reader.atom(item))
-        elif keyword == ":goal" and (goal or goal_condition is not None):
-            raise reader.fail(node, "a second :goal: give one (and ...) instead")
+                    init.setdefault(reader.atom(item), item.line)
         elif keyword == ":goal" and len(node.items) > 1:
             goal, goal_condition = reader.condition(node.items[1], "the goal")
         elif keyword == ":goal":
@@ -546,7 +550,12 @@ def _read_problem(path: Path) -> Problem:
             metric = True
         else:
             raise reader.fail(node, f"problem section {keyword or '(...)'} is not supported")
-    return Problem(name, domain, objects, frozenset(init), costs, goal, goal_condition, metric)
+    return Problem(
+        *(name, domain, objects, frozenset(init), costs, goal, goal_condition, metric),
+        file=str(path),
+        lines=lines,
+        init_lines=init,
+    )
 
 
 def _number(reader: _Reader, node: Node) -> float:

@@ -71,7 +71,7 @@ def test_a_typed_domain_with_constants_and_costs_is_read(tmp_path: Path) -> None
     assert domain.predicates == {"at": 2, "road": 2, "visited": 1}
     (drive,) = domain.actions
     assert drive.parameters == (("?t", "truck"), ("?a", "place"), ("?b", "place"))
-    assert drive.cost == Atom("length", ("?a", "?b"))
+    assert drive.cost == (Atom("length", ("?a", "?b")),)
 
 
 def test_static_facts_and_equality_filter_the_ground_actions(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from ido.cli import app
 from ido.errors import PddlError
-from ido.pddl import load_pddl, pddl_catalog
+from ido.loading import load_catalog
+from ido.pddl import import_pddl, load_pddl, pddl_catalog
 
 NEGATED = """\
 (define (domain negp) (:requirements :strips :negative-preconditions)
@@ -93,6 +94,37 @@ def test_under_the_metric_an_action_that_adds_no_cost_costs_nothing(tmp_path: Pa
     assert "cost 0.00" in out
 
 
+def test_an_action_that_increases_the_cost_twice_costs_the_sum(tmp_path: Path) -> None:
+    """Two `(increase (total-cost) …)` in one effect add up, as VAL and Fast Downward count
+    them: it cost the last one alone (3 where VAL says 5)."""
+    twice = FREEBIE.replace(
+        "(and (g) (increase (total-cost) 1))",
+        "(and (g) (increase (total-cost) 2) (increase (total-cost) (fee)) (increase (total-cost) 3))",
+    ).replace("(:functions (total-cost) - number)", "(:functions (total-cost) (fee) - number)")
+    problem = FREEBIE_P.replace("(= (total-cost) 0)", "(= (total-cost) 0) (= (fee) 4)")
+    d = write(tmp_path, "d.pddl", twice)
+    p = write(tmp_path, "p.pddl", problem + " (:metric minimize (total-cost)))")
+    assert {a.call: a.cost for a in load_pddl(d, p).actions}["(paid)"] == 9.0
+
+
+@pytest.mark.parametrize(
+    ("paid", "written"), [("1234567", "1234567"), ("2.5", "2.5"), ("0.0000003", "0.0000003")]
+)
+def test_the_plan_file_writes_the_cost_exactly(tmp_path: Path, paid: str, written: str) -> None:
+    """The `; cost =` line was rounded to six digits: 1234567 was `1.23457e+06`."""
+    domain = (
+        "(define (domain paying) (:requirements :strips :action-costs) (:predicates (g))"
+        " (:functions (total-cost) - number)"
+        f" (:action paid :parameters () :precondition () :effect (and (g) (increase (total-cost) {paid}))))"
+    )
+    problem = (
+        "(define (problem pp) (:domain paying) (:init) (:goal (g)) (:metric minimize (total-cost)))"
+    )
+    code, out, _ = plan(tmp_path, domain, problem)
+    assert code == 0, out
+    assert (tmp_path / "search.plan").read_text() == f"(paid)\n; cost = {written} (general cost)\n"
+
+
 def test_without_a_metric_every_action_costs_one(tmp_path: Path) -> None:
     """As Fast Downward and VAL count a plan without `:metric`: its length."""
     code, out, found = plan(tmp_path, FREEBIE, FREEBIE_P + ")")
@@ -111,18 +143,21 @@ def test_an_action_that_changes_nothing_is_left_out_not_refused(tmp_path: Path) 
     ("where", "text", "said"),
     [
         ("p", FREEBIE_P + " (:metric minimize))", "only (:metric minimize (total-cost))"),
-        ("d", FREEBIE.replace("(total-cost) 1)))\n (:action step1", "(total-cost) 1e308)))\n (:action step1"),
-         "cost 1e308 is not between 0 and 1e+15"),
+        ("d", FREEBIE.replace("(total-cost) 1)))\n (:action step1", "(total-cost) 10000000000000000)))\n (:action step1"),
+         "cost 10000000000000000 is not between 0 and 1e+15"),
         ("d", FREEBIE.replace("(total-cost) 1)))\n (:action step1", "(total-cost) -2)))\n (:action step1"),
          "cost -2 is not between 0 and 1e+15"),
-        ("p", FREEBIE_P.replace("(= (total-cost) 0)", "(= (total-cost) nan)") + ")",
-         "the value nan is not between 0"),
+        *(("p", FREEBIE_P.replace("(= (total-cost) 0)", f"(= (total-cost) {number})") + ")",
+           f"the value '{number}' is not a number") for number in ("nan", "1_000", "1e3", "0x10")),
+        ("d", FREEBIE.replace("(total-cost) 1)))\n (:action step1", "(total-cost) 1_0)))\n (:action step1"),
+         "cost '1_0' is not a number"),
     ],
 )  # fmt: skip
 def test_a_metric_or_cost_ido_cannot_take_is_an_error_naming_its_file(
     tmp_path: Path, where: str, text: str, said: str
 ) -> None:
-    """`(:metric minimize)` was an IndexError, a cost of 1e308 an OverflowError."""
+    """`(:metric minimize)` was an IndexError, a cost of 1e308 an OverflowError. Numbers
+    are PDDL's: Python's `1_000` read as 1000, `nan` and `1e3` as numbers."""
     d = write(tmp_path, "d.pddl", text if where == "d" else FREEBIE)
     p = write(tmp_path, "p.pddl", text if where == "p" else FREEBIE_P + ")")
     with pytest.raises(PddlError) as info:
@@ -204,6 +239,18 @@ def test_calls_whose_names_would_meet_are_told_apart(tmp_path: Path) -> None:
     assert all(len(name) <= 120 for name in catalog.capabilities)
 
 
+def test_a_problem_may_be_named_as_one_of_its_ground_actions(tmp_path: Path) -> None:
+    """An intent and a capability of one name are two kinds of resource, as in any catalog:
+    the problem `move-to-x` was refused ("would both become 'move-to-x'")."""
+    problem = "(define (problem move-to-x) (:domain clash) (:objects x) (:init) (:goal (g)))"
+    code, out, found = plan(tmp_path, CLASH, problem)
+    assert code == 0 and found == ["(move-to x)", "(move x x)"], out
+    done = import_pddl(tmp_path / "d.pddl", tmp_path / "p.pddl", tmp_path / "out")
+    catalog = load_catalog([tmp_path / "out"], base=tmp_path)
+    assert done.intent_name == "move-to-x" and "move-to-x" in catalog.capabilities
+    assert list(catalog.intents) == ["move-to-x"]
+
+
 def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: Path) -> None:
     """Exit 1, as for any "no plan", where it was 2 (a usage or load error)."""
     problem = "(define (problem pn) (:domain negp) (:objects a) (:init) (:goal (w)))"
@@ -221,6 +268,9 @@ def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: 
     ("domain_part", "init", "said"),
     [
         ("(:predicates (p ?x - (either a b)) (g))", "", "either types are not supported"),
+        ("(:predicates (g)) (:action w :parameters (?x - (either a b)) :precondition ()"
+         " :effect (g))", "", "d.pddl:1: either types are not supported"),
+        ("(:predicates (g))", "", "p.pddl:1: either types are not supported"),
         ("(:predicates (p) (c) (g)) (:action w :parameters () :precondition ()"
          " :effect (and (g) (when (c) (increase (total-cost) 1))))",
          "", "the numeric effect (increase …) is not supported here"),
@@ -234,12 +284,14 @@ def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: 
 def test_a_feature_ido_does_not_read_is_named_as_itself(
     tmp_path: Path, domain_part: str, init: str, said: str
 ) -> None:
-    """Each said "nested terms (functions) are not supported in atoms"."""
+    """Each said "nested terms (functions) are not supported in atoms" (`either` in
+    `:parameters` or `:objects`: "'-' must be followed by a type name")."""
     domain = (
         "(define (domain d) (:requirements :strips :typing :action-costs) (:types a b)"
         f" (:functions (total-cost)) {domain_part})"
     )
-    problem = f"(define (problem q) (:domain d) (:init {init}) (:goal (g)))"
+    objects = "(:objects o - (either a b))" if said.startswith("p.pddl") else ""
+    problem = f"(define (problem q) (:domain d) {objects} (:init {init}) (:goal (g)))"
     refused(tmp_path, domain, problem, said)
 
 
@@ -273,17 +325,38 @@ def test_a_malformed_action_is_refused_not_read_another_way(
     [
         ("(define (problem q) (:domain) (:init) (:goal (g)))", "(:domain NAME) names"),
         ("(define (problem q) (:domain d) (:init) (:goal (g)) (:goal (p a)))", "a second :goal"),
+        ("(define (problem q) (:domain d) (:objects a)\n (:init) (:objects b) (:goal (g)))",
+         "p.pddl:2: a second :objects (lines 1 and 2): give one"),
+        ("(define (problem q) (:domain d) (:init (p a)) (:init) (:goal (g)))",
+         "p.pddl:1: a second :init (both on line 1): give one"),
     ],
-)
+)  # fmt: skip
 def test_a_malformed_problem_is_refused_not_read_another_way(
     tmp_path: Path, problem: str, said: str
 ) -> None:
-    """A second goal was ignored, and a domain without a name matched any domain."""
+    """A second goal was ignored, and a domain without a name matched any domain. A second
+    `:objects` replaced the first, and a second `:init` added to it."""
     domain = (
         "(define (domain d) (:requirements :strips) (:predicates (p ?x) (g))"
         " (:action act :parameters () :precondition () :effect (g)))"
     )
     refused(tmp_path, domain, problem, said)
+
+
+@pytest.mark.parametrize(
+    "section", ["(:requirements :strips)", "(:types a)", "(:constants c)", "(:predicates (g))",
+                "(:functions (total-cost))"],
+)  # fmt: skip
+def test_a_domain_section_given_twice_is_refused(tmp_path: Path, section: str) -> None:
+    """The second replaced the first (`:types`, `:constants`, `:predicates`) or was read too."""
+    domain = (
+        "(define (domain d) (:requirements :strips :typing :action-costs) (:types a) (:constants c)"
+        f" (:predicates (p ?x) (g)) (:functions (total-cost))\n {section}"
+        " (:action act :parameters () :precondition () :effect (g)))"
+    )
+    problem = "(define (problem q) (:domain d) (:init) (:goal (g)))"
+    keyword = section[1:].split(maxsplit=1)[0].rstrip(")")
+    refused(tmp_path, domain, problem, f"d.pddl:2: a second {keyword} (lines 1 and 2): give one")
 
 
 def test_a_nameless_action_and_a_predicate_too_wide_for_a_fact_are_named(tmp_path: Path) -> None:

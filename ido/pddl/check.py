@@ -1,0 +1,161 @@
+"""Check that a PDDL domain and problem use only what they declare: every predicate with
+its arity, every type, every object or constant, and every variable bound where it is used.
+
+Read otherwise, a name used but not declared is a fact no action touches or an object of
+no type: the problem then has "no plan", or a plan VAL rejects. Errors name the file, the
+line (of the action, or the problem's section or atom) and the name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from ido.errors import PddlError
+from ido.pddl.parsed import (
+    Action,
+    Atom,
+    Conditional,
+    Domain,
+    Formula,
+    Literal,
+    Problem,
+    Quantified,
+    Universal,
+    show,
+)
+
+
+def check_domain(domain: Domain) -> None:
+    """Raise PddlError for a name a domain uses and does not declare."""
+    types = declared_types(domain)
+    for kind, what, line in domain.typed:
+        if kind not in types:
+            raise PddlError(f"{domain.file}:{line}: type {kind} of {what} is not in :types")
+    for action in domain.actions:
+        _Uses(domain, domain.constants, f"{domain.file}:{action.line}", action.name).action(
+            action, types
+        )
+
+
+def check_problem(domain: Domain, problem: Problem) -> None:
+    """Raise PddlError for a name a problem uses and neither it nor its domain declares."""
+    types = declared_types(domain)
+    at = f"{problem.file}:{problem.lines.get(':objects', 1)}"
+    for name, kind in problem.objects.items():
+        if kind not in types:
+            raise PddlError(f"{at}: type {kind} of object {name} is not in the domain's :types")
+        constant = domain.constants.get(name, kind)
+        if constant != kind:
+            raise PddlError(
+                f"{at}: object {name} is of type {kind}, and a constant of the domain of type "
+                f"{constant}"
+            )
+    objects = {**domain.constants, **problem.objects}
+    for atom in problem.init:
+        line = problem.init_lines.get(atom, problem.lines.get(":init", 1))
+        _Uses(domain, objects, f"{problem.file}:{line}", None).atom(atom, frozenset(), ":init")
+    goal = _Uses(domain, objects, f"{problem.file}:{problem.lines.get(':goal', 1)}", None)
+    for literal in problem.goal:
+        goal.atom(literal.atom, frozenset(), "the goal")
+    if problem.goal_condition is not None:
+        goal.formula(problem.goal_condition, frozenset(), "the goal", types)
+
+
+def declared_types(domain: Domain) -> set[str]:
+    """`object`, the types of `:types` and the parents they name."""
+    return {"object", *domain.types, *domain.types.values()}
+
+
+class _Uses:
+    """Checks the atoms and quantifiers of one action, `:init` or goal (`owner` None)."""
+
+    def __init__(self, domain: Domain, objects: Collection[str], at: str, owner: str | None):
+        self.predicates, self.objects, self.at, self.owner = domain.predicates, objects, at, owner
+
+    def fail(self, message: str) -> PddlError:
+        return PddlError(f"{self.at}: {message}")
+
+    def action(self, action: Action, types: set[str]) -> None:
+        parameters = frozenset(v for v, _ in action.parameters)
+        self.typed(action.parameters, types)
+        where = f"the precondition of {action.name}"
+        for literal in action.precondition:
+            self.atom(literal.atom, parameters, where)
+        if action.condition is not None:
+            self.formula(action.condition, parameters, where, types)
+        self.effect(action.add, action.delete, action.conditional, parameters, types)
+        for term in (t for t in action.cost if isinstance(t, Atom)):  # its variables alone
+            for arg in term.args:
+                if arg.startswith("?") and arg not in parameters:
+                    raise self.fail(f"{arg} in {show(Literal(term))} {self._unbound('its cost')}")
+
+    def effect(
+        self,
+        add: Iterable[Atom],
+        delete: Iterable[Atom],
+        parts: Iterable[Conditional | Universal],
+        bound: frozenset[str],
+        types: set[str],
+    ) -> None:
+        where = f"the effect of {self.owner}"
+        for atom in (*add, *delete):
+            self.atom(atom, bound, where)
+        for part in parts:
+            if isinstance(part, Conditional):
+                self.formula(part.condition, bound, where, types)
+                self.effect(part.add, part.delete, (), bound, types)
+            else:
+                self.typed(part.variables, types)
+                inner = bound | {v for v, _ in part.variables}
+                self.effect(part.add, part.delete, part.conditional, inner, types)
+
+    def formula(self, formula: Formula, bound: frozenset[str], where: str, types: set[str]) -> None:
+        if isinstance(formula, Literal):
+            self.atom(formula.atom, bound, where)
+        elif isinstance(formula, Quantified):
+            self.typed(formula.variables, types)
+            inner = bound | {v for v, _ in formula.variables}
+            self.formula(formula.body, inner, where, types)
+        else:
+            for part in formula.parts:
+                self.formula(part, bound, where, types)
+
+    def typed(self, variables: Iterable[tuple[str, str]], types: set[str]) -> None:
+        for variable, kind in variables:
+            if kind not in types:
+                owner = f" in {self.owner}" if self.owner else " in the goal"
+                raise self.fail(f"type {kind} of {variable}{owner} is not in :types")
+
+    def atom(self, atom: Atom, bound: frozenset[str], where: str) -> None:
+        if atom.predicate == "=":
+            if len(atom.args) != 2:
+                raise self.fail(f"(= ...) in {where} takes two terms")
+        else:
+            arity = self.predicates.get(atom.predicate)
+            if arity is None:
+                raise self.fail(
+                    f"predicate {atom.predicate} in {where} is not declared in the domain"
+                )
+            if arity != len(atom.args):
+                raise self.fail(
+                    f"predicate {atom.predicate} in {where} takes {arity} arguments, "
+                    f"not {len(atom.args)}"
+                )
+        for arg in atom.args:
+            if arg.startswith("?"):
+                if arg not in bound:
+                    raise self.fail(f"{arg} in {show(Literal(atom))} {self._unbound(where)}")
+            elif arg not in self.objects:
+                raise self.fail(f"{arg} in {show(Literal(atom))} in {where} {self._unknown()}")
+
+    def _unbound(self, where: str) -> str:
+        if where == ":init":
+            return "in :init is a variable: :init lists ground atoms"
+        if self.owner is None:
+            return f"in {where} is not bound by a forall or exists around it"
+        return f"is not a parameter of {self.owner}, nor bound by a forall or exists around it"
+
+    def _unknown(self) -> str:
+        if self.owner is None:
+            return "is not an object of the problem or a constant of the domain"
+        return "is not a constant of the domain"
