@@ -34,13 +34,15 @@ def observe(
             value = from_json((origin_dir / spec.file).read_text(encoding="utf-8"))
         else:
             assert spec.http is not None
-            import urllib.request  # here: only HTTP observers need the HTTP client
+            # Here: only HTTP observers need the HTTP client.
+            from ido.runtime.fetching import fetch
 
             url = secrets.expand(spec.http.url)
             headers = secrets.expand(dict(spec.http.headers))
-            request = urllib.request.Request(url, headers=headers)  # noqa: S310
-            with urllib.request.urlopen(request, timeout=spec.timeout) as response:  # noqa: S310
-                value = from_json(response.read().decode("utf-8"))
+            fetched = fetch("GET", url, headers, timeout=spec.timeout)
+            if fetched.error is not None:
+                raise ExecutionError(f"observer {observer.name}: {fetched.error}")
+            value = from_json(fetched.body.decode("utf-8"))
     except ExecutionError as exc:
         raise ExecutionError(printable(secrets.mask(str(exc)))) from None
     except Exception as exc:  # an observer is user code or the outside world

@@ -374,35 +374,18 @@ def _descendants(pid: int) -> list[int]:
 
 def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: ActionContext) -> Outcome:
     # Here: a run without HTTP bindings does not load the HTTP client.
-    import http.client
-    import urllib.error
-    import urllib.request
+    from ido.runtime.fetching import fetch
 
     payload = _payload(ctx) if body is None and method != "GET" else body
     data = None if payload is None else json.dumps(payload, default=str).encode()
-    try:
-        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (http/https)
-        request.add_header("Content-Type", "application/json")
-        request.add_header("Idempotency-Key", ctx.idempotency_key)
-        if ctx.traceparent is not None:
-            request.add_header("traceparent", ctx.traceparent)
-        for name, value in headers.items():
-            request.add_header(name, value)
-        with urllib.request.urlopen(request, timeout=ctx.timeout) as response:  # noqa: S310
-            body = response.read(MAX_OUTPUT + 1)
-    except urllib.error.HTTPError as exc:
-        return Outcome(False, error=f"HTTP {exc.code} {exc.reason} from {url}")
-    except TimeoutError:
-        return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        timed_out = "timed out" in str(reason)
-        return Outcome(False, error=f"{url}: {reason}", timed_out=timed_out)
-    except (ValueError, http.client.HTTPException) as exc:  # a URL or header http.client
-        # refuses (a credential with no port, a line break, text it cannot encode), or a
-        # reply cut short: the call failed, and the run goes on (perform masks the words)
-        return Outcome(False, error=f"{url}: {type(exc).__name__}: {exc}")
-    return _kept(body)
+    sent = {"Content-Type": "application/json", "Idempotency-Key": ctx.idempotency_key}
+    if ctx.traceparent is not None:
+        sent["traceparent"] = ctx.traceparent
+    sent.update(headers)
+    fetched = fetch(method, url, sent, data=data, timeout=ctx.timeout, limit=MAX_OUTPUT)
+    if fetched.error is not None:
+        return Outcome(False, error=fetched.error, timed_out=fetched.timed_out)
+    return _kept(fetched.body)
 
 
 def _kept(body: bytes) -> Outcome:
