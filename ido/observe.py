@@ -11,7 +11,7 @@ from ido.loading import Catalog
 from ido.model import Intent, Observer
 from ido.runtime.bindings import load_callable, printable
 from ido.secrets import Secrets
-from ido.state import State, close_world, from_json, json_safe, merge, set_path
+from ido.state import State, TooDeep, close_world, from_json, json_safe, merge, set_path
 
 
 def observe(
@@ -45,6 +45,8 @@ def observe(
             value = from_json(fetched.body.decode("utf-8"))
     except ExecutionError as exc:
         raise ExecutionError(printable(secrets.mask(str(exc)))) from None
+    except TooDeep as exc:
+        raise ExecutionError(f"observer {observer.name} returned a document {exc}") from None
     except Exception as exc:  # an observer is user code or the outside world
         message = f"observer {observer.name}: {type(exc).__name__}: {exc}"
         raise ExecutionError(printable(secrets.mask(message))) from None
@@ -55,6 +57,8 @@ def observe(
     if spec.python is not None:  # (JSON text read with `from_json` is JSON already)
         try:
             value = json_safe(dict(value))
+        except TooDeep as exc:
+            raise ExecutionError(f"observer {observer.name} returned a document {exc}") from None
         except (TypeError, ValueError) as exc:  # keys JSON cannot hold, a value holding itself
             message = f"observer {observer.name} returned what JSON cannot carry: {exc}"
             raise ExecutionError(printable(secrets.mask(message))) from None

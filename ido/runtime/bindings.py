@@ -25,7 +25,7 @@ from ido.model import Capability
 from ido.runtime import stopping
 from ido.runtime.context import ActionContext
 from ido.secrets import Secrets
-from ido.state import from_json, json_safe
+from ido.state import TooDeep, from_json, json_safe
 
 MAX_OUTPUT = 1_000_000
 
@@ -207,7 +207,12 @@ def _python(reference: str, ctx: ActionContext, base: Path) -> Outcome:
         return Outcome(False, error=output)
     if output is not None and not isinstance(output, Mapping):
         return Outcome(False, error=f"{reference} returned {type(output).__name__}, not a mapping")
-    return Outcome(True, output=_jsonable(output))
+    try:
+        return Outcome(True, output=_jsonable(output))
+    except TooDeep as exc:
+        return Outcome(True, note=f"its output was {exc}, and not kept")
+    except (TypeError, ValueError) as exc:  # keys JSON cannot hold, a value holding itself
+        return Outcome(True, note=f"its output was not what JSON can carry ({exc}), and not kept")
 
 
 def _env(ctx: ActionContext) -> dict[str, str]:
@@ -398,6 +403,8 @@ def _kept(body: bytes) -> Outcome:
         return Outcome(True)
     try:
         value = from_json(text)
+    except TooDeep as exc:
+        return Outcome(True, note=f"its output was {exc}, and not kept")
     except ValueError:
         value = None
     if not isinstance(value, dict):
