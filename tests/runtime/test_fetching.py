@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -84,8 +85,8 @@ def _capability(url: str) -> Capability:
     )
 
 
-def _context() -> ActionContext:
-    return ActionContext("r1", "intent", "call", "api", 1, 1, "r1/1/1", 5.0, {})
+def _context(timeout: float = 5.0) -> ActionContext:
+    return ActionContext("r1", "intent", "call", "api", 1, 1, "r1/1/1", timeout, {})
 
 
 def _port(url: str) -> int:
@@ -136,3 +137,60 @@ def test_an_origin_is_scheme_host_and_port_with_the_default_port_filled_in() -> 
     assert origin("https://api.example.com/a") != origin("http://api.example.com/a")
     assert origin("http://api.example.com/a") != origin("http://api.example.com:8080/a")
     assert origin("http://api.example.com/a") != origin("http://evil.example.com/a")
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    """Replies a byte every 0.1 s: of its body (`/body`), or of its headers (`/head`)."""
+
+    protocol_version = "HTTP/1.0"
+
+    def _reply(self) -> None:
+        body = json.dumps({"stock": 3, "pad": "x" * 20}).encode()
+        head = f"HTTP/1.0 200 OK\r\nContent-Length: {len(body)}\r\nX-Pad: {'x' * 30}\r\n\r\n"
+        if self.path == "/body":
+            self.wfile.write(head.encode())
+            slow = body
+        else:
+            slow = head.encode() + body
+        try:
+            for i in range(len(slow)):
+                self.wfile.write(slow[i : i + 1])
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:  # the client hung up: what the test wants
+            pass
+
+    def do_GET(self) -> None:
+        self._reply()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self._reply()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("part", ["body", "head"])
+def test_the_timeout_bounds_the_whole_request_however_slowly_the_reply_comes(
+    part: str, tmp_path: Path
+) -> None:
+    """A reply that came a byte at a time took a timeout per byte (`timeout: 2s` took 20 s):
+    now an observer and a binding fail as timed out once their timeout is up."""
+    with serve_on_loopback(_Trickle) as base:
+        observer = Observer.model_validate(
+            {
+                "apiVersion": "ido/v1",
+                "kind": "Observer",
+                "metadata": {"name": "stock"},
+                "spec": {"http": {"url": f"{base}/{part}"}, "timeout": "500ms"},
+            }
+        )
+        started = time.monotonic()
+        with pytest.raises(ExecutionError, match=r"^observer stock: timed out after 0\.5s$"):
+            observe(observer, tmp_path, tmp_path)
+        assert time.monotonic() - started < 1.0
+        started = time.monotonic()
+        outcome = perform(_capability(f"{base}/{part}"), _context(0.5), tmp_path, {"TOKEN": TOKEN})
+        assert time.monotonic() - started < 1.0
+        assert not outcome.ok and outcome.timed_out and outcome.error == "timed out after 0.5s"
