@@ -9,7 +9,7 @@ from typing import Any
 from ido.errors import ExecutionError
 from ido.loading import Catalog
 from ido.model import Intent, Observer
-from ido.runtime.bindings import load_callable, printable
+from ido.runtime.bindings import MAX_OUTPUT, load_callable, printable
 from ido.secrets import Secrets
 from ido.state import State, TooDeep, close_world, from_json, json_safe, merge, set_path
 
@@ -39,9 +39,14 @@ def observe(
 
             url = secrets.expand(spec.http.url)
             headers = secrets.expand(dict(spec.http.headers))
-            fetched = fetch("GET", url, headers, timeout=spec.timeout)
+            fetched = fetch("GET", url, headers, timeout=spec.timeout, limit=MAX_OUTPUT)
             if fetched.error is not None:
                 raise ExecutionError(f"observer {observer.name}: {fetched.error}")
+            if len(fetched.body) > MAX_OUTPUT:
+                raise ExecutionError(
+                    f"observer {observer.name}: its reply was over {MAX_OUTPUT:,} bytes,"
+                    " the most ido reads"
+                )
             value = from_json(fetched.body.decode("utf-8"))
     except ExecutionError as exc:
         raise ExecutionError(printable(secrets.mask(str(exc)))) from None

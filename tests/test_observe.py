@@ -13,6 +13,7 @@ from ido.errors import ExecutionError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.observe import boolean_facts, observe, snapshot
+from ido.runtime.bindings import MAX_OUTPUT
 from ido.runtime.local import LocalRuntime
 from ido.state import MAX_DEPTH, deeper_than, digest
 from ido.testing import StepClock, serve_on_loopback
@@ -219,3 +220,44 @@ def test_a_python_observer_value_nested_too_deep_is_an_observer_failure(project:
         ExecutionError, match=f"observer deep returned a document nested deeper than {MAX_DEPTH}"
     ):
         observe(deep, project, project)
+
+
+class _Sized(BaseHTTPRequestHandler):
+    """`/N` replies with a JSON object of N bytes; `/endless` streams one that never ends."""
+
+    protocol_version = "HTTP/1.0"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        try:
+            if self.path == "/endless":
+                self.wfile.write(b'{"x": "')
+                while True:
+                    self.wfile.write(b"a" * 65536)
+            size = int(self.path.strip("/"))
+            self.wfile.write(b'{"x": "' + b"a" * (size - 9) + b'"}')
+        except OSError:  # the client hung up
+            pass
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_http_observation_over_the_size_limit_fails_naming_it(project: Path) -> None:
+    """An observer read all of a reply, however long: 50 MB took 300 MB of memory and 150 MB
+    of journal. Now it reads up to `MAX_OUTPUT` bytes, as bindings do."""
+    (project / "observers").mkdir()
+    with serve_on_loopback(_Sized) as base:
+        for name, path in [("fits", MAX_OUTPUT), ("over", MAX_OUTPUT + 1), ("endless", "endless")]:
+            (project / "observers" / f"{name}.yaml").write_text(
+                observer_yaml(name, f"  http: {{url: '{base}/{path}'}}\n")
+            )
+        catalog = load_catalog(["observers"])
+        assert len(observe(catalog.observers["fits"], project, project)["x"]) == MAX_OUTPUT - 9
+        for name in ("over", "endless"):
+            with pytest.raises(ExecutionError) as info:
+                observe(catalog.observers[name], project, project)
+            assert str(info.value) == (
+                f"observer {name}: its reply was over {MAX_OUTPUT:,} bytes, the most ido reads"
+            )

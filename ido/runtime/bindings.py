@@ -28,6 +28,8 @@ from ido.secrets import Secrets
 from ido.state import TooDeep, from_json, json_safe
 
 MAX_OUTPUT = 1_000_000
+"""The most bytes ido reads of what a shell or HTTP binding gives back, or of an HTTP
+observer's reply: each is kept in the state, and journaled with it."""
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def fetch(
     *,
     data: bytes | None = None,
     timeout: float,
-    limit: int | None = None,
+    limit: int,
 ) -> Fetched:
     """Send one request and read its reply within `timeout` seconds in all; never raises:
     a failure is `Fetched.error`."""
@@ -60,7 +60,7 @@ def fetch(
     try:
         request = urllib.request.Request(url, data=data, headers=dict(headers), method=method)  # noqa: S310 (http/https)
         with opener.open(request, timeout=timeout) as response:
-            body: bytes = response.read() if limit is None else response.read(limit + 1)
+            body: bytes = response.read(limit + 1)  # one more: to tell what is over it
     except _Elsewhere as exc:
         return Fetched(error=str(exc))
     except urllib.error.HTTPError as exc:
