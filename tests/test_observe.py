@@ -110,13 +110,14 @@ def test_http_observer_reads_json_from_loopback(project: Path) -> None:
 
 
 def test_snapshot_layers_given_observations_effects_and_closed_world(project: Path) -> None:
-    """State is given, then observer outputs, then effects; unset boolean facts start false."""
+    """State is given, then effects, then observer outputs (what an observer reports wins);
+    unset boolean facts start false."""
     catalog = load_catalog(["capabilities", "policies", "intents"])
     intent = catalog.intents["ship-order"]
     state = snapshot(
         intent,
-        [{"order": {"region": "us", "note": "x"}}],
-        {"order": {"paid": True}},
+        [{"order": {"region": "us", "note": "x", "shipped": False}}],
+        {"order": {"paid": True, "shipped": True}},
         boolean_facts(catalog),
     )
     assert state["order"] == {
