@@ -9,9 +9,9 @@ from typing import Any
 from ido.errors import ExecutionError
 from ido.loading import Catalog
 from ido.model import Intent, Observer
-from ido.runtime.bindings import load_callable
+from ido.runtime.bindings import MAX_OUTPUT, load_callable
 from ido.secrets import Secrets
-from ido.state import State, close_world, from_json, json_safe, merge, set_path
+from ido.state import State, TooDeep, close_world, from_json, json_safe, merge, set_path
 from ido.text import printable
 
 
@@ -35,15 +35,24 @@ def observe(
             value = from_json((origin_dir / spec.file).read_text(encoding="utf-8"))
         else:
             assert spec.http is not None
-            import urllib.request  # here: only HTTP observers need the HTTP client
+            # Here: only HTTP observers need the HTTP client.
+            from ido.runtime.fetching import fetch
 
             url = secrets.expand(spec.http.url)
             headers = secrets.expand(dict(spec.http.headers))
-            request = urllib.request.Request(url, headers=headers)  # noqa: S310
-            with urllib.request.urlopen(request, timeout=spec.timeout) as response:  # noqa: S310
-                value = from_json(response.read().decode("utf-8"))
+            fetched = fetch("GET", url, headers, timeout=spec.timeout, limit=MAX_OUTPUT)
+            if fetched.error is not None:
+                raise ExecutionError(f"observer {observer.name}: {fetched.error}")
+            if len(fetched.body) > MAX_OUTPUT:
+                raise ExecutionError(
+                    f"observer {observer.name}: its reply was over {MAX_OUTPUT:,} bytes,"
+                    " the most ido reads"
+                )
+            value = from_json(fetched.body.decode("utf-8"))
     except ExecutionError as exc:
         raise ExecutionError(printable(secrets.mask(str(exc)))) from None
+    except TooDeep as exc:
+        raise ExecutionError(f"observer {observer.name} returned a document {exc}") from None
     except Exception as exc:  # an observer is user code or the outside world
         message = f"observer {observer.name}: {type(exc).__name__}: {exc}"
         raise ExecutionError(printable(secrets.mask(message))) from None
@@ -54,6 +63,8 @@ def observe(
     if spec.python is not None:  # (JSON text read with `from_json` is JSON already)
         try:
             value = json_safe(dict(value))
+        except TooDeep as exc:
+            raise ExecutionError(f"observer {observer.name} returned a document {exc}") from None
         except (TypeError, ValueError) as exc:  # keys JSON cannot hold, a value holding itself
             message = f"observer {observer.name} returned what JSON cannot carry: {exc}"
             raise ExecutionError(printable(secrets.mask(message))) from None

@@ -14,6 +14,20 @@ _ATOMS = (str, int, float, bool, type(None))
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 _SORTED = json.JSONEncoder(sort_keys=True, default=str)
 
+MAX_DEPTH = 100
+"""The deepest a document ido reads from outside (an observer's output, a binding's) may
+nest mappings and lists. ido's code on states recurses (copy, merge, masking, JSON), and a
+document some 500 levels deep crashed a run that way; Python's JSON reader gives up near
+1,000 (its recursion limit), and Rust's serde_json at 128. Real APIs' documents nest a few
+tens of levels at most."""
+
+
+class TooDeep(ValueError):
+    """A document nested deeper than `MAX_DEPTH`."""
+
+    def __init__(self) -> None:
+        super().__init__(f"nested deeper than {MAX_DEPTH} levels (the most ido reads)")
+
 
 def copied(value: Any) -> Any:
     """A deep copy of JSON-like data; much faster than `copy.deepcopy`, which it uses for
@@ -116,14 +130,45 @@ def _none(_: str) -> None:
 def from_json(text: str) -> Any:
     """JSON text as data, with `NaN` and `Infinity` (which Python's JSON writes and reads,
     but JSON has not) as null, as a browser's `JSON.stringify` writes them: the journal's
-    rows must stay JSON that SQLite reads."""
-    return json.loads(text, parse_constant=_none)
+    rows must stay JSON that SQLite reads. Raises ValueError for text that is not JSON,
+    `TooDeep` for a document nested deeper than `MAX_DEPTH`."""
+    try:
+        value = json.loads(text, parse_constant=_none)
+    except RecursionError:
+        raise TooDeep from None
+    if deeper_than(value, MAX_DEPTH):
+        raise TooDeep
+    return value
 
 
 def json_safe(value: Any) -> Any:
     """`value` as JSON would carry it: what is not JSON as its text, and numbers that are
-    not finite as null (`from_json`)."""
-    return from_json(json.dumps(value, default=str))
+    not finite as null (`from_json`). Raises TypeError or ValueError for what JSON cannot
+    carry (keys that are no text nor number, a value holding itself), `TooDeep` as
+    `from_json` does."""
+    try:
+        text = json.dumps(value, default=str)
+    except RecursionError:
+        raise TooDeep from None
+    return from_json(text)
+
+
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether JSON data nests mappings and lists more than `limit` levels deep; found
+    level by level, not by recursing (which a deep document is the danger of)."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+    return False
 
 
 def digest(state: Mapping[str, Any]) -> str:

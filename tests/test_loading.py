@@ -691,3 +691,20 @@ def test_find_intent_asks_for_a_name_when_a_file_holds_two_intents(tmp_path: Pat
     catalog = load_catalog([tmp_path], base=tmp_path)
     with pytest.raises(NotFoundError, match=r"holds 2 intents; name one instead"):
         find_intent(catalog, str(path))
+
+
+@pytest.mark.parametrize("source", ["python: fakesvc.obs:read", "file: stock.json"])
+def test_a_timeout_on_an_observer_that_is_not_http_is_refused(tmp_path: Path, source: str) -> None:
+    """It was accepted and did nothing: a python observer that hung, hung the run."""
+    write(
+        tmp_path,
+        "stock.yaml",
+        f"apiVersion: ido/v1\nkind: Observer\nmetadata: {{name: stock}}\n"
+        f"spec:\n  {source}\n  timeout: 2s\n",
+    )
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec"
+    kind = source.partition(":")[0]
+    assert problem.message == (
+        f"timeout applies to http observers only; a {kind} observer runs to its end: remove timeout"
+    )

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ido.errors import ExecutionError
+from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.observe import boolean_facts, observe, snapshot
-from ido.state import digest
-from ido.testing import serve_on_loopback
+from ido.runtime.bindings import MAX_OUTPUT
+from ido.runtime.local import LocalRuntime
+from ido.state import MAX_DEPTH, deeper_than, digest
+from ido.testing import StepClock, serve_on_loopback
 
 
 def observer_yaml(name: str, body: str) -> str:
@@ -106,13 +110,14 @@ def test_http_observer_reads_json_from_loopback(project: Path) -> None:
 
 
 def test_snapshot_layers_given_observations_effects_and_closed_world(project: Path) -> None:
-    """State is given, then observer outputs, then effects; unset boolean facts start false."""
+    """State is given, then effects, then observer outputs (what an observer reports wins);
+    unset boolean facts start false."""
     catalog = load_catalog(["capabilities", "policies", "intents"])
     intent = catalog.intents["ship-order"]
     state = snapshot(
         intent,
-        [{"order": {"region": "us", "note": "x"}}],
-        {"order": {"paid": True}},
+        [{"order": {"region": "us", "note": "x", "shipped": False}}],
+        {"order": {"paid": True, "shipped": True}},
         boolean_facts(catalog),
     )
     assert state["order"] == {
@@ -143,3 +148,117 @@ def test_ido_plan_plans_without_an_observer_that_fails(project: Path) -> None:
     assert done.exit_code == 0, done.output
     assert "observer stock failed" in done.output and "planning without it" in done.output
     assert "pay-cheap-eu (cheappay)" in done.output
+
+
+class _Deep(BaseHTTPRequestHandler):
+    """`/N` replies with a JSON object nested N levels deep."""
+
+    def do_GET(self) -> None:
+        levels = int(self.path.strip("/"))
+        payload = "{}" if levels == 1 else '{"a":' * (levels - 1) + "{}" + "}" * (levels - 1)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload.encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _run_observing(project: Path, url: str, at: str) -> tuple[str, list[Any]]:
+    """`ship-order` run with one HTTP observer of `url` mounted `at`: its outcome, events."""
+    (project / "observers").mkdir(exist_ok=True)
+    (project / "observers" / "deep.yaml").write_text(
+        observer_yaml("deep", f"  http: {{url: '{url}'}}\n  at: {at}\n")
+    )
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("spec:\n", "spec:\n  observers: [deep]\n", 1))
+    catalog = load_catalog(["capabilities", "policies", "intents", "observers"])
+    with SqliteJournal(project / "ido.db") as journal:
+        runtime = LocalRuntime(
+            catalog, journal, base=project, clock=StepClock(), new_id=lambda _: "r1"
+        )
+        report = runtime.run(catalog.intents["ship-order"])
+        return report.outcome, journal.events("r1")
+
+
+def test_an_observation_nested_too_deep_fails_the_observer_not_the_run(project: Path) -> None:
+    """600 levels of JSON were read, then crashed the run (RecursionError) in the snapshot,
+    and `ido resume` crashed the same way."""
+    with serve_on_loopback(_Deep) as base:
+        outcome, events = _run_observing(project, f"{base}/600", "ext")
+    assert outcome == "achieved"
+    failed = [e.data["error"] for e in events if e.kind == "observer_failed"]
+    assert failed and failed[0] == (
+        f"observer deep returned a document nested deeper than {MAX_DEPTH} levels"
+        " (the most ido reads)"
+    )
+
+
+def test_an_observation_as_deep_as_allowed_goes_through_a_whole_run(project: Path) -> None:
+    """`MAX_DEPTH` levels, mounted under a path, are state every step of a run can use."""
+    with serve_on_loopback(_Deep) as base:
+        outcome, events = _run_observing(project, f"{base}/{MAX_DEPTH}", "ext.deeper.still")
+    assert outcome == "achieved"
+    assert not [e for e in events if e.kind == "observer_failed"]
+    observed = [e.data["state"] for e in events if e.kind == "observed"]
+    deepest = MAX_DEPTH + 3  # with the three levels of `at`
+    assert observed and all(deeper_than(s, deepest - 1) for s in observed)
+    assert not any(deeper_than(s, deepest) for s in observed)
+
+
+def test_a_python_observer_value_nested_too_deep_is_an_observer_failure(project: Path) -> None:
+    """A Python observer's 5,000-level value was a RecursionError out of `json_safe`."""
+    (project / "fakesvc" / "deep.py").write_text(
+        "def deep():\n    d = {}\n    for _ in range(5000):\n        d = {'a': d}\n    return d\n"
+    )
+    (project / "observers").mkdir()
+    (project / "observers" / "deep.yaml").write_text(
+        observer_yaml("deep", "  python: fakesvc.deep:deep\n")
+    )
+    deep = load_catalog(["observers"]).observers["deep"]
+    with pytest.raises(
+        ExecutionError, match=f"observer deep returned a document nested deeper than {MAX_DEPTH}"
+    ):
+        observe(deep, project, project)
+
+
+class _Sized(BaseHTTPRequestHandler):
+    """`/N` replies with a JSON object of N bytes; `/endless` streams one that never ends."""
+
+    protocol_version = "HTTP/1.0"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        try:
+            if self.path == "/endless":
+                self.wfile.write(b'{"x": "')
+                while True:
+                    self.wfile.write(b"a" * 65536)
+            size = int(self.path.strip("/"))
+            self.wfile.write(b'{"x": "' + b"a" * (size - 9) + b'"}')
+        except OSError:  # the client hung up
+            pass
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_http_observation_over_the_size_limit_fails_naming_it(project: Path) -> None:
+    """An observer read all of a reply, however long: 50 MB took 300 MB of memory and 150 MB
+    of journal. Now it reads up to `MAX_OUTPUT` bytes, as bindings do."""
+    (project / "observers").mkdir()
+    with serve_on_loopback(_Sized) as base:
+        for name, path in [("fits", MAX_OUTPUT), ("over", MAX_OUTPUT + 1), ("endless", "endless")]:
+            (project / "observers" / f"{name}.yaml").write_text(
+                observer_yaml(name, f"  http: {{url: '{base}/{path}'}}\n")
+            )
+        catalog = load_catalog(["observers"])
+        assert len(observe(catalog.observers["fits"], project, project)["x"]) == MAX_OUTPUT - 9
+        for name in ("over", "endless"):
+            with pytest.raises(ExecutionError) as info:
+                observe(catalog.observers[name], project, project)
+            assert str(info.value) == (
+                f"observer {name}: its reply was over {MAX_OUTPUT:,} bytes, the most ido reads"
+            )

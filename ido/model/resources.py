@@ -433,13 +433,23 @@ class ObserverSpec(Strict):
     at: FactPath | None = Field(
         default=None, description="State path to mount the output at; default: merge at root."
     )
-    timeout: Duration = Field(default=5.0, description="Longest one observation may take.")
+    timeout: Duration = Field(
+        default=5.0,
+        description="Longest one HTTP observation may take, in all; http observers only.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ObserverSpec:
         chosen = [k for k in ("python", "file", "http") if getattr(self, k) is not None]
         if len(chosen) != 1:
             raise ValueError("give exactly one of python, file or http")
+        if "timeout" in self.model_fields_set and self.http is None:
+            # Accepted and ignored, it promised a bound it did not keep: a python observer
+            # that hung, hung the run.
+            raise ValueError(
+                f"timeout applies to http observers only; a {chosen[0]} observer runs to its"
+                " end: remove timeout"
+            )
         return self
 
 

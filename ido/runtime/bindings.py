@@ -24,10 +24,12 @@ from ido.model import Capability
 from ido.runtime import stopping
 from ido.runtime.context import ActionContext
 from ido.secrets import Secrets
-from ido.state import from_json, json_safe
+from ido.state import TooDeep, from_json, json_safe
 from ido.text import printable
 
 MAX_OUTPUT = 1_000_000
+"""The most bytes ido reads of what a shell or HTTP binding gives back, or of an HTTP
+observer's reply: each is kept in the state, and journaled with it."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,12 @@ def _python(reference: str, ctx: ActionContext, base: Path) -> Outcome:
         return Outcome(False, error=output)
     if output is not None and not isinstance(output, Mapping):
         return Outcome(False, error=f"{reference} returned {type(output).__name__}, not a mapping")
-    return Outcome(True, output=_jsonable(output))
+    try:
+        return Outcome(True, output=_jsonable(output))
+    except TooDeep as exc:
+        return Outcome(True, note=f"its output was {exc}, and not kept")
+    except (TypeError, ValueError) as exc:  # keys JSON cannot hold, a value holding itself
+        return Outcome(True, note=f"its output was not what JSON can carry ({exc}), and not kept")
 
 
 def _env(ctx: ActionContext) -> dict[str, str]:
@@ -356,35 +363,18 @@ def _descendants(pid: int) -> list[int]:
 
 def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: ActionContext) -> Outcome:
     # Here: a run without HTTP bindings does not load the HTTP client.
-    import http.client
-    import urllib.error
-    import urllib.request
+    from ido.runtime.fetching import fetch
 
     payload = _payload(ctx) if body is None and method != "GET" else body
     data = None if payload is None else json.dumps(payload, default=str).encode()
-    try:
-        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (http/https)
-        request.add_header("Content-Type", "application/json")
-        request.add_header("Idempotency-Key", ctx.idempotency_key)
-        if ctx.traceparent is not None:
-            request.add_header("traceparent", ctx.traceparent)
-        for name, value in headers.items():
-            request.add_header(name, value)
-        with urllib.request.urlopen(request, timeout=ctx.timeout) as response:  # noqa: S310
-            body = response.read(MAX_OUTPUT + 1)
-    except urllib.error.HTTPError as exc:
-        return Outcome(False, error=f"HTTP {exc.code} {exc.reason} from {url}")
-    except TimeoutError:
-        return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        timed_out = "timed out" in str(reason)
-        return Outcome(False, error=f"{url}: {reason}", timed_out=timed_out)
-    except (ValueError, http.client.HTTPException) as exc:  # a URL or header http.client
-        # refuses (a credential with no port, a line break, text it cannot encode), or a
-        # reply cut short: the call failed, and the run goes on (perform masks the words)
-        return Outcome(False, error=f"{url}: {type(exc).__name__}: {exc}")
-    return _kept(body)
+    sent = {"Content-Type": "application/json", "Idempotency-Key": ctx.idempotency_key}
+    if ctx.traceparent is not None:
+        sent["traceparent"] = ctx.traceparent
+    sent.update(headers)
+    fetched = fetch(method, url, sent, data=data, timeout=ctx.timeout, limit=MAX_OUTPUT)
+    if fetched.error is not None:
+        return Outcome(False, error=fetched.error, timed_out=fetched.timed_out)
+    return _kept(fetched.body)
 
 
 def _kept(body: bytes) -> Outcome:
@@ -397,6 +387,8 @@ def _kept(body: bytes) -> Outcome:
         return Outcome(True)
     try:
         value = from_json(text)
+    except TooDeep as exc:
+        return Outcome(True, note=f"its output was {exc}, and not kept")
     except ValueError:
         value = None
     if not isinstance(value, dict):

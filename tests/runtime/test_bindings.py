@@ -16,6 +16,7 @@ from ido.model import Capability
 from ido.runtime import bindings
 from ido.runtime.bindings import perform
 from ido.runtime.context import ActionContext
+from ido.state import MAX_DEPTH
 from ido.testing import serve_on_loopback
 from ido.text import printable
 
@@ -226,3 +227,38 @@ def test_a_shell_step_killed_by_a_signal_is_a_failed_attempt(project: Path) -> N
     outcome = perform(capability({"shell": argv}), context(), project)
     assert not outcome.ok
     assert outcome.error == "killed by SIGKILL"
+
+
+class _DeepReply(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        payload = ('{"a":' * 599 + "{}" + "}" * 599).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_output_nested_too_deep_is_not_kept_and_a_note_says_why(project: Path) -> None:
+    """An HTTP reply 600 levels deep was kept, and crashed the run later; a Python
+    binding's 5,000-level value, or one with keys JSON cannot hold, crashed `perform`."""
+    with serve_on_loopback(_DeepReply) as url:
+        replied = perform(capability({"http": {"url": f"{url}/deep"}}), context(), project)
+    too_deep = (
+        f"its output was nested deeper than {MAX_DEPTH} levels (the most ido reads), and not kept"
+    )
+    assert replied.ok and replied.output is None and replied.note == too_deep
+    (project / "fakesvc" / "odd.py").write_text(
+        "def deep(ctx):\n    d = {}\n    for _ in range(5000):\n        d = {'a': d}\n    return d\n"
+        "def keys(ctx):\n    return {(1, 2): 'pair'}\n"
+    )
+    returned = perform(capability({"python": "fakesvc.odd:deep"}), context(), project)
+    assert returned.ok and returned.output is None and returned.note == too_deep
+    keyed = perform(capability({"python": "fakesvc.odd:keys"}), context(), project)
+    assert keyed.ok and keyed.output is None
+    assert keyed.note is not None and keyed.note.startswith(
+        "its output was not what JSON can carry"
+    )

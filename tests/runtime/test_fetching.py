@@ -1,0 +1,196 @@
+"""HTTP requests of observers and bindings, against real servers on loopback."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from ido.errors import ExecutionError
+from ido.model import Capability, Observer
+from ido.observe import observe
+from ido.runtime.bindings import perform
+from ido.runtime.context import ActionContext
+from ido.testing import serve_on_loopback
+
+TOKEN = "tok-41c7-not-for-strangers"
+
+
+class _Service(BaseHTTPRequestHandler):
+    """`/stock` is JSON; `/moved?to=URL` redirects there. Every request is noted, with the
+    port it came to and the credentials it carried."""
+
+    seen: ClassVar[list[tuple[int, str, str | None, str | None]]] = []
+
+    def _reply(self) -> None:
+        port = self.server.server_address[1]
+        _Service.seen.append(
+            (port, self.path, self.headers.get("Authorization"), self.headers.get("X-Token"))
+        )
+        if self.path.startswith("/moved?to="):
+            self.send_response(302)
+            self.send_header("Location", self.path.partition("=")[2])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = json.dumps({"stock": 3}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self._reply()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self._reply()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def two() -> Iterator[tuple[str, str]]:
+    """Two services on loopback: two origins (their ports differ)."""
+    _Service.seen.clear()
+    with serve_on_loopback(_Service) as one, serve_on_loopback(_Service) as other:
+        yield one, other
+
+
+HEADERS = {"Authorization": "Bearer ${env:TOKEN}", "X-Token": "${env:TOKEN}"}
+
+
+def _observer(url: str) -> Observer:
+    spec = {"http": {"url": url, "headers": HEADERS}}
+    return Observer.model_validate(
+        {"apiVersion": "ido/v1", "kind": "Observer", "metadata": {"name": "stock"}, "spec": spec}
+    )
+
+
+def _capability(url: str) -> Capability:
+    spec = {
+        "provider": "api",
+        "effects": {"done": True},
+        "run": {"http": {"url": url, "headers": HEADERS}},
+    }
+    return Capability.model_validate(
+        {"apiVersion": "ido/v1", "kind": "Capability", "metadata": {"name": "call"}, "spec": spec}
+    )
+
+
+def _context(timeout: float = 5.0) -> ActionContext:
+    return ActionContext("r1", "intent", "call", "api", 1, 1, "r1/1/1", timeout, {})
+
+
+def _port(url: str) -> int:
+    return int(url.rpartition(":")[2])
+
+
+def test_an_observer_does_not_follow_a_redirect_to_another_origin(
+    two: tuple[str, str], tmp_path: Path
+) -> None:
+    """A 302 to another host got the observer's `Authorization` and `X-Token` headers."""
+    one, other = two
+    moved = _observer(f"{one}/moved?to={other}/stock")
+    with pytest.raises(ExecutionError) as info:
+        observe(moved, tmp_path, tmp_path, {"TOKEN": TOKEN})
+    assert f"redirected (302) to {other}/stock, another origin" in str(info.value)
+    assert TOKEN not in str(info.value)
+    assert [port for port, *_ in _Service.seen] == [_port(one)]  # the other never called
+
+
+def test_an_observer_follows_a_redirect_within_its_origin_with_its_headers(
+    two: tuple[str, str], tmp_path: Path
+) -> None:
+    """A redirect to the same scheme, host and port is followed as before."""
+    one, _ = two
+    moved = _observer(f"{one}/moved?to=/stock")
+    assert observe(moved, tmp_path, tmp_path, {"TOKEN": TOKEN}) == {"stock": 3}
+    assert _Service.seen[-1] == (_port(one), "/stock", f"Bearer {TOKEN}", TOKEN)
+
+
+def test_an_http_binding_does_not_follow_a_redirect_to_another_origin(
+    two: tuple[str, str], tmp_path: Path
+) -> None:
+    """The binding's POST, answered 302, went on as a GET to the other host, token and all."""
+    one, other = two
+    outcome = perform(
+        _capability(f"{one}/moved?to={other}/stock"), _context(), tmp_path, {"TOKEN": TOKEN}
+    )
+    assert not outcome.ok and outcome.error is not None
+    assert f"redirected (302) to {other}/stock, another origin" in outcome.error
+    assert [port for port, *_ in _Service.seen] == [_port(one)]
+
+
+def test_an_origin_is_scheme_host_and_port_with_the_default_port_filled_in() -> None:
+    """https to http on the same host is another origin; `:443` on https is the same one."""
+    from ido.runtime.fetching import origin
+
+    assert origin("https://API.example.com/a") == origin("https://api.example.com:443/b?c=d")
+    assert origin("https://api.example.com/a") != origin("http://api.example.com/a")
+    assert origin("http://api.example.com/a") != origin("http://api.example.com:8080/a")
+    assert origin("http://api.example.com/a") != origin("http://evil.example.com/a")
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    """Replies a byte every 0.1 s: of its body (`/body`), or of its headers (`/head`)."""
+
+    protocol_version = "HTTP/1.0"
+
+    def _reply(self) -> None:
+        body = json.dumps({"stock": 3, "pad": "x" * 20}).encode()
+        head = f"HTTP/1.0 200 OK\r\nContent-Length: {len(body)}\r\nX-Pad: {'x' * 30}\r\n\r\n"
+        if self.path == "/body":
+            self.wfile.write(head.encode())
+            slow = body
+        else:
+            slow = head.encode() + body
+        try:
+            for i in range(len(slow)):
+                self.wfile.write(slow[i : i + 1])
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:  # the client hung up: what the test wants
+            pass
+
+    def do_GET(self) -> None:
+        self._reply()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self._reply()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("part", ["body", "head"])
+def test_the_timeout_bounds_the_whole_request_however_slowly_the_reply_comes(
+    part: str, tmp_path: Path
+) -> None:
+    """A reply that came a byte at a time took a timeout per byte (`timeout: 2s` took 20 s):
+    now an observer and a binding fail as timed out once their timeout is up."""
+    with serve_on_loopback(_Trickle) as base:
+        observer = Observer.model_validate(
+            {
+                "apiVersion": "ido/v1",
+                "kind": "Observer",
+                "metadata": {"name": "stock"},
+                "spec": {"http": {"url": f"{base}/{part}"}, "timeout": "500ms"},
+            }
+        )
+        started = time.monotonic()
+        with pytest.raises(ExecutionError, match=r"^observer stock: timed out after 0\.5s$"):
+            observe(observer, tmp_path, tmp_path)
+        assert time.monotonic() - started < 1.0
+        started = time.monotonic()
+        outcome = perform(_capability(f"{base}/{part}"), _context(0.5), tmp_path, {"TOKEN": TOKEN})
+        assert time.monotonic() - started < 1.0
+        assert not outcome.ok and outcome.timed_out and outcome.error == "timed out after 0.5s"
