@@ -361,9 +361,11 @@ def test_runs_side_by_side_each_add_what_they_learnt_to_the_shared_beliefs(
             for e in journal.events(row.id)
             if e.kind == "action_finished" and not e.data["ok"]
         ]
-        assert {e.data["capability"] for e in failed} == {"pay-cheap-eu"} and len(failed) == 10
+        # A run that starts after others ended learnt from them and may not try cheappay.
+        assert {e.data["capability"] for e in failed} == {"pay-cheap-eu"} and len(failed) > 1
         # Seconds apart, against a half-life of 15 minutes: each failure counts nearly whole.
-        assert journal.health()["pay-cheap-eu"].failures == pytest.approx(10, abs=0.1)
+        stored = journal.health()["pay-cheap-eu"].failures
+        assert stored == pytest.approx(len(failed), abs=0.1)
 
 
 def test_a_write_sqlite_refuses_is_a_journal_error_naming_the_file(tmp_path: Path) -> None:
