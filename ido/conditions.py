@@ -89,11 +89,13 @@ class Condition:
         self.state_paths = _state_paths(source)
         self.variables = _variables(source)
 
-    def evaluate(self, variables: Mapping[str, Any]) -> Verdict:
-        """Evaluate against the given variables; a CEL error yields `holds=False` with the error."""
+    def evaluate(self, variables: Mapping[str, Any], excerpt: bool = False) -> Verdict:
+        """Evaluate against the given variables; a CEL error yields `holds=False` with the error.
+        `excerpt`: `state` holds what the condition reads already (the planner's tables
+        build it so), and is not cut down to it again."""
         # Only the variables it reads (`_variables` errs towards more): CEL converts each.
         data = {name: variables.get(name, {}) for name in self.variables}
-        if self.state_paths is not None and "state" in data:
+        if self.state_paths is not None and "state" in data and not excerpt:
             data["state"] = _projected(data["state"], self.state_paths)
         if self._expr is None:
             self._expr = _compiled(self.source)
@@ -129,7 +131,9 @@ def _projected(state: Any, paths: tuple[str, ...]) -> Any:
     does not read, which CEL may not be able to convert (a date, an integer past 64 bits),
     must not change its verdict, and a large state is not converted whole for one number.
     Each path is followed as far as the state goes; where it stops (a missing key, a value
-    that is no mapping), what is there is kept, so the condition fails as it would have."""
+    that is no mapping), what is there is kept, so the condition fails as it would have.
+    (The planner's tables cut their rows' states down alike, `tables._excerpt`, from each
+    path's reach worked out once, and say so: `excerpt=True`.)"""
     if not isinstance(state, Mapping):
         return state
     out: dict[str, Any] = {}

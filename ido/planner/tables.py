@@ -251,7 +251,7 @@ class Tabulator:
         values = [[_as_json(v) for v in self._fluents[i].values] for i in reads]
         for row in itertools.product(*domains):
             state = _with_values(base, zip(paths, (vs[d] for vs, d in zip(values, row))))
-            verdict = condition.evaluate({"state": state})
+            verdict = condition.evaluate({"state": state}, excerpt=True)
             (true_rows if verdict.holds else false_rows).append(tuple(row))
             if verdict.error and not any(row) and error is None:
                 error = verdict.error
