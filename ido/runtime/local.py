@@ -24,7 +24,7 @@ from ido.approvals import (
 )
 from ido.conditions import Condition, compile_condition
 from ido.decide import Decision, History, backoff, decide
-from ido.errors import ExecutionError, IdoError
+from ido.errors import ExecutionError, IdoError, JournalError
 from ido.health import Lesson, with_lessons
 from ido.journal import Journal, Pending, stamp
 from ido.loading import Catalog
@@ -208,8 +208,9 @@ class LocalRuntime:
         # A failure ends the run; else a step a person must decide about blocks it; else a
         # run that was undoing its steps, having failed, goes on undoing them.
         stop = min(stops, key=lambda s: s[0] != "failed", default=None)
-        if stop is None and recovered.compensating is not None:
-            stop = ("failed", recovered.compensating)
+        said = recovered.compensating
+        if said is not None and (stop is None or stop[0] == "failed"):  # failed already
+            stop = ("failed", said if stop is None else f"{said}; then {stop[1]}")
         return self._finish_run(run, planner, trigger, stop)
 
     def _planner(self, name: str, intent: Intent) -> Planner:
@@ -312,6 +313,9 @@ class LocalRuntime:
         self._cut_short(
             run, ctx, step, f"its outcome is unknown, and repeating it was rejected{why}"
         )
+        undone = run.undoing.get(step.step)
+        if undone is not None:  # a compensation: not to be done again under another key
+            run.completed = [c for c in run.completed if c[0] != undone]
         return "failed", (
             f"step {step.step} {capability.name} was interrupted with its outcome unknown, "
             f"and {verdict['by']} rejected performing it again ({UNKNOWN_RULE}){why}"
@@ -328,6 +332,9 @@ class LocalRuntime:
         (an outcome and its reason)."""
         try:
             outcome, reason = stop if stop is not None else self._loop(run, planner, trigger)
+        except JournalError as exc:  # the record failed, not the run: nothing is undone
+            self._stopped(run, exc)
+            raise
         except IdoError as exc:
             outcome, reason = "failed", str(exc)
         except BaseException as exc:  # Ctrl-C, a listener's broken pipe, a bug: the run stops

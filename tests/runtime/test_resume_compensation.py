@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from ido.errors import JournalError
 from ido.journal import SqliteJournal
+from ido.loading import load_catalog
+from ido.runtime.local import LocalRuntime
+from ido.testing import MemoryJournal
 from tests.runtime.test_resume import LEDGER, ido, ledger, make_project
 
 SAGA = """\
@@ -141,3 +148,46 @@ def test_a_run_killed_while_undoing_its_steps_undoes_each_once_on_resume(tmp_pat
         assert sorted({kind for kind, _ in calls}) == ["charge", "pack", "refund", "unpack"], n
         for kind in ("charge", "pack", "refund", "unpack"):
             assert [k for k, _ in calls].count(kind) == 1, (n, kind, calls)
+
+
+def test_a_rejected_compensation_is_not_done_again(tmp_path: Path) -> None:
+    """A refund interrupted, nothing observing it, the person rejects doing it again: the
+    resume undid `charge` again, refunding under a new key, and lost why the run failed."""
+    project = saga(tmp_path)
+    calls = project / "svc" / "saga.py"
+    calls.write_text(calls.read_text().replace('"refunded": "refund" in kinds', '"x": 1'))
+    killed = ido(project, "run", "deliver", SVC_DIE_AFTER="refund")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert ido(project, "resume", "last").returncode == 3  # a person decides
+    assert ido(project, "reject", "last", "--by", "ops", "--comment", "sent").returncode == 0
+    done = ido(project, "resume", "last")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert [line.split()[0] for line in ledger(project)].count("refund") == 1
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        reason = str(journal.runs()[0].reason)
+    assert "used up by ship" in reason and "; then step" in reason and "rejected" in reason
+
+
+def test_a_journal_that_fails_a_write_stops_the_run_and_undoes_nothing(tmp_path: Path) -> None:
+    """A write the journal failed (a full disk, a moment's I/O error) was taken as the
+    run's own failure: the run was compensated, the order refunded, over a disk hiccup."""
+    project = saga(tmp_path)
+    (project / "intents" / "deliver.yaml").write_text(
+        INTENT.replace('goal: ["state.order.shipped"]', 'goal: ["state.parcel.packed"]')
+    )
+    catalog = load_catalog([project / "capabilities", project / "intents"])
+
+    class Failing(MemoryJournal):
+        def append(self, run_id: str, kind: str, at: str, data: Any) -> int:
+            if kind == "action_started" and data.get("capability") == "pack":
+                raise JournalError("journal j.db: disk I/O error")
+            return super().append(run_id, kind, at, data)
+
+    journal = Failing()
+    runtime = LocalRuntime(catalog, journal, base=project)
+    with pytest.raises(JournalError, match="disk I/O error"):
+        runtime.run(catalog.intents["deliver"])
+    (row,) = journal.runs()
+    assert row.outcome is None  # left for ido resume, not failed
+    kinds = [e.kind for e in journal.events(row.id)]
+    assert "compensation_started" not in kinds and kinds[-1] == "run_released"
