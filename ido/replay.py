@@ -24,7 +24,7 @@ from ido.loading import Catalog
 from ido.model import Intent, Scenario
 from ido.planner import Planner, get_planner
 from ido.planner.llm import Recorded, recorded_calls
-from ido.runtime.recovery import last_model_call_cost, learnt, missing_lesson
+from ido.runtime.recovery import last_model_call_cost, learnt, missing_lesson, tells_of_provider
 
 if TYPE_CHECKING:
     from ido.scenario.recorded import Counterfactual
@@ -89,7 +89,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             name = data["capability"]
             if data["ok"]:
                 completed.append((data["step"], name))
-            if not data["ok"]:
+            if not data["ok"] and tells_of_provider(data):
                 failures[name] = failures.get(name, 0) + 1
             if "learnt_at" in data:
                 lesson = Lesson(name, bool(data["ok"]), learnt(data), float(data["learnt_at"]))

@@ -49,6 +49,7 @@ from ido.runtime.recovery import (
     last_model_call_cost,
     learnt,
     recover,
+    tells_of_provider,
 )
 from ido.runtime.tracecontext import perform_place, traceparent
 from ido.runtime.triggers import changed, missing_effects, over_limits
@@ -405,6 +406,8 @@ class LocalRuntime:
             if stop is not None:
                 return stop
             replan, state = self._execute(run, decision, state)
+            if replan is not None and run.overdue:  # no step may start any more
+                return "failed", replan
             if replan is not None:
                 trigger = replan
                 continue
@@ -741,6 +744,9 @@ class LocalRuntime:
         left = deadline - elapsed - wait
         if left > 0:
             return None, left
+        # Past the deadline itself, no plan can help (one of steps believed to take no time
+        # would be planned, and refused here, until max_replans): the run has failed.
+        run.overdue = elapsed >= deadline
         after = f" after its {format_duration(wait)} backoff" if wait else ""
         why = (
             f"{format_duration(elapsed)} elapsed: {name} would start{after} past the "
@@ -792,6 +798,12 @@ class LocalRuntime:
         """
         capability = self.catalog.capabilities[ctx.capability]
         run.spent += capability.spec.cost  # an interrupted call may have been made: count it
+        if outcome.timed_out and ctx.timeout < capability.spec.timeout:
+            # Cut short by the run's deadline, not its own timeout: no news of the provider.
+            outcome = replace(outcome, error=f"stopped at the deadline after {ctx.timeout:.3g}s")
+            deadline = True
+        else:
+            deadline = False
         if outcome.ok:
             run.effects = apply_effects(run.effects, capability.spec.effects)
             if capability.spec.output is not None and outcome.output is not None:
@@ -816,9 +828,11 @@ class LocalRuntime:
         if resumed is not None:
             data["resumed"] = resumed
             data["interrupted"] = resumed == "interrupted"
-        if not outcome.ok and resumed != "interrupted":
+        if deadline:
+            data["deadline"] = True
+        if not outcome.ok and tells_of_provider(data):
             run.failures[ctx.capability] = run.failures.get(ctx.capability, 0) + 1
-        if resumed != "interrupted":
+        if tells_of_provider(data):
             # The exact moment, so that replay and resume learn exactly what the run did.
             data["learnt_at"] = now = self.clock()
             self._learn(run, Lesson(ctx.capability, outcome.ok, learnt(data), now))

@@ -59,6 +59,8 @@ class RunState:
     """What the run's last paid model call cost."""
     undoing: dict[int, int] = field(default_factory=dict)
     """Compensation steps, each with the completed step it undoes."""
+    overdue: bool = False
+    """Whether a step was refused for starting past the deadline itself: the run has failed."""
     waited: float = 0.0
     """Seconds the run spent blocked, waiting for a person's approval: its deadline does
     not count them (a rule's `expires` bounds that wait)."""
@@ -158,7 +160,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
                 run.completed = [c for c in run.completed if c[0] != undone]
             elif undone is None and data["ok"]:
                 run.completed.append((data["step"], data["capability"]))
-            if not data.get("interrupted"):
+            if tells_of_provider(data):
                 when = data.get("learnt_at", epoch(event.at))
                 lessons.append(Lesson(data["capability"], bool(data["ok"]), learnt(data), when))
         elif event.kind == "compensation_skipped":
@@ -199,10 +201,17 @@ def last_model_call_cost(record: Mapping[str, Any], before: float) -> float:
     return next((cost for cost in reversed(paid) if cost > 0), before)
 
 
+def tells_of_provider(finished: Mapping[str, Any]) -> bool:
+    """Whether an `action_finished` event tells of its provider (a success or a failure to
+    learn from and to count): not a step cut short by an interruption, nor one the run's
+    deadline stopped."""
+    return not finished.get("interrupted") and not finished.get("deadline")
+
+
 def _fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
     name = data["capability"]
     if not data["ok"]:
-        if not data.get("interrupted"):
+        if tells_of_provider(data):
             run.failures[name] = run.failures.get(name, 0) + 1
         return
     run.effects = apply_effects(run.effects, data.get("effects", {}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ FLAKY = '''\
 """Fails the first FLAKY_FAILS calls of each capability (counted in files), then succeeds."""
 import json
 import os
+import time
 from pathlib import Path
 
 
@@ -40,6 +42,10 @@ def lie(ctx):
 
 def timed(ctx):
     return {"timeout": ctx.timeout}  # what the call was given
+
+
+def slow(ctx):
+    time.sleep(2)
 
 
 def counter():
@@ -240,6 +246,29 @@ def test_an_output_not_kept_is_noted_where_the_capability_declares_one(flaky: Pa
     assert finished["note"] == "its output was not a JSON object, and not kept"
     told = render(run_view(journal.run("r-test"), journal.events("r-test")), "text")
     assert "mint: succeeded in" in told and "; its output was not a JSON object" in told
+
+
+def test_a_call_the_deadline_stops_is_no_news_of_its_provider(flaky: Path) -> None:
+    """Cut short at the deadline, a call was learnt as its provider's timeout: a failure
+    in the shared beliefs, a latency of the deadline's length, an attempt used up."""
+    add_capability(
+        flaky,
+        "mint",
+        "  provider: mint\n  effects: {token.minted: true}\n  timeout: 30s\n"
+        "  run: {python: 'fakesvc.flaky:slow'}\n",
+    )
+    (flaky / "intents" / "mint-token.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: mint-token}\nspec:\n"
+        "  goal: ['state.token.minted']\n  constraints: {deadline: 300ms}\n"
+    )
+    rt, journal = runtime(flaky, clock=time.time)
+    report = rt.run(rt.catalog.intents["mint-token"])
+    # Past the deadline, the next plan (mint, believed to take no time) cannot start.
+    assert report.outcome == "failed" and "past the 300ms deadline" in str(report.reason)
+    (finished,) = kinds(journal, "action_finished")
+    assert finished["deadline"] is True and "learnt_at" not in finished
+    assert str(finished["error"]).startswith("stopped at the deadline after 0.")
+    assert "mint" not in journal.health()
 
 
 def test_a_capability_out_of_attempts_is_left_out_and_the_run_fails_naming_the_limit(

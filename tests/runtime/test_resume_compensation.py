@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +169,9 @@ def test_a_rejected_compensation_is_not_done_again(tmp_path: Path) -> None:
     assert "used up by ship" in reason and "; then step" in reason and "rejected" in reason
 
 
-def test_a_journal_that_fails_a_write_stops_the_run_and_undoes_nothing(tmp_path: Path) -> None:
+def test_a_journal_that_fails_a_write_stops_the_run_and_undoes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A write the journal failed (a full disk, a moment's I/O error) was taken as the
     run's own failure: the run was compensated, the order refunded, over a disk hiccup."""
     project = saga(tmp_path)
@@ -185,6 +188,8 @@ def test_a_journal_that_fails_a_write_stops_the_run_and_undoes_nothing(tmp_path:
 
     journal = Failing()
     runtime = LocalRuntime(catalog, journal, base=project)
+    for name in [m for m in sys.modules if m == "svc" or m.startswith("svc.")]:
+        monkeypatch.delitem(sys.modules, name)  # this project's `svc`, not another test's
     with pytest.raises(JournalError, match="disk I/O error"):
         runtime.run(catalog.intents["deliver"])
     (row,) = journal.runs()
