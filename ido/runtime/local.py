@@ -509,7 +509,7 @@ class LocalRuntime:
                 ready = [i for i in range(len(steps)) if i not in started and set(waits[i]) <= done]
                 if ready and reason is None and started:
                     state = self._observe(run)
-                    reason = self._check(run, decision, done - checked, expected, state)
+                    reason = self._check(run, decision, done, checked, expected, state)
                     checked |= done
                 if ready and reason is None:
                     stopping.check()  # no new step once the process is being interrupted
@@ -530,7 +530,7 @@ class LocalRuntime:
                 if not running:
                     if reason is None and done - checked:
                         state = self._observe(run)
-                        reason = self._check(run, decision, done - checked, expected, state)
+                        reason = self._check(run, decision, done, checked, expected, state)
                     return reason, state
                 self._flush_outcomes(run)
                 for ctx, outcome in executor.next():
@@ -561,13 +561,16 @@ class LocalRuntime:
         self,
         run: RunState,
         decision: Decision,
-        fresh: set[int],
+        done: set[int],
+        checked: set[int],
         expected: State,
         state: State,
     ) -> str | None:
-        """After an observation: did the steps just done take effect, and does the plan hold?"""
+        """After an observation: did the steps done since the last check (`done` less
+        `checked`) take effect, and does the plan hold?"""
         plan = decision.result.plan
         assert plan is not None
+        fresh = done - checked
         for i in sorted(fresh):
             name = plan.steps[i].capability
             effects = self.catalog.capabilities[name].spec.effects
@@ -588,7 +591,14 @@ class LocalRuntime:
                 }
                 self._record(run, "effects_missing", data)
                 return silent
-        return changed(expected, state, decision.observed, self._conditions(run.intent))
+        # Each condition as it will be checked: with what the rest of the plan sets (a
+        # conjunct a later step makes true must not hide a fact that moved under it).
+        rest: State = {}
+        for i, planned in enumerate(plan.steps):
+            if i not in done:
+                rest.update(self.catalog.capabilities[planned.capability].spec.effects)
+        conditions = self._conditions(run.intent)
+        return changed(expected, state, decision.observed, conditions, rest)
 
     def _conditions(self, intent: Intent) -> list[Condition]:
         """The conditions a plan for `intent` stands on: its goal, and what capabilities

@@ -12,7 +12,7 @@ from typing import Any
 from ido.conditions import Condition
 from ido.planner.order import schedule
 from ido.planner.types import Plan
-from ido.state import get_path, has_path
+from ido.state import apply_effects, get_path, has_path
 
 _ABSENT = object()
 
@@ -35,12 +35,15 @@ def changed(
     state: Mapping[str, Any],
     paths: Iterable[str],
     conditions: Iterable[Condition],
+    rest: Mapping[str, Any] | None = None,
 ) -> str | None:
     """An observation that moved a fact the plan relied on so that a condition reading it
     (the goal's, a capability's `requires`) now holds where it did not, or the other way.
     A fact that moves with every condition on it as it was (stock 100, then 99, under
     `stock > 0`) changes nothing the plan stands on: replanning at each step there used up
-    `limits.max_replans` and failed runs that nothing had gone wrong in."""
+    `limits.max_replans` and failed runs that nothing had gone wrong in. Conditions are
+    judged with `rest`, the effects the plan's remaining steps will set, on both sides: a
+    step's `requires` whose other half a later step makes true still sees the fact move."""
     moved = [
         path
         for path in sorted(paths)
@@ -48,6 +51,8 @@ def changed(
     ]
     if not moved:
         return None
+    if rest:
+        expected, state = apply_effects(expected, rest), apply_effects(state, rest)
     flipped: set[str] = set()
     for condition in conditions:
         read = condition.state_paths

@@ -44,6 +44,14 @@ def timed(ctx):
     return {"timeout": ctx.timeout}  # what the call was given
 
 
+def sell_out(ctx):
+    Path("stock.json").write_text(json.dumps({"stock": {"count": 0}}))
+
+
+def stock():
+    return json.loads(Path("stock.json").read_text())
+
+
 def slow(ctx):
     time.sleep(2)
 
@@ -384,6 +392,39 @@ def test_a_fact_that_moves_with_every_condition_on_it_as_it_was_is_no_replan(
     report = rt.run(rt.catalog.intents["stock"])
     assert report.outcome == "achieved", report.reason
     assert len(kinds(journal, "decided")) == 1
+
+
+def test_a_fact_that_moves_under_a_later_step_s_condition_replans_at_once(flaky: Path) -> None:
+    """check → reserve → ship, ship needing `reserved && count > 0`: stock ran out after
+    check, but `reserved` was not yet true, so the condition read false both ways, and the
+    reservation was paid for before the replan."""
+    (flaky / "stock.json").write_text(json.dumps({"stock": {"count": 5}}))
+    (flaky / "capabilities" / "stock.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: stock}\n"
+        "spec: {python: 'fakesvc.flaky:stock'}\n"
+    )
+    steps = [
+        ("check", "true", "fraud.checked", "sell_out"),
+        ("reserve", "state.fraud.checked", "stock.reserved", "call"),
+        ("send", "state.stock.reserved && state.stock.count > 0", "order.sent", "call"),
+    ]
+    for name, needs, sets, call in steps:
+        add_capability(
+            flaky,
+            name,
+            f"  provider: {name}\n  requires: ['{needs}']\n  effects: {{{sets}: true}}\n"
+            f"  run: {{python: 'fakesvc.flaky:{call}'}}\n",
+        )
+    (flaky / "intents" / "send.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: send}\nspec:\n"
+        "  goal: ['state.order.sent']\n  observers: [stock]\n"
+    )
+    rt, journal = runtime(flaky)
+    report = rt.run(rt.catalog.intents["send"])
+    assert report.outcome == "failed"
+    assert [d["capability"] for d in kinds(journal, "action_started")] == ["check"]
+    trigger = kinds(journal, "decided")[1]["trigger"]
+    assert trigger == "observation changed: stock.count is now 0 (planned with 5)"
 
 
 def test_an_observation_that_moves_a_fact_the_plan_relied_on_replans(flaky: Path) -> None:
