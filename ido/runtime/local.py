@@ -612,7 +612,7 @@ class LocalRuntime:
         observations = list(simulated or [])
         if simulated is None and run.intent.spec.observers:
             self._flush_outcomes(run)
-        stale: State = {}
+        stale: list[tuple[int, State]] = []
         for name in run.intent.spec.observers if simulated is None else ():
             observer = self.catalog.observers[name]
             origin = self.catalog.origin(observer)
@@ -625,11 +625,15 @@ class LocalRuntime:
                 last = run.reports.get(name)
                 data = {"observer": name, "error": str(exc), "kept_last_report": last is not None}
                 self._record(run, "observer_failed", data)
-                stale = stale if last is None else merge(stale, last)
+                stale += [] if last is None else [(last[1], last[0])]
                 continue
-            run.reports[name] = report
+            run.reports[name] = (report, len(run.effect_log))
             observations.append(report)
-        effects = merge(stale, run.effects) if stale else run.effects
+        effects = run.effects
+        for since, report in sorted(stale, key=lambda seen: seen[0]):
+            effects = merge(effects, report)  # above what was done before it reported
+            for path, value in run.effect_log[since:]:  # below what was done after
+                effects = apply_effects(effects, {path: value})
         state = snapshot(run.intent, observations, effects, self._facts)
         seen: State = {}
         for observation in observations:
@@ -816,8 +820,10 @@ class LocalRuntime:
             deadline = False
         if outcome.ok:
             run.effects = apply_effects(run.effects, capability.spec.effects)
+            run.effect_log += capability.spec.effects.items()
             if capability.spec.output is not None and outcome.output is not None:
                 set_path(run.effects, capability.spec.output, outcome.output)
+                run.effect_log.append((capability.spec.output, outcome.output))
         data: dict[str, Any] = {
             "decision": run.decisions if decision is None else decision,
             "step": ctx.step,

@@ -44,6 +44,16 @@ def timed(ctx):
     return {"timeout": ctx.timeout}  # what the call was given
 
 
+def scripted():
+    """Each read says the next report of reports.json; past the last, it fails."""
+    path = Path("reports.json")
+    reports = json.loads(path.read_text())
+    if not reports:
+        raise ConnectionError("the shop's sensor is offline")
+    path.write_text(json.dumps(reports[1:]))
+    return reports[0]
+
+
 def sell_out(ctx):
     Path("stock.json").write_text(json.dumps({"stock": {"count": 0}}))
 
@@ -364,6 +374,34 @@ def test_an_observer_that_fails_leaves_its_last_report_standing(flaky: Path) -> 
     told = render(run_view(journal.run("r-test"), journal.events("r-test")), "text")
     assert "observer world failed: observer world: ConnectionError: payments API" in told
     assert "its last report stands" in told
+
+
+def test_a_failed_observer_s_last_report_stands_above_what_was_done_before_it(
+    flaky: Path,
+) -> None:
+    """open-shop set shop.open; the sensor then reported it closed, and went offline: its
+    last report was put below every step's effect, so the shop read open again."""
+    closed = {"shop": {"open": False}}
+    (flaky / "reports.json").write_text(json.dumps([closed, closed]))
+    (flaky / "capabilities" / "sensor.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: sensor}\n"
+        "spec: {python: 'fakesvc.flaky:scripted'}\n"
+    )
+    add_capability(
+        flaky,
+        "open-shop",
+        "  provider: keys\n  effects: {shop.open: true}\n  run: {python: 'fakesvc.flaky:call'}\n",
+    )
+    (flaky / "intents" / "open.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: open}\nspec:\n"
+        "  goal: ['state.shop.open']\n  observers: [sensor]\n  limits: {max_replans: 1}\n"
+    )
+    rt, journal = runtime(flaky)
+    rt.run(rt.catalog.intents["open"])
+    events = journal.events("r-test")
+    failed = next(i for i, e in enumerate(events) if e.kind == "observer_failed")
+    after = next(e for e in events[failed:] if e.kind == "observed")
+    assert after.data["state"]["shop"]["open"] is False
 
 
 def test_a_fact_that_moves_with_every_condition_on_it_as_it_was_is_no_replan(
