@@ -178,7 +178,8 @@ class LocalRuntime:
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
         for step in recovered.interrupted:  # and its steps in flight: before it is taken over
             self._still_here(run, step)
-        run.evidence = with_lessons(self.journal.health(), recovered.lessons)
+        stored = self.journal.health()  # read once: what the decision uses is what is recorded
+        run.evidence = with_lessons(stored, recovered.lessons)
         run.lessons = list(recovered.lessons)
         planner = self.planner or self._planner(recovered.planner, run.intent)
         now = self.clock()
@@ -186,7 +187,7 @@ class LocalRuntime:
             "after": "approval" if row.outcome == "blocked" else "interruption",
             "interrupted_steps": [i.step for i in recovered.interrupted],
             "process": host(),
-            "health": {n: e.to_json() for n, e in sorted(self.journal.health().items())},
+            "health": {n: e.to_json() for n, e in sorted(stored.items())},
         }
         if recovered.blocked_at is not None:  # the wait for approval: not the deadline's
             waited = max(0.0, now - recovered.blocked_at)
