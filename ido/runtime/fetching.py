@@ -163,31 +163,30 @@ class _Reading(io.RawIOBase):
         super().close()
 
 
-class _HTTPConnection(http.client.HTTPConnection):
-    """An HTTP connection made, and then used, by its request's deadline."""
+class _ByDeadline:
+    """A connection (HTTP or HTTPS: mixed in before it) made, TLS handshake and all, and
+    then used, by its request's deadline."""
+
+    deadline: float
+    timeout: float | None
+    sock: Any
 
     def __init__(self, host: str, deadline: float, **kwargs: Any) -> None:
-        super().__init__(host, **kwargs)
+        super().__init__(host, **kwargs)  # type: ignore[call-arg]
         self.deadline = deadline
 
     def connect(self) -> None:
         self.timeout = _left(self.deadline)
-        super().connect()
+        super().connect()  # type: ignore[misc]
         self.sock = cast(socket.socket, _Deadlined(self.sock, self.deadline))
 
 
-class _HTTPSConnection(http.client.HTTPSConnection):
-    """An HTTPS connection made (TLS handshake and all), and then used, by its request's
-    deadline."""
+class _HTTPConnection(_ByDeadline, http.client.HTTPConnection):
+    pass
 
-    def __init__(self, host: str, deadline: float, **kwargs: Any) -> None:
-        super().__init__(host, **kwargs)
-        self.deadline = deadline
 
-    def connect(self) -> None:
-        self.timeout = _left(self.deadline)
-        super().connect()
-        self.sock = cast(socket.socket, _Deadlined(self.sock, self.deadline))
+class _HTTPSConnection(_ByDeadline, http.client.HTTPSConnection):
+    pass
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
