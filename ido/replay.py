@@ -24,7 +24,13 @@ from ido.loading import Catalog
 from ido.model import Intent, Scenario
 from ido.planner import Planner, get_planner
 from ido.planner.llm import Recorded, recorded_calls
-from ido.runtime.recovery import last_model_call_cost, learnt, missing_lesson, tells_of_provider
+from ido.runtime.recovery import (
+    fold_done,
+    last_model_call_cost,
+    learnt,
+    missing_lesson,
+    tells_of_provider,
+)
 
 if TYPE_CHECKING:
     from ido.scenario.recorded import Counterfactual
@@ -77,8 +83,10 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     lessons: list[Lesson] = []  # since the run last stored what it had learnt
     state: dict[str, Any] = {}
     count = 0
+    undoing: dict[int, int] = {}
     for event in events:
         data = event.data
+        completed = fold_done(completed, undoing, event)
         if event.kind == "observed":
             state = data["state"]
         elif event.kind == "run_finished":
@@ -87,8 +95,6 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             evidence = with_lessons(_evidence(data.get("health", {})), lessons)
         elif event.kind == "action_finished" and not data.get("interrupted"):
             name = data["capability"]
-            if data["ok"]:
-                completed.append((data["step"], name))
             if not data["ok"] and tells_of_provider(data):
                 failures[name] = failures.get(name, 0) + 1
             if "learnt_at" in data:
@@ -97,7 +103,6 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 evidence[name] = lesson.applied(evidence.get(name))
         elif event.kind == "effects_missing":
             name = data["capability"]
-            completed = [c for c in completed if c[0] != data["step"]]
             failures[name] = failures.get(name, 0) + 1
             if "learnt_at" in data:
                 lesson = missing_lesson(data, float(data["learnt_at"]))

@@ -129,6 +129,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
     for event in events:
         data = event.data
         run.spent += paid_in(event)
+        run.completed = fold_done(run.completed, run.undoing, event)
         if event.kind == "run_finished":
             # The run saved what it had learnt as it stopped (blocked): only what it learns
             # after is not in the journal's health yet (counted twice, a call was two).
@@ -147,7 +148,6 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
             run.model_call_cost = last_model_call_cost(record, run.model_call_cost)
         elif event.kind == "action_started":
             if "undoes_step" in data:
-                run.undoing[data["step"]] = data["undoes_step"]
                 compensating = data.get("reason") or "the run failed"
             run.steps_taken = max(run.steps_taken, int(data["step"]))
             name = data["capability"]
@@ -158,20 +158,13 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         elif event.kind == "action_finished":
             open_steps.pop(data["step"], None)
             _fold_finish(run, data, catalog)
-            undone = run.undoing.get(data["step"])
-            if undone is not None and not data.get("interrupted"):
-                run.completed = [c for c in run.completed if c[0] != undone]
-            elif undone is None and data["ok"]:
-                run.completed.append((data["step"], data["capability"]))
             if tells_of_provider(data):
                 when = data.get("learnt_at", epoch(event.at))
                 lessons.append(Lesson(data["capability"], bool(data["ok"]), learnt(data), when))
         elif event.kind == "compensation_skipped":
-            run.completed = [c for c in run.completed if c[0] != data["undoes_step"]]
             compensating = data.get("reason") or "the run failed"
         elif event.kind == "effects_missing":
             run.failures[data["capability"]] = run.failures.get(data["capability"], 0) + 1
-            run.completed = [c for c in run.completed if c[0] != data["step"]]
             lessons.append(missing_lesson(data, epoch(event.at)))
     return Recovered(
         run,
@@ -202,6 +195,31 @@ def last_model_call_cost(record: Mapping[str, Any], before: float) -> float:
         float(c["reply"].get("cost") or 0.0) for c in record.get("calls", []) if not c.get("cached")
     ]
     return next((cost for cost in reversed(paid) if cost > 0), before)
+
+
+def fold_done(
+    completed: list[tuple[int, str]], undoing: dict[int, int], event: Event
+) -> list[tuple[int, str]]:
+    """The steps a run has completed, (step, capability) in order, after `event`: what
+    compensation would undo. A step that succeeded is added, one whose effects did not
+    show is taken out, and so is one a compensation undid (or skipped, or failed to: it
+    is not tried again); a compensation itself is never added. `undoing` (compensation
+    step → the step it undoes) is kept up as compensations start. Resume and replay fold
+    the journal with it, as the runtime keeps `RunState.completed` live."""
+    data = event.data
+    if event.kind == "action_started" and "undoes_step" in data:
+        undoing[data["step"]] = data["undoes_step"]
+    elif event.kind == "action_finished":
+        undone = undoing.get(data["step"])
+        if undone is not None and not data.get("interrupted"):
+            return [c for c in completed if c[0] != undone]
+        if undone is None and data["ok"]:
+            return [*completed, (data["step"], data["capability"])]
+    elif event.kind == "compensation_skipped":
+        return [c for c in completed if c[0] != data["undoes_step"]]
+    elif event.kind == "effects_missing":
+        return [c for c in completed if c[0] != data["step"]]
+    return completed
 
 
 def tells_of_provider(finished: Mapping[str, Any]) -> bool:

@@ -196,3 +196,27 @@ def test_a_journal_that_fails_a_write_stops_the_run_and_undoes_nothing(
     assert row.outcome is None  # left for ido resume, not failed
     kinds = [e.kind for e in journal.events(row.id)]
     assert "compensation_started" not in kinds and kinds[-1] == "run_released"
+
+
+def test_the_completed_steps_fold_as_the_runtime_keeps_them() -> None:
+    """One fold for resume and replay (replay added compensations and kept undone steps)."""
+    from ido.journal import Event
+    from ido.runtime.recovery import fold_done
+
+    at = "2026-12-06T00:00:00.000+00:00"
+    events = [
+        ("action_finished", {"step": 1, "capability": "charge", "ok": True}),
+        ("action_finished", {"step": 2, "capability": "pack", "ok": True}),
+        ("effects_missing", {"step": 2, "capability": "pack"}),
+        ("action_finished", {"step": 3, "capability": "pack", "ok": True}),
+        ("action_started", {"step": 4, "capability": "unpack", "undoes_step": 3}),
+        ("action_finished", {"step": 4, "capability": "unpack", "ok": True}),
+        ("compensation_skipped", {"undoes_step": 1, "capability": "refund"}),
+    ]
+    completed: list[tuple[int, str]] = []
+    undoing: dict[int, int] = {}
+    seen = []
+    for seq, (kind, data) in enumerate(events, 1):
+        completed = fold_done(completed, undoing, Event("r", seq, at, kind, data))
+        seen.append([step for step, _ in completed])
+    assert seen == [[1], [1, 2], [1], [1, 3], [1, 3], [1], []]
