@@ -39,6 +39,10 @@ class Environment(Protocol):
     one cannot be run, and is not planned."""
 
     def executor(self) -> Executor: ...
+    def wait(self, seconds: float) -> None:
+        """Let `seconds` pass (a retry's backoff, before its start is recorded)."""
+        ...
+
     def call(self, capability: Capability, ctx: ActionContext) -> Outcome:
         """One call, start to end (compensations, resumed steps)."""
         ...
@@ -64,6 +68,9 @@ class RealEnvironment:
 
     def executor(self) -> Executor:
         return _ThreadExecutor(self)
+
+    def wait(self, seconds: float) -> None:
+        self.sleep(seconds)
 
     def call(self, capability: Capability, ctx: ActionContext) -> Outcome:
         return perform(capability, ctx, self.base)

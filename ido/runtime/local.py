@@ -525,7 +525,14 @@ class LocalRuntime:
                         if reason is not None:
                             break
                         started.add(i)
-                        ctx, delay = self._start(run, steps[i], state, left=left)
+                        wait = backoff(run.intent, run.failures.get(steps[i].capability, 0))
+                        if wait and not running and len(ready) == 1:
+                            # Waited before its start is recorded: a crash meanwhile leaves
+                            # no step in flight, where one would be "unknown" on resume.
+                            self.env.wait(wait)
+                            ctx, delay = self._start(run, steps[i], state, left=left, waited=True)
+                        else:
+                            ctx, delay = self._start(run, steps[i], state, left=left)
                         executor.submit(self.catalog.capabilities[ctx.capability], ctx, delay)
                         running[ctx.step] = i
                 if not running:
@@ -716,10 +723,12 @@ class LocalRuntime:
         state: State,
         undoing: Mapping[str, Any] | None = None,
         left: float | None = None,
+        waited: bool = False,
     ) -> tuple[ActionContext, float]:
         """Record that a step starts; also how long to back off first (after failures).
         `undoing`: a compensation's `undoes_step` and the run's failure `reason`; `left`:
-        the seconds to the deadline after the backoff, which the call may not outlast."""
+        the seconds to the deadline after the backoff, which the call may not outlast;
+        `waited`: the backoff has been waited already (the record still says how long)."""
         capability = self.catalog.capabilities[step.capability]
         run.steps_taken += 1
         attempt = run.attempts.get(step.capability, 0) + 1
@@ -745,7 +754,7 @@ class LocalRuntime:
         )
         if undoing is not None:
             run.undoing[ctx.step] = undoing["undoes_step"]
-        return ctx, delay
+        return ctx, 0.0 if waited else delay
 
     def _too_late(self, run: RunState, name: str) -> tuple[str | None, float | None]:
         """Why `name` may not start now (it would start, after its backoff, at or past the

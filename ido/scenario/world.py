@@ -67,6 +67,9 @@ class SimulatedWorld:
 
     # --- Environment -----------------------------------------------------------------------
 
+    def wait(self, seconds: float) -> None:
+        self.clock.sleep(seconds)
+
     def executor(self) -> _EventQueue:
         return _EventQueue(self)
 

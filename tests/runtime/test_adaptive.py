@@ -15,6 +15,7 @@ from ido.explain import render, run_view
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.runtime.local import LocalRuntime
+from ido.runtime.recovery import recover
 from ido.testing import MemoryJournal, StepClock
 
 FLAKY = '''\
@@ -200,6 +201,26 @@ def test_a_retry_emerges_with_backoff_doubling_per_failure(
     assert [d["capability"] for d in kinds(journal, "action_started")] == ["mint"] * 3
     assert [d["backoff"] for d in kinds(journal, "action_started")] == [0.0, 1.0, 2.0]
     assert slept == [1.0, 2.0]
+
+
+def test_a_run_stopped_in_a_retry_s_backoff_has_no_step_in_flight(
+    flaky: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry's start was recorded before its backoff: stopped (killed) in the wait,
+    the resume found it in flight, its outcome "unknown", and asked a person about a call
+    never made. The wait comes first now."""
+    mint_project(flaky, "{backoff: 5s}")
+    monkeypatch.setenv("FLAKY_FAILS", "1")
+
+    def killed(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    rt, journal = runtime(flaky, sleep=killed)
+    with pytest.raises(KeyboardInterrupt):
+        rt.run(rt.catalog.intents["mint-token"])
+    recovered = recover(journal.run("r-test"), journal.events("r-test"), rt.catalog)
+    assert recovered.interrupted == ()
+    assert [d["capability"] for d in kinds(journal, "action_started")] == ["mint"]
 
 
 def test_a_retry_s_backoff_is_part_of_its_step_s_time_and_of_the_deadline(
