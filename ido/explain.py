@@ -175,7 +175,7 @@ def _action_line(action: dict[str, Any]) -> str:
         return f"{action['capability']}{attempt}: started, no outcome recorded (interrupted)"
     if action.get("resumed") == "effects observed":
         return f"{action['capability']}{attempt}: interrupted; its effects were observed on resume"
-    if action.get("resumed") == "interrupted":
+    if action.get("resumed") in ("interrupted", "rejected"):
         return f"{action['capability']}{attempt}: interrupted; on resume {action.get('error')}"
     again = {
         "repeated": " (performed again on resume: idempotent)",

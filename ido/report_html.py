@@ -236,7 +236,7 @@ def _actions_of(d: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[str
 def _state(action: dict[str, Any]) -> str:
     """What became of one action, as a node's class."""
     ok = action.get("ok")
-    if action.get("resumed") == "interrupted":
+    if action.get("resumed") in ("interrupted", "rejected"):
         return "interrupted"
     if "silent" in action:  # it said it succeeded; its effects did not show
         return OUTCOME_CLASS[False]

@@ -49,6 +49,7 @@ from ido.runtime.recovery import (
     last_model_call_cost,
     learnt,
     recover,
+    settles,
     tells_of_provider,
 )
 from ido.runtime.tracecontext import perform_place, traceparent
@@ -266,12 +267,18 @@ class LocalRuntime:
         outcome = self.env.call(capability, ctx)
         self._finish(run, ctx, outcome, resumed=how, decision=step.decision)
 
-    def _cut_short(self, run: RunState, ctx: ActionContext, step: Interrupted, why: str) -> None:
-        """Record an interrupted step as not done (not a failure of its provider)."""
+    def _cut_short(
+        self,
+        run: RunState,
+        ctx: ActionContext,
+        step: Interrupted,
+        why: str,
+        how: str = "interrupted",
+    ) -> None:
+        """Record an interrupted step as not done (not a failure of its provider); `how`:
+        "rejected" when a person refused to have it done again."""
         error = f"interrupted before its outcome was recorded; {why}"
-        self._finish(
-            run, ctx, Outcome(False, error=error), resumed="interrupted", decision=step.decision
-        )
+        self._finish(run, ctx, Outcome(False, error=error), resumed=how, decision=step.decision)
 
     def _ask(self, run: RunState, capability: Capability, step: Interrupted) -> tuple[str, str]:
         """An interrupted step whether it ran no observation tells, of a capability that is
@@ -312,12 +319,8 @@ class LocalRuntime:
             self._again(run, capability, ctx, step, "approved")
             return None
         why = f": {verdict['comment']}" if verdict.get("comment") else ""
-        self._cut_short(
-            run, ctx, step, f"its outcome is unknown, and repeating it was rejected{why}"
-        )
-        undone = run.undoing.get(step.step)
-        if undone is not None:  # a compensation: not to be done again under another key
-            run.completed = [c for c in run.completed if c[0] != undone]
+        why_not = f"its outcome is unknown, and repeating it was rejected{why}"
+        self._cut_short(run, ctx, step, why_not, how="rejected")
         return "failed", (
             f"step {step.step} {capability.name} was interrupted with its outcome unknown, "
             f"and {verdict['by']} rejected performing it again ({UNKNOWN_RULE}){why}"
@@ -342,6 +345,14 @@ class LocalRuntime:
         except BaseException as exc:  # Ctrl-C, a listener's broken pipe, a bug: the run stops
             self._stopped(run, exc)
             raise
+        try:
+            return self._end(run, outcome, reason)
+        except JournalError as exc:  # recording the end failed: left for ido resume
+            self._stopped(run, exc)
+            raise
+
+    def _end(self, run: RunState, outcome: str, reason: str | None) -> RunReport:
+        """Undo the run's steps if it failed and should, and record how it ended."""
         if outcome == "failed" and run.intent.spec.on_failure == "compensate":
             before = run.spent
             self._compensate(run, reason)
@@ -853,7 +864,7 @@ class LocalRuntime:
             data["note"] = outcome.note  # its `output` path is left unset: say why
         if resumed is not None:
             data["resumed"] = resumed
-            data["interrupted"] = resumed == "interrupted"
+            data["interrupted"] = resumed in ("interrupted", "rejected")
         if deadline:
             data["deadline"] = True
         if not outcome.ok and tells_of_provider(data):
@@ -866,7 +877,7 @@ class LocalRuntime:
                 run.succeeded_at[ctx.step] = now
         self._record(run, "action_finished", data, durable=False)
         undone = run.undoing.get(ctx.step)
-        if undone is not None and resumed != "interrupted":  # undone (or failed to be), for good
+        if undone is not None and settles(data):  # undone (or failed to be), for good
             run.completed = [c for c in run.completed if c[0] != undone]
         elif undone is None and outcome.ok:
             run.completed.append((ctx.step, ctx.capability))

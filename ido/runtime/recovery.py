@@ -205,13 +205,15 @@ def fold_done(
     show is taken out, and so is one a compensation undid (or skipped, or failed to: it
     is not tried again); a compensation itself is never added. `undoing` (compensation
     step → the step it undoes) is kept up as compensations start. Resume and replay fold
-    the journal with it, as the runtime keeps `RunState.completed` live."""
+    the journal with it; the runtime keeps `RunState.completed` alike as it goes, except
+    that it leaves a skipped compensation's step in (no decision follows a compensation,
+    and the run's undoing walks a copy)."""
     data = event.data
     if event.kind == "action_started" and "undoes_step" in data:
         undoing[data["step"]] = data["undoes_step"]
     elif event.kind == "action_finished":
         undone = undoing.get(data["step"])
-        if undone is not None and not data.get("interrupted"):
+        if undone is not None and settles(data):
             return [c for c in completed if c[0] != undone]
         if undone is None and data["ok"]:
             return [*completed, (data["step"], data["capability"])]
@@ -220,6 +222,13 @@ def fold_done(
     elif event.kind == "effects_missing":
         return [c for c in completed if c[0] != data["step"]]
     return completed
+
+
+def settles(finished: Mapping[str, Any]) -> bool:
+    """Whether a finished compensation is done with, for good: it ran (or failed: it is not
+    tried again), or a person refused to have it done again. One an interruption cut short
+    is tried again."""
+    return not finished.get("interrupted") or finished.get("resumed") == "rejected"
 
 
 def tells_of_provider(finished: Mapping[str, Any]) -> bool:

@@ -220,3 +220,21 @@ def test_the_completed_steps_fold_as_the_runtime_keeps_them() -> None:
         completed = fold_done(completed, undoing, Event("r", seq, at, kind, data))
         seen.append([step for step, _ in completed])
     assert seen == [[1], [1, 2], [1], [1, 3], [1, 3], [1], []]
+
+
+def test_a_rejected_compensation_stays_rejected_after_another_crash(tmp_path: Path) -> None:
+    """The rejection lived in memory only: a second crash before the run ended, and the
+    next resume undid `pack` again under a new key."""
+    project = saga(tmp_path)
+    (project / "capabilities" / "shop.yaml").write_text(SAGA.replace("  idempotent: true\n", ""))
+    calls = project / "svc" / "saga.py"
+    calls.write_text(calls.read_text().replace('"unpacked": "unpack" in kinds', '"y": 1'))
+    killed = ido(project, "run", "deliver", SVC_DIE_AFTER="unpack")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert ido(project, "resume", "last").returncode == 3
+    assert ido(project, "reject", "last", "--by", "ops", "--comment", "no").returncode == 0
+    killed = ido(project, "resume", "last", SVC_DIE_AFTER="refund")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    done = ido(project, "resume", "last")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert [line.split()[0] for line in ledger(project)].count("unpack") == 1
