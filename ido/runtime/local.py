@@ -554,7 +554,7 @@ class LocalRuntime:
                 self._flush_outcomes(run)
                 for ctx, outcome in executor.next():
                     i = running.pop(ctx.step)
-                    self._finish(run, ctx, outcome)
+                    outcome = self._finish(run, ctx, outcome)  # as recorded
                     if outcome.ok:
                         done.add(i)
                         effects = self.catalog.capabilities[ctx.capability].spec.effects
@@ -824,8 +824,9 @@ class LocalRuntime:
         outcome: Outcome,
         resumed: str | None = None,
         decision: int | None = None,
-    ) -> None:
-        """Record how a step ended and fold its effects (and output) into the run's state.
+    ) -> Outcome:
+        """Record how a step ended and fold its effects (and output) into the run's state;
+        the outcome as recorded (a call the deadline stopped says so).
 
         `resumed` says how an interrupted step was settled on resume: "repeated" (idempotent,
         performed again), "approved" (performed again as a person approved: its outcome was
@@ -881,6 +882,7 @@ class LocalRuntime:
             run.completed = [c for c in run.completed if c[0] != undone]
         elif undone is None and outcome.ok:
             run.completed.append((ctx.step, ctx.capability))
+        return outcome
 
     def _learn(self, run: RunState, lesson: Lesson) -> None:
         """Fold an outcome into the run's health evidence (stored when the run ends)."""

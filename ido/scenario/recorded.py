@@ -19,7 +19,8 @@ from ido.journal import Event, epoch
 from ido.loading import Catalog
 from ido.model import Capability, Scenario
 from ido.runtime.bindings import Outcome
-from ido.scenario.world import SimulatedWorld
+from ido.runtime.recovery import tells_of_provider
+from ido.scenario.world import SimulatedWorld, timed_out_call
 
 _EMPTY_SCENARIO = {
     "apiVersion": "ido/v1",
@@ -45,8 +46,8 @@ def recorded_calls(events: Sequence[Event]) -> dict[str, list[Recorded]]:
     calls: dict[str, list[Recorded]] = {}
     for event in events:
         data = event.data
-        if event.kind != "action_finished" or data.get("interrupted"):
-            continue
+        if event.kind != "action_finished" or not tells_of_provider(data):
+            continue  # cut short (an interruption, the run's deadline): no news of the call
         calls.setdefault(data["capability"], []).append(
             Recorded(
                 bool(data["ok"]),
@@ -85,7 +86,9 @@ class RecordedWorld(SimulatedWorld):
         self.unknown: list[str] = []
         """Capabilities (one entry per call) whose outcome the recording did not have."""
 
-    def _draw(self, capability: Capability, at: float) -> tuple[Outcome, float, bool]:
+    def _draw(
+        self, capability: Capability, at: float, timeout: float | None = None
+    ) -> tuple[Outcome, float, bool]:
         name = capability.name
         n = self._replayed.get(name, 0)
         self._replayed[name] = n + 1
@@ -94,14 +97,18 @@ class RecordedWorld(SimulatedWorld):
             # Drawn as the scenario would have, and then answered from the recording: the
             # draw counts the call and uses up the scripted failures it met, so the first
             # call past the recording is the world's next, not its first again.
-            super()._draw(capability, at)
+            super()._draw(capability, at, timeout)
             r = history[n]
+            if timeout is not None and r.duration > timeout:  # this run's deadline is nearer
+                return timed_out_call(timeout), timeout, False
             outcome = Outcome(r.ok, r.output, r.error, r.timed_out, r.duration)
             return outcome, r.duration, r.ok and r.applies
         if self.spec.world.capabilities or self.spec.faults:
-            return super()._draw(capability, at)  # the scenario's own model
+            return super()._draw(capability, at, timeout)  # the scenario's own model
         self.unknown.append(name)
         latency = capability.spec.latency
+        if timeout is not None and latency > timeout:
+            return timed_out_call(timeout), timeout, False
         return Outcome(True, duration=latency), latency, True
 
 

@@ -74,7 +74,7 @@ class SimulatedWorld:
         return _EventQueue(self)
 
     def call(self, capability: Capability, ctx: ActionContext) -> Outcome:
-        outcome, latency, applies = self._draw(capability, self.clock.elapsed)
+        outcome, latency, applies = self._draw(capability, self.clock.elapsed, ctx.timeout)
         self.clock.sleep(latency)
         self._settle(capability, outcome, applies)
         return outcome
@@ -101,9 +101,12 @@ class SimulatedWorld:
 
     # --- the model -------------------------------------------------------------------------
 
-    def _draw(self, capability: Capability, at: float) -> tuple[Outcome, float, bool]:
+    def _draw(
+        self, capability: Capability, at: float, timeout: float | None = None
+    ) -> tuple[Outcome, float, bool]:
         """The outcome and latency of a call starting `at` seconds into the scenario, and
-        whether its effects apply to the world (not when it is silent)."""
+        whether its effects apply to the world (not when it is silent); `timeout`: what
+        the call may take (the run's deadline may cut it below the capability's own)."""
         name = capability.name
         n = self._calls.get(name, 0)
         self._calls[name] = n + 1
@@ -132,10 +135,9 @@ class SimulatedWorld:
                 latency = fault.latency
             elif fault.silent:
                 silent = True
-        if latency > capability.spec.timeout:
-            timeout = capability.spec.timeout
-            error = f"timed out after {timeout:g}s"
-            return Outcome(False, error=error, timed_out=True, duration=timeout), timeout, False
+        limit = capability.spec.timeout if timeout is None else timeout
+        if latency > limit:
+            return timed_out_call(limit), limit, False
         if not ok:
             return Outcome(False, error=error, duration=latency), latency, False
         return Outcome(True, output=behaviour.output, duration=latency), latency, not silent
@@ -154,7 +156,8 @@ class _EventQueue:
         self._queue: list[tuple[float, int, ActionContext, Capability, Outcome, bool]] = []
 
     def submit(self, capability: Capability, ctx: ActionContext, delay: float) -> None:
-        outcome, latency, applies = self._world._draw(capability, self._world.clock.elapsed + delay)
+        at = self._world.clock.elapsed + delay
+        outcome, latency, applies = self._world._draw(capability, at, ctx.timeout)
         end = self._world.clock.now + delay + latency
         heapq.heappush(self._queue, (end, ctx.step, ctx, capability, outcome, applies))
 
@@ -170,6 +173,11 @@ class _EventQueue:
 
     def close(self) -> None:
         self._queue.clear()
+
+
+def timed_out_call(seconds: float) -> Outcome:
+    """A simulated call that ran out of its `seconds`."""
+    return Outcome(False, error=f"timed out after {seconds:g}s", timed_out=True, duration=seconds)
 
 
 def _hits(fault: Fault, capability: Capability) -> bool:

@@ -419,6 +419,16 @@ def test_scenario_test_passes_over_hidden_folders_and_refuses_a_name_twice(
     assert code == 2 and said in out and out.rstrip().endswith("again.yaml"), out
 
 
+def test_a_simulated_call_is_cut_at_the_run_s_deadline_as_a_real_one_is(in_root: Path) -> None:
+    """The simulated world timed calls out at the capability's own timeout, never at the
+    deadline's: the run outlived its deadline, and its own 10 s timeout was recorded as
+    "stopped at the deadline after 4.9s" and learnt nothing."""
+    code, out = ido("scenario", "run", "scenarios/deadline-missed.yaml")
+    assert code == 0, out
+    assert "✗ ship-ups after 4900ms: stopped at the deadline after 4.9s" in out
+    assert "failed · cost 2.55 · 6s" in out
+
+
 def test_a_file_named_twice_is_tested_once(in_root: Path) -> None:
     """`scenario test scenarios ./scenarios/x.yaml` said x was declared twice, the same file
     as both sides; `ido validate` takes such a file once."""
