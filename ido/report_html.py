@@ -326,9 +326,10 @@ def timeline(view: dict[str, Any]) -> str:
 
 
 def _when(action: dict[str, Any]) -> tuple[float, float]:
-    """When an action's call began and ended, for its bar: after any backoff wait (which is
-    no part of the call), and for a step settled on resume, the call made then (its end
-    less its duration), not the time the run lay stopped between start and resume."""
+    """When an action's call began and ended, for its bar: after any backoff wait (no part
+    of the call; waited after the start was recorded unless the start says `waited`), and
+    for a step settled on resume, the call made then (its end less its duration), not the
+    time the run lay stopped between start and resume."""
     if action.get("ok") is None or not action.get("at"):  # started, never finished
         begun = epoch(action.get("started_at") or action["at"])
         return begun, begun
@@ -336,7 +337,8 @@ def _when(action: dict[str, Any]) -> tuple[float, float]:
     took = float(action.get("duration") or 0.0)
     if action.get("resumed") or not action.get("started_at"):
         return ended - took, ended
-    begun = epoch(action["started_at"]) + float(action.get("backoff") or 0.0)
+    waits = 0.0 if action.get("waited") else float(action.get("backoff") or 0.0)  # after it
+    begun = epoch(action["started_at"]) + waits
     return min(begun, ended), ended
 
 

@@ -413,3 +413,11 @@ def test_timeline_bars_show_the_calls_not_the_waits_around_them() -> None:
     assert cut[0] == "interrupted"
     assert float(again[1]) == pytest.approx(170 + 38 * scale, abs=0.1)
     assert float(again[2]) == pytest.approx(2 * scale, abs=0.1)
+    # A backoff waited before the start was recorded (`waited`) is no part of the gap.
+    first = view["decisions"][0]["actions"][0]
+    first.update(started_at=at.format(10), waited=True)
+    (waited, _, _) = re.findall(
+        r"<rect class='bar (\w+)' x='([0-9.]+)' y='[0-9.]+' width='([0-9.]+)'", timeline(view)
+    )
+    assert float(waited[1]) == pytest.approx(170 + 10 * scale, abs=0.1)
+    assert float(waited[2]) == pytest.approx(1 * scale, abs=0.1)

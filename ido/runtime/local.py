@@ -760,6 +760,7 @@ class LocalRuntime:
                 "idempotency_key": ctx.idempotency_key,
                 "binding": capability.spec.run.kind if capability.spec.run else None,
                 "backoff": delay,
+                **({"waited": True} if waited and delay else {}),  # before this start
                 **(undoing or {}),
             },
         )

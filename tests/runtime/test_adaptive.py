@@ -200,6 +200,7 @@ def test_a_retry_emerges_with_backoff_doubling_per_failure(
     assert report.outcome == "achieved", report.reason
     assert [d["capability"] for d in kinds(journal, "action_started")] == ["mint"] * 3
     assert [d["backoff"] for d in kinds(journal, "action_started")] == [0.0, 1.0, 2.0]
+    assert [d.get("waited") for d in kinds(journal, "action_started")] == [None, True, True]
     assert slept == [1.0, 2.0]
 
 
