@@ -31,7 +31,7 @@ from ido.loading import Catalog
 from ido.model import Capability, Intent, format_duration
 from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
-from ido.planner.types import Step
+from ido.planner.types import Plan, Step
 from ido.planning_words import Throttled, telling
 from ido.policy import PLAN, rulebook
 from ido.runtime import stopping
@@ -610,21 +610,40 @@ class LocalRuntime:
                 }
                 self._record(run, "effects_missing", data)
                 return silent
-        # Each condition as it will be checked: with what the rest of the plan sets (a
-        # conjunct a later step makes true must not hide a fact that moved under it).
-        rest: State = {}
-        for i, planned in enumerate(plan.steps):
-            if i not in done:
-                rest.update(self.catalog.capabilities[planned.capability].spec.effects)
-        conditions = self._conditions(run.intent)
-        return changed(expected, state, decision.observed, conditions, rest)
+        return changed(expected, state, decision.observed, self._judged(run.intent, plan, done))
 
-    def _conditions(self, intent: Intent) -> list[Condition]:
-        """The conditions a plan for `intent` stands on: its goal, and what capabilities
-        require (compiled once each, `compile_condition` keeps them)."""
-        sources = [*intent.spec.goal]
-        sources += [r for c in self.catalog.capabilities.values() for r in c.spec.requires]
-        return [compile_condition(source) for source in dict.fromkeys(sources)]
+    def _judged(self, intent: Intent, plan: Plan, done: set[int]) -> list[tuple[Condition, State]]:
+        """The conditions the plan stands on, each with what the plan will have set when it
+        is checked (see `triggers.changed`): the goal, with every remaining step's effects;
+        each remaining step's `requires`, with those of the remaining steps it waits on,
+        however far back; any capability's not in the plan, as things stand."""
+        effects = [self.catalog.capabilities[s.capability].spec.effects for s in plan.steps]
+        left = [i for i in range(len(plan.steps)) if i not in done]
+        everything: State = {}
+        for i in left:
+            everything.update(effects[i])
+        judged = [(compile_condition(g), everything) for g in intent.spec.goal]
+        planned = set()
+        for i in left:
+            before: set[int] = set()
+            todo = [w for w in plan.waits[i] if w not in done]
+            while todo:
+                w = todo.pop()
+                if w not in before:
+                    before.add(w)
+                    todo += [v for v in plan.waits[w] if v not in done]
+            rest: State = {}
+            for w in sorted(before):
+                rest.update(effects[w])
+            name = plan.steps[i].capability
+            planned.add(name)
+            requires = self.catalog.capabilities[name].spec.requires
+            judged += [(compile_condition(r), rest) for r in requires]
+        planned |= {plan.steps[i].capability for i in done}  # done: nothing to stand on
+        for capability in self.catalog.capabilities.values():
+            if capability.name not in planned:
+                judged += [(compile_condition(r), {}) for r in capability.spec.requires]
+        return judged
 
     def _observe(self, run: RunState) -> State:
         simulated = self.env.observations()

@@ -34,16 +34,18 @@ def changed(
     expected: Mapping[str, Any],
     state: Mapping[str, Any],
     paths: Iterable[str],
-    conditions: Iterable[Condition],
-    rest: Mapping[str, Any] | None = None,
+    conditions: Iterable[tuple[Condition, Mapping[str, Any]]],
 ) -> str | None:
     """An observation that moved a fact the plan relied on so that a condition reading it
     (the goal's, a capability's `requires`) now holds where it did not, or the other way.
     A fact that moves with every condition on it as it was (stock 100, then 99, under
     `stock > 0`) changes nothing the plan stands on: replanning at each step there used up
-    `limits.max_replans` and failed runs that nothing had gone wrong in. Conditions are
-    judged with `rest`, the effects the plan's remaining steps will set, on both sides: a
-    step's `requires` whose other half a later step makes true still sees the fact move."""
+    `limits.max_replans` and failed runs that nothing had gone wrong in.
+
+    Each condition comes with what the plan will have set when it is checked (the effects
+    of the remaining steps a step waits on, for its `requires`; of all of them, for the
+    goal), laid over both states: a conjunct a later step makes true must not hide a fact
+    that moved under it, nor one set after the step a fact it reads."""
     moved = [
         path
         for path in sorted(paths)
@@ -51,16 +53,21 @@ def changed(
     ]
     if not moved:
         return None
-    if rest:
-        expected, state = apply_effects(expected, rest), apply_effects(state, rest)
     flipped: set[str] = set()
-    for condition in conditions:
+    for condition, rest in conditions:
         read = condition.state_paths
         touched = moved if read is None else [m for m in moved if any(_near(r, m) for r in read)]
         if not touched:
             continue
-        before = condition.evaluate({"state": expected}).holds
-        if condition.evaluate({"state": state}).holds != before:
+        before, now = (
+            (apply_effects(expected, rest), apply_effects(state, rest))
+            if rest
+            else (
+                expected,
+                state,
+            )
+        )
+        if condition.evaluate({"state": now}).holds != condition.evaluate({"state": before}).holds:
             flipped.update(touched)
     if not flipped:
         return None
