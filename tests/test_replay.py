@@ -217,6 +217,28 @@ def test_a_counterfactual_with_the_same_inputs_changes_nothing(project: Path) ->
     assert "outcome: achieved → achieved" in out
 
 
+def test_a_counterfactual_of_a_run_its_deadline_cut_short_fails_as_it_did(project: Path) -> None:
+    """Its call stopped at the deadline, the run failed; replayed with the same inputs it
+    "achieved": the cut call was taken for one never made, assumed to succeed."""
+    (project / "fakesvc" / "slow.py").write_text(
+        "import time\n\n\ndef call(ctx):\n    time.sleep(2)\n"
+    )
+    (project / "capabilities" / "slow-step.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: slow-step}\nspec:\n"
+        "  provider: p\n  effects: {job.done: true}\n  latency: 100ms\n"
+        "  run: {python: 'fakesvc.slow:call'}\n"
+    )
+    (project / "intents" / "job.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: job}\nspec:\n"
+        "  goal: ['state.job.done']\n  constraints: {deadline: 300ms}\n"
+    )
+    code, out = ido("run", "job")
+    assert code == 1 and "stopped at the deadline" in out, out
+    code, out = ido("replay", "last", "--catalog", "capabilities")
+    assert "outcome: failed → failed" in out, out
+    assert "assumed to succeed" not in out
+
+
 GATE = (
     "    - id: big-spend\n      effect: require_approval\n"
     "      when: \"capability.name == 'ship'\"\n      message: Shipping needs a human.\n"

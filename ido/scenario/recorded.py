@@ -19,7 +19,6 @@ from ido.journal import Event, epoch
 from ido.loading import Catalog
 from ido.model import Capability, Scenario
 from ido.runtime.bindings import Outcome
-from ido.runtime.recovery import tells_of_provider
 from ido.scenario.world import SimulatedWorld, timed_out_call
 
 _EMPTY_SCENARIO = {
@@ -38,6 +37,9 @@ class Recorded:
     duration: float
     output: Any
     applies: bool
+    cut: bool = False
+    """Stopped by the run's deadline: it ran `duration`, and how it would have ended is
+    not known (a replay takes it to run out of its time again)."""
 
 
 def recorded_calls(events: Sequence[Event]) -> dict[str, list[Recorded]]:
@@ -46,8 +48,8 @@ def recorded_calls(events: Sequence[Event]) -> dict[str, list[Recorded]]:
     calls: dict[str, list[Recorded]] = {}
     for event in events:
         data = event.data
-        if event.kind != "action_finished" or not tells_of_provider(data):
-            continue  # cut short (an interruption, the run's deadline): no news of the call
+        if event.kind != "action_finished" or data.get("interrupted"):
+            continue  # cut short by an interruption: no news of the call
         calls.setdefault(data["capability"], []).append(
             Recorded(
                 bool(data["ok"]),
@@ -56,6 +58,7 @@ def recorded_calls(events: Sequence[Event]) -> dict[str, list[Recorded]]:
                 float(data.get("duration") or 0.0),
                 data.get("output"),
                 data["step"] not in missing,
+                bool(data.get("deadline")),
             )
         )
     return calls
@@ -99,6 +102,11 @@ class RecordedWorld(SimulatedWorld):
             # call past the recording is the world's next, not its first again.
             super()._draw(capability, at, timeout)
             r = history[n]
+            if r.cut:
+                # The recording's deadline stopped it: how it would have ended is not known,
+                # so it is taken to run out of whatever time it is given here too.
+                limit = r.duration if timeout is None else timeout
+                return timed_out_call(limit), limit, False
             if timeout is not None and r.duration > timeout:  # this run's deadline is nearer
                 return timed_out_call(timeout), timeout, False
             outcome = Outcome(r.ok, r.output, r.error, r.timed_out, r.duration)
