@@ -86,7 +86,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     undoing: dict[int, int] = {}
     for event in events:
         data = event.data
-        completed = fold_done(completed, undoing, event)
+        completed = fold_done(completed, undoing, event.kind, data)
         if event.kind == "observed":
             state = data["state"]
         elif event.kind == "run_finished":

@@ -46,10 +46,10 @@ from ido.runtime.recovery import (
     STARTED,
     Interrupted,
     RunState,
+    fold_done,
     last_model_call_cost,
     learnt,
     recover,
-    settles,
     tells_of_provider,
 )
 from ido.runtime.tracecontext import perform_place, traceparent
@@ -597,7 +597,6 @@ class LocalRuntime:
             if silent is not None:
                 step = next((s for s, c in reversed(run.completed) if c == name), None)
                 run.failures[name] = run.failures.get(name, 0) + 1
-                run.completed = [c for c in run.completed if c[0] != step]
                 now = self.clock()
                 success = run.succeeded_at.get(step) if step is not None else None
                 self._learn(run, Lesson(name, False, None, now, success))
@@ -783,8 +782,6 @@ class LocalRuntime:
                 **(undoing or {}),
             },
         )
-        if undoing is not None:
-            run.undoing[ctx.step] = undoing["undoes_step"]
         return ctx, 0.0 if waited else delay
 
     def _too_late(self, run: RunState, name: str) -> tuple[str | None, float | None]:
@@ -896,12 +893,7 @@ class LocalRuntime:
             self._learn(run, Lesson(ctx.capability, outcome.ok, learnt(data), now))
             if outcome.ok:
                 run.succeeded_at[ctx.step] = now
-        self._record(run, "action_finished", data, durable=False)
-        undone = run.undoing.get(ctx.step)
-        if undone is not None and settles(data):  # undone (or failed to be), for good
-            run.completed = [c for c in run.completed if c[0] != undone]
-        elif undone is None and outcome.ok:
-            run.completed.append((ctx.step, ctx.capability))
+        self._record(run, "action_finished", data, durable=False)  # folds it into `completed`
         return outcome
 
     def _learn(self, run: RunState, lesson: Lesson) -> None:
@@ -967,6 +959,7 @@ class LocalRuntime:
         a while (waiting for steps in flight, observers, a decision after a replan), so a
         completed step is never repeated after a crash."""
         self._pending.append((kind, stamp(self.clock()), data))
+        run.completed = fold_done(run.completed, run.undoing, kind, data)  # as resume folds
         if durable:
             self._flush(run, replies)
         self._emit(run, kind, data, took)

@@ -129,7 +129,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
     for event in events:
         data = event.data
         run.spent += paid_in(event)
-        run.completed = fold_done(run.completed, run.undoing, event)
+        run.completed = fold_done(run.completed, run.undoing, event.kind, data)
         if event.kind == "run_finished":
             # The run saved what it had learnt as it stopped (blocked): only what it learns
             # after is not in the journal's health yet (counted twice, a call was two).
@@ -198,28 +198,25 @@ def last_model_call_cost(record: Mapping[str, Any], before: float) -> float:
 
 
 def fold_done(
-    completed: list[tuple[int, str]], undoing: dict[int, int], event: Event
+    completed: list[tuple[int, str]], undoing: dict[int, int], kind: str, data: Mapping[str, Any]
 ) -> list[tuple[int, str]]:
-    """The steps a run has completed, (step, capability) in order, after `event`: what
-    compensation would undo. A step that succeeded is added, one whose effects did not
-    show is taken out, and so is one a compensation undid (or skipped, or failed to: it
-    is not tried again); a compensation itself is never added. `undoing` (compensation
-    step → the step it undoes) is kept up as compensations start. Resume and replay fold
-    the journal with it; the runtime keeps `RunState.completed` alike as it goes, except
-    that it leaves a skipped compensation's step in (no decision follows a compensation,
-    and the run's undoing walks a copy)."""
-    data = event.data
-    if event.kind == "action_started" and "undoes_step" in data:
+    """The steps a run has completed, (step, capability) in order, after an event of `kind`
+    with `data`: what compensation would undo. A step that succeeded is added, one whose
+    effects did not show is taken out, and so is one a compensation undid (or skipped, or
+    failed to: it is not tried again); a compensation itself is never added. `undoing`
+    (compensation step → the step it undoes) is kept up as compensations start. The one
+    rule: the runtime folds each event it records with it, resume and replay the journal."""
+    if kind == "action_started" and "undoes_step" in data:
         undoing[data["step"]] = data["undoes_step"]
-    elif event.kind == "action_finished":
+    elif kind == "action_finished":
         undone = undoing.get(data["step"])
         if undone is not None and settles(data):
             return [c for c in completed if c[0] != undone]
         if undone is None and data["ok"]:
             return [*completed, (data["step"], data["capability"])]
-    elif event.kind == "compensation_skipped":
+    elif kind == "compensation_skipped":
         return [c for c in completed if c[0] != data["undoes_step"]]
-    elif event.kind == "effects_missing":
+    elif kind == "effects_missing":
         return [c for c in completed if c[0] != data["step"]]
     return completed
 

@@ -199,11 +199,10 @@ def test_a_journal_that_fails_a_write_stops_the_run_and_undoes_nothing(
 
 
 def test_the_completed_steps_fold_as_the_runtime_keeps_them() -> None:
-    """One fold for resume and replay (replay added compensations and kept undone steps)."""
-    from ido.journal import Event
+    """One fold for the runtime, resume and replay (replay added compensations and kept
+    undone steps)."""
     from ido.runtime.recovery import fold_done
 
-    at = "2026-12-06T00:00:00.000+00:00"
     events = [
         ("action_finished", {"step": 1, "capability": "charge", "ok": True}),
         ("action_finished", {"step": 2, "capability": "pack", "ok": True}),
@@ -216,8 +215,8 @@ def test_the_completed_steps_fold_as_the_runtime_keeps_them() -> None:
     completed: list[tuple[int, str]] = []
     undoing: dict[int, int] = {}
     seen = []
-    for seq, (kind, data) in enumerate(events, 1):
-        completed = fold_done(completed, undoing, Event("r", seq, at, kind, data))
+    for kind, data in events:
+        completed = fold_done(completed, undoing, kind, data)
         seen.append([step for step, _ in completed])
     assert seen == [[1], [1, 2], [1], [1, 3], [1, 3], [1], []]
 
