@@ -532,18 +532,17 @@ class LocalRuntime:
                                 f"{steps[i].capability} no longer applicable: requires {missing!r}"
                             )
                             break
-                        reason, left = self._too_late(run, steps[i].capability)
+                        wait = backoff(run.intent, run.failures.get(steps[i].capability, 0))
+                        reason, left = self._too_late(run, steps[i].capability, wait)
                         if reason is not None:
                             break
                         started.add(i)
-                        wait = backoff(run.intent, run.failures.get(steps[i].capability, 0))
-                        if wait and not running and len(ready) == 1:
+                        alone = bool(wait) and not running and len(ready) == 1
+                        if alone:
                             # Waited before its start is recorded: a crash meanwhile leaves
                             # no step in flight, where one would be "unknown" on resume.
                             self.env.wait(wait)
-                            ctx, delay = self._start(run, steps[i], state, left=left, waited=True)
-                        else:
-                            ctx, delay = self._start(run, steps[i], state, left=left)
+                        ctx, delay = self._start(run, steps[i], state, left=left, waited=alone)
                         executor.submit(self.catalog.capabilities[ctx.capability], ctx, delay)
                         running[ctx.step] = i
                 if not running:
@@ -662,12 +661,12 @@ class LocalRuntime:
                 last = run.reports.get(name)
                 data = {"observer": name, "error": str(exc), "kept_last_report": last is not None}
                 self._record(run, "observer_failed", data)
-                stale += [] if last is None else [(last[1], last[0])]
+                stale += [] if last is None else [last]
                 continue
-            run.reports[name] = (report, len(run.effect_log))
+            run.reports[name] = (len(run.effect_log), report)
             observations.append(report)
         effects = run.effects
-        for since, report in sorted(stale, key=lambda seen: seen[0]):
+        for since, report in sorted(stale, key=lambda last: last[0]):
             effects = merge(effects, report)  # above what was done before it reported
             for path, value in run.effect_log[since:]:  # below what was done after
                 effects = apply_effects(effects, {path: value})
@@ -784,14 +783,13 @@ class LocalRuntime:
         )
         return ctx, 0.0 if waited else delay
 
-    def _too_late(self, run: RunState, name: str) -> tuple[str | None, float | None]:
-        """Why `name` may not start now (it would start, after its backoff, at or past the
-        deadline), else None; and the seconds the call may take before the deadline (None:
-        no deadline)."""
+    def _too_late(self, run: RunState, name: str, wait: float) -> tuple[str | None, float | None]:
+        """Why `name` may not start now (it would start, after its backoff `wait`, at or past
+        the deadline), else None; and the seconds the call may take before the deadline
+        (None: no deadline)."""
         deadline = run.intent.spec.constraints.deadline
         if deadline is None:
             return None, None
-        wait = backoff(run.intent, run.failures.get(name, 0))
         elapsed = run.elapsed(self.clock())
         left = deadline - elapsed - wait
         if left > 0:

@@ -47,9 +47,9 @@ class RunState:
     evidence: dict[str, Evidence] = field(default_factory=dict)
     seen: State = field(default_factory=dict)
     """The observers' latest outputs alone, to check declared effects against."""
-    reports: dict[str, tuple[State, int]] = field(default_factory=dict)
-    """Each observer's last report in this process, with how many of `effect_log` were
-    done by then: what stands while it fails, between what was done before and after."""
+    reports: dict[str, tuple[int, State]] = field(default_factory=dict)
+    """Each observer's last report in this process, after how many of `effect_log` were
+    done: what stands while it fails, between what was done before and after."""
     effect_log: list[tuple[str, Any]] = field(default_factory=list)
     """The facts steps set in this process, in order (effects, then the output)."""
     completed: list[tuple[int, str]] = field(default_factory=list)
