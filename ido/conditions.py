@@ -10,6 +10,8 @@ from typing import Any
 
 from cel_expr_python import cel
 
+from ido.state import excerpt, reach_into
+
 VARIABLES = ("state", "intent", "capability", "plan", "health")
 _STATE_REF = re.compile(r"\bstate((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 _VARIABLE_REF = re.compile(r"\b(" + "|".join(VARIABLES) + r")\b")
@@ -132,29 +134,11 @@ def _projected(state: Any, paths: tuple[str, ...]) -> Any:
     must not change its verdict, and a large state is not converted whole for one number.
     Each path is followed as far as the state goes; where it stops (a missing key, a value
     that is no mapping), what is there is kept, so the condition fails as it would have.
-    (The planner's tables cut their rows' states down alike, `tables._excerpt`, from each
-    path's reach worked out once, and say so: `excerpt=True`.)"""
+    (The planner's tables cut their rows' states down alike, from each path's reach worked
+    out once, and say so: `excerpt=True`.)"""
     if not isinstance(state, Mapping):
         return state
-    out: dict[str, Any] = {}
-    whole: list[str] = []  # paths whose value is kept whole: nothing under them to add
-    for path in sorted(paths, key=len):
-        if any(path == w or path.startswith(f"{w}.") for w in whole):
-            continue
-        source: Any = state
-        target = out
-        parts = path.split(".")
-        for depth, part in enumerate(parts, 1):
-            if not isinstance(source, Mapping) or part not in source:
-                break
-            value = source[part]
-            if depth == len(parts) or not isinstance(value, Mapping):
-                target[part] = value
-                whole.append(".".join(parts[:depth]))
-                break
-            target = target.setdefault(part, {})
-            source = value
-    return out
+    return excerpt(paths, [reach_into(state, path) for path in paths])
 
 
 def _state_paths(source: str) -> tuple[str, ...] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 State = dict[str, Any]
@@ -187,3 +187,46 @@ def flatten(state: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[path] = value
     return out
+
+
+def excerpt(paths: tuple[str, ...], reaches: Sequence[list[Any]]) -> State:
+    """The part of the state a condition reading `paths` can see, from how far each path
+    reaches into it (`reach_into`): the subtrees at `paths`.
+
+    Evaluating a condition on this excerpt gives the same verdict as on the whole state:
+    the planner's tables copy it per row, where copying a large state is not cheap, and a
+    condition is given no more (`ido.conditions`).
+    """
+    part: State = {}
+    longest_first = sorted(zip(paths, reaches), key=lambda seen: len(seen[0]), reverse=True)
+    for _, reach in longest_first:
+        if not reach:
+            continue
+        prefix, *value = reach
+        if value:
+            set_path(part, prefix, value[0])
+        elif not has_path(part, prefix):
+            # `state.gate.g5` where gate has no g5: an empty `gate` answers the same,
+            # without copying every other gate per row.
+            set_path(part, prefix, {})
+    return part
+
+
+def reach_into(state: Mapping[str, Any], path: str) -> list[Any]:
+    """How far `path` reaches into `state`: `[prefix, value]` for the deepest part of it
+    that exists when that is the whole path or not a mapping, `[prefix]` for a mapping
+    that lacks the rest, `[]` when not even the first part exists."""
+    parts = path.split(".")
+    node: Any = state
+    depth = 0
+    for part in parts:
+        if not isinstance(node, Mapping) or part not in node:
+            break
+        node = node[part]
+        depth += 1
+    if depth == 0:
+        return []
+    prefix = ".".join(parts[:depth])
+    if depth == len(parts) or not isinstance(node, Mapping):
+        return [prefix, node]
+    return [prefix]

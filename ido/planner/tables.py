@@ -21,7 +21,7 @@ from typing import Any
 from ido.conditions import Condition, compile_condition
 from ido.errors import PlanningError
 from ido.planner.types import Action
-from ido.state import State, get_path, has_path, set_path, sorted_json
+from ido.state import State, excerpt, get_path, has_path, reach_into, sorted_json
 
 MAX_TABLE_ROWS = 4096
 _FLAG = re.compile(
@@ -192,7 +192,7 @@ class Tabulator:
         )
         rows = _ROWS.get(key)
         if rows is None:
-            sight = self._state if paths is None else _excerpt(paths, [r for _, r in seen])
+            sight = self._state if paths is None else excerpt(paths, [r for _, r in seen])
             # What the condition sees of the state, as plain JSON.
             rows = self._rows(condition, _as_json(sight), reads, domains)
             if len(_ROWS) >= MAX_REMEMBERED_TABLES:
@@ -222,13 +222,13 @@ class Tabulator:
         return Table(source, reads, true_rows, false_rows)
 
     def _look(self, path: str | None) -> tuple[bytes, list[Any]]:
-        """How far a condition reading `path` sees into the state (see `_reach`; None: all
+        """How far a condition reading `path` sees into the state (see `reach_into`; None: all
         of it), and a digest of it, worked out once per path per grounding. The excerpt a
         condition is evaluated on is made from these alone, so equal digests mean equal
         excerpts. (A key holds 32 bytes, however large the part of the state is.)"""
         found = self._seen.get(path)
         if found is None:
-            reach = [self._state] if path is None else _reach(self._state, path)
+            reach = [self._state] if path is None else reach_into(self._state, path)
             text = _json(reach).encode()
             # Short texts stand for themselves (a digest is 32 bytes: the two never meet).
             found = (text if len(text) < 32 else hashlib.sha256(text).digest(), reach)
@@ -256,48 +256,6 @@ class Tabulator:
             if verdict.error and not any(row) and error is None:
                 error = verdict.error
         return tuple(true_rows), tuple(false_rows), error
-
-
-def _excerpt(paths: tuple[str, ...], reaches: Sequence[list[Any]]) -> State:
-    """The part of the state a condition reading `paths` can see, from how far each path
-    reaches into it (`_reach`): the subtrees at `paths`.
-
-    Evaluating on this excerpt gives the same verdict as on the whole state, and copying it
-    per row is cheap where copying a large state is not.
-    """
-    part: State = {}
-    longest_first = sorted(zip(paths, reaches), key=lambda seen: len(seen[0]), reverse=True)
-    for _, reach in longest_first:
-        if not reach:
-            continue
-        prefix, *value = reach
-        if value:
-            set_path(part, prefix, value[0])
-        elif not has_path(part, prefix):
-            # `state.gate.g5` where gate has no g5: an empty `gate` answers the same,
-            # without copying every other gate per row.
-            set_path(part, prefix, {})
-    return part
-
-
-def _reach(state: Mapping[str, Any], path: str) -> list[Any]:
-    """How far `path` reaches into `state`: `[prefix, value]` for the deepest part of it
-    that exists when that is the whole path or not a mapping, `[prefix]` for a mapping
-    that lacks the rest, `[]` when not even the first part exists."""
-    parts = path.split(".")
-    node: Any = state
-    depth = 0
-    for part in parts:
-        if not isinstance(node, Mapping) or part not in node:
-            break
-        node = node[part]
-        depth += 1
-    if depth == 0:
-        return []
-    prefix = ".".join(parts[:depth])
-    if depth == len(parts) or not isinstance(node, Mapping):
-        return [prefix, node]
-    return [prefix]
 
 
 def _as_json(value: Any) -> Any:
