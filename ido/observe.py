@@ -32,7 +32,14 @@ def observe(
         if spec.python is not None:
             value = load_callable(spec.python, base)()
         elif spec.file is not None:
-            value = from_json((origin_dir / spec.file).read_text(encoding="utf-8"))
+            with (origin_dir / spec.file).open("rb") as document:
+                body = document.read(MAX_OUTPUT + 1)
+            if len(body) > MAX_OUTPUT:
+                raise ExecutionError(
+                    f"observer {observer.name}: {spec.file} is over {MAX_OUTPUT:,} bytes,"
+                    " the most ido reads"
+                )
+            value = from_json(body.decode("utf-8"))
         else:
             assert spec.http is not None
             # Here: only HTTP observers need the HTTP client.

@@ -262,3 +262,24 @@ def test_an_http_observation_over_the_size_limit_fails_naming_it(project: Path) 
             assert str(info.value) == (
                 f"observer {name}: its reply was over {MAX_OUTPUT:,} bytes, the most ido reads"
             )
+
+
+def test_a_file_observation_over_the_size_limit_fails_naming_it(project: Path) -> None:
+    """A file observer read the whole file, however big (and `/dev/zero` without end); it
+    now reads up to `MAX_OUTPUT` bytes, as HTTP observers and bindings do."""
+    (project / "observers").mkdir()
+    (project / "observers" / "fits.json").write_text('{"x": "' + "a" * (MAX_OUTPUT - 9) + '"}')
+    (project / "observers" / "over.json").write_text('{"x": "' + "a" * (MAX_OUTPUT - 8) + '"}')
+    for name, file in [("fits", "fits.json"), ("over", "over.json"), ("endless", "/dev/zero")]:
+        (project / "observers" / f"{name}.yaml").write_text(
+            observer_yaml(name, f"  file: {file}\n")
+        )
+    catalog = load_catalog(["observers"])
+    where = project / "observers"
+    assert len(observe(catalog.observers["fits"], where, project)["x"]) == MAX_OUTPUT - 9
+    for name, file in [("over", "over.json"), ("endless", "/dev/zero")]:
+        with pytest.raises(ExecutionError) as info:
+            observe(catalog.observers[name], where, project)
+        assert str(info.value) == (
+            f"observer {name}: {file} is over {MAX_OUTPUT:,} bytes, the most ido reads"
+        )
