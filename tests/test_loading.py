@@ -708,3 +708,14 @@ def test_a_timeout_on_an_observer_that_is_not_http_is_refused(tmp_path: Path, so
     assert problem.message == (
         f"timeout applies to http observers only; a {kind} observer runs to its end: remove timeout"
     )
+
+
+def test_a_shell_argument_holding_nul_is_an_error(tmp_path: Path) -> None:
+    """`shell: ["echo", "a\\0b"]` loaded, and the step stopped the run with a traceback
+    (`embedded null byte`), left "outcome unknown" for a person to settle on resume."""
+    run = 'run: {shell: ["echo", "a\\0b"]}'
+    write(tmp_path, "charge.yaml", CAPABILITY.replace('run: {python: "pay.impl:charge"}', run))
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.run.shell"
+    assert problem.line == 13
+    assert "item 1 holds a NUL character, which no program can be given" in problem.message

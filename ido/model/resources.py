@@ -40,6 +40,15 @@ def _secret_references(value: Any) -> Any:
 Templated = AfterValidator(_secret_references)
 
 
+def _no_nul(argv: list[str]) -> list[str]:
+    """A program's arguments are C strings: one holding NUL cannot be passed at all (the
+    step then stopped the run with a traceback, left "outcome unknown" for resume)."""
+    for i, item in enumerate(argv):
+        if "\0" in item:
+            raise ValueError(f"item {i} holds a NUL character, which no program can be given")
+    return argv
+
+
 def _finite(value: Any, where: str = "") -> Any:
     """Refuse `.nan` and `.inf` in a value however nested: rules compare facts (`amount >
     1000.0` does not hold of NaN, so an approval rule let it through) and the journal keeps
@@ -348,7 +357,7 @@ class RunBinding(Strict):
         pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
         description="'package.module:function', called with an ActionContext.",
     )
-    shell: Annotated[list[str], Templated] | None = Field(
+    shell: Annotated[list[str], Templated, AfterValidator(_no_nul)] | None = Field(
         default=None,
         min_length=1,
         description="argv list; never run through a shell; items may use ${env:NAME}.",

@@ -229,6 +229,8 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) ->
         return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
     except OSError as exc:
         return Outcome(False, error=f"cannot start {argv[0]}: {exc.strerror or exc}")
+    except ValueError as exc:  # a NUL in an argument (loading refuses it) or the environment
+        return Outcome(False, error=f"cannot start {argv[0]}: {exc}")
     if done.returncode == -signal.SIGINT and stopping.coming(SIGINT_GRACE_SECONDS):
         # Ctrl-C in a terminal reaches the subprocess too: the step was interrupted along
         # with the run (left for `ido resume` to settle), not failed by its provider.

@@ -262,3 +262,14 @@ def test_an_output_nested_too_deep_is_not_kept_and_a_note_says_why(project: Path
     assert keyed.note is not None and keyed.note.startswith(
         "its output was not what JSON can carry"
     )
+
+
+def test_an_argument_the_system_refuses_fails_the_step(project: Path) -> None:
+    """A NUL in an argument (loading refuses it in YAML; a binding built in code may still
+    hold one) raised ValueError out of the step: a traceback, the step left in flight."""
+    thing = capability({"shell": ["echo"]})
+    assert thing.spec.run is not None
+    run = thing.spec.run.model_copy(update={"shell": ["echo", "a\0b"]})
+    nul = thing.model_copy(update={"spec": thing.spec.model_copy(update={"run": run})})
+    outcome = perform(nul, context(), project)
+    assert not outcome.ok and outcome.error == "cannot start echo: embedded null byte"
