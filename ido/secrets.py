@@ -137,6 +137,7 @@ class Secrets:
                 f"environment variable {name} is not set (named as ${{env:{name}}})"
             )
         secret = self.environ[name]
-        if secret:
-            self.values.add(secret)
+        if not secret:  # what CI gives for a secret it does not have: no credential at all
+            raise ExecutionError(f"environment variable {name} is empty (named as ${{env:{name}}})")
+        self.values.add(secret)
         return secret

@@ -718,3 +718,30 @@ def test_a_key_litellm_reads_from_the_environment_is_masked_in_its_errors(
     monkeypatch.setattr(litellm, "completion", refused)
     reply = LitellmClient().complete(LlmSettings(model="openai/gpt-4o-mini"), "m", [], [])
     assert reply.error is not None and key not in reply.error and "***" in reply.error
+
+
+def test_a_secret_in_the_path_of_api_base_is_masked_in_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`api_base: http://host/${env:ACCOUNT}/v1`: a server's `Cannot POST /ACCOUNT/v1/…`
+    was recorded as said. Only the key, credential-like variables and a URL's user and
+    query were masked, not the values `${env:…}` put in it."""
+    import litellm
+
+    from ido.model import LlmSettings
+    from ido.planner.llm_client import LitellmClient
+
+    account = "acct9f8e7d6c5b4a"
+    monkeypatch.setenv("GW_ACCOUNT", account)
+
+    def refused(**options: Any) -> None:
+        assert options["api_base"] == f"http://127.0.0.1:9/{account}/v1"
+        raise litellm.NotFoundError(
+            f"Cannot POST /{account}/v1/chat/completions", llm_provider="openai", model="m"
+        )
+
+    monkeypatch.setattr(litellm, "completion", refused)
+    settings = LlmSettings(model="openai/m", api_base="http://127.0.0.1:9/${env:GW_ACCOUNT}/v1")
+    reply = LitellmClient().complete(settings, "m", [], [])
+    assert reply.error is not None and account not in reply.error
+    assert "Cannot POST /***/v1/chat/completions" in reply.error

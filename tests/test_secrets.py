@@ -291,3 +291,10 @@ def test_a_url_is_recorded_with_its_credentials_masked(url: str, masked: str) ->
 
 def test_the_credentials_a_url_carries_are_found_decoded() -> None:
     assert url_credentials("https://me:p%40ss@h/v1?key=k1&key=k1&x") == ["me", "p@ss", "k1"]
+
+
+def test_an_empty_variable_is_an_execution_error_naming_it() -> None:
+    """`TOKEN=` (what CI gives for a secret it does not have) sent `Authorization: Bearer `,
+    where the docs promise never an empty credential."""
+    with pytest.raises(ExecutionError, match=r"environment variable TOKEN is empty"):
+        Secrets({"TOKEN": ""}).expand("Bearer ${env:TOKEN}")

@@ -93,9 +93,10 @@ class LitellmClient:
             "max_retries": 0,
         }
         api_base = settings.api_base or os.environ.get("IDO_LLM_API_BASE")
+        secrets = Secrets()
         if api_base:
             try:  # `${env:NAME}` keeps a credential in the URL out of the YAML and journal
-                api_base = options["api_base"] = Secrets().expand(api_base)
+                api_base = options["api_base"] = secrets.expand(api_base)
             except ExecutionError as exc:
                 return Reply(error=f"api_base: {exc}")
         if settings.api_key_env:
@@ -117,6 +118,7 @@ class LitellmClient:
             if CREDENTIAL.search(name) and len(value) >= SHORTEST_CREDENTIAL
         ]
         keys += [v for v in url_credentials(api_base or "") if len(v) >= SHORTEST_CREDENTIAL]
+        keys += sorted(secrets.values)  # wherever in the URL they went (its path, say)
         started = time.perf_counter()
         try:
             response = _within(settings.timeout, lambda: litellm.completion(**options))
