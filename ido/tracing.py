@@ -19,12 +19,13 @@ two seconds, so a missing collector never holds up a run or its exit for long.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -49,6 +50,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCod
 
 from ido.errors import IdoError
 from ido.runtime.tracecontext import perform_place, span_id, trace_id
+from ido.secrets import masked_url
 
 SHUTDOWN_SECONDS = 2.0
 EXPORTERS = ("otlp", "console", "none")
@@ -94,7 +96,7 @@ def settings(environ: Mapping[str, str]) -> Settings | None:
         url = urlparse(environ[name].strip())
         if url.scheme not in ("http", "https") or not url.netloc:
             raise TelemetryConfigError(
-                f"{name}={environ[name]!r} is not an http:// or https:// URL"
+                f"{name}={masked_url(environ[name])!r} is not an http:// or https:// URL"
             )
     # An endpoint turns OTLP on for its own signal (the general one for both).
     general = "OTEL_EXPORTER_OTLP_ENDPOINT" in endpoints
@@ -106,11 +108,8 @@ def settings(environ: Mapping[str, str]) -> Settings | None:
         value = environ.get(name, "").strip()
         if value and not _number(value):
             raise TelemetryConfigError(f"{name}={environ[name]!r} is not a number")
-    headers = environ.get("OTEL_EXPORTER_OTLP_HEADERS", "").strip()
-    if headers and not all("=" in pair for pair in headers.split(",") if pair.strip()):
-        raise TelemetryConfigError(
-            "OTEL_EXPORTER_OTLP_HEADERS must be key=value pairs separated by commas"
-        )
+    for name in HEADER_VARIABLES:
+        _check_headers(name, environ.get(name, ""))
     sampler = environ.get("OTEL_TRACES_SAMPLER", "").strip()
     if sampler and sampler not in ("always_on", "parentbased_always_on"):
         raise TelemetryConfigError(
@@ -125,6 +124,36 @@ def settings(environ: Mapping[str, str]) -> Settings | None:
         _protocol(environ, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
         _protocol(environ, "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"),
     )
+
+
+HEADER_VARIABLES = (
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+)
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP token
+_HEADER_VALUE = re.compile(r"[ !#-+\--:<-\[\]-~]*")  # what the SDK takes (no `"`, `;`, `\`)
+
+
+def _check_headers(name: str, text: str) -> None:
+    """Refuse headers the SDK would drop with a warning quoting them, token and all (the
+    collector then gets no credentials). The error names the pair by its place, never
+    its text, which may be a credential."""
+    pairs = [pair for pair in text.split(",") if pair.strip()]
+    for place, pair in enumerate(pairs, start=1):
+        key, sep, value = pair.partition("=")
+        if not sep or not _HEADER_NAME.fullmatch(key.strip()):
+            raise TelemetryConfigError(
+                f"{name}: pair {place} of {len(pairs)} is not NAME=VALUE with NAME a header "
+                "name (letters, digits and !#$%&'*+-.^_`|~; no spaces)"
+            )
+        decoded = unquote(value.strip())
+        if not _HEADER_VALUE.fullmatch(value.strip()) or not decoded.isprintable():
+            raise TelemetryConfigError(
+                f"{name}: the value of pair {place} of {len(pairs)} ({key.strip()}) holds a "
+                'character a header value cannot (a control character, or `"`, `;` or `\\` '
+                "not %-encoded)"
+            )
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
@@ -302,6 +331,7 @@ class RunTelemetry:
             for spans in self._open.values():
                 for step in spans.steps.values():  # cut short with the run: say so
                     step.set_attribute("ido.outcome", "interrupted")
+                    step.set_status(Status(StatusCode.ERROR, "interrupted"))
                     step.end(end_time=now)
                 if spans.current is not None:
                     spans.decisions[spans.current].set_attribute("ido.outcome", "interrupted")
@@ -470,16 +500,20 @@ class RunTelemetry:
 
     def _settled(self, run_id: str, spans: Any, data: Mapping[str, Any], at: int) -> Span:
         """The Perform span of a step settled on resume, its start (and any call it made)
-        in this process: the call went out with this span's traceparent."""
+        in this process: the call went out with this span's traceparent. It is the Resume
+        span's child: the decision that planned it was the last process's, and after a
+        crash its span was never exported."""
         start = at - int(float(data.get("duration") or 0.0) * 1e9)
         return self._perform(run_id, spans, data, start, resumed=True)
 
     def _perform(
         self, run_id: str, spans: Any, data: Mapping[str, Any], start: int, resumed: bool = False
     ) -> Span:
-        """A Perform span for the step `data` names, under the decision that planned it."""
+        """A Perform span for the step `data` names, under the decision that planned it (or,
+        `resumed`, under the Resume span)."""
         step, attempt = int(data["step"]), int(data.get("attempt") or 1)
-        parent = f"decide/{data['decision']}" if data.get("decision") else spans.place
+        planned = data.get("decision") and not resumed
+        parent = f"decide/{data['decision']}" if planned else spans.place
         span = self._span(
             run_id,
             perform_place(step, attempt, resumed),

@@ -20,6 +20,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 from typer.testing import CliRunner
 
 from ido.cli import app
@@ -259,13 +260,43 @@ def test_an_endpoint_turns_otlp_on_for_traces_and_metrics() -> None:
         ({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TIMEOUT": "soon"}, "is not a number"),
         (
             {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_HEADERS": "token"},
-            "key=value pairs",
+            "pair 1 of 1 is not NAME=VALUE",
         ),
     ],
 )
 def test_malformed_otel_variables_are_named(environ: dict[str, str], message: str) -> None:
     with pytest.raises(TelemetryConfigError, match=message):
         settings(environ)
+
+
+@pytest.mark.parametrize(
+    ("name", "headers", "message"),
+    [
+        ("OTEL_EXPORTER_OTLP_HEADERS", "api key=secrettok123", "pair 1 of 1 is not NAME=VALUE"),
+        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "a=b,x=sec;ret", r"value of pair 2 of 2 \(x\)"),
+        ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "x=secret%0Aline", r"value of pair 1 of 1 \(x\)"),
+    ],
+)
+def test_headers_the_sdk_would_drop_are_refused_without_their_values(
+    name: str, headers: str, message: str
+) -> None:
+    """The SDK dropped such a header with a warning on stderr quoting it, token and all,
+    and the run went on with no credentials for the collector."""
+    with pytest.raises(TelemetryConfigError, match=message) as info:
+        settings({"OTEL_TRACES_EXPORTER": "otlp", name: headers})
+    assert "sec" not in str(info.value)
+
+
+def test_headers_the_sdk_takes_are_accepted() -> None:
+    headers = "Authorization=Bearer%20tok, x-team = ops ,api-key=a b"
+    assert settings({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_HEADERS": headers})
+
+
+def test_an_endpoint_that_is_not_a_url_is_named_with_its_password_masked() -> None:
+    endpoint = "htp://user:pw123secret@127.0.0.1:9/"
+    with pytest.raises(TelemetryConfigError) as info:
+        settings({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
+    assert "pw123secret" not in str(info.value) and "htp://***@127.0.0.1:9/" in str(info.value)
 
 
 def test_ido_run_with_a_malformed_variable_exits_2_before_acting(
@@ -431,6 +462,8 @@ def test_spans_left_open_end_as_interrupted_at_shutdown() -> None:
     for name in ("Run:ship-order", "Decide:1", "Perform:ship"):  # the step and decision
         attributes = named(spans, name).attributes  # were left without an outcome
         assert attributes is not None and attributes["ido.outcome"] == "interrupted", name
+    perform = named(spans, "Perform:ship")  # status ERROR unless ok, as the docs say
+    assert perform.status.status_code == StatusCode.ERROR, perform.status
 
 
 def test_a_step_settled_on_resume_has_its_perform_span() -> None:
@@ -443,7 +476,13 @@ def test_a_step_settled_on_resume_has_its_perform_span() -> None:
     finished |= {"decision": 1, "ok": True, "duration": 0.25, "cost": 0.5, "resumed": "repeated"}
     found.record("r1", "ship-order", "action_finished", finished, 1_800_000_001.0)
     found.shutdown()
-    span = named(exporter.get_finished_spans(), "Perform:ship")
+    spans = exporter.get_finished_spans()
+    span = named(spans, "Perform:ship")
     assert span.context is not None and span.context.span_id == span_id("r1", "perform/2/1/resumed")
     assert span.attributes is not None and span.attributes["ido.provider"] == "carrier"
     assert span.attributes["ido.outcome"] == "ok" and span.attributes["ido.resumed"] == "repeated"
+    # Under the Resume span: the decision that planned it was the last process's, whose
+    # span a crash left unexported (it was an orphan there).
+    resume = named(spans, "Resume:ship-order").context
+    assert span.parent is not None and resume is not None
+    assert span.parent.span_id == resume.span_id
