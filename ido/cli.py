@@ -1056,6 +1056,12 @@ def _verdict(
             if store.run(run_id).outcome != "blocked":
                 raise IdoError(f"run {run_id} is not waiting for an approval")
             events = store.events(run_id)
+            if events and "scenario" in events[0].data:
+                name = events[0].data["scenario"].get("metadata", {}).get("name")
+                raise IdoError(
+                    f"run {run_id} blocked in the simulated world of scenario '{name}'; no "
+                    "verdict can continue it: run the scenario again instead"
+                )
             chosen = choose(pending(events), run_id, step)
             now = time.time()
             for request in chosen:

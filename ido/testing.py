@@ -129,7 +129,7 @@ class MemoryJournal:
         return {
             run_id: [e for e in self._events[run_id] if e.kind in kinds]
             for run_id, row in self._runs.items()
-            if row.outcome == "blocked"
+            if row.outcome == "blocked" and "scenario" not in self._events[run_id][0].data
         }
 
     def events(self, run_id: str) -> list[Event]:

@@ -335,3 +335,24 @@ def test_an_approval_is_for_the_plan_at_the_cost_it_was_asked_at(gated: Path) ->
     code, out = ido("resume", "last")
     assert code == 3 and "ship needs approval" in out, out
     assert "(plan cost 0.95" in ido("approvals")[1]
+
+
+def test_runs_of_scenarios_are_no_approval_requests(gated: Path) -> None:
+    """A scenario run kept with `--journal` that blocked was listed by `ido approvals`,
+    `ido approve` recorded a verdict on it, and `ido runner` reported at every look that it
+    could not continue it: no verdict can continue a simulated world."""
+    (gated / "scenarios").mkdir()
+    (gated / "scenarios" / "gate.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: gate}\n"
+        "spec:\n  intent: ship-order\n  expect: {outcome: blocked}\n"
+    )
+    journal = str(gated / ".ido" / "ido.db")
+    code, out = ido("scenario", "run", "scenarios/gate.yaml", "-q", "--journal", journal)
+    assert code == 0, out
+    assert ido("approvals") == (0, "nothing waits for approval\n")
+    code, out = ido("approve", "last", "--by", "al")
+    assert code == 2 and "blocked in the simulated world of scenario 'gate'" in out, out
+    with SqliteJournal(gated / ".ido" / "ido.db") as store:
+        assert store.blocked() == {}
+        kinds = [e.kind for e in store.events(store.resolve("last"))]
+    assert "approval_given" not in kinds
