@@ -273,3 +273,20 @@ def test_an_argument_the_system_refuses_fails_the_step(project: Path) -> None:
     nul = thing.model_copy(update={"spec": thing.spec.model_copy(update={"run": run})})
     outcome = perform(nul, context(), project)
     assert not outcome.ok and outcome.error == "cannot start echo: embedded null byte"
+
+
+def test_a_call_stopped_at_its_timeout_does_not_go_on_to_its_next_command(
+    project: Path,
+) -> None:
+    """Its processes were killed children first: `sleep`'s death woke `sh`, which ran the
+    next command before its own kill came (four runs in ten), so a call that timed out had
+    charged anyway, and its retry charged again."""
+    done = project / "done.log"
+    script = f"sleep 1.5; echo charged >> {done}"
+    for _ in range(10):
+        outcome = perform(
+            capability({"shell": ["sh", "-c", script]}, "200ms"), context(0.2), project
+        )
+        assert outcome.timed_out
+    time.sleep(1.8)  # what survived its kill would have written by now
+    assert not done.exists()
