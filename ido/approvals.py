@@ -113,6 +113,29 @@ def verdicts(events: Sequence[Event]) -> dict[Key, dict[str, Any]]:
     return found
 
 
+def rejected(events: Sequence[Event]) -> str | None:
+    """Why the run's latest blocked plan was rejected, or None when no request for it was.
+
+    A "no" stands on resume whatever the next decision makes of it: deciding again, under
+    a rule relaxed since, gave the rejected plan no request to find its verdict by, and the
+    plan went ahead. (A verdict on a step in flight, `UNKNOWN_PLAN`, is the settling's.)"""
+    asked = requests(events)
+    if not asked or asked[-1].plan == UNKNOWN_PLAN:
+        return None
+    given = verdicts(events)
+    for request in asked:
+        verdict = given.get(request.key)
+        if request.plan == asked[-1].plan and verdict is not None and not verdict["approved"]:
+            return rejection(request.rule, subject(request.step, request.capability), verdict)
+    return None
+
+
+def rejection(rule: str, what: str, verdict: Mapping[str, Any]) -> str:
+    """The reason a rejected run fails with: who said no to what, under which rule, why."""
+    why = f": {verdict['comment']}" if verdict.get("comment") else ""
+    return f"{what} was rejected by {verdict['by']} ({rule}){why}"
+
+
 def pending(events: Sequence[Event]) -> list[Request]:
     """Requests of the run's latest blocked decision that have no verdict yet."""
     asked = requests(events)

@@ -135,6 +135,21 @@ def test_a_rejection_fails_the_run_with_who_and_why(gated: Path) -> None:
     assert "ship was rejected by bob (residency/big-spend): too pricey" in out
 
 
+def test_a_rejection_stands_when_the_rule_no_longer_fires_on_resume(gated: Path) -> None:
+    """Relaxed for other runs before this one resumed, the rule fired no more on deciding
+    again: the rejected plan had no request to find its "no" by, and went ahead."""
+    ido("run", "ship-order")
+    assert ido("reject", "last", "--by", "bob", "--comment", "not this customer")[0] == 0
+    policy = gated / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text().replace("capability.name == 'ship'", "false"))
+    code, out = ido("resume", "last")
+    assert code == 1, out
+    assert "ship was rejected by bob (residency/big-spend): not this customer" in out
+    with SqliteJournal(gated / ".ido" / "ido.db") as store:
+        kinds = [e.kind for e in store.events(store.resolve("last"))]
+    assert "action_started" not in kinds[kinds.index("approval_rejected") :]
+
+
 def test_an_approval_does_not_carry_over_to_another_plan(
     gated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

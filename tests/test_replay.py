@@ -259,7 +259,9 @@ def test_a_counterfactual_gives_the_verdicts_the_recording_gave(
     assert ido("resume", "last")[1].count(outcome) >= 1
     code, out = ido("replay", "last", "--catalog", "capabilities")
     assert code == 0, out
-    assert "changes" not in out and "decision 2: same choice" in out, out
+    assert "changes" not in out and "decision 1: same choice" in out, out
+    # Approved, the run decided again on resuming; rejected, it failed without deciding.
+    assert ("decision 2: same choice" in out) == (verdict == "approve"), out
     assert f"outcome: {outcome} → {outcome}" in out
 
 

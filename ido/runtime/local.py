@@ -18,6 +18,8 @@ from ido.approvals import (
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
     plan_digest,
+    rejected,
+    rejection,
     requests,
     subject,
     verdicts,
@@ -208,6 +210,8 @@ class LocalRuntime:
             self._stopped(run, exc)
             raise
         trigger = AFTER_APPROVAL if row.outcome == "blocked" else AFTER_INTERRUPTION
+        said_no = rejected(events) if row.outcome == "blocked" else None
+        stops += [("failed", said_no)] if said_no is not None else []
         # A failure ends the run; else a step a person must decide about blocks it; else a
         # run that was undoing its steps, having failed, goes on undoing them.
         stop = min(stops, key=lambda s: s[0] != "failed", default=None)
@@ -456,8 +460,7 @@ class LocalRuntime:
             verdict = given.get(key)
             what = subject(step, name)
             if verdict is not None and not verdict["approved"]:
-                why = f": {verdict['comment']}" if verdict.get("comment") else ""
-                return "failed", f"{what} was rejected by {verdict['by']} ({rule}){why}"
+                return "failed", rejection(rule, what, verdict)
             if verdict is not None:
                 continue
             first = earlier.get(key)
