@@ -54,9 +54,11 @@ def unmet(
 
 
 def _cites(decision: dict[str, Any], cite: str) -> bool:
-    """A decision cites a rule id when a rejection or an approval names it, and a trigger or
-    an infeasibility when its text contains it."""
+    """A decision cites a rule id when a rejection, an approval or a policy decision (an
+    `avoid` or `prefer` too) names it, and a trigger or an infeasibility when its text
+    contains it."""
     result = decision["result"]
     rules = {r.get("rule") for r in result.get("rejections", [])}
     rules |= {a[0] for a in decision.get("approvals", [])}
+    rules |= {hit.get("rule") for hit in decision.get("policy", [])}
     return cite in rules or cite in decision["trigger"] or cite in (result.get("reason") or "")

@@ -211,6 +211,18 @@ def test_unmet_expectations_are_spelled_out_and_exit_1(in_root: Path, tmp_path: 
     assert "✗ replans: 1, expected at least 0 and at most 0" in out
 
 
+def test_an_avoid_rule_is_cited_as_explain_shows_it(in_root: Path, tmp_path: Path) -> None:
+    """`cites` looked for rule ids only among rejections and approvals: an `avoid` rule,
+    listed under the decision's policy decisions by `ido explain`, was never found."""
+    file = write(
+        tmp_path,
+        "avoids",
+        "  intent: publish-report\n  expect: {cites: [report-quality/avoid-degraded]}\n",
+    )
+    code, out = ido("scenario", "test", str(file))
+    assert code == 0 and "1 passed, 0 failed" in out, out
+
+
 @pytest.mark.parametrize(
     ("body", "line", "message"),
     [
