@@ -152,10 +152,19 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     return Replay(run_id, count, None)
 
 
-def recorded_planner(events: Sequence[Event], intent: Intent) -> Planner:
-    """The run's planner; a model planner answers only from the replies the run recorded
-    (replay never asks a model again: a request it did not make falls back to cpsat)."""
-    name = str(events[0].data.get("planner", intent.spec.planner))
+def _new_planner(intent: Intent | None, pursued: dict[str, Any]) -> bool:
+    """Whether `intent`, given in place of the run's, names another planner than the run's
+    intent did (the run's planner may also have come from `ido run --planner`)."""
+    return intent is not None and intent.spec.planner != Intent.model_validate(pursued).spec.planner
+
+
+def recorded_planner(events: Sequence[Event], intent: Intent, changed: bool = False) -> Planner:
+    """The run's planner (`changed`: the one `intent` names, an intent given in place of
+    the run's); a model planner answers only from the replies the run recorded (replay
+    never asks a model again: a request it did not make falls back to cpsat)."""
+    name = (
+        intent.spec.planner if changed else str(events[0].data.get("planner", intent.spec.planner))
+    )
     if name not in ("llm", "hybrid"):
         return get_planner(name)
     decided = [e.data for e in events if e.kind == "decided"]
@@ -247,6 +256,13 @@ def replay_counterfactual(
         )
     model = events[0].data.get("scenario")
     scenario = Scenario.model_validate(model) if model is not None else None
+    switched = [f.policy for f in scenario.spec.faults if f.policy] if scenario else []
+    for name in (n for n in switched if n not in catalog.policies):
+        raise NotFoundError(
+            f"run {run_id} ran scenario '{scenario.name if scenario else ''}', whose faults "
+            f"switch on policy '{name}', which the replay's policies lack; add it to replay "
+            "the run's world"
+        )
     world = RecordedWorld(events, catalog, scenario)
     journal = MemoryJournal()
     journal.save_health(_evidence(events[0].data.get("health", {})))  # beliefs at its start
@@ -257,7 +273,7 @@ def replay_counterfactual(
         clock=world.clock,
         new_id=lambda _: f"{run_id}-counterfactual",
         environment=world,
-        planner=recorded_planner(events, chosen),
+        planner=recorded_planner(events, chosen, changed=_new_planner(intent, pursued)),
     )
     report = runtime.run(chosen)
     # Blocked where the recording was: the verdicts it recorded on those same requests are

@@ -441,6 +441,35 @@ spec:
 """
 
 
+def test_a_counterfactual_without_a_policy_a_scenario_fault_switches_on_says_so(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """The replay "failed" with a catalog error, printed as the what-if's outcome (exit 0),
+    where a policy the intent names missing is refused up front."""
+    ido("scenario", "run", "-q", "scenarios/payments-frozen.yaml", "--journal", str(in_root))
+    lacking = without_adyen(tmp_path)
+    (lacking / "payments-freeze.yaml").unlink()
+    code, out = ido("replay", "last", "--journal", str(in_root), "--policies", str(lacking))
+    assert code == 2, out
+    assert "whose faults switch on policy 'payments-freeze', which the replay's" in out
+
+
+def test_a_counterfactual_intent_naming_another_planner_plans_with_it(project: Path) -> None:
+    """The replay planned with the planner the run had, whatever `--intent` named: a search
+    given two states, which fails for real, came out "same choice, achieved"."""
+    assert ido("run", "ship-order")[0] == 0
+    (project / "what-if").mkdir()
+    narrow = project / "what-if" / "ship-order.yaml"
+    narrow.write_text(
+        (project / "intents" / "ship-order.yaml")
+        .read_text()
+        .replace("spec:\n", "spec:\n  planner: search\n  limits: {search_states: 1}\n", 1)
+    )
+    code, out = ido("replay", "last", "--intent", str(narrow))
+    assert code == 0, out
+    assert "outcome: achieved → failed" in out and "search expanded 1 state" in out, out
+
+
 def test_a_counterfactual_of_a_scenario_run_does_not_fail_a_scripted_failure_twice(
     in_root: Path, tmp_path: Path
 ) -> None:
