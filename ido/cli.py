@@ -880,19 +880,32 @@ def replay(
     intent: Annotated[
         Path | None, typer.Option(help="Counterfactual: this intent file instead of the run's.")
     ] = None,
+    exact: Annotated[
+        bool,
+        typer.Option(
+            "--exact", help="Exact replay against the catalog --catalog adds to, not a what-if."
+        ),
+    ] = False,
 ) -> None:
     """Re-decide a run's decisions from the journal: exactly, or under changed inputs.
 
-    Without --policies, --catalog or --intent: every recorded decision is re-decided from
-    its recorded inputs; exit 0 when all come out identical, 1 at the first divergence,
-    shown side by side. With any of them: the run is done again under the changed inputs
-    in the world the recording met, and the decisions that change are listed, with how
-    outcome, cost and time change; exit 0.
+    Without --policies, --catalog or --intent (or with --exact): every recorded decision is
+    re-decided from its recorded inputs; exit 0 when all come out identical, 1 at the first
+    divergence, shown side by side. With any of them: the run is done again under the
+    changed inputs in the world the recording met, and the decisions that change are
+    listed, with how outcome, cost and time change; exit 0.
     """
     from ido.journal import SqliteJournal
     from ido.loading import find_intent, inside, load_catalog
     from ido.replay import replay_counterfactual, replay_exact
 
+    if exact and (policies is not None or intent is not None):
+        given = "--policies" if policies is not None else "--intent"
+        raise typer.BadParameter(
+            f"an exact replay re-decides under the run's own inputs; {given} asks what changes "
+            "under others (a counterfactual): give one or the other",
+            param_hint="--exact",
+        )
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
     if policies is not None and not policies.exists():
@@ -912,7 +925,7 @@ def replay(
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
         events, row = store.events(run_id), store.run(run_id)
-    if policies is None and catalog is None and intent is None:
+    if exact or (policies is None and catalog is None and intent is None):
         _exact(replay_exact(run_id, events, loaded))
     chosen = find_intent(loaded, str(intent)) if intent is not None else None
     _counterfactual(run_id, replay_counterfactual(run_id, events, row, loaded, chosen))

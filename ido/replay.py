@@ -70,8 +70,9 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
         raise IdoError(
             f"run {run_id} used {', '.join(sorted(missing))}, not in this catalog; "
             "an exact replay needs the catalog it ran against: run it in the folder that "
-            "holds that catalog (--journal naming this journal), or see what changes "
-            "without them with a counterfactual replay (--catalog PATH)"
+            "holds that catalog (--journal naming this journal; --exact --catalog PATH "
+            "adds a folder it came from), or see what changes without them with a "
+            "counterfactual replay (--catalog PATH)"
         )
     planner = recorded_planner(events, intent)
     catalog = _as_recorded(catalog)

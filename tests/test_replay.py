@@ -524,3 +524,19 @@ def test_two_no_plans_for_different_reasons_are_a_change() -> None:
     )
     replay = Counterfactual("failed", "failed", None, 0.0, 0.0, 0.0, 0.0, pairs, ())
     assert [d.number for d in replay.changed] == [1]
+
+
+def test_a_run_on_a_catalog_given_with_catalog_replays_exactly_with_exact(
+    project: Path,
+) -> None:
+    """`--catalog` alone makes a replay a counterfactual, and without it the capabilities
+    of a catalog kept elsewhere are not there: such a run had no exact replay at all."""
+    (project / "elsewhere").mkdir()
+    (project / "capabilities").rename(project / "elsewhere" / "capabilities")
+    assert ido("run", "ship-order", "--catalog", "elsewhere")[0] == 0
+    code, out = ido("replay", "last")
+    assert code == 2 and "--exact --catalog PATH" in out, out
+    code, out = ido("replay", "last", "--exact", "--catalog", "elsewhere")
+    assert code == 0 and out.startswith("identical: 1 decision(s)"), out
+    code, out = ido("replay", "last", "--exact", "--policies", "policies")
+    assert code == 2 and "give one or the other" in out, out
