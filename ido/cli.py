@@ -947,6 +947,7 @@ def _exact(result: Any) -> None:
 
 def _counterfactual(run_id: str, c: Any) -> None:
     from ido.model import format_duration
+    from ido.text import printable
 
     typer.echo(f"counterfactual replay of run {run_id}")
     for d in c.decisions:
@@ -979,6 +980,12 @@ def _counterfactual(run_id: str, c: Any) -> None:
             "unknown outcomes: the recording never called "
             + ", ".join(sorted(set(c.unknown)))
             + "; assumed to succeed as declared"
+        )
+    if c.unreplayed:
+        typer.echo(
+            "not replayed: the recording's observers saw "
+            + "; ".join(printable(m) for m in c.unreplayed)
+            + ", a call this replay did not make"
         )
     raise typer.Exit(0)
 

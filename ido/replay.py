@@ -316,6 +316,10 @@ def replay_counterfactual(
         world.clock.elapsed,
         pairs,
         tuple(world.unknown),
-        len(decided) - len(old),
-        scenario is not None,
+        left_out=len(decided) - len(old),
+        virtual=scenario is not None,
+        unreplayed=tuple(
+            f"{', '.join([*moved.facts, *moved.gone])}, after {name}'s call {n + 1}"
+            for (name, n), moved in sorted(world.moved.items())
+        ),
     )

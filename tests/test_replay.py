@@ -150,7 +150,10 @@ def test_an_exact_replay_without_a_capability_the_run_used_says_where_to_run_it(
     code, out = ido("replay", "last")
     assert code == 2, out
     assert "used ship, not in this catalog" in out
-    assert "run it in the folder that holds that catalog (--journal naming this journal)" in out
+    assert (
+        "run it in the folder that holds that catalog (--journal naming this journal; --exact"
+        in out
+    )
     assert "or see what changes without them with a counterfactual replay (--catalog PATH)" in out
 
 
@@ -540,3 +543,84 @@ def test_a_run_on_a_catalog_given_with_catalog_replays_exactly_with_exact(
     assert code == 0 and out.startswith("identical: 1 decision(s)"), out
     code, out = ido("replay", "last", "--exact", "--policies", "policies")
     assert code == 2 and "give one or the other" in out, out
+
+
+HOLD = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: prep}
+spec:
+  provider: wh
+  effects: {x.prep: true}
+  cost: 0.1
+  run: {shell: ["python3", "prep.py"]}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: prep-by-hand}
+spec:
+  provider: desk
+  effects: {x.prep: true}
+  cost: 0.5
+  run: {shell: ["true"]}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: pay-a}
+spec:
+  provider: pa
+  requires: ["state.x.prep", "!state.x.hold"]
+  effects: {x.paid: true}
+  cost: 1.0
+  run: {shell: ["true"]}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: pay-b}
+spec:
+  provider: pb
+  requires: ["state.x.prep"]
+  effects: {x.paid: true}
+  cost: 2.0
+  run: {shell: ["true"]}
+---
+apiVersion: ido/v1
+kind: Observer
+metadata: {name: hold}
+spec: {file: ../hold.json}
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: go}
+spec:
+  given: {x: {hold: false}}
+  goal: ["state.x.paid"]
+  observers: [hold]
+"""
+
+
+def test_a_counterfactual_replays_what_observers_saw_move_after_a_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`prep` puts a hold on the order, which an observer reports: the run replanned from
+    `pay-a` to `pay-b`. The replay's world moved only by declared effects, so a what-if
+    with nothing changed said "decision 2 changes", cost 2.10 → 1.10."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "capabilities").mkdir()
+    (tmp_path / "capabilities" / "all.yaml").write_text(HOLD)
+    (tmp_path / "hold.json").write_text("{}")
+    (tmp_path / "prep.py").write_text("open('hold.json', 'w').write('{\"x\": {\"hold\": true}}')")
+    code, out = ido("run", "go", "--catalog", "capabilities", "--quiet")
+    assert code == 0 and "cost 2.10" in out, out
+    code, out = ido("replay", "last", "--catalog", "capabilities")
+    assert code == 0 and "changes" not in out and "cost: 2.10 → 2.10" in out, out
+    assert "not replayed" not in out, out
+    # Without prep, the hold never comes, and the replay says what it did not replay.
+    (tmp_path / "what-if").mkdir()
+    (tmp_path / "what-if" / "no-prep.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: no-prep}\nspec:\n  enforced: true\n"
+        "  rules:\n    - {id: r, effect: deny, when: \"capability.name == 'prep'\", message: not now}\n"
+    )
+    code, out = ido("replay", "last", "--catalog", "capabilities", "--policies", "what-if")
+    assert code == 0 and "prep-by-hand → pay-a" in out, out
+    assert "not replayed: the recording's observers saw x.hold, after prep's call 1" in out

@@ -6,7 +6,11 @@ call (its n-th call gets the n-th recorded outcome: success or the error, the du
 the output, whether its effects showed). A call the recorded run never made has no
 recorded outcome: it comes from the scenario's world model when the run was a scenario's,
 otherwise it succeeds as declared and is listed as *unknown*, and the comparison says so.
-The world starts from the state first observed in the recording.
+The world starts from the state first observed in the recording. What its observers
+reported beyond the calls' declared effects (a file a call wrote that an observer reads, a
+fact that moved on its own) is part of the call it was first seen after: when the replay
+makes that same call, the world moves so too. What followed calls the replay does not make
+is listed (`Counterfactual.unreplayed`), not guessed at.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from ido.loading import Catalog
 from ido.model import Capability, Scenario
 from ido.runtime.bindings import Outcome
 from ido.scenario.world import SimulatedWorld, timed_out_call
+from ido.state import State, apply_effects, delete_path, flatten
 
 _EMPTY_SCENARIO = {
     "apiVersion": "ido/v1",
@@ -64,6 +69,56 @@ def recorded_calls(events: Sequence[Event]) -> dict[str, list[Recorded]]:
     return calls
 
 
+@dataclass(frozen=True)
+class Moved:
+    """What an observation showed beyond the declared effects of the calls before it."""
+
+    facts: dict[str, Any]
+    """Fact paths set, with their new values."""
+    gone: tuple[str, ...]
+    """Fact paths no longer there."""
+
+    def applied_to(self, state: State) -> State:
+        out = apply_effects(state, self.facts)
+        for path in self.gone:
+            delete_path(out, path)
+        return out
+
+
+def moved_after_calls(events: Sequence[Event], catalog: Catalog) -> dict[tuple[str, int], Moved]:
+    """Per call (capability, its n-th call as `recorded_calls` counts), what the next
+    observation showed that the declared effects of the calls finished since the one before
+    do not account for. Changes seen before any call are the start's: none here."""
+    missing = {e.data["step"] for e in events if e.kind == "effects_missing"}
+    expected: State | None = None
+    counted: dict[str, int] = {}
+    last: tuple[str, int] | None = None
+    found: dict[tuple[str, int], Moved] = {}
+    for event in events:
+        data = event.data
+        if event.kind == "action_finished" and not data.get("interrupted"):
+            name = data["capability"]
+            last = (name, counted.get(name, 0))
+            counted[name] = last[1] + 1
+            capability = catalog.capabilities.get(name)
+            if expected is not None and data["ok"] and data["step"] not in missing and capability:
+                expected = apply_effects(expected, capability.spec.effects)
+        elif event.kind == "observed":
+            seen: State = data["state"]
+            if expected is not None and last is not None:
+                now, before = flatten(seen), flatten(expected)
+                facts = {p: v for p, v in now.items() if p not in before or before[p] != v}
+                gone = tuple(p for p in before if p not in now)
+                if facts or gone:
+                    was = found.get(last)
+                    if was is not None:  # seen after the same call twice: both count
+                        facts = {**was.facts, **facts}
+                        gone = (*was.gone, *gone)
+                    found[last] = Moved(facts, gone)
+            expected = seen
+    return found
+
+
 class RecordedWorld(SimulatedWorld):
     """A SimulatedWorld whose calls answer from a recording first."""
 
@@ -88,6 +143,10 @@ class RecordedWorld(SimulatedWorld):
         self._replayed: dict[str, int] = {}
         self.unknown: list[str] = []
         """Capabilities (one entry per call) whose outcome the recording did not have."""
+        self.moved = moved_after_calls(events, catalog)
+        """What the world did beyond declared effects, per recorded call; a call the
+        replay makes takes its entry out (what is left: calls the replay did not make)."""
+        self._moving: dict[int, Moved] = {}  # by id of the outcome a call's settling brings
 
     def _draw(
         self, capability: Capability, at: float, timeout: float | None = None
@@ -110,6 +169,9 @@ class RecordedWorld(SimulatedWorld):
             if timeout is not None and r.duration > timeout:  # this run's deadline is nearer
                 return timed_out_call(timeout), timeout, False
             outcome = Outcome(r.ok, r.output, r.error, r.timed_out, r.duration)
+            moved = self.moved.pop((name, n), None)
+            if moved is not None:
+                self._moving[id(outcome)] = moved
             return outcome, r.duration, r.ok and r.applies
         if self.spec.world.capabilities or self.spec.faults:
             return super()._draw(capability, at, timeout)  # the scenario's own model
@@ -118,6 +180,14 @@ class RecordedWorld(SimulatedWorld):
         if timeout is not None and latency > timeout:
             return timed_out_call(timeout), timeout, False
         return Outcome(True, duration=latency), latency, True
+
+    def _settle(self, capability: Capability, outcome: Outcome, applies: bool) -> None:
+        """As the world does, and then as the recording's observers saw it move after the
+        same call (`moved`)."""
+        super()._settle(capability, outcome, applies)
+        moved = self._moving.pop(id(outcome), None)
+        if moved is not None:
+            self.truth = moved.applied_to(self.truth)
 
 
 @dataclass(frozen=True)
@@ -142,6 +212,9 @@ class Counterfactual:
     unknown: tuple[str, ...]
     left_out: int = 0
     """Recorded decisions made on resuming after an interruption (the replay has none)."""
+    unreplayed: tuple[str, ...] = ()
+    """Facts the recording's observers saw move after calls the replay did not make
+    ("x.hold, after prep's call 1"): the replay's world did not move so."""
     virtual: bool = False
     """Whether the recorded run's time is virtual too (it ran in a scenario's world)."""
 
