@@ -593,7 +593,8 @@ def run(
             with lock:
                 _progress(kind, data, prefix=f"[{label[0]}] ")
 
-        return _run_one(loaded, intent, store, None if quiet else listener, telemetry)
+        report = _run_one(loaded, intent, store, None if quiet else listener, telemetry)
+        return label[0], report
 
     from ido.runtime import stopping
 
@@ -615,10 +616,10 @@ def run(
             raise
         finally:
             stopping.reset()
-    for report in reports:
-        line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
+    for label, report in reports:  # prefixed as the runs' lines are, and in their order
+        line = f"[{label}] {report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
         typer.echo(line + (f" ({report.reason})" if report.reason else ""))
-    codes = (EXIT.get(r.outcome, 1) for r in reports)  # none: a worker dealt no intent
+    codes = (EXIT.get(r.outcome, 1) for _, r in reports)  # none: a worker dealt no intent
     raise typer.Exit(worst(codes))
 
 
@@ -626,7 +627,8 @@ def _run_dealt(
     pool: Any, concurrency: int, chosen: list[Any], one: Any, lock: threading.Lock, channel: Any
 ) -> list[Any]:
     """In a worker: run the intents dealt to it on `channel` (`ido.dealing.Dealt`),
-    `concurrency` at once, in the order dealt; their reports."""
+    `concurrency` at once, in the order dealt; what `one` gives for each (its label and
+    report)."""
     from ido.dealing import Dealt
 
     def say(line: str) -> None:
@@ -706,6 +708,11 @@ def _run_in_processes(
             )
         elif why is not None:
             typer.echo(f"error: worker {number} was {why} before it started any run", err=True)
+    undealt = collections.Counter(references[i] for i in dealer.undealt())
+    if undealt and any(e.let_go for e in ended):  # named, so that they can be run again
+        named = ", ".join(r if n == 1 else f"{r} ×{n}" for r, n in undealt.items())
+        typer.echo(f"error: not started, no worker was left to run them: {named}", err=True)
+        codes.append(1)
     if not any(e.let_go for e in ended) and not any(codes):  # left early, saying nothing
         typer.echo("error: a worker ended before it was ready; no run was started", err=True)
         codes.append(1)

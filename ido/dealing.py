@@ -77,6 +77,11 @@ class Dealer:
         with self._lock:
             return list(self._given[worker])
 
+    def undealt(self) -> list[int]:
+        """The intents no worker was dealt (every worker ended first), as indexes."""
+        with self._lock:
+            return self._order[self._next :]
+
     def _answers(self) -> Replies:
         replies = []
         while self._asking:

@@ -453,7 +453,8 @@ def test_run_several_intents_side_by_side(project: Path) -> None:
     assert code == 0, out
     assert "[ship-order] decision 1 (run started)" in out
     assert "[ship-order-2] decision 1 (run started)" in out
-    assert out.count("achieved: run ") == 2
+    assert out.count("achieved: run ") == 2  # each outcome's line prefixed too
+    assert "[ship-order] achieved: run " in out and "[ship-order-2] achieved: run " in out
     code, listed = ido("runs", "--format", "json")
     runs = json.loads(listed)
     assert sorted(r["intent"] for r in runs) == ["ship-order", "ship-order-2"]

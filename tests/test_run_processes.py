@@ -625,6 +625,27 @@ def test_a_worker_killed_is_named_and_its_signal_is_the_exit_code(
     assert "it had been dealt 1 intent (ship-order-2)" in out
 
 
+def test_intents_no_worker_was_left_to_take_are_named(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both workers killed with intents still to deal: the message named what each had
+    been dealt, never the rest, which had no run and no word."""
+    _second_intent(project, "ship-order-2")
+    monkeypatch.setenv("IDO_CRASH_AFTER_EVENTS", "3")
+    intents = ["ship-order", "ship-order-2", "ship-order", "ship-order-2"]
+    code, out = ido("run", *intents, "--processes", "2", "--concurrency", "2")
+    assert code == 128 + signal.SIGKILL, out
+    assert "not started, no worker was left to run them: ship-order, ship-order-2" in out, out
+
+
+def test_what_no_worker_was_dealt_is_told_apart() -> None:
+    dealer = Dealer([0, 1, 0, 1], [1, 1])
+    dealer.start(0)
+    dealer.drop(1)
+    dealer.drop(0)
+    assert dealer.given(0) == [0] and dealer.undealt() == [1, 0, 1]
+
+
 def test_the_intents_a_killed_worker_was_dealt_are_counted_by_reference() -> None:
     dealer = Dealer([0, 1, 0, 0], [4, 4])
     dealer.start(0)
