@@ -108,19 +108,33 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
             table.add_row(Text(name), Text(why, style="dim"))
         console.print(table)
     if d.get("policy"):
-        table = Table(title="policy decisions", title_justify="left", show_edge=False)
-        for column in ("decision id", "verdict", "about", "rule"):
-            table.add_column(column)
-        for hit in d["policy"]:
-            style = "red" if hit["verdict"] == "deny" else "yellow"
-            table.add_row(hit["id"], Text(hit["verdict"], style=style), hit["subject"], hit["rule"])
-        console.print(table)
+        console.print(_policy_table(d["policy"]))
     if "what happened" in parts:
         console.print(Text("what happened:", style="bold"))
         for action, line in zip(d["actions"], parts["what happened"]):
             style = "green" if action.get("ok") else "yellow" if action.get("ok") is None else "red"
             mark = "✓" if action.get("ok") else "…" if action.get("ok") is None else "✗"
             console.print(Text(f"  {mark} {line}", style=style))
+
+
+def _policy_table(hits: list[dict[str, Any]]) -> Table:
+    """The policy decisions with their messages: what an avoid, prefer or approval rule
+    says is shown nowhere else. Long ids and messages fold onto the next line rather than
+    end in "…": a rule id cut short names no rule."""
+    table = Table(title="policy decisions", title_justify="left", show_edge=False)
+    for column in ("decision id", "verdict", "about", "rule"):
+        table.add_column(column, overflow="fold")
+    table.add_column("message", overflow="fold", ratio=1)  # takes the width the others leave
+    for hit in hits:
+        style = "red" if hit["verdict"] == "deny" else "yellow"
+        table.add_row(
+            Text(hit["id"]),
+            Text(hit["verdict"], style=style),
+            Text(hit["subject"]),
+            Text(hit["rule"]),
+            Text(hit["message"], style="dim"),
+        )
+    return table
 
 
 def _sections(console: Console, parts: dict[str, list[str]], titles: tuple[str, ...]) -> None:

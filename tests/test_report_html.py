@@ -421,3 +421,40 @@ def test_timeline_bars_show_the_calls_not_the_waits_around_them() -> None:
     )
     assert float(waited[1]) == pytest.approx(170 + 10 * scale, abs=0.1)
     assert float(waited[2]) == pytest.approx(1 * scale, abs=0.1)
+
+
+def column(table: str, n: int) -> str:
+    """The text of column `n` of a rich table's body rows, folded lines joined again."""
+    rows = [line.split("│") for line in table.splitlines() if line.count("│") >= n]
+    return "".join(row[n].strip() for row in rows)
+
+
+def test_the_terminal_s_policy_table_shows_each_rule_and_message_whole() -> None:
+    """The table had no message column (what an avoid or approval rule says was shown
+    nowhere) and cut a long rule id at 80 columns ("eu-data-residency/pii-stays-in…")."""
+    from ido.explain_tty import render_tty
+
+    hit = {
+        "id": "pd-41b3e3f95554",
+        "verdict": "avoid",
+        "subject": "charge-paypal-us",
+        "rule": "eu-data-residency/pii-stays-in-eu-whenever-it-can",
+        "message": "PII of EU customers is processed in the EU only.",
+    }
+    decision: dict[str, Any] = {
+        "number": 1,
+        "trigger": "run started",
+        "planner": "cpsat",
+        "observed": {},
+        "policy": [hit],
+        "result": {"status": "infeasible", "reason": "no plan reaches the goal"},
+        "actions": [],
+    }
+    run = {"id": "r1", "intent": "i", "outcome": "failed", "reason": None, "cost": 0.0}
+    view = {"run": {**run, "duration": None}, "decisions": [decision], "events": []}
+    for width in (80, 120):
+        shown = re.sub(r"\x1b\[[0-9;]*m", "", render_tty(view, width=width))
+        table = shown[shown.index("policy decisions") :]
+        assert "…" not in table
+        assert column(table, 3) == hit["rule"], table
+        assert column(table, 4).replace(" ", "") == hit["message"].replace(" ", ""), table
