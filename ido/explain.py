@@ -168,6 +168,20 @@ def _waits(after: list[int]) -> str:
     return " · after " + ", ".join(str(i + 1) for i in after)
 
 
+def outcome_kind(action: Mapping[str, Any]) -> str:
+    """What became of one action, in one word every report colours by: `ok`, `failed` or
+    `interrupted`. A step that reported success but whose effects did not show failed; a
+    step in flight when the run stopped and settled on resume as interrupted or rejected
+    was interrupted, whatever `ok` the resume recorded."""
+    if action.get("resumed") in ("interrupted", "rejected"):
+        return "interrupted"
+    if action.get("ok") is None:
+        return "interrupted"
+    if not action["ok"] or "silent" in action:
+        return "failed"
+    return "ok"
+
+
 def _action_line(action: dict[str, Any]) -> str:
     took = format_duration(action.get("duration") or 0.0)
     attempt = f" attempt {action['attempt']}" if action.get("attempt", 1) > 1 else ""

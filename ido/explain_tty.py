@@ -17,6 +17,7 @@ from ido.explain import (
     EVALUATION_ERRORS,
     decision_parts,
     event_line,
+    outcome_kind,
     outcome_of,
     summary,
     waits_of,
@@ -29,6 +30,9 @@ OUTCOME_STYLE = {
     "blocked": "bold yellow",
     "shadow": "bold cyan",
 }
+ACTION_MARK = {"ok": ("✓", "green"), "failed": ("✗", "red"), "interrupted": ("…", "yellow")}
+"""How each kind of action outcome (`ido.explain.outcome_kind`) is marked: as the HTML
+report colours it."""
 BEFORE = ("observed", "beliefs", "no plan")
 AFTER = ("constraints", EVALUATION_ERRORS)
 TABLES = ("chosen", "alternatives", "rejected", "policy decisions", "what happened")
@@ -112,8 +116,7 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
     if "what happened" in parts:
         console.print(Text("what happened:", style="bold"))
         for action, line in zip(d["actions"], parts["what happened"]):
-            style = "green" if action.get("ok") else "yellow" if action.get("ok") is None else "red"
-            mark = "✓" if action.get("ok") else "…" if action.get("ok") is None else "✗"
+            mark, style = ACTION_MARK[outcome_kind(action)]
             console.print(Text(f"  {mark} {line}", style=style))
 
 

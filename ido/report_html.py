@@ -16,6 +16,7 @@ from typing import Any
 from ido.explain import (
     decision_parts,
     event_line,
+    outcome_kind,
     outcome_of,
     shown,
     stages,
@@ -26,7 +27,6 @@ from ido.journal import epoch
 from ido.model import format_duration
 
 NODE_W, NODE_H, GAP_X, GAP_Y, LABEL_W = 170, 52, 40, 14, 120
-OUTCOME_CLASS = {True: "ok", False: "failed", None: "interrupted"}
 WIDTH = "<W>"
 """Where the graph's width goes once it is known: text from the journal, escaped, never
 holds a "<" (a placeholder it could hold, "{W}", rewrote a provider named tmpl-{W})."""
@@ -234,13 +234,8 @@ def _actions_of(d: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[str
 
 
 def _state(action: dict[str, Any]) -> str:
-    """What became of one action, as a node's class."""
-    ok = action.get("ok")
-    if action.get("resumed") in ("interrupted", "rejected"):
-        return "interrupted"
-    if "silent" in action:  # it said it succeeded; its effects did not show
-        return OUTCOME_CLASS[False]
-    return OUTCOME_CLASS[ok if ok is None else bool(ok)]
+    """What became of one action, as a node's or a bar's class."""
+    return outcome_kind(action)
 
 
 def _made(action: dict[str, Any]) -> str:

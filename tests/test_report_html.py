@@ -235,7 +235,8 @@ def test_a_silent_failure_is_not_reported_as_a_success(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Stripe says it charged, the order is not paid: the text said "succeeded" and the
-    graph drew the step green, with facts that never became true."""
+    graph drew the step green, with facts that never became true; the terminal report
+    marked it with a green ✓."""
     root = Path(__file__).resolve().parents[1]
     monkeypatch.chdir(root)
     journal = str(tmp_path / "kept.db")
@@ -253,6 +254,9 @@ def test_a_silent_failure_is_not_reported_as_a_success(
     node = page[page.rindex("<g ", 0, first) : page.index("</g>", first)]
     assert "node failed" in node and "order.paid" not in node, node
     assert "class='replan'" in page
+    coloured = cli.invoke(app, ["explain", "last", "--journal", journal, "--color", "always"])
+    (line,) = [ln for ln in coloured.output.splitlines() if "charge-stripe-eu: reported" in ln]
+    assert "✗ charge-stripe-eu" in line and "\x1b[31m" in line, line  # red, as the graph
 
 
 def test_text_values_are_shown_as_written_with_what_acts_on_a_terminal_escaped() -> None:
