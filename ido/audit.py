@@ -11,7 +11,7 @@ and their events and returns a document; the CLI reads the journal and renders i
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from ido.approvals import Key, key_of
@@ -19,8 +19,12 @@ from ido.explain import markdown_text
 from ido.journal import Event, RunRow, epoch
 
 
-def audit(runs: Sequence[tuple[RunRow, Sequence[Event]]]) -> dict[str, Any]:
-    """The report over `runs`, each with its events."""
+def audit(
+    runs: Sequence[tuple[RunRow, Sequence[Event]]], running: Collection[str] = ()
+) -> dict[str, Any]:
+    """The report over `runs`, each with its events. `running`: the ids of runs that have
+    not ended and that a process carries on now (the CLI asks `live_owner`): counted as
+    running, not as interrupted runs waiting for `ido resume`."""
     outcomes: Counter[str] = Counter()
     denials: Counter[str] = Counter()
     denied: dict[str, set[str]] = defaultdict(set)
@@ -33,7 +37,7 @@ def audit(runs: Sequence[tuple[RunRow, Sequence[Event]]]) -> dict[str, Any]:
         if events and events[0].kind == "run_started" and "scenario" in events[0].data:
             simulated += 1  # `ido scenario run --journal`: a simulated world, not this one
             continue
-        outcomes[row.outcome or "interrupted"] += 1
+        outcomes[row.outcome or ("running" if row.id in running else "interrupted")] += 1
         spend_intent[row.intent] += row.cost
         asked: dict[Key, float] = {}
         for event in events:

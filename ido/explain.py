@@ -117,9 +117,11 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
                 finished[event.data["step"]]["silent"] = event.data.get("reason", "")
             data = {k: v for k, v in event.data.items() if k != "process"}
             other.append({"kind": event.kind, "at": event.at, **data})
-    for action in started.values():  # started, never finished: interrupted
-        _decision(decisions, action["decision"])["actions"].append({**action, "ok": None})
-    shown = {**run.to_json(), "running": running and run.outcome is None}
+    live = running and run.outcome is None
+    for action in started.values():  # started, never finished: in flight or interrupted
+        unfinished = {**action, "ok": None, **({"running": True} if live else {})}
+        _decision(decisions, action["decision"])["actions"].append(unfinished)
+    shown = {**run.to_json(), "running": live}
     return {"run": shown, "decisions": decisions, "events": other}
 
 
@@ -169,14 +171,15 @@ def _waits(after: list[int]) -> str:
 
 
 def outcome_kind(action: Mapping[str, Any]) -> str:
-    """What became of one action, in one word every report colours by: `ok`, `failed` or
-    `interrupted`. A step that reported success but whose effects did not show failed; a
-    step in flight when the run stopped and settled on resume as interrupted or rejected
-    was interrupted, whatever `ok` the resume recorded."""
+    """What became of one action, in one word every report colours by: `ok`, `failed`,
+    `interrupted` or `running` (in flight in a run that is running now). A step that
+    reported success but whose effects did not show failed; a step in flight when the run
+    stopped and settled on resume as interrupted or rejected was interrupted, whatever
+    `ok` the resume recorded."""
     if action.get("resumed") in ("interrupted", "rejected"):
         return "interrupted"
     if action.get("ok") is None:
-        return "interrupted"
+        return "running" if action.get("running") else "interrupted"
     if not action["ok"] or "silent" in action:
         return "failed"
     return "ok"
@@ -185,6 +188,8 @@ def outcome_kind(action: Mapping[str, Any]) -> str:
 def _action_line(action: dict[str, Any]) -> str:
     took = format_duration(action.get("duration") or 0.0)
     attempt = f" attempt {action['attempt']}" if action.get("attempt", 1) > 1 else ""
+    if action.get("ok") is None and action.get("running"):
+        return f"{action['capability']}{attempt}: started, still running"
     if action.get("ok") is None:
         return f"{action['capability']}{attempt}: started, no outcome recorded (interrupted)"
     if action.get("resumed") == "effects observed":

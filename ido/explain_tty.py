@@ -29,8 +29,14 @@ OUTCOME_STYLE = {
     "failed": "bold red",
     "blocked": "bold yellow",
     "shadow": "bold cyan",
+    "running": "bold blue",
 }
-ACTION_MARK = {"ok": ("✓", "green"), "failed": ("✗", "red"), "interrupted": ("…", "yellow")}
+ACTION_MARK = {
+    "ok": ("✓", "green"),
+    "failed": ("✗", "red"),
+    "interrupted": ("…", "yellow"),
+    "running": ("▶", "blue"),
+}
 """How each kind of action outcome (`ido.explain.outcome_kind`) is marked: as the HTML
 report colours it."""
 BEFORE = ("observed", "beliefs", "no plan")
