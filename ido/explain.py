@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ido.approvals import subject
@@ -243,20 +243,47 @@ def _rejection_line(rejection: dict[str, Any]) -> str:
     return f"{rejection['capability']}: {words}: {rejection['detail']}"
 
 
-def _constraint_line(c: dict[str, Any], spent: float = 0.0, elapsed: float = 0.0) -> str:
-    """A constraint against the intent's own limit; the plan had what the run had not used."""
+def model_use(llm: Mapping[str, Any] | None) -> tuple[float, float]:
+    """What a decision's own model calls cost and how long they took (an answer from the
+    cache: nothing), as recorded: the model planners held the plan to the limits less
+    these, as if the run had spent them before the decision."""
+    if not llm:
+        return 0.0, 0.0
+    fresh = [c["reply"] for c in llm.get("calls", []) if not c.get("cached")]
+    return float(llm.get("cost") or 0.0), sum(float(r.get("seconds") or 0.0) for r in fresh)
+
+
+def _constraint_line(
+    c: dict[str, Any], used: tuple[float, float], model: tuple[float, float] = (0.0, 0.0)
+) -> str:
+    """A constraint against the intent's own limit: the plan had what the run had not
+    used (`used`: spent, elapsed), less what the decision's own model calls cost and took
+    (`model`), each said apart."""
     if c["name"] == "deadline":
+        elapsed = used[1] + model[1]
         value = f"{format_duration(c['value'])} of {format_duration(c['limit'] + elapsed)}"
         if elapsed >= 0.0005:
-            value += f" ({format_duration(elapsed)} already elapsed)"
+            value += f" ({_already(format_duration, elapsed, model[1], 'elapsed')})"
     elif c["name"] == "max_cost":
+        spent = used[0] + model[0]
         value = f"{_money(c['value'])} of {_money(c['limit'] + spent)}"
         if spent > 0:
-            value += f" ({_money(spent)} already spent)"
+            value += f" ({_already(_money, spent, model[0], 'spent')})"
     else:
         value = f"{c['value']:.4f} ≥ {c['limit']:.4f}"
     mark = "  ← binding" if c["binding"] else ""
     return f"{c['name']}: {value}{mark}"
+
+
+def _already(show: Callable[[float], str], total: float, model: float, verb: str) -> str:
+    """`total` of a limit used before the plan, with the part the model calls used named:
+    "1.42 already spent, 0.42 of it on this decision's model calls"."""
+    said = f"{show(total)} already {verb}"
+    if show(model) == show(0.0):
+        return said
+    if show(model) == show(total):
+        return f"{said} on this decision's model calls"
+    return f"{said}, {show(model)} of it on this decision's model calls"
 
 
 def summary(view: dict[str, Any]) -> str:
@@ -302,7 +329,8 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
         parts["model"] = [printable(line) for line in _model_lines(llm)]
     if result.get("constraints"):
         used = (d.get("spent", 0.0), d.get("elapsed", 0.0))
-        parts["constraints"] = [_constraint_line(c, *used) for c in result["constraints"]]
+        model = model_use(llm)
+        parts["constraints"] = [_constraint_line(c, used, model) for c in result["constraints"]]
     unsettled = result.get("solver", {}).get("alternatives_unsettled", [])
     if result.get("alternatives") or unsettled:
         parts["alternatives"] = [

@@ -5,6 +5,7 @@ fallbacks, cost, cache, replay, and prompt injection."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -422,6 +423,28 @@ def test_an_accepted_proposal_s_slack_is_what_the_model_s_calls_left(
     result = decisions(project)[0]["result"]
     budget = next(c for c in result["constraints"] if c["name"] == "max_cost")
     assert (budget["limit"], budget["slack"]) == pytest.approx((4.0, 3.2))
+
+
+def test_explain_measures_the_constraints_against_the_intent_s_limits_naming_the_model_s_part(
+    project: Path, serve: Any
+) -> None:
+    """The call costs 1.00 of max_cost 5.00 and takes half a second of the 30s deadline:
+    explain said "max_cost: 0.80 of 4.00" and "deadline: 1.3s of 29.5s", limits the intent
+    never set, without a word of the model."""
+    _, url = serve([Answer(PAY_AND_SHIP.tool_calls, delay=0.5)])
+    use_llm(project, url, extra=", input_cost: 5000, output_cost: 13333.333333")
+    assert ido("run", "ship-order")[0] == 0
+    out = ido("explain", "last")[1]
+    assert "max_cost: 0.80 of 5.00 (1.00 already spent on this decision's model calls)" in out
+    took = re.search(
+        r"deadline: \S+ of 30s \((\S+) already elapsed, (\S+) of it on this "
+        r"decision's model calls\)",
+        out,
+    )
+    assert took is not None, out
+    model = took[2]
+    seconds = float(model[:-2]) / 1000 if model.endswith("ms") else float(model[:-1])
+    assert seconds >= 0.5, took[0]  # the answer's delay, at least
 
 
 def test_the_time_the_model_takes_counts_against_the_deadline(project: Path, serve: Any) -> None:
