@@ -4,7 +4,8 @@ Runs of scenarios kept in the journal (`ido scenario run --journal`) happened in
 simulated world: they are counted apart and left out of the rest.
 
 Runs by outcome, decisions made, capabilities denied by each rule, approvals with who gave
-them and how long they waited, and spend per intent and per provider. Pure: it takes runs
+them and how long they waited, and spend per intent and per provider (a model planner's
+calls under `llm:MODEL`). Pure: it takes runs
 and their events and returns a document; the CLI reads the journal and renders it.
 """
 
@@ -54,6 +55,7 @@ def audit(
                         ruled.add(hit["rule"])
                         denied[hit["rule"]].add(hit["subject"])
                 denials.update(ruled)
+                _add_model_spend(spend_provider, data["result"].get("solver", {}).get("llm"))
             elif event.kind == "action_finished":
                 provider = data.get("provider") or _provider(events, data["step"])
                 spend_provider[provider] += float(data.get("cost", 0.0))
@@ -138,6 +140,14 @@ def render(report: dict[str, Any], fmt: str) -> str:
 
 def _by_amount(spend: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 6) for k, v in sorted(spend.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
+def _add_model_spend(spend: defaultdict[str, float], llm: dict[str, Any] | None) -> None:
+    """What a decision's model calls cost, under `llm:MODEL` (the name the model's health
+    goes by): it is part of the run's cost, so spend per provider adds up to spend per
+    intent."""
+    if llm and llm.get("calls"):
+        spend[f"llm:{llm.get('model')}"] += float(llm.get("cost") or 0.0)
 
 
 def _provider(events: Sequence[Event], step: int) -> str:

@@ -388,6 +388,18 @@ def test_runs_list_what_the_model_cost(project: Path, serve: Any) -> None:
     assert "0.1800" in ido("runs")[1]
 
 
+def test_the_audit_counts_what_the_model_cost_under_its_own_name(project: Path, serve: Any) -> None:
+    """Spend per provider left the model's 0.18 out: it did not add up to spend per intent."""
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, extra=", input_cost: 1000, output_cost: 2000")
+    assert ido("run", "ship-order")[0] == 0
+    report = json.loads(ido("audit", "--format", "json")[1])
+    providers = report["spend_per_provider"]
+    assert providers["llm:openai/scripted"] == pytest.approx(0.18)
+    assert sum(providers.values()) == pytest.approx(report["spend_per_intent"]["ship-order"])
+    assert "  llm:openai/scripted: 0.18" in ido("audit")[1]
+
+
 def test_the_model_s_cost_counts_against_the_budget(project: Path, serve: Any) -> None:
     """max_cost 5.00 and the call costs 4.50: the proposal (0.80) does not fit the 0.50 the
     call left, so it is refused, ido does not ask again (0.50 would not pay for a call) and
