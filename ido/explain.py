@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -286,6 +287,28 @@ def _already(show: Callable[[float], str], total: float, model: float, verb: str
     return f"{said}, {show(model)} of it on this decision's model calls"
 
 
+def _optimality(result: Mapping[str, Any]) -> str:
+    """Why the chosen plan may not be the best, from what the planner recorded: a model
+    proposed it, or chose another than the solver's best among the solver's options (the
+    options past the chosen one are its alternatives), or the solver stopped short of a
+    proof. Empty when the plan was proven optimal."""
+    if result["proven_optimal"]:
+        return ""
+    llm = result.get("solver", {}).get("llm") or {}
+    verdict = "" if llm.get("fallback") else str(llm.get("verdict", ""))
+    if verdict == "accepted":
+        return " (proposed by the model, not proven optimal)"
+    chose = re.fullmatch(r"chose option (\d+)", verdict)
+    if chose is None or chose[1] == "1":
+        return " (best found, not proven optimal)"
+    alternatives = result.get("alternatives", [])
+    said = f"chosen by the model: option {chose[1]} of the solver's {len(alternatives) + 1}"
+    best = alternatives[0]["score_delta"] if alternatives else 0.0  # option 1, the solver's best
+    if best < 0:
+        said += f"; option 1, the solver's best, scores {-best:.3f} better"
+    return f" ({said})"
+
+
 def summary(view: dict[str, Any]) -> str:
     run = view["run"]
     outcome = outcome_of(run)
@@ -310,7 +333,7 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     elif result["status"] == "satisfied":
         parts["chosen"] = ["nothing to do: the goal already holds"]
     elif plan:
-        optimal = "" if result["proven_optimal"] else " (best found, not proven optimal)"
+        optimal = _optimality(result)
         after = waits_of(plan)
         chain = all(list(w) == ([j - 1] if j else []) for j, w in enumerate(after))
         latency = format_duration(plan["latency"])

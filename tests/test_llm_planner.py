@@ -90,6 +90,7 @@ def test_a_valid_proposal_is_carried_out_and_recorded(project: Path, serve: Any)
     code, out = ido("explain", "last")
     assert "llm with openai/scripted: accepted" in out
     assert "1 call(s), 120 input + 30 output tokens" in out
+    assert "(proposed by the model, not proven optimal)" in out  # not "best found"
 
 
 def test_an_invalid_proposal_goes_back_with_the_reason(project: Path, serve: Any) -> None:
@@ -554,6 +555,22 @@ def test_hybrid_lets_the_model_choose_among_the_solver_s_plans(project: Path, se
     result = decisions(project)[0]["result"]
     assert result["proven_optimal"] is False
     assert result["alternatives"][0]["score_delta"] < 0  # the solver's best, now an alternative
+
+
+def test_explain_says_the_plan_hybrid_ran_is_the_model_s_choice_not_the_best_found(
+    project: Path, serve: Any
+) -> None:
+    """The model chose option 2 and explain called it "(best found, not proven optimal)",
+    with the solver's better plan listed right below it as an alternative."""
+    _, url = serve([Answer([("choose", {"option": 2, "rationale": "pricey is more reliable"})])])
+    use_llm(project, url, planner="hybrid")
+    assert ido("run", "ship-order")[0] == 0
+    out = ido("explain", "last")[1]
+    assert (
+        "(chosen by the model: option 2 of the solver's 2; option 1, the solver's best, "
+        "scores 0.340 better)" in out
+    ), out
+    assert "best found" not in out
 
 
 def test_hybrid_keeps_to_what_the_model_s_call_left_of_the_budget(
