@@ -18,6 +18,7 @@ from typing import Any
 from ido.approvals import Key, key_of
 from ido.explain import markdown_text
 from ido.journal import Event, RunRow, epoch
+from ido.text import printable
 
 
 def audit(
@@ -99,7 +100,11 @@ def render(report: dict[str, Any], fmt: str) -> str:
     def head(title: str) -> str:
         return f"## {title}" if md else f"{title}:"
 
-    def item(text: str) -> str:  # Markdown shows names and comments as written
+    def item(text: str) -> str:
+        """A line of names and comments shown as written: what a terminal would act on
+        escaped (a provider named with a line break in a journal from before providers
+        were checked), and in Markdown, what would make a link or emphasis."""
+        text = printable(text)
         return f"- {markdown_text(text)}" if md else f"  {text}"
 
     lines = [

@@ -154,7 +154,7 @@ def _money(value: float) -> str:
 
 def _step_line(step: dict[str, Any]) -> str:
     return (
-        f"{step['capability']} ({step['provider']}): cost {_money(step['cost'])}, "
+        f"{step['capability']} ({printable(step['provider'])}): cost {_money(step['cost'])}, "
         f"latency {format_duration(step['latency'])}, reliability {step['reliability']:.3f}"
     )
 

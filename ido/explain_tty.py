@@ -23,6 +23,7 @@ from ido.explain import (
     waits_of,
 )
 from ido.model import format_duration
+from ido.text import printable
 
 OUTCOME_STYLE = {
     "achieved": "bold green",
@@ -87,7 +88,7 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
             table.add_row(
                 Text(str(i)),
                 Text(step["capability"], style="bold"),
-                Text(step["provider"]),
+                Text(printable(step["provider"])),  # a journal from before it was checked
                 Text(f"{step['cost']:.2f}"),
                 Text(format_duration(step["latency"])),
                 Text(f"{step['reliability']:.3f}"),

@@ -462,3 +462,33 @@ def test_the_terminal_s_policy_table_shows_each_rule_and_message_whole() -> None
         assert "…" not in table
         assert column(table, 3) == hit["rule"], table
         assert column(table, 4).replace(" ", "") == hit["message"].replace(" ", ""), table
+
+
+def test_a_provider_from_an_older_journal_cannot_forge_lines_of_the_explanation() -> None:
+    """Before providers were checked on load, a provider holding a line break and escape
+    sequences forged lines of `ido explain` and acted on the terminal."""
+    from ido.explain import render
+    from ido.explain_tty import render_tty
+
+    step = {
+        "capability": "pay",
+        "provider": "evil\n  chosen:\n    FORGED\x1b[2J",
+        "cost": 1.0,
+        "latency": 1.0,
+        "reliability": 0.99,
+    }
+    plan = {"steps": [step], "cost": 1.0, "latency": 1.0, "success_probability": 0.99}
+    decision: dict[str, Any] = {
+        "number": 1,
+        "trigger": "run started",
+        "planner": "cpsat",
+        "observed": {},
+        "result": {"status": "planned", "proven_optimal": True, "plan": {**plan, "score": 1.0}},
+        "actions": [],
+    }
+    run = {"id": "r1", "intent": "i", "outcome": "achieved", "reason": None, "cost": 1.0}
+    view = {"run": {**run, "duration": 1.0}, "decisions": [decision], "events": []}
+    for shown in (render(view, "text"), render(view, "md"), render_tty(view, width=200)):
+        assert "\x1b[2J" not in shown and "FORGED" in shown
+        assert not any(line.lstrip().startswith("FORGED") for line in shown.splitlines())
+    assert "pay (evil\\n  chosen:\\n    FORGED\\x1b[2J): cost 1.00" in render(view, "text")
