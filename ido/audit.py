@@ -4,23 +4,29 @@ Runs of scenarios kept in the journal (`ido scenario run --journal`) happened in
 simulated world: they are counted apart and left out of the rest.
 
 Runs by outcome, decisions made, capabilities denied by each rule, approvals with who gave
-them and how long they waited, and spend per intent and per provider. Pure: it takes runs
+them and how long they waited, and spend per intent and per provider (a model planner's
+calls under `llm:MODEL`). Pure: it takes runs
 and their events and returns a document; the CLI reads the journal and renders it.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from ido.approvals import Key, key_of
 from ido.explain import markdown_text
 from ido.journal import Event, RunRow, epoch
+from ido.text import printable
 
 
-def audit(runs: Sequence[tuple[RunRow, Sequence[Event]]]) -> dict[str, Any]:
-    """The report over `runs`, each with its events."""
+def audit(
+    runs: Sequence[tuple[RunRow, Sequence[Event]]], running: Collection[str] = ()
+) -> dict[str, Any]:
+    """The report over `runs`, each with its events. `running`: the ids of runs that have
+    not ended and that a process carries on now (the CLI asks `live_owner`): counted as
+    running, not as interrupted runs waiting for `ido resume`."""
     outcomes: Counter[str] = Counter()
     denials: Counter[str] = Counter()
     denied: dict[str, set[str]] = defaultdict(set)
@@ -33,7 +39,7 @@ def audit(runs: Sequence[tuple[RunRow, Sequence[Event]]]) -> dict[str, Any]:
         if events and events[0].kind == "run_started" and "scenario" in events[0].data:
             simulated += 1  # `ido scenario run --journal`: a simulated world, not this one
             continue
-        outcomes[row.outcome or "interrupted"] += 1
+        outcomes[row.outcome or ("running" if row.id in running else "interrupted")] += 1
         spend_intent[row.intent] += row.cost
         asked: dict[Key, float] = {}
         for event in events:
@@ -50,6 +56,7 @@ def audit(runs: Sequence[tuple[RunRow, Sequence[Event]]]) -> dict[str, Any]:
                         ruled.add(hit["rule"])
                         denied[hit["rule"]].add(hit["subject"])
                 denials.update(ruled)
+                _add_model_spend(spend_provider, data["result"].get("solver", {}).get("llm"))
             elif event.kind == "action_finished":
                 provider = data.get("provider") or _provider(events, data["step"])
                 spend_provider[provider] += float(data.get("cost", 0.0))
@@ -93,7 +100,11 @@ def render(report: dict[str, Any], fmt: str) -> str:
     def head(title: str) -> str:
         return f"## {title}" if md else f"{title}:"
 
-    def item(text: str) -> str:  # Markdown shows names and comments as written
+    def item(text: str) -> str:
+        """A line of names and comments shown as written: what a terminal would act on
+        escaped (a provider named with a line break in a journal from before providers
+        were checked), and in Markdown, what would make a link or emphasis."""
+        text = printable(text)
         return f"- {markdown_text(text)}" if md else f"  {text}"
 
     lines = [
@@ -134,6 +145,14 @@ def render(report: dict[str, Any], fmt: str) -> str:
 
 def _by_amount(spend: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 6) for k, v in sorted(spend.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
+def _add_model_spend(spend: defaultdict[str, float], llm: dict[str, Any] | None) -> None:
+    """What a decision's model calls cost, under `llm:MODEL` (the name the model's health
+    goes by): it is part of the run's cost, so spend per provider adds up to spend per
+    intent."""
+    if llm and llm.get("calls"):
+        spend[f"llm:{llm.get('model')}"] += float(llm.get("cost") or 0.0)
 
 
 def _provider(events: Sequence[Event], step: int) -> str:

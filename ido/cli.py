@@ -1182,6 +1182,8 @@ def audit(
             raise typer.BadParameter(
                 f"'{since}' is not a date; write YYYY-MM-DD", param_hint="--since"
             ) from None
+    from ido.runtime.owners import live_owner
+
     selected = []
     if _journal_there(journal):
         with SqliteJournal(journal) as store:
@@ -1191,7 +1193,9 @@ def audit(
                 if intent is not None and row.intent != intent:
                     continue
                 selected.append((row, store.events(row.id)))
-    report = build(selected)
+    # A run that has not ended is running while a process here carries it on, as `ido runs`.
+    running = {row.id for row, events in selected if row.outcome is None and live_owner(events)}
+    report = build(selected, running)
     if fmt == "json":
         typer.echo(json.dumps(report, indent=2))
     else:

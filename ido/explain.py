@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ido.approvals import subject
@@ -117,9 +118,11 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
                 finished[event.data["step"]]["silent"] = event.data.get("reason", "")
             data = {k: v for k, v in event.data.items() if k != "process"}
             other.append({"kind": event.kind, "at": event.at, **data})
-    for action in started.values():  # started, never finished: interrupted
-        _decision(decisions, action["decision"])["actions"].append({**action, "ok": None})
-    shown = {**run.to_json(), "running": running and run.outcome is None}
+    live = running and run.outcome is None
+    for action in started.values():  # started, never finished: in flight or interrupted
+        unfinished = {**action, "ok": None, **({"running": True} if live else {})}
+        _decision(decisions, action["decision"])["actions"].append(unfinished)
+    shown = {**run.to_json(), "running": live}
     return {"run": shown, "decisions": decisions, "events": other}
 
 
@@ -151,7 +154,7 @@ def _money(value: float) -> str:
 
 def _step_line(step: dict[str, Any]) -> str:
     return (
-        f"{step['capability']} ({step['provider']}): cost {_money(step['cost'])}, "
+        f"{step['capability']} ({printable(step['provider'])}): cost {_money(step['cost'])}, "
         f"latency {format_duration(step['latency'])}, reliability {step['reliability']:.3f}"
     )
 
@@ -168,9 +171,26 @@ def _waits(after: list[int]) -> str:
     return " · after " + ", ".join(str(i + 1) for i in after)
 
 
+def outcome_kind(action: Mapping[str, Any]) -> str:
+    """What became of one action, in one word every report colours by: `ok`, `failed`,
+    `interrupted` or `running` (in flight in a run that is running now). A step that
+    reported success but whose effects did not show failed; a step in flight when the run
+    stopped and settled on resume as interrupted or rejected was interrupted, whatever
+    `ok` the resume recorded."""
+    if action.get("resumed") in ("interrupted", "rejected"):
+        return "interrupted"
+    if action.get("ok") is None:
+        return "running" if action.get("running") else "interrupted"
+    if not action["ok"] or "silent" in action:
+        return "failed"
+    return "ok"
+
+
 def _action_line(action: dict[str, Any]) -> str:
     took = format_duration(action.get("duration") or 0.0)
     attempt = f" attempt {action['attempt']}" if action.get("attempt", 1) > 1 else ""
+    if action.get("ok") is None and action.get("running"):
+        return f"{action['capability']}{attempt}: started, still running"
     if action.get("ok") is None:
         return f"{action['capability']}{attempt}: started, no outcome recorded (interrupted)"
     if action.get("resumed") == "effects observed":
@@ -224,20 +244,69 @@ def _rejection_line(rejection: dict[str, Any]) -> str:
     return f"{rejection['capability']}: {words}: {rejection['detail']}"
 
 
-def _constraint_line(c: dict[str, Any], spent: float = 0.0, elapsed: float = 0.0) -> str:
-    """A constraint against the intent's own limit; the plan had what the run had not used."""
+def model_use(llm: Mapping[str, Any] | None) -> tuple[float, float]:
+    """What a decision's own model calls cost and how long they took (an answer from the
+    cache: nothing), as recorded: the model planners held the plan to the limits less
+    these, as if the run had spent them before the decision."""
+    if not llm:
+        return 0.0, 0.0
+    fresh = [c["reply"] for c in llm.get("calls", []) if not c.get("cached")]
+    return float(llm.get("cost") or 0.0), sum(float(r.get("seconds") or 0.0) for r in fresh)
+
+
+def _constraint_line(
+    c: dict[str, Any], used: tuple[float, float], model: tuple[float, float] = (0.0, 0.0)
+) -> str:
+    """A constraint against the intent's own limit: the plan had what the run had not
+    used (`used`: spent, elapsed), less what the decision's own model calls cost and took
+    (`model`), each said apart."""
     if c["name"] == "deadline":
+        elapsed = used[1] + model[1]
         value = f"{format_duration(c['value'])} of {format_duration(c['limit'] + elapsed)}"
         if elapsed >= 0.0005:
-            value += f" ({format_duration(elapsed)} already elapsed)"
+            value += f" ({_already(format_duration, elapsed, model[1], 'elapsed')})"
     elif c["name"] == "max_cost":
+        spent = used[0] + model[0]
         value = f"{_money(c['value'])} of {_money(c['limit'] + spent)}"
         if spent > 0:
-            value += f" ({_money(spent)} already spent)"
+            value += f" ({_already(_money, spent, model[0], 'spent')})"
     else:
         value = f"{c['value']:.4f} ≥ {c['limit']:.4f}"
     mark = "  ← binding" if c["binding"] else ""
     return f"{c['name']}: {value}{mark}"
+
+
+def _already(show: Callable[[float], str], total: float, model: float, verb: str) -> str:
+    """`total` of a limit used before the plan, with the part the model calls used named:
+    "1.42 already spent, 0.42 of it on this decision's model calls"."""
+    said = f"{show(total)} already {verb}"
+    if show(model) == show(0.0):
+        return said
+    if show(model) == show(total):
+        return f"{said} on this decision's model calls"
+    return f"{said}, {show(model)} of it on this decision's model calls"
+
+
+def _optimality(result: Mapping[str, Any]) -> str:
+    """Why the chosen plan may not be the best, from what the planner recorded: a model
+    proposed it, or chose another than the solver's best among the solver's options (the
+    options past the chosen one are its alternatives), or the solver stopped short of a
+    proof. Empty when the plan was proven optimal."""
+    if result["proven_optimal"]:
+        return ""
+    llm = result.get("solver", {}).get("llm") or {}
+    verdict = "" if llm.get("fallback") else str(llm.get("verdict", ""))
+    if verdict == "accepted":
+        return " (proposed by the model, not proven optimal)"
+    chose = re.fullmatch(r"chose option (\d+)", verdict)
+    if chose is None or chose[1] == "1":
+        return " (best found, not proven optimal)"
+    alternatives = result.get("alternatives", [])
+    said = f"chosen by the model: option {chose[1]} of the solver's {len(alternatives) + 1}"
+    best = alternatives[0]["score_delta"] if alternatives else 0.0  # option 1, the solver's best
+    if best < 0:
+        said += f"; option 1, the solver's best, scores {-best:.3f} better"
+    return f" ({said})"
 
 
 def summary(view: dict[str, Any]) -> str:
@@ -264,7 +333,7 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     elif result["status"] == "satisfied":
         parts["chosen"] = ["nothing to do: the goal already holds"]
     elif plan:
-        optimal = "" if result["proven_optimal"] else " (best found, not proven optimal)"
+        optimal = _optimality(result)
         after = waits_of(plan)
         chain = all(list(w) == ([j - 1] if j else []) for j, w in enumerate(after))
         latency = format_duration(plan["latency"])
@@ -283,7 +352,8 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
         parts["model"] = [printable(line) for line in _model_lines(llm)]
     if result.get("constraints"):
         used = (d.get("spent", 0.0), d.get("elapsed", 0.0))
-        parts["constraints"] = [_constraint_line(c, *used) for c in result["constraints"]]
+        model = model_use(llm)
+        parts["constraints"] = [_constraint_line(c, used, model) for c in result["constraints"]]
     unsettled = result.get("solver", {}).get("alternatives_unsettled", [])
     if result.get("alternatives") or unsettled:
         parts["alternatives"] = [

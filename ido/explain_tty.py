@@ -17,18 +17,29 @@ from ido.explain import (
     EVALUATION_ERRORS,
     decision_parts,
     event_line,
+    outcome_kind,
     outcome_of,
     summary,
     waits_of,
 )
 from ido.model import format_duration
+from ido.text import printable
 
 OUTCOME_STYLE = {
     "achieved": "bold green",
     "failed": "bold red",
     "blocked": "bold yellow",
     "shadow": "bold cyan",
+    "running": "bold blue",
 }
+ACTION_MARK = {
+    "ok": ("✓", "green"),
+    "failed": ("✗", "red"),
+    "interrupted": ("…", "yellow"),
+    "running": ("▶", "blue"),
+}
+"""How each kind of action outcome (`ido.explain.outcome_kind`) is marked: as the HTML
+report colours it."""
 BEFORE = ("observed", "beliefs", "no plan")
 AFTER = ("constraints", EVALUATION_ERRORS)
 TABLES = ("chosen", "alternatives", "rejected", "policy decisions", "what happened")
@@ -77,7 +88,7 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
             table.add_row(
                 Text(str(i)),
                 Text(step["capability"], style="bold"),
-                Text(step["provider"]),
+                Text(printable(step["provider"])),  # a journal from before it was checked
                 Text(f"{step['cost']:.2f}"),
                 Text(format_duration(step["latency"])),
                 Text(f"{step['reliability']:.3f}"),
@@ -108,19 +119,32 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
             table.add_row(Text(name), Text(why, style="dim"))
         console.print(table)
     if d.get("policy"):
-        table = Table(title="policy decisions", title_justify="left", show_edge=False)
-        for column in ("decision id", "verdict", "about", "rule"):
-            table.add_column(column)
-        for hit in d["policy"]:
-            style = "red" if hit["verdict"] == "deny" else "yellow"
-            table.add_row(hit["id"], Text(hit["verdict"], style=style), hit["subject"], hit["rule"])
-        console.print(table)
+        console.print(_policy_table(d["policy"]))
     if "what happened" in parts:
         console.print(Text("what happened:", style="bold"))
         for action, line in zip(d["actions"], parts["what happened"]):
-            style = "green" if action.get("ok") else "yellow" if action.get("ok") is None else "red"
-            mark = "✓" if action.get("ok") else "…" if action.get("ok") is None else "✗"
+            mark, style = ACTION_MARK[outcome_kind(action)]
             console.print(Text(f"  {mark} {line}", style=style))
+
+
+def _policy_table(hits: list[dict[str, Any]]) -> Table:
+    """The policy decisions with their messages: what an avoid, prefer or approval rule
+    says is shown nowhere else. Long ids and messages fold onto the next line rather than
+    end in "…": a rule id cut short names no rule."""
+    table = Table(title="policy decisions", title_justify="left", show_edge=False)
+    for column in ("decision id", "verdict", "about", "rule"):
+        table.add_column(column, overflow="fold")
+    table.add_column("message", overflow="fold", ratio=1)  # takes the width the others leave
+    for hit in hits:
+        style = "red" if hit["verdict"] == "deny" else "yellow"
+        table.add_row(
+            Text(hit["id"]),
+            Text(hit["verdict"], style=style),
+            Text(hit["subject"]),
+            Text(hit["rule"]),
+            Text(hit["message"], style="dim"),
+        )
+    return table
 
 
 def _sections(console: Console, parts: dict[str, list[str]], titles: tuple[str, ...]) -> None:

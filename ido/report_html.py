@@ -16,6 +16,7 @@ from typing import Any
 from ido.explain import (
     decision_parts,
     event_line,
+    outcome_kind,
     outcome_of,
     shown,
     stages,
@@ -26,7 +27,6 @@ from ido.journal import epoch
 from ido.model import format_duration
 
 NODE_W, NODE_H, GAP_X, GAP_Y, LABEL_W = 170, 52, 40, 14, 120
-OUTCOME_CLASS = {True: "ok", False: "failed", None: "interrupted"}
 WIDTH = "<W>"
 """Where the graph's width goes once it is known: text from the journal, escaped, never
 holds a "<" (a placeholder it could hold, "{W}", rewrote a provider named tmpl-{W})."""
@@ -42,6 +42,7 @@ h2{font-size:16px;margin:28px 0 8px}
 .outcome.failed{background:#fde2e1;color:#7f1d1d}
 .outcome.blocked,.outcome.interrupted{background:#fdf0d5;color:#78350f}
 .outcome.shadow{background:#e5e7eb}
+.outcome.running{background:#dbeafe;color:#1e3a8a}
 svg{background:#fff;border:1px solid #dde2ea;border-radius:6px;max-width:100%;height:auto}
 .scroll{overflow-x:auto} .scroll svg{max-width:none}
 svg text{font:12px system-ui,sans-serif;fill:#1d2430}
@@ -51,6 +52,7 @@ svg .fact{fill:#0f5132}
 .node.ok rect{fill:#d9f2e1;stroke:#16a34a}
 .node.failed rect{fill:#fde2e1;stroke:#dc2626}
 .node.interrupted rect{fill:#fdf0d5;stroke:#d97706}
+.node.running rect{fill:#dbeafe;stroke:#2563eb}
 .node.planned rect{fill:#eef2f7;stroke:#94a3b8}
 .node.alt rect{fill:#fff;stroke:#94a3b8;stroke-dasharray:4 3}
 .edge{stroke:#64748b;stroke-width:1.3;fill:none}
@@ -59,6 +61,7 @@ svg .fact{fill:#0f5132}
 .bar.ok{fill:#22c55e}
 .bar.failed{fill:#ef4444}
 .bar.interrupted{fill:#f59e0b}
+.bar.running{fill:#3b82f6}
 .bar.compensation{fill:#6366f1}
 .tick{stroke:#cbd5e1}
 .decision-mark{stroke:#6366f1;stroke-width:1.5}
@@ -234,13 +237,8 @@ def _actions_of(d: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[str
 
 
 def _state(action: dict[str, Any]) -> str:
-    """What became of one action, as a node's class."""
-    ok = action.get("ok")
-    if action.get("resumed") in ("interrupted", "rejected"):
-        return "interrupted"
-    if "silent" in action:  # it said it succeeded; its effects did not show
-        return OUTCOME_CLASS[False]
-    return OUTCOME_CLASS[ok if ok is None else bool(ok)]
+    """What became of one action, as a node's or a bar's class."""
+    return outcome_kind(action)
 
 
 def _made(action: dict[str, Any]) -> str:

@@ -116,3 +116,16 @@ def test_a_bad_date_is_a_clear_error(project: Path) -> None:
     code, out = ido("audit", "--since", "last tuesday")
     assert code == 2
     assert "is not a date; write YYYY-MM-DD" in out
+
+
+def test_a_provider_from_an_older_journal_cannot_act_on_the_terminal() -> None:
+    """Before providers were checked on load, "Spend per provider" printed a provider's
+    escape sequences and line breaks as they were: the screen cleared, lines forged."""
+    from ido.audit import audit, render
+
+    report = audit([])
+    report["spend_per_provider"] = {"evil\x1b[2J\nFORGED: 9.99": 1.0}
+    for fmt in ("text", "md"):
+        shown = render(report, fmt)
+        assert "\x1b" not in shown and "\nFORGED" not in shown, shown
+    assert "  evil\\x1b[2J\\nFORGED: 9.99: 1.00\n" in render(report, "text")

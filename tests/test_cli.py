@@ -280,7 +280,9 @@ def test_a_run_in_progress_is_listed_as_running_and_interrupted_once_its_process
     project: Path,
 ) -> None:
     """`ido runs` and `ido explain` said "interrupted" of a run still going, as if it
-    were to be resumed (`ido resume` knew better: "still running")."""
+    were to be resumed (`ido resume` knew better: "still running"); then explain said its
+    step in flight had no outcome "(interrupted)", the HTML report drew it amber and `ido
+    audit` counted the run as interrupted."""
     (project / "fakesvc" / "hold.py").write_text(
         "import time\n\n\ndef call(ctx):\n    time.sleep(60)\n"
     )
@@ -305,11 +307,22 @@ def test_a_run_in_progress_is_listed_as_running_and_interrupted_once_its_process
         assert " running " in ido("runs")[1]
         assert json.loads(ido("runs", "--format", "json")[1])[0]["running"] is True
         assert " · running · " in ido("explain", "last")[1]
+        for _ in range(1200):  # until its step has started
+            if "hold: started" in ido("explain", "last")[1]:
+                break
+            time.sleep(0.05)
+        assert "hold: started, still running" in ido("explain", "last")[1]
+        assert "<g class='node running'" in ido("explain", "last", "--format", "html")[1]
+        audited = json.loads(ido("audit", "--format", "json")[1])
+        assert audited["outcomes"] == {"running": 1}
     finally:
         process.kill()
         process.wait()
     assert " interrupted " in ido("runs")[1]
     assert " · interrupted · " in ido("explain", "last")[1]
+    assert "hold: started, no outcome recorded (interrupted)" in ido("explain", "last")[1]
+    assert "<g class='node interrupted'" in ido("explain", "last", "--format", "html")[1]
+    assert json.loads(ido("audit", "--format", "json")[1])["outcomes"] == {"interrupted": 1}
 
 
 def test_a_pddl_problem_with_a_catalog_is_refused_not_half_ignored(project: Path) -> None:

@@ -5,6 +5,7 @@ fallbacks, cost, cache, replay, and prompt injection."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -89,6 +90,7 @@ def test_a_valid_proposal_is_carried_out_and_recorded(project: Path, serve: Any)
     code, out = ido("explain", "last")
     assert "llm with openai/scripted: accepted" in out
     assert "1 call(s), 120 input + 30 output tokens" in out
+    assert "(proposed by the model, not proven optimal)" in out  # not "best found"
 
 
 def test_an_invalid_proposal_goes_back_with_the_reason(project: Path, serve: Any) -> None:
@@ -387,6 +389,18 @@ def test_runs_list_what_the_model_cost(project: Path, serve: Any) -> None:
     assert "0.1800" in ido("runs")[1]
 
 
+def test_the_audit_counts_what_the_model_cost_under_its_own_name(project: Path, serve: Any) -> None:
+    """Spend per provider left the model's 0.18 out: it did not add up to spend per intent."""
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, extra=", input_cost: 1000, output_cost: 2000")
+    assert ido("run", "ship-order")[0] == 0
+    report = json.loads(ido("audit", "--format", "json")[1])
+    providers = report["spend_per_provider"]
+    assert providers["llm:openai/scripted"] == pytest.approx(0.18)
+    assert sum(providers.values()) == pytest.approx(report["spend_per_intent"]["ship-order"])
+    assert "  llm:openai/scripted: 0.18" in ido("audit")[1]
+
+
 def test_the_model_s_cost_counts_against_the_budget(project: Path, serve: Any) -> None:
     """max_cost 5.00 and the call costs 4.50: the proposal (0.80) does not fit the 0.50 the
     call left, so it is refused, ido does not ask again (0.50 would not pay for a call) and
@@ -422,6 +436,28 @@ def test_an_accepted_proposal_s_slack_is_what_the_model_s_calls_left(
     result = decisions(project)[0]["result"]
     budget = next(c for c in result["constraints"] if c["name"] == "max_cost")
     assert (budget["limit"], budget["slack"]) == pytest.approx((4.0, 3.2))
+
+
+def test_explain_measures_the_constraints_against_the_intent_s_limits_naming_the_model_s_part(
+    project: Path, serve: Any
+) -> None:
+    """The call costs 1.00 of max_cost 5.00 and takes half a second of the 30s deadline:
+    explain said "max_cost: 0.80 of 4.00" and "deadline: 1.3s of 29.5s", limits the intent
+    never set, without a word of the model."""
+    _, url = serve([Answer(PAY_AND_SHIP.tool_calls, delay=0.5)])
+    use_llm(project, url, extra=", input_cost: 5000, output_cost: 13333.333333")
+    assert ido("run", "ship-order")[0] == 0
+    out = ido("explain", "last")[1]
+    assert "max_cost: 0.80 of 5.00 (1.00 already spent on this decision's model calls)" in out
+    took = re.search(
+        r"deadline: \S+ of 30s \((\S+) already elapsed, (\S+) of it on this "
+        r"decision's model calls\)",
+        out,
+    )
+    assert took is not None, out
+    model = took[2]
+    seconds = float(model[:-2]) / 1000 if model.endswith("ms") else float(model[:-1])
+    assert seconds >= 0.5, took[0]  # the answer's delay, at least
 
 
 def test_the_time_the_model_takes_counts_against_the_deadline(project: Path, serve: Any) -> None:
@@ -519,6 +555,22 @@ def test_hybrid_lets_the_model_choose_among_the_solver_s_plans(project: Path, se
     result = decisions(project)[0]["result"]
     assert result["proven_optimal"] is False
     assert result["alternatives"][0]["score_delta"] < 0  # the solver's best, now an alternative
+
+
+def test_explain_says_the_plan_hybrid_ran_is_the_model_s_choice_not_the_best_found(
+    project: Path, serve: Any
+) -> None:
+    """The model chose option 2 and explain called it "(best found, not proven optimal)",
+    with the solver's better plan listed right below it as an alternative."""
+    _, url = serve([Answer([("choose", {"option": 2, "rationale": "pricey is more reliable"})])])
+    use_llm(project, url, planner="hybrid")
+    assert ido("run", "ship-order")[0] == 0
+    out = ido("explain", "last")[1]
+    assert (
+        "(chosen by the model: option 2 of the solver's 2; option 1, the solver's best, "
+        "scores 0.340 better)" in out
+    ), out
+    assert "best found" not in out
 
 
 def test_hybrid_keeps_to_what_the_model_s_call_left_of_the_budget(

@@ -291,6 +291,28 @@ def test_a_rule_message_that_would_forge_lines_is_refused(tmp_path: Path, messag
     assert problem.message.startswith(("a message is one line of text", "a message says"))
 
 
+@pytest.mark.parametrize(
+    ("written", "field", "line"),
+    [
+        ('provider: "stripe\\n  chosen: forged"', "spec.provider", 5),
+        ('region: "eu\\x1b[2J"', "spec.region", 6),
+        ('tags: [payments, "pii\\u202eue"]', "spec.tags[1]", 7),
+    ],
+)
+def test_a_provider_region_or_tag_that_would_forge_lines_is_refused(
+    tmp_path: Path, written: str, field: str, line: int
+) -> None:
+    """`ido validate` took them, and they forged lines of `ido explain` and acted on the
+    terminal in `ido audit`, while a rule message holding the same was refused."""
+    key = written.partition(":")[0]
+    kept = next(ln for ln in CAPABILITY.splitlines() if ln.startswith(f"  {key}:"))
+    write(tmp_path, "charge.yaml", CAPABILITY.replace(kept, f"  {written}"))
+    problem = only(problems(tmp_path))
+    assert (problem.field, problem.line) == (field, line)
+    assert problem.message.startswith("a provider, region or tag is one line of text; this one")
+    assert problem.file.endswith("charge.yaml")
+
+
 def test_a_rule_message_written_as_a_block_loses_its_last_line_break(tmp_path: Path) -> None:
     folded = "message: >\n        EU data stays\n        in the EU.\n"
     write(tmp_path, "residency.yaml", POLICY.replace("message: EU data stays in the EU.\n", folded))

@@ -235,7 +235,8 @@ def test_a_silent_failure_is_not_reported_as_a_success(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Stripe says it charged, the order is not paid: the text said "succeeded" and the
-    graph drew the step green, with facts that never became true."""
+    graph drew the step green, with facts that never became true; the terminal report
+    marked it with a green ✓."""
     root = Path(__file__).resolve().parents[1]
     monkeypatch.chdir(root)
     journal = str(tmp_path / "kept.db")
@@ -253,6 +254,9 @@ def test_a_silent_failure_is_not_reported_as_a_success(
     node = page[page.rindex("<g ", 0, first) : page.index("</g>", first)]
     assert "node failed" in node and "order.paid" not in node, node
     assert "class='replan'" in page
+    coloured = cli.invoke(app, ["explain", "last", "--journal", journal, "--color", "always"])
+    (line,) = [ln for ln in coloured.output.splitlines() if "charge-stripe-eu: reported" in ln]
+    assert "✗ charge-stripe-eu" in line and "\x1b[31m" in line, line  # red, as the graph
 
 
 def test_text_values_are_shown_as_written_with_what_acts_on_a_terminal_escaped() -> None:
@@ -421,3 +425,70 @@ def test_timeline_bars_show_the_calls_not_the_waits_around_them() -> None:
     )
     assert float(waited[1]) == pytest.approx(170 + 10 * scale, abs=0.1)
     assert float(waited[2]) == pytest.approx(1 * scale, abs=0.1)
+
+
+def column(table: str, n: int) -> str:
+    """The text of column `n` of a rich table's body rows, folded lines joined again."""
+    rows = [line.split("│") for line in table.splitlines() if line.count("│") >= n]
+    return "".join(row[n].strip() for row in rows)
+
+
+def test_the_terminal_s_policy_table_shows_each_rule_and_message_whole() -> None:
+    """The table had no message column (what an avoid or approval rule says was shown
+    nowhere) and cut a long rule id at 80 columns ("eu-data-residency/pii-stays-in…")."""
+    from ido.explain_tty import render_tty
+
+    hit = {
+        "id": "pd-41b3e3f95554",
+        "verdict": "avoid",
+        "subject": "charge-paypal-us",
+        "rule": "eu-data-residency/pii-stays-in-eu-whenever-it-can",
+        "message": "PII of EU customers is processed in the EU only.",
+    }
+    decision: dict[str, Any] = {
+        "number": 1,
+        "trigger": "run started",
+        "planner": "cpsat",
+        "observed": {},
+        "policy": [hit],
+        "result": {"status": "infeasible", "reason": "no plan reaches the goal"},
+        "actions": [],
+    }
+    run = {"id": "r1", "intent": "i", "outcome": "failed", "reason": None, "cost": 0.0}
+    view = {"run": {**run, "duration": None}, "decisions": [decision], "events": []}
+    for width in (80, 120):
+        shown = re.sub(r"\x1b\[[0-9;]*m", "", render_tty(view, width=width))
+        table = shown[shown.index("policy decisions") :]
+        assert "…" not in table
+        assert column(table, 3) == hit["rule"], table
+        assert column(table, 4).replace(" ", "") == hit["message"].replace(" ", ""), table
+
+
+def test_a_provider_from_an_older_journal_cannot_forge_lines_of_the_explanation() -> None:
+    """Before providers were checked on load, a provider holding a line break and escape
+    sequences forged lines of `ido explain` and acted on the terminal."""
+    from ido.explain import render
+    from ido.explain_tty import render_tty
+
+    step = {
+        "capability": "pay",
+        "provider": "evil\n  chosen:\n    FORGED\x1b[2J",
+        "cost": 1.0,
+        "latency": 1.0,
+        "reliability": 0.99,
+    }
+    plan = {"steps": [step], "cost": 1.0, "latency": 1.0, "success_probability": 0.99}
+    decision: dict[str, Any] = {
+        "number": 1,
+        "trigger": "run started",
+        "planner": "cpsat",
+        "observed": {},
+        "result": {"status": "planned", "proven_optimal": True, "plan": {**plan, "score": 1.0}},
+        "actions": [],
+    }
+    run = {"id": "r1", "intent": "i", "outcome": "achieved", "reason": None, "cost": 1.0}
+    view = {"run": {**run, "duration": 1.0}, "decisions": [decision], "events": []}
+    for shown in (render(view, "text"), render(view, "md"), render_tty(view, width=200)):
+        assert "\x1b[2J" not in shown and "FORGED" in shown
+        assert not any(line.lstrip().startswith("FORGED") for line in shown.splitlines())
+    assert "pay (evil\\n  chosen:\\n    FORGED\\x1b[2J): cost 1.00" in render(view, "text")

@@ -84,6 +84,22 @@ def _one_line(text: str) -> str:
 OneLine = Annotated[str, AfterValidator(_one_line)]
 
 
+def _label(text: str) -> str:
+    """A provider, region or tag: shown beside other text in `ido explain` and `ido audit`,
+    so it holds nothing a terminal would act on (a line break, an escape sequence), which
+    would forge lines there or move the cursor."""
+    acting = next((c for c in text if acts(c)), None)
+    if acting is not None:
+        raise ValueError(
+            f"a provider, region or tag is one line of text; this one holds {acting!r}, "
+            "which would forge lines or move the cursor where it is shown"
+        )
+    return text
+
+
+Label = Annotated[str, AfterValidator(_label)]
+
+
 Facts = Annotated[dict[str, Any], AfterValidator(_finite)]
 """Facts a user writes (an intent's `given`, a capability's `effects`): JSON-like values,
 numbers finite."""
@@ -378,9 +394,9 @@ class RunBinding(Strict):
 
 class CapabilitySpec(Strict):
     description: str | None = None
-    provider: str = Field(min_length=1, description="Who performs it (stripe, dhl, ...).")
-    region: str | None = Field(default=None, description="Where it processes data (eu, us).")
-    tags: list[str] = Field(default_factory=list)
+    provider: Label = Field(min_length=1, description="Who performs it (stripe, dhl, ...).")
+    region: Label | None = Field(default=None, description="Where it processes data (eu, us).")
+    tags: list[Label] = Field(default_factory=list)
     requires: list[Condition] = Field(
         default_factory=list, description="CEL preconditions over `state`, all must hold."
     )
