@@ -969,8 +969,8 @@ def _counterfactual(run_id: str, c: Any) -> None:
             typer.echo(f"decision {d.number}: same choice")
     if c.left_out:
         typer.echo(
-            f"({c.left_out} recorded decision(s) made on resuming after an interruption left "
-            "out: the replay is not interrupted)"
+            f"({c.left_out} recorded decision(s) made on resuming, going on with the plan "
+            "before them, left out: the replay does not stop there)"
         )
     time = "-" if c.recorded_time is None else format_duration(c.recorded_time)
     typer.echo(

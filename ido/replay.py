@@ -153,6 +153,41 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     return Replay(run_id, count, None)
 
 
+def _compared(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """The decisions a counterfactual pairs by position: all but those made on resuming
+    that go on with the plan of the decision before, nothing having failed since. The replay
+    is never interrupted and may not wait where the recording did, so such a decision has
+    no counterpart there, and paired by position it shifted every pair after it. One made
+    on resuming after a failure (a replan the crash put off) is kept: the replay replans
+    there too."""
+    from ido.runtime.recovery import AFTER_APPROVAL, AFTER_INTERRUPTION
+
+    kept: list[dict[str, Any]] = []
+    failed = False
+    for event in events:
+        data = event.data
+        cut = event.kind == "action_finished" and data.get("interrupted")
+        if event.kind == "effects_missing" or (event.kind == "action_finished" and not cut):
+            failed = failed or event.kind == "effects_missing" or not data["ok"]
+        elif event.kind == "decided":
+            resumed = data.get("trigger") in (AFTER_APPROVAL, AFTER_INTERRUPTION)
+            if not (resumed and kept and not failed and _goes_on(kept[-1], data)):
+                kept.append(data)
+            failed = False
+    return kept
+
+
+def _goes_on(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether `after` plans what is left of `before`'s plan: some of its steps, in its
+    order (a plan's steps side by side are listed in one order, which its rest keeps)."""
+    steps = [
+        [s["capability"] for s in (d["result"].get("plan") or {}).get("steps", [])]
+        for d in (before, after)
+    ]
+    left = iter(steps[0])
+    return after["result"]["status"] != "infeasible" and all(s in left for s in steps[1])
+
+
 def _new_planner(intent: Intent | None, pursued: dict[str, Any]) -> bool:
     """Whether `intent`, given in place of the run's, names another planner than the run's
     intent did (the run's planner may also have come from `ido run --planner`)."""
@@ -234,7 +269,6 @@ def replay_counterfactual(
     """Run the recorded run's intent again (or `intent`) against `catalog`, in the world the
     recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
     from ido.runtime.local import LocalRuntime
-    from ido.runtime.recovery import AFTER_INTERRUPTION
     from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld
     from ido.testing import MemoryJournal
 
@@ -297,11 +331,10 @@ def replay_counterfactual(
         if resumes:  # the beliefs the recorded resume read, as the real one did
             journal.save_health(_evidence(resumes.pop(0).get("health", {})))
         report = runtime.resume(report.run_id)
-    # The replay is never interrupted: a decision made on resuming after an interruption
-    # has no counterpart in it, and paired by position would shift every pair after it.
     decided = [e.data for e in events if e.kind == "decided"]
-    old = [d for d in decided if d.get("trigger") != AFTER_INTERRUPTION]
-    new = [e.data for e in journal.events(report.run_id) if e.kind == "decided"]
+    replayed = journal.events(report.run_id)
+    old, new = _compared(events), _compared(replayed)
+    waited = sum(e.kind == "decided" for e in replayed) - len(new)  # both resumed there
     pairs = tuple(
         Changed(n + 1, old[n] if n < len(old) else None, new[n] if n < len(new) else None)
         for n in range(max(len(old), len(new)))
@@ -316,7 +349,7 @@ def replay_counterfactual(
         world.clock.elapsed,
         pairs,
         tuple(world.unknown),
-        left_out=len(decided) - len(old),
+        left_out=max(0, len(decided) - len(old) - waited),
         virtual=scenario is not None,
         unreplayed=tuple(
             f"{', '.join([*moved.facts, *moved.gone])}, after {name}'s call {n + 1}"

@@ -211,7 +211,8 @@ class Counterfactual:
     decisions: tuple[Changed, ...]
     unknown: tuple[str, ...]
     left_out: int = 0
-    """Recorded decisions made on resuming after an interruption (the replay has none)."""
+    """Recorded decisions made on resuming that went on with the plan before them (the
+    replay, not stopping there, has none: `ido.replay._compared`)."""
     unreplayed: tuple[str, ...] = ()
     """Facts the recording's observers saw move after calls the replay did not make
     ("x.hold, after prep's call 1"): the replay's world did not move so."""
