@@ -279,8 +279,10 @@ def plan(
             f"(for --pddl, {MOST_STEPS} by default).",
         ),
     ] = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
-    """Plan an intent from the current state without acting."""
+    """Plan an intent from the current state without acting, with what the journal's runs
+    have learnt of the capabilities' health, as a run would."""
     _check_format(fmt, ("text", "json"))
     from ido.loading import find_intent
 
@@ -319,7 +321,7 @@ def plan(
         chosen = _on_planner(chosen, planner)
     chosen = _on_limits(chosen, _solve_time(solve_time), search_states, max_steps)
     decision = (
-        _decide_once(loaded, chosen, alternatives)
+        _decide_once(loaded, chosen, alternatives, _beliefs(journal))
         if pddl is None
         else _pddl_decision(loaded, chosen, alternatives)
     )
@@ -449,8 +451,24 @@ def _on_limits(
     return intent.model_copy(update={"spec": intent.spec.model_copy(update={"limits": limits})})
 
 
-def _decide_once(loaded: Any, chosen: Any, alternatives: int) -> Any:
-    """Observe once and decide once, as `ido plan` does: nothing is executed or journaled."""
+def _beliefs(journal: Path) -> dict[str, Any]:
+    """What the runs in `journal` have learnt of the capabilities' health (none when the
+    default journal is not there yet): a run decides with it, and so does `ido plan`."""
+    from ido.journal import SqliteJournal
+
+    if not _journal_there(journal):
+        return {}
+    with SqliteJournal(journal) as store:
+        return dict(store.health())
+
+
+def _decide_once(
+    loaded: Any, chosen: Any, alternatives: int, evidence: Mapping[str, Any] | None = None
+) -> Any:
+    """Observe once and decide once, as `ido plan` does: nothing is executed or journaled.
+    `evidence`: the health beliefs to decide with, as of now."""
+    import time
+
     from ido.decide import History, decide
     from ido.errors import ExecutionError
     from ido.observe import boolean_facts, observe, snapshot
@@ -474,7 +492,7 @@ def _decide_once(loaded: Any, chosen: Any, alternatives: int) -> Any:
             chosen,
             loaded,
             state,
-            History(),
+            History(evidence=dict(evidence or {}), now=time.time()),
             planner,
             number=1,
             trigger="ido plan",

@@ -525,3 +525,21 @@ def test_a_journal_named_that_is_not_there_is_an_error_not_an_empty_history(
     assert code == 2 and "no journal at" in out, out
     assert not (project / "typo.db").exists()
     assert ido(*command)[0] == 0  # the default journal, before anything ran: nothing yet
+
+
+def test_plan_decides_with_what_the_runs_in_the_journal_learnt(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ido plan` decided from the declared figures only: after runs saw cheappay fail,
+    it still chose it, where the next run chose priceypay."""
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    for _ in range(2):
+        ido("run", "ship-order", "--quiet")
+    monkeypatch.delenv("FAKESVC_FAIL")
+    code, out = ido("plan", "ship-order", "--format", "json")
+    assert code == 0, out
+    steps = [s["capability"] for s in json.loads(out)["result"]["plan"]["steps"]]
+    assert steps == ["pay-pricey-eu", "ship"], out
+    assert json.loads(out)["beliefs"], out  # and says what it believed
+    code, out = ido("plan", "ship-order", "--journal", str(project / "elsewhere.db"))
+    assert code == 2 and "no journal at" in out, out
