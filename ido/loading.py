@@ -53,6 +53,9 @@ class Catalog:
     scenarios: dict[str, Scenario] = field(default_factory=dict)
     policy_tests: dict[str, PolicyTest] = field(default_factory=dict)
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
+    broken: set[tuple[str, str]] = field(default_factory=set)
+    """Resources (kind, name) declared in a document that did not load: their own problems
+    are told, and a reference to one is not told again as "not found"."""
 
     def table(self, kind: str) -> dict[str, Any]:
         tables: dict[str, dict[str, Any]] = {
@@ -218,6 +221,7 @@ def _add_documents(
         resource, found = _parse_resource(document, shown)
         problems.extend(found)
         if resource is None:
+            catalog.broken |= _declared(document.data)
             continue
         if named and len(documents) == 1 and resource.name != file.stem:
             problems.append(
@@ -247,6 +251,14 @@ def _add_documents(
         table[resource.name] = resource
         catalog.origins[key] = Origin(file, document, index)
     return problems
+
+
+def _declared(data: Any) -> set[tuple[str, str]]:
+    """The (kind, name) a document that did not load declares, when it says."""
+    if not isinstance(data, dict) or not isinstance(data.get("metadata"), dict):
+        return set()
+    kind, name = data.get("kind"), data["metadata"].get("name")
+    return {(kind, name)} if isinstance(kind, str) and isinstance(name, str) else set()
 
 
 def _parse_resource(document: Document, shown: str) -> tuple[Resource | None, list[Problem]]:
@@ -307,6 +319,8 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
         )
 
     def missing(resource: Resource, path: FieldPath, kind: str, name: str) -> None:
+        if (kind, name) in catalog.broken:  # there, and why it did not load is told
+            return
         known = sorted(catalog.table(kind))
         hint = f"; known: {', '.join(known)}" if known else f"; no {kind} is loaded"
         at(resource, path, f"{kind} '{name}' not found{hint}")

@@ -741,3 +741,15 @@ def test_a_shell_argument_holding_nul_is_an_error(tmp_path: Path) -> None:
     assert problem.field == "spec.run.shell"
     assert problem.line == 13
     assert "item 1 holds a NUL character, which no program can be given" in problem.message
+
+
+def test_a_reference_to_a_resource_that_did_not_load_is_not_told_again(tmp_path: Path) -> None:
+    """A typo in a policy made every intent naming it say `Policy 'residency' not found`:
+    one mistake read as several, and the one that said "not found" was untrue."""
+    valid_project(tmp_path)
+    write(tmp_path, "policies/residency.yaml", POLICY.replace("  rules:", "  rulez:"))
+    found = problems(tmp_path)
+    assert {(p.file, p.field) for p in found} == {
+        ("policies/residency.yaml", "spec.rules"),  # missing
+        ("policies/residency.yaml", "spec.rulez"),  # unknown
+    }, found
