@@ -129,7 +129,7 @@ def _telemetry() -> Iterator[Any]:
     try:
         telemetry = from_environment()
     except ValueError as exc:  # the SDK's own checks, as it builds the exporters
-        raise TelemetryConfigError(f"an OTEL_* variable is malformed: {exc}") from None
+        raise TelemetryConfigError(_malformed(exc)) from None
     try:
         yield telemetry
     finally:
@@ -145,11 +145,23 @@ def _check_telemetry() -> None:
     try:
         from ido.tracing import TelemetryConfigError, settings
     except ValueError as exc:  # the SDK reads some OTEL_* variables as it is imported
-        raise IdoError(f"an OTEL_* variable is malformed: {exc}") from None
+        raise IdoError(_malformed(exc)) from None
     try:
         settings(os.environ)
     except ValueError as exc:
-        raise TelemetryConfigError(f"an OTEL_* variable is malformed: {exc}") from None
+        raise TelemetryConfigError(_malformed(exc)) from None
+
+
+def _malformed(exc: Exception) -> str:
+    """The SDK's refusal of an OTEL_* variable, naming the variable where the message
+    names its setting (`max_export_batch_size must be …`: OTEL_BSP_MAX_EXPORT_BATCH_SIZE)."""
+    said = str(exc)
+    for name in sorted(n for n in os.environ if n.startswith("OTEL_")):
+        words = name.lower().split("_")[1:]
+        tails = ("_".join(words[i:]) for i in range(len(words) - 1))  # two words at least
+        if any(tail in said.lower() for tail in tails):
+            return f"{name} is malformed: {said}"
+    return f"an OTEL_* variable is malformed: {said}"
 
 
 def _catalog_paths(extra: list[Path] | None, intent: str | list[str] | None = None) -> list[Path]:

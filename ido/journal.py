@@ -130,7 +130,9 @@ class RunRow:
     duration: float | None
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """The row as JSON shows it: the cost a sum of floats rounded past their noise
+        (`3.3099999999999996` is 3.31)."""
+        return {**self.__dict__, "cost": round(self.cost, 9)}
 
 
 class Journal(Protocol):

@@ -411,6 +411,9 @@ def test_variables_the_sdk_refuses_are_exit_2_not_a_traceback(
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr and "malformed" in done.stderr
     assert not (project / "calls.log").exists()
+    (name,) = variable
+    if name == "OTEL_BSP_MAX_EXPORT_BATCH_SIZE":  # the SDK's words name its setting
+        assert f"error: {name} is malformed: max_export_batch_size must be" in done.stderr
 
 
 class Broken(RunTelemetry):

@@ -16,7 +16,12 @@ def test_parse_duration_units(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("bad", ["30", "30 sec", "-1s", "s", 30, True, None, "1e3s"])
+@pytest.mark.parametrize(
+    "bad",
+    # Also what the schema's pattern refuses and Python's read took: other digits
+    # (`٣٠s` was 30 seconds, `１０s` 10) and space around it.
+    ["30", "30 sec", "-1s", "s", 30, True, None, "1e3s", "٣٠s", "１０s", " 2s", "2s\n"],
+)
 def test_parse_duration_rejects_unitless_or_malformed(bad: object) -> None:
     """Numbers without a unit and malformed strings are rejected with an example of the right form."""
     with pytest.raises(ValueError, match="800ms"):

@@ -45,3 +45,14 @@ def test_a_run_that_has_not_ended_costs_what_its_events_paid(kind: str, tmp_path
         one = memory.run("r1").cost
     assert rows == {"r1": pytest.approx(2.25), "r2": 3.0}
     assert one == pytest.approx(2.25)
+
+
+def test_a_run_s_cost_shows_in_json_without_the_noise_of_float_sums() -> None:
+    """`ido runs --format json` said `"cost": 3.3099999999999996` for 0.30 + 2.50 + 0.50 +
+    0.01: a sum of floats, shown to its last bit."""
+    from ido.journal import RunRow
+
+    spent = 0.30 + 2.50 + 0.50 + 0.01
+    assert spent != 3.31
+    row = RunRow("r", "i", "2026-12-06T09:00:00", None, "achieved", None, spent, 1.0)
+    assert row.to_json()["cost"] == 3.31
