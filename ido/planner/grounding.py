@@ -368,7 +368,8 @@ def _dominance(
         Rejection(
             actions[i].name,
             "dominated",
-            f"{actions[j].name} does the same and is no costlier, slower or riskier",
+            f"{actions[j].name} does the same and is no costlier, slower or riskier (an "
+            f"alternative without {actions[j].name} may use it)",
         )
         for i, j in sorted(dominated.items())
     ]

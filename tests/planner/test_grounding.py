@@ -110,7 +110,10 @@ def test_a_capability_no_better_than_an_identical_one_is_dominated() -> None:
     grounded = ground(task([PACK, SHIP, copy], SHIPPED))
     (rejection,) = grounded.rejections
     assert (rejection.capability, rejection.reason) == ("ship-copy", "dominated")
-    assert rejection.detail == "ship does the same and is no costlier, slower or riskier"
+    assert rejection.detail == (
+        "ship does the same and is no costlier, slower or riskier (an alternative without "
+        "ship may use it)"
+    )
 
 
 def test_a_trade_off_is_not_dominated() -> None:
