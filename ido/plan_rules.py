@@ -161,10 +161,11 @@ def _admissible(
             elif found.status == "infeasible":
                 blocked.append(found)
     found_why = None
+    denying = (f"{s}/{r.id}" for s, r in check.rules if r.effect == "deny")
+    rules = tuple(dict.fromkeys([*(h.ref for h in mattered), *denying]))  # fired first
     if blocked and complete and why:
-        fired = tuple(dict.fromkeys(h.ref for h in mattered))
-        found_why = denied_why(task, fired, _allowed_by(planner, check), _least_by(planner, check))
-    denied = _all_denied(task, result, mattered, tried, complete, found_why)
+        found_why = denied_why(task, rules, _allowed_by(planner, check), _least_by(planner, check))
+    denied = _all_denied(task, result, mattered, rules, tried, complete, found_why)
     return task, _keeping(denied, model), mattered, complete
 
 
@@ -308,12 +309,14 @@ def _all_denied(
     task: Task,
     result: PlanResult,
     mattered: list[RuleHit],
+    plan_rules: tuple[str, ...],
     tried: int,
     complete: bool,
     why: DeniedWhy | None,
 ) -> PlanResult:
     """No plan the plan rules allow: the best plan and the rule that denied it; with `why`,
-    the minimal conflict and the ways out, limits and deny rules in."""
+    the minimal conflict and the ways out, limits and deny rules in. `plan_rules`: the
+    deny plan rules, those that fired first."""
     assert result.plan is not None
     rules = tuple(dict.fromkeys(h.ref for h in mattered))
     best = mattered[0]
@@ -325,13 +328,16 @@ def _all_denied(
     blocking, conflict = rules, rules
     if why is not None:
         blocking, conflict = why.blocking, why.conflict
-        if set(conflict) - set(rules):  # the limits or deny rules stand in the way too
-            ways = told(task, why) or "no one limit or rule lifted alone lets one through"
+        ways = told(task, why)
+        if set(conflict) - set(plan_rules):  # the limits or deny rules stand in the way too
             reason = (
                 f"no plan the plan rules allow keeps within the limits and rules: the best "
                 f"plan, {steps} (cost {result.plan.cost:.2f}), is denied by {best.ref}: "
-                f"{best.message.rstrip('.')}; {ways}"
+                f"{best.message.rstrip('.')}; "
+                f"{ways or 'no one limit or rule lifted alone lets one through'}"
             )
+        elif ways:
+            reason = f"{reason.rstrip('.')}; {ways}"
     if not complete:
         reason = (
             f"the {tried} best plans are all denied by plan rules ({', '.join(rules)}); "

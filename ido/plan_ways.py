@@ -51,15 +51,16 @@ cheapest for max_cost); None when they allow none (or it cannot tell: then `Allo
 answers); `GaveUp` when the search stopped before it knew."""
 
 
-def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed, least: Least) -> DeniedWhy:
+def denied_why(task: Task, rules: tuple[str, ...], allowed: Allowed, least: Least) -> DeniedWhy:
     """The deletion filter of `explain.infeasible` over the limits set, the deny rules and
-    the plan rules that `fired`: start from all of them and drop each one whose absence
-    still leaves no allowed plan; what is left all matters. Per limit whose lifting alone
-    lets a plan through, the plan they allow that needs least of it."""
+    the plan rules that deny (`rules`, every one: a rule that never fired may still be all
+    that keeps a plan out once a limit is lifted): start from all of them and drop each one
+    whose absence still leaves no allowed plan; what is left all matters. Per limit whose
+    lifting alone lets a plan through, the plan they allow that needs least of it."""
     elements = [
         *(n for n in LIMITS if n in present(task.limits)),
         *dict.fromkeys(rule for d in task.denied for rule in d.rules),
-        *fired,
+        *rules,
     ]
     found: dict[frozenset[str], Plan | None] = {}
     unknown: set[frozenset[str]] = set()  # searches that gave up: neither plan nor none
@@ -67,8 +68,8 @@ def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed, least: Leas
 
     def best(kept: frozenset[str]) -> Plan | None:
         if kept not in found:
-            try:  # (a plan rule that never fired is no element, and stays enforced)
-                found[kept] = allowed(lifting(task, every - kept), frozenset(fired) - kept)
+            try:
+                found[kept] = allowed(lifting(task, every - kept), frozenset(rules) - kept)
             except GaveUp:
                 found[kept] = None
                 unknown.add(kept)

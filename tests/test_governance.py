@@ -168,7 +168,7 @@ def test_when_every_plan_is_denied_the_run_fails_naming_the_rule(project: Path) 
     code, out = ido("run", "ship-order")
     assert code == 1, out
     assert "every plan is denied by a plan rule" in out
-    assert "by intent:ship-order/tiny: At most 0.50 per order." in out
+    assert "by intent:ship-order/tiny: At most 0.50 per order; lift plan rule" in out
     assert calls(project) == []
 
 

@@ -414,6 +414,45 @@ def test_a_plan_rule_that_never_fired_still_closes_a_way_out() -> None:
     assert "max_cost" not in result.blocking
 
 
+def a_and_b(limits: Limits) -> Task:
+    """a then b: make-a (1.00, 2s) → b-after-a (0.25, 0.5s), or make-a ∥ make-b (2.00, 2s)."""
+    state = {"s": {"a": False, "b": False}}
+
+    def step(name: str, cost: float, latency: float, needs: tuple[str, ...], makes: str) -> Action:
+        return Action(name, name, cost, latency, 1.0, needs, ((makes, True),))
+
+    actions = (
+        step("make-a", 1.0, 2.0, (), "s.a"),
+        step("b-after-a", 0.25, 0.5, ("state.s.a",), "s.b"),
+        step("make-b", 1.0, 1.0, (), "s.b"),
+    )
+    return Task(state, ("state.s.a", "state.s.b"), actions, limits=limits)
+
+
+def test_a_plan_rule_that_never_fired_is_in_the_minimal_conflict() -> None:
+    """fast denies make-a → b-after-a (2.5s); make-a ∥ make-b (2s) is over max_cost and
+    over cost-cap, which never fired. fast alone is no conflict: it was named alone, as if
+    lifting max_cost let make-a ∥ make-b through. Lifting fast is the way out, told."""
+    from ido.model import Rule
+    from ido.plan_rules import PlanCheck
+
+    def variables(plan: Any) -> dict[str, Any]:
+        return {"plan": {"cost": plan.cost, "latency": plan.latency}}
+
+    rules = (
+        ("p", Rule(id="cost-cap", effect="deny", when="plan.cost > 1.5", message="no")),
+        ("p", Rule(id="fast", effect="deny", when="plan.latency > 2.0", message="no")),
+    )
+    task = a_and_b(Limits(max_cost=1.5))
+    planner = CpSatPlanner(small=0, search_first=0)
+    check = PlanCheck(rules, variables, "plan")
+    result = best_admissible(task, planner.plan(task), planner, check)[1]
+    assert result.status == "infeasible"
+    assert set(result.conflict) in ({"p/fast", "p/cost-cap"}, {"p/fast", "max_cost"})
+    assert "lift plan rule p/fast to allow make-a → b-after-a" in str(result.reason)
+    assert result.blocking == ("p/fast",)
+
+
 def two_or_three_steps(limits: Limits | None = None) -> Task:
     """x → y reaches the goal in two steps through px, u → v → w in three through pu; one
     step is allowed."""
