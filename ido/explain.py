@@ -250,6 +250,18 @@ def summary(view: dict[str, Any]) -> str:
     )
 
 
+def _conflict_line(result: Mapping[str, Any]) -> str:
+    """`minimal conflict: …`, or, when some member could not be tested, not called minimal."""
+    members = ", ".join(result["conflict"])
+    untested = result.get("conflict_untested") or []
+    if not untested:
+        return f"minimal conflict: {members}"
+    return (
+        f"conflict, not proven minimal: {members} (ido stopped looking before it knew "
+        f"whether a plan gets through without {' or without '.join(untested)})"
+    )
+
+
 def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     result = d["result"]
     parts: dict[str, list[str]] = {}
@@ -260,7 +272,7 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     if result["status"] == "infeasible":
         parts["no plan"] = [result["reason"] or "no plan"]
         if result.get("conflict"):
-            parts["no plan"].append("minimal conflict: " + ", ".join(result["conflict"]))
+            parts["no plan"].append(_conflict_line(result))
     elif result["status"] == "satisfied":
         parts["chosen"] = ["nothing to do: the goal already holds"]
     elif plan:

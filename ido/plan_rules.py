@@ -352,4 +352,5 @@ def _all_denied(
         reason=reason,
         blocking=blocking,
         conflict=conflict,
+        conflict_untested=why.untested if why is not None else (),
     )

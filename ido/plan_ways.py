@@ -32,6 +32,9 @@ class DeniedWhy:
     ways: tuple[tuple[str, Plan, str], ...]
     """Per member whose lifting alone lets a plan through: the plan, and for a limit,
     which plan of those the rules allow it is (`cheapest`, `fastest`, … or `best`)."""
+    untested: tuple[str, ...] = ()
+    """Members kept because the search without them gave up (`GaveUp`): with any, the
+    conflict is not proven minimal."""
 
     @property
     def blocking(self) -> tuple[str, ...]:
@@ -75,11 +78,13 @@ def denied_why(task: Task, rules: tuple[str, ...], allowed: Allowed, least: Leas
                 unknown.add(kept)
         return found[kept]
 
-    conflict = list(elements)
+    conflict, untested = list(elements), []
     for element in elements:
         rest = frozenset(c for c in conflict if c != element)
-        if best(rest) is None and rest not in unknown:  # (unknown: kept, still a conflict)
+        if best(rest) is None and rest not in unknown:
             conflict = [c for c in conflict if c != element]
+        elif rest in unknown:  # kept, and the conflict is not proven minimal
+            untested.append(element)
     ways = []
     for element in conflict:
         plan, how = best(every - {element}), ""
@@ -88,7 +93,7 @@ def denied_why(task: Task, rules: tuple[str, ...], allowed: Allowed, least: Leas
             plan, how = (least_of, BEST[element]) if least_of else (plan, "best")
         if plan is not None:
             ways.append((element, plan, how))
-    return DeniedWhy(tuple(conflict), tuple(ways))
+    return DeniedWhy(tuple(conflict), tuple(ways), tuple(untested))
 
 
 def told(task: Task, why: DeniedWhy) -> str:

@@ -453,6 +453,33 @@ def test_a_plan_rule_that_never_fired_is_in_the_minimal_conflict() -> None:
     assert result.blocking == ("p/fast",)
 
 
+def test_a_conflict_member_whose_test_gave_up_is_not_called_minimal() -> None:
+    """Whether a plan gets through with max_cost lifted is unknown (the search stopped at
+    its 16 plans): max_cost is kept, and the conflict is said not proven minimal, naming
+    it, where it was called minimal."""
+    from ido.explain import decision_parts
+    from ido.plan_ways import GaveUp, denied_why
+    from ido.planner.types import Plan
+
+    task = one_step(("a", "pa", 2.0, 1.0, 0.99), limits=Limits(max_cost=1.0))
+
+    def allowed(eased: Task, lifted: frozenset[str]) -> Plan | None:
+        if "p/r" in lifted:
+            return Plan(())
+        if eased.limits.max_cost is None:
+            raise GaveUp
+        return None
+
+    why = denied_why(task, ("p/r",), allowed, lambda eased, limit: None)
+    assert why.conflict == ("max_cost", "p/r") and why.untested == ("max_cost",)
+    result = PlanResult("infeasible", conflict=why.conflict, conflict_untested=why.untested)
+    decision = {"observed": {}, "result": result.to_json(), "actions": []}
+    assert decision_parts(decision)["no plan"][1] == (
+        "conflict, not proven minimal: max_cost, p/r (ido stopped looking before it knew "
+        "whether a plan gets through without max_cost)"
+    )
+
+
 def two_or_three_steps(limits: Limits | None = None) -> Task:
     """x → y reaches the goal in two steps through px, u → v → w in three through pu; one
     step is allowed."""
