@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from ido.model.durations import format_duration
 from ido.planner.types import SCALE, Metric, Plan, Step, Task, units
 
 METRICS: dict[str, Metric] = {
@@ -43,13 +44,15 @@ def needs(task: Task, name: str, plan: Plan) -> str:
 def way_out(task: Task, name: str, plan: Plan) -> str:
     """`raise max_cost to 3.60`: the intent's own value of the limit that admits `plan`
     (what the run has spent or taken added back), rounded toward it (a budget up, a least
-    success probability down) past what either backend counts: CP-SAT sums each step's
-    cost and risk in whole millionths, so the value as written admits the plan in both."""
+    success probability down, a deadline up to the millisecond) past what either backend
+    counts: CP-SAT sums each step's cost and risk in whole millionths, so the value as
+    written admits the plan in both."""
     if name == "max_cost":
         counted = sum(units(s.cost) for s in plan.steps) / SCALE
         return f"raise max_cost to {_amount(_up(task.spent + max(plan.cost, counted)))}"
     if name == "deadline":
-        return f"raise deadline to {math.ceil(task.elapsed + plan.latency - 1e-9)}s"
+        needed = math.ceil((task.elapsed + plan.latency) * 1000 - 1e-6) / 1000
+        return f"raise deadline to {format_duration(needed)}"
     risk = sum(units(-math.log(s.reliability)) for s in plan.steps) / SCALE
     reached = min(plan.success_probability, math.exp(-risk))
     return f"lower min_success_probability to {_probability(task, reached)}"

@@ -390,7 +390,18 @@ def test_infeasible_under_a_deadline_names_the_fastest_plan() -> None:
     assert result.blocking == ("deadline",)
     assert result.reason is not None
     assert result.reason.startswith("no plan within deadline 1s: the fastest plan takes 2.2s")
-    assert result.reason.endswith("raise deadline to 3s")
+    assert result.reason.endswith("raise deadline to 2.2s")
+
+
+def test_a_deadline_way_out_is_rounded_up_to_the_millisecond_not_the_second() -> None:
+    """A 300ms step under a 200ms deadline: 300ms admits it, where "1s" was said."""
+    done = (("job.done", True),)
+    only = Action("do", "x", 0.1, 0.3, 0.99, (), done)
+    quick = Task(
+        {"job": {"done": False}}, ("state.job.done",), (only,), limits=Limits(deadline=0.2)
+    )
+    result = plan(quick)
+    assert str(result.reason).endswith("; raise deadline to 300ms")
 
 
 def test_infeasible_under_min_success_probability_names_the_most_reliable_plan() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ido.model import parse_duration
 from ido.plan_rules import best_admissible, checked_ways
 from ido.planner.cpsat import CpSatPlanner
 from ido.planner.search import SearchPlanner
@@ -31,9 +32,14 @@ from tests.planner.test_property import (
 MORE_STEPS = re.compile(r"raise limits\.max_steps to (\d+)")
 WAYS_OUT = {
     "max_cost": re.compile(r"raise max_cost to ([\d.]+)"),
-    "deadline": re.compile(r"raise deadline to ([\d.]+)s"),
+    "deadline": re.compile(r"raise deadline to ([\d.]+(?:ms|s|m|h|d))\b"),
     "min_success_probability": re.compile(r"lower min_success_probability to ([\d.]+)"),
 }
+
+
+def taken(value: str) -> float:
+    """A way out's value as a limit: a number, or a duration (`300ms`, `2.2s`)."""
+    return parse_duration(value) if value[-1].isalpha() else float(value)
 
 
 def odd(task: Task, seed: int) -> Task:
@@ -76,7 +82,7 @@ def test_each_way_out_taken_as_written_admits_a_plan(seed: int, made_odd: bool) 
             assert planned(task).status == "planned", describe(task, result)
     for name, way in WAYS_OUT.items():
         for value in way.findall(reason):
-            eased = replace(task, limits=replace(task.limits, **{name: float(value)}))
+            eased = replace(task, limits=replace(task.limits, **{name: taken(value)}))
             assert brute_force(eased) is not None, f"{name} {value}\n{describe(task, result)}"
 
 
@@ -213,13 +219,13 @@ def test_under_a_plan_rule_each_way_out_admits_a_plan_the_rule_allows(seed: int)
     task = replace(task, max_steps=max([task.max_steps, *map(int, MORE_STEPS.findall(reason))]))
     for name, way in WAYS_OUT.items():
         for value in way.findall(reason):
-            eased = replace(task, limits=replace(task.limits, **{name: float(value)}))
+            eased = replace(task, limits=replace(task.limits, **{name: taken(value)}))
             assert allowed_within(eased, allowed), f"{name} {value}\n{describe(task, result)}"
 
 
-LESS = {"max_cost": -2e-6, "deadline": -1.0, "min_success_probability": 1e-5}
-"""Past what a way out's value is rounded by (up to a millionth, a deadline to whole
-seconds, a probability as CP-SAT counts it): a value this much tighter admits no plan."""
+LESS = {"max_cost": -2e-6, "deadline": -0.001, "min_success_probability": 1e-5}
+"""Past what a way out's value is rounded by (up to a millionth, a deadline to the
+millisecond, a probability as CP-SAT counts it): a value this much tighter admits no plan."""
 
 
 BY_LATENCY = Weights(cost=0.0, latency=1.0, risk=0.5)
@@ -239,7 +245,7 @@ def test_each_way_out_asks_no_more_than_needed(seed: int) -> None:
             continue  # (after "and then:", ways out hold at the longer length)
         for name, way in WAYS_OUT.items():
             for value in way.findall(reason):
-                tighter = replace(task.limits, **{name: float(value) + LESS[name]})
+                tighter = replace(task.limits, **{name: taken(value) + LESS[name]})
                 eased = replace(task, limits=tighter)
                 assert not allowed_within(eased, allowed), (
                     f"{name} {value}\n{describe(task, result)}"
@@ -599,9 +605,9 @@ def test_among_rival_routes_a_way_out_asks_what_the_rule_allows_and_no_more(seed
     reason = str(result.reason)
     for name, way in WAYS_OUT.items():
         for value in way.findall(reason):
-            eased = replace(task, limits=replace(task.limits, **{name: float(value)}))
+            eased = replace(task, limits=replace(task.limits, **{name: taken(value)}))
             assert allowed_within(eased, allowed), f"{name} {value}\n{describe(task, result)}"
-            tighter = replace(task.limits, **{name: float(value) + LESS[name]})
+            tighter = replace(task.limits, **{name: taken(value) + LESS[name]})
             eased = replace(task, limits=tighter)
             assert not allowed_within(eased, allowed), f"{name} {value}\n{describe(task, result)}"
 
