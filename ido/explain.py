@@ -9,6 +9,7 @@ from typing import Any
 from ido.approvals import subject
 from ido.journal import Event, RunRow
 from ido.model import format_duration
+from ido.planner.limit_words import shown_probability
 from ido.text import printable
 
 REASON_WORDS = {
@@ -152,14 +153,16 @@ def _money(value: float) -> str:
 def _step_line(step: dict[str, Any]) -> str:
     return (
         f"{step['capability']} ({step['provider']}): cost {_money(step['cost'])}, "
-        f"latency {format_duration(step['latency'])}, reliability {step['reliability']:.3f}"
+        f"latency {format_duration(step['latency'])}, "
+        f"reliability {shown_probability(step['reliability'])}"
     )
 
 
 def _belief_line(name: str, belief: Any) -> str:
     if isinstance(belief, dict):
-        return f"{name}: {belief['why']} (planned with {belief['reliability']:.3f})"
-    return f"{name}: reliability believed {belief:.3f} after failures in this run"  # older runs
+        return f"{name}: {belief['why']} (planned with {shown_probability(belief['reliability'])})"
+    believed = shown_probability(belief)
+    return f"{name}: reliability believed {believed} after failures in this run"  # older runs
 
 
 def _waits(after: list[int]) -> str:
@@ -284,7 +287,8 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
             latency += f" on the critical path ({format_duration(plan['work'])} of work)"
         head = (
             f"cost {_money(plan['cost'])}, latency {latency}, "
-            f"success {plan['success_probability']:.3f}, score {plan['score']:.3f}{optimal}"
+            f"success {shown_probability(plan['success_probability'])}, "
+            f"score {plan['score']:.3f}{optimal}"
         )
         parts["chosen"] = [head] + [
             f"{i}. {_step_line(s)}{'' if chain else _waits(w)}"

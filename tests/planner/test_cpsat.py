@@ -404,6 +404,30 @@ def test_a_deadline_way_out_is_rounded_up_to_the_millisecond_not_the_second() ->
     assert str(result.reason).endswith("; raise deadline to 300ms")
 
 
+def test_a_least_success_probability_is_shown_as_written_and_not_rounded_to_another() -> None:
+    """0.9999999 read "≥ 1.0000000", and the way out was padded to "0.9900000"."""
+    done = (("job.done", True),)
+    only = Action("do", "x", 0.1, 0.3, 0.99, (), done)
+    sure = Task(
+        {"job": {"done": False}},
+        ("state.job.done",),
+        (only,),
+        limits=Limits(min_success_probability=0.9999999),
+    )
+    assert plan(sure).reason == (
+        "no plan with success probability ≥ 0.9999999: the most reliable plan reaches 0.990 "
+        "(do 0.990); lower min_success_probability to 0.990"
+    )
+
+
+def test_a_reliability_is_shown_with_the_digits_that_tell_it_from_1_and_0() -> None:
+    """0.9999995 read 1.000 and 1e-9 read 0.000."""
+    from ido.planner.limit_words import shown_probability
+
+    shown = [shown_probability(p) for p in (0.9999995, 1e-9, 0.99, 1.0, 0.0)]
+    assert shown == ["0.9999995", "1e-09", "0.990", "1.000", "0.000"]
+
+
 def test_infeasible_under_min_success_probability_names_the_most_reliable_plan() -> None:
     """Too high a reliability bar: the reason gives the best success probability reachable."""
     result = plan(task(limits=Limits(min_success_probability=0.99)))
