@@ -9,7 +9,7 @@ from typing import Any
 from ido.approvals import subject
 from ido.journal import Event, RunRow
 from ido.model import format_duration
-from ido.planner.limit_words import shown_probability
+from ido.planner.limit_words import probability_against, shown_probability, written_probability
 from ido.text import printable
 
 REASON_WORDS = {
@@ -238,7 +238,9 @@ def _constraint_line(c: dict[str, Any], spent: float = 0.0, elapsed: float = 0.0
         if spent > 0:
             value += f" ({_money(spent)} already spent)"
     else:
-        value = f"{c['value']:.4f} ≥ {c['limit']:.4f}"
+        value = (
+            f"{probability_against(c['value'], c['limit'])} ≥ {written_probability(c['limit'], 4)}"
+        )
     mark = "  ← binding" if c["binding"] else ""
     return f"{c['name']}: {value}{mark}"
 

@@ -124,7 +124,9 @@ def present(limits: Limits) -> frozenset[str]:
 
 def broken(limits: Limits, plan: Plan) -> frozenset[str]:
     """The limits `plan` breaks (to the tolerance `fits` uses), by name."""
-    return frozenset(name for name, _, _, slack in _measure(limits, plan) if slack < -1e-9)
+    return frozenset(
+        name for name, limit, _, slack in _measure(limits, plan) if _over(name, limit, slack)
+    )
 
 
 def keeping(limits: Limits, names: frozenset[str]) -> Limits:
@@ -134,7 +136,13 @@ def keeping(limits: Limits, names: frozenset[str]) -> Limits:
 
 def fits(limits: Limits, plan: Plan) -> bool:
     """True when `plan` keeps within every limit (to the same tolerance reports use)."""
-    return all(slack >= -1e-9 for _, _, _, slack in _measure(limits, plan))
+    return not any(_over(name, limit, slack) for name, limit, _, slack in _measure(limits, plan))
+
+
+def _over(name: str, limit: float, slack: float) -> bool:
+    """Whether `slack` breaks the limit: by more than 1e-9, for a probability 1e-9 of it
+    (an absolute tolerance would let a limit of 1e-9 or less admit any plan)."""
+    return slack < -1e-9 * (limit if name == "min_success_probability" else 1.0)
 
 
 def _measure(limits: Limits, plan: Plan) -> list[tuple[str, float, float, float]]:

@@ -79,12 +79,21 @@ def _decimals(probability: float) -> int:
     return max(3, -exponent if isinstance(exponent, int) else 0)
 
 
-def written_probability(probability: float) -> str:
-    """A least success probability as written, three decimals at least: 0.990, 0.9999999;
+def written_probability(probability: float, least: int = 3) -> str:
+    """A least success probability as written, `least` decimals at least: 0.990, 0.9999999;
     below a millionth, as Python writes it (1e-10)."""
     if 0 < probability < 1e-6:
         return f"{probability:g}"
-    return f"{probability:.{_decimals(probability)}f}"
+    return f"{probability:.{max(least, _decimals(probability))}f}"
+
+
+def probability_against(value: float, limit: float) -> str:
+    """A plan's success probability beside its least, `limit`: rounded down (so that it never
+    reads over what it is) at four decimals, or the limit's own if more, with four at least."""
+    places = max(4, _decimals(limit))
+    down = f"{math.floor(value * 10**places + 1e-6) / 10**places:.{places}f}"
+    whole, _, fraction = down.partition(".")
+    return f"{whole}.{fraction.rstrip('0').ljust(4, '0')}"
 
 
 def shown_probability(value: float) -> str:

@@ -420,6 +420,24 @@ def test_a_least_success_probability_is_shown_as_written_and_not_rounded_to_anot
     )
 
 
+def test_a_least_success_probability_of_a_billionth_or_less_is_held_to() -> None:
+    """An absolute tolerance of 1e-9 let a plan of success probability 1e-12 keep within
+    min_success_probability 1e-9."""
+    from ido.planner.explain import broken, fits
+
+    done = (("job.done", True),)
+    task = Task(
+        {"job": {"done": False}},
+        ("state.job.done",),
+        (Action("do", "x", 0.1, 0.3, 1e-12, (), done),),
+    )
+    found = plan(task).plan
+    assert found is not None
+    limits = Limits(min_success_probability=1e-9)
+    assert not fits(limits, found) and broken(limits, found) == {"min_success_probability"}
+    assert fits(Limits(min_success_probability=1e-12), found)
+
+
 def test_a_reliability_is_shown_with_the_digits_that_tell_it_from_1_and_0() -> None:
     """0.9999995 read 1.000 and 1e-9 read 0.000."""
     from ido.planner.limit_words import shown_probability
