@@ -281,6 +281,23 @@ def test_an_alternative_that_differs_in_no_measure_says_what_it_differs_in() -> 
     )
 
 
+def test_an_alternative_faster_yet_worse_by_summed_step_latency_says_both() -> None:
+    """both (3s) sets a and b; do-a ∥ do-b takes 2s but 4s of step time, which the latency
+    weight counts: "-1s latency" alone left the +1 score unexplained."""
+    made = {"a": False, "b": False}
+    actions = (
+        Action("both", "p", 0.0, 3.0, 0.99, (), (("s.a", True), ("s.b", True))),
+        Action("do-a", "p", 0.0, 2.0, 0.99, (), (("s.a", True),)),
+        Action("do-b", "p", 0.0, 2.0, 0.99, (), (("s.b", True),)),
+    )
+    task = Task({"s": made}, ("state.s.a", "state.s.b"), actions, Weights(0.0, 1.0, 0.0))
+    (alternative,) = plan(task).alternatives
+    assert alternative.why == (
+        "-1s latency (+1s summed step latency), -0.0099 success probability: do-a, do-b "
+        "instead of both"
+    )
+
+
 def test_an_alternative_worse_by_an_avoid_weight_says_so_beside_what_it_measures() -> None:
     """Faster and more reliable, yet worse: what the weighted measures leave of the score
     difference is put down to policy weights (the sample intent publish-report said only
