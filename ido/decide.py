@@ -10,7 +10,13 @@ from ido.conditions import compile_condition
 from ido.health import Belief, Evidence, believe
 from ido.loading import Catalog
 from ido.model import Capability, Intent
-from ido.plan_rules import PlanCheck, best_admissible, binding_within_rules, checked_ways
+from ido.plan_rules import (
+    PlanCheck,
+    best_admissible,
+    binding_within_rules,
+    checked_ways,
+    rejected_within,
+)
 from ido.planner import Planner
 from ido.planner.explain import UNBOUND
 from ido.planner.types import Action, Denied, Limits, Plan, PlanResult, Rejection, Task, Weights
@@ -322,8 +328,11 @@ def decide(
         planned = task
         task, result, plan_hits = best_admissible(task, result, planner, check)
         errors.extend(check.errors)
-        if result.plan is not None and any(c.binding for c in result.constraints):
-            result = binding_within_rules(planned, result, planner, check)
+        left_out = len(task.actions) < len(planned.actions)
+        if result.plan is not None and left_out:
+            result = rejected_within(planned, task, result)
+        if result.plan is not None and (left_out or any(c.binding for c in result.constraints)):
+            result = binding_within_rules(planned, result, planner, check, every=left_out)
     elif check.rules and result.ways:  # infeasible: do the plan rules allow its ways out?
         result = checked_ways(task, result, planner, check)
         errors.extend(check.errors)

@@ -10,6 +10,7 @@ from typing import Any
 from ido.approvals import subject
 from ido.journal import Event, RunRow
 from ido.model import format_duration
+from ido.planner.limit_words import probability_against, shown_probability, written_probability
 from ido.text import printable
 
 REASON_WORDS = {
@@ -155,14 +156,16 @@ def _money(value: float) -> str:
 def _step_line(step: dict[str, Any]) -> str:
     return (
         f"{step['capability']} ({printable(step['provider'])}): cost {_money(step['cost'])}, "
-        f"latency {format_duration(step['latency'])}, reliability {step['reliability']:.3f}"
+        f"latency {format_duration(step['latency'])}, "
+        f"reliability {shown_probability(step['reliability'])}"
     )
 
 
 def _belief_line(name: str, belief: Any) -> str:
     if isinstance(belief, dict):
-        return f"{name}: {belief['why']} (planned with {belief['reliability']:.3f})"
-    return f"{name}: reliability believed {belief:.3f} after failures in this run"  # older runs
+        return f"{name}: {belief['why']} (planned with {shown_probability(belief['reliability'])})"
+    believed = shown_probability(belief)
+    return f"{name}: reliability believed {believed} after failures in this run"  # older runs
 
 
 def _waits(after: list[int]) -> str:
@@ -271,7 +274,9 @@ def _constraint_line(
         if spent > 0:
             value += f" ({_already(_money, spent, model[0], 'spent')})"
     else:
-        value = f"{c['value']:.4f} ≥ {c['limit']:.4f}"
+        value = (
+            f"{probability_against(c['value'], c['limit'])} ≥ {written_probability(c['limit'], 4)}"
+        )
     mark = "  ← binding" if c["binding"] else ""
     return f"{c['name']}: {value}{mark}"
 
@@ -319,6 +324,18 @@ def summary(view: dict[str, Any]) -> str:
     )
 
 
+def _conflict_line(result: Mapping[str, Any]) -> str:
+    """`minimal conflict: …`, or, when some member could not be tested, not called minimal."""
+    members = ", ".join(result["conflict"])
+    untested = result.get("conflict_untested") or []
+    if not untested:
+        return f"minimal conflict: {members}"
+    return (
+        f"conflict, not proven minimal: {members} (ido stopped looking before it knew "
+        f"whether a plan gets through without {' or without '.join(untested)})"
+    )
+
+
 def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     result = d["result"]
     parts: dict[str, list[str]] = {}
@@ -329,7 +346,7 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     if result["status"] == "infeasible":
         parts["no plan"] = [result["reason"] or "no plan"]
         if result.get("conflict"):
-            parts["no plan"].append("minimal conflict: " + ", ".join(result["conflict"]))
+            parts["no plan"].append(_conflict_line(result))
     elif result["status"] == "satisfied":
         parts["chosen"] = ["nothing to do: the goal already holds"]
     elif plan:
@@ -341,7 +358,8 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
             latency += f" on the critical path ({format_duration(plan['work'])} of work)"
         head = (
             f"cost {_money(plan['cost'])}, latency {latency}, "
-            f"success {plan['success_probability']:.3f}, score {plan['score']:.3f}{optimal}"
+            f"success {shown_probability(plan['success_probability'])}, "
+            f"score {plan['score']:.3f}{optimal}"
         )
         parts["chosen"] = [head] + [
             f"{i}. {_step_line(s)}{'' if chain else _waits(w)}"

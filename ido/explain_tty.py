@@ -23,6 +23,7 @@ from ido.explain import (
     waits_of,
 )
 from ido.model import format_duration
+from ido.planner.limit_words import shown_probability
 from ido.text import printable
 
 OUTCOME_STYLE = {
@@ -91,7 +92,7 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
                 Text(printable(step["provider"])),  # a journal from before it was checked
                 Text(f"{step['cost']:.2f}"),
                 Text(format_duration(step["latency"])),
-                Text(f"{step['reliability']:.3f}"),
+                Text(shown_probability(step["reliability"])),
                 Text(", ".join(str(w + 1) for w in waits) or "-"),
             )
         console.print(table)

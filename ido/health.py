@@ -123,6 +123,10 @@ class Belief:
         return {"reliability": self.reliability, "latency": self.latency, "why": self.why}
 
 
+RELIABILITY_FLOOR = 1e-6
+"""The least reliability an observed estimate is planned with; a declared one is not raised."""
+
+
 def believe(
     declared_reliability: float,
     declared_latency: float,
@@ -163,9 +167,14 @@ def believe(
     if p99 is not None and p99 >= 0.0 and p99 > latency:
         latency = p99
         reasons.append(f"observed p99 latency {p99:.3g} s")
-    # A capability believed certain to fail cannot be planned with (log 0); keep it usable
-    # but as unattractive as the objective allows.
-    reliability = min(1.0, max(reliability, 1e-6))
+    # A capability observed certain to fail cannot be planned with (log 0); keep it usable
+    # but as unattractive as the objective allows. Only an observed estimate is raised so:
+    # a declared reliability (above 0, as loading checks) is planned with as written.
+    floor = min(RELIABILITY_FLOOR, declared_reliability)
+    if reliability < floor:
+        reliability = floor
+        reasons.append(f"planned with {floor:g} at least (a reliability of 0 cannot be)")
+    reliability = min(1.0, reliability)
     return Belief(reliability, latency, "; ".join(reasons))
 
 

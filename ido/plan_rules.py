@@ -26,7 +26,7 @@ from ido.errors import PlanningError
 from ido.model import Rule
 from ido.plan_ways import DeniedWhy, denied_why, told
 from ido.planner import Planner
-from ido.planner.grounding import ground
+from ido.planner.grounding import ground, over_limit
 from ido.planner.limit_words import METRICS
 from ido.planner.solving import SolvingPlanner, plan_total
 from ido.planner.types import Denied, Plan, PlanResult, Task
@@ -79,16 +79,19 @@ def best_admissible(
 
 
 def binding_within_rules(
-    task: Task, result: PlanResult, planner: Planner, check: PlanCheck
+    task: Task, result: PlanResult, planner: Planner, check: PlanCheck, *, every: bool = False
 ) -> PlanResult:
     """`result` (the best plan the rules allow for `task`) with a limit called binding only
     if the plan rules let it keep a better plan out: the planner calls a limit binding when
     lifting it admits a better plan, which the plan rules may deny all the same (then the
-    limit changed nothing)."""
+    limit changed nothing). `every`: check every limit, not only those the planner called
+    binding; it judged them without the capabilities the search left out, which the limit
+    alone may keep out of a better plan the rules allow."""
     assert result.plan is not None
+    planner = getattr(planner, "rules_solver", planner)  # a model planner: its solver
     reports = []
     for report in result.constraints:
-        if report.binding:
+        if report.binding or every:
             lifted = replace(task.limits, **{report.name: None})
             probe = replace(task, limits=lifted, alternatives=0)
             found = planner.plan(probe)
@@ -158,10 +161,11 @@ def _admissible(
             elif found.status == "infeasible":
                 blocked.append(found)
     found_why = None
+    denying = (f"{s}/{r.id}" for s, r in check.rules if r.effect == "deny")
+    rules = tuple(dict.fromkeys([*(h.ref for h in mattered), *denying]))  # fired first
     if blocked and complete and why:
-        fired = tuple(dict.fromkeys(h.ref for h in mattered))
-        found_why = denied_why(task, fired, _allowed_by(planner, check), _least_by(planner, check))
-    denied = _all_denied(task, result, mattered, tried, complete, found_why)
+        found_why = denied_why(task, rules, _allowed_by(planner, check), _least_by(planner, check))
+    denied = _all_denied(task, result, mattered, rules, tried, complete, found_why)
     return task, _keeping(denied, model), mattered, complete
 
 
@@ -264,13 +268,34 @@ def _leaving_out(task: Task, without: Mapping[str, RuleHit]) -> Task:
         Denied(
             action,
             without[action.name].ref,
-            f"left out: better plans that use it are denied ({without[action.name].message})",
+            f"left out: every plan that uses it and would score better within the limits "
+            f"is denied by a plan rule ({without[action.name].message})",
         )
         for action in task.actions
         if action.name in without
     )
     rest = tuple(a for a in task.actions if a.name not in without)
     return replace(task, actions=rest, denied=task.denied + denied)
+
+
+def rejected_within(planned: Task, task: Task, result: PlanResult) -> PlanResult:
+    """`result`, the best plan the rules allow, found for `task` (`planned` with capabilities
+    the search left out), with its rejections told against `planned`: a capability that
+    only their absence makes unreachable or irrelevant is rejected for a limit it breaks
+    alone, else said to be so once they are left out."""
+    kept = {a.name: a for a in task.actions}
+    gone = [a.name for a in planned.actions if a.name not in kept]
+    if not gone:
+        return result
+    before = {(r.capability, r.reason) for r in ground(planned).rejections}
+    once = f"once {', '.join(gone)} {'is' if len(gone) == 1 else 'are'} left out"
+    told = []
+    for r in result.rejections:
+        if r.reason in ("unreachable", "irrelevant") and (r.capability, r.reason) not in before:
+            over = over_limit(kept[r.capability], task.limits) if r.capability in kept else None
+            r = over or replace(r, detail=f"{r.detail}, {once}")
+        told.append(r)
+    return replace(result, rejections=tuple(told))
 
 
 def _without_denied_alternatives(result: PlanResult, check: PlanCheck) -> PlanResult:
@@ -284,12 +309,14 @@ def _all_denied(
     task: Task,
     result: PlanResult,
     mattered: list[RuleHit],
+    plan_rules: tuple[str, ...],
     tried: int,
     complete: bool,
     why: DeniedWhy | None,
 ) -> PlanResult:
     """No plan the plan rules allow: the best plan and the rule that denied it; with `why`,
-    the minimal conflict and the ways out, limits and deny rules in."""
+    the minimal conflict and the ways out, limits and deny rules in. `plan_rules`: the
+    deny plan rules, those that fired first."""
     assert result.plan is not None
     rules = tuple(dict.fromkeys(h.ref for h in mattered))
     best = mattered[0]
@@ -301,13 +328,16 @@ def _all_denied(
     blocking, conflict = rules, rules
     if why is not None:
         blocking, conflict = why.blocking, why.conflict
-        if set(conflict) - set(rules):  # the limits or deny rules stand in the way too
-            ways = told(task, why) or "no one limit or rule lifted alone lets one through"
+        ways = told(task, why)
+        if set(conflict) - set(plan_rules):  # the limits or deny rules stand in the way too
             reason = (
                 f"no plan the plan rules allow keeps within the limits and rules: the best "
                 f"plan, {steps} (cost {result.plan.cost:.2f}), is denied by {best.ref}: "
-                f"{best.message.rstrip('.')}; {ways}"
+                f"{best.message.rstrip('.')}; "
+                f"{ways or 'no one limit or rule lifted alone lets one through'}"
             )
+        elif ways:
+            reason = f"{reason.rstrip('.')}; {ways}"
     if not complete:
         reason = (
             f"the {tried} best plans are all denied by plan rules ({', '.join(rules)}); "
@@ -322,4 +352,5 @@ def _all_denied(
         reason=reason,
         blocking=blocking,
         conflict=conflict,
+        conflict_untested=why.untested if why is not None else (),
     )

@@ -32,6 +32,9 @@ class DeniedWhy:
     ways: tuple[tuple[str, Plan, str], ...]
     """Per member whose lifting alone lets a plan through: the plan, and for a limit,
     which plan of those the rules allow it is (`cheapest`, `fastest`, … or `best`)."""
+    untested: tuple[str, ...] = ()
+    """Members kept because the search without them gave up (`GaveUp`): with any, the
+    conflict is not proven minimal."""
 
     @property
     def blocking(self) -> tuple[str, ...]:
@@ -51,15 +54,16 @@ cheapest for max_cost); None when they allow none (or it cannot tell: then `Allo
 answers); `GaveUp` when the search stopped before it knew."""
 
 
-def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed, least: Least) -> DeniedWhy:
+def denied_why(task: Task, rules: tuple[str, ...], allowed: Allowed, least: Least) -> DeniedWhy:
     """The deletion filter of `explain.infeasible` over the limits set, the deny rules and
-    the plan rules that `fired`: start from all of them and drop each one whose absence
-    still leaves no allowed plan; what is left all matters. Per limit whose lifting alone
-    lets a plan through, the plan they allow that needs least of it."""
+    the plan rules that deny (`rules`, every one: a rule that never fired may still be all
+    that keeps a plan out once a limit is lifted): start from all of them and drop each one
+    whose absence still leaves no allowed plan; what is left all matters. Per limit whose
+    lifting alone lets a plan through, the plan they allow that needs least of it."""
     elements = [
         *(n for n in LIMITS if n in present(task.limits)),
         *dict.fromkeys(rule for d in task.denied for rule in d.rules),
-        *fired,
+        *rules,
     ]
     found: dict[frozenset[str], Plan | None] = {}
     unknown: set[frozenset[str]] = set()  # searches that gave up: neither plan nor none
@@ -67,18 +71,20 @@ def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed, least: Leas
 
     def best(kept: frozenset[str]) -> Plan | None:
         if kept not in found:
-            try:  # (a plan rule that never fired is no element, and stays enforced)
-                found[kept] = allowed(lifting(task, every - kept), frozenset(fired) - kept)
+            try:
+                found[kept] = allowed(lifting(task, every - kept), frozenset(rules) - kept)
             except GaveUp:
                 found[kept] = None
                 unknown.add(kept)
         return found[kept]
 
-    conflict = list(elements)
+    conflict, untested = list(elements), []
     for element in elements:
         rest = frozenset(c for c in conflict if c != element)
-        if best(rest) is None and rest not in unknown:  # (unknown: kept, still a conflict)
+        if best(rest) is None and rest not in unknown:
             conflict = [c for c in conflict if c != element]
+        elif rest in unknown:  # kept, and the conflict is not proven minimal
+            untested.append(element)
     ways = []
     for element in conflict:
         plan, how = best(every - {element}), ""
@@ -87,7 +93,7 @@ def denied_why(task: Task, fired: tuple[str, ...], allowed: Allowed, least: Leas
             plan, how = (least_of, BEST[element]) if least_of else (plan, "best")
         if plan is not None:
             ways.append((element, plan, how))
-    return DeniedWhy(tuple(conflict), tuple(ways))
+    return DeniedWhy(tuple(conflict), tuple(ways), tuple(untested))
 
 
 def told(task: Task, why: DeniedWhy) -> str:

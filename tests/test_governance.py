@@ -92,6 +92,57 @@ def test_a_limit_binds_only_if_the_plan_rules_would_allow_the_better_plan(
     assert "deadline: 1.5s of 1.6s" in out and "← binding" not in out, out
 
 
+def capability(name: str, provider: str, needs: str, makes: str, cost: float, took: str) -> str:
+    """A capability of reliability 1 in YAML: `needs` a list of conditions, `makes` effects."""
+    return (
+        f"apiVersion: ido/v1\nkind: Capability\nmetadata: {{name: {name}}}\nspec:\n"
+        f"  provider: {provider}\n  requires: {needs}\n  effects: {makes}\n  cost: {cost}\n"
+        f"  latency: {took}\n  reliability: 1.0\n"
+    )
+
+
+def small_project(root: Path, capabilities: list[str], intent: str, rules: str) -> None:
+    """A project of `capabilities`, one intent (its spec) and a policy `house` of `rules`."""
+    for folder in ("capabilities", "intents", "policies"):
+        (root / folder).mkdir()
+    (root / "capabilities" / "all.yaml").write_text("---\n".join(capabilities))
+    (root / "intents" / "it.yaml").write_text(
+        f"apiVersion: ido/v1\nkind: Intent\nmetadata: {{name: it}}\nspec:\n{intent}"
+        "  policies: [house]\n"
+    )
+    (root / "policies" / "house.yaml").write_text(
+        f"apiVersion: ido/v1\nkind: Policy\nmetadata: {{name: house}}\nspec:\n  rules:\n{rules}"
+    )
+
+
+def test_a_limit_binds_when_it_alone_keeps_out_a_plan_that_needs_a_capability_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """prep → finish-pb is denied, so the search leaves prep out and takes direct (1.00).
+    prep → finish-slow (0.10) is allowed but over the 1s deadline: the deadline binds, and
+    finish-slow is kept out by the deadline, not unreachable (it was judged without prep)."""
+    small_project(
+        tmp_path,
+        [
+            capability("prep", "pa", "[]", "{x: true}", 0.0, "500ms"),
+            capability("finish-pb", "pb", '["state.x"]', "{done: true}", 0.0, "0ms"),
+            capability("finish-slow", "pc", '["state.x"]', "{done: true}", 0.1, "2s"),
+            capability("direct", "pa", "[]", "{done: true}", 1.0, "500ms"),
+        ],
+        "  given: {x: false, done: false}\n  goal: [state.done]\n"
+        "  constraints: {deadline: 1s}\n  objective: {cost: 1.0}\n",
+        "    - {id: no-pb, effect: deny, when: \"'pb' in plan.providers\", message: no pb}\n",
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out = ido("plan", "it")
+    assert code == 0, out
+    assert "1. direct (pa)" in out
+    assert "deadline: 500ms of 1s  ← binding" in out
+    assert "finish-slow: over deadline: takes 2s alone, over deadline 1s" in out
+    assert "finish-pb: unreachable: precondition never holds: state.x, once prep is left out" in out
+    assert "prep: denied by house/no-pb: left out: every plan that uses it and would score" in out
+
+
 def test_a_plan_rule_steers_the_run_to_the_best_plan_it_allows(project: Path) -> None:
     add_rules(project, NO_CHEAPPAY)
     code, out = ido("run", "ship-order")
@@ -117,7 +168,7 @@ def test_when_every_plan_is_denied_the_run_fails_naming_the_rule(project: Path) 
     code, out = ido("run", "ship-order")
     assert code == 1, out
     assert "every plan is denied by a plan rule" in out
-    assert "by intent:ship-order/tiny: At most 0.50 per order." in out
+    assert "by intent:ship-order/tiny: At most 0.50 per order; lift plan rule" in out
     assert calls(project) == []
 
 

@@ -80,3 +80,13 @@ def test_an_error_rate_above_one_is_ignored() -> None:
 def test_a_capability_that_always_failed_stays_plannable() -> None:
     """Reliability never reaches 0, where its risk (−ln) would be infinite."""
     assert believe(0.99, 0.5, None, NOW, {"error_rate": 1.0}).reliability > 0
+
+
+def test_a_declared_reliability_below_the_floor_is_planned_with_as_written() -> None:
+    """1e-10 was raised to 1e-6 silently, so min_success_probability 1e-6 let it through; an
+    observed estimate of 0 is raised to the floor, and the belief says so."""
+    declared = believe(1e-10, 1.0, None, NOW)
+    assert declared.reliability == 1e-10 and declared.why == ""
+    observed = believe(0.99, 0.5, None, NOW, {"error_rate": 1.0})
+    assert observed.reliability == 1e-6
+    assert "planned with 1e-06 at least" in observed.why

@@ -26,7 +26,9 @@ def alternative_why(best: Plan, other: Plan, weights: Weights | None = None) -> 
     """`+0.50 cost, +1.2s latency: charge-adyen-eu instead of charge-stripe-eu`.
 
     With the intent's `weights`, what the score difference holds beyond what cost, step
-    latency and risk weigh (policy `prefer`/`avoid` weights) is named too."""
+    latency and risk weigh (policy `prefer`/`avoid` weights) is named too, and, when the
+    score weighs latency, the change in summed step latency where it differs from the
+    change in elapsed time (`-1s latency (+1s summed step latency)`)."""
     gone = [c for c in best.capabilities if c not in other.capabilities]
     new = [c for c in other.capabilities if c not in best.capabilities]
     if new and gone:
@@ -38,11 +40,15 @@ def alternative_why(best: Plan, other: Plan, weights: Weights | None = None) -> 
     deltas = []
     if abs(other.cost - best.cost) > 1e-9:
         deltas.append(f"{other.cost - best.cost:+.2f} cost")
-    if abs(other.latency - best.latency) > 1e-9:
-        deltas.append(f"{other.latency - best.latency:+.3g}s latency")
-    elif abs(other.work - best.work) > 1e-9:
+    elapsed, work = other.latency - best.latency, other.work - best.work
+    if abs(elapsed) > 1e-9:
+        deltas.append(f"{elapsed:+.3g}s latency")
+        if weights is not None and weights.latency and abs(work - elapsed) > 1e-9:
+            # The score weighs each step's own latency, not the critical path: say both.
+            deltas[-1] += f" ({work:+.3g}s summed step latency)"
+    elif abs(work) > 1e-9:
         # The same elapsed time, but a score weighs each step's own latency.
-        deltas.append(f"{other.work - best.work:+.3g}s summed step latency")
+        deltas.append(f"{work:+.3g}s summed step latency")
     dp = other.success_probability - best.success_probability
     if abs(dp) > 1e-9:
         deltas.append(f"{dp:+.4f} success probability")
@@ -124,7 +130,9 @@ def present(limits: Limits) -> frozenset[str]:
 
 def broken(limits: Limits, plan: Plan) -> frozenset[str]:
     """The limits `plan` breaks (to the tolerance `fits` uses), by name."""
-    return frozenset(name for name, _, _, slack in _measure(limits, plan) if slack < -1e-9)
+    return frozenset(
+        name for name, limit, _, slack in _measure(limits, plan) if _over(name, limit, slack)
+    )
 
 
 def keeping(limits: Limits, names: frozenset[str]) -> Limits:
@@ -134,7 +142,13 @@ def keeping(limits: Limits, names: frozenset[str]) -> Limits:
 
 def fits(limits: Limits, plan: Plan) -> bool:
     """True when `plan` keeps within every limit (to the same tolerance reports use)."""
-    return all(slack >= -1e-9 for _, _, _, slack in _measure(limits, plan))
+    return not any(_over(name, limit, slack) for name, limit, _, slack in _measure(limits, plan))
+
+
+def _over(name: str, limit: float, slack: float) -> bool:
+    """Whether `slack` breaks the limit: by more than 1e-9, for a probability 1e-9 of it
+    (an absolute tolerance would let a limit of 1e-9 or less admit any plan)."""
+    return slack < -1e-9 * (limit if name == "min_success_probability" else 1.0)
 
 
 def _measure(limits: Limits, plan: Plan) -> list[tuple[str, float, float, float]]:

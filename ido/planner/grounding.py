@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from ido.planner.limit_words import shown_probability, written_probability
 from ido.planner.order import Footprint, Neighbours, footprints
 from ido.planner.tables import Fluent, Table, Tabulator, fluents_of, required, value_key
 from ido.planner.types import Action, Limits, Rejection, Task, Weights
@@ -310,7 +311,8 @@ def over_limit(action: Action, limits: Limits) -> Rejection | None:
     least = limits.min_success_probability
     if least is not None and action.reliability < least - 1e-12:
         detail = (
-            f"reliability {action.reliability:g} alone is under min_success_probability {least:g}"
+            f"reliability {shown_probability(action.reliability)} alone is under "
+            f"min_success_probability {written_probability(least)}"
         )
         return Rejection(action.name, "too_unreliable", detail)
     return None

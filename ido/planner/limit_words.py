@@ -4,7 +4,9 @@ the intent's value that admits the plan, rounded toward it past what both backen
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
+from ido.model.durations import format_duration
 from ido.planner.types import SCALE, Metric, Plan, Step, Task, units
 
 METRICS: dict[str, Metric] = {
@@ -28,7 +30,7 @@ def within(task: Task, name: str) -> str:
     if name == "deadline":
         left = " (what is left of it)" if task.elapsed >= 0.001 else ""
         return f"within deadline {limit:g}s{left}"
-    return f"with success probability ≥ {_amount(limit, _decimals(limit))}"
+    return f"with success probability ≥ {written_probability(limit)}"
 
 
 def needs(task: Task, name: str, plan: Plan) -> str:
@@ -43,30 +45,67 @@ def needs(task: Task, name: str, plan: Plan) -> str:
 def way_out(task: Task, name: str, plan: Plan) -> str:
     """`raise max_cost to 3.60`: the intent's own value of the limit that admits `plan`
     (what the run has spent or taken added back), rounded toward it (a budget up, a least
-    success probability down) past what either backend counts: CP-SAT sums each step's
-    cost and risk in whole millionths, so the value as written admits the plan in both."""
+    success probability down, a deadline up to the millisecond) past what either backend
+    counts: CP-SAT sums each step's cost and risk in whole millionths, so the value as
+    written admits the plan in both."""
     if name == "max_cost":
         counted = sum(units(s.cost) for s in plan.steps) / SCALE
         return f"raise max_cost to {_amount(_up(task.spent + max(plan.cost, counted)))}"
     if name == "deadline":
-        return f"raise deadline to {math.ceil(task.elapsed + plan.latency - 1e-9)}s"
+        needed = math.ceil((task.elapsed + plan.latency) * 1000 - 1e-6) / 1000
+        return f"raise deadline to {format_duration(needed)}"
     risk = sum(units(-math.log(s.reliability)) for s in plan.steps) / SCALE
     reached = min(plan.success_probability, math.exp(-risk))
     return f"lower min_success_probability to {_probability(task, reached)}"
 
 
 def _probability(task: Task, value: float) -> str:
-    """`value` rounded down as `_amount` shows it, with the decimals of the limit at least;
-    below a millionth, to three significant digits."""
-    if _down(value) > 0:
-        return _amount(_down(value), _decimals(task.limits.min_success_probability or 0.9))
+    """`value` rounded down at a millionth, or at the limit's last decimal if that is
+    finer (so that it reads apart from the limit), shown with its own decimals, three at
+    least; when that rounds it to 0, to three significant digits."""
+    places = max(6, _decimals(task.limits.min_success_probability or 0.9))
+    down = math.floor(value * 10**places + 1e-6) / 10**places
+    if down > 0:
+        whole, _, fraction = f"{down:.{places}f}".rstrip("0").partition(".")
+        return f"{whole}.{fraction.ljust(3, '0')}"
     power = math.floor(math.log10(value))
     return f"{math.floor(value / 10**power * 100) / 100:.2f}e{power}"
 
 
 def _decimals(probability: float) -> int:
-    """Decimals that show `probability` as written: 3 for 0.99, 4 for 0.9999."""
-    return max(3, len(f"{probability:.10g}".partition(".")[2]))
+    """Decimals that show `probability` as written: 3 for 0.99, 4 for 0.9999, 7 for
+    0.9999999, 10 for 1e-10."""
+    exponent = Decimal(repr(probability)).normalize().as_tuple().exponent
+    return max(3, -exponent if isinstance(exponent, int) else 0)
+
+
+def written_probability(probability: float, least: int = 3) -> str:
+    """A least success probability as written, `least` decimals at least: 0.990, 0.9999999;
+    below a millionth, as Python writes it (1e-10)."""
+    if 0 < probability < 1e-6:
+        return f"{probability:g}"
+    return f"{probability:.{max(least, _decimals(probability))}f}"
+
+
+def probability_against(value: float, limit: float) -> str:
+    """A plan's success probability beside its least, `limit`: rounded down (so that it never
+    reads over what it is) at four decimals, or the limit's own if more, with four at least."""
+    places = max(4, _decimals(limit))
+    down = f"{math.floor(value * 10**places + 1e-6) / 10**places:.{places}f}"
+    whole, _, fraction = down.partition(".")
+    return f"{whole}.{fraction.rstrip('0').ljust(4, '0')}"
+
+
+def shown_probability(value: float) -> str:
+    """A reliability or success probability with three decimals, or as many more (up to
+    twelve) as tell it apart from 1: 0.990, 0.9999995; below a thousandth, to three
+    significant digits (1e-09), not 0.000."""
+    if 0 < value < 1e-3:
+        return f"{value:.3g}"
+    places = 3
+    while value < 1 and places < 12 and f"{value:.{places}f}" == f"{1:.{places}f}":
+        places += 1
+    return f"{value:.{places}f}"
 
 
 def _amount(value: float, least: int = 2) -> str:
@@ -91,4 +130,4 @@ def step_measure(metric: str, step: Step) -> str:
         return _amount(step.cost)
     if metric == "latency":
         return f"{step.latency:g}s"
-    return _amount(step.reliability, 3)
+    return shown_probability(step.reliability)

@@ -282,6 +282,9 @@ class PlanResult:
     reason: str | None = None
     blocking: tuple[str, ...] = ()
     conflict: tuple[str, ...] = ()
+    conflict_untested: tuple[str, ...] = ()
+    """Members of `conflict` that could not be tested (a search for a plan without one
+    gave up): with any, the conflict is not proven minimal."""
     proven_optimal: bool = True
     condition_errors: tuple[str, ...] = ()
     solver: Mapping[str, Any] = field(default_factory=dict)
@@ -302,6 +305,7 @@ class PlanResult:
             "reason": self.reason,
             "blocking": list(self.blocking),
             "conflict": list(self.conflict),
+            "conflict_untested": list(self.conflict_untested),
             "proven_optimal": self.proven_optimal,
             "condition_errors": list(self.condition_errors),
             "solver": dict(self.solver),

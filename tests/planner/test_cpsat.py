@@ -281,6 +281,23 @@ def test_an_alternative_that_differs_in_no_measure_says_what_it_differs_in() -> 
     )
 
 
+def test_an_alternative_faster_yet_worse_by_summed_step_latency_says_both() -> None:
+    """both (3s) sets a and b; do-a ∥ do-b takes 2s but 4s of step time, which the latency
+    weight counts: "-1s latency" alone left the +1 score unexplained."""
+    made = {"a": False, "b": False}
+    actions = (
+        Action("both", "p", 0.0, 3.0, 0.99, (), (("s.a", True), ("s.b", True))),
+        Action("do-a", "p", 0.0, 2.0, 0.99, (), (("s.a", True),)),
+        Action("do-b", "p", 0.0, 2.0, 0.99, (), (("s.b", True),)),
+    )
+    task = Task({"s": made}, ("state.s.a", "state.s.b"), actions, Weights(0.0, 1.0, 0.0))
+    (alternative,) = plan(task).alternatives
+    assert alternative.why == (
+        "-1s latency (+1s summed step latency), -0.0099 success probability: do-a, do-b "
+        "instead of both"
+    )
+
+
 def test_an_alternative_worse_by_an_avoid_weight_says_so_beside_what_it_measures() -> None:
     """Faster and more reliable, yet worse: what the weighted measures leave of the score
     difference is put down to policy weights (the sample intent publish-report said only
@@ -390,7 +407,60 @@ def test_infeasible_under_a_deadline_names_the_fastest_plan() -> None:
     assert result.blocking == ("deadline",)
     assert result.reason is not None
     assert result.reason.startswith("no plan within deadline 1s: the fastest plan takes 2.2s")
-    assert result.reason.endswith("raise deadline to 3s")
+    assert result.reason.endswith("raise deadline to 2.2s")
+
+
+def test_a_deadline_way_out_is_rounded_up_to_the_millisecond_not_the_second() -> None:
+    """A 300ms step under a 200ms deadline: 300ms admits it, where "1s" was said."""
+    done = (("job.done", True),)
+    only = Action("do", "x", 0.1, 0.3, 0.99, (), done)
+    quick = Task(
+        {"job": {"done": False}}, ("state.job.done",), (only,), limits=Limits(deadline=0.2)
+    )
+    result = plan(quick)
+    assert str(result.reason).endswith("; raise deadline to 300ms")
+
+
+def test_a_least_success_probability_is_shown_as_written_and_not_rounded_to_another() -> None:
+    """0.9999999 read "≥ 1.0000000", and the way out was padded to "0.9900000"."""
+    done = (("job.done", True),)
+    only = Action("do", "x", 0.1, 0.3, 0.99, (), done)
+    sure = Task(
+        {"job": {"done": False}},
+        ("state.job.done",),
+        (only,),
+        limits=Limits(min_success_probability=0.9999999),
+    )
+    assert plan(sure).reason == (
+        "no plan with success probability ≥ 0.9999999: the most reliable plan reaches 0.990 "
+        "(do 0.990); lower min_success_probability to 0.990"
+    )
+
+
+def test_a_least_success_probability_of_a_billionth_or_less_is_held_to() -> None:
+    """An absolute tolerance of 1e-9 let a plan of success probability 1e-12 keep within
+    min_success_probability 1e-9."""
+    from ido.planner.explain import broken, fits
+
+    done = (("job.done", True),)
+    task = Task(
+        {"job": {"done": False}},
+        ("state.job.done",),
+        (Action("do", "x", 0.1, 0.3, 1e-12, (), done),),
+    )
+    found = plan(task).plan
+    assert found is not None
+    limits = Limits(min_success_probability=1e-9)
+    assert not fits(limits, found) and broken(limits, found) == {"min_success_probability"}
+    assert fits(Limits(min_success_probability=1e-12), found)
+
+
+def test_a_reliability_is_shown_with_the_digits_that_tell_it_from_1_and_0() -> None:
+    """0.9999995 read 1.000 and 1e-9 read 0.000."""
+    from ido.planner.limit_words import shown_probability
+
+    shown = [shown_probability(p) for p in (0.9999995, 1e-9, 0.99, 1.0, 0.0)]
+    assert shown == ["0.9999995", "1e-09", "0.990", "1.000", "0.000"]
 
 
 def test_infeasible_under_min_success_probability_names_the_most_reliable_plan() -> None:

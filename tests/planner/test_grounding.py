@@ -101,7 +101,7 @@ def test_capabilities_over_the_deadline_or_too_unreliable_alone_are_rejected() -
     assert reasons(grounded) == {"slow": "over_deadline", "flaky": "too_unreliable"}
     detail = {r.capability: r.detail for r in grounded.rejections}
     assert detail["slow"] == "takes 60s alone, over deadline 30s"
-    assert detail["flaky"] == "reliability 0.5 alone is under min_success_probability 0.9"
+    assert detail["flaky"] == "reliability 0.500 alone is under min_success_probability 0.900"
 
 
 def test_a_capability_no_better_than_an_identical_one_is_dominated() -> None:

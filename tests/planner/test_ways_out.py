@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ido.model import parse_duration
 from ido.plan_rules import best_admissible, checked_ways
 from ido.planner.cpsat import CpSatPlanner
 from ido.planner.search import SearchPlanner
@@ -31,9 +32,14 @@ from tests.planner.test_property import (
 MORE_STEPS = re.compile(r"raise limits\.max_steps to (\d+)")
 WAYS_OUT = {
     "max_cost": re.compile(r"raise max_cost to ([\d.]+)"),
-    "deadline": re.compile(r"raise deadline to ([\d.]+)s"),
+    "deadline": re.compile(r"raise deadline to ([\d.]+(?:ms|s|m|h|d))\b"),
     "min_success_probability": re.compile(r"lower min_success_probability to ([\d.]+)"),
 }
+
+
+def taken(value: str) -> float:
+    """A way out's value as a limit: a number, or a duration (`300ms`, `2.2s`)."""
+    return parse_duration(value) if value[-1].isalpha() else float(value)
 
 
 def odd(task: Task, seed: int) -> Task:
@@ -76,7 +82,7 @@ def test_each_way_out_taken_as_written_admits_a_plan(seed: int, made_odd: bool) 
             assert planned(task).status == "planned", describe(task, result)
     for name, way in WAYS_OUT.items():
         for value in way.findall(reason):
-            eased = replace(task, limits=replace(task.limits, **{name: float(value)}))
+            eased = replace(task, limits=replace(task.limits, **{name: taken(value)}))
             assert brute_force(eased) is not None, f"{name} {value}\n{describe(task, result)}"
 
 
@@ -213,13 +219,13 @@ def test_under_a_plan_rule_each_way_out_admits_a_plan_the_rule_allows(seed: int)
     task = replace(task, max_steps=max([task.max_steps, *map(int, MORE_STEPS.findall(reason))]))
     for name, way in WAYS_OUT.items():
         for value in way.findall(reason):
-            eased = replace(task, limits=replace(task.limits, **{name: float(value)}))
+            eased = replace(task, limits=replace(task.limits, **{name: taken(value)}))
             assert allowed_within(eased, allowed), f"{name} {value}\n{describe(task, result)}"
 
 
-LESS = {"max_cost": -2e-6, "deadline": -1.0, "min_success_probability": 1e-5}
-"""Past what a way out's value is rounded by (up to a millionth, a deadline to whole
-seconds, a probability as CP-SAT counts it): a value this much tighter admits no plan."""
+LESS = {"max_cost": -2e-6, "deadline": -0.001, "min_success_probability": 1e-5}
+"""Past what a way out's value is rounded by (up to a millionth, a deadline to the
+millisecond, a probability as CP-SAT counts it): a value this much tighter admits no plan."""
 
 
 BY_LATENCY = Weights(cost=0.0, latency=1.0, risk=0.5)
@@ -239,7 +245,7 @@ def test_each_way_out_asks_no_more_than_needed(seed: int) -> None:
             continue  # (after "and then:", ways out hold at the longer length)
         for name, way in WAYS_OUT.items():
             for value in way.findall(reason):
-                tighter = replace(task.limits, **{name: float(value) + LESS[name]})
+                tighter = replace(task.limits, **{name: taken(value) + LESS[name]})
                 eased = replace(task, limits=tighter)
                 assert not allowed_within(eased, allowed), (
                     f"{name} {value}\n{describe(task, result)}"
@@ -414,6 +420,72 @@ def test_a_plan_rule_that_never_fired_still_closes_a_way_out() -> None:
     assert "max_cost" not in result.blocking
 
 
+def a_and_b(limits: Limits) -> Task:
+    """a then b: make-a (1.00, 2s) → b-after-a (0.25, 0.5s), or make-a ∥ make-b (2.00, 2s)."""
+    state = {"s": {"a": False, "b": False}}
+
+    def step(name: str, cost: float, latency: float, needs: tuple[str, ...], makes: str) -> Action:
+        return Action(name, name, cost, latency, 1.0, needs, ((makes, True),))
+
+    actions = (
+        step("make-a", 1.0, 2.0, (), "s.a"),
+        step("b-after-a", 0.25, 0.5, ("state.s.a",), "s.b"),
+        step("make-b", 1.0, 1.0, (), "s.b"),
+    )
+    return Task(state, ("state.s.a", "state.s.b"), actions, limits=limits)
+
+
+def test_a_plan_rule_that_never_fired_is_in_the_minimal_conflict() -> None:
+    """fast denies make-a → b-after-a (2.5s); make-a ∥ make-b (2s) is over max_cost and
+    over cost-cap, which never fired. fast alone is no conflict: it was named alone, as if
+    lifting max_cost let make-a ∥ make-b through. Lifting fast is the way out, told."""
+    from ido.model import Rule
+    from ido.plan_rules import PlanCheck
+
+    def variables(plan: Any) -> dict[str, Any]:
+        return {"plan": {"cost": plan.cost, "latency": plan.latency}}
+
+    rules = (
+        ("p", Rule(id="cost-cap", effect="deny", when="plan.cost > 1.5", message="no")),
+        ("p", Rule(id="fast", effect="deny", when="plan.latency > 2.0", message="no")),
+    )
+    task = a_and_b(Limits(max_cost=1.5))
+    planner = CpSatPlanner(small=0, search_first=0)
+    check = PlanCheck(rules, variables, "plan")
+    result = best_admissible(task, planner.plan(task), planner, check)[1]
+    assert result.status == "infeasible"
+    assert set(result.conflict) in ({"p/fast", "p/cost-cap"}, {"p/fast", "max_cost"})
+    assert "lift plan rule p/fast to allow make-a → b-after-a" in str(result.reason)
+    assert result.blocking == ("p/fast",)
+
+
+def test_a_conflict_member_whose_test_gave_up_is_not_called_minimal() -> None:
+    """Whether a plan gets through with max_cost lifted is unknown (the search stopped at
+    its 16 plans): max_cost is kept, and the conflict is said not proven minimal, naming
+    it, where it was called minimal."""
+    from ido.explain import decision_parts
+    from ido.plan_ways import GaveUp, denied_why
+    from ido.planner.types import Plan
+
+    task = one_step(("a", "pa", 2.0, 1.0, 0.99), limits=Limits(max_cost=1.0))
+
+    def allowed(eased: Task, lifted: frozenset[str]) -> Plan | None:
+        if "p/r" in lifted:
+            return Plan(())
+        if eased.limits.max_cost is None:
+            raise GaveUp
+        return None
+
+    why = denied_why(task, ("p/r",), allowed, lambda eased, limit: None)
+    assert why.conflict == ("max_cost", "p/r") and why.untested == ("max_cost",)
+    result = PlanResult("infeasible", conflict=why.conflict, conflict_untested=why.untested)
+    decision = {"observed": {}, "result": result.to_json(), "actions": []}
+    assert decision_parts(decision)["no plan"][1] == (
+        "conflict, not proven minimal: max_cost, p/r (ido stopped looking before it knew "
+        "whether a plan gets through without max_cost)"
+    )
+
+
 def two_or_three_steps(limits: Limits | None = None) -> Task:
     """x → y reaches the goal in two steps through px, u → v → w in three through pu; one
     step is allowed."""
@@ -533,9 +605,9 @@ def test_among_rival_routes_a_way_out_asks_what_the_rule_allows_and_no_more(seed
     reason = str(result.reason)
     for name, way in WAYS_OUT.items():
         for value in way.findall(reason):
-            eased = replace(task, limits=replace(task.limits, **{name: float(value)}))
+            eased = replace(task, limits=replace(task.limits, **{name: taken(value)}))
             assert allowed_within(eased, allowed), f"{name} {value}\n{describe(task, result)}"
-            tighter = replace(task.limits, **{name: float(value) + LESS[name]})
+            tighter = replace(task.limits, **{name: taken(value) + LESS[name]})
             eased = replace(task, limits=tighter)
             assert not allowed_within(eased, allowed), f"{name} {value}\n{describe(task, result)}"
 
