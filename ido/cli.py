@@ -235,7 +235,9 @@ def plan(
     pddl: Annotated[
         tuple[Path, Path] | None,
         typer.Option(
-            "--pddl", metavar="DOMAIN PROBLEM", help="Plan a PDDL problem instead of an intent."
+            "--pddl",
+            metavar="DOMAIN PROBLEM",
+            help="Plan a PDDL problem instead of an intent, read as import-pddl reads it.",
         ),
     ] = None,
     plan_out: Annotated[
@@ -1162,7 +1164,10 @@ def reject(
 def audit(
     journal: JournalOpt = DEFAULT_JOURNAL,
     since: Annotated[
-        str | None, typer.Option(help="Only runs started on or after this date (YYYY-MM-DD).")
+        str | None,
+        typer.Option(
+            help="Only runs started on or after this date: an ISO 8601 date (2026-12-06)."
+        ),
     ] = None,
     intent: Annotated[str | None, typer.Option(help="Only runs of this intent.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text, md or json.")] = "text",
@@ -1180,7 +1185,8 @@ def audit(
             since = date.fromisoformat(since).isoformat()
         except ValueError:
             raise typer.BadParameter(
-                f"'{since}' is not a date; write YYYY-MM-DD", param_hint="--since"
+                f"'{since}' is not a date; write an ISO 8601 date (2026-12-06)",
+                param_hint="--since",
             ) from None
     from ido.runtime.owners import live_owner
 
@@ -1330,9 +1336,7 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
 def runs(
     journal: JournalOpt = DEFAULT_JOURNAL,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-    limit: Annotated[
-        int, typer.Option(help="Most runs to list.", min=1, max=SQLITE_MOST, clamp=True)
-    ] = 50,
+    limit: Annotated[int, typer.Option(help="Most runs to list.", min=1, clamp=True)] = 50,
 ) -> None:
     """List runs, newest first."""
     _check_format(fmt, ("text", "json"))
@@ -1344,7 +1348,7 @@ def runs(
         from ido.runtime.owners import live_owner
 
         with SqliteJournal(journal) as store:
-            rows = store.runs(limit)
+            rows = store.runs(min(limit, SQLITE_MOST))
             models = store.model_use([r.id for r in rows])
             # A run that has not ended is running while a process here carries it on.
             running = {r.id for r in rows if r.outcome is None and live_owner(store.events(r.id))}
@@ -1483,7 +1487,8 @@ def import_pddl(
     ] = False,
 ) -> None:
     """Ground a PDDL domain and problem into capabilities and an intent (STRIPS, typing,
-    negative preconditions, equality, action costs)."""
+    negative preconditions, equality, action costs; ADL's or, not, imply, exists and forall
+    in preconditions and goals; conditional and universal effects)."""
     from ido.pddl import import_pddl as run_import
 
     done = run_import(domain, problem, out, max_steps, force)

@@ -115,7 +115,7 @@ def test_the_text_and_markdown_reports_name_what_happened(history: Path) -> None
 def test_a_bad_date_is_a_clear_error(project: Path) -> None:
     code, out = ido("audit", "--since", "last tuesday")
     assert code == 2
-    assert "is not a date; write YYYY-MM-DD" in out
+    assert "is not a date; write an ISO 8601 date (2026-12-06)" in out
 
 
 def test_a_provider_from_an_older_journal_cannot_act_on_the_terminal() -> None:

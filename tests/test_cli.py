@@ -276,6 +276,12 @@ def test_a_runs_limit_past_what_sqlite_counts_lists_them_all(project: Path) -> N
     assert code == 0 and " achieved " in out, out
 
 
+def test_the_runs_help_shows_the_default_limit_not_sqlite_s_largest_number() -> None:
+    """The help read `1<=x<=9223372036854775807`, a bound nobody needs to know."""
+    code, out = ido("runs", "--help")
+    assert code == 0 and "default: 50" in out and "9223372036854775807" not in out, out
+
+
 def test_a_run_in_progress_is_listed_as_running_and_interrupted_once_its_process_died(
     project: Path,
 ) -> None:
