@@ -216,12 +216,22 @@ def validate(
     # A scenario with catalog entries of its own is checked with them, as it runs.
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
     own = check_own_catalogs(everything)
-    typer.echo(
-        f"ok: {len(loaded) + own} resources ({len(loaded.intents)} intents, "
-        f"{len(loaded.capabilities)} capabilities, {len(loaded.policies)} policies, "
-        f"{len(loaded.observers)} observers, {len(loaded.scenarios) + own} scenarios, "
-        f"{len(loaded.policy_tests)} policy tests)"
+    counts = ", ".join(
+        (
+            _counted(len(loaded.intents), "intent"),
+            _counted(len(loaded.capabilities), "capability", "capabilities"),
+            _counted(len(loaded.policies), "policy", "policies"),
+            _counted(len(loaded.observers), "observer"),
+            _counted(len(loaded.scenarios) + own, "scenario"),
+            _counted(len(loaded.policy_tests), "policy test"),
+        )
     )
+    typer.echo(f"ok: {_counted(len(loaded) + own, 'resource')} ({counts})")
+
+
+def _counted(count: int, one: str, many: str | None = None) -> str:
+    """`count` things in words: 1 scenario, 2 scenarios, 0 scenarios."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 @app.command()

@@ -25,10 +25,14 @@ def ido(*args: str) -> tuple[int, str]:
 
 
 def test_validate_reports_resource_counts(project: Path) -> None:
-    """`ido validate` on a good catalog says ok and exits 0."""
+    """`ido validate` on a good catalog says ok and exits 0, each count in words that
+    agree with it (it said "1 intents", "1 policies")."""
     code, out = ido("validate")
     assert code == 0
-    assert "ok: 7 resources (1 intents, 5 capabilities, 1 policies" in out
+    assert out == (
+        "ok: 7 resources (1 intent, 5 capabilities, 1 policy, 0 observers, 0 scenarios, "
+        "0 policy tests)\n"
+    )
 
 
 def test_validate_of_one_file_checks_it_with_the_projects_catalog(
