@@ -4,7 +4,7 @@ Runs of scenarios kept in the journal (`ido scenario run --journal`) happened in
 simulated world: they are counted apart and left out of the rest.
 
 Runs by outcome, decisions made, capabilities denied by each rule, approvals with who gave
-them and how long they waited, and spend per intent and per provider (a model planner's
+them, when and how long they waited, and spend per intent and per provider (a model planner's
 calls under `llm:MODEL`). Pure: it takes runs
 and their events and returns a document; the CLI reads the journal and renders it.
 """
@@ -127,7 +127,7 @@ def render(report: dict[str, Any], fmt: str) -> str:
         lines.append(
             item(
                 f"{a['run']} {a['capability']} ({a['rule']}) {a['verdict']} by "
-                f"{a['by']}{waited}{why}"
+                f"{a['by']} at {a['at']}{waited}{why}"
             )
         )
     if not report["approvals"]:

@@ -228,12 +228,22 @@ def validate(
     # A scenario with catalog entries of its own is checked with them, as it runs.
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
     own = check_own_catalogs(everything)
-    typer.echo(
-        f"ok: {len(loaded) + own} resources ({len(loaded.intents)} intents, "
-        f"{len(loaded.capabilities)} capabilities, {len(loaded.policies)} policies, "
-        f"{len(loaded.observers)} observers, {len(loaded.scenarios) + own} scenarios, "
-        f"{len(loaded.policy_tests)} policy tests)"
+    counts = ", ".join(
+        (
+            _counted(len(loaded.intents), "intent"),
+            _counted(len(loaded.capabilities), "capability", "capabilities"),
+            _counted(len(loaded.policies), "policy", "policies"),
+            _counted(len(loaded.observers), "observer"),
+            _counted(len(loaded.scenarios) + own, "scenario"),
+            _counted(len(loaded.policy_tests), "policy test"),
+        )
     )
+    typer.echo(f"ok: {_counted(len(loaded) + own, 'resource')} ({counts})")
+
+
+def _counted(count: int, one: str, many: str | None = None) -> str:
+    """`count` things in words: 1 scenario, 2 scenarios, 0 scenarios."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 @app.command()
@@ -247,7 +257,9 @@ def plan(
     pddl: Annotated[
         tuple[Path, Path] | None,
         typer.Option(
-            "--pddl", metavar="DOMAIN PROBLEM", help="Plan a PDDL problem instead of an intent."
+            "--pddl",
+            metavar="DOMAIN PROBLEM",
+            help="Plan a PDDL problem instead of an intent, read as import-pddl reads it.",
         ),
     ] = None,
     plan_out: Annotated[
@@ -1192,7 +1204,10 @@ def reject(
 def audit(
     journal: JournalOpt = DEFAULT_JOURNAL,
     since: Annotated[
-        str | None, typer.Option(help="Only runs started on or after this date (YYYY-MM-DD).")
+        str | None,
+        typer.Option(
+            help="Only runs started on or after this date: an ISO 8601 date (2026-12-06)."
+        ),
     ] = None,
     intent: Annotated[str | None, typer.Option(help="Only runs of this intent.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text, md or json.")] = "text",
@@ -1210,7 +1225,8 @@ def audit(
             since = date.fromisoformat(since).isoformat()
         except ValueError:
             raise typer.BadParameter(
-                f"'{since}' is not a date; write YYYY-MM-DD", param_hint="--since"
+                f"'{since}' is not a date; write an ISO 8601 date (2026-12-06)",
+                param_hint="--since",
             ) from None
     from ido.runtime.owners import live_owner
 
@@ -1360,9 +1376,7 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
 def runs(
     journal: JournalOpt = DEFAULT_JOURNAL,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-    limit: Annotated[
-        int, typer.Option(help="Most runs to list.", min=1, max=SQLITE_MOST, clamp=True)
-    ] = 50,
+    limit: Annotated[int, typer.Option(help="Most runs to list.", min=1, clamp=True)] = 50,
 ) -> None:
     """List runs, newest first."""
     _check_format(fmt, ("text", "json"))
@@ -1374,7 +1388,7 @@ def runs(
         from ido.runtime.owners import live_owner
 
         with SqliteJournal(journal) as store:
-            rows = store.runs(limit)
+            rows = store.runs(min(limit, SQLITE_MOST))
             models = store.model_use([r.id for r in rows])
             # A run that has not ended is running while a process here carries it on.
             running = {r.id for r in rows if r.outcome is None and live_owner(store.events(r.id))}
@@ -1513,7 +1527,8 @@ def import_pddl(
     ] = False,
 ) -> None:
     """Ground a PDDL domain and problem into capabilities and an intent (STRIPS, typing,
-    negative preconditions, equality, action costs)."""
+    negative preconditions, equality, action costs; ADL's or, not, imply, exists and forall
+    in preconditions and goals; conditional and universal effects)."""
     from ido.pddl import import_pddl as run_import
 
     done = run_import(domain, problem, out, max_steps, force)

@@ -289,8 +289,9 @@ def test_propose_mode_waits_for_the_plan_as_a_whole(project: Path) -> None:
     set_intent(project, "  mode: propose\n")
     code, out = ido("run", "ship-order")
     assert code == 3, out
-    assert "the plan needs approval (mode/propose" in out
-    assert "plan  mode/propose" in ido("approvals")[1]
+    # Once, not "mode/propose: mode propose: the plan as a whole needs approval".
+    assert "the plan needs approval (mode/propose: a person approves every plan" in out
+    assert "plan  mode/propose: a person approves every plan before it runs" in ido("approvals")[1]
     assert ido("approve", "last", "--by", "alice", "--step", "0")[0] == 0
     code, out = ido("resume", "last")
     assert code == 0, out

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -107,15 +109,18 @@ def test_the_text_and_markdown_reports_name_what_happened(history: Path) -> None
     assert code == 0
     assert "Audit: 3 run(s), 5 decision(s)" in text
     assert "residency/pii-stays-in-eu: 5 decision(s), denied pay-us" in text
-    assert "ship (residency/big-spend) approved by alice after" in text
+    approved = re.search(r"ship \(residency/big-spend\) approved by alice at (\S+) after", text)
+    assert approved is not None, text
+    assert datetime.fromisoformat(approved[1]).tzinfo is not None  # when, with its zone
     code, md = ido("audit", "--format", "md")
     assert md.startswith("# Audit: 3 run(s)") and "## Denials by rule" in md
+    assert f"approved by alice at {approved[1]} after" in md
 
 
 def test_a_bad_date_is_a_clear_error(project: Path) -> None:
     code, out = ido("audit", "--since", "last tuesday")
     assert code == 2
-    assert "is not a date; write YYYY-MM-DD" in out
+    assert "is not a date; write an ISO 8601 date (2026-12-06)" in out
 
 
 def test_a_provider_from_an_older_journal_cannot_act_on_the_terminal() -> None:

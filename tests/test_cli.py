@@ -25,10 +25,14 @@ def ido(*args: str) -> tuple[int, str]:
 
 
 def test_validate_reports_resource_counts(project: Path) -> None:
-    """`ido validate` on a good catalog says ok and exits 0."""
+    """`ido validate` on a good catalog says ok and exits 0, each count in words that
+    agree with it (it said "1 intents", "1 policies")."""
     code, out = ido("validate")
     assert code == 0
-    assert "ok: 7 resources (1 intents, 5 capabilities, 1 policies" in out
+    assert out == (
+        "ok: 7 resources (1 intent, 5 capabilities, 1 policy, 0 observers, 0 scenarios, "
+        "0 policy tests)\n"
+    )
 
 
 def test_validate_of_one_file_checks_it_with_the_projects_catalog(
@@ -274,6 +278,12 @@ def test_a_runs_limit_past_what_sqlite_counts_lists_them_all(project: Path) -> N
     assert ido("run", "ship-order", "--quiet")[0] == 0
     code, out = ido("runs", "--limit", "99999999999999999999")
     assert code == 0 and " achieved " in out, out
+
+
+def test_the_runs_help_shows_the_default_limit_not_sqlite_s_largest_number() -> None:
+    """The help read `1<=x<=9223372036854775807`, a bound nobody needs to know."""
+    code, out = ido("runs", "--help")
+    assert code == 0 and "default: 50" in out and "9223372036854775807" not in out, out
 
 
 def test_a_run_in_progress_is_listed_as_running_and_interrupted_once_its_process_died(

@@ -444,7 +444,7 @@ class LocalRuntime:
             for rule, name, message in decision.approvals
         ]
         if run.intent.spec.mode == "propose":
-            whole = "mode propose: the plan as a whole needs approval"
+            whole = "a person approves every plan before it runs"
             asked.insert(0, (PROPOSE, PLAN, 0, whole))
         if not asked:
             return None
