@@ -1,4 +1,4 @@
-"""Load catalogs of YAML resources from files and folders, reporting every problem at once."""
+"""Load catalogs of YAML resources from files and folders, reporting every problem it can find at once."""
 
 from __future__ import annotations
 
