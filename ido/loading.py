@@ -1,4 +1,5 @@
-"""Load catalogs of YAML resources from files and folders, reporting every problem it can find at once."""
+"""Load catalogs of YAML resources from files and folders, telling every problem found at once
+(checks across a resource's fields wait until its own fields are valid)."""
 
 from __future__ import annotations
 
