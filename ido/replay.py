@@ -241,22 +241,31 @@ def _json(value: dict[str, Any]) -> dict[str, Any]:
 
 
 def _differences(recorded: dict[str, Any], replayed: dict[str, Any]) -> tuple[str, ...]:
-    """Dotted names of the fields that differ, one level into `result`."""
+    """Dotted names of the fields that differ, one level into `result`. A field one side
+    lacks and the other holds empty is no difference: a field added since the run was
+    recorded (`result.conflict_untested`) made every older run diverge."""
     differ: list[str] = []
     for key in sorted(set(recorded) | set(replayed)):
-        if recorded.get(key) == replayed.get(key):
+        if _same(recorded, replayed, key):
             continue
         if key == "result" and isinstance(recorded.get(key), dict):
             inner = recorded[key]
             other = replayed.get(key) or {}
             differ += [
-                f"result.{k}"
-                for k in sorted(set(inner) | set(other))
-                if inner.get(k) != other.get(k)
+                f"result.{k}" for k in sorted(set(inner) | set(other)) if not _same(inner, other, k)
             ]
         else:
             differ.append(key)
     return tuple(differ)
+
+
+def _same(recorded: dict[str, Any], replayed: dict[str, Any], key: str) -> bool:
+    """Whether `key` is the same on both sides, one lacking it and the other holding it
+    empty (`[]`, `{}`, None) counting as the same."""
+    if key in recorded and key in replayed:
+        return bool(recorded[key] == replayed[key])
+    held = recorded.get(key, replayed.get(key))
+    return held is None or held in ([], {})
 
 
 def replay_counterfactual(

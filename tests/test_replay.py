@@ -645,3 +645,21 @@ def test_a_counterfactual_that_does_not_wait_leaves_out_the_decision_made_on_res
     code, out = ido("replay", "last", "--intent", "what-if/ship-order.yaml")
     assert code == 0 and "changes" not in out and "decision 1: same choice" in out, out
     assert "(1 recorded decision(s) made on resuming, going on with the plan before" in out
+
+
+def test_a_run_recorded_before_a_result_field_existed_replays_identically(
+    project: Path,
+) -> None:
+    """`result.conflict_untested` was added: every run recorded before it, its decisions
+    without the field, diverged on exact replay (`[]` against nothing)."""
+    import sqlite3
+
+    assert ido("run", "ship-order", "--quiet")[0] == 0
+    with sqlite3.connect(project / ".ido" / "ido.db") as db:
+        changed = db.execute(
+            "UPDATE events SET data = json_remove(data, '$.result.conflict_untested') "
+            "WHERE kind = 'decided'"
+        ).rowcount
+    assert changed == 1
+    code, out = ido("replay", "last")
+    assert code == 0 and out.startswith("identical: 1 decision(s)"), out
