@@ -12,7 +12,7 @@ and their events and returns a document; the CLI reads the journal and renders i
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ido.approvals import Key, key_of
@@ -20,13 +20,16 @@ from ido.explain import markdown_text
 from ido.journal import Event, RunRow, epoch
 from ido.text import printable
 
+Running = Callable[[RunRow, Sequence[Event]], bool]
+"""Whether a run that has not ended is carried on by a process now (the CLI asks
+`live_owner`): counted as running, not as interrupted waiting for `ido resume`."""
+
 
 def audit(
-    runs: Sequence[tuple[RunRow, Sequence[Event]]], running: Collection[str] = ()
+    runs: Iterable[tuple[RunRow, Sequence[Event]]], running: Running | None = None
 ) -> dict[str, Any]:
-    """The report over `runs`, each with its events. `running`: the ids of runs that have
-    not ended and that a process carries on now (the CLI asks `live_owner`): counted as
-    running, not as interrupted runs waiting for `ido resume`."""
+    """The report over `runs`, each with its events, gone through once: the CLI hands
+    them over one by one (held all at once, 20,000 runs took 1.6 GB)."""
     outcomes: Counter[str] = Counter()
     denials: Counter[str] = Counter()
     denied: dict[str, set[str]] = defaultdict(set)
@@ -39,7 +42,8 @@ def audit(
         if events and events[0].kind == "run_started" and "scenario" in events[0].data:
             simulated += 1  # `ido scenario run --journal`: a simulated world, not this one
             continue
-        outcomes[row.outcome or ("running" if row.id in running else "interrupted")] += 1
+        alive = row.outcome is None and running is not None and running(row, events)
+        outcomes[row.outcome or ("running" if alive else "interrupted")] += 1
         spend_intent[row.intent] += row.cost
         asked: dict[Key, float] = {}
         for event in events:

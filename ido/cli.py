@@ -1230,18 +1230,22 @@ def audit(
             ) from None
     from ido.runtime.owners import live_owner
 
-    selected = []
+    def running(_: Any, events: Any) -> bool:  # carried on by a process here, as `ido runs`
+        return live_owner(events) is not None
+
+    def selected(store: SqliteJournal) -> Iterator[tuple[Any, Any]]:
+        """The runs chosen, each with its events, one at a time (not held all at once)."""
+        for row in store.runs(-1):  # every run (SQLite: a negative LIMIT is none)
+            if since is not None and row.started_at[:10] < since:
+                continue
+            if intent is None or row.intent == intent:
+                yield row, store.events(row.id)
+
     if _journal_there(journal):
         with SqliteJournal(journal) as store:
-            for row in store.runs(1_000_000):
-                if since is not None and row.started_at[:10] < since:
-                    continue
-                if intent is not None and row.intent != intent:
-                    continue
-                selected.append((row, store.events(row.id)))
-    # A run that has not ended is running while a process here carries it on, as `ido runs`.
-    running = {row.id for row, events in selected if row.outcome is None and live_owner(events)}
-    report = build(selected, running)
+            report = build(selected(store), running)
+    else:
+        report = build([])
     if fmt == "json":
         typer.echo(json.dumps(report, indent=2))
     else:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -134,3 +136,23 @@ def test_a_provider_from_an_older_journal_cannot_act_on_the_terminal() -> None:
         shown = render(report, fmt)
         assert "\x1b" not in shown and "\nFORGED" not in shown, shown
     assert "  evil\\x1b[2J\\nFORGED: 9.99: 1.00\n" in render(report, "text")
+
+
+def test_the_report_takes_the_runs_one_at_a_time(history: Path) -> None:
+    """The CLI held every event of every run before summing up: 20,000 runs took 1.6 GB.
+    The report goes through its runs once, so they can come one at a time."""
+    from ido.audit import audit
+    from ido.journal import SqliteJournal
+
+    with SqliteJournal(history / ".ido" / "ido.db") as store:
+        rows = store.runs(-1)
+        held = [(row, store.events(row.id)) for row in rows]
+        handed: list[str] = []
+
+        def one_at_a_time() -> Iterator[tuple[Any, Any]]:
+            for row in rows:
+                handed.append(row.id)
+                yield row, store.events(row.id)
+
+        assert audit(one_at_a_time()) == audit(held)
+    assert handed == [row.id for row in rows] and len(rows) == 3
