@@ -72,13 +72,7 @@ def _one_line(text: str) -> str:
     text = text.strip()
     if not text:
         raise ValueError("a message says something; this one is blank")
-    acting = next((c for c in text if acts(c)), None)
-    if acting is not None:
-        raise ValueError(
-            f"a message is one line of text; this one holds {acting!r}, which would forge "
-            "lines or move the cursor where it is shown"
-        )
-    return text
+    return _shown_in_line(text, "a message")
 
 
 OneLine = Annotated[str, AfterValidator(_one_line)]
@@ -86,13 +80,18 @@ OneLine = Annotated[str, AfterValidator(_one_line)]
 
 def _label(text: str) -> str:
     """A provider, region or tag: shown beside other text in `ido explain` and `ido audit`,
-    so it holds nothing a terminal would act on (a line break, an escape sequence), which
-    would forge lines there or move the cursor."""
+    so it holds nothing a terminal would act on (a line break, an escape sequence)."""
+    return _shown_in_line(text, "a provider, region or tag")
+
+
+def _shown_in_line(text: str, what: str) -> str:
+    """`text`, refused when it holds what a terminal acts on: it would forge lines or move
+    the cursor where it is shown."""
     acting = next((c for c in text if acts(c)), None)
     if acting is not None:
         raise ValueError(
-            f"a provider, region or tag is one line of text; this one holds {acting!r}, "
-            "which would forge lines or move the cursor where it is shown"
+            f"{what} is one line of text; this one holds {acting!r}, which would forge "
+            "lines or move the cursor where it is shown"
         )
     return text
 
