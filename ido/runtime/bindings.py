@@ -302,7 +302,12 @@ def _subprocess(
                                 with contextlib.suppress(OSError):  # gone, or not ours
                                     os.kill(pid, signal.SIGKILL)
         except BaseException:
-            _kill_tree(process.pid)
+            if process.returncode is None:
+                _kill_tree(process.pid)
+            else:  # reaped: its id may be another's now; what holds its output is still ours
+                for pid in _holding(process):
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
             process.wait()
             raise
     return subprocess.CompletedProcess(argv, process.returncode, out, err)
@@ -319,16 +324,18 @@ def _kill_tree(pid: int) -> None:
     what came next: `sh -c "sleep 3; charge"` timed out and charged anyway, four runs in
     ten, and a retry charged again."""
     stopped: list[int] = []
-    todo = [pid]
-    while todo:
-        for each in todo:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(each, signal.SIGSTOP)
-            stopped.append(each)
-        todo = [below for below in _descendants(pid) if below not in stopped]
-    for each in stopped:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(each, signal.SIGKILL)
+    try:
+        todo = [pid]
+        while todo:
+            for each in todo:
+                with contextlib.suppress(OSError):  # gone, or not ours to signal (setuid)
+                    os.kill(each, signal.SIGSTOP)
+                stopped.append(each)
+            todo = [below for below in _descendants(pid) if below not in stopped]
+    finally:  # whatever stopped the stopping (Ctrl-C), none is left stopped and alive
+        for each in stopped or [pid]:
+            with contextlib.suppress(OSError):
+                os.kill(each, signal.SIGKILL)
 
 
 def _holding(process: subprocess.Popen[str]) -> list[int]:

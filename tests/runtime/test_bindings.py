@@ -290,3 +290,27 @@ def test_a_call_stopped_at_its_timeout_does_not_go_on_to_its_next_command(
         assert outcome.timed_out
     time.sleep(1.8)  # what survived its kill would have written by now
     assert not done.exists()
+
+
+def test_a_process_that_may_not_be_signalled_does_not_hang_the_step(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process below the call that ido may not signal (it changed its user, `sudo`)
+    raised PermissionError out of the kill, before any was killed: the shell, stopped,
+    was waited on for ever."""
+    real_kill = os.kill
+    refused: list[int] = []
+
+    def kill(pid: int, sig: int) -> None:
+        if sig == bindings.signal.SIGSTOP and pid != os.getpid() and not refused:
+            refused.append(pid)
+            raise PermissionError(1, "Operation not permitted")
+        real_kill(pid, sig)
+
+    monkeypatch.setattr(bindings.os, "kill", kill)
+    started = time.monotonic()
+    slow = perform(
+        capability({"shell": ["sh", "-c", "sleep 3; echo '{}'"]}, "300ms"), context(0.3), project
+    )
+    assert slow.timed_out and refused
+    assert time.monotonic() - started < 2.5  # not waiting out the sleep, nor for ever
