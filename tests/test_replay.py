@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -663,3 +664,88 @@ def test_a_run_recorded_before_a_result_field_existed_replays_identically(
     assert changed == 1
     code, out = ido("replay", "last")
     assert code == 0 and out.startswith("identical: 1 decision(s)"), out
+
+
+def _events(*kinds_and_data: tuple[str, dict[str, Any]]) -> list[Any]:
+    from ido.journal import Event
+
+    return [Event("r", n, "2026-12-06T09:00:00", k, d) for n, (k, d) in enumerate(kinds_and_data)]
+
+
+def _finished(step: int, name: str, **more: Any) -> tuple[str, dict[str, Any]]:
+    return "action_finished", {"step": step, "capability": name, "ok": True, **more}
+
+
+def test_what_a_call_sets_or_a_step_in_flight_will_set_is_not_the_world_moving() -> None:
+    """Found in review: a step's output (kept in the state at its path) read as the world
+    moving after it; and the effects of a step still in flight, which an observation may
+    show before its end is recorded (a resume settles such a step by observing them), were
+    credited to the call before it, so the replay's world moved before the step ran."""
+    from ido.scenario.recorded import moved_after_calls
+
+    catalog = load_catalog(CATALOG)
+    pay = catalog.capabilities["charge-stripe-eu"]
+    events = _events(
+        ("observed", {"state": {"order": {"id": "1"}}}),
+        ("action_started", {"step": 1, "capability": "reserve-inventory"}),
+        _finished(1, "reserve-inventory", effects={"order.reserved": True}),
+        ("action_started", {"step": 2, "capability": pay.name}),
+        ("observed", {"state": {"order": {"id": "1", "reserved": True, "paid": True}}}),
+        _finished(
+            2,
+            pay.name,
+            effects={"order.paid": True},
+            output={"charge_id": "c1"},
+            output_path="order.charge",
+        ),
+        (
+            "observed",
+            {
+                "state": {
+                    "order": {
+                        "id": "1",
+                        "reserved": True,
+                        "paid": True,
+                        "charge": {"charge_id": "c1"},
+                    }
+                }
+            },
+        ),
+    )
+    assert "order.paid" in pay.spec.effects
+    assert moved_after_calls(events, catalog) == {}
+
+
+def test_what_was_seen_moving_twice_after_one_call_ends_as_last_seen() -> None:
+    """Found in review: a fact seen gone and then back after one call stayed in both the
+    facts set and those gone, and the replay ended without it."""
+    from ido.scenario.recorded import moved_after_calls
+
+    catalog = load_catalog(CATALOG)
+    events = _events(
+        ("observed", {"state": {"x": 1}}),
+        _finished(1, "reserve-inventory", effects={}),
+        ("observed", {"state": {}}),
+        ("observed", {"state": {"x": 2}}),
+    )
+    (moved,) = moved_after_calls(events, catalog).values()
+    assert (moved.facts, moved.gone) == ({"x": 2}, ())
+    assert moved.applied_to({"x": 1}) == {"x": 2}
+
+
+def test_a_scenario_s_timed_observations_are_its_world_s_not_a_call_s(tmp_path: Path) -> None:
+    """Found in review: what a scenario's `observe` fault sets at its time read as moving
+    after whichever call came last, and a what-if without that call said it was not
+    replayed, though the scenario's world sets it again at its time."""
+    from ido.scenario.recorded import RecordedWorld, moved_after_calls
+
+    file = tmp_path / "hold-later.yaml"
+    file.write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: hold-later}\nspec:\n"
+        "  intent: fulfil-order\n  faults: [{at: 1s, observe: {order.hold: true}}]\n"
+    )
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    events = result.journal.events(result.report.run_id)
+    assert moved_after_calls(events, catalog)  # read as moving, were it a real run's
+    assert RecordedWorld(events, catalog, scenario).moved == {}

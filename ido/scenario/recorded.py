@@ -78,6 +78,12 @@ class Moved:
     gone: tuple[str, ...]
     """Fact paths no longer there."""
 
+    def then(self, later: Moved) -> Moved:
+        """This, then `later`: the last word on each path stands."""
+        facts = {p: v for p, v in self.facts.items() if p not in later.gone} | later.facts
+        gone = tuple(p for p in self.gone if p not in later.facts and p not in later.gone)
+        return Moved(facts, gone + later.gone)
+
     def applied_to(self, state: State) -> State:
         out = apply_effects(state, self.facts)
         for path in self.gone:
@@ -87,36 +93,68 @@ class Moved:
 
 def moved_after_calls(events: Sequence[Event], catalog: Catalog) -> dict[tuple[str, int], Moved]:
     """Per call (capability, its n-th call as `recorded_calls` counts), what the next
-    observation showed that the declared effects of the calls finished since the one before
-    do not account for. Changes seen before any call are the start's: none here."""
+    observation showed that the calls finished since the one before do not account for
+    (their recorded effects and outputs). Changes seen before any call are the start's:
+    none here. Facts a step still in flight may set are left out: an observation can show
+    them before the step's end is recorded (steps side by side; a step a resume settles by
+    observing its effects), and they are that step's, not the call before it."""
     missing = {e.data["step"] for e in events if e.kind == "effects_missing"}
     expected: State | None = None
     counted: dict[str, int] = {}
     last: tuple[str, int] | None = None
+    flying: dict[int, set[str]] = {}  # step started, its end not recorded → paths it sets
     found: dict[tuple[str, int], Moved] = {}
     for event in events:
         data = event.data
-        if event.kind == "action_finished" and not data.get("interrupted"):
+        if event.kind == "action_started":
+            flying[data["step"]] = _sets(catalog.capabilities.get(data["capability"]))
+        elif event.kind == "action_finished":
+            flying.pop(data["step"], None)
+            if data.get("interrupted"):
+                continue
             name = data["capability"]
             last = (name, counted.get(name, 0))
             counted[name] = last[1] + 1
-            capability = catalog.capabilities.get(name)
-            if expected is not None and data["ok"] and data["step"] not in missing and capability:
-                expected = apply_effects(expected, capability.spec.effects)
+            if expected is not None and data["ok"] and data["step"] not in missing:
+                expected = _after(expected, data, catalog.capabilities.get(name))
         elif event.kind == "observed":
             seen: State = data["state"]
             if expected is not None and last is not None:
-                now, before = flatten(seen), flatten(expected)
-                facts = {p: v for p, v in now.items() if p not in before or before[p] != v}
-                gone = tuple(p for p in before if p not in now)
-                if facts or gone:
-                    was = found.get(last)
-                    if was is not None:  # seen after the same call twice: both count
-                        facts = {**was.facts, **facts}
-                        gone = (*was.gone, *gone)
-                    found[last] = Moved(facts, gone)
+                moved = _moved(expected, seen, set().union(*flying.values()))
+                if moved is not None:
+                    found[last] = found[last].then(moved) if last in found else moved
             expected = seen
     return found
+
+
+def _sets(capability: Capability | None) -> set[str]:
+    """The fact paths a call of `capability` sets: its effects and its output's path."""
+    if capability is None:
+        return set()
+    output = {capability.spec.output} if capability.spec.output else set()
+    return set(capability.spec.effects) | output
+
+
+def _after(expected: State, finished: dict[str, Any], capability: Capability | None) -> State:
+    """`expected` once the call `finished` records succeeded: its effects as recorded (the
+    catalog's, for a journal that did not record them) and its output at its path."""
+    effects = finished.get("effects", capability.spec.effects if capability else {})
+    out = apply_effects(expected, effects)
+    if finished.get("output_path") and finished.get("output") is not None:
+        out = apply_effects(out, {finished["output_path"]: finished["output"]})
+    return out
+
+
+def _moved(expected: State, seen: State, unsure: set[str]) -> Moved | None:
+    """What `seen` holds otherwise than `expected`, but under the `unsure` paths."""
+
+    def counts(path: str) -> bool:
+        return not any(path == u or path.startswith(u + ".") for u in unsure)
+
+    now, before = flatten(seen), flatten(expected)
+    facts = {p: v for p, v in now.items() if (p not in before or before[p] != v) and counts(p)}
+    gone = tuple(p for p in before if p not in now and counts(p))
+    return Moved(facts, gone) if facts or gone else None
 
 
 class RecordedWorld(SimulatedWorld):
@@ -143,10 +181,11 @@ class RecordedWorld(SimulatedWorld):
         self._replayed: dict[str, int] = {}
         self.unknown: list[str] = []
         """Capabilities (one entry per call) whose outcome the recording did not have."""
-        self.moved = moved_after_calls(events, catalog)
+        # A scenario's world moves by its own faults, on its clock: nothing to carry over.
+        self.moved = moved_after_calls(events, catalog) if scenario is None else {}
         """What the world did beyond declared effects, per recorded call; a call the
         replay makes takes its entry out (what is left: calls the replay did not make)."""
-        self._moving: dict[int, Moved] = {}  # by id of the outcome a call's settling brings
+        self._moving: dict[int, tuple[Outcome, Moved]] = {}  # by id of the call's outcome
 
     def _draw(
         self, capability: Capability, at: float, timeout: float | None = None
@@ -160,19 +199,11 @@ class RecordedWorld(SimulatedWorld):
             # draw counts the call and uses up the scripted failures it met, so the first
             # call past the recording is the world's next, not its first again.
             super()._draw(capability, at, timeout)
-            r = history[n]
-            if r.cut:
-                # The recording's deadline stopped it: how it would have ended is not known,
-                # so it is taken to run out of whatever time it is given here too.
-                limit = r.duration if timeout is None else timeout
-                return timed_out_call(limit), limit, False
-            if timeout is not None and r.duration > timeout:  # this run's deadline is nearer
-                return timed_out_call(timeout), timeout, False
-            outcome = Outcome(r.ok, r.output, r.error, r.timed_out, r.duration)
-            moved = self.moved.pop((name, n), None)
+            answer = self._answer(history[n], timeout)
+            moved = self.moved.pop((name, n), None)  # the same call: the world moves so too
             if moved is not None:
-                self._moving[id(outcome)] = moved
-            return outcome, r.duration, r.ok and r.applies
+                self._moving[id(answer[0])] = (answer[0], moved)
+            return answer
         if self.spec.world.capabilities or self.spec.faults:
             return super()._draw(capability, at, timeout)  # the scenario's own model
         self.unknown.append(name)
@@ -181,13 +212,27 @@ class RecordedWorld(SimulatedWorld):
             return timed_out_call(timeout), timeout, False
         return Outcome(True, duration=latency), latency, True
 
+    @staticmethod
+    def _answer(r: Recorded, timeout: float | None) -> tuple[Outcome, float, bool]:
+        """A recorded call's outcome, latency and whether its effects apply, given the
+        time this call may take."""
+        if r.cut:
+            # The recording's deadline stopped it: how it would have ended is not known,
+            # so it is taken to run out of whatever time it is given here too.
+            limit = r.duration if timeout is None else timeout
+            return timed_out_call(limit), limit, False
+        if timeout is not None and r.duration > timeout:  # this run's deadline is nearer
+            return timed_out_call(timeout), timeout, False
+        outcome = Outcome(r.ok, r.output, r.error, r.timed_out, r.duration)
+        return outcome, r.duration, r.ok and r.applies
+
     def _settle(self, capability: Capability, outcome: Outcome, applies: bool) -> None:
         """As the world does, and then as the recording's observers saw it move after the
         same call (`moved`)."""
         super()._settle(capability, outcome, applies)
-        moved = self._moving.pop(id(outcome), None)
-        if moved is not None:
-            self.truth = moved.applied_to(self.truth)
+        entry = self._moving.pop(id(outcome), None)
+        if entry is not None and entry[0] is outcome:  # (an id outlives its object)
+            self.truth = entry[1].applied_to(self.truth)
 
 
 @dataclass(frozen=True)
