@@ -1214,20 +1214,12 @@ def audit(
 ) -> None:
     """Sum up the journal: runs by outcome, decisions, denials by rule, approvals, spend."""
     _check_format(fmt, ("text", "md", "json"))
-    from datetime import date
-
     from ido.audit import audit as build
     from ido.audit import render
     from ido.journal import SqliteJournal
 
     if since is not None:
-        try:  # as the journal writes dates: 20261206 or 2026-W49 compared as text said none
-            since = date.fromisoformat(since).isoformat()
-        except ValueError:
-            raise typer.BadParameter(
-                f"'{since}' is not a date; write an ISO 8601 date (2026-12-06)",
-                param_hint="--since",
-            ) from None
+        since = _iso_date(since, "--since")
     from ido.runtime.owners import live_owner
 
     def running(_: Any, events: Any) -> bool:  # carried on by a process here, as `ido runs`
@@ -1250,6 +1242,79 @@ def audit(
         typer.echo(json.dumps(report, indent=2))
     else:
         typer.echo(render(report, fmt), nl=False)
+
+
+def _iso_date(text: str, flag: str) -> str:
+    """A date as the journal writes it (2026-12-06), from any ISO 8601 date: 20261206 or
+    2026-W49 compared with the journal's dates as text would match nothing."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{text}' is not a date; write an ISO 8601 date (2026-12-06)", param_hint=flag
+        ) from None
+
+
+@app.command()
+@_guard
+def prune(
+    before: Annotated[
+        str,
+        typer.Option(
+            metavar="DATE",
+            help="Remove the ended runs started before this day (UTC): an ISO 8601 date "
+            "(2026-12-06).",
+        ),
+    ],
+    archive: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="First copy the runs into this journal (made if new), readable with "
+            "--journal FILE.",
+        ),
+    ] = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")
+    ] = False,
+) -> None:
+    """Remove old ended runs from the journal (blocked and interrupted ones stay) and give
+    their space back; keeps health and the model answer cache."""
+    from datetime import UTC, datetime
+
+    from ido.pruning import prune as remove
+    from ido.pruning import survey
+
+    day = _iso_date(before, "--before")
+    if not _journal_there(journal):
+        raise NotFoundError(f"no journal at {journal}; nothing to prune")
+    today = datetime.now(UTC).date().isoformat()
+    if day > today:  # a typo for a past year would remove everything, today's runs too
+        typer.echo(f"{day} is in the future (today is {today}, UTC); nothing pruned")
+        return
+    found = survey(journal, day) if dry_run else remove(journal, day, archive)
+    if not found.runs:
+        typer.echo(f"no ended runs started before {day}; nothing pruned")
+        return
+    runs = f"{found.runs} run{'' if found.runs == 1 else 's'} started before {day}"
+    if dry_run:
+        typer.echo(
+            f"would prune {runs} (from {found.first} to {found.last}; {found.events} "
+            f"events, {_mb(found.event_bytes)} of event data); nothing removed"
+        )
+        return
+    line = (
+        f"pruned {runs} ({found.events} events); journal {_mb(found.size_before)} → "
+        f"{_mb(found.size_after)}"
+    )
+    typer.echo(line + (f"; archived to {archive}" if archive is not None else ""))
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
 
 
 policy_app = typer.Typer(help="Test policies.", no_args_is_help=True)

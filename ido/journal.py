@@ -69,6 +69,23 @@ BUSY_STEP_SECONDS = 10.0
 """How long SQLite's busy handler waits at a time (a connection's timeout)."""
 
 
+def patiently(db: sqlite3.Connection, statement: str) -> bool:
+    """Run a statement that takes SQLite's write lock (`BEGIN IMMEDIATE`, `VACUUM`), waiting
+    up to `BUSY_SECONDS` while other processes hold it: SQLite's own busy handler gives up
+    after `BUSY_STEP_SECONDS` at a time, and can starve one writer among many. False when
+    they held it all along."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            db.execute(statement)
+            return True
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                return False
+
+
 def stamp(moment: float) -> str:
     """How the journal writes a moment (epoch seconds): ISO 8601 in UTC, to the millisecond.
 
@@ -717,24 +734,13 @@ class SqliteJournal:
             self._lead(write)
 
     def _begin(self) -> None:
-        """Take SQLite's write lock, waiting up to `BUSY_SECONDS` while other processes hold
-        it (SQLite's own busy handler gives up after `BUSY_STEP_SECONDS` at a time, and can
-        starve one writer among many); then a clear error, with nothing written."""
-        deadline = time.monotonic() + BUSY_SECONDS
-        while True:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                busy = "locked" in str(exc) or "busy" in str(exc)
-                if not busy:
-                    raise
-                if time.monotonic() >= deadline:
-                    raise JournalError(
-                        f"journal {self.path} is busy: other processes have held its write "
-                        f"lock for over {BUSY_SECONDS:g}s; nothing was written (the run can be "
-                        "continued with ido resume once they are done)"
-                    ) from None
+        """Take SQLite's write lock (see `patiently`); else a clear error, nothing written."""
+        if not patiently(self._db, "BEGIN IMMEDIATE"):
+            raise JournalError(
+                f"journal {self.path} is busy: other processes have held its write "
+                f"lock for over {BUSY_SECONDS:g}s; nothing was written (the run can be "
+                "continued with ido resume once they are done)"
+            )
 
     def _commit(self, batch: list[_Write[Any]]) -> None:
         try:

@@ -1,0 +1,187 @@
+"""Pruning the journal: old ended runs leave it (into an archive journal, if asked), and
+their space goes back to the disk.
+
+The journal grows about 20 KB a run and nothing else ever removes a run. Pruning removes
+the runs that ended (any outcome but `blocked`) and started before a date, with their
+events; it keeps the learnt health, the model answer cache and the schema version. A run
+that has not ended stays: a running one is carried on by a live process, an interrupted
+one waits for `ido resume`, and a blocked one for a person. Checking the outcome is enough
+to spare running runs, so no process needs to be looked up.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ido.errors import JournalError
+from ido.journal import BUSY_SECONDS, BUSY_STEP_SECONDS, SqliteJournal, patiently
+
+_CHOOSE = """
+INSERT INTO temp.doomed(id, last)
+SELECT r.id, (SELECT MAX(seq) FROM main.events e WHERE e.run_id = r.id) FROM main.runs r
+WHERE r.outcome IS NOT NULL AND r.outcome != 'blocked' AND r.started_at < :before
+AND r.id IS NOT (
+    SELECT run_id FROM main.events WHERE rowid = (SELECT MAX(rowid) FROM main.events)
+)
+"""
+"""The runs to prune (ended, and not blocked), each with its last event's number. The run
+holding the journal's newest event stays, so that event numbers (rowids) only grow: `ido
+runner` reads the approvals recorded after the newest event it has seen, and SQLite numbers
+a new row one past the largest left."""
+
+_CHANGED = """
+DELETE FROM temp.doomed WHERE NOT EXISTS (
+    SELECT 1 FROM main.runs r WHERE r.id = doomed.id
+    AND r.outcome IS NOT NULL AND r.outcome != 'blocked'
+) OR last IS NOT (SELECT MAX(seq) FROM main.events e WHERE e.run_id = doomed.id)
+"""
+"""Spare the chosen runs that changed since they were chosen (and copied to the archive):
+nothing is removed that the archive does not hold."""
+
+
+@dataclass(frozen=True)
+class Pruning:
+    """What a prune removed (or, in a dry run, would remove)."""
+
+    runs: int
+    events: int
+    event_bytes: int
+    """The size of the events' data: what the journal holds for them, before indexes."""
+    first: str | None
+    """When the earliest of the runs started (None: no runs)."""
+    last: str | None
+    size_before: int
+    """The journal's size in bytes, its write-ahead log included."""
+    size_after: int
+
+
+def size_of(journal: Path) -> int:
+    """The journal's bytes on disk: the database and its write-ahead log."""
+    wal = journal.with_name(journal.name + "-wal")
+    return journal.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+
+def survey(journal: Path, before: str) -> Pruning:
+    """What `prune(journal, before)` would remove; changes nothing."""
+    SqliteJournal(journal).close()  # refuses a file that is not a journal, or a newer one
+    size = size_of(journal)
+    with _connected(journal) as db:
+        db.execute("BEGIN")  # one snapshot for the choice and its sums
+        db.execute(_CHOOSE, {"before": before})
+        found = _summed(db, size, size)
+        db.execute("ROLLBACK")
+    return found
+
+
+def prune(journal: Path, before: str, archive: Path | None = None) -> Pruning:
+    """Remove the runs that ended and started before `before` (an ISO 8601 date or moment,
+    in UTC as the journal writes them), with their events, then give their space back.
+
+    With `archive`, the runs are first copied into that journal (made if new) and committed
+    there, then removed from this one in a second commit: a crash in between leaves them in
+    both, and pruning again copies none twice. Reclaiming the space (VACUUM) rewrites the
+    journal: it needs free disk about twice the size of what is kept (a copy, and the
+    write-ahead log), and holds the write lock while it runs, so other ido processes wait
+    on the busy timeout (`BUSY_SECONDS`) meanwhile.
+    """
+    SqliteJournal(journal).close()  # refuses a file that is not a journal, or a newer one
+    if archive is not None:
+        if archive.resolve() == journal.resolve():
+            raise JournalError(f"--archive {archive} is the journal itself; name another file")
+        SqliteJournal(archive).close()  # the schema and its version, or refused as above
+    size = size_of(journal)
+    with _connected(journal) as db:
+        if archive is None:
+            db.execute("BEGIN")
+            db.execute(_CHOOSE, {"before": before})
+            db.execute("COMMIT")
+        else:
+            _copy(db, archive, before)
+        found = _delete(db, journal, size)
+        if found.runs:
+            _reclaim(db, journal)
+    return replace(found, size_after=size_of(journal))
+
+
+@contextmanager
+def _connected(journal: Path) -> Iterator[sqlite3.Connection]:
+    """A connection of our own to the journal (its commits are not the runs' group
+    commits), with a table of the runs chosen; SQLite's errors as the journal's."""
+    try:
+        db = sqlite3.connect(journal, isolation_level=None, timeout=BUSY_STEP_SECONDS)
+    except sqlite3.Error as exc:
+        raise JournalError(f"cannot open journal {journal}: {exc}") from None
+    try:
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("CREATE TEMP TABLE doomed (id TEXT PRIMARY KEY, last INTEGER)")
+        yield db
+    except sqlite3.Error as exc:
+        raise JournalError(f"journal {journal}: {exc}") from None
+    finally:
+        db.close()
+
+
+def _copy(db: sqlite3.Connection, archive: Path, before: str) -> None:
+    """Choose the runs and copy them, with their events, into the archive, in one commit
+    there; a run the archive holds already is left as it is there."""
+    db.execute("ATTACH DATABASE ? AS archive", (str(archive),))
+    db.execute("PRAGMA archive.synchronous=FULL")
+    db.execute("BEGIN")  # deferred: the journal is only read, its writers go on
+    db.execute(_CHOOSE, {"before": before})
+    db.execute(
+        "INSERT OR IGNORE INTO archive.runs"
+        "(id, intent, started_at, ended_at, outcome, reason, cost, duration) "
+        "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration "
+        "FROM main.runs WHERE id IN (SELECT id FROM temp.doomed) ORDER BY rowid"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO archive.events(run_id, seq, at, kind, data) "
+        "SELECT run_id, seq, at, kind, data FROM main.events "
+        "WHERE run_id IN (SELECT id FROM temp.doomed) ORDER BY rowid"
+    )
+    db.execute("COMMIT")
+    db.execute("DETACH DATABASE archive")
+
+
+def _delete(db: sqlite3.Connection, journal: Path, size: int) -> Pruning:
+    """Remove the chosen runs and their events in one commit; what was removed."""
+    if not patiently(db, "BEGIN IMMEDIATE"):
+        raise JournalError(
+            f"journal {journal} is busy: other processes have held its write lock for over "
+            f"{BUSY_SECONDS:g}s; nothing was removed (try again later)"
+        )
+    db.execute(_CHANGED)
+    found = _summed(db, size, size)
+    db.execute("DELETE FROM main.events WHERE run_id IN (SELECT id FROM temp.doomed)")
+    db.execute("DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.doomed)")
+    db.execute("COMMIT")
+    return found
+
+
+def _summed(db: sqlite3.Connection, size_before: int, size_after: int) -> Pruning:
+    """The chosen runs counted: how many, when they started, their events and bytes."""
+    runs, first, last = db.execute(
+        "SELECT COUNT(*), MIN(started_at), MAX(started_at) FROM main.runs "
+        "WHERE id IN (SELECT id FROM temp.doomed)"
+    ).fetchone()
+    events, data = db.execute(
+        "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(data AS BLOB))), 0) FROM main.events "
+        "WHERE run_id IN (SELECT id FROM temp.doomed)"
+    ).fetchone()
+    return Pruning(runs, events, data, first, last, size_before, size_after)
+
+
+def _reclaim(db: sqlite3.Connection, journal: Path) -> None:
+    """Give the removed runs' space back to the disk: rewrite the journal (VACUUM), then
+    empty the write-ahead log, which the rewrite filled, as far as readers allow."""
+    if not patiently(db, "VACUUM"):
+        raise JournalError(
+            f"the runs were pruned, but journal {journal} stayed busy for over "
+            f"{BUSY_SECONDS:g}s, so their space was not given back; run "
+            f"`sqlite3 {journal} VACUUM` when it is quiet"
+        )
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,0 +1,273 @@
+"""Pruning the journal: old ended runs go (into an archive, if asked), the rest stays."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.journal import SqliteJournal
+
+runner = CliRunner()
+OLD = "2020-01-01T00:00:00.000+00:00"
+RULE = (
+    "    - id: big-spend\n      effect: require_approval\n"
+    "      when: \"capability.name == 'ship'\"\n      message: Shipping needs a human.\n"
+)
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def ido_process(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """ido as a process of its own: one a crash hook kills, or one writing beside a test."""
+    return subprocess.run(
+        [sys.executable, "-m", "ido", *args],
+        cwd=project,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def age(journal: Path, run_ids: list[str]) -> None:
+    """Make these runs old: started on New Year's Day 2020."""
+    with sqlite3.connect(journal) as db:
+        db.executemany("UPDATE runs SET started_at = ? WHERE id = ?", [(OLD, r) for r in run_ids])
+    db.close()
+
+
+def outcomes(journal: Path) -> dict[str, str | None]:
+    with SqliteJournal(journal) as store:
+        return {row.id: row.outcome for row in store.runs(1000)}
+
+
+@pytest.fixture
+def history(project: Path) -> dict[str, str]:
+    """Old runs of every kind (achieved, failed, blocked, interrupted) and one recent
+    achieved run, recorded last; run ids by kind."""
+    journal = project / ".ido" / "ido.db"
+    ids: dict[str, str] = {}
+    intent = project / "intents" / "ship-order.yaml"  # an old run is past any deadline
+    intent.write_text(intent.read_text().replace(" deadline: 30s,", ""))
+
+    def last() -> str:
+        with SqliteJournal(journal) as store:
+            return store.resolve("last")
+
+    assert ido("run", "ship-order")[0] == 0
+    ids["achieved"] = last()
+    (project / "intents" / "too-cheap.yaml").write_text(
+        intent.read_text().replace("name: ship-order", "name: too-cheap").replace("5.0", "0.1")
+    )
+    assert ido("run", "too-cheap")[0] == 1
+    ids["failed"] = last()
+    policy = project / "policies" / "residency.yaml"
+    original = policy.read_text()
+    policy.write_text(original + RULE)
+    assert ido("run", "ship-order")[0] == 3
+    ids["blocked"] = last()
+    policy.write_text(original)
+    killed = ido_process(project, "run", "ship-order", IDO_CRASH_AFTER_EVENTS="1")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    ids["interrupted"] = last()
+    age(journal, list(ids.values()))
+    assert ido("run", "ship-order")[0] == 0
+    ids["recent"] = last()
+    return ids
+
+
+def test_only_ended_unblocked_runs_started_before_the_date_go(
+    project: Path, history: dict[str, str]
+) -> None:
+    journal = project / ".ido" / "ido.db"
+    with SqliteJournal(journal) as store:
+        store.put("a-request", {"answer": 42})
+        health = store.health()
+    assert health  # the runs taught it something
+    code, out = ido("prune", "--before", "2021-01-01")
+    assert code == 0, out
+    assert out.startswith("pruned 2 runs started before 2021-01-01 (")
+    assert "MB → " in out and "MB\n" in out
+    left = outcomes(journal)
+    assert set(left) == {history["blocked"], history["interrupted"], history["recent"]}
+    with SqliteJournal(journal) as store:
+        assert store.health() == health
+        assert store.get("a-request") == {"answer": 42}
+        assert store.events(history["achieved"]) == []
+    ido("approve", history["blocked"], "--by", "alice", "--comment", "fine")
+    code, out = ido("resume", history["blocked"])
+    assert code == 0, out
+    code, out = ido("resume", history["interrupted"])
+    assert code == 0, out
+    assert outcomes(journal)[history["interrupted"]] == "achieved"
+
+
+def test_the_archive_is_a_journal_that_runs_explain_and_audit_read(
+    project: Path, history: dict[str, str]
+) -> None:
+    archive = project / "old" / "2020.db"
+    code, out = ido("prune", "--before", "2021-01-01", "--archive", str(archive))
+    assert code == 0, out
+    assert out.rstrip().endswith(f"; archived to {archive}")
+    assert outcomes(archive) == {history["achieved"]: "achieved", history["failed"]: "failed"}
+    code, listed = ido("runs", "--journal", str(archive))
+    assert code == 0 and history["achieved"] in listed and history["failed"] in listed
+    code, told = ido("explain", history["failed"], "--journal", str(archive))
+    assert code == 0 and "failed" in told and "decision 1" in told
+    code, report = ido("audit", "--journal", str(archive))
+    assert code == 0 and "2 run(s)" in report
+
+
+def test_pruning_again_after_a_crash_between_copy_and_removal_copies_nothing_twice(
+    project: Path, history: dict[str, str]
+) -> None:
+    """The archive commits first: a crash before the journal's removal left the runs in
+    both, as restoring the journal's copy from before the prune does here."""
+    journal = project / ".ido" / "ido.db"
+    archive = project / "archive.db"
+    shutil.copy(journal, project / "before.db")
+    assert ido("prune", "--before", "2021-01-01", "--archive", str(archive))[0] == 0
+    with SqliteJournal(archive) as store:
+        kept = {row.id: store.events(row.id) for row in store.runs()}
+    shutil.copy(project / "before.db", journal)
+    code, out = ido("prune", "--before", "2021-01-01", "--archive", str(archive))
+    assert code == 0 and out.startswith("pruned 2 runs"), out
+    with SqliteJournal(archive) as store:
+        assert {row.id: store.events(row.id) for row in store.runs()} == kept
+    code, out = ido("prune", "--before", "2021-01-01", "--archive", str(archive))
+    assert (code, out) == (0, "no ended runs started before 2021-01-01; nothing pruned\n")
+
+
+def test_a_dry_run_says_what_would_go_and_changes_nothing(
+    project: Path, history: dict[str, str]
+) -> None:
+    journal = project / ".ido" / "ido.db"
+    digest = hashlib.sha256(journal.read_bytes()).hexdigest()
+    code, out = ido("prune", "--before", "2021-01-01", "--dry-run")
+    assert code == 0, out
+    assert out.startswith(f"would prune 2 runs started before 2021-01-01 (from {OLD} to {OLD};")
+    assert out.rstrip().endswith("of event data); nothing removed")
+    assert hashlib.sha256(journal.read_bytes()).hexdigest() == digest
+    assert len(outcomes(journal)) == 5
+
+
+@pytest.mark.parametrize(
+    ("before", "said"),
+    [
+        ("2019-12-31", "no ended runs started before 2019-12-31; nothing pruned"),
+        ("2999-01-01", "2999-01-01 is in the future (today is "),
+    ],
+)
+def test_a_date_with_nothing_before_it_or_in_the_future_prunes_nothing(
+    project: Path, history: dict[str, str], before: str, said: str
+) -> None:
+    journal = project / ".ido" / "ido.db"
+    digest = hashlib.sha256(journal.read_bytes()).hexdigest()
+    code, out = ido("prune", "--before", before)
+    assert code == 0 and out.startswith(said), out
+    assert hashlib.sha256(journal.read_bytes()).hexdigest() == digest
+
+
+def test_a_missing_journal_a_bad_date_and_a_foreign_archive_are_errors(
+    project: Path, history: dict[str, str]
+) -> None:
+    journal = project / ".ido" / "ido.db"
+    code, out = ido("prune", "--before", "2021-01-01", "--journal", "nowhere.db")
+    assert code == 2 and "error: no journal at nowhere.db" in out
+    code, out = ido("prune", "--before", "last year")
+    assert code == 2 and "'last year' is not a date" in out
+    foreign = project / "other.db"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE orders (id INTEGER)")
+    db.close()
+    code, out = ido("prune", "--before", "2021-01-01", "--archive", str(foreign))
+    assert code == 2 and "is a SQLite database but not an ido journal" in out
+    code, out = ido("prune", "--before", "2021-01-01", "--archive", str(journal))
+    assert code == 2 and "is the journal itself" in out
+    assert len(outcomes(journal)) == 5
+
+
+def test_a_write_that_holds_the_lock_during_the_prune_waits_and_both_land(
+    project: Path, history: dict[str, str]
+) -> None:
+    """Another process holds the journal's write lock as the prune begins: the prune waits
+    on SQLite's busy timeout instead of failing, and the other write is kept."""
+    journal = project / ".ido" / "ido.db"
+    holding, release = threading.Event(), threading.Event()
+
+    def write() -> None:
+        db = sqlite3.connect(journal, isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO health VALUES ('elsewhere', 1, 0, NULL, 0)")
+        holding.set()
+        release.wait(10)
+        db.execute("COMMIT")
+        db.close()
+
+    other = threading.Thread(target=write)
+    other.start()
+    assert holding.wait(10)
+    threading.Timer(0.5, release.set).start()
+    code, out = ido("prune", "--before", "2021-01-01")
+    other.join()
+    assert code == 0 and out.startswith("pruned 2 runs"), out
+    with SqliteJournal(journal) as store:
+        assert "elsewhere" in store.health()
+
+
+def test_runs_recorded_while_pruning_all_land(project: Path, history: dict[str, str]) -> None:
+    """`ido run` in another process goes on while runs are pruned and the journal rewritten
+    (VACUUM): its writes wait for the lock, none fails."""
+    journal = project / ".ido" / "ido.db"
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "ido", "run", *["ship-order"] * 40, "--quiet"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    prunes = 0
+    while writer.poll() is None:
+        with SqliteJournal(journal) as store:  # the runs ended so far become old
+            ended = [r.id for r in store.runs(1000) if r.outcome == "achieved"]
+        age(journal, ended)
+        code, out = ido("prune", "--before", "2021-01-01")
+        assert code == 0, out
+        prunes += out.startswith("pruned")
+    out, err = writer.communicate(timeout=120)
+    assert writer.returncode == 0, err
+    assert out.count("achieved: run") == 40
+    assert prunes >= 2
+    left = outcomes(journal)
+    assert history["blocked"] in left and history["interrupted"] in left
+
+
+def test_the_run_holding_the_newest_event_stays_so_event_numbers_only_grow(
+    project: Path, history: dict[str, str]
+) -> None:
+    """`ido runner` reads the approvals recorded after the newest event it saw; SQLite
+    numbers a new event one past the largest left, so that one must never go."""
+    journal = project / ".ido" / "ido.db"
+    age(journal, [history["recent"]])
+    with SqliteJournal(journal) as store:
+        mark, _ = store.approvals_since(-1)
+    code, out = ido("prune", "--before", "2021-01-01")
+    assert code == 0 and out.startswith("pruned 2 runs"), out
+    assert history["recent"] in outcomes(journal)
+    with SqliteJournal(journal) as store:
+        assert store.approvals_since(-1)[0] == mark
