@@ -476,11 +476,14 @@ def _on_limits(
 
 
 def _beliefs(journal: Path) -> dict[str, Any]:
-    """What the runs in `journal` have learnt of the capabilities' health (none when the
-    default journal is not there yet): a run decides with it, and so does `ido plan`."""
+    """What the runs in `journal` have learnt of the capabilities' health: a run decides
+    with it, and so does `ido plan`. None when there is no journal yet (named with
+    IDO_JOURNAL before the first run, say): said, not refused."""
     from ido.journal import SqliteJournal
 
-    if not _journal_there(journal):
+    if not journal.exists():
+        if journal != DEFAULT_JOURNAL:  # named, so perhaps misspelt: said
+            typer.echo(f"no journal at {journal} yet: planning with the declared figures", err=True)
         return {}
     with SqliteJournal(journal) as store:
         return dict(store.health())

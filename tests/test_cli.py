@@ -551,5 +551,7 @@ def test_plan_decides_with_what_the_runs_in_the_journal_learnt(
     steps = [s["capability"] for s in json.loads(out)["result"]["plan"]["steps"]]
     assert steps == ["pay-pricey-eu", "ship"], out
     assert json.loads(out)["beliefs"], out  # and says what it believed
+    # A journal named before the first run (IDO_JOURNAL exported in CI) is not there yet.
     code, out = ido("plan", "ship-order", "--journal", str(project / "elsewhere.db"))
-    assert code == 2 and "no journal at" in out, out
+    assert code == 0 and "yet: planning with the declared figures" in out, out
+    assert "pay-cheap-eu" in out and not (project / "elsewhere.db").exists()
