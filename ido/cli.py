@@ -156,11 +156,19 @@ def _malformed(exc: Exception) -> str:
     """The SDK's refusal of an OTEL_* variable, naming the variable where the message
     names its setting (`max_export_batch_size must be …`: OTEL_BSP_MAX_EXPORT_BATCH_SIZE)."""
     said = str(exc)
-    for name in sorted(n for n in os.environ if n.startswith("OTEL_")):
+    named: dict[str, int] = {}  # variable → the most of its words the message names
+    for name in (n for n in os.environ if n.startswith("OTEL_")):
         words = name.lower().split("_")[1:]
-        tails = ("_".join(words[i:]) for i in range(len(words) - 1))  # two words at least
-        if any(tail in said.lower() for tail in tails):
-            return f"{name} is malformed: {said}"
+        for i in range(len(words) - 1):  # two words at least
+            if "_".join(words[i:]) in said.lower():
+                named[name] = len(words) - i
+                break
+    most = max(named.values(), default=0)
+    found = sorted(name for name, count in named.items() if count == most)
+    if len(found) == 1:
+        return f"{found[0]} is malformed: {said}"
+    if found:  # `OTEL_BSP_…` and `OTEL_BLRP_…` end alike: one of them
+        return f"one of {', '.join(found)} is malformed: {said}"
     return f"an OTEL_* variable is malformed: {said}"
 
 

@@ -108,8 +108,10 @@ def settings(environ: Mapping[str, str]) -> Settings | None:
         value = environ.get(name, "").strip()
         if value and not _number(value):
             raise TelemetryConfigError(f"{name}={environ[name]!r} is not a number")
-    for name in HEADER_VARIABLES:
-        _check_headers(name, environ.get(name, ""))
+    for exporters, own in ((traces, HEADER_VARIABLES[1]), (metrics, HEADER_VARIABLES[2])):
+        if "otlp" in exporters:  # the headers this signal's exporter reads: its own, or all's
+            name = own if environ.get(own, "").strip() else HEADER_VARIABLES[0]
+            _check_headers(name, environ.get(name, ""))
     sampler = environ.get("OTEL_TRACES_SAMPLER", "").strip()
     if sampler and sampler not in ("always_on", "parentbased_always_on"):
         raise TelemetryConfigError(
@@ -148,7 +150,9 @@ def _check_headers(name: str, text: str) -> None:
                 "name (letters, digits and !#$%&'*+-.^_`|~; no spaces)"
             )
         decoded = unquote(value.strip())
-        if not _HEADER_VALUE.fullmatch(value.strip()) or not decoded.isprintable():
+        if not _HEADER_VALUE.fullmatch(value.strip()) or not all(
+            c == "\t" or c.isprintable() for c in decoded
+        ):
             raise TelemetryConfigError(
                 f"{name}: the value of pair {place} of {len(pairs)} ({key.strip()}) holds a "
                 'character a header value cannot (a control character, or `"`, `;` or `\\` '

@@ -797,3 +797,25 @@ def test_a_secret_in_the_path_of_api_base_is_masked_in_errors(
     reply = LitellmClient().complete(settings, "m", [], [])
     assert reply.error is not None and account not in reply.error
     assert "Cannot POST /***/v1/chat/completions" in reply.error
+
+
+def test_a_short_value_in_api_base_is_not_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: every value `${env:…}` put in api_base was masked however short,
+    in replies too: `REGION=eu` turned `charge-stripe-eu` into `charge-stripe-***`. Short
+    values are left alone, as the other masks leave them."""
+    import litellm
+
+    from ido.model import LlmSettings
+    from ido.planner.llm_client import LitellmClient
+
+    monkeypatch.setenv("REGION", "eu")
+
+    def refused(**options: Any) -> None:
+        raise litellm.NotFoundError(
+            "no route for charge-stripe-eu", llm_provider="openai", model="m"
+        )
+
+    monkeypatch.setattr(litellm, "completion", refused)
+    settings = LlmSettings(model="openai/m", api_base="http://127.0.0.1:9/${env:REGION}/v1")
+    reply = LitellmClient().complete(settings, "m", [], [])
+    assert reply.error is not None and "charge-stripe-eu" in reply.error, reply.error

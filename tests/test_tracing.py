@@ -282,9 +282,22 @@ def test_headers_the_sdk_would_drop_are_refused_without_their_values(
 ) -> None:
     """The SDK dropped such a header with a warning on stderr quoting it, token and all,
     and the run went on with no credentials for the collector."""
+    otlp = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_METRICS_EXPORTER": "otlp"}
     with pytest.raises(TelemetryConfigError, match=message) as info:
-        settings({"OTEL_TRACES_EXPORTER": "otlp", name: headers})
+        settings({**otlp, name: headers})
     assert "sec" not in str(info.value)
+
+
+def test_headers_no_exporter_reads_are_not_checked() -> None:
+    """Found in review: a header no exporter would send (telemetry off, or the general
+    variable when a signal has its own) stopped the command all the same."""
+    bad = "x-api-key=abc;def"
+    assert settings({"OTEL_EXPORTER_OTLP_HEADERS": bad}) is None
+    console = {"OTEL_TRACES_EXPORTER": "console", "OTEL_EXPORTER_OTLP_HEADERS": bad}
+    assert settings(console) is not None
+    own = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "a=b"}
+    assert settings({**own, "OTEL_EXPORTER_OTLP_HEADERS": bad}) is not None
+    assert settings({**own, "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "a=b%09c"}) is not None
 
 
 def test_headers_the_sdk_takes_are_accepted() -> None:
@@ -489,3 +502,20 @@ def test_a_step_settled_on_resume_has_its_perform_span() -> None:
     resume = named(spans, "Resume:ship-order").context
     assert span.parent is not None and resume is not None
     assert span.parent.span_id == resume.span_id
+
+
+def test_a_refusal_two_variables_could_be_named_by_names_both(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found in review: the first variable in sorted order whose words the SDK's message
+    held was named, a valid `OTEL_BLRP_…` for a malformed `OTEL_BSP_…`."""
+    from ido.cli import _malformed
+
+    said = ValueError("max_export_batch_size must be a positive integer.")
+    monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0")
+    monkeypatch.setenv("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "10")
+    assert _malformed(said).startswith(
+        "one of OTEL_BLRP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE is malformed"
+    )
+    monkeypatch.delenv("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE")
+    assert _malformed(said).startswith("OTEL_BSP_MAX_EXPORT_BATCH_SIZE is malformed")

@@ -118,7 +118,9 @@ class LitellmClient:
             if CREDENTIAL.search(name) and len(value) >= SHORTEST_CREDENTIAL
         ]
         keys += [v for v in url_credentials(api_base or "") if len(v) >= SHORTEST_CREDENTIAL]
-        keys += sorted(secrets.values)  # wherever in the URL they went (its path, say)
+        # Wherever in the URL they went (its path, say); a short one (`eu`) is left alone,
+        # as elsewhere: masked, it would turn `charge-stripe-eu` in a reply into `…-***`.
+        keys += sorted(v for v in secrets.values if len(v) >= SHORTEST_CREDENTIAL)
         started = time.perf_counter()
         try:
             response = _within(settings.timeout, lambda: litellm.completion(**options))
