@@ -338,11 +338,12 @@ def _all_denied(
             )
         elif ways:
             reason = f"{reason.rstrip('.')}; {ways}"
-    if not complete:
+    if not complete:  # whether any plan gets through is not known: no conflict is either
         reason = (
             f"the {tried} best plans are all denied by plan rules ({', '.join(rules)}); "
             f"the best, {steps}, by {best.ref}: {best.message}. ido stopped looking there"
         )
+        conflict = ()
     return replace(
         result,
         status="infeasible",
