@@ -64,12 +64,27 @@ def _probability(task: Task, value: float) -> str:
     finer (so that it reads apart from the limit), shown with its own decimals, three at
     least; when that rounds it to 0, to three significant digits."""
     places = max(6, _decimals(task.limits.min_success_probability or 0.9))
-    down = math.floor(value * 10**places + 1e-6) / 10**places
+    down = _floor(value, places)
     if down > 0:
         whole, _, fraction = f"{down:.{places}f}".rstrip("0").partition(".")
         return f"{whole}.{fraction.ljust(3, '0')}"
+    return _significant_down(value)
+
+
+def _floor(value: float, places: int) -> float:
+    """`value` rounded down at `places` decimals, float noise forgiven relatively (an
+    absolute allowance, a millionth of the last place, lifted 2.9999995e-06 to 0.000003,
+    a way out the plan does not reach)."""
+    scale = 10.0**places
+    return math.floor(value * scale * (1 + 1e-12)) / scale
+
+
+def _significant_down(value: float) -> str:
+    """A small probability at three significant digits, rounded down, as Python writes
+    it: 2.99e-06, 1e-09."""
     power = math.floor(math.log10(value))
-    return f"{math.floor(value / 10**power * 100) / 100:.2f}e{power}"
+    mantissa = math.floor(value / 10.0**power * 100 * (1 + 1e-12)) / 100
+    return f"{mantissa:g}e{power:+03d}"
 
 
 def _decimals(probability: float) -> int:
@@ -83,7 +98,7 @@ def written_probability(probability: float, least: int = 3) -> str:
     """A least success probability as written, `least` decimals at least: 0.990, 0.9999999;
     below a millionth, as Python writes it (1e-10)."""
     if 0 < probability < 1e-6:
-        return f"{probability:g}"
+        return repr(probability)  # as written: 1.2345678e-07, not 1.23457e-07
     return f"{probability:.{max(least, _decimals(probability))}f}"
 
 
@@ -91,7 +106,7 @@ def probability_against(value: float, limit: float) -> str:
     """A plan's success probability beside its least, `limit`: rounded down (so that it never
     reads over what it is) at four decimals, or the limit's own if more, with four at least."""
     places = max(4, _decimals(limit))
-    down = f"{math.floor(value * 10**places + 1e-6) / 10**places:.{places}f}"
+    down = f"{_floor(value, places):.{places}f}"
     whole, _, fraction = down.partition(".")
     return f"{whole}.{fraction.rstrip('0').ljust(4, '0')}"
 
@@ -101,7 +116,7 @@ def shown_probability(value: float) -> str:
     twelve) as tell it apart from 1: 0.990, 0.9999995; below a thousandth, to three
     significant digits (1e-09), not 0.000."""
     if 0 < value < 1e-3:
-        return f"{value:.3g}"
+        return _significant_down(value)  # never reads as more than it is
     places = 3
     while value < 1 and places < 12 and f"{value:.{places}f}" == f"{1:.{places}f}":
         places += 1

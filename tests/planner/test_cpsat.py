@@ -1417,3 +1417,44 @@ def test_a_hair_over_a_limit_with_no_search_left_says_how_to_give_it_more() -> N
     said = str(info.value)
     assert "breaks a limit by less than its rounding" in said and "--search-states" in said
     assert "cpsat planner may settle it" not in said
+
+
+@pytest.mark.parametrize("reliabilities", [(2.9999995e-6,), (0.0017320506, 0.0017320506)])
+def test_a_tiny_success_probability_s_way_out_admits_the_plan(
+    reliabilities: tuple[float, ...],
+) -> None:
+    """Found in review: rounded down with an absolute allowance for float noise, the way
+    out was lifted above what the plan reaches (2.9999995e-06 → 0.000003), and applied it
+    gave the same "no plan" with the same way out."""
+    import re
+
+    from ido.planner.limit_words import written_probability
+    from ido.state import close_world
+
+    def chain(least: float) -> Task:
+        actions = tuple(
+            Action(
+                f"a{i}",
+                "p",
+                cost=1.0,
+                latency=0.1,
+                reliability=r,
+                requires=(f"state.x.f{i - 1}",) if i else (),
+                effects=((f"x.f{i}", True),),
+            )
+            for i, r in enumerate(reliabilities)
+        )
+        facts = [f"x.f{i}" for i in range(len(reliabilities))]
+        return Task(
+            state=close_world({}, facts),
+            goal=(f"state.x.f{len(facts) - 1}",),
+            actions=actions,
+            limits=Limits(min_success_probability=least),
+            max_steps=5,
+        )
+
+    refused = plan(chain(0.5))
+    way = re.search(r"lower min_success_probability to ([0-9.e+-]+\d)", refused.reason or "")
+    assert way is not None, refused.reason
+    assert plan(chain(float(way[1]))).status == "planned", way[0]
+    assert written_probability(1.2345678e-7) == "1.2345678e-07"  # as written, not rounded
