@@ -306,11 +306,12 @@ def _optimality(result: Mapping[str, Any]) -> str:
     chose = re.fullmatch(r"chose option (\d+)", verdict)
     if chose is None or chose[1] == "1":
         return " (best found, not proven optimal)"
-    alternatives = result.get("alternatives", [])
-    said = f"chosen by the model: option {chose[1]} of the solver's {len(alternatives) + 1}"
-    best = alternatives[0]["score_delta"] if alternatives else 0.0  # option 1, the solver's best
+    # The alternatives are what is left of the solver's options once plan rules denied
+    # some: how many there were, and which was first, is not theirs to say.
+    said = f"chosen by the model: the solver's option {chose[1]}"
+    best = min((a["score_delta"] for a in result.get("alternatives", [])), default=0.0)
     if best < 0:
-        said += f"; option 1, the solver's best, scores {-best:.3f} better"
+        said += f"; the best of the solver's options listed scores {-best:.3f} better"
     return f" ({said})"
 
 

@@ -567,8 +567,8 @@ def test_explain_says_the_plan_hybrid_ran_is_the_model_s_choice_not_the_best_fou
     assert ido("run", "ship-order")[0] == 0
     out = ido("explain", "last")[1]
     assert (
-        "(chosen by the model: option 2 of the solver's 2; option 1, the solver's best, "
-        "scores 0.340 better)" in out
+        "(chosen by the model: the solver's option 2; the best of the solver's options "
+        "listed scores 0.340 better)" in out
     ), out
     assert "best found" not in out
 
@@ -819,3 +819,22 @@ def test_a_short_value_in_api_base_is_not_masked(monkeypatch: pytest.MonkeyPatch
     settings = LlmSettings(model="openai/m", api_base="http://127.0.0.1:9/${env:REGION}/v1")
     reply = LitellmClient().complete(settings, "m", [], [])
     assert reply.error is not None and "charge-stripe-eu" in reply.error, reply.error
+
+
+def test_a_model_s_choice_is_not_told_by_options_plan_rules_took_away() -> None:
+    """Found in review: the count of options and "option 1, the solver's best" were read
+    off the alternatives, which plan rules may have thinned: with option 1 denied, the
+    0.200 of option 2 was put on option 1."""
+    from ido.explain import _optimality
+
+    result = {
+        "proven_optimal": False,
+        "solver": {"llm": {"verdict": "chose option 3"}},
+        "alternatives": [{"score_delta": -0.2}, {"score_delta": 0.5}],  # options 2 and 4
+    }
+    said = _optimality(result)
+    assert said == (
+        " (chosen by the model: the solver's option 3; the best of the solver's options "
+        "listed scores 0.200 better)"
+    )
+    assert "option 1" not in said and "of the solver's 3" not in said
