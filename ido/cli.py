@@ -1297,7 +1297,7 @@ def prune(
     from datetime import UTC, datetime
 
     from ido.pruning import prune as remove
-    from ido.pruning import survey
+    from ido.pruning import refuse_the_journal_itself, survey
 
     day = _iso_date(before, "--before")
     if not _journal_there(journal):
@@ -1306,9 +1306,14 @@ def prune(
     if day > today:  # a typo for a past year would remove everything, today's runs too
         typer.echo(f"{day} is in the future (today is {today}, UTC); nothing pruned")
         return
+    if dry_run and archive is not None:  # what the prune itself would refuse, refused now
+        refuse_the_journal_itself(journal, archive)
     found = survey(journal, day) if dry_run else remove(journal, day, archive)
     if not found.runs:
-        typer.echo(f"no ended runs started before {day}; nothing pruned")
+        typer.echo(
+            f"no ended run started before {day}, but for the newest (it always stays); "
+            "nothing pruned"
+        )
         return
     runs = f"{found.runs} run{'' if found.runs == 1 else 's'} started before {day}"
     if dry_run:

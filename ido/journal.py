@@ -51,6 +51,11 @@ CREATE TABLE IF NOT EXISTS health (
     updated REAL NOT NULL
 );
 """
+PRUNES = "prunes"
+"""The `meta` key counting prunes: reclaiming their space (VACUUM) may number the events
+afresh, so a mark of the newest event seen (`approvals_since`) holds only until the next
+prune, and `ido runner` looks at the journal whole again after one."""
+
 _TABLES = frozenset({"meta", "runs", "events", "llm_cache", "health"})
 """The tables `_SCHEMA` makes: a database holding others and no schema version is not ours."""
 
@@ -519,6 +524,11 @@ class SqliteJournal:
         )
 
     @_locked
+    def prunes(self) -> int:
+        """How many times `ido prune` has removed runs from this journal (`PRUNES`)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (PRUNES,)).fetchone()
+        return 0 if row is None else int(row[0])
+
     def approvals_since(self, after: int) -> tuple[int, list[Event]]:
         """Approval events (requests and verdicts) appended after the mark `after`, and the
         new mark; `approvals_since(-1)` gives the mark of the newest event without reading."""

@@ -11,6 +11,7 @@ to spare running runs, so no process needs to be looked up.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ido.errors import JournalError
-from ido.journal import BUSY_SECONDS, BUSY_STEP_SECONDS, SqliteJournal, patiently
+from ido.journal import BUSY_SECONDS, BUSY_STEP_SECONDS, PRUNES, SqliteJournal, patiently
 
 _CHOOSE = """
 INSERT INTO temp.doomed(id, last)
@@ -90,8 +91,7 @@ def prune(journal: Path, before: str, archive: Path | None = None) -> Pruning:
     """
     SqliteJournal(journal).close()  # refuses a file that is not a journal, or a newer one
     if archive is not None:
-        if archive.resolve() == journal.resolve():
-            raise JournalError(f"--archive {archive} is the journal itself; name another file")
+        refuse_the_journal_itself(journal, archive)
         SqliteJournal(archive).close()  # the schema and its version, or refused as above
     size = size_of(journal)
     with _connected(journal) as db:
@@ -105,6 +105,20 @@ def prune(journal: Path, before: str, archive: Path | None = None) -> Pruning:
         if found.runs:
             _reclaim(db, journal)
     return replace(found, size_after=size_of(journal))
+
+
+def refuse_the_journal_itself(journal: Path, archive: Path) -> None:
+    """Refuse an archive that is the journal under another name: a link, another spelling
+    on a disk that ignores case. Copied into itself, nothing is copied, and then the runs
+    are removed from both."""
+    same = archive.resolve() == journal.resolve()
+    if not same and archive.exists():
+        try:
+            same = os.path.samefile(archive, journal)
+        except OSError:
+            same = False
+    if same:
+        raise JournalError(f"--archive {archive} is the journal itself; name another file")
 
 
 @contextmanager
@@ -158,6 +172,12 @@ def _delete(db: sqlite3.Connection, journal: Path, size: int) -> Pruning:
     found = _summed(db, size, size)
     db.execute("DELETE FROM main.events WHERE run_id IN (SELECT id FROM temp.doomed)")
     db.execute("DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.doomed)")
+    if found.runs:  # a runner watching the journal looks at it whole again (`PRUNES`)
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE "
+            "SET value = CAST(value AS INTEGER) + 1",
+            (PRUNES,),
+        )
     db.execute("COMMIT")
     return found
 

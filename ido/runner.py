@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from ido.approvals import pending, verdicts
+from ido.errors import NotFoundError
 from ido.journal import Event, SqliteJournal
 
 
@@ -49,6 +50,7 @@ class Runner:
         self.resume = resume
         self.clock = clock
         self._mark: int | None = None  # None: not looked yet
+        self._prunes: int | None = None  # the journal's prunes when the mark was taken
         self._deadlines: list[tuple[float, str]] = []
         self._again: set[str] = set()
         """Runs to look at again: one whose request was seen before its row said blocked
@@ -57,6 +59,9 @@ class Runner:
     def poll(self) -> list[str]:
         """Resume the runs that may go on now; the ids resumed, in order."""
         now = self.clock()
+        prunes = self.store.prunes()
+        if prunes != self._prunes:  # pruned since: its events may be numbered afresh
+            self._mark, self._prunes = None, prunes
         if self._mark is None:
             self._mark, _ = self.store.approvals_since(-1)
             candidates = self._watch(self.store.blocked(), now)
@@ -70,7 +75,10 @@ class Runner:
         self._again = set()
         resumed = []
         for run_id in sorted(candidates):
-            outcome = self.store.run(run_id).outcome
+            try:
+                outcome = self.store.run(run_id).outcome
+            except NotFoundError:  # ended and pruned since it was seen: nothing to do
+                continue
             if outcome is None:  # still on its way to blocked (or interrupted): look again
                 self._again.add(run_id)
                 continue

@@ -150,7 +150,10 @@ def test_pruning_again_after_a_crash_between_copy_and_removal_copies_nothing_twi
     with SqliteJournal(archive) as store:
         assert {row.id: store.events(row.id) for row in store.runs()} == kept
     code, out = ido("prune", "--before", "2021-01-01", "--archive", str(archive))
-    assert (code, out) == (0, "no ended runs started before 2021-01-01; nothing pruned\n")
+    assert (code, out) == (
+        0,
+        "no ended run started before 2021-01-01, but for the newest (it always stays); nothing pruned\n",
+    )
 
 
 def test_a_dry_run_says_what_would_go_and_changes_nothing(
@@ -169,7 +172,10 @@ def test_a_dry_run_says_what_would_go_and_changes_nothing(
 @pytest.mark.parametrize(
     ("before", "said"),
     [
-        ("2019-12-31", "no ended runs started before 2019-12-31; nothing pruned"),
+        (
+            "2019-12-31",
+            "no ended run started before 2019-12-31, but for the newest (it always stays); nothing pruned",
+        ),
         ("2999-01-01", "2999-01-01 is in the future (today is "),
     ],
 )
@@ -271,3 +277,40 @@ def test_the_run_holding_the_newest_event_stays_so_event_numbers_only_grow(
     assert history["recent"] in outcomes(journal)
     with SqliteJournal(journal) as store:
         assert store.approvals_since(-1)[0] == mark
+
+
+def test_the_journal_under_another_name_is_no_archive(
+    project: Path, history: dict[str, str]
+) -> None:
+    """Found in review: a hard link to the journal passed the check of names, the copy
+    into it copied nothing (the runs were there already), and then the runs were removed
+    from both."""
+    journal = project / ".ido" / "ido.db"
+    linked = project / "linked.db"
+    os.link(journal, linked)
+    for extra in ([], ["--dry-run"]):
+        code, out = ido("prune", "--before", "2021-01-01", "--archive", str(linked), *extra)
+        assert code == 2 and "is the journal itself" in out, out
+    assert history["achieved"] in outcomes(journal)
+
+
+def test_a_runner_watching_the_journal_goes_on_past_a_prune(
+    project: Path, history: dict[str, str]
+) -> None:
+    """Found in review: the runner asked after a run it remembered that the prune had
+    removed, and stopped with `run … not found`; and giving the space back may number the
+    events afresh, under the mark of the newest event it had seen."""
+    import time
+
+    from ido.runner import Runner
+
+    journal = project / ".ido" / "ido.db"
+    resumed: list[str] = []
+    with SqliteJournal(journal) as store:
+        watcher = Runner(store, resumed.append, time.time)
+        watcher.poll()
+        watcher._again.add(history["achieved"])  # a run it would look at again
+        assert ido("prune", "--before", "2021-01-01")[0] == 0
+        ido("approve", history["blocked"], "--by", "alice")
+        assert watcher.poll() == [history["blocked"]]  # seen, though the journal was rewritten
+        assert watcher._mark is not None and store.prunes() == 1
