@@ -4,7 +4,7 @@ the intent's value that admits the plan, rounded toward it past what both backen
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal, localcontext
 
 from ido.model.durations import format_duration
 from ido.planner.types import SCALE, Metric, Plan, Step, Task, units
@@ -72,19 +72,25 @@ def _probability(task: Task, value: float) -> str:
 
 
 def _floor(value: float, places: int) -> float:
-    """`value` rounded down at `places` decimals, float noise forgiven relatively (an
-    absolute allowance, a millionth of the last place, lifted 2.9999995e-06 to 0.000003,
-    a way out the plan does not reach)."""
-    scale = 10.0**places
-    return math.floor(value * scale * (1 + 1e-12)) / scale
+    """`value` as written (its shortest repr, so no float noise to forgive), rounded down
+    at `places` decimals. Scaled as a float with an allowance for noise, it was lifted
+    above itself: 2.9999995e-06 to 0.000003 (a way out the plan does not reach), 0.5 at
+    16 places to 0.5000000000005, and past 308 places it overflowed."""
+    with localcontext() as exact:
+        exact.prec = 800  # room for a limit of hundreds of decimals
+        step = Decimal(1).scaleb(-places)
+        return float(Decimal(repr(value)).quantize(step, rounding=ROUND_FLOOR))
 
 
 def _significant_down(value: float) -> str:
     """A small probability at three significant digits, rounded down, as Python writes
-    it: 2.99e-06, 1e-09."""
-    power = math.floor(math.log10(value))
-    mantissa = math.floor(value / 10.0**power * 100 * (1 + 1e-12)) / 100
-    return f"{mantissa:g}e{power:+03d}"
+    it: 2.99e-06, 1e-09, 5e-324; "0" for nothing at all (a product that underflowed)."""
+    if value <= 0:
+        return "0"
+    written = Decimal(repr(value))
+    power = written.adjusted()
+    mantissa = written.scaleb(-power).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+    return f"{mantissa.normalize():f}e{power:+03d}"
 
 
 def _decimals(probability: float) -> int:

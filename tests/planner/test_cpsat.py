@@ -1458,3 +1458,16 @@ def test_a_tiny_success_probability_s_way_out_admits_the_plan(
     assert way is not None, refused.reason
     assert plan(chain(float(way[1]))).status == "planned", way[0]
     assert written_probability(1.2345678e-7) == "1.2345678e-07"  # as written, not rounded
+
+
+def test_probabilities_are_rounded_down_as_written_at_any_size() -> None:
+    """Found in review: scaled as floats, 0.5 at 16 places read 0.5000000000005 (over
+    itself), a limit of hundreds of decimals overflowed, and 0 or a subnormal crashed the
+    three-digit form (`math.log10(0)`), which a product of tiny reliabilities reaches."""
+    from ido.planner.limit_words import _floor, _significant_down, probability_against
+
+    assert _floor(0.5, 16) == 0.5 and _floor(2.9999995e-6, 6) == 2e-6
+    assert probability_against(0.9999999999985, 0.999999999999) == "0.999999999998"
+    assert probability_against(0.5, 1e-320).startswith("0.5000")  # no OverflowError
+    shown = [_significant_down(v) for v in (0.0, 5e-324, 1e-320, 9.9999999999995e-07)]
+    assert shown == ["0", "5e-324", "1e-320", "9.99e-07"]
