@@ -302,16 +302,24 @@ def _subprocess(
                                 with contextlib.suppress(OSError):  # gone, or not ours
                                     os.kill(pid, signal.SIGKILL)
         except BaseException:
-            if process.returncode is None:
+            if process.returncode is None:  # reaped, its id may be another's now
                 _kill_tree(process.pid)
-            else:  # reaped: its id may be another's now; what holds its output is still ours
-                for pid in _holding(process):
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, signal.SIGKILL)
-            process.wait()
+            for pid in _holding(process):  # a background job it left, with another parent
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(KILLED_WAIT_SECONDS)  # one ido may not kill is not waited for
             raise
     return subprocess.CompletedProcess(argv, process.returncode, out, err)
 
+
+KILL_PASSES = 20
+"""How often killing a call's processes looks again for ones started meanwhile: each
+pass stops what it finds, so a second pass finds none unless one ido may not stop (it
+changed its user) keeps starting more."""
+
+KILLED_WAIT_SECONDS = 5.0
+"""How long a killed call's process is waited for: one ido may not kill is left."""
 
 LINGER_SECONDS = 0.5
 """How long output may stay open after a shell binding's process exited before what holds
@@ -326,12 +334,14 @@ def _kill_tree(pid: int) -> None:
     stopped: list[int] = []
     try:
         todo = [pid]
-        while todo:
+        for _ in range(KILL_PASSES):  # one ido may not stop, starting more, ends it
             for each in todo:
                 with contextlib.suppress(OSError):  # gone, or not ours to signal (setuid)
                     os.kill(each, signal.SIGSTOP)
                 stopped.append(each)
             todo = [below for below in _descendants(pid) if below not in stopped]
+            if not todo:
+                break
     finally:  # whatever stopped the stopping (Ctrl-C), none is left stopped and alive
         for each in stopped or [pid]:
             with contextlib.suppress(OSError):

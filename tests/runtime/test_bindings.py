@@ -314,3 +314,24 @@ def test_a_process_that_may_not_be_signalled_does_not_hang_the_step(
     )
     assert slow.timed_out and refused
     assert time.monotonic() - started < 2.5  # not waiting out the sleep, nor for ever
+
+
+def test_killing_ends_though_processes_keep_coming(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: a process ido may not stop that keeps starting short-lived ones
+    made the search for more go on for ever."""
+    import itertools
+    import subprocess
+
+    sleeper = subprocess.Popen(["sleep", "30"])
+    fresh = itertools.count(10**7)
+    monkeypatch.setattr(bindings, "_descendants", lambda pid: [next(fresh)])
+    real_kill = os.kill
+
+    def kill(pid: int, sig: int) -> None:
+        if pid >= 10**7:
+            raise PermissionError(1, "Operation not permitted")
+        real_kill(pid, sig)
+
+    monkeypatch.setattr(bindings.os, "kill", kill)
+    bindings._kill_tree(sleeper.pid)
+    assert sleeper.wait(5) == -bindings.signal.SIGKILL
