@@ -34,32 +34,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from approvals_scale import CAPABILITIES  # the same payment and shipment, doing nothing
+
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.model import Intent
 from ido.runtime.local import LocalRuntime
-
-CAPABILITIES = """\
-apiVersion: ido/v1
-kind: Capability
-metadata: {name: pay}
-spec:
-  provider: bank
-  requires: ["!state.order.paid"]
-  effects: {order.paid: true}
-  cost: 1.0
-  run: {python: "noop:call"}
----
-apiVersion: ido/v1
-kind: Capability
-metadata: {name: ship}
-spec:
-  provider: carrier
-  requires: ["state.order.paid"]
-  effects: {order.shipped: true}
-  cost: 2.0
-  run: {python: "noop:call"}
-"""
 
 POLICY = """\
 apiVersion: ido/v1
