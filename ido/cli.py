@@ -62,7 +62,7 @@ MOST_STEPS = 200
 """`ido.model.resources.MOST_STEPS`, here without importing the models at start-up."""
 SQLITE_MOST = 2**63 - 1
 """The largest whole number SQLite takes (`ido runs --limit` past it means "all")."""
-EXIT = {"achieved": 0, "failed": 1, "blocked": 3, "cancelled": 1, "shadow": 0}
+EXIT = {"achieved": 0, "failed": 1, "blocked": 3, "shadow": 0}
 
 
 def worst(codes: Iterable[int]) -> int:
