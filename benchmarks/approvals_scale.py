@@ -86,12 +86,14 @@ spec:
 """
 
 
-def project(root: Path) -> Path:
+def project(root: Path, policy: str = POLICY, intent: str = INTENT) -> Path:
+    """The payment and the shipment, doing nothing, under `policy` (`gate`), pursued by
+    `intent` (`send`), in `root`."""
     for folder in ("capabilities", "policies", "intents"):
         (root / folder).mkdir(parents=True)
     (root / "capabilities" / "shop.yaml").write_text(CAPABILITIES)
-    (root / "policies" / "gate.yaml").write_text(POLICY)
-    (root / "intents" / "send.yaml").write_text(INTENT)
+    (root / "policies" / "gate.yaml").write_text(policy)
+    (root / "intents" / "send.yaml").write_text(intent)
     (root / "noop.py").write_text("def call(ctx):\n    return None\n")
     return root
 

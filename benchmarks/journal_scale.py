@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from approvals_scale import CAPABILITIES  # the same payment and shipment, doing nothing
+from approvals_scale import project  # the same payment and shipment, doing nothing
 
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
@@ -72,16 +72,6 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "plan": ("plan", "send"),
     "run": ("run", "send", "-q"),
 }
-
-
-def project(root: Path) -> Path:
-    for folder in ("capabilities", "policies", "intents"):
-        (root / folder).mkdir(parents=True)
-    (root / "capabilities" / "shop.yaml").write_text(CAPABILITIES)
-    (root / "policies" / "gate.yaml").write_text(POLICY)
-    (root / "intents" / "send.yaml").write_text(INTENT)
-    (root / "noop.py").write_text("def call(ctx):\n    return None\n")
-    return root
 
 
 def fill(root: Path, upto: int, have: int) -> None:
@@ -159,7 +149,7 @@ def main() -> None:
     sizes = sorted(int(n) for n in args.runs.split(","))
     rows = []
     with tempfile.TemporaryDirectory(prefix="ido-journal-scale-") as folder:
-        root = project(Path(folder))
+        root = project(Path(folder), POLICY, INTENT)
         have = 0
         for size in sizes:
             fill(root, size, have)
