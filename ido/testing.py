@@ -32,6 +32,33 @@ def serve_on_loopback(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
         thread.join()
 
 
+class Replying(BaseHTTPRequestHandler):
+    """A loopback service answering GET and POST alike with `_reply` (a POST's body read
+    first), its access log kept off the test output."""
+
+    def _reply(self) -> None:
+        raise NotImplementedError
+
+    def do_GET(self) -> None:
+        self._reply()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self._reply()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def send_json(self, value: object, status: int = 200, reason: str | None = None) -> None:
+        """Reply `value` as a JSON body."""
+        body = json.dumps(value).encode()
+        self.send_response(status, reason)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 class StepClock:
     """A clock that advances by `step` seconds each time it is read."""
 

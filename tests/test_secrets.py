@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,7 +18,7 @@ from ido.runtime.bindings import perform
 from ido.runtime.context import ActionContext
 from ido.runtime.local import LocalRuntime
 from ido.secrets import Secrets, masked_url, url_credentials
-from ido.testing import StepClock, serve_on_loopback
+from ido.testing import Replying, StepClock, serve_on_loopback
 
 TOKEN = "tok-5f3a9c-very-secret"
 
@@ -64,7 +63,7 @@ def test_a_placeholder_that_is_not_an_env_reference_is_a_load_error(tmp_path: Pa
     assert "'${vault:stripe}' is not a secret reference" in problem.message
 
 
-class _Echo(BaseHTTPRequestHandler):
+class _Echo(Replying):
     """Replies with the Authorization header it got, or fails quoting it, as careless APIs do."""
 
     seen: ClassVar[list[str]] = []
@@ -73,22 +72,8 @@ class _Echo(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         _Echo.seen.append(auth)
         status = 401 if "fail" in self.path else 200
-        body = json.dumps({"you_sent": auth, "items": {"stock": 3}}).encode()
-        self.send_response(status, f"bad credentials {auth}" if status == 401 else "OK")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        self._reply()
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self._reply()
-
-    def log_message(self, *args: object) -> None:
-        pass
+        reason = f"bad credentials {auth}" if status == 401 else "OK"
+        self.send_json({"you_sent": auth, "items": {"stock": 3}}, status, reason)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,12 +15,12 @@ from ido.model import Capability, Observer
 from ido.observe import observe
 from ido.runtime.bindings import perform
 from ido.runtime.context import ActionContext
-from ido.testing import serve_on_loopback
+from ido.testing import Replying, serve_on_loopback
 
 TOKEN = "tok-41c7-not-for-strangers"
 
 
-class _Service(BaseHTTPRequestHandler):
+class _Service(Replying):
     """`/stock` is JSON; `/moved?to=URL` redirects there. Every request is noted, with the
     port it came to and the credentials it carried."""
 
@@ -38,22 +37,7 @@ class _Service(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        body = json.dumps({"stock": 3}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        self._reply()
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self._reply()
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_json({"stock": 3})
 
 
 @pytest.fixture
@@ -139,7 +123,7 @@ def test_an_origin_is_scheme_host_and_port_with_the_default_port_filled_in() -> 
     assert origin("http://api.example.com/a") != origin("http://evil.example.com/a")
 
 
-class _Trickle(BaseHTTPRequestHandler):
+class _Trickle(Replying):
     """Replies a byte every 0.1 s: of its body (`/body`), or of its headers (`/head`)."""
 
     protocol_version = "HTTP/1.0"
@@ -159,16 +143,6 @@ class _Trickle(BaseHTTPRequestHandler):
                 time.sleep(0.1)
         except OSError:  # the client hung up: what the test wants
             pass
-
-    def do_GET(self) -> None:
-        self._reply()
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        self._reply()
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.mark.parametrize("part", ["body", "head"])
