@@ -529,6 +529,7 @@ class SqliteJournal:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (PRUNES,)).fetchone()
         return 0 if row is None else int(row[0])
 
+    @_locked
     def approvals_since(self, after: int) -> tuple[int, list[Event]]:
         """Approval events (requests and verdicts) appended after the mark `after`, and the
         new mark; `approvals_since(-1)` gives the mark of the newest event without reading."""

@@ -56,3 +56,11 @@ def test_a_run_s_cost_shows_in_json_without_the_noise_of_float_sums() -> None:
     assert spent != 3.31
     row = RunRow("r", "i", "2026-12-06T09:00:00", None, "achieved", None, spent, 1.0)
     assert row.to_json()["cost"] == 3.31
+
+
+def test_every_read_of_the_shared_connection_takes_the_lock() -> None:
+    """Found in the read-through: adding `prunes` took `approvals_since`'s lock decorator,
+    so the runner's read ran on the shared connection beside a committing write, and a
+    SQLite error came out raw."""
+    for name in ("approvals_since", "prunes", "blocked", "health", "events", "run", "runs"):
+        assert getattr(SqliteJournal, name).__code__.co_name == "locked", name
