@@ -7,7 +7,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,8 +49,10 @@ from ido.runtime.recovery import (
     Interrupted,
     RunState,
     fold_done,
+    fold_finish,
     last_model_call_cost,
     learnt,
+    missing_lesson,
     recover,
     tells_of_provider,
 )
@@ -601,7 +603,6 @@ class LocalRuntime:
                 run.failures[name] = run.failures.get(name, 0) + 1
                 now = self.clock()
                 success = run.succeeded_at.get(step) if step is not None else None
-                self._learn(run, Lesson(name, False, None, now, success))
                 data = {
                     "capability": name,
                     "step": step,
@@ -609,22 +610,25 @@ class LocalRuntime:
                     "learnt_at": now,
                     "overturns": success,
                 }
+                self._learn(run, missing_lesson(data, now))  # as resume and replay learn it
                 self._record(run, "effects_missing", data)
                 return silent
         return changed(expected, state, decision.observed, self._judged(run.intent, plan, done))
 
-    def _judged(self, intent: Intent, plan: Plan, done: set[int]) -> list[tuple[Condition, State]]:
+    def _judged(
+        self, intent: Intent, plan: Plan, done: set[int]
+    ) -> Iterator[tuple[Condition, State]]:
         """The conditions the plan stands on, each with what the plan will have set when it
         is checked (see `triggers.changed`): the goal, with every remaining step's effects;
         each remaining step's `requires`, with those of the remaining steps it waits on,
-        however far back; any capability's not in the plan, as things stand."""
+        however far back; any capability's not in the plan, as things stand. Made as they
+        are read: when no observed fact moved, none is."""
         effects = [self.catalog.capabilities[s.capability].spec.effects for s in plan.steps]
         left = [i for i in range(len(plan.steps)) if i not in done]
         everything: State = {}
         for i in left:
             everything.update(effects[i])
-        judged = [(compile_condition(g), everything) for g in intent.spec.goal]
-        planned = set()
+        yield from ((compile_condition(g), everything) for g in intent.spec.goal)
         for i in left:
             before: set[int] = set()
             todo = [w for w in plan.waits[i] if w not in done]
@@ -636,15 +640,12 @@ class LocalRuntime:
             rest: State = {}
             for w in sorted(before):
                 rest.update(effects[w])
-            name = plan.steps[i].capability
-            planned.add(name)
-            requires = self.catalog.capabilities[name].spec.requires
-            judged += [(compile_condition(r), rest) for r in requires]
-        planned |= {plan.steps[i].capability for i in done}  # done: nothing to stand on
+            requires = self.catalog.capabilities[plan.steps[i].capability].spec.requires
+            yield from ((compile_condition(r), rest) for r in requires)
+        planned = {step.capability for step in plan.steps}  # done ones: nothing to stand on
         for capability in self.catalog.capabilities.values():
             if capability.name not in planned:
-                judged += [(compile_condition(r), {}) for r in capability.spec.requires]
-        return judged
+                yield from ((compile_condition(r), {}) for r in capability.spec.requires)
 
     def _observe(self, run: RunState) -> State:
         simulated = self.env.observations()
@@ -670,9 +671,9 @@ class LocalRuntime:
             observations.append(report)
         effects = run.effects
         for since, report in sorted(stale, key=lambda last: last[0]):
-            effects = merge(effects, report)  # above what was done before it reported
+            effects = merge(effects, report)  # above what was done before it reported (a copy)
             for path, value in run.effect_log[since:]:  # below what was done after
-                effects = apply_effects(effects, {path: value})
+                set_path(effects, path, value)
         state = snapshot(run.intent, observations, effects, self._facts)
         seen: State = {}
         for observation in observations:
@@ -858,11 +859,9 @@ class LocalRuntime:
             deadline = True
         else:
             deadline = False
-        if outcome.ok:
-            run.effects = apply_effects(run.effects, capability.spec.effects)
+        if outcome.ok:  # in the order they are set (`fold_finish`, below, sets them)
             run.effect_log += capability.spec.effects.items()
             if capability.spec.output is not None and outcome.output is not None:
-                set_path(run.effects, capability.spec.output, outcome.output)
                 run.effect_log.append((capability.spec.output, outcome.output))
         data: dict[str, Any] = {
             "decision": run.decisions if decision is None else decision,
@@ -886,8 +885,7 @@ class LocalRuntime:
             data["interrupted"] = resumed in ("interrupted", "rejected")
         if deadline:
             data["deadline"] = True
-        if not outcome.ok and tells_of_provider(data):
-            run.failures[ctx.capability] = run.failures.get(ctx.capability, 0) + 1
+        fold_finish(run, data, self.catalog)  # its effects and output, or a failure counted
         if tells_of_provider(data):
             # The exact moment, so that replay and resume learn exactly what the run did.
             data["learnt_at"] = now = self.clock()

@@ -157,7 +157,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
             )
         elif event.kind == "action_finished":
             open_steps.pop(data["step"], None)
-            _fold_finish(run, data, catalog)
+            fold_finish(run, data, catalog)
             if tells_of_provider(data):
                 when = data.get("learnt_at", epoch(event.at))
                 lessons.append(Lesson(data["capability"], bool(data["ok"]), learnt(data), when))
@@ -235,7 +235,10 @@ def tells_of_provider(finished: Mapping[str, Any]) -> bool:
     return not finished.get("interrupted") and not finished.get("deadline")
 
 
-def _fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
+def fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
+    """What a step's recorded end does to the run: its effects and its output set, or, a
+    failure that tells of the provider, one more failure counted. The one rule for the
+    runtime as it records the end, and for resume as it reads it back."""
     name = data["capability"]
     if not data["ok"]:
         if tells_of_provider(data):
