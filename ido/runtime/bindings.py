@@ -298,15 +298,11 @@ def _subprocess(
                     if process.poll() is not None:
                         exited = exited or time.monotonic()
                         if time.monotonic() - exited >= LINGER_SECONDS:
-                            for pid in _holding(process):
-                                with contextlib.suppress(OSError):  # gone, or not ours
-                                    os.kill(pid, signal.SIGKILL)
+                            _kill_all(_holding(process))
         except BaseException:
             if process.returncode is None:  # reaped, its id may be another's now
                 _kill_tree(process.pid)
-            for pid in _holding(process):  # a background job it left, with another parent
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
+            _kill_all(_holding(process))  # a background job it left, with another parent
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(KILLED_WAIT_SECONDS)  # one ido may not kill is not waited for
             raise
@@ -343,9 +339,14 @@ def _kill_tree(pid: int) -> None:
             if not todo:
                 break
     finally:  # whatever stopped the stopping (Ctrl-C), none is left stopped and alive
-        for each in stopped or [pid]:
-            with contextlib.suppress(OSError):
-                os.kill(each, signal.SIGKILL)
+        _kill_all(stopped or [pid])
+
+
+def _kill_all(pids: list[int]) -> None:
+    """SIGKILL each of `pids`; one gone already, or not ours to signal, is passed over."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _holding(process: subprocess.Popen[str]) -> list[int]:
