@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ido.approvals import Key, key_of
-from ido.explain import markdown_text
-from ido.journal import Event, RunRow, epoch
+from ido.explain import markdown_text, outcome_word
+from ido.journal import Event, RunRow, epoch, scenario_of
 from ido.text import printable
 
 Running = Callable[[RunRow, Sequence[Event]], bool]
@@ -39,11 +39,11 @@ def audit(
     decisions = 0
     simulated = 0
     for row, events in runs:
-        if events and events[0].kind == "run_started" and "scenario" in events[0].data:
+        if scenario_of(events) is not None:
             simulated += 1  # `ido scenario run --journal`: a simulated world, not this one
             continue
-        alive = row.outcome is None and running is not None and running(row, events)
-        outcomes[row.outcome or ("running" if alive else "interrupted")] += 1
+        alive = running is not None and running(row, events)
+        outcomes[outcome_word(row.outcome, alive)] += 1
         spend_intent[row.intent] += row.cost
         asked: dict[Key, float] = {}
         for event in events:

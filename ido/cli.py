@@ -84,6 +84,14 @@ JournalOpt = Annotated[
 DEFAULT_JOURNAL = Path(".ido/ido.db")
 
 
+def _running(row: Any, events: Any) -> bool:
+    """Whether a run that has not ended is carried on now by a process here (else it was
+    interrupted, left for `ido resume`)."""
+    from ido.runtime.owners import live_owner
+
+    return row.outcome is None and live_owner(events) is not None
+
+
 def _journal_there(journal: Path) -> bool:
     """Whether there is a journal to read: the default one may not be yet (nothing has
     run here), but one named with `--journal` or IDO_JOURNAL that is not there is a typo,
@@ -1119,7 +1127,7 @@ def _verdict(
     import time
 
     from ido.approvals import check_not_expired, choose, pending, subject
-    from ido.journal import SqliteJournal, stamp
+    from ido.journal import SqliteJournal, scenario_of, stamp
 
     if not by.strip():
         raise IdoError("--by must name who decides")
@@ -1136,8 +1144,9 @@ def _verdict(
             if store.run(run_id).outcome != "blocked":
                 raise IdoError(f"run {run_id} is not waiting for an approval")
             events = store.events(run_id)
-            if events and "scenario" in events[0].data:
-                name = events[0].data["scenario"].get("metadata", {}).get("name")
+            scenario = scenario_of(events)
+            if scenario is not None:
+                name = scenario.get("metadata", {}).get("name")
                 raise IdoError(
                     f"run {run_id} blocked in the simulated world of scenario '{name}'; no "
                     "verdict can continue it: run the scenario again instead"
@@ -1231,10 +1240,6 @@ def audit(
 
     if since is not None:
         since = _iso_date(since, "--since")
-    from ido.runtime.owners import live_owner
-
-    def running(_: Any, events: Any) -> bool:  # carried on by a process here, as `ido runs`
-        return live_owner(events) is not None
 
     def selected(store: SqliteJournal) -> Iterator[tuple[Any, Any]]:
         """The runs chosen, each with its events, one at a time (not held all at once)."""
@@ -1246,7 +1251,7 @@ def audit(
 
     if _journal_there(journal):
         with SqliteJournal(journal) as store:
-            report = build(selected(store), running)
+            report = build(selected(store), _running)
     else:
         report = build([])
     if fmt == "json":
@@ -1465,18 +1470,16 @@ def runs(
 ) -> None:
     """List runs, newest first."""
     _check_format(fmt, ("text", "json"))
+    from ido.explain import outcome_word
     from ido.journal import SqliteJournal
 
     if not _journal_there(journal):
         rows, models, running = [], {}, set()
     else:
-        from ido.runtime.owners import live_owner
-
         with SqliteJournal(journal) as store:
             rows = store.runs(min(limit, SQLITE_MOST))
             models = store.model_use([r.id for r in rows])
-            # A run that has not ended is running while a process here carries it on.
-            running = {r.id for r in rows if r.outcome is None and live_owner(store.events(r.id))}
+            running = {r.id for r in rows if r.outcome is None and _running(r, store.events(r.id))}
     if fmt == "json":
         listed = []
         for r in rows:
@@ -1497,7 +1500,7 @@ def runs(
     for r in rows:
         duration = f"{r.duration:.2f}s" if r.duration is not None else "-"
         llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
-        outcome = r.outcome or ("running" if r.id in running else "interrupted")
+        outcome = outcome_word(r.outcome, r.id in running)
         typer.echo(
             f"{r.id:<{wide}}  {r.intent:<{named}}  {outcome:<11} "
             f"{r.cost:>8.2f} {llm:>10} {duration:>9}  {r.started_at}"
@@ -1534,13 +1537,10 @@ def explain(
 
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
-    from ido.runtime.owners import live_owner
-
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
         row, events = store.run(run_id), store.events(run_id)
-    running = row.outcome is None and live_owner(events) is not None
-    view = run_view(row, events, running)
+    view = run_view(row, events, _running(row, events))
     terminal = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     if fmt == "html":
         from ido.report_html import render_html

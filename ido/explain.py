@@ -128,8 +128,14 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
 
 
 def outcome_of(run: Mapping[str, Any]) -> str:
-    """A run view's outcome in words: a run that has not ended is running or interrupted."""
-    return str(run["outcome"] or ("running" if run.get("running") else "interrupted"))
+    """A run view's outcome in words (`outcome_word`)."""
+    return outcome_word(run["outcome"], bool(run.get("running")))
+
+
+def outcome_word(outcome: str | None, running: bool) -> str:
+    """A run's outcome in words: one that has not ended is running (a process carries it
+    on) or interrupted (left for `ido resume`)."""
+    return outcome or ("running" if running else "interrupted")
 
 
 def shown(value: Any) -> str:

@@ -125,6 +125,15 @@ class Event:
     data: dict[str, Any]
 
 
+def scenario_of(events: Sequence[Event]) -> Mapping[str, Any] | None:
+    """The scenario a run ran in, kept with `ido scenario run --journal` (its world was
+    simulated: not this one); None for a run in this world."""
+    if events and events[0].kind == "run_started":
+        found = events[0].data.get("scenario")
+        return found if isinstance(found, Mapping) else None
+    return None
+
+
 def llm_cost(decision: Mapping[str, Any]) -> float:
     """What asking a model cost in a `decided` event's data (0 for the solvers)."""
     record = decision.get("result", {}).get("solver", {}).get("llm") or {}

@@ -15,7 +15,7 @@ from typing import Any
 
 from ido.errors import JournalError, NotFoundError
 from ido.health import Evidence, Lesson, with_lessons
-from ido.journal import Event, Pending, RunRow, paid_in
+from ido.journal import Event, Pending, RunRow, paid_in, scenario_of
 
 
 @contextmanager
@@ -156,7 +156,7 @@ class MemoryJournal:
         return {
             run_id: [e for e in self._events[run_id] if e.kind in kinds]
             for run_id, row in self._runs.items()
-            if row.outcome == "blocked" and "scenario" not in self._events[run_id][0].data
+            if row.outcome == "blocked" and scenario_of(self._events[run_id]) is None
         }
 
     def events(self, run_id: str) -> list[Event]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson
-from ido.journal import Event, RunRow, epoch, paid_in
+from ido.journal import Event, RunRow, epoch, paid_in, scenario_of
 from ido.loading import Catalog
 from ido.model import Intent
 from ido.runtime.owners import live_owner
@@ -111,10 +111,11 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
     if row.outcome is None:  # a blocked run has ended; its process may well live on
         _refuse_if_alive(row.id, events)
     started = events[0].data
-    if "scenario" in started:
+    scenario = scenario_of(events)
+    if scenario is not None:
         raise IdoError(
             f"run {row.id} ran in the simulated world of scenario "
-            f"'{started['scenario']['metadata']['name']}'; run the scenario again instead"
+            f"'{scenario['metadata']['name']}'; run the scenario again instead"
         )
     try:
         intent = Intent.model_validate(started["intent"])
