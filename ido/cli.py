@@ -720,6 +720,11 @@ def _shut_down(pool: Any) -> None:
             continue
 
 
+def _tally(counted: Mapping[str, int]) -> str:
+    """Intents as counted, for running them again: `ship-order ×5, ship-order-2`."""
+    return ", ".join(r if n == 1 else f"{r} ×{n}" for r, n in counted.items())
+
+
 def _run_in_processes(
     intents: list[str],
     catalog: list[Path] | None,
@@ -759,7 +764,7 @@ def _run_in_processes(
         why = death(end.code)
         if why is not None and end.let_go:
             given = collections.Counter(references[i] for i in dealer.given(number - 1))
-            named = ", ".join(r if n == 1 else f"{r} ×{n}" for r, n in given.items())
+            named = _tally(given)
             noun = "intent" if given.total() == 1 else "intents"
             typer.echo(
                 f"error: worker {number} was {why}; it had been dealt {given.total()} "
@@ -771,7 +776,7 @@ def _run_in_processes(
             typer.echo(f"error: worker {number} was {why} before it started any run", err=True)
     undealt = collections.Counter(references[i] for i in dealer.undealt())
     if undealt and any(e.let_go for e in ended):  # named, so that they can be run again
-        named = ", ".join(r if n == 1 else f"{r} ×{n}" for r, n in undealt.items())
+        named = _tally(undealt)
         typer.echo(f"error: not started, no worker was left to run them: {named}", err=True)
         codes.append(1)
     if not any(e.let_go for e in ended) and not any(codes):  # left early, saying nothing
@@ -1320,7 +1325,7 @@ def prune(
             "nothing pruned"
         )
         return
-    runs = f"{found.runs} run{'' if found.runs == 1 else 's'} started before {day}"
+    runs = f"{_counted(found.runs, 'run')} started before {day}"
     if dry_run:
         typer.echo(
             f"would prune {runs} (from {found.first} to {found.last}; {found.events} "

@@ -398,7 +398,7 @@ class SqliteJournal:
 
         def statements() -> None:
             if lessons:
-                names = sorted({lesson.capability for lesson in lessons})
+                names = {lesson.capability for lesson in lessons}
                 stored = {n: e for n, e in self._health().items() if n in names}
                 self._save_health(with_lessons(stored, lessons))
             self._insert(run_id, rows)

@@ -73,7 +73,7 @@ def survey(journal: Path, before: str) -> Pruning:
     with _connected(journal) as db:
         db.execute("BEGIN")  # one snapshot for the choice and its sums
         db.execute(_CHOOSE, {"before": before})
-        found = _summed(db, size, size)
+        found = _summed(db, size)
         db.execute("ROLLBACK")
     return found
 
@@ -169,7 +169,7 @@ def _delete(db: sqlite3.Connection, journal: Path, size: int) -> Pruning:
             f"{BUSY_SECONDS:g}s; nothing was removed (try again later)"
         )
     db.execute(_CHANGED)
-    found = _summed(db, size, size)
+    found = _summed(db, size)
     db.execute("DELETE FROM main.events WHERE run_id IN (SELECT id FROM temp.doomed)")
     db.execute("DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.doomed)")
     if found.runs:  # a runner watching the journal looks at it whole again (`PRUNES`)
@@ -182,8 +182,9 @@ def _delete(db: sqlite3.Connection, journal: Path, size: int) -> Pruning:
     return found
 
 
-def _summed(db: sqlite3.Connection, size_before: int, size_after: int) -> Pruning:
-    """The chosen runs counted: how many, when they started, their events and bytes."""
+def _summed(db: sqlite3.Connection, size: int) -> Pruning:
+    """The chosen runs counted: how many, when they started, their events and bytes; the
+    journal's `size` before and after (until the prune says what it is after)."""
     runs, first, last = db.execute(
         "SELECT COUNT(*), MIN(started_at), MAX(started_at) FROM main.runs "
         "WHERE id IN (SELECT id FROM temp.doomed)"
@@ -192,7 +193,7 @@ def _summed(db: sqlite3.Connection, size_before: int, size_after: int) -> Prunin
         "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(data AS BLOB))), 0) FROM main.events "
         "WHERE run_id IN (SELECT id FROM temp.doomed)"
     ).fetchone()
-    return Pruning(runs, events, data, first, last, size_before, size_after)
+    return Pruning(runs, events, data, first, last, size, size)
 
 
 def _reclaim(db: sqlite3.Connection, journal: Path) -> None:

@@ -166,14 +166,15 @@ def _compared(events: Sequence[Event]) -> list[dict[str, Any]]:
     failed = False
     for event in events:
         data = event.data
-        cut = event.kind == "action_finished" and data.get("interrupted")
-        if event.kind == "effects_missing" or (event.kind == "action_finished" and not cut):
-            failed = failed or event.kind == "effects_missing" or not data["ok"]
-        elif event.kind == "decided":
+        if event.kind == "decided":
             resumed = data.get("trigger") in (AFTER_APPROVAL, AFTER_INTERRUPTION)
             if not (resumed and kept and not failed and _goes_on(kept[-1], data)):
                 kept.append(data)
             failed = False
+        elif event.kind == "effects_missing" or (
+            event.kind == "action_finished" and not data.get("interrupted") and not data["ok"]
+        ):
+            failed = True
     return kept
 
 

@@ -231,7 +231,7 @@ class RecordedWorld(SimulatedWorld):
         same call (`moved`)."""
         super()._settle(capability, outcome, applies)
         entry = self._moving.pop(id(outcome), None)
-        if entry is not None and entry[0] is outcome:  # (an id outlives its object)
+        if entry is not None:  # (held with its outcome: the id is no other's meanwhile)
             self.truth = entry[1].applied_to(self.truth)
 
 
