@@ -17,7 +17,7 @@ from typing import Any
 
 from ido.approvals import Key, key_of
 from ido.explain import markdown_text, outcome_word
-from ido.journal import Event, RunRow, epoch, scenario_of
+from ido.journal import Event, RunRow, epoch, llm_cost, scenario_of
 from ido.text import printable
 
 Running = Callable[[RunRow, Sequence[Event]], bool]
@@ -60,7 +60,7 @@ def audit(
                         ruled.add(hit["rule"])
                         denied[hit["rule"]].add(hit["subject"])
                 denials.update(ruled)
-                _add_model_spend(spend_provider, data["result"].get("solver", {}).get("llm"))
+                _add_model_spend(spend_provider, data)
             elif event.kind == "action_finished":
                 provider = data.get("provider") or _provider(events, data["step"])
                 spend_provider[provider] += float(data.get("cost", 0.0))
@@ -151,12 +151,13 @@ def _by_amount(spend: dict[str, float]) -> dict[str, float]:
     return {k: round(v, 6) for k, v in sorted(spend.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
-def _add_model_spend(spend: defaultdict[str, float], llm: dict[str, Any] | None) -> None:
-    """What a decision's model calls cost, under `llm:MODEL` (the name the model's health
-    goes by): it is part of the run's cost, so spend per provider adds up to spend per
-    intent."""
+def _add_model_spend(spend: defaultdict[str, float], decided: dict[str, Any]) -> None:
+    """What a decision's model calls cost (`llm_cost`, as the run's spend counts it), under
+    `llm:MODEL` (the name the model's health goes by): spend per provider adds up to spend
+    per intent."""
+    llm = decided["result"].get("solver", {}).get("llm")
     if llm and llm.get("calls"):
-        spend[f"llm:{llm.get('model')}"] += float(llm.get("cost") or 0.0)
+        spend[f"llm:{llm.get('model')}"] += llm_cost(decided)
 
 
 def _provider(events: Sequence[Event], step: int) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ido.conditions import compile_condition
 from ido.health import Belief, Evidence, believe
+from ido.journal import model_calls
 from ido.loading import Catalog
 from ido.model import Capability, Intent
 from ido.plan_rules import (
@@ -251,7 +252,7 @@ def _used(intent: Intent, history: History, result: PlanResult) -> str:
     """Why a limit is smaller than the intent says: the run, this decision's model calls
     included, has used part of it."""
     limits, blocking = intent.spec.constraints, result.blocking
-    paid, took = _model_calls(result)
+    paid, took = model_calls(result.solver.get("llm"))
     spent, elapsed = history.spent + paid, history.elapsed + took
     notes = []
     if "max_cost" in blocking and limits.max_cost is not None and spent > 0:
@@ -259,17 +260,6 @@ def _used(intent: Intent, history: History, result: PlanResult) -> str:
     if "deadline" in blocking and limits.deadline is not None and elapsed >= 0.001:
         notes.append(f"{elapsed:.3g} s of the {limits.deadline:g} s deadline have elapsed")
     return f" ({'; '.join(notes)})" if notes else ""
-
-
-def _model_calls(result: PlanResult) -> tuple[float, float]:
-    """What the model calls of the decision (`llm`, `hybrid`) cost and took, as recorded;
-    an answer from the cache cost and took nothing."""
-    calls = (result.solver.get("llm") or {}).get("calls", [])
-    paid = [c["reply"] for c in calls if not c.get("cached")]
-    return (
-        sum(float(r.get("cost") or 0.0) for r in paid),
-        sum(float(r.get("seconds") or 0.0) for r in paid),
-    )
 
 
 def _plan_check(

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ido.approvals import subject
-from ido.journal import Event, RunRow
+from ido.journal import Event, RunRow, model_calls
 from ido.model import format_duration
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
 from ido.text import printable
@@ -253,16 +253,6 @@ def _rejection_line(rejection: dict[str, Any]) -> str:
     return f"{rejection['capability']}: {words}: {rejection['detail']}"
 
 
-def model_use(llm: Mapping[str, Any] | None) -> tuple[float, float]:
-    """What a decision's own model calls cost and how long they took (an answer from the
-    cache: nothing), as recorded: the model planners held the plan to the limits less
-    these, as if the run had spent them before the decision."""
-    if not llm:
-        return 0.0, 0.0
-    fresh = [c["reply"] for c in llm.get("calls", []) if not c.get("cached")]
-    return float(llm.get("cost") or 0.0), sum(float(r.get("seconds") or 0.0) for r in fresh)
-
-
 def _constraint_line(
     c: dict[str, Any], used: tuple[float, float], model: tuple[float, float] = (0.0, 0.0)
 ) -> str:
@@ -377,7 +367,7 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
         parts["model"] = [printable(line) for line in _model_lines(llm)]
     if result.get("constraints"):
         used = (d.get("spent", 0.0), d.get("elapsed", 0.0))
-        model = model_use(llm)
+        model = model_calls(llm)
         parts["constraints"] = [_constraint_line(c, used, model) for c in result["constraints"]]
     unsettled = result.get("solver", {}).get("alternatives_unsettled", [])
     if result.get("alternatives") or unsettled:

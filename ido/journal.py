@@ -136,8 +136,17 @@ def scenario_of(events: Sequence[Event]) -> Mapping[str, Any] | None:
 
 def llm_cost(decision: Mapping[str, Any]) -> float:
     """What asking a model cost in a `decided` event's data (0 for the solvers)."""
-    record = decision.get("result", {}).get("solver", {}).get("llm") or {}
-    return float(record.get("cost") or 0.0)
+    return model_calls(decision.get("result", {}).get("solver", {}).get("llm"))[0]
+
+
+def model_calls(llm: Mapping[str, Any] | None) -> tuple[float, float]:
+    """What a decision's own model calls cost and how long they took, from its model
+    planner's record (`llm`, `hybrid`; None for the solvers): an answer from the cache cost
+    and took nothing. The model planners held the plan to the limits less these."""
+    if not llm:
+        return 0.0, 0.0
+    fresh = [c["reply"] for c in llm.get("calls", []) if not c.get("cached")]
+    return float(llm.get("cost") or 0.0), sum(float(r.get("seconds") or 0.0) for r in fresh)
 
 
 def paid_in(event: Event) -> float:
