@@ -186,7 +186,7 @@ def _lane(
     for j, step in enumerate(steps):
         nx, ny = places[j]
         action = taken[j]
-        state = "planned" if action is None else _state(action)
+        state = "planned" if action is None else outcome_kind(action)
         ended = "" if action is None else str(action.get("at", ""))
         if state in ("failed", "interrupted") and (failed_at is None or ended < first_failure):
             failed_at, first_failure = (nx + NODE_W / 2, ny + NODE_H), ended
@@ -234,11 +234,6 @@ def _actions_of(d: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[str
     for action in sorted(d.get("actions", []), key=lambda a: int(a.get("step", 0))):
         queues.setdefault(action["capability"], []).append(action)
     return [queues[s["capability"]].pop(0) if queues.get(s["capability"]) else None for s in steps]
-
-
-def _state(action: dict[str, Any]) -> str:
-    """What became of one action, as a node's or a bar's class."""
-    return outcome_kind(action)
 
 
 def _made(action: dict[str, Any]) -> str:
@@ -304,7 +299,7 @@ def timeline(view: dict[str, Any]) -> str:
     for k, action in enumerate(actions):
         y = 40 + k * row_h
         begun, ended = _when(action)
-        state = _state(action)
+        state = outcome_kind(action)
         undo = action.get("step") in undoing
         label = ("↺ " if undo else "") + _short(action["capability"], 22)
         out.append(

@@ -140,11 +140,6 @@ def _up(value: float) -> float:
     return math.ceil(value * 1e6 - 1e-6) / 1e6
 
 
-def _down(value: float) -> float:
-    """`value` rounded down to the millionth `_amount` shows (float noise below it ignored)."""
-    return math.floor(value * 1e6 + 1e-6) / 1e6
-
-
 def step_measure(metric: str, step: Step) -> str:
     """`0.80`, `1.2s`, `0.999`: a step's cost, latency or reliability."""
     if metric == "cost":

@@ -105,8 +105,7 @@ def _unordered_conflicts(task: Task, plan: Plan) -> list[str]:
         action = actions.get(step.capability)
         reads: list[str | None] = []
         for source in action.requires if action else ():
-            paths = compile_condition(source).state_paths
-            reads += [None] if paths is None else list(paths)
+            reads += _reads(source)
         writes = [path for path, _ in action.effects] if action else []
         uses.append((reads, writes))
     waits = plan.waits
