@@ -65,10 +65,7 @@ def _probability(task: Task, value: float) -> str:
     least; when that rounds it to 0, to three significant digits."""
     places = max(6, _decimals(task.limits.min_success_probability or 0.9))
     down = _floor(value, places)
-    if down > 0:
-        whole, _, fraction = f"{down:.{places}f}".rstrip("0").partition(".")
-        return f"{whole}.{fraction.ljust(3, '0')}"
-    return _significant_down(value)
+    return _amount(down, 3, places) if down > 0 else _significant_down(value)
 
 
 def _floor(value: float, places: int) -> float:
@@ -112,9 +109,7 @@ def probability_against(value: float, limit: float) -> str:
     """A plan's success probability beside its least, `limit`: rounded down (so that it never
     reads over what it is) at four decimals, or the limit's own if more, with four at least."""
     places = max(4, _decimals(limit))
-    down = f"{_floor(value, places):.{places}f}"
-    whole, _, fraction = down.partition(".")
-    return f"{whole}.{fraction.rstrip('0').ljust(4, '0')}"
+    return _amount(_floor(value, places), 4, places)
 
 
 def shown_probability(value: float) -> str:
@@ -129,9 +124,10 @@ def shown_probability(value: float) -> str:
     return f"{value:.{places}f}"
 
 
-def _amount(value: float, least: int = 2) -> str:
-    """`value` with `least` decimals, or as many more (up to six) as it has: 2.50, 2.504."""
-    whole, _, fraction = f"{value:.6f}".rstrip("0").partition(".")
+def _amount(value: float, least: int = 2, places: int = 6) -> str:
+    """`value` with `least` decimals, or as many more (up to `places`) as it has: 2.50,
+    2.504."""
+    whole, _, fraction = f"{value:.{places}f}".rstrip("0").partition(".")
     return f"{whole}.{fraction.ljust(least, '0')}"
 
 
