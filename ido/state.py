@@ -42,6 +42,12 @@ def copied(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
+def overlaps(a: str, b: str) -> bool:
+    """Whether two fact paths may name the same fact: the same path, or one inside the
+    other (`order` and `order.paid`)."""
+    return a == b or a.startswith(f"{b}.") or b.startswith(f"{a}.")
+
+
 def get_path(state: Mapping[str, Any], path: str, default: Any = None) -> Any:
     """The value at a dotted path, or `default` when any part is missing."""
     node: Any = state

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from ido.model.durations import Duration
 from ido.planner.types import SEARCH_STATES, SOLVE_TIME
+from ido.state import overlaps
 from ido.text import acts
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$"
@@ -425,7 +426,7 @@ class CapabilitySpec(Strict):
         if out is None:
             return self
         for path in self.effects:
-            if path == out or path.startswith(f"{out}.") or out.startswith(f"{path}."):
+            if overlaps(path, out):
                 raise ValueError(
                     f"output {out} overlaps effect {path}: the binding's result would "
                     "overwrite what the effect sets; keep output paths apart from effect paths"

@@ -6,7 +6,7 @@ import math
 
 from ido.conditions import compile_condition
 from ido.planner.types import Action, Plan, Task
-from ido.state import apply_effects, get_path, has_path, sorted_json
+from ido.state import apply_effects, get_path, has_path, overlaps, sorted_json
 
 
 def check_plan(task: Task, plan: Plan) -> list[str]:
@@ -133,9 +133,7 @@ def _unordered_conflicts(task: Task, plan: Plan) -> list[str]:
 
 
 def _overlap(path: str, other: str | None) -> bool:
-    if other is None:
-        return True
-    return path == other or path.startswith(other + ".") or other.startswith(path + ".")
+    return other is None or overlaps(path, other)
 
 
 def _elapsed(plan: Plan) -> float:

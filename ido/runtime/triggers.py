@@ -12,7 +12,7 @@ from typing import Any
 from ido.conditions import Condition
 from ido.planner.order import schedule
 from ido.planner.types import Plan
-from ido.state import apply_effects, get_path, has_path
+from ido.state import apply_effects, get_path, has_path, overlaps
 
 _ABSENT = object()
 
@@ -56,7 +56,7 @@ def changed(
     flipped: set[str] = set()
     for condition, rest in conditions:
         read = condition.state_paths
-        touched = moved if read is None else [m for m in moved if any(_near(r, m) for r in read)]
+        touched = moved if read is None else [m for m in moved if any(overlaps(r, m) for r in read)]
         if not touched:
             continue
         before, now = (
@@ -78,12 +78,6 @@ def changed(
         if path in flipped
     ]
     return "observation changed: " + "; ".join(shown[:3]) + ("; …" if len(shown) > 3 else "")
-
-
-def _near(read: str, moved: str) -> bool:
-    """Whether a condition reading `read` may see `moved` move: the same fact, or one of
-    them inside the other."""
-    return read == moved or read.startswith(f"{moved}.") or moved.startswith(f"{read}.")
 
 
 def over_limits(
