@@ -669,10 +669,7 @@ class SqliteJournal:
         starts = self._starts()
         after = starts.get(run_id) if run_id else None
         if after is not None and after.done:
-            if isinstance(after.error, sqlite3.Error):
-                raise self.failed(after.error) from None  # the run was never started
-            if after.error is not None:
-                raise after.error  # the run was never started
+            self._raise(after)  # the run was never started
             del starts[run_id]  # on disk: nothing to check any more
             after = None
         write = _Write(statements, after)
@@ -693,11 +690,16 @@ class SqliteJournal:
             if write.waits:
                 self._abandon(write)
             raise
-        if isinstance(write.error, sqlite3.Error):  # a read-only file, a full disk, …
+        self._raise(write)
+        return write.result  # type: ignore[return-value]
+
+    def _raise(self, write: _Write[Any]) -> None:
+        """Raise what `write` failed with, if it did: SQLite's errors (a read-only file, a
+        full disk, …) as the journal's."""
+        if isinstance(write.error, sqlite3.Error):
             raise self.failed(write.error) from None
         if write.error is not None:
             raise write.error
-        return write.result  # type: ignore[return-value]
 
     def failed(self, error: sqlite3.Error) -> JournalError:
         """SQLite's `error` as the journal's (`journal .ido/ido.db: database disk image is

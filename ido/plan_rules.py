@@ -88,7 +88,7 @@ def binding_within_rules(
     binding; it judged them without the capabilities the search left out, which the limit
     alone may keep out of a better plan the rules allow."""
     assert result.plan is not None
-    planner = getattr(planner, "rules_solver", planner)  # a model planner: its solver
+    planner = _solver(planner)
     reports = []
     for report in result.constraints:
         if report.binding or every:
@@ -123,7 +123,7 @@ def _admissible(
     # model for every plan tried would multiply calls), and the decision keeps the record
     # of what the model was asked.
     model = result.solver.get("llm")
-    planner = getattr(planner, "rules_solver", planner)
+    planner = _solver(planner)
     probe = replace(task, alternatives=0)
     frontier = [_Node(result.plan.score, 0, {}, result, first)]
     seen: set[frozenset[str]] = {frozenset()}
@@ -172,7 +172,7 @@ def _admissible(
 def checked_ways(task: Task, result: PlanResult, planner: Planner, check: PlanCheck) -> PlanResult:
     """`result`, infeasible, with its ways out checked against the plan rules
     (`plan_ways.checked_ways`)."""
-    planner = getattr(planner, "rules_solver", planner)  # a model planner: its solver
+    planner = _solver(planner)
 
     def fired(plan: Plan) -> str | None:
         denials = _denials(check(plan))
@@ -180,6 +180,13 @@ def checked_ways(task: Task, result: PlanResult, planner: Planner, check: PlanCh
 
     allowed, least = _allowed_by(planner, check), _least_by(planner, check)
     return plan_ways.checked_ways(task, result, allowed, least, fired)
+
+
+def _solver(planner: Planner) -> Planner:
+    """The planner that searches under the plan rules: a model planner's solver (asking
+    the model for every plan tried would multiply calls), any other planner itself."""
+    solver: Planner = getattr(planner, "rules_solver", planner)
+    return solver
 
 
 def _allowed_by(planner: Planner, check: PlanCheck) -> plan_ways.Allowed:
