@@ -7,7 +7,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from ido.approvals import (
     subject,
     verdicts,
 )
-from ido.conditions import Condition, compile_condition
+from ido.conditions import compile_condition
 from ido.decide import Decision, History, backoff, decide
 from ido.errors import ExecutionError, IdoError, JournalError
 from ido.health import Lesson, with_lessons
@@ -33,7 +33,7 @@ from ido.loading import Catalog
 from ido.model import Capability, Intent, format_duration
 from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
-from ido.planner.types import Plan, Step
+from ido.planner.types import Step
 from ido.planning_words import Throttled, telling
 from ido.policy import PLAN, rulebook
 from ido.runtime import stopping
@@ -57,7 +57,7 @@ from ido.runtime.recovery import (
     tells_of_provider,
 )
 from ido.runtime.tracecontext import perform_place, traceparent
-from ido.runtime.triggers import changed, missing_effects, over_limits
+from ido.runtime.triggers import changed, judged, missing_effects, over_limits
 from ido.state import State, apply_effects, digest, get_path, has_path, merge, set_path
 from ido.text import printable
 
@@ -613,39 +613,8 @@ class LocalRuntime:
                 self._learn(run, missing_lesson(data, now))  # as resume and replay learn it
                 self._record(run, "effects_missing", data)
                 return silent
-        return changed(expected, state, decision.observed, self._judged(run.intent, plan, done))
-
-    def _judged(
-        self, intent: Intent, plan: Plan, done: set[int]
-    ) -> Iterator[tuple[Condition, State]]:
-        """The conditions the plan stands on, each with what the plan will have set when it
-        is checked (see `triggers.changed`): the goal, with every remaining step's effects;
-        each remaining step's `requires`, with those of the remaining steps it waits on,
-        however far back; any capability's not in the plan, as things stand. Made as they
-        are read: when no observed fact moved, none is."""
-        effects = [self.catalog.capabilities[s.capability].spec.effects for s in plan.steps]
-        left = [i for i in range(len(plan.steps)) if i not in done]
-        everything: State = {}
-        for i in left:
-            everything.update(effects[i])
-        yield from ((compile_condition(g), everything) for g in intent.spec.goal)
-        for i in left:
-            before: set[int] = set()
-            todo = [w for w in plan.waits[i] if w not in done]
-            while todo:
-                w = todo.pop()
-                if w not in before:
-                    before.add(w)
-                    todo += [v for v in plan.waits[w] if v not in done]
-            rest: State = {}
-            for w in sorted(before):
-                rest.update(effects[w])
-            requires = self.catalog.capabilities[plan.steps[i].capability].spec.requires
-            yield from ((compile_condition(r), rest) for r in requires)
-        planned = {step.capability for step in plan.steps}  # done ones: nothing to stand on
-        for capability in self.catalog.capabilities.values():
-            if capability.name not in planned:
-                yield from ((compile_condition(r), {}) for r in capability.spec.requires)
+        standing = judged(run.intent.spec.goal, self.catalog.capabilities, plan, done)
+        return changed(expected, state, decision.observed, standing)
 
     def _observe(self, run: RunState) -> State:
         simulated = self.env.observations()

@@ -6,13 +6,14 @@ decision's trigger.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ido.conditions import Condition
+from ido.conditions import Condition, compile_condition
+from ido.model import Capability
 from ido.planner.order import schedule
 from ido.planner.types import Plan
-from ido.state import apply_effects, get_path, has_path, overlaps
+from ido.state import State, apply_effects, get_path, has_path, overlaps
 
 _ABSENT = object()
 
@@ -62,10 +63,7 @@ def changed(
         before, now = (
             (apply_effects(expected, rest), apply_effects(state, rest))
             if rest
-            else (
-                expected,
-                state,
-            )
+            else (expected, state)
         )
         if condition.evaluate({"state": now}).holds != condition.evaluate({"state": before}).holds:
             flipped.update(touched)
@@ -78,6 +76,39 @@ def changed(
         if path in flipped
     ]
     return "observation changed: " + "; ".join(shown[:3]) + ("; …" if len(shown) > 3 else "")
+
+
+def judged(
+    goal: Iterable[str], capabilities: Mapping[str, Capability], plan: Plan, done: set[int]
+) -> Iterator[tuple[Condition, State]]:
+    """The conditions `plan` stands on, each with what the plan will have set when it is
+    checked (see `changed`): the `goal`, with every remaining step's effects; each
+    remaining step's `requires`, with those of the remaining steps it waits on, however far
+    back; any capability's not in the plan, as things stand. Made as they are read: when
+    no observed fact moved, none is. `done`: the steps' indexes that ended."""
+    effects = [capabilities[s.capability].spec.effects for s in plan.steps]
+    left = [i for i in range(len(plan.steps)) if i not in done]
+    everything: State = {}
+    for i in left:
+        everything.update(effects[i])
+    yield from ((compile_condition(g), everything) for g in goal)
+    for i in left:
+        before: set[int] = set()
+        todo = [w for w in plan.waits[i] if w not in done]
+        while todo:
+            w = todo.pop()
+            if w not in before:
+                before.add(w)
+                todo += [v for v in plan.waits[w] if v not in done]
+        rest: State = {}
+        for w in sorted(before):
+            rest.update(effects[w])
+        requires = capabilities[plan.steps[i].capability].spec.requires
+        yield from ((compile_condition(r), rest) for r in requires)
+    planned = {step.capability for step in plan.steps}  # done ones: nothing to stand on
+    for capability in capabilities.values():
+        if capability.name not in planned:
+            yield from ((compile_condition(r), {}) for r in capability.spec.requires)
 
 
 def over_limits(
