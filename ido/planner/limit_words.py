@@ -56,6 +56,8 @@ def way_out(task: Task, name: str, plan: Plan) -> str:
         return f"raise deadline to {format_duration(needed)}"
     risk = sum(units(-math.log(s.reliability)) for s in plan.steps) / SCALE
     reached = min(plan.success_probability, math.exp(-risk))
+    if reached <= 0:  # no intent may hold a least of 0
+        return "no min_success_probability admits it: its success probability underflows to 0"
     return f"lower min_success_probability to {_probability(task, reached)}"
 
 
@@ -79,14 +81,16 @@ def _floor(value: float, places: int) -> float:
         return float(Decimal(repr(value)).quantize(step, rounding=ROUND_FLOOR))
 
 
-def _significant_down(value: float) -> str:
-    """A small probability at three significant digits, rounded down, as Python writes
-    it: 2.99e-06, 1e-09, 5e-324; "0" for nothing at all (a product that underflowed)."""
+def _significant_down(value: float, digits: int = 3) -> str:
+    """A small probability at `digits` significant digits (three unless told), rounded
+    down, as Python writes it: 2.99e-06, 1e-09, 5e-324; "0" for nothing at all (a product
+    that underflowed)."""
     if value <= 0:
         return "0"
     written = Decimal(repr(value))
     power = written.adjusted()
-    mantissa = written.scaleb(-power).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+    step = Decimal(1).scaleb(1 - digits)
+    mantissa = written.scaleb(-power).quantize(step, rounding=ROUND_FLOOR)
     return f"{mantissa.normalize():f}e{power:+03d}"
 
 
@@ -107,8 +111,19 @@ def written_probability(probability: float, least: int = 3) -> str:
 
 def probability_against(value: float, limit: float) -> str:
     """A plan's success probability beside its least, `limit`: rounded down (so that it never
-    reads over what it is) at four decimals, or the limit's own if more, with four at least."""
-    places = max(4, _decimals(limit))
+    reads over what it is) at four decimals, or more as it takes to read at or over a
+    limit it reaches (up to the limit's own); under one it misses, at the limit's own. Below
+    a millionth, to as many significant digits as that takes, three at least. Always at
+    the limit's own decimals, 0.96 beside 1e-320 took 320 of them."""
+    most = max(4, _decimals(limit))
+    if 0 < value < 1e-6:
+        digits = 3
+        while digits < 17 and float(_significant_down(value, digits)) < limit <= value:
+            digits += 1
+        return _significant_down(value, digits)
+    places = most if value < limit else 4
+    while places < most and _floor(value, places) < limit:
+        places += 1
     return _amount(_floor(value, places), 4, places)
 
 

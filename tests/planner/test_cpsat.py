@@ -1460,6 +1460,36 @@ def test_a_tiny_success_probability_s_way_out_admits_the_plan(
     assert written_probability(1.2345678e-7) == "1.2345678e-07"  # as written, not rounded
 
 
+def test_a_success_probability_that_underflows_offers_no_least_of_zero() -> None:
+    """Found in review: a plan whose success probability underflows to 0 offered "lower
+    min_success_probability to 0", which no intent may hold."""
+    from ido.state import close_world
+
+    actions = tuple(
+        Action(
+            f"a{i}",
+            "p",
+            cost=1.0,
+            latency=0.1,
+            reliability=1e-200,
+            requires=(f"state.x.f{i - 1}",) if i else (),
+            effects=((f"x.f{i}", True),),
+        )
+        for i in range(2)
+    )
+    task = Task(
+        state=close_world({}, ["x.f0", "x.f1"]),
+        goal=("state.x.f1",),
+        actions=actions,
+        limits=Limits(min_success_probability=0.5),
+        max_steps=5,
+    )
+    refused = plan(task)
+    assert refused.status == "infeasible"
+    assert "no min_success_probability admits it" in (refused.reason or ""), refused.reason
+    assert "lower min_success_probability" not in (refused.reason or "")
+
+
 def test_probabilities_are_rounded_down_as_written_at_any_size() -> None:
     """Found in review: scaled as floats, 0.5 at 16 places read 0.5000000000005 (over
     itself), a limit of hundreds of decimals overflowed, and 0 or a subnormal crashed the
@@ -1468,6 +1498,11 @@ def test_probabilities_are_rounded_down_as_written_at_any_size() -> None:
 
     assert _floor(0.5, 16) == 0.5 and _floor(2.9999995e-6, 6) == 2e-6
     assert probability_against(0.9999999999985, 0.999999999999) == "0.999999999998"
-    assert probability_against(0.5, 1e-320).startswith("0.5000")  # no OverflowError
+    assert probability_against(0.5, 1e-320) == "0.5000"  # no OverflowError, nor 320 places
+    # as many places as read at or over a limit the plan reaches, and no more
+    assert probability_against(0.99999951, 0.9999995) == "0.9999995"
+    assert probability_against(0.9999994, 0.9999995) == "0.9999994"
+    assert probability_against(2e-320, 1e-320) == "2e-320"
+    assert probability_against(1.2345679e-7, 1.2345678e-7) == "1.2345679e-07"
     shown = [_significant_down(v) for v in (0.0, 5e-324, 1e-320, 9.9999999999995e-07)]
     assert shown == ["0", "5e-324", "1e-320", "9.99e-07"]
