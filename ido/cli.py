@@ -888,6 +888,8 @@ def runner(
             typer.echo(f"watching {journal} for runs that may go on (Ctrl-C to stop)")
         try:
             while True:
+                if watcher.retrying and catalog_now.moved():
+                    watcher.retry_now()  # what stopped them may be mended
                 watcher.poll()
                 if once:
                     break
@@ -911,7 +913,7 @@ class _Reloaded:
 
     def __init__(self, catalog: list[Path] | None) -> None:
         self.catalog = catalog
-        self.seen = self._files()
+        self.seen = self.looked = self._files()
         self.loaded = _load(catalog, None)
         self.failed: Exception | None = None  # the files as they are do not load
 
@@ -926,6 +928,12 @@ class _Reloaded:
                 continue
             found.append((str(file), stat.st_mtime_ns, stat.st_size))
         return tuple(found)
+
+    def moved(self) -> bool:
+        """Whether the YAML files changed since this was last asked."""
+        now = self._files()
+        moved, self.looked = now != self.looked, now
+        return moved
 
     def __call__(self) -> Any:
         now = self._files()

@@ -33,11 +33,19 @@ def ready(events: Sequence[Event], now: float) -> bool:
     return any(r.deadline is not None and now > r.deadline for r in waiting)
 
 
+RETRY_FIRST = 1.0
+"""Seconds before a run the runner could not continue is tried again; each failure after
+doubles the wait, up to `RETRY_MOST`."""
+RETRY_MOST = 60.0
+
+
 class Runner:
     """Watches one journal; `poll()` resumes every blocked run that may go on.
 
     `resume` continues one run (in `ido runner`, a LocalRuntime on the same journal); it
-    returns False when the run could not go on and is to be tried again at the next look.
+    returns False when the run could not go on and is to be tried again: after
+    `RETRY_FIRST` seconds, then twice as long after each failure up to `RETRY_MOST`; at
+    the next look after a verdict on it, or after `retry_now()` (its catalog changed).
     """
 
     def __init__(
@@ -53,8 +61,10 @@ class Runner:
         self._prunes: int | None = None  # the journal's prunes when the mark was taken
         self._deadlines: list[tuple[float, str]] = []
         self._again: set[str] = set()
-        """Runs to look at again: one whose request was seen before its row said blocked
-        (a run commits its requests, then its end), or that `resume` could not continue."""
+        """Runs to look at again at the next look: one whose request was seen before its
+        row said blocked (a run commits its requests, then its end)."""
+        self._retry: dict[str, tuple[float, float]] = {}
+        """Runs `resume` could not continue: when to try each again, and the wait before."""
 
     def poll(self) -> list[str]:
         """Resume the runs that may go on now; the ids resumed, in order."""
@@ -72,24 +82,40 @@ class Runner:
         while self._deadlines and self._deadlines[0][0] < now:
             candidates.add(heapq.heappop(self._deadlines)[1])
         candidates |= self._again
+        candidates.update(r for r, (at, _) in self._retry.items() if at <= now)
         self._again = set()
         resumed = []
         for run_id in sorted(candidates):
             try:
                 outcome = self.store.run(run_id).outcome
             except NotFoundError:  # ended and pruned since it was seen: nothing to do
+                self._retry.pop(run_id, None)
                 continue
             if outcome is None:  # still on its way to blocked (or interrupted): look again
                 self._again.add(run_id)
                 continue
             if outcome != "blocked":
+                self._retry.pop(run_id, None)  # (`ido resume` took it meanwhile)
                 continue
             if ready(self._approval_events(run_id), now):
-                if self.resume(run_id) is False:  # it could not go on (yet): look again
-                    self._again.add(run_id)
+                if self.resume(run_id) is False:  # it could not go on (yet): try it again
+                    waited = self._retry.get(run_id, (now, RETRY_FIRST / 2))[1]
+                    wait = min(2 * waited, RETRY_MOST)
+                    self._retry[run_id] = (now + wait, wait)
                     continue
+                self._retry.pop(run_id, None)
                 resumed.append(run_id)
         return resumed
+
+    @property
+    def retrying(self) -> bool:
+        """Whether some run waits to be tried again (see `retry_now`)."""
+        return bool(self._retry)
+
+    def retry_now(self) -> None:
+        """Try every run `resume` could not continue at the next look, as on its first
+        failure: what stopped it (its catalog) changed."""
+        self._retry = {run_id: (0.0, RETRY_FIRST / 2) for run_id in self._retry}
 
     def _approval_events(self, run_id: str) -> list[Event]:
         kinds = ("approval_required", "approval_given", "approval_rejected")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from ido.errors import LoadError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.policy import evaluate, policy_rules
-from ido.runner import Runner, hold_lock, runner_active
+from ido.runner import RETRY_FIRST, RETRY_MOST, Runner, hold_lock, runner_active
 from ido.runtime.local import LocalRuntime
 
 cli = CliRunner()
@@ -676,9 +677,39 @@ def test_the_runner_tries_again_a_run_it_could_not_continue(project: Path) -> No
     ido("approve", "last", "--by", "alice")
     with SqliteJournal(project / ".ido" / "ido.db") as store:
         answers = [False, None]
-        watcher = Runner(store, lambda _: answers.pop(0), time.time)
+        now = [1000.0]
+        watcher = Runner(store, lambda _: answers.pop(0), lambda: now[0])
         assert watcher.poll() == []  # could not (a catalog that failed to load, say)
+        now[0] += RETRY_FIRST + 0.01
         assert len(watcher.poll()) == 1 and answers == []
+
+
+def test_the_runner_waits_longer_each_time_it_cannot_continue_a_run(project: Path) -> None:
+    """It tried a run it could not continue at every look (each second), however long the
+    trouble lasted, and however many runs it held up."""
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        tried: list[float] = []
+        now = [1000.0]
+
+        def resume(_: str) -> bool:
+            tried.append(now[0] - 1000.0)
+            return False
+
+        watcher = Runner(store, resume, lambda: now[0])
+        for _ in range(400):  # a look every half second for 200 s
+            watcher.poll()
+            now[0] += 0.5
+        assert tried[:7] == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0, 63.0]
+        assert all(b - a == RETRY_MOST for a, b in pairwise(tried[6:]))
+        assert watcher.retrying
+        watcher.retry_now()  # its catalog changed: at once, and from the first wait again
+        watcher.poll()
+        now[0] += 0.5
+        watcher.poll()
+        assert tried[-1] == 200.0 and len(tried) == 10
 
 
 def test_the_runner_resumes_with_the_catalog_as_it_is_now(project: Path) -> None:
@@ -693,7 +724,9 @@ def test_the_runner_resumes_with_the_catalog_as_it_is_now(project: Path) -> None
         "when: \"capability.name == 'ship'\", message: frozen}\n"
     )
     assert "freeze" in current().policies
+    assert current.moved() and not current.moved()  # (asked once per change)
     (project / "policies" / "freeze.yaml").write_text("kind: [")
+    assert current.moved()
     with pytest.raises(LoadError):
         current()  # the runs wait for a catalog that loads
 
