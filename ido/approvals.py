@@ -1,13 +1,16 @@
 """Durable approvals: what a blocked run waits for, and the verdicts people give, in the journal.
 
 A decision whose plan fires `require_approval` rules (or any plan, in `mode: propose`)
-records one request per rule and step, tied to that plan's digest. The run then ends
+records one request per rule and step, tied to that plan's digest and to what the rule
+read (`RuleHit.held`: approved for an order of 1,500, a plan does not go ahead for one of
+9,999,999, nor a plan rule on spend after retries spent more). The run then ends
 `blocked`: no process, thread or memory waits. `ido approve` / `ido reject` append a
 verdict naming who, when and why; `ido resume` decides again and goes on only when every
-request for the plan it makes has been approved. A verdict is for one plan: after a
-replan, the new plan asks again. A request whose rule says `expires` escalates once that
-time has passed without a verdict, to each of the rule's `escalate` levels in turn (each
-with its own wait), and fails the run when the last wait is over. Escalation needs no
+request for the plan it makes has been approved. A verdict is for one plan and what its
+rule read: after a replan, or when that moved, the new decision asks again. A request
+whose rule says `expires` escalates once that time has passed without a verdict, to each
+of the rule's `escalate` levels in turn (each with its own wait), and fails the run when
+the last wait is over, whatever the rule makes of it by then. Escalation needs no
 process to drive it: where a request stands is a pure function of the clock.
 """
 
@@ -30,8 +33,9 @@ idempotent, whose effects nothing observes (`ido.runtime.local.LocalRuntime._ask
 UNKNOWN_PLAN = "interrupted"
 """The plan such requests name: the steps in flight when the run stopped."""
 
-Key = tuple[str, str, int, str]
-"""What a request and its verdict share: rule, capability, step and plan digest."""
+Key = tuple[str, str, int, str, str]
+"""What a request and its verdict share: rule, capability, step, plan digest, and the
+digest of what the rule read (empty in journals from before it was recorded)."""
 
 
 def subject(step: int, capability: str) -> str:
@@ -41,7 +45,8 @@ def subject(step: int, capability: str) -> str:
 
 def key_of(data: Mapping[str, Any]) -> Key:
     """The request a journal event (request or verdict) is about."""
-    return (data["rule"], data["capability"], int(data.get("step", 0)), data.get("plan", ""))
+    step = int(data.get("step", 0))
+    return (data["rule"], data["capability"], step, data.get("plan", ""), data.get("read", ""))
 
 
 @dataclass(frozen=True)
@@ -61,10 +66,12 @@ class Request:
     """When the first wait ends (epoch seconds); None: never."""
     escalate: tuple[tuple[str, float], ...] = ()
     """Who is asked next once a wait ends, and for how long (seconds)."""
+    read: str = ""
+    """Digest of what the rule read (`ido.policy.RuleHit.held`)."""
 
     @property
     def key(self) -> Key:
-        return (self.rule, self.capability, self.step, self.plan)
+        return (self.rule, self.capability, self.step, self.plan, self.read)
 
     @property
     def deadline(self) -> float | None:
@@ -130,6 +137,23 @@ def rejected(events: Sequence[Event]) -> str | None:
     return None
 
 
+def expired(events: Sequence[Event], now: float) -> str | None:
+    """Why the run's latest blocked plan fails unanswered: a request of it left past its
+    last wait, or None. As a "no", it stands on resume whatever the next decision makes of
+    it (`ido approvals` had said the run fails; a rule relaxed since let it through)."""
+    for request in pending(events):
+        if request.deadline is not None and now > request.deadline:
+            return expiry(request)
+    return None
+
+
+def expiry(request: Request) -> str:
+    """The reason a run fails with when `request` was left past its last wait."""
+    escalated = " after its escalations" if request.escalate else ""
+    what = subject(request.step, request.capability)
+    return f"the approval of {what} ({request.rule}) expired unanswered{escalated}"
+
+
 def rejection(rule: str, what: str, verdict: Mapping[str, Any]) -> str:
     """The reason a rejected run fails with: who said no to what, under which rule, why."""
     why = f": {verdict['comment']}" if verdict.get("comment") else ""
@@ -188,4 +212,5 @@ def _request(data: Mapping[str, Any]) -> Request:
         float(data.get("since", 0.0)),
         data.get("expires"),
         tuple((str(to), float(seconds)) for to, seconds in data.get("escalate", ())),
+        data.get("read", ""),
     )

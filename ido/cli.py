@@ -1198,6 +1198,7 @@ def _verdict_data(request: Any, by: str, comment: str | None, now: float) -> dic
         "capability": request.capability,
         "step": request.step,
         "plan": request.plan,
+        "read": request.read,
         "by": by,
         "comment": comment,
         "escalated_to": request.stage(now)[0],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ido.conditions import compile_condition
@@ -92,6 +92,10 @@ class RuleHit:
     """The capability the rule was evaluated for, or `(plan)`."""
     inputs: str = ""
     """Digest of the inputs the rule read: the variables and state paths in its condition."""
+    held: str = field(default="", compare=False)
+    """Of a `require_approval` rule, digest of what a person's verdict on it holds to
+    (`ido.approvals`): its inputs, less what beliefs move with time (`health`, a plan's
+    latency and success probability). Not recorded: the approval request carries it."""
 
     @property
     def ref(self) -> str:
@@ -187,10 +191,26 @@ def evaluate(
                 message = f"{rule.message} (rule could not be evaluated: {verdict.error})"
         if verdict.holds or (verdict.error and rule.effect in FAIL_CLOSED):
             inputs = _inputs(condition.variables, condition.state_paths, variables)
+            held = ""
+            if rule.effect == "require_approval":
+                held = _inputs(
+                    condition.variables - {"health"},
+                    condition.state_paths,
+                    {**variables, "plan": _held_plan(variables.get("plan", {}))},
+                )
             hits.append(
-                RuleHit(source, rule.id, rule.effect, message, rule.weight, subject, inputs)
+                RuleHit(source, rule.id, rule.effect, message, rule.weight, subject, inputs, held)
             )
     return hits, errors
+
+
+_MOVED_BY_BELIEFS = ("latency", "success_probability")
+"""What a plan adds up to that beliefs move with time (a capability's believed latency and
+reliability): an approval of the plan does not hold to them."""
+
+
+def _held_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in plan.items() if k not in _MOVED_BY_BELIEFS}
 
 
 def _inputs(

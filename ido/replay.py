@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ido.approvals import pending, verdicts
+from ido.approvals import Key, pending, verdicts
 from ido.decide import History, decide
 from ido.errors import IdoError, JournalError, NotFoundError
 from ido.health import Evidence, Lesson, with_lessons
@@ -328,15 +328,18 @@ def replay_counterfactual(
     resumes = [
         e.data for e in events if e.kind == "run_resumed" and e.data.get("after") == "approval"
     ]
+    used: set[int] = set()  # each recorded verdict is given once
     while report.outcome == "blocked":
         waiting = pending(journal.events(report.run_id))
-        answers = [given.get(request.key) for request in waiting]
-        if not waiting or None in answers:
+        answers = [_answer(given, request.key) for request in waiting]
+        if not waiting or None in answers or any(id(a) in used for a in answers):
             break
-        for answer in answers:
+        used.update(id(a) for a in answers)
+        for request, answer in zip(waiting, answers, strict=True):
             assert answer is not None  # (checked just above)
             kind = "approval_given" if answer["approved"] else "approval_rejected"
             data = {k: v for k, v in answer.items() if k not in ("approved", "at")}
+            data["read"] = request.read  # (a verdict recorded before it was: for this one)
             journal.append(report.run_id, kind, answer["at"], data)
         if resumes:  # the beliefs the recorded resume read, as the real one did
             journal.save_health(_evidence(resumes.pop(0).get("health", {})))
@@ -366,3 +369,12 @@ def replay_counterfactual(
             for (name, n), moved in sorted(world.moved.items())
         ),
     )
+
+
+def _answer(given: dict[Key, dict[str, Any]], key: Key) -> dict[str, Any] | None:
+    """The recorded verdict on the request `key` names; one recorded before a verdict held
+    to what its rule read (no `read`) answers the request of that rule, step and plan."""
+    found: dict[str, Any] | None = given.get(key)
+    if found is None:
+        found = next((v for k, v in given.items() if k[:4] == key[:4] and "read" not in v), None)
+    return found

@@ -372,3 +372,100 @@ def test_runs_of_scenarios_are_no_approval_requests(gated: Path) -> None:
         assert store.blocked() == {}
         kinds = [e.kind for e in store.events(store.resolve("last"))]
     assert "approval_given" not in kinds
+
+
+def called(project: Path) -> list[str]:
+    log = project / "calls.log"
+    return [line.split()[0] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+AMOUNT_RULE = (
+    "    - id: large\n      effect: require_approval\n"
+    "      when: \"capability.name == 'ship' && state.order.amount > 1000.0\"\n"
+    "      message: Large orders need a human.\n"
+)
+
+
+def test_an_approval_holds_only_while_what_its_rule_read_stands(project: Path) -> None:
+    """Found in a probe: approved for an order of 1,500 (the rule read the amount), the run
+    was resumed after the amount became 9,999,999 and shipped without asking again."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + AMOUNT_RULE)
+    (project / "capabilities" / "amount.json").write_text('{"amount": 1500.0}')
+    (project / "capabilities" / "amount.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: amount}\n"
+        "spec: {file: amount.json, at: order}\n"
+    )
+    set_intent(project, "  observers: [amount]\n")
+    code, out = ido("run", "ship-order")
+    assert code == 3 and "residency/large" in out, out
+    ido("approve", "last", "--by", "alice", "--comment", "ok for 1500")
+    (project / "capabilities" / "amount.json").write_text('{"amount": 9999999.0}')
+    code, out = ido("resume", "last")
+    assert code == 3, out  # asked again
+    assert "what the rule reads moved since it was approved" in out
+    assert "ship" not in called(project)
+    ido("approve", "last", "--by", "bob", "--comment", "ok for 9,999,999 too")
+    code, out = ido("resume", "last")
+    assert code == 0 and "achieved" in out, out
+
+
+def test_an_approval_holds_while_only_beliefs_and_what_the_rule_does_not_read_moved() -> None:
+    """What a verdict holds to leaves out what beliefs move with time: a plan rule's
+    approval must not be asked again because a belief about latency decayed meanwhile."""
+    from ido.model import Rule
+    from ido.policy import evaluate
+
+    rule = Rule(id="r", effect="require_approval", when="plan.cost > 0.5", message="m")
+    plan = {"steps": 1, "capabilities": ["a"], "cost": 1.0, "spent": 0.0}
+
+    def held(plan_now: dict[str, Any], health: dict[str, Any]) -> tuple[str, str]:
+        variables = {"plan": plan_now, "state": {}, "intent": {}, "health": health}
+        (hit,), _ = evaluate([("p", rule)], variables, "(plan)")
+        return hit.held, hit.inputs
+
+    first = held({**plan, "latency": 1.0, "success_probability": 0.9}, {"a": {"latency": 1}})
+    later = held({**plan, "latency": 2.0, "success_probability": 0.8}, {"a": {"latency": 2}})
+    spent = held({**plan, "cost": 2.0, "spent": 1.0, "latency": 1.0}, {"a": {"latency": 1}})
+    assert first[0] == later[0] and first[1] != later[1]  # the decision id still tells
+    assert spent[0] != first[0]  # a retry spent more than the person approved
+
+
+def test_a_request_left_past_its_wait_fails_the_run_though_its_rule_was_relaxed(
+    gated: Path,
+) -> None:
+    """Found in a probe: `ido approvals` said the run fails when resumed, yet with the rule
+    relaxed meanwhile the resumed run went ahead as if nobody had been asked."""
+    policy = gated / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + "      expires: 1ms\n")
+    code, out = ido("run", "ship-order")
+    assert code == 3, out
+    time.sleep(0.05)
+    assert "the run fails when resumed" in ido("approvals")[1]
+    policy.write_text(policy.read_text().replace("== 'ship'", "== 'nothing'"))
+    code, out = ido("resume", "last")
+    assert code == 1, out
+    assert "the approval of ship (residency/big-spend) expired unanswered" in out
+    assert "ship" not in called(gated)
+
+
+def test_a_run_approved_before_verdicts_held_to_what_rules_read_replays_identically(
+    gated: Path,
+) -> None:
+    """Requests and verdicts recorded before they held to what the rule read have no
+    `read`: replay gives such a verdict to the request of its rule, step and plan."""
+    import sqlite3
+
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    assert ido("resume", "last")[0] == 0
+    db = sqlite3.connect(gated / ".ido" / "ido.db")
+    with db:
+        changed = db.execute(
+            "UPDATE events SET data = json_remove(data, '$.read') WHERE kind IN "
+            "('approval_required', 'approval_given')"
+        ).rowcount
+    db.close()
+    assert changed == 2  # the request and its verdict
+    code, out = ido("replay", "last", "--policies", "policies")  # a what-if, verdicts again
+    assert code == 0 and "outcome: achieved → achieved" in out, out

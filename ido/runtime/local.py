@@ -17,6 +17,8 @@ from ido.approvals import (
     PROPOSE,
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
+    expired,
+    expiry,
     plan_digest,
     rejected,
     rejection,
@@ -212,7 +214,7 @@ class LocalRuntime:
             self._stopped(run, exc)
             raise
         trigger = AFTER_APPROVAL if row.outcome == "blocked" else AFTER_INTERRUPTION
-        said_no = rejected(events) if row.outcome == "blocked" else None
+        said_no = (rejected(events) or expired(events, now)) if row.outcome == "blocked" else None
         stops += [("failed", said_no)] if said_no is not None else []
         # A failure ends the run; else a step a person must decide about blocks it; else a
         # run that was undoing its steps, having failed, goes on undoing them.
@@ -245,7 +247,7 @@ class LocalRuntime:
         What ends the run instead of a decision: ("blocked" or "failed", why), or None."""
         capability = self._still_here(run, step)
         ctx = self._context(run, capability.name, step.step, step.attempt, observed, resumed=True)
-        key = (UNKNOWN_RULE, capability.name, step.step, UNKNOWN_PLAN)
+        key = (UNKNOWN_RULE, capability.name, step.step, UNKNOWN_PLAN, "")
         verdict = verdicts(self.journal.events(run.run_id)).get(key)
         if verdict is not None:
             return self._decided(run, capability, ctx, step, verdict)
@@ -441,6 +443,9 @@ class LocalRuntime:
         """
         assert decision.result.plan is not None
         names = list(decision.result.plan.capabilities)
+        read = {
+            (h.ref, h.subject): h.held for h in decision.policy if h.effect == "require_approval"
+        }
         asked = [
             (rule, name, 0 if name == PLAN else names.index(name) + 1, message)
             for rule, name, message in decision.approvals
@@ -458,7 +463,7 @@ class LocalRuntime:
         now = self.clock()
         waiting = []
         for rule, name, step, message in asked:
-            key = (rule, name, step, digest_)
+            key = (rule, name, step, digest_, read.get((rule, name), ""))
             verdict = given.get(key)
             what = subject(step, name)
             if verdict is not None and not verdict["approved"]:
@@ -466,15 +471,18 @@ class LocalRuntime:
             if verdict is not None:
                 continue
             first = earlier.get(key)
-            deadline = first.deadline if first is not None else None
-            if deadline is not None and now > deadline:
-                escalated = " after its escalations" if first and first.escalate else ""
-                return "failed", f"the approval of {what} ({rule}) expired unanswered{escalated}"
-            waiting.append((rule, name, step, message, first))
+            if first is not None and first.deadline is not None and now > first.deadline:
+                return "failed", expiry(first)
+            moved = any(
+                k[:4] == key[:4] and v["approved"] and "read" in v for k, v in given.items()
+            )
+            if moved:  # approved for the same plan, with what the rule read otherwise
+                message += "; asked again: what the rule reads moved since it was approved"
+            waiting.append((rule, name, step, message, first, key[4]))
         if not waiting:
             return None
         book = rulebook(run.intent, self.catalog.policies)
-        for rule, name, step, message, first in waiting:
+        for rule, name, step, message, first, held in waiting:
             found = book.rule(rule)
             ttl = found.expires if found is not None else None
             levels = [[e.to, e.expires] for e in found.escalate] if found is not None else []
@@ -488,13 +496,14 @@ class LocalRuntime:
                     "step": step,
                     "message": message,
                     "plan": digest_,
+                    "read": held,
                     "cost": plan["cost"],
                     "since": since,
                     "expires": None if ttl is None else since + ttl,
                     "escalate": levels,
                 },
             )
-        rule, name, step, message, _ = waiting[0]
+        rule, name, step, message, _, _ = waiting[0]
         more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
         return "blocked", f"{subject(step, name)} needs approval ({rule}: {message}){more}"
 
