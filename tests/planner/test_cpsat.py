@@ -1419,6 +1419,33 @@ def test_a_hair_over_a_limit_with_no_search_left_says_how_to_give_it_more() -> N
     assert "cpsat planner may settle it" not in said
 
 
+def _chain(reliabilities: tuple[float, ...], least: float) -> Task:
+    """One step per reliability, each needing the one before: the plan's success
+    probability is their product, held to `least`."""
+    from ido.state import close_world
+
+    actions = tuple(
+        Action(
+            f"a{i}",
+            "p",
+            cost=1.0,
+            latency=0.1,
+            reliability=r,
+            requires=(f"state.x.f{i - 1}",) if i else (),
+            effects=((f"x.f{i}", True),),
+        )
+        for i, r in enumerate(reliabilities)
+    )
+    facts = [f"x.f{i}" for i in range(len(reliabilities))]
+    return Task(
+        state=close_world({}, facts),
+        goal=(f"state.x.f{len(facts) - 1}",),
+        actions=actions,
+        limits=Limits(min_success_probability=least),
+        max_steps=5,
+    )
+
+
 @pytest.mark.parametrize("reliabilities", [(2.9999995e-6,), (0.0017320506, 0.0017320506)])
 def test_a_tiny_success_probability_s_way_out_admits_the_plan(
     reliabilities: tuple[float, ...],
@@ -1429,62 +1456,18 @@ def test_a_tiny_success_probability_s_way_out_admits_the_plan(
     import re
 
     from ido.planner.limit_words import written_probability
-    from ido.state import close_world
 
-    def chain(least: float) -> Task:
-        actions = tuple(
-            Action(
-                f"a{i}",
-                "p",
-                cost=1.0,
-                latency=0.1,
-                reliability=r,
-                requires=(f"state.x.f{i - 1}",) if i else (),
-                effects=((f"x.f{i}", True),),
-            )
-            for i, r in enumerate(reliabilities)
-        )
-        facts = [f"x.f{i}" for i in range(len(reliabilities))]
-        return Task(
-            state=close_world({}, facts),
-            goal=(f"state.x.f{len(facts) - 1}",),
-            actions=actions,
-            limits=Limits(min_success_probability=least),
-            max_steps=5,
-        )
-
-    refused = plan(chain(0.5))
+    refused = plan(_chain(reliabilities, 0.5))
     way = re.search(r"lower min_success_probability to ([0-9.e+-]+\d)", refused.reason or "")
     assert way is not None, refused.reason
-    assert plan(chain(float(way[1]))).status == "planned", way[0]
+    assert plan(_chain(reliabilities, float(way[1]))).status == "planned", way[0]
     assert written_probability(1.2345678e-7) == "1.2345678e-07"  # as written, not rounded
 
 
 def test_a_success_probability_that_underflows_offers_no_least_of_zero() -> None:
     """Found in review: a plan whose success probability underflows to 0 offered "lower
     min_success_probability to 0", which no intent may hold."""
-    from ido.state import close_world
-
-    actions = tuple(
-        Action(
-            f"a{i}",
-            "p",
-            cost=1.0,
-            latency=0.1,
-            reliability=1e-200,
-            requires=(f"state.x.f{i - 1}",) if i else (),
-            effects=((f"x.f{i}", True),),
-        )
-        for i in range(2)
-    )
-    task = Task(
-        state=close_world({}, ["x.f0", "x.f1"]),
-        goal=("state.x.f1",),
-        actions=actions,
-        limits=Limits(min_success_probability=0.5),
-        max_steps=5,
-    )
-    refused = plan(task)
+    refused = plan(_chain((1e-200, 1e-200), 0.5))
     assert refused.status == "infeasible"
     assert "no min_success_probability admits it" in (refused.reason or ""), refused.reason
     assert "lower min_success_probability" not in (refused.reason or "")
