@@ -353,16 +353,18 @@ def _action(reader: _Reader, node: Node) -> Action:
     name = node.items[1].text or ""
     parts: dict[str, Node] = {}
     items = node.items[2:]
-    for key, value in zip(items[::2], items[1::2]):
+    for at in range(0, len(items), 2):
+        key = items[at]
+        if key.is_list and at:  # a second value after a part's one: it was read as a part
+            raise reader.fail(key, _one_value(items[at - 2].text or "", name))
         if key.text not in (":parameters", ":precondition", ":effect"):
-            raise reader.fail(key, f"action part {key.text} is not supported")
+            raise reader.fail(key, f"action part {key.text or '(...)'} is not supported")
         if key.text in parts:
             raise reader.fail(key, f"{name} has {key.text} twice")
-        if not value.is_list and (value.text or "").startswith(":"):
+        value = items[at + 1] if at + 1 < len(items) else None
+        if value is None or (not value.is_list and (value.text or "").startswith(":")):
             raise reader.fail(key, f"{key.text} of {name} has no value")
         parts[key.text or ""] = value
-    if len(items) % 2:
-        raise reader.fail(items[-1], f"{items[-1].text or '(...)'} of {name} has no value")
     parameters = (
         reader.typed_list(parts[":parameters"].items, f"the parameters of {name}")
         if ":parameters" in parts
@@ -391,6 +393,13 @@ def _action(reader: _Reader, node: Node) -> Action:
         conditional=tuple(read.conditional),
         line=node.line,
     )
+
+
+def _one_value(part: str, action: str) -> str:
+    """Why a second list after an action's part is refused, and what to write instead."""
+    if part == ":parameters":
+        return f":parameters of {action} takes one list: (?x ?y - type ...)"
+    return f"{part} of {action} takes one formula; wrap several in (and ...)"
 
 
 class _Effects:
@@ -539,6 +548,10 @@ def _read_problem(path: Path) -> Problem:
                     costs[reader.atom(item.items[1])] = _number(reader, item)
                 else:
                     init.setdefault(reader.atom(item), item.line)
+        elif keyword == ":goal" and len(node.items) > 2:
+            raise reader.fail(
+                node.items[2], "(:goal ...) takes one formula; wrap several in (and ...)"
+            )
         elif keyword == ":goal" and len(node.items) > 1:
             goal, goal_condition = reader.condition(node.items[1], "the goal")
         elif keyword == ":goal":

@@ -305,13 +305,19 @@ def test_a_feature_ido_does_not_read_is_named_as_itself(
         (":parameters () :precondition :effect (g)", ":precondition of act has no value"),
         (":parameters () :effect (g) :precondition", ":precondition of act has no value"),
         (":parameters () :effect (g) :effect (p a)", "act has :effect twice"),
+        (":parameters () :precondition (p a) (g) :effect (g)",
+         ":precondition of act takes one formula; wrap several in (and ...)"),
+        (":parameters () :precondition () :effect (g) (p a)",
+         ":effect of act takes one formula; wrap several in (and ...)"),
+        (":parameters (?x) (?y) :effect (g)", ":parameters of act takes one list"),
     ],
-)
+)  # fmt: skip
 def test_a_malformed_action_is_refused_not_read_another_way(
     tmp_path: Path, action: str, said: str
 ) -> None:
     """Each was taken silently: a dangling `:precondition` dropped the precondition, an
-    undeclared variable became part of a fact's name, an unknown type grounded nothing."""
+    undeclared variable became part of a fact's name, an unknown type grounded nothing. A
+    second formula after a part was "action part None is not supported"."""
     domain = (
         "(define (domain d) (:requirements :strips :typing) (:types a)"
         f" (:predicates (p ?x) (g)) (:action act {action}))"
@@ -329,13 +335,18 @@ def test_a_malformed_action_is_refused_not_read_another_way(
          "p.pddl:2: a second :objects (lines 1 and 2): give one"),
         ("(define (problem q) (:domain d) (:init (p a)) (:init) (:goal (g)))",
          "p.pddl:1: a second :init (both on line 1): give one"),
+        ("(define (problem q) (:domain d) (:objects a) (:init)\n (:goal (g)\n (p a)))",
+         "p.pddl:3: (:goal ...) takes one formula; wrap several in (and ...)"),
+        ("(define (problem q) (:domain d) (:objects a) (:init) (:goal (and (g)) (p a)))",
+         "p.pddl:1: (:goal ...) takes one formula"),
     ],
 )  # fmt: skip
 def test_a_malformed_problem_is_refused_not_read_another_way(
     tmp_path: Path, problem: str, said: str
 ) -> None:
     """A second goal was ignored, and a domain without a name matched any domain. A second
-    `:objects` replaced the first, and a second `:init` added to it."""
+    `:objects` replaced the first, and a second `:init` added to it. A second formula in
+    `:goal` was dropped: the plan reached the first alone."""
     domain = (
         "(define (domain d) (:requirements :strips) (:predicates (p ?x) (g))"
         " (:action act :parameters () :precondition () :effect (g)))"
