@@ -339,6 +339,9 @@ def plan(
         )
     if plan_out is not None:
         _check_out_file(plan_out, "--plan-out")  # before planning, which may take minutes
+        with writing(plan_out):  # an earlier plan left there would be taken for this one's
+            if plan_out.is_file():  # a file: not a device such as /dev/stdout
+                plan_out.unlink()
     if pddl is not None:
         from ido.errors import UnsolvableError
 

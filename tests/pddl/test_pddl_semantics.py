@@ -409,3 +409,16 @@ def test_where_every_action_is_free_the_goals_missing_still_guide_the_search(
         tmp_path, (BLOCKS / "domain.pddl").read_text(), problem, "--search-states", "50000"
     )
     assert code == 0 and len(found) == 18 and "cost 0.00" in out, out
+
+
+@pytest.mark.parametrize(
+    ("goal", "code"), [("(and (g) (not (g)))", 1), ("(p a)", 1), ("(nothing)", 2)]
+)
+def test_no_plan_leaves_no_plan_file(tmp_path: Path, goal: str, code: int) -> None:
+    """An earlier `--plan-out` file stayed when there was no plan (exit 1) or an error (exit
+    2), and a script then validated the earlier problem's plan."""
+    problem = f"(define (problem pn) (:domain negp) (:objects a) (:init) (:goal {goal}))"
+    d, p = write(tmp_path, "d.pddl", NEGATED), write(tmp_path, "p.pddl", problem)
+    out = write(tmp_path, "x.plan", "(fin a)\n; cost = 1 (general cost)\n")
+    done = CliRunner().invoke(app, ["plan", "--pddl", str(d), str(p), "--plan-out", str(out)])
+    assert done.exit_code == code and not out.exists(), done.output
