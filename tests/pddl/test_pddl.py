@@ -198,6 +198,26 @@ def test_import_pddl_overwrites_a_changed_file_only_when_forced(tmp_path: Path) 
     assert intent.read_text() != edited and "# my note" not in intent.read_text()
 
 
+def test_a_second_problem_is_not_imported_beside_another(tmp_path: Path) -> None:
+    """It was written beside the first, whose ground actions it shares, and the catalog
+    failed `validate` ("declared twice"), as did the `ido plan` the import printed."""
+    runner = CliRunner()
+    domain, out = write(tmp_path, "d.pddl", ROADS), tmp_path / "o"
+    first = write(tmp_path, "p.pddl", TRIP)
+    second = write(tmp_path, "p2.pddl", TRIP.replace("problem trip", "problem trip2"))
+    assert (
+        runner.invoke(app, ["import-pddl", str(domain), str(first), "-o", str(out)]).exit_code == 0
+    )
+    for force in ([], ["--force"]):
+        refused = runner.invoke(
+            app, ["import-pddl", str(domain), str(second), "-o", str(out), *force]
+        )
+        assert refused.exit_code == 2, refused.output
+        assert "already holds another import" in refused.output and "trip.yaml" in refused.output
+    assert sorted(f.name for f in out.rglob("*.yaml")) == ["trip.yaml", "trip.yaml"]
+    load_catalog([out])  # still the first import alone, which loads
+
+
 def test_an_output_in_a_folder_that_may_not_be_looked_into_is_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
