@@ -396,6 +396,7 @@ def plan(
 def _pddl_decision(loaded: Any, chosen: Any, alternatives: int) -> Any:
     """`_decide_once` for `ido plan --pddl`, whose search, should it give up, is given more
     by the command's flags: a PDDL problem has no intent file whose limits one could edit."""
+    from ido.planner.cpsat import BudgetsSpent
     from ido.planner.search import SearchGaveUp
 
     try:
@@ -403,6 +404,10 @@ def _pddl_decision(loaded: Any, chosen: Any, alternatives: int) -> Any:
     except SearchGaveUp as stop:
         raise stop.advised(
             "`--search-states N` lets it go further, or `--planner cpsat` may settle it"
+        ) from None
+    except BudgetsSpent as spent:
+        raise spent.advised(
+            "a larger `--solve-time DURATION` or `--search-states N` gives them more room"
         ) from None
     from ido.planner.explain import MORE_STEPS
 

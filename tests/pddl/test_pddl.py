@@ -260,6 +260,24 @@ def test_a_pddl_search_that_gives_up_says_which_flags_give_it_more(tmp_path: Pat
     assert "in the intent" not in stopped.output
 
 
+def test_cpsat_and_the_search_out_of_budget_name_the_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error told the user to edit `limits.solve_time` in an intent that does not exist."""
+    from ido.planner import PLANNERS
+    from ido.planner.cpsat import CpSatPlanner
+
+    small = CpSatPlanner(small=0, search_first=0, fallback_states=1)
+    monkeypatch.setitem(PLANNERS, "cpsat", lambda: small)
+    domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
+    argv = ["plan", "--pddl", str(domain), str(problem), "--planner", "cpsat"]
+    stopped = CliRunner().invoke(app, [*argv, "--solve-time", "0.000000001s"])
+    assert stopped.exit_code == 2, stopped.output
+    assert "CP-SAT reached its time limit" in stopped.output
+    assert "`--solve-time DURATION` or `--search-states N`" in stopped.output
+    assert "in the intent" not in stopped.output and "limits." not in stopped.output
+
+
 def test_an_intent_and_a_pddl_problem_at_once_are_a_usage_error(tmp_path: Path) -> None:
     """`ido plan INTENT --pddl D P` names two things to plan; it planned the PDDL one."""
     domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
