@@ -328,6 +328,12 @@ def plan(
 
     if pddl is None and intent is None:
         raise typer.BadParameter("name an INTENT, or give --pddl DOMAIN PROBLEM")
+    if pddl is not None and _option_like(pddl[1]):
+        raise typer.BadParameter(
+            f"--pddl takes two files, DOMAIN PROBLEM; '{pddl[1]}' was read as the problem "
+            "(give the problem file after the domain)",
+            param_hint="--pddl",
+        )
     if pddl is not None and intent is not None:
         raise typer.BadParameter(
             f"plan the intent '{intent}' or the PDDL problem, not both", param_hint="--pddl"
@@ -391,6 +397,12 @@ def plan(
             plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
     status = decision.result.status
     raise typer.Exit(1 if status == "infeasible" else 0)
+
+
+def _option_like(path: Path) -> bool:
+    """Whether `--pddl`'s PROBLEM is an option taken in its place (`--pddl D --planner
+    search` reads `--planner` as the problem): it starts with `-` and is no file."""
+    return str(path).startswith("-") and not path.exists()
 
 
 def _pddl_decision(loaded: Any, chosen: Any, alternatives: int) -> Any:

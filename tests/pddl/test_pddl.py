@@ -278,6 +278,19 @@ def test_cpsat_and_the_search_out_of_budget_name_the_flags(
     assert "in the intent" not in stopped.output and "limits." not in stopped.output
 
 
+@pytest.mark.parametrize(
+    "after", [["--planner", "search"], ["--plan-out", "x.plan"], ["-f", "json"]]
+)
+def test_pddl_given_one_file_says_it_takes_two(tmp_path: Path, after: list[str]) -> None:
+    """The option after the domain was read as the problem and its value as an intent:
+    "plan the intent 'search' or the PDDL problem, not both"."""
+    domain = write(tmp_path, "d.pddl", ROADS)
+    done = CliRunner().invoke(app, ["plan", "--pddl", str(domain), *after])
+    assert done.exit_code == 2, done.output
+    assert "--pddl takes two files, DOMAIN PROBLEM" in done.output
+    assert "not both" not in done.output
+
+
 def test_an_intent_and_a_pddl_problem_at_once_are_a_usage_error(tmp_path: Path) -> None:
     """`ido plan INTENT --pddl D P` names two things to plan; it planned the PDDL one."""
     domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
