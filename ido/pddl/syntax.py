@@ -546,6 +546,7 @@ def _read_problem(path: Path) -> Problem:
             for item in node.items[1:]:
                 if item.head() == "=":
                     costs[reader.atom(item.items[1])] = _number(reader, item)
+                    _cost_from_zero(reader, item, costs)
                 else:
                     init.setdefault(reader.atom(item), item.line)
         elif keyword == ":goal" and len(node.items) > 2:
@@ -569,6 +570,18 @@ def _read_problem(path: Path) -> Problem:
         lines=lines,
         init_lines=init,
     )
+
+
+def _cost_from_zero(reader: _Reader, node: Node, costs: dict[Atom, float]) -> None:
+    """Refuse a `total-cost` that starts above 0: ido counts a plan's cost from 0 (as IPC
+    requires), so it would report 2 where VAL says 7."""
+    start = costs.get(Atom("total-cost", ()), 0)
+    if start:
+        raise reader.fail(
+            node,
+            f"(total-cost) starts at {node.items[2].text}; ido counts a plan's cost from 0, "
+            "as IPC requires: give (= (total-cost) 0)",
+        )
 
 
 def _number(reader: _Reader, node: Node) -> float:

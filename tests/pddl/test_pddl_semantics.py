@@ -422,3 +422,13 @@ def test_no_plan_leaves_no_plan_file(tmp_path: Path, goal: str, code: int) -> No
     out = write(tmp_path, "x.plan", "(fin a)\n; cost = 1 (general cost)\n")
     done = CliRunner().invoke(app, ["plan", "--pddl", str(d), str(p), "--plan-out", str(out)])
     assert done.exit_code == code and not out.exists(), done.output
+
+
+def test_a_total_cost_that_starts_above_zero_is_refused(tmp_path: Path) -> None:
+    """It was ignored: ido wrote `; cost = 1` where VAL, counting from 5, says 6."""
+    problem = FREEBIE_P.replace("(= (total-cost) 0)", "\n (= (total-cost) 5)")
+    refused(tmp_path, FREEBIE, problem + " (:metric minimize (total-cost)))",
+            "p.pddl:2: (total-cost) starts at 5; ido counts a plan's cost from 0")  # fmt: skip
+    assert pddl_catalog(
+        write(tmp_path, "d.pddl", FREEBIE), write(tmp_path, "p.pddl", FREEBIE_P + ")")
+    )
