@@ -493,7 +493,18 @@ def _unsupported_inside(head: str, inner: str) -> str:
         return f"numeric comparisons ({head} …) are not supported"
     if head == "not":
         return "a negated atom is not allowed here (:init lists the atoms that hold)"
+    if head == "preference":
+        return "preferences (PDDL3) are not supported"
+    if head in _PDDL3:
+        return f"({head} …) is a PDDL3 constraint, which is not supported"
     return "nested terms (functions) are not supported in atoms"
+
+
+_PDDL3 = {
+    *("always", "sometime", "within", "at-most-once", "sometime-after", "sometime-before"),
+    *("always-within", "hold-during", "hold-after"),
+}
+"""PDDL3's modal operators, which hold formulas where an atom holds names."""
 
 
 def _amount(reader: _Reader, node: Node, what: str) -> float:
@@ -556,7 +567,7 @@ def _read_problem(path: Path) -> Problem:
         elif keyword == ":goal" and len(node.items) > 1:
             goal, goal_condition = reader.condition(node.items[1], "the goal")
         elif keyword == ":goal":
-            continue
+            raise reader.fail(node, "(:goal) is empty: give a formula, (and) for none")
         elif keyword == ":metric":
             items = node.items
             if len(items) != 3 or items[1].text != "minimize" or items[2].head() != "total-cost":
@@ -564,6 +575,8 @@ def _read_problem(path: Path) -> Problem:
             metric = True
         else:
             raise reader.fail(node, f"problem section {keyword or '(...)'} is not supported")
+    if ":goal" not in lines:
+        raise reader.fail(define, "the problem has no (:goal ...)")
     return Problem(
         *(name, domain, objects, frozenset(init), costs, goal, goal_condition, metric),
         file=str(path),

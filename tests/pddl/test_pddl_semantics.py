@@ -339,6 +339,15 @@ def test_a_malformed_action_is_refused_not_read_another_way(
          "p.pddl:3: (:goal ...) takes one formula; wrap several in (and ...)"),
         ("(define (problem q) (:domain d) (:objects a) (:init) (:goal (and (g)) (p a)))",
          "p.pddl:1: (:goal ...) takes one formula"),
+        ("(define (problem q) (:domain d)\n (:objects a) (:init (p a)))",
+         "p.pddl:1: the problem has no (:goal ...)"),
+        ("(define (problem q) (:domain d) (:objects a) (:init (p a))\n (:goal))",
+         "p.pddl:2: (:goal) is empty: give a formula, (and) for none"),
+        ("(define (problem q) (:domain d) (:objects a) (:init)\n"
+         " (:goal (and (g) (preference p1 (p a)))))",
+         "p.pddl:2: preferences (PDDL3) are not supported"),
+        ("(define (problem q) (:domain d) (:objects a) (:init) (:goal (always (p a))))",
+         "p.pddl:1: (always …) is a PDDL3 constraint, which is not supported"),
     ],
 )  # fmt: skip
 def test_a_malformed_problem_is_refused_not_read_another_way(
@@ -346,7 +355,8 @@ def test_a_malformed_problem_is_refused_not_read_another_way(
 ) -> None:
     """A second goal was ignored, and a domain without a name matched any domain. A second
     `:objects` replaced the first, and a second `:init` added to it. A second formula in
-    `:goal` was dropped: the plan reached the first alone."""
+    `:goal` was dropped: the plan reached the first alone. A problem with no goal was
+    "satisfied", and a preference was "nested terms (functions) are not supported"."""
     domain = (
         "(define (domain d) (:requirements :strips) (:predicates (p ?x) (g))"
         " (:action act :parameters () :precondition () :effect (g)))"
