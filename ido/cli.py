@@ -328,6 +328,12 @@ def plan(
 
     if pddl is None and intent is None:
         raise typer.BadParameter("name an INTENT, or give --pddl DOMAIN PROBLEM")
+    if pddl is not None and _option_like(pddl[1]):
+        raise typer.BadParameter(
+            f"--pddl takes two files, DOMAIN PROBLEM; '{pddl[1]}' was read as the problem "
+            "(give the problem file after the domain)",
+            param_hint="--pddl",
+        )
     if pddl is not None and intent is not None:
         raise typer.BadParameter(
             f"plan the intent '{intent}' or the PDDL problem, not both", param_hint="--pddl"
@@ -339,6 +345,9 @@ def plan(
         )
     if plan_out is not None:
         _check_out_file(plan_out, "--plan-out")  # before planning, which may take minutes
+        with writing(plan_out):  # an earlier plan left there would be taken for this one's
+            if plan_out.is_file():  # a file: not a device such as /dev/stdout
+                plan_out.unlink()
     if pddl is not None:
         from ido.errors import UnsolvableError
 
@@ -390,9 +399,16 @@ def plan(
     raise typer.Exit(1 if status == "infeasible" else 0)
 
 
+def _option_like(path: Path) -> bool:
+    """Whether `--pddl`'s PROBLEM is an option taken in its place (`--pddl D --planner
+    search` reads `--planner` as the problem): it starts with `-` and is no file."""
+    return str(path).startswith("-") and not path.exists()
+
+
 def _pddl_decision(loaded: Any, chosen: Any, alternatives: int) -> Any:
     """`_decide_once` for `ido plan --pddl`, whose search, should it give up, is given more
     by the command's flags: a PDDL problem has no intent file whose limits one could edit."""
+    from ido.planner.cpsat import BudgetsSpent
     from ido.planner.search import SearchGaveUp
 
     try:
@@ -400,6 +416,10 @@ def _pddl_decision(loaded: Any, chosen: Any, alternatives: int) -> Any:
     except SearchGaveUp as stop:
         raise stop.advised(
             "`--search-states N` lets it go further, or `--planner cpsat` may settle it"
+        ) from None
+    except BudgetsSpent as spent:
+        raise spent.advised(
+            "a larger `--solve-time DURATION` or `--search-states N` gives them more room"
         ) from None
     from ido.planner.explain import MORE_STEPS
 

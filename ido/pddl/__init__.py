@@ -46,7 +46,8 @@ def import_pddl(
 
     Ground actions belong to one problem (its objects), so each problem needs its own `out`.
     A file already there that says something else (edited since, or another import) is
-    overwritten only with `force`; otherwise nothing is written.
+    overwritten only with `force`; otherwise nothing is written. An `out` that holds another
+    problem's import is refused, `force` or not: the catalog would not load.
     """
     task = load_pddl(domain, problem)
     documents = to_resources(task, max_steps)
@@ -58,11 +59,12 @@ def import_pddl(
     stem = capabilities[0]["metadata"]["name"] if len(capabilities) == 1 else name
     cap_file = out / "capabilities" / f"{stem}.yaml"
     intent_file = out / "intents" / f"{name}.yaml"
-    header = f"# ido import-pddl {domain.name} {problem.name}: the ground actions of {name}\n"
+    header = f"{_HEADER}{domain.name} {problem.name}: the ground actions of {name}\n"
     files = (
         (cap_file, header + dump_documents(capabilities)),
         (intent_file, dump_documents([intent])),
     )
+    _refuse_another_import(cap_file)
     if not force:
         _refuse_changes(files)
     for folder in (out, cap_file.parent, intent_file.parent):  # all made before any file
@@ -86,3 +88,27 @@ def _refuse_changes(files: tuple[tuple[Path, str], ...]) -> None:
                 f"{file} is already there and differs from what this import writes; "
                 "pass --force to overwrite it, or give another --out"
             )
+
+
+_HEADER = "# ido import-pddl "
+"""How each capabilities file an import writes begins (the header names the PDDL files)."""
+
+
+def _refuse_another_import(cap_file: Path) -> None:
+    """A usage error when `cap_file`'s folder holds another import's capabilities: the
+    ground actions the problems share (`unstack-d-b`) would be declared twice, so the
+    catalog would not validate, nor plan either problem."""
+    folder = cap_file.parent
+    try:
+        others = sorted(f for f in folder.glob("*.yaml") if f.name != cap_file.name)
+        for other in others:
+            with other.open(encoding="utf-8", errors="replace") as text:
+                first = text.readline()
+            if first.startswith(_HEADER):
+                written = first.removeprefix(_HEADER).split(":", 1)[0]
+                raise WriteError(
+                    f"{folder.parent} already holds another import ({other}, of {written}); "
+                    "its capabilities would be declared twice. Give each problem its own --out"
+                )
+    except OSError:
+        return  # a folder that cannot be read is said when the import writes to it

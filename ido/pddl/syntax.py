@@ -353,16 +353,18 @@ def _action(reader: _Reader, node: Node) -> Action:
     name = node.items[1].text or ""
     parts: dict[str, Node] = {}
     items = node.items[2:]
-    for key, value in zip(items[::2], items[1::2]):
+    for at in range(0, len(items), 2):
+        key = items[at]
+        if key.is_list and at:  # a second value after a part's one: it was read as a part
+            raise reader.fail(key, _one_value(items[at - 2].text or "", name))
         if key.text not in (":parameters", ":precondition", ":effect"):
-            raise reader.fail(key, f"action part {key.text} is not supported")
+            raise reader.fail(key, f"action part {key.text or '(...)'} is not supported")
         if key.text in parts:
             raise reader.fail(key, f"{name} has {key.text} twice")
-        if not value.is_list and (value.text or "").startswith(":"):
+        value = items[at + 1] if at + 1 < len(items) else None
+        if value is None or (not value.is_list and (value.text or "").startswith(":")):
             raise reader.fail(key, f"{key.text} of {name} has no value")
         parts[key.text or ""] = value
-    if len(items) % 2:
-        raise reader.fail(items[-1], f"{items[-1].text or '(...)'} of {name} has no value")
     parameters = (
         reader.typed_list(parts[":parameters"].items, f"the parameters of {name}")
         if ":parameters" in parts
@@ -391,6 +393,13 @@ def _action(reader: _Reader, node: Node) -> Action:
         conditional=tuple(read.conditional),
         line=node.line,
     )
+
+
+def _one_value(part: str, action: str) -> str:
+    """Why a second list after an action's part is refused, and what to write instead."""
+    if part == ":parameters":
+        return f":parameters of {action} takes one list: (?x ?y - type ...)"
+    return f"{part} of {action} takes one formula; wrap several in (and ...)"
 
 
 class _Effects:
@@ -484,7 +493,18 @@ def _unsupported_inside(head: str, inner: str) -> str:
         return f"numeric comparisons ({head} …) are not supported"
     if head == "not":
         return "a negated atom is not allowed here (:init lists the atoms that hold)"
+    if head == "preference":
+        return "preferences (PDDL3) are not supported"
+    if head in _PDDL3:
+        return f"({head} …) is a PDDL3 constraint, which is not supported"
     return "nested terms (functions) are not supported in atoms"
+
+
+_PDDL3 = {
+    *("always", "sometime", "within", "at-most-once", "sometime-after", "sometime-before"),
+    *("always-within", "hold-during", "hold-after"),
+}
+"""PDDL3's modal operators, which hold formulas where an atom holds names."""
 
 
 def _amount(reader: _Reader, node: Node, what: str) -> float:
@@ -537,12 +557,17 @@ def _read_problem(path: Path) -> Problem:
             for item in node.items[1:]:
                 if item.head() == "=":
                     costs[reader.atom(item.items[1])] = _number(reader, item)
+                    _cost_from_zero(reader, item, costs)
                 else:
                     init.setdefault(reader.atom(item), item.line)
+        elif keyword == ":goal" and len(node.items) > 2:
+            raise reader.fail(
+                node.items[2], "(:goal ...) takes one formula; wrap several in (and ...)"
+            )
         elif keyword == ":goal" and len(node.items) > 1:
             goal, goal_condition = reader.condition(node.items[1], "the goal")
         elif keyword == ":goal":
-            continue
+            raise reader.fail(node, "(:goal) is empty: give a formula, (and) for none")
         elif keyword == ":metric":
             items = node.items
             if len(items) != 3 or items[1].text != "minimize" or items[2].head() != "total-cost":
@@ -550,12 +575,26 @@ def _read_problem(path: Path) -> Problem:
             metric = True
         else:
             raise reader.fail(node, f"problem section {keyword or '(...)'} is not supported")
+    if ":goal" not in lines:
+        raise reader.fail(define, "the problem has no (:goal ...)")
     return Problem(
         *(name, domain, objects, frozenset(init), costs, goal, goal_condition, metric),
         file=str(path),
         lines=lines,
         init_lines=init,
     )
+
+
+def _cost_from_zero(reader: _Reader, node: Node, costs: dict[Atom, float]) -> None:
+    """Refuse a `total-cost` that starts above 0: ido counts a plan's cost from 0 (as IPC
+    requires), so it would report 2 where VAL says 7."""
+    start = costs.get(Atom("total-cost", ()), 0)
+    if start:
+        raise reader.fail(
+            node,
+            f"(total-cost) starts at {node.items[2].text}; ido counts a plan's cost from 0, "
+            "as IPC requires: give (= (total-cost) 0)",
+        )
 
 
 def _number(reader: _Reader, node: Node) -> float:

@@ -198,6 +198,26 @@ def test_import_pddl_overwrites_a_changed_file_only_when_forced(tmp_path: Path) 
     assert intent.read_text() != edited and "# my note" not in intent.read_text()
 
 
+def test_a_second_problem_is_not_imported_beside_another(tmp_path: Path) -> None:
+    """It was written beside the first, whose ground actions it shares, and the catalog
+    failed `validate` ("declared twice"), as did the `ido plan` the import printed."""
+    runner = CliRunner()
+    domain, out = write(tmp_path, "d.pddl", ROADS), tmp_path / "o"
+    first = write(tmp_path, "p.pddl", TRIP)
+    second = write(tmp_path, "p2.pddl", TRIP.replace("problem trip", "problem trip2"))
+    assert (
+        runner.invoke(app, ["import-pddl", str(domain), str(first), "-o", str(out)]).exit_code == 0
+    )
+    for force in ([], ["--force"]):
+        refused = runner.invoke(
+            app, ["import-pddl", str(domain), str(second), "-o", str(out), *force]
+        )
+        assert refused.exit_code == 2, refused.output
+        assert "already holds another import" in refused.output and "trip.yaml" in refused.output
+    assert sorted(f.name for f in out.rglob("*.yaml")) == ["trip.yaml", "trip.yaml"]
+    load_catalog([out])  # still the first import alone, which loads
+
+
 def test_an_output_in_a_folder_that_may_not_be_looked_into_is_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -238,6 +258,37 @@ def test_a_pddl_search_that_gives_up_says_which_flags_give_it_more(tmp_path: Pat
     assert "search expanded 1 states without finishing" in stopped.output
     assert "`--search-states N`" in stopped.output and "`--planner cpsat`" in stopped.output
     assert "in the intent" not in stopped.output
+
+
+def test_cpsat_and_the_search_out_of_budget_name_the_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error told the user to edit `limits.solve_time` in an intent that does not exist."""
+    from ido.planner import PLANNERS
+    from ido.planner.cpsat import CpSatPlanner
+
+    small = CpSatPlanner(small=0, search_first=0, fallback_states=1)
+    monkeypatch.setitem(PLANNERS, "cpsat", lambda: small)
+    domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
+    argv = ["plan", "--pddl", str(domain), str(problem), "--planner", "cpsat"]
+    stopped = CliRunner().invoke(app, [*argv, "--solve-time", "0.000000001s"])
+    assert stopped.exit_code == 2, stopped.output
+    assert "CP-SAT reached its time limit" in stopped.output
+    assert "`--solve-time DURATION` or `--search-states N`" in stopped.output
+    assert "in the intent" not in stopped.output and "limits." not in stopped.output
+
+
+@pytest.mark.parametrize(
+    "after", [["--planner", "search"], ["--plan-out", "x.plan"], ["-f", "json"]]
+)
+def test_pddl_given_one_file_says_it_takes_two(tmp_path: Path, after: list[str]) -> None:
+    """The option after the domain was read as the problem and its value as an intent:
+    "plan the intent 'search' or the PDDL problem, not both"."""
+    domain = write(tmp_path, "d.pddl", ROADS)
+    done = CliRunner().invoke(app, ["plan", "--pddl", str(domain), *after])
+    assert done.exit_code == 2, done.output
+    assert "--pddl takes two files, DOMAIN PROBLEM" in done.output
+    assert "not both" not in done.output
 
 
 def test_an_intent_and_a_pddl_problem_at_once_are_a_usage_error(tmp_path: Path) -> None:

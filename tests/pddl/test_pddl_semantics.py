@@ -305,13 +305,19 @@ def test_a_feature_ido_does_not_read_is_named_as_itself(
         (":parameters () :precondition :effect (g)", ":precondition of act has no value"),
         (":parameters () :effect (g) :precondition", ":precondition of act has no value"),
         (":parameters () :effect (g) :effect (p a)", "act has :effect twice"),
+        (":parameters () :precondition (p a) (g) :effect (g)",
+         ":precondition of act takes one formula; wrap several in (and ...)"),
+        (":parameters () :precondition () :effect (g) (p a)",
+         ":effect of act takes one formula; wrap several in (and ...)"),
+        (":parameters (?x) (?y) :effect (g)", ":parameters of act takes one list"),
     ],
-)
+)  # fmt: skip
 def test_a_malformed_action_is_refused_not_read_another_way(
     tmp_path: Path, action: str, said: str
 ) -> None:
     """Each was taken silently: a dangling `:precondition` dropped the precondition, an
-    undeclared variable became part of a fact's name, an unknown type grounded nothing."""
+    undeclared variable became part of a fact's name, an unknown type grounded nothing. A
+    second formula after a part was "action part None is not supported"."""
     domain = (
         "(define (domain d) (:requirements :strips :typing) (:types a)"
         f" (:predicates (p ?x) (g)) (:action act {action}))"
@@ -329,13 +335,28 @@ def test_a_malformed_action_is_refused_not_read_another_way(
          "p.pddl:2: a second :objects (lines 1 and 2): give one"),
         ("(define (problem q) (:domain d) (:init (p a)) (:init) (:goal (g)))",
          "p.pddl:1: a second :init (both on line 1): give one"),
+        ("(define (problem q) (:domain d) (:objects a) (:init)\n (:goal (g)\n (p a)))",
+         "p.pddl:3: (:goal ...) takes one formula; wrap several in (and ...)"),
+        ("(define (problem q) (:domain d) (:objects a) (:init) (:goal (and (g)) (p a)))",
+         "p.pddl:1: (:goal ...) takes one formula"),
+        ("(define (problem q) (:domain d)\n (:objects a) (:init (p a)))",
+         "p.pddl:1: the problem has no (:goal ...)"),
+        ("(define (problem q) (:domain d) (:objects a) (:init (p a))\n (:goal))",
+         "p.pddl:2: (:goal) is empty: give a formula, (and) for none"),
+        ("(define (problem q) (:domain d) (:objects a) (:init)\n"
+         " (:goal (and (g) (preference p1 (p a)))))",
+         "p.pddl:2: preferences (PDDL3) are not supported"),
+        ("(define (problem q) (:domain d) (:objects a) (:init) (:goal (always (p a))))",
+         "p.pddl:1: (always …) is a PDDL3 constraint, which is not supported"),
     ],
 )  # fmt: skip
 def test_a_malformed_problem_is_refused_not_read_another_way(
     tmp_path: Path, problem: str, said: str
 ) -> None:
     """A second goal was ignored, and a domain without a name matched any domain. A second
-    `:objects` replaced the first, and a second `:init` added to it."""
+    `:objects` replaced the first, and a second `:init` added to it. A second formula in
+    `:goal` was dropped: the plan reached the first alone. A problem with no goal was
+    "satisfied", and a preference was "nested terms (functions) are not supported"."""
     domain = (
         "(define (domain d) (:requirements :strips) (:predicates (p ?x) (g))"
         " (:action act :parameters () :precondition () :effect (g)))"
@@ -398,3 +419,26 @@ def test_where_every_action_is_free_the_goals_missing_still_guide_the_search(
         tmp_path, (BLOCKS / "domain.pddl").read_text(), problem, "--search-states", "50000"
     )
     assert code == 0 and len(found) == 18 and "cost 0.00" in out, out
+
+
+@pytest.mark.parametrize(
+    ("goal", "code"), [("(and (g) (not (g)))", 1), ("(p a)", 1), ("(nothing)", 2)]
+)
+def test_no_plan_leaves_no_plan_file(tmp_path: Path, goal: str, code: int) -> None:
+    """An earlier `--plan-out` file stayed when there was no plan (exit 1) or an error (exit
+    2), and a script then validated the earlier problem's plan."""
+    problem = f"(define (problem pn) (:domain negp) (:objects a) (:init) (:goal {goal}))"
+    d, p = write(tmp_path, "d.pddl", NEGATED), write(tmp_path, "p.pddl", problem)
+    out = write(tmp_path, "x.plan", "(fin a)\n; cost = 1 (general cost)\n")
+    done = CliRunner().invoke(app, ["plan", "--pddl", str(d), str(p), "--plan-out", str(out)])
+    assert done.exit_code == code and not out.exists(), done.output
+
+
+def test_a_total_cost_that_starts_above_zero_is_refused(tmp_path: Path) -> None:
+    """It was ignored: ido wrote `; cost = 1` where VAL, counting from 5, says 6."""
+    problem = FREEBIE_P.replace("(= (total-cost) 0)", "\n (= (total-cost) 5)")
+    refused(tmp_path, FREEBIE, problem + " (:metric minimize (total-cost)))",
+            "p.pddl:2: (total-cost) starts at 5; ido counts a plan's cost from 0")  # fmt: skip
+    assert pddl_catalog(
+        write(tmp_path, "d.pddl", FREEBIE), write(tmp_path, "p.pddl", FREEBIE_P + ")")
+    )

@@ -54,6 +54,29 @@ LATENCY_FIRST_LEAST = 100
 LATENCY_FIRST_MOST = 200
 
 
+GIVE_MORE = (
+    "a larger `limits.solve_time` or `limits.search_states` in the intent (or `ido plan "
+    "--solve-time`, `--search-states`) gives them more room"
+)
+"""How CP-SAT and the search, both out of budget, are given more, said after what they spent."""
+
+
+class BudgetsSpent(PlanningError):
+    """CP-SAT ran out of time without a plan and the search out of states; `spent` says
+    what each spent."""
+
+    def __init__(self, spent: str, advice: str = GIVE_MORE) -> None:
+        super().__init__(
+            f"{spent}; the catalog may be too large to plan within these limits: {advice}"
+        )
+        self.spent = spent
+
+    def advised(self, advice: str) -> BudgetsSpent:
+        """The same error, with other words on how to give more (where the intent's limits
+        are not the user's to edit)."""
+        return BudgetsSpent(self.spent, advice)
+
+
 class CpSatPlanner(_ModelSolves, SolvingPlanner):
     """Minimises the weighted objective over plans of at most `max_steps` sequential steps.
 
@@ -216,12 +239,9 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
                 found = min(unproven, key=lambda s: plan_total(s.plan, metric), default=None)
             if found is not None:
                 return found  # the best plan found, recorded as not proven optimal
-            raise PlanningError(
+            raise BudgetsSpent(
                 f"CP-SAT reached its time limit ({task.time_limit:g} deterministic seconds) "
-                f"without a plan, and the search gave up too (it {stop.spent}); the "
-                "catalog may be too large to plan within these limits: a larger "
-                "`limits.solve_time` or `limits.search_states` in the intent (or `ido plan "
-                "--solve-time`, `--search-states`) gives them more room"
+                f"without a plan, and the search gave up too (it {stop.spent})"
             ) from None
         self._searched = True
         return answer
