@@ -123,6 +123,21 @@ def test_an_already_true_goal_is_satisfied_with_an_empty_plan() -> None:
     assert result.plan.steps == ()
 
 
+def test_numbers_past_the_models_64_bit_sums_are_planned_by_the_search() -> None:
+    """A cost of 1e20, an avoid weight of 1e13 (a bias) or a weight of 1e15 crashed the
+    model with a cast error; the search plans such a solve in floats, with a deadline too."""
+    huge = [replace(PAY_CHEAP, cost=1e20), replace(PAY_FAST, bias=1e13), PACK, SHIP, NOTIFY]
+    for t in (
+        task(huge),
+        task(weights=Weights(cost=1e15, latency=1e30)),
+        task([replace(PAY_CHEAP, latency=3.6e15), *SHOP[1:]], limits=Limits(deadline=3.6e15)),
+    ):
+        result = plan(t)
+        assert result.plan is not None, result.reason
+        assert check_plan(t, result.plan) == []
+    assert names(plan(task(huge))) == ("pay-fast", "pack", "ship", "notify")
+
+
 def test_string_effects_and_conditions_chain_a_plan() -> None:
     """Non-boolean effects (a status string) satisfy string-comparing conditions downstream."""
     result = plan(task(goal=("state.order.status == 'shipped'",)))
