@@ -189,6 +189,17 @@ def test_a_duration_without_a_unit_is_an_error(tmp_path: Path) -> None:
     assert problem.message.startswith("'30' is not a duration; write a number and a unit")
 
 
+def test_a_duration_past_100_years_is_an_error(tmp_path: Path) -> None:
+    """`timeout: 99999999999d` moved a scenario's virtual clock past the year 9999 and
+    crashed the journal's timestamps; it is refused at load, naming the field and line."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("latency: 800ms", "latency: 99999999999d"))
+    problem = only(problems(tmp_path))
+    assert (problem.field, problem.line) == ("spec.latency", 11)
+    assert problem.message == "'99999999999d' is too long a duration: at most 36500d (100 years)"
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("latency: 800ms", "latency: 36500d"))
+    load_catalog([tmp_path], base=tmp_path)  # 100 years is still a duration
+
+
 def test_a_bare_number_is_not_a_duration(tmp_path: Path) -> None:
     """`deadline: 30` (a number) is refused with an example of a duration."""
     write(tmp_path, "pay-order.yaml", INTENT.replace("deadline: 30s", "deadline: 30"))
