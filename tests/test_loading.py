@@ -566,6 +566,17 @@ def test_a_link_named_like_yaml_that_leads_nowhere_is_a_problem(tmp_path: Path) 
     assert problem.message == "a link to ../elsewhere/gone.yaml, not a file"
 
 
+def test_a_link_to_a_folder_that_is_not_there_is_a_problem(tmp_path: Path) -> None:
+    """`policies/shared -> /nonexistent` (shared policies not mounted) was skipped in
+    silence, and their enforced rules with it; a hidden one is left out as before."""
+    write(tmp_path, "policies/residency.yaml", POLICY)
+    (tmp_path / "policies" / "shared").symlink_to(tmp_path / "nonexistent")
+    (tmp_path / "policies" / ".#residency.yaml").symlink_to("user@host.123")  # an editor's lock
+    problem = only(problems(tmp_path / "policies"))
+    assert problem.file.endswith("policies/shared")
+    assert problem.message == f"a link to {tmp_path / 'nonexistent'}, which does not exist"
+
+
 def test_a_missing_path_is_reported(tmp_path: Path) -> None:
     """A path that does not exist is a problem, reported with the rest."""
     with pytest.raises(LoadError, match="no such file or folder") as info:
