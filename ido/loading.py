@@ -204,6 +204,9 @@ def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = Non
     except (OSError, UnicodeDecodeError) as exc:
         return [Problem(shown, None, "", unreadable(exc))]
     documents, problems = read_documents(text, shown)
+    if not problems and all(d.data is None for d in documents):
+        # (a truncated intent or policy would go missing from the catalog without a word)
+        return [Problem(shown, 1, "", "empty: no resource")]
     resolved = file.resolve()
     left_out = None if skip is None else (lambda data: skip(resolved, data))
     return problems + _add_documents(documents, file, shown, catalog, left_out=left_out)

@@ -577,6 +577,15 @@ def test_a_link_to_a_folder_that_is_not_there_is_a_problem(tmp_path: Path) -> No
     assert problem.message == f"a link to {tmp_path / 'nonexistent'}, which does not exist"
 
 
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n", "null\n", "---\n---\n"])
+def test_a_file_with_no_resource_is_a_problem(tmp_path: Path, text: str) -> None:
+    """A truncated policy (an editor's crash, a bad merge) left the catalog in silence."""
+    write(tmp_path, "policies/residency.yaml", text)
+    problem = only(problems(tmp_path))
+    assert (problem.line, problem.message) == (1, "empty: no resource")
+    assert problem.file.endswith("residency.yaml")
+
+
 def test_a_missing_path_is_reported(tmp_path: Path) -> None:
     """A path that does not exist is a problem, reported with the rest."""
     with pytest.raises(LoadError, match="no such file or folder") as info:
