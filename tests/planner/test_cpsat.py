@@ -136,6 +136,20 @@ def test_numbers_past_the_models_64_bit_sums_are_planned_by_the_search() -> None
         assert result.plan is not None, result.reason
         assert check_plan(t, result.plan) == []
     assert names(plan(task(huge))) == ("pay-fast", "pack", "ship", "notify")
+    # Every step over a limit alone: the model leaves them out, its floors counted them
+    # (a chain of 18 steps, deepened into from 16).
+    chain = [
+        action(f"s{i}", (f"state.f{i - 1}",) if i else (), {f"f{i}": True}, reliability=0.99)
+        for i in range(18)
+    ]
+    weighty = task(
+        chain,
+        ("state.f17",),
+        weights=Weights(cost=0.0, risk=3.9e29),
+        limits=Limits(min_success_probability=1.0),
+    )
+    none = plan(weighty)
+    assert none.plan is None and none.status == "infeasible", none.reason
 
 
 def test_string_effects_and_conditions_chain_a_plan() -> None:

@@ -363,7 +363,8 @@ class _ModelSolves:
         self, task: Task, g: Grounded, length: int, metric: Metric, allowed: frozenset[int]
     ) -> bool:
         """Whether the model of `length` steps holds the metrics a solve by `metric` sums
-        (its limits' too) for the `allowed` actions that keep to the limits (`fits_model`)."""
+        (its limits' too) for the `allowed` actions (`fits_model`): even those over a limit
+        alone, which the model leaves out but whose metrics its floors and bounds count."""
         limits = task.limits
         summed: set[Metric] = {metric}
         if limits.max_cost is not None:
@@ -372,8 +373,7 @@ class _ModelSolves:
             summed.add("risk")
         if limits.deadline is not None:
             summed.add("latency")
-        kept = allowed - self._over(task, g)
-        values = (abs(measure(task, g.actions[a], m)) for a in kept for m in summed)
+        values = (abs(measure(task, g.actions[a], m)) for a in allowed for m in summed)
         return fits_model(max(values, default=0.0), length)
 
     def _scaled(self, task: Task, g: Grounded, metric: Metric) -> list[int]:
