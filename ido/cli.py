@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import itertools
 import json
+import math
 import os
 import shutil
 import sys
@@ -845,6 +846,16 @@ def resume(
     _report(report)
 
 
+def _interval(seconds: float) -> float:
+    """`--interval`, from 0.05 to 86400 seconds. (Checked here, not by the option's range,
+    which said of `nan` that it "should be less than or equal to 86400".)"""
+    if math.isnan(seconds):
+        raise typer.BadParameter("nan is not a number of seconds; give 0.05 to 86400")
+    if not 0.05 <= seconds <= 86400:
+        raise typer.BadParameter(f"{seconds:g} seconds is not from 0.05 to 86400")
+    return seconds
+
+
 @app.command()
 @_guard
 def runner(
@@ -853,7 +864,9 @@ def runner(
     interval: Annotated[
         float,
         typer.Option(
-            "--interval", min=0.05, max=86400, help="Seconds between looks at the journal."
+            "--interval",
+            callback=_interval,
+            help="Seconds between looks at the journal, 0.05 to 86400.",
         ),
     ] = 1.0,
     once: Annotated[bool, typer.Option("--once", help="Look once, then exit.")] = False,
@@ -1500,7 +1513,7 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
 def runs(
     journal: JournalOpt = DEFAULT_JOURNAL,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-    limit: Annotated[int, typer.Option(help="Most runs to list.", min=1, clamp=True)] = 50,
+    limit: Annotated[int, typer.Option(help="Most runs to list.", min=1)] = 50,
 ) -> None:
     """List runs, newest first."""
     _check_format(fmt, ("text", "json"))

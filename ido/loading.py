@@ -86,8 +86,9 @@ class Catalog:
 
 def yaml_under(folder: Path) -> tuple[list[Path], list[Problem]]:
     """The YAML files under `folder`, recursively, sorted, as `folder` names them, and what
-    stood in the way: a folder that cannot be read, a link named like YAML that leads
-    nowhere. Left out silently, they would leave an enforced policy out of the catalog.
+    stood in the way: a folder that cannot be read, a link that leads nowhere (named like
+    YAML, or not: `policies/shared`, a link to an unmounted folder of shared policies, was
+    skipped). Left out silently, they would leave an enforced policy out of the catalog.
     Hidden files and folders are left out (see `yaml_files`), and a folder named like YAML
     too. Links to folders are followed, each folder walked once (a link back up is no loop).
     """
@@ -108,7 +109,13 @@ def yaml_under(folder: Path) -> tuple[list[Path], list[Problem]]:
         dirs[:] = [d for d in dirs if not d.startswith(".")]  # not even walked
         for name in names:
             path = Path(at, name)
-            if name.startswith(".") or path.suffix not in YAML_SUFFIXES or path.is_dir():
+            if name.startswith(".") or path.is_dir():
+                continue
+            if path.suffix not in YAML_SUFFIXES:
+                if path.is_symlink() and not path.exists():  # a folder's, for all one knows
+                    target = os.readlink(path)
+                    said = f"a link to {target}, which does not exist"
+                    problems.append(Problem(str(path), None, "", said))
                 continue
             if path.is_file():
                 found.append(path)
@@ -197,6 +204,9 @@ def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = Non
     except (OSError, UnicodeDecodeError) as exc:
         return [Problem(shown, None, "", unreadable(exc))]
     documents, problems = read_documents(text, shown)
+    if not problems and all(d.data is None for d in documents):
+        # (a truncated intent or policy would go missing from the catalog without a word)
+        return [Problem(shown, 1, "", "empty: no resource")]
     resolved = file.resolve()
     left_out = None if skip is None else (lambda data: skip(resolved, data))
     return problems + _add_documents(documents, file, shown, catalog, left_out=left_out)

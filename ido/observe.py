@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,8 +34,7 @@ def observe(
         if spec.python is not None:
             value = load_callable(spec.python, base)()
         elif spec.file is not None:
-            with (origin_dir / spec.file).open("rb") as document:
-                body = document.read(MAX_OUTPUT + 1)
+            body = _read_regular(origin_dir / spec.file, f"observer {observer.name}: {spec.file}")
             if len(body) > MAX_OUTPUT:
                 raise ExecutionError(
                     f"observer {observer.name}: {spec.file} is over {MAX_OUTPUT:,} bytes,"
@@ -81,6 +82,18 @@ def observe(
     mounted: State = {}
     set_path(mounted, spec.at, output)
     return mounted
+
+
+def _read_regular(path: Path, shown: str) -> bytes:
+    """The first `MAX_OUTPUT` + 1 bytes of `path`, refused unless it is a regular file:
+    opening a FIFO waits for a writer (`ido plan` hung on one for good), and a device may
+    have no end. Opened without waiting, then looked at."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise ExecutionError(f"{shown} is not a regular file")
+    with os.fdopen(descriptor, "rb") as document:
+        return document.read(MAX_OUTPUT + 1)
 
 
 def boolean_facts(catalog: Catalog) -> list[str]:

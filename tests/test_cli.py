@@ -280,6 +280,13 @@ def test_a_runs_limit_past_what_sqlite_counts_lists_them_all(project: Path) -> N
     assert code == 0 and " achieved " in out, out
 
 
+@pytest.mark.parametrize("limit", ["0", "-1"])
+def test_a_runs_limit_below_one_is_refused(project: Path, limit: str) -> None:
+    """`--limit 0` listed one run, though the help says `x>=1`."""
+    code, out = ido("runs", "--limit", limit)
+    assert code == 2 and "greater than or equal to 1" in out, out
+
+
 def test_the_runs_help_shows_the_default_limit_not_sqlite_s_largest_number() -> None:
     """The help read `1<=x<=9223372036854775807`, a bound nobody needs to know."""
     code, out = ido("runs", "--help")

@@ -599,6 +599,8 @@ def test_the_runner_says_what_it_does_and_refuses_an_interval_it_cannot_sleep(
     for interval in ("inf", "1e10", "nan"):
         code, out = ido("runner", "--interval", interval)
         assert code == 2 and "--interval" in out and "Traceback" not in out, (interval, out)
+    code, out = ido("runner", "--interval", "nan", "--once")  # it said "should be <= 86400"
+    assert code == 2 and "nan is not a number of seconds; give 0.05 to 86400" in out, out
 
 
 def test_replay_applies_the_policies_that_were_in_force(project: Path) -> None:

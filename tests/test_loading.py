@@ -189,6 +189,17 @@ def test_a_duration_without_a_unit_is_an_error(tmp_path: Path) -> None:
     assert problem.message.startswith("'30' is not a duration; write a number and a unit")
 
 
+def test_a_duration_past_100_years_is_an_error(tmp_path: Path) -> None:
+    """`timeout: 99999999999d` moved a scenario's virtual clock past the year 9999 and
+    crashed the journal's timestamps; it is refused at load, naming the field and line."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("latency: 800ms", "latency: 99999999999d"))
+    problem = only(problems(tmp_path))
+    assert (problem.field, problem.line) == ("spec.latency", 11)
+    assert problem.message == "'99999999999d' is too long a duration: at most 36500d (100 years)"
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("latency: 800ms", "latency: 36500d"))
+    load_catalog([tmp_path], base=tmp_path)  # 100 years is still a duration
+
+
 def test_a_bare_number_is_not_a_duration(tmp_path: Path) -> None:
     """`deadline: 30` (a number) is refused with an example of a duration."""
     write(tmp_path, "pay-order.yaml", INTENT.replace("deadline: 30s", "deadline: 30"))
@@ -553,6 +564,26 @@ def test_a_link_named_like_yaml_that_leads_nowhere_is_a_problem(tmp_path: Path) 
     (tmp_path / "capabilities" / "gone.yaml").symlink_to("../elsewhere/gone.yaml")
     problem = only(problems(tmp_path))
     assert problem.message == "a link to ../elsewhere/gone.yaml, not a file"
+
+
+def test_a_link_to_a_folder_that_is_not_there_is_a_problem(tmp_path: Path) -> None:
+    """`policies/shared -> /nonexistent` (shared policies not mounted) was skipped in
+    silence, and their enforced rules with it; a hidden one is left out as before."""
+    write(tmp_path, "policies/residency.yaml", POLICY)
+    (tmp_path / "policies" / "shared").symlink_to(tmp_path / "nonexistent")
+    (tmp_path / "policies" / ".#residency.yaml").symlink_to("user@host.123")  # an editor's lock
+    problem = only(problems(tmp_path / "policies"))
+    assert problem.file.endswith("policies/shared")
+    assert problem.message == f"a link to {tmp_path / 'nonexistent'}, which does not exist"
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n", "null\n", "---\n---\n"])
+def test_a_file_with_no_resource_is_a_problem(tmp_path: Path, text: str) -> None:
+    """A truncated policy (an editor's crash, a bad merge) left the catalog in silence."""
+    write(tmp_path, "policies/residency.yaml", text)
+    problem = only(problems(tmp_path))
+    assert (problem.line, problem.message) == (1, "empty: no resource")
+    assert problem.file.endswith("residency.yaml")
 
 
 def test_a_missing_path_is_reported(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -277,9 +278,30 @@ def test_a_file_observation_over_the_size_limit_fails_naming_it(project: Path) -
     catalog = load_catalog(["observers"])
     where = project / "observers"
     assert len(observe(catalog.observers["fits"], where, project)["x"]) == MAX_OUTPUT - 9
-    for name, file in [("over", "over.json"), ("endless", "/dev/zero")]:
-        with pytest.raises(ExecutionError) as info:
-            observe(catalog.observers[name], where, project)
-        assert str(info.value) == (
-            f"observer {name}: {file} is over {MAX_OUTPUT:,} bytes, the most ido reads"
+    with pytest.raises(ExecutionError) as info:
+        observe(catalog.observers["over"], where, project)
+    assert str(info.value) == (
+        f"observer over: over.json is over {MAX_OUTPUT:,} bytes, the most ido reads"
+    )
+    with pytest.raises(
+        ExecutionError, match=r"^observer endless: /dev/zero is not a regular file$"
+    ):
+        observe(catalog.observers["endless"], where, project)
+
+
+def test_a_file_observer_on_a_fifo_or_a_folder_fails_at_once(project: Path) -> None:
+    """Opening a FIFO with no writer waited for good (`ido plan` hung); a FIFO, like a
+    folder, is refused as not a regular file, and the decision plans without it."""
+    (project / "observers").mkdir()
+    os.mkfifo(project / "observers" / "fifo")
+    (project / "observers" / "folder").mkdir()
+    for name in ("fifo", "folder"):
+        (project / "observers" / f"{name}.yaml").write_text(
+            observer_yaml(name, f"  file: {name}\n")
         )
+    catalog = load_catalog(["observers"])
+    for name in ("fifo", "folder"):
+        with pytest.raises(
+            ExecutionError, match=rf"^observer {name}: {name} is not a regular file$"
+        ):
+            observe(catalog.observers[name], project / "observers", project)

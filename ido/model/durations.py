@@ -15,6 +15,12 @@ _RE = re.compile(DURATION_PATTERN, re.ASCII)
 """ASCII digits only, as the JSON schema's pattern reads it: Python's digit class took `٣٠s` as
 30 seconds, a file that loads and that an editor's schema check refuses."""
 
+MOST_DAYS = 36_500
+MOST_SECONDS = MOST_DAYS * 86400.0
+"""The longest duration a user may write, 100 years: nothing waits longer, and a scenario's
+virtual clock that a timeout of `99999999999d` moved past the year 9999 crashed the journal's
+timestamps."""
+
 
 def parse_duration(value: Any) -> float:
     """Return seconds for a duration string such as `800ms`, `30s`, `1.5h` or `2d`."""
@@ -31,8 +37,8 @@ def parse_duration(value: Any) -> float:
         )
     unit = match.group(2)
     seconds = float(text[: -len(unit)]) * _UNITS[unit]
-    if not math.isfinite(seconds):
-        raise ValueError(f"'{value}' is too long a duration")
+    if not math.isfinite(seconds) or seconds > MOST_SECONDS:
+        raise ValueError(f"'{value}' is too long a duration: at most {MOST_DAYS}d (100 years)")
     return seconds
 
 

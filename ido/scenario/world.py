@@ -19,6 +19,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from ido.errors import ExecutionError
 from ido.loading import Catalog
 from ido.model import Capability, Intent, Scenario
 from ido.model.scenario import Behaviour, Fault, Spread
@@ -30,6 +31,9 @@ from ido.text import printable
 START = 1_800_000_000.0  # virtual epoch of every scenario: 2027-01-15T08:00:00Z
 
 
+LATEST = 253_402_300_799.0  # 9999-12-31T23:59:59Z: the journal's timestamps end there
+
+
 class VirtualClock:
     def __init__(self, start: float = START) -> None:
         self.now = start
@@ -39,14 +43,26 @@ class VirtualClock:
         return self.now
 
     def advance_to(self, moment: float) -> None:
-        self.now = max(self.now, moment)
+        self.now = max(self.now, _within_years(moment))
 
     def sleep(self, seconds: float) -> None:
-        self.now += max(0.0, seconds)
+        self.now = _within_years(self.now + max(0.0, seconds))
 
     @property
     def elapsed(self) -> float:
         return self.now - self.start
+
+
+def _within_years(moment: float) -> float:
+    """`moment`, unless it is past the year 9999, which no timestamp holds: then the run
+    fails saying so (retries with a backoff of 100 years doubling took a scenario's clock
+    there, and the journal's timestamps crashed). The clock stays where it was."""
+    if moment > LATEST:
+        raise ExecutionError(
+            "the scenario's virtual clock would pass the year 9999 (waits and latencies "
+            "of centuries): shorter ones let it run"
+        )
+    return moment
 
 
 class SimulatedWorld:

@@ -123,6 +123,35 @@ def test_an_already_true_goal_is_satisfied_with_an_empty_plan() -> None:
     assert result.plan.steps == ()
 
 
+def test_numbers_past_the_models_64_bit_sums_are_planned_by_the_search() -> None:
+    """A cost of 1e20, an avoid weight of 1e13 (a bias) or a weight of 1e15 crashed the
+    model with a cast error; the search plans such a solve in floats, with a deadline too."""
+    huge = [replace(PAY_CHEAP, cost=1e20), replace(PAY_FAST, bias=1e13), PACK, SHIP, NOTIFY]
+    for t in (
+        task(huge),
+        task(weights=Weights(cost=1e15, latency=1e30)),
+        task([replace(PAY_CHEAP, latency=3.6e15), *SHOP[1:]], limits=Limits(deadline=3.6e15)),
+    ):
+        result = plan(t)
+        assert result.plan is not None, result.reason
+        assert check_plan(t, result.plan) == []
+    assert names(plan(task(huge))) == ("pay-fast", "pack", "ship", "notify")
+    # Every step over a limit alone: the model leaves them out, its floors counted them
+    # (a chain of 18 steps, deepened into from 16).
+    chain = [
+        action(f"s{i}", (f"state.f{i - 1}",) if i else (), {f"f{i}": True}, reliability=0.99)
+        for i in range(18)
+    ]
+    weighty = task(
+        chain,
+        ("state.f17",),
+        weights=Weights(cost=0.0, risk=3.9e29),
+        limits=Limits(min_success_probability=1.0),
+    )
+    none = plan(weighty)
+    assert none.plan is None and none.status == "infeasible", none.reason
+
+
 def test_string_effects_and_conditions_chain_a_plan() -> None:
     """Non-boolean effects (a status string) satisfy string-comparing conditions downstream."""
     result = plan(task(goal=("state.order.status == 'shipped'",)))

@@ -190,6 +190,25 @@ def test_hours_of_virtual_time_pass_without_sleeping(
     assert result.elapsed >= 2 * 3600
 
 
+def test_a_virtual_clock_that_would_pass_the_year_9999_fails_the_run(tmp_path: Path) -> None:
+    """Retries backing off from 100 years took the clock past what a timestamp holds and
+    crashed with a traceback; the run fails saying why, its clock where it was."""
+    file = write(
+        tmp_path,
+        "centuries",
+        "  intent:\n"
+        "    given: {order: {id: '9', region: eu}}\n"
+        "    goal: ['state.order.paid']\n"
+        "    policies: [eu-data-residency]\n"
+        "    limits: {backoff: 36500d, max_attempts: 50, max_replans: 100}\n"
+        "  world: {capabilities: {charge-adyen-eu: {success: 0}, charge-stripe-eu: {success: 0}}}\n"
+        "  expect: {outcome: failed, reason: virtual clock would pass the year 9999}\n",
+    )
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    assert result.passed, result.unmet
+
+
 def test_unmet_expectations_are_spelled_out_and_exit_1(in_root: Path, tmp_path: Path) -> None:
     file = write(
         tmp_path,

@@ -212,6 +212,8 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
                 return SearchPlanner(max_states=self._fallback(task)).settle(asked)
             except SearchGaveUp:
                 pass
+        if not self._fits(task, g, asked.length, metric, usable(g, asked.without)):
+            return self._searched_instead(asked)
         settled, answer, paused = self._without_model(asked)
         if settled:
             return answer
@@ -245,6 +247,18 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             ) from None
         self._searched = True
         return answer
+
+    def _searched_instead(self, asked: Question) -> Solution | None:
+        """The search's answer to a solve whose numbers the model cannot hold (`_fits`)."""
+        try:
+            return SearchPlanner(max_states=self._fallback(asked.task)).settle(asked)
+        except SearchGaveUp as stop:
+            raise PlanningError(
+                "a cost, latency, risk or weight is too large for CP-SAT's model (its sums "
+                f"are 64-bit integers of millionths), and the search gave up (it {stop.spent}); "
+                "smaller numbers in the catalog or policies, or a larger "
+                "`limits.search_states` (`ido plan --search-states N`), let it plan"
+            ) from None
 
     def _modelled(self, asked: Question, near: Plan | None) -> tuple[Solution | None, bool]:
         """CP-SAT's answer within the task's time limit, and whether it ran out of time

@@ -49,6 +49,15 @@ floats a hair below (299,999.99999999994). A limit is raised by as much per step
 as much again: 1e-9 of the limit's own units, the search's tolerance."""
 
 
+def fits_model(most: float, length: int) -> bool:
+    """Whether a step's value of `most` (the largest of a solve's metrics) fits the model
+    of `length` steps: the objective weighs each step's units by the steps plus one, and a
+    sum runs over every step, so both must stay within CP-SAT's 64-bit integers. A cost of
+    1e20, or an `avoid` weight of 1e13, does not: such a solve is the search's, which sums
+    in floats (casting the model's coefficients crashed)."""
+    return math.isfinite(most) and most * SCALE * (length + 1) ** 2 < CEILING_MOST
+
+
 def _floor_units(value: float) -> int:
     """`value` in whole millionths, rounded down (a hair below a whole counts as it)."""
     return math.floor(value * SCALE + FLOOR_SLACK)
@@ -349,6 +358,23 @@ class _ModelSolves:
             )
             self._beyond_limits[task.limits] = found
         return found
+
+    def _fits(
+        self, task: Task, g: Grounded, length: int, metric: Metric, allowed: frozenset[int]
+    ) -> bool:
+        """Whether the model of `length` steps holds the metrics a solve by `metric` sums
+        (its limits' too) for the `allowed` actions (`fits_model`): even those over a limit
+        alone, which the model leaves out but whose metrics its floors and bounds count."""
+        limits = task.limits
+        summed: set[Metric] = {metric}
+        if limits.max_cost is not None:
+            summed.add("cost")
+        if limits.min_success_probability is not None:
+            summed.add("risk")
+        if limits.deadline is not None:
+            summed.add("latency")
+        values = (abs(measure(task, g.actions[a], m)) for a in allowed for m in summed)
+        return fits_model(max(values, default=0.0), length)
 
     def _scaled(self, task: Task, g: Grounded, metric: Metric) -> list[int]:
         """Each action's `metric` in the model's integer units, worked out once per decision
