@@ -1465,6 +1465,8 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
             return [f"  ✓ {data['capability']} in {took}"]
         return [f"  ✗ {data['capability']} after {took}: {data['error']}"]
     if kind == "run_resumed":
+        if data.get("fails"):  # a "no" or an expired request: it ends here
+            return [f"not resumed: {data['fails']}"]
         steps = data["interrupted_steps"]
         open_steps = f"; settling step(s) {', '.join(map(str, steps))}" if steps else ""
         return [f"resuming{open_steps}"]
