@@ -18,6 +18,7 @@ from typing import Any
 from ido.approvals import Key, key_of
 from ido.explain import markdown_text, outcome_word
 from ido.journal import Event, RunRow, epoch, llm_cost, scenario_of
+from ido.policy import UNEVALUATED
 from ido.text import printable
 
 Running = Callable[[RunRow, Sequence[Event]], bool]
@@ -32,6 +33,7 @@ def audit(
     them over one by one (held all at once, 20,000 runs took 1.6 GB)."""
     outcomes: Counter[str] = Counter()
     denials: Counter[str] = Counter()
+    unevaluated: Counter[str] = Counter()  # of denials, those that failed closed
     denied: dict[str, set[str]] = defaultdict(set)
     spend_intent: defaultdict[str, float] = defaultdict(float)
     spend_provider: defaultdict[str, float] = defaultdict(float)
@@ -51,6 +53,7 @@ def audit(
             if event.kind == "decided":
                 decisions += 1
                 ruled: set[str] = set()
+                closed: set[str] = set()
                 for rejection in data["result"].get("rejections", []):
                     if rejection.get("rule"):
                         ruled.add(rejection["rule"])
@@ -59,7 +62,10 @@ def audit(
                     if hit["verdict"] == "deny" and hit["subject"].startswith("plan "):
                         ruled.add(hit["rule"])
                         denied[hit["rule"]].add(hit["subject"])
+                    if hit["verdict"] == "deny" and _failed_closed(hit, data):
+                        closed.add(hit["rule"])
                 denials.update(ruled)
+                unevaluated.update(closed & ruled)
                 _add_model_spend(spend_provider, data)
             elif event.kind == "action_finished":
                 provider = data.get("provider") or _provider(events, data["step"])
@@ -88,7 +94,11 @@ def audit(
         "outcomes": dict(sorted(outcomes.items())),
         "decisions": decisions,
         "denials": {
-            rule: {"decisions": count, "capabilities": sorted(denied[rule])}
+            rule: {
+                "decisions": count,
+                "capabilities": sorted(denied[rule]),
+                "unevaluated": unevaluated[rule],
+            }
             for rule, count in denials.most_common()
         },
         "approvals": approvals,
@@ -121,7 +131,10 @@ def render(report: dict[str, Any], fmt: str) -> str:
     lines += [item(f"{k}: {v}") for k, v in report["outcomes"].items()] or [item("none")]
     lines += ["", head("Denials by rule")]
     lines += [
-        item(f"{rule}: {d['decisions']} decision(s), denied {', '.join(d['capabilities'])}")
+        item(
+            f"{rule}: {d['decisions']} decision(s), denied {', '.join(d['capabilities'])}"
+            + _failing_closed(d.get("unevaluated", 0), d["decisions"])
+        )
         for rule, d in report["denials"].items()
     ] or [item("none")]
     lines += ["", head("Approvals")]
@@ -145,6 +158,23 @@ def render(report: dict[str, Any], fmt: str) -> str:
         item("none")
     ]
     return "\n".join(lines) + "\n"
+
+
+def _failed_closed(hit: dict[str, Any], decided: dict[str, Any]) -> bool:
+    """Whether a deny fired because its rule could not be evaluated (fail closed), not
+    because its condition held: the decision recorded the rule's error."""
+    said = f"{hit['rule']}: "
+    return UNEVALUATED in hit.get("message", "") and any(
+        said in error for error in decided.get("policy_errors", [])
+    )
+
+
+def _failing_closed(unevaluated: int, decisions: int) -> str:
+    """What a rule's denials owe to errors: it could not be evaluated, so it denied."""
+    if not unevaluated:
+        return ""
+    which = "all" if unevaluated == decisions else f"{unevaluated}"
+    return f" ({which} failing closed: the {UNEVALUATED})"
 
 
 def _by_amount(spend: dict[str, float]) -> dict[str, float]:

@@ -1072,6 +1072,10 @@ def _counterfactual(run_id: str, c: Any) -> None:
                     typer.echo(f"  {label}: (no such decision)")
                 else:
                     typer.echo(f"  {label}: {side['trigger']} → {_decision_summary(side)}")
+            if _approval_change(d):
+                typer.echo(f"  {_approval_change(d)}")
+        elif _approval_change(d):
+            typer.echo(f"decision {d.number}: same plan; {_approval_change(d)}")
         else:
             typer.echo(f"decision {d.number}: same choice")
     if c.left_out:
@@ -1091,8 +1095,8 @@ def _counterfactual(run_id: str, c: Any) -> None:
     )
     if c.unknown:
         typer.echo(
-            "unknown outcomes: the recording never called "
-            + ", ".join(sorted(set(c.unknown)))
+            "unknown outcomes: the recording "
+            + "; ".join(c.unknown)
             + "; assumed to succeed as declared"
         )
     if c.unreplayed:
@@ -1102,6 +1106,15 @@ def _counterfactual(run_id: str, c: Any) -> None:
             + ", a call this replay did not make"
         )
     raise typer.Exit(0)
+
+
+def _approval_change(d: Any) -> str:
+    """How the approvals a counterfactual decision asks differ from the recorded one's
+    (`approval bias/large for pay no longer asked`), or "" when they do not."""
+    gone, new = d.approvals
+    said = [f"approval {a} no longer asked" for a in gone]
+    said += [f"approval {a} now asked" for a in new]
+    return "; ".join(said)
 
 
 def _decision_summary(decision: Mapping[str, Any]) -> str:
@@ -1498,6 +1511,8 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
             return [f"  ✓ {data['capability']} in {took}"]
         return [f"  ✗ {data['capability']} after {took}: {data['error']}"]
     if kind == "run_resumed":
+        if data.get("fails"):  # a "no" or an expired request: it ends here
+            return [f"not resumed: {data['fails']}"]
         steps = data["interrupted_steps"]
         open_steps = f"; settling step(s) {', '.join(map(str, steps))}" if steps else ""
         return [f"resuming{open_steps}"]

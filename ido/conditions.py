@@ -15,6 +15,8 @@ from ido.state import excerpt, reach_into
 VARIABLES = ("state", "intent", "capability", "plan", "health")
 _STATE_REF = re.compile(r"\bstate((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 _VARIABLE_REF = re.compile(r"\b(" + "|".join(VARIABLES) + r")\b")
+# A macro's call up to its first argument, the name it binds: `.exists(plan,`.
+_MACRO_BINDING = re.compile(r"\.\s*(?:all|exists_one|exists|map|filter)\s*\(\s*([A-Za-z_]\w*)\s*,")
 
 
 class ConditionError(ValueError):
@@ -158,13 +160,34 @@ def _state_paths(source: str) -> tuple[str, ...] | None:
 
 
 def _variables(source: str) -> frozenset[str]:
-    """The variables (`state`, `plan`, ...) the expression reads."""
+    """The variables (`state`, `plan`, ...) the expression reads: not a field of something
+    else (`x.plan`), nor a macro's own name for an element (`tags.exists(plan, plan == 'a')`
+    reads no plan)."""
     code = _blank_literals(source)
+    bound = _bindings(code)
     return frozenset(
         match.group(1)
         for match in _VARIABLE_REF.finditer(code)
         if not code[: match.start()].rstrip().endswith(".")
+        and not any(
+            name == match.group(1) and start <= match.start() < end for name, start, end in bound
+        )
     )
+
+
+def _bindings(code: str) -> list[tuple[str, int, int]]:
+    """Each name a macro (`all`, `exists`, `exists_one`, `map`, `filter`) binds, with the
+    span of its arguments, where that name means the element and shadows a variable."""
+    spans = []
+    for match in _MACRO_BINDING.finditer(code):
+        depth, end = 0, len(code)
+        for i in range(code.index("(", match.start()), len(code)):
+            depth += {"(": 1, ")": -1}.get(code[i], 0)
+            if depth == 0:
+                end = i
+                break
+        spans.append((match.group(1), match.start(), end))
+    return spans
 
 
 _TRIPLE_QUOTES = ("'''", '"""')

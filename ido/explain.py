@@ -71,10 +71,12 @@ def event_line(e: dict[str, Any]) -> str:
         return f"silent failure: {e['reason']}"
     if kind == "run_resumed":
         if e.get("after") == "approval":
-            if "waited" not in e:  # recorded before waits were measured
+            waited = f" {format_duration(float(e['waited']))}" if "waited" in e else ""
+            if e.get("fails"):  # a "no", or a request left past its last wait: not resumed
+                return f"failed after waiting{waited} for approval: {e['fails']}"
+            if not waited:  # recorded before waits were measured
                 return "resumed after waiting for approval"
-            waited = format_duration(float(e["waited"]))
-            return f"resumed after waiting {waited} for approval (the deadline does not count it)"
+            return f"resumed after waiting{waited} for approval (the deadline does not count it)"
         steps = ", ".join(map(str, e["interrupted_steps"])) or "none"
         return f"resumed after an interruption (steps in flight: {steps})"
     return f"{kind}: " + ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("kind", "at"))

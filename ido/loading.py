@@ -171,6 +171,7 @@ def load_catalog(
         problems.extend(_load_file(file, _display(file, base), catalog, skip))
     problems.extend(_check_references(catalog, base))
     problems.extend(_check_conditions(catalog, base))
+    problems.extend(_check_expectations(catalog, base))
     if problems:
         raise LoadError(problems)
     return catalog
@@ -186,6 +187,7 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
     problems = _add_documents(documents, file, shown, catalog, named=False)
     problems.extend(_check_references(catalog, base))
     problems.extend(_check_conditions(catalog, base))
+    problems.extend(_check_expectations(catalog, base))
     if problems:
         raise LoadError(problems)
     return catalog
@@ -429,6 +431,63 @@ def _conditions(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
                 yield scenario, ("spec", "intent", "goal", i), text
             for i, rule in enumerate(scenario.spec.intent.rules):
                 yield scenario, ("spec", "intent", "rules", i, "when"), rule.when
+
+
+def _check_expectations(catalog: Catalog, base: Path) -> list[Problem]:
+    """What is wrong with the rule ids policy tests expect to fire: a rule that could never
+    fire there made the case fail with only "expected [...], fired []"."""
+    problems: list[Problem] = []
+    for test in catalog.policy_tests.values():
+        origin = catalog.origins[(test.kind, test.name)]
+        for i, case in enumerate(test.spec.cases):
+            for effect in ("deny", "require_approval", "prefer", "avoid"):
+                for j, ref in enumerate(getattr(case.expect, effect) or ()):
+                    message = _expectation_problem(
+                        catalog, test, case.plan is not None, effect, ref
+                    )
+                    if message is not None:
+                        path = ("spec", "cases", i, "expect", effect, j)
+                        problems.append(
+                            Problem(
+                                _display(origin.file, base),
+                                origin.line_of(path),
+                                format_path(path),
+                                message,
+                            )
+                        )
+    return problems
+
+
+def _expectation_problem(
+    catalog: Catalog, test: PolicyTest, about_plan: bool, effect: str, ref: str
+) -> str | None:
+    """Why the rule `ref` cannot fire as `effect` in a case of `test`, if it cannot."""
+    name, _, rule_id = ref.partition("/")
+    under = ", ".join(test.spec.policies)
+    if not rule_id:
+        return f"'{ref}' is not a rule id: write policy/rule, like {under.split(', ')[0]}/rule"
+    if name not in test.spec.policies:
+        return f"policy '{name}' is not among this test's policies ({under}); add it to policies"
+    policy = catalog.policies.get(name)
+    if policy is None:  # told where the test names it
+        return None
+    rules = {rule.id: rule for rule in policy.spec.rules}
+    rule = rules.get(rule_id)
+    if rule is None:
+        return f"rule '{ref}' not found; {name} has " + (
+            ", ".join(f"{name}/{r}" for r in sorted(rules)) or "no rules"
+        )
+    if rule.effect != effect:
+        return f"rule '{ref}' is a {rule.effect} rule, so it never fires as {effect}"
+    try:
+        plan_rule = "plan" in compile_condition(rule.when).variables
+    except ConditionError:
+        return None  # told where the rule stands
+    if plan_rule and not about_plan:
+        return f"rule '{ref}' reads plan: it fires only in a case with plan, not capability"
+    if about_plan and not plan_rule:
+        return f"rule '{ref}' is about one capability: it fires only in a case with capability"
+    return None
 
 
 def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:

@@ -168,6 +168,10 @@ def plan_view(
     }
 
 
+UNEVALUATED = "rule could not be evaluated"
+"""What the message of a rule that fired failing closed says, before the error."""
+
+
 def evaluate(
     rules: Iterable[tuple[str, Rule]],
     variables: Mapping[str, Any],
@@ -188,7 +192,7 @@ def evaluate(
         if verdict.error:
             errors.append(f"{source}/{rule.id}: {verdict.error}")
             if rule.effect in FAIL_CLOSED:
-                message = f"{rule.message} (rule could not be evaluated: {verdict.error})"
+                message = f"{rule.message} ({UNEVALUATED}: {verdict.error})"
         if verdict.holds or (verdict.error and rule.effect in FAIL_CLOSED):
             inputs = _inputs(condition.variables, condition.state_paths, variables)
             held = ""

@@ -10,12 +10,12 @@ catalog and planner, and reports the first decision that comes out differently.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ido.approvals import Key, pending, verdicts
+from ido.approvals import Key, pending, subject, verdicts
 from ido.decide import History, decide
 from ido.errors import IdoError, JournalError, NotFoundError
 from ido.health import Evidence, Lesson, with_lessons
@@ -159,18 +159,23 @@ def _compared(events: Sequence[Event]) -> list[dict[str, Any]]:
     is never interrupted and may not wait where the recording did, so such a decision has
     no counterpart there, and paired by position it shifted every pair after it. One made
     on resuming after a failure (a replan the crash put off) is kept: the replay replans
-    there too."""
+    there too. Each holds, as `asked`, the approvals the run stopped for after it."""
     from ido.runtime.recovery import AFTER_APPROVAL, AFTER_INTERRUPTION
 
     kept: list[dict[str, Any]] = []
     failed = False
+    last_kept = False
     for event in events:
         data = event.data
         if event.kind == "decided":
             resumed = data.get("trigger") in (AFTER_APPROVAL, AFTER_INTERRUPTION)
-            if not (resumed and kept and not failed and _goes_on(kept[-1], data)):
-                kept.append(data)
+            last_kept = not (resumed and kept and not failed and _goes_on(kept[-1], data))
+            if last_kept:
+                kept.append({**data, "asked": []})
             failed = False
+        elif event.kind == "approval_required" and last_kept:  # what the decision waited for
+            what = subject(int(data.get("step", 0)), data["capability"])
+            kept[-1]["asked"].append(f"{data['rule']} for {what}")
         elif event.kind == "effects_missing" or (
             event.kind == "action_finished" and not data.get("interrupted") and not data["ok"]
         ):
@@ -280,6 +285,7 @@ def replay_counterfactual(
     recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
     from ido.runtime.local import LocalRuntime
     from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld
+    from ido.scenario.recorded import recorded_calls as recorded_calls_of
     from ido.testing import MemoryJournal
 
     if not events or events[0].kind != "run_started":
@@ -361,7 +367,7 @@ def replay_counterfactual(
         recorded.duration,
         world.clock.elapsed,
         pairs,
-        tuple(world.unknown),
+        _unknown_calls(world.unknown, recorded_calls_of(events)),
         left_out=max(0, len(decided) - len(old) - waited),
         virtual=scenario is not None,
         unreplayed=tuple(
@@ -369,6 +375,24 @@ def replay_counterfactual(
             for (name, n), moved in sorted(world.moved.items())
         ),
     )
+
+
+def _unknown_calls(
+    unknown: Sequence[str], recorded: Mapping[str, Sequence[Any]]
+) -> tuple[str, ...]:
+    """The calls the replay made that the recording did not, in words after "the recording":
+    `never called pay-us`, or for a capability it called fewer times, `never made do-a's
+    call 2 (it called do-a once)`: "never called do-a" said so of a call it had made."""
+    said = []
+    for name in sorted(set(unknown)):
+        made, more = len(recorded.get(name, ())), unknown.count(name)
+        if not made:
+            said.append(f"never called {name}")
+            continue
+        calls = f"call {made + 1}" if more == 1 else f"calls {made + 1} to {made + more}"
+        times = {1: "once", 2: "twice"}.get(made, f"{made} times")
+        said.append(f"never made {name}'s {calls} (it called {name} {times})")
+    return tuple(said)
 
 
 def _answer(given: dict[Key, dict[str, Any]], key: Key) -> dict[str, Any] | None:

@@ -133,6 +133,10 @@ def test_a_rejection_fails_the_run_with_who_and_why(gated: Path) -> None:
     code, out = ido("resume", "last")
     assert code == 1, out
     assert "ship was rejected by bob (residency/big-spend): too pricey" in out
+    assert "resuming" not in out and "not resumed: ship was rejected by bob" in out, out
+    told = ido("explain", "last")[1]  # it said "resumed after waiting 4.161s for approval"
+    assert "resumed after" not in told, told
+    assert re.search(r"failed after waiting [\d.]+m?s for approval: ship was rejected by bob", told)
 
 
 def test_a_rejection_stands_when_the_rule_no_longer_fires_on_resume(gated: Path) -> None:
@@ -275,6 +279,9 @@ def test_an_expired_request_cannot_be_approved_and_fails_the_run(gated: Path) ->
     assert code == 2 and "expired at" in out
     code, out = ido("resume", "last")
     assert code == 1 and "the approval of ship (residency/big-spend) expired unanswered" in out
+    told = ido("explain", "last")[1]
+    assert "resumed after" not in told, told
+    assert "for approval: the approval of ship (residency/big-spend) expired unanswered" in told
 
 
 def test_shadow_mode_plans_and_records_without_acting(project: Path) -> None:

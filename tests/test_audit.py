@@ -119,6 +119,28 @@ def test_the_text_and_markdown_reports_name_what_happened(history: Path) -> None
     assert f"approved by alice at {approved[1]} after" in md
 
 
+def test_a_deny_that_failed_closed_is_marked_as_such(project: Path) -> None:
+    """A deny rule that could not be evaluated was listed as an ordinary denial:
+    "residency/unknown-fact: 1 decision(s), denied pay-pricey-eu", nothing more."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: unknown-fact\n      effect: deny\n      message: No such fact.\n"
+        + "      when: \"capability.name == 'pay-pricey-eu' && state.order.missing > 3.0\"\n"
+    )
+    assert ido("run", "ship-order")[0] == 0
+    code, text = ido("audit")
+    assert code == 0, text
+    assert (
+        "residency/unknown-fact: 1 decision(s), denied pay-pricey-eu (all failing closed: "
+        "the rule could not be evaluated)" in text
+    ), text
+    assert "residency/pii-stays-in-eu: 1 decision(s), denied pay-us\n" in text
+    report = json.loads(ido("audit", "--format", "json")[1])
+    assert report["denials"]["residency/unknown-fact"]["unevaluated"] == 1
+    assert report["denials"]["residency/pii-stays-in-eu"]["unevaluated"] == 0
+
+
 def test_a_bad_date_is_a_clear_error(project: Path) -> None:
     code, out = ido("audit", "--since", "last tuesday")
     assert code == 2

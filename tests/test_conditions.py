@@ -48,6 +48,27 @@ def test_each_declared_variable_may_be_used(variable: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("source", "read"),
+    [
+        ("capability.tags.exists(plan, plan == 'a')", {"capability"}),
+        ("capability.tags.exists(plan, plan == 'a') && plan.cost > 1.0", {"capability", "plan"}),
+        ("capability.tags.filter(health, health != 'b').size() > 0", {"capability"}),
+        ("plan.providers.all(p, p != 'x')", {"plan"}),
+        (
+            "capability.tags.map(intent, intent).exists(t, t == intent.name)",
+            {"capability", "intent"},
+        ),
+    ],
+)
+def test_a_macro_s_own_name_for_an_element_is_not_a_variable_read(
+    source: str, read: set[str]
+) -> None:
+    """`exists(plan, plan == 'a')` was taken to read `plan`, making a capability rule a plan
+    rule ("a rule reads capability or plan, not both"); outside the macro `plan` is read."""
+    assert compile_condition(source).variables == read
+
+
+@pytest.mark.parametrize(
     ("source", "kind"),
     [("1 + 2", "int"), ("'paid'", "string"), ("1.5", "double"), ("[true]", "list")],
 )

@@ -157,7 +157,11 @@ def test_a_plan_rule_steers_the_run_to_the_best_plan_it_allows(project: Path) ->
     assert "pay-cheap-eu: denied by intent:ship-order/no-cheappay: left out" in out
     report = json.loads(ido("audit", "--format", "json")[1])
     denial = report["denials"]["intent:ship-order/no-cheappay"]
-    assert denial == {"decisions": 1, "capabilities": ["pay-cheap-eu", "plan pay-cheap-eu → ship"]}
+    assert denial == {
+        "decisions": 1,
+        "capabilities": ["pay-cheap-eu", "plan pay-cheap-eu → ship"],
+        "unevaluated": 0,
+    }
 
 
 def test_when_every_plan_is_denied_the_run_fails_naming_the_rule(project: Path) -> None:
@@ -288,6 +292,21 @@ def test_every_decision_records_the_rule_evaluations_that_mattered(project: Path
     assert hit["rule"] == "residency/pii-stays-in-eu" and hit["subject"] == "pay-us"
     assert hit["verdict"] == "deny" and hit["inputs"].startswith("sha256:")
     assert f"{hit['id']} deny pay-us: residency/pii-stays-in-eu" in ido("explain", "last")[1]
+
+
+def test_a_weight_on_a_denied_capability_is_no_policy_decision(project: Path) -> None:
+    """A prefer rule that fired on a denied capability got a decision id, though a denied
+    capability's weights do not count; on one still planned it keeps it."""
+    add_policy_rule(
+        project,
+        "    - id: like-pii\n      effect: prefer\n      weight: 0.1\n"
+        "      when: \"'pii' in capability.tags && capability.name != 'ship'\"\n"
+        "      message: Liked.\n",
+    )
+    assert ido("run", "ship-order")[0] == 0
+    (decision,) = decided(project)
+    liked = {h["subject"] for h in decision["policy"] if h["rule"] == "residency/like-pii"}
+    assert liked and "pay-us" not in liked, decision["policy"]
 
 
 # --- escalation ---------------------------------------------------------------------------

@@ -105,6 +105,56 @@ def test_an_unknown_capability_is_a_load_error(project: Path) -> None:
     )
 
 
+def test_a_case_that_expects_nothing_is_a_load_error(project: Path) -> None:
+    """`expect: {}` passed, exit 0: a case that checks nothing cannot fail."""
+    path = write(project, "pay-us", "{}")
+    code, out = ido("policy", "test", str(path))
+    assert code == 2, out
+    assert "residency-tests.yaml:10: spec.cases[0].expect: expects nothing" in out
+
+
+def test_a_rule_that_cannot_fire_where_it_is_expected_is_a_load_error(project: Path) -> None:
+    """Each of these loaded, and the case failed with only "expected [...], fired []"."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: cheap\n      effect: prefer\n      weight: 0.5\n"
+        + "      when: \"capability.region == 'eu'\"\n      message: EU first.\n"
+        + '    - id: budget\n      effect: deny\n      when: "plan.cost > 2.0"\n'
+        + "      message: Too dear.\n"
+    )
+    (project / "policies" / "other.yaml").write_text(
+        policy.read_text().replace("name: residency", "name: other")
+    )
+    cases = {
+        "{require_approval: [residency/nope]}": "rule 'residency/nope' not found; "
+        "residency has residency/budget, residency/cheap, residency/pii-stays-in-eu",
+        "{deny: [residency/cheap]}": "rule 'residency/cheap' is a prefer rule, so it never "
+        "fires as deny",
+        "{deny: [residency/budget]}": "rule 'residency/budget' reads plan: it fires only in a "
+        "case with plan",
+        "{deny: [other/pii-stays-in-eu]}": "policy 'other' is not among this test's policies "
+        "(residency)",
+    }
+    for expect, message in cases.items():
+        path = write(project, "pay-us", expect)
+        code, out = ido("policy", "test", str(path))
+        assert code == 2, out
+        field = expect[1:].partition(":")[0]
+        assert f"residency-tests.yaml:10: spec.cases[0].expect.{field}[0]: {message}" in out, out
+    path.write_text(
+        path.read_text()
+        .replace("capability: pay-us", "plan: [pay-us]")
+        .replace("[other/pii-stays-in-eu]", "[residency/pii-stays-in-eu]")
+    )
+    path = path.rename(project / "policies" / path.name)  # where `ido validate` finds it
+    code, out = ido("validate")
+    assert (
+        "rule 'residency/pii-stays-in-eu' is about one capability: it fires only in a case "
+        "with capability" in out
+    ), out
+
+
 def test_the_shipped_policy_tests_pass(monkeypatch) -> None:
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
     code, out = ido("policy", "test")

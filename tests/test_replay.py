@@ -644,7 +644,8 @@ def test_a_counterfactual_that_does_not_wait_leaves_out_the_decision_made_on_res
     (project / "what-if").mkdir()
     (project / "what-if" / "ship-order.yaml").write_text(plain)
     code, out = ido("replay", "last", "--intent", "what-if/ship-order.yaml")
-    assert code == 0 and "changes" not in out and "decision 1: same choice" in out, out
+    assert code == 0 and "changes" not in out, out
+    assert "decision 1: same plan; approval mode/propose for the plan no longer asked" in out
     assert "(1 recorded decision(s) made on resuming, going on with the plan before" in out
 
 
@@ -749,3 +750,62 @@ def test_a_scenario_s_timed_observations_are_its_world_s_not_a_call_s(tmp_path: 
     events = result.journal.events(result.report.run_id)
     assert moved_after_calls(events, catalog)  # read as moving, were it a real run's
     assert RecordedWorld(events, catalog, scenario).moved == {}
+
+
+def test_a_call_past_those_the_recording_made_is_named_by_its_number(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recording called pay-cheap-eu once (it failed); the replay, priceypay denied,
+    calls it a second time. It said "the recording never called pay-cheap-eu"."""
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    assert ido("run", "ship-order")[0] == 0
+    monkeypatch.delenv("FAKESVC_FAIL")
+    (project / "what-if").mkdir()
+    (project / "what-if" / "ship-order.yaml").write_text(
+        (project / "intents" / "ship-order.yaml")
+        .read_text()
+        .replace("min_success_probability: 0.9", "min_success_probability: 0.1")
+    )
+    code, out = ido(
+        "replay",
+        "last",
+        "--policies",
+        str(strict_policies(project)),
+        "--intent",
+        "what-if/ship-order.yaml",
+    )
+    assert code == 0, out
+    assert (
+        "unknown outcomes: the recording never made pay-cheap-eu's call 2 (it called "
+        "pay-cheap-eu once); assumed to succeed as declared" in out
+    ), out
+
+
+def test_a_counterfactual_says_when_the_same_plan_no_longer_waits_for_approval(
+    project: Path,
+) -> None:
+    """The recorded decision stopped for a person's approval, the replayed one did not: it
+    said "decision 1: same choice" and "achieved → achieved", nothing of the gate."""
+    policy = project / "policies" / "residency.yaml"
+    plain = policy.read_text()
+    policy.write_text(
+        plain
+        + "    - id: big-spend\n      effect: require_approval\n"
+        + "      when: \"capability.name == 'ship'\"\n      message: Shipping needs a human.\n"
+    )
+    assert ido("run", "ship-order")[0] == 3
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    assert ido("resume", "last")[0] == 0
+    (project / "relaxed").mkdir()
+    (project / "relaxed" / "residency.yaml").write_text(plain)
+    code, out = ido("replay", "last", "--policies", "relaxed")
+    assert code == 0, out
+    assert "decision 1: same plan; approval residency/big-spend for ship no longer asked" in out, (
+        out
+    )
+    (project / "gated").mkdir()
+    (project / "gated" / "residency.yaml").write_text(policy.read_text())
+    policy.write_text(plain)
+    assert ido("run", "ship-order")[0] == 0  # and the other way
+    code, out = ido("replay", "last", "--policies", "gated")
+    assert "decision 1: same plan; approval residency/big-spend for ship now asked" in out, out

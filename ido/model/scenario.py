@@ -173,6 +173,16 @@ class Verdicts(Strict):
     avoid: list[str] | None = None
     allow: bool | None = Field(default=None, description="true: no deny rule fires.")
 
+    @model_validator(mode="after")
+    def _expects_something(self) -> Verdicts:
+        # A case that checks nothing cannot fail, so its pass would say nothing.
+        if all(getattr(self, key) is None for key in type(self).model_fields):
+            raise ValueError(
+                "expects nothing, so it cannot fail: give deny, require_approval, prefer, "
+                "avoid (the rule ids that must fire; [] for none) or allow"
+            )
+        return self
+
 
 class CaseHealth(Strict):
     """What a policy test case says the `health` variable holds of one capability."""

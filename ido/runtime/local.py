@@ -200,6 +200,9 @@ class LocalRuntime:
             waited = max(0.0, now - recovered.blocked_at)
             run.waited += waited
             data["waited"] = round(waited, 3)
+        said_no = (rejected(events) or expired(events, now)) if row.outcome == "blocked" else None
+        if said_no is not None:  # not resumed: the "no" ends it, as the record says
+            data["fails"] = said_no
         # Only if nobody else took the run over since we read it (another `ido resume`, or
         # the runner): two processes must never carry on the same run.
         self.journal.take_over(run_id, events[-1].seq if events else 0, stamp(now), data)
@@ -214,7 +217,6 @@ class LocalRuntime:
             self._stopped(run, exc)
             raise
         trigger = AFTER_APPROVAL if row.outcome == "blocked" else AFTER_INTERRUPTION
-        said_no = (rejected(events) or expired(events, now)) if row.outcome == "blocked" else None
         stops += [("failed", said_no)] if said_no is not None else []
         # A failure ends the run; else a step a person must decide about blocks it; else a
         # run that was undoing its steps, having failed, goes on undoing them.

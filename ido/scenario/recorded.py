@@ -243,6 +243,18 @@ class Changed:
     recorded: dict[str, Any] | None
     replayed: dict[str, Any] | None
 
+    @property
+    def approvals(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Approvals (`rule for capability`) the recorded decision stopped for that the
+        replayed one does not ask, and those it asks that the recorded one did not: the same
+        plan that waited for a person, or now waits, is not the same choice."""
+        if self.recorded is None or self.replayed is None:
+            return (), ()
+        before, after = _asked(self.recorded), _asked(self.replayed)
+        return tuple(a for a in before if a not in after), tuple(
+            a for a in after if a not in before
+        )
+
 
 @dataclass(frozen=True)
 class Counterfactual:
@@ -255,6 +267,8 @@ class Counterfactual:
     time: float
     decisions: tuple[Changed, ...]
     unknown: tuple[str, ...]
+    """The calls the replay made whose outcome the recording does not have, in words that
+    follow "the recording" (`never called pay-us`, `never made do-a's call 2 (…)`)."""
     left_out: int = 0
     """Recorded decisions made on resuming that went on with the plan before them (the
     replay, not stopping there, has none: `ido.replay._compared`)."""
@@ -267,6 +281,12 @@ class Counterfactual:
     @property
     def changed(self) -> tuple[Changed, ...]:
         return tuple(d for d in self.decisions if _choice(d.recorded) != _choice(d.replayed))
+
+
+def _asked(decision: dict[str, Any]) -> list[str]:
+    """The approvals the run stopped for after a decision (`asked`, `ido.replay._compared`),
+    as `rule for capability`."""
+    return list(decision.get("asked", ()))
 
 
 def _choice(decision: dict[str, Any] | None) -> Any:
