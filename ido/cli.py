@@ -117,9 +117,12 @@ def _guard(fn: F) -> F:
         except IdoError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:
+            from ido.runtime.stopping import Terminated, exit_code
+
+            by = f" ({exc})" if isinstance(exc, Terminated) else ""
+            typer.echo(f"interrupted{by}", err=True)
+            raise typer.Exit(exit_code(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -894,13 +897,15 @@ def runner(
                 if once:
                     break
                 time.sleep(interval)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             if current:  # the run it was carrying on is left interrupted: say which
                 typer.echo(
                     f"interrupted: run {current[0]}; continue it with ido resume {current[0]}",
                     err=True,
                 )
-                raise typer.Exit(130) from None
+                from ido.runtime.stopping import exit_code
+
+                raise typer.Exit(exit_code(exc)) from None
             typer.echo("runner stopped")
         finally:
             lock.close()
@@ -1645,7 +1650,23 @@ app.add_typer(scenario_app, name="scenario")
 
 def main() -> None:
     """The command line (the `ido` command is `ido.__main__.main`)."""
+    _take_termination_as_interrupt()
     app(prog_name="ido")
+
+
+def _take_termination_as_interrupt() -> None:
+    """SIGTERM and SIGHUP end the command as Ctrl-C does (`stopping.Terminated`), not at
+    once: a shell step's process is killed with the run, which is left interrupted. A
+    signal set to be ignored (`nohup`) stays ignored."""
+    import signal
+
+    from ido.runtime.stopping import STOPPING_SIGNALS, terminate
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in STOPPING_SIGNALS:
+        if signum != signal.SIGINT and signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, terminate)
 
 
 if __name__ == "__main__":

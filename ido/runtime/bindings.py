@@ -231,9 +231,10 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) ->
         return Outcome(False, error=f"cannot start {argv[0]}: {exc.strerror or exc}")
     except ValueError as exc:  # a NUL in an argument (loading refuses it) or the environment
         return Outcome(False, error=f"cannot start {argv[0]}: {exc}")
-    if done.returncode == -signal.SIGINT and stopping.coming(SIGINT_GRACE_SECONDS):
-        # Ctrl-C in a terminal reaches the subprocess too: the step was interrupted along
-        # with the run (left for `ido resume` to settle), not failed by its provider.
+    if -done.returncode in stopping.STOPPING_SIGNALS and stopping.coming(SIGINT_GRACE_SECONDS):
+        # Ctrl-C in a terminal (or SIGTERM to the whole group) reaches the subprocess too:
+        # the step was interrupted along with the run (left for `ido resume` to settle),
+        # not failed by its provider.
         stopping.check()
     if done.returncode < 0:
         try:
@@ -250,8 +251,8 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) ->
 
 
 SIGINT_GRACE_SECONDS = 1.0
-"""How long a step whose subprocess died of SIGINT waits to learn whether ido is being
-interrupted too (the same Ctrl-C), before it counts as failed."""
+"""How long a step whose subprocess died of SIGINT (or SIGTERM, SIGHUP) waits to learn
+whether ido is being interrupted too (the same Ctrl-C), before it counts as failed."""
 
 
 def _subprocess(
