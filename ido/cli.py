@@ -1475,7 +1475,12 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         return [f"resuming{open_steps}"]
     if kind == "observer_failed":
         return [f"  ! {data['error']}"]
-    if kind in ("effects_missing", "compensation_finished", "compensation_skipped"):
+    if kind in (
+        "effects_missing",
+        "compensation_finished",
+        "compensation_skipped",
+        "process_stopped",
+    ):
         return [f"  ! {event_line({'kind': kind, **data})}"]
     return []
 

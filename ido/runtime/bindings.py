@@ -323,6 +323,44 @@ LINGER_SECONDS = 0.5
 it is killed (`_subprocess`)."""
 
 
+def stop_left_running(run_id: str, key: str) -> list[int]:
+    """Kill what a shell step of run `run_id`, under idempotency key `key`, left running,
+    and wait for it to end; the ids of the processes found (none where there is no /proc).
+
+    An ido killed outright (`kill -9`, the machine's OOM killer) cannot kill its step's
+    process: it lives on, and may do the step's side effect after `ido resume` has looked
+    and planned the step again. Such a process, and what it started, is known by the
+    environment the step gave it (`IDO_RUN_ID`, `IDO_IDEMPOTENCY_KEY`): a process that took
+    the id of one that ended does not have it. It is killed as a timeout kills a step.
+    Raises OSError naming the first still there after `KILLED_WAIT_SECONDS` (one ido may
+    not kill: another user's)."""
+    found = [pid for pid in _processes() if _started_for(pid, run_id, key)]
+    for pid in found:
+        _kill_tree(pid)
+    deadline = time.monotonic() + KILLED_WAIT_SECONDS
+    while left := [pid for pid in found if _started_for(pid, run_id, key)]:
+        if time.monotonic() >= deadline:
+            raise OSError(f"process {left[0]} could not be stopped")
+        time.sleep(0.05)
+    return found
+
+
+def _started_for(pid: int, run_id: str, key: str) -> bool:
+    """Whether process `pid` is alive (not a zombie) with the environment of a shell step
+    of run `run_id` under idempotency key `key` (as `_env` set it, or inherited)."""
+    if pid == os.getpid():
+        return False
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as environ:
+            given = set(environ.read().split(b"\0"))
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False  # gone, or not ours to read
+    wanted = {f"IDO_RUN_ID={run_id}".encode(), f"IDO_IDEMPOTENCY_KEY={key}".encode()}
+    return state not in ("Z", "X") and wanted <= given
+
+
 def _kill_tree(pid: int) -> None:
     """Kill `pid` and the processes below it, stopping them all first, from the top down
     until no new one shows. Killed children first, a child's death woke its parent to run

@@ -39,7 +39,7 @@ from ido.planner.types import Step
 from ido.planning_words import Throttled, telling
 from ido.policy import PLAN, rulebook
 from ido.runtime import stopping
-from ido.runtime.bindings import Outcome
+from ido.runtime.bindings import Outcome, stop_left_running
 from ido.runtime.context import ActionContext
 from ido.runtime.environment import Environment, RealEnvironment
 from ido.runtime.owners import host
@@ -208,6 +208,7 @@ class LocalRuntime:
         try:  # taken over: from here, an error gives the run up (`_release`)
             self._emit(run, "run_resumed", data)
             for step in recovered.interrupted:
+                self._stop_left_running(run, step)
                 stop = self._settle(run, step, recovered.observed)
                 stops += [stop] if stop is not None else []
         except BaseException as exc:
@@ -237,6 +238,25 @@ class LocalRuntime:
                 "which is no longer in the catalog; restore it to resume"
             )
         return capability
+
+    def _stop_left_running(self, run: RunState, step: Interrupted) -> None:
+        """Before an interrupted shell step is settled, kill the process it left running
+        (`stop_left_running`: its ido was killed outright) and record that: left alone, it
+        could do the step's side effect after resume had seen it not done and planned the
+        step again under a new key. One that cannot be stopped stops the resume."""
+        spec = self._still_here(run, step).spec
+        if spec.run is None or spec.run.kind != "shell":
+            return
+        try:
+            pids = stop_left_running(run.run_id, step.idempotency_key)
+        except OSError as exc:
+            raise ExecutionError(
+                f"step {step.step} ({step.capability}) of run {run.run_id} is still running "
+                f"from before the interruption, and {exc}; stop it, then resume"
+            ) from None
+        if pids:
+            data = {"step": step.step, "capability": step.capability, "pids": pids}
+            self._record(run, "process_stopped", data)
 
     def _settle(self, run: RunState, step: Interrupted, observed: State) -> tuple[str, str] | None:
         """Settle a step started before the interruption with no recorded end. A verdict a
