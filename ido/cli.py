@@ -121,7 +121,8 @@ def _guard(fn: F) -> F:
             from ido.runtime.stopping import Terminated, exit_code
 
             by = f" ({exc})" if isinstance(exc, Terminated) else ""
-            typer.echo(f"interrupted{by}", err=True)
+            with contextlib.suppress(OSError):  # a closed terminal (SIGHUP) reads it no more
+                typer.echo(f"interrupted{by}", err=True)
             raise typer.Exit(exit_code(exc)) from None
 
     return wrapper  # type: ignore[return-value]

@@ -471,12 +471,18 @@ spec:
 """
 
 
-@pytest.mark.parametrize(("intents", "processes"), [(1, 1), (2, 2)])
-def test_sigterm_stops_the_runs_as_ctrl_c_does(project: Path, intents: int, processes: int) -> None:
+@pytest.mark.parametrize(
+    ("intents", "processes", "name"), [(1, 1, "SIGTERM"), (2, 2, "SIGTERM"), (1, 1, "SIGHUP")]
+)
+def test_sigterm_stops_the_runs_as_ctrl_c_does(
+    project: Path, intents: int, processes: int, name: str
+) -> None:
     """SIGTERM (how systemd, docker and Kubernetes stop a process) killed ido at once (exit
     -15) and left its shell step's process running, to do its side effect after ido was
     gone. Now it stops the runs as Ctrl-C does: the step's process is killed, each run is
-    left interrupted, and the command exits 143 (128 + 15)."""
+    left interrupted, and the command exits 143 (128 + 15). So does SIGHUP, from a terminal
+    closed with ido's output (129)."""
+    signum = getattr(signal, name)
     (project / "capabilities" / "hold.yaml").write_text(HOLD)
     names = [f"hold-{i}" for i in range(intents)]
     for name in names:
@@ -500,10 +506,18 @@ def test_sigterm_stops_the_runs_as_ctrl_c_does(project: Path, intents: int, proc
         time.sleep(0.1)
     steps = [int(marker.read_text()) for marker in hang.iterdir()]
     assert len(steps) == intents
-    parent.send_signal(signal.SIGTERM)
-    out, err = parent.communicate(timeout=30)
-    assert parent.returncode == 128 + signal.SIGTERM, (out, err)
-    assert "interrupted" in err + out and "Traceback" not in err + out
+    if signum == signal.SIGTERM:
+        parent.send_signal(signum)
+        out, err = parent.communicate(timeout=30)
+        assert "interrupted" in err + out and "Traceback" not in err + out
+    else:  # the terminal is gone, and what ido writes goes nowhere
+        for stream in (parent.stdout, parent.stderr):
+            assert stream is not None
+            stream.close()
+        parent.send_signal(signum)
+        out, err = "", ""
+        parent.wait(timeout=30)
+    assert parent.returncode == 128 + signum, (out, err)
     for pid in steps:  # killed with the run, and waited for: it does nothing more
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
