@@ -118,9 +118,13 @@ def _guard(fn: F) -> F:
         except IdoError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:
+            from ido.runtime.stopping import Terminated, exit_code
+
+            by = f" ({exc})" if isinstance(exc, Terminated) else ""
+            with contextlib.suppress(OSError):  # a closed terminal (SIGHUP) reads it no more
+                typer.echo(f"interrupted{by}", err=True)
+            raise typer.Exit(exit_code(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -835,6 +839,7 @@ def resume(
     loaded = _load(catalog, None)
     with _telemetry() as telemetry, SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
+        _refuse_if_unanswered(store, run_id)
         runtime = LocalRuntime(
             loaded,
             store,
@@ -854,6 +859,27 @@ def _interval(seconds: float) -> float:
     if not 0.05 <= seconds <= 86400:
         raise typer.BadParameter(f"{seconds:g} seconds is not from 0.05 to 86400")
     return seconds
+
+
+def _refuse_if_unanswered(store: Any, run_id: str) -> None:
+    """A blocked run nobody has answered yet may not go on (`ido.runner.ready`): resuming it
+    recorded a resumption after a wait and the same request again each time, though nothing
+    had happened. Refused, with what it waits for, and nothing written."""
+    import time
+
+    from ido.approvals import pending, subject
+    from ido.runner import ready
+
+    if store.run(run_id).outcome != "blocked":
+        return
+    events = store.events(run_id)
+    if ready(events, time.time()):
+        return
+    what = "; ".join(f"{subject(r.step, r.capability)} ({r.rule})" for r in pending(events))
+    raise IdoError(
+        f"run {run_id} still waits for approval of {what}; answer it first (ido approve "
+        f"{run_id} --by NAME, or ido reject), then resume"
+    )
 
 
 @app.command()
@@ -927,13 +953,15 @@ def runner(
                 if once:
                     break
                 time.sleep(interval)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             if current:  # the run it was carrying on is left interrupted: say which
                 typer.echo(
                     f"interrupted: run {current[0]}; continue it with ido resume {current[0]}",
                     err=True,
                 )
-                raise typer.Exit(130) from None
+                from ido.runtime.stopping import exit_code
+
+                raise typer.Exit(exit_code(exc)) from None
             typer.echo("runner stopped")
         finally:
             lock.close()
@@ -1518,7 +1546,12 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         return [f"resuming{open_steps}"]
     if kind == "observer_failed":
         return [f"  ! {data['error']}"]
-    if kind in ("effects_missing", "compensation_finished", "compensation_skipped"):
+    if kind in (
+        "effects_missing",
+        "compensation_finished",
+        "compensation_skipped",
+        "process_stopped",
+    ):
         return [f"  ! {event_line({'kind': kind, **data})}"]
     return []
 
@@ -1693,7 +1726,23 @@ app.add_typer(scenario_app, name="scenario")
 
 def main() -> None:
     """The command line (the `ido` command is `ido.__main__.main`)."""
+    _take_termination_as_interrupt()
     app(prog_name="ido")
+
+
+def _take_termination_as_interrupt() -> None:
+    """SIGTERM and SIGHUP end the command as Ctrl-C does (`stopping.Terminated`), not at
+    once: a shell step's process is killed with the run, which is left interrupted. A
+    signal set to be ignored (`nohup`) stays ignored."""
+    import signal
+
+    from ido.runtime.stopping import STOPPING_SIGNALS, terminate
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in STOPPING_SIGNALS:
+        if signum != signal.SIGINT and signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, terminate)
 
 
 if __name__ == "__main__":

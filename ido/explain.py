@@ -38,6 +38,7 @@ _EVENTS = (
     "approval_given",
     "approval_rejected",
     "run_released",
+    "process_stopped",
 )
 
 
@@ -69,6 +70,12 @@ def event_line(e: dict[str, Any]) -> str:
         return f"stopped by an error, left for ido resume: {e.get('error')}"
     if kind == "effects_missing":
         return f"silent failure: {e['reason']}"
+    if kind == "process_stopped":
+        pids = ", ".join(map(str, e["pids"]))
+        return (
+            f"step {e['step']} ({e['capability']}) was still running from before the "
+            f"interruption (process {pids}): killed before the step was settled"
+        )
     if kind == "run_resumed":
         if e.get("after") == "approval":
             waited = f" {format_duration(float(e['waited']))}" if "waited" in e else ""

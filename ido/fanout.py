@@ -295,9 +295,8 @@ def run_workers(
 
     SIGINT, SIGTERM and SIGHUP are passed on to the workers still running, and the workers
     are waited for; then KeyboardInterrupt goes on after a SIGINT. A worker stops its runs
-    on SIGINT (each recorded as interrupted, for `ido resume`); SIGTERM and SIGHUP end it
-    as they would end `ido run` alone (its runs are left as after a crash, which `ido
-    resume` continues too)."""
+    on each of them as `ido run` alone does (each recorded as interrupted, for `ido
+    resume`; SIGTERM and SIGHUP as `stopping.Terminated`)."""
     lock = threading.Lock()
     workers: list[_Worker] = []
     news: queue.SimpleQueue[_Worker] = queue.SimpleQueue()

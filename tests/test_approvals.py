@@ -71,6 +71,22 @@ def test_approved_then_resumed_the_run_goes_on_and_records_who(gated: Path) -> N
     assert "resumed after waiting for approval" in told and "interruption" not in told
 
 
+def test_resuming_a_run_nobody_answered_is_refused_and_writes_nothing(gated: Path) -> None:
+    """`ido resume` of a blocked run with nothing answered recorded "resumed after waiting
+    for approval" and the same request again, each time, though nothing had happened. Now
+    it is refused (exit 2) with what the run waits for, and the journal is left as it was."""
+    ido("run", "ship-order")
+    with SqliteJournal(gated / ".ido" / "ido.db") as store:
+        before = len(store.events(store.resolve("last")))
+    code, out = ido("resume", "last")
+    assert code == 2, out
+    assert "still waits for approval of ship (residency/big-spend)" in out
+    with SqliteJournal(gated / ".ido" / "ido.db") as store:
+        assert len(store.events(store.resolve("last"))) == before
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    assert ido("resume", "last")[0] == 0
+
+
 def test_resuming_after_a_verdict_is_no_replan_that_max_replans_counts(
     gated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

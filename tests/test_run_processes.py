@@ -458,6 +458,73 @@ def test_ctrl_c_interrupts_every_run_and_each_can_be_resumed(project: Path, proc
         assert code == 0 and "achieved" in out, out
 
 
+HOLD = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: hold}
+spec:
+  provider: holder
+  effects: {held: true}
+  cost: 0.1
+  timeout: 120s
+  run: {shell: [sh, -c, 'echo $$ > "$HANG_DIR/$IDO_RUN_ID"; sleep 60; echo done >> "$HANG_DIR/effects"']}
+"""
+
+
+@pytest.mark.parametrize(
+    ("intents", "processes", "name"), [(1, 1, "SIGTERM"), (2, 2, "SIGTERM"), (1, 1, "SIGHUP")]
+)
+def test_sigterm_stops_the_runs_as_ctrl_c_does(
+    project: Path, intents: int, processes: int, name: str
+) -> None:
+    """SIGTERM (how systemd, docker and Kubernetes stop a process) killed ido at once (exit
+    -15) and left its shell step's process running, to do its side effect after ido was
+    gone. Now it stops the runs as Ctrl-C does: the step's process is killed, each run is
+    left interrupted, and the command exits 143 (128 + 15). So does SIGHUP, from a terminal
+    closed with ido's output (129)."""
+    signum = getattr(signal, name)
+    (project / "capabilities" / "hold.yaml").write_text(HOLD)
+    names = [f"hold-{i}" for i in range(intents)]
+    for name in names:
+        (project / "intents" / f"{name}.yaml").write_text(
+            f"apiVersion: ido/v1\nkind: Intent\nmetadata: {{name: {name}}}\n"
+            "spec:\n  goal: [state.held]\n"
+        )
+    hang = project / "hang"
+    hang.mkdir()
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "ido", "run", *names, "--processes", str(processes)],
+        cwd=project,
+        env={**os.environ, "HANG_DIR": str(hang)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(list(hang.iterdir())) < intents and time.monotonic() < deadline:
+        assert parent.poll() is None, parent.communicate()
+        time.sleep(0.1)
+    steps = [int(marker.read_text()) for marker in hang.iterdir()]
+    assert len(steps) == intents
+    if signum == signal.SIGTERM:
+        parent.send_signal(signum)
+        out, err = parent.communicate(timeout=30)
+        assert "interrupted" in err + out and "Traceback" not in err + out
+    else:  # the terminal is gone, and what ido writes goes nowhere
+        for stream in (parent.stdout, parent.stderr):
+            assert stream is not None
+            stream.close()
+        parent.send_signal(signum)
+        out, err = "", ""
+        parent.wait(timeout=30)
+    assert parent.returncode == 128 + signum, (out, err)
+    for pid in steps:  # killed with the run, and waited for: it does nothing more
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    runs = json.loads(ido("runs", "--format", "json")[1])
+    assert len(runs) == intents and all(r["outcome"] in (None, "interrupted") for r in runs)
+
+
 @pytest.mark.parametrize("bad", ["0", "-1", "two"])
 def test_processes_must_be_a_positive_count(project: Path, bad: str) -> None:
     code, out = ido("run", "ship-order", "ship-order", "--processes", bad)

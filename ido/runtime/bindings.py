@@ -231,9 +231,10 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) ->
         return Outcome(False, error=f"cannot start {argv[0]}: {exc.strerror or exc}")
     except ValueError as exc:  # a NUL in an argument (loading refuses it) or the environment
         return Outcome(False, error=f"cannot start {argv[0]}: {exc}")
-    if done.returncode == -signal.SIGINT and stopping.coming(SIGINT_GRACE_SECONDS):
-        # Ctrl-C in a terminal reaches the subprocess too: the step was interrupted along
-        # with the run (left for `ido resume` to settle), not failed by its provider.
+    if -done.returncode in stopping.STOPPING_SIGNALS and stopping.coming(SIGINT_GRACE_SECONDS):
+        # Ctrl-C in a terminal (or SIGTERM to the whole group) reaches the subprocess too:
+        # the step was interrupted along with the run (left for `ido resume` to settle),
+        # not failed by its provider.
         stopping.check()
     if done.returncode < 0:
         try:
@@ -250,8 +251,8 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) ->
 
 
 SIGINT_GRACE_SECONDS = 1.0
-"""How long a step whose subprocess died of SIGINT waits to learn whether ido is being
-interrupted too (the same Ctrl-C), before it counts as failed."""
+"""How long a step whose subprocess died of SIGINT (or SIGTERM, SIGHUP) waits to learn
+whether ido is being interrupted too (the same Ctrl-C), before it counts as failed."""
 
 
 def _subprocess(
@@ -320,6 +321,44 @@ KILLED_WAIT_SECONDS = 5.0
 LINGER_SECONDS = 0.5
 """How long output may stay open after a shell binding's process exited before what holds
 it is killed (`_subprocess`)."""
+
+
+def stop_left_running(run_id: str, key: str) -> list[int]:
+    """Kill what a shell step of run `run_id`, under idempotency key `key`, left running,
+    and wait for it to end; the ids of the processes found (none where there is no /proc).
+
+    An ido killed outright (`kill -9`, the machine's OOM killer) cannot kill its step's
+    process: it lives on, and may do the step's side effect after `ido resume` has looked
+    and planned the step again. Such a process, and what it started, is known by the
+    environment the step gave it (`IDO_RUN_ID`, `IDO_IDEMPOTENCY_KEY`): a process that took
+    the id of one that ended does not have it. It is killed as a timeout kills a step.
+    Raises OSError naming the first still there after `KILLED_WAIT_SECONDS` (one ido may
+    not kill: another user's)."""
+    found = [pid for pid in _processes() if _started_for(pid, run_id, key)]
+    for pid in found:
+        _kill_tree(pid)
+    deadline = time.monotonic() + KILLED_WAIT_SECONDS
+    while left := [pid for pid in found if _started_for(pid, run_id, key)]:
+        if time.monotonic() >= deadline:
+            raise OSError(f"process {left[0]} could not be stopped")
+        time.sleep(0.05)
+    return found
+
+
+def _started_for(pid: int, run_id: str, key: str) -> bool:
+    """Whether process `pid` is alive (not a zombie) with the environment of a shell step
+    of run `run_id` under idempotency key `key` (as `_env` set it, or inherited)."""
+    if pid == os.getpid():
+        return False
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as environ:
+            given = set(environ.read().split(b"\0"))
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False  # gone, or not ours to read
+    wanted = {f"IDO_RUN_ID={run_id}".encode(), f"IDO_IDEMPOTENCY_KEY={key}".encode()}
+    return state not in ("Z", "X") and wanted <= given
 
 
 def _kill_tree(pid: int) -> None:

@@ -39,7 +39,7 @@ from ido.planner.types import Step
 from ido.planning_words import Throttled, telling
 from ido.policy import PLAN, rulebook
 from ido.runtime import stopping
-from ido.runtime.bindings import Outcome
+from ido.runtime.bindings import Outcome, stop_left_running
 from ido.runtime.context import ActionContext
 from ido.runtime.environment import Environment, RealEnvironment
 from ido.runtime.owners import host
@@ -211,6 +211,7 @@ class LocalRuntime:
         try:  # taken over: from here, an error gives the run up (`_release`)
             self._emit(run, "run_resumed", data)
             for step in recovered.interrupted:
+                self._stop_left_running(run, step)
                 stop = self._settle(run, step, recovered.observed)
                 stops += [stop] if stop is not None else []
         except BaseException as exc:
@@ -240,6 +241,25 @@ class LocalRuntime:
             )
         return capability
 
+    def _stop_left_running(self, run: RunState, step: Interrupted) -> None:
+        """Before an interrupted shell step is settled, kill the process it left running
+        (`stop_left_running`: its ido was killed outright) and record that: left alone, it
+        could do the step's side effect after resume had seen it not done and planned the
+        step again under a new key. One that cannot be stopped stops the resume."""
+        spec = self._still_here(run, step).spec
+        if spec.run is None or spec.run.kind != "shell":
+            return
+        try:
+            pids = stop_left_running(run.run_id, step.idempotency_key)
+        except OSError as exc:
+            raise ExecutionError(
+                f"step {step.step} ({step.capability}) of run {run.run_id} is still running "
+                f"from before the interruption, and {exc}; stop it, then resume"
+            ) from None
+        if pids:
+            data = {"step": step.step, "capability": step.capability, "pids": pids}
+            self._record(run, "process_stopped", data)
+
     def _settle(self, run: RunState, step: Interrupted, observed: State) -> tuple[str, str] | None:
         """Settle a step started before the interruption with no recorded end. A verdict a
         person gave on it stands (`_unknown`), whatever the catalog says now. Otherwise it
@@ -259,9 +279,7 @@ class LocalRuntime:
         state = self._observe(run)
         effects = capability.spec.effects
         if all(get_path(state, path) == value for path, value in effects.items()):
-            self._finish(
-                run, ctx, Outcome(True), resumed="effects observed", decision=step.decision
-            )
+            self._settled(run, ctx, step, Outcome(True), "effects observed")
             return None
         if all(has_path(run.seen, path) for path in effects):
             why = "its effects are observed not to hold, and it is not idempotent, so it is "
@@ -274,8 +292,7 @@ class LocalRuntime:
     ) -> None:
         """Perform an interrupted step again, under its own idempotency key."""
         self._flush_outcomes(run)  # an outcome settled before is on disk first
-        outcome = self.env.call(capability, ctx)
-        self._finish(run, ctx, outcome, resumed=how, decision=step.decision)
+        self._settled(run, ctx, step, self.env.call(capability, ctx), how)
 
     def _cut_short(
         self,
@@ -288,7 +305,18 @@ class LocalRuntime:
         """Record an interrupted step as not done (not a failure of its provider); `how`:
         "rejected" when a person refused to have it done again."""
         error = f"interrupted before its outcome was recorded; {why}"
-        self._finish(run, ctx, Outcome(False, error=error), resumed=how, decision=step.decision)
+        self._settled(run, ctx, step, Outcome(False, error=error), how)
+
+    def _settled(
+        self, run: RunState, ctx: ActionContext, step: Interrupted, outcome: Outcome, how: str
+    ) -> None:
+        """Record how an interrupted step was settled on resume (`how`, as `_finish` says).
+        A compensation settled for good is recorded as one too, as `_compensate` records
+        it; one cut short ("interrupted") is not: it is tried again (`settles`)."""
+        recorded = self._finish(run, ctx, outcome, resumed=how, decision=step.decision)
+        if step.undoing is not None and how != "interrupted":
+            data = {**step.undoing, "step": ctx.step, "ok": recorded.ok, "error": recorded.error}
+            self._record(run, "compensation_finished", data)
 
     def _ask(self, run: RunState, capability: Capability, step: Interrupted) -> tuple[str, str]:
         """An interrupted step whether it ran no observation tells, of a capability that is
@@ -364,13 +392,13 @@ class LocalRuntime:
     def _end(self, run: RunState, outcome: str, reason: str | None) -> RunReport:
         """Undo the run's steps if it failed and should, and record how it ended."""
         if outcome == "failed" and run.intent.spec.on_failure == "compensate":
-            before = run.spent
             self._compensate(run, reason)
             budget = run.intent.spec.constraints.max_cost
-            if budget is not None and run.spent > budget and run.spent > before:
-                # Undoing is not held to the budget (a refund must not wait on it): say so.
+            if budget is not None and run.spent > budget and run.undo_cost > 0:
+                # Undoing is not held to the budget (a refund must not wait on it): say so,
+                # counting every compensation, those done before an interruption too.
                 reason = (
-                    f"{reason}; undoing its steps cost {run.spent - before:.2f} more, "
+                    f"{reason}; undoing its steps cost {run.undo_cost:.2f} more, "
                     f"{run.spent:.2f} in all, over max_cost {budget:.2f}"
                 )
         # Beliefs are kept for later runs once per run, not per step: after a crash, resume

@@ -62,6 +62,9 @@ class RunState:
     """What the run's last paid model call cost."""
     undoing: dict[int, int] = field(default_factory=dict)
     """Compensation steps, each with the completed step it undoes."""
+    undo_cost: float = 0.0
+    """What the run's compensations cost: undoing is not held to the budget, and its end
+    says what it added."""
     overdue: bool = False
     """Whether a step was refused for starting past the deadline itself: the run has failed."""
     waited: float = 0.0
@@ -82,6 +85,9 @@ class Interrupted:
     attempt: int
     idempotency_key: str
     decision: int
+    undoing: Mapping[str, Any] | None = None
+    """For a compensation: what it undoes and why (`undoes`, `undoes_step`, `capability`,
+    `reason`), to record it as one once it is settled."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +160,12 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
             name = data["capability"]
             run.attempts[name] = max(run.attempts.get(name, 0), int(data["attempt"]))
             open_steps[data["step"]] = Interrupted(
-                data["step"], name, data["attempt"], data["idempotency_key"], data["decision"]
+                data["step"],
+                name,
+                data["attempt"],
+                data["idempotency_key"],
+                data["decision"],
+                compensation_of(run.completed, data),
             )
         elif event.kind == "action_finished":
             open_steps.pop(data["step"], None)
@@ -176,6 +187,24 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         blocked_at if row.outcome == "blocked" else None,
         compensating,
     )
+
+
+def compensation_of(
+    completed: list[tuple[int, str]], started: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """What a compensation's `action_started` event undoes and why, as `_compensate`
+    records it (None for a step that is no compensation). The step it undoes is still
+    among `completed` until the compensation ends."""
+    if "undoes_step" not in started:
+        return None
+    undone = started["undoes_step"]
+    names = [name for step, name in completed if step == undone]
+    return {
+        "undoes": names[0] if names else "?",
+        "undoes_step": undone,
+        "capability": started["capability"],
+        "reason": started.get("reason"),
+    }
 
 
 def learnt(finished: dict[str, Any]) -> float | None:
@@ -238,9 +267,12 @@ def tells_of_provider(finished: Mapping[str, Any]) -> bool:
 
 def fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
     """What a step's recorded end does to the run: its effects and its output set, or, a
-    failure that tells of the provider, one more failure counted. The one rule for the
+    failure that tells of the provider, one more failure counted; a compensation's cost
+    is counted as undoing's. The one rule for the
     runtime as it records the end, and for resume as it reads it back."""
     name = data["capability"]
+    if data["step"] in run.undoing:
+        run.undo_cost += float(data.get("cost") or 0.0)
     if not data["ok"]:
         if tells_of_provider(data):
             run.failures[name] = run.failures.get(name, 0) + 1

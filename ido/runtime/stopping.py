@@ -1,4 +1,5 @@
-"""Stopping this process's runs from the main thread: `ido run A B …` on Ctrl-C.
+"""Stopping this process's runs from the main thread: `ido run A B …` on Ctrl-C, or on
+SIGTERM or SIGHUP, which the command takes as Ctrl-C (`Terminated`).
 
 Ctrl-C (KeyboardInterrupt) reaches only the main thread, and runs side by side run on
 others. After `stop()`, each of them raises `Stopped`, a KeyboardInterrupt, at its next
@@ -12,6 +13,7 @@ without an end, as after a crash, and is settled by `ido resume`.
 from __future__ import annotations
 
 import queue
+import signal
 import threading
 import time
 from typing import TypeVar
@@ -26,6 +28,33 @@ _stop = threading.Event()
 
 class Stopped(KeyboardInterrupt):
     """This run was stopped because the process is being interrupted."""
+
+
+class Terminated(KeyboardInterrupt):
+    """The process was asked to end (SIGTERM from systemd, docker or Kubernetes; SIGHUP
+    from a closed terminal): it ends as on Ctrl-C, its runs interrupted and a shell step's
+    process killed (by default it died at once, and the step's process finished its side
+    effect after it), with exit code 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"terminated by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+STOPPING_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""The signals that stop ido's runs (SIGINT as KeyboardInterrupt, the others `Terminated`)."""
+
+
+def terminate(signum: int, frame: object) -> None:
+    """The handler of SIGTERM and SIGHUP: raise `Terminated` in the main thread."""
+    raise Terminated(signum)
+
+
+def exit_code(interrupt: KeyboardInterrupt) -> int:
+    """The exit code of a command stopped by `interrupt`: 128 + the signal's number."""
+    return 128 + interrupt.signum if isinstance(interrupt, Terminated) else 130
 
 
 def stop() -> None:

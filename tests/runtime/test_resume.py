@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,7 @@ spec:
 # Every side effect is a line in ledger.txt, written and synced before the call returns.
 # charge and ship are not idempotent; pack is, because it skips a key it has seen.
 LEDGER = """\
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -498,3 +501,77 @@ def test_a_resume_whose_output_is_closed_goes_on_to_its_outcome(tmp_path: Path) 
     resume.stdout.close()  # the first line it prints meets a closed pipe
     assert resume.wait(timeout=60) == 0
     assert check_journal(project)[0] == "achieved"
+
+
+HELD = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: hold}
+spec:
+  provider: holder
+  effects: {held: true}
+  cost: 0.1
+  idempotent: true
+  timeout: 120s
+  run:
+    shell:
+      - sh
+      - -c
+      - |
+        if mkdir "$HANG_DIR/held" 2>/dev/null; then echo $$ > "$HANG_DIR/pid"; sleep 60; fi
+        echo "$IDO_IDEMPOTENCY_KEY" >> "$HANG_DIR/effects"
+"""
+
+
+def test_a_step_process_left_running_by_a_killed_ido_is_stopped_before_the_step_is_settled(
+    tmp_path: Path,
+) -> None:
+    """`kill -9` of ido alone leaves its shell step's process running: resume settled the
+    step (performed again, or planned again under a new key when not idempotent) while the
+    orphan went on to do the side effect too. Now resume kills the orphan first, says so,
+    and the step's effect is done once."""
+    project = make_project(tmp_path)
+    (project / "capabilities" / "hold.yaml").write_text(HELD)
+    (project / "intents" / "hold.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: hold}\nspec:\n  goal: [state.held]\n"
+    )
+    hang = project / "hang"
+    hang.mkdir()
+    env = {**os.environ, "HANG_DIR": str(hang)}
+    env.pop("IDO_CRASH_AFTER_EVENTS", None)
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "ido", "run", "hold"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pid_file = hang / "pid"
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        assert killed.poll() is None
+        time.sleep(0.02)
+    orphan = int(pid_file.read_text())
+    killed.kill()  # ido alone, as `kill -9 PID` does: its step's process lives on
+    killed.wait()
+    try:
+        resumed = ido(project, "resume", "last", HANG_DIR=str(hang))
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert f"was still running from before the interruption (process {orphan}" in (
+            resumed.stdout
+        )
+        assert not _alive(orphan)
+        assert len((hang / "effects").read_text().splitlines()) == 1
+        explained = ido(project, "explain", "last", "--color", "never")
+        assert "killed before the step was settled" in explained.stdout
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(orphan, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False

@@ -237,3 +237,42 @@ def test_a_rejected_compensation_stays_rejected_after_another_crash(tmp_path: Pa
     done = ido(project, "resume", "last")
     assert done.returncode == 1, done.stdout + done.stderr
     assert [line.split()[0] for line in ledger(project)].count("unpack") == 1
+
+
+def test_a_compensation_settled_on_resume_is_recorded_and_counted_as_one(tmp_path: Path) -> None:
+    """Killed while undoing its steps, then resumed: a compensation the resume performed
+    again had no `compensation_finished` (explain left it out), and the note on what undoing
+    cost over max_cost counted only what was undone after the resume, or was gone when
+    everything had been undone before the crash. Now every crash point ends as the run
+    does uninterrupted: each compensation recorded once, the same reason, its note counting
+    every compensation's cost (a refund cut short before it began counts too, as spent)."""
+    over = INTENT.replace("  on_failure:", "  constraints: {max_cost: 3.6}\n  on_failure:")
+    reference = saga(tmp_path / "reference")
+    (reference / "intents" / "deliver.yaml").write_text(over)
+    assert ido(reference, "run", "deliver").returncode == 1
+    with SqliteJournal(reference / ".ido" / "ido.db") as journal:
+        (row,) = journal.runs()
+        events = journal.events(row.id)
+    assert "undoing its steps cost 0.20 more, 3.70 in all" in str(row.reason)
+    first = next(i for i, e in enumerate(events) if "undoes_step" in e.data)
+    for n in range(first, len(events) - 1):
+        project = saga(tmp_path / f"crash-{n}")
+        (project / "intents" / "deliver.yaml").write_text(over)
+        killed = ido(project, "run", "deliver", IDO_CRASH_AFTER_EVENTS=str(n))
+        assert killed.returncode == -signal.SIGKILL, (n, killed.stdout, killed.stderr)
+        assert ido(project, "resume", "last").returncode == 1, n
+        with SqliteJournal(project / ".ido" / "ido.db") as journal:
+            (run,) = journal.runs()
+            kept = journal.events(run.id)
+        undoing = {e.data["step"] for e in kept if "undoes_step" in e.data}
+        cost = sum(
+            e.data["cost"]
+            for e in kept
+            if e.kind == "action_finished" and e.data["step"] in undoing
+        )
+        note = f"undoing its steps cost {cost:.2f} more, {run.cost:.2f} in all, over max_cost 3.60"
+        assert run.reason == str(row.reason).split("; undoing")[0] + "; " + note, n
+        undone = [
+            (e.data["capability"], e.data["ok"]) for e in kept if e.kind == "compensation_finished"
+        ]
+        assert sorted(undone) == [("refund", True), ("unpack", True)], (n, undone)
