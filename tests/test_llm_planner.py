@@ -134,6 +134,40 @@ def test_a_proposal_with_a_step_the_goal_does_not_need_goes_back_with_the_reason
     assert problem in model.requests[-1]["messages"][-1]["content"]
 
 
+UNPAY = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: unpay-eu}
+spec:
+  provider: cheappay
+  region: eu
+  requires: ["state.order.paid"]
+  effects: {order.paid: false, order.refunded: true}
+  run: {python: "fakesvc.impl:call"}
+"""
+
+
+def test_a_proposal_that_undoes_and_redoes_goes_back_with_the_reason(
+    project: Path, serve: Any
+) -> None:
+    """Paid, refunded and paid again is a valid plan step by step (the refund makes the
+    second payment's `!paid` hold), and it charged the customer twice."""
+    (project / "capabilities" / "unpay-eu.yaml").write_text(UNPAY)
+    twice = Answer(
+        [(n, {"rationale": "x"}) for n in ["pay-cheap-eu", "unpay-eu", "pay-cheap-eu", "ship"]]
+    )
+    model, url = serve([twice, PAY_AND_SHIP])
+    use_llm(project, url)
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-cheap-eu", "ship"]
+    record = llm_record(project)
+    assert record["verdict"] == "accepted" and len(record["calls"]) == 2
+    problem = "steps 1 to 2 (pay-cheap-eu, unpay-eu) leave every fact the goal"
+    assert any(p.startswith(problem) for p in record["calls"][0]["problems"])
+    assert problem in model.requests[-1]["messages"][-1]["content"]
+
+
 @pytest.mark.parametrize(
     ("answer", "problem"),
     [
