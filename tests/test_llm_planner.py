@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -421,6 +422,31 @@ def test_runs_list_what_the_model_cost(project: Path, serve: Any) -> None:
     assert listed[0]["llm_cost"] == pytest.approx(0.18) and listed[0]["llm_tokens"] == 150
     assert listed[0]["cost"] == pytest.approx(0.18 + 0.3 + 0.5)  # the model's cost counts
     assert "0.1800" in ido("runs")[1]
+
+
+def test_a_negative_token_count_counts_as_none_and_never_raises_the_budget(
+    project: Path, serve: Any
+) -> None:
+    """`prompt_tokens: -3000000` at 1000 per million made the call cost -3000: the budget
+    grew by as much, and a plan over max_cost was performed."""
+    answer = Answer(PAY_AND_SHIP.tool_calls, prompt_tokens=-3_000_000)
+    _, url = serve([answer])
+    use_llm(project, url, extra=", input_cost: 1000, output_cost: 2000")
+    assert ido("run", "ship-order")[0] == 0
+    record = llm_record(project)
+    assert record["cost"] == pytest.approx(0.06) and record["input_tokens"] == 0
+    said = "unreadable usage (prompt_tokens -3000000): counted as 0"
+    assert record["calls"][0]["reply"]["usage_error"] == said
+    assert said in ido("explain", "last")[1]
+    assert json.loads(ido("runs", "--format", "json")[1])[0]["cost"] == pytest.approx(0.86)
+
+
+@pytest.mark.parametrize("count", [-1, 1.5, float("nan"), float("inf"), "120", True])
+def test_what_is_not_a_count_of_tokens_counts_as_none(count: Any) -> None:
+    from ido.planner.llm_client import _tokens
+
+    usage = SimpleNamespace(prompt_tokens=count, completion_tokens=30.0)
+    assert _tokens(usage) == (0, 30, [f"prompt_tokens {count!r}"])
 
 
 def test_the_audit_counts_what_the_model_cost_under_its_own_name(project: Path, serve: Any) -> None:

@@ -10,6 +10,7 @@ huggingface.co, with no setting against it: docs/yaml-reference.md says so.)
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
@@ -38,6 +39,8 @@ class Reply:
     extra: Mapping[str, Any] = field(default_factory=dict)
     cut: int = 0
     """Tool calls past `MOST_CALLS`, left out."""
+    usage_error: str | None = None
+    """What was wrong with the usage or price the response gave, counted as none instead."""
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -49,6 +52,8 @@ class Reply:
             "seconds": self.seconds,
             "error": self.error,
         }
+        if self.usage_error is not None:
+            out["usage_error"] = self.usage_error
         return {**out, "cut": self.cut} if self.cut else out  # recorded as before if none
 
     @classmethod
@@ -62,6 +67,7 @@ class Reply:
             seconds=float(data.get("seconds", 0.0)),
             error=data.get("error"),
             cut=int(data.get("cut", 0)),
+            usage_error=data.get("usage_error"),
         )
 
 
@@ -137,19 +143,22 @@ class LitellmClient:
                 )
                 for c in every[:MOST_CALLS]
             )
-            usage = getattr(response, "usage", None)
-            inputs = int(getattr(usage, "prompt_tokens", 0) or 0)
-            outputs = int(getattr(usage, "completion_tokens", 0) or 0)
         except (AttributeError, IndexError, TypeError, ValueError) as exc:
             return Reply(error=f"unreadable answer: {exc}", seconds=seconds)
+        inputs, outputs, wrong = _tokens(getattr(response, "usage", None))
+        cost = _cost(litellm, response, settings, inputs, outputs)
+        if not math.isfinite(cost) or cost < 0:
+            wrong.append(f"cost {cost!r}")
+            cost = 0.0
         return Reply(
             tool_calls=calls,
             content=None if message.content is None else _cut(mask_all(str(message.content), keys)),
             cut=max(0, len(every) - MOST_CALLS),
             input_tokens=inputs,
             output_tokens=outputs,
-            cost=_cost(litellm, response, settings, inputs, outputs),
+            cost=cost,
             seconds=seconds,
+            usage_error=_unreadable(wrong, keys),
         )
 
 
@@ -199,6 +208,38 @@ def _within(seconds: float, call: Callable[[], Any]) -> Any:
     if not done:
         raise value
     return value
+
+
+def _tokens(usage: Any) -> tuple[int, int, list[str]]:
+    """The input and output tokens a response says it used, and every count that is not a
+    count of tokens (a whole number, 0 or more): each such counts as none. What a call
+    costs can only take from the budget: `prompt_tokens: -3000000` at a declared price
+    made a call cost -3000 and raised the budget by as much."""
+    counts, wrong = [], []
+    for name in ("prompt_tokens", "completion_tokens"):
+        value = getattr(usage, name, None)
+        count = 0 if value is None else _count(value)
+        if count is None:
+            wrong.append(f"{name} {value!r}")
+        counts.append(count or 0)
+    return counts[0], counts[1], wrong
+
+
+def _count(value: Any) -> int | None:
+    """`value` as a number of tokens, if it is one (`120`, `120.0`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not value.is_integer():  # NaN and infinities too
+        return None
+    return int(value) if value >= 0 else None
+
+
+def _unreadable(wrong: list[str], keys: list[str]) -> str | None:
+    """What the record says of usage that counts as none (masked: a server wrote it)."""
+    if not wrong:
+        return None
+    said = _cut(mask_all(", ".join(wrong), keys), 300)
+    return f"unreadable usage ({said}): counted as 0"
 
 
 def _cost(litellm: Any, response: Any, settings: LlmSettings, inputs: int, outputs: int) -> float:
