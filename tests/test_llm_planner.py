@@ -789,6 +789,32 @@ def test_a_key_the_model_echoes_is_recorded_masked(
     assert key not in ido("explain", "last")[1]
 
 
+def test_a_key_the_model_writes_in_json_escapes_is_recorded_masked(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Arguments are JSON text: the key as `\\u0073\\u006b…` was not found in it, and the
+    rationale it decodes to was journaled and shown by explain in full."""
+    key = "sk-proj-ECHOKEY0123456789abcdef"
+    escaped = "".join(f"\\u{ord(c):04x}" for c in key)
+    echo = Answer(
+        [
+            ("pay-cheap-eu", f'{{"rationale": "it is {escaped}"}}'),
+            (key, {"rationale": "a tool named as the key"}),
+            ("ship", {"rationale": "s"}),
+        ]
+    )
+    _, url = serve([echo, PAY_AND_SHIP])
+    monkeypatch.setenv("MY_LLM_KEY", key)
+    use_llm(project, url, extra=", api_key_env: MY_LLM_KEY")
+    assert ido("run", "ship-order")[0] == 0
+    reply = llm_record(project)["calls"][0]["reply"]
+    assert reply["tool_calls"][0] == ["pay-cheap-eu", '{"rationale": "it is ***"}']
+    assert reply["tool_calls"][1][0] == "***"
+    for path in (project / ".ido").glob("ido.db*"):
+        assert key.encode() not in path.read_bytes() and escaped.encode() not in path.read_bytes()
+    assert key not in ido("explain", "last")[1]
+
+
 def test_credentials_in_api_base_are_kept_out_of_the_record(
     project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,6 +10,7 @@ huggingface.co, with no setting against it: docs/yaml-reference.md says so.)
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -113,8 +114,8 @@ class LitellmClient:
         elif api_base:
             options["api_key"] = os.environ.get("OPENAI_API_KEY", "none")  # local servers
         # A provider may quote the key it was sent ("Incorrect API key provided: sk-…"),
-        # and a model may echo it: errors, text and tool-call arguments are masked before
-        # they are recorded, and so are credentials in `api_base`. (The model is never
+        # and a model may echo it: errors, text, tool names and tool-call arguments (as
+        # written and as decoded) are masked before they are recorded, and so are credentials in `api_base`. (The model is never
         # told the key.) Not given one, litellm reads the provider's own variable
         # (OPENAI_API_KEY, …): every credential-like variable's value is masked then too.
         keys = [] if options.get("api_key") in (None, "none") else [str(options["api_key"])]
@@ -138,8 +139,8 @@ class LitellmClient:
             every = list(message.tool_calls or ())
             calls = tuple(
                 (
-                    _cut(str(c.function.name), MOST_NAME),
-                    _cut(mask_all(str(c.function.arguments or ""), keys)),
+                    _cut(mask_all(str(c.function.name), keys), MOST_NAME),
+                    _cut(_masked_arguments(str(c.function.arguments or ""), keys)),
                 )
                 for c in every[:MOST_CALLS]
             )
@@ -208,6 +209,25 @@ def _within(seconds: float, call: Callable[[], Any]) -> Any:
     if not done:
         raise value
     return value
+
+
+def _masked_arguments(text: str, keys: list[str]) -> str:
+    """A tool call's arguments (JSON text), masked as written and as read: a key written
+    in JSON escapes (`\\u0073\\u006b…`) is not in the text, but it is in what the text
+    decodes to, which the planner records (a step's rationale)."""
+    masked: str = mask_all(text, keys)
+    try:
+        value = json.loads(masked)
+    except (ValueError, RecursionError):  # not JSON: the planner cannot read it either
+        return masked
+    try:
+        clean = mask_all(value, keys)
+        return masked if clean == value else json.dumps(clean, ensure_ascii=False)
+    except RecursionError:  # read, but too deep to mask: not kept, nor read
+        return TOO_DEEP
+
+
+TOO_DEEP = "(arguments nested too deep to read)"
 
 
 def _tokens(usage: Any) -> tuple[int, int, list[str]]:
