@@ -441,6 +441,23 @@ def test_a_negative_token_count_counts_as_none_and_never_raises_the_budget(
     assert json.loads(ido("runs", "--format", "json")[1])[0]["cost"] == pytest.approx(0.86)
 
 
+def test_what_an_answer_ido_cannot_read_used_is_counted(project: Path, serve: Any) -> None:
+    """An answer with no choices, whose usage said 100,000 prompt tokens, was recorded as
+    0 tokens costing nothing: paid for, and left out of the budget."""
+    body = {"id": "x", "object": "chat.completion", "created": 1, "model": "scripted"}
+    usage = {"prompt_tokens": 100_000, "completion_tokens": 0, "total_tokens": 100_000}
+    empty = Answer(raw=json.dumps({**body, "choices": [], "usage": usage}).encode())
+    _, url = serve([empty])
+    use_llm(project, url, extra=", input_cost: 1, output_cost: 2")
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    record = llm_record(project)
+    reply = record["calls"][0]["reply"]
+    assert reply["error"].startswith("unreadable answer") and record["fallback"] == "cpsat"
+    assert record["input_tokens"] == 100_000 and record["cost"] == pytest.approx(0.1)
+    assert json.loads(ido("runs", "--format", "json")[1])[0]["cost"] == pytest.approx(0.9)
+
+
 @pytest.mark.parametrize("count", [-1, 1.5, float("nan"), float("inf"), "120", True])
 def test_what_is_not_a_count_of_tokens_counts_as_none(count: Any) -> None:
     from ido.planner.llm_client import _tokens

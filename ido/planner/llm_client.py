@@ -115,9 +115,10 @@ class LitellmClient:
             options["api_key"] = os.environ.get("OPENAI_API_KEY", "none")  # local servers
         # A provider may quote the key it was sent ("Incorrect API key provided: sk-…"),
         # and a model may echo it: errors, text, tool names and tool-call arguments (as
-        # written and as decoded) are masked before they are recorded, and so are credentials in `api_base`. (The model is never
-        # told the key.) Not given one, litellm reads the provider's own variable
-        # (OPENAI_API_KEY, …): every credential-like variable's value is masked then too.
+        # written and as decoded) are masked before they are recorded, and so are
+        # credentials in `api_base`. (The model is never told the key.) Not given one,
+        # litellm reads the provider's own variable (OPENAI_API_KEY, …): every
+        # credential-like variable's value is masked then too.
         keys = [] if options.get("api_key") in (None, "none") else [str(options["api_key"])]
         keys += [
             value
@@ -134,6 +135,13 @@ class LitellmClient:
         except Exception as exc:  # every provider failure becomes a recorded error
             return Reply(error=_error(exc, keys), seconds=time.perf_counter() - started)
         seconds = time.perf_counter() - started
+        # What the call used is counted even when the answer cannot be read: it was paid for.
+        inputs, outputs, wrong = _tokens(getattr(response, "usage", None))
+        cost = _cost(litellm, response, settings, inputs, outputs)
+        if not math.isfinite(cost) or cost < 0:
+            wrong.append(f"cost {cost!r}")
+            cost = 0.0
+        usage_error = _unreadable(wrong, keys)
         try:
             message = response.choices[0].message
             every = list(message.tool_calls or ())
@@ -145,12 +153,14 @@ class LitellmClient:
                 for c in every[:MOST_CALLS]
             )
         except (AttributeError, IndexError, TypeError, ValueError) as exc:
-            return Reply(error=f"unreadable answer: {exc}", seconds=seconds)
-        inputs, outputs, wrong = _tokens(getattr(response, "usage", None))
-        cost = _cost(litellm, response, settings, inputs, outputs)
-        if not math.isfinite(cost) or cost < 0:
-            wrong.append(f"cost {cost!r}")
-            cost = 0.0
+            return Reply(
+                error=f"unreadable answer: {exc}",
+                input_tokens=inputs,
+                output_tokens=outputs,
+                cost=cost,
+                seconds=seconds,
+                usage_error=usage_error,
+            )
         return Reply(
             tool_calls=calls,
             content=None if message.content is None else _cut(mask_all(str(message.content), keys)),
@@ -159,7 +169,7 @@ class LitellmClient:
             output_tokens=outputs,
             cost=cost,
             seconds=seconds,
-            usage_error=_unreadable(wrong, keys),
+            usage_error=usage_error,
         )
 
 
