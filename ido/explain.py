@@ -236,7 +236,7 @@ def _model_lines(llm: dict[str, Any]) -> list[str]:
     ]
     for n, call in enumerate(calls, start=1):
         reply = call["reply"]
-        usage = f" ({reply['usage_error']})" if reply.get("usage_error") else ""
+        usage = f"; {reply['usage_error']}" if reply.get("usage_error") else ""
         if reply.get("error"):
             lines.append(f"call {n}: error: {reply['error']}{usage}")
             continue
