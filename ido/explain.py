@@ -245,12 +245,13 @@ def _model_lines(llm: dict[str, Any]) -> list[str]:
     ]
     for n, call in enumerate(calls, start=1):
         reply = call["reply"]
+        usage = f"; {reply['usage_error']}" if reply.get("usage_error") else ""
         if reply.get("error"):
-            lines.append(f"call {n}: error: {reply['error']}")
+            lines.append(f"call {n}: error: {reply['error']}{usage}")
             continue
         said = ", ".join(name for name, _ in reply.get("tool_calls", [])) or "no tool call"
         verdict = "; ".join(call.get("problems", [])) or "accepted"
-        lines.append(f"call {n}: proposed {said}: {verdict}")
+        lines.append(f"call {n}: proposed {said}: {verdict}{usage}")
     lines += [f"rationale: {r}" for r in llm.get("rationale", [])]
     return lines
 

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -130,6 +131,40 @@ def test_a_proposal_with_a_step_the_goal_does_not_need_goes_back_with_the_reason
     assert calls(project) == ["pay-cheap-eu", "ship"]
     record = llm_record(project)
     assert record["verdict"] == "accepted" and len(record["calls"]) == 2
+    assert any(p.startswith(problem) for p in record["calls"][0]["problems"])
+    assert problem in model.requests[-1]["messages"][-1]["content"]
+
+
+UNPAY = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: unpay-eu}
+spec:
+  provider: cheappay
+  region: eu
+  requires: ["state.order.paid"]
+  effects: {order.paid: false, order.refunded: true}
+  run: {python: "fakesvc.impl:call"}
+"""
+
+
+def test_a_proposal_that_undoes_and_redoes_goes_back_with_the_reason(
+    project: Path, serve: Any
+) -> None:
+    """Paid, refunded and paid again is a valid plan step by step (the refund makes the
+    second payment's `!paid` hold), and it charged the customer twice."""
+    (project / "capabilities" / "unpay-eu.yaml").write_text(UNPAY)
+    twice = Answer(
+        [(n, {"rationale": "x"}) for n in ["pay-cheap-eu", "unpay-eu", "pay-cheap-eu", "ship"]]
+    )
+    model, url = serve([twice, PAY_AND_SHIP])
+    use_llm(project, url)
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-cheap-eu", "ship"]
+    record = llm_record(project)
+    assert record["verdict"] == "accepted" and len(record["calls"]) == 2
+    problem = "steps 1 to 2 (pay-cheap-eu, unpay-eu) leave every fact the goal"
     assert any(p.startswith(problem) for p in record["calls"][0]["problems"])
     assert problem in model.requests[-1]["messages"][-1]["content"]
 
@@ -387,6 +422,48 @@ def test_runs_list_what_the_model_cost(project: Path, serve: Any) -> None:
     assert listed[0]["llm_cost"] == pytest.approx(0.18) and listed[0]["llm_tokens"] == 150
     assert listed[0]["cost"] == pytest.approx(0.18 + 0.3 + 0.5)  # the model's cost counts
     assert "0.1800" in ido("runs")[1]
+
+
+def test_a_negative_token_count_counts_as_none_and_never_raises_the_budget(
+    project: Path, serve: Any
+) -> None:
+    """`prompt_tokens: -3000000` at 1000 per million made the call cost -3000: the budget
+    grew by as much, and a plan over max_cost was performed."""
+    answer = Answer(PAY_AND_SHIP.tool_calls, prompt_tokens=-3_000_000)
+    _, url = serve([answer])
+    use_llm(project, url, extra=", input_cost: 1000, output_cost: 2000")
+    assert ido("run", "ship-order")[0] == 0
+    record = llm_record(project)
+    assert record["cost"] == pytest.approx(0.06) and record["input_tokens"] == 0
+    said = "unreadable usage (prompt_tokens -3000000): counted as 0"
+    assert record["calls"][0]["reply"]["usage_error"] == said
+    assert said in ido("explain", "last")[1]
+    assert json.loads(ido("runs", "--format", "json")[1])[0]["cost"] == pytest.approx(0.86)
+
+
+def test_what_an_answer_ido_cannot_read_used_is_counted(project: Path, serve: Any) -> None:
+    """An answer with no choices, whose usage said 100,000 prompt tokens, was recorded as
+    0 tokens costing nothing: paid for, and left out of the budget."""
+    body = {"id": "x", "object": "chat.completion", "created": 1, "model": "scripted"}
+    usage = {"prompt_tokens": 100_000, "completion_tokens": 0, "total_tokens": 100_000}
+    empty = Answer(raw=json.dumps({**body, "choices": [], "usage": usage}).encode())
+    _, url = serve([empty])
+    use_llm(project, url, extra=", input_cost: 1, output_cost: 2")
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    record = llm_record(project)
+    reply = record["calls"][0]["reply"]
+    assert reply["error"].startswith("unreadable answer") and record["fallback"] == "cpsat"
+    assert record["input_tokens"] == 100_000 and record["cost"] == pytest.approx(0.1)
+    assert json.loads(ido("runs", "--format", "json")[1])[0]["cost"] == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("count", [-1, 1.5, float("nan"), float("inf"), "120", True])
+def test_what_is_not_a_count_of_tokens_counts_as_none(count: Any) -> None:
+    from ido.planner.llm_client import _tokens
+
+    usage = SimpleNamespace(prompt_tokens=count, completion_tokens=30.0)
+    assert _tokens(usage) == (0, 30, [f"prompt_tokens {count!r}"])
 
 
 def test_the_audit_counts_what_the_model_cost_under_its_own_name(project: Path, serve: Any) -> None:
@@ -668,6 +745,38 @@ def test_litellm_is_imported_only_for_the_model_planners(project: Path) -> None:
     assert done.stdout.strip() == "False"
 
 
+FIRST_CALL = """\
+import sys
+from types import SimpleNamespace
+import time
+from ido.model import LlmSettings
+from ido.planner import llm_client
+seen = []
+def perf_counter():
+    seen.append(set(sys.modules))
+    return time.perf_counter()
+llm_client.time = SimpleNamespace(perf_counter=perf_counter)
+settings = LlmSettings(model="openai/scripted", api_base=sys.argv[1], timeout="30s")
+messages = [{"role": "user", "content": "plan"}]
+reply = llm_client.LitellmClient().complete(settings, "openai/scripted", messages, [])
+assert reply.error is None, reply.error
+started, ended = seen[0], seen[-1]
+print(sorted(m for m in ended - started if m.startswith(("mcp", "openai.resources"))))
+"""
+
+
+def test_the_first_model_call_s_time_is_the_call_s_not_litellm_s_start_up(serve: Any) -> None:
+    """The first call of a process was recorded 0.5-2 s longer than it took, as model
+    latency and against the deadline: litellm imports much of itself on its first call.
+    Nothing it imports then is imported while the call is timed now."""
+    _, url = serve([Answer(content="hello")])
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_CALL, url], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_ido_run_says_when_a_slow_decision_asks_the_model(
     project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -726,6 +835,32 @@ def test_a_key_the_model_echoes_is_recorded_masked(
     assert reply["tool_calls"][0] == ["pay-cheap-eu", '{"rationale": "your key is ***"}']
     for path in (project / ".ido").glob("ido.db*"):
         assert key.encode() not in path.read_bytes()
+    assert key not in ido("explain", "last")[1]
+
+
+def test_a_key_the_model_writes_in_json_escapes_is_recorded_masked(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Arguments are JSON text: the key as `\\u0073\\u006b…` was not found in it, and the
+    rationale it decodes to was journaled and shown by explain in full."""
+    key = "sk-proj-ECHOKEY0123456789abcdef"
+    escaped = "".join(f"\\u{ord(c):04x}" for c in key)
+    echo = Answer(
+        [
+            ("pay-cheap-eu", f'{{"rationale": "it is {escaped}"}}'),
+            (key, {"rationale": "a tool named as the key"}),
+            ("ship", {"rationale": "s"}),
+        ]
+    )
+    _, url = serve([echo, PAY_AND_SHIP])
+    monkeypatch.setenv("MY_LLM_KEY", key)
+    use_llm(project, url, extra=", api_key_env: MY_LLM_KEY")
+    assert ido("run", "ship-order")[0] == 0
+    reply = llm_record(project)["calls"][0]["reply"]
+    assert reply["tool_calls"][0] == ["pay-cheap-eu", '{"rationale": "it is ***"}']
+    assert reply["tool_calls"][1][0] == "***"
+    for path in (project / ".ido").glob("ido.db*"):
+        assert key.encode() not in path.read_bytes() and escaped.encode() not in path.read_bytes()
     assert key not in ido("explain", "last")[1]
 
 

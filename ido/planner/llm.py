@@ -3,7 +3,8 @@
 `llm`: the model gets the goal, the limits, the state that matters and the admissible
 capabilities as tools (denied ones are not offered), and answers with tool calls, one per
 step in order, each with a rationale. Every proposal is checked by the independent plan
-checker (preconditions, goal, max_steps, budget, deadline, success probability); an
+checker (preconditions, goal, max_steps, budget, deadline, success probability, and
+steps it does not need, an undo and a redo among them: `ido.planner.simulate`); an
 invalid one goes back to the model with the reasons, up to `max_rounds` times, and then
 the decision falls back to `cpsat`. A provider error, no model configured or an answer
 that is not a tool call end the same way: a fallback, recorded, never a crash.
@@ -35,7 +36,7 @@ from ido.planner import progress
 from ido.planner.explain import alternative_why, constraint_reports
 from ido.planner.grounding import ground
 from ido.planner.order import footprints, waits
-from ido.planner.simulate import check_plan, needless_steps
+from ido.planner.simulate import check_plan, needless_steps, undone_steps
 from ido.planner.solving import step_of
 from ido.planner.types import Action, Alternative, Plan, PlanResult, Task
 from ido.secrets import masked_url
@@ -525,7 +526,8 @@ def _proposal(
     if problems:
         return None, problems, rationale
     plan = _in_order(task, Plan(tuple(steps)))
-    return plan, check_plan(task, plan) + needless_steps(task, plan), rationale
+    needless = needless_steps(task, plan) or undone_steps(task, plan)  # the plainer first
+    return plan, check_plan(task, plan) + needless, rationale
 
 
 def _in_order(task: Task, plan: Plan) -> Plan:

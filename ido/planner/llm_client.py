@@ -10,6 +10,10 @@ huggingface.co, with no setting against it: docs/yaml-reference.md says so.)
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import json
+import math
 import os
 import re
 import threading
@@ -38,6 +42,8 @@ class Reply:
     extra: Mapping[str, Any] = field(default_factory=dict)
     cut: int = 0
     """Tool calls past `MOST_CALLS`, left out."""
+    usage_error: str | None = None
+    """What was wrong with the usage or price the response gave, counted as none instead."""
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -49,6 +55,8 @@ class Reply:
             "seconds": self.seconds,
             "error": self.error,
         }
+        if self.usage_error is not None:
+            out["usage_error"] = self.usage_error
         return {**out, "cut": self.cut} if self.cut else out  # recorded as before if none
 
     @classmethod
@@ -62,6 +70,7 @@ class Reply:
             seconds=float(data.get("seconds", 0.0)),
             error=data.get("error"),
             cut=int(data.get("cut", 0)),
+            usage_error=data.get("usage_error"),
         )
 
 
@@ -82,6 +91,7 @@ class LitellmClient:
         except ImportError:
             return Reply(error="the llm planner needs litellm: pip install 'ido[llm]'")
         litellm.suppress_debug_info = True
+        _warm()
         options: dict[str, Any] = {
             "model": model,
             "messages": list(messages),
@@ -107,10 +117,11 @@ class LitellmClient:
         elif api_base:
             options["api_key"] = os.environ.get("OPENAI_API_KEY", "none")  # local servers
         # A provider may quote the key it was sent ("Incorrect API key provided: sk-…"),
-        # and a model may echo it: errors, text and tool-call arguments are masked before
-        # they are recorded, and so are credentials in `api_base`. (The model is never
-        # told the key.) Not given one, litellm reads the provider's own variable
-        # (OPENAI_API_KEY, …): every credential-like variable's value is masked then too.
+        # and a model may echo it: errors, text, tool names and tool-call arguments (as
+        # written and as decoded) are masked before they are recorded, and so are
+        # credentials in `api_base`. (The model is never told the key.) Not given one,
+        # litellm reads the provider's own variable (OPENAI_API_KEY, …): every
+        # credential-like variable's value is masked then too.
         keys = [] if options.get("api_key") in (None, "none") else [str(options["api_key"])]
         keys += [
             value
@@ -127,30 +138,57 @@ class LitellmClient:
         except Exception as exc:  # every provider failure becomes a recorded error
             return Reply(error=_error(exc, keys), seconds=time.perf_counter() - started)
         seconds = time.perf_counter() - started
+        # What the call used is counted even when the answer cannot be read: it was paid for.
+        inputs, outputs, wrong = _tokens(getattr(response, "usage", None))
+        cost = _cost(litellm, response, settings, inputs, outputs)
+        if not math.isfinite(cost) or cost < 0:
+            wrong.append(f"cost {cost!r}")
+            cost = 0.0
+        usage_error = _unreadable(wrong, keys)
         try:
             message = response.choices[0].message
             every = list(message.tool_calls or ())
             calls = tuple(
                 (
-                    _cut(str(c.function.name), MOST_NAME),
-                    _cut(mask_all(str(c.function.arguments or ""), keys)),
+                    _cut(mask_all(str(c.function.name), keys), MOST_NAME),
+                    _cut(_masked_arguments(str(c.function.arguments or ""), keys)),
                 )
                 for c in every[:MOST_CALLS]
             )
-            usage = getattr(response, "usage", None)
-            inputs = int(getattr(usage, "prompt_tokens", 0) or 0)
-            outputs = int(getattr(usage, "completion_tokens", 0) or 0)
         except (AttributeError, IndexError, TypeError, ValueError) as exc:
-            return Reply(error=f"unreadable answer: {exc}", seconds=seconds)
+            return Reply(
+                error=f"unreadable answer: {exc}",
+                input_tokens=inputs,
+                output_tokens=outputs,
+                cost=cost,
+                seconds=seconds,
+                usage_error=usage_error,
+            )
         return Reply(
             tool_calls=calls,
             content=None if message.content is None else _cut(mask_all(str(message.content), keys)),
             cut=max(0, len(every) - MOST_CALLS),
             input_tokens=inputs,
             output_tokens=outputs,
-            cost=_cost(litellm, response, settings, inputs, outputs),
+            cost=cost,
             seconds=seconds,
+            usage_error=usage_error,
         )
+
+
+WARM = ("litellm.responses.mcp.chat_completions_handler", "openai.resources", "httpcore")
+"""What litellm (1.106.2) imports on its first call, not with itself: its MCP handler,
+asked for by every call, and the OpenAI SDK's resources and the HTTP transport, which
+every OpenAI-compatible server's call uses. 0.5 to 2 s in all, the first call of a
+process was recorded as taking that much longer: model latency in the health beliefs,
+time taken from the deadline (a 3.9 s deadline had 1.35 s gone before the first plan)."""
+
+
+def _warm() -> None:
+    """Import `WARM` before a call's clock starts (once: Python keeps what it imported)."""
+    for name in WARM:
+        with contextlib.suppress(ImportError):  # another litellm moved it: its call pays
+            importlib.import_module(name)
 
 
 MOST_TEXT = 16_000
@@ -199,6 +237,57 @@ def _within(seconds: float, call: Callable[[], Any]) -> Any:
     if not done:
         raise value
     return value
+
+
+def _masked_arguments(text: str, keys: list[str]) -> str:
+    """A tool call's arguments (JSON text), masked as written and as read: a key written
+    in JSON escapes (`\\u0073\\u006b…`) is not in the text, but it is in what the text
+    decodes to, which the planner records (a step's rationale)."""
+    masked: str = mask_all(text, keys)
+    try:
+        value = json.loads(masked)
+    except (ValueError, RecursionError):  # not JSON: the planner cannot read it either
+        return masked
+    try:
+        clean = mask_all(value, keys)
+        return masked if clean == value else json.dumps(clean, ensure_ascii=False)
+    except RecursionError:  # read, but too deep to mask: not kept, nor read
+        return TOO_DEEP
+
+
+TOO_DEEP = "(arguments nested too deep to read)"
+
+
+def _tokens(usage: Any) -> tuple[int, int, list[str]]:
+    """The input and output tokens a response says it used, and every count that is not a
+    count of tokens (a whole number, 0 or more): each such counts as none. What a call
+    costs can only take from the budget: `prompt_tokens: -3000000` at a declared price
+    made a call cost -3000 and raised the budget by as much."""
+    counts, wrong = [], []
+    for name in ("prompt_tokens", "completion_tokens"):
+        value = getattr(usage, name, None)
+        count = 0 if value is None else _count(value)
+        if count is None:
+            wrong.append(f"{name} {value!r}")
+        counts.append(count or 0)
+    return counts[0], counts[1], wrong
+
+
+def _count(value: Any) -> int | None:
+    """`value` as a number of tokens, if it is one (`120`, `120.0`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not value.is_integer():  # NaN and infinities too
+        return None
+    return int(value) if value >= 0 else None
+
+
+def _unreadable(wrong: list[str], keys: list[str]) -> str | None:
+    """What the record says of usage that counts as none (masked: a server wrote it)."""
+    if not wrong:
+        return None
+    said = _cut(mask_all(", ".join(wrong), keys), 300)
+    return f"unreadable usage ({said}): counted as 0"
 
 
 def _cost(litellm: Any, response: Any, settings: LlmSettings, inputs: int, outputs: int) -> float:

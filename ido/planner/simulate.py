@@ -87,6 +87,64 @@ def needless_steps(task: Task, plan: Plan) -> list[str]:
     return [problems[k] for k in sorted(problems)]
 
 
+def undone_steps(task: Task, plan: Plan) -> list[str]:
+    """Every stretch of `plan` that undoes and redoes (empty when none): steps that, taken
+    together, leave every fact the goal and the later steps read as it was before them, as
+    a refund and a second charge leave `order.paid` as the first charge left it.
+
+    Such a stretch is never needed, and that is plain: an effect sets a fact to its value
+    whatever the fact was, so what a later condition reads changes with what it read before
+    and the effects alone. Without the stretch, every later step and the goal see the same
+    as with it, and the plan costs no more, takes no longer and is no less likely to
+    succeed. Yet each of its steps would be performed for real: the customer charged
+    twice. Each step of such a stretch is needed by the next, so `needless_steps` does not
+    find it.
+    """
+    actions = {a.name: a for a in task.actions}
+    chosen = [actions.get(s.capability) for s in plan.steps]
+    steps = [a for a in chosen if a is not None]
+    if len(steps) < len(chosen):
+        return []  # an unknown capability: `check_plan` says so
+    states = [dict(task.state)]
+    for action in steps:
+        states.append(apply_effects(states[-1], dict(action.effects)))
+    read_after = [[path for source in task.goal for path in _reads(source)]]
+    for action in reversed(steps):  # read_after[j]: what the goal and steps j+1.. read
+        read_after.insert(0, read_after[0] + [p for r in action.requires for p in _reads(r)])
+    problems: list[str] = []
+    start = 0
+    while start < len(steps):
+        end = next(
+            (
+                end
+                for end in range(len(steps), start, -1)
+                if _seen(states[end], read_after[end]) == _seen(states[start], read_after[end])
+            ),
+            None,
+        )
+        if end is None:
+            start += 1
+            continue
+        names = ", ".join(a.name for a in steps[start:end])
+        one = end == start + 1
+        which = f"step {end}" if one else f"steps {start + 1} to {end}"
+        problems.append(
+            f"{which} ({names}) {'leaves' if one else 'leave'} every fact the goal and the "
+            f"later steps read as it was before {'it' if one else 'them'} (an undo and a "
+            f"redo): leave {'it' if one else 'them'} out, since each step is performed for real"
+        )
+        start = end
+    return problems
+
+
+def _seen(state: dict[str, object], reads: list[str | None]) -> str:
+    """The part of `state` that conditions reading `reads` see, as text to compare."""
+    if None in reads:
+        return sorted_json(state)
+    paths = sorted({p for p in reads if p is not None})
+    return sorted_json([[has_path(state, p), get_path(state, p)] for p in paths])
+
+
 def _holds(state: dict[str, object], path: str, value: object) -> bool:
     return has_path(state, path) and sorted_json(get_path(state, path)) == sorted_json(value)
 

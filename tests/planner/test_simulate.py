@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from test_cpsat import GOAL, NOTIFY, PACK, PAY_CHEAP, PAY_FAST, SHIP, action, task
 
-from ido.planner.simulate import check_plan, needless_steps
+from ido.planner.simulate import check_plan, needless_steps, undone_steps
 from ido.planner.solving import step_of
 from ido.planner.types import Action, Plan, Task
 
@@ -57,3 +57,37 @@ def test_a_step_a_condition_over_the_whole_state_reads_is_needed() -> None:
     t = task([PAY_CHEAP, PACK, SHIP, NOTIFY, REFUND], goal=(*GOAL, "size(state) > 0"))
     plan = proposed(t, PAY_CHEAP, REFUND, PACK, SHIP, NOTIFY)
     assert needless_steps(t, plan) == []
+
+
+UNPAY = action("unpay", ("state.order.paid",), {"order.paid": False, "order.refunded": True})
+
+
+def test_a_stretch_that_undoes_and_redoes_is_not_needed() -> None:
+    """Paid, refunded and paid again: each step is needed by the next, yet the first
+    payment and the refund leave what the later steps and the goal read as it was."""
+    t = task([PAY_CHEAP, PACK, SHIP, NOTIFY, UNPAY])
+    plan = proposed(t, PAY_CHEAP, UNPAY, PAY_CHEAP, PACK, SHIP, NOTIFY)
+    assert check_plan(t, plan) == [] and needless_steps(t, plan) == []
+    assert undone_steps(t, plan) == [
+        "steps 1 to 2 (pay-cheap, unpay) leave every fact the goal and the later steps read "
+        "as it was before them (an undo and a redo): leave them out, since each step is "
+        "performed for real"
+    ]
+
+
+def test_an_undo_and_a_redo_by_another_provider_is_not_needed_either() -> None:
+    t = task([PAY_CHEAP, PAY_FAST, PACK, SHIP, NOTIFY, UNPAY])
+    plan = proposed(t, PAY_CHEAP, UNPAY, PAY_FAST, PACK, SHIP, NOTIFY)
+    assert [p.split(" (")[0] for p in undone_steps(t, plan)] == ["steps 1 to 2"]
+
+
+def test_a_fact_changed_for_good_is_no_undo() -> None:
+    """Packed, then shipped: `order.status` changes twice, never back."""
+    t = task()
+    assert undone_steps(t, proposed(t, PAY_CHEAP, PACK, SHIP, NOTIFY)) == []
+
+
+def test_an_undo_a_later_step_reads_is_needed() -> None:
+    """A refund the goal asks for, after the payment the refund requires: no redo."""
+    t = task([PAY_CHEAP, PACK, SHIP, NOTIFY, UNPAY], goal=(*GOAL, "state.order.refunded"))
+    assert undone_steps(t, proposed(t, PAY_CHEAP, PACK, SHIP, NOTIFY, UNPAY)) == []
