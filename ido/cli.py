@@ -350,9 +350,8 @@ def plan(
         )
     if plan_out is not None:
         _check_out_file(plan_out, "--plan-out")  # before planning, which may take minutes
-        with writing(plan_out):  # an earlier plan left there would be taken for this one's
-            if plan_out.is_file():  # a file: not a device such as /dev/stdout
-                plan_out.unlink()
+        _not_an_input(plan_out, [*pddl] if pddl is not None else _catalog_paths(catalog))
+        _clear_plan_file(plan_out)
     if pddl is not None:
         from ido.errors import UnsolvableError
 
@@ -402,6 +401,34 @@ def plan(
             plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
     status = decision.result.status
     raise typer.Exit(1 if status == "infeasible" else 0)
+
+
+def _not_an_input(plan_out: Path, inputs: list[Path]) -> None:
+    """A usage error for a `--plan-out` that is one of the files planned from (the PDDL
+    domain or problem, a YAML file of the catalog): writing the plan would lose it."""
+    from ido.loading import yaml_files
+
+    files = [p for p in inputs if p.is_file()] + list(yaml_files(inputs)[0])
+    for file in files:
+        try:
+            same = plan_out.exists() and os.path.samefile(plan_out, file)
+        except OSError:
+            continue
+        if same:
+            raise typer.BadParameter(
+                f"{plan_out} is {file}, which this plan is made from", param_hint="--plan-out"
+            )
+
+
+def _clear_plan_file(plan_out: Path) -> None:
+    """Empty what an earlier plan left at `plan_out`, so that no plan (exit 1) or an error
+    (exit 2) leaves no plan there for a script to validate as this one's: a file is
+    removed; a link to one is kept and its file emptied; a device is left alone."""
+    with writing(plan_out):
+        if plan_out.is_symlink() and plan_out.is_file():
+            plan_out.write_text("", encoding="utf-8")
+        elif plan_out.is_file():
+            plan_out.unlink()
 
 
 def _option_like(path: Path) -> bool:

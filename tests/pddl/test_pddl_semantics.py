@@ -442,3 +442,27 @@ def test_a_total_cost_that_starts_above_zero_is_refused(tmp_path: Path) -> None:
     assert pddl_catalog(
         write(tmp_path, "d.pddl", FREEBIE), write(tmp_path, "p.pddl", FREEBIE_P + ")")
     )
+
+
+def test_a_plan_file_that_is_an_input_is_refused_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: `--plan-out` removed its file before reading anything, so naming
+    the problem (or an intent's YAML) as the plan file lost it. A link to a plan file is
+    kept, its file emptied (it was replaced by a file of its own, the linked one stale)."""
+    problem = "(define (problem pn) (:domain negp) (:objects a) (:init) (:goal (nothing)))"
+    d, p = write(tmp_path, "d.pddl", NEGATED), write(tmp_path, "p.pddl", problem)
+    done = CliRunner().invoke(app, ["plan", "--pddl", str(d), str(p), "--plan-out", str(p)])
+    assert done.exit_code == 2 and "which this plan is made from" in done.output, done.output
+    assert p.read_text() == problem
+    (tmp_path / "intents").mkdir()
+    intent = write(tmp_path / "intents", "i.yaml", "kind: Intent\n")
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(app, ["plan", "i", "--plan-out", "intents/i.yaml"])
+    assert done.exit_code == 2 and "which this plan is made from" in done.output, done.output
+    assert intent.read_text() == "kind: Intent\n"
+    target = write(tmp_path, "old.plan", "(fin a)\n")
+    (tmp_path / "link.plan").symlink_to(target)
+    done = CliRunner().invoke(app, ["plan", "--pddl", str(d), str(p), "--plan-out", "link.plan"])
+    assert done.exit_code == 2, done.output
+    assert (tmp_path / "link.plan").is_symlink() and target.read_text() == ""
