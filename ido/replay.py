@@ -21,7 +21,8 @@ from ido.errors import IdoError, JournalError, NotFoundError
 from ido.health import Evidence, Lesson, with_lessons
 from ido.journal import Event, RunRow
 from ido.loading import Catalog
-from ido.model import Intent, Scenario
+from ido.model import Intent, Scenario, recorded_intent
+from ido.model.durations import as_recorded
 from ido.planner import Planner, get_planner
 from ido.planner.llm import Recorded, recorded_calls
 from ido.runtime.recovery import (
@@ -62,7 +63,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
         raise JournalError(f"run {run_id} has no run_started event; nothing to replay")
     started = events[0].data
     try:
-        intent = Intent.model_validate(started["intent"])
+        intent = recorded_intent(started["intent"])
     except Exception as exc:  # a journal from another version: say so, do not guess
         raise JournalError(f"run {run_id}: the recorded intent cannot be read: {exc}") from None
     missing = [c for c in _capabilities(events) if c not in catalog.capabilities]
@@ -197,7 +198,7 @@ def _goes_on(before: dict[str, Any], after: dict[str, Any]) -> bool:
 def _new_planner(intent: Intent | None, pursued: dict[str, Any]) -> bool:
     """Whether `intent`, given in place of the run's, names another planner than the run's
     intent did (the run's planner may also have come from `ido run --planner`)."""
-    return intent is not None and intent.spec.planner != Intent.model_validate(pursued).spec.planner
+    return intent is not None and intent.spec.planner != recorded_intent(pursued).spec.planner
 
 
 def recorded_planner(events: Sequence[Event], intent: Intent, changed: bool = False) -> Planner:
@@ -291,7 +292,7 @@ def replay_counterfactual(
     if not events or events[0].kind != "run_started":
         raise JournalError(f"run {run_id} has no run_started event; nothing to replay")
     pursued = events[0].data["intent"]
-    chosen = intent or Intent.model_validate(pursued)
+    chosen = intent or recorded_intent(pursued)
     if chosen.name != pursued.get("metadata", {}).get("name"):
         raise IdoError(
             f"run {run_id} pursued intent {pursued.get('metadata', {}).get('name')}; "
@@ -306,7 +307,8 @@ def replay_counterfactual(
             "policies to keep"
         )
     model = events[0].data.get("scenario")
-    scenario = Scenario.model_validate(model) if model is not None else None
+    with as_recorded():  # (a duration past today's bound, recorded before it)
+        scenario = Scenario.model_validate(model) if model is not None else None
     switched = [f.policy for f in scenario.spec.faults if f.policy] if scenario else []
     for name in (n for n in switched if n not in catalog.policies):
         raise NotFoundError(

@@ -809,3 +809,27 @@ def test_a_counterfactual_says_when_the_same_plan_no_longer_waits_for_approval(
     assert ido("run", "ship-order")[0] == 0  # and the other way
     code, out = ido("replay", "last", "--policies", "gated")
     assert "decision 1: same plan; approval residency/big-spend for ship now asked" in out, out
+
+
+def test_a_run_recorded_with_a_duration_past_today_s_bound_still_replays(project: Path) -> None:
+    """Found in review: durations became at most 36500d, and a run recorded before with
+    `backoff: 50000d` no longer replayed: "the recorded intent cannot be read"."""
+    import sqlite3
+
+    from ido.model import Intent, recorded_intent
+
+    assert ido("run", "ship-order")[0] == 0
+    db = sqlite3.connect(project / ".ido" / "ido.db")
+    with db:
+        db.execute(
+            "UPDATE events SET data = json_set(data, '$.intent.spec.limits.backoff', '50000d') "
+            "WHERE kind = 'run_started'"
+        )
+        (data,) = db.execute("SELECT data FROM events WHERE kind = 'run_started'").fetchone()
+    db.close()
+    recorded = json.loads(data)["intent"]
+    with pytest.raises(ValueError, match="too long a duration"):
+        Intent.model_validate(recorded)  # as a user writes it today: refused
+    assert recorded_intent(recorded).spec.limits.backoff == 50000 * 86400
+    code, out = ido("replay", "last")
+    assert code == 0 and "identical" in out, out

@@ -1,6 +1,9 @@
 """User-facing resource models; imports nothing else of ido."""
 
-from ido.model.durations import Duration, format_duration, parse_duration
+from collections.abc import Mapping
+from typing import Any
+
+from ido.model.durations import Duration, as_recorded, format_duration, parse_duration
 from ido.model.resources import (
     Capability,
     CapabilitySpec,
@@ -45,6 +48,14 @@ KINDS: dict[
     "PolicyTest": PolicyTest,
 }
 
+
+def recorded_intent(data: Mapping[str, Any]) -> Intent:
+    """The intent a run recorded when it started, read as it was written then (a duration
+    past today's bound too: `as_recorded`)."""
+    with as_recorded():
+        return Intent.model_validate(data)
+
+
 __all__ = [
     "KINDS",
     "Behaviour",
@@ -72,4 +83,5 @@ __all__ = [
     "Spread",
     "format_duration",
     "parse_duration",
+    "recorded_intent",
 ]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -22,6 +25,20 @@ virtual clock that a timeout of `99999999999d` moved past the year 9999 crashed 
 timestamps."""
 
 
+_RECORDED: ContextVar[bool] = ContextVar("recorded", default=False)
+
+
+@contextmanager
+def as_recorded() -> Iterator[None]:
+    """Durations read inside are a recorded run's: those written before `MOST_DAYS` bounded
+    them are read as they were, so that the run still resumes and replays."""
+    token = _RECORDED.set(True)
+    try:
+        yield
+    finally:
+        _RECORDED.reset(token)
+
+
 def parse_duration(value: Any) -> float:
     """Return seconds for a duration string such as `800ms`, `30s`, `1.5h` or `2d`."""
     if isinstance(value, bool) or not isinstance(value, str):
@@ -37,7 +54,7 @@ def parse_duration(value: Any) -> float:
         )
     unit = match.group(2)
     seconds = float(text[: -len(unit)]) * _UNITS[unit]
-    if not math.isfinite(seconds) or seconds > MOST_SECONDS:
+    if not math.isfinite(seconds) or (seconds > MOST_SECONDS and not _RECORDED.get()):
         raise ValueError(f"'{value}' is too long a duration: at most {MOST_DAYS}d (100 years)")
     return seconds
 
@@ -57,8 +74,9 @@ def dump_duration(seconds: float) -> str:
     then all its digits, so that what is dumped (a run's recorded intent) reads back the
     same, and a replay decides with the same values."""
     shown = format_duration(seconds)
-    if parse_duration(shown) == seconds:
-        return shown
+    with as_recorded():  # (what a recorded intent held, past today's bound too)
+        if parse_duration(shown) == seconds:
+            return shown
     return format(Decimal(repr(seconds)), "f") + "s"
 
 

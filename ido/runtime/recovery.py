@@ -15,7 +15,7 @@ from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson
 from ido.journal import Event, RunRow, epoch, paid_in, scenario_of
 from ido.loading import Catalog
-from ido.model import Intent
+from ido.model import Intent, recorded_intent
 from ido.runtime.owners import live_owner
 from ido.state import State, apply_effects, set_path
 
@@ -124,7 +124,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
             f"'{scenario['metadata']['name']}'; run the scenario again instead"
         )
     try:
-        intent = Intent.model_validate(started["intent"])
+        intent = recorded_intent(started["intent"])
     except Exception as exc:  # a journal written by another version: say so, do not guess
         raise JournalError(f"run {row.id}: the recorded intent cannot be read: {exc}") from None
     run = RunState(row.id, intent, epoch(row.started_at))
