@@ -101,14 +101,17 @@ def _refuse_another_import(cap_file: Path) -> None:
     folder = cap_file.parent
     try:
         others = sorted(f for f in folder.glob("*.yaml") if f.name != cap_file.name)
-        for other in others:
-            with other.open(encoding="utf-8", errors="replace") as text:
-                first = text.readline()
-            if first.startswith(_HEADER):
-                written = first.removeprefix(_HEADER).split(":", 1)[0]
-                raise WriteError(
-                    f"{folder.parent} already holds another import ({other}, of {written}); "
-                    "its capabilities would be declared twice. Give each problem its own --out"
-                )
     except OSError:
         return  # a folder that cannot be read is said when the import writes to it
+    for other in others:
+        try:  # (one that cannot be read, a folder named x.yaml, ends no more than itself)
+            with other.open(encoding="utf-8", errors="replace") as text:
+                first = text.readline()
+        except OSError:
+            continue
+        if first.startswith(_HEADER):
+            written = first.removeprefix(_HEADER).split(":", 1)[0]
+            raise WriteError(
+                f"{folder.parent} already holds another import ({other}, of {written}); "
+                "its capabilities would be declared twice. Give each problem its own --out"
+            )

@@ -216,6 +216,9 @@ def test_a_second_problem_is_not_imported_beside_another(tmp_path: Path) -> None
         assert "already holds another import" in refused.output and "trip.yaml" in refused.output
     assert sorted(f.name for f in out.rglob("*.yaml")) == ["trip.yaml", "trip.yaml"]
     load_catalog([out])  # still the first import alone, which loads
+    (out / "capabilities" / "a.yaml").mkdir()  # found in review: it ended the look
+    refused = runner.invoke(app, ["import-pddl", str(domain), str(second), "-o", str(out)])
+    assert refused.exit_code == 2 and "already holds another import" in refused.output
 
 
 def test_an_output_in_a_folder_that_may_not_be_looked_into_is_a_usage_error(
