@@ -189,6 +189,7 @@ def build_task(
             }
             hits, found = evaluate(rules, variables, capability.name)
             errors.extend(f"{capability.name}: {e}" for e in found)
+            hits_all.extend(hits)
         bias = sum(h.weight for h in hits if h.effect == "avoid") - sum(
             h.weight for h in hits if h.effect == "prefer"
         )
@@ -205,8 +206,6 @@ def build_task(
         if failed >= max_attempts:
             message = f"failed {failed} time(s) in this run, the most limits.max_attempts allows"
             why.append((ATTEMPTS_RULE, message))
-        # A denied capability's weights do not count: no policy decision of them either.
-        hits_all += [h for h in hits if not (why and h.effect in ("prefer", "avoid"))]
         if why:
             (rule, message), *more = why
             if more:

@@ -294,21 +294,6 @@ def test_every_decision_records_the_rule_evaluations_that_mattered(project: Path
     assert f"{hit['id']} deny pay-us: residency/pii-stays-in-eu" in ido("explain", "last")[1]
 
 
-def test_a_weight_on_a_denied_capability_is_no_policy_decision(project: Path) -> None:
-    """A prefer rule that fired on a denied capability got a decision id, though a denied
-    capability's weights do not count; on one still planned it keeps it."""
-    add_policy_rule(
-        project,
-        "    - id: like-pii\n      effect: prefer\n      weight: 0.1\n"
-        "      when: \"'pii' in capability.tags && capability.name != 'ship'\"\n"
-        "      message: Liked.\n",
-    )
-    assert ido("run", "ship-order")[0] == 0
-    (decision,) = decided(project)
-    liked = {h["subject"] for h in decision["policy"] if h["rule"] == "residency/like-pii"}
-    assert liked and "pay-us" not in liked, decision["policy"]
-
-
 # --- escalation ---------------------------------------------------------------------------
 
 
