@@ -400,6 +400,47 @@ def test_a_plan_rule_that_denies_the_proposal_costs_no_further_calls(
     assert code == 0 and "identical" in out.lower(), out
 
 
+def deny_cheappay(project: Path) -> None:
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(
+        intent.read_text()
+        + "  rules:\n    - id: no-cheappay\n      effect: deny\n"
+        + "      when: \"'cheappay' in plan.providers\"\n      message: Not cheappay.\n"
+    )
+
+
+def test_the_plan_that_replaces_one_a_plan_rule_denies_fits_what_the_model_s_calls_left(
+    project: Path, serve: Any
+) -> None:
+    """The call costs 4.00 of max_cost 5.00 and the rule denies the proposal (0.80): the
+    only other plan (1.30) does not fit the 1.00 left, so nothing is performed. (It was
+    planned against the whole 5.00: pay-pricey-eu was performed and the run failed half
+    done on the budget.)"""
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, extra=", input_cost: 25000, output_cost: 33333.333333")
+    deny_cheappay(project)
+    code, out = ido("run", "ship-order")
+    assert code == 1, out
+    assert calls(project) == []
+    assert "the run has spent 4.00 of max_cost 5.00" in out
+
+
+def test_explain_measures_the_plan_a_plan_rule_put_in_against_the_intent_s_limits(
+    project: Path, serve: Any
+) -> None:
+    """The call costs 3.50 of max_cost 5.00 and the rule denies the proposal: explain said
+    "max_cost: 1.30 of 8.50", a limit the intent never set."""
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, extra=", input_cost: 25000, output_cost: 16666.666667")
+    deny_cheappay(project)
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-pricey-eu", "ship"]
+    out = ido("explain", "last")[1]
+    assert "max_cost: 1.30 of 5.00 (3.50 already spent on this decision's model calls)" in out
+    assert re.search(r"deadline: \S+ of 30s", out), out
+
+
 def test_no_second_round_when_the_budget_left_would_not_pay_for_it(
     project: Path, serve: Any
 ) -> None:
