@@ -711,6 +711,19 @@ def test_hybrid_keeps_to_what_the_model_s_call_left_of_the_budget(
     assert (budget["limit"], budget["slack"]) == pytest.approx((1.1, 0.3))
 
 
+def test_arguments_nested_too_deep_to_read_are_unreadable_like_other_bad_json() -> None:
+    """Arguments nested 100,000 deep made `json.loads` raise RecursionError, which only
+    ValueError was caught for, and the planner crashed. (litellm itself refuses an answer
+    that deep, so it is written here directly.)"""
+    from ido.planner.llm import _arguments, _choice
+    from ido.planner.llm_client import Reply
+
+    deep = '{"option": 2, "rationale": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert _arguments(deep) is None
+    reply = Reply(tool_calls=(("choose", deep),))
+    assert _choice(reply, 2) == (None, "option must be a number from 1 to 2", [])
+
+
 @pytest.mark.parametrize("option", ["2", 2.0, " 2 "])
 def test_hybrid_takes_an_option_written_as_a_whole_number_of_another_type(
     project: Path, serve: Any, option: Any

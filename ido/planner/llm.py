@@ -552,9 +552,11 @@ def _of_what_is_left(problem: str) -> str:
 
 
 def _arguments(text: str) -> dict[str, Any] | None:
+    """A tool call's arguments, if they are a JSON object: None for any other answer, one
+    nested too deep for `json.loads` (RecursionError) as much as one that is not JSON."""
     try:
         value = json.loads(text or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 
