@@ -851,6 +851,24 @@ def test_ido_run_says_when_a_slow_decision_asks_the_model(
     assert code == 0 and "planning" not in quiet
 
 
+def test_ido_run_says_when_the_solver_decided_instead_of_the_model(
+    project: Path, serve: Any
+) -> None:
+    """The call failed and cpsat planned: the run's output read as the model's plan, and
+    only `ido explain` said otherwise."""
+    _, url = serve([Answer(status=500)])
+    use_llm(project, url)
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    line = next(line for line in out.splitlines() if line.startswith("decision 1"))
+    assert " · decided by cpsat, not the model openai/scripted: model call failed: " in line
+    _, answering = serve([PAY_AND_SHIP])
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace(url, answering))
+    code, out = ido("run", "ship-order")
+    assert code == 0 and "decided by" not in out, out
+
+
 def test_a_provider_error_quoting_the_api_key_is_recorded_masked(
     project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
