@@ -425,13 +425,17 @@ def test_the_plan_that_replaces_one_a_plan_rule_denies_fits_what_the_model_s_cal
     assert "the run has spent 4.00 of max_cost 5.00" in out
 
 
+@pytest.mark.parametrize(
+    ("planner", "answer"),
+    [("llm", PAY_AND_SHIP), ("hybrid", Answer([("choose", {"option": 1, "rationale": "x"})]))],
+)
 def test_explain_measures_the_plan_a_plan_rule_put_in_against_the_intent_s_limits(
-    project: Path, serve: Any
+    project: Path, serve: Any, planner: str, answer: Answer
 ) -> None:
-    """The call costs 3.50 of max_cost 5.00 and the rule denies the proposal: explain said
-    "max_cost: 1.30 of 8.50", a limit the intent never set."""
-    _, url = serve([PAY_AND_SHIP])
-    use_llm(project, url, extra=", input_cost: 25000, output_cost: 16666.666667")
+    """The call costs 3.50 of max_cost 5.00 and the rule denies the model's plan: explain
+    said "max_cost: 1.30 of 8.50", a limit the intent never set."""
+    _, url = serve([answer])
+    use_llm(project, url, planner, extra=", input_cost: 25000, output_cost: 16666.666667")
     deny_cheappay(project)
     code, out = ido("run", "ship-order")
     assert code == 0, out
