@@ -1536,6 +1536,26 @@ def _tell(line: str) -> None:
             typer.echo("ido: the output was closed; the run goes on without it", err=True)
 
 
+FALLBACK_WORDS = 200
+"""How much of the model planner's verdict a progress line shows; explain shows it all."""
+
+
+def _fallen_back(result: Mapping[str, Any]) -> str:
+    """What a decision's progress line adds when a model planner's solver decided instead
+    of the model (the call failed, no proposal held, a plan rule overruled it): without it
+    the run's output read as the model's plan, and only explain said otherwise."""
+    from ido.text import printable
+
+    llm = result.get("solver", {}).get("llm") or {}
+    if not llm.get("fallback"):
+        return ""
+    verdict = printable(str(llm.get("verdict") or ""))
+    if len(verdict) > FALLBACK_WORDS:
+        verdict = verdict[: FALLBACK_WORDS - 1] + "…"
+    model = f" {llm['model']}" if llm.get("model") else ""
+    return f" · decided by {llm['fallback']}, not the model{model}: {verdict}"
+
+
 def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
     from ido.explain import event_line
 
@@ -1548,10 +1568,10 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
             steps = _stages(result["plan"])
             return [
                 f"{head}: {steps} (cost {result['plan']['cost']:.2f}, "
-                f"score {result['plan']['score']:.3f})"
+                f"score {result['plan']['score']:.3f}){_fallen_back(result)}"
             ]
         if result["status"] == "infeasible":
-            return [f"{head}: no plan: {result['reason']}"]
+            return [f"{head}: no plan: {result['reason']}{_fallen_back(result)}"]
         return [f"{head}: goal already holds"]
     if kind == "planning":
         from ido.planning_words import describe

@@ -20,6 +20,7 @@ from ido.plan_rules import (
 )
 from ido.planner import Planner
 from ido.planner.explain import UNBOUND
+from ido.planner.llm import left_after_calls
 from ido.planner.types import Action, Denied, Limits, Plan, PlanResult, Rejection, Task, Weights
 from ido.policy import PLAN, RuleHit, capability_view, evaluate, plan_view, rulebook
 from ido.state import digest, get_path, has_path
@@ -314,6 +315,8 @@ def decide(
     check = _plan_check(intent, catalog, state, history, seen[0])
     result = planner.plan(task)
     plan_hits: list[RuleHit] = []
+    if check.rules:  # the search plans within what the model calls left, as they did
+        task = left_after_calls(task, *model_calls(result.solver.get("llm")))
     if check.rules and result.plan is not None and result.plan.steps:
         planned = task
         task, result, plan_hits = best_admissible(task, result, planner, check)

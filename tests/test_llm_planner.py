@@ -400,6 +400,51 @@ def test_a_plan_rule_that_denies_the_proposal_costs_no_further_calls(
     assert code == 0 and "identical" in out.lower(), out
 
 
+def deny_cheappay(project: Path) -> None:
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(
+        intent.read_text()
+        + "  rules:\n    - id: no-cheappay\n      effect: deny\n"
+        + "      when: \"'cheappay' in plan.providers\"\n      message: Not cheappay.\n"
+    )
+
+
+def test_the_plan_that_replaces_one_a_plan_rule_denies_fits_what_the_model_s_calls_left(
+    project: Path, serve: Any
+) -> None:
+    """The call costs 4.00 of max_cost 5.00 and the rule denies the proposal (0.80): the
+    only other plan (1.30) does not fit the 1.00 left, so nothing is performed. (It was
+    planned against the whole 5.00: pay-pricey-eu was performed and the run failed half
+    done on the budget.)"""
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, extra=", input_cost: 25000, output_cost: 33333.333333")
+    deny_cheappay(project)
+    code, out = ido("run", "ship-order")
+    assert code == 1, out
+    assert calls(project) == []
+    assert "the run has spent 4.00 of max_cost 5.00" in out
+
+
+@pytest.mark.parametrize(
+    ("planner", "answer"),
+    [("llm", PAY_AND_SHIP), ("hybrid", Answer([("choose", {"option": 1, "rationale": "x"})]))],
+)
+def test_explain_measures_the_plan_a_plan_rule_put_in_against_the_intent_s_limits(
+    project: Path, serve: Any, planner: str, answer: Answer
+) -> None:
+    """The call costs 3.50 of max_cost 5.00 and the rule denies the model's plan: explain
+    said "max_cost: 1.30 of 8.50", a limit the intent never set."""
+    _, url = serve([answer])
+    use_llm(project, url, planner, extra=", input_cost: 25000, output_cost: 16666.666667")
+    deny_cheappay(project)
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-pricey-eu", "ship"]
+    out = ido("explain", "last")[1]
+    assert "max_cost: 1.30 of 5.00 (3.50 already spent on this decision's model calls)" in out
+    assert re.search(r"deadline: \S+ of 30s", out), out
+
+
 def test_no_second_round_when_the_budget_left_would_not_pay_for_it(
     project: Path, serve: Any
 ) -> None:
@@ -670,6 +715,19 @@ def test_hybrid_keeps_to_what_the_model_s_call_left_of_the_budget(
     assert (budget["limit"], budget["slack"]) == pytest.approx((1.1, 0.3))
 
 
+def test_arguments_nested_too_deep_to_read_are_unreadable_like_other_bad_json() -> None:
+    """Arguments nested 100,000 deep made `json.loads` raise RecursionError, which only
+    ValueError was caught for, and the planner crashed. (litellm itself refuses an answer
+    that deep, so it is written here directly.)"""
+    from ido.planner.llm import _arguments, _choice
+    from ido.planner.llm_client import Reply
+
+    deep = '{"option": 2, "rationale": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert _arguments(deep) is None
+    reply = Reply(tool_calls=(("choose", deep),))
+    assert _choice(reply, 2) == (None, "option must be a number from 1 to 2", [])
+
+
 @pytest.mark.parametrize("option", ["2", 2.0, " 2 "])
 def test_hybrid_takes_an_option_written_as_a_whole_number_of_another_type(
     project: Path, serve: Any, option: Any
@@ -795,6 +853,24 @@ def test_ido_run_says_when_a_slow_decision_asks_the_model(
     assert ": asking the model openai/scripted (call 1)" in out
     code, quiet = ido("run", "ship-order", "--quiet")
     assert code == 0 and "planning" not in quiet
+
+
+def test_ido_run_says_when_the_solver_decided_instead_of_the_model(
+    project: Path, serve: Any
+) -> None:
+    """The call failed and cpsat planned: the run's output read as the model's plan, and
+    only `ido explain` said otherwise."""
+    _, url = serve([Answer(status=500)])
+    use_llm(project, url)
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    line = next(line for line in out.splitlines() if line.startswith("decision 1"))
+    assert " · decided by cpsat, not the model openai/scripted: model call failed: " in line
+    _, answering = serve([PAY_AND_SHIP])
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace(url, answering))
+    code, out = ido("run", "ship-order")
+    assert code == 0 and "decided by" not in out, out
 
 
 def test_a_provider_error_quoting_the_api_key_is_recorded_masked(

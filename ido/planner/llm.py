@@ -228,22 +228,8 @@ class _ModelPlanner:
 
     @staticmethod
     def _left(task: Task, log: _Log) -> Task:
-        """The task as this decision's model calls leave it: what they cost is out of the
-        budget and the time they took out of the deadline, as if the run had spent it."""
-        paid, took = log.cost, log.seconds
-        if paid <= 0 and took <= 0:
-            return task
-        limits = task.limits
-        return replace(
-            task,
-            limits=replace(
-                limits,
-                max_cost=None if limits.max_cost is None else max(0.0, limits.max_cost - paid),
-                deadline=None if limits.deadline is None else max(0.0, limits.deadline - took),
-            ),
-            spent=task.spent + paid,
-            elapsed=task.elapsed + took,
-        )
+        """The task as this decision's model calls leave it (`left_after_calls`)."""
+        return left_after_calls(task, log.cost, log.seconds)
 
     def _ask(self, log: _Log, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Reply:
         """Ask the model (or the cache). The runtime keeps a reply in the cache in the same
@@ -363,6 +349,26 @@ class HybridPlanner(_ModelPlanner):
         )
         log.fallback = "cpsat"
         return _with_log(self.fallback.plan(left), log)
+
+
+def left_after_calls(task: Task, paid: float, took: float) -> Task:
+    """`task` as model calls that cost `paid` and took `took` seconds leave it: out of the
+    budget and the deadline, as if the run had spent it. What the model planners plan
+    within, and so what a search for a plan the plan rules allow must plan within too
+    (`ido.decide`): else its plan would spend what the calls already spent."""
+    if paid <= 0 and took <= 0:
+        return task
+    limits = task.limits
+    return replace(
+        task,
+        limits=replace(
+            limits,
+            max_cost=None if limits.max_cost is None else max(0.0, limits.max_cost - paid),
+            deadline=None if limits.deadline is None else max(0.0, limits.deadline - took),
+        ),
+        spent=task.spent + paid,
+        elapsed=task.elapsed + took,
+    )
 
 
 def _default_client() -> Client:
@@ -546,9 +552,11 @@ def _of_what_is_left(problem: str) -> str:
 
 
 def _arguments(text: str) -> dict[str, Any] | None:
+    """A tool call's arguments, if they are a JSON object: None for any other answer, one
+    nested too deep for `json.loads` (RecursionError) as much as one that is not JSON."""
     try:
         value = json.loads(text or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 
