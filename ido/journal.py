@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -270,6 +271,7 @@ class SqliteJournal:
             )
             with self._lock:
                 self._setup()
+            self._file = identity(self.path)
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from None
 
@@ -773,9 +775,26 @@ class SqliteJournal:
                 "continued with ido resume once they are done)"
             )
 
+    def _check_file(self) -> None:
+        """Refuse to commit when the path no longer names the file opened (removed, or
+        replaced by a restore): SQLite would go on writing into a file nobody can open again,
+        and the run would end "achieved" with no record left to explain or resume it. One
+        `stat` a commit."""
+        try:
+            now = identity(self.path)
+        except OSError:
+            now = None
+        if now != self._file:
+            raise JournalError(
+                f"journal {self.path} was removed or replaced while this process wrote to "
+                "it: what it recorded went with the old file, so it can be neither explained "
+                "nor resumed; nothing more is done"
+            )
+
     def _commit(self, batch: list[_Write[Any]]) -> None:
         try:
             self._begin()
+            self._check_file()
             if len(batch) == 1:
                 batch[0].run()
             else:
@@ -804,6 +823,13 @@ class SqliteJournal:
         finally:
             for write in batch:
                 write.done = True
+
+
+def identity(path: Path) -> tuple[int, int]:
+    """Which file `path` names now (device and inode): another once it is removed and made
+    again, or replaced by a copy."""
+    found = os.stat(path)
+    return found.st_dev, found.st_ino
 
 
 _QUEUED = object()

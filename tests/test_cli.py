@@ -255,6 +255,43 @@ def test_a_damaged_journal_is_an_error_naming_it_not_a_traceback(
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+GONE = """\
+import os
+
+
+def call(ctx):
+    with open(os.environ["FAKESVC_LOG"], "a") as f:
+        f.write(ctx.capability + "\\n")
+    if ctx.capability.startswith("pay"):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(".ido/ido.db" + suffix):
+                os.remove(".ido/ido.db" + suffix)
+        if os.environ.get("REPLACE_JOURNAL"):
+            import sqlite3
+            sqlite3.connect(".ido/ido.db").execute("CREATE TABLE t(x)").connection.close()
+    return None
+"""
+
+
+@pytest.mark.parametrize("replaced", [False, True])
+def test_a_journal_removed_or_replaced_during_a_run_stops_it_with_an_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch, replaced: bool
+) -> None:
+    """The journal deleted (or restored from a copy) while a run wrote to it: the run wrote
+    on into the unlinked file and ended "achieved … why: ido explain RUN", exit 0, leaving
+    no record to explain or resume. Now it stops at its next commit, before the next step."""
+    (project / "fakesvc" / "gone.py").write_text(GONE)
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("fakesvc.impl:call", "fakesvc.gone:call"))
+    if replaced:
+        monkeypatch.setenv("REPLACE_JOURNAL", "1")
+    code, out = ido("run", "ship-order")
+    assert code == 2, out
+    assert "error: journal .ido/ido.db was removed or replaced while this process wrote" in out
+    assert "achieved" not in out and "Traceback" not in out
+    assert (project / "calls.log").read_text().split() == ["pay-cheap-eu"]
+
+
 def test_a_run_whose_output_is_closed_goes_on_to_its_outcome(project: Path) -> None:
     """`ido run … | grep -m1 …`: the closed pipe stopped the run between recording a
     step's start and making the call, silently, exit 1. Now it goes on without output."""
