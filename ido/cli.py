@@ -553,7 +553,7 @@ def _beliefs(journal: Path) -> dict[str, Any]:
         if journal != DEFAULT_JOURNAL:  # named, so perhaps misspelt: said
             typer.echo(f"no journal at {journal} yet: planning with the declared figures", err=True)
         return {}
-    with SqliteJournal(journal) as store:
+    with SqliteJournal(journal, reading=True) as store:
         return dict(store.health())
 
 
@@ -1091,7 +1091,7 @@ def replay(
         if not inside(intent, paths):
             paths.append(intent)
     loaded = load_catalog(paths)
-    with SqliteJournal(journal) as store:
+    with SqliteJournal(journal, reading=True) as store:
         run_id = store.resolve(run_ref)
         events, row = store.events(run_id), store.run(run_id)
     if exact or (policies is None and catalog is None and intent is None):
@@ -1199,7 +1199,7 @@ def approvals(
 
     waiting: list[tuple[str, Any]] = []
     if _journal_there(journal):
-        with SqliteJournal(journal) as store:
+        with SqliteJournal(journal, reading=True) as store:
             for run_id, events in store.blocked().items():
                 waiting += [(run_id, r) for r in pending(events)]
     now = time.time()
@@ -1365,7 +1365,7 @@ def audit(
                 yield row, store.events(row.id)
 
     if _journal_there(journal):
-        with SqliteJournal(journal) as store:
+        with SqliteJournal(journal, reading=True) as store:
             report = build(selected(store), _running)
     else:
         report = build([])
@@ -1618,7 +1618,7 @@ def runs(
     if not _journal_there(journal):
         rows, models, running = [], {}, set()
     else:
-        with SqliteJournal(journal) as store:
+        with SqliteJournal(journal, reading=True) as store:
             rows = store.runs(min(limit, SQLITE_MOST))
             models = store.model_use([r.id for r in rows])
             running = {r.id for r in rows if r.outcome is None and _running(r, store.events(r.id))}
@@ -1679,7 +1679,7 @@ def explain(
 
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
-    with SqliteJournal(journal) as store:
+    with SqliteJournal(journal, reading=True) as store:
         run_id = store.resolve(run_ref)
         row, events = store.run(run_id), store.events(run_id)
     view = run_view(row, events, _running(row, events))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -249,7 +251,10 @@ class SqliteJournal:
     them instead of one each, and wait for no lock in SQLite.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, reading: bool = False) -> None:
+        """Open (or make) the journal at `path`. `reading`: for a command that only reads
+        (`ido runs`, `explain`, `audit`, …), which opens a journal it may not write (on a
+        read-only mount, a backup, an archive) read-only rather than refuse it."""
         self.path = Path(path)
         self._lock = threading.RLock()  # the connection: one statement at a time
         self._queued = threading.Lock()  # the writes waiting for the next commit, the lead
@@ -260,18 +265,45 @@ class SqliteJournal:
             raise JournalError(
                 f"journal {self.path} is a folder; name a file, like {self.path / 'ido.db'}"
             )
+        opened: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                timeout=BUSY_STEP_SECONDS,
-                check_same_thread=False,
-            )
+            self._db = opened = _connect(str(self.path))
             with self._lock:
                 self._setup()
+            self._file = identity(self.path)
         except (sqlite3.Error, OSError) as exc:
-            raise JournalError(f"cannot open journal {self.path}: {exc}") from None
+            if opened is not None:
+                opened.close()
+            self._open_read_only(exc, reading)
+
+    def _open_read_only(self, error: BaseException, reading: bool) -> None:
+        """After `error` opening the journal to write: open it read-only for a command that
+        only reads; else refuse, saying so when it could be read (a read-only mount)."""
+        refused = JournalError(f"cannot open journal {self.path}: {error}")
+        if not self.path.is_file():
+            raise refused from None
+        opened: sqlite3.Connection | None = None
+        try:
+            self._db = opened = _read_only(self.path)
+            with self._lock:
+                self._check_version()  # a file that is not a journal is refused as ever
+            self._file = identity(self.path)
+        except JournalError:  # `_check_version` closed its connection (`_read_only`: none)
+            if reading:
+                raise
+            raise refused from None
+        except (sqlite3.Error, OSError):
+            if opened is not None:
+                opened.close()
+            raise refused from None
+        if not reading:
+            self._db.close()
+            raise JournalError(
+                f"journal {self.path} can be read but not written ({error}: a read-only "
+                "file, folder or mount?); nothing was done. ido runs, explain, audit and "
+                "approvals can read it; to run, give --journal a journal ido may write"
+            )
 
     def _setup(self) -> None:
         """WAL mode, the schema and its version; retried while another process sets it up.
@@ -773,9 +805,26 @@ class SqliteJournal:
                 "continued with ido resume once they are done)"
             )
 
+    def _check_file(self) -> None:
+        """Refuse to commit when the path no longer names the file opened (removed, or
+        replaced by a restore): SQLite would go on writing into a file nobody can open again,
+        and the run would end "achieved" with no record left to explain or resume it. One
+        `stat` a commit."""
+        try:
+            now = identity(self.path)
+        except OSError:
+            now = None
+        if now != self._file:
+            raise JournalError(
+                f"journal {self.path} was removed or replaced while this process wrote to "
+                "it: what it recorded went with the old file, so it can be neither explained "
+                "nor resumed; nothing more is done"
+            )
+
     def _commit(self, batch: list[_Write[Any]]) -> None:
         try:
             self._begin()
+            self._check_file()
             if len(batch) == 1:
                 batch[0].run()
             else:
@@ -804,6 +853,44 @@ class SqliteJournal:
         finally:
             for write in batch:
                 write.done = True
+
+
+def _connect(name: str, uri: bool = False) -> sqlite3.Connection:
+    """A connection as the journal uses it: its own transactions, shared by threads."""
+    return sqlite3.connect(
+        name, isolation_level=None, timeout=BUSY_STEP_SECONDS, check_same_thread=False, uri=uri
+    )
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    """The journal at `path` opened read-only (SQLite's `mode=ro`). Reading a WAL journal
+    takes a WAL index (`-shm`) beside it, which a read-only folder keeps SQLite from making:
+    then it is opened `immutable=1`, without locks or an index, which assumes nobody writes
+    it meanwhile (true of a read-only mount or a backup). That reads the file alone, so a
+    journal not closed cleanly, with commits still in its `-wal` file, is refused."""
+    uri = f"file:{urllib.parse.quote(str(path.absolute()))}?mode=ro"
+    db = _connect(uri, uri=True)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the WAL index
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise JournalError(
+            f"journal {path} cannot be read where it is: commits are still in {wal.name}, "
+            "and SQLite may not write the index it needs to read them beside it (a read-only "
+            "folder); copy the journal with its -wal file to a folder ido may write, and "
+            "read the copy"
+        )
+    return _connect(f"{uri}&immutable=1", uri=True)
+
+
+def identity(path: Path) -> tuple[int, int]:
+    """Which file `path` names now (device and inode): another once it is removed and made
+    again, or replaced by a copy."""
+    found = os.stat(path)
+    return found.st_dev, found.st_ino
 
 
 _QUEUED = object()

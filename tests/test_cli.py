@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -253,6 +254,121 @@ def test_a_damaged_journal_is_an_error_naming_it_not_a_traceback(
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: journal .ido/ido.db: "), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+GONE = """\
+import os
+
+
+def call(ctx):
+    with open(os.environ["FAKESVC_LOG"], "a") as f:
+        f.write(ctx.capability + "\\n")
+    if ctx.capability.startswith("pay"):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(".ido/ido.db" + suffix):
+                os.remove(".ido/ido.db" + suffix)
+        if os.environ.get("REPLACE_JOURNAL"):
+            import sqlite3
+            sqlite3.connect(".ido/ido.db").execute("CREATE TABLE t(x)").connection.close()
+    return None
+"""
+
+
+@pytest.mark.parametrize("replaced", [False, True])
+def test_a_journal_removed_or_replaced_during_a_run_stops_it_with_an_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch, replaced: bool
+) -> None:
+    """The journal deleted (or restored from a copy) while a run wrote to it: the run wrote
+    on into the unlinked file and ended "achieved … why: ido explain RUN", exit 0, leaving
+    no record to explain or resume. Now it stops at its next commit, before the next step."""
+    (project / "fakesvc" / "gone.py").write_text(GONE)
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("fakesvc.impl:call", "fakesvc.gone:call"))
+    if replaced:
+        monkeypatch.setenv("REPLACE_JOURNAL", "1")
+    code, out = ido("run", "ship-order")
+    assert code == 2, out
+    assert "error: journal .ido/ido.db was removed or replaced while this process wrote" in out
+    assert "achieved" not in out and "Traceback" not in out
+    assert (project / "calls.log").read_text().split() == ["pay-cheap-eu"]
+
+
+def make_read_only(folder: Path) -> None:
+    """Make `folder` one nobody may write, root included (`chattr +i`; undo with `chattr
+    -i`): tests run as root, whom file modes do not stop. Skips where that cannot be done."""
+    if shutil.which("chattr") is None:
+        pytest.skip("no chattr to make a folder read-only")
+    made = subprocess.run(["chattr", "+i", str(folder)], check=False, capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("chattr +i is not supported here")
+
+
+@pytest.fixture
+def read_only_copy(project: Path, tmp_path: Path) -> Iterator[Path]:
+    """Two runs' journal, copied (closed cleanly) into a folder nobody may write, its name
+    as odd as a path gets."""
+    for _ in range(2):
+        assert ido("run", "ship-order", "--quiet")[0] == 0
+    folder = tmp_path / "read only ?#%20"
+    folder.mkdir()
+    shutil.copy(project / ".ido" / "ido.db", folder / "j.db")
+    make_read_only(folder)
+    try:
+        try:
+            (folder / "probe").touch()
+        except OSError:
+            yield folder / "j.db"
+        else:
+            pytest.skip("the immutable folder could still be written")
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("command", [["runs"], ["explain", "last"], ["audit"], ["approvals"]])
+def test_reading_commands_read_a_journal_in_a_read_only_folder(
+    read_only_copy: Path, command: list[str]
+) -> None:
+    """A backup, a read-only mount, an archive: SQLite could not make the WAL index beside
+    the journal, and every command failed with "unable to open database file"."""
+    code, out = ido(*command, "--journal", str(read_only_copy))
+    assert code == 0, out
+    assert "error" not in out and ("ship-order" in out or "nothing waits" in out), out
+
+
+def test_a_run_on_a_journal_it_may_only_read_is_refused_before_any_step(
+    read_only_copy: Path, project: Path
+) -> None:
+    """`ido run` needs to write: it refuses, saying why, and calls nothing."""
+    before = (project / "calls.log").read_text()
+    code, out = ido("run", "ship-order", "--journal", str(read_only_copy))
+    assert code == 2, out
+    assert "can be read but not written" in out and "ido runs, explain" in out, out
+    assert (project / "calls.log").read_text() == before
+
+
+def test_a_journal_with_commits_left_in_its_wal_is_not_read_half_in_a_read_only_folder(
+    project: Path, tmp_path: Path
+) -> None:
+    """Opened without a WAL index, SQLite reads the journal file alone; commits still in
+    its -wal file (a copy taken while a run wrote) would go unseen, so it is refused."""
+    assert ido("run", "ship-order", "--quiet")[0] == 0
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    writer = sqlite3.connect(project / ".ido" / "ido.db")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("INSERT INTO meta(key, value) VALUES ('late', 'x')")
+    writer.commit()
+    for name in ("ido.db", "ido.db-wal"):
+        shutil.copy(project / ".ido" / name, folder / name.replace("ido", "j"))
+    writer.close()
+    assert (folder / "j.db-wal").stat().st_size > 0
+    make_read_only(folder)
+    try:
+        code, out = ido("runs", "--journal", str(folder / "j.db"))
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    assert code == 2, out
+    assert "commits are still in j.db-wal" in out and "Traceback" not in out, out
 
 
 def test_a_run_whose_output_is_closed_goes_on_to_its_outcome(project: Path) -> None:
