@@ -256,6 +256,7 @@ class SqliteJournal:
         (`ido runs`, `explain`, `audit`, …), which opens a journal it may not write (on a
         read-only mount, a backup, an archive) read-only rather than refuse it."""
         self.path = Path(path)
+        self._where = self.path.absolute()  # (a `python:` step may chdir: `_check_file`)
         self._lock = threading.RLock()  # the connection: one statement at a time
         self._queued = threading.Lock()  # the writes waiting for the next commit, the lead
         self._queue: list[_Write[Any]] = []
@@ -811,7 +812,7 @@ class SqliteJournal:
         and the run would end "achieved" with no record left to explain or resume it. One
         `stat` a commit."""
         try:
-            now = identity(self.path)
+            now = identity(self._where)
         except OSError:
             now = None
         if now != self._file:

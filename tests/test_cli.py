@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -291,6 +292,24 @@ def test_a_journal_removed_or_replaced_during_a_run_stops_it_with_an_error(
     assert "error: journal .ido/ido.db was removed or replaced while this process wrote" in out
     assert "achieved" not in out and "Traceback" not in out
     assert (project / "calls.log").read_text().split() == ["pay-cheap-eu"]
+
+
+def test_a_step_that_changes_the_working_folder_is_no_replaced_journal(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: the journal's check that it still names its file stat'ed the
+    relative `.ido/ido.db`, so a `python:` step that called `os.chdir` stopped the run as
+    if the journal had been removed, leaving it interrupted."""
+    (project / "fakesvc" / "away.py").write_text(
+        "import os\n\ndef call(ctx):\n    os.chdir('/')\n    return {}\n"
+    )
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("fakesvc.impl:call", "fakesvc.away:call"))
+    try:
+        code, out = ido("run", "ship-order")
+    finally:
+        os.chdir(project)
+    assert code == 0 and "achieved" in out, out
 
 
 def make_read_only(folder: Path) -> None:
