@@ -334,7 +334,8 @@ def stop_left_running(run_id: str, key: str) -> list[int]:
     the id of one that ended does not have it. It is killed as a timeout kills a step.
     Raises OSError naming the first still there after `KILLED_WAIT_SECONDS` (one ido may
     not kill: another user's)."""
-    found = [pid for pid in _processes() if _started_for(pid, run_id, key)]
+    ours = _ancestors()  # a shell that has the step's variables and ran this resume
+    found = [pid for pid in _processes() if pid not in ours and _started_for(pid, run_id, key)]
     for pid in found:
         _kill_tree(pid)
     deadline = time.monotonic() + KILLED_WAIT_SECONDS
@@ -342,6 +343,19 @@ def stop_left_running(run_id: str, key: str) -> list[int]:
         if time.monotonic() >= deadline:
             raise OSError(f"process {left[0]} could not be stopped")
         time.sleep(0.05)
+    return found
+
+
+def _ancestors() -> set[int]:
+    """This process and those above it, from /proc: none of them is a step's to kill."""
+    found, pid = set(), os.getpid()
+    while pid > 1 and pid not in found:
+        found.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
+                pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            break
     return found
 
 
@@ -374,7 +388,8 @@ def _kill_tree(pid: int) -> None:
                 with contextlib.suppress(OSError):  # gone, or not ours to signal (setuid)
                     os.kill(each, signal.SIGSTOP)
                 stopped.append(each)
-            todo = [below for below in _descendants(pid) if below not in stopped]
+            here = os.getpid()  # (never this process: it would stop for good)
+            todo = [below for below in _descendants(pid) if below not in stopped and below != here]
             if not todo:
                 break
     finally:  # whatever stopped the stopping (Ctrl-C), none is left stopped and alive

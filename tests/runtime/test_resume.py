@@ -575,3 +575,26 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
     except FileNotFoundError:
         return False
+
+
+def test_resume_run_from_a_shell_with_the_step_s_variables_does_not_stop_itself() -> None:
+    """Found in review: a shell that had a step's IDO_RUN_ID and IDO_IDEMPOTENCY_KEY (set by
+    hand to try the step) and ran `ido resume` was taken for the step's leftover process;
+    stopping it and what is below it stopped the resume too, for good."""
+    import subprocess
+    import sys
+
+    probe = (
+        "from ido.runtime.bindings import stop_left_running; "
+        "print(stop_left_running('r1', 'r1/1/1'))"
+    )
+    env = {**os.environ, "IDO_RUN_ID": "r1", "IDO_IDEMPOTENCY_KEY": "r1/1/1"}
+    done = subprocess.run(
+        ["bash", "-c", f'{sys.executable} -c "{probe}"; echo after'],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.split() == ["[]", "after"], done
