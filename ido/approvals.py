@@ -21,7 +21,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ido.errors import IdoError
 from ido.journal import Event
@@ -32,6 +32,8 @@ UNKNOWN_RULE = "resume/outcome-unknown"
 idempotent, whose effects nothing observes (`ido.runtime.local.LocalRuntime._ask`)."""
 UNKNOWN_PLAN = "interrupted"
 """The plan such requests name: the steps in flight when the run stopped."""
+
+T = TypeVar("T")
 
 Key = tuple[str, str, int, str, str]
 """What a request and its verdict share: rule, capability, step, plan digest, and the
@@ -103,6 +105,15 @@ def plan_digest(plan: Mapping[str, Any]) -> str:
     cost = round(float(plan.get("cost", 0.0)), 6)
     text = json.dumps({"steps": steps, "after": plan.get("after"), "cost": cost}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def answering(found: Mapping[Key, T], key: Key) -> T | None:
+    """What `found` (verdicts, or requests, by key) holds for the request `key` names: its
+    own; else one recorded before requests held to what their rule read (`read` empty), of
+    the same rule, step and plan, which holds as it did then."""
+    if key in found:
+        return found[key]
+    return next((v for k, v in found.items() if k[:4] == key[:4] and not k[4]), None)
 
 
 def requests(events: Sequence[Event]) -> list[Request]:

@@ -95,7 +95,8 @@ class RuleHit:
     held: str = field(default="", compare=False)
     """Of a `require_approval` rule, digest of what a person's verdict on it holds to
     (`ido.approvals`): its inputs, less what beliefs move with time (`health`, a plan's
-    latency and success probability). Not recorded: the approval request carries it."""
+    latency and success probability) and `state` when read whole. Not recorded: the
+    approval request carries it."""
 
     @property
     def ref(self) -> str:
@@ -197,8 +198,11 @@ def evaluate(
             inputs = _inputs(condition.variables, condition.state_paths, variables)
             held = ""
             if rule.effect == "require_approval":
+                # A rule that reads `state` whole (`state['order']`, `size(state)`) is held to
+                # the rest: every observed fact (a heartbeat) would ask again at each resume.
+                whole = {"state"} if condition.state_paths is None else set()
                 held = _inputs(
-                    condition.variables - {"health"},
+                    condition.variables - {"health"} - whole,
                     condition.state_paths,
                     {**variables, "plan": _held_plan(variables.get("plan", {}))},
                 )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ido.approvals import Key, pending, subject, verdicts
+from ido.approvals import answering, pending, subject, verdicts
 from ido.decide import History, decide
 from ido.errors import IdoError, JournalError, NotFoundError
 from ido.health import Evidence, Lesson, with_lessons
@@ -339,7 +339,7 @@ def replay_counterfactual(
     used: set[int] = set()  # each recorded verdict is given once
     while report.outcome == "blocked":
         waiting = pending(journal.events(report.run_id))
-        answers = [_answer(given, request.key) for request in waiting]
+        answers = [answering(given, request.key) for request in waiting]
         if not waiting or None in answers or any(id(a) in used for a in answers):
             break
         used.update(id(a) for a in answers)
@@ -395,12 +395,3 @@ def _unknown_calls(
         times = {1: "once", 2: "twice"}.get(made, f"{made} times")
         said.append(f"never made {name}'s {calls} (it called {name} {times})")
     return tuple(said)
-
-
-def _answer(given: dict[Key, dict[str, Any]], key: Key) -> dict[str, Any] | None:
-    """The recorded verdict on the request `key` names; one recorded before a verdict held
-    to what its rule read (no `read`) answers the request of that rule, step and plan."""
-    found: dict[str, Any] | None = given.get(key)
-    if found is None:
-        found = next((v for k, v in given.items() if k[:4] == key[:4] and "read" not in v), None)
-    return found

@@ -492,3 +492,41 @@ def test_a_run_approved_before_verdicts_held_to_what_rules_read_replays_identica
     assert changed == 2  # the request and its verdict
     code, out = ido("replay", "last", "--policies", "policies")  # a what-if, verdicts again
     assert code == 0 and "outcome: achieved → achieved" in out, out
+
+
+def test_an_approval_of_a_rule_reading_state_whole_is_not_asked_again_for_any_fact() -> None:
+    """Found in review: a rule reading `state` whole (`state['order']`) was held to every
+    observed fact, and a heartbeat an observer reports asked again at every resume."""
+    from ido.model import Rule
+    from ido.policy import evaluate
+
+    whole = Rule(id="r", effect="require_approval", when="state['order'].amount > 1.0", message="m")
+    named = Rule(id="n", effect="require_approval", when="state.order.amount > 1.0", message="m")
+
+    def held(rule: Rule, state: dict[str, Any]) -> str:
+        (hit,), _ = evaluate([("p", rule)], {"state": state, "capability": {}}, "ship")
+        return hit.held
+
+    first, beat = {"order": {"amount": 5.0}, "beat": 1}, {"order": {"amount": 5.0}, "beat": 2}
+    assert held(whole, first) == held(whole, beat)
+    assert held(named, first) == held(named, beat)
+    assert held(named, first) != held(named, {"order": {"amount": 6.0}, "beat": 1})
+
+
+def test_a_request_recorded_before_approvals_held_to_what_rules_read_is_answered_as_then(
+    gated: Path,
+) -> None:
+    """Found in review: a request recorded before (no `read`), approved after, was asked
+    again on resume, saying "what the rule reads moved" though nothing had."""
+    import sqlite3
+
+    assert ido("run", "ship-order")[0] == 3
+    db = sqlite3.connect(gated / ".ido" / "ido.db")
+    with db:
+        db.execute(
+            "UPDATE events SET data = json_remove(data, '$.read') WHERE kind = 'approval_required'"
+        )
+    db.close()
+    ido("approve", "last", "--by", "alice")
+    code, out = ido("resume", "last")
+    assert code == 0 and "achieved" in out, out

@@ -17,6 +17,7 @@ from ido.approvals import (
     PROPOSE,
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
+    answering,
     expired,
     expiry,
     plan_digest,
@@ -494,18 +495,16 @@ class LocalRuntime:
         waiting = []
         for rule, name, step, message in asked:
             key = (rule, name, step, digest_, read.get((rule, name), ""))
-            verdict = given.get(key)
+            verdict = answering(given, key)
             what = subject(step, name)
             if verdict is not None and not verdict["approved"]:
                 return "failed", rejection(rule, what, verdict)
             if verdict is not None:
                 continue
-            first = earlier.get(key)
+            first = answering(earlier, key)
             if first is not None and first.deadline is not None and now > first.deadline:
                 return "failed", expiry(first)
-            moved = any(
-                k[:4] == key[:4] and v["approved"] and "read" in v for k, v in given.items()
-            )
+            moved = any(k[:4] == key[:4] and k[4] and v["approved"] for k, v in given.items())
             if moved:  # approved for the same plan, with what the rule read otherwise
                 message += "; asked again: what the rule reads moved since it was approved"
             waiting.append((rule, name, step, message, first, key[4]))
