@@ -140,9 +140,7 @@ def concurrencies(total: int, workers: int) -> list[int]:
     return [total // workers + (i < total % workers) for i in range(workers)]
 
 
-FORWARDED = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
+FORWARDED = stopping.STOPPING_SIGNALS
 """Signals passed on to the workers (they run in sessions of their own, so that a terminal's
 Ctrl-C reaches them once, through this process)."""
 
