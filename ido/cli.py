@@ -352,11 +352,13 @@ def plan(
         _check_out_file(plan_out, "--plan-out")  # before planning, which may take minutes
         _not_an_input(plan_out, [*pddl] if pddl is not None else _catalog_paths(catalog))
         _clear_plan_file(plan_out)
+    listener = _planning_to_terminal()  # one for reading the problem and planning it
     if pddl is not None:
         from ido.errors import UnsolvableError
 
         try:
-            loaded, chosen = _pddl_intent(pddl[0], pddl[1])
+            with _grounding(listener, pddl[1]):
+                loaded, chosen = _pddl_intent(pddl[0], pddl[1])
         except UnsolvableError as exc:
             if fmt != "json":
                 raise
@@ -374,9 +376,9 @@ def plan(
         chosen = _on_planner(chosen, planner)
     chosen = _on_limits(chosen, _solve_time(solve_time), search_states, max_steps)
     decision = (
-        _decide_once(loaded, chosen, alternatives, _beliefs(journal))
+        _decide_once(loaded, chosen, alternatives, _beliefs(journal), listener)
         if pddl is None
-        else _pddl_decision(loaded, chosen, alternatives)
+        else _pddl_decision(loaded, chosen, alternatives, listener)
     )
     if fmt == "json":
         typer.echo(json.dumps(decision.to_json(), indent=2, sort_keys=True, default=str))
@@ -437,14 +439,26 @@ def _option_like(path: Path) -> bool:
     return str(path).startswith("-") and not path.exists()
 
 
-def _pddl_decision(loaded: Any, chosen: Any, alternatives: int) -> Any:
+@contextlib.contextmanager
+def _grounding(listener: Any, problem: Path) -> Iterator[None]:
+    """While a PDDL problem is read and ground (a large one takes seconds), say so on a
+    terminal now and then, as planning does (`_planning_to_terminal`)."""
+    from ido.planning_words import telling
+
+    with telling(listener):
+        if listener is not None:
+            listener({"stage": "grounding", "problem": problem.name})
+        yield
+
+
+def _pddl_decision(loaded: Any, chosen: Any, alternatives: int, listener: Any = None) -> Any:
     """`_decide_once` for `ido plan --pddl`, whose search, should it give up, is given more
     by the command's flags: a PDDL problem has no intent file whose limits one could edit."""
     from ido.planner.cpsat import BudgetsSpent
     from ido.planner.search import SearchGaveUp
 
     try:
-        decision = _decide_once(loaded, chosen, alternatives)
+        decision = _decide_once(loaded, chosen, alternatives, listener=listener)
     except SearchGaveUp as stop:
         raise stop.advised(
             "`--search-states N` lets it go further, or `--planner cpsat` may settle it"
@@ -558,10 +572,16 @@ def _beliefs(journal: Path) -> dict[str, Any]:
 
 
 def _decide_once(
-    loaded: Any, chosen: Any, alternatives: int, evidence: Mapping[str, Any] | None = None
+    loaded: Any,
+    chosen: Any,
+    alternatives: int,
+    evidence: Mapping[str, Any] | None = None,
+    listener: Any = None,
 ) -> Any:
     """Observe once and decide once, as `ido plan` does: nothing is executed or journaled.
-    `evidence`: the health beliefs to decide with, as of now."""
+    `evidence`: the health beliefs to decide with, as of now. `listener`: the progress
+    lines' (`_planning_to_terminal`), when the command made one already (its time counts
+    from the command's start)."""
     import time
 
     from ido.decide import History, decide
@@ -581,7 +601,7 @@ def _decide_once(
     from ido.planning_words import telling
 
     planner = get_planner(chosen.spec.planner, settings=chosen.spec.llm)
-    listener = _planning_to_terminal()
+    listener = listener or _planning_to_terminal()
     with telling(listener):
         return decide(
             chosen,
@@ -1758,7 +1778,8 @@ def import_pddl(
     in preconditions and goals; conditional and universal effects)."""
     from ido.pddl import import_pddl as run_import
 
-    done = run_import(domain, problem, out, max_steps, force)
+    with _grounding(_planning_to_terminal(), problem):
+        done = run_import(domain, problem, out, max_steps, force)
     typer.echo(
         f"wrote {done.actions} capabilities to {done.capabilities} and intent "
         f"'{done.intent_name}' to {done.intent}\n"

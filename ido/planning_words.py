@@ -125,6 +125,8 @@ def describe(data: Mapping[str, object]) -> str:
             f"{head}: CP-SAT solve{which}, plans of up to {data['steps']} steps "
             f"over {data['capabilities']:,} capabilities"
         )
+    if data.get("stage") == "grounding":
+        return f"{head}: reading and grounding {data.get('problem')}"
     if data.get("stage") == "llm":
         return f"{head}: asking the model {data['model']} (call {data['call']})"
     return head

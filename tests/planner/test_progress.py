@@ -248,7 +248,7 @@ def test_ido_plan_says_how_planning_goes_on_a_terminal_only(
 
 
 def test_ido_plan_writes_how_planning_goes_to_standard_error_not_to_its_output(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Standard error is taken for a terminal and the thresholds made zero: every report is
     a line on standard error, and standard output is the JSON decision alone."""
@@ -273,5 +273,11 @@ def test_ido_plan_writes_how_planning_goes_to_standard_error_not_to_its_output(
     assert json.loads(result.stdout)["result"]["status"] == "planned"
     lines = result.stderr.splitlines()
     assert lines and all(line.startswith("planning ") for line in lines)
-    assert "exact search started" in lines[0]
-    assert "exact search, 1 of 5,000 states expanded" in lines[1]  # of its budget
+    # A large problem is read and ground for seconds, and that was said nowhere.
+    assert lines[0].endswith(": reading and grounding probBLOCKS-4-0.pddl")
+    assert "exact search started" in lines[1]
+    assert "exact search, 1 of 5,000 states expanded" in lines[2]  # of its budget
+    out = tmp_path / "o"
+    result = CliRunner().invoke(cli.app, ["import-pddl", str(domain), str(problem), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0].endswith(": reading and grounding probBLOCKS-4-0.pddl")
