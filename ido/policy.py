@@ -103,6 +103,12 @@ class RuleHit:
         return f"{self.policy}/{self.rule}"
 
     @property
+    def about(self) -> str:
+        """What the hit is about as approvals name it: its capability, or `PLAN` for a plan
+        rule's (whose subject is the plan's steps, `plan a → b`)."""
+        return PLAN if self.subject.startswith("plan ") else self.subject
+
+    @property
     def id(self) -> str:
         """The decision id: the same rule, subject, inputs and verdict give the same id."""
         text = "\n".join((self.ref, self.subject, self.inputs, self.effect))

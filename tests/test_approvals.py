@@ -530,3 +530,19 @@ def test_a_request_recorded_before_approvals_held_to_what_rules_read_is_answered
     ido("approve", "last", "--by", "alice")
     code, out = ido("resume", "last")
     assert code == 0 and "achieved" in out, out
+
+
+def test_a_plan_rule_s_request_holds_to_what_the_rule_read(project: Path) -> None:
+    """Found in the read-through: a plan rule's hit is about "plan a → b" and its request
+    names the plan `(plan)`, so the digest of what it read was never found and its request
+    held to nothing: a retry that spent more went on under the first approval."""
+    set_intent(
+        project,
+        "  rules:\n    - id: dear\n      effect: require_approval\n"
+        '      when: "plan.cost > 0.5"\n      message: Dear plans need a human.\n',
+    )
+    assert ido("run", "ship-order")[0] == 3
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        events = store.events(store.resolve("last"))
+    (request,) = [e.data for e in events if e.kind == "approval_required"]
+    assert request["capability"] == "(plan)" and request["read"], request

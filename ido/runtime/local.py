@@ -474,9 +474,7 @@ class LocalRuntime:
         """
         assert decision.result.plan is not None
         names = list(decision.result.plan.capabilities)
-        read = {
-            (h.ref, h.subject): h.held for h in decision.policy if h.effect == "require_approval"
-        }
+        read = {(h.ref, h.about): h.held for h in decision.policy if h.effect == "require_approval"}
         asked = [
             (rule, name, 0 if name == PLAN else names.index(name) + 1, message)
             for rule, name, message in decision.approvals
