@@ -346,14 +346,21 @@ def stop_left_running(run_id: str, key: str) -> list[int]:
     return found
 
 
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of `/proc/PID/stat` after the command's name (which may hold spaces and
+    parentheses): its state first, then its parent's id, …. Raises OSError when it is gone
+    or not ours to read, IndexError when the line is cut short."""
+    with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
 def _ancestors() -> set[int]:
     """This process and those above it, from /proc: none of them is a step's to kill."""
     found, pid = set(), os.getpid()
     while pid > 1 and pid not in found:
         found.add(pid)
         try:
-            with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
-                pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            pid = int(_stat_fields(pid)[1])
         except (OSError, IndexError, ValueError):
             break
     return found
@@ -367,8 +374,7 @@ def _started_for(pid: int, run_id: str, key: str) -> bool:
     try:
         with open(f"/proc/{pid}/environ", "rb") as environ:
             given = set(environ.read().split(b"\0"))
-        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
-            state = stat.read().rsplit(")", 1)[1].split()[0]
+        state = _stat_fields(pid)[0]
     except (OSError, IndexError):
         return False  # gone, or not ours to read
     wanted = {f"IDO_RUN_ID={run_id}".encode(), f"IDO_IDEMPOTENCY_KEY={key}".encode()}
@@ -438,8 +444,7 @@ def _descendants(pid: int) -> list[int]:
     below: dict[int, list[int]] = {}
     for entry in _processes():
         try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            parent = int(_stat_fields(entry)[1])
         except (OSError, ValueError, IndexError):
             continue  # gone since, or not ours to read
         below.setdefault(parent, []).append(entry)
