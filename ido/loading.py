@@ -25,6 +25,7 @@ from ido.model import (
     Scenario,
 )
 from ido.model.resources import NAME_PATTERN, PATH_PATTERN
+from ido.policy import EFFECTS, is_plan_rule
 from ido.validation import user_errors
 from ido.yamlsrc import Document, FieldPath, format_path, read_documents
 
@@ -440,7 +441,7 @@ def _check_expectations(catalog: Catalog, base: Path) -> list[Problem]:
     for test in catalog.policy_tests.values():
         origin = catalog.origins[(test.kind, test.name)]
         for i, case in enumerate(test.spec.cases):
-            for effect in ("deny", "require_approval", "prefer", "avoid"):
+            for effect in EFFECTS:
                 for j, ref in enumerate(getattr(case.expect, effect) or ()):
                     message = _expectation_problem(
                         catalog, test, case.plan is not None, effect, ref
@@ -480,7 +481,7 @@ def _expectation_problem(
     if rule.effect != effect:
         return f"rule '{ref}' is a {rule.effect} rule, so it never fires as {effect}"
     try:
-        plan_rule = "plan" in compile_condition(rule.when).variables
+        plan_rule = is_plan_rule(rule)
     except ConditionError:
         return None  # told where the rule stands
     if plan_rule and not about_plan:

@@ -18,6 +18,8 @@ from ido.errors import IdoError
 from ido.model import Capability, Intent, Policy, Rule
 from ido.state import digest, get_path, has_path
 
+EFFECTS = ("deny", "require_approval", "prefer", "avoid")
+"""What a rule may do, as a policy test expects them."""
 FAIL_CLOSED = ("deny", "require_approval")
 PLAN = "(plan)"
 """The subject of a plan rule's evaluation, where a capability rule names a capability."""

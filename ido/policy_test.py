@@ -11,10 +11,8 @@ from typing import Any
 from ido.loading import Catalog
 from ido.model import Capability, PolicyTest
 from ido.observe import boolean_facts
-from ido.policy import PLAN, capability_view, evaluate, plan_view, policy_rules
+from ido.policy import EFFECTS, PLAN, capability_view, evaluate, plan_view, policy_rules
 from ido.state import close_world
-
-EFFECTS = ("deny", "require_approval", "prefer", "avoid")
 
 
 @dataclass(frozen=True)
