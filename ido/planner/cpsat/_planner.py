@@ -204,7 +204,8 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         """
         task, g, metric = asked.task, asked.g, asked.metric
         self._decision(g)  # what this decision's solves record starts from nothing
-        if len(usable(g, asked.without)) <= self.small:
+        allowed = usable(g, asked.without)
+        if len(allowed) <= self.small:
             # A handful of capabilities: the exact search settles it in microseconds, where
             # building and solving a CP-SAT model costs milliseconds. Same optimum. (Only
             # an intent's budget of a few states stops it: then the model's turn, below.)
@@ -212,7 +213,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
                 return SearchPlanner(max_states=self._fallback(task)).settle(asked)
             except SearchGaveUp:
                 pass
-        if not self._fits(task, g, asked.length, metric, usable(g, asked.without)):
+        if not self._fits(task, g, asked.length, metric, allowed):
             return self._searched_instead(asked)
         settled, answer, paused = self._without_model(asked)
         if settled:
