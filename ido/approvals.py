@@ -82,6 +82,10 @@ class Request:
             return None
         return self.expires + sum(seconds for _, seconds in self.escalate)
 
+    def expired(self, now: float) -> bool:
+        """Whether the last wait is over at `now`: the run fails unanswered."""
+        return self.deadline is not None and now > self.deadline
+
     def stage(self, now: float) -> tuple[str | None, float | None]:
         """Who the request is escalated to at `now` (None: not escalated) and until when."""
         if self.expires is None or now <= self.expires:
@@ -153,7 +157,7 @@ def expired(events: Sequence[Event], now: float) -> str | None:
     last wait, or None. As a "no", it stands on resume whatever the next decision makes of
     it (`ido approvals` had said the run fails; a rule relaxed since let it through)."""
     for request in pending(events):
-        if request.deadline is not None and now > request.deadline:
+        if request.expired(now):
             return expiry(request)
     return None
 
@@ -202,7 +206,7 @@ def choose(waiting: list[Request], run_id: str, step: int | None) -> list[Reques
 
 def check_not_expired(request: Request, now: float, run_id: str) -> None:
     deadline = request.deadline
-    if deadline is not None and now > deadline:
+    if deadline is not None and request.expired(now):
         when = datetime.fromtimestamp(deadline).isoformat(timespec="seconds")
         escalated = " after its escalations" if request.escalate else ""
         what = subject(request.step, request.capability)

@@ -1234,7 +1234,7 @@ def approvals(
         listed = []
         for run, r in waiting:
             to, until = r.stage(now)
-            expired = r.deadline is not None and now > r.deadline
+            expired = r.expired(now)
             listed.append(
                 {"run": run, **r.to_json(), "escalated_to": to, "until": until, "expired": expired}
             )
@@ -1248,7 +1248,7 @@ def approvals(
         priced = "step cost" if r.rule == UNKNOWN_RULE else "plan cost"  # a step to repeat
         notes = [f"{priced} {r.cost:.2f}", f"since {when(r.since)}"]
         to, until = r.stage(now)
-        if r.deadline is not None and now > r.deadline:
+        if r.deadline is not None and r.expired(now):
             notes.append(f"expired {when(r.deadline)}: the run fails when resumed")
         elif until is not None:
             notes.append(f"escalated to {to} until {when(until)}" if to else f"until {when(until)}")

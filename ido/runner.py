@@ -30,7 +30,7 @@ def ready(events: Sequence[Event], now: float) -> bool:
     latest = waiting[0].plan
     if any(not v["approved"] and v.get("plan") == latest for v in verdicts(events).values()):
         return True
-    return any(r.deadline is not None and now > r.deadline for r in waiting)
+    return any(r.expired(now) for r in waiting)
 
 
 RETRY_FIRST = 1.0

@@ -500,7 +500,7 @@ class LocalRuntime:
             if verdict is not None:
                 continue
             first = answering(earlier, key)
-            if first is not None and first.deadline is not None and now > first.deadline:
+            if first is not None and first.expired(now):
                 return "failed", expiry(first)
             moved = any(k[:4] == key[:4] and k[4] and v["approved"] for k, v in given.items())
             if moved:  # approved for the same plan, with what the rule read otherwise
