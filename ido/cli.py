@@ -410,10 +410,12 @@ def _not_an_input(plan_out: Path, inputs: list[Path]) -> None:
     domain or problem, a YAML file of the catalog): writing the plan would lose it."""
     from ido.loading import yaml_files
 
+    if not plan_out.exists():  # (a new file is none of them: no walk of the catalog)
+        return
     files = [p for p in inputs if p.is_file()] + list(yaml_files(inputs)[0])
     for file in files:
         try:
-            same = plan_out.exists() and os.path.samefile(plan_out, file)
+            same = os.path.samefile(plan_out, file)
         except OSError:
             continue
         if same:
@@ -1140,6 +1142,7 @@ def _counterfactual(run_id: str, c: Any) -> None:
 
     typer.echo(f"counterfactual replay of run {run_id}")
     for d in c.decisions:
+        asked = _approval_change(d)
         if d in c.changed:
             typer.echo(f"decision {d.number} changes:")
             for label, side in (("recorded", d.recorded), ("now", d.replayed)):
@@ -1147,10 +1150,10 @@ def _counterfactual(run_id: str, c: Any) -> None:
                     typer.echo(f"  {label}: (no such decision)")
                 else:
                     typer.echo(f"  {label}: {side['trigger']} → {_decision_summary(side)}")
-            if _approval_change(d):
-                typer.echo(f"  {_approval_change(d)}")
-        elif _approval_change(d):
-            typer.echo(f"decision {d.number}: same plan; {_approval_change(d)}")
+            if asked:
+                typer.echo(f"  {asked}")
+        elif asked:
+            typer.echo(f"decision {d.number}: same plan; {asked}")
         else:
             typer.echo(f"decision {d.number}: same choice")
     if c.left_out:
