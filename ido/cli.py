@@ -1567,14 +1567,12 @@ def _fallen_back(result: Mapping[str, Any]) -> str:
     """What a decision's progress line adds when a model planner's solver decided instead
     of the model (the call failed, no proposal held, a plan rule overruled it): without it
     the run's output read as the model's plan, and only explain said otherwise."""
-    from ido.text import printable
+    from ido.text import printable, shortened
 
     llm = result.get("solver", {}).get("llm") or {}
     if not llm.get("fallback"):
         return ""
-    verdict = printable(str(llm.get("verdict") or ""))
-    if len(verdict) > FALLBACK_WORDS:
-        verdict = verdict[: FALLBACK_WORDS - 1] + "…"
+    verdict = shortened(printable(str(llm.get("verdict") or "")), FALLBACK_WORDS)
     model = f" {llm['model']}" if llm.get("model") else ""
     return f" · decided by {llm['fallback']}, not the model{model}: {verdict}"
 

@@ -25,6 +25,7 @@ from ido.explain import (
 )
 from ido.journal import epoch
 from ido.model import format_duration
+from ido.text import shortened
 
 NODE_W, NODE_H, GAP_X, GAP_Y, LABEL_W = 170, 52, 40, 14, 120
 WIDTH = "<W>"
@@ -155,7 +156,7 @@ def _lane(
     the bottom middle of the step whose failure ended the lane (if one did)."""
     out = [
         f"<text x='12' y='{top + 16}'>Decision {d['number']}</text>",
-        f"<text class='small' x='12' y='{top + 31}'>{escape(_short(d['trigger'], 18))}</text>",
+        f"<text class='small' x='12' y='{top + 31}'>{escape(shortened(d['trigger'], 18))}</text>",
     ]
     result = d["result"]
     plan = result.get("plan") or {}
@@ -195,10 +196,10 @@ def _lane(
         out.append(
             f"<g class='node {state}' data-capability='{escape(step['capability'])}'>"
             f"<rect x='{nx:.0f}' y='{ny:.0f}' width='{NODE_W}' height='{NODE_H}'/>"
-            f"<text x='{nx + 8:.0f}' y='{ny + 15:.0f}'>{escape(_short(step['capability'], 22))}"
+            f"<text x='{nx + 8:.0f}' y='{ny + 15:.0f}'>{escape(shortened(step['capability'], 22))}"
             f"</text><text class='small' x='{nx + 8:.0f}' y='{ny + 30:.0f}'>"
             f"{escape(about)}</text><text class='small fact' x='{nx + 8:.0f}' "
-            f"y='{ny + 44:.0f}'>{escape(_short(made, 29))}</text>"
+            f"y='{ny + 44:.0f}'>{escape(shortened(made, 29))}</text>"
             f"<title>{escape(step['capability'])}: {state}"
             f"{escape(': ' + made) if made else ''}</title></g>"
         )
@@ -218,7 +219,7 @@ def _lane(
                 f"height='{NODE_H}'/><text class='small' x='{ax + 8}' y='{ay + 15}'>"
                 f"alternative {k + 1} · {a['score_delta']:+.3f}</text>"
                 f"<text class='small' x='{ax + 8}' y='{ay + 30}'>"
-                f"{escape(_short(label, 29))}</text><title>{escape(a['why'])}</title></g>"
+                f"{escape(shortened(label, 29))}</text><title>{escape(a['why'])}</title></g>"
             )
         height += NODE_H + GAP_Y
         right = max(right, LABEL_W + len(alternatives) * (NODE_W + GAP_X))
@@ -244,10 +245,6 @@ def _made(action: dict[str, Any]) -> str:
     return "→ " + ", ".join(
         path if value is True else f"{path}={shown(value)}" for path, value in effects.items()
     )
-
-
-def _short(text: str, size: int) -> str:
-    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 # --- the timeline -------------------------------------------------------------------------
@@ -301,7 +298,7 @@ def timeline(view: dict[str, Any]) -> str:
         begun, ended = _when(action)
         state = outcome_kind(action)
         undo = action.get("step") in undoing
-        label = ("↺ " if undo else "") + _short(action["capability"], 22)
+        label = ("↺ " if undo else "") + shortened(action["capability"], 22)
         out.append(
             f"<text x='8' y='{y + 13}'>{escape(label)}</text>"
             f"<rect class='bar {state}{' compensation' if undo else ''}' "

@@ -24,3 +24,8 @@ def acts(character: str) -> bool:
     """Whether a terminal acts on `character` (a control character, a mark that reorders
     what follows) instead of showing it."""
     return unicodedata.category(character) == "Cc" or character in _REORDERING
+
+
+def shortened(text: str, size: int) -> str:
+    """`text`, cut to `size` characters with "…" as its last when it is longer."""
+    return text if len(text) <= size else text[: size - 1] + "…"
