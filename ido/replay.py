@@ -286,7 +286,6 @@ def replay_counterfactual(
     recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
     from ido.runtime.local import LocalRuntime
     from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld
-    from ido.scenario.recorded import recorded_calls as recorded_calls_of
     from ido.testing import MemoryJournal
 
     if not events or events[0].kind != "run_started":
@@ -369,7 +368,7 @@ def replay_counterfactual(
         recorded.duration,
         world.clock.elapsed,
         pairs,
-        _unknown_calls(world.unknown, recorded_calls_of(events)),
+        _unknown_calls(world.unknown, world.recorded),
         left_out=max(0, len(decided) - len(old) - waited),
         virtual=scenario is not None,
         unreplayed=tuple(

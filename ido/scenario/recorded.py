@@ -170,7 +170,8 @@ class RecordedWorld(SimulatedWorld):
         start = epoch(events[0].at)
         model = scenario or Scenario.model_validate(_EMPTY_SCENARIO)
         super().__init__(model, catalog, first, start=start)
-        self._recorded = recorded_calls(events)
+        self.recorded = recorded_calls(events)
+        """What the recording's calls returned, per capability, in call order."""
         # A real run's world runs bindings: what it could not perform, its replay does not
         # plan either (else the replay differs for that alone).
         self.runs_bindings = scenario is None
@@ -193,7 +194,7 @@ class RecordedWorld(SimulatedWorld):
         name = capability.name
         n = self._replayed.get(name, 0)
         self._replayed[name] = n + 1
-        history = self._recorded.get(name, [])
+        history = self.recorded.get(name, [])
         if n < len(history):
             # Drawn as the scenario would have, and then answered from the recording: the
             # draw counts the call and uses up the scripted failures it met, so the first
