@@ -110,13 +110,15 @@ def yaml_under(folder: Path) -> tuple[list[Path], list[Problem]]:
         dirs[:] = [d for d in dirs if not d.startswith(".")]  # not even walked
         for name in names:
             path = Path(at, name)
-            if name.startswith(".") or path.is_dir():
+            if name.startswith("."):
                 continue
-            if path.suffix not in YAML_SUFFIXES:
+            if path.suffix not in YAML_SUFFIXES:  # (by its name alone, but for a link)
                 if path.is_symlink() and not path.exists():  # a folder's, for all one knows
                     target = os.readlink(path)
                     said = f"a link to {target}, which does not exist"
                     problems.append(Problem(str(path), None, "", said))
+                continue
+            if path.is_dir():
                 continue
             if path.is_file():
                 found.append(path)
