@@ -188,6 +188,7 @@ def test_a_journal_that_fails_a_write_stops_the_run_and_undoes_nothing(
 
     journal = Failing()
     runtime = LocalRuntime(catalog, journal, base=project)
+    monkeypatch.chdir(project)  # svc's ledger.txt is relative: keep it out of the checkout
     for name in [m for m in sys.modules if m == "svc" or m.startswith("svc.")]:
         monkeypatch.delitem(sys.modules, name)  # this project's `svc`, not another test's
     with pytest.raises(JournalError, match="disk I/O error"):
