@@ -14,7 +14,7 @@ from ido.model import Intent, Observer
 from ido.runtime.bindings import MAX_OUTPUT, load_callable
 from ido.secrets import Secrets
 from ido.state import State, TooDeep, close_world, from_json, json_safe, merge, set_path
-from ido.text import printable
+from ido.text import failure, printable
 
 
 def observe(
@@ -62,7 +62,7 @@ def observe(
     except TooDeep as exc:
         raise ExecutionError(f"observer {observer.name} returned a document {exc}") from None
     except Exception as exc:  # an observer is user code or the outside world
-        message = f"observer {observer.name}: {type(exc).__name__}: {exc}"
+        message = f"observer {observer.name}: {failure(exc)}"
         raise ExecutionError(printable(secrets.mask(message))) from None
     if not isinstance(value, Mapping):
         raise ExecutionError(

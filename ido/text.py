@@ -29,3 +29,10 @@ def acts(character: str) -> bool:
 def shortened(text: str, size: int) -> str:
     """`text`, cut to `size` characters with "…" as its last when it is longer."""
     return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def failure(exc: BaseException) -> str:
+    """An exception as a reason: `RuntimeError: the carrier is down`, or `RuntimeError`
+    alone when it says nothing more (not `RuntimeError: `, an empty reason after it)."""
+    said = str(exc)
+    return f"{type(exc).__name__}: {said}" if said else type(exc).__name__

@@ -25,7 +25,7 @@ from ido.runtime import stopping
 from ido.runtime.context import ActionContext
 from ido.secrets import Secrets
 from ido.state import TooDeep, from_json, json_safe
-from ido.text import printable
+from ido.text import failure, printable
 
 MAX_OUTPUT = 1_000_000
 """The most bytes ido reads of what a shell or HTTP binding gives back, or of an HTTP
@@ -174,7 +174,7 @@ class _Workers:
             try:
                 reply.put((True, fn(ctx)))
             except BaseException as exc:  # the binding's failure, reported as an outcome
-                reply.put((False, f"{type(exc).__name__}: {exc}"))
+                reply.put((False, failure(exc)))
             del job, fn, ctx, reply
 
 
@@ -245,8 +245,9 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) ->
     if done.returncode != 0:
         # Masked before it is cut: a secret cut in two, or its last line, is masked no more.
         said: str = secrets.mask(done.stderr or done.stdout)
-        tail = said.strip().splitlines()[-1:] or [""]
-        return Outcome(False, error=f"exit code {done.returncode}: {tail[0][:500]}")
+        tail = said.strip().splitlines()[-1:]
+        error = f"exit code {done.returncode}"
+        return Outcome(False, error=f"{error}: {tail[0][:500]}" if tail else error)
     return _kept(done.stdout.encode("utf-8", "replace"))
 
 

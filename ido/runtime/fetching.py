@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import IO, Any, cast
 
 from ido.secrets import masked_url
+from ido.text import failure
 
 _PORTS = {"http": 80, "https": 443}
 
@@ -74,7 +75,7 @@ def fetch(
     except (ValueError, http.client.HTTPException) as exc:  # a URL or header http.client
         # refuses (a credential with no port, a line break, text it cannot encode), or a
         # reply cut short
-        return Fetched(error=f"{url}: {type(exc).__name__}: {exc}")
+        return Fetched(error=f"{url}: {failure(exc)}")
     return Fetched(body)
 
 

@@ -62,7 +62,7 @@ from ido.runtime.recovery import (
 from ido.runtime.tracecontext import perform_place, traceparent
 from ido.runtime.triggers import changed, judged, missing_effects, over_limits
 from ido.state import State, apply_effects, digest, get_path, has_path, merge, set_path
-from ido.text import printable
+from ido.text import failure, printable
 
 Listener = Callable[[str, Mapping[str, Any]], None]
 
@@ -1018,4 +1018,4 @@ class LocalRuntime:
                 self.telemetry.record(run.run_id, run.intent.name, kind, data, self.clock(), took)
             except Exception as exc:  # telemetry must never break a run
                 self.telemetry = None
-                self._emit(run, "telemetry_failed", {"error": f"{type(exc).__name__}: {exc}"})
+                self._emit(run, "telemetry_failed", {"error": failure(exc)})

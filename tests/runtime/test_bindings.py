@@ -45,6 +45,9 @@ def test_python_binding_output_and_failure(project: Path) -> None:
     (project / "fakesvc" / "bad.py").write_text("def call(ctx):\n    raise ValueError('nope')\n")
     bad = perform(capability({"python": "fakesvc.bad:call"}), context(), project)
     assert not bad.ok and bad.error == "ValueError: nope"
+    (project / "fakesvc" / "mute.py").write_text("def call(ctx):\n    raise RuntimeError\n")
+    mute = perform(capability({"python": "fakesvc.mute:call"}), context(), project)
+    assert mute.error == "RuntimeError"  # not "RuntimeError: "
 
 
 def test_python_binding_missing_module_is_a_failure_not_a_crash(project: Path) -> None:
@@ -82,6 +85,8 @@ def test_shell_binding_nonzero_exit_and_timeout(project: Path) -> None:
         project,
     )
     assert not failed.ok and failed.error == "exit code 1: disk full"
+    silent = perform(capability({"shell": ["python3", "-c", "exit(3)"]}), context(), project)
+    assert silent.error == "exit code 3"  # not "exit code 3: ", an empty reason after it
     slow = perform(
         capability({"shell": ["python3", "-c", "import time; time.sleep(5)"]}, "200ms"),
         context(0.2),
