@@ -196,8 +196,26 @@ def test_a_duration_past_100_years_is_an_error(tmp_path: Path) -> None:
     problem = only(problems(tmp_path))
     assert (problem.field, problem.line) == ("spec.latency", 11)
     assert problem.message == "'99999999999d' is too long a duration: at most 36500d (100 years)"
-    write(tmp_path, "charge.yaml", CAPABILITY.replace("latency: 800ms", "latency: 36500d"))
+    longest = "latency: 36500d\n  timeout: 36500d"
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("latency: 800ms", longest))
     load_catalog([tmp_path], base=tmp_path)  # 100 years is still a duration
+
+
+def test_a_latency_longer_than_the_timeout_is_an_error(tmp_path: Path) -> None:
+    """`latency: 2m` with no timeout loaded, and every call as long as expected was cut
+    off at the default 30s (a what-if replay timed such a step out again and again)."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("latency: 800ms", "latency: 2m"))
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec"
+    assert problem.message == (
+        "latency 2m is longer than timeout 30s (the default): a call that takes as long as"
+        " expected would be cut off; raise timeout"
+    )
+    given = "latency: 2m\n  timeout: 90s"
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("latency: 800ms", given))
+    assert "(the default)" not in only(problems(tmp_path)).message
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("latency: 800ms", "latency: 30s"))
+    load_catalog([tmp_path], base=tmp_path)  # as long as the timeout: it may still finish
 
 
 def test_a_bare_number_is_not_a_duration(tmp_path: Path) -> None:

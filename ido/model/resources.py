@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from ido.model.durations import Duration
+from ido.model.durations import Duration, format_duration
 from ido.planner.types import SEARCH_STATES, SOLVE_TIME
 from ido.state import overlaps
 from ido.text import acts
@@ -418,6 +418,13 @@ class CapabilitySpec(Strict):
     def _timeout_covers_latency(self) -> CapabilitySpec:
         if self.timeout <= 0:
             raise ValueError("timeout must be greater than 0")
+        if self.latency > self.timeout:
+            raise ValueError(
+                f"latency {format_duration(self.latency)} is longer than timeout "
+                f"{format_duration(self.timeout)}"
+                + ("" if "timeout" in self.model_fields_set else " (the default)")
+                + ": a call that takes as long as expected would be cut off; raise timeout"
+            )
         return self
 
     @model_validator(mode="after")
