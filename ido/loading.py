@@ -469,9 +469,10 @@ def _expectation_problem(
     under = ", ".join(test.spec.policies)
     if not rule_id:
         return f"'{ref}' is not a rule id: write policy/rule, like {under.split(', ')[0]}/rule"
-    if name not in test.spec.policies:
-        return f"policy '{name}' is not among this test's policies ({under}); add it to policies"
     policy = catalog.policies.get(name)
+    enforced = policy is not None and policy.spec.enforced  # evaluated in every test too
+    if name not in test.spec.policies and not enforced:
+        return f"policy '{name}' is not among this test's policies ({under}); add it to policies"
     if policy is None:  # told where the test names it
         return None
     rules = {rule.id: rule for rule in policy.spec.rules}
