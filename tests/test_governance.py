@@ -262,6 +262,29 @@ def test_rules_that_cannot_work_are_refused_with_file_and_line(
     assert "Traceback" not in out
 
 
+def test_a_rule_naming_a_capability_or_tag_the_catalog_lacks_is_warned_of(project: Path) -> None:
+    """A typo (`pay-cheep-eu`) made a deny that never fired, and `ido validate` said ok."""
+    add_policy_rule(
+        project,
+        "    - id: not-cheap\n      effect: deny\n      when: |\n        'pii' in capability.tags\n"
+        "        && capability.name == 'pay-cheep-eu'\n      message: m\n"
+        "    - id: no-cards\n      effect: deny\n      when: \"'cards' in capability.tags\"\n"
+        "      message: m\n",
+    )
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        "warning: policies/residency.yaml:14: spec.rules[1].when: no capability is named "
+        "'pay-cheep-eu'; did you mean 'pay-cheap-eu'?" in out
+    )
+    assert (
+        "policies/residency.yaml:18: spec.rules[2].when: no capability has the tag 'cards'\n" in out
+    )
+    assert "'pii'" not in out  # a tag some capability has
+    code, out = ido("plan", "ship-order")
+    assert code == 0 and "no capability is named 'pay-cheep-eu'" in out, out
+
+
 # --- decision ids -------------------------------------------------------------------------
 
 
