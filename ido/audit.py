@@ -4,9 +4,9 @@ Runs of scenarios kept in the journal (`ido scenario run --journal`) happened in
 simulated world: they are counted apart and left out of the rest.
 
 Runs by outcome, decisions made, capabilities denied by each rule, approvals with who gave
-them, when and how long they waited, and spend per intent and per provider (a model planner's
-calls under `llm:MODEL`). Pure: it takes runs
-and their events and returns a document; the CLI reads the journal and renders it.
+them, when, how long they waited and who the request was escalated to by then, and spend
+per intent and per provider (a model planner's calls under `llm:MODEL`). Pure: it takes
+runs and their events and returns a document; the CLI reads the journal and renders it.
 """
 
 from __future__ import annotations
@@ -83,6 +83,9 @@ def audit(
                         "capability": data["capability"],
                         "verdict": "approved" if event.kind == "approval_given" else "rejected",
                         "by": data["by"],
+                        # who the request was escalated to when the verdict came (None:
+                        # within its first wait; any --by may answer, this says to whom)
+                        "escalated_to": data.get("escalated_to"),
                         "comment": data.get("comment"),
                         "at": event.at,
                         "waited_seconds": waited,
@@ -141,10 +144,12 @@ def render(report: dict[str, Any], fmt: str) -> str:
     for a in report["approvals"]:
         waited = "" if a["waited_seconds"] is None else f" after {_wait(a['waited_seconds'])}"
         why = f": {a['comment']}" if a["comment"] else ""
+        to = a.get("escalated_to")
+        escalated = f", while escalated to {to}" if to else ""
         lines.append(
             item(
                 f"{a['run']} {a['capability']} ({a['rule']}) {a['verdict']} by "
-                f"{a['by']} at {a['at']}{waited}{why}"
+                f"{a['by']} at {a['at']}{waited}{escalated}{why}"
             )
         )
     if not report["approvals"]:

@@ -4,6 +4,7 @@ escalation and the approval runner, on a real project and a real SQLite journal.
 from __future__ import annotations
 
 import json
+import re
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -355,6 +356,21 @@ def test_an_expired_request_escalates_and_the_escalated_approver_can_approve(
         events = store.events(store.resolve("last"))
     (given,) = [e.data for e in events if e.kind == "approval_given"]
     assert given["escalated_to"] == "cfo"
+
+
+def test_the_audit_says_a_verdict_came_while_the_request_was_escalated(project: Path) -> None:
+    """`ido audit` listed "approved by carol at …", as for a verdict in the first wait: an
+    auditor could not tell that the request had been escalated to the CFO by then."""
+    add_policy_rule(project, GATED + "      escalate: [{to: cfo, expires: 1h}]\n")
+    assert ido("run", "ship-order")[0] == 3
+    time.sleep(0.01)
+    assert ido("approve", "last", "--by", "carol", "--comment", "cfo away")[0] == 0
+    code, out = ido("audit")
+    assert code == 0 and re.search(
+        r"approved by carol at \S+ after \d+ s, while escalated to cfo: cfo away", out
+    ), out
+    (approval,) = json.loads(ido("audit", "--format", "json")[1])["approvals"]
+    assert approval["escalated_to"] == "cfo"
 
 
 def test_after_the_last_escalation_the_run_fails(project: Path) -> None:
