@@ -162,6 +162,7 @@ def test_a_plan_rule_steers_the_run_to_the_best_plan_it_allows(project: Path) ->
         "decisions": 1,
         "capabilities": ["pay-cheap-eu", "plan pay-cheap-eu → ship"],
         "unevaluated": 0,
+        "partly_unevaluated": 0,
     }
 
 
