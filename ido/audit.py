@@ -4,9 +4,9 @@ Runs of scenarios kept in the journal (`ido scenario run --journal`) happened in
 simulated world: they are counted apart and left out of the rest.
 
 Runs by outcome, decisions made, capabilities denied by each rule, approvals with who gave
-them, when and how long they waited, and spend per intent and per provider (a model planner's
-calls under `llm:MODEL`). Pure: it takes runs
-and their events and returns a document; the CLI reads the journal and renders it.
+them, when, how long they waited and who the request was escalated to by then, and spend
+per intent and per provider (a model planner's calls under `llm:MODEL`). Pure: it takes
+runs and their events and returns a document; the CLI reads the journal and renders it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ def audit(
     outcomes: Counter[str] = Counter()
     denials: Counter[str] = Counter()
     unevaluated: Counter[str] = Counter()  # of denials, those that failed closed
+    partly: Counter[str] = Counter()  # of denials, those that failed closed on some capabilities
     denied: dict[str, set[str]] = defaultdict(set)
     spend_intent: defaultdict[str, float] = defaultdict(float)
     spend_provider: defaultdict[str, float] = defaultdict(float)
@@ -53,7 +54,7 @@ def audit(
             if event.kind == "decided":
                 decisions += 1
                 ruled: set[str] = set()
-                closed: set[str] = set()
+                closed: defaultdict[str, list[bool]] = defaultdict(list)  # per deny of a rule
                 for rejection in data["result"].get("rejections", []):
                     if rejection.get("rule"):
                         ruled.add(rejection["rule"])
@@ -62,10 +63,11 @@ def audit(
                     if hit["verdict"] == "deny" and hit["subject"].startswith("plan "):
                         ruled.add(hit["rule"])
                         denied[hit["rule"]].add(hit["subject"])
-                    if hit["verdict"] == "deny" and _failed_closed(hit, data):
-                        closed.add(hit["rule"])
+                    if hit["verdict"] == "deny":
+                        closed[hit["rule"]].append(_failed_closed(hit, data))
                 denials.update(ruled)
-                unevaluated.update(closed & ruled)
+                unevaluated.update(r for r in ruled if closed[r] and all(closed[r]))
+                partly.update(r for r in ruled if any(closed[r]) and not all(closed[r]))
                 _add_model_spend(spend_provider, data)
             elif event.kind == "action_finished":
                 provider = data.get("provider") or _provider(events, data["step"])
@@ -83,6 +85,9 @@ def audit(
                         "capability": data["capability"],
                         "verdict": "approved" if event.kind == "approval_given" else "rejected",
                         "by": data["by"],
+                        # who the request was escalated to when the verdict came (None:
+                        # within its first wait; any --by may answer, this says to whom)
+                        "escalated_to": data.get("escalated_to"),
                         "comment": data.get("comment"),
                         "at": event.at,
                         "waited_seconds": waited,
@@ -98,6 +103,7 @@ def audit(
                 "decisions": count,
                 "capabilities": sorted(denied[rule]),
                 "unevaluated": unevaluated[rule],
+                "partly_unevaluated": partly[rule],
             }
             for rule, count in denials.most_common()
         },
@@ -133,7 +139,9 @@ def render(report: dict[str, Any], fmt: str) -> str:
     lines += [
         item(
             f"{rule}: {d['decisions']} decision(s), denied {', '.join(d['capabilities'])}"
-            + _failing_closed(d.get("unevaluated", 0), d["decisions"])
+            + _failing_closed(
+                d.get("unevaluated", 0), d.get("partly_unevaluated", 0), d["decisions"]
+            )
         )
         for rule, d in report["denials"].items()
     ] or [item("none")]
@@ -141,10 +149,12 @@ def render(report: dict[str, Any], fmt: str) -> str:
     for a in report["approvals"]:
         waited = "" if a["waited_seconds"] is None else f" after {_wait(a['waited_seconds'])}"
         why = f": {a['comment']}" if a["comment"] else ""
+        to = a.get("escalated_to")
+        escalated = f", while escalated to {to}" if to else ""
         lines.append(
             item(
                 f"{a['run']} {a['capability']} ({a['rule']}) {a['verdict']} by "
-                f"{a['by']} at {a['at']}{waited}{why}"
+                f"{a['by']} at {a['at']}{waited}{escalated}{why}"
             )
         )
     if not report["approvals"]:
@@ -169,12 +179,16 @@ def _failed_closed(hit: dict[str, Any], decided: dict[str, Any]) -> bool:
     )
 
 
-def _failing_closed(unevaluated: int, decisions: int) -> str:
-    """What a rule's denials owe to errors: it could not be evaluated, so it denied."""
-    if not unevaluated:
-        return ""
-    which = "all" if unevaluated == decisions else f"{unevaluated}"
-    return f" ({which} failing closed: the {UNEVALUATED})"
+def _failing_closed(unevaluated: int, partly: int, decisions: int) -> str:
+    """What a rule's denials owe to errors: it could not be evaluated, so it denied, in
+    `unevaluated` decisions every capability it denied there, in `partly` some of them."""
+    said = []
+    if unevaluated:
+        said.append(f"{'all' if unevaluated == decisions else unevaluated} failing closed")
+    if partly:
+        some = "for some capabilities"
+        said.append(f"{partly} {some}" if unevaluated else f"{partly} failing closed {some}")
+    return f" ({', '.join(said)}: the {UNEVALUATED})" if said else ""
 
 
 def _by_amount(spend: dict[str, float]) -> dict[str, float]:

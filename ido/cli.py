@@ -212,7 +212,16 @@ def _catalog_paths(extra: list[Path] | None, intent: str | list[str] | None = No
 def _load(extra: list[Path] | None, intent: str | list[str] | None = None) -> Any:
     from ido.loading import load_catalog
 
-    return load_catalog(_catalog_paths(extra, intent))
+    loaded = load_catalog(_catalog_paths(extra, intent))
+    _warn(loaded)
+    return loaded
+
+
+def _warn(loaded: Any) -> None:
+    """Print what loaded but looks wrong (`Catalog.warnings`), on stderr: JSON on stdout
+    stays JSON."""
+    for warning in loaded.warnings:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
@@ -249,6 +258,7 @@ def validate(
     # A scenario with catalog entries of its own is checked with them, as it runs.
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
     own = check_own_catalogs(everything)
+    _warn(loaded)
     counts = ", ".join(
         (
             _counted(len(loaded.intents), "intent"),

@@ -194,12 +194,20 @@ _TRIPLE_QUOTES = ("'''", '"""')
 
 
 def _blank_literals(source: str) -> str:
-    """`source` with its string and bytes literals and `//` comments turned into spaces.
+    """`source` with its string and bytes literals and `//` comments turned into spaces."""
+    out = list(source)
+    for start, end in _literal_spans(source):
+        out[start:end] = " " * (end - start)
+    return "".join(out)
+
+
+def _literal_spans(source: str) -> list[tuple[int, int]]:
+    """Where the string and bytes literals and `//` comments of `source` are (start, end).
 
     Follows CEL's lexer: single, double and triple quotes, and a backslash always takes
     the next character with it (raw strings too: the lexer matches them the same way).
     """
-    out = list(source)
+    spans = []
     i, size = 0, len(source)
     while i < size:
         char = source[i]
@@ -215,9 +223,53 @@ def _blank_literals(source: str) -> str:
         else:
             i += 1
             continue
-        out[i:end] = " " * (end - i)
+        spans.append((i, end))
         i = end
-    return "".join(out)
+    return spans
+
+
+_NAMES = r"capability\.name|plan\.capabilities"
+_TAGS = r"capability\.tags|plan\.tags"
+_COMPARED_TO = re.compile(r"(?<![\w.])(capability\.name)\s*(?:==|!=)\s*$")
+_LISTED_FOR = re.compile(r"(?<![\w.])(capability\.name)\s+in\s*\[[^\[\]]*$")
+_COMPARED_WITH = re.compile(r"^\s*(?:==|!=)\s*(capability\.name)(?![\w.(])")
+_LOOKED_UP_IN = re.compile(rf"^\s*in\s+({_NAMES}|{_TAGS})(?![\w.(])")
+
+
+def named_values(source: str) -> list[tuple[str, str, int]]:
+    """The capability names and tags a condition compares with, as written: each as
+    (`capability` or `tag`, the literal's text, where it starts in `source`).
+
+    Read off the text, as `_variables` is: `capability.name == 'x'` (or `!=`, either way
+    round), `capability.name in ['x', 'y']`, `'x' in capability.tags` and, of a plan,
+    `'x' in plan.capabilities` and `'x' in plan.tags`. A name built otherwise is not seen.
+    """
+    code = _blank_literals(source)
+    found = []
+    for start, end in _literal_spans(source):
+        quote = source[start]
+        if quote not in "'\"" or source[start : start + 3] in _TRIPLE_QUOTES:
+            continue  # a comment, or a literal no name is written as
+        if "b" in source[max(0, start - 2) : start].lower() or "\\" in source[start:end]:
+            continue  # bytes, or a name with escapes in it
+        before, after = code[:start], code[end:]
+        subject = next(
+            (
+                m.group(1)
+                for m in (
+                    _COMPARED_TO.search(before),
+                    _LISTED_FOR.search(before),
+                    _COMPARED_WITH.match(after),
+                    _LOOKED_UP_IN.match(after),
+                )
+                if m is not None
+            ),
+            None,
+        )
+        if subject is not None:
+            kind = "tag" if subject.endswith(".tags") else "capability"
+            found.append((kind, source[start + 1 : end - 1], start))
+    return found
 
 
 _CEL_LOCATION = re.compile(r"<input>:(\d+):(\d+): (.*)")

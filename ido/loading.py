@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -12,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ido.conditions import ConditionError, compile_condition
+from ido.conditions import ConditionError, compile_condition, named_values
 from ido.errors import LoadError, NotFoundError, Problem, unreadable
 from ido.model import (
     KINDS,
@@ -58,6 +59,9 @@ class Catalog:
     broken: set[tuple[str, str]] = field(default_factory=set)
     """Resources (kind, name) declared in a document that did not load: their own problems
     are told, and a reference to one is not told again as "not found"."""
+    warnings: list[Problem] = field(default_factory=list)
+    """What loads but looks wrong: a rule that names a capability or tag the catalog lacks
+    (`_check_names`). The CLI prints them; nothing refuses them."""
 
     def table(self, kind: str) -> dict[str, Any]:
         tables: dict[str, dict[str, Any]] = {
@@ -177,6 +181,7 @@ def load_catalog(
     problems.extend(_check_expectations(catalog, base))
     if problems:
         raise LoadError(problems)
+    catalog.warnings = _check_names(catalog, base)
     return catalog
 
 
@@ -469,9 +474,10 @@ def _expectation_problem(
     under = ", ".join(test.spec.policies)
     if not rule_id:
         return f"'{ref}' is not a rule id: write policy/rule, like {under.split(', ')[0]}/rule"
-    if name not in test.spec.policies:
-        return f"policy '{name}' is not among this test's policies ({under}); add it to policies"
     policy = catalog.policies.get(name)
+    enforced = policy is not None and policy.spec.enforced  # evaluated in every test too
+    if name not in test.spec.policies and not enforced:
+        return f"policy '{name}' is not among this test's policies ({under}); add it to policies"
     if policy is None:  # told where the test names it
         return None
     rules = {rule.id: rule for rule in policy.spec.rules}
@@ -491,6 +497,40 @@ def _expectation_problem(
     if about_plan and not plan_rule:
         return f"rule '{ref}' is about one capability: it fires only in a case with capability"
     return None
+
+
+def _check_names(catalog: Catalog, base: Path) -> list[Problem]:
+    """Warnings for rules comparing with a capability name or tag no capability of the
+    catalog has (`named_values`): a typo, `charge-stirpe`, made a deny that never fired,
+    without a word. Only warnings: a policy may govern capabilities another catalog holds.
+    A catalog without capabilities (a policy file checked alone) is not compared with."""
+    if not catalog.capabilities:
+        return []
+    known = {
+        "capability": sorted(catalog.capabilities),
+        "tag": sorted({t for c in catalog.capabilities.values() for t in c.spec.tags}),
+    }
+    warnings = []
+    for resource, path, text in _conditions(catalog):
+        if "rules" not in path:
+            continue
+        for kind, value, start in named_values(text):
+            if value in known[kind]:
+                continue
+            close = difflib.get_close_matches(value, known[kind], n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            said = (
+                f"no capability is named '{value}'"
+                if kind == "capability"
+                else f"no capability has the tag '{value}'"
+            )
+            origin = catalog.origins[(resource.kind, resource.name)]
+            below = text[:start].count("\n") + 1 if "\n" in text else 0  # `when: |`
+            line = origin.line_of(path) + below
+            warnings.append(
+                Problem(_display(origin.file, base), line, format_path(path), said + hint)
+            )
+    return warnings
 
 
 def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:

@@ -58,8 +58,7 @@ def intent_source(intent: Intent) -> str:
 
 def rulebook(intent: Intent, policies: Mapping[str, Policy]) -> Rulebook:
     """The rules that govern `intent`: enforced policies, its policies, its own rules."""
-    enforced = [name for name in sorted(policies) if policies[name].spec.enforced]
-    names = dict.fromkeys([*enforced, *intent.spec.policies])
+    names = in_force(intent.spec.policies, policies)
     missing = [name for name in names if name not in policies]
     if missing:
         raise IdoError(
@@ -69,6 +68,13 @@ def rulebook(intent: Intent, policies: Mapping[str, Policy]) -> Rulebook:
     rules = [(name, rule) for name in names for rule in policies[name].spec.rules]
     rules += [(intent_source(intent), rule) for rule in intent.spec.rules]
     return Rulebook(tuple(rules))
+
+
+def in_force(listed: Iterable[str], policies: Mapping[str, Policy]) -> list[str]:
+    """The policies in force where `listed` are named: every enforced one first (it governs
+    every decision, listed or not), then those listed, each once."""
+    enforced = [name for name in sorted(policies) if policies[name].spec.enforced]
+    return list(dict.fromkeys([*enforced, *listed]))
 
 
 def policy_rules(policies: Iterable[Policy]) -> Rulebook:

@@ -11,7 +11,15 @@ from typing import Any
 from ido.loading import Catalog
 from ido.model import Capability, PolicyTest
 from ido.observe import boolean_facts
-from ido.policy import EFFECTS, PLAN, capability_view, evaluate, plan_view, policy_rules
+from ido.policy import (
+    EFFECTS,
+    PLAN,
+    capability_view,
+    evaluate,
+    in_force,
+    plan_view,
+    policy_rules,
+)
 from ido.state import close_world
 
 
@@ -27,12 +35,16 @@ class CaseResult:
 
 
 def run_policy_test(test: PolicyTest, catalog: Catalog) -> list[CaseResult]:
-    """Each case of `test`, evaluated against the policies it names.
+    """Each case of `test`, evaluated against the policies it names and every enforced one,
+    as a decision under them is (left out, `allow: true` passed for a capability every
+    run denies).
 
     A case about a capability checks the capability rules; a case about a plan (a list of
     capabilities) checks the plan rules, on what those steps add up to.
     """
-    book = policy_rules(catalog.policies[name] for name in test.spec.policies)
+    names = in_force(test.spec.policies, catalog.policies)
+    book = policy_rules(catalog.policies[name] for name in names)
+    listed = frozenset(test.spec.policies)
     results = []
     declared = {
         name: {"reliability": c.spec.reliability, "latency": c.spec.latency, "failures": 0}
@@ -66,13 +78,25 @@ def run_policy_test(test: PolicyTest, catalog: Catalog) -> list[CaseResult]:
             given = getattr(expect, effect)
             wanted = None if given is None else sorted(given)
             if wanted is not None and wanted != fired[effect]:
-                problems.append(f"{effect}: expected {wanted}, fired {fired[effect]}")
+                shown = f"{effect}: expected {wanted}, fired {fired[effect]}"
+                problems.append(shown + enforced_note(fired[effect], listed))
         if expect.allow is True and fired["deny"]:
-            problems.append(f"allow: expected no deny, fired {fired['deny']}")
+            shown = f"allow: expected no deny, fired {fired['deny']}"
+            problems.append(shown + enforced_note(fired["deny"], listed))
         if expect.allow is False and not fired["deny"]:
             problems.append("allow: expected a deny, none fired")
         results.append(CaseResult(test.name, case.name, tuple(problems)))
     return results
+
+
+def enforced_note(fired: list[str], listed: frozenset[str]) -> str:
+    """Of rules that fired, those of an enforced policy the test does not name, in words:
+    a reader of the test would not look for them."""
+    names = sorted({ref.partition("/")[0] for ref in fired} - listed)
+    if not names:
+        return ""
+    which = ", ".join(names)
+    return f" ({which}: enforced, so it governs every decision, listed or not)"
 
 
 def elapsed(steps: list[Capability], believed: Mapping[str, Mapping[str, Any]]) -> float:

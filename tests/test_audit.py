@@ -141,6 +141,30 @@ def test_a_deny_that_failed_closed_is_marked_as_such(project: Path) -> None:
     assert report["denials"]["residency/pii-stays-in-eu"]["unevaluated"] == 0
 
 
+def test_a_decision_counts_as_failing_closed_only_if_every_denial_of_it_did(
+    project: Path,
+) -> None:
+    """A rule that denied refund-eu because its condition held and pay-cheap-eu because it
+    could not be evaluated was reported "(all failing closed: …)", as if no denial of it
+    had been a verdict on the facts."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: half-known\n      effect: deny\n      message: Half known.\n"
+        + "      when: \"capability.name == 'refund-eu' || (capability.name == 'pay-cheap-eu'"
+        + ' && state.order.missing > 3.0)"\n'
+    )
+    assert ido("run", "ship-order")[0] == 0
+    code, text = ido("audit")
+    assert code == 0, text
+    assert (
+        "residency/half-known: 1 decision(s), denied pay-cheap-eu, refund-eu (1 failing closed "
+        "for some capabilities: the rule could not be evaluated)" in text
+    ), text
+    denial = json.loads(ido("audit", "--format", "json")[1])["denials"]["residency/half-known"]
+    assert (denial["unevaluated"], denial["partly_unevaluated"]) == (0, 1)
+
+
 def test_a_bad_date_is_a_clear_error(project: Path) -> None:
     code, out = ido("audit", "--since", "last tuesday")
     assert code == 2

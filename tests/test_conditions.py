@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ido.conditions import VARIABLES, ConditionError, Verdict, compile_condition
+from ido.conditions import VARIABLES, ConditionError, Verdict, compile_condition, named_values
 
 # --- compiling --------------------------------------------------------------------------
 
@@ -365,3 +365,29 @@ def test_long_paths_and_literal_words_are_compiled_at_once() -> None:
     assert not _just_a_fact("state." + "a" * 1_000)
     with pytest.raises(ConditionError):
         compile_condition("state.order.true")
+
+
+# --- names a condition compares with -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "named"),
+    [
+        ("capability.name == 'a'", [("capability", "a", 19)]),
+        ("'a' != capability.name", [("capability", "a", 0)]),
+        ("capability.name in ['a', \"b\"]", [("capability", "a", 20), ("capability", "b", 25)]),
+        (
+            "'t' in capability.tags && 'a' in plan.capabilities",
+            [("tag", "t", 0), ("capability", "a", 26)],
+        ),
+        ("'t' in plan.tags", [("tag", "t", 0)]),
+        ("capability.provider == 'a' && state.x == 'a'", []),
+        ("capability.name.startsWith('a') || 'a' in capability.tags.map(t, t)", []),
+        ("b'a' in capability.tags || 'a\\n' == capability.name", []),
+    ],
+)
+def test_named_values_are_the_literals_compared_with_a_name_or_tag(
+    source: str, named: list[tuple[str, str, int]]
+) -> None:
+    """What a load warns of when the catalog lacks it: nothing else the condition holds."""
+    assert named_values(source) == named

@@ -4,6 +4,7 @@ escalation and the approval runner, on a real project and a real SQLite journal.
 from __future__ import annotations
 
 import json
+import re
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -161,6 +162,7 @@ def test_a_plan_rule_steers_the_run_to_the_best_plan_it_allows(project: Path) ->
         "decisions": 1,
         "capabilities": ["pay-cheap-eu", "plan pay-cheap-eu → ship"],
         "unevaluated": 0,
+        "partly_unevaluated": 0,
     }
 
 
@@ -262,6 +264,29 @@ def test_rules_that_cannot_work_are_refused_with_file_and_line(
     assert "Traceback" not in out
 
 
+def test_a_rule_naming_a_capability_or_tag_the_catalog_lacks_is_warned_of(project: Path) -> None:
+    """A typo (`pay-cheep-eu`) made a deny that never fired, and `ido validate` said ok."""
+    add_policy_rule(
+        project,
+        "    - id: not-cheap\n      effect: deny\n      when: |\n        'pii' in capability.tags\n"
+        "        && capability.name == 'pay-cheep-eu'\n      message: m\n"
+        "    - id: no-cards\n      effect: deny\n      when: \"'cards' in capability.tags\"\n"
+        "      message: m\n",
+    )
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        "warning: policies/residency.yaml:14: spec.rules[1].when: no capability is named "
+        "'pay-cheep-eu'; did you mean 'pay-cheap-eu'?" in out
+    )
+    assert (
+        "policies/residency.yaml:18: spec.rules[2].when: no capability has the tag 'cards'\n" in out
+    )
+    assert "'pii'" not in out  # a tag some capability has
+    code, out = ido("plan", "ship-order")
+    assert code == 0 and "no capability is named 'pay-cheep-eu'" in out, out
+
+
 # --- decision ids -------------------------------------------------------------------------
 
 
@@ -332,6 +357,21 @@ def test_an_expired_request_escalates_and_the_escalated_approver_can_approve(
         events = store.events(store.resolve("last"))
     (given,) = [e.data for e in events if e.kind == "approval_given"]
     assert given["escalated_to"] == "cfo"
+
+
+def test_the_audit_says_a_verdict_came_while_the_request_was_escalated(project: Path) -> None:
+    """`ido audit` listed "approved by carol at …", as for a verdict in the first wait: an
+    auditor could not tell that the request had been escalated to the CFO by then."""
+    add_policy_rule(project, GATED + "      escalate: [{to: cfo, expires: 1h}]\n")
+    assert ido("run", "ship-order")[0] == 3
+    time.sleep(0.01)
+    assert ido("approve", "last", "--by", "carol", "--comment", "cfo away")[0] == 0
+    code, out = ido("audit")
+    assert code == 0 and re.search(
+        r"approved by carol at \S+ after \d+ s, while escalated to cfo: cfo away", out
+    ), out
+    (approval,) = json.loads(ido("audit", "--format", "json")[1])["approvals"]
+    assert approval["escalated_to"] == "cfo"
 
 
 def test_after_the_last_escalation_the_run_fails(project: Path) -> None:

@@ -64,6 +64,29 @@ def test_an_empty_list_expects_that_no_rule_fires(project: Path) -> None:
     assert ido("policy", "test", str(path))[0] == 0
 
 
+ORG = (
+    "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: org}\nspec:\n  enforced: true\n"
+    "  rules:\n    - id: no-cheappay\n      effect: deny\n"
+    "      when: \"capability.provider == 'cheappay'\"\n      message: Banned.\n"
+)
+
+
+def test_an_enforced_policy_is_evaluated_in_every_test(project: Path) -> None:
+    """`allow: true` passed for a capability an enforced policy denies in every run: a test
+    evaluated only the policies it names."""
+    (project / "policies" / "org.yaml").write_text(ORG)
+    path = write(project, "pay-cheap-eu", "{allow: true}")
+    code, out = ido("policy", "test", str(path))
+    assert code == 1, out
+    assert (
+        "✗ allow: expected no deny, fired ['org/no-cheappay'] "
+        "(org: enforced, so it governs every decision, listed or not)" in out
+    )
+    path = write(project, "pay-cheap-eu", "{deny: [org/no-cheappay]}")
+    code, out = ido("policy", "test", str(path))
+    assert code == 0, out
+
+
 def test_no_policy_test_to_run_is_an_error_not_a_pass(project: Path) -> None:
     """It said "no policy tests found" and exited 0, as if every test had passed."""
     code, out = ido("policy", "test")
