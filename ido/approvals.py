@@ -216,6 +216,21 @@ def check_not_expired(request: Request, now: float, run_id: str) -> None:
         )
 
 
+def verdict_data(request: Request, by: str, comment: str | None, now: float) -> dict[str, Any]:
+    """What a verdict on `request` records (`ido approve`, `ido reject`, a scenario's
+    `approvals`): the request's key, who answered and why, and who it was escalated to."""
+    return {
+        "rule": request.rule,
+        "capability": request.capability,
+        "step": request.step,
+        "plan": request.plan,
+        "read": request.read,
+        "by": by,
+        "comment": comment,
+        "escalated_to": request.stage(now)[0],
+    }
+
+
 def _request(data: Mapping[str, Any]) -> Request:
     return Request(
         data["rule"],

@@ -1273,7 +1273,7 @@ def _verdict(
 ) -> None:
     import time
 
-    from ido.approvals import check_not_expired, choose, pending, subject
+    from ido.approvals import check_not_expired, choose, pending, subject, verdict_data
     from ido.journal import SqliteJournal, scenario_of, stamp
 
     if not by.strip():
@@ -1303,7 +1303,7 @@ def _verdict(
             for request in chosen:
                 check_not_expired(request, now, run_id)
             at = stamp(now)
-            verdicts = [(kind, at, _verdict_data(request, by, comment, now)) for request in chosen]
+            verdicts = [(kind, at, verdict_data(request, by, comment, now)) for request in chosen]
             if store.append_after(run_id, events[-1].seq if events else 0, verdicts):
                 break  # else another verdict (or resume) came first: look again
     verb = "approved" if kind == "approval_given" else "rejected"
@@ -1324,19 +1324,6 @@ def _verdict(
         typer.echo(f"the ido runner watching {journal} continues it")
     else:
         typer.echo(f"continue it with: ido resume {run_id}")
-
-
-def _verdict_data(request: Any, by: str, comment: str | None, now: float) -> dict[str, Any]:
-    return {
-        "rule": request.rule,
-        "capability": request.capability,
-        "step": request.step,
-        "plan": request.plan,
-        "read": request.read,
-        "by": by,
-        "comment": comment,
-        "escalated_to": request.stage(now)[0],
-    }
 
 
 @app.command()
@@ -1612,9 +1599,13 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         wait = f", after {data['backoff']:g}s backoff" if data.get("backoff") else ""
         return [f"  ▶ {data['capability']} (attempt {data['attempt']}{wait})"]
     if kind == "action_finished":
-        took = f"{data['duration'] * 1000:.0f}ms"
+        from ido.model import format_duration
+
+        took = format_duration(data["duration"])
         if data["ok"]:
             return [f"  ✓ {data['capability']} in {took}"]
+        if data.get("timed_out"):  # its error says so, and after how long it was cut off
+            return [f"  ✗ {data['capability']} {data['error']}"]
         return [f"  ✗ {data['capability']} after {took}: {data['error']}"]
     if kind == "run_resumed":
         if data.get("fails"):  # a "no" or an expired request: it ends here

@@ -228,8 +228,9 @@ def _action_line(action: dict[str, Any]) -> str:
     if action["ok"]:
         note = f"; {action['note']}" if action.get("note") else ""
         return f"{action['capability']}{attempt}: succeeded in {took}{again}{note}"
-    verb = "timed out" if action.get("timed_out") else "failed"
-    return f"{action['capability']}{attempt}: {verb} after {took}: {action.get('error')}"
+    if action.get("timed_out"):  # its error says so, and after how long it was cut off
+        return f"{action['capability']}{attempt}: {action.get('error')}"
+    return f"{action['capability']}{attempt}: failed after {took}: {action.get('error')}"
 
 
 def _model_lines(llm: dict[str, Any]) -> list[str]:

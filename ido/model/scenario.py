@@ -135,6 +135,28 @@ class Expect(Strict):
     replans: Replans | None = Field(default=None, description="Bounds on decisions after one.")
 
 
+class Answer(Strict):
+    """A verdict the scenario gives on the approval requests it matches, as `ido approve` or
+    `ido reject` would, `after` the request was made (virtual time)."""
+
+    rule: Said = Field(description="The rule id asked (policy/rule, or mode/propose).")
+    capability: Name | None = Field(
+        default=None, description="Only requests about this capability; default: any."
+    )
+    verdict: Literal["approve", "reject"] = Field(default="approve")
+    by: Said = Field(default="scenario", description="Who answers.")
+    after: Duration = Field(default=0.0, description="How long after the request it comes.")
+    comment: Said | None = Field(default=None, description="Why (a rejection's reason).")
+
+    @model_validator(mode="after")
+    def _one_line(self) -> Answer:
+        for name in ("by", "comment"):
+            text = getattr(self, name)
+            if text is not None and not text.isprintable():  # as ido approve refuses it
+                raise ValueError(f"{name} must be one line of printable text")
+        return self
+
+
 class World(Strict):
     capabilities: dict[Name, Behaviour] = Field(
         default_factory=dict, description="Behaviour per capability; others just succeed."
@@ -152,6 +174,10 @@ class ScenarioSpec(Strict):
     seed: int = Field(default=0, description="Seed of every random draw: same seed, same run.")
     world: World = Field(default_factory=World)
     faults: list[Fault] = Field(default_factory=list)
+    approvals: list[Answer] = Field(
+        default_factory=list,
+        description="Verdicts on approval requests; the first that matches answers each.",
+    )
     expect: Expect = Field(default_factory=Expect)
 
 

@@ -37,6 +37,9 @@ class Environment(Protocol):
     runs_bindings: bool
     """Whether calls perform the capabilities' `run` bindings: then a capability without
     one cannot be run, and is not planned."""
+    simulates: str | None
+    """The scenario whose world this is (None: the real one). A scenario's run resumes in
+    its own world only (after its scripted verdicts), never in the real one."""
 
     def executor(self) -> Executor: ...
     def wait(self, seconds: float) -> None:
@@ -61,6 +64,7 @@ class RealEnvironment:
 
     shares_beliefs = True
     runs_bindings = True
+    simulates = None
 
     def __init__(self, base: Path, sleep: Any) -> None:
         self.base = base

@@ -181,7 +181,7 @@ class LocalRuntime:
         """
         row = self.journal.run(run_id)
         events = self.journal.events(run_id)
-        recovered = recover(row, events, self.catalog)
+        recovered = recover(row, events, self.catalog, self.env.simulates)
         run = recovered.run
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
         for step in recovered.interrupted:  # and its steps in flight: before it is taken over
@@ -600,8 +600,10 @@ class LocalRuntime:
                         effects = self.catalog.capabilities[ctx.capability].spec.effects
                         expected = apply_effects(expected, effects)
                         continue
-                    verb = "timed out" if outcome.timed_out else "failed"
-                    failed = f"step {ctx.step} {ctx.capability} {verb}: {outcome.error}"
+                    # A timeout's error says it (`timed out after 30s`, `stopped at the
+                    # deadline after 3s`): not "timed out: timed out after 30s".
+                    said = outcome.error if outcome.timed_out else f"failed: {outcome.error}"
+                    failed = f"step {ctx.step} {ctx.capability} {said}"
                     reason = failed if reason is None else f"{reason}; and {failed}"
                 if reason is None:
                     limits = run.intent.spec.constraints

@@ -105,8 +105,13 @@ class Recovered:
     """Why the run failed, when it had begun undoing its steps: it goes on undoing them."""
 
 
-def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
-    """Rebuild a run from its events; refuses a finished run or one still running here."""
+def recover(
+    row: RunRow, events: list[Event], catalog: Catalog, world: str | None = None
+) -> Recovered:
+    """Rebuild a run from its events; refuses a finished run or one still running here.
+
+    `world`: the scenario whose simulated world the resume acts on (`Environment.simulates`);
+    a scenario's run goes on there only, as its scripted verdicts continue it."""
     if row.outcome not in (None, "blocked"):
         raise IdoError(
             f"run {row.id} already ended ({row.outcome}); only an interrupted or blocked run "
@@ -118,7 +123,7 @@ def recover(row: RunRow, events: list[Event], catalog: Catalog) -> Recovered:
         _refuse_if_alive(row.id, events)
     started = events[0].data
     scenario = scenario_of(events)
-    if scenario is not None:
+    if scenario is not None and scenario["metadata"]["name"] != world:
         raise IdoError(
             f"run {row.id} ran in the simulated world of scenario "
             f"'{scenario['metadata']['name']}'; run the scenario again instead"

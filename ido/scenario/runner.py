@@ -14,6 +14,7 @@ from ido.loading import Catalog, inside, load_catalog, yaml_files, yaml_under
 from ido.model import KINDS, Intent, Scenario
 from ido.observe import boolean_facts, snapshot
 from ido.runtime.local import Listener, LocalRuntime, RunReport, new_run_id
+from ido.scenario.answers import MOST_ROUNDS, verdicts
 from ido.scenario.expect import unmet
 from ido.scenario.world import SimulatedWorld
 from ido.testing import MemoryJournal
@@ -211,6 +212,17 @@ def run_scenario(
     )
     started = time.process_time()
     report = runtime.run(intent, {"scenario": scenario.model_dump(mode="json", by_alias=True)})
+    for _ in range(MOST_ROUNDS):  # the scenario's verdicts on what the run waits for
+        answered = report.outcome == "blocked" and verdicts(
+            store.events(report.run_id), scenario.spec.approvals, world.clock()
+        )
+        if not answered:
+            break
+        moment, given = answered
+        world.clock.advance_to(moment)
+        for kind, at, data in given:
+            store.append(report.run_id, kind, at, data)
+        report = runtime.resume(report.run_id)
     cpu = time.process_time() - started
     problems = unmet(
         scenario.spec.expect,

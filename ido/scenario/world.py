@@ -75,6 +75,7 @@ class SimulatedWorld:
         self, scenario: Scenario, catalog: Catalog, truth: State, start: float = START
     ) -> None:
         self.spec = scenario.spec
+        self.simulates: str | None = scenario.name
         self.catalog = catalog
         self.clock = VirtualClock(start)
         self.truth: State = merge(truth, self.spec.world.observe)

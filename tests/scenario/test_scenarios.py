@@ -456,8 +456,12 @@ def test_a_simulated_call_is_cut_at_the_run_s_deadline_as_a_real_one_is(in_root:
     "stopped at the deadline after 4.9s" and learnt nothing."""
     code, out = ido("scenario", "run", "scenarios/deadline-missed.yaml")
     assert code == 0, out
-    assert "✗ ship-ups after 4900ms: stopped at the deadline after 4.9s" in out
+    assert "✗ ship-ups stopped at the deadline after 4.9s" in out
     assert "failed · cost 2.55 · 6s" in out
+    # Said once, in the trigger and explain too: not "timed out: stopped at the deadline".
+    assert "trigger: step 3 ship-ups stopped at the deadline after 4.9s · planner" in out
+    assert "    ship-ups: stopped at the deadline after 4.9s\n" in out
+    assert "timed out" not in out
 
 
 def test_a_file_named_twice_is_tested_once(in_root: Path) -> None:

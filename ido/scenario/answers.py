@@ -1,0 +1,60 @@
+"""A scenario's scripted verdicts: the approvals a blocked run waits for, given as a person
+would give them (`ido approve`, `ido reject`), on the virtual clock.
+
+Without them, a scenario of an intent under a `require_approval` rule could only end
+`blocked`: the rehearsal stopped where the interesting part began.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ido.approvals import Request, pending, verdict_data
+from ido.journal import Event, Pending, stamp
+from ido.model.scenario import Answer
+
+MOST_ROUNDS = 100
+"""Most times one scenario run is answered and resumed: a plan that asks again after every
+verdict (a rule on what moves each time) is cut off there, and ends `blocked`."""
+
+
+def answer_for(request: Request, answers: Sequence[Answer]) -> Answer | None:
+    """The first of `answers` that matches `request`: its rule, and its capability if it
+    names one (a request about the whole plan names the plan's rule, `mode/propose` too)."""
+    return next(
+        (
+            a
+            for a in answers
+            if a.rule == request.rule and a.capability in (None, request.capability)
+        ),
+        None,
+    )
+
+
+def verdicts(
+    events: Sequence[Event], answers: Sequence[Answer], now: float
+) -> tuple[float, list[Pending]] | None:
+    """When the answers to what the run waits for come, and the verdicts to record then:
+    the last answer's moment (each comes `after` its request was made, and the clock never
+    goes back), with a verdict for each request not yet past its last wait. None when some
+    request has no answer: the run stays blocked, as it would with nobody there.
+
+    A request past its last wait by the moment the answers come gets no verdict (`ido
+    approve` refuses one too): resuming then fails the run as unanswered."""
+    matched: list[tuple[Request, Answer]] = []
+    for request in pending(events):
+        answer = answer_for(request, answers)
+        if answer is None:
+            return None
+        matched.append((request, answer))
+    if not matched:
+        return None
+    moment = max([now] + [request.since + answer.after for request, answer in matched])
+    given: list[Pending] = []
+    for request, answer in matched:
+        if request.expired(moment):
+            continue
+        kind = "approval_given" if answer.verdict == "approve" else "approval_rejected"
+        data = verdict_data(request, answer.by, answer.comment, moment)
+        given.append((kind, stamp(moment), data))
+    return moment, given

@@ -1,0 +1,146 @@
+"""A scenario's scripted verdicts: approvals given or refused on the virtual clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.errors import LoadError
+from ido.journal import SqliteJournal
+from ido.scenario.runner import load_scenarios, run_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = [ROOT / d for d in ("intents", "capabilities", "policies")]
+
+# An order of 5,000: every payment needs a person's approval (spend-approval/large-payment).
+INTENT = """\
+  intent:
+    given: {order: {id: '9', amount: 5000.0, region: eu}}
+    goal: ['state.order.paid']
+    policies: [eu-data-residency, spend-approval]
+"""
+
+
+def scenario(tmp_path: Path, body: str) -> tuple[Path, str]:
+    path = tmp_path / "large.yaml"
+    head = "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: large}\nspec:\n"
+    path.write_text(head + INTENT + body)
+    return path, body
+
+
+def run(path: Path) -> object:
+    ((loaded, catalog),) = load_scenarios(path, CATALOG)
+    return run_scenario(loaded, catalog, base=ROOT)
+
+
+def test_without_a_verdict_the_run_stays_blocked(tmp_path: Path) -> None:
+    path, _ = scenario(tmp_path, "  expect: {outcome: blocked, never_used: [charge-stripe-eu]}\n")
+    result = run(path)
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+
+
+def test_an_approval_comes_after_its_wait_and_the_run_goes_on(tmp_path: Path) -> None:
+    """Before, a scenario under a require_approval rule could only end blocked."""
+    path, _ = scenario(
+        tmp_path,
+        "  approvals:\n"
+        "    - {rule: spend-approval/large-payment, by: cfo, after: 2h, comment: known customer}\n"
+        "  expect: {outcome: achieved, used: [charge-stripe-eu], max_time: 3h}\n",
+    )
+    result = run(path)
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+    assert result.elapsed >= 2 * 3600  # type: ignore[attr-defined]
+    events = result.journal.events(result.report.run_id)  # type: ignore[attr-defined]
+    (given,) = [e for e in events if e.kind == "approval_given"]
+    assert (given.data["by"], given.data["comment"]) == ("cfo", "known customer")
+    assert given.data["capability"] == "charge-stripe-eu"
+    kinds = [e.kind for e in events]
+    assert kinds.index("approval_required") < kinds.index("approval_given")
+    assert kinds.index("approval_given") < kinds.index("run_resumed")
+
+
+def test_a_rejection_fails_the_run_with_who_and_why(tmp_path: Path) -> None:
+    path, _ = scenario(
+        tmp_path,
+        "  approvals:\n"
+        "    - {rule: spend-approval/large-payment, verdict: reject, by: cfo, comment: fraud}\n"
+        "  expect: {outcome: failed, reason: 'rejected by cfo', never_used: [charge-stripe-eu]}\n",
+    )
+    result = run(path)
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+    assert "fraud" in (result.report.reason or "")  # type: ignore[attr-defined]
+
+
+def test_a_verdict_for_another_capability_answers_nothing(tmp_path: Path) -> None:
+    path, _ = scenario(
+        tmp_path,
+        "  approvals:\n"
+        "    - {rule: spend-approval/large-payment, capability: charge-adyen-eu}\n"
+        "  expect: {outcome: blocked}\n",
+    )
+    result = run(path)
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+
+
+def test_a_verdict_after_the_last_wait_comes_too_late(tmp_path: Path) -> None:
+    """A rule that expires in an hour, answered after two: the run fails as unanswered, as
+    `ido approve` would refuse the late verdict and `ido resume` fail the run."""
+    path = tmp_path / "late.yaml"
+    path.write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: late}\nspec:\n"
+        "  intent:\n"
+        "    given: {order: {id: '9', region: eu}}\n"
+        "    goal: ['state.order.paid']\n"
+        "    policies: [eu-data-residency]\n"
+        "    rules:\n"
+        "      - {id: ask, effect: require_approval, when: \"'payments' in capability.tags\",\n"
+        "         message: ask first, expires: 1h}\n"
+        "  approvals:\n"
+        "    - {rule: intent:late/ask, after: 2h}\n"
+        "  expect: {outcome: failed, reason: expired unanswered}\n"
+    )
+    result = run(path)
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+    events = result.journal.events(result.report.run_id)  # type: ignore[attr-defined]
+    assert not [e for e in events if e.kind == "approval_given"]
+
+
+def test_scripted_verdicts_through_the_cli_and_a_shared_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept in a real journal, the run shows who approved it, and ido resume still refuses
+    to continue a scenario's run in the real world."""
+    monkeypatch.chdir(ROOT)
+    path, _ = scenario(
+        tmp_path,
+        "  approvals:\n"
+        "    - {rule: spend-approval/large-payment, by: cfo, after: 10m}\n"
+        "  expect: {outcome: achieved}\n",
+    )
+    journal = tmp_path / "j.db"
+    result = CliRunner().invoke(app, ["scenario", "run", str(path), "--journal", str(journal)])
+    assert result.exit_code == 0, result.output
+    assert "approved by cfo: charge-stripe-eu (spend-approval/large-payment)" in result.output
+    assert "expectations: all met" in result.output
+    with SqliteJournal(journal) as store:
+        (row,) = store.runs()
+    assert row.outcome == "achieved"
+
+
+def test_bad_verdicts_are_load_errors(tmp_path: Path) -> None:
+    path, _ = scenario(
+        tmp_path,
+        "  approvals:\n"
+        "    - {rule: spend-approval/large-payment, verdict: maybe}\n"
+        "    - {rule: ' ', by: cfo}\n"
+        '    - {rule: a/b, by: "x\\ny"}\n',
+    )
+    with pytest.raises(LoadError) as caught:
+        load_scenarios(path, CATALOG)
+    said = str(caught.value)
+    assert "spec.approvals[0].verdict" in said
+    assert "spec.approvals[1].rule" in said
+    assert "by must be one line of printable text" in said
