@@ -291,12 +291,19 @@ def _blank_literals(source: str, quoted: str = " ", comments: str = " ") -> str:
 
 
 _CEL_LOCATION = re.compile(r"<input>:(\d+):(\d+): (.*)")
+_CEL_SIZE = re.compile(r"exceeds codepoint limit\. input size: (\d+), limit: (\d+)")
 
 
 def _readable(raw: str) -> ConditionError:
     text = raw.removeprefix("INVALID_ARGUMENT: ")
     if "recursion limit exceeded" in text:  # CANCELLED: Expression recursion limit …
         return ConditionError("CEL: the expression nests deeper than the 32 levels CEL reads", None)
+    too_long = _CEL_SIZE.search(text)
+    if too_long is not None:
+        size, limit = (int(n) for n in too_long.groups())
+        return ConditionError(
+            f"CEL: the expression is {size:,} characters long; CEL reads at most {limit:,}", None
+        )
     match = _CEL_LOCATION.search(text)
     if match is None:
         return ConditionError(_short(text), None)

@@ -26,6 +26,7 @@ from ido.model import (
 )
 from ido.model.resources import NAME_PATTERN, PATH_PATTERN
 from ido.policy import EFFECTS, is_plan_rule
+from ido.text import echoed
 from ido.validation import user_errors
 from ido.yamlsrc import Document, FieldPath, format_path, read_documents
 
@@ -500,7 +501,7 @@ def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
         try:
             condition = compile_condition(text)
         except ConditionError as exc:
-            message: str | None = f"{exc} in {text!r}"
+            message: str | None = f"{exc} in {echoed(text)}"
             below = exc.line if exc.line is not None and "\n" in text else 0
         else:
             message = _scope_problem(resource, path, condition.variables)

@@ -29,3 +29,14 @@ def acts(character: str) -> bool:
 def shortened(text: str, size: int) -> str:
     """`text`, cut to `size` characters with "…" as its last when it is longer."""
     return text if len(text) <= size else text[: size - 1] + "…"
+
+
+ECHOED = 200
+"""The most characters of a condition (or other text the user wrote) an error quotes."""
+
+
+def echoed(text: str) -> str:
+    """`text` quoted in an error message, cut to `ECHOED` characters: the error says where
+    it stands (file, line, field), and a condition of 160 KB quoted whole buried the
+    reason under it."""
+    return repr(shortened(text, ECHOED))

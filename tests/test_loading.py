@@ -364,6 +364,24 @@ def test_a_condition_too_costly_to_iterate_is_a_problem_at_its_field(tmp_path: P
     assert "may write at most 100 list elements and map entries, not 9,990" in problem.message
 
 
+def test_a_huge_condition_is_quoted_cut_short_at_its_field(tmp_path: Path) -> None:
+    """A condition of 160 KB, past what CEL reads, was quoted whole in its problem; the
+    problem says how long it is and quotes its start, at its file, line and field."""
+    when = " || ".join(f"capability.name == 'n{i}'" for i in range(6_000))
+    write(tmp_path, "residency.yaml", POLICY.replace("\"capability.region != 'eu'\"", f'"{when}"'))
+    problem = only(problems(tmp_path))
+    assert (problem.file, problem.line, problem.field) == (
+        "residency.yaml",
+        8,
+        "spec.rules[0].when",
+    )
+    assert problem.message.startswith(
+        f"CEL: the expression is {len(when):,} characters long; CEL reads at most 100,000"
+        " in \"capability.name == 'n0' || "
+    )
+    assert problem.message.endswith('…"') and len(problem.message) < 300
+
+
 def test_rule_ids_must_be_unique_in_a_policy(tmp_path: Path) -> None:
     """Two rules with the same id in one policy are an error naming the id."""
     extra = "    - {id: eu-only, effect: avoid, when: 'true', message: again}\n"
