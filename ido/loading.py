@@ -172,7 +172,7 @@ def load_catalog(
     files, problems = yaml_files(Path(p) for p in paths)
     catalog = Catalog()
     for file in files:
-        problems.extend(_load_file(file, _display(file, base), catalog, skip))
+        problems.extend(_load_file(file, display(file, base), catalog, skip))
     problems.extend(_check_references(catalog, base))
     problems.extend(_check_conditions(catalog, base))
     problems.extend(_check_expectations(catalog, base))
@@ -185,7 +185,7 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
     """Check resources built in memory as `load_catalog` checks the documents of one YAML
     file named `file` (errors and origins name it; every resource is at its line 1)."""
     base = base or Path.cwd()
-    shown = _display(file, base)
+    shown = display(file, base)
     catalog = Catalog()
     documents = [Document(data=d, line=1) for d in data]
     problems = _add_documents(documents, file, shown, catalog, named=False)
@@ -197,7 +197,8 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
     return catalog
 
 
-def _display(file: Path, base: Path) -> str:
+def display(file: Path, base: Path) -> str:
+    """`file` as problems name it: relative to `base` when inside it."""
     try:
         return str(file.relative_to(base.resolve()))
     except ValueError:
@@ -261,7 +262,7 @@ def _add_documents(
                     document.line_of(("metadata", "name")),
                     "metadata.name",
                     f"{resource.kind} '{resource.name}' is declared twice; first in "
-                    f"{_display(first.file, Path.cwd())}:{first.document.line}",
+                    f"{display(first.file, Path.cwd())}:{first.document.line}",
                 )
             )
             continue
@@ -332,7 +333,7 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
     def at(resource: Resource, path: FieldPath, message: str) -> None:
         origin = catalog.origins[(resource.kind, resource.name)]
         problems.append(
-            Problem(_display(origin.file, base), origin.line_of(path), format_path(path), message)
+            Problem(display(origin.file, base), origin.line_of(path), format_path(path), message)
         )
 
     def missing(resource: Resource, path: FieldPath, kind: str, name: str) -> None:
@@ -453,7 +454,7 @@ def _check_expectations(catalog: Catalog, base: Path) -> list[Problem]:
                         path = ("spec", "cases", i, "expect", effect, j)
                         problems.append(
                             Problem(
-                                _display(origin.file, base),
+                                display(origin.file, base),
                                 origin.line_of(path),
                                 format_path(path),
                                 message,
@@ -508,7 +509,7 @@ def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
         if message is not None:
             origin = catalog.origins[(resource.kind, resource.name)]
             line = origin.line_of(path) + below
-            problems.append(Problem(_display(origin.file, base), line, format_path(path), message))
+            problems.append(Problem(display(origin.file, base), line, format_path(path), message))
     return problems
 
 
