@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ido.conditions import ConditionError, compile_condition
-from ido.errors import LoadError, NotFoundError, Problem, unreadable
+from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
 from ido.model import (
     KINDS,
     Capability,
@@ -209,7 +209,7 @@ def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = Non
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return [Problem(shown, None, "", unreadable(exc))]
+        return [unreadable_file(shown, exc)]
     documents, problems = read_documents(text, shown)
     if not problems and all(d.data is None for d in documents):
         # (a truncated intent or policy would go missing from the catalog without a word)

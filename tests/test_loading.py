@@ -548,6 +548,19 @@ def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
     assert only(problems(tmp_path)).message.startswith("cannot read file: ")
 
 
+def test_a_byte_that_is_not_utf8_is_placed_at_its_line_and_column(tmp_path: Path) -> None:
+    """A Latin-1 `é` in a comment said only its position in bytes: the problem is at
+    that line, naming the byte and its column."""
+    text = CAPABILITY.replace("tags: [payments]", "tags: [payments]  # café").encode("utf-8")
+    (tmp_path / "charge.yaml").write_bytes(text.replace("é".encode(), b"\xe9"))
+    problem = only(problems(tmp_path))
+    assert (problem.file, problem.line) == ("charge.yaml", 7)
+    assert problem.message == (
+        "cannot read file: byte 0xe9 at column 26 is not UTF-8 (invalid continuation byte); "
+        "save it as UTF-8"
+    )
+
+
 def test_hidden_folders_inside_a_catalog_folder_are_not_read(tmp_path: Path) -> None:
     """A project root as the catalog: its `.venv` holds YAML that is not ido's, left out;
     a hidden folder named itself is read."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ido.errors import LoadError, NotFoundError, Problem, unreadable
+from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
 from ido.journal import Journal
 from ido.loading import Catalog, display, inside, load_catalog, yaml_files, yaml_under
 from ido.model import KINDS, Intent, Scenario
@@ -77,7 +77,7 @@ def _maybe_scenario(data: Any) -> bool:
 
 def _unreadable(file: Path, error: OSError | UnicodeDecodeError) -> LoadError:
     """A file that cannot be read, as the loader says it."""
-    return LoadError([Problem(str(file), None, "", unreadable(error))])
+    return LoadError([unreadable_file(str(file), error)])
 
 
 def load_scenarios(file: Path, catalog_paths: Sequence[Path]) -> list[tuple[Scenario, Catalog]]:

@@ -375,7 +375,7 @@ def test_a_scenario_file_that_cannot_be_read_is_a_load_error(in_root: Path, tmp_
     for path, said in [
         (tmp_path / "gone.yaml", "gone.yaml: no such file"),
         (tmp_path, "cannot read file"),
-        (binary, "binary.yaml: cannot read file"),
+        (binary, "binary.yaml:1: cannot read file"),
     ]:
         result = runner.invoke(app, ["scenario", "run", str(path)])
         assert result.exit_code == 2 and not isinstance(result.exception, OSError), path
