@@ -101,6 +101,8 @@ def _iteration_problem(source: str) -> str | None:
     Bounding what the condition writes bounds the work of a pass; bounding the nesting,
     the passes that written lists alone make (four nested lists of 10 make 10,000). What
     the state holds is the catalog's own to keep reasonable."""
+    if _MACRO_BINDING.search(source) is None:  # (one inside a string is told apart below)
+        return None
     code = _blank_literals(source, quoted="0")
     spans = _bindings(code)
     if not spans:
