@@ -78,7 +78,76 @@ def _compiled(source: str) -> Any:
     result = expr.return_type().name()
     if result not in ("bool", "dyn", "BOOL", "DYN"):
         raise ConditionError(f"condition must be a bool, but it is of type {result.lower()}", None)
+    too_costly = _iteration_problem(source)
+    if too_costly is not None:
+        raise ConditionError(too_costly, None)
     return expr
+
+
+ITERATED_SIZE = 1_000
+"""The most characters (comments and spaces aside) of a condition that iterates."""
+ITERATED_ELEMENTS = 100
+"""The most list elements and map entries a condition that iterates may write, in all."""
+ITERATED_DEPTH = 2
+"""The most comprehensions a condition may nest one in another."""
+_ITERATING = ", ".join(("all", "exists", "exists_one", "map", "filter"))
+
+
+def _iteration_problem(source: str) -> str | None:
+    """Why a condition that iterates (`all`, `exists`, `map`, …) is refused, if it is.
+    CEL stops after 10,000 passes in all, but a pass may cost any amount, and
+    cel-expr-python has no limit on that: what the body writes is built again on every
+    pass and kept until the end (`[...9,990 numbers...].map(x, ...)` nested took 43 s).
+    Bounding what the condition writes bounds the work of a pass; bounding the nesting,
+    the passes that written lists alone make (four nested lists of 10 make 10,000). What
+    the state holds is the catalog's own to keep reasonable."""
+    if _MACRO_BINDING.search(source) is None:  # (one inside a string is told apart below)
+        return None
+    code = _blank_literals(source, quoted="0")
+    spans = _bindings(code)
+    if not spans:
+        return None
+    size = sum(not c.isspace() for c in code)
+    elements = _elements(code)
+    depth = max(sum(s < start < e for _, s, e in spans) for _, start, _ in spans) + 1
+    limit = f"a condition that iterates ({_ITERATING}) may"
+    why = "CEL goes through them again on each of up to 10,000 passes"
+    if elements > ITERATED_ELEMENTS:
+        return (
+            f"{limit} write at most {ITERATED_ELEMENTS} list elements and map entries, not "
+            f"{elements:,}: {why}; put a long list in the state (`given`) and read it there"
+        )
+    if size > ITERATED_SIZE:
+        return (
+            f"{limit} be at most {ITERATED_SIZE:,} characters long (comments and spaces "
+            f"aside), not {size:,}: {why}"
+        )
+    if depth > ITERATED_DEPTH:
+        return f"{limit} nest at most {ITERATED_DEPTH} comprehensions one in another, not {depth}"
+    return None
+
+
+def _elements(code: str) -> int:
+    """The list elements and map entries `code` (literals filled in) writes: what is
+    between the commas of each `[...]` and `{...}` (an index, `a[0]`, counts as one)."""
+    count = 0
+    opened: list[str] = []
+    filled: list[bool] = []
+    for char in code:
+        if char in "([{":
+            if filled:
+                filled[-1] = True
+            opened.append(char)
+            filled.append(False)
+        elif char in ")]}":
+            if opened:
+                listed, written = opened.pop() != "(", filled.pop()
+                count += listed and written
+        elif char == "," and opened and opened[-1] != "(":
+            count += 1
+        elif not char.isspace() and filled:
+            filled[-1] = True
+    return count
 
 
 class Condition:
@@ -193,11 +262,13 @@ def _bindings(code: str) -> list[tuple[str, int, int]]:
 _TRIPLE_QUOTES = ("'''", '"""')
 
 
-def _blank_literals(source: str) -> str:
-    """`source` with its string and bytes literals and `//` comments turned into spaces."""
+def _blank_literals(source: str, quoted: str = " ", comments: str = " ") -> str:
+    """`source` with each character of its string and bytes literals turned into `quoted`
+    and of its `//` comments into `comments` (spaces: a literal is no name)."""
     out = list(source)
     for start, end in _literal_spans(source):
-        out[start:end] = " " * (end - start)
+        fill = comments if source.startswith("//", start) else quoted
+        out[start:end] = fill * (end - start)
     return "".join(out)
 
 
@@ -273,12 +344,19 @@ def named_values(source: str) -> list[tuple[str, str, int]]:
 
 
 _CEL_LOCATION = re.compile(r"<input>:(\d+):(\d+): (.*)")
+_CEL_SIZE = re.compile(r"exceeds codepoint limit\. input size: (\d+), limit: (\d+)")
 
 
 def _readable(raw: str) -> ConditionError:
     text = raw.removeprefix("INVALID_ARGUMENT: ")
     if "recursion limit exceeded" in text:  # CANCELLED: Expression recursion limit …
         return ConditionError("CEL: the expression nests deeper than the 32 levels CEL reads", None)
+    too_long = _CEL_SIZE.search(text)
+    if too_long is not None:
+        size, limit = (int(n) for n in too_long.groups())
+        return ConditionError(
+            f"CEL: the expression is {size:,} characters long; CEL reads at most {limit:,}", None
+        )
     match = _CEL_LOCATION.search(text)
     if match is None:
         return ConditionError(_short(text), None)

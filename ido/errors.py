@@ -100,3 +100,17 @@ def unreadable(error: OSError | UnicodeDecodeError) -> str:
     `cannot read file: Is a directory` (the errno's text), or what the decoder says."""
     said = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
     return f"cannot read file: {said}"
+
+
+def unreadable_file(file: str, error: OSError | UnicodeDecodeError) -> Problem:
+    """A file that cannot be read, as a problem; one that is not UTF-8 at the line and
+    column of its first byte that is not (`position 77` alone left it to be counted by
+    hand)."""
+    if not isinstance(error, UnicodeDecodeError) or not isinstance(error.object, bytes):
+        return Problem(file, None, "", unreadable(error))
+    before = error.object[: error.start]
+    line = before.count(b"\n") + 1
+    column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+    byte = error.object[error.start]
+    said = f"byte 0x{byte:02x} at column {column} is not UTF-8 ({error.reason}); save it as UTF-8"
+    return Problem(file, line, "", f"cannot read file: {said}")

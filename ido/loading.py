@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ido.conditions import ConditionError, compile_condition, named_values
-from ido.errors import LoadError, NotFoundError, Problem, unreadable
+from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
 from ido.model import (
     KINDS,
     Capability,
@@ -27,6 +27,7 @@ from ido.model import (
 )
 from ido.model.resources import NAME_PATTERN, PATH_PATTERN
 from ido.policy import EFFECTS, is_plan_rule
+from ido.text import echoed
 from ido.validation import user_errors
 from ido.yamlsrc import Document, FieldPath, format_path, read_documents
 
@@ -175,7 +176,7 @@ def load_catalog(
     files, problems = yaml_files(Path(p) for p in paths)
     catalog = Catalog()
     for file in files:
-        problems.extend(_load_file(file, _display(file, base), catalog, skip))
+        problems.extend(_load_file(file, display(file, base), catalog, skip))
     problems.extend(_check_references(catalog, base))
     problems.extend(_check_conditions(catalog, base))
     problems.extend(_check_expectations(catalog, base))
@@ -189,7 +190,7 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
     """Check resources built in memory as `load_catalog` checks the documents of one YAML
     file named `file` (errors and origins name it; every resource is at its line 1)."""
     base = base or Path.cwd()
-    shown = _display(file, base)
+    shown = display(file, base)
     catalog = Catalog()
     documents = [Document(data=d, line=1) for d in data]
     problems = _add_documents(documents, file, shown, catalog, named=False)
@@ -201,7 +202,8 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
     return catalog
 
 
-def _display(file: Path, base: Path) -> str:
+def display(file: Path, base: Path) -> str:
+    """`file` as problems name it: relative to `base` when inside it."""
     try:
         return str(file.relative_to(base.resolve()))
     except ValueError:
@@ -212,7 +214,7 @@ def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = Non
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return [Problem(shown, None, "", unreadable(exc))]
+        return [unreadable_file(shown, exc)]
     documents, problems = read_documents(text, shown)
     if not problems and all(d.data is None for d in documents):
         # (a truncated intent or policy would go missing from the catalog without a word)
@@ -265,7 +267,7 @@ def _add_documents(
                     document.line_of(("metadata", "name")),
                     "metadata.name",
                     f"{resource.kind} '{resource.name}' is declared twice; first in "
-                    f"{_display(first.file, Path.cwd())}:{first.document.line}",
+                    f"{display(first.file, Path.cwd())}:{first.document.line}",
                 )
             )
             continue
@@ -336,7 +338,7 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
     def at(resource: Resource, path: FieldPath, message: str) -> None:
         origin = catalog.origins[(resource.kind, resource.name)]
         problems.append(
-            Problem(_display(origin.file, base), origin.line_of(path), format_path(path), message)
+            Problem(display(origin.file, base), origin.line_of(path), format_path(path), message)
         )
 
     def missing(resource: Resource, path: FieldPath, kind: str, name: str) -> None:
@@ -457,7 +459,7 @@ def _check_expectations(catalog: Catalog, base: Path) -> list[Problem]:
                         path = ("spec", "cases", i, "expect", effect, j)
                         problems.append(
                             Problem(
-                                _display(origin.file, base),
+                                display(origin.file, base),
                                 origin.line_of(path),
                                 format_path(path),
                                 message,
@@ -528,7 +530,7 @@ def _check_names(catalog: Catalog, base: Path) -> list[Problem]:
             below = text[:start].count("\n") + 1 if "\n" in text else 0  # `when: |`
             line = origin.line_of(path) + below
             warnings.append(
-                Problem(_display(origin.file, base), line, format_path(path), said + hint)
+                Problem(display(origin.file, base), line, format_path(path), said + hint)
             )
     return warnings
 
@@ -540,14 +542,14 @@ def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
         try:
             condition = compile_condition(text)
         except ConditionError as exc:
-            message: str | None = f"{exc} in {text!r}"
+            message: str | None = f"{exc} in {echoed(text)}"
             below = exc.line if exc.line is not None and "\n" in text else 0
         else:
             message = _scope_problem(resource, path, condition.variables)
         if message is not None:
             origin = catalog.origins[(resource.kind, resource.name)]
             line = origin.line_of(path) + below
-            problems.append(Problem(_display(origin.file, base), line, format_path(path), message))
+            problems.append(Problem(display(origin.file, base), line, format_path(path), message))
     return problems
 
 

@@ -36,3 +36,14 @@ def failure(exc: BaseException) -> str:
     alone when it says nothing more (not `RuntimeError: `, an empty reason after it)."""
     said = str(exc)
     return f"{type(exc).__name__}: {said}" if said else type(exc).__name__
+
+
+ECHOED = 200
+"""The most characters of a condition (or other text the user wrote) an error quotes."""
+
+
+def echoed(text: str) -> str:
+    """`text` quoted in an error message, cut to `ECHOED` characters: the error says where
+    it stands (file, line, field), and a condition of 160 KB quoted whole buried the
+    reason under it."""
+    return repr(shortened(text, ECHOED))

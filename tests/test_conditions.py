@@ -80,6 +80,44 @@ def test_a_condition_that_is_not_a_bool_is_rejected(source: str, kind: str) -> N
         compile_condition(source)
 
 
+NUMBERS = "[" + ", ".join(str(i) for i in range(4_000)) + "]"
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        (f"{NUMBERS}.map(x, {NUMBERS}.map(y, x + y)).size() > 0", "not 8,000"),
+        (f"{NUMBERS[:500]}].exists(x, x == 1)", "at most 100 list elements and map entries"),
+        ("state.a.all(x, x != '" + "y" * 1_000 + "')", "at most 1,000 characters long"),
+        ("state.a.all(x, x.all(y, y.all(z, z)))", "nest at most 2 comprehensions"),
+    ],
+)
+def test_a_condition_that_iterates_over_what_it_writes_at_length_is_refused(
+    source: str, said: str
+) -> None:
+    """CEL stops after 10,000 passes but not on time: a list of 9,990 numbers mapped in
+    a map took 43 s to evaluate. A condition that iterates is held to a small size, so
+    each pass is cheap, and to two levels of comprehensions."""
+    with pytest.raises(ConditionError, match="a condition that iterates") as info:
+        compile_condition(source)
+    assert said in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "plan.steps.exists(s, s.tags.exists(t, t in ['pii', 'phi', 'pci']))",
+        "['eu', 'uk'].exists(r, r == capability.region) // a comment " + "x" * 2_000,
+        "state.items.all(i, i.sku in [" + ", ".join(f"'s{n}'" for n in range(100)) + "])",
+        "state.a == [" + ", ".join(str(n) for n in range(5_000)) + "]",
+    ],
+)
+def test_conditions_within_the_bounds_of_iteration_compile(source: str) -> None:
+    """Real conditions iterate over short lists they write, nest two deep, and a long
+    literal list is fine where nothing iterates (it is built once)."""
+    compile_condition(source)
+
+
 def test_condition_errors_are_value_errors() -> None:
     """ConditionError is a ValueError, so callers may treat it as bad input."""
     with pytest.raises(ValueError, match="Syntax error"):

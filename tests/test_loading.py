@@ -367,6 +367,39 @@ def test_a_condition_nested_too_deep_says_so_in_words(tmp_path: Path) -> None:
     assert problem.message.startswith("CEL: the expression nests deeper than the 32 levels")
 
 
+def test_a_condition_too_costly_to_iterate_is_a_problem_at_its_field(tmp_path: Path) -> None:
+    """A rule mapping a list of 9,990 numbers written in it took 43 s each time it was
+    evaluated; it is refused when the catalog loads, at its file, line and field."""
+    numbers = "[" + ", ".join(str(i) for i in range(9_990)) + "]"
+    when = f"{numbers}.map(x, x).size() > 0 && capability.region != 'eu'"
+    write(tmp_path, "residency.yaml", POLICY.replace("\"capability.region != 'eu'\"", f'"{when}"'))
+    problem = only(problems(tmp_path))
+    assert (problem.file, problem.line, problem.field) == (
+        "residency.yaml",
+        8,
+        "spec.rules[0].when",
+    )
+    assert "may write at most 100 list elements and map entries, not 9,990" in problem.message
+
+
+def test_a_huge_condition_is_quoted_cut_short_at_its_field(tmp_path: Path) -> None:
+    """A condition of 160 KB, past what CEL reads, was quoted whole in its problem; the
+    problem says how long it is and quotes its start, at its file, line and field."""
+    when = " || ".join(f"capability.name == 'n{i}'" for i in range(6_000))
+    write(tmp_path, "residency.yaml", POLICY.replace("\"capability.region != 'eu'\"", f'"{when}"'))
+    problem = only(problems(tmp_path))
+    assert (problem.file, problem.line, problem.field) == (
+        "residency.yaml",
+        8,
+        "spec.rules[0].when",
+    )
+    assert problem.message.startswith(
+        f"CEL: the expression is {len(when):,} characters long; CEL reads at most 100,000"
+        " in \"capability.name == 'n0' || "
+    )
+    assert problem.message.endswith('…"') and len(problem.message) < 300
+
+
 def test_rule_ids_must_be_unique_in_a_policy(tmp_path: Path) -> None:
     """Two rules with the same id in one policy are an error naming the id."""
     extra = "    - {id: eu-only, effect: avoid, when: 'true', message: again}\n"
@@ -531,6 +564,19 @@ def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
     """Bytes that are not UTF-8 make a 'cannot read file' problem."""
     (tmp_path / "charge.yaml").write_bytes(b"\xff\xfe kind: x")
     assert only(problems(tmp_path)).message.startswith("cannot read file: ")
+
+
+def test_a_byte_that_is_not_utf8_is_placed_at_its_line_and_column(tmp_path: Path) -> None:
+    """A Latin-1 `é` in a comment said only its position in bytes: the problem is at
+    that line, naming the byte and its column."""
+    text = CAPABILITY.replace("tags: [payments]", "tags: [payments]  # café").encode("utf-8")
+    (tmp_path / "charge.yaml").write_bytes(text.replace("é".encode(), b"\xe9"))
+    problem = only(problems(tmp_path))
+    assert (problem.file, problem.line) == ("charge.yaml", 7)
+    assert problem.message == (
+        "cannot read file: byte 0xe9 at column 26 is not UTF-8 (invalid continuation byte); "
+        "save it as UTF-8"
+    )
 
 
 def test_hidden_folders_inside_a_catalog_folder_are_not_read(tmp_path: Path) -> None:

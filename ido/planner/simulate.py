@@ -7,6 +7,7 @@ import math
 from ido.conditions import compile_condition
 from ido.planner.types import Action, Plan, Task
 from ido.state import apply_effects, get_path, has_path, overlaps, sorted_json
+from ido.text import echoed
 
 
 def check_plan(task: Task, plan: Plan) -> list[str]:
@@ -28,11 +29,11 @@ def check_plan(task: Task, plan: Plan) -> list[str]:
             continue
         for source in action.requires:
             if not compile_condition(source).evaluate({"state": state}).holds:
-                problems.append(f"step {index}: {step.capability} requires {source!r}")
+                problems.append(f"step {index}: {step.capability} requires {echoed(source)}")
         state = apply_effects(state, dict(action.effects))
     for source in task.goal:
         if not compile_condition(source).evaluate({"state": state}).holds:
-            problems.append(f"goal {source!r} does not hold after the plan")
+            problems.append(f"goal {echoed(source)} does not hold after the plan")
     problems += _unordered_conflicts(task, plan)
     if len(plan.steps) > task.max_steps:
         problems.append(f"{len(plan.steps)} steps, over max_steps {task.max_steps}")

@@ -22,6 +22,7 @@ from ido.conditions import Condition, compile_condition
 from ido.errors import PlanningError
 from ido.planner.types import Action
 from ido.state import State, excerpt, get_path, has_path, reach_into, sorted_json
+from ido.text import ECHOED, echoed, shortened
 
 MAX_TABLE_ROWS = 4096
 _FLAG = re.compile(
@@ -177,7 +178,7 @@ class Tabulator:
         if size > MAX_TABLE_ROWS:
             names = ", ".join(self._fluents[i].path for i in reads)
             raise PlanningError(
-                f"{where}: condition {source!r} reads {len(reads)} changing facts ({names}) "
+                f"{where}: condition {echoed(source)} reads {len(reads)} changing facts ({names}) "
                 f"with {size} combinations; split it into smaller conditions"
             )
         # Everything the rows depend on: the condition, what it sees of the state (see
@@ -200,7 +201,7 @@ class Tabulator:
             _ROWS[key] = rows
         true_rows, false_rows, error = rows
         if error is not None:
-            self.errors.setdefault(f"{where}: {source}", error)
+            self.errors.setdefault(f"{where}: {shortened(source, ECHOED)}", error)
         table = Table(source, reads, true_rows, false_rows)
         self._cache[source] = table
         return table

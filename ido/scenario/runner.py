@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ido.errors import LoadError, NotFoundError, Problem, unreadable
+from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
 from ido.journal import Journal
-from ido.loading import Catalog, inside, load_catalog, yaml_files, yaml_under
+from ido.loading import Catalog, display, inside, load_catalog, yaml_files, yaml_under
 from ido.model import KINDS, Intent, Scenario
 from ido.observe import boolean_facts, snapshot
 from ido.runtime.local import Listener, LocalRuntime, RunReport, new_run_id
@@ -78,7 +78,7 @@ def _maybe_scenario(data: Any) -> bool:
 
 def _unreadable(file: Path, error: OSError | UnicodeDecodeError) -> LoadError:
     """A file that cannot be read, as the loader says it."""
-    return LoadError([Problem(str(file), None, "", unreadable(error))])
+    return LoadError([unreadable_file(str(file), error)])
 
 
 def load_scenarios(file: Path, catalog_paths: Sequence[Path]) -> list[tuple[Scenario, Catalog]]:
@@ -95,6 +95,7 @@ def load_scenarios(file: Path, catalog_paths: Sequence[Path]) -> list[tuple[Scen
     documents, problems = read_documents(text, str(file))
     if problems:
         raise LoadError(problems)
+    shown = display(file.resolve(), Path.cwd())
     groups: dict[tuple[str, ...], None] = {}  # each distinct list of entries, in order
     for document in documents:
         if _is_scenario(document.data):
@@ -104,13 +105,14 @@ def load_scenarios(file: Path, catalog_paths: Sequence[Path]) -> list[tuple[Scen
                 wrong = _entry_problem(file, entry)
                 if wrong is not None:
                     at = document.line_of(("spec", "catalog", i))
-                    problems.append(Problem(str(file), at, f"spec.catalog[{i}]", wrong))
-    if problems:
-        raise LoadError(problems)
+                    problems.append(Problem(shown, at, f"spec.catalog[{i}]", wrong))
+    # A wrong entry is told with the rest of what is wrong in the file: the scenarios are
+    # loaded with the entries that are there.
     resolved = file.resolve()
     found: list[tuple[int, Scenario, Catalog]] = []
     for entries in groups or {(): None}:
-        paths = [*catalog_paths, *(file.parent / entry for entry in entries)]
+        there = [file.parent / entry for entry in entries if (file.parent / entry).exists()]
+        paths = [*catalog_paths, *there]
         if not inside(file, paths):
             paths.append(file)
 
@@ -121,22 +123,27 @@ def load_scenarios(file: Path, catalog_paths: Sequence[Path]) -> list[tuple[Scen
                 return _is_scenario(data) and _entries(data) != entries
             return own_catalog(data)
 
-        catalog = load_catalog(paths, skip=other)
+        try:
+            catalog = load_catalog(paths, skip=other)
+        except LoadError as exc:
+            problems += (p for p in exc.problems if p not in problems)  # (each group's)
+            continue
         found += [
             (origin.index, catalog.scenarios[name], catalog)
             for (kind, name), origin in catalog.origins.items()
             if kind == "Scenario" and origin.file == resolved
         ]
+    if problems:
+        raise LoadError(problems)
     if not found:
         raise LoadError([Problem(str(file), None, "kind", "declares no Scenario")])
     return [(scenario, catalog) for _, scenario, catalog in sorted(found, key=lambda f: f[0])]
 
 
 def _entry_problem(file: Path, entry: Any) -> str | None:
-    """What is wrong with one of a scenario's `catalog` entries, if anything."""
-    if not isinstance(entry, str):
-        return f"must be a path to a file or folder, not {entry!r}"
-    if not (file.parent / entry).exists():
+    """What is wrong with one of a scenario's `catalog` entries, if anything (one that is
+    not text, the model tells)."""
+    if isinstance(entry, str) and not (file.parent / entry).exists():
         return f"no such file or folder: {entry}"
     return None
 

@@ -91,3 +91,15 @@ def test_an_undo_a_later_step_reads_is_needed() -> None:
     """A refund the goal asks for, after the payment the refund requires: no redo."""
     t = task([PAY_CHEAP, PACK, SHIP, NOTIFY, UNPAY], goal=(*GOAL, "state.order.refunded"))
     assert undone_steps(t, proposed(t, PAY_CHEAP, PACK, SHIP, NOTIFY, UNPAY)) == []
+
+
+def test_a_long_goal_that_does_not_hold_is_quoted_cut_short() -> None:
+    """A goal of 50,000 characters was quoted whole in the plan's problem (which goes back
+    to the model and into the decision); it is cut to its first 200 characters."""
+    long_goal = " && ".join(["state.order.paid"] * 2_500 + ["state.order.lost"])
+    t = task(goal=(*GOAL, long_goal))
+    (problem,) = check_plan(t, proposed(t, PAY_CHEAP, PACK, SHIP, NOTIFY))
+    assert problem.startswith("goal 'state.order.paid && ") and problem.endswith(
+        "…' does not hold after the plan"
+    )
+    assert len(problem) < 250

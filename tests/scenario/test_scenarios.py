@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ido.cli import app
+from ido.errors import LoadError
 from ido.scenario.runner import load_scenarios, run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,6 +130,26 @@ def test_a_scenario_s_catalog_entry_that_is_not_there_is_placed_at_its_line(
     assert code == 2, out
     assert "bad.yaml:6: spec.catalog[0]: no such file or folder: nothere.yaml" in out
     assert "spec.catalog[1]" in out and "/5:" not in out
+
+
+def test_a_wrong_catalog_entry_is_told_with_the_rest_of_what_is_wrong_in_the_file(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """A missing entry was the only problem told: the unknown key and the duration that
+    is none came up only once it was mended. Each is told at its line, in one go."""
+    scenario = PAIR.split("---", maxsplit=1)[0].replace("[drone.yaml]", "[gone.yaml]")
+    scenario += "  colour: blue\n  seed: soon\n"
+    (tmp_path / "bad.yaml").write_text(scenario)
+    with pytest.raises(LoadError) as info:
+        load_scenarios(tmp_path / "bad.yaml", CATALOG)
+    assert [(p.line, p.field) for p in info.value.problems] == [
+        (6, "spec.catalog[0]"),
+        (8, "spec.colour"),
+        (9, "spec.seed"),
+    ]
+    base = ["--catalog", "intents", "--catalog", "capabilities", "--catalog", "policies"]
+    code, out = ido("validate", str(tmp_path / "bad.yaml"), *base)
+    assert code == 2 and "3 problems found" in out, out
 
 
 def test_the_same_seed_gives_the_same_run_event_for_event() -> None:
@@ -354,7 +375,7 @@ def test_a_scenario_file_that_cannot_be_read_is_a_load_error(in_root: Path, tmp_
     for path, said in [
         (tmp_path / "gone.yaml", "gone.yaml: no such file"),
         (tmp_path, "cannot read file"),
-        (binary, "binary.yaml: cannot read file"),
+        (binary, "binary.yaml:1: cannot read file"),
     ]:
         result = runner.invoke(app, ["scenario", "run", str(path)])
         assert result.exit_code == 2 and not isinstance(result.exception, OSError), path
