@@ -63,12 +63,16 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 def test_a_typed_domain_with_constants_and_costs_is_read(tmp_path: Path) -> None:
-    """Types, constants, predicates with arities, and a cost term are all read."""
+    """Types, constants, predicates with their arguments' types, and a cost term are read."""
     domain = read_domain(write(tmp_path, "d.pddl", ROADS))
     assert domain.name == "roads"
     assert domain.types == {"place": "object", "truck": "object"}
     assert domain.constants == {"depot": "place"}
-    assert domain.predicates == {"at": 2, "road": 2, "visited": 1}
+    assert domain.predicates == {
+        "at": ("truck", "place"),
+        "road": ("place", "place"),
+        "visited": ("place",),
+    }
     (drive,) = domain.actions
     assert drive.parameters == (("?t", "truck"), ("?a", "place"), ("?b", "place"))
     assert drive.cost == (Atom("length", ("?a", "?b")),)
