@@ -467,7 +467,8 @@ def _pddl_decision(loaded: Any, chosen: Any, alternatives: int, listener: Any = 
         ) from None
     except BudgetsSpent as spent:
         raise spent.advised(
-            "a larger `--solve-time DURATION` or `--search-states N` gives them more room"
+            "a larger `--solve-time DURATION` or `--search-states N` gives them more room",
+            _pddl_size(loaded, chosen),
         ) from None
     from ido.planner.explain import MORE_STEPS
 
@@ -478,6 +479,17 @@ def _pddl_decision(loaded: Any, chosen: Any, alternatives: int, listener: Any = 
             reason = said.replace(MORE_STEPS.format(steps=steps), _more_steps(steps))
             return dataclasses.replace(decision, result=dataclasses.replace(result, reason=reason))
     return decision
+
+
+def _pddl_size(loaded: Any, chosen: Any) -> str:
+    """How large a PDDL problem is to plan, in its grounding's numbers, for an error that
+    says it may be too large (a PDDL problem has no catalog the user wrote)."""
+    changed = {path for c in loaded.capabilities.values() for path in c.spec.effects}
+    return (
+        f"the PDDL problem may be too large to plan within these limits ({chosen.metadata.name} "
+        f"grounds to {len(loaded.capabilities):,} actions, which change {len(changed):,} facts; "
+        f"plans of up to {chosen.spec.limits.max_steps} steps)"
+    )
 
 
 def _more_steps(steps: int) -> str:

@@ -270,7 +270,9 @@ def test_a_pddl_search_that_gives_up_says_which_flags_give_it_more(tmp_path: Pat
 def test_cpsat_and_the_search_out_of_budget_name_the_flags(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The error told the user to edit `limits.solve_time` in an intent that does not exist."""
+    """The error told the user to edit `limits.solve_time` in an intent that does not exist,
+    and that "the catalog may be too large" where the user gave a PDDL problem: it says how
+    large the problem grounds."""
     from ido.planner import PLANNERS
     from ido.planner.cpsat import CpSatPlanner
 
@@ -283,6 +285,12 @@ def test_cpsat_and_the_search_out_of_budget_name_the_flags(
     assert "CP-SAT reached its time limit" in stopped.output
     assert "`--solve-time DURATION` or `--search-states N`" in stopped.output
     assert "in the intent" not in stopped.output and "limits." not in stopped.output
+    said = " ".join(stopped.output.split())
+    assert "catalog" not in said
+    assert (
+        "the PDDL problem may be too large to plan within these limits (trip grounds to 3 "
+        "actions, which change 5 facts; plans of up to 200 steps)"
+    ) in said
 
 
 @pytest.mark.parametrize(
