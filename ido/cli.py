@@ -531,9 +531,14 @@ def _unsolvable_json(exc: Exception, planner: str) -> NoReturn:
 def _pddl_intent(domain: Path, problem: Path) -> tuple[Any, Any]:
     """A PDDL problem as `ido plan --pddl` plans it: the catalog `ido import-pddl` would
     write (checked as loading it would, but built in memory) and that catalog's intent."""
-    from ido.pddl import pddl_catalog
+    from ido.pddl import pddl_catalog, rounded_costs
 
     loaded, name = pddl_catalog(domain, problem)
+    capabilities = loaded.capabilities.values()
+    costs = ((c.metadata.description or c.metadata.name, c.spec.cost) for c in capabilities)
+    rounded = rounded_costs(costs)
+    if rounded is not None:
+        typer.echo(f"warning: {problem}: {rounded}", err=True)
     return loaded, loaded.intents[name]
 
 
@@ -1793,6 +1798,8 @@ def import_pddl(
 
     with _grounding(_planning_to_terminal(), problem):
         done = run_import(domain, problem, out, max_steps, force)
+    if done.rounded is not None:
+        typer.echo(f"warning: {problem}: {done.rounded}", err=True)
     typer.echo(
         f"wrote {done.actions} capabilities to {done.capabilities} and intent "
         f"'{done.intent_name}' to {done.intent}\n"
