@@ -1392,6 +1392,40 @@ def test_a_search_with_the_whole_budget_that_gave_up_is_not_run_again(
     assert made == [1]
 
 
+def test_whether_a_solves_numbers_fit_is_worked_out_once_per_decision(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check that the model's 64-bit sums hold a solve's numbers went over every usable
+    action at each solve; the largest number of each metric is now kept for the decision,
+    as the scaled metrics are. An action too large for the model still counts only in the
+    solves that may use it."""
+    from ido.planner.cpsat import _solves
+
+    measured: list[str] = []
+    measure = _solves.measure
+
+    def counted(t: Task, a: Action, metric: Any) -> float:
+        measured.append(a.name)
+        return measure(t, a, metric)
+
+    monkeypatch.setattr(_solves, "measure", counted)
+    huge = replace(PAY_SLOW, cost=1e20)
+    t = task([*SHOP, huge], limits=Limits(max_cost=5.0))
+    g = ground(t)
+    planner = CpSatPlanner()
+    every = frozenset(range(len(g.actions)))
+    without = every - {g.position[huge.name]}
+    assert planner._fits(t, g, 6, "score", without)
+    assert not planner._fits(t, g, 6, "score", every)
+    calm = replace(t, actions=tuple(SHOP))
+    calm_g = ground(calm)
+    assert planner._fits(calm, calm_g, 6, "score", frozenset(range(len(calm_g.actions))))
+    measured.clear()
+    for _ in range(3):
+        assert planner._fits(calm, calm_g, 6, "score", frozenset(range(len(calm_g.actions))))
+    assert measured == []
+
+
 def test_numbers_the_model_cannot_hold_are_not_searched_twice(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -124,6 +124,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         self._sequences: dict[frozenset[int], bool] = {}
         self._metrics: dict[tuple[Metric, Weights], list[int]] = {}
         self._floored: dict[tuple[Metric, Weights], list[int]] = {}
+        self._largest: dict[tuple[Metric, Weights], float] = {}
         self._beyond_limits: dict[Limits, frozenset[int]] = {}
         # Whether a search settled one of this decision's solves, and the expansions the
         # alternatives' searches get first for it (`prepare_alternatives`).
