@@ -467,8 +467,8 @@ def _pddl_decision(loaded: Any, chosen: Any, alternatives: int, listener: Any = 
         ) from None
     except BudgetsSpent as spent:
         raise spent.advised(
-            "a larger `--solve-time DURATION` or `--search-states N` gives them more room",
-            _pddl_size(loaded, chosen),
+            f"{_pddl_size(loaded, chosen)}: a larger `--solve-time DURATION` or "
+            "`--search-states N` gives them more room"
         ) from None
     from ido.planner.explain import MORE_STEPS
 

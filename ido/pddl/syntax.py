@@ -574,8 +574,11 @@ def _read_problem(path: Path) -> Problem:
         elif keyword == ":init":
             for item in node.items[1:]:
                 if item.head() == "=":
-                    costs[reader.atom(item.items[1])] = _number(reader, item)
-                    _cost_from_zero(reader, item, costs)
+                    value = _number(reader, item)  # (first: a malformed `=` is said as one)
+                    function = reader.atom(item.items[1])
+                    costs[function] = value
+                    if function == _TOTAL_COST:
+                        _cost_from_zero(reader, item, value)
                 else:
                     init.setdefault(reader.atom(item), item.line)
         elif keyword == ":goal" and len(node.items) > 2:
@@ -603,10 +606,12 @@ def _read_problem(path: Path) -> Problem:
     )
 
 
-def _cost_from_zero(reader: _Reader, node: Node, costs: dict[Atom, float]) -> None:
-    """Refuse a `total-cost` that starts above 0: ido counts a plan's cost from 0 (as IPC
-    requires), so it would report 2 where VAL says 7."""
-    start = costs.get(Atom("total-cost", ()), 0)
+_TOTAL_COST = Atom("total-cost", ())
+
+
+def _cost_from_zero(reader: _Reader, node: Node, start: float) -> None:
+    """Refuse a `total-cost` that starts above 0 (`start`, as `node` gives it): ido counts a
+    plan's cost from 0 (as IPC requires), so it would report 2 where VAL says 7."""
     if start:
         raise reader.fail(
             node,

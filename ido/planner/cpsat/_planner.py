@@ -13,7 +13,7 @@ import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ido.errors import PlanningError
+from ido.errors import OutOfBudget, PlanningError
 from ido.planner.bounds import Landmarks, beyond, landmarks, plan_floor, prunable
 from ido.planner.cpsat._shortcuts import (
     _cheapest,
@@ -61,23 +61,16 @@ GIVE_MORE = (
 """How CP-SAT and the search, both out of budget, are given more, said after what they spent."""
 
 
-TOO_LARGE = "the catalog may be too large to plan within these limits"
-"""What CP-SAT and the search, both out of budget, suggest of the problem they were given."""
-
-
-class BudgetsSpent(PlanningError):
+class BudgetsSpent(OutOfBudget):
     """CP-SAT ran out of time without a plan and the search out of states; `spent` says
-    what each spent, `size` what that suggests of the problem."""
+    what each spent, `advice` what that suggests of the problem and how to give more."""
 
-    def __init__(self, spent: str, advice: str = GIVE_MORE, size: str = TOO_LARGE) -> None:
-        super().__init__(f"{spent}; {size}: {advice}")
-        self.spent = spent
-        self.size = size
-
-    def advised(self, advice: str, size: str | None = None) -> BudgetsSpent:
-        """The same error, with other words on how to give more (where the intent's limits
-        are not the user's to edit), and on the problem (`size`, where it is no catalog)."""
-        return BudgetsSpent(self.spent, advice, self.size if size is None else size)
+    def __init__(
+        self,
+        spent: str,
+        advice: str = f"the catalog may be too large to plan within these limits: {GIVE_MORE}",
+    ) -> None:
+        super().__init__(spent, advice)
 
 
 class CpSatPlanner(_ModelSolves, SolvingPlanner):
