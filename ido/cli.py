@@ -477,7 +477,8 @@ def _pddl_decision(loaded: Any, chosen: Any, alternatives: int, listener: Any = 
         ) from None
     except BudgetsSpent as spent:
         raise spent.advised(
-            "a larger `--solve-time DURATION` or `--search-states N` gives them more room"
+            f"{_pddl_size(loaded, chosen)}: a larger `--solve-time DURATION` or "
+            "`--search-states N` gives them more room"
         ) from None
     from ido.planner.explain import MORE_STEPS
 
@@ -488,6 +489,17 @@ def _pddl_decision(loaded: Any, chosen: Any, alternatives: int, listener: Any = 
             reason = said.replace(MORE_STEPS.format(steps=steps), _more_steps(steps))
             return dataclasses.replace(decision, result=dataclasses.replace(result, reason=reason))
     return decision
+
+
+def _pddl_size(loaded: Any, chosen: Any) -> str:
+    """How large a PDDL problem is to plan, in its grounding's numbers, for an error that
+    says it may be too large (a PDDL problem has no catalog the user wrote)."""
+    changed = {path for c in loaded.capabilities.values() for path in c.spec.effects}
+    return (
+        f"the PDDL problem may be too large to plan within these limits ({chosen.metadata.name} "
+        f"grounds to {len(loaded.capabilities):,} actions, which change {len(changed):,} facts; "
+        f"plans of up to {chosen.spec.limits.max_steps} steps)"
+    )
 
 
 def _more_steps(steps: int) -> str:
@@ -529,9 +541,14 @@ def _unsolvable_json(exc: Exception, planner: str) -> NoReturn:
 def _pddl_intent(domain: Path, problem: Path) -> tuple[Any, Any]:
     """A PDDL problem as `ido plan --pddl` plans it: the catalog `ido import-pddl` would
     write (checked as loading it would, but built in memory) and that catalog's intent."""
-    from ido.pddl import pddl_catalog
+    from ido.pddl import pddl_catalog, rounded_costs
 
     loaded, name = pddl_catalog(domain, problem)
+    capabilities = loaded.capabilities.values()
+    costs = ((c.metadata.description or c.metadata.name, c.spec.cost) for c in capabilities)
+    rounded = rounded_costs(costs)
+    if rounded is not None:
+        typer.echo(f"warning: {problem}: {rounded}", err=True)
     return loaded, loaded.intents[name]
 
 
@@ -1782,6 +1799,8 @@ def import_pddl(
 
     with _grounding(_planning_to_terminal(), problem):
         done = run_import(domain, problem, out, max_steps, force)
+    if done.rounded is not None:
+        typer.echo(f"warning: {problem}: {done.rounded}", err=True)
     typer.echo(
         f"wrote {done.actions} capabilities to {done.capabilities} and intent "
         f"'{done.intent_name}' to {done.intent}\n"

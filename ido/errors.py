@@ -5,7 +5,9 @@ IdoError
 ├── PddlError            a PDDL file ido cannot read, naming the file, line and feature
 ├── NotFoundError        an intent, run or file the user named does not exist
 ├── PlanningError        the planner could not work on the problem (not: infeasible)
-│   └── SearchGaveUp     the search reached its budget (ido.planner.search)
+│   └── OutOfBudget      a planner reached its budget; says how to give it more
+│       ├── SearchGaveUp the search reached its budget (ido.planner.search)
+│       └── BudgetsSpent CP-SAT's time and the search's states both ran out (ido.planner.cpsat)
 ├── ExecutionError       a binding could not be performed (raised inside the runtime only)
 ├── JournalError         the journal database is unusable
 └── WriteError           a file the user asked for cannot be written (`writing`)
@@ -13,10 +15,12 @@ IdoError
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,27 @@ class NotFoundError(IdoError):
 
 class PlanningError(IdoError):
     """The planner could not work on the problem it was given."""
+
+
+class OutOfBudget(PlanningError):
+    """A planner reached its budget without settling the question: `spent` says what it
+    spent, `advice` how to give it more. Subclasses word the two (`_said`)."""
+
+    def __init__(self, spent: str, advice: str) -> None:
+        super().__init__(self._said(spent, advice))
+        self.spent = spent
+        self.advice = advice
+
+    def _said(self, spent: str, advice: str) -> str:
+        return f"{spent}; {advice}"
+
+    def advised(self, advice: str) -> Self:
+        """The same error, with other words on how to give more (where the intent's limits
+        are not the user's to edit)."""
+        again = copy.copy(self)  # (what a subclass adds, such as a paused search, too)
+        again.args = (self._said(self.spent, advice),)
+        again.advice = advice
+        return again
 
 
 class ExecutionError(IdoError):

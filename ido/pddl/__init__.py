@@ -8,12 +8,12 @@ from pathlib import Path
 from ido.errors import PddlError, WriteError, writing
 from ido.loading import Catalog, load_documents
 from ido.model.resources import MOST_STEPS
-from ido.pddl.convert import to_resources
+from ido.pddl.convert import rounded_costs, to_resources
 from ido.pddl.ground import GroundTask, ground
 from ido.pddl.syntax import read_domain, read_problem
 from ido.yamlsrc import dump_documents
 
-__all__ = ["Imported", "import_pddl", "load_pddl", "pddl_catalog"]
+__all__ = ["Imported", "import_pddl", "load_pddl", "pddl_catalog", "rounded_costs"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class Imported:
     intent: Path
     intent_name: str
     actions: int
+    rounded: str | None = None
+    """What to warn of when action costs are finer than the planners count (`rounded_costs`)."""
 
 
 def load_pddl(domain: Path, problem: Path) -> GroundTask:
@@ -73,7 +75,8 @@ def import_pddl(
     for file, text in files:
         with writing(file):
             file.write_text(text, encoding="utf-8")
-    return Imported(cap_file, intent_file, name, len(capabilities))
+    rounded = rounded_costs((a.call, a.cost) for a in task.actions)
+    return Imported(cap_file, intent_file, name, len(capabilities), rounded)
 
 
 def _refuse_changes(files: tuple[tuple[Path, str], ...]) -> None:

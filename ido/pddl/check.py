@@ -1,5 +1,6 @@
 """Check that a PDDL domain and problem use only what they declare: every predicate with
-its arity, every type, every object or constant, and every variable bound where it is used.
+its arity, every type, every object or constant (of the type its place takes), and every
+variable bound where it is used.
 
 Read otherwise, a name used but not declared is a fact no action touches or an object of
 no type: the problem then has "no plan", or a plan VAL rejects. Errors name the file, the
@@ -8,7 +9,7 @@ line (of the action, or the problem's section or atom) and the name.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable, Mapping
 
 from ido.errors import PddlError
 from ido.pddl.parsed import (
@@ -61,6 +62,16 @@ def check_problem(domain: Domain, problem: Problem) -> None:
         goal.formula(problem.goal_condition, frozenset(), "the goal", types)
 
 
+def is_a(kind: str, wanted: str, parents: Mapping[str, str]) -> bool:
+    """Whether an object of type `kind` is one of type `wanted`: the same type, or one below
+    it in `:types` (every type is below `object`)."""
+    seen: set[str] = set()
+    while kind not in (wanted, "object") and kind not in seen:
+        seen.add(kind)
+        kind = parents.get(kind, "object")
+    return wanted in (kind, "object")
+
+
 def declared_types(domain: Domain) -> set[str]:
     """`object`, the types of `:types` and the parents they name."""
     return {"object", *domain.types, *domain.types.values()}
@@ -69,8 +80,9 @@ def declared_types(domain: Domain) -> set[str]:
 class _Uses:
     """Checks the atoms and quantifiers of one action, `:init` or goal (`owner` None)."""
 
-    def __init__(self, domain: Domain, objects: Collection[str], at: str, owner: str | None):
+    def __init__(self, domain: Domain, objects: Mapping[str, str], at: str, owner: str | None):
         self.predicates, self.objects, self.at, self.owner = domain.predicates, objects, at, owner
+        self.types = domain.types
 
     def fail(self, message: str) -> PddlError:
         return PddlError(f"{self.at}: {message}")
@@ -127,26 +139,33 @@ class _Uses:
                 raise self.fail(f"type {kind} of {variable}{owner} is not in :types")
 
     def atom(self, atom: Atom, bound: frozenset[str], where: str) -> None:
+        kinds: tuple[str, ...] = ("object", "object")
         if atom.predicate == "=":
             if len(atom.args) != 2:
                 raise self.fail(f"(= ...) in {where} takes two terms")
         else:
-            arity = self.predicates.get(atom.predicate)
-            if arity is None:
+            found = self.predicates.get(atom.predicate)
+            if found is None:
                 raise self.fail(
                     f"predicate {atom.predicate} in {where} is not declared in the domain"
                 )
-            if arity != len(atom.args):
+            kinds = found
+            if len(kinds) != len(atom.args):
                 raise self.fail(
-                    f"predicate {atom.predicate} in {where} takes {arity} arguments, "
+                    f"predicate {atom.predicate} in {where} takes {len(kinds)} arguments, "
                     f"not {len(atom.args)}"
                 )
-        for arg in atom.args:
+        for place, (arg, kind) in enumerate(zip(atom.args, kinds, strict=True), 1):
             if arg.startswith("?"):
                 if arg not in bound:
                     raise self.fail(f"{arg} in {show(Literal(atom))} {self._unbound(where)}")
             elif arg not in self.objects:
                 raise self.fail(f"{arg} in {show(Literal(atom))} in {where} {self._unknown()}")
+            elif not is_a(self.objects[arg], kind, self.types):
+                raise self.fail(
+                    f"{arg} in {show(Literal(atom))} in {where} is of type {self.objects[arg]}, "
+                    f"and argument {place} of {atom.predicate} takes type {kind}"
+                )
 
     def _unbound(self, where: str) -> str:
         if where == ":init":

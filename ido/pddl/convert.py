@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from ido.errors import PddlError
@@ -17,6 +19,7 @@ from ido.model.resources import MOST_STEPS
 from ido.pddl.ground import GroundAction, GroundTask
 from ido.pddl.parsed import Atom, Literal
 from ido.planner.tables import MAX_TABLE_ROWS
+from ido.planner.types import SCALE, units
 
 GOAL_FACTS = MAX_TABLE_ROWS.bit_length() - 1
 """Facts a goal of several ways may read: the planner tabulates a condition on every
@@ -132,6 +135,36 @@ def to_resources(task: GroundTask, max_steps: int = MOST_STEPS) -> list[dict[str
         }
     )
     return documents
+
+
+def rounded_costs(costs: Iterable[tuple[str, float]]) -> str | None:
+    """What to warn of when an action's cost (`(call, cost)`) is finer than a millionth,
+    else None. ido's planners, CP-SAT and the search alike, count each step's cost in whole
+    millionths (`ido.planner.types.units`): costs that differ by less compare as equal, and
+    a plan of steps each rounded down may beat one that is cheaper by the problem's metric
+    (two steps of 0.5000004 against one of 1.0000006)."""
+    finer = [(call, cost) for call, cost in costs if _finer(cost)]
+    if not finer:
+        return None
+    call, cost = finer[0]
+    return (
+        f"{len(finer):,} action costs are finer than a millionth ({call} costs "
+        f"{_decimal(cost)}, counted as {_decimal(units(cost) / SCALE)}): ido's planners "
+        "count each step's cost in whole millionths, so the plan may not be optimal by the "
+        "problem's metric (its cost is said exactly)"
+    )
+
+
+def _finer(cost: float) -> bool:
+    """Whether `cost` is not a whole number of millionths, past a float's own noise (0.3 is
+    299,999.99999999994 millionths, and a cost of ten million is off by a hundredth)."""
+    scaled = cost * SCALE
+    return abs(scaled - round(scaled)) > 1e-3 + abs(scaled) * 1e-15
+
+
+def _decimal(value: float) -> str:
+    """`value` as PDDL writes a number: `0.0000005`, not `5e-07`."""
+    return format(Decimal(repr(value)), "f")
 
 
 def _goal(task: GroundTask, facts: _Names) -> list[str]:

@@ -88,7 +88,7 @@ class Domain:
     requirements: tuple[str, ...]
     types: dict[str, str]  # type -> parent
     constants: dict[str, str]  # object -> type
-    predicates: dict[str, int]  # name -> arity
+    predicates: dict[str, tuple[str, ...]]  # name -> the type of each argument
     actions: tuple[Action, ...]
     file: str = field(default="", compare=False)
     typed: tuple[tuple[str, str, int], ...] = field(default=(), compare=False)

@@ -265,7 +265,7 @@ def _read_domain(path: Path) -> Domain:
     requirements: tuple[str, ...] = ()
     types: dict[str, str] = {}
     constants: dict[str, str] = {}
-    predicates: dict[str, int] = {}
+    predicates: dict[str, tuple[str, ...]] = {}
     lines: dict[str, int] = {}  # where each predicate is declared
     defined: dict[str, int] = {}  # and each action
     typed: list[tuple[str, str, int]] = []  # the types declarations name (`Domain.typed`)
@@ -291,17 +291,18 @@ def _read_domain(path: Path) -> Domain:
         elif keyword == ":predicates":
             for item in node.items[1:]:
                 atom = reader.atom(item)
-                # Count names, not distinct ones: (in ?obj ?obj) takes two arguments.
                 names = [n for n in item.items[1:] if not n.is_list]
                 kinds = [after.text or "" for n, after in pairwise(names) if n.text == "-"]
-                arity = len(names) - 2 * len(kinds)
+                arguments = _argument_types(names)
+                arity = len(arguments)
                 what = f"an argument of ({atom.predicate} ...)"
                 typed += [(kind, what, item.line) for kind in kinds]
-                if predicates.setdefault(atom.predicate, arity) != arity:
+                was = predicates.setdefault(atom.predicate, arguments)
+                if len(was) != arity:
                     raise reader.fail(
                         item,
                         f"predicate {atom.predicate} is declared twice, with "
-                        f"{predicates[atom.predicate]} and {arity} arguments "
+                        f"{len(was)} and {arity} arguments "
                         f"({_lines(lines[atom.predicate], item.line)})",
                     )
                 lines.setdefault(atom.predicate, item.line)
@@ -327,6 +328,23 @@ def _read_domain(path: Path) -> Domain:
     )
     check_domain(domain)
     return domain
+
+
+def _argument_types(names: list[Node]) -> tuple[str, ...]:
+    """The type of each argument of a predicate's declaration, `object` where none is given.
+    Names, not distinct ones, count: `(in ?obj ?obj)` takes two arguments."""
+    kinds: list[str] = []
+    pending = 0
+    i = 0
+    while i < len(names):
+        if names[i].text == "-" and i + 1 < len(names):
+            kinds += [names[i + 1].text or "object"] * pending
+            pending = 0
+            i += 2
+        else:
+            pending += 1
+            i += 1
+    return (*kinds, *["object"] * pending)
 
 
 def _functions(reader: _Reader, node: Node) -> None:
@@ -556,8 +574,11 @@ def _read_problem(path: Path) -> Problem:
         elif keyword == ":init":
             for item in node.items[1:]:
                 if item.head() == "=":
-                    costs[reader.atom(item.items[1])] = _number(reader, item)
-                    _cost_from_zero(reader, item, costs)
+                    value = _number(reader, item)  # (first: a malformed `=` is said as one)
+                    function = reader.atom(item.items[1])
+                    costs[function] = value
+                    if function == _TOTAL_COST:
+                        _cost_from_zero(reader, item, value)
                 else:
                     init.setdefault(reader.atom(item), item.line)
         elif keyword == ":goal" and len(node.items) > 2:
@@ -585,10 +606,12 @@ def _read_problem(path: Path) -> Problem:
     )
 
 
-def _cost_from_zero(reader: _Reader, node: Node, costs: dict[Atom, float]) -> None:
-    """Refuse a `total-cost` that starts above 0: ido counts a plan's cost from 0 (as IPC
-    requires), so it would report 2 where VAL says 7."""
-    start = costs.get(Atom("total-cost", ()), 0)
+_TOTAL_COST = Atom("total-cost", ())
+
+
+def _cost_from_zero(reader: _Reader, node: Node, start: float) -> None:
+    """Refuse a `total-cost` that starts above 0 (`start`, as `node` gives it): ido counts a
+    plan's cost from 0 (as IPC requires), so it would report 2 where VAL says 7."""
     if start:
         raise reader.fail(
             node,

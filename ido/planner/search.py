@@ -40,7 +40,7 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from ido.errors import PlanningError
+from ido.errors import OutOfBudget
 from ido.planner import progress
 from ido.planner.earliest import Earliest, at_once, ready_from
 from ido.planner.estimates import Cuts, Remaining, at_whole, steps_left
@@ -125,22 +125,19 @@ GIVE_MORE = (
 """How a search that gave up is given more, said after what it spent."""
 
 
-class SearchGaveUp(PlanningError):
+class SearchGaveUp(OutOfBudget):
     """The search reached its budget (expansions or paths checked) without settling the
     question; `spent` says which, and `paused` is the search to go on with, when it can."""
 
     def __init__(
         self, spent: str, paused: AStarSearch | None = None, advice: str = GIVE_MORE
     ) -> None:
-        super().__init__(f"search {spent} without finishing; {advice}")
-        self.spent = spent
+        super().__init__(spent, advice)
         self.paused = paused
         """The search, to go on with a larger budget; None when it stopped mid-expansion."""
 
-    def advised(self, advice: str) -> SearchGaveUp:
-        """The same give-up, with other words on how to give the search more (where the
-        intent's limits are not the user's to edit)."""
-        return SearchGaveUp(self.spent, self.paused, advice)
+    def _said(self, spent: str, advice: str) -> str:
+        return f"search {spent} without finishing; {advice}"
 
 
 class SearchPlanner(SolvingPlanner):

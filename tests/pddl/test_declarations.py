@@ -167,3 +167,36 @@ def test_an_object_that_is_a_constant_of_another_type_is_refused(tmp_path: Path)
     same = DOMAIN.replace("(:types block)", "(:types block) (:constants a - block)")
     task = load_pddl(write(tmp_path, "d.pddl", same), write(tmp_path, "p.pddl", PROBLEM))
     assert [a.call for a in task.actions] == ["(set a)", "(mk a)"]
+
+
+TYPED = """\
+(define (domain tlog) (:requirements :typing)
+ (:types truck package place - object airport - place)
+ (:predicates (at ?t - truck ?l - place) (holds ?x ?p - object))
+ (:action drive :parameters (?t - truck ?a ?b - place)
+  :precondition (at ?t ?a) :effect (and (not (at ?t ?a)) (at ?t ?b))))
+"""
+TYPED_PROBLEM = """\
+(define (problem p1) (:domain tlog)
+ (:objects truck1 - truck obj5 - package l1 - place a1 - airport)
+ (:init
+  (at truck1 a1)
+  (holds obj5 l1))
+ (:goal (at truck1 l1)))
+"""
+
+
+def test_an_object_of_the_wrong_type_in_init_is_refused(tmp_path: Path) -> None:
+    """`(at truck1 obj5)` with obj5 a package was a fact no action reads, so the problem
+    had "no plan" where VAL reports a type error; an object of a subtype (an airport is a
+    place) or any object where a predicate's argument is untyped is right."""
+    task = load_pddl(write(tmp_path, "d.pddl", TYPED), write(tmp_path, "p.pddl", TYPED_PROBLEM))
+    assert "(drive truck1 a1 l1)" in [a.call for a in task.actions]
+    wrong = TYPED_PROBLEM.replace("(at truck1 a1)", "(at truck1 obj5)")
+    said = (
+        "p.pddl:4: obj5 in (at truck1 obj5) in :init is of type package, "
+        "and argument 2 of at takes type place"
+    )
+    refused(tmp_path, TYPED, wrong, said)
+    goal = TYPED_PROBLEM.replace("(:goal (at truck1 l1))", "(:goal (at obj5 l1))")
+    refused(tmp_path, TYPED, goal, "p.pddl:6: obj5 in (at obj5 l1) in the goal is of type package")

@@ -16,7 +16,7 @@ from ido.decide import History, build_task
 from ido.errors import LoadError, PddlError
 from ido.loading import Catalog, load_catalog, load_documents
 from ido.observe import boolean_facts, snapshot
-from ido.pddl import import_pddl, load_pddl, pddl_catalog
+from ido.pddl import import_pddl, load_pddl, pddl_catalog, rounded_costs
 from ido.pddl.convert import to_resources
 from ido.pddl.ground import ground
 from ido.pddl.syntax import Atom, read_domain, read_problem
@@ -63,12 +63,16 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 def test_a_typed_domain_with_constants_and_costs_is_read(tmp_path: Path) -> None:
-    """Types, constants, predicates with arities, and a cost term are all read."""
+    """Types, constants, predicates with their arguments' types, and a cost term are read."""
     domain = read_domain(write(tmp_path, "d.pddl", ROADS))
     assert domain.name == "roads"
     assert domain.types == {"place": "object", "truck": "object"}
     assert domain.constants == {"depot": "place"}
-    assert domain.predicates == {"at": 2, "road": 2, "visited": 1}
+    assert domain.predicates == {
+        "at": ("truck", "place"),
+        "road": ("place", "place"),
+        "visited": ("place",),
+    }
     (drive,) = domain.actions
     assert drive.parameters == (("?t", "truck"), ("?a", "place"), ("?b", "place"))
     assert drive.cost == (Atom("length", ("?a", "?b")),)
@@ -266,7 +270,9 @@ def test_a_pddl_search_that_gives_up_says_which_flags_give_it_more(tmp_path: Pat
 def test_cpsat_and_the_search_out_of_budget_name_the_flags(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The error told the user to edit `limits.solve_time` in an intent that does not exist."""
+    """The error told the user to edit `limits.solve_time` in an intent that does not exist,
+    and that "the catalog may be too large" where the user gave a PDDL problem: it says how
+    large the problem grounds."""
     from ido.planner import PLANNERS
     from ido.planner.cpsat import CpSatPlanner
 
@@ -279,6 +285,12 @@ def test_cpsat_and_the_search_out_of_budget_name_the_flags(
     assert "CP-SAT reached its time limit" in stopped.output
     assert "`--solve-time DURATION` or `--search-states N`" in stopped.output
     assert "in the intent" not in stopped.output and "limits." not in stopped.output
+    said = " ".join(stopped.output.split())
+    assert "catalog" not in said
+    assert (
+        "the PDDL problem may be too large to plan within these limits (trip grounds to 3 "
+        "actions, which change 5 facts; plans of up to 200 steps)"
+    ) in said
 
 
 @pytest.mark.parametrize(
@@ -533,3 +545,54 @@ def test_no_two_alternatives_are_one_plan_in_another_order(backend: str) -> None
     shapes = [a.plan.shape for a in found.alternatives]
     assert len(shapes) == len(set(shapes)) == 2
     assert found.plan.shape not in shapes
+
+
+HOP = """\
+(define (domain hop) (:requirements :strips :action-costs)
+  (:predicates (at-a) (at-b) (at-c))
+  (:functions (total-cost))
+  (:action direct :parameters () :precondition (at-a)
+    :effect (and (not (at-a)) (at-c) (increase (total-cost) 1.0000006)))
+  (:action first :parameters () :precondition (at-a)
+    :effect (and (not (at-a)) (at-b) (increase (total-cost) 0.5000004)))
+  (:action second :parameters () :precondition (at-b)
+    :effect (and (not (at-b)) (at-c) (increase (total-cost) 0.5000004))))
+"""
+HOP_PROBLEM = """\
+(define (problem hop1) (:domain hop)
+  (:init (at-a) (= (total-cost) 0))
+  (:goal (at-c))
+  (:metric minimize (total-cost)))
+"""
+
+
+def test_costs_finer_than_a_millionth_are_warned_of(tmp_path: Path) -> None:
+    """Both planners count a step's cost in whole millionths: two steps of 0.5000004 (counted
+    0.5 each) beat one of 1.0000006 (counted 1.000001), a plan VAL says costs 1.0000008 where
+    1.0000006 was there. That was said nowhere; `ido plan --pddl` and `ido import-pddl` now
+    warn that costs were rounded and the plan may not be optimal."""
+    domain, problem = write(tmp_path, "d.pddl", HOP), write(tmp_path, "p.pddl", HOP_PROBLEM)
+    said = (
+        "3 action costs are finer than a millionth ((direct) costs 1.0000006, counted as "
+        "1.000001): ido's planners count each step's cost in whole millionths, so the plan "
+        "may not be optimal by the problem's metric"
+    )
+    runner = CliRunner()
+    planned = runner.invoke(app, ["plan", "--pddl", str(domain), str(problem)])
+    assert planned.exit_code == 0, planned.output
+    assert f"warning: {problem}: {said}" in " ".join(planned.output.split())
+    out = str(tmp_path / "out")
+    imported = runner.invoke(app, ["import-pddl", str(domain), str(problem), "--out", out])
+    assert imported.exit_code == 0, imported.output
+    assert f"warning: {problem}: {said}" in " ".join(imported.output.split())
+    plain = runner.invoke(app, ["plan", "--pddl", *(str(write(tmp_path, n, t)) for n, t in (
+        ("r.pddl", ROADS), ("t.pddl", TRIP)))])  # fmt: skip
+    assert plain.exit_code == 0 and "warning" not in plain.output
+
+
+@pytest.mark.parametrize("cost", [0.0, 0.3, 0.1 + 0.2, 2.000001, 12345678.3, 1e15])
+def test_costs_of_whole_millionths_are_not_warned_of(cost: float) -> None:
+    """A decimal a float holds a hair off (0.3, 0.1 + 0.2, a large cost's last digits) is
+    the whole millionths it was written as."""
+    assert rounded_costs([("(a)", cost)]) is None
+    assert rounded_costs([("(a)", cost), ("(b)", 0.0000005)]) is not None

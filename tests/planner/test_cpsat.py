@@ -1341,6 +1341,103 @@ def test_a_handful_of_capabilities_goes_to_the_search_with_the_ceiling(
     assert ceilings == [10**12, math.inf]
 
 
+def _searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The expansions each run of an exact search makes, in order (a paused search that
+    goes on is a run of its own)."""
+    from ido.planner import search
+
+    made: list[int] = []
+    run = search.AStarSearch.run
+
+    def recorded(self: search.AStarSearch, *args: Any) -> Any:
+        before = self.expanded
+        try:
+            return run(self, *args)
+        finally:
+            made.append(self.expanded - before)
+
+    monkeypatch.setattr(search.AStarSearch, "run", recorded)
+    return made
+
+
+# Three capabilities, the cheapest plan two steps (b then a) where one (c) reaches the
+# goal: the landmarks settle nothing, and a search of one expansion gives up.
+DETOUR = [
+    action("a", ("state.s.y",), {"s.x": True}, cost=1.0),
+    action("b", (), {"s.y": True}, cost=1.0),
+    action("c", (), {"s.x": True}, cost=3.0),
+]
+
+
+@pytest.mark.parametrize("proves", [True, False])
+def test_a_search_with_the_whole_budget_that_gave_up_is_not_run_again(
+    monkeypatch: pytest.MonkeyPatch, proves: bool
+) -> None:
+    """At a handful of capabilities the search goes first with the whole budget; when it
+    gave up, the search that goes first on a larger task ran it again from the start (and
+    the fallback after a model that proved nothing went on with that one): the same
+    expansions twice, for the same give-up. Now it runs once; the answer is the same."""
+    made = _searches(monkeypatch)
+    if not proves:
+        _model_turns(monkeypatch)
+    t = task(DETOUR, goal=("state.s.x",), given={"s": {}}, search_states=1)
+    t = t if proves else replace(t, time_limit=1e-6)
+    g = ground(t)
+    if proves:
+        found = CpSatPlanner().solve(t, g)
+        assert found is not None and found.plan.capabilities == ("b", "a") and found.optimal
+    else:
+        with pytest.raises(PlanningError, match=r"the search gave up too \(it expanded 1 states"):
+            CpSatPlanner().solve(t, g)
+    assert made == [1]
+
+
+def test_whether_a_solves_numbers_fit_is_worked_out_once_per_decision(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check that the model's 64-bit sums hold a solve's numbers went over every usable
+    action at each solve; the largest number of each metric is now kept for the decision,
+    as the scaled metrics are. An action too large for the model still counts only in the
+    solves that may use it."""
+    from ido.planner.cpsat import _solves
+
+    measured: list[str] = []
+    measure = _solves.measure
+
+    def counted(t: Task, a: Action, metric: Any) -> float:
+        measured.append(a.name)
+        return measure(t, a, metric)
+
+    monkeypatch.setattr(_solves, "measure", counted)
+    huge = replace(PAY_SLOW, cost=1e20)
+    t = task([*SHOP, huge], limits=Limits(max_cost=5.0))
+    g = ground(t)
+    planner = CpSatPlanner()
+    every = frozenset(range(len(g.actions)))
+    without = every - {g.position[huge.name]}
+    assert planner._fits(t, g, 6, "score", without)
+    assert not planner._fits(t, g, 6, "score", every)
+    calm = replace(t, actions=tuple(SHOP))
+    calm_g = ground(calm)
+    assert planner._fits(calm, calm_g, 6, "score", frozenset(range(len(calm_g.actions))))
+    measured.clear()
+    for _ in range(3):
+        assert planner._fits(calm, calm_g, 6, "score", frozenset(range(len(calm_g.actions))))
+    assert measured == []
+
+
+def test_numbers_the_model_cannot_hold_are_not_searched_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cost past the model's 64-bit sums goes to the search, which had given up already."""
+    made = _searches(monkeypatch)
+    huge = [*DETOUR[:2], replace(DETOUR[2], cost=1e20)]
+    t = task(huge, goal=("state.s.x",), given={"s": {}}, search_states=1)
+    with pytest.raises(PlanningError, match=r"too large for CP-SAT's model .* expanded 1 states"):
+        CpSatPlanner().solve(t, ground(t))
+    assert made == [1]
+
+
 @pytest.mark.parametrize("metric", ["score", "cost", "latency"])
 def test_the_model_keeps_below_the_ceiling_it_is_asked_for(metric: str) -> None:
     """Asked only for plans below `under` (the alternatives' ceiling), CP-SAT's model caps

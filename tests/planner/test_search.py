@@ -784,3 +784,25 @@ def test_under_a_ceiling_the_model_deepens_no_further_than_a_plan_below_it_could
     assert horizons and max(horizons) <= most
     above = planner.solve(t, g, under=value + 1)
     assert above is not None and objective(t, g, above.plan) == value
+
+
+def test_both_out_of_budget_errors_are_reworded_alike() -> None:
+    """The search's give-up and CP-SAT's (both budgets spent) each carried its own `spent`
+    and `advised`; they share `OutOfBudget` now: the CLI rewords the advice of either, and
+    what the error carries (the paused search) stays."""
+    from ido.errors import OutOfBudget
+    from ido.planner.cpsat import BudgetsSpent
+
+    paused = AStarSearch(Question(task(), ground(task()), 5))
+    stop = SearchGaveUp("expanded 5 states", paused)
+    spent = BudgetsSpent("CP-SAT reached its time limit")
+    assert isinstance(stop, OutOfBudget) and isinstance(spent, OutOfBudget)
+    again = stop.advised("`--search-states N` lets it go further")
+    assert type(again) is SearchGaveUp and again.paused is paused and again.spent == stop.spent
+    assert (
+        str(again)
+        == "search expanded 5 states without finishing; `--search-states N` lets it go further"
+    )
+    assert "in the intent" in str(stop) and again.advice.startswith("`--search-states")
+    assert str(spent.advised("more")) == "CP-SAT reached its time limit; more"
+    assert str(spent).startswith("CP-SAT reached its time limit; the catalog may be too large")

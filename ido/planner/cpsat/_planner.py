@@ -13,7 +13,7 @@ import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ido.errors import PlanningError
+from ido.errors import OutOfBudget, PlanningError
 from ido.planner.bounds import Landmarks, beyond, landmarks, plan_floor, prunable
 from ido.planner.cpsat._shortcuts import (
     _cheapest,
@@ -61,20 +61,16 @@ GIVE_MORE = (
 """How CP-SAT and the search, both out of budget, are given more, said after what they spent."""
 
 
-class BudgetsSpent(PlanningError):
+class BudgetsSpent(OutOfBudget):
     """CP-SAT ran out of time without a plan and the search out of states; `spent` says
-    what each spent."""
+    what each spent, `advice` what that suggests of the problem and how to give more."""
 
-    def __init__(self, spent: str, advice: str = GIVE_MORE) -> None:
-        super().__init__(
-            f"{spent}; the catalog may be too large to plan within these limits: {advice}"
-        )
-        self.spent = spent
-
-    def advised(self, advice: str) -> BudgetsSpent:
-        """The same error, with other words on how to give more (where the intent's limits
-        are not the user's to edit)."""
-        return BudgetsSpent(self.spent, advice)
+    def __init__(
+        self,
+        spent: str,
+        advice: str = f"the catalog may be too large to plan within these limits: {GIVE_MORE}",
+    ) -> None:
+        super().__init__(spent, advice)
 
 
 class CpSatPlanner(_ModelSolves, SolvingPlanner):
@@ -121,6 +117,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         self._sequences: dict[frozenset[int], bool] = {}
         self._metrics: dict[tuple[Metric, Weights], list[int]] = {}
         self._floored: dict[tuple[Metric, Weights], list[int]] = {}
+        self._largest: dict[tuple[Metric, Weights], float] = {}
         self._beyond_limits: dict[Limits, frozenset[int]] = {}
         # Whether a search settled one of this decision's solves, and the expansions the
         # alternatives' searches get first for it (`prepare_alternatives`).
@@ -168,11 +165,12 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         plan that keeps to a limit is cut, and a plan a hair over one (by less than a
         millionth a step) may come out of it. For such a plan, rare, the search settles the
         solve exactly."""
-        found = self._answer(asked, near)
+        search = _WholeSearch(asked, self._fallback(asked.task))
+        found = self._answer(asked, search, near)
         if found is None or not breaks_limits(asked.task, asked.g, found.plan):
             return found
         try:
-            return SearchPlanner(max_states=self._fallback(asked.task)).settle(asked)
+            return search.settle()
         except SearchGaveUp as stop:
             raise PlanningError(
                 f"the plan CP-SAT found breaks a limit by less than its rounding, and the "
@@ -181,7 +179,9 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
                 "it go further, or a limit set a little further from the plans' totals"
             ) from None
 
-    def _answer(self, asked: Question, near: Plan | None = None) -> Solution | None:
+    def _answer(
+        self, asked: Question, search: _WholeSearch, near: Plan | None = None
+    ) -> Solution | None:
         """CP-SAT's answer; when it runs out of time, the search backend's if it finishes.
 
         A search cut short by the time limit proves nothing: "no plan found" is not "no
@@ -190,7 +190,8 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         its comparisons in proportion) to settle it
         exactly. A search that went first (`search_first`) and gave up goes on from where
         it stopped, its expansions counted in that budget: the same answer, without
-        repeating them.
+        repeating them. A search with the whole budget (`search`) that gave up is not
+        run again: the same search gives up the same way.
 
         When that search had no limit to keep to (and its metric is not elapsed time), its
         expansions are cheap, and on tasks it gives up on at first the model has seldom done
@@ -210,12 +211,12 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             # building and solving a CP-SAT model costs milliseconds. Same optimum. (Only
             # an intent's budget of a few states stops it: then the model's turn, below.)
             try:
-                return SearchPlanner(max_states=self._fallback(task)).settle(asked)
+                return search.settle()
             except SearchGaveUp:
                 pass
         if not self._fits(task, g, asked.length, metric, allowed):
-            return self._searched_instead(asked)
-        settled, answer, paused = self._without_model(asked)
+            return self._searched_instead(search)
+        settled, answer, paused = self._without_model(asked, search.gave_up is None)
         if settled:
             return answer
         brief = (
@@ -231,7 +232,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         if _decided(found, undecided):
             return found
         try:
-            answer = SearchPlanner(max_states=self._fallback(task)).settle(asked, paused)
+            answer = search.settle(paused)
         except SearchGaveUp as stop:
             if brief:
                 better, undecided = self._modelled(asked, near)
@@ -249,10 +250,10 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         self._searched = True
         return answer
 
-    def _searched_instead(self, asked: Question) -> Solution | None:
+    def _searched_instead(self, search: _WholeSearch) -> Solution | None:
         """The search's answer to a solve whose numbers the model cannot hold (`_fits`)."""
         try:
-            return SearchPlanner(max_states=self._fallback(asked.task)).settle(asked)
+            return search.settle()
         except SearchGaveUp as stop:
             raise PlanningError(
                 "a cost, latency, risk or weight is too large for CP-SAT's model (its sums "
@@ -279,10 +280,13 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         except _Undecided:
             return None, True
 
-    def _without_model(self, asked: Question) -> tuple[bool, Solution | None, AStarSearch | None]:
+    def _without_model(
+        self, asked: Question, search: bool = True
+    ) -> tuple[bool, Solution | None, AStarSearch | None]:
         """(True, the answer, None) when the solve is settled without a model, else (False,
         None, the search that gave up, when it can go on: the fallback after the model
-        takes it up).
+        takes it up). Without `search` (a search with the whole budget gave up already),
+        only the landmarks are looked at: the model then gets its whole time.
 
         With no limit but `max_steps`, first what `_narrowed` would settle by the landmarks
         alone (no plan, or the cheapest achievers' plan at the floor), which costs less than
@@ -331,6 +335,8 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
                 cheapest = self._cheapest_settles(task, g, length, metric, allowed, marks)
                 if cheapest is not None:
                     return True, Solution(cheapest, True, length), None
+        if not search:
+            return False, None, None
         try:
             # Its progress counts against the whole budget: a search that gives up here goes
             # on after the model, from where it stopped (`_solve`).
@@ -469,6 +475,27 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         if sum(scaled[a] for a in steps) > plan_floor(costs, marks) + 1e-6:
             return False
         return len(steps) <= _step_floor(marks, len(scaled)) + 1e-9
+
+
+class _WholeSearch:
+    """The exact search of one solve with the whole budget (`states` expansions), run at
+    most to its end: once it gave up, `settle` gives up again at once, as running it again
+    would after the same expansions (it is deterministic)."""
+
+    def __init__(self, asked: Question, states: int) -> None:
+        self.asked, self.states = asked, states
+        self.gave_up: SearchGaveUp | None = None
+
+    def settle(self, paused: AStarSearch | None = None) -> Solution | None:
+        """The search's answer, going on from `paused` (a search of the same solve that
+        stopped at a smaller budget) when given; raises SearchGaveUp."""
+        if self.gave_up is not None:
+            raise self.gave_up
+        try:
+            return SearchPlanner(max_states=self.states).settle(self.asked, paused)
+        except SearchGaveUp as stop:
+            self.gave_up = stop
+            raise
 
 
 def _decided(found: Solution | None, undecided: bool) -> bool:

@@ -81,6 +81,7 @@ class _ModelSolves:
     _sequences: dict[frozenset[int], bool]
     _metrics: dict[tuple[Metric, Weights], list[int]]
     _floored: dict[tuple[Metric, Weights], list[int]]
+    _largest: dict[tuple[Metric, Weights], float]
     _beyond_limits: dict[Limits, frozenset[int]]
     _searched: bool
     _alternatives_first: int
@@ -342,7 +343,7 @@ class _ModelSolves:
         if self._grounded is not g:
             self._grounded, self._encodings, self._cover = g, {}, frozenset()
             self._sequences, self._metrics, self._beyond_limits = {}, {}, {}
-            self._floored = {}
+            self._floored, self._largest = {}, {}
             self._searched, self._alternatives_first = False, 0
 
     def _over(self, task: Task, g: Grounded) -> frozenset[int]:
@@ -364,7 +365,10 @@ class _ModelSolves:
     ) -> bool:
         """Whether the model of `length` steps holds the metrics a solve by `metric` sums
         (its limits' too) for the `allowed` actions (`fits_model`): even those over a limit
-        alone, which the model leaves out but whose metrics its floors and bounds count."""
+        alone, which the model leaves out but whose metrics its floors and bounds count.
+
+        Most solves' numbers fit with room to spare: when every action's do (`_largest`,
+        once per decision), so do the allowed ones', without a pass over them."""
         limits = task.limits
         summed: set[Metric] = {metric}
         if limits.max_cost is not None:
@@ -373,8 +377,21 @@ class _ModelSolves:
             summed.add("risk")
         if limits.deadline is not None:
             summed.add("latency")
+        if fits_model(max(self._largest_of(task, g, m) for m in summed), length):
+            return True
         values = (abs(measure(task, g.actions[a], m)) for a in allowed for m in summed)
         return fits_model(max(values, default=0.0), length)
+
+    def _largest_of(self, task: Task, g: Grounded, metric: Metric) -> float:
+        """The largest `metric` of any action of the decision, as a size (no sign), worked
+        out once per decision and weights, as `_scaled` is."""
+        self._decision(g)
+        key = (metric, task.weights)
+        found = self._largest.get(key)
+        if found is None:
+            values = (abs(measure(task, action, metric)) for action in g.actions)
+            found = self._largest[key] = max(values, default=0.0)
+        return found
 
     def _scaled(self, task: Task, g: Grounded, metric: Metric) -> list[int]:
         """Each action's `metric` in the model's integer units, worked out once per decision
