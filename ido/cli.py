@@ -1131,9 +1131,29 @@ def _exact(result: Any) -> None:
     d = result.divergence
     typer.echo(f"diverged at decision {d.number} of run {result.run_id} (trigger: {d.trigger})")
     typer.echo(f"fields that differ: {', '.join(d.fields)}")
+    if d.catalog is not None:
+        typer.echo(f"the catalog has changed since the run: {_catalog_change(d.catalog)}")
     for label, side in (("recorded", d.recorded), ("replayed", d.replayed)):
         typer.echo(f"  {label}: {_decision_summary(side)}")
     raise typer.Exit(1)
+
+
+CHANGES_SHOWN = 5
+"""Capabilities named per kind of change in a divergence; `, …` says there are more."""
+
+
+def _catalog_change(change: Any) -> str:
+    """`capabilities added: a, b; removed: c; changed: d`, each list cut at CHANGES_SHOWN."""
+    said = []
+    for label, names in (
+        ("added", change.added),
+        ("removed", change.removed),
+        ("changed", change.changed),
+    ):
+        if names:
+            more = ", …" if len(names) > CHANGES_SHOWN else ""
+            said.append(f"{label}: {', '.join(names[:CHANGES_SHOWN])}{more}")
+    return "capabilities " + "; ".join(said)
 
 
 def _counterfactual(run_id: str, c: Any) -> None:
