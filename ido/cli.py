@@ -888,7 +888,6 @@ def resume(
     loaded = _load(catalog, None)
     with _telemetry() as telemetry, SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
-        _refuse_if_unanswered(store, run_id)
         runtime = LocalRuntime(
             loaded,
             store,
@@ -908,27 +907,6 @@ def _interval(seconds: float) -> float:
     if not 0.05 <= seconds <= 86400:
         raise typer.BadParameter(f"{seconds:g} seconds is not from 0.05 to 86400")
     return seconds
-
-
-def _refuse_if_unanswered(store: Any, run_id: str) -> None:
-    """A blocked run nobody has answered yet may not go on (`ido.runner.ready`): resuming it
-    recorded a resumption after a wait and the same request again each time, though nothing
-    had happened. Refused, with what it waits for, and nothing written."""
-    import time
-
-    from ido.approvals import pending, subject
-    from ido.runner import ready
-
-    if store.run(run_id).outcome != "blocked":
-        return
-    events = store.events(run_id)
-    if ready(events, time.time()):
-        return
-    what = "; ".join(f"{subject(r.step, r.capability)} ({r.rule})" for r in pending(events))
-    raise IdoError(
-        f"run {run_id} still waits for approval of {what}; answer it first (ido approve "
-        f"{run_id} --by NAME, or ido reject), then resume"
-    )
 
 
 @app.command()

@@ -18,6 +18,7 @@ from ido.approvals import (
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
     answering,
+    check_answered,
     expired,
     expiry,
     plan_digest,
@@ -181,6 +182,9 @@ class LocalRuntime:
         """
         row = self.journal.run(run_id)
         events = self.journal.events(run_id)
+        now = self.clock()
+        if row.outcome == "blocked":  # refused with nothing written, while nobody answered
+            check_answered(run_id, events, now)
         recovered = recover(row, events, self.catalog)
         run = recovered.run
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
@@ -190,7 +194,6 @@ class LocalRuntime:
         run.evidence = with_lessons(stored, recovered.lessons)
         run.lessons = list(recovered.lessons)
         planner = self.planner or self._planner(recovered.planner, run.intent)
-        now = self.clock()
         data: dict[str, Any] = {
             "after": "approval" if row.outcome == "blocked" else "interruption",
             "interrupted_steps": [i.step for i in recovered.interrupted],
