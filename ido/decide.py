@@ -48,6 +48,10 @@ class History:
     unbound: frozenset[str] = frozenset()
     """Capabilities the run cannot perform: they have no `run` binding, and the run's
     steps are performed for real (a scenario's simulated world needs none)."""
+    cut_off: Mapping[str, float] = field(default_factory=dict)
+    """Per capability, the longest one of its calls ran before the run's deadline stopped
+    it (seconds): its latency is believed at least that, so a replan does not count on it
+    being faster (`ido.runtime.recovery.with_cut_off`)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ def belief(capability: Capability, history: History, state: Mapping[str, Any]) -
         history.evidence.get(capability.name),
         history.now,
         health if isinstance(health, Mapping) else None,
+        history.cut_off.get(capability.name),
     )
 
 

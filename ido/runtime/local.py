@@ -711,6 +711,7 @@ class LocalRuntime:
                     done=tuple(name for _, name in run.completed),
                     model_call_cost=run.model_call_cost,
                     unbound=self._unbound,
+                    cut_off=dict(run.cut_off),
                 ),
                 planner,
                 number=run.decisions,
