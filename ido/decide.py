@@ -10,7 +10,7 @@ from ido.conditions import compile_condition
 from ido.health import Belief, Evidence, believe
 from ido.journal import model_calls
 from ido.loading import Catalog
-from ido.model import Capability, Intent
+from ido.model import Capability, Intent, format_duration
 from ido.plan_rules import (
     PlanCheck,
     best_admissible,
@@ -264,7 +264,10 @@ def _used(intent: Intent, history: History, result: PlanResult) -> str:
     if "max_cost" in blocking and limits.max_cost is not None and spent > 0:
         notes.append(f"the run has spent {spent:.2f} of max_cost {limits.max_cost:.2f}")
     if "deadline" in blocking and limits.deadline is not None and elapsed >= 0.001:
-        notes.append(f"{elapsed:.3g} s of the {limits.deadline:g} s deadline have elapsed")
+        notes.append(
+            f"{format_duration(elapsed)} of the {format_duration(limits.deadline)} deadline "
+            "have elapsed"
+        )
     return f" ({'; '.join(notes)})" if notes else ""
 
 
