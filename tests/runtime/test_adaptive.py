@@ -204,6 +204,46 @@ def test_a_retry_emerges_with_backoff_doubling_per_failure(
     assert slept == [1.0, 2.0]
 
 
+def test_a_retry_that_backs_off_beside_a_running_step_is_recorded_as_starting_after_it(
+    flaky: Path,
+) -> None:
+    """mint failed once; the replan retries it beside stamp, after a 5 s backoff waited
+    before the call. Its start was stamped before the wait (with stamp's, 5 s early); it
+    is stamped as of the wait's end now, when the call starts, and says so (`waited`)."""
+    from ido.journal import epoch
+    from ido.scenario.runner import load_scenarios, run_scenario
+
+    for name, needs, sets, latency in (
+        ("mint", "[]", "token.minted", "100ms"),
+        ("print", "[]", "token.printed", "1s"),
+        ("stamp", "['state.token.printed']", "token.stamped", "1s"),
+    ):
+        add_capability(
+            flaky,
+            name,
+            f"  provider: {name}\n  requires: {needs}\n  effects: {{{sets}: true}}\n"
+            f"  latency: {latency}\n  run: {{python: 'fakesvc.flaky:call'}}\n",
+        )
+    (flaky / "beside.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: beside}\nspec:\n"
+        "  intent:\n    goal: ['state.token.minted', 'state.token.stamped']\n"
+        "    limits: {backoff: 5s}\n"
+        "  faults: [{capability: mint, fail_next: 1}]\n"
+    )
+    catalog_paths = [flaky / "capabilities", flaky / "policies"]
+    ((scenario, catalog),) = load_scenarios(flaky / "beside.yaml", catalog_paths)
+    result = run_scenario(scenario, catalog, base=flaky)
+    assert result.report.outcome == "achieved", result.report.reason
+    started = {
+        (e.data["capability"], e.data["attempt"]): e
+        for e in result.journal.events(result.report.run_id)
+        if e.kind == "action_started"
+    }
+    retry, beside = started[("mint", 2)], started[("stamp", 1)]
+    assert retry.data["backoff"] == 5.0 and retry.data["waited"] is True
+    assert epoch(retry.at) - epoch(beside.at) == pytest.approx(5.0, abs=0.01)
+
+
 def test_a_run_stopped_in_a_retry_s_backoff_has_no_step_in_flight(
     flaky: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
