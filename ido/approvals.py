@@ -191,6 +191,30 @@ def pending(events: Sequence[Event]) -> list[Request]:
     return waiting
 
 
+def ready(events: Sequence[Event], now: float) -> bool:
+    """Whether a blocked run with these approval events may go on (or must fail) now."""
+    waiting = pending(events)
+    if not waiting:
+        return True
+    latest = waiting[0].plan
+    if any(not v["approved"] and v.get("plan") == latest for v in verdicts(events).values()):
+        return True
+    return any(r.expired(now) for r in waiting)
+
+
+def check_answered(run_id: str, events: Sequence[Event], now: float) -> None:
+    """Refuse to go on with a blocked run nobody has answered yet (not `ready`): resuming
+    it recorded a resumption after a wait and the same request again each time, though
+    nothing had happened. The error says what it waits for."""
+    if ready(events, now):
+        return
+    what = "; ".join(f"{subject(r.step, r.capability)} ({r.rule})" for r in pending(events))
+    raise IdoError(
+        f"run {run_id} still waits for approval of {what}; answer it first (ido approve "
+        f"{run_id} --by NAME, or ido reject), then resume"
+    )
+
+
 def choose(waiting: list[Request], run_id: str, step: int | None) -> list[Request]:
     """The requests a verdict on `run_id` answers: all waiting ones, or those of one step."""
     if not waiting:

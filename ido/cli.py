@@ -915,7 +915,6 @@ def resume(
     loaded = _load(catalog, None)
     with _telemetry() as telemetry, SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
-        _refuse_if_unanswered(store, run_id)
         runtime = LocalRuntime(
             loaded,
             store,
@@ -935,27 +934,6 @@ def _interval(seconds: float) -> float:
     if not 0.05 <= seconds <= 86400:
         raise typer.BadParameter(f"{seconds:g} seconds is not from 0.05 to 86400")
     return seconds
-
-
-def _refuse_if_unanswered(store: Any, run_id: str) -> None:
-    """A blocked run nobody has answered yet may not go on (`ido.runner.ready`): resuming it
-    recorded a resumption after a wait and the same request again each time, though nothing
-    had happened. Refused, with what it waits for, and nothing written."""
-    import time
-
-    from ido.approvals import pending, subject
-    from ido.runner import ready
-
-    if store.run(run_id).outcome != "blocked":
-        return
-    events = store.events(run_id)
-    if ready(events, time.time()):
-        return
-    what = "; ".join(f"{subject(r.step, r.capability)} ({r.rule})" for r in pending(events))
-    raise IdoError(
-        f"run {run_id} still waits for approval of {what}; answer it first (ido approve "
-        f"{run_id} --by NAME, or ido reject), then resume"
-    )
 
 
 @app.command()
@@ -1158,9 +1136,29 @@ def _exact(result: Any) -> None:
     d = result.divergence
     typer.echo(f"diverged at decision {d.number} of run {result.run_id} (trigger: {d.trigger})")
     typer.echo(f"fields that differ: {', '.join(d.fields)}")
+    if d.catalog is not None:
+        typer.echo(f"the catalog has changed since the run: {_catalog_change(d.catalog)}")
     for label, side in (("recorded", d.recorded), ("replayed", d.replayed)):
         typer.echo(f"  {label}: {_decision_summary(side)}")
     raise typer.Exit(1)
+
+
+CHANGES_SHOWN = 5
+"""Capabilities named per kind of change in a divergence; `, …` says there are more."""
+
+
+def _catalog_change(change: Any) -> str:
+    """`capabilities added: a, b; removed: c; changed: d`, each list cut at CHANGES_SHOWN."""
+    said = []
+    for label, names in (
+        ("added", change.added),
+        ("removed", change.removed),
+        ("changed", change.changed),
+    ):
+        if names:
+            more = ", …" if len(names) > CHANGES_SHOWN else ""
+            said.append(f"{label}: {', '.join(names[:CHANGES_SHOWN])}{more}")
+    return "capabilities " + "; ".join(said)
 
 
 def _counterfactual(run_id: str, c: Any) -> None:

@@ -10,7 +10,7 @@ from ido.conditions import compile_condition
 from ido.health import Belief, Evidence, believe
 from ido.journal import model_calls
 from ido.loading import Catalog
-from ido.model import Capability, Intent
+from ido.model import Capability, Intent, format_duration
 from ido.plan_rules import (
     PlanCheck,
     best_admissible,
@@ -48,6 +48,10 @@ class History:
     unbound: frozenset[str] = frozenset()
     """Capabilities the run cannot perform: they have no `run` binding, and the run's
     steps are performed for real (a scenario's simulated world needs none)."""
+    cut_off: Mapping[str, float] = field(default_factory=dict)
+    """Per capability, the longest one of its calls ran before the run's deadline stopped
+    it (seconds): its latency is believed at least that, so a replan does not count on it
+    being faster (`ido.runtime.recovery.with_cut_off`)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ def belief(capability: Capability, history: History, state: Mapping[str, Any]) -
         history.evidence.get(capability.name),
         history.now,
         health if isinstance(health, Mapping) else None,
+        history.cut_off.get(capability.name),
     )
 
 
@@ -259,7 +264,10 @@ def _used(intent: Intent, history: History, result: PlanResult) -> str:
     if "max_cost" in blocking and limits.max_cost is not None and spent > 0:
         notes.append(f"the run has spent {spent:.2f} of max_cost {limits.max_cost:.2f}")
     if "deadline" in blocking and limits.deadline is not None and elapsed >= 0.001:
-        notes.append(f"{elapsed:.3g} s of the {limits.deadline:g} s deadline have elapsed")
+        notes.append(
+            f"{format_duration(elapsed)} of the {format_duration(limits.deadline)} deadline "
+            "have elapsed"
+        )
     return f" ({'; '.join(notes)})" if notes else ""
 
 

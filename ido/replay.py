@@ -31,6 +31,7 @@ from ido.runtime.recovery import (
     learnt,
     missing_lesson,
     tells_of_provider,
+    with_cut_off,
 )
 
 if TYPE_CHECKING:
@@ -47,6 +48,19 @@ class Divergence:
     replayed: dict[str, Any]
     fields: tuple[str, ...]
     """Top-level fields of the decision that differ (`result.plan`, `beliefs`, …)."""
+    catalog: CatalogChange | None = None
+    """How the catalog seems to have changed since the run, when it seems to have."""
+
+
+@dataclass(frozen=True)
+class CatalogChange:
+    """Capabilities the replay's catalog has that the run's decisions never mentioned,
+    those they mentioned that it lacks, and those a plan step shows declared otherwise.
+    The journal keeps no copy of the catalog: this is what its decisions tell of it."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -80,12 +94,14 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     base = _evidence(started.get("health", {}))
     evidence = dict(base)
     failures: dict[str, int] = {}
+    cut_off: dict[str, float] = {}
     completed: list[tuple[int, str]] = []
     model_call_cost = 0.0
     lessons: list[Lesson] = []  # since the run last stored what it had learnt
     state: dict[str, Any] = {}
     count = 0
     undoing: dict[int, int] = {}
+    mentioned: set[str] = set()  # the capabilities the run's decisions named
     for event in events:
         data = event.data
         completed = fold_done(completed, undoing, event.kind, data)
@@ -97,6 +113,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             evidence = with_lessons(_evidence(data.get("health", {})), lessons)
         elif event.kind == "action_finished" and not data.get("interrupted"):
             name = data["capability"]
+            cut_off = with_cut_off(cut_off, data)
             if not data["ok"] and tells_of_provider(data):
                 failures[name] = failures.get(name, 0) + 1
             if "learnt_at" in data:
@@ -126,6 +143,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 done=tuple(name for _, name in completed),
                 model_call_cost=model_call_cost,
                 unbound=frozenset(data.get("unbound", ())),
+                cut_off=dict(cut_off),
             )
             gone = [name for name in data["policies"] if name not in catalog.policies]
             if gone:
@@ -147,11 +165,57 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             record = data.get("result", {}).get("solver", {}).get("llm") or {}
             model_call_cost = last_model_call_cost(record, model_call_cost)
             recorded = {k: v for k, v in data.items() if k not in INPUTS}
+            mentioned |= _mentioned(recorded)
             fields = _differences(recorded, _json(again))
             if fields:
-                divergence = Divergence(count, str(data["trigger"]), recorded, again, fields)
+                change = catalog_change(mentioned, recorded, _json(again), catalog)
+                divergence = Divergence(
+                    count, str(data["trigger"]), recorded, again, fields, change
+                )
                 return Replay(run_id, count, divergence)
     return Replay(run_id, count, None)
+
+
+def catalog_change(
+    mentioned: set[str], recorded: dict[str, Any], replayed: dict[str, Any], catalog: Catalog
+) -> CatalogChange | None:
+    """What the decisions tell of how the catalog changed since the run (`mentioned`: the
+    capabilities its decisions up to `recorded` named), or None when they tell of no
+    change. A step declared otherwise shows as other cost, latency, reliability or
+    provider on the same history: the beliefs come from the same evidence either way."""
+    added = sorted(_mentioned(replayed) - mentioned)
+    removed = sorted(name for name in mentioned if name not in catalog.capabilities)
+    was, now = _steps(recorded), _steps(replayed)
+    changed = sorted(name for name in was.keys() & now.keys() if was[name] != now[name])
+    if not (added or removed or changed):
+        return None
+    return CatalogChange(tuple(added), tuple(removed), tuple(changed))
+
+
+def _plans(decision: dict[str, Any]) -> list[dict[str, Any]]:
+    result = decision.get("result") or {}
+    plans = [result.get("plan")] + [a.get("plan") for a in result.get("alternatives", [])]
+    return [p for p in plans if p]
+
+
+def _mentioned(decision: dict[str, Any]) -> set[str]:
+    """The capabilities a decision names: in its plan, its alternatives and its
+    rejections (a policy denial among them)."""
+    result = decision.get("result") or {}
+    names = {s["capability"] for p in _plans(decision) for s in p.get("steps", [])}
+    return names | {r["capability"] for r in result.get("rejections", [])}
+
+
+STEP_DECLARED = ("provider", "cost", "latency", "reliability")
+
+
+def _steps(decision: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """Per capability in a decision's plans, what its steps show of its declaration."""
+    return {
+        s["capability"]: tuple(s.get(k) for k in STEP_DECLARED)
+        for p in _plans(decision)
+        for s in p.get("steps", [])
+    }
 
 
 def _compared(events: Sequence[Event]) -> list[dict[str, Any]]:

@@ -13,25 +13,13 @@ from __future__ import annotations
 import fcntl
 import heapq
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from ido.approvals import pending, verdicts
+from ido.approvals import pending, ready
 from ido.errors import NotFoundError
 from ido.journal import Event, SqliteJournal
-
-
-def ready(events: Sequence[Event], now: float) -> bool:
-    """Whether a blocked run with these approval events may go on (or must fail) now."""
-    waiting = pending(events)
-    if not waiting:
-        return True
-    latest = waiting[0].plan
-    if any(not v["approved"] and v.get("plan") == latest for v in verdicts(events).values()):
-        return True
-    return any(r.expired(now) for r in waiting)
-
 
 RETRY_FIRST = 1.0
 """Seconds before a run the runner could not continue is tried again; each failure after

@@ -87,6 +87,30 @@ def test_resuming_a_run_nobody_answered_is_refused_and_writes_nothing(gated: Pat
     assert ido("resume", "last")[0] == 0
 
 
+def test_the_runtime_refuses_to_resume_a_run_nobody_answered_reading_its_events_once(
+    gated: Path,
+) -> None:
+    """The refusal lived in `ido resume`, which read the run's events and the runtime then
+    read them again; a program resuming through the runtime recorded a resumption and the
+    same request again. The runtime refuses it now, from the one read of its events."""
+    from ido.errors import IdoError
+    from ido.loading import load_catalog
+    from ido.runtime.local import LocalRuntime
+
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    with SqliteJournal(gated / ".ido" / "ido.db") as store:
+        assert LocalRuntime(catalog, store, base=gated).run(catalog.intents["ship-order"])
+        run_id = store.resolve("last")
+        before = store.events(run_id)
+        reads: list[str] = []
+        read = store.events
+        store.events = lambda r: reads.append(r) or read(r)  # type: ignore[method-assign]
+        with pytest.raises(IdoError, match=r"still waits for approval of ship \(residency/"):
+            LocalRuntime(catalog, store, base=gated).resume(run_id)
+        assert reads == [run_id]
+        assert read(run_id) == before and store.run(run_id).outcome == "blocked"
+
+
 def test_resuming_after_a_verdict_is_no_replan_that_max_replans_counts(
     gated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

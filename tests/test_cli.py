@@ -190,6 +190,32 @@ def test_run_fails_with_exit_1_when_every_provider_fails(
     assert "reason: " in out
 
 
+def test_deadline_durations_in_a_run_s_reason_are_rounded_like_the_others(project: Path) -> None:
+    """Under a 1.2345678s deadline the reason said "no plan within deadline 1.22518s" and
+    "(0.00939 s of the 1.23457 s deadline have elapsed)"; durations read as a user writes
+    them now, to the millisecond (`1.225s`, `9ms`, `1.235s`)."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("deadline: 30s", "deadline: 1.2345678s"))
+    code, out = ido("run", "ship-order")
+    assert code == 1, out
+    assert "the fastest plan takes 1.5s on its critical path (pay-pricey-eu 500ms → ship 1s)" in out
+    code, told = ido("explain", "last")
+    assert not re.search(r"\d\.\d{4,}|\d\.\d+ s\b", out + told), out + told
+    # What has elapsed, said when it is a millisecond or more, from a clock of its own:
+    from ido.decide import History, decide
+    from ido.loading import load_catalog
+    from ido.planner import get_planner
+
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    state = {"order": {"id": "7", "region": "eu", "paid": False, "shipped": False}}
+    history = History(now=1_800_000_000.0, elapsed=0.00939)
+    intent = catalog.intents["ship-order"]
+    decided = decide(intent, catalog, state, history, get_planner("cpsat"), number=1, trigger="t")
+    reason = decided.result.reason
+    assert "no plan within deadline 1.225s (what is left of it)" in str(reason), reason
+    assert "(9ms of the 1.235s deadline have elapsed)" in str(reason), reason
+
+
 def test_explain_unknown_run_exits_2(project: Path) -> None:
     """Explaining a run that does not exist is a clear error."""
     ido("run", "ship-order")

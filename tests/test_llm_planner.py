@@ -592,7 +592,7 @@ def test_the_time_the_model_takes_counts_against_the_deadline(project: Path, ser
     use_llm(project, url)
     code, out = ido("run", "ship-order")
     assert code == 1, out
-    assert "no plan within deadline" in out and "s of the 2.5 s deadline have elapsed" in out
+    assert "no plan within deadline" in out and "s of the 2.5s deadline have elapsed" in out
     assert calls(project) == []
     record = llm_record(project)
     assert record["calls"][0]["problems"][0].startswith("critical path 1.8s over deadline ")

@@ -77,6 +77,45 @@ def test_a_changed_policy_shows_the_first_divergence_side_by_side(
     assert "result.plan" in out
     assert "recorded: pay-cheap-eu → ship" in out
     assert "replayed: pay-pricey-eu → ship" in out
+    assert "the catalog has changed" not in out  # a policy changed, not a capability
+
+
+def new_capability(name: str) -> str:
+    return (
+        f"---\napiVersion: ido/v1\nkind: Capability\nmetadata: {{name: {name}}}\nspec:\n"
+        "  provider: newpay\n  region: eu\n  tags: [payments, pii]\n"
+        '  requires: ["!state.order.paid"]\n  effects: {order.paid: true}\n  cost: 0.90\n'
+        '  run: {python: "fakesvc.impl:call"}\n'
+    )
+
+
+def test_an_exact_replay_that_diverges_on_a_changed_catalog_says_how_it_changed(
+    project: Path,
+) -> None:
+    """It said only "fields that differ: result.rejections", with no hint that capabilities
+    had been added, removed and changed since the run: the journal's decisions tell which."""
+    assert ido("run", "ship-order")[0] == 0
+    catalog = project / "capabilities" / "catalog.yaml"
+    text = catalog.read_text().replace("cost: 0.30", "cost: 0.35")  # pay-cheap-eu
+    text = text.replace("metadata: {name: pay-us}", "metadata: {name: pay-us-2}")
+    catalog.write_text(text + new_capability("pay-new-eu"))
+    code, out = ido("replay", "last")
+    assert code == 1, out
+    assert (
+        "the catalog has changed since the run: capabilities added: pay-new-eu, pay-us-2; "
+        "removed: pay-us; changed: pay-cheap-eu"
+    ) in out
+
+
+def test_a_long_list_of_catalog_changes_is_cut(project: Path) -> None:
+    """Five names of each kind of change at most, and `, …` for the rest."""
+    assert ido("run", "ship-order")[0] == 0
+    catalog = project / "capabilities" / "catalog.yaml"
+    names = [f"pay-new-{n}" for n in range(7)]
+    catalog.write_text(catalog.read_text() + "".join(new_capability(n) for n in names))
+    code, out = ido("replay", "last")
+    assert code == 1, out
+    assert f"capabilities added: {', '.join(names[:5])}, …\n" in out
 
 
 def test_a_resumed_run_replays_identically(project: Path) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ido.errors import PlanningError
+from ido.model.durations import format_duration
 from ido.planner.grounding import Grounded, ground
 from ido.planner.limit_words import BEST, METRICS, needs, step_measure, way_out, within
 from ido.planner.pairs import Value, goal_conflict
@@ -455,7 +456,8 @@ def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> t
     steps = joint.join(f"{s.capability} {step_measure(metric, s)}" for s in plan.steps)
     if name == "deadline":
         path = " → ".join(
-            f"{plan.steps[i].capability} {plan.steps[i].latency:g}s" for i in plan.critical_path
+            f"{plan.steps[i].capability} {format_duration(plan.steps[i].latency)}"
+            for i in plan.critical_path
         )
         alongside = len(plan.steps) - len(plan.critical_path)
         beside = (

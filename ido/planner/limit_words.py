@@ -29,7 +29,7 @@ def within(task: Task, name: str) -> str:
         return f"within max_cost {_amount(limit)}{left}"
     if name == "deadline":
         left = " (what is left of it)" if task.elapsed >= 0.001 else ""
-        return f"within deadline {limit:g}s{left}"
+        return f"within deadline {format_duration(limit)}{left}"
     return f"with success probability ≥ {written_probability(limit)}"
 
 
@@ -38,7 +38,7 @@ def needs(task: Task, name: str, plan: Plan) -> str:
     if name == "max_cost":
         return f"costs {_amount(plan.cost)}"
     if name == "deadline":
-        return f"takes {plan.latency:g}s on its critical path"
+        return f"takes {format_duration(plan.latency)} on its critical path"
     return f"reaches {_probability(task, plan.success_probability)}"
 
 
@@ -156,5 +156,5 @@ def step_measure(metric: str, step: Step) -> str:
     if metric == "cost":
         return _amount(step.cost)
     if metric == "latency":
-        return f"{step.latency:g}s"
+        return format_duration(step.latency)
     return shown_probability(step.reliability)

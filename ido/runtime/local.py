@@ -18,6 +18,7 @@ from ido.approvals import (
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
     answering,
+    check_answered,
     expired,
     expiry,
     plan_digest,
@@ -181,6 +182,9 @@ class LocalRuntime:
         """
         row = self.journal.run(run_id)
         events = self.journal.events(run_id)
+        now = self.clock()
+        if row.outcome == "blocked":  # refused with nothing written, while nobody answered
+            check_answered(run_id, events, now)
         recovered = recover(row, events, self.catalog, self.env.simulates)
         run = recovered.run
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
@@ -190,7 +194,6 @@ class LocalRuntime:
         run.evidence = with_lessons(stored, recovered.lessons)
         run.lessons = list(recovered.lessons)
         planner = self.planner or self._planner(recovered.planner, run.intent)
-        now = self.clock()
         data: dict[str, Any] = {
             "after": "approval" if row.outcome == "blocked" else "interruption",
             "interrupted_steps": [i.step for i in recovered.interrupted],
@@ -583,7 +586,9 @@ class LocalRuntime:
                             # Waited before its start is recorded: a crash meanwhile leaves
                             # no step in flight, where one would be "unknown" on resume.
                             self.env.wait(wait)
-                        ctx, delay = self._start(run, steps[i], state, left=left, waited=alone)
+                        ctx, delay = self._start(
+                            run, steps[i], state, left=left, waited=alone, later=not alone
+                        )
                         executor.submit(self.catalog.capabilities[ctx.capability], ctx, delay)
                         running[ctx.step] = i
                 if not running:
@@ -710,6 +715,7 @@ class LocalRuntime:
                     done=tuple(name for _, name in run.completed),
                     model_call_cost=run.model_call_cost,
                     unbound=self._unbound,
+                    cut_off=dict(run.cut_off),
                 ),
                 planner,
                 number=run.decisions,
@@ -763,11 +769,15 @@ class LocalRuntime:
         undoing: Mapping[str, Any] | None = None,
         left: float | None = None,
         waited: bool = False,
+        later: bool = False,
     ) -> tuple[ActionContext, float]:
         """Record that a step starts; also how long to back off first (after failures).
         `undoing`: a compensation's `undoes_step` and the run's failure `reason`; `left`:
         the seconds to the deadline after the backoff, which the call may not outlast;
-        `waited`: the backoff has been waited already (the record still says how long)."""
+        `waited`: the backoff has been waited already (the record still says how long);
+        `later`: it is waited beside steps in flight, before the call on its own thread,
+        and the start is recorded as of the moment the wait ends, when the call starts
+        (it was stamped before the wait, which its start time then included)."""
         capability = self.catalog.capabilities[step.capability]
         run.steps_taken += 1
         attempt = run.attempts.get(step.capability, 0) + 1
@@ -788,9 +798,10 @@ class LocalRuntime:
                 "idempotency_key": ctx.idempotency_key,
                 "binding": capability.spec.run.kind if capability.spec.run else None,
                 "backoff": delay,
-                **({"waited": True} if waited and delay else {}),  # before this start
+                **({"waited": True} if (waited or later) and delay else {}),  # before it
                 **(undoing or {}),
             },
+            after=delay if later else 0.0,
         )
         return ctx, 0.0 if waited else delay
 
@@ -954,8 +965,11 @@ class LocalRuntime:
         durable: bool = True,
         took: float | None = None,
         replies: Mapping[str, Mapping[str, Any]] | None = None,
+        after: float = 0.0,
     ) -> None:
-        """Journal an event. A durable one is committed now, with any held back before it:
+        """Journal an event (`after`: as of that many seconds from now, when what it
+        records happens: a step's start after a backoff waited beside other steps).
+        A durable one is committed now, with any held back before it:
         observations and decisions wait for the next commit, as ido can redo them after a
         crash, while what precedes a side effect must be on disk first. `replies`: model
         answers to keep in the cache, in the same commit.
@@ -964,11 +978,11 @@ class LocalRuntime:
         before that step's side effect, and it is committed before anything that may take
         a while (waiting for steps in flight, observers, a decision after a replan), so a
         completed step is never repeated after a crash."""
-        self._pending.append((kind, stamp(self.clock()), data))
+        self._pending.append((kind, stamp(self.clock() + after), data))
         run.completed = fold_done(run.completed, run.undoing, kind, data)  # as resume folds
         if durable:
             self._flush(run, replies)
-        self._emit(run, kind, data, took)
+        self._emit(run, kind, data, took, after)
 
     def _flush(self, run: RunState, replies: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         """Commit the events held back, if any."""
@@ -1011,13 +1025,19 @@ class LocalRuntime:
         )
 
     def _emit(
-        self, run: RunState, kind: str, data: Mapping[str, Any], took: float | None = None
+        self,
+        run: RunState,
+        kind: str,
+        data: Mapping[str, Any],
+        took: float | None = None,
+        after: float = 0.0,
     ) -> None:
         if self.listener is not None:
             self.listener(kind, data)
         if self.telemetry is not None:
             try:
-                self.telemetry.record(run.run_id, run.intent.name, kind, data, self.clock(), took)
+                at = self.clock() + after
+                self.telemetry.record(run.run_id, run.intent.name, kind, data, at, took)
             except Exception as exc:  # telemetry must never break a run
                 self.telemetry = None
                 self._emit(run, "telemetry_failed", {"error": failure(exc)})

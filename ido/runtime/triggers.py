@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from ido.conditions import Condition, compile_condition
-from ido.model import Capability
+from ido.model import Capability, format_duration
 from ido.planner.order import schedule
 from ido.planner.types import Plan
 from ido.state import State, apply_effects, get_path, has_path, overlaps
@@ -136,8 +136,8 @@ def over_limits(
         path = max(s + lat for s, lat in zip(starts, latencies))
         if elapsed + path > deadline + 1e-9:
             return (
-                f"{elapsed:.3g} s elapsed; the remaining steps need {path:.3g} s more, past "
-                f"the {deadline:g} s deadline"
+                f"{format_duration(elapsed)} elapsed; the remaining steps need "
+                f"{format_duration(path)} more, past the {format_duration(deadline)} deadline"
             )
     return None
 

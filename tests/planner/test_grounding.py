@@ -100,7 +100,7 @@ def test_capabilities_over_the_deadline_or_too_unreliable_alone_are_rejected() -
     grounded = ground(task([PACK, SHIP, slow, flaky], SHIPPED, limits=limits))
     assert reasons(grounded) == {"slow": "over_deadline", "flaky": "too_unreliable"}
     detail = {r.capability: r.detail for r in grounded.rejections}
-    assert detail["slow"] == "takes 60s alone, over deadline 30s"
+    assert detail["slow"] == "takes 1m alone, over deadline 30s"
     assert detail["flaky"] == "reliability 0.500 alone is under min_success_probability 0.900"
 
 

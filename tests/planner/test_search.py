@@ -669,7 +669,7 @@ def test_a_deadline_below_a_fastest_plan_that_repeats_a_step_is_explained() -> N
     result = CpSatPlanner(small=0, search_first=0).plan(t)
     assert result.status == "infeasible" and result.blocking == ("deadline",)
     assert result.reason is not None
-    assert "the fastest plan takes 4.4s on its critical path (mint 0.4s → step0" in result.reason
+    assert "the fastest plan takes 4.4s on its critical path (mint 400ms → step0" in result.reason
 
 
 def test_by_elapsed_time_a_tie_in_whole_millionths_goes_to_fewer_steps() -> None:
