@@ -1138,6 +1138,8 @@ def _exact(result: Any) -> None:
     typer.echo(f"fields that differ: {', '.join(d.fields)}")
     if d.catalog is not None:
         typer.echo(f"the catalog has changed since the run: {_catalog_change(d.catalog)}")
+    if d.policies:
+        typer.echo(f"policies edited since the run: {', '.join(d.policies)}")
     for label, side in (("recorded", d.recorded), ("replayed", d.replayed)):
         typer.echo(f"  {label}: {_decision_summary(side)}")
     raise typer.Exit(1)

@@ -77,6 +77,12 @@ def in_force(listed: Iterable[str], policies: Mapping[str, Policy]) -> list[str]
     return list(dict.fromkeys([*enforced, *listed]))
 
 
+def policy_digests(names: Iterable[str], policies: Mapping[str, Policy]) -> dict[str, str]:
+    """A digest of each named policy as it stands (its whole spec): an exact replay tells
+    by them which policies were edited since the run (`ido.replay`)."""
+    return {n: digest(policies[n].spec.model_dump(mode="json")) for n in names if n in policies}
+
+
 def policy_rules(policies: Iterable[Policy]) -> Rulebook:
     """The rules of these policies, as they stand (for policy tests)."""
     return Rulebook(tuple((p.name, r) for p in policies for r in p.spec.rules))

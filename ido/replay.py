@@ -25,6 +25,7 @@ from ido.model import Intent, Scenario, recorded_intent
 from ido.model.durations import as_recorded
 from ido.planner import Planner, get_planner
 from ido.planner.llm import Recorded, recorded_calls
+from ido.policy import policy_digests
 from ido.runtime.recovery import (
     fold_done,
     last_model_call_cost,
@@ -37,7 +38,7 @@ from ido.runtime.recovery import (
 if TYPE_CHECKING:
     from ido.scenario.recorded import Counterfactual
 
-INPUTS = ("now", "policies", "unbound")  # recorded beside a decision, not part of it
+INPUTS = ("now", "policies", "policy_digests", "unbound")  # beside a decision, not of it
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class Divergence:
     """Top-level fields of the decision that differ (`result.plan`, `beliefs`, …)."""
     catalog: CatalogChange | None = None
     """How the catalog seems to have changed since the run, when it seems to have."""
+    policies: tuple[str, ...] = ()
+    """Policies the decision was made under that were edited since (by their recorded
+    digests; a run recorded before they were kept tells none)."""
 
 
 @dataclass(frozen=True)
@@ -169,8 +173,11 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             fields = _differences(recorded, _json(again))
             if fields:
                 change = catalog_change(mentioned, recorded, _json(again), catalog)
+                was = data.get("policy_digests", {})
+                edited = policy_digests(was, catalog.policies)
+                policies = tuple(n for n in was if edited.get(n) != was[n])
                 divergence = Divergence(
-                    count, str(data["trigger"]), recorded, again, fields, change
+                    count, str(data["trigger"]), recorded, again, fields, change, policies
                 )
                 return Replay(run_id, count, divergence)
     return Replay(run_id, count, None)

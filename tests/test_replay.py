@@ -78,6 +78,31 @@ def test_a_changed_policy_shows_the_first_divergence_side_by_side(
     assert "recorded: pay-cheap-eu → ship" in out
     assert "replayed: pay-pricey-eu → ship" in out
     assert "the catalog has changed" not in out  # a policy changed, not a capability
+    assert "policies edited since the run: residency\n" in out  # by its recorded digest
+
+
+def test_an_exact_replay_names_no_policy_the_run_kept_no_digest_of(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run recorded before decisions kept their policies' digests tells no edited policy
+    (rather than every one): it still diverges, with the rest of what it says."""
+    assert ido("run", "ship-order")[0] == 0
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        (row,) = journal.runs()
+        journal._db.execute(  # as an older ido wrote it
+            "UPDATE events SET data = json_remove(data, '$.policy_digests') WHERE run_id = ?",
+            (row.id,),
+        )
+        journal._db.commit()
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: no-cheappay\n      effect: deny\n"
+        + "      when: \"capability.provider == 'cheappay'\"\n      message: Contract ended.\n"
+    )
+    code, out = ido("replay", "last")
+    assert code == 1 and "replayed: pay-pricey-eu → ship" in out, out
+    assert "policies edited" not in out
 
 
 def new_capability(name: str) -> str:

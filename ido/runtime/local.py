@@ -39,7 +39,7 @@ from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
 from ido.planner.types import Step
 from ido.planning_words import Throttled, telling
-from ido.policy import PLAN, rulebook
+from ido.policy import PLAN, policy_digests, rulebook
 from ido.runtime import stopping
 from ido.runtime.bindings import Outcome, stop_left_running
 from ido.runtime.context import ActionContext
@@ -725,9 +725,11 @@ class LocalRuntime:
         # re-decides from them (`ido.replay`).
         # Every policy in force (enforced ones too), so replay applies exactly these.
         sources = rulebook(intent, self.catalog.policies).sources
+        named = [s for s in sources if not s.startswith("intent:")]
         inputs = {
             "now": now,
-            "policies": [s for s in sources if not s.startswith("intent:")],
+            "policies": named,
+            "policy_digests": policy_digests(named, self.catalog.policies),
             "unbound": sorted(self._unbound),
         }
         took = time.perf_counter() - started
