@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from ido.errors import IdoError, NotFoundError, writing
+from ido.errors import IdoError, LoadError, NotFoundError, writing
 from ido.exiting import settle
 from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 
@@ -235,7 +235,7 @@ def validate(
     Files or folders inside the catalog folders here (intents/, capabilities/, policies/,
     scenarios/) are checked with that catalog, which their references name; others on
     their own, with --catalog for what they name elsewhere."""
-    from ido.loading import load_catalog
+    from ido.loading import check_models, load_catalog
     from ido.scenario.runner import check_own_catalogs, own_catalog
 
     if not paths and Path("scenarios").is_dir():
@@ -249,6 +249,9 @@ def validate(
     # A scenario with catalog entries of its own is checked with them, as it runs.
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
     own = check_own_catalogs(everything)
+    unreachable = check_models(loaded, os.environ)
+    if unreachable:
+        raise LoadError(unreachable)
     counts = ", ".join(
         (
             _counted(len(loaded.intents), "intent"),
