@@ -425,17 +425,14 @@ def test_the_plan_that_replaces_one_a_plan_rule_denies_fits_what_the_model_s_cal
     assert "the run has spent 4.00 of max_cost 5.00" in out
 
 
-@pytest.mark.parametrize(
-    ("planner", "answer"),
-    [("llm", PAY_AND_SHIP), ("hybrid", Answer([("choose", {"option": 1, "rationale": "x"})]))],
-)
 def test_explain_measures_the_plan_a_plan_rule_put_in_against_the_intent_s_limits(
-    project: Path, serve: Any, planner: str, answer: Answer
+    project: Path, serve: Any
 ) -> None:
     """The call costs 3.50 of max_cost 5.00 and the rule denies the model's plan: explain
-    said "max_cost: 1.30 of 8.50", a limit the intent never set."""
-    _, url = serve([answer])
-    use_llm(project, url, planner, extra=", input_cost: 25000, output_cost: 16666.666667")
+    said "max_cost: 1.30 of 8.50", a limit the intent never set. (`hybrid` is offered only
+    the plans the rules allow: they never deny its model's choice.)"""
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, "llm", extra=", input_cost: 25000, output_cost: 16666.666667")
     deny_cheappay(project)
     code, out = ido("run", "ship-order")
     assert code == 0, out
@@ -747,6 +744,48 @@ def test_hybrid_refuses_an_option_that_is_not_a_whole_number(project: Path, serv
     assert ido("run", "ship-order")[0] == 0
     assert calls(project) == ["pay-cheap-eu", "ship"] and len(model.requests) == 2
     assert llm_record(project)["calls"][0]["problems"] == ["option must be a number from 1 to 2"]
+
+
+FAST = (
+    "---\napiVersion: ido/v1\nkind: Capability\nmetadata: {name: ship-fast}\nspec:\n"
+    "  provider: fastcarrier\n  requires: ['state.order.paid']\n"
+    "  effects: {order.shipped: true}\n  cost: 0.70\n  latency: 300ms\n  reliability: 0.98\n"
+    "  run: {python: 'fakesvc.impl:call'}\n"
+)
+
+
+def test_hybrid_offers_only_the_plans_the_plan_rules_allow(project: Path, serve: Any) -> None:
+    """A plan rule denies cheappay and carrier together: hybrid offered the solver's best
+    (pay-cheap-eu → ship) all the same, and a model that chose it was overruled. Only the
+    plans the rules allow are offered now, numbered as offered."""
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text() + FAST)
+    model, url = serve([Answer([("choose", {"option": 2, "rationale": "fast"})])])
+    use_llm(project, url, planner="hybrid")
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(
+        intent.read_text()
+        + "  rules:\n    - id: not-both\n      effect: deny\n      when: \"'cheappay' in"
+        + " plan.providers && 'carrier' in plan.providers\"\n      message: Not both.\n"
+    )
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    (request,) = model.requests
+    listed = json.loads(request["messages"][1]["content"])["options"]
+    offered = [o["steps"] for o in listed]
+    assert ["pay-cheap-eu", "ship"] not in offered and len(offered) == 2, offered
+    assert calls(project) == offered[1]
+    assert llm_record(project)["verdict"] == "chose option 2"
+
+
+def test_hybrid_does_not_ask_when_the_plan_rules_leave_one_plan(project: Path, serve: Any) -> None:
+    """With cheappay denied, pay-pricey-eu → ship is the one plan left to run: nothing to
+    choose between, so no model call is paid for."""
+    model, url = serve([Answer([("choose", {"option": 1, "rationale": "x"})])])
+    use_llm(project, url, planner="hybrid")
+    deny_cheappay(project)
+    assert ido("run", "ship-order")[0] == 0
+    assert calls(project) == ["pay-pricey-eu", "ship"] and model.requests == []
 
 
 def test_hybrid_with_no_alternatives_asked_for_does_not_ask_the_model(

@@ -308,6 +308,10 @@ class HybridPlanner(_ModelPlanner):
             return _with_log(solved, log)
 
         options = [solved.plan, *(a.plan for a in solved.alternatives)]
+        if task.allows is not None:  # a plan a plan rule denies would be overruled
+            options = [plan for plan in options if task.allows(plan)]
+        if len(options) < 2:
+            return solved  # nothing to choose between (the plan rules' search decides)
         tools = [_choose_tool(len(options))]
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": CHOOSE},
@@ -618,6 +622,6 @@ def _chosen(task: Task, solved: PlanResult, options: Sequence[Plan], k: int) -> 
                 for p in others
             ),
             constraints=constraint_reports(task, chosen),
-            proven_optimal=solved.proven_optimal and k == 0,
+            proven_optimal=solved.proven_optimal and chosen is solved.plan,
         )
     )
