@@ -1172,7 +1172,9 @@ def _counterfactual(run_id: str, c: Any) -> None:
     typer.echo(
         f"cost: {c.recorded_cost:.2f} → {c.cost:.2f}; time: {time} "
         f"({'virtual' if c.virtual else 'wall'}) → "
-        f"{format_duration(c.time)} (the recorded calls' durations, on a virtual clock)"
+        f"{format_duration(c.time)} (the recorded calls' durations"
+        + (", and the model calls' time" if c.asked else "")
+        + ", on a virtual clock)"
     )
     if c.unknown:
         typer.echo(

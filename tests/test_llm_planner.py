@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -653,6 +654,40 @@ def test_replay_never_asks_the_model_again(project: Path, serve: Any) -> None:
     assert code == 0, out
     assert "identical" in out.lower()
     assert len(model.requests) == asked
+
+
+MID = (
+    "---\napiVersion: ido/v1\nkind: Capability\nmetadata: {name: pay-mid-eu}\nspec:\n"
+    "  provider: midpay\n  region: eu\n  requires: ['!state.order.paid']\n"
+    "  effects: {order.paid: true}\n  cost: 0.60\n  latency: 1s\n  reliability: 0.99\n"
+    "  run: {python: 'fakesvc.impl:call'}\n"
+)
+
+
+def test_a_what_if_replay_counts_the_time_the_model_was_asked(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cheappay fails and the model is asked again, telling it the deadline left after
+    the first call's time. A what-if replay's virtual clock skipped that time: its second
+    request told 30.0 s left, found no recorded answer, and the solver chose pay-pricey-eu.
+    The clock keeps the recording's time now: the model's pay-mid-eu is chosen again."""
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text() + MID)
+    mid = Answer([("pay-mid-eu", {"rationale": "m"}), ("ship", {"rationale": "s"})])
+    model, url = serve([replace(PAY_AND_SHIP, delay=0.3), mid])
+    use_llm(project, url)
+    # One failure leaves pay-cheap-eu out: its tool tells a belief that moves with time.
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  limits: {max_attempts: 1}\n")
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    ido("run", "ship-order")
+    assert calls(project) == ["pay-cheap-eu", "pay-mid-eu", "ship"]
+    told = json.loads(model.requests[1]["messages"][1]["content"])["limits"]
+    assert told["deadline_seconds"] < 30
+    code, out = ido("replay", "last", "--catalog", "capabilities")
+    assert code == 0, out
+    assert "decision 2: same choice" in out and "the model calls' time" in out, out
+    assert len(model.requests) == 2
 
 
 def test_hybrid_lets_the_model_choose_among_the_solver_s_plans(project: Path, serve: Any) -> None:
