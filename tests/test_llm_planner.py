@@ -220,6 +220,49 @@ def test_provider_errors_fall_back_and_count_against_the_model_s_health(
     assert health["llm:openai/scripted"].failures > 0
 
 
+CONTEXT = {
+    "error": {
+        "message": "This model's maximum context length is 4096 tokens.\nHowever, you "
+        "requested 9000 tokens.\nPlease reduce the length of the messages.",
+        "type": "invalid_request_error",
+    }
+}
+BAD_GATEWAY = b"<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body>\n</html>"
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (
+            Answer(status=400, raw=json.dumps(CONTEXT, indent=2).encode()),
+            "ContextWindowExceededError (HTTP 400): This model's maximum context length is "
+            "4096 tokens. However, you requested 9000 tokens. Please reduce the length of "
+            "the messages.",
+        ),
+        (Answer(status=502, raw=BAD_GATEWAY), "(HTTP 502): 502 Bad Gateway"),
+        (Answer(status=503, raw=b"x" * 2000), "ServiceUnavailableError (HTTP 503): xxx"),
+    ],
+)
+def test_a_provider_error_is_told_in_one_short_line_naming_its_kind(
+    serve: Any, answer: Answer, said: str
+) -> None:
+    """litellm's text of a provider error was shown as it came: the first line of an HTML
+    error page ("<html>"), the class names it repeats as it re-raises
+    ("ContextWindowExceededError: BadRequestError: ContextWindowExceededError: …"), 300
+    characters of a body. The reason says the error's kind, its HTTP status, and what the
+    provider said, on one line, cut short."""
+    from ido.model import LlmSettings
+    from ido.planner.llm_client import LitellmClient
+
+    _, url = serve([answer])
+    settings = LlmSettings(model="openai/scripted", api_base=url, timeout="5s")
+    messages = [{"role": "user", "content": "plan"}]
+    reply = LitellmClient().complete(settings, "openai/scripted", messages, [])
+    assert reply.error is not None and said in reply.error, reply.error
+    assert "\n" not in reply.error and len(reply.error) <= 240
+    assert "Exception - " not in reply.error and "<" not in reply.error
+
+
 def test_llm_timeout_bounds_the_whole_call_and_never_holds_up_the_exit(serve: Any) -> None:
     """A server that sends a byte every 0.2s never trips litellm's timeout, which bounds
     each read: `timeout: 1s` took minutes. The call is given up after 1s in all, and the
@@ -612,7 +655,7 @@ def test_what_the_model_and_its_provider_say_is_shown_never_acted_on(
     _, url = serve(answers)
     use_llm(project, url)
     code, out = ido("plan", "ship-order")  # the provider's error, then the rationale
-    assert code == 0 and "error: BadRequestError: OpenAIException - bad ok\\x1b[2J" in out, out
+    assert code == 0 and "error: BadRequestError (HTTP 400): bad ok\\x1b[2J" in out, out
     assert "\x1b" not in out and "\x07" not in out
     assert ido("run", "ship-order")[0] == 0
     for shown in (ido("plan", "ship-order")[1], ido("explain", "last")[1]):
