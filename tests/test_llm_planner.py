@@ -263,6 +263,26 @@ def test_a_provider_error_is_told_in_one_short_line_naming_its_kind(
     assert "Exception - " not in reply.error and "<" not in reply.error
 
 
+def test_an_invisible_character_in_a_proposed_name_is_shown_escaped(
+    project: Path, serve: Any
+) -> None:
+    """The model proposed `ship` with a zero-width space after it, and a right-to-left
+    mark in another: the reason read "'ship' is not one of the capabilities offered", the
+    name looking like one that is. Every invisible character is written out now."""
+    tricky = Answer(
+        [("pay-cheap-eu\u200f", {"rationale": "x"}), ("ship\u200b", {"rationale": "y"})]
+    )
+    _, url = serve([tricky, PAY_AND_SHIP])
+    use_llm(project, url)
+    assert ido("run", "ship-order")[0] == 0
+    problems = llm_record(project)["calls"][0]["problems"]
+    assert "call 2: 'ship\\u200b' is not one of the capabilities offered" in problems[1]
+    assert "'pay-cheap-eu\\u200f'" in problems[0]
+    out = ido("explain", "last")[1]
+    assert "proposed pay-cheap-eu\\u200f, ship\\u200b: call 1:" in out, out
+    assert "\u200b" not in out and "\u200f" not in out
+
+
 def test_llm_timeout_bounds_the_whole_call_and_never_holds_up_the_exit(serve: Any) -> None:
     """A server that sends a byte every 0.2s never trips litellm's timeout, which bounds
     each read: `timeout: 1s` took minutes. The call is given up after 1s in all, and the

@@ -41,6 +41,7 @@ from ido.planner.solving import step_of
 from ido.planner.types import Action, Alternative, Plan, PlanResult, Task
 from ido.secrets import masked_url
 from ido.state import get_path, has_path
+from ido.text import visible
 
 from .llm_client import Reply
 
@@ -524,7 +525,8 @@ def _proposal(
         name = by_tool.get(tool)
         if name is None:
             problems.append(
-                f"call {k}: '{tool}' is not one of the capabilities offered (denied or unknown)"
+                f"call {k}: '{visible(tool)}' is not one of the capabilities offered"
+                " (denied or unknown)"
             )
             continue
         args = _arguments(arguments)
