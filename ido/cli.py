@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from ido.errors import IdoError, NotFoundError, writing
+from ido.errors import IdoError, LoadError, NotFoundError, writing
 from ido.exiting import settle
 from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 
@@ -244,7 +244,7 @@ def validate(
     Files or folders inside the catalog folders here (intents/, capabilities/, policies/,
     scenarios/) are checked with that catalog, which their references name; others on
     their own, with --catalog for what they name elsewhere."""
-    from ido.loading import load_catalog
+    from ido.loading import check_models, load_catalog
     from ido.scenario.runner import check_own_catalogs, own_catalog
 
     if not paths and Path("scenarios").is_dir():
@@ -258,6 +258,9 @@ def validate(
     # A scenario with catalog entries of its own is checked with them, as it runs.
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
     own = check_own_catalogs(everything)
+    unreachable = check_models(loaded, os.environ)
+    if unreachable:
+        raise LoadError(unreachable)
     _warn(loaded)
     counts = ", ".join(
         (
@@ -1196,7 +1199,9 @@ def _counterfactual(run_id: str, c: Any) -> None:
     typer.echo(
         f"cost: {c.recorded_cost:.2f} → {c.cost:.2f}; time: {time} "
         f"({'virtual' if c.virtual else 'wall'}) → "
-        f"{format_duration(c.time)} (the recorded calls' durations, on a virtual clock)"
+        f"{format_duration(c.time)} (the recorded calls' durations"
+        + (", and the model calls' time" if c.asked else "")
+        + ", on a virtual clock)"
     )
     if c.unknown:
         typer.echo(

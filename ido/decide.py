@@ -321,6 +321,8 @@ def decide(
         intent, catalog, state, history, alternatives, seen=seen
     )
     check = _plan_check(intent, catalog, state, history, seen[0])
+    if check.rules:  # (a model choosing among plans is offered those the rules allow)
+        task = replace(task, allows=check.allows)
     result = planner.plan(task)
     plan_hits: list[RuleHit] = []
     if check.rules:  # the search plans within what the model calls left, as they did

@@ -11,7 +11,7 @@ from ido.approvals import subject
 from ido.journal import Event, RunRow, model_calls
 from ido.model import format_duration
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
-from ido.text import printable
+from ido.text import printable, visible
 
 REASON_WORDS = {
     "denied": "denied by",
@@ -250,7 +250,7 @@ def _model_lines(llm: dict[str, Any]) -> list[str]:
         if reply.get("error"):
             lines.append(f"call {n}: error: {reply['error']}{usage}")
             continue
-        said = ", ".join(name for name, _ in reply.get("tool_calls", [])) or "no tool call"
+        said = ", ".join(visible(name) for name, _ in reply.get("tool_calls", [])) or "no tool call"
         verdict = "; ".join(call.get("problems", [])) or "accepted"
         lines.append(f"call {n}: proposed {said}: {verdict}{usage}")
     lines += [f"rationale: {r}" for r in llm.get("rationale", [])]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from ido.model import (
     Resource,
     Scenario,
 )
+from ido.model.providers import model_problem
 from ido.model.resources import NAME_PATTERN, PATH_PATTERN
 from ido.policy import EFFECTS, is_plan_rule
 from ido.text import echoed
@@ -200,6 +201,25 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
     if problems:
         raise LoadError(problems)
     return catalog
+
+
+def check_models(
+    catalog: Catalog, environ: Mapping[str, str], *, base: Path | None = None
+) -> list[Problem]:
+    """What keeps an intent's `llm.model` out of reach (an unknown litellm provider or
+    model, a server's provider without the server's address), told by `ido validate`
+    rather than by every decision of a run falling back to the solver. Nothing is asked of
+    the network: litellm's own lists are read from its package, not imported."""
+    problems: list[Problem] = []
+    for intent in catalog.intents.values():
+        llm = intent.spec.llm
+        said = None if llm.model is None else model_problem(llm.model, llm.api_base, environ)
+        if said is not None:
+            origin = catalog.origins[(intent.kind, intent.name)]
+            where = ("spec", "llm", "model")
+            shown = display(origin.file, base or Path.cwd())
+            problems.append(Problem(shown, origin.line_of(where), format_path(where), said))
+    return problems
 
 
 def display(file: Path, base: Path) -> str:

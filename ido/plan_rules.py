@@ -51,6 +51,10 @@ class PlanCheck:
         self.errors.extend(errors)
         return hits
 
+    def allows(self, plan: Plan) -> bool:
+        """Whether no plan rule denies `plan`."""
+        return not _denials(self(plan))
+
 
 def _denials(hits: list[RuleHit]) -> list[RuleHit]:
     return [h for h in hits if h.effect == "deny"]

@@ -442,6 +442,7 @@ def replay_counterfactual(
         _unknown_calls(world.unknown, world.recorded),
         left_out=max(0, len(decided) - len(old) - waited),
         virtual=scenario is not None,
+        asked=world.counted_asking,
         unreplayed=tuple(
             f"{', '.join([*moved.facts, *moved.gone])}, after {name}'s call {n + 1}"
             for (name, n), moved in sorted(world.moved.items())

@@ -26,6 +26,21 @@ def acts(character: str) -> bool:
     return unicodedata.category(character) == "Cc" or character in _REORDERING
 
 
+def visible(name: str) -> str:
+    """`name` with every character that shows nothing written as a Python escape
+    (`ship\\u200b`): a name a model or a file gave, where a zero-width space or a
+    direction mark makes one name look like another. Unlike `printable`, for names only:
+    in prose, an emoji's joiner or a no-break space is as meant."""
+    return "".join(repr(c)[1:-1] if _unseen(c) else c for c in name)
+
+
+def _unseen(character: str) -> bool:
+    """Whether `character` shows nothing: a control or format character (zero-width,
+    direction marks), a line or paragraph separator, a space other than the plain one."""
+    kind = unicodedata.category(character)
+    return kind in ("Cc", "Cf", "Zl", "Zp") or (kind == "Zs" and character != " ")
+
+
 def shortened(text: str, size: int) -> str:
     """`text`, cut to `size` characters with "…" as its last when it is longer."""
     return text if len(text) <= size else text[: size - 1] + "…"

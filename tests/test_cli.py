@@ -555,6 +555,35 @@ def test_validate_does_not_load_the_solver(project: Path) -> None:
     assert done.stdout.strip() == "False"
 
 
+@pytest.mark.parametrize(
+    ("llm", "problem"),
+    [
+        ("{model: nosuch/gpt}", "'nosuch' is not a litellm provider"),
+        ("{model: hosted_vllm/smollm2}", "hosted_vllm has no address of its own"),
+    ],
+)
+def test_validate_finds_a_model_out_of_reach_without_importing_litellm(
+    project: Path, monkeypatch: pytest.MonkeyPatch, llm: str, problem: str
+) -> None:
+    """An intent whose model litellm cannot reach validated clean, and every decision of
+    its run fell back to the solver: validate names the file, line and field now, reading
+    litellm's lists from its package without importing it (nor asking the network)."""
+    monkeypatch.delenv("IDO_LLM_API_BASE", raising=False)
+    monkeypatch.delenv("HOSTED_VLLM_API_BASE", raising=False)
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + f"  planner: llm\n  llm: {llm}\n")
+    line = len(intent.read_text().splitlines())
+    code = (
+        "import sys; from typer.testing import CliRunner; from ido.cli import app; "
+        "r = CliRunner().invoke(app, ['validate']); print(r.exit_code); print(r.output); "
+        "print('litellm' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    exit_code, *said, imported = done.stdout.strip().splitlines()
+    assert exit_code == "2" and imported == "False", done.stdout
+    assert f"intents/ship-order.yaml:{line}: spec.llm.model: {problem}" in "\n".join(said)
+
+
 def test_an_intent_can_choose_the_search_planner(project: Path) -> None:
     """`planner: search` plans with the reference backend: same plan, its name on the record."""
     code, by_cpsat = ido("plan", "ship-order")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -219,6 +220,69 @@ def test_provider_errors_fall_back_and_count_against_the_model_s_health(
     assert health["llm:openai/scripted"].failures > 0
 
 
+CONTEXT = {
+    "error": {
+        "message": "This model's maximum context length is 4096 tokens.\nHowever, you "
+        "requested 9000 tokens.\nPlease reduce the length of the messages.",
+        "type": "invalid_request_error",
+    }
+}
+BAD_GATEWAY = b"<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body>\n</html>"
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (
+            Answer(status=400, raw=json.dumps(CONTEXT, indent=2).encode()),
+            "ContextWindowExceededError (HTTP 400): This model's maximum context length is "
+            "4096 tokens. However, you requested 9000 tokens. Please reduce the length of "
+            "the messages.",
+        ),
+        (Answer(status=502, raw=BAD_GATEWAY), "(HTTP 502): 502 Bad Gateway"),
+        (Answer(status=503, raw=b"x" * 2000), "ServiceUnavailableError (HTTP 503): xxx"),
+    ],
+)
+def test_a_provider_error_is_told_in_one_short_line_naming_its_kind(
+    serve: Any, answer: Answer, said: str
+) -> None:
+    """litellm's text of a provider error was shown as it came: the first line of an HTML
+    error page ("<html>"), the class names it repeats as it re-raises
+    ("ContextWindowExceededError: BadRequestError: ContextWindowExceededError: …"), 300
+    characters of a body. The reason says the error's kind, its HTTP status, and what the
+    provider said, on one line, cut short."""
+    from ido.model import LlmSettings
+    from ido.planner.llm_client import LitellmClient
+
+    _, url = serve([answer])
+    settings = LlmSettings(model="openai/scripted", api_base=url, timeout="5s")
+    messages = [{"role": "user", "content": "plan"}]
+    reply = LitellmClient().complete(settings, "openai/scripted", messages, [])
+    assert reply.error is not None and said in reply.error, reply.error
+    assert "\n" not in reply.error and len(reply.error) <= 240
+    assert "Exception - " not in reply.error and "<" not in reply.error
+
+
+def test_an_invisible_character_in_a_proposed_name_is_shown_escaped(
+    project: Path, serve: Any
+) -> None:
+    """The model proposed `ship` with a zero-width space after it, and a right-to-left
+    mark in another: the reason read "'ship' is not one of the capabilities offered", the
+    name looking like one that is. Every invisible character is written out now."""
+    tricky = Answer(
+        [("pay-cheap-eu\u200f", {"rationale": "x"}), ("ship\u200b", {"rationale": "y"})]
+    )
+    _, url = serve([tricky, PAY_AND_SHIP])
+    use_llm(project, url)
+    assert ido("run", "ship-order")[0] == 0
+    problems = llm_record(project)["calls"][0]["problems"]
+    assert "call 2: 'ship\\u200b' is not one of the capabilities offered" in problems[1]
+    assert "'pay-cheap-eu\\u200f'" in problems[0]
+    out = ido("explain", "last")[1]
+    assert "proposed pay-cheap-eu\\u200f, ship\\u200b: call 1:" in out, out
+    assert "\u200b" not in out and "\u200f" not in out
+
+
 def test_llm_timeout_bounds_the_whole_call_and_never_holds_up_the_exit(serve: Any) -> None:
     """A server that sends a byte every 0.2s never trips litellm's timeout, which bounds
     each read: `timeout: 1s` took minutes. The call is given up after 1s in all, and the
@@ -425,17 +489,14 @@ def test_the_plan_that_replaces_one_a_plan_rule_denies_fits_what_the_model_s_cal
     assert "the run has spent 4.00 of max_cost 5.00" in out
 
 
-@pytest.mark.parametrize(
-    ("planner", "answer"),
-    [("llm", PAY_AND_SHIP), ("hybrid", Answer([("choose", {"option": 1, "rationale": "x"})]))],
-)
 def test_explain_measures_the_plan_a_plan_rule_put_in_against_the_intent_s_limits(
-    project: Path, serve: Any, planner: str, answer: Answer
+    project: Path, serve: Any
 ) -> None:
     """The call costs 3.50 of max_cost 5.00 and the rule denies the model's plan: explain
-    said "max_cost: 1.30 of 8.50", a limit the intent never set."""
-    _, url = serve([answer])
-    use_llm(project, url, planner, extra=", input_cost: 25000, output_cost: 16666.666667")
+    said "max_cost: 1.30 of 8.50", a limit the intent never set. (`hybrid` is offered only
+    the plans the rules allow: they never deny its model's choice.)"""
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, "llm", extra=", input_cost: 25000, output_cost: 16666.666667")
     deny_cheappay(project)
     code, out = ido("run", "ship-order")
     assert code == 0, out
@@ -614,7 +675,7 @@ def test_what_the_model_and_its_provider_say_is_shown_never_acted_on(
     _, url = serve(answers)
     use_llm(project, url)
     code, out = ido("plan", "ship-order")  # the provider's error, then the rationale
-    assert code == 0 and "error: BadRequestError: OpenAIException - bad ok\\x1b[2J" in out, out
+    assert code == 0 and "error: BadRequestError (HTTP 400): bad ok\\x1b[2J" in out, out
     assert "\x1b" not in out and "\x07" not in out
     assert ido("run", "ship-order")[0] == 0
     for shown in (ido("plan", "ship-order")[1], ido("explain", "last")[1]):
@@ -656,6 +717,40 @@ def test_replay_never_asks_the_model_again(project: Path, serve: Any) -> None:
     assert code == 0, out
     assert "identical" in out.lower()
     assert len(model.requests) == asked
+
+
+MID = (
+    "---\napiVersion: ido/v1\nkind: Capability\nmetadata: {name: pay-mid-eu}\nspec:\n"
+    "  provider: midpay\n  region: eu\n  requires: ['!state.order.paid']\n"
+    "  effects: {order.paid: true}\n  cost: 0.60\n  latency: 1s\n  reliability: 0.99\n"
+    "  run: {python: 'fakesvc.impl:call'}\n"
+)
+
+
+def test_a_what_if_replay_counts_the_time_the_model_was_asked(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cheappay fails and the model is asked again, telling it the deadline left after
+    the first call's time. A what-if replay's virtual clock skipped that time: its second
+    request told 30.0 s left, found no recorded answer, and the solver chose pay-pricey-eu.
+    The clock keeps the recording's time now: the model's pay-mid-eu is chosen again."""
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text() + MID)
+    mid = Answer([("pay-mid-eu", {"rationale": "m"}), ("ship", {"rationale": "s"})])
+    model, url = serve([replace(PAY_AND_SHIP, delay=0.3), mid])
+    use_llm(project, url)
+    # One failure leaves pay-cheap-eu out: its tool tells a belief that moves with time.
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  limits: {max_attempts: 1}\n")
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    ido("run", "ship-order")
+    assert calls(project) == ["pay-cheap-eu", "pay-mid-eu", "ship"]
+    told = json.loads(model.requests[1]["messages"][1]["content"])["limits"]
+    assert told["deadline_seconds"] < 30
+    code, out = ido("replay", "last", "--catalog", "capabilities")
+    assert code == 0, out
+    assert "decision 2: same choice" in out and "the model calls' time" in out, out
+    assert len(model.requests) == 2
 
 
 def test_hybrid_lets_the_model_choose_among_the_solver_s_plans(project: Path, serve: Any) -> None:
@@ -747,6 +842,48 @@ def test_hybrid_refuses_an_option_that_is_not_a_whole_number(project: Path, serv
     assert ido("run", "ship-order")[0] == 0
     assert calls(project) == ["pay-cheap-eu", "ship"] and len(model.requests) == 2
     assert llm_record(project)["calls"][0]["problems"] == ["option must be a number from 1 to 2"]
+
+
+FAST = (
+    "---\napiVersion: ido/v1\nkind: Capability\nmetadata: {name: ship-fast}\nspec:\n"
+    "  provider: fastcarrier\n  requires: ['state.order.paid']\n"
+    "  effects: {order.shipped: true}\n  cost: 0.70\n  latency: 300ms\n  reliability: 0.98\n"
+    "  run: {python: 'fakesvc.impl:call'}\n"
+)
+
+
+def test_hybrid_offers_only_the_plans_the_plan_rules_allow(project: Path, serve: Any) -> None:
+    """A plan rule denies cheappay and carrier together: hybrid offered the solver's best
+    (pay-cheap-eu → ship) all the same, and a model that chose it was overruled. Only the
+    plans the rules allow are offered now, numbered as offered."""
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text() + FAST)
+    model, url = serve([Answer([("choose", {"option": 2, "rationale": "fast"})])])
+    use_llm(project, url, planner="hybrid")
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(
+        intent.read_text()
+        + "  rules:\n    - id: not-both\n      effect: deny\n      when: \"'cheappay' in"
+        + " plan.providers && 'carrier' in plan.providers\"\n      message: Not both.\n"
+    )
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    (request,) = model.requests
+    listed = json.loads(request["messages"][1]["content"])["options"]
+    offered = [o["steps"] for o in listed]
+    assert ["pay-cheap-eu", "ship"] not in offered and len(offered) == 2, offered
+    assert calls(project) == offered[1]
+    assert llm_record(project)["verdict"] == "chose option 2"
+
+
+def test_hybrid_does_not_ask_when_the_plan_rules_leave_one_plan(project: Path, serve: Any) -> None:
+    """With cheappay denied, pay-pricey-eu → ship is the one plan left to run: nothing to
+    choose between, so no model call is paid for."""
+    model, url = serve([Answer([("choose", {"option": 1, "rationale": "x"})])])
+    use_llm(project, url, planner="hybrid")
+    deny_cheappay(project)
+    assert ido("run", "ship-order")[0] == 0
+    assert calls(project) == ["pay-pricey-eu", "ship"] and model.requests == []
 
 
 def test_hybrid_with_no_alternatives_asked_for_does_not_ask_the_model(

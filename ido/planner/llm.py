@@ -41,6 +41,7 @@ from ido.planner.solving import step_of
 from ido.planner.types import Action, Alternative, Plan, PlanResult, Task
 from ido.secrets import masked_url
 from ido.state import get_path, has_path
+from ido.text import visible
 
 from .llm_client import Reply
 
@@ -308,6 +309,10 @@ class HybridPlanner(_ModelPlanner):
             return _with_log(solved, log)
 
         options = [solved.plan, *(a.plan for a in solved.alternatives)]
+        if task.allows is not None:  # a plan a plan rule denies would be overruled
+            options = [plan for plan in options if task.allows(plan)]
+        if len(options) < 2:
+            return solved  # nothing to choose between (the plan rules' search decides)
         tools = [_choose_tool(len(options))]
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": CHOOSE},
@@ -520,7 +525,8 @@ def _proposal(
         name = by_tool.get(tool)
         if name is None:
             problems.append(
-                f"call {k}: '{tool}' is not one of the capabilities offered (denied or unknown)"
+                f"call {k}: '{visible(tool)}' is not one of the capabilities offered"
+                " (denied or unknown)"
             )
             continue
         args = _arguments(arguments)
@@ -618,6 +624,6 @@ def _chosen(task: Task, solved: PlanResult, options: Sequence[Plan], k: int) -> 
                 for p in others
             ),
             constraints=constraint_reports(task, chosen),
-            proven_optimal=solved.proven_optimal and k == 0,
+            proven_optimal=solved.proven_optimal and chosen is solved.plan,
         )
     )

@@ -25,6 +25,7 @@ from typing import Any
 from ido.errors import ExecutionError
 from ido.model import LlmSettings, format_duration
 from ido.secrets import Secrets, mask_all, url_credentials
+from ido.text import shortened
 
 
 @dataclass(frozen=True)
@@ -309,11 +310,41 @@ SHORTEST_CREDENTIAL = 8
 
 
 def _error(exc: Exception, keys: list[str]) -> str:
+    """A provider failure in one short line: its kind, its HTTP status, what the provider
+    said. litellm's text runs to many lines (a server's JSON or HTML error page), repeats
+    class names as it re-raises ("ContextWindowExceededError: BadRequestError: …") and
+    names its adapter ("OpenAIException - "); the reason a user reads is none of that."""
     name = type(exc).__name__
-    said = mask_all(str(exc), keys).strip()  # masked before it is cut
-    text = said.splitlines()[0] if said else ""
-    for noise in ("litellm.", "LiteLLM "):
-        text = text.replace(noise, "")
-    while text.startswith(f"{name}: "):  # litellm repeats the class name as it re-raises
-        text = text[len(name) + 2 :]
-    return f"{name}: {text[:300]}"
+    status = getattr(exc, "status_code", None)
+    kind = f"{name} (HTTP {status})" if isinstance(status, int) and status >= 400 else name
+    said = _said(mask_all(str(exc), keys))  # masked before it is cut
+    return f"{kind}: {said}" if said else kind
+
+
+MOST_ERROR = 200
+"""Most characters of what a provider said that a reason keeps."""
+_REPEATED = re.compile(r"^(?:(?:litellm\.)?\w+(?:Error|Exception)(?::| -)\s*)+")
+"""The class and adapter names litellm puts before the provider's words."""
+_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def _said(text: str) -> str:
+    """What a provider's error says, on one line and cut to `MOST_ERROR` characters: the
+    message of a JSON body, the title of an HTML page."""
+    text = _REPEATED.sub("", text.replace("LiteLLM ", "").strip())
+    if text.startswith("{"):
+        with contextlib.suppress(ValueError, RecursionError):
+            text = _message(json.loads(text)) or text
+    if text.startswith("<"):
+        title = _TITLE.search(text)
+        text = title.group(1) if title else "an HTML page"
+    return shortened(" ".join(text.split()), MOST_ERROR)
+
+
+def _message(body: Any) -> str | None:
+    """The message of a JSON error body (`{"error": {"message": …}}`, `{"message": …}`)."""
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        message = inner.get("message") if isinstance(inner, dict) else inner
+        return message if isinstance(message, str) else None
+    return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -121,6 +121,10 @@ class Task:
     elapsed: float = 0.0
     """What the run has spent and how long it has taken: `limits` holds what is left of the
     intent's budget and deadline, and the ways out name the intent's own values."""
+    allows: Callable[[Plan], bool] | None = field(default=None, compare=False)
+    """Whether the plan rules (rules about a plan as a whole) allow a plan; None: there are
+    none. They cannot be handed to a solver, but a plan found can be judged: `hybrid`
+    offers the model only the plans they allow."""
 
 
 @dataclass(frozen=True)

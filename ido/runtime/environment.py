@@ -50,6 +50,15 @@ class Environment(Protocol):
         """One call, start to end (compensations, resumed steps)."""
         ...
 
+    def deciding(self) -> None:
+        """A decision is about to be made."""
+        ...
+
+    def decided(self, llm: Mapping[str, Any] | None) -> None:
+        """A decision was made (`llm`: its model planner's record, if it asked a model); a
+        real clock has already moved by the time that took."""
+        ...
+
     def observations(self) -> list[Mapping[str, Any]] | None:
         """What the world reports now, or None to read the intent's own observers."""
         ...
@@ -78,6 +87,12 @@ class RealEnvironment:
 
     def call(self, capability: Capability, ctx: ActionContext) -> Outcome:
         return perform(capability, ctx, self.base)
+
+    def deciding(self) -> None:
+        return
+
+    def decided(self, llm: Mapping[str, Any] | None) -> None:
+        return
 
     def observations(self) -> list[Mapping[str, Any]] | None:
         return None

@@ -697,6 +697,7 @@ class LocalRuntime:
     def _decide(self, run: RunState, planner: Planner, state: State, trigger: str) -> Decision:
         self._flush_outcomes(run)
         run.decisions += 1
+        self.env.deciding()
         now = self.clock()
         started = time.perf_counter()
         intent = self.env.intent(run.intent)
@@ -744,6 +745,7 @@ class LocalRuntime:
         data = {**decision.to_json(), **inputs}
         self._record(run, "decided", data, durable=bool(paid), took=took, replies=paid)
         self._count_model(run, decision)
+        self.env.decided(decision.result.solver.get("llm"))
         return decision
 
     def _count_model(self, run: RunState, decision: Decision) -> None:

@@ -15,11 +15,11 @@ is listed (`Counterfactual.unreplayed`), not guessed at.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ido.journal import Event, epoch
+from ido.journal import Event, epoch, model_calls
 from ido.loading import Catalog
 from ido.model import Capability, Scenario
 from ido.runtime.bindings import Outcome
@@ -67,6 +67,60 @@ def recorded_calls(events: Sequence[Event]) -> dict[str, list[Recorded]]:
             )
         )
     return calls
+
+
+@dataclass(frozen=True)
+class Moment:
+    """Where a recorded decision stood: what the run had called and asked before it."""
+
+    calls: Mapping[str, int]
+    """How many calls of each capability had ended."""
+    before: tuple[tuple[str, ...], ...]
+    """The model requests of each decision before it (none: an empty tuple)."""
+    requests: tuple[str, ...]
+    """Its own model requests."""
+    started: float
+    ended: float
+    """When it began and when it was recorded (the clock then, not the run's elapsed)."""
+
+
+def started_at(events: Sequence[Event]) -> float:
+    """When the recorded run started, to the clock's precision: its first decision's
+    moment less the time the run had taken then (the event's stamp is to the millisecond,
+    and a model planner's request tells the time left to a tenth of a second: a stamp a
+    millisecond off may round the other way)."""
+    for event in events:
+        data = event.data
+        if event.kind in STOPS:
+            break
+        if event.kind == "decided" and "now" in data and "elapsed" in data:
+            return float(data["now"]) - float(data["elapsed"])
+    return epoch(events[0].at)
+
+
+STOPS = ("approval_required", "process_stopped", "run_finished", "run_resumed")
+"""Events after which a replay that does not stop there keeps another time."""
+
+
+def decision_moments(events: Sequence[Event]) -> list[Moment]:
+    """Each recorded decision's moment, up to the first stop (`STOPS`)."""
+    calls: dict[str, int] = {}
+    before: list[tuple[str, ...]] = []
+    moments: list[Moment] = []
+    for event in events:
+        data = event.data
+        if event.kind in STOPS:
+            break
+        if event.kind == "action_finished" and not data.get("interrupted"):
+            calls[data["capability"]] = calls.get(data["capability"], 0) + 1
+        elif event.kind == "decided":
+            llm = data.get("result", {}).get("solver", {}).get("llm") or {}
+            requests = tuple(call["request"] for call in llm.get("calls", []))
+            ended = epoch(event.at)
+            started = float(data.get("now", ended))
+            moments.append(Moment(dict(calls), tuple(before), requests, started, ended))
+            before.append(requests)
+    return moments
 
 
 @dataclass(frozen=True)
@@ -167,7 +221,7 @@ class RecordedWorld(SimulatedWorld):
         scenario: Scenario | None = None,
     ) -> None:
         first: dict[str, Any] = next((e.data["state"] for e in events if e.kind == "observed"), {})
-        start = epoch(events[0].at)
+        start = started_at(events) if scenario is None else epoch(events[0].at)
         model = scenario or Scenario.model_validate(_EMPTY_SCENARIO)
         super().__init__(model, catalog, first, start=start)
         self.recorded = recorded_calls(events)
@@ -187,6 +241,11 @@ class RecordedWorld(SimulatedWorld):
         """What the world did beyond declared effects, per recorded call; a call the
         replay makes takes its entry out (what is left: calls the replay did not make)."""
         self._moving: dict[int, tuple[Outcome, Moved]] = {}  # by id of the call's outcome
+        self._moments = decision_moments(events)
+        self._made: list[tuple[str, ...]] = []
+        """The model requests of each decision the replay made."""
+        self.counted_asking = False
+        """Whether the clock counted time a decision took asking a model."""
 
     def _draw(
         self, capability: Capability, at: float, timeout: float | None = None
@@ -212,6 +271,44 @@ class RecordedWorld(SimulatedWorld):
         if timeout is not None and latency > timeout:
             return timed_out_call(timeout), timeout, False
         return Outcome(True, duration=latency), latency, True
+
+    def deciding(self) -> None:
+        """Replaying a real run, a decision made where the recording made one (the same
+        calls ended, the same model requests before it) starts when that one did: a model
+        planner's request tells the time left, which the recording's clock counted from
+        the time deciding took too, whatever the world's calls took."""
+        moment = self._in_step()
+        if moment is not None:
+            self.clock.advance_to(moment.started)
+
+    def decided(self, llm: Mapping[str, Any] | None) -> None:
+        """A real run's clock moved while its model was asked: replaying one, the clock
+        moves as the recording's did (it skipped that time, and the next request told
+        another time left than the recording's, found no recorded answer, and the solver
+        decided). A decision that made the recorded one's requests ends when that one
+        did (the first model call of a process imports litellm, outside the call's own
+        time); any other takes its calls' recorded time. A scenario's clock did not move:
+        nor does its replay's."""
+        requests = tuple(call["request"] for call in (llm or {}).get("calls", []))
+        moment = self._in_step()
+        self._made.append(requests)
+        if not self.runs_bindings:
+            return
+        before = self.clock.now
+        if moment is not None and moment.requests == requests:
+            self.clock.advance_to(moment.ended)
+        else:
+            self.clock.sleep(model_calls(llm)[1])
+        self.counted_asking = self.counted_asking or (bool(requests) and self.clock.now > before)
+
+    def _in_step(self) -> Moment | None:
+        """The recorded decision the next one is made where, if any (a real run's)."""
+        k = len(self._made)
+        if not self.runs_bindings or k >= len(self._moments):
+            return None
+        moment = self._moments[k]
+        same = moment.calls == self._replayed and moment.before == tuple(self._made)
+        return moment if same else None
 
     @staticmethod
     def _answer(r: Recorded, timeout: float | None) -> tuple[Outcome, float, bool]:
@@ -278,6 +375,8 @@ class Counterfactual:
     ("x.hold, after prep's call 1"): the replay's world did not move so."""
     virtual: bool = False
     """Whether the recorded run's time is virtual too (it ran in a scenario's world)."""
+    asked: bool = False
+    """Whether the replay's clock counted time its decisions took asking a model."""
 
     @property
     def changed(self) -> tuple[Changed, ...]:

@@ -96,6 +96,14 @@ class SimulatedWorld:
         self._settle(capability, outcome, applies)
         return outcome
 
+    def deciding(self) -> None:
+        return
+
+    def decided(self, llm: Mapping[str, Any] | None) -> None:
+        """A scenario's time is its world's: a model's latency is the machine's, not the
+        scenario's (its runs would vary with the model's speed)."""
+        return
+
     def observations(self) -> list[Mapping[str, Any]]:
         facts = dict(self.truth)
         for fault in self.spec.faults:
