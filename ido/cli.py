@@ -615,6 +615,7 @@ def _decide_once(
 
     from ido.decide import History, decide
     from ido.errors import ExecutionError
+    from ido.explain import observer_failure
     from ido.observe import boolean_facts, observe, snapshot
     from ido.planner import get_planner
 
@@ -625,7 +626,7 @@ def _decide_once(
         try:
             observations.append(observe(observer, origin.file.parent, Path.cwd()))
         except ExecutionError as exc:  # as a run does: told, and planned without it
-            typer.echo(f"observer {name} failed: {exc}; planning without it", err=True)
+            typer.echo(f"{observer_failure(name, str(exc))}; planning without it", err=True)
     state = snapshot(chosen, observations, {}, boolean_facts(loaded))
     from ido.planning_words import telling
 
@@ -1629,7 +1630,7 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         open_steps = f"; settling step(s) {', '.join(map(str, steps))}" if steps else ""
         return [f"resuming{open_steps}"]
     if kind == "observer_failed":
-        return [f"  ! {data['error']}"]
+        return [f"  ! {event_line({'kind': kind, **data})}"]
     if kind in (
         "effects_missing",
         "compensation_finished",
