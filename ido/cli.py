@@ -1618,8 +1618,9 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         from ido.model import format_duration
 
         took = format_duration(data["duration"])
-        if data["ok"]:
-            return [f"  ✓ {data['capability']} in {took}"]
+        if data["ok"]:  # and what it gave back that later steps will not find, if so
+            note = f"; {data['note']}" if data.get("note") else ""
+            return [f"  ✓ {data['capability']} in {took}{note}"]
         if data.get("timed_out"):  # its error says so, and after how long it was cut off
             return [f"  ✗ {data['capability']} {data['error']}"]
         return [f"  ✗ {data['capability']} after {took}: {data['error']}"]
