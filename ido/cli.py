@@ -618,6 +618,7 @@ def _decide_once(
 
     from ido.decide import History, decide
     from ido.errors import ExecutionError
+    from ido.explain import observer_failure
     from ido.observe import boolean_facts, observe, snapshot
     from ido.planner import get_planner
 
@@ -628,7 +629,7 @@ def _decide_once(
         try:
             observations.append(observe(observer, origin.file.parent, Path.cwd()))
         except ExecutionError as exc:  # as a run does: told, and planned without it
-            typer.echo(f"observer {name} failed: {exc}; planning without it", err=True)
+            typer.echo(f"{observer_failure(name, str(exc))}; planning without it", err=True)
     state = snapshot(chosen, observations, {}, boolean_facts(loaded))
     from ido.planning_words import telling
 
@@ -1624,8 +1625,9 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         from ido.model import format_duration
 
         took = format_duration(data["duration"])
-        if data["ok"]:
-            return [f"  ✓ {data['capability']} in {took}"]
+        if data["ok"]:  # and what it gave back that later steps will not find, if so
+            note = f"; {data['note']}" if data.get("note") else ""
+            return [f"  ✓ {data['capability']} in {took}{note}"]
         if data.get("timed_out"):  # its error says so, and after how long it was cut off
             return [f"  ✗ {data['capability']} {data['error']}"]
         return [f"  ✗ {data['capability']} after {took}: {data['error']}"]
@@ -1636,7 +1638,7 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         open_steps = f"; settling step(s) {', '.join(map(str, steps))}" if steps else ""
         return [f"resuming{open_steps}"]
     if kind == "observer_failed":
-        return [f"  ! {data['error']}"]
+        return [f"  ! {event_line({'kind': kind, **data})}"]
     if kind in (
         "effects_missing",
         "compensation_finished",

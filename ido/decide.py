@@ -19,7 +19,7 @@ from ido.plan_rules import (
     rejected_within,
 )
 from ido.planner import Planner
-from ido.planner.explain import UNBOUND
+from ido.planner.explain import UNBOUND, secret_rule
 from ido.planner.llm import left_after_calls
 from ido.planner.types import Action, Denied, Limits, Plan, PlanResult, Rejection, Task, Weights
 from ido.policy import PLAN, RuleHit, capability_view, evaluate, plan_view, rulebook
@@ -48,6 +48,9 @@ class History:
     unbound: frozenset[str] = frozenset()
     """Capabilities the run cannot perform: they have no `run` binding, and the run's
     steps are performed for real (a scenario's simulated world needs none)."""
+    unresolved: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Capabilities the run cannot call, and why: each binding names an environment
+    variable, (NAME, "not set" or "empty"), that the process performing it lacks."""
     cut_off: Mapping[str, float] = field(default_factory=dict)
     """Per capability, the longest one of its calls ran before the run's deadline stopped
     it (seconds): its latency is believed at least that, so a replan does not count on it
@@ -172,7 +175,8 @@ def build_task(
     The limits are what remains: the budget less what the run has spent, the deadline less
     the time it has taken. A capability that has failed `limits.max_attempts` times in the
     run is left out, as if denied by the rule `limits.max_attempts`, and one the run cannot
-    perform (`History.unbound`) as if denied by `spec.run`. `seen`: the
+    perform (`History.unbound`) as if denied by `spec.run`, or call for want of a secret
+    (`History.unresolved`) as if denied by `${env:NAME}`. `seen`: the
     `health_view` of this snapshot, when the caller has it already.
     """
     rules = rulebook(intent, catalog.policies).capability_rules
@@ -209,6 +213,10 @@ def build_task(
         why = [(h.ref, h.message) for h in hits if h.effect == "deny"]
         if capability.name in history.unbound:
             why.append((UNBOUND, "has no run binding: it can be planned (ido plan), not run"))
+        if capability.name in history.unresolved:
+            name, lacking = history.unresolved[capability.name]
+            message = f"its binding names environment variable {name}, which is {lacking}"
+            why.append((secret_rule(name), message))
         if failed >= max_attempts:
             message = f"failed {failed} time(s) in this run, the most limits.max_attempts allows"
             why.append((ATTEMPTS_RULE, message))

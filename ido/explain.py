@@ -42,12 +42,22 @@ _EVENTS = (
 )
 
 
+def observer_failure(name: str, error: str) -> str:
+    """`observer NAME failed: WHY` for an observer's error, which names it already (said
+    once: `observer stock failed: observer stock: HTTP 500 …` said it twice); an error
+    recorded without its name (a secret it lacked, before 2026-12-06) is named too."""
+    for named in (f"observer {name}: ", f"observer {name} "):
+        if error.startswith(named):
+            return f"observer {name} failed: {error.removeprefix(named)}"
+    return f"observer {name} failed: {error}"
+
+
 def event_line(e: dict[str, Any]) -> str:
     """One line for a run event that is not a decision or an action."""
     kind = e["kind"]
     if kind == "observer_failed":
         kept = "; its last report stands" if e.get("kept_last_report") else ""
-        return f"observer {e['observer']} failed: {e['error']}{kept}"
+        return f"{observer_failure(e['observer'], e['error'])}{kept}"
     if kind == "compensation_finished":
         verdict = "done" if e["ok"] else f"failed: {e['error']}"
         undone = f"{e['undoes']} (step {e['undoes_step']})"

@@ -352,6 +352,28 @@ def _problem_of(loc: FieldPath, error: Any, document: Document, shown: str) -> P
     return Problem(shown, document.line_of(loc), format_path(loc), message)
 
 
+def _unread(catalog: Catalog, base: Path, name: str) -> str:
+    """A hint when a folder of the project that is not in the catalog holds a file named
+    after a missing resource: `observers/stock.yaml`, a folder ido does not read unless
+    asked, is where a new user puts an observer."""
+    read = {origin.file.resolve() for origin in catalog.origins.values()}
+    try:
+        found = sorted(
+            f
+            for f in base.glob(f"*/{name}.y*ml")
+            if not f.parent.name.startswith(".") and f.resolve() not in read
+        )
+    except OSError:  # a folder it may not read: no hint
+        return ""
+    if not found:
+        return ""
+    folder = found[0].parent.name
+    return (
+        f" ({folder}/{found[0].name} is not in the catalog: give --catalog {folder}, or move"
+        " it into capabilities/)"
+    )
+
+
 def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
     problems: list[Problem] = []
 
@@ -366,7 +388,7 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
             return
         known = sorted(catalog.table(kind))
         hint = f"; known: {', '.join(known)}" if known else f"; no {kind} is loaded"
-        at(resource, path, f"{kind} '{name}' not found{hint}")
+        at(resource, path, f"{kind} '{name}' not found{hint}{_unread(catalog, base, name)}")
 
     for intent in catalog.intents.values():
         for i, name in enumerate(intent.spec.policies):

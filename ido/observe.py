@@ -23,7 +23,8 @@ def observe(
     base: Path,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Read one observer's output; raises ExecutionError with the reason when it cannot.
+    """Read one observer's output; raises ExecutionError with the reason when it cannot,
+    which starts with `observer NAME` (`ido.explain.observer_failure` words it for people).
 
     `${env:NAME}` in an HTTP observer's URL and headers resolve from `environ` (default:
     the process environment); the secrets are masked in the output and in errors.
@@ -58,7 +59,10 @@ def observe(
                 )
             value = from_json(fetched.body.decode("utf-8"))
     except ExecutionError as exc:
-        raise ExecutionError(printable(secrets.mask(str(exc)))) from None
+        message = str(exc)
+        if not message.startswith(f"observer {observer.name}"):  # a secret it lacks
+            message = f"observer {observer.name}: {message}"
+        raise ExecutionError(printable(secrets.mask(message))) from None
     except TooDeep as exc:
         raise ExecutionError(f"observer {observer.name} returned a document {exc}") from None
     except Exception as exc:  # an observer is user code or the outside world

@@ -38,7 +38,7 @@ from ido.runtime.recovery import (
 if TYPE_CHECKING:
     from ido.scenario.recorded import Counterfactual
 
-INPUTS = ("now", "policies", "policy_digests", "unbound")  # beside a decision, not of it
+INPUTS = ("now", "policies", "policy_digests", "unbound", "unresolved")  # beside a decision
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 done=tuple(name for _, name in completed),
                 model_call_cost=model_call_cost,
                 unbound=frozenset(data.get("unbound", ())),
+                unresolved={k: (v[0], v[1]) for k, v in data.get("unresolved", {}).items()},
                 cut_off=dict(cut_off),
             )
             gone = [name for name in data["policies"] if name not in catalog.policies]

@@ -107,6 +107,21 @@ def url_credentials(url: str) -> list[str]:
     return list(dict.fromkeys(v for v in found if v))
 
 
+def unresolved(value: Any, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """The first `${env:NAME}` in `value`'s strings (lists and dicts too) that `environ`
+    cannot resolve, as (NAME, "not set" or "empty"); None when every one resolves."""
+    if isinstance(value, str):
+        for match in SECRET_REFERENCE.finditer(value):
+            name = match.group(1)
+            if name not in environ:
+                return name, "not set"
+            if not environ[name]:
+                return name, "empty"
+        return None
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return next((found for v in items if (found := unresolved(v, environ))), None)
+
+
 @dataclass
 class Secrets:
     """Resolves references against `environ` (default: the process environment) and

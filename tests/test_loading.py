@@ -693,6 +693,22 @@ def test_a_missing_observer_is_reported(tmp_path: Path) -> None:
     assert problem.message == "Observer 'orders-db' not found; no Observer is loaded"
 
 
+def test_a_missing_observer_in_a_folder_outside_the_catalog_says_where_it_is(
+    tmp_path: Path,
+) -> None:
+    """`observers/orders-db.yaml`, where a new user puts an observer, is not read by default:
+    the error said only "no Observer is loaded"."""
+    write(tmp_path, "policies/residency.yaml", POLICY)
+    write(tmp_path, "intents/pay-order.yaml", INTENT + "  observers: [orders-db]\n")
+    write(tmp_path, "observers/orders-db.yaml", "kind: Observer\n")
+    with pytest.raises(LoadError) as info:
+        load_catalog([tmp_path / "intents", tmp_path / "policies"], base=tmp_path)
+    assert only(info.value.problems).message == (
+        "Observer 'orders-db' not found; no Observer is loaded (observers/orders-db.yaml is"
+        " not in the catalog: give --catalog observers, or move it into capabilities/)"
+    )
+
+
 def test_a_missing_compensating_capability_is_reported(tmp_path: Path) -> None:
     """`compensate` must name a capability in the catalog."""
     write(tmp_path, "charge.yaml", CAPABILITY + "  compensate: refund\n")

@@ -305,3 +305,33 @@ def test_a_file_observer_on_a_fifo_or_a_folder_fails_at_once(project: Path) -> N
             ExecutionError, match=rf"^observer {name}: {name} is not a regular file$"
         ):
             observe(catalog.observers[name], project / "observers", project)
+
+
+def test_an_observer_lacking_its_secret_is_named_in_its_error(project: Path) -> None:
+    """`! environment variable TOKEN is not set` in a run's output named no observer."""
+    (project / "observers").mkdir()
+    (project / "observers" / "stock.yaml").write_text(
+        observer_yaml("stock", "  http: {url: 'http://127.0.0.1:9/${env:TOKEN}'}\n")
+    )
+    ob = load_catalog(["observers"]).observers["stock"]
+    with pytest.raises(ExecutionError, match=r"^observer stock: environment variable TOKEN is"):
+        observe(ob, project / "observers", project, {})
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "observer stock: HTTP 500 Internal Server Error from http://h/stock",
+        "HTTP 500 Internal Server Error from http://h/stock",  # recorded without its name
+    ],
+)
+def test_an_observer_failure_names_the_observer_once(error: str) -> None:
+    """It read `observer stock failed: observer stock: HTTP 500 …`, in `ido explain`, in a
+    run's live output and in `ido plan`'s."""
+    from ido.explain import event_line
+
+    event = {"kind": "observer_failed", "observer": "stock", "error": error}
+    assert event_line({**event, "kept_last_report": True}) == (
+        "observer stock failed: HTTP 500 Internal Server Error from http://h/stock;"
+        " its last report stands"
+    )

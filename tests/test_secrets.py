@@ -14,10 +14,11 @@ from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.model import Capability
 from ido.observe import observe
+from ido.replay import replay_counterfactual, replay_exact
 from ido.runtime.bindings import perform
 from ido.runtime.context import ActionContext
 from ido.runtime.local import LocalRuntime
-from ido.secrets import Secrets, masked_url, url_credentials
+from ido.secrets import Secrets, masked_url, unresolved, url_credentials
 from ido.testing import Replying, StepClock, serve_on_loopback
 
 TOKEN = "tok-5f3a9c-very-secret"
@@ -283,3 +284,74 @@ def test_an_empty_variable_is_an_execution_error_naming_it() -> None:
     where the docs promise never an empty credential."""
     with pytest.raises(ExecutionError, match=r"environment variable TOKEN is empty"):
         Secrets({"TOKEN": ""}).expand("Bearer ${env:TOKEN}")
+
+
+def test_the_first_reference_the_environment_cannot_resolve_is_named() -> None:
+    body = ["http://h/${env:HOST_OK}", {"k": ["Bearer ${env:TOKEN}"]}]
+    assert unresolved(body, {"HOST_OK": "h"}) == ("TOKEN", "not set")
+    assert unresolved(body, {"HOST_OK": "h", "TOKEN": ""}) == ("TOKEN", "empty")
+    assert unresolved(body, {"HOST_OK": "h", "TOKEN": "t"}) is None
+
+
+def _secret_or_plain(folder: Path, echo: str) -> None:
+    """`call` needs ${env:TOKEN} and is the cheaper; `call-plain` needs none."""
+    for name, cost, headers in (("call", 1.0, "{Authorization: 'Bearer ${env:TOKEN}'}"),
+                                ("call-plain", 2.0, "{}")):  # fmt: skip
+        (folder / f"{name}.yaml").write_text(
+            f"apiVersion: ido/v1\nkind: Capability\nmetadata: {{name: {name}}}\nspec:\n"
+            f"  provider: {name}\n  requires: ['!state.done']\n  effects: {{done: true}}\n"
+            f"  cost: {cost}\n"
+            f"  run: {{http: {{url: '{echo}/ok', headers: {headers}}}}}\n"
+        )
+    (folder / "get-done.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: get-done}\n"
+        "spec: {goal: ['state.done'], constraints: {max_cost: 4.0}}\n"
+    )
+
+
+def test_a_capability_whose_secret_is_unset_is_left_out_not_charged_and_retried(
+    echo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its call could not even be made: it was tried three times, each charged (3.00 of a
+    4.00 budget, which then had no room for the alternative) and counted as its provider's
+    failure in the beliefs later runs plan with. Now it is denied by `${env:TOKEN}`."""
+    monkeypatch.delenv("TOKEN", raising=False)
+    _secret_or_plain(tmp_path, echo)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    with SqliteJournal(tmp_path / "ido.db") as journal:
+        runtime = LocalRuntime(
+            catalog, journal, base=tmp_path, clock=StepClock(), new_id=lambda _: "r-unset"
+        )
+        report = runtime.run(catalog.intents["get-done"])
+        events: list[Any] = journal.events("r-unset")
+        health = journal.health()
+        replayed = replay_exact("r-unset", events, catalog)
+        row = journal.run("r-unset")
+    assert report.outcome == "achieved" and report.cost == 2.0
+    started = [e.data["capability"] for e in events if e.kind == "action_started"]
+    assert started == ["call-plain"] and "call" not in health
+    (decided,) = [e.data for e in events if e.kind == "decided"]
+    (denied,) = [r for r in decided["result"]["rejections"] if r["capability"] == "call"]
+    assert denied["rule"] == "${env:TOKEN}"
+    assert "environment variable TOKEN, which is not set" in denied["detail"]
+    assert replayed.divergence is None
+    monkeypatch.setenv("TOKEN", TOKEN)  # a replay calls nothing: the recording's lack holds
+    again = replay_counterfactual("r-unset", events, row, catalog, catalog.intents["get-done"])
+    assert again.outcome == "achieved" and again.cost == 2.0 and not again.unknown
+
+
+def test_no_plan_for_want_of_a_secret_says_to_set_it(
+    echo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOKEN", "")
+    _secret_or_plain(tmp_path, echo)
+    (tmp_path / "call-plain.yaml").unlink()
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    with SqliteJournal(tmp_path / "ido.db") as journal:
+        runtime = LocalRuntime(
+            catalog, journal, base=tmp_path, clock=StepClock(), new_id=lambda _: "r-empty"
+        )
+        report = runtime.run(catalog.intents["get-done"])
+    assert report.outcome == "failed" and report.cost == 0.0 and report.reason is not None
+    assert "call cannot be called without environment variable TOKEN" in report.reason
+    assert "or set environment variable TOKEN to allow call" in report.reason

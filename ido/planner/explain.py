@@ -264,6 +264,8 @@ def infeasible(
         denies = ", ".join(relax.rules[rule])
         if rule == UNBOUND:
             words = f"or give {denies} a run binding (spec.run) to allow {steps}"
+        elif rule.startswith(SECRET_RULE):
+            words = f"or set environment variable {secret_name(rule)} to allow {steps}"
         elif rule.startswith("limits."):
             words = f"or raise {rule} (used up by {denies}) to allow {steps}"
         else:
@@ -476,9 +478,29 @@ UNBOUND = "spec.run"
 (the way out is to give it one)."""
 
 
+SECRET_RULE = "${env:"  # noqa: S105 (a rule id's prefix, no password)
+"""What leaves out, as the rule `${env:NAME}`, a capability whose binding names an
+environment variable that is unset or empty where a run must call it (the way out is to
+set it)."""
+
+
+def secret_rule(name: str) -> str:
+    """The rule id that leaves out the capabilities needing environment variable `name`."""
+    return f"{SECRET_RULE}{name}}}"
+
+
+def secret_name(rule: str) -> str:
+    """The environment variable a `secret_rule` names."""
+    return rule.removeprefix(SECRET_RULE).removesuffix("}")
+
+
 def _denies(rule: str, names: list[str]) -> str:
     if rule == UNBOUND:
         return f"{', '.join(names)} {'has' if len(names) == 1 else 'have'} no run binding"
+    if rule.startswith(SECRET_RULE):
+        return (
+            f"{', '.join(names)} cannot be called without environment variable {secret_name(rule)}"
+        )
     if rule.startswith("limits."):
         return f"{', '.join(names)} used up {rule}"
     return f"policy {rule} denies {', '.join(names)}"

@@ -23,7 +23,7 @@ from ido.exiting import needs_teardown
 from ido.model import Capability
 from ido.runtime import stopping
 from ido.runtime.context import ActionContext
-from ido.secrets import Secrets
+from ido.secrets import Secrets, unresolved
 from ido.state import TooDeep, from_json, json_safe
 from ido.text import failure, printable
 
@@ -77,6 +77,20 @@ def load_callable(reference: str, base: Path) -> Callable[..., Any]:
         raise ExecutionError(f"{reference}: {module_name} has no function {attr}")
     _loaded[key] = (module, fn)
     return fn  # type: ignore[no-any-return]
+
+
+def missing_secret(capability: Capability, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """The `${env:NAME}` the capability's binding names that `environ` leaves unset or empty,
+    as (NAME, "not set" or "empty"): a call could not even be made (`perform` fails it
+    before sending anything). None when every one resolves, or there is no binding."""
+    binding = capability.spec.run
+    if binding is None or binding.python is not None:
+        return None
+    if binding.shell is not None:
+        return unresolved(binding.shell, environ)
+    assert binding.http is not None
+    http = binding.http
+    return unresolved([http.url, http.json_body, dict(http.headers)], environ)
 
 
 def perform(

@@ -8,6 +8,7 @@ virtual clock.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -37,6 +38,10 @@ class Environment(Protocol):
     runs_bindings: bool
     """Whether calls perform the capabilities' `run` bindings: then a capability without
     one cannot be run, and is not planned."""
+    environ: Mapping[str, str] | None
+    """Where the bindings' `${env:NAME}` resolve from (None: no binding is called here, and
+    none is checked): a capability whose binding names a variable unset or empty there
+    cannot be called, and is not planned."""
     simulates: str | None
     """The scenario whose world this is (None: the real one). A scenario's run resumes in
     its own world only (after its scripted verdicts), never in the real one."""
@@ -78,6 +83,7 @@ class RealEnvironment:
     def __init__(self, base: Path, sleep: Any) -> None:
         self.base = base
         self.sleep = sleep
+        self.environ: Mapping[str, str] | None = os.environ  # what `perform` resolves from
 
     def executor(self) -> Executor:
         return _ThreadExecutor(self)

@@ -41,7 +41,7 @@ from ido.planner.types import Step
 from ido.planning_words import Throttled, telling
 from ido.policy import PLAN, policy_digests, rulebook
 from ido.runtime import stopping
-from ido.runtime.bindings import Outcome, stop_left_running
+from ido.runtime.bindings import Outcome, missing_secret, stop_left_running
 from ido.runtime.context import ActionContext
 from ido.runtime.environment import Environment, RealEnvironment
 from ido.runtime.owners import host
@@ -138,6 +138,14 @@ class LocalRuntime:
             for name, capability in catalog.capabilities.items()
             if self.env.runs_bindings and capability.spec.run is None
         )
+        # A call its binding's secret is missing for fails before anything is sent: it would
+        # be charged, counted as its provider's failure and tried again, for nothing.
+        environ = self.env.environ
+        self._unresolved = {
+            name: missing
+            for name, capability in catalog.capabilities.items()
+            if environ is not None and (missing := missing_secret(capability, environ))
+        }
         self._committed = 0
         self._uncounted = 0  # a run's start, committed by the time its next write is
         self._pending: list[Pending] = []
@@ -716,6 +724,7 @@ class LocalRuntime:
                     done=tuple(name for _, name in run.completed),
                     model_call_cost=run.model_call_cost,
                     unbound=self._unbound,
+                    unresolved=self._unresolved,
                     cut_off=dict(run.cut_off),
                 ),
                 planner,
@@ -732,6 +741,7 @@ class LocalRuntime:
             "policies": named,
             "policy_digests": policy_digests(named, self.catalog.policies),
             "unbound": sorted(self._unbound),
+            **({"unresolved": self._unresolved} if self._unresolved else {}),
         }
         took = time.perf_counter() - started
         # Replies a model was paid for are committed now, with the decision and into the

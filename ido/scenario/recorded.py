@@ -15,7 +15,7 @@ is listed (`Counterfactual.unreplayed`), not guessed at.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,6 +211,26 @@ def _moved(expected: State, seen: State, unsure: set[str]) -> Moved | None:
     return Moved(facts, gone) if facts or gone else None
 
 
+class AsRecorded(Mapping[str, str]):
+    """The environment as a recorded run's first decision found it (`unresolved`, capability
+    → (NAME, "not set" or "empty")): those variables are unset or empty, every other one is
+    set (to a value never used: a replay calls nothing)."""
+
+    def __init__(self, unresolved: Mapping[str, Sequence[str]]) -> None:
+        self._lacking = {name: lacking for name, lacking in unresolved.values()}
+
+    def __getitem__(self, name: str) -> str:
+        if self._lacking.get(name) == "not set":
+            raise KeyError(name)
+        return "" if name in self._lacking else "set"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
 class RecordedWorld(SimulatedWorld):
     """A SimulatedWorld whose calls answer from a recording first."""
 
@@ -229,6 +249,9 @@ class RecordedWorld(SimulatedWorld):
         # A real run's world runs bindings: what it could not perform, its replay does not
         # plan either (else the replay differs for that alone).
         self.runs_bindings = scenario is None
+        # Nor what it could not call for want of a secret: its environment as it found it.
+        decided = next((e.data for e in events if e.kind == "decided"), {})
+        self.environ = AsRecorded(decided.get("unresolved", {})) if scenario is None else None
         # Beliefs come from the replay's own journal, which holds the recording's at its
         # start (a real run's; a scenario run started from none): planned from declared
         # reliabilities instead, a run that had learnt from failures replayed differently.

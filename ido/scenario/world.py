@@ -70,6 +70,7 @@ class SimulatedWorld:
 
     shares_beliefs = False
     runs_bindings = False
+    environ: Mapping[str, str] | None = None  # no binding is called
 
     def __init__(
         self, scenario: Scenario, catalog: Catalog, truth: State, start: float = START

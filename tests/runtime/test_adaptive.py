@@ -328,6 +328,16 @@ def test_an_output_not_kept_is_noted_where_the_capability_declares_one(flaky: Pa
     assert "mint: succeeded in" in told and "; its output was not a JSON object" in told
 
 
+def test_an_output_not_kept_is_said_as_the_step_ends_too() -> None:
+    """`ido run` printed `✓ mint in 3ms`, and only `ido explain` said its output was lost,
+    which later steps reading it would not find."""
+    from ido.cli import _progress_lines
+
+    note = "its output was not a JSON object, and not kept"
+    finished = {"capability": "mint", "ok": True, "duration": 0.003, "note": note}
+    assert _progress_lines("action_finished", finished) == [f"  ✓ mint in 3ms; {note}"]
+
+
 def test_a_call_the_deadline_stops_is_no_news_of_its_provider(flaky: Path) -> None:
     """Cut short at the deadline, a call was learnt as its provider's timeout: a failure
     in the shared beliefs, a latency of the deadline's length, an attempt used up."""
@@ -466,7 +476,7 @@ def test_an_observer_that_fails_leaves_its_last_report_standing(flaky: Path) -> 
     failed = kinds(journal, "observer_failed")
     assert failed and all(f["kept_last_report"] for f in failed)
     told = render(run_view(journal.run("r-test"), journal.events("r-test")), "text")
-    assert "observer world failed: observer world: ConnectionError: payments API" in told
+    assert "observer world failed: ConnectionError: payments API" in told
     assert "its last report stands" in told
 
 
