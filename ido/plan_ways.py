@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ido.planner.explain import TOGETHER, denying, lifting, present
-from ido.planner.limit_words import BEST, LIMITS, needs, way_out, within
+from ido.planner.limit_words import BEST, LIMITS, limits_together, needs, way_out, within
 from ido.planner.types import Plan, PlanResult, Task, Way
 
 _STEPS_TIMES = 4
@@ -199,6 +199,9 @@ def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> st
     """The way out `way` told from `better`, the plan the rules allow with its element
     lifted."""
     if TOGETHER in way.element:
+        names = way.element.split(TOGETHER)
+        if set(names) <= set(LIMITS) and way.words == limits_together(task, names, way.plan):
+            return f"{limits_together(task, names, better)} ({denied})"
         return way.words  # the words name no plan: they hold for the one the rules allow
     if way.element in LIMITS:
         return (

@@ -9,7 +9,15 @@ from typing import Any, Protocol
 from ido.errors import PlanningError
 from ido.model.durations import format_duration
 from ido.planner.grounding import Grounded, ground
-from ido.planner.limit_words import BEST, METRICS, needs, step_measure, way_out, within
+from ido.planner.limit_words import (
+    BEST,
+    METRICS,
+    limits_together,
+    needs,
+    step_measure,
+    way_out,
+    within,
+)
 from ido.planner.pairs import Value, goal_conflict
 from ido.planner.tables import required
 from ido.planner.types import ConstraintReport, Limits, Plan, Task, Way, Weights
@@ -254,9 +262,16 @@ def infeasible(
     messages = [way.words for way in ways]
     lifts = [e for e in single if e not in METRICS]
     if lifts and not messages:
-        goals = ", ".join(f"'{g}'" for g in task.goal)
-        denials = "; ".join(_denies(rule, relax.rules[rule]) for rule in lifts)
-        messages.append(f"no plan reaches {goals}: every way there is ruled out: {denials}")
+        loose = _limits_together(relax, limits)
+        if loose:  # the ways the rules leave break several limits, not one alone
+            found = relax.solve(frozenset(loose))
+            words = limits_together(task, loose, found.plan)
+            messages.append(words)
+            ways.append(Way(TOGETHER.join(loose), found.plan, words))
+        else:
+            goals = ", ".join(f"'{g}'" for g in task.goal)
+            denials = "; ".join(_denies(rule, relax.rules[rule]) for rule in lifts)
+            messages.append(f"no plan reaches {goals}: every way there is ruled out: {denials}")
     for rule in lifts:
         found = relax.solve(frozenset({rule}))
         assert found is not None
@@ -272,6 +287,21 @@ def infeasible(
         ways.append(Way(rule, found.plan, words))
     why = Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways))
     return _or_more_steps(task, grounded, why) if longer else why
+
+
+def _limits_together(relax: _Relaxer, limits: list[str]) -> list[str]:
+    """A smallest set of `limits` that, relaxed together with every rule kept, admits a
+    plan (by the deletion filter); `[]` when relaxing all of them does not. Where no limit
+    alone is a way out but lifting a rule is, this is the way out that keeps the rules:
+    without it, "every way there is ruled out" by the rule pointed at the rule alone."""
+    if len(limits) < 2 or relax.solve(frozenset(limits)) is None:
+        return []
+    loose = list(limits)
+    for name in limits:
+        rest = [n for n in loose if n != name]
+        if relax.solve(frozenset(rest)) is not None:
+            loose = rest
+    return loose
 
 
 def _or_more_steps(task: Task, grounded: Grounded, why: Infeasibility) -> Infeasibility:

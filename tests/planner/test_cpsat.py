@@ -545,6 +545,27 @@ def test_infeasible_because_of_a_denying_rule_names_the_rule() -> None:
     assert "residency/pii-stays-in-eu denies pay-cheap, pay-fast" in result.reason
 
 
+def test_limits_that_break_together_under_a_rule_are_a_way_out_beside_lifting_it() -> None:
+    """Only the denied provider keeps to the budget and the deadline, and neither limit alone
+    admits a plan: relaxing both together is the way out that keeps the rule, beside lifting
+    it (the reason used to say the rule alone ruled out every way)."""
+    pay_slow = action("pay-slow", PAY_CHEAP.requires, {"order.paid": True}, cost=0.8, latency=2.0)
+    denied = (Denied(PAY_CHEAP, "residency/pii-stays-in-eu", "PII stays in the EU"),)
+    limits = Limits(max_cost=1.2, deadline=3.0)
+    result = plan(task([pay_slow, PACK, SHIP, NOTIFY], denied=denied, limits=limits))
+    assert result.status == "infeasible"
+    assert result.reason == (
+        "no plan the rules allow is within max_cost 1.20 and within deadline 3s: pay-slow → "
+        "pack → ship → notify costs 1.45 and takes 4s on its critical path; relax max_cost and "
+        "deadline together: max_cost 1.45 and deadline 4s admit it; or lift rule "
+        "residency/pii-stays-in-eu (it denies pay-cheap) to allow pay-cheap → pack → ship → notify"
+    )
+    eased = task(
+        [pay_slow, PACK, SHIP, NOTIFY], denied=denied, limits=Limits(max_cost=1.45, deadline=4.0)
+    )
+    assert plan(eased).status == "planned"
+
+
 def test_a_budget_and_a_deny_rule_in_conflict_give_two_ways_out() -> None:
     """Only the denied provider fits the budget: raise the budget, or lift the rule."""
     denied = (Denied(PAY_CHEAP, "residency/pii-stays-in-eu", "PII stays in the EU"),)

@@ -36,6 +36,8 @@ WAYS_OUT = {
     "min_success_probability": re.compile(r"lower min_success_probability to ([\d.]+)"),
 }
 
+TOGETHER = re.compile(r"together: ((?:\w+ [\d.]+(?:ms|s|m|h|d)?(?: and )?)+) admit it")
+
 
 def taken(value: str) -> float:
     """A way out's value as a limit: a number, or a duration (`300ms`, `2.2s`)."""
@@ -84,6 +86,10 @@ def test_each_way_out_taken_as_written_admits_a_plan(seed: int, made_odd: bool) 
         for value in way.findall(reason):
             eased = replace(task, limits=replace(task.limits, **{name: taken(value)}))
             assert brute_force(eased) is not None, f"{name} {value}\n{describe(task, result)}"
+    for values in TOGETHER.findall(reason):  # "max_cost 1.45 and deadline 4s admit it"
+        pairs = dict(pair.split(" ") for pair in values.split(" and "))
+        eased_limits = replace(task.limits, **{n: taken(v) for n, v in pairs.items()})
+        assert brute_force(replace(task, limits=eased_limits)) is not None, values
 
 
 def test_the_ways_out_are_exercised() -> None:
@@ -784,3 +790,23 @@ def test_more_steps_is_named_whenever_a_longer_plan_keeps_to_everything(seed: in
         return
     if brute_force(replace(task, max_steps=task.max_steps + 3)) is not None:
         assert "limits.max_steps" in result.blocking, describe(task, result)
+
+
+def test_limits_relaxed_together_under_a_plan_rule_are_told_from_the_plan_it_allows() -> None:
+    """a is denied by a rule; b and c break both limits, and the plan rule denies b: the way
+    out that relaxes both limits together names c's values, not b's."""
+    task = one_step(
+        ("b", "X", 5.0, 5.0, 1.0),
+        ("c", "Y", 6.0, 6.0, 1.0),
+        limits=Limits(max_cost=1.0, deadline=1.0),
+    )
+    a = Action("a", "Z", 0.5, 0.5, 1.0, (), (("job.done", True),))
+    task = replace(task, denied=(Denied(a, "res/no-z", "not Z"),))
+    for planner in (CpSatPlanner(), SearchPlanner()):
+        told = checked_ways(task, planner.plan(task), planner, check_for("'X' in plan.providers"))
+        assert str(told.reason).startswith(
+            "no plan the rules allow is within max_cost 1.00 and within deadline 1s: c costs "
+            "6.00 and takes 6s on its critical path; relax max_cost and deadline together: "
+            "max_cost 6.00 and deadline 6s admit it (b is denied by plan rule p/r); or lift rule "
+            "res/no-z"
+        ), told.reason
