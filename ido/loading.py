@@ -502,15 +502,19 @@ def _expectation_problem(
 
 
 def _check_names(catalog: Catalog, base: Path) -> list[Problem]:
-    """Warnings for rules comparing with a capability name or tag no capability of the
-    catalog has (`named_values`): a typo, `charge-stirpe`, made a deny that never fired,
-    without a word. Only warnings: a policy may govern capabilities another catalog holds.
+    """Warnings for rules comparing with a capability name, tag, provider or region no
+    capability of the catalog has (`named_values`): a typo, `charge-stirpe` or a provider
+    `equifx`, made a deny that never fired, without a word. Only warnings: a policy may
+    govern capabilities another catalog holds.
     A catalog without capabilities (a policy file checked alone) is not compared with."""
     if not catalog.capabilities:
         return []
+    specs = [c.spec for c in catalog.capabilities.values()]
     known = {
         "capability": sorted(catalog.capabilities),
-        "tag": sorted({t for c in catalog.capabilities.values() for t in c.spec.tags}),
+        "tag": sorted({t for spec in specs for t in spec.tags}),
+        "provider": sorted({spec.provider for spec in specs}),
+        "region": sorted({spec.region for spec in specs if spec.region is not None}),
     }
     warnings = []
     for resource, path, text in _conditions(catalog):
@@ -524,7 +528,7 @@ def _check_names(catalog: Catalog, base: Path) -> list[Problem]:
             said = (
                 f"no capability is named '{value}'"
                 if kind == "capability"
-                else f"no capability has the tag '{value}'"
+                else f"no capability has the {kind} '{value}'"
             )
             origin = catalog.origins[(resource.kind, resource.name)]
             below = text[:start].count("\n") + 1 if "\n" in text else 0  # `when: |`

@@ -287,6 +287,25 @@ def test_a_rule_naming_a_capability_or_tag_the_catalog_lacks_is_warned_of(projec
     assert code == 0 and "no capability is named 'pay-cheep-eu'" in out, out
 
 
+def test_a_rule_naming_a_provider_or_region_the_catalog_lacks_is_warned_of(project: Path) -> None:
+    """A misspelt provider (`cheapay`) made a deny that never fired, and `ido validate` said
+    nothing: only names and tags were compared with the catalog."""
+    add_policy_rule(
+        project,
+        "    - id: no-stripe\n      effect: deny\n      when: \"capability.provider == 'cheapay'\"\n"
+        "      message: m\n"
+        "    - id: no-us\n      effect: deny\n      when: \"'us-east' in plan.regions\"\n"
+        "      message: m\n",
+    )
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        "warning: policies/residency.yaml:12: spec.rules[1].when: no capability has the "
+        "provider 'cheapay'; did you mean 'cheappay'?" in out
+    )
+    assert "spec.rules[2].when: no capability has the region 'us-east'\n" in out
+
+
 # --- decision ids -------------------------------------------------------------------------
 
 
