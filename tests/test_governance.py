@@ -221,7 +221,12 @@ def test_an_intent_cannot_loosen_with_prefer(project: Path) -> None:
     )
     code, out = ido("validate")
     assert code == 2
-    assert "intents/ship-order.yaml:" in out and "can only tighten its policies" in out
+    # Told at the rule's effect, its own line, not at `spec` above.
+    assert (
+        "ship-order.yaml:12: spec.rules[0].effect: rule 'cheap-please': an intent's own rules can only"
+        in out
+    )
+    assert "can only tighten its policies" in out
 
 
 def test_an_enforced_policy_governs_intents_that_do_not_list_it(project: Path) -> None:
