@@ -51,13 +51,13 @@ def alternative_why(best: Plan, other: Plan, weights: Weights | None = None) -> 
         deltas.append(f"{other.cost - best.cost:+.2f} cost")
     elapsed, work = other.latency - best.latency, other.work - best.work
     if abs(elapsed) > 1e-9:
-        deltas.append(f"{elapsed:+.3g}s latency")
+        deltas.append(f"{_seconds(elapsed)} latency")
         if weights is not None and weights.latency and abs(work - elapsed) > 1e-9:
             # The score weighs each step's own latency, not the critical path: say both.
-            deltas[-1] += f" ({work:+.3g}s summed step latency)"
+            deltas[-1] += f" ({_seconds(work)} summed step latency)"
     elif abs(work) > 1e-9:
         # The same elapsed time, but a score weighs each step's own latency.
-        deltas.append(f"{work:+.3g}s summed step latency")
+        deltas.append(f"{_seconds(work)} summed step latency")
     dp = other.success_probability - best.success_probability
     if abs(dp) > 1e-9:
         deltas.append(f"{dp:+.4f} success probability")
@@ -73,6 +73,15 @@ def alternative_why(best: Plan, other: Plan, weights: Weights | None = None) -> 
         # Only step latency differs, which the score may not weigh: say the score too.
         deltas.append(f"{other.score - best.score:+.2f} score")
     return f"{', '.join(deltas)}: {swap}"
+
+
+def _seconds(delta: float) -> str:
+    """`+0.412s`, `-1.5s`: a change in seconds to three significant digits; from 1,000 s on,
+    to the second as a duration is written (`+11600s`, `+4h`), never with an exponent
+    (`+1.16e+04s`)."""
+    if abs(delta) < 999.5:
+        return f"{delta:+.3g}s"
+    return ("+" if delta > 0 else "-") + format_duration(round(abs(delta)))
 
 
 def _bias(best: Plan, other: Plan, weights: Weights | None) -> float:

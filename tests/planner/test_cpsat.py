@@ -276,6 +276,24 @@ def test_alternatives_are_ordered_by_score_and_explain_the_swap() -> None:
     )
 
 
+def test_an_alternative_hours_slower_says_so_without_an_exponent() -> None:
+    """Manual underwriting (about 3h) instead of an automated one (0.34s) read "+1.16e+04s
+    latency"; a change of 1,000 s or more reads to the second, as a duration is written."""
+    from ido.planner.explain import alternative_why
+    from ido.planner.types import Plan, Step
+
+    def plan(name: str, latency: float) -> Plan:
+        return Plan((Step(name, name, cost=1.0, latency=latency, reliability=1.0, score=1.0),))
+
+    auto = plan("auto", 0.34)
+    assert (
+        alternative_why(auto, plan("manual", 11600.0)) == "+11600s latency: manual instead of auto"
+    )
+    assert alternative_why(plan("manual", 11600.0), auto).startswith("-11600s latency")
+    assert alternative_why(auto, plan("manual", 14400.34)).startswith("+4h latency")
+    assert alternative_why(auto, plan("manual", 999.6)).startswith("+999s latency")
+
+
 def test_an_alternative_that_differs_in_no_measure_says_what_it_differs_in() -> None:
     """A tie says it is one; the same elapsed time with more step time says that; only what
     is left when cost, latency and reliability are all equal is put down to policy bias."""
