@@ -1341,12 +1341,24 @@ def _verdict(
         typer.echo(f"continue it with: ido resume {run_id}")
 
 
+STEP_HELP = "Only this step's request: its number, or 0 (or 'plan') for the plan as a whole."
+
+
+def _step(value: str) -> int:
+    """`--step`: a step's number, or `plan` (step 0, as `ido approvals` shows it)."""
+    if value.strip().lower() == "plan":
+        return 0
+    if not value.strip().isdigit():
+        raise typer.BadParameter(f"'{value}' is not a step: give its number, or 'plan'")
+    return int(value)
+
+
 @app.command()
 @_guard
 def approve(
     run_ref: RunRef,
     by: Annotated[str, typer.Option(help="Who approves.")],
-    step: Annotated[int | None, typer.Option(help="Only this step's request.", min=0)] = None,
+    step: Annotated[int | None, typer.Option(help=STEP_HELP, parser=_step, metavar="N")] = None,
     comment: Annotated[str | None, typer.Option(help="Why.")] = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
@@ -1360,7 +1372,7 @@ def reject(
     run_ref: RunRef,
     by: Annotated[str, typer.Option(help="Who rejects.")],
     comment: Annotated[str, typer.Option(help="Why (required).")],
-    step: Annotated[int | None, typer.Option(help="Only this step's request.", min=0)] = None,
+    step: Annotated[int | None, typer.Option(help=STEP_HELP, parser=_step, metavar="N")] = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
     """Reject what a blocked run waits for; resuming it then fails the run with the reason."""
