@@ -221,9 +221,13 @@ def _closed(task: Task, way: Way, denied: str) -> str:
     element, plan = way.element, way.plan
     upto = f", at up to {task.max_steps} steps" if way.max_steps else ""
     if element in LIMITS:
+        kept = [
+            within(task, n) for n in LIMITS if n != element and getattr(task.limits, n) is not None
+        ]
+        keeping = f", keeping {' and '.join(kept)}" if kept else ""  # they stand in the way too
         return (
             f"no plan {within(task, element)} that the plan rules allow, nor with {element} "
-            f"lifted{upto} ({denied})"
+            f"lifted{upto}{keeping} ({denied})"
         )
     if element == "limits.max_steps":
         return (

@@ -810,3 +810,34 @@ def test_limits_relaxed_together_under_a_plan_rule_are_told_from_the_plan_it_all
             "max_cost 6.00 and deadline 6s admit it (b is denied by plan rule p/r); or lift rule "
             "res/no-z"
         ), told.reason
+
+
+def test_a_limit_way_out_the_plan_rules_close_names_the_limits_kept() -> None:
+    """a keeps to the budget but not the deadline, and the plan rule denies it; b breaks
+    both. "nor with deadline lifted" read as if the plan rules alone stood in the way of
+    b: the budget kept, which b breaks, is named too."""
+    task = one_step(
+        ("a", "X", 1.0, 1.0, 1.0),
+        ("b", "Y", 5.0, 5.0, 1.0),
+        limits=Limits(max_cost=2.0, deadline=0.5),
+    )
+    for planner in (CpSatPlanner(small=0, search_first=0), SearchPlanner()):
+        result = decided(task, planner, check_for("'X' in plan.providers"))
+        assert str(result.reason).startswith(
+            "no plan within deadline 500ms that the plan rules allow, nor with deadline lifted, "
+            "keeping within max_cost 2.00 (a is denied by plan rule p/r)"
+        ), result.reason
+
+
+def test_plans_all_denied_past_the_search_say_the_rule_s_message_once_stopped() -> None:
+    """A message that ends with a full stop read "… lapsed.. ido stopped looking there"."""
+    from ido.model import Rule
+    from ido.plan_rules import MAX_PLANS, PlanCheck
+    from tests.planner.test_plan_rules import aggregate
+
+    rivals = [(f"r{i}", "X", 1.0 + i / 100, 1.0, 1.0) for i in range(MAX_PLANS + 4)]
+    task = one_step(*rivals, limits=Limits())
+    rule = Rule(id="r", effect="deny", when="'X' in plan.providers", message="Contract lapsed.")
+    check = PlanCheck((("p", rule),), aggregate, "plan")
+    result = decided(task, CpSatPlanner(), check)
+    assert "p/r: Contract lapsed. ido stopped looking there" in str(result.reason), result.reason
