@@ -1403,9 +1403,12 @@ def audit(
     if since is not None:
         since = _iso_date(since, "--since")
 
+    intents: set[str] = set()  # of every run in the journal, whatever --since says
+
     def selected(store: SqliteJournal) -> Iterator[tuple[Any, Any]]:
         """The runs chosen, each with its events, one at a time (not held all at once)."""
         for row in store.runs(-1):  # every run (SQLite: a negative LIMIT is none)
+            intents.add(row.intent)
             if since is not None and row.started_at[:10] < since:
                 continue
             if intent is None or row.intent == intent:
@@ -1416,10 +1419,26 @@ def audit(
             report = build(selected(store), _running)
     else:
         report = build([])
+    if intent is not None and intent not in intents:
+        typer.echo(f"warning: {_no_runs_of(intent, intents)}", err=True)
     if fmt == "json":
         typer.echo(json.dumps(report, indent=2))
     else:
         typer.echo(render(report, fmt), nl=False)
+
+
+def _no_runs_of(intent: str, intents: set[str]) -> str:
+    """Why `ido audit --intent` found nothing, and the names it may have meant: a typo gave
+    an audit of no runs and no denials, as if that intent had never been denied anything."""
+    import difflib
+
+    close = difflib.get_close_matches(intent, sorted(intents), n=1)
+    if close:
+        return f"no run in the journal is of intent '{intent}'; did you mean '{close[0]}'?"
+    shown = ", ".join(sorted(intents)[:5]) + (", …" if len(intents) > 5 else "")
+    return f"no run in the journal is of intent '{intent}'" + (
+        f" (its runs are of {shown})" if intents else ""
+    )
 
 
 def _iso_date(text: str, flag: str) -> str:
