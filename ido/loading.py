@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ido.approvals import PROPOSE, UNKNOWN_RULE
 from ido.conditions import ConditionError, compile_condition, named_values
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
 from ido.model import (
@@ -25,7 +26,7 @@ from ido.model import (
     Resource,
     Scenario,
 )
-from ido.model.resources import NAME_PATTERN, PATH_PATTERN
+from ido.model.resources import NAME_PATTERN, PATH_PATTERN, IntentSpec
 from ido.policy import EFFECTS, is_plan_rule
 from ido.text import echoed
 from ido.validation import user_errors
@@ -395,7 +396,48 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
                 )
             elif RULE_REF.fullmatch(cite) and policy not in catalog.policies:
                 missing(scenario, where, "Policy", policy)
+        for i, answer in enumerate(scenario.spec.approvals):
+            message = _answer_problem(catalog, scenario, answer.rule)
+            if message is not None:
+                at(scenario, ("spec", "approvals", i, "rule"), message)
     return problems
+
+
+def _answer_problem(catalog: Catalog, scenario: Scenario, ref: str) -> str | None:
+    """Why a scenario's approval for `ref` can answer no request, if it cannot: a misspelt
+    rule left the run blocked, told only as an unmet `outcome`. `ref` is a `require_approval`
+    rule of a policy (`policy/rule`) or of the scenario's intent (`intent:NAME/rule`), or
+    one of ido's own (`mode/propose`, `resume/outcome-unknown`)."""
+    if ref in (PROPOSE, UNKNOWN_RULE):
+        return None
+    owner, _, rule_id = ref.partition("/")
+    if owner.startswith("intent:"):
+        spec: IntentSpec | str | None = scenario.spec.intent
+        name = spec if isinstance(spec, str) else scenario.name
+        if isinstance(spec, str):
+            spec = catalog.intents[spec].spec if spec in catalog.intents else None
+        if spec is None:
+            return None  # told where the scenario names its intent
+        rules = spec.rules
+        if owner != f"intent:{name}":
+            return f"'{ref}' is not a rule of this scenario's intent: write intent:{name}/RULE"
+        where = f"intent:{name}"
+    else:
+        policy = catalog.policies.get(owner)
+        if policy is None or not rule_id:
+            known = ", ".join(sorted(catalog.policies)) or "none"
+            return f"'{ref}' names no policy rule: write policy/rule (policies: {known})"
+        rules, where = policy.spec.rules, owner
+    asking = sorted(f"{where}/{r.id}" for r in rules if r.effect == "require_approval")
+    found = next((r for r in rules if r.id == rule_id), None)
+    if found is not None and found.effect == "require_approval":
+        return None
+    said = (
+        f"rule '{ref}' is a {found.effect} rule, so it asks no approval"
+        if found is not None
+        else f"rule '{ref}' not found"
+    )
+    return f"{said}; {where} asks with {', '.join(asking) or 'none'}"
 
 
 RULE_REF = re.compile(r"[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*")
