@@ -26,7 +26,7 @@ from ido.model import (
     Resource,
     Scenario,
 )
-from ido.model.resources import NAME_PATTERN, PATH_PATTERN, IntentSpec
+from ido.model.resources import NAME_PATTERN, PATH_PATTERN, IntentSpec, Rule
 from ido.policy import EFFECTS, is_plan_rule
 from ido.text import echoed
 from ido.validation import user_errors
@@ -396,11 +396,19 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
                 )
             elif RULE_REF.fullmatch(cite) and policy not in catalog.policies:
                 missing(scenario, where, "Policy", policy)
+            elif INTENT_RULE_REF.fullmatch(cite):
+                message = _intent_rule_problem(catalog, scenario, cite, effects=EFFECTS)
+                if message is not None:
+                    at(scenario, where, message)
         for i, answer in enumerate(scenario.spec.approvals):
             message = _answer_problem(catalog, scenario, answer.rule)
             if message is not None:
                 at(scenario, ("spec", "approvals", i, "rule"), message)
     return problems
+
+
+INTENT_RULE_REF = re.compile(r"intent:[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*")
+"""A rule of an intent, as it is cited: `intent:NAME/rule`."""
 
 
 def _answer_problem(catalog: Catalog, scenario: Scenario, ref: str) -> str | None:
@@ -412,32 +420,43 @@ def _answer_problem(catalog: Catalog, scenario: Scenario, ref: str) -> str | Non
         return None
     owner, _, rule_id = ref.partition("/")
     if owner.startswith("intent:"):
-        spec: IntentSpec | str | None = scenario.spec.intent
-        name = spec if isinstance(spec, str) else scenario.name
-        if isinstance(spec, str):
-            spec = catalog.intents[spec].spec if spec in catalog.intents else None
-        if spec is None:
-            return None  # told where the scenario names its intent
-        rules = spec.rules
-        if owner != f"intent:{name}":
-            return f"'{ref}' is not a rule of this scenario's intent: write intent:{name}/RULE"
-        where = f"intent:{name}"
-    else:
-        policy = catalog.policies.get(owner)
-        if policy is None or not rule_id:
-            known = ", ".join(sorted(catalog.policies)) or "none"
-            return f"'{ref}' names no policy rule: write policy/rule (policies: {known})"
-        rules, where = policy.spec.rules, owner
-    asking = sorted(f"{where}/{r.id}" for r in rules if r.effect == "require_approval")
-    found = next((r for r in rules if r.id == rule_id), None)
-    if found is not None and found.effect == "require_approval":
+        return _intent_rule_problem(catalog, scenario, ref, ("require_approval",))
+    policy = catalog.policies.get(owner)
+    if policy is None or not rule_id:
+        known = ", ".join(sorted(catalog.policies)) or "none"
+        return f"'{ref}' names no policy rule: write policy/rule (policies: {known})"
+    return _rule_problem(policy.spec.rules, owner, rule_id, ("require_approval",))
+
+
+def _intent_rule_problem(
+    catalog: Catalog, scenario: Scenario, ref: str, effects: Sequence[str]
+) -> str | None:
+    """Why `ref`, `intent:NAME/rule`, is no rule of the scenario's intent with one of
+    `effects`, if it is not (None too when the intent is missing: told where it is named)."""
+    spec: IntentSpec | str | None = scenario.spec.intent
+    name = spec if isinstance(spec, str) else scenario.name
+    if isinstance(spec, str):
+        spec = catalog.intents[spec].spec if spec in catalog.intents else None
+    if spec is None:
         return None
-    said = (
-        f"rule '{ref}' is a {found.effect} rule, so it asks no approval"
-        if found is not None
-        else f"rule '{ref}' not found"
-    )
-    return f"{said}; {where} asks with {', '.join(asking) or 'none'}"
+    owner, _, rule_id = ref.partition("/")
+    if owner != f"intent:{name}":
+        return f"'{ref}' is not a rule of this scenario's intent: write intent:{name}/RULE"
+    return _rule_problem(spec.rules, owner, rule_id, effects)
+
+
+def _rule_problem(
+    rules: Sequence[Rule], owner: str, rule_id: str, effects: Sequence[str]
+) -> str | None:
+    """Why `owner/rule_id` is none of `rules` with one of `effects`, naming those that are."""
+    found = next((r for r in rules if r.id == rule_id), None)
+    if found is not None and found.effect in effects:
+        return None
+    fitting = ", ".join(sorted(f"{owner}/{r.id}" for r in rules if r.effect in effects))
+    listed = f"{owner} {'has' if len(effects) > 1 else 'asks with'} {fitting or 'none'}"
+    if found is None:
+        return f"rule '{owner}/{rule_id}' not found; {listed}"
+    return f"rule '{owner}/{rule_id}' is a {found.effect} rule, so it asks no approval; {listed}"
 
 
 RULE_REF = re.compile(r"[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*")
