@@ -401,7 +401,7 @@ def plan(
                 "intent": chosen.name,
                 "outcome": decision.result.status,
                 "reason": None,
-                "cost": 0.0,
+                "cost": None,  # no run: nothing spent, and no header saying 0.00
                 "duration": None,
             },
             "decisions": [{**decision.to_json(), "actions": []}],
