@@ -576,21 +576,24 @@ def _check_names(catalog: Catalog, base: Path) -> list[Problem]:
         "tag": sorted({t for spec in specs for t in spec.tags}),
         "provider": sorted({spec.provider for spec in specs}),
         "region": sorted({spec.region for spec in specs if spec.region is not None}),
+        "intent": sorted(
+            [*catalog.intents]
+            + [s.name for s in catalog.scenarios.values() if not isinstance(s.spec.intent, str)]
+        ),  # a scenario's own intent is named after it
     }
     warnings = []
     for resource, path, text in _conditions(catalog):
         if "rules" not in path:
             continue
         for kind, value, start in named_values(text):
-            if value in known[kind]:
-                continue
+            if value in known[kind] or (kind == "intent" and not known[kind]):
+                continue  # (no intent loaded, as when a policy is checked alone: no telling)
             close = difflib.get_close_matches(value, known[kind], n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            said = (
-                f"no capability is named '{value}'"
-                if kind == "capability"
-                else f"no capability has the {kind} '{value}'"
-            )
+            said = {
+                "capability": f"no capability is named '{value}'",
+                "intent": f"no intent is named '{value}'",
+            }.get(kind, f"no capability has the {kind} '{value}'")
             origin = catalog.origins[(resource.kind, resource.name)]
             below = text[:start].count("\n") + 1 if "\n" in text else 0  # `when: |`
             line = origin.line_of(path) + below

@@ -429,6 +429,8 @@ def test_long_paths_and_literal_words_are_compiled_at_once() -> None:
             [("provider", "p", 0), ("region", "r", 25)],
         ),
         ("state.provider == 'a' || capability.providers == 'a'", []),
+        ("intent.name in ['a'] || 'b' == intent.name", [("intent", "a", 16), ("intent", "b", 24)]),
+        ("state.intent.name == 'a'", []),
         ("capability.name.startsWith('a') || 'a' in capability.tags.map(t, t)", []),
         ("b'a' in capability.tags || 'a\\n' == capability.name", []),
     ],

@@ -311,6 +311,19 @@ def test_a_rule_naming_a_provider_or_region_the_catalog_lacks_is_warned_of(proje
     assert "spec.rules[2].when: no capability has the region 'us-east'\n" in out
 
 
+def test_a_rule_naming_an_intent_the_catalog_lacks_is_warned_of(project: Path) -> None:
+    """An enforced policy scoped to `intent.name == 'ship-ordr'` never fired, and `ido
+    validate` said nothing."""
+    add_policy_rule(
+        project,
+        "    - id: scoped\n      effect: deny\n      when: \"intent.name == 'ship-ordr'\"\n"
+        "      message: m\n",
+    )
+    code, out = ido("validate")
+    assert code == 0, out
+    assert "spec.rules[1].when: no intent is named 'ship-ordr'; did you mean 'ship-order'?" in out
+
+
 # --- decision ids -------------------------------------------------------------------------
 
 
