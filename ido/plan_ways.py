@@ -211,7 +211,7 @@ def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> st
             f"{way_out(task, way.element, better)}"
         )
     head = way.words.partition(" to allow ")[0]
-    return f"{head} to allow {' + '.join(better.capabilities)} ({denied})"
+    return f"{head} to allow {' → '.join(better.capabilities)} ({denied})"
 
 
 def _closed(task: Task, way: Way, denied: str) -> str:

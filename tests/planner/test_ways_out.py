@@ -841,3 +841,30 @@ def test_plans_all_denied_past_the_search_say_the_rule_s_message_once_stopped() 
     check = PlanCheck((("p", rule),), aggregate, "plan")
     result = decided(task, CpSatPlanner(), check)
     assert "p/r: Contract lapsed. ido stopped looking there" in str(result.reason), result.reason
+
+
+def test_a_rule_s_way_out_told_again_writes_its_plan_as_plans_are() -> None:
+    """Lifting res/no-p lets a1 → a2 through, which the plan rule denies, and b1 → b2 it
+    allows: that plan read "b1 + b2", beside every other plan's "→"."""
+
+    def step(name: str, provider: str, cost: float, needs: str | None, makes: str) -> Action:
+        requires = (f"state.s.{needs}",) if needs else ()
+        return Action(name, provider, cost, 1.0, 0.99, requires, ((f"s.{makes}", True),))
+
+    steps = (
+        step("a1", "P", 1.0, None, "a"),
+        step("a2", "P", 1.0, "a", "done"),
+        step("b1", "Q", 2.0, None, "b"),
+        step("b2", "Q", 2.0, "b", "done"),
+    )
+    task = Task(
+        {"s": dict.fromkeys(["a", "b", "done"], False)},
+        ("state.s.done",),
+        (),
+        denied=tuple(Denied(a, "res/no-p", "off") for a in steps),
+    )
+    for planner in (CpSatPlanner(small=0, search_first=0), SearchPlanner()):
+        result = decided(task, planner, check_for("'P' in plan.providers"))
+        assert "to allow b1 → b2 (a1 → a2 is denied by plan rule p/r)" in str(result.reason), (
+            result.reason
+        )
