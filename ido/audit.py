@@ -18,7 +18,7 @@ from typing import Any
 from ido.approvals import Key, key_of
 from ido.explain import markdown_text, outcome_word
 from ido.journal import Event, RunRow, epoch, llm_cost, scenario_of
-from ido.policy import UNEVALUATED
+from ido.policy import PLAN, UNEVALUATED
 from ido.text import printable
 
 Running = Callable[[RunRow, Sequence[Event]], bool]
@@ -151,9 +151,10 @@ def render(report: dict[str, Any], fmt: str) -> str:
         why = f": {a['comment']}" if a["comment"] else ""
         to = a.get("escalated_to")
         escalated = f", while escalated to {to}" if to else ""
+        subject = "the plan" if a["capability"] == PLAN else a["capability"]  # not "(plan) (…)"
         lines.append(
             item(
-                f"{a['run']} {a['capability']} ({a['rule']}) {a['verdict']} by "
+                f"{a['run']} {subject} ({a['rule']}) {a['verdict']} by "
                 f"{a['by']} at {a['at']}{waited}{escalated}{why}"
             )
         )

@@ -404,7 +404,7 @@ def plan(
                 "intent": chosen.name,
                 "outcome": decision.result.status,
                 "reason": None,
-                "cost": 0.0,
+                "cost": None,  # no run: nothing spent, and no header saying 0.00
                 "duration": None,
             },
             "decisions": [{**decision.to_json(), "actions": []}],
@@ -1349,12 +1349,24 @@ def _verdict(
         typer.echo(f"continue it with: ido resume {run_id}")
 
 
+STEP_HELP = "Only this step's request: its number, or 0 (or 'plan') for the plan as a whole."
+
+
+def _step(value: str) -> int:
+    """`--step`: a step's number, or `plan` (step 0, as `ido approvals` shows it)."""
+    if value.strip().lower() == "plan":
+        return 0
+    if not value.strip().isdigit():
+        raise typer.BadParameter(f"'{value}' is not a step: give its number, or 'plan'")
+    return int(value)
+
+
 @app.command()
 @_guard
 def approve(
     run_ref: RunRef,
     by: Annotated[str, typer.Option(help="Who approves.")],
-    step: Annotated[int | None, typer.Option(help="Only this step's request.", min=0)] = None,
+    step: Annotated[int | None, typer.Option(help=STEP_HELP, parser=_step, metavar="N")] = None,
     comment: Annotated[str | None, typer.Option(help="Why.")] = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
@@ -1368,7 +1380,7 @@ def reject(
     run_ref: RunRef,
     by: Annotated[str, typer.Option(help="Who rejects.")],
     comment: Annotated[str, typer.Option(help="Why (required).")],
-    step: Annotated[int | None, typer.Option(help="Only this step's request.", min=0)] = None,
+    step: Annotated[int | None, typer.Option(help=STEP_HELP, parser=_step, metavar="N")] = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
     """Reject what a blocked run waits for; resuming it then fails the run with the reason."""
@@ -1399,9 +1411,12 @@ def audit(
     if since is not None:
         since = _iso_date(since, "--since")
 
+    intents: set[str] = set()  # of every run in the journal, whatever --since says
+
     def selected(store: SqliteJournal) -> Iterator[tuple[Any, Any]]:
         """The runs chosen, each with its events, one at a time (not held all at once)."""
         for row in store.runs(-1):  # every run (SQLite: a negative LIMIT is none)
+            intents.add(row.intent)
             if since is not None and row.started_at[:10] < since:
                 continue
             if intent is None or row.intent == intent:
@@ -1412,10 +1427,26 @@ def audit(
             report = build(selected(store), _running)
     else:
         report = build([])
+    if intent is not None and intent not in intents:
+        typer.echo(f"warning: {_no_runs_of(intent, intents)}", err=True)
     if fmt == "json":
         typer.echo(json.dumps(report, indent=2))
     else:
         typer.echo(render(report, fmt), nl=False)
+
+
+def _no_runs_of(intent: str, intents: set[str]) -> str:
+    """Why `ido audit --intent` found nothing, and the names it may have meant: a typo gave
+    an audit of no runs and no denials, as if that intent had never been denied anything."""
+    import difflib
+
+    close = difflib.get_close_matches(intent, sorted(intents), n=1)
+    if close:
+        return f"no run in the journal is of intent '{intent}'; did you mean '{close[0]}'?"
+    shown = ", ".join(sorted(intents)[:5]) + (", …" if len(intents) > 5 else "")
+    return f"no run in the journal is of intent '{intent}'" + (
+        f" (its runs are of {shown})" if intents else ""
+    )
 
 
 def _iso_date(text: str, flag: str) -> str:

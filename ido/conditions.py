@@ -299,21 +299,36 @@ def _literal_spans(source: str) -> list[tuple[int, int]]:
     return spans
 
 
-_NAMES = r"capability\.name|plan\.capabilities"
-_TAGS = r"capability\.tags|plan\.tags"
-_COMPARED_TO = re.compile(r"(?<![\w.])(capability\.name)\s*(?:==|!=)\s*$")
-_LISTED_FOR = re.compile(r"(?<![\w.])(capability\.name)\s+in\s*\[[^\[\]]*$")
-_COMPARED_WITH = re.compile(r"^\s*(?:==|!=)\s*(capability\.name)(?![\w.(])")
-_LOOKED_UP_IN = re.compile(rf"^\s*in\s+({_NAMES}|{_TAGS})(?![\w.(])")
+_ONE = r"capability\.(?:name|provider|region)|intent\.name"
+_MANY = r"capability\.tags|plan\.(?:capabilities|tags|providers|regions)"
+_COMPARED_TO = re.compile(rf"(?<![\w.])({_ONE})\s*(?:==|!=)\s*$")
+_LISTED_FOR = re.compile(rf"(?<![\w.])({_ONE})\s+in\s*\[[^\[\]]*$")
+_COMPARED_WITH = re.compile(rf"^\s*(?:==|!=)\s*({_ONE})(?![\w.(])")
+_LOOKED_UP_IN = re.compile(rf"^\s*in\s+({_MANY})(?![\w.(])")
+_KINDS = {
+    "capability.name": "capability",
+    "plan.capabilities": "capability",
+    "capability.tags": "tag",
+    "plan.tags": "tag",
+    "capability.provider": "provider",
+    "plan.providers": "provider",
+    "capability.region": "region",
+    "plan.regions": "region",
+    "intent.name": "intent",
+}
+"""What a literal compared with each field names."""
 
 
 def named_values(source: str) -> list[tuple[str, str, int]]:
-    """The capability names and tags a condition compares with, as written: each as
-    (`capability` or `tag`, the literal's text, where it starts in `source`).
+    """The capability names, tags, providers and regions, and the intent names, a condition
+    compares with, as written: each as (`capability`, `tag`, `provider`, `region` or
+    `intent`, the literal's text, where it starts in `source`).
 
     Read off the text, as `_variables` is: `capability.name == 'x'` (or `!=`, either way
-    round), `capability.name in ['x', 'y']`, `'x' in capability.tags` and, of a plan,
-    `'x' in plan.capabilities` and `'x' in plan.tags`. A name built otherwise is not seen.
+    round; `capability.provider`, `capability.region` and `intent.name` alike),
+    `capability.name in ['x', 'y']`, `'x' in capability.tags` and, of a plan, `'x' in
+    plan.capabilities` (`plan.tags`, `plan.providers`, `plan.regions`). A name built
+    otherwise is not seen.
     """
     code = _blank_literals(source)
     found = []
@@ -338,7 +353,7 @@ def named_values(source: str) -> list[tuple[str, str, int]]:
             None,
         )
         if subject is not None:
-            kind = "tag" if subject.endswith(".tags") else "capability"
+            kind = _KINDS[subject]
             found.append((kind, source[start + 1 : end - 1], start))
     return found
 

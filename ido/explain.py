@@ -333,8 +333,13 @@ def _optimality(result: Mapping[str, Any]) -> str:
 
 
 def summary(view: dict[str, Any]) -> str:
+    """`run r… · intent x · achieved · cost 3.95 · 4.871s`; of a decision made without a run
+    (`ido plan`, cost None), what was decided alone: it read `cost 0.00 · -` above a plan
+    of cost 3.95."""
     run = view["run"]
     outcome = outcome_of(run)
+    if run["cost"] is None:
+        return f"plan · intent {run['intent']} · {outcome}"
     duration = format_duration(run["duration"]) if run["duration"] is not None else "-"
     return (
         f"run {run['id']} · intent {run['intent']} · {outcome} · "

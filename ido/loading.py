@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ido.approvals import PROPOSE, UNKNOWN_RULE
 from ido.conditions import ConditionError, compile_condition, named_values
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
 from ido.model import (
@@ -26,7 +27,7 @@ from ido.model import (
     Scenario,
 )
 from ido.model.providers import model_problem
-from ido.model.resources import NAME_PATTERN, PATH_PATTERN
+from ido.model.resources import NAME_PATTERN, PATH_PATTERN, IntentSpec, Rule
 from ido.policy import EFFECTS, is_plan_rule
 from ido.text import echoed
 from ido.validation import user_errors
@@ -437,7 +438,67 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
                 )
             elif RULE_REF.fullmatch(cite) and policy not in catalog.policies:
                 missing(scenario, where, "Policy", policy)
+            elif INTENT_RULE_REF.fullmatch(cite):
+                message = _intent_rule_problem(catalog, scenario, cite, effects=EFFECTS)
+                if message is not None:
+                    at(scenario, where, message)
+        for i, answer in enumerate(scenario.spec.approvals):
+            message = _answer_problem(catalog, scenario, answer.rule)
+            if message is not None:
+                at(scenario, ("spec", "approvals", i, "rule"), message)
     return problems
+
+
+INTENT_RULE_REF = re.compile(r"intent:[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*")
+"""A rule of an intent, as it is cited: `intent:NAME/rule`."""
+
+
+def _answer_problem(catalog: Catalog, scenario: Scenario, ref: str) -> str | None:
+    """Why a scenario's approval for `ref` can answer no request, if it cannot: a misspelt
+    rule left the run blocked, told only as an unmet `outcome`. `ref` is a `require_approval`
+    rule of a policy (`policy/rule`) or of the scenario's intent (`intent:NAME/rule`), or
+    one of ido's own (`mode/propose`, `resume/outcome-unknown`)."""
+    if ref in (PROPOSE, UNKNOWN_RULE):
+        return None
+    owner, _, rule_id = ref.partition("/")
+    if owner.startswith("intent:"):
+        return _intent_rule_problem(catalog, scenario, ref, ("require_approval",))
+    policy = catalog.policies.get(owner)
+    if policy is None or not rule_id:
+        known = ", ".join(sorted(catalog.policies)) or "none"
+        return f"'{ref}' names no policy rule: write policy/rule (policies: {known})"
+    return _rule_problem(policy.spec.rules, owner, rule_id, ("require_approval",))
+
+
+def _intent_rule_problem(
+    catalog: Catalog, scenario: Scenario, ref: str, effects: Sequence[str]
+) -> str | None:
+    """Why `ref`, `intent:NAME/rule`, is no rule of the scenario's intent with one of
+    `effects`, if it is not (None too when the intent is missing: told where it is named)."""
+    spec: IntentSpec | str | None = scenario.spec.intent
+    name = spec if isinstance(spec, str) else scenario.name
+    if isinstance(spec, str):
+        spec = catalog.intents[spec].spec if spec in catalog.intents else None
+    if spec is None:
+        return None
+    owner, _, rule_id = ref.partition("/")
+    if owner != f"intent:{name}":
+        return f"'{ref}' is not a rule of this scenario's intent: write intent:{name}/RULE"
+    return _rule_problem(spec.rules, owner, rule_id, effects)
+
+
+def _rule_problem(
+    rules: Sequence[Rule], owner: str, rule_id: str, effects: Sequence[str]
+) -> str | None:
+    """Why `owner/rule_id` is none of `rules` with one of `effects`, naming those that are."""
+    found = next((r for r in rules if r.id == rule_id), None)
+    if found is not None and found.effect in effects:
+        return None
+    fitting = ", ".join(sorted(f"{owner}/{r.id}" for r in rules if r.effect in effects))
+    listed = f"{owner} {'has' if len(effects) > 1 else 'asks with'} {fitting or 'none'}"
+    if found is None:
+        return f"rule '{owner}/{rule_id}' not found; {listed}"
+    return f"rule '{owner}/{rule_id}' is a {found.effect} rule, so it asks no approval; {listed}"
 
 
 RULE_REF = re.compile(r"[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*")
@@ -544,30 +605,37 @@ def _expectation_problem(
 
 
 def _check_names(catalog: Catalog, base: Path) -> list[Problem]:
-    """Warnings for rules comparing with a capability name or tag no capability of the
-    catalog has (`named_values`): a typo, `charge-stirpe`, made a deny that never fired,
-    without a word. Only warnings: a policy may govern capabilities another catalog holds.
+    """Warnings for rules comparing with a capability name, tag, provider or region no
+    capability of the catalog has (`named_values`): a typo, `charge-stirpe` or a provider
+    `equifx`, made a deny that never fired, without a word. Only warnings: a policy may
+    govern capabilities another catalog holds.
     A catalog without capabilities (a policy file checked alone) is not compared with."""
     if not catalog.capabilities:
         return []
+    specs = [c.spec for c in catalog.capabilities.values()]
     known = {
         "capability": sorted(catalog.capabilities),
-        "tag": sorted({t for c in catalog.capabilities.values() for t in c.spec.tags}),
+        "tag": sorted({t for spec in specs for t in spec.tags}),
+        "provider": sorted({spec.provider for spec in specs}),
+        "region": sorted({spec.region for spec in specs if spec.region is not None}),
+        "intent": sorted(
+            [*catalog.intents]
+            + [s.name for s in catalog.scenarios.values() if not isinstance(s.spec.intent, str)]
+        ),  # a scenario's own intent is named after it
     }
     warnings = []
     for resource, path, text in _conditions(catalog):
         if "rules" not in path:
             continue
         for kind, value, start in named_values(text):
-            if value in known[kind]:
-                continue
+            if value in known[kind] or (kind == "intent" and not known[kind]):
+                continue  # (no intent loaded, as when a policy is checked alone: no telling)
             close = difflib.get_close_matches(value, known[kind], n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            said = (
-                f"no capability is named '{value}'"
-                if kind == "capability"
-                else f"no capability has the tag '{value}'"
-            )
+            said = {
+                "capability": f"no capability is named '{value}'",
+                "intent": f"no intent is named '{value}'",
+            }.get(kind, f"no capability has the {kind} '{value}'")
             origin = catalog.origins[(resource.kind, resource.name)]
             below = text[:start].count("\n") + 1 if "\n" in text else 0  # `when: |`
             line = origin.line_of(path) + below

@@ -352,7 +352,8 @@ def _all_denied(
     if not complete:  # whether any plan gets through is not known: no conflict is either
         reason = (
             f"the {tried} best plans are all denied by plan rules ({', '.join(rules)}); "
-            f"the best, {steps}, by {best.ref}: {best.message}. ido stopped looking there"
+            f"the best, {steps}, by {best.ref}: {best.message.rstrip('.')}. ido stopped looking "
+            "there"
         )
         conflict = ()
     return replace(

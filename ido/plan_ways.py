@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ido.planner.explain import TOGETHER, denying, lifting, present
-from ido.planner.limit_words import BEST, LIMITS, needs, way_out, within
+from ido.planner.limit_words import BEST, LIMITS, limits_together, needs, way_out, within
 from ido.planner.types import Plan, PlanResult, Task, Way
 
 _STEPS_TIMES = 4
@@ -199,6 +199,9 @@ def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> st
     """The way out `way` told from `better`, the plan the rules allow with its element
     lifted."""
     if TOGETHER in way.element:
+        names = way.element.split(TOGETHER)
+        if set(names) <= set(LIMITS) and way.words == limits_together(task, names, way.plan):
+            return f"{limits_together(task, names, better)} ({denied})"
         return way.words  # the words name no plan: they hold for the one the rules allow
     if way.element in LIMITS:
         return (
@@ -208,7 +211,7 @@ def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> st
             f"{way_out(task, way.element, better)}"
         )
     head = way.words.partition(" to allow ")[0]
-    return f"{head} to allow {' + '.join(better.capabilities)} ({denied})"
+    return f"{head} to allow {' → '.join(better.capabilities)} ({denied})"
 
 
 def _closed(task: Task, way: Way, denied: str) -> str:
@@ -218,9 +221,13 @@ def _closed(task: Task, way: Way, denied: str) -> str:
     element, plan = way.element, way.plan
     upto = f", at up to {task.max_steps} steps" if way.max_steps else ""
     if element in LIMITS:
+        kept = [
+            within(task, n) for n in LIMITS if n != element and getattr(task.limits, n) is not None
+        ]
+        keeping = f", keeping {' and '.join(kept)}" if kept else ""  # they stand in the way too
         return (
             f"no plan {within(task, element)} that the plan rules allow, nor with {element} "
-            f"lifted{upto} ({denied})"
+            f"lifted{upto}{keeping} ({denied})"
         )
     if element == "limits.max_steps":
         return (

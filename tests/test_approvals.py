@@ -344,6 +344,19 @@ def test_propose_mode_waits_for_the_plan_as_a_whole(project: Path) -> None:
     assert code == 0, out
 
 
+def test_the_plan_s_request_is_answered_by_step_plan_as_approvals_shows_it(project: Path) -> None:
+    """`ido approvals` shows the plan's request as `plan`; `--step plan` was refused as not
+    an integer, and the help did not say that the plan is step 0."""
+    set_intent(project, "  mode: propose\n")
+    assert ido("run", "ship-order")[0] == 3
+    code, out = ido("approve", "last", "--by", "alice", "--step", "one")
+    assert code == 2 and "'one' is not a step: give its number, or 'plan'" in out, out
+    code, out = ido("approve", "last", "--by", "alice", "--step", "plan")
+    assert code == 0 and "approved: run" in out, out
+    assert ido("resume", "last")[0] == 0
+    assert "or 0 (or 'plan') for the plan as a whole" in " ".join(ido("reject", "-h")[1].split())
+
+
 def test_explain_tells_who_approved_what(gated: Path) -> None:
     ido("run", "ship-order")
     ido("approve", "last", "--by", "alice", "--comment", "fine")

@@ -82,6 +82,30 @@ def test_the_report_filters_by_intent_and_date(history: Path) -> None:
     assert report["runs"] == 0
 
 
+def test_an_intent_no_run_is_of_is_warned_of(history: Path) -> None:
+    """`--intent too-chaep` gave an audit of no runs and no denials without a word, as if
+    that intent had never been denied anything."""
+    code, out = ido("audit", "--intent", "too-chaep")
+    assert code == 0, out
+    assert (
+        "warning: no run in the journal is of intent 'too-chaep'; did you mean 'too-cheap'?" in out
+    )
+    out = ido("audit", "--intent", "zzz")[1]
+    assert "no run in the journal is of intent 'zzz' (its runs are of ship-order, too-cheap)" in out
+    assert "warning" not in ido("audit", "--intent", "too-cheap", "--since", "2999-01-01")[1]
+
+
+def test_an_approval_of_the_plan_as_a_whole_reads_the_plan(project: Path) -> None:
+    """It read "r… (plan) (mode/propose) approved by alice", two brackets in a row."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  mode: propose\n")
+    assert ido("run", "ship-order")[0] == 3
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    out = ido("audit")[1]
+    assert " the plan (mode/propose) approved by alice at " in out, out
+    assert "(plan)" not in out
+
+
 @pytest.mark.parametrize("written", ["20261206", "2026-W49-7"])
 def test_a_date_in_another_iso_form_filters_as_the_same_day(history: Path, written: str) -> None:
     """Accepted as dates, `20261206` and `2026-W49-7` were compared as text with the

@@ -102,6 +102,14 @@ def test_plan_prints_plan_alternatives_and_policy_rejection(project: Path) -> No
     assert "pay-us: denied by residency/pii-stays-in-eu" in out
 
 
+def test_plan_s_header_claims_no_run_cost(project: Path) -> None:
+    """It read "run (plan only) · intent ship-order · planned · cost 0.00 · -" above a plan
+    that costs more: a cost no plan has, and a run there is not."""
+    out = ido("plan", "ship-order")[1]
+    assert out.splitlines()[0] == "plan · intent ship-order · planned", out
+    assert "cost 0.00" not in out
+
+
 def test_plan_json_is_machine_readable(project: Path) -> None:
     """`ido plan --format json` prints the decision record."""
     code, out = ido("plan", "intents/ship-order.yaml", "--format", "json")

@@ -419,12 +419,23 @@ def test_long_paths_and_literal_words_are_compiled_at_once() -> None:
             [("tag", "t", 0), ("capability", "a", 26)],
         ),
         ("'t' in plan.tags", [("tag", "t", 0)]),
-        ("capability.provider == 'a' && state.x == 'a'", []),
+        ("capability.provider == 'a' && state.x == 'a'", [("provider", "a", 23)]),
+        (
+            "capability.region in ['eu'] || 'us' in plan.regions",
+            [("region", "eu", 22), ("region", "us", 31)],
+        ),
+        (
+            "'p' in plan.providers || 'r' != capability.region",
+            [("provider", "p", 0), ("region", "r", 25)],
+        ),
+        ("state.provider == 'a' || capability.providers == 'a'", []),
+        ("intent.name in ['a'] || 'b' == intent.name", [("intent", "a", 16), ("intent", "b", 24)]),
+        ("state.intent.name == 'a'", []),
         ("capability.name.startsWith('a') || 'a' in capability.tags.map(t, t)", []),
         ("b'a' in capability.tags || 'a\\n' == capability.name", []),
     ],
 )
-def test_named_values_are_the_literals_compared_with_a_name_or_tag(
+def test_named_values_are_the_literals_compared_with_a_name_tag_provider_or_region(
     source: str, named: list[tuple[str, str, int]]
 ) -> None:
     """What a load warns of when the catalog lacks it: nothing else the condition holds."""

@@ -221,7 +221,12 @@ def test_an_intent_cannot_loosen_with_prefer(project: Path) -> None:
     )
     code, out = ido("validate")
     assert code == 2
-    assert "intents/ship-order.yaml:" in out and "can only tighten its policies" in out
+    # Told at the rule's effect, its own line, not at `spec` above.
+    assert (
+        "ship-order.yaml:12: spec.rules[0].effect: rule 'cheap-please': an intent's own rules can only"
+        in out
+    )
+    assert "can only tighten its policies" in out
 
 
 def test_an_enforced_policy_governs_intents_that_do_not_list_it(project: Path) -> None:
@@ -285,6 +290,38 @@ def test_a_rule_naming_a_capability_or_tag_the_catalog_lacks_is_warned_of(projec
     assert "'pii'" not in out  # a tag some capability has
     code, out = ido("plan", "ship-order")
     assert code == 0 and "no capability is named 'pay-cheep-eu'" in out, out
+
+
+def test_a_rule_naming_a_provider_or_region_the_catalog_lacks_is_warned_of(project: Path) -> None:
+    """A misspelt provider (`cheapay`) made a deny that never fired, and `ido validate` said
+    nothing: only names and tags were compared with the catalog."""
+    add_policy_rule(
+        project,
+        "    - id: no-stripe\n      effect: deny\n      when: \"capability.provider == 'cheapay'\"\n"
+        "      message: m\n"
+        "    - id: no-us\n      effect: deny\n      when: \"'us-east' in plan.regions\"\n"
+        "      message: m\n",
+    )
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        "warning: policies/residency.yaml:12: spec.rules[1].when: no capability has the "
+        "provider 'cheapay'; did you mean 'cheappay'?" in out
+    )
+    assert "spec.rules[2].when: no capability has the region 'us-east'\n" in out
+
+
+def test_a_rule_naming_an_intent_the_catalog_lacks_is_warned_of(project: Path) -> None:
+    """An enforced policy scoped to `intent.name == 'ship-ordr'` never fired, and `ido
+    validate` said nothing."""
+    add_policy_rule(
+        project,
+        "    - id: scoped\n      effect: deny\n      when: \"intent.name == 'ship-ordr'\"\n"
+        "      message: m\n",
+    )
+    code, out = ido("validate")
+    assert code == 0, out
+    assert "spec.rules[1].when: no intent is named 'ship-ordr'; did you mean 'ship-order'?" in out
 
 
 # --- decision ids -------------------------------------------------------------------------

@@ -404,7 +404,9 @@ def test_rule_ids_must_be_unique_in_a_policy(tmp_path: Path) -> None:
     """Two rules with the same id in one policy are an error naming the id."""
     extra = "    - {id: eu-only, effect: avoid, when: 'true', message: again}\n"
     write(tmp_path, "residency.yaml", POLICY + extra)
-    assert only(problems(tmp_path)).message == "rule id 'eu-only' is used twice"
+    problem = only(problems(tmp_path))
+    assert problem.message == "rule id 'eu-only' is used twice"
+    assert problem.field == "spec.rules[1].id"  # at the second rule's line, not at spec
 
 
 def test_an_unknown_kind_is_reported_with_the_known_kinds(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails
 
 from ido.model.durations import Duration, format_duration
 from ido.planner.types import SEARCH_STATES, SOLVE_TIME
@@ -180,12 +181,35 @@ class Rule(Strict):
         return self
 
 
-def _unique_rule_ids(rules: list[Rule]) -> None:
+def _unique_rule_ids(rules: list[Rule], tightening: bool = False) -> list[Rule]:
+    """`rules`, unless an id is used twice, or (`tightening`: an intent's own rules) a rule
+    is a `prefer`: then an error at that rule's `id` or `effect`, so that it is told at its
+    line, not at the `spec` above."""
     seen: set[str] = set()
-    for rule in rules:
+    errors: list[InitErrorDetails] = []
+    for i, rule in enumerate(rules):
+        if tightening and rule.effect == "prefer":
+            why = (
+                f"rule '{rule.id}': an intent's own rules can only tighten its policies "
+                "(deny, require_approval or avoid); prefer could outweigh a policy's avoid"
+            )
+            errors.append(_error_at((i, "effect"), rule.effect, why))
         if rule.id in seen:
-            raise ValueError(f"rule id '{rule.id}' is used twice")
+            errors.append(_error_at((i, "id"), rule.id, f"rule id '{rule.id}' is used twice"))
         seen.add(rule.id)
+    if errors:
+        raise ValidationError.from_exception_data("rules", errors)
+    return rules
+
+
+def _tightening(rules: list[Rule]) -> list[Rule]:
+    return _unique_rule_ids(rules, tightening=True)
+
+
+def _error_at(loc: tuple[int | str, ...], value: Any, why: str) -> InitErrorDetails:
+    return InitErrorDetails(
+        type="value_error", loc=loc, input=value, ctx={"error": ValueError(why)}
+    )
 
 
 class PolicySpec(Strict):
@@ -194,12 +218,7 @@ class PolicySpec(Strict):
         default=False,
         description="true: governs every intent, whether or not it lists the policy.",
     )
-    rules: list[Rule] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _unique_ids(self) -> PolicySpec:
-        _unique_rule_ids(self.rules)
-        return self
+    rules: Annotated[list[Rule], AfterValidator(_unique_rule_ids)] = Field(min_length=1)
 
 
 # --- Intent -----------------------------------------------------------------------------
@@ -308,7 +327,7 @@ class IntentSpec(Strict):
     constraints: Constraints = Field(default_factory=Constraints)
     objective: Objective = Field(default_factory=Objective)
     policies: list[Name] = Field(default_factory=list, description="Policies that govern it.")
-    rules: list[Rule] = Field(
+    rules: Annotated[list[Rule], AfterValidator(_tightening)] = Field(
         default_factory=list,
         description="The intent's own rules, cited as intent:NAME/ID. They can only tighten "
         "its policies: deny, require_approval or avoid, never prefer.",
@@ -334,17 +353,6 @@ class IntentSpec(Strict):
         description="stop: leave completed steps as they are; compensate: when the run "
         "fails, run the `compensate` capability of each completed step, newest first.",
     )
-
-    @model_validator(mode="after")
-    def _rules_only_tighten(self) -> IntentSpec:
-        for rule in self.rules:
-            if rule.effect == "prefer":
-                raise ValueError(
-                    f"rule '{rule.id}': an intent's own rules can only tighten its policies "
-                    "(deny, require_approval or avoid); prefer could outweigh a policy's avoid"
-                )
-        _unique_rule_ids(self.rules)
-        return self
 
 
 # --- Capability -------------------------------------------------------------------------

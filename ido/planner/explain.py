@@ -9,7 +9,15 @@ from typing import Any, Protocol
 from ido.errors import PlanningError
 from ido.model.durations import format_duration
 from ido.planner.grounding import Grounded, ground
-from ido.planner.limit_words import BEST, METRICS, needs, step_measure, way_out, within
+from ido.planner.limit_words import (
+    BEST,
+    METRICS,
+    limits_together,
+    needs,
+    step_measure,
+    way_out,
+    within,
+)
 from ido.planner.pairs import Value, goal_conflict
 from ido.planner.tables import required
 from ido.planner.types import ConstraintReport, Limits, Plan, Task, Way, Weights
@@ -43,13 +51,13 @@ def alternative_why(best: Plan, other: Plan, weights: Weights | None = None) -> 
         deltas.append(f"{other.cost - best.cost:+.2f} cost")
     elapsed, work = other.latency - best.latency, other.work - best.work
     if abs(elapsed) > 1e-9:
-        deltas.append(f"{elapsed:+.3g}s latency")
+        deltas.append(f"{_seconds(elapsed)} latency")
         if weights is not None and weights.latency and abs(work - elapsed) > 1e-9:
             # The score weighs each step's own latency, not the critical path: say both.
-            deltas[-1] += f" ({work:+.3g}s summed step latency)"
+            deltas[-1] += f" ({_seconds(work)} summed step latency)"
     elif abs(work) > 1e-9:
         # The same elapsed time, but a score weighs each step's own latency.
-        deltas.append(f"{work:+.3g}s summed step latency")
+        deltas.append(f"{_seconds(work)} summed step latency")
     dp = other.success_probability - best.success_probability
     if abs(dp) > 1e-9:
         deltas.append(f"{dp:+.4f} success probability")
@@ -65,6 +73,15 @@ def alternative_why(best: Plan, other: Plan, weights: Weights | None = None) -> 
         # Only step latency differs, which the score may not weigh: say the score too.
         deltas.append(f"{other.score - best.score:+.2f} score")
     return f"{', '.join(deltas)}: {swap}"
+
+
+def _seconds(delta: float) -> str:
+    """`+0.412s`, `-1.5s`: a change in seconds to three significant digits; from 1,000 s on,
+    to the second as a duration is written (`+11600s`, `+4h`), never with an exponent
+    (`+1.16e+04s`)."""
+    if abs(delta) < 999.5:
+        return f"{delta:+.3g}s"
+    return ("+" if delta > 0 else "-") + format_duration(round(abs(delta)))
 
 
 def _bias(best: Plan, other: Plan, weights: Weights | None) -> float:
@@ -254,9 +271,16 @@ def infeasible(
     messages = [way.words for way in ways]
     lifts = [e for e in single if e not in METRICS]
     if lifts and not messages:
-        goals = ", ".join(f"'{g}'" for g in task.goal)
-        denials = "; ".join(_denies(rule, relax.rules[rule]) for rule in lifts)
-        messages.append(f"no plan reaches {goals}: every way there is ruled out: {denials}")
+        loose = _limits_together(relax, limits)
+        if loose:  # the ways the rules leave break several limits, not one alone
+            found = relax.solve(frozenset(loose))
+            words = limits_together(task, loose, found.plan)
+            messages.append(words)
+            ways.append(Way(TOGETHER.join(loose), found.plan, words))
+        else:
+            goals = ", ".join(f"'{g}'" for g in task.goal)
+            denials = "; ".join(_denies(rule, relax.rules[rule]) for rule in lifts)
+            messages.append(f"no plan reaches {goals}: every way there is ruled out: {denials}")
     for rule in lifts:
         found = relax.solve(frozenset({rule}))
         assert found is not None
@@ -274,6 +298,21 @@ def infeasible(
         ways.append(Way(rule, found.plan, words))
     why = Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways))
     return _or_more_steps(task, grounded, why) if longer else why
+
+
+def _limits_together(relax: _Relaxer, limits: list[str]) -> list[str]:
+    """A smallest set of `limits` that, relaxed together with every rule kept, admits a
+    plan (by the deletion filter); `[]` when relaxing all of them does not. Where no limit
+    alone is a way out but lifting a rule is, this is the way out that keeps the rules:
+    without it, "every way there is ruled out" by the rule pointed at the rule alone."""
+    if len(limits) < 2 or relax.solve(frozenset(limits)) is None:
+        return []
+    loose = list(limits)
+    for name in limits:
+        rest = [n for n in loose if n != name]
+        if relax.solve(frozenset(rest)) is not None:
+            loose = rest
+    return loose
 
 
 def _or_more_steps(task: Task, grounded: Grounded, why: Infeasibility) -> Infeasibility:

@@ -44,21 +44,46 @@ def needs(task: Task, name: str, plan: Plan) -> str:
 
 def way_out(task: Task, name: str, plan: Plan) -> str:
     """`raise max_cost to 3.60`: the intent's own value of the limit that admits `plan`
-    (what the run has spent or taken added back), rounded toward it (a budget up, a least
-    success probability down, a deadline up to the millisecond) past what either backend
-    counts: CP-SAT sums each step's cost and risk in whole millionths, so the value as
-    written admits the plan in both."""
+    (`admitting`), as what to do."""
+    value = admitting(task, name, plan)
+    if value is None:  # no intent may hold a least of 0
+        return "no min_success_probability admits it: its success probability underflows to 0"
+    verb = "lower" if name == "min_success_probability" else "raise"
+    return f"{verb} {name} to {value}"
+
+
+def limits_together(task: Task, names: list[str], plan: Plan) -> str:
+    """`no plan the rules allow is within max_cost 3.00 and within deadline 4s: a → b costs
+    3.95 and takes 5.2s on its critical path; relax max_cost and deadline together: max_cost
+    3.95 and deadline 5.2s admit it`: the way out that relaxes several limits at once, each
+    to the value that admits `plan` (`admitting`)."""
+    values = [(name, admitting(task, name, plan)) for name in names]
+    within_all = " and ".join(within(task, name) for name in names)
+    needed = " and ".join(needs(task, name, plan) for name in names)
+    head = (
+        f"no plan the rules allow is {within_all}: {' → '.join(plan.capabilities)} {needed}; "
+        f"relax {' and '.join(names)} together"
+    )
+    if any(value is None for _, value in values):
+        return head
+    return f"{head}: {' and '.join(f'{name} {value}' for name, value in values)} admit it"
+
+
+def admitting(task: Task, name: str, plan: Plan) -> str | None:
+    """`3.60`: the intent's own value of the limit that admits `plan` (what the run has
+    spent or taken added back), rounded toward it (a budget up, a least success probability
+    down, a deadline up to the millisecond) past what either backend counts: CP-SAT sums
+    each step's cost and risk in whole millionths, so the value as written admits the plan
+    in both. None when no value does (a success probability that underflows to 0)."""
     if name == "max_cost":
         counted = sum(units(s.cost) for s in plan.steps) / SCALE
-        return f"raise max_cost to {_amount(_up(task.spent + max(plan.cost, counted)))}"
+        return _amount(_up(task.spent + max(plan.cost, counted)))
     if name == "deadline":
         needed = math.ceil((task.elapsed + plan.latency) * 1000 - 1e-6) / 1000
-        return f"raise deadline to {format_duration(needed)}"
+        return format_duration(needed)
     risk = sum(units(-math.log(s.reliability)) for s in plan.steps) / SCALE
     reached = min(plan.success_probability, math.exp(-risk))
-    if reached <= 0:  # no intent may hold a least of 0
-        return "no min_success_probability admits it: its success probability underflows to 0"
-    return f"lower min_success_probability to {_probability(task, reached)}"
+    return _probability(task, reached) if reached > 0 else None
 
 
 def _probability(task: Task, value: float) -> str:

@@ -276,6 +276,24 @@ def test_alternatives_are_ordered_by_score_and_explain_the_swap() -> None:
     )
 
 
+def test_an_alternative_hours_slower_says_so_without_an_exponent() -> None:
+    """Manual underwriting (about 3h) instead of an automated one (0.34s) read "+1.16e+04s
+    latency"; a change of 1,000 s or more reads to the second, as a duration is written."""
+    from ido.planner.explain import alternative_why
+    from ido.planner.types import Plan, Step
+
+    def plan(name: str, latency: float) -> Plan:
+        return Plan((Step(name, name, cost=1.0, latency=latency, reliability=1.0, score=1.0),))
+
+    auto = plan("auto", 0.34)
+    assert (
+        alternative_why(auto, plan("manual", 11600.0)) == "+11600s latency: manual instead of auto"
+    )
+    assert alternative_why(plan("manual", 11600.0), auto).startswith("-11600s latency")
+    assert alternative_why(auto, plan("manual", 14400.34)).startswith("+4h latency")
+    assert alternative_why(auto, plan("manual", 999.6)).startswith("+999s latency")
+
+
 def test_an_alternative_that_differs_in_no_measure_says_what_it_differs_in() -> None:
     """A tie says it is one; the same elapsed time with more step time says that; only what
     is left when cost, latency and reliability are all equal is put down to policy bias."""
@@ -543,6 +561,27 @@ def test_infeasible_because_of_a_denying_rule_names_the_rule() -> None:
     assert result.reason is not None
     assert "every way there is ruled out: policy residency/pii-stays-in-eu denies" in result.reason
     assert "residency/pii-stays-in-eu denies pay-cheap, pay-fast" in result.reason
+
+
+def test_limits_that_break_together_under_a_rule_are_a_way_out_beside_lifting_it() -> None:
+    """Only the denied provider keeps to the budget and the deadline, and neither limit alone
+    admits a plan: relaxing both together is the way out that keeps the rule, beside lifting
+    it (the reason used to say the rule alone ruled out every way)."""
+    pay_slow = action("pay-slow", PAY_CHEAP.requires, {"order.paid": True}, cost=0.8, latency=2.0)
+    denied = (Denied(PAY_CHEAP, "residency/pii-stays-in-eu", "PII stays in the EU"),)
+    limits = Limits(max_cost=1.2, deadline=3.0)
+    result = plan(task([pay_slow, PACK, SHIP, NOTIFY], denied=denied, limits=limits))
+    assert result.status == "infeasible"
+    assert result.reason == (
+        "no plan the rules allow is within max_cost 1.20 and within deadline 3s: pay-slow → "
+        "pack → ship → notify costs 1.45 and takes 4s on its critical path; relax max_cost and "
+        "deadline together: max_cost 1.45 and deadline 4s admit it; or lift rule "
+        "residency/pii-stays-in-eu (it denies pay-cheap) to allow pay-cheap → pack → ship → notify"
+    )
+    eased = task(
+        [pay_slow, PACK, SHIP, NOTIFY], denied=denied, limits=Limits(max_cost=1.45, deadline=4.0)
+    )
+    assert plan(eased).status == "planned"
 
 
 def test_a_budget_and_a_deny_rule_in_conflict_give_two_ways_out() -> None:

@@ -36,6 +36,8 @@ WAYS_OUT = {
     "min_success_probability": re.compile(r"lower min_success_probability to ([\d.]+)"),
 }
 
+TOGETHER = re.compile(r"together: ((?:\w+ [\d.]+(?:ms|s|m|h|d)?(?: and )?)+) admit it")
+
 
 def taken(value: str) -> float:
     """A way out's value as a limit: a number, or a duration (`300ms`, `2.2s`)."""
@@ -84,6 +86,10 @@ def test_each_way_out_taken_as_written_admits_a_plan(seed: int, made_odd: bool) 
         for value in way.findall(reason):
             eased = replace(task, limits=replace(task.limits, **{name: taken(value)}))
             assert brute_force(eased) is not None, f"{name} {value}\n{describe(task, result)}"
+    for values in TOGETHER.findall(reason):  # "max_cost 1.45 and deadline 4s admit it"
+        pairs = dict(pair.split(" ") for pair in values.split(" and "))
+        eased_limits = replace(task.limits, **{n: taken(v) for n, v in pairs.items()})
+        assert brute_force(replace(task, limits=eased_limits)) is not None, values
 
 
 def test_the_ways_out_are_exercised() -> None:
@@ -784,3 +790,81 @@ def test_more_steps_is_named_whenever_a_longer_plan_keeps_to_everything(seed: in
         return
     if brute_force(replace(task, max_steps=task.max_steps + 3)) is not None:
         assert "limits.max_steps" in result.blocking, describe(task, result)
+
+
+def test_limits_relaxed_together_under_a_plan_rule_are_told_from_the_plan_it_allows() -> None:
+    """a is denied by a rule; b and c break both limits, and the plan rule denies b: the way
+    out that relaxes both limits together names c's values, not b's."""
+    task = one_step(
+        ("b", "X", 5.0, 5.0, 1.0),
+        ("c", "Y", 6.0, 6.0, 1.0),
+        limits=Limits(max_cost=1.0, deadline=1.0),
+    )
+    a = Action("a", "Z", 0.5, 0.5, 1.0, (), (("job.done", True),))
+    task = replace(task, denied=(Denied(a, "res/no-z", "not Z"),))
+    for planner in (CpSatPlanner(), SearchPlanner()):
+        told = checked_ways(task, planner.plan(task), planner, check_for("'X' in plan.providers"))
+        assert str(told.reason).startswith(
+            "no plan the rules allow is within max_cost 1.00 and within deadline 1s: c costs "
+            "6.00 and takes 6s on its critical path; relax max_cost and deadline together: "
+            "max_cost 6.00 and deadline 6s admit it (b is denied by plan rule p/r); or lift rule "
+            "res/no-z"
+        ), told.reason
+
+
+def test_a_limit_way_out_the_plan_rules_close_names_the_limits_kept() -> None:
+    """a keeps to the budget but not the deadline, and the plan rule denies it; b breaks
+    both. "nor with deadline lifted" read as if the plan rules alone stood in the way of
+    b: the budget kept, which b breaks, is named too."""
+    task = one_step(
+        ("a", "X", 1.0, 1.0, 1.0),
+        ("b", "Y", 5.0, 5.0, 1.0),
+        limits=Limits(max_cost=2.0, deadline=0.5),
+    )
+    for planner in (CpSatPlanner(small=0, search_first=0), SearchPlanner()):
+        result = decided(task, planner, check_for("'X' in plan.providers"))
+        assert str(result.reason).startswith(
+            "no plan within deadline 500ms that the plan rules allow, nor with deadline lifted, "
+            "keeping within max_cost 2.00 (a is denied by plan rule p/r)"
+        ), result.reason
+
+
+def test_plans_all_denied_past_the_search_say_the_rule_s_message_once_stopped() -> None:
+    """A message that ends with a full stop read "… lapsed.. ido stopped looking there"."""
+    from ido.model import Rule
+    from ido.plan_rules import MAX_PLANS, PlanCheck
+    from tests.planner.test_plan_rules import aggregate
+
+    rivals = [(f"r{i}", "X", 1.0 + i / 100, 1.0, 1.0) for i in range(MAX_PLANS + 4)]
+    task = one_step(*rivals, limits=Limits())
+    rule = Rule(id="r", effect="deny", when="'X' in plan.providers", message="Contract lapsed.")
+    check = PlanCheck((("p", rule),), aggregate, "plan")
+    result = decided(task, CpSatPlanner(), check)
+    assert "p/r: Contract lapsed. ido stopped looking there" in str(result.reason), result.reason
+
+
+def test_a_rule_s_way_out_told_again_writes_its_plan_as_plans_are() -> None:
+    """Lifting res/no-p lets a1 → a2 through, which the plan rule denies, and b1 → b2 it
+    allows: that plan read "b1 + b2", beside every other plan's "→"."""
+
+    def step(name: str, provider: str, cost: float, needs: str | None, makes: str) -> Action:
+        requires = (f"state.s.{needs}",) if needs else ()
+        return Action(name, provider, cost, 1.0, 0.99, requires, ((f"s.{makes}", True),))
+
+    steps = (
+        step("a1", "P", 1.0, None, "a"),
+        step("a2", "P", 1.0, "a", "done"),
+        step("b1", "Q", 2.0, None, "b"),
+        step("b2", "Q", 2.0, "b", "done"),
+    )
+    task = Task(
+        {"s": dict.fromkeys(["a", "b", "done"], False)},
+        ("state.s.done",),
+        (),
+        denied=tuple(Denied(a, "res/no-p", "off") for a in steps),
+    )
+    for planner in (CpSatPlanner(small=0, search_first=0), SearchPlanner()):
+        result = decided(task, planner, check_for("'P' in plan.providers"))
+        assert "to allow b1 → b2 (a1 → a2 is denied by plan rule p/r)" in str(result.reason), (
+            result.reason
+        )

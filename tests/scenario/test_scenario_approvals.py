@@ -144,3 +144,37 @@ def test_bad_verdicts_are_load_errors(tmp_path: Path) -> None:
     assert "spec.approvals[0].verdict" in said
     assert "spec.approvals[1].rule" in said
     assert "by must be one line of printable text" in said
+
+
+@pytest.mark.parametrize(
+    ("rule", "said"),
+    [
+        (
+            "spend-approval/large-paymnet",
+            "rule 'spend-approval/large-paymnet' not found; spend-approval asks with "
+            "spend-approval/large-payment",
+        ),
+        ("eu-data-residency/pii-stays-in-eu", "is a deny rule, so it asks no approval"),
+        ("spend-aproval/large-payment", "'spend-aproval/large-payment' names no policy rule"),
+        ("intent:other/x", "is not a rule of this scenario's intent: write intent:large/RULE"),
+        ("intent:large/nope", "rule 'intent:large/nope' not found; intent:large asks with none"),
+    ],
+)
+def test_a_verdict_for_a_rule_that_asks_nothing_is_a_load_error(
+    tmp_path: Path, rule: str, said: str
+) -> None:
+    """A misspelt rule answered nothing: the run stayed blocked, told only as an unmet
+    outcome, and `ido validate` said ok."""
+    path, _ = scenario(tmp_path, f"  approvals:\n    - {{rule: '{rule}', by: cfo}}\n")
+    with pytest.raises(LoadError) as caught:
+        load_scenarios(path, CATALOG)
+    assert "spec.approvals[0].rule: " in str(caught.value) and said in str(caught.value)
+
+
+def test_a_verdict_for_ido_s_own_requests_or_the_intent_s_rule_loads(tmp_path: Path) -> None:
+    path, _ = scenario(
+        tmp_path,
+        "    rules: [{id: big, effect: require_approval, when: 'true', message: m}]\n"
+        "  approvals:\n    - {rule: intent:large/big}\n    - {rule: mode/propose}\n",
+    )
+    assert load_scenarios(path, CATALOG)

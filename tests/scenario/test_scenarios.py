@@ -293,6 +293,18 @@ def test_an_avoid_rule_is_cited_as_explain_shows_it(in_root: Path, tmp_path: Pat
             "rule 'eu-data-residency/no-such-rule' not found; eu-data-residency has "
             "eu-data-residency/pii-stays-in-eu",
         ),
+        (  # an intent's rule misspelt: read as text a trigger contains, it never matched
+            "  intent: fulfil-order\n  expect: {cites: ['intent:fulfil-order/nope']}\n",
+            6,
+            "spec.expect.cites[0]: rule 'intent:fulfil-order/nope' not found; "
+            "intent:fulfil-order has none",
+        ),
+        (
+            "  intent: fulfil-order\n  expect: {cites: ['intent:fulfil-ordr/nope']}\n",
+            6,
+            "'intent:fulfil-ordr/nope' is not a rule of this scenario's intent: write "
+            "intent:fulfil-order/RULE",
+        ),
         (  # a typo in the policy: read as text a trigger contains, it never matched
             "  intent: fulfil-order\n  expect: {cites: [eu-data-residensy/pii-stays-in-eu]}\n",
             6,
