@@ -53,10 +53,15 @@ def event_line(e: dict[str, Any]) -> str:
         undone = f"{e['undoes']} (step {e['undoes_step']})"
         return f"compensation: {e['capability']} undid {undone}: {verdict}"
     if kind == "compensation_skipped":
-        return (
-            f"compensation: {e['capability']} could not undo {e['undoes']} "
-            f"(step {e['undoes_step']}): requires {e['requires']!r}"
-        )
+        undone = f"{e['capability']} could not undo {e['undoes']} (step {e['undoes_step']})"
+        if "rule" in e and e["effect"] == "deny":  # a policy kept it from running
+            return f"compensation: {undone}: denied by {e['rule']}: {e['message']}"
+        if "rule" in e:  # undoing waits for nobody: a person does it, if they approve
+            return (
+                f"compensation: {undone}: needs approval ({e['rule']}: {e['message']}), "
+                "which undoing does not wait for: not done"
+            )
+        return f"compensation: {undone}: requires {e['requires']!r}"
     if kind == "approval_required":
         what = subject(int(e.get("step", 0)), e["capability"])
         return f"approval needed for {what} ({e['rule']}: {e['message']})"

@@ -29,7 +29,7 @@ from ido.approvals import (
     verdicts,
 )
 from ido.conditions import compile_condition
-from ido.decide import Decision, History, backoff, decide
+from ido.decide import Decision, History, backoff, decide, undo_stopped_by
 from ido.errors import ExecutionError, IdoError, JournalError
 from ido.health import Lesson, with_lessons
 from ido.journal import Journal, Pending, stamp
@@ -694,6 +694,20 @@ class LocalRuntime:
         self._record(run, "observed", {"digest": digest(state), "state": state}, durable=False)
         return state
 
+    def _history(self, run: RunState, now: float) -> History:
+        """What the run has seen so far, as a decision (or a compensation's rules) reads it."""
+        return History(
+            failures=dict(run.failures),
+            evidence=dict(run.evidence),
+            now=now,
+            spent=run.spent,
+            elapsed=run.elapsed(now),
+            done=tuple(name for _, name in run.completed),
+            model_call_cost=run.model_call_cost,
+            unbound=self._unbound,
+            cut_off=dict(run.cut_off),
+        )
+
     def _decide(self, run: RunState, planner: Planner, state: State, trigger: str) -> Decision:
         self._flush_outcomes(run)
         run.decisions += 1
@@ -706,17 +720,7 @@ class LocalRuntime:
                 intent,
                 self.catalog,
                 state,
-                History(
-                    failures=dict(run.failures),
-                    evidence=dict(run.evidence),
-                    now=now,
-                    spent=run.spent,
-                    elapsed=run.elapsed(now),
-                    done=tuple(name for _, name in run.completed),
-                    model_call_cost=run.model_call_cost,
-                    unbound=self._unbound,
-                    cut_off=dict(run.cut_off),
-                ),
+                self._history(run, now),
                 planner,
                 number=run.decisions,
                 trigger=trigger,
@@ -923,8 +927,10 @@ class LocalRuntime:
         """Undo the run's completed steps, newest first, with their `compensate` capabilities.
 
         Each compensation is recorded with the step it undoes. One that cannot run (its
-        requirements do not hold) or fails is recorded, and the others still run.
+        requirements do not hold, or a policy rule denies it or asks a person first) or
+        fails is recorded, and the others still run.
         """
+        intent = self.env.intent(run.intent)
         for step, name in reversed(list(run.completed)):
             undo = self.catalog.capabilities[name].spec.compensate
             if undo is None or undo not in self.catalog.capabilities:
@@ -934,6 +940,13 @@ class LocalRuntime:
             missing = self._unmet(Step(undo, "", 0, 0, 1, 0), state)
             if missing is not None:
                 self._record(run, "compensation_skipped", {**base, "requires": missing})
+                continue
+            hit = undo_stopped_by(
+                intent, self.catalog, undo, state, self._history(run, self.clock())
+            )
+            if hit is not None:
+                ruled = {"rule": hit.ref, "effect": hit.effect, "message": hit.message}
+                self._record(run, "compensation_skipped", {**base, **ruled})
                 continue
             ctx, _ = self._start(
                 run, Step(undo, "", 0, 0, 1, 0), state, {"undoes_step": step, "reason": reason}
