@@ -974,6 +974,8 @@ def runner(
         def resume(run_id: str) -> bool:
             listener = None if quiet else _progress
             current[:] = [run_id]
+            if not quiet:  # its lines follow, and several runs may go on one after another
+                typer.echo(f"run {run_id} · intent {store.run(run_id).intent}")
             try:
                 runtime = LocalRuntime(
                     catalog_now(), store, base=Path.cwd(), listener=listener, telemetry=telemetry
@@ -1623,8 +1625,8 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
             return [f"  ✗ {data['capability']} {data['error']}"]
         return [f"  ✗ {data['capability']} after {took}: {data['error']}"]
     if kind == "run_resumed":
-        if data.get("fails"):  # a "no" or an expired request: it ends here
-            return [f"not resumed: {data['fails']}"]
+        if data.get("fails"):  # a "no" or an expired request: it ends here (undoing its steps)
+            return [f"not going on: {data['fails']}"]
         steps = data["interrupted_steps"]
         open_steps = f"; settling step(s) {', '.join(map(str, steps))}" if steps else ""
         return [f"resuming{open_steps}"]

@@ -474,6 +474,18 @@ def test_ido_runner_once_resumes_what_may_go_on(project: Path) -> None:
     assert calls(project) == ["pay-cheap-eu", "ship"]
 
 
+def test_ido_runner_names_each_run_before_its_lines(project: Path) -> None:
+    """The runner printed `resuming` and the steps of a run without naming it: with several
+    runs going on one after another, which steps were whose showed only at each end."""
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    run_id = ido("runs", "--format", "json")[1].split('"id": "')[1].split('"')[0]
+    code, out = ido("runner", "--once")
+    assert code == 0, out
+    assert f"run {run_id} · intent ship-order\nresuming" in out, out
+
+
 # --- policy tests on plans ----------------------------------------------------------------
 
 
