@@ -9,7 +9,7 @@ from typing import Any
 
 from ido.approvals import subject
 from ido.journal import Event, RunRow, model_calls
-from ido.model import format_duration
+from ido.model import format_duration, format_wait
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
 from ido.text import printable
 
@@ -83,7 +83,7 @@ def event_line(e: dict[str, Any]) -> str:
         )
     if kind == "run_resumed":
         if e.get("after") == "approval":
-            waited = f" {format_duration(float(e['waited']))}" if "waited" in e else ""
+            waited = f" {format_wait(float(e['waited']))}" if "waited" in e else ""
             if e.get("fails"):  # a "no", or a request left past its last wait: not resumed
                 return f"failed after waiting{waited} for approval: {e['fails']}"
             if not waited:  # recorded before waits were measured
