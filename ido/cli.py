@@ -1623,6 +1623,8 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
             return [f"  ✓ {data['capability']} in {took}"]
         if data.get("timed_out"):  # its error says so, and after how long it was cut off
             return [f"  ✗ {data['capability']} {data['error']}"]
+        if data.get("interrupted"):  # settled on resume: how long it ran is not known
+            return [f"  ✗ {data['capability']}: {data['error']}"]
         return [f"  ✗ {data['capability']} after {took}: {data['error']}"]
     if kind == "run_resumed":
         if data.get("fails"):  # a "no" or an expired request: it ends here (undoing its steps)
