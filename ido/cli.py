@@ -1343,12 +1343,19 @@ def _verdict(
         typer.echo(f"continue it with: ido resume {run_id}")
 
 
+STEP_HELP = (
+    "Only this step's request, numbered as ido approvals shows it (0: the plan as a whole, "
+    "'plan' there)."
+)
+"""`--step` of approve and reject: the plan's own number, 0, appears nowhere else."""
+
+
 @app.command()
 @_guard
 def approve(
     run_ref: RunRef,
     by: Annotated[str, typer.Option(help="Who approves.")],
-    step: Annotated[int | None, typer.Option(help="Only this step's request.", min=0)] = None,
+    step: Annotated[int | None, typer.Option(help=STEP_HELP, min=0)] = None,
     comment: Annotated[str | None, typer.Option(help="Why.")] = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
@@ -1362,7 +1369,7 @@ def reject(
     run_ref: RunRef,
     by: Annotated[str, typer.Option(help="Who rejects.")],
     comment: Annotated[str, typer.Option(help="Why (required).")],
-    step: Annotated[int | None, typer.Option(help="Only this step's request.", min=0)] = None,
+    step: Annotated[int | None, typer.Option(help=STEP_HELP, min=0)] = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
     """Reject what a blocked run waits for; resuming it then fails the run with the reason."""

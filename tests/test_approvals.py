@@ -570,3 +570,11 @@ def test_a_plan_rule_s_request_holds_to_what_the_rule_read(project: Path) -> Non
         events = store.events(store.resolve("last"))
     (request,) = [e.data for e in events if e.kind == "approval_required"]
     assert request["capability"] == "(plan)" and request["read"], request
+
+
+@pytest.mark.parametrize("command", ["approve", "reject"])
+def test_step_help_says_the_plan_is_step_0(command: str) -> None:
+    """`ido approvals` shows a `mode: propose` or plan-rule request as `plan`; `--step`'s
+    help said only "this step's request", and nothing told a person that the plan is 0."""
+    code, out = ido(command, "-h")
+    assert code == 0 and "0: the plan as a whole" in " ".join(out.split()), out
