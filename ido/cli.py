@@ -972,10 +972,8 @@ def runner(
         current: list[str] = []  # the run being resumed, if one is
 
         def resume(run_id: str) -> bool:
-            listener = None if quiet else _progress
+            listener = None if quiet else _named(run_id, store.run(run_id).intent)
             current[:] = [run_id]
-            if not quiet:  # its lines follow, and several runs may go on one after another
-                typer.echo(f"run {run_id} · intent {store.run(run_id).intent}")
             try:
                 runtime = LocalRuntime(
                     catalog_now(), store, base=Path.cwd(), listener=listener, telemetry=telemetry
@@ -1021,6 +1019,21 @@ def runner(
             typer.echo("runner stopped")
         finally:
             lock.close()
+
+
+def _named(run_id: str, intent: str) -> Callable[..., None]:
+    """`_progress` for a run the runner carries on, after a line that names it (runs go on
+    one after another there, and their lines named none until each outcome): said with
+    the run's first line, so a run that cannot go on yet says nothing more each look."""
+    said: list[bool] = []
+
+    def listener(kind: str, data: Mapping[str, Any]) -> None:
+        if not said:
+            said.append(True)
+            typer.echo(f"run {run_id} · intent {intent}")
+        _progress(kind, data)
+
+    return listener
 
 
 class _Reloaded:

@@ -486,9 +486,6 @@ def test_ido_runner_names_each_run_before_its_lines(project: Path) -> None:
     assert f"run {run_id} · intent ship-order\nresuming" in out, out
 
 
-# --- policy tests on plans ----------------------------------------------------------------
-
-
 def test_policy_tests_check_plan_rules_on_a_plan(project: Path) -> None:
     add_policy_rule(
         project,
@@ -635,6 +632,7 @@ def test_a_run_governed_by_a_policy_that_is_gone_is_reported_not_crashed(
     code, out = ido("runner", "--once")
     assert code == 0, out
     assert "cannot continue" in out and "policy 'extra'" in out and "Traceback" not in out
+    assert "· intent ship-order" not in out, out  # named only once it goes on: not each look
     code, out = ido("resume", "last")
     assert code == 2 and "policy 'extra'" in out
 
