@@ -5,7 +5,8 @@ simulated world: they are counted apart and left out of the rest.
 
 Runs by outcome, decisions made, capabilities denied by each rule, approvals with who gave
 them (or that none was given: a request left past its last wait), when, how long they
-waited and who the request was escalated to by then, and spend
+waited and who the request was escalated to by then, compensations a policy rule kept
+from running, and spend
 per intent and per provider (a model planner's calls under `llm:MODEL`). Pure: it takes
 runs and their events and returns a document; the CLI reads the journal and renders it.
 """
@@ -40,6 +41,7 @@ def audit(
     spend_intent: defaultdict[str, float] = defaultdict(float)
     spend_provider: defaultdict[str, float] = defaultdict(float)
     approvals: list[dict[str, Any]] = []
+    stopped: list[dict[str, Any]] = []  # compensations a policy rule kept from running
     decisions = 0
     simulated = 0
     for row, events in runs:
@@ -75,6 +77,17 @@ def audit(
                 spend_provider[provider] += float(data.get("cost", 0.0))
             elif event.kind == "approval_required":
                 asked.setdefault(key_of(data), float(data.get("since", epoch(event.at))))
+            elif event.kind == "compensation_skipped" and "rule" in data:
+                stopped.append(
+                    {
+                        "run": row.id,
+                        "intent": row.intent,
+                        "capability": data["capability"],
+                        "undoes": data["undoes"],
+                        "rule": data["rule"],
+                        "effect": data["effect"],
+                    }
+                )
             elif event.kind == "run_resumed" and data.get("fails"):
                 approvals += _expired(row, events[:i], event)
             elif event.kind in ("approval_given", "approval_rejected"):
@@ -111,6 +124,7 @@ def audit(
             for rule, count in denials.most_common()
         },
         "approvals": approvals,
+        "compensations_stopped": stopped,
         "spend_per_intent": _by_amount(spend_intent),
         "spend_per_provider": _by_amount(spend_provider),
     }
@@ -163,6 +177,16 @@ def render(report: dict[str, Any], fmt: str) -> str:
         )
     if not report["approvals"]:
         lines.append(item("none"))
+    if report.get("compensations_stopped"):  # (a section only where a rule stopped one)
+        lines += ["", head("Compensations stopped by policy")]
+        for c in report["compensations_stopped"]:
+            verb = "denied by" if c["effect"] == "deny" else "needs approval under"
+            lines.append(
+                item(
+                    f"{c['run']} {c['capability']} (undoing {c['undoes']}): {verb} "
+                    f"{c['rule']}, not done"
+                )
+            )
     lines += ["", head("Spend per intent")]
     lines += [item(f"{k}: {v:.2f}") for k, v in report["spend_per_intent"].items()] or [
         item("none")

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ido.audit import audit
+from ido.audit import render as render_audit
 from ido.errors import JournalError, NotFoundError
 from ido.explain import render, run_view
 from ido.journal import SqliteJournal
@@ -714,6 +716,14 @@ def test_a_compensation_a_policy_rule_stops_is_not_performed(
     assert (project / "calls.log").read_text().split()[0::2] == ["pay-cheap-eu", "ship"]
     text = render(run_view(journal.run("r-test"), journal.events("r-test")), "text")
     assert f"compensation: refund-eu could not undo pay-cheap-eu (step 1): {said}" in text
+    report = audit([(journal.run("r-test"), journal.events("r-test"))])
+    (stopped,) = report["compensations_stopped"]
+    assert (stopped["capability"], stopped["undoes"], stopped["rule"]) == (
+        "refund-eu",
+        "pay-cheap-eu",
+        "residency/no-refunds",
+    )
+    assert "refund-eu (undoing pay-cheap-eu): " in render_audit(report, "text")
 
 
 # --- the journal itself ------------------------------------------------------------------
