@@ -405,7 +405,7 @@ def plan(
                 "duration": None,
             },
             "decisions": [{**decision.to_json(), "actions": []}],
-            "events": [],
+            "events": _would_ask(decision, chosen.spec.mode),
         }
         typer.echo(render(view, "text"), nl=False)
     if plan_out is not None and decision.result.plan is not None:
@@ -413,6 +413,22 @@ def plan(
             plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
     status = decision.result.status
     raise typer.Exit(1 if status == "infeasible" else 0)
+
+
+def _would_ask(decision: Any, mode: str) -> list[dict[str, Any]]:
+    """The approvals a run of this plan would stop for, as the events it would record
+    (`approval needed for the plan (mode/propose: …)`): the plan of a `mode: propose`
+    intent showed no sign that nothing of it runs before a person approves."""
+    from ido.approvals import approvals_asked
+
+    plan = decision.result.plan
+    if plan is None or not plan.steps:
+        return []
+    asked = approvals_asked(plan.capabilities, decision.approvals, mode)
+    return [
+        {"kind": "approval_required", "rule": rule, "capability": name, "step": step, "message": m}
+        for rule, name, step, m in asked
+    ]
 
 
 def _not_an_input(plan_out: Path, inputs: list[Path]) -> None:

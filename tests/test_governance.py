@@ -834,3 +834,18 @@ def test_a_catalog_that_does_not_load_is_read_once_per_change(
         with pytest.raises(LoadError):
             current()
     assert len(loads) == 1
+
+
+def test_ido_plan_says_what_a_run_of_the_plan_would_wait_for(project: Path) -> None:
+    """The plan of a `mode: propose` intent showed nothing of the wait it leads to: `ido
+    plan` looked like what `ido run` would do at once, and the run stopped blocked."""
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  mode: propose\n")
+    code, out = ido("plan", "ship-order")
+    assert code == 0, out
+    assert (
+        "approval needed for the plan (mode/propose: a person approves every plan before it "
+        "runs)\napproval needed for ship (residency/big-spend: Shipping needs a human.)\n"
+    ) in out, out
+    assert not calls(project)

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ido.approvals import (
-    PROPOSE,
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
     answering,
+    approvals_asked,
     check_answered,
     expired,
     expiry,
@@ -39,7 +39,7 @@ from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
 from ido.planner.types import Step
 from ido.planning_words import Throttled, telling
-from ido.policy import PLAN, rulebook
+from ido.policy import rulebook
 from ido.runtime import stopping
 from ido.runtime.bindings import Outcome, stop_left_running
 from ido.runtime.context import ActionContext
@@ -476,15 +476,10 @@ class LocalRuntime:
         fails it; anything still unanswered is recorded and the run ends `blocked`.
         """
         assert decision.result.plan is not None
-        names = list(decision.result.plan.capabilities)
         read = {(h.ref, h.about): h.held for h in decision.policy if h.effect == "require_approval"}
-        asked = [
-            (rule, name, 0 if name == PLAN else names.index(name) + 1, message)
-            for rule, name, message in decision.approvals
-        ]
-        if run.intent.spec.mode == "propose":
-            whole = "a person approves every plan before it runs"
-            asked.insert(0, (PROPOSE, PLAN, 0, whole))
+        asked = approvals_asked(
+            decision.result.plan.capabilities, decision.approvals, run.intent.spec.mode
+        )
         if not asked:
             return None
         plan = decision.result.plan.to_json()
