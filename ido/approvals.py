@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from ido.errors import IdoError
 from ido.journal import Event
+from ido.policy import PLAN
 
 PROPOSE = "mode/propose"
 UNKNOWN_RULE = "resume/outcome-unknown"
@@ -38,6 +39,27 @@ T = TypeVar("T")
 Key = tuple[str, str, int, str, str]
 """What a request and its verdict share: rule, capability, step, plan digest, and the
 digest of what the rule read (empty in journals from before it was recorded)."""
+
+
+PROPOSED = "a person approves every plan before it runs"
+"""The message of a `mode: propose` request."""
+
+
+def approvals_asked(
+    steps: Sequence[str], approvals: Sequence[tuple[str, str, str]], mode: str
+) -> list[tuple[str, str, int, str]]:
+    """What a plan of `steps` (capability names, in order) asks approval for, as (rule,
+    capability, step, message): the plan as a whole in `mode: propose` (step 0), then the
+    decision's `approvals` (rule, capability or `PLAN`, message), each at its step's
+    1-based number in the plan (0 for a plan rule's). `ido run` records these and stops;
+    `ido plan` says them, so that a plan shown does not hide the wait it leads to."""
+    found = [
+        (rule, name, 0 if name == PLAN else list(steps).index(name) + 1, message)
+        for rule, name, message in approvals
+    ]
+    if mode == "propose":
+        found.insert(0, (PROPOSE, PLAN, 0, PROPOSED))
+    return found
 
 
 def subject(step: int, capability: str) -> str:

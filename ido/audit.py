@@ -4,7 +4,9 @@ Runs of scenarios kept in the journal (`ido scenario run --journal`) happened in
 simulated world: they are counted apart and left out of the rest.
 
 Runs by outcome, decisions made, capabilities denied by each rule, approvals with who gave
-them, when, how long they waited and who the request was escalated to by then, and spend
+them (or that none was given: a request left past its last wait), when, how long they
+waited and who the request was escalated to by then, compensations a policy rule kept
+from running, and spend
 per intent and per provider (a model planner's calls under `llm:MODEL`). Pure: it takes
 runs and their events and returns a document; the CLI reads the journal and renders it.
 """
@@ -15,9 +17,9 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ido.approvals import Key, key_of
+from ido.approvals import Key, key_of, pending
 from ido.explain import markdown_text, outcome_word
-from ido.journal import Event, RunRow, epoch, llm_cost, scenario_of
+from ido.journal import Event, RunRow, epoch, llm_cost, scenario_of, stamp
 from ido.policy import PLAN, UNEVALUATED
 from ido.text import printable
 
@@ -39,6 +41,7 @@ def audit(
     spend_intent: defaultdict[str, float] = defaultdict(float)
     spend_provider: defaultdict[str, float] = defaultdict(float)
     approvals: list[dict[str, Any]] = []
+    stopped: list[dict[str, Any]] = []  # compensations a policy rule kept from running
     decisions = 0
     simulated = 0
     for row, events in runs:
@@ -49,7 +52,7 @@ def audit(
         outcomes[outcome_word(row.outcome, alive)] += 1
         spend_intent[row.intent] += row.cost
         asked: dict[Key, float] = {}
-        for event in events:
+        for i, event in enumerate(events):
             data = event.data
             if event.kind == "decided":
                 decisions += 1
@@ -74,6 +77,19 @@ def audit(
                 spend_provider[provider] += float(data.get("cost", 0.0))
             elif event.kind == "approval_required":
                 asked.setdefault(key_of(data), float(data.get("since", epoch(event.at))))
+            elif event.kind == "compensation_skipped" and "rule" in data:
+                stopped.append(
+                    {
+                        "run": row.id,
+                        "intent": row.intent,
+                        "capability": data["capability"],
+                        "undoes": data["undoes"],
+                        "rule": data["rule"],
+                        "effect": data["effect"],
+                    }
+                )
+            elif event.kind == "run_resumed" and data.get("fails"):
+                approvals += _expired(row, events[:i], event)
             elif event.kind in ("approval_given", "approval_rejected"):
                 since = asked.get(key_of(data))
                 waited = epoch(event.at) - since if since is not None else None
@@ -108,6 +124,7 @@ def audit(
             for rule, count in denials.most_common()
         },
         "approvals": approvals,
+        "compensations_stopped": stopped,
         "spend_per_intent": _by_amount(spend_intent),
         "spend_per_provider": _by_amount(spend_provider),
     }
@@ -152,14 +169,25 @@ def render(report: dict[str, Any], fmt: str) -> str:
         to = a.get("escalated_to")
         escalated = f", while escalated to {to}" if to else ""
         subject = "the plan" if a["capability"] == PLAN else a["capability"]  # not "(plan) (…)"
+        by = "unanswered" if a["by"] is None else f"by {a['by']}"  # (an expired request)
         lines.append(
             item(
-                f"{a['run']} {subject} ({a['rule']}) {a['verdict']} by "
-                f"{a['by']} at {a['at']}{waited}{escalated}{why}"
+                f"{a['run']} {subject} ({a['rule']}) {a['verdict']} {by} "
+                f"at {a['at']}{waited}{escalated}{why}"
             )
         )
     if not report["approvals"]:
         lines.append(item("none"))
+    if report.get("compensations_stopped"):  # (a section only where a rule stopped one)
+        lines += ["", head("Compensations stopped by policy")]
+        for c in report["compensations_stopped"]:
+            verb = "denied by" if c["effect"] == "deny" else "needs approval under"
+            lines.append(
+                item(
+                    f"{c['run']} {c['capability']} (undoing {c['undoes']}): {verb} "
+                    f"{c['rule']}, not done"
+                )
+            )
     lines += ["", head("Spend per intent")]
     lines += [item(f"{k}: {v:.2f}") for k, v in report["spend_per_intent"].items()] or [
         item("none")
@@ -203,6 +231,29 @@ def _add_model_spend(spend: defaultdict[str, float], decided: dict[str, Any]) ->
     llm = decided["result"].get("solver", {}).get("llm")
     if llm and llm.get("calls"):
         spend[f"llm:{llm.get('model')}"] += llm_cost(decided)
+
+
+def _expired(row: RunRow, before: Sequence[Event], resumed: Event) -> list[dict[str, Any]]:
+    """The requests a run failed on, left unanswered past their last wait, as it resumed
+    (`resumed`, with the events `before` it): a verdict nobody gave is a governance event
+    too, and the audit said "Approvals: none" of a run that failed on one."""
+    now = epoch(resumed.at)
+    return [
+        {
+            "run": row.id,
+            "intent": row.intent,
+            "rule": request.rule,
+            "capability": request.capability,
+            "verdict": "expired",
+            "by": None,
+            "escalated_to": request.escalate[-1][0] if request.escalate else None,
+            "comment": None,
+            "at": stamp(request.deadline),
+            "waited_seconds": request.deadline - request.since,
+        }
+        for request in pending(before)
+        if request.deadline is not None and request.expired(now)
+    ]
 
 
 def _provider(events: Sequence[Event], step: int) -> str:

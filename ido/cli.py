@@ -408,7 +408,7 @@ def plan(
                 "duration": None,
             },
             "decisions": [{**decision.to_json(), "actions": []}],
-            "events": [],
+            "events": _would_ask(decision, chosen.spec.mode),
         }
         typer.echo(render(view, "text"), nl=False)
     if plan_out is not None and decision.result.plan is not None:
@@ -416,6 +416,22 @@ def plan(
             plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
     status = decision.result.status
     raise typer.Exit(1 if status == "infeasible" else 0)
+
+
+def _would_ask(decision: Any, mode: str) -> list[dict[str, Any]]:
+    """The approvals a run of this plan would stop for, as the events it would record
+    (`approval needed for the plan (mode/propose: …)`): the plan of a `mode: propose`
+    intent showed no sign that nothing of it runs before a person approves."""
+    from ido.approvals import approvals_asked
+
+    plan = decision.result.plan
+    if plan is None or not plan.steps:
+        return []
+    asked = approvals_asked(plan.capabilities, decision.approvals, mode)
+    return [
+        {"kind": "approval_required", "rule": rule, "capability": name, "step": step, "message": m}
+        for rule, name, step, m in asked
+    ]
 
 
 def _not_an_input(plan_out: Path, inputs: list[Path]) -> None:
@@ -976,7 +992,7 @@ def runner(
         current: list[str] = []  # the run being resumed, if one is
 
         def resume(run_id: str) -> bool:
-            listener = None if quiet else _progress
+            listener = None if quiet else _named(run_id, store.run(run_id).intent)
             current[:] = [run_id]
             try:
                 runtime = LocalRuntime(
@@ -1023,6 +1039,21 @@ def runner(
             typer.echo("runner stopped")
         finally:
             lock.close()
+
+
+def _named(run_id: str, intent: str) -> Callable[..., None]:
+    """`_progress` for a run the runner carries on, after a line that names it (runs go on
+    one after another there, and their lines named none until each outcome): said with
+    the run's first line, so a run that cannot go on yet says nothing more each look."""
+    said: list[bool] = []
+
+    def listener(kind: str, data: Mapping[str, Any]) -> None:
+        if not said:
+            said.append(True)
+            typer.echo(f"run {run_id} · intent {intent}")
+        _progress(kind, data)
+
+    return listener
 
 
 class _Reloaded:
@@ -1661,10 +1692,12 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
             return [f"  ✓ {data['capability']} in {took}{note}"]
         if data.get("timed_out"):  # its error says so, and after how long it was cut off
             return [f"  ✗ {data['capability']} {data['error']}"]
+        if data.get("interrupted"):  # settled on resume: how long it ran is not known
+            return [f"  ✗ {data['capability']}: {data['error']}"]
         return [f"  ✗ {data['capability']} after {took}: {data['error']}"]
     if kind == "run_resumed":
-        if data.get("fails"):  # a "no" or an expired request: it ends here
-            return [f"not resumed: {data['fails']}"]
+        if data.get("fails"):  # a "no" or an expired request: it ends here (undoing its steps)
+            return [f"not going on: {data['fails']}"]
         steps = data["interrupted_steps"]
         open_steps = f"; settling step(s) {', '.join(map(str, steps))}" if steps else ""
         return [f"resuming{open_steps}"]

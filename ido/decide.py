@@ -130,6 +130,35 @@ def health_view(
     return view, changed
 
 
+def undo_stopped_by(
+    intent: Intent,
+    catalog: Catalog,
+    name: str,
+    state: Mapping[str, Any],
+    history: History,
+) -> RuleHit | None:
+    """The rule that keeps compensation `name` from running, if one does: a `deny`, else a
+    `require_approval`, as it would fire for that capability in a decision now (failing
+    closed as there). Undoing is no decision, but it is a call all the same: a policy that
+    forbids a capability (or asks a person first) governs it when it undoes a step too."""
+    rules = rulebook(intent, catalog.policies).capability_rules
+    if not rules:
+        return None
+    health, _ = health_view(catalog, history, state)
+    variables = {
+        "state": state,
+        "intent": intent_view(intent),
+        "capability": capability_view(catalog.capabilities[name]),
+        "health": health,
+    }
+    hits, _ = evaluate(rules, variables, name)
+    for effect in ("deny", "require_approval"):
+        for hit in hits:
+            if hit.effect == effect:
+                return hit
+    return None
+
+
 BACKOFF_DOUBLINGS = 5
 """The wait before a call again doubles per failure, up to 32 times `limits.backoff`."""
 

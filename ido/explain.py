@@ -9,7 +9,7 @@ from typing import Any
 
 from ido.approvals import subject
 from ido.journal import Event, RunRow, model_calls
-from ido.model import format_duration
+from ido.model import format_duration, format_wait
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
 from ido.text import printable, visible
 
@@ -63,10 +63,15 @@ def event_line(e: dict[str, Any]) -> str:
         undone = f"{e['undoes']} (step {e['undoes_step']})"
         return f"compensation: {e['capability']} undid {undone}: {verdict}"
     if kind == "compensation_skipped":
-        return (
-            f"compensation: {e['capability']} could not undo {e['undoes']} "
-            f"(step {e['undoes_step']}): requires {e['requires']!r}"
-        )
+        undone = f"{e['capability']} could not undo {e['undoes']} (step {e['undoes_step']})"
+        if "rule" in e and e["effect"] == "deny":  # a policy kept it from running
+            return f"compensation: {undone}: denied by {e['rule']}: {e['message']}"
+        if "rule" in e:  # undoing waits for nobody: a person does it, if they approve
+            return (
+                f"compensation: {undone}: needs approval ({e['rule']}: {e['message']}), "
+                "which undoing does not wait for: not done"
+            )
+        return f"compensation: {undone}: requires {e['requires']!r}"
     if kind == "approval_required":
         what = subject(int(e.get("step", 0)), e["capability"])
         return f"approval needed for {what} ({e['rule']}: {e['message']})"
@@ -88,7 +93,7 @@ def event_line(e: dict[str, Any]) -> str:
         )
     if kind == "run_resumed":
         if e.get("after") == "approval":
-            waited = f" {format_duration(float(e['waited']))}" if "waited" in e else ""
+            waited = f" {format_wait(float(e['waited']))}" if "waited" in e else ""
             if e.get("fails"):  # a "no", or a request left past its last wait: not resumed
                 return f"failed after waiting{waited} for approval: {e['fails']}"
             if not waited:  # recorded before waits were measured

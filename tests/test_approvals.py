@@ -173,7 +173,7 @@ def test_a_rejection_fails_the_run_with_who_and_why(gated: Path) -> None:
     code, out = ido("resume", "last")
     assert code == 1, out
     assert "ship was rejected by bob (residency/big-spend): too pricey" in out
-    assert "resuming" not in out and "not resumed: ship was rejected by bob" in out, out
+    assert "resuming" not in out and "not going on: ship was rejected by bob" in out, out
     told = ido("explain", "last")[1]  # it said "resumed after waiting 4.161s for approval"
     assert "resumed after" not in told, told
     assert re.search(r"failed after waiting [\d.]+m?s for approval: ship was rejected by bob", told)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -226,3 +227,30 @@ def test_the_report_takes_the_runs_one_at_a_time(history: Path) -> None:
 
         assert audit(one_at_a_time()) == audit(held)
     assert handed == [row.id for row in rows] and len(rows) == 3
+
+
+def test_a_request_left_past_its_last_wait_is_in_the_audit(project: Path) -> None:
+    """A run that failed because nobody answered its request in time read "Approvals:
+    none" in the audit: the request that expired, and to whom it had gone, were lost."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: big-spend\n      effect: require_approval\n"
+        + "      when: \"capability.name == 'ship'\"\n      message: Shipping needs a human.\n"
+        + "      expires: 1ms\n      escalate: [{to: cfo, expires: 1ms}]\n"
+    )
+    assert ido("run", "ship-order")[0] == 3
+    time.sleep(0.05)
+    assert ido("resume", "last")[0] == 1
+    report = json.loads(ido("audit", "--format", "json")[1])
+    (expired,) = report["approvals"]
+    assert (expired["verdict"], expired["by"], expired["escalated_to"]) == (
+        "expired",
+        None,
+        "cfo",
+    )
+    assert expired["capability"] == "ship" and expired["rule"] == "residency/big-spend"
+    assert expired["waited_seconds"] == pytest.approx(0.002, abs=1e-6)
+    text = ido("audit")[1]
+    assert "ship (residency/big-spend) expired unanswered at " in text
+    assert ", while escalated to cfo" in text

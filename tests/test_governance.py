@@ -511,7 +511,16 @@ def test_ido_runner_once_resumes_what_may_go_on(project: Path) -> None:
     assert calls(project) == ["pay-cheap-eu", "ship"]
 
 
-# --- policy tests on plans ----------------------------------------------------------------
+def test_ido_runner_names_each_run_before_its_lines(project: Path) -> None:
+    """The runner printed `resuming` and the steps of a run without naming it: with several
+    runs going on one after another, which steps were whose showed only at each end."""
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    run_id = ido("runs", "--format", "json")[1].split('"id": "')[1].split('"')[0]
+    code, out = ido("runner", "--once")
+    assert code == 0, out
+    assert f"run {run_id} · intent ship-order\nresuming" in out, out
 
 
 def test_policy_tests_check_plan_rules_on_a_plan(project: Path) -> None:
@@ -660,6 +669,7 @@ def test_a_run_governed_by_a_policy_that_is_gone_is_reported_not_crashed(
     code, out = ido("runner", "--once")
     assert code == 0, out
     assert "cannot continue" in out and "policy 'extra'" in out and "Traceback" not in out
+    assert "· intent ship-order" not in out, out  # named only once it goes on: not each look
     code, out = ido("resume", "last")
     assert code == 2 and "policy 'extra'" in out
 
@@ -861,3 +871,18 @@ def test_a_catalog_that_does_not_load_is_read_once_per_change(
         with pytest.raises(LoadError):
             current()
     assert len(loads) == 1
+
+
+def test_ido_plan_says_what_a_run_of_the_plan_would_wait_for(project: Path) -> None:
+    """The plan of a `mode: propose` intent showed nothing of the wait it leads to: `ido
+    plan` looked like what `ido run` would do at once, and the run stopped blocked."""
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  mode: propose\n")
+    code, out = ido("plan", "ship-order")
+    assert code == 0, out
+    assert (
+        "approval needed for the plan (mode/propose: a person approves every plan before it "
+        "runs)\napproval needed for ship (residency/big-spend: Shipping needs a human.)\n"
+    ) in out, out
+    assert not calls(project)

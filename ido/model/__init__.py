@@ -3,7 +3,13 @@
 from collections.abc import Mapping
 from typing import Any
 
-from ido.model.durations import Duration, as_recorded, format_duration, parse_duration
+from ido.model.durations import (
+    Duration,
+    as_recorded,
+    format_duration,
+    format_wait,
+    parse_duration,
+)
 from ido.model.resources import (
     Capability,
     CapabilitySpec,
@@ -82,6 +88,7 @@ __all__ = [
     "ScenarioSpec",
     "Spread",
     "format_duration",
+    "format_wait",
     "parse_duration",
     "recorded_intent",
 ]

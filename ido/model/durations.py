@@ -69,6 +69,21 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
 
 
+def format_wait(seconds: float) -> str:
+    """Render a wait people measure in minutes or days (`4m12s`, `1d3h`): from a minute up,
+    to the second, in the units a person would say it in (`252.345s` read as a number to
+    work out); under a minute, as `format_duration`."""
+    if seconds < 60:
+        return format_duration(seconds)
+    left = round(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
+
+
 def dump_duration(seconds: float) -> str:
     """`format_duration`, unless that rounds (`1.2345s` reads `1.234s`, `0.4ms` reads `0ms`):
     then all its digits, so that what is dumped (a run's recorded intent) reads back the

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ido.approvals import (
-    PROPOSE,
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
     answering,
+    approvals_asked,
     check_answered,
     expired,
     expiry,
@@ -29,7 +29,7 @@ from ido.approvals import (
     verdicts,
 )
 from ido.conditions import compile_condition
-from ido.decide import Decision, History, backoff, decide
+from ido.decide import Decision, History, backoff, decide, undo_stopped_by
 from ido.errors import ExecutionError, IdoError, JournalError
 from ido.health import Lesson, with_lessons
 from ido.journal import Journal, Pending, stamp
@@ -39,7 +39,7 @@ from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
 from ido.planner.types import Step
 from ido.planning_words import Throttled, telling
-from ido.policy import PLAN, policy_digests, rulebook
+from ido.policy import policy_digests, rulebook
 from ido.runtime import stopping
 from ido.runtime.bindings import Outcome, missing_secret, stop_left_running
 from ido.runtime.context import ActionContext
@@ -484,15 +484,10 @@ class LocalRuntime:
         fails it; anything still unanswered is recorded and the run ends `blocked`.
         """
         assert decision.result.plan is not None
-        names = list(decision.result.plan.capabilities)
         read = {(h.ref, h.about): h.held for h in decision.policy if h.effect == "require_approval"}
-        asked = [
-            (rule, name, 0 if name == PLAN else names.index(name) + 1, message)
-            for rule, name, message in decision.approvals
-        ]
-        if run.intent.spec.mode == "propose":
-            whole = "a person approves every plan before it runs"
-            asked.insert(0, (PROPOSE, PLAN, 0, whole))
+        asked = approvals_asked(
+            decision.result.plan.capabilities, decision.approvals, run.intent.spec.mode
+        )
         if not asked:
             return None
         plan = decision.result.plan.to_json()
@@ -702,6 +697,21 @@ class LocalRuntime:
         self._record(run, "observed", {"digest": digest(state), "state": state}, durable=False)
         return state
 
+    def _history(self, run: RunState, now: float) -> History:
+        """What the run has seen so far, as a decision (or a compensation's rules) reads it."""
+        return History(
+            failures=dict(run.failures),
+            evidence=dict(run.evidence),
+            now=now,
+            spent=run.spent,
+            elapsed=run.elapsed(now),
+            done=tuple(name for _, name in run.completed),
+            model_call_cost=run.model_call_cost,
+            unbound=self._unbound,
+            unresolved=self._unresolved,
+            cut_off=dict(run.cut_off),
+        )
+
     def _decide(self, run: RunState, planner: Planner, state: State, trigger: str) -> Decision:
         self._flush_outcomes(run)
         run.decisions += 1
@@ -715,18 +725,7 @@ class LocalRuntime:
                 intent,
                 self.catalog,
                 state,
-                History(
-                    failures=dict(run.failures),
-                    evidence=dict(run.evidence),
-                    now=now,
-                    spent=run.spent,
-                    elapsed=run.elapsed(now),
-                    done=tuple(name for _, name in run.completed),
-                    model_call_cost=run.model_call_cost,
-                    unbound=self._unbound,
-                    unresolved=self._unresolved,
-                    cut_off=dict(run.cut_off),
-                ),
+                self._history(run, now),
                 planner,
                 number=run.decisions,
                 trigger=trigger,
@@ -937,8 +936,10 @@ class LocalRuntime:
         """Undo the run's completed steps, newest first, with their `compensate` capabilities.
 
         Each compensation is recorded with the step it undoes. One that cannot run (its
-        requirements do not hold) or fails is recorded, and the others still run.
+        requirements do not hold, or a policy rule denies it or asks a person first) or
+        fails is recorded, and the others still run.
         """
+        intent = self.env.intent(run.intent)
         for step, name in reversed(list(run.completed)):
             undo = self.catalog.capabilities[name].spec.compensate
             if undo is None or undo not in self.catalog.capabilities:
@@ -948,6 +949,13 @@ class LocalRuntime:
             missing = self._unmet(Step(undo, "", 0, 0, 1, 0), state)
             if missing is not None:
                 self._record(run, "compensation_skipped", {**base, "requires": missing})
+                continue
+            hit = undo_stopped_by(
+                intent, self.catalog, undo, state, self._history(run, self.clock())
+            )
+            if hit is not None:
+                ruled = {"rule": hit.ref, "effect": hit.effect, "message": hit.message}
+                self._record(run, "compensation_skipped", {**base, **ruled})
                 continue
             ctx, _ = self._start(
                 run, Step(undo, "", 0, 0, 1, 0), state, {"undoes_step": step, "reason": reason}

@@ -34,13 +34,16 @@ def answer_for(request: Request, answers: Sequence[Answer]) -> Answer | None:
 def verdicts(
     events: Sequence[Event], answers: Sequence[Answer], now: float
 ) -> tuple[float, list[Pending]] | None:
-    """When the answers to what the run waits for come, and the verdicts to record then:
-    the last answer's moment (each comes `after` its request was made, and the clock never
-    goes back), with a verdict for each request not yet past its last wait. None when some
-    request has no answer: the run stays blocked, as it would with nobody there.
+    """When the run goes on, and the verdicts to record: the last answer's moment (each
+    comes `after` its request was made, and the clock never goes back), with a verdict for
+    each request, stamped when its own answer comes, in order. None when some request has
+    no answer: the run stays blocked, as it would with nobody there.
 
-    A request past its last wait by the moment the answers come gets no verdict (`ido
-    approve` refuses one too): resuming then fails the run as unanswered."""
+    A request whose answer comes past its last wait gets no verdict (`ido approve` refuses
+    one too): resuming then fails the run as unanswered. One answered within its wait
+    holds however late the others come, as a person's `ido approve` then would (checked
+    at the last answer's moment, a verdict given in time was dropped, and the run failed
+    as unanswered)."""
     matched: list[tuple[Request, Answer]] = []
     for request in pending(events):
         answer = answer_for(request, answers)
@@ -49,12 +52,15 @@ def verdicts(
         matched.append((request, answer))
     if not matched:
         return None
-    moment = max([now] + [request.since + answer.after for request, answer in matched])
+    timed = sorted(
+        ((max(now, request.since + answer.after), i) for i, (_, answer) in enumerate(matched))
+    )
     given: list[Pending] = []
-    for request, answer in matched:
-        if request.expired(moment):
+    for at, i in timed:
+        request, answer = matched[i]
+        if request.expired(at):
             continue
         kind = "approval_given" if answer.verdict == "approve" else "approval_rejected"
-        data = verdict_data(request, answer.by, answer.comment, moment)
-        given.append((kind, stamp(moment), data))
-    return moment, given
+        data = verdict_data(request, answer.by, answer.comment, at)
+        given.append((kind, stamp(at), data))
+    return timed[-1][0], given

@@ -54,3 +54,18 @@ def test_a_dumped_duration_reads_back_exactly() -> None:
     for _ in range(20_000):
         seconds = draw.random() * 10 ** draw.randint(-9, 9)
         assert parse_duration(dump_duration(seconds)) == seconds
+
+
+def test_a_wait_for_approval_reads_in_minutes_hours_and_days() -> None:
+    """A wait of hours read `11525.123s`; the explanation now says it as a person would."""
+    from ido.explain import event_line
+
+    def told(waited: float) -> str:
+        return event_line({"kind": "run_resumed", "after": "approval", "waited": waited})
+
+    assert (
+        told(252.345) == "resumed after waiting 4m12s for approval (the deadline does not count it)"
+    )
+    assert "waiting 3h12m5s for" in told(11525.123)
+    assert "waiting 1d3h for" in told(97200.2)
+    assert "waiting 1.25s for" in told(1.25)

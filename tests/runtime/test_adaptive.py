@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ido.audit import audit
+from ido.audit import render as render_audit
 from ido.errors import JournalError, NotFoundError
 from ido.explain import render, run_view
 from ido.journal import SqliteJournal
@@ -687,6 +689,51 @@ def test_without_compensate_a_failed_run_leaves_completed_steps(
     rt, journal = runtime(project)
     assert rt.run(rt.catalog.intents["ship-order"]).outcome == "failed"
     assert not kinds(journal, "compensation_started")
+
+
+@pytest.mark.parametrize(
+    ("effect", "said"),
+    [
+        ("deny", "denied by residency/no-refunds: Refunds go through finance."),
+        (
+            "require_approval",
+            "needs approval (residency/no-refunds: Refunds go through finance.), "
+            "which undoing does not wait for: not done",
+        ),
+    ],
+)
+def test_a_compensation_a_policy_rule_stops_is_not_performed(
+    project: Path, monkeypatch: pytest.MonkeyPatch, effect: str, said: str
+) -> None:
+    """A rule that denies refund-eu (or asks a person first) held in every decision, and
+    compensation called refund-eu all the same: governance failed open while undoing."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(
+        intent.read_text() + "  on_failure: compensate\n  limits: {max_attempts: 1}\n"
+    )
+    (project / "policies" / "residency.yaml").write_text(
+        (project / "policies" / "residency.yaml").read_text()
+        + f"    - id: no-refunds\n      effect: {effect}\n"
+        + "      when: \"capability.name == 'refund-eu'\"\n"
+        + "      message: Refunds go through finance.\n"
+    )
+    monkeypatch.setenv("FAKESVC_FAIL", "carrier")
+    rt, journal = runtime(project)
+    assert rt.run(rt.catalog.intents["ship-order"]).outcome == "failed"
+    assert not kinds(journal, "compensation_started")
+    (skipped,) = kinds(journal, "compensation_skipped")
+    assert (skipped["rule"], skipped["effect"]) == ("residency/no-refunds", effect)
+    assert (project / "calls.log").read_text().split()[0::2] == ["pay-cheap-eu", "ship"]
+    text = render(run_view(journal.run("r-test"), journal.events("r-test")), "text")
+    assert f"compensation: refund-eu could not undo pay-cheap-eu (step 1): {said}" in text
+    report = audit([(journal.run("r-test"), journal.events("r-test"))])
+    (stopped,) = report["compensations_stopped"]
+    assert (stopped["capability"], stopped["undoes"], stopped["rule"]) == (
+        "refund-eu",
+        "pay-cheap-eu",
+        "residency/no-refunds",
+    )
+    assert "refund-eu (undoing pay-cheap-eu): " in render_audit(report, "text")
 
 
 # --- the journal itself ------------------------------------------------------------------

@@ -190,3 +190,21 @@ def test_a_slow_decision_tells_the_listener_how_planning_goes_and_journals_nothi
         f"  … decision 1: planning 3.5s: exact search, {counted[0]['expanded']:,} of "
         f"{counted[0]['most']:,} states expanded"
     ]
+
+
+def test_a_step_settled_on_resume_says_no_duration_it_does_not_know() -> None:
+    """A step interrupted after running for seconds, settled on resume, printed `✗ deploy
+    after 0ms: interrupted …`: the 0 is the settling's, not how long the step ran."""
+    from ido.cli import _progress_lines
+
+    settled = {
+        "capability": "deploy",
+        "ok": False,
+        "duration": 0.0,
+        "interrupted": True,
+        "timed_out": False,
+        "error": "interrupted before its outcome was recorded; its outcome is unknown",
+    }
+    assert _progress_lines("action_finished", settled) == [
+        "  ✗ deploy: interrupted before its outcome was recorded; its outcome is unknown"
+    ]

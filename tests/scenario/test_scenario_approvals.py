@@ -108,6 +108,35 @@ def test_a_verdict_after_the_last_wait_comes_too_late(tmp_path: Path) -> None:
     assert not [e for e in events if e.kind == "approval_given"]
 
 
+def test_a_verdict_in_time_holds_however_late_another_comes(tmp_path: Path) -> None:
+    """The payment's rule expires in an hour and is answered after 30 minutes; the plan as
+    a whole (mode: propose, no expiry) after two hours. Both answers were checked at two
+    hours, the payment's was dropped as late, and the run failed "expired unanswered",
+    where `ido approve` at 30 minutes, then at two hours, lets it go on."""
+    path = tmp_path / "both.yaml"
+    path.write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: both}\nspec:\n"
+        "  intent:\n"
+        "    given: {order: {id: '9', region: eu}}\n"
+        "    goal: ['state.order.paid']\n"
+        "    policies: [eu-data-residency]\n"
+        "    mode: propose\n"
+        "    rules:\n"
+        "      - {id: ask, effect: require_approval, when: \"'payments' in capability.tags\",\n"
+        "         message: ask first, expires: 1h}\n"
+        "  approvals:\n"
+        "    - {rule: intent:both/ask, by: finance, after: 30m}\n"
+        "    - {rule: mode/propose, by: lead, after: 2h}\n"
+        "  expect: {outcome: achieved, max_time: 3h}\n"
+    )
+    result = run(path)
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+    events = result.journal.events(result.report.run_id)  # type: ignore[attr-defined]
+    given = [e for e in events if e.kind == "approval_given"]
+    assert [e.data["by"] for e in given] == ["finance", "lead"]  # each when it came
+    assert given[0].at < given[1].at
+
+
 def test_scripted_verdicts_through_the_cli_and_a_shared_journal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
