@@ -544,3 +544,20 @@ def test_an_unwritable_junit_path_is_a_clear_error(in_root: Path, tmp_path: Path
     code, out = ido("scenario", "test", "scenarios/stripe-outage.yaml", "--junit", str(tmp_path))
     assert code == 2
     assert f"--junit: {tmp_path} is a folder; give a file name" in out and "SCENARIO" not in out
+
+
+def test_an_observe_fault_adds_facts_beside_the_world_s_own(in_root: Path, tmp_path: Path) -> None:
+    """`observe: {customer: {vip: true}}` replaced everything the world reported under
+    `customer`: the silent e-mail's `customer.notified` went unreported, so unnoticed, and
+    the run was achieved with nobody notified."""
+    file = write(
+        tmp_path,
+        "vip-silent",
+        "  intent: fulfil-order\n"
+        "  world: {capabilities: {notify-email: {applies: false}}}\n"
+        "  faults: [{at: 0s, observe: {customer: {vip: true}}}]\n"
+        "  expect: {outcome: achieved, used: [notify-sms], cites: [effects did not show]}\n",
+    )
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    assert result.passed, result.unmet
