@@ -633,10 +633,15 @@ class LocalRuntime:
         state: State,
     ) -> str | None:
         """After an observation: did the steps done since the last check (`done` less
-        `checked`) take effect, and does the plan hold?"""
+        `checked`) take effect, and does the plan hold?
+
+        Every step whose effects did not show is recorded and learnt from, not only the
+        first: two that ended together and both failed silently left the second unlearnt,
+        and it was called again as if it had worked."""
         plan = decision.result.plan
         assert plan is not None
         fresh = done - checked
+        silences: list[str] = []
         for i in sorted(fresh):
             name = plan.steps[i].capability
             effects = self.catalog.capabilities[name].spec.effects
@@ -655,7 +660,9 @@ class LocalRuntime:
                 }
                 self._learn(run, missing_lesson(data, now))  # as resume and replay learn it
                 self._record(run, "effects_missing", data)
-                return silent
+                silences.append(silent)
+        if silences:
+            return "; and ".join(silences)
         standing = judged(run.intent.spec.goal, self.catalog.capabilities, plan, done)
         return changed(expected, state, decision.observed, standing)
 

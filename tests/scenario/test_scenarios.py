@@ -561,3 +561,46 @@ def test_an_observe_fault_adds_facts_beside_the_world_s_own(in_root: Path, tmp_p
     ((scenario, catalog),) = load_scenarios(file, CATALOG)
     result = run_scenario(scenario, catalog, base=ROOT)
     assert result.passed, result.unmet
+
+
+BOOKINGS = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: hotel-a}
+spec: {provider: a, effects: {trip.hotel: true}, cost: 1.0, latency: 1s}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: hotel-b}
+spec: {provider: b, effects: {trip.hotel: true}, cost: 2.0, latency: 1s}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: car-a}
+spec: {provider: a, effects: {trip.car: true}, cost: 1.0, latency: 1s}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: car-b}
+spec: {provider: b, effects: {trip.car: true}, cost: 2.0, latency: 1s}
+"""
+
+
+def test_two_silent_steps_that_end_together_are_both_noticed(in_root: Path, tmp_path: Path) -> None:
+    """Only the first of two steps that ended together without effect was recorded and
+    learnt from: the second (car-a) was called again, as if it had merely been left over."""
+    (tmp_path / "bookings.yaml").write_text(BOOKINGS)
+    file = write(
+        tmp_path,
+        "both-silent",
+        "  intent: {goal: ['state.trip.hotel', 'state.trip.car'], limits: {max_attempts: 1}}\n"
+        "  catalog: [bookings.yaml]\n"
+        "  world: {capabilities: {hotel-a: {applies: false}, car-a: {applies: false}}}\n"
+        "  expect: {outcome: achieved, used: [hotel-b, car-b], replans: {max: 1}}\n",
+    )
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    assert result.passed, result.unmet
+    events = result.journal.events(result.report.run_id)
+    missing = [e.data["capability"] for e in events if e.kind == "effects_missing"]
+    assert sorted(missing) == ["car-a", "hotel-a"]
