@@ -27,6 +27,7 @@ from ido.model import (
 )
 from ido.model.resources import NAME_PATTERN, PATH_PATTERN
 from ido.policy import EFFECTS, is_plan_rule
+from ido.scenario.checks import answer_problem
 from ido.text import echoed
 from ido.validation import user_errors
 from ido.yamlsrc import Document, FieldPath, format_path, read_documents
@@ -421,6 +422,9 @@ def _scenario_references(scenario: Scenario) -> Iterable[tuple[FieldPath, str, s
     for key in ("used", "never_used"):
         for i, name in enumerate(getattr(spec.expect, key)):
             yield ("spec", "expect", key, i), "Capability", name
+    for i, answer in enumerate(spec.approvals):
+        if answer.capability is not None:
+            yield ("spec", "approvals", i, "capability"), "Capability", answer.capability
 
 
 def _conditions(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
@@ -444,8 +448,9 @@ def _conditions(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
 
 
 def _check_expectations(catalog: Catalog, base: Path) -> list[Problem]:
-    """What is wrong with the rule ids policy tests expect to fire: a rule that could never
-    fire there made the case fail with only "expected [...], fired []"."""
+    """What is wrong with the rule ids policy tests expect to fire (a rule that could never
+    fire there made the case fail with only "expected [...], fired []"), and with the rules
+    scenarios' verdicts answer."""
     problems: list[Problem] = []
     for test in catalog.policy_tests.values():
         origin = catalog.origins[(test.kind, test.name)]
@@ -465,6 +470,28 @@ def _check_expectations(catalog: Catalog, base: Path) -> list[Problem]:
                                 message,
                             )
                         )
+    for scenario in catalog.scenarios.values():
+        problems.extend(_answer_problems(catalog, scenario, base))
+    return problems
+
+
+def _answer_problems(catalog: Catalog, scenario: Scenario, base: Path) -> list[Problem]:
+    """Verdicts of `scenario` that no request can match (`ido.scenario.checks`)."""
+    spec = scenario.spec
+    if isinstance(spec.intent, str):
+        found = catalog.intents.get(spec.intent)
+        name = None if found is None else found.name
+        own = None if found is None else found.spec.rules
+    else:
+        name, own = scenario.name, spec.intent.rules
+    origin = catalog.origins[(scenario.kind, scenario.name)]
+    problems = []
+    for i, answer in enumerate(spec.approvals):
+        said = answer_problem(answer.rule, name, own, catalog.policies)
+        if said is not None:
+            path = ("spec", "approvals", i, "rule")
+            shown = display(origin.file, base)
+            problems.append(Problem(shown, origin.line_of(path), format_path(path), said))
     return problems
 
 

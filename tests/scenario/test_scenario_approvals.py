@@ -144,3 +144,38 @@ def test_bad_verdicts_are_load_errors(tmp_path: Path) -> None:
     assert "spec.approvals[0].verdict" in said
     assert "spec.approvals[1].rule" in said
     assert "by must be one line of printable text" in said
+
+
+def test_a_verdict_on_a_rule_that_never_asks_is_a_load_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A verdict naming a bare rule id, a deny rule, a rule of another intent or a
+    capability not in the catalog matched no request: `ido validate` said ok and the
+    scenario ended `blocked`, with no word on why."""
+    file = tmp_path / "typos.yaml"
+    file.write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: typos}\nspec:\n"
+        "  intent: fulfil-large-order\n"
+        "  approvals:\n"
+        "    - {rule: large-payment}\n"
+        "    - {rule: eu-data-residency/pii-stays-in-eu}\n"
+        "    - {rule: 'intent:other/x'}\n"
+        "    - {rule: spend-approval/large-payment, capability: charge-stirpe-eu}\n"
+        "    - {rule: spend-approval/large-payment}\n"
+    )
+    monkeypatch.chdir(ROOT)
+    args = ["validate", str(file), "-c", "intents", "-c", "capabilities", "-c", "policies"]
+    result = CliRunner().invoke(app, args)
+    code, out = result.exit_code, result.output
+    assert code == 2, out
+    assert (
+        "typos.yaml:7: spec.approvals[0].rule: 'large-payment' is not a rule id: write "
+        "policy/rule (or intent:NAME/rule), like spend-approval/large-payment"
+    ) in out
+    assert (
+        "typos.yaml:8: spec.approvals[1].rule: rule 'eu-data-residency/pii-stays-in-eu' is a "
+        "deny rule: it never asks for approval"
+    ) in out
+    assert "typos.yaml:9: spec.approvals[2].rule: 'intent:other/x' names another intent" in out
+    assert "typos.yaml:10: spec.approvals[3].capability: Capability 'charge-stirpe-eu'" in out
+    assert "approvals[4]" not in out
