@@ -8,6 +8,7 @@ from typing import Any
 from ido.journal import Event
 from ido.model import format_duration
 from ido.model.scenario import Expect
+from ido.runtime.recovery import NOT_REPLANS
 
 
 def unmet(
@@ -45,7 +46,9 @@ def unmet(
         if not any(_cites(d, cite) for d in decisions) and cite not in (reason or ""):
             problems.append(f"cites: no decision cites {cite!r}")
     if expect.replans is not None:
-        replans = max(0, len(decisions) - 1)
+        # As `limits.max_replans` counts them: a decision on resuming after a verdict is
+        # none (the run was never off its plan), though "decisions after the first" was.
+        replans = sum(d["trigger"] not in NOT_REPLANS for d in decisions)
         low, high = expect.replans.min, expect.replans.max
         if replans < low or (high is not None and replans > high):
             bounds = f"at least {low}" + (f" and at most {high}" if high is not None else "")

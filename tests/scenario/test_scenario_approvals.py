@@ -179,3 +179,16 @@ def test_a_verdict_on_a_rule_that_never_asks_is_a_load_error(
     assert "typos.yaml:9: spec.approvals[2].rule: 'intent:other/x' names another intent" in out
     assert "typos.yaml:10: spec.approvals[3].capability: Capability 'charge-stirpe-eu'" in out
     assert "approvals[4]" not in out
+
+
+def test_resuming_after_a_verdict_is_no_replan(tmp_path: Path) -> None:
+    """`replans` counted every decision after the first: a run that never left its plan
+    failed `replans: {max: 0}` with "replans: 1" for resuming after its approval, which
+    `limits.max_replans` does not count either."""
+    path, _ = scenario(
+        tmp_path,
+        "  approvals: [{rule: spend-approval/large-payment}]\n"
+        "  expect: {outcome: achieved, replans: {max: 0}}\n",
+    )
+    result = run(path)
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
