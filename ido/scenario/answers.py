@@ -7,6 +7,7 @@ Without them, a scenario of an intent under a `require_approval` rule could only
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from ido.approvals import Request, pending, verdict_data
@@ -34,13 +35,16 @@ def answer_for(request: Request, answers: Sequence[Answer]) -> Answer | None:
 def verdicts(
     events: Sequence[Event], answers: Sequence[Answer], now: float
 ) -> tuple[float, list[Pending]] | None:
-    """When the answers to what the run waits for come, and the verdicts to record then:
-    the last answer's moment (each comes `after` its request was made, and the clock never
-    goes back), with a verdict for each request not yet past its last wait. None when some
+    """When the run goes on, and the verdicts to record then. Each answer comes `after`
+    its request was made, and the run goes on when `ido runner` would carry it on: once
+    every request is approved, or at the first rejection, or just past the last wait of a
+    request whose answer comes too late, whichever is first (a run failed at 45 minutes
+    for a request that had expired at 30). The clock never goes back. None when some
     request has no answer: the run stays blocked, as it would with nobody there.
 
-    A request past its last wait by the moment the answers come gets no verdict (`ido
-    approve` refuses one too): resuming then fails the run as unanswered."""
+    A request past its last wait by that moment gets no verdict (`ido approve` refuses
+    one too), nor one whose answer has not come: resuming fails the run on the rejection
+    or the unanswered request."""
     matched: list[tuple[Request, Answer]] = []
     for request in pending(events):
         answer = answer_for(request, answers)
@@ -50,9 +54,15 @@ def verdicts(
     if not matched:
         return None
     moment = max([now] + [request.since + answer.after for request, answer in matched])
+    for request, answer in matched:
+        comes, last = request.since + answer.after, request.deadline
+        if last is not None and comes > last:
+            moment = min(moment, max(now, math.nextafter(last, math.inf)))
+        elif answer.verdict == "reject":
+            moment = min(moment, max(now, comes))
     given: list[Pending] = []
     for request, answer in matched:
-        if request.expired(moment):
+        if request.expired(moment) or request.since + answer.after > moment:
             continue
         kind = "approval_given" if answer.verdict == "approve" else "approval_rejected"
         data = verdict_data(request, answer.by, answer.comment, moment)

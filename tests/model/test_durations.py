@@ -54,3 +54,9 @@ def test_a_dumped_duration_reads_back_exactly() -> None:
     for _ in range(20_000):
         seconds = draw.random() * 10 ** draw.randint(-9, 9)
         assert parse_duration(dump_duration(seconds)) == seconds
+
+
+def test_a_duration_a_hair_past_a_whole_unit_reads_as_that_unit() -> None:
+    """A virtual clock just past a 30-minute wait (1800.00000024 s) read `1800s`."""
+    assert format_duration(1800.00000024) == "30m"
+    assert format_duration(7.328) == "7.328s"

@@ -192,3 +192,23 @@ def test_resuming_after_a_verdict_is_no_replan(tmp_path: Path) -> None:
     )
     result = run(path)
     assert result.passed, result.unmet  # type: ignore[attr-defined]
+
+
+def test_an_answer_past_the_last_wait_fails_the_run_when_the_wait_ends(tmp_path: Path) -> None:
+    """An approval 45 minutes after a request that expires after 30 failed the run at 45
+    minutes; `ido runner` fails it as the wait ends, and so does the scenario now."""
+    path = tmp_path / "late.yaml"
+    path.write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: late}\nspec:\n"
+        "  intent:\n"
+        "    given: {order: {id: '9', region: eu}}\n"
+        "    goal: ['state.order.paid']\n"
+        "    policies: [eu-data-residency]\n"
+        "    rules:\n"
+        "      - {id: ask, effect: require_approval, when: 'true', message: ask, expires: 30m}\n"
+        "  approvals: [{rule: 'intent:late/ask', after: 45m}]\n"
+        "  expect: {outcome: failed, reason: expired unanswered, max_time: 30m}\n"
+    )
+    result = run(path)
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+    assert result.elapsed > 30 * 60  # type: ignore[attr-defined]
