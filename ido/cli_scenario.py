@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ido.cli import DEFAULT_DIRS, CatalogOpt, _check_out_file, _guard, _progress
+from ido.cli import DEFAULT_DIRS, CatalogOpt, _check_out_file, _guard, _progress, _tell
 from ido.errors import NotFoundError
 
 scenario_app = typer.Typer(
@@ -45,6 +45,19 @@ def scenario_run(
     raise typer.Exit(1 if failed else 0)
 
 
+SCRIPTED = ("approval_required", "approval_given", "approval_rejected")
+"""What a scenario's live output adds to a run's: who was asked, and the scripted answer.
+`ido run` ends blocked there and says so; a scenario goes on, and only said `resuming`."""
+
+
+def _live(kind: str, data: Any) -> None:
+    if kind in SCRIPTED:
+        from ido.explain import event_line
+
+        _tell(f"  ? {event_line({'kind': kind, **data})}")
+    _progress(kind, data)
+
+
 def _run_file(file: Path, catalog: list[Path] | None, store: Any, quiet: bool) -> int:
     """Run the scenarios of one file; how many did not meet their expectations."""
     from ido.explain import render, run_view
@@ -58,7 +71,7 @@ def _run_file(file: Path, catalog: list[Path] | None, store: Any, quiet: bool) -
             scenario,
             loaded,
             base=Path.cwd(),
-            listener=None if quiet else _progress,
+            listener=None if quiet else _live,
             journal=store,
         )
         if not quiet:

@@ -212,3 +212,20 @@ def test_an_answer_past_the_last_wait_fails_the_run_when_the_wait_ends(tmp_path:
     result = run(path)
     assert result.passed, result.unmet  # type: ignore[attr-defined]
     assert result.elapsed > 30 * 60  # type: ignore[attr-defined]
+
+
+def test_the_live_output_says_who_was_asked_and_what_they_answered(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The run went from its first decision to `resuming` without a word of the request
+    or of the scripted verdict; only the explanation after it told them."""
+    path, _ = scenario(
+        tmp_path,
+        "  approvals: [{rule: spend-approval/large-payment, by: cfo, after: 5m}]\n"
+        "  expect: {outcome: achieved}\n",
+    )
+    monkeypatch.chdir(ROOT)
+    out = CliRunner().invoke(app, ["scenario", "run", str(path)]).output
+    live = out[: out.index("resuming")]
+    assert "  ? approval needed for charge-stripe-eu (spend-approval/large-payment:" in live
+    assert "  ? approved by cfo: charge-stripe-eu (spend-approval/large-payment)" in live
