@@ -41,8 +41,9 @@ def answer_problem(
     else:
         policy = policies.get(source)
         if policy is None:
-            known = ", ".join(sorted(policies)) or "none"
-            return f"Policy '{source}' not found; known: {known}"
+            known = ", ".join(sorted(policies))
+            hint = f"; known: {known}" if known else "; no Policy is loaded"
+            return f"Policy '{source}' not found{hint}"
         rules = {rule.id: rule for rule in policy.spec.rules}
     rule = rules.get(rule_id)
     if rule is None:

@@ -229,3 +229,24 @@ def test_the_live_output_says_who_was_asked_and_what_they_answered(
     live = out[: out.index("resuming")]
     assert "  ? approval needed for charge-stripe-eu (spend-approval/large-payment:" in live
     assert "  ? approved by cfo: charge-stripe-eu (spend-approval/large-payment)" in live
+
+
+def test_a_verdict_on_a_policy_that_did_not_load_is_told_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A policy that failed to load is told where it stands, not again as "not found"."""
+    (tmp_path / "broken.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: broken}\nspec: {rulez: []}\n"
+    )
+    file = tmp_path / "answers.yaml"
+    file.write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: answers}\nspec:\n"
+        "  intent: fulfil-large-order\n"
+        "  approvals: [{rule: broken/ask}]\n"
+    )
+    monkeypatch.chdir(ROOT)
+    args = ["validate", str(file), str(tmp_path / "broken.yaml")]
+    args += ["-c", "intents", "-c", "capabilities", "-c", "policies"]
+    out = CliRunner().invoke(app, args).output
+    assert "unknown key 'rulez'" in out
+    assert "approvals" not in out
