@@ -485,6 +485,10 @@ class LocalRuntime:
         if run.intent.spec.mode == "propose":
             whole = "a person approves every plan before it runs"
             asked.insert(0, (PROPOSE, PLAN, 0, whole))
+            # Held to the replan it was given at: a failed step retried by the same plan
+            # ran on the first approval (three charges where one was approved); resuming
+            # after the verdict is no replan, so it holds there.
+            read[(PROPOSE, PLAN)] = digest({"replans": run.replans})
         if not asked:
             return None
         plan = decision.result.plan.to_json()
@@ -506,7 +510,9 @@ class LocalRuntime:
             if first is not None and first.expired(now):
                 return "failed", expiry(first)
             moved = any(k[:4] == key[:4] and k[4] and v["approved"] for k, v in given.items())
-            if moved:  # approved for the same plan, with what the rule read otherwise
+            if moved and rule == PROPOSE:
+                message += "; asked again: the run replanned since it was approved"
+            elif moved:  # approved for the same plan, with what the rule read otherwise
                 message += "; asked again: what the rule reads moved since it was approved"
             waiting.append((rule, name, step, message, first, key[4]))
         if not waiting:

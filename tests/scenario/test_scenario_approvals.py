@@ -250,3 +250,29 @@ def test_a_verdict_on_a_policy_that_did_not_load_is_told_once(
     out = CliRunner().invoke(app, args).output
     assert "unknown key 'rulez'" in out
     assert "approvals" not in out
+
+
+def test_propose_asks_again_when_a_replan_retries_the_same_plan(tmp_path: Path) -> None:
+    """`mode: propose` approves every plan before it runs, and again after a replan; a
+    failed step retried by the same plan ran on the first approval, so a run approved to
+    spend 5.00 spent 10.00 without anyone asked."""
+    (tmp_path / "pay.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: pay}\n"
+        "spec: {provider: bank, effects: {bill.paid: true}, cost: 5.0}\n"
+    )
+    path = tmp_path / "retry.yaml"
+    path.write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: retry}\nspec:\n"
+        "  intent: {goal: ['state.bill.paid'], mode: propose}\n"
+        "  catalog: [pay.yaml]\n"
+        "  faults: [{capability: pay, fail_next: 1}]\n"
+        "  approvals: [{rule: mode/propose, by: lead}]\n"
+        "  expect: {outcome: achieved, replans: {min: 1, max: 1}}\n"
+    )
+    result = run(path)
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+    events = result.journal.events(result.report.run_id)  # type: ignore[attr-defined]
+    asked = [e.data["message"] for e in events if e.kind == "approval_required"]
+    assert len(asked) == 2
+    assert asked[1].endswith("; asked again: the run replanned since it was approved")
+    assert sum(e.kind == "approval_given" for e in events) == 2
