@@ -183,9 +183,11 @@ class LocalRuntime:
         row = self.journal.run(run_id)
         events = self.journal.events(run_id)
         now = self.clock()
+        # A scenario's run is refused first (its world is not here): the refusal of an
+        # unanswered one said to answer it with `ido approve`, which refuses it too.
+        recovered = recover(row, events, self.catalog, self.env.simulates)
         if row.outcome == "blocked":  # refused with nothing written, while nobody answered
             check_answered(run_id, events, now)
-        recovered = recover(row, events, self.catalog, self.env.simulates)
         run = recovered.run
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
         for step in recovered.interrupted:  # and its steps in flight: before it is taken over
