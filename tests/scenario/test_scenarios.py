@@ -604,3 +604,15 @@ def test_two_silent_steps_that_end_together_are_both_noticed(in_root: Path, tmp_
     events = result.journal.events(result.report.run_id)
     missing = [e.data["capability"] for e in events if e.kind == "effects_missing"]
     assert sorted(missing) == ["car-a", "hotel-a"]
+
+
+def test_scenario_run_loads_every_file_before_running_any(in_root: Path, tmp_path: Path) -> None:
+    """A broken second file was told only after the first file's scenario had run, and
+    been kept in the journal; now nothing runs, as with `ido scenario test`."""
+    good = write(tmp_path, "good", "  intent: fulfil-order\n")
+    bad = write(tmp_path, "bad", "  intent: fulfil-ordr\n")
+    journal = tmp_path / "kept.db"
+    code, out = ido("scenario", "run", str(good), str(bad), "--journal", str(journal))
+    assert code == 2, out
+    assert "Intent 'fulfil-ordr' not found" in out
+    assert "scenario good" not in out
