@@ -375,6 +375,15 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
         for path, kind, name in _scenario_references(scenario):
             if name not in catalog.table(kind):
                 missing(scenario, path, kind, name)
+        for name, behaviour in scenario.spec.world.capabilities.items():
+            found = catalog.capabilities.get(name)
+            if behaviour.output is not None and found is not None and not found.spec.output:
+                at(
+                    scenario,
+                    ("spec", "world", "capabilities", name, "output"),
+                    f"capability '{name}' has no output path, so what its calls return is "
+                    "not kept: give it one (spec.output), or leave this out",
+                )
         for i, fault in enumerate(scenario.spec.faults):
             if fault.provider is not None and fault.provider not in providers:
                 listed = ", ".join(providers) or "none"

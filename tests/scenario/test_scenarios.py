@@ -616,3 +616,21 @@ def test_scenario_run_loads_every_file_before_running_any(in_root: Path, tmp_pat
     assert code == 2, out
     assert "Intent 'fulfil-ordr' not found" in out
     assert "scenario good" not in out
+
+
+def test_an_output_for_a_capability_that_keeps_none_is_a_load_error(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """A behaviour's `output` for a capability with no `output` path was dropped without a
+    word: a rehearsal whose later steps read it could never see it."""
+    file = write(
+        tmp_path,
+        "lost-output",
+        "  intent: fulfil-order\n  world: {capabilities: {release-inventory: {output: {id: m1}}}}\n",
+    )
+    code, out = ido("validate", str(file), "-c", "intents", "-c", "capabilities", "-c", "policies")
+    assert code == 2, out
+    assert (
+        "lost-output.yaml:6: spec.world.capabilities.release-inventory.output: capability "
+        "'release-inventory' has no output path, so what its calls return is not kept"
+    ) in out
