@@ -127,6 +127,30 @@ def health_view(
     return view, changed
 
 
+def denied_now(
+    intent: Intent, catalog: Catalog, name: str, state: Mapping[str, Any], history: History
+) -> RuleHit | None:
+    """The first `deny` rule that fires for capability `name` in this snapshot, if any: a
+    step about to start is held to the rules as they stand then, not only as they stood
+    when its plan was made (a booking went ahead after an observer reported the trip
+    cancelled, under a rule denying bookings of cancelled trips)."""
+    rules = [(s, r) for s, r in rulebook(intent, catalog.policies).capability_rules]
+    rules = [(s, r) for s, r in rules if r.effect == "deny"]
+    if not rules:
+        return None
+    # Beliefs of every capability, only for rules that read them: once per step started.
+    read = any("health" in compile_condition(r.when).variables for _, r in rules)
+    health = health_view(catalog, history, state)[0] if read else {}
+    variables = {
+        "state": state,
+        "intent": intent_view(intent),
+        "capability": capability_view(catalog.capabilities[name]),
+        "health": health,
+    }
+    hits, _ = evaluate(rules, variables, name)
+    return hits[0] if hits else None
+
+
 BACKOFF_DOUBLINGS = 5
 """The wait before a call again doubles per failure, up to 32 times `limits.backoff`."""
 

@@ -29,7 +29,7 @@ from ido.approvals import (
     verdicts,
 )
 from ido.conditions import compile_condition
-from ido.decide import Decision, History, backoff, decide
+from ido.decide import Decision, History, backoff, decide, denied_now
 from ido.errors import ExecutionError, IdoError, JournalError
 from ido.health import Lesson, with_lessons
 from ido.journal import Journal, Pending, stamp
@@ -584,6 +584,9 @@ class LocalRuntime:
                                 f"{steps[i].capability} no longer applicable: requires {missing!r}"
                             )
                             break
+                        reason = self._denied(run, steps[i].capability, state, decision)
+                        if reason is not None:
+                            break
                         wait = backoff(run.intent, run.failures.get(steps[i].capability, 0))
                         reason, left = self._too_late(run, steps[i].capability, wait)
                         if reason is not None:
@@ -721,17 +724,7 @@ class LocalRuntime:
                 intent,
                 self.catalog,
                 state,
-                History(
-                    failures=dict(run.failures),
-                    evidence=dict(run.evidence),
-                    now=now,
-                    spent=run.spent,
-                    elapsed=run.elapsed(now),
-                    done=tuple(name for _, name in run.completed),
-                    model_call_cost=run.model_call_cost,
-                    unbound=self._unbound,
-                    cut_off=dict(run.cut_off),
-                ),
+                self._history(run, now),
                 planner,
                 number=run.decisions,
                 trigger=trigger,
@@ -758,6 +751,28 @@ class LocalRuntime:
         self._record(run, "decided", data, durable=bool(paid), took=took, replies=paid)
         self._count_model(run, decision)
         return decision
+
+    def _history(self, run: RunState, now: float) -> History:
+        return History(
+            failures=dict(run.failures),
+            evidence=dict(run.evidence),
+            now=now,
+            spent=run.spent,
+            elapsed=run.elapsed(now),
+            done=tuple(name for _, name in run.completed),
+            model_call_cost=run.model_call_cost,
+            unbound=self._unbound,
+            cut_off=dict(run.cut_off),
+        )
+
+    def _denied(self, run: RunState, name: str, state: State, decision: Decision) -> str | None:
+        """Why capability `name` may not start now, if a deny rule fires for it (see
+        `ido.decide.denied_now`); the decision made then leaves it out. Beliefs are aged
+        to the plan's decision, as it saw them (no clock is read: one reading per step)."""
+        intent = self.env.intent(run.intent)
+        history = self._history(run, run.started + run.waited + decision.elapsed)
+        hit = denied_now(intent, self.catalog, name, state, history)
+        return None if hit is None else f"{name} now denied by {hit.ref}: {hit.message}"
 
     def _count_model(self, run: RunState, decision: Decision) -> None:
         """A model's answers cost money, counted against the budget like any step, and

@@ -634,3 +634,58 @@ def test_an_output_for_a_capability_that_keeps_none_is_a_load_error(
         "lost-output.yaml:6: spec.world.capabilities.release-inventory.output: capability "
         "'release-inventory' has no output path, so what its calls return is not kept"
     ) in out
+
+
+FRAUD_GUARD = """\
+apiVersion: ido/v1
+kind: Policy
+metadata: {name: fraud-guard}
+spec:
+  enforced: true
+  rules:
+    - id: no-charge-when-flagged
+      effect: deny
+      when: "'payments' in capability.tags && has(state.order.flagged) && state.order.flagged"
+      message: A flagged order is not charged.
+"""
+
+
+def test_a_deny_rule_that_fires_mid_plan_stops_the_step_before_it_starts(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """The order was flagged while stock was being reserved, and the charge went ahead:
+    rules were evaluated only when the plan was made. A step about to start is now held
+    to them, and the decision made then leaves it out."""
+    (tmp_path / "fraud-guard.yaml").write_text(FRAUD_GUARD)
+    file = write(
+        tmp_path,
+        "flagged",
+        "  intent: fulfil-order\n"
+        "  catalog: [fraud-guard.yaml]\n"
+        "  faults: [{at: 100ms, observe: {order.flagged: true}}]\n"
+        "  expect:\n"
+        "    outcome: failed\n"
+        "    used: [reserve-inventory]\n"
+        "    never_used: [charge-stripe-eu, charge-adyen-eu]\n"
+        "    cites: [charge-stripe-eu now denied by fraud-guard/no-charge-when-flagged]\n",
+    )
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    assert result.passed, result.unmet
+
+
+def test_a_policy_switched_on_mid_run_governs_the_steps_that_start_after(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """payments-freeze switched on at 100 ms bound only the next decision: with no
+    failure to make one, the charge went ahead under the freeze."""
+    file = write(
+        tmp_path,
+        "frozen",
+        "  intent: fulfil-order\n"
+        "  faults: [{at: 100ms, policy: payments-freeze}]\n"
+        "  expect: {outcome: failed, never_used: [charge-stripe-eu, charge-adyen-eu]}\n",
+    )
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    assert result.passed, result.unmet
