@@ -127,17 +127,20 @@ def health_view(
     return view, changed
 
 
-def denied_now(
+GUARDS = ("deny", "require_approval")
+
+
+def guards_now(
     intent: Intent, catalog: Catalog, name: str, state: Mapping[str, Any], history: History
-) -> RuleHit | None:
-    """The first `deny` rule that fires for capability `name` in this snapshot, if any: a
-    step about to start is held to the rules as they stand then, not only as they stood
-    when its plan was made (a booking went ahead after an observer reported the trip
-    cancelled, under a rule denying bookings of cancelled trips)."""
+) -> list[RuleHit]:
+    """The `deny` and `require_approval` rules that fire for capability `name` in this
+    snapshot: a step about to start is held to the rules as they stand then, not only as
+    they stood when its plan was made (a booking went ahead after an observer reported the
+    trip cancelled, under a rule denying bookings of cancelled trips)."""
     rules = [(s, r) for s, r in rulebook(intent, catalog.policies).capability_rules]
-    rules = [(s, r) for s, r in rules if r.effect == "deny"]
+    rules = [(s, r) for s, r in rules if r.effect in GUARDS]
     if not rules:
-        return None
+        return []
     # Beliefs of every capability, only for rules that read them: once per step started.
     read = any("health" in compile_condition(r.when).variables for _, r in rules)
     health = health_view(catalog, history, state)[0] if read else {}
@@ -148,7 +151,7 @@ def denied_now(
         "health": health,
     }
     hits, _ = evaluate(rules, variables, name)
-    return hits[0] if hits else None
+    return hits
 
 
 BACKOFF_DOUBLINGS = 5

@@ -29,7 +29,7 @@ from ido.approvals import (
     verdicts,
 )
 from ido.conditions import compile_condition
-from ido.decide import Decision, History, backoff, decide, denied_now
+from ido.decide import Decision, History, backoff, decide, guards_now
 from ido.errors import ExecutionError, IdoError, JournalError
 from ido.health import Lesson, with_lessons
 from ido.journal import Journal, Pending, stamp
@@ -766,13 +766,21 @@ class LocalRuntime:
         )
 
     def _denied(self, run: RunState, name: str, state: State, decision: Decision) -> str | None:
-        """Why capability `name` may not start now, if a deny rule fires for it (see
-        `ido.decide.denied_now`); the decision made then leaves it out. Beliefs are aged
-        to the plan's decision, as it saw them (no clock is read: one reading per step)."""
+        """Why capability `name` may not start now, if a deny rule fires for it, or a
+        `require_approval` rule its decision did not ask (see `ido.decide.guards_now`);
+        the decision made then leaves it out, or asks. Beliefs are aged to the plan's
+        decision, as it saw them (no clock is read: one reading per step)."""
         intent = self.env.intent(run.intent)
         history = self._history(run, run.started + run.waited + decision.elapsed)
-        hit = denied_now(intent, self.catalog, name, state, history)
-        return None if hit is None else f"{name} now denied by {hit.ref}: {hit.message}"
+        hits = guards_now(intent, self.catalog, name, state, history)
+        asked = {(rule, about) for rule, about, _ in decision.approvals}
+        for hit in hits:
+            if hit.effect == "deny":
+                return f"{name} now denied by {hit.ref}: {hit.message}"
+        for hit in hits:
+            if (hit.ref, name) not in asked:
+                return f"{name} now needs approval by {hit.ref}: {hit.message}"
+        return None
 
     def _count_model(self, run: RunState, decision: Decision) -> None:
         """A model's answers cost money, counted against the budget like any step, and

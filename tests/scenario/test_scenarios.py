@@ -689,3 +689,26 @@ def test_a_policy_switched_on_mid_run_governs_the_steps_that_start_after(
     ((scenario, catalog),) = load_scenarios(file, CATALOG)
     result = run_scenario(scenario, catalog, base=ROOT)
     assert result.passed, result.unmet
+
+
+def test_an_approval_rule_that_fires_mid_plan_asks_before_the_step_starts(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """The order's amount rose past 1,000 while stock was being reserved, and the charge
+    went ahead unasked: the decision had found no approval needed."""
+    file = write(
+        tmp_path,
+        "amount-rises",
+        "  intent:\n"
+        "    given: {order: {id: '7', amount: 120.0, region: eu}}\n"
+        "    goal: ['state.order.paid']\n"
+        "    policies: [eu-data-residency, spend-approval]\n"
+        "  faults: [{at: 100ms, observe: {order.amount: 4800.0}}]\n"
+        "  expect:\n"
+        "    outcome: blocked\n"
+        "    never_used: [charge-stripe-eu, charge-adyen-eu]\n"
+        "    cites: [now needs approval by spend-approval/large-payment]\n",
+    )
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    assert result.passed, result.unmet
