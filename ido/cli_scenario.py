@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ido.cli import DEFAULT_DIRS, CatalogOpt, _check_out_file, _guard, _progress
+from ido.cli import DEFAULT_DIRS, CatalogOpt, _check_out_file, _guard, _progress, _tell
 from ido.errors import NotFoundError
 
 scenario_app = typer.Typer(
@@ -38,27 +38,41 @@ def scenario_run(
 
     from ido.journal import SqliteJournal
 
-    failed = 0
+    # Every file loaded before any runs, as `test` does: a typo in the second file was
+    # told only after the first file's scenarios had run (and been kept in the journal).
+    found = _every_scenario(files, _catalog(catalog))
     with SqliteJournal(journal) if journal is not None else nullcontext() as store:
-        for file in files:
-            failed += _run_file(file, catalog, store, quiet)
+        failed = _run_all(found, store, quiet)
     raise typer.Exit(1 if failed else 0)
 
 
-def _run_file(file: Path, catalog: list[Path] | None, store: Any, quiet: bool) -> int:
-    """Run the scenarios of one file; how many did not meet their expectations."""
+SCRIPTED = ("approval_required", "approval_given", "approval_rejected")
+"""What a scenario's live output adds to a run's: who was asked, and the scripted answer.
+`ido run` ends blocked there and says so; a scenario goes on, and only said `resuming`."""
+
+
+def _live(kind: str, data: Any) -> None:
+    if kind in SCRIPTED:
+        from ido.explain import event_line
+
+        _tell(f"  ? {event_line({'kind': kind, **data})}")
+    _progress(kind, data)
+
+
+def _run_all(found: list[tuple[Path, Any, Any]], store: Any, quiet: bool) -> int:
+    """Run loaded scenarios one by one; how many did not meet their expectations."""
     from ido.explain import render, run_view
     from ido.model import format_duration
-    from ido.scenario.runner import load_scenarios, run_scenario
+    from ido.scenario.runner import run_scenario
 
     failed = 0
-    for scenario, loaded in load_scenarios(file, _catalog(catalog)):
+    for _, scenario, loaded in found:
         typer.echo(f"scenario {scenario.name} (seed {scenario.spec.seed})")
         result = run_scenario(
             scenario,
             loaded,
             base=Path.cwd(),
-            listener=None if quiet else _progress,
+            listener=None if quiet else _live,
             journal=store,
         )
         if not quiet:

@@ -130,6 +130,34 @@ def health_view(
     return view, changed
 
 
+GUARDS = ("deny", "require_approval")
+
+
+def guards_now(
+    intent: Intent, catalog: Catalog, name: str, state: Mapping[str, Any], history: History
+) -> list[RuleHit]:
+    """The `deny` and `require_approval` rules that fire for capability `name` in this
+    snapshot (failing closed as in a decision): a step about to start is held to the rules
+    as they stand then, not only as they stood when its plan was made (a booking went ahead
+    after an observer reported the trip cancelled, under a rule denying bookings of
+    cancelled trips), and a compensation is held to them too (`undo_stopped_by`)."""
+    book = rulebook(intent, catalog.policies).capability_rules
+    rules = [(s, r) for s, r in book if r.effect in GUARDS]
+    if not rules:
+        return []
+    # Beliefs of every capability, only for rules that read them: once per step started.
+    read = any("health" in compile_condition(r.when).variables for _, r in rules)
+    health = health_view(catalog, history, state)[0] if read else {}
+    variables = {
+        "state": state,
+        "intent": intent_view(intent),
+        "capability": capability_view(catalog.capabilities[name]),
+        "health": health,
+    }
+    hits, _ = evaluate(rules, variables, name)
+    return hits
+
+
 def undo_stopped_by(
     intent: Intent,
     catalog: Catalog,
@@ -138,25 +166,11 @@ def undo_stopped_by(
     history: History,
 ) -> RuleHit | None:
     """The rule that keeps compensation `name` from running, if one does: a `deny`, else a
-    `require_approval`, as it would fire for that capability in a decision now (failing
-    closed as there). Undoing is no decision, but it is a call all the same: a policy that
-    forbids a capability (or asks a person first) governs it when it undoes a step too."""
-    rules = rulebook(intent, catalog.policies).capability_rules
-    if not rules:
-        return None
-    health, _ = health_view(catalog, history, state)
-    variables = {
-        "state": state,
-        "intent": intent_view(intent),
-        "capability": capability_view(catalog.capabilities[name]),
-        "health": health,
-    }
-    hits, _ = evaluate(rules, variables, name)
-    for effect in ("deny", "require_approval"):
-        for hit in hits:
-            if hit.effect == effect:
-                return hit
-    return None
+    `require_approval`, as it would fire for that capability in a decision now. Undoing is
+    no decision, but it is a call all the same: a policy that forbids a capability (or
+    asks a person first) governs it when it undoes a step too."""
+    hits = guards_now(intent, catalog, name, state, history)
+    return next((h for effect in GUARDS for h in hits if h.effect == effect), None)
 
 
 BACKOFF_DOUBLINGS = 5

@@ -417,6 +417,15 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
         for path, kind, name in _scenario_references(scenario):
             if name not in catalog.table(kind):
                 missing(scenario, path, kind, name)
+        for name, behaviour in scenario.spec.world.capabilities.items():
+            found = catalog.capabilities.get(name)
+            if behaviour.output is not None and found is not None and not found.spec.output:
+                at(
+                    scenario,
+                    ("spec", "world", "capabilities", name, "output"),
+                    f"capability '{name}' has no output path, so what its calls return is "
+                    "not kept: give it one (spec.output), or leave this out",
+                )
         for i, fault in enumerate(scenario.spec.faults):
             if fault.provider is not None and fault.provider not in providers:
                 listed = ", ".join(providers) or "none"
@@ -443,6 +452,8 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
                 if message is not None:
                     at(scenario, where, message)
         for i, answer in enumerate(scenario.spec.approvals):
+            if ("Policy", answer.rule.partition("/")[0]) in catalog.broken:
+                continue  # there, and why it did not load is told
             message = _answer_problem(catalog, scenario, answer.rule)
             if message is not None:
                 at(scenario, ("spec", "approvals", i, "rule"), message)
@@ -461,6 +472,10 @@ def _answer_problem(catalog: Catalog, scenario: Scenario, ref: str) -> str | Non
     if ref in (PROPOSE, UNKNOWN_RULE):
         return None
     owner, _, rule_id = ref.partition("/")
+    if not rule_id:  # a bare id: requests name a rule with where it stands
+        named = [f"{p.name}/{r.id}" for p in catalog.policies.values() for r in p.spec.rules]
+        like = next((f", like {n}" for n in sorted(named) if n.endswith(f"/{ref}")), "")
+        return f"'{ref}' is not a rule id: write policy/rule (or intent:NAME/rule){like}"
     if owner.startswith("intent:"):
         return _intent_rule_problem(catalog, scenario, ref, ("require_approval",))
     policy = catalog.policies.get(owner)
@@ -524,6 +539,9 @@ def _scenario_references(scenario: Scenario) -> Iterable[tuple[FieldPath, str, s
     for key in ("used", "never_used"):
         for i, name in enumerate(getattr(spec.expect, key)):
             yield ("spec", "expect", key, i), "Capability", name
+    for i, answer in enumerate(spec.approvals):
+        if answer.capability is not None:
+            yield ("spec", "approvals", i, "capability"), "Capability", answer.capability
 
 
 def _conditions(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
@@ -547,8 +565,8 @@ def _conditions(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
 
 
 def _check_expectations(catalog: Catalog, base: Path) -> list[Problem]:
-    """What is wrong with the rule ids policy tests expect to fire: a rule that could never
-    fire there made the case fail with only "expected [...], fired []"."""
+    """What is wrong with the rule ids policy tests expect to fire (a rule that could never
+    fire there made the case fail with only "expected [...], fired []")."""
     problems: list[Problem] = []
     for test in catalog.policy_tests.values():
         origin = catalog.origins[(test.kind, test.name)]

@@ -434,6 +434,22 @@ def test_runs_of_scenarios_are_no_approval_requests(gated: Path) -> None:
     assert "approval_given" not in kinds
 
 
+def test_resuming_a_blocked_scenario_run_does_not_send_to_ido_approve(gated: Path) -> None:
+    """`ido resume` of a kept scenario run that blocked said to answer it with `ido
+    approve` first, which refuses any verdict on it: now it says what approve says."""
+    (gated / "scenarios").mkdir()
+    (gated / "scenarios" / "gate.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: gate}\n"
+        "spec:\n  intent: ship-order\n  expect: {outcome: blocked}\n"
+    )
+    journal = str(gated / ".ido" / "ido.db")
+    assert ido("scenario", "run", "scenarios/gate.yaml", "-q", "--journal", journal)[0] == 0
+    code, out = ido("resume", "last")
+    assert code == 2, out
+    assert "ran in the simulated world of scenario 'gate'; run the scenario again" in out
+    assert "ido approve" not in out
+
+
 def called(project: Path) -> list[str]:
     log = project / "calls.log"
     return [line.split()[0] for line in log.read_text().splitlines()] if log.exists() else []

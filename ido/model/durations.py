@@ -60,7 +60,9 @@ def parse_duration(value: Any) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    """Render seconds the way a user would write them (`1.2s`, `800ms`, `2h`)."""
+    """Render seconds the way a user would write them (`1.2s`, `800ms`, `2h`), to the
+    millisecond (a virtual clock just past a 30-minute wait read `1800s`)."""
+    seconds = round(seconds, 3)
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"
     for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):

@@ -97,7 +97,8 @@ class Fault(Strict):
 
 
 class Replans(Strict):
-    """Bounds on the decisions a run takes after its first."""
+    """Bounds on the replans of a run: decisions made because a step failed or reality
+    diverged (not its first, nor one on resuming after a verdict)."""
 
     min: int = Field(default=0, ge=0, description="Fewest replans.")
     max: int | None = Field(default=None, ge=0, description="Most replans.")
@@ -132,7 +133,9 @@ class Expect(Strict):
         default_factory=list,
         description="Rule ids (policy/rule) some decision cites, or text a trigger contains.",
     )
-    replans: Replans | None = Field(default=None, description="Bounds on decisions after one.")
+    replans: Replans | None = Field(
+        default=None, description="Bounds on replans (as limits.max_replans counts them)."
+    )
 
 
 class Answer(Strict):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ido.approvals import (
+    PROPOSE,
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
     answering,
@@ -29,7 +30,7 @@ from ido.approvals import (
     verdicts,
 )
 from ido.conditions import compile_condition
-from ido.decide import Decision, History, backoff, decide, undo_stopped_by
+from ido.decide import Decision, History, backoff, decide, guards_now, undo_stopped_by
 from ido.errors import ExecutionError, IdoError, JournalError
 from ido.health import Lesson, with_lessons
 from ido.journal import Journal, Pending, stamp
@@ -39,7 +40,7 @@ from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
 from ido.planner.types import Step
 from ido.planning_words import Throttled, telling
-from ido.policy import policy_digests, rulebook
+from ido.policy import PLAN, policy_digests, rulebook
 from ido.runtime import stopping
 from ido.runtime.bindings import Outcome, missing_secret, stop_left_running
 from ido.runtime.context import ActionContext
@@ -191,9 +192,11 @@ class LocalRuntime:
         row = self.journal.run(run_id)
         events = self.journal.events(run_id)
         now = self.clock()
+        # A scenario's run is refused first (its world is not here): the refusal of an
+        # unanswered one said to answer it with `ido approve`, which refuses it too.
+        recovered = recover(row, events, self.catalog, self.env.simulates)
         if row.outcome == "blocked":  # refused with nothing written, while nobody answered
             check_answered(run_id, events, now)
-        recovered = recover(row, events, self.catalog, self.env.simulates)
         run = recovered.run
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
         for step in recovered.interrupted:  # and its steps in flight: before it is taken over
@@ -488,6 +491,11 @@ class LocalRuntime:
         asked = approvals_asked(
             decision.result.plan.capabilities, decision.approvals, run.intent.spec.mode
         )
+        if run.intent.spec.mode == "propose":
+            # Held to the replan it was given at: a failed step retried by the same plan
+            # ran on the first approval (three charges where one was approved); resuming
+            # after the verdict is no replan, so it holds there.
+            read[(PROPOSE, PLAN)] = digest({"replans": run.replans})
         if not asked:
             return None
         plan = decision.result.plan.to_json()
@@ -509,7 +517,9 @@ class LocalRuntime:
             if first is not None and first.expired(now):
                 return "failed", expiry(first)
             moved = any(k[:4] == key[:4] and k[4] and v["approved"] for k, v in given.items())
-            if moved:  # approved for the same plan, with what the rule read otherwise
+            if moved and rule == PROPOSE:
+                message += "; asked again: the run replanned since it was approved"
+            elif moved:  # approved for the same plan, with what the rule read otherwise
                 message += "; asked again: what the rule reads moved since it was approved"
             waiting.append((rule, name, step, message, first, key[4]))
         if not waiting:
@@ -579,6 +589,9 @@ class LocalRuntime:
                                 f"{steps[i].capability} no longer applicable: requires {missing!r}"
                             )
                             break
+                        reason = self._denied(run, steps[i].capability, state, decision)
+                        if reason is not None:
+                            break
                         wait = backoff(run.intent, run.failures.get(steps[i].capability, 0))
                         reason, left = self._too_late(run, steps[i].capability, wait)
                         if reason is not None:
@@ -636,10 +649,15 @@ class LocalRuntime:
         state: State,
     ) -> str | None:
         """After an observation: did the steps done since the last check (`done` less
-        `checked`) take effect, and does the plan hold?"""
+        `checked`) take effect, and does the plan hold?
+
+        Every step whose effects did not show is recorded and learnt from, not only the
+        first: two that ended together and both failed silently left the second unlearnt,
+        and it was called again as if it had worked."""
         plan = decision.result.plan
         assert plan is not None
         fresh = done - checked
+        silences: list[str] = []
         for i in sorted(fresh):
             name = plan.steps[i].capability
             effects = self.catalog.capabilities[name].spec.effects
@@ -658,7 +676,9 @@ class LocalRuntime:
                 }
                 self._learn(run, missing_lesson(data, now))  # as resume and replay learn it
                 self._record(run, "effects_missing", data)
-                return silent
+                silences.append(silent)
+        if silences:
+            return "; and ".join(silences)
         standing = judged(run.intent.spec.goal, self.catalog.capabilities, plan, done)
         return changed(expected, state, decision.observed, standing)
 
@@ -756,6 +776,23 @@ class LocalRuntime:
         self._count_model(run, decision)
         self.env.decided(decision.result.solver.get("llm"))
         return decision
+
+    def _denied(self, run: RunState, name: str, state: State, decision: Decision) -> str | None:
+        """Why capability `name` may not start now, if a deny rule fires for it, or a
+        `require_approval` rule its decision did not ask (see `ido.decide.guards_now`);
+        the decision made then leaves it out, or asks. Beliefs are aged to the plan's
+        decision, as it saw them (no clock is read: one reading per step)."""
+        intent = self.env.intent(run.intent)
+        history = self._history(run, run.started + run.waited + decision.elapsed)
+        hits = guards_now(intent, self.catalog, name, state, history)
+        asked = {(rule, about) for rule, about, _ in decision.approvals}
+        for hit in hits:
+            if hit.effect == "deny":
+                return f"{name} now denied by {hit.ref}: {hit.message}"
+        for hit in hits:
+            if (hit.ref, name) not in asked:
+                return f"{name} now needs approval by {hit.ref}: {hit.message}"
+        return None
 
     def _count_model(self, run: RunState, decision: Decision) -> None:
         """A model's answers cost money, counted against the budget like any step, and

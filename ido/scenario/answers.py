@@ -7,6 +7,7 @@ Without them, a scenario of an intent under a `require_approval` rule could only
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from ido.approvals import Request, pending, verdict_data
@@ -34,33 +35,38 @@ def answer_for(request: Request, answers: Sequence[Answer]) -> Answer | None:
 def verdicts(
     events: Sequence[Event], answers: Sequence[Answer], now: float
 ) -> tuple[float, list[Pending]] | None:
-    """When the run goes on, and the verdicts to record: the last answer's moment (each
-    comes `after` its request was made, and the clock never goes back), with a verdict for
-    each request, stamped when its own answer comes, in order. None when some request has
-    no answer: the run stays blocked, as it would with nobody there.
+    """When the run goes on, and the verdicts to record, each stamped when its own answer
+    comes (`after` its request was made; the clock never goes back). None when some
+    request has no answer: the run stays blocked, as it would with nobody there.
 
-    A request whose answer comes past its last wait gets no verdict (`ido approve` refuses
-    one too): resuming then fails the run as unanswered. One answered within its wait
-    holds however late the others come, as a person's `ido approve` then would (checked
-    at the last answer's moment, a verdict given in time was dropped, and the run failed
-    as unanswered)."""
-    matched: list[tuple[Request, Answer]] = []
+    The run goes on when `ido runner` would carry it on: once every request is answered,
+    or at the first rejection, or just past the last wait of a request whose answer comes
+    too late, whichever is first (a run failed at 45 minutes for a request that had
+    expired at 30). An answer that comes after that moment, or past its own request's last
+    wait, is not recorded (`ido approve` refuses a late one too); one given within its
+    wait holds however late the others come, as a person's `ido approve` would (checked
+    at the last answer's moment, a verdict given in time was dropped)."""
+    timed: list[tuple[float, Request, Answer]] = []
     for request in pending(events):
         answer = answer_for(request, answers)
         if answer is None:
             return None
-        matched.append((request, answer))
-    if not matched:
+        timed.append((max(now, request.since + answer.after), request, answer))
+    if not timed:
         return None
-    timed = sorted(
-        ((max(now, request.since + answer.after), i) for i, (_, answer) in enumerate(matched))
-    )
+    timed.sort(key=lambda t: t[0])
+    moment = timed[-1][0]
+    for comes, request, answer in timed:
+        last = request.deadline
+        if last is not None and comes > last:
+            moment = min(moment, max(now, math.nextafter(last, math.inf)))
+        elif answer.verdict == "reject":
+            moment = min(moment, comes)
     given: list[Pending] = []
-    for at, i in timed:
-        request, answer = matched[i]
-        if request.expired(at):
+    for comes, request, answer in timed:
+        if comes > moment or request.expired(comes):
             continue
         kind = "approval_given" if answer.verdict == "approve" else "approval_rejected"
-        data = verdict_data(request, answer.by, answer.comment, at)
-        given.append((kind, stamp(at), data))
-    return timed[-1][0], given
+        data = verdict_data(request, answer.by, answer.comment, comes)
+        given.append((kind, stamp(comes), data))
+    return moment, given

@@ -229,6 +229,8 @@ def run_scenario(
         world.clock.advance_to(moment)
         for kind, at, data in given:
             store.append(report.run_id, kind, at, data)
+            if listener is not None:
+                listener(kind, data)
         report = runtime.resume(report.run_id)
     cpu = time.process_time() - started
     problems = unmet(

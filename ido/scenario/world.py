@@ -106,10 +106,14 @@ class SimulatedWorld:
         return
 
     def observations(self) -> list[Mapping[str, Any]]:
+        """The world's truth with what `observe` faults report laid over it, merged as an
+        observer's report is: `{trip: {vip: true}}` adds a fact beside the others under
+        `trip`. Set in their place, it hid them, and a silent call's effect there went
+        unnoticed: the run was achieved with the car never rented."""
         facts = dict(self.truth)
         for fault in self.spec.faults:
             if fault.observe is not None and fault.start <= self.clock.elapsed:
-                facts = apply_effects(facts, fault.observe)
+                facts = merge(facts, apply_effects({}, fault.observe))
         return [facts]
 
     def intent(self, intent: Intent) -> Intent:

@@ -69,3 +69,9 @@ def test_a_wait_for_approval_reads_in_minutes_hours_and_days() -> None:
     assert "waiting 3h12m5s for" in told(11525.123)
     assert "waiting 1d3h for" in told(97200.2)
     assert "waiting 1.25s for" in told(1.25)
+
+
+def test_a_duration_a_hair_past_a_whole_unit_reads_as_that_unit() -> None:
+    """A virtual clock just past a 30-minute wait (1800.00000024 s) read `1800s`."""
+    assert format_duration(1800.00000024) == "30m"
+    assert format_duration(7.328) == "7.328s"

@@ -207,3 +207,135 @@ def test_a_verdict_for_ido_s_own_requests_or_the_intent_s_rule_loads(tmp_path: P
         "  approvals:\n    - {rule: intent:large/big}\n    - {rule: mode/propose}\n",
     )
     assert load_scenarios(path, CATALOG)
+
+
+def test_a_verdict_on_a_rule_that_never_asks_is_a_load_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A verdict naming a bare rule id, a deny rule, a rule of another intent or a
+    capability not in the catalog matched no request: `ido validate` said ok and the
+    scenario ended `blocked`, with no word on why."""
+    file = tmp_path / "typos.yaml"
+    file.write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: typos}\nspec:\n"
+        "  intent: fulfil-large-order\n"
+        "  approvals:\n"
+        "    - {rule: large-payment}\n"
+        "    - {rule: eu-data-residency/pii-stays-in-eu}\n"
+        "    - {rule: 'intent:other/x'}\n"
+        "    - {rule: spend-approval/large-payment, capability: charge-stirpe-eu}\n"
+        "    - {rule: spend-approval/large-payment}\n"
+    )
+    monkeypatch.chdir(ROOT)
+    args = ["validate", str(file), "-c", "intents", "-c", "capabilities", "-c", "policies"]
+    result = CliRunner().invoke(app, args)
+    code, out = result.exit_code, result.output
+    assert code == 2, out
+    assert (
+        "typos.yaml:7: spec.approvals[0].rule: 'large-payment' is not a rule id: write "
+        "policy/rule (or intent:NAME/rule), like spend-approval/large-payment"
+    ) in out
+    assert (
+        "typos.yaml:8: spec.approvals[1].rule: rule 'eu-data-residency/pii-stays-in-eu' is a "
+        "deny rule, so it asks no approval"
+    ) in out
+    assert "typos.yaml:9: spec.approvals[2].rule: 'intent:other/x' is not a rule of this" in out
+    assert "typos.yaml:10: spec.approvals[3].capability: Capability 'charge-stirpe-eu'" in out
+    assert "approvals[4]" not in out
+
+
+def test_resuming_after_a_verdict_is_no_replan(tmp_path: Path) -> None:
+    """`replans` counted every decision after the first: a run that never left its plan
+    failed `replans: {max: 0}` with "replans: 1" for resuming after its approval, which
+    `limits.max_replans` does not count either."""
+    path, _ = scenario(
+        tmp_path,
+        "  approvals: [{rule: spend-approval/large-payment}]\n"
+        "  expect: {outcome: achieved, replans: {max: 0}}\n",
+    )
+    result = run(path)
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+
+
+def test_an_answer_past_the_last_wait_fails_the_run_when_the_wait_ends(tmp_path: Path) -> None:
+    """An approval 45 minutes after a request that expires after 30 failed the run at 45
+    minutes; `ido runner` fails it as the wait ends, and so does the scenario now."""
+    path = tmp_path / "late.yaml"
+    path.write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: late}\nspec:\n"
+        "  intent:\n"
+        "    given: {order: {id: '9', region: eu}}\n"
+        "    goal: ['state.order.paid']\n"
+        "    policies: [eu-data-residency]\n"
+        "    rules:\n"
+        "      - {id: ask, effect: require_approval, when: 'true', message: ask, expires: 30m}\n"
+        "  approvals: [{rule: 'intent:late/ask', after: 45m}]\n"
+        "  expect: {outcome: failed, reason: expired unanswered, max_time: 30m}\n"
+    )
+    result = run(path)
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+    assert result.elapsed > 30 * 60  # type: ignore[attr-defined]
+
+
+def test_the_live_output_says_who_was_asked_and_what_they_answered(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The run went from its first decision to `resuming` without a word of the request
+    or of the scripted verdict; only the explanation after it told them."""
+    path, _ = scenario(
+        tmp_path,
+        "  approvals: [{rule: spend-approval/large-payment, by: cfo, after: 5m}]\n"
+        "  expect: {outcome: achieved}\n",
+    )
+    monkeypatch.chdir(ROOT)
+    out = CliRunner().invoke(app, ["scenario", "run", str(path)]).output
+    live = out[: out.index("resuming")]
+    assert "  ? approval needed for charge-stripe-eu (spend-approval/large-payment:" in live
+    assert "  ? approved by cfo: charge-stripe-eu (spend-approval/large-payment)" in live
+
+
+def test_a_verdict_on_a_policy_that_did_not_load_is_told_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A policy that failed to load is told where it stands, not again as "not found"."""
+    (tmp_path / "broken.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: broken}\nspec: {rulez: []}\n"
+    )
+    file = tmp_path / "answers.yaml"
+    file.write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: answers}\nspec:\n"
+        "  intent: fulfil-large-order\n"
+        "  approvals: [{rule: broken/ask}]\n"
+    )
+    monkeypatch.chdir(ROOT)
+    args = ["validate", str(file), str(tmp_path / "broken.yaml")]
+    args += ["-c", "intents", "-c", "capabilities", "-c", "policies"]
+    out = CliRunner().invoke(app, args).output
+    assert "unknown key 'rulez'" in out
+    assert "approvals" not in out
+
+
+def test_propose_asks_again_when_a_replan_retries_the_same_plan(tmp_path: Path) -> None:
+    """`mode: propose` approves every plan before it runs, and again after a replan; a
+    failed step retried by the same plan ran on the first approval, so a run approved to
+    spend 5.00 spent 10.00 without anyone asked."""
+    (tmp_path / "pay.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: pay}\n"
+        "spec: {provider: bank, effects: {bill.paid: true}, cost: 5.0}\n"
+    )
+    path = tmp_path / "retry.yaml"
+    path.write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: retry}\nspec:\n"
+        "  intent: {goal: ['state.bill.paid'], mode: propose}\n"
+        "  catalog: [pay.yaml]\n"
+        "  faults: [{capability: pay, fail_next: 1}]\n"
+        "  approvals: [{rule: mode/propose, by: lead}]\n"
+        "  expect: {outcome: achieved, replans: {min: 1, max: 1}}\n"
+    )
+    result = run(path)
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+    events = result.journal.events(result.report.run_id)  # type: ignore[attr-defined]
+    asked = [e.data["message"] for e in events if e.kind == "approval_required"]
+    assert len(asked) == 2
+    assert asked[1].endswith("; asked again: the run replanned since it was approved")
+    assert sum(e.kind == "approval_given" for e in events) == 2

@@ -556,3 +556,171 @@ def test_an_unwritable_junit_path_is_a_clear_error(in_root: Path, tmp_path: Path
     code, out = ido("scenario", "test", "scenarios/stripe-outage.yaml", "--junit", str(tmp_path))
     assert code == 2
     assert f"--junit: {tmp_path} is a folder; give a file name" in out and "SCENARIO" not in out
+
+
+def test_an_observe_fault_adds_facts_beside_the_world_s_own(in_root: Path, tmp_path: Path) -> None:
+    """`observe: {customer: {vip: true}}` replaced everything the world reported under
+    `customer`: the silent e-mail's `customer.notified` went unreported, so unnoticed, and
+    the run was achieved with nobody notified."""
+    file = write(
+        tmp_path,
+        "vip-silent",
+        "  intent: fulfil-order\n"
+        "  world: {capabilities: {notify-email: {applies: false}}}\n"
+        "  faults: [{at: 0s, observe: {customer: {vip: true}}}]\n"
+        "  expect: {outcome: achieved, used: [notify-sms], cites: [effects did not show]}\n",
+    )
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    assert result.passed, result.unmet
+
+
+BOOKINGS = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: hotel-a}
+spec: {provider: a, effects: {trip.hotel: true}, cost: 1.0, latency: 1s}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: hotel-b}
+spec: {provider: b, effects: {trip.hotel: true}, cost: 2.0, latency: 1s}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: car-a}
+spec: {provider: a, effects: {trip.car: true}, cost: 1.0, latency: 1s}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: car-b}
+spec: {provider: b, effects: {trip.car: true}, cost: 2.0, latency: 1s}
+"""
+
+
+def test_two_silent_steps_that_end_together_are_both_noticed(in_root: Path, tmp_path: Path) -> None:
+    """Only the first of two steps that ended together without effect was recorded and
+    learnt from: the second (car-a) was called again, as if it had merely been left over."""
+    (tmp_path / "bookings.yaml").write_text(BOOKINGS)
+    file = write(
+        tmp_path,
+        "both-silent",
+        "  intent: {goal: ['state.trip.hotel', 'state.trip.car'], limits: {max_attempts: 1}}\n"
+        "  catalog: [bookings.yaml]\n"
+        "  world: {capabilities: {hotel-a: {applies: false}, car-a: {applies: false}}}\n"
+        "  expect: {outcome: achieved, used: [hotel-b, car-b], replans: {max: 1}}\n",
+    )
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    assert result.passed, result.unmet
+    events = result.journal.events(result.report.run_id)
+    missing = [e.data["capability"] for e in events if e.kind == "effects_missing"]
+    assert sorted(missing) == ["car-a", "hotel-a"]
+
+
+def test_scenario_run_loads_every_file_before_running_any(in_root: Path, tmp_path: Path) -> None:
+    """A broken second file was told only after the first file's scenario had run, and
+    been kept in the journal; now nothing runs, as with `ido scenario test`."""
+    good = write(tmp_path, "good", "  intent: fulfil-order\n")
+    bad = write(tmp_path, "bad", "  intent: fulfil-ordr\n")
+    journal = tmp_path / "kept.db"
+    code, out = ido("scenario", "run", str(good), str(bad), "--journal", str(journal))
+    assert code == 2, out
+    assert "Intent 'fulfil-ordr' not found" in out
+    assert "scenario good" not in out
+
+
+def test_an_output_for_a_capability_that_keeps_none_is_a_load_error(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """A behaviour's `output` for a capability with no `output` path was dropped without a
+    word: a rehearsal whose later steps read it could never see it."""
+    file = write(
+        tmp_path,
+        "lost-output",
+        "  intent: fulfil-order\n  world: {capabilities: {release-inventory: {output: {id: m1}}}}\n",
+    )
+    code, out = ido("validate", str(file), "-c", "intents", "-c", "capabilities", "-c", "policies")
+    assert code == 2, out
+    assert (
+        "lost-output.yaml:6: spec.world.capabilities.release-inventory.output: capability "
+        "'release-inventory' has no output path, so what its calls return is not kept"
+    ) in out
+
+
+FRAUD_GUARD = """\
+apiVersion: ido/v1
+kind: Policy
+metadata: {name: fraud-guard}
+spec:
+  enforced: true
+  rules:
+    - id: no-charge-when-flagged
+      effect: deny
+      when: "'payments' in capability.tags && has(state.order.flagged) && state.order.flagged"
+      message: A flagged order is not charged.
+"""
+
+
+def test_a_deny_rule_that_fires_mid_plan_stops_the_step_before_it_starts(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """The order was flagged while stock was being reserved, and the charge went ahead:
+    rules were evaluated only when the plan was made. A step about to start is now held
+    to them, and the decision made then leaves it out."""
+    (tmp_path / "fraud-guard.yaml").write_text(FRAUD_GUARD)
+    file = write(
+        tmp_path,
+        "flagged",
+        "  intent: fulfil-order\n"
+        "  catalog: [fraud-guard.yaml]\n"
+        "  faults: [{at: 100ms, observe: {order.flagged: true}}]\n"
+        "  expect:\n"
+        "    outcome: failed\n"
+        "    used: [reserve-inventory]\n"
+        "    never_used: [charge-stripe-eu, charge-adyen-eu]\n"
+        "    cites: [charge-stripe-eu now denied by fraud-guard/no-charge-when-flagged]\n",
+    )
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    assert result.passed, result.unmet
+
+
+def test_a_policy_switched_on_mid_run_governs_the_steps_that_start_after(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """payments-freeze switched on at 100 ms bound only the next decision: with no
+    failure to make one, the charge went ahead under the freeze."""
+    file = write(
+        tmp_path,
+        "frozen",
+        "  intent: fulfil-order\n"
+        "  faults: [{at: 100ms, policy: payments-freeze}]\n"
+        "  expect: {outcome: failed, never_used: [charge-stripe-eu, charge-adyen-eu]}\n",
+    )
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    assert result.passed, result.unmet
+
+
+def test_an_approval_rule_that_fires_mid_plan_asks_before_the_step_starts(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """The order's amount rose past 1,000 while stock was being reserved, and the charge
+    went ahead unasked: the decision had found no approval needed."""
+    file = write(
+        tmp_path,
+        "amount-rises",
+        "  intent:\n"
+        "    given: {order: {id: '7', amount: 120.0, region: eu}}\n"
+        "    goal: ['state.order.paid']\n"
+        "    policies: [eu-data-residency, spend-approval]\n"
+        "  faults: [{at: 100ms, observe: {order.amount: 4800.0}}]\n"
+        "  expect:\n"
+        "    outcome: blocked\n"
+        "    never_used: [charge-stripe-eu, charge-adyen-eu]\n"
+        "    cites: [now needs approval by spend-approval/large-payment]\n",
+    )
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    assert result.passed, result.unmet
