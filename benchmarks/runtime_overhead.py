@@ -603,8 +603,10 @@ def _median_ms(fn: Callable[[], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
-def _cli(journal: Path, cwd: Path) -> tuple[float, str]:
-    """Wall ms and stdout of `python -m ido runs --journal PATH`."""
+def _cli(journal: Path, cwd: Path, code: int = 0) -> tuple[float, str]:
+    """Wall ms and stdout of `python -m ido runs --journal PATH`, which must exit `code`
+    (2 for a journal that is not there: a named journal missing is an error since
+    `00a3194`)."""
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "ido", "runs", "--journal", str(journal)],
@@ -614,7 +616,7 @@ def _cli(journal: Path, cwd: Path) -> tuple[float, str]:
         check=False,
     )
     wall = (time.perf_counter() - started) * 1e3
-    if done.returncode != 0:
+    if done.returncode != code:
         raise RuntimeError(f"ido runs exited {done.returncode}: {done.stderr}")
     return wall, done.stdout
 
@@ -675,7 +677,7 @@ def listing(path: Path, cwd: Path, repeat: int) -> dict[str, Any]:
         cli.append(wall)
         outputs.append(out)
     for _ in range(repeat):
-        wall, _ = _cli(cwd / "no-such-journal.db", cwd)
+        wall, _ = _cli(cwd / "no-such-journal.db", cwd, code=2)
         cli_empty.append(wall)
     lines = outputs[-1].strip().splitlines()
     if len(lines) != expected + 1:
