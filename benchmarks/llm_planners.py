@@ -123,6 +123,7 @@ def with_planner(catalog: Catalog, planner: str, llm: dict[str, Any]) -> Catalog
 def measure(planner: str, scenarios: list[tuple[Any, Catalog]], llm: Any) -> dict[str, Any]:
     totals = {"scenarios": 0, "met": 0, "decisions": 0, "model_decisions": 0, "calls": 0}
     totals.update({"invalid": 0, "fallbacks": 0, "tokens": 0, "cost": 0.0, "seconds": 0.0})
+    missed: list[str] = []  # each scenario whose expectations the planner did not meet, and why
     for scenario, catalog in scenarios:
         spec = scenario.spec
         if not isinstance(spec.intent, str):
@@ -137,6 +138,8 @@ def measure(planner: str, scenarios: list[tuple[Any, Catalog]], llm: Any) -> dic
         totals["seconds"] += time.perf_counter() - started
         totals["scenarios"] += 1
         totals["met"] += int(result.passed)
+        if not result.passed:
+            missed.append(f"{scenario.name}: {'; '.join(result.unmet)}")
         for event in result.journal.events(result.report.run_id):
             if event.kind != "decided":
                 continue
@@ -150,7 +153,7 @@ def measure(planner: str, scenarios: list[tuple[Any, Catalog]], llm: Any) -> dic
             totals["fallbacks"] += int(record["fallback"] is not None)
             totals["tokens"] += record["input_tokens"] + record["output_tokens"]
             totals["cost"] += record["cost"]
-    return totals
+    return {**totals, "missed": missed}
 
 
 def main() -> None:
@@ -194,6 +197,9 @@ def main() -> None:
             f"| {planner} | {r['met']}/{r['scenarios']} | {r['decisions']} | {asked} | {invalid} | "
             f"{r['fallbacks']} | {r['tokens']:,} | {r['cost']:.6f} | {r['seconds']:.1f} s |"
         )
+    for planner, r in rows.items():
+        for said in r["missed"]:
+            print(f"- {planner} missed {said}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 
