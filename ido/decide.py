@@ -51,10 +51,6 @@ class History:
     unresolved: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """Capabilities the run cannot call, and why: each binding names an environment
     variable, (NAME, "not set" or "empty"), that the process performing it lacks."""
-    cut_off: Mapping[str, float] = field(default_factory=dict)
-    """Per capability, the longest one of its calls ran before the run's deadline stopped
-    it (seconds): its latency is believed at least that, so a replan does not count on it
-    being faster (`ido.runtime.recovery.with_cut_off`)."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +99,6 @@ def belief(capability: Capability, history: History, state: Mapping[str, Any]) -
         history.evidence.get(capability.name),
         history.now,
         health if isinstance(health, Mapping) else None,
-        history.cut_off.get(capability.name),
     )
 
 

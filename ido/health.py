@@ -133,11 +133,8 @@ def believe(
     evidence: Evidence | None,
     now: float,
     provider_health: Mapping[str, Any] | None = None,
-    ran_at_least: float | None = None,
 ) -> Belief:
-    """Reliability and latency to plan with, from the declaration, outcomes and observers.
-    `ran_at_least`: the longest a call ran before the run's deadline stopped it, which
-    tells nothing of the provider's health but that a call takes at least that long."""
+    """Reliability and latency to plan with, from the declaration, outcomes and observers."""
     reliability, latency = declared_reliability, declared_latency
     reasons: list[str] = []
     if evidence is not None:
@@ -161,12 +158,6 @@ def believe(
                 reasons.append(
                     f"latency estimate {latency:.3g} s (calls averaged {evidence.latency:.3g} s)"
                 )
-    if ran_at_least is not None and ran_at_least > latency:
-        latency = ran_at_least
-        reasons.append(
-            f"latency at least {ran_at_least:.3g} s (a call ran so long before the deadline "
-            "stopped it)"
-        )
     health = provider_health or {}
     error_rate = _number(health.get("error_rate"))
     if error_rate is not None and 0.0 <= error_rate <= 1.0 and reliability > 1.0 - error_rate:

@@ -32,7 +32,6 @@ from ido.runtime.recovery import (
     learnt,
     missing_lesson,
     tells_of_provider,
-    with_cut_off,
 )
 
 if TYPE_CHECKING:
@@ -98,7 +97,6 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     base = _evidence(started.get("health", {}))
     evidence = dict(base)
     failures: dict[str, int] = {}
-    cut_off: dict[str, float] = {}
     completed: list[tuple[int, str]] = []
     model_call_cost = 0.0
     lessons: list[Lesson] = []  # since the run last stored what it had learnt
@@ -117,7 +115,6 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             evidence = with_lessons(_evidence(data.get("health", {})), lessons)
         elif event.kind == "action_finished" and not data.get("interrupted"):
             name = data["capability"]
-            cut_off = with_cut_off(cut_off, data)
             if not data["ok"] and tells_of_provider(data):
                 failures[name] = failures.get(name, 0) + 1
             if "learnt_at" in data:
@@ -148,7 +145,6 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 model_call_cost=model_call_cost,
                 unbound=frozenset(data.get("unbound", ())),
                 unresolved={k: (v[0], v[1]) for k, v in data.get("unresolved", {}).items()},
-                cut_off=dict(cut_off),
             )
             gone = [name for name in data["policies"] if name not in catalog.policies]
             if gone:

@@ -729,7 +729,6 @@ class LocalRuntime:
             model_call_cost=run.model_call_cost,
             unbound=self._unbound,
             unresolved=self._unresolved,
-            cut_off=dict(run.cut_off),
         )
 
     def _decide(self, run: RunState, planner: Planner, state: State, trigger: str) -> Decision:

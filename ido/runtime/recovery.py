@@ -60,8 +60,6 @@ class RunState:
     """When each step's success was learnt: a silent failure found later overturns it."""
     model_call_cost: float = 0.0
     """What the run's last paid model call cost."""
-    cut_off: dict[str, float] = field(default_factory=dict)
-    """Per capability, the longest one of its calls ran before the deadline stopped it."""
     undoing: dict[int, int] = field(default_factory=dict)
     """Compensation steps, each with the completed step it undoes."""
     undo_cost: float = 0.0
@@ -272,17 +270,6 @@ def tells_of_provider(finished: Mapping[str, Any]) -> bool:
     return not finished.get("interrupted") and not finished.get("deadline")
 
 
-def with_cut_off(cut_off: Mapping[str, float], finished: Mapping[str, Any]) -> dict[str, float]:
-    """`cut_off` after an `action_finished` event: a call the run's deadline stopped ran at
-    least its duration, which the next plan must not believe it faster than (such a call
-    is no news of its provider's health, but it is of how long the call takes)."""
-    duration = finished.get("duration")
-    if not finished.get("deadline") or duration is None:
-        return dict(cut_off)
-    name = finished["capability"]
-    return {**cut_off, name: max(float(duration), cut_off.get(name, 0.0))}
-
-
 def fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
     """What a step's recorded end does to the run: its effects and its output set, or, a
     failure that tells of the provider, one more failure counted; a compensation's cost
@@ -291,7 +278,6 @@ def fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
     name = data["capability"]
     if data["step"] in run.undoing:
         run.undo_cost += float(data.get("cost") or 0.0)
-    run.cut_off = with_cut_off(run.cut_off, data)
     if not data["ok"]:
         if tells_of_provider(data):
             run.failures[name] = run.failures.get(name, 0) + 1
