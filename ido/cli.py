@@ -218,9 +218,11 @@ def _load(extra: list[Path] | None, intent: str | list[str] | None = None) -> An
 
 
 def _warn(loaded: Any) -> None:
-    """Print what loaded but looks wrong (`Catalog.warnings`), on stderr: JSON on stdout
-    stays JSON."""
-    for warning in loaded.warnings:
+    """Print what loaded but looks wrong (`ido.loading.check_names`), on stderr: JSON on
+    stdout stays JSON."""
+    from ido.loading import check_names
+
+    for warning in check_names(loaded, Path.cwd()):
         typer.echo(f"warning: {warning}", err=True)
 
 

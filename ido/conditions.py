@@ -109,7 +109,6 @@ def _iteration_problem(source: str) -> str | None:
         return None
     size = sum(not c.isspace() for c in code)
     elements = _elements(code)
-    depth = max(sum(s < start < e for _, s, e in spans) for _, start, _ in spans) + 1
     limit = f"a condition that iterates ({_ITERATING}) may"
     why = "CEL goes through them again on each of up to 10,000 passes"
     if elements > ITERATED_ELEMENTS:
@@ -122,6 +121,8 @@ def _iteration_problem(source: str) -> str | None:
             f"{limit} be at most {ITERATED_SIZE:,} characters long (comments and spaces "
             f"aside), not {size:,}: {why}"
         )
+    # (after the size: pairs of comprehensions, which a condition too long has too many of)
+    depth = max(sum(s < start < e for _, s, e in spans) for _, start, _ in spans) + 1
     if depth > ITERATED_DEPTH:
         return f"{limit} nest at most {ITERATED_DEPTH} comprehensions one in another, not {depth}"
     return None
@@ -262,12 +263,15 @@ def _bindings(code: str) -> list[tuple[str, int, int]]:
 _TRIPLE_QUOTES = ("'''", '"""')
 
 
-def _blank_literals(source: str, quoted: str = " ", comments: str = " ") -> str:
+def _blank_literals(
+    source: str, quoted: str = " ", spans: list[tuple[int, int]] | None = None
+) -> str:
     """`source` with each character of its string and bytes literals turned into `quoted`
-    and of its `//` comments into `comments` (spaces: a literal is no name)."""
+    and of its `//` comments into spaces (a literal is no name). `spans`: its
+    `_literal_spans`, when the caller has them."""
     out = list(source)
-    for start, end in _literal_spans(source):
-        fill = comments if source.startswith("//", start) else quoted
+    for start, end in _literal_spans(source) if spans is None else spans:
+        fill = " " if source.startswith("//", start) else quoted
         out[start:end] = fill * (end - start)
     return "".join(out)
 
@@ -301,10 +305,31 @@ def _literal_spans(source: str) -> list[tuple[int, int]]:
 
 _ONE = r"capability\.(?:name|provider|region)|intent\.name"
 _MANY = r"capability\.tags|plan\.(?:capabilities|tags|providers|regions)"
+# Matched within a window of the blanked text around each literal (`pos`/`endpos`, no
+# slices): each literal's look is bounded, not the whole text before it.
 _COMPARED_TO = re.compile(rf"(?<![\w.])({_ONE})\s*(?:==|!=)\s*$")
-_LISTED_FOR = re.compile(rf"(?<![\w.])({_ONE})\s+in\s*\[[^\[\]]*$")
-_COMPARED_WITH = re.compile(rf"^\s*(?:==|!=)\s*({_ONE})(?![\w.(])")
-_LOOKED_UP_IN = re.compile(rf"^\s*in\s+({_MANY})(?![\w.(])")
+_LISTED_FOR = re.compile(rf"(?<![\w.])({_ONE})\s+in\s*$")  # before a list's `[`
+_COMPARED_WITH = re.compile(rf"\s*(?:==|!=)\s*({_ONE})(?![\w.(])")
+_LOOKED_UP_IN = re.compile(rf"\s*in\s+({_MANY})(?![\w.(])")
+_WINDOW = 200
+"""Characters before a literal (or before its list's `[`) a subject is looked for in."""
+
+
+def _list_subject(code: str, start: int, lists: dict[int, tuple[str | None, int]]) -> str | None:
+    """The subject of the list the literal at `start` stands in (`capability.name in ['a',
+    …]`), if it stands in one: the nearest `[` before it, not closed before it. Each list
+    is read once (`lists`: per `[`, its subject and where it closes): a list of 8,000
+    names was read again for each of them (5 s for one condition)."""
+    opened = code.rfind("[", 0, start)
+    if opened < 0:
+        return None
+    if opened not in lists:
+        m = _LISTED_FOR.search(code, max(0, opened - _WINDOW), opened)
+        lists[opened] = (None if m is None else m.group(1), code.find("]", opened))
+    subject, closed = lists[opened]
+    return None if 0 <= closed < start else subject
+
+
 _KINDS = {
     "capability.name": "capability",
     "plan.capabilities": "capability",
@@ -330,28 +355,28 @@ def named_values(source: str) -> list[tuple[str, str, int]]:
     plan.capabilities` (`plan.tags`, `plan.providers`, `plan.regions`). A name built
     otherwise is not seen.
     """
-    code = _blank_literals(source)
+    spans = _literal_spans(source)
+    code = _blank_literals(source, spans=spans)
     found = []
-    for start, end in _literal_spans(source):
+    lists: dict[int, tuple[str | None, int]] = {}
+    for start, end in spans:
         quote = source[start]
         if quote not in "'\"" or source[start : start + 3] in _TRIPLE_QUOTES:
             continue  # a comment, or a literal no name is written as
         if "b" in source[max(0, start - 2) : start].lower() or "\\" in source[start:end]:
             continue  # bytes, or a name with escapes in it
-        before, after = code[:start], code[end:]
         subject = next(
             (
                 m.group(1)
                 for m in (
-                    _COMPARED_TO.search(before),
-                    _LISTED_FOR.search(before),
-                    _COMPARED_WITH.match(after),
-                    _LOOKED_UP_IN.match(after),
+                    _COMPARED_TO.search(code, max(0, start - _WINDOW), start),
+                    _COMPARED_WITH.match(code, end),
+                    _LOOKED_UP_IN.match(code, end),
                 )
                 if m is not None
             ),
             None,
-        )
+        ) or _list_subject(code, start, lists)
         if subject is not None:
             kind = _KINDS[subject]
             found.append((kind, source[start + 1 : end - 1], start))

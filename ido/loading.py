@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import os
 import re
@@ -62,9 +63,6 @@ class Catalog:
     broken: set[tuple[str, str]] = field(default_factory=set)
     """Resources (kind, name) declared in a document that did not load: their own problems
     are told, and a reference to one is not told again as "not found"."""
-    warnings: list[Problem] = field(default_factory=list)
-    """What loads but looks wrong: a rule that names a capability or tag the catalog lacks
-    (`_check_names`). The CLI prints them; nothing refuses them."""
 
     def table(self, kind: str) -> dict[str, Any]:
         tables: dict[str, dict[str, Any]] = {
@@ -184,7 +182,6 @@ def load_catalog(
     problems.extend(_check_expectations(catalog, base))
     if problems:
         raise LoadError(problems)
-    catalog.warnings = _check_names(catalog, base)
     return catalog
 
 
@@ -622,12 +619,19 @@ def _expectation_problem(
     return None
 
 
-def _check_names(catalog: Catalog, base: Path) -> list[Problem]:
-    """Warnings for rules comparing with a capability name, tag, provider or region no
-    capability of the catalog has (`named_values`): a typo, `charge-stirpe` or a provider
-    `equifx`, made a deny that never fired, without a word. Only warnings: a policy may
-    govern capabilities another catalog holds.
-    A catalog without capabilities (a policy file checked alone) is not compared with."""
+NAMES_TOLD = 5
+"""Unknown names told per condition; one more warning counts the rest (a rule listing
+8,000 names printed 8,000 warnings)."""
+
+
+def check_names(catalog: Catalog, base: Path) -> list[Problem]:
+    """What loads but looks wrong: rules comparing with a capability name, tag, provider or
+    region no capability of the catalog has, or an intent name none has (`named_values`):
+    a typo, `charge-stirpe` or a provider `equifx`, made a deny that never fired, without a
+    word. Only warnings: a policy may govern capabilities another catalog holds. Worked out
+    where they are shown (`ido validate`, `plan`, `run`, `resume`, `runner`), not on every
+    load. A catalog without capabilities (a policy file checked alone) is not compared
+    with."""
     if not catalog.capabilities:
         return []
     specs = [c.spec for c in catalog.capabilities.values()]
@@ -645,21 +649,30 @@ def _check_names(catalog: Catalog, base: Path) -> list[Problem]:
     for resource, path, text in _conditions(catalog):
         if "rules" not in path:
             continue
-        for kind, value, start in named_values(text):
-            if value in known[kind] or (kind == "intent" and not known[kind]):
-                continue  # (no intent loaded, as when a policy is checked alone: no telling)
+        origin = catalog.origins[(resource.kind, resource.name)]
+        unknown = [
+            (kind, value, start)
+            for kind, value, start in named_values(text)
+            if value not in known[kind] and (kind != "intent" or known[kind])
+        ]  # (no intent loaded, as when a policy is checked alone: no telling)
+        breaks = [i for i, c in enumerate(text) if c == "\n"] if unknown else []
+        for kind, value, start in unknown[:NAMES_TOLD]:
             close = difflib.get_close_matches(value, known[kind], n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             said = {
                 "capability": f"no capability is named '{value}'",
                 "intent": f"no intent is named '{value}'",
             }.get(kind, f"no capability has the {kind} '{value}'")
-            origin = catalog.origins[(resource.kind, resource.name)]
-            below = text[:start].count("\n") + 1 if "\n" in text else 0  # `when: |`
+            below = bisect.bisect(breaks, start) + 1 if breaks else 0  # `when: |`
             line = origin.line_of(path) + below
             warnings.append(
                 Problem(display(origin.file, base), line, format_path(path), said + hint)
             )
+        if len(unknown) > NAMES_TOLD:
+            more = len(unknown) - NAMES_TOLD
+            said = f"and {more:,} more names no capability or intent of the catalog has"
+            line = origin.line_of(path)
+            warnings.append(Problem(display(origin.file, base), line, format_path(path), said))
     return warnings
 
 
