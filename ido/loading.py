@@ -350,25 +350,32 @@ def _problem_of(loc: FieldPath, error: Any, document: Document, shown: str) -> P
     return Problem(shown, document.line_of(loc), format_path(loc), message)
 
 
-def _unread(catalog: Catalog, base: Path, name: str) -> str:
+HOMES = {"Intent": "intents", "Policy": "policies"}
+"""The catalog folder each kind is read from by default (the rest: capabilities/)."""
+
+
+def _unread(read: set[Path], base: Path, kind: str, name: str) -> str:
     """A hint when a folder of the project that is not in the catalog holds a file named
-    after a missing resource: `observers/stock.yaml`, a folder ido does not read unless
-    asked, is where a new user puts an observer."""
-    read = {origin.file.resolve() for origin in catalog.origins.values()}
+    after a missing resource and declaring its kind: `observers/stock.yaml`, a folder ido
+    does not read unless asked, is where a new user puts an observer. `read`: the files
+    the catalog was loaded from."""
+    declares = re.compile(rf"^kind:\s*{kind}\s*$", re.MULTILINE)
     try:
         found = sorted(
             f
             for f in base.glob(f"*/{name}.y*ml")
-            if not f.parent.name.startswith(".") and f.resolve() not in read
+            if not f.parent.name.startswith(".")
+            and f.resolve() not in read
+            and declares.search(f.read_text(encoding="utf-8", errors="replace"))
         )
-    except OSError:  # a folder it may not read: no hint
+    except OSError:  # a folder or file it may not read: no hint
         return ""
     if not found:
         return ""
-    folder = found[0].parent.name
+    folder, home = found[0].parent.name, HOMES.get(kind, "capabilities")
     return (
         f" ({folder}/{found[0].name} is not in the catalog: give --catalog {folder}, or move"
-        " it into capabilities/)"
+        f" it into {home}/)"
     )
 
 
@@ -381,12 +388,16 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
             Problem(display(origin.file, base), origin.line_of(path), format_path(path), message)
         )
 
+    read: set[Path] = set()  # the catalog's files, resolved once, when a hint is looked for
+
     def missing(resource: Resource, path: FieldPath, kind: str, name: str) -> None:
         if (kind, name) in catalog.broken:  # there, and why it did not load is told
             return
         known = sorted(catalog.table(kind))
         hint = f"; known: {', '.join(known)}" if known else f"; no {kind} is loaded"
-        at(resource, path, f"{kind} '{name}' not found{hint}{_unread(catalog, base, name)}")
+        if not read:
+            read.update(origin.file.resolve() for origin in catalog.origins.values())
+        at(resource, path, f"{kind} '{name}' not found{hint}{_unread(read, base, kind, name)}")
 
     for intent in catalog.intents.values():
         for i, name in enumerate(intent.spec.policies):

@@ -711,6 +711,24 @@ def test_a_missing_observer_in_a_folder_outside_the_catalog_says_where_it_is(
     )
 
 
+def test_a_file_of_another_kind_named_like_a_missing_resource_is_no_hint(
+    tmp_path: Path,
+) -> None:
+    """`scenarios/payments-frozen.yaml`, a Scenario, was offered for a missing Policy of
+    that name ("move it into capabilities/"); a missing policy found is sent to policies/."""
+    write(tmp_path, "intents/pay-order.yaml", INTENT.replace("[residency]", "[frozen, spare]"))
+    write(tmp_path, "scenarios/frozen.yaml", "kind: Scenario\n")
+    write(tmp_path, "drafts/spare.yaml", "apiVersion: ido/v1\nkind: Policy\n")
+    with pytest.raises(LoadError) as info:
+        load_catalog([tmp_path / "intents"], base=tmp_path)
+    frozen, spare = sorted(info.value.problems, key=lambda p: p.message)
+    assert frozen.message == "Policy 'frozen' not found; no Policy is loaded"
+    assert spare.message.endswith(
+        "(drafts/spare.yaml is not in the catalog: give --catalog drafts, or move it into"
+        " policies/)"
+    )
+
+
 def test_a_missing_compensating_capability_is_reported(tmp_path: Path) -> None:
     """`compensate` must name a capability in the catalog."""
     write(tmp_path, "charge.yaml", CAPABILITY + "  compensate: refund\n")
