@@ -25,12 +25,15 @@ from typing import Any, TypeVar
 
 from ido.errors import IdoError
 from ido.journal import Event
-from ido.policy import PLAN
 
 PROPOSE = "mode/propose"
 UNKNOWN_RULE = "resume/outcome-unknown"
 """What a request for a person's decision on an interrupted step cites: one that is not
 idempotent, whose effects nothing observes (`ido.runtime.local.LocalRuntime._ask`)."""
+PLAN = "(plan)"
+"""The subject of a plan rule's evaluation, where a capability rule names a capability
+(`ido.policy` reads it from here: `ido approve`, `ido approvals` and the runner import this
+module, and need none of the rule engine's 100 ms of imports)."""
 UNKNOWN_PLAN = "interrupted"
 """The plan such requests name: the steps in flight when the run stopped."""
 

@@ -17,10 +17,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ido.approvals import Key, key_of, pending
+from ido.approvals import PLAN, Key, key_of, pending
 from ido.explain import markdown_text, outcome_word
 from ido.journal import Event, RunRow, epoch, llm_cost, scenario_of, stamp
-from ido.policy import PLAN, UNEVALUATED
+from ido.model import format_wait
+from ido.policy import UNEVALUATED
 from ido.text import printable
 
 Running = Callable[[RunRow, Sequence[Event]], bool]
@@ -164,7 +165,7 @@ def render(report: dict[str, Any], fmt: str) -> str:
     ] or [item("none")]
     lines += ["", head("Approvals")]
     for a in report["approvals"]:
-        waited = "" if a["waited_seconds"] is None else f" after {_wait(a['waited_seconds'])}"
+        waited = "" if a["waited_seconds"] is None else f" after {format_wait(a['waited_seconds'])}"
         why = f": {a['comment']}" if a["comment"] else ""
         to = a.get("escalated_to")
         escalated = f", while escalated to {to}" if to else ""
@@ -261,11 +262,3 @@ def _provider(events: Sequence[Event], step: int) -> str:
         (e.data for e in events if e.kind == "action_started" and e.data["step"] == step), {}
     )
     return str(started.get("provider", "?"))
-
-
-def _wait(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ido.approvals import PLAN
 from ido.conditions import compile_condition
 from ido.health import Belief, Evidence, believe
 from ido.journal import model_calls
@@ -22,7 +23,7 @@ from ido.planner import Planner
 from ido.planner.explain import UNBOUND, secret_rule
 from ido.planner.llm import left_after_calls
 from ido.planner.types import Action, Denied, Limits, Plan, PlanResult, Rejection, Task, Weights
-from ido.policy import PLAN, RuleHit, capability_view, evaluate, plan_view, rulebook
+from ido.policy import RuleHit, capability_view, evaluate, plan_view, rulebook
 from ido.state import digest, get_path, has_path
 
 ATTEMPTS_RULE = "limits.max_attempts"

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ido.approvals import PLAN
 from ido.conditions import compile_condition
 from ido.errors import IdoError
 from ido.model import Capability, Intent, Policy, Rule
@@ -21,8 +22,6 @@ from ido.state import digest, get_path, has_path
 EFFECTS = ("deny", "require_approval", "prefer", "avoid")
 """What a rule may do, as a policy test expects them."""
 FAIL_CLOSED = ("deny", "require_approval")
-PLAN = "(plan)"
-"""The subject of a plan rule's evaluation, where a capability rule names a capability."""
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ido.approvals import PLAN
 from ido.loading import Catalog
 from ido.model import Capability, PolicyTest
 from ido.observe import boolean_facts
 from ido.policy import (
     EFFECTS,
-    PLAN,
     capability_view,
     evaluate,
     in_force,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ido.approvals import (
+    PLAN,
     PROPOSE,
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
@@ -40,7 +41,7 @@ from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
 from ido.planner.types import Step
 from ido.planning_words import Throttled, telling
-from ido.policy import PLAN, policy_digests, rulebook
+from ido.policy import policy_digests, rulebook
 from ido.runtime import stopping
 from ido.runtime.bindings import Outcome, missing_secret, stop_left_running
 from ido.runtime.context import ActionContext
@@ -134,6 +135,9 @@ class LocalRuntime:
         self.planner = planner
         self.env = environment or RealEnvironment(base, sleep)
         self._facts = boolean_facts(catalog)
+        # Each policy's digest, for the decisions' records (the catalog is this runtime's
+        # for its life: worked out once, not per decision).
+        self._digests = policy_digests(catalog.policies, catalog.policies)
         self._unbound = frozenset(
             name
             for name, capability in catalog.capabilities.items()
@@ -582,6 +586,9 @@ class LocalRuntime:
                     checked |= done
                 if ready and reason is None:
                     stopping.check()  # no new step once the process is being interrupted
+                    # The first steps start on the snapshot their decision judged: the
+                    # rules are held to what was observed since, for the later ones.
+                    observed_since = bool(started)
                     for i in ready:
                         missing = self._unmet(steps[i], state)
                         if missing is not None:
@@ -589,9 +596,10 @@ class LocalRuntime:
                                 f"{steps[i].capability} no longer applicable: requires {missing!r}"
                             )
                             break
-                        reason = self._denied(run, steps[i].capability, state, decision)
-                        if reason is not None:
-                            break
+                        if observed_since:
+                            reason = self._denied(run, steps[i].capability, state, decision)
+                            if reason is not None:
+                                break
                         wait = backoff(run.intent, run.failures.get(steps[i].capability, 0))
                         reason, left = self._too_late(run, steps[i].capability, wait)
                         if reason is not None:
@@ -757,7 +765,7 @@ class LocalRuntime:
         inputs = {
             "now": now,
             "policies": named,
-            "policy_digests": policy_digests(named, self.catalog.policies),
+            "policy_digests": {n: self._digests[n] for n in named if n in self._digests},
             "unbound": sorted(self._unbound),
             **({"unresolved": self._unresolved} if self._unresolved else {}),
         }
@@ -922,7 +930,9 @@ class LocalRuntime:
         run.spent += capability.spec.cost  # an interrupted call may have been made: count it
         if outcome.timed_out and ctx.timeout < capability.spec.timeout:
             # Cut short by the run's deadline, not its own timeout: no news of the provider.
-            outcome = replace(outcome, error=f"stopped at the deadline after {ctx.timeout:.3g}s")
+            outcome = replace(
+                outcome, error=f"stopped at the deadline after {format_duration(ctx.timeout)}"
+            )
             deadline = True
         else:
             deadline = False

@@ -359,7 +359,7 @@ def test_a_call_the_deadline_stops_is_no_news_of_its_provider(flaky: Path) -> No
     assert report.outcome == "failed" and "past the 300ms deadline" in str(report.reason)
     (finished,) = kinds(journal, "action_finished")
     assert finished["deadline"] is True and "learnt_at" not in finished
-    assert str(finished["error"]).startswith("stopped at the deadline after 0.")
+    assert str(finished["error"]).startswith("stopped at the deadline after ")
     assert "mint" not in journal.health()
 
 
