@@ -1703,9 +1703,8 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         steps = data["interrupted_steps"]
         open_steps = f"; settling step(s) {', '.join(map(str, steps))}" if steps else ""
         return [f"resuming{open_steps}"]
-    if kind == "observer_failed":
-        return [f"  ! {event_line({'kind': kind, **data})}"]
     if kind in (
+        "observer_failed",
         "effects_missing",
         "compensation_finished",
         "compensation_skipped",
