@@ -257,8 +257,12 @@ def validate(
     everything = [*(paths or _catalog_paths(None)), *(catalog or [])]
     # A scenario with catalog entries of its own is checked with them, as it runs.
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
-    own = check_own_catalogs(everything)
     unreachable = check_models(loaded, os.environ)
+    try:
+        own = check_own_catalogs(everything, os.environ)
+    except LoadError as exc:  # (an own catalog holds the shared intents too: told once)
+        told = [*exc.problems, *(p for p in unreachable if p not in exc.problems)]
+        raise LoadError(told) from None
     if unreachable:
         raise LoadError(unreachable)
     _warn(loaded)

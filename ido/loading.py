@@ -207,17 +207,25 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
 def check_models(
     catalog: Catalog, environ: Mapping[str, str], *, base: Path | None = None
 ) -> list[Problem]:
-    """What keeps an intent's `llm.model` out of reach (an unknown litellm provider or
-    model, a server's provider without the server's address), told by `ido validate`
-    rather than by every decision of a run falling back to the solver. Nothing is asked of
-    the network: litellm's own lists are read from its package, not imported."""
+    """What keeps an intent's `llm.model` (in intents/ or inline in a scenario) out of
+    reach (an unknown litellm provider or model, a server's provider without the server's
+    address), told by `ido validate` rather than by every decision of a run falling back to
+    the solver. Nothing is asked of the network: litellm's own lists are read from its
+    package, not imported."""
+    specs: list[tuple[Resource, IntentSpec, FieldPath]] = [
+        (intent, intent.spec, ("spec", "llm", "model")) for intent in catalog.intents.values()
+    ]
+    specs += [
+        (scenario, scenario.spec.intent, ("spec", "intent", "llm", "model"))
+        for scenario in catalog.scenarios.values()
+        if isinstance(scenario.spec.intent, IntentSpec)  # (a name is checked in intents/)
+    ]
     problems: list[Problem] = []
-    for intent in catalog.intents.values():
-        llm = intent.spec.llm
+    for resource, spec, where in specs:
+        llm = spec.llm
         said = None if llm.model is None else model_problem(llm.model, llm.api_base, environ)
         if said is not None:
-            origin = catalog.origins[(intent.kind, intent.name)]
-            where = ("spec", "llm", "model")
+            origin = catalog.origins[(resource.kind, resource.name)]
             shown = display(origin.file, base or Path.cwd())
             problems.append(Problem(shown, origin.line_of(where), format_path(where), said))
     return problems
