@@ -1473,11 +1473,11 @@ def audit(
 def _no_runs_of(intent: str, intents: set[str]) -> str:
     """Why `ido audit --intent` found nothing, and the names it may have meant: a typo gave
     an audit of no runs and no denials, as if that intent had never been denied anything."""
-    import difflib
+    from ido.text import did_you_mean
 
-    close = difflib.get_close_matches(intent, sorted(intents), n=1)
-    if close:
-        return f"no run in the journal is of intent '{intent}'; did you mean '{close[0]}'?"
+    guess = did_you_mean(intent, intents)
+    if guess:
+        return f"no run in the journal is of intent '{intent}'; {guess}"
     shown = ", ".join(sorted(intents)[:5]) + (", …" if len(intents) > 5 else "")
     return f"no run in the journal is of intent '{intent}'" + (
         f" (its runs are of {shown})" if intents else ""

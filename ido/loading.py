@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,7 +28,7 @@ from ido.model import (
 from ido.model.providers import model_problem
 from ido.model.resources import NAME_PATTERN, PATH_PATTERN, IntentSpec, Rule
 from ido.policy import EFFECTS, is_plan_rule
-from ido.text import echoed
+from ido.text import did_you_mean, echoed
 from ido.validation import user_errors
 from ido.yamlsrc import Document, FieldPath, format_path, read_documents
 
@@ -664,8 +663,8 @@ def _check_names(catalog: Catalog, base: Path) -> list[Problem]:
         for kind, value, start in named_values(text):
             if value in known[kind] or (kind == "intent" and not known[kind]):
                 continue  # (no intent loaded, as when a policy is checked alone: no telling)
-            close = difflib.get_close_matches(value, known[kind], n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            guess = did_you_mean(value, known[kind])
+            hint = f"; {guess}" if guess else ""
             said = {
                 "capability": f"no capability is named '{value}'",
                 "intent": f"no intent is named '{value}'",

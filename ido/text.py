@@ -3,7 +3,9 @@ rule's message): what a terminal would act on, written out so that it cannot."""
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
+from collections.abc import Iterable
 
 
 def printable(text: str) -> str:
@@ -39,6 +41,13 @@ def _unseen(character: str) -> bool:
     direction marks), a line or paragraph separator, a space other than the plain one."""
     kind = unicodedata.category(character)
     return kind in ("Cc", "Cf", "Zl", "Zp") or (kind == "Zs" and character != " ")
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str | None:
+    """`did you mean 'x'?`, `x` the one of `known` closest to `word` (a typo's likely
+    meaning), or None when none is close: each message puts it where its wording wants."""
+    close = difflib.get_close_matches(word, sorted(known), n=1)
+    return f"did you mean '{close[0]}'?" if close else None
 
 
 def shortened(text: str, size: int) -> str:
