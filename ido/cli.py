@@ -397,8 +397,12 @@ def plan(
         if pddl is None
         else _pddl_decision(loaded, chosen, alternatives, listener)
     )
+    asks = _would_ask(decision, chosen.spec.mode)
     if fmt == "json":
-        typer.echo(json.dumps(decision.to_json(), indent=2, sort_keys=True, default=str))
+        # The waits as the text view says them: `approvals` lists the rules' alone.
+        needed = [{k: v for k, v in ask.items() if k != "kind"} for ask in asks]
+        shown = {**decision.to_json(), "approvals_needed": needed}
+        typer.echo(json.dumps(shown, indent=2, sort_keys=True, default=str))
     else:
         from ido.explain import render
 
@@ -412,7 +416,7 @@ def plan(
                 "duration": None,
             },
             "decisions": [{**decision.to_json(), "actions": []}],
-            "events": _would_ask(decision, chosen.spec.mode),
+            "events": asks,
         }
         typer.echo(render(view, "text"), nl=False)
     if plan_out is not None and decision.result.plan is not None:
