@@ -1337,14 +1337,11 @@ def _verdict(
 
     from ido.approvals import check_not_expired, choose, pending, subject, verdict_data
     from ido.journal import SqliteJournal, scenario_of, stamp
+    from ido.text import verdict_problem
 
-    if not by.strip():
-        raise IdoError("--by must name who decides")
-    if comment is not None and not comment.strip():
-        raise IdoError("--comment must say something (or leave it out)")
-    for flag, text in (("--by", by), ("--comment", comment or "")):
-        if not text.isprintable():  # a line break would forge lines in approvals and reports
-            raise IdoError(f"{flag} must be one line of printable text, not {text!r}")
+    wrong = verdict_problem(by, comment, rejected=kind == "approval_rejected")
+    if wrong is not None:
+        raise IdoError(f"--{wrong[0]} {wrong[1]}")
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; nothing waits for approval")
     with SqliteJournal(journal) as store:
@@ -1423,8 +1420,6 @@ def reject(
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
     """Reject what a blocked run waits for; resuming it then fails the run with the reason."""
-    if not comment.strip():
-        raise IdoError("--comment must say why")
     _verdict(run_ref, journal, step, by, comment, "approval_rejected")
 
 
