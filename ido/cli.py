@@ -259,8 +259,12 @@ def validate(
     everything = [*(paths or _catalog_paths(None)), *(catalog or [])]
     # A scenario with catalog entries of its own is checked with them, as it runs.
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
-    own = check_own_catalogs(everything)
     unreachable = check_models(loaded, os.environ)
+    try:
+        own = check_own_catalogs(everything, os.environ)
+    except LoadError as exc:  # (an own catalog holds the shared intents too: told once)
+        told = [*exc.problems, *(p for p in unreachable if p not in exc.problems)]
+        raise LoadError(told) from None
     if unreachable:
         raise LoadError(unreachable)
     _warn(loaded)
@@ -395,8 +399,12 @@ def plan(
         if pddl is None
         else _pddl_decision(loaded, chosen, alternatives, listener)
     )
+    asks = _would_ask(decision, chosen.spec.mode)
     if fmt == "json":
-        typer.echo(json.dumps(decision.to_json(), indent=2, sort_keys=True, default=str))
+        # The waits as the text view says them: `approvals` lists the rules' alone.
+        needed = [{k: v for k, v in ask.items() if k != "kind"} for ask in asks]
+        shown = {**decision.to_json(), "approvals_needed": needed}
+        typer.echo(json.dumps(shown, indent=2, sort_keys=True, default=str))
     else:
         from ido.explain import render
 
@@ -410,7 +418,7 @@ def plan(
                 "duration": None,
             },
             "decisions": [{**decision.to_json(), "actions": []}],
-            "events": _would_ask(decision, chosen.spec.mode),
+            "events": asks,
         }
         typer.echo(render(view, "text"), nl=False)
     if plan_out is not None and decision.result.plan is not None:
@@ -1331,14 +1339,11 @@ def _verdict(
 
     from ido.approvals import check_not_expired, choose, pending, subject, verdict_data
     from ido.journal import SqliteJournal, scenario_of, stamp
+    from ido.text import verdict_problem
 
-    if not by.strip():
-        raise IdoError("--by must name who decides")
-    if comment is not None and not comment.strip():
-        raise IdoError("--comment must say something (or leave it out)")
-    for flag, text in (("--by", by), ("--comment", comment or "")):
-        if not text.isprintable():  # a line break would forge lines in approvals and reports
-            raise IdoError(f"{flag} must be one line of printable text, not {text!r}")
+    wrong = verdict_problem(by, comment, rejected=kind == "approval_rejected")
+    if wrong is not None:
+        raise IdoError(f"--{wrong[0]} {wrong[1]}")
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; nothing waits for approval")
     with SqliteJournal(journal) as store:
@@ -1417,8 +1422,6 @@ def reject(
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
     """Reject what a blocked run waits for; resuming it then fails the run with the reason."""
-    if not comment.strip():
-        raise IdoError("--comment must say why")
     _verdict(run_ref, journal, step, by, comment, "approval_rejected")
 
 
@@ -1471,11 +1474,11 @@ def audit(
 def _no_runs_of(intent: str, intents: set[str]) -> str:
     """Why `ido audit --intent` found nothing, and the names it may have meant: a typo gave
     an audit of no runs and no denials, as if that intent had never been denied anything."""
-    import difflib
+    from ido.text import did_you_mean
 
-    close = difflib.get_close_matches(intent, sorted(intents), n=1)
-    if close:
-        return f"no run in the journal is of intent '{intent}'; did you mean '{close[0]}'?"
+    guess = did_you_mean(intent, intents)
+    if guess:
+        return f"no run in the journal is of intent '{intent}'; {guess}"
     shown = ", ".join(sorted(intents)[:5]) + (", …" if len(intents) > 5 else "")
     return f"no run in the journal is of intent '{intent}'" + (
         f" (its runs are of {shown})" if intents else ""

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import bisect
-import difflib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,7 +29,7 @@ from ido.model import (
 from ido.model.providers import model_problem
 from ido.model.resources import NAME_PATTERN, PATH_PATTERN, IntentSpec, Rule
 from ido.policy import EFFECTS, is_plan_rule
-from ido.text import echoed
+from ido.text import did_you_mean, echoed
 from ido.validation import user_errors
 from ido.yamlsrc import Document, FieldPath, format_path, read_documents
 
@@ -204,17 +203,25 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
 def check_models(
     catalog: Catalog, environ: Mapping[str, str], *, base: Path | None = None
 ) -> list[Problem]:
-    """What keeps an intent's `llm.model` out of reach (an unknown litellm provider or
-    model, a server's provider without the server's address), told by `ido validate`
-    rather than by every decision of a run falling back to the solver. Nothing is asked of
-    the network: litellm's own lists are read from its package, not imported."""
+    """What keeps an intent's `llm.model` (in intents/ or inline in a scenario) out of
+    reach (an unknown litellm provider or model, a server's provider without the server's
+    address), told by `ido validate` rather than by every decision of a run falling back to
+    the solver. Nothing is asked of the network: litellm's own lists are read from its
+    package, not imported."""
+    specs: list[tuple[Resource, IntentSpec, FieldPath]] = [
+        (intent, intent.spec, ("spec", "llm", "model")) for intent in catalog.intents.values()
+    ]
+    specs += [
+        (scenario, scenario.spec.intent, ("spec", "intent", "llm", "model"))
+        for scenario in catalog.scenarios.values()
+        if isinstance(scenario.spec.intent, IntentSpec)  # (a name is checked in intents/)
+    ]
     problems: list[Problem] = []
-    for intent in catalog.intents.values():
-        llm = intent.spec.llm
+    for resource, spec, where in specs:
+        llm = spec.llm
         said = None if llm.model is None else model_problem(llm.model, llm.api_base, environ)
         if said is not None:
-            origin = catalog.origins[(intent.kind, intent.name)]
-            where = ("spec", "llm", "model")
+            origin = catalog.origins[(resource.kind, resource.name)]
             shown = display(origin.file, base or Path.cwd())
             problems.append(Problem(shown, origin.line_of(where), format_path(where), said))
     return problems
@@ -442,17 +449,14 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
                     ("spec", "faults", i, "provider"),
                     f"no capability has provider '{fault.provider}'; providers: {listed}",
                 )
-        rules = {f"{p.name}/{r.id}" for p in catalog.policies.values() for r in p.spec.rules}
         for i, cite in enumerate(scenario.spec.expect.cites):
-            policy = cite.partition("/")[0]
+            policy, _, rule_id = cite.partition("/")
             where = ("spec", "expect", "cites", i)
-            if " " not in cite and "/" in cite and policy in catalog.policies and cite not in rules:
-                known = sorted(r for r in rules if r.startswith(policy + "/"))
-                at(
-                    scenario,
-                    where,
-                    f"rule '{cite}' not found; {policy} has {', '.join(known) or 'no rules'}",
-                )
+            if " " not in cite and "/" in cite and policy in catalog.policies:
+                rules = catalog.policies[policy].spec.rules
+                message = _rule_problem(rules, policy, rule_id, effects=EFFECTS)
+                if message is not None:
+                    at(scenario, where, message)
             elif RULE_REF.fullmatch(cite) and policy not in catalog.policies:
                 missing(scenario, where, "Policy", policy)
             elif INTENT_RULE_REF.fullmatch(cite):
@@ -481,13 +485,12 @@ def _answer_problem(catalog: Catalog, scenario: Scenario, ref: str) -> str | Non
         return None
     owner, _, rule_id = ref.partition("/")
     if not rule_id:  # a bare id: requests name a rule with where it stands
-        named = [f"{p.name}/{r.id}" for p in catalog.policies.values() for r in p.spec.rules]
-        like = next((f", like {n}" for n in sorted(named) if n.endswith(f"/{ref}")), "")
-        return f"'{ref}' is not a rule id: write policy/rule (or intent:NAME/rule){like}"
+        named = _rule_names(catalog.policies.values())
+        return _not_a_rule_id(ref, named, write="policy/rule (or intent:NAME/rule)")
     if owner.startswith("intent:"):
         return _intent_rule_problem(catalog, scenario, ref, ("require_approval",))
     policy = catalog.policies.get(owner)
-    if policy is None or not rule_id:
+    if policy is None:
         known = ", ".join(sorted(catalog.policies)) or "none"
         return f"'{ref}' names no policy rule: write policy/rule (policies: {known})"
     return _rule_problem(policy.spec.rules, owner, rule_id, ("require_approval",))
@@ -522,6 +525,18 @@ def _rule_problem(
     if found is None:
         return f"rule '{owner}/{rule_id}' not found; {listed}"
     return f"rule '{owner}/{rule_id}' is a {found.effect} rule, so it asks no approval; {listed}"
+
+
+def _rule_names(policies: Iterable[Policy]) -> list[str]:
+    """The rules of `policies`, as they are named: `policy/rule`."""
+    return [f"{p.name}/{r.id}" for p in policies for r in p.spec.rules]
+
+
+def _not_a_rule_id(ref: str, named: Iterable[str], write: str, like: str = "") -> str:
+    """`ref`, a rule's id without its policy, told as no rule id: with the rule of `named`
+    that has that id (the first), else `like`, as an example of what to write."""
+    same = next((n for n in sorted(named) if n.endswith(f"/{ref}")), like)
+    return f"'{ref}' is not a rule id: write {write}" + (f", like {same}" if same else "")
 
 
 RULE_REF = re.compile(r"[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*")
@@ -602,21 +617,21 @@ def _expectation_problem(
 ) -> str | None:
     """Why the rule `ref` cannot fire as `effect` in a case of `test`, if it cannot."""
     name, _, rule_id = ref.partition("/")
-    under = ", ".join(test.spec.policies)
+    under = test.spec.policies
     if not rule_id:
-        return f"'{ref}' is not a rule id: write policy/rule, like {under.split(', ')[0]}/rule"
+        named = _rule_names(catalog.policies[p] for p in under if p in catalog.policies)
+        return _not_a_rule_id(ref, named, write="policy/rule", like=f"{under[0]}/rule")
     policy = catalog.policies.get(name)
     enforced = policy is not None and policy.spec.enforced  # evaluated in every test too
-    if name not in test.spec.policies and not enforced:
-        return f"policy '{name}' is not among this test's policies ({under}); add it to policies"
+    if name not in under and not enforced:
+        listed = ", ".join(under)
+        return f"policy '{name}' is not among this test's policies ({listed}); add it to policies"
     if policy is None:  # told where the test names it
         return None
-    rules = {rule.id: rule for rule in policy.spec.rules}
-    rule = rules.get(rule_id)
-    if rule is None:
-        return f"rule '{ref}' not found; {name} has " + (
-            ", ".join(f"{name}/{r}" for r in sorted(rules)) or "no rules"
-        )
+    missing = _rule_problem(policy.spec.rules, name, rule_id, effects=EFFECTS)
+    if missing is not None:  # (any rule of the policy would do)
+        return missing
+    rule = next(r for r in policy.spec.rules if r.id == rule_id)
     if rule.effect != effect:
         return f"rule '{ref}' is a {rule.effect} rule, so it never fires as {effect}"
     try:
@@ -668,8 +683,8 @@ def check_names(catalog: Catalog, base: Path) -> list[Problem]:
         ]  # (no intent loaded, as when a policy is checked alone: no telling)
         breaks = [i for i, c in enumerate(text) if c == "\n"] if unknown else []
         for kind, value, start in unknown[:NAMES_TOLD]:
-            close = difflib.get_close_matches(value, known[kind], n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            guess = did_you_mean(value, known[kind])
+            hint = f"; {guess}" if guess else ""
             said = {
                 "capability": f"no capability is named '{value}'",
                 "intent": f"no intent is named '{value}'",

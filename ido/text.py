@@ -3,7 +3,9 @@ rule's message): what a terminal would act on, written out so that it cannot."""
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
+from collections.abc import Iterable
 
 
 def printable(text: str) -> str:
@@ -39,6 +41,30 @@ def _unseen(character: str) -> bool:
     direction marks), a line or paragraph separator, a space other than the plain one."""
     kind = unicodedata.category(character)
     return kind in ("Cc", "Cf", "Zl", "Zp") or (kind == "Zs" and character != " ")
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str | None:
+    """`did you mean 'x'?`, `x` the one of `known` closest to `word` (a typo's likely
+    meaning), or None when none is close: each message puts it where its wording wants."""
+    close = difflib.get_close_matches(word, sorted(known), n=1)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def verdict_problem(by: str, comment: str | None, rejected: bool) -> tuple[str, str] | None:
+    """What is wrong with who gives a verdict and why, as (field, what to do), if anything:
+    no one named, a rejection without its reason (the run fails saying why), a comment that
+    says nothing, text that is not one line (a line break would forge lines in approvals
+    and reports). `ido approve`/`ido reject` and a scenario's `approvals` check the same."""
+    if not by.strip():
+        return "by", "must name who decides"
+    if rejected and (comment is None or not comment.strip()):
+        return "comment", "must say why: a rejection needs its reason"
+    if comment is not None and not comment.strip():
+        return "comment", "must say something (or leave it out)"
+    for field, text in (("by", by), ("comment", comment or "")):
+        if not text.isprintable():
+            return field, f"must be one line of printable text, not {text!r}"
+    return None
 
 
 def shortened(text: str, size: int) -> str:

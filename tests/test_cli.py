@@ -592,6 +592,34 @@ def test_validate_finds_a_model_out_of_reach_without_importing_litellm(
     assert f"intents/ship-order.yaml:{line}: spec.llm.model: {problem}" in "\n".join(said)
 
 
+def test_validate_finds_a_model_out_of_reach_in_a_scenario_intent(project: Path) -> None:
+    """A scenario's inline intent with a model litellm cannot reach validated clean (the
+    same intent in intents/ was told): validate names it now, in a scenario of the catalog
+    and in one with catalog entries of its own, the shared intent's problem told once."""
+    (project / "scenarios").mkdir()
+    (project / "extra.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: extra}\n"
+        "spec: {provider: x, effects: {order.noted: true}}\n"
+    )
+    scenario = (
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {{name: {name}}}\nspec:\n"
+        "  intent:\n    goal: ['state.order.shipped']\n    planner: llm\n"
+        "    llm: {{model: nosuch/gpt}}\n{more}"
+    )
+    (project / "scenarios" / "a.yaml").write_text(scenario.format(name="a", more=""))
+    (project / "scenarios" / "b.yaml").write_text(
+        scenario.format(name="b", more="  catalog: [../extra.yaml]\n")
+    )
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  planner: llm\n  llm: {model: nosuch/gpt}\n")
+    code, out = ido("validate")
+    assert code == 2, out
+    said = "spec.intent.llm.model: 'nosuch' is not a litellm provider"
+    assert f"scenarios/a.yaml:8: {said}" in out
+    assert f"scenarios/b.yaml:8: {said}" in out
+    assert out.count("intents/ship-order.yaml") == 1, out
+
+
 def test_an_intent_can_choose_the_search_planner(project: Path) -> None:
     """`planner: search` plans with the reference backend: same plan, its name on the record."""
     code, by_cpsat = ido("plan", "ship-order")

@@ -906,3 +906,20 @@ def test_ido_plan_says_what_a_run_of_the_plan_would_wait_for(project: Path) -> N
         "runs)\napproval needed for ship (residency/big-spend: Shipping needs a human.)\n"
     ) in out, out
     assert not calls(project)
+
+
+def test_ido_plan_json_lists_the_approvals_a_run_would_wait_for(project: Path) -> None:
+    """`ido plan -f json` left out what the text view says a run would wait for (the
+    plan's own approval under `mode: propose` was nowhere in it): `approvals_needed` lists
+    each, as the run would ask it."""
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  mode: propose\n")
+    code, out = ido("plan", "ship-order", "--format", "json")
+    assert code == 0, out
+    needed = json.loads(out)["approvals_needed"]
+    assert [(n["rule"], n["capability"], n["step"]) for n in needed] == [
+        ("mode/propose", "(plan)", 0),
+        ("residency/big-spend", "ship", 2),
+    ]
+    assert needed[1]["message"] == "Shipping needs a human."

@@ -156,6 +156,8 @@ def test_a_rule_that_cannot_fire_where_it_is_expected_is_a_load_error(project: P
         "fires as deny",
         "{deny: [residency/budget]}": "rule 'residency/budget' reads plan: it fires only in a "
         "case with plan",
+        "{deny: [budget]}": "'budget' is not a rule id: write policy/rule, like residency/budget",
+        "{deny: [nope]}": "'nope' is not a rule id: write policy/rule, like residency/rule",
         "{deny: [other/pii-stays-in-eu]}": "policy 'other' is not among this test's policies "
         "(residency)",
     }

@@ -3,12 +3,13 @@ seconds, and `ido validate` must not): a known provider, and a server where one 
 
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib.util
 import json
 from collections.abc import Mapping
 from pathlib import Path
+
+from ido.text import did_you_mean
 
 PROVIDERS = frozenset(
     """
@@ -63,8 +64,8 @@ def model_problem(model: str, api_base: str | None, environ: Mapping[str, str]) 
             f" (openai/{model} with api_base for a local OpenAI-compatible server)"
         )
     if provider not in PROVIDERS:
-        close = difflib.get_close_matches(provider.lower(), sorted(PROVIDERS), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        guess = did_you_mean(provider.lower(), PROVIDERS)
+        hint = f" ({guess})" if guess else ""
         return (
             f"'{provider}' is not a litellm provider{hint}: write provider/model, as"
             " openai/gpt-4o-mini (openai/NAME with api_base for a local server)"

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from ido.model.durations import Duration
 from ido.model.resources import FactPath, IntentSpec, Name, Strict, _Resource
+from ido.text import verdict_problem
 
 
 class Spread(Strict):
@@ -149,14 +150,16 @@ class Answer(Strict):
     verdict: Literal["approve", "reject"] = Field(default="approve")
     by: Said = Field(default="scenario", description="Who answers.")
     after: Duration = Field(default=0.0, description="How long after the request it comes.")
-    comment: Said | None = Field(default=None, description="Why (a rejection's reason).")
+    comment: Said | None = Field(
+        default=None, description="Why; required with `verdict: reject` (its reason)."
+    )
 
     @model_validator(mode="after")
-    def _one_line(self) -> Answer:
-        for name in ("by", "comment"):
-            text = getattr(self, name)
-            if text is not None and not text.isprintable():  # as ido approve refuses it
-                raise ValueError(f"{name} must be one line of printable text")
+    def _as_ido_approve(self) -> Answer:
+        """What `ido approve`/`ido reject` refuse: a reject with no reason, a line break."""
+        wrong = verdict_problem(self.by, self.comment, rejected=self.verdict == "reject")
+        if wrong is not None:
+            raise ValueError(f"{wrong[0]} {wrong[1]}")
         return self
 
 

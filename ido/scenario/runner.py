@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
 from ido.journal import Journal
-from ido.loading import Catalog, display, inside, load_catalog, yaml_files, yaml_under
+from ido.loading import Catalog, check_models, display, inside, load_catalog, yaml_files, yaml_under
 from ido.model import KINDS, Intent, Scenario
 from ido.observe import boolean_facts, snapshot
 from ido.runtime.local import Listener, LocalRuntime, RunReport, new_run_id
@@ -154,10 +154,11 @@ def own_catalog(data: Any) -> bool:
     return _is_scenario(data) and bool(_listed(data))
 
 
-def check_own_catalogs(paths: Sequence[Path]) -> int:
+def check_own_catalogs(paths: Sequence[Path], environ: Mapping[str, str] | None = None) -> int:
     """Check each scenario under `paths` that has catalog entries of its own, as `ido
     scenario` loads it (`load_scenarios`, `paths` the rest of its catalog); how many there
-    are. Raises LoadError with every problem found."""
+    are. With `environ`, the models of its catalog's intents are checked too (`check_models`).
+    Raises LoadError with every problem found."""
     files, problems = yaml_files(paths)
     count = 0
     for file in files:
@@ -173,6 +174,9 @@ def check_own_catalogs(paths: Sequence[Path]) -> int:
             problems += exc.problems
             continue
         count += sum(1 for scenario, _ in found if scenario.spec.catalog)
+        if environ is not None:
+            for catalog in {id(c): c for _, c in found}.values():  # (one per group)
+                problems += (p for p in check_models(catalog, environ) if p not in problems)
     if problems:
         raise LoadError(problems)
     return count

@@ -175,6 +175,20 @@ def test_bad_verdicts_are_load_errors(tmp_path: Path) -> None:
     assert "by must be one line of printable text" in said
 
 
+def test_a_scripted_rejection_without_its_reason_is_a_load_error(tmp_path: Path) -> None:
+    """`ido reject` requires `--comment`, but a scenario's `verdict: reject` loaded without
+    one and the run failed saying no reason: it is refused now, naming the field."""
+    path, _ = scenario(
+        tmp_path,
+        "  approvals:\n    - {rule: spend-approval/large-payment, verdict: reject, by: cfo}\n",
+    )
+    with pytest.raises(LoadError) as caught:
+        load_scenarios(path, CATALOG)
+    (problem,) = caught.value.problems
+    assert problem.field == "spec.approvals[0]"
+    assert problem.message.endswith("comment must say why: a rejection needs its reason")
+
+
 @pytest.mark.parametrize(
     ("rule", "said"),
     [
