@@ -10,16 +10,17 @@ catalog and planner, and reports the first decision that comes out differently.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ido.approvals import answering, pending, subject, verdicts
+from ido.approvals import Request, answering, pending, subject, verdicts
 from ido.decide import History, decide
 from ido.errors import IdoError, JournalError, NotFoundError
 from ido.health import Evidence, Lesson, with_lessons
-from ido.journal import Event, RunRow
+from ido.journal import Event, Pending, RunRow, epoch
 from ido.loading import Catalog
 from ido.model import Intent, Scenario, recorded_intent
 from ido.model.durations import as_recorded
@@ -358,6 +359,7 @@ def replay_counterfactual(
     recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
     from ido.runtime.local import LocalRuntime
     from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld
+    from ido.scenario.runner import go_on
     from ido.testing import MemoryJournal
 
     if not events or events[0].kind != "run_started":
@@ -401,28 +403,31 @@ def replay_counterfactual(
     )
     report = runtime.run(chosen)
     # Blocked where the recording was: the verdicts it recorded on those same requests are
-    # given again, and the run resumes, as it did then (a request for another plan has
-    # none, and the replay ends blocked on it).
+    # given again, and the run resumes when the recording's did, as it did then (with none,
+    # its wait over; a request for another plan has none, and the replay ends blocked on it).
     given = verdicts(events)
-    resumes = [
-        e.data for e in events if e.kind == "run_resumed" and e.data.get("after") == "approval"
-    ]
+    resumes = [e for e in events if e.kind == "run_resumed" and e.data.get("after") == "approval"]
     used: set[int] = set()  # each recorded verdict is given once
-    while report.outcome == "blocked":
+    while report.outcome == "blocked" and resumes:
+        resumed = resumes.pop(0)
         waiting = pending(journal.events(report.run_id))
         answers = [answering(given, request.key) for request in waiting]
-        if not waiting or None in answers or any(id(a) in used for a in answers):
-            break
-        used.update(id(a) for a in answers)
+        verdicts_now: list[Pending] = []
         for request, answer in zip(waiting, answers, strict=True):
-            assert answer is not None  # (checked just above)
+            if answer is None or id(answer) in used:
+                continue
+            used.add(id(answer))
             kind = "approval_given" if answer["approved"] else "approval_rejected"
             data = {k: v for k, v in answer.items() if k not in ("approved", "at")}
             data["read"] = request.read  # (a verdict recorded before it was: for this one)
-            journal.append(report.run_id, kind, answer["at"], data)
-        if resumes:  # the beliefs the recorded resume read, as the real one did
-            journal.save_health(_evidence(resumes.pop(0).get("health", {})))
-        report = runtime.resume(report.run_id)
+            verdicts_now.append((kind, answer["at"], data))
+        # the beliefs the recorded resume read, as the real one did
+        journal.save_health(_evidence(resumed.data.get("health", {})))
+        moment = resumed_at(resumed, waiting)
+        went_on = go_on(runtime, journal, report.run_id, world.clock, moment, verdicts_now)
+        if went_on is None:
+            break
+        report = went_on
     decided = [e.data for e in events if e.kind == "decided"]
     replayed = journal.events(report.run_id)
     old, new = _compared(events), _compared(replayed)
@@ -449,6 +454,21 @@ def replay_counterfactual(
             for (name, n), moved in sorted(world.moved.items())
         ),
     )
+
+
+def resumed_at(resumed: Event, waiting: Sequence[Request]) -> float:
+    """When the recording resumed a blocked run (`resumed`), for a replay blocked on
+    `waiting`. The journal stamps a moment to the millisecond below it; a run resumed
+    just past a request's last wait (as `ido runner` and a scenario do) failing it
+    unanswered is stamped at the deadline itself, where the wait is not yet over: resumed
+    there, the replay of a failed run stayed blocked. So such a resume is just past the
+    deadline of a waiting request that ends within the stamp's millisecond."""
+    moment = epoch(resumed.at)
+    if "fails" not in resumed.data:
+        return moment
+    ends = [r.deadline for r in waiting if r.deadline is not None]
+    within = [d for d in ends if moment <= d < moment + 0.001]
+    return max([moment, *(math.nextafter(d, math.inf) for d in within)])
 
 
 def _unknown_calls(
