@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ido.approvals import Request, answering, pending, subject, verdicts
-from ido.decide import History, decide
+from ido.decide import decide
 from ido.errors import IdoError, JournalError, NotFoundError
 from ido.health import Evidence, Lesson, with_lessons
 from ido.journal import Event, Pending, RunRow, epoch
@@ -28,12 +28,13 @@ from ido.planner import Planner, get_planner
 from ido.planner.llm import Recorded, recorded_calls
 from ido.policy import policy_digests
 from ido.runtime.recovery import (
+    RunState,
     fold_done,
+    fold_finish,
+    history_of,
     last_model_call_cost,
     learnt,
     missing_lesson,
-    tells_of_provider,
-    with_cut_off,
 )
 
 if TYPE_CHECKING:
@@ -97,41 +98,34 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     planner = recorded_planner(events, intent)
     catalog = _as_recorded(catalog)
     base = _evidence(started.get("health", {}))
-    evidence = dict(base)
-    failures: dict[str, int] = {}
-    cut_off: dict[str, float] = {}
-    completed: list[tuple[int, str]] = []
-    model_call_cost = 0.0
+    run = RunState(run_id, intent, 0.0, evidence=dict(base))  # as resume folds it back
     lessons: list[Lesson] = []  # since the run last stored what it had learnt
     state: dict[str, Any] = {}
     count = 0
-    undoing: dict[int, int] = {}
     mentioned: set[str] = set()  # the capabilities the run's decisions named
     for event in events:
         data = event.data
-        completed = fold_done(completed, undoing, event.kind, data)
+        run.completed = fold_done(run.completed, run.undoing, event.kind, data)
         if event.kind == "observed":
             state = data["state"]
         elif event.kind == "run_finished":
             lessons.clear()  # stored as it blocked: in the health the resume recorded
         elif event.kind == "run_resumed":
-            evidence = with_lessons(_evidence(data.get("health", {})), lessons)
+            run.evidence = with_lessons(_evidence(data.get("health", {})), lessons)
         elif event.kind == "action_finished" and not data.get("interrupted"):
-            name = data["capability"]
-            cut_off = with_cut_off(cut_off, data)
-            if not data["ok"] and tells_of_provider(data):
-                failures[name] = failures.get(name, 0) + 1
+            fold_finish(run, data, catalog)  # its failure counted, its cut-off kept
             if "learnt_at" in data:
+                name = data["capability"]
                 lesson = Lesson(name, bool(data["ok"]), learnt(data), float(data["learnt_at"]))
                 lessons.append(lesson)
-                evidence[name] = lesson.applied(evidence.get(name))
+                run.evidence[name] = lesson.applied(run.evidence.get(name))
         elif event.kind == "effects_missing":
             name = data["capability"]
-            failures[name] = failures.get(name, 0) + 1
+            run.failures[name] = run.failures.get(name, 0) + 1
             if "learnt_at" in data:
                 lesson = missing_lesson(data, float(data["learnt_at"]))
                 lessons.append(lesson)
-                evidence[name] = lesson.applied(evidence.get(name))
+                run.evidence[name] = lesson.applied(run.evidence.get(name))
         elif event.kind == "decided":
             count += 1
             if "now" not in data:
@@ -139,17 +133,13 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                     f"run {run_id} was recorded by an ido that did not keep every input of a "
                     "decision; it cannot be replayed exactly"
                 )
-            history = History(
-                failures=dict(failures),
-                evidence=dict(evidence),
-                now=float(data["now"]),
+            history = history_of(
+                run,
+                float(data["now"]),
                 spent=float(data.get("spent", 0.0)),
                 elapsed=float(data.get("elapsed", 0.0)),
-                done=tuple(name for _, name in completed),
-                model_call_cost=model_call_cost,
                 unbound=frozenset(data.get("unbound", ())),
                 unresolved={k: (v[0], v[1]) for k, v in data.get("unresolved", {}).items()},
-                cut_off=dict(cut_off),
             )
             gone = [name for name in data["policies"] if name not in catalog.policies]
             if gone:
@@ -169,7 +159,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 trigger=str(data["trigger"]),
             ).to_json()
             record = data.get("result", {}).get("solver", {}).get("llm") or {}
-            model_call_cost = last_model_call_cost(record, model_call_cost)
+            run.model_call_cost = last_model_call_cost(record, run.model_call_cost)
             recorded = {k: v for k, v in data.items() if k not in INPUTS}
             mentioned |= _mentioned(recorded)
             fields = _differences(recorded, _json(again))
