@@ -398,6 +398,7 @@ def replay_counterfactual(
     given = verdicts(events)
     resumes = [e for e in events if e.kind == "run_resumed" and e.data.get("after") == "approval"]
     used: set[int] = set()  # each recorded verdict is given once
+    resumed_once = False
     while report.outcome == "blocked" and resumes:
         resumed = resumes.pop(0)
         waiting = pending(journal.events(report.run_id))
@@ -417,7 +418,7 @@ def replay_counterfactual(
         went_on = go_on(runtime, journal, report.run_id, world.clock, moment, verdicts_now)
         if went_on is None:
             break
-        report = went_on
+        report, resumed_once = went_on, True
     decided = [e.data for e in events if e.kind == "decided"]
     replayed = journal.events(report.run_id)
     old, new = _compared(events), _compared(replayed)
@@ -439,6 +440,7 @@ def replay_counterfactual(
         left_out=max(0, len(decided) - len(old) - waited),
         virtual=scenario is not None,
         asked=world.counted_asking,
+        waited=resumed_once,
         unreplayed=tuple(
             f"{', '.join([*moved.facts, *moved.gone])}, after {name}'s call {n + 1}"
             for (name, n), moved in sorted(world.moved.items())

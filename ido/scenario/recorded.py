@@ -399,6 +399,9 @@ class Counterfactual:
     """Whether the recorded run's time is virtual too (it ran in a scenario's world)."""
     asked: bool = False
     """Whether the replay's clock counted time its decisions took asking a model."""
+    waited: bool = False
+    """Whether the replay's clock counted a wait for approval (it resumed where the
+    recording resumed, when it did)."""
 
     @property
     def changed(self) -> tuple[Changed, ...]:
