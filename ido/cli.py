@@ -1243,6 +1243,7 @@ def _counterfactual(run_id: str, c: Any) -> None:
         f"({'virtual' if c.virtual else 'wall'}) → "
         f"{format_duration(c.time)} (the recorded calls' durations"
         + (", and the model calls' time" if c.asked else "")
+        + (", and the waits for approval" if c.waited else "")
         + ", on a virtual clock)"
     )
     if c.unknown:

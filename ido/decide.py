@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -11,7 +11,7 @@ from ido.conditions import compile_condition
 from ido.health import Belief, Evidence, believe
 from ido.journal import model_calls
 from ido.loading import Catalog
-from ido.model import Capability, Intent, format_duration
+from ido.model import Capability, Intent, Rule, format_duration
 from ido.plan_rules import (
     PlanCheck,
     best_admissible,
@@ -23,7 +23,7 @@ from ido.planner import Planner
 from ido.planner.explain import UNBOUND, secret_rule
 from ido.planner.llm import left_after_calls
 from ido.planner.types import Action, Denied, Limits, Plan, PlanResult, Rejection, Task, Weights
-from ido.policy import RuleHit, capability_view, evaluate, plan_view, rulebook
+from ido.policy import FAIL_CLOSED, RuleHit, capability_view, evaluate, plan_view, rulebook
 from ido.state import digest, get_path, has_path
 
 ATTEMPTS_RULE = "limits.max_attempts"
@@ -126,7 +126,24 @@ def health_view(
     return view, changed
 
 
-GUARDS = ("deny", "require_approval")
+def capability_hits(
+    rules: Iterable[tuple[str, Rule]],
+    state: Mapping[str, Any],
+    intent: Mapping[str, Any],
+    capability: Capability,
+    health: Mapping[str, Any],
+) -> tuple[list[RuleHit], list[str]]:
+    """The capability rules that fire for `capability` in this snapshot (`intent`: its
+    `intent_view`; `health`: the `health_view`), and the errors evaluating them. A decision
+    and a step about to start both ask this: built apart, a rule could read a variable
+    one of them lacks, and the step be stopped by a rule its plan was made under."""
+    variables = {
+        "state": state,
+        "intent": intent,
+        "capability": capability_view(capability),
+        "health": health,
+    }
+    return evaluate(rules, variables, capability.name)
 
 
 def guards_now(
@@ -138,19 +155,14 @@ def guards_now(
     after an observer reported the trip cancelled, under a rule denying bookings of
     cancelled trips), and a compensation is held to them too (`undo_stopped_by`)."""
     book = rulebook(intent, catalog.policies).capability_rules
-    rules = [(s, r) for s, r in book if r.effect in GUARDS]
+    rules = [(s, r) for s, r in book if r.effect in FAIL_CLOSED]
     if not rules:
         return []
     # Beliefs of every capability, only for rules that read them: once per step started.
     read = any("health" in compile_condition(r.when).variables for _, r in rules)
     health = health_view(catalog, history, state)[0] if read else {}
-    variables = {
-        "state": state,
-        "intent": intent_view(intent),
-        "capability": capability_view(catalog.capabilities[name]),
-        "health": health,
-    }
-    hits, _ = evaluate(rules, variables, name)
+    capability = catalog.capabilities[name]
+    hits, _ = capability_hits(rules, state, intent_view(intent), capability, health)
     return hits
 
 
@@ -166,7 +178,7 @@ def undo_stopped_by(
     no decision, but it is a call all the same: a policy that forbids a capability (or
     asks a person first) governs it when it undoes a step too."""
     hits = guards_now(intent, catalog, name, state, history)
-    return next((h for effect in GUARDS for h in hits if h.effect == effect), None)
+    return next((h for effect in FAIL_CLOSED for h in hits if h.effect == effect), None)
 
 
 BACKOFF_DOUBLINGS = 5
@@ -230,13 +242,7 @@ def build_task(
         believed = health[capability.name]
         hits: list[RuleHit] = []
         if rules:  # (a catalog without policies has no view to build)
-            variables = {
-                "state": state,
-                "intent": view,
-                "capability": capability_view(capability),
-                "health": health,
-            }
-            hits, found = evaluate(rules, variables, capability.name)
+            hits, found = capability_hits(rules, state, view, capability, health)
             errors.extend(f"{capability.name}: {e}" for e in found)
             hits_all.extend(hits)
         bias = sum(h.weight for h in hits if h.effect == "avoid") - sum(

@@ -10,16 +10,17 @@ catalog and planner, and reports the first decision that comes out differently.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ido.approvals import answering, pending, subject, verdicts
-from ido.decide import History, decide
+from ido.approvals import Request, answering, pending, subject, verdicts
+from ido.decide import decide
 from ido.errors import IdoError, JournalError, NotFoundError
 from ido.health import Evidence, Lesson, with_lessons
-from ido.journal import Event, RunRow
+from ido.journal import Event, Pending, RunRow, epoch
 from ido.loading import Catalog
 from ido.model import Intent, Scenario, recorded_intent
 from ido.model.durations import as_recorded
@@ -27,11 +28,13 @@ from ido.planner import Planner, get_planner
 from ido.planner.llm import Recorded, recorded_calls
 from ido.policy import policy_digests
 from ido.runtime.recovery import (
+    RunState,
     fold_done,
+    fold_finish,
+    history_of,
     last_model_call_cost,
     learnt,
     missing_lesson,
-    tells_of_provider,
 )
 
 if TYPE_CHECKING:
@@ -95,39 +98,34 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     planner = recorded_planner(events, intent)
     catalog = _as_recorded(catalog)
     base = _evidence(started.get("health", {}))
-    evidence = dict(base)
-    failures: dict[str, int] = {}
-    completed: list[tuple[int, str]] = []
-    model_call_cost = 0.0
+    run = RunState(run_id, intent, 0.0, evidence=dict(base))  # as resume folds it back
     lessons: list[Lesson] = []  # since the run last stored what it had learnt
     state: dict[str, Any] = {}
     count = 0
-    undoing: dict[int, int] = {}
     mentioned: set[str] = set()  # the capabilities the run's decisions named
     for event in events:
         data = event.data
-        completed = fold_done(completed, undoing, event.kind, data)
+        run.completed = fold_done(run.completed, run.undoing, event.kind, data)
         if event.kind == "observed":
             state = data["state"]
         elif event.kind == "run_finished":
             lessons.clear()  # stored as it blocked: in the health the resume recorded
         elif event.kind == "run_resumed":
-            evidence = with_lessons(_evidence(data.get("health", {})), lessons)
+            run.evidence = with_lessons(_evidence(data.get("health", {})), lessons)
         elif event.kind == "action_finished" and not data.get("interrupted"):
-            name = data["capability"]
-            if not data["ok"] and tells_of_provider(data):
-                failures[name] = failures.get(name, 0) + 1
+            fold_finish(run, data, catalog)  # its failure counted, as resume folds it
             if "learnt_at" in data:
+                name = data["capability"]
                 lesson = Lesson(name, bool(data["ok"]), learnt(data), float(data["learnt_at"]))
                 lessons.append(lesson)
-                evidence[name] = lesson.applied(evidence.get(name))
+                run.evidence[name] = lesson.applied(run.evidence.get(name))
         elif event.kind == "effects_missing":
             name = data["capability"]
-            failures[name] = failures.get(name, 0) + 1
+            run.failures[name] = run.failures.get(name, 0) + 1
             if "learnt_at" in data:
                 lesson = missing_lesson(data, float(data["learnt_at"]))
                 lessons.append(lesson)
-                evidence[name] = lesson.applied(evidence.get(name))
+                run.evidence[name] = lesson.applied(run.evidence.get(name))
         elif event.kind == "decided":
             count += 1
             if "now" not in data:
@@ -135,14 +133,11 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                     f"run {run_id} was recorded by an ido that did not keep every input of a "
                     "decision; it cannot be replayed exactly"
                 )
-            history = History(
-                failures=dict(failures),
-                evidence=dict(evidence),
-                now=float(data["now"]),
+            history = history_of(
+                run,
+                float(data["now"]),
                 spent=float(data.get("spent", 0.0)),
                 elapsed=float(data.get("elapsed", 0.0)),
-                done=tuple(name for _, name in completed),
-                model_call_cost=model_call_cost,
                 unbound=frozenset(data.get("unbound", ())),
                 unresolved={k: (v[0], v[1]) for k, v in data.get("unresolved", {}).items()},
             )
@@ -164,7 +159,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 trigger=str(data["trigger"]),
             ).to_json()
             record = data.get("result", {}).get("solver", {}).get("llm") or {}
-            model_call_cost = last_model_call_cost(record, model_call_cost)
+            run.model_call_cost = last_model_call_cost(record, run.model_call_cost)
             recorded = {k: v for k, v in data.items() if k not in INPUTS}
             mentioned |= _mentioned(recorded)
             fields = _differences(recorded, _json(again))
@@ -354,6 +349,7 @@ def replay_counterfactual(
     recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
     from ido.runtime.local import LocalRuntime
     from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld
+    from ido.scenario.runner import go_on
     from ido.testing import MemoryJournal
 
     if not events or events[0].kind != "run_started":
@@ -397,28 +393,32 @@ def replay_counterfactual(
     )
     report = runtime.run(chosen)
     # Blocked where the recording was: the verdicts it recorded on those same requests are
-    # given again, and the run resumes, as it did then (a request for another plan has
-    # none, and the replay ends blocked on it).
+    # given again, and the run resumes when the recording's did, as it did then (with none,
+    # its wait over; a request for another plan has none, and the replay ends blocked on it).
     given = verdicts(events)
-    resumes = [
-        e.data for e in events if e.kind == "run_resumed" and e.data.get("after") == "approval"
-    ]
+    resumes = [e for e in events if e.kind == "run_resumed" and e.data.get("after") == "approval"]
     used: set[int] = set()  # each recorded verdict is given once
-    while report.outcome == "blocked":
+    resumed_once = False
+    while report.outcome == "blocked" and resumes:
+        resumed = resumes.pop(0)
         waiting = pending(journal.events(report.run_id))
         answers = [answering(given, request.key) for request in waiting]
-        if not waiting or None in answers or any(id(a) in used for a in answers):
-            break
-        used.update(id(a) for a in answers)
+        verdicts_now: list[Pending] = []
         for request, answer in zip(waiting, answers, strict=True):
-            assert answer is not None  # (checked just above)
+            if answer is None or id(answer) in used:
+                continue
+            used.add(id(answer))
             kind = "approval_given" if answer["approved"] else "approval_rejected"
             data = {k: v for k, v in answer.items() if k not in ("approved", "at")}
             data["read"] = request.read  # (a verdict recorded before it was: for this one)
-            journal.append(report.run_id, kind, answer["at"], data)
-        if resumes:  # the beliefs the recorded resume read, as the real one did
-            journal.save_health(_evidence(resumes.pop(0).get("health", {})))
-        report = runtime.resume(report.run_id)
+            verdicts_now.append((kind, answer["at"], data))
+        # the beliefs the recorded resume read, as the real one did
+        journal.save_health(_evidence(resumed.data.get("health", {})))
+        moment = resumed_at(resumed, waiting)
+        went_on = go_on(runtime, journal, report.run_id, world.clock, moment, verdicts_now)
+        if went_on is None:
+            break
+        report, resumed_once = went_on, True
     decided = [e.data for e in events if e.kind == "decided"]
     replayed = journal.events(report.run_id)
     old, new = _compared(events), _compared(replayed)
@@ -440,11 +440,27 @@ def replay_counterfactual(
         left_out=max(0, len(decided) - len(old) - waited),
         virtual=scenario is not None,
         asked=world.counted_asking,
+        waited=resumed_once,
         unreplayed=tuple(
             f"{', '.join([*moved.facts, *moved.gone])}, after {name}'s call {n + 1}"
             for (name, n), moved in sorted(world.moved.items())
         ),
     )
+
+
+def resumed_at(resumed: Event, waiting: Sequence[Request]) -> float:
+    """When the recording resumed a blocked run (`resumed`), for a replay blocked on
+    `waiting`. The journal stamps a moment to the millisecond below it; a run resumed
+    just past a request's last wait (as `ido runner` and a scenario do) failing it
+    unanswered is stamped at the deadline itself, where the wait is not yet over: resumed
+    there, the replay of a failed run stayed blocked. So such a resume is just past the
+    deadline of a waiting request that ends within the stamp's millisecond."""
+    moment = epoch(resumed.at)
+    if "fails" not in resumed.data:
+        return moment
+    ends = [r.deadline for r in waiting if r.deadline is not None]
+    within = [d for d in ends if moment <= d < moment + 0.001]
+    return max([moment, *(math.nextafter(d, math.inf) for d in within)])
 
 
 def _unknown_calls(

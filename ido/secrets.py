@@ -14,9 +14,9 @@ import json
 import os
 import re
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ido.errors import ExecutionError
 from ido.model.resources import SECRET_REFERENCE
@@ -107,16 +107,33 @@ def url_credentials(url: str) -> list[str]:
     return list(dict.fromkeys(v for v in found if v))
 
 
-def unresolved(value: Any, environ: Mapping[str, str]) -> tuple[str, str] | None:
+class Environ(Protocol):
+    """Where `${env:NAME}` resolves from: the process environment, a mapping of variables,
+    or what tells of each name as the environment a recorded run found did
+    (`ido.scenario.recorded.AsRecorded`). Only looked up by name, never listed."""
+
+    def __contains__(self, name: object, /) -> bool: ...
+    def __getitem__(self, name: str, /) -> str: ...
+
+
+def lacking(name: str, environ: Environ) -> str | None:
+    """Why `environ` cannot resolve `${env:NAME}`: "not set", or "empty" (what CI gives
+    for a secret it does not have: no credential at all); None when it can. The check
+    before planning and the call itself both ask this, so they cannot disagree."""
+    if name not in environ:
+        return "not set"
+    return None if environ[name] else "empty"
+
+
+def unresolved(value: Any, environ: Environ) -> tuple[str, str] | None:
     """The first `${env:NAME}` in `value`'s strings (lists and dicts too) that `environ`
     cannot resolve, as (NAME, "not set" or "empty"); None when every one resolves."""
     if isinstance(value, str):
         for match in SECRET_REFERENCE.finditer(value):
             name = match.group(1)
-            if name not in environ:
-                return name, "not set"
-            if not environ[name]:
-                return name, "empty"
+            why = lacking(name, environ)
+            if why is not None:
+                return name, why
         return None
     items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
     return next((found for v in items if (found := unresolved(v, environ))), None)
@@ -127,7 +144,7 @@ class Secrets:
     """Resolves references against `environ` (default: the process environment) and
     remembers every value it handed out."""
 
-    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    environ: Environ = field(default_factory=lambda: os.environ)
     values: set[str] = field(default_factory=set)
 
     def expand(self, value: Any) -> Any:
@@ -147,12 +164,9 @@ class Secrets:
 
     def _lookup(self, match: re.Match[str]) -> str:
         name = match.group(1)
-        if name not in self.environ:
-            raise ExecutionError(
-                f"environment variable {name} is not set (named as ${{env:{name}}})"
-            )
+        why = lacking(name, self.environ)
+        if why is not None:
+            raise ExecutionError(f"environment variable {name} is {why} (named as ${{env:{name}}})")
         secret = self.environ[name]
-        if not secret:  # what CI gives for a secret it does not have: no credential at all
-            raise ExecutionError(f"environment variable {name} is empty (named as ${{env:{name}}})")
         self.values.add(secret)
         return secret

@@ -511,6 +511,45 @@ spec:
 """
 
 
+LATE = """\
+apiVersion: ido/v1
+kind: Scenario
+metadata: {name: late}
+spec:
+  intent:
+    given: {order: {id: '9', region: eu}}
+    goal: ['state.order.paid']
+    policies: [eu-data-residency]
+    rules:
+      - {id: ask, effect: require_approval, when: 'true', message: ask, expires: 30m}
+  approvals: [{rule: 'intent:late/ask', after: 45m}]
+  expect: {outcome: failed, reason: expired unanswered}
+"""
+
+
+def test_a_counterfactual_of_a_scenario_run_resumes_when_the_recording_did(in_root: Path) -> None:
+    """The finance approval came 20 minutes on: the replay gave it again, but resumed at
+    once ("time: 1203.6s → 3.6s")."""
+    ido("scenario", "run", "-q", "scenarios/large-order-approved.yaml", "--journal", str(in_root))
+    code, out = ido("replay", "last", "--journal", str(in_root), "--policies", "policies")
+    assert code == 0, out
+    assert "outcome: achieved → achieved" in out
+    assert "time: 1203.6s (virtual) → 1203.6s (the recorded calls' durations, and the waits" in out
+
+
+def test_a_counterfactual_of_a_run_whose_wait_ran_out_fails_as_it_did(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """Nobody answered within the request's 30 minutes and the run failed; its replay,
+    having no verdict to give, stayed blocked ("failed → blocked", "time: 30m → 0ms")."""
+    (tmp_path / "late.yaml").write_text(LATE)
+    ido("scenario", "run", "-q", str(tmp_path / "late.yaml"), "--journal", str(in_root))
+    code, out = ido("replay", "last", "--journal", str(in_root), "--policies", "policies")
+    assert code == 0, out
+    assert "outcome: failed → failed (the approval of charge-stripe-eu" in out, out
+    assert "time: 30m (virtual) → 30m" in out, out
+
+
 def test_a_counterfactual_without_a_policy_a_scenario_fault_switches_on_says_so(
     in_root: Path, tmp_path: Path
 ) -> None:

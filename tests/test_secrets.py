@@ -15,9 +15,11 @@ from ido.loading import load_catalog
 from ido.model import Capability
 from ido.observe import observe
 from ido.replay import replay_counterfactual, replay_exact
-from ido.runtime.bindings import perform
+from ido.runtime.bindings import missing_secret, perform
 from ido.runtime.context import ActionContext
+from ido.runtime.environment import RealEnvironment
 from ido.runtime.local import LocalRuntime
+from ido.scenario.recorded import AsRecorded
 from ido.secrets import Secrets, masked_url, unresolved, url_credentials
 from ido.testing import Replying, StepClock, serve_on_loopback
 
@@ -291,6 +293,34 @@ def test_the_first_reference_the_environment_cannot_resolve_is_named() -> None:
     assert unresolved(body, {"HOST_OK": "h"}) == ("TOKEN", "not set")
     assert unresolved(body, {"HOST_OK": "h", "TOKEN": ""}) == ("TOKEN", "empty")
     assert unresolved(body, {"HOST_OK": "h", "TOKEN": "t"}) is None
+
+
+def test_a_real_call_resolves_its_secrets_from_the_environment_it_was_checked_against(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check before planning read `RealEnvironment.environ`, the call the process
+    environment: a capability checked callable failed "TOKEN is not set" when called."""
+    monkeypatch.delenv("TOKEN", raising=False)
+    script = "import json, sys; print(json.dumps({'arg': sys.argv[1]}))"
+    shell = _bound({"shell": ["python", "-c", script, "--token=${env:TOKEN}"]})
+    world = RealEnvironment(tmp_path, sleep=lambda _: None)
+    world.environ = {"TOKEN": TOKEN}
+    assert missing_secret(shell, world.environ) is None
+    outcome = world.call(shell, _context())
+    assert outcome.ok, outcome.error
+    assert outcome.output == {"arg": "--token=***"}
+
+
+def test_the_environment_a_recorded_run_found_answers_by_name_and_lists_nothing() -> None:
+    """As a Mapping it had no variables (`len` 0, nothing listed), yet said each was set."""
+    found = AsRecorded({"call": ("TOKEN", "not set"), "other": ("KEY", "empty")})
+    assert "TOKEN" not in found and unresolved("${env:TOKEN}", found) == ("TOKEN", "not set")
+    assert "KEY" in found and unresolved("${env:KEY}", found) == ("KEY", "empty")
+    assert "HOST" in found and found["HOST"] == "set" and unresolved("${env:HOST}", found) is None
+    with pytest.raises(KeyError):
+        found["TOKEN"]
+    with pytest.raises(TypeError):
+        len(found)  # type: ignore[arg-type]
 
 
 def _secret_or_plain(folder: Path, echo: str) -> None:

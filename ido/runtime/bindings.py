@@ -23,7 +23,7 @@ from ido.exiting import needs_teardown
 from ido.model import Capability
 from ido.runtime import stopping
 from ido.runtime.context import ActionContext
-from ido.secrets import Secrets, unresolved
+from ido.secrets import Environ, Secrets, unresolved
 from ido.state import TooDeep, from_json, json_safe
 from ido.text import failure, printable
 
@@ -79,7 +79,7 @@ def load_callable(reference: str, base: Path) -> Callable[..., Any]:
     return fn  # type: ignore[no-any-return]
 
 
-def missing_secret(capability: Capability, environ: Mapping[str, str]) -> tuple[str, str] | None:
+def missing_secret(capability: Capability, environ: Environ) -> tuple[str, str] | None:
     """The `${env:NAME}` the capability's binding names that `environ` leaves unset or empty,
     as (NAME, "not set" or "empty"): a call could not even be made (`perform` fails it
     before sending anything). None when every one resolves, or there is no binding."""
@@ -97,7 +97,7 @@ def perform(
     capability: Capability,
     ctx: ActionContext,
     base: Path,
-    environ: Mapping[str, str] | None = None,
+    environ: Environ | None = None,
 ) -> Outcome:
     """Run the binding; never raises: every failure is an Outcome with `ok=False`.
 

@@ -18,6 +18,7 @@ from ido.model import Capability, Intent
 from ido.runtime import stopping
 from ido.runtime.bindings import Outcome, perform
 from ido.runtime.context import ActionContext
+from ido.secrets import Environ
 
 
 class Executor(Protocol):
@@ -38,7 +39,7 @@ class Environment(Protocol):
     runs_bindings: bool
     """Whether calls perform the capabilities' `run` bindings: then a capability without
     one cannot be run, and is not planned."""
-    environ: Mapping[str, str] | None
+    environ: Environ | None
     """Where the bindings' `${env:NAME}` resolve from (None: no binding is called here, and
     none is checked): a capability whose binding names a variable unset or empty there
     cannot be called, and is not planned."""
@@ -83,7 +84,7 @@ class RealEnvironment:
     def __init__(self, base: Path, sleep: Any) -> None:
         self.base = base
         self.sleep = sleep
-        self.environ: Mapping[str, str] | None = os.environ  # what `perform` resolves from
+        self.environ: Environ | None = os.environ  # what the calls resolve from, and are checked by
 
     def executor(self) -> Executor:
         return _ThreadExecutor(self)
@@ -92,7 +93,7 @@ class RealEnvironment:
         self.sleep(seconds)
 
     def call(self, capability: Capability, ctx: ActionContext) -> Outcome:
-        return perform(capability, ctx, self.base)
+        return perform(capability, ctx, self.base, self.environ)
 
     def deciding(self) -> None:
         return

@@ -56,6 +56,7 @@ from ido.runtime.recovery import (
     RunState,
     fold_done,
     fold_finish,
+    history_of,
     last_model_call_cost,
     learnt,
     missing_lesson,
@@ -727,14 +728,11 @@ class LocalRuntime:
 
     def _history(self, run: RunState, now: float) -> History:
         """What the run has seen so far, as a decision (or a compensation's rules) reads it."""
-        return History(
-            failures=dict(run.failures),
-            evidence=dict(run.evidence),
-            now=now,
+        return history_of(
+            run,
+            now,
             spent=run.spent,
             elapsed=run.elapsed(now),
-            done=tuple(name for _, name in run.completed),
-            model_call_cost=run.model_call_cost,
             unbound=self._unbound,
             unresolved=self._unresolved,
         )

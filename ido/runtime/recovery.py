@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ido.decide import History
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson
 from ido.journal import Event, RunRow, epoch, paid_in, scenario_of
@@ -74,6 +75,32 @@ class RunState:
     def elapsed(self, now: float) -> float:
         """The seconds of the run its deadline counts at clock reading `now`."""
         return now - self.started - self.waited
+
+
+def history_of(
+    run: RunState,
+    now: float,
+    *,
+    spent: float,
+    elapsed: float,
+    unbound: frozenset[str],
+    unresolved: Mapping[str, tuple[str, str]],
+) -> History:
+    """What the run has seen so far, as a decision reads it at clock reading `now`: the
+    runtime builds it from the run it holds, replay from the run it folds back from the
+    journal, with the spend and time the decision recorded. One builder, or a decision
+    and its replay could be given different histories."""
+    return History(
+        failures=dict(run.failures),
+        evidence=dict(run.evidence),
+        now=now,
+        spent=spent,
+        elapsed=elapsed,
+        done=tuple(name for _, name in run.completed),
+        model_call_cost=run.model_call_cost,
+        unbound=unbound,
+        unresolved=dict(unresolved),
+    )
 
 
 @dataclass(frozen=True)

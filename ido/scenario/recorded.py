@@ -15,7 +15,7 @@ is listed (`Counterfactual.unreplayed`), not guessed at.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,24 +211,23 @@ def _moved(expected: State, seen: State, unsure: set[str]) -> Moved | None:
     return Moved(facts, gone) if facts or gone else None
 
 
-class AsRecorded(Mapping[str, str]):
+class AsRecorded:
     """The environment as a recorded run's first decision found it (`unresolved`, capability
     → (NAME, "not set" or "empty")): those variables are unset or empty, every other one is
-    set (to a value never used: a replay calls nothing)."""
+    set (to a value never used: a replay calls nothing). An `Environ`, looked up by name:
+    no Mapping, as it cannot list the variables it says are set (as one, it had none, and
+    yet answered for every name)."""
 
     def __init__(self, unresolved: Mapping[str, Sequence[str]]) -> None:
         self._lacking = {name: lacking for name, lacking in unresolved.values()}
 
+    def __contains__(self, name: object) -> bool:
+        return self._lacking.get(name) != "not set" if isinstance(name, str) else False
+
     def __getitem__(self, name: str) -> str:
-        if self._lacking.get(name) == "not set":
+        if name not in self:
             raise KeyError(name)
         return "" if name in self._lacking else "set"
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
 
 
 class RecordedWorld(SimulatedWorld):
@@ -400,6 +399,9 @@ class Counterfactual:
     """Whether the recorded run's time is virtual too (it ran in a scenario's world)."""
     asked: bool = False
     """Whether the replay's clock counted time its decisions took asking a model."""
+    waited: bool = False
+    """Whether the replay's clock counted a wait for approval (it resumed where the
+    recording resumed, when it did)."""
 
     @property
     def changed(self) -> tuple[Changed, ...]:

@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ido.approvals import ready
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
-from ido.journal import Journal
+from ido.journal import Journal, Pending
 from ido.loading import Catalog, check_models, display, inside, load_catalog, yaml_files, yaml_under
 from ido.model import KINDS, Intent, Scenario
 from ido.observe import boolean_facts, snapshot
 from ido.runtime.local import Listener, LocalRuntime, RunReport, new_run_id
 from ido.scenario.answers import MOST_ROUNDS, verdicts
 from ido.scenario.expect import unmet
-from ido.scenario.world import SimulatedWorld
+from ido.scenario.world import SimulatedWorld, VirtualClock
 from ido.testing import MemoryJournal
 from ido.yamlsrc import read_documents
 
@@ -230,12 +231,10 @@ def run_scenario(
         if not answered:
             break
         moment, given = answered
-        world.clock.advance_to(moment)
-        for kind, at, data in given:
-            store.append(report.run_id, kind, at, data)
-            if listener is not None:
-                listener(kind, data)
-        report = runtime.resume(report.run_id)
+        went_on = go_on(runtime, store, report.run_id, world.clock, moment, given, listener)
+        if went_on is None:
+            break
+        report = went_on
     cpu = time.process_time() - started
     problems = unmet(
         scenario.spec.expect,
@@ -246,6 +245,30 @@ def run_scenario(
         events=store.events(report.run_id),
     )
     return ScenarioResult(scenario, report, world.clock.elapsed, cpu, tuple(problems), store)
+
+
+def go_on(
+    runtime: LocalRuntime,
+    journal: Journal,
+    run_id: str,
+    clock: VirtualClock,
+    moment: float,
+    given: Sequence[Pending],
+    listener: Listener | None = None,
+) -> RunReport | None:
+    """Record the verdicts `given` on a blocked run, move the clock to `moment` and resume
+    it there, as a person's `ido approve` and then `ido runner` would; None, the run left
+    blocked, when it may not go on then (a request still waits, its wait not over). A
+    scenario's run and a replay of one go on so alike: the replay gave the recorded time
+    and outcome only if it moved its clock where the recording's had moved."""
+    clock.advance_to(moment)
+    for kind, at, data in given:
+        journal.append(run_id, kind, at, data)
+        if listener is not None:
+            listener(kind, data)
+    if not ready(journal.events(run_id), clock()):
+        return None
+    return runtime.resume(run_id)
 
 
 def _intent(scenario: Scenario, catalog: Catalog) -> Intent:

@@ -25,6 +25,7 @@ from ido.model import Capability, Intent, Scenario
 from ido.model.scenario import Behaviour, Fault, Spread
 from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext
+from ido.secrets import Environ
 from ido.state import State, apply_effects, merge
 from ido.text import printable
 
@@ -70,7 +71,7 @@ class SimulatedWorld:
 
     shares_beliefs = False
     runs_bindings = False
-    environ: Mapping[str, str] | None = None  # no binding is called
+    environ: Environ | None = None  # no binding is called
 
     def __init__(
         self, scenario: Scenario, catalog: Catalog, truth: State, start: float = START
