@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from decimal import ROUND_FLOOR, Decimal, localcontext
 
-from ido.model.durations import format_duration
+from ido.model.durations import durations_against, exact_duration, format_duration
 from ido.planner.types import SCALE, Metric, Plan, Step, Task, units
 
 METRICS: dict[str, Metric] = {
@@ -29,7 +29,7 @@ def within(task: Task, name: str) -> str:
         return f"within max_cost {_amount(limit)}{left}"
     if name == "deadline":
         left = " (what is left of it)" if task.elapsed >= 0.001 else ""
-        return f"within deadline {format_duration(limit)}{left}"
+        return f"within deadline {exact_duration(limit)}{left}"
     return f"with success probability ≥ {written_probability(limit)}"
 
 
@@ -38,7 +38,13 @@ def needs(task: Task, name: str, plan: Plan) -> str:
     if name == "max_cost":
         return f"costs {_amount(plan.cost)}"
     if name == "deadline":
-        return f"takes {format_duration(plan.latency)} on its critical path"
+        limit = task.limits.deadline
+        taken = (
+            exact_duration(plan.latency)
+            if limit is None
+            else durations_against(plan.latency, limit)[0]
+        )
+        return f"takes {taken} on its critical path"
     return f"reaches {_probability(task, plan.success_probability)}"
 
 
@@ -181,5 +187,5 @@ def step_measure(metric: str, step: Step) -> str:
     if metric == "cost":
         return _amount(step.cost)
     if metric == "latency":
-        return format_duration(step.latency)
+        return exact_duration(step.latency)
     return shown_probability(step.reliability)

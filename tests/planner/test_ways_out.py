@@ -868,3 +868,19 @@ def test_a_rule_s_way_out_told_again_writes_its_plan_as_plans_are() -> None:
         assert "to allow b1 → b2 (a1 → a2 is denied by plan rule p/r)" in str(result.reason), (
             result.reason
         )
+
+
+def test_a_plan_a_hair_over_the_deadline_reads_apart_from_it() -> None:
+    """ "within deadline 4s | takes 4s on its critical path" of a 4.0004s plan: the plan's
+    time keeps the digits that set it apart from the deadline."""
+    from ido.planner.limit_words import needs, within
+    from ido.planner.solving import step_of
+    from ido.planner.types import Plan
+    from tests.planner.test_cpsat import action as cp_action
+    from tests.planner.test_cpsat import task as cp_task
+
+    slow = cp_action("slow", (), {"order.paid": True}, latency=4.0004)
+    t = cp_task([slow], ("state.order.paid",), limits=Limits(deadline=4.0))
+    plan = Plan((step_of(t, slow),))
+    assert within(t, "deadline") == "within deadline 4s"
+    assert needs(t, "deadline", plan) == "takes 4.0004s on its critical path"
