@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ido.planner.explain import TOGETHER, denying, lifting, present
+from ido.planner.explain import TOGETHER, denying, lifting, present, rule_words
 from ido.planner.limit_words import BEST, LIMITS, limits_together, needs, way_out, within
 from ido.planner.types import Plan, PlanResult, Task, Way
 
@@ -109,7 +109,7 @@ def told(task: Task, why: DeniedWhy) -> str:
                 f"{needs(task, name, plan)}: {way_out(task, name, plan)}"
             )
         elif name in denied:
-            out.append(f"lift rule {name} (it denies {', '.join(denied[name])}) to allow {steps}")
+            out.append(f"{rule_words(name, denied[name]).way} to allow {steps}")
         else:
             out.append(f"lift plan rule {name} to allow {steps}")
     return "; or ".join(out)
@@ -187,11 +187,9 @@ def _least(task: Task, limit: str, least: Least) -> Plan | None:
 
 
 def _words(element: str) -> str:
-    """`max_cost`, `rule guard/no-d`, `max_cost and deadline`: a way out's element."""
-    names = [
-        n if n in LIMITS or n.startswith("limits.") else f"rule {n}"
-        for n in element.split(TOGETHER)
-    ]
+    """`max_cost`, `rule guard/no-d`, `max_cost and deadline`, `the need for environment
+    variable TOKEN`: a way out's element, as in "with … lifted"."""
+    names = [n if n in LIMITS else rule_words(n, []).named for n in element.split(TOGETHER)]
     return " and ".join(names)
 
 
@@ -241,4 +239,4 @@ def _closed(task: Task, way: Way, denied: str) -> str:
             f"relaxing {names} together lets through only plans the plan rules deny{upto} "
             f"({denied})"
         )
-    return f"lifting rule {element} lets through only plans the plan rules deny{upto} ({denied})"
+    return f"lifting {_words(element)} lets through only plans the plan rules deny{upto} ({denied})"

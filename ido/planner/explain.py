@@ -279,21 +279,13 @@ def infeasible(
             ways.append(Way(TOGETHER.join(loose), found.plan, words))
         else:
             goals = ", ".join(f"'{g}'" for g in task.goal)
-            denials = "; ".join(_denies(rule, relax.rules[rule]) for rule in lifts)
+            denials = "; ".join(rule_words(rule, relax.rules[rule]).denies for rule in lifts)
             messages.append(f"no plan reaches {goals}: every way there is ruled out: {denials}")
     for rule in lifts:
         found = relax.solve(frozenset({rule}))
         assert found is not None
         steps = " → ".join(found.plan.capabilities)  # a plan, written as plans are
-        denies = ", ".join(relax.rules[rule])
-        if rule == UNBOUND:
-            words = f"or give {denies} a run binding (spec.run) to allow {steps}"
-        elif rule.startswith(SECRET_RULE):
-            words = f"or set environment variable {secret_name(rule)} to allow {steps}"
-        elif rule.startswith("limits."):
-            words = f"or raise {rule} (used up by {denies}) to allow {steps}"
-        else:
-            words = f"or lift rule {rule} (it denies {denies}) to allow {steps}"
+        words = f"or {rule_words(rule, relax.rules[rule]).way} to allow {steps}"
         messages.append(words)
         ways.append(Way(rule, found.plan, words))
     why = Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways))
@@ -533,16 +525,39 @@ def secret_name(rule: str) -> str:
     return rule.removeprefix(SECRET_RULE).removesuffix("}")
 
 
-def _denies(rule: str, names: list[str]) -> str:
+@dataclass(frozen=True)
+class RuleWords:
+    """A rule that leaves capabilities out, in the words its kind takes (a policy rule, a
+    `limits.` count used up, no run binding, an unset environment variable)."""
+
+    way: str
+    """What to do to let them back in: `set environment variable TOKEN`."""
+    named: str
+    """What is lifted, as in "with … lifted": `the need for environment variable TOKEN`."""
+    denies: str
+    """Why they are out: `charge cannot be called without environment variable TOKEN`."""
+
+
+def rule_words(rule: str, names: list[str]) -> RuleWords:
+    """`rule`, which leaves out the capabilities `names`, in words (`RuleWords`)."""
+    out = ", ".join(names)
     if rule == UNBOUND:
-        return f"{', '.join(names)} {'has' if len(names) == 1 else 'have'} no run binding"
+        has = "has" if len(names) == 1 else "have"
+        return RuleWords(
+            f"give {out} a run binding (spec.run)",
+            "the need for a run binding (spec.run)",
+            f"{out} {has} no run binding",
+        )
     if rule.startswith(SECRET_RULE):
-        return (
-            f"{', '.join(names)} cannot be called without environment variable {secret_name(rule)}"
+        env = f"environment variable {secret_name(rule)}"
+        return RuleWords(
+            f"set {env}", f"the need for {env}", f"{out} cannot be called without {env}"
         )
     if rule.startswith("limits."):
-        return f"{', '.join(names)} used up {rule}"
-    return f"policy {rule} denies {', '.join(names)}"
+        return RuleWords(f"raise {rule} (used up by {out})", rule, f"{out} used up {rule}")
+    return RuleWords(
+        f"lift rule {rule} (it denies {out})", f"rule {rule}", f"policy {rule} denies {out}"
+    )
 
 
 def _words(elements: list[str]) -> str:
