@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from ido.errors import IdoError, LoadError, NotFoundError, writing
+from ido.errors import IdoError, LoadError, NotFoundError, OutOfBudget, writing
 from ido.exiting import settle
 from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 
@@ -490,15 +490,14 @@ def _pddl_decision(loaded: Any, chosen: Any, alternatives: int, listener: Any = 
 
     try:
         decision = _decide_once(loaded, chosen, alternatives, listener=listener)
-    except SearchGaveUp as stop:
-        raise stop.advised(
-            "`--search-states N` lets it go further, or `--planner cpsat` may settle it"
-        ) from None
     except BudgetsSpent as spent:
         raise spent.advised(
             f"{_pddl_size(loaded, chosen)}: a larger `--solve-time DURATION` or "
             "`--search-states N` gives them more room"
         ) from None
+    except OutOfBudget as stop:  # the search's, alone or settling CP-SAT's solve
+        other = ", or `--planner cpsat` may settle it" if isinstance(stop, SearchGaveUp) else ""
+        raise stop.advised(f"`--search-states N` lets it go further{other}") from None
     from ido.planner.explain import MORE_STEPS
 
     result, said = decision.result, decision.result.reason or ""

@@ -596,3 +596,27 @@ def test_costs_of_whole_millionths_are_not_warned_of(cost: float) -> None:
     the whole millionths it was written as."""
     assert rounded_costs([("(a)", cost)]) is None
     assert rounded_costs([("(a)", cost), ("(b)", 0.0000005)]) is not None
+
+
+@pytest.mark.parametrize("error", ["RoundingUnsettled", "NumbersTooLarge"])
+def test_cpsat_s_search_giving_up_names_the_flags_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: str
+) -> None:
+    """The search CP-SAT hands a solve to (to settle its rounding, or for numbers its model
+    cannot hold) gave up with a plain PlanningError, which told a PDDL user to edit
+    `limits.search_states` in an intent there is none of."""
+    from ido.planner import PLANNERS, cpsat
+
+    class GivingUp(cpsat.CpSatPlanner):
+        def plan(self, *args: Any, **kwargs: Any) -> Any:
+            raise getattr(cpsat, error)("expanded 1 states")
+
+    monkeypatch.setitem(PLANNERS, "cpsat", GivingUp)
+    domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
+    argv = ["plan", "--pddl", str(domain), str(problem), "--planner", "cpsat"]
+    stopped = CliRunner().invoke(app, argv)
+    assert stopped.exit_code == 2, stopped.output
+    said = " ".join(stopped.output.split())
+    assert "gave up (it expanded 1 states)" in said
+    assert "`--search-states N` lets it go further" in said
+    assert "in the intent" not in said and "limits." not in said
