@@ -298,11 +298,15 @@ def _read_domain(path: Path) -> Domain:
                 what = f"an argument of ({atom.predicate} ...)"
                 typed += [(kind, what, item.line) for kind in kinds]
                 was = predicates.setdefault(atom.predicate, arguments)
-                if len(was) != arity:
+                if was != arguments:  # which one counts? the problem was blamed for it
+                    differ = (
+                        f"{len(was)} and {arity} arguments"
+                        if len(was) != arity
+                        else f"argument types ({' '.join(was)}) and ({' '.join(arguments)})"
+                    )
                     raise reader.fail(
                         item,
-                        f"predicate {atom.predicate} is declared twice, with "
-                        f"{len(was)} and {arity} arguments "
+                        f"predicate {atom.predicate} is declared twice, with {differ} "
                         f"({_lines(lines[atom.predicate], item.line)})",
                     )
                 lines.setdefault(atom.predicate, item.line)
