@@ -249,11 +249,7 @@ def infeasible(
     single = [e for e in conflict if relax.solve(frozenset({e})) is not None]
     if not single:
         # Conflicts that share nothing: find a minimal set to relax together, by the same filter.
-        together = list(elements)
-        for element in elements:
-            rest = [c for c in together if c != element]
-            if relax.solve(frozenset(rest)) is not None:
-                together = rest
+        together = _relaxing(relax, elements)
         words = (
             f"no plan meets {_words(conflict)}{' together' if len(conflict) > 1 else ''}, and "
             "relaxing any one limit or rule alone is not enough; relax "
@@ -293,14 +289,22 @@ def infeasible(
 
 
 def _limits_together(relax: _Relaxer, limits: list[str]) -> list[str]:
-    """A smallest set of `limits` that, relaxed together with every rule kept, admits a
-    plan (by the deletion filter); `[]` when relaxing all of them does not. Where no limit
-    alone is a way out but lifting a rule is, this is the way out that keeps the rules:
-    without it, "every way there is ruled out" by the rule pointed at the rule alone."""
+    """A minimal set of `limits` that, relaxed together with every rule kept, admits a
+    plan (`_relaxing`); `[]` when relaxing all of them does not. Where no limit alone is a
+    way out but lifting a rule is, this is the way out that keeps the rules: without it,
+    "every way there is ruled out" by the rule pointed at the rule alone."""
     if len(limits) < 2 or relax.solve(frozenset(limits)) is None:
         return []
-    loose = list(limits)
-    for name in limits:
+    return _relaxing(relax, limits)
+
+
+def _relaxing(relax: _Relaxer, candidates: list[str]) -> list[str]:
+    """A minimal set of `candidates` (no member can be kept, though a smaller set may
+    exist) that, relaxed together with the rest kept, admits a plan, by the deletion
+    filter: each is dropped whose relaxing the others still do without. Relaxed all
+    together, `candidates` must admit one."""
+    loose = list(candidates)
+    for name in candidates:
         rest = [n for n in loose if n != name]
         if relax.solve(frozenset(rest)) is not None:
             loose = rest
