@@ -196,10 +196,9 @@ def _words(element: str) -> str:
 def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> str:
     """The way out `way` told from `better`, the plan the rules allow with its element
     lifted."""
-    if TOGETHER in way.element:
-        names = way.element.split(TOGETHER)
-        if set(names) <= set(LIMITS) and way.words == limits_together(task, names, way.plan):
-            return f"{limits_together(task, names, better)} ({denied})"
+    if way.kind == "limits together":
+        return f"{limits_together(task, way.element.split(TOGETHER), better)} ({denied})"
+    if way.kind == "together":
         return way.words  # the words name no plan: they hold for the one the rules allow
     if way.element in LIMITS:
         return (

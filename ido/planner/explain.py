@@ -256,7 +256,7 @@ def infeasible(
             f"{_words(together)} together"
         )
         found = relax.solve(frozenset(together))
-        way = Way(TOGETHER.join(together), found.plan, words)
+        way = Way(TOGETHER.join(together), found.plan, words, kind="together")
         why = Infeasibility(words, tuple(together), tuple(conflict), (way,))
         return _or_more_steps(task, grounded, why) if longer else why
     ways: list[Way] = []
@@ -272,7 +272,7 @@ def infeasible(
             found = relax.solve(frozenset(loose))
             words = limits_together(task, loose, found.plan)
             messages.append(words)
-            ways.append(Way(TOGETHER.join(loose), found.plan, words))
+            ways.append(Way(TOGETHER.join(loose), found.plan, words, kind="limits together"))
         else:
             goals = ", ".join(f"'{g}'" for g in task.goal)
             denials = "; ".join(rule_words(rule, relax.rules[rule]).denies for rule in lifts)
