@@ -559,12 +559,9 @@ def _unsolvable_json(exc: Exception, planner: str) -> NoReturn:
 def _pddl_intent(domain: Path, problem: Path) -> tuple[Any, Any]:
     """A PDDL problem as `ido plan --pddl` plans it: the catalog `ido import-pddl` would
     write (checked as loading it would, but built in memory) and that catalog's intent."""
-    from ido.pddl import pddl_catalog, rounded_costs
+    from ido.pddl import pddl_catalog
 
-    loaded, name = pddl_catalog(domain, problem)
-    capabilities = loaded.capabilities.values()
-    costs = ((c.metadata.description or c.metadata.name, c.spec.cost) for c in capabilities)
-    rounded = rounded_costs(costs)
+    loaded, name, rounded = pddl_catalog(domain, problem)
     if rounded is not None:
         typer.echo(f"warning: {problem}: {rounded}", err=True)
     return loaded, loaded.intents[name]
