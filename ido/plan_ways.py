@@ -202,7 +202,7 @@ def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> st
         return way.words  # the words name no plan: they hold for the one the rules allow
     if way.element in LIMITS:
         return (
-            f"no plan {within(task, way.element)} that the plan rules allow: {denied}; the "
+            f"no plan {within(task, way.element, better)} that the plan rules allow: {denied}; the "
             f"{how} plan they allow with {way.element} lifted, "
             f"{' → '.join(better.capabilities)}, {needs(task, way.element, better)}; "
             f"{way_out(task, way.element, better)}"

@@ -71,17 +71,14 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
 
 
-def exact_duration(seconds: float) -> str:
-    """`format_duration`, unless that rounds (`4.0004s` reads `4s`, `0.4ms` reads `0ms`): then
-    six significant digits, for a value set against a limit, which is rarely whole
-    milliseconds (mid-run, a deadline is the time left)."""
-    return _shown(seconds, 6)[0]
-
-
 def durations_against(seconds: float, limit: float) -> tuple[str, str]:
-    """`seconds` and the `limit` it is set against, as `exact_duration` shows them, with more
-    digits where those read the same for different values: `4.0004s` over deadline `4s`, not
-    `4s` over deadline `4s`."""
+    """`seconds` and the `limit` it is set against, as `format_duration` shows them, unless
+    that rounds two different values to the same millisecond: then each that is not whole
+    milliseconds with six significant digits, or as many more as tell them apart
+    (`4.0004s` over deadline `4s`, not `4s` over deadline `4s`; mid-run, a deadline is the
+    time left, rarely whole milliseconds)."""
+    if seconds == limit or round(seconds, 3) != round(limit, 3):
+        return format_duration(seconds), format_duration(limit)
     limit_text, limit_read = _shown(limit, 6)
     for digits in range(6, 18):
         text, read = _shown(seconds, digits)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ido.errors import PlanningError
-from ido.model.durations import exact_duration, format_duration
+from ido.model.durations import format_duration
 from ido.planner.grounding import Grounded, ground
 from ido.planner.limit_words import (
     BEST,
@@ -493,7 +493,7 @@ def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> t
     steps = joint.join(f"{s.capability} {step_measure(metric, s)}" for s in plan.steps)
     if name == "deadline":
         path = " → ".join(
-            f"{plan.steps[i].capability} {exact_duration(plan.steps[i].latency)}"
+            f"{plan.steps[i].capability} {format_duration(plan.steps[i].latency)}"
             for i in plan.critical_path
         )
         alongside = len(plan.steps) - len(plan.critical_path)
@@ -502,8 +502,8 @@ def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> t
         )
         steps = f"{path}{beside}"
     return (
-        f"no plan {within(task, name)}: the {BEST[name]} plan {needs(task, name, plan)} ({steps}); "
-        f"{way_out(task, name, plan)}",
+        f"no plan {within(task, name, plan)}: the {BEST[name]} plan "
+        f"{needs(task, name, plan)} ({steps}); {way_out(task, name, plan)}",
         plan,
     )
 

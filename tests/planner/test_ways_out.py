@@ -882,8 +882,11 @@ def test_a_plan_a_hair_over_the_deadline_reads_apart_from_it() -> None:
     slow = cp_action("slow", (), {"order.paid": True}, latency=4.0004)
     t = cp_task([slow], ("state.order.paid",), limits=Limits(deadline=4.0))
     plan = Plan((step_of(t, slow),))
-    assert within(t, "deadline") == "within deadline 4s"
+    assert within(t, "deadline", plan) == "within deadline 4s"
     assert needs(t, "deadline", plan) == "takes 4.0004s on its critical path"
+    left = replace(t, limits=Limits(deadline=4.0003))  # mid-run, the time left
+    assert within(left, "deadline", plan) == "within deadline 4.0003s"
+    assert needs(left, "deadline", plan) == "takes 4.0004s on its critical path"
 
 
 def test_a_way_out_past_an_unset_variable_says_to_set_it() -> None:
