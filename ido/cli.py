@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from ido.errors import IdoError, LoadError, NotFoundError, writing
+from ido.errors import IdoError, LoadError, NotFoundError, OutOfBudget, writing
 from ido.exiting import settle
 from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 
@@ -500,15 +500,14 @@ def _pddl_decision(loaded: Any, chosen: Any, alternatives: int, listener: Any = 
 
     try:
         decision = _decide_once(loaded, chosen, alternatives, listener=listener)
-    except SearchGaveUp as stop:
-        raise stop.advised(
-            "`--search-states N` lets it go further, or `--planner cpsat` may settle it"
-        ) from None
     except BudgetsSpent as spent:
         raise spent.advised(
             f"{_pddl_size(loaded, chosen)}: a larger `--solve-time DURATION` or "
             "`--search-states N` gives them more room"
         ) from None
+    except OutOfBudget as stop:  # the search's, alone or settling CP-SAT's solve
+        other = ", or `--planner cpsat` may settle it" if isinstance(stop, SearchGaveUp) else ""
+        raise stop.advised(f"`--search-states N` lets it go further{other}") from None
     from ido.planner.explain import MORE_STEPS
 
     result, said = decision.result, decision.result.reason or ""
@@ -570,12 +569,9 @@ def _unsolvable_json(exc: Exception, planner: str) -> NoReturn:
 def _pddl_intent(domain: Path, problem: Path) -> tuple[Any, Any]:
     """A PDDL problem as `ido plan --pddl` plans it: the catalog `ido import-pddl` would
     write (checked as loading it would, but built in memory) and that catalog's intent."""
-    from ido.pddl import pddl_catalog, rounded_costs
+    from ido.pddl import pddl_catalog
 
-    loaded, name = pddl_catalog(domain, problem)
-    capabilities = loaded.capabilities.values()
-    costs = ((c.metadata.description or c.metadata.name, c.spec.cost) for c in capabilities)
-    rounded = rounded_costs(costs)
+    loaded, name, rounded = pddl_catalog(domain, problem)
     if rounded is not None:
         typer.echo(f"warning: {problem}: {rounded}", err=True)
     return loaded, loaded.intents[name]

@@ -7,7 +7,9 @@ IdoError
 ├── PlanningError        the planner could not work on the problem (not: infeasible)
 │   └── OutOfBudget      a planner reached its budget; says how to give it more
 │       ├── SearchGaveUp the search reached its budget (ido.planner.search)
-│       └── BudgetsSpent CP-SAT's time and the search's states both ran out (ido.planner.cpsat)
+│       ├── BudgetsSpent CP-SAT's time and the search's states both ran out (ido.planner.cpsat)
+│       ├── RoundingUnsettled  the search to settle CP-SAT's rounding ran out (ido.planner.cpsat)
+│       └── NumbersTooLarge    the search planning numbers CP-SAT cannot hold ran out (same)
 ├── ExecutionError       a binding could not be performed (raised inside the runtime only)
 ├── JournalError         the journal database is unusable
 └── WriteError           a file the user asked for cannot be written (`writing`)

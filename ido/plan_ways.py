@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ido.planner.explain import TOGETHER, denying, lifting, present
+from ido.planner.explain import TOGETHER, denying, lifting, present, rule_words
 from ido.planner.limit_words import BEST, LIMITS, limits_together, needs, way_out, within
 from ido.planner.types import Plan, PlanResult, Task, Way
 
@@ -109,7 +109,7 @@ def told(task: Task, why: DeniedWhy) -> str:
                 f"{needs(task, name, plan)}: {way_out(task, name, plan)}"
             )
         elif name in denied:
-            out.append(f"lift rule {name} (it denies {', '.join(denied[name])}) to allow {steps}")
+            out.append(f"{rule_words(name, denied[name]).way} to allow {steps}")
         else:
             out.append(f"lift plan rule {name} to allow {steps}")
     return "; or ".join(out)
@@ -187,25 +187,22 @@ def _least(task: Task, limit: str, least: Least) -> Plan | None:
 
 
 def _words(element: str) -> str:
-    """`max_cost`, `rule guard/no-d`, `max_cost and deadline`: a way out's element."""
-    names = [
-        n if n in LIMITS or n.startswith("limits.") else f"rule {n}"
-        for n in element.split(TOGETHER)
-    ]
+    """`max_cost`, `rule guard/no-d`, `max_cost and deadline`, `the need for environment
+    variable TOKEN`: a way out's element, as in "with … lifted"."""
+    names = [n if n in LIMITS else rule_words(n, []).named for n in element.split(TOGETHER)]
     return " and ".join(names)
 
 
 def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> str:
     """The way out `way` told from `better`, the plan the rules allow with its element
     lifted."""
-    if TOGETHER in way.element:
-        names = way.element.split(TOGETHER)
-        if set(names) <= set(LIMITS) and way.words == limits_together(task, names, way.plan):
-            return f"{limits_together(task, names, better)} ({denied})"
+    if way.kind == "limits together":
+        return f"{limits_together(task, way.element.split(TOGETHER), better)} ({denied})"
+    if way.kind == "together":
         return way.words  # the words name no plan: they hold for the one the rules allow
     if way.element in LIMITS:
         return (
-            f"no plan {within(task, way.element)} that the plan rules allow: {denied}; the "
+            f"no plan {within(task, way.element, better)} that the plan rules allow: {denied}; the "
             f"{how} plan they allow with {way.element} lifted, "
             f"{' → '.join(better.capabilities)}, {needs(task, way.element, better)}; "
             f"{way_out(task, way.element, better)}"
@@ -241,4 +238,4 @@ def _closed(task: Task, way: Way, denied: str) -> str:
             f"relaxing {names} together lets through only plans the plan rules deny{upto} "
             f"({denied})"
         )
-    return f"lifting rule {element} lets through only plans the plan rules deny{upto} ({denied})"
+    return f"lifting {_words(element)} lets through only plans the plan rules deny{upto} ({denied})"

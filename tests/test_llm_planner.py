@@ -884,6 +884,11 @@ def test_hybrid_does_not_ask_when_the_plan_rules_leave_one_plan(project: Path, s
     deny_cheappay(project)
     assert ido("run", "ship-order")[0] == 0
     assert calls(project) == ["pay-pricey-eu", "ship"] and model.requests == []
+    record = llm_record(project)  # why the model was not asked, as any decision says
+    assert record["calls"] == [] and record["fallback"] == "cpsat"
+    assert record["verdict"].startswith(
+        "the plan rules allow 1 of the solver's 2 plans: not asked, nothing to choose between"
+    )
 
 
 def test_hybrid_with_no_alternatives_asked_for_does_not_ask_the_model(

@@ -71,6 +71,31 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
 
 
+def durations_against(seconds: float, limit: float) -> tuple[str, str]:
+    """`seconds` and the `limit` it is set against, as `format_duration` shows them, unless
+    that rounds two different values to the same millisecond: then each that is not whole
+    milliseconds with six significant digits, or as many more as tell them apart
+    (`4.0004s` over deadline `4s`, not `4s` over deadline `4s`; mid-run, a deadline is the
+    time left, rarely whole milliseconds)."""
+    if seconds == limit or round(seconds, 3) != round(limit, 3):
+        return format_duration(seconds), format_duration(limit)
+    limit_text, limit_read = _shown(limit, 6)
+    for digits in range(6, 18):
+        text, read = _shown(seconds, digits)
+        if read != limit_read or seconds == limit:
+            break
+    return text, limit_text
+
+
+def _shown(seconds: float, digits: int) -> tuple[str, float]:
+    """`format_duration` if it is exact, else `digits` significant digits in plain notation
+    (`0.00001s`, never `1e-05s`); with the value the text reads as."""
+    if round(seconds, 3) == seconds:
+        return format_duration(seconds), seconds
+    text = f"{seconds:.{digits}g}"
+    return format(Decimal(text), "f") + "s", float(text)
+
+
 def format_wait(seconds: float) -> str:
     """Render a wait people measure in minutes or days (`4m12s`, `1d3h`): from a minute up,
     to the second, in the units a person would say it in (`252.345s` read as a number to

@@ -33,12 +33,21 @@ def load_pddl(domain: Path, problem: Path) -> GroundTask:
     return ground(read_domain(domain), read_problem(problem))
 
 
-def pddl_catalog(domain: Path, problem: Path, max_steps: int = MOST_STEPS) -> tuple[Catalog, str]:
+def pddl_catalog(
+    domain: Path, problem: Path, max_steps: int = MOST_STEPS
+) -> tuple[Catalog, str, str | None]:
     """The catalog `import_pddl` would write, checked as its files would be when loaded
-    but without writing them (errors name the problem file), and its intent's name."""
-    *capabilities, intent = to_resources(load_pddl(domain, problem), max_steps)
+    but without writing them (errors name the problem file), its intent's name, and what
+    to warn of as `import_pddl` does (`Imported.rounded`)."""
+    task = load_pddl(domain, problem)
+    *capabilities, intent = to_resources(task, max_steps)
     loaded = load_documents([*capabilities, intent], problem, base=problem.parent)
-    return loaded, str(intent["metadata"]["name"])
+    return loaded, str(intent["metadata"]["name"]), _rounded(task)
+
+
+def _rounded(task: GroundTask) -> str | None:
+    """What to warn of when `task`'s action costs are finer than the planners count."""
+    return rounded_costs((a.call, a.cost) for a in task.actions)
 
 
 def import_pddl(
@@ -75,8 +84,7 @@ def import_pddl(
     for file, text in files:
         with writing(file):
             file.write_text(text, encoding="utf-8")
-    rounded = rounded_costs((a.call, a.cost) for a in task.actions)
-    return Imported(cap_file, intent_file, name, len(capabilities), rounded)
+    return Imported(cap_file, intent_file, name, len(capabilities), _rounded(task))
 
 
 def _refuse_changes(files: tuple[tuple[Path, str], ...]) -> None:

@@ -28,19 +28,18 @@ from ido.pddl.parsed import (
 
 def check_domain(domain: Domain) -> None:
     """Raise PddlError for a name a domain uses and does not declare."""
-    types = declared_types(domain)
+    types, below = declared_types(domain), subtypes(domain)
     for kind, what, line in domain.typed:
         if kind not in types:
             raise PddlError(f"{domain.file}:{line}: type {kind} of {what} is not in :types")
     for action in domain.actions:
-        _Uses(domain, domain.constants, f"{domain.file}:{action.line}", action.name).action(
-            action, types
-        )
+        at = f"{domain.file}:{action.line}"
+        _Uses(domain, domain.constants, at, action.name, below).action(action, types)
 
 
 def check_problem(domain: Domain, problem: Problem) -> None:
     """Raise PddlError for a name a problem uses and neither it nor its domain declares."""
-    types = declared_types(domain)
+    types, below = declared_types(domain), subtypes(domain)
     at = f"{problem.file}:{problem.lines.get(':objects', 1)}"
     for name, kind in problem.objects.items():
         if kind not in types:
@@ -54,22 +53,35 @@ def check_problem(domain: Domain, problem: Problem) -> None:
     objects = {**domain.constants, **problem.objects}
     for atom in problem.init:
         line = problem.init_lines.get(atom, problem.lines.get(":init", 1))
-        _Uses(domain, objects, f"{problem.file}:{line}", None).atom(atom, frozenset(), ":init")
-    goal = _Uses(domain, objects, f"{problem.file}:{problem.lines.get(':goal', 1)}", None)
+        uses = _Uses(domain, objects, f"{problem.file}:{line}", None, below)
+        uses.atom(atom, frozenset(), ":init")
+    goal = _Uses(domain, objects, f"{problem.file}:{problem.lines.get(':goal', 1)}", None, below)
     for literal in problem.goal:
         goal.atom(literal.atom, frozenset(), "the goal")
     if problem.goal_condition is not None:
         goal.formula(problem.goal_condition, frozenset(), "the goal", types)
 
 
-def is_a(kind: str, wanted: str, parents: Mapping[str, str]) -> bool:
+def subtypes(domain: Domain) -> dict[str, set[str]]:
+    """Each type with every type below it (itself included)."""
+    below: dict[str, set[str]] = {"object": {"object"}}
+    for name in domain.types:
+        below.setdefault(name, set()).add(name)
+    for name in domain.types:
+        parent = domain.types[name]
+        seen = {name}
+        while parent not in seen:
+            below.setdefault(parent, {parent}).add(name)
+            seen.add(parent)
+            parent = domain.types.get(parent, "object")
+        below["object"].add(name)
+    return below
+
+
+def is_a(kind: str, wanted: str, below: Mapping[str, set[str]]) -> bool:
     """Whether an object of type `kind` is one of type `wanted`: the same type, or one below
-    it in `:types` (every type is below `object`)."""
-    seen: set[str] = set()
-    while kind not in (wanted, "object") and kind not in seen:
-        seen.add(kind)
-        kind = parents.get(kind, "object")
-    return wanted in (kind, "object")
+    it in `:types` (`below`, from `subtypes`; every type is below `object`)."""
+    return wanted == "object" or kind in below.get(wanted, {wanted})
 
 
 def declared_types(domain: Domain) -> set[str]:
@@ -80,9 +92,16 @@ def declared_types(domain: Domain) -> set[str]:
 class _Uses:
     """Checks the atoms and quantifiers of one action, `:init` or goal (`owner` None)."""
 
-    def __init__(self, domain: Domain, objects: Mapping[str, str], at: str, owner: str | None):
+    def __init__(
+        self,
+        domain: Domain,
+        objects: Mapping[str, str],
+        at: str,
+        owner: str | None,
+        below: Mapping[str, set[str]],
+    ):
         self.predicates, self.objects, self.at, self.owner = domain.predicates, objects, at, owner
-        self.types = domain.types
+        self.below = below
 
     def fail(self, message: str) -> PddlError:
         return PddlError(f"{self.at}: {message}")
@@ -161,7 +180,7 @@ class _Uses:
                     raise self.fail(f"{arg} in {show(Literal(atom))} {self._unbound(where)}")
             elif arg not in self.objects:
                 raise self.fail(f"{arg} in {show(Literal(atom))} in {where} {self._unknown()}")
-            elif not is_a(self.objects[arg], kind, self.types):
+            elif not is_a(self.objects[arg], kind, self.below):
                 raise self.fail(
                     f"{arg} in {show(Literal(atom))} in {where} is of type {self.objects[arg]}, "
                     f"and argument {place} of {atom.predicate} takes type {kind}"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from ido.errors import PddlError, UnsolvableError
 from ido.pddl.adl import Truth, expand_action, expand_goal
-from ido.pddl.check import check_problem
+from ido.pddl.check import check_problem, subtypes
 from ido.pddl.parsed import Action, Atom, Domain, Literal, Problem, Universal, show
 
 MAX_GROUND_ACTIONS = 200_000
@@ -63,7 +63,7 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
         )
     check_problem(domain, problem)
     objects = {**domain.constants, **problem.objects}
-    below = _subtypes(domain)
+    below = subtypes(domain)
     pools: dict[str, list[str]] = {}
 
     def objects_of(kind: str) -> list[str]:
@@ -206,22 +206,6 @@ def _changes(action: Action) -> Iterator[Atom]:
 
 def _live(literals: tuple[Literal, ...], known: set[Atom]) -> tuple[Literal, ...]:
     return tuple(lit for lit in literals if lit.positive or lit.atom in known)
-
-
-def _subtypes(domain: Domain) -> dict[str, set[str]]:
-    """Each type with every type below it (itself included)."""
-    below: dict[str, set[str]] = {"object": {"object"}}
-    for name in domain.types:
-        below.setdefault(name, set()).add(name)
-    for name in domain.types:
-        parent = domain.types[name]
-        seen = {name}
-        while parent not in seen:
-            below.setdefault(parent, {parent}).add(name)
-            seen.add(parent)
-            parent = domain.types.get(parent, "object")
-        below["object"].add(name)
-    return below
 
 
 def _bindings(

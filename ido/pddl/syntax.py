@@ -7,6 +7,7 @@ named, the file and the line."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -101,9 +102,18 @@ class _Reader:
         """`a b - t c - u d` -> {a: t, b: t, c: u, d: object}, in order. A variable given
         twice is refused (`what`: where, "the parameters of move"), as is a name (`what`:
         what it is, "object") given two types."""
-        out: dict[str, str] = {}
-        pending: list[str] = []
-        i = dashes = 0
+        given = self.typed(items, default)
+        out = {node.text or "": kind for node, kind in given}
+        if len(out) < len(given):  # a name came twice
+            self._repeated(given, what)
+        return out
+
+    def typed(self, items: Sequence[Node], default: str = "object") -> list[tuple[Node, str]]:
+        """`a b - t c` -> [(a, t), (b, t), (c, object)]: each name of a typed list, in
+        order and repeats kept, with its type (`default` where none is given)."""
+        given: list[tuple[Node, str]] = []
+        pending: list[Node] = []
+        i = 0
         while i < len(items):
             node = items[i]
             if node.is_list:
@@ -115,35 +125,18 @@ class _Reader:
                     raise self.fail(node, "either types are not supported")
                 if i + 1 >= len(items) or items[i + 1].is_list:
                     raise self.fail(node, "'-' must be followed by a type name")
-                for name in pending:
-                    out[name] = items[i + 1].text or default
-                pending = []
-                i += 2
-                dashes += 1
-                continue
-            pending.append(node.text or "")
-            i += 1
-        for name in pending:
-            out[name] = default
-        if len(out) + 2 * dashes < len(items):  # a name came twice
-            self._repeated(items, what, default)
-        return out
-
-    def _repeated(self, items: tuple[Node, ...], what: str, default: str) -> None:
-        """Raise for the first name of a typed list given twice, when that says something
-        other than once would (a variable, or another type); a plain repeat is harmless."""
-        given: list[tuple[Node, str]] = []  # each name, with its type
-        pending: list[Node] = []
-        i = 0
-        while i < len(items):  # (well formed: `typed_list` read it)
-            if items[i].text == "-":
                 given += [(n, items[i + 1].text or default) for n in pending]
                 pending = []
                 i += 2
-            else:
-                pending.append(items[i])
-                i += 1
-        given += [(n, default) for n in pending]
+                continue
+            pending.append(node)
+            i += 1
+        return given + [(n, default) for n in pending]
+
+    def _repeated(self, given: list[tuple[Node, str]], what: str) -> None:
+        """Raise for the first name of a typed list (`typed`) given twice, when that says
+        something other than once would (a variable, or another type); a plain repeat is
+        harmless."""
         first: dict[str, tuple[Node, str]] = {}
         for node, kind in given:
             name = node.text or ""
@@ -293,16 +286,21 @@ def _read_domain(path: Path) -> Domain:
                 atom = reader.atom(item)
                 names = [n for n in item.items[1:] if not n.is_list]
                 kinds = [after.text or "" for n, after in pairwise(names) if n.text == "-"]
-                arguments = _argument_types(names)
+                # Names, not distinct ones, count: `(in ?obj ?obj)` takes two arguments.
+                arguments = tuple(kind for _, kind in reader.typed(names))
                 arity = len(arguments)
                 what = f"an argument of ({atom.predicate} ...)"
                 typed += [(kind, what, item.line) for kind in kinds]
                 was = predicates.setdefault(atom.predicate, arguments)
-                if len(was) != arity:
+                if was != arguments:  # which one counts? the problem was blamed for it
+                    differ = (
+                        f"{len(was)} and {arity} arguments"
+                        if len(was) != arity
+                        else f"argument types ({' '.join(was)}) and ({' '.join(arguments)})"
+                    )
                     raise reader.fail(
                         item,
-                        f"predicate {atom.predicate} is declared twice, with "
-                        f"{len(was)} and {arity} arguments "
+                        f"predicate {atom.predicate} is declared twice, with {differ} "
                         f"({_lines(lines[atom.predicate], item.line)})",
                     )
                 lines.setdefault(atom.predicate, item.line)
@@ -328,23 +326,6 @@ def _read_domain(path: Path) -> Domain:
     )
     check_domain(domain)
     return domain
-
-
-def _argument_types(names: list[Node]) -> tuple[str, ...]:
-    """The type of each argument of a predicate's declaration, `object` where none is given.
-    Names, not distinct ones, count: `(in ?obj ?obj)` takes two arguments."""
-    kinds: list[str] = []
-    pending = 0
-    i = 0
-    while i < len(names):
-        if names[i].text == "-" and i + 1 < len(names):
-            kinds += [names[i + 1].text or "object"] * pending
-            pending = 0
-            i += 2
-        else:
-            pending += 1
-            i += 1
-    return (*kinds, *["object"] * pending)
 
 
 def _functions(reader: _Reader, node: Node) -> None:

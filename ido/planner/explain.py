@@ -249,18 +249,14 @@ def infeasible(
     single = [e for e in conflict if relax.solve(frozenset({e})) is not None]
     if not single:
         # Conflicts that share nothing: find a minimal set to relax together, by the same filter.
-        together = list(elements)
-        for element in elements:
-            rest = [c for c in together if c != element]
-            if relax.solve(frozenset(rest)) is not None:
-                together = rest
+        together = _relaxing(relax, elements)
         words = (
             f"no plan meets {_words(conflict)}{' together' if len(conflict) > 1 else ''}, and "
             "relaxing any one limit or rule alone is not enough; relax "
             f"{_words(together)} together"
         )
         found = relax.solve(frozenset(together))
-        way = Way(TOGETHER.join(together), found.plan, words)
+        way = Way(TOGETHER.join(together), found.plan, words, kind="together")
         why = Infeasibility(words, tuple(together), tuple(conflict), (way,))
         return _or_more_steps(task, grounded, why) if longer else why
     ways: list[Way] = []
@@ -276,24 +272,16 @@ def infeasible(
             found = relax.solve(frozenset(loose))
             words = limits_together(task, loose, found.plan)
             messages.append(words)
-            ways.append(Way(TOGETHER.join(loose), found.plan, words))
+            ways.append(Way(TOGETHER.join(loose), found.plan, words, kind="limits together"))
         else:
             goals = ", ".join(f"'{g}'" for g in task.goal)
-            denials = "; ".join(_denies(rule, relax.rules[rule]) for rule in lifts)
+            denials = "; ".join(rule_words(rule, relax.rules[rule]).denies for rule in lifts)
             messages.append(f"no plan reaches {goals}: every way there is ruled out: {denials}")
     for rule in lifts:
         found = relax.solve(frozenset({rule}))
         assert found is not None
         steps = " → ".join(found.plan.capabilities)  # a plan, written as plans are
-        denies = ", ".join(relax.rules[rule])
-        if rule == UNBOUND:
-            words = f"or give {denies} a run binding (spec.run) to allow {steps}"
-        elif rule.startswith(SECRET_RULE):
-            words = f"or set environment variable {secret_name(rule)} to allow {steps}"
-        elif rule.startswith("limits."):
-            words = f"or raise {rule} (used up by {denies}) to allow {steps}"
-        else:
-            words = f"or lift rule {rule} (it denies {denies}) to allow {steps}"
+        words = f"or {rule_words(rule, relax.rules[rule]).way} to allow {steps}"
         messages.append(words)
         ways.append(Way(rule, found.plan, words))
     why = Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways))
@@ -301,14 +289,22 @@ def infeasible(
 
 
 def _limits_together(relax: _Relaxer, limits: list[str]) -> list[str]:
-    """A smallest set of `limits` that, relaxed together with every rule kept, admits a
-    plan (by the deletion filter); `[]` when relaxing all of them does not. Where no limit
-    alone is a way out but lifting a rule is, this is the way out that keeps the rules:
-    without it, "every way there is ruled out" by the rule pointed at the rule alone."""
+    """A minimal set of `limits` that, relaxed together with every rule kept, admits a
+    plan (`_relaxing`); `[]` when relaxing all of them does not. Where no limit alone is a
+    way out but lifting a rule is, this is the way out that keeps the rules: without it,
+    "every way there is ruled out" by the rule pointed at the rule alone."""
     if len(limits) < 2 or relax.solve(frozenset(limits)) is None:
         return []
-    loose = list(limits)
-    for name in limits:
+    return _relaxing(relax, limits)
+
+
+def _relaxing(relax: _Relaxer, candidates: list[str]) -> list[str]:
+    """A minimal set of `candidates` (no member can be kept, though a smaller set may
+    exist) that, relaxed together with the rest kept, admits a plan, by the deletion
+    filter: each is dropped whose relaxing the others still do without. Relaxed all
+    together, `candidates` must admit one."""
+    loose = list(candidates)
+    for name in candidates:
         rest = [n for n in loose if n != name]
         if relax.solve(frozenset(rest)) is not None:
             loose = rest
@@ -506,8 +502,8 @@ def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> t
         )
         steps = f"{path}{beside}"
     return (
-        f"no plan {within(task, name)}: the {BEST[name]} plan {needs(task, name, plan)} ({steps}); "
-        f"{way_out(task, name, plan)}",
+        f"no plan {within(task, name, plan)}: the {BEST[name]} plan "
+        f"{needs(task, name, plan)} ({steps}); {way_out(task, name, plan)}",
         plan,
     )
 
@@ -533,16 +529,39 @@ def secret_name(rule: str) -> str:
     return rule.removeprefix(SECRET_RULE).removesuffix("}")
 
 
-def _denies(rule: str, names: list[str]) -> str:
+@dataclass(frozen=True)
+class RuleWords:
+    """A rule that leaves capabilities out, in the words its kind takes (a policy rule, a
+    `limits.` count used up, no run binding, an unset environment variable)."""
+
+    way: str
+    """What to do to let them back in: `set environment variable TOKEN`."""
+    named: str
+    """What is lifted, as in "with … lifted": `the need for environment variable TOKEN`."""
+    denies: str
+    """Why they are out: `charge cannot be called without environment variable TOKEN`."""
+
+
+def rule_words(rule: str, names: list[str]) -> RuleWords:
+    """`rule`, which leaves out the capabilities `names`, in words (`RuleWords`)."""
+    out = ", ".join(names)
     if rule == UNBOUND:
-        return f"{', '.join(names)} {'has' if len(names) == 1 else 'have'} no run binding"
+        has = "has" if len(names) == 1 else "have"
+        return RuleWords(
+            f"give {out} a run binding (spec.run)",
+            "the need for a run binding (spec.run)",
+            f"{out} {has} no run binding",
+        )
     if rule.startswith(SECRET_RULE):
-        return (
-            f"{', '.join(names)} cannot be called without environment variable {secret_name(rule)}"
+        env = f"environment variable {secret_name(rule)}"
+        return RuleWords(
+            f"set {env}", f"the need for {env}", f"{out} cannot be called without {env}"
         )
     if rule.startswith("limits."):
-        return f"{', '.join(names)} used up {rule}"
-    return f"policy {rule} denies {', '.join(names)}"
+        return RuleWords(f"raise {rule} (used up by {out})", rule, f"{out} used up {rule}")
+    return RuleWords(
+        f"lift rule {rule} (it denies {out})", f"rule {rule}", f"policy {rule} denies {out}"
+    )
 
 
 def _words(elements: list[str]) -> str:

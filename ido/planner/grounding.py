@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from ido.model.durations import format_duration
+from ido.model.durations import durations_against
 from ido.planner.limit_words import shown_probability, written_probability
 from ido.planner.order import Footprint, Neighbours, footprints
 from ido.planner.tables import Fluent, Table, Tabulator, fluents_of, required, value_key
@@ -307,10 +307,8 @@ def over_limit(action: Action, limits: Limits) -> Rejection | None:
         detail = f"costs {action.cost:.2f} alone, over max_cost {limits.max_cost:.2f}"
         return Rejection(action.name, "over_budget", detail)
     if limits.deadline is not None and action.latency > limits.deadline + 1e-9:
-        detail = (
-            f"takes {format_duration(action.latency)} alone, over deadline "
-            f"{format_duration(limits.deadline)}"
-        )
+        taken, deadline = durations_against(action.latency, limits.deadline)
+        detail = f"takes {taken} alone, over deadline {deadline}"
         return Rejection(action.name, "over_deadline", detail)
     least = limits.min_success_probability
     if least is not None and action.reliability < least - 1e-12:

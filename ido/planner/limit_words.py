@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from decimal import ROUND_FLOOR, Decimal, localcontext
 
-from ido.model.durations import format_duration
+from ido.model.durations import durations_against, format_duration
 from ido.planner.types import SCALE, Metric, Plan, Step, Task, units
 
 METRICS: dict[str, Metric] = {
@@ -20,16 +20,20 @@ BEST = {"max_cost": "cheapest", "deadline": "fastest", "min_success_probability"
 """The plan that needs least of each limit."""
 
 
-def within(task: Task, name: str) -> str:
+def within(task: Task, name: str, plan: Plan | None = None) -> str:
     """`within max_cost 2.40`, `with success probability ≥ 0.995`: the limit, as it stands
-    for this decision (what is left of the intent's, mid-run)."""
+    for this decision (what is left of the intent's, mid-run); against `plan`'s time, a
+    deadline reads apart from it (`durations_against`)."""
     limit = getattr(task.limits, name)
     if name == "max_cost":
         left = " (what is left of it)" if task.spent > 0 else ""
         return f"within max_cost {_amount(limit)}{left}"
     if name == "deadline":
         left = " (what is left of it)" if task.elapsed >= 0.001 else ""
-        return f"within deadline {format_duration(limit)}{left}"
+        shown = (
+            format_duration(limit) if plan is None else durations_against(plan.latency, limit)[1]
+        )
+        return f"within deadline {shown}{left}"
     return f"with success probability ≥ {written_probability(limit)}"
 
 
@@ -38,7 +42,13 @@ def needs(task: Task, name: str, plan: Plan) -> str:
     if name == "max_cost":
         return f"costs {_amount(plan.cost)}"
     if name == "deadline":
-        return f"takes {format_duration(plan.latency)} on its critical path"
+        limit = task.limits.deadline
+        taken = (
+            format_duration(plan.latency)
+            if limit is None
+            else durations_against(plan.latency, limit)[0]
+        )
+        return f"takes {taken} on its critical path"
     return f"reaches {_probability(task, plan.success_probability)}"
 
 
@@ -58,7 +68,7 @@ def limits_together(task: Task, names: list[str], plan: Plan) -> str:
     3.95 and deadline 5.2s admit it`: the way out that relaxes several limits at once, each
     to the value that admits `plan` (`admitting`)."""
     values = [(name, admitting(task, name, plan)) for name in names]
-    within_all = " and ".join(within(task, name) for name in names)
+    within_all = " and ".join(within(task, name, plan) for name in names)
     needed = " and ".join(needs(task, name, plan) for name in names)
     head = (
         f"no plan the rules allow is {within_all}: {' → '.join(plan.capabilities)} {needed}; "

@@ -308,11 +308,17 @@ class HybridPlanner(_ModelPlanner):
             log.verdict, log.fallback = "no model configured: the solver's best", "cpsat"
             return _with_log(solved, log)
 
-        options = [solved.plan, *(a.plan for a in solved.alternatives)]
+        found = [solved.plan, *(a.plan for a in solved.alternatives)]
+        options = found
         if task.allows is not None:  # a plan a plan rule denies would be overruled
             options = [plan for plan in options if task.allows(plan)]
-        if len(options) < 2:
-            return solved  # nothing to choose between (the plan rules' search decides)
+        if len(options) < 2:  # nothing to choose between (the plan rules' search decides)
+            log.verdict = (
+                f"the plan rules allow {len(options)} of the solver's {len(found)} plans: "
+                "not asked, nothing to choose between"
+            )
+            log.fallback = "cpsat"
+            return _with_log(solved, log)
         tools = [_choose_tool(len(options))]
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": CHOOSE},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ido.conditions import compile_condition
-from ido.model.durations import format_duration
+from ido.model.durations import durations_against
 from ido.planner.types import Action, Plan, Task
 from ido.state import apply_effects, get_path, has_path, overlaps, sorted_json
 from ido.text import echoed
@@ -43,10 +43,8 @@ def check_plan(task: Task, plan: Plan) -> list[str]:
         problems.append(f"cost {plan.cost:g} over max_cost {limits.max_cost:g}")
     elapsed = _elapsed(plan)
     if limits.deadline is not None and elapsed > limits.deadline + 1e-6:
-        problems.append(
-            f"critical path {format_duration(elapsed)} over deadline "
-            f"{format_duration(limits.deadline)}"
-        )
+        taken, deadline = durations_against(elapsed, limits.deadline)
+        problems.append(f"critical path {taken} over deadline {deadline}")
     if (
         limits.min_success_probability is not None
         and math.log(plan.success_probability) < math.log(limits.min_success_probability) - 1e-6

@@ -274,6 +274,10 @@ class Way(NamedTuple):
     """Its words in the reason."""
     max_steps: int = 0
     """A way out after "and then:" holds at this `limits.max_steps` (0: the task's own)."""
+    kind: Literal["alone", "together", "limits together"] = "alone"
+    """How it relaxes: one limit or rule `alone`; several `together`, in words that name no
+    plan; or several limits in `limit_words.limits_together`'s words, which name the plan
+    they admit (and are told again from another)."""
 
 
 @dataclass(frozen=True)

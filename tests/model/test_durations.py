@@ -75,3 +75,18 @@ def test_a_duration_a_hair_past_a_whole_unit_reads_as_that_unit() -> None:
     """A virtual clock just past a 30-minute wait (1800.00000024 s) read `1800s`."""
     assert format_duration(1800.00000024) == "30m"
     assert format_duration(7.328) == "7.328s"
+
+
+def test_a_value_set_against_a_limit_never_reads_as_the_limit() -> None:
+    """Rounded to the millisecond, 4.0004s over a 4s deadline read "4s over 4s": a value
+    against its limit keeps the digits that tell them apart, and a limit that is not whole
+    milliseconds shows its own."""
+    from ido.model.durations import durations_against
+
+    assert durations_against(4.0004, 4.0) == ("4.0004s", "4s")
+    assert durations_against(0.0004, 0.0001) == ("0.0004s", "0.0001s")
+    assert durations_against(4.0, 3.9996) == ("4s", "3.9996s")
+    assert durations_against(4.00000001, 4.0) == ("4.00000001s", "4s")
+    assert durations_against(60.0, 30.0) == ("1m", "30s")
+    assert durations_against(0.00001, 0.0) == ("0.00001s", "0ms")
+    assert durations_against(1.2345678, 1.5) == ("1.235s", "1.5s")  # apart: as ever

@@ -307,7 +307,7 @@ def test_a_second_way_is_named_after_every_real_call(tmp_path: Path) -> None:
     problem = """(define (problem vp) (:domain vn) (:objects box v2)
  (:init (red box) (blue box) (red v2)) (:goal (and (done box) (done v2))))"""
     d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
-    catalog, _ = pddl_catalog(d, p)
+    catalog, _, _ = pddl_catalog(d, p)
     assert catalog.capabilities["paint-box-v2"].metadata.description == "(paint-box v2)"
     assert catalog.capabilities["paint-box-v2-v2"].metadata.description == "(paint box)"
 

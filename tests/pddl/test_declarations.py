@@ -53,6 +53,9 @@ def test_the_base_domain_and_problem_are_read(tmp_path: Path) -> None:
         ("(:action mk", "(:action set", "d.pddl:5: action set is defined twice (lines 4 and 5)"),
         ("(r ?x - block))", "(r ?x - block) (p ?x ?y))",
          "d.pddl:3: predicate p is declared twice, with 1 and 2 arguments (both on line 3)"),
+        ("(r ?x - block))", "(r ?x - block)\n (p ?x))",
+         "d.pddl:4: predicate p is declared twice, with argument types (block) and (object) "
+         "(lines 3 and 4)"),
         ("(:types block)", "(:types block)\n (:constants k - block k - object)",
          "d.pddl:3: constant k is declared twice, as block (line 3) and object (line 3)"),
         ("(:types block)", "(:types block - object block - thing)",
@@ -70,7 +73,8 @@ def test_a_domain_name_declared_twice_in_ways_that_disagree_is_refused(
     tmp_path: Path, old: str, new: str, said: str
 ) -> None:
     """A second `set` replaced the first: ido planned with one, and the plan file's `(set a)`
-    was the other to VAL, which rejected it. A second `p` took over the first's arity."""
+    was the other to VAL, which rejected it. A second `p` took over the first's arity; one
+    with other argument types was kept silently, and the problem blamed for using the first's."""
     assert old in DOMAIN
     refused(tmp_path, DOMAIN.replace(old, new, 1), PROBLEM, said)
 
@@ -83,7 +87,7 @@ def test_an_object_declared_twice_as_two_types_is_refused(tmp_path: Path) -> Non
 
 def test_a_repeat_that_says_the_same_again_is_harmless(tmp_path: Path) -> None:
     """`a a - block` or `(p ?x)` twice say nothing new, and VAL reads them too."""
-    domain = DOMAIN.replace("(r ?x - block))", "(r ?x - block) (p ?y))")
+    domain = DOMAIN.replace("(r ?x - block))", "(r ?x - block) (p ?y - block))")
     problem = PROBLEM.replace("(:objects a b - block)", "(:objects a a b - block)")
     task = load_pddl(write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem))
     assert [a.call for a in task.actions] == ["(set a)", "(mk a)"]

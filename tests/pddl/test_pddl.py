@@ -384,7 +384,7 @@ def test_the_catalog_checked_in_memory_is_the_one_the_written_files_load_as(
     must be, resource for resource, what `ido import-pddl`'s files load as."""
     folder = IPC / name
     problem = sorted(p for p in folder.glob("*.pddl") if "domain" not in p.name)[0]
-    in_memory, intent = pddl_catalog(folder / "domain.pddl", problem)
+    in_memory, intent, _ = pddl_catalog(folder / "domain.pddl", problem)
     done = import_pddl(folder / "domain.pddl", problem, tmp_path)
     written = load_catalog([tmp_path], base=tmp_path)
     assert intent == done.intent_name
@@ -408,7 +408,7 @@ def test_a_problem_with_no_ground_action_plans_from_memory(tmp_path: Path) -> No
         "p01.pddl",
         "(define (problem tiny-one) (:domain tiny) (:objects a b) (:init (at a)) (:goal (at a)))\n",
     )
-    loaded, intent = pddl_catalog(domain, problem)
+    loaded, intent, _ = pddl_catalog(domain, problem)
     assert intent == "tiny-one" and not loaded.capabilities
     result = CliRunner().invoke(app, ["plan", "--pddl", str(domain), str(problem)])
     assert result.exit_code == 0, result.output
@@ -511,7 +511,7 @@ def test_the_alternatives_ceiling_reaches_cpsats_searches(
     from ido.planner.cpsat import CpSatPlanner
     from tests.planner.test_bounds import UnboundedCpSat
 
-    catalog, name = pddl_catalog(IPC / domain / "domain.pddl", IPC / domain / problem)
+    catalog, name, _ = pddl_catalog(IPC / domain / "domain.pddl", IPC / domain / problem)
     task = planning_task(catalog, name)
     ceilings: list[float] = []
     start = search.AStarSearch.__init__
@@ -538,7 +538,9 @@ def test_no_two_alternatives_are_one_plan_in_another_order(backend: str) -> None
     for, the list holds those two."""
     from ido.planner import get_planner
 
-    catalog, name = pddl_catalog(IPC / "driverlog" / "domain.pddl", IPC / "driverlog" / "p01.pddl")
+    catalog, name, _ = pddl_catalog(
+        IPC / "driverlog" / "domain.pddl", IPC / "driverlog" / "p01.pddl"
+    )
     task = replace(planning_task(catalog, name), alternatives=3)
     found = get_planner(backend).plan(task)
     assert found.plan is not None
@@ -596,3 +598,27 @@ def test_costs_of_whole_millionths_are_not_warned_of(cost: float) -> None:
     the whole millionths it was written as."""
     assert rounded_costs([("(a)", cost)]) is None
     assert rounded_costs([("(a)", cost), ("(b)", 0.0000005)]) is not None
+
+
+@pytest.mark.parametrize("error", ["RoundingUnsettled", "NumbersTooLarge"])
+def test_cpsat_s_search_giving_up_names_the_flags_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: str
+) -> None:
+    """The search CP-SAT hands a solve to (to settle its rounding, or for numbers its model
+    cannot hold) gave up with a plain PlanningError, which told a PDDL user to edit
+    `limits.search_states` in an intent there is none of."""
+    from ido.planner import PLANNERS, cpsat
+
+    class GivingUp(cpsat.CpSatPlanner):
+        def plan(self, *args: Any, **kwargs: Any) -> Any:
+            raise getattr(cpsat, error)("expanded 1 states")
+
+    monkeypatch.setitem(PLANNERS, "cpsat", GivingUp)
+    domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
+    argv = ["plan", "--pddl", str(domain), str(problem), "--planner", "cpsat"]
+    stopped = CliRunner().invoke(app, argv)
+    assert stopped.exit_code == 2, stopped.output
+    said = " ".join(stopped.output.split())
+    assert "gave up (it expanded 1 states)" in said
+    assert "`--search-states N` lets it go further" in said
+    assert "in the intent" not in said and "limits." not in said

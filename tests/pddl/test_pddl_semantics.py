@@ -135,7 +135,7 @@ def test_an_action_that_changes_nothing_is_left_out_not_refused(tmp_path: Path) 
     d = write(tmp_path, "d.pddl", FREEBIE)
     p = write(tmp_path, "p.pddl", FREEBIE_P + ")")
     assert "idle" not in {a.schema for a in load_pddl(d, p).actions}  # dropped as grounded
-    catalog, _ = pddl_catalog(d, p)
+    catalog, _, _ = pddl_catalog(d, p)
     assert sorted(catalog.capabilities) == ["paid", "step1", "step2"]
 
 
@@ -235,7 +235,7 @@ def test_calls_whose_names_would_meet_are_told_apart(tmp_path: Path) -> None:
     )
     code, out, found = plan(tmp_path, long, problem)
     assert code == 0 and len(found) == 2, out
-    catalog, _ = pddl_catalog(tmp_path / "d.pddl", tmp_path / "p.pddl")
+    catalog, _, _ = pddl_catalog(tmp_path / "d.pddl", tmp_path / "p.pddl")
     assert all(len(name) <= 120 for name in catalog.capabilities)
 
 

@@ -11,7 +11,7 @@ import pytest
 from test_bounds import _no_deepening
 
 from benchmarks.fastest_plans import limited, parallel_chains
-from ido.errors import PlanningError
+from ido.errors import OutOfBudget, PlanningError
 from ido.planner import get_planner
 from ido.planner.cpsat import CpSatPlanner
 from ido.planner.grounding import ground
@@ -1472,7 +1472,7 @@ def test_numbers_the_model_cannot_hold_are_not_searched_twice(
     made = _searches(monkeypatch)
     huge = [*DETOUR[:2], replace(DETOUR[2], cost=1e20)]
     t = task(huge, goal=("state.s.x",), given={"s": {}}, search_states=1)
-    with pytest.raises(PlanningError, match=r"too large for CP-SAT's model .* expanded 1 states"):
+    with pytest.raises(OutOfBudget, match=r"too large for CP-SAT's model .* expanded 1 states"):
         CpSatPlanner().solve(t, ground(t))
     assert made == [1]
 
@@ -1577,7 +1577,7 @@ def test_a_hair_over_a_limit_with_no_search_left_says_how_to_give_it_more() -> N
     user of cpsat."""
     t = task(chain(0.999, 0.99, 0.97), ("state.s.f2",), given={"s": {}})
     t = replace(t, limits=Limits(min_success_probability=0.95934), search_states=1)
-    with pytest.raises(PlanningError) as info:
+    with pytest.raises(OutOfBudget) as info:
         CpSatPlanner(small=0, search_first=0).plan(t)
     said = str(info.value)
     assert "breaks a limit by less than its rounding" in said and "--search-states" in said

@@ -245,3 +245,11 @@ def test_a_copy_of_an_action_is_grounded_as_the_action_is(seed: int) -> None:
     assert [both.pre[n] for n in kept] == list(alone.pre)
     assert [both.eff[n] for n in kept] == list(alone.eff)
     assert both.fluents == alone.fluents and both.goal == alone.goal
+
+
+def test_a_capability_a_hair_over_the_deadline_reads_apart_from_it() -> None:
+    """4.0004s over a 4s deadline read "takes 4s alone, over deadline 4s"."""
+    slow = action("slow", (), {"order.status": "shipped"}, latency=4.0004)
+    grounded = ground(task([PACK, SHIP, slow], SHIPPED, limits=Limits(deadline=4.0)))
+    detail = {r.capability: r.detail for r in grounded.rejections}
+    assert detail["slow"] == "takes 4.0004s alone, over deadline 4s"

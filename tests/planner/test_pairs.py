@@ -128,7 +128,7 @@ def briefcase_task(tmp_path: Path, portables: int) -> Task:
   (:init (is-at home) {" ".join(f"(at {n} home)" for n in names)})
   (:goal (and (is-at home) {" ".join(f"(at {n} office)" for n in names[::2])})))
 """
-    loaded, name = pddl_catalog(
+    loaded, name, _ = pddl_catalog(
         write(tmp_path, "d.pddl", BRIEFCASE), write(tmp_path, "p.pddl", problem)
     )
     return planning_task(loaded, name)

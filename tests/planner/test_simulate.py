@@ -103,3 +103,13 @@ def test_a_long_goal_that_does_not_hold_is_quoted_cut_short() -> None:
         "…' does not hold after the plan"
     )
     assert len(problem) < 250
+
+
+def test_a_critical_path_a_hair_over_the_deadline_reads_apart_from_it() -> None:
+    """The checker said "critical path 4s over deadline 4s" of a 4.0004s path."""
+    from ido.planner.types import Limits
+
+    slow = action("slow", (), {"order.paid": True}, latency=4.0004)
+    t = task([slow], ("state.order.paid",), limits=Limits(deadline=4.0))
+    problems = check_plan(t, proposed(t, slow))
+    assert "critical path 4.0004s over deadline 4s" in problems

@@ -868,3 +868,44 @@ def test_a_rule_s_way_out_told_again_writes_its_plan_as_plans_are() -> None:
         assert "to allow b1 → b2 (a1 → a2 is denied by plan rule p/r)" in str(result.reason), (
             result.reason
         )
+
+
+def test_a_plan_a_hair_over_the_deadline_reads_apart_from_it() -> None:
+    """ "within deadline 4s | takes 4s on its critical path" of a 4.0004s plan: the plan's
+    time keeps the digits that set it apart from the deadline."""
+    from ido.planner.limit_words import needs, within
+    from ido.planner.solving import step_of
+    from ido.planner.types import Plan
+    from tests.planner.test_cpsat import action as cp_action
+    from tests.planner.test_cpsat import task as cp_task
+
+    slow = cp_action("slow", (), {"order.paid": True}, latency=4.0004)
+    t = cp_task([slow], ("state.order.paid",), limits=Limits(deadline=4.0))
+    plan = Plan((step_of(t, slow),))
+    assert within(t, "deadline", plan) == "within deadline 4s"
+    assert needs(t, "deadline", plan) == "takes 4.0004s on its critical path"
+    left = replace(t, limits=Limits(deadline=4.0003))  # mid-run, the time left
+    assert within(left, "deadline", plan) == "within deadline 4.0003s"
+    assert needs(left, "deadline", plan) == "takes 4.0004s on its critical path"
+
+
+def test_a_way_out_past_an_unset_variable_says_to_set_it() -> None:
+    """With plan rules in, the way out past `${env:TOKEN}` read "lift rule ${env:TOKEN} (it
+    denies charge)": it says to set the variable, as the planner's own way out does."""
+    from ido.plan_ways import DeniedWhy, _closed, _words, told
+    from ido.planner.explain import UNBOUND, secret_rule
+    from ido.planner.solving import step_of
+    from ido.planner.types import Plan, Way
+    from tests.planner.test_cpsat import action as cp_action
+    from tests.planner.test_cpsat import task as cp_task
+
+    charge = cp_action("charge", (), {"order.paid": True})
+    rule = secret_rule("TOKEN")
+    t = cp_task([], ("state.order.paid",), denied=(Denied(charge, rule, "unset"),))
+    plan = Plan((step_of(t, charge),))
+    said = told(t, DeniedWhy((rule,), ((rule, plan, "best"),)))
+    assert said == "set environment variable TOKEN to allow charge"
+    assert _words(rule) == "the need for environment variable TOKEN"
+    closed = _closed(t, Way(rule, plan, ""), "charge is denied by plan rule p/r")
+    assert closed.startswith("lifting the need for environment variable TOKEN lets through")
+    assert _words(UNBOUND) == "the need for a run binding (spec.run)"

@@ -5,7 +5,20 @@
 plans and checks worked out without one. Importing the package does not load OR-Tools.
 """
 
-from ido.planner.cpsat._planner import SMALL, BudgetsSpent, CpSatPlanner
+from ido.planner.cpsat._planner import (
+    SMALL,
+    BudgetsSpent,
+    CpSatPlanner,
+    NumbersTooLarge,
+    RoundingUnsettled,
+)
 from ido.planner.cpsat._solves import wall_limit
 
-__all__ = ["SMALL", "BudgetsSpent", "CpSatPlanner", "wall_limit"]
+__all__ = [
+    "SMALL",
+    "BudgetsSpent",
+    "CpSatPlanner",
+    "NumbersTooLarge",
+    "RoundingUnsettled",
+    "wall_limit",
+]

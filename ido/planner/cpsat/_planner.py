@@ -13,7 +13,7 @@ import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ido.errors import OutOfBudget, PlanningError
+from ido.errors import OutOfBudget
 from ido.planner.bounds import Landmarks, beyond, landmarks, plan_floor, prunable
 from ido.planner.cpsat._shortcuts import (
     _cheapest,
@@ -71,6 +71,48 @@ class BudgetsSpent(OutOfBudget):
         advice: str = f"the catalog may be too large to plan within these limits: {GIVE_MORE}",
     ) -> None:
         super().__init__(spent, advice)
+
+
+class RoundingUnsettled(OutOfBudget):
+    """CP-SAT's plan breaks a limit by less than its rounding, and the search that was to
+    settle the solve exactly ran out; `spent` is the search's."""
+
+    def __init__(
+        self,
+        spent: str,
+        advice: str = (
+            "a larger `limits.search_states` in the intent (or `ido plan --search-states N`) "
+            "lets it go further, or a limit set a little further from the plans' totals"
+        ),
+    ) -> None:
+        super().__init__(spent, advice)
+
+    def _said(self, spent: str, advice: str) -> str:
+        return (
+            "the plan CP-SAT found breaks a limit by less than its rounding, and the search "
+            f"that was to settle it gave up (it {spent}); {advice}"
+        )
+
+
+class NumbersTooLarge(OutOfBudget):
+    """A number is too large for CP-SAT's model, and the search that planned instead ran
+    out; `spent` is the search's."""
+
+    def __init__(
+        self,
+        spent: str,
+        advice: str = (
+            "smaller numbers in the catalog or policies, or a larger `limits.search_states` "
+            "(`ido plan --search-states N`), let it plan"
+        ),
+    ) -> None:
+        super().__init__(spent, advice)
+
+    def _said(self, spent: str, advice: str) -> str:
+        return (
+            "a cost, latency, risk or weight is too large for CP-SAT's model (its sums are "
+            f"64-bit integers of millionths), and the search gave up (it {spent}); {advice}"
+        )
 
 
 class CpSatPlanner(_ModelSolves, SolvingPlanner):
@@ -172,12 +214,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         try:
             return search.settle()
         except SearchGaveUp as stop:
-            raise PlanningError(
-                f"the plan CP-SAT found breaks a limit by less than its rounding, and the "
-                f"search that was to settle it gave up (it {stop.spent}); a larger "
-                "`limits.search_states` in the intent (or `ido plan --search-states N`) lets "
-                "it go further, or a limit set a little further from the plans' totals"
-            ) from None
+            raise RoundingUnsettled(stop.spent) from None
 
     def _answer(
         self, asked: Question, search: _WholeSearch, near: Plan | None = None
@@ -255,12 +292,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         try:
             return search.settle()
         except SearchGaveUp as stop:
-            raise PlanningError(
-                "a cost, latency, risk or weight is too large for CP-SAT's model (its sums "
-                f"are 64-bit integers of millionths), and the search gave up (it {stop.spent}); "
-                "smaller numbers in the catalog or policies, or a larger "
-                "`limits.search_states` (`ido plan --search-states N`), let it plan"
-            ) from None
+            raise NumbersTooLarge(stop.spent) from None
 
     def _modelled(self, asked: Question, near: Plan | None) -> tuple[Solution | None, bool]:
         """CP-SAT's answer within the task's time limit, and whether it ran out of time

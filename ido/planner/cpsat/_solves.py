@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ido.planner import progress
 from ido.planner.cpsat._encoding import _Encoding
@@ -386,12 +386,8 @@ class _ModelSolves:
         """The largest `metric` of any action of the decision, as a size (no sign), worked
         out once per decision and weights, as `_scaled` is."""
         self._decision(g)
-        key = (metric, task.weights)
-        found = self._largest.get(key)
-        if found is None:
-            values = (abs(measure(task, action, metric)) for action in g.actions)
-            found = self._largest[key] = max(values, default=0.0)
-        return found
+        values = (abs(measure(task, action, metric)) for action in g.actions)
+        return _kept(self._largest, (metric, task.weights), lambda: max(values, default=0.0))
 
     def _scaled(self, task: Task, g: Grounded, metric: Metric) -> list[int]:
         """Each action's `metric` in the model's integer units, worked out once per decision
@@ -418,11 +414,11 @@ class _ModelSolves:
     ) -> list[int]:
         """Each action's `metric`, `rounded` to units, remembered in `kept`, a cache of the
         decision of `g` (`_decision` has started it)."""
-        key = (metric, task.weights)
-        found = kept.get(key)
-        if found is None:
-            found = kept[key] = [rounded(measure(task, action, metric)) for action in g.actions]
-        return found
+        return _kept(
+            kept,
+            (metric, task.weights),
+            lambda: [rounded(measure(task, action, metric)) for action in g.actions],
+        )
 
     def _serial(self, g: Grounded, allowed: frozenset[int]) -> bool:
         """`_serial`, remembered for the solves of one decision."""
@@ -442,3 +438,18 @@ class _ModelSolves:
                 encoding = _Encoding(g, length, needed | self._cover, timed)
                 self._encodings[length, timed] = encoding
             return encoding
+
+
+_T = TypeVar("_T")
+
+
+def _kept(
+    cache: dict[tuple[Metric, Weights], _T], key: tuple[Metric, Weights], work: Callable[[], _T]
+) -> _T:
+    """`cache[key]`, worked out by `work` the first time: a per-decision cache of one
+    metric under one set of weights (the solves of a decision differ in limits and
+    left-out actions, not weights)."""
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = work()
+    return found
