@@ -342,11 +342,12 @@ def test_an_output_not_kept_is_said_as_the_step_ends_too() -> None:
 
 def test_a_call_the_deadline_stops_is_no_news_of_its_provider(flaky: Path) -> None:
     """Cut short at the deadline, a call was learnt as its provider's timeout: a failure
-    in the shared beliefs, a latency of the deadline's length, an attempt used up."""
+    in the shared beliefs, a latency of the deadline's length, an attempt used up. (mint
+    is idempotent: one that is not waits for a person, its outcome unknown.)"""
     add_capability(
         flaky,
         "mint",
-        "  provider: mint\n  effects: {token.minted: true}\n  timeout: 30s\n"
+        "  provider: mint\n  effects: {token.minted: true}\n  timeout: 30s\n  idempotent: true\n"
         "  run: {python: 'fakesvc.flaky:slow'}\n",
     )
     (flaky / "intents" / "mint-token.yaml").write_text(
@@ -369,7 +370,7 @@ def test_a_call_the_deadline_stops_is_believed_at_least_as_slow_at_the_replan(
     """Cut off at the deadline, a call taught nothing: the replan believed mint as fast as
     declared and chose it again, to be cut off again. Now mint is believed to take at
     least as long as its call ran, which the time left does not fit, and the replan takes
-    the other way."""
+    the other way. (Both are idempotent: a call that is not waits for a person.)"""
     from ido.replay import replay_exact
 
     for name, latency, cost, call in (
@@ -380,7 +381,7 @@ def test_a_call_the_deadline_stops_is_believed_at_least_as_slow_at_the_replan(
             flaky,
             name,
             f"  provider: {name}\n  effects: {{token.minted: true}}\n  latency: {latency}\n"
-            f"  cost: {cost}\n  run: {{python: 'fakesvc.flaky:{call}'}}\n",
+            f"  cost: {cost}\n  idempotent: true\n  run: {{python: 'fakesvc.flaky:{call}'}}\n",
         )
     (flaky / "intents" / "mint-token.yaml").write_text(
         "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: mint-token}\nspec:\n"
