@@ -1689,6 +1689,9 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         from ido.model import format_duration
 
         took = format_duration(data["duration"])
+        if data.get("settled"):  # a timed-out call the observation after it settled
+            mark = "✓" if data["ok"] else "✗"
+            return [f"  {mark} {data['capability']} {data['error']}; {data['settled']}"]
         if data["ok"]:  # and what it gave back that later steps will not find, if so
             note = f"; {data['note']}" if data.get("note") else ""
             return [f"  ✓ {data['capability']} in {took}{note}"]

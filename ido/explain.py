@@ -141,6 +141,9 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
             if event.kind == "effects_missing" and event.data.get("step") in finished:
                 # It reported success, but what it declared did not show: not a success.
                 finished[event.data["step"]]["silent"] = event.data.get("reason", "")
+            if event.kind == "approval_required" and event.data.get("step") in started:
+                # A timed-out call whose outcome a person decides: in flight until then.
+                started[event.data["step"]]["unknown"] = event.data.get("cause")
             data = {k: v for k, v in event.data.items() if k != "process"}
             other.append({"kind": event.kind, "at": event.at, **data})
     live = running and run.outcome is None
@@ -224,10 +227,20 @@ def _action_line(action: dict[str, Any]) -> str:
     attempt = f" attempt {action['attempt']}" if action.get("attempt", 1) > 1 else ""
     if action.get("ok") is None and action.get("running"):
         return f"{action['capability']}{attempt}: started, still running"
+    if action.get("ok") is None and action.get("unknown"):
+        return (
+            f"{action['capability']}{attempt}: {action['unknown']}; its outcome is unknown, "
+            "and a person decides whether to perform it again"
+        )
     if action.get("ok") is None:
         return f"{action['capability']}{attempt}: started, no outcome recorded (interrupted)"
     if action.get("resumed") == "effects observed":
         return f"{action['capability']}{attempt}: interrupted; its effects were observed on resume"
+    if action.get("settled"):  # a timed-out call, settled by the observation after it
+        done = ": done" if action["ok"] else ""
+        return f"{action['capability']}{attempt}: {action.get('error')}; {action['settled']}{done}"
+    if action.get("resumed") in ("interrupted", "rejected") and action.get("timed_out"):
+        return f"{action['capability']}{attempt}: {action.get('error')}"  # the call timed out
     if action.get("resumed") in ("interrupted", "rejected"):
         return f"{action['capability']}{attempt}: interrupted; on resume {action.get('error')}"
     again = {

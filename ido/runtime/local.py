@@ -100,6 +100,54 @@ def new_run_id(now: float) -> str:
     return f"r{stamp}-{secrets.token_hex(6)}"
 
 
+UNKNOWN_SETTLED = {
+    True: "its effects were observed",
+    False: "its effects are observed not to hold",
+    None: "nothing observes its effects: its outcome is unknown",
+}
+"""What the observation after a timed-out call whose outcome was unknown showed, as its
+recorded end says (`settled`): done, failed, or (a call the deadline stopped, which
+nothing can repeat) failed with its outcome unknown."""
+
+
+def effects_seen(effects: Mapping[str, Any], state: State, seen: State) -> bool | None:
+    """What an observation tells of a step's effects: True when they all hold in `state`;
+    False when observers report each of them (`seen`, their outputs alone) and they do not
+    all hold; None when it cannot tell (nothing observes one that does not hold)."""
+    if all(get_path(state, path) == value for path, value in effects.items()):
+        return True
+    if all(has_path(seen, path) for path in effects):
+        return False
+    return None
+
+
+def unknown_outcome(outcome: Outcome, capability: Capability) -> bool:
+    """Whether a call's outcome is unknown: it timed out (its own timeout or the run's
+    deadline; the provider may have gone on and done it) and repeating it is not safe."""
+    return not outcome.ok and outcome.timed_out and not capability.spec.idempotent
+
+
+def as_recorded(
+    outcome: Outcome, ctx: ActionContext, capability: Capability
+) -> tuple[Outcome, bool]:
+    """A call's outcome as its end is recorded, and whether the run's deadline stopped it:
+    cut short by the deadline, not its own timeout, it says so (no news of the provider)."""
+    if outcome.timed_out and ctx.timeout < capability.spec.timeout:
+        said = f"stopped at the deadline after {format_duration(ctx.timeout)}"
+        return replace(outcome, error=said), True
+    return outcome, False
+
+
+def blocking(asked: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """What blocks a run whose steps' outcomes a person must decide (each `_ask`'s stop),
+    the first named and the others counted; None when there are none."""
+    if not asked:
+        return None
+    outcome, reason = asked[0]
+    more = f" (and {len(asked) - 1} more)" if len(asked) > 1 else ""
+    return outcome, reason + more
+
+
 @dataclass(frozen=True)
 class RunReport:
     run_id: str
@@ -294,25 +342,65 @@ class LocalRuntime:
         if verdict is not None:
             return self._decided(run, capability, ctx, step, verdict)
         if capability.spec.idempotent:
-            self._again(run, capability, ctx, step, "repeated")
-            return None
-        state = self._observe(run)
-        effects = capability.spec.effects
-        if all(get_path(state, path) == value for path, value in effects.items()):
+            return self._again(run, capability, ctx, step, "repeated")
+        seen = effects_seen(capability.spec.effects, self._observe(run), run.seen)
+        if seen is None:
+            return self._ask(run, capability, step)
+        if seen:
             self._settled(run, ctx, step, Outcome(True), "effects observed")
-            return None
-        if all(has_path(run.seen, path) for path in effects):
+        else:
             why = "its effects are observed not to hold, and it is not idempotent, so it is "
             self._cut_short(run, ctx, step, why + "not repeated blindly")
-            return None
-        return self._ask(run, capability, step)
+        return None
+
+    def _timed_out(
+        self, run: RunState, ctx: ActionContext, outcome: Outcome
+    ) -> tuple[Outcome, str, tuple[str, str] | None]:
+        """Settle a call of a capability that is not idempotent that timed out (its own
+        timeout, or the run's deadline): whether it took effect is unknown, as for a step an
+        interruption cut short (`_settle`). Tried again under a new key, it could load or
+        charge twice. Done if the next observation shows its effects; failed if it shows
+        they do not hold (the replan may try again); and when nothing observes them, left
+        in flight for a person (`_ask`), who decides whether it is made again. A call the
+        run's deadline stopped is not: no step may start past the deadline, so nothing can
+        repeat it, and the run fails on its deadline, saying its outcome is unknown.
+        Returns its outcome as recorded, what the observation made of it (`UNKNOWN_SETTLED`)
+        and the stop that blocks the run, if so (the step's end then is `ido resume`'s)."""
+        capability = self.catalog.capabilities[ctx.capability]
+        recorded, deadline = as_recorded(outcome, ctx, capability)
+        seen = effects_seen(capability.spec.effects, self._observe(run), run.seen)
+        settled = UNKNOWN_SETTLED[seen]
+        if seen is None and not deadline:
+            step = Interrupted(
+                ctx.step, ctx.capability, ctx.attempt, ctx.idempotency_key, run.decisions
+            )
+            ask = self._ask(run, capability, replace(step, cause=recorded.error))
+            return recorded, "its outcome is unknown", ask
+        outcome = replace(outcome, ok=bool(seen))  # done, late, when its effects hold
+        return self._finish(run, ctx, outcome, settled=settled), settled, None
 
     def _again(
         self, run: RunState, capability: Capability, ctx: ActionContext, step: Interrupted, how: str
-    ) -> None:
-        """Perform an interrupted step again, under its own idempotency key."""
+    ) -> tuple[str, str] | None:
+        """Perform an interrupted step again, under its own idempotency key. Made again as
+        a person approved, and timed out again, its outcome is unknown again: settled by the
+        observation after it (`_timed_out`), and when that cannot tell, the run fails (its
+        verdict is given: asked again, it would stand; planned again, it could be done
+        twice). What ends the run: ("failed", why), or None."""
         self._flush_outcomes(run)  # an outcome settled before is on disk first
-        self._settled(run, ctx, step, self.env.call(capability, ctx), how)
+        outcome = self.env.call(capability, ctx)
+        if not unknown_outcome(outcome, capability):
+            self._settled(run, ctx, step, outcome, how)
+            return None
+        seen = effects_seen(capability.spec.effects, self._observe(run), run.seen)
+        settled = UNKNOWN_SETTLED[seen]
+        self._settled(run, ctx, step, replace(outcome, ok=bool(seen)), how, settled)
+        if seen is not None:
+            return None
+        return "failed", (
+            f"step {step.step} {capability.name} was performed again as approved, "
+            f"and {outcome.error} again: its outcome is still unknown"
+        )
 
     def _cut_short(
         self,
@@ -323,33 +411,47 @@ class LocalRuntime:
         how: str = "interrupted",
     ) -> None:
         """Record an interrupted step as not done (not a failure of its provider); `how`:
-        "rejected" when a person refused to have it done again."""
-        error = f"interrupted before its outcome was recorded; {why}"
-        self._settled(run, ctx, step, Outcome(False, error=error), how)
+        "rejected" when a person refused to have it done again. A step whose call timed out
+        says so (`step.cause`)."""
+        cut = "interrupted before its outcome was recorded" if step.cause is None else step.cause
+        outcome = Outcome(False, error=f"{cut}; {why}", timed_out=step.cause is not None)
+        self._settled(run, ctx, step, outcome, how)
 
     def _settled(
-        self, run: RunState, ctx: ActionContext, step: Interrupted, outcome: Outcome, how: str
+        self,
+        run: RunState,
+        ctx: ActionContext,
+        step: Interrupted,
+        outcome: Outcome,
+        how: str,
+        settled: str | None = None,
     ) -> None:
-        """Record how an interrupted step was settled on resume (`how`, as `_finish` says).
-        A compensation settled for good is recorded as one too, as `_compensate` records
-        it; one cut short ("interrupted") is not: it is tried again (`settles`)."""
-        recorded = self._finish(run, ctx, outcome, resumed=how, decision=step.decision)
+        """Record how an interrupted step was settled on resume (`how`, `settled`, as
+        `_finish` says). A compensation settled for good is recorded as one too, as
+        `_compensate` records it; one cut short ("interrupted") is not: it is tried again
+        (`settles`)."""
+        recorded = self._finish(
+            run, ctx, outcome, resumed=how, decision=step.decision, settled=settled
+        )
         if step.undoing is not None and how != "interrupted":
             data = {**step.undoing, "step": ctx.step, "ok": recorded.ok, "error": recorded.error}
             self._record(run, "compensation_finished", data)
 
     def _ask(self, run: RunState, capability: Capability, step: Interrupted) -> tuple[str, str]:
-        """An interrupted step whether it ran no observation tells, of a capability that is
-        not idempotent: planned again under a new key, it could charge twice. A person
-        decides (`_decided`); until then, the run is blocked with a request for it."""
+        """A step whose outcome no observation tells (interrupted, or its call timed out,
+        `step.cause`), of a capability that is not idempotent: planned again under a new
+        key, it could charge twice. A person decides (`_decided`); until then, the run is
+        blocked with a request for it."""
         what = subject(step.step, capability.name)
+        how = "was interrupted" if step.cause is None else step.cause
+        unknown = "whether it ran" if step.cause is None else "its outcome"
         message = (
-            f"step {step.step} ({capability.name}) was interrupted, and nothing observes "
-            f"its effects ({', '.join(capability.spec.effects)}): whether it ran is "
+            f"step {step.step} ({capability.name}) {how}, and nothing observes "
+            f"its effects ({', '.join(capability.spec.effects)}): {unknown} is "
             "unknown. Approve to perform it again under the same idempotency key, or "
             "reject to end the run"
         )
-        request = {
+        request: dict[str, Any] = {
             "rule": UNKNOWN_RULE,
             "capability": capability.name,
             "step": step.step,
@@ -359,6 +461,7 @@ class LocalRuntime:
             "since": self.clock(),
             "expires": None,
             "escalate": [],
+            **({"cause": step.cause} if step.cause is not None else {}),
         }
         self._record(run, "approval_required", request)
         return "blocked", f"{what} needs approval ({UNKNOWN_RULE}: {message})"
@@ -371,16 +474,17 @@ class LocalRuntime:
         step: Interrupted,
         verdict: Mapping[str, Any],
     ) -> tuple[str, str] | None:
-        """A person's verdict on an interrupted step whose outcome was unknown: approved,
-        it is performed again under its own key; rejected, the run fails."""
+        """A person's verdict on a step whose outcome was unknown (interrupted, or its call
+        timed out): approved, it is performed again under its own key; rejected, the run
+        fails."""
         if verdict["approved"]:
-            self._again(run, capability, ctx, step, "approved")
-            return None
+            return self._again(run, capability, ctx, step, "approved")
         why = f": {verdict['comment']}" if verdict.get("comment") else ""
         why_not = f"its outcome is unknown, and repeating it was rejected{why}"
         self._cut_short(run, ctx, step, why_not, how="rejected")
+        how = "was interrupted" if step.cause is None else step.cause
         return "failed", (
-            f"step {step.step} {capability.name} was interrupted with its outcome unknown, "
+            f"step {step.step} {capability.name} {how} with its outcome unknown, "
             f"and {verdict['by']} rejected performing it again ({UNKNOWN_RULE}){why}"
         )
 
@@ -475,7 +579,9 @@ class LocalRuntime:
             stop = self._gate(run, decision)
             if stop is not None:
                 return stop
-            replan, state = self._execute(run, decision, state)
+            replan, state, blocked = self._execute(run, decision, state)
+            if blocked is not None:  # a step's outcome is unknown: a person decides first
+                return blocked
             if replan is not None and run.overdue:  # no step may start any more
                 return "failed", replan
             if replan is not None:
@@ -555,10 +661,14 @@ class LocalRuntime:
         more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
         return "blocked", f"{subject(step, name)} needs approval ({rule}: {message}){more}"
 
-    def _execute(self, run: RunState, decision: Decision, state: State) -> tuple[str | None, State]:
+    def _execute(
+        self, run: RunState, decision: Decision, state: State
+    ) -> tuple[str | None, State, tuple[str, str] | None]:
         """Perform the plan, each step once those it waits for succeed; None when all did.
 
-        Returns why to replan (None when every step succeeded) and the last state observed.
+        Returns why to replan (None when every step succeeded), the last state observed,
+        and what blocks the run instead: a timed-out step whose outcome a person must
+        decide (`_timed_out`), or None.
 
         Steps whose waits are met start together and run side by side. The journal is
         written from this thread only: finishes are recorded as they come (in plan order
@@ -578,6 +688,7 @@ class LocalRuntime:
         reason: str | None = None
         executor = self.env.executor()
         running: dict[int, int] = {}  # journal step → plan step
+        asked: list[tuple[str, str]] = []  # steps whose outcome a person must decide
         try:
             while True:
                 ready = [i for i in range(len(steps)) if i not in started and set(waits[i]) <= done]
@@ -620,11 +731,17 @@ class LocalRuntime:
                     if reason is None and done - checked:
                         state = self._observe(run)
                         reason = self._check(run, decision, done, checked, expected, state)
-                    return reason, state
+                    return reason, state, blocking(asked)
                 self._flush_outcomes(run)
                 for ctx, outcome in executor.next():
                     i = running.pop(ctx.step)
-                    outcome = self._finish(run, ctx, outcome)  # as recorded
+                    capability = self.catalog.capabilities[ctx.capability]
+                    settled: str | None = None
+                    if unknown_outcome(outcome, capability):
+                        outcome, settled, ask = self._timed_out(run, ctx, outcome)
+                        asked += [] if ask is None else [ask]
+                    else:
+                        outcome = self._finish(run, ctx, outcome)  # as recorded
                     if outcome.ok:
                         done.add(i)
                         effects = self.catalog.capabilities[ctx.capability].spec.effects
@@ -633,6 +750,8 @@ class LocalRuntime:
                     # A timeout's error says it (`timed out after 30s`, `stopped at the
                     # deadline after 3s`): not "timed out: timed out after 30s".
                     said = outcome.error if outcome.timed_out else f"failed: {outcome.error}"
+                    if settled is not None:
+                        said = f"{said}; {settled}"
                     failed = f"step {ctx.step} {ctx.capability} {said}"
                     reason = failed if reason is None else f"{reason}; and {failed}"
                 if reason is None:
@@ -916,6 +1035,7 @@ class LocalRuntime:
         outcome: Outcome,
         resumed: str | None = None,
         decision: int | None = None,
+        settled: str | None = None,
     ) -> Outcome:
         """Record how a step ended and fold its effects (and output) into the run's state;
         the outcome as recorded (a call the deadline stopped says so).
@@ -923,17 +1043,12 @@ class LocalRuntime:
         `resumed` says how an interrupted step was settled on resume: "repeated" (idempotent,
         performed again), "approved" (performed again as a person approved: its outcome was
         unknown), "effects observed" or "interrupted" (not a failure of the provider).
+        `settled`: what the observation after a timed-out call of a capability that is not
+        idempotent showed (`_timed_out`, `UNKNOWN_SETTLED`).
         """
         capability = self.catalog.capabilities[ctx.capability]
         run.spent += capability.spec.cost  # an interrupted call may have been made: count it
-        if outcome.timed_out and ctx.timeout < capability.spec.timeout:
-            # Cut short by the run's deadline, not its own timeout: no news of the provider.
-            outcome = replace(
-                outcome, error=f"stopped at the deadline after {format_duration(ctx.timeout)}"
-            )
-            deadline = True
-        else:
-            deadline = False
+        outcome, deadline = as_recorded(outcome, ctx, capability)
         if outcome.ok:  # in the order they are set (`fold_finish`, below, sets them)
             run.effect_log += capability.spec.effects.items()
             if capability.spec.output is not None and outcome.output is not None:
@@ -960,6 +1075,8 @@ class LocalRuntime:
             data["interrupted"] = resumed in ("interrupted", "rejected")
         if deadline:
             data["deadline"] = True
+        if settled is not None:
+            data["settled"] = settled
         fold_finish(run, data, self.catalog)  # its effects and output, or a failure counted
         if tells_of_provider(data):
             # The exact moment, so that replay and resume learn exactly what the run did.

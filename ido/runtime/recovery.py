@@ -8,9 +8,10 @@ it stopped, plus the steps it had started without recording how they ended.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ido.approvals import UNKNOWN_RULE
 from ido.decide import History
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson
@@ -115,6 +116,10 @@ class Interrupted:
     undoing: Mapping[str, Any] | None = None
     """For a compensation: what it undoes and why (`undoes`, `undoes_step`, `capability`,
     `reason`), to record it as one once it is settled."""
+    cause: str | None = None
+    """What left its outcome unknown when no interruption did: its call timed out
+    (`timed out after 10s`, `stopped at the deadline after 3s`), as the request for a
+    person's decision on it says (`ido.runtime.local.LocalRuntime._ask`)."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,10 @@ def recover(
             if tells_of_provider(data):
                 when = data.get("learnt_at", epoch(event.at))
                 lessons.append(Lesson(data["capability"], bool(data["ok"]), learnt(data), when))
+        elif event.kind == "approval_required" and data["rule"] == UNKNOWN_RULE:
+            step = open_steps.get(int(data.get("step", 0)))
+            if step is not None and data.get("cause"):
+                open_steps[step.step] = replace(step, cause=data["cause"])
         elif event.kind == "compensation_skipped":
             compensating = data.get("reason") or "the run failed"
         elif event.kind == "effects_missing":

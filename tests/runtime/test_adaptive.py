@@ -342,11 +342,12 @@ def test_an_output_not_kept_is_said_as_the_step_ends_too() -> None:
 
 def test_a_call_the_deadline_stops_is_no_news_of_its_provider(flaky: Path) -> None:
     """Cut short at the deadline, a call was learnt as its provider's timeout: a failure
-    in the shared beliefs, a latency of the deadline's length, an attempt used up."""
+    in the shared beliefs, a latency of the deadline's length, an attempt used up. (mint
+    is idempotent: one that is not waits for a person, its outcome unknown.)"""
     add_capability(
         flaky,
         "mint",
-        "  provider: mint\n  effects: {token.minted: true}\n  timeout: 30s\n"
+        "  provider: mint\n  effects: {token.minted: true}\n  timeout: 30s\n  idempotent: true\n"
         "  run: {python: 'fakesvc.flaky:slow'}\n",
     )
     (flaky / "intents" / "mint-token.yaml").write_text(
