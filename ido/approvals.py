@@ -21,10 +21,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ido.errors import IdoError
-from ido.journal import Event
+
+if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not the journal)
+    from ido.journal import Event
 
 PROPOSE = "mode/propose"
 UNKNOWN_RULE = "resume/outcome-unknown"

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ido.approvals import subject
+from ido.approvals import UNKNOWN_RULE, subject
 from ido.journal import Event, RunRow, model_calls
 from ido.model import format_duration, format_wait
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
@@ -141,7 +141,8 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
             if event.kind == "effects_missing" and event.data.get("step") in finished:
                 # It reported success, but what it declared did not show: not a success.
                 finished[event.data["step"]]["silent"] = event.data.get("reason", "")
-            if event.kind == "approval_required" and event.data.get("step") in started:
+            unknown = event.data.get("rule") == UNKNOWN_RULE  # (others' steps: plan places)
+            if event.kind == "approval_required" and unknown and event.data.get("step") in started:
                 # A timed-out call whose outcome a person decides: in flight until then.
                 started[event.data["step"]]["unknown"] = event.data.get("cause")
             data = {k: v for k, v in event.data.items() if k != "process"}

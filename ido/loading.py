@@ -661,15 +661,15 @@ def check_names(catalog: Catalog, base: Path) -> list[Problem]:
     if not catalog.capabilities:
         return []
     specs = [c.spec for c in catalog.capabilities.values()]
-    known = {
-        "capability": sorted(catalog.capabilities),
-        "tag": sorted({t for spec in specs for t in spec.tags}),
-        "provider": sorted({spec.provider for spec in specs}),
-        "region": sorted({spec.region for spec in specs if spec.region is not None}),
-        "intent": sorted(
-            [*catalog.intents]
-            + [s.name for s in catalog.scenarios.values() if not isinstance(s.spec.intent, str)]
-        ),  # a scenario's own intent is named after it
+    known: dict[str, set[str]] = {  # (sets: a rule may list thousands of names)
+        "capability": set(catalog.capabilities),
+        "tag": {t for spec in specs for t in spec.tags},
+        "provider": {spec.provider for spec in specs},
+        "region": {spec.region for spec in specs if spec.region is not None},
+        "intent": {
+            *catalog.intents,
+            *(s.name for s in catalog.scenarios.values() if not isinstance(s.spec.intent, str)),
+        },  # a scenario's own intent is named after it
     }
     warnings = []
     for resource, path, text in _conditions(catalog):

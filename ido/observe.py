@@ -12,7 +12,7 @@ from ido.errors import ExecutionError
 from ido.loading import Catalog
 from ido.model import Intent, Observer
 from ido.runtime.bindings import MAX_OUTPUT, load_callable
-from ido.secrets import Secrets
+from ido.secrets import Environ, Secrets
 from ido.state import State, TooDeep, close_world, from_json, json_safe, merge, set_path
 from ido.text import failure, printable
 
@@ -21,7 +21,7 @@ def observe(
     observer: Observer,
     origin_dir: Path,
     base: Path,
-    environ: Mapping[str, str] | None = None,
+    environ: Environ | None = None,
 ) -> dict[str, Any]:
     """Read one observer's output; raises ExecutionError with the reason when it cannot,
     which starts with `observer NAME` (`ido.explain.observer_failure` words it for people).

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ido.planner.explain import TOGETHER, denying, lifting, present, rule_words
+from ido.planner.explain import TOGETHER, denying, element_words, lifting, present, rule_words
 from ido.planner.limit_words import BEST, LIMITS, limits_together, needs, way_out, within
 from ido.planner.types import Plan, PlanResult, Task, Way
 
@@ -189,8 +189,7 @@ def _least(task: Task, limit: str, least: Least) -> Plan | None:
 def _words(element: str) -> str:
     """`max_cost`, `rule guard/no-d`, `max_cost and deadline`, `the need for environment
     variable TOKEN`: a way out's element, as in "with … lifted"."""
-    names = [n if n in LIMITS else rule_words(n, []).named for n in element.split(TOGETHER)]
-    return " and ".join(names)
+    return " and ".join(element_words(n) for n in element.split(TOGETHER))
 
 
 def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> str:
@@ -233,7 +232,7 @@ def _closed(task: Task, way: Way, denied: str) -> str:
             f"to {task.max_steps * _STEPS_TIMES} steps"
         )
     if TOGETHER in element:
-        names = ", ".join(element.split(TOGETHER))
+        names = ", ".join(element_words(n) for n in element.split(TOGETHER))
         return (
             f"relaxing {names} together lets through only plans the plan rules deny{upto} "
             f"({denied})"

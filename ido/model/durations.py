@@ -74,15 +74,15 @@ def format_duration(seconds: float) -> str:
 def durations_against(seconds: float, limit: float) -> tuple[str, str]:
     """`seconds` and the `limit` it is set against, as `format_duration` shows them, unless
     that rounds two different values to the same millisecond: then each that is not whole
-    milliseconds with six significant digits, or as many more as tell them apart
+    milliseconds with six significant digits, or as many more as tell them apart, the
+    larger reading larger
     (`4.0004s` over deadline `4s`, not `4s` over deadline `4s`; mid-run, a deadline is the
     time left, rarely whole milliseconds)."""
     if seconds == limit or round(seconds, 3) != round(limit, 3):
         return format_duration(seconds), format_duration(limit)
-    limit_text, limit_read = _shown(limit, 6)
-    for digits in range(6, 18):
-        text, read = _shown(seconds, digits)
-        if read != limit_read or seconds == limit:
+    for digits in range(6, 18):  # both with as many digits: the one over reads over
+        (text, read), (limit_text, limit_read) = _shown(seconds, digits), _shown(limit, digits)
+        if (read > limit_read) == (seconds > limit) and read != limit_read:
             break
     return text, limit_text
 

@@ -564,8 +564,14 @@ def rule_words(rule: str, names: list[str]) -> RuleWords:
     )
 
 
+def element_words(element: str) -> str:
+    """A limit or a rule of a way out, as relaxing it is said: `max_cost`, `rule
+    guard/no-d`, `the need for environment variable TOKEN` (`rule_words`)."""
+    return element if element in METRICS else rule_words(element, []).named
+
+
 def _words(elements: list[str]) -> str:
-    return _and([e if e in METRICS else f"rule {e}" for e in elements])
+    return _and([element_words(e) for e in elements])
 
 
 def _and(names: list[str]) -> str:

@@ -698,9 +698,11 @@ class LocalRuntime:
                     checked |= done
                 if ready and reason is None:
                     stopping.check()  # no new step once the process is being interrupted
-                    # The first steps start on the snapshot their decision judged: the
-                    # rules are held to what was observed since, for the later ones.
-                    observed_since = bool(started)
+                    # The first steps start on the snapshot their decision judged, under
+                    # its policies: the rules are held to what moved since (observed, or
+                    # a policy a scenario's world switched on).
+                    policies = tuple(self.env.intent(run.intent).spec.policies)
+                    observed_since = bool(started) or policies != run.judged_under
                     for i in ready:
                         missing = self._unmet(steps[i], state)
                         if missing is not None:
@@ -821,7 +823,7 @@ class LocalRuntime:
             origin = self.catalog.origin(observer)
             folder = origin.file.parent if origin else self.base
             try:
-                report = observe(observer, folder, self.base)
+                report = observe(observer, folder, self.base, self.env.environ)
             except ExecutionError as exc:
                 # What it reported last still stands (its facts gone, a paid order read as
                 # unpaid and was charged again), below what steps did since: it is no news.
@@ -863,6 +865,7 @@ class LocalRuntime:
         now = self.clock()
         started = time.perf_counter()
         intent = self.env.intent(run.intent)
+        run.judged_under = tuple(intent.spec.policies)
         listener = self._planning(run)
         with telling(listener):
             decision = decide(

@@ -45,6 +45,9 @@ class RunState:
     decisions: int = 0
     replans: int = 0
     """Decisions made because reality diverged from the plan (not starting or resuming)."""
+    judged_under: tuple[str, ...] = ()
+    """The policies its latest decision was made under (a scenario's world may switch one
+    on before that plan's first steps start, while a model is asked)."""
     steps_taken: int = 0
     evidence: dict[str, Evidence] = field(default_factory=dict)
     seen: State = field(default_factory=dict)

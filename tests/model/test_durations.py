@@ -90,3 +90,7 @@ def test_a_value_set_against_a_limit_never_reads_as_the_limit() -> None:
     assert durations_against(60.0, 30.0) == ("1m", "30s")
     assert durations_against(0.00001, 0.0) == ("0.00001s", "0ms")
     assert durations_against(1.2345678, 1.5) == ("1.235s", "1.5s")  # apart: as ever
+    # Found in review: the limit rounded up at six digits read above the value over it.
+    assert durations_against(1.2345679, 1.2345678) == ("1.2345679s", "1.2345678s")
+    over, limit = durations_against(2.9999996, 2.9999994)
+    assert over != limit and float(over[:-1]) > float(limit[:-1])

@@ -893,7 +893,7 @@ def test_a_way_out_past_an_unset_variable_says_to_set_it() -> None:
     """With plan rules in, the way out past `${env:TOKEN}` read "lift rule ${env:TOKEN} (it
     denies charge)": it says to set the variable, as the planner's own way out does."""
     from ido.plan_ways import DeniedWhy, _closed, _words, told
-    from ido.planner.explain import UNBOUND, secret_rule
+    from ido.planner.explain import TOGETHER, UNBOUND, secret_rule
     from ido.planner.solving import step_of
     from ido.planner.types import Plan, Way
     from tests.planner.test_cpsat import action as cp_action
@@ -909,3 +909,11 @@ def test_a_way_out_past_an_unset_variable_says_to_set_it() -> None:
     closed = _closed(t, Way(rule, plan, ""), "charge is denied by plan rule p/r")
     assert closed.startswith("lifting the need for environment variable TOKEN lets through")
     assert _words(UNBOUND) == "the need for a run binding (spec.run)"
+    # Found in review: relaxed together, the two read "relaxing max_cost, ${env:TOKEN}".
+    both = _closed(t, Way(f"max_cost{TOGETHER}{rule}", plan, ""), "denied by plan rule p/r")
+    assert both.startswith("relaxing max_cost, the need for environment variable TOKEN together")
+    from ido.planner.explain import _words as explained
+
+    assert explained([rule, UNBOUND]) == (
+        "the need for environment variable TOKEN and the need for a run binding (spec.run)"
+    )
