@@ -61,16 +61,21 @@ def test_a_later_run_that_starts_from_learnt_beliefs_replays_identically(
     assert code == 0, out
 
 
-def test_a_changed_policy_shows_the_first_divergence_side_by_side(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert ido("run", "ship-order")[0] == 0
+def end_cheappay(project: Path) -> None:
+    """Edit the residency policy after a run: cheappay's contract ended (denied)."""
     policy = project / "policies" / "residency.yaml"
     policy.write_text(
         policy.read_text()
         + "    - id: no-cheappay\n      effect: deny\n"
         + "      when: \"capability.provider == 'cheappay'\"\n      message: Contract ended.\n"
     )
+
+
+def test_a_changed_policy_shows_the_first_divergence_side_by_side(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ido("run", "ship-order")[0] == 0
+    end_cheappay(project)
     code, out = ido("replay", "last")
     assert code == 1, out
     assert "diverged at decision 1 of run" in out
@@ -94,12 +99,7 @@ def test_an_exact_replay_names_no_policy_the_run_kept_no_digest_of(
             (row.id,),
         )
         journal._db.commit()
-    policy = project / "policies" / "residency.yaml"
-    policy.write_text(
-        policy.read_text()
-        + "    - id: no-cheappay\n      effect: deny\n"
-        + "      when: \"capability.provider == 'cheappay'\"\n      message: Contract ended.\n"
-    )
+    end_cheappay(project)
     code, out = ido("replay", "last")
     assert code == 1 and "replayed: pay-pricey-eu → ship" in out, out
     assert "policies edited" not in out
