@@ -305,7 +305,7 @@ class HybridPlanner(_ModelPlanner):
         if solved.plan is None or not solved.plan.steps or not solved.alternatives:
             return solved  # nothing to choose between
         if self.model is None:
-            log.verdict, log.fallback = "no model configured: the solver's best", "cpsat"
+            log.verdict, log.fallback = "no model configured: the solver's best", self.fallback.name
             return _with_log(solved, log)
 
         found = [solved.plan, *(a.plan for a in solved.alternatives)]
@@ -317,7 +317,7 @@ class HybridPlanner(_ModelPlanner):
                 f"the plan rules allow {len(options)} of the solver's {len(found)} plans: "
                 "not asked, nothing to choose between"
             )
-            log.fallback = "cpsat"
+            log.fallback = self.fallback.name
             return _with_log(solved, log)
         tools = [_choose_tool(len(options))]
         messages: list[dict[str, Any]] = [
@@ -327,11 +327,11 @@ class HybridPlanner(_ModelPlanner):
         for _ in range(self.settings.max_rounds):
             unaffordable = self._unaffordable(task, log)
             if unaffordable is not None:
-                log.verdict, log.fallback = f"{unaffordable}: the solver's best", "cpsat"
+                log.verdict, log.fallback = f"{unaffordable}: the solver's best", self.fallback.name
                 return self._settled(task, log, solved)
             reply = self._ask(log, messages, tools)
             if reply.error is not None:
-                log.verdict, log.fallback = f"model call failed: {reply.error}", "cpsat"
+                log.verdict, log.fallback = f"model call failed: {reply.error}", self.fallback.name
                 return self._settled(task, log, solved)
             chosen, problem, rationale = _choice(reply, len(options))
             if chosen is not None:
@@ -339,7 +339,7 @@ class HybridPlanner(_ModelPlanner):
                 return self._settled(task, log, _chosen(task, solved, options, chosen))
             log.calls[-1]["problems"] = [problem]
             messages += _feedback(reply, [problem])
-        log.verdict, log.fallback = "no usable choice: the solver's best", "cpsat"
+        log.verdict, log.fallback = "no usable choice: the solver's best", self.fallback.name
         return self._settled(task, log, solved)
 
     def _settled(self, task: Task, log: _Log, result: PlanResult) -> PlanResult:
@@ -358,7 +358,7 @@ class HybridPlanner(_ModelPlanner):
             f"; that plan no longer fits once the model's calls are counted ({'; '.join(misfit)}):"
             " the solver's best within what is left"
         )
-        log.fallback = "cpsat"
+        log.fallback = self.fallback.name
         return _with_log(self.fallback.plan(left), log)
 
 
