@@ -657,9 +657,12 @@ class LocalRuntime:
                     "escalate": levels,
                 },
             )
-        rule, name, step, message, _, _ = waiting[0]
-        more = f" (and {len(waiting) - 1} more)" if len(waiting) > 1 else ""
-        return "blocked", f"{subject(step, name)} needs approval ({rule}: {message}){more}"
+        return blocking(
+            [
+                ("blocked", f"{subject(step, name)} needs approval ({rule}: {message})")
+                for rule, name, step, message, _, _ in waiting
+            ]
+        )
 
     def _execute(
         self, run: RunState, decision: Decision, state: State
