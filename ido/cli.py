@@ -260,11 +260,10 @@ def validate(
     # A scenario with catalog entries of its own is checked with them, as it runs.
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
     unreachable = check_models(loaded, os.environ)
-    try:
-        own = check_own_catalogs(everything, os.environ)
-    except LoadError as exc:  # (an own catalog holds the shared intents too: told once)
-        told = [*exc.problems, *(p for p in unreachable if p not in exc.problems)]
-        raise LoadError(told) from None
+    try:  # (an own catalog holds the shared intents too: their models are checked here)
+        own = check_own_catalogs(everything, os.environ, checked=set(loaded.intents))
+    except LoadError as exc:
+        raise LoadError([*exc.problems, *unreachable]) from None
     if unreachable:
         raise LoadError(unreachable)
     _warn(loaded)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,15 +201,21 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
 
 
 def check_models(
-    catalog: Catalog, environ: Mapping[str, str], *, base: Path | None = None
+    catalog: Catalog,
+    environ: Mapping[str, str],
+    *,
+    base: Path | None = None,
+    checked: Collection[str] = (),
 ) -> list[Problem]:
     """What keeps an intent's `llm.model` (in intents/ or inline in a scenario) out of
     reach (an unknown litellm provider or model, a server's provider without the server's
     address), told by `ido validate` rather than by every decision of a run falling back to
     the solver. Nothing is asked of the network: litellm's own lists are read from its
-    package, not imported."""
+    package, not imported. `checked`: intents (by name) told of already, left out."""
     specs: list[tuple[Resource, IntentSpec, FieldPath]] = [
-        (intent, intent.spec, ("spec", "llm", "model")) for intent in catalog.intents.values()
+        (intent, intent.spec, ("spec", "llm", "model"))
+        for intent in catalog.intents.values()
+        if intent.name not in checked
     ]
     specs += [
         (scenario, scenario.spec.intent, ("spec", "intent", "llm", "model"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,11 +155,14 @@ def own_catalog(data: Any) -> bool:
     return _is_scenario(data) and bool(_listed(data))
 
 
-def check_own_catalogs(paths: Sequence[Path], environ: Mapping[str, str] | None = None) -> int:
+def check_own_catalogs(
+    paths: Sequence[Path], environ: Mapping[str, str] | None = None, checked: Collection[str] = ()
+) -> int:
     """Check each scenario under `paths` that has catalog entries of its own, as `ido
     scenario` loads it (`load_scenarios`, `paths` the rest of its catalog); how many there
-    are. With `environ`, the models of its catalog's intents are checked too (`check_models`).
-    Raises LoadError with every problem found."""
+    are. With `environ`, the models of its catalog's intents are checked too (`check_models`),
+    but for those named in `checked` (the shared catalog's, which every group holds and
+    whose models the caller checks once). Raises LoadError with every problem found."""
     files, problems = yaml_files(paths)
     count = 0
     for file in files:
@@ -177,7 +180,8 @@ def check_own_catalogs(paths: Sequence[Path], environ: Mapping[str, str] | None 
         count += sum(1 for scenario, _ in found if scenario.spec.catalog)
         if environ is not None:
             for catalog in {id(c): c for _, c in found}.values():  # (one per group)
-                problems += (p for p in check_models(catalog, environ) if p not in problems)
+                found_here = check_models(catalog, environ, checked=checked)
+                problems += (p for p in found_here if p not in problems)  # (entries shared)
     if problems:
         raise LoadError(problems)
     return count
