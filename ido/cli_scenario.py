@@ -62,7 +62,7 @@ def _live(kind: str, data: Any) -> None:
 def _run_all(found: list[tuple[Path, Any, Any]], store: Any, quiet: bool) -> int:
     """Run loaded scenarios one by one; how many did not meet their expectations."""
     from ido.explain import render, run_view
-    from ido.model import format_duration
+    from ido.model import format_wait
     from ido.scenario.runner import run_scenario
 
     failed = 0
@@ -80,7 +80,7 @@ def _run_all(found: list[tuple[Path, Any, Any]], store: Any, quiet: bool) -> int
             view = run_view(result.journal.run(run_id), result.journal.events(run_id))
             typer.echo("\n" + render(view, "text"))
         typer.echo(
-            f"{result.report.outcome} after {format_duration(result.elapsed)} of virtual "
+            f"{result.report.outcome} after {format_wait(result.elapsed)} of virtual "
             f"time, cost {result.report.cost:.2f}"
         )
         if result.passed:
@@ -106,7 +106,7 @@ def scenario_test(
     ] = None,
 ) -> None:
     """Run every scenario and tabulate pass/fail, spelling out each unmet expectation."""
-    from ido.model import format_duration
+    from ido.model import format_wait
     from ido.scenario.runner import run_scenario
 
     if junit is not None:
@@ -123,7 +123,7 @@ def scenario_test(
         verdict = "pass" if r.passed else "FAIL"
         typer.echo(
             f"{r.scenario.name:<{width}}  {r.report.outcome:<9} "
-            f"{format_duration(r.elapsed):>8} {r.report.cost:>7.2f}  {verdict}"
+            f"{format_wait(r.elapsed):>8} {r.report.cost:>7.2f}  {verdict}"
         )
         for problem in r.unmet:
             typer.echo(f"{'':<{width}}  ✗ {problem}")

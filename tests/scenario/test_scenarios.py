@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -51,6 +52,8 @@ def test_scenario_test_tabulates_every_shipped_scenario_and_writes_junit(
     code, out = ido("scenario", "test", "--junit", str(report))
     assert code == 0, out
     assert f"{len(SHIPPED)} passed, 0 failed" in out
+    # a wait for approval reads as a person says it, as `ido explain` says it, not `1203.6s`
+    assert re.search(r"large-order-approved +achieved +20m4s ", out), out
     suite = ET.parse(report).getroot()
     assert suite.get("tests") == str(len(SHIPPED)) and suite.get("failures") == "0"
     assert {c.get("name") for c in suite} == {f.stem for f in SHIPPED}
