@@ -1459,6 +1459,7 @@ def audit(
             report = build(selected(store), _running)
     else:
         report = build([])
+    report.update(since=since, intent=intent)  # the runs it covers: said with the report
     if intent is not None and intent not in intents:
         typer.echo(f"warning: {_no_runs_of(intent, intents)}", err=True)
     if fmt == "json":
