@@ -1784,8 +1784,10 @@ def explain(
     timeline of actions and approvals, and a card per decision.
     """
     _check_format(fmt, ("text", "md", "json", "html"))
-    if color not in ("auto", "always", "never"):
-        raise IdoError(f"--color must be auto, always or never, not {color!r}")
+    if color not in ("auto", "always", "never"):  # a usage mistake, told as --format's is
+        raise typer.BadParameter(
+            f"'{color}' is not one of auto, always, never", param_hint="--color"
+        )
     import sys
 
     from ido.explain import render, run_view
