@@ -1182,6 +1182,12 @@ def _exact(result: Any) -> None:
         typer.echo(f"policies edited since the run: {', '.join(d.policies)}")
     for label, side in (("recorded", d.recorded), ("replayed", d.replayed)):
         typer.echo(f"  {label}: {_decision_summary(side)}")
+    if "result.rejections" in d.fields:
+        from ido.replay import rejections_changed
+        from ido.text import printable
+
+        for line in rejections_changed(d.recorded, d.replayed):
+            typer.echo(f"  rejected: {printable(line)}")
     raise typer.Exit(1)
 
 
