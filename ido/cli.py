@@ -1015,8 +1015,7 @@ def runner(
                 return store.run(run_id).outcome != "blocked"  # else: try it again
             current.clear()  # (not on Ctrl-C: the handler below names the run)
             told.pop(run_id, None)
-            reason = f": {report.reason}" if report.reason else ""
-            typer.echo(f"{report.outcome}: run {run_id}{reason}")
+            typer.echo(_outcome_lines(report))
             return True
 
         watcher = Runner(store, resume, time.time)
@@ -1604,12 +1603,17 @@ def policy_test(
 
 
 def _report(report: Any) -> None:
+    _tell(_outcome_lines(report))
+    raise typer.Exit(EXIT.get(report.outcome, 1))
+
+
+def _outcome_lines(report: Any) -> str:
+    """How a run ended, what it cost, why, and where to read more: as `ido run` and
+    `ido resume` end, and `ido runner` after each run it carries on."""
     line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
     if report.reason:
         line += f"\nreason: {report.reason}"
-    _tell(line)
-    _tell(f"why: ido explain {report.run_id}")
-    raise typer.Exit(EXIT.get(report.outcome, 1))
+    return f"{line}\nwhy: ido explain {report.run_id}"
 
 
 def _stages(plan: Mapping[str, Any]) -> str:
