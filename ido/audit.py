@@ -148,6 +148,9 @@ def render(report: dict[str, Any], fmt: str) -> str:
     lines = [
         ("# " if md else "") + f"Audit: {report['runs']} run(s), {report['decisions']} decision(s)"
     ]
+    scope = _scope(report.get("since"), report.get("intent"))
+    if scope:
+        lines.append(f"({markdown_text(scope) if md else scope})")
     if report["simulated_runs_left_out"]:
         simulated = report["simulated_runs_left_out"]
         lines.append(f"({simulated} simulated run(s) of scenarios left out)")
@@ -198,6 +201,14 @@ def render(report: dict[str, Any], fmt: str) -> str:
         item("none")
     ]
     return "\n".join(lines) + "\n"
+
+
+def _scope(since: str | None, intent: str | None) -> str:
+    """Which runs the report covers, when `--since` or `--intent` chose some: a report
+    handed on without it read as the whole journal's."""
+    said = [f"runs started on or after {since} (UTC)"] if since else []
+    said += [f"of intent {intent}"] if intent else []
+    return ", ".join(said)
 
 
 def _failed_closed(hit: dict[str, Any], decided: dict[str, Any]) -> bool:

@@ -1015,8 +1015,7 @@ def runner(
                 return store.run(run_id).outcome != "blocked"  # else: try it again
             current.clear()  # (not on Ctrl-C: the handler below names the run)
             told.pop(run_id, None)
-            reason = f": {report.reason}" if report.reason else ""
-            typer.echo(f"{report.outcome}: run {run_id}{reason}")
+            typer.echo(_outcome_lines(report))
             return True
 
         watcher = Runner(store, resume, time.time)
@@ -1182,6 +1181,12 @@ def _exact(result: Any) -> None:
         typer.echo(f"policies edited since the run: {', '.join(d.policies)}")
     for label, side in (("recorded", d.recorded), ("replayed", d.replayed)):
         typer.echo(f"  {label}: {_decision_summary(side)}")
+    if "result.rejections" in d.fields:
+        from ido.replay import rejections_changed
+        from ido.text import printable
+
+        for line in rejections_changed(d.recorded, d.replayed):
+            typer.echo(f"  rejected: {printable(line)}")
     raise typer.Exit(1)
 
 
@@ -1459,6 +1464,7 @@ def audit(
             report = build(selected(store), _running)
     else:
         report = build([])
+    report.update(since=since, intent=intent)  # the runs it covers: said with the report
     if intent is not None and intent not in intents:
         typer.echo(f"warning: {_no_runs_of(intent, intents)}", err=True)
     if fmt == "json":
@@ -1597,12 +1603,17 @@ def policy_test(
 
 
 def _report(report: Any) -> None:
+    _tell(_outcome_lines(report))
+    raise typer.Exit(EXIT.get(report.outcome, 1))
+
+
+def _outcome_lines(report: Any) -> str:
+    """How a run ended, what it cost, why, and where to read more: as `ido run` and
+    `ido resume` end, and `ido runner` after each run it carries on."""
     line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
     if report.reason:
         line += f"\nreason: {report.reason}"
-    _tell(line)
-    _tell(f"why: ido explain {report.run_id}")
-    raise typer.Exit(EXIT.get(report.outcome, 1))
+    return f"{line}\nwhy: ido explain {report.run_id}"
 
 
 def _stages(plan: Mapping[str, Any]) -> str:
@@ -1783,8 +1794,10 @@ def explain(
     timeline of actions and approvals, and a card per decision.
     """
     _check_format(fmt, ("text", "md", "json", "html"))
-    if color not in ("auto", "always", "never"):
-        raise IdoError(f"--color must be auto, always or never, not {color!r}")
+    if color not in ("auto", "always", "never"):  # a usage mistake, told as --format's is
+        raise typer.BadParameter(
+            f"'{color}' is not one of auto, always, never", param_hint="--color"
+        )
     import sys
 
     from ido.explain import render, run_view

@@ -286,7 +286,8 @@ def _model_lines(llm: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _rejection_line(rejection: dict[str, Any]) -> str:
+def rejection_line(rejection: Mapping[str, Any]) -> str:
+    """`pay-us: denied by residency/pii-stays-in-eu: PII …`, as a decision lists it."""
     words = REASON_WORDS.get(rejection["reason"], rejection["reason"])
     if rejection.get("rule"):
         return f"{rejection['capability']}: {words} {rejection['rule']}: {rejection['detail']}"
@@ -421,7 +422,7 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
         ] + [f"not settled, left out: {why}" for why in unsettled]
     useful = [r for r in result.get("rejections", []) if r["reason"] != "irrelevant"]
     if useful:
-        parts["rejected"] = [_rejection_line(r) for r in useful]
+        parts["rejected"] = [rejection_line(r) for r in useful]
     if d.get("policy"):
         parts["policy decisions"] = [
             f"{h['id']} {h['verdict']} {h['subject']}: {h['rule']}: {h['message']}"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ido.approvals import Request, answering, pending, subject, verdicts
 from ido.decide import decide
 from ido.errors import IdoError, JournalError, NotFoundError
+from ido.explain import rejection_line
 from ido.health import Evidence, Lesson, with_lessons
 from ido.journal import Event, Pending, RunRow, epoch
 from ido.loading import Catalog
@@ -189,6 +190,27 @@ def catalog_change(
     if not (added or removed or changed):
         return None
     return CatalogChange(tuple(added), tuple(removed), tuple(changed))
+
+
+def rejections_changed(recorded: Mapping[str, Any], replayed: Mapping[str, Any]) -> list[str]:
+    """How two decisions' rejected capabilities differ, one line per capability: a
+    divergence in `result.rejections` alone showed the same plan twice and not what
+    differed (`pay-new-us: not rejected in the recording; now denied by …`)."""
+
+    def rejected(decision: Mapping[str, Any]) -> dict[str, str]:
+        said = decision.get("result", {}).get("rejections", [])
+        return {r["capability"]: rejection_line(r) for r in said}
+
+    before, after = rejected(recorded), rejected(replayed)
+    lines = []
+    for name in sorted(set(before) | set(after)):
+        was, now = before.get(name), after.get(name)
+        if was == now:
+            continue
+        then = "not rejected" if was is None else was.removeprefix(f"{name}: ")
+        today = "not rejected" if now is None else now.removeprefix(f"{name}: ")
+        lines.append(f"{name}: {then} in the recording; now {today}")
+    return lines
 
 
 def _plans(decision: dict[str, Any]) -> list[dict[str, Any]]:

@@ -416,7 +416,7 @@ class RunTelemetry:
                     "ido.decision.status": result["status"],
                     "ido.planner": data.get("planner"),
                     "ido.plan.capabilities": [s["capability"] for s in plan.get("steps", [])],
-                    "ido.plan.cost": plan.get("cost"),
+                    "ido.plan.cost": _amount(plan.get("cost")),
                     "ido.plan.latency": plan.get("latency"),
                     "ido.alternatives": len(result.get("alternatives", [])),
                     "ido.constraint.binding": binding,
@@ -482,7 +482,7 @@ class RunTelemetry:
                 _attributes(
                     {
                         "ido.outcome": outcome,
-                        "ido.cost": data.get("cost"),
+                        "ido.cost": _amount(data.get("cost")),
                         "ido.latency": data.get("duration"),
                         "ido.error": data.get("error"),
                         "ido.resumed": data.get("resumed"),
@@ -552,7 +552,7 @@ class RunTelemetry:
                     "ido.capability": data.get("capability"),
                     "ido.step": data.get("step"),
                     "ido.message": data.get("message"),
-                    "ido.plan.cost": data.get("cost"),
+                    "ido.plan.cost": _amount(data.get("cost")),
                 }
             ),
             timestamp=at,
@@ -601,7 +601,7 @@ class RunTelemetry:
             _attributes(
                 {
                     "ido.outcome": outcome,
-                    "ido.cost": data.get("cost"),
+                    "ido.cost": _amount(data.get("cost")),
                     "ido.reason": data.get("reason"),
                 }
             )
@@ -615,6 +615,12 @@ class RunTelemetry:
         if spans.current is not None:
             spans.decisions[spans.current].end(end_time=at)
             spans.current = None
+
+
+def _amount(cost: Any) -> float | None:
+    """A cost as `ido runs` and `ido explain` show it: a sum of floats rounded past its
+    noise (`0.30000000000000004` is 0.3), as `RunRow.to_json` rounds it."""
+    return None if cost is None else round(float(cost), 9)
 
 
 def _attributes(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -254,3 +254,16 @@ def test_a_request_left_past_its_last_wait_is_in_the_audit(project: Path) -> Non
     text = ido("audit")[1]
     assert "ship (residency/big-spend) expired unanswered at " in text
     assert ", while escalated to cfo" in text
+
+
+def test_a_filtered_report_says_which_runs_it_covers(history: Path) -> None:
+    """`--since 2999-01-01` printed "Audit: 0 run(s), 0 decision(s)" and nothing else: a
+    report handed to an auditor read as the whole journal's, with nothing ever denied."""
+    code, out = ido("audit", "--since", "29990101", "--intent", "too-cheap")
+    assert code == 0, out
+    assert "(runs started on or after 2999-01-01 (UTC), of intent too-cheap)" in out
+    md = ido("audit", "--intent", "too-cheap", "--format", "md")[1]
+    assert md.startswith("# Audit: 1 run(s), 1 decision(s)\n(of intent too-cheap)\n")
+    report = json.loads(ido("audit", "--since", "2026-W49-7", "--format", "json")[1])
+    assert (report["since"], report["intent"]) == ("2026-12-06", None)
+    assert "(runs started" not in ido("audit")[1]

@@ -788,3 +788,12 @@ def test_plan_decides_with_what_the_runs_in_the_journal_learnt(
     code, out = ido("plan", "ship-order", "--journal", str(project / "elsewhere.db"))
     assert code == 0 and "yet: planning with the declared figures" in out, out
     assert "pay-cheap-eu" in out and not (project / "elsewhere.db").exists()
+
+
+def test_a_mistaken_color_is_a_usage_error_as_a_mistaken_format_is(project: Path) -> None:
+    """`--format pdf` was told with the usage line and a hint, `--color sometimes` as a plain
+    `error:`, as if the run rather than the option were wrong."""
+    code, out = ido("explain", "last", "--color", "sometimes")
+    assert code == 2
+    assert "Try 'ido explain -h' for help." in out
+    assert "Invalid value for --color: 'sometimes' is not one of auto, always, never" in out

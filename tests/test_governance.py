@@ -923,3 +923,19 @@ def test_ido_plan_json_lists_the_approvals_a_run_would_wait_for(project: Path) -
         ("residency/big-spend", "ship", 2),
     ]
     assert needed[1]["message"] == "Shipping needs a human."
+
+
+def test_the_runner_ends_each_run_as_ido_resume_would(project: Path) -> None:
+    """It ended a run with `achieved: run r…` alone, or `failed: run r…: reason` on one
+    line: no cost and no `ido explain` to read, where `ido resume` says both."""
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    ido("run", "ship-order")
+    run_id = ido("runs", "--format", "json")[1].split('"id": "')[1].split('"')[0]
+    ido("reject", run_id, "--by", "bob", "--comment", "not today")
+    code, out = ido("runner", "--once")
+    assert code == 0, out
+    assert (
+        f"failed: run {run_id}, cost 0.00\n"
+        "reason: ship was rejected by bob (residency/big-spend): not today\n"
+        f"why: ido explain {run_id}\n"
+    ) in out, out

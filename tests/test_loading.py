@@ -218,6 +218,15 @@ def test_a_latency_longer_than_the_timeout_is_an_error(tmp_path: Path) -> None:
     load_catalog([tmp_path], base=tmp_path)  # as long as the timeout: it may still finish
 
 
+def test_a_call_given_no_time_is_an_error_at_its_timeout(tmp_path: Path) -> None:
+    """`timeout: 0s` was told at `spec`, the line of the mapping, not of the field."""
+    given = "latency: 0s\n  timeout: 0s"
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("latency: 800ms", given))
+    problem = only(problems(tmp_path))
+    assert (problem.field, problem.line) == ("spec.timeout", 12)
+    assert "greater than 0" in problem.message
+
+
 def test_a_bare_number_is_not_a_duration(tmp_path: Path) -> None:
     """`deadline: 30` (a number) is refused with an example of a duration."""
     write(tmp_path, "pay-order.yaml", INTENT.replace("deadline: 30s", "deadline: 30"))

@@ -936,3 +936,20 @@ def test_a_run_recorded_with_a_duration_past_today_s_bound_still_replays(project
     assert recorded_intent(recorded).spec.limits.backoff == 50000 * 86400
     code, out = ido("replay", "last")
     assert code == 0 and "identical" in out, out
+
+
+def test_a_divergence_in_the_rejections_says_which_capabilities_differ(project: Path) -> None:
+    """A capability added since the run and denied by the residency rule: the replay said
+    "fields that differ: result.rejections" and showed the same plan twice, recorded and
+    replayed, with no word of what differed."""
+    assert ido("run", "ship-order")[0] == 0
+    catalog = project / "capabilities" / "catalog.yaml"
+    us = new_capability("pay-new-us").replace("region: eu", "region: us")
+    catalog.write_text(catalog.read_text() + us)
+    code, out = ido("replay", "last")
+    assert code == 1, out
+    assert "fields that differ: policy, result.rejections\n" in out
+    assert (
+        "  rejected: pay-new-us: not rejected in the recording; now denied by "
+        "residency/pii-stays-in-eu: PII of EU customers is processed in the EU only.\n"
+    ) in out

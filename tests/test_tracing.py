@@ -519,3 +519,17 @@ def test_a_refusal_two_variables_could_be_named_by_names_both(
     )
     monkeypatch.delenv("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE")
     assert _malformed(said).startswith("OTEL_BSP_MAX_EXPORT_BATCH_SIZE is malformed")
+
+
+def test_costs_on_spans_are_the_amounts_explain_shows(project: Path, telemetry: Any) -> None:
+    """Steps of 0.10 and 0.20: the Run span said `ido.cost` 0.30000000000000004 where
+    `ido runs` and `ido explain` say 0.3, a sum of floats with its noise."""
+    catalog = project / "capabilities" / "catalog.yaml"
+    text = catalog.read_text()
+    catalog.write_text(text.replace("cost: 0.30", "cost: 0.10").replace("cost: 0.50", "cost: 0.20"))
+    found, exporter, _ = telemetry
+    report = run(project, found)
+    assert report.outcome == "achieved" and report.cost != 0.3  # the noise is there
+    spans = exporter.get_finished_spans()
+    assert named(spans, "Run:ship-order").attributes["ido.cost"] == 0.3  # type: ignore[index]
+    assert named(spans, "Decide:1").attributes["ido.plan.cost"] == 0.3  # type: ignore[index]

@@ -414,7 +414,7 @@ class CapabilitySpec(Strict):
     cost: float = Field(default=0.0, ge=0, description="Cost per call.")
     latency: Duration = Field(default=0.0, description="Expected duration, e.g. '800ms'.")
     reliability: float = Field(default=1.0, gt=0, le=1, description="Probability of success.")
-    timeout: Duration = Field(default=30.0, description="Longest a call may take.")
+    timeout: Duration = Field(default=30.0, gt=0, description="Longest a call may take.")
     idempotent: bool = Field(default=False, description="Safe to repeat with the same key.")
     compensate: Name | None = Field(default=None, description="Capability that undoes it.")
     output: FactPath | None = Field(
@@ -424,8 +424,6 @@ class CapabilitySpec(Strict):
 
     @model_validator(mode="after")
     def _timeout_covers_latency(self) -> CapabilitySpec:
-        if self.timeout <= 0:
-            raise ValueError("timeout must be greater than 0")
         if self.latency > self.timeout:
             raise ValueError(
                 f"latency {format_duration(self.latency)} is longer than timeout "

@@ -821,6 +821,7 @@ class LocalRuntime:
         if simulated is None and run.intent.spec.observers:
             self._flush_outcomes(run)
         stale: list[tuple[int, State]] = []
+        fresh: dict[str, State] = {}  # journaled, so that a resumed run keeps them standing
         for name in run.intent.spec.observers if simulated is None else ():
             observer = self.catalog.observers[name]
             origin = self.catalog.origin(observer)
@@ -836,6 +837,7 @@ class LocalRuntime:
                 stale += [] if last is None else [last]
                 continue
             run.reports[name] = (len(run.effect_log), report)
+            fresh[name] = report
             observations.append(report)
         effects = run.effects
         for since, report in sorted(stale, key=lambda last: last[0]):
@@ -847,7 +849,10 @@ class LocalRuntime:
         for observation in observations:
             seen = merge(seen, observation)
         run.seen = seen
-        self._record(run, "observed", {"digest": digest(state), "state": state}, durable=False)
+        observed: dict[str, Any] = {"digest": digest(state), "state": state}
+        if fresh:
+            observed["reports"] = fresh
+        self._record(run, "observed", observed, durable=False)
         return state
 
     def _history(self, run: RunState, now: float) -> History:
@@ -1055,10 +1060,6 @@ class LocalRuntime:
         capability = self.catalog.capabilities[ctx.capability]
         run.spent += capability.spec.cost  # an interrupted call may have been made: count it
         outcome, deadline = as_recorded(outcome, ctx, capability)
-        if outcome.ok:  # in the order they are set (`fold_finish`, below, sets them)
-            run.effect_log += capability.spec.effects.items()
-            if capability.spec.output is not None and outcome.output is not None:
-                run.effect_log.append((capability.spec.output, outcome.output))
         data: dict[str, Any] = {
             "decision": run.decisions if decision is None else decision,
             "step": ctx.step,

@@ -53,10 +53,11 @@ class RunState:
     seen: State = field(default_factory=dict)
     """The observers' latest outputs alone, to check declared effects against."""
     reports: dict[str, tuple[int, State]] = field(default_factory=dict)
-    """Each observer's last report in this process, after how many of `effect_log` were
-    done: what stands while it fails, between what was done before and after."""
+    """Each observer's last report in the run, after how many of `effect_log` were done:
+    what stands while it fails, between what was done before and after. Resume reads it
+    back from the journal's `observed` events."""
     effect_log: list[tuple[str, Any]] = field(default_factory=list)
-    """The facts steps set in this process, in order (effects, then the output)."""
+    """The facts steps set in the run, in order (effects, then the output)."""
     completed: list[tuple[int, str]] = field(default_factory=list)
     """(step, capability) of each step that succeeded, in order: what compensation undoes."""
     lessons: list[Lesson] = field(default_factory=list)
@@ -188,6 +189,8 @@ def recover(
             blocked_at = None
         elif event.kind == "observed":
             observed = data["state"]
+            for name, report in data.get("reports", {}).items():  # what stands if it fails
+                run.reports[name] = (len(run.effect_log), report)
         elif event.kind == "decided":
             run.decisions = max(run.decisions, int(data["number"]))
             run.replans += data.get("trigger") not in NOT_REPLANS
@@ -321,12 +324,15 @@ def fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
         if tells_of_provider(data):
             run.failures[name] = run.failures.get(name, 0) + 1
         return
-    run.effects = apply_effects(run.effects, data.get("effects", {}))
+    effects = data.get("effects", {})
+    run.effects = apply_effects(run.effects, effects)
+    run.effect_log += effects.items()
     output_path = data.get("output_path")
     if output_path is None and name in catalog.capabilities:
         output_path = catalog.capabilities[name].spec.output
     if output_path is not None and data.get("output") is not None:
         set_path(run.effects, output_path, data["output"])
+        run.effect_log.append((output_path, data["output"]))
 
 
 def _refuse_if_alive(run_id: str, events: list[Event]) -> None:

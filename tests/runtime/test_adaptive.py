@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ido.approvals import requests, verdict_data
 from ido.audit import audit
 from ido.audit import render as render_audit
 from ido.errors import JournalError, NotFoundError
@@ -816,3 +817,37 @@ def test_explain_tells_the_compensation(project: Path, monkeypatch: pytest.Monke
     rt.run(rt.catalog.intents["ship-order"])
     text = render(run_view(journal.run("r-test"), journal.events("r-test")), "text")
     assert "compensation: refund-eu undid pay-cheap-eu (step 1): done" in text
+
+
+def test_a_failed_observer_s_last_report_stands_after_the_run_resumes(flaky: Path) -> None:
+    """It reported the order paid, then the run blocked for approval of ship; on resume it
+    failed, and its report was gone with the process that had it: the order read unpaid,
+    and the resumed run charged it again."""
+    (flaky / "world.json").write_text(json.dumps({"order": {"paid": True}}))
+    (flaky / "capabilities" / "world.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: world}\n"
+        "spec: {python: 'fakesvc.flaky:once'}\n"
+    )
+    edit(
+        flaky / "intents" / "ship-order.yaml",
+        "  policies: [residency]",
+        "  policies: [residency]\n  observers: [world]\n  rules:\n"
+        "    - {id: ship-ok, effect: require_approval, when: \"capability.name == 'ship'\","
+        " message: Shipping needs a person.}",
+    )
+    rt, journal = runtime(flaky)
+    assert rt.run(rt.catalog.intents["ship-order"]).outcome == "blocked"
+    (asked,) = requests(journal.events("r-test"))
+    journal.append(
+        "r-test",
+        "approval_given",
+        "2026-11-23T10:00:00+00:00",
+        verdict_data(asked, "ops", None, 0.0),
+    )
+    again, _ = runtime(flaky, journal)
+    report = again.resume("r-test")
+    assert report.outcome == "achieved", report.reason
+    started = [d["capability"] for d in kinds(journal, "action_started")]
+    assert started == ["ship"]  # never paid again
+    failed = kinds(journal, "observer_failed")
+    assert failed and all(f["kept_last_report"] for f in failed)
