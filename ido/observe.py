@@ -45,13 +45,13 @@ def observe(
         else:
             assert spec.http is not None
             # Here: only HTTP observers need the HTTP client.
-            from ido.runtime.fetching import fetch
+            from ido.runtime.fetching import fetch, said
 
             url = secrets.expand(spec.http.url)
             headers = secrets.expand(dict(spec.http.headers))
             fetched = fetch("GET", url, headers, timeout=spec.timeout, limit=MAX_OUTPUT)
             if fetched.error is not None:
-                raise ExecutionError(f"observer {observer.name}: {fetched.error}")
+                raise ExecutionError(f"observer {observer.name}: {said(fetched, secrets)}")
             if len(fetched.body) > MAX_OUTPUT:
                 raise ExecutionError(
                     f"observer {observer.name}: its reply was over {MAX_OUTPUT:,} bytes,"
