@@ -263,6 +263,7 @@ class LocalRuntime:
             "interrupted_steps": [i.step for i in recovered.interrupted],
             "process": host(),
             "health": {n: e.to_json() for n, e in sorted(stored.items())},
+            "now": now,  # as read: `at` is stamped to the millisecond, and a replay resumes here
         }
         if recovered.blocked_at is not None:  # the wait for approval: not the deadline's
             waited = max(0.0, now - recovered.blocked_at)
