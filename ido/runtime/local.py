@@ -288,9 +288,11 @@ class LocalRuntime:
             raise
         trigger = AFTER_APPROVAL if row.outcome == "blocked" else AFTER_INTERRUPTION
         stops += [("failed", said_no)] if said_no is not None else []
-        # A failure ends the run; else a step a person must decide about blocks it; else a
-        # run that was undoing its steps, having failed, goes on undoing them.
-        stop = min(stops, key=lambda s: s[0] != "failed", default=None)
+        # A failure ends the run; else the steps a person must decide about block it (the
+        # first named, the others counted, as a run words them); else a run that was
+        # undoing its steps, having failed, goes on undoing them.
+        failed = [s for s in stops if s[0] == "failed"]
+        stop = failed[0] if failed else blocking(stops)
         said = recovered.compensating
         if said is not None and (stop is None or stop[0] == "failed"):  # failed already
             stop = ("failed", said if stop is None else f"{said}; then {stop[1]}")
