@@ -1287,7 +1287,7 @@ def approvals(
     import time
     from datetime import datetime
 
-    from ido.approvals import UNKNOWN_RULE, pending
+    from ido.approvals import UNKNOWN_RULE, pending, step_words
     from ido.journal import SqliteJournal
 
     waiting: list[tuple[str, Any]] = []
@@ -1317,7 +1317,7 @@ def approvals(
         typer.echo("nothing waits for approval")
         return
     for run, r in waiting:
-        step = "plan" if r.step == 0 else f"step {r.step} {r.capability}"
+        step = step_words(r)
         priced = "step cost" if r.rule == UNKNOWN_RULE else "plan cost"  # a step to repeat
         notes = [f"{priced} {r.cost:.2f}", f"since {when(r.since)}"]
         to, until = r.stage(now)

@@ -658,6 +658,7 @@ class LocalRuntime:
                     "since": since,
                     "expires": None if ttl is None else since + ttl,
                     "escalate": levels,
+                    "decision": run.decisions,  # `step` is this plan's: `ido approvals`
                 },
             )
         return blocking(
