@@ -638,8 +638,7 @@ def _decide_once(
     import time
 
     from ido.decide import History, decide
-    from ido.errors import ExecutionError
-    from ido.explain import observer_failure
+    from ido.errors import ObserverError
     from ido.observe import boolean_facts, observe, snapshot
     from ido.planner import get_planner
 
@@ -649,8 +648,8 @@ def _decide_once(
         origin = loaded.origin(observer)
         try:
             observations.append(observe(observer, origin.file.parent, Path.cwd()))
-        except ExecutionError as exc:  # as a run does: told, and planned without it
-            typer.echo(f"{observer_failure(name, str(exc))}; planning without it", err=True)
+        except ObserverError as exc:  # as a run does: told, and planned without it
+            typer.echo(f"observer {name} failed: {exc.reason}; planning without it", err=True)
     state = snapshot(chosen, observations, {}, boolean_facts(loaded))
     from ido.planning_words import telling
 

@@ -44,9 +44,10 @@ _EVENTS = (
 
 
 def observer_failure(name: str, error: str) -> str:
-    """`observer NAME failed: WHY` for an observer's error, which names it already (said
-    once: `observer stock failed: observer stock: HTTP 500 …` said it twice); an error
-    recorded without its name (a secret it lacked, before 2026-12-06) is named too."""
+    """`observer NAME failed: WHY` for an observer's error as a journal recorded it before
+    it kept the reason apart (`reason`): the error names it already (said once: `observer
+    stock failed: observer stock: HTTP 500 …` said it twice); an error recorded without its
+    name (a secret it lacked, before 2026-12-06) is named too."""
     for named in (f"observer {name}: ", f"observer {name} "):
         if error.startswith(named):
             return f"observer {name} failed: {error.removeprefix(named)}"
@@ -58,7 +59,9 @@ def event_line(e: dict[str, Any]) -> str:
     kind = e["kind"]
     if kind == "observer_failed":
         kept = "; its last report stands" if e.get("kept_last_report") else ""
-        return f"{observer_failure(e['observer'], e['error'])}{kept}"
+        if "reason" in e:
+            return f"observer {e['observer']} failed: {e['reason']}{kept}"
+        return f"{observer_failure(e['observer'], e['error'])}{kept}"  # recorded before `reason`
     if kind == "compensation_finished":
         verdict = "done" if e["ok"] else f"failed: {e['error']}"
         undone = f"{e['undoes']} (step {e['undoes_step']})"

@@ -32,7 +32,7 @@ from ido.approvals import (
 )
 from ido.conditions import compile_condition
 from ido.decide import Decision, History, backoff, decide, guards_now, undo_stopped_by
-from ido.errors import ExecutionError, IdoError, JournalError
+from ido.errors import ExecutionError, IdoError, JournalError, ObserverError
 from ido.health import Lesson, with_lessons
 from ido.journal import Journal, Pending, stamp
 from ido.loading import Catalog
@@ -831,11 +831,15 @@ class LocalRuntime:
             folder = origin.file.parent if origin else self.base
             try:
                 report = observe(observer, folder, self.base, self.env.environ)
-            except ExecutionError as exc:
+            except ObserverError as exc:
                 # What it reported last still stands (its facts gone, a paid order read as
                 # unpaid and was charged again), below what steps did since: it is no news.
                 last = run.reports.get(name)
-                data = {"observer": name, "error": str(exc), "kept_last_report": last is not None}
+                data = {
+                    "observer": name,
+                    "reason": exc.reason,
+                    "kept_last_report": last is not None,
+                }
                 self._record(run, "observer_failed", data)
                 stale += [] if last is None else [last]
                 continue
