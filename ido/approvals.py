@@ -97,6 +97,8 @@ class Request:
     """Who is asked next once a wait ends, and for how long (seconds)."""
     read: str = ""
     """Digest of what the rule read (`ido.policy.RuleHit.held`)."""
+    decision: int | None = None
+    """The decision whose plan asked (None: recorded before requests said so)."""
 
     @property
     def key(self) -> Key:
@@ -125,8 +127,29 @@ class Request:
                 return to, until
         return to, until
 
+    @property
+    def step_of(self) -> str:
+        """What `step` counts in: "run" for a step that started (ido's own request on a
+        step whose outcome is unknown: numbered as explain and triggers number it), "plan"
+        for a plan's step not started yet (its number in the run is given as it starts,
+        in an order steps side by side make unknown until then)."""
+        return "run" if self.rule == UNKNOWN_RULE else "plan"
+
     def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "escalate": [list(level) for level in self.escalate]}
+        escalate = [list(level) for level in self.escalate]
+        return {**self.__dict__, "escalate": escalate, "step_of": self.step_of}
+
+
+def step_words(request: Request) -> str:
+    """The step a request is about, for `ido approvals`: `plan` (the plan as a whole),
+    `step 5 charge` (a step of the run, as explain counts them), or `plan step 2 charge
+    (decision 4)` (a step of the plan decision 4 made, not started yet)."""
+    if request.step == 0:
+        return "plan"
+    if request.step_of == "run":
+        return f"step {request.step} {request.capability}"
+    made = f" (decision {request.decision})" if request.decision is not None else ""
+    return f"plan step {request.step} {request.capability}{made}"
 
 
 def plan_digest(plan: Mapping[str, Any]) -> str:
@@ -294,4 +317,5 @@ def _request(data: Mapping[str, Any]) -> Request:
         data.get("expires"),
         tuple((str(to), float(seconds)) for to, seconds in data.get("escalate", ())),
         data.get("read", ""),
+        None if data.get("decision") is None else int(data["decision"]),
     )

@@ -638,8 +638,7 @@ def _decide_once(
     import time
 
     from ido.decide import History, decide
-    from ido.errors import ExecutionError
-    from ido.explain import observer_failure
+    from ido.errors import ObserverError
     from ido.observe import boolean_facts, observe, snapshot
     from ido.planner import get_planner
 
@@ -649,8 +648,8 @@ def _decide_once(
         origin = loaded.origin(observer)
         try:
             observations.append(observe(observer, origin.file.parent, Path.cwd()))
-        except ExecutionError as exc:  # as a run does: told, and planned without it
-            typer.echo(f"{observer_failure(name, str(exc))}; planning without it", err=True)
+        except ObserverError as exc:  # as a run does: told, and planned without it
+            typer.echo(f"observer {name} failed: {exc.reason}; planning without it", err=True)
     state = snapshot(chosen, observations, {}, boolean_facts(loaded))
     from ido.planning_words import telling
 
@@ -1292,7 +1291,7 @@ def approvals(
     import time
     from datetime import datetime
 
-    from ido.approvals import UNKNOWN_RULE, pending
+    from ido.approvals import UNKNOWN_RULE, pending, step_words
     from ido.journal import SqliteJournal
 
     waiting: list[tuple[str, Any]] = []
@@ -1322,7 +1321,7 @@ def approvals(
         typer.echo("nothing waits for approval")
         return
     for run, r in waiting:
-        step = "plan" if r.step == 0 else f"step {r.step} {r.capability}"
+        step = step_words(r)
         priced = "step cost" if r.rule == UNKNOWN_RULE else "plan cost"  # a step to repeat
         notes = [f"{priced} {r.cost:.2f}", f"since {when(r.since)}"]
         to, until = r.stage(now)

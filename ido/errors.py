@@ -11,6 +11,7 @@ IdoError
 │       ├── RoundingUnsettled  the search to settle CP-SAT's rounding ran out (ido.planner.cpsat)
 │       └── NumbersTooLarge    the search planning numbers CP-SAT cannot hold ran out (same)
 ├── ExecutionError       a binding could not be performed (raised inside the runtime only)
+│   └── ObserverError    an observer could not be read: which one, and why apart
 ├── JournalError         the journal database is unusable
 └── WriteError           a file the user asked for cannot be written (`writing`)
 """
@@ -100,6 +101,17 @@ class ExecutionError(IdoError):
     """A capability binding could not be performed."""
 
     exit_code = 1
+
+
+class ObserverError(ExecutionError):
+    """An observer could not be read. `observer` names it and `reason` says why without
+    the name, for what records it apart (a run's `observer_failed` event); the message says
+    both: `observer stock: HTTP 500 …`, `observer stock returned int, not a mapping`."""
+
+    def __init__(self, observer: str, reason: str, sep: str = ": ") -> None:
+        super().__init__(f"observer {observer}{sep}{reason}")
+        self.observer = observer
+        self.reason = reason
 
 
 class JournalError(IdoError):

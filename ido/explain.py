@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -43,9 +44,10 @@ _EVENTS = (
 
 
 def observer_failure(name: str, error: str) -> str:
-    """`observer NAME failed: WHY` for an observer's error, which names it already (said
-    once: `observer stock failed: observer stock: HTTP 500 …` said it twice); an error
-    recorded without its name (a secret it lacked, before 2026-12-06) is named too."""
+    """`observer NAME failed: WHY` for an observer's error as a journal recorded it before
+    it kept the reason apart (`reason`): the error names it already (said once: `observer
+    stock failed: observer stock: HTTP 500 …` said it twice); an error recorded without its
+    name (a secret it lacked, before 2026-12-06) is named too."""
     for named in (f"observer {name}: ", f"observer {name} "):
         if error.startswith(named):
             return f"observer {name} failed: {error.removeprefix(named)}"
@@ -57,7 +59,9 @@ def event_line(e: dict[str, Any]) -> str:
     kind = e["kind"]
     if kind == "observer_failed":
         kept = "; its last report stands" if e.get("kept_last_report") else ""
-        return f"{observer_failure(e['observer'], e['error'])}{kept}"
+        if "reason" in e:
+            return f"observer {e['observer']} failed: {e['reason']}{kept}"
+        return f"{observer_failure(e['observer'], e['error'])}{kept}"  # recorded before `reason`
     if kind == "compensation_finished":
         verdict = "done" if e["ok"] else f"failed: {e['error']}"
         undone = f"{e['undoes']} (step {e['undoes_step']})"
@@ -101,7 +105,17 @@ def event_line(e: dict[str, Any]) -> str:
             return f"resumed after waiting{waited} for approval (the deadline does not count it)"
         steps = ", ".join(map(str, e["interrupted_steps"])) or "none"
         return f"resumed after an interruption (steps in flight: {steps})"
-    return f"{kind}: " + ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("kind", "at"))
+    shown = (f"{k}={v}" for k, v in e.items() if k not in ("kind", "at", "seq"))
+    return f"{kind}: " + ", ".join(shown)
+
+
+def in_order(view: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A run view's decisions and other events as ("decision" or "event", it), in the order
+    the journal holds them (`seq`): an approval asked for, given and resumed after stands
+    between the decisions it came between, not after them all. A view without `seq` (made
+    before it was kept) keeps its decisions first."""
+    items = [("decision", d) for d in view["decisions"]] + [("event", e) for e in view["events"]]
+    return sorted(items, key=lambda item: item[1].get("seq", math.inf))
 
 
 def waits_of(plan: Mapping[str, Any]) -> list[list[int]]:
@@ -130,7 +144,7 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
     other: list[dict[str, Any]] = []
     for event in events:
         if event.kind == "decided":
-            decisions.append({**event.data, "at": event.at, "actions": []})
+            decisions.append({**event.data, "at": event.at, "seq": event.seq, "actions": []})
         elif event.kind == "action_started":
             started[event.data["step"]] = {**event.data, "started_at": event.at}
         elif event.kind == "action_finished":
@@ -146,7 +160,7 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
                 # A timed-out call whose outcome a person decides: in flight until then.
                 started[event.data["step"]]["unknown"] = event.data.get("cause")
             data = {k: v for k, v in event.data.items() if k != "process"}
-            other.append({"kind": event.kind, "at": event.at, **data})
+            other.append({"kind": event.kind, "at": event.at, "seq": event.seq, **data})
     live = running and run.outcome is None
     for action in started.values():  # started, never finished: in flight or interrupted
         unfinished = {**action, "ok": None, **({"running": True} if live else {})}
@@ -440,13 +454,14 @@ def _text(view: dict[str, Any]) -> list[str]:
     lines = [summary(view)]
     if view["run"]["reason"]:
         lines.append(f"reason: {view['run']['reason']}")
-    for d in view["decisions"]:
+    for what, d in in_order(view):
+        if what == "event":
+            lines.append(event_line(d))
+            continue
         lines += ["", f"decision {d['number']} · trigger: {d['trigger']} · planner {d['planner']}"]
         for title, items in decision_parts(d).items():
             lines.append(f"  {title}:")
             lines += [f"    {item}" for item in items]
-    for e in view["events"]:
-        lines.append(event_line(e))
     return lines
 
 
@@ -466,7 +481,10 @@ def _markdown(view: dict[str, Any]) -> list[str]:
     lines = [f"# {md(summary(view))}"]
     if view["run"]["reason"]:
         lines += ["", f"**Reason:** {md(view['run']['reason'])}"]
-    for d in view["decisions"]:
+    for what, d in in_order(view):
+        if what == "event":
+            lines += ["", f"- {md(event_line(d))}"]
+            continue
         lines += [
             "",
             f"## Decision {d['number']}: {md(d['trigger'])}",
@@ -476,6 +494,4 @@ def _markdown(view: dict[str, Any]) -> list[str]:
         for title, items in decision_parts(d).items():
             lines += ["", f"**{title.capitalize()}**", ""]
             lines += [f"- {md(item)}" for item in items]
-    for e in view["events"]:
-        lines += ["", f"- {md(event_line(e))}"]
     return lines

@@ -17,6 +17,7 @@ from ido.explain import (
     EVALUATION_ERRORS,
     decision_parts,
     event_line,
+    in_order,
     outcome_kind,
     outcome_of,
     summary,
@@ -57,7 +58,10 @@ def render_tty(view: dict[str, Any], width: int = 120) -> str:
     console.print(Text(summary(view), style=OUTCOME_STYLE.get(outcome, "bold yellow")))
     if run["reason"]:
         console.print(Text(f"reason: {run['reason']}", style="red" if outcome == "failed" else ""))
-    for d in view["decisions"]:
+    for what, d in in_order(view):
+        if what == "event":
+            console.print(Text(event_line(d), style="yellow"))
+            continue
         console.print()
         console.rule(
             Text(
@@ -67,10 +71,6 @@ def render_tty(view: dict[str, Any], width: int = 120) -> str:
             align="left",
         )
         _decision(console, d)
-    if view["events"]:
-        console.print()
-        for e in view["events"]:
-            console.print(Text(event_line(e), style="yellow"))
     return out.getvalue()
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ido.errors import ExecutionError
+from ido.errors import ExecutionError, ObserverError
 from ido.loading import Catalog
 from ido.model import Intent, Observer
 from ido.runtime.bindings import MAX_OUTPUT, load_callable
@@ -23,63 +23,58 @@ def observe(
     base: Path,
     environ: Environ | None = None,
 ) -> dict[str, Any]:
-    """Read one observer's output; raises ExecutionError with the reason when it cannot,
-    which starts with `observer NAME` (`ido.explain.observer_failure` words it for people).
+    """Read one observer's output; raises ObserverError when it cannot: its message starts
+    with `observer NAME`, and its `reason` says why without the name (what a run records,
+    and `ido.explain.observer_failure` words for people).
 
     `${env:NAME}` in an HTTP observer's URL and headers resolve from `environ` (default:
     the process environment); the secrets are masked in the output and in errors.
     """
     spec = observer.spec
+    name = observer.name
     secrets = Secrets() if environ is None else Secrets(environ)
+
+    def failed(reason: str, sep: str = ": ") -> ObserverError:
+        return ObserverError(name, printable(secrets.mask(reason)), sep)
+
     try:
         if spec.python is not None:
             value = load_callable(spec.python, base)()
         elif spec.file is not None:
-            body = _read_regular(origin_dir / spec.file, f"observer {observer.name}: {spec.file}")
+            body = _read_regular(origin_dir / spec.file, spec.file)
             if len(body) > MAX_OUTPUT:
                 raise ExecutionError(
-                    f"observer {observer.name}: {spec.file} is over {MAX_OUTPUT:,} bytes,"
-                    " the most ido reads"
+                    f"{spec.file} is over {MAX_OUTPUT:,} bytes, the most ido reads"
                 )
             value = from_json(body.decode("utf-8"))
         else:
             assert spec.http is not None
             # Here: only HTTP observers need the HTTP client.
-            from ido.runtime.fetching import fetch
+            from ido.runtime.fetching import fetch, said
 
             url = secrets.expand(spec.http.url)
             headers = secrets.expand(dict(spec.http.headers))
             fetched = fetch("GET", url, headers, timeout=spec.timeout, limit=MAX_OUTPUT)
             if fetched.error is not None:
-                raise ExecutionError(f"observer {observer.name}: {fetched.error}")
+                raise ExecutionError(said(fetched, secrets))
             if len(fetched.body) > MAX_OUTPUT:
-                raise ExecutionError(
-                    f"observer {observer.name}: its reply was over {MAX_OUTPUT:,} bytes,"
-                    " the most ido reads"
-                )
+                raise ExecutionError(f"its reply was over {MAX_OUTPUT:,} bytes, the most ido reads")
             value = from_json(fetched.body.decode("utf-8"))
-    except ExecutionError as exc:
-        message = str(exc)
-        if not message.startswith(f"observer {observer.name}"):  # a secret it lacks
-            message = f"observer {observer.name}: {message}"
-        raise ExecutionError(printable(secrets.mask(message))) from None
+    except ExecutionError as exc:  # (a secret it lacks, too)
+        raise failed(str(exc)) from None
     except TooDeep as exc:
-        raise ExecutionError(f"observer {observer.name} returned a document {exc}") from None
+        raise failed(f"returned a document {exc}", " ") from None
     except Exception as exc:  # an observer is user code or the outside world
-        message = f"observer {observer.name}: {failure(exc)}"
-        raise ExecutionError(printable(secrets.mask(message))) from None
+        raise failed(failure(exc)) from None
     if not isinstance(value, Mapping):
-        raise ExecutionError(
-            f"observer {observer.name} returned {type(value).__name__}, not a mapping"
-        )
+        raise failed(f"returned {type(value).__name__}, not a mapping", " ")
     if spec.python is not None:  # (JSON text read with `from_json` is JSON already)
         try:
             value = json_safe(dict(value))
         except TooDeep as exc:
-            raise ExecutionError(f"observer {observer.name} returned a document {exc}") from None
+            raise failed(f"returned a document {exc}", " ") from None
         except (TypeError, ValueError) as exc:  # keys JSON cannot hold, a value holding itself
-            message = f"observer {observer.name} returned what JSON cannot carry: {exc}"
-            raise ExecutionError(printable(secrets.mask(message))) from None
+            raise failed(f"returned what JSON cannot carry: {exc}", " ") from None
     output: dict[str, Any] = secrets.mask(dict(value))
     if spec.at is None:
         return output

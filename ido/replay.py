@@ -472,11 +472,17 @@ def replay_counterfactual(
 
 def resumed_at(resumed: Event, waiting: Sequence[Request]) -> float:
     """When the recording resumed a blocked run (`resumed`), for a replay blocked on
-    `waiting`. The journal stamps a moment to the millisecond below it; a run resumed
-    just past a request's last wait (as `ido runner` and a scenario do) failing it
-    unanswered is stamped at the deadline itself, where the wait is not yet over: resumed
-    there, the replay of a failed run stayed blocked. So such a resume is just past the
-    deadline of a waiting request that ends within the stamp's millisecond."""
+    `waiting`: the moment it recorded (`now`), exactly.
+
+    A journal written before the resume recorded it has only the event's stamp, to the
+    millisecond below it; a run resumed just past a request's last wait (as `ido runner`
+    and a scenario do) failing it unanswered is stamped at the deadline itself, where the
+    wait is not yet over: resumed there, the replay of a failed run stayed blocked. So
+    there, such a resume is taken as just past the deadline of a waiting request that ends
+    within the stamp's millisecond."""
+    recorded = resumed.data.get("now")
+    if isinstance(recorded, int | float) and not isinstance(recorded, bool):
+        return float(recorded)
     moment = epoch(resumed.at)
     if "fails" not in resumed.data:
         return moment

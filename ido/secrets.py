@@ -162,6 +162,17 @@ class Secrets:
         (`forms`) and anywhere in it (`mask_all`)."""
         return mask_all(value, self.values)
 
+    def excerpt(self, text: str, *, whole: bool) -> str:
+        """`text` masked (`mask`), for a message to quote its start; when `text` is the
+        start of something longer (`whole` False), without its last characters, which may
+        hold part of a secret (cut in two, it is masked no more): as many as the longest
+        form of a secret handed out."""
+        masked: str = self.mask(text)
+        if whole:
+            return masked
+        longest = max((len(f) for s in self.values if s for f in forms(s)), default=0)
+        return masked[: max(len(masked) - longest, 0)]
+
     def _lookup(self, match: re.Match[str]) -> str:
         name = match.group(1)
         why = lacking(name, self.environ)

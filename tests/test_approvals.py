@@ -44,7 +44,9 @@ def test_a_blocked_run_waits_in_the_journal_and_is_listed(gated: Path) -> None:
     assert "blocked: run" in out and "ship needs approval (residency/big-spend" in out
     code, out = ido("approvals")
     assert code == 0
-    assert "step 2 ship  residency/big-spend: Shipping needs a human.  (plan cost 0.80" in out
+    assert (
+        "plan step 2 ship (decision 1)  residency/big-spend: Shipping needs a human.  (plan" in out
+    )
     code, listed = ido("approvals", "--format", "json")
     (request,) = json.loads(listed)
     assert (request["rule"], request["capability"], request["step"]) == (
@@ -599,3 +601,73 @@ def test_a_plan_rule_s_request_holds_to_what_the_rule_read(project: Path) -> Non
         events = store.events(store.resolve("last"))
     (request,) = [e.data for e in events if e.kind == "approval_required"]
     assert request["capability"] == "(plan)" and request["read"], request
+
+
+RETRIED = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: a}
+spec:
+  provider: pa
+  requires: ["!state.x"]
+  effects: {x: true}
+  run: {python: "retriedsvc:ok"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: b1}
+spec:
+  provider: pb1
+  requires: ["!state.y"]
+  effects: {y: true}
+  cost: 0.1
+  run: {python: "retriedsvc:broken"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: b2}
+spec:
+  provider: pb2
+  requires: ["!state.y"]
+  effects: {y: true}
+  cost: 1.0
+  run: {python: "retriedsvc:ok"}
+---
+apiVersion: ido/v1
+kind: Policy
+metadata: {name: ask}
+spec:
+  rules:
+    - {id: b2-asks, effect: require_approval, when: "capability.name == 'b2'", message: costs more}
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: xy}
+spec:
+  given: {x: false, y: false}
+  goal: ["state.x", "state.y"]
+  policies: [ask]
+  planner: search
+"""
+
+
+def test_approvals_says_a_plan_s_step_is_the_plan_s_not_the_run_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Steps 1 to 4 ran (b1 failing three times), and the last replan's b2 waited for
+    approval: `ido approvals` said "step 1 b2" where the run, its triggers and explain
+    count four steps done and b2 to come fifth. It says now whose numbering it is: "plan
+    step 1 b2 (decision 4)"; a step of the run (one whose outcome is unknown) stays
+    "step N"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "retriedsvc.py").write_text(
+        "def ok(ctx):\n    return {}\n\n\ndef broken(ctx):\n    raise RuntimeError('jammed')\n"
+    )
+    (tmp_path / "all.yaml").write_text(RETRIED)
+    journal = str(tmp_path / "j.db")
+    code, out = ido("run", "xy", "--catalog", "all.yaml", "--journal", journal)
+    assert code == 3 and "decision 4 (step 4 b1 failed: RuntimeError: jammed)" in out, out
+    code, out = ido("approvals", "--journal", journal)
+    assert "  plan step 1 b2 (decision 4)  ask/b2-asks: costs more" in out, out
+    (request,) = json.loads(ido("approvals", "--journal", journal, "--format", "json")[1])
+    assert (request["step"], request["step_of"], request["decision"]) == (1, "plan", 4)

@@ -189,10 +189,10 @@ def test_an_observation_nested_too_deep_fails_the_observer_not_the_run(project: 
     with serve_on_loopback(_Deep) as base:
         outcome, events = _run_observing(project, f"{base}/600", "ext")
     assert outcome == "achieved"
-    failed = [e.data["error"] for e in events if e.kind == "observer_failed"]
-    assert failed and failed[0] == (
-        f"observer deep returned a document nested deeper than {MAX_DEPTH} levels"
-        " (the most ido reads)"
+    failed = [e.data for e in events if e.kind == "observer_failed"]
+    assert failed and failed[0]["observer"] == "deep"
+    assert failed[0]["reason"] == (
+        f"returned a document nested deeper than {MAX_DEPTH} levels (the most ido reads)"
     )
 
 
@@ -335,3 +335,25 @@ def test_an_observer_failure_names_the_observer_once(error: str) -> None:
         "observer stock failed: HTTP 500 Internal Server Error from http://h/stock;"
         " its last report stands"
     )
+
+
+def test_an_observer_failure_is_recorded_with_its_reason_apart(project: Path) -> None:
+    """The run recorded `observer stock: HTTP 500 …` as the error, and explain cut the name
+    back out of the text; the event keeps the reason apart now (`reason`), which explain
+    says as it is, even when it starts as a name would."""
+    from ido.errors import ObserverError
+    from ido.explain import event_line
+
+    (project / "observers").mkdir()
+    (project / "observers" / "stock.yaml").write_text(
+        observer_yaml("stock", "  http: {url: 'http://127.0.0.1:9/${env:TOKEN}'}\n")
+    )
+    ob = load_catalog(["observers"]).observers["stock"]
+    with pytest.raises(ObserverError) as info:
+        observe(ob, project / "observers", project, {})
+    assert (info.value.observer, info.value.reason) == (
+        "stock",
+        "environment variable TOKEN is not set (named as ${env:TOKEN})",
+    )
+    event = {"kind": "observer_failed", "observer": "stock", "reason": "observer stock: down"}
+    assert event_line(event) == "observer stock failed: observer stock: down"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -953,3 +954,29 @@ def test_a_divergence_in_the_rejections_says_which_capabilities_differ(project: 
         "  rejected: pay-new-us: not rejected in the recording; now denied by "
         "residency/pii-stays-in-eu: PII of EU customers is processed in the EU only.\n"
     ) in out
+
+
+def test_a_resume_records_its_moment_and_a_replay_resumes_there(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """The journal stamps a resume to the millisecond, and a replay guessed the moment from
+    that stamp; the resume now records the moment it read (`now`), and a replay takes it as
+    it is. A journal without it is read as before."""
+    from ido.approvals import Request
+    from ido.journal import Event, epoch
+    from ido.replay import resumed_at
+
+    (tmp_path / "late.yaml").write_text(LATE)
+    ido("scenario", "run", "-q", str(tmp_path / "late.yaml"), "--journal", str(in_root))
+    journal = SqliteJournal(in_root)
+    run = journal.runs()[0].id
+    resumed = next(e for e in journal.events(run) if e.kind == "run_resumed")
+    assert resumed.data["now"] > epoch(resumed.at)  # just past the wait, in its millisecond
+    assert resumed_at(resumed, []) == resumed.data["now"]
+
+    waiting = [Request("r", "pay", 1, "ask", "p", 1.0, 0.0, 1000.0002)]
+    fails = {"after": "approval", "fails": "expired unanswered"}
+    stamped = Event(run, 9, "1970-01-01T00:16:40.000+00:00", "run_resumed", fails)
+    assert resumed_at(stamped, waiting) == math.nextafter(1000.0002, math.inf)  # as before
+    exact = Event(run, 9, stamped.at, "run_resumed", {**fails, "now": 1000.0004})
+    assert resumed_at(exact, waiting) == 1000.0004

@@ -123,6 +123,7 @@ def perform(
                 secrets.expand(binding.http.json_body),
                 secrets.expand(dict(binding.http.headers)),
                 ctx,
+                secrets,
             )
     except ExecutionError as exc:
         outcome = Outcome(False, error=str(exc))
@@ -471,9 +472,16 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: ActionContext) -> Outcome:
+def _http(
+    method: str,
+    url: str,
+    body: Any,
+    headers: dict[str, str],
+    ctx: ActionContext,
+    secrets: Secrets,
+) -> Outcome:
     # Here: a run without HTTP bindings does not load the HTTP client.
-    from ido.runtime.fetching import fetch
+    from ido.runtime.fetching import fetch, said
 
     payload = _payload(ctx) if body is None and method != "GET" else body
     data = None if payload is None else json.dumps(payload, default=str).encode()
@@ -483,7 +491,7 @@ def _http(method: str, url: str, body: Any, headers: dict[str, str], ctx: Action
     sent.update(headers)
     fetched = fetch(method, url, sent, data=data, timeout=ctx.timeout, limit=MAX_OUTPUT)
     if fetched.error is not None:
-        return Outcome(False, error=fetched.error, timed_out=fetched.timed_out)
+        return Outcome(False, error=said(fetched, secrets), timed_out=fetched.timed_out)
     return _kept(fetched.body)
 
 

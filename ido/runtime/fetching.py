@@ -7,6 +7,12 @@ follows a redirect only within the origin (scheme, host and port) of the URL it 
 and fails the request at one that leaves it, naming where it pointed: a service that moved
 is a URL to change in the YAML, not a reason to hand its token to whoever answers there.
 
+A reply with an error status fails the request with its status and the start of what the
+server said (`HTTP 422 Unprocessable Entity from URL: {"error": "amount must be positive"}`):
+the status alone does not say what to fix. The caller words it (`said`), with the secrets of
+the call masked before the excerpt is cut, so that no secret the server echoes, whole or cut
+in two, reaches the journal.
+
 Its `timeout` bounds the whole request: connecting, sending, the reply's headers and body,
 across redirects. A socket's own timeout bounds each read alone, and a reply that came a
 byte every half second under a 2 s timeout took 20 s; here every send and read gets what is
@@ -28,19 +34,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
-from ido.secrets import masked_url
-from ido.text import failure
+from ido.secrets import Secrets, masked_url
+from ido.text import failure, printable, shortened
 
 _PORTS = {"http": 80, "https": 443}
+
+SAID = 200
+"""The most characters of an error reply's body a failure quotes."""
+SAID_READ = 4096
+"""The most bytes of an error reply's body read to quote from."""
 
 
 @dataclass(frozen=True)
 class Fetched:
-    """What a request got: at most `limit + 1` bytes of a 2xx reply's body, or why not."""
+    """What a request got: at most `limit + 1` bytes of a 2xx reply's body, or why not; for
+    an error status, at most `SAID_READ + 1` bytes of what the server said (`reply`)."""
 
     body: bytes = b""
     error: str | None = None
     timed_out: bool = False
+    reply: bytes = b""
 
 
 def fetch(
@@ -65,8 +78,8 @@ def fetch(
     except _Elsewhere as exc:
         return Fetched(error=str(exc))
     except urllib.error.HTTPError as exc:
-        exc.close()
-        return Fetched(error=f"HTTP {exc.code} {exc.reason} from {url}")
+        reply = _error_body(exc)
+        return Fetched(error=f"HTTP {exc.code} {exc.reason} from {url}", reply=reply)
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         if isinstance(reason, TimeoutError) or "timed out" in str(reason):
@@ -77,6 +90,28 @@ def fetch(
         # reply cut short
         return Fetched(error=f"{url}: {failure(exc)}")
     return Fetched(body)
+
+
+def said(fetched: Fetched, secrets: Secrets) -> str:
+    """Why `fetched` failed, for its caller to record: its error, and for an error status
+    the first `SAID` characters of what the server said, on one line, with `secrets`
+    masked (`Secrets.excerpt`) before it is cut."""
+    error = fetched.error or ""
+    text = fetched.reply.decode("utf-8", "replace")
+    excerpt = secrets.excerpt(text, whole=len(fetched.reply) <= SAID_READ)
+    line = shortened(printable(" ".join(excerpt.split())), SAID)
+    return f"{error}: {line}" if line else error
+
+
+def _error_body(exc: urllib.error.HTTPError) -> bytes:
+    """The start of an error reply's body, or nothing when it cannot be read in time."""
+    try:
+        body: bytes = exc.read(SAID_READ + 1)
+    except (OSError, ValueError, http.client.HTTPException):  # cut short, or out of time
+        body = b""
+    finally:
+        exc.close()
+    return body
 
 
 def origin(url: str) -> tuple[str, str, int | None]:

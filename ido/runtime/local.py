@@ -32,7 +32,7 @@ from ido.approvals import (
 )
 from ido.conditions import compile_condition
 from ido.decide import Decision, History, backoff, decide, guards_now, undo_stopped_by
-from ido.errors import ExecutionError, IdoError, JournalError
+from ido.errors import ExecutionError, IdoError, JournalError, ObserverError
 from ido.health import Lesson, with_lessons
 from ido.journal import Journal, Pending, stamp
 from ido.loading import Catalog
@@ -263,6 +263,7 @@ class LocalRuntime:
             "interrupted_steps": [i.step for i in recovered.interrupted],
             "process": host(),
             "health": {n: e.to_json() for n, e in sorted(stored.items())},
+            "now": now,  # as read: `at` is stamped to the millisecond, and a replay resumes here
         }
         if recovered.blocked_at is not None:  # the wait for approval: not the deadline's
             waited = max(0.0, now - recovered.blocked_at)
@@ -287,9 +288,11 @@ class LocalRuntime:
             raise
         trigger = AFTER_APPROVAL if row.outcome == "blocked" else AFTER_INTERRUPTION
         stops += [("failed", said_no)] if said_no is not None else []
-        # A failure ends the run; else a step a person must decide about blocks it; else a
-        # run that was undoing its steps, having failed, goes on undoing them.
-        stop = min(stops, key=lambda s: s[0] != "failed", default=None)
+        # A failure ends the run; else the steps a person must decide about block it (the
+        # first named, the others counted, as a run words them); else a run that was
+        # undoing its steps, having failed, goes on undoing them.
+        failed = [s for s in stops if s[0] == "failed"]
+        stop = failed[0] if failed else blocking(stops)
         said = recovered.compensating
         if said is not None and (stop is None or stop[0] == "failed"):  # failed already
             stop = ("failed", said if stop is None else f"{said}; then {stop[1]}")
@@ -655,6 +658,7 @@ class LocalRuntime:
                     "since": since,
                     "expires": None if ttl is None else since + ttl,
                     "escalate": levels,
+                    "decision": run.decisions,  # `step` is this plan's: `ido approvals`
                 },
             )
         return blocking(
@@ -828,11 +832,15 @@ class LocalRuntime:
             folder = origin.file.parent if origin else self.base
             try:
                 report = observe(observer, folder, self.base, self.env.environ)
-            except ExecutionError as exc:
+            except ObserverError as exc:
                 # What it reported last still stands (its facts gone, a paid order read as
                 # unpaid and was charged again), below what steps did since: it is no news.
                 last = run.reports.get(name)
-                data = {"observer": name, "error": str(exc), "kept_last_report": last is not None}
+                data = {
+                    "observer": name,
+                    "reason": exc.reason,
+                    "kept_last_report": last is not None,
+                }
                 self._record(run, "observer_failed", data)
                 stale += [] if last is None else [last]
                 continue

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from ido.loading import load_catalog
 from ido.runtime.local import LocalRuntime
 from ido.runtime.owners import _process_start
 from ido.runtime.recovery import recover
-from ido.testing import MemoryJournal
+from ido.testing import MemoryJournal, StepClock
 
 SHOP = """\
 apiVersion: ido/v1
@@ -598,3 +599,63 @@ def test_resume_run_from_a_shell_with_the_step_s_variables_does_not_stop_itself(
         check=False,
     )
     assert done.stdout.split() == ["[]", "after"], done
+
+
+PAIR = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: pack}
+spec:
+  provider: warehouse
+  requires: ["!state.parcel.packed"]
+  effects: {parcel.packed: true}
+  run: {python: "pairsvc.calls:call"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: label}
+spec:
+  provider: printer
+  requires: ["!state.parcel.labelled"]
+  effects: {parcel.labelled: true}
+  run: {python: "pairsvc.calls:call"}
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: both}
+spec:
+  goal: ["state.parcel.packed", "state.parcel.labelled"]
+"""
+
+
+class _LosingOutcomes(MemoryJournal):
+    """A journal that fails to record any step's end while `losing`."""
+
+    losing = True
+
+    def append(self, run_id: str, kind: str, at: str, data: Any) -> int:
+        if self.losing and kind == "action_finished":
+            raise RuntimeError("the disk is full")
+        return super().append(run_id, kind, at, data)
+
+
+def test_a_resume_blocked_on_two_steps_counts_the_second_as_a_run_does(tmp_path: Path) -> None:
+    """Two steps in flight, neither observed: the resume blocked naming the first alone,
+    where a run says "(and 1 more)"; it words them as a run does now."""
+    (tmp_path / "pairsvc").mkdir()
+    (tmp_path / "pairsvc" / "__init__.py").write_text("")
+    (tmp_path / "pairsvc" / "calls.py").write_text("def call(ctx):\n    return {}\n")
+    (tmp_path / "pair.yaml").write_text(PAIR)
+    catalog = load_catalog([tmp_path / "pair.yaml"])
+    journal = _LosingOutcomes()
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        LocalRuntime(catalog, journal, base=tmp_path, clock=StepClock()).run(
+            catalog.intents["both"]
+        )
+    journal.losing = False
+    run = journal.resolve("last")
+    report = LocalRuntime(catalog, journal, base=tmp_path, clock=StepClock()).resume(run)
+    assert report.outcome == "blocked"
+    assert report.reason is not None and report.reason.endswith("the run) (and 1 more)")
+    asked = [e for e in journal.events(run) if e.kind == "approval_required"]
+    assert len(asked) == 2

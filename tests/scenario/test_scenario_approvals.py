@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -353,3 +354,30 @@ def test_propose_asks_again_when_a_replan_retries_the_same_plan(tmp_path: Path) 
     assert len(asked) == 2
     assert asked[1].endswith("; asked again: the run replanned since it was approved")
     assert sum(e.kind == "approval_given" for e in events) == 2
+
+
+def test_explain_tells_the_approval_between_the_decisions_it_came_between(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request, the verdict and the resume were listed after every decision, as if
+    they came last; they stand where the journal has them now: after the decision that
+    asked, before the one made on resuming. The JSON says the order (`seq`)."""
+    monkeypatch.chdir(ROOT)
+    journal = str(tmp_path / "j.db")
+    ran = CliRunner().invoke(
+        app, ["scenario", "run", "-q", "scenarios/large-order-approved.yaml", "--journal", journal]
+    )
+    assert ran.exit_code == 0, ran.output
+    said = ["approval needed for charge-stripe-eu", "approved by finance", "resumed after waiting"]
+    for fmt in ("text", "md"):
+        told = CliRunner().invoke(app, ["explain", "last", "--journal", journal, "--format", fmt])
+        assert told.exit_code == 0, told.output
+        text = told.output.lower()
+        at = [text.index(words) for words in said]
+        first, second = text.index("decision 1"), text.index("decision 2")
+        assert first < at[0] < at[1] < at[2] < second, told.output
+    told = CliRunner().invoke(app, ["explain", "last", "--journal", journal, "--format", "json"])
+    view = json.loads(told.output)
+    decided = [d["seq"] for d in view["decisions"]]
+    asked = [e["seq"] for e in view["events"] if e["kind"] == "approval_required"]
+    assert decided[0] < asked[0] < decided[1]
