@@ -4,6 +4,7 @@ time, retries with backoff, attempts that run out, and compensation when a run f
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -287,7 +288,9 @@ def test_a_retry_s_backoff_is_part_of_its_step_s_time_and_of_the_deadline(
     rt, journal = runtime(flaky, sleep=lambda _: None, clock=StepClock(step=0.01))
     report = rt.run(rt.catalog.intents["mint-token"])
     assert report.outcome == "failed" and "no plan within deadline" in str(report.reason)
-    assert "(mint 2s)" in str(report.reason)  # its 2 s backoff and its call (under 1 ms)
+    # its 2 s backoff and its call, as the first run learnt it on the real clock (a
+    # millisecond or two on a busy machine: `mint 2.002s`)
+    assert re.search(r"\(mint 2(\.0[0-4]\d*)?s\)", str(report.reason)), report.reason
     assert len(kinds(journal, "action_started")) == 1
 
 
