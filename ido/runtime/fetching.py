@@ -9,9 +9,10 @@ is a URL to change in the YAML, not a reason to hand its token to whoever answer
 
 A reply with an error status fails the request with its status and the start of what the
 server said (`HTTP 422 Unprocessable Entity from URL: {"error": "amount must be positive"}`):
-the status alone does not say what to fix. The caller words it (`said`), with the secrets of
-the call masked before the excerpt is cut, so that no secret the server echoes, whole or cut
-in two, reaches the journal.
+the status alone does not say what to fix. (An HTML error page is not quoted: its start is
+markup, and what it says is mostly the status again.) The caller words it (`said`), with
+the secrets of the call masked before the excerpt is cut, so that no secret the server
+echoes, whole or cut in two, reaches the journal.
 
 Its `timeout` bounds the whole request: connecting, sending, the reply's headers and body,
 across redirects. A socket's own timeout bounds each read alone, and a reply that came a
@@ -79,6 +80,8 @@ def fetch(
         return Fetched(error=str(exc))
     except urllib.error.HTTPError as exc:
         reply = _error_body(exc)
+        if exc.headers is not None and exc.headers.get_content_type() == "text/html":
+            reply = b""  # an error page: markup, and its words are the status's own
         return Fetched(error=f"HTTP {exc.code} {exc.reason} from {url}", reply=reply)
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)

@@ -172,10 +172,19 @@ def test_the_timeout_bounds_the_whole_request_however_slowly_the_reply_comes(
 
 class _Refusing(Replying):
     """Answers 422 with a JSON body that says why, echoing the token it was sent (`/echo`),
-    or a token cut in two past what is read of a long body (`/long`)."""
+    or a token cut in two past what is read of a long body (`/long`), or an HTML error page
+    (`/page`)."""
 
     def _reply(self) -> None:
         token = self.headers.get("X-Token") or ""
+        if self.path == "/page":  # a stock server's error page
+            page = b"<!DOCTYPE HTML>\n<html lang='en'><head><title>Error</title></head></html>"
+            self.send_response(501, "Unsupported method")
+            self.send_header("Content-Type", "text/html;charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+            return
         if self.path == "/long":
             body = (" " * (4096 - 10) + token).encode()
             self.send_response(422)
@@ -230,3 +239,11 @@ def test_a_secret_cut_in_two_where_the_reading_stops_is_not_quoted(tmp_path: Pat
     with serve_on_loopback(_Refusing) as base:
         outcome = perform(_capability(f"{base}/long"), _context(), tmp_path, {"TOKEN": TOKEN})
     assert outcome.error is not None and TOKEN[:10] not in outcome.error
+
+
+def test_an_html_error_page_is_not_quoted(tmp_path: Path) -> None:
+    """A stock server's error page put 200 characters of markup into the failure (and again
+    into the next decision's trigger); the status says what it says."""
+    with serve_on_loopback(_Refusing) as base:
+        outcome = perform(_capability(f"{base}/page"), _context(), tmp_path, {"TOKEN": TOKEN})
+    assert outcome.error == f"HTTP 501 Unsupported method from {base}/page"
