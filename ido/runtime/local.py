@@ -205,10 +205,17 @@ class LocalRuntime:
         self._pending: list[Pending] = []
         self._crash_after = _crash_after(os.environ.get("IDO_CRASH_AFTER_EVENTS"))
 
-    def run(self, intent: Intent, context: Mapping[str, Any] | None = None) -> RunReport:
+    def run(
+        self,
+        intent: Intent,
+        context: Mapping[str, Any] | None = None,
+        recorded_at: str | None = None,
+    ) -> RunReport:
         """Pursue the intent until achieved, failed or blocked (or, in shadow mode, planned).
 
         `context` is recorded with the run's start (a scenario records itself there).
+        `recorded_at`: this world's time, when the runtime's clock is another (a scenario's
+        virtual one), for the journal to order and prune the run by.
         """
         planner = self.planner or self._planner(intent.spec.planner, intent)
         now = self.clock()
@@ -225,6 +232,7 @@ class LocalRuntime:
                 "health": {n: e.to_json() for n, e in sorted(run.evidence.items())},
                 **(context or {}),
             },
+            recorded_at,
         )
         if on_disk:
             self._after_commit()

@@ -801,7 +801,7 @@ def test_a_journal_whose_setup_was_cut_short_is_set_up(tmp_path: Path) -> None:
     with SqliteJournal(path) as journal:
         assert journal.runs() == []
     row = sqlite3.connect(path).execute("SELECT value FROM meta").fetchone()
-    assert row == ("3",)
+    assert row == ("4",)
 
 
 def test_explain_tells_the_compensation(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
