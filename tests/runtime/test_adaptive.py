@@ -661,21 +661,14 @@ def test_without_compensate_a_failed_run_leaves_completed_steps(
 
 
 @pytest.mark.parametrize(
-    ("effect", "said"),
-    [
-        ("deny", "denied by residency/no-refunds: Refunds go through finance."),
-        (
-            "require_approval",
-            "needs approval (residency/no-refunds: Refunds go through finance.), "
-            "which undoing does not wait for: not done",
-        ),
-    ],
+    ("effect", "said"), [("deny", "denied by residency/no-refunds: Refunds go through finance.")]
 )
 def test_a_compensation_a_policy_rule_stops_is_not_performed(
     project: Path, monkeypatch: pytest.MonkeyPatch, effect: str, said: str
 ) -> None:
-    """A rule that denies refund-eu (or asks a person first) held in every decision, and
-    compensation called refund-eu all the same: governance failed open while undoing."""
+    """A rule that denies refund-eu held in every decision, and compensation called
+    refund-eu all the same: governance failed open while undoing. (One that asks a person
+    first waits for them: tests/test_approvals.py.)"""
     intent = project / "intents" / "ship-order.yaml"
     intent.write_text(
         intent.read_text() + "  on_failure: compensate\n  limits: {max_attempts: 1}\n"
