@@ -11,7 +11,8 @@ rule read: after a replan, or when that moved, the new decision asks again. A re
 whose rule says `expires` escalates once that time has passed without a verdict, to each
 of the rule's `escalate` levels in turn (each with its own wait), and fails the run when
 the last wait is over, whatever the rule makes of it by then. Escalation needs no
-process to drive it: where a request stands is a pure function of the clock.
+process to drive it: where a request stands is a pure function of the clock. A failed run
+undoing its steps asks so for a compensation a rule holds for (`UNDO_PLAN`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ PLAN = "(plan)"
 module, and need none of the rule engine's 100 ms of imports)."""
 UNKNOWN_PLAN = "interrupted"
 """The plan such requests name: the steps in flight when the run stopped."""
+UNDO_PLAN = "undo"
+"""The plan a compensation's request names (`on_failure: compensate`, a `require_approval`
+rule holding for the compensating capability): undoing, which is no plan. Its verdict is
+the compensation's (rejected: not done), not the run's, which has failed already."""
 
 T = TypeVar("T")
 
@@ -192,7 +197,7 @@ def rejected(events: Sequence[Event]) -> str | None:
     a rule relaxed since, gave the rejected plan no request to find its verdict by, and the
     plan went ahead. (A verdict on a step in flight, `UNKNOWN_PLAN`, is the settling's.)"""
     asked = requests(events)
-    if not asked or asked[-1].plan == UNKNOWN_PLAN:
+    if not asked or asked[-1].plan in (UNKNOWN_PLAN, UNDO_PLAN):
         return None
     given = verdicts(events)
     for request in asked:
@@ -207,9 +212,37 @@ def expired(events: Sequence[Event], now: float) -> str | None:
     last wait, or None. As a "no", it stands on resume whatever the next decision makes of
     it (`ido approvals` had said the run fails; a rule relaxed since let it through)."""
     for request in pending(events):
-        if request.expired(now):
+        if request.expired(now) and request.plan != UNDO_PLAN:  # (an undo's: not done)
             return expiry(request)
     return None
+
+
+def undo_verdict(
+    events: Sequence[Event], key: Key, now: float
+) -> tuple[str, Mapping[str, Any] | Request | None]:
+    """Where the request `key` for a compensation (`UNDO_PLAN`) stands: `approved` or
+    `rejected` (with the verdict), `expired` (with the request, left past its last wait),
+    `waiting` (asked, not answered yet) or `new` (never asked)."""
+    verdict = answering(verdicts(events), key)
+    if verdict is not None:
+        return ("approved" if verdict["approved"] else "rejected"), verdict
+    first = answering({r.key: r for r in requests(events)}, key)
+    if first is None:
+        return "new", None
+    return ("expired" if first.expired(now) else "waiting"), first
+
+
+def undo_refused(events: Sequence[Event], capability: str, step: int) -> Mapping[str, Any] | None:
+    """A rejection of compensating step `step` with `capability`, under whatever rule: a
+    "no" to undoing stands, though the rule that asked no longer holds."""
+    return next(
+        (
+            v
+            for k, v in verdicts(events).items()
+            if k[1:4] == (capability, step, UNDO_PLAN) and not v["approved"]
+        ),
+        None,
+    )
 
 
 def expiry(request: Request) -> str:

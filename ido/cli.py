@@ -1766,9 +1766,11 @@ def runs(
         duration = f"{r.duration:.2f}s" if r.duration is not None else "-"
         llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
         outcome = outcome_word(r.outcome, r.id in running)
+        # A kept scenario's run started when it was recorded; its duration is virtual time.
+        started = r.recorded if r.recorded_at is None else f"{r.recorded} (scenario)"
         typer.echo(
             f"{r.id:<{wide}}  {r.intent:<{named}}  {outcome:<11} "
-            f"{r.cost:>8.2f} {llm:>10} {duration:>9}  {r.started_at}"
+            f"{r.cost:>8.2f} {llm:>10} {duration:>9}  {started}"
         )
 
 

@@ -81,7 +81,44 @@ def _compiled(source: str) -> Any:
     too_costly = _iteration_problem(source)
     if too_costly is not None:
         raise ConditionError(too_costly, None)
+    _check_literals(source)
     return expr
+
+
+DURATION_UNITS = "h, m, s, ms, us or ns"
+"""The units a CEL duration is written in; days and weeks are not among them."""
+_CONVERSIONS = {
+    "duration": f"a duration is numbers each with a unit, {DURATION_UNITS} (`48h`, `1h30m`, "
+    "`1.5s`); there is no unit of days or weeks (`2d` is `48h`)",
+    "timestamp": "a timestamp is RFC 3339, with its time and zone (`2026-12-06T10:00:00Z`)",
+}
+_CONVERTED = re.compile(r"(?<![\w.])(duration|timestamp)\s*\(\s*$")
+
+
+def _check_literals(source: str) -> None:
+    """Refuse a `duration('…')` or `timestamp('…')` whose text CEL cannot convert: it fails
+    every time the condition is evaluated (`duration('2d')` made a deny rule deny all),
+    so it is told at load time, where it stands in the expression."""
+    spans = _literal_spans(source)
+    code = _blank_literals(source, spans=spans)
+    for start, end in spans:
+        called = _CONVERTED.search(code, max(0, start - 40), start)
+        if called is None or not code[end:].lstrip().startswith(")"):
+            continue
+        function, literal = called.group(1), source[start:end]
+        value = _env().compile(f"{function}({literal})").eval(data={})
+        if value.type().name().lower() != "error":
+            continue
+        line = source.count("\n", 0, start) + 1
+        column = start - (source.rfind("\n", 0, start) + 1) + 1
+        where = (
+            f"column {column}" if line == 1 else f"line {line} of the expression, column {column}"
+        )
+        raise ConditionError(
+            f"CEL: {function}({literal}) cannot be converted: {_CONVERSIONS[function]} ({where})",
+            column,
+            line,
+        )
 
 
 ITERATED_SIZE = 1_000
@@ -182,7 +219,7 @@ class Condition:
             return _TRUE if value.value() else _FALSE
         name = kind.name().lower()
         if name == "error":
-            return Verdict(False, _short(str(value.value())))
+            return Verdict(False, _conversion_hint(_short(str(value.value()))))
         if kind not in _SCALARS:
             # cel-expr-python 0.1.3 drops a reference to None each time it converts a null
             # (a few thousand conversions abort the interpreter): a null, or a list or map
@@ -407,6 +444,16 @@ def _readable(raw: str) -> ConditionError:
     line, column = int(match.group(1)), int(match.group(2))
     where = f"column {column}" if line == 1 else f"line {line} of the expression, column {column}"
     return ConditionError(f"CEL: {message} ({where})", column, line)
+
+
+def _conversion_hint(error: str) -> str:
+    """An evaluation error, with how a duration or timestamp is written when CEL could not
+    convert one read from the state (`duration(state.window)` of `2d`): CEL says only
+    "String to Duration conversion failed"."""
+    for function, how in _CONVERSIONS.items():
+        if f"String to {function.capitalize()} conversion failed" in error:
+            return f"{error}: {how}"
+    return error
 
 
 def _short(text: str) -> str:

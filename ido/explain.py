@@ -70,7 +70,9 @@ def event_line(e: dict[str, Any]) -> str:
         undone = f"{e['capability']} could not undo {e['undoes']} (step {e['undoes_step']})"
         if "rule" in e and e["effect"] == "deny":  # a policy kept it from running
             return f"compensation: {undone}: denied by {e['rule']}: {e['message']}"
-        if "rule" in e:  # undoing waits for nobody: a person does it, if they approve
+        if "refused" in e:  # a person said no, or let the request's last wait pass
+            return f"compensation: {undone}: {e['refused']}: not done"
+        if "rule" in e:  # recorded before undoing waited for a person's approval
             return (
                 f"compensation: {undone}: needs approval ({e['rule']}: {e['message']}), "
                 "which undoing does not wait for: not done"

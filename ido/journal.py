@@ -19,7 +19,7 @@ from ido.errors import JournalError, NotFoundError
 from ido.health import Evidence, Lesson, with_lessons
 from ido.state import sorted_json
 
-SCHEMA_VERSION = 3  # 2: health beliefs; 3: the llm planners' answer cache
+SCHEMA_VERSION = 4  # 2: health beliefs; 3: the llm planners' answer cache; 4: runs.recorded_at
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS runs (
     outcome TEXT,
     reason TEXT,
     cost REAL NOT NULL DEFAULT 0,
-    duration REAL
+    duration REAL,
+    recorded_at TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     run_id TEXT NOT NULL REFERENCES runs(id),
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
+CREATE INDEX IF NOT EXISTS runs_recorded ON runs(COALESCE(recorded_at, started_at));
 CREATE TABLE IF NOT EXISTS llm_cache (
     request TEXT PRIMARY KEY,
     reply TEXT NOT NULL
@@ -57,6 +59,30 @@ PRUNES = "prunes"
 """The `meta` key counting prunes: reclaiming their space (VACUUM) may number the events
 afresh, so a mark of the newest event seen (`approvals_since`) holds only until the next
 prune, and `ido runner` looks at the journal whole again after one."""
+
+_NEWEST = (
+    "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, recorded_at "
+    "FROM runs ORDER BY COALESCE(recorded_at, started_at) DESC, rowid DESC LIMIT ?"
+)
+_NEWEST_BEFORE_4 = (
+    "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, NULL "
+    "FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?"
+)
+_ONE = (
+    "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, recorded_at "
+    "FROM runs WHERE id = ?"
+)
+_ONE_BEFORE_4 = (
+    "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, NULL "
+    "FROM runs WHERE id = ?"
+)
+"""The queries of `RunRow`s, in a journal with `recorded_at` and in one older (read-only).
+
+`COALESCE(recorded_at, started_at)` is when a run was recorded, by this world's clock: its
+start, but for a scenario's run kept in the journal (`ido scenario run --journal`), whose
+own clock is the scenario's virtual one (a kept run of an ido before schema 4 has no
+`recorded_at`: its virtual start stands in). `ido runs` orders by it, and `ido prune`
+compares it with its date."""
 
 _TABLES = frozenset({"meta", "runs", "events", "llm_cache", "health"})
 """The tables `_SCHEMA` makes: a database holding others and no schema version is not ours."""
@@ -170,6 +196,17 @@ class RunRow:
     reason: str | None
     cost: float
     duration: float | None
+    recorded_at: str | None = None
+    """When a scenario's run kept in the journal was recorded, by this world's clock: its
+    `started_at` and `ended_at` are the scenario's virtual clock, as its events are. None
+    for a run in this world (its start is when it was recorded). (A scenario's run kept by
+    an ido before schema 4 gets the time the journal was upgraded, or its virtual start if
+    that is earlier: see `_add_recorded_at`; in such a journal read-only, None.)"""
+
+    @property
+    def recorded(self) -> str:
+        """When the run was recorded, by this world's clock (see `_NEWEST`)."""
+        return self.recorded_at or self.started_at
 
     def to_json(self) -> dict[str, Any]:
         """The row as JSON shows it: the cost a sum of floats rounded past their noise
@@ -180,9 +217,17 @@ class RunRow:
 class Journal(Protocol):
     """Where runs are recorded; each append is durable before it returns."""
 
-    def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> bool:
+    def start_run(
+        self,
+        run_id: str,
+        intent: str,
+        at: str,
+        data: Mapping[str, Any],
+        recorded_at: str | None = None,
+    ) -> bool:
         """Start a run; whether its start is on disk on return (False: queued, and on disk
-        once the run's next write, from the same thread, returns)."""
+        once the run's next write, from the same thread, returns). `recorded_at`: this
+        world's time, for a run on another clock (a scenario's: `RunRow.recorded_at`)."""
         ...
 
     def append(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int: ...
@@ -262,6 +307,7 @@ class SqliteJournal:
         self._queue: list[_Write[Any]] = []
         self._leading = False  # a thread is committing or about to
         self._local = threading.local()  # per thread: its runs started without waiting
+        self._has_recorded: bool | None = None  # (`_recorded_column`)
         if self.path.is_dir():
             raise JournalError(
                 f"journal {self.path} is a folder; name a file, like {self.path / 'ido.db'}"
@@ -319,6 +365,7 @@ class SqliteJournal:
                 self._db.execute("PRAGMA synchronous=FULL")
                 if version == SCHEMA_VERSION:
                     return  # up to date: opening writes nothing (`ido runs` only reads)
+                self._add_recorded_at()
                 self._db.executescript(_SCHEMA)
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
@@ -329,6 +376,29 @@ class SqliteJournal:
                 if "locked" not in str(exc) or attempt == 99:
                     raise
                 time.sleep(0.05)
+
+    def _add_recorded_at(self) -> None:
+        """Give the runs of a journal of schema 3 or older (or one whose setup an older ido
+        cut short) their `recorded_at` column, unless another process just did. A
+        scenario's run kept in it did not say when it was recorded: it was by now at the
+        latest, and by its virtual start if that has passed, so it takes the earlier of
+        the two (its virtual start, in 2027, kept it from ever being pruned, and on top of
+        `ido runs`)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+            if columns and "recorded_at" not in columns:  # (no runs yet: `_SCHEMA` makes them)
+                self._db.execute("ALTER TABLE runs ADD COLUMN recorded_at TEXT")
+                self._db.execute(
+                    "UPDATE runs SET recorded_at = MIN(started_at, ?) WHERE id IN ("
+                    "SELECT run_id FROM events WHERE seq = 1 AND kind = 'run_started' "
+                    "AND json_extract(data, '$.scenario') IS NOT NULL)",
+                    (stamp(time.time()),),
+                )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def _check_version(self) -> int | None:
         """The journal's schema version (None: new); refuses, before writing anything, a
@@ -377,7 +447,14 @@ class SqliteJournal:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> bool:
+    def start_run(
+        self,
+        run_id: str,
+        intent: str,
+        at: str,
+        data: Mapping[str, Any],
+        recorded_at: str | None = None,
+    ) -> bool:
         """Start a run; whether the start is on disk on return. While another thread's
         commit is under way, the start joins the queue and this returns without waiting
         (False): the run's next write from this thread is committed after it, in the same
@@ -390,8 +467,8 @@ class SqliteJournal:
         def statements() -> None:
             try:
                 self._db.execute(
-                    "INSERT INTO runs(id, intent, started_at) VALUES (?, ?, ?)",
-                    (run_id, intent, at),
+                    "INSERT INTO runs(id, intent, started_at, recorded_at) VALUES (?, ?, ?, ?)",
+                    (run_id, intent, at, recorded_at),
                 )
             except sqlite3.IntegrityError:
                 raise JournalError(f"run {run_id} already exists in {self.path}") from None
@@ -456,24 +533,29 @@ class SqliteJournal:
 
     @_locked
     def runs(self, limit: int = 50) -> list[RunRow]:
-        rows = self._db.execute(
-            "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration FROM runs "
-            "ORDER BY started_at DESC, rowid DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
+        """The last `limit` runs recorded, newest first, by this world's clock (a kept
+        scenario's run is where it was recorded, not at its virtual time)."""
+        query = _NEWEST if self._recorded_column() else _NEWEST_BEFORE_4
+        rows = self._db.execute(query, (limit,)).fetchall()
         return [self._as_spent(RunRow(*row)) for row in rows]
 
     @_locked
     def run(self, run_id: str) -> RunRow:
         """One run by its exact id."""
-        row = self._db.execute(
-            "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration FROM runs "
-            "WHERE id = ?",
-            (run_id,),
-        ).fetchone()
+        query = _ONE if self._recorded_column() else _ONE_BEFORE_4
+        row = self._db.execute(query, (run_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"run '{run_id}' not found in {self.path}; see ido runs")
         return self._as_spent(RunRow(*row))
+
+    def _recorded_column(self) -> bool:
+        """Whether the runs hold `recorded_at`: a journal of schema 3 or older opened
+        read-only (an archive, a backup) has none, and no scenario's run in it says when it
+        was recorded."""
+        if self._has_recorded is None:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+            self._has_recorded = "recorded_at" in columns
+        return self._has_recorded
 
     def _as_spent(self, row: RunRow) -> RunRow:
         """`row`, its cost what its events say it spent when it has not ended (running, or

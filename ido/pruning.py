@@ -24,12 +24,15 @@ from ido.journal import BUSY_SECONDS, BUSY_STEP_SECONDS, PRUNES, SqliteJournal, 
 _CHOOSE = """
 INSERT INTO temp.doomed(id, last)
 SELECT r.id, (SELECT MAX(seq) FROM main.events e WHERE e.run_id = r.id) FROM main.runs r
-WHERE r.outcome IS NOT NULL AND r.outcome != 'blocked' AND r.started_at < :before
+WHERE r.outcome IS NOT NULL AND r.outcome != 'blocked'
+AND COALESCE(r.recorded_at, r.started_at) < :before
 AND r.id IS NOT (
     SELECT run_id FROM main.events WHERE rowid = (SELECT MAX(rowid) FROM main.events)
 )
 """
-"""The runs to prune (ended, and not blocked), each with its last event's number. The run
+"""The runs to prune (ended, not blocked, and recorded before the date: a scenario's run
+kept in the journal by when it was recorded, not by its virtual clock), each with its last
+event's number. The run
 holding the journal's newest event stays, so that event numbers (rowids) only grow: `ido
 runner` reads the approvals recorded after the newest event it has seen, and SQLite numbers
 a new row one past the largest left."""
@@ -53,7 +56,7 @@ class Pruning:
     event_bytes: int
     """The size of the events' data: what the journal holds for them, before indexes."""
     first: str | None
-    """When the earliest of the runs started (None: no runs)."""
+    """When the earliest of the runs started, by this world's clock (None: no runs)."""
     last: str | None
     size_before: int
     """The journal's size in bytes, its write-ahead log included."""
@@ -148,8 +151,8 @@ def _copy(db: sqlite3.Connection, archive: Path, before: str) -> None:
     db.execute(_CHOOSE, {"before": before})
     db.execute(
         "INSERT OR IGNORE INTO archive.runs"
-        "(id, intent, started_at, ended_at, outcome, reason, cost, duration) "
-        "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration "
+        "(id, intent, started_at, ended_at, outcome, reason, cost, duration, recorded_at) "
+        "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, recorded_at "
         "FROM main.runs WHERE id IN (SELECT id FROM temp.doomed) ORDER BY rowid"
     )
     db.execute(
@@ -186,7 +189,8 @@ def _summed(db: sqlite3.Connection, size: int) -> Pruning:
     """The chosen runs counted: how many, when they started, their events and bytes; the
     journal's `size` before and after (until the prune says what it is after)."""
     runs, first, last = db.execute(
-        "SELECT COUNT(*), MIN(started_at), MAX(started_at) FROM main.runs "
+        "SELECT COUNT(*), MIN(COALESCE(recorded_at, started_at)), "
+        "MAX(COALESCE(recorded_at, started_at)) FROM main.runs "
         "WHERE id IN (SELECT id FROM temp.doomed)"
     ).fetchone()
     events, data = db.execute(

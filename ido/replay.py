@@ -24,7 +24,7 @@ from ido.health import Evidence, Lesson, with_lessons
 from ido.journal import Event, Pending, RunRow, epoch
 from ido.loading import Catalog
 from ido.model import Intent, Scenario, recorded_intent
-from ido.model.durations import as_recorded
+from ido.model.durations import as_recorded, format_duration
 from ido.planner import Planner, get_planner
 from ido.planner.llm import Recorded, recorded_calls
 from ido.policy import policy_digests
@@ -458,7 +458,7 @@ def replay_counterfactual(
         recorded.duration,
         world.clock.elapsed,
         pairs,
-        _unknown_calls(world.unknown, world.recorded),
+        _unknown_calls(world.unknown, world.recorded, world.timed),
         left_out=max(0, len(decided) - len(old) - waited),
         virtual=scenario is not None,
         asked=world.counted_asking,
@@ -492,18 +492,34 @@ def resumed_at(resumed: Event, waiting: Sequence[Request]) -> float:
 
 
 def _unknown_calls(
-    unknown: Sequence[str], recorded: Mapping[str, Sequence[Any]]
+    unknown: Sequence[str],
+    recorded: Mapping[str, Sequence[Any]],
+    timed: Mapping[str, Sequence[tuple[float, bool]]],
 ) -> tuple[str, ...]:
     """The calls the replay made that the recording did not, in words after "the recording":
     `never called pay-us`, or for a capability it called fewer times, `never made do-a's
-    call 2 (it called do-a once)`: "never called do-a" said so of a call it had made."""
+    call 2 (it called do-a once)`: "never called do-a" said so of a call it had made. Each
+    says how long it was taken to last (`timed`: `ido.scenario.recorded.RecordedWorld`)."""
     said = []
     for name in sorted(set(unknown)):
         made, more = len(recorded.get(name, ())), unknown.count(name)
+        took = _timed_as(timed.get(name, ()))
         if not made:
-            said.append(f"never called {name}")
+            said.append(f"never called {name}{took}")
             continue
         calls = f"call {made + 1}" if more == 1 else f"calls {made + 1} to {made + more}"
         times = {1: "once", 2: "twice"}.get(made, f"{made} times")
-        said.append(f"never made {name}'s {calls} (it called {name} {times})")
+        said.append(f"never made {name}'s {calls} (it called {name} {times}){took}")
     return tuple(said)
+
+
+def _timed_as(latencies: Sequence[tuple[float, bool]]) -> str:
+    """How long calls the recording did not make were taken to last, and whence: `, timed
+    at its learnt latency 1.9s` (the planner's estimate from the capability's history and
+    the recording's calls), or `, timed at its declared latency 500ms` (nothing learnt)."""
+    if not latencies:
+        return ""
+    least = format_duration(min(seconds for seconds, _ in latencies))
+    most = format_duration(max(seconds for seconds, _ in latencies))
+    which = "learnt" if latencies[0][1] else "declared"  # (the same for every call of one)
+    return f", timed at its {which} latency {least}" + (f" to {most}" if most != least else "")

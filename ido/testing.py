@@ -92,8 +92,15 @@ class MemoryJournal:
     def save_health(self, evidence: Mapping[str, Evidence]) -> None:
         self._health.update(evidence)
 
-    def start_run(self, run_id: str, intent: str, at: str, data: Mapping[str, Any]) -> bool:
-        self._runs[run_id] = RunRow(run_id, intent, at, None, None, None, 0.0, None)
+    def start_run(
+        self,
+        run_id: str,
+        intent: str,
+        at: str,
+        data: Mapping[str, Any],
+        recorded_at: str | None = None,
+    ) -> bool:
+        self._runs[run_id] = RunRow(run_id, intent, at, None, None, None, 0.0, None, recorded_at)
         self._events[run_id] = []
         self.append(run_id, "run_started", at, data)
         return True
@@ -132,12 +139,12 @@ class MemoryJournal:
             run_id, "run_finished", at, {"outcome": outcome, "reason": reason, "cost": cost}
         )
         row = self._runs[run_id]
-        self._runs[run_id] = RunRow(
-            row.id, row.intent, row.started_at, at, outcome, reason, cost, duration
+        self._runs[run_id] = replace(
+            row, ended_at=at, outcome=outcome, reason=reason, cost=cost, duration=duration
         )
 
     def runs(self, limit: int = 50) -> list[RunRow]:
-        rows = sorted(self._runs.values(), key=lambda r: r.started_at, reverse=True)
+        rows = sorted(self._runs.values(), key=lambda r: r.recorded, reverse=True)
         return [self._as_spent(row) for row in rows[:limit]]
 
     def run(self, run_id: str) -> RunRow:
@@ -167,8 +174,8 @@ class MemoryJournal:
             raise JournalError(f"run {run_id} was taken over by another process")
         row = self._runs[run_id]
         if row.outcome == "blocked":
-            self._runs[run_id] = RunRow(
-                row.id, row.intent, row.started_at, None, None, None, row.cost, None
+            self._runs[run_id] = replace(
+                row, ended_at=None, outcome=None, reason=None, duration=None
             )
         self.append(run_id, "run_resumed", at, data)
 

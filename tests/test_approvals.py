@@ -671,3 +671,62 @@ def test_approvals_says_a_plan_s_step_is_the_plan_s_not_the_run_s(
     assert "  plan step 1 b2 (decision 4)  ask/b2-asks: costs more" in out, out
     (request,) = json.loads(ido("approvals", "--journal", journal, "--format", "json")[1])
     assert (request["step"], request["step_of"], request["decision"]) == (1, "plan", 4)
+
+
+REFUNDS = (
+    "    - id: refunds\n      effect: require_approval\n"
+    "      when: \"capability.name == 'refund-eu'\"\n      message: Refunds go through finance.\n"
+)
+
+
+@pytest.fixture
+def undoing(project: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """ship-order paid, then its shipping failed: undoing the payment needs finance's
+    approval, so the failed run blocks there; its id."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + REFUNDS)
+    set_intent(project, "  on_failure: compensate\n  limits: {max_attempts: 1}\n")
+    monkeypatch.setenv("FAKESVC_FAIL", "carrier")
+    code, out = ido("run", "ship-order")
+    assert code == 3, out
+    assert "undoing waits: refund-eu needs approval (residency/refunds: undo pay-cheap-eu" in out
+    monkeypatch.delenv("FAKESVC_FAIL")
+    code, listed = ido("approvals", "--format", "json")
+    (request,) = json.loads(listed)
+    assert (request["rule"], request["capability"], request["step"]) == (
+        "residency/refunds",
+        "refund-eu",
+        1,
+    )
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        return store.resolve("last")
+
+
+def test_a_compensation_that_needs_approval_waits_for_it_and_then_undoes(
+    project: Path, undoing: str
+) -> None:
+    """It was skipped ("which undoing does not wait for: not done"): the charge stayed
+    and a person had to refund it by hand. Now the run blocks as a step of a plan does."""
+    assert "refund-eu" not in (project / "calls.log").read_text()
+    assert ido("approve", undoing, "--by", "finance")[0] == 0
+    code, out = ido("resume", undoing)
+    assert code == 1, out  # it failed, and is undone
+    assert "refund-eu" in (project / "calls.log").read_text()
+    code, text = ido("explain", undoing)
+    assert "compensation: refund-eu undid pay-cheap-eu (step 1): done" in text
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        row = store.run(undoing)
+    assert row.outcome == "failed" and "undoing waits" not in str(row.reason)
+
+
+def test_a_compensation_rejected_is_not_done_and_the_run_fails(project: Path, undoing: str) -> None:
+    assert ido("reject", undoing, "--by", "finance", "--comment", "refund by hand")[0] == 0
+    code, out = ido("resume", undoing)
+    assert code == 1, out
+    assert "refund-eu" not in (project / "calls.log").read_text()
+    code, text = ido("explain", undoing)
+    assert (
+        "compensation: refund-eu could not undo pay-cheap-eu (step 1): refund-eu was rejected "
+        "by finance (residency/refunds): refund by hand: not done" in text
+    ), text
+

@@ -29,6 +29,48 @@ def test_a_syntax_error_raises_with_its_column() -> None:
     assert info.value.column == 20
 
 
+@pytest.mark.parametrize(
+    ("source", "column"),
+    [
+        ("duration('2d') > duration('1h')", 10),
+        ("state.at < timestamp('2026-12-06')", 22),
+        ('duration("1w") == duration("168h")', 10),
+    ],
+)
+def test_a_duration_or_timestamp_cel_cannot_convert_is_refused_where_it_stands(
+    source: str, column: int
+) -> None:
+    """A literal `duration`/`timestamp` CEL cannot convert failed at every evaluation."""
+    with pytest.raises(ConditionError, match=r"cannot be converted: a (duration|timestamp)"):
+        compile_condition(source)
+    with pytest.raises(ConditionError) as info:
+        compile_condition(source)
+    assert info.value.column == column
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "duration('48h') > duration('1h30m')",
+        "duration('1.5s') < duration('1500001us') && duration('-2ms') < duration('0')",
+        "timestamp('2026-12-06T10:00:00Z') < timestamp('2026-12-07T00:00:00+01:00')",
+        "'duration(\\'2d\\')' != ''",
+    ],
+)
+def test_durations_and_timestamps_cel_converts_compile(source: str) -> None:
+    assert compile_condition(source).evaluate({}) == Verdict(True)
+
+
+def test_a_duration_read_from_the_state_in_days_says_the_units_when_evaluated() -> None:
+    """Not written in the condition, it cannot be checked at load: the evaluation error,
+    recorded with the decision, says how a duration is written."""
+    verdict = compile_condition("duration(state.window) > duration('1h')").evaluate(
+        {"state": {"window": "2d"}}
+    )
+    assert not verdict.holds and verdict.error is not None
+    assert "Duration conversion failed: a duration is numbers each with a unit" in verdict.error
+
+
 def test_an_undeclared_variable_is_an_error_that_lists_the_declared_ones() -> None:
     """Naming a variable other than state, intent, capability, plan or health is an error."""
     with pytest.raises(

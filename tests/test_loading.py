@@ -369,6 +369,27 @@ def test_an_error_in_a_block_condition_is_at_its_own_line(tmp_path: Path) -> Non
     assert problem.line == 10 and "(line 2 of the expression, column 21)" in problem.message
 
 
+def test_a_duration_in_days_is_a_load_error_that_says_the_units_cel_takes(
+    tmp_path: Path,
+) -> None:
+    """`duration('2d')` compiled, then failed at every evaluation (a deny rule denied all,
+    as an evaluation error): days are no CEL unit. It is refused at its file, line and
+    field, saying the units there are."""
+    when = "\"capability.region != 'eu' && duration('2d') > duration('1h')\""
+    write(tmp_path, "residency.yaml", POLICY.replace("\"capability.region != 'eu'\"", when))
+    problem = only(problems(tmp_path))
+    assert (problem.file, problem.line, problem.field) == (
+        "residency.yaml",
+        8,
+        "spec.rules[0].when",
+    )
+    assert problem.message.startswith(
+        "CEL: duration('2d') cannot be converted: a duration is numbers each with a unit, "
+        "h, m, s, ms, us or ns"
+    )
+    assert "(column 39)" in problem.message  # the literal's
+
+
 def test_a_condition_nested_too_deep_says_so_in_words(tmp_path: Path) -> None:
     deep = "(" * 40 + "true" + ")" * 40
     write(tmp_path, "residency.yaml", POLICY.replace("\"capability.region != 'eu'\"", f'"{deep}"'))

@@ -314,3 +314,64 @@ def test_a_runner_watching_the_journal_goes_on_past_a_prune(
         ido("approve", history["blocked"], "--by", "alice")
         assert watcher.poll() == [history["blocked"]]  # seen, though the journal was rewritten
         assert watcher._mark is not None and store.prunes() == 1
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def keep_scenario(journal: Path, recorded: str) -> str:
+    """Run a shipped scenario kept in `journal`, as if recorded at `recorded`; its run id."""
+    from ido.journal import epoch
+    from ido.scenario.runner import load_scenarios, run_scenario
+
+    ((scenario, catalog),) = load_scenarios(
+        ROOT / "scenarios" / "stripe-outage.yaml",
+        [ROOT / d for d in ("intents", "capabilities", "policies")],
+    )
+    with SqliteJournal(journal) as store:
+        result = run_scenario(
+            scenario, catalog, base=ROOT, journal=store, wall_clock=lambda: epoch(recorded)
+        )
+    return result.report.run_id
+
+
+def test_a_kept_scenario_run_goes_by_when_it_was_recorded_not_its_virtual_clock(
+    tmp_path: Path,
+) -> None:
+    """A scenario's run is stamped with its virtual clock (2027): pruning and `ido runs`
+    go by when it was recorded, so one kept in 2020 is pruned before 2021 and listed
+    below one kept since, whatever their virtual times."""
+    journal = tmp_path / "ido.db"
+    recent = keep_scenario(journal, "2026-12-01T10:00:00.000+00:00")
+    old = keep_scenario(journal, OLD)
+    newest = keep_scenario(journal, "2026-12-02T10:00:00.000+00:00")
+    assert old.startswith("s-stripe-outage-1-r20200101-000000-")  # its id says when, too
+    code, out = ido("runs", "--journal", str(journal))
+    assert code == 0, out
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == [newest, recent, old]
+    assert lines[3].endswith(f"{OLD} (scenario)")
+    code, out = ido("prune", "--before", "2021-01-01", "--journal", str(journal))
+    assert code == 0, out
+    assert out.startswith("pruned 1 run started before 2021-01-01 (")
+    assert set(outcomes(journal)) == {recent, newest}
+    with SqliteJournal(journal) as store:  # its own times are still the virtual clock's
+        assert store.run(recent).started_at.startswith("2027-01-15T08:00:00")
+
+
+def test_a_scenario_run_kept_before_schema_4_counts_as_recorded_when_upgraded(
+    tmp_path: Path,
+) -> None:
+    """A journal an older ido kept a scenario's run in said only its virtual start: the
+    upgrade stamps it with the upgrade's time, so that it can be pruned at all."""
+    journal = tmp_path / "ido.db"
+    kept = keep_scenario(journal, "2026-12-01T10:00:00.000+00:00")
+    with sqlite3.connect(journal) as db:  # as schema 3 held it
+        db.execute("DROP INDEX runs_recorded")
+        db.execute("ALTER TABLE runs DROP COLUMN recorded_at")
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    db.close()
+    with SqliteJournal(journal) as store:
+        (row,) = store.runs()
+    assert row.id == kept and row.recorded_at is not None
+    assert row.recorded_at < "2027" and row.started_at.startswith("2027-01-15")

@@ -394,6 +394,33 @@ def test_calls_the_recording_never_made_are_named_as_unknown(project: Path) -> N
     assert "unknown outcomes: the recording never called pay-pricey-eu" in out
 
 
+def test_a_call_the_recording_never_made_takes_the_latency_learnt_of_it(project: Path) -> None:
+    """priceypay is declared at 500ms but its calls took 3s: a replay that sends the run
+    there times its call at the latency the planner had learnt (from the history the run
+    started with), not the declared one, and says which it used."""
+    import re
+    import time
+
+    from ido.health import Evidence
+
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        store.save_health({"pay-pricey-eu": Evidence(5.0, 0.0, 3.0, time.time())})
+    folder = project / "strict"
+    folder.mkdir()
+    text = (project / "policies" / "residency.yaml").read_text()
+    (folder / "residency.yaml").write_text(text + DENY_PRICEY.replace("priceypay", "cheappay"))
+    assert ido("run", "ship-order")[0] == 0
+    code, out = ido("replay", "last", "--policies", str(folder))
+    assert code == 0, out
+    # (4 declared calls at 0.5s and 5 learnt at 3s, averaged: 1.89s)
+    said = re.search(r"never called pay-pricey-eu, timed at its learnt latency (\S+);", out)
+    assert said is not None, out
+    assert said.group(1).startswith("1.88"), out
+    # the replay's time is that call's and the recorded ship's (milliseconds)
+    replayed = re.search(r"\(wall\) → ([\d.]+)s \(", out)
+    assert replayed is not None and 1.88 < float(replayed.group(1)) < 2.5, out
+
+
 def test_a_counterfactual_intent_file(project: Path) -> None:
     """The same world under a tighter budget: the recorded plan no longer fits."""
     assert ido("run", "ship-order")[0] == 0
@@ -881,7 +908,7 @@ def test_a_call_past_those_the_recording_made_is_named_by_its_number(
     assert code == 0, out
     assert (
         "unknown outcomes: the recording never made pay-cheap-eu's call 2 (it called "
-        "pay-cheap-eu once); assumed to succeed as declared" in out
+        "pay-cheap-eu once), timed at its learnt latency" in out
     ), out
 
 

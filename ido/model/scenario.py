@@ -128,8 +128,13 @@ class Expect(Strict):
     reason: Said | None = Field(default=None, description="Text the run's reason contains.")
     max_cost: float | None = Field(default=None, ge=0, description="Most the run may spend.")
     max_time: Duration | None = Field(default=None, description="Most virtual time it may take.")
-    used: list[Name] = Field(default_factory=list, description="Capabilities performed.")
-    never_used: list[Name] = Field(default_factory=list, description="Capabilities never run.")
+    used: list[Name] = Field(
+        default_factory=list,
+        description="Capabilities called at least once, whatever came of it (a failure counts).",
+    )
+    never_used: list[Name] = Field(
+        default_factory=list, description="Capabilities never called (not even a failed call)."
+    )
     cites: list[Said] = Field(
         default_factory=list,
         description="Rule ids (policy/rule) some decision cites, or text a trigger contains.",

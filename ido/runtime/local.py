@@ -16,8 +16,10 @@ from typing import Any, Protocol
 from ido.approvals import (
     PLAN,
     PROPOSE,
+    UNDO_PLAN,
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
+    Request,
     answering,
     approvals_asked,
     check_answered,
@@ -28,6 +30,8 @@ from ido.approvals import (
     rejection,
     requests,
     subject,
+    undo_refused,
+    undo_verdict,
     verdicts,
 )
 from ido.conditions import compile_condition
@@ -41,7 +45,7 @@ from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
 from ido.planner.types import Step
 from ido.planning_words import Throttled, telling
-from ido.policy import policy_digests, rulebook
+from ido.policy import RuleHit, policy_digests, rulebook
 from ido.runtime import stopping
 from ido.runtime.bindings import Outcome, missing_secret, stop_left_running
 from ido.runtime.context import ActionContext
@@ -205,10 +209,17 @@ class LocalRuntime:
         self._pending: list[Pending] = []
         self._crash_after = _crash_after(os.environ.get("IDO_CRASH_AFTER_EVENTS"))
 
-    def run(self, intent: Intent, context: Mapping[str, Any] | None = None) -> RunReport:
+    def run(
+        self,
+        intent: Intent,
+        context: Mapping[str, Any] | None = None,
+        recorded_at: str | None = None,
+    ) -> RunReport:
         """Pursue the intent until achieved, failed or blocked (or, in shadow mode, planned).
 
         `context` is recorded with the run's start (a scenario records itself there).
+        `recorded_at`: this world's time, when the runtime's clock is another (a scenario's
+        virtual one), for the journal to order and prune the run by.
         """
         planner = self.planner or self._planner(intent.spec.planner, intent)
         now = self.clock()
@@ -225,6 +236,7 @@ class LocalRuntime:
                 "health": {n: e.to_json() for n, e in sorted(run.evidence.items())},
                 **(context or {}),
             },
+            recorded_at,
         )
         if on_disk:
             self._after_commit()
@@ -519,9 +531,11 @@ class LocalRuntime:
     def _end(self, run: RunState, outcome: str, reason: str | None) -> RunReport:
         """Undo the run's steps if it failed and should, and record how it ended."""
         if outcome == "failed" and run.intent.spec.on_failure == "compensate":
-            self._compensate(run, reason)
+            waiting = self._compensate(run, reason)
             budget = run.intent.spec.constraints.max_cost
-            if budget is not None and run.spent > budget and run.undo_cost > 0:
+            if waiting is not None:  # failed, and blocked until a person lets it undo
+                outcome, reason = "blocked", f"{reason}; {waiting}"
+            elif budget is not None and run.spent > budget and run.undo_cost > 0:
                 # Undoing is not held to the budget (a refund must not wait on it): say so,
                 # counting every compensation, those done before an interruption too.
                 reason = (
@@ -1108,12 +1122,15 @@ class LocalRuntime:
         run.evidence[name] = lesson.applied(run.evidence.get(name))
         run.lessons.append(lesson)
 
-    def _compensate(self, run: RunState, reason: str | None) -> None:
-        """Undo the run's completed steps, newest first, with their `compensate` capabilities.
+    def _compensate(self, run: RunState, reason: str | None) -> str | None:
+        """Undo the run's completed steps, newest first, with their `compensate` capabilities;
+        None once done with, or what undoing waits for.
 
         Each compensation is recorded with the step it undoes. One that cannot run (its
-        requirements do not hold, or a policy rule denies it or asks a person first) or
-        fails is recorded, and the others still run.
+        requirements do not hold, or a policy rule denies it) or fails is recorded, and the
+        others still run. One a `require_approval` rule holds for waits for a person, as a
+        step of a plan does (`_undo_approval`): the run is `blocked` there, and the older
+        steps are undone after it, once the verdict is in and the run resumed.
         """
         intent = self.env.intent(run.intent)
         for step, name in reversed(list(run.completed)):
@@ -1129,7 +1146,14 @@ class LocalRuntime:
             hit = undo_stopped_by(
                 intent, self.catalog, undo, state, self._history(run, self.clock())
             )
-            if hit is not None:
+            refused = undo_refused(self.journal.events(run.run_id), undo, step)
+            if refused is not None or (hit is not None and hit.effect == "require_approval"):
+                waits, said = self._undo_approval(run, base, hit, refused)
+                if waits:
+                    return said
+                if said is not None:
+                    continue
+            elif hit is not None:
                 ruled = {"rule": hit.ref, "effect": hit.effect, "message": hit.message}
                 self._record(run, "compensation_skipped", {**base, **ruled})
                 continue
@@ -1144,6 +1168,55 @@ class LocalRuntime:
                 "compensation_finished",
                 {**base, "step": ctx.step, "ok": outcome.ok, "error": outcome.error},
             )
+        return None
+
+    def _undo_approval(
+        self,
+        run: RunState,
+        base: Mapping[str, Any],
+        hit: RuleHit | None,
+        refused: Mapping[str, Any] | None,
+    ) -> tuple[bool, str | None]:
+        """A compensation a person decides on: whether undoing waits for them (with what it
+        waits for), else why it is not done (recorded: rejected, or left unanswered past its
+        last wait), or None to perform it (approved)."""
+        undo, step = str(base["capability"]), int(base["undoes_step"])
+        if refused is not None:  # a "no" stands, though the rule no longer asks
+            why = rejection(str(refused["rule"]), undo, refused)
+            ruled = {"rule": refused["rule"], "effect": "require_approval"}
+            self._record(run, "compensation_skipped", {**base, **ruled, "refused": why})
+            return False, why
+        assert hit is not None
+        events = self.journal.events(run.run_id)
+        now = self.clock()
+        key = (hit.ref, undo, step, UNDO_PLAN, hit.held)
+        where, found = undo_verdict(events, key, now)
+        if where == "approved":
+            return False, None
+        ruled = {"rule": hit.ref, "effect": hit.effect, "message": hit.message}
+        if where == "expired" and isinstance(found, Request):
+            why = expiry(found)
+            self._record(run, "compensation_skipped", {**base, **ruled, "refused": why})
+            return False, why
+        message = f"undo {base['undoes']} (step {step}), as the run failed: {hit.message}"
+        if where == "new":
+            found_rule = rulebook(run.intent, self.catalog.policies).rule(hit.ref)
+            ttl = found_rule.expires if found_rule is not None else None
+            levels = [[e.to, e.expires] for e in found_rule.escalate] if found_rule else []
+            request = {
+                **base,
+                "rule": hit.ref,
+                "step": step,
+                "message": message,
+                "plan": UNDO_PLAN,
+                "read": hit.held,
+                "cost": self.catalog.capabilities[undo].spec.cost,
+                "since": now,
+                "expires": None if ttl is None else now + ttl,
+                "escalate": levels,
+            }
+            self._record(run, "approval_required", request)
+        return True, f"undoing waits: {undo} needs approval ({hit.ref}: {message})"
 
     def _unmet(self, step: Step, state: State) -> str | None:
         for source in self.catalog.capabilities[step.capability].spec.requires:

@@ -220,7 +220,9 @@ def recover(
             step = open_steps.get(int(data.get("step", 0)))
             if step is not None and data.get("cause"):
                 open_steps[step.step] = replace(step, cause=data["cause"])
-        elif event.kind == "compensation_skipped":
+        elif event.kind == "compensation_skipped" or (
+            event.kind == "approval_required" and "undoes_step" in data
+        ):  # (a compensation waiting for a person: the run failed, and blocked undoing)
             compensating = data.get("reason") or "the run failed"
         elif event.kind == "effects_missing":
             run.failures[data["capability"]] = run.failures.get(data["capability"], 0) + 1

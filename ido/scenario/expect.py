@@ -36,13 +36,15 @@ def unmet(
             f"max_time: took {format_duration(elapsed)}, more than "
             f"{format_duration(expect.max_time)}"
         )
-    performed = {e.data["capability"] for e in events if e.kind == "action_started"}
+    # Used: called at least once, whatever came of the call (a failure, a timeout, a
+    # silent failure): the scenario's capabilities are meant to fail.
+    called = [e.data["capability"] for e in events if e.kind == "action_started"]
     for name in expect.used:
-        if name not in performed:
-            problems.append(f"used: {name} was never performed")
+        if name not in called:
+            problems.append(f"used: {name} was never called")
     for name in expect.never_used:
-        if name in performed:
-            problems.append(f"never_used: {name} was performed")
+        if name in called:
+            problems.append(f"never_used: {name} was called ({_calls(name, called, events)})")
     decisions = [e.data for e in events if e.kind == "decided"]
     for cite in expect.cites:
         if not any(_cites(d, cite) for d in decisions) and cite not in (reason or ""):
@@ -56,6 +58,18 @@ def unmet(
             bounds = f"at least {low}" + (f" and at most {high}" if high is not None else "")
             problems.append(f"replans: {replans}, expected {bounds}")
     return problems
+
+
+def _calls(name: str, called: Sequence[str], events: Sequence[Event]) -> str:
+    """How often a capability was called and how many calls failed: `2 calls, 1 failed`."""
+    count = called.count(name)
+    failed = sum(
+        1
+        for e in events
+        if e.kind == "action_finished" and e.data["capability"] == name and not e.data["ok"]
+    )
+    calls = "1 call" if count == 1 else f"{count} calls"
+    return f"{calls}, {failed} failed" if failed else calls
 
 
 def _cites(decision: dict[str, Any], cite: str) -> bool:

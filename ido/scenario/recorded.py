@@ -5,7 +5,8 @@ the new run makes gets the outcome the recorded run had for the same capability'
 call (its n-th call gets the n-th recorded outcome: success or the error, the duration,
 the output, whether its effects showed). A call the recorded run never made has no
 recorded outcome: it comes from the scenario's world model when the run was a scenario's,
-otherwise it succeeds as declared and is listed as *unknown*, and the comparison says so.
+otherwise it succeeds as declared, taking the latency learnt of its capability (or the
+declared one, with nothing learnt), and is listed as *unknown*, and the comparison says so.
 The world starts from the state first observed in the recording. What its observers
 reported beyond the calls' declared effects (a file a call wrote that an observer reads, a
 fact that moved on its own) is part of the call it was first seen after: when the replay
@@ -19,10 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ido.health import Evidence, Lesson, believe, with_lessons
 from ido.journal import Event, epoch, model_calls
 from ido.loading import Catalog
 from ido.model import Capability, Scenario
 from ido.runtime.bindings import Outcome
+from ido.runtime.recovery import learnt, tells_of_provider
 from ido.scenario.world import SimulatedWorld, timed_out_call
 from ido.state import State, apply_effects, delete_path, flatten
 
@@ -45,6 +48,28 @@ class Recorded:
     cut: bool = False
     """Stopped by the run's deadline: it ran `duration`, and how it would have ended is
     not known (a replay takes it to run out of its time again)."""
+
+
+def learnt_evidence(events: Sequence[Event]) -> dict[str, Evidence]:
+    """What the recorded run believed of each capability by its end: the health recorded
+    at its start, with what each of its calls taught (as resuming folds them). A replay
+    makes a call the recording did not only after the recorded ones of that capability,
+    so this is what its planner had learnt of it too."""
+    if not events or events[0].kind != "run_started":
+        return {}
+    start = events[0].data.get("health") or {}
+    evidence = {name: Evidence.from_json(e) for name, e in start.items()}
+    lessons = [
+        Lesson(
+            e.data["capability"],
+            bool(e.data["ok"]),
+            learnt(e.data),
+            e.data.get("learnt_at", epoch(e.at)),
+        )
+        for e in events
+        if e.kind == "action_finished" and tells_of_provider(e.data)
+    ]
+    return with_lessons(evidence, lessons)
 
 
 def recorded_calls(events: Sequence[Event]) -> dict[str, list[Recorded]]:
@@ -258,6 +283,10 @@ class RecordedWorld(SimulatedWorld):
         self._replayed: dict[str, int] = {}
         self.unknown: list[str] = []
         """Capabilities (one entry per call) whose outcome the recording did not have."""
+        self._learnt = learnt_evidence(events)
+        self.timed: dict[str, list[tuple[float, bool]]] = {}
+        """Per capability in `unknown`, each such call's latency and whether it was learnt
+        (else declared: nothing learnt of it)."""
         # A scenario's world moves by its own faults, on its clock: nothing to carry over.
         self.moved = moved_after_calls(events, catalog) if scenario is None else {}
         """What the world did beyond declared effects, per recorded call; a call the
@@ -289,10 +318,21 @@ class RecordedWorld(SimulatedWorld):
         if self.spec.world.capabilities or self.spec.faults:
             return super()._draw(capability, at, timeout)  # the scenario's own model
         self.unknown.append(name)
-        latency = capability.spec.latency
+        latency, from_history = self._latency(capability, at)
+        self.timed.setdefault(name, []).append((latency, from_history))
         if timeout is not None and latency > timeout:
             return timed_out_call(timeout), timeout, False
         return Outcome(True, duration=latency), latency, True
+
+    def _latency(self, capability: Capability, at: float) -> tuple[float, bool]:
+        """How long a call the recording did not make takes: the latency the planner
+        estimates from what was learnt of the capability (its history and the recording's
+        own calls of it), or its declared one when nothing was; and whether learnt."""
+        evidence = self._learnt.get(capability.name)
+        spec = capability.spec
+        if evidence is None or evidence.latency is None:
+            return spec.latency, False
+        return believe(spec.reliability, spec.latency, evidence, at).latency, True
 
     def deciding(self) -> None:
         """Replaying a real run, a decision made where the recording made one (the same

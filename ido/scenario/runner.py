@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ido.approvals import ready
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
-from ido.journal import Journal, Pending
+from ido.journal import Journal, Pending, stamp
 from ido.loading import Catalog, check_models, display, inside, load_catalog, yaml_files, yaml_under
 from ido.model import KINDS, Intent, Scenario
 from ido.observe import boolean_facts, snapshot
@@ -209,25 +209,37 @@ def run_scenario(
     base: Path,
     listener: Listener | None = None,
     journal: Journal | None = None,
+    wall_clock: Callable[[], float] = time.time,
 ) -> ScenarioResult:
-    """Run the scenario's intent in its simulated world and check the expectations."""
+    """Run the scenario's intent in its simulated world and check the expectations.
+
+    Kept in a `journal`, the run is recorded on its virtual clock, as its events are, and
+    with the time of `wall_clock` (this world's) it was recorded at: its id says that time,
+    and `ido runs` and `ido prune` go by it, as by any run's start."""
     intent = _intent(scenario, catalog)
     facts = boolean_facts(catalog)
     world = SimulatedWorld(scenario, catalog, snapshot(intent, [], {}, facts))
     store = journal if journal is not None else MemoryJournal()
     name = f"s-{scenario.name}-{scenario.spec.seed}"
+    recorded = None if journal is None else wall_clock()
     runtime = LocalRuntime(
         catalog,
         store,
         base=base,
         clock=world.clock,
         # In a shared journal, scenario runs get unique ids like any run.
-        new_id=(lambda _: name) if journal is None else (lambda now: f"{name}-{new_run_id(now)}"),
+        new_id=(lambda _: name)
+        if recorded is None
+        else (lambda _: f"{name}-{new_run_id(recorded)}"),
         listener=listener,
         environment=world,
     )
     started = time.process_time()
-    report = runtime.run(intent, {"scenario": scenario.model_dump(mode="json", by_alias=True)})
+    report = runtime.run(
+        intent,
+        {"scenario": scenario.model_dump(mode="json", by_alias=True)},
+        None if recorded is None else stamp(recorded),
+    )
     for _ in range(MOST_ROUNDS):  # the scenario's verdicts on what the run waits for
         answered = report.outcome == "blocked" and verdicts(
             store.events(report.run_id), scenario.spec.approvals, world.clock()

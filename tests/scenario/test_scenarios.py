@@ -249,9 +249,29 @@ def test_unmet_expectations_are_spelled_out_and_exit_1(in_root: Path, tmp_path: 
     assert code == 1, out
     assert "0 passed, 1 failed" in out
     assert "✗ outcome: expected failed, got achieved" in out
-    assert "✗ never_used: charge-adyen-eu was performed" in out
+    assert "✗ never_used: charge-adyen-eu was called (1 call)" in out
     assert "✗ max_cost: spent 3.31, more than 1.00" in out
     assert "✗ replans: 1, expected at least 0 and at most 0" in out
+
+
+def test_used_means_called_so_a_capability_whose_calls_all_failed_was_used(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """`used` and `never_used` are about calls, whatever came of them: Stripe down from
+    the start, its failed charge is a use, and `never_used` says how its calls went."""
+    file = write(
+        tmp_path,
+        "stripe-tried",
+        "  intent: fulfil-order\n"
+        "  faults: [{provider: stripe, outage: true, from: 0s}]\n"
+        "  expect:\n"
+        "    used: [charge-stripe-eu]\n"
+        "    never_used: [charge-stripe-eu]\n",
+    )
+    code, out = ido("scenario", "test", str(file))
+    assert code == 1, out
+    assert "used: charge-stripe-eu was never called" not in out
+    assert "✗ never_used: charge-stripe-eu was called (1 call, 1 failed)" in out
 
 
 def test_an_avoid_rule_is_cited_as_explain_shows_it(in_root: Path, tmp_path: Path) -> None:
