@@ -137,8 +137,9 @@ class Request:
         """What `step` counts in: "run" for a step that started (ido's own request on a
         step whose outcome is unknown: numbered as explain and triggers number it), "plan"
         for a plan's step not started yet (its number in the run is given as it starts,
-        in an order steps side by side make unknown until then)."""
-        return "run" if self.rule == UNKNOWN_RULE else "plan"
+        in an order steps side by side make unknown until then). A compensation's request
+        names the run's step it undoes ("run")."""
+        return "run" if self.rule == UNKNOWN_RULE or self.plan == UNDO_PLAN else "plan"
 
     def to_json(self) -> dict[str, Any]:
         escalate = [list(level) for level in self.escalate]
@@ -147,10 +148,13 @@ class Request:
 
 def step_words(request: Request) -> str:
     """The step a request is about, for `ido approvals`: `plan` (the plan as a whole),
-    `step 5 charge` (a step of the run, as explain counts them), or `plan step 2 charge
-    (decision 4)` (a step of the plan decision 4 made, not started yet)."""
+    `step 5 charge` (a step of the run, as explain counts them), `plan step 2 charge
+    (decision 4)` (a step of the plan decision 4 made, not started yet), or `undo step 1
+    with refund` (a compensation of the run's step 1)."""
     if request.step == 0:
         return "plan"
+    if request.plan == UNDO_PLAN:
+        return f"undo step {request.step} with {request.capability}"
     if request.step_of == "run":
         return f"step {request.step} {request.capability}"
     made = f" (decision {request.decision})" if request.decision is not None else ""

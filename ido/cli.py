@@ -1291,7 +1291,7 @@ def approvals(
     import time
     from datetime import datetime
 
-    from ido.approvals import UNKNOWN_RULE, pending, step_words
+    from ido.approvals import pending, step_words
     from ido.journal import SqliteJournal
 
     waiting: list[tuple[str, Any]] = []
@@ -1322,7 +1322,7 @@ def approvals(
         return
     for run, r in waiting:
         step = step_words(r)
-        priced = "step cost" if r.rule == UNKNOWN_RULE else "plan cost"  # a step to repeat
+        priced = "plan cost" if r.step_of == "plan" else "step cost"  # a step to repeat, or to undo
         notes = [f"{priced} {r.cost:.2f}", f"since {when(r.since)}"]
         to, until = r.stage(now)
         if r.deadline is not None and r.expired(now):

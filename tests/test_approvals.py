@@ -693,11 +693,16 @@ def undoing(project: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.delenv("FAKESVC_FAIL")
     code, listed = ido("approvals", "--format", "json")
     (request,) = json.loads(listed)
-    assert (request["rule"], request["capability"], request["step"]) == (
+    assert (request["rule"], request["capability"], request["step"], request["step_of"]) == (
         "residency/refunds",
         "refund-eu",
         1,
+        "run",
     )
+    # the run's step 1 it undoes, not "plan step 1 refund-eu" of a plan there is none of
+    code, listed = ido("approvals")
+    assert "  undo step 1 with refund-eu  residency/refunds: undo pay-cheap-eu" in listed
+    assert "(step cost 0.00, since" in listed
     with SqliteJournal(project / ".ido" / "ido.db") as store:
         return store.resolve("last")
 
@@ -729,4 +734,3 @@ def test_a_compensation_rejected_is_not_done_and_the_run_fails(project: Path, un
         "compensation: refund-eu could not undo pay-cheap-eu (step 1): refund-eu was rejected "
         "by finance (residency/refunds): refund by hand: not done" in text
     ), text
-
