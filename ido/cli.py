@@ -1684,6 +1684,8 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
     if kind == "action_started":
         wait = f", after {data['backoff']:g}s backoff" if data.get("backoff") else ""
         return [f"  ▶ {data['capability']} (attempt {data['attempt']}{wait})"]
+    if kind == "action_repeated":  # it may take a while: say what runs
+        return [f"  ▶ {data['capability']} (step {data['step']} again, as approved)"]
     if kind == "action_finished":
         from ido.model import format_duration
 

@@ -39,6 +39,7 @@ _EVENTS = (
     "approval_rejected",
     "run_released",
     "process_stopped",
+    "action_repeated",
 )
 
 
@@ -91,6 +92,8 @@ def event_line(e: dict[str, Any]) -> str:
             f"step {e['step']} ({e['capability']}) was still running from before the "
             f"interruption (process {pids}): killed before the step was settled"
         )
+    if kind == "action_repeated":
+        return f"step {e['step']} ({e['capability']}) performed again, as approved"
     if kind == "run_resumed":
         if e.get("after") == "approval":
             waited = f" {format_wait(float(e['waited']))}" if "waited" in e else ""

@@ -400,6 +400,31 @@ def test_an_interrupted_step_no_observer_can_settle_waits_for_a_person(
         assert unpacked(ledger(project)) == unpacked(before)
 
 
+def test_an_approved_repeat_cut_short_again_is_not_made_a_third_time(tmp_path: Path) -> None:
+    """ops approved charging once more, and the repeat was killed too. The next resume
+    found the approval and charged a third time, asking nobody; now the repeat's start is
+    in the journal, and an outcome still unknown fails the run, as a repeat that times out
+    again does."""
+    project = make_project(tmp_path)
+    intent = project / "intents" / "deliver.yaml"
+    intent.write_text(INTENT.replace("  observers: [ledger]\n", ""))
+    assert ido(project, "run", "deliver", SVC_DIE_AFTER="charge").returncode == -signal.SIGKILL
+    assert ido(project, "resume", "last").returncode == 3
+    assert ido(project, "approve", "last", "--by", "ops").returncode == 0
+    again = ido(project, "resume", "last", SVC_DIE_AFTER="charge")
+    assert again.returncode == -signal.SIGKILL, again.stdout + again.stderr
+    assert "charge (step 1 again, as approved)" in again.stdout
+    done = ido(project, "resume", "last")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (
+        "step 1 charge was performed again as approved, and was interrupted again: "
+        "its outcome is still unknown"
+    ) in done.stdout
+    assert kinds_of(unpacked(ledger(project))) == ["charge", "charge"]
+    told = ido(project, "explain", "last").stdout
+    assert "step 1 (charge) performed again, as approved" in told
+
+
 def test_a_run_its_process_gave_up_on_an_error_may_be_resumed_while_it_lives(
     tmp_path: Path,
 ) -> None:
