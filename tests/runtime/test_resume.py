@@ -316,6 +316,36 @@ def test_a_run_whose_process_still_lives_is_not_resumed(tmp_path: Path) -> None:
         runtime.resume("r-live")
 
 
+def test_a_run_whose_process_was_killed_and_not_yet_reaped_may_be_resumed(
+    tmp_path: Path,
+) -> None:
+    """A process killed with SIGKILL whose parent has not waited for it (a container's
+    first process that reaps nothing) still answers a signal: its run read as `running`
+    and `ido resume` refused it for good."""
+    project = make_project(tmp_path)
+    catalog = load_catalog([project / "capabilities", project / "intents"])
+    journal = MemoryJournal()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        owner = {"pid": child.pid, "host": socket.gethostname(), "since": _process_start(child.pid)}
+        intent = catalog.intents["deliver"].model_dump(mode="json", by_alias=True)
+        journal.start_run(
+            "r-dead", "deliver", "2026-11-23T10:00:00+00:00", {"intent": intent, "process": owner}
+        )
+        os.kill(child.pid, signal.SIGKILL)
+        while _process_start(child.pid) is not None and not _zombie(child.pid):
+            time.sleep(0.01)
+        recover(journal.run("r-dead"), journal.events("r-dead"), catalog)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def _zombie(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rpartition(")")[2].split()[0] == "Z"
+
+
 def test_a_resume_refused_for_a_step_no_longer_in_the_catalog_writes_nothing(
     tmp_path: Path,
 ) -> None:
