@@ -1693,6 +1693,8 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         if data.get("settled"):  # a timed-out call the observation after it settled
             mark = "✓" if data["ok"] else "✗"
             return [f"  {mark} {data['capability']} {data['error']}; {data['settled']}"]
+        if data.get("resumed") == "effects observed":  # settled on resume: never timed
+            return [f"  ✓ {data['capability']}: interrupted; its effects were observed on resume"]
         if data["ok"]:  # and what it gave back that later steps will not find, if so
             note = f"; {data['note']}" if data.get("note") else ""
             return [f"  ✓ {data['capability']} in {took}{note}"]

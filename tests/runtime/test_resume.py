@@ -238,12 +238,14 @@ def test_a_step_that_dies_after_its_side_effect_is_recognised_by_its_effects(
     tmp_path: Path,
 ) -> None:
     """charge writes the ledger and the process dies before recording it: on resume the
-    observer shows the charge, so it is settled as done, not charged again."""
+    observer shows the charge, so it is settled as done, not charged again. The resume
+    says so as explain does (it said `✓ charge in 0ms`, a call it never timed)."""
     project = make_project(tmp_path)
     killed = ido(project, "run", "deliver", SVC_DIE_AFTER="charge")
     assert killed.returncode == -signal.SIGKILL
     resumed = ido(project, "resume", "last")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "  ✓ charge: interrupted; its effects were observed on resume\n" in resumed.stdout
     assert kinds_of(ledger(project)) == ["charge", "pack", "ship"]
     outcome, _ = check_journal(project)
     assert outcome == "achieved"
