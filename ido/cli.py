@@ -93,6 +93,18 @@ def _running(row: Any, events: Any) -> bool:
     return row.outcome is None and live_owner(events) is not None
 
 
+def _with_journal(command: str, journal: Path) -> str:
+    """`command` as the user should type it next: with `--journal PATH` when the journal
+    is neither the default nor the one IDO_JOURNAL names, else `ido explain RUN` read
+    another journal (`no journal at .ido/ido.db; run an intent first`)."""
+    import shlex
+
+    plain = Path(os.environ.get("IDO_JOURNAL") or DEFAULT_JOURNAL)
+    if journal == plain:
+        return command
+    return f"{command} --journal {shlex.quote(str(journal))}"
+
+
 def _journal_there(journal: Path) -> bool:
     """Whether there is a journal to read: the default one may not be yet (nothing has
     run here), but one named with `--journal` or IDO_JOURNAL that is not there is a typo,
@@ -764,7 +776,7 @@ def run(
     if len(chosen) == 1 and not worker:
         with _telemetry() as telemetry, SqliteJournal(journal) as store:
             report = _run_one(loaded, chosen[0], store, None if quiet else _progress, telemetry)
-        _report(report)
+        _report(report, journal)
     from concurrent.futures import ThreadPoolExecutor
 
     lock = threading.Lock()
@@ -948,7 +960,7 @@ def resume(
             telemetry=telemetry,
         )
         report = runtime.resume(run_id)
-    _report(report)
+    _report(report, journal)
 
 
 def _interval(seconds: float) -> float:
@@ -1008,7 +1020,8 @@ def runner(
                 current.clear()
                 said = f"run {run_id}: cannot continue: {exc}"
                 if store.run(run_id).outcome is None:  # taken over, then given up
-                    said += f"; it is left interrupted: continue it with ido resume {run_id}"
+                    again = _with_journal(f"ido resume {run_id}", journal)
+                    said += f"; it is left interrupted: continue it with {again}"
                 if told.get(run_id) != said:  # (tried again each look: told once)
                     typer.echo(said, err=True)
                 told[run_id] = said
@@ -1035,7 +1048,8 @@ def runner(
         except KeyboardInterrupt as exc:
             if current:  # the run it was carrying on is left interrupted: say which
                 typer.echo(
-                    f"interrupted: run {current[0]}; continue it with ido resume {current[0]}",
+                    f"interrupted: run {current[0]}; continue it with "
+                    f"{_with_journal(f'ido resume {current[0]}', journal)}",
                     err=True,
                 )
                 from ido.runtime.stopping import exit_code
@@ -1380,7 +1394,7 @@ def _verdict(
     if runner_active(journal):
         typer.echo(f"the ido runner watching {journal} continues it")
     else:
-        typer.echo(f"continue it with: ido resume {run_id}")
+        typer.echo(f"continue it with: {_with_journal(f'ido resume {run_id}', journal)}")
 
 
 STEP_HELP = "Only this step's request: its number, or 0 (or 'plan') for the plan as a whole."
@@ -1596,12 +1610,12 @@ def policy_test(
     raise typer.Exit(1 if failed else 0)
 
 
-def _report(report: Any) -> None:
+def _report(report: Any, journal: Path) -> None:
     line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
     if report.reason:
         line += f"\nreason: {report.reason}"
     _tell(line)
-    _tell(f"why: ido explain {report.run_id}")
+    _tell(f"why: {_with_journal(f'ido explain {report.run_id}', journal)}")
     raise typer.Exit(EXIT.get(report.outcome, 1))
 
 

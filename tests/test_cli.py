@@ -249,6 +249,23 @@ def test_journal_option_puts_the_database_where_asked(project: Path) -> None:
     assert not (project / ".ido" / "ido.db").exists()
 
 
+def test_the_next_command_a_run_names_reads_the_journal_it_wrote(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run journaled with --journal ended "why: ido explain RUN", which then read
+    .ido/ido.db and said "no journal at .ido/ido.db; run an intent first"."""
+    monkeypatch.delenv("IDO_JOURNAL", raising=False)
+    code, out = ido("run", "ship-order", "--journal", "ops/j.db", "--quiet")
+    assert code == 0, out
+    run_id = re.search(r"run (r\S+),", out).group(1)  # type: ignore[union-attr]
+    assert f"why: ido explain {run_id} --journal ops/j.db\n" in out
+    code, out = ido("run", "ship-order", "--quiet")
+    assert code == 0 and re.search(r"why: ido explain r\S+\n", out), out
+    monkeypatch.setenv("IDO_JOURNAL", "ops/j.db")  # what the next command reads too
+    code, out = ido("run", "ship-order", "--quiet")
+    assert code == 0 and re.search(r"why: ido explain r\S+\n", out), out
+
+
 @pytest.mark.parametrize(
     "command", [["runs"], ["audit"], ["explain", "last"], ["run", "ship-order"]]
 )
