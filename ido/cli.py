@@ -943,7 +943,8 @@ def resume(
         ),
     ] = False,
 ) -> None:
-    """Continue an interrupted run from its journal; completed steps are never repeated."""
+    """Continue an interrupted run, or a blocked one once its approvals are answered, from
+    its journal; completed steps are never repeated."""
     from ido.journal import SqliteJournal
     from ido.runtime.local import LocalRuntime
 

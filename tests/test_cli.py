@@ -249,6 +249,13 @@ def test_journal_option_puts_the_database_where_asked(project: Path) -> None:
     assert not (project / ".ido" / "ido.db").exists()
 
 
+def test_resume_help_says_it_continues_a_blocked_run_too(project: Path) -> None:
+    """`ido approve` says "continue it with: ido resume RUN", and `ido resume -h` spoke
+    of interrupted runs alone."""
+    code, out = ido("resume", "-h")
+    assert code == 0 and "or a blocked one once its approvals are answered" in " ".join(out.split())
+
+
 def test_the_next_command_a_run_names_reads_the_journal_it_wrote(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
