@@ -1537,8 +1537,8 @@ def prune(
     their space back; keeps health and the model answer cache."""
     from datetime import UTC, datetime
 
+    from ido.pruning import newest_spared, refuse_the_journal_itself, survey
     from ido.pruning import prune as remove
-    from ido.pruning import refuse_the_journal_itself, survey
 
     day = _iso_date(before, "--before")
     if not _journal_there(journal):
@@ -1551,10 +1551,8 @@ def prune(
         refuse_the_journal_itself(journal, archive)
     found = survey(journal, day) if dry_run else remove(journal, day, archive)
     if not found.runs:
-        typer.echo(
-            f"no ended run started before {day}, but for the newest (it always stays); "
-            "nothing pruned"
-        )
+        spared = ", but for the newest (it always stays)" if newest_spared(journal, day) else ""
+        typer.echo(f"no ended run started before {day}{spared}; nothing pruned")
         return
     runs = f"{_counted(found.runs, 'run')} started before {day}"
     if dry_run:
