@@ -246,7 +246,10 @@ def _action_line(action: dict[str, Any]) -> str:
     if action.get("resumed") in ("interrupted", "rejected") and action.get("timed_out"):
         return f"{action['capability']}{attempt}: {action.get('error')}"  # the call timed out
     if action.get("resumed") in ("interrupted", "rejected"):
-        return f"{action['capability']}{attempt}: interrupted; on resume {action.get('error')}"
+        error, cut = str(action.get("error")), "interrupted before its outcome was recorded; "
+        if error.startswith(cut):  # said once ("interrupted; on resume interrupted before …")
+            return f"{action['capability']}{attempt}: {cut}on resume {error.removeprefix(cut)}"
+        return f"{action['capability']}{attempt}: interrupted; on resume {error}"
     again = {
         "repeated": " (performed again on resume: idempotent)",
         "approved": " (performed again on resume, as approved: its outcome was unknown)",

@@ -363,8 +363,8 @@ class LocalRuntime:
         if seen:
             self._settled(run, ctx, step, Outcome(True), "effects observed")
         else:
-            why = "its effects are observed not to hold, and it is not idempotent, so it is "
-            self._cut_short(run, ctx, step, why + "not repeated blindly")
+            why = "its effects are observed not to hold: not done, and the next decision plans"
+            self._cut_short(run, ctx, step, why + " from there")
         return None
 
     def _timed_out(

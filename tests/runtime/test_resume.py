@@ -253,6 +253,32 @@ def test_a_step_that_dies_after_its_side_effect_is_recognised_by_its_effects(
     assert "charge: interrupted; its effects were observed on resume" in explained.stdout
 
 
+def test_a_step_cut_short_before_its_side_effect_is_said_not_done_once(
+    tmp_path: Path,
+) -> None:
+    """charge's start is on disk, its call never made. Resume said "its effects are
+    observed not to hold, and it is not idempotent, so it is not repeated blindly", then
+    charged at once (the next decision's own call), and explain said "interrupted; on
+    resume interrupted before its outcome was recorded"."""
+    for n in range(1, 30):  # the first crash that leaves `charge` in flight
+        project = make_project(tmp_path / f"crash-{n}")
+        assert ido(project, "run", "deliver", IDO_CRASH_AFTER_EVENTS=str(n)).returncode
+        with SqliteJournal(project / ".ido" / "ido.db") as journal:
+            (row,) = journal.runs()
+            last = journal.events(row.id)[-1]
+        if last.kind == "action_started" and last.data["capability"] == "charge":
+            break
+    else:
+        pytest.fail("no crash left charge in flight")
+    resumed = ido(project, "resume", "last")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    said = "its effects are observed not to hold: not done, and the next decision plans from there"
+    assert f"  ✗ charge: interrupted before its outcome was recorded; {said}\n" in resumed.stdout
+    told = ido(project, "explain", "last").stdout
+    assert f"charge: interrupted before its outcome was recorded; on resume {said}\n" in told
+    assert kinds_of(unpacked(ledger(project))) == ["charge", "ship"]
+
+
 def test_an_idempotent_step_is_performed_again_under_the_same_key(tmp_path: Path) -> None:
     """pack dies after writing: on resume it runs again with the same idempotency key, and
     the provider's own deduplication keeps one pack."""
