@@ -476,9 +476,10 @@ class LocalRuntime:
         what = subject(step.step, capability.name)
         how = "was interrupted" if step.cause is None else step.cause
         unknown = "whether it ran" if step.cause is None else "its outcome"
+        failed = "".join(f"; observer {name} failed" for name in run.unobserved)
         message = (
             f"step {step.step} ({capability.name}) {how}, and nothing observes "
-            f"its effects ({', '.join(capability.spec.effects)}): {unknown} is "
+            f"its effects ({', '.join(capability.spec.effects)}{failed}): {unknown} is "
             "unknown. Approve to perform it again under the same idempotency key, or "
             "reject to end the run"
         )
@@ -852,6 +853,7 @@ class LocalRuntime:
         if simulated is None and run.intent.spec.observers:
             self._flush_outcomes(run)
         stale: list[tuple[int, State]] = []
+        run.unobserved = ()
         for name in run.intent.spec.observers if simulated is None else ():
             observer = self.catalog.observers[name]
             origin = self.catalog.origin(observer)
@@ -864,6 +866,7 @@ class LocalRuntime:
                 last = run.reports.get(name)
                 data = {"observer": name, "error": str(exc), "kept_last_report": last is not None}
                 self._record(run, "observer_failed", data)
+                run.unobserved += (name,)
                 stale += [] if last is None else [last]
                 continue
             run.reports[name] = (len(run.effect_log), report)

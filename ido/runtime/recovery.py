@@ -52,6 +52,9 @@ class RunState:
     evidence: dict[str, Evidence] = field(default_factory=dict)
     seen: State = field(default_factory=dict)
     """The observers' latest outputs alone, to check declared effects against."""
+    unobserved: tuple[str, ...] = ()
+    """The observers that failed in the latest observation: why it may not tell a step's
+    effects, as a request for a person's word on them says."""
     reports: dict[str, tuple[int, State]] = field(default_factory=dict)
     """Each observer's last report in this process, after how many of `effect_log` were
     done: what stands while it fails, between what was done before and after."""

@@ -112,6 +112,8 @@ def ship(ctx):
 
 
 def observe():
+    if os.environ.get("SVC_LEDGER_DOWN"):
+        raise RuntimeError("ledger unreachable")
     kinds = {line.split()[0] for line in _lines()}
     return {
         "order": {"paid": "charge" in kinds, "shipped": "ship" in kinds},
@@ -136,7 +138,7 @@ def make_project(root: Path) -> Path:
 
 def ido(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, **env}
-    for name in ("IDO_CRASH_AFTER_EVENTS", "SVC_DIE_AFTER"):
+    for name in ("IDO_CRASH_AFTER_EVENTS", "SVC_DIE_AFTER", "SVC_LEDGER_DOWN"):
         if name not in env:
             environ.pop(name, None)
     return subprocess.run(
@@ -481,6 +483,19 @@ def test_an_approved_repeat_cut_short_again_is_not_made_a_third_time(tmp_path: P
     assert kinds_of(unpacked(ledger(project))) == ["charge", "charge"]
     told = ido(project, "explain", "last").stdout
     assert "step 1 (charge) performed again, as approved" in told
+
+
+def test_a_person_asked_about_a_step_is_told_the_observer_that_failed(tmp_path: Path) -> None:
+    """The ledger observer was down as the run resumed: the request said "nothing observes
+    its effects (order.paid)", of an intent that has an observer for them."""
+    project = make_project(tmp_path)
+    assert ido(project, "run", "deliver", SVC_DIE_AFTER="charge").returncode == -signal.SIGKILL
+    blocked = ido(project, "resume", "last", SVC_LEDGER_DOWN="1")
+    assert blocked.returncode == 3, blocked.stdout + blocked.stderr
+    assert (
+        "step 1 (charge) was interrupted, and nothing observes its effects (order.paid; "
+        "observer ledger failed): whether it ran is unknown"
+    ) in blocked.stdout
 
 
 def test_a_run_its_process_gave_up_on_an_error_may_be_resumed_while_it_lives(
