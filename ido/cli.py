@@ -1029,8 +1029,7 @@ def runner(
                 return store.run(run_id).outcome != "blocked"  # else: try it again
             current.clear()  # (not on Ctrl-C: the handler below names the run)
             told.pop(run_id, None)
-            reason = f": {report.reason}" if report.reason else ""
-            typer.echo(f"{report.outcome}: run {run_id}{reason}")
+            typer.echo("\n".join(_outcome_lines(report, journal)))
             return True
 
         watcher = Runner(store, resume, time.time)
@@ -1610,12 +1609,20 @@ def policy_test(
 
 
 def _report(report: Any, journal: Path) -> None:
-    line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
-    if report.reason:
-        line += f"\nreason: {report.reason}"
-    _tell(line)
-    _tell(f"why: {_with_journal(f'ido explain {report.run_id}', journal)}")
+    for line in _outcome_lines(report, journal):
+        _tell(line)
     raise typer.Exit(EXIT.get(report.outcome, 1))
+
+
+def _outcome_lines(report: Any, journal: Path) -> list[str]:
+    """How a run ended, as `ido run`, `resume` and `runner` say it: the outcome and cost,
+    the reason, and the command that explains it."""
+    reason = [f"reason: {report.reason}"] if report.reason else []
+    return [
+        f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}",
+        *reason,
+        f"why: {_with_journal(f'ido explain {report.run_id}', journal)}",
+    ]
 
 
 def _stages(plan: Mapping[str, Any]) -> str:
