@@ -1156,7 +1156,7 @@ def replay(
             "under others (a counterfactual): give one or the other",
             param_hint="--exact",
         )
-    if not journal.exists():
+    if not _journal_there(journal):  # a path named that is not there is a typo, said so
         raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
     if policies is not None and not policies.exists():
         raise NotFoundError(f"{policies}: no such file or folder")
@@ -1814,7 +1814,7 @@ def explain(
     from ido.explain import render, run_view
     from ido.journal import SqliteJournal
 
-    if not journal.exists():
+    if not _journal_there(journal):  # a path named that is not there is a typo, said so
         raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
     with SqliteJournal(journal, reading=True) as store:
         run_id = store.resolve(run_ref)

@@ -249,6 +249,19 @@ def test_journal_option_puts_the_database_where_asked(project: Path) -> None:
     assert not (project / ".ido" / "ido.db").exists()
 
 
+@pytest.mark.parametrize("command", [["explain", "last"], ["replay", "last"]])
+def test_a_journal_named_that_is_not_there_is_said_to_be_a_wrong_path(
+    project: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """`ido explain last --journal archive/nov.db` (a typo for the archive's path) said
+    "run an intent first (ido run INTENT)", as of a project where nothing has run yet."""
+    monkeypatch.delenv("IDO_JOURNAL", raising=False)
+    code, out = ido(*command, "--journal", "archive/nov.db")
+    assert code == 2 and "no journal at archive/nov.db (--journal or IDO_JOURNAL names it)" in out
+    code, out = ido(*command)
+    assert code == 2 and "no journal at .ido/ido.db; run an intent first (ido run INTENT)" in out
+
+
 def test_resume_help_says_it_continues_a_blocked_run_too(project: Path) -> None:
     """`ido approve` says "continue it with: ido resume RUN", and `ido resume -h` spoke
     of interrupted runs alone."""
