@@ -1703,7 +1703,8 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         return [f"  … decision {data['decision']}: {describe(data)}"]
     if kind == "action_started":
         wait = f", after {data['backoff']:g}s backoff" if data.get("backoff") else ""
-        return [f"  ▶ {data['capability']} (attempt {data['attempt']}{wait})"]
+        undoing = f", undoing step {data['undoes_step']}" if "undoes_step" in data else ""
+        return [f"  ▶ {data['capability']} (attempt {data['attempt']}{wait}{undoing})"]
     if kind == "action_repeated":  # it may take a while: say what runs
         return [f"  ▶ {data['capability']} (step {data['step']} again, as approved)"]
     if kind == "action_finished":
