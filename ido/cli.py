@@ -1285,8 +1285,14 @@ def _decision_summary(decision: Mapping[str, Any]) -> str:
         plan = result["plan"]
         return f"{_stages(plan)} (cost {plan['cost']:.2f}, score {plan['score']:.3f})"
     if result["status"] == "infeasible":
-        return f"no plan: {result['reason']}"
+        return _no_plan(result["reason"])
     return "goal already holds"
+
+
+def _no_plan(reason: str) -> str:
+    """An infeasible decision's reason as its line says it: `no plan: …`, said once when
+    the reason says it already (`no plan: no plan reaches 'state.app.up': …`)."""
+    return reason if reason.startswith("no plan") else f"no plan: {reason}"
 
 
 @app.command()
@@ -1695,7 +1701,7 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
                 f"score {result['plan']['score']:.3f}){_fallen_back(result)}"
             ]
         if result["status"] == "infeasible":
-            return [f"{head}: no plan: {result['reason']}{_fallen_back(result)}"]
+            return [f"{head}: {_no_plan(result['reason'])}{_fallen_back(result)}"]
         return [f"{head}: goal already holds"]
     if kind == "planning":
         from ido.planning_words import describe

@@ -192,6 +192,22 @@ def test_a_slow_decision_tells_the_listener_how_planning_goes_and_journals_nothi
     ]
 
 
+def test_a_decision_with_no_plan_says_no_plan_once() -> None:
+    """It said `decision 4 (…): no plan: no plan reaches 'state.app.up': …`."""
+    from ido.cli import _progress_lines
+
+    def decided(reason: str) -> dict[str, object]:
+        result = {"status": "infeasible", "reason": reason}
+        return {"number": 4, "trigger": "step 3 clean failed", "result": result}
+
+    assert _progress_lines("decided", decided("no plan reaches 'state.app.up': …")) == [
+        "decision 4 (step 3 clean failed): no plan reaches 'state.app.up': …"
+    ]
+    assert _progress_lines("decided", decided("raise max_cost to 2.56")) == [
+        "decision 4 (step 3 clean failed): no plan: raise max_cost to 2.56"
+    ]
+
+
 def test_a_compensation_starting_says_which_step_it_undoes() -> None:
     """A failed run undoing its steps printed `▶ undrain (attempt 1)` as any step, with
     nothing to tell that the run had failed and was undoing step 1."""
