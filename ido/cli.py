@@ -93,6 +93,18 @@ def _running(row: Any, events: Any) -> bool:
     return row.outcome is None and live_owner(events) is not None
 
 
+def _with_journal(command: str, journal: Path) -> str:
+    """`command` as the user should type it next: with `--journal PATH` when the journal
+    is neither the default nor the one IDO_JOURNAL names, else `ido explain RUN` read
+    another journal (`no journal at .ido/ido.db; run an intent first`)."""
+    import shlex
+
+    plain = Path(os.environ.get("IDO_JOURNAL") or DEFAULT_JOURNAL)
+    if journal == plain:
+        return command
+    return f"{command} --journal {shlex.quote(str(journal))}"
+
+
 def _journal_there(journal: Path) -> bool:
     """Whether there is a journal to read: the default one may not be yet (nothing has
     run here), but one named with `--journal` or IDO_JOURNAL that is not there is a typo,
@@ -763,7 +775,7 @@ def run(
     if len(chosen) == 1 and not worker:
         with _telemetry() as telemetry, SqliteJournal(journal) as store:
             report = _run_one(loaded, chosen[0], store, None if quiet else _progress, telemetry)
-        _report(report)
+        _report(report, journal)
     from concurrent.futures import ThreadPoolExecutor
 
     lock = threading.Lock()
@@ -930,7 +942,8 @@ def resume(
         ),
     ] = False,
 ) -> None:
-    """Continue an interrupted run from its journal; completed steps are never repeated."""
+    """Continue an interrupted run, or a blocked one once its approvals are answered, from
+    its journal; completed steps are never repeated."""
     from ido.journal import SqliteJournal
     from ido.runtime.local import LocalRuntime
 
@@ -947,7 +960,7 @@ def resume(
             telemetry=telemetry,
         )
         report = runtime.resume(run_id)
-    _report(report)
+    _report(report, journal)
 
 
 def _interval(seconds: float) -> float:
@@ -1007,14 +1020,15 @@ def runner(
                 current.clear()
                 said = f"run {run_id}: cannot continue: {exc}"
                 if store.run(run_id).outcome is None:  # taken over, then given up
-                    said += f"; it is left interrupted: continue it with ido resume {run_id}"
+                    again = _with_journal(f"ido resume {run_id}", journal)
+                    said += f"; it is left interrupted: continue it with {again}"
                 if told.get(run_id) != said:  # (tried again each look: told once)
                     typer.echo(said, err=True)
                 told[run_id] = said
                 return store.run(run_id).outcome != "blocked"  # else: try it again
             current.clear()  # (not on Ctrl-C: the handler below names the run)
             told.pop(run_id, None)
-            typer.echo(_outcome_lines(report))
+            typer.echo("\n".join(_outcome_lines(report, journal)))
             return True
 
         watcher = Runner(store, resume, time.time)
@@ -1033,7 +1047,8 @@ def runner(
         except KeyboardInterrupt as exc:
             if current:  # the run it was carrying on is left interrupted: say which
                 typer.echo(
-                    f"interrupted: run {current[0]}; continue it with ido resume {current[0]}",
+                    f"interrupted: run {current[0]}; continue it with "
+                    f"{_with_journal(f'ido resume {current[0]}', journal)}",
                     err=True,
                 )
                 from ido.runtime.stopping import exit_code
@@ -1140,7 +1155,7 @@ def replay(
             "under others (a counterfactual): give one or the other",
             param_hint="--exact",
         )
-    if not journal.exists():
+    if not _journal_there(journal):  # a path named that is not there is a typo, said so
         raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
     if policies is not None and not policies.exists():
         raise NotFoundError(f"{policies}: no such file or folder")
@@ -1275,8 +1290,14 @@ def _decision_summary(decision: Mapping[str, Any]) -> str:
         plan = result["plan"]
         return f"{_stages(plan)} (cost {plan['cost']:.2f}, score {plan['score']:.3f})"
     if result["status"] == "infeasible":
-        return f"no plan: {result['reason']}"
+        return _no_plan(result["reason"])
     return "goal already holds"
+
+
+def _no_plan(reason: str) -> str:
+    """An infeasible decision's reason as its line says it: `no plan: …`, said once when
+    the reason says it already (`no plan: no plan reaches 'state.app.up': …`)."""
+    return reason if reason.startswith("no plan") else f"no plan: {reason}"
 
 
 @app.command()
@@ -1384,7 +1405,7 @@ def _verdict(
     if runner_active(journal):
         typer.echo(f"the ido runner watching {journal} continues it")
     else:
-        typer.echo(f"continue it with: ido resume {run_id}")
+        typer.echo(f"continue it with: {_with_journal(f'ido resume {run_id}', journal)}")
 
 
 STEP_HELP = "Only this step's request: its number, or 0 (or 'plan') for the plan as a whole."
@@ -1527,8 +1548,8 @@ def prune(
     their space back; keeps health and the model answer cache."""
     from datetime import UTC, datetime
 
+    from ido.pruning import newest_spared, refuse_the_journal_itself, survey
     from ido.pruning import prune as remove
-    from ido.pruning import refuse_the_journal_itself, survey
 
     day = _iso_date(before, "--before")
     if not _journal_there(journal):
@@ -1541,10 +1562,8 @@ def prune(
         refuse_the_journal_itself(journal, archive)
     found = survey(journal, day) if dry_run else remove(journal, day, archive)
     if not found.runs:
-        typer.echo(
-            f"no ended run started before {day}, but for the newest (it always stays); "
-            "nothing pruned"
-        )
+        spared = ", but for the newest (it always stays)" if newest_spared(journal, day) else ""
+        typer.echo(f"no ended run started before {day}{spared}; nothing pruned")
         return
     runs = f"{_counted(found.runs, 'run')} started before {day}"
     if dry_run:
@@ -1601,18 +1620,21 @@ def policy_test(
     raise typer.Exit(1 if failed else 0)
 
 
-def _report(report: Any) -> None:
-    _tell(_outcome_lines(report))
+def _report(report: Any, journal: Path) -> None:
+    for line in _outcome_lines(report, journal):
+        _tell(line)
     raise typer.Exit(EXIT.get(report.outcome, 1))
 
 
-def _outcome_lines(report: Any) -> str:
-    """How a run ended, what it cost, why, and where to read more: as `ido run` and
-    `ido resume` end, and `ido runner` after each run it carries on."""
-    line = f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
-    if report.reason:
-        line += f"\nreason: {report.reason}"
-    return f"{line}\nwhy: ido explain {report.run_id}"
+def _outcome_lines(report: Any, journal: Path) -> list[str]:
+    """How a run ended, as `ido run`, `resume` and `runner` say it: the outcome and cost,
+    the reason, and the command that explains it."""
+    reason = [f"reason: {report.reason}"] if report.reason else []
+    return [
+        f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}",
+        *reason,
+        f"why: {_with_journal(f'ido explain {report.run_id}', journal)}",
+    ]
 
 
 def _stages(plan: Mapping[str, Any]) -> str:
@@ -1685,7 +1707,7 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
                 f"score {result['plan']['score']:.3f}){_fallen_back(result)}"
             ]
         if result["status"] == "infeasible":
-            return [f"{head}: no plan: {result['reason']}{_fallen_back(result)}"]
+            return [f"{head}: {_no_plan(result['reason'])}{_fallen_back(result)}"]
         return [f"{head}: goal already holds"]
     if kind == "planning":
         from ido.planning_words import describe
@@ -1693,7 +1715,10 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         return [f"  … decision {data['decision']}: {describe(data)}"]
     if kind == "action_started":
         wait = f", after {data['backoff']:g}s backoff" if data.get("backoff") else ""
-        return [f"  ▶ {data['capability']} (attempt {data['attempt']}{wait})"]
+        undoing = f", undoing step {data['undoes_step']}" if "undoes_step" in data else ""
+        return [f"  ▶ {data['capability']} (attempt {data['attempt']}{wait}{undoing})"]
+    if kind == "action_repeated":  # it may take a while: say what runs
+        return [f"  ▶ {data['capability']} (step {data['step']} again, as approved)"]
     if kind == "action_finished":
         from ido.model import format_duration
 
@@ -1701,6 +1726,8 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         if data.get("settled"):  # a timed-out call the observation after it settled
             mark = "✓" if data["ok"] else "✗"
             return [f"  {mark} {data['capability']} {data['error']}; {data['settled']}"]
+        if data.get("resumed") == "effects observed":  # settled on resume: never timed
+            return [f"  ✓ {data['capability']}: interrupted; its effects were observed on resume"]
         if data["ok"]:  # and what it gave back that later steps will not find, if so
             note = f"; {data['note']}" if data.get("note") else ""
             return [f"  ✓ {data['capability']} in {took}{note}"]
@@ -1804,7 +1831,7 @@ def explain(
     from ido.explain import render, run_view
     from ido.journal import SqliteJournal
 
-    if not journal.exists():
+    if not _journal_there(journal):  # a path named that is not there is a typo, said so
         raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
     with SqliteJournal(journal, reading=True) as store:
         run_id = store.resolve(run_ref)

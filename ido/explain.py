@@ -40,6 +40,7 @@ _EVENTS = (
     "approval_rejected",
     "run_released",
     "process_stopped",
+    "action_repeated",
 )
 
 
@@ -97,6 +98,8 @@ def event_line(e: dict[str, Any]) -> str:
             f"step {e['step']} ({e['capability']}) was still running from before the "
             f"interruption (process {pids}): killed before the step was settled"
         )
+    if kind == "action_repeated":
+        return f"step {e['step']} ({e['capability']}) performed again, as approved"
     if kind == "run_resumed":
         if e.get("after") == "approval":
             waited = f" {format_wait(float(e['waited']))}" if "waited" in e else ""
@@ -259,7 +262,10 @@ def _action_line(action: dict[str, Any]) -> str:
     if action.get("resumed") in ("interrupted", "rejected") and action.get("timed_out"):
         return f"{action['capability']}{attempt}: {action.get('error')}"  # the call timed out
     if action.get("resumed") in ("interrupted", "rejected"):
-        return f"{action['capability']}{attempt}: interrupted; on resume {action.get('error')}"
+        error, cut = str(action.get("error")), "interrupted before its outcome was recorded; "
+        if error.startswith(cut):  # said once ("interrupted; on resume interrupted before …")
+            return f"{action['capability']}{attempt}: {cut}on resume {error.removeprefix(cut)}"
+        return f"{action['capability']}{attempt}: interrupted; on resume {error}"
     again = {
         "repeated": " (performed again on resume: idempotent)",
         "approved": " (performed again on resume, as approved: its outcome was unknown)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Iterable, Mapping
@@ -46,7 +47,7 @@ def observe(
                 raise ExecutionError(
                     f"{spec.file} is over {MAX_OUTPUT:,} bytes, the most ido reads"
                 )
-            value = from_json(body.decode("utf-8"))
+            value = _parsed(body, spec.file)
         else:
             assert spec.http is not None
             # Here: only HTTP observers need the HTTP client.
@@ -59,7 +60,7 @@ def observe(
                 raise ExecutionError(said(fetched, secrets))
             if len(fetched.body) > MAX_OUTPUT:
                 raise ExecutionError(f"its reply was over {MAX_OUTPUT:,} bytes, the most ido reads")
-            value = from_json(fetched.body.decode("utf-8"))
+            value = _parsed(fetched.body, url)
     except ExecutionError as exc:  # (a secret it lacks, too)
         raise failed(str(exc)) from None
     except TooDeep as exc:
@@ -81,6 +82,20 @@ def observe(
     mounted: State = {}
     set_path(mounted, spec.at, output)
     return mounted
+
+
+def _parsed(body: bytes, shown: str) -> Any:
+    """The JSON document `body`, or an error naming where it came from (`shown`: the
+    observer's file or URL) and where in it the text went wrong: a bare
+    `JSONDecodeError: Expecting value: line 1 column 13` named neither."""
+    try:
+        return from_json(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ExecutionError(f"{shown}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except json.JSONDecodeError as exc:
+        raise ExecutionError(
+            f"{shown}: not a JSON document ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+        ) from None
 
 
 def _read_regular(path: Path, shown: str) -> bytes:

@@ -110,6 +110,23 @@ def prune(journal: Path, before: str, archive: Path | None = None) -> Pruning:
     return replace(found, size_after=size_of(journal))
 
 
+_NEWEST = """
+SELECT 1 FROM main.runs r WHERE r.outcome IS NOT NULL AND r.outcome != 'blocked'
+AND r.started_at < :before AND r.id = (
+    SELECT run_id FROM main.events WHERE rowid = (SELECT MAX(rowid) FROM main.events)
+)
+"""
+"""The run holding the journal's newest event, if it would be pruned but for that."""
+
+
+def newest_spared(journal: Path, before: str) -> bool:
+    """Whether the run holding the journal's newest event ended and started before
+    `before`: pruned but for that (it always stays), so that a prune that removes nothing
+    says why, and says nothing of it when no run was that old."""
+    with _connected(journal) as db:
+        return db.execute(_NEWEST, {"before": before}).fetchone() is not None
+
+
 def refuse_the_journal_itself(journal: Path, archive: Path) -> None:
     """Refuse an archive that is the journal under another name: a link, another spelling
     on a disk that ignores case. Copied into itself, nothing is copied, and then the runs

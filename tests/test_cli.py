@@ -249,6 +249,43 @@ def test_journal_option_puts_the_database_where_asked(project: Path) -> None:
     assert not (project / ".ido" / "ido.db").exists()
 
 
+@pytest.mark.parametrize("command", [["explain", "last"], ["replay", "last"]])
+def test_a_journal_named_that_is_not_there_is_said_to_be_a_wrong_path(
+    project: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    """`ido explain last --journal archive/nov.db` (a typo for the archive's path) said
+    "run an intent first (ido run INTENT)", as of a project where nothing has run yet."""
+    monkeypatch.delenv("IDO_JOURNAL", raising=False)
+    code, out = ido(*command, "--journal", "archive/nov.db")
+    assert code == 2 and "no journal at archive/nov.db (--journal or IDO_JOURNAL names it)" in out
+    code, out = ido(*command)
+    assert code == 2 and "no journal at .ido/ido.db; run an intent first (ido run INTENT)" in out
+
+
+def test_resume_help_says_it_continues_a_blocked_run_too(project: Path) -> None:
+    """`ido approve` says "continue it with: ido resume RUN", and `ido resume -h` spoke
+    of interrupted runs alone."""
+    code, out = ido("resume", "-h")
+    assert code == 0 and "or a blocked one once its approvals are answered" in " ".join(out.split())
+
+
+def test_the_next_command_a_run_names_reads_the_journal_it_wrote(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run journaled with --journal ended "why: ido explain RUN", which then read
+    .ido/ido.db and said "no journal at .ido/ido.db; run an intent first"."""
+    monkeypatch.delenv("IDO_JOURNAL", raising=False)
+    code, out = ido("run", "ship-order", "--journal", "ops/j.db", "--quiet")
+    assert code == 0, out
+    run_id = re.search(r"run (r\S+),", out).group(1)  # type: ignore[union-attr]
+    assert f"why: ido explain {run_id} --journal ops/j.db\n" in out
+    code, out = ido("run", "ship-order", "--quiet")
+    assert code == 0 and re.search(r"why: ido explain r\S+\n", out), out
+    monkeypatch.setenv("IDO_JOURNAL", "ops/j.db")  # what the next command reads too
+    code, out = ido("run", "ship-order", "--quiet")
+    assert code == 0 and re.search(r"why: ido explain r\S+\n", out), out
+
+
 @pytest.mark.parametrize(
     "command", [["runs"], ["audit"], ["explain", "last"], ["run", "ship-order"]]
 )

@@ -224,6 +224,18 @@ def test_a_python_observer_value_nested_too_deep_is_an_observer_failure(project:
         observe(deep, project, project)
 
 
+class _Html(BaseHTTPRequestHandler):
+    """Replies with a page, as a proxy's error page does, where JSON was expected."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"<html>Bad gateway</html>")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 class _Sized(BaseHTTPRequestHandler):
     """`/N` replies with a JSON object of N bytes; `/endless` streams one that never ends."""
 
@@ -287,6 +299,28 @@ def test_a_file_observation_over_the_size_limit_fails_naming_it(project: Path) -
         ExecutionError, match=r"^observer endless: /dev/zero is not a regular file$"
     ):
         observe(catalog.observers["endless"], where, project)
+
+
+def test_an_observation_that_is_not_json_names_its_file_or_url(project: Path) -> None:
+    """A file half written said `observer host: JSONDecodeError: Expecting value: line 1
+    column 13 (char 12)`: which file, or which URL, it did not say."""
+    (project / "observers").mkdir()
+    (project / "observers" / "host.json").write_text('{"disk_ok": tru')
+    (project / "observers" / "host.yaml").write_text(observer_yaml("host", "  file: host.json\n"))
+    catalog = load_catalog(["observers"])
+    with pytest.raises(ExecutionError) as info:
+        observe(catalog.observers["host"], project / "observers", project)
+    assert str(info.value) == (
+        "observer host: host.json: not a JSON document (Expecting value at line 1, column 13)"
+    )
+    with serve_on_loopback(_Html) as base:
+        (project / "observers" / "web.yaml").write_text(
+            observer_yaml("web", f"  http: {{url: '{base}/text'}}\n")
+        )
+        catalog = load_catalog(["observers"])
+        with pytest.raises(ExecutionError) as info:
+            observe(catalog.observers["web"], project, project)
+    assert str(info.value).startswith(f"observer web: {base}/text: not a JSON document (")
 
 
 def test_a_file_observer_on_a_fifo_or_a_folder_fails_at_once(project: Path) -> None:

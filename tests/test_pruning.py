@@ -150,10 +150,7 @@ def test_pruning_again_after_a_crash_between_copy_and_removal_copies_nothing_twi
     with SqliteJournal(archive) as store:
         assert {row.id: store.events(row.id) for row in store.runs()} == kept
     code, out = ido("prune", "--before", "2021-01-01", "--archive", str(archive))
-    assert (code, out) == (
-        0,
-        "no ended run started before 2021-01-01, but for the newest (it always stays); nothing pruned\n",
-    )
+    assert (code, out) == (0, "no ended run started before 2021-01-01; nothing pruned\n")
 
 
 def test_a_dry_run_says_what_would_go_and_changes_nothing(
@@ -172,10 +169,7 @@ def test_a_dry_run_says_what_would_go_and_changes_nothing(
 @pytest.mark.parametrize(
     ("before", "said"),
     [
-        (
-            "2019-12-31",
-            "no ended run started before 2019-12-31, but for the newest (it always stays); nothing pruned",
-        ),
+        ("2019-12-31", "no ended run started before 2019-12-31; nothing pruned"),
         ("2999-01-01", "2999-01-01 is in the future (today is "),
     ],
 )
@@ -187,6 +181,24 @@ def test_a_date_with_nothing_before_it_or_in_the_future_prunes_nothing(
     code, out = ido("prune", "--before", before)
     assert code == 0 and out.startswith(said), out
     assert hashlib.sha256(journal.read_bytes()).hexdigest() == digest
+
+
+def test_nothing_pruned_names_the_newest_run_only_when_it_alone_stayed(
+    project: Path, history: dict[str, str]
+) -> None:
+    """ "but for the newest (it always stays)" was said of every prune that removed
+    nothing, also when no run had started before the date: as if one had been kept."""
+    journal = project / ".ido" / "ido.db"
+    assert ido("prune", "--before", "2021-01-01")[1].startswith("pruned 2 runs")
+    code, out = ido("prune", "--before", "2021-01-01")
+    assert (code, out) == (0, "no ended run started before 2021-01-01; nothing pruned\n")
+    age(journal, [history["recent"]])
+    code, out = ido("prune", "--before", "2021-01-01")
+    assert (code, out) == (
+        0,
+        "no ended run started before 2021-01-01, but for the newest (it always stays); "
+        "nothing pruned\n",
+    )
 
 
 def test_a_missing_journal_a_bad_date_and_a_foreign_archive_are_errors(

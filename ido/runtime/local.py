@@ -131,6 +131,17 @@ def unknown_outcome(outcome: Outcome, capability: Capability) -> bool:
     return not outcome.ok and outcome.timed_out and not capability.spec.idempotent
 
 
+def repeated(ctx: ActionContext) -> dict[str, Any]:
+    """The `action_repeated` event of a step made again as a person approved: recorded
+    before the call, so that a resume after a crash in it knows the repeat began."""
+    return {
+        "step": ctx.step,
+        "capability": ctx.capability,
+        "attempt": ctx.attempt,
+        "idempotency_key": ctx.idempotency_key,
+    }
+
+
 def as_recorded(
     outcome: Outcome, ctx: ActionContext, capability: Capability
 ) -> tuple[Outcome, bool]:
@@ -354,6 +365,9 @@ class LocalRuntime:
         ctx = self._context(run, capability.name, step.step, step.attempt, observed, resumed=True)
         key = (UNKNOWN_RULE, capability.name, step.step, UNKNOWN_PLAN, "")
         verdict = verdicts(self.journal.events(run.run_id)).get(key)
+        if verdict is not None and verdict["approved"] and step.repeated:
+            cut = Outcome(False, error="interrupted again before its outcome was recorded")
+            return self._unknown_again(run, capability, ctx, step, cut, "was interrupted again")
         if verdict is not None:
             return self._decided(run, capability, ctx, step, verdict)
         if capability.spec.idempotent:
@@ -364,8 +378,8 @@ class LocalRuntime:
         if seen:
             self._settled(run, ctx, step, Outcome(True), "effects observed")
         else:
-            why = "its effects are observed not to hold, and it is not idempotent, so it is "
-            self._cut_short(run, ctx, step, why + "not repeated blindly")
+            why = "its effects are observed not to hold: not done, and the next decision plans"
+            self._cut_short(run, ctx, step, why + " from there")
         return None
 
     def _timed_out(
@@ -403,18 +417,35 @@ class LocalRuntime:
         verdict is given: asked again, it would stand; planned again, it could be done
         twice). What ends the run: ("failed", why), or None."""
         self._flush_outcomes(run)  # an outcome settled before is on disk first
+        if how == "approved":  # on disk before the call: a crash in it is told apart (`_settle`)
+            self._record(run, "action_repeated", repeated(ctx))
         outcome = self.env.call(capability, ctx)
         if not unknown_outcome(outcome, capability):
             self._settled(run, ctx, step, outcome, how)
             return None
+        return self._unknown_again(run, capability, ctx, step, outcome, f"{outcome.error} again")
+
+    def _unknown_again(
+        self,
+        run: RunState,
+        capability: Capability,
+        ctx: ActionContext,
+        step: Interrupted,
+        outcome: Outcome,
+        again: str,
+    ) -> tuple[str, str] | None:
+        """Settle a step made again as a person approved whose outcome is unknown again
+        (`again`: it timed out again, or an interruption cut it short again) by the
+        observation after it; when that cannot tell, the run fails. The verdict was for one
+        repeat: made once more, on the same approval, a charge was made three times."""
         seen = effects_seen(capability.spec.effects, self._observe(run), run.seen)
         settled = UNKNOWN_SETTLED[seen]
-        self._settled(run, ctx, step, replace(outcome, ok=bool(seen)), how, settled)
+        self._settled(run, ctx, step, replace(outcome, ok=bool(seen)), "approved", settled)
         if seen is not None:
             return None
         return "failed", (
             f"step {step.step} {capability.name} was performed again as approved, "
-            f"and {outcome.error} again: its outcome is still unknown"
+            f"and {again}: its outcome is still unknown"
         )
 
     def _cut_short(
@@ -460,9 +491,10 @@ class LocalRuntime:
         what = subject(step.step, capability.name)
         how = "was interrupted" if step.cause is None else step.cause
         unknown = "whether it ran" if step.cause is None else "its outcome"
+        failed = "".join(f"; observer {name} failed" for name in run.unobserved)
         message = (
             f"step {step.step} ({capability.name}) {how}, and nothing observes "
-            f"its effects ({', '.join(capability.spec.effects)}): {unknown} is "
+            f"its effects ({', '.join(capability.spec.effects)}{failed}): {unknown} is "
             "unknown. Approve to perform it again under the same idempotency key, or "
             "reject to end the run"
         )
@@ -840,6 +872,7 @@ class LocalRuntime:
             self._flush_outcomes(run)
         stale: list[tuple[int, State]] = []
         fresh: dict[str, State] = {}  # journaled, so that a resumed run keeps them standing
+        run.unobserved = ()
         for name in run.intent.spec.observers if simulated is None else ():
             observer = self.catalog.observers[name]
             origin = self.catalog.origin(observer)
@@ -856,6 +889,7 @@ class LocalRuntime:
                     "kept_last_report": last is not None,
                 }
                 self._record(run, "observer_failed", data)
+                run.unobserved += (name,)
                 stale += [] if last is None else [last]
                 continue
             run.reports[name] = (len(run.effect_log), report)

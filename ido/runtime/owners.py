@@ -23,11 +23,25 @@ def _host(pid: int) -> dict[str, Any]:
 
 def _process_start(pid: int) -> str | None:
     """When process `pid` started (Linux clock ticks since boot), so a reused pid is not it."""
+    fields = _stat(pid)
+    return fields[19] if len(fields) > 19 else None
+
+
+def _ended(pid: int) -> bool:
+    """Whether process `pid` has ended and only waits to be reaped (a zombie): killed, its
+    parent not having waited for it yet (a container's first process that reaps nothing),
+    it still answers a signal, and its run read as running, never to be resumed."""
+    fields = _stat(pid)
+    return bool(fields) and fields[0] in ("Z", "X")
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of `/proc/PID/stat` after the command's name (state first); none off Linux."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rpartition(")")[2].split()[19]
-    except (OSError, IndexError):
-        return None
+            return f.read().rpartition(")")[2].split()
+    except OSError:
+        return []
 
 
 def live_owner(events: list[Event]) -> int | None:
@@ -48,6 +62,8 @@ def live_owner(events: list[Event]) -> int | None:
         return None
     except PermissionError:
         pass  # alive, owned by someone else
+    if _ended(pid):
+        return None
     if owner.get("since") is not None and _process_start(pid) != owner.get("since"):
         return None  # the pid was reused by another process
     return pid

@@ -52,6 +52,9 @@ class RunState:
     evidence: dict[str, Evidence] = field(default_factory=dict)
     seen: State = field(default_factory=dict)
     """The observers' latest outputs alone, to check declared effects against."""
+    unobserved: tuple[str, ...] = ()
+    """The observers that failed in the latest observation: why it may not tell a step's
+    effects, as a request for a person's word on them says."""
     reports: dict[str, tuple[int, State]] = field(default_factory=dict)
     """Each observer's last report in the run, after how many of `effect_log` were done:
     what stands while it fails, between what was done before and after. Resume reads it
@@ -124,6 +127,9 @@ class Interrupted:
     """What left its outcome unknown when no interruption did: its call timed out
     (`timed out after 10s`, `stopped at the deadline after 3s`), as the request for a
     person's decision on it says (`ido.runtime.local.LocalRuntime._ask`)."""
+    repeated: bool = False
+    """Whether it was being made again, as a person approved, when it was cut short: its
+    outcome is unknown again, and the approval was for one repeat."""
 
 
 @dataclass(frozen=True)
@@ -216,6 +222,8 @@ def recover(
             if tells_of_provider(data):
                 when = data.get("learnt_at", epoch(event.at))
                 lessons.append(Lesson(data["capability"], bool(data["ok"]), learnt(data), when))
+        elif event.kind == "action_repeated" and data["step"] in open_steps:
+            open_steps[data["step"]] = replace(open_steps[data["step"]], repeated=True)
         elif event.kind == "approval_required" and data["rule"] == UNKNOWN_RULE:
             step = open_steps.get(int(data.get("step", 0)))
             if step is not None and data.get("cause"):

@@ -192,6 +192,31 @@ def test_a_slow_decision_tells_the_listener_how_planning_goes_and_journals_nothi
     ]
 
 
+def test_a_decision_with_no_plan_says_no_plan_once() -> None:
+    """It said `decision 4 (…): no plan: no plan reaches 'state.app.up': …`."""
+    from ido.cli import _progress_lines
+
+    def decided(reason: str) -> dict[str, object]:
+        result = {"status": "infeasible", "reason": reason}
+        return {"number": 4, "trigger": "step 3 clean failed", "result": result}
+
+    assert _progress_lines("decided", decided("no plan reaches 'state.app.up': …")) == [
+        "decision 4 (step 3 clean failed): no plan reaches 'state.app.up': …"
+    ]
+    assert _progress_lines("decided", decided("raise max_cost to 2.56")) == [
+        "decision 4 (step 3 clean failed): no plan: raise max_cost to 2.56"
+    ]
+
+
+def test_a_compensation_starting_says_which_step_it_undoes() -> None:
+    """A failed run undoing its steps printed `▶ undrain (attempt 1)` as any step, with
+    nothing to tell that the run had failed and was undoing step 1."""
+    from ido.cli import _progress_lines
+
+    started = {"capability": "undrain", "attempt": 1, "step": 3, "undoes_step": 1}
+    assert _progress_lines("action_started", started) == ["  ▶ undrain (attempt 1, undoing step 1)"]
+
+
 def test_a_step_settled_on_resume_says_no_duration_it_does_not_know() -> None:
     """A step interrupted after running for seconds, settled on resume, printed `✗ deploy
     after 0ms: interrupted …`: the 0 is the settling's, not how long the step ran."""

@@ -113,6 +113,8 @@ def ship(ctx):
 
 
 def observe():
+    if os.environ.get("SVC_LEDGER_DOWN"):
+        raise RuntimeError("ledger unreachable")
     kinds = {line.split()[0] for line in _lines()}
     return {
         "order": {"paid": "charge" in kinds, "shipped": "ship" in kinds},
@@ -137,7 +139,7 @@ def make_project(root: Path) -> Path:
 
 def ido(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, **env}
-    for name in ("IDO_CRASH_AFTER_EVENTS", "SVC_DIE_AFTER"):
+    for name in ("IDO_CRASH_AFTER_EVENTS", "SVC_DIE_AFTER", "SVC_LEDGER_DOWN"):
         if name not in env:
             environ.pop(name, None)
     return subprocess.run(
@@ -239,17 +241,45 @@ def test_a_step_that_dies_after_its_side_effect_is_recognised_by_its_effects(
     tmp_path: Path,
 ) -> None:
     """charge writes the ledger and the process dies before recording it: on resume the
-    observer shows the charge, so it is settled as done, not charged again."""
+    observer shows the charge, so it is settled as done, not charged again. The resume
+    says so as explain does (it said `✓ charge in 0ms`, a call it never timed)."""
     project = make_project(tmp_path)
     killed = ido(project, "run", "deliver", SVC_DIE_AFTER="charge")
     assert killed.returncode == -signal.SIGKILL
     resumed = ido(project, "resume", "last")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "  ✓ charge: interrupted; its effects were observed on resume\n" in resumed.stdout
     assert kinds_of(ledger(project)) == ["charge", "pack", "ship"]
     outcome, _ = check_journal(project)
     assert outcome == "achieved"
     explained = ido(project, "explain", "last")
     assert "charge: interrupted; its effects were observed on resume" in explained.stdout
+
+
+def test_a_step_cut_short_before_its_side_effect_is_said_not_done_once(
+    tmp_path: Path,
+) -> None:
+    """charge's start is on disk, its call never made. Resume said "its effects are
+    observed not to hold, and it is not idempotent, so it is not repeated blindly", then
+    charged at once (the next decision's own call), and explain said "interrupted; on
+    resume interrupted before its outcome was recorded"."""
+    for n in range(1, 30):  # the first crash that leaves `charge` in flight
+        project = make_project(tmp_path / f"crash-{n}")
+        assert ido(project, "run", "deliver", IDO_CRASH_AFTER_EVENTS=str(n)).returncode
+        with SqliteJournal(project / ".ido" / "ido.db") as journal:
+            (row,) = journal.runs()
+            last = journal.events(row.id)[-1]
+        if last.kind == "action_started" and last.data["capability"] == "charge":
+            break
+    else:
+        pytest.fail("no crash left charge in flight")
+    resumed = ido(project, "resume", "last")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    said = "its effects are observed not to hold: not done, and the next decision plans from there"
+    assert f"  ✗ charge: interrupted before its outcome was recorded; {said}\n" in resumed.stdout
+    told = ido(project, "explain", "last").stdout
+    assert f"charge: interrupted before its outcome was recorded; on resume {said}\n" in told
+    assert kinds_of(unpacked(ledger(project))) == ["charge", "ship"]
 
 
 def test_an_idempotent_step_is_performed_again_under_the_same_key(tmp_path: Path) -> None:
@@ -315,6 +345,36 @@ def test_a_run_whose_process_still_lives_is_not_resumed(tmp_path: Path) -> None:
     runtime = LocalRuntime(catalog, journal, base=project)
     with pytest.raises(IdoError, match="still running"):
         runtime.resume("r-live")
+
+
+def test_a_run_whose_process_was_killed_and_not_yet_reaped_may_be_resumed(
+    tmp_path: Path,
+) -> None:
+    """A process killed with SIGKILL whose parent has not waited for it (a container's
+    first process that reaps nothing) still answers a signal: its run read as `running`
+    and `ido resume` refused it for good."""
+    project = make_project(tmp_path)
+    catalog = load_catalog([project / "capabilities", project / "intents"])
+    journal = MemoryJournal()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        owner = {"pid": child.pid, "host": socket.gethostname(), "since": _process_start(child.pid)}
+        intent = catalog.intents["deliver"].model_dump(mode="json", by_alias=True)
+        journal.start_run(
+            "r-dead", "deliver", "2026-11-23T10:00:00+00:00", {"intent": intent, "process": owner}
+        )
+        os.kill(child.pid, signal.SIGKILL)
+        while _process_start(child.pid) is not None and not _zombie(child.pid):
+            time.sleep(0.01)
+        recover(journal.run("r-dead"), journal.events("r-dead"), catalog)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def _zombie(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rpartition(")")[2].split()[0] == "Z"
 
 
 def test_a_resume_refused_for_a_step_no_longer_in_the_catalog_writes_nothing(
@@ -399,6 +459,44 @@ def test_an_interrupted_step_no_observer_can_settle_waits_for_a_person(
             done.stdout
         )
         assert unpacked(ledger(project)) == unpacked(before)
+
+
+def test_an_approved_repeat_cut_short_again_is_not_made_a_third_time(tmp_path: Path) -> None:
+    """ops approved charging once more, and the repeat was killed too. The next resume
+    found the approval and charged a third time, asking nobody; now the repeat's start is
+    in the journal, and an outcome still unknown fails the run, as a repeat that times out
+    again does."""
+    project = make_project(tmp_path)
+    intent = project / "intents" / "deliver.yaml"
+    intent.write_text(INTENT.replace("  observers: [ledger]\n", ""))
+    assert ido(project, "run", "deliver", SVC_DIE_AFTER="charge").returncode == -signal.SIGKILL
+    assert ido(project, "resume", "last").returncode == 3
+    assert ido(project, "approve", "last", "--by", "ops").returncode == 0
+    again = ido(project, "resume", "last", SVC_DIE_AFTER="charge")
+    assert again.returncode == -signal.SIGKILL, again.stdout + again.stderr
+    assert "charge (step 1 again, as approved)" in again.stdout
+    done = ido(project, "resume", "last")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (
+        "step 1 charge was performed again as approved, and was interrupted again: "
+        "its outcome is still unknown"
+    ) in done.stdout
+    assert kinds_of(unpacked(ledger(project))) == ["charge", "charge"]
+    told = ido(project, "explain", "last").stdout
+    assert "step 1 (charge) performed again, as approved" in told
+
+
+def test_a_person_asked_about_a_step_is_told_the_observer_that_failed(tmp_path: Path) -> None:
+    """The ledger observer was down as the run resumed: the request said "nothing observes
+    its effects (order.paid)", of an intent that has an observer for them."""
+    project = make_project(tmp_path)
+    assert ido(project, "run", "deliver", SVC_DIE_AFTER="charge").returncode == -signal.SIGKILL
+    blocked = ido(project, "resume", "last", SVC_LEDGER_DOWN="1")
+    assert blocked.returncode == 3, blocked.stdout + blocked.stderr
+    assert (
+        "step 1 (charge) was interrupted, and nothing observes its effects (order.paid; "
+        "observer ledger failed): whether it ran is unknown"
+    ) in blocked.stdout
 
 
 def test_a_run_its_process_gave_up_on_an_error_may_be_resumed_while_it_lives(
