@@ -204,3 +204,31 @@ def test_an_object_of_the_wrong_type_in_init_is_refused(tmp_path: Path) -> None:
     refused(tmp_path, TYPED, wrong, said)
     goal = TYPED_PROBLEM.replace("(:goal (at truck1 l1))", "(:goal (at obj5 l1))")
     refused(tmp_path, TYPED, goal, "p.pddl:6: obj5 in (at obj5 l1) in the goal is of type package")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        ("(at ?t ?a) :effect", "(at ?t ?t) :effect",
+         "d.pddl:4: ?t in (at ?t ?t) in the precondition of drive is of type truck, "
+         "and argument 2 of at takes type place"),
+        ("(at ?t ?b)))", "(at ?t ?b) (at ?b ?a)))",
+         "d.pddl:4: ?b in (at ?b ?a) in the effect of drive is of type place, "
+         "and argument 1 of at takes type truck"),
+        ("(at ?t ?b)))", "(at ?t ?b) (forall (?x - object) (at ?t ?x))))",
+         "d.pddl:4: ?x in (at ?t ?x) in the effect of drive is of type object, "
+         "and argument 2 of at takes type place"),
+    ],
+)  # fmt: skip
+def test_a_variable_of_the_wrong_type_for_its_place_is_refused(
+    tmp_path: Path, old: str, new: str, said: str
+) -> None:
+    """`(at ?t ?t)` with ?t a truck was a fact nothing sets: "no plan", and no word of the
+    typo, where VAL reports a type problem in the domain; a variable of a supertype (any
+    object where a place is wanted) is no better. One of a subtype, or of any type where a
+    predicate's argument is untyped, is right: `(holds ?t ?a)` reads."""
+    assert old in TYPED
+    refused(tmp_path, TYPED.replace(old, new, 1), TYPED_PROBLEM, said)
+    fits = TYPED.replace("(at ?t ?b)))", "(at ?t ?b) (holds ?t ?a)))")
+    task = load_pddl(write(tmp_path, "d.pddl", fits), write(tmp_path, "p.pddl", TYPED_PROBLEM))
+    assert "(drive truck1 a1 l1)" in [a.call for a in task.actions]
