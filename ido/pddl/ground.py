@@ -93,13 +93,14 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
         )
     found: list[GroundAction] = []
     for schema in domain.actions:
-        try:  # (errors name the action's file and line; a missing cost, the problem's file)
+        try:  # (errors name the action's file and line; a missing cost, the problem's :init)
             for action in _instances(schema, objects_of, truth, static, index, fluents, problem):
                 found.append(action)
                 if len(found) > MAX_GROUND_ACTIONS:
                     break
         except _MissingCost as exc:
-            raise PddlError(f"{problem.file}: {exc}") from None
+            at = f"{problem.file}:{problem.lines.get(':init', 1)}"
+            raise PddlError(f"{at}: {exc} ({domain.file}:{schema.line})") from None
         except PddlError as exc:
             raise PddlError(f"{domain.file}:{schema.line}: {exc}") from None
         if len(found) > MAX_GROUND_ACTIONS:

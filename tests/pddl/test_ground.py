@@ -91,5 +91,6 @@ def test_errors_of_grounding_name_the_file_and_line(tmp_path: Path) -> None:
     costly = SIX.replace(":effect (p ?a)", ":effect (and (p ?a) (increase (total-cost) (f ?a)))")
     metric = problem(2, "")[:-1] + " (:metric minimize (total-cost)))"
     d, p = write(tmp_path, "d.pddl", costly), write(tmp_path, "p.pddl", metric)
-    with pytest.raises(PddlError, match=re.escape("p.pddl: the cost (f o0) of a is not in :init")):
+    missing = "p.pddl:1: the cost (f o0) of a is not in :init (" + str(d) + ":3)"
+    with pytest.raises(PddlError, match=re.escape(missing)):  # where to add it, and who needs it
         load_pddl(d, p)
