@@ -101,6 +101,7 @@ class _Uses:
         below: Mapping[str, set[str]],
     ):
         self.predicates, self.objects, self.at, self.owner = domain.predicates, objects, at, owner
+        self.functions = domain.functions
         self.below = below
 
     def fail(self, message: str) -> PddlError:
@@ -115,10 +116,34 @@ class _Uses:
         if action.condition is not None:
             self.formula(action.condition, parameters, where, types)
         self.effect(action.add, action.delete, action.conditional, parameters, types)
-        for term in (t for t in action.cost if isinstance(t, Atom)):  # its variables alone
-            for arg in term.args:
-                if arg.startswith("?") and arg not in parameters:
-                    raise self.fail(f"{arg} in {show(Literal(term))} {self._unbound('its cost')}")
+        for term in (t for t in action.cost if isinstance(t, Atom)):
+            self.cost(term, parameters)
+
+    def cost(self, term: Atom, parameters: Mapping[str, str]) -> None:
+        """A function term an action adds to `total-cost`, checked as an atom is: it was
+        looked up in `:init` as written, and the problem blamed for not giving its value."""
+        found = self.functions.get(term.predicate)
+        if found is None:
+            raise self.fail(
+                f"function {term.predicate} in the cost of {self.owner} is not declared in "
+                ":functions"
+            )
+        if len(found) != len(term.args):
+            raise self.fail(
+                f"function {term.predicate} in the cost of {self.owner} takes {len(found)} "
+                f"arguments, not {len(term.args)}"
+            )
+        for place, (arg, kind) in enumerate(zip(term.args, found, strict=True), 1):
+            if arg.startswith("?") and arg not in parameters:  # its variables alone
+                raise self.fail(f"{arg} in {show(Literal(term))} {self._unbound('its cost')}")
+            known = parameters.get(arg) if arg.startswith("?") else self.objects.get(arg)
+            if known is None:
+                raise self.fail(f"{arg} in {show(Literal(term))} in its cost {self._unknown()}")
+            if not is_a(known, kind, self.below):
+                raise self.fail(
+                    f"{arg} in {show(Literal(term))} in the cost of {self.owner} is of type "
+                    f"{known}, and argument {place} of {term.predicate} takes type {kind}"
+                )
 
     def effect(
         self,

@@ -259,6 +259,7 @@ def _read_domain(path: Path) -> Domain:
     types: dict[str, str] = {}
     constants: dict[str, str] = {}
     predicates: dict[str, tuple[str, ...]] = {}
+    functions: dict[str, tuple[str, ...]] = {}
     lines: dict[str, int] = {}  # where each predicate is declared
     defined: dict[str, int] = {}  # and each action
     typed: list[tuple[str, str, int]] = []  # the types declarations name (`Domain.typed`)
@@ -311,7 +312,7 @@ def _read_domain(path: Path) -> Domain:
                         f"most {MOST_ARGUMENTS} (a fact is a path that CEL reads to 32 deep)",
                     )
         elif keyword == ":functions":
-            _functions(reader, node)  # only (total-cost) and cost terms: checked where used
+            functions = _functions(reader, node, typed)  # cost terms: checked where used
         elif keyword == ":action":
             action = _action(reader, node)
             if action.name in defined:
@@ -322,15 +323,28 @@ def _read_domain(path: Path) -> Domain:
         else:
             raise reader.fail(node, f"domain section {keyword or '(...)'} is not supported")
     domain = Domain(
-        name, requirements, types, constants, predicates, tuple(actions), str(path), tuple(typed)
+        name,
+        requirements,
+        types,
+        constants,
+        predicates,
+        tuple(actions),
+        str(path),
+        tuple(typed),
+        functions,
     )
     check_domain(domain)
     return domain
 
 
-def _functions(reader: _Reader, node: Node) -> None:
-    """Refuse a function declared twice with different arguments (which one counts?)."""
+def _functions(
+    reader: _Reader, node: Node, typed: list[tuple[str, str, int]]
+) -> dict[str, tuple[str, ...]]:
+    """Each function with the type of each argument, as `:predicates` gives a predicate's
+    (the types they name go to `typed`, to be checked against `:types`); refuse a function
+    declared twice with different arguments (which one counts?)."""
     seen: dict[str, tuple[int, int]] = {}  # name -> (arguments, line)
+    functions: dict[str, tuple[str, ...]] = {}
     for item in node.items[1:]:
         if not item.is_list or not item.items:
             continue  # `- number`
@@ -344,6 +358,11 @@ def _functions(reader: _Reader, node: Node) -> None:
                 f"function {name} is declared twice, with {was} and {arity} arguments "
                 f"({_lines(line, item.line)})",
             )
+        arguments = tuple(kind for _, kind in reader.typed(names))
+        kinds = [after.text or "" for n, after in pairwise(names) if n.text == "-"]
+        typed += [(kind, f"an argument of ({name} ...)", item.line) for kind in kinds]
+        functions.setdefault(name, arguments)
+    return functions
 
 
 def _action(reader: _Reader, node: Node) -> Action:

@@ -232,3 +232,35 @@ def test_a_variable_of_the_wrong_type_for_its_place_is_refused(
     fits = TYPED.replace("(at ?t ?b)))", "(at ?t ?b) (holds ?t ?a)))")
     task = load_pddl(write(tmp_path, "d.pddl", fits), write(tmp_path, "p.pddl", TYPED_PROBLEM))
     assert "(drive truck1 a1 l1)" in [a.call for a in task.actions]
+
+
+COSTLY = DOMAIN.replace(
+    "(:types block)", "(:types block ball)\n (:functions (total-cost) (w ?x - block))"
+).replace(":effect (p ?x))", ":effect (and (p ?x) (increase (total-cost) (w ?x))))")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        ("(w ?x))))", "(ww ?x))))",
+         "d.pddl:5: function ww in the cost of set is not declared in :functions"),
+        ("(w ?x))))", "(w ?x ?x))))",
+         "d.pddl:5: function w in the cost of set takes 1 arguments, not 2"),
+        ("(w ?x - block)", "(w ?x - ball)",
+         "d.pddl:5: ?x in (w ?x) in the cost of set is of type block, and argument 1 of w "
+         "takes type ball"),
+        ("(w ?x - block)", "(w ?x - bal)",
+         "d.pddl:3: type bal of an argument of (w ...) is not in :types"),
+    ],
+)  # fmt: skip
+def test_a_function_an_action_s_cost_uses_is_declared(
+    tmp_path: Path, old: str, new: str, said: str
+) -> None:
+    """A cost term was looked up in `:init` as written: a misspelt function, or one given
+    arguments of the wrong type, was blamed on the problem ("the cost (ww a) of set is not
+    in :init"), where the domain is wrong and VAL says so."""
+    assert old in COSTLY
+    refused(tmp_path, COSTLY.replace(old, new, 1), PROBLEM, said)
+    priced = PROBLEM.replace("(:init (q a))", "(:init (q a) (= (w a) 2) (= (w b) 3))")
+    task = load_pddl(write(tmp_path, "d.pddl", COSTLY), write(tmp_path, "p.pddl", priced))
+    assert [a.call for a in task.actions] == ["(set a)", "(mk a)"]
