@@ -558,7 +558,7 @@ def _unsolvable_json(exc: Exception, planner: str) -> NoReturn:
     from ido.decide import Decision
     from ido.planner.types import PlanResult
 
-    reason = str(exc).removeprefix("no plan: ")
+    reason = str(exc).split("no plan: ", 1)[-1]  # (the text error's file and line go too)
     result = PlanResult("infeasible", reason=reason, solver={"backend": "pddl grounding"})
     decision = Decision(1, "ido plan", planner, "", {}, result, {}, (), ())
     typer.echo(json.dumps(decision.to_json(), indent=2, sort_keys=True, default=str))

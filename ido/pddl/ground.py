@@ -83,13 +83,15 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
             return atom.args[0] == atom.args[1]
         return None if atom.predicate in fluents else atom in static
 
+    at_goal = f"{problem.file}:{problem.lines.get(':goal', 1)}"  # (and where "no plan" is)
     try:
         options = expand_goal(problem.goal, problem.goal_condition, objects_of, truth)
     except PddlError as exc:
-        raise PddlError(f"{problem.file}:{problem.lines.get(':goal', 1)}: {exc}") from None
+        raise PddlError(f"{at_goal}: {exc}") from None
     if not options:
         raise UnsolvableError(
-            "no plan: the goal can never hold: its static facts and equalities rule it out"
+            f"{at_goal}: no plan: the goal can never hold: its static facts and equalities "
+            "rule it out"
         )
     found: list[GroundAction] = []
     for schema in domain.actions:
@@ -124,9 +126,13 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
     possible = [way for way in ways if way is not None]
     if not possible:
         if len(options) == 1:  # name the literal no action can make true
-            _goal(options[0], fluents, static, init, known, strict=True)
+            try:
+                _goal(options[0], fluents, static, init, known, strict=True)
+            except UnsolvableError as exc:
+                raise UnsolvableError(f"{at_goal}: {exc}") from None
         raise UnsolvableError(
-            f"no plan: the goal can hold in {len(options)} ways, and no action makes any true"
+            f"{at_goal}: no plan: the goal can hold in {len(options)} ways, and no action "
+            "makes any true"
         )
     if () in possible:  # one way holds from the start
         possible = [()]

@@ -252,11 +252,12 @@ def test_a_problem_may_be_named_as_one_of_its_ground_actions(tmp_path: Path) -> 
 
 
 def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: Path) -> None:
-    """Exit 1, as for any "no plan", where it was 2 (a usage or load error)."""
+    """Exit 1, as for any "no plan", where it was 2 (a usage or load error); the error
+    names the goal's file and line, as every error of reading PDDL does."""
     problem = "(define (problem pn) (:domain negp) (:objects a) (:init) (:goal (w)))"
     code, out, found = plan(tmp_path, NEGATED, problem)
     assert (code, found) == (1, []), out
-    assert "no plan: the goal needs (w), which no action can make true" in out
+    assert "p.pddl:1: no plan: the goal needs (w), which no action can make true" in out
     # As JSON, the decision any "no plan" gives, where it printed only the error
     code, out, _ = plan(tmp_path, NEGATED, problem, "--format", "json")
     result = json.loads(out)["result"]
