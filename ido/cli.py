@@ -456,9 +456,10 @@ def _not_an_input(plan_out: Path, inputs: list[Path]) -> None:
             same = os.path.samefile(plan_out, file)
         except OSError:
             continue
-        if same:
+        if same:  # (another name of it, a link say, is told: "plan.txt is p.pddl, …")
+            named = "a file" if str(file) == str(plan_out) else f"{file}, which is a file"
             raise typer.BadParameter(
-                f"{plan_out} is {file}, which this plan is made from", param_hint="--plan-out"
+                f"{plan_out} is {named} this plan is made from", param_hint="--plan-out"
             )
 
 

@@ -454,13 +454,14 @@ def test_a_plan_file_that_is_an_input_is_refused_and_kept(
     problem = "(define (problem pn) (:domain negp) (:objects a) (:init) (:goal (nothing)))"
     d, p = write(tmp_path, "d.pddl", NEGATED), write(tmp_path, "p.pddl", problem)
     done = CliRunner().invoke(app, ["plan", "--pddl", str(d), str(p), "--plan-out", str(p)])
-    assert done.exit_code == 2 and "which this plan is made from" in done.output, done.output
+    assert done.exit_code == 2 and "this plan is made from" in done.output, done.output
+    assert f"{p} is a file this plan is made from" in done.output  # not "p.pddl is p.pddl"
     assert p.read_text() == problem
     (tmp_path / "intents").mkdir()
     intent = write(tmp_path / "intents", "i.yaml", "kind: Intent\n")
     monkeypatch.chdir(tmp_path)
     done = CliRunner().invoke(app, ["plan", "i", "--plan-out", "intents/i.yaml"])
-    assert done.exit_code == 2 and "which this plan is made from" in done.output, done.output
+    assert done.exit_code == 2 and "this plan is made from" in done.output, done.output
     assert intent.read_text() == "kind: Intent\n"
     target = write(tmp_path, "old.plan", "(fin a)\n")
     (tmp_path / "link.plan").symlink_to(target)
