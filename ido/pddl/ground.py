@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ido.errors import PddlError, UnsolvableError
 from ido.pddl.adl import Truth, expand_action, expand_goal
@@ -52,6 +52,11 @@ class GroundTask:
     actions: tuple[GroundAction, ...]
     options: tuple[tuple[Literal, ...], ...] = ()
     """When the goal can hold in several ways (ADL): each way, and `goal` is empty."""
+    files: str = field(default="", compare=False)
+    """The domain's and the problem's files, for errors of writing them as ido resources
+    (`d.pddl, p.pddl`): two PDDL names that would meet may come from either."""
+    goal_at: str = field(default="", compare=False)
+    """Where the problem's goal is written (`p.pddl:4`), for errors about it."""
 
 
 def ground(domain: Domain, problem: Problem) -> GroundTask:
@@ -136,9 +141,22 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
         )
     if () in possible:  # one way holds from the start
         possible = [()]
+    files = f"{domain.file}, {problem.file}"
     if len(possible) == 1:
-        return GroundTask(domain.name, problem.name, fluents, init, possible[0], tuple(actions))
-    return GroundTask(domain.name, problem.name, fluents, init, (), tuple(actions), tuple(possible))
+        goal, options = possible[0], []
+    else:
+        goal, options = (), possible
+    return GroundTask(
+        domain.name,
+        problem.name,
+        fluents,
+        init,
+        goal,
+        tuple(actions),
+        tuple(options),
+        files,
+        at_goal,
+    )
 
 
 def _instances(
