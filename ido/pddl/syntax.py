@@ -63,9 +63,14 @@ class _Reader:
         return PddlError(f"{self.file}:{node.line}: {message}")
 
     def parse(self, text: str) -> Node:
+        """The file's forms. A parenthesis missing or one too many is told where a section
+        (`(:action`, `(:init`) shows it, not where the file ends: `(define` on line 1
+        is the '(' never closed whichever ')' is missing."""
         stack: list[list[Node]] = [[]]
         lines: list[int] = []
         line = 1
+        ended = 0  # where the first form of the file ended
+        swallowed: tuple[int, str, int] | None = None  # a section read inside another form
         for raw in text.splitlines():
             code = raw.split(";", 1)[0]
             for lexeme in _TOKEN.findall(code):
@@ -77,9 +82,25 @@ class _Reader:
                         raise PddlError(f"{self.file}:{line}: ')' without a matching '('")
                     items = stack.pop()
                     stack[-1].append(Node(lines.pop(), None, tuple(items)))
+                    ended = ended or (line if len(stack) == 1 else 0)
                 else:
+                    if lexeme.startswith(":") and not stack[-1]:  # a section's head
+                        if len(stack) == 2 and ended:
+                            raise PddlError(
+                                f"{self.file}:{ended}: the (define ...) form ends on this line, "
+                                f"and ({lexeme.lower()} ...) on line {line} comes after it: a "
+                                "')' too many on this line or before"
+                            )
+                        if len(stack) > 3 and swallowed is None:
+                            swallowed = (line, lexeme.lower(), lines[-2])
                     stack[-1].append(Node(line, lexeme.lower()))
             line += 1
+        if len(stack) > 1 and swallowed is not None:
+            at, section, inside = swallowed
+            raise PddlError(
+                f"{self.file}:{inside}: a ')' is missing: ({section} ...) on line {at} is read "
+                f"inside the form that starts on line {inside}"
+            )
         if len(stack) > 1:
             raise PddlError(f"{self.file}:{lines[-1]}: '(' is never closed")
         top = [n for n in stack[0] if n.is_list]

@@ -126,15 +126,28 @@ def test_the_cheapest_trip_is_planned_through_the_imported_catalog(tmp_path: Pat
             ),
             r"d\.pddl:10: 'exists' in the conditional effect in the effect of drive",
         ),
-        (ROADS.replace("(define", "(define (", 1), r"d\.pddl:1: '\(' is never closed"),
+        (ROADS.replace("(define", "(define (", 1), r"d\.pddl:1: a '\)' is missing"),
         (ROADS + ")", r"d\.pddl:12: '\)' without a matching"),
+        (
+            ROADS.replace("(visited ?p - place))", "(visited ?p - place)"),
+            r"d\.pddl:5: a '\)' is missing: \(:functions ...\) on line 6 is read inside the form "
+            "that starts on line 5",
+        ),
+        (
+            ROADS.replace("(:constants depot - place)", "(:constants depot - place))"),
+            r"d\.pddl:4: the \(define ...\) form ends on this line, and \(:predicates ...\) on "
+            r"line 5 comes after it: a '\)' too many",
+        ),
+        (ROADS.replace("(length ?a ?b)))))", "(length ?a ?b))))"), r"d\.pddl:1: '\(' is never"),
         (ROADS.replace(":predicates", ":derived"), r"domain section :derived is not supported"),
     ],
 )
 def test_unsupported_or_broken_pddl_names_the_file_line_and_feature(
     tmp_path: Path, text: str, message: str
 ) -> None:
-    """Effects beyond STRIPS, unknown requirements and bad parentheses are clear errors."""
+    """Effects beyond STRIPS, unknown requirements and bad parentheses are clear errors: a
+    ')' missing inside a section, or one too many, is told where the next section shows it
+    (both were told on line 1, or at the file's end)."""
     with pytest.raises(PddlError, match=message):
         read_domain(write(tmp_path, "d.pddl", text))
 
