@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-from ido.errors import PddlError, unreadable
+from ido.errors import PddlError, unreadable_file
 from ido.pddl.check import check_domain
 from ido.pddl.parsed import (
     Action,
@@ -650,5 +650,5 @@ def _number(reader: _Reader, node: Node) -> float:
 def _text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PddlError(f"{path}: {unreadable(exc)}") from None
+    except (OSError, UnicodeDecodeError) as exc:  # (not UTF-8: at its line and column)
+        raise PddlError(str(unreadable_file(str(path), exc))) from None

@@ -197,6 +197,16 @@ def test_import_pddl_on_the_command_line(tmp_path: Path) -> None:
     assert missing.output.count("nope.pddl") == 1  # named once, not again in the errno's text
 
 
+def test_a_file_that_is_not_utf8_is_refused_at_its_line_and_column(tmp_path: Path) -> None:
+    """A Latin-1 `é` in a comment was "cannot read file: 'utf-8' codec can't decode byte
+    0xe9 in position 31", left to be counted by hand; the YAML loader already said where."""
+    domain = tmp_path / "d.pddl"
+    domain.write_bytes(ROADS.replace("(:types", "; caf\xe9\n  (:types").encode("latin-1"))
+    said = "d.pddl:3: cannot read file: byte 0xe9 at column 8 is not UTF-8"
+    with pytest.raises(PddlError, match=re.escape(said)):
+        read_domain(domain)
+
+
 def test_import_pddl_overwrites_a_changed_file_only_when_forced(tmp_path: Path) -> None:
     """Importing again is harmless; an edited file is kept unless --force says otherwise."""
     runner = CliRunner()
