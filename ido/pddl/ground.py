@@ -174,7 +174,7 @@ def _instances(
     for variant in expand_action(schema, objects_of, truth):
         for binding in _bindings(variant, objects_of, static, index, fluents):
             action = _instantiate(variant, binding, fluents, problem)
-            if not (action.add or action.delete):
+            if action is None or not (action.add or action.delete):
                 continue  # it never helps a plan (Fast Downward drops such actions too)
             if schema.condition is not None or schema.conditional:
                 compiled_count += 1
@@ -426,12 +426,18 @@ def _static_holds(literal: Literal, binding: dict[str, str], static: frozenset[A
 
 def _instantiate(
     schema: Action, binding: dict[str, str], fluents: frozenset[str], problem: Problem
-) -> GroundAction:
+) -> GroundAction | None:
+    """The instance of `schema` for `binding`; None when its precondition needs an atom
+    both true and false (`(is-at ?m) (not (is-at ?l))` with ?m = ?l): it never applies, so
+    its cost is not looked up, which the problem need not give (`(fare bank bank)`)."""
     pre = tuple(
         Literal(_bind(lit.atom, binding), lit.positive)
         for lit in schema.precondition
         if lit.atom.predicate in fluents
     )
+    needed = {lit.atom for lit in pre if lit.positive}
+    if any(not lit.positive and lit.atom in needed for lit in pre):
+        return None
     add = tuple(dict.fromkeys(_bind(a, binding) for a in schema.add))
     delete = tuple(a for a in dict.fromkeys(_bind(a, binding) for a in schema.delete))
     cost = 0.0 if problem.metric else 1.0  # no metric: plan length

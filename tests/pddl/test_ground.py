@@ -95,3 +95,27 @@ def test_errors_of_grounding_name_the_file_and_line(tmp_path: Path) -> None:
     missing = "p.pddl:1: the cost (f o0) of a is not in :init (" + str(d) + ":3)"
     with pytest.raises(PddlError, match=re.escape(missing)):  # where to add it, and who needs it
         load_pddl(d, p)
+
+
+def test_an_instance_whose_precondition_contradicts_itself_needs_no_cost(tmp_path: Path) -> None:
+    """`(move bank bank)` needs (is-at bank) true and false: it never applies, and the
+    problem gives no `(fare bank bank)`, as VAL and a briefcase problem expect. Its cost was
+    looked up all the same, and the problem refused ("the cost (fare bank bank) of move is
+    not in :init")."""
+    domain = """\
+(define (domain walk) (:requirements :negative-preconditions :action-costs)
+ (:predicates (is-at ?x)) (:functions (total-cost) (fare ?a ?b))
+ (:action move :parameters (?m ?l) :precondition (and (is-at ?m) (not (is-at ?l)))
+  :effect (and (is-at ?l) (not (is-at ?m)) (increase (total-cost) (fare ?m ?l)))))
+"""
+    problem = """\
+(define (problem w1) (:domain walk) (:objects home bank)
+ (:init (is-at home) (= (fare home bank) 2) (= (fare bank home) 3) (= (total-cost) 0))
+ (:goal (is-at bank)) (:metric minimize (total-cost)))
+"""
+    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
+    task = load_pddl(d, p)
+    assert sorted((a.call, a.cost) for a in task.actions) == [
+        ("(move bank home)", 3.0),
+        ("(move home bank)", 2.0),
+    ]
