@@ -179,6 +179,9 @@ class _Reader:
         if not node.is_list or not node.items or node.items[0].is_list:
             raise self.fail(node, "expected an atom like (on ?x ?y)")
         args = []
+        timed = _timed(node)
+        if timed is not None:
+            raise self.fail(node, timed)
         for arg in node.items[1:]:
             if arg.is_list:
                 raise self.fail(arg, _unsupported_inside(node.head(), arg.head()))
@@ -517,6 +520,21 @@ to 32 deep at most (in a negation, one more)."""
 MOST_COST = 1e15
 """The largest action cost read: a plan's cost is summed in millionths, which must stay
 well inside a float's range (PDDL's costs are small whole numbers)."""
+
+
+def _timed(node: Node) -> str | None:
+    """What `(at 10 (p))` (a timed initial literal) or `(at start (p))`, `(over all (p))`
+    (a durative action's condition) is, said as the feature it is; None for an atom. Read
+    as an atom, each was "nested terms (functions)", of a predicate `at` most domains have."""
+    items = node.items
+    if len(items) != 3 or items[1].is_list or not items[2].is_list:
+        return None
+    head, when = node.head(), items[1].text or ""
+    if head == "at" and _NUMBER.fullmatch(when):
+        return f"timed initial literals (at {when} …) are not supported"
+    if (head, when) in (("at", "start"), ("at", "end"), ("over", "all")):
+        return f"({head} {when} …) belongs to durative actions, which are not supported"
+    return None
 
 
 def _unsupported_inside(head: str, inner: str) -> str:

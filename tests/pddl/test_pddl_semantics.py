@@ -280,6 +280,12 @@ def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: 
         ("(:predicates (p) (g)) (:action w :parameters () :precondition (> (total-cost) 1)"
          " :effect (g))", "", "numeric comparisons (> …) are not supported"),
         ("(:predicates (p) (g))", "(not (p))", "a negated atom is not allowed here"),
+        ("(:predicates (p) (g))", "(at 10 (p))",
+         "timed initial literals (at 10 …) are not supported"),
+        ("(:predicates (p) (g)) (:action w :parameters () :precondition (at start (p))"
+         " :effect (g))", "", "d.pddl:1: (at start …) belongs to durative actions"),
+        ("(:predicates (p) (g)) (:action w :parameters () :precondition (over all (p))"
+         " :effect (g))", "", "d.pddl:1: (over all …) belongs to durative actions"),
     ],
 )  # fmt: skip
 def test_a_feature_ido_does_not_read_is_named_as_itself(
