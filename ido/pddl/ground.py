@@ -174,7 +174,7 @@ def _instances(
     for variant in expand_action(schema, objects_of, truth):
         for binding in _bindings(variant, objects_of, static, index, fluents):
             action = _instantiate(variant, binding, fluents, problem)
-            if action is None or not (action.add or action.delete):
+            if action is None or _changes_nothing(action):
                 continue  # it never helps a plan (Fast Downward drops such actions too)
             if schema.condition is not None or schema.conditional:
                 compiled_count += 1
@@ -188,6 +188,15 @@ def _instances(
                     continue
                 seen.add(action)
             yield action
+
+
+def _changes_nothing(action: GroundAction) -> bool:
+    """Whether every state `action` applies in is left as it was: what it adds, its
+    precondition needs true, and what it deletes (and does not add again: an add wins),
+    false. `(go o1)` that needs and adds (p o1) is no step of any plan."""
+    true = {lit.atom for lit in action.precondition if lit.positive}
+    false = {lit.atom for lit in action.precondition if not lit.positive}
+    return set(action.add) <= true and set(action.delete) - set(action.add) <= false
 
 
 class _MissingCost(PddlError):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ido.errors import PddlError
-from ido.pddl import load_pddl
+from ido.pddl import import_pddl, load_pddl
 
 grounding = importlib.import_module("ido.pddl.ground")  # (`ido.pddl.ground` is the function)
 
@@ -119,3 +119,24 @@ def test_an_instance_whose_precondition_contradicts_itself_needs_no_cost(tmp_pat
         ("(move bank home)", 3.0),
         ("(move home bank)", 2.0),
     ]
+
+
+def test_an_instance_that_changes_nothing_is_left_out(tmp_path: Path) -> None:
+    """`(go o1)` needs (p o1) and adds it: no state it applies in changes, as the docs say
+    of such instances, yet it was written as a capability. An import of nothing to do says
+    so, naming the problem's file."""
+    domain = """\
+(define (domain noop) (:requirements :strips :negative-preconditions)
+ (:predicates (p ?a) (q ?a))
+ (:action go :parameters (?a) :precondition (p ?a) :effect (p ?a))
+ (:action undo :parameters (?a) :precondition (not (q ?a)) :effect (not (q ?a)))
+ (:action set :parameters (?a) :precondition (p ?a) :effect (and (not (q ?a)) (q ?a))))
+"""
+    problem = "(define (problem np) (:domain noop) (:objects o1) (:init (p o1)) (:goal (q o1)))"
+    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
+    assert [a.call for a in load_pddl(d, p).actions] == ["(set o1)"]
+    quiet = domain.replace(":effect (and (not (q ?a)) (q ?a))", ":effect (and (p ?a))")
+    calm = problem.replace("(:goal (q o1))", "(:goal (p o1))")
+    d, p = write(tmp_path, "d.pddl", quiet), write(tmp_path, "p.pddl", calm)
+    with pytest.raises(PddlError, match=re.escape(f"{p}: no action of problem np changes")):
+        import_pddl(d, p, tmp_path / "out")
