@@ -299,6 +299,10 @@ def _read_domain(path: Path) -> Domain:
         if keyword == ":requirements":
             requirements = tuple(n.text or "" for n in node.items[1:])
             for requirement in requirements:
+                if f":{requirement}" in SUPPORTED:  # `typing`: read as a name of its own
+                    raise reader.fail(
+                        node, f"requirement {requirement} needs its colon: write :{requirement}"
+                    )
                 if requirement not in SUPPORTED:
                     raise reader.fail(node, f"requirement {requirement} is not supported")
         elif keyword == ":types":

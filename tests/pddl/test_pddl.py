@@ -120,6 +120,7 @@ def test_the_cheapest_trip_is_planned_through_the_imported_catalog(tmp_path: Pat
             r"d\.pddl:10: only \(increase \(total-cost\) ...\) is supported",
         ),
         (ROADS.replace(":action-costs", ":durative-actions"), r"d\.pddl:2: requirement :dura"),
+        (ROADS.replace(":typing", "typing"), r"d\.pddl:2: requirement typing needs its colon"),
         (
             ROADS.replace(
                 "(visited ?b)\n", "(when (at ?t ?a) (exists (?p - place) (visited ?p)))\n"
