@@ -141,21 +141,11 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
         )
     if () in possible:  # one way holds from the start
         possible = [()]
+    goal = possible[0] if len(possible) == 1 else ()
+    several = tuple(possible) if len(possible) > 1 else ()
     files = f"{domain.file}, {problem.file}"
-    if len(possible) == 1:
-        goal, options = possible[0], []
-    else:
-        goal, options = (), possible
     return GroundTask(
-        domain.name,
-        problem.name,
-        fluents,
-        init,
-        goal,
-        tuple(actions),
-        tuple(options),
-        files,
-        at_goal,
+        domain.name, problem.name, fluents, init, goal, tuple(actions), several, files, at_goal
     )
 
 
