@@ -468,9 +468,10 @@ def _not_an_input(plan_out: Path, inputs: list[Path]) -> None:
             same = os.path.samefile(plan_out, file)
         except OSError:
             continue
-        if same:
+        if same:  # (another name of it, a link say, is told: "plan.txt is p.pddl, …")
+            named = "a file" if str(file) == str(plan_out) else f"{file}, which is a file"
             raise typer.BadParameter(
-                f"{plan_out} is {file}, which this plan is made from", param_hint="--plan-out"
+                f"{plan_out} is {named} this plan is made from", param_hint="--plan-out"
             )
 
 
@@ -570,7 +571,7 @@ def _unsolvable_json(exc: Exception, planner: str) -> NoReturn:
     from ido.decide import Decision
     from ido.planner.types import PlanResult
 
-    reason = str(exc).removeprefix("no plan: ")
+    reason = str(exc).split("no plan: ", 1)[-1]  # (the text error's file and line go too)
     result = PlanResult("infeasible", reason=reason, solver={"backend": "pddl grounding"})
     decision = Decision(1, "ido plan", planner, "", {}, result, {}, (), ())
     typer.echo(json.dumps(decision.to_json(), indent=2, sort_keys=True, default=str))

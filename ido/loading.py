@@ -318,7 +318,13 @@ def _declared(data: Any) -> set[tuple[str, str]]:
 def _parse_resource(document: Document, shown: str) -> tuple[Resource | None, list[Problem]]:
     data = document.data
     if not isinstance(data, dict):
-        return None, [Problem(shown, document.line, "", "a resource must be a YAML mapping")]
+        message = "a resource must be a YAML mapping"
+        if shown.lower().endswith(".pddl"):  # a planning user's first `ido validate`
+            message += (
+                "; this is a PDDL file: `ido import-pddl DOMAIN PROBLEM --out DIR` writes a "
+                "problem as YAML, `ido plan --pddl DOMAIN PROBLEM` plans it"
+            )
+        return None, [Problem(shown, document.line, "", message)]
     kind = data.get("kind")
     if not isinstance(kind, str) or kind not in KINDS:
         known = ", ".join(KINDS)

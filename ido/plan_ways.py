@@ -109,7 +109,7 @@ def told(task: Task, why: DeniedWhy) -> str:
                 f"{needs(task, name, plan)}: {way_out(task, name, plan)}"
             )
         elif name in denied:
-            out.append(f"{rule_words(name, denied[name]).way} to allow {steps}")
+            out.append(f"{rule_words(name, denied[name], plan.capabilities).way} to allow {steps}")
         else:
             out.append(f"lift plan rule {name} to allow {steps}")
     return "; or ".join(out)

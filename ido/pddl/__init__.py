@@ -65,7 +65,9 @@ def import_pddl(
     *capabilities, intent = documents
     name = intent["metadata"]["name"]
     if not capabilities:
-        raise PddlError(f"{name}: no action of the problem changes anything; nothing to write")
+        raise PddlError(
+            f"{problem}: no action of problem {name} changes anything; nothing to write"
+        )
     # A file of one resource must be named after it; several share the problem's name.
     stem = capabilities[0]["metadata"]["name"] if len(capabilities) == 1 else name
     cap_file = out / "capabilities" / f"{stem}.yaml"

@@ -1,6 +1,6 @@
 """Check that a PDDL domain and problem use only what they declare: every predicate with
 its arity, every type, every object or constant (of the type its place takes), and every
-variable bound where it is used.
+variable bound where it is used (and of the type its place takes).
 
 Read otherwise, a name used but not declared is a fact no action touches or an object of
 no type: the problem then has "no plan", or a plan VAL rejects. Errors name the file, the
@@ -54,12 +54,12 @@ def check_problem(domain: Domain, problem: Problem) -> None:
     for atom in problem.init:
         line = problem.init_lines.get(atom, problem.lines.get(":init", 1))
         uses = _Uses(domain, objects, f"{problem.file}:{line}", None, below)
-        uses.atom(atom, frozenset(), ":init")
+        uses.atom(atom, {}, ":init")
     goal = _Uses(domain, objects, f"{problem.file}:{problem.lines.get(':goal', 1)}", None, below)
     for literal in problem.goal:
-        goal.atom(literal.atom, frozenset(), "the goal")
+        goal.atom(literal.atom, {}, "the goal")
     if problem.goal_condition is not None:
-        goal.formula(problem.goal_condition, frozenset(), "the goal", types)
+        goal.formula(problem.goal_condition, {}, "the goal", types)
 
 
 def subtypes(domain: Domain) -> dict[str, set[str]]:
@@ -101,13 +101,14 @@ class _Uses:
         below: Mapping[str, set[str]],
     ):
         self.predicates, self.objects, self.at, self.owner = domain.predicates, objects, at, owner
+        self.functions = domain.functions
         self.below = below
 
     def fail(self, message: str) -> PddlError:
         return PddlError(f"{self.at}: {message}")
 
     def action(self, action: Action, types: set[str]) -> None:
-        parameters = frozenset(v for v, _ in action.parameters)
+        parameters = dict(action.parameters)
         self.typed(action.parameters, types)
         where = f"the precondition of {action.name}"
         for literal in action.precondition:
@@ -115,17 +116,41 @@ class _Uses:
         if action.condition is not None:
             self.formula(action.condition, parameters, where, types)
         self.effect(action.add, action.delete, action.conditional, parameters, types)
-        for term in (t for t in action.cost if isinstance(t, Atom)):  # its variables alone
-            for arg in term.args:
-                if arg.startswith("?") and arg not in parameters:
-                    raise self.fail(f"{arg} in {show(Literal(term))} {self._unbound('its cost')}")
+        for term in (t for t in action.cost if isinstance(t, Atom)):
+            self.cost(term, parameters)
+
+    def cost(self, term: Atom, parameters: Mapping[str, str]) -> None:
+        """A function term an action adds to `total-cost`, checked as an atom is: it was
+        looked up in `:init` as written, and the problem blamed for not giving its value."""
+        found = self.functions.get(term.predicate)
+        if found is None:
+            raise self.fail(
+                f"function {term.predicate} in the cost of {self.owner} is not declared in "
+                ":functions"
+            )
+        if len(found) != len(term.args):
+            raise self.fail(
+                f"function {term.predicate} in the cost of {self.owner} takes {len(found)} "
+                f"arguments, not {len(term.args)}"
+            )
+        for place, (arg, kind) in enumerate(zip(term.args, found, strict=True), 1):
+            if arg.startswith("?") and arg not in parameters:  # its variables alone
+                raise self.fail(f"{arg} in {show(Literal(term))} {self._unbound('its cost')}")
+            known = parameters.get(arg) if arg.startswith("?") else self.objects.get(arg)
+            if known is None:
+                raise self.fail(f"{arg} in {show(Literal(term))} in its cost {self._unknown()}")
+            if not is_a(known, kind, self.below):
+                raise self.fail(
+                    f"{arg} in {show(Literal(term))} in the cost of {self.owner} is of type "
+                    f"{known}, and argument {place} of {term.predicate} takes type {kind}"
+                )
 
     def effect(
         self,
         add: Iterable[Atom],
         delete: Iterable[Atom],
         parts: Iterable[Conditional | Universal],
-        bound: frozenset[str],
+        bound: Mapping[str, str],
         types: set[str],
     ) -> None:
         where = f"the effect of {self.owner}"
@@ -137,15 +162,17 @@ class _Uses:
                 self.effect(part.add, part.delete, (), bound, types)
             else:
                 self.typed(part.variables, types)
-                inner = bound | {v for v, _ in part.variables}
+                inner = {**bound, **dict(part.variables)}
                 self.effect(part.add, part.delete, part.conditional, inner, types)
 
-    def formula(self, formula: Formula, bound: frozenset[str], where: str, types: set[str]) -> None:
+    def formula(
+        self, formula: Formula, bound: Mapping[str, str], where: str, types: set[str]
+    ) -> None:
         if isinstance(formula, Literal):
             self.atom(formula.atom, bound, where)
         elif isinstance(formula, Quantified):
             self.typed(formula.variables, types)
-            inner = bound | {v for v, _ in formula.variables}
+            inner = {**bound, **dict(formula.variables)}
             self.formula(formula.body, inner, where, types)
         else:
             for part in formula.parts:
@@ -157,7 +184,7 @@ class _Uses:
                 owner = f" in {self.owner}" if self.owner else " in the goal"
                 raise self.fail(f"type {kind} of {variable}{owner} is not in :types")
 
-    def atom(self, atom: Atom, bound: frozenset[str], where: str) -> None:
+    def atom(self, atom: Atom, bound: Mapping[str, str], where: str) -> None:
         kinds: tuple[str, ...] = ("object", "object")
         if atom.predicate == "=":
             if len(atom.args) != 2:
@@ -178,6 +205,11 @@ class _Uses:
             if arg.startswith("?"):
                 if arg not in bound:
                     raise self.fail(f"{arg} in {show(Literal(atom))} {self._unbound(where)}")
+                if not is_a(bound[arg], kind, self.below):  # VAL: "Type problem in domain"
+                    raise self.fail(
+                        f"{arg} in {show(Literal(atom))} in {where} is of type {bound[arg]}, "
+                        f"and argument {place} of {atom.predicate} takes type {kind}"
+                    )
             elif arg not in self.objects:
                 raise self.fail(f"{arg} in {show(Literal(atom))} in {where} {self._unknown()}")
             elif not is_a(self.objects[arg], kind, self.below):

@@ -36,6 +36,10 @@ _NOT_IDENT = re.compile(r"[^a-z0-9_]")
 _NOT_NAME = re.compile(r"[^a-z0-9.-]+")
 
 
+class _Collision(PddlError):
+    """Two PDDL names that would become one ido name."""
+
+
 class _Names:
     """Sanitised names, checked to stay one-to-one."""
 
@@ -82,7 +86,7 @@ class _Names:
     def _unique(self, out: str, text: str) -> str:
         first = self._seen.setdefault(out, text)
         if first != text:
-            raise PddlError(f"PDDL names {first!r} and {text!r} would both become {out!r}")
+            raise _Collision(f"PDDL names {first!r} and {text!r} would both become {out!r}")
         return out
 
 
@@ -95,7 +99,15 @@ def fact_path(atom: Atom, names: _Names) -> str:
 
 
 def to_resources(task: GroundTask, max_steps: int = MOST_STEPS) -> list[dict[str, Any]]:
-    """The Capability documents, then the Intent document, ready to write as YAML."""
+    """The Capability documents, then the Intent document, ready to write as YAML; a name
+    that would meet another's is an error naming the files it may come from."""
+    try:
+        return _resources(task, max_steps)
+    except _Collision as exc:
+        raise PddlError(f"{task.files}: {exc}") from None
+
+
+def _resources(task: GroundTask, max_steps: int) -> list[dict[str, Any]]:
     facts, resources = _Names(), _Names()
     actions = task.actions
     # The ways of an ADL action show one call: each after the first is numbered, once
@@ -174,8 +186,9 @@ def _goal(task: GroundTask, facts: _Names) -> list[str]:
     read = len({lit.atom for way in task.options for lit in way})
     if read > GOAL_FACTS:
         raise PddlError(
-            f"the goal can hold in {len(task.options)} ways that read {read} facts; ido reads "
-            f"a goal of several ways over at most {GOAL_FACTS} (it tabulates the condition)"
+            f"{task.goal_at}: the goal can hold in {len(task.options)} ways that read {read} "
+            f"facts; ido reads a goal of several ways over at most {GOAL_FACTS} (it "
+            "tabulates the condition)"
         )
     ways = (" && ".join(_condition(lit, facts) for lit in way) for way in task.options)
     return [" || ".join(f"({way})" for way in ways)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ido.errors import PddlError, UnsolvableError
 from ido.pddl.adl import Truth, expand_action, expand_goal
@@ -52,6 +52,11 @@ class GroundTask:
     actions: tuple[GroundAction, ...]
     options: tuple[tuple[Literal, ...], ...] = ()
     """When the goal can hold in several ways (ADL): each way, and `goal` is empty."""
+    files: str = field(default="", compare=False)
+    """The domain's and the problem's files, for errors of writing them as ido resources
+    (`d.pddl, p.pddl`): two PDDL names that would meet may come from either."""
+    goal_at: str = field(default="", compare=False)
+    """Where the problem's goal is written (`p.pddl:4`), for errors about it."""
 
 
 def ground(domain: Domain, problem: Problem) -> GroundTask:
@@ -83,23 +88,26 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
             return atom.args[0] == atom.args[1]
         return None if atom.predicate in fluents else atom in static
 
+    at_goal = f"{problem.file}:{problem.lines.get(':goal', 1)}"  # (and where "no plan" is)
     try:
         options = expand_goal(problem.goal, problem.goal_condition, objects_of, truth)
     except PddlError as exc:
-        raise PddlError(f"{problem.file}:{problem.lines.get(':goal', 1)}: {exc}") from None
+        raise PddlError(f"{at_goal}: {exc}") from None
     if not options:
         raise UnsolvableError(
-            "no plan: the goal can never hold: its static facts and equalities rule it out"
+            f"{at_goal}: no plan: the goal can never hold: its static facts and equalities "
+            "rule it out"
         )
     found: list[GroundAction] = []
     for schema in domain.actions:
-        try:  # (errors name the action's file and line; a missing cost, the problem's file)
+        try:  # (errors name the action's file and line; a missing cost, the problem's :init)
             for action in _instances(schema, objects_of, truth, static, index, fluents, problem):
                 found.append(action)
                 if len(found) > MAX_GROUND_ACTIONS:
                     break
         except _MissingCost as exc:
-            raise PddlError(f"{problem.file}: {exc}") from None
+            at = f"{problem.file}:{problem.lines.get(':init', 1)}"
+            raise PddlError(f"{at}: {exc} ({domain.file}:{schema.line})") from None
         except PddlError as exc:
             raise PddlError(f"{domain.file}:{schema.line}: {exc}") from None
         if len(found) > MAX_GROUND_ACTIONS:
@@ -123,15 +131,22 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
     possible = [way for way in ways if way is not None]
     if not possible:
         if len(options) == 1:  # name the literal no action can make true
-            _goal(options[0], fluents, static, init, known, strict=True)
+            try:
+                _goal(options[0], fluents, static, init, known, strict=True)
+            except UnsolvableError as exc:
+                raise UnsolvableError(f"{at_goal}: {exc}") from None
         raise UnsolvableError(
-            f"no plan: the goal can hold in {len(options)} ways, and no action makes any true"
+            f"{at_goal}: no plan: the goal can hold in {len(options)} ways, and no action "
+            "makes any true"
         )
     if () in possible:  # one way holds from the start
         possible = [()]
-    if len(possible) == 1:
-        return GroundTask(domain.name, problem.name, fluents, init, possible[0], tuple(actions))
-    return GroundTask(domain.name, problem.name, fluents, init, (), tuple(actions), tuple(possible))
+    goal = possible[0] if len(possible) == 1 else ()
+    several = tuple(possible) if len(possible) > 1 else ()
+    files = f"{domain.file}, {problem.file}"
+    return GroundTask(
+        domain.name, problem.name, fluents, init, goal, tuple(actions), several, files, at_goal
+    )
 
 
 def _instances(
@@ -149,7 +164,7 @@ def _instances(
     for variant in expand_action(schema, objects_of, truth):
         for binding in _bindings(variant, objects_of, static, index, fluents):
             action = _instantiate(variant, binding, fluents, problem)
-            if not (action.add or action.delete):
+            if action is None or _changes_nothing(action):
                 continue  # it never helps a plan (Fast Downward drops such actions too)
             if schema.condition is not None or schema.conditional:
                 compiled_count += 1
@@ -163,6 +178,15 @@ def _instances(
                     continue
                 seen.add(action)
             yield action
+
+
+def _changes_nothing(action: GroundAction) -> bool:
+    """Whether every state `action` applies in is left as it was: what it adds, its
+    precondition needs true, and what it deletes (and does not add again: an add wins),
+    false. `(go o1)` that needs and adds (p o1) is no step of any plan."""
+    true = {lit.atom for lit in action.precondition if lit.positive}
+    false = {lit.atom for lit in action.precondition if not lit.positive}
+    return set(action.add) <= true and set(action.delete) - set(action.add) <= false
 
 
 class _MissingCost(PddlError):
@@ -401,12 +425,18 @@ def _static_holds(literal: Literal, binding: dict[str, str], static: frozenset[A
 
 def _instantiate(
     schema: Action, binding: dict[str, str], fluents: frozenset[str], problem: Problem
-) -> GroundAction:
+) -> GroundAction | None:
+    """The instance of `schema` for `binding`; None when its precondition needs an atom
+    both true and false (`(is-at ?m) (not (is-at ?l))` with ?m = ?l): it never applies, so
+    its cost is not looked up, which the problem need not give (`(fare bank bank)`)."""
     pre = tuple(
         Literal(_bind(lit.atom, binding), lit.positive)
         for lit in schema.precondition
         if lit.atom.predicate in fluents
     )
+    needed = {lit.atom for lit in pre if lit.positive}
+    if any(not lit.positive and lit.atom in needed for lit in pre):
+        return None
     add = tuple(dict.fromkeys(_bind(a, binding) for a in schema.add))
     delete = tuple(a for a in dict.fromkeys(_bind(a, binding) for a in schema.delete))
     cost = 0.0 if problem.metric else 1.0  # no metric: plan length

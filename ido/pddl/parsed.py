@@ -94,6 +94,8 @@ class Domain:
     typed: tuple[tuple[str, str, int], ...] = field(default=(), compare=False)
     """The types the declarations of constants and predicates name: (type, what has it, line),
     such as ("block", "?x in (on ...)", 5)."""
+    functions: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    """`:functions`: name -> the type of each argument (an action's cost terms use them)."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-from ido.errors import PddlError, unreadable
+from ido.errors import PddlError, unreadable_file
 from ido.pddl.check import check_domain
 from ido.pddl.parsed import (
     Action,
@@ -63,9 +63,14 @@ class _Reader:
         return PddlError(f"{self.file}:{node.line}: {message}")
 
     def parse(self, text: str) -> Node:
+        """The file's forms. A parenthesis missing or one too many is told where a section
+        (`(:action`, `(:init`) shows it, not where the file ends: `(define` on line 1
+        is the '(' never closed whichever ')' is missing."""
         stack: list[list[Node]] = [[]]
         lines: list[int] = []
         line = 1
+        ended = 0  # where the first form of the file ended
+        swallowed: tuple[int, str, int] | None = None  # a section read inside another form
         for raw in text.splitlines():
             code = raw.split(";", 1)[0]
             for lexeme in _TOKEN.findall(code):
@@ -77,9 +82,25 @@ class _Reader:
                         raise PddlError(f"{self.file}:{line}: ')' without a matching '('")
                     items = stack.pop()
                     stack[-1].append(Node(lines.pop(), None, tuple(items)))
+                    ended = ended or (line if len(stack) == 1 else 0)
                 else:
+                    if lexeme.startswith(":") and not stack[-1]:  # a section's head
+                        if len(stack) == 2 and ended:
+                            raise PddlError(
+                                f"{self.file}:{ended}: the (define ...) form ends on this line, "
+                                f"and ({lexeme.lower()} ...) on line {line} comes after it: a "
+                                "')' too many on this line or before"
+                            )
+                        if len(stack) > 3 and swallowed is None:
+                            swallowed = (line, lexeme.lower(), lines[-2])
                     stack[-1].append(Node(line, lexeme.lower()))
             line += 1
+        if len(stack) > 1 and swallowed is not None:
+            at, section, inside = swallowed
+            raise PddlError(
+                f"{self.file}:{inside}: a ')' is missing: ({section} ...) on line {at} is read "
+                f"inside the form that starts on line {inside}"
+            )
         if len(stack) > 1:
             raise PddlError(f"{self.file}:{lines[-1]}: '(' is never closed")
         top = [n for n in stack[0] if n.is_list]
@@ -158,6 +179,9 @@ class _Reader:
         if not node.is_list or not node.items or node.items[0].is_list:
             raise self.fail(node, "expected an atom like (on ?x ?y)")
         args = []
+        timed = _timed(node)
+        if timed is not None:
+            raise self.fail(node, timed)
         for arg in node.items[1:]:
             if arg.is_list:
                 raise self.fail(arg, _unsupported_inside(node.head(), arg.head()))
@@ -259,6 +283,7 @@ def _read_domain(path: Path) -> Domain:
     types: dict[str, str] = {}
     constants: dict[str, str] = {}
     predicates: dict[str, tuple[str, ...]] = {}
+    functions: dict[str, tuple[str, ...]] = {}
     lines: dict[str, int] = {}  # where each predicate is declared
     defined: dict[str, int] = {}  # and each action
     typed: list[tuple[str, str, int]] = []  # the types declarations name (`Domain.typed`)
@@ -274,6 +299,10 @@ def _read_domain(path: Path) -> Domain:
         if keyword == ":requirements":
             requirements = tuple(n.text or "" for n in node.items[1:])
             for requirement in requirements:
+                if f":{requirement}" in SUPPORTED:  # `typing`: read as a name of its own
+                    raise reader.fail(
+                        node, f"requirement {requirement} needs its colon: write :{requirement}"
+                    )
                 if requirement not in SUPPORTED:
                     raise reader.fail(node, f"requirement {requirement} is not supported")
         elif keyword == ":types":
@@ -311,7 +340,7 @@ def _read_domain(path: Path) -> Domain:
                         f"most {MOST_ARGUMENTS} (a fact is a path that CEL reads to 32 deep)",
                     )
         elif keyword == ":functions":
-            _functions(reader, node)  # only (total-cost) and cost terms: checked where used
+            functions = _functions(reader, node, typed)  # cost terms: checked where used
         elif keyword == ":action":
             action = _action(reader, node)
             if action.name in defined:
@@ -322,15 +351,28 @@ def _read_domain(path: Path) -> Domain:
         else:
             raise reader.fail(node, f"domain section {keyword or '(...)'} is not supported")
     domain = Domain(
-        name, requirements, types, constants, predicates, tuple(actions), str(path), tuple(typed)
+        name,
+        requirements,
+        types,
+        constants,
+        predicates,
+        tuple(actions),
+        str(path),
+        tuple(typed),
+        functions,
     )
     check_domain(domain)
     return domain
 
 
-def _functions(reader: _Reader, node: Node) -> None:
-    """Refuse a function declared twice with different arguments (which one counts?)."""
+def _functions(
+    reader: _Reader, node: Node, typed: list[tuple[str, str, int]]
+) -> dict[str, tuple[str, ...]]:
+    """Each function with the type of each argument, as `:predicates` gives a predicate's
+    (the types they name go to `typed`, to be checked against `:types`); refuse a function
+    declared twice with different arguments (which one counts?)."""
     seen: dict[str, tuple[int, int]] = {}  # name -> (arguments, line)
+    functions: dict[str, tuple[str, ...]] = {}
     for item in node.items[1:]:
         if not item.is_list or not item.items:
             continue  # `- number`
@@ -344,6 +386,11 @@ def _functions(reader: _Reader, node: Node) -> None:
                 f"function {name} is declared twice, with {was} and {arity} arguments "
                 f"({_lines(line, item.line)})",
             )
+        arguments = tuple(kind for _, kind in reader.typed(names))
+        kinds = [after.text or "" for n, after in pairwise(names) if n.text == "-"]
+        typed += [(kind, f"an argument of ({name} ...)", item.line) for kind in kinds]
+        functions.setdefault(name, arguments)
+    return functions
 
 
 def _action(reader: _Reader, node: Node) -> Action:
@@ -479,6 +526,21 @@ MOST_COST = 1e15
 well inside a float's range (PDDL's costs are small whole numbers)."""
 
 
+def _timed(node: Node) -> str | None:
+    """What `(at 10 (p))` (a timed initial literal) or `(at start (p))`, `(over all (p))`
+    (a durative action's condition) is, said as the feature it is; None for an atom. Read
+    as an atom, each was "nested terms (functions)", of a predicate `at` most domains have."""
+    items = node.items
+    if len(items) != 3 or items[1].is_list or not items[2].is_list:
+        return None
+    head, when = node.head(), items[1].text or ""
+    if head == "at" and _NUMBER.fullmatch(when):
+        return f"timed initial literals (at {when} …) are not supported"
+    if (head, when) in (("at", "start"), ("at", "end"), ("over", "all")):
+        return f"({head} {when} …) belongs to durative actions, which are not supported"
+    return None
+
+
 def _unsupported_inside(head: str, inner: str) -> str:
     """What an atom holding a list (`(head … (inner …))`) is, said as the feature it is."""
     if inner == "either":
@@ -610,5 +672,5 @@ def _number(reader: _Reader, node: Node) -> float:
 def _text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PddlError(f"{path}: {unreadable(exc)}") from None
+    except (OSError, UnicodeDecodeError) as exc:  # (not UTF-8: at its line and column)
+        raise PddlError(str(unreadable_file(str(path), exc))) from None

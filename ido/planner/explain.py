@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -281,7 +282,8 @@ def infeasible(
         found = relax.solve(frozenset({rule}))
         assert found is not None
         steps = " → ".join(found.plan.capabilities)  # a plan, written as plans are
-        words = f"or {rule_words(rule, relax.rules[rule]).way} to allow {steps}"
+        lift = rule_words(rule, relax.rules[rule], found.plan.capabilities).way
+        words = f"or {lift} to allow {steps}"
         messages.append(words)
         ways.append(Way(rule, found.plan, words))
     why = Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways))
@@ -542,13 +544,21 @@ class RuleWords:
     """Why they are out: `charge cannot be called without environment variable TOKEN`."""
 
 
-def rule_words(rule: str, names: list[str]) -> RuleWords:
-    """`rule`, which leaves out the capabilities `names`, in words (`RuleWords`)."""
-    out = ", ".join(names)
+NAMES_SHOWN = 5
+"""Capabilities a reason names of those a rule leaves out; the rest are counted (the
+decision's rejections list each): an imported PDDL catalog has hundreds without a run
+binding, and the reason named them all, twice."""
+
+
+def rule_words(rule: str, names: list[str], plan: Sequence[str] = ()) -> RuleWords:
+    """`rule`, which leaves out the capabilities `names`, in words (`RuleWords`). `plan`,
+    the steps of the plan lifting it lets through: a run binding is needed for its own."""
+    out = _some(names)
     if rule == UNBOUND:
         has = "has" if len(names) == 1 else "have"
+        needed = [n for n in dict.fromkeys(plan) if n in names] or names
         return RuleWords(
-            f"give {out} a run binding (spec.run)",
+            f"give {_some(needed)} a run binding (spec.run)",
             "the need for a run binding (spec.run)",
             f"{out} {has} no run binding",
         )
@@ -568,6 +578,13 @@ def element_words(element: str) -> str:
     """A limit or a rule of a way out, as relaxing it is said: `max_cost`, `rule
     guard/no-d`, `the need for environment variable TOKEN` (`rule_words`)."""
     return element if element in METRICS else rule_words(element, []).named
+
+
+def _some(names: Sequence[str]) -> str:
+    """`names` joined, the first NAMES_SHOWN of them and how many more."""
+    if len(names) <= NAMES_SHOWN:
+        return ", ".join(names)
+    return f"{', '.join(names[:NAMES_SHOWN])} and {len(names) - NAMES_SHOWN} more"
 
 
 def _words(elements: list[str]) -> str:

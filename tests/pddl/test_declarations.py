@@ -204,3 +204,63 @@ def test_an_object_of_the_wrong_type_in_init_is_refused(tmp_path: Path) -> None:
     refused(tmp_path, TYPED, wrong, said)
     goal = TYPED_PROBLEM.replace("(:goal (at truck1 l1))", "(:goal (at obj5 l1))")
     refused(tmp_path, TYPED, goal, "p.pddl:6: obj5 in (at obj5 l1) in the goal is of type package")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        ("(at ?t ?a) :effect", "(at ?t ?t) :effect",
+         "d.pddl:4: ?t in (at ?t ?t) in the precondition of drive is of type truck, "
+         "and argument 2 of at takes type place"),
+        ("(at ?t ?b)))", "(at ?t ?b) (at ?b ?a)))",
+         "d.pddl:4: ?b in (at ?b ?a) in the effect of drive is of type place, "
+         "and argument 1 of at takes type truck"),
+        ("(at ?t ?b)))", "(at ?t ?b) (forall (?x - object) (at ?t ?x))))",
+         "d.pddl:4: ?x in (at ?t ?x) in the effect of drive is of type object, "
+         "and argument 2 of at takes type place"),
+    ],
+)  # fmt: skip
+def test_a_variable_of_the_wrong_type_for_its_place_is_refused(
+    tmp_path: Path, old: str, new: str, said: str
+) -> None:
+    """`(at ?t ?t)` with ?t a truck was a fact nothing sets: "no plan", and no word of the
+    typo, where VAL reports a type problem in the domain; a variable of a supertype (any
+    object where a place is wanted) is no better. One of a subtype, or of any type where a
+    predicate's argument is untyped, is right: `(holds ?t ?a)` reads."""
+    assert old in TYPED
+    refused(tmp_path, TYPED.replace(old, new, 1), TYPED_PROBLEM, said)
+    fits = TYPED.replace("(at ?t ?b)))", "(at ?t ?b) (holds ?t ?a)))")
+    task = load_pddl(write(tmp_path, "d.pddl", fits), write(tmp_path, "p.pddl", TYPED_PROBLEM))
+    assert "(drive truck1 a1 l1)" in [a.call for a in task.actions]
+
+
+COSTLY = DOMAIN.replace(
+    "(:types block)", "(:types block ball)\n (:functions (total-cost) (w ?x - block))"
+).replace(":effect (p ?x))", ":effect (and (p ?x) (increase (total-cost) (w ?x))))")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        ("(w ?x))))", "(ww ?x))))",
+         "d.pddl:5: function ww in the cost of set is not declared in :functions"),
+        ("(w ?x))))", "(w ?x ?x))))",
+         "d.pddl:5: function w in the cost of set takes 1 arguments, not 2"),
+        ("(w ?x - block)", "(w ?x - ball)",
+         "d.pddl:5: ?x in (w ?x) in the cost of set is of type block, and argument 1 of w "
+         "takes type ball"),
+        ("(w ?x - block)", "(w ?x - bal)",
+         "d.pddl:3: type bal of an argument of (w ...) is not in :types"),
+    ],
+)  # fmt: skip
+def test_a_function_an_action_s_cost_uses_is_declared(
+    tmp_path: Path, old: str, new: str, said: str
+) -> None:
+    """A cost term was looked up in `:init` as written: a misspelt function, or one given
+    arguments of the wrong type, was blamed on the problem ("the cost (ww a) of set is not
+    in :init"), where the domain is wrong and VAL says so."""
+    assert old in COSTLY
+    refused(tmp_path, COSTLY.replace(old, new, 1), PROBLEM, said)
+    priced = PROBLEM.replace("(:init (q a))", "(:init (q a) (= (w a) 2) (= (w b) 3))")
+    task = load_pddl(write(tmp_path, "d.pddl", COSTLY), write(tmp_path, "p.pddl", priced))
+    assert [a.call for a in task.actions] == ["(set a)", "(mk a)"]

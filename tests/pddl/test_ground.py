@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ido.errors import PddlError
-from ido.pddl import load_pddl
+from ido.pddl import import_pddl, load_pddl
 
 grounding = importlib.import_module("ido.pddl.ground")  # (`ido.pddl.ground` is the function)
 
@@ -89,7 +89,54 @@ def test_errors_of_grounding_name_the_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(PddlError, match=re.escape("p.pddl:2: the goal can hold in more than")):
         load_pddl(d, p)
     costly = SIX.replace(":effect (p ?a)", ":effect (and (p ?a) (increase (total-cost) (f ?a)))")
+    costly = costly.replace("(:predicates", "(:functions (f ?x)) (:predicates")
     metric = problem(2, "")[:-1] + " (:metric minimize (total-cost)))"
     d, p = write(tmp_path, "d.pddl", costly), write(tmp_path, "p.pddl", metric)
-    with pytest.raises(PddlError, match=re.escape("p.pddl: the cost (f o0) of a is not in :init")):
+    missing = "p.pddl:1: the cost (f o0) of a is not in :init (" + str(d) + ":3)"
+    with pytest.raises(PddlError, match=re.escape(missing)):  # where to add it, and who needs it
         load_pddl(d, p)
+
+
+def test_an_instance_whose_precondition_contradicts_itself_needs_no_cost(tmp_path: Path) -> None:
+    """`(move bank bank)` needs (is-at bank) true and false: it never applies, and the
+    problem gives no `(fare bank bank)`, as VAL and a briefcase problem expect. Its cost was
+    looked up all the same, and the problem refused ("the cost (fare bank bank) of move is
+    not in :init")."""
+    domain = """\
+(define (domain walk) (:requirements :negative-preconditions :action-costs)
+ (:predicates (is-at ?x)) (:functions (total-cost) (fare ?a ?b))
+ (:action move :parameters (?m ?l) :precondition (and (is-at ?m) (not (is-at ?l)))
+  :effect (and (is-at ?l) (not (is-at ?m)) (increase (total-cost) (fare ?m ?l)))))
+"""
+    problem = """\
+(define (problem w1) (:domain walk) (:objects home bank)
+ (:init (is-at home) (= (fare home bank) 2) (= (fare bank home) 3) (= (total-cost) 0))
+ (:goal (is-at bank)) (:metric minimize (total-cost)))
+"""
+    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
+    task = load_pddl(d, p)
+    assert sorted((a.call, a.cost) for a in task.actions) == [
+        ("(move bank home)", 3.0),
+        ("(move home bank)", 2.0),
+    ]
+
+
+def test_an_instance_that_changes_nothing_is_left_out(tmp_path: Path) -> None:
+    """`(go o1)` needs (p o1) and adds it: no state it applies in changes, as the docs say
+    of such instances, yet it was written as a capability. An import of nothing to do says
+    so, naming the problem's file."""
+    domain = """\
+(define (domain noop) (:requirements :strips :negative-preconditions)
+ (:predicates (p ?a) (q ?a))
+ (:action go :parameters (?a) :precondition (p ?a) :effect (p ?a))
+ (:action undo :parameters (?a) :precondition (not (q ?a)) :effect (not (q ?a)))
+ (:action set :parameters (?a) :precondition (p ?a) :effect (and (not (q ?a)) (q ?a))))
+"""
+    problem = "(define (problem np) (:domain noop) (:objects o1) (:init (p o1)) (:goal (q o1)))"
+    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
+    assert [a.call for a in load_pddl(d, p).actions] == ["(set o1)"]
+    quiet = domain.replace(":effect (and (not (q ?a)) (q ?a))", ":effect (and (p ?a))")
+    calm = problem.replace("(:goal (q o1))", "(:goal (p o1))")
+    d, p = write(tmp_path, "d.pddl", quiet), write(tmp_path, "p.pddl", calm)
+    with pytest.raises(PddlError, match=re.escape(f"{p}: no action of problem np changes")):
+        import_pddl(d, p, tmp_path / "out")

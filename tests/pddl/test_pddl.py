@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -119,21 +120,35 @@ def test_the_cheapest_trip_is_planned_through_the_imported_catalog(tmp_path: Pat
             r"d\.pddl:10: only \(increase \(total-cost\) ...\) is supported",
         ),
         (ROADS.replace(":action-costs", ":durative-actions"), r"d\.pddl:2: requirement :dura"),
+        (ROADS.replace(":typing", "typing"), r"d\.pddl:2: requirement typing needs its colon"),
         (
             ROADS.replace(
                 "(visited ?b)\n", "(when (at ?t ?a) (exists (?p - place) (visited ?p)))\n"
             ),
             r"d\.pddl:10: 'exists' in the conditional effect in the effect of drive",
         ),
-        (ROADS.replace("(define", "(define (", 1), r"d\.pddl:1: '\(' is never closed"),
+        (ROADS.replace("(define", "(define (", 1), r"d\.pddl:1: a '\)' is missing"),
         (ROADS + ")", r"d\.pddl:12: '\)' without a matching"),
+        (
+            ROADS.replace("(visited ?p - place))", "(visited ?p - place)"),
+            r"d\.pddl:5: a '\)' is missing: \(:functions ...\) on line 6 is read inside the form "
+            "that starts on line 5",
+        ),
+        (
+            ROADS.replace("(:constants depot - place)", "(:constants depot - place))"),
+            r"d\.pddl:4: the \(define ...\) form ends on this line, and \(:predicates ...\) on "
+            r"line 5 comes after it: a '\)' too many",
+        ),
+        (ROADS.replace("(length ?a ?b)))))", "(length ?a ?b))))"), r"d\.pddl:1: '\(' is never"),
         (ROADS.replace(":predicates", ":derived"), r"domain section :derived is not supported"),
     ],
 )
 def test_unsupported_or_broken_pddl_names_the_file_line_and_feature(
     tmp_path: Path, text: str, message: str
 ) -> None:
-    """Effects beyond STRIPS, unknown requirements and bad parentheses are clear errors."""
+    """Effects beyond STRIPS, unknown requirements and bad parentheses are clear errors: a
+    ')' missing inside a section, or one too many, is told where the next section shows it
+    (both were told on line 1, or at the file's end)."""
     with pytest.raises(PddlError, match=message):
         read_domain(write(tmp_path, "d.pddl", text))
 
@@ -161,7 +176,8 @@ def test_names_cel_cannot_hold_are_renamed_one_to_one(tmp_path: Path) -> None:
     assert intent["spec"]["goal"] == ["state.at.t1.p_2nd", "state.visited.p_in"]
     clash = TRIP.replace("north", "a-b").replace("south", "a_b")
     task = load_pddl(write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", clash))
-    with pytest.raises(PddlError, match="'a-b' and 'a_b' would both become 'a_b'"):
+    clashing = f"{tmp_path / 'd.pddl'}, {tmp_path / 'p.pddl'}: PDDL names 'a-b' and 'a_b' would"
+    with pytest.raises(PddlError, match=re.escape(clashing)):  # the files it may come from
         to_resources(task)
 
 
@@ -180,6 +196,16 @@ def test_import_pddl_on_the_command_line(tmp_path: Path) -> None:
     assert missing.exit_code == 2
     assert "nope.pddl: cannot read file: No such file or directory" in missing.output
     assert missing.output.count("nope.pddl") == 1  # named once, not again in the errno's text
+
+
+def test_a_file_that_is_not_utf8_is_refused_at_its_line_and_column(tmp_path: Path) -> None:
+    """A Latin-1 `é` in a comment was "cannot read file: 'utf-8' codec can't decode byte
+    0xe9 in position 31", left to be counted by hand; the YAML loader already said where."""
+    domain = tmp_path / "d.pddl"
+    domain.write_bytes(ROADS.replace("(:types", "; caf\xe9\n  (:types").encode("latin-1"))
+    said = "d.pddl:3: cannot read file: byte 0xe9 at column 8 is not UTF-8"
+    with pytest.raises(PddlError, match=re.escape(said)):
+        read_domain(domain)
 
 
 def test_import_pddl_overwrites_a_changed_file_only_when_forced(tmp_path: Path) -> None:

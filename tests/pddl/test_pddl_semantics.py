@@ -252,11 +252,12 @@ def test_a_problem_may_be_named_as_one_of_its_ground_actions(tmp_path: Path) -> 
 
 
 def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: Path) -> None:
-    """Exit 1, as for any "no plan", where it was 2 (a usage or load error)."""
+    """Exit 1, as for any "no plan", where it was 2 (a usage or load error); the error
+    names the goal's file and line, as every error of reading PDDL does."""
     problem = "(define (problem pn) (:domain negp) (:objects a) (:init) (:goal (w)))"
     code, out, found = plan(tmp_path, NEGATED, problem)
     assert (code, found) == (1, []), out
-    assert "no plan: the goal needs (w), which no action can make true" in out
+    assert "p.pddl:1: no plan: the goal needs (w), which no action can make true" in out
     # As JSON, the decision any "no plan" gives, where it printed only the error
     code, out, _ = plan(tmp_path, NEGATED, problem, "--format", "json")
     result = json.loads(out)["result"]
@@ -279,6 +280,12 @@ def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: 
         ("(:predicates (p) (g)) (:action w :parameters () :precondition (> (total-cost) 1)"
          " :effect (g))", "", "numeric comparisons (> …) are not supported"),
         ("(:predicates (p) (g))", "(not (p))", "a negated atom is not allowed here"),
+        ("(:predicates (p) (g))", "(at 10 (p))",
+         "timed initial literals (at 10 …) are not supported"),
+        ("(:predicates (p) (g)) (:action w :parameters () :precondition (at start (p))"
+         " :effect (g))", "", "d.pddl:1: (at start …) belongs to durative actions"),
+        ("(:predicates (p) (g)) (:action w :parameters () :precondition (over all (p))"
+         " :effect (g))", "", "d.pddl:1: (over all …) belongs to durative actions"),
     ],
 )  # fmt: skip
 def test_a_feature_ido_does_not_read_is_named_as_itself(
@@ -453,13 +460,14 @@ def test_a_plan_file_that_is_an_input_is_refused_and_kept(
     problem = "(define (problem pn) (:domain negp) (:objects a) (:init) (:goal (nothing)))"
     d, p = write(tmp_path, "d.pddl", NEGATED), write(tmp_path, "p.pddl", problem)
     done = CliRunner().invoke(app, ["plan", "--pddl", str(d), str(p), "--plan-out", str(p)])
-    assert done.exit_code == 2 and "which this plan is made from" in done.output, done.output
+    assert done.exit_code == 2 and "this plan is made from" in done.output, done.output
+    assert f"{p} is a file this plan is made from" in done.output  # not "p.pddl is p.pddl"
     assert p.read_text() == problem
     (tmp_path / "intents").mkdir()
     intent = write(tmp_path / "intents", "i.yaml", "kind: Intent\n")
     monkeypatch.chdir(tmp_path)
     done = CliRunner().invoke(app, ["plan", "i", "--plan-out", "intents/i.yaml"])
-    assert done.exit_code == 2 and "which this plan is made from" in done.output, done.output
+    assert done.exit_code == 2 and "this plan is made from" in done.output, done.output
     assert intent.read_text() == "kind: Intent\n"
     target = write(tmp_path, "old.plan", "(fin a)\n")
     (tmp_path / "link.plan").symlink_to(target)

@@ -917,3 +917,25 @@ def test_a_way_out_past_an_unset_variable_says_to_set_it() -> None:
     assert explained([rule, UNBOUND]) == (
         "the need for environment variable TOKEN and the need for a run binding (spec.run)"
     )
+
+
+def test_a_reason_names_five_of_the_capabilities_a_rule_leaves_out_and_counts_the_rest() -> None:
+    """An imported PDDL catalog's 32 capabilities without a run binding were each named
+    twice in one reason; the way out now names those of the plan it lets through (binding
+    the others lets nothing more through), five of them, as the rejections list each."""
+    from ido.planner.explain import UNBOUND, rule_words
+
+    names = [f"move-{i:02}" for i in range(32)]
+    unbound = rule_words(UNBOUND, names, ["move-07", "move-03", "move-07"])
+    assert unbound.denies == (
+        "move-00, move-01, move-02, move-03, move-04 and 27 more have no run binding"
+    )
+    assert unbound.way == "give move-07, move-03 a run binding (spec.run)"
+    lift = rule_words("p/r", names[:6])
+    assert (
+        lift.way
+        == "lift rule p/r (it denies move-00, move-01, move-02, move-03, move-04 and 1 more)"
+    )
+    assert rule_words("p/r", names[:5]).way == (
+        "lift rule p/r (it denies move-00, move-01, move-02, move-03, move-04)"
+    )
