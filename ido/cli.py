@@ -1529,7 +1529,7 @@ def prune(
         typer.Option(
             metavar="DATE",
             help="Remove the ended runs started before this day (UTC): an ISO 8601 date "
-            "(2026-12-06).",
+            "(2026-12-06); at latest tomorrow, which takes today's runs too.",
         ),
     ],
     archive: Annotated[
@@ -1547,7 +1547,7 @@ def prune(
 ) -> None:
     """Remove old ended runs from the journal (blocked and interrupted ones stay) and give
     their space back; keeps health and the model answer cache."""
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from ido.pruning import newest_spared, refuse_the_journal_itself, survey
     from ido.pruning import prune as remove
@@ -1555,9 +1555,13 @@ def prune(
     day = _iso_date(before, "--before")
     if not _journal_there(journal):
         raise NotFoundError(f"no journal at {journal}; nothing to prune")
-    today = datetime.now(UTC).date().isoformat()
-    if day > today:  # a typo for a past year would remove everything, today's runs too
-        typer.echo(f"{day} is in the future (today is {today}, UTC); nothing pruned")
+    today = datetime.now(UTC).date()
+    tomorrow = (today + timedelta(days=1)).isoformat()  # before it: today's runs too
+    if day > tomorrow:  # a typo for a later year would remove every run
+        typer.echo(
+            f"{day} is in the future (today is {today.isoformat()}, UTC; the latest DATE is "
+            f"{tomorrow}, which takes today's runs too); nothing pruned"
+        )
         return
     if dry_run and archive is not None:  # what the prune itself would refuse, refused now
         refuse_the_journal_itself(journal, archive)

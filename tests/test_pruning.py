@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -166,11 +167,15 @@ def test_a_dry_run_says_what_would_go_and_changes_nothing(
     assert len(outcomes(journal)) == 5
 
 
+AFTER_TOMORROW = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
+
+
 @pytest.mark.parametrize(
     ("before", "said"),
     [
         ("2019-12-31", "no ended run started before 2019-12-31; nothing pruned"),
         ("2999-01-01", "2999-01-01 is in the future (today is "),
+        (AFTER_TOMORROW, f"{AFTER_TOMORROW} is in the future (today is "),
     ],
 )
 def test_a_date_with_nothing_before_it_or_in_the_future_prunes_nothing(
@@ -387,3 +392,14 @@ def test_a_scenario_run_kept_before_schema_4_counts_as_recorded_when_upgraded(
         (row,) = store.runs()
     assert row.id == kept and row.recorded_at is not None
     assert row.recorded_at < "2027" and row.started_at.startswith("2027-01-15")
+
+
+def test_tomorrow_prunes_today_s_runs(project: Path, history: dict[str, str]) -> None:
+    """Any DATE past today was refused as in the future, so a run started today could
+    never be pruned; tomorrow takes them (but the newest, which always stays)."""
+    journal = project / ".ido" / "ido.db"
+    assert ido("run", "ship-order")[0] == 0  # today's, and now the newest
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    code, out = ido("prune", "--before", tomorrow)
+    assert code == 0 and out.startswith(f"pruned 3 runs started before {tomorrow}"), out
+    assert history["recent"] not in outcomes(journal)
