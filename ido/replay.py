@@ -20,7 +20,7 @@ from ido.approvals import Request, answering, pending, subject, verdicts
 from ido.decide import decide
 from ido.errors import IdoError, JournalError, NotFoundError
 from ido.health import Evidence, Lesson, with_lessons
-from ido.journal import Event, Pending, RunRow, epoch
+from ido.journal import Event, Pending, RunRow, epoch, scenario_of
 from ido.loading import Catalog
 from ido.model import Intent, Scenario, recorded_intent
 from ido.model.durations import as_recorded
@@ -100,6 +100,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     base = _evidence(started.get("health", {}))
     run = RunState(run_id, intent, 0.0, evidence=dict(base))  # as resume folds it back
     lessons: list[Lesson] = []  # since the run last stored what it had learnt
+    simulated = scenario_of(events)  # (a scenario's run stores none: it keeps them all)
     state: dict[str, Any] = {}
     count = 0
     mentioned: set[str] = set()  # the capabilities the run's decisions named
@@ -108,7 +109,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
         if event.kind == "observed":
             state = data["state"]
-        elif event.kind == "run_finished":
+        elif event.kind == "run_finished" and simulated is None:
             lessons.clear()  # stored as it blocked: in the health the resume recorded
         elif event.kind == "run_resumed":
             run.evidence = with_lessons(_evidence(data.get("health", {})), lessons)

@@ -247,14 +247,17 @@ class LocalRuntime:
         now = self.clock()
         # A scenario's run is refused first (its world is not here): the refusal of an
         # unanswered one said to answer it with `ido approve`, which refuses it too.
-        recovered = recover(row, events, self.catalog, self.env.simulates)
+        shared = self.env.shares_beliefs
+        recovered = recover(row, events, self.catalog, self.env.simulates, shared)
         if row.outcome == "blocked":  # refused with nothing written, while nobody answered
             check_answered(run_id, events, now)
         run = recovered.run
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
         for step in recovered.interrupted:  # and its steps in flight: before it is taken over
             self._still_here(run, step)
-        stored = self.journal.health()  # read once: what the decision uses is what is recorded
+        # Read once: what the decision uses is what is recorded. A simulated run started
+        # from no beliefs, and must not take up the real ones the journal may hold.
+        stored = self.journal.health() if shared else {}
         run.evidence = with_lessons(stored, recovered.lessons)
         run.lessons = list(recovered.lessons)
         planner = self.planner or self._planner(recovered.planner, run.intent)

@@ -141,12 +141,18 @@ class Recovered:
 
 
 def recover(
-    row: RunRow, events: list[Event], catalog: Catalog, world: str | None = None
+    row: RunRow,
+    events: list[Event],
+    catalog: Catalog,
+    world: str | None = None,
+    shared: bool = True,
 ) -> Recovered:
     """Rebuild a run from its events; refuses a finished run or one still running here.
 
     `world`: the scenario whose simulated world the resume acts on (`Environment.simulates`);
-    a scenario's run goes on there only, as its scripted verdicts continue it."""
+    a scenario's run goes on there only, as its scripted verdicts continue it. `shared`:
+    whether the run stored what it learnt in the journal as it blocked
+    (`Environment.shares_beliefs`); a simulated one did not, so all it learnt is recovered."""
     if row.outcome not in (None, "blocked"):
         raise IdoError(
             f"run {row.id} already ended ({row.outcome}); only an interrupted or blocked run "
@@ -180,7 +186,8 @@ def recover(
         if event.kind == "run_finished":
             # The run saved what it had learnt as it stopped (blocked): only what it learns
             # after is not in the journal's health yet (counted twice, a call was two).
-            lessons.clear()
+            if shared:
+                lessons.clear()
             if data.get("outcome") == "blocked":
                 blocked_at = epoch(event.at)
         elif event.kind == "run_resumed" and blocked_at is not None:

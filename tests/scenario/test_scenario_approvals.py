@@ -9,8 +9,10 @@ from typer.testing import CliRunner
 
 from ido.cli import app
 from ido.errors import LoadError
+from ido.health import Evidence
 from ido.journal import SqliteJournal
 from ido.scenario.runner import load_scenarios, run_scenario
+from ido.scenario.world import START
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = [ROOT / d for d in ("intents", "capabilities", "policies")]
@@ -353,3 +355,57 @@ def test_propose_asks_again_when_a_replan_retries_the_same_plan(tmp_path: Path) 
     assert len(asked) == 2
     assert asked[1].endswith("; asked again: the run replanned since it was approved")
     assert sum(e.kind == "approval_given" for e in events) == 2
+
+
+LEARNT = (
+    "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: learnt}\nspec:\n"
+    "  intent:\n"
+    "    given: {order: {id: '9', amount: 5000.0, region: eu}}\n"
+    "    goal: ['state.order.paid']\n"
+    "    constraints: {min_success_probability: 0.9}\n"
+    "    policies: [eu-data-residency, spend-approval]\n"
+    "  faults:\n"
+    "    - {capability: charge-stripe-eu, fail_next: 1, at: 0s}\n"
+    "  approvals:\n"
+    "    - {rule: spend-approval/large-payment, by: cfo}\n"
+    "  expect: {outcome: achieved, used: [charge-adyen-eu]}\n"
+)
+"""Stripe fails once; the replan onto Adyen asks for approval, and gets it."""
+
+
+def test_a_run_resumed_after_approval_keeps_what_it_learnt_before(tmp_path: Path) -> None:
+    """Resumed after the approval of Adyen, the run forgot Stripe's failure (a scenario
+    stores no beliefs as it blocks, and the resume cleared what it had learnt as if it
+    had), planned Stripe again and asked a third time; it goes on with Adyen."""
+    path = tmp_path / "learnt.yaml"
+    path.write_text(LEARNT)
+    result = run(path)
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+    events = result.journal.events(result.report.run_id)  # type: ignore[attr-defined]
+    asked = [e.data["capability"] for e in events if e.kind == "approval_required"]
+    assert asked == ["charge-stripe-eu", "charge-adyen-eu"]
+
+
+def test_a_kept_run_resumed_after_approval_replays_as_it_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept in a journal that holds real beliefs (Adyen believed down), the scenario's
+    resume neither takes those up nor drops its own, and both replays agree with it."""
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / "learnt.yaml"
+    path.write_text(LEARNT)
+    journal = tmp_path / "j.db"
+    with SqliteJournal(journal) as store:
+        store.save_health({"charge-adyen-eu": Evidence(failures=50.0, updated=START)})
+    args = ["scenario", "run", str(path), "--journal", str(journal)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with SqliteJournal(journal) as store:
+        (row,) = store.runs()
+    exact = CliRunner().invoke(app, ["replay", row.id, "--journal", str(journal)])
+    assert exact.exit_code == 0, exact.output
+    assert "identical: 4 decision(s)" in exact.output
+    args = ["replay", row.id, "--journal", str(journal), "--policies", "policies"]
+    again = CliRunner().invoke(app, args).output
+    assert "changes" not in again, again
+    assert "outcome: achieved → achieved" in again
