@@ -1211,7 +1211,7 @@ def _counterfactual(run_id: str, c: Any) -> None:
     for d in c.decisions:
         asked = _approval_change(d)
         if d in c.changed:
-            typer.echo(f"decision {d.number} changes:")
+            typer.echo(f"decision {d.number}{_replays_own(d)} changes:")
             for label, side in (("recorded", d.recorded), ("now", d.replayed)):
                 if side is None:
                     typer.echo(f"  {label}: (no such decision)")
@@ -1254,6 +1254,15 @@ def _counterfactual(run_id: str, c: Any) -> None:
             + ", a call this replay did not make"
         )
     raise typer.Exit(0)
+
+
+def _replays_own(d: Any) -> str:
+    """` (the replay's decision 2)`, when the replay numbers the decision paired with the
+    recorded one otherwise (the recording stopped to resume where the replay went on)."""
+    if d.recorded is None or d.replayed is None:
+        return ""
+    own = d.replayed.get("number")
+    return "" if own in (None, d.number) else f" (the replay's decision {own})"
 
 
 def _approval_change(d: Any) -> str:

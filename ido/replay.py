@@ -38,7 +38,7 @@ from ido.runtime.recovery import (
 )
 
 if TYPE_CHECKING:
-    from ido.scenario.recorded import Counterfactual
+    from ido.scenario.recorded import Changed, Counterfactual
 
 INPUTS = ("now", "policies", "policy_digests", "unbound", "unresolved")  # beside a decision
 
@@ -349,7 +349,7 @@ def replay_counterfactual(
     """Run the recorded run's intent again (or `intent`) against `catalog`, in the world the
     recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
     from ido.runtime.local import LocalRuntime
-    from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld
+    from ido.scenario.recorded import Counterfactual, RecordedWorld
     from ido.scenario.runner import go_on
     from ido.testing import MemoryJournal
 
@@ -425,7 +425,7 @@ def replay_counterfactual(
     old, new = _compared(events), _compared(replayed)
     waited = sum(e.kind == "decided" for e in replayed) - len(new)  # both resumed there
     pairs = tuple(
-        Changed(n + 1, old[n] if n < len(old) else None, new[n] if n < len(new) else None)
+        _paired(n, old[n] if n < len(old) else None, new[n] if n < len(new) else None)
         for n in range(max(len(old), len(new)))
     )
     return Counterfactual(
@@ -447,6 +447,19 @@ def replay_counterfactual(
             for (name, n), moved in sorted(world.moved.items())
         ),
     )
+
+
+def _paired(
+    position: int, recorded: dict[str, Any] | None, replayed: dict[str, Any] | None
+) -> Changed:
+    """The `position`-th pair, numbered as `ido explain` numbers the recorded decision (the
+    pairs leave out decisions made on resuming, so their positions run behind); a replayed
+    decision with no recorded counterpart goes by its own number."""
+    from ido.scenario.recorded import Changed
+
+    side = recorded if recorded is not None else replayed
+    number = int(side.get("number", position + 1)) if side is not None else position + 1
+    return Changed(number, recorded, replayed)
 
 
 def resumed_at(resumed: Event, waiting: Sequence[Request]) -> float:

@@ -409,3 +409,39 @@ def test_a_kept_run_resumed_after_approval_replays_as_it_ran(
     again = CliRunner().invoke(app, args).output
     assert "changes" not in again, again
     assert "outcome: achieved → achieved" in again
+
+
+def test_a_counterfactual_numbers_decisions_as_explain_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recording resumed twice after approval (decisions 2 and 4 go on with the plan
+    before them). With Adyen denied, the replan after Stripe's failure changes: that is
+    the recording's decision 3, which the replay called "decision 2", its place among the
+    decisions it compares, so `ido explain` showed another decision under that number."""
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / "learnt.yaml"
+    path.write_text(LEARNT)
+    journal = tmp_path / "j.db"
+    args = ["scenario", "run", str(path), "--journal", str(journal)]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    strict = tmp_path / "strict"
+    strict.mkdir()
+    for policy in (ROOT / "policies").glob("*.yaml"):
+        (strict / policy.name).write_text(policy.read_text())
+    (strict / "spend-approval.yaml").write_text(
+        (strict / "spend-approval.yaml").read_text()
+        + "    - {id: no-adyen, effect: deny, when: \"capability.provider == 'adyen'\", "
+        "message: Contract ended.}\n"
+    )
+    with SqliteJournal(journal) as store:
+        (row,) = store.runs()
+    args = ["replay", row.id, "--journal", str(journal), "--policies", str(strict)]
+    out = CliRunner().invoke(app, args).output
+    assert "decision 1: same choice" in out, out
+    assert "decision 3 changes:\n  recorded: step 2 charge-stripe-eu failed" in out, out
+    assert "decision 2" not in out, out
+    # Nobody asked (no large payments any more), the replay's own numbers run behind.
+    lenient = (strict / "spend-approval.yaml").read_text().replace("> 1000.0", "> 9000.0")
+    (strict / "spend-approval.yaml").write_text(lenient)
+    out = CliRunner().invoke(app, args).output
+    assert "decision 3 (the replay's decision 2) changes:" in out, out
