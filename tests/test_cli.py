@@ -184,7 +184,7 @@ def test_run_replans_onto_another_provider_when_one_fails(
         in out
     )
     code, explained = ido("explain", "last")
-    assert "pay-cheap-eu: reliability estimate 0.79 after 1 failure and 0 successes" in explained
+    assert "pay-cheap-eu: reliability estimate 0.792 after 1 failure and 0 successes" in explained
 
 
 def test_run_fails_with_exit_1_when_every_provider_fails(
