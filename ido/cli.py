@@ -1755,19 +1755,22 @@ def runs(
     if not rows:
         typer.echo("no runs yet")
         return
+    from ido.model import format_duration
+
     wide = max(len("RUN"), *(len(r.id) for r in rows))  # columns as wide as what they hold
     named = max(len("INTENT"), *(len(r.intent) for r in rows))
+    durations = [format_duration(r.duration) if r.duration is not None else "-" for r in rows]
+    lasted = max(len(" DURATION"), *(len(d) for d in durations))
     typer.echo(
         f"{'RUN':<{wide}}  {'INTENT':<{named}}  {'OUTCOME':<11} {'COST':>8} {'LLM COST':>10} "
-        f"{'DURATION':>9}  STARTED"
+        f"{'DURATION':>{lasted}}  STARTED"
     )
-    for r in rows:
-        duration = f"{r.duration:.2f}s" if r.duration is not None else "-"
+    for r, duration in zip(rows, durations, strict=True):
         llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
         outcome = outcome_word(r.outcome, r.id in running)
         typer.echo(
             f"{r.id:<{wide}}  {r.intent:<{named}}  {outcome:<11} "
-            f"{r.cost:>8.2f} {llm:>10} {duration:>9}  {r.started_at}"
+            f"{r.cost:>8.2f} {llm:>10} {duration:>{lasted}}  {r.started_at}"
         )
 
 
