@@ -111,9 +111,10 @@ class RuleHit:
     latency and success probability) and `state` when read whole. Not recorded: the
     approval request carries it."""
     steady: str = field(default="", compare=False)
-    """`held`, less what the run has spent (`plan.spent`; `plan.cost` stays): the steps of
-    an approved plan move it, and the rest of that plan, decided again after a crash, is
-    held to what the rule read but that (`ido.runtime.recovery.plan_gone_on`)."""
+    """`held`, less what the run has spent (`plan.spent`; `plan.cost` stays) and the order
+    of `plan.capabilities`: the steps of an approved plan move both (those done come first,
+    in the order they ended), and the rest of that plan, decided again after a crash, is
+    held to what the rule read but those (`ido.runtime.recovery.plan_gone_on`)."""
 
     @property
     def ref(self) -> str:
@@ -228,6 +229,8 @@ def evaluate(
                 plan = _held_plan(variables.get("plan", {}))
                 held = _inputs(names, condition.state_paths, {**variables, "plan": plan})
                 plan = {k: v for k, v in plan.items() if k != "spent"}
+                if "capabilities" in plan:  # done side by side, steps end in either order
+                    plan["capabilities"] = sorted(plan["capabilities"])
                 steady = _inputs(names, condition.state_paths, {**variables, "plan": plan})
             hits.append(
                 RuleHit(
