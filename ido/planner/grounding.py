@@ -89,23 +89,6 @@ def _kinds(actions: Sequence[Action]) -> tuple[list[int], list[int]]:
     return kind_of, first
 
 
-READERS_NAMED = 3
-"""Capabilities named per condition in an evaluation error; `, …` says there are more."""
-
-
-def _readers(actions: Sequence[Action]) -> dict[str, str]:
-    """Per precondition, the capabilities that require it, in words (`a, b, …`): a
-    condition is evaluated once for all of them, and its error named the first alone."""
-    names: dict[str, list[str]] = {}
-    for a in actions:
-        for source in a.requires:
-            names.setdefault(source, []).append(a.name)
-    return {
-        source: ", ".join(found[:READERS_NAMED]) + (", …" if len(found) > READERS_NAMED else "")
-        for source, found in names.items()
-    }
-
-
 def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
     """Tabulate conditions, then keep the actions that are reachable, relevant, not dominated."""
     actions = list(task.actions if actions is None else actions)
@@ -117,11 +100,10 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
     goal = tuple(tab.table(g, "goal") for g in task.goal)
     tables: dict[tuple[str, ...], tuple[Table, ...]] = {}  # kinds may share conditions
     pre: list[tuple[Table, ...]] = []
-    readers = _readers(actions)
     for a in alike:
         found = tables.get(a.requires)
         if found is None:
-            found = tuple(tab.table(r, f"requires of {readers[r]}") for r in a.requires)
+            found = tuple(tab.table(r, f"requires of {a.name}") for r in a.requires)
             tables[a.requires] = found
         pre.append(found)
     value_index = [{k: d for d, k in enumerate(tab.value_keys(i))} for i in range(len(fluents))]

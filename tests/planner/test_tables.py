@@ -257,22 +257,6 @@ def test_a_condition_error_at_the_current_state_is_recorded() -> None:
     assert any(e.startswith("requires of ship: ") for e in grounded.errors)
 
 
-def test_a_condition_error_names_every_capability_that_requires_it() -> None:
-    """Two GPU providers require the same region fact, not set yet: the error named the
-    first alone ("requires of train-coreweave-eu: …"), as if the other read no such fact."""
-    region = ("state.data.region == 'eu'",)
-    trainers = [
-        action(f"train-{name}", region, {"model.trained": True}, cost=cost)
-        for name, cost in (("a", 2.0), ("b", 1.0), ("c", 3.0), ("d", 4.0))
-    ]
-    stage = action("stage", (), {"data.region": "eu"})
-    grounded = ground(task([stage, *trainers], ("state.model.trained",)))
-    assert any(
-        e.startswith("requires of train-a, train-b, train-c, …: state.data.region == 'eu': ")
-        for e in grounded.errors
-    ), grounded.errors
-
-
 def test_a_condition_over_too_many_combinations_is_refused() -> None:
     """Tabulating a condition over more than MAX_TABLE_ROWS combinations raises PlanningError."""
     count = MAX_TABLE_ROWS.bit_length()
