@@ -104,6 +104,9 @@ class Request:
     """Digest of what the rule read (`ido.policy.RuleHit.held`)."""
     decision: int | None = None
     """The decision whose plan asked (None: recorded before requests said so)."""
+    steady: str = ""
+    """Digest of what the rule read, less the run's spend (`ido.policy.RuleHit.steady`);
+    empty in journals from before it was recorded."""
 
     @property
     def key(self) -> Key:
@@ -177,6 +180,20 @@ def answering(found: Mapping[Key, T], key: Key) -> T | None:
     if key in found:
         return found[key]
     return next((v for k, v in found.items() if k[:4] == key[:4] and not k[4]), None)
+
+
+def answering_whole(
+    given: Mapping[Key, T], asked: Sequence[Request], whole: Key, steady: str
+) -> T | None:
+    """The verdict on the request of a plan gone on with (`whole`: its key, as that plan
+    asked it) that holds for its rest: its own, or one on a request of that rule, step and
+    plan whose rule read what it reads now but the run's spend (`steady`), which the
+    plan's own steps moved."""
+    found = answering(given, whole)
+    if found is not None or not steady:
+        return found
+    alike = (r.key for r in asked if r.key[:4] == whole[:4] and r.steady == steady)
+    return next((given[key] for key in alike if key in given), None)
 
 
 def requests(events: Sequence[Event]) -> list[Request]:
@@ -355,4 +372,5 @@ def _request(data: Mapping[str, Any]) -> Request:
         tuple((str(to), float(seconds)) for to, seconds in data.get("escalate", ())),
         data.get("read", ""),
         None if data.get("decision") is None else int(data["decision"]),
+        data.get("steady", ""),
     )

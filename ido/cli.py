@@ -1231,7 +1231,7 @@ def _counterfactual(run_id: str, c: Any) -> None:
     for d in c.decisions:
         asked = _approval_change(d)
         if d in c.changed:
-            typer.echo(f"decision {d.number} changes:")
+            typer.echo(f"decision {d.number}{_replays_own(d)} changes:")
             for label, side in (("recorded", d.recorded), ("now", d.replayed)):
                 if side is None:
                     typer.echo(f"  {label}: (no such decision)")
@@ -1274,6 +1274,15 @@ def _counterfactual(run_id: str, c: Any) -> None:
             + ", a call this replay did not make"
         )
     raise typer.Exit(0)
+
+
+def _replays_own(d: Any) -> str:
+    """` (the replay's decision 2)`, when the replay numbers the decision paired with the
+    recorded one otherwise (the recording stopped to resume where the replay went on)."""
+    if d.recorded is None or d.replayed is None:
+        return ""
+    own = d.replayed.get("number")
+    return "" if own in (None, d.number) else f" (the replay's decision {own})"
 
 
 def _approval_change(d: Any) -> str:
@@ -1788,21 +1797,24 @@ def runs(
     if not rows:
         typer.echo("no runs yet")
         return
+    from ido.model import format_duration
+
     wide = max(len("RUN"), *(len(r.id) for r in rows))  # columns as wide as what they hold
     named = max(len("INTENT"), *(len(r.intent) for r in rows))
+    durations = [format_duration(r.duration) if r.duration is not None else "-" for r in rows]
+    lasted = max(len(" DURATION"), *(len(d) for d in durations))
     typer.echo(
         f"{'RUN':<{wide}}  {'INTENT':<{named}}  {'OUTCOME':<11} {'COST':>8} {'LLM COST':>10} "
-        f"{'DURATION':>9}  STARTED"
+        f"{'DURATION':>{lasted}}  STARTED"
     )
-    for r in rows:
-        duration = f"{r.duration:.2f}s" if r.duration is not None else "-"
+    for r, duration in zip(rows, durations, strict=True):
         llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
         outcome = outcome_word(r.outcome, r.id in running)
         # A kept scenario's run started when it was recorded; its duration is virtual time.
         started = r.recorded if r.recorded_at is None else f"{r.recorded} (scenario)"
         typer.echo(
             f"{r.id:<{wide}}  {r.intent:<{named}}  {outcome:<11} "
-            f"{r.cost:>8.2f} {llm:>10} {duration:>9}  {started}"
+            f"{r.cost:>8.2f} {llm:>10} {duration:>{lasted}}  {started}"
         )
 
 

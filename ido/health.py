@@ -20,6 +20,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ido.model.durations import format_duration
+from ido.planner.limit_words import shown_probability
+
 PRIOR_WEIGHT = 4.0
 HALF_LIFE = 900.0  # seconds
 LATENCY_WEIGHT = 0.3
@@ -144,7 +147,7 @@ def believe(
         if seen.failures >= 0.05 or seen.successes >= 0.05:
             ago = max(0.0, now - evidence.updated)
             reasons.append(
-                f"reliability estimate {reliability:.2f} after "
+                f"reliability estimate {shown_probability(reliability)} after "
                 f"{_count(seen.failures, 'failure')} and {_count(seen.successes, 'success')}, "
                 f"the last {ago:.0f} s ago"
             )
@@ -156,7 +159,8 @@ def believe(
             )
             if abs(latency - declared_latency) > 1e-3 * max(1.0, declared_latency):
                 reasons.append(
-                    f"latency estimate {latency:.3g} s (calls averaged {evidence.latency:.3g} s)"
+                    f"latency estimate {format_duration(latency)} "
+                    f"(calls averaged {format_duration(evidence.latency)})"
                 )
     health = provider_health or {}
     error_rate = _number(health.get("error_rate"))
@@ -166,7 +170,7 @@ def believe(
     p99 = _number(health.get("latency_p99"))
     if p99 is not None and p99 >= 0.0 and p99 > latency:
         latency = p99
-        reasons.append(f"observed p99 latency {p99:.3g} s")
+        reasons.append(f"observed p99 latency {format_duration(p99)}")
     # A capability observed certain to fail cannot be planned with (log 0); keep it usable
     # but as unattractive as the objective allows. Only an observed estimate is raised so:
     # a declared reliability (above 0, as loading checks) is planned with as written.

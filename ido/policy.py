@@ -110,6 +110,11 @@ class RuleHit:
     (`ido.approvals`): its inputs, less what beliefs move with time (`health`, a plan's
     latency and success probability) and `state` when read whole. Not recorded: the
     approval request carries it."""
+    steady: str = field(default="", compare=False)
+    """`held`, less what the run has spent (`plan.spent`; `plan.cost` stays) and the order
+    of `plan.capabilities`: the steps of an approved plan move both (those done come first,
+    in the order they ended), and the rest of that plan, decided again after a crash, is
+    held to what the rule read but those (`ido.runtime.recovery.plan_gone_on`)."""
 
     @property
     def ref(self) -> str:
@@ -215,18 +220,30 @@ def evaluate(
                 message = f"{rule.message} ({UNEVALUATED}: {verdict.error})"
         if verdict.holds or (verdict.error and rule.effect in FAIL_CLOSED):
             inputs = _inputs(condition.variables, condition.state_paths, variables)
-            held = ""
+            held = steady = ""
             if rule.effect == "require_approval":
                 # A rule that reads `state` whole (`state['order']`, `size(state)`) is held to
                 # the rest: every observed fact (a heartbeat) would ask again at each resume.
                 whole = {"state"} if condition.state_paths is None else set()
-                held = _inputs(
-                    condition.variables - {"health"} - whole,
-                    condition.state_paths,
-                    {**variables, "plan": _held_plan(variables.get("plan", {}))},
-                )
+                names = condition.variables - {"health"} - whole
+                plan = _held_plan(variables.get("plan", {}))
+                held = _inputs(names, condition.state_paths, {**variables, "plan": plan})
+                plan = {k: v for k, v in plan.items() if k != "spent"}
+                if "capabilities" in plan:  # done side by side, steps end in either order
+                    plan["capabilities"] = sorted(plan["capabilities"])
+                steady = _inputs(names, condition.state_paths, {**variables, "plan": plan})
             hits.append(
-                RuleHit(source, rule.id, rule.effect, message, rule.weight, subject, inputs, held)
+                RuleHit(
+                    source,
+                    rule.id,
+                    rule.effect,
+                    message,
+                    rule.weight,
+                    subject,
+                    inputs,
+                    held,
+                    steady,
+                )
             )
     return hits, errors
 

@@ -21,7 +21,7 @@ from ido.decide import decide
 from ido.errors import IdoError, JournalError, NotFoundError
 from ido.explain import rejection_line
 from ido.health import Evidence, Lesson, with_lessons
-from ido.journal import Event, Pending, RunRow, epoch
+from ido.journal import Event, Pending, RunRow, epoch, scenario_of
 from ido.loading import Catalog
 from ido.model import Intent, Scenario, recorded_intent
 from ido.model.durations import as_recorded, format_duration
@@ -39,7 +39,7 @@ from ido.runtime.recovery import (
 )
 
 if TYPE_CHECKING:
-    from ido.scenario.recorded import Counterfactual
+    from ido.scenario.recorded import Changed, Counterfactual
 
 INPUTS = ("now", "policies", "policy_digests", "unbound", "unresolved")  # beside a decision
 
@@ -101,6 +101,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     base = _evidence(started.get("health", {}))
     run = RunState(run_id, intent, 0.0, evidence=dict(base))  # as resume folds it back
     lessons: list[Lesson] = []  # since the run last stored what it had learnt
+    simulated = scenario_of(events)  # (a scenario's run stores none: it keeps them all)
     state: dict[str, Any] = {}
     count = 0
     mentioned: set[str] = set()  # the capabilities the run's decisions named
@@ -109,7 +110,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
         if event.kind == "observed":
             state = data["state"]
-        elif event.kind == "run_finished":
+        elif event.kind == "run_finished" and simulated is None:
             lessons.clear()  # stored as it blocked: in the health the resume recorded
         elif event.kind == "run_resumed":
             run.evidence = with_lessons(_evidence(data.get("health", {})), lessons)
@@ -370,7 +371,7 @@ def replay_counterfactual(
     """Run the recorded run's intent again (or `intent`) against `catalog`, in the world the
     recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
     from ido.runtime.local import LocalRuntime
-    from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld
+    from ido.scenario.recorded import Counterfactual, RecordedWorld
     from ido.scenario.runner import go_on
     from ido.testing import MemoryJournal
 
@@ -446,7 +447,7 @@ def replay_counterfactual(
     old, new = _compared(events), _compared(replayed)
     waited = sum(e.kind == "decided" for e in replayed) - len(new)  # both resumed there
     pairs = tuple(
-        Changed(n + 1, old[n] if n < len(old) else None, new[n] if n < len(new) else None)
+        _paired(n, old[n] if n < len(old) else None, new[n] if n < len(new) else None)
         for n in range(max(len(old), len(new)))
     )
     return Counterfactual(
@@ -468,6 +469,19 @@ def replay_counterfactual(
             for (name, n), moved in sorted(world.moved.items())
         ),
     )
+
+
+def _paired(
+    position: int, recorded: dict[str, Any] | None, replayed: dict[str, Any] | None
+) -> Changed:
+    """The `position`-th pair, numbered as `ido explain` numbers the recorded decision (the
+    pairs leave out decisions made on resuming, so their positions run behind); a replayed
+    decision with no recorded counterpart goes by its own number."""
+    from ido.scenario.recorded import Changed
+
+    side = recorded if recorded is not None else replayed
+    number = int(side.get("number", position + 1)) if side is not None else position + 1
+    return Changed(number, recorded, replayed)
 
 
 def resumed_at(resumed: Event, waiting: Sequence[Request]) -> float:

@@ -171,6 +171,21 @@ def test_runs_lines_up_its_columns_under_their_headings(project: Path) -> None:
         assert heading.index(column) == row.index(value), out
 
 
+def test_runs_shows_a_duration_as_explain_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scenario run of five virtual minutes was listed as `300.00s` (a 325-minute
+    training run as `19500.00s`), where `ido explain` says `5m`."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    journal = str(tmp_path / "j.db")
+    ido("scenario", "run", "-q", "scenarios/large-order-rejected.yaml", "--journal", journal)
+    code, out = ido("runs", "--journal", journal)
+    assert code == 0, out
+    heading, row = out.splitlines()[:2]
+    assert " 5m  " in row and "300.00s" not in row, out
+    assert heading.index("DURATION") + len("DURATION") == row.index("5m") + len("5m"), out
+
+
 def test_run_replans_onto_another_provider_when_one_fails(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -184,7 +199,7 @@ def test_run_replans_onto_another_provider_when_one_fails(
         in out
     )
     code, explained = ido("explain", "last")
-    assert "pay-cheap-eu: reliability estimate 0.79 after 1 failure and 0 successes" in explained
+    assert "pay-cheap-eu: reliability estimate 0.792 after 1 failure and 0 successes" in explained
 
 
 def test_run_fails_with_exit_1_when_every_provider_fails(

@@ -57,14 +57,24 @@ def test_latency_blends_observed_calls_with_the_declaration() -> None:
     seen = Evidence().record(True, 3.0, NOW)
     belief = believe(0.99, 1.0, seen, NOW)
     assert belief.latency == pytest.approx((PRIOR_WEIGHT * 1.0 + 3.0) / (PRIOR_WEIGHT + 1))
-    assert "latency estimate 1.4 s (calls averaged 3 s)" in belief.why
+    assert "latency estimate 1.4s (calls averaged 3s)" in belief.why
+
+
+def test_a_belief_is_told_as_it_is_planned_with() -> None:
+    """A 4h training job declared 0.999 reliable, one quick success: the estimate read
+    "reliability estimate 1.00" beside "(planned with 0.999)", and "latency estimate
+    1.15e+04 s (calls averaged 9.88e-05 s)"; both are written as plans show them."""
+    seen = Evidence().record(True, 0.0000988, NOW)
+    belief = believe(0.999, 4 * 3600.0, seen, NOW)
+    assert belief.why.startswith("reliability estimate 0.999 after 0 failures and 1 success")
+    assert "latency estimate 192m (calls averaged 0ms)" in belief.why
 
 
 def test_observed_provider_health_caps_reliability_and_raises_latency() -> None:
     belief = believe(0.99, 0.5, None, NOW, {"error_rate": 0.3, "latency_p99": 2.5})
     assert belief.reliability == pytest.approx(0.7)
     assert belief.latency == 2.5
-    assert "observed error rate 0.30" in belief.why and "observed p99 latency 2.5 s" in belief.why
+    assert "observed error rate 0.30" in belief.why and "observed p99 latency 2.5s" in belief.why
 
 
 @pytest.mark.parametrize("bad", [True, "high", math.nan, -0.5, None])

@@ -43,3 +43,22 @@ def test_preference_rules_fail_open_on_evaluation_errors() -> None:
         policy_rules([policy("avoid", "state.order.region == 'eu'")]).rules, {"state": {}}
     )
     assert hits == [] and len(errors) == 1
+
+
+def test_what_an_approval_of_a_plan_holds_to_less_the_spend_its_own_steps_moved() -> None:
+    """Of the same plan at the same cost, decided again once two steps were done side by
+    side: the spend moved and the steps done come first, in the order they ended. What a
+    verdict holds to (`held`) tells that apart; `steady` does not, so the rest of an
+    approved plan goes on under its approval. Another cost is told apart by both."""
+    rules = policy_rules([policy("require_approval", "plan.cost > 3.0")]).rules
+
+    def hit(spent: float, cost: float, capabilities: list[str]) -> tuple[str, str]:
+        plan = {"cost": cost, "spent": spent, "capabilities": capabilities, "steps": 3}
+        (found,), _ = evaluate(rules, {"plan": plan})
+        return found.held, found.steady
+
+    approved = hit(0.0, 3.5, ["charge", "pack", "ship"])
+    rest = hit(1.5, 3.5, ["pack", "charge", "ship"])
+    dearer = hit(1.5, 4.0, ["pack", "charge", "ship"])
+    assert approved[0] != rest[0] and approved[1] == rest[1]
+    assert dearer[1] != approved[1]

@@ -250,12 +250,19 @@ def infeasible(
     single = [e for e in conflict if relax.solve(frozenset({e})) is not None]
     if not single:
         # Conflicts that share nothing: find a minimal set to relax together, by the same filter.
-        together = _relaxing(relax, elements)
-        words = (
+        head = (
             f"no plan meets {_words(conflict)}{' together' if len(conflict) > 1 else ''}, and "
-            "relaxing any one limit or rule alone is not enough; relax "
-            f"{_words(together)} together"
+            "relaxing any one limit or rule alone is not enough; "
         )
+        loose = _limits_together(relax, limits)
+        if loose:  # first the way out that keeps every rule, with the values that admit it
+            found = relax.solve(frozenset(loose))
+            words = limits_together(task, loose, found.plan)
+            way = Way(TOGETHER.join(loose), found.plan, words, kind="limits together")
+            why = Infeasibility(head + words, tuple(loose), tuple(conflict), (way,))
+            return _or_more_steps(task, grounded, why) if longer else why
+        together = _relaxing(relax, elements)
+        words = f"{head}relax {_words(together)} together"
         found = relax.solve(frozenset(together))
         way = Way(TOGETHER.join(together), found.plan, words, kind="together")
         why = Infeasibility(words, tuple(together), tuple(conflict), (way,))

@@ -7,7 +7,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +19,10 @@ from ido.approvals import (
     UNDO_PLAN,
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
+    Key,
     Request,
     answering,
+    answering_whole,
     approvals_asked,
     check_answered,
     expired,
@@ -64,6 +66,7 @@ from ido.runtime.recovery import (
     last_model_call_cost,
     learnt,
     missing_lesson,
+    plan_gone_on,
     recover,
     tells_of_provider,
 )
@@ -270,14 +273,17 @@ class LocalRuntime:
         now = self.clock()
         # A scenario's run is refused first (its world is not here): the refusal of an
         # unanswered one said to answer it with `ido approve`, which refuses it too.
-        recovered = recover(row, events, self.catalog, self.env.simulates)
+        shared = self.env.shares_beliefs
+        recovered = recover(row, events, self.catalog, self.env.simulates, shared)
         if row.outcome == "blocked":  # refused with nothing written, while nobody answered
             check_answered(run_id, events, now)
         run = recovered.run
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
         for step in recovered.interrupted:  # and its steps in flight: before it is taken over
             self._still_here(run, step)
-        stored = self.journal.health()  # read once: what the decision uses is what is recorded
+        # Read once: what the decision uses is what is recorded. A simulated run started
+        # from no beliefs, and must not take up the real ones the journal may hold.
+        stored = self.journal.health() if shared else {}
         run.evidence = with_lessons(stored, recovered.lessons)
         run.lessons = list(recovered.lessons)
         planner = self.planner or self._planner(recovered.planner, run.intent)
@@ -647,7 +653,9 @@ class LocalRuntime:
         fails it; anything still unanswered is recorded and the run ends `blocked`.
         """
         assert decision.result.plan is not None
-        read = {(h.ref, h.about): h.held for h in decision.policy if h.effect == "require_approval"}
+        asking = [h for h in decision.policy if h.effect == "require_approval"]
+        read = {(h.ref, h.about): h.held for h in asking}
+        steady = {(h.ref, h.about): h.steady for h in asking}
         asked = approvals_asked(
             decision.result.plan.capabilities, decision.approvals, run.intent.spec.mode
         )
@@ -662,12 +670,20 @@ class LocalRuntime:
         digest_ = plan_digest(plan)
         events = self.journal.events(run.run_id)
         given = verdicts(events)
-        earlier = {r.key: r for r in requests(events)}
+        steps = decision.result.plan.capabilities
+        total = run.spent + float(plan["cost"])
+        gone_on = plan_gone_on(events, steps, decision.trigger, decision.number, total)
+        asked_before = requests(events)
+        earlier = {r.key: r for r in asked_before}
         now = self.clock()
         waiting = []
         for rule, name, step, message in asked:
             key = (rule, name, step, digest_, read.get((rule, name), ""))
             verdict = answering(given, key)
+            if verdict is None and gone_on is not None:  # the rest of a plan approved
+                whole = _as_asked_of(gone_on, steps, key)
+                held_so = steady.get((rule, name), key[4])
+                verdict = answering_whole(given, asked_before, whole, held_so)
             what = subject(step, name)
             if verdict is not None and not verdict["approved"]:
                 return "failed", rejection(rule, what, verdict)
@@ -681,11 +697,11 @@ class LocalRuntime:
                 message += "; asked again: the run replanned since it was approved"
             elif moved:  # approved for the same plan, with what the rule read otherwise
                 message += "; asked again: what the rule reads moved since it was approved"
-            waiting.append((rule, name, step, message, first, key[4]))
+            waiting.append((rule, name, step, message, first, key[4], steady.get((rule, name), "")))
         if not waiting:
             return None
         book = rulebook(run.intent, self.catalog.policies)
-        for rule, name, step, message, first, held in waiting:
+        for rule, name, step, message, first, held, held_so in waiting:
             found = book.rule(rule)
             ttl = found.expires if found is not None else None
             levels = [[e.to, e.expires] for e in found.escalate] if found is not None else []
@@ -700,6 +716,7 @@ class LocalRuntime:
                     "message": message,
                     "plan": digest_,
                     "read": held,
+                    **({"steady": held_so} if held_so else {}),
                     "cost": plan["cost"],
                     "since": since,
                     "expires": None if ttl is None else since + ttl,
@@ -710,7 +727,7 @@ class LocalRuntime:
         return blocking(
             [
                 ("blocked", f"{subject(step, name)} needs approval ({rule}: {message})")
-                for rule, name, step, message, _, _ in waiting
+                for rule, name, step, message, _, _, _ in waiting
             ]
         )
 
@@ -1346,3 +1363,15 @@ class LocalRuntime:
             except Exception as exc:  # telemetry must never break a run
                 self.telemetry = None
                 self._emit(run, "telemetry_failed", {"error": failure(exc)})
+
+
+def _as_asked_of(whole: Mapping[str, Any], rest: Sequence[str], key: Key) -> Key:
+    """`key`, a request of the plan `rest` (what is left of the plan `whole`), as `whole`
+    itself asked it: its digest, and the step's number in it (a plan rule's, 0, stays).
+    What is left of a capability named twice is its last calls (`plan_gone_on`)."""
+    rule, name, step, _, read = key
+    if step > 0:
+        later = list(rest[step:]).count(name)
+        places = [i for i, s in enumerate(whole["steps"]) if s["capability"] == name]
+        step = places[len(places) - 1 - later] + 1
+    return (rule, name, step, plan_digest(whole), read)

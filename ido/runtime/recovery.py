@@ -7,7 +7,7 @@ it stopped, plus the steps it had started without recording how they ended.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -148,12 +148,18 @@ class Recovered:
 
 
 def recover(
-    row: RunRow, events: list[Event], catalog: Catalog, world: str | None = None
+    row: RunRow,
+    events: list[Event],
+    catalog: Catalog,
+    world: str | None = None,
+    shared: bool = True,
 ) -> Recovered:
     """Rebuild a run from its events; refuses a finished run or one still running here.
 
     `world`: the scenario whose simulated world the resume acts on (`Environment.simulates`);
-    a scenario's run goes on there only, as its scripted verdicts continue it."""
+    a scenario's run goes on there only, as its scripted verdicts continue it. `shared`:
+    whether the run stored what it learnt in the journal as it blocked
+    (`Environment.shares_beliefs`); a simulated one did not, so all it learnt is recovered."""
     if row.outcome not in (None, "blocked"):
         raise IdoError(
             f"run {row.id} already ended ({row.outcome}); only an interrupted or blocked run "
@@ -187,7 +193,8 @@ def recover(
         if event.kind == "run_finished":
             # The run saved what it had learnt as it stopped (blocked): only what it learns
             # after is not in the journal's health yet (counted twice, a call was two).
-            lessons.clear()
+            if shared:
+                lessons.clear()
             if data.get("outcome") == "blocked":
                 blocked_at = epoch(event.at)
         elif event.kind == "run_resumed" and blocked_at is not None:
@@ -352,3 +359,45 @@ def _refuse_if_alive(run_id: str, events: list[Event]) -> None:
         raise IdoError(
             f"run {run_id} is still running (process {pid} on this machine); not resuming"
         )
+
+
+def plan_gone_on(
+    events: Sequence[Event], steps: Sequence[str], trigger: str, number: int, total: float
+) -> dict[str, Any] | None:
+    """The plan decision `number`, made on resuming (`trigger`), goes on with: the plan of
+    the decision before it, when `steps` are what is left of it, at the same `total` (what
+    the run had spent plus what its plan costs), nothing having failed since; followed back
+    through decisions that went on so too. A verdict on that plan holds for its rest (after
+    a crash, the rest of an approved plan asked again). None when the decision makes a
+    plan of its own (a price changed since: the same steps at another cost)."""
+    decided = [
+        i for i, e in enumerate(events) if e.kind == "decided" and int(e.data["number"]) < number
+    ]
+    found: dict[str, Any] | None = None
+    end = len(events)
+    while trigger in (AFTER_APPROVAL, AFTER_INTERRUPTION) and decided:
+        at = decided.pop()
+        plan = events[at].data.get("result", {}).get("plan")
+        since = events[at + 1 : end]
+        if not plan or any(_failed(e) for e in since):
+            break
+        before = float(events[at].data.get("spent", 0.0)) + float(plan.get("cost", 0.0))
+        if abs(before - total) > 1e-6:
+            break
+        left = [s["capability"] for s in plan.get("steps", [])]
+        for event in since:
+            if event.kind == "action_finished" and event.data["capability"] in left:
+                left.remove(event.data["capability"])
+        if left != list(steps):
+            break
+        found, steps, end, total = plan, [s["capability"] for s in plan["steps"]], at, before
+        trigger = str(events[at].data.get("trigger"))
+    return found
+
+
+def _failed(event: Event) -> bool:
+    """Whether `event` tells of a step that failed (or whose effects did not show)."""
+    data = event.data
+    return event.kind == "effects_missing" or (
+        event.kind == "action_finished" and not data.get("interrupted") and not data["ok"]
+    )

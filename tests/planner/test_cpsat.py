@@ -546,7 +546,30 @@ def test_limits_that_only_fail_together_do_not_claim_one_is_enough() -> None:
     assert result.blocking == result.conflict
     assert result.reason == (
         "no plan meets deadline and min_success_probability together, and relaxing any one "
-        "limit or rule alone is not enough; relax deadline and min_success_probability together"
+        "limit or rule alone is not enough; no plan the rules allow is within deadline 5s and "
+        "with success probability ≥ 0.950: cheap-slow takes 10s on its critical path and "
+        "reaches 0.900; relax deadline and min_success_probability together: deadline 10s and "
+        "min_success_probability 0.899999 admit it"
+    )
+
+
+def test_limits_that_fail_together_are_relaxed_before_a_rule_is_lifted() -> None:
+    """Only the denied provider is quick and cheap, but it is too unreliable; the allowed
+    one is slow and dear. The way out was "relax min_success_probability and rule … together",
+    lifting the residency rule with no values, where raising the budget and the deadline
+    together keeps every rule: that is said, with the values that admit the plan."""
+    done = {"job.done": True}
+    eu_slow = action("eu-slow", (), done, cost=10.0, latency=10.0)
+    us_cheap = action("us-cheap", (), done, cost=1.0, latency=1.0, reliability=0.8)
+    denied = (Denied(us_cheap, "residency/eu-only", "EU data stays in the EU"),)
+    limits = Limits(max_cost=5.0, deadline=5.0, min_success_probability=0.9)
+    result = plan(task([eu_slow], ("state.job.done",), denied=denied, limits=limits))
+    assert result.status == "infeasible"
+    assert result.blocking == ("max_cost", "deadline")
+    assert result.reason is not None
+    assert "lift rule" not in result.reason and "and rule" not in result.reason.split("relax")[-1]
+    assert result.reason.endswith(
+        "relax max_cost and deadline together: max_cost 10.00 and deadline 10s admit it"
     )
 
 

@@ -757,3 +757,24 @@ def test_a_resume_blocked_on_two_steps_counts_the_second_as_a_run_does(tmp_path:
     assert report.reason is not None and report.reason.endswith("the run) (and 1 more)")
     asked = [e for e in journal.events(run) if e.kind == "approval_required"]
     assert len(asked) == 2
+
+
+def test_an_approved_plan_goes_on_after_a_crash_without_asking_again(tmp_path: Path) -> None:
+    """A plan over 3.00 needs a person. Approved, it started, and the process died after
+    the charge: resumed, the rest of the same plan (the same 3.50 with what was spent)
+    asked for approval again, as if it were another plan. It goes on now."""
+    project = make_project(tmp_path)
+    (project / "policies").mkdir()
+    (project / "policies" / "gate.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: gate}\nspec:\n  rules:\n"
+        "    - {id: big, effect: require_approval, when: 'plan.cost > 3.0', message: big}\n"
+    )
+    intent = project / "intents" / "deliver.yaml"
+    intent.write_text(intent.read_text() + "  policies: [gate]\n")
+    assert ido(project, "run", "deliver").returncode == 3
+    assert ido(project, "approve", "last", "--by", "lead").returncode == 0
+    assert ido(project, "resume", "last", SVC_DIE_AFTER="charge").returncode != 0
+    resumed = ido(project, "resume", "last")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert unpacked(ledger(project))[0].startswith("charge ")
+    assert [line.split()[0] for line in unpacked(ledger(project))] == ["charge", "ship"]

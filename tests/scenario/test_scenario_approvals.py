@@ -10,8 +10,10 @@ from typer.testing import CliRunner
 
 from ido.cli import app
 from ido.errors import LoadError
+from ido.health import Evidence
 from ido.journal import SqliteJournal
 from ido.scenario.runner import load_scenarios, run_scenario
+from ido.scenario.world import START
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = [ROOT / d for d in ("intents", "capabilities", "policies")]
@@ -381,3 +383,93 @@ def test_explain_tells_the_approval_between_the_decisions_it_came_between(
     decided = [d["seq"] for d in view["decisions"]]
     asked = [e["seq"] for e in view["events"] if e["kind"] == "approval_required"]
     assert decided[0] < asked[0] < decided[1]
+
+
+LEARNT = (
+    "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: learnt}\nspec:\n"
+    "  intent:\n"
+    "    given: {order: {id: '9', amount: 5000.0, region: eu}}\n"
+    "    goal: ['state.order.paid']\n"
+    "    constraints: {min_success_probability: 0.9}\n"
+    "    policies: [eu-data-residency, spend-approval]\n"
+    "  faults:\n"
+    "    - {capability: charge-stripe-eu, fail_next: 1, at: 0s}\n"
+    "  approvals:\n"
+    "    - {rule: spend-approval/large-payment, by: cfo}\n"
+    "  expect: {outcome: achieved, used: [charge-adyen-eu]}\n"
+)
+"""Stripe fails once; the replan onto Adyen asks for approval, and gets it."""
+
+
+def test_a_run_resumed_after_approval_keeps_what_it_learnt_before(tmp_path: Path) -> None:
+    """Resumed after the approval of Adyen, the run forgot Stripe's failure (a scenario
+    stores no beliefs as it blocks, and the resume cleared what it had learnt as if it
+    had), planned Stripe again and asked a third time; it goes on with Adyen."""
+    path = tmp_path / "learnt.yaml"
+    path.write_text(LEARNT)
+    result = run(path)
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+    events = result.journal.events(result.report.run_id)  # type: ignore[attr-defined]
+    asked = [e.data["capability"] for e in events if e.kind == "approval_required"]
+    assert asked == ["charge-stripe-eu", "charge-adyen-eu"]
+
+
+def test_a_kept_run_resumed_after_approval_replays_as_it_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept in a journal that holds real beliefs (Adyen believed down), the scenario's
+    resume neither takes those up nor drops its own, and both replays agree with it."""
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / "learnt.yaml"
+    path.write_text(LEARNT)
+    journal = tmp_path / "j.db"
+    with SqliteJournal(journal) as store:
+        store.save_health({"charge-adyen-eu": Evidence(failures=50.0, updated=START)})
+    args = ["scenario", "run", str(path), "--journal", str(journal)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with SqliteJournal(journal) as store:
+        (row,) = store.runs()
+    exact = CliRunner().invoke(app, ["replay", row.id, "--journal", str(journal)])
+    assert exact.exit_code == 0, exact.output
+    assert "identical: 4 decision(s)" in exact.output
+    args = ["replay", row.id, "--journal", str(journal), "--policies", "policies"]
+    again = CliRunner().invoke(app, args).output
+    assert "changes" not in again, again
+    assert "outcome: achieved → achieved" in again
+
+
+def test_a_counterfactual_numbers_decisions_as_explain_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recording resumed twice after approval (decisions 2 and 4 go on with the plan
+    before them). With Adyen denied, the replan after Stripe's failure changes: that is
+    the recording's decision 3, which the replay called "decision 2", its place among the
+    decisions it compares, so `ido explain` showed another decision under that number."""
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / "learnt.yaml"
+    path.write_text(LEARNT)
+    journal = tmp_path / "j.db"
+    args = ["scenario", "run", str(path), "--journal", str(journal)]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    strict = tmp_path / "strict"
+    strict.mkdir()
+    for policy in (ROOT / "policies").glob("*.yaml"):
+        (strict / policy.name).write_text(policy.read_text())
+    (strict / "spend-approval.yaml").write_text(
+        (strict / "spend-approval.yaml").read_text()
+        + "    - {id: no-adyen, effect: deny, when: \"capability.provider == 'adyen'\", "
+        "message: Contract ended.}\n"
+    )
+    with SqliteJournal(journal) as store:
+        (row,) = store.runs()
+    args = ["replay", row.id, "--journal", str(journal), "--policies", str(strict)]
+    out = CliRunner().invoke(app, args).output
+    assert "decision 1: same choice" in out, out
+    assert "decision 3 changes:\n  recorded: step 2 charge-stripe-eu failed" in out, out
+    assert "decision 2" not in out, out
+    # Nobody asked (no large payments any more), the replay's own numbers run behind.
+    lenient = (strict / "spend-approval.yaml").read_text().replace("> 1000.0", "> 9000.0")
+    (strict / "spend-approval.yaml").write_text(lenient)
+    out = CliRunner().invoke(app, args).output
+    assert "decision 3 (the replay's decision 2) changes:" in out, out
