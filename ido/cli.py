@@ -278,6 +278,9 @@ def validate(
         raise LoadError([*exc.problems, *unreachable]) from None
     if unreachable:
         raise LoadError(unreachable)
+    if len(loaded) + own == 0:  # a mistyped or emptied folder in CI must not pass
+        where = ", ".join(str(p) for p in everything)
+        raise NotFoundError(f"nothing to check: no YAML resource in {where}")
     _warn(loaded)
     counts = ", ".join(
         (

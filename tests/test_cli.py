@@ -93,6 +93,16 @@ def test_validate_missing_path_exits_2(project: Path) -> None:
     assert "nowhere.yaml: no such file or folder" in out
 
 
+def test_validate_of_a_folder_holding_nothing_exits_2(project: Path) -> None:
+    """`ok: 0 resources`, exit 0, for a mistyped or emptied folder let a CI check pass that
+    checked nothing (as `ido scenario test` refuses to)."""
+    (project / "empty" / "drafts").mkdir(parents=True)
+    (project / "empty" / "notes.txt").write_text("not YAML")
+    code, out = ido("validate", "empty")
+    assert code == 2, out
+    assert "nothing to check: no YAML resource in empty" in out
+
+
 def test_plan_prints_plan_alternatives_and_policy_rejection(project: Path) -> None:
     """`ido plan` shows the chosen steps, the alternative and the rule that denied pay-us."""
     code, out = ido("plan", "ship-order")
