@@ -528,9 +528,13 @@ class LocalRuntime:
         verdict: Mapping[str, Any],
     ) -> tuple[str, str] | None:
         """A person's verdict on a step whose outcome was unknown (interrupted, or its call
-        timed out): approved, it is performed again under its own key; rejected, the run
-        fails."""
+        timed out): approved, it is performed again under its own key, unless an observation
+        shows its effects now (an observer down when the run asked is back: made again, a
+        charge would be made twice); rejected, the run fails."""
         if verdict["approved"]:
+            if effects_seen(capability.spec.effects, self._observe(run), run.seen):
+                self._settled(run, ctx, step, Outcome(True), "effects observed")
+                return None
             return self._again(run, capability, ctx, step, "approved")
         why = f": {verdict['comment']}" if verdict.get("comment") else ""
         why_not = f"its outcome is unknown, and repeating it was rejected{why}"

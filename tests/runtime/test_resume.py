@@ -499,6 +499,23 @@ def test_a_person_asked_about_a_step_is_told_the_observer_that_failed(tmp_path: 
     ) in blocked.stdout
 
 
+def test_an_approved_repeat_is_not_made_when_the_observer_now_shows_it_done(
+    tmp_path: Path,
+) -> None:
+    """The ledger was down as the run resumed, so a person approved charging again; by the
+    next resume it was back and showed the order paid, and the charge was made twice."""
+    project = make_project(tmp_path)
+    assert ido(project, "run", "deliver", SVC_DIE_AFTER="charge").returncode == -signal.SIGKILL
+    assert ido(project, "resume", "last", SVC_LEDGER_DOWN="1").returncode == 3
+    assert ido(project, "approve", "last", "--by", "ops").returncode == 0
+    done = ido(project, "resume", "last")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert kinds_of(ledger(project)).count("charge") == 1
+    told = ido(project, "explain", "last").stdout
+    assert "charge: interrupted; its effects were observed on resume" in told, told
+    assert "as approved" not in told.split("approved by ops")[1], told
+
+
 def test_a_run_its_process_gave_up_on_an_error_may_be_resumed_while_it_lives(
     tmp_path: Path,
 ) -> None:
