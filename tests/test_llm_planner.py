@@ -1191,3 +1191,21 @@ def test_a_model_s_choice_is_not_told_by_options_plan_rules_took_away() -> None:
         "listed scores 0.200 better)"
     )
     assert "option 1" not in said and "of the solver's 3" not in said
+
+
+def test_a_plan_rule_that_denies_the_fallback_s_plan_is_not_said_of_the_model_s(
+    project: Path, serve: Any
+) -> None:
+    """The model's call fails, so cpsat's best (pay-cheap-eu) is the plan, and a plan rule
+    denies it: the verdict said "a plan rule denied that plan", as if the model's plan had
+    been denied, when the model proposed none."""
+    _, url = serve([Answer(status=500)])
+    use_llm(project, url)
+    deny_cheappay(project)
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-pricey-eu", "ship"]
+    verdict = llm_record(project)["verdict"]
+    assert verdict.startswith("model call failed")
+    assert "denied that plan" not in verdict
+    assert "a plan rule denied the solver's best plan, so the solver chose another" in verdict
