@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -241,6 +242,10 @@ BAD_GATEWAY = b"<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx
         ),
         (Answer(status=502, raw=BAD_GATEWAY), "(HTTP 502): 502 Bad Gateway"),
         (Answer(status=503, raw=b"x" * 2000), "ServiceUnavailableError (HTTP 503): xxx"),
+        (
+            Answer(raw=b'{"id": "x", "choices": [{"message": {"content": "{not json'),
+            "the answer is not JSON: Unterminated string starting at: line 1 column 49",
+        ),
     ],
 )
 def test_a_provider_error_is_told_in_one_short_line_naming_its_kind(
@@ -261,6 +266,24 @@ def test_a_provider_error_is_told_in_one_short_line_naming_its_kind(
     assert reply.error is not None and said in reply.error, reply.error
     assert "\n" not in reply.error and len(reply.error) <= 240
     assert "Exception - " not in reply.error and "<" not in reply.error
+
+
+def test_a_failure_with_no_answer_claims_no_http_status() -> None:
+    """Nothing listens at api_base: the reason read "InternalServerError (HTTP 500):
+    Connection error.", a status no server gave (litellm gives one to every failure it
+    cannot class, an answer that is not JSON with its HTTP 200 too)."""
+    from ido.model import LlmSettings
+    from ido.planner.llm_client import LitellmClient
+
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    settings = LlmSettings(model="openai/scripted", api_base=url, timeout="5s")
+    messages = [{"role": "user", "content": "plan"}]
+    reply = LitellmClient().complete(settings, "openai/scripted", messages, [])
+    assert reply.error is not None and "Connection error" in reply.error, reply.error
+    assert "HTTP" not in reply.error
 
 
 def test_an_invisible_character_in_a_proposed_name_is_shown_escaped(

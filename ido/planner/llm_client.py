@@ -314,11 +314,35 @@ def _error(exc: Exception, keys: list[str]) -> str:
     said. litellm's text runs to many lines (a server's JSON or HTML error page), repeats
     class names as it re-raises ("ContextWindowExceededError: BadRequestError: …") and
     names its adapter ("OpenAIException - "); the reason a user reads is none of that."""
+    root = _root(exc)
+    if isinstance(root, json.JSONDecodeError):  # an answer came, but not one to read
+        return f"the answer is not JSON: {_said(mask_all(str(root), keys))}"
     name = type(exc).__name__
-    status = getattr(exc, "status_code", None)
-    kind = f"{name} (HTTP {status})" if isinstance(status, int) and status >= 400 else name
+    status = _status(root)
+    kind = f"{name} (HTTP {status})" if status is not None and status >= 400 else name
     said = _said(mask_all(str(exc), keys))  # masked before it is cut
     return f"{kind}: {said}" if said else kind
+
+
+def _root(exc: BaseException) -> BaseException:
+    """The exception at the bottom of `exc`'s chain: what went wrong first, under the
+    kinds litellm re-raises it as."""
+    seen = {id(exc)}
+    while (below := exc.__cause__ or exc.__context__) is not None and id(below) not in seen:
+        seen.add(id(below))
+        exc = below
+    return exc
+
+
+def _status(root: BaseException) -> int | None:
+    """The HTTP status the server answered with, if the failure was an answer's status.
+    litellm gives every failure it cannot class a status of 500, a refused connection and
+    an answer that is not JSON alike: only the first exception of the chain, the one raised
+    where the answer was read, says whether there was one."""
+    status = getattr(root, "status_code", None)
+    if status is None:
+        status = getattr(getattr(root, "response", None), "status_code", None)
+    return status if isinstance(status, int) and not isinstance(status, bool) else None
 
 
 MOST_ERROR = 200
