@@ -797,6 +797,23 @@ def test_hybrid_lets_the_model_choose_among_the_solver_s_plans(project: Path, se
     assert result["alternatives"][0]["score_delta"] < 0  # the solver's best, now an alternative
 
 
+def test_explain_says_which_option_each_of_hybrid_s_calls_chose(project: Path, serve: Any) -> None:
+    """explain read "call 1: proposed choose: option must be a number from 1 to 2" and
+    "call 2: proposed choose: accepted": the tool's name, never the option the model chose,
+    so a wrong choice could not be told from a right one."""
+    _, url = serve(
+        [
+            Answer([("choose", {"option": 9, "rationale": "?"})]),
+            Answer([("choose", {"option": 2, "rationale": "pricey is more reliable"})]),
+        ]
+    )
+    use_llm(project, url, planner="hybrid")
+    assert ido("run", "ship-order")[0] == 0
+    out = ido("explain", "last")[1]
+    assert "call 1: chose option 9: option must be a number from 1 to 2" in out, out
+    assert "call 2: chose option 2: accepted" in out, out
+
+
 def test_explain_says_the_plan_hybrid_ran_is_the_model_s_choice_not_the_best_found(
     project: Path, serve: Any
 ) -> None:
