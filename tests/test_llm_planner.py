@@ -623,7 +623,7 @@ def test_the_model_s_cost_counts_against_the_budget(project: Path, serve: Any) -
     record = llm_record(project)
     assert record["cost"] == pytest.approx(4.5) and record["fallback"] == "cpsat"
     assert record["calls"][0]["problems"] == [
-        "cost 0.8 over max_cost 0.5 (what is left once this decision's model calls are counted)"
+        "cost 0.80 over max_cost 0.50 (what is left once this decision's model calls are counted)"
     ]
     assert "would not pay for another model call" in record["verdict"]
     assert len(model.requests) == 1
@@ -843,7 +843,7 @@ def test_hybrid_keeps_to_what_the_model_s_call_left_of_the_budget(
     assert calls(project) == ["pay-cheap-eu", "ship"]
     record = llm_record(project)
     assert record["verdict"].startswith("chose option 2; that plan no longer fits")
-    assert "cost 1.3 over max_cost 1.1" in record["verdict"] and record["fallback"] == "cpsat"
+    assert "cost 1.30 over max_cost 1.10" in record["verdict"] and record["fallback"] == "cpsat"
     budget = next(
         c for c in decisions(project)[0]["result"]["constraints"] if c["name"] == "max_cost"
     )
