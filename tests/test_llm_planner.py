@@ -644,6 +644,17 @@ def test_an_accepted_proposal_s_slack_is_what_the_model_s_calls_left(
     assert (budget["limit"], budget["slack"]) == pytest.approx((4.0, 3.2))
 
 
+def test_explain_says_a_model_call_s_small_cost_was_spent(project: Path, serve: Any) -> None:
+    """The call cost 0.0030: explain read "cost 0.0030 (counted against the budget)" and,
+    two lines down, "max_cost: 0.80 of 5.00 (0.00 already spent)"."""
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, extra=", input_cost: 20, output_cost: 20")
+    assert ido("run", "ship-order")[0] == 0
+    out = ido("explain", "last")[1]
+    assert "cost 0.0030 (counted against the budget)" in out, out
+    assert "max_cost: 0.80 of 5.00 (0.0030 already spent on this decision's model calls)" in out
+
+
 def test_explain_measures_the_constraints_against_the_intent_s_limits_naming_the_model_s_part(
     project: Path, serve: Any
 ) -> None:
