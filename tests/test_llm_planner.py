@@ -174,7 +174,8 @@ def test_a_proposal_that_undoes_and_redoes_goes_back_with_the_reason(
 @pytest.mark.parametrize(
     ("answer", "problem"),
     [
-        (Answer([("pay-us", {"rationale": "x"})]), "'pay-us' is not one of the capabilities"),
+        (Answer([("pay-us", {"rationale": "x"})]), "pay-us is denied by residency/"),
+        (Answer([("pay-mars", {"rationale": "x"})]), "'pay-mars' is not one of the capabilities"),
         (Answer([("pay-cheap-eu", "{not json"), ("ship", {})]), "arguments are not a JSON object"),
         (Answer(content="I would pay and then ship."), "the answer is not a tool call"),
     ],
@@ -380,7 +381,36 @@ def test_observed_text_that_gives_orders_cannot_make_ido_break_a_policy(
     assert injection in model.requests[0]["messages"][1]["content"]  # as data, in the state
     record = llm_record(project)
     assert record["fallback"] == "cpsat"
-    assert "'pay-us' is not one of the capabilities offered" in record["calls"][0]["problems"][0]
+    assert record["calls"][0]["problems"][0] == (
+        "call 1: pay-us is denied by residency/pii-stays-in-eu: "
+        "PII of EU customers is processed in the EU only."
+    )
+
+
+def test_a_proposed_capability_a_rule_denies_is_told_by_its_rule(project: Path, serve: Any) -> None:
+    """The model proposed pay-us, which the residency rule denies: the reason, sent back to
+    the model and shown by explain, read "'pay-us' is not one of the capabilities offered
+    (denied or unknown)", as if it might be a typo, where the rule and its message were
+    known. A name no capability has is still told as not offered."""
+    model, url = serve(
+        [Answer([("pay-us", {"rationale": "fast"}), ("shipp", {}), ("ship", {})]), PAY_AND_SHIP]
+    )
+    use_llm(project, url)
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert record_problems(project) == [
+        "call 1: pay-us is denied by residency/pii-stays-in-eu: "
+        "PII of EU customers is processed in the EU only.",
+        "call 2: 'shipp' is not one of the capabilities offered (denied or unknown)",
+    ]
+    told = model.requests[1]["messages"][-1]["content"]
+    assert "pay-us is denied by residency/pii-stays-in-eu" in told
+    assert "call 1: pay-us is denied by residency/pii-stays-in-eu" in ido("explain", "last")[1]
+
+
+def record_problems(project: Path) -> list[str]:
+    problems: list[str] = llm_record(project)["calls"][0]["problems"]
+    return problems
 
 
 def test_identical_requests_are_answered_from_the_cache(project: Path, serve: Any) -> None:

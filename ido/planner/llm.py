@@ -38,7 +38,7 @@ from ido.planner.grounding import ground
 from ido.planner.order import footprints, waits
 from ido.planner.simulate import check_plan, needless_steps, undone_steps
 from ido.planner.solving import step_of
-from ido.planner.types import Action, Alternative, Plan, PlanResult, Task
+from ido.planner.types import Action, Alternative, Denied, Plan, PlanResult, Task
 from ido.secrets import masked_url
 from ido.state import get_path, has_path
 from ido.text import visible
@@ -526,9 +526,16 @@ def _proposal(
         most = len(reply.tool_calls)
         return None, [f"{most + reply.cut} tool calls, more than the {most} ido reads"], []
     actions = {a.name: a for a in task.actions}
+    denied = _denied_by_tool(task)
     steps, problems, rationale = [], [], []
     for k, (tool, arguments) in enumerate(reply.tool_calls, start=1):
         name = by_tool.get(tool)
+        if name is None and tool in denied:
+            refused = denied[tool]
+            problems.append(
+                f"call {k}: {refused.action.name} is denied by {refused.rule}: {refused.message}"
+            )
+            continue
         if name is None:
             problems.append(
                 f"call {k}: '{visible(tool)}' is not one of the capabilities offered"
@@ -546,6 +553,17 @@ def _proposal(
     plan = _in_order(task, Plan(tuple(steps)))
     needless = needless_steps(task, plan) or undone_steps(task, plan)  # the plainer first
     return plan, check_plan(task, plan) + needless, rationale
+
+
+def _denied_by_tool(task: Task) -> dict[str, Denied]:
+    """The capabilities a rule denied, by their names and the tool names they would have
+    had: a model that proposes one (it is not among the tools) is told which rule, and
+    why, as `ido explain` tells it, not that the name is unknown."""
+    denied: dict[str, Denied] = {}
+    for refused in task.denied:
+        denied.setdefault(TOOL_NAME.sub("_", refused.action.name)[:60], refused)
+        denied.setdefault(refused.action.name, refused)
+    return denied
 
 
 def _in_order(task: Task, plan: Plan) -> Plan:
