@@ -4,6 +4,7 @@ fallbacks, cost, cache, replay, and prompt injection."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
@@ -1113,6 +1114,26 @@ def test_a_provider_error_quoting_the_api_key_is_recorded_masked(
     for path in (project / ".ido").glob("ido.db*"):
         assert key.encode() not in path.read_bytes()
     assert key not in ido("explain", "last")[1]
+
+
+def test_a_provider_error_quoting_the_basic_header_of_api_base_s_credentials_is_masked(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A credential in api_base (`http://bot:${env:LLM_TOKEN}@host/v1`) is sent as a Basic
+    header, base64 of `bot:TOKEN`; a server that quoted it back had it journaled and shown
+    by explain, decodable: only the token alone, and its own encodings, were masked."""
+    token = "sk-LLMTOKEN0123456789abcdef"
+    basic = base64.b64encode(f"bot:{token}".encode()).decode()
+    said = {"error": {"message": f"Incorrect API key provided: Basic {basic}", "type": "x"}}
+    _, url = serve([Answer(status=401, raw=json.dumps(said).encode())])
+    monkeypatch.setenv("LLM_TOKEN", token)
+    use_llm(project, url.replace("http://", "http://bot:${env:LLM_TOKEN}@"))
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert "Incorrect API key provided: Basic ***" in llm_record(project)["verdict"]
+    for path in (project / ".ido").glob("ido.db*"):
+        assert basic.encode() not in path.read_bytes()
+    assert basic not in ido("explain", "last")[1]
 
 
 def test_a_key_the_model_echoes_is_recorded_masked(
