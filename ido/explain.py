@@ -273,12 +273,13 @@ def _model_lines(llm: dict[str, Any]) -> list[str]:
     fallback = f"; fell back to {llm['fallback']}" if llm.get("fallback") else ""
     calls = llm.get("calls", [])
     cached = sum(1 for c in calls if c.get("cached"))
-    lines = [
-        f"{llm['planner']} with {llm.get('model') or 'no model'}: {llm['verdict']}{fallback}",
-        f"{len(calls)} call(s){f' ({cached} from the cache)' if cached else ''}, "
-        f"{llm.get('input_tokens', 0)} input + {llm.get('output_tokens', 0)} output tokens, "
-        f"cost {llm.get('cost', 0.0):.4f} (counted against the budget)",
-    ]
+    lines = [f"{llm['planner']} with {llm.get('model') or 'no model'}: {llm['verdict']}{fallback}"]
+    if calls:  # the verdict says why none was made ("not asked", "no model configured")
+        lines.append(
+            f"{len(calls)} call(s){f' ({cached} from the cache)' if cached else ''}, "
+            f"{llm.get('input_tokens', 0)} input + {llm.get('output_tokens', 0)} output tokens, "
+            f"cost {llm.get('cost', 0.0):.4f} (counted against the budget)"
+        )
     for n, call in enumerate(calls, start=1):
         reply = call["reply"]
         usage = f"; {reply['usage_error']}" if reply.get("usage_error") else ""

@@ -971,6 +971,8 @@ def test_hybrid_does_not_ask_when_the_plan_rules_leave_one_plan(project: Path, s
     assert record["verdict"].startswith(
         "the plan rules allow 1 of the solver's 2 plans: not asked, nothing to choose between"
     )
+    out = ido("explain", "last")[1]  # it read "0 call(s), 0 input + 0 output tokens, cost …"
+    assert "not asked, nothing to choose between" in out and "0 call(s)" not in out, out
 
 
 def test_hybrid_with_no_alternatives_asked_for_does_not_ask_the_model(
