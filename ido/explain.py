@@ -11,7 +11,7 @@ from ido.approvals import UNKNOWN_RULE, subject
 from ido.journal import Event, RunRow, model_calls
 from ido.model import format_duration, format_wait
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
-from ido.text import printable, visible
+from ido.text import printable, shortened, visible
 
 REASON_WORDS = {
     "denied": "denied by",
@@ -286,10 +286,27 @@ def _model_lines(llm: dict[str, Any]) -> list[str]:
         if reply.get("error"):
             lines.append(f"call {n}: error: {reply['error']}{usage}")
             continue
+        if not reply.get("tool_calls"):  # what it said instead is what a reader wants
+            lines.append(f"call {n}: {_answered_in_text(reply.get('content'))}{usage}")
+            continue
         verdict = "; ".join(call.get("problems", [])) or "accepted"
         lines.append(f"call {n}: {_proposed(reply.get('tool_calls', []))}: {verdict}{usage}")
     lines += [f"rationale: {r}" for r in llm.get("rationale", [])]
     return lines
+
+
+def _answered_in_text(content: Any) -> str:
+    """An answer with no tool call, quoting what the model wrote instead, on one line and
+    cut short: `answered "I would extract, then publish." instead of a tool call`."""
+    said = " ".join(str(content or "").split())
+    if not said:
+        return "answered nothing, no tool call"
+    quoted = json.dumps(shortened(said, MOST_QUOTED), ensure_ascii=False)
+    return f"answered {quoted} instead of a tool call"
+
+
+MOST_QUOTED = 200
+"""Most characters of a model's text answer that explain quotes (the journal keeps more)."""
 
 
 def _proposed(tool_calls: Sequence[Sequence[str]]) -> str:

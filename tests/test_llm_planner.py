@@ -839,6 +839,18 @@ def test_hybrid_lets_the_model_choose_among_the_solver_s_plans(project: Path, se
     assert result["alternatives"][0]["score_delta"] < 0  # the solver's best, now an alternative
 
 
+def test_explain_quotes_an_answer_that_is_not_a_tool_call(project: Path, serve: Any) -> None:
+    """A model that answered in prose read "call 1: proposed no tool call: the answer is
+    not a tool call" in explain: said twice, and never what it did say."""
+    _, url = serve([Answer(content="I would pay,\nthen ship."), Answer(content="")])
+    use_llm(project, url)
+    assert ido("run", "ship-order")[0] == 0
+    out = ido("explain", "last")[1]
+    assert 'call 1: answered "I would pay, then ship." instead of a tool call' in out, out
+    assert "call 2: answered nothing, no tool call" in out, out
+    assert "proposed no tool call" not in out
+
+
 def test_explain_says_which_option_each_of_hybrid_s_calls_chose(project: Path, serve: Any) -> None:
     """explain read "call 1: proposed choose: option must be a number from 1 to 2" and
     "call 2: proposed choose: accepted": the tool's name, never the option the model chose,
