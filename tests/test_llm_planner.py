@@ -839,6 +839,23 @@ def test_hybrid_lets_the_model_choose_among_the_solver_s_plans(project: Path, se
     assert result["alternatives"][0]["score_delta"] < 0  # the solver's best, now an alternative
 
 
+def test_no_second_round_when_the_deadline_left_would_not_wait_for_it(
+    project: Path, serve: Any
+) -> None:
+    """Against a 6s deadline, an invalid proposal took 3.2s: a second call as long would
+    leave no time for any plan (three slow rounds against a 5s deadline failed a run the
+    solver's plan fitted). The solver decides instead, within what is left."""
+    model, url = serve([Answer([("ship", {"rationale": "x"})], delay=3.2), PAY_AND_SHIP])
+    use_llm(project, url)
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("deadline: 30s", "deadline: 6s"))
+    ido("run", "ship-order")
+    assert len(model.requests) == 1
+    record = llm_record(project)
+    assert "would not wait for another model call" in record["verdict"], record["verdict"]
+    assert record["fallback"] == "cpsat"
+
+
 def test_explain_quotes_an_answer_that_is_not_a_tool_call(project: Path, serve: Any) -> None:
     """A model that answered in prose read "call 1: proposed no tool call: the answer is
     not a tool call" in explain: said twice, and never what it did say."""

@@ -228,6 +228,24 @@ class _ModelPlanner:
         return None
 
     @staticmethod
+    def _out_of_time(task: Task, log: _Log) -> str | None:
+        """Why not to ask again: the deadline left would not wait for a call as long as this
+        decision's last. Each call's time comes off the deadline, so a slow model asked
+        round after round would spend the time the plan needs (three 8 s calls against a
+        5 s deadline failed a run that the solver's 0.8 s plan fitted)."""
+        deadline = task.limits.deadline
+        took = [float(c["reply"]["seconds"] or 0.0) for c in log.calls if not c["cached"]]
+        if deadline is None or not took:
+            return None
+        left = deadline - sum(took)
+        if left < took[-1]:
+            return (
+                f"the deadline left ({format_duration(max(left, 0.0))}) would not wait for "
+                f"another model call (the last took {format_duration(took[-1])})"
+            )
+        return None
+
+    @staticmethod
     def _left(task: Task, log: _Log) -> Task:
         """The task as this decision's model calls leave it (`left_after_calls`)."""
         return left_after_calls(task, log.cost, log.seconds)
@@ -274,7 +292,7 @@ class LlmPlanner(_ModelPlanner):
             {"role": "user", "content": _situation(task)},
         ]
         for _ in range(self.settings.max_rounds):
-            unaffordable = self._unaffordable(task, log)
+            unaffordable = self._unaffordable(task, log) or self._out_of_time(task, log)
             if unaffordable is not None:
                 return self._fall_back(task, log, unaffordable)
             reply = self._ask(log, messages, tools)
@@ -325,7 +343,7 @@ class HybridPlanner(_ModelPlanner):
             {"role": "user", "content": _options(task, options)},
         ]
         for _ in range(self.settings.max_rounds):
-            unaffordable = self._unaffordable(task, log)
+            unaffordable = self._unaffordable(task, log) or self._out_of_time(task, log)
             if unaffordable is not None:
                 log.verdict, log.fallback = f"{unaffordable}: the solver's best", self.fallback.name
                 return self._settled(task, log, solved)
