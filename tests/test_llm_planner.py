@@ -1037,6 +1037,30 @@ def test_a_capability_the_model_s_plan_uses_is_not_listed_as_rejected(
     assert "pay-slow-eu" not in rejected and "pay-us" in rejected
 
 
+@pytest.mark.parametrize(("model", "imported"), [("openai/x", "True"), (None, "False")])
+def test_litellm_is_imported_when_a_model_planner_that_will_ask_is_built(
+    model: str | None, imported: str
+) -> None:
+    """Imported in a run's first decision, litellm took seconds no model call counted but
+    the run's deadline did: a plan that fitted by the decision's count was stopped at its
+    first step, "8.606s elapsed: pay-cheap-eu would start past the 6s deadline". It is
+    imported when the planner is built, before the run's clock starts; not for a model
+    planner with no model, which asks nothing."""
+    code = (
+        "import sys\n"
+        "from ido.model import LlmSettings\n"
+        "from ido.planner import get_planner\n"
+        f"get_planner('llm', settings=LlmSettings(model={model!r}))\n"
+        "print('litellm' in sys.modules)\n"
+    )
+    environ = {k: v for k, v in __import__("os").environ.items() if k != "IDO_LLM_MODEL"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=environ
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == imported
+
+
 def test_litellm_is_imported_only_for_the_model_planners(project: Path) -> None:
     code = (
         "import sys\n"

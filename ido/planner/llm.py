@@ -196,10 +196,10 @@ class _ModelPlanner:
         from ido.planner.cpsat import CpSatPlanner
 
         self.settings = settings or LlmSettings()
-        self.client: Client = client or _default_client()
+        self.model = self.settings.model or os.environ.get("IDO_LLM_MODEL") or None
+        self.client: Client = client or _default_client(self.model is not None)
         self.cache = cache
         self.fallback = fallback or CpSatPlanner()
-        self.model = self.settings.model or os.environ.get("IDO_LLM_MODEL") or None
         api_base = self.settings.api_base or os.environ.get("IDO_LLM_API_BASE")
         where = None if api_base is None else masked_url(api_base)  # recorded: no credentials
         self.where = {"api_base": where, "temperature": self.settings.temperature}
@@ -400,9 +400,13 @@ def left_after_calls(task: Task, paid: float, took: float) -> Task:
     )
 
 
-def _default_client() -> Client:
-    from ido.planner.llm_client import LitellmClient
+def _default_client(asks: bool) -> Client:
+    """litellm's client, with litellm imported now when a model will be asked (`asks`):
+    before the run's clock starts, not in the first decision (`llm_client.warm`)."""
+    from ido.planner.llm_client import LitellmClient, warm
 
+    if asks:
+        warm()
     return LitellmClient()
 
 

@@ -85,8 +85,7 @@ class LitellmClient:
         messages: Sequence[Mapping[str, Any]],
         tools: Sequence[Mapping[str, Any]],
     ) -> Reply:
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        _offline()
         try:
             import litellm
         except ImportError:
@@ -183,6 +182,24 @@ asked for by every call, and the OpenAI SDK's resources and the HTTP transport, 
 every OpenAI-compatible server's call uses. 0.5 to 2 s in all, the first call of a
 process was recorded as taking that much longer: model latency in the health beliefs,
 time taken from the deadline (a 3.9 s deadline had 1.35 s gone before the first plan)."""
+
+
+def warm() -> None:
+    """Import litellm, and what its first call imports, now: when a model planner is built,
+    before a run's clock starts. Imported in the first decision, it took seconds (2 to 5 on
+    a busy machine) that no model call counted, yet the run's deadline did: the decision
+    planned with time the run no longer had, and its first step was stopped "past the 6s
+    deadline". Without litellm, nothing: the first call says to install it."""
+    _offline()
+    with contextlib.suppress(ImportError):
+        importlib.import_module("litellm")
+        _warm()
+
+
+def _offline() -> None:
+    """Nothing downloaded at run time: litellm's local cost map; no Hugging Face Hub."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def _warm() -> None:
