@@ -856,6 +856,18 @@ def test_no_second_round_when_the_deadline_left_would_not_wait_for_it(
     assert record["fallback"] == "cpsat"
 
 
+def test_a_model_call_is_given_no_longer_than_the_deadline_left(project: Path, serve: Any) -> None:
+    """Against a 2s deadline, a call was let run to llm.timeout (5s): its answer, 4s late,
+    came when no plan could fit any more. It times out once the deadline left is gone."""
+    _, url = serve([Answer(PAY_AND_SHIP.tool_calls, delay=4.0)])
+    use_llm(project, url)
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("deadline: 30s", "deadline: 2s"))
+    ido("run", "ship-order")
+    record = llm_record(project)
+    assert record["verdict"].startswith("model call failed: Timeout"), record["verdict"]
+
+
 def test_explain_quotes_an_answer_that_is_not_a_tool_call(project: Path, serve: Any) -> None:
     """A model that answered in prose read "call 1: proposed no tool call: the answer is
     not a tool call" in explain: said twice, and never what it did say."""

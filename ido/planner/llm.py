@@ -250,9 +250,12 @@ class _ModelPlanner:
         """The task as this decision's model calls leave it (`left_after_calls`)."""
         return left_after_calls(task, log.cost, log.seconds)
 
-    def _ask(self, log: _Log, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Reply:
-        """Ask the model (or the cache). The runtime keeps a reply in the cache in the same
-        commit as the decision, so a reply paid for is never lost from the record."""
+    def _ask(
+        self, task: Task, log: _Log, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> Reply:
+        """Ask the model (or the cache), for no longer than the deadline left. The runtime
+        keeps a reply in the cache in the same commit as the decision, so a reply paid for
+        is never lost from the record."""
         assert self.model is not None
         key = request_digest(self.model, messages, tools, self.where)
         cached = self.cache.get(key) if self.cache is not None else None
@@ -260,7 +263,8 @@ class _ModelPlanner:
             reply = Reply.from_json(cached)
         else:
             progress.report(stage="llm", model=self.model, call=len(log.calls) + 1)
-            reply = self.client.complete(self.settings, self.model, messages, tools)
+            settings = _within_deadline(self.settings, task, log)
+            reply = self.client.complete(settings, self.model, messages, tools)
         log.calls.append({"request": key, "reply": reply.to_json(), "cached": cached is not None})
         return reply
 
@@ -295,7 +299,7 @@ class LlmPlanner(_ModelPlanner):
             unaffordable = self._unaffordable(task, log) or self._out_of_time(task, log)
             if unaffordable is not None:
                 return self._fall_back(task, log, unaffordable)
-            reply = self._ask(log, messages, tools)
+            reply = self._ask(task, log, messages, tools)
             if reply.error is not None:
                 return self._fall_back(task, log, f"model call failed: {reply.error}")
             left = self._left(task, log)  # a proposal must fit what the calls left
@@ -347,7 +351,7 @@ class HybridPlanner(_ModelPlanner):
             if unaffordable is not None:
                 log.verdict, log.fallback = f"{unaffordable}: the solver's best", self.fallback.name
                 return self._settled(task, log, solved)
-            reply = self._ask(log, messages, tools)
+            reply = self._ask(task, log, messages, tools)
             if reply.error is not None:
                 log.verdict, log.fallback = f"model call failed: {reply.error}", self.fallback.name
                 return self._settled(task, log, solved)
@@ -378,6 +382,24 @@ class HybridPlanner(_ModelPlanner):
         )
         log.fallback = self.fallback.name
         return _with_log(self.fallback.plan(left), log)
+
+
+def _within_deadline(settings: LlmSettings, task: Task, log: _Log) -> LlmSettings:
+    """`settings` with the call's timeout cut to what is left of the deadline: a call that
+    outlasts it leaves no time for any plan (each call's time comes off the deadline), so
+    waiting longer (`llm.timeout` is 30s by default) would only hold the run up."""
+    deadline = task.limits.deadline
+    if deadline is None:
+        return settings
+    left = max(deadline - log.seconds, SHORTEST_CALL)
+    if left >= settings.timeout:
+        return settings
+    return settings.model_copy(update={"timeout": left})
+
+
+SHORTEST_CALL = 0.001
+"""The least timeout a call is given (a deadline all but gone leaves no time to plan in,
+and the decision says so after it)."""
 
 
 def left_after_calls(task: Task, paid: float, took: float) -> Task:
