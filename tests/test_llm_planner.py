@@ -868,6 +868,19 @@ def test_a_model_call_is_given_no_longer_than_the_deadline_left(project: Path, s
     assert record["verdict"].startswith("model call failed: Timeout"), record["verdict"]
 
 
+def test_a_model_call_that_spent_the_whole_budget_is_not_said_to_leave_less_than_nothing(
+    project: Path, serve: Any
+) -> None:
+    """One call cost 6.00 of max_cost 5.00: the verdict read "the budget left (-1.0000)
+    would not pay for another model call"."""
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, extra=", input_cost: 40000, output_cost: 40000")
+    ido("run", "ship-order")
+    verdict = llm_record(project)["verdict"]
+    assert verdict.startswith("nothing is left of the budget for another model call"), verdict
+    assert "(the last cost 6.0000)" in verdict and "-1.0000" not in verdict
+
+
 def test_explain_quotes_an_answer_that_is_not_a_tool_call(project: Path, serve: Any) -> None:
     """A model that answered in prose read "call 1: proposed no tool call: the answer is
     not a tool call" in explain: said twice, and never what it did say."""

@@ -220,6 +220,10 @@ class _ModelPlanner:
         paid = [float(c["reply"]["cost"] or 0.0) for c in log.calls if not c["cached"]]
         last = next((cost for cost in reversed(paid) if cost > 0), task.model_call_cost)
         left = None if budget is None else budget - sum(paid)
+        if left is not None and last > 0 and left <= 0:  # not "the budget left (-0.6400)"
+            return (
+                f"nothing is left of the budget for another model call (the last cost {last:.4f})"
+            )
         if left is not None and last > 0 and left < last:
             return (
                 f"the budget left ({left:.4f}) would not pay for another model call "
