@@ -12,7 +12,7 @@ from ido.approvals import UNKNOWN_RULE, subject
 from ido.journal import Event, RunRow, model_calls
 from ido.model import format_duration, format_wait
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
-from ido.text import printable, visible
+from ido.text import printable, shortened, visible
 
 REASON_WORDS = {
     "denied": "denied by",
@@ -206,6 +206,12 @@ def _money(value: float) -> str:
     return f"{value:.2f}"
 
 
+def _some_money(value: float) -> str:
+    """Money spent, which reads as some when there was some: a model call's 0.0030 read
+    "0.00 already spent" two lines under "cost 0.0030"."""
+    return f"{value:.4f}" if 0 < value < 0.005 else _money(value)
+
+
 def _step_line(step: dict[str, Any]) -> str:
     return (
         f"{step['capability']} ({printable(step['provider'])}): cost {_money(step['cost'])}, "
@@ -289,23 +295,55 @@ def _model_lines(llm: dict[str, Any]) -> list[str]:
     fallback = f"; fell back to {llm['fallback']}" if llm.get("fallback") else ""
     calls = llm.get("calls", [])
     cached = sum(1 for c in calls if c.get("cached"))
-    lines = [
-        f"{llm['planner']} with {llm.get('model') or 'no model'}: {llm['verdict']}{fallback}",
-        f"{len(calls)} call(s){f' ({cached} from the cache)' if cached else ''}, "
-        f"{llm.get('input_tokens', 0)} input + {llm.get('output_tokens', 0)} output tokens, "
-        f"cost {llm.get('cost', 0.0):.4f} (counted against the budget)",
-    ]
+    lines = [f"{llm['planner']} with {llm.get('model') or 'no model'}: {llm['verdict']}{fallback}"]
+    if calls:  # the verdict says why none was made ("not asked", "no model configured")
+        lines.append(
+            f"{len(calls)} call(s){f' ({cached} from the cache)' if cached else ''}, "
+            f"{llm.get('input_tokens', 0)} input + {llm.get('output_tokens', 0)} output tokens, "
+            f"cost {llm.get('cost', 0.0):.4f} (counted against the budget)"
+        )
     for n, call in enumerate(calls, start=1):
         reply = call["reply"]
         usage = f"; {reply['usage_error']}" if reply.get("usage_error") else ""
         if reply.get("error"):
             lines.append(f"call {n}: error: {reply['error']}{usage}")
             continue
-        said = ", ".join(visible(name) for name, _ in reply.get("tool_calls", [])) or "no tool call"
+        if not reply.get("tool_calls"):  # what it said instead is what a reader wants
+            lines.append(f"call {n}: {_answered_in_text(reply.get('content'))}{usage}")
+            continue
         verdict = "; ".join(call.get("problems", [])) or "accepted"
-        lines.append(f"call {n}: proposed {said}: {verdict}{usage}")
+        lines.append(f"call {n}: {_proposed(reply.get('tool_calls', []))}: {verdict}{usage}")
     lines += [f"rationale: {r}" for r in llm.get("rationale", [])]
     return lines
+
+
+def _answered_in_text(content: Any) -> str:
+    """An answer with no tool call, quoting what the model wrote instead, on one line and
+    cut short: `answered "I would extract, then publish." instead of a tool call`."""
+    said = " ".join(str(content or "").split())
+    if not said:
+        return "answered nothing, no tool call"
+    quoted = json.dumps(shortened(said, MOST_QUOTED), ensure_ascii=False)
+    return f"answered {quoted} instead of a tool call"
+
+
+MOST_QUOTED = 200
+"""Most characters of a model's text answer that explain quotes (the journal keeps more)."""
+
+
+def _proposed(tool_calls: Sequence[Sequence[str]]) -> str:
+    """What one answer proposed: the capabilities it called, in order; or, of `hybrid`'s
+    one call of `choose`, the option it chose, which is what a wrong choice is judged on
+    ("chose option 9: option must be a number from 1 to 3")."""
+    if len(tool_calls) == 1 and tool_calls[0][0] == "choose":
+        try:
+            arguments = json.loads(tool_calls[0][1])
+        except (ValueError, RecursionError):
+            arguments = None
+        if isinstance(arguments, dict) and "option" in arguments:
+            return f"chose option {visible(json.dumps(arguments['option'])[:40])}"
+    said = ", ".join(visible(name) for name, _ in tool_calls) or "no tool call"
+    return f"proposed {said}"
 
 
 def rejection_line(rejection: Mapping[str, Any]) -> str:
@@ -331,7 +369,7 @@ def _constraint_line(
         spent = used[0] + model[0]
         value = f"{_money(c['value'])} of {_money(c['limit'] + spent)}"
         if spent > 0:
-            value += f" ({_already(_money, spent, model[0], 'spent')})"
+            value += f" ({_already(_some_money, spent, model[0], 'spent')})"
     else:
         value = (
             f"{probability_against(c['value'], c['limit'])} ≥ {written_probability(c['limit'], 4)}"

@@ -263,10 +263,16 @@ def _measure(limit: str, plan: Plan) -> float:
 
 
 def _keeping(result: PlanResult, model: Mapping[str, Any] | None) -> PlanResult:
-    """`result` with the model's record, saying that a plan rule overruled its plan."""
+    """`result` with the model's record, saying whose plan a plan rule overruled: the
+    model's, or, when the model's plan was never taken (a failed call, no valid proposal,
+    no model), the fallback solver's."""
     if not model:
         return result
-    verdict = f"{model.get('verdict')}; a plan rule denied that plan, so the solver chose"
+    if model.get("fallback"):
+        overruled = "a plan rule denied the solver's best plan, so the solver chose another"
+    else:
+        overruled = "a plan rule denied that plan, so the solver chose"
+    verdict = f"{model.get('verdict')}; {overruled}"
     record = {**model, "verdict": verdict, "fallback": model.get("fallback") or "cpsat"}
     return replace(result, solver={**result.solver, "llm": record})
 

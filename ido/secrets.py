@@ -98,12 +98,16 @@ def masked_url(url: str) -> str:
 
 def url_credentials(url: str) -> list[str]:
     """The credentials `url` carries, as `masked_url` finds them, decoded (`forms` masks
-    their encodings too): to mask wherever what was sent to it is echoed."""
+    their encodings too): to mask wherever what was sent to it is echoed. A user and
+    password go together too, as `user:password`: the HTTP client sends them as a Basic
+    header, that pair base64-encoded, which a server may quote back whole."""
     parts = urllib.parse.urlsplit(url)
     userinfo = parts.netloc.rpartition("@")[0]
-    user, _, password = userinfo.partition(":")
+    user, colon, password = userinfo.partition(":")
     values = [value for _, sep, value in (i.partition("=") for i in parts.query.split("&")) if sep]
-    found = (urllib.parse.unquote(v) for v in (user, password, *values))
+    found = [urllib.parse.unquote(v) for v in (user, password, *values)]
+    if colon:
+        found.insert(2, f"{found[0]}:{found[1]}")
     return list(dict.fromkeys(v for v in found if v))
 
 

@@ -4,8 +4,10 @@ fallbacks, cost, cache, replay, and prompt injection."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -173,7 +175,8 @@ def test_a_proposal_that_undoes_and_redoes_goes_back_with_the_reason(
 @pytest.mark.parametrize(
     ("answer", "problem"),
     [
-        (Answer([("pay-us", {"rationale": "x"})]), "'pay-us' is not one of the capabilities"),
+        (Answer([("pay-us", {"rationale": "x"})]), "pay-us is denied by residency/"),
+        (Answer([("pay-mars", {"rationale": "x"})]), "'pay-mars' is not one of the capabilities"),
         (Answer([("pay-cheap-eu", "{not json"), ("ship", {})]), "arguments are not a JSON object"),
         (Answer(content="I would pay and then ship."), "the answer is not a tool call"),
     ],
@@ -241,6 +244,10 @@ BAD_GATEWAY = b"<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx
         ),
         (Answer(status=502, raw=BAD_GATEWAY), "(HTTP 502): 502 Bad Gateway"),
         (Answer(status=503, raw=b"x" * 2000), "ServiceUnavailableError (HTTP 503): xxx"),
+        (
+            Answer(raw=b'{"id": "x", "choices": [{"message": {"content": "{not json'),
+            "the answer is not JSON: Unterminated string starting at: line 1 column 49",
+        ),
     ],
 )
 def test_a_provider_error_is_told_in_one_short_line_naming_its_kind(
@@ -261,6 +268,24 @@ def test_a_provider_error_is_told_in_one_short_line_naming_its_kind(
     assert reply.error is not None and said in reply.error, reply.error
     assert "\n" not in reply.error and len(reply.error) <= 240
     assert "Exception - " not in reply.error and "<" not in reply.error
+
+
+def test_a_failure_with_no_answer_claims_no_http_status() -> None:
+    """Nothing listens at api_base: the reason read "InternalServerError (HTTP 500):
+    Connection error.", a status no server gave (litellm gives one to every failure it
+    cannot class, an answer that is not JSON with its HTTP 200 too)."""
+    from ido.model import LlmSettings
+    from ido.planner.llm_client import LitellmClient
+
+    with socket.socket() as spare:
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    settings = LlmSettings(model="openai/scripted", api_base=url, timeout="5s")
+    messages = [{"role": "user", "content": "plan"}]
+    reply = LitellmClient().complete(settings, "openai/scripted", messages, [])
+    assert reply.error is not None and "Connection error" in reply.error, reply.error
+    assert "HTTP" not in reply.error
 
 
 def test_an_invisible_character_in_a_proposed_name_is_shown_escaped(
@@ -357,7 +382,36 @@ def test_observed_text_that_gives_orders_cannot_make_ido_break_a_policy(
     assert injection in model.requests[0]["messages"][1]["content"]  # as data, in the state
     record = llm_record(project)
     assert record["fallback"] == "cpsat"
-    assert "'pay-us' is not one of the capabilities offered" in record["calls"][0]["problems"][0]
+    assert record["calls"][0]["problems"][0] == (
+        "call 1: pay-us is denied by residency/pii-stays-in-eu: "
+        "PII of EU customers is processed in the EU only."
+    )
+
+
+def test_a_proposed_capability_a_rule_denies_is_told_by_its_rule(project: Path, serve: Any) -> None:
+    """The model proposed pay-us, which the residency rule denies: the reason, sent back to
+    the model and shown by explain, read "'pay-us' is not one of the capabilities offered
+    (denied or unknown)", as if it might be a typo, where the rule and its message were
+    known. A name no capability has is still told as not offered."""
+    model, url = serve(
+        [Answer([("pay-us", {"rationale": "fast"}), ("shipp", {}), ("ship", {})]), PAY_AND_SHIP]
+    )
+    use_llm(project, url)
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert record_problems(project) == [
+        "call 1: pay-us is denied by residency/pii-stays-in-eu: "
+        "PII of EU customers is processed in the EU only.",
+        "call 2: 'shipp' is not one of the capabilities offered (denied or unknown)",
+    ]
+    told = model.requests[1]["messages"][-1]["content"]
+    assert "pay-us is denied by residency/pii-stays-in-eu" in told
+    assert "call 1: pay-us is denied by residency/pii-stays-in-eu" in ido("explain", "last")[1]
+
+
+def record_problems(project: Path) -> list[str]:
+    problems: list[str] = llm_record(project)["calls"][0]["problems"]
+    return problems
 
 
 def test_identical_requests_are_answered_from_the_cache(project: Path, serve: Any) -> None:
@@ -600,7 +654,7 @@ def test_the_model_s_cost_counts_against_the_budget(project: Path, serve: Any) -
     record = llm_record(project)
     assert record["cost"] == pytest.approx(4.5) and record["fallback"] == "cpsat"
     assert record["calls"][0]["problems"] == [
-        "cost 0.8 over max_cost 0.5 (what is left once this decision's model calls are counted)"
+        "cost 0.80 over max_cost 0.50 (what is left once this decision's model calls are counted)"
     ]
     assert "would not pay for another model call" in record["verdict"]
     assert len(model.requests) == 1
@@ -619,6 +673,17 @@ def test_an_accepted_proposal_s_slack_is_what_the_model_s_calls_left(
     result = decisions(project)[0]["result"]
     budget = next(c for c in result["constraints"] if c["name"] == "max_cost")
     assert (budget["limit"], budget["slack"]) == pytest.approx((4.0, 3.2))
+
+
+def test_explain_says_a_model_call_s_small_cost_was_spent(project: Path, serve: Any) -> None:
+    """The call cost 0.0030: explain read "cost 0.0030 (counted against the budget)" and,
+    two lines down, "max_cost: 0.80 of 5.00 (0.00 already spent)"."""
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, extra=", input_cost: 20, output_cost: 20")
+    assert ido("run", "ship-order")[0] == 0
+    out = ido("explain", "last")[1]
+    assert "cost 0.0030 (counted against the budget)" in out, out
+    assert "max_cost: 0.80 of 5.00 (0.0030 already spent on this decision's model calls)" in out
 
 
 def test_explain_measures_the_constraints_against_the_intent_s_limits_naming_the_model_s_part(
@@ -774,6 +839,77 @@ def test_hybrid_lets_the_model_choose_among_the_solver_s_plans(project: Path, se
     assert result["alternatives"][0]["score_delta"] < 0  # the solver's best, now an alternative
 
 
+def test_no_second_round_when_the_deadline_left_would_not_wait_for_it(
+    project: Path, serve: Any
+) -> None:
+    """Against a 6s deadline, an invalid proposal took 3.2s: a second call as long would
+    leave no time for any plan (three slow rounds against a 5s deadline failed a run the
+    solver's plan fitted). The solver decides instead, within what is left."""
+    model, url = serve([Answer([("ship", {"rationale": "x"})], delay=3.2), PAY_AND_SHIP])
+    use_llm(project, url)
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("deadline: 30s", "deadline: 6s"))
+    ido("run", "ship-order")
+    assert len(model.requests) == 1
+    record = llm_record(project)
+    assert "would not wait for another model call" in record["verdict"], record["verdict"]
+    assert record["fallback"] == "cpsat"
+
+
+def test_a_model_call_is_given_no_longer_than_the_deadline_left(project: Path, serve: Any) -> None:
+    """Against a 2s deadline, a call was let run to llm.timeout (5s): its answer, 4s late,
+    came when no plan could fit any more. It times out once the deadline left is gone."""
+    _, url = serve([Answer(PAY_AND_SHIP.tool_calls, delay=4.0)])
+    use_llm(project, url)
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("deadline: 30s", "deadline: 2s"))
+    ido("run", "ship-order")
+    record = llm_record(project)
+    assert record["verdict"].startswith("model call failed: Timeout"), record["verdict"]
+
+
+def test_a_model_call_that_spent_the_whole_budget_is_not_said_to_leave_less_than_nothing(
+    project: Path, serve: Any
+) -> None:
+    """One call cost 6.00 of max_cost 5.00: the verdict read "the budget left (-1.0000)
+    would not pay for another model call"."""
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, extra=", input_cost: 40000, output_cost: 40000")
+    ido("run", "ship-order")
+    verdict = llm_record(project)["verdict"]
+    assert verdict.startswith("nothing is left of the budget for another model call"), verdict
+    assert "(the last cost 6.0000)" in verdict and "-1.0000" not in verdict
+
+
+def test_explain_quotes_an_answer_that_is_not_a_tool_call(project: Path, serve: Any) -> None:
+    """A model that answered in prose read "call 1: proposed no tool call: the answer is
+    not a tool call" in explain: said twice, and never what it did say."""
+    _, url = serve([Answer(content="I would pay,\nthen ship."), Answer(content="")])
+    use_llm(project, url)
+    assert ido("run", "ship-order")[0] == 0
+    out = ido("explain", "last")[1]
+    assert 'call 1: answered "I would pay, then ship." instead of a tool call' in out, out
+    assert "call 2: answered nothing, no tool call" in out, out
+    assert "proposed no tool call" not in out
+
+
+def test_explain_says_which_option_each_of_hybrid_s_calls_chose(project: Path, serve: Any) -> None:
+    """explain read "call 1: proposed choose: option must be a number from 1 to 2" and
+    "call 2: proposed choose: accepted": the tool's name, never the option the model chose,
+    so a wrong choice could not be told from a right one."""
+    _, url = serve(
+        [
+            Answer([("choose", {"option": 9, "rationale": "?"})]),
+            Answer([("choose", {"option": 2, "rationale": "pricey is more reliable"})]),
+        ]
+    )
+    use_llm(project, url, planner="hybrid")
+    assert ido("run", "ship-order")[0] == 0
+    out = ido("explain", "last")[1]
+    assert "call 1: chose option 9: option must be a number from 1 to 2" in out, out
+    assert "call 2: chose option 2: accepted" in out, out
+
+
 def test_explain_says_the_plan_hybrid_ran_is_the_model_s_choice_not_the_best_found(
     project: Path, serve: Any
 ) -> None:
@@ -803,7 +939,7 @@ def test_hybrid_keeps_to_what_the_model_s_call_left_of_the_budget(
     assert calls(project) == ["pay-cheap-eu", "ship"]
     record = llm_record(project)
     assert record["verdict"].startswith("chose option 2; that plan no longer fits")
-    assert "cost 1.3 over max_cost 1.1" in record["verdict"] and record["fallback"] == "cpsat"
+    assert "cost 1.30 over max_cost 1.10" in record["verdict"] and record["fallback"] == "cpsat"
     budget = next(
         c for c in decisions(project)[0]["result"]["constraints"] if c["name"] == "max_cost"
     )
@@ -889,6 +1025,8 @@ def test_hybrid_does_not_ask_when_the_plan_rules_leave_one_plan(project: Path, s
     assert record["verdict"].startswith(
         "the plan rules allow 1 of the solver's 2 plans: not asked, nothing to choose between"
     )
+    out = ido("explain", "last")[1]  # it read "0 call(s), 0 input + 0 output tokens, cost …"
+    assert "not asked, nothing to choose between" in out and "0 call(s)" not in out, out
 
 
 def test_hybrid_with_no_alternatives_asked_for_does_not_ask_the_model(
@@ -922,6 +1060,30 @@ def test_a_capability_the_model_s_plan_uses_is_not_listed_as_rejected(
     assert calls(project) == ["pay-slow-eu", "ship"]
     rejected = [r["capability"] for r in decisions(project)[0]["result"]["rejections"]]
     assert "pay-slow-eu" not in rejected and "pay-us" in rejected
+
+
+@pytest.mark.parametrize(("model", "imported"), [("openai/x", "True"), (None, "False")])
+def test_litellm_is_imported_when_a_model_planner_that_will_ask_is_built(
+    model: str | None, imported: str
+) -> None:
+    """Imported in a run's first decision, litellm took seconds no model call counted but
+    the run's deadline did: a plan that fitted by the decision's count was stopped at its
+    first step, "8.606s elapsed: pay-cheap-eu would start past the 6s deadline". It is
+    imported when the planner is built, before the run's clock starts; not for a model
+    planner with no model, which asks nothing."""
+    code = (
+        "import sys\n"
+        "from ido.model import LlmSettings\n"
+        "from ido.planner import get_planner\n"
+        f"get_planner('llm', settings=LlmSettings(model={model!r}))\n"
+        "print('litellm' in sys.modules)\n"
+    )
+    environ = {k: v for k, v in __import__("os").environ.items() if k != "IDO_LLM_MODEL"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env=environ
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == imported
 
 
 def test_litellm_is_imported_only_for_the_model_planners(project: Path) -> None:
@@ -1032,6 +1194,26 @@ def test_a_provider_error_quoting_the_api_key_is_recorded_masked(
     for path in (project / ".ido").glob("ido.db*"):
         assert key.encode() not in path.read_bytes()
     assert key not in ido("explain", "last")[1]
+
+
+def test_a_provider_error_quoting_the_basic_header_of_api_base_s_credentials_is_masked(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A credential in api_base (`http://bot:${env:LLM_TOKEN}@host/v1`) is sent as a Basic
+    header, base64 of `bot:TOKEN`; a server that quoted it back had it journaled and shown
+    by explain, decodable: only the token alone, and its own encodings, were masked."""
+    token = "sk-LLMTOKEN0123456789abcdef"
+    basic = base64.b64encode(f"bot:{token}".encode()).decode()
+    said = {"error": {"message": f"Incorrect API key provided: Basic {basic}", "type": "x"}}
+    _, url = serve([Answer(status=401, raw=json.dumps(said).encode())])
+    monkeypatch.setenv("LLM_TOKEN", token)
+    use_llm(project, url.replace("http://", "http://bot:${env:LLM_TOKEN}@"))
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert "Incorrect API key provided: Basic ***" in llm_record(project)["verdict"]
+    for path in (project / ".ido").glob("ido.db*"):
+        assert basic.encode() not in path.read_bytes()
+    assert basic not in ido("explain", "last")[1]
 
 
 def test_a_key_the_model_echoes_is_recorded_masked(
@@ -1191,3 +1373,21 @@ def test_a_model_s_choice_is_not_told_by_options_plan_rules_took_away() -> None:
         "listed scores 0.200 better)"
     )
     assert "option 1" not in said and "of the solver's 3" not in said
+
+
+def test_a_plan_rule_that_denies_the_fallback_s_plan_is_not_said_of_the_model_s(
+    project: Path, serve: Any
+) -> None:
+    """The model's call fails, so cpsat's best (pay-cheap-eu) is the plan, and a plan rule
+    denies it: the verdict said "a plan rule denied that plan", as if the model's plan had
+    been denied, when the model proposed none."""
+    _, url = serve([Answer(status=500)])
+    use_llm(project, url)
+    deny_cheappay(project)
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-pricey-eu", "ship"]
+    verdict = llm_record(project)["verdict"]
+    assert verdict.startswith("model call failed")
+    assert "denied that plan" not in verdict
+    assert "a plan rule denied the solver's best plan, so the solver chose another" in verdict

@@ -278,7 +278,12 @@ def test_a_url_is_recorded_with_its_credentials_masked(url: str, masked: str) ->
 
 
 def test_the_credentials_a_url_carries_are_found_decoded() -> None:
-    assert url_credentials("https://me:p%40ss@h/v1?key=k1&key=k1&x") == ["me", "p@ss", "k1"]
+    assert url_credentials("https://me:p%40ss@h/v1?key=k1&key=k1&x") == [
+        "me",
+        "p@ss",
+        "me:p@ss",
+        "k1",
+    ]
 
 
 def test_an_empty_variable_is_an_execution_error_naming_it() -> None:

@@ -174,6 +174,12 @@ def shown_probability(value: float) -> str:
     return f"{value:.{places}f}"
 
 
+def written_cost(value: float) -> str:
+    """A cost or a max_cost as the catalog's money: two decimals, or as many more (up to
+    six) as it has: 2.50, 1.49392; never in exponent notation (1.6e+06 for 1600000)."""
+    return _amount(value)
+
+
 def _amount(value: float, least: int = 2, places: int = 6) -> str:
     """`value` with `least` decimals, or as many more (up to `places`) as it has: 2.50,
     2.504."""

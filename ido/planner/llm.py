@@ -38,7 +38,7 @@ from ido.planner.grounding import ground
 from ido.planner.order import footprints, waits
 from ido.planner.simulate import check_plan, needless_steps, undone_steps
 from ido.planner.solving import step_of
-from ido.planner.types import Action, Alternative, Plan, PlanResult, Task
+from ido.planner.types import Action, Alternative, Denied, Plan, PlanResult, Task
 from ido.secrets import masked_url
 from ido.state import get_path, has_path
 from ido.text import visible
@@ -196,10 +196,10 @@ class _ModelPlanner:
         from ido.planner.cpsat import CpSatPlanner
 
         self.settings = settings or LlmSettings()
-        self.client: Client = client or _default_client()
+        self.model = self.settings.model or os.environ.get("IDO_LLM_MODEL") or None
+        self.client: Client = client or _default_client(self.model is not None)
         self.cache = cache
         self.fallback = fallback or CpSatPlanner()
-        self.model = self.settings.model or os.environ.get("IDO_LLM_MODEL") or None
         api_base = self.settings.api_base or os.environ.get("IDO_LLM_API_BASE")
         where = None if api_base is None else masked_url(api_base)  # recorded: no credentials
         self.where = {"api_base": where, "temperature": self.settings.temperature}
@@ -220,6 +220,10 @@ class _ModelPlanner:
         paid = [float(c["reply"]["cost"] or 0.0) for c in log.calls if not c["cached"]]
         last = next((cost for cost in reversed(paid) if cost > 0), task.model_call_cost)
         left = None if budget is None else budget - sum(paid)
+        if left is not None and last > 0 and left <= 0:  # not "the budget left (-0.6400)"
+            return (
+                f"nothing is left of the budget for another model call (the last cost {last:.4f})"
+            )
         if left is not None and last > 0 and left < last:
             return (
                 f"the budget left ({left:.4f}) would not pay for another model call "
@@ -228,13 +232,34 @@ class _ModelPlanner:
         return None
 
     @staticmethod
+    def _out_of_time(task: Task, log: _Log) -> str | None:
+        """Why not to ask again: the deadline left would not wait for a call as long as this
+        decision's last. Each call's time comes off the deadline, so a slow model asked
+        round after round would spend the time the plan needs (three 8 s calls against a
+        5 s deadline failed a run that the solver's 0.8 s plan fitted)."""
+        deadline = task.limits.deadline
+        took = [float(c["reply"]["seconds"] or 0.0) for c in log.calls if not c["cached"]]
+        if deadline is None or not took:
+            return None
+        left = deadline - sum(took)
+        if left < took[-1]:
+            return (
+                f"the deadline left ({format_duration(max(left, 0.0))}) would not wait for "
+                f"another model call (the last took {format_duration(took[-1])})"
+            )
+        return None
+
+    @staticmethod
     def _left(task: Task, log: _Log) -> Task:
         """The task as this decision's model calls leave it (`left_after_calls`)."""
         return left_after_calls(task, log.cost, log.seconds)
 
-    def _ask(self, log: _Log, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Reply:
-        """Ask the model (or the cache). The runtime keeps a reply in the cache in the same
-        commit as the decision, so a reply paid for is never lost from the record."""
+    def _ask(
+        self, task: Task, log: _Log, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> Reply:
+        """Ask the model (or the cache), for no longer than the deadline left. The runtime
+        keeps a reply in the cache in the same commit as the decision, so a reply paid for
+        is never lost from the record."""
         assert self.model is not None
         key = request_digest(self.model, messages, tools, self.where)
         cached = self.cache.get(key) if self.cache is not None else None
@@ -242,7 +267,8 @@ class _ModelPlanner:
             reply = Reply.from_json(cached)
         else:
             progress.report(stage="llm", model=self.model, call=len(log.calls) + 1)
-            reply = self.client.complete(self.settings, self.model, messages, tools)
+            settings = _within_deadline(self.settings, task, log)
+            reply = self.client.complete(settings, self.model, messages, tools)
         log.calls.append({"request": key, "reply": reply.to_json(), "cached": cached is not None})
         return reply
 
@@ -274,10 +300,10 @@ class LlmPlanner(_ModelPlanner):
             {"role": "user", "content": _situation(task)},
         ]
         for _ in range(self.settings.max_rounds):
-            unaffordable = self._unaffordable(task, log)
+            unaffordable = self._unaffordable(task, log) or self._out_of_time(task, log)
             if unaffordable is not None:
                 return self._fall_back(task, log, unaffordable)
-            reply = self._ask(log, messages, tools)
+            reply = self._ask(task, log, messages, tools)
             if reply.error is not None:
                 return self._fall_back(task, log, f"model call failed: {reply.error}")
             left = self._left(task, log)  # a proposal must fit what the calls left
@@ -325,11 +351,11 @@ class HybridPlanner(_ModelPlanner):
             {"role": "user", "content": _options(task, options)},
         ]
         for _ in range(self.settings.max_rounds):
-            unaffordable = self._unaffordable(task, log)
+            unaffordable = self._unaffordable(task, log) or self._out_of_time(task, log)
             if unaffordable is not None:
                 log.verdict, log.fallback = f"{unaffordable}: the solver's best", self.fallback.name
                 return self._settled(task, log, solved)
-            reply = self._ask(log, messages, tools)
+            reply = self._ask(task, log, messages, tools)
             if reply.error is not None:
                 log.verdict, log.fallback = f"model call failed: {reply.error}", self.fallback.name
                 return self._settled(task, log, solved)
@@ -362,6 +388,24 @@ class HybridPlanner(_ModelPlanner):
         return _with_log(self.fallback.plan(left), log)
 
 
+def _within_deadline(settings: LlmSettings, task: Task, log: _Log) -> LlmSettings:
+    """`settings` with the call's timeout cut to what is left of the deadline: a call that
+    outlasts it leaves no time for any plan (each call's time comes off the deadline), so
+    waiting longer (`llm.timeout` is 30s by default) would only hold the run up."""
+    deadline = task.limits.deadline
+    if deadline is None:
+        return settings
+    left = max(deadline - log.seconds, SHORTEST_CALL)
+    if left >= settings.timeout:
+        return settings
+    return settings.model_copy(update={"timeout": left})
+
+
+SHORTEST_CALL = 0.001
+"""The least timeout a call is given (a deadline all but gone leaves no time to plan in,
+and the decision says so after it)."""
+
+
 def left_after_calls(task: Task, paid: float, took: float) -> Task:
     """`task` as model calls that cost `paid` and took `took` seconds leave it: out of the
     budget and the deadline, as if the run had spent it. What the model planners plan
@@ -382,9 +426,13 @@ def left_after_calls(task: Task, paid: float, took: float) -> Task:
     )
 
 
-def _default_client() -> Client:
-    from ido.planner.llm_client import LitellmClient
+def _default_client(asks: bool) -> Client:
+    """litellm's client, with litellm imported now when a model will be asked (`asks`):
+    before the run's clock starts, not in the first decision (`llm_client.warm`)."""
+    from ido.planner.llm_client import LitellmClient, warm
 
+    if asks:
+        warm()
     return LitellmClient()
 
 
@@ -526,9 +574,16 @@ def _proposal(
         most = len(reply.tool_calls)
         return None, [f"{most + reply.cut} tool calls, more than the {most} ido reads"], []
     actions = {a.name: a for a in task.actions}
+    denied = _denied_by_tool(task)
     steps, problems, rationale = [], [], []
     for k, (tool, arguments) in enumerate(reply.tool_calls, start=1):
         name = by_tool.get(tool)
+        if name is None and tool in denied:
+            refused = denied[tool]
+            problems.append(
+                f"call {k}: {refused.action.name} is denied by {refused.rule}: {refused.message}"
+            )
+            continue
         if name is None:
             problems.append(
                 f"call {k}: '{visible(tool)}' is not one of the capabilities offered"
@@ -546,6 +601,17 @@ def _proposal(
     plan = _in_order(task, Plan(tuple(steps)))
     needless = needless_steps(task, plan) or undone_steps(task, plan)  # the plainer first
     return plan, check_plan(task, plan) + needless, rationale
+
+
+def _denied_by_tool(task: Task) -> dict[str, Denied]:
+    """The capabilities a rule denied, by their names and the tool names they would have
+    had: a model that proposes one (it is not among the tools) is told which rule, and
+    why, as `ido explain` tells it, not that the name is unknown."""
+    denied: dict[str, Denied] = {}
+    for refused in task.denied:
+        denied.setdefault(TOOL_NAME.sub("_", refused.action.name)[:60], refused)
+        denied.setdefault(refused.action.name, refused)
+    return denied
 
 
 def _in_order(task: Task, plan: Plan) -> Plan:

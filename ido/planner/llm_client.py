@@ -85,8 +85,7 @@ class LitellmClient:
         messages: Sequence[Mapping[str, Any]],
         tools: Sequence[Mapping[str, Any]],
     ) -> Reply:
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        _offline()
         try:
             import litellm
         except ImportError:
@@ -183,6 +182,24 @@ asked for by every call, and the OpenAI SDK's resources and the HTTP transport, 
 every OpenAI-compatible server's call uses. 0.5 to 2 s in all, the first call of a
 process was recorded as taking that much longer: model latency in the health beliefs,
 time taken from the deadline (a 3.9 s deadline had 1.35 s gone before the first plan)."""
+
+
+def warm() -> None:
+    """Import litellm, and what its first call imports, now: when a model planner is built,
+    before a run's clock starts. Imported in the first decision, it took seconds (2 to 5 on
+    a busy machine) that no model call counted, yet the run's deadline did: the decision
+    planned with time the run no longer had, and its first step was stopped "past the 6s
+    deadline". Without litellm, nothing: the first call says to install it."""
+    _offline()
+    with contextlib.suppress(ImportError):
+        importlib.import_module("litellm")
+        _warm()
+
+
+def _offline() -> None:
+    """Nothing downloaded at run time: litellm's local cost map; no Hugging Face Hub."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def _warm() -> None:
@@ -314,11 +331,35 @@ def _error(exc: Exception, keys: list[str]) -> str:
     said. litellm's text runs to many lines (a server's JSON or HTML error page), repeats
     class names as it re-raises ("ContextWindowExceededError: BadRequestError: …") and
     names its adapter ("OpenAIException - "); the reason a user reads is none of that."""
+    root = _root(exc)
+    if isinstance(root, json.JSONDecodeError):  # an answer came, but not one to read
+        return f"the answer is not JSON: {_said(mask_all(str(root), keys))}"
     name = type(exc).__name__
-    status = getattr(exc, "status_code", None)
-    kind = f"{name} (HTTP {status})" if isinstance(status, int) and status >= 400 else name
+    status = _status(root)
+    kind = f"{name} (HTTP {status})" if status is not None and status >= 400 else name
     said = _said(mask_all(str(exc), keys))  # masked before it is cut
     return f"{kind}: {said}" if said else kind
+
+
+def _root(exc: BaseException) -> BaseException:
+    """The exception at the bottom of `exc`'s chain: what went wrong first, under the
+    kinds litellm re-raises it as."""
+    seen = {id(exc)}
+    while (below := exc.__cause__ or exc.__context__) is not None and id(below) not in seen:
+        seen.add(id(below))
+        exc = below
+    return exc
+
+
+def _status(root: BaseException) -> int | None:
+    """The HTTP status the server answered with, if the failure was an answer's status.
+    litellm gives every failure it cannot class a status of 500, a refused connection and
+    an answer that is not JSON alike: only the first exception of the chain, the one raised
+    where the answer was read, says whether there was one."""
+    status = getattr(root, "status_code", None)
+    if status is None:
+        status = getattr(getattr(root, "response", None), "status_code", None)
+    return status if isinstance(status, int) and not isinstance(status, bool) else None
 
 
 MOST_ERROR = 200

@@ -6,6 +6,7 @@ import math
 
 from ido.conditions import compile_condition
 from ido.model.durations import durations_against
+from ido.planner.limit_words import probability_against, written_cost, written_probability
 from ido.planner.types import Action, Plan, Task
 from ido.state import apply_effects, get_path, has_path, overlaps, sorted_json
 from ido.text import echoed
@@ -40,7 +41,8 @@ def check_plan(task: Task, plan: Plan) -> list[str]:
         problems.append(f"{len(plan.steps)} steps, over max_steps {task.max_steps}")
     limits = task.limits
     if limits.max_cost is not None and plan.cost > limits.max_cost + 1e-6:
-        problems.append(f"cost {plan.cost:g} over max_cost {limits.max_cost:g}")
+        cost, most = written_cost(plan.cost), written_cost(limits.max_cost)
+        problems.append(f"cost {cost} over max_cost {most}")
     elapsed = _elapsed(plan)
     if limits.deadline is not None and elapsed > limits.deadline + 1e-6:
         taken, deadline = durations_against(elapsed, limits.deadline)
@@ -49,9 +51,9 @@ def check_plan(task: Task, plan: Plan) -> list[str]:
         limits.min_success_probability is not None
         and math.log(plan.success_probability) < math.log(limits.min_success_probability) - 1e-6
     ):
-        problems.append(
-            f"success probability {plan.success_probability} under {limits.min_success_probability}"
-        )
+        least = limits.min_success_probability
+        reached = probability_against(plan.success_probability, least)
+        problems.append(f"success probability {reached} under {written_probability(least)}")
     return problems
 
 

@@ -6,7 +6,7 @@ from test_cpsat import GOAL, NOTIFY, PACK, PAY_CHEAP, PAY_FAST, SHIP, action, ta
 
 from ido.planner.simulate import check_plan, needless_steps, undone_steps
 from ido.planner.solving import step_of
-from ido.planner.types import Action, Plan, Task
+from ido.planner.types import Action, Limits, Plan, Task
 
 REFUND = action("refund", ("state.order.paid",), {"order.refunded": True}, cost=0.1)
 THANK = action("thank", ("state.order.refunded",), {"customer.thanked": True})
@@ -113,3 +113,17 @@ def test_a_critical_path_a_hair_over_the_deadline_reads_apart_from_it() -> None:
     t = task([slow], ("state.order.paid",), limits=Limits(deadline=4.0))
     problems = check_plan(t, proposed(t, slow))
     assert "critical path 4.0004s over deadline 4s" in problems
+
+
+def test_a_plan_over_a_limit_is_told_in_the_limit_s_own_terms() -> None:
+    """A model's plan over max_cost in yen read "cost 1.6e+06 over max_cost 1.5e+06", and
+    one under min_success_probability "success probability 0.6859999999999999 under 0.9":
+    money is written as money, and a probability to the decimals that tell it apart."""
+    yen = action("pay-yen", ("!state.order.paid",), {"order.paid": True}, cost=1_600_000)
+    t = task([yen, PACK, SHIP, NOTIFY], limits=Limits(max_cost=1_500_000.0))
+    plan = proposed(t, yen, PACK, SHIP, NOTIFY)
+    assert check_plan(t, plan) == ["cost 1600000.65 over max_cost 1500000.00"]
+    shaky = action("pay-shaky", ("!state.order.paid",), {"order.paid": True}, reliability=0.7)
+    t = task([shaky, PACK, SHIP, NOTIFY], limits=Limits(min_success_probability=0.9))
+    plan = proposed(t, shaky, PACK, SHIP, NOTIFY)
+    assert check_plan(t, plan) == ["success probability 0.6859 under 0.900"]
