@@ -186,6 +186,7 @@ def test_every_shipped_scenario_replays_identically(file: Path) -> None:
     events = result.journal.events(result.report.run_id)
     replay = replay_exact(result.report.run_id, events, catalog)
     assert replay.divergence is None, replay.divergence
+    assert replay.worded == (), replay.worded  # the same ido words them the same, too
     assert replay.decisions == sum(1 for e in events if e.kind == "decided")
 
 
