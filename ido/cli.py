@@ -1143,10 +1143,11 @@ def replay(
     """Re-decide a run's decisions from the journal: exactly, or under changed inputs.
 
     Without --policies, --catalog or --intent (or with --exact): every recorded decision is
-    re-decided from its recorded inputs; exit 0 when all come out identical, 1 at the first
-    divergence, shown side by side. With any of them: the run is done again under the
-    changed inputs in the world the recording met, and the decisions that change are
-    listed, with how outcome, cost and time change; exit 0.
+    re-decided from its recorded inputs; exit 0 when all choose as recorded (those worded
+    otherwise are named), 1 at the first that chooses otherwise, shown side by side. With
+    any of them: the run is done again under the changed inputs in the world the recording
+    met, and the decisions that change are listed, with how outcome, cost and time change;
+    exit 0.
     """
     from ido.journal import SqliteJournal
     from ido.loading import find_intent, inside, load_catalog
@@ -1185,14 +1186,19 @@ def replay(
 
 
 def _exact(result: Any) -> None:
-    if result.divergence is None:
+    if result.divergence is None and not result.worded:
         typer.echo(
             f"identical: {result.decisions} decision(s) of run {result.run_id} re-decided the same"
         )
         raise typer.Exit(0)
+    if result.divergence is None:
+        _worded(result)
+        raise typer.Exit(0)
     d = result.divergence
     typer.echo(f"diverged at decision {d.number} of run {result.run_id} (trigger: {d.trigger})")
     typer.echo(f"fields that differ: {', '.join(d.fields)}")
+    if d.worded:
+        typer.echo(f"worded otherwise too: {', '.join(d.worded)}")
     if d.catalog is not None:
         typer.echo(f"the catalog has changed since the run: {_catalog_change(d.catalog)}")
     if d.policies:
@@ -1210,6 +1216,24 @@ def _exact(result: Any) -> None:
 
 CHANGES_SHOWN = 5
 """Capabilities named per kind of change in a divergence; `, …` says there are more."""
+
+
+def _worded(result: Any) -> None:
+    """Every decision chose as recorded, some in other words: which, and the first one's
+    old and new words of one field, so that what changed shows (and that it is only words)."""
+    from ido.text import printable
+
+    said = [f"decision {w.number} ({', '.join(w.fields)})" for w in result.worded]
+    more = ", …" if len(said) > CHANGES_SHOWN else ""
+    typer.echo(
+        f"identical choices: {result.decisions} decision(s) of run {result.run_id} re-decided "
+        f"the same; worded otherwise since the run: {', '.join(said[:CHANGES_SHOWN])}{more}"
+    )
+    first = result.worded[0]
+    path, was, now = first.example
+    typer.echo(f"  decision {first.number}, {path}:")
+    typer.echo(f"    recorded: {printable(was)}")
+    typer.echo(f"    replayed: {printable(now)}")
 
 
 def _catalog_change(change: Any) -> str:

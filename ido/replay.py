@@ -5,7 +5,8 @@ A decision's inputs are all in the journal: the state observed just before it, t
 and outcomes the run had seen (which, with the health evidence recorded when the run
 started or resumed, give the beliefs), the moment it was made, what had been spent and how
 long it had taken, and the policies in force. Replay feeds them to `decide` with today's
-catalog and planner, and reports the first decision that comes out differently.
+catalog and planner, and reports the first decision that chooses otherwise; those that
+choose the same in other words (`ido.decision_words`) are noted, and it goes on.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ido.approvals import Request, answering, pending, subject, verdicts
 from ido.decide import decide
+from ido.decision_words import chosen, reworded
 from ido.errors import IdoError, JournalError, NotFoundError
 from ido.explain import rejection_line
 from ido.health import Evidence, Lesson, with_lessons
@@ -51,12 +53,25 @@ class Divergence:
     recorded: dict[str, Any]
     replayed: dict[str, Any]
     fields: tuple[str, ...]
-    """Top-level fields of the decision that differ (`result.plan`, `beliefs`, …)."""
+    """Top-level fields of the decision that chose otherwise (`result.plan`, `beliefs`, …)."""
     catalog: CatalogChange | None = None
     """How the catalog seems to have changed since the run, when it seems to have."""
     policies: tuple[str, ...] = ()
     """Policies the decision was made under that were edited since (by their recorded
     digests; a run recorded before they were kept tells none)."""
+    worded: tuple[str, ...] = ()
+    """Top-level fields that differ only in their words."""
+
+
+@dataclass(frozen=True)
+class Worded:
+    """A decision re-decided the same, in other words than the recorded one."""
+
+    number: int
+    fields: tuple[str, ...]
+    """Top-level fields whose words differ (`result.reason`, `beliefs`, …)."""
+    example: tuple[str, str, str]
+    """The first piece of prose that differs: its path, recorded and replayed words."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,8 @@ class Replay:
     decisions: int
     """How many decisions were re-decided (up to and including a divergence)."""
     divergence: Divergence | None
+    worded: tuple[Worded, ...] = ()
+    """The decisions before any divergence that chose the same in other words."""
 
 
 def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Replay:
@@ -105,6 +122,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     state: dict[str, Any] = {}
     count = 0
     mentioned: set[str] = set()  # the capabilities the run's decisions named
+    worded: list[Worded] = []
     for event in events:
         data = event.data
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
@@ -164,17 +182,22 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             run.model_call_cost = last_model_call_cost(record, run.model_call_cost)
             recorded = {k: v for k, v in data.items() if k not in INPUTS}
             mentioned |= _mentioned(recorded)
-            fields = _differences(recorded, _json(again))
-            if fields:
-                change = catalog_change(mentioned, recorded, _json(again), catalog)
+            replayed = _json(again)
+            fields = _differences(recorded, replayed)
+            differ = _differences(chosen(recorded), chosen(replayed))
+            words = tuple(f for f in fields if f not in differ)
+            if words and not differ:
+                worded.append(Worded(count, words, next(reworded(recorded, replayed))))
+            if differ:
+                change = catalog_change(mentioned, recorded, replayed, catalog)
                 was = data.get("policy_digests", {})
                 edited = policy_digests(was, catalog.policies)
                 policies = tuple(n for n in was if edited.get(n) != was[n])
                 divergence = Divergence(
-                    count, str(data["trigger"]), recorded, again, fields, change, policies
+                    count, str(data["trigger"]), recorded, again, differ, change, policies, words
                 )
-                return Replay(run_id, count, divergence)
-    return Replay(run_id, count, None)
+                return Replay(run_id, count, divergence, tuple(worded))
+    return Replay(run_id, count, None, tuple(worded))
 
 
 def catalog_change(

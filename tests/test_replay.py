@@ -186,6 +186,7 @@ def test_every_shipped_scenario_replays_identically(file: Path) -> None:
     events = result.journal.events(result.report.run_id)
     replay = replay_exact(result.report.run_id, events, catalog)
     assert replay.divergence is None, replay.divergence
+    assert replay.worded == (), replay.worded  # the same ido words them the same, too
     assert replay.decisions == sum(1 for e in events if e.kind == "decided")
 
 
@@ -1010,3 +1011,85 @@ def test_a_resume_records_its_moment_and_a_replay_resumes_there(
     assert resumed_at(stamped, waiting) == math.nextafter(1000.0002, math.inf)  # as before
     exact = Event(run, 9, stamped.at, "run_resumed", {**fails, "now": 1000.0004})
     assert resumed_at(exact, waiting) == 1000.0004
+
+
+def edit_decision(project: Path, number: int, path: str, value: Any) -> None:
+    """Set `path` in decision `number`'s recorded JSON, as another ido version had it."""
+    import sqlite3
+
+    with sqlite3.connect(project / ".ido" / "ido.db") as db:
+        changed = db.execute(
+            "UPDATE events SET data = json_set(data, ?, json(?)) "
+            "WHERE kind = 'decided' AND json_extract(data, '$.number') = ?",
+            (path, json.dumps(value), number),
+        ).rowcount
+    assert changed == 1
+
+
+def test_a_decision_worded_otherwise_since_the_run_is_the_same_choice(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newer ido words a belief and a rejection better: every older run's exact replay
+    said "diverged" with the same plan on both sides. It now tells the choices identical,
+    names the decisions worded otherwise and their fields, and shows the first one's words."""
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    assert ido("run", "ship-order")[0] == 0
+    edit_decision(project, 1, "$.result.rejections[0].detail", "EU PII stays in the EU.")
+    edit_decision(
+        project, 2, "$.beliefs.pay-cheap-eu.why", "reliability estimate 0.792 after a failure"
+    )
+    code, out = ido("replay", "last")
+    assert code == 0, out
+    assert (
+        "identical choices: 2 decision(s) of run r"  # (its id)
+        in out
+    )
+    assert (
+        " re-decided the same; worded otherwise since the run: decision 1 (result.rejections), "
+        "decision 2 (beliefs)\n"
+        "  decision 1, result.rejections.0.detail:\n"
+        "    recorded: EU PII stays in the EU.\n"
+        "    replayed: PII of EU customers is processed in the EU only.\n"
+    ) in out
+
+
+def test_a_decision_that_chose_otherwise_diverges_after_one_worded_otherwise(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Words that differ in decision 1 do not end the replay: decision 2, whose recorded
+    plan differs, is the divergence (exit 1), and its word-only fields are told apart."""
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    assert ido("run", "ship-order")[0] == 0
+    edit_decision(project, 1, "$.result.alternatives[0].why", "pay-pricey-eu: dearer, surer")
+    edit_decision(project, 2, "$.result.plan.steps[0].capability", "pay-cheap-eu")
+    edit_decision(project, 2, "$.beliefs.pay-cheap-eu.why", "one failure")
+    code, out = ido("replay", "last")
+    assert code == 1, out
+    assert "diverged at decision 2 of run" in out
+    assert "fields that differ: result.plan\nworded otherwise too: beliefs\n" in out
+    assert "recorded: pay-cheap-eu → ship" in out and "replayed: pay-pricey-eu → ship" in out
+
+
+def test_what_a_decision_chose_leaves_out_its_prose_alone() -> None:
+    """Names, rule ids, a rejection's kind, numbers and what stood in the way are choices;
+    sentences are words; a field that holds words where there were none is a choice."""
+    from ido.decision_words import WORDS, chosen
+
+    def decision(kind: str, detail: str, reason: str | None, blocking: str) -> dict[str, Any]:
+        rejection = {"capability": "pay-us", "reason": kind, "rule": "r/x", "detail": detail}
+        result = {"rejections": [rejection], "reason": reason, "blocking": [blocking]}
+        return {"result": result, "beliefs": {"pay-us": {"reliability": 0.9, "why": "a b"}}}
+
+    said = decision("denied", "Not here.", "no plan: too dear", "state.x == 1")
+    assert chosen(said)["result"]["rejections"][0]["detail"] == WORDS
+    assert chosen(said)["result"]["blocking"] == ["state.x == 1"]
+    assert chosen(said) == chosen(
+        decision("denied", "Not in the US.", "no plan: over", "state.x == 1")
+    )
+    assert chosen(said) != chosen(
+        decision("dominated", "Not here.", "no plan: too dear", "state.x == 1")
+    )
+    assert chosen(said) != chosen(decision("denied", "Not here.", None, "state.x == 1"))
+    assert chosen(said) != chosen(
+        decision("denied", "Not here.", "no plan: too dear", "state.y == 1")
+    )
