@@ -241,7 +241,17 @@ def display(file: Path, base: Path) -> str:
         return str(file)
 
 
+_PDDL_HINT = (
+    "a PDDL file, not a YAML resource: `ido import-pddl DOMAIN PROBLEM --out DIR` writes a "
+    "problem as YAML, `ido plan --pddl DOMAIN PROBLEM` plans it"
+)
+"""What a PDDL file given to `ido validate` (or any command that loads a catalog) says."""
+
+
 def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = None) -> list[Problem]:
+    if file.suffix.lower() == ".pddl":  # a planning user's first `ido validate`
+        # (checked before YAML reads it: a `;; comment` line is a YAML syntax error)
+        return [Problem(shown, 1, "", _PDDL_HINT)]
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -318,13 +328,7 @@ def _declared(data: Any) -> set[tuple[str, str]]:
 def _parse_resource(document: Document, shown: str) -> tuple[Resource | None, list[Problem]]:
     data = document.data
     if not isinstance(data, dict):
-        message = "a resource must be a YAML mapping"
-        if shown.lower().endswith(".pddl"):  # a planning user's first `ido validate`
-            message += (
-                "; this is a PDDL file: `ido import-pddl DOMAIN PROBLEM --out DIR` writes a "
-                "problem as YAML, `ido plan --pddl DOMAIN PROBLEM` plans it"
-            )
-        return None, [Problem(shown, document.line, "", message)]
+        return None, [Problem(shown, document.line, "", "a resource must be a YAML mapping")]
     kind = data.get("kind")
     if not isinstance(kind, str) or kind not in KINDS:
         known = ", ".join(KINDS)

@@ -471,15 +471,24 @@ def test_a_document_that_is_not_a_mapping_is_reported(tmp_path: Path) -> None:
     assert only(problems(tmp_path)).message == "a resource must be a YAML mapping"
 
 
-def test_a_pddl_file_given_by_name_is_told_how_ido_reads_pddl(tmp_path: Path) -> None:
-    """`ido validate domain.pddl`, a planning user's first try, said only that a resource
-    must be a YAML mapping (PDDL reads as one YAML string)."""
-    domain = write(tmp_path, "domain.pddl", "(define (domain d) (:predicates (p)))\n")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(define (domain d) (:predicates (p)))\n",  # reads as one YAML string
+        ";; blocks world: 4 ops\n(define (domain d)\n  (:requirements :strips)\n"
+        "  (:predicates (p))\n  (:action a :parameters () :effect (p)))\n",  # a YAML error
+    ],
+)
+def test_a_pddl_file_given_by_name_is_told_how_ido_reads_pddl(tmp_path: Path, text: str) -> None:
+    """`ido validate domain.pddl`, a planning user's first try, says how ido reads PDDL,
+    and only that: a leading `;;` comment made it a bare YAML syntax error."""
+    domain = write(tmp_path, "domain.pddl", text)
     with pytest.raises(LoadError) as info:
         load_catalog([domain], base=tmp_path)
-    message = only(info.value.problems).message
-    assert message.startswith("a resource must be a YAML mapping; this is a PDDL file")
-    assert "`ido import-pddl DOMAIN PROBLEM --out DIR`" in message
+    problem = only(info.value.problems)
+    assert (problem.line, problem.field) == (1, "")
+    assert problem.message.startswith("a PDDL file, not a YAML resource")
+    assert "`ido import-pddl DOMAIN PROBLEM --out DIR`" in problem.message
 
 
 def test_the_api_version_must_be_ido_v1(tmp_path: Path) -> None:
