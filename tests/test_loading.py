@@ -913,6 +913,20 @@ def test_a_timeout_on_an_observer_that_is_not_http_is_refused(tmp_path: Path, so
     )
 
 
+def test_an_observation_given_no_time_is_an_error_at_its_timeout(tmp_path: Path) -> None:
+    """An http observer's `timeout: 0s` passed validate, and every fetch then timed out at
+    once, as a capability's and a model call's are refused."""
+    write(
+        tmp_path,
+        "stock.yaml",
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: stock}\n"
+        "spec:\n  http: {url: 'https://stock.example/levels'}\n  timeout: 0s\n",
+    )
+    problem = only(problems(tmp_path))
+    assert (problem.field, problem.line) == ("spec.timeout", 6)
+    assert "greater than 0" in problem.message
+
+
 def test_a_shell_argument_holding_nul_is_an_error(tmp_path: Path) -> None:
     """`shell: ["echo", "a\\0b"]` loaded, and the step stopped the run with a traceback
     (`embedded null byte`), left "outcome unknown" for a person to settle on resume."""
