@@ -456,5 +456,9 @@ def _conversion_hint(error: str) -> str:
     return error
 
 
+_STATUS = re.compile(r"\b(?:NOT_FOUND|INVALID_ARGUMENT): ")
+"""The status code CEL puts before a reason, which says nothing to a reader."""
+
+
 def _short(text: str) -> str:
-    return text.split("\n", maxsplit=1)[0].replace("NOT_FOUND: ", "").strip()
+    return _STATUS.sub("", text.split("\n", maxsplit=1)[0]).strip()
