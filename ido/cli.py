@@ -258,7 +258,7 @@ def validate(
     Files or folders inside the catalog folders here (intents/, capabilities/, policies/,
     scenarios/) are checked with that catalog, which their references name; others on
     their own, with --catalog for what they name elsewhere."""
-    from ido.loading import check_models, load_catalog
+    from ido.loading import check_ignored, check_models, load_catalog
     from ido.scenario.runner import check_own_catalogs, own_catalog
 
     if not paths and Path("scenarios").is_dir():
@@ -282,6 +282,8 @@ def validate(
         where = ", ".join(str(p) for p in everything)
         raise NotFoundError(f"nothing to check: no YAML resource in {where}")
     _warn(loaded)
+    for warning in check_ignored(loaded, Path.cwd()):  # (`plan --planner llm` reads them)
+        typer.echo(f"warning: {warning}", err=True)
     counts = ", ".join(
         (
             _counted(len(loaded.intents), "intent"),

@@ -99,6 +99,8 @@ def _check_literals(source: str) -> None:
     """Refuse a `duration('…')` or `timestamp('…')` whose text CEL cannot convert: it fails
     every time the condition is evaluated (`duration('2d')` made a deny rule deny all),
     so it is told at load time, where it stands in the expression."""
+    if "duration" not in source and "timestamp" not in source:
+        return  # (most conditions: no second pass of the literal scanner)
     spans = _literal_spans(source)
     code = _blank_literals(source, spans=spans)
     for start, end in spans:
@@ -111,11 +113,9 @@ def _check_literals(source: str) -> None:
             continue
         line = source.count("\n", 0, start) + 1
         column = start - (source.rfind("\n", 0, start) + 1) + 1
-        where = (
-            f"column {column}" if line == 1 else f"line {line} of the expression, column {column}"
-        )
         raise ConditionError(
-            f"CEL: {function}({literal}) cannot be converted: {_CONVERSIONS[function]} ({where})",
+            f"CEL: {function}({literal}) cannot be converted: {_CONVERSIONS[function]}"
+            f" ({_where(line, column)})",
             column,
             line,
         )
@@ -442,8 +442,12 @@ def _readable(raw: str) -> ConditionError:
     if message.startswith("undeclared reference"):
         message += f"; conditions may use {', '.join(VARIABLES)}"
     line, column = int(match.group(1)), int(match.group(2))
-    where = f"column {column}" if line == 1 else f"line {line} of the expression, column {column}"
-    return ConditionError(f"CEL: {message} ({where})", column, line)
+    return ConditionError(f"CEL: {message} ({_where(line, column)})", column, line)
+
+
+def _where(line: int, column: int) -> str:
+    """Where in a condition an error stands, as its messages say it (1-based)."""
+    return f"column {column}" if line == 1 else f"line {line} of the expression, column {column}"
 
 
 def _conversion_hint(error: str) -> str:
@@ -456,5 +460,9 @@ def _conversion_hint(error: str) -> str:
     return error
 
 
+_STATUS = re.compile(r"\b(?:NOT_FOUND|INVALID_ARGUMENT): ")
+"""The status code CEL puts before a reason, which says nothing to a reader."""
+
+
 def _short(text: str) -> str:
-    return text.split("\n", maxsplit=1)[0].replace("NOT_FOUND: ", "").strip()
+    return _STATUS.sub("", text.split("\n", maxsplit=1)[0]).strip()

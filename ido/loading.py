@@ -212,25 +212,50 @@ def check_models(
     address), told by `ido validate` rather than by every decision of a run falling back to
     the solver. Nothing is asked of the network: litellm's own lists are read from its
     package, not imported. `checked`: intents (by name) told of already, left out."""
-    specs: list[tuple[Resource, IntentSpec, FieldPath]] = [
-        (intent, intent.spec, ("spec", "llm", "model"))
-        for intent in catalog.intents.values()
-        if intent.name not in checked
-    ]
-    specs += [
-        (scenario, scenario.spec.intent, ("spec", "intent", "llm", "model"))
-        for scenario in catalog.scenarios.values()
-        if isinstance(scenario.spec.intent, IntentSpec)  # (a name is checked in intents/)
-    ]
     problems: list[Problem] = []
-    for resource, spec, where in specs:
+    for resource, spec, at in _intent_specs(catalog):
+        if resource.kind == "Intent" and resource.name in checked:
+            continue
         llm = spec.llm
         said = None if llm.model is None else model_problem(llm.model, llm.api_base, environ)
         if said is not None:
+            where = (*at, "llm", "model")
             origin = catalog.origins[(resource.kind, resource.name)]
             shown = display(origin.file, base or Path.cwd())
             problems.append(Problem(shown, origin.line_of(where), format_path(where), said))
     return problems
+
+
+def check_ignored(catalog: Catalog, base: Path) -> list[Problem]:
+    """Settings that load but nothing reads: an intent's `llm` block under planner cpsat
+    or search (only llm and hybrid read it) passed `ido validate` without a word, and the
+    model its author meant to try was never asked. Only warnings: `ido plan --planner llm`
+    reads them."""
+    warnings = []
+    for resource, spec, at in _intent_specs(catalog):
+        if "llm" in spec.model_fields_set and spec.planner in ("cpsat", "search"):
+            where = (*at, "llm")
+            origin = catalog.origins[(resource.kind, resource.name)]
+            said = (
+                f"ignored: planner is {spec.planner} "
+                "(llm settings are read by planner llm or hybrid)"
+            )
+            shown = display(origin.file, base)
+            warnings.append(Problem(shown, origin.line_of(where), format_path(where), said))
+    return warnings
+
+
+def _intent_specs(catalog: Catalog) -> list[tuple[Resource, IntentSpec, FieldPath]]:
+    """Every intent's spec with where it stands: in intents/, or inline in a scenario."""
+    specs: list[tuple[Resource, IntentSpec, FieldPath]] = [
+        (intent, intent.spec, ("spec",)) for intent in catalog.intents.values()
+    ]
+    specs += [
+        (scenario, scenario.spec.intent, ("spec", "intent"))
+        for scenario in catalog.scenarios.values()
+        if isinstance(scenario.spec.intent, IntentSpec)  # (a name is checked in intents/)
+    ]
+    return specs
 
 
 def display(file: Path, base: Path) -> str:
@@ -241,7 +266,17 @@ def display(file: Path, base: Path) -> str:
         return str(file)
 
 
+_PDDL_HINT = (
+    "a PDDL file, not a YAML resource: `ido import-pddl DOMAIN PROBLEM --out DIR` writes a "
+    "problem as YAML, `ido plan --pddl DOMAIN PROBLEM` plans it"
+)
+"""What a PDDL file given to `ido validate` (or any command that loads a catalog) says."""
+
+
 def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = None) -> list[Problem]:
+    if file.suffix.lower() == ".pddl":  # a planning user's first `ido validate`
+        # (checked before YAML reads it: a `;; comment` line is a YAML syntax error)
+        return [Problem(shown, 1, "", _PDDL_HINT)]
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -318,13 +353,7 @@ def _declared(data: Any) -> set[tuple[str, str]]:
 def _parse_resource(document: Document, shown: str) -> tuple[Resource | None, list[Problem]]:
     data = document.data
     if not isinstance(data, dict):
-        message = "a resource must be a YAML mapping"
-        if shown.lower().endswith(".pddl"):  # a planning user's first `ido validate`
-            message += (
-                "; this is a PDDL file: `ido import-pddl DOMAIN PROBLEM --out DIR` writes a "
-                "problem as YAML, `ido plan --pddl DOMAIN PROBLEM` plans it"
-            )
-        return None, [Problem(shown, document.line, "", message)]
+        return None, [Problem(shown, document.line, "", "a resource must be a YAML mapping")]
     kind = data.get("kind")
     if not isinstance(kind, str) or kind not in KINDS:
         known = ", ".join(KINDS)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ido.approvals import PLAN
-from ido.conditions import compile_condition
+from ido.conditions import Condition, compile_condition
 from ido.errors import IdoError
 from ido.model import Capability, Intent, Policy, Rule
 from ido.state import digest, get_path, has_path
@@ -222,16 +222,7 @@ def evaluate(
             inputs = _inputs(condition.variables, condition.state_paths, variables)
             held = steady = ""
             if rule.effect == "require_approval":
-                # A rule that reads `state` whole (`state['order']`, `size(state)`) is held to
-                # the rest: every observed fact (a heartbeat) would ask again at each resume.
-                whole = {"state"} if condition.state_paths is None else set()
-                names = condition.variables - {"health"} - whole
-                plan = _held_plan(variables.get("plan", {}))
-                held = _inputs(names, condition.state_paths, {**variables, "plan": plan})
-                plan = {k: v for k, v in plan.items() if k != "spent"}
-                if "capabilities" in plan:  # done side by side, steps end in either order
-                    plan["capabilities"] = sorted(plan["capabilities"])
-                steady = _inputs(names, condition.state_paths, {**variables, "plan": plan})
+                held, steady = _approval_inputs(condition, variables)
             hits.append(
                 RuleHit(
                     source,
@@ -246,6 +237,24 @@ def evaluate(
                 )
             )
     return hits, errors
+
+
+def _approval_inputs(condition: Condition, variables: Mapping[str, Any]) -> tuple[str, str]:
+    """A require_approval hit's `held` and `steady` digests (see RuleHit): the same when
+    the rule does not read `plan`, which alone tells them apart."""
+    # A rule that reads `state` whole (`state['order']`, `size(state)`) is held to the
+    # rest: every observed fact (a heartbeat) would ask again at each resume.
+    whole = {"state"} if condition.state_paths is None else set()
+    names = condition.variables - {"health"} - whole
+    if "plan" not in names:  # (no plan read: nothing of it to leave out)
+        held = _inputs(names, condition.state_paths, variables)
+        return held, held
+    plan = _held_plan(variables.get("plan", {}))
+    held = _inputs(names, condition.state_paths, {**variables, "plan": plan})
+    plan = {k: v for k, v in plan.items() if k != "spent"}
+    if "capabilities" in plan:  # done side by side, steps end in either order
+        plan["capabilities"] = sorted(plan["capabilities"])
+    return held, _inputs(names, condition.state_paths, {**variables, "plan": plan})
 
 
 _MOVED_BY_BELIEFS = ("latency", "success_probability")

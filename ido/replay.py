@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import zip_longest
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,7 @@ from ido.runtime.recovery import (
 )
 
 if TYPE_CHECKING:
-    from ido.scenario.recorded import Changed, Counterfactual
+    from ido.scenario.recorded import Counterfactual
 
 INPUTS = ("now", "policies", "policy_digests", "unbound", "unresolved")  # beside a decision
 
@@ -394,7 +395,7 @@ def replay_counterfactual(
     """Run the recorded run's intent again (or `intent`) against `catalog`, in the world the
     recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
     from ido.runtime.local import LocalRuntime
-    from ido.scenario.recorded import Counterfactual, RecordedWorld
+    from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld
     from ido.scenario.runner import go_on
     from ido.testing import MemoryJournal
 
@@ -470,8 +471,8 @@ def replay_counterfactual(
     old, new = _compared(events), _compared(replayed)
     waited = sum(e.kind == "decided" for e in replayed) - len(new)  # both resumed there
     pairs = tuple(
-        _paired(n, old[n] if n < len(old) else None, new[n] if n < len(new) else None)
-        for n in range(max(len(old), len(new)))
+        Changed(_number(n, was, now), was, now)
+        for n, (was, now) in enumerate(zip_longest(old, new))
     )
     return Counterfactual(
         recorded.outcome,
@@ -494,17 +495,13 @@ def replay_counterfactual(
     )
 
 
-def _paired(
-    position: int, recorded: dict[str, Any] | None, replayed: dict[str, Any] | None
-) -> Changed:
-    """The `position`-th pair, numbered as `ido explain` numbers the recorded decision (the
-    pairs leave out decisions made on resuming, so their positions run behind); a replayed
-    decision with no recorded counterpart goes by its own number."""
-    from ido.scenario.recorded import Changed
-
+def _number(position: int, recorded: dict[str, Any] | None, replayed: dict[str, Any] | None) -> int:
+    """The number of the `position`-th pair, as `ido explain` numbers the recorded decision
+    (the pairs leave out decisions made on resuming, so their positions run behind); a
+    replayed decision with no recorded counterpart goes by its own number."""
     side = recorded if recorded is not None else replayed
-    number = int(side.get("number", position + 1)) if side is not None else position + 1
-    return Changed(number, recorded, replayed)
+    assert side is not None  # (a pair has one side at least)
+    return int(side.get("number", position + 1))
 
 
 def resumed_at(resumed: Event, waiting: Sequence[Request]) -> float:

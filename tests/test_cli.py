@@ -682,6 +682,29 @@ def test_validate_finds_a_model_out_of_reach_in_a_scenario_intent(project: Path)
     assert out.count("intents/ship-order.yaml") == 1, out
 
 
+@pytest.mark.parametrize(("planner", "named"), [("", "cpsat"), ("search", "search")])
+def test_validate_warns_of_llm_settings_no_planner_reads(
+    project: Path, planner: str, named: str
+) -> None:
+    """An `llm:` block under planner cpsat (the default) or search was ignored and passed
+    `ido validate` without a word; `ido plan --planner llm` reads it, so plan says nothing."""
+    intent = project / "intents" / "ship-order.yaml"
+    chosen = f"  planner: {planner}\n" if planner else ""
+    intent.write_text(intent.read_text() + f"{chosen}  llm: {{timeout: 10s}}\n")
+    line = len(intent.read_text().splitlines())
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        f"warning: intents/ship-order.yaml:{line}: spec.llm: ignored: planner is {named} "
+        "(llm settings are read by planner llm or hybrid)\n" in out
+    )
+    code, out = ido("plan", "ship-order")
+    assert code == 0 and "ignored" not in out, out
+    intent.write_text(intent.read_text().replace(chosen, "") + "  planner: hybrid\n")
+    code, out = ido("validate")
+    assert code == 0 and "warning" not in out, out
+
+
 def test_an_intent_can_choose_the_search_planner(project: Path) -> None:
     """`planner: search` plans with the reference backend: same plan, its name on the record."""
     code, by_cpsat = ido("plan", "ship-order")

@@ -471,15 +471,24 @@ def test_a_document_that_is_not_a_mapping_is_reported(tmp_path: Path) -> None:
     assert only(problems(tmp_path)).message == "a resource must be a YAML mapping"
 
 
-def test_a_pddl_file_given_by_name_is_told_how_ido_reads_pddl(tmp_path: Path) -> None:
-    """`ido validate domain.pddl`, a planning user's first try, said only that a resource
-    must be a YAML mapping (PDDL reads as one YAML string)."""
-    domain = write(tmp_path, "domain.pddl", "(define (domain d) (:predicates (p)))\n")
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(define (domain d) (:predicates (p)))\n",  # reads as one YAML string
+        ";; blocks world: 4 ops\n(define (domain d)\n  (:requirements :strips)\n"
+        "  (:predicates (p))\n  (:action a :parameters () :effect (p)))\n",  # a YAML error
+    ],
+)
+def test_a_pddl_file_given_by_name_is_told_how_ido_reads_pddl(tmp_path: Path, text: str) -> None:
+    """`ido validate domain.pddl`, a planning user's first try, says how ido reads PDDL,
+    and only that: a leading `;;` comment made it a bare YAML syntax error."""
+    domain = write(tmp_path, "domain.pddl", text)
     with pytest.raises(LoadError) as info:
         load_catalog([domain], base=tmp_path)
-    message = only(info.value.problems).message
-    assert message.startswith("a resource must be a YAML mapping; this is a PDDL file")
-    assert "`ido import-pddl DOMAIN PROBLEM --out DIR`" in message
+    problem = only(info.value.problems)
+    assert (problem.line, problem.field) == (1, "")
+    assert problem.message.startswith("a PDDL file, not a YAML resource")
+    assert "`ido import-pddl DOMAIN PROBLEM --out DIR`" in problem.message
 
 
 def test_the_api_version_must_be_ido_v1(tmp_path: Path) -> None:
@@ -902,6 +911,20 @@ def test_a_timeout_on_an_observer_that_is_not_http_is_refused(tmp_path: Path, so
     assert problem.message == (
         f"timeout applies to http observers only; a {kind} observer runs to its end: remove timeout"
     )
+
+
+def test_an_observation_given_no_time_is_an_error_at_its_timeout(tmp_path: Path) -> None:
+    """An http observer's `timeout: 0s` passed validate, and every fetch then timed out at
+    once, as a capability's and a model call's are refused."""
+    write(
+        tmp_path,
+        "stock.yaml",
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: stock}\n"
+        "spec:\n  http: {url: 'https://stock.example/levels'}\n  timeout: 0s\n",
+    )
+    problem = only(problems(tmp_path))
+    assert (problem.field, problem.line) == ("spec.timeout", 6)
+    assert "greater than 0" in problem.message
 
 
 def test_a_shell_argument_holding_nul_is_an_error(tmp_path: Path) -> None:

@@ -473,6 +473,7 @@ class ObserverSpec(Strict):
     )
     timeout: Duration = Field(
         default=5.0,
+        gt=0,
         description="Longest one HTTP observation may take, in all; http observers only.",
     )
 
