@@ -280,29 +280,41 @@ def rejection(rule: str, what: str, verdict: Mapping[str, Any]) -> str:
 
 
 def pending(events: Sequence[Event]) -> list[Request]:
-    """Requests of the run's latest blocked decision that have no verdict yet."""
+    """Requests of the run's latest blocked decision that have no verdict yet.
+
+    Every compensation's request names the plan `UNDO_PLAN`, and undoing waits for one at
+    a time: of those, only the latest step's waits (an older one rejected, or left past its
+    wait, was not done, and undoing went on)."""
     asked = requests(events)
     if not asked:
         return []
-    latest = asked[-1].plan
+    last = asked[-1]
     given = verdicts(events)
     seen: set[Key] = set()
     waiting = []
     for request in asked:
-        if request.plan == latest and request.key not in given and request.key not in seen:
-            seen.add(request.key)
-            waiting.append(request)
+        if request.plan != last.plan or request.key in given or request.key in seen:
+            continue
+        if last.plan == UNDO_PLAN and request.step != last.step:
+            continue
+        seen.add(request.key)
+        waiting.append(request)
     return waiting
 
 
 def ready(events: Sequence[Event], now: float) -> bool:
-    """Whether a blocked run with these approval events may go on (or must fail) now."""
+    """Whether a blocked run with these approval events may go on (or must fail) now: a
+    request of its latest plan was rejected (for a compensation, the one it waits for:
+    another's "no" left that one undone), or every one answered, or one left too long."""
     waiting = pending(events)
     if not waiting:
         return True
     latest = waiting[0].plan
-    if any(not v["approved"] and v.get("plan") == latest for v in verdicts(events).values()):
-        return True
+    asked = {r.key[:4] for r in waiting}
+    for key, verdict in verdicts(events).items():
+        ours = key[:4] in asked if latest == UNDO_PLAN else verdict.get("plan") == latest
+        if ours and not verdict["approved"]:
+            return True
     return any(r.expired(now) for r in waiting)
 
 

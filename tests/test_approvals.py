@@ -734,3 +734,108 @@ def test_a_compensation_rejected_is_not_done_and_the_run_fails(project: Path, un
         "compensation: refund-eu could not undo pay-cheap-eu (step 1): refund-eu was rejected "
         "by finance (residency/refunds): refund by hand: not done" in text
     ), text
+
+
+TWO_UNDOS = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: a}
+spec:
+  provider: pa
+  requires: ["!state.a"]
+  effects: {a: true}
+  compensate: undo-a
+  run: {python: "twosvc:ok"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: b}
+spec:
+  provider: pb
+  requires: ["state.a", "!state.b"]
+  effects: {b: true}
+  compensate: undo-b
+  run: {python: "twosvc:ok"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: c}
+spec:
+  provider: pc
+  requires: ["state.b", "!state.c"]
+  effects: {c: true}
+  run: {python: "twosvc:broken"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: undo-a}
+spec:
+  provider: pa
+  effects: {a: false}
+  run: {python: "twosvc:ok"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: undo-b}
+spec:
+  provider: pb
+  effects: {b: false}
+  run: {python: "twosvc:ok"}
+---
+apiVersion: ido/v1
+kind: Policy
+metadata: {name: ask}
+spec:
+  rules:
+    - {id: undo-a-asks, effect: require_approval, when: "capability.name == 'undo-a'", message: a}
+    - id: undo-b-asks
+      effect: require_approval
+      when: "capability.name == 'undo-b'"
+      message: b
+      expires: 1ms
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: abc}
+spec:
+  given: {a: false, b: false, c: false}
+  goal: ["state.c"]
+  policies: [ask]
+  planner: search
+  on_failure: compensate
+  limits: {max_attempts: 1}
+"""
+
+
+@pytest.mark.parametrize("answer", ["expired", "rejected"])
+def test_a_second_compensation_waits_for_its_own_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    """Undoing step 2 (undo-b) was rejected or left past its wait, and undoing step 1
+    (undo-a) then asked: every compensation's request names the plan "undo", so the
+    verdict or stale request on step 2 counted for step 1. `ido resume` went on though
+    nobody had answered (blocking again each time), `ido approvals` listed step 2's
+    request as expired, and `ido approve RUN` refused it. Now only step 1's request is
+    waited for."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "twosvc.py").write_text(
+        "def ok(ctx):\n    return {}\n\n\ndef broken(ctx):\n    raise RuntimeError('jammed')\n"
+    )
+    ttl = "      expires: 1ms\n" if answer == "expired" else ""
+    (tmp_path / "all.yaml").write_text(TWO_UNDOS.replace("      expires: 1ms\n", ttl))
+    where = ("--catalog", "all.yaml", "--journal", str(tmp_path / "j.db"))
+    code, out = ido("run", "abc", *where)
+    assert code == 3 and "undoing waits: undo-b needs approval" in out, out
+    time.sleep(0.01)
+    if answer == "rejected":
+        assert ido("reject", "last", "--by", "ops", "--comment", "no", *where[2:])[0] == 0
+    code, out = ido("resume", "last", *where)
+    assert code == 3 and "undoing waits: undo-a needs approval" in out, out
+    code, out = ido("resume", "last", *where)
+    assert code == 2 and "still waits for approval of undo-a (ask/undo-a-asks)" in out, out
+    code, listed = ido("approvals", *where[2:])
+    assert "undo step 1 with undo-a" in listed and "undo-b" not in listed, listed
+    assert ido("approve", "last", "--by", "ops", *where[2:])[0] == 0
+    code, out = ido("resume", "last", *where)
+    assert code == 1, out
+    assert "compensation: undo-a undid a (step 1): done" in ido("explain", "last", *where[2:])[1]
