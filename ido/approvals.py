@@ -344,6 +344,14 @@ def choose(waiting: list[Request], run_id: str, step: int | None) -> list[Reques
     return chosen
 
 
+def left_unanswered(request: Request) -> str:
+    """What resuming does with `request` left past its last wait: the run fails; for a
+    compensation's (the run failed already), that undo is not done and undoing goes on."""
+    if request.plan == UNDO_PLAN:
+        return f"{request.capability} is not done when resumed, and undoing goes on"
+    return "the run fails when resumed"
+
+
 def check_not_expired(request: Request, now: float, run_id: str) -> None:
     deadline = request.deadline
     if deadline is not None and request.expired(now):
@@ -352,7 +360,7 @@ def check_not_expired(request: Request, now: float, run_id: str) -> None:
         what = subject(request.step, request.capability)
         raise IdoError(
             f"run {run_id}: the request for {what} ({request.rule}) expired"
-            f"{escalated} at {when}; the run fails when resumed"
+            f"{escalated} at {when}; {left_unanswered(request)}"
         )
 
 

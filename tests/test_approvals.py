@@ -284,13 +284,14 @@ TWO = (
 
 def test_approving_one_step_of_two_says_what_still_waits(gated: Path) -> None:
     """It said "continue it with: ido resume", which only blocked again; and a resumed
-    run showed the blocked run's duration as its own, though it had not ended."""
+    run showed the blocked run's duration as its own, though it had not ended. What still
+    waits is said as `ido approvals` says it (it said "step 1", in no one's count)."""
     policy = gated / "policies" / "residency.yaml"
     policy.write_text(policy.read_text() + TWO)
     assert ido("run", "ship-order")[0] == 3
     code, out = ido("approve", "last", "--by", "alice", "--step", "2")
     assert code == 0 and "approved: run" in out, out
-    assert "still waiting: step 1 pay-cheap-eu (residency/pay-too)" in out
+    assert "still waiting: plan step 1 pay-cheap-eu (decision 1) (residency/pay-too)" in out
     assert "continue it with" not in out
     code, out = ido("approve", "last", "--by", "alice")
     assert code == 0 and "continue it with: ido resume" in out, out
@@ -839,3 +840,24 @@ def test_a_second_compensation_waits_for_its_own_verdict(
     code, out = ido("resume", "last", *where)
     assert code == 1, out
     assert "compensation: undo-a undid a (step 1): done" in ido("explain", "last", *where[2:])[1]
+
+
+def test_an_expired_compensation_is_said_to_be_left_undone_not_to_fail_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ido approvals` and `ido approve` said "the run fails when resumed" of a
+    compensation's request left past its wait; the run had failed already, and resuming
+    only leaves that step undone and goes on undoing the older ones."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "twosvc.py").write_text(
+        "def ok(ctx):\n    return {}\n\n\ndef broken(ctx):\n    raise RuntimeError('jammed')\n"
+    )
+    (tmp_path / "all.yaml").write_text(TWO_UNDOS)
+    where = ("--catalog", "all.yaml", "--journal", str(tmp_path / "j.db"))
+    assert ido("run", "abc", *where)[0] == 3
+    time.sleep(0.01)
+    left = "undo-b is not done when resumed, and undoing goes on"
+    listed = ido("approvals", *where[2:])[1]
+    assert f": {left})" in listed and "the run fails" not in listed, listed
+    code, out = ido("approve", "last", "--by", "ops", *where[2:])
+    assert code == 2 and "expired at" in out and left in out, out
