@@ -239,31 +239,31 @@ def expired(events: Sequence[Event], now: float) -> str | None:
 
 
 def undo_verdict(
-    events: Sequence[Event], key: Key, now: float
-) -> tuple[str, Mapping[str, Any] | Request | None]:
-    """Where the request `key` for a compensation (`UNDO_PLAN`) stands: `approved` or
-    `rejected` (with the verdict), `expired` (with the request, left past its last wait),
-    `waiting` (asked, not answered yet) or `new` (never asked)."""
-    verdict = answering(verdicts(events), key)
-    if verdict is not None:
-        return ("approved" if verdict["approved"] else "rejected"), verdict
-    first = answering({r.key: r for r in requests(events)}, key)
+    given: Mapping[Key, Mapping[str, Any]],
+    earlier: Mapping[Key, Request],
+    capability: str,
+    step: int,
+    asks: Key | None,
+    now: float,
+) -> tuple[str, Mapping[str, Any] | None, Request | None]:
+    """Where compensating step `step` with `capability` stands with people, given the run's
+    verdicts and requests (by key), as (where, verdict, request): `rejected` (a "no" to it,
+    under whatever rule: it stands though the rule that asked no longer holds); else, for
+    the request `asks` of the rule that holds for it now (`UNDO_PLAN`), `approved`,
+    `expired` (left past its last wait), `waiting` (asked, not answered yet) or `new` (never
+    asked); `free` when no rule asks."""
+    for key, said in given.items():
+        if key[1:4] == (capability, step, UNDO_PLAN) and not said["approved"]:
+            return "rejected", said, None
+    if asks is None:
+        return "free", None, None
+    verdict = answering(given, asks)
+    if verdict is not None:  # (approved: any "no" was found above)
+        return "approved", verdict, None
+    first = answering(earlier, asks)
     if first is None:
-        return "new", None
-    return ("expired" if first.expired(now) else "waiting"), first
-
-
-def undo_refused(events: Sequence[Event], capability: str, step: int) -> Mapping[str, Any] | None:
-    """A rejection of compensating step `step` with `capability`, under whatever rule: a
-    "no" to undoing stands, though the rule that asked no longer holds."""
-    return next(
-        (
-            v
-            for k, v in verdicts(events).items()
-            if k[1:4] == (capability, step, UNDO_PLAN) and not v["approved"]
-        ),
-        None,
-    )
+        return "new", None, None
+    return ("expired" if first.expired(now) else "waiting"), None, first
 
 
 def expiry(request: Request) -> str:

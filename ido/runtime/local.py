@@ -32,7 +32,6 @@ from ido.approvals import (
     rejection,
     requests,
     subject,
-    undo_refused,
     undo_verdict,
     verdicts,
 )
@@ -1188,6 +1187,9 @@ class LocalRuntime:
         steps are undone after it, once the verdict is in and the run resumed.
         """
         intent = self.env.intent(run.intent)
+        events = self.journal.events(run.run_id)  # (no verdict comes in while undoing)
+        given = verdicts(events)
+        earlier = {r.key: r for r in requests(events)}
         for step, name in reversed(list(run.completed)):
             undo = self.catalog.capabilities[name].spec.compensate
             if undo is None or undo not in self.catalog.capabilities:
@@ -1201,9 +1203,11 @@ class LocalRuntime:
             hit = undo_stopped_by(
                 intent, self.catalog, undo, state, self._history(run, self.clock())
             )
-            refused = undo_refused(self.journal.events(run.run_id), undo, step)
-            if refused is not None or (hit is not None and hit.effect == "require_approval"):
-                waits, said = self._undo_approval(run, base, hit, refused)
+            asks = hit is not None and hit.effect == "require_approval"
+            key = (hit.ref, undo, step, UNDO_PLAN, hit.held) if asks and hit else None
+            where, verdict, first = undo_verdict(given, earlier, undo, step, key, self.clock())
+            if where != "free":
+                waits, said = self._undo_approval(run, base, hit, where, verdict, first)
                 if waits:
                     return said
                 if said is not None:
@@ -1230,29 +1234,29 @@ class LocalRuntime:
         run: RunState,
         base: Mapping[str, Any],
         hit: RuleHit | None,
-        refused: Mapping[str, Any] | None,
+        where: str,
+        verdict: Mapping[str, Any] | None,
+        first: Request | None,
     ) -> tuple[bool, str | None]:
-        """A compensation a person decides on: whether undoing waits for them (with what it
-        waits for), else why it is not done (recorded: rejected, or left unanswered past its
-        last wait), or None to perform it (approved)."""
+        """A compensation a person decides on (`where` it stands, as `undo_verdict` says):
+        whether undoing waits for them (with what it waits for), else why it is not done
+        (recorded: rejected, or left unanswered past its last wait), or None to perform it
+        (approved)."""
         undo, step = str(base["capability"]), int(base["undoes_step"])
-        if refused is not None:  # a "no" stands, though the rule no longer asks
-            why = rejection(str(refused["rule"]), undo, refused)
-            ruled = {"rule": refused["rule"], "effect": "require_approval"}
+        if where == "rejected" and verdict is not None:  # a "no" stands, though no rule asks
+            why = rejection(str(verdict["rule"]), undo, verdict)
+            ruled = {"rule": verdict["rule"], "effect": "require_approval"}
             self._record(run, "compensation_skipped", {**base, **ruled, "refused": why})
             return False, why
-        assert hit is not None
-        events = self.journal.events(run.run_id)
-        now = self.clock()
-        key = (hit.ref, undo, step, UNDO_PLAN, hit.held)
-        where, found = undo_verdict(events, key, now)
         if where == "approved":
             return False, None
+        assert hit is not None
         ruled = {"rule": hit.ref, "effect": hit.effect, "message": hit.message}
-        if where == "expired" and isinstance(found, Request):
-            why = expiry(found)
+        if where == "expired" and first is not None:
+            why = expiry(first)
             self._record(run, "compensation_skipped", {**base, **ruled, "refused": why})
             return False, why
+        now = self.clock()
         message = f"undo {base['undoes']} (step {step}), as the run failed: {hit.message}"
         if where == "new":
             found_rule = rulebook(run.intent, self.catalog.policies).rule(hit.ref)
