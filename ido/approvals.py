@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,6 +28,7 @@ from ido.errors import IdoError
 
 if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not the journal)
     from ido.journal import Event
+    from ido.model import Rule
 
 PROPOSE = "mode/propose"
 UNKNOWN_RULE = "resume/outcome-unknown"
@@ -238,6 +239,28 @@ def expired(events: Sequence[Event], now: float) -> str | None:
     return None
 
 
+def standing(
+    given: Mapping[Key, Mapping[str, Any]],
+    earlier: Mapping[Key, Request],
+    key: Key,
+    now: float,
+    otherwise: Callable[[], Mapping[str, Any] | None] = lambda: None,
+) -> tuple[str, Mapping[str, Any] | None, Request | None]:
+    """Where the request `key` stands, given the run's verdicts and requests (by key), as
+    (where, verdict, request): `approved` or `rejected` (its verdict, else the one
+    `otherwise` finds), `expired` (its first request, left past its last wait), `waiting`
+    (asked, not answered yet) or `new` (never asked)."""
+    verdict = answering(given, key)
+    if verdict is None:
+        verdict = otherwise()
+    if verdict is not None:
+        return ("approved" if verdict["approved"] else "rejected"), verdict, None
+    first = answering(earlier, key)
+    if first is None:
+        return "new", None, None
+    return ("expired" if first.expired(now) else "waiting"), None, first
+
+
 def undo_verdict(
     given: Mapping[Key, Mapping[str, Any]],
     earlier: Mapping[Key, Request],
@@ -246,24 +269,44 @@ def undo_verdict(
     asks: Key | None,
     now: float,
 ) -> tuple[str, Mapping[str, Any] | None, Request | None]:
-    """Where compensating step `step` with `capability` stands with people, given the run's
-    verdicts and requests (by key), as (where, verdict, request): `rejected` (a "no" to it,
-    under whatever rule: it stands though the rule that asked no longer holds); else, for
-    the request `asks` of the rule that holds for it now (`UNDO_PLAN`), `approved`,
-    `expired` (left past its last wait), `waiting` (asked, not answered yet) or `new` (never
-    asked); `free` when no rule asks."""
+    """Where compensating step `step` with `capability` stands, as `standing` says:
+    `rejected` by a "no" to it under whatever rule (it stands though the rule that asked
+    no longer holds); else as the request `asks` of the rule that holds for it now
+    (`UNDO_PLAN`) stands; `free` when no rule asks."""
     for key, said in given.items():
         if key[1:4] == (capability, step, UNDO_PLAN) and not said["approved"]:
             return "rejected", said, None
     if asks is None:
         return "free", None, None
-    verdict = answering(given, asks)
-    if verdict is not None:  # (approved: any "no" was found above)
-        return "approved", verdict, None
-    first = answering(earlier, asks)
-    if first is None:
-        return "new", None, None
-    return ("expired" if first.expired(now) else "waiting"), None, first
+    return standing(given, earlier, asks, now)
+
+
+def request_data(
+    rule: str,
+    capability: str,
+    step: int,
+    message: str,
+    plan: str,
+    cost: float,
+    since: float,
+    asking: Rule | None,
+) -> dict[str, Any]:
+    """What an `approval_required` event records of a request first asked at `since`: its
+    waits are those of the rule that asks (`asking`: its `expires` and `escalate` levels;
+    None, ido's own rule: it waits for good)."""
+    ttl = asking.expires if asking is not None else None
+    levels = [[e.to, e.expires] for e in asking.escalate] if asking is not None else []
+    return {
+        "rule": rule,
+        "capability": capability,
+        "step": step,
+        "message": message,
+        "plan": plan,
+        "cost": cost,
+        "since": since,
+        "expires": None if ttl is None else since + ttl,
+        "escalate": levels,
+    }
 
 
 def expiry(request: Request) -> str:

@@ -21,7 +21,6 @@ from ido.approvals import (
     UNKNOWN_RULE,
     Key,
     Request,
-    answering,
     answering_whole,
     approvals_asked,
     check_answered,
@@ -30,7 +29,9 @@ from ido.approvals import (
     plan_digest,
     rejected,
     rejection,
+    request_data,
     requests,
+    standing,
     subject,
     undo_verdict,
     verdicts,
@@ -503,19 +504,19 @@ class LocalRuntime:
             "unknown. Approve to perform it again under the same idempotency key, or "
             "reject to end the run"
         )
-        request: dict[str, Any] = {
-            "rule": UNKNOWN_RULE,
-            "capability": capability.name,
-            "step": step.step,
-            "message": message,
-            "plan": UNKNOWN_PLAN,  # one "plan" for all such requests: `ido approvals` lists
-            "cost": capability.spec.cost,  # those of the latest plan
-            "since": self.clock(),
-            "expires": None,
-            "escalate": [],
-            **({"cause": step.cause} if step.cause is not None else {}),
-        }
-        self._record(run, "approval_required", request)
+        # one "plan" for all such requests: `ido approvals` lists those of the latest plan
+        request = request_data(
+            UNKNOWN_RULE,
+            capability.name,
+            step.step,
+            message,
+            UNKNOWN_PLAN,
+            capability.spec.cost,
+            self.clock(),
+            None,
+        )
+        cause = {"cause": step.cause} if step.cause is not None else {}
+        self._record(run, "approval_required", {**request, **cause})
         return "blocked", f"{what} needs approval ({UNKNOWN_RULE}: {message})"
 
     def _decided(
@@ -682,18 +683,22 @@ class LocalRuntime:
         waiting = []
         for rule, name, step, message in asked:
             key = (rule, name, step, digest_, read.get((rule, name), ""))
-            verdict = answering(given, key)
-            if verdict is None and gone_on is not None:  # the rest of a plan approved
+
+            def rest_of(
+                key: Key = key, held_so: str = steady.get((rule, name), key[4])
+            ) -> Mapping[str, Any] | None:
+                """The verdict on the plan gone on with, whose rest this plan is."""
+                if gone_on is None:
+                    return None
                 whole = _as_asked_of(gone_on, steps, key)
-                held_so = steady.get((rule, name), key[4])
-                verdict = answering_whole(given, asked_before, whole, held_so)
-            what = subject(step, name)
-            if verdict is not None and not verdict["approved"]:
-                return "failed", rejection(rule, what, verdict)
-            if verdict is not None:
+                return answering_whole(given, asked_before, whole, held_so)
+
+            where, verdict, first = standing(given, earlier, key, now, rest_of)
+            if where == "rejected" and verdict is not None:
+                return "failed", rejection(rule, subject(step, name), verdict)
+            if where == "approved":
                 continue
-            first = answering(earlier, key)
-            if first is not None and first.expired(now):
+            if where == "expired" and first is not None:
                 return "failed", expiry(first)
             moved = any(k[:4] == key[:4] and k[4] and v["approved"] for k, v in given.items())
             if moved and rule == PROPOSE:
@@ -705,28 +710,13 @@ class LocalRuntime:
             return None
         book = rulebook(run.intent, self.catalog.policies)
         for rule, name, step, message, first, held, held_so in waiting:
-            found = book.rule(rule)
-            ttl = found.expires if found is not None else None
-            levels = [[e.to, e.expires] for e in found.escalate] if found is not None else []
             since = first.since if first is not None else now
-            self._record(
-                run,
-                "approval_required",
-                {
-                    "rule": rule,
-                    "capability": name,
-                    "step": step,
-                    "message": message,
-                    "plan": digest_,
-                    "read": held,
-                    **({"steady": held_so} if held_so else {}),
-                    "cost": plan["cost"],
-                    "since": since,
-                    "expires": None if ttl is None else since + ttl,
-                    "escalate": levels,
-                    "decision": run.decisions,  # `step` is this plan's: `ido approvals`
-                },
+            request = request_data(
+                rule, name, step, message, digest_, plan["cost"], since, book.rule(rule)
             )
+            request.update(read=held, **({"steady": held_so} if held_so else {}))
+            # `step` is this plan's: `ido approvals` says whose
+            self._record(run, "approval_required", {**request, "decision": run.decisions})
         return blocking(
             [
                 ("blocked", f"{subject(step, name)} needs approval ({rule}: {message})")
@@ -1259,22 +1249,10 @@ class LocalRuntime:
         now = self.clock()
         message = f"undo {base['undoes']} (step {step}), as the run failed: {hit.message}"
         if where == "new":
-            found_rule = rulebook(run.intent, self.catalog.policies).rule(hit.ref)
-            ttl = found_rule.expires if found_rule is not None else None
-            levels = [[e.to, e.expires] for e in found_rule.escalate] if found_rule else []
-            request = {
-                **base,
-                "rule": hit.ref,
-                "step": step,
-                "message": message,
-                "plan": UNDO_PLAN,
-                "read": hit.held,
-                "cost": self.catalog.capabilities[undo].spec.cost,
-                "since": now,
-                "expires": None if ttl is None else now + ttl,
-                "escalate": levels,
-            }
-            self._record(run, "approval_required", request)
+            cost = self.catalog.capabilities[undo].spec.cost
+            asking = rulebook(run.intent, self.catalog.policies).rule(hit.ref)
+            request = request_data(hit.ref, undo, step, message, UNDO_PLAN, cost, now, asking)
+            self._record(run, "approval_required", {**base, **request, "read": hit.held})
         return True, f"undoing waits: {undo} needs approval ({hit.ref}: {message})"
 
     def _unmet(self, step: Step, state: State) -> str | None:
