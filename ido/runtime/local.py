@@ -683,10 +683,9 @@ class LocalRuntime:
         waiting = []
         for rule, name, step, message in asked:
             key = (rule, name, step, digest_, read.get((rule, name), ""))
+            held_so = steady.get((rule, name), "")  # (none for `mode: propose`'s request)
 
-            def rest_of(
-                key: Key = key, held_so: str = steady.get((rule, name), key[4])
-            ) -> Mapping[str, Any] | None:
+            def rest_of(key: Key = key, held_so: str = held_so) -> Mapping[str, Any] | None:
                 """The verdict on the plan gone on with, whose rest this plan is."""
                 if gone_on is None:
                     return None
@@ -705,7 +704,7 @@ class LocalRuntime:
                 message += "; asked again: the run replanned since it was approved"
             elif moved:  # approved for the same plan, with what the rule read otherwise
                 message += "; asked again: what the rule reads moved since it was approved"
-            waiting.append((rule, name, step, message, first, key[4], steady.get((rule, name), "")))
+            waiting.append((rule, name, step, message, first, key[4], held_so))
         if not waiting:
             return None
         book = rulebook(run.intent, self.catalog.policies)
