@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +61,7 @@ from ido.runtime.recovery import (
     STARTED,
     Interrupted,
     RunState,
+    as_asked_of,
     fold_done,
     fold_finish,
     history_of,
@@ -676,7 +678,9 @@ class LocalRuntime:
         given = verdicts(events)
         steps = decision.result.plan.capabilities
         total = run.spent + float(plan["cost"])
-        gone_on = plan_gone_on(events, steps, decision.trigger, decision.number, total)
+        gone_on = functools.cache(  # only when a request's own verdict is not found
+            lambda: plan_gone_on(events, steps, decision.trigger, decision.number, total)
+        )
         asked_before = requests(events)
         earlier = {r.key: r for r in asked_before}
         now = self.clock()
@@ -687,9 +691,10 @@ class LocalRuntime:
 
             def rest_of(key: Key = key, held_so: str = held_so) -> Mapping[str, Any] | None:
                 """The verdict on the plan gone on with, whose rest this plan is."""
-                if gone_on is None:
+                went_on = gone_on()
+                if went_on is None:
                     return None
-                whole = _as_asked_of(gone_on, steps, key)
+                whole = as_asked_of(went_on, steps, key)
                 return answering_whole(given, asked_before, whole, held_so)
 
             where, verdict, first = standing(given, earlier, key, now, rest_of)
@@ -1348,15 +1353,3 @@ class LocalRuntime:
             except Exception as exc:  # telemetry must never break a run
                 self.telemetry = None
                 self._emit(run, "telemetry_failed", {"error": failure(exc)})
-
-
-def _as_asked_of(whole: Mapping[str, Any], rest: Sequence[str], key: Key) -> Key:
-    """`key`, a request of the plan `rest` (what is left of the plan `whole`), as `whole`
-    itself asked it: its digest, and the step's number in it (a plan rule's, 0, stays).
-    What is left of a capability named twice is its last calls (`plan_gone_on`)."""
-    rule, name, step, _, read = key
-    if step > 0:
-        later = list(rest[step:]).count(name)
-        places = [i for i, s in enumerate(whole["steps"]) if s["capability"] == name]
-        step = places[len(places) - 1 - later] + 1
-    return (rule, name, step, plan_digest(whole), read)
