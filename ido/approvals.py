@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,6 +28,7 @@ from ido.errors import IdoError
 
 if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not the journal)
     from ido.journal import Event
+    from ido.model import Rule
 
 PROPOSE = "mode/propose"
 UNKNOWN_RULE = "resume/outcome-unknown"
@@ -238,32 +239,74 @@ def expired(events: Sequence[Event], now: float) -> str | None:
     return None
 
 
-def undo_verdict(
-    events: Sequence[Event], key: Key, now: float
-) -> tuple[str, Mapping[str, Any] | Request | None]:
-    """Where the request `key` for a compensation (`UNDO_PLAN`) stands: `approved` or
-    `rejected` (with the verdict), `expired` (with the request, left past its last wait),
-    `waiting` (asked, not answered yet) or `new` (never asked)."""
-    verdict = answering(verdicts(events), key)
+def standing(
+    given: Mapping[Key, Mapping[str, Any]],
+    earlier: Mapping[Key, Request],
+    key: Key,
+    now: float,
+    otherwise: Callable[[], Mapping[str, Any] | None] = lambda: None,
+) -> tuple[str, Mapping[str, Any] | None, Request | None]:
+    """Where the request `key` stands, given the run's verdicts and requests (by key), as
+    (where, verdict, request): `approved` or `rejected` (its verdict, else the one
+    `otherwise` finds), `expired` (its first request, left past its last wait), `waiting`
+    (asked, not answered yet) or `new` (never asked)."""
+    verdict = answering(given, key)
+    if verdict is None:
+        verdict = otherwise()
     if verdict is not None:
-        return ("approved" if verdict["approved"] else "rejected"), verdict
-    first = answering({r.key: r for r in requests(events)}, key)
+        return ("approved" if verdict["approved"] else "rejected"), verdict, None
+    first = answering(earlier, key)
     if first is None:
-        return "new", None
-    return ("expired" if first.expired(now) else "waiting"), first
+        return "new", None, None
+    return ("expired" if first.expired(now) else "waiting"), None, first
 
 
-def undo_refused(events: Sequence[Event], capability: str, step: int) -> Mapping[str, Any] | None:
-    """A rejection of compensating step `step` with `capability`, under whatever rule: a
-    "no" to undoing stands, though the rule that asked no longer holds."""
-    return next(
-        (
-            v
-            for k, v in verdicts(events).items()
-            if k[1:4] == (capability, step, UNDO_PLAN) and not v["approved"]
-        ),
-        None,
-    )
+def undo_verdict(
+    given: Mapping[Key, Mapping[str, Any]],
+    earlier: Mapping[Key, Request],
+    capability: str,
+    step: int,
+    asks: Key | None,
+    now: float,
+) -> tuple[str, Mapping[str, Any] | None, Request | None]:
+    """Where compensating step `step` with `capability` stands, as `standing` says:
+    `rejected` by a "no" to it under whatever rule (it stands though the rule that asked
+    no longer holds); else as the request `asks` of the rule that holds for it now
+    (`UNDO_PLAN`) stands; `free` when no rule asks."""
+    for key, said in given.items():
+        if key[1:4] == (capability, step, UNDO_PLAN) and not said["approved"]:
+            return "rejected", said, None
+    if asks is None:
+        return "free", None, None
+    return standing(given, earlier, asks, now)
+
+
+def request_data(
+    rule: str,
+    capability: str,
+    step: int,
+    message: str,
+    plan: str,
+    cost: float,
+    since: float,
+    asking: Rule | None,
+) -> dict[str, Any]:
+    """What an `approval_required` event records of a request first asked at `since`: its
+    waits are those of the rule that asks (`asking`: its `expires` and `escalate` levels;
+    None, ido's own rule: it waits for good)."""
+    ttl = asking.expires if asking is not None else None
+    levels = [[e.to, e.expires] for e in asking.escalate] if asking is not None else []
+    return {
+        "rule": rule,
+        "capability": capability,
+        "step": step,
+        "message": message,
+        "plan": plan,
+        "cost": cost,
+        "since": since,
+        "expires": None if ttl is None else since + ttl,
+        "escalate": levels,
+    }
 
 
 def expiry(request: Request) -> str:
@@ -280,29 +323,41 @@ def rejection(rule: str, what: str, verdict: Mapping[str, Any]) -> str:
 
 
 def pending(events: Sequence[Event]) -> list[Request]:
-    """Requests of the run's latest blocked decision that have no verdict yet."""
+    """Requests of the run's latest blocked decision that have no verdict yet.
+
+    Every compensation's request names the plan `UNDO_PLAN`, and undoing waits for one at
+    a time: of those, only the latest step's waits (an older one rejected, or left past its
+    wait, was not done, and undoing went on)."""
     asked = requests(events)
     if not asked:
         return []
-    latest = asked[-1].plan
+    last = asked[-1]
     given = verdicts(events)
     seen: set[Key] = set()
     waiting = []
     for request in asked:
-        if request.plan == latest and request.key not in given and request.key not in seen:
-            seen.add(request.key)
-            waiting.append(request)
+        if request.plan != last.plan or request.key in given or request.key in seen:
+            continue
+        if last.plan == UNDO_PLAN and request.step != last.step:
+            continue
+        seen.add(request.key)
+        waiting.append(request)
     return waiting
 
 
 def ready(events: Sequence[Event], now: float) -> bool:
-    """Whether a blocked run with these approval events may go on (or must fail) now."""
+    """Whether a blocked run with these approval events may go on (or must fail) now: a
+    request of its latest plan was rejected (for a compensation, the one it waits for:
+    another's "no" left that one undone), or every one answered, or one left too long."""
     waiting = pending(events)
     if not waiting:
         return True
     latest = waiting[0].plan
-    if any(not v["approved"] and v.get("plan") == latest for v in verdicts(events).values()):
-        return True
+    asked = {r.key[:4] for r in waiting}
+    for key, verdict in verdicts(events).items():
+        ours = key[:4] in asked if latest == UNDO_PLAN else verdict.get("plan") == latest
+        if ours and not verdict["approved"]:
+            return True
     return any(r.expired(now) for r in waiting)
 
 
@@ -332,6 +387,14 @@ def choose(waiting: list[Request], run_id: str, step: int | None) -> list[Reques
     return chosen
 
 
+def left_unanswered(request: Request) -> str:
+    """What resuming does with `request` left past its last wait: the run fails; for a
+    compensation's (the run failed already), that undo is not done and undoing goes on."""
+    if request.plan == UNDO_PLAN:
+        return f"{request.capability} is not done when resumed, and undoing goes on"
+    return "the run fails when resumed"
+
+
 def check_not_expired(request: Request, now: float, run_id: str) -> None:
     deadline = request.deadline
     if deadline is not None and request.expired(now):
@@ -340,7 +403,7 @@ def check_not_expired(request: Request, now: float, run_id: str) -> None:
         what = subject(request.step, request.capability)
         raise IdoError(
             f"run {run_id}: the request for {what} ({request.rule}) expired"
-            f"{escalated} at {when}; the run fails when resumed"
+            f"{escalated} at {when}; {left_unanswered(request)}"
         )
 
 

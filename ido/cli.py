@@ -1351,7 +1351,7 @@ def approvals(
     import time
     from datetime import datetime
 
-    from ido.approvals import pending, step_words
+    from ido.approvals import left_unanswered, pending, step_words
     from ido.journal import SqliteJournal
 
     waiting: list[tuple[str, Any]] = []
@@ -1386,7 +1386,7 @@ def approvals(
         notes = [f"{priced} {r.cost:.2f}", f"since {when(r.since)}"]
         to, until = r.stage(now)
         if r.deadline is not None and r.expired(now):
-            notes.append(f"expired {when(r.deadline)}: the run fails when resumed")
+            notes.append(f"expired {when(r.deadline)}: {left_unanswered(r)}")
         elif until is not None:
             notes.append(f"escalated to {to} until {when(until)}" if to else f"until {when(until)}")
         typer.echo(f"{run}  {step}  {r.rule}: {r.message}  ({', '.join(notes)})")
@@ -1397,7 +1397,14 @@ def _verdict(
 ) -> None:
     import time
 
-    from ido.approvals import check_not_expired, choose, pending, subject, verdict_data
+    from ido.approvals import (
+        check_not_expired,
+        choose,
+        pending,
+        step_words,
+        subject,
+        verdict_data,
+    )
     from ido.journal import SqliteJournal, scenario_of, stamp
     from ido.text import verdict_problem
 
@@ -1434,9 +1441,7 @@ def _verdict(
     answered = {request.key for request in chosen}
     still = [r for r in pending(events) if r.key not in answered]
     if still and kind == "approval_given":  # resuming now would only block again
-        waiting = "; ".join(
-            f"step {r.step} {subject(r.step, r.capability)} ({r.rule})" for r in still
-        )
+        waiting = "; ".join(f"{step_words(r)} ({r.rule})" for r in still)
         typer.echo(f"still waiting: {waiting}; approve or reject it too, then resume the run")
         return
     from ido.runner import runner_active

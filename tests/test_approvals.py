@@ -284,13 +284,14 @@ TWO = (
 
 def test_approving_one_step_of_two_says_what_still_waits(gated: Path) -> None:
     """It said "continue it with: ido resume", which only blocked again; and a resumed
-    run showed the blocked run's duration as its own, though it had not ended."""
+    run showed the blocked run's duration as its own, though it had not ended. What still
+    waits is said as `ido approvals` says it (it said "step 1", in no one's count)."""
     policy = gated / "policies" / "residency.yaml"
     policy.write_text(policy.read_text() + TWO)
     assert ido("run", "ship-order")[0] == 3
     code, out = ido("approve", "last", "--by", "alice", "--step", "2")
     assert code == 0 and "approved: run" in out, out
-    assert "still waiting: step 1 pay-cheap-eu (residency/pay-too)" in out
+    assert "still waiting: plan step 1 pay-cheap-eu (decision 1) (residency/pay-too)" in out
     assert "continue it with" not in out
     code, out = ido("approve", "last", "--by", "alice")
     assert code == 0 and "continue it with: ido resume" in out, out
@@ -734,3 +735,129 @@ def test_a_compensation_rejected_is_not_done_and_the_run_fails(project: Path, un
         "compensation: refund-eu could not undo pay-cheap-eu (step 1): refund-eu was rejected "
         "by finance (residency/refunds): refund by hand: not done" in text
     ), text
+
+
+TWO_UNDOS = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: a}
+spec:
+  provider: pa
+  requires: ["!state.a"]
+  effects: {a: true}
+  compensate: undo-a
+  run: {python: "twosvc:ok"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: b}
+spec:
+  provider: pb
+  requires: ["state.a", "!state.b"]
+  effects: {b: true}
+  compensate: undo-b
+  run: {python: "twosvc:ok"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: c}
+spec:
+  provider: pc
+  requires: ["state.b", "!state.c"]
+  effects: {c: true}
+  run: {python: "twosvc:broken"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: undo-a}
+spec:
+  provider: pa
+  effects: {a: false}
+  run: {python: "twosvc:ok"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: undo-b}
+spec:
+  provider: pb
+  effects: {b: false}
+  run: {python: "twosvc:ok"}
+---
+apiVersion: ido/v1
+kind: Policy
+metadata: {name: ask}
+spec:
+  rules:
+    - {id: undo-a-asks, effect: require_approval, when: "capability.name == 'undo-a'", message: a}
+    - id: undo-b-asks
+      effect: require_approval
+      when: "capability.name == 'undo-b'"
+      message: b
+      expires: 1ms
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: abc}
+spec:
+  given: {a: false, b: false, c: false}
+  goal: ["state.c"]
+  policies: [ask]
+  planner: search
+  on_failure: compensate
+  limits: {max_attempts: 1}
+"""
+
+
+@pytest.mark.parametrize("answer", ["expired", "rejected"])
+def test_a_second_compensation_waits_for_its_own_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str
+) -> None:
+    """Undoing step 2 (undo-b) was rejected or left past its wait, and undoing step 1
+    (undo-a) then asked: every compensation's request names the plan "undo", so the
+    verdict or stale request on step 2 counted for step 1. `ido resume` went on though
+    nobody had answered (blocking again each time), `ido approvals` listed step 2's
+    request as expired, and `ido approve RUN` refused it. Now only step 1's request is
+    waited for."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "twosvc.py").write_text(
+        "def ok(ctx):\n    return {}\n\n\ndef broken(ctx):\n    raise RuntimeError('jammed')\n"
+    )
+    ttl = "      expires: 1ms\n" if answer == "expired" else ""
+    (tmp_path / "all.yaml").write_text(TWO_UNDOS.replace("      expires: 1ms\n", ttl))
+    where = ("--catalog", "all.yaml", "--journal", str(tmp_path / "j.db"))
+    code, out = ido("run", "abc", *where)
+    assert code == 3 and "undoing waits: undo-b needs approval" in out, out
+    time.sleep(0.01)
+    if answer == "rejected":
+        assert ido("reject", "last", "--by", "ops", "--comment", "no", *where[2:])[0] == 0
+    code, out = ido("resume", "last", *where)
+    assert code == 3 and "undoing waits: undo-a needs approval" in out, out
+    code, out = ido("resume", "last", *where)
+    assert code == 2 and "still waits for approval of undo-a (ask/undo-a-asks)" in out, out
+    code, listed = ido("approvals", *where[2:])
+    assert "undo step 1 with undo-a" in listed and "undo-b" not in listed, listed
+    assert ido("approve", "last", "--by", "ops", *where[2:])[0] == 0
+    code, out = ido("resume", "last", *where)
+    assert code == 1, out
+    assert "compensation: undo-a undid a (step 1): done" in ido("explain", "last", *where[2:])[1]
+
+
+def test_an_expired_compensation_is_said_to_be_left_undone_not_to_fail_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ido approvals` and `ido approve` said "the run fails when resumed" of a
+    compensation's request left past its wait; the run had failed already, and resuming
+    only leaves that step undone and goes on undoing the older ones."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "twosvc.py").write_text(
+        "def ok(ctx):\n    return {}\n\n\ndef broken(ctx):\n    raise RuntimeError('jammed')\n"
+    )
+    (tmp_path / "all.yaml").write_text(TWO_UNDOS)
+    where = ("--catalog", "all.yaml", "--journal", str(tmp_path / "j.db"))
+    assert ido("run", "abc", *where)[0] == 3
+    time.sleep(0.01)
+    left = "undo-b is not done when resumed, and undoing goes on"
+    listed = ido("approvals", *where[2:])[1]
+    assert f": {left})" in listed and "the run fails" not in listed, listed
+    code, out = ido("approve", "last", "--by", "ops", *where[2:])
+    assert code == 2 and "expired at" in out and left in out, out

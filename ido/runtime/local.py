@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,6 @@ from ido.approvals import (
     UNKNOWN_RULE,
     Key,
     Request,
-    answering,
     answering_whole,
     approvals_asked,
     check_answered,
@@ -30,9 +30,10 @@ from ido.approvals import (
     plan_digest,
     rejected,
     rejection,
+    request_data,
     requests,
+    standing,
     subject,
-    undo_refused,
     undo_verdict,
     verdicts,
 )
@@ -60,6 +61,7 @@ from ido.runtime.recovery import (
     STARTED,
     Interrupted,
     RunState,
+    as_asked_of,
     fold_done,
     fold_finish,
     history_of,
@@ -504,19 +506,19 @@ class LocalRuntime:
             "unknown. Approve to perform it again under the same idempotency key, or "
             "reject to end the run"
         )
-        request: dict[str, Any] = {
-            "rule": UNKNOWN_RULE,
-            "capability": capability.name,
-            "step": step.step,
-            "message": message,
-            "plan": UNKNOWN_PLAN,  # one "plan" for all such requests: `ido approvals` lists
-            "cost": capability.spec.cost,  # those of the latest plan
-            "since": self.clock(),
-            "expires": None,
-            "escalate": [],
-            **({"cause": step.cause} if step.cause is not None else {}),
-        }
-        self._record(run, "approval_required", request)
+        # one "plan" for all such requests: `ido approvals` lists those of the latest plan
+        request = request_data(
+            UNKNOWN_RULE,
+            capability.name,
+            step.step,
+            message,
+            UNKNOWN_PLAN,
+            capability.spec.cost,
+            self.clock(),
+            None,
+        )
+        cause = {"cause": step.cause} if step.cause is not None else {}
+        self._record(run, "approval_required", {**request, **cause})
         return "blocked", f"{what} needs approval ({UNKNOWN_RULE}: {message})"
 
     def _decided(
@@ -676,58 +678,49 @@ class LocalRuntime:
         given = verdicts(events)
         steps = decision.result.plan.capabilities
         total = run.spent + float(plan["cost"])
-        gone_on = plan_gone_on(events, steps, decision.trigger, decision.number, total)
+        gone_on = functools.cache(  # only when a request's own verdict is not found
+            lambda: plan_gone_on(events, steps, decision.trigger, decision.number, total)
+        )
         asked_before = requests(events)
         earlier = {r.key: r for r in asked_before}
         now = self.clock()
         waiting = []
         for rule, name, step, message in asked:
             key = (rule, name, step, digest_, read.get((rule, name), ""))
-            verdict = answering(given, key)
-            if verdict is None and gone_on is not None:  # the rest of a plan approved
-                whole = _as_asked_of(gone_on, steps, key)
-                held_so = steady.get((rule, name), key[4])
-                verdict = answering_whole(given, asked_before, whole, held_so)
-            what = subject(step, name)
-            if verdict is not None and not verdict["approved"]:
-                return "failed", rejection(rule, what, verdict)
-            if verdict is not None:
+            held_so = steady.get((rule, name), "")  # (none for `mode: propose`'s request)
+
+            def rest_of(key: Key = key, held_so: str = held_so) -> Mapping[str, Any] | None:
+                """The verdict on the plan gone on with, whose rest this plan is."""
+                went_on = gone_on()
+                if went_on is None:
+                    return None
+                whole = as_asked_of(went_on, steps, key)
+                return answering_whole(given, asked_before, whole, held_so)
+
+            where, verdict, first = standing(given, earlier, key, now, rest_of)
+            if where == "rejected" and verdict is not None:
+                return "failed", rejection(rule, subject(step, name), verdict)
+            if where == "approved":
                 continue
-            first = answering(earlier, key)
-            if first is not None and first.expired(now):
+            if where == "expired" and first is not None:
                 return "failed", expiry(first)
             moved = any(k[:4] == key[:4] and k[4] and v["approved"] for k, v in given.items())
             if moved and rule == PROPOSE:
                 message += "; asked again: the run replanned since it was approved"
             elif moved:  # approved for the same plan, with what the rule read otherwise
                 message += "; asked again: what the rule reads moved since it was approved"
-            waiting.append((rule, name, step, message, first, key[4], steady.get((rule, name), "")))
+            waiting.append((rule, name, step, message, first, key[4], held_so))
         if not waiting:
             return None
         book = rulebook(run.intent, self.catalog.policies)
         for rule, name, step, message, first, held, held_so in waiting:
-            found = book.rule(rule)
-            ttl = found.expires if found is not None else None
-            levels = [[e.to, e.expires] for e in found.escalate] if found is not None else []
             since = first.since if first is not None else now
-            self._record(
-                run,
-                "approval_required",
-                {
-                    "rule": rule,
-                    "capability": name,
-                    "step": step,
-                    "message": message,
-                    "plan": digest_,
-                    "read": held,
-                    **({"steady": held_so} if held_so else {}),
-                    "cost": plan["cost"],
-                    "since": since,
-                    "expires": None if ttl is None else since + ttl,
-                    "escalate": levels,
-                    "decision": run.decisions,  # `step` is this plan's: `ido approvals`
-                },
+            request = request_data(
+                rule, name, step, message, digest_, plan["cost"], since, book.rule(rule)
             )
+            request.update(read=held, **({"steady": held_so} if held_so else {}))
+            # `step` is this plan's: `ido approvals` says whose
+            self._record(run, "approval_required", {**request, "decision": run.decisions})
         return blocking(
             [
                 ("blocked", f"{subject(step, name)} needs approval ({rule}: {message})")
@@ -1188,6 +1181,9 @@ class LocalRuntime:
         steps are undone after it, once the verdict is in and the run resumed.
         """
         intent = self.env.intent(run.intent)
+        events = self.journal.events(run.run_id)  # (no verdict comes in while undoing)
+        given = verdicts(events)
+        earlier = {r.key: r for r in requests(events)}
         for step, name in reversed(list(run.completed)):
             undo = self.catalog.capabilities[name].spec.compensate
             if undo is None or undo not in self.catalog.capabilities:
@@ -1201,9 +1197,11 @@ class LocalRuntime:
             hit = undo_stopped_by(
                 intent, self.catalog, undo, state, self._history(run, self.clock())
             )
-            refused = undo_refused(self.journal.events(run.run_id), undo, step)
-            if refused is not None or (hit is not None and hit.effect == "require_approval"):
-                waits, said = self._undo_approval(run, base, hit, refused)
+            asks = hit is not None and hit.effect == "require_approval"
+            key = (hit.ref, undo, step, UNDO_PLAN, hit.held) if asks and hit else None
+            where, verdict, first = undo_verdict(given, earlier, undo, step, key, self.clock())
+            if where != "free":
+                waits, said = self._undo_approval(run, base, hit, where, verdict, first)
                 if waits:
                     return said
                 if said is not None:
@@ -1230,47 +1228,35 @@ class LocalRuntime:
         run: RunState,
         base: Mapping[str, Any],
         hit: RuleHit | None,
-        refused: Mapping[str, Any] | None,
+        where: str,
+        verdict: Mapping[str, Any] | None,
+        first: Request | None,
     ) -> tuple[bool, str | None]:
-        """A compensation a person decides on: whether undoing waits for them (with what it
-        waits for), else why it is not done (recorded: rejected, or left unanswered past its
-        last wait), or None to perform it (approved)."""
+        """A compensation a person decides on (`where` it stands, as `undo_verdict` says):
+        whether undoing waits for them (with what it waits for), else why it is not done
+        (recorded: rejected, or left unanswered past its last wait), or None to perform it
+        (approved)."""
         undo, step = str(base["capability"]), int(base["undoes_step"])
-        if refused is not None:  # a "no" stands, though the rule no longer asks
-            why = rejection(str(refused["rule"]), undo, refused)
-            ruled = {"rule": refused["rule"], "effect": "require_approval"}
+        if where == "rejected" and verdict is not None:  # a "no" stands, though no rule asks
+            why = rejection(str(verdict["rule"]), undo, verdict)
+            ruled = {"rule": verdict["rule"], "effect": "require_approval"}
             self._record(run, "compensation_skipped", {**base, **ruled, "refused": why})
             return False, why
-        assert hit is not None
-        events = self.journal.events(run.run_id)
-        now = self.clock()
-        key = (hit.ref, undo, step, UNDO_PLAN, hit.held)
-        where, found = undo_verdict(events, key, now)
         if where == "approved":
             return False, None
+        assert hit is not None
         ruled = {"rule": hit.ref, "effect": hit.effect, "message": hit.message}
-        if where == "expired" and isinstance(found, Request):
-            why = expiry(found)
+        if where == "expired" and first is not None:
+            why = expiry(first)
             self._record(run, "compensation_skipped", {**base, **ruled, "refused": why})
             return False, why
+        now = self.clock()
         message = f"undo {base['undoes']} (step {step}), as the run failed: {hit.message}"
         if where == "new":
-            found_rule = rulebook(run.intent, self.catalog.policies).rule(hit.ref)
-            ttl = found_rule.expires if found_rule is not None else None
-            levels = [[e.to, e.expires] for e in found_rule.escalate] if found_rule else []
-            request = {
-                **base,
-                "rule": hit.ref,
-                "step": step,
-                "message": message,
-                "plan": UNDO_PLAN,
-                "read": hit.held,
-                "cost": self.catalog.capabilities[undo].spec.cost,
-                "since": now,
-                "expires": None if ttl is None else now + ttl,
-                "escalate": levels,
-            }
-            self._record(run, "approval_required", request)
+            cost = self.catalog.capabilities[undo].spec.cost
+            asking = rulebook(run.intent, self.catalog.policies).rule(hit.ref)
+            request = request_data(hit.ref, undo, step, message, UNDO_PLAN, cost, now, asking)
+            self._record(run, "approval_required", {**base, **request, "read": hit.held})
         return True, f"undoing waits: {undo} needs approval ({hit.ref}: {message})"
 
     def _unmet(self, step: Step, state: State) -> str | None:
@@ -1367,15 +1353,3 @@ class LocalRuntime:
             except Exception as exc:  # telemetry must never break a run
                 self.telemetry = None
                 self._emit(run, "telemetry_failed", {"error": failure(exc)})
-
-
-def _as_asked_of(whole: Mapping[str, Any], rest: Sequence[str], key: Key) -> Key:
-    """`key`, a request of the plan `rest` (what is left of the plan `whole`), as `whole`
-    itself asked it: its digest, and the step's number in it (a plan rule's, 0, stays).
-    What is left of a capability named twice is its last calls (`plan_gone_on`)."""
-    rule, name, step, _, read = key
-    if step > 0:
-        later = list(rest[step:]).count(name)
-        places = [i for i, s in enumerate(whole["steps"]) if s["capability"] == name]
-        step = places[len(places) - 1 - later] + 1
-    return (rule, name, step, plan_digest(whole), read)

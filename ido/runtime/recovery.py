@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ido.approvals import UNKNOWN_RULE
+from ido.approvals import UNKNOWN_RULE, Key, plan_digest
 from ido.decide import History
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson
@@ -369,7 +369,12 @@ def plan_gone_on(
     the run had spent plus what its plan costs), nothing having failed since; followed back
     through decisions that went on so too. A verdict on that plan holds for its rest (after
     a crash, the rest of an approved plan asked again). None when the decision makes a
-    plan of its own (a price changed since: the same steps at another cost)."""
+    plan of its own (a price changed since: the same steps at another cost).
+
+    What is left of a plan naming a capability twice is its last calls (`as_asked_of`
+    numbers a request of the rest so)."""
+    if trigger not in (AFTER_APPROVAL, AFTER_INTERRUPTION):
+        return None
     decided = [
         i for i, e in enumerate(events) if e.kind == "decided" and int(e.data["number"]) < number
     ]
@@ -395,9 +400,22 @@ def plan_gone_on(
     return found
 
 
+def as_asked_of(whole: Mapping[str, Any], rest: Sequence[str], key: Key) -> Key:
+    """`key`, a request of the plan `rest` (what is left of the plan `whole`, as
+    `plan_gone_on` finds it), as `whole` itself asked it: its digest, and the step's number
+    in it (a plan rule's, 0, stays). What is left of a capability named twice is its last
+    calls."""
+    rule, name, step, _, read = key
+    if step > 0:
+        later = list(rest[step:]).count(name)
+        places = [i for i, s in enumerate(whole["steps"]) if s["capability"] == name]
+        step = places[len(places) - 1 - later] + 1
+    return (rule, name, step, plan_digest(whole), read)
+
+
 def _failed(event: Event) -> bool:
     """Whether `event` tells of a step that failed (or whose effects did not show)."""
     data = event.data
     return event.kind == "effects_missing" or (
-        event.kind == "action_finished" and not data.get("interrupted") and not data["ok"]
+        event.kind == "action_finished" and not data["ok"] and tells_of_provider(data)
     )
