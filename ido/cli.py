@@ -1585,8 +1585,8 @@ def prune(
     their space back; keeps health and the model answer cache."""
     from datetime import UTC, datetime, timedelta
 
-    from ido.pruning import newest_spared, refuse_the_journal_itself, survey
     from ido.pruning import prune as remove
+    from ido.pruning import refuse_the_journal_itself, survey
 
     day = _iso_date(before, "--before")
     if not _journal_there(journal):
@@ -1603,7 +1603,7 @@ def prune(
         refuse_the_journal_itself(journal, archive)
     found = survey(journal, day) if dry_run else remove(journal, day, archive)
     if not found.runs:
-        spared = ", but for the newest (it always stays)" if newest_spared(journal, day) else ""
+        spared = ", but for the newest (it always stays)" if found.spared_newest else ""
         typer.echo(f"no ended run started before {day}{spared}; nothing pruned")
         return
     runs = f"{_counted(found.runs, 'run')} started before {day}"

@@ -21,21 +21,25 @@ from pathlib import Path
 from ido.errors import JournalError
 from ido.journal import BUSY_SECONDS, BUSY_STEP_SECONDS, PRUNES, SqliteJournal, patiently
 
-_CHOOSE = """
+_PRUNABLE = """r.outcome IS NOT NULL AND r.outcome != 'blocked'
+AND COALESCE(r.recorded_at, r.started_at) < :before"""
+"""The runs old enough to prune: ended, not blocked, and started before the date (a
+scenario's run kept in the journal by when it was recorded, not by its virtual clock)."""
+
+_NEWEST_RUN = "SELECT run_id FROM main.events WHERE rowid = (SELECT MAX(rowid) FROM main.events)"
+
+_CHOOSE = f"""
 INSERT INTO temp.doomed(id, last)
 SELECT r.id, (SELECT MAX(seq) FROM main.events e WHERE e.run_id = r.id) FROM main.runs r
-WHERE r.outcome IS NOT NULL AND r.outcome != 'blocked'
-AND COALESCE(r.recorded_at, r.started_at) < :before
-AND r.id IS NOT (
-    SELECT run_id FROM main.events WHERE rowid = (SELECT MAX(rowid) FROM main.events)
-)
-"""
-"""The runs to prune (ended, not blocked, and recorded before the date: a scenario's run
-kept in the journal by when it was recorded, not by its virtual clock), each with its last
-event's number. The run
-holding the journal's newest event stays, so that event numbers (rowids) only grow: `ido
-runner` reads the approvals recorded after the newest event it has seen, and SQLite numbers
-a new row one past the largest left."""
+WHERE {_PRUNABLE} AND r.id IS NOT ({_NEWEST_RUN})
+"""  # noqa: S608 (built of the constants above; the date is bound)
+"""The runs to prune (`_PRUNABLE`), each with its last event's number. The run holding the
+journal's newest event stays, so that event numbers (rowids) only grow: `ido runner` reads
+the approvals recorded after the newest event it has seen, and SQLite numbers a new row one
+past the largest left."""
+
+_SPARED = f"SELECT 1 FROM main.runs r WHERE {_PRUNABLE} AND r.id = ({_NEWEST_RUN})"  # noqa: S608
+"""The run holding the journal's newest event, if it would be pruned but for that."""
 
 _CHANGED = """
 DELETE FROM temp.doomed WHERE NOT EXISTS (
@@ -61,6 +65,9 @@ class Pruning:
     size_before: int
     """The journal's size in bytes, its write-ahead log included."""
     size_after: int
+    spared_newest: bool = False
+    """Whether the run holding the journal's newest event was old enough but stayed (it
+    always does): so that a prune that removes nothing can say why."""
 
 
 def size_of(journal: Path) -> int:
@@ -76,7 +83,7 @@ def survey(journal: Path, before: str) -> Pruning:
     with _connected(journal) as db:
         db.execute("BEGIN")  # one snapshot for the choice and its sums
         db.execute(_CHOOSE, {"before": before})
-        found = _summed(db, size)
+        found = _summed(db, size, before)
         db.execute("ROLLBACK")
     return found
 
@@ -104,27 +111,10 @@ def prune(journal: Path, before: str, archive: Path | None = None) -> Pruning:
             db.execute("COMMIT")
         else:
             _copy(db, archive, before)
-        found = _delete(db, journal, size)
+        found = _delete(db, journal, size, before)
         if found.runs:
             _reclaim(db, journal)
     return replace(found, size_after=size_of(journal))
-
-
-_NEWEST = """
-SELECT 1 FROM main.runs r WHERE r.outcome IS NOT NULL AND r.outcome != 'blocked'
-AND r.started_at < :before AND r.id = (
-    SELECT run_id FROM main.events WHERE rowid = (SELECT MAX(rowid) FROM main.events)
-)
-"""
-"""The run holding the journal's newest event, if it would be pruned but for that."""
-
-
-def newest_spared(journal: Path, before: str) -> bool:
-    """Whether the run holding the journal's newest event ended and started before
-    `before`: pruned but for that (it always stays), so that a prune that removes nothing
-    says why, and says nothing of it when no run was that old."""
-    with _connected(journal) as db:
-        return db.execute(_NEWEST, {"before": before}).fetchone() is not None
 
 
 def refuse_the_journal_itself(journal: Path, archive: Path) -> None:
@@ -181,7 +171,7 @@ def _copy(db: sqlite3.Connection, archive: Path, before: str) -> None:
     db.execute("DETACH DATABASE archive")
 
 
-def _delete(db: sqlite3.Connection, journal: Path, size: int) -> Pruning:
+def _delete(db: sqlite3.Connection, journal: Path, size: int, before: str) -> Pruning:
     """Remove the chosen runs and their events in one commit; what was removed."""
     if not patiently(db, "BEGIN IMMEDIATE"):
         raise JournalError(
@@ -189,7 +179,7 @@ def _delete(db: sqlite3.Connection, journal: Path, size: int) -> Pruning:
             f"{BUSY_SECONDS:g}s; nothing was removed (try again later)"
         )
     db.execute(_CHANGED)
-    found = _summed(db, size)
+    found = _summed(db, size, before)
     db.execute("DELETE FROM main.events WHERE run_id IN (SELECT id FROM temp.doomed)")
     db.execute("DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.doomed)")
     if found.runs:  # a runner watching the journal looks at it whole again (`PRUNES`)
@@ -202,9 +192,10 @@ def _delete(db: sqlite3.Connection, journal: Path, size: int) -> Pruning:
     return found
 
 
-def _summed(db: sqlite3.Connection, size: int) -> Pruning:
+def _summed(db: sqlite3.Connection, size: int, before: str) -> Pruning:
     """The chosen runs counted: how many, when they started, their events and bytes; the
-    journal's `size` before and after (until the prune says what it is after)."""
+    journal's `size` before and after (until the prune says what it is after); whether the
+    newest run was spared, read in the same snapshot as the choice."""
     runs, first, last = db.execute(
         "SELECT COUNT(*), MIN(COALESCE(recorded_at, started_at)), "
         "MAX(COALESCE(recorded_at, started_at)) FROM main.runs "
@@ -214,7 +205,8 @@ def _summed(db: sqlite3.Connection, size: int) -> Pruning:
         "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(data AS BLOB))), 0) FROM main.events "
         "WHERE run_id IN (SELECT id FROM temp.doomed)"
     ).fetchone()
-    return Pruning(runs, events, data, first, last, size, size)
+    spared = db.execute(_SPARED, {"before": before}).fetchone() is not None
+    return Pruning(runs, events, data, first, last, size, size, spared)
 
 
 def _reclaim(db: sqlite3.Connection, journal: Path) -> None:

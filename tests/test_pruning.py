@@ -403,3 +403,17 @@ def test_tomorrow_prunes_today_s_runs(project: Path, history: dict[str, str]) ->
     code, out = ido("prune", "--before", tomorrow)
     assert code == 0 and out.startswith(f"pruned 3 runs started before {tomorrow}"), out
     assert history["recent"] not in outcomes(journal)
+
+
+def test_nothing_pruned_names_a_kept_scenario_run_spared_as_the_newest(tmp_path: Path) -> None:
+    """A kept scenario run is pruned by when it was recorded, but whether it was the newest
+    run spared was asked of its virtual start (2027): "but for the newest" went unsaid."""
+    journal = tmp_path / "ido.db"
+    keep_scenario(journal, OLD)
+    for dry in ([], ["--dry-run"]):
+        code, out = ido("prune", "--before", "2021-01-01", "--journal", str(journal), *dry)
+        assert (code, out) == (
+            0,
+            "no ended run started before 2021-01-01, but for the newest (it always stays); "
+            "nothing pruned\n",
+        )
