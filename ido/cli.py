@@ -238,10 +238,11 @@ def _warn(loaded: Any) -> None:
         typer.echo(f"warning: {warning}", err=True)
 
 
-def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+def _check_format(fmt: str, allowed: tuple[str, ...], param_hint: str = "--format") -> None:
+    """Refuse a value of an option of a few words (`--format` by default) not among them."""
     if fmt not in allowed:
         raise typer.BadParameter(
-            f"'{fmt}' is not one of {', '.join(allowed)}", param_hint="--format"
+            f"'{fmt}' is not one of {', '.join(allowed)}", param_hint=param_hint
         )
 
 
@@ -1866,10 +1867,7 @@ def explain(
     timeline of actions and approvals, and a card per decision.
     """
     _check_format(fmt, ("text", "md", "json", "html"))
-    if color not in ("auto", "always", "never"):  # a usage mistake, told as --format's is
-        raise typer.BadParameter(
-            f"'{color}' is not one of auto, always, never", param_hint="--color"
-        )
+    _check_format(color, ("auto", "always", "never"), "--color")
     import sys
 
     from ido.explain import render, run_view
