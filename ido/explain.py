@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ido.approvals import UNKNOWN_RULE, subject
-from ido.journal import Event, RunRow, model_calls
+from ido.journal import UNRECORDED, Event, RunRow, model_calls
 from ido.model import format_duration, format_wait
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
 from ido.text import printable, shortened, visible
@@ -268,7 +268,7 @@ def _action_line(action: dict[str, Any]) -> str:
     if action.get("resumed") in ("interrupted", "rejected") and action.get("timed_out"):
         return f"{action['capability']}{attempt}: {action.get('error')}"  # the call timed out
     if action.get("resumed") in ("interrupted", "rejected"):
-        error, cut = str(action.get("error")), "interrupted before its outcome was recorded; "
+        error, cut = str(action.get("error")), f"{UNRECORDED}; "
         if error.startswith(cut):  # said once ("interrupted; on resume interrupted before …")
             return f"{action['capability']}{attempt}: {cut}on resume {error.removeprefix(cut)}"
         return f"{action['capability']}{attempt}: interrupted; on resume {error}"

@@ -60,6 +60,10 @@ PRUNES = "prunes"
 afresh, so a mark of the newest event seen (`approvals_since`) holds only until the next
 prune, and `ido runner` looks at the journal whole again after one."""
 
+UNRECORDED = "interrupted before its outcome was recorded"
+"""The start of the error recorded for a step a crash cut short, the rest saying what
+resuming did: the runtime writes it, and `ido explain` tells it apart to say it once."""
+
 _NEWEST = (
     "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, recorded_at "
     "FROM runs ORDER BY COALESCE(recorded_at, started_at) DESC, rowid DESC LIMIT ?"
