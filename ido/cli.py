@@ -1825,11 +1825,11 @@ def runs(
     if not rows:
         typer.echo("no runs yet")
         return
-    from ido.model import format_duration
+    from ido.model import format_wait
 
     wide = max(len("RUN"), *(len(r.id) for r in rows))  # columns as wide as what they hold
     named = max(len("INTENT"), *(len(r.intent) for r in rows))
-    durations = [format_duration(r.duration) if r.duration is not None else "-" for r in rows]
+    durations = [format_wait(r.duration) if r.duration is not None else "-" for r in rows]
     lasted = max(len(" DURATION"), *(len(d) for d in durations))
     typer.echo(
         f"{'RUN':<{wide}}  {'INTENT':<{named}}  {'OUTCOME':<11} {'COST':>8} {'LLM COST':>10} "

@@ -420,7 +420,7 @@ def summary(view: dict[str, Any]) -> str:
     outcome = outcome_of(run)
     if run["cost"] is None:
         return f"plan · intent {run['intent']} · {outcome}"
-    duration = format_duration(run["duration"]) if run["duration"] is not None else "-"
+    duration = format_wait(run["duration"]) if run["duration"] is not None else "-"
     return (
         f"run {run['id']} · intent {run['intent']} · {outcome} · "
         f"cost {_money(run['cost'])} · {duration}"
