@@ -190,6 +190,12 @@ def paid_in(event: Event) -> float:
     return llm_cost(event.data) if event.kind == "decided" else 0.0
 
 
+def shown_cost(cost: float) -> float:
+    """A cost as `ido runs`, `ido explain` and the traces show it: a sum of floats rounded
+    past its noise (`3.3099999999999996` is 3.31)."""
+    return round(cost, 9)
+
+
 @dataclass(frozen=True)
 class RunRow:
     id: str
@@ -213,9 +219,8 @@ class RunRow:
         return self.recorded_at or self.started_at
 
     def to_json(self) -> dict[str, Any]:
-        """The row as JSON shows it: the cost a sum of floats rounded past their noise
-        (`3.3099999999999996` is 3.31)."""
-        return {**self.__dict__, "cost": round(self.cost, 9)}
+        """The row as JSON shows it, its cost rounded past the noise (`shown_cost`)."""
+        return {**self.__dict__, "cost": shown_cost(self.cost)}
 
 
 class Journal(Protocol):
