@@ -1839,7 +1839,7 @@ def runs(
         llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
         outcome = outcome_word(r.outcome, r.id in running)
         # A kept scenario's run started when it was recorded; its duration is virtual time.
-        started = r.recorded if r.recorded_at is None else f"{r.recorded} (scenario)"
+        started = r.started_at if r.recorded_at is None else f"{r.recorded_at} (scenario)"
         typer.echo(
             f"{r.id:<{wide}}  {r.intent:<{named}}  {outcome:<11} "
             f"{r.cost:>8.2f} {llm:>10} {duration:>{lasted}}  {started}"
