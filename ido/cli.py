@@ -656,6 +656,7 @@ def _decide_once(
 
     from ido.decide import History, decide
     from ido.errors import ObserverError
+    from ido.explain import observer_failed
     from ido.observe import boolean_facts, observe, snapshot
     from ido.planner import get_planner
 
@@ -666,7 +667,7 @@ def _decide_once(
         try:
             observations.append(observe(observer, origin.file.parent, Path.cwd()))
         except ObserverError as exc:  # as a run does: told, and planned without it
-            typer.echo(f"observer {name} failed: {exc.reason}; planning without it", err=True)
+            typer.echo(f"{observer_failed(name, exc.reason)}; planning without it", err=True)
     state = snapshot(chosen, observations, {}, boolean_facts(loaded))
     from ido.planning_words import telling
 

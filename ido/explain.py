@@ -44,15 +44,19 @@ _EVENTS = (
 )
 
 
-def observer_failure(name: str, error: str) -> str:
-    """`observer NAME failed: WHY` for an observer's error as a journal recorded it before
-    it kept the reason apart (`reason`): the error names it already (said once: `observer
-    stock failed: observer stock: HTTP 500 …` said it twice); an error recorded without its
-    name (a secret it lacked, before 2026-12-06) is named too."""
+def observer_failed(name: str, reason: str) -> str:
+    """`observer NAME failed: REASON`, as a run, `ido plan` and `ido explain` tell it."""
+    return f"observer {name} failed: {reason}"
+
+
+def _reason_of(name: str, error: str) -> str:
+    """Why an observer failed, from its error as a journal recorded it before it kept the
+    reason apart (`reason`): without the name the error starts with (said once: `observer
+    stock failed: observer stock: HTTP 500 …` said it twice)."""
     for named in (f"observer {name}: ", f"observer {name} "):
         if error.startswith(named):
-            return f"observer {name} failed: {error.removeprefix(named)}"
-    return f"observer {name} failed: {error}"
+            return error.removeprefix(named)
+    return error  # recorded without its name (a secret it lacked, before 2026-12-06)
 
 
 def event_line(e: dict[str, Any]) -> str:
@@ -60,9 +64,8 @@ def event_line(e: dict[str, Any]) -> str:
     kind = e["kind"]
     if kind == "observer_failed":
         kept = "; its last report stands" if e.get("kept_last_report") else ""
-        if "reason" in e:
-            return f"observer {e['observer']} failed: {e['reason']}{kept}"
-        return f"{observer_failure(e['observer'], e['error'])}{kept}"  # recorded before `reason`
+        reason = e["reason"] if "reason" in e else _reason_of(e["observer"], e["error"])
+        return f"{observer_failed(e['observer'], reason)}{kept}"
     if kind == "compensation_finished":
         verdict = "done" if e["ok"] else f"failed: {e['error']}"
         undone = f"{e['undoes']} (step {e['undoes_step']})"
