@@ -1492,7 +1492,8 @@ def audit(
     since: Annotated[
         str | None,
         typer.Option(
-            help="Only runs started on or after this date: an ISO 8601 date (2026-12-06)."
+            help="Only runs from this day on (UTC; a kept scenario run goes by when it was "
+            "recorded): an ISO 8601 date (2026-12-06)."
         ),
     ] = None,
     intent: Annotated[str | None, typer.Option(help="Only runs of this intent.")] = None,
@@ -1513,7 +1514,7 @@ def audit(
         """The runs chosen, each with its events, one at a time (not held all at once)."""
         for row in store.runs(-1):  # every run (SQLite: a negative LIMIT is none)
             intents.add(row.intent)
-            if since is not None and row.started_at[:10] < since:
+            if since is not None and row.recorded[:10] < since:  # not a scenario's clock
                 continue
             if intent is None or row.intent == intent:
                 yield row, store.events(row.id)
@@ -1566,7 +1567,8 @@ def prune(
         str,
         typer.Option(
             metavar="DATE",
-            help="Remove the ended runs started before this day (UTC): an ISO 8601 date "
+            help="Remove the ended runs from before this day (UTC; a kept scenario run goes by "
+            "when it was recorded): an ISO 8601 date "
             "(2026-12-06); at latest tomorrow, which takes today's runs too.",
         ),
     ],
@@ -1606,9 +1608,9 @@ def prune(
     found = survey(journal, day) if dry_run else remove(journal, day, archive)
     if not found.runs:
         spared = ", but for the newest (it always stays)" if found.spared_newest else ""
-        typer.echo(f"no ended run started before {day}{spared}; nothing pruned")
+        typer.echo(f"no ended run from before {day}{spared}; nothing pruned")
         return
-    runs = f"{_counted(found.runs, 'run')} started before {day}"
+    runs = f"{_counted(found.runs, 'run')} from before {day}"
     if dry_run:
         typer.echo(
             f"would prune {runs} (from {found.first} to {found.last}; {found.events} "

@@ -2,11 +2,12 @@
 their space goes back to the disk.
 
 The journal grows about 20 KB a run and nothing else ever removes a run. Pruning removes
-the runs that ended (any outcome but `blocked`) and started before a date, with their
-events; it keeps the learnt health, the model answer cache and the schema version. A run
-that has not ended stays: a running one is carried on by a live process, an interrupted
-one waits for `ido resume`, and a blocked one for a person. Checking the outcome is enough
-to spare running runs, so no process needs to be looked up.
+the runs that ended (any outcome but `blocked`) and started before a date (a scenario's
+run kept in the journal: recorded before it), with their events; it keeps the learnt
+health, the model answer cache and the schema version. A run that has not ended stays: a
+running one is carried on by a live process, an interrupted one waits for `ido resume`,
+and a blocked one for a person. Checking the outcome is enough to spare running runs, so
+no process needs to be looked up.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ido.journal import BUSY_SECONDS, BUSY_STEP_SECONDS, PRUNES, SqliteJournal, 
 _PRUNABLE = """r.outcome IS NOT NULL AND r.outcome != 'blocked'
 AND COALESCE(r.recorded_at, r.started_at) < :before"""
 """The runs old enough to prune: ended, not blocked, and started before the date (a
-scenario's run kept in the journal by when it was recorded, not by its virtual clock)."""
+scenario's run kept in the journal: recorded before it, whatever its virtual clock says)."""
 
 _NEWEST_RUN = "SELECT run_id FROM main.events WHERE rowid = (SELECT MAX(rowid) FROM main.events)"
 
@@ -60,7 +61,8 @@ class Pruning:
     event_bytes: int
     """The size of the events' data: what the journal holds for them, before indexes."""
     first: str | None
-    """When the earliest of the runs started, by this world's clock (None: no runs)."""
+    """When the earliest of the runs started (a kept scenario's run: was recorded), by this
+    world's clock (None: no runs)."""
     last: str | None
     size_before: int
     """The journal's size in bytes, its write-ahead log included."""
@@ -89,8 +91,9 @@ def survey(journal: Path, before: str) -> Pruning:
 
 
 def prune(journal: Path, before: str, archive: Path | None = None) -> Pruning:
-    """Remove the runs that ended and started before `before` (an ISO 8601 date or moment,
-    in UTC as the journal writes them), with their events, then give their space back.
+    """Remove the runs that ended and started (a kept scenario's run: was recorded) before
+    `before` (an ISO 8601 date or moment, in UTC as the journal writes them), with their
+    events, then give their space back.
 
     With `archive`, the runs are first copied into that journal (made if new) and committed
     there, then removed from this one in a second commit: a crash in between leaves them in
