@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from ido.errors import IdoError, LoadError, NotFoundError, OutOfBudget, writing
+from ido.errors import IdoError, LoadError, NotFoundError, OutOfBudget, UnsolvableError, writing
 from ido.exiting import settle
 from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 
@@ -388,8 +388,6 @@ def plan(
         _clear_plan_file(plan_out)
     listener = _planning_to_terminal()  # one for reading the problem and planning it
     if pddl is not None:
-        from ido.errors import UnsolvableError
-
         try:
             with _grounding(listener, pddl[1]):
                 loaded, chosen = _pddl_intent(pddl[0], pddl[1])
@@ -569,14 +567,13 @@ def _check_out_file(path: Path, hint: str) -> None:
         raise typer.BadParameter(f"folder {path.parent} does not exist", param_hint=hint)
 
 
-def _unsolvable_json(exc: Exception, planner: str) -> NoReturn:
+def _unsolvable_json(exc: UnsolvableError, planner: str) -> NoReturn:
     """`ido plan --pddl -f json` on a problem grounding proves has no plan: the decision as
     JSON, "infeasible" with the reason, as for any other plan, and exit 1."""
     from ido.decide import Decision
     from ido.planner.types import PlanResult
 
-    reason = str(exc).split("no plan: ", 1)[-1]  # (the text error's file and line go too)
-    result = PlanResult("infeasible", reason=reason, solver={"backend": "pddl grounding"})
+    result = PlanResult("infeasible", reason=exc.reason, solver={"backend": "pddl grounding"})
     decision = Decision(1, "ido plan", planner, "", {}, result, {}, (), ())
     typer.echo(json.dumps(decision.to_json(), indent=2, sort_keys=True, default=str))
     raise typer.Exit(1)
