@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from ido.errors import IdoError, LoadError, NotFoundError, OutOfBudget, writing
+from ido.errors import IdoError, LoadError, NotFoundError, OutOfBudget, UnsolvableError, writing
 from ido.exiting import settle
 from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 
@@ -238,10 +238,11 @@ def _warn(loaded: Any) -> None:
         typer.echo(f"warning: {warning}", err=True)
 
 
-def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+def _check_format(fmt: str, allowed: tuple[str, ...], param_hint: str = "--format") -> None:
+    """Refuse a value of an option of a few words (`--format` by default) not among them."""
     if fmt not in allowed:
         raise typer.BadParameter(
-            f"'{fmt}' is not one of {', '.join(allowed)}", param_hint="--format"
+            f"'{fmt}' is not one of {', '.join(allowed)}", param_hint=param_hint
         )
 
 
@@ -389,8 +390,6 @@ def plan(
         _clear_plan_file(plan_out)
     listener = _planning_to_terminal()  # one for reading the problem and planning it
     if pddl is not None:
-        from ido.errors import UnsolvableError
-
         try:
             with _grounding(listener, pddl[1]):
                 loaded, chosen = _pddl_intent(pddl[0], pddl[1])
@@ -570,14 +569,13 @@ def _check_out_file(path: Path, hint: str) -> None:
         raise typer.BadParameter(f"folder {path.parent} does not exist", param_hint=hint)
 
 
-def _unsolvable_json(exc: Exception, planner: str) -> NoReturn:
+def _unsolvable_json(exc: UnsolvableError, planner: str) -> NoReturn:
     """`ido plan --pddl -f json` on a problem grounding proves has no plan: the decision as
     JSON, "infeasible" with the reason, as for any other plan, and exit 1."""
     from ido.decide import Decision
     from ido.planner.types import PlanResult
 
-    reason = str(exc).split("no plan: ", 1)[-1]  # (the text error's file and line go too)
-    result = PlanResult("infeasible", reason=reason, solver={"backend": "pddl grounding"})
+    result = PlanResult("infeasible", reason=exc.reason, solver={"backend": "pddl grounding"})
     decision = Decision(1, "ido plan", planner, "", {}, result, {}, (), ())
     typer.echo(json.dumps(decision.to_json(), indent=2, sort_keys=True, default=str))
     raise typer.Exit(1)
@@ -657,6 +655,7 @@ def _decide_once(
 
     from ido.decide import History, decide
     from ido.errors import ObserverError
+    from ido.explain import observer_failed
     from ido.observe import boolean_facts, observe, snapshot
     from ido.planner import get_planner
 
@@ -667,7 +666,7 @@ def _decide_once(
         try:
             observations.append(observe(observer, origin.file.parent, Path.cwd()))
         except ObserverError as exc:  # as a run does: told, and planned without it
-            typer.echo(f"observer {name} failed: {exc.reason}; planning without it", err=True)
+            typer.echo(f"{observer_failed(name, exc.reason)}; planning without it", err=True)
     state = snapshot(chosen, observations, {}, boolean_facts(loaded))
     from ido.planning_words import telling
 
@@ -1497,7 +1496,8 @@ def audit(
     since: Annotated[
         str | None,
         typer.Option(
-            help="Only runs started on or after this date: an ISO 8601 date (2026-12-06)."
+            help="Only runs from this day on (UTC; a kept scenario run goes by when it was "
+            "recorded): an ISO 8601 date (2026-12-06)."
         ),
     ] = None,
     intent: Annotated[str | None, typer.Option(help="Only runs of this intent.")] = None,
@@ -1518,7 +1518,7 @@ def audit(
         """The runs chosen, each with its events, one at a time (not held all at once)."""
         for row in store.runs(-1):  # every run (SQLite: a negative LIMIT is none)
             intents.add(row.intent)
-            if since is not None and row.started_at[:10] < since:
+            if since is not None and row.recorded[:10] < since:  # not a scenario's clock
                 continue
             if intent is None or row.intent == intent:
                 yield row, store.events(row.id)
@@ -1571,7 +1571,8 @@ def prune(
         str,
         typer.Option(
             metavar="DATE",
-            help="Remove the ended runs started before this day (UTC): an ISO 8601 date "
+            help="Remove the ended runs from before this day (UTC; a kept scenario run goes by "
+            "when it was recorded): an ISO 8601 date "
             "(2026-12-06); at latest tomorrow, which takes today's runs too.",
         ),
     ],
@@ -1592,8 +1593,8 @@ def prune(
     their space back; keeps health and the model answer cache."""
     from datetime import UTC, datetime, timedelta
 
-    from ido.pruning import newest_spared, refuse_the_journal_itself, survey
     from ido.pruning import prune as remove
+    from ido.pruning import refuse_the_journal_itself, survey
 
     day = _iso_date(before, "--before")
     if not _journal_there(journal):
@@ -1610,10 +1611,10 @@ def prune(
         refuse_the_journal_itself(journal, archive)
     found = survey(journal, day) if dry_run else remove(journal, day, archive)
     if not found.runs:
-        spared = ", but for the newest (it always stays)" if newest_spared(journal, day) else ""
-        typer.echo(f"no ended run started before {day}{spared}; nothing pruned")
+        spared = ", but for the newest (it always stays)" if found.spared_newest else ""
+        typer.echo(f"no ended run from before {day}{spared}; nothing pruned")
         return
-    runs = f"{_counted(found.runs, 'run')} started before {day}"
+    runs = f"{_counted(found.runs, 'run')} from before {day}"
     if dry_run:
         typer.echo(
             f"would prune {runs} (from {found.first} to {found.last}; {found.events} "
@@ -1831,11 +1832,11 @@ def runs(
     if not rows:
         typer.echo("no runs yet")
         return
-    from ido.model import format_duration
+    from ido.model import format_wait
 
     wide = max(len("RUN"), *(len(r.id) for r in rows))  # columns as wide as what they hold
     named = max(len("INTENT"), *(len(r.intent) for r in rows))
-    durations = [format_duration(r.duration) if r.duration is not None else "-" for r in rows]
+    durations = [format_wait(r.duration) if r.duration is not None else "-" for r in rows]
     lasted = max(len(" DURATION"), *(len(d) for d in durations))
     typer.echo(
         f"{'RUN':<{wide}}  {'INTENT':<{named}}  {'OUTCOME':<11} {'COST':>8} {'LLM COST':>10} "
@@ -1845,7 +1846,7 @@ def runs(
         llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
         outcome = outcome_word(r.outcome, r.id in running)
         # A kept scenario's run started when it was recorded; its duration is virtual time.
-        started = r.recorded if r.recorded_at is None else f"{r.recorded} (scenario)"
+        started = r.started_at if r.recorded_at is None else f"{r.recorded_at} (scenario)"
         typer.echo(
             f"{r.id:<{wide}}  {r.intent:<{named}}  {outcome:<11} "
             f"{r.cost:>8.2f} {llm:>10} {duration:>{lasted}}  {started}"
@@ -1873,10 +1874,7 @@ def explain(
     timeline of actions and approvals, and a card per decision.
     """
     _check_format(fmt, ("text", "md", "json", "html"))
-    if color not in ("auto", "always", "never"):  # a usage mistake, told as --format's is
-        raise typer.BadParameter(
-            f"'{color}' is not one of auto, always, never", param_hint="--color"
-        )
+    _check_format(color, ("auto", "always", "never"), "--color")
     import sys
 
     from ido.explain import render, run_view

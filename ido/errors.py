@@ -63,9 +63,14 @@ class PddlError(IdoError):
 
 class UnsolvableError(PddlError):
     """A PDDL problem that grounding alone shows has no plan: "no plan", as `ido plan`'s
-    exit 1 says of any intent."""
+    exit 1 says of any intent. `reason` says why, without the file and line (`where`) the
+    message starts with: `problem.pddl:12: no plan: the goal can never hold: …`."""
 
     exit_code = 1
+
+    def __init__(self, reason: str, where: str | None = None) -> None:
+        super().__init__(f"no plan: {reason}" if where is None else f"{where}: no plan: {reason}")
+        self.reason = reason
 
 
 class NotFoundError(IdoError):

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ido.approvals import UNKNOWN_RULE, subject
-from ido.journal import Event, RunRow, model_calls
+from ido.journal import UNRECORDED, Event, RunRow, model_calls
 from ido.model import format_duration, format_wait
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
 from ido.text import printable, shortened, visible
@@ -44,15 +44,19 @@ _EVENTS = (
 )
 
 
-def observer_failure(name: str, error: str) -> str:
-    """`observer NAME failed: WHY` for an observer's error as a journal recorded it before
-    it kept the reason apart (`reason`): the error names it already (said once: `observer
-    stock failed: observer stock: HTTP 500 …` said it twice); an error recorded without its
-    name (a secret it lacked, before 2026-12-06) is named too."""
+def observer_failed(name: str, reason: str) -> str:
+    """`observer NAME failed: REASON`, as a run, `ido plan` and `ido explain` tell it."""
+    return f"observer {name} failed: {reason}"
+
+
+def _reason_of(name: str, error: str) -> str:
+    """Why an observer failed, from its error as a journal recorded it before it kept the
+    reason apart (`reason`): without the name the error starts with (said once: `observer
+    stock failed: observer stock: HTTP 500 …` said it twice)."""
     for named in (f"observer {name}: ", f"observer {name} "):
         if error.startswith(named):
-            return f"observer {name} failed: {error.removeprefix(named)}"
-    return f"observer {name} failed: {error}"
+            return error.removeprefix(named)
+    return error  # recorded without its name (a secret it lacked, before 2026-12-06)
 
 
 def event_line(e: dict[str, Any]) -> str:
@@ -60,9 +64,8 @@ def event_line(e: dict[str, Any]) -> str:
     kind = e["kind"]
     if kind == "observer_failed":
         kept = "; its last report stands" if e.get("kept_last_report") else ""
-        if "reason" in e:
-            return f"observer {e['observer']} failed: {e['reason']}{kept}"
-        return f"{observer_failure(e['observer'], e['error'])}{kept}"  # recorded before `reason`
+        reason = e["reason"] if "reason" in e else _reason_of(e["observer"], e["error"])
+        return f"{observer_failed(e['observer'], reason)}{kept}"
     if kind == "compensation_finished":
         verdict = "done" if e["ok"] else f"failed: {e['error']}"
         undone = f"{e['undoes']} (step {e['undoes_step']})"
@@ -268,7 +271,7 @@ def _action_line(action: dict[str, Any]) -> str:
     if action.get("resumed") in ("interrupted", "rejected") and action.get("timed_out"):
         return f"{action['capability']}{attempt}: {action.get('error')}"  # the call timed out
     if action.get("resumed") in ("interrupted", "rejected"):
-        error, cut = str(action.get("error")), "interrupted before its outcome was recorded; "
+        error, cut = str(action.get("error")), f"{UNRECORDED}; "
         if error.startswith(cut):  # said once ("interrupted; on resume interrupted before …")
             return f"{action['capability']}{attempt}: {cut}on resume {error.removeprefix(cut)}"
         return f"{action['capability']}{attempt}: interrupted; on resume {error}"
@@ -420,7 +423,7 @@ def summary(view: dict[str, Any]) -> str:
     outcome = outcome_of(run)
     if run["cost"] is None:
         return f"plan · intent {run['intent']} · {outcome}"
-    duration = format_duration(run["duration"]) if run["duration"] is not None else "-"
+    duration = format_wait(run["duration"]) if run["duration"] is not None else "-"
     return (
         f"run {run['id']} · intent {run['intent']} · {outcome} · "
         f"cost {_money(run['cost'])} · {duration}"

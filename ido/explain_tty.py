@@ -58,10 +58,15 @@ def render_tty(view: dict[str, Any], width: int = 120) -> str:
     console.print(Text(summary(view), style=OUTCOME_STYLE.get(outcome, "bold yellow")))
     if run["reason"]:
         console.print(Text(f"reason: {run['reason']}", style="red" if outcome == "failed" else ""))
+    after_decision = False
     for what, d in in_order(view):
         if what == "event":
+            if after_decision:  # set apart from the decision's last table
+                console.print()
             console.print(Text(event_line(d), style="yellow"))
+            after_decision = False
             continue
+        after_decision = True
         console.print()
         console.rule(
             Text(

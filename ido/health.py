@@ -20,9 +20,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ido.model.durations import format_duration
-from ido.planner.limit_words import shown_probability
-
 PRIOR_WEIGHT = 4.0
 HALF_LIFE = 900.0  # seconds
 LATENCY_WEIGHT = 0.3
@@ -138,6 +135,11 @@ def believe(
     provider_health: Mapping[str, Any] | None = None,
 ) -> Belief:
     """Reliability and latency to plan with, from the declaration, outcomes and observers."""
+    # Imported here: the journal imports this module, and these load every model (pydantic),
+    # which `ido approve`, `prune` and the runner never need.
+    from ido.model.durations import format_duration
+    from ido.planner.limit_words import shown_probability
+
     reliability, latency = declared_reliability, declared_latency
     reasons: list[str] = []
     if evidence is not None:

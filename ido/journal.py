@@ -60,23 +60,15 @@ PRUNES = "prunes"
 afresh, so a mark of the newest event seen (`approvals_since`) holds only until the next
 prune, and `ido runner` looks at the journal whole again after one."""
 
-_NEWEST = (
-    "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, recorded_at "
-    "FROM runs ORDER BY COALESCE(recorded_at, started_at) DESC, rowid DESC LIMIT ?"
-)
-_NEWEST_BEFORE_4 = (
-    "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, NULL "
-    "FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?"
-)
-_ONE = (
-    "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, recorded_at "
-    "FROM runs WHERE id = ?"
-)
-_ONE_BEFORE_4 = (
-    "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, NULL "
-    "FROM runs WHERE id = ?"
-)
-"""The queries of `RunRow`s, in a journal with `recorded_at` and in one older (read-only).
+UNRECORDED = "interrupted before its outcome was recorded"
+"""The start of the error recorded for a step a crash cut short, the rest saying what
+resuming did: the runtime writes it, and `ido explain` tells it apart to say it once."""
+
+_RUN_ROWS = "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, {recorded} "
+_NEWEST = _RUN_ROWS + "FROM runs ORDER BY COALESCE({recorded}, started_at) DESC, rowid DESC LIMIT ?"
+_ONE = _RUN_ROWS + "FROM runs WHERE id = ?"
+"""The queries of `RunRow`s, `{recorded}` being `recorded_at`, or NULL in a journal older
+than that column (read-only).
 
 `COALESCE(recorded_at, started_at)` is when a run was recorded, by this world's clock: its
 start, but for a scenario's run kept in the journal (`ido scenario run --journal`), whose
@@ -186,6 +178,12 @@ def paid_in(event: Event) -> float:
     return llm_cost(event.data) if event.kind == "decided" else 0.0
 
 
+def shown_cost(cost: float) -> float:
+    """A cost as `ido runs`, `ido explain` and the traces show it: a sum of floats rounded
+    past its noise (`3.3099999999999996` is 3.31)."""
+    return round(cost, 9)
+
+
 @dataclass(frozen=True)
 class RunRow:
     id: str
@@ -209,9 +207,8 @@ class RunRow:
         return self.recorded_at or self.started_at
 
     def to_json(self) -> dict[str, Any]:
-        """The row as JSON shows it: the cost a sum of floats rounded past their noise
-        (`3.3099999999999996` is 3.31)."""
-        return {**self.__dict__, "cost": round(self.cost, 9)}
+        """The row as JSON shows it, its cost rounded past the noise (`shown_cost`)."""
+        return {**self.__dict__, "cost": shown_cost(self.cost)}
 
 
 class Journal(Protocol):
@@ -535,15 +532,13 @@ class SqliteJournal:
     def runs(self, limit: int = 50) -> list[RunRow]:
         """The last `limit` runs recorded, newest first, by this world's clock (a kept
         scenario's run is where it was recorded, not at its virtual time)."""
-        query = _NEWEST if self._recorded_column() else _NEWEST_BEFORE_4
-        rows = self._db.execute(query, (limit,)).fetchall()
+        rows = self._db.execute(self._run_rows(_NEWEST), (limit,)).fetchall()
         return [self._as_spent(RunRow(*row)) for row in rows]
 
     @_locked
     def run(self, run_id: str) -> RunRow:
         """One run by its exact id."""
-        query = _ONE if self._recorded_column() else _ONE_BEFORE_4
-        row = self._db.execute(query, (run_id,)).fetchone()
+        row = self._db.execute(self._run_rows(_ONE), (run_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"run '{run_id}' not found in {self.path}; see ido runs")
         return self._as_spent(RunRow(*row))
@@ -556,6 +551,10 @@ class SqliteJournal:
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
             self._has_recorded = "recorded_at" in columns
         return self._has_recorded
+
+    def _run_rows(self, query: str) -> str:
+        """A query of `RunRow`s (`_NEWEST`, `_ONE`) for this journal's runs table."""
+        return query.format(recorded="recorded_at" if self._recorded_column() else "NULL")
 
     def _as_spent(self, row: RunRow) -> RunRow:
         """`row`, its cost what its events say it spent when it has not ended (running, or

@@ -26,7 +26,7 @@ def observe(
 ) -> dict[str, Any]:
     """Read one observer's output; raises ObserverError when it cannot: its message starts
     with `observer NAME`, and its `reason` says why without the name (what a run records,
-    and `ido.explain.observer_failure` words for people).
+    and `ido.explain.observer_failed` words for people).
 
     `${env:NAME}` in an HTTP observer's URL and headers resolve from `environ` (default:
     the process environment); the secrets are masked in the output and in errors.

@@ -2,11 +2,12 @@
 their space goes back to the disk.
 
 The journal grows about 20 KB a run and nothing else ever removes a run. Pruning removes
-the runs that ended (any outcome but `blocked`) and started before a date, with their
-events; it keeps the learnt health, the model answer cache and the schema version. A run
-that has not ended stays: a running one is carried on by a live process, an interrupted
-one waits for `ido resume`, and a blocked one for a person. Checking the outcome is enough
-to spare running runs, so no process needs to be looked up.
+the runs that ended (any outcome but `blocked`) and started before a date (a scenario's
+run kept in the journal: recorded before it), with their events; it keeps the learnt
+health, the model answer cache and the schema version. A run that has not ended stays: a
+running one is carried on by a live process, an interrupted one waits for `ido resume`,
+and a blocked one for a person. Checking the outcome is enough to spare running runs, so
+no process needs to be looked up.
 """
 
 from __future__ import annotations
@@ -21,21 +22,25 @@ from pathlib import Path
 from ido.errors import JournalError
 from ido.journal import BUSY_SECONDS, BUSY_STEP_SECONDS, PRUNES, SqliteJournal, patiently
 
-_CHOOSE = """
+_PRUNABLE = """r.outcome IS NOT NULL AND r.outcome != 'blocked'
+AND COALESCE(r.recorded_at, r.started_at) < :before"""
+"""The runs old enough to prune: ended, not blocked, and started before the date (a
+scenario's run kept in the journal: recorded before it, whatever its virtual clock says)."""
+
+_NEWEST_RUN = "SELECT run_id FROM main.events WHERE rowid = (SELECT MAX(rowid) FROM main.events)"
+
+_CHOOSE = f"""
 INSERT INTO temp.doomed(id, last)
 SELECT r.id, (SELECT MAX(seq) FROM main.events e WHERE e.run_id = r.id) FROM main.runs r
-WHERE r.outcome IS NOT NULL AND r.outcome != 'blocked'
-AND COALESCE(r.recorded_at, r.started_at) < :before
-AND r.id IS NOT (
-    SELECT run_id FROM main.events WHERE rowid = (SELECT MAX(rowid) FROM main.events)
-)
-"""
-"""The runs to prune (ended, not blocked, and recorded before the date: a scenario's run
-kept in the journal by when it was recorded, not by its virtual clock), each with its last
-event's number. The run
-holding the journal's newest event stays, so that event numbers (rowids) only grow: `ido
-runner` reads the approvals recorded after the newest event it has seen, and SQLite numbers
-a new row one past the largest left."""
+WHERE {_PRUNABLE} AND r.id IS NOT ({_NEWEST_RUN})
+"""  # noqa: S608 (built of the constants above; the date is bound)
+"""The runs to prune (`_PRUNABLE`), each with its last event's number. The run holding the
+journal's newest event stays, so that event numbers (rowids) only grow: `ido runner` reads
+the approvals recorded after the newest event it has seen, and SQLite numbers a new row one
+past the largest left."""
+
+_SPARED = f"SELECT 1 FROM main.runs r WHERE {_PRUNABLE} AND r.id = ({_NEWEST_RUN})"  # noqa: S608
+"""The run holding the journal's newest event, if it would be pruned but for that."""
 
 _CHANGED = """
 DELETE FROM temp.doomed WHERE NOT EXISTS (
@@ -56,11 +61,15 @@ class Pruning:
     event_bytes: int
     """The size of the events' data: what the journal holds for them, before indexes."""
     first: str | None
-    """When the earliest of the runs started, by this world's clock (None: no runs)."""
+    """When the earliest of the runs started (a kept scenario's run: was recorded), by this
+    world's clock (None: no runs)."""
     last: str | None
     size_before: int
     """The journal's size in bytes, its write-ahead log included."""
     size_after: int
+    spared_newest: bool = False
+    """Whether the run holding the journal's newest event was old enough but stayed (it
+    always does): so that a prune that removes nothing can say why."""
 
 
 def size_of(journal: Path) -> int:
@@ -76,14 +85,15 @@ def survey(journal: Path, before: str) -> Pruning:
     with _connected(journal) as db:
         db.execute("BEGIN")  # one snapshot for the choice and its sums
         db.execute(_CHOOSE, {"before": before})
-        found = _summed(db, size)
+        found = _summed(db, size, before)
         db.execute("ROLLBACK")
     return found
 
 
 def prune(journal: Path, before: str, archive: Path | None = None) -> Pruning:
-    """Remove the runs that ended and started before `before` (an ISO 8601 date or moment,
-    in UTC as the journal writes them), with their events, then give their space back.
+    """Remove the runs that ended and started (a kept scenario's run: was recorded) before
+    `before` (an ISO 8601 date or moment, in UTC as the journal writes them), with their
+    events, then give their space back.
 
     With `archive`, the runs are first copied into that journal (made if new) and committed
     there, then removed from this one in a second commit: a crash in between leaves them in
@@ -104,27 +114,10 @@ def prune(journal: Path, before: str, archive: Path | None = None) -> Pruning:
             db.execute("COMMIT")
         else:
             _copy(db, archive, before)
-        found = _delete(db, journal, size)
+        found = _delete(db, journal, size, before)
         if found.runs:
             _reclaim(db, journal)
     return replace(found, size_after=size_of(journal))
-
-
-_NEWEST = """
-SELECT 1 FROM main.runs r WHERE r.outcome IS NOT NULL AND r.outcome != 'blocked'
-AND r.started_at < :before AND r.id = (
-    SELECT run_id FROM main.events WHERE rowid = (SELECT MAX(rowid) FROM main.events)
-)
-"""
-"""The run holding the journal's newest event, if it would be pruned but for that."""
-
-
-def newest_spared(journal: Path, before: str) -> bool:
-    """Whether the run holding the journal's newest event ended and started before
-    `before`: pruned but for that (it always stays), so that a prune that removes nothing
-    says why, and says nothing of it when no run was that old."""
-    with _connected(journal) as db:
-        return db.execute(_NEWEST, {"before": before}).fetchone() is not None
 
 
 def refuse_the_journal_itself(journal: Path, archive: Path) -> None:
@@ -181,7 +174,7 @@ def _copy(db: sqlite3.Connection, archive: Path, before: str) -> None:
     db.execute("DETACH DATABASE archive")
 
 
-def _delete(db: sqlite3.Connection, journal: Path, size: int) -> Pruning:
+def _delete(db: sqlite3.Connection, journal: Path, size: int, before: str) -> Pruning:
     """Remove the chosen runs and their events in one commit; what was removed."""
     if not patiently(db, "BEGIN IMMEDIATE"):
         raise JournalError(
@@ -189,7 +182,7 @@ def _delete(db: sqlite3.Connection, journal: Path, size: int) -> Pruning:
             f"{BUSY_SECONDS:g}s; nothing was removed (try again later)"
         )
     db.execute(_CHANGED)
-    found = _summed(db, size)
+    found = _summed(db, size, before)
     db.execute("DELETE FROM main.events WHERE run_id IN (SELECT id FROM temp.doomed)")
     db.execute("DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.doomed)")
     if found.runs:  # a runner watching the journal looks at it whole again (`PRUNES`)
@@ -202,9 +195,10 @@ def _delete(db: sqlite3.Connection, journal: Path, size: int) -> Pruning:
     return found
 
 
-def _summed(db: sqlite3.Connection, size: int) -> Pruning:
+def _summed(db: sqlite3.Connection, size: int, before: str) -> Pruning:
     """The chosen runs counted: how many, when they started, their events and bytes; the
-    journal's `size` before and after (until the prune says what it is after)."""
+    journal's `size` before and after (until the prune says what it is after); whether the
+    newest run was spared, read in the same snapshot as the choice."""
     runs, first, last = db.execute(
         "SELECT COUNT(*), MIN(COALESCE(recorded_at, started_at)), "
         "MAX(COALESCE(recorded_at, started_at)) FROM main.runs "
@@ -214,7 +208,8 @@ def _summed(db: sqlite3.Connection, size: int) -> Pruning:
         "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(data AS BLOB))), 0) FROM main.events "
         "WHERE run_id IN (SELECT id FROM temp.doomed)"
     ).fetchone()
-    return Pruning(runs, events, data, first, last, size, size)
+    spared = db.execute(_SPARED, {"before": before}).fetchone() is not None
+    return Pruning(runs, events, data, first, last, size, size, spared)
 
 
 def _reclaim(db: sqlite3.Connection, journal: Path) -> None:

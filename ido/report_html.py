@@ -9,13 +9,14 @@ Everything is inline (CSS and SVG, no script, no network), and every text is esc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
 from ido.explain import (
     decision_parts,
     event_line,
+    in_order,
     outcome_kind,
     outcome_of,
     shown,
@@ -99,12 +100,28 @@ def render_html(view: dict[str, Any]) -> str:
     ]
     parts += ["<h2>Timeline</h2>", timeline(view)]
     parts.append("<h2>Decisions</h2>")
-    parts += [_card(d) for d in view["decisions"]]
-    if view["events"]:
-        items = "".join(f"<li>{escape(event_line(e))}</li>" for e in view["events"])
-        parts += ["<h2>Events</h2>", f"<ul class='events'>{items}</ul>"]
+    parts += _cards_and_events(view)
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _cards_and_events(view: Mapping[str, Any]) -> list[str]:
+    """A card per decision, with the other events between them as the journal holds them
+    (`in_order`): an approval given stands between the decisions it came between, as the
+    text report shows it, not in a list after them all."""
+    parts: list[str] = []
+    items: list[str] = []  # events since the last card
+    for what, d in in_order(view):
+        if what == "event":
+            items.append(f"<li>{escape(event_line(d))}</li>")
+            continue
+        if items:
+            parts.append(f"<ul class='events'>{''.join(items)}</ul>")
+            items = []
+        parts.append(_card(d))
+    if items:
+        parts.append(f"<ul class='events'>{''.join(items)}</ul>")
+    return parts
 
 
 # --- the plan graph -----------------------------------------------------------------------

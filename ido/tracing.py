@@ -49,6 +49,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCode, TraceFlags
 
 from ido.errors import IdoError
+from ido.journal import shown_cost
 from ido.runtime.tracecontext import perform_place, span_id, trace_id
 from ido.secrets import masked_url
 
@@ -618,9 +619,8 @@ class RunTelemetry:
 
 
 def _amount(cost: Any) -> float | None:
-    """A cost as `ido runs` and `ido explain` show it: a sum of floats rounded past its
-    noise (`0.30000000000000004` is 0.3), as `RunRow.to_json` rounds it."""
-    return None if cost is None else round(float(cost), 9)
+    """A recorded cost as `ido runs` and `ido explain` show it (`shown_cost`), if any."""
+    return None if cost is None else shown_cost(float(cost))
 
 
 def _attributes(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,20 @@ def test_runs_of_scenarios_kept_in_the_journal_are_left_out(
     assert code == 0 and report["runs"] == 1 and report["simulated_runs_left_out"] == 1
     assert report["spend_per_intent"] == {"fulfil-order": pytest.approx(2.86)}
     assert "(1 simulated run(s) of scenarios left out)" in ido("audit", "--journal", journal)[1]
+
+
+def test_since_takes_a_kept_scenario_run_by_when_it_was_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--since` went by a kept scenario run's virtual start (2027-01-15), so one kept
+    today was counted among the runs of any later day, unlike `ido runs` and `ido prune`."""
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # the demo catalog
+    journal = str(tmp_path / "j.db")
+    ido("scenario", "run", "scenarios/stripe-outage.yaml", "--quiet", "--journal", journal)
+    today = datetime.now(UTC).date()
+    for day, kept in ((today, 1), (today + timedelta(days=1), 0)):
+        code, out = ido("audit", "--journal", journal, "--since", str(day), "--format", "json")
+        assert code == 0 and json.loads(out)["simulated_runs_left_out"] == kept, (day, out)
 
 
 def test_the_text_and_markdown_reports_name_what_happened(history: Path) -> None:

@@ -625,6 +625,20 @@ def test_validate_does_not_load_the_solver(project: Path) -> None:
     assert done.stdout.strip() == "False"
 
 
+def test_the_journal_commands_do_not_load_the_models(project: Path) -> None:
+    """`ido approve`, `prune` and the runner open the journal only: it loaded every model
+    (pydantic) through the health words, which took its import from ~24 ms to ~110 ms."""
+    assert runner.invoke(app, ["run", "ship-order"]).exit_code == 0
+    code = (
+        "import sys; from typer.testing import CliRunner; from ido.cli import app; "
+        "r = CliRunner().invoke(app, ['approve', 'last', '--by', 'alice']); print(r.output); "
+        "print('ido.model' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    *said, imported = done.stdout.strip().splitlines()
+    assert "is not waiting for an approval" in "\n".join(said) and imported == "False", done.stdout
+
+
 @pytest.mark.parametrize(
     ("llm", "problem"),
     [

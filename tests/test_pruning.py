@@ -102,7 +102,7 @@ def test_only_ended_unblocked_runs_started_before_the_date_go(
     assert health  # the runs taught it something
     code, out = ido("prune", "--before", "2021-01-01")
     assert code == 0, out
-    assert out.startswith("pruned 2 runs started before 2021-01-01 (")
+    assert out.startswith("pruned 2 runs from before 2021-01-01 (")
     assert "MB → " in out and "MB\n" in out
     left = outcomes(journal)
     assert set(left) == {history["blocked"], history["interrupted"], history["recent"]}
@@ -151,7 +151,7 @@ def test_pruning_again_after_a_crash_between_copy_and_removal_copies_nothing_twi
     with SqliteJournal(archive) as store:
         assert {row.id: store.events(row.id) for row in store.runs()} == kept
     code, out = ido("prune", "--before", "2021-01-01", "--archive", str(archive))
-    assert (code, out) == (0, "no ended run started before 2021-01-01; nothing pruned\n")
+    assert (code, out) == (0, "no ended run from before 2021-01-01; nothing pruned\n")
 
 
 def test_a_dry_run_says_what_would_go_and_changes_nothing(
@@ -161,7 +161,7 @@ def test_a_dry_run_says_what_would_go_and_changes_nothing(
     digest = hashlib.sha256(journal.read_bytes()).hexdigest()
     code, out = ido("prune", "--before", "2021-01-01", "--dry-run")
     assert code == 0, out
-    assert out.startswith(f"would prune 2 runs started before 2021-01-01 (from {OLD} to {OLD};")
+    assert out.startswith(f"would prune 2 runs from before 2021-01-01 (from {OLD} to {OLD};")
     assert out.rstrip().endswith("of event data); nothing removed")
     assert hashlib.sha256(journal.read_bytes()).hexdigest() == digest
     assert len(outcomes(journal)) == 5
@@ -173,7 +173,7 @@ AFTER_TOMORROW = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
 @pytest.mark.parametrize(
     ("before", "said"),
     [
-        ("2019-12-31", "no ended run started before 2019-12-31; nothing pruned"),
+        ("2019-12-31", "no ended run from before 2019-12-31; nothing pruned"),
         ("2999-01-01", "2999-01-01 is in the future (today is "),
         (AFTER_TOMORROW, f"{AFTER_TOMORROW} is in the future (today is "),
     ],
@@ -196,12 +196,12 @@ def test_nothing_pruned_names_the_newest_run_only_when_it_alone_stayed(
     journal = project / ".ido" / "ido.db"
     assert ido("prune", "--before", "2021-01-01")[1].startswith("pruned 2 runs")
     code, out = ido("prune", "--before", "2021-01-01")
-    assert (code, out) == (0, "no ended run started before 2021-01-01; nothing pruned\n")
+    assert (code, out) == (0, "no ended run from before 2021-01-01; nothing pruned\n")
     age(journal, [history["recent"]])
     code, out = ido("prune", "--before", "2021-01-01")
     assert (code, out) == (
         0,
-        "no ended run started before 2021-01-01, but for the newest (it always stays); "
+        "no ended run from before 2021-01-01, but for the newest (it always stays); "
         "nothing pruned\n",
     )
 
@@ -370,7 +370,7 @@ def test_a_kept_scenario_run_goes_by_when_it_was_recorded_not_its_virtual_clock(
     assert lines[3].endswith(f"{OLD} (scenario)")
     code, out = ido("prune", "--before", "2021-01-01", "--journal", str(journal))
     assert code == 0, out
-    assert out.startswith("pruned 1 run started before 2021-01-01 (")
+    assert out.startswith("pruned 1 run from before 2021-01-01 (")
     assert set(outcomes(journal)) == {recent, newest}
     with SqliteJournal(journal) as store:  # its own times are still the virtual clock's
         assert store.run(recent).started_at.startswith("2027-01-15T08:00:00")
@@ -401,5 +401,19 @@ def test_tomorrow_prunes_today_s_runs(project: Path, history: dict[str, str]) ->
     assert ido("run", "ship-order")[0] == 0  # today's, and now the newest
     tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
     code, out = ido("prune", "--before", tomorrow)
-    assert code == 0 and out.startswith(f"pruned 3 runs started before {tomorrow}"), out
+    assert code == 0 and out.startswith(f"pruned 3 runs from before {tomorrow}"), out
     assert history["recent"] not in outcomes(journal)
+
+
+def test_nothing_pruned_names_a_kept_scenario_run_spared_as_the_newest(tmp_path: Path) -> None:
+    """A kept scenario run is pruned by when it was recorded, but whether it was the newest
+    run spared was asked of its virtual start (2027): "but for the newest" went unsaid."""
+    journal = tmp_path / "ido.db"
+    keep_scenario(journal, OLD)
+    for dry in ([], ["--dry-run"]):
+        code, out = ido("prune", "--before", "2021-01-01", "--journal", str(journal), *dry)
+        assert (code, out) == (
+            0,
+            "no ended run from before 2021-01-01, but for the newest (it always stays); "
+            "nothing pruned\n",
+        )

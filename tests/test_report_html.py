@@ -492,3 +492,22 @@ def test_a_provider_from_an_older_journal_cannot_forge_lines_of_the_explanation(
         assert "\x1b[2J" not in shown and "FORGED" in shown
         assert not any(line.lstrip().startswith("FORGED") for line in shown.splitlines())
     assert "pay (evil\\n  chosen:\\n    FORGED\\x1b[2J): cost 1.00" in render(view, "text")
+
+
+def test_an_approval_stands_apart_between_the_decisions_it_came_between(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal the approval lines ran straight on from the first decision's last
+    table, and the HTML page listed them after every card."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    journal = str(tmp_path / "kept.db")
+    argv = ["scenario", "run", "-q", "scenarios/large-order-approved.yaml", "--journal", journal]
+    assert cli.invoke(app, argv).exit_code == 0
+    coloured = cli.invoke(app, ["explain", "last", "--journal", journal, "--color", "always"])
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", coloured.output).splitlines()
+    asked = next(i for i, line in enumerate(lines) if line.startswith("approval needed for"))
+    assert lines[asked - 1] == "", lines[asked - 2 : asked + 1]
+    page = cli.invoke(app, ["explain", "last", "--journal", journal, "--format", "html"]).output
+    approved = page.index("<li>approved by finance")
+    cards = [m.start() for m in re.finditer(r"<section class='card'", page)]
+    assert len(cards) == 2 and cards[0] < approved < cards[1], (cards, approved)

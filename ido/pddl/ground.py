@@ -95,8 +95,7 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
         raise PddlError(f"{at_goal}: {exc}") from None
     if not options:
         raise UnsolvableError(
-            f"{at_goal}: no plan: the goal can never hold: its static facts and equalities "
-            "rule it out"
+            "the goal can never hold: its static facts and equalities rule it out", at_goal
         )
     found: list[GroundAction] = []
     for schema in domain.actions:
@@ -134,10 +133,9 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
             try:
                 _goal(options[0], fluents, static, init, known, strict=True)
             except UnsolvableError as exc:
-                raise UnsolvableError(f"{at_goal}: {exc}") from None
+                raise UnsolvableError(exc.reason, at_goal) from None
         raise UnsolvableError(
-            f"{at_goal}: no plan: the goal can hold in {len(options)} ways, and no action "
-            "makes any true"
+            f"the goal can hold in {len(options)} ways, and no action makes any true", at_goal
         )
     if () in possible:  # one way holds from the start
         possible = [()]
@@ -209,7 +207,7 @@ def _goal(
         if fixed and truth != literal.positive:
             if strict:
                 raise UnsolvableError(
-                    f"no plan: the goal needs {show(literal)}, which no action can make true"
+                    f"the goal needs {show(literal)}, which no action can make true"
                 )
             return None
     return _live(tuple(lit for lit in literals if lit.atom.predicate in fluents), known)

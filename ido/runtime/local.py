@@ -41,7 +41,7 @@ from ido.conditions import compile_condition
 from ido.decide import Decision, History, backoff, decide, guards_now, undo_stopped_by
 from ido.errors import ExecutionError, IdoError, JournalError, ObserverError
 from ido.health import Lesson, with_lessons
-from ido.journal import Journal, Pending, stamp
+from ido.journal import UNRECORDED, Journal, Pending, stamp
 from ido.loading import Catalog
 from ido.model import Capability, Intent, format_duration
 from ido.observe import boolean_facts, observe, snapshot
@@ -467,7 +467,7 @@ class LocalRuntime:
         """Record an interrupted step as not done (not a failure of its provider); `how`:
         "rejected" when a person refused to have it done again. A step whose call timed out
         says so (`step.cause`)."""
-        cut = "interrupted before its outcome was recorded" if step.cause is None else step.cause
+        cut = UNRECORDED if step.cause is None else step.cause
         outcome = Outcome(False, error=f"{cut}; {why}", timed_out=step.cause is not None)
         self._settled(run, ctx, step, outcome, how)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import re
 import subprocess
@@ -239,6 +240,26 @@ def test_a_goal_no_way_of_which_can_hold_is_refused(tmp_path: Path) -> None:
     ).replace("(and (at cellar) (lit cellar) (has k1))", "(door cellar vault)")
     with pytest.raises(PddlError, match="the goal can never hold: its static facts"):
         pddl_catalog(write(tmp_path, "d.pddl", ROOMS), write(tmp_path, "p.pddl", problem))
+
+
+def test_a_goal_that_can_never_hold_is_infeasible_in_json_with_its_reason_alone(
+    tmp_path: Path,
+) -> None:
+    """The JSON's reason was cut out of the error's text after its first `no plan: `, so a
+    folder named so (or a change to the `file:line:` before it) left the path in it."""
+    folder = tmp_path / "no plan: here"
+    folder.mkdir()
+    problem = ROOMS_1.replace(
+        "(exists (?r - room) (and (at ?r) (treasure ?r) (lit ?r)))", "(treasure hall)"
+    ).replace("(and (at cellar) (lit cellar) (has k1))", "(door cellar vault)")
+    domain, problem_file = write(folder, "d.pddl", ROOMS), write(folder, "p.pddl", problem)
+    argv = ["plan", "--pddl", str(domain), str(problem_file), "--format", "json"]
+    done = CliRunner().invoke(app, argv)
+    assert done.exit_code == 1, done.output
+    result = json.loads(done.output)["result"]
+    assert result["reason"] == (
+        "the goal can never hold: its static facts and equalities rule it out"
+    )
 
 
 def test_a_goal_of_several_ways_over_too_many_facts_is_refused(tmp_path: Path) -> None:

@@ -473,3 +473,16 @@ def test_a_counterfactual_numbers_decisions_as_explain_does(
     (strict / "spend-approval.yaml").write_text(lenient)
     out = CliRunner().invoke(app, args).output
     assert "decision 3 (the replay's decision 2) changes:" in out, out
+
+
+def test_a_kept_run_s_length_reads_as_the_scenario_said_it(tmp_path: Path) -> None:
+    """`ido scenario run` said `20m4s` of a run that `ido runs` and explain's summary then
+    showed as `1203.6s`: all three say a run's length the same way now."""
+    journal = tmp_path / "j.db"
+    path = ROOT / "scenarios" / "large-order-approved.yaml"
+    said = CliRunner().invoke(app, ["scenario", "run", str(path), "--journal", str(journal)])
+    assert said.exit_code == 0 and "achieved after 20m4s of virtual time" in said.output
+    listed = CliRunner().invoke(app, ["runs", "--journal", str(journal)])
+    assert listed.output.splitlines()[1].split()[5] == "20m4s", listed.output
+    told = CliRunner().invoke(app, ["explain", "last", "--journal", str(journal)])
+    assert told.output.splitlines()[0].endswith(" · achieved · cost 2.86 · 20m4s"), told.output
