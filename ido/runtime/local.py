@@ -373,7 +373,8 @@ class LocalRuntime:
         verdict = verdicts(self.journal.events(run.run_id)).get(key)
         if verdict is not None and verdict["approved"] and step.repeated:
             cut = Outcome(False, error="interrupted again before its outcome was recorded")
-            return self._unknown_again(run, capability, ctx, step, cut, "was interrupted again")
+            again = "was interrupted again"
+            return self._unknown_again(run, capability, ctx, step, cut, again, cut=True)
         if verdict is not None:
             return self._decided(run, capability, ctx, step, verdict)
         if capability.spec.idempotent:
@@ -439,14 +440,19 @@ class LocalRuntime:
         step: Interrupted,
         outcome: Outcome,
         again: str,
+        cut: bool = False,
     ) -> tuple[str, str] | None:
         """Settle a step made again as a person approved whose outcome is unknown again
         (`again`: it timed out again, or an interruption cut it short again) by the
         observation after it; when that cannot tell, the run fails. The verdict was for one
-        repeat: made once more, on the same approval, a charge was made three times."""
+        repeat: made once more, on the same approval, a charge was made three times.
+        A repeat that timed out tells of its provider ("approved"); one an interruption
+        cut short (`cut`) does not, as `_settle` says of any step cut short: done when its
+        effects are observed, else interrupted (no failure counted, no lesson learnt)."""
         seen = effects_seen(capability.spec.effects, self._observe(run), run.seen)
         settled = UNKNOWN_SETTLED[seen]
-        self._settled(run, ctx, step, replace(outcome, ok=bool(seen)), "approved", settled)
+        how = ("effects observed" if seen else "interrupted") if cut else "approved"
+        self._settled(run, ctx, step, replace(outcome, ok=bool(seen)), how, settled)
         if seen is not None:
             return None
         return "failed", (

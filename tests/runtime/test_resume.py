@@ -91,6 +91,8 @@ def _lines():
 
 
 def _write(kind, key):
+    if os.environ.get("SVC_DIE_BEFORE") == kind:
+        os.kill(os.getpid(), signal.SIGKILL)
     with LEDGER.open("a") as f:
         f.write(f"{kind} {key}\\n")
         f.flush()
@@ -139,7 +141,7 @@ def make_project(root: Path) -> Path:
 
 def ido(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, **env}
-    for name in ("IDO_CRASH_AFTER_EVENTS", "SVC_DIE_AFTER", "SVC_LEDGER_DOWN"):
+    for name in ("IDO_CRASH_AFTER_EVENTS", "SVC_DIE_AFTER", "SVC_DIE_BEFORE", "SVC_LEDGER_DOWN"):
         if name not in env:
             environ.pop(name, None)
     return subprocess.run(
@@ -484,6 +486,33 @@ def test_an_approved_repeat_cut_short_again_is_not_made_a_third_time(tmp_path: P
     assert kinds_of(unpacked(ledger(project))) == ["charge", "charge"]
     told = ido(project, "explain", "last").stdout
     assert "step 1 (charge) performed again, as approved" in told
+
+
+def test_an_approved_repeat_cut_short_again_is_no_failure_of_its_provider(
+    tmp_path: Path,
+) -> None:
+    """ops approved charging once more, and the repeat was killed before it charged. The
+    next resume observed the order unpaid and recorded the kill as the provider's
+    failure: one failure counted, and a failure lesson saved to the journal's beliefs.
+    Now it is settled as any step an interruption cut short: interrupted."""
+    project = make_project(tmp_path)
+    assert ido(project, "run", "deliver", SVC_DIE_BEFORE="charge").returncode == -signal.SIGKILL
+    assert ido(project, "resume", "last", SVC_LEDGER_DOWN="1").returncode == 3
+    assert ido(project, "approve", "last", "--by", "ops").returncode == 0
+    again = ido(project, "resume", "last", SVC_DIE_BEFORE="charge")
+    assert again.returncode == -signal.SIGKILL, again.stdout + again.stderr
+    assert "charge (step 1 again, as approved)" in again.stdout
+    done = ido(project, "resume", "last")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert kinds_of(unpacked(ledger(project))) == ["charge", "ship"]
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        (row,) = journal.runs()
+        events = journal.events(row.id)
+        health = journal.health()
+    cut = [e.data for e in events if e.data.get("resumed") and e.data["capability"] == "charge"]
+    assert [(c["ok"], c["interrupted"]) for c in cut] == [(False, True)]
+    assert health["charge"].failures == 0.0
+    assert health["charge"].successes == pytest.approx(1.0, abs=0.01)
 
 
 def test_a_person_asked_about_a_step_is_told_the_observer_that_failed(tmp_path: Path) -> None:
