@@ -898,7 +898,10 @@ class LocalRuntime:
         if simulated is None and run.intent.spec.observers:
             self._flush_outcomes(run)
         stale: list[tuple[int, State]] = []
-        fresh: dict[str, State] = {}  # journaled, so that a resumed run keeps them standing
+        # Journaled, so that a resumed run keeps them standing: a report once, as it changes;
+        # one read again unchanged by name only (where it was read: `RunState.reports`).
+        fresh: dict[str, State] = {}
+        unchanged: list[str] = []
         run.unobserved = ()
         for name in run.intent.spec.observers if simulated is None else ():
             observer = self.catalog.observers[name]
@@ -920,7 +923,12 @@ class LocalRuntime:
                 stale += [] if last is None else [last]
                 continue
             run.reports[name] = (len(run.effect_log), report)
-            fresh[name] = report
+            said = digest(report)
+            if run.report_digests.get(name) == said:
+                unchanged.append(name)
+            else:
+                run.report_digests[name] = said
+                fresh[name] = report
             observations.append(report)
         effects = run.effects
         for since, report in sorted(stale, key=lambda last: last[0]):
@@ -935,6 +943,8 @@ class LocalRuntime:
         observed: dict[str, Any] = {"digest": digest(state), "state": state}
         if fresh:
             observed["reports"] = fresh
+        if unchanged:
+            observed["unchanged"] = unchanged
         self._record(run, "observed", observed, durable=False)
         return state
 

@@ -19,7 +19,7 @@ from ido.journal import Event, RunRow, epoch, paid_in, scenario_of
 from ido.loading import Catalog
 from ido.model import Intent, recorded_intent
 from ido.runtime.owners import live_owner
-from ido.state import State, apply_effects, set_path
+from ido.state import State, apply_effects, digest, set_path
 
 STARTED = "run started"
 """The trigger of a run's first decision."""
@@ -59,6 +59,9 @@ class RunState:
     """Each observer's last report in the run, after how many of `effect_log` were done:
     what stands while it fails, between what was done before and after. Resume reads it
     back from the journal's `observed` events."""
+    report_digests: dict[str, str] = field(default_factory=dict)
+    """The digest of each observer's last report journaled: one read again unchanged is
+    not journaled again (an output may be up to a megabyte), only named (`unchanged`)."""
     effect_log: list[tuple[str, Any]] = field(default_factory=list)
     """The facts steps set in the run, in order (effects, then the output)."""
     completed: list[tuple[int, str]] = field(default_factory=list)
@@ -204,6 +207,10 @@ def recover(
             observed = data["state"]
             for name, report in data.get("reports", {}).items():  # what stands if it fails
                 run.reports[name] = (len(run.effect_log), report)
+                run.report_digests[name] = digest(report)
+            for name in data.get("unchanged", ()):  # read again as it was: read here
+                if name in run.reports:
+                    run.reports[name] = (len(run.effect_log), run.reports[name][1])
         elif event.kind == "decided":
             run.decisions = max(run.decisions, int(data["number"]))
             run.replans += data.get("trigger") not in NOT_REPLANS
