@@ -18,7 +18,7 @@ from ido.errors import IdoError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.runtime.local import LocalRuntime
-from ido.runtime.owners import _process_start
+from ido.runtime.procfs import running, started, stat_fields
 from ido.runtime.recovery import recover
 from ido.testing import MemoryJournal, StepClock
 
@@ -334,7 +334,7 @@ def test_a_run_whose_process_still_lives_is_not_resumed(tmp_path: Path) -> None:
     owner = {
         "pid": os.getppid(),
         "host": socket.gethostname(),
-        "since": _process_start(os.getppid()),
+        "since": started(stat_fields(os.getppid())),
     }
     intent = catalog.intents["deliver"].model_dump(mode="json", by_alias=True)
     journal.start_run(
@@ -360,23 +360,22 @@ def test_a_run_whose_process_was_killed_and_not_yet_reaped_may_be_resumed(
     journal = MemoryJournal()
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        owner = {"pid": child.pid, "host": socket.gethostname(), "since": _process_start(child.pid)}
+        owner = {
+            "pid": child.pid,
+            "host": socket.gethostname(),
+            "since": started(stat_fields(child.pid)),
+        }
         intent = catalog.intents["deliver"].model_dump(mode="json", by_alias=True)
         journal.start_run(
             "r-dead", "deliver", "2026-11-23T10:00:00+00:00", {"intent": intent, "process": owner}
         )
         os.kill(child.pid, signal.SIGKILL)
-        while _process_start(child.pid) is not None and not _zombie(child.pid):
+        while running(child.pid):  # until it is a zombie
             time.sleep(0.01)
         recover(journal.run("r-dead"), journal.events("r-dead"), catalog)
     finally:
         child.kill()
         child.wait()
-
-
-def _zombie(pid: int) -> bool:
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rpartition(")")[2].split()[0] == "Z"
 
 
 def test_a_resume_refused_for_a_step_no_longer_in_the_catalog_writes_nothing(
@@ -568,7 +567,7 @@ def test_a_run_its_process_gave_up_on_an_error_may_be_resumed_while_it_lives(
     owner = {
         "pid": os.getppid(),
         "host": socket.gethostname(),
-        "since": _process_start(os.getppid()),
+        "since": started(stat_fields(os.getppid())),
     }
     journal._events[row.id][0].data["process"] = owner  # as if a live runner had started it
     recover(journal.run(row.id), journal.events(row.id), catalog)  # not "still running"
@@ -704,22 +703,13 @@ def test_a_step_process_left_running_by_a_killed_ido_is_stopped_before_the_step_
         assert f"was still running from before the interruption (process {orphan}" in (
             resumed.stdout
         )
-        assert not _alive(orphan)
+        assert not running(orphan)
         assert len((hang / "effects").read_text().splitlines()) == 1
         explained = ido(project, "explain", "last", "--color", "never")
         assert "killed before the step was settled" in explained.stdout
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(orphan, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    """Whether `pid` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
 
 
 def test_resume_run_from_a_shell_with_the_step_s_variables_does_not_stop_itself() -> None:
