@@ -233,9 +233,6 @@ def recover(
         elif event.kind == "action_finished":
             open_steps.pop(data["step"], None)
             fold_finish(run, data, catalog)
-            if tells_of_provider(data):
-                when = data.get("learnt_at", epoch(event.at))
-                lessons.append(Lesson(data["capability"], bool(data["ok"]), learnt(data), when))
         elif event.kind == "action_repeated" and data["step"] in open_steps:
             open_steps[data["step"]] = replace(open_steps[data["step"]], repeated=True)
         elif event.kind == "approval_required" and data["rule"] == UNKNOWN_RULE:
@@ -248,7 +245,8 @@ def recover(
             compensating = data.get("reason") or "the run failed"
         elif event.kind == "effects_missing":
             run.failures[data["capability"]] = run.failures.get(data["capability"], 0) + 1
-            lessons.append(missing_lesson(data, epoch(event.at)))
+        lesson = lesson_of(event)
+        lessons += [] if lesson is None else [lesson]
     return Recovered(
         run,
         str(started.get("planner", "cpsat")),
@@ -288,6 +286,21 @@ def missing_lesson(effects_missing: dict[str, Any], at: float) -> Lesson:
     before 2026-12-06 without when that success was learnt: a failure besides it)."""
     data = effects_missing
     return Lesson(data["capability"], False, None, data.get("learnt_at", at), data.get("overturns"))
+
+
+def lesson_of(event: Event) -> Lesson | None:
+    """What an event teaches of its capability's provider, if anything: a call's end that
+    tells of it (`tells_of_provider`), or effects that did not show after a success (the
+    success was a failure). Learnt when the run learnt it (`learnt_at`), or, in a journal
+    from before that was recorded, when the event was. The one rule for resume, exact
+    replay and what a counterfactual replay's planner believes."""
+    data = event.data
+    if event.kind == "action_finished" and tells_of_provider(data):
+        when = float(data.get("learnt_at", epoch(event.at)))
+        return Lesson(data["capability"], bool(data["ok"]), learnt(data), when)
+    if event.kind == "effects_missing":
+        return missing_lesson(data, epoch(event.at))
+    return None
 
 
 def last_model_call_cost(record: Mapping[str, Any], before: float) -> float:
