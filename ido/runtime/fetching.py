@@ -9,7 +9,7 @@ is a URL to change in the YAML, not a reason to hand its token to whoever answer
 
 A reply with an error status fails the request with its status and the start of what the
 server said (`HTTP 422 Unprocessable Entity from URL: {"error": "amount must be positive"}`):
-the status alone does not say what to fix. (An HTML error page is not quoted: its start is
+the status alone does not say what to fix. (An HTML error page is not read: its start is
 markup, and what it says is mostly the status again.) The caller words it (`said`), with
 the secrets of the call masked before the excerpt is cut, so that no secret the server
 echoes, whole or cut in two, reaches the journal.
@@ -79,10 +79,7 @@ def fetch(
     except _Elsewhere as exc:
         return Fetched(error=str(exc))
     except urllib.error.HTTPError as exc:
-        reply = _error_body(exc)
-        if exc.headers is not None and exc.headers.get_content_type() == "text/html":
-            reply = b""  # an error page: markup, and its words are the status's own
-        return Fetched(error=f"HTTP {exc.code} {exc.reason} from {url}", reply=reply)
+        return Fetched(error=f"HTTP {exc.code} {exc.reason} from {url}", reply=_error_body(exc))
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         if isinstance(reason, TimeoutError) or "timed out" in str(reason):
@@ -107,8 +104,11 @@ def said(fetched: Fetched, secrets: Secrets) -> str:
 
 
 def _error_body(exc: urllib.error.HTTPError) -> bytes:
-    """The start of an error reply's body, or nothing when it cannot be read in time."""
+    """The start of an error reply's body, or nothing when it cannot be read in time. An
+    HTML error page is not read at all: markup, and its words are the status's own."""
     try:
+        if exc.headers is not None and exc.headers.get_content_type() == "text/html":
+            return b""
         body: bytes = exc.read(SAID_READ + 1)
     except (OSError, ValueError, http.client.HTTPException):  # cut short, or out of time
         body = b""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -247,3 +248,38 @@ def test_an_html_error_page_is_not_quoted(tmp_path: Path) -> None:
     with serve_on_loopback(_Refusing) as base:
         outcome = perform(_capability(f"{base}/page"), _context(), tmp_path, {"TOKEN": TOKEN})
     assert outcome.error == f"HTTP 501 Unsupported method from {base}/page"
+
+
+class _Stalling(Replying):
+    """An HTML error page whose body comes once the test lets it (`go`), or after 3 s;
+    `sent` says whether it came."""
+
+    go = threading.Event()
+    sent = threading.Event()
+
+    def _reply(self) -> None:
+        page = b"<html><body>" + b"x" * 8192 + b"</body></html>"
+        self.send_response(503, "Service Unavailable")
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.flush()
+        _Stalling.go.wait(3)
+        try:
+            self.wfile.write(page)
+            _Stalling.sent.set()
+        except OSError:  # the client hung up: what the test wants
+            pass
+
+
+def test_an_html_error_page_is_not_read_before_it_is_thrown_away(tmp_path: Path) -> None:
+    """Its first 4 KB were read (waited for), and then dropped for being an error page:
+    the request now fails on the status as it comes, without waiting for the page."""
+    with serve_on_loopback(_Stalling) as base:
+        try:
+            call = _capability(f"{base}/page")
+            outcome = perform(call, _context(30.0), tmp_path, {"TOKEN": TOKEN})
+            assert not _Stalling.sent.is_set()  # failed before the page came
+        finally:
+            _Stalling.go.set()
+    assert outcome.error == f"HTTP 503 Service Unavailable from {base}/page"
