@@ -362,10 +362,12 @@ class LocalRuntime:
 
     def _settle(self, run: RunState, step: Interrupted, observed: State) -> tuple[str, str] | None:
         """Settle a step started before the interruption with no recorded end. A verdict a
-        person gave on it stands (`_unknown`), whatever the catalog says now. Otherwise it
-        is performed again (same idempotency key) if idempotent; else done if its effects
-        are observed, interrupted if observed not to hold (the next decision plans from
-        there), and when nothing observes them, whether it ran is unknown: a person decides.
+        person gave on it stands (`_decided`), whatever the catalog says now; a repeat they
+        approved that was cut short too is settled by the observation (`_unknown_again`).
+        Otherwise it is performed again (same idempotency key) if idempotent; else done if
+        its effects are observed, interrupted if observed not to hold (the next decision
+        plans from there), and when nothing observes them, whether it ran is unknown: a
+        person decides.
         What ends the run instead of a decision: ("blocked" or "failed", why), or None."""
         capability = self._still_here(run, step)
         ctx = self._context(run, capability.name, step.step, step.attempt, observed, resumed=True)
@@ -420,7 +422,7 @@ class LocalRuntime:
     ) -> tuple[str, str] | None:
         """Perform an interrupted step again, under its own idempotency key. Made again as
         a person approved, and timed out again, its outcome is unknown again: settled by the
-        observation after it (`_timed_out`), and when that cannot tell, the run fails (its
+        observation after it (`_unknown_again`), and when that cannot tell, the run fails (its
         verdict is given: asked again, it would stand; planned again, it could be done
         twice). What ends the run: ("failed", why), or None."""
         self._flush_outcomes(run)  # an outcome settled before is on disk first
