@@ -39,7 +39,7 @@ from ido.approvals import (
 from ido.conditions import compile_condition
 from ido.decide import Decision, History, backoff, decide, guards_now, undo_stopped_by
 from ido.errors import ExecutionError, IdoError, JournalError, ObserverError
-from ido.health import Lesson, with_lessons
+from ido.health import Evidence, Lesson, with_lessons
 from ido.journal import Journal, Pending, stamp
 from ido.loading import Catalog
 from ido.model import Capability, Intent, format_duration
@@ -237,8 +237,7 @@ class LocalRuntime:
         """
         planner = self.planner or self._planner(intent.spec.planner, intent)
         now = self.clock()
-        evidence = self.journal.health() if self.env.shares_beliefs else {}
-        run = RunState(self.new_id(now), intent, now, evidence=evidence)
+        run = RunState(self.new_id(now), intent, now, evidence=self._stored_beliefs())
         on_disk = self.journal.start_run(
             run.run_id,
             intent.name,
@@ -273,17 +272,15 @@ class LocalRuntime:
         now = self.clock()
         # A scenario's run is refused first (its world is not here): the refusal of an
         # unanswered one said to answer it with `ido approve`, which refuses it too.
-        shared = self.env.shares_beliefs
-        recovered = recover(row, events, self.catalog, self.env.simulates, shared)
+        recovered = recover(row, events, self.catalog, self.env)
         if row.outcome == "blocked":  # refused with nothing written, while nobody answered
             check_answered(run_id, events, now)
         run = recovered.run
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
         for step in recovered.interrupted:  # and its steps in flight: before it is taken over
             self._still_here(run, step)
-        # Read once: what the decision uses is what is recorded. A simulated run started
-        # from no beliefs, and must not take up the real ones the journal may hold.
-        stored = self.journal.health() if shared else {}
+        # Read once: what the decision uses is what is recorded.
+        stored = self._stored_beliefs()
         run.evidence = with_lessons(stored, recovered.lessons)
         run.lessons = list(recovered.lessons)
         planner = self.planner or self._planner(recovered.planner, run.intent)
@@ -326,6 +323,11 @@ class LocalRuntime:
         if said is not None and (stop is None or stop[0] == "failed"):  # failed already
             stop = ("failed", said if stop is None else f"{said}; then {stop[1]}")
         return self._finish_run(run, planner, trigger, stop)
+
+    def _stored_beliefs(self) -> dict[str, Evidence]:
+        """The journal's health beliefs a run here starts from: none in a simulated world,
+        which must not take up the real ones (`Environment.shares_beliefs`)."""
+        return self.journal.health() if self.env.shares_beliefs else {}
 
     def _planner(self, name: str, intent: Intent) -> Planner:
         """The planner by name; the model planners get the intent's settings and keep

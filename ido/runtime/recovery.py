@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from ido.approvals import UNKNOWN_RULE
 from ido.decide import History
@@ -135,6 +135,20 @@ class Interrupted:
     outcome is unknown again, and the approval was for one repeat."""
 
 
+class World(Protocol):
+    """Where a run is resumed, as recovering it needs to know (`Environment` says it)."""
+
+    @property
+    def simulates(self) -> str | None:
+        """The scenario whose simulated world this is (None: the real one)."""
+        ...
+
+    @property
+    def shares_beliefs(self) -> bool:
+        """Whether runs here learn from and teach the journal's health beliefs."""
+        ...
+
+
 @dataclass(frozen=True)
 class Recovered:
     run: RunState
@@ -154,15 +168,16 @@ def recover(
     row: RunRow,
     events: list[Event],
     catalog: Catalog,
-    world: str | None = None,
-    shared: bool = True,
+    world: World | None = None,
 ) -> Recovered:
     """Rebuild a run from its events; refuses a finished run or one still running here.
 
-    `world`: the scenario whose simulated world the resume acts on (`Environment.simulates`);
-    a scenario's run goes on there only, as its scripted verdicts continue it. `shared`:
-    whether the run stored what it learnt in the journal as it blocked
-    (`Environment.shares_beliefs`); a simulated one did not, so all it learnt is recovered."""
+    `world`: where the resume acts (the runtime's `Environment`; None: the real world). A
+    scenario's run goes on in its simulated world only, as its scripted verdicts continue
+    it. One that shares beliefs stored what the run learnt in the journal as it blocked; a
+    simulated one did not, so all it learnt is recovered."""
+    simulates = None if world is None else world.simulates
+    shared = True if world is None else world.shares_beliefs
     if row.outcome not in (None, "blocked"):
         raise IdoError(
             f"run {row.id} already ended ({row.outcome}); only an interrupted or blocked run "
@@ -174,7 +189,7 @@ def recover(
         _refuse_if_alive(row.id, events)
     started = events[0].data
     scenario = scenario_of(events)
-    if scenario is not None and scenario["metadata"]["name"] != world:
+    if scenario is not None and scenario["metadata"]["name"] != simulates:
         raise IdoError(
             f"run {row.id} ran in the simulated world of scenario "
             f"'{scenario['metadata']['name']}'; run the scenario again instead"
