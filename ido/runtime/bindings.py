@@ -473,7 +473,7 @@ def _http(
     secrets: Secrets,
 ) -> Outcome:
     # Here: a run without HTTP bindings does not load the HTTP client.
-    from ido.runtime.fetching import fetch, said
+    from ido.runtime.fetching import fetch
 
     payload = _payload(ctx) if body is None and method != "GET" else body
     data = None if payload is None else json.dumps(payload, default=str).encode()
@@ -481,9 +481,11 @@ def _http(
     if ctx.traceparent is not None:
         sent["traceparent"] = ctx.traceparent
     sent.update(headers)
-    fetched = fetch(method, url, sent, data=data, timeout=ctx.timeout, limit=MAX_OUTPUT)
+    fetched = fetch(
+        method, url, sent, data=data, timeout=ctx.timeout, limit=MAX_OUTPUT, secrets=secrets
+    )
     if fetched.error is not None:
-        return Outcome(False, error=said(fetched, secrets), timed_out=fetched.timed_out)
+        return Outcome(False, error=fetched.error, timed_out=fetched.timed_out)
     return _kept(fetched.body)
 
 

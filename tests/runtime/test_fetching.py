@@ -227,16 +227,15 @@ def test_an_error_reply_says_what_the_server_said_with_the_secrets_masked(
 def test_a_secret_cut_in_two_where_the_reading_stops_is_not_quoted(tmp_path: Path) -> None:
     """What is read of a long error reply may end inside an echoed secret, which masking
     no longer recognises: that end is left out of what is quoted."""
-    from ido.runtime.fetching import SAID_READ, Fetched, said
+    from ido.runtime.fetching import SAID_READ, _said
     from ido.secrets import Secrets
 
     secrets = Secrets({"TOKEN": TOKEN})
     secrets.expand("${env:TOKEN}")
     reply = (" " * (SAID_READ - 10) + TOKEN).encode()
-    fetched = Fetched(error="HTTP 422 Unprocessable Entity from u", reply=reply[: SAID_READ + 1])
-    assert said(fetched, secrets) == "HTTP 422 Unprocessable Entity from u"
-    whole = Fetched(error="HTTP 422 Unprocessable Entity from u", reply=reply[-100:])
-    assert said(whole, secrets) == "HTTP 422 Unprocessable Entity from u: ***"
+    status = "HTTP 422 Unprocessable Entity from u"
+    assert _said(status, reply[: SAID_READ + 1], secrets) == status
+    assert _said(status, reply[-100:], secrets) == f"{status}: ***"
     with serve_on_loopback(_Refusing) as base:
         outcome = perform(_capability(f"{base}/long"), _context(), tmp_path, {"TOKEN": TOKEN})
     assert outcome.error is not None and TOKEN[:10] not in outcome.error
