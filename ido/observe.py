@@ -51,13 +51,15 @@ def observe(
         else:
             assert spec.http is not None
             # Here: only HTTP observers need the HTTP client.
-            from ido.runtime.fetching import fetch, said
+            from ido.runtime.fetching import fetch
 
             url = secrets.expand(spec.http.url)
             headers = secrets.expand(dict(spec.http.headers))
-            fetched = fetch("GET", url, headers, timeout=spec.timeout, limit=MAX_OUTPUT)
+            fetched = fetch(
+                "GET", url, headers, timeout=spec.timeout, limit=MAX_OUTPUT, secrets=secrets
+            )
             if fetched.error is not None:
-                raise ExecutionError(said(fetched, secrets))
+                raise ExecutionError(fetched.error)
             if len(fetched.body) > MAX_OUTPUT:
                 raise ExecutionError(f"its reply was over {MAX_OUTPUT:,} bytes, the most ido reads")
             value = _parsed(fetched.body, url)

@@ -37,8 +37,7 @@ from ido.runtime.recovery import (
     fold_finish,
     history_of,
     last_model_call_cost,
-    learnt,
-    missing_lesson,
+    lesson_of,
 )
 
 if TYPE_CHECKING:
@@ -127,6 +126,11 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     for event in events:
         data = event.data
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
+        lesson = lesson_of(event)  # as resume learns it
+        if lesson is not None:
+            lessons.append(lesson)
+            name = lesson.capability
+            run.evidence[name] = lesson.applied(run.evidence.get(name))
         if event.kind == "observed":
             state = data["state"]
         elif event.kind == "run_finished" and simulated is None:
@@ -135,18 +139,9 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             run.evidence = with_lessons(_evidence(data.get("health", {})), lessons)
         elif event.kind == "action_finished" and not data.get("interrupted"):
             fold_finish(run, data, catalog)  # its failure counted, as resume folds it
-            if "learnt_at" in data:
-                name = data["capability"]
-                lesson = Lesson(name, bool(data["ok"]), learnt(data), float(data["learnt_at"]))
-                lessons.append(lesson)
-                run.evidence[name] = lesson.applied(run.evidence.get(name))
         elif event.kind == "effects_missing":
             name = data["capability"]
             run.failures[name] = run.failures.get(name, 0) + 1
-            if "learnt_at" in data:
-                lesson = missing_lesson(data, float(data["learnt_at"]))
-                lessons.append(lesson)
-                run.evidence[name] = lesson.applied(run.evidence.get(name))
         elif event.kind == "decided":
             count += 1
             if "now" not in data:

@@ -23,6 +23,7 @@ from ido.exiting import needs_teardown
 from ido.model import Capability
 from ido.runtime import stopping
 from ido.runtime.context import ActionContext
+from ido.runtime.procfs import running, stat_fields
 from ido.secrets import Environ, Secrets, unresolved
 from ido.state import TooDeep, from_json, json_safe
 from ido.text import failure, printable
@@ -362,22 +363,14 @@ def stop_left_running(run_id: str, key: str) -> list[int]:
     return found
 
 
-def _stat_fields(pid: int) -> list[str]:
-    """The fields of `/proc/PID/stat` after the command's name (which may hold spaces and
-    parentheses): its state first, then its parent's id, …. Raises OSError when it is gone
-    or not ours to read, IndexError when the line is cut short."""
-    with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
-        return stat.read().rsplit(")", 1)[1].split()
-
-
 def _ancestors() -> set[int]:
     """This process and those above it, from /proc: none of them is a step's to kill."""
     found, pid = set(), os.getpid()
     while pid > 1 and pid not in found:
         found.add(pid)
         try:
-            pid = int(_stat_fields(pid)[1])
-        except (OSError, IndexError, ValueError):
+            pid = int(stat_fields(pid)[1])
+        except (IndexError, ValueError):
             break
     return found
 
@@ -390,11 +383,10 @@ def _started_for(pid: int, run_id: str, key: str) -> bool:
     try:
         with open(f"/proc/{pid}/environ", "rb") as environ:
             given = set(environ.read().split(b"\0"))
-        state = _stat_fields(pid)[0]
-    except (OSError, IndexError):
+    except OSError:
         return False  # gone, or not ours to read
     wanted = {f"IDO_RUN_ID={run_id}".encode(), f"IDO_IDEMPOTENCY_KEY={key}".encode()}
-    return state not in ("Z", "X") and wanted <= given
+    return wanted <= given and running(pid)
 
 
 def _kill_tree(pid: int) -> None:
@@ -460,8 +452,8 @@ def _descendants(pid: int) -> list[int]:
     below: dict[int, list[int]] = {}
     for entry in _processes():
         try:
-            parent = int(_stat_fields(entry)[1])
-        except (OSError, ValueError, IndexError):
+            parent = int(stat_fields(entry)[1])
+        except (ValueError, IndexError):
             continue  # gone since, or not ours to read
         below.setdefault(parent, []).append(entry)
     found, todo = [], [pid]
@@ -481,7 +473,7 @@ def _http(
     secrets: Secrets,
 ) -> Outcome:
     # Here: a run without HTTP bindings does not load the HTTP client.
-    from ido.runtime.fetching import fetch, said
+    from ido.runtime.fetching import fetch
 
     payload = _payload(ctx) if body is None and method != "GET" else body
     data = None if payload is None else json.dumps(payload, default=str).encode()
@@ -489,9 +481,11 @@ def _http(
     if ctx.traceparent is not None:
         sent["traceparent"] = ctx.traceparent
     sent.update(headers)
-    fetched = fetch(method, url, sent, data=data, timeout=ctx.timeout, limit=MAX_OUTPUT)
+    fetched = fetch(
+        method, url, sent, data=data, timeout=ctx.timeout, limit=MAX_OUTPUT, secrets=secrets
+    )
     if fetched.error is not None:
-        return Outcome(False, error=said(fetched, secrets), timed_out=fetched.timed_out)
+        return Outcome(False, error=fetched.error, timed_out=fetched.timed_out)
     return _kept(fetched.body)
 
 

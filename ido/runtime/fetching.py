@@ -9,10 +9,10 @@ is a URL to change in the YAML, not a reason to hand its token to whoever answer
 
 A reply with an error status fails the request with its status and the start of what the
 server said (`HTTP 422 Unprocessable Entity from URL: {"error": "amount must be positive"}`):
-the status alone does not say what to fix. (An HTML error page is not quoted: its start is
-markup, and what it says is mostly the status again.) The caller words it (`said`), with
-the secrets of the call masked before the excerpt is cut, so that no secret the server
-echoes, whole or cut in two, reaches the journal.
+the status alone does not say what to fix. (An HTML error page is not read: its start is
+markup, and what it says is mostly the status again.) The secrets of the call are masked
+before the excerpt is cut (`_said`), so that no secret the server echoes, whole or cut in
+two, reaches the journal.
 
 Its `timeout` bounds the whole request: connecting, sending, the reply's headers and body,
 across redirects. A socket's own timeout bounds each read alone, and a reply that came a
@@ -48,13 +48,12 @@ SAID_READ = 4096
 
 @dataclass(frozen=True)
 class Fetched:
-    """What a request got: at most `limit + 1` bytes of a 2xx reply's body, or why not; for
-    an error status, at most `SAID_READ + 1` bytes of what the server said (`reply`)."""
+    """What a request got: at most `limit + 1` bytes of a 2xx reply's body, or why not (for
+    an error status, with the start of what the server said)."""
 
     body: bytes = b""
     error: str | None = None
     timed_out: bool = False
-    reply: bytes = b""
 
 
 def fetch(
@@ -65,9 +64,10 @@ def fetch(
     data: bytes | None = None,
     timeout: float,
     limit: int,
+    secrets: Secrets,
 ) -> Fetched:
     """Send one request and read its reply within `timeout` seconds in all; never raises:
-    a failure is `Fetched.error`."""
+    a failure is `Fetched.error`, with `secrets` masked in what the server said."""
     deadline = time.monotonic() + timeout
     opener = urllib.request.build_opener(
         _HTTPHandler(deadline), _HTTPSHandler(deadline), _WithinOrigin()
@@ -79,10 +79,8 @@ def fetch(
     except _Elsewhere as exc:
         return Fetched(error=str(exc))
     except urllib.error.HTTPError as exc:
-        reply = _error_body(exc)
-        if exc.headers is not None and exc.headers.get_content_type() == "text/html":
-            reply = b""  # an error page: markup, and its words are the status's own
-        return Fetched(error=f"HTTP {exc.code} {exc.reason} from {url}", reply=reply)
+        status = f"HTTP {exc.code} {exc.reason} from {url}"
+        return Fetched(error=_said(status, _error_body(exc), secrets))
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         if isinstance(reason, TimeoutError) or "timed out" in str(reason):
@@ -95,20 +93,22 @@ def fetch(
     return Fetched(body)
 
 
-def said(fetched: Fetched, secrets: Secrets) -> str:
-    """Why `fetched` failed, for its caller to record: its error, and for an error status
-    the first `SAID` characters of what the server said, on one line, with `secrets`
-    masked (`Secrets.excerpt`) before it is cut."""
-    error = fetched.error or ""
-    text = fetched.reply.decode("utf-8", "replace")
-    excerpt = secrets.excerpt(text, whole=len(fetched.reply) <= SAID_READ)
+def _said(status: str, reply: bytes, secrets: Secrets) -> str:
+    """An error status, and the first `SAID` characters of what the server said (`reply`,
+    at most `SAID_READ + 1` bytes of it), on one line, with `secrets` masked
+    (`Secrets.excerpt`) before it is cut."""
+    text = reply.decode("utf-8", "replace")
+    excerpt = secrets.excerpt(text, whole=len(reply) <= SAID_READ)
     line = shortened(printable(" ".join(excerpt.split())), SAID)
-    return f"{error}: {line}" if line else error
+    return f"{status}: {line}" if line else status
 
 
 def _error_body(exc: urllib.error.HTTPError) -> bytes:
-    """The start of an error reply's body, or nothing when it cannot be read in time."""
+    """The start of an error reply's body, or nothing when it cannot be read in time. An
+    HTML error page is not read at all: markup, and its words are the status's own."""
     try:
+        if exc.headers is not None and exc.headers.get_content_type() == "text/html":
+            return b""
         body: bytes = exc.read(SAID_READ + 1)
     except (OSError, ValueError, http.client.HTTPException):  # cut short, or out of time
         body = b""

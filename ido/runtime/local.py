@@ -40,7 +40,7 @@ from ido.approvals import (
 from ido.conditions import compile_condition
 from ido.decide import Decision, History, backoff, decide, guards_now, undo_stopped_by
 from ido.errors import ExecutionError, IdoError, JournalError, ObserverError
-from ido.health import Lesson, with_lessons
+from ido.health import Evidence, Lesson, with_lessons
 from ido.journal import UNRECORDED, Journal, Pending, stamp
 from ido.loading import Catalog
 from ido.model import Capability, Intent, format_duration
@@ -239,8 +239,7 @@ class LocalRuntime:
         """
         planner = self.planner or self._planner(intent.spec.planner, intent)
         now = self.clock()
-        evidence = self.journal.health() if self.env.shares_beliefs else {}
-        run = RunState(self.new_id(now), intent, now, evidence=evidence)
+        run = RunState(self.new_id(now), intent, now, evidence=self._stored_beliefs())
         on_disk = self.journal.start_run(
             run.run_id,
             intent.name,
@@ -275,17 +274,15 @@ class LocalRuntime:
         now = self.clock()
         # A scenario's run is refused first (its world is not here): the refusal of an
         # unanswered one said to answer it with `ido approve`, which refuses it too.
-        shared = self.env.shares_beliefs
-        recovered = recover(row, events, self.catalog, self.env.simulates, shared)
+        recovered = recover(row, events, self.catalog, self.env)
         if row.outcome == "blocked":  # refused with nothing written, while nobody answered
             check_answered(run_id, events, now)
         run = recovered.run
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
         for step in recovered.interrupted:  # and its steps in flight: before it is taken over
             self._still_here(run, step)
-        # Read once: what the decision uses is what is recorded. A simulated run started
-        # from no beliefs, and must not take up the real ones the journal may hold.
-        stored = self.journal.health() if shared else {}
+        # Read once: what the decision uses is what is recorded.
+        stored = self._stored_beliefs()
         run.evidence = with_lessons(stored, recovered.lessons)
         run.lessons = list(recovered.lessons)
         planner = self.planner or self._planner(recovered.planner, run.intent)
@@ -329,6 +326,11 @@ class LocalRuntime:
             stop = ("failed", said if stop is None else f"{said}; then {stop[1]}")
         return self._finish_run(run, planner, trigger, stop)
 
+    def _stored_beliefs(self) -> dict[str, Evidence]:
+        """The journal's health beliefs a run here starts from: none in a simulated world,
+        which must not take up the real ones (`Environment.shares_beliefs`)."""
+        return self.journal.health() if self.env.shares_beliefs else {}
+
     def _planner(self, name: str, intent: Intent) -> Planner:
         """The planner by name; the model planners get the intent's settings and keep
         their answers in the journal (a request made before is not made again)."""
@@ -364,10 +366,12 @@ class LocalRuntime:
 
     def _settle(self, run: RunState, step: Interrupted, observed: State) -> tuple[str, str] | None:
         """Settle a step started before the interruption with no recorded end. A verdict a
-        person gave on it stands (`_unknown`), whatever the catalog says now. Otherwise it
-        is performed again (same idempotency key) if idempotent; else done if its effects
-        are observed, interrupted if observed not to hold (the next decision plans from
-        there), and when nothing observes them, whether it ran is unknown: a person decides.
+        person gave on it stands (`_decided`), whatever the catalog says now; a repeat they
+        approved that was cut short too is settled by the observation (`_unknown_again`).
+        Otherwise it is performed again (same idempotency key) if idempotent; else done if
+        its effects are observed, interrupted if observed not to hold (the next decision
+        plans from there), and when nothing observes them, whether it ran is unknown: a
+        person decides.
         What ends the run instead of a decision: ("blocked" or "failed", why), or None."""
         capability = self._still_here(run, step)
         ctx = self._context(run, capability.name, step.step, step.attempt, observed, resumed=True)
@@ -375,7 +379,8 @@ class LocalRuntime:
         verdict = verdicts(self.journal.events(run.run_id)).get(key)
         if verdict is not None and verdict["approved"] and step.repeated:
             cut = Outcome(False, error="interrupted again before its outcome was recorded")
-            return self._unknown_again(run, capability, ctx, step, cut, "was interrupted again")
+            again = "was interrupted again"
+            return self._unknown_again(run, capability, ctx, step, cut, again, cut=True)
         if verdict is not None:
             return self._decided(run, capability, ctx, step, verdict)
         if capability.spec.idempotent:
@@ -421,7 +426,7 @@ class LocalRuntime:
     ) -> tuple[str, str] | None:
         """Perform an interrupted step again, under its own idempotency key. Made again as
         a person approved, and timed out again, its outcome is unknown again: settled by the
-        observation after it (`_timed_out`), and when that cannot tell, the run fails (its
+        observation after it (`_unknown_again`), and when that cannot tell, the run fails (its
         verdict is given: asked again, it would stand; planned again, it could be done
         twice). What ends the run: ("failed", why), or None."""
         self._flush_outcomes(run)  # an outcome settled before is on disk first
@@ -441,14 +446,19 @@ class LocalRuntime:
         step: Interrupted,
         outcome: Outcome,
         again: str,
+        cut: bool = False,
     ) -> tuple[str, str] | None:
         """Settle a step made again as a person approved whose outcome is unknown again
         (`again`: it timed out again, or an interruption cut it short again) by the
         observation after it; when that cannot tell, the run fails. The verdict was for one
-        repeat: made once more, on the same approval, a charge was made three times."""
+        repeat: made once more, on the same approval, a charge was made three times.
+        A repeat that timed out tells of its provider ("approved"); one an interruption
+        cut short (`cut`) does not, as `_settle` says of any step cut short: done when its
+        effects are observed, else interrupted (no failure counted, no lesson learnt)."""
         seen = effects_seen(capability.spec.effects, self._observe(run), run.seen)
         settled = UNKNOWN_SETTLED[seen]
-        self._settled(run, ctx, step, replace(outcome, ok=bool(seen)), "approved", settled)
+        how = ("effects observed" if seen else "interrupted") if cut else "approved"
+        self._settled(run, ctx, step, replace(outcome, ok=bool(seen)), how, settled)
         if seen is not None:
             return None
         return "failed", (
@@ -885,7 +895,10 @@ class LocalRuntime:
         if simulated is None and run.intent.spec.observers:
             self._flush_outcomes(run)
         stale: list[tuple[int, State]] = []
-        fresh: dict[str, State] = {}  # journaled, so that a resumed run keeps them standing
+        # Journaled, so that a resumed run keeps them standing: a report once, as it changes;
+        # one read again unchanged by name only (where it was read: `RunState.reports`).
+        fresh: dict[str, State] = {}
+        unchanged: list[str] = []
         run.unobserved = ()
         for name in run.intent.spec.observers if simulated is None else ():
             observer = self.catalog.observers[name]
@@ -907,7 +920,12 @@ class LocalRuntime:
                 stale += [] if last is None else [last]
                 continue
             run.reports[name] = (len(run.effect_log), report)
-            fresh[name] = report
+            said = digest(report)
+            if run.report_digests.get(name) == said:
+                unchanged.append(name)
+            else:
+                run.report_digests[name] = said
+                fresh[name] = report
             observations.append(report)
         effects = run.effects
         for since, report in sorted(stale, key=lambda last: last[0]):
@@ -922,6 +940,8 @@ class LocalRuntime:
         observed: dict[str, Any] = {"digest": digest(state), "state": state}
         if fresh:
             observed["reports"] = fresh
+        if unchanged:
+            observed["unchanged"] = unchanged
         self._record(run, "observed", observed, durable=False)
         return state
 

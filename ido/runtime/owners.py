@@ -9,6 +9,7 @@ import socket
 from typing import Any
 
 from ido.journal import Event
+from ido.runtime.procfs import ended, started, stat_fields
 
 
 def host() -> dict[str, Any]:
@@ -18,30 +19,7 @@ def host() -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=4)
 def _host(pid: int) -> dict[str, Any]:
-    return {"pid": pid, "host": socket.gethostname(), "since": _process_start(pid)}
-
-
-def _process_start(pid: int) -> str | None:
-    """When process `pid` started (Linux clock ticks since boot), so a reused pid is not it."""
-    fields = _stat(pid)
-    return fields[19] if len(fields) > 19 else None
-
-
-def _ended(pid: int) -> bool:
-    """Whether process `pid` has ended and only waits to be reaped (a zombie): killed, its
-    parent not having waited for it yet (a container's first process that reaps nothing),
-    it still answers a signal, and its run read as running, never to be resumed."""
-    fields = _stat(pid)
-    return bool(fields) and fields[0] in ("Z", "X")
-
-
-def _stat(pid: int) -> list[str]:
-    """The fields of `/proc/PID/stat` after the command's name (state first); none off Linux."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rpartition(")")[2].split()
-    except OSError:
-        return []
+    return {"pid": pid, "host": socket.gethostname(), "since": started(stat_fields(pid))}
 
 
 def live_owner(events: list[Event]) -> int | None:
@@ -62,8 +40,9 @@ def live_owner(events: list[Event]) -> int | None:
         return None
     except PermissionError:
         pass  # alive, owned by someone else
-    if _ended(pid):
+    fields = stat_fields(pid)
+    if ended(fields):  # killed, and not reaped yet: it still answers a signal
         return None
-    if owner.get("since") is not None and _process_start(pid) != owner.get("since"):
+    if owner.get("since") is not None and started(fields) != owner.get("since"):
         return None  # the pid was reused by another process
     return pid

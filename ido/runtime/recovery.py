@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from ido.approvals import UNKNOWN_RULE, Key, plan_digest
 from ido.decide import History
@@ -19,7 +19,7 @@ from ido.journal import Event, RunRow, epoch, paid_in, scenario_of
 from ido.loading import Catalog
 from ido.model import Intent, recorded_intent
 from ido.runtime.owners import live_owner
-from ido.state import State, apply_effects, set_path
+from ido.state import State, apply_effects, digest, set_path
 
 STARTED = "run started"
 """The trigger of a run's first decision."""
@@ -59,6 +59,9 @@ class RunState:
     """Each observer's last report in the run, after how many of `effect_log` were done:
     what stands while it fails, between what was done before and after. Resume reads it
     back from the journal's `observed` events."""
+    report_digests: dict[str, str] = field(default_factory=dict)
+    """The digest of each observer's last report journaled: one read again unchanged is
+    not journaled again (an output may be up to a megabyte), only named (`unchanged`)."""
     effect_log: list[tuple[str, Any]] = field(default_factory=list)
     """The facts steps set in the run, in order (effects, then the output)."""
     completed: list[tuple[int, str]] = field(default_factory=list)
@@ -132,6 +135,20 @@ class Interrupted:
     outcome is unknown again, and the approval was for one repeat."""
 
 
+class World(Protocol):
+    """Where a run is resumed, as recovering it needs to know (`Environment` says it)."""
+
+    @property
+    def simulates(self) -> str | None:
+        """The scenario whose simulated world this is (None: the real one)."""
+        ...
+
+    @property
+    def shares_beliefs(self) -> bool:
+        """Whether runs here learn from and teach the journal's health beliefs."""
+        ...
+
+
 @dataclass(frozen=True)
 class Recovered:
     run: RunState
@@ -151,15 +168,16 @@ def recover(
     row: RunRow,
     events: list[Event],
     catalog: Catalog,
-    world: str | None = None,
-    shared: bool = True,
+    world: World | None = None,
 ) -> Recovered:
     """Rebuild a run from its events; refuses a finished run or one still running here.
 
-    `world`: the scenario whose simulated world the resume acts on (`Environment.simulates`);
-    a scenario's run goes on there only, as its scripted verdicts continue it. `shared`:
-    whether the run stored what it learnt in the journal as it blocked
-    (`Environment.shares_beliefs`); a simulated one did not, so all it learnt is recovered."""
+    `world`: where the resume acts (the runtime's `Environment`; None: the real world). A
+    scenario's run goes on in its simulated world only, as its scripted verdicts continue
+    it. One that shares beliefs stored what the run learnt in the journal as it blocked; a
+    simulated one did not, so all it learnt is recovered."""
+    simulates = None if world is None else world.simulates
+    shared = True if world is None else world.shares_beliefs
     if row.outcome not in (None, "blocked"):
         raise IdoError(
             f"run {row.id} already ended ({row.outcome}); only an interrupted or blocked run "
@@ -171,7 +189,7 @@ def recover(
         _refuse_if_alive(row.id, events)
     started = events[0].data
     scenario = scenario_of(events)
-    if scenario is not None and scenario["metadata"]["name"] != world:
+    if scenario is not None and scenario["metadata"]["name"] != simulates:
         raise IdoError(
             f"run {row.id} ran in the simulated world of scenario "
             f"'{scenario['metadata']['name']}'; run the scenario again instead"
@@ -204,6 +222,10 @@ def recover(
             observed = data["state"]
             for name, report in data.get("reports", {}).items():  # what stands if it fails
                 run.reports[name] = (len(run.effect_log), report)
+                run.report_digests[name] = digest(report)
+            for name in data.get("unchanged", ()):  # read again as it was: read here
+                if name in run.reports:
+                    run.reports[name] = (len(run.effect_log), run.reports[name][1])
         elif event.kind == "decided":
             run.decisions = max(run.decisions, int(data["number"]))
             run.replans += data.get("trigger") not in NOT_REPLANS
@@ -226,9 +248,6 @@ def recover(
         elif event.kind == "action_finished":
             open_steps.pop(data["step"], None)
             fold_finish(run, data, catalog)
-            if tells_of_provider(data):
-                when = data.get("learnt_at", epoch(event.at))
-                lessons.append(Lesson(data["capability"], bool(data["ok"]), learnt(data), when))
         elif event.kind == "action_repeated" and data["step"] in open_steps:
             open_steps[data["step"]] = replace(open_steps[data["step"]], repeated=True)
         elif event.kind == "approval_required" and data["rule"] == UNKNOWN_RULE:
@@ -241,7 +260,8 @@ def recover(
             compensating = data.get("reason") or "the run failed"
         elif event.kind == "effects_missing":
             run.failures[data["capability"]] = run.failures.get(data["capability"], 0) + 1
-            lessons.append(missing_lesson(data, epoch(event.at)))
+        lesson = lesson_of(event)
+        lessons += [] if lesson is None else [lesson]
     return Recovered(
         run,
         str(started.get("planner", "cpsat")),
@@ -281,6 +301,21 @@ def missing_lesson(effects_missing: dict[str, Any], at: float) -> Lesson:
     before 2026-12-06 without when that success was learnt: a failure besides it)."""
     data = effects_missing
     return Lesson(data["capability"], False, None, data.get("learnt_at", at), data.get("overturns"))
+
+
+def lesson_of(event: Event) -> Lesson | None:
+    """What an event teaches of its capability's provider, if anything: a call's end that
+    tells of it (`tells_of_provider`), or effects that did not show after a success (the
+    success was a failure). Learnt when the run learnt it (`learnt_at`), or, in a journal
+    from before that was recorded, when the event was. The one rule for resume, exact
+    replay and what a counterfactual replay's planner believes."""
+    data = event.data
+    if event.kind == "action_finished" and tells_of_provider(data):
+        when = float(data.get("learnt_at", epoch(event.at)))
+        return Lesson(data["capability"], bool(data["ok"]), learnt(data), when)
+    if event.kind == "effects_missing":
+        return missing_lesson(data, epoch(event.at))
+    return None
 
 
 def last_model_call_cost(record: Mapping[str, Any], before: float) -> float:

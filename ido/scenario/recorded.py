@@ -20,12 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ido.health import Evidence, Lesson, believe, with_lessons
+from ido.health import Evidence, believe, with_lessons
 from ido.journal import Event, epoch, model_calls
 from ido.loading import Catalog
 from ido.model import Capability, Scenario
 from ido.runtime.bindings import Outcome
-from ido.runtime.recovery import learnt, tells_of_provider
+from ido.runtime.recovery import lesson_of
 from ido.scenario.world import SimulatedWorld, timed_out_call
 from ido.state import State, apply_effects, delete_path, flatten
 
@@ -52,24 +52,14 @@ class Recorded:
 
 def learnt_evidence(events: Sequence[Event]) -> dict[str, Evidence]:
     """What the recorded run believed of each capability by its end: the health recorded
-    at its start, with what each of its calls taught (as resuming folds them). A replay
-    makes a call the recording did not only after the recorded ones of that capability,
-    so this is what its planner had learnt of it too."""
+    at its start, with what each of its calls taught (`lesson_of`: as resuming folds them,
+    a silent failure too). A replay makes a call the recording did not only after the
+    recorded ones of that capability, so this is what its planner had learnt of it too."""
     if not events or events[0].kind != "run_started":
         return {}
     start = events[0].data.get("health") or {}
     evidence = {name: Evidence.from_json(e) for name, e in start.items()}
-    lessons = [
-        Lesson(
-            e.data["capability"],
-            bool(e.data["ok"]),
-            learnt(e.data),
-            e.data.get("learnt_at", epoch(e.at)),
-        )
-        for e in events
-        if e.kind == "action_finished" and tells_of_provider(e.data)
-    ]
-    return with_lessons(evidence, lessons)
+    return with_lessons(evidence, [lesson for e in events if (lesson := lesson_of(e))])
 
 
 def recorded_calls(events: Sequence[Event]) -> dict[str, list[Recorded]]:

@@ -455,6 +455,29 @@ def test_an_observer_that_fails_leaves_its_last_report_standing(flaky: Path) -> 
     assert "its last report stands" in told
 
 
+def test_an_observer_s_unchanged_report_is_journaled_once(flaky: Path) -> None:
+    """Each observation journaled every observer's whole output again (up to a megabyte
+    each), though it had not changed: a report is journaled as it changes, and one read
+    again as it was only by its observer's name."""
+    (flaky / "world.json").write_text(json.dumps({"shop": {"open": True}}))
+    (flaky / "capabilities" / "world.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: world}\n"
+        "spec: {python: 'fakesvc.flaky:world'}\n"
+    )
+    edit(
+        flaky / "intents" / "ship-order.yaml",
+        "  policies: [residency]",
+        "  policies: [residency]\n  observers: [world]",
+    )
+    rt, journal = runtime(flaky)
+    assert rt.run(rt.catalog.intents["ship-order"]).outcome == "achieved"
+    observed = kinds(journal, "observed")
+    assert len(observed) > 2
+    journaled = [o["reports"] for o in observed if "reports" in o]
+    assert journaled == [{"world": {"shop": {"open": True}}}]
+    assert all(o["unchanged"] == ["world"] for o in observed[1:])
+
+
 def test_a_failed_observer_s_last_report_stands_above_what_was_done_before_it(
     flaky: Path,
 ) -> None:

@@ -16,6 +16,7 @@ from ido.model import Capability
 from ido.runtime import bindings
 from ido.runtime.bindings import perform
 from ido.runtime.context import ActionContext
+from ido.runtime.procfs import running
 from ido.state import MAX_DEPTH
 from ido.testing import serve_on_loopback
 from ido.text import printable
@@ -120,15 +121,6 @@ def test_what_a_terminal_would_act_on_in_an_error_is_written_out(project: Path) 
     assert printable("a\u202eb") == "a\\u202eb"  # it would show what follows reversed
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    state = Path(f"/proc/{pid}/stat")  # a zombie no one has reaped yet is gone too
-    return not (state.exists() and state.read_text().split(")")[-1].split()[0] == "Z")
-
-
 def test_a_timed_out_shell_binding_ends_what_it_started(project: Path, tmp_path: Path) -> None:
     """`sh -c "sleep 30; …"` timed out, and its `sleep` went on running (a retry could then
     repeat what it does)."""
@@ -138,9 +130,9 @@ def test_a_timed_out_shell_binding_ends_what_it_started(project: Path, tmp_path:
     assert not outcome.ok and outcome.timed_out
     child = int(pidfile.read_text())
     deadline = time.monotonic() + 5
-    while alive(child) and time.monotonic() < deadline:
+    while running(child) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not alive(child)
+    assert not running(child)
 
 
 def test_a_job_left_holding_the_output_after_the_binding_exited_is_ended(
@@ -155,9 +147,9 @@ def test_a_job_left_holding_the_output_after_the_binding_exited_is_ended(
     assert outcome.ok and outcome.output == {"ok": 1} and not outcome.timed_out, outcome
     job = int(pidfile.read_text())
     deadline = time.monotonic() + 5
-    while alive(job) and time.monotonic() < deadline:
+    while running(job) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not alive(job)
+    assert not running(job)
 
 
 class _Handler(BaseHTTPRequestHandler):

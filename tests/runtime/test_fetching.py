@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -226,16 +227,15 @@ def test_an_error_reply_says_what_the_server_said_with_the_secrets_masked(
 def test_a_secret_cut_in_two_where_the_reading_stops_is_not_quoted(tmp_path: Path) -> None:
     """What is read of a long error reply may end inside an echoed secret, which masking
     no longer recognises: that end is left out of what is quoted."""
-    from ido.runtime.fetching import SAID_READ, Fetched, said
+    from ido.runtime.fetching import SAID_READ, _said
     from ido.secrets import Secrets
 
     secrets = Secrets({"TOKEN": TOKEN})
     secrets.expand("${env:TOKEN}")
     reply = (" " * (SAID_READ - 10) + TOKEN).encode()
-    fetched = Fetched(error="HTTP 422 Unprocessable Entity from u", reply=reply[: SAID_READ + 1])
-    assert said(fetched, secrets) == "HTTP 422 Unprocessable Entity from u"
-    whole = Fetched(error="HTTP 422 Unprocessable Entity from u", reply=reply[-100:])
-    assert said(whole, secrets) == "HTTP 422 Unprocessable Entity from u: ***"
+    status = "HTTP 422 Unprocessable Entity from u"
+    assert _said(status, reply[: SAID_READ + 1], secrets) == status
+    assert _said(status, reply[-100:], secrets) == f"{status}: ***"
     with serve_on_loopback(_Refusing) as base:
         outcome = perform(_capability(f"{base}/long"), _context(), tmp_path, {"TOKEN": TOKEN})
     assert outcome.error is not None and TOKEN[:10] not in outcome.error
@@ -247,3 +247,38 @@ def test_an_html_error_page_is_not_quoted(tmp_path: Path) -> None:
     with serve_on_loopback(_Refusing) as base:
         outcome = perform(_capability(f"{base}/page"), _context(), tmp_path, {"TOKEN": TOKEN})
     assert outcome.error == f"HTTP 501 Unsupported method from {base}/page"
+
+
+class _Stalling(Replying):
+    """An HTML error page whose body comes once the test lets it (`go`), or after 3 s;
+    `sent` says whether it came."""
+
+    go = threading.Event()
+    sent = threading.Event()
+
+    def _reply(self) -> None:
+        page = b"<html><body>" + b"x" * 8192 + b"</body></html>"
+        self.send_response(503, "Service Unavailable")
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.flush()
+        _Stalling.go.wait(3)
+        try:
+            self.wfile.write(page)
+            _Stalling.sent.set()
+        except OSError:  # the client hung up: what the test wants
+            pass
+
+
+def test_an_html_error_page_is_not_read_before_it_is_thrown_away(tmp_path: Path) -> None:
+    """Its first 4 KB were read (waited for), and then dropped for being an error page:
+    the request now fails on the status as it comes, without waiting for the page."""
+    with serve_on_loopback(_Stalling) as base:
+        try:
+            call = _capability(f"{base}/page")
+            outcome = perform(call, _context(30.0), tmp_path, {"TOKEN": TOKEN})
+            assert not _Stalling.sent.is_set()  # failed before the page came
+        finally:
+            _Stalling.go.set()
+    assert outcome.error == f"HTTP 503 Service Unavailable from {base}/page"

@@ -18,7 +18,7 @@ from ido.errors import IdoError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.runtime.local import LocalRuntime
-from ido.runtime.owners import _process_start
+from ido.runtime.procfs import running, started, stat_fields
 from ido.runtime.recovery import recover
 from ido.testing import MemoryJournal, StepClock
 
@@ -91,6 +91,8 @@ def _lines():
 
 
 def _write(kind, key):
+    if os.environ.get("SVC_DIE_BEFORE") == kind:
+        os.kill(os.getpid(), signal.SIGKILL)
     with LEDGER.open("a") as f:
         f.write(f"{kind} {key}\\n")
         f.flush()
@@ -139,7 +141,7 @@ def make_project(root: Path) -> Path:
 
 def ido(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, **env}
-    for name in ("IDO_CRASH_AFTER_EVENTS", "SVC_DIE_AFTER", "SVC_LEDGER_DOWN"):
+    for name in ("IDO_CRASH_AFTER_EVENTS", "SVC_DIE_AFTER", "SVC_DIE_BEFORE", "SVC_LEDGER_DOWN"):
         if name not in env:
             environ.pop(name, None)
     return subprocess.run(
@@ -332,7 +334,7 @@ def test_a_run_whose_process_still_lives_is_not_resumed(tmp_path: Path) -> None:
     owner = {
         "pid": os.getppid(),
         "host": socket.gethostname(),
-        "since": _process_start(os.getppid()),
+        "since": started(stat_fields(os.getppid())),
     }
     intent = catalog.intents["deliver"].model_dump(mode="json", by_alias=True)
     journal.start_run(
@@ -358,23 +360,22 @@ def test_a_run_whose_process_was_killed_and_not_yet_reaped_may_be_resumed(
     journal = MemoryJournal()
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        owner = {"pid": child.pid, "host": socket.gethostname(), "since": _process_start(child.pid)}
+        owner = {
+            "pid": child.pid,
+            "host": socket.gethostname(),
+            "since": started(stat_fields(child.pid)),
+        }
         intent = catalog.intents["deliver"].model_dump(mode="json", by_alias=True)
         journal.start_run(
             "r-dead", "deliver", "2026-11-23T10:00:00+00:00", {"intent": intent, "process": owner}
         )
         os.kill(child.pid, signal.SIGKILL)
-        while _process_start(child.pid) is not None and not _zombie(child.pid):
+        while running(child.pid):  # until it is a zombie
             time.sleep(0.01)
         recover(journal.run("r-dead"), journal.events("r-dead"), catalog)
     finally:
         child.kill()
         child.wait()
-
-
-def _zombie(pid: int) -> bool:
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rpartition(")")[2].split()[0] == "Z"
 
 
 def test_a_resume_refused_for_a_step_no_longer_in_the_catalog_writes_nothing(
@@ -486,6 +487,33 @@ def test_an_approved_repeat_cut_short_again_is_not_made_a_third_time(tmp_path: P
     assert "step 1 (charge) performed again, as approved" in told
 
 
+def test_an_approved_repeat_cut_short_again_is_no_failure_of_its_provider(
+    tmp_path: Path,
+) -> None:
+    """ops approved charging once more, and the repeat was killed before it charged. The
+    next resume observed the order unpaid and recorded the kill as the provider's
+    failure: one failure counted, and a failure lesson saved to the journal's beliefs.
+    Now it is settled as any step an interruption cut short: interrupted."""
+    project = make_project(tmp_path)
+    assert ido(project, "run", "deliver", SVC_DIE_BEFORE="charge").returncode == -signal.SIGKILL
+    assert ido(project, "resume", "last", SVC_LEDGER_DOWN="1").returncode == 3
+    assert ido(project, "approve", "last", "--by", "ops").returncode == 0
+    again = ido(project, "resume", "last", SVC_DIE_BEFORE="charge")
+    assert again.returncode == -signal.SIGKILL, again.stdout + again.stderr
+    assert "charge (step 1 again, as approved)" in again.stdout
+    done = ido(project, "resume", "last")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert kinds_of(unpacked(ledger(project))) == ["charge", "ship"]
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        (row,) = journal.runs()
+        events = journal.events(row.id)
+        health = journal.health()
+    cut = [e.data for e in events if e.data.get("resumed") and e.data["capability"] == "charge"]
+    assert [(c["ok"], c["interrupted"]) for c in cut] == [(False, True)]
+    assert health["charge"].failures == 0.0
+    assert health["charge"].successes == pytest.approx(1.0, abs=0.01)
+
+
 def test_a_person_asked_about_a_step_is_told_the_observer_that_failed(tmp_path: Path) -> None:
     """The ledger observer was down as the run resumed: the request said "nothing observes
     its effects (order.paid)", of an intent that has an observer for them."""
@@ -539,7 +567,7 @@ def test_a_run_its_process_gave_up_on_an_error_may_be_resumed_while_it_lives(
     owner = {
         "pid": os.getppid(),
         "host": socket.gethostname(),
-        "since": _process_start(os.getppid()),
+        "since": started(stat_fields(os.getppid())),
     }
     journal._events[row.id][0].data["process"] = owner  # as if a live runner had started it
     recover(journal.run(row.id), journal.events(row.id), catalog)  # not "still running"
@@ -675,22 +703,13 @@ def test_a_step_process_left_running_by_a_killed_ido_is_stopped_before_the_step_
         assert f"was still running from before the interruption (process {orphan}" in (
             resumed.stdout
         )
-        assert not _alive(orphan)
+        assert not running(orphan)
         assert len((hang / "effects").read_text().splitlines()) == 1
         explained = ido(project, "explain", "last", "--color", "never")
         assert "killed before the step was settled" in explained.stdout
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(orphan, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    """Whether `pid` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
 
 
 def test_resume_run_from_a_shell_with_the_step_s_variables_does_not_stop_itself() -> None:
