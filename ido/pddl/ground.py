@@ -131,10 +131,7 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
     possible = [way for way in ways if way is not None]
     if not possible:
         if len(options) == 1:  # name the literal no action can make true
-            try:
-                _goal(options[0], fluents, static, init, known, strict=True)
-            except UnsolvableError as exc:
-                raise UnsolvableError(f"{at_goal}: {exc}") from None
+            _goal(options[0], fluents, static, init, known, at=at_goal)
         raise UnsolvableError(
             f"{at_goal}: no plan: the goal can hold in {len(options)} ways, and no action "
             "makes any true"
@@ -190,17 +187,18 @@ def _goal(
     static: frozenset[Atom],
     init: frozenset[Atom],
     known: set[Atom],
-    strict: bool = False,
+    at: str | None = None,
 ) -> tuple[Literal, ...] | None:
     """The literals of one way the goal can hold that actions may still change; None when
-    one of them is fixed the wrong way (`strict`: raise, naming it)."""
+    one of them is fixed the wrong way (given where the goal is written, `at`: raise,
+    naming it)."""
     for literal in literals:
         fixed = literal.atom.predicate not in fluents or literal.atom not in known
         truth = _static_holds(Literal(literal.atom), {}, static) or literal.atom in init
         if fixed and truth != literal.positive:
-            if strict:
+            if at is not None:
                 raise UnsolvableError(
-                    f"no plan: the goal needs {show(literal)}, which no action can make true"
+                    f"{at}: no plan: the goal needs {show(literal)}, which no action can make true"
                 )
             return None
     return _live(tuple(lit for lit in literals if lit.atom.predicate in fluents), known)
