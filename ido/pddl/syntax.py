@@ -179,12 +179,9 @@ class _Reader:
         if not node.is_list or not node.items or node.items[0].is_list:
             raise self.fail(node, "expected an atom like (on ?x ?y)")
         args = []
-        timed = _timed(node)
-        if timed is not None:
-            raise self.fail(node, timed)
         for arg in node.items[1:]:
             if arg.is_list:
-                raise self.fail(arg, _unsupported_inside(node.head(), arg.head()))
+                raise self.fail(arg, _unsupported_inside(node, arg))
             args.append(arg.text or "")
         return Atom(node.head(), tuple(args))
 
@@ -510,24 +507,19 @@ MOST_COST = 1e15
 well inside a float's range (PDDL's costs are small whole numbers)."""
 
 
-def _timed(node: Node) -> str | None:
-    """What `(at 10 (p))` (a timed initial literal) or `(at start (p))`, `(over all (p))`
-    (a durative action's condition) is, said as the feature it is; None for an atom. Read
-    as an atom, each was "nested terms (functions)", of a predicate `at` most domains have."""
-    items = node.items
-    if len(items) != 3 or items[1].is_list or not items[2].is_list:
-        return None
-    head, when = node.head(), items[1].text or ""
-    if head == "at" and _NUMBER.fullmatch(when):
-        return f"timed initial literals (at {when} …) are not supported"
-    if (head, when) in (("at", "start"), ("at", "end"), ("over", "all")):
-        return f"({head} {when} …) belongs to durative actions, which are not supported"
-    return None
-
-
-def _unsupported_inside(head: str, inner: str) -> str:
-    """What an atom holding a list (`(head … (inner …))`) is, said as the feature it is."""
-    if inner == "either":
+def _unsupported_inside(node: Node, inner: Node) -> str:
+    """What an atom holding a list (`(head … (inner …))`) is, said as the feature it is.
+    `(at 10 (p))` (a timed initial literal) and `(at start (p))`, `(over all (p))` (a
+    durative action's condition) were "nested terms (functions)", of a predicate `at`
+    most domains have."""
+    head, items = node.head(), node.items
+    if len(items) == 3 and not items[1].is_list and items[2] is inner:
+        when = items[1].text or ""
+        if head == "at" and _NUMBER.fullmatch(when):
+            return f"timed initial literals (at {when} …) are not supported"
+        if (head, when) in (("at", "start"), ("at", "end"), ("over", "all")):
+            return f"({head} {when} …) belongs to durative actions, which are not supported"
+    if inner.head() == "either":
         return "either types are not supported"
     if head in ("increase", "decrease", "assign", "scale-up", "scale-down"):
         return (
