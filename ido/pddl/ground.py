@@ -1,4 +1,5 @@
-"""Ground a PDDL domain and problem: every action instance whose static facts hold.
+"""Ground a PDDL domain and problem: every action instance whose static facts hold and
+that may change a state (not one that contradicts itself or changes nothing).
 
 A predicate no action adds or deletes is *static*: its truth is fixed by the problem's
 `:init`, so it becomes a filter on parameter bindings instead of a fact of the state.
@@ -60,7 +61,9 @@ class GroundTask:
 
 
 def ground(domain: Domain, problem: Problem) -> GroundTask:
-    """Every action instance whose static preconditions hold in the problem's `:init`."""
+    """Every action instance whose static preconditions hold in the problem's `:init`,
+    but for those that never help a plan: a precondition that needs an atom both true and
+    false, an instance that changes nothing, one that needs an atom no instance kept sets."""
     if problem.domain and problem.domain != domain.name:
         raise PddlError(
             f"{problem.file}:{problem.lines.get(':domain', 1)}: problem {problem.name} is for "
