@@ -23,6 +23,7 @@ from ido.planner.pairs import Value, goal_conflict
 from ido.planner.tables import required
 from ido.planner.types import ConstraintReport, Limits, Plan, Task, Way, Weights
 from ido.state import sorted_json
+from ido.text import some
 
 TOGETHER = "\t"
 """Between the names of a way out that relaxes several limits and rules together."""
@@ -568,12 +569,12 @@ binding, and the reason named them all, twice."""
 def rule_words(rule: str, names: list[str], plan: Sequence[str] = ()) -> RuleWords:
     """`rule`, which leaves out the capabilities `names`, in words (`RuleWords`). `plan`,
     the steps of the plan lifting it lets through: a run binding is needed for its own."""
-    out = _some(names)
+    out = some(names, NAMES_SHOWN, counted=True)
     if rule == UNBOUND:
         has = "has" if len(names) == 1 else "have"
         needed = [n for n in dict.fromkeys(plan) if n in names] or names
         return RuleWords(
-            f"give {_some(needed)} a run binding (spec.run)",
+            f"give {some(needed, NAMES_SHOWN, counted=True)} a run binding (spec.run)",
             "the need for a run binding (spec.run)",
             f"{out} {has} no run binding",
         )
@@ -593,13 +594,6 @@ def element_words(element: str) -> str:
     """A limit or a rule of a way out, as relaxing it is said: `max_cost`, `rule
     guard/no-d`, `the need for environment variable TOKEN` (`rule_words`)."""
     return element if element in METRICS else rule_words(element, []).named
-
-
-def _some(names: Sequence[str]) -> str:
-    """`names` joined, the first NAMES_SHOWN of them and how many more."""
-    if len(names) <= NAMES_SHOWN:
-        return ", ".join(names)
-    return f"{', '.join(names[:NAMES_SHOWN])} and {len(names) - NAMES_SHOWN} more"
 
 
 def _words(elements: list[str]) -> str:
