@@ -250,6 +250,8 @@ COSTLY = DOMAIN.replace(
          "d.pddl:5: function ww in the cost of set is not declared in :functions"),
         ("(w ?x))))", "(w ?x ?x))))",
          "d.pddl:5: function w in the cost of set takes 1 arguments, not 2"),
+        ("(w ?x))))", "(w k))))",
+         "d.pddl:5: k in (w k) in the cost of set is not a constant of the domain"),
         ("(w ?x - block)", "(w ?x - ball)",
          "d.pddl:5: ?x in (w ?x) in the cost of set is of type block, and argument 1 of w "
          "takes type ball"),
