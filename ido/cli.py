@@ -1222,13 +1222,12 @@ CHANGES_SHOWN = 5
 def _worded(result: Any) -> None:
     """Every decision chose as recorded, some in other words: which, and the first one's
     old and new words of one field, so that what changed shows (and that it is only words)."""
-    from ido.text import printable
+    from ido.text import printable, some
 
     said = [f"decision {w.number} ({', '.join(w.fields)})" for w in result.worded]
-    more = ", …" if len(said) > CHANGES_SHOWN else ""
     typer.echo(
         f"identical choices: {result.decisions} decision(s) of run {result.run_id} re-decided "
-        f"the same; worded otherwise since the run: {', '.join(said[:CHANGES_SHOWN])}{more}"
+        f"the same; worded otherwise since the run: {some(said, CHANGES_SHOWN)}"
     )
     first = result.worded[0]
     path, was, now = first.example
@@ -1239,6 +1238,8 @@ def _worded(result: Any) -> None:
 
 def _catalog_change(change: Any) -> str:
     """`capabilities added: a, b; removed: c; changed: d`, each list cut at CHANGES_SHOWN."""
+    from ido.text import some
+
     said = []
     for label, names in (
         ("added", change.added),
@@ -1246,8 +1247,7 @@ def _catalog_change(change: Any) -> str:
         ("changed", change.changed),
     ):
         if names:
-            more = ", …" if len(names) > CHANGES_SHOWN else ""
-            said.append(f"{label}: {', '.join(names[:CHANGES_SHOWN])}{more}")
+            said.append(f"{label}: {some(names, CHANGES_SHOWN)}")
     return "capabilities " + "; ".join(said)
 
 
@@ -1540,12 +1540,12 @@ def audit(
 def _no_runs_of(intent: str, intents: set[str]) -> str:
     """Why `ido audit --intent` found nothing, and the names it may have meant: a typo gave
     an audit of no runs and no denials, as if that intent had never been denied anything."""
-    from ido.text import did_you_mean
+    from ido.text import did_you_mean, some
 
     guess = did_you_mean(intent, intents)
     if guess:
         return f"no run in the journal is of intent '{intent}'; {guess}"
-    shown = ", ".join(sorted(intents)[:5]) + (", …" if len(intents) > 5 else "")
+    shown = some(sorted(intents), 5)
     return f"no run in the journal is of intent '{intent}'" + (
         f" (its runs are of {shown})" if intents else ""
     )

@@ -18,6 +18,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar
 from ido.errors import JournalError, NotFoundError
 from ido.health import Evidence, Lesson, with_lessons
 from ido.state import sorted_json
+from ido.text import some
 
 SCHEMA_VERSION = 4  # 2: health beliefs; 3: the llm planners' answer cache; 4: runs.recorded_at
 _SCHEMA = """
@@ -420,7 +421,7 @@ class SqliteJournal:
                 others = sorted(tables - _TABLES | {"meta"})
         if found is None and others:
             self._db.close()
-            shown = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
+            shown = some(others, 5)
             raise JournalError(
                 f"{self.path} is a SQLite database but not an ido journal (it holds "
                 f"{'table' if len(others) == 1 else 'tables'} {shown}); it was left as it "

@@ -1,11 +1,12 @@
 """Text shown to people that came from elsewhere (a provider's error, a model's words, a
-rule's message): what a terminal would act on, written out so that it cannot."""
+rule's message): what a terminal would act on, written out so that it cannot; and lists
+of names that may run to hundreds, cut short."""
 
 from __future__ import annotations
 
 import difflib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 def printable(text: str) -> str:
@@ -41,6 +42,15 @@ def _unseen(character: str) -> bool:
     direction marks), a line or paragraph separator, a space other than the plain one."""
     kind = unicodedata.category(character)
     return kind in ("Cc", "Cf", "Zl", "Zp") or (kind == "Zs" and character != " ")
+
+
+def some(names: Sequence[str], shown: int, counted: bool = False) -> str:
+    """`names` joined by commas, the first `shown` of them, and the rest counted (`a, b
+    and 3 more`) or, not `counted`, marked (`a, b, …`)."""
+    if len(names) <= shown:
+        return ", ".join(names)
+    first = ", ".join(names[:shown])
+    return f"{first} and {len(names) - shown} more" if counted else f"{first}, …"
 
 
 def did_you_mean(word: str, known: Iterable[str]) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ido.text import did_you_mean
+from ido.text import did_you_mean, some
 
 
 def test_did_you_mean_names_the_closest_known_word() -> None:
@@ -16,3 +16,11 @@ def test_did_you_mean_says_nothing_when_no_name_is_close() -> None:
     """Nothing close, or nothing known: no guess at all rather than a wild one."""
     assert did_you_mean("refund", ["ship-dhl", "charge-stripe"]) is None
     assert did_you_mean("refund", []) is None
+
+
+def test_a_long_list_of_names_is_cut_short_counted_or_marked() -> None:
+    """The journal's, the CLI's and the planner's reasons cut a list the same way: a list
+    that fits whole, else the first names and how many more, or `…`."""
+    assert some(["a", "b"], 2) == "a, b"
+    assert some(["a", "b", "c"], 2) == "a, b, …"
+    assert some(["a", "b", "c"], 2, counted=True) == "a, b and 1 more"

@@ -122,28 +122,9 @@ class _Uses:
     def cost(self, term: Atom, parameters: Mapping[str, str]) -> None:
         """A function term an action adds to `total-cost`, checked as an atom is: it was
         looked up in `:init` as written, and the problem blamed for not giving its value."""
-        found = self.functions.get(term.predicate)
-        if found is None:
-            raise self.fail(
-                f"function {term.predicate} in the cost of {self.owner} is not declared in "
-                ":functions"
-            )
-        if len(found) != len(term.args):
-            raise self.fail(
-                f"function {term.predicate} in the cost of {self.owner} takes {len(found)} "
-                f"arguments, not {len(term.args)}"
-            )
-        for place, (arg, kind) in enumerate(zip(term.args, found, strict=True), 1):
-            if arg.startswith("?") and arg not in parameters:  # its variables alone
-                raise self.fail(f"{arg} in {show(Literal(term))} {self._unbound('its cost')}")
-            known = parameters.get(arg) if arg.startswith("?") else self.objects.get(arg)
-            if known is None:
-                raise self.fail(f"{arg} in {show(Literal(term))} in its cost {self._unknown()}")
-            if not is_a(known, kind, self.below):
-                raise self.fail(
-                    f"{arg} in {show(Literal(term))} in the cost of {self.owner} is of type "
-                    f"{known}, and argument {place} of {term.predicate} takes type {kind}"
-                )
+        where = f"the cost of {self.owner}"
+        kinds = self._declared("function", self.functions, term, where, ":functions")
+        self._args(term, kinds, parameters, where)
 
     def effect(
         self,
@@ -185,36 +166,46 @@ class _Uses:
                 raise self.fail(f"type {kind} of {variable}{owner} is not in :types")
 
     def atom(self, atom: Atom, bound: Mapping[str, str], where: str) -> None:
-        kinds: tuple[str, ...] = ("object", "object")
-        if atom.predicate == "=":
-            if len(atom.args) != 2:
-                raise self.fail(f"(= ...) in {where} takes two terms")
+        if atom.predicate != "=":
+            kinds = self._declared("predicate", self.predicates, atom, where, "the domain")
+        elif len(atom.args) != 2:
+            raise self.fail(f"(= ...) in {where} takes two terms")
         else:
-            found = self.predicates.get(atom.predicate)
-            if found is None:
-                raise self.fail(
-                    f"predicate {atom.predicate} in {where} is not declared in the domain"
-                )
-            kinds = found
-            if len(kinds) != len(atom.args):
-                raise self.fail(
-                    f"predicate {atom.predicate} in {where} takes {len(kinds)} arguments, "
-                    f"not {len(atom.args)}"
-                )
+            kinds = ("object", "object")
+        self._args(atom, kinds, bound, where)
+
+    def _declared(
+        self, what: str, table: Mapping[str, tuple[str, ...]], atom: Atom, where: str, in_: str
+    ) -> tuple[str, ...]:
+        """The argument types of `atom`'s predicate or function (`what`), declared in
+        `table` (`in_`) with as many arguments as `atom` gives."""
+        kinds = table.get(atom.predicate)
+        if kinds is None:
+            raise self.fail(f"{what} {atom.predicate} in {where} is not declared in {in_}")
+        if len(kinds) != len(atom.args):
+            raise self.fail(
+                f"{what} {atom.predicate} in {where} takes {len(kinds)} arguments, "
+                f"not {len(atom.args)}"
+            )
+        return kinds
+
+    def _args(
+        self, atom: Atom, kinds: tuple[str, ...], bound: Mapping[str, str], where: str
+    ) -> None:
+        """Each argument of `atom` in `where`: a variable `bound` there or a name known,
+        of the type `kinds` gives its place."""
         for place, (arg, kind) in enumerate(zip(atom.args, kinds, strict=True), 1):
             if arg.startswith("?"):
                 if arg not in bound:
                     raise self.fail(f"{arg} in {show(Literal(atom))} {self._unbound(where)}")
-                if not is_a(bound[arg], kind, self.below):  # VAL: "Type problem in domain"
-                    raise self.fail(
-                        f"{arg} in {show(Literal(atom))} in {where} is of type {bound[arg]}, "
-                        f"and argument {place} of {atom.predicate} takes type {kind}"
-                    )
-            elif arg not in self.objects:
+                known = bound[arg]
+            elif (found := self.objects.get(arg)) is None:
                 raise self.fail(f"{arg} in {show(Literal(atom))} in {where} {self._unknown()}")
-            elif not is_a(self.objects[arg], kind, self.below):
+            else:
+                known = found
+            if not is_a(known, kind, self.below):  # VAL: "Type problem in domain"
                 raise self.fail(
-                    f"{arg} in {show(Literal(atom))} in {where} is of type {self.objects[arg]}, "
+                    f"{arg} in {show(Literal(atom))} in {where} is of type {known}, "
                     f"and argument {place} of {atom.predicate} takes type {kind}"
                 )
 

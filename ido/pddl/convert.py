@@ -36,14 +36,12 @@ _NOT_IDENT = re.compile(r"[^a-z0-9_]")
 _NOT_NAME = re.compile(r"[^a-z0-9.-]+")
 
 
-class _Collision(PddlError):
-    """Two PDDL names that would become one ido name."""
-
-
 class _Names:
-    """Sanitised names, checked to stay one-to-one."""
+    """Sanitised names, checked to stay one-to-one; two PDDL names that would meet are an
+    error naming the files they come from, `at` (`d.pddl, p.pddl`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, at: str = "") -> None:
+        self._at = _where(at)
         self._seen: dict[str, str] = {}
         self._segments: dict[str, str] = {}  # a name appears in many atoms: once each
         self.paths: dict[Atom, str] = {}  # and an atom in many actions (see `fact_path`)
@@ -86,7 +84,9 @@ class _Names:
     def _unique(self, out: str, text: str) -> str:
         first = self._seen.setdefault(out, text)
         if first != text:
-            raise _Collision(f"PDDL names {first!r} and {text!r} would both become {out!r}")
+            raise PddlError(
+                f"{self._at}PDDL names {first!r} and {text!r} would both become {out!r}"
+            )
         return out
 
 
@@ -101,14 +101,7 @@ def fact_path(atom: Atom, names: _Names) -> str:
 def to_resources(task: GroundTask, max_steps: int = MOST_STEPS) -> list[dict[str, Any]]:
     """The Capability documents, then the Intent document, ready to write as YAML; a name
     that would meet another's is an error naming the files it may come from."""
-    try:
-        return _resources(task, max_steps)
-    except _Collision as exc:
-        raise PddlError(f"{task.files}: {exc}") from None
-
-
-def _resources(task: GroundTask, max_steps: int) -> list[dict[str, Any]]:
-    facts, resources = _Names(), _Names()
+    facts, resources = _Names(task.files), _Names(task.files)
     actions = task.actions
     # The ways of an ADL action show one call: each after the first is numbered, once
     # every first way and plain action has its name (so a real name is never taken).
@@ -186,12 +179,17 @@ def _goal(task: GroundTask, facts: _Names) -> list[str]:
     read = len({lit.atom for way in task.options for lit in way})
     if read > GOAL_FACTS:
         raise PddlError(
-            f"{task.goal_at}: the goal can hold in {len(task.options)} ways that read {read} "
+            f"{_where(task.goal_at)}the goal can hold in {len(task.options)} ways that read {read} "
             f"facts; ido reads a goal of several ways over at most {GOAL_FACTS} (it "
             "tabulates the condition)"
         )
     ways = (" && ".join(_condition(lit, facts) for lit in way) for way in task.options)
     return [" || ".join(f"({way})" for way in ways)]
+
+
+def _where(at: str) -> str:
+    """`at` as an error message begins: `p.pddl:4: `, or nothing where it is not known."""
+    return f"{at}: " if at else ""
 
 
 def _text(action: GroundAction) -> str:

@@ -1,4 +1,5 @@
-"""Ground a PDDL domain and problem: every action instance whose static facts hold.
+"""Ground a PDDL domain and problem: every action instance whose static facts hold and
+that may change a state (not one that contradicts itself or changes nothing).
 
 A predicate no action adds or deletes is *static*: its truth is fixed by the problem's
 `:init`, so it becomes a filter on parameter bindings instead of a fact of the state.
@@ -60,7 +61,9 @@ class GroundTask:
 
 
 def ground(domain: Domain, problem: Problem) -> GroundTask:
-    """Every action instance whose static preconditions hold in the problem's `:init`."""
+    """Every action instance whose static preconditions hold in the problem's `:init`,
+    but for those that never help a plan: a precondition that needs an atom both true and
+    false, an instance that changes nothing, one that needs an atom no instance kept sets."""
     if problem.domain and problem.domain != domain.name:
         raise PddlError(
             f"{problem.file}:{problem.lines.get(':domain', 1)}: problem {problem.name} is for "
@@ -130,10 +133,7 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
     possible = [way for way in ways if way is not None]
     if not possible:
         if len(options) == 1:  # name the literal no action can make true
-            try:
-                _goal(options[0], fluents, static, init, known, strict=True)
-            except UnsolvableError as exc:
-                raise UnsolvableError(exc.reason, at_goal) from None
+            _goal(options[0], fluents, static, init, known, at=at_goal)
         raise UnsolvableError(
             f"the goal can hold in {len(options)} ways, and no action makes any true", at_goal
         )
@@ -162,8 +162,8 @@ def _instances(
     for variant in expand_action(schema, objects_of, truth):
         for binding in _bindings(variant, objects_of, static, index, fluents):
             action = _instantiate(variant, binding, fluents, problem)
-            if action is None or _changes_nothing(action):
-                continue  # it never helps a plan (Fast Downward drops such actions too)
+            if action is None:
+                continue  # it never helps a plan
             if schema.condition is not None or schema.conditional:
                 compiled_count += 1
                 if compiled_count > MAX_COMPILED:
@@ -178,15 +178,6 @@ def _instances(
             yield action
 
 
-def _changes_nothing(action: GroundAction) -> bool:
-    """Whether every state `action` applies in is left as it was: what it adds, its
-    precondition needs true, and what it deletes (and does not add again: an add wins),
-    false. `(go o1)` that needs and adds (p o1) is no step of any plan."""
-    true = {lit.atom for lit in action.precondition if lit.positive}
-    false = {lit.atom for lit in action.precondition if not lit.positive}
-    return set(action.add) <= true and set(action.delete) - set(action.add) <= false
-
-
 class _MissingCost(PddlError):
     """An action's cost term the problem's `:init` gives no value."""
 
@@ -197,17 +188,18 @@ def _goal(
     static: frozenset[Atom],
     init: frozenset[Atom],
     known: set[Atom],
-    strict: bool = False,
+    at: str | None = None,
 ) -> tuple[Literal, ...] | None:
     """The literals of one way the goal can hold that actions may still change; None when
-    one of them is fixed the wrong way (`strict`: raise, naming it)."""
+    one of them is fixed the wrong way (given where the goal is written, `at`: raise,
+    naming it)."""
     for literal in literals:
         fixed = literal.atom.predicate not in fluents or literal.atom not in known
         truth = _static_holds(Literal(literal.atom), {}, static) or literal.atom in init
         if fixed and truth != literal.positive:
-            if strict:
+            if at is not None:
                 raise UnsolvableError(
-                    f"the goal needs {show(literal)}, which no action can make true"
+                    f"the goal needs {show(literal)}, which no action can make true", at
                 )
             return None
     return _live(tuple(lit for lit in literals if lit.atom.predicate in fluents), known)
@@ -424,9 +416,10 @@ def _static_holds(literal: Literal, binding: dict[str, str], static: frozenset[A
 def _instantiate(
     schema: Action, binding: dict[str, str], fluents: frozenset[str], problem: Problem
 ) -> GroundAction | None:
-    """The instance of `schema` for `binding`; None when its precondition needs an atom
-    both true and false (`(is-at ?m) (not (is-at ?l))` with ?m = ?l): it never applies, so
-    its cost is not looked up, which the problem need not give (`(fare bank bank)`)."""
+    """The instance of `schema` for `binding`; None when it never helps a plan: its
+    precondition needs an atom both true and false (`(is-at ?m) (not (is-at ?l))` with
+    ?m = ?l), or it changes nothing (`_changes_nothing`). Its cost is looked up only after,
+    so a problem need not give the cost of an instance that is dropped (`(fare bank bank)`)."""
     pre = tuple(
         Literal(_bind(lit.atom, binding), lit.positive)
         for lit in schema.precondition
@@ -436,7 +429,9 @@ def _instantiate(
     if any(not lit.positive and lit.atom in needed for lit in pre):
         return None
     add = tuple(dict.fromkeys(_bind(a, binding) for a in schema.add))
-    delete = tuple(a for a in dict.fromkeys(_bind(a, binding) for a in schema.delete))
+    delete = tuple(dict.fromkeys(_bind(a, binding) for a in schema.delete))
+    if _changes_nothing(pre, needed, add, delete):
+        return None  # (Fast Downward drops such actions too)
     cost = 0.0 if problem.metric else 1.0  # no metric: plan length
     for term in schema.cost if problem.metric else ():
         if isinstance(term, Atom):
@@ -449,6 +444,21 @@ def _instantiate(
             cost += term
     args = tuple(binding[v] for v, _ in schema.parameters[: schema.shown])
     return GroundAction(schema.name, args, pre, add, delete, cost)
+
+
+def _changes_nothing(
+    pre: tuple[Literal, ...], needed: set[Atom], add: tuple[Atom, ...], delete: tuple[Atom, ...]
+) -> bool:
+    """Whether every state the instance applies in is left as it was: what it adds, its
+    precondition `pre` needs true (`needed`), and what it deletes (and does not add again:
+    an add wins), false. `(go o1)` that needs and adds (p o1) is no step of any plan.
+    Run on every instance: most add an atom not needed, and are told apart at once."""
+    if not needed.issuperset(add):
+        return False
+    if not delete:
+        return True
+    barred = {lit.atom for lit in pre if not lit.positive}
+    return all(a in barred or a in add for a in delete)
 
 
 def _bind(atom: Atom, binding: dict[str, str]) -> Atom:

@@ -179,12 +179,9 @@ class _Reader:
         if not node.is_list or not node.items or node.items[0].is_list:
             raise self.fail(node, "expected an atom like (on ?x ?y)")
         args = []
-        timed = _timed(node)
-        if timed is not None:
-            raise self.fail(node, timed)
         for arg in node.items[1:]:
             if arg.is_list:
-                raise self.fail(arg, _unsupported_inside(node.head(), arg.head()))
+                raise self.fail(arg, _unsupported_inside(node, arg))
             args.append(arg.text or "")
         return Atom(node.head(), tuple(args))
 
@@ -284,7 +281,6 @@ def _read_domain(path: Path) -> Domain:
     constants: dict[str, str] = {}
     predicates: dict[str, tuple[str, ...]] = {}
     functions: dict[str, tuple[str, ...]] = {}
-    lines: dict[str, int] = {}  # where each predicate is declared
     defined: dict[str, int] = {}  # and each action
     typed: list[tuple[str, str, int]] = []  # the types declarations name (`Domain.typed`)
     actions: list[Action] = []
@@ -311,36 +307,9 @@ def _read_domain(path: Path) -> Domain:
             constants = reader.typed_list(node.items[1:], "constant")
             typed += [(kind, f"constant {c}", node.line) for c, kind in constants.items()]
         elif keyword == ":predicates":
-            for item in node.items[1:]:
-                atom = reader.atom(item)
-                names = [n for n in item.items[1:] if not n.is_list]
-                kinds = [after.text or "" for n, after in pairwise(names) if n.text == "-"]
-                # Names, not distinct ones, count: `(in ?obj ?obj)` takes two arguments.
-                arguments = tuple(kind for _, kind in reader.typed(names))
-                arity = len(arguments)
-                what = f"an argument of ({atom.predicate} ...)"
-                typed += [(kind, what, item.line) for kind in kinds]
-                was = predicates.setdefault(atom.predicate, arguments)
-                if was != arguments:  # which one counts? the problem was blamed for it
-                    differ = (
-                        f"{len(was)} and {arity} arguments"
-                        if len(was) != arity
-                        else f"argument types ({' '.join(was)}) and ({' '.join(arguments)})"
-                    )
-                    raise reader.fail(
-                        item,
-                        f"predicate {atom.predicate} is declared twice, with {differ} "
-                        f"({_lines(lines[atom.predicate], item.line)})",
-                    )
-                lines.setdefault(atom.predicate, item.line)
-                if arity > MOST_ARGUMENTS:
-                    raise reader.fail(
-                        item,
-                        f"({atom.predicate} ...) takes {arity} arguments; ido's facts take at "
-                        f"most {MOST_ARGUMENTS} (a fact is a path that CEL reads to 32 deep)",
-                    )
+            predicates = _declarations(reader, node, "predicate", typed)
         elif keyword == ":functions":
-            functions = _functions(reader, node, typed)  # cost terms: checked where used
+            functions = _declarations(reader, node, "function", typed)  # cost terms
         elif keyword == ":action":
             action = _action(reader, node)
             if action.name in defined:
@@ -365,32 +334,44 @@ def _read_domain(path: Path) -> Domain:
     return domain
 
 
-def _functions(
-    reader: _Reader, node: Node, typed: list[tuple[str, str, int]]
+def _declarations(
+    reader: _Reader, node: Node, what: str, typed: list[tuple[str, str, int]]
 ) -> dict[str, tuple[str, ...]]:
-    """Each function with the type of each argument, as `:predicates` gives a predicate's
-    (the types they name go to `typed`, to be checked against `:types`); refuse a function
-    declared twice with different arguments (which one counts?)."""
-    seen: dict[str, tuple[int, int]] = {}  # name -> (arguments, line)
-    functions: dict[str, tuple[str, ...]] = {}
+    """Each predicate or function (`what`) of a `:predicates` or `:functions` section with
+    the type of each argument (the types they name go to `typed`, to be checked against
+    `:types`); refuse one declared twice with other arguments (which one counts? the
+    problem was blamed for it)."""
+    declared: dict[str, tuple[str, ...]] = {}
+    lines: dict[str, int] = {}
     for item in node.items[1:]:
-        if not item.is_list or not item.items:
+        if what == "function" and not (item.is_list and item.items):
             continue  # `- number`
+        name = reader.atom(item).predicate
         names = [n for n in item.items[1:] if not n.is_list]
-        arity = len(names) - 2 * sum(n.text == "-" for n in names)
-        name = item.head()
-        was, line = seen.setdefault(name, (arity, item.line))
-        if was != arity:
-            raise reader.fail(
-                item,
-                f"function {name} is declared twice, with {was} and {arity} arguments "
-                f"({_lines(line, item.line)})",
-            )
+        # Names, not distinct ones, count: `(in ?obj ?obj)` takes two arguments.
         arguments = tuple(kind for _, kind in reader.typed(names))
         kinds = [after.text or "" for n, after in pairwise(names) if n.text == "-"]
         typed += [(kind, f"an argument of ({name} ...)", item.line) for kind in kinds]
-        functions.setdefault(name, arguments)
-    return functions
+        was = declared.setdefault(name, arguments)
+        if was != arguments:
+            differ = (
+                f"{len(was)} and {len(arguments)} arguments"
+                if len(was) != len(arguments)
+                else f"argument types ({' '.join(was)}) and ({' '.join(arguments)})"
+            )
+            raise reader.fail(
+                item,
+                f"{what} {name} is declared twice, with {differ} "
+                f"({_lines(lines[name], item.line)})",
+            )
+        lines.setdefault(name, item.line)
+        if what == "predicate" and len(arguments) > MOST_ARGUMENTS:
+            raise reader.fail(
+                item,
+                f"({name} ...) takes {len(arguments)} arguments; ido's facts take at "
+                f"most {MOST_ARGUMENTS} (a fact is a path that CEL reads to 32 deep)",
+            )
+    return declared
 
 
 def _action(reader: _Reader, node: Node) -> Action:
@@ -526,24 +507,19 @@ MOST_COST = 1e15
 well inside a float's range (PDDL's costs are small whole numbers)."""
 
 
-def _timed(node: Node) -> str | None:
-    """What `(at 10 (p))` (a timed initial literal) or `(at start (p))`, `(over all (p))`
-    (a durative action's condition) is, said as the feature it is; None for an atom. Read
-    as an atom, each was "nested terms (functions)", of a predicate `at` most domains have."""
-    items = node.items
-    if len(items) != 3 or items[1].is_list or not items[2].is_list:
-        return None
-    head, when = node.head(), items[1].text or ""
-    if head == "at" and _NUMBER.fullmatch(when):
-        return f"timed initial literals (at {when} …) are not supported"
-    if (head, when) in (("at", "start"), ("at", "end"), ("over", "all")):
-        return f"({head} {when} …) belongs to durative actions, which are not supported"
-    return None
-
-
-def _unsupported_inside(head: str, inner: str) -> str:
-    """What an atom holding a list (`(head … (inner …))`) is, said as the feature it is."""
-    if inner == "either":
+def _unsupported_inside(node: Node, inner: Node) -> str:
+    """What an atom holding a list (`(head … (inner …))`) is, said as the feature it is.
+    `(at 10 (p))` (a timed initial literal) and `(at start (p))`, `(over all (p))` (a
+    durative action's condition) were "nested terms (functions)", of a predicate `at`
+    most domains have."""
+    head, items = node.head(), node.items
+    if len(items) == 3 and not items[1].is_list and items[2] is inner:
+        when = items[1].text or ""
+        if head == "at" and _NUMBER.fullmatch(when):
+            return f"timed initial literals (at {when} …) are not supported"
+        if (head, when) in (("at", "start"), ("at", "end"), ("over", "all")):
+            return f"({head} {when} …) belongs to durative actions, which are not supported"
+    if inner.head() == "either":
         return "either types are not supported"
     if head in ("increase", "decrease", "assign", "scale-up", "scale-down"):
         return (

@@ -23,6 +23,7 @@ from ido.planner.pairs import Value, goal_conflict
 from ido.planner.tables import required
 from ido.planner.types import ConstraintReport, Limits, Plan, Task, Way, Weights
 from ido.state import sorted_json
+from ido.text import some
 
 TOGETHER = "\t"
 """Between the names of a way out that relaxes several limits and rules together."""
@@ -194,8 +195,9 @@ class Infeasibility:
     """Why no plan exists: in words, what stands in the way, and a minimal conflicting set.
 
     `blocking` names the limits and rules whose relaxation alone admits a plan (or, when
-    none does, the conflict). `conflict` is a minimal set of limits and policy rules that
-    admit no plan together: enforcing any smaller part of it alone would leave a plan.
+    none does, those that relaxed together admit one: limits alone when they can).
+    `conflict` is a minimal set of limits and policy rules that admit no plan together:
+    enforcing any smaller part of it alone would leave a plan.
     """
 
     reason: str
@@ -254,12 +256,10 @@ def infeasible(
             f"no plan meets {_words(conflict)}{' together' if len(conflict) > 1 else ''}, and "
             "relaxing any one limit or rule alone is not enough; "
         )
-        loose = _limits_together(relax, limits)
-        if loose:  # first the way out that keeps every rule, with the values that admit it
-            found = relax.solve(frozenset(loose))
-            words = limits_together(task, loose, found.plan)
-            way = Way(TOGETHER.join(loose), found.plan, words, kind="limits together")
-            why = Infeasibility(head + words, tuple(loose), tuple(conflict), (way,))
+        loose = _limits_way(task, relax, limits)
+        if loose is not None:  # first the way out that keeps every rule
+            blocking = tuple(loose.element.split(TOGETHER))
+            why = Infeasibility(head + loose.words, blocking, tuple(conflict), (loose,))
             return _or_more_steps(task, grounded, why) if longer else why
         together = _relaxing(relax, elements)
         words = f"{head}relax {_words(together)} together"
@@ -275,12 +275,10 @@ def infeasible(
     messages = [way.words for way in ways]
     lifts = [e for e in single if e not in METRICS]
     if lifts and not messages:
-        loose = _limits_together(relax, limits)
-        if loose:  # the ways the rules leave break several limits, not one alone
-            found = relax.solve(frozenset(loose))
-            words = limits_together(task, loose, found.plan)
-            messages.append(words)
-            ways.append(Way(TOGETHER.join(loose), found.plan, words, kind="limits together"))
+        loose = _limits_way(task, relax, limits)
+        if loose is not None:  # the ways the rules leave break several limits, not one alone
+            messages.append(loose.words)
+            ways.append(loose)
         else:
             goals = ", ".join(f"'{g}'" for g in task.goal)
             denials = "; ".join(rule_words(rule, relax.rules[rule]).denies for rule in lifts)
@@ -297,11 +295,22 @@ def infeasible(
     return _or_more_steps(task, grounded, why) if longer else why
 
 
+def _limits_way(task: Task, relax: _Relaxer, limits: list[str]) -> Way | None:
+    """The way out that relaxes several `limits` together and keeps every rule, in words
+    with the values that admit it (`_limits_together`); None when there is none."""
+    loose = _limits_together(relax, limits)
+    if not loose:
+        return None
+    found = relax.solve(frozenset(loose))
+    words = limits_together(task, loose, found.plan)
+    return Way(TOGETHER.join(loose), found.plan, words, kind="limits together")
+
+
 def _limits_together(relax: _Relaxer, limits: list[str]) -> list[str]:
     """A minimal set of `limits` that, relaxed together with every rule kept, admits a
     plan (`_relaxing`); `[]` when relaxing all of them does not. Where no limit alone is a
-    way out but lifting a rule is, this is the way out that keeps the rules: without it,
-    "every way there is ruled out" by the rule pointed at the rule alone."""
+    way out, this is the way out that keeps the rules: told before lifting a rule alone,
+    or before relaxing limits and rules together."""
     if len(limits) < 2 or relax.solve(frozenset(limits)) is None:
         return []
     return _relaxing(relax, limits)
@@ -560,12 +569,12 @@ binding, and the reason named them all, twice."""
 def rule_words(rule: str, names: list[str], plan: Sequence[str] = ()) -> RuleWords:
     """`rule`, which leaves out the capabilities `names`, in words (`RuleWords`). `plan`,
     the steps of the plan lifting it lets through: a run binding is needed for its own."""
-    out = _some(names)
+    out = some(names, NAMES_SHOWN, counted=True)
     if rule == UNBOUND:
         has = "has" if len(names) == 1 else "have"
         needed = [n for n in dict.fromkeys(plan) if n in names] or names
         return RuleWords(
-            f"give {_some(needed)} a run binding (spec.run)",
+            f"give {some(needed, NAMES_SHOWN, counted=True)} a run binding (spec.run)",
             "the need for a run binding (spec.run)",
             f"{out} {has} no run binding",
         )
@@ -585,13 +594,6 @@ def element_words(element: str) -> str:
     """A limit or a rule of a way out, as relaxing it is said: `max_cost`, `rule
     guard/no-d`, `the need for environment variable TOKEN` (`rule_words`)."""
     return element if element in METRICS else rule_words(element, []).named
-
-
-def _some(names: Sequence[str]) -> str:
-    """`names` joined, the first NAMES_SHOWN of them and how many more."""
-    if len(names) <= NAMES_SHOWN:
-        return ", ".join(names)
-    return f"{', '.join(names[:NAMES_SHOWN])} and {len(names) - NAMES_SHOWN} more"
 
 
 def _words(elements: list[str]) -> str:

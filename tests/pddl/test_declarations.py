@@ -62,6 +62,9 @@ def test_the_base_domain_and_problem_are_read(tmp_path: Path) -> None:
          "type block is declared twice, as object (line 2) and thing (line 2)"),
         ("(:types block)", "(:types block) (:functions (f ?x) (f))",
          "d.pddl:2: function f is declared twice, with 1 and 0 arguments (both on line 2)"),
+        ("(:types block)", "(:types block place) (:functions (f ?x - place) (f ?y - block))",
+         "d.pddl:2: function f is declared twice, with argument types (place) and (block) "
+         "(both on line 2)"),
         (":parameters (?x - block) :precondition (q ?x) :effect (p ?x)",
          ":parameters (?x ?x - block) :precondition (q ?x) :effect (p ?x)",
          "d.pddl:4: ?x is declared twice in the parameters of set (both on line 4)"),
@@ -74,7 +77,8 @@ def test_a_domain_name_declared_twice_in_ways_that_disagree_is_refused(
 ) -> None:
     """A second `set` replaced the first: ido planned with one, and the plan file's `(set a)`
     was the other to VAL, which rejected it. A second `p` took over the first's arity; one
-    with other argument types was kept silently, and the problem blamed for using the first's."""
+    with other argument types was kept silently, and the problem blamed for using the first's;
+    so was a function's."""
     assert old in DOMAIN
     refused(tmp_path, DOMAIN.replace(old, new, 1), PROBLEM, said)
 
@@ -246,6 +250,8 @@ COSTLY = DOMAIN.replace(
          "d.pddl:5: function ww in the cost of set is not declared in :functions"),
         ("(w ?x))))", "(w ?x ?x))))",
          "d.pddl:5: function w in the cost of set takes 1 arguments, not 2"),
+        ("(w ?x))))", "(w k))))",
+         "d.pddl:5: k in (w k) in the cost of set is not a constant of the domain"),
         ("(w ?x - block)", "(w ?x - ball)",
          "d.pddl:5: ?x in (w ?x) in the cost of set is of type block, and argument 1 of w "
          "takes type ball"),

@@ -121,6 +121,29 @@ def test_an_instance_whose_precondition_contradicts_itself_needs_no_cost(tmp_pat
     ]
 
 
+def test_an_instance_that_changes_nothing_needs_no_cost(tmp_path: Path) -> None:
+    """`(move a a)` needs (at a), adds it and deletes it (an add wins): it changes nothing
+    and is dropped, and the problem gives no `(fare a a)`. Its cost was looked up before it
+    was dropped, and the problem refused ("the cost (fare a a) of move is not in :init")."""
+    domain = """\
+(define (domain ride) (:requirements :strips :action-costs)
+ (:predicates (at ?x)) (:functions (total-cost) (fare ?from ?to))
+ (:action move :parameters (?from ?to) :precondition (at ?from)
+  :effect (and (at ?to) (not (at ?from)) (increase (total-cost) (fare ?from ?to)))))
+"""
+    problem = """\
+(define (problem r1) (:domain ride) (:objects a b)
+ (:init (at a) (= (fare a b) 2) (= (fare b a) 3) (= (total-cost) 0))
+ (:goal (at b)) (:metric minimize (total-cost)))
+"""
+    d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem)
+    task = load_pddl(d, p)
+    assert sorted((a.call, a.cost) for a in task.actions) == [
+        ("(move a b)", 2.0),
+        ("(move b a)", 3.0),
+    ]
+
+
 def test_an_instance_that_changes_nothing_is_left_out(tmp_path: Path) -> None:
     """`(go o1)` needs (p o1) and adds it: no state it applies in changes, as the docs say
     of such instances, yet it was written as a capability. An import of nothing to do says

@@ -179,6 +179,10 @@ def test_names_cel_cannot_hold_are_renamed_one_to_one(tmp_path: Path) -> None:
     clashing = f"{tmp_path / 'd.pddl'}, {tmp_path / 'p.pddl'}: PDDL names 'a-b' and 'a_b' would"
     with pytest.raises(PddlError, match=re.escape(clashing)):  # the files it may come from
         to_resources(task)
+    # A task built by hand names no files: its message starts with the names, not ": ".
+    by_hand = replace(task, files="")
+    with pytest.raises(PddlError, match=r"^PDDL names 'a-b' and 'a_b' would"):
+        to_resources(by_hand)
 
 
 def test_import_pddl_on_the_command_line(tmp_path: Path) -> None:

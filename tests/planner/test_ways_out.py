@@ -877,6 +877,35 @@ def test_a_rule_s_way_out_told_again_writes_its_plan_as_plans_are() -> None:
         )
 
 
+def test_a_run_binding_way_out_told_again_names_the_capabilities_of_the_plan_it_allows() -> None:
+    """No step has a run binding; giving one lets a1 → a2 through, which the plan rule
+    denies, and b1 → b2 it allows. The way out kept the words of the first plan: "give a1,
+    a2 a run binding (spec.run) to allow b1 → b2"; it now names b1 and b2."""
+    from ido.planner.explain import UNBOUND
+
+    def step(name: str, provider: str, cost: float, needs: str | None, makes: str) -> Action:
+        requires = (f"state.s.{needs}",) if needs else ()
+        return Action(name, provider, cost, 1.0, 0.99, requires, ((f"s.{makes}", True),))
+
+    steps = (
+        step("a1", "P", 1.0, None, "a"),
+        step("a2", "P", 1.0, "a", "done"),
+        step("b1", "Q", 2.0, None, "b"),
+        step("b2", "Q", 2.0, "b", "done"),
+    )
+    task = Task(
+        {"s": dict.fromkeys(["a", "b", "done"], False)},
+        ("state.s.done",),
+        (),
+        denied=tuple(Denied(a, UNBOUND, "no run binding") for a in steps),
+    )
+    for planner in (CpSatPlanner(small=0, search_first=0), SearchPlanner()):
+        reason = str(decided(task, planner, check_for("'P' in plan.providers")).reason)
+        assert "give b1, b2 a run binding (spec.run) to allow b1 → b2 (a1 → a2 is denied" in (
+            reason
+        ), reason
+
+
 def test_a_plan_a_hair_over_the_deadline_reads_apart_from_it() -> None:
     """ "within deadline 4s | takes 4s on its critical path" of a 4.0004s plan: the plan's
     time keeps the digits that set it apart from the deadline."""
