@@ -64,6 +64,7 @@ from ido.runtime.recovery import (
     as_asked_of,
     fold_done,
     fold_finish,
+    fold_undone,
     history_of,
     last_model_call_cost,
     learnt,
@@ -596,6 +597,8 @@ class LocalRuntime:
                     f"{reason}; undoing its steps cost {run.undo_cost:.2f} more, "
                     f"{run.spent:.2f} in all, over max_cost {budget:.2f}"
                 )
+            if waiting is None and run.left_undone:  # a booking left standing is no footnote
+                reason = "; ".join([str(reason), *run.left_undone])
         # Beliefs are kept for later runs once per run, not per step: after a crash, resume
         # learns the lost outcomes again from the journal's action_finished events.
         end = self.clock()
@@ -1312,6 +1315,7 @@ class LocalRuntime:
         completed step is never repeated after a crash."""
         self._pending.append((kind, stamp(self.clock() + after), data))
         run.completed = fold_done(run.completed, run.undoing, kind, data)  # as resume folds
+        run.left_undone = fold_undone(run.left_undone, kind, data)
         if durable:
             self._flush(run, replies)
         self._emit(run, kind, data, took, after)

@@ -77,6 +77,9 @@ class RunState:
     undo_cost: float = 0.0
     """What the run's compensations cost: undoing is not held to the budget, and its end
     says what it added."""
+    left_undone: list[str] = field(default_factory=list)
+    """Each completed step a compensation failed or was not performed for, with why: the
+    run's end says so, as a saga that leaves a booking standing must."""
     overdue: bool = False
     """Whether a step was refused for starting past the deadline itself: the run has failed."""
     waited: float = 0.0
@@ -208,6 +211,7 @@ def recover(
         data = event.data
         run.spent += paid_in(event)
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
+        run.left_undone = fold_undone(run.left_undone, event.kind, data)
         if event.kind == "run_finished":
             # The run saved what it had learnt as it stopped (blocked): only what it learns
             # after is not in the journal's health yet (counted twice, a call was two).
@@ -348,6 +352,19 @@ def fold_done(
     elif kind == "effects_missing":
         return [c for c in completed if c[0] != data["step"]]
     return completed
+
+
+def fold_undone(left: list[str], kind: str, data: Mapping[str, Any]) -> list[str]:
+    """The steps a failed run left undone after an event of `kind` with `data`, each said as
+    its reason says it (`book-hotel (step 2) is not undone: cancel-hotel failed`): a
+    compensation that failed or was skipped. The one rule for the runtime as it records
+    the event, and for resume as it reads it back."""
+    undone = f"{data.get('undoes')} (step {data.get('undoes_step')}) is not undone"
+    if kind == "compensation_finished" and not data["ok"]:
+        return [*left, f"{undone}: {data['capability']} failed"]
+    if kind == "compensation_skipped":
+        return [*left, f"{undone}: {data['capability']} was not performed"]
+    return left
 
 
 def settles(finished: Mapping[str, Any]) -> bool:

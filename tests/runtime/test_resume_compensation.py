@@ -277,3 +277,32 @@ def test_a_compensation_settled_on_resume_is_recorded_and_counted_as_one(tmp_pat
             (e.data["capability"], e.data["ok"]) for e in kept if e.kind == "compensation_finished"
         ]
         assert sorted(undone) == [("refund", True), ("unpack", True)], (n, undone)
+
+
+def test_a_step_a_compensation_failed_to_undo_is_named_in_the_reason(tmp_path: Path) -> None:
+    """The refund failed and the run's reason said only why the run failed: the order
+    stayed charged, said in one line of `ido explain`. Now the reason names each step left
+    undone, and says it the same after a crash while undoing and a resume."""
+    reference = saga(tmp_path / "reference")
+    calls = reference / "svc" / "saga.py"
+    failing = calls.read_text().replace(
+        '    _write("refund", ctx.idempotency_key)', '    raise RuntimeError("refunds are down")'
+    )
+    calls.write_text(failing)
+    assert ido(reference, "run", "deliver").returncode == 1
+    with SqliteJournal(reference / ".ido" / "ido.db") as journal:
+        (row,) = journal.runs()
+        events = journal.events(row.id)
+    assert str(row.reason).endswith("; charge (step 1) is not undone: refund failed"), row.reason
+    told = ido(reference, "explain", "last").stdout  # not "refund undid charge …: failed"
+    assert "compensation: refund could not undo charge (step 1): failed: RuntimeError" in told
+    first = next(i for i, e in enumerate(events) if "undoes_step" in e.data)
+    for n in range(first, len(events) - 1):
+        project = saga(tmp_path / f"crash-{n}")
+        (project / "svc" / "saga.py").write_text(failing)
+        killed = ido(project, "run", "deliver", IDO_CRASH_AFTER_EVENTS=str(n))
+        assert killed.returncode == -signal.SIGKILL, (n, killed.stdout, killed.stderr)
+        resumed = ido(project, "resume", "last")
+        assert resumed.returncode == 1, (n, resumed.stdout, resumed.stderr)
+        with SqliteJournal(project / ".ido" / "ido.db") as journal:
+            assert journal.runs()[0].reason == row.reason, n
