@@ -585,6 +585,9 @@ class LocalRuntime:
 
     def _end(self, run: RunState, outcome: str, reason: str | None) -> RunReport:
         """Undo the run's steps if it failed and should, and record how it ended."""
+        if outcome == "failed":  # a call the deadline cut off may have been done: say so
+            told = [note for note in run.unknown if note not in str(reason)]
+            reason = "; ".join([str(reason), *told]) if told else reason
         if outcome == "failed" and run.intent.spec.on_failure == "compensate":
             waiting = self._compensate(run, reason)
             budget = run.intent.spec.constraints.max_cost

@@ -77,6 +77,10 @@ class RunState:
     undo_cost: float = 0.0
     """What the run's compensations cost: undoing is not held to the budget, and its end
     says what it added."""
+    unknown: list[str] = field(default_factory=list)
+    """Each call the run's deadline stopped whose outcome nothing observed, said as its end
+    says it: the provider may have gone on and done it (a charge), and nothing will undo
+    or repeat it, so the run's reason names it."""
     left_undone: list[str] = field(default_factory=list)
     """Each completed step a compensation failed or was not performed for, with why: the
     run's end says so, as a saga that leaves a booking standing must."""
@@ -389,6 +393,12 @@ def fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
     name = data["capability"]
     if data["step"] in run.undoing:
         run.undo_cost += float(data.get("cost") or 0.0)
+    if not data["ok"] and data.get("deadline") and str(data.get("settled")).endswith("unknown"):
+        provider = data.get("provider") or "its provider"
+        run.unknown.append(
+            f"step {data['step']} {name} {data['error']}; {data['settled']} (check with "
+            f"{provider} whether it took effect)"
+        )
     if not data["ok"]:
         if tells_of_provider(data):
             run.failures[name] = run.failures.get(name, 0) + 1
