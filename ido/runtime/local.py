@@ -159,6 +159,16 @@ def as_recorded(
     return outcome, False
 
 
+def rejecting(undoing: Mapping[str, Any] | None) -> str:
+    """What rejecting a step whose outcome is unknown does, as its request says: a plan's
+    step ends the run; a compensation is left undone, and the older steps are still undone
+    (told "to end the run", a person rejected a refund to stop the saga, and it went on)."""
+    if undoing is None:
+        return "to end the run"
+    undone = f"{undoing['undoes']} (step {undoing['undoes_step']})"
+    return f"to leave {undone} not undone and go on undoing the steps before it"
+
+
 def blocking(asked: list[tuple[str, str]]) -> tuple[str, str] | None:
     """What blocks a run whose steps' outcomes a person must decide (each `_ask`'s stop),
     the first named and the others counted; None when there are none."""
@@ -515,7 +525,7 @@ class LocalRuntime:
             f"step {step.step} ({capability.name}) {how}, and nothing observes "
             f"its effects ({', '.join(capability.spec.effects)}{failed}): {unknown} is "
             "unknown. Approve to perform it again under the same idempotency key, or "
-            "reject to end the run"
+            f"reject {rejecting(step.undoing)}"
         )
         # one "plan" for all such requests: `ido approvals` lists those of the latest plan
         request = request_data(

@@ -306,3 +306,20 @@ def test_a_step_a_compensation_failed_to_undo_is_named_in_the_reason(tmp_path: P
         assert resumed.returncode == 1, (n, resumed.stdout, resumed.stderr)
         with SqliteJournal(project / ".ido" / "ido.db") as journal:
             assert journal.runs()[0].reason == row.reason, n
+
+
+def test_a_compensation_whose_outcome_is_unknown_says_what_rejecting_it_does(
+    tmp_path: Path,
+) -> None:
+    """The request for a refund cut short said "reject to end the run", though a rejected
+    compensation is left undone and undoing goes on: a person who meant to stop the saga
+    was told wrong."""
+    project = saga(tmp_path)
+    calls = project / "svc" / "saga.py"
+    calls.write_text(calls.read_text().replace('"refunded": "refund" in kinds', '"x": 1'))
+    killed = ido(project, "run", "deliver", SVC_DIE_AFTER="refund")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    blocked = ido(project, "resume", "last")
+    assert blocked.returncode == 3, blocked.stdout + blocked.stderr
+    said = "or reject to leave charge (step 1) not undone and go on undoing the steps before it"
+    assert said in blocked.stdout and "end the run" not in blocked.stdout, blocked.stdout
