@@ -363,8 +363,11 @@ def fold_undone(left: list[str], kind: str, data: Mapping[str, Any]) -> list[str
     its reason says it (`book-hotel (step 2) is not undone: cancel-hotel failed`): a
     compensation that failed or was skipped. The one rule for the runtime as it records
     the event, and for resume as it reads it back."""
-    undone = f"{data.get('undoes')} (step {data.get('undoes_step')}) is not undone"
+    step = f"{data.get('undoes')} (step {data.get('undoes_step')})"
+    undone = f"{step} is not undone"
     if kind == "compensation_finished" and not data["ok"]:
+        if "its outcome is unknown" in str(data.get("error")):  # cut short, not made again
+            return [*left, f"{step} may not be undone: {data['capability']}'s outcome is unknown"]
         return [*left, f"{undone}: {data['capability']} failed"]
     if kind == "compensation_skipped":
         return [*left, f"{undone}: {data['capability']} was not performed"]
