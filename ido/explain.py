@@ -67,9 +67,10 @@ def event_line(e: dict[str, Any]) -> str:
         reason = e["reason"] if "reason" in e else _reason_of(e["observer"], e["error"])
         return f"{observer_failed(e['observer'], reason)}{kept}"
     if kind == "compensation_finished":
-        verdict = "done" if e["ok"] else f"failed: {e['error']}"
         undone = f"{e['undoes']} (step {e['undoes_step']})"
-        return f"compensation: {e['capability']} undid {undone}: {verdict}"
+        if e["ok"]:
+            return f"compensation: {e['capability']} undid {undone}: done"
+        return f"compensation: {e['capability']} could not undo {undone}: failed: {e['error']}"
     if kind == "compensation_skipped":
         undone = f"{e['capability']} could not undo {e['undoes']} (step {e['undoes_step']})"
         if "rule" in e and e["effect"] == "deny":  # a policy kept it from running

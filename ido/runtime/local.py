@@ -64,6 +64,7 @@ from ido.runtime.recovery import (
     as_asked_of,
     fold_done,
     fold_finish,
+    fold_undone,
     history_of,
     last_model_call_cost,
     learnt,
@@ -156,6 +157,16 @@ def as_recorded(
         said = f"stopped at the deadline after {format_duration(ctx.timeout)}"
         return replace(outcome, error=said), True
     return outcome, False
+
+
+def rejecting(undoing: Mapping[str, Any] | None) -> str:
+    """What rejecting a step whose outcome is unknown does, as its request says: a plan's
+    step ends the run; a compensation is left undone, and the older steps are still undone
+    (told "to end the run", a person rejected a refund to stop the saga, and it went on)."""
+    if undoing is None:
+        return "to end the run"
+    undone = f"{undoing['undoes']} (step {undoing['undoes_step']})"
+    return f"to leave {undone} not undone and go on undoing the steps before it"
 
 
 def blocking(asked: list[tuple[str, str]]) -> tuple[str, str] | None:
@@ -514,7 +525,7 @@ class LocalRuntime:
             f"step {step.step} ({capability.name}) {how}, and nothing observes "
             f"its effects ({', '.join(capability.spec.effects)}{failed}): {unknown} is "
             "unknown. Approve to perform it again under the same idempotency key, or "
-            "reject to end the run"
+            f"reject {rejecting(step.undoing)}"
         )
         # one "plan" for all such requests: `ido approvals` lists those of the latest plan
         request = request_data(
@@ -584,6 +595,9 @@ class LocalRuntime:
 
     def _end(self, run: RunState, outcome: str, reason: str | None) -> RunReport:
         """Undo the run's steps if it failed and should, and record how it ended."""
+        if outcome == "failed":  # a call the deadline cut off may have been done: say so
+            told = [note for note in run.unknown if note not in str(reason)]
+            reason = "; ".join([str(reason), *told]) if told else reason
         if outcome == "failed" and run.intent.spec.on_failure == "compensate":
             waiting = self._compensate(run, reason)
             budget = run.intent.spec.constraints.max_cost
@@ -596,6 +610,8 @@ class LocalRuntime:
                     f"{reason}; undoing its steps cost {run.undo_cost:.2f} more, "
                     f"{run.spent:.2f} in all, over max_cost {budget:.2f}"
                 )
+            if waiting is None and run.left_undone:  # a booking left standing is no footnote
+                reason = "; ".join([str(reason), *run.left_undone])
         # Beliefs are kept for later runs once per run, not per step: after a crash, resume
         # learns the lost outcomes again from the journal's action_finished events.
         end = self.clock()
@@ -1312,6 +1328,7 @@ class LocalRuntime:
         completed step is never repeated after a crash."""
         self._pending.append((kind, stamp(self.clock() + after), data))
         run.completed = fold_done(run.completed, run.undoing, kind, data)  # as resume folds
+        run.left_undone = fold_undone(run.left_undone, kind, data)
         if durable:
             self._flush(run, replies)
         self._emit(run, kind, data, took, after)

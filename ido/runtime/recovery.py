@@ -77,6 +77,13 @@ class RunState:
     undo_cost: float = 0.0
     """What the run's compensations cost: undoing is not held to the budget, and its end
     says what it added."""
+    unknown: list[str] = field(default_factory=list)
+    """Each call the run's deadline stopped whose outcome nothing observed, said as its end
+    says it: the provider may have gone on and done it (a charge), and nothing will undo
+    or repeat it, so the run's reason names it."""
+    left_undone: list[str] = field(default_factory=list)
+    """Each completed step a compensation failed or was not performed for, with why: the
+    run's end says so, as a saga that leaves a booking standing must."""
     overdue: bool = False
     """Whether a step was refused for starting past the deadline itself: the run has failed."""
     waited: float = 0.0
@@ -208,6 +215,7 @@ def recover(
         data = event.data
         run.spent += paid_in(event)
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
+        run.left_undone = fold_undone(run.left_undone, event.kind, data)
         if event.kind == "run_finished":
             # The run saved what it had learnt as it stopped (blocked): only what it learns
             # after is not in the journal's health yet (counted twice, a call was two).
@@ -350,6 +358,22 @@ def fold_done(
     return completed
 
 
+def fold_undone(left: list[str], kind: str, data: Mapping[str, Any]) -> list[str]:
+    """The steps a failed run left undone after an event of `kind` with `data`, each said as
+    its reason says it (`book-hotel (step 2) is not undone: cancel-hotel failed`): a
+    compensation that failed or was skipped. The one rule for the runtime as it records
+    the event, and for resume as it reads it back."""
+    step = f"{data.get('undoes')} (step {data.get('undoes_step')})"
+    undone = f"{step} is not undone"
+    if kind == "compensation_finished" and not data["ok"]:
+        if "its outcome is unknown" in str(data.get("error")):  # cut short, not made again
+            return [*left, f"{step} may not be undone: {data['capability']}'s outcome is unknown"]
+        return [*left, f"{undone}: {data['capability']} failed"]
+    if kind == "compensation_skipped":
+        return [*left, f"{undone}: {data['capability']} was not performed"]
+    return left
+
+
 def settles(finished: Mapping[str, Any]) -> bool:
     """Whether a finished compensation is done with, for good: it ran (or failed: it is not
     tried again), or a person refused to have it done again. One an interruption cut short
@@ -372,6 +396,12 @@ def fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
     name = data["capability"]
     if data["step"] in run.undoing:
         run.undo_cost += float(data.get("cost") or 0.0)
+    if not data["ok"] and data.get("deadline") and str(data.get("settled")).endswith("unknown"):
+        provider = data.get("provider") or "its provider"
+        run.unknown.append(
+            f"step {data['step']} {name} {data['error']}; {data['settled']} (check with "
+            f"{provider} whether it took effect)"
+        )
     if not data["ok"]:
         if tells_of_provider(data):
             run.failures[name] = run.failures.get(name, 0) + 1

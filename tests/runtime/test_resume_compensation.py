@@ -167,6 +167,8 @@ def test_a_rejected_compensation_is_not_done_again(tmp_path: Path) -> None:
     with SqliteJournal(project / ".ido" / "ido.db") as journal:
         reason = str(journal.runs()[0].reason)
     assert "used up by ship" in reason and "; then step" in reason and "rejected" in reason
+    # cut short, the refund may have been made: not "refund failed"
+    assert reason.endswith("; charge (step 1) may not be undone: refund's outcome is unknown")
 
 
 def test_a_journal_that_fails_a_write_stops_the_run_and_undoes_nothing(
@@ -277,3 +279,49 @@ def test_a_compensation_settled_on_resume_is_recorded_and_counted_as_one(tmp_pat
             (e.data["capability"], e.data["ok"]) for e in kept if e.kind == "compensation_finished"
         ]
         assert sorted(undone) == [("refund", True), ("unpack", True)], (n, undone)
+
+
+def test_a_step_a_compensation_failed_to_undo_is_named_in_the_reason(tmp_path: Path) -> None:
+    """The refund failed and the run's reason said only why the run failed: the order
+    stayed charged, said in one line of `ido explain`. Now the reason names each step left
+    undone, and says it the same after a crash while undoing and a resume."""
+    reference = saga(tmp_path / "reference")
+    calls = reference / "svc" / "saga.py"
+    failing = calls.read_text().replace(
+        '    _write("refund", ctx.idempotency_key)', '    raise RuntimeError("refunds are down")'
+    )
+    calls.write_text(failing)
+    assert ido(reference, "run", "deliver").returncode == 1
+    with SqliteJournal(reference / ".ido" / "ido.db") as journal:
+        (row,) = journal.runs()
+        events = journal.events(row.id)
+    assert str(row.reason).endswith("; charge (step 1) is not undone: refund failed"), row.reason
+    told = ido(reference, "explain", "last").stdout  # not "refund undid charge …: failed"
+    assert "compensation: refund could not undo charge (step 1): failed: RuntimeError" in told
+    first = next(i for i, e in enumerate(events) if "undoes_step" in e.data)
+    for n in range(first, len(events) - 1):
+        project = saga(tmp_path / f"crash-{n}")
+        (project / "svc" / "saga.py").write_text(failing)
+        killed = ido(project, "run", "deliver", IDO_CRASH_AFTER_EVENTS=str(n))
+        assert killed.returncode == -signal.SIGKILL, (n, killed.stdout, killed.stderr)
+        resumed = ido(project, "resume", "last")
+        assert resumed.returncode == 1, (n, resumed.stdout, resumed.stderr)
+        with SqliteJournal(project / ".ido" / "ido.db") as journal:
+            assert journal.runs()[0].reason == row.reason, n
+
+
+def test_a_compensation_whose_outcome_is_unknown_says_what_rejecting_it_does(
+    tmp_path: Path,
+) -> None:
+    """The request for a refund cut short said "reject to end the run", though a rejected
+    compensation is left undone and undoing goes on: a person who meant to stop the saga
+    was told wrong."""
+    project = saga(tmp_path)
+    calls = project / "svc" / "saga.py"
+    calls.write_text(calls.read_text().replace('"refunded": "refund" in kinds', '"x": 1'))
+    killed = ido(project, "run", "deliver", SVC_DIE_AFTER="refund")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    blocked = ido(project, "resume", "last")
+    assert blocked.returncode == 3, blocked.stdout + blocked.stderr
+    said = "or reject to leave charge (step 1) not undone and go on undoing the steps before it"
+    assert said in blocked.stdout and "end the run" not in blocked.stdout, blocked.stdout

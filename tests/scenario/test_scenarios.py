@@ -523,6 +523,20 @@ def test_a_simulated_call_is_cut_at_the_run_s_deadline_as_a_real_one_is(in_root:
     assert "timed out" not in out
 
 
+def test_a_run_failed_on_its_deadline_names_the_call_whose_outcome_is_unknown(
+    in_root: Path,
+) -> None:
+    """The carrier may have gone on and shipped, but the run's reason said only "raise
+    deadline to 8.5s": `ido runs` and the run's last lines gave no hint to check with ups
+    (a saga's charge, its compensation never run, was missed so)."""
+    code, out = ido("scenario", "run", "scenarios/deadline-missed.yaml")
+    assert code == 0, out
+    (reason,) = [line for line in out.splitlines() if line.startswith("reason: ")]
+    unknown = "nothing observes its effects: its outcome is unknown"
+    said = f"; step 3 ship-ups stopped at the deadline after 4.9s; {unknown} (check with ups"
+    assert said in reason and reason.endswith("whether it took effect)"), reason
+
+
 def test_a_file_named_twice_is_tested_once(in_root: Path) -> None:
     """`scenario test scenarios ./scenarios/x.yaml` said x was declared twice, the same file
     as both sides; `ido validate` takes such a file once."""
