@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -785,22 +785,43 @@ def run(
 
     lock = threading.Lock()
     names = [intent.name for intent in chosen]
+    ended: list[tuple[str, str, Any]] = []  # label, intent, report or run id: as runs stop
 
     def one(intent: Any) -> Any:
         label = [intent.name]
+        started: list[str] = []
 
         def listener(kind: str, data: Mapping[str, Any]) -> None:
-            if kind == "run_started" and (tag_runs or names.count(intent.name) > 1):
-                # Runs of one intent side by side: told apart by their run ids' ends.
-                label[0] = f"{intent.name} …{str(data['run_id'])[-6:]}"
-            with lock:
-                _progress(kind, data, prefix=f"[{label[0]}] ")
+            if kind == "run_started":
+                started.append(str(data["run_id"]))
+                if tag_runs or names.count(intent.name) > 1:
+                    # Runs of one intent side by side: told apart by their run ids' ends.
+                    label[0] = f"{intent.name} …{str(data['run_id'])[-6:]}"
+            if not quiet:
+                with lock:
+                    _progress(kind, data, prefix=f"[{label[0]}] ")
 
-        report = _run_one(loaded, intent, store, None if quiet else listener, telemetry)
+        try:
+            report = _run_one(loaded, intent, store, listener, telemetry)
+        except KeyboardInterrupt:
+            with lock:
+                ended.append((label[0], intent.name, started[0] if started else None))
+            raise
+        with lock:
+            ended.append((label[0], intent.name, report))
         return label[0], report
 
     from ido.runtime import stopping
 
+    dealt = None
+    if channel is not None:
+        from ido.dealing import Dealt
+
+        def say(line: str) -> None:
+            with lock:  # a line of its own among the runs' lines
+                typer.echo(line)
+
+        dealt = Dealt(chosen, say, channel)
     stopping.reset()
     # One journal for all: runs side by side share its commits (see SqliteJournal).
     with (
@@ -809,13 +830,18 @@ def run(
         ThreadPoolExecutor(max_workers=concurrency) as pool,
     ):
         try:
-            if channel is not None:  # the intents the command deals out, into `chosen`
-                reports = _run_dealt(pool, concurrency, chosen, one, lock, channel)
+            if dealt is not None:  # the intents the command deals out, into `chosen`
+                reports = _run_dealt(pool, concurrency, dealt, one)
             else:
                 reports = list(pool.map(one, chosen))
-        except KeyboardInterrupt:  # reaches this thread only: the runs are told to stop
+        except KeyboardInterrupt as exc:  # reaches this thread only: the runs are told to stop
             stopping.stop()
             _shut_down(pool)
+            left = [i.name for i in dealt.left()] if dealt is not None else names
+            for line in _stopped_lines(ended, left, dealt is None, journal):
+                typer.echo(line)
+            if worker:  # the command says "interrupted", once for all its workers
+                raise typer.Exit(stopping.exit_code(exc)) from None
             raise
         finally:
             stopping.reset()
@@ -826,19 +852,33 @@ def run(
     raise typer.Exit(worst(codes))
 
 
-def _run_dealt(
-    pool: Any, concurrency: int, chosen: list[Any], one: Any, lock: threading.Lock, channel: Any
-) -> list[Any]:
-    """In a worker: run the intents dealt to it on `channel` (`ido.dealing.Dealt`),
-    `concurrency` at once, in the order dealt; what `one` gives for each (its label and
-    report)."""
-    from ido.dealing import Dealt
+def _stopped_lines(
+    ended: Sequence[tuple[str, str, Any]], intents: Sequence[str], all_named: bool, journal: Path
+) -> list[str]:
+    """What each run of an interrupted `ido run A B …` came to, as the runs stopped: the
+    outcome of each that ended, the `ido resume` of each left interrupted, and the
+    `intents` that never started: of those given, the ones no run was started for when
+    they are `all_named` (the command's), else all of them (a worker's deals not taken)."""
+    lines, ran = [], collections.Counter[str]()
+    for label, intent, how in ended:
+        if how is None:  # stopped before its run began
+            continue
+        ran[intent] += 1
+        if isinstance(how, str):
+            resume = _with_journal(f"ido resume {how}", journal)
+            lines.append(f"[{label}] interrupted: run {how}; continue it with {resume}")
+        else:
+            line = f"[{label}] {how.outcome}: run {how.run_id}, cost {how.cost:.2f}"
+            lines.append(line + (f" ({how.reason})" if how.reason else ""))
+    left = collections.Counter(intents) - ran if all_named else collections.Counter(intents)
+    if left:
+        lines.append(f"not started: {_tally(left)}")
+    return lines
 
-    def say(line: str) -> None:
-        with lock:  # a line of its own among the runs' lines
-            typer.echo(line)
 
-    dealt = Dealt(chosen, say, channel)
+def _run_dealt(pool: Any, concurrency: int, dealt: Any, one: Any) -> list[Any]:
+    """In a worker: run the intents dealt to it (`ido.dealing.Dealt`), `concurrency` at
+    once, in the order dealt; what `one` gives for each (its label and report)."""
     taken = itertools.count()
 
     def drain() -> list[tuple[int, Any]]:
@@ -900,7 +940,13 @@ def _run_in_processes(
         for each in most
     ]
     dealer = Dealer([position[r] for r in intents], most)
-    ended = run_workers(commands, lambda line, err: typer.echo(line, err=err), check, dealer)
+    try:
+        ended = run_workers(commands, lambda line, err: typer.echo(line, err=err), check, dealer)
+    except KeyboardInterrupt:  # each worker said what its runs came to; these none took
+        undealt = collections.Counter(references[i] for i in dealer.undealt())
+        if undealt:
+            typer.echo(f"not started: {_tally(undealt)}")
+        raise
     codes = [e.code for e in ended]
     for number, end in enumerate(ended, 1):
         why = death(end.code)
