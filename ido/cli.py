@@ -118,6 +118,17 @@ def _journal_there(journal: Path) -> bool:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+LEFT = "ido_left"
+"""The attribute of a KeyboardInterrupt that names the run it left interrupted (`_left`)."""
+
+
+def _left(exc: KeyboardInterrupt, started: Sequence[str], journal: Path) -> None:
+    """Name the run `exc` left interrupted, if it started one, for `_guard` to say how
+    to continue it: `interrupted: run r…; continue it with ido resume r…`."""
+    if started:
+        resume = _with_journal(f"ido resume {started[0]}", journal)
+        setattr(exc, LEFT, f": run {started[0]}; continue it with {resume}")
+
 
 def _guard(fn: F) -> F:
     """Turn IdoErrors into a message on stderr and the error's exit code; never a traceback."""
@@ -134,8 +145,9 @@ def _guard(fn: F) -> F:
             from ido.runtime.stopping import Terminated, exit_code
 
             by = f" ({exc})" if isinstance(exc, Terminated) else ""
+            left = getattr(exc, LEFT, "")  # the run it left interrupted, for `ido resume`
             with contextlib.suppress(OSError):  # a closed terminal (SIGHUP) reads it no more
-                typer.echo(f"interrupted{by}", err=True)
+                typer.echo(f"interrupted{by}{left}", err=True)
             raise typer.Exit(exit_code(exc)) from None
 
     return wrapper  # type: ignore[return-value]
@@ -778,8 +790,20 @@ def run(
     else:
         settle()
     if len(chosen) == 1 and not worker:
+        started: list[str] = []
+
+        def told(kind: str, data: Mapping[str, Any]) -> None:
+            if kind == "run_started":
+                started.append(str(data["run_id"]))
+            if not quiet:
+                _progress(kind, data)
+
         with _telemetry() as telemetry, SqliteJournal(journal) as store:
-            report = _run_one(loaded, chosen[0], store, None if quiet else _progress, telemetry)
+            try:
+                report = _run_one(loaded, chosen[0], store, told, telemetry)
+            except KeyboardInterrupt as exc:
+                _left(exc, started, journal)
+                raise
         _report(report, journal)
     from concurrent.futures import ThreadPoolExecutor
 
@@ -1010,7 +1034,11 @@ def resume(
             listener=None if quiet else _progress,
             telemetry=telemetry,
         )
-        report = runtime.resume(run_id)
+        try:
+            report = runtime.resume(run_id)
+        except KeyboardInterrupt as exc:
+            _left(exc, [run_id], journal)
+            raise
     _report(report, journal)
 
 

@@ -783,6 +783,23 @@ def test_a_stopped_multi_run_says_what_each_run_came_to(
     assert all(re.search(rf"(achieved|interrupted): run {r}[;,]", out) for r in started), out
 
 
+def test_a_stopped_run_names_itself_for_ido_resume(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during `ido run A` said only "interrupted"; now it names the run left
+    interrupted and how to continue it, with --quiet too."""
+    from ido import cli
+
+    def interrupted(loaded: Any, intent: Any, store: Any, listener: Any, *rest: Any) -> Any:
+        listener("run_started", {"run_id": "r-cut", "intent": intent.name})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_run_one", interrupted)
+    code, out = ido("run", "ship-order", "--quiet")
+    assert code == 130, out
+    assert out.endswith("interrupted: run r-cut; continue it with ido resume r-cut\n"), out
+
+
 def test_a_stopped_multi_run_names_the_intents_it_never_started() -> None:
     """Those of the command's intents no run was started for are counted by name; of a
     worker's, each dealt and not taken."""
