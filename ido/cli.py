@@ -994,7 +994,18 @@ def _run_in_processes(
     if not any(e.let_go for e in ended) and not any(codes):  # left early, saying nothing
         typer.echo("error: a worker ended before it was ready; no run was started", err=True)
         codes.append(1)
+    terminated = _terminated_by(codes)
+    if terminated:  # the workers stopped their runs on it, and left the saying to the command
+        typer.echo(f"interrupted (terminated by {terminated})", err=True)
     raise typer.Exit(worst(exit_code(c) for c in codes))
+
+
+def _terminated_by(codes: Iterable[int]) -> str | None:
+    """The signal (SIGTERM, SIGHUP) that workers with these exit codes stopped on, if any."""
+    import signal
+
+    stops = [getattr(signal, name, None) for name in ("SIGTERM", "SIGHUP")]
+    return next((signal.Signals(c - 128).name for c in codes if c - 128 in stops), None)
 
 
 def _run_one(loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any) -> Any:
