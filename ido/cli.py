@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -118,6 +118,17 @@ def _journal_there(journal: Path) -> bool:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+LEFT = "ido_left"
+"""The attribute of a KeyboardInterrupt that names the run it left interrupted (`_left`)."""
+
+
+def _left(exc: KeyboardInterrupt, started: Sequence[str], journal: Path) -> None:
+    """Name the run `exc` left interrupted, if it started one, for `_guard` to say how
+    to continue it: `interrupted: run r…; continue it with ido resume r…`."""
+    if started:
+        resume = _with_journal(f"ido resume {started[0]}", journal)
+        setattr(exc, LEFT, f": run {started[0]}; continue it with {resume}")
+
 
 def _guard(fn: F) -> F:
     """Turn IdoErrors into a message on stderr and the error's exit code; never a traceback."""
@@ -134,8 +145,9 @@ def _guard(fn: F) -> F:
             from ido.runtime.stopping import Terminated, exit_code
 
             by = f" ({exc})" if isinstance(exc, Terminated) else ""
+            left = getattr(exc, LEFT, "")  # the run it left interrupted, for `ido resume`
             with contextlib.suppress(OSError):  # a closed terminal (SIGHUP) reads it no more
-                typer.echo(f"interrupted{by}", err=True)
+                typer.echo(f"interrupted{by}{left}", err=True)
             raise typer.Exit(exit_code(exc)) from None
 
     return wrapper  # type: ignore[return-value]
@@ -778,29 +790,62 @@ def run(
     else:
         settle()
     if len(chosen) == 1 and not worker:
+        started: list[str] = []
+
+        def told(kind: str, data: Mapping[str, Any]) -> None:
+            if kind == "run_started":
+                started.append(str(data["run_id"]))
+            if not quiet:
+                _progress(kind, data)
+
         with _telemetry() as telemetry, SqliteJournal(journal) as store:
-            report = _run_one(loaded, chosen[0], store, None if quiet else _progress, telemetry)
+            try:
+                report = _run_one(loaded, chosen[0], store, told, telemetry)
+            except KeyboardInterrupt as exc:
+                _left(exc, started, journal)
+                raise
         _report(report, journal)
     from concurrent.futures import ThreadPoolExecutor
 
     lock = threading.Lock()
     names = [intent.name for intent in chosen]
+    ended: list[tuple[str, str, Any]] = []  # label, intent, report or run id: as runs stop
 
     def one(intent: Any) -> Any:
         label = [intent.name]
+        started: list[str] = []
 
         def listener(kind: str, data: Mapping[str, Any]) -> None:
-            if kind == "run_started" and (tag_runs or names.count(intent.name) > 1):
-                # Runs of one intent side by side: told apart by their run ids' ends.
-                label[0] = f"{intent.name} …{str(data['run_id'])[-6:]}"
-            with lock:
-                _progress(kind, data, prefix=f"[{label[0]}] ")
+            if kind == "run_started":
+                started.append(str(data["run_id"]))
+                if tag_runs or names.count(intent.name) > 1:
+                    # Runs of one intent side by side: told apart by their run ids' ends.
+                    label[0] = f"{intent.name} …{str(data['run_id'])[-6:]}"
+            if not quiet:
+                with lock:
+                    _progress(kind, data, prefix=f"[{label[0]}] ")
 
-        report = _run_one(loaded, intent, store, None if quiet else listener, telemetry)
+        try:
+            report = _run_one(loaded, intent, store, listener, telemetry)
+        except KeyboardInterrupt:
+            with lock:
+                ended.append((label[0], intent.name, started[0] if started else None))
+            raise
+        with lock:
+            ended.append((label[0], intent.name, report))
         return label[0], report
 
     from ido.runtime import stopping
 
+    dealt = None
+    if channel is not None:
+        from ido.dealing import Dealt
+
+        def say(line: str) -> None:
+            with lock:  # a line of its own among the runs' lines
+                typer.echo(line)
+
+        dealt = Dealt(chosen, say, channel)
     stopping.reset()
     # One journal for all: runs side by side share its commits (see SqliteJournal).
     with (
@@ -809,13 +854,18 @@ def run(
         ThreadPoolExecutor(max_workers=concurrency) as pool,
     ):
         try:
-            if channel is not None:  # the intents the command deals out, into `chosen`
-                reports = _run_dealt(pool, concurrency, chosen, one, lock, channel)
+            if dealt is not None:  # the intents the command deals out, into `chosen`
+                reports = _run_dealt(pool, concurrency, dealt, one)
             else:
                 reports = list(pool.map(one, chosen))
-        except KeyboardInterrupt:  # reaches this thread only: the runs are told to stop
+        except KeyboardInterrupt as exc:  # reaches this thread only: the runs are told to stop
             stopping.stop()
             _shut_down(pool)
+            left = [i.name for i in dealt.left()] if dealt is not None else names
+            for line in _stopped_lines(ended, left, dealt is None, journal):
+                typer.echo(line)
+            if worker:  # the command says "interrupted", once for all its workers
+                raise typer.Exit(stopping.exit_code(exc)) from None
             raise
         finally:
             stopping.reset()
@@ -826,19 +876,33 @@ def run(
     raise typer.Exit(worst(codes))
 
 
-def _run_dealt(
-    pool: Any, concurrency: int, chosen: list[Any], one: Any, lock: threading.Lock, channel: Any
-) -> list[Any]:
-    """In a worker: run the intents dealt to it on `channel` (`ido.dealing.Dealt`),
-    `concurrency` at once, in the order dealt; what `one` gives for each (its label and
-    report)."""
-    from ido.dealing import Dealt
+def _stopped_lines(
+    ended: Sequence[tuple[str, str, Any]], intents: Sequence[str], all_named: bool, journal: Path
+) -> list[str]:
+    """What each run of an interrupted `ido run A B …` came to, as the runs stopped: the
+    outcome of each that ended, the `ido resume` of each left interrupted, and the
+    `intents` that never started: of those given, the ones no run was started for when
+    they are `all_named` (the command's), else all of them (a worker's deals not taken)."""
+    lines, ran = [], collections.Counter[str]()
+    for label, intent, how in ended:
+        if how is None:  # stopped before its run began
+            continue
+        ran[intent] += 1
+        if isinstance(how, str):
+            resume = _with_journal(f"ido resume {how}", journal)
+            lines.append(f"[{label}] interrupted: run {how}; continue it with {resume}")
+        else:
+            line = f"[{label}] {how.outcome}: run {how.run_id}, cost {how.cost:.2f}"
+            lines.append(line + (f" ({how.reason})" if how.reason else ""))
+    left = collections.Counter(intents) - ran if all_named else collections.Counter(intents)
+    if left:
+        lines.append(f"not started: {_tally(left)}")
+    return lines
 
-    def say(line: str) -> None:
-        with lock:  # a line of its own among the runs' lines
-            typer.echo(line)
 
-    dealt = Dealt(chosen, say, channel)
+def _run_dealt(pool: Any, concurrency: int, dealt: Any, one: Any) -> list[Any]:
+    """In a worker: run the intents dealt to it (`ido.dealing.Dealt`), `concurrency` at
+    once, in the order dealt; what `one` gives for each (its label and report)."""
     taken = itertools.count()
 
     def drain() -> list[tuple[int, Any]]:
@@ -900,7 +964,13 @@ def _run_in_processes(
         for each in most
     ]
     dealer = Dealer([position[r] for r in intents], most)
-    ended = run_workers(commands, lambda line, err: typer.echo(line, err=err), check, dealer)
+    try:
+        ended = run_workers(commands, lambda line, err: typer.echo(line, err=err), check, dealer)
+    except KeyboardInterrupt:  # each worker said what its runs came to; these none took
+        undealt = collections.Counter(references[i] for i in dealer.undealt())
+        if undealt:
+            typer.echo(f"not started: {_tally(undealt)}")
+        raise
     codes = [e.code for e in ended]
     for number, end in enumerate(ended, 1):
         why = death(end.code)
@@ -924,7 +994,18 @@ def _run_in_processes(
     if not any(e.let_go for e in ended) and not any(codes):  # left early, saying nothing
         typer.echo("error: a worker ended before it was ready; no run was started", err=True)
         codes.append(1)
+    terminated = _terminated_by(codes)
+    if terminated:  # the workers stopped their runs on it, and left the saying to the command
+        typer.echo(f"interrupted (terminated by {terminated})", err=True)
     raise typer.Exit(worst(exit_code(c) for c in codes))
+
+
+def _terminated_by(codes: Iterable[int]) -> str | None:
+    """The signal (SIGTERM, SIGHUP) that workers with these exit codes stopped on, if any."""
+    import signal
+
+    stops = [getattr(signal, name, None) for name in ("SIGTERM", "SIGHUP")]
+    return next((signal.Signals(c - 128).name for c in codes if c - 128 in stops), None)
 
 
 def _run_one(loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any) -> Any:
@@ -964,7 +1045,11 @@ def resume(
             listener=None if quiet else _progress,
             telemetry=telemetry,
         )
-        report = runtime.resume(run_id)
+        try:
+            report = runtime.resume(run_id)
+        except KeyboardInterrupt as exc:
+            _left(exc, [run_id], journal)
+            raise
     _report(report, journal)
 
 

@@ -129,3 +129,8 @@ class Dealt(Generic[T]):
             if stopping.coming(0) or not self._ready:
                 return None
             return self._ready.popleft()
+
+    def left(self) -> list[T]:
+        """The intents dealt and not taken (this process is stopping: none will be)."""
+        with self._lock:
+            return list(self._ready)

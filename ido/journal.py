@@ -258,6 +258,20 @@ class Journal(Protocol):
     def put(self, key: str, reply: Mapping[str, Any]) -> None: ...
 
 
+def landed(held: Sequence[Event], pending: Sequence[Pending]) -> bool:
+    """Whether the run's last events `held` end with `pending`, or with them and the run's
+    end: a commit Ctrl-C cut short may have landed before the interruption was noticed,
+    and writing its events again would count their steps (and costs) twice."""
+    if not pending:
+        return False
+    tried = [(kind, at, json.loads(sorted_json(data))) for kind, at, data in pending]
+    tail = [(event.kind, event.at, event.data) for event in held]
+    size = len(tried)
+    return tail[-size:] == tried or (
+        tail[-size - 1 : -1] == tried and tail[-1][0] == "run_finished"
+    )
+
+
 def _reply(reply: Mapping[str, Any]) -> str:
     """A model's answer as the answer cache keeps it (no `default`: it must be JSON)."""
     return json.dumps(reply, sort_keys=True)

@@ -439,7 +439,7 @@ def test_ctrl_c_interrupts_every_run_and_each_can_be_resumed(project: Path, proc
     parent.send_signal(signal.SIGINT)
     out, err = parent.communicate(timeout=30)  # not the binding's 60 s, nor its timeout
     assert parent.returncode == 130, (out, err)
-    assert "interrupted" in err and "Traceback" not in err + out
+    assert err.count("interrupted") == 1 and "Traceback" not in err + out  # not per worker
     code, listed = ido("runs", "--format", "json")
     runs = json.loads(listed)
     assert len(runs) == 2 and all(r["outcome"] in (None, "interrupted") for r in runs), (
@@ -447,6 +447,8 @@ def test_ctrl_c_interrupts_every_run_and_each_can_be_resumed(project: Path, proc
         out,
         err,
     )
+    for run in runs:  # each named, for `ido resume`
+        assert f"interrupted: run {run['id']}; continue it with ido resume {run['id']}" in out
     (project / "fakesvc" / "impl.py").write_text(normal)
     for run in runs:
         # The call Ctrl-C cut short is not idempotent and nothing observes what it does:
@@ -509,7 +511,9 @@ def test_sigterm_stops_the_runs_as_ctrl_c_does(
     if signum == signal.SIGTERM:
         parent.send_signal(signum)
         out, err = parent.communicate(timeout=30)
-        assert "interrupted" in err + out and "Traceback" not in err + out
+        assert "Traceback" not in err + out
+        # Said once, by the command, not by each worker (nor by none of them).
+        assert err.count("interrupted (terminated by SIGTERM)") == 1, err
     else:  # the terminal is gone, and what ido writes goes nowhere
         for stream in (parent.stdout, parent.stderr):
             assert stream is not None
@@ -753,6 +757,63 @@ def test_a_stopped_multi_run_does_not_stop_the_next_command(
     monkeypatch.setattr(cli, "_run_one", real)
     code, out = ido("run", "ship-order", "--quiet")
     assert code == 0, out
+
+
+def test_a_stopped_multi_run_says_what_each_run_came_to(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during `ido run A B C` said only "interrupted": the outcome of a run that had
+    ended, which run was left for `ido resume` and what never started were not told. Now
+    each is."""
+    from ido import cli
+
+    real = cli._run_one
+
+    def interrupted(loaded: Any, intent: Any, store: Any, listener: Any, *rest: Any) -> Any:
+        if intent.name == "ship-order-2":
+            listener("run_started", {"run_id": "r-cut", "intent": intent.name})
+            raise KeyboardInterrupt
+        return real(loaded, intent, store, listener, *rest)
+
+    _second_intent(project, "ship-order-2")
+    monkeypatch.setattr(cli, "_run_one", interrupted)
+    code, out = ido("run", "ship-order", "ship-order-2", "ship-order", "--concurrency", "1")
+    assert code == 130, out
+    assert re.search(r"^\[ship-order …\w{6}\] achieved: run r\S+, cost 0\.80$", out, re.M), out
+    assert "[ship-order-2] interrupted: run r-cut; continue it with ido resume r-cut\n" in out
+    started = re.findall(r"run (r\S+) · intent", out)
+    assert all(re.search(rf"(achieved|interrupted): run {r}[;,]", out) for r in started), out
+
+
+def test_a_stopped_run_names_itself_for_ido_resume(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during `ido run A` said only "interrupted"; now it names the run left
+    interrupted and how to continue it, with --quiet too."""
+    from ido import cli
+
+    def interrupted(loaded: Any, intent: Any, store: Any, listener: Any, *rest: Any) -> Any:
+        listener("run_started", {"run_id": "r-cut", "intent": intent.name})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_run_one", interrupted)
+    code, out = ido("run", "ship-order", "--quiet")
+    assert code == 130, out
+    assert out.endswith("interrupted: run r-cut; continue it with ido resume r-cut\n"), out
+
+
+def test_a_stopped_multi_run_names_the_intents_it_never_started() -> None:
+    """Those of the command's intents no run was started for are counted by name; of a
+    worker's, each dealt and not taken."""
+    from ido.cli import _stopped_lines
+
+    ended = [("a", "a", "r-1"), ("b", "b", None)]  # b: stopped before its run began
+    journal = Path(".ido/ido.db")
+    assert _stopped_lines(ended, ["a", "b", "b", "c"], True, journal)[-1] == (
+        "not started: b ×2, c"
+    )
+    assert _stopped_lines(ended, ["c"], False, journal)[-1] == "not started: c"
+    assert not any("not started" in line for line in _stopped_lines(ended, ["a"], True, journal))
 
 
 def test_outcomes_known_are_handed_over_even_when_stopping() -> None:

@@ -41,7 +41,7 @@ from ido.conditions import compile_condition
 from ido.decide import Decision, History, backoff, decide, guards_now, undo_stopped_by
 from ido.errors import ExecutionError, IdoError, JournalError, ObserverError
 from ido.health import Evidence, Lesson, with_lessons
-from ido.journal import UNRECORDED, Journal, Pending, stamp
+from ido.journal import UNRECORDED, Journal, Pending, landed, stamp
 from ido.loading import Catalog
 from ido.model import Capability, Intent, format_duration
 from ido.observe import boolean_facts, observe, snapshot
@@ -1343,8 +1343,12 @@ class LocalRuntime:
     def _save_outcomes(self, run: RunState) -> None:
         """On the way out of an interrupted run: commit the outcomes held back, so that
         resume does not take completed steps for interrupted ones (best effort: the
-        exception that stops the run is the one to report)."""
+        exception that stops the run is the one to report). Those a commit cut short by
+        Ctrl-C wrote after all are not written again."""
         with contextlib.suppress(Exception):
+            held = self.journal.events(run.run_id)[-len(self._pending) - 1 :]
+            if landed(held, self._pending):
+                self._pending = []
             self._flush_outcomes(run)
 
     def _flush_outcomes(self, run: RunState) -> None:

@@ -233,3 +233,50 @@ def test_a_step_settled_on_resume_says_no_duration_it_does_not_know() -> None:
     assert _progress_lines("action_finished", settled) == [
         "  ✗ deploy: interrupted before its outcome was recorded; its outcome is unknown"
     ]
+
+
+class CommitThenCtrlC(MemoryJournal):
+    """Its commit of a step's start after a step's outcome lands, and then Ctrl-C comes,
+    before the runtime hears that it landed."""
+
+    fired = False
+
+    def append_many(self, run_id, events, replies=None):  # type: ignore[no-untyped-def]
+        super().append_many(run_id, events, replies)
+        kinds = [kind for kind, _, _ in events]
+        if not self.fired and "action_finished" in kinds and kinds[-1] == "action_started":
+            self.fired = True
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_just_after_a_commit_does_not_record_its_events_twice(project: Path) -> None:
+    """A commit that landed before Ctrl-C is not made again on the way out: each step's
+    outcome is journaled once, and the run's cost counts it once."""
+    rt, journal = runtime(project, CommitThenCtrlC())
+    with pytest.raises(KeyboardInterrupt):
+        rt.run(rt.catalog.intents["ship-order"])
+    kinds = [e.kind for e in journal.events("r-test")]  # type: ignore[attr-defined]
+    assert kinds.count("action_finished") == 1 and kinds.count("action_started") == 2, kinds
+
+
+class CtrlCBeforeCommit(MemoryJournal):
+    """Ctrl-C comes before its commit of a step's start after a step's outcome lands."""
+
+    fired = False
+
+    def append_many(self, run_id, events, replies=None):  # type: ignore[no-untyped-def]
+        kinds = [kind for kind, _, _ in events]
+        if not self.fired and "action_finished" in kinds and kinds[-1] == "action_started":
+            self.fired = True
+            raise KeyboardInterrupt
+        super().append_many(run_id, events, replies)
+
+
+def test_ctrl_c_before_a_commit_still_saves_the_step_outcome_it_held(project: Path) -> None:
+    """A commit Ctrl-C kept from landing leaves the completed step's outcome to be written
+    on the way out, so resume does not take the step for an interrupted one."""
+    rt, journal = runtime(project, CtrlCBeforeCommit())
+    with pytest.raises(KeyboardInterrupt):
+        rt.run(rt.catalog.intents["ship-order"])
+    kinds = [e.kind for e in journal.events("r-test")]  # type: ignore[attr-defined]
+    assert kinds.count("action_finished") == 1, kinds
