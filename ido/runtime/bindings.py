@@ -73,11 +73,32 @@ def load_callable(reference: str, base: Path) -> Callable[..., Any]:
         module = importlib.import_module(module_name)
     except Exception as exc:  # an import runs user code; any failure is the binding's
         raise ExecutionError(f"cannot import {module_name}: {exc}") from None
+    elsewhere = imported_elsewhere(module, Path(root))
+    if elsewhere is not None:
+        raise ExecutionError(f"{reference}: {elsewhere}")
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise ExecutionError(f"{reference}: {module_name} has no function {attr}")
     _loaded[key] = (module, fn)
     return fn  # type: ignore[no-any-return]
+
+
+def imported_elsewhere(module: ModuleType, root: Path) -> str | None:
+    """Why `module` is not the project's own, when the project folder `root` holds a file
+    of that name but this process imported the name from another folder earlier (a second
+    project with its own `capabilities` package, in one pytest session): calling it would
+    run the other project's code. None when it is the project's, or the project has none."""
+    parts = module.__name__.split(".")
+    own = [root.joinpath(*parts).with_suffix(".py"), root.joinpath(*parts, "__init__.py")]
+    mine = next((f for f in own if f.is_file()), None)
+    found = getattr(module, "__file__", None)
+    if mine is None or (found is not None and Path(found).resolve() == mine.resolve()):
+        return None
+    return (
+        f"{module.__name__} is already imported from {found or 'elsewhere'}, not from this"
+        f" project's {mine} (one process holds one module of a name: give each project's"
+        " package a name of its own, or run them in separate processes)"
+    )
 
 
 def missing_secret(capability: Capability, environ: Environ) -> tuple[str, str] | None:

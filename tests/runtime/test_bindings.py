@@ -332,3 +332,19 @@ def test_killing_ends_though_processes_keep_coming(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(bindings.os, "kill", kill)
     bindings._kill_tree(sleeper.pid)
     assert sleeper.wait(5) == -bindings.signal.SIGKILL
+
+
+def test_a_module_of_the_same_name_from_another_project_is_not_called(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A second project whose `fakesvc.impl` this process already imported from the first
+    fails its step naming both files, instead of running the first project's code."""
+    assert perform(capability({"python": "fakesvc.impl:call"}), context(), project).ok
+    other = tmp_path_factory.mktemp("other")
+    (other / "fakesvc").mkdir()
+    (other / "fakesvc" / "__init__.py").write_text("")
+    (other / "fakesvc" / "impl.py").write_text("def call(ctx):\n    return {'by': 'other'}\n")
+    outcome = perform(capability({"python": "fakesvc.impl:call"}), context(), other)
+    assert not outcome.ok
+    assert f"not from this project's {other / 'fakesvc' / 'impl.py'}" in (outcome.error or "")
+    assert str(project / "fakesvc" / "impl.py") in (outcome.error or "")
