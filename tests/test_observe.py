@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from ido.errors import ExecutionError
+from ido.errors import ExecutionError, ObserverError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
+from ido.model import Observer
 from ido.observe import boolean_facts, observe, snapshot
 from ido.runtime.bindings import MAX_OUTPUT
 from ido.runtime.local import LocalRuntime
@@ -391,3 +392,27 @@ def test_an_observer_failure_is_recorded_with_its_reason_apart(project: Path) ->
     )
     event = {"kind": "observer_failed", "observer": "stock", "reason": "observer stock: down"}
     assert event_line(event) == "observer stock failed: observer stock: down"
+
+
+def test_an_observer_exception_whose_message_cannot_be_read_is_a_failed_observation(
+    tmp_path: Path,
+) -> None:
+    """A Python observer raising an exception whose `__str__` raises made `observe` raise
+    that second error, out of the run; it is an observer failure now, like any other."""
+    (tmp_path / "garbledobs.py").write_text(
+        "class Garbled(Exception):\n"
+        "    def __str__(self):\n"
+        "        raise ValueError('no')\n\n"
+        "def read():\n"
+        "    raise Garbled()\n"
+    )
+    observer = Observer.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Observer",
+            "metadata": {"name": "garbled"},
+            "spec": {"python": "garbledobs:read"},
+        }
+    )
+    with pytest.raises(ObserverError, match=r"could not be read: str\(\) raised ValueError"):
+        observe(observer, tmp_path, tmp_path)

@@ -348,3 +348,21 @@ def test_a_module_of_the_same_name_from_another_project_is_not_called(
     assert not outcome.ok
     assert f"not from this project's {other / 'fakesvc' / 'impl.py'}" in (outcome.error or "")
     assert str(project / "fakesvc" / "impl.py") in (outcome.error or "")
+
+
+def test_an_exception_whose_message_cannot_be_read_fails_the_step_at_once(
+    project: Path,
+) -> None:
+    """A binding raised an exception whose `__str__` raises: its worker died, and the step
+    waited out its timeout and was told as timed out (for a step that is not idempotent, an
+    outcome a person must settle). It fails now, at once, with what could be read."""
+    (project / "fakesvc" / "garbled.py").write_text(
+        "class Garbled(Exception):\n"
+        "    def __str__(self):\n"
+        "        raise ValueError('no')\n\n"
+        "def call(ctx):\n"
+        "    raise Garbled()\n"
+    )
+    outcome = perform(capability({"python": "fakesvc.garbled:call"}), context(), project)
+    assert not outcome.ok and not outcome.timed_out
+    assert outcome.error == "Garbled: (its message could not be read: str() raised ValueError)"
