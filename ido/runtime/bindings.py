@@ -228,8 +228,8 @@ def _python(reference: str, ctx: ActionContext, base: Path) -> Outcome:
         return Outcome(False, error=output)
     if output is not None and not isinstance(output, Mapping):
         return Outcome(False, error=f"{reference} returned {type(output).__name__}, not a mapping")
-    try:
-        return Outcome(True, output=_jsonable(output))
+    try:  # a Mapping that is no dict (MappingProxyType) JSON would write as its repr
+        return Outcome(True, output=None if output is None else json_safe(dict(output)))
     except TooDeep as exc:
         return Outcome(True, note=f"its output was {exc}, and not kept")
     except (TypeError, ValueError) as exc:  # keys JSON cannot hold, a value holding itself
@@ -527,7 +527,3 @@ def _kept(body: bytes) -> Outcome:
     if not isinstance(value, dict):
         return Outcome(True, note="its output was not a JSON object, and not kept")
     return Outcome(True, output=value)
-
-
-def _jsonable(value: Any) -> Any:
-    return json_safe(value) if value is not None else None

@@ -366,3 +366,15 @@ def test_an_exception_whose_message_cannot_be_read_fails_the_step_at_once(
     outcome = perform(capability({"python": "fakesvc.garbled:call"}), context(), project)
     assert not outcome.ok and not outcome.timed_out
     assert outcome.error == "Garbled: (its message could not be read: str() raised ValueError)"
+
+
+def test_a_mapping_that_is_not_a_dict_is_kept_as_an_object(project: Path) -> None:
+    """A binding returning a read-only mapping (`MappingProxyType`) succeeded with its
+    repr, `"{'id': 'c1'}"`, as the output: a string where later steps read `.id`."""
+    (project / "fakesvc" / "frozen.py").write_text(
+        "from types import MappingProxyType\n\n"
+        "def call(ctx):\n"
+        "    return MappingProxyType({'id': 'c1'})\n"
+    )
+    outcome = perform(capability({"python": "fakesvc.frozen:call"}), context(), project)
+    assert outcome.ok and outcome.output == {"id": "c1"}
