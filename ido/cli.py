@@ -1803,6 +1803,8 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         steps = data["interrupted_steps"]
         open_steps = f"; settling step(s) {', '.join(map(str, steps))}" if steps else ""
         return [f"resuming{open_steps}"]
+    if kind == "observer_failed" and data.get("again"):
+        return []  # the same failure as its last: told once (explain --format json has all)
     if kind in (
         "observer_failed",
         "effects_missing",

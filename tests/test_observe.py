@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from ido.cli import _progress_lines
 from ido.errors import ExecutionError, ObserverError
+from ido.explain import render, run_view
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.model import Observer
@@ -195,6 +197,22 @@ def test_an_observation_nested_too_deep_fails_the_observer_not_the_run(project: 
     assert failed[0]["reason"] == (
         f"returned a document nested deeper than {MAX_DEPTH} levels (the most ido reads)"
     )
+
+
+def test_an_observer_failing_the_same_way_again_is_told_once(project: Path) -> None:
+    """An observer down for the whole run was told before every step and decision, the
+    same line each time, in the run's output and in explain. Each failure is still
+    journaled; those that repeat the last are marked `again` and told once."""
+    with serve_on_loopback(_Deep) as base:
+        _, events = _run_observing(project, f"{base}/600", "ext")
+    failed = [e.data for e in events if e.kind == "observer_failed"]
+    assert len(failed) >= 2
+    assert "again" not in failed[0] and all(f["again"] for f in failed[1:])
+    with SqliteJournal(project / "ido.db") as journal:
+        text = render(run_view(journal.run("r1"), events), "text")
+    assert text.count("observer deep failed") == 1, text
+    told = [_progress_lines(e.kind, e.data) for e in events if e.kind == "observer_failed"]
+    assert sum(map(len, told)) == 1, told
 
 
 def test_an_observation_as_deep_as_allowed_goes_through_a_whole_run(project: Path) -> None:
