@@ -77,7 +77,12 @@ def worst(codes: Iterable[int]) -> int:
 RunRef = Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")]
 CatalogOpt = Annotated[
     list[Path] | None,
-    typer.Option("--catalog", "-c", help="Extra catalog file or folder (repeatable)."),
+    typer.Option(
+        "--catalog",
+        "-c",
+        metavar="PATH",  # typer's own shows the Python type, `<list[Path]>`
+        help="Extra catalog file or folder (repeatable).",
+    ),
 ]
 JournalOpt = Annotated[
     Path, typer.Option("--journal", help="Journal database (SQLite).", envvar="IDO_JOURNAL")

@@ -542,6 +542,13 @@ def test_the_runs_help_shows_the_default_limit_not_sqlite_s_largest_number() -> 
     assert code == 0 and "default: 50" in out and "9223372036854775807" not in out, out
 
 
+@pytest.mark.parametrize("command", [["run"], ["plan"], ["validate"], ["scenario", "test"]])
+def test_the_catalog_option_is_shown_as_a_path_not_a_python_type(command: list[str]) -> None:
+    """The help read `-c, --catalog <list[Path]>`, where the docs say `--catalog PATH`."""
+    code, out = ido(*command, "--help")
+    assert code == 0 and "--catalog PATH" in out and "list[Path]" not in out.split("Options")[1]
+
+
 def test_a_run_in_progress_is_listed_as_running_and_interrupted_once_its_process_died(
     project: Path,
 ) -> None:
