@@ -17,7 +17,7 @@ from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.model import Observer
 from ido.observe import boolean_facts, observe, snapshot
-from ido.runtime.bindings import MAX_OUTPUT
+from ido.runtime.bindings import ERROR_CHARS, MAX_OUTPUT
 from ido.runtime.local import LocalRuntime
 from ido.state import MAX_DEPTH, deeper_than, digest
 from ido.testing import StepClock, serve_on_loopback
@@ -434,3 +434,19 @@ def test_an_observer_exception_whose_message_cannot_be_read_is_a_failed_observat
     )
     with pytest.raises(ObserverError, match=r"could not be read: str\(\) raised ValueError"):
         observe(observer, tmp_path, tmp_path)
+
+
+def test_a_huge_observer_exception_message_is_cut(tmp_path: Path) -> None:
+    """A Python observer's exception carrying 3 MB was its failure's reason, whole."""
+    (tmp_path / "loudobs.py").write_text("def read():\n    raise ValueError('x' * 3_000_000)\n")
+    observer = Observer.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Observer",
+            "metadata": {"name": "loud"},
+            "spec": {"python": "loudobs:read"},
+        }
+    )
+    with pytest.raises(ObserverError) as raised:
+        observe(observer, tmp_path, tmp_path)
+    assert len(raised.value.reason) == ERROR_CHARS and raised.value.reason.endswith("…")

@@ -26,7 +26,7 @@ from ido.runtime.context import ActionContext
 from ido.runtime.procfs import running, stat_fields
 from ido.secrets import Environ, Secrets, unresolved
 from ido.state import TooDeep, from_json, json_safe
-from ido.text import failure, printable
+from ido.text import failure, printable, shortened
 
 MAX_OUTPUT = 1_000_000
 """The most bytes ido reads of what a shell or HTTP binding gives back, or of an HTTP
@@ -45,6 +45,12 @@ class Outcome:
     note: str | None = None
     """What a call that succeeded gave back that was not kept, and why (too long, not a
     JSON object): the run goes on, its `output` path unset."""
+
+
+ERROR_CHARS = 500
+"""The most characters of a failed call's message kept: it is journaled with the step and
+told as the step ends and in the next decision's trigger (an exception carrying a
+3 MB response body was all of them, three times over with retries)."""
 
 
 _loaded: dict[tuple[str, str, str], tuple[ModuleType, Callable[..., Any]]] = {}
@@ -225,7 +231,7 @@ def _python(reference: str, ctx: ActionContext, base: Path) -> Outcome:
         return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
     ok, output = answer
     if not ok:
-        return Outcome(False, error=output)
+        return Outcome(False, error=shortened(output, ERROR_CHARS))
     if output is not None and not isinstance(output, Mapping):
         return Outcome(False, error=f"{reference} returned {type(output).__name__}, not a mapping")
     try:  # a Mapping that is no dict (MappingProxyType) JSON would write as its repr
@@ -284,7 +290,7 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) ->
         said: str = secrets.mask(done.stderr or done.stdout)
         tail = said.strip().splitlines()[-1:]
         error = f"exit code {done.returncode}"
-        return Outcome(False, error=f"{error}: {tail[0][:500]}" if tail else error)
+        return Outcome(False, error=f"{error}: {tail[0][:ERROR_CHARS]}" if tail else error)
     return _kept(done.stdout.encode("utf-8", "replace"))
 
 

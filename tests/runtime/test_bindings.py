@@ -378,3 +378,16 @@ def test_a_mapping_that_is_not_a_dict_is_kept_as_an_object(project: Path) -> Non
     )
     outcome = perform(capability({"python": "fakesvc.frozen:call"}), context(), project)
     assert outcome.ok and outcome.output == {"id": "c1"}
+
+
+def test_a_huge_exception_message_is_cut_as_a_shell_binding_s_is(project: Path) -> None:
+    """An exception carrying a 3 MB body was kept whole: journaled with the step, printed
+    as it ended and again in the next decision's trigger. It is cut like a shell
+    binding's error, to `ERROR_CHARS` characters."""
+    (project / "fakesvc" / "loud.py").write_text(
+        "def call(ctx):\n    raise ValueError('x' * 3_000_000)\n"
+    )
+    outcome = perform(capability({"python": "fakesvc.loud:call"}), context(), project)
+    assert not outcome.ok and outcome.error is not None
+    assert len(outcome.error) == bindings.ERROR_CHARS
+    assert outcome.error.startswith("ValueError: xxx") and outcome.error.endswith("…")
