@@ -450,3 +450,19 @@ def test_a_huge_observer_exception_message_is_cut(tmp_path: Path) -> None:
     with pytest.raises(ObserverError) as raised:
         observe(observer, tmp_path, tmp_path)
     assert len(raised.value.reason) == ERROR_CHARS and raised.value.reason.endswith("…")
+
+
+def test_an_async_observer_is_told_to_be_a_plain_function(tmp_path: Path) -> None:
+    """An `async def` observer failed as "returned coroutine, not a mapping", with
+    Python's warning that the coroutine was never awaited."""
+    (tmp_path / "aioobs.py").write_text("async def read():\n    return {}\n")
+    observer = Observer.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Observer",
+            "metadata": {"name": "aio"},
+            "spec": {"python": "aioobs:read"},
+        }
+    )
+    with pytest.raises(ObserverError, match="is an async function"):
+        observe(observer, tmp_path, tmp_path)

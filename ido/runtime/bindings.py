@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import json
 import os
 import queue
@@ -51,6 +52,15 @@ ERROR_CHARS = 500
 """The most characters of a failed call's message kept: it is journaled with the step and
 told as the step ends and in the next decision's trigger (an exception carrying a
 3 MB response body was all of them, three times over with retries)."""
+
+
+ASYNC_WORDS = (
+    "is an async function: ido calls it as a plain one, and got a coroutine it cannot await "
+    "(write a plain function, `return asyncio.run(...)` in it)"
+)
+"""What a Python binding or observer that is `async def` is told: calling it only made a
+coroutine, reported as `returned coroutine, not a mapping`, with Python's warning that it
+was never awaited."""
 
 
 _loaded: dict[tuple[str, str, str], tuple[ModuleType, Callable[..., Any]]] = {}
@@ -232,6 +242,9 @@ def _python(reference: str, ctx: ActionContext, base: Path) -> Outcome:
     ok, output = answer
     if not ok:
         return Outcome(False, error=shortened(output, ERROR_CHARS))
+    if inspect.iscoroutine(output):
+        output.close()  # never awaited: closed, lest Python warn of it at exit
+        return Outcome(False, error=f"{reference} {ASYNC_WORDS}")
     if output is not None and not isinstance(output, Mapping):
         return Outcome(False, error=f"{reference} returned {type(output).__name__}, not a mapping")
     try:  # a Mapping that is no dict (MappingProxyType) JSON would write as its repr

@@ -391,3 +391,11 @@ def test_a_huge_exception_message_is_cut_as_a_shell_binding_s_is(project: Path) 
     assert not outcome.ok and outcome.error is not None
     assert len(outcome.error) == bindings.ERROR_CHARS
     assert outcome.error.startswith("ValueError: xxx") and outcome.error.endswith("…")
+
+
+def test_an_async_binding_is_told_to_be_a_plain_function(project: Path) -> None:
+    """An `async def` binding failed as "returned coroutine, not a mapping", and Python
+    warned that the coroutine was never awaited (an error under pytest's `-W error`)."""
+    (project / "fakesvc" / "aio.py").write_text("async def call(ctx):\n    return {}\n")
+    outcome = perform(capability({"python": "fakesvc.aio:call"}), context(), project)
+    assert outcome.error == f"fakesvc.aio:call {bindings.ASYNC_WORDS}"
