@@ -172,8 +172,18 @@ def perform(
         None if error is None else printable(error),
         outcome.timed_out,
         time.monotonic() - started,
-        outcome.note,
+        outcome.note or _nothing_kept(capability, outcome),
     )
+
+
+def _nothing_kept(capability: Capability, outcome: Outcome) -> str | None:
+    """The note of a call that succeeded and gave back nothing, for a capability that
+    declares an `output`: its path is left unset, and the step that later read it failed
+    with a bare `KeyError: 'record'`, nothing saying why."""
+    path = capability.spec.output
+    if not outcome.ok or outcome.output is not None or path is None:
+        return None
+    return f"it gave back nothing, and {path} is left unset"
 
 
 Reply = tuple[bool, Any]

@@ -399,3 +399,21 @@ def test_an_async_binding_is_told_to_be_a_plain_function(project: Path) -> None:
     (project / "fakesvc" / "aio.py").write_text("async def call(ctx):\n    return {}\n")
     outcome = perform(capability({"python": "fakesvc.aio:call"}), context(), project)
     assert outcome.error == f"fakesvc.aio:call {bindings.ASYNC_WORDS}"
+
+
+def test_a_call_giving_back_nothing_for_a_declared_output_says_the_path_is_left_unset(
+    project: Path,
+) -> None:
+    """A binding declared `output: order.receipt` and returned None: the step succeeded
+    with nothing said, and the step that read `order.receipt` failed with a bare KeyError."""
+    (project / "fakesvc" / "silent.py").write_text("def call(ctx):\n    return None\n")
+    plain = capability({"python": "fakesvc.silent:call"})
+    declared = Capability.model_validate(
+        {
+            **plain.model_dump(by_alias=True),
+            "spec": {**plain.spec.model_dump(), "output": "order.receipt"},
+        }
+    )
+    outcome = perform(declared, context(), project)
+    assert outcome.ok and outcome.note == "it gave back nothing, and order.receipt is left unset"
+    assert perform(plain, context(), project).note is None
