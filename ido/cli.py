@@ -77,7 +77,12 @@ def worst(codes: Iterable[int]) -> int:
 RunRef = Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")]
 CatalogOpt = Annotated[
     list[Path] | None,
-    typer.Option("--catalog", "-c", help="Extra catalog file or folder (repeatable)."),
+    typer.Option(
+        "--catalog",
+        "-c",
+        metavar="PATH",  # typer's own shows the Python type, `<list[Path]>`
+        help="Extra catalog file or folder (repeatable).",
+    ),
 ]
 JournalOpt = Annotated[
     Path, typer.Option("--journal", help="Journal database (SQLite).", envvar="IDO_JOURNAL")
@@ -421,11 +426,12 @@ def plan(
             raise typer.BadParameter(f"'{planner}' is not one of {known}", param_hint="--planner")
         chosen = _on_planner(chosen, planner)
     chosen = _on_limits(chosen, _solve_time(solve_time), search_states, max_steps)
-    decision = (
-        _decide_once(loaded, chosen, alternatives, _beliefs(journal), listener)
-        if pddl is None
-        else _pddl_decision(loaded, chosen, alternatives, listener)
-    )
+    with _user_prints_aside(fmt):
+        decision = (
+            _decide_once(loaded, chosen, alternatives, _beliefs(journal), listener)
+            if pddl is None
+            else _pddl_decision(loaded, chosen, alternatives, listener)
+        )
     asks = _would_ask(decision, chosen.spec.mode)
     if fmt == "json":
         # The waits as the text view says them: `approvals` lists the rules' alone.
@@ -453,6 +459,17 @@ def plan(
             plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
     status = decision.result.status
     raise typer.Exit(1 if status == "infeasible" else 0)
+
+
+@contextmanager
+def _user_prints_aside(fmt: str) -> Iterator[None]:
+    """Under `--format json`, what a Python observer prints goes to standard error: on
+    standard output, before the document, it made `ido plan --format json | jq` fail."""
+    if fmt != "json":
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
 
 
 def _would_ask(decision: Any, mode: str) -> list[dict[str, Any]]:
@@ -1876,6 +1893,8 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         steps = data["interrupted_steps"]
         open_steps = f"; settling step(s) {', '.join(map(str, steps))}" if steps else ""
         return [f"resuming{open_steps}"]
+    if kind == "observer_failed" and data.get("again"):
+        return []  # the same failure as its last: told once (explain --format json has all)
     if kind in (
         "observer_failed",
         "effects_missing",

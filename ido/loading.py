@@ -27,7 +27,15 @@ from ido.model import (
     Scenario,
 )
 from ido.model.providers import model_problem
-from ido.model.resources import NAME_PATTERN, PATH_PATTERN, IntentSpec, Rule
+from ido.model.resources import (
+    CALLABLE_PATTERN,
+    ENV_NAME_PATTERN,
+    NAME_PATTERN,
+    PATH_PATTERN,
+    URL_PATTERN,
+    IntentSpec,
+    Rule,
+)
 from ido.policy import EFFECTS, is_plan_rule
 from ido.text import did_you_mean, echoed
 from ido.validation import user_errors
@@ -373,8 +381,14 @@ PATTERNS = {
     "with a letter or digit, like 'charge-stripe-eu'",
     PATH_PATTERN: "a fact path: names of letters, digits and '_' joined by dots, not starting "
     "with a digit, like 'order.paid'",
+    CALLABLE_PATTERN: "a Python function as 'package.module:function', like "
+    "'capabilities.payments:charge' (modules joined by dots, without '.py')",
+    URL_PATTERN: "an http:// or https:// URL",
+    ENV_NAME_PATTERN: "an environment variable name: letters, digits and '_', not starting "
+    "with a digit, like 'OPENAI_API_KEY'",
 }
-"""What the patterns of names and fact paths ask for, in words (pydantic shows the regex)."""
+"""What the patterns of names, fact paths, functions and URLs ask for, in words (pydantic
+shows the regex)."""
 
 
 def _problem_of(loc: FieldPath, error: Any, document: Document, shown: str) -> Problem:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import stat
@@ -12,10 +13,10 @@ from typing import Any
 from ido.errors import ExecutionError, ObserverError
 from ido.loading import Catalog
 from ido.model import Intent, Observer
-from ido.runtime.bindings import MAX_OUTPUT, load_callable
+from ido.runtime.bindings import ASYNC_WORDS, ERROR_CHARS, MAX_OUTPUT, load_callable
 from ido.secrets import Environ, Secrets
 from ido.state import State, TooDeep, close_world, from_json, json_safe, merge, set_path
-from ido.text import failure, printable
+from ido.text import failure, printable, shortened
 
 
 def observe(
@@ -68,7 +69,10 @@ def observe(
     except TooDeep as exc:
         raise failed(f"returned a document {exc}", " ") from None
     except Exception as exc:  # an observer is user code or the outside world
-        raise failed(failure(exc)) from None
+        raise failed(shortened(failure(exc), ERROR_CHARS)) from None
+    if inspect.iscoroutine(value):
+        value.close()  # never awaited: closed, lest Python warn of it at exit
+        raise failed(ASYNC_WORDS, " ")
     if not isinstance(value, Mapping):
         raise failed(f"returned {type(value).__name__}, not a mapping", " ")
     if spec.python is not None:  # (JSON text read with `from_json` is JSON already)

@@ -84,8 +84,15 @@ def shortened(text: str, size: int) -> str:
 
 def failure(exc: BaseException) -> str:
     """An exception as a reason: `RuntimeError: the carrier is down`, or `RuntimeError`
-    alone when it says nothing more (not `RuntimeError: `, an empty reason after it)."""
-    said = str(exc)
+    alone when it says nothing more (not `RuntimeError: `, an empty reason after it).
+
+    Never raises: an exception whose `__str__` raises is told by its type and what that
+    raised (escaping a binding's worker, it left the step to time out, as if the call might
+    have gone through)."""
+    try:
+        said = str(exc)
+    except Exception as broken:
+        said = f"(its message could not be read: str() raised {type(broken).__name__})"
     return f"{type(exc).__name__}: {said}" if said else type(exc).__name__
 
 

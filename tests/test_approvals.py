@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -808,6 +809,15 @@ spec:
 """
 
 
+def write_twosvc(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This test's own `twosvc` module: the one an earlier test imported from its folder is
+    forgotten first (ido refuses to call another project's module of the same name)."""
+    (folder / "twosvc.py").write_text(
+        "def ok(ctx):\n    return {}\n\n\ndef broken(ctx):\n    raise RuntimeError('jammed')\n"
+    )
+    monkeypatch.delitem(sys.modules, "twosvc", raising=False)
+
+
 @pytest.mark.parametrize("answer", ["expired", "rejected"])
 def test_a_second_compensation_waits_for_its_own_verdict(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str
@@ -819,9 +829,7 @@ def test_a_second_compensation_waits_for_its_own_verdict(
     request as expired, and `ido approve RUN` refused it. Now only step 1's request is
     waited for."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "twosvc.py").write_text(
-        "def ok(ctx):\n    return {}\n\n\ndef broken(ctx):\n    raise RuntimeError('jammed')\n"
-    )
+    write_twosvc(tmp_path, monkeypatch)
     ttl = "      expires: 1ms\n" if answer == "expired" else ""
     (tmp_path / "all.yaml").write_text(TWO_UNDOS.replace("      expires: 1ms\n", ttl))
     where = ("--catalog", "all.yaml", "--journal", str(tmp_path / "j.db"))
@@ -849,9 +857,7 @@ def test_an_expired_compensation_is_said_to_be_left_undone_not_to_fail_the_run(
     compensation's request left past its wait; the run had failed already, and resuming
     only leaves that step undone and goes on undoing the older ones."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "twosvc.py").write_text(
-        "def ok(ctx):\n    return {}\n\n\ndef broken(ctx):\n    raise RuntimeError('jammed')\n"
-    )
+    write_twosvc(tmp_path, monkeypatch)
     (tmp_path / "all.yaml").write_text(TWO_UNDOS)
     where = ("--catalog", "all.yaml", "--journal", str(tmp_path / "j.db"))
     assert ido("run", "abc", *where)[0] == 3

@@ -131,6 +131,24 @@ def test_plan_json_is_machine_readable(project: Path) -> None:
     ]
 
 
+def test_plan_json_stays_json_when_an_observer_prints(project: Path) -> None:
+    """A Python observer's `print` came out on standard output before the document, so
+    `ido plan --format json` could not be parsed; it goes to standard error now."""
+    (project / "fakesvc" / "noisy.py").write_text(
+        "def read():\n    print('reading stock')\n    return {'stock': 3}\n"
+    )
+    (project / "capabilities" / "noisy.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: noisy}\n"
+        'spec: {python: "fakesvc.noisy:read"}\n'
+    )
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  observers: [noisy]\n")
+    result = runner.invoke(app, ["plan", "ship-order", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["result"]["status"] == "planned"
+    assert "reading stock" in result.stderr
+
+
 def test_plan_infeasible_exits_1_and_names_the_constraint(project: Path) -> None:
     """A budget below the cheapest plan exits 1 and says what the cheapest plan costs."""
     intent = project / "intents" / "ship-order.yaml"
@@ -522,6 +540,13 @@ def test_the_runs_help_shows_the_default_limit_not_sqlite_s_largest_number() -> 
     """The help read `1<=x<=9223372036854775807`, a bound nobody needs to know."""
     code, out = ido("runs", "--help")
     assert code == 0 and "default: 50" in out and "9223372036854775807" not in out, out
+
+
+@pytest.mark.parametrize("command", [["run"], ["plan"], ["validate"], ["scenario", "test"]])
+def test_the_catalog_option_is_shown_as_a_path_not_a_python_type(command: list[str]) -> None:
+    """The help read `-c, --catalog <list[Path]>`, where the docs say `--catalog PATH`."""
+    code, out = ido(*command, "--help")
+    assert code == 0 and "--catalog PATH" in out and "list[Path]" not in out.split("Options")[1]
 
 
 def test_a_run_in_progress_is_listed_as_running_and_interrupted_once_its_process_died(

@@ -522,6 +522,20 @@ def test_an_invalid_name_is_an_error(tmp_path: Path) -> None:
     assert problem.message.startswith("'Charge_EU' is not a name: lower-case letters")
 
 
+def test_a_binding_written_as_a_file_path_is_told_in_words_not_by_regex(
+    tmp_path: Path,
+) -> None:
+    """`python: "pay/impl.py:charge"` was refused with pydantic's "String should match
+    pattern '^[A-Za-z_][\\w.]*:[A-Za-z_]\\w*$'"; the message says what is wanted now."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("pay.impl:charge", "pay/impl.py:charge"))
+    problem = only(problems(tmp_path))
+    assert (problem.line, problem.field) == (13, "spec.run.python")
+    assert problem.message == (
+        "'pay/impl.py:charge' is not a Python function as 'package.module:function', like "
+        "'capabilities.payments:charge' (modules joined by dots, without '.py')"
+    )
+
+
 def test_a_bad_key_is_named_in_words_not_by_pydantics_mark(tmp_path: Path) -> None:
     write(tmp_path, "charge.yaml", CAPABILITY.replace("order.paid: true", "'order paid': true"))
     problem = only(problems(tmp_path))

@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 
-from ido.errors import ExecutionError
+from ido.cli import _progress_lines
+from ido.errors import ExecutionError, ObserverError
+from ido.explain import render, run_view
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
+from ido.model import Observer
 from ido.observe import boolean_facts, observe, snapshot
-from ido.runtime.bindings import MAX_OUTPUT
+from ido.runtime.bindings import ERROR_CHARS, MAX_OUTPUT
 from ido.runtime.local import LocalRuntime
 from ido.state import MAX_DEPTH, deeper_than, digest
 from ido.testing import StepClock, serve_on_loopback
@@ -194,6 +197,22 @@ def test_an_observation_nested_too_deep_fails_the_observer_not_the_run(project: 
     assert failed[0]["reason"] == (
         f"returned a document nested deeper than {MAX_DEPTH} levels (the most ido reads)"
     )
+
+
+def test_an_observer_failing_the_same_way_again_is_told_once(project: Path) -> None:
+    """An observer down for the whole run was told before every step and decision, the
+    same line each time, in the run's output and in explain. Each failure is still
+    journaled; those that repeat the last are marked `again` and told once."""
+    with serve_on_loopback(_Deep) as base:
+        _, events = _run_observing(project, f"{base}/600", "ext")
+    failed = [e.data for e in events if e.kind == "observer_failed"]
+    assert len(failed) >= 2
+    assert "again" not in failed[0] and all(f["again"] for f in failed[1:])
+    with SqliteJournal(project / "ido.db") as journal:
+        text = render(run_view(journal.run("r1"), events), "text")
+    assert text.count("observer deep failed") == 1, text
+    told = [_progress_lines(e.kind, e.data) for e in events if e.kind == "observer_failed"]
+    assert sum(map(len, told)) == 1, told
 
 
 def test_an_observation_as_deep_as_allowed_goes_through_a_whole_run(project: Path) -> None:
@@ -391,3 +410,59 @@ def test_an_observer_failure_is_recorded_with_its_reason_apart(project: Path) ->
     )
     event = {"kind": "observer_failed", "observer": "stock", "reason": "observer stock: down"}
     assert event_line(event) == "observer stock failed: observer stock: down"
+
+
+def test_an_observer_exception_whose_message_cannot_be_read_is_a_failed_observation(
+    tmp_path: Path,
+) -> None:
+    """A Python observer raising an exception whose `__str__` raises made `observe` raise
+    that second error, out of the run; it is an observer failure now, like any other."""
+    (tmp_path / "garbledobs.py").write_text(
+        "class Garbled(Exception):\n"
+        "    def __str__(self):\n"
+        "        raise ValueError('no')\n\n"
+        "def read():\n"
+        "    raise Garbled()\n"
+    )
+    observer = Observer.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Observer",
+            "metadata": {"name": "garbled"},
+            "spec": {"python": "garbledobs:read"},
+        }
+    )
+    with pytest.raises(ObserverError, match=r"could not be read: str\(\) raised ValueError"):
+        observe(observer, tmp_path, tmp_path)
+
+
+def test_a_huge_observer_exception_message_is_cut(tmp_path: Path) -> None:
+    """A Python observer's exception carrying 3 MB was its failure's reason, whole."""
+    (tmp_path / "loudobs.py").write_text("def read():\n    raise ValueError('x' * 3_000_000)\n")
+    observer = Observer.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Observer",
+            "metadata": {"name": "loud"},
+            "spec": {"python": "loudobs:read"},
+        }
+    )
+    with pytest.raises(ObserverError) as raised:
+        observe(observer, tmp_path, tmp_path)
+    assert len(raised.value.reason) == ERROR_CHARS and raised.value.reason.endswith("…")
+
+
+def test_an_async_observer_is_told_to_be_a_plain_function(tmp_path: Path) -> None:
+    """An `async def` observer failed as "returned coroutine, not a mapping", with
+    Python's warning that the coroutine was never awaited."""
+    (tmp_path / "aioobs.py").write_text("async def read():\n    return {}\n")
+    observer = Observer.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Observer",
+            "metadata": {"name": "aio"},
+            "spec": {"python": "aioobs:read"},
+        }
+    )
+    with pytest.raises(ObserverError, match="is an async function"):
+        observe(observer, tmp_path, tmp_path)

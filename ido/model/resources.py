@@ -19,6 +19,9 @@ NAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$"
 SECRET_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 _PLACEHOLDER = re.compile(r"\$\{[^}]*\}?")
 PATH_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+CALLABLE_PATTERN = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
+URL_PATTERN = r"^https?://"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 def _secret_references(value: Any) -> Any:
@@ -291,13 +294,13 @@ class LlmSettings(Strict):
     )
     api_base: str | None = Field(
         default=None,
-        pattern=r"^https?://",
+        pattern=URL_PATTERN,
         description="Base URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp); "
         "default: IDO_LLM_API_BASE, else the provider's own.",
     )
     api_key_env: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        pattern=ENV_NAME_PATTERN,
         description="Environment variable holding the API key; default: the provider's "
         "usual one (OPENAI_API_KEY, ...). The key is never recorded.",
     )
@@ -361,7 +364,7 @@ class IntentSpec(Strict):
 class HttpBinding(Strict):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
     url: Annotated[str, Templated] = Field(
-        pattern=r"^https?://", description="http:// or https:// URL; may use ${env:NAME}."
+        pattern=URL_PATTERN, description="http:// or https:// URL; may use ${env:NAME}."
     )
     json_body: Annotated[Any, Templated] = Field(
         default=None, alias="json", description="JSON body to send; strings may use ${env:NAME}."
@@ -378,7 +381,7 @@ class HttpBinding(Strict):
 class RunBinding(Strict):
     python: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        pattern=CALLABLE_PATTERN,
         description="'package.module:function', called with an ActionContext.",
     )
     shell: Annotated[list[str], Templated, AfterValidator(_no_nul)] | None = Field(
@@ -452,7 +455,7 @@ class CapabilitySpec(Strict):
 
 class HttpSource(Strict):
     url: Annotated[str, Templated] = Field(
-        pattern=r"^https?://", description="http:// or https:// URL; may use ${env:NAME}."
+        pattern=URL_PATTERN, description="http:// or https:// URL; may use ${env:NAME}."
     )
     headers: Annotated[dict[str, str], Templated] = Field(
         default_factory=dict, description="Request headers; values may use ${env:NAME}."
@@ -463,7 +466,7 @@ class ObserverSpec(Strict):
     description: str | None = None
     python: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        pattern=CALLABLE_PATTERN,
         description="'module:function' returning a JSON-like mapping.",
     )
     file: str | None = Field(default=None, description="JSON file, relative to this YAML file.")

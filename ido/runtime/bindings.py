@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import json
 import os
 import queue
@@ -26,7 +27,7 @@ from ido.runtime.context import ActionContext
 from ido.runtime.procfs import running, stat_fields
 from ido.secrets import Environ, Secrets, unresolved
 from ido.state import TooDeep, from_json, json_safe
-from ido.text import failure, printable
+from ido.text import failure, printable, shortened
 
 MAX_OUTPUT = 1_000_000
 """The most bytes ido reads of what a shell or HTTP binding gives back, or of an HTTP
@@ -45,6 +46,21 @@ class Outcome:
     note: str | None = None
     """What a call that succeeded gave back that was not kept, and why (too long, not a
     JSON object): the run goes on, its `output` path unset."""
+
+
+ERROR_CHARS = 500
+"""The most characters of a failed call's message kept: it is journaled with the step and
+told as the step ends and in the next decision's trigger (an exception carrying a
+3 MB response body was all of them, three times over with retries)."""
+
+
+ASYNC_WORDS = (
+    "is an async function: ido calls it as a plain one, and got a coroutine it cannot await "
+    "(write a plain function, `return asyncio.run(...)` in it)"
+)
+"""What a Python binding or observer that is `async def` is told: calling it only made a
+coroutine, reported as `returned coroutine, not a mapping`, with Python's warning that it
+was never awaited."""
 
 
 _loaded: dict[tuple[str, str, str], tuple[ModuleType, Callable[..., Any]]] = {}
@@ -73,11 +89,32 @@ def load_callable(reference: str, base: Path) -> Callable[..., Any]:
         module = importlib.import_module(module_name)
     except Exception as exc:  # an import runs user code; any failure is the binding's
         raise ExecutionError(f"cannot import {module_name}: {exc}") from None
+    elsewhere = imported_elsewhere(module, Path(root))
+    if elsewhere is not None:
+        raise ExecutionError(f"{reference}: {elsewhere}")
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise ExecutionError(f"{reference}: {module_name} has no function {attr}")
     _loaded[key] = (module, fn)
     return fn  # type: ignore[no-any-return]
+
+
+def imported_elsewhere(module: ModuleType, root: Path) -> str | None:
+    """Why `module` is not the project's own, when the project folder `root` holds a file
+    of that name but this process imported the name from another folder earlier (a second
+    project with its own `capabilities` package, in one pytest session): calling it would
+    run the other project's code. None when it is the project's, or the project has none."""
+    parts = module.__name__.split(".")
+    own = [root.joinpath(*parts).with_suffix(".py"), root.joinpath(*parts, "__init__.py")]
+    mine = next((f for f in own if f.is_file()), None)
+    found = getattr(module, "__file__", None)
+    if mine is None or (found is not None and Path(found).resolve() == mine.resolve()):
+        return None
+    return (
+        f"{module.__name__} is already imported from {found or 'elsewhere'}, not from this"
+        f" project's {mine} (one process holds one module of a name: give each project's"
+        " package a name of its own, or run them in separate processes)"
+    )
 
 
 def missing_secret(capability: Capability, environ: Environ) -> tuple[str, str] | None:
@@ -135,8 +172,18 @@ def perform(
         None if error is None else printable(error),
         outcome.timed_out,
         time.monotonic() - started,
-        outcome.note,
+        outcome.note or _nothing_kept(capability, outcome),
     )
+
+
+def _nothing_kept(capability: Capability, outcome: Outcome) -> str | None:
+    """The note of a call that succeeded and gave back nothing, for a capability that
+    declares an `output`: its path is left unset, and the step that later read it failed
+    with a bare `KeyError: 'record'`, nothing saying why."""
+    path = capability.spec.output
+    if not outcome.ok or outcome.output is not None or path is None:
+        return None
+    return f"it gave back nothing, and {path} is left unset"
 
 
 Reply = tuple[bool, Any]
@@ -204,11 +251,14 @@ def _python(reference: str, ctx: ActionContext, base: Path) -> Outcome:
         return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
     ok, output = answer
     if not ok:
-        return Outcome(False, error=output)
+        return Outcome(False, error=shortened(output, ERROR_CHARS))
+    if inspect.iscoroutine(output):
+        output.close()  # never awaited: closed, lest Python warn of it at exit
+        return Outcome(False, error=f"{reference} {ASYNC_WORDS}")
     if output is not None and not isinstance(output, Mapping):
         return Outcome(False, error=f"{reference} returned {type(output).__name__}, not a mapping")
-    try:
-        return Outcome(True, output=_jsonable(output))
+    try:  # a Mapping that is no dict (MappingProxyType) JSON would write as its repr
+        return Outcome(True, output=None if output is None else json_safe(dict(output)))
     except TooDeep as exc:
         return Outcome(True, note=f"its output was {exc}, and not kept")
     except (TypeError, ValueError) as exc:  # keys JSON cannot hold, a value holding itself
@@ -263,7 +313,7 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) ->
         said: str = secrets.mask(done.stderr or done.stdout)
         tail = said.strip().splitlines()[-1:]
         error = f"exit code {done.returncode}"
-        return Outcome(False, error=f"{error}: {tail[0][:500]}" if tail else error)
+        return Outcome(False, error=f"{error}: {tail[0][:ERROR_CHARS]}" if tail else error)
     return _kept(done.stdout.encode("utf-8", "replace"))
 
 
@@ -506,7 +556,3 @@ def _kept(body: bytes) -> Outcome:
     if not isinstance(value, dict):
         return Outcome(True, note="its output was not a JSON object, and not kept")
     return Outcome(True, output=value)
-
-
-def _jsonable(value: Any) -> Any:
-    return json_safe(value) if value is not None else None

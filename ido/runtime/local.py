@@ -931,10 +931,14 @@ class LocalRuntime:
                     "reason": exc.reason,
                     "kept_last_report": last is not None,
                 }
+                if run.failing.get(name) == exc.reason:
+                    data["again"] = True
+                run.failing[name] = exc.reason
                 self._record(run, "observer_failed", data)
                 run.unobserved += (name,)
                 stale += [] if last is None else [last]
                 continue
+            run.failing.pop(name, None)
             run.reports[name] = (len(run.effect_log), report)
             said = digest(report)
             if run.report_digests.get(name) == said:

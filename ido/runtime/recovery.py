@@ -55,6 +55,9 @@ class RunState:
     unobserved: tuple[str, ...] = ()
     """The observers that failed in the latest observation: why it may not tell a step's
     effects, as a request for a person's word on them says."""
+    failing: dict[str, str] = field(default_factory=dict)
+    """Each observer failing since its last report, with its latest reason: the same
+    failure again is recorded `again`, which the run's output and explain do not repeat."""
     reports: dict[str, tuple[int, State]] = field(default_factory=dict)
     """Each observer's last report in the run, after how many of `effect_log` were done:
     what stands while it fails, between what was done before and after. Resume reads it

@@ -46,3 +46,18 @@ def test_documented_resource_is_valid(where: str, block: str) -> None:
         conditions = [rule.when for rule in resource.spec.rules]
     for condition in conditions:
         compile_condition(condition)
+
+
+def test_the_documented_python_binding_runs_as_written() -> None:
+    """The reference's Python binding called an undefined `client`, without its imports:
+    copied as written, it failed with NameError. It runs now, as a binding would be run."""
+    from ido.runtime.context import ActionContext
+
+    text = (DOCS / "yaml-reference.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", text, re.DOTALL) if "def charge" in b]
+    namespace: dict[str, object] = {}
+    exec(compile(block, "yaml-reference.md", "exec"), namespace)
+    ctx = ActionContext(
+        "r1", "i", "charge", "stripe", 1, 1, "r1/1/1", 5.0, {"order": {"amount": 9}}
+    )
+    assert namespace["charge"](ctx) == {"charge_id": "ch-r1/1/1", "amount": 9}  # type: ignore[operator]

@@ -332,3 +332,88 @@ def test_killing_ends_though_processes_keep_coming(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(bindings.os, "kill", kill)
     bindings._kill_tree(sleeper.pid)
     assert sleeper.wait(5) == -bindings.signal.SIGKILL
+
+
+def test_a_module_of_the_same_name_from_another_project_is_not_called(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A second project whose `fakesvc.impl` this process already imported from the first
+    fails its step naming both files, instead of running the first project's code."""
+    assert perform(capability({"python": "fakesvc.impl:call"}), context(), project).ok
+    other = tmp_path_factory.mktemp("other")
+    (other / "fakesvc").mkdir()
+    (other / "fakesvc" / "__init__.py").write_text("")
+    (other / "fakesvc" / "impl.py").write_text("def call(ctx):\n    return {'by': 'other'}\n")
+    outcome = perform(capability({"python": "fakesvc.impl:call"}), context(), other)
+    assert not outcome.ok
+    assert f"not from this project's {other / 'fakesvc' / 'impl.py'}" in (outcome.error or "")
+    assert str(project / "fakesvc" / "impl.py") in (outcome.error or "")
+
+
+def test_an_exception_whose_message_cannot_be_read_fails_the_step_at_once(
+    project: Path,
+) -> None:
+    """A binding raised an exception whose `__str__` raises: its worker died, and the step
+    waited out its timeout and was told as timed out (for a step that is not idempotent, an
+    outcome a person must settle). It fails now, at once, with what could be read."""
+    (project / "fakesvc" / "garbled.py").write_text(
+        "class Garbled(Exception):\n"
+        "    def __str__(self):\n"
+        "        raise ValueError('no')\n\n"
+        "def call(ctx):\n"
+        "    raise Garbled()\n"
+    )
+    outcome = perform(capability({"python": "fakesvc.garbled:call"}), context(), project)
+    assert not outcome.ok and not outcome.timed_out
+    assert outcome.error == "Garbled: (its message could not be read: str() raised ValueError)"
+
+
+def test_a_mapping_that_is_not_a_dict_is_kept_as_an_object(project: Path) -> None:
+    """A binding returning a read-only mapping (`MappingProxyType`) succeeded with its
+    repr, `"{'id': 'c1'}"`, as the output: a string where later steps read `.id`."""
+    (project / "fakesvc" / "frozen.py").write_text(
+        "from types import MappingProxyType\n\n"
+        "def call(ctx):\n"
+        "    return MappingProxyType({'id': 'c1'})\n"
+    )
+    outcome = perform(capability({"python": "fakesvc.frozen:call"}), context(), project)
+    assert outcome.ok and outcome.output == {"id": "c1"}
+
+
+def test_a_huge_exception_message_is_cut_as_a_shell_binding_s_is(project: Path) -> None:
+    """An exception carrying a 3 MB body was kept whole: journaled with the step, printed
+    as it ended and again in the next decision's trigger. It is cut like a shell
+    binding's error, to `ERROR_CHARS` characters."""
+    (project / "fakesvc" / "loud.py").write_text(
+        "def call(ctx):\n    raise ValueError('x' * 3_000_000)\n"
+    )
+    outcome = perform(capability({"python": "fakesvc.loud:call"}), context(), project)
+    assert not outcome.ok and outcome.error is not None
+    assert len(outcome.error) == bindings.ERROR_CHARS
+    assert outcome.error.startswith("ValueError: xxx") and outcome.error.endswith("…")
+
+
+def test_an_async_binding_is_told_to_be_a_plain_function(project: Path) -> None:
+    """An `async def` binding failed as "returned coroutine, not a mapping", and Python
+    warned that the coroutine was never awaited (an error under pytest's `-W error`)."""
+    (project / "fakesvc" / "aio.py").write_text("async def call(ctx):\n    return {}\n")
+    outcome = perform(capability({"python": "fakesvc.aio:call"}), context(), project)
+    assert outcome.error == f"fakesvc.aio:call {bindings.ASYNC_WORDS}"
+
+
+def test_a_call_giving_back_nothing_for_a_declared_output_says_the_path_is_left_unset(
+    project: Path,
+) -> None:
+    """A binding declared `output: order.receipt` and returned None: the step succeeded
+    with nothing said, and the step that read `order.receipt` failed with a bare KeyError."""
+    (project / "fakesvc" / "silent.py").write_text("def call(ctx):\n    return None\n")
+    plain = capability({"python": "fakesvc.silent:call"})
+    declared = Capability.model_validate(
+        {
+            **plain.model_dump(by_alias=True),
+            "spec": {**plain.spec.model_dump(), "output": "order.receipt"},
+        }
+    )
+    outcome = perform(declared, context(), project)
+    assert outcome.ok and outcome.note == "it gave back nothing, and order.receipt is left unset"
+    assert perform(plain, context(), project).note is None
