@@ -1093,3 +1093,23 @@ def test_what_a_decision_chose_leaves_out_its_prose_alone() -> None:
     assert chosen(said) != chosen(
         decision("denied", "Not here.", "no plan: too dear", "state.y == 1")
     )
+
+
+def test_a_provider_named_in_two_words_that_changed_diverges(project: Path) -> None:
+    """A step's provider is a name even with a space in it: a catalog that moved `ship`
+    from DHL Express to UPS Ground chose otherwise (exit 1), not in other words."""
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("provider: carrier", "provider: DHL Express"))
+    assert ido("run", "ship-order")[0] == 0
+    catalog.write_text(catalog.read_text().replace("DHL Express", "UPS Ground"))
+    code, out = ido("replay", "last")
+    assert code == 1, out
+    assert "diverged at decision 1 of run" in out
+    assert "fields that differ: result.alternatives, result.plan\n" in out
+
+
+def test_a_provider_is_compared_as_it_is() -> None:
+    """Providers with spaces in their names are choices, not prose."""
+    from ido.decision_words import chosen
+
+    assert chosen({"provider": "DHL Express"}) != chosen({"provider": "UPS Ground"})
