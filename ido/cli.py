@@ -1337,7 +1337,7 @@ def _catalog_change(change: Any) -> str:
 
 
 def _counterfactual(run_id: str, c: Any) -> None:
-    from ido.model import format_duration
+    from ido.model import format_wait
     from ido.text import printable
 
     typer.echo(f"counterfactual replay of run {run_id}")
@@ -1361,7 +1361,7 @@ def _counterfactual(run_id: str, c: Any) -> None:
             f"({c.left_out} recorded decision(s) made on resuming, going on with the plan "
             "before them, left out: the replay does not stop there)"
         )
-    time = "-" if c.recorded_time is None else format_duration(c.recorded_time)
+    time = "-" if c.recorded_time is None else format_wait(c.recorded_time)
     typer.echo(
         f"outcome: {c.recorded_outcome or 'interrupted'} → {c.outcome}"
         + (f" ({c.reason})" if c.reason else "")
@@ -1369,7 +1369,7 @@ def _counterfactual(run_id: str, c: Any) -> None:
     typer.echo(
         f"cost: {c.recorded_cost:.2f} → {c.cost:.2f}; time: {time} "
         f"({'virtual' if c.virtual else 'wall'}) → "
-        f"{format_duration(c.time)} (the recorded calls' durations"
+        f"{format_wait(c.time)} (the recorded calls' durations"
         + (", and the model calls' time" if c.asked else "")
         + (", and the waits for approval" if c.waited else "")
         + ", on a virtual clock)"
