@@ -377,6 +377,10 @@ def plan(
     """Plan an intent from the current state without acting, with what the journal's runs
     have learnt of the capabilities' health, as a run would."""
     _check_format(fmt, ("text", "json"))
+    if planner is not None:
+        from ido.planner import PLANNERS
+
+        _check_format(planner, tuple(sorted(PLANNERS)), "--planner")
     from ido.loading import find_intent
 
     if pddl is None and intent is None:
@@ -414,11 +418,6 @@ def plan(
         loaded = _load(catalog, intent)
         chosen = find_intent(loaded, intent)
     if planner is not None:
-        from ido.planner import PLANNERS
-
-        if planner not in PLANNERS:
-            known = ", ".join(sorted(PLANNERS))
-            raise typer.BadParameter(f"'{planner}' is not one of {known}", param_hint="--planner")
         chosen = _on_planner(chosen, planner)
     chosen = _on_limits(chosen, _solve_time(solve_time), search_states, max_steps)
     decision = (
