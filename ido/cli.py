@@ -1300,13 +1300,14 @@ def _exact(result: Any) -> None:
 
 
 CHANGES_SHOWN = 5
-"""Capabilities named per kind of change in a divergence; `, …` says there are more."""
+"""Capabilities named per kind of change in a divergence, and decisions worded otherwise
+in an identical replay; `, …` says there are more."""
 
 
 def _worded(result: Any) -> None:
     """Every decision chose as recorded, some in other words: which, and the first one's
     old and new words of one field, so that what changed shows (and that it is only words)."""
-    from ido.text import printable, some
+    from ido.text import ECHOED, printable, shortened, some
 
     said = [f"decision {w.number} ({', '.join(w.fields)})" for w in result.worded]
     typer.echo(
@@ -1316,8 +1317,8 @@ def _worded(result: Any) -> None:
     first = result.worded[0]
     path, was, now = first.example
     typer.echo(f"  decision {first.number}, {path}:")
-    typer.echo(f"    recorded: {printable(was)}")
-    typer.echo(f"    replayed: {printable(now)}")
+    typer.echo(f"    recorded: {printable(shortened(was, ECHOED))}")
+    typer.echo(f"    replayed: {printable(shortened(now, ECHOED))}")
 
 
 def _catalog_change(change: Any) -> str:

@@ -1053,6 +1053,18 @@ def test_a_decision_worded_otherwise_since_the_run_is_the_same_choice(
     ) in out
 
 
+def test_words_that_differ_are_shown_cut_to_a_line(project: Path) -> None:
+    """A rejection's detail, an evaluation error or a model's reply may run to kilobytes:
+    the replay shows the first 200 characters of each side, "…" saying there is more."""
+    assert ido("run", "ship-order")[0] == 0
+    edit_decision(project, 1, "$.result.rejections[0].detail", "EU PII stays here. " * 300)
+    code, out = ido("replay", "last")
+    assert code == 0, out
+    recorded = next(line for line in out.splitlines() if line.startswith("    recorded: "))
+    assert recorded.endswith("…") and len(recorded.removeprefix("    recorded: ")) == 200
+    assert "    replayed: PII of EU customers is processed in the EU only.\n" in out
+
+
 def test_a_decision_that_chose_otherwise_diverges_after_one_worded_otherwise(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
