@@ -382,6 +382,10 @@ def plan(
     """Plan an intent from the current state without acting, with what the journal's runs
     have learnt of the capabilities' health, as a run would."""
     _check_format(fmt, ("text", "json"))
+    if planner is not None:
+        from ido.planner import PLANNERS
+
+        _check_format(planner, tuple(sorted(PLANNERS)), "--planner")
     from ido.loading import find_intent
 
     if pddl is None and intent is None:
@@ -419,11 +423,6 @@ def plan(
         loaded = _load(catalog, intent)
         chosen = find_intent(loaded, intent)
     if planner is not None:
-        from ido.planner import PLANNERS
-
-        if planner not in PLANNERS:
-            known = ", ".join(sorted(PLANNERS))
-            raise typer.BadParameter(f"'{planner}' is not one of {known}", param_hint="--planner")
         chosen = _on_planner(chosen, planner)
     chosen = _on_limits(chosen, _solve_time(solve_time), search_states, max_steps)
     with _user_prints_aside(fmt):
@@ -1318,13 +1317,14 @@ def _exact(result: Any) -> None:
 
 
 CHANGES_SHOWN = 5
-"""Capabilities named per kind of change in a divergence; `, …` says there are more."""
+"""Capabilities named per kind of change in a divergence, and decisions worded otherwise
+in an identical replay; `, …` says there are more."""
 
 
 def _worded(result: Any) -> None:
     """Every decision chose as recorded, some in other words: which, and the first one's
     old and new words of one field, so that what changed shows (and that it is only words)."""
-    from ido.text import printable, some
+    from ido.text import ECHOED, printable, shortened, some
 
     said = [f"decision {w.number} ({', '.join(w.fields)})" for w in result.worded]
     typer.echo(
@@ -1334,8 +1334,8 @@ def _worded(result: Any) -> None:
     first = result.worded[0]
     path, was, now = first.example
     typer.echo(f"  decision {first.number}, {path}:")
-    typer.echo(f"    recorded: {printable(was)}")
-    typer.echo(f"    replayed: {printable(now)}")
+    typer.echo(f"    recorded: {printable(shortened(was, ECHOED))}")
+    typer.echo(f"    replayed: {printable(shortened(now, ECHOED))}")
 
 
 def _catalog_change(change: Any) -> str:
@@ -1354,7 +1354,7 @@ def _catalog_change(change: Any) -> str:
 
 
 def _counterfactual(run_id: str, c: Any) -> None:
-    from ido.model import format_duration
+    from ido.model import format_wait
     from ido.text import printable
 
     typer.echo(f"counterfactual replay of run {run_id}")
@@ -1378,7 +1378,7 @@ def _counterfactual(run_id: str, c: Any) -> None:
             f"({c.left_out} recorded decision(s) made on resuming, going on with the plan "
             "before them, left out: the replay does not stop there)"
         )
-    time = "-" if c.recorded_time is None else format_duration(c.recorded_time)
+    time = "-" if c.recorded_time is None else format_wait(c.recorded_time)
     typer.echo(
         f"outcome: {c.recorded_outcome or 'interrupted'} → {c.outcome}"
         + (f" ({c.reason})" if c.reason else "")
@@ -1386,7 +1386,7 @@ def _counterfactual(run_id: str, c: Any) -> None:
     typer.echo(
         f"cost: {c.recorded_cost:.2f} → {c.cost:.2f}; time: {time} "
         f"({'virtual' if c.virtual else 'wall'}) → "
-        f"{format_duration(c.time)} (the recorded calls' durations"
+        f"{format_wait(c.time)} (the recorded calls' durations"
         + (", and the model calls' time" if c.asked else "")
         + (", and the waits for approval" if c.waited else "")
         + ", on a virtual clock)"

@@ -8,10 +8,13 @@ from typing import Any
 WORDS = "(words)"
 """What every piece of prose in a decision reads as once its words are set aside."""
 
-NAMED = frozenset({"observed", "blocking", "conflict", "conflict_untested", "trigger"})
+NAMED = frozenset(
+    {"observed", "blocking", "conflict", "conflict_untested", "trigger", "provider", "region"}
+)
 """Keys whose strings are compared as they are, spaces and all: the world's facts, the
 limits and rules that stood in the way (a goal named by its condition holds spaces; limits
-relaxed together are joined by a tab), and the trigger (an input, replayed as recorded)."""
+relaxed together are joined by a tab), the trigger (an input, replayed as recorded), and a
+step's provider and region, labels a catalog may write in two words ("DHL Express")."""
 
 
 def chosen(decision: Any) -> Any:

@@ -323,7 +323,7 @@ def _model_lines(llm: dict[str, Any]) -> list[str]:
             lines.append(f"call {n}: {_answered_in_text(reply.get('content'))}{usage}")
             continue
         verdict = "; ".join(call.get("problems", [])) or "accepted"
-        lines.append(f"call {n}: {_proposed(reply.get('tool_calls', []))}: {verdict}{usage}")
+        lines.append(f"call {n}: {_proposed(reply['tool_calls'])}: {verdict}{usage}")
     lines += [f"rationale: {r}" for r in llm.get("rationale", [])]
     return lines
 
@@ -343,18 +343,17 @@ MOST_QUOTED = 200
 
 
 def _proposed(tool_calls: Sequence[Sequence[str]]) -> str:
-    """What one answer proposed: the capabilities it called, in order; or, of `hybrid`'s
-    one call of `choose`, the option it chose, which is what a wrong choice is judged on
-    ("chose option 9: option must be a number from 1 to 3")."""
+    """What one answer with tool calls proposed: the capabilities it called, in order; or,
+    of `hybrid`'s one call of `choose`, the option it chose, which is what a wrong choice
+    is judged on ("chose option 9: option must be a number from 1 to 3")."""
     if len(tool_calls) == 1 and tool_calls[0][0] == "choose":
         try:
             arguments = json.loads(tool_calls[0][1])
         except (ValueError, RecursionError):
             arguments = None
         if isinstance(arguments, dict) and "option" in arguments:
-            return f"chose option {visible(json.dumps(arguments['option'])[:40])}"
-    said = ", ".join(visible(name) for name, _ in tool_calls) or "no tool call"
-    return f"proposed {said}"
+            return f"chose option {visible(shortened(json.dumps(arguments['option']), 40))}"
+    return f"proposed {', '.join(visible(name) for name, _ in tool_calls)}"
 
 
 def rejection_line(rejection: Mapping[str, Any]) -> str:

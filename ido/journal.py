@@ -749,11 +749,8 @@ class SqliteJournal:
         if len(rows) == 1:
             return str(rows[0][0])
         if rows:
-            more = ", …" if len(rows) > shown else ""
-            listed = ", ".join(r[0] for r in rows[:shown])
-            raise NotFoundError(
-                f"run '{reference}' is ambiguous: {listed}{more}; give more of the id"
-            )
+            listed = some([r[0] for r in rows], shown)
+            raise NotFoundError(f"run '{reference}' is ambiguous: {listed}; give more of the id")
         raise NotFoundError(f"run '{reference}' not found in {self.path}; see ido runs")
 
     def _last(self, run_id: str) -> int:

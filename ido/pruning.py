@@ -22,8 +22,10 @@ from pathlib import Path
 from ido.errors import JournalError
 from ido.journal import BUSY_SECONDS, BUSY_STEP_SECONDS, PRUNES, SqliteJournal, patiently
 
-_PRUNABLE = """r.outcome IS NOT NULL AND r.outcome != 'blocked'
-AND COALESCE(r.recorded_at, r.started_at) < :before"""
+_ENDED = "r.outcome IS NOT NULL AND r.outcome != 'blocked'"
+"""The runs that ended and wait for nobody: any outcome but `blocked`."""
+
+_PRUNABLE = f"{_ENDED} AND COALESCE(r.recorded_at, r.started_at) < :before"
 """The runs old enough to prune: ended, not blocked, and started before the date (a
 scenario's run kept in the journal: recorded before it, whatever its virtual clock says)."""
 
@@ -42,12 +44,11 @@ past the largest left."""
 _SPARED = f"SELECT 1 FROM main.runs r WHERE {_PRUNABLE} AND r.id = ({_NEWEST_RUN})"  # noqa: S608
 """The run holding the journal's newest event, if it would be pruned but for that."""
 
-_CHANGED = """
+_CHANGED = f"""
 DELETE FROM temp.doomed WHERE NOT EXISTS (
-    SELECT 1 FROM main.runs r WHERE r.id = doomed.id
-    AND r.outcome IS NOT NULL AND r.outcome != 'blocked'
+    SELECT 1 FROM main.runs r WHERE r.id = doomed.id AND {_ENDED}
 ) OR last IS NOT (SELECT MAX(seq) FROM main.events e WHERE e.run_id = doomed.id)
-"""
+"""  # noqa: S608 (built of the constants above)
 """Spare the chosen runs that changed since they were chosen (and copied to the archive):
 nothing is removed that the archive does not hold."""
 

@@ -129,8 +129,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
         lesson = lesson_of(event)  # as resume learns it
         if lesson is not None:
             lessons.append(lesson)
-            name = lesson.capability
-            run.evidence[name] = lesson.applied(run.evidence.get(name))
+            run.evidence = with_lessons(run.evidence, [lesson])
         if event.kind == "observed":
             state = data["state"]
         elif event.kind == "run_finished" and simulated is None:

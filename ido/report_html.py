@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
+from itertools import groupby
 from typing import Any
 
 from ido.explain import (
@@ -110,17 +111,12 @@ def _cards_and_events(view: Mapping[str, Any]) -> list[str]:
     (`in_order`): an approval given stands between the decisions it came between, as the
     text report shows it, not in a list after them all."""
     parts: list[str] = []
-    items: list[str] = []  # events since the last card
-    for what, d in in_order(view):
-        if what == "event":
-            items.append(f"<li>{escape(event_line(d))}</li>")
-            continue
-        if items:
-            parts.append(f"<ul class='events'>{''.join(items)}</ul>")
-            items = []
-        parts.append(_card(d))
-    if items:
-        parts.append(f"<ul class='events'>{''.join(items)}</ul>")
+    for events, run in groupby(in_order(view), key=lambda item: item[0] == "event"):
+        if events:
+            items = "".join(f"<li>{escape(event_line(d))}</li>" for _, d in run)
+            parts.append(f"<ul class='events'>{items}</ul>")
+        else:
+            parts += [_card(d) for _, d in run]
     return parts
 
 

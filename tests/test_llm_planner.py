@@ -910,6 +910,21 @@ def test_explain_says_which_option_each_of_hybrid_s_calls_chose(project: Path, s
     assert "call 2: chose option 2: accepted" in out, out
 
 
+def test_a_long_option_a_model_chose_is_cut_with_a_mark(project: Path, serve: Any) -> None:
+    """An option of a hundred characters read as its first 40 with nothing to say it went
+    on: it is cut at 40 with "…" as its last."""
+    _, url = serve(
+        [
+            Answer([("choose", {"option": "x" * 100, "rationale": "?"})]),
+            Answer([("choose", {"option": 1, "rationale": "cheapest"})]),
+        ]
+    )
+    use_llm(project, url, planner="hybrid")
+    assert ido("run", "ship-order")[0] == 0
+    out = ido("explain", "last")[1]
+    assert f'call 1: chose option "{"x" * 38}…: ' in out, out
+
+
 def test_explain_says_the_plan_hybrid_ran_is_the_model_s_choice_not_the_best_found(
     project: Path, serve: Any
 ) -> None:

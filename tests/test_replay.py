@@ -560,13 +560,13 @@ spec:
 
 
 def test_a_counterfactual_of_a_scenario_run_resumes_when_the_recording_did(in_root: Path) -> None:
-    """The finance approval came 20 minutes on: the replay gave it again, but resumed at
-    once ("time: 1203.6s → 3.6s")."""
+    """The finance approval came 20 minutes on: the replay gave it again and waited as
+    long, in the minutes `ido runs` shows the run's time in ("time: 20m4s → 20m4s")."""
     ido("scenario", "run", "-q", "scenarios/large-order-approved.yaml", "--journal", str(in_root))
     code, out = ido("replay", "last", "--journal", str(in_root), "--policies", "policies")
     assert code == 0, out
     assert "outcome: achieved → achieved" in out
-    assert "time: 1203.6s (virtual) → 1203.6s (the recorded calls' durations, and the waits" in out
+    assert "time: 20m4s (virtual) → 20m4s (the recorded calls' durations, and the waits" in out
 
 
 def test_a_counterfactual_of_a_run_whose_wait_ran_out_fails_as_it_did(
@@ -1053,6 +1053,18 @@ def test_a_decision_worded_otherwise_since_the_run_is_the_same_choice(
     ) in out
 
 
+def test_words_that_differ_are_shown_cut_to_a_line(project: Path) -> None:
+    """A rejection's detail, an evaluation error or a model's reply may run to kilobytes:
+    the replay shows the first 200 characters of each side, "…" saying there is more."""
+    assert ido("run", "ship-order")[0] == 0
+    edit_decision(project, 1, "$.result.rejections[0].detail", "EU PII stays here. " * 300)
+    code, out = ido("replay", "last")
+    assert code == 0, out
+    recorded = next(line for line in out.splitlines() if line.startswith("    recorded: "))
+    assert recorded.endswith("…") and len(recorded.removeprefix("    recorded: ")) == 200
+    assert "    replayed: PII of EU customers is processed in the EU only.\n" in out
+
+
 def test_a_decision_that_chose_otherwise_diverges_after_one_worded_otherwise(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1093,3 +1105,23 @@ def test_what_a_decision_chose_leaves_out_its_prose_alone() -> None:
     assert chosen(said) != chosen(
         decision("denied", "Not here.", "no plan: too dear", "state.y == 1")
     )
+
+
+def test_a_provider_named_in_two_words_that_changed_diverges(project: Path) -> None:
+    """A step's provider is a name even with a space in it: a catalog that moved `ship`
+    from DHL Express to UPS Ground chose otherwise (exit 1), not in other words."""
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("provider: carrier", "provider: DHL Express"))
+    assert ido("run", "ship-order")[0] == 0
+    catalog.write_text(catalog.read_text().replace("DHL Express", "UPS Ground"))
+    code, out = ido("replay", "last")
+    assert code == 1, out
+    assert "diverged at decision 1 of run" in out
+    assert "fields that differ: result.alternatives, result.plan\n" in out
+
+
+def test_a_provider_is_compared_as_it_is() -> None:
+    """Providers with spaces in their names are choices, not prose."""
+    from ido.decision_words import chosen
+
+    assert chosen({"provider": "DHL Express"}) != chosen({"provider": "UPS Ground"})

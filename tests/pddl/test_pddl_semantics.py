@@ -265,6 +265,17 @@ def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: 
     assert result["reason"] == "the goal needs (w), which no action can make true"
 
 
+def test_an_unknown_planner_is_a_usage_error_before_grounding(tmp_path: Path) -> None:
+    """`--planner bogus` is a bad flag (exit 2) even on a problem grounding shows has no
+    plan, where the JSON decision named `"planner": "bogus"` and exited 1."""
+    problem = "(define (problem pn) (:domain negp) (:objects a) (:init) (:goal (w)))"
+    d, p = write(tmp_path, "d.pddl", NEGATED), write(tmp_path, "p.pddl", problem)
+    argv = ["plan", "--pddl", str(d), str(p), "--format", "json", "--planner", "bogus"]
+    done = CliRunner().invoke(app, argv)
+    assert done.exit_code == 2, done.output
+    assert "'bogus' is not one of cpsat, hybrid, llm, search" in done.output
+
+
 @pytest.mark.parametrize(
     ("domain_part", "init", "said"),
     [
