@@ -271,11 +271,12 @@ def validate(
     ] = None,
     catalog: CatalogOpt = None,
 ) -> None:
-    """Check YAML resources: schema, names, references and CEL conditions.
+    """Check YAML resources: schema, names, references, CEL conditions and Python bindings.
 
     Files or folders inside the catalog folders here (intents/, capabilities/, policies/,
     scenarios/) are checked with that catalog, which their references name; others on
     their own, with --catalog for what they name elsewhere."""
+    from ido.binding_check import check_bindings
     from ido.loading import check_ignored, check_models, load_catalog
     from ido.scenario.runner import check_own_catalogs, own_catalog
 
@@ -289,18 +290,19 @@ def validate(
     everything = [*(paths or _catalog_paths(None)), *(catalog or [])]
     # A scenario with catalog entries of its own is checked with them, as it runs.
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
-    unreachable = check_models(loaded, os.environ)
+    bindings = check_bindings(loaded, Path.cwd())
+    wrong = [*check_models(loaded, os.environ), *bindings.errors]
     try:  # (an own catalog holds the shared intents too: their models are checked here)
         own = check_own_catalogs(everything, os.environ, checked=set(loaded.intents))
     except LoadError as exc:
-        raise LoadError([*exc.problems, *unreachable]) from None
-    if unreachable:
-        raise LoadError(unreachable)
+        raise LoadError([*exc.problems, *wrong]) from None
+    if wrong:
+        raise LoadError(wrong)
     if len(loaded) + own == 0:  # a mistyped or emptied folder in CI must not pass
         where = ", ".join(str(p) for p in everything)
         raise NotFoundError(f"nothing to check: no YAML resource in {where}")
     _warn(loaded)
-    for warning in check_ignored(loaded, Path.cwd()):  # (`plan --planner llm` reads them)
+    for warning in [*check_ignored(loaded, Path.cwd()), *bindings.warnings]:
         typer.echo(f"warning: {warning}", err=True)
     counts = ", ".join(
         (

@@ -1,0 +1,170 @@
+"""Check that Python bindings name a function their module defines, reading the module's
+source without importing it (`ido validate` must not run the user's code)."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.machinery import ModuleSpec, PathFinder
+from pathlib import Path
+
+from ido.errors import Problem
+from ido.loading import Catalog, display
+from ido.model import Resource
+from ido.text import did_you_mean
+from ido.yamlsrc import FieldPath, format_path
+
+
+@dataclass(frozen=True)
+class Names:
+    """The top-level names a module's source defines; `maybe` when it may define more
+    than its source shows (a module `__getattr__`, a `from x import *`)."""
+
+    defined: frozenset[str]
+    maybe: bool
+
+
+@dataclass
+class BindingProblems:
+    """What `check_bindings` found: errors (the module lacks the function: every call
+    fails) and warnings (the module is not found here, but may be installed where it runs)."""
+
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def check_bindings(catalog: Catalog, base: Path) -> BindingProblems:
+    """Every capability's `run.python` and observer's `python` whose module cannot be found
+    (a warning) or does not define the function (an error), looked up as the runtime
+    imports them: the project folder `base` first, then `sys.path`. A binding was only
+    found wrong at run time, retried `max_attempts` times as a passing fault, and lowered
+    the capability's learnt reliability in later runs. Each module is read once."""
+    found = BindingProblems()
+    read: dict[Path, Names | None] = {}
+    for resource, where, reference in _bindings(catalog):
+        module_name, _, function = reference.partition(":")
+        origin = catalog.origin(resource)
+        assert origin is not None
+        shown = display(origin.file, base)
+        line, path = origin.line_of(where), format_path(where)
+        spec = _find_spec(module_name, base)
+        if spec is None:
+            said = (
+                f"module '{module_name}' not found in the project folder or the installed "
+                "packages (every call fails unless it is installed where ido runs)"
+            )
+            found.warnings.append(Problem(shown, line, path, said))
+            continue
+        if not spec.has_location or not (spec.origin or "").endswith(".py"):
+            continue  # a namespace, compiled or built in: no source to read
+        source = Path(spec.origin or "")
+        if source not in read:
+            read[source] = _names_in(source)
+        names = read[source]
+        if names is None or names.maybe or function in names.defined:
+            continue
+        said = f"module '{module_name}' has no function '{function}'"
+        hint = did_you_mean(function, (n for n in names.defined if not n.startswith("_")))
+        found.errors.append(Problem(shown, line, path, said + (f" ({hint})" if hint else "")))
+    return found
+
+
+def _bindings(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
+    """Each Python binding with its resource and field."""
+    for capability in catalog.capabilities.values():
+        run = capability.spec.run
+        if run is not None and run.python is not None:
+            yield capability, ("spec", "run", "python"), run.python
+    for observer in catalog.observers.values():
+        if observer.spec.python is not None:
+            yield observer, ("spec", "python"), observer.spec.python
+
+
+def _find_spec(module_name: str, base: Path) -> ModuleSpec | None:
+    """Where `module_name` would be imported from, without importing it or its packages
+    (finding `a.b` through `importlib.util.find_spec` runs `a/__init__.py`); None when it
+    is not found."""
+    top, *rest = module_name.split(".")
+    spec = _top_spec(top, base)
+    for depth in range(len(rest)):
+        if spec is None or spec.submodule_search_locations is None:
+            return None
+        name = ".".join([top, *rest[: depth + 1]])
+        spec = PathFinder.find_spec(name, list(spec.submodule_search_locations))
+    return spec
+
+
+def _top_spec(name: str, base: Path) -> ModuleSpec | None:
+    """A top-level module's spec, looked up in the order the runtime's import takes: a
+    built-in module, then the project folder (put first on `sys.path`) and `sys.path`
+    (a package found there wins over a namespace folder in the project), then any other
+    finder Python has (an editable install's)."""
+    if name in sys.builtin_module_names:
+        return ModuleSpec(name, None)  # (no source: not judged)
+    spec = PathFinder.find_spec(name, [str(base.resolve()), *sys.path])
+    if spec is not None:
+        return spec
+    try:
+        return importlib.util.find_spec(name)
+    except (ImportError, ValueError):  # (a module in sys.modules without a spec)
+        module = sys.modules.get(name)
+        return None if module is None else ModuleSpec(name, None)
+
+
+def _names_in(source: Path) -> Names | None:
+    """The names `source` defines at top level, or None when it cannot be read or parsed
+    (the import fails at run time with Python's own words)."""
+    try:
+        tree = ast.parse(source.read_bytes(), filename=str(source))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    defined: set[str] = set()
+    maybe = False
+    for node in _top_level(tree.body):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                maybe = maybe or alias.name == "*"
+                defined.add(alias.asname or alias.name.split(".")[0])
+        else:
+            defined.update(_targets(node))
+    return Names(frozenset(defined), maybe or "__getattr__" in defined)
+
+
+def _top_level(body: list[ast.stmt]) -> Iterable[ast.stmt]:
+    """The statements run at a module's top level, those under `if`, `try`, `with` and
+    loops included (`try: from fast import f` / `except ImportError: def f(): ...`)."""
+    for node in body:
+        yield node
+        if isinstance(node, ast.If | ast.For | ast.AsyncFor | ast.While):
+            yield from _top_level(node.body + node.orelse)
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            yield from _top_level(node.body)
+        elif isinstance(node, ast.Try | ast.TryStar):
+            handlers = [s for h in node.handlers for s in h.body]
+            yield from _top_level(node.body + handlers + node.orelse + node.finalbody)
+        elif isinstance(node, ast.Match):
+            yield from _top_level([s for case in node.cases for s in case.body])
+
+
+def _targets(node: ast.stmt) -> Iterable[str]:
+    """The names a statement binds by assignment (`f = make()`, `f: F = ...`, `for f in`)."""
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, ast.AnnAssign | ast.AugAssign | ast.For | ast.AsyncFor):
+        targets = [node.target]
+    elif isinstance(node, ast.With | ast.AsyncWith):
+        targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
+    for target in targets:
+        for name in ast.walk(target):
+            if isinstance(name, ast.Name):
+                yield name.id
+    if isinstance(node, ast.Expr):  # (`f := make()` at top level)
+        for named in ast.walk(node):
+            if isinstance(named, ast.NamedExpr):
+                yield named.target.id

@@ -1,0 +1,116 @@
+"""`ido validate` finds a Python binding whose module or function is not there."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def bind(project: Path, reference: str) -> int:
+    """Bind the first capability of the project's catalog to `reference`; its line."""
+    catalog = project / "capabilities" / "catalog.yaml"
+    text = catalog.read_text().replace("fakesvc.impl:call", reference, 1)
+    catalog.write_text(text)
+    return next(n for n, line in enumerate(text.splitlines(), 1) if reference in line)
+
+
+def test_a_function_the_module_does_not_define_is_an_error_without_running_it(
+    project: Path,
+) -> None:
+    """`fakesvc.impl:cal` passed validate, then every call failed at run time, retried as a
+    passing fault and lowering the capability's reliability: now it is a load error naming
+    the file, line and field, with the likely meaning; the module is read, not imported."""
+    (project / "fakesvc" / "__init__.py").write_text("raise SystemExit('imported')\n")
+    line = bind(project, "fakesvc.impl:cal")
+    code, out = ido("validate")
+    assert code == 2, out
+    assert (
+        f"capabilities/catalog.yaml:{line}: spec.run.python: module 'fakesvc.impl' has no "
+        "function 'cal' (did you mean 'call'?)" in out
+    )
+    assert "fakesvc" not in sys.modules
+
+
+def test_an_observer_s_missing_function_is_an_error(project: Path) -> None:
+    """An observer's `python` is checked as a capability's `run.python` is."""
+    (project / "capabilities" / "noisy.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: noisy}\n"
+        'spec: {python: "fakesvc.impl:read"}\n'
+    )
+    code, out = ido("validate")
+    assert code == 2, out
+    said = "capabilities/noisy.yaml:4: spec.python: module 'fakesvc.impl' has no function 'read'"
+    assert said in out and "did you mean" not in out
+
+
+def test_a_module_not_found_is_a_warning(project: Path) -> None:
+    """A module found neither in the project nor the installed packages may be installed
+    where ido runs: told, but validate passes."""
+    line = bind(project, "billing.stripe:charge")
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        f"warning: capabilities/catalog.yaml:{line}: spec.run.python: module 'billing.stripe' "
+        "not found in the project folder or the installed packages" in out
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["where", "charge", "speedy", "Handler", "handled", "call", "Path"]
+)
+def test_a_function_imported_or_assigned_counts_as_defined(project: Path, name: str) -> None:
+    """A name the module binds by import, assignment or class, at top level or under
+    `try`/`if`, is there when the module runs."""
+    impl = project / "fakesvc" / "impl.py"
+    impl.write_text(
+        impl.read_text()
+        + "from os import getcwd as where\n"
+        + "charge = call\n"
+        + "try:\n    from fast import speedy\nexcept ImportError:\n    speedy = call\n"
+        + "class Handler: ...\n"
+        + "if True:\n    handled: object = Handler()\n"
+        + "import pathlib\nPath = pathlib.Path\n"
+    )
+    bind(project, f"fakesvc.impl:{name}")
+    code, out = ido("validate")
+    assert code == 0 and "warning" not in out, out
+
+
+@pytest.mark.parametrize("source", ["def __getattr__(name): ...\n", "from os.path import *\n"])
+def test_a_module_that_may_define_more_than_its_source_shows_is_not_told(
+    project: Path, source: str
+) -> None:
+    """A module `__getattr__` or a star import may provide any name: nothing is said."""
+    (project / "fakesvc" / "lazy.py").write_text(source)
+    bind(project, "fakesvc.lazy:anything")
+    code, out = ido("validate")
+    assert code == 0 and "warning" not in out, out
+
+
+def test_a_module_installed_outside_the_project_is_found(project: Path) -> None:
+    """Modules are looked up as the runtime imports them: the installed packages too."""
+    bind(project, "json:dumps")
+    code, out = ido("validate")
+    assert code == 0 and "warning" not in out, out
+    bind(project, "json:dump_s")  # (the other capability)
+    code, out = ido("validate")
+    assert code == 2 and "module 'json' has no function 'dump_s'" in out, out
+
+
+def test_the_shipped_examples_validate_clean(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The project's own catalog and scenarios bind functions that are there."""
+    monkeypatch.chdir(ROOT)
+    code, out = ido("validate")
+    assert code == 0 and "warning" not in out, out
