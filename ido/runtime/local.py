@@ -59,6 +59,7 @@ from ido.runtime.recovery import (
     AFTER_INTERRUPTION,
     NOT_REPLANS,
     STARTED,
+    UNKNOWN_SETTLED,
     Interrupted,
     RunState,
     as_asked_of,
@@ -108,16 +109,6 @@ def new_run_id(now: float) -> str:
     stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d-%H%M%S")
     # 48 random bits: at a thousand runs a second, a clash is expected once in millennia.
     return f"r{stamp}-{secrets.token_hex(6)}"
-
-
-UNKNOWN_SETTLED = {
-    True: "its effects were observed",
-    False: "its effects are observed not to hold",
-    None: "nothing observes its effects: its outcome is unknown",
-}
-"""What the observation after a timed-out call whose outcome was unknown showed, as its
-recorded end says (`settled`): done, failed, or (a call the deadline stopped, which
-nothing can repeat) failed with its outcome unknown."""
 
 
 def effects_seen(effects: Mapping[str, Any], state: State, seen: State) -> bool | None:
@@ -465,7 +456,9 @@ class LocalRuntime:
         repeat: made once more, on the same approval, a charge was made three times.
         A repeat that timed out tells of its provider ("approved"); one an interruption
         cut short (`cut`) does not, as `_settle` says of any step cut short: done when its
-        effects are observed, else interrupted (no failure counted, no lesson learnt)."""
+        effects are observed, else interrupted (no failure counted, no lesson learnt). Its
+        outcome still unknown, it is settled for good all the same (`settles`): a
+        compensation tried again could refund twice."""
         seen = effects_seen(capability.spec.effects, self._observe(run), run.seen)
         settled = UNKNOWN_SETTLED[seen]
         how = ("effects observed" if seen else "interrupted") if cut else "approved"
@@ -503,13 +496,16 @@ class LocalRuntime:
     ) -> None:
         """Record how an interrupted step was settled on resume (`how`, `settled`, as
         `_finish` says). A compensation settled for good is recorded as one too, as
-        `_compensate` records it; one cut short ("interrupted") is not: it is tried again
-        (`settles`)."""
+        `_compensate` records it; one cut short ("interrupted") and observed not done is
+        not: it is tried again (`settles`). One whose outcome is still unknown says so, as
+        the run's end does (`fold_undone`: it may not be undone)."""
         recorded = self._finish(
             run, ctx, outcome, resumed=how, decision=step.decision, settled=settled
         )
-        if step.undoing is not None and how != "interrupted":
-            data = {**step.undoing, "step": ctx.step, "ok": recorded.ok, "error": recorded.error}
+        unknown = settled == UNKNOWN_SETTLED[None]
+        if step.undoing is not None and (how != "interrupted" or unknown):
+            error = f"{recorded.error}; {settled}" if unknown else recorded.error
+            data = {**step.undoing, "step": ctx.step, "ok": recorded.ok, "error": error}
             self._record(run, "compensation_finished", data)
 
     def _ask(self, run: RunState, capability: Capability, step: Interrupted) -> tuple[str, str]:

@@ -30,6 +30,15 @@ AFTER_APPROVAL = "resumed after waiting for approval"
 NOT_REPLANS = frozenset({STARTED, AFTER_INTERRUPTION, AFTER_APPROVAL})
 """Triggers of decisions that are no replan: `limits.max_replans` does not count them."""
 
+UNKNOWN_SETTLED = {
+    True: "its effects were observed",
+    False: "its effects are observed not to hold",
+    None: "nothing observes its effects: its outcome is unknown",
+}
+"""What the observation after a timed-out call whose outcome was unknown showed, as its
+recorded end says (`settled`): done, failed, or (a call the deadline stopped, which
+nothing can repeat) failed with its outcome unknown."""
+
 
 @dataclass
 class RunState:
@@ -376,9 +385,14 @@ def fold_undone(left: list[str], kind: str, data: Mapping[str, Any]) -> list[str
 
 def settles(finished: Mapping[str, Any]) -> bool:
     """Whether a finished compensation is done with, for good: it ran (or failed: it is not
-    tried again), or a person refused to have it done again. One an interruption cut short
-    is tried again."""
-    return not finished.get("interrupted") or finished.get("resumed") == "rejected"
+    tried again), a person refused to have it done again, or a repeat they approved was cut
+    short too and nothing tells whether it ran (tried again, a refund could be made twice).
+    One an interruption cut short otherwise is tried again."""
+    return (
+        not finished.get("interrupted")
+        or finished.get("resumed") == "rejected"
+        or finished.get("settled") == UNKNOWN_SETTLED[None]
+    )
 
 
 def tells_of_provider(finished: Mapping[str, Any]) -> bool:
