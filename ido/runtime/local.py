@@ -65,6 +65,7 @@ from ido.runtime.recovery import (
     as_asked_of,
     fold_done,
     fold_finish,
+    fold_missing,
     fold_undone,
     history_of,
     last_model_call_cost,
@@ -883,7 +884,6 @@ class LocalRuntime:
             silent = missing_effects(name, effects, run.seen)
             if silent is not None:
                 step = next((s for s, c in reversed(run.completed) if c == name), None)
-                run.failures[name] = run.failures.get(name, 0) + 1
                 now = self.clock()
                 success = run.succeeded_at.get(step) if step is not None else None
                 data = {
@@ -893,6 +893,7 @@ class LocalRuntime:
                     "learnt_at": now,
                     "overturns": success,
                 }
+                fold_missing(run, data)  # one more failure, as resume and replay count it
                 self._learn(run, missing_lesson(data, now))  # as resume and replay learn it
                 self._record(run, "effects_missing", data)
                 silences.append(silent)

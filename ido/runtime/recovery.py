@@ -225,11 +225,8 @@ def recover(
         run.spent += paid_in(event)
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
         run.left_undone = fold_undone(run.left_undone, event.kind, data)
+        lessons = fold_lessons(lessons, event, shared)
         if event.kind == "run_finished":
-            # The run saved what it had learnt as it stopped (blocked): only what it learns
-            # after is not in the journal's health yet (counted twice, a call was two).
-            if shared:
-                lessons.clear()
             if data.get("outcome") == "blocked":
                 blocked_at = epoch(event.at)
         elif event.kind == "run_resumed" and blocked_at is not None:
@@ -276,9 +273,7 @@ def recover(
         ):  # (a compensation waiting for a person: the run failed, and blocked undoing)
             compensating = data.get("reason") or "the run failed"
         elif event.kind == "effects_missing":
-            run.failures[data["capability"]] = run.failures.get(data["capability"], 0) + 1
-        lesson = lesson_of(event)
-        lessons += [] if lesson is None else [lesson]
+            fold_missing(run, data)
     return Recovered(
         run,
         str(started.get("planner", "cpsat")),
@@ -333,6 +328,17 @@ def lesson_of(event: Event) -> Lesson | None:
     if event.kind == "effects_missing":
         return missing_lesson(data, epoch(event.at))
     return None
+
+
+def fold_lessons(lessons: list[Lesson], event: Event, shared: bool) -> list[Lesson]:
+    """What a run has learnt and not stored in the journal's health yet, after `event`. A
+    run that `shared` beliefs stored what it had learnt as it stopped (`run_finished`,
+    blocked): only what it learns after is not stored (counted twice, a call was two). The
+    one rule for resume and exact replay."""
+    if event.kind == "run_finished" and shared:
+        return []
+    lesson = lesson_of(event)
+    return lessons if lesson is None else [*lessons, lesson]
 
 
 def last_model_call_cost(record: Mapping[str, Any], before: float) -> float:
@@ -429,6 +435,14 @@ def fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
     if output_path is not None and data.get("output") is not None:
         set_path(run.effects, output_path, data["output"])
         run.effect_log.append((output_path, data["output"]))
+
+
+def fold_missing(run: RunState, effects_missing: Mapping[str, Any]) -> None:
+    """What a step's effects not showing after its success does to the run: one more
+    failure of its capability counted. The one rule for the runtime as it records the
+    `effects_missing` event, and for resume and replay as they read it back."""
+    name = effects_missing["capability"]
+    run.failures[name] = run.failures.get(name, 0) + 1
 
 
 def _refuse_if_alive(run_id: str, events: list[Event]) -> None:
