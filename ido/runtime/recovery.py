@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ido.approvals import UNKNOWN_RULE, Key, plan_digest
 from ido.decide import History
@@ -20,6 +20,9 @@ from ido.loading import Catalog
 from ido.model import Intent, recorded_intent
 from ido.runtime.owners import live_owner
 from ido.state import State, apply_effects, digest, set_path
+
+if TYPE_CHECKING:
+    from ido.runtime.environment import Environment
 
 STARTED = "run started"
 """The trigger of a run's first decision."""
@@ -151,20 +154,6 @@ class Interrupted:
     outcome is unknown again, and the approval was for one repeat."""
 
 
-class World(Protocol):
-    """Where a run is resumed, as recovering it needs to know (`Environment` says it)."""
-
-    @property
-    def simulates(self) -> str | None:
-        """The scenario whose simulated world this is (None: the real one)."""
-        ...
-
-    @property
-    def shares_beliefs(self) -> bool:
-        """Whether runs here learn from and teach the journal's health beliefs."""
-        ...
-
-
 @dataclass(frozen=True)
 class Recovered:
     run: RunState
@@ -184,7 +173,7 @@ def recover(
     row: RunRow,
     events: list[Event],
     catalog: Catalog,
-    world: World | None = None,
+    world: Environment | None = None,
 ) -> Recovered:
     """Rebuild a run from its events; refuses a finished run or one still running here.
 
