@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -240,19 +240,15 @@ def expired(events: Sequence[Event], now: float) -> str | None:
 
 
 def standing(
-    given: Mapping[Key, Mapping[str, Any]],
+    verdict: Mapping[str, Any] | None,
     earlier: Mapping[Key, Request],
     key: Key,
     now: float,
-    otherwise: Callable[[], Mapping[str, Any] | None] = lambda: None,
 ) -> tuple[str, Mapping[str, Any] | None, Request | None]:
-    """Where the request `key` stands, given the run's verdicts and requests (by key), as
-    (where, verdict, request): `approved` or `rejected` (its verdict, else the one
-    `otherwise` finds), `expired` (its first request, left past its last wait), `waiting`
-    (asked, not answered yet) or `new` (never asked)."""
-    verdict = answering(given, key)
-    if verdict is None:
-        verdict = otherwise()
+    """Where the request `key` stands, given the verdict on it (if any) and the run's
+    requests (by key), as (where, verdict, request): `approved` or `rejected` (by
+    `verdict`), `expired` (its first request, left past its last wait), `waiting` (asked,
+    not answered yet) or `new` (never asked)."""
     if verdict is not None:
         return ("approved" if verdict["approved"] else "rejected"), verdict, None
     first = answering(earlier, key)
@@ -278,7 +274,7 @@ def undo_verdict(
             return "rejected", said, None
     if asks is None:
         return "free", None, None
-    return standing(given, earlier, asks, now)
+    return standing(answering(given, asks), earlier, asks, now)
 
 
 def request_data(

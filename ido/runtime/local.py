@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import secrets
 import signal
@@ -20,8 +19,8 @@ from ido.approvals import (
     UNDO_PLAN,
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
-    Key,
     Request,
+    answering,
     answering_whole,
     approvals_asked,
     check_answered,
@@ -701,9 +700,7 @@ class LocalRuntime:
         given = verdicts(events)
         steps = decision.result.plan.capabilities
         total = run.spent + float(plan["cost"])
-        gone_on = functools.cache(  # only when a request's own verdict is not found
-            lambda: plan_gone_on(events, steps, decision.trigger, decision.number, total)
-        )
+        gone_on = plan_gone_on(events, steps, decision.trigger, decision.number, total)
         asked_before = requests(events)
         earlier = {r.key: r for r in asked_before}
         now = self.clock()
@@ -711,16 +708,11 @@ class LocalRuntime:
         for rule, name, step, message in asked:
             key = (rule, name, step, digest_, read.get((rule, name), ""))
             held_so = steady.get((rule, name), "")  # (none for `mode: propose`'s request)
-
-            def rest_of(key: Key = key, held_so: str = held_so) -> Mapping[str, Any] | None:
-                """The verdict on the plan gone on with, whose rest this plan is."""
-                went_on = gone_on()
-                if went_on is None:
-                    return None
-                whole = as_asked_of(went_on, steps, key)
-                return answering_whole(given, asked_before, whole, held_so)
-
-            where, verdict, first = standing(given, earlier, key, now, rest_of)
+            verdict: Mapping[str, Any] | None = answering(given, key)
+            if verdict is None and gone_on is not None:  # the verdict on the plan gone on with
+                whole = as_asked_of(gone_on, steps, key)
+                verdict = answering_whole(given, asked_before, whole, held_so)
+            where, verdict, first = standing(verdict, earlier, key, now)
             if where == "rejected" and verdict is not None:
                 return "failed", rejection(rule, subject(step, name), verdict)
             if where == "approved":
