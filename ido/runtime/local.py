@@ -19,6 +19,7 @@ from ido.approvals import (
     UNDO_PLAN,
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
+    Key,
     Request,
     answering,
     answering_whole,
@@ -277,6 +278,7 @@ class LocalRuntime:
         # A scenario's run is refused first (its world is not here): the refusal of an
         # unanswered one said to answer it with `ido approve`, which refuses it too.
         recovered = recover(row, events, self.catalog, self.env)
+        given = verdicts(events)  # read once: the verdicts each step in flight is settled by
         if row.outcome == "blocked":  # refused with nothing written, while nobody answered
             check_answered(run_id, events, now)
         run = recovered.run
@@ -311,7 +313,7 @@ class LocalRuntime:
             self._emit(run, "run_resumed", data)
             for step in recovered.interrupted:
                 self._stop_left_running(run, step)
-                stop = self._settle(run, step, recovered.observed)
+                stop = self._settle(run, step, recovered.observed, given)
                 stops += [stop] if stop is not None else []
         except BaseException as exc:
             self._stopped(run, exc)
@@ -366,10 +368,17 @@ class LocalRuntime:
             data = {"step": step.step, "capability": step.capability, "pids": pids}
             self._record(run, "process_stopped", data)
 
-    def _settle(self, run: RunState, step: Interrupted, observed: State) -> tuple[str, str] | None:
+    def _settle(
+        self,
+        run: RunState,
+        step: Interrupted,
+        observed: State,
+        given: Mapping[Key, Mapping[str, Any]],
+    ) -> tuple[str, str] | None:
         """Settle a step started before the interruption with no recorded end. A verdict a
-        person gave on it stands (`_decided`), whatever the catalog says now; a repeat they
-        approved that was cut short too is settled by the observation (`_unknown_again`).
+        person gave on it (among the run's, `given`) stands (`_decided`), whatever the
+        catalog says now; a repeat they approved that was cut short too is settled by the
+        observation (`_unknown_again`).
         Otherwise it is performed again (same idempotency key) if idempotent; else done if
         its effects are observed, interrupted if observed not to hold (the next decision
         plans from there), and when nothing observes them, whether it ran is unknown: a
@@ -378,7 +387,7 @@ class LocalRuntime:
         capability = self._still_here(run, step)
         ctx = self._context(run, capability.name, step.step, step.attempt, observed, resumed=True)
         key = (UNKNOWN_RULE, capability.name, step.step, UNKNOWN_PLAN, "")
-        verdict = verdicts(self.journal.events(run.run_id)).get(key)
+        verdict = given.get(key)
         if verdict is not None and verdict["approved"] and step.repeated:
             cut = Outcome(False, error="interrupted again before its outcome was recorded")
             again = "was interrupted again"
