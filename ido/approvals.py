@@ -307,9 +307,15 @@ def request_data(
 
 def expiry(request: Request) -> str:
     """The reason a run fails with when `request` was left past its last wait."""
-    escalated = " after its escalations" if request.escalate else ""
-    what = subject(request.step, request.capability)
+    what, escalated = _expired_words(request)
     return f"the approval of {what} ({request.rule}) expired unanswered{escalated}"
+
+
+def _expired_words(request: Request) -> tuple[str, str]:
+    """How an expired `request` is said: the step it asked of, and whether it was
+    escalated first (`expiry`, `check_not_expired`)."""
+    escalated = " after its escalations" if request.escalate else ""
+    return subject(request.step, request.capability), escalated
 
 
 def rejection(rule: str, what: str, verdict: Mapping[str, Any]) -> str:
@@ -395,8 +401,7 @@ def check_not_expired(request: Request, now: float, run_id: str) -> None:
     deadline = request.deadline
     if deadline is not None and request.expired(now):
         when = datetime.fromtimestamp(deadline).isoformat(timespec="seconds")
-        escalated = " after its escalations" if request.escalate else ""
-        what = subject(request.step, request.capability)
+        what, escalated = _expired_words(request)
         raise IdoError(
             f"run {run_id}: the request for {what} ({request.rule}) expired"
             f"{escalated} at {when}; {left_unanswered(request)}"

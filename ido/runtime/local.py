@@ -389,7 +389,7 @@ class LocalRuntime:
         key = (UNKNOWN_RULE, capability.name, step.step, UNKNOWN_PLAN, "")
         verdict = given.get(key)
         if verdict is not None and verdict["approved"] and step.repeated:
-            cut = Outcome(False, error="interrupted again before its outcome was recorded")
+            cut = Outcome(False, error=UNRECORDED.replace("interrupted", "interrupted again", 1))
             again = "was interrupted again"
             return self._unknown_again(run, capability, ctx, step, cut, again, cut=True)
         if verdict is not None:
