@@ -278,9 +278,9 @@ class LocalRuntime:
         # A scenario's run is refused first (its world is not here): the refusal of an
         # unanswered one said to answer it with `ido approve`, which refuses it too.
         recovered = recover(row, events, self.catalog, self.env)
-        given = verdicts(events)  # read once: the verdicts each step in flight is settled by
+        asked, given = requests(events), verdicts(events)  # read once, for all below
         if row.outcome == "blocked":  # refused with nothing written, while nobody answered
-            check_answered(run_id, events, now)
+            check_answered(run_id, asked, given, now)
         run = recovered.run
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
         for step in recovered.interrupted:  # and its steps in flight: before it is taken over
@@ -301,7 +301,8 @@ class LocalRuntime:
             waited = max(0.0, now - recovered.blocked_at)
             run.waited += waited
             data["waited"] = round(waited, 3)
-        said_no = (rejected(events) or expired(events, now)) if row.outcome == "blocked" else None
+        blocked = row.outcome == "blocked"
+        said_no = (rejected(asked, given) or expired(asked, given, now)) if blocked else None
         if said_no is not None:  # not resumed: the "no" ends it, as the record says
             data["fails"] = said_no
         # Only if nobody else took the run over since we read it (another `ido resume`, or
