@@ -32,7 +32,6 @@ from ido.approvals import (
     rejection,
     request_data,
     requests,
-    standing,
     subject,
     undo_verdict,
     verdicts,
@@ -722,12 +721,12 @@ class LocalRuntime:
             if verdict is None and gone_on is not None:  # the verdict on the plan gone on with
                 whole = as_asked_of(gone_on, steps, key)
                 verdict = answering_whole(given, asked_before, whole, held_so)
-            where, verdict, first = standing(verdict, earlier, key, now)
-            if where == "rejected" and verdict is not None:
+            if verdict is not None and not verdict["approved"]:
                 return "failed", rejection(rule, subject(step, name), verdict)
-            if where == "approved":
+            if verdict is not None:  # approved
                 continue
-            if where == "expired" and first is not None:
+            first = answering(earlier, key)  # asked before, if so: waiting since then
+            if first is not None and first.expired(now):
                 return "failed", expiry(first)
             moved = any(k[:4] == key[:4] and k[4] and v["approved"] for k, v in given.items())
             if moved and rule == PROPOSE:
