@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -212,16 +212,19 @@ def verdicts(events: Sequence[Event]) -> dict[Key, dict[str, Any]]:
     return found
 
 
-def rejected(events: Sequence[Event]) -> str | None:
-    """Why the run's latest blocked plan was rejected, or None when no request for it was.
+Given = Mapping[Key, Mapping[str, Any]]
+"""The verdict given on each request of a run, by request key (`verdicts`)."""
+
+
+def rejected(asked: Sequence[Request], given: Given) -> str | None:
+    """Why the run's latest blocked plan was rejected, or None when no request for it was
+    (`asked`: the run's requests, `given`: its verdicts).
 
     A "no" stands on resume whatever the next decision makes of it: deciding again, under
     a rule relaxed since, gave the rejected plan no request to find its verdict by, and the
     plan went ahead. (A verdict on a step in flight, `UNKNOWN_PLAN`, is the settling's.)"""
-    asked = requests(events)
     if not asked or asked[-1].plan in (UNKNOWN_PLAN, UNDO_PLAN):
         return None
-    given = verdicts(events)
     for request in asked:
         verdict = given.get(request.key)
         if request.plan == asked[-1].plan and verdict is not None and not verdict["approved"]:
@@ -229,30 +232,26 @@ def rejected(events: Sequence[Event]) -> str | None:
     return None
 
 
-def expired(events: Sequence[Event], now: float) -> str | None:
+def expired(asked: Sequence[Request], given: Given, now: float) -> str | None:
     """Why the run's latest blocked plan fails unanswered: a request of it left past its
     last wait, or None. As a "no", it stands on resume whatever the next decision makes of
     it (`ido approvals` had said the run fails; a rule relaxed since let it through)."""
-    for request in pending(events):
+    for request in waiting_of(asked, given):
         if request.expired(now) and request.plan != UNDO_PLAN:  # (an undo's: not done)
             return expiry(request)
     return None
 
 
 def standing(
-    given: Mapping[Key, Mapping[str, Any]],
+    verdict: Mapping[str, Any] | None,
     earlier: Mapping[Key, Request],
     key: Key,
     now: float,
-    otherwise: Callable[[], Mapping[str, Any] | None] = lambda: None,
 ) -> tuple[str, Mapping[str, Any] | None, Request | None]:
-    """Where the request `key` stands, given the run's verdicts and requests (by key), as
-    (where, verdict, request): `approved` or `rejected` (its verdict, else the one
-    `otherwise` finds), `expired` (its first request, left past its last wait), `waiting`
-    (asked, not answered yet) or `new` (never asked)."""
-    verdict = answering(given, key)
-    if verdict is None:
-        verdict = otherwise()
+    """Where the request `key` stands, given the verdict on it (if any) and the run's
+    requests (by key), as (where, verdict, request): `approved` or `rejected` (by
+    `verdict`), `expired` (its first request, left past its last wait), `waiting` (asked,
+    not answered yet) or `new` (never asked)."""
     if verdict is not None:
         return ("approved" if verdict["approved"] else "rejected"), verdict, None
     first = answering(earlier, key)
@@ -278,7 +277,7 @@ def undo_verdict(
             return "rejected", said, None
     if asks is None:
         return "free", None, None
-    return standing(given, earlier, asks, now)
+    return standing(answering(given, asks), earlier, asks, now)
 
 
 def request_data(
@@ -311,9 +310,15 @@ def request_data(
 
 def expiry(request: Request) -> str:
     """The reason a run fails with when `request` was left past its last wait."""
-    escalated = " after its escalations" if request.escalate else ""
-    what = subject(request.step, request.capability)
+    what, escalated = _expired_words(request)
     return f"the approval of {what} ({request.rule}) expired unanswered{escalated}"
+
+
+def _expired_words(request: Request) -> tuple[str, str]:
+    """How an expired `request` is said: the step it asked of, and whether it was
+    escalated first (`expiry`, `check_not_expired`)."""
+    escalated = " after its escalations" if request.escalate else ""
+    return subject(request.step, request.capability), escalated
 
 
 def rejection(rule: str, what: str, verdict: Mapping[str, Any]) -> str:
@@ -328,11 +333,14 @@ def pending(events: Sequence[Event]) -> list[Request]:
     Every compensation's request names the plan `UNDO_PLAN`, and undoing waits for one at
     a time: of those, only the latest step's waits (an older one rejected, or left past its
     wait, was not done, and undoing went on)."""
-    asked = requests(events)
+    return waiting_of(requests(events), verdicts(events))
+
+
+def waiting_of(asked: Sequence[Request], given: Given) -> list[Request]:
+    """`pending`, of the run's requests (`asked`) and verdicts (`given`) read already."""
     if not asked:
         return []
     last = asked[-1]
-    given = verdicts(events)
     seen: set[Key] = set()
     waiting = []
     for request in asked:
@@ -349,25 +357,31 @@ def ready(events: Sequence[Event], now: float) -> bool:
     """Whether a blocked run with these approval events may go on (or must fail) now: a
     request of its latest plan was rejected (for a compensation, the one it waits for:
     another's "no" left that one undone), or every one answered, or one left too long."""
-    waiting = pending(events)
+    return ready_of(requests(events), verdicts(events), now)
+
+
+def ready_of(asked: Sequence[Request], given: Given, now: float) -> bool:
+    """`ready`, of the run's requests (`asked`) and verdicts (`given`) read already."""
+    waiting = waiting_of(asked, given)
     if not waiting:
         return True
     latest = waiting[0].plan
-    asked = {r.key[:4] for r in waiting}
-    for key, verdict in verdicts(events).items():
-        ours = key[:4] in asked if latest == UNDO_PLAN else verdict.get("plan") == latest
+    keys = {r.key[:4] for r in waiting}
+    for key, verdict in given.items():
+        ours = key[:4] in keys if latest == UNDO_PLAN else verdict.get("plan") == latest
         if ours and not verdict["approved"]:
             return True
     return any(r.expired(now) for r in waiting)
 
 
-def check_answered(run_id: str, events: Sequence[Event], now: float) -> None:
+def check_answered(run_id: str, asked: Sequence[Request], given: Given, now: float) -> None:
     """Refuse to go on with a blocked run nobody has answered yet (not `ready`): resuming
     it recorded a resumption after a wait and the same request again each time, though
     nothing had happened. The error says what it waits for."""
-    if ready(events, now):
+    if ready_of(asked, given, now):
         return
-    what = "; ".join(f"{subject(r.step, r.capability)} ({r.rule})" for r in pending(events))
+    waiting = waiting_of(asked, given)
+    what = "; ".join(f"{subject(r.step, r.capability)} ({r.rule})" for r in waiting)
     raise IdoError(
         f"run {run_id} still waits for approval of {what}; answer it first (ido approve "
         f"{run_id} --by NAME, or ido reject), then resume"
@@ -399,8 +413,7 @@ def check_not_expired(request: Request, now: float, run_id: str) -> None:
     deadline = request.deadline
     if deadline is not None and request.expired(now):
         when = datetime.fromtimestamp(deadline).isoformat(timespec="seconds")
-        escalated = " after its escalations" if request.escalate else ""
-        what = subject(request.step, request.capability)
+        what, escalated = _expired_words(request)
         raise IdoError(
             f"run {run_id}: the request for {what} ({request.rule}) expired"
             f"{escalated} at {when}; {left_unanswered(request)}"

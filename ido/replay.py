@@ -35,6 +35,8 @@ from ido.runtime.recovery import (
     RunState,
     fold_done,
     fold_finish,
+    fold_lessons,
+    fold_missing,
     history_of,
     last_model_call_cost,
     lesson_of,
@@ -128,19 +130,16 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
         lesson = lesson_of(event)  # as resume learns it
         if lesson is not None:
-            lessons.append(lesson)
             run.evidence = with_lessons(run.evidence, [lesson])
+        lessons = fold_lessons(lessons, event, shared=simulated is None)
         if event.kind == "observed":
             state = data["state"]
-        elif event.kind == "run_finished" and simulated is None:
-            lessons.clear()  # stored as it blocked: in the health the resume recorded
         elif event.kind == "run_resumed":
             run.evidence = with_lessons(_evidence(data.get("health", {})), lessons)
         elif event.kind == "action_finished" and not data.get("interrupted"):
             fold_finish(run, data, catalog)  # its failure counted, as resume folds it
         elif event.kind == "effects_missing":
-            name = data["capability"]
-            run.failures[name] = run.failures.get(name, 0) + 1
+            fold_missing(run, data)
         elif event.kind == "decided":
             count += 1
             if "now" not in data:

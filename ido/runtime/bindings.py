@@ -24,7 +24,7 @@ from ido.exiting import needs_teardown
 from ido.model import Capability
 from ido.runtime import stopping
 from ido.runtime.context import ActionContext
-from ido.runtime.procfs import running, stat_fields
+from ido.runtime.procfs import environment, open_files, processes, running, stat_fields
 from ido.secrets import Environ, Secrets, unresolved
 from ido.state import TooDeep, from_json, json_safe
 from ido.text import failure, printable, shortened
@@ -402,7 +402,7 @@ def stop_left_running(run_id: str, key: str) -> list[int]:
     Raises OSError naming the first still there after `KILLED_WAIT_SECONDS` (one ido may
     not kill: another user's)."""
     ours = _ancestors()  # a shell that has the step's variables and ran this resume
-    found = [pid for pid in _processes() if pid not in ours and _started_for(pid, run_id, key)]
+    found = [pid for pid in processes() if pid not in ours and _started_for(pid, run_id, key)]
     for pid in found:
         _kill_tree(pid)
     deadline = time.monotonic() + KILLED_WAIT_SECONDS
@@ -430,13 +430,8 @@ def _started_for(pid: int, run_id: str, key: str) -> bool:
     of run `run_id` under idempotency key `key` (as `_env` set it, or inherited)."""
     if pid == os.getpid():
         return False
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as environ:
-            given = set(environ.read().split(b"\0"))
-    except OSError:
-        return False  # gone, or not ours to read
     wanted = {f"IDO_RUN_ID={run_id}".encode(), f"IDO_IDEMPOTENCY_KEY={key}".encode()}
-    return wanted <= given and running(pid)
+    return wanted <= environment(pid) and running(pid)
 
 
 def _kill_tree(pid: int) -> None:
@@ -474,25 +469,8 @@ def _holding(process: subprocess.Popen[str]) -> list[int]:
         for stream in (process.stdout, process.stderr)
         if stream is not None and not stream.closed
     }
-    found = []
-    for pid in _processes():
-        if pid == os.getpid():
-            continue
-        try:
-            links = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
-        except OSError:
-            continue  # gone since, or not ours to read
-        if links & pipes:
-            found.append(pid)
-    return found
-
-
-def _processes() -> list[int]:
-    """The ids of the processes there are now, from /proc (none where there is no /proc)."""
-    try:
-        return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
-    except OSError:
-        return []
+    here = os.getpid()
+    return [pid for pid in processes() if pid != here and open_files(pid) & pipes]
 
 
 def _descendants(pid: int) -> list[int]:
@@ -500,7 +478,7 @@ def _descendants(pid: int) -> list[int]:
     /proc. One a process left in the background after it exited has another parent by
     then, and is not found."""
     below: dict[int, list[int]] = {}
-    for entry in _processes():
+    for entry in processes():
         try:
             parent = int(stat_fields(entry)[1])
         except (ValueError, IndexError):

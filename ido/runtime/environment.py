@@ -79,7 +79,7 @@ class RealEnvironment:
 
     shares_beliefs = True
     runs_bindings = True
-    simulates = None
+    simulates: str | None = None
 
     def __init__(self, base: Path, sleep: Any) -> None:
         self.base = base

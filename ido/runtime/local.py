@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import secrets
 import signal
@@ -22,6 +21,7 @@ from ido.approvals import (
     UNKNOWN_RULE,
     Key,
     Request,
+    answering,
     answering_whole,
     approvals_asked,
     check_answered,
@@ -32,7 +32,6 @@ from ido.approvals import (
     rejection,
     request_data,
     requests,
-    standing,
     subject,
     undo_verdict,
     verdicts,
@@ -59,11 +58,13 @@ from ido.runtime.recovery import (
     AFTER_INTERRUPTION,
     NOT_REPLANS,
     STARTED,
+    UNKNOWN_SETTLED,
     Interrupted,
     RunState,
     as_asked_of,
     fold_done,
     fold_finish,
+    fold_missing,
     fold_undone,
     history_of,
     last_model_call_cost,
@@ -108,16 +109,6 @@ def new_run_id(now: float) -> str:
     stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d-%H%M%S")
     # 48 random bits: at a thousand runs a second, a clash is expected once in millennia.
     return f"r{stamp}-{secrets.token_hex(6)}"
-
-
-UNKNOWN_SETTLED = {
-    True: "its effects were observed",
-    False: "its effects are observed not to hold",
-    None: "nothing observes its effects: its outcome is unknown",
-}
-"""What the observation after a timed-out call whose outcome was unknown showed, as its
-recorded end says (`settled`): done, failed, or (a call the deadline stopped, which
-nothing can repeat) failed with its outcome unknown."""
 
 
 def effects_seen(effects: Mapping[str, Any], state: State, seen: State) -> bool | None:
@@ -286,8 +277,9 @@ class LocalRuntime:
         # A scenario's run is refused first (its world is not here): the refusal of an
         # unanswered one said to answer it with `ido approve`, which refuses it too.
         recovered = recover(row, events, self.catalog, self.env)
+        asked, given = requests(events), verdicts(events)  # read once, for all below
         if row.outcome == "blocked":  # refused with nothing written, while nobody answered
-            check_answered(run_id, events, now)
+            check_answered(run_id, asked, given, now)
         run = recovered.run
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
         for step in recovered.interrupted:  # and its steps in flight: before it is taken over
@@ -308,7 +300,8 @@ class LocalRuntime:
             waited = max(0.0, now - recovered.blocked_at)
             run.waited += waited
             data["waited"] = round(waited, 3)
-        said_no = (rejected(events) or expired(events, now)) if row.outcome == "blocked" else None
+        blocked = row.outcome == "blocked"
+        said_no = (rejected(asked, given) or expired(asked, given, now)) if blocked else None
         if said_no is not None:  # not resumed: the "no" ends it, as the record says
             data["fails"] = said_no
         # Only if nobody else took the run over since we read it (another `ido resume`, or
@@ -320,7 +313,7 @@ class LocalRuntime:
             self._emit(run, "run_resumed", data)
             for step in recovered.interrupted:
                 self._stop_left_running(run, step)
-                stop = self._settle(run, step, recovered.observed)
+                stop = self._settle(run, step, recovered.observed, given)
                 stops += [stop] if stop is not None else []
         except BaseException as exc:
             self._stopped(run, exc)
@@ -375,10 +368,17 @@ class LocalRuntime:
             data = {"step": step.step, "capability": step.capability, "pids": pids}
             self._record(run, "process_stopped", data)
 
-    def _settle(self, run: RunState, step: Interrupted, observed: State) -> tuple[str, str] | None:
+    def _settle(
+        self,
+        run: RunState,
+        step: Interrupted,
+        observed: State,
+        given: Mapping[Key, Mapping[str, Any]],
+    ) -> tuple[str, str] | None:
         """Settle a step started before the interruption with no recorded end. A verdict a
-        person gave on it stands (`_decided`), whatever the catalog says now; a repeat they
-        approved that was cut short too is settled by the observation (`_unknown_again`).
+        person gave on it (among the run's, `given`) stands (`_decided`), whatever the
+        catalog says now; a repeat they approved that was cut short too is settled by the
+        observation (`_unknown_again`).
         Otherwise it is performed again (same idempotency key) if idempotent; else done if
         its effects are observed, interrupted if observed not to hold (the next decision
         plans from there), and when nothing observes them, whether it ran is unknown: a
@@ -387,9 +387,9 @@ class LocalRuntime:
         capability = self._still_here(run, step)
         ctx = self._context(run, capability.name, step.step, step.attempt, observed, resumed=True)
         key = (UNKNOWN_RULE, capability.name, step.step, UNKNOWN_PLAN, "")
-        verdict = verdicts(self.journal.events(run.run_id)).get(key)
+        verdict = given.get(key)
         if verdict is not None and verdict["approved"] and step.repeated:
-            cut = Outcome(False, error="interrupted again before its outcome was recorded")
+            cut = Outcome(False, error=UNRECORDED.replace("interrupted", "interrupted again", 1))
             again = "was interrupted again"
             return self._unknown_again(run, capability, ctx, step, cut, again, cut=True)
         if verdict is not None:
@@ -465,7 +465,9 @@ class LocalRuntime:
         repeat: made once more, on the same approval, a charge was made three times.
         A repeat that timed out tells of its provider ("approved"); one an interruption
         cut short (`cut`) does not, as `_settle` says of any step cut short: done when its
-        effects are observed, else interrupted (no failure counted, no lesson learnt)."""
+        effects are observed, else interrupted (no failure counted, no lesson learnt). Its
+        outcome still unknown, it is settled for good all the same (`settles`): a
+        compensation tried again could refund twice."""
         seen = effects_seen(capability.spec.effects, self._observe(run), run.seen)
         settled = UNKNOWN_SETTLED[seen]
         how = ("effects observed" if seen else "interrupted") if cut else "approved"
@@ -503,13 +505,16 @@ class LocalRuntime:
     ) -> None:
         """Record how an interrupted step was settled on resume (`how`, `settled`, as
         `_finish` says). A compensation settled for good is recorded as one too, as
-        `_compensate` records it; one cut short ("interrupted") is not: it is tried again
-        (`settles`)."""
+        `_compensate` records it; one cut short ("interrupted") and observed not done is
+        not: it is tried again (`settles`). One whose outcome is still unknown says so, as
+        the run's end does (`fold_undone`: it may not be undone)."""
         recorded = self._finish(
             run, ctx, outcome, resumed=how, decision=step.decision, settled=settled
         )
-        if step.undoing is not None and how != "interrupted":
-            data = {**step.undoing, "step": ctx.step, "ok": recorded.ok, "error": recorded.error}
+        unknown = settled == UNKNOWN_SETTLED[None]
+        if step.undoing is not None and (how != "interrupted" or unknown):
+            error = f"{recorded.error}; {settled}" if unknown else recorded.error
+            data = {**step.undoing, "step": ctx.step, "ok": recorded.ok, "error": error}
             self._record(run, "compensation_finished", data)
 
     def _ask(self, run: RunState, capability: Capability, step: Interrupted) -> tuple[str, str]:
@@ -704,9 +709,7 @@ class LocalRuntime:
         given = verdicts(events)
         steps = decision.result.plan.capabilities
         total = run.spent + float(plan["cost"])
-        gone_on = functools.cache(  # only when a request's own verdict is not found
-            lambda: plan_gone_on(events, steps, decision.trigger, decision.number, total)
-        )
+        gone_on = plan_gone_on(events, steps, decision.trigger, decision.number, total)
         asked_before = requests(events)
         earlier = {r.key: r for r in asked_before}
         now = self.clock()
@@ -714,21 +717,16 @@ class LocalRuntime:
         for rule, name, step, message in asked:
             key = (rule, name, step, digest_, read.get((rule, name), ""))
             held_so = steady.get((rule, name), "")  # (none for `mode: propose`'s request)
-
-            def rest_of(key: Key = key, held_so: str = held_so) -> Mapping[str, Any] | None:
-                """The verdict on the plan gone on with, whose rest this plan is."""
-                went_on = gone_on()
-                if went_on is None:
-                    return None
-                whole = as_asked_of(went_on, steps, key)
-                return answering_whole(given, asked_before, whole, held_so)
-
-            where, verdict, first = standing(given, earlier, key, now, rest_of)
-            if where == "rejected" and verdict is not None:
+            verdict: Mapping[str, Any] | None = answering(given, key)
+            if verdict is None and gone_on is not None:  # the verdict on the plan gone on with
+                whole = as_asked_of(gone_on, steps, key)
+                verdict = answering_whole(given, asked_before, whole, held_so)
+            if verdict is not None and not verdict["approved"]:
                 return "failed", rejection(rule, subject(step, name), verdict)
-            if where == "approved":
+            if verdict is not None:  # approved
                 continue
-            if where == "expired" and first is not None:
+            first = answering(earlier, key)  # asked before, if so: waiting since then
+            if first is not None and first.expired(now):
                 return "failed", expiry(first)
             moved = any(k[:4] == key[:4] and k[4] and v["approved"] for k, v in given.items())
             if moved and rule == PROPOSE:
@@ -887,7 +885,6 @@ class LocalRuntime:
             silent = missing_effects(name, effects, run.seen)
             if silent is not None:
                 step = next((s for s, c in reversed(run.completed) if c == name), None)
-                run.failures[name] = run.failures.get(name, 0) + 1
                 now = self.clock()
                 success = run.succeeded_at.get(step) if step is not None else None
                 data = {
@@ -897,6 +894,7 @@ class LocalRuntime:
                     "learnt_at": now,
                     "overturns": success,
                 }
+                fold_missing(run, data)  # one more failure, as resume and replay count it
                 self._learn(run, missing_lesson(data, now))  # as resume and replay learn it
                 self._record(run, "effects_missing", data)
                 silences.append(silent)

@@ -1,8 +1,10 @@
-"""What Linux's /proc says of a process: the fields of its stat line, whether it still runs
-and when it started. Off Linux there is no /proc, and nothing is known."""
+"""What Linux's /proc says of processes: which there are, the fields of one's stat line,
+whether it still runs and when it started, its environment and the files it holds open.
+Off Linux there is no /proc, and nothing is known."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 
@@ -34,3 +36,30 @@ def running(pid: int) -> bool:
     """Whether process `pid` is there and has not ended (a zombie does not run)."""
     fields = stat_fields(pid)
     return bool(fields) and not ended(fields)
+
+
+def processes() -> list[int]:
+    """The ids of the processes there are now (none where there is no /proc)."""
+    try:
+        return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return []
+
+
+def environment(pid: int) -> set[bytes]:
+    """The `NAME=value` entries of process `pid`'s environment; none when it is gone, not
+    ours to read, or there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as environ:
+            return set(environ.read().split(b"\0"))
+    except OSError:
+        return set()
+
+
+def open_files(pid: int) -> set[str]:
+    """What process `pid`'s open file descriptors point to (`pipe:[INODE]` for a pipe);
+    none when it is gone, not ours to read, or there is no /proc."""
+    try:
+        return {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    except OSError:
+        return set()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ido.approvals import UNKNOWN_RULE, Key, plan_digest
 from ido.decide import History
@@ -21,6 +21,9 @@ from ido.model import Intent, recorded_intent
 from ido.runtime.owners import live_owner
 from ido.state import State, apply_effects, digest, set_path
 
+if TYPE_CHECKING:
+    from ido.runtime.environment import Environment
+
 STARTED = "run started"
 """The trigger of a run's first decision."""
 AFTER_INTERRUPTION = "resumed after an interruption"
@@ -29,6 +32,15 @@ AFTER_APPROVAL = "resumed after waiting for approval"
 """The trigger of the decision a run makes on resuming after a person's verdict."""
 NOT_REPLANS = frozenset({STARTED, AFTER_INTERRUPTION, AFTER_APPROVAL})
 """Triggers of decisions that are no replan: `limits.max_replans` does not count them."""
+
+UNKNOWN_SETTLED = {
+    True: "its effects were observed",
+    False: "its effects are observed not to hold",
+    None: "nothing observes its effects: its outcome is unknown",
+}
+"""What the observation after a timed-out call whose outcome was unknown showed, as its
+recorded end says (`settled`): done, failed, or (a call the deadline stopped, which
+nothing can repeat) failed with its outcome unknown."""
 
 
 @dataclass
@@ -145,20 +157,6 @@ class Interrupted:
     outcome is unknown again, and the approval was for one repeat."""
 
 
-class World(Protocol):
-    """Where a run is resumed, as recovering it needs to know (`Environment` says it)."""
-
-    @property
-    def simulates(self) -> str | None:
-        """The scenario whose simulated world this is (None: the real one)."""
-        ...
-
-    @property
-    def shares_beliefs(self) -> bool:
-        """Whether runs here learn from and teach the journal's health beliefs."""
-        ...
-
-
 @dataclass(frozen=True)
 class Recovered:
     run: RunState
@@ -178,7 +176,7 @@ def recover(
     row: RunRow,
     events: list[Event],
     catalog: Catalog,
-    world: World | None = None,
+    world: Environment | None = None,
 ) -> Recovered:
     """Rebuild a run from its events; refuses a finished run or one still running here.
 
@@ -219,11 +217,8 @@ def recover(
         run.spent += paid_in(event)
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
         run.left_undone = fold_undone(run.left_undone, event.kind, data)
+        lessons = fold_lessons(lessons, event, shared)
         if event.kind == "run_finished":
-            # The run saved what it had learnt as it stopped (blocked): only what it learns
-            # after is not in the journal's health yet (counted twice, a call was two).
-            if shared:
-                lessons.clear()
             if data.get("outcome") == "blocked":
                 blocked_at = epoch(event.at)
         elif event.kind == "run_resumed" and blocked_at is not None:
@@ -270,9 +265,7 @@ def recover(
         ):  # (a compensation waiting for a person: the run failed, and blocked undoing)
             compensating = data.get("reason") or "the run failed"
         elif event.kind == "effects_missing":
-            run.failures[data["capability"]] = run.failures.get(data["capability"], 0) + 1
-        lesson = lesson_of(event)
-        lessons += [] if lesson is None else [lesson]
+            fold_missing(run, data)
     return Recovered(
         run,
         str(started.get("planner", "cpsat")),
@@ -329,6 +322,17 @@ def lesson_of(event: Event) -> Lesson | None:
     return None
 
 
+def fold_lessons(lessons: list[Lesson], event: Event, shared: bool) -> list[Lesson]:
+    """What a run has learnt and not stored in the journal's health yet, after `event`. A
+    run that `shared` beliefs stored what it had learnt as it stopped (`run_finished`,
+    blocked): only what it learns after is not stored (counted twice, a call was two). The
+    one rule for resume and exact replay."""
+    if event.kind == "run_finished" and shared:
+        return []
+    lesson = lesson_of(event)
+    return lessons if lesson is None else [*lessons, lesson]
+
+
 def last_model_call_cost(record: Mapping[str, Any], before: float) -> float:
     """The cost of the last paid model call in a decision's record, else `before`."""
     paid = [
@@ -379,9 +383,14 @@ def fold_undone(left: list[str], kind: str, data: Mapping[str, Any]) -> list[str
 
 def settles(finished: Mapping[str, Any]) -> bool:
     """Whether a finished compensation is done with, for good: it ran (or failed: it is not
-    tried again), or a person refused to have it done again. One an interruption cut short
-    is tried again."""
-    return not finished.get("interrupted") or finished.get("resumed") == "rejected"
+    tried again), a person refused to have it done again, or a repeat they approved was cut
+    short too and nothing tells whether it ran (tried again, a refund could be made twice).
+    One an interruption cut short otherwise is tried again."""
+    return (
+        not finished.get("interrupted")
+        or finished.get("resumed") == "rejected"
+        or finished.get("settled") == UNKNOWN_SETTLED[None]
+    )
 
 
 def tells_of_provider(finished: Mapping[str, Any]) -> bool:
@@ -418,6 +427,14 @@ def fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
     if output_path is not None and data.get("output") is not None:
         set_path(run.effects, output_path, data["output"])
         run.effect_log.append((output_path, data["output"]))
+
+
+def fold_missing(run: RunState, effects_missing: Mapping[str, Any]) -> None:
+    """What a step's effects not showing after its success does to the run: one more
+    failure of its capability counted. The one rule for the runtime as it records the
+    `effects_missing` event, and for resume and replay as they read it back."""
+    name = effects_missing["capability"]
+    run.failures[name] = run.failures.get(name, 0) + 1
 
 
 def _refuse_if_alive(run_id: str, events: list[Event]) -> None:

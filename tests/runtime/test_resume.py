@@ -420,6 +420,31 @@ def test_each_wait_for_approval_is_left_out_of_the_time_the_deadline_counts(
     assert recovered.run.elapsed(recovered.run.started + 15.0) == pytest.approx(5.0)
 
 
+def test_a_report_read_again_unchanged_stands_where_it_was_last_read_on_resume(
+    tmp_path: Path,
+) -> None:
+    """The ledger reported the order unpaid, charge paid it, and the ledger was read again,
+    unchanged (journaled by name only). Should it fail on resume, its report stands above
+    charge's effect, as it did in the run: placed where it was first read, below charge,
+    the order would read paid."""
+    project = make_project(tmp_path)
+    catalog = load_catalog([project / "capabilities", project / "intents"])
+    journal = MemoryJournal()
+    intent = catalog.intents["deliver"].model_dump(mode="json", by_alias=True)
+    at = "2026-11-23T10:00:00+00:00"
+    journal.start_run("r-u", "deliver", at, {"intent": intent})
+    unpaid = {"order": {"paid": False}}
+    journal.append("r-u", "observed", at, {"state": unpaid, "reports": {"ledger": unpaid}})
+    started = {"step": 1, "capability": "charge", "attempt": 1, "decision": 1}
+    journal.append("r-u", "action_started", at, {**started, "idempotency_key": "r-u/1/1"})
+    paid = {**started, "ok": True, "effects": {"order.paid": True}}
+    journal.append("r-u", "action_finished", at, paid)
+    journal.append("r-u", "observed", at, {"state": unpaid, "unchanged": ["ledger"]})
+    recovered = recover(journal.run("r-u"), journal.events("r-u"), catalog)
+    assert recovered.run.effect_log == [("order.paid", True)]
+    assert recovered.run.reports["ledger"] == (1, unpaid)  # above charge's effect
+
+
 @pytest.mark.parametrize("verdict", ["approve", "reject"])
 def test_an_interrupted_step_no_observer_can_settle_waits_for_a_person(
     tmp_path: Path, verdict: str

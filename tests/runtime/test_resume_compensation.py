@@ -171,6 +171,28 @@ def test_a_rejected_compensation_is_not_done_again(tmp_path: Path) -> None:
     assert reason.endswith("; charge (step 1) may not be undone: refund's outcome is unknown")
 
 
+def test_an_approved_refund_cut_short_again_is_not_made_again(tmp_path: Path) -> None:
+    """A refund interrupted, nothing observing it, the person approves doing it again, and
+    that repeat is killed too: the next resume left the compensation to be tried again and
+    refunded once more under a new key. Now it is settled for good, its outcome unknown."""
+    project = saga(tmp_path)
+    calls = project / "svc" / "saga.py"
+    calls.write_text(calls.read_text().replace('"refunded": "refund" in kinds', '"x": 1'))
+    killed = ido(project, "run", "deliver", SVC_DIE_AFTER="refund")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert ido(project, "resume", "last").returncode == 3  # a person decides
+    assert ido(project, "approve", "last", "--by", "ops").returncode == 0
+    again = ido(project, "resume", "last", SVC_DIE_BEFORE="refund")
+    assert again.returncode == -signal.SIGKILL, again.stdout + again.stderr
+    done = ido(project, "resume", "last")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert [line.split()[0] for line in ledger(project)].count("refund") == 1
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        reason = str(journal.runs()[0].reason)
+    assert "step 5 refund was performed again as approved, and was interrupted again" in reason
+    assert reason.endswith("; charge (step 1) may not be undone: refund's outcome is unknown")
+
+
 def test_a_journal_that_fails_a_write_stops_the_run_and_undoes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
