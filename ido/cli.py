@@ -286,7 +286,7 @@ def validate(
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
     unreachable = check_models(loaded, os.environ)
     try:  # (an own catalog holds the shared intents too: their models are checked here)
-        own = check_own_catalogs(everything, os.environ, checked=set(loaded.intents))
+        own, own_ignored = check_own_catalogs(everything, os.environ, checked=set(loaded.intents))
     except LoadError as exc:
         raise LoadError([*exc.problems, *unreachable]) from None
     if unreachable:
@@ -295,7 +295,8 @@ def validate(
         where = ", ".join(str(p) for p in everything)
         raise NotFoundError(f"nothing to check: no YAML resource in {where}")
     _warn(loaded)
-    for warning in check_ignored(loaded, Path.cwd()):  # (`plan --planner llm` reads them)
+    ignored = [*check_ignored(loaded, Path.cwd()), *own_ignored]
+    for warning in ignored:  # (`plan --planner llm` reads them)
         typer.echo(f"warning: {warning}", err=True)
     counts = ", ".join(
         (
