@@ -868,6 +868,40 @@ def test_a_model_call_is_given_no_longer_than_the_deadline_left(project: Path, s
     assert record["verdict"].startswith("model call failed: Timeout"), record["verdict"]
 
 
+def test_no_call_when_the_deadline_left_would_not_wait_for_the_run_s_last(
+    project: Path, serve: Any
+) -> None:
+    """The time check looked at this decision's calls only: with a model slower than the
+    deadline left, every new decision still asked once, timed out, and left its fallback
+    no time. As the budget check does with the last call's cost, a decision now weighs the
+    run's last call (here 3s, against 2s left) and lets the solver decide unasked."""
+    from ido.decide import build_task
+    from ido.loading import load_catalog
+    from ido.model import LlmSettings
+    from ido.observe import boolean_facts, snapshot
+    from ido.planner.llm import LlmPlanner
+    from ido.runtime.recovery import RunState, fold_model_calls, history_of
+
+    model, url = serve([PAY_AND_SHIP])
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    intent = catalog.intents["ship-order"]
+    run = RunState("r", intent, 0.0)
+    calls = [{"reply": {"cost": 0.5, "seconds": 3.0}}, {"reply": {"seconds": 9.0}, "cached": 1}]
+    fold_model_calls(run, {"calls": calls})  # as the runtime, resume and replay fold them
+    assert (run.model_call_cost, run.model_call_seconds) == (0.5, 3.0)
+    history = history_of(run, 0.0, spent=0.0, elapsed=28.0, unbound=frozenset(), unresolved={})
+    state = snapshot(intent, [], {}, boolean_facts(catalog))
+    task, *_ = build_task(intent, catalog, state, history)
+    assert task.limits.deadline == pytest.approx(2.0)
+    result = LlmPlanner(LlmSettings(model="openai/scripted", api_base=url)).plan(task)
+    assert model.requests == []
+    verdict = result.solver["llm"]["verdict"]
+    assert verdict == (
+        "the deadline left (2s) would not wait for another model call (the last took 3s)"
+    )
+    assert result.solver["llm"]["fallback"] == "cpsat" and result.plan is not None
+
+
 def test_a_model_call_that_spent_the_whole_budget_is_not_said_to_leave_less_than_nothing(
     project: Path, serve: Any
 ) -> None:

@@ -233,19 +233,25 @@ class _ModelPlanner:
 
     @staticmethod
     def _out_of_time(task: Task, log: _Log) -> str | None:
-        """Why not to ask again: the deadline left would not wait for a call as long as this
-        decision's last. Each call's time comes off the deadline, so a slow model asked
-        round after round would spend the time the plan needs (three 8 s calls against a
-        5 s deadline failed a run that the solver's 0.8 s plan fitted)."""
+        """Why not to ask (again): the deadline left would not wait for a call as long as
+        the last. Each call's time comes off the deadline, so a slow model asked round after
+        round would spend the time the plan needs (three 8 s calls against a 5 s deadline
+        failed a run that the solver's 0.8 s plan fitted), and asked decision after decision
+        would time out and leave the solver no time at all.
+
+        The last call is this decision's, else the run's (`task.model_call_seconds`).
+        """
         deadline = task.limits.deadline
         took = [float(c["reply"]["seconds"] or 0.0) for c in log.calls if not c["cached"]]
-        if deadline is None or not took:
+        last = next((seconds for seconds in reversed(took) if seconds > 0), None)
+        last = task.model_call_seconds if last is None else last
+        if deadline is None or last <= 0:
             return None
         left = deadline - sum(took)
-        if left < took[-1]:
+        if left < last:
             return (
                 f"the deadline left ({format_duration(max(left, 0.0))}) would not wait for "
-                f"another model call (the last took {format_duration(took[-1])})"
+                f"another model call (the last took {format_duration(last)})"
             )
         return None
 

@@ -64,9 +64,9 @@ from ido.runtime.recovery import (
     as_asked_of,
     fold_done,
     fold_finish,
+    fold_model_calls,
     fold_undone,
     history_of,
-    last_model_call_cost,
     learnt,
     missing_lesson,
     plan_gone_on,
@@ -1042,7 +1042,7 @@ class LocalRuntime:
         if not record:
             return
         run.spent += float(record.get("cost") or 0.0)
-        run.model_call_cost = last_model_call_cost(record, run.model_call_cost)
+        fold_model_calls(run, record)
         now = self.clock()
         for call in record.get("calls", []):
             if call.get("cached"):
