@@ -149,21 +149,36 @@ class _Log:
     rationale: list[str] = field(default_factory=list)
 
     @property
+    def _asked(self) -> list[Mapping[str, Any]]:
+        """The replies of the calls the model answered (one from the cache cost nothing)."""
+        return [c["reply"] for c in self.calls if not c["cached"]]
+
+    @property
     def tokens(self) -> tuple[int, int]:
+        asked = self._asked
         return (
-            sum(c["reply"]["input_tokens"] for c in self.calls if not c["cached"]),
-            sum(c["reply"]["output_tokens"] for c in self.calls if not c["cached"]),
+            sum(r["input_tokens"] for r in asked),
+            sum(r["output_tokens"] for r in asked),
         )
 
     @property
+    def paid(self) -> list[float]:
+        """What each call cost, in order."""
+        return [float(r["cost"] or 0.0) for r in self._asked]
+
+    @property
+    def took(self) -> list[float]:
+        """How long each call took, as the client measured it: recorded with each reply, so
+        replay subtracts the same."""
+        return [float(r["seconds"] or 0.0) for r in self._asked]
+
+    @property
     def cost(self) -> float:
-        return sum(float(c["reply"]["cost"] or 0.0) for c in self.calls if not c["cached"])
+        return sum(self.paid)
 
     @property
     def seconds(self) -> float:
-        """How long the calls took, as the client measured them (an answer from the cache
-        took none): recorded with each reply, so replay subtracts the same."""
-        return sum(float(c["reply"]["seconds"] or 0.0) for c in self.calls if not c["cached"])
+        return sum(self.took)
 
     def to_json(self) -> dict[str, Any]:
         inputs, outputs = self.tokens
@@ -217,9 +232,8 @@ class _ModelPlanner:
         The last paid call is this decision's, else the run's (`task.model_call_cost`).
         """
         budget = task.limits.max_cost
-        paid = [float(c["reply"]["cost"] or 0.0) for c in log.calls if not c["cached"]]
-        last = next((cost for cost in reversed(paid) if cost > 0), task.model_call_cost)
-        left = None if budget is None else budget - sum(paid)
+        last = next((cost for cost in reversed(log.paid) if cost > 0), task.model_call_cost)
+        left = None if budget is None else budget - log.cost
         if left is not None and last > 0 and left <= 0:  # not "the budget left (-0.6400)"
             return (
                 f"nothing is left of the budget for another model call (the last cost {last:.4f})"
@@ -242,12 +256,10 @@ class _ModelPlanner:
         The last call is this decision's, else the run's (`task.model_call_seconds`).
         """
         deadline = task.limits.deadline
-        took = [float(c["reply"]["seconds"] or 0.0) for c in log.calls if not c["cached"]]
-        last = next((seconds for seconds in reversed(took) if seconds > 0), None)
-        last = task.model_call_seconds if last is None else last
+        last = next((took for took in reversed(log.took) if took > 0), task.model_call_seconds)
         if deadline is None or last <= 0:
             return None
-        left = deadline - sum(took)
+        left = deadline - log.seconds
         if left < last:
             return (
                 f"the deadline left ({format_duration(max(left, 0.0))}) would not wait for "
