@@ -993,6 +993,27 @@ def test_arguments_nested_too_deep_to_read_are_unreadable_like_other_bad_json() 
     assert _choice(reply, 2) == (None, "option must be a number from 1 to 2", [])
 
 
+def test_a_denied_capability_is_known_by_the_tool_name_it_would_have_had() -> None:
+    """Tool names are cut to 60 characters, `_2` after one taken: a denied capability
+    whose name began as an offered one's was looked up by the offered one's tool name, so
+    its own (`…_2`) read as unknown. It is told as denied, by the rule that denied it."""
+    from ido.planner.llm import _proposal, _tool_names
+    from ido.planner.llm_client import Reply
+    from ido.planner.types import Action, Denied, Task
+
+    stem = "pay-" + "x" * 60
+    offered = Action(f"{stem}-eu", "p", 1.0, 1.0, 1.0, effects=(("order.paid", True),))
+    refused = Action(f"{stem}-us", "p", 1.0, 1.0, 1.0, effects=(("order.paid", True),))
+    task = Task(
+        {}, ("state.order.paid",), (offered,), denied=(Denied(refused, "residency", "EU only."),)
+    )
+    by_tool = {tool: name for name, tool in _tool_names(task.actions).items()}
+    tool = _tool_names([offered, refused])[refused.name]
+    assert tool.endswith("_2")
+    _, problems, _ = _proposal(task, Reply(tool_calls=((tool, "{}"),)), by_tool)
+    assert problems == [f"call 1: {refused.name} is denied by residency: EU only."]
+
+
 @pytest.mark.parametrize("option", ["2", 2.0, " 2 "])
 def test_hybrid_takes_an_option_written_as_a_whole_number_of_another_type(
     project: Path, serve: Any, option: Any

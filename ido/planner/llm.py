@@ -466,17 +466,24 @@ def _goal_holds(task: Task) -> bool:
 
 
 def _tool_names(actions: Sequence[Action]) -> dict[str, str]:
-    """Function names the providers accept (letters, digits, _ and -), one per capability."""
+    """Function names the providers accept, one per capability: its name as they accept
+    it (`_tool_base`), with `_2`, `_3`… after one already taken."""
     names: dict[str, str] = {}
     taken: set[str] = set()
     for action in actions:
-        base = TOOL_NAME.sub("_", action.name)[:60] or "capability"
+        base = _tool_base(action.name)
         name, n = base, 2
         while name in taken:
             name, n = f"{base}_{n}", n + 1
         taken.add(name)
         names[action.name] = name
     return names
+
+
+def _tool_base(name: str) -> str:
+    """A capability's name as providers accept a function's: letters, digits, _ and -, at
+    most 60 of them."""
+    return TOOL_NAME.sub("_", name)[:60] or "capability"
 
 
 def _tool(action: Action, name: str) -> dict[str, Any]:
@@ -624,10 +631,12 @@ def _proposal(
 def _denied_by_tool(task: Task) -> dict[str, Denied]:
     """The capabilities a rule denied, by their names and the tool names they would have
     had: a model that proposes one (it is not among the tools) is told which rule, and
-    why, as `ido explain` tells it, not that the name is unknown."""
+    why, as `ido explain` tells it, not that the name is unknown. The tool names are the
+    ones `_tool_names` would give them after the capabilities offered (which keep theirs)."""
+    names = _tool_names([*task.actions, *(refused.action for refused in task.denied)])
     denied: dict[str, Denied] = {}
     for refused in task.denied:
-        denied.setdefault(TOOL_NAME.sub("_", refused.action.name)[:60], refused)
+        denied.setdefault(names[refused.action.name], refused)
         denied.setdefault(refused.action.name, refused)
     return denied
 
