@@ -293,7 +293,7 @@ def validate(
     bindings = check_bindings(loaded, Path.cwd())
     wrong = [*check_models(loaded, os.environ), *bindings.errors]
     try:  # (an own catalog holds the shared intents too: their models are checked here)
-        own = check_own_catalogs(everything, os.environ, checked=set(loaded.intents))
+        own, own_ignored = check_own_catalogs(everything, os.environ, checked=set(loaded.intents))
     except LoadError as exc:
         raise LoadError([*exc.problems, *wrong]) from None
     if wrong:
@@ -302,7 +302,8 @@ def validate(
         where = ", ".join(str(p) for p in everything)
         raise NotFoundError(f"nothing to check: no YAML resource in {where}")
     _warn(loaded)
-    for warning in [*check_ignored(loaded, Path.cwd()), *bindings.warnings]:
+    ignored = [*check_ignored(loaded, Path.cwd()), *own_ignored, *bindings.warnings]
+    for warning in ignored:  # (`plan --planner llm` reads the llm ones)
         typer.echo(f"warning: {warning}", err=True)
     counts = ", ".join(
         (

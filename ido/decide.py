@@ -46,6 +46,8 @@ class History:
     """The capabilities of the steps the run has completed, in order (plan rules see them)."""
     model_call_cost: float = 0.0
     """What the run's last paid model call cost (see `Task.model_call_cost`)."""
+    model_call_seconds: float = 0.0
+    """How long the run's last model call took (see `Task.model_call_seconds`)."""
     unbound: frozenset[str] = frozenset()
     """Capabilities the run cannot perform: they have no `run` binding, and the run's
     steps are performed for real (a scenario's simulated world needs none)."""
@@ -290,6 +292,7 @@ def build_task(
         time_limit=spec.limits.solve_time,
         search_states=spec.limits.search_states,
         model_call_cost=history.model_call_cost,
+        model_call_seconds=history.model_call_seconds,
         spent=history.spent,
         elapsed=history.elapsed,
     )

@@ -61,6 +61,12 @@ class PddlError(IdoError):
     """A PDDL domain or problem that is malformed or uses a feature ido does not support."""
 
 
+def located(at: str | None, message: str) -> str:
+    """`message` as an error says it, after where it stands (`p.pddl:4: …`) when that is
+    known."""
+    return f"{at}: {message}" if at else message
+
+
 class UnsolvableError(PddlError):
     """A PDDL problem that grounding alone shows has no plan: "no plan", as `ido plan`'s
     exit 1 says of any intent. `reason` says why, without the file and line (`where`) the
@@ -69,7 +75,7 @@ class UnsolvableError(PddlError):
     exit_code = 1
 
     def __init__(self, reason: str, where: str | None = None) -> None:
-        super().__init__(f"no plan: {reason}" if where is None else f"{where}: no plan: {reason}")
+        super().__init__(located(where, f"no plan: {reason}"))
         self.reason = reason
 
 

@@ -234,13 +234,15 @@ def check_models(
     return problems
 
 
-def check_ignored(catalog: Catalog, base: Path) -> list[Problem]:
+def check_ignored(catalog: Catalog, base: Path, *, checked: Collection[str] = ()) -> list[Problem]:
     """Settings that load but nothing reads: an intent's `llm` block under planner cpsat
     or search (only llm and hybrid read it) passed `ido validate` without a word, and the
     model its author meant to try was never asked. Only warnings: `ido plan --planner llm`
-    reads them."""
+    reads them. `checked`: intents (by name) told of already, left out."""
     warnings = []
     for resource, spec, at in _intent_specs(catalog):
+        if resource.kind == "Intent" and resource.name in checked:
+            continue
         if "llm" in spec.model_fields_set and spec.planner in ("cpsat", "search"):
             where = (*at, "llm")
             origin = catalog.origins[(resource.kind, resource.name)]

@@ -206,11 +206,11 @@ def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> st
             f"{' → '.join(better.capabilities)}, {needs(task, way.element, better)}; "
             f"{way_out(task, way.element, better)}"
         )
-    head = way.words.partition(" to allow ")[0]
     names = denying(task).get(way.element)
-    if names is not None:  # (a run binding's words name the capabilities of the plan)
-        was = rule_words(way.element, names, way.plan.capabilities).way
-        head = head.replace(was, rule_words(way.element, names, better.capabilities).way, 1)
+    if names is None:
+        head = way.words.partition(" to allow ")[0]
+    else:  # as the reason says it (a run binding's words name the capabilities of the plan)
+        head = f"or {rule_words(way.element, names, better.capabilities).way}"
     return f"{head} to allow {' → '.join(better.capabilities)} ({denied})"
 
 

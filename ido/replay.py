@@ -37,8 +37,8 @@ from ido.runtime.recovery import (
     fold_finish,
     fold_lessons,
     fold_missing,
+    fold_model_calls,
     history_of,
-    last_model_call_cost,
     lesson_of,
 )
 
@@ -173,7 +173,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 trigger=str(data["trigger"]),
             ).to_json()
             record = data.get("result", {}).get("solver", {}).get("llm") or {}
-            run.model_call_cost = last_model_call_cost(record, run.model_call_cost)
+            fold_model_calls(run, record)
             recorded = {k: v for k, v in data.items() if k not in INPUTS}
             mentioned |= _mentioned(recorded)
             replayed = _json(again)

@@ -726,20 +726,40 @@ def test_validate_warns_of_llm_settings_no_planner_reads(
     project: Path, planner: str, named: str
 ) -> None:
     """An `llm:` block under planner cpsat (the default) or search was ignored and passed
-    `ido validate` without a word; `ido plan --planner llm` reads it, so plan says nothing."""
+    `ido validate` without a word, in intents/ or inline in a scenario, one with catalog
+    entries of its own too (the shared intent told once); `ido plan --planner llm` reads
+    it, so plan says nothing."""
     intent = project / "intents" / "ship-order.yaml"
     chosen = f"  planner: {planner}\n" if planner else ""
     intent.write_text(intent.read_text() + f"{chosen}  llm: {{timeout: 10s}}\n")
     line = len(intent.read_text().splitlines())
+    (project / "scenarios").mkdir()
+    (project / "extra.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: extra}\n"
+        "spec: {provider: x, effects: {order.noted: true}}\n"
+    )
+    scenario = (
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {{name: {name}}}\nspec:\n"
+        "  intent:\n    goal: ['state.order.shipped']\n"
+        f"{chosen and '  ' + chosen}    llm: {{{{timeout: 10s}}}}\n{{more}}"
+    )
+    (project / "scenarios" / "a.yaml").write_text(scenario.format(name="a", more=""))
+    (project / "scenarios" / "b.yaml").write_text(
+        scenario.format(name="b", more="  catalog: [../extra.yaml]\n")
+    )
+    at = 8 if planner else 7
     code, out = ido("validate")
     assert code == 0, out
-    assert (
-        f"warning: intents/ship-order.yaml:{line}: spec.llm: ignored: planner is {named} "
-        "(llm settings are read by planner llm or hybrid)\n" in out
-    )
+    said = f"ignored: planner is {named} (llm settings are read by planner llm or hybrid)\n"
+    assert f"warning: intents/ship-order.yaml:{line}: spec.llm: {said}" in out
+    assert f"warning: scenarios/a.yaml:{at}: spec.intent.llm: {said}" in out
+    assert f"warning: scenarios/b.yaml:{at}: spec.intent.llm: {said}" in out
+    assert out.count("intents/ship-order.yaml") == 1, out
     code, out = ido("plan", "ship-order")
     assert code == 0 and "ignored" not in out, out
     intent.write_text(intent.read_text().replace(chosen, "") + "  planner: hybrid\n")
+    for file in ("a.yaml", "b.yaml"):
+        (project / "scenarios" / file).unlink()
     code, out = ido("validate")
     assert code == 0 and "warning" not in out, out
 

@@ -868,6 +868,40 @@ def test_a_model_call_is_given_no_longer_than_the_deadline_left(project: Path, s
     assert record["verdict"].startswith("model call failed: Timeout"), record["verdict"]
 
 
+def test_no_call_when_the_deadline_left_would_not_wait_for_the_run_s_last(
+    project: Path, serve: Any
+) -> None:
+    """The time check looked at this decision's calls only: with a model slower than the
+    deadline left, every new decision still asked once, timed out, and left its fallback
+    no time. As the budget check does with the last call's cost, a decision now weighs the
+    run's last call (here 3s, against 2s left) and lets the solver decide unasked."""
+    from ido.decide import build_task
+    from ido.loading import load_catalog
+    from ido.model import LlmSettings
+    from ido.observe import boolean_facts, snapshot
+    from ido.planner.llm import LlmPlanner
+    from ido.runtime.recovery import RunState, fold_model_calls, history_of
+
+    model, url = serve([PAY_AND_SHIP])
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    intent = catalog.intents["ship-order"]
+    run = RunState("r", intent, 0.0)
+    calls = [{"reply": {"cost": 0.5, "seconds": 3.0}}, {"reply": {"seconds": 9.0}, "cached": 1}]
+    fold_model_calls(run, {"calls": calls})  # as the runtime, resume and replay fold them
+    assert (run.model_call_cost, run.model_call_seconds) == (0.5, 3.0)
+    history = history_of(run, 0.0, spent=0.0, elapsed=28.0, unbound=frozenset(), unresolved={})
+    state = snapshot(intent, [], {}, boolean_facts(catalog))
+    task, *_ = build_task(intent, catalog, state, history)
+    assert task.limits.deadline == pytest.approx(2.0)
+    result = LlmPlanner(LlmSettings(model="openai/scripted", api_base=url)).plan(task)
+    assert model.requests == []
+    verdict = result.solver["llm"]["verdict"]
+    assert verdict == (
+        "the deadline left (2s) would not wait for another model call (the last took 3s)"
+    )
+    assert result.solver["llm"]["fallback"] == "cpsat" and result.plan is not None
+
+
 def test_a_model_call_that_spent_the_whole_budget_is_not_said_to_leave_less_than_nothing(
     project: Path, serve: Any
 ) -> None:
@@ -972,6 +1006,27 @@ def test_arguments_nested_too_deep_to_read_are_unreadable_like_other_bad_json() 
     assert _arguments(deep) is None
     reply = Reply(tool_calls=(("choose", deep),))
     assert _choice(reply, 2) == (None, "option must be a number from 1 to 2", [])
+
+
+def test_a_denied_capability_is_known_by_the_tool_name_it_would_have_had() -> None:
+    """Tool names are cut to 60 characters, `_2` after one taken: a denied capability
+    whose name began as an offered one's was looked up by the offered one's tool name, so
+    its own (`…_2`) read as unknown. It is told as denied, by the rule that denied it."""
+    from ido.planner.llm import _proposal, _tool_names
+    from ido.planner.llm_client import Reply
+    from ido.planner.types import Action, Denied, Task
+
+    stem = "pay-" + "x" * 60
+    offered = Action(f"{stem}-eu", "p", 1.0, 1.0, 1.0, effects=(("order.paid", True),))
+    refused = Action(f"{stem}-us", "p", 1.0, 1.0, 1.0, effects=(("order.paid", True),))
+    task = Task(
+        {}, ("state.order.paid",), (offered,), denied=(Denied(refused, "residency", "EU only."),)
+    )
+    by_tool = {tool: name for name, tool in _tool_names(task.actions).items()}
+    tool = _tool_names([offered, refused])[refused.name]
+    assert tool.endswith("_2")
+    _, problems, _ = _proposal(task, Reply(tool_calls=((tool, "{}"),)), by_tool)
+    assert problems == [f"call 1: {refused.name} is denied by residency: EU only."]
 
 
 @pytest.mark.parametrize("option", ["2", 2.0, " 2 "])

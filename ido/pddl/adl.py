@@ -22,7 +22,7 @@ from dataclasses import replace
 from itertools import product
 from typing import TypeVar
 
-from ido.errors import PddlError
+from ido.errors import PddlError, located
 from ido.pddl.parsed import (
     Action,
     Atom,
@@ -47,18 +47,19 @@ Disjunct = tuple[tuple[Literal, ...], tuple[tuple[str, str], ...]]
 """A conjunction of literals, and the variables an `exists` brought in (with their types)."""
 
 
-def expand_action(schema: Action, objects: Objects, truth: Truth) -> list[Action]:
+def expand_action(schema: Action, objects: Objects, truth: Truth, at: str = "") -> list[Action]:
     """`schema` as STRIPS actions: one per way its precondition can hold, and with
     conditional effects, per set of them that applies (each one's condition, or its
     negation, joins the precondition). A STRIPS schema is itself.
 
     `=` between a parameter and a quantified variable is known only once the parameter
     has a value: when the ways are too many, the schema is expanded once per value of the
-    parameters `=` reads, each pinned by a `(= ?p value)` literal, where those settle."""
+    parameters `=` reads, each pinned by a `(= ?p value)` literal, where those settle.
+    Errors begin with `at`, where the schema is written."""
     if schema.condition is None and not schema.conditional:
         return [schema]
     try:
-        return _expanded(schema, objects, truth)
+        return _expanded(schema, objects, truth, at)
     except _TooMany:
         pinned = _equated(schema)
         if not pinned:
@@ -74,7 +75,7 @@ def expand_action(schema: Action, objects: Objects, truth: Truth) -> list[Action
             condition=None if schema.condition is None else _substitute(schema.condition, names),
             conditional=tuple(_substituted(part, names) for part in schema.conditional),
         )
-        out.extend(_expanded(fixed, objects, truth))
+        out.extend(_expanded(fixed, objects, truth, at))
     return out
 
 
@@ -107,18 +108,21 @@ def _equated(schema: Action) -> list[str]:
     return [v for v, _ in schema.parameters if v in found]
 
 
-def _expanded(schema: Action, objects: Objects, truth: Truth) -> list[Action]:
-    add, delete, whens = _unfolded(schema.conditional, objects, schema.add, schema.delete)
+def _expanded(schema: Action, objects: Objects, truth: Truth, at: str) -> list[Action]:
+    add, delete, whens = _unfolded(schema.conditional, objects, schema.add, schema.delete, at)
     where = f"the precondition of {schema.name}"
     if 2 ** len(whens) > MAX_DISJUNCTS:
         raise PddlError(
-            f"{schema.name} has {len(whens)} conditional effects once its 'forall's are "
-            f"unfolded, {2 ** len(whens):,} sets that may apply; ido compiles each set to "
-            f"actions of its own and reads at most {MAX_DISJUNCTS}"
+            located(
+                at,
+                f"{schema.name} has {len(whens)} conditional effects once its 'forall's are "
+                f"unfolded, {2 ** len(whens):,} sets that may apply; ido compiles each set "
+                f"to actions of its own and reads at most {MAX_DISJUNCTS}",
+            )
         )
     pre = schema.condition or Junction(True, ())
     out: list[Action] = []
-    expansion = _Expansion(objects, truth, where, hidden=True)
+    expansion = _Expansion(objects, truth, where, hidden=True, at=at)
     for applies in product((True, False), repeat=len(whens)):
         parts = (w.condition if on else w.unless for w, on in zip(whens, applies, strict=True))
         chosen = [w for w, on in zip(whens, applies, strict=True) if on]
@@ -137,7 +141,7 @@ def _expanded(schema: Action, objects: Objects, truth: Truth) -> list[Action]:
                     shown=len(schema.parameters),
                 )
             )
-            _capped(out, where)
+            _capped(out, where, at)
     return out
 
 
@@ -146,6 +150,7 @@ def _unfolded(
     objects: Objects,
     add: tuple[Atom, ...],
     delete: tuple[Atom, ...],
+    at: str,
 ) -> tuple[tuple[Atom, ...], tuple[Atom, ...], list[Conditional]]:
     """Conditional and universal effects with every `forall` unfolded over its objects:
     what they add and delete whatever holds, and the conditional effects left."""
@@ -158,15 +163,18 @@ def _unfolded(
         pools = [objects(kind) for _, kind in part.variables]
         if math.prod(map(len, pools)) > MAX_COPIES:
             raise PddlError(
-                f"a 'forall' effect ranges over {math.prod(map(len, pools)):,} combinations "
-                f"of objects; ido expands at most {MAX_COPIES:,}"
+                located(
+                    at,
+                    f"a 'forall' effect ranges over {math.prod(map(len, pools)):,} "
+                    f"combinations of objects; ido expands at most {MAX_COPIES:,}",
+                )
             )
         for combo in product(*pools):
             binding = dict(zip(names, combo, strict=True))
             add += tuple(_bound(a, binding) for a in part.add)
             delete += tuple(_bound(a, binding) for a in part.delete)
             inner = tuple(_substituted(p, binding) for p in part.conditional)
-            add, delete, more = _unfolded(inner, objects, add, delete)
+            add, delete, more = _unfolded(inner, objects, add, delete, at)
             whens.extend(more)
     return add, delete, whens
 
@@ -195,13 +203,18 @@ def _bound(atom: Atom, names: Mapping[str, str]) -> Atom:
 
 
 def expand_goal(
-    literals: tuple[Literal, ...], condition: Formula | None, objects: Objects, truth: Truth
+    literals: tuple[Literal, ...],
+    condition: Formula | None,
+    objects: Objects,
+    truth: Truth,
+    at: str = "",
 ) -> list[tuple[Literal, ...]]:
     """The ways a goal can hold, each a conjunction of ground literals: `exists` is the
-    disjunction over the objects. Empty when it cannot hold at all."""
+    disjunction over the objects. Empty when it cannot hold at all. Errors begin with
+    `at`, where the goal is written."""
     if condition is None:
         return [literals]
-    ways = _Expansion(objects, truth, "the goal", hidden=False).ways(condition)
+    ways = _Expansion(objects, truth, "the goal", hidden=False, at=at).ways(condition)
     return [tuple(dict.fromkeys(literals + conjunction)) for conjunction, _ in ways]
 
 
@@ -218,8 +231,11 @@ class _Expansion:
     new parameters (`hidden`), or in a goal, which has none, the disjunction over the
     objects; literals whose truth is known for good are settled on the way."""
 
-    def __init__(self, objects: Objects, truth: Truth, where: str, hidden: bool) -> None:
+    def __init__(
+        self, objects: Objects, truth: Truth, where: str, hidden: bool, at: str = ""
+    ) -> None:
         self.objects, self.truth, self.where, self.hidden = objects, truth, where, hidden
+        self.at = at
         self.count = 0
 
     def ways(self, formula: Formula) -> list[Disjunct]:
@@ -237,8 +253,11 @@ class _Expansion:
             combinations = math.prod(map(len, pools))
             if combinations > MAX_COPIES:
                 raise PddlError(
-                    f"a quantifier in {self.where} ranges over {combinations:,} combinations "
-                    f"of objects; ido expands at most {MAX_COPIES:,}"
+                    located(
+                        self.at,
+                        f"a quantifier in {self.where} ranges over {combinations:,} "
+                        f"combinations of objects; ido expands at most {MAX_COPIES:,}",
+                    )
                 )
             bodies = tuple(
                 _substitute(formula.body, dict(zip(names, c, strict=True))) for c in product(*pools)
@@ -259,7 +278,7 @@ class _Expansion:
                 if way == TRUE:
                     return [TRUE]  # one way needs nothing: so does the whole
                 out.append(way)
-        return _capped(list(dict.fromkeys(out)), self.where)
+        return _capped(list(dict.fromkeys(out)), self.where, self.at)
 
     def _all(self, parts: tuple[Formula, ...]) -> list[Disjunct]:
         literals: list[Literal] = []  # plain literals in one go, not part by part
@@ -286,6 +305,7 @@ class _Expansion:
                     if _consistent(a, b)
                 ],
                 self.where,
+                self.at,
             )
             if not conjunctions:
                 return []
@@ -302,11 +322,14 @@ class _TooMany(PddlError):
     """More ways than `MAX_DISJUNCTS`."""
 
 
-def _capped(ways: list[T], where: str) -> list[T]:
+def _capped(ways: list[T], where: str, at: str) -> list[T]:
     if len(ways) > MAX_DISJUNCTS:
         raise _TooMany(
-            f"{where} can hold in more than {MAX_DISJUNCTS} ways once its 'or', 'imply', "
-            f"'exists' and 'forall' are multiplied out; ido reads at most {MAX_DISJUNCTS}"
+            located(
+                at,
+                f"{where} can hold in more than {MAX_DISJUNCTS} ways once its 'or', 'imply', "
+                f"'exists' and 'forall' are multiplied out; ido reads at most {MAX_DISJUNCTS}",
+            )
         )
     return ways
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from ido.errors import PddlError
+from ido.errors import PddlError, located
 from ido.model.resources import MOST_STEPS
 from ido.pddl.ground import GroundAction, GroundTask
 from ido.pddl.parsed import Atom, Literal
@@ -41,7 +41,7 @@ class _Names:
     error naming the files they come from, `at` (`d.pddl, p.pddl`)."""
 
     def __init__(self, at: str = "") -> None:
-        self._at = _where(at)
+        self._at = at
         self._seen: dict[str, str] = {}
         self._segments: dict[str, str] = {}  # a name appears in many atoms: once each
         self.paths: dict[Atom, str] = {}  # and an atom in many actions (see `fact_path`)
@@ -85,7 +85,7 @@ class _Names:
         first = self._seen.setdefault(out, text)
         if first != text:
             raise PddlError(
-                f"{self._at}PDDL names {first!r} and {text!r} would both become {out!r}"
+                located(self._at, f"PDDL names {first!r} and {text!r} would both become {out!r}")
             )
         return out
 
@@ -179,17 +179,15 @@ def _goal(task: GroundTask, facts: _Names) -> list[str]:
     read = len({lit.atom for way in task.options for lit in way})
     if read > GOAL_FACTS:
         raise PddlError(
-            f"{_where(task.goal_at)}the goal can hold in {len(task.options)} ways that read {read} "
-            f"facts; ido reads a goal of several ways over at most {GOAL_FACTS} (it "
-            "tabulates the condition)"
+            located(
+                task.goal_at,
+                f"the goal can hold in {len(task.options)} ways that read {read} facts; ido "
+                f"reads a goal of several ways over at most {GOAL_FACTS} (it tabulates the "
+                "condition)",
+            )
         )
     ways = (" && ".join(_condition(lit, facts) for lit in way) for way in task.options)
     return [" || ".join(f"({way})" for way in ways)]
-
-
-def _where(at: str) -> str:
-    """`at` as an error message begins: `p.pddl:4: `, or nothing where it is not known."""
-    return f"{at}: " if at else ""
 
 
 def _text(action: GroundAction) -> str:

@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
-from ido.errors import PddlError, UnsolvableError
+from ido.errors import PddlError, UnsolvableError, located
 from ido.pddl.adl import Truth, expand_action, expand_goal
 from ido.pddl.check import check_problem, subtypes
 from ido.pddl.parsed import Action, Atom, Domain, Literal, Problem, Universal, show
@@ -92,26 +92,18 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
         return None if atom.predicate in fluents else atom in static
 
     at_goal = f"{problem.file}:{problem.lines.get(':goal', 1)}"  # (and where "no plan" is)
-    try:
-        options = expand_goal(problem.goal, problem.goal_condition, objects_of, truth)
-    except PddlError as exc:
-        raise PddlError(f"{at_goal}: {exc}") from None
+    options = expand_goal(problem.goal, problem.goal_condition, objects_of, truth, at_goal)
     if not options:
         raise UnsolvableError(
             "the goal can never hold: its static facts and equalities rule it out", at_goal
         )
     found: list[GroundAction] = []
     for schema in domain.actions:
-        try:  # (errors name the action's file and line; a missing cost, the problem's :init)
-            for action in _instances(schema, objects_of, truth, static, index, fluents, problem):
-                found.append(action)
-                if len(found) > MAX_GROUND_ACTIONS:
-                    break
-        except _MissingCost as exc:
-            at = f"{problem.file}:{problem.lines.get(':init', 1)}"
-            raise PddlError(f"{at}: {exc} ({domain.file}:{schema.line})") from None
-        except PddlError as exc:
-            raise PddlError(f"{domain.file}:{schema.line}: {exc}") from None
+        at = f"{domain.file}:{schema.line}"  # (where errors about it begin)
+        for action in _instances(schema, objects_of, truth, static, index, fluents, problem, at):
+            found.append(action)
+            if len(found) > MAX_GROUND_ACTIONS:
+                break
         if len(found) > MAX_GROUND_ACTIONS:
             raise PddlError(
                 f"{problem.file}: {domain.name}/{problem.name} grounds to more than "
@@ -155,31 +147,33 @@ def _instances(
     index: _StaticIndex,
     fluents: frozenset[str],
     problem: Problem,
+    at: str,
 ) -> Iterator[GroundAction]:
-    """The instances of one action that change something, its ADL compiled away."""
+    """The instances of one action that change something, its ADL compiled away. Errors
+    begin with `at`, where the action is written."""
     seen: set[GroundAction] = set()  # (the ways of an ADL precondition may ground alike)
     compiled_count = 0
-    for variant in expand_action(schema, objects_of, truth):
-        for binding in _bindings(variant, objects_of, static, index, fluents):
-            action = _instantiate(variant, binding, fluents, problem)
+    for variant in expand_action(schema, objects_of, truth, at):
+        for binding in _bindings(variant, objects_of, static, index, fluents, at):
+            action = _instantiate(variant, binding, fluents, problem, at)
             if action is None:
                 continue  # it never helps a plan
             if schema.condition is not None or schema.conditional:
                 compiled_count += 1
                 if compiled_count > MAX_COMPILED:
                     raise PddlError(
-                        f"{schema.name} grounds to more than {MAX_COMPILED:,} actions once "
-                        "its ADL precondition and effects are compiled (each 'exists' and "
-                        "each conditional effect multiplies them); ido stops there"
+                        located(
+                            at,
+                            f"{schema.name} grounds to more than {MAX_COMPILED:,} actions "
+                            "once its ADL precondition and effects are compiled (each "
+                            "'exists' and each conditional effect multiplies them); ido "
+                            "stops there",
+                        )
                     )
                 if action in seen:
                     continue
                 seen.add(action)
             yield action
-
-
-class _MissingCost(PddlError):
-    """An action's cost term the problem's `:init` gives no value."""
 
 
 def _goal(
@@ -228,6 +222,7 @@ def _bindings(
     static: frozenset[Atom],
     index: _StaticIndex,
     fluents: frozenset[str],
+    where: str,
 ) -> Iterator[dict[str, str]]:
     # An `exists` variable no fluent literal reads (`ido.pddl.adl`) only has to have some
     # value: those witnesses go last, in groups that share a static literal, and each
@@ -274,7 +269,7 @@ def _bindings(
             pool = [value for value in pool if value in allowed]
         tried += len(pool)
         if tried > MAX_TRIED:
-            raise _too_many(schema, names, candidates)
+            raise _too_many(schema, names, candidates, where)
         for value in pool:
             binding[names[i]] = value
             if all(_static_holds(lit, binding, static) for lit in checks[i]):
@@ -340,13 +335,19 @@ MAX_TRIED = 5_000_000
 seconds. The IPC problems in ../shared try at most 167,000 (satellite's `turn_to`)."""
 
 
-def _too_many(schema: Action, names: list[str], candidates: list[list[str]]) -> PddlError:
+def _too_many(
+    schema: Action, names: list[str], candidates: list[list[str]], where: str
+) -> PddlError:
     combinations = math.prod(len(pool) for pool in candidates)
     return PddlError(
-        f"grounding {schema.name} tried {MAX_TRIED:,} values for its {len(names)} parameters "
-        f"({combinations:,} combinations of their objects) and stopped: its static "
-        "preconditions rule out too few of them early (a precondition that tells which "
-        "objects a parameter may take, such as a type or a static fact of it alone, does)"
+        located(
+            where,
+            f"grounding {schema.name} tried {MAX_TRIED:,} values for its {len(names)} "
+            f"parameters ({combinations:,} combinations of their objects) and stopped: its "
+            "static preconditions rule out too few of them early (a precondition that tells "
+            "which objects a parameter may take, such as a type or a static fact of it "
+            "alone, does)",
+        )
     )
 
 
@@ -414,7 +415,7 @@ def _static_holds(literal: Literal, binding: dict[str, str], static: frozenset[A
 
 
 def _instantiate(
-    schema: Action, binding: dict[str, str], fluents: frozenset[str], problem: Problem
+    schema: Action, binding: dict[str, str], fluents: frozenset[str], problem: Problem, at: str
 ) -> GroundAction | None:
     """The instance of `schema` for `binding`; None when it never helps a plan: its
     precondition needs an atom both true and false (`(is-at ?m) (not (is-at ?l))` with
@@ -438,7 +439,10 @@ def _instantiate(
             value = problem.costs.get(_bind(term, binding))
             if value is None:
                 shown = show(Literal(_bind(term, binding)))
-                raise _MissingCost(f"the cost {shown} of {schema.name} is not in :init")
+                at_init = f"{problem.file}:{problem.lines.get(':init', 1)}"
+                raise PddlError(
+                    f"{at_init}: the cost {shown} of {schema.name} is not in :init ({at})"
+                )
             cost += value
         else:
             cost += term

@@ -27,7 +27,7 @@ def within(task: Task, name: str, plan: Plan | None = None) -> str:
     limit = getattr(task.limits, name)
     if name == "max_cost":
         left = " (what is left of it)" if task.spent > 0 else ""
-        return f"within max_cost {_amount(limit)}{left}"
+        return f"within max_cost {written_amount(limit)}{left}"
     if name == "deadline":
         left = " (what is left of it)" if task.elapsed >= 0.001 else ""
         shown = (
@@ -40,7 +40,7 @@ def within(task: Task, name: str, plan: Plan | None = None) -> str:
 def needs(task: Task, name: str, plan: Plan) -> str:
     """`costs 2.504`, `takes 2.8s on its critical path`, `reaches 0.99499`."""
     if name == "max_cost":
-        return f"costs {_amount(plan.cost)}"
+        return f"costs {written_amount(plan.cost)}"
     if name == "deadline":
         limit = task.limits.deadline
         taken = (
@@ -87,7 +87,7 @@ def admitting(task: Task, name: str, plan: Plan) -> str | None:
     in both. None when no value does (a success probability that underflows to 0)."""
     if name == "max_cost":
         counted = sum(units(s.cost) for s in plan.steps) / SCALE
-        return _amount(_up(task.spent + max(plan.cost, counted)))
+        return written_amount(_up(task.spent + max(plan.cost, counted)))
     if name == "deadline":
         needed = math.ceil((task.elapsed + plan.latency) * 1000 - 1e-6) / 1000
         return format_duration(needed)
@@ -102,7 +102,7 @@ def _probability(task: Task, value: float) -> str:
     least; when that rounds it to 0, to three significant digits."""
     places = max(6, _decimals(task.limits.min_success_probability or 0.9))
     down = _floor(value, places)
-    return _amount(down, 3, places) if down > 0 else _significant_down(value)
+    return written_amount(down, 3, places) if down > 0 else _significant_down(value)
 
 
 def _floor(value: float, places: int) -> float:
@@ -159,7 +159,7 @@ def probability_against(value: float, limit: float) -> str:
     places = most if value < limit else 4
     while places < most and _floor(value, places) < limit:
         places += 1
-    return _amount(_floor(value, places), 4, places)
+    return written_amount(_floor(value, places), 4, places)
 
 
 def shown_probability(value: float) -> str:
@@ -174,28 +174,23 @@ def shown_probability(value: float) -> str:
     return f"{value:.{places}f}"
 
 
-def written_cost(value: float) -> str:
-    """A cost or a max_cost as the catalog's money: two decimals, or as many more (up to
-    six) as it has: 2.50, 1.49392; never in exponent notation (1.6e+06 for 1600000)."""
-    return _amount(value)
-
-
-def _amount(value: float, least: int = 2, places: int = 6) -> str:
-    """`value` with `least` decimals, or as many more (up to `places`) as it has: 2.50,
-    2.504."""
+def written_amount(value: float, least: int = 2, places: int = 6) -> str:
+    """`value` with `least` decimals, or as many more (up to `places`) as it has; never in
+    exponent notation (1.6e+06 for 1600000). By default a cost or a max_cost as the
+    catalog's money: 2.50, 1.49392."""
     whole, _, fraction = f"{value:.{places}f}".rstrip("0").partition(".")
     return f"{whole}.{fraction.ljust(least, '0')}"
 
 
 def _up(value: float) -> float:
-    """`value` rounded up to the millionth `_amount` shows (float noise below it ignored)."""
+    """`value` rounded up to the millionth `written_amount` shows (float noise below it ignored)."""
     return math.ceil(value * 1e6 - 1e-6) / 1e6
 
 
 def step_measure(metric: str, step: Step) -> str:
     """`0.80`, `1.2s`, `0.999`: a step's cost, latency or reliability."""
     if metric == "cost":
-        return _amount(step.cost)
+        return written_amount(step.cost)
     if metric == "latency":
         return format_duration(step.latency)
     return shown_probability(step.reliability)

@@ -149,21 +149,36 @@ class _Log:
     rationale: list[str] = field(default_factory=list)
 
     @property
+    def _asked(self) -> list[Mapping[str, Any]]:
+        """The replies of the calls the model answered (one from the cache cost nothing)."""
+        return [c["reply"] for c in self.calls if not c["cached"]]
+
+    @property
     def tokens(self) -> tuple[int, int]:
+        asked = self._asked
         return (
-            sum(c["reply"]["input_tokens"] for c in self.calls if not c["cached"]),
-            sum(c["reply"]["output_tokens"] for c in self.calls if not c["cached"]),
+            sum(r["input_tokens"] for r in asked),
+            sum(r["output_tokens"] for r in asked),
         )
 
     @property
+    def paid(self) -> list[float]:
+        """What each call cost, in order."""
+        return [float(r["cost"] or 0.0) for r in self._asked]
+
+    @property
+    def took(self) -> list[float]:
+        """How long each call took, as the client measured it: recorded with each reply, so
+        replay subtracts the same."""
+        return [float(r["seconds"] or 0.0) for r in self._asked]
+
+    @property
     def cost(self) -> float:
-        return sum(float(c["reply"]["cost"] or 0.0) for c in self.calls if not c["cached"])
+        return sum(self.paid)
 
     @property
     def seconds(self) -> float:
-        """How long the calls took, as the client measured them (an answer from the cache
-        took none): recorded with each reply, so replay subtracts the same."""
-        return sum(float(c["reply"]["seconds"] or 0.0) for c in self.calls if not c["cached"])
+        return sum(self.took)
 
     def to_json(self) -> dict[str, Any]:
         inputs, outputs = self.tokens
@@ -217,9 +232,8 @@ class _ModelPlanner:
         The last paid call is this decision's, else the run's (`task.model_call_cost`).
         """
         budget = task.limits.max_cost
-        paid = [float(c["reply"]["cost"] or 0.0) for c in log.calls if not c["cached"]]
-        last = next((cost for cost in reversed(paid) if cost > 0), task.model_call_cost)
-        left = None if budget is None else budget - sum(paid)
+        last = next((cost for cost in reversed(log.paid) if cost > 0), task.model_call_cost)
+        left = None if budget is None else budget - log.cost
         if left is not None and last > 0 and left <= 0:  # not "the budget left (-0.6400)"
             return (
                 f"nothing is left of the budget for another model call (the last cost {last:.4f})"
@@ -233,19 +247,23 @@ class _ModelPlanner:
 
     @staticmethod
     def _out_of_time(task: Task, log: _Log) -> str | None:
-        """Why not to ask again: the deadline left would not wait for a call as long as this
-        decision's last. Each call's time comes off the deadline, so a slow model asked
-        round after round would spend the time the plan needs (three 8 s calls against a
-        5 s deadline failed a run that the solver's 0.8 s plan fitted)."""
+        """Why not to ask (again): the deadline left would not wait for a call as long as
+        the last. Each call's time comes off the deadline, so a slow model asked round after
+        round would spend the time the plan needs (three 8 s calls against a 5 s deadline
+        failed a run that the solver's 0.8 s plan fitted), and asked decision after decision
+        would time out and leave the solver no time at all.
+
+        The last call is this decision's, else the run's (`task.model_call_seconds`).
+        """
         deadline = task.limits.deadline
-        took = [float(c["reply"]["seconds"] or 0.0) for c in log.calls if not c["cached"]]
-        if deadline is None or not took:
+        last = next((took for took in reversed(log.took) if took > 0), task.model_call_seconds)
+        if deadline is None or last <= 0:
             return None
-        left = deadline - sum(took)
-        if left < took[-1]:
+        left = deadline - log.seconds
+        if left < last:
             return (
                 f"the deadline left ({format_duration(max(left, 0.0))}) would not wait for "
-                f"another model call (the last took {format_duration(took[-1])})"
+                f"another model call (the last took {format_duration(last)})"
             )
         return None
 
@@ -448,17 +466,24 @@ def _goal_holds(task: Task) -> bool:
 
 
 def _tool_names(actions: Sequence[Action]) -> dict[str, str]:
-    """Function names the providers accept (letters, digits, _ and -), one per capability."""
+    """Function names the providers accept, one per capability: its name as they accept
+    it (`_tool_base`), with `_2`, `_3`… after one already taken."""
     names: dict[str, str] = {}
     taken: set[str] = set()
     for action in actions:
-        base = TOOL_NAME.sub("_", action.name)[:60] or "capability"
+        base = _tool_base(action.name)
         name, n = base, 2
         while name in taken:
             name, n = f"{base}_{n}", n + 1
         taken.add(name)
         names[action.name] = name
     return names
+
+
+def _tool_base(name: str) -> str:
+    """A capability's name as providers accept a function's: letters, digits, _ and -, at
+    most 60 of them."""
+    return TOOL_NAME.sub("_", name)[:60] or "capability"
 
 
 def _tool(action: Action, name: str) -> dict[str, Any]:
@@ -606,10 +631,12 @@ def _proposal(
 def _denied_by_tool(task: Task) -> dict[str, Denied]:
     """The capabilities a rule denied, by their names and the tool names they would have
     had: a model that proposes one (it is not among the tools) is told which rule, and
-    why, as `ido explain` tells it, not that the name is unknown."""
+    why, as `ido explain` tells it, not that the name is unknown. The tool names are the
+    ones `_tool_names` would give them after the capabilities offered (which keep theirs)."""
+    names = _tool_names([*task.actions, *(refused.action for refused in task.denied)])
     denied: dict[str, Denied] = {}
     for refused in task.denied:
-        denied.setdefault(TOOL_NAME.sub("_", refused.action.name)[:60], refused)
+        denied.setdefault(names[refused.action.name], refused)
         denied.setdefault(refused.action.name, refused)
     return denied
 

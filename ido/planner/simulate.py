@@ -6,7 +6,7 @@ import math
 
 from ido.conditions import compile_condition
 from ido.model.durations import durations_against
-from ido.planner.limit_words import probability_against, written_cost, written_probability
+from ido.planner.limit_words import probability_against, written_amount, written_probability
 from ido.planner.types import Action, Plan, Task
 from ido.state import apply_effects, get_path, has_path, overlaps, sorted_json
 from ido.text import echoed
@@ -41,7 +41,7 @@ def check_plan(task: Task, plan: Plan) -> list[str]:
         problems.append(f"{len(plan.steps)} steps, over max_steps {task.max_steps}")
     limits = task.limits
     if limits.max_cost is not None and plan.cost > limits.max_cost + 1e-6:
-        cost, most = written_cost(plan.cost), written_cost(limits.max_cost)
+        cost, most = written_amount(plan.cost), written_amount(limits.max_cost)
         problems.append(f"cost {cost} over max_cost {most}")
     elapsed = _elapsed(plan)
     if limits.deadline is not None and elapsed > limits.deadline + 1e-6:

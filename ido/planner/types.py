@@ -117,6 +117,9 @@ class Task:
     model_call_cost: float = 0.0
     """What the run's last paid model call cost: a model planner does not ask when the
     budget left would not pay for another like it."""
+    model_call_seconds: float = 0.0
+    """How long the run's last model call took (one from the cache took none): a model
+    planner does not ask when the deadline left would not wait for another like it."""
     spent: float = 0.0
     elapsed: float = 0.0
     """What the run has spent and how long it has taken: `limits` holds what is left of the

@@ -65,9 +65,9 @@ from ido.runtime.recovery import (
     fold_done,
     fold_finish,
     fold_missing,
+    fold_model_calls,
     fold_undone,
     history_of,
-    last_model_call_cost,
     learnt,
     missing_lesson,
     plan_gone_on,
@@ -1044,7 +1044,7 @@ class LocalRuntime:
         if not record:
             return
         run.spent += float(record.get("cost") or 0.0)
-        run.model_call_cost = last_model_call_cost(record, run.model_call_cost)
+        fold_model_calls(run, record)
         now = self.clock()
         for call in record.get("calls", []):
             if call.get("cached"):

@@ -87,6 +87,8 @@ class RunState:
     """When each step's success was learnt: a silent failure found later overturns it."""
     model_call_cost: float = 0.0
     """What the run's last paid model call cost."""
+    model_call_seconds: float = 0.0
+    """How long the run's last model call took."""
     undoing: dict[int, int] = field(default_factory=dict)
     """Compensation steps, each with the completed step it undoes."""
     undo_cost: float = 0.0
@@ -131,6 +133,7 @@ def history_of(
         elapsed=elapsed,
         done=tuple(name for _, name in run.completed),
         model_call_cost=run.model_call_cost,
+        model_call_seconds=run.model_call_seconds,
         unbound=unbound,
         unresolved=dict(unresolved),
     )
@@ -236,7 +239,7 @@ def recover(
             run.decisions = max(run.decisions, int(data["number"]))
             run.replans += data.get("trigger") not in NOT_REPLANS
             record = data.get("result", {}).get("solver", {}).get("llm") or {}
-            run.model_call_cost = last_model_call_cost(record, run.model_call_cost)
+            fold_model_calls(run, record)
         elif event.kind == "action_started":
             if "undoes_step" in data:
                 compensating = data.get("reason") or "the run failed"
@@ -333,12 +336,21 @@ def fold_lessons(lessons: list[Lesson], event: Event, shared: bool) -> list[Less
     return lessons if lesson is None else [*lessons, lesson]
 
 
-def last_model_call_cost(record: Mapping[str, Any], before: float) -> float:
-    """The cost of the last paid model call in a decision's record, else `before`."""
-    paid = [
-        float(c["reply"].get("cost") or 0.0) for c in record.get("calls", []) if not c.get("cached")
+def fold_model_calls(run: RunState, record: Mapping[str, Any]) -> None:
+    """Keep what the last model call of a decision's `record` (its `llm` record) cost and
+    how long it took, where one did: what the next decision's model planner weighs
+    against the budget and deadline left before it asks."""
+    run.model_call_cost = _last_call(record, "cost", run.model_call_cost)
+    run.model_call_seconds = _last_call(record, "seconds", run.model_call_seconds)
+
+
+def _last_call(record: Mapping[str, Any], key: str, before: float) -> float:
+    """`key` of the last model call in a decision's record that was not answered from the
+    cache and spent some, else `before`."""
+    spent = [
+        float(c["reply"].get(key) or 0.0) for c in record.get("calls", []) if not c.get("cached")
     ]
-    return next((cost for cost in reversed(paid) if cost > 0), before)
+    return next((amount for amount in reversed(spent) if amount > 0), before)
 
 
 def fold_done(

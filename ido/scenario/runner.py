@@ -11,7 +11,16 @@ from typing import Any
 from ido.approvals import ready
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
 from ido.journal import Journal, Pending, stamp
-from ido.loading import Catalog, check_models, display, inside, load_catalog, yaml_files, yaml_under
+from ido.loading import (
+    Catalog,
+    check_ignored,
+    check_models,
+    display,
+    inside,
+    load_catalog,
+    yaml_files,
+    yaml_under,
+)
 from ido.model import KINDS, Intent, Scenario
 from ido.observe import boolean_facts, snapshot
 from ido.runtime.local import Listener, LocalRuntime, RunReport, new_run_id
@@ -157,13 +166,16 @@ def own_catalog(data: Any) -> bool:
 
 def check_own_catalogs(
     paths: Sequence[Path], environ: Mapping[str, str] | None = None, checked: Collection[str] = ()
-) -> int:
+) -> tuple[int, list[Problem]]:
     """Check each scenario under `paths` that has catalog entries of its own, as `ido
     scenario` loads it (`load_scenarios`, `paths` the rest of its catalog); how many there
-    are. With `environ`, the models of its catalog's intents are checked too (`check_models`),
-    but for those named in `checked` (the shared catalog's, which every group holds and
-    whose models the caller checks once). Raises LoadError with every problem found."""
+    are, and the warnings of its catalog's settings nothing reads (`check_ignored`: these
+    scenarios are not in the shared catalog the caller warns of). With `environ`, the
+    models of its catalog's intents are checked too (`check_models`). Both leave out the
+    intents named in `checked` (the shared catalog's, which every group holds and the
+    caller checks once). Raises LoadError with every problem found."""
     files, problems = yaml_files(paths)
+    warnings: list[Problem] = []
     count = 0
     for file in files:
         try:
@@ -178,13 +190,15 @@ def check_own_catalogs(
             problems += exc.problems
             continue
         count += sum(1 for scenario, _ in found if scenario.spec.catalog)
-        if environ is not None:
-            for catalog in {id(c): c for _, c in found}.values():  # (one per group)
+        for catalog in {id(c): c for _, c in found}.values():  # (one per group)
+            ignored = check_ignored(catalog, Path.cwd(), checked=checked)
+            warnings += (w for w in ignored if w not in warnings)  # (entries shared)
+            if environ is not None:
                 found_here = check_models(catalog, environ, checked=checked)
-                problems += (p for p in found_here if p not in problems)  # (entries shared)
+                problems += (p for p in found_here if p not in problems)
     if problems:
         raise LoadError(problems)
-    return count
+    return count, warnings
 
 
 def _is_scenario(data: Any) -> bool:
