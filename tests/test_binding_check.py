@@ -43,6 +43,25 @@ def test_a_function_the_module_does_not_define_is_an_error_without_running_it(
     assert "fakesvc" not in sys.modules
 
 
+def test_a_module_in_folders_without_init_is_found_and_judged(project: Path) -> None:
+    """`ns.inner.pay:charge` with no `__init__.py` anywhere: the path of a namespace
+    package below the top level looks its parent up in `sys.modules`, and validate failed
+    with a traceback (`KeyError: 'ns'`) on a project the runtime imports fine."""
+    (project / "ns" / "inner").mkdir(parents=True)
+    (project / "ns" / "inner" / "pay.py").write_text("def charge(ctx):\n    return {}\n")
+    line = bind(project, "ns.inner.pay:charge")
+    code, out = ido("validate")
+    assert code == 0, out
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("ns.inner.pay:charge", "ns.inner.pay:chrage"))
+    code, out = ido("validate")
+    assert code == 2, out
+    assert (
+        f"capabilities/catalog.yaml:{line}: spec.run.python: module 'ns.inner.pay' has no "
+        "function 'chrage' (did you mean 'charge'?)" in out
+    )
+
+
 def test_an_observer_s_missing_function_is_an_error(project: Path) -> None:
     """An observer's `python` is checked as a capability's `run.python` is."""
     (project / "capabilities" / "noisy.yaml").write_text(
