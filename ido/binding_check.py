@@ -14,6 +14,7 @@ from pathlib import Path
 from ido.errors import Problem
 from ido.loading import Catalog, display
 from ido.model import Resource
+from ido.runtime.bindings import ASYNC_WORDS
 from ido.text import did_you_mean
 from ido.yamlsrc import FieldPath, format_path
 
@@ -25,6 +26,8 @@ class Names:
 
     defined: frozenset[str]
     maybe: bool
+    asynchronous: frozenset[str] = frozenset()
+    """Those defined only as `async def`, which ido cannot call (`ASYNC_WORDS`)."""
 
 
 @dataclass
@@ -64,6 +67,10 @@ def check_bindings(catalog: Catalog, base: Path) -> BindingProblems:
         if source not in read:
             read[source] = _names_in(source)
         names = read[source]
+        if names is not None and function in names.asynchronous and not names.maybe:
+            said = f"'{reference}' {ASYNC_WORDS}"
+            found.errors.append(Problem(shown, line, path, said))
+            continue
         if names is None or names.maybe or function in names.defined:
             continue
         said = f"module '{module_name}' has no function '{function}'"
@@ -143,9 +150,12 @@ def _names_in(source: Path) -> Names | None:
     except (OSError, SyntaxError, ValueError):
         return None
     defined: set[str] = set()
+    asynchronous: set[str] = set()
     maybe = False
     for node in _top_level(tree.body):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        if isinstance(node, ast.AsyncFunctionDef):
+            asynchronous.add(node.name)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
             defined.add(node.name)
         elif isinstance(node, ast.Import | ast.ImportFrom):
             for alias in node.names:
@@ -153,7 +163,11 @@ def _names_in(source: Path) -> Names | None:
                 defined.add(alias.asname or alias.name.split(".")[0])
         else:
             defined.update(_targets(node))
-    return Names(frozenset(defined), maybe or "__getattr__" in defined)
+    return Names(
+        frozenset(defined | asynchronous),
+        maybe or "__getattr__" in defined,
+        frozenset(asynchronous - defined),
+    )
 
 
 def _top_level(body: list[ast.stmt]) -> Iterable[ast.stmt]:

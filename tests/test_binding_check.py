@@ -62,6 +62,19 @@ def test_a_module_in_folders_without_init_is_found_and_judged(project: Path) -> 
     )
 
 
+def test_an_async_function_is_an_error(project: Path) -> None:
+    """An `async def` binding was found, so validate passed, and every call failed: ido
+    calls it as a plain function and gets a coroutine it cannot await."""
+    (project / "fakesvc" / "slow.py").write_text("async def charge(ctx):\n    return {}\n")
+    line = bind(project, "fakesvc.slow:charge")
+    code, out = ido("validate")
+    assert code == 2, out
+    assert (
+        f"capabilities/catalog.yaml:{line}: spec.run.python: 'fakesvc.slow:charge' is an "
+        "async function" in out
+    )
+
+
 def test_an_observer_s_missing_function_is_an_error(project: Path) -> None:
     """An observer's `python` is checked as a capability's `run.python` is."""
     (project / "capabilities" / "noisy.yaml").write_text(
