@@ -139,6 +139,19 @@ def repeated(ctx: ActionContext) -> dict[str, Any]:
     }
 
 
+def _uncalled_cut(pending: list[Pending]) -> list[Pending]:
+    """`pending` up to the first start of a step held in it after the last outcome: a call
+    starts only once its start is on disk, so a start still held was never called."""
+    kinds = [kind for kind, _, _ in pending]
+    last = max((n for n, kind in enumerate(kinds) if kind == "action_finished"), default=-1)
+    starts = [n for n, kind in enumerate(kinds) if kind in STARTS and n > last]
+    return pending[: starts[0]] if starts else pending
+
+
+STARTS = ("action_started", "action_repeated")
+"""The events a call waits on: on disk before the call is made."""
+
+
 def as_recorded(
     outcome: Outcome, ctx: ActionContext, capability: Capability
 ) -> tuple[Outcome, bool]:
@@ -1346,11 +1359,16 @@ class LocalRuntime:
         """On the way out of an interrupted run: commit the outcomes held back, so that
         resume does not take completed steps for interrupted ones (best effort: the
         exception that stops the run is the one to report). Those a commit cut short by
-        Ctrl-C wrote after all are not written again."""
+        Ctrl-C wrote after all are not written again; a step's start whose commit it cut
+        short is not written at all (its call was never made: journaled, the step would
+        read as cut short, and a person be asked whether it ran)."""
+        if not any(kind == "action_finished" for kind, _, _ in self._pending):
+            return  # (nothing `_flush_outcomes` would write: no need to read the run)
         with contextlib.suppress(Exception):
             held = self.journal.events(run.run_id)[-len(self._pending) - 1 :]
             if landed(held, self._pending):
                 self._pending = []
+            self._pending = _uncalled_cut(self._pending)
             self._flush_outcomes(run)
 
     def _flush_outcomes(self, run: RunState) -> None:

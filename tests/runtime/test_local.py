@@ -280,3 +280,6 @@ def test_ctrl_c_before_a_commit_still_saves_the_step_outcome_it_held(project: Pa
         rt.run(rt.catalog.intents["ship-order"])
     kinds = [e.kind for e in journal.events("r-test")]  # type: ignore[attr-defined]
     assert kinds.count("action_finished") == 1, kinds
+    # and the next step's start, whose commit never landed, was never called: not written
+    # (a start journaled without its call read as a step cut short, for a person to judge)
+    assert kinds.count("action_started") == 1 and kinds[-1] != "action_started", kinds
