@@ -810,16 +810,10 @@ def run(
         settle()
     if len(chosen) == 1 and not worker:
         started: list[str] = []
-
-        def told(kind: str, data: Mapping[str, Any]) -> None:
-            if kind == "run_started":
-                started.append(str(data["run_id"]))
-            if not quiet:
-                _progress(kind, data)
-
         with _telemetry() as telemetry, SqliteJournal(journal) as store:
             try:
-                report = _run_one(loaded, chosen[0], store, told, telemetry)
+                progress = None if quiet else _progress
+                report = _run_one(loaded, chosen[0], store, progress, telemetry, started)
             except KeyboardInterrupt as exc:
                 _left(exc, started, journal)
                 raise
@@ -834,22 +828,28 @@ def run(
         label = [intent.name]
         started: list[str] = []
 
+        def named(run_id: str) -> None:
+            if tag_runs or names.count(intent.name) > 1:
+                # Runs of one intent side by side: told apart by their run ids' ends.
+                label[0] = f"{intent.name} …{run_id[-6:]}"
+
         def listener(kind: str, data: Mapping[str, Any]) -> None:
             if kind == "run_started":
-                started.append(str(data["run_id"]))
-                if tag_runs or names.count(intent.name) > 1:
-                    # Runs of one intent side by side: told apart by their run ids' ends.
-                    label[0] = f"{intent.name} …{str(data['run_id'])[-6:]}"
-            if not quiet:
-                with lock:
-                    _progress(kind, data, prefix=f"[{label[0]}] ")
+                named(str(data["run_id"]))
+            with lock:
+                _progress(kind, data, prefix=f"[{label[0]}] ")
 
-        try:
-            report = _run_one(loaded, intent, store, listener, telemetry)
+        try:  # (quiet: no listener, so a decision keeps no heartbeat for nobody)
+            report = _run_one(
+                loaded, intent, store, None if quiet else listener, telemetry, started
+            )
         except KeyboardInterrupt:
+            if started:
+                named(started[0])
             with lock:
                 ended.append((label[0], intent.name, started[0] if started else None))
             raise
+        named(started[0])
         with lock:
             ended.append((label[0], intent.name, report))
         return label[0], report
@@ -1027,11 +1027,19 @@ def _terminated_by(codes: Iterable[int]) -> str | None:
     return next((signal.Signals(c - 128).name for c in codes if c - 128 in stops), None)
 
 
-def _run_one(loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any) -> Any:
+def _run_one(
+    loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any, started: list[str]
+) -> Any:
+    """Run `intent`; its run id is added to `started` once it has one, however the run
+    ends (an interruption names the run it stopped), without a listener to learn it from."""
     from ido.runtime.local import LocalRuntime
 
     runtime = LocalRuntime(loaded, store, base=Path.cwd(), listener=listener, telemetry=telemetry)
-    return runtime.run(intent)
+    try:
+        return runtime.run(intent)
+    finally:
+        if runtime.carrying is not None:
+            started.append(runtime.carrying)
 
 
 @app.command()

@@ -769,11 +769,13 @@ def test_a_stopped_multi_run_says_what_each_run_came_to(
 
     real = cli._run_one
 
-    def interrupted(loaded: Any, intent: Any, store: Any, listener: Any, *rest: Any) -> Any:
+    def interrupted(
+        loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any, started: list[str]
+    ) -> Any:
         if intent.name == "ship-order-2":
-            listener("run_started", {"run_id": "r-cut", "intent": intent.name})
+            started.append("r-cut")  # as `_run_one` names the run it started
             raise KeyboardInterrupt
-        return real(loaded, intent, store, listener, *rest)
+        return real(loaded, intent, store, listener, telemetry, started)
 
     _second_intent(project, "ship-order-2")
     monkeypatch.setattr(cli, "_run_one", interrupted)
@@ -792,8 +794,11 @@ def test_a_stopped_run_names_itself_for_ido_resume(
     interrupted and how to continue it, with --quiet too."""
     from ido import cli
 
-    def interrupted(loaded: Any, intent: Any, store: Any, listener: Any, *rest: Any) -> Any:
-        listener("run_started", {"run_id": "r-cut", "intent": intent.name})
+    def interrupted(
+        loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any, started: list[str]
+    ) -> Any:
+        assert listener is None  # quiet: no listener, and no progress heartbeat per decision
+        started.append("r-cut")  # as `_run_one` names the run it started
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "_run_one", interrupted)

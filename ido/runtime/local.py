@@ -216,6 +216,10 @@ class LocalRuntime:
         self.new_id = new_id
         self.listener = listener
         self.telemetry = telemetry
+        self.carrying: str | None = None
+        """The id of the run this runtime started or resumed last: for its caller to name
+        the run an interruption stopped (without a listener, which costs a decision its
+        progress heartbeat)."""
         self.planner = planner
         self.env = environment or RealEnvironment(base, sleep)
         self._facts = boolean_facts(catalog)
@@ -255,6 +259,7 @@ class LocalRuntime:
         planner = self.planner or self._planner(intent.spec.planner, intent)
         now = self.clock()
         run = RunState(self.new_id(now), intent, now, evidence=self._stored_beliefs())
+        self.carrying = run.run_id
         on_disk = self.journal.start_run(
             run.run_id,
             intent.name,
