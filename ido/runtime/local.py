@@ -622,7 +622,13 @@ class LocalRuntime:
             told = [note for note in run.unknown if note not in str(reason)]
             reason = "; ".join([str(reason), *told]) if told else reason
         if outcome == "failed" and run.intent.spec.on_failure == "compensate":
-            waiting = self._compensate(run, reason)
+            try:
+                waiting = self._compensate(run, reason)
+            except JournalError:  # (`_finish_run` gives the run up on it)
+                raise
+            except BaseException as exc:  # as the loop's: Ctrl-C, a listener's broken pipe
+                self._stopped(run, exc)
+                raise
             budget = run.intent.spec.constraints.max_cost
             if waiting is not None:  # failed, and blocked until a person lets it undo
                 outcome, reason = "blocked", f"{reason}; {waiting}"

@@ -223,6 +223,32 @@ def test_a_journal_that_fails_a_write_stops_the_run_and_undoes_nothing(
     assert "compensation_started" not in kinds and kinds[-1] == "run_released"
 
 
+def test_an_error_while_undoing_gives_the_run_up_as_one_before_it_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listener's error (a closed output pipe) while the run undid its steps left the run
+    held by a process that lives on (`ido runner`: "still running"), and the refund's
+    outcome, held back, unwritten; the loop's errors gave the run up, undoing's did not."""
+    project = saga(tmp_path)
+    catalog = load_catalog([project / "capabilities", project / "intents"])
+
+    def broken(kind: str, data: Any) -> None:
+        if kind == "action_started" and data.get("capability") == "unpack":
+            raise BrokenPipeError("the output was closed")
+
+    journal = MemoryJournal()
+    runtime = LocalRuntime(catalog, journal, base=project, listener=broken)
+    monkeypatch.chdir(project)
+    for name in [m for m in sys.modules if m == "svc" or m.startswith("svc.")]:
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(BrokenPipeError):
+        runtime.run(catalog.intents["deliver"])
+    (row,) = journal.runs()
+    assert row.outcome is None  # left for ido resume
+    kinds = [e.kind for e in journal.events(row.id)]
+    assert kinds[-1] == "run_released", kinds
+
+
 def test_the_completed_steps_fold_as_the_runtime_keeps_them() -> None:
     """One fold for the runtime, resume and replay (replay added compensations and kept
     undone steps)."""
