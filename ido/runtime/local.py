@@ -289,6 +289,7 @@ class LocalRuntime:
         next decision plans from there), and when nothing observes them, left to a person:
         the run blocks until one approves repeating it or rejects it.
         """
+        self.carrying = run_id
         row = self.journal.run(run_id)
         events = self.journal.events(run_id)
         now = self.clock()
