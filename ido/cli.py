@@ -127,12 +127,16 @@ LEFT = "ido_left"
 """The attribute of a KeyboardInterrupt that names the run it left interrupted (`_left`)."""
 
 
+def _resume_hint(run_id: str, journal: Path) -> str:
+    """How to continue a run left interrupted: `run r…; continue it with ido resume r…`."""
+    return f"run {run_id}; continue it with {_with_journal(f'ido resume {run_id}', journal)}"
+
+
 def _left(exc: KeyboardInterrupt, started: Sequence[str], journal: Path) -> None:
     """Name the run `exc` left interrupted, if it started one, for `_guard` to say how
     to continue it: `interrupted: run r…; continue it with ido resume r…`."""
     if started:
-        resume = _with_journal(f"ido resume {started[0]}", journal)
-        setattr(exc, LEFT, f": run {started[0]}; continue it with {resume}")
+        setattr(exc, LEFT, f": {_resume_hint(started[0], journal)}")
 
 
 def _guard(fn: F) -> F:
@@ -908,8 +912,7 @@ def _stopped_lines(
             continue
         ran[intent] += 1
         if isinstance(how, str):
-            resume = _with_journal(f"ido resume {how}", journal)
-            lines.append(f"[{label}] interrupted: run {how}; continue it with {resume}")
+            lines.append(f"[{label}] interrupted: {_resume_hint(how, journal)}")
         else:
             line = f"[{label}] {how.outcome}: run {how.run_id}, cost {how.cost:.2f}"
             lines.append(line + (f" ({how.reason})" if how.reason else ""))
@@ -1162,15 +1165,9 @@ def runner(
                     break
                 time.sleep(interval)
         except KeyboardInterrupt as exc:
-            if current:  # the run it was carrying on is left interrupted: say which
-                typer.echo(
-                    f"interrupted: run {current[0]}; continue it with "
-                    f"{_with_journal(f'ido resume {current[0]}', journal)}",
-                    err=True,
-                )
-                from ido.runtime.stopping import exit_code
-
-                raise typer.Exit(exit_code(exc)) from None
+            if current:  # the run it was carrying on is left interrupted: `_guard` says which
+                _left(exc, current, journal)
+                raise
             typer.echo("runner stopped")
         finally:
             lock.close()
