@@ -893,8 +893,7 @@ def run(
         finally:
             stopping.reset()
     for label, report in reports:  # prefixed as the runs' lines are, and in their order
-        line = f"[{label}] {report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
-        typer.echo(line + (f" ({report.reason})" if report.reason else ""))
+        typer.echo(_batch_line(label, report))
     codes = (EXIT.get(r.outcome, 1) for _, r in reports)  # none: a worker dealt no intent
     raise typer.Exit(worst(codes))
 
@@ -914,12 +913,18 @@ def _stopped_lines(
         if isinstance(how, str):
             lines.append(f"[{label}] interrupted: {_resume_hint(how, journal)}")
         else:
-            line = f"[{label}] {how.outcome}: run {how.run_id}, cost {how.cost:.2f}"
-            lines.append(line + (f" ({how.reason})" if how.reason else ""))
+            lines.append(_batch_line(label, how))
     left = collections.Counter(intents) - ran if all_named else collections.Counter(intents)
     if left:
         lines.append(f"not started: {_tally(left)}")
     return lines
+
+
+def _batch_line(label: str, report: Any) -> str:
+    """How one run of `ido run A B …` ended, on one line among the others':
+    `[label] achieved: run r…, cost 0.80 (reason)`."""
+    line = f"[{label}] {_ended(report)}"
+    return line + (f" ({report.reason})" if report.reason else "")
 
 
 def _run_dealt(pool: Any, concurrency: int, dealt: Any, one: Any) -> list[Any]:
@@ -1785,12 +1790,17 @@ def _report(report: Any, journal: Path) -> None:
     raise typer.Exit(EXIT.get(report.outcome, 1))
 
 
+def _ended(report: Any) -> str:
+    """A run's outcome and cost: `achieved: run r…, cost 0.80`."""
+    return f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
+
+
 def _outcome_lines(report: Any, journal: Path) -> list[str]:
     """How a run ended, as `ido run`, `resume` and `runner` say it: the outcome and cost,
     the reason, and the command that explains it."""
     reason = [f"reason: {report.reason}"] if report.reason else []
     return [
-        f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}",
+        _ended(report),
         *reason,
         f"why: {_with_journal(f'ido explain {report.run_id}', journal)}",
     ]
