@@ -1862,7 +1862,7 @@ def _fallen_back(result: Mapping[str, Any]) -> str:
 
 
 def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
-    from ido.explain import event_line
+    from ido.explain import event_line, repeated
 
     if kind == "run_started":
         return [f"run {data['run_id']} · intent {data['intent']}"]
@@ -1911,7 +1911,7 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         steps = data["interrupted_steps"]
         open_steps = f"; settling step(s) {', '.join(map(str, steps))}" if steps else ""
         return [f"resuming{open_steps}"]
-    if kind == "observer_failed" and data.get("again"):
+    if repeated(kind, data):
         return []  # the same failure as its last: told once (explain --format json has all)
     if kind in (
         "observer_failed",
