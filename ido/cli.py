@@ -827,6 +827,7 @@ def run(
     lock = threading.Lock()
     names = [intent.name for intent in chosen]
     ended: list[tuple[str, str, Any]] = []  # label, intent, report or run id: as runs stop
+    unbegun: list[str] = []  # the intents taken and stopped before their runs began
 
     def one(intent: Any) -> Any:
         label = [intent.name]
@@ -851,7 +852,10 @@ def run(
             if started:
                 named(started[0])
             with lock:
-                ended.append((label[0], intent.name, started[0] if started else None))
+                if started:
+                    ended.append((label[0], intent.name, started[0]))
+                else:
+                    unbegun.append(intent.name)
             raise
         named(started[0])
         with lock:
@@ -884,8 +888,12 @@ def run(
         except KeyboardInterrupt as exc:  # reaches this thread only: the runs are told to stop
             stopping.stop()
             _shut_down(pool)
-            left = [i.name for i in dealt.left()] if dealt is not None else names
-            for line in _stopped_lines(ended, left, dealt is None, journal):
+            if dealt is None:  # of the command's intents, those no run was started for
+                ran = collections.Counter(intent for _, intent, _ in ended)
+                left = list((collections.Counter(names) - ran).elements())
+            else:  # of a worker's, those taken too late and those dealt and not taken
+                left = unbegun + [i.name for i in dealt.left()]
+            for line in _stopped_lines(ended, left, journal):
                 typer.echo(line)
             if worker:  # the command says "interrupted", once for all its workers
                 raise typer.Exit(stopping.exit_code(exc)) from None
@@ -899,24 +907,19 @@ def run(
 
 
 def _stopped_lines(
-    ended: Sequence[tuple[str, str, Any]], intents: Sequence[str], all_named: bool, journal: Path
+    ended: Sequence[tuple[str, str, Any]], not_started: Sequence[str], journal: Path
 ) -> list[str]:
     """What each run of an interrupted `ido run A B …` came to, as the runs stopped: the
     outcome of each that ended, the `ido resume` of each left interrupted, and the
-    `intents` that never started: of those given, the ones no run was started for when
-    they are `all_named` (the command's), else all of them (a worker's deals not taken)."""
-    lines, ran = [], collections.Counter[str]()
-    for label, intent, how in ended:
-        if how is None:  # stopped before its run began
-            continue
-        ran[intent] += 1
+    intents `not_started`, counted by name for running them again."""
+    lines = []
+    for label, _, how in ended:
         if isinstance(how, str):
             lines.append(f"[{label}] interrupted: {_resume_hint(how, journal)}")
         else:
             lines.append(_batch_line(label, how))
-    left = collections.Counter(intents) - ran if all_named else collections.Counter(intents)
-    if left:
-        lines.append(f"not started: {_tally(left)}")
+    if not_started:
+        lines.append(f"not started: {_tally(collections.Counter(not_started))}")
     return lines
 
 
