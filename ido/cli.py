@@ -1031,10 +1031,13 @@ def _run_in_processes(
 
 
 def _terminated_by(codes: Iterable[int]) -> str | None:
-    """The signal (SIGTERM, SIGHUP) that workers with these exit codes stopped on, if any."""
+    """The signal (SIGTERM, SIGHUP) that workers with these exit codes stopped on, if any:
+    one of those that stop ido's runs, other than Ctrl-C's SIGINT."""
     import signal
 
-    stops = [getattr(signal, name, None) for name in ("SIGTERM", "SIGHUP")]
+    from ido.runtime.stopping import STOPPING_SIGNALS
+
+    stops = [s for s in STOPPING_SIGNALS if s != signal.SIGINT]
     return next((signal.Signals(c - 128).name for c in codes if c - 128 in stops), None)
 
 
