@@ -127,12 +127,16 @@ LEFT = "ido_left"
 """The attribute of a KeyboardInterrupt that names the run it left interrupted (`_left`)."""
 
 
+def _resume_hint(run_id: str, journal: Path) -> str:
+    """How to continue a run left interrupted: `run r…; continue it with ido resume r…`."""
+    return f"run {run_id}; continue it with {_with_journal(f'ido resume {run_id}', journal)}"
+
+
 def _left(exc: KeyboardInterrupt, started: Sequence[str], journal: Path) -> None:
     """Name the run `exc` left interrupted, if it started one, for `_guard` to say how
     to continue it: `interrupted: run r…; continue it with ido resume r…`."""
     if started:
-        resume = _with_journal(f"ido resume {started[0]}", journal)
-        setattr(exc, LEFT, f": run {started[0]}; continue it with {resume}")
+        setattr(exc, LEFT, f": {_resume_hint(started[0], journal)}")
 
 
 def _guard(fn: F) -> F:
@@ -823,6 +827,7 @@ def run(
     lock = threading.Lock()
     names = [intent.name for intent in chosen]
     ended: list[tuple[str, str, Any]] = []  # label, intent, report or run id: as runs stop
+    unbegun: list[str] = []  # the intents taken and stopped before their runs began
 
     def one(intent: Any) -> Any:
         label = [intent.name]
@@ -847,7 +852,10 @@ def run(
             if started:
                 named(started[0])
             with lock:
-                ended.append((label[0], intent.name, started[0] if started else None))
+                if started:
+                    ended.append((label[0], intent.name, started[0]))
+                else:
+                    unbegun.append(intent.name)
             raise
         named(started[0])
         with lock:
@@ -880,8 +888,12 @@ def run(
         except KeyboardInterrupt as exc:  # reaches this thread only: the runs are told to stop
             stopping.stop()
             _shut_down(pool)
-            left = [i.name for i in dealt.left()] if dealt is not None else names
-            for line in _stopped_lines(ended, left, dealt is None, journal):
+            if dealt is None:  # of the command's intents, those no run was started for
+                ran = collections.Counter(intent for _, intent, _ in ended)
+                left = list((collections.Counter(names) - ran).elements())
+            else:  # of a worker's, those taken too late and those dealt and not taken
+                left = unbegun + [i.name for i in dealt.left()]
+            for line in _stopped_lines(ended, left, journal):
                 typer.echo(line)
             if worker:  # the command says "interrupted", once for all its workers
                 raise typer.Exit(stopping.exit_code(exc)) from None
@@ -889,34 +901,33 @@ def run(
         finally:
             stopping.reset()
     for label, report in reports:  # prefixed as the runs' lines are, and in their order
-        line = f"[{label}] {report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
-        typer.echo(line + (f" ({report.reason})" if report.reason else ""))
+        typer.echo(_batch_line(label, report))
     codes = (EXIT.get(r.outcome, 1) for _, r in reports)  # none: a worker dealt no intent
     raise typer.Exit(worst(codes))
 
 
 def _stopped_lines(
-    ended: Sequence[tuple[str, str, Any]], intents: Sequence[str], all_named: bool, journal: Path
+    ended: Sequence[tuple[str, str, Any]], not_started: Sequence[str], journal: Path
 ) -> list[str]:
     """What each run of an interrupted `ido run A B …` came to, as the runs stopped: the
     outcome of each that ended, the `ido resume` of each left interrupted, and the
-    `intents` that never started: of those given, the ones no run was started for when
-    they are `all_named` (the command's), else all of them (a worker's deals not taken)."""
-    lines, ran = [], collections.Counter[str]()
-    for label, intent, how in ended:
-        if how is None:  # stopped before its run began
-            continue
-        ran[intent] += 1
+    intents `not_started`, counted by name for running them again."""
+    lines = []
+    for label, _, how in ended:
         if isinstance(how, str):
-            resume = _with_journal(f"ido resume {how}", journal)
-            lines.append(f"[{label}] interrupted: run {how}; continue it with {resume}")
+            lines.append(f"[{label}] interrupted: {_resume_hint(how, journal)}")
         else:
-            line = f"[{label}] {how.outcome}: run {how.run_id}, cost {how.cost:.2f}"
-            lines.append(line + (f" ({how.reason})" if how.reason else ""))
-    left = collections.Counter(intents) - ran if all_named else collections.Counter(intents)
-    if left:
-        lines.append(f"not started: {_tally(left)}")
+            lines.append(_batch_line(label, how))
+    if not_started:
+        lines.append(f"not started: {_tally(collections.Counter(not_started))}")
     return lines
+
+
+def _batch_line(label: str, report: Any) -> str:
+    """How one run of `ido run A B …` ended, on one line among the others':
+    `[label] achieved: run r…, cost 0.80 (reason)`."""
+    line = f"[{label}] {_ended(report)}"
+    return line + (f" ({report.reason})" if report.reason else "")
 
 
 def _run_dealt(pool: Any, concurrency: int, dealt: Any, one: Any) -> list[Any]:
@@ -1020,10 +1031,13 @@ def _run_in_processes(
 
 
 def _terminated_by(codes: Iterable[int]) -> str | None:
-    """The signal (SIGTERM, SIGHUP) that workers with these exit codes stopped on, if any."""
+    """The signal (SIGTERM, SIGHUP) that workers with these exit codes stopped on, if any:
+    one of those that stop ido's runs, other than Ctrl-C's SIGINT."""
     import signal
 
-    stops = [getattr(signal, name, None) for name in ("SIGTERM", "SIGHUP")]
+    from ido.runtime.stopping import STOPPING_SIGNALS
+
+    stops = [s for s in STOPPING_SIGNALS if s != signal.SIGINT]
     return next((signal.Signals(c - 128).name for c in codes if c - 128 in stops), None)
 
 
@@ -1162,15 +1176,9 @@ def runner(
                     break
                 time.sleep(interval)
         except KeyboardInterrupt as exc:
-            if current:  # the run it was carrying on is left interrupted: say which
-                typer.echo(
-                    f"interrupted: run {current[0]}; continue it with "
-                    f"{_with_journal(f'ido resume {current[0]}', journal)}",
-                    err=True,
-                )
-                from ido.runtime.stopping import exit_code
-
-                raise typer.Exit(exit_code(exc)) from None
+            if current:  # the run it was carrying on is left interrupted: `_guard` says which
+                _left(exc, current, journal)
+                raise
             typer.echo("runner stopped")
         finally:
             lock.close()
@@ -1788,12 +1796,17 @@ def _report(report: Any, journal: Path) -> None:
     raise typer.Exit(EXIT.get(report.outcome, 1))
 
 
+def _ended(report: Any) -> str:
+    """A run's outcome and cost: `achieved: run r…, cost 0.80`."""
+    return f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
+
+
 def _outcome_lines(report: Any, journal: Path) -> list[str]:
     """How a run ended, as `ido run`, `resume` and `runner` say it: the outcome and cost,
     the reason, and the command that explains it."""
     reason = [f"reason: {report.reason}"] if report.reason else []
     return [
-        f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}",
+        _ended(report),
         *reason,
         f"why: {_with_journal(f'ido explain {report.run_id}', journal)}",
     ]
@@ -1855,7 +1868,7 @@ def _fallen_back(result: Mapping[str, Any]) -> str:
 
 
 def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
-    from ido.explain import event_line
+    from ido.explain import event_line, repeated
 
     if kind == "run_started":
         return [f"run {data['run_id']} · intent {data['intent']}"]
@@ -1904,7 +1917,7 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         steps = data["interrupted_steps"]
         open_steps = f"; settling step(s) {', '.join(map(str, steps))}" if steps else ""
         return [f"resuming{open_steps}"]
-    if kind == "observer_failed" and data.get("again"):
+    if repeated(kind, data):
         return []  # the same failure as its last: told once (explain --format json has all)
     if kind in (
         "observer_failed",

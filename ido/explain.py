@@ -123,15 +123,16 @@ def in_order(view: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     the journal holds them (`seq`): an approval asked for, given and resumed after stands
     between the decisions it came between, not after them all. A view without `seq` (made
     before it was kept) keeps its decisions first."""
-    told = [e for e in view["events"] if not _repeated(e)]
+    told = [e for e in view["events"] if not repeated(e["kind"], e)]
     items = [("decision", d) for d in view["decisions"]] + [("event", e) for e in told]
     return sorted(items, key=lambda item: item[1].get("seq", math.inf))
 
 
-def _repeated(event: Mapping[str, Any]) -> bool:
-    """An observer's failure recorded again, as it was last, with no report between: told
-    once (a failing observer was told before every step and decision, the same line)."""
-    return event["kind"] == "observer_failed" and bool(event.get("again"))
+def repeated(kind: str, data: Mapping[str, Any]) -> bool:
+    """Whether an event of `kind` is an observer's failure recorded again, as it was last,
+    with no report between: told once (a failing observer was told before every step and
+    decision, the same line), by `ido explain` and by a run's progress lines alike."""
+    return kind == "observer_failed" and bool(data.get("again"))
 
 
 def waits_of(plan: Mapping[str, Any]) -> list[list[int]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -21,6 +22,7 @@ from ido.loading import load_catalog
 from ido.policy import evaluate, policy_rules
 from ido.runner import RETRY_FIRST, RETRY_MOST, Runner, hold_lock, runner_active
 from ido.runtime.local import LocalRuntime
+from ido.runtime.stopping import Terminated
 
 cli = CliRunner()
 
@@ -860,6 +862,24 @@ def test_a_runner_stopped_mid_resume_names_the_run_it_leaves(
     assert (
         "interrupted: run r" in result.output and "continue it with ido resume r" in result.output
     )
+
+
+def test_a_runner_stopped_by_sigterm_says_so_as_ido_run_does(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It said "interrupted: run r…", where `ido run` and `ido resume` say "interrupted
+    (terminated by SIGTERM): run r…"."""
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+
+    def stopped(self: LocalRuntime, run_id: str) -> None:
+        raise Terminated(signal.SIGTERM)
+
+    monkeypatch.setattr(LocalRuntime, "resume", stopped)
+    result = cli.invoke(app, ["runner", "--once"])
+    assert result.exit_code == 128 + signal.SIGTERM, result.output
+    assert "interrupted (terminated by SIGTERM): run r" in result.output, result.output
 
 
 def test_approve_sees_a_runner_that_watches_the_journal_through_a_symlink(project: Path) -> None:

@@ -808,17 +808,38 @@ def test_a_stopped_run_names_itself_for_ido_resume(
 
 
 def test_a_stopped_multi_run_names_the_intents_it_never_started() -> None:
-    """Those of the command's intents no run was started for are counted by name; of a
-    worker's, each dealt and not taken."""
+    """The intents not started are counted by name, after what each run came to."""
     from ido.cli import _stopped_lines
 
-    ended = [("a", "a", "r-1"), ("b", "b", None)]  # b: stopped before its run began
+    ended = [("a", "a", "r-1")]
     journal = Path(".ido/ido.db")
-    assert _stopped_lines(ended, ["a", "b", "b", "c"], True, journal)[-1] == (
-        "not started: b ×2, c"
-    )
-    assert _stopped_lines(ended, ["c"], False, journal)[-1] == "not started: c"
-    assert not any("not started" in line for line in _stopped_lines(ended, ["a"], True, journal))
+    assert _stopped_lines(ended, ["b", "b", "c"], journal) == [
+        "[a] interrupted: run r-1; continue it with ido resume r-1",
+        "not started: b ×2, c",
+    ]
+    assert not any("not started" in line for line in _stopped_lines(ended, [], journal))
+
+
+def test_a_stopped_worker_names_an_intent_it_took_and_never_began(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's intent stopped before its run began was named nowhere: not by the worker
+    (it was taken), nor by the command (it was dealt); the worker says it was not started."""
+    import io
+
+    from ido import cli, fanout
+
+    def interrupted(
+        loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any, started: list[str]
+    ) -> Any:
+        raise KeyboardInterrupt  # before its run began: no run id
+
+    _second_intent(project, "ship-order-2")
+    monkeypatch.setattr(cli, "_run_one", interrupted)
+    monkeypatch.setattr(fanout, "wait_for_go", lambda meanwhile: io.StringIO("0 1\n\n"))
+    code, out = ido("run", "ship-order", "ship-order-2", "--worker", "--concurrency", "1")
+    assert code == 130, out
+    assert "not started: ship-order, ship-order-2\n" in out, out
 
 
 def test_outcomes_known_are_handed_over_even_when_stopping() -> None:
