@@ -232,7 +232,7 @@ class _ModelPlanner:
         The last paid call is this decision's, else the run's (`task.model_call_cost`).
         """
         budget = task.limits.max_cost
-        last = next((cost for cost in reversed(log.paid) if cost > 0), task.model_call_cost)
+        last = last_spent(log.calls, "cost", task.model_call_cost)
         left = None if budget is None else budget - log.cost
         if left is not None and last > 0 and left <= 0:  # not "the budget left (-0.6400)"
             return (
@@ -256,7 +256,7 @@ class _ModelPlanner:
         The last call is this decision's, else the run's (`task.model_call_seconds`).
         """
         deadline = task.limits.deadline
-        last = next((took for took in reversed(log.took) if took > 0), task.model_call_seconds)
+        last = last_spent(log.calls, "seconds", task.model_call_seconds)
         if deadline is None or last <= 0:
             return None
         left = deadline - log.seconds
@@ -422,6 +422,15 @@ def _within_deadline(settings: LlmSettings, task: Task, log: _Log) -> LlmSetting
 SHORTEST_CALL = 0.001
 """The least timeout a call is given (a deadline all but gone leaves no time to plan in,
 and the decision says so after it)."""
+
+
+def last_spent(calls: Sequence[Mapping[str, Any]], key: str, before: float) -> float:
+    """`key` ("cost" or "seconds") of the last of a decision's model `calls` (as recorded)
+    that was not answered from the cache and spent some, else `before`: what the next
+    call is weighed by, in this decision (`_unaffordable`, `_out_of_time`) and the run's
+    next (`ido.runtime.recovery.fold_model_calls`)."""
+    spent = [float(c["reply"].get(key) or 0.0) for c in calls if not c.get("cached")]
+    return next((amount for amount in reversed(spent) if amount > 0), before)
 
 
 def left_after_calls(task: Task, paid: float, took: float) -> Task:
