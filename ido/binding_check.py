@@ -6,17 +6,17 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from importlib.machinery import ModuleSpec, PathFinder
 from pathlib import Path
 
 from ido.errors import Problem
-from ido.loading import Catalog, display
+from ido.loading import Catalog, problem_at
 from ido.model import Resource
 from ido.runtime.bindings import ASYNC_WORDS
 from ido.text import did_you_mean
-from ido.yamlsrc import FieldPath, format_path
+from ido.yamlsrc import FieldPath
 
 
 @dataclass(frozen=True)
@@ -39,27 +39,28 @@ class BindingProblems:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def check_bindings(catalog: Catalog, base: Path) -> BindingProblems:
+def check_bindings(
+    catalog: Catalog, base: Path, *, checked: Collection[tuple[str, str]] = ()
+) -> BindingProblems:
     """Every capability's `run.python` and observer's `python` whose module cannot be found
     (a warning) or does not define the function (an error), looked up as the runtime
     imports them: the project folder `base` first, then `sys.path`. A binding was only
     found wrong at run time, retried `max_attempts` times as a passing fault, and lowered
-    the capability's learnt reliability in later runs. Each module is read once."""
+    the capability's learnt reliability in later runs. Each module is read once. `checked`:
+    resources (by kind and name) told of already, left out."""
     found = BindingProblems()
     read: dict[Path, Names | None] = {}
     for resource, where, reference in _bindings(catalog):
+        if (resource.kind, resource.name) in checked:
+            continue
         module_name, _, function = reference.partition(":")
-        origin = catalog.origin(resource)
-        assert origin is not None
-        shown = display(origin.file, base)
-        line, path = origin.line_of(where), format_path(where)
         spec = _find_spec(module_name, base)
         if spec is None:
             said = (
                 f"module '{module_name}' not found in the project folder or the installed "
                 "packages (every call fails unless it is installed where ido runs)"
             )
-            found.warnings.append(Problem(shown, line, path, said))
+            found.warnings.append(problem_at(catalog, resource, where, said, base))
             continue
         if not spec.has_location or not (spec.origin or "").endswith(".py"):
             continue  # a namespace, compiled or built in: no source to read
@@ -69,13 +70,14 @@ def check_bindings(catalog: Catalog, base: Path) -> BindingProblems:
         names = read[source]
         if names is not None and function in names.asynchronous and not names.maybe:
             said = f"'{reference}' {ASYNC_WORDS}"
-            found.errors.append(Problem(shown, line, path, said))
+            found.errors.append(problem_at(catalog, resource, where, said, base))
             continue
         if names is None or names.maybe or function in names.defined:
             continue
         said = f"module '{module_name}' has no function '{function}'"
         hint = did_you_mean(function, (n for n in names.defined if not n.startswith("_")))
-        found.errors.append(Problem(shown, line, path, said + (f" ({hint})" if hint else "")))
+        said += f" ({hint})" if hint else ""
+        found.errors.append(problem_at(catalog, resource, where, said, base))
     return found
 
 

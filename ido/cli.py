@@ -297,7 +297,9 @@ def validate(
     bindings = check_bindings(loaded, Path.cwd())
     wrong = [*check_models(loaded, os.environ), *bindings.errors]
     try:  # (an own catalog holds the shared intents too: their models are checked here)
-        own, own_ignored = check_own_catalogs(everything, os.environ, checked=set(loaded.intents))
+        own, own_ignored = check_own_catalogs(
+            everything, os.environ, checked=set(loaded.intents), bound=set(loaded.origins)
+        )
     except LoadError as exc:
         raise LoadError([*exc.problems, *wrong]) from None
     if wrong:

@@ -228,9 +228,7 @@ def check_models(
         said = None if llm.model is None else model_problem(llm.model, llm.api_base, environ)
         if said is not None:
             where = (*at, "llm", "model")
-            origin = catalog.origins[(resource.kind, resource.name)]
-            shown = display(origin.file, base or Path.cwd())
-            problems.append(Problem(shown, origin.line_of(where), format_path(where), said))
+            problems.append(problem_at(catalog, resource, where, said, base or Path.cwd()))
     return problems
 
 
@@ -244,15 +242,21 @@ def check_ignored(catalog: Catalog, base: Path, *, checked: Collection[str] = ()
         if resource.kind == "Intent" and resource.name in checked:
             continue
         if "llm" in spec.model_fields_set and spec.planner in ("cpsat", "search"):
-            where = (*at, "llm")
-            origin = catalog.origins[(resource.kind, resource.name)]
             said = (
                 f"ignored: planner is {spec.planner} "
                 "(llm settings are read by planner llm or hybrid)"
             )
-            shown = display(origin.file, base)
-            warnings.append(Problem(shown, origin.line_of(where), format_path(where), said))
+            warnings.append(problem_at(catalog, resource, (*at, "llm"), said, base))
     return warnings
+
+
+def problem_at(
+    catalog: Catalog, resource: Resource, where: FieldPath, said: str, base: Path
+) -> Problem:
+    """A problem placed at `where` in `resource` as its file holds it (shown relative to
+    `base`): what the checks of a loaded catalog tell."""
+    origin = catalog.origins[(resource.kind, resource.name)]
+    return Problem(display(origin.file, base), origin.line_of(where), format_path(where), said)
 
 
 def _intent_specs(catalog: Catalog) -> list[tuple[Resource, IntentSpec, FieldPath]]:

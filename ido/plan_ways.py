@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ido.planner.explain import TOGETHER, denying, element_words, lifting, present, rule_words
+from ido.planner.explain import TOGETHER, denying, element_words, lifting, present, rule_way
 from ido.planner.limit_words import BEST, LIMITS, limits_together, needs, way_out, within
 from ido.planner.types import Plan, PlanResult, Task, Way
 
@@ -109,7 +109,7 @@ def told(task: Task, why: DeniedWhy) -> str:
                 f"{needs(task, name, plan)}: {way_out(task, name, plan)}"
             )
         elif name in denied:
-            out.append(f"{rule_words(name, denied[name], plan.capabilities).way} to allow {steps}")
+            out.append(rule_way(name, denied[name], plan))
         else:
             out.append(f"lift plan rule {name} to allow {steps}")
     return "; or ".join(out)
@@ -207,10 +207,9 @@ def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> st
             f"{way_out(task, way.element, better)}"
         )
     names = denying(task).get(way.element)
-    if names is None:
-        head = way.words.partition(" to allow ")[0]
-    else:  # as the reason says it (a run binding's words name the capabilities of the plan)
-        head = f"or {rule_words(way.element, names, better.capabilities).way}"
+    if names is not None:  # as the reason says it (a run binding's words name the plan's)
+        return f"or {rule_way(way.element, names, better)} ({denied})"
+    head = way.words.partition(" to allow ")[0]
     return f"{head} to allow {' → '.join(better.capabilities)} ({denied})"
 
 

@@ -1012,7 +1012,7 @@ def test_a_denied_capability_is_known_by_the_tool_name_it_would_have_had() -> No
     """Tool names are cut to 60 characters, `_2` after one taken: a denied capability
     whose name began as an offered one's was looked up by the offered one's tool name, so
     its own (`…_2`) read as unknown. It is told as denied, by the rule that denied it."""
-    from ido.planner.llm import _proposal, _tool_names
+    from ido.planner.llm import _denied_by_tool, _proposal, _tool_names
     from ido.planner.llm_client import Reply
     from ido.planner.types import Action, Denied, Task
 
@@ -1022,10 +1022,11 @@ def test_a_denied_capability_is_known_by_the_tool_name_it_would_have_had() -> No
     task = Task(
         {}, ("state.order.paid",), (offered,), denied=(Denied(refused, "residency", "EU only."),)
     )
-    by_tool = {tool: name for name, tool in _tool_names(task.actions).items()}
-    tool = _tool_names([offered, refused])[refused.name]
+    names = _tool_names([offered, refused])
+    by_tool, denied = {names[offered.name]: offered.name}, _denied_by_tool(task.denied, names)
+    tool = names[refused.name]
     assert tool.endswith("_2")
-    _, problems, _ = _proposal(task, Reply(tool_calls=((tool, "{}"),)), by_tool)
+    _, problems, _ = _proposal(task, Reply(tool_calls=((tool, "{}"),)), by_tool, denied)
     assert problems == [f"call 1: {refused.name} is denied by residency: EU only."]
 
 

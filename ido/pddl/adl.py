@@ -47,7 +47,7 @@ Disjunct = tuple[tuple[Literal, ...], tuple[tuple[str, str], ...]]
 """A conjunction of literals, and the variables an `exists` brought in (with their types)."""
 
 
-def expand_action(schema: Action, objects: Objects, truth: Truth, at: str = "") -> list[Action]:
+def expand_action(schema: Action, objects: Objects, truth: Truth, at: str) -> list[Action]:
     """`schema` as STRIPS actions: one per way its precondition can hold, and with
     conditional effects, per set of them that applies (each one's condition, or its
     negation, joins the precondition). A STRIPS schema is itself.
@@ -207,7 +207,7 @@ def expand_goal(
     condition: Formula | None,
     objects: Objects,
     truth: Truth,
-    at: str = "",
+    at: str,
 ) -> list[tuple[Literal, ...]]:
     """The ways a goal can hold, each a conjunction of ground literals: `exists` is the
     disjunction over the objects. Empty when it cannot hold at all. Errors begin with
@@ -231,9 +231,7 @@ class _Expansion:
     new parameters (`hidden`), or in a goal, which has none, the disjunction over the
     objects; literals whose truth is known for good are settled on the way."""
 
-    def __init__(
-        self, objects: Objects, truth: Truth, where: str, hidden: bool, at: str = ""
-    ) -> None:
+    def __init__(self, objects: Objects, truth: Truth, where: str, hidden: bool, at: str) -> None:
         self.objects, self.truth, self.where, self.hidden = objects, truth, where, hidden
         self.at = at
         self.count = 0

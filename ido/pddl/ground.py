@@ -106,8 +106,11 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
                 break
         if len(found) > MAX_GROUND_ACTIONS:
             raise PddlError(
-                f"{problem.file}: {domain.name}/{problem.name} grounds to more than "
-                f"{MAX_GROUND_ACTIONS:,} actions; ido does not plan at that size"
+                located(
+                    problem.file,
+                    f"{domain.name}/{problem.name} grounds to more than "
+                    f"{MAX_GROUND_ACTIONS:,} actions; ido does not plan at that size",
+                )
             )
     init = frozenset(a for a in problem.init if a.predicate in fluents)
     # An atom no action touches and :init does not hold is false for good: an action that
@@ -441,7 +444,7 @@ def _instantiate(
                 shown = show(Literal(_bind(term, binding)))
                 at_init = f"{problem.file}:{problem.lines.get(':init', 1)}"
                 raise PddlError(
-                    f"{at_init}: the cost {shown} of {schema.name} is not in :init ({at})"
+                    located(at_init, f"the cost {shown} of {schema.name} is not in :init ({at})")
                 )
             cost += value
         else:

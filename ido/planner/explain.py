@@ -286,9 +286,7 @@ def infeasible(
     for rule in lifts:
         found = relax.solve(frozenset({rule}))
         assert found is not None
-        steps = " → ".join(found.plan.capabilities)  # a plan, written as plans are
-        lift = rule_words(rule, relax.rules[rule], found.plan.capabilities).way
-        words = f"or {lift} to allow {steps}"
+        words = f"or {rule_way(rule, relax.rules[rule], found.plan)}"
         messages.append(words)
         ways.append(Way(rule, found.plan, words))
     why = Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways))
@@ -564,6 +562,13 @@ NAMES_SHOWN = 5
 """Capabilities a reason names of those a rule leaves out; the rest are counted (the
 decision's rejections list each): an imported PDDL catalog has hundreds without a run
 binding, and the reason named them all, twice."""
+
+
+def rule_way(rule: str, names: list[str], plan: Plan) -> str:
+    """The way out that lifting `rule` (which leaves out the capabilities `names`) opens,
+    in words with the plan it lets through: "lift rule … to allow A → B"."""
+    steps = " → ".join(plan.capabilities)  # a plan, written as plans are
+    return f"{rule_words(rule, names, plan.capabilities).way} to allow {steps}"
 
 
 def rule_words(rule: str, names: list[str], plan: Sequence[str] = ()) -> RuleWords:

@@ -232,7 +232,7 @@ class _ModelPlanner:
         The last paid call is this decision's, else the run's (`task.model_call_cost`).
         """
         budget = task.limits.max_cost
-        last = next((cost for cost in reversed(log.paid) if cost > 0), task.model_call_cost)
+        last = last_spent(log.calls, "cost", task.model_call_cost)
         left = None if budget is None else budget - log.cost
         if left is not None and last > 0 and left <= 0:  # not "the budget left (-0.6400)"
             return (
@@ -256,7 +256,7 @@ class _ModelPlanner:
         The last call is this decision's, else the run's (`task.model_call_seconds`).
         """
         deadline = task.limits.deadline
-        last = next((took for took in reversed(log.took) if took > 0), task.model_call_seconds)
+        last = last_spent(log.calls, "seconds", task.model_call_seconds)
         if deadline is None or last <= 0:
             return None
         left = deadline - log.seconds
@@ -310,9 +310,11 @@ class LlmPlanner(_ModelPlanner):
                 task, log, "no model configured (spec.llm.model or IDO_LLM_MODEL)"
             )
 
-        names = _tool_names(task.actions)
+        # Named once, the offered first (they keep their names), the denied after them.
+        names = _tool_names([*task.actions, *(refused.action for refused in task.denied)])
         tools = [_tool(action, names[action.name]) for action in task.actions]
-        by_tool = {tool: name for name, tool in names.items()}
+        by_tool = {names[action.name]: action.name for action in task.actions}
+        denied = _denied_by_tool(task.denied, names)
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": SYSTEM},
             {"role": "user", "content": _situation(task)},
@@ -325,7 +327,7 @@ class LlmPlanner(_ModelPlanner):
             if reply.error is not None:
                 return self._fall_back(task, log, f"model call failed: {reply.error}")
             left = self._left(task, log)  # a proposal must fit what the calls left
-            plan, problems, rationale = _proposal(left, reply, by_tool)
+            plan, problems, rationale = _proposal(left, reply, by_tool, denied)
             if left is not task:
                 problems = [_of_what_is_left(p) for p in problems]
             if plan is not None and not problems:
@@ -422,6 +424,15 @@ def _within_deadline(settings: LlmSettings, task: Task, log: _Log) -> LlmSetting
 SHORTEST_CALL = 0.001
 """The least timeout a call is given (a deadline all but gone leaves no time to plan in,
 and the decision says so after it)."""
+
+
+def last_spent(calls: Sequence[Mapping[str, Any]], key: str, before: float) -> float:
+    """`key` ("cost" or "seconds") of the last of a decision's model `calls` (as recorded)
+    that was not answered from the cache and spent some, else `before`: what the next
+    call is weighed by, in this decision (`_unaffordable`, `_out_of_time`) and the run's
+    next (`ido.runtime.recovery.fold_model_calls`)."""
+    spent = [float(c["reply"].get(key) or 0.0) for c in calls if not c.get("cached")]
+    return next((amount for amount in reversed(spent) if amount > 0), before)
 
 
 def left_after_calls(task: Task, paid: float, took: float) -> Task:
@@ -590,16 +601,16 @@ def _feedback(reply: Reply, problems: Sequence[str]) -> list[dict[str, Any]]:
 
 
 def _proposal(
-    task: Task, reply: Reply, by_tool: Mapping[str, str]
+    task: Task, reply: Reply, by_tool: Mapping[str, str], denied: Mapping[str, Denied]
 ) -> tuple[Plan | None, list[str], list[str]]:
-    """The plan the tool calls propose, every reason it is not acceptable, and rationales."""
+    """The plan the tool calls propose, every reason it is not acceptable, and rationales.
+    `by_tool`: the capabilities offered, by tool name; `denied`: `_denied_by_tool`."""
     if not reply.tool_calls:
         return None, ["the answer is not a tool call"], []
     if reply.cut:
         most = len(reply.tool_calls)
         return None, [f"{most + reply.cut} tool calls, more than the {most} ido reads"], []
     actions = {a.name: a for a in task.actions}
-    denied = _denied_by_tool(task)
     steps, problems, rationale = [], [], []
     for k, (tool, arguments) in enumerate(reply.tool_calls, start=1):
         name = by_tool.get(tool)
@@ -628,14 +639,13 @@ def _proposal(
     return plan, check_plan(task, plan) + needless, rationale
 
 
-def _denied_by_tool(task: Task) -> dict[str, Denied]:
+def _denied_by_tool(refusals: Sequence[Denied], names: Mapping[str, str]) -> dict[str, Denied]:
     """The capabilities a rule denied, by their names and the tool names they would have
     had: a model that proposes one (it is not among the tools) is told which rule, and
-    why, as `ido explain` tells it, not that the name is unknown. The tool names are the
-    ones `_tool_names` would give them after the capabilities offered (which keep theirs)."""
-    names = _tool_names([*task.actions, *(refused.action for refused in task.denied)])
+    why, as `ido explain` tells it, not that the name is unknown. `names`: `_tool_names`
+    of the capabilities offered and then the denied (the offered keep theirs)."""
     denied: dict[str, Denied] = {}
-    for refused in task.denied:
+    for refused in refusals:
         denied.setdefault(names[refused.action.name], refused)
         denied.setdefault(refused.action.name, refused)
     return denied

@@ -18,6 +18,7 @@ from ido.health import Evidence, Lesson
 from ido.journal import Event, RunRow, epoch, paid_in, scenario_of
 from ido.loading import Catalog
 from ido.model import Intent, recorded_intent
+from ido.planner.llm import last_spent
 from ido.runtime.owners import live_owner
 from ido.state import State, apply_effects, digest, set_path
 
@@ -340,17 +341,9 @@ def fold_model_calls(run: RunState, record: Mapping[str, Any]) -> None:
     """Keep what the last model call of a decision's `record` (its `llm` record) cost and
     how long it took, where one did: what the next decision's model planner weighs
     against the budget and deadline left before it asks."""
-    run.model_call_cost = _last_call(record, "cost", run.model_call_cost)
-    run.model_call_seconds = _last_call(record, "seconds", run.model_call_seconds)
-
-
-def _last_call(record: Mapping[str, Any], key: str, before: float) -> float:
-    """`key` of the last model call in a decision's record that was not answered from the
-    cache and spent some, else `before`."""
-    spent = [
-        float(c["reply"].get(key) or 0.0) for c in record.get("calls", []) if not c.get("cached")
-    ]
-    return next((amount for amount in reversed(spent) if amount > 0), before)
+    calls = record.get("calls", [])
+    run.model_call_cost = last_spent(calls, "cost", run.model_call_cost)
+    run.model_call_seconds = last_spent(calls, "seconds", run.model_call_seconds)
 
 
 def fold_done(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ido.approvals import ready
+from ido.binding_check import check_bindings
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
 from ido.journal import Journal, Pending, stamp
 from ido.loading import (
@@ -165,15 +166,20 @@ def own_catalog(data: Any) -> bool:
 
 
 def check_own_catalogs(
-    paths: Sequence[Path], environ: Mapping[str, str] | None = None, checked: Collection[str] = ()
+    paths: Sequence[Path],
+    environ: Mapping[str, str] | None = None,
+    checked: Collection[str] = (),
+    bound: Collection[tuple[str, str]] = (),
 ) -> tuple[int, list[Problem]]:
     """Check each scenario under `paths` that has catalog entries of its own, as `ido
     scenario` loads it (`load_scenarios`, `paths` the rest of its catalog); how many there
     are, and the warnings of its catalog's settings nothing reads (`check_ignored`: these
-    scenarios are not in the shared catalog the caller warns of). With `environ`, the
-    models of its catalog's intents are checked too (`check_models`). Both leave out the
-    intents named in `checked` (the shared catalog's, which every group holds and the
-    caller checks once). Raises LoadError with every problem found."""
+    scenarios are not in the shared catalog the caller warns of) and of its Python
+    bindings (`check_bindings`, whose errors are raised). With `environ`, the models of
+    its catalog's intents are checked too (`check_models`). They leave out the intents
+    named in `checked` and the resources (by kind and name) in `bound`: the shared
+    catalog's, which every group holds and the caller checks once. Raises LoadError with
+    every problem found."""
     files, problems = yaml_files(paths)
     warnings: list[Problem] = []
     count = 0
@@ -193,6 +199,9 @@ def check_own_catalogs(
         for catalog in {id(c): c for _, c in found}.values():  # (one per group)
             ignored = check_ignored(catalog, Path.cwd(), checked=checked)
             warnings += (w for w in ignored if w not in warnings)  # (entries shared)
+            bindings = check_bindings(catalog, Path.cwd(), checked=bound)
+            warnings += (w for w in bindings.warnings if w not in warnings)
+            problems += (p for p in bindings.errors if p not in problems)
             if environ is not None:
                 found_here = check_models(catalog, environ, checked=checked)
                 problems += (p for p in found_here if p not in problems)

@@ -121,6 +121,25 @@ def test_validate_checks_a_scenario_with_its_own_catalog_as_it_runs(
     assert code == 2 and "pair.yaml:6: spec.catalog[1]: no such file or folder: gone.yaml" in out
 
 
+def test_validate_checks_the_python_bindings_of_a_scenario_s_own_catalog(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """A capability of a scenario's own catalog bound to a function its module lacks
+    passed `ido validate` (only the shared catalog's bindings were read), and every call
+    of it failed at run time."""
+    (tmp_path / "drone.yaml").write_text(DRONE + '  run: {python: "json:dumpz"}\n')
+    (tmp_path / "pair.yaml").write_text(PAIR)
+    base = ["--catalog", "intents", "--catalog", "capabilities", "--catalog", "policies"]
+    code, out = ido("validate", str(tmp_path / "pair.yaml"), *base)
+    assert code == 2, out
+    assert "drone.yaml:12: spec.run.python: module 'json' has no function 'dumpz'" in out
+    assert out.count("has no function") == 1, out
+    (tmp_path / "drone.yaml").write_text(DRONE + '  run: {python: "nowhere_module:ship"}\n')
+    code, out = ido("validate", str(tmp_path / "pair.yaml"), *base)
+    assert code == 0 and "spec.run.python: module 'nowhere_module' not found" in out, out
+    assert out.count("not found in the project folder") == 1, out
+
+
 def test_a_scenario_s_catalog_entry_that_is_not_there_is_placed_at_its_line(
     in_root: Path, tmp_path: Path
 ) -> None:
