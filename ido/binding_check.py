@@ -106,25 +106,12 @@ def _find_spec(module_name: str, base: Path) -> ModuleSpec | None:
     # top level (a folder with no `__init__.py`) looks its parent up in `sys.modules`,
     # which nothing here imported (`KeyError`), even inside `PathFinder.find_spec`.
     folders = list(spec.submodule_search_locations)
-    packages = rest[:-1]
-    for part in packages:
+    for part in rest[:-1]:
         folders = [str(Path(f) / part) for f in folders if (Path(f) / part).is_dir()]
     try:
         return PathFinder.find_spec(module_name, folders)
     except KeyError:  # the module is itself a namespace package: no source, not judged
         return None
-    if spec.submodule_search_locations is None:
-        return None
-    # The package's folders, walked by hand: the path object of a namespace package below
-    # the top level looks its parent up in `sys.modules`, which nothing imported here.
-    folders = list(spec.submodule_search_locations)
-    for depth, part in enumerate(rest):
-        name = ".".join([top, *rest[: depth + 1]])
-        spec = PathFinder.find_spec(name, folders)
-        if spec is None or depth == len(rest) - 1:
-            return spec
-        folders = [str(Path(f) / part) for f in folders if (Path(f) / part).is_dir()]
-    return spec
 
 
 def _top_spec(name: str, base: Path) -> ModuleSpec | None:
