@@ -533,8 +533,8 @@ class LocalRuntime:
         unknown = settled == UNKNOWN_SETTLED[None]
         if step.undoing is not None and (how != "interrupted" or unknown):
             error = f"{recorded.error}; {settled}" if unknown else recorded.error
-            data = {**step.undoing, "step": ctx.step, "ok": recorded.ok, "error": error}
-            self._record(run, "compensation_finished", data)
+            ended = {"ok": recorded.ok, "error": error, "settled": settled, "resumed": how}
+            self._record(run, "compensation_finished", {**step.undoing, "step": ctx.step, **ended})
 
     def _ask(self, run: RunState, capability: Capability, step: Interrupted) -> tuple[str, str]:
         """A step whose outcome no observation tells (interrupted, or its call timed out,
@@ -1282,7 +1282,13 @@ class LocalRuntime:
             self._record(
                 run,
                 "compensation_finished",
-                {**base, "step": ctx.step, "ok": outcome.ok, "error": outcome.error},
+                {
+                    **base,
+                    "step": ctx.step,
+                    "ok": outcome.ok,
+                    "error": outcome.error,
+                    "settled": None,
+                },
             )
         return None
 

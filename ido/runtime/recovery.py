@@ -385,12 +385,22 @@ def fold_undone(left: list[str], kind: str, data: Mapping[str, Any]) -> list[str
     step = f"{data.get('undoes')} (step {data.get('undoes_step')})"
     undone = f"{step} is not undone"
     if kind == "compensation_finished" and not data["ok"]:
-        if "its outcome is unknown" in str(data.get("error")):  # cut short, not made again
+        if unknown_undoing(data):  # cut short, not made again
             return [*left, f"{step} may not be undone: {data['capability']}'s outcome is unknown"]
         return [*left, f"{undone}: {data['capability']} failed"]
     if kind == "compensation_skipped":
         return [*left, f"{undone}: {data['capability']} was not performed"]
     return left
+
+
+def unknown_undoing(finished: Mapping[str, Any]) -> bool:
+    """Whether a failed compensation's outcome is unknown: cut short and not made again (a
+    person rejected the repeat), or made again and its outcome unknown again. Read from what
+    its end records (`settled`, `resumed`), not from its error's words: a command's stderr
+    may say the same. A journal from before those were recorded is read as it was then."""
+    if "settled" not in finished:
+        return "its outcome is unknown" in str(finished.get("error"))
+    return finished["settled"] == UNKNOWN_SETTLED[None] or finished.get("resumed") == "rejected"
 
 
 def settles(finished: Mapping[str, Any]) -> bool:
@@ -420,7 +430,7 @@ def fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
     name = data["capability"]
     if data["step"] in run.undoing:
         run.undo_cost += float(data.get("cost") or 0.0)
-    if not data["ok"] and data.get("deadline") and str(data.get("settled")).endswith("unknown"):
+    if not data["ok"] and data.get("deadline") and data.get("settled") == UNKNOWN_SETTLED[None]:
         provider = data.get("provider") or "its provider"
         run.unknown.append(
             f"step {data['step']} {name} {data['error']}; {data['settled']} (check with "
