@@ -357,12 +357,13 @@ def ready(events: Sequence[Event], now: float) -> bool:
     """Whether a blocked run with these approval events may go on (or must fail) now: a
     request of its latest plan was rejected (for a compensation, the one it waits for:
     another's "no" left that one undone), or every one answered, or one left too long."""
-    return ready_of(requests(events), verdicts(events), now)
+    given = verdicts(events)
+    return ready_of(waiting_of(requests(events), given), given, now)
 
 
-def ready_of(asked: Sequence[Request], given: Given, now: float) -> bool:
-    """`ready`, of the run's requests (`asked`) and verdicts (`given`) read already."""
-    waiting = waiting_of(asked, given)
+def ready_of(waiting: Sequence[Request], given: Given, now: float) -> bool:
+    """`ready`, of the run's requests that wait (`waiting_of`) and its verdicts (`given`)
+    read already: a caller that needs both builds them once."""
     if not waiting:
         return True
     latest = waiting[0].plan
@@ -378,9 +379,9 @@ def check_answered(run_id: str, asked: Sequence[Request], given: Given, now: flo
     """Refuse to go on with a blocked run nobody has answered yet (not `ready`): resuming
     it recorded a resumption after a wait and the same request again each time, though
     nothing had happened. The error says what it waits for."""
-    if ready_of(asked, given, now):
-        return
     waiting = waiting_of(asked, given)
+    if ready_of(waiting, given, now):
+        return
     what = "; ".join(f"{subject(r.step, r.capability)} ({r.rule})" for r in waiting)
     raise IdoError(
         f"run {run_id} still waits for approval of {what}; answer it first (ido approve "
