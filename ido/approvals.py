@@ -242,42 +242,44 @@ def expired(asked: Sequence[Request], given: Given, now: float) -> str | None:
     return None
 
 
-def standing(
-    verdict: Mapping[str, Any] | None,
-    earlier: Mapping[Key, Request],
-    key: Key,
-    now: float,
-) -> tuple[str, Mapping[str, Any] | None, Request | None]:
-    """Where the request `key` stands, given the verdict on it (if any) and the run's
-    requests (by key), as (where, verdict, request): `approved` or `rejected` (by
-    `verdict`), `expired` (its first request, left past its last wait), `waiting` (asked,
-    not answered yet) or `new` (never asked)."""
-    if verdict is not None:
-        return ("approved" if verdict["approved"] else "rejected"), verdict, None
+def first_asked(
+    earlier: Mapping[Key, Request], key: Key, now: float
+) -> tuple[Request | None, str | None]:
+    """The run's first request `key` (by key, in `earlier`), if it was asked, and why it
+    fails unanswered when it was left past its last wait (else None): the one expiry rule
+    for a plan's requests and a compensation's."""
     first = answering(earlier, key)
-    if first is None:
-        return "new", None, None
-    return ("expired" if first.expired(now) else "waiting"), None, first
+    if first is not None and first.expired(now):
+        return first, expiry(first)
+    return first, None
 
 
 def undo_verdict(
-    given: Mapping[Key, Mapping[str, Any]],
+    given: Given,
     earlier: Mapping[Key, Request],
     capability: str,
     step: int,
     asks: Key | None,
     now: float,
-) -> tuple[str, Mapping[str, Any] | None, Request | None]:
-    """Where compensating step `step` with `capability` stands, as `standing` says:
-    `rejected` by a "no" to it under whatever rule (it stands though the rule that asked
-    no longer holds); else as the request `asks` of the rule that holds for it now
-    (`UNDO_PLAN`) stands; `free` when no rule asks."""
+) -> tuple[str, str | None, str | None]:
+    """Where compensating step `step` with `capability` stands, as (where, why not, the
+    rule of a "no"): `rejected` by a "no" to it under whatever rule (it stands though the
+    rule that asked no longer holds); else as the request `asks` of the rule that holds for
+    it now (`UNDO_PLAN`) stands: `approved`, `expired` (its first request left past its
+    last wait), `waiting` (asked, not answered yet) or `new` (never asked); `free` when no
+    rule asks. Why not: for one rejected or expired."""
     for key, said in given.items():
         if key[1:4] == (capability, step, UNDO_PLAN) and not said["approved"]:
-            return "rejected", said, None
+            return "rejected", rejection(str(said["rule"]), capability, said), str(said["rule"])
     if asks is None:
         return "free", None, None
-    return standing(answering(given, asks), earlier, asks, now)
+    verdict = answering(given, asks)
+    if verdict is not None:  # a "no" to it was found above
+        return "approved", None, None
+    first, lapsed = first_asked(earlier, asks, now)
+    if lapsed is not None:
+        return "expired", lapsed, None
+    return ("new" if first is None else "waiting"), None, None
 
 
 def request_data(

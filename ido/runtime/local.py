@@ -20,13 +20,12 @@ from ido.approvals import (
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
     Key,
-    Request,
     answering,
     answering_whole,
     approvals_asked,
     check_answered,
     expired,
-    expiry,
+    first_asked,
     plan_digest,
     rejected,
     rejection,
@@ -750,9 +749,9 @@ class LocalRuntime:
                 return "failed", rejection(rule, subject(step, name), verdict)
             if verdict is not None:  # approved
                 continue
-            first = answering(earlier, key)  # asked before, if so: waiting since then
-            if first is not None and first.expired(now):
-                return "failed", expiry(first)
+            first, lapsed = first_asked(earlier, key, now)  # asked before: waiting since
+            if lapsed is not None:
+                return "failed", lapsed
             moved = any(k[:4] == key[:4] and k[4] and v["approved"] for k, v in given.items())
             if moved and rule == PROPOSE:
                 message += "; asked again: the run replanned since it was approved"
@@ -1262,9 +1261,9 @@ class LocalRuntime:
             )
             asks = hit is not None and hit.effect == "require_approval"
             key = (hit.ref, undo, step, UNDO_PLAN, hit.held) if asks and hit else None
-            where, verdict, first = undo_verdict(given, earlier, undo, step, key, self.clock())
+            where, why, rule = undo_verdict(given, earlier, undo, step, key, self.clock())
             if where != "free":
-                waits, said = self._undo_approval(run, base, hit, where, verdict, first)
+                waits, said = self._undo_approval(run, base, hit, where, why, rule)
                 if waits:
                     return said
                 if said is not None:
@@ -1298,25 +1297,23 @@ class LocalRuntime:
         base: Mapping[str, Any],
         hit: RuleHit | None,
         where: str,
-        verdict: Mapping[str, Any] | None,
-        first: Request | None,
+        why: str | None,
+        rule: str | None,
     ) -> tuple[bool, str | None]:
         """A compensation a person decides on (`where` it stands, as `undo_verdict` says):
         whether undoing waits for them (with what it waits for), else why it is not done
-        (recorded: rejected, or left unanswered past its last wait), or None to perform it
-        (approved)."""
+        (recorded: rejected, or left unanswered past its last wait: `why`; `rule`, that of
+        the "no"), or None to perform it (approved)."""
         undo, step = str(base["capability"]), int(base["undoes_step"])
-        if where == "rejected" and verdict is not None:  # a "no" stands, though no rule asks
-            why = rejection(str(verdict["rule"]), undo, verdict)
-            ruled = {"rule": verdict["rule"], "effect": "require_approval"}
+        if where == "rejected":  # a "no" stands, though no rule asks
+            ruled = {"rule": rule, "effect": "require_approval"}
             self._record(run, "compensation_skipped", {**base, **ruled, "refused": why})
             return False, why
         if where == "approved":
             return False, None
         assert hit is not None
         ruled = {"rule": hit.ref, "effect": hit.effect, "message": hit.message}
-        if where == "expired" and first is not None:
-            why = expiry(first)
+        if where == "expired":
             self._record(run, "compensation_skipped", {**base, **ruled, "refused": why})
             return False, why
         now = self.clock()
