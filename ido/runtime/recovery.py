@@ -220,7 +220,7 @@ def recover(
         run.spent += paid_in(event)
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
         run.left_undone = fold_undone(run.left_undone, event.kind, data)
-        lessons = fold_lessons(lessons, event, shared)
+        lessons, _ = fold_lessons(lessons, event, shared)
         if event.kind == "run_finished":
             if data.get("outcome") == "blocked":
                 blocked_at = epoch(event.at)
@@ -325,15 +325,18 @@ def lesson_of(event: Event) -> Lesson | None:
     return None
 
 
-def fold_lessons(lessons: list[Lesson], event: Event, shared: bool) -> list[Lesson]:
-    """What a run has learnt and not stored in the journal's health yet, after `event`. A
-    run that `shared` beliefs stored what it had learnt as it stopped (`run_finished`,
-    blocked): only what it learns after is not stored (counted twice, a call was two). The
-    one rule for resume and exact replay."""
+def fold_lessons(
+    lessons: list[Lesson], event: Event, shared: bool
+) -> tuple[list[Lesson], Lesson | None]:
+    """What a run has learnt and not stored in the journal's health yet, after `event`, and
+    what `event` itself taught (`lesson_of`, worked out once for a caller that applies it
+    too). A run that `shared` beliefs stored what it had learnt as it stopped
+    (`run_finished`, blocked): only what it learns after is not stored (counted twice, a
+    call was two). The one rule for resume and exact replay."""
     if event.kind == "run_finished" and shared:
-        return []
+        return [], None  # (a run's end teaches nothing)
     lesson = lesson_of(event)
-    return lessons if lesson is None else [*lessons, lesson]
+    return (lessons if lesson is None else [*lessons, lesson]), lesson
 
 
 def fold_model_calls(run: RunState, record: Mapping[str, Any]) -> None:
