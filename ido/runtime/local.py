@@ -19,7 +19,7 @@ from ido.approvals import (
     UNDO_PLAN,
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
-    Key,
+    Given,
     answering,
     answering_whole,
     approvals_asked,
@@ -72,6 +72,7 @@ from ido.runtime.recovery import (
     plan_gone_on,
     recover,
     tells_of_provider,
+    undone_step,
 )
 from ido.runtime.tracecontext import perform_place, traceparent
 from ido.runtime.triggers import changed, judged, missing_effects, over_limits
@@ -168,8 +169,7 @@ def rejecting(undoing: Mapping[str, Any] | None) -> str:
     (told "to end the run", a person rejected a refund to stop the saga, and it went on)."""
     if undoing is None:
         return "to end the run"
-    undone = f"{undoing['undoes']} (step {undoing['undoes_step']})"
-    return f"to leave {undone} not undone and go on undoing the steps before it"
+    return f"to leave {undone_step(undoing)} not undone and go on undoing the steps before it"
 
 
 def blocking(asked: list[tuple[str, str]]) -> tuple[str, str] | None:
@@ -391,7 +391,7 @@ class LocalRuntime:
         run: RunState,
         step: Interrupted,
         observed: State,
-        given: Mapping[Key, Mapping[str, Any]],
+        given: Given,
     ) -> tuple[str, str] | None:
         """Settle a step started before the interruption with no recorded end. A verdict a
         person gave on it (among the run's, `given`) stands (`_decided`), whatever the

@@ -385,15 +385,22 @@ def fold_undone(left: list[str], kind: str, data: Mapping[str, Any]) -> list[str
     its reason says it (`book-hotel (step 2) is not undone: cancel-hotel failed`): a
     compensation that failed or was skipped. The one rule for the runtime as it records
     the event, and for resume as it reads it back."""
-    step = f"{data.get('undoes')} (step {data.get('undoes_step')})"
-    undone = f"{step} is not undone"
     if kind == "compensation_finished" and not data["ok"]:
         if unknown_undoing(data):  # cut short, not made again
-            return [*left, f"{step} may not be undone: {data['capability']}'s outcome is unknown"]
-        return [*left, f"{undone}: {data['capability']} failed"]
-    if kind == "compensation_skipped":
-        return [*left, f"{undone}: {data['capability']} was not performed"]
-    return left
+            said = f"may not be undone: {data['capability']}'s outcome is unknown"
+        else:
+            said = f"is not undone: {data['capability']} failed"
+    elif kind == "compensation_skipped":
+        said = f"is not undone: {data['capability']} was not performed"
+    else:  # (most events: on the path of every one the runtime records)
+        return left
+    return [*left, f"{undone_step(data)} {said}"]
+
+
+def undone_step(undoing: Mapping[str, Any]) -> str:
+    """The step a compensation undoes, as a run's reason and a request name it:
+    `book-hotel (step 2)`."""
+    return f"{undoing.get('undoes')} (step {undoing.get('undoes_step')})"
 
 
 def unknown_undoing(finished: Mapping[str, Any]) -> bool:
