@@ -235,6 +235,10 @@ def recover(
             for name in data.get("unchanged", ()):  # read again as it was: read here
                 if name in run.reports:
                     run.reports[name] = (len(run.effect_log), run.reports[name][1])
+            for name in [*data.get("reports", {}), *data.get("unchanged", ())]:
+                run.failing.pop(name, None)  # it reported: failing again is news
+        elif event.kind == "observer_failed" and "reason" in data:
+            run.failing[data["observer"]] = data["reason"]  # the same again is `again`
         elif event.kind == "decided":
             run.decisions = max(run.decisions, int(data["number"]))
             run.replans += data.get("trigger") not in NOT_REPLANS
