@@ -242,42 +242,44 @@ def expired(asked: Sequence[Request], given: Given, now: float) -> str | None:
     return None
 
 
-def standing(
-    verdict: Mapping[str, Any] | None,
-    earlier: Mapping[Key, Request],
-    key: Key,
-    now: float,
-) -> tuple[str, Mapping[str, Any] | None, Request | None]:
-    """Where the request `key` stands, given the verdict on it (if any) and the run's
-    requests (by key), as (where, verdict, request): `approved` or `rejected` (by
-    `verdict`), `expired` (its first request, left past its last wait), `waiting` (asked,
-    not answered yet) or `new` (never asked)."""
-    if verdict is not None:
-        return ("approved" if verdict["approved"] else "rejected"), verdict, None
+def first_asked(
+    earlier: Mapping[Key, Request], key: Key, now: float
+) -> tuple[Request | None, str | None]:
+    """The run's first request `key` (by key, in `earlier`), if it was asked, and why it
+    fails unanswered when it was left past its last wait (else None): the one expiry rule
+    for a plan's requests and a compensation's."""
     first = answering(earlier, key)
-    if first is None:
-        return "new", None, None
-    return ("expired" if first.expired(now) else "waiting"), None, first
+    if first is not None and first.expired(now):
+        return first, expiry(first)
+    return first, None
 
 
 def undo_verdict(
-    given: Mapping[Key, Mapping[str, Any]],
+    given: Given,
     earlier: Mapping[Key, Request],
     capability: str,
     step: int,
     asks: Key | None,
     now: float,
-) -> tuple[str, Mapping[str, Any] | None, Request | None]:
-    """Where compensating step `step` with `capability` stands, as `standing` says:
-    `rejected` by a "no" to it under whatever rule (it stands though the rule that asked
-    no longer holds); else as the request `asks` of the rule that holds for it now
-    (`UNDO_PLAN`) stands; `free` when no rule asks."""
+) -> tuple[str, str | None, str | None]:
+    """Where compensating step `step` with `capability` stands, as (where, why not, the
+    rule of a "no"): `rejected` by a "no" to it under whatever rule (it stands though the
+    rule that asked no longer holds); else as the request `asks` of the rule that holds for
+    it now (`UNDO_PLAN`) stands: `approved`, `expired` (its first request left past its
+    last wait), `waiting` (asked, not answered yet) or `new` (never asked); `free` when no
+    rule asks. Why not: for one rejected or expired."""
     for key, said in given.items():
         if key[1:4] == (capability, step, UNDO_PLAN) and not said["approved"]:
-            return "rejected", said, None
+            return "rejected", rejection(str(said["rule"]), capability, said), str(said["rule"])
     if asks is None:
         return "free", None, None
-    return standing(answering(given, asks), earlier, asks, now)
+    verdict = answering(given, asks)
+    if verdict is not None:  # a "no" to it was found above
+        return "approved", None, None
+    first, lapsed = first_asked(earlier, asks, now)
+    if lapsed is not None:
+        return "expired", lapsed, None
+    return ("new" if first is None else "waiting"), None, None
 
 
 def request_data(
@@ -357,12 +359,13 @@ def ready(events: Sequence[Event], now: float) -> bool:
     """Whether a blocked run with these approval events may go on (or must fail) now: a
     request of its latest plan was rejected (for a compensation, the one it waits for:
     another's "no" left that one undone), or every one answered, or one left too long."""
-    return ready_of(requests(events), verdicts(events), now)
+    given = verdicts(events)
+    return ready_of(waiting_of(requests(events), given), given, now)
 
 
-def ready_of(asked: Sequence[Request], given: Given, now: float) -> bool:
-    """`ready`, of the run's requests (`asked`) and verdicts (`given`) read already."""
-    waiting = waiting_of(asked, given)
+def ready_of(waiting: Sequence[Request], given: Given, now: float) -> bool:
+    """`ready`, of the run's requests that wait (`waiting_of`) and its verdicts (`given`)
+    read already: a caller that needs both builds them once."""
     if not waiting:
         return True
     latest = waiting[0].plan
@@ -378,9 +381,9 @@ def check_answered(run_id: str, asked: Sequence[Request], given: Given, now: flo
     """Refuse to go on with a blocked run nobody has answered yet (not `ready`): resuming
     it recorded a resumption after a wait and the same request again each time, though
     nothing had happened. The error says what it waits for."""
-    if ready_of(asked, given, now):
-        return
     waiting = waiting_of(asked, given)
+    if ready_of(waiting, given, now):
+        return
     what = "; ".join(f"{subject(r.step, r.capability)} ({r.rule})" for r in waiting)
     raise IdoError(
         f"run {run_id} still waits for approval of {what}; answer it first (ido approve "

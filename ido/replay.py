@@ -39,7 +39,6 @@ from ido.runtime.recovery import (
     fold_missing,
     fold_model_calls,
     history_of,
-    lesson_of,
 )
 
 if TYPE_CHECKING:
@@ -128,10 +127,9 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     for event in events:
         data = event.data
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
-        lesson = lesson_of(event)  # as resume learns it
-        if lesson is not None:
+        lessons, lesson = fold_lessons(lessons, event, shared=simulated is None)
+        if lesson is not None:  # as resume learns it
             run.evidence = with_lessons(run.evidence, [lesson])
-        lessons = fold_lessons(lessons, event, shared=simulated is None)
         if event.kind == "observed":
             state = data["state"]
         elif event.kind == "run_resumed":

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from ido.approvals import pending, ready
+from ido.approvals import ready, ready_of, requests, verdicts, waiting_of
 from ido.errors import NotFoundError
 from ido.journal import Event, SqliteJournal
 
@@ -113,10 +113,12 @@ class Runner:
         """Runs among these that may go on now; the others' next deadlines are kept."""
         candidates = set()
         for run_id, events in runs.items():
-            if ready(events, now):
+            given = verdicts(events)  # read once for both questions
+            waiting = waiting_of(requests(events), given)
+            if ready_of(waiting, given, now):
                 candidates.add(run_id)
                 continue
-            for request in pending(events):
+            for request in waiting:
                 if request.deadline is not None:
                     heapq.heappush(self._deadlines, (request.deadline, run_id))
         return candidates

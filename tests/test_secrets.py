@@ -182,7 +182,7 @@ def test_a_shell_binding_gets_the_secret_in_argv_and_its_output_is_masked(tmp_pa
         (f"{TOKEN}\r", "{}"),  # a .env file written on Windows
         (f"user=me\npassword={TOKEN}", "{}"),  # several lines: an error quotes the last
         ("8675309421", "{}"),
-        (TOKEN, "{}".join(["x" * 490 + " auth=", ""])),  # cut at 500 characters
+        (TOKEN, "{}".join(["x" * 477 + " auth=", ""])),  # cut at 500 characters, in all
         ("p@ss w/rd+\\=", "key={} failed"),  # as a URL encodes it
         ('p"ss\\w', '{{"password": {}}}'),  # as JSON writes it
     ],

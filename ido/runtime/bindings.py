@@ -51,7 +51,8 @@ class Outcome:
 ERROR_CHARS = 500
 """The most characters of a failed call's message kept: it is journaled with the step and
 told as the step ends and in the next decision's trigger (an exception carrying a
-3 MB response body was all of them, three times over with retries)."""
+3 MB response body was all of them, three times over with retries). Cut once, for every
+binding, in `perform`: after secrets are masked (a secret cut in two is masked no more)."""
 
 
 ASYNC_WORDS = (
@@ -88,7 +89,7 @@ def load_callable(reference: str, base: Path) -> Callable[..., Any]:
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # an import runs user code; any failure is the binding's
-        raise ExecutionError(f"cannot import {module_name}: {exc}") from None
+        raise ExecutionError(f"cannot import {module_name}: {failure(exc)}") from None
     elsewhere = imported_elsewhere(module, Path(root))
     if elsewhere is not None:
         raise ExecutionError(f"{reference}: {elsewhere}")
@@ -165,11 +166,11 @@ def perform(
             )
     except ExecutionError as exc:
         outcome = Outcome(False, error=str(exc))
-    error = secrets.mask(outcome.error)
+    error = secrets.mask(outcome.error)  # masked first: then cut
     return Outcome(
         outcome.ok,
         secrets.mask(outcome.output),
-        None if error is None else printable(error),
+        None if error is None else shortened(printable(error), ERROR_CHARS),
         outcome.timed_out,
         time.monotonic() - started,
         outcome.note or _nothing_kept(capability, outcome),
@@ -251,7 +252,7 @@ def _python(reference: str, ctx: ActionContext, base: Path) -> Outcome:
         return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
     ok, output = answer
     if not ok:
-        return Outcome(False, error=shortened(output, ERROR_CHARS))
+        return Outcome(False, error=output)  # (cut in `perform`)
     if inspect.iscoroutine(output):
         output.close()  # never awaited: closed, lest Python warn of it at exit
         return Outcome(False, error=f"{reference} {ASYNC_WORDS}")
@@ -309,11 +310,11 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) ->
             name = f"signal {-done.returncode}"
         return Outcome(False, error=f"killed by {name}")
     if done.returncode != 0:
-        # Masked before it is cut: a secret cut in two, or its last line, is masked no more.
+        # Masked before its last line is taken: a secret in two lines is masked no more.
         said: str = secrets.mask(done.stderr or done.stdout)
         tail = said.strip().splitlines()[-1:]
         error = f"exit code {done.returncode}"
-        return Outcome(False, error=f"{error}: {tail[0][:ERROR_CHARS]}" if tail else error)
+        return Outcome(False, error=f"{error}: {tail[0]}" if tail else error)  # (cut in `perform`)
     return _kept(done.stdout.encode("utf-8", "replace"))
 
 

@@ -19,14 +19,13 @@ from ido.approvals import (
     UNDO_PLAN,
     UNKNOWN_PLAN,
     UNKNOWN_RULE,
-    Key,
-    Request,
+    Given,
     answering,
     answering_whole,
     approvals_asked,
     check_answered,
     expired,
-    expiry,
+    first_asked,
     plan_digest,
     rejected,
     rejection,
@@ -73,6 +72,7 @@ from ido.runtime.recovery import (
     plan_gone_on,
     recover,
     tells_of_provider,
+    undone_step,
 )
 from ido.runtime.tracecontext import perform_place, traceparent
 from ido.runtime.triggers import changed, judged, missing_effects, over_limits
@@ -169,8 +169,7 @@ def rejecting(undoing: Mapping[str, Any] | None) -> str:
     (told "to end the run", a person rejected a refund to stop the saga, and it went on)."""
     if undoing is None:
         return "to end the run"
-    undone = f"{undoing['undoes']} (step {undoing['undoes_step']})"
-    return f"to leave {undone} not undone and go on undoing the steps before it"
+    return f"to leave {undone_step(undoing)} not undone and go on undoing the steps before it"
 
 
 def blocking(asked: list[tuple[str, str]]) -> tuple[str, str] | None:
@@ -392,7 +391,7 @@ class LocalRuntime:
         run: RunState,
         step: Interrupted,
         observed: State,
-        given: Mapping[Key, Mapping[str, Any]],
+        given: Given,
     ) -> tuple[str, str] | None:
         """Settle a step started before the interruption with no recorded end. A verdict a
         person gave on it (among the run's, `given`) stands (`_decided`), whatever the
@@ -533,8 +532,8 @@ class LocalRuntime:
         unknown = settled == UNKNOWN_SETTLED[None]
         if step.undoing is not None and (how != "interrupted" or unknown):
             error = f"{recorded.error}; {settled}" if unknown else recorded.error
-            data = {**step.undoing, "step": ctx.step, "ok": recorded.ok, "error": error}
-            self._record(run, "compensation_finished", data)
+            ended = {"ok": recorded.ok, "error": error, "settled": settled, "resumed": how}
+            self._record(run, "compensation_finished", {**step.undoing, "step": ctx.step, **ended})
 
     def _ask(self, run: RunState, capability: Capability, step: Interrupted) -> tuple[str, str]:
         """A step whose outcome no observation tells (interrupted, or its call timed out,
@@ -750,9 +749,9 @@ class LocalRuntime:
                 return "failed", rejection(rule, subject(step, name), verdict)
             if verdict is not None:  # approved
                 continue
-            first = answering(earlier, key)  # asked before, if so: waiting since then
-            if first is not None and first.expired(now):
-                return "failed", expiry(first)
+            first, lapsed = first_asked(earlier, key, now)  # asked before: waiting since
+            if lapsed is not None:
+                return "failed", lapsed
             moved = any(k[:4] == key[:4] and k[4] and v["approved"] for k, v in given.items())
             if moved and rule == PROPOSE:
                 message += "; asked again: the run replanned since it was approved"
@@ -1262,9 +1261,9 @@ class LocalRuntime:
             )
             asks = hit is not None and hit.effect == "require_approval"
             key = (hit.ref, undo, step, UNDO_PLAN, hit.held) if asks and hit else None
-            where, verdict, first = undo_verdict(given, earlier, undo, step, key, self.clock())
+            where, why, rule = undo_verdict(given, earlier, undo, step, key, self.clock())
             if where != "free":
-                waits, said = self._undo_approval(run, base, hit, where, verdict, first)
+                waits, said = self._undo_approval(run, base, hit, where, why, rule)
                 if waits:
                     return said
                 if said is not None:
@@ -1282,7 +1281,13 @@ class LocalRuntime:
             self._record(
                 run,
                 "compensation_finished",
-                {**base, "step": ctx.step, "ok": outcome.ok, "error": outcome.error},
+                {
+                    **base,
+                    "step": ctx.step,
+                    "ok": outcome.ok,
+                    "error": outcome.error,
+                    "settled": None,
+                },
             )
         return None
 
@@ -1292,25 +1297,23 @@ class LocalRuntime:
         base: Mapping[str, Any],
         hit: RuleHit | None,
         where: str,
-        verdict: Mapping[str, Any] | None,
-        first: Request | None,
+        why: str | None,
+        rule: str | None,
     ) -> tuple[bool, str | None]:
         """A compensation a person decides on (`where` it stands, as `undo_verdict` says):
         whether undoing waits for them (with what it waits for), else why it is not done
-        (recorded: rejected, or left unanswered past its last wait), or None to perform it
-        (approved)."""
+        (recorded: rejected, or left unanswered past its last wait: `why`; `rule`, that of
+        the "no"), or None to perform it (approved)."""
         undo, step = str(base["capability"]), int(base["undoes_step"])
-        if where == "rejected" and verdict is not None:  # a "no" stands, though no rule asks
-            why = rejection(str(verdict["rule"]), undo, verdict)
-            ruled = {"rule": verdict["rule"], "effect": "require_approval"}
+        if where == "rejected":  # a "no" stands, though no rule asks
+            ruled = {"rule": rule, "effect": "require_approval"}
             self._record(run, "compensation_skipped", {**base, **ruled, "refused": why})
             return False, why
         if where == "approved":
             return False, None
         assert hit is not None
         ruled = {"rule": hit.ref, "effect": hit.effect, "message": hit.message}
-        if where == "expired" and first is not None:
-            why = expiry(first)
+        if where == "expired":
             self._record(run, "compensation_skipped", {**base, **ruled, "refused": why})
             return False, why
         now = self.clock()

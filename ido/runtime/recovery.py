@@ -221,7 +221,7 @@ def recover(
         run.spent += paid_in(event)
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
         run.left_undone = fold_undone(run.left_undone, event.kind, data)
-        lessons = fold_lessons(lessons, event, shared)
+        lessons, _ = fold_lessons(lessons, event, shared)
         if event.kind == "run_finished":
             if data.get("outcome") == "blocked":
                 blocked_at = epoch(event.at)
@@ -236,6 +236,10 @@ def recover(
             for name in data.get("unchanged", ()):  # read again as it was: read here
                 if name in run.reports:
                     run.reports[name] = (len(run.effect_log), run.reports[name][1])
+            for name in [*data.get("reports", {}), *data.get("unchanged", ())]:
+                run.failing.pop(name, None)  # it reported: failing again is news
+        elif event.kind == "observer_failed" and "reason" in data:
+            run.failing[data["observer"]] = data["reason"]  # the same again is `again`
         elif event.kind == "decided":
             run.decisions = max(run.decisions, int(data["number"]))
             run.replans += data.get("trigger") not in NOT_REPLANS
@@ -326,15 +330,18 @@ def lesson_of(event: Event) -> Lesson | None:
     return None
 
 
-def fold_lessons(lessons: list[Lesson], event: Event, shared: bool) -> list[Lesson]:
-    """What a run has learnt and not stored in the journal's health yet, after `event`. A
-    run that `shared` beliefs stored what it had learnt as it stopped (`run_finished`,
-    blocked): only what it learns after is not stored (counted twice, a call was two). The
-    one rule for resume and exact replay."""
+def fold_lessons(
+    lessons: list[Lesson], event: Event, shared: bool
+) -> tuple[list[Lesson], Lesson | None]:
+    """What a run has learnt and not stored in the journal's health yet, after `event`, and
+    what `event` itself taught (`lesson_of`, worked out once for a caller that applies it
+    too). A run that `shared` beliefs stored what it had learnt as it stopped
+    (`run_finished`, blocked): only what it learns after is not stored (counted twice, a
+    call was two). The one rule for resume and exact replay."""
     if event.kind == "run_finished" and shared:
-        return []
+        return [], None  # (a run's end teaches nothing)
     lesson = lesson_of(event)
-    return lessons if lesson is None else [*lessons, lesson]
+    return (lessons if lesson is None else [*lessons, lesson]), lesson
 
 
 def fold_model_calls(run: RunState, record: Mapping[str, Any]) -> None:
@@ -375,15 +382,32 @@ def fold_undone(left: list[str], kind: str, data: Mapping[str, Any]) -> list[str
     its reason says it (`book-hotel (step 2) is not undone: cancel-hotel failed`): a
     compensation that failed or was skipped. The one rule for the runtime as it records
     the event, and for resume as it reads it back."""
-    step = f"{data.get('undoes')} (step {data.get('undoes_step')})"
-    undone = f"{step} is not undone"
     if kind == "compensation_finished" and not data["ok"]:
-        if "its outcome is unknown" in str(data.get("error")):  # cut short, not made again
-            return [*left, f"{step} may not be undone: {data['capability']}'s outcome is unknown"]
-        return [*left, f"{undone}: {data['capability']} failed"]
-    if kind == "compensation_skipped":
-        return [*left, f"{undone}: {data['capability']} was not performed"]
-    return left
+        if unknown_undoing(data):  # cut short, not made again
+            said = f"may not be undone: {data['capability']}'s outcome is unknown"
+        else:
+            said = f"is not undone: {data['capability']} failed"
+    elif kind == "compensation_skipped":
+        said = f"is not undone: {data['capability']} was not performed"
+    else:  # (most events: on the path of every one the runtime records)
+        return left
+    return [*left, f"{undone_step(data)} {said}"]
+
+
+def undone_step(undoing: Mapping[str, Any]) -> str:
+    """The step a compensation undoes, as a run's reason and a request name it:
+    `book-hotel (step 2)`."""
+    return f"{undoing.get('undoes')} (step {undoing.get('undoes_step')})"
+
+
+def unknown_undoing(finished: Mapping[str, Any]) -> bool:
+    """Whether a failed compensation's outcome is unknown: cut short and not made again (a
+    person rejected the repeat), or made again and its outcome unknown again. Read from what
+    its end records (`settled`, `resumed`), not from its error's words: a command's stderr
+    may say the same. A journal from before those were recorded is read as it was then."""
+    if "settled" not in finished:
+        return "its outcome is unknown" in str(finished.get("error"))
+    return finished["settled"] == UNKNOWN_SETTLED[None] or finished.get("resumed") == "rejected"
 
 
 def settles(finished: Mapping[str, Any]) -> bool:
@@ -413,7 +437,7 @@ def fold_finish(run: RunState, data: dict[str, Any], catalog: Catalog) -> None:
     name = data["capability"]
     if data["step"] in run.undoing:
         run.undo_cost += float(data.get("cost") or 0.0)
-    if not data["ok"] and data.get("deadline") and str(data.get("settled")).endswith("unknown"):
+    if not data["ok"] and data.get("deadline") and data.get("settled") == UNKNOWN_SETTLED[None]:
         provider = data.get("provider") or "its provider"
         run.unknown.append(
             f"step {data['step']} {name} {data['error']}; {data['settled']} (check with "

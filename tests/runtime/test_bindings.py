@@ -438,3 +438,32 @@ def test_a_call_giving_back_nothing_for_a_declared_output_says_the_path_is_left_
     outcome = perform(declared, context(), project)
     assert outcome.ok and outcome.note == "it gave back nothing, and order.receipt is left unset"
     assert perform(plain, context(), project).note is None
+
+
+def test_an_import_error_whose_message_cannot_be_read_fails_the_step(project: Path) -> None:
+    """A module whose import raised an exception whose `__str__` raises: formatting the
+    "cannot import" message raised again, out of `perform`, which never raises."""
+    (project / "fakesvc" / "broken.py").write_text(
+        "class Odd(Exception):\n"
+        "    def __str__(self):\n"
+        "        raise RuntimeError('no')\n\n"
+        "raise Odd()\n"
+    )
+    outcome = perform(capability({"python": "fakesvc.broken:call"}), context(), project)
+    assert not outcome.ok
+    assert outcome.error == (
+        "cannot import fakesvc.broken: Odd: (its message could not be read: str() raised "
+        "RuntimeError)"
+    )
+
+
+def test_every_binding_s_error_is_cut_the_same_way(project: Path) -> None:
+    """A shell binding's last line was cut with no "…", and an import error not at all:
+    each binding cut its own. Every failed call's error is now cut once, with "…"."""
+    (project / "fakesvc" / "huge.py").write_text(f"raise ImportError('{'x' * 3000}')\n")
+    imported = perform(capability({"python": "fakesvc.huge:call"}), context(), project)
+    said = "import sys; print('y' * 3000, file=sys.stderr); sys.exit(2)"
+    shell = perform(capability({"shell": ["python", "-c", said]}), context(), project)
+    for outcome in (imported, shell):
+        assert outcome.error is not None and len(outcome.error) == bindings.ERROR_CHARS
+        assert outcome.error.endswith("…"), outcome.error

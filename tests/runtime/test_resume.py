@@ -839,3 +839,21 @@ def test_an_approved_plan_goes_on_after_a_crash_without_asking_again(tmp_path: P
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert unpacked(ledger(project))[0].startswith("charge ")
     assert [line.split()[0] for line in unpacked(ledger(project))] == ["charge", "ship"]
+
+
+def test_an_observer_failing_the_same_way_after_a_resume_is_told_once(tmp_path: Path) -> None:
+    """The ledger observer was down before and after a resume: the first failure after
+    each resume was not marked `again`, and explain told it once more per resume."""
+    project = make_project(tmp_path)
+    assert ido(project, "run", "deliver", SVC_DIE_AFTER="charge").returncode == -signal.SIGKILL
+    assert ido(project, "resume", "last", SVC_LEDGER_DOWN="1").returncode == 3
+    assert ido(project, "approve", "last", "--by", "ops").returncode == 0
+    ido(project, "resume", "last", SVC_LEDGER_DOWN="1")
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        events = journal.events(journal.runs()[0].id)
+    failed = [e.data for e in events if e.kind == "observer_failed"]
+    assert len(failed) >= 2 and len({f["reason"] for f in failed}) == 1, failed
+    assert "again" not in failed[0] and all(f.get("again") for f in failed[1:]), failed
+    told = ido(project, "explain", "last").stdout
+    lines = [line for line in told.splitlines() if line.strip().startswith("observer ledger")]
+    assert len(lines) == 1, told

@@ -13,6 +13,7 @@ from ido.errors import JournalError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.runtime.local import LocalRuntime
+from ido.runtime.recovery import fold_undone
 from ido.testing import MemoryJournal
 from tests.runtime.test_resume import LEDGER, ido, ledger, make_project
 
@@ -373,3 +374,36 @@ def test_a_compensation_whose_outcome_is_unknown_says_what_rejecting_it_does(
     assert blocked.returncode == 3, blocked.stdout + blocked.stderr
     said = "or reject to leave charge (step 1) not undone and go on undoing the steps before it"
     assert said in blocked.stdout and "end the run" not in blocked.stdout, blocked.stdout
+
+
+def test_a_compensation_whose_error_says_its_outcome_is_unknown_is_said_to_have_failed(
+    tmp_path: Path,
+) -> None:
+    """The refund failed with an error that happened to say "its outcome is unknown": the
+    run's reason, read from the error's words, said the charge may not be undone, as for a
+    refund cut short. Now what the compensation's end records tells: it failed."""
+    project = saga(tmp_path)
+    calls = project / "svc" / "saga.py"
+    calls.write_text(
+        calls.read_text().replace(
+            '    _write("refund", ctx.idempotency_key)',
+            '    raise RuntimeError("the bank timed out: its outcome is unknown")',
+        )
+    )
+    assert ido(project, "run", "deliver").returncode == 1
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        reason = str(journal.runs()[0].reason)
+    assert reason.endswith("; charge (step 1) is not undone: refund failed"), reason
+
+
+def test_a_journal_from_before_compensations_recorded_how_they_settled_reads_as_then() -> None:
+    """A compensation's end recorded before `settled` was: its error's words still tell a
+    refund cut short and not made again."""
+    ended = {"undoes": "charge", "undoes_step": 1, "capability": "refund", "ok": False}
+    error = "interrupted; its outcome is unknown, and repeating it was rejected"
+    told = fold_undone([], "compensation_finished", {**ended, "error": error})
+    assert told == ["charge (step 1) may not be undone: refund's outcome is unknown"]
+    new = {**ended, "error": error, "settled": None, "resumed": "approved"}
+    assert fold_undone([], "compensation_finished", new) == [
+        "charge (step 1) is not undone: refund failed"
+    ]
