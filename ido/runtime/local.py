@@ -139,6 +139,10 @@ def repeated(ctx: ActionContext) -> dict[str, Any]:
     }
 
 
+STARTS = ("action_started", "action_repeated")
+"""The events a call waits on: on disk before the call is made."""
+
+
 def _uncalled_cut(pending: list[Pending]) -> list[Pending]:
     """`pending` up to the first start of a step held in it after the last outcome: a call
     starts only once its start is on disk, so a start still held was never called."""
@@ -146,10 +150,6 @@ def _uncalled_cut(pending: list[Pending]) -> list[Pending]:
     last = max((n for n, kind in enumerate(kinds) if kind == "action_finished"), default=-1)
     starts = [n for n, kind in enumerate(kinds) if kind in STARTS and n > last]
     return pending[: starts[0]] if starts else pending
-
-
-STARTS = ("action_started", "action_repeated")
-"""The events a call waits on: on disk before the call is made."""
 
 
 def as_recorded(
