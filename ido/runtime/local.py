@@ -443,9 +443,14 @@ class LocalRuntime:
         settled = UNKNOWN_SETTLED[seen]
         if seen is None and not deadline:
             step = Interrupted(
-                ctx.step, ctx.capability, ctx.attempt, ctx.idempotency_key, run.decisions
+                ctx.step,
+                ctx.capability,
+                ctx.attempt,
+                ctx.idempotency_key,
+                run.decisions,
+                cause=recorded.error,
             )
-            ask = self._ask(run, capability, replace(step, cause=recorded.error))
+            ask = self._ask(run, capability, step)
             return recorded, "its outcome is unknown", ask
         outcome = replace(outcome, ok=bool(seen))  # done, late, when its effects hold
         return self._finish(run, ctx, outcome, settled=settled), settled, None
@@ -541,11 +546,10 @@ class LocalRuntime:
         key, it could charge twice. A person decides (`_decided`); until then, the run is
         blocked with a request for it."""
         what = subject(step.step, capability.name)
-        how = "was interrupted" if step.cause is None else step.cause
         unknown = "whether it ran" if step.cause is None else "its outcome"
         failed = "".join(f"; observer {name} failed" for name in run.unobserved)
         message = (
-            f"step {step.step} ({capability.name}) {how}, and nothing observes "
+            f"step {step.step} ({capability.name}) {step.how}, and nothing observes "
             f"its effects ({', '.join(capability.spec.effects)}{failed}): {unknown} is "
             "unknown. Approve to perform it again under the same idempotency key, or "
             f"reject {rejecting(step.undoing)}"
@@ -585,9 +589,8 @@ class LocalRuntime:
         why = f": {verdict['comment']}" if verdict.get("comment") else ""
         why_not = f"its outcome is unknown, and repeating it was rejected{why}"
         self._cut_short(run, ctx, step, why_not, how="rejected")
-        how = "was interrupted" if step.cause is None else step.cause
         return "failed", (
-            f"step {step.step} {capability.name} {how} with its outcome unknown, "
+            f"step {step.step} {capability.name} {step.how} with its outcome unknown, "
             f"and {verdict['by']} rejected performing it again ({UNKNOWN_RULE}){why}"
         )
 
@@ -861,8 +864,7 @@ class LocalRuntime:
                         outcome = self._finish(run, ctx, outcome)  # as recorded
                     if outcome.ok:
                         done.add(i)
-                        effects = self.catalog.capabilities[ctx.capability].spec.effects
-                        expected = apply_effects(expected, effects)
+                        expected = apply_effects(expected, capability.spec.effects)
                         continue
                     # A timeout's error says it (`timed out after 30s`, `stopped at the
                     # deadline after 3s`): not "timed out: timed out after 30s".
@@ -1242,6 +1244,8 @@ class LocalRuntime:
         step of a plan does (`_undo_approval`): the run is `blocked` there, and the older
         steps are undone after it, once the verdict is in and the run resumed.
         """
+        if not run.completed:  # nothing to undo: no need to read the run's journal
+            return None
         intent = self.env.intent(run.intent)
         events = self.journal.events(run.run_id)  # (no verdict comes in while undoing)
         given = verdicts(events)

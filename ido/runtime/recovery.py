@@ -160,6 +160,11 @@ class Interrupted:
     """Whether it was being made again, as a person approved, when it was cut short: its
     outcome is unknown again, and the approval was for one repeat."""
 
+    @property
+    def how(self) -> str:
+        """What left its outcome unknown, as a request and a run's reason say it."""
+        return "was interrupted" if self.cause is None else self.cause
+
 
 @dataclass(frozen=True)
 class Recovered:
@@ -232,12 +237,11 @@ def recover(
             observed = data["state"]
             for name, report in data.get("reports", {}).items():  # what stands if it fails
                 run.reports[name] = (len(run.effect_log), report)
-                run.report_digests[name] = digest(report)
+                run.failing.pop(name, None)  # it reported: failing again is news
             for name in data.get("unchanged", ()):  # read again as it was: read here
+                run.failing.pop(name, None)
                 if name in run.reports:
                     run.reports[name] = (len(run.effect_log), run.reports[name][1])
-            for name in [*data.get("reports", {}), *data.get("unchanged", ())]:
-                run.failing.pop(name, None)  # it reported: failing again is news
         elif event.kind == "observer_failed" and "reason" in data:
             run.failing[data["observer"]] = data["reason"]  # the same again is `again`
         elif event.kind == "decided":
@@ -274,6 +278,8 @@ def recover(
             compensating = data.get("reason") or "the run failed"
         elif event.kind == "effects_missing":
             fold_missing(run, data)
+    # (digested once, the last of each: a report may be a megabyte, journaled many times)
+    run.report_digests = {name: digest(report) for name, (_, report) in run.reports.items()}
     return Recovered(
         run,
         str(started.get("planner", "cpsat")),
