@@ -162,23 +162,14 @@ class _Log:
         )
 
     @property
-    def paid(self) -> list[float]:
-        """What each call cost, in order."""
-        return [float(r["cost"] or 0.0) for r in self._asked]
-
-    @property
-    def took(self) -> list[float]:
-        """How long each call took, as the client measured it: recorded with each reply, so
-        replay subtracts the same."""
-        return [float(r["seconds"] or 0.0) for r in self._asked]
-
-    @property
     def cost(self) -> float:
-        return sum(self.paid)
+        return sum(_spent(self.calls, "cost"))
 
     @property
     def seconds(self) -> float:
-        return sum(self.took)
+        """How long the calls took, as the client measured them: recorded with each reply,
+        so replay subtracts the same."""
+        return sum(_spent(self.calls, "seconds"))
 
     def to_json(self) -> dict[str, Any]:
         inputs, outputs = self.tokens
@@ -227,7 +218,8 @@ class _ModelPlanner:
 
     @staticmethod
     def _unaffordable(task: Task, log: _Log) -> str | None:
-        """Why not to ask (again): the budget left would not pay for a call like the last.
+        """Why not to ask (again): the budget left would not pay for a call like the last,
+        or the deadline left would not wait for one (`_out_of_time`).
 
         The last paid call is this decision's, else the run's (`task.model_call_cost`).
         """
@@ -243,7 +235,7 @@ class _ModelPlanner:
                 f"the budget left ({left:.4f}) would not pay for another model call "
                 f"(the last cost {last:.4f})"
             )
-        return None
+        return _ModelPlanner._out_of_time(task, log)
 
     @staticmethod
     def _out_of_time(task: Task, log: _Log) -> str | None:
@@ -320,7 +312,7 @@ class LlmPlanner(_ModelPlanner):
             {"role": "user", "content": _situation(task)},
         ]
         for _ in range(self.settings.max_rounds):
-            unaffordable = self._unaffordable(task, log) or self._out_of_time(task, log)
+            unaffordable = self._unaffordable(task, log)
             if unaffordable is not None:
                 return self._fall_back(task, log, unaffordable)
             reply = self._ask(task, log, messages, tools)
@@ -371,7 +363,7 @@ class HybridPlanner(_ModelPlanner):
             {"role": "user", "content": _options(task, options)},
         ]
         for _ in range(self.settings.max_rounds):
-            unaffordable = self._unaffordable(task, log) or self._out_of_time(task, log)
+            unaffordable = self._unaffordable(task, log)
             if unaffordable is not None:
                 log.verdict, log.fallback = f"{unaffordable}: the solver's best", self.fallback.name
                 return self._settled(task, log, solved)
@@ -431,8 +423,13 @@ def last_spent(calls: Sequence[Mapping[str, Any]], key: str, before: float) -> f
     that was not answered from the cache and spent some, else `before`: what the next
     call is weighed by, in this decision (`_unaffordable`, `_out_of_time`) and the run's
     next (`ido.runtime.recovery.fold_model_calls`)."""
-    spent = [float(c["reply"].get(key) or 0.0) for c in calls if not c.get("cached")]
-    return next((amount for amount in reversed(spent) if amount > 0), before)
+    return next((amount for amount in reversed(_spent(calls, key)) if amount > 0), before)
+
+
+def _spent(calls: Sequence[Mapping[str, Any]], key: str) -> list[float]:
+    """`key` ("cost" or "seconds") of each of `calls` not answered from the cache, in
+    order (one from the cache cost nothing)."""
+    return [float(c["reply"].get(key) or 0.0) for c in calls if not c.get("cached")]
 
 
 def left_after_calls(task: Task, paid: float, took: float) -> Task:
