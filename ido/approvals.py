@@ -65,7 +65,7 @@ def approvals_asked(
     1-based number in the plan (0 for a plan rule's). `ido run` records these and stops;
     `ido plan` says them, so that a plan shown does not hide the wait it leads to."""
     found = [
-        (rule, name, 0 if name == PLAN else list(steps).index(name) + 1, message)
+        (rule, name, 0 if name == PLAN else steps.index(name) + 1, message)
         for rule, name, message in approvals
     ]
     if mode == "propose":

@@ -93,6 +93,9 @@ _CONVERSIONS = {
     "timestamp": "a timestamp is RFC 3339, with its time and zone (`2026-12-06T10:00:00Z`)",
 }
 _CONVERTED = re.compile(r"(?<![\w.])(duration|timestamp)\s*\(\s*$")
+_CLOSES = re.compile(r"\s*\)")
+"""What closes a call right after its argument (matched where the literal ends, without a
+copy of the rest of the condition for each literal)."""
 
 
 def _check_literals(source: str) -> None:
@@ -105,7 +108,7 @@ def _check_literals(source: str) -> None:
     code = _blank_literals(source, spans=spans)
     for start, end in spans:
         called = _CONVERTED.search(code, max(0, start - 40), start)
-        if called is None or not code[end:].lstrip().startswith(")"):
+        if called is None or _CLOSES.match(code, end) is None:
             continue
         function, literal = called.group(1), source[start:end]
         value = _env().compile(f"{function}({literal})").eval(data={})

@@ -451,10 +451,7 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
     problems: list[Problem] = []
 
     def at(resource: Resource, path: FieldPath, message: str) -> None:
-        origin = catalog.origins[(resource.kind, resource.name)]
-        problems.append(
-            Problem(display(origin.file, base), origin.line_of(path), format_path(path), message)
-        )
+        problems.append(problem_at(catalog, resource, path, message, base))
 
     read: set[Path] = set()  # the catalog's files, resolved once, when a hint is looked for
 
@@ -757,8 +754,7 @@ def check_names(catalog: Catalog, base: Path) -> list[Problem]:
         if len(unknown) > NAMES_TOLD:
             more = len(unknown) - NAMES_TOLD
             said = f"and {more:,} more names no capability or intent of the catalog has"
-            line = origin.line_of(path)
-            warnings.append(Problem(display(origin.file, base), line, format_path(path), said))
+            warnings.append(problem_at(catalog, resource, path, said, base))
     return warnings
 
 

@@ -37,9 +37,10 @@ def check_domain(domain: Domain) -> None:
         _Uses(domain, domain.constants, at, action.name, below).action(action, types)
 
 
-def check_problem(domain: Domain, problem: Problem) -> None:
-    """Raise PddlError for a name a problem uses and neither it nor its domain declares."""
-    types, below = declared_types(domain), subtypes(domain)
+def check_problem(domain: Domain, problem: Problem, below: dict[str, set[str]]) -> None:
+    """Raise PddlError for a name a problem uses and neither it nor its domain declares
+    (`below`: the domain's `subtypes`, which grounding uses too)."""
+    types = declared_types(domain)
     at = f"{problem.file}:{problem.lines.get(':objects', 1)}"
     for name, kind in problem.objects.items():
         if kind not in types:

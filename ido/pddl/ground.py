@@ -69,9 +69,9 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
             f"{problem.file}:{problem.lines.get(':domain', 1)}: problem {problem.name} is for "
             f"domain {problem.domain}, not {domain.name}"
         )
-    check_problem(domain, problem)
-    objects = {**domain.constants, **problem.objects}
     below = subtypes(domain)
+    check_problem(domain, problem, below)
+    objects = {**domain.constants, **problem.objects}
     pools: dict[str, list[str]] = {}
 
     def objects_of(kind: str) -> list[str]:
