@@ -851,10 +851,9 @@ def run(
                 loaded, intent, store, None if quiet else listener, telemetry, started
             )
         except KeyboardInterrupt:
-            if started:
-                named(started[0])
             with lock:
                 if started:
+                    named(started[0])
                     ended.append((label[0], intent.name, started[0]))
                 else:
                     unbegun.append(intent.name)
@@ -999,9 +998,8 @@ def _run_in_processes(
     try:
         ended = run_workers(commands, lambda line, err: typer.echo(line, err=err), check, dealer)
     except KeyboardInterrupt:  # each worker said what its runs came to; these none took
-        undealt = collections.Counter(references[i] for i in dealer.undealt())
-        if undealt:
-            typer.echo(f"not started: {_tally(undealt)}")
+        for line in _stopped_lines([], [references[i] for i in dealer.undealt()], journal):
+            typer.echo(line)
         raise
     codes = [e.code for e in ended]
     for number, end in enumerate(ended, 1):

@@ -348,11 +348,10 @@ def _proposed(tool_calls: Sequence[Sequence[str]]) -> str:
     of `hybrid`'s one call of `choose`, the option it chose, which is what a wrong choice
     is judged on ("chose option 9: option must be a number from 1 to 3")."""
     if len(tool_calls) == 1 and tool_calls[0][0] == "choose":
-        try:
-            arguments = json.loads(tool_calls[0][1])
-        except (ValueError, RecursionError):
-            arguments = None
-        if isinstance(arguments, dict) and "option" in arguments:
+        from ido.planner.llm import tool_arguments  # (only for hybrid's answers)
+
+        arguments = tool_arguments(tool_calls[0][1])
+        if arguments is not None and "option" in arguments:
             return f"chose option {visible(shortened(json.dumps(arguments['option']), 40))}"
     return f"proposed {', '.join(visible(name) for name, _ in tool_calls)}"
 

@@ -999,11 +999,11 @@ def test_arguments_nested_too_deep_to_read_are_unreadable_like_other_bad_json() 
     """Arguments nested 100,000 deep made `json.loads` raise RecursionError, which only
     ValueError was caught for, and the planner crashed. (litellm itself refuses an answer
     that deep, so it is written here directly.)"""
-    from ido.planner.llm import _arguments, _choice
+    from ido.planner.llm import _choice, tool_arguments
     from ido.planner.llm_client import Reply
 
     deep = '{"option": 2, "rationale": ' + "[" * 100_000 + "]" * 100_000 + "}"
-    assert _arguments(deep) is None
+    assert tool_arguments(deep) is None
     reply = Reply(tool_calls=(("choose", deep),))
     assert _choice(reply, 2) == (None, "option must be a number from 1 to 2", [])
 

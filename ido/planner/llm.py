@@ -623,7 +623,7 @@ def _proposal(
                 " (denied or unknown)"
             )
             continue
-        args = _arguments(arguments)
+        args = tool_arguments(arguments)
         if args is None:
             problems.append(f"call {k} ({name}): its arguments are not a JSON object")
         else:
@@ -663,7 +663,7 @@ def _of_what_is_left(problem: str) -> str:
     return problem
 
 
-def _arguments(text: str) -> dict[str, Any] | None:
+def tool_arguments(text: str) -> dict[str, Any] | None:
     """A tool call's arguments, if they are a JSON object: None for any other answer, one
     nested too deep for `json.loads` (RecursionError) as much as one that is not JSON."""
     try:
@@ -676,7 +676,7 @@ def _arguments(text: str) -> dict[str, Any] | None:
 def _choice(reply: Reply, count: int) -> tuple[int | None, str, list[str]]:
     if len(reply.tool_calls) != 1 or reply.tool_calls[0][0] != "choose":
         return None, "answer with exactly one call of the tool `choose`", []
-    args = _arguments(reply.tool_calls[0][1])
+    args = tool_arguments(reply.tool_calls[0][1])
     option = _whole(args.get("option") if args else None)
     if option is None or not 1 <= option <= count:
         return None, f"option must be a number from 1 to {count}", []
