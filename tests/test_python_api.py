@@ -109,6 +109,24 @@ def test_load_run_read_explain_and_replay_on_a_sqlite_file(
     assert capsys.readouterr() == ("", "")
 
 
+def test_runtimes_on_threads_share_one_sqlite_journal(project: Path, tmp_path: Path) -> None:
+    """As the page says: a runtime per thread, one journal for all; every run is there."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    catalog = ido.load_catalog(["intents", "capabilities", "policies"])
+    with ido.open_journal(tmp_path / "ido.db") as journal:
+
+        def one(_: int) -> ido.RunReport:
+            runtime = ido.LocalRuntime(catalog, journal, base=project)
+            return runtime.run(catalog.intents["ship-order"])
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            reports = list(pool.map(one, range(8)))
+        rows = journal.runs()
+    assert [r.outcome for r in reports] == ["achieved"] * 8
+    assert sorted(r.id for r in rows) == sorted(r.run_id for r in reports)
+
+
 def test_plan_decides_without_acting_with_the_journals_beliefs(project: Path) -> None:
     """`plan` returns the decision `ido plan` shows, performs nothing and journals nothing;
     given a journal, it decides with the health its runs learnt."""
