@@ -1,3 +1,120 @@
-"""ido: an intent-driven orchestrator."""
+"""ido: an intent-driven orchestrator. The names in `__all__` are its public Python API
+(docs/python-api.md), stable within a major version; everything else is internal.
+
+They are imported when first used, not with `import ido`: a program that imports ido
+but only reads its version pays for no pydantic, CEL or SQLite (and OR-Tools and litellm
+only ever come with a plan that needs them)."""
+
+TYPE_CHECKING = False  # (as `typing.TYPE_CHECKING` reads, without importing typing: 5 ms)
 
 __version__ = "0.1.0"
+
+_HOMES = {
+    # loading
+    "Catalog": "ido.loading",
+    "load_catalog": "ido.loading",
+    "check_names": "ido.loading",
+    "find_intent": "ido.loading",
+    "Intent": "ido.model",
+    # planning and running
+    "plan": "ido.api",
+    "Decision": "ido.decide",
+    "LocalRuntime": "ido.runtime.local",
+    "RunReport": "ido.runtime.local",
+    # journals
+    "open_journal": "ido.api",
+    "Journal": "ido.journal",
+    "SqliteJournal": "ido.journal",
+    "MemoryJournal": "ido.testing",
+    "RunRow": "ido.journal",
+    "Event": "ido.journal",
+    # after a run
+    "explain_run": "ido.api",
+    "replay_run": "ido.api",
+    "counterfactual_run": "ido.api",
+    "Replay": "ido.replay",
+    "Counterfactual": "ido.scenario.recorded",
+    # errors
+    "IdoError": "ido.errors",
+    "LoadError": "ido.errors",
+    "Problem": "ido.errors",
+    "NotFoundError": "ido.errors",
+    "PlanningError": "ido.errors",
+    "ExecutionError": "ido.errors",
+    "ObserverError": "ido.errors",
+    "JournalError": "ido.errors",
+}
+
+__all__ = [
+    "Catalog",
+    "Counterfactual",
+    "Decision",
+    "Event",
+    "ExecutionError",
+    "IdoError",
+    "Intent",
+    "Journal",
+    "JournalError",
+    "LoadError",
+    "LocalRuntime",
+    "MemoryJournal",
+    "NotFoundError",
+    "ObserverError",
+    "PlanningError",
+    "Problem",
+    "Replay",
+    "RunReport",
+    "RunRow",
+    "SqliteJournal",
+    "__version__",
+    "check_names",
+    "counterfactual_run",
+    "explain_run",
+    "find_intent",
+    "load_catalog",
+    "open_journal",
+    "plan",
+    "replay_run",
+]
+"""The public names (`_HOMES` says where each lives: the two must agree, a test checks)."""
+# (No public name is a submodule's: importing `ido.explain`, the module, would hide the
+# function `ido.explain` behind it; hence `explain_run`, `replay_run`.)
+
+
+if not TYPE_CHECKING:  # (type checkers see the imports below, and so catch a misspelt name)
+
+    def __getattr__(name: str) -> object:
+        """A public name, imported from its module on first use (and kept: asked once)."""
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module 'ido' has no attribute '{name}'")
+        from importlib import import_module
+
+        value = getattr(import_module(home), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *_HOMES})
+
+
+if TYPE_CHECKING:  # what type checkers and editors see of the names above
+    from ido.api import counterfactual_run, explain_run, open_journal, plan, replay_run
+    from ido.decide import Decision
+    from ido.errors import (
+        ExecutionError,
+        IdoError,
+        JournalError,
+        LoadError,
+        NotFoundError,
+        ObserverError,
+        PlanningError,
+        Problem,
+    )
+    from ido.journal import Event, Journal, RunRow, SqliteJournal
+    from ido.loading import Catalog, check_names, find_intent, load_catalog
+    from ido.model import Intent
+    from ido.replay import Replay
+    from ido.runtime.local import LocalRuntime, RunReport
+    from ido.scenario.recorded import Counterfactual
+    from ido.testing import MemoryJournal

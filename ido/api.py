@@ -1,0 +1,133 @@
+"""The few functions of ido's public Python API (docs/python-api.md) that are more than a
+name re-exported: what `ido plan`, `ido explain` and `ido replay` do around the library's
+parts, without printing or exiting, so that an embedder need not copy it from the CLI."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ido.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from ido.decide import Decision
+    from ido.errors import ObserverError
+    from ido.journal import Journal, SqliteJournal
+    from ido.loading import Catalog
+    from ido.model import Intent
+    from ido.replay import Replay
+    from ido.scenario.recorded import Counterfactual
+
+FORMATS = ("text", "md", "json", "html")
+"""What `explain` writes, as `ido explain --format` names them."""
+
+
+def open_journal(path: Path | str, *, reading: bool = False) -> SqliteJournal:
+    """The SQLite journal at `path`, as the CLI opens it. To write (`reading=False`) it is
+    made, with its folders, when it is not there. To read only, a journal that is not
+    there is a `NotFoundError` (a misspelt path, not an empty history), and one that cannot
+    be written (a read-only mount, a backup) is opened read-only."""
+    from ido.journal import SqliteJournal
+
+    if reading and not Path(path).exists():
+        raise NotFoundError(f"no journal at {path}")
+    return SqliteJournal(path, reading=reading)
+
+
+def _intent(catalog: Catalog, intent: Intent | str) -> Intent:
+    from ido.loading import find_intent
+
+    return find_intent(catalog, intent) if isinstance(intent, str) else intent
+
+
+def plan(
+    catalog: Catalog,
+    intent: Intent | str,
+    *,
+    journal: Journal | None = None,
+    alternatives: int = 3,
+    base: Path | None = None,
+    on_observer_error: Callable[[ObserverError], None] | None = None,
+) -> Decision:
+    """Observe once and decide once, as `ido plan` does: nothing is performed or journaled.
+
+    `intent`: an intent, or its name (or intent file) in `catalog`. `journal`: whose runs'
+    health beliefs to decide with, as a run would (none: the declared figures). `base`:
+    the project folder observers' relative paths and imports start from (the current
+    directory by default). An observer that cannot be read raises its `ObserverError`,
+    unless `on_observer_error` is given: it is then told, and the plan made without it
+    (what `ido plan` does, saying so on stderr).
+    """
+    from ido.decide import History, decide
+    from ido.errors import ObserverError
+    from ido.observe import boolean_facts, observe, snapshot
+    from ido.planner import get_planner
+
+    chosen = _intent(catalog, intent)
+    base = base or Path.cwd()
+    observations = []
+    for name in chosen.spec.observers:
+        observer = catalog.observers[name]
+        origin = catalog.origin(observer)
+        try:
+            observations.append(observe(observer, origin.file.parent if origin else base, base))
+        except ObserverError as exc:
+            if on_observer_error is None:
+                raise
+            on_observer_error(exc)
+    state = snapshot(chosen, observations, {}, boolean_facts(catalog))
+    evidence = journal.health() if journal is not None else {}
+    return decide(
+        chosen,
+        catalog,
+        state,
+        History(evidence=evidence, now=time.time()),
+        get_planner(chosen.spec.planner, settings=chosen.spec.llm),
+        number=1,
+        trigger="ido plan",
+        alternatives=alternatives,
+    )
+
+
+def explain_run(journal: Journal, run: str = "last", *, format: str = "text") -> str:
+    """A run explained, as `ido explain RUN --format FORMAT` writes it (without colour):
+    `text`, `md` (Markdown), `json` or `html` (one self-contained page). `run`: a run id,
+    `last`, or (in a SQLite journal) a prefix of an id. An unknown run is a
+    `NotFoundError`; an unknown format a `ValueError`."""
+    if format not in FORMATS:
+        raise ValueError(f"format '{format}' is not one of {', '.join(FORMATS)}")
+    from ido.explain import render, run_view
+    from ido.runtime.owners import live_owner
+
+    run_id = journal.resolve(run)
+    row, events = journal.run(run_id), journal.events(run_id)
+    view = run_view(row, events, row.outcome is None and live_owner(events) is not None)
+    if format == "html":
+        from ido.report_html import render_html
+
+        return render_html(view)
+    return render(view, format)
+
+
+def replay_run(journal: Journal, run: str, catalog: Catalog) -> Replay:
+    """Re-decide every recorded decision of a run from its recorded inputs with `catalog`
+    (`ido replay RUN --exact`): `divergence` is None when each chose as recorded."""
+    from ido.replay import replay_exact
+
+    run_id = journal.resolve(run)
+    return replay_exact(run_id, journal.events(run_id), catalog)
+
+
+def counterfactual_run(
+    journal: Journal, run: str, catalog: Catalog, intent: Intent | None = None
+) -> Counterfactual:
+    """Do a recorded run again under `catalog` (other policies, capabilities) and, if given,
+    another version of its intent, in the world the recording met, and compare decision
+    by decision (`ido replay RUN --policies …`). Nothing is performed or journaled."""
+    from ido.replay import replay_counterfactual
+
+    run_id = journal.resolve(run)
+    events, row = journal.events(run_id), journal.run(run_id)
+    return replay_counterfactual(run_id, events, row, catalog, intent)
