@@ -97,6 +97,9 @@ def test_the_approved_plan_runs_though_deciding_again_would_pick_another(gated: 
     told = ido("explain", "last")[1]
     assert "the approved plan (decision 1) still holds: every step's requirements" in told
     assert "as approved in decision 1, not planned again" in told
+    audit = ido("audit")[1]
+    assert "Approved plans checked on resume:" in audit
+    assert "the approved plan (decision 1) still holds" in audit
 
 
 def test_an_approved_plan_that_no_longer_holds_is_planned_again_and_says_why(
@@ -121,6 +124,7 @@ def test_an_approved_plan_that_no_longer_holds_is_planned_again_and_says_why(
     assert last["result"]["plan"]["steps"][0]["capability"] == "pay-pricey-eu"
     told = ido("explain", "last")[1]
     assert "the approved plan (decision 1) no longer holds: pay-cheap-eu is now denied" in told
+    assert "no longer holds: pay-cheap-eu is now denied" in ido("audit")[1]
 
 
 def test_an_approved_plan_over_the_budget_left_is_planned_again(gated: Path) -> None:
@@ -175,3 +179,22 @@ def test_a_rejected_plan_still_fails_the_run_without_a_check(gated: Path) -> Non
     code, out = ido("resume", "last")
     assert code == 1 and "ship was rejected by bob" in out, out
     assert len(decisions(gated)) == 1 and called(gated) == []
+
+
+def test_a_proposed_plan_approved_runs_as_proposed(project: Path) -> None:
+    """Under `mode: propose` the resume decided again, and the plan it chose then (cheappay
+    having got busy) was another: the person was asked again for a plan they never saw
+    proposed. The proposed plan, approved and still holding, runs."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + BUSY_RULE)
+    (project / "capabilities" / "load.yaml").write_text(OBSERVER)
+    busy(project, False)
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  observers: [load]\n  mode: propose\n")
+    code, out = ido("run", "ship-order")
+    assert code == 3 and "mode/propose" in out, out
+    ido("approve", "last", "--by", "alice")
+    busy(project, True)
+    code, out = ido("resume", "last")
+    assert code == 0 and "achieved" in out, out
+    assert called(project) == ["pay-cheap-eu", "ship"]
