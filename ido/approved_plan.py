@@ -13,18 +13,29 @@ from dataclasses import replace
 from typing import Any
 
 from ido.approvals import PLAN, UNKNOWN_RULE
-from ido.decide import Decision, History, build_task, decide, health_view, observed_facts
-from ido.decide import plan_check as plan_rules_of
+from ido.conditions import compile_condition
+from ido.decide import (
+    Decision,
+    History,
+    build_task,
+    decide,
+    health_view,
+    observed_facts,
+    plan_check,
+)
 from ido.journal import Event
 from ido.loading import Catalog
-from ido.model import Intent, format_duration
+from ido.model import Intent
+from ido.model.durations import durations_against
 from ido.planner import Planner
+from ido.planner.limit_words import probability_against, written_amount, written_probability
 from ido.planner.simulate import check_plan
 from ido.planner.solving import step_of
 from ido.planner.types import Plan, PlanResult, Rejection, Task
 from ido.state import digest
 
 STARTS = ("action_started", "action_repeated")
+"""The events of a step's call starting (as `ido.runtime.local.STARTS`, which imports this)."""
 
 
 def approved_plan(events: Sequence[Event]) -> dict[str, Any] | None:
@@ -64,18 +75,19 @@ def _denials(task: Task, names: Sequence[str]) -> list[str]:
 
 
 def _within(task: Task, plan: Plan) -> str:
-    """What the plan is within, in words: the budget, deadline and success probability left."""
+    """The limits left the plan is within, in words: `cost 0.80 of the 5.00 left of
+    max_cost; latency 1.8s of the 29.99s left of the deadline; success 0.9702 ≥ 0.9000`."""
     limits, said = task.limits, []
     if limits.max_cost is not None:
-        said.append(f"cost {plan.cost:.2f} within the {limits.max_cost:.2f} left of max_cost")
+        cost, left = written_amount(plan.cost), written_amount(limits.max_cost)
+        said.append(f"cost {cost} of the {left} left of max_cost")
     if limits.deadline is not None:
-        took, left = format_duration(plan.latency), format_duration(limits.deadline)
-        said.append(f"latency {took} within the {left} left of the deadline")
-    if limits.min_success_probability is not None:
-        said.append(
-            f"success {plan.success_probability:.3f} at least "
-            f"min_success_probability {limits.min_success_probability}"
-        )
+        took, left = durations_against(plan.latency, limits.deadline)
+        said.append(f"latency {took} of the {left} left of the deadline")
+    least = limits.min_success_probability
+    if least is not None:
+        reached = probability_against(plan.success_probability, least)
+        said.append(f"success {reached} ≥ min_success_probability {written_probability(least, 4)}")
     return "; ".join(said)
 
 
@@ -108,8 +120,10 @@ def check_approved(
     after = tuple(tuple(int(i) for i in w) for w in recorded.get("after") or ())
     plan = Plan(tuple(step_of(task, actions[n]) for n in names), after or None)
     problems = _denials(task, names)
+    if all(compile_condition(g).evaluate({"state": state}).holds for g in task.goal):
+        problems.append("the goal already holds")  # nothing is left to do
     problems += [p for p in check_plan(task, plan) if not p.endswith("is denied by policy")]
-    check = plan_rules_of(intent, catalog, state, history, seen[0])
+    check = plan_check(intent, catalog, state, history, seen[0])
     plan_hits = check(plan) if check.rules else []
     errors += check.errors
     problems += [

@@ -90,6 +90,7 @@ def test_the_approved_plan_runs_though_deciding_again_would_pick_another(gated: 
     busy(gated, True)
     code, out = ido("resume", "last")
     assert code == 0 and "achieved" in out, out
+    assert "the plan approved in decision 1 still holds: pay-cheap-eu → ship" in out
     assert called(gated) == ["pay-cheap-eu", "ship"]
     last = decisions(gated)[-1]
     assert last["approved"]["holds"] is True and last["approved"]["decision"] == 1
@@ -117,6 +118,7 @@ def test_an_approved_plan_that_no_longer_holds_is_planned_again_and_says_why(
     )
     code, out = ido("resume", "last")
     assert code == 3 and "ship needs approval" in out, out
+    assert "approved plan (decision 1) no longer holds: pay-cheap-eu is now denied" in out
     assert called(gated) == []
     last = decisions(gated)[-1]
     assert last["approved"]["holds"] is False
