@@ -200,3 +200,24 @@ def test_a_proposed_plan_approved_runs_as_proposed(project: Path) -> None:
     code, out = ido("resume", "last")
     assert code == 0 and "achieved" in out, out
     assert called(project) == ["pay-cheap-eu", "ship"]
+
+
+def test_a_step_whose_requirement_no_longer_holds_is_named(gated: Path) -> None:
+    """The order was paid elsewhere while the run waited: paying again is not possible
+    (`requires '!state.order.paid'`), so the approved plan no longer holds, and the check
+    names the step and its requirement."""
+    (gated / "capabilities" / "order.json").write_text("{}")
+    (gated / "capabilities" / "order.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: order}\n"
+        "spec: {file: order.json, at: order}\n"
+    )
+    intent = gated / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("observers: [load]", "observers: [load, order]"))
+    assert ido("run", "ship-order")[0] == 3
+    ido("approve", "last", "--by", "alice")
+    (gated / "capabilities" / "order.json").write_text('{"paid": true}')
+    ido("resume", "last")
+    last = decisions(gated)[-1]
+    assert last["approved"]["holds"] is False
+    assert last["approved"]["why"] == "step 1: pay-cheap-eu requires '!state.order.paid'"
+    assert "pay-cheap-eu" not in called(gated)
