@@ -6,9 +6,10 @@ simulated world: they are counted apart and left out of the rest.
 Runs by outcome, decisions made, capabilities denied by each rule, approvals with who gave
 them (or that none was given: a request left past its last wait), when, how long they
 waited and who the request was escalated to by then, compensations a policy rule kept
-from running, and spend
-per intent and per provider (a model planner's calls under `llm:MODEL`). Pure: it takes
-runs and their events and returns a document; the CLI reads the journal and renders it.
+from running, each approved plan checked on resuming (it still held and ran as approved, or
+what no longer held), and spend per intent and per provider (a model planner's calls under
+`llm:MODEL`). Pure: it takes runs and their events and returns a document; the CLI reads
+the journal and renders it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ido.approvals import PLAN, Key, key_of, pending
-from ido.explain import markdown_text, outcome_word
+from ido.explain import approved_line, markdown_text, outcome_word
 from ido.journal import Event, RunRow, epoch, llm_cost, scenario_of, stamp
 from ido.model import format_wait
 from ido.policy import UNEVALUATED
@@ -43,6 +44,7 @@ def audit(
     spend_provider: defaultdict[str, float] = defaultdict(float)
     approvals: list[dict[str, Any]] = []
     stopped: list[dict[str, Any]] = []  # compensations a policy rule kept from running
+    checks: list[dict[str, Any]] = []  # approved plans checked on resuming
     decisions = 0
     simulated = 0
     for row, events in runs:
@@ -73,6 +75,8 @@ def audit(
                 unevaluated.update(r for r in ruled if closed[r] and all(closed[r]))
                 partly.update(r for r in ruled if any(closed[r]) and not all(closed[r]))
                 _add_model_spend(spend_provider, data)
+                if data.get("approved"):  # resumed after an approval: the plan checked
+                    checks.append({"run": row.id, "intent": row.intent, **data["approved"]})
             elif event.kind == "action_finished":
                 provider = data.get("provider") or _provider(events, data["step"])
                 spend_provider[provider] += float(data.get("cost", 0.0))
@@ -126,6 +130,7 @@ def audit(
         },
         "approvals": approvals,
         "compensations_stopped": stopped,
+        "approved_plans_checked": checks,
         "spend_per_intent": _by_amount(spend_intent),
         "spend_per_provider": _by_amount(spend_provider),
     }
@@ -192,6 +197,9 @@ def render(report: dict[str, Any], fmt: str) -> str:
                     f"{c['rule']}, not done"
                 )
             )
+    if report.get("approved_plans_checked"):  # (a section only where a run resumed so)
+        lines += ["", head("Approved plans checked on resume")]
+        lines += [item(f"{c['run']} {approved_line(c)}") for c in report["approved_plans_checked"]]
     lines += ["", head("Spend per intent")]
     lines += [item(f"{k}: {v:.2f}") for k, v in report["spend_per_intent"].items()] or [
         item("none")

@@ -1867,23 +1867,38 @@ def _fallen_back(result: Mapping[str, Any]) -> str:
     return f" · decided by {llm['fallback']}, not the model{model}: {verdict}"
 
 
+def _decided_lines(data: Mapping[str, Any]) -> list[str]:
+    """A decision as a run goes: its plan in a line; made on resuming after an approval, the
+    plan said `as approved` while it held, else what no longer held (`ido.approved_plan`)."""
+    from ido.explain import approved_line
+    from ido.text import printable
+
+    result, check = data["result"], data.get("approved")
+    head = f"decision {data['number']} ({data['trigger']})"
+    if check and check.get("holds"):
+        head += f", the plan approved in decision {check['decision']} still holds"
+    if result["status"] == "planned":
+        steps = _stages(result["plan"])
+        line = (
+            f"{head}: {steps} (cost {result['plan']['cost']:.2f}, "
+            f"score {result['plan']['score']:.3f}){_fallen_back(result)}"
+        )
+    elif result["status"] == "infeasible":
+        line = f"{head}: {_no_plan(result['reason'])}{_fallen_back(result)}"
+    else:
+        line = f"{head}: goal already holds"
+    if check is None or check.get("holds"):
+        return [line]
+    return [f"  {printable(approved_line(check))}", line]
+
+
 def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
     from ido.explain import event_line, repeated
 
     if kind == "run_started":
         return [f"run {data['run_id']} · intent {data['intent']}"]
     if kind == "decided":
-        result = data["result"]
-        head = f"decision {data['number']} ({data['trigger']})"
-        if result["status"] == "planned":
-            steps = _stages(result["plan"])
-            return [
-                f"{head}: {steps} (cost {result['plan']['cost']:.2f}, "
-                f"score {result['plan']['score']:.3f}){_fallen_back(result)}"
-            ]
-        if result["status"] == "infeasible":
-            return [f"{head}: {_no_plan(result['reason'])}{_fallen_back(result)}"]
-        return [f"{head}: goal already holds"]
+        return _decided_lines(data)
     if kind == "planning":
         from ido.planning_words import describe
 

@@ -74,6 +74,9 @@ class Decision:
     spent: float = 0.0
     elapsed: float = 0.0
     """What the run had spent and how long it had taken: the plan had the rest of the limits."""
+    approved: Mapping[str, Any] | None = None
+    """On resuming after an approval, the check of the approved plan (`ido.approved_plan`):
+    the decision it was made by, whether it still holds, and why; None for any other."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +92,7 @@ class Decision:
             "policy": [hit.to_json() for hit in self.policy],
             "spent": self.spent,
             "elapsed": self.elapsed,
+            **({"approved": dict(self.approved)} if self.approved is not None else {}),
         }
 
 
@@ -327,7 +331,7 @@ def _used(intent: Intent, history: History, result: PlanResult) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
-def _plan_check(
+def plan_check(
     intent: Intent,
     catalog: Catalog,
     state: Mapping[str, Any],
@@ -376,7 +380,7 @@ def decide(
     task, hits, errors, beliefs = build_task(
         intent, catalog, state, history, alternatives, seen=seen
     )
-    check = _plan_check(intent, catalog, state, history, seen[0])
+    check = plan_check(intent, catalog, state, history, seen[0])
     if check.rules:  # (a model choosing among plans is offered those the rules allow)
         task = replace(task, allows=check.allows)
     result = planner.plan(task)

@@ -406,6 +406,8 @@ def _optimality(result: Mapping[str, Any]) -> str:
     proof. Empty when the plan was proven optimal."""
     if result["proven_optimal"]:
         return ""
+    if "approved" in result.get("solver", {}):
+        return f" (as approved in decision {result['solver']['approved']}, not planned again)"
     llm = result.get("solver", {}).get("llm") or {}
     verdict = "" if llm.get("fallback") else str(llm.get("verdict", ""))
     if verdict == "accepted":
@@ -449,12 +451,22 @@ def _conflict_line(result: Mapping[str, Any]) -> str:
     )
 
 
+def approved_line(check: Mapping[str, Any]) -> str:
+    """What the check of an approved plan on resuming found (`ido.approved_plan`)."""
+    plan = f"the approved plan (decision {check['decision']})"
+    if check.get("holds"):
+        return f"{plan} still holds: {check['why']}"
+    return f"{plan} no longer holds: {check['why']}; planned again"
+
+
 def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     result = d["result"]
     parts: dict[str, list[str]] = {}
     parts["observed"] = [f"{k} = {shown(v)}" for k, v in d["observed"].items()]
     if d.get("beliefs"):
         parts["beliefs"] = [_belief_line(name, b) for name, b in d["beliefs"].items()]
+    if d.get("approved"):
+        parts["approved plan"] = [approved_line(d["approved"])]
     plan = result.get("plan")
     if result["status"] == "infeasible":
         parts["no plan"] = [result["reason"] or "no plan"]

@@ -35,6 +35,7 @@ from ido.approvals import (
     undo_verdict,
     verdicts,
 )
+from ido.approved_plan import approved_plan, decide_approved
 from ido.conditions import compile_condition
 from ido.decide import Decision, History, backoff, decide, guards_now, undo_stopped_by
 from ido.errors import ExecutionError, IdoError, JournalError, ObserverError
@@ -322,6 +323,8 @@ class LocalRuntime:
         said_no = (rejected(asked, given) or expired(asked, given, now)) if blocked else None
         if said_no is not None:  # not resumed: the "no" ends it, as the record says
             data["fails"] = said_no
+        elif blocked:  # what runs is what was approved, while it still holds
+            run.approved = approved_plan(events)
         # Only if nobody else took the run over since we read it (another `ido resume`, or
         # the runner): two processes must never carry on the same run.
         self.journal.take_over(run_id, events[-1].seq if events else 0, stamp(now), data)
@@ -1009,16 +1012,29 @@ class LocalRuntime:
         intent = self.env.intent(run.intent)
         run.judged_under = tuple(intent.spec.policies)
         listener = self._planning(run)
+        approved, run.approved = run.approved, None  # checked by the first decision alone
         with telling(listener):
-            decision = decide(
-                intent,
-                self.catalog,
-                state,
-                self._history(run, now),
-                planner,
-                number=run.decisions,
-                trigger=trigger,
-            )
+            if approved is not None:
+                decision = decide_approved(
+                    intent,
+                    self.catalog,
+                    state,
+                    self._history(run, now),
+                    planner,
+                    approved,
+                    number=run.decisions,
+                    trigger=trigger,
+                )
+            else:
+                decision = decide(
+                    intent,
+                    self.catalog,
+                    state,
+                    self._history(run, now),
+                    planner,
+                    number=run.decisions,
+                    trigger=trigger,
+                )
         # With the state just observed, these are every input of the decision: replay
         # re-decides from them (`ido.replay`).
         # Every policy in force (enforced ones too), so replay applies exactly these.

@@ -107,6 +107,9 @@ class RunState:
     waited: float = 0.0
     """Seconds the run spent blocked, waiting for a person's approval: its deadline does
     not count them (a rule's `expires` bounds that wait)."""
+    approved: dict[str, Any] | None = None
+    """On resuming after an approval, the plan the person approved (`approved_plan`), until
+    the decision made on resuming checks it."""
 
     def elapsed(self, now: float) -> float:
         """The seconds of the run its deadline counts at clock reading `now`."""

@@ -1,0 +1,192 @@
+"""Resuming after an approval: check the approved plan in the fresh observation, not decide anew.
+
+A person approved one plan. Deciding again after the wait could pick another (a model asked
+again, beliefs aged, a preference moved), which then asked again or ran unapproved. The
+approved plan runs as approved while it can still work; only when it cannot is it planned
+again, and the decision says what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from ido.approvals import PLAN, UNKNOWN_RULE
+from ido.conditions import compile_condition
+from ido.decide import (
+    Decision,
+    History,
+    build_task,
+    decide,
+    health_view,
+    observed_facts,
+    plan_check,
+)
+from ido.journal import Event
+from ido.loading import Catalog
+from ido.model import Intent
+from ido.model.durations import durations_against
+from ido.planner import Planner
+from ido.planner.limit_words import probability_against, written_amount, written_probability
+from ido.planner.simulate import check_plan
+from ido.planner.solving import step_of
+from ido.planner.types import Plan, PlanResult, Rejection, Task
+from ido.state import digest
+
+STARTS = ("action_started", "action_repeated")
+"""The events of a step's call starting (as `ido.runtime.local.STARTS`, which imports this)."""
+
+
+def approved_plan(events: Sequence[Event]) -> dict[str, Any] | None:
+    """The plan a blocked run waited for a person's approval of: its last decision's, when
+    that decision asked for approval and no step started since (`{"decision": N, "plan":
+    plan as recorded}`); None when the run waits on something else (a step whose outcome
+    is unknown, a compensation)."""
+    at = next((i for i in range(len(events) - 1, -1, -1) if events[i].kind == "decided"), None)
+    if at is None:
+        return None
+    data = events[at].data
+    plan = (data.get("result") or {}).get("plan")
+    if not plan or not plan.get("steps"):
+        return None
+    since = events[at + 1 :]
+    if any(e.kind in STARTS for e in since):
+        return None
+    number = data["number"]
+    asked = [
+        e
+        for e in since
+        if e.kind == "approval_required"
+        and e.data.get("decision") == number
+        and e.data.get("rule") != UNKNOWN_RULE
+    ]
+    return {"decision": number, "plan": plan} if asked else None
+
+
+def _denials(task: Task, names: Sequence[str]) -> list[str]:
+    """Why the plan's steps may not run now: a rule denies one, or the run cannot call it."""
+    denied = {d.action.name: d for d in task.denied}
+    return [
+        f"{name} is now denied by {denied[name].rule}: {denied[name].message}"
+        for name in dict.fromkeys(names)
+        if name in denied
+    ]
+
+
+def _within(task: Task, plan: Plan) -> str:
+    """The limits left the plan is within, in words: `cost 0.80 of the 5.00 left of
+    max_cost; latency 1.8s of the 29.99s left of the deadline; success 0.9702 ≥ 0.9000`."""
+    limits, said = task.limits, []
+    if limits.max_cost is not None:
+        cost, left = written_amount(plan.cost), written_amount(limits.max_cost)
+        said.append(f"cost {cost} of the {left} left of max_cost")
+    if limits.deadline is not None:
+        took, left = durations_against(plan.latency, limits.deadline)
+        said.append(f"latency {took} of the {left} left of the deadline")
+    least = limits.min_success_probability
+    if least is not None:
+        reached = probability_against(plan.success_probability, least)
+        said.append(f"success {reached} ≥ min_success_probability {written_probability(least, 4)}")
+    return "; ".join(said)
+
+
+def check_approved(
+    intent: Intent,
+    catalog: Catalog,
+    state: Mapping[str, Any],
+    history: History,
+    approved: Mapping[str, Any],
+    planner: str,
+    *,
+    number: int,
+    trigger: str,
+) -> tuple[Decision | None, dict[str, Any]]:
+    """Whether the approved plan still holds in this snapshot: every step's requirements
+    hold (or earlier steps of the plan bring them about), no rule denies a step or the plan,
+    and the budget, deadline and success probability left (with beliefs as they stand now)
+    admit it. Returns the decision that goes on with it (None when it no longer holds) and
+    the check's record, which says why."""
+    record: dict[str, Any] = {"decision": approved["decision"], "holds": False}
+    recorded = approved["plan"]
+    names = [str(s["capability"]) for s in recorded["steps"]]
+    gone = [n for n in dict.fromkeys(names) if n not in catalog.capabilities]
+    if gone:
+        record["why"] = f"{', '.join(gone)} no longer in the catalog"
+        return None, record
+    seen = health_view(catalog, history, state)
+    task, hits, errors, beliefs = build_task(intent, catalog, state, history, 0, seen=seen)
+    actions = {a.name: a for a in task.actions} | {d.action.name: d.action for d in task.denied}
+    after = tuple(tuple(int(i) for i in w) for w in recorded.get("after") or ())
+    plan = Plan(tuple(step_of(task, actions[n]) for n in names), after or None)
+    problems = _denials(task, names)
+    if all(compile_condition(g).evaluate({"state": state}).holds for g in task.goal):
+        problems.append("the goal already holds")  # nothing is left to do
+    problems += [p for p in check_plan(task, plan) if not p.endswith("is denied by policy")]
+    check = plan_check(intent, catalog, state, history, seen[0])
+    plan_hits = check(plan) if check.rules else []
+    errors += check.errors
+    problems += [
+        f"plan rule {h.ref} now denies it: {h.message}" for h in plan_hits if h.effect == "deny"
+    ]
+    if problems:
+        record["why"] = "; ".join(problems)
+        return None, record
+    within = _within(task, plan)
+    record.update(
+        holds=True,
+        why="every step's requirements hold or come from earlier steps, no rule denies it"
+        + (f"; {within}" if within else ""),
+    )
+    denials = tuple(Rejection(d.action.name, "denied", d.message, rule=d.rule) for d in task.denied)
+    result = PlanResult(
+        "planned",
+        plan=plan,
+        rejections=denials,
+        proven_optimal=False,
+        solver={"approved": approved["decision"]},
+    )
+    chosen = set(names)
+    mattered = [h for h in hits if h.effect != "require_approval" or h.subject in chosen]
+    approvals = tuple(
+        (h.ref, h.subject, h.message) for h in mattered if h.effect == "require_approval"
+    ) + tuple((h.ref, PLAN, h.message) for h in plan_hits if h.effect == "require_approval")
+    decision = Decision(
+        number=number,
+        trigger=trigger,
+        planner=planner,
+        snapshot_digest=digest(state),
+        observed=observed_facts(task, result, state),
+        result=result,
+        beliefs=beliefs,
+        approvals=approvals,
+        policy_errors=tuple(dict.fromkeys(errors)),
+        policy=tuple(mattered + plan_hits),
+        spent=history.spent,
+        elapsed=history.elapsed,
+        approved=record,
+    )
+    return decision, record
+
+
+def decide_approved(
+    intent: Intent,
+    catalog: Catalog,
+    state: Mapping[str, Any],
+    history: History,
+    planner: Planner,
+    approved: Mapping[str, Any],
+    *,
+    number: int,
+    trigger: str,
+) -> Decision:
+    """The decision made on resuming after an approval: the approved plan, as approved, while
+    it still holds (`check_approved`: no planner, no model is asked); else a new decision, as
+    any, whose record names what changed."""
+    held, record = check_approved(
+        intent, catalog, state, history, approved, planner.name, number=number, trigger=trigger
+    )
+    if held is not None:
+        return held
+    again = decide(intent, catalog, state, history, planner, number=number, trigger=trigger)
+    return replace(again, approved=record)

@@ -1,0 +1,223 @@
+"""Resuming after an approval runs the plan the person approved, while it still holds: the
+run checks it in a fresh observation instead of deciding anew (`ido.approved_plan`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.journal import SqliteJournal
+from ido.testing import Answer, ScriptedModel
+
+runner = CliRunner()
+SHIP_RULE = (
+    "    - id: big-spend\n      effect: require_approval\n"
+    "      when: \"capability.name == 'ship'\"\n      message: Shipping needs a human.\n"
+)
+# A preference that reads an observed fact: while cheappay is busy, its payment is avoided.
+BUSY_RULE = (
+    "    - id: busy-cheappay\n      effect: avoid\n      weight: 100\n"
+    "      when: \"capability.provider == 'cheappay' && state.load.cheappay_busy\"\n"
+    "      message: cheappay is busy.\n"
+)
+OBSERVER = (
+    "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: load}\n"
+    "spec: {file: load.json, at: load}\n"
+)
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def called(project: Path) -> list[str]:
+    log = project / "calls.log"
+    return [line.split()[0] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def decisions(project: Path) -> list[dict[str, Any]]:
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        return [e.data for e in store.events(store.resolve("last")) if e.kind == "decided"]
+
+
+def busy(project: Path, value: bool) -> None:
+    (project / "capabilities" / "load.json").write_text(json.dumps({"cheappay_busy": value}))
+
+
+@pytest.fixture
+def serve() -> Iterator[Any]:
+    """Start a scripted model; yields a function that takes the script and returns it."""
+    stack: list[Any] = []
+
+    def start(script: Any) -> tuple[ScriptedModel, str]:
+        model = ScriptedModel(script)
+        serving = model.serving()
+        url = serving.__enter__()
+        stack.append(serving)
+        return model, url
+
+    yield start
+    for serving in reversed(stack):
+        serving.__exit__(None, None, None)
+
+
+@pytest.fixture
+def gated(project: Path) -> Path:
+    """Shipping needs approval; a busy cheappay is avoided, as an observer reports it."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + SHIP_RULE + BUSY_RULE)
+    (project / "capabilities" / "load.yaml").write_text(OBSERVER)
+    busy(project, False)
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  observers: [load]\n")
+    return project
+
+
+def test_the_approved_plan_runs_though_deciding_again_would_pick_another(gated: Path) -> None:
+    """Approved: pay with cheappay, then ship. While the run waited, cheappay got busy; the
+    resume decided again, paid with priceypay instead, and asked for shipping again (a plan
+    nobody approved). The approved plan still works, so it runs as approved."""
+    code, out = ido("run", "ship-order")
+    assert code == 3 and "ship needs approval" in out, out
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    busy(gated, True)
+    code, out = ido("resume", "last")
+    assert code == 0 and "achieved" in out, out
+    assert "the plan approved in decision 1 still holds: pay-cheap-eu → ship" in out
+    assert called(gated) == ["pay-cheap-eu", "ship"]
+    last = decisions(gated)[-1]
+    assert last["approved"]["holds"] is True and last["approved"]["decision"] == 1
+    assert last["approved"]["why"].startswith("every step's requirements hold")
+    told = ido("explain", "last")[1]
+    assert "the approved plan (decision 1) still holds: every step's requirements" in told
+    assert "as approved in decision 1, not planned again" in told
+    audit = ido("audit")[1]
+    assert "Approved plans checked on resume:" in audit
+    assert "the approved plan (decision 1) still holds" in audit
+
+
+def test_an_approved_plan_that_no_longer_holds_is_planned_again_and_says_why(
+    gated: Path,
+) -> None:
+    """A rule now denies a step of the approved plan: it is planned again, the decision
+    names the rule, and the new plan's shipping is asked for again."""
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    policy = gated / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: no-cheappay\n      effect: deny\n"
+        + "      when: \"capability.provider == 'cheappay'\"\n      message: cheappay is off.\n"
+    )
+    code, out = ido("resume", "last")
+    assert code == 3 and "ship needs approval" in out, out
+    assert "approved plan (decision 1) no longer holds: pay-cheap-eu is now denied" in out
+    assert called(gated) == []
+    last = decisions(gated)[-1]
+    assert last["approved"]["holds"] is False
+    assert "pay-cheap-eu is now denied by residency/no-cheappay" in last["approved"]["why"]
+    assert last["result"]["plan"]["steps"][0]["capability"] == "pay-pricey-eu"
+    told = ido("explain", "last")[1]
+    assert "the approved plan (decision 1) no longer holds: pay-cheap-eu is now denied" in told
+    assert "no longer holds: pay-cheap-eu is now denied" in ido("audit")[1]
+
+
+def test_an_approved_plan_over_the_budget_left_is_planned_again(gated: Path) -> None:
+    """cheappay's price rose to 4.80 while the run waited: the approved plan would cost
+    5.30, over max_cost 5.00. The check names the limit, and the new plan asks again."""
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    catalog = gated / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("cost: 0.30", "cost: 4.80", 1))
+    code, out = ido("resume", "last")
+    assert code == 3 and "ship needs approval" in out, out
+    last = decisions(gated)[-1]
+    assert last["approved"]["holds"] is False
+    assert last["approved"]["why"] == "cost 5.30 over max_cost 5.00"
+
+
+def test_the_approved_plan_is_not_asked_of_the_model_again(gated: Path, serve: Any) -> None:
+    """With the llm planner the resume asked the model again (a second paid call, and
+    another answer); the approved plan holding, nothing is asked."""
+    pay_and_ship = Answer([("pay-cheap-eu", {"rationale": "cheap"}), ("ship", {"rationale": "s"})])
+    pricey = Answer([("pay-pricey-eu", {"rationale": "fast"}), ("ship", {"rationale": "s"})])
+    model, url = serve([pay_and_ship, pricey])
+    intent = gated / "intents" / "ship-order.yaml"
+    intent.write_text(
+        intent.read_text()
+        + "  planner: llm\n"
+        + f"  llm: {{model: openai/scripted, api_base: '{url}', max_rounds: 2, timeout: 5s}}\n"
+    )
+    code, out = ido("run", "ship-order")
+    assert code == 3, out
+    assert len(model.requests) == 1
+    ido("approve", "last", "--by", "alice")
+    busy(gated, True)  # what the model is told moved: a new request, not the cached one
+    code, out = ido("resume", "last")
+    assert code == 0 and "achieved" in out, out
+    assert len(model.requests) == 1
+    assert called(gated) == ["pay-cheap-eu", "ship"]
+
+
+def test_a_run_resumed_on_its_approved_plan_replays_identically(gated: Path) -> None:
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    busy(gated, True)
+    assert ido("resume", "last")[0] == 0
+    code, out = ido("replay", "last")
+    assert code == 0 and "identical: 2 decision(s)" in out, out
+
+
+def test_a_rejected_plan_still_fails_the_run_without_a_check(gated: Path) -> None:
+    ido("run", "ship-order")
+    ido("reject", "last", "--by", "bob", "--comment", "no")
+    code, out = ido("resume", "last")
+    assert code == 1 and "ship was rejected by bob" in out, out
+    assert len(decisions(gated)) == 1 and called(gated) == []
+
+
+def test_a_proposed_plan_approved_runs_as_proposed(project: Path) -> None:
+    """Under `mode: propose` the resume decided again, and the plan it chose then (cheappay
+    having got busy) was another: the person was asked again for a plan they never saw
+    proposed. The proposed plan, approved and still holding, runs."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + BUSY_RULE)
+    (project / "capabilities" / "load.yaml").write_text(OBSERVER)
+    busy(project, False)
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  observers: [load]\n  mode: propose\n")
+    code, out = ido("run", "ship-order")
+    assert code == 3 and "mode/propose" in out, out
+    ido("approve", "last", "--by", "alice")
+    busy(project, True)
+    code, out = ido("resume", "last")
+    assert code == 0 and "achieved" in out, out
+    assert called(project) == ["pay-cheap-eu", "ship"]
+
+
+def test_a_step_whose_requirement_no_longer_holds_is_named(gated: Path) -> None:
+    """The order was paid elsewhere while the run waited: paying again is not possible
+    (`requires '!state.order.paid'`), so the approved plan no longer holds, and the check
+    names the step and its requirement."""
+    (gated / "capabilities" / "order.json").write_text("{}")
+    (gated / "capabilities" / "order.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: order}\n"
+        "spec: {file: order.json, at: order}\n"
+    )
+    intent = gated / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("observers: [load]", "observers: [load, order]"))
+    assert ido("run", "ship-order")[0] == 3
+    ido("approve", "last", "--by", "alice")
+    (gated / "capabilities" / "order.json").write_text('{"paid": true}')
+    ido("resume", "last")
+    last = decisions(gated)[-1]
+    assert last["approved"]["holds"] is False
+    assert last["approved"]["why"] == "step 1: pay-cheap-eu requires '!state.order.paid'"
+    assert "pay-cheap-eu" not in called(gated)
