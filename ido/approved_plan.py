@@ -23,7 +23,7 @@ from ido.decide import (
     observed_facts,
     plan_check,
 )
-from ido.journal import Event
+from ido.journal import STARTS, Event
 from ido.loading import Catalog
 from ido.model import Intent
 from ido.model.durations import durations_against
@@ -33,9 +33,6 @@ from ido.planner.simulate import check_plan
 from ido.planner.solving import step_of
 from ido.planner.types import Plan, PlanResult, Rejection, Task
 from ido.state import digest
-
-STARTS = ("action_started", "action_repeated")
-"""The events of a step's call starting (as `ido.runtime.local.STARTS`, which imports this)."""
 
 
 def approved_plan(events: Sequence[Event]) -> dict[str, Any] | None:

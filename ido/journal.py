@@ -65,6 +65,9 @@ UNRECORDED = "interrupted before its outcome was recorded"
 """The start of the error recorded for a step a crash cut short, the rest saying what
 resuming did: the runtime writes it, and `ido explain` tells it apart to say it once."""
 
+STARTS = ("action_started", "action_repeated")
+"""The events of a step's call starting: on disk before the call is made."""
+
 _RUN_ROWS = "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, {recorded} "
 _NEWEST = _RUN_ROWS + "FROM runs ORDER BY COALESCE({recorded}, started_at) DESC, rowid DESC LIMIT ?"
 _ONE = _RUN_ROWS + "FROM runs WHERE id = ?"

@@ -40,7 +40,7 @@ from ido.conditions import compile_condition
 from ido.decide import Decision, History, backoff, decide, guards_now, undo_stopped_by
 from ido.errors import ExecutionError, IdoError, JournalError, ObserverError
 from ido.health import Evidence, Lesson, with_lessons
-from ido.journal import UNRECORDED, Journal, Pending, landed, stamp
+from ido.journal import STARTS, UNRECORDED, Journal, Pending, landed, stamp
 from ido.loading import Catalog
 from ido.model import Capability, Intent, format_duration
 from ido.observe import boolean_facts, observe, snapshot
@@ -138,10 +138,6 @@ def repeated(ctx: ActionContext) -> dict[str, Any]:
         "attempt": ctx.attempt,
         "idempotency_key": ctx.idempotency_key,
     }
-
-
-STARTS = ("action_started", "action_repeated")
-"""The events a call waits on: on disk before the call is made."""
 
 
 def _uncalled_cut(pending: list[Pending]) -> list[Pending]:
