@@ -1125,3 +1125,52 @@ def test_a_provider_is_compared_as_it_is() -> None:
     from ido.decision_words import chosen
 
     assert chosen({"provider": "DHL Express"}) != chosen({"provider": "UPS Ground"})
+
+
+def slow_once(project: Path) -> None:
+    """A job whose first call outlives its timeout, and whose effect nothing observes."""
+    (project / "fakesvc" / "once.py").write_text(
+        "import os, time\n\n\ndef call(ctx):\n"
+        "    if os.path.exists('slow'):\n        os.remove('slow')\n        time.sleep(1)\n"
+    )
+    (project / "capabilities" / "load.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: load}\nspec:\n"
+        "  provider: wh\n  effects: {job.loaded: true}\n  latency: 10ms\n  timeout: 200ms\n"
+        "  run: {python: 'fakesvc.once:call'}\n"
+    )
+    (project / "intents" / "job.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: job}\nspec:\n"
+        "  goal: ['state.job.loaded']\n"
+    )
+    (project / "slow").write_text("")
+
+
+def test_a_counterfactual_of_a_run_blocked_on_a_timed_out_call_blocks_as_it_did(
+    project: Path,
+) -> None:
+    """The call timed out, its outcome unknown, and the run waited for a person; replayed
+    with the same inputs it "achieved", the recording said to have "never called load": the
+    timed-out call was recorded only in the request, and the replay's world saw every fact,
+    so it would have told the outcome the run could not."""
+    slow_once(project)
+    assert ido("run", "job")[0] == 3
+    code, out = ido("replay", "last", "--catalog", "capabilities")
+    assert code == 0, out
+    assert "outcome: blocked → blocked" in out, out
+    assert "changes" not in out and "never called" not in out and "no longer" not in out, out
+
+
+def test_a_counterfactual_of_a_timed_out_call_performed_again_as_approved_is_the_same(
+    project: Path,
+) -> None:
+    """Approved and performed again, the run achieved; its replay took the repeat for the
+    first call, 10 ms and a success: "approval resume/outcome-unknown for load no longer
+    asked", where nothing had changed."""
+    slow_once(project)
+    assert ido("run", "job")[0] == 3
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    assert ido("resume", "last")[0] == 0
+    code, out = ido("replay", "last", "--catalog", "capabilities")
+    assert code == 0, out
+    assert "outcome: achieved → achieved" in out, out
+    assert "changes" not in out and "never called" not in out and "no longer" not in out, out
