@@ -1330,7 +1330,8 @@ def _exact(result: Any) -> None:
         from ido.replay import rejections_changed
         from ido.text import printable
 
-        for line in rejections_changed(d.recorded, d.replayed):
+        removed = d.catalog.removed if d.catalog is not None else ()
+        for line in rejections_changed(d.recorded, d.replayed, removed):
             typer.echo(f"  rejected: {printable(line)}")
     raise typer.Exit(1)
 

@@ -1174,3 +1174,20 @@ def test_a_counterfactual_of_a_timed_out_call_performed_again_as_approved_is_the
     assert code == 0, out
     assert "outcome: achieved → achieved" in out, out
     assert "changes" not in out and "never called" not in out and "no longer" not in out, out
+
+
+def test_a_rejected_capability_removed_since_the_run_is_said_to_be_gone(project: Path) -> None:
+    """pay-us, denied by the residency rule in the run, was removed from the catalog: the
+    replay said "now not rejected", as if a rule had let it through."""
+    assert ido("run", "ship-order")[0] == 0
+    catalog = project / "capabilities" / "catalog.yaml"
+    text = catalog.read_text()
+    us = text.index("apiVersion: ido/v1\nkind: Capability\nmetadata: {name: pay-us}")
+    catalog.write_text(text[:us] + text[text.index("---", us) + 4 :])
+    code, out = ido("replay", "last")
+    assert code == 1, out
+    assert "capabilities removed: pay-us" in out, out
+    assert (
+        "  rejected: pay-us: denied by residency/pii-stays-in-eu: PII of EU customers is "
+        "processed in the EU only. in the recording; now not in the catalog\n"
+    ) in out, out
