@@ -1912,6 +1912,13 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         if data.get("interrupted"):  # settled on resume: how long it ran is not known
             return [f"  ✗ {data['capability']}: {data['error']}"]
         return [f"  ✗ {data['capability']} after {took}: {data['error']}"]
+    if kind == "approval_required" and data.get("cause"):
+        # A call that timed out with its outcome unknown ends here for now: said as it ends,
+        # not only in the blocked run's reason (side by side, other steps go on meanwhile).
+        return [
+            f"  ? {data['capability']} {data['cause']}; its outcome is unknown, "
+            "and a person decides whether to perform it again"
+        ]
     if kind == "run_resumed":
         if data.get("fails"):  # a "no" or an expired request: it ends here (undoing its steps)
             return [f"not going on: {data['fails']}"]
