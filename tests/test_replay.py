@@ -1191,3 +1191,18 @@ def test_a_rejected_capability_removed_since_the_run_is_said_to_be_gone(project:
         "  rejected: pay-us: denied by residency/pii-stays-in-eu: PII of EU customers is "
         "processed in the EU only. in the recording; now not in the catalog\n"
     ) in out, out
+
+
+def test_a_policy_left_out_by_policies_is_not_said_to_belong_in_policies(project: Path) -> None:
+    """The intent in intents/ names residency, which --policies lacks: the error said
+    "policies/residency.yaml is not in the catalog: give --catalog policies, or move it
+    into policies/", where it already was (and --catalog policies is replaced too)."""
+    assert ido("run", "ship-order")[0] == 0
+    (project / "none").mkdir()
+    code, out = ido("replay", "last", "--policies", "none")
+    assert code == 2, out
+    assert (
+        "Policy 'residency' not found; no Policy is loaded (policies/residency.yaml is not in "
+        "the catalog: a replay given other policies (--policies DIR) needs it in DIR too; else "
+        "give --catalog policies)"
+    ) in out, out
