@@ -1421,7 +1421,11 @@ def _counterfactual(run_id: str, c: Any) -> None:
         typer.echo(
             "not replayed: the recording's observers saw "
             + "; ".join(printable(m) for m in c.unreplayed)
-            + ", a call this replay did not make"
+            + (
+                ", calls this replay did not make"
+                if len(c.unreplayed) > 1
+                else ", a call this replay did not make"
+            )
         )
     raise typer.Exit(0)
 

@@ -1206,3 +1206,36 @@ def test_a_policy_left_out_by_policies_is_not_said_to_belong_in_policies(project
         "the catalog: a replay given other policies (--policies DIR) needs it in DIR too; else "
         "give --catalog policies)"
     ) in out, out
+
+
+def test_what_was_seen_after_several_calls_not_made_is_said_in_the_plural(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two calls' moves not replayed ended ", a call this replay did not make"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "capabilities").mkdir()
+    pay_b = 'metadata: {name: pay-b}\nspec:\n  provider: pb\n  requires: ["state.x.prep"]\n'
+    held = HOLD.replace(
+        pay_b + '  effects: {x.paid: true}\n  cost: 2.0\n  run: {shell: ["true"]}',
+        pay_b + '  effects: {x.paid: true}\n  cost: 2.0\n  run: {shell: ["python3", "payb.py"]}',
+    )
+    assert held != HOLD
+    (tmp_path / "capabilities" / "all.yaml").write_text(held)
+    (tmp_path / "hold.json").write_text("{}")
+    (tmp_path / "prep.py").write_text("open('hold.json', 'w').write('{\"x\": {\"hold\": true}}')")
+    (tmp_path / "payb.py").write_text(
+        "open('hold.json', 'w').write('{\"x\": {\"hold\": true, \"receipt\": 1}}')"
+    )
+    code, out = ido("run", "go", "--catalog", "capabilities", "--quiet")
+    assert code == 0 and "cost 2.10" in out, out
+    (tmp_path / "what-if").mkdir()
+    (tmp_path / "what-if" / "no-prep.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: no-prep}\nspec:\n  enforced: true\n"
+        "  rules:\n    - {id: r, effect: deny, when: \"capability.name == 'prep'\", message: not now}\n"
+    )
+    code, out = ido("replay", "last", "--catalog", "capabilities", "--policies", "what-if")
+    assert code == 0, out
+    assert (
+        "not replayed: the recording's observers saw x.receipt, after pay-b's call 1; x.hold, "
+        "after prep's call 1, calls this replay did not make\n"
+    ) in out, out
