@@ -1300,16 +1300,23 @@ def replay(
     with SqliteJournal(journal, reading=True) as store:
         run_id = store.resolve(run_ref)
         events, row = store.events(run_id), store.run(run_id)
+    live = _running(row, events)  # its decisions so far: not an outcome yet
     if exact or (policies is None and catalog is None and intent is None):
-        _exact(replay_exact(run_id, events, loaded))
+        _exact(replay_exact(run_id, events, loaded), live)
     chosen = find_intent(loaded, str(intent)) if intent is not None else None
-    _counterfactual(run_id, replay_counterfactual(run_id, events, row, loaded, chosen))
+    result = replay_counterfactual(run_id, events, row, loaded, chosen)
+    _counterfactual(run_id, result, live)
 
 
-def _exact(result: Any) -> None:
+STILL_RUNNING = " (it is still running: its decisions so far)"
+"""What a replay of a run a process here still carries on adds: it has no outcome yet."""
+
+
+def _exact(result: Any, live: bool = False) -> None:
     if result.divergence is None and not result.worded:
         typer.echo(
-            f"identical: {result.decisions} decision(s) of run {result.run_id} re-decided the same"
+            f"identical: {result.decisions} decision(s) of run {result.run_id} re-decided the "
+            f"same{STILL_RUNNING if live else ''}"
         )
         raise typer.Exit(0)
     if result.divergence is None:
@@ -1373,11 +1380,11 @@ def _catalog_change(change: Any) -> str:
     return "capabilities " + "; ".join(said)
 
 
-def _counterfactual(run_id: str, c: Any) -> None:
+def _counterfactual(run_id: str, c: Any, live: bool = False) -> None:
     from ido.model import format_wait
     from ido.text import printable
 
-    typer.echo(f"counterfactual replay of run {run_id}")
+    typer.echo(f"counterfactual replay of run {run_id}{STILL_RUNNING if live else ''}")
     for d in c.decisions:
         asked = _approval_change(d)
         if d in c.changed:
@@ -1400,7 +1407,7 @@ def _counterfactual(run_id: str, c: Any) -> None:
         )
     time = "-" if c.recorded_time is None else format_wait(c.recorded_time)
     typer.echo(
-        f"outcome: {c.recorded_outcome or 'interrupted'} → {c.outcome}"
+        f"outcome: {c.recorded_outcome or ('running' if live else 'interrupted')} → {c.outcome}"
         + (f" ({c.reason})" if c.reason else "")
     )
     typer.echo(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -1239,3 +1242,40 @@ def test_what_was_seen_after_several_calls_not_made_is_said_in_the_plural(
         "not replayed: the recording's observers saw x.receipt, after pay-b's call 1; x.hold, "
         "after prep's call 1, calls this replay did not make\n"
     ) in out, out
+
+
+def test_a_replay_of_a_run_still_running_says_so(project: Path) -> None:
+    """Replayed while its process carried it on, the run's outcome read "interrupted →
+    achieved", and an exact replay "identical" as if it had ended."""
+    slow_once(project)
+    (project / "capabilities" / "load.yaml").write_text(
+        (project / "capabilities" / "load.yaml").read_text().replace("200ms", "30s")
+    )
+    (project / "fakesvc" / "once.py").write_text(
+        (project / "fakesvc" / "once.py").read_text().replace("sleep(1)", "sleep(3)")
+    )
+    running = subprocess.Popen(
+        [sys.executable, "-m", "ido", "run", "job", "--quiet"],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        journal = project / ".ido" / "ido.db"
+        for _ in range(300):  # until its step has started
+            if journal.exists() and "action_started" in _kinds(journal):
+                break
+            time.sleep(0.05)
+        code, out = ido("replay", "last")
+        assert code == 0, out
+        assert "re-decided the same (it is still running: its decisions so far)" in out, out
+        code, out = ido("replay", "last", "--catalog", "capabilities")
+        assert code == 0, out
+        assert "outcome: running → achieved" in out, out
+    finally:
+        assert running.wait(timeout=60) == 0
+
+
+def _kinds(journal: Path) -> list[str]:
+    with SqliteJournal(journal, reading=True) as store:
+        return [e.kind for row in store.runs() for e in store.events(row.id)]
