@@ -66,10 +66,11 @@ def audit(
                         ruled.add(rejection["rule"])
                         denied[rejection["rule"]].add(rejection["capability"])
                 for hit in data.get("policy", []):
-                    if hit["verdict"] == "deny" and hit["subject"].startswith("plan "):
+                    if hit["verdict"] == "deny":
+                        # a plan's, or a capability's: one another rule denied too is one
+                        # this rule denied as well, though its rejection names the other
                         ruled.add(hit["rule"])
                         denied[hit["rule"]].add(hit["subject"])
-                    if hit["verdict"] == "deny":
                         closed[hit["rule"]].append(_failed_closed(hit, data))
                 denials.update(ruled)
                 unevaluated.update(r for r in ruled if closed[r] and all(closed[r]))

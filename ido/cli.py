@@ -1300,16 +1300,23 @@ def replay(
     with SqliteJournal(journal, reading=True) as store:
         run_id = store.resolve(run_ref)
         events, row = store.events(run_id), store.run(run_id)
+    live = _running(row, events)  # its decisions so far: not an outcome yet
     if exact or (policies is None and catalog is None and intent is None):
-        _exact(replay_exact(run_id, events, loaded))
+        _exact(replay_exact(run_id, events, loaded), live)
     chosen = find_intent(loaded, str(intent)) if intent is not None else None
-    _counterfactual(run_id, replay_counterfactual(run_id, events, row, loaded, chosen))
+    result = replay_counterfactual(run_id, events, row, loaded, chosen)
+    _counterfactual(run_id, result, live)
 
 
-def _exact(result: Any) -> None:
+STILL_RUNNING = " (it is still running: its decisions so far)"
+"""What a replay of a run a process here still carries on adds: it has no outcome yet."""
+
+
+def _exact(result: Any, live: bool = False) -> None:
     if result.divergence is None and not result.worded:
         typer.echo(
-            f"identical: {result.decisions} decision(s) of run {result.run_id} re-decided the same"
+            f"identical: {result.decisions} decision(s) of run {result.run_id} re-decided the "
+            f"same{STILL_RUNNING if live else ''}"
         )
         raise typer.Exit(0)
     if result.divergence is None:
@@ -1330,7 +1337,8 @@ def _exact(result: Any) -> None:
         from ido.replay import rejections_changed
         from ido.text import printable
 
-        for line in rejections_changed(d.recorded, d.replayed):
+        removed = d.catalog.removed if d.catalog is not None else ()
+        for line in rejections_changed(d.recorded, d.replayed, removed):
             typer.echo(f"  rejected: {printable(line)}")
     raise typer.Exit(1)
 
@@ -1372,11 +1380,11 @@ def _catalog_change(change: Any) -> str:
     return "capabilities " + "; ".join(said)
 
 
-def _counterfactual(run_id: str, c: Any) -> None:
+def _counterfactual(run_id: str, c: Any, live: bool = False) -> None:
     from ido.model import format_wait
     from ido.text import printable
 
-    typer.echo(f"counterfactual replay of run {run_id}")
+    typer.echo(f"counterfactual replay of run {run_id}{STILL_RUNNING if live else ''}")
     for d in c.decisions:
         asked = _approval_change(d)
         if d in c.changed:
@@ -1399,7 +1407,7 @@ def _counterfactual(run_id: str, c: Any) -> None:
         )
     time = "-" if c.recorded_time is None else format_wait(c.recorded_time)
     typer.echo(
-        f"outcome: {c.recorded_outcome or 'interrupted'} → {c.outcome}"
+        f"outcome: {c.recorded_outcome or ('running' if live else 'interrupted')} → {c.outcome}"
         + (f" ({c.reason})" if c.reason else "")
     )
     typer.echo(
@@ -1420,7 +1428,11 @@ def _counterfactual(run_id: str, c: Any) -> None:
         typer.echo(
             "not replayed: the recording's observers saw "
             + "; ".join(printable(m) for m in c.unreplayed)
-            + ", a call this replay did not make"
+            + (
+                ", calls this replay did not make"
+                if len(c.unreplayed) > 1
+                else ", a call this replay did not make"
+            )
         )
     raise typer.Exit(0)
 
@@ -1926,6 +1938,13 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         if data.get("interrupted"):  # settled on resume: how long it ran is not known
             return [f"  ✗ {data['capability']}: {data['error']}"]
         return [f"  ✗ {data['capability']} after {took}: {data['error']}"]
+    if kind == "approval_required" and data.get("cause"):
+        # A call that timed out with its outcome unknown ends here for now: said as it ends,
+        # not only in the blocked run's reason (side by side, other steps go on meanwhile).
+        return [
+            f"  ? {data['capability']} {data['cause']}; its outcome is unknown, "
+            "and a person decides whether to perform it again"
+        ]
     if kind == "run_resumed":
         if data.get("fails"):  # a "no" or an expired request: it ends here (undoing its steps)
             return [f"not going on: {data['fails']}"]

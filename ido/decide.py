@@ -23,7 +23,15 @@ from ido.planner import Planner
 from ido.planner.explain import UNBOUND, secret_rule
 from ido.planner.llm import left_after_calls
 from ido.planner.types import Action, Denied, Limits, Plan, PlanResult, Rejection, Task, Weights
-from ido.policy import FAIL_CLOSED, RuleHit, capability_view, evaluate, plan_view, rulebook
+from ido.policy import (
+    FAIL_CLOSED,
+    UNEVALUATED,
+    RuleHit,
+    capability_view,
+    evaluate,
+    plan_view,
+    rulebook,
+)
 from ido.state import digest, get_path, has_path
 
 ATTEMPTS_RULE = "limits.max_attempts"
@@ -275,7 +283,8 @@ def build_task(
             (rule, message), *more = why
             if more:
                 message += " (also denied by " + ", ".join(r for r, _ in more) + ")"
-            denied.append(Denied(action, rule, message, tuple(r for r, _ in more)))
+            closed = tuple(h.ref for h in hits if h.effect == "deny" and UNEVALUATED in h.message)
+            denied.append(Denied(action, rule, message, tuple(r for r, _ in more), closed))
         else:
             actions.append(action)
     spec = intent.spec

@@ -441,6 +441,11 @@ def _unread(read: set[Path], base: Path, kind: str, name: str) -> str:
     if not found:
         return ""
     folder, home = found[0].parent.name, HOMES.get(kind, "capabilities")
+    if folder == home:  # left out on purpose: `ido replay --policies DIR` reads DIR instead
+        return (
+            f" ({folder}/{found[0].name} is not in the catalog: a replay given other"
+            f" {folder} (--{folder} DIR) needs it in DIR too; else give --catalog {folder})"
+        )
     return (
         f" ({folder}/{found[0].name} is not in the catalog: give --catalog {folder}, or move"
         f" it into {home}/)"

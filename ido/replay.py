@@ -227,10 +227,14 @@ def catalog_change(
     return CatalogChange(tuple(added), tuple(removed), tuple(changed))
 
 
-def rejections_changed(recorded: Mapping[str, Any], replayed: Mapping[str, Any]) -> list[str]:
+def rejections_changed(
+    recorded: Mapping[str, Any], replayed: Mapping[str, Any], removed: Sequence[str] = ()
+) -> list[str]:
     """How two decisions' rejected capabilities differ, one line per capability: a
     divergence in `result.rejections` alone showed the same plan twice and not what
-    differed (`pay-new-us: not rejected in the recording; now denied by …`)."""
+    differed (`pay-new-us: not rejected in the recording; now denied by …`). One of
+    `removed` (from the catalog since) is said to be: "now not rejected" read as if a
+    rule had let it through."""
 
     def rejected(decision: Mapping[str, Any]) -> dict[str, str]:
         said = decision.get("result", {}).get("rejections", [])
@@ -244,6 +248,8 @@ def rejections_changed(recorded: Mapping[str, Any], replayed: Mapping[str, Any])
             continue
         then = "not rejected" if was is None else was.removeprefix(f"{name}: ")
         today = "not rejected" if now is None else now.removeprefix(f"{name}: ")
+        if now is None and name in removed:
+            today = "not in the catalog"
         lines.append(f"{name}: {then} in the recording; now {today}")
     return lines
 

@@ -281,3 +281,19 @@ def test_a_filtered_report_says_which_runs_it_covers(history: Path) -> None:
     report = json.loads(ido("audit", "--since", "2026-W49-7", "--format", "json")[1])
     assert (report["since"], report["intent"]) == ("2026-12-06", None)
     assert "(runs started" not in ido("audit")[1]
+
+
+def test_a_capability_two_rules_deny_is_counted_under_both(project: Path) -> None:
+    """pay-us, denied by the residency rule and by a second rule, was listed under the
+    first alone: its rejection names one rule, the others only "also"."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: no-us\n      effect: deny\n      message: Not in the US.\n"
+        + "      when: \"capability.region == 'us'\"\n"
+    )
+    assert ido("run", "ship-order")[0] == 0
+    code, text = ido("audit")
+    assert code == 0, text
+    assert "residency/no-us: 1 decision(s), denied pay-us\n" in text, text
+    assert "residency/pii-stays-in-eu: 1 decision(s), denied pay-us\n" in text, text

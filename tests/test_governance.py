@@ -958,3 +958,33 @@ def test_the_runner_ends_each_run_as_ido_resume_would(project: Path) -> None:
         "reason: ship was rejected by bob (residency/big-spend): not today\n"
         f"why: ido explain {run_id}\n"
     ) in out, out
+
+
+@pytest.mark.parametrize(
+    ("when", "said"),
+    [
+        (
+            "'payments' in capability.tags && !state.ledger.open",
+            "(it could not be evaluated, and fails closed)",
+        ),
+        (
+            "capability.name == 'pay-pricey-eu' || ('payments' in capability.tags && !state.ledger.open)",
+            "(failing closed for pay-cheap-eu, pay-us: it could not be evaluated)",
+        ),
+    ],
+)
+def test_no_plan_says_when_the_rule_in_the_way_could_not_be_evaluated(
+    project: Path, when: str, said: str
+) -> None:
+    """The fact a guard reads was missing (its observer down): the rule failed closed, and
+    the reason read "policy residency/ledger denies pay-cheap-eu, …" as if the facts had
+    been judged."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: ledger\n      effect: deny\n      message: The ledger says no.\n"
+        + f'      when: "{when}"\n'
+    )
+    code, out = ido("plan", "ship-order")
+    assert code == 1, out
+    assert f"policy residency/ledger denies pay-cheap-eu, pay-pricey-eu, pay-us {said}" in out, out

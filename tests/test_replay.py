@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -1125,3 +1128,154 @@ def test_a_provider_is_compared_as_it_is() -> None:
     from ido.decision_words import chosen
 
     assert chosen({"provider": "DHL Express"}) != chosen({"provider": "UPS Ground"})
+
+
+def slow_once(project: Path) -> None:
+    """A job whose first call outlives its timeout, and whose effect nothing observes."""
+    (project / "fakesvc" / "once.py").write_text(
+        "import os, time\n\n\ndef call(ctx):\n"
+        "    if os.path.exists('slow'):\n        os.remove('slow')\n        time.sleep(1)\n"
+    )
+    (project / "capabilities" / "load.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: load}\nspec:\n"
+        "  provider: wh\n  effects: {job.loaded: true}\n  latency: 10ms\n  timeout: 200ms\n"
+        "  run: {python: 'fakesvc.once:call'}\n"
+    )
+    (project / "intents" / "job.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: job}\nspec:\n"
+        "  goal: ['state.job.loaded']\n"
+    )
+    (project / "slow").write_text("")
+
+
+def test_a_counterfactual_of_a_run_blocked_on_a_timed_out_call_blocks_as_it_did(
+    project: Path,
+) -> None:
+    """The call timed out, its outcome unknown, and the run waited for a person; replayed
+    with the same inputs it "achieved", the recording said to have "never called load": the
+    timed-out call was recorded only in the request, and the replay's world saw every fact,
+    so it would have told the outcome the run could not."""
+    slow_once(project)
+    assert ido("run", "job")[0] == 3
+    code, out = ido("replay", "last", "--catalog", "capabilities")
+    assert code == 0, out
+    assert "outcome: blocked → blocked" in out, out
+    assert "changes" not in out and "never called" not in out and "no longer" not in out, out
+
+
+def test_a_counterfactual_of_a_timed_out_call_performed_again_as_approved_is_the_same(
+    project: Path,
+) -> None:
+    """Approved and performed again, the run achieved; its replay took the repeat for the
+    first call, 10 ms and a success: "approval resume/outcome-unknown for load no longer
+    asked", where nothing had changed."""
+    slow_once(project)
+    assert ido("run", "job")[0] == 3
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    assert ido("resume", "last")[0] == 0
+    code, out = ido("replay", "last", "--catalog", "capabilities")
+    assert code == 0, out
+    assert "outcome: achieved → achieved" in out, out
+    assert "changes" not in out and "never called" not in out and "no longer" not in out, out
+
+
+def test_a_rejected_capability_removed_since_the_run_is_said_to_be_gone(project: Path) -> None:
+    """pay-us, denied by the residency rule in the run, was removed from the catalog: the
+    replay said "now not rejected", as if a rule had let it through."""
+    assert ido("run", "ship-order")[0] == 0
+    catalog = project / "capabilities" / "catalog.yaml"
+    text = catalog.read_text()
+    us = text.index("apiVersion: ido/v1\nkind: Capability\nmetadata: {name: pay-us}")
+    catalog.write_text(text[:us] + text[text.index("---", us) + 4 :])
+    code, out = ido("replay", "last")
+    assert code == 1, out
+    assert "capabilities removed: pay-us" in out, out
+    assert (
+        "  rejected: pay-us: denied by residency/pii-stays-in-eu: PII of EU customers is "
+        "processed in the EU only. in the recording; now not in the catalog\n"
+    ) in out, out
+
+
+def test_a_policy_left_out_by_policies_is_not_said_to_belong_in_policies(project: Path) -> None:
+    """The intent in intents/ names residency, which --policies lacks: the error said
+    "policies/residency.yaml is not in the catalog: give --catalog policies, or move it
+    into policies/", where it already was (and --catalog policies is replaced too)."""
+    assert ido("run", "ship-order")[0] == 0
+    (project / "none").mkdir()
+    code, out = ido("replay", "last", "--policies", "none")
+    assert code == 2, out
+    assert (
+        "Policy 'residency' not found; no Policy is loaded (policies/residency.yaml is not in "
+        "the catalog: a replay given other policies (--policies DIR) needs it in DIR too; else "
+        "give --catalog policies)"
+    ) in out, out
+
+
+def test_what_was_seen_after_several_calls_not_made_is_said_in_the_plural(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two calls' moves not replayed ended ", a call this replay did not make"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "capabilities").mkdir()
+    pay_b = 'metadata: {name: pay-b}\nspec:\n  provider: pb\n  requires: ["state.x.prep"]\n'
+    held = HOLD.replace(
+        pay_b + '  effects: {x.paid: true}\n  cost: 2.0\n  run: {shell: ["true"]}',
+        pay_b + '  effects: {x.paid: true}\n  cost: 2.0\n  run: {shell: ["python3", "payb.py"]}',
+    )
+    assert held != HOLD
+    (tmp_path / "capabilities" / "all.yaml").write_text(held)
+    (tmp_path / "hold.json").write_text("{}")
+    (tmp_path / "prep.py").write_text("open('hold.json', 'w').write('{\"x\": {\"hold\": true}}')")
+    (tmp_path / "payb.py").write_text(
+        "open('hold.json', 'w').write('{\"x\": {\"hold\": true, \"receipt\": 1}}')"
+    )
+    code, out = ido("run", "go", "--catalog", "capabilities", "--quiet")
+    assert code == 0 and "cost 2.10" in out, out
+    (tmp_path / "what-if").mkdir()
+    (tmp_path / "what-if" / "no-prep.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: no-prep}\nspec:\n  enforced: true\n"
+        "  rules:\n    - {id: r, effect: deny, when: \"capability.name == 'prep'\", message: not now}\n"
+    )
+    code, out = ido("replay", "last", "--catalog", "capabilities", "--policies", "what-if")
+    assert code == 0, out
+    assert (
+        "not replayed: the recording's observers saw x.receipt, after pay-b's call 1; x.hold, "
+        "after prep's call 1, calls this replay did not make\n"
+    ) in out, out
+
+
+def test_a_replay_of_a_run_still_running_says_so(project: Path) -> None:
+    """Replayed while its process carried it on, the run's outcome read "interrupted →
+    achieved", and an exact replay "identical" as if it had ended."""
+    slow_once(project)
+    (project / "capabilities" / "load.yaml").write_text(
+        (project / "capabilities" / "load.yaml").read_text().replace("200ms", "30s")
+    )
+    (project / "fakesvc" / "once.py").write_text(
+        (project / "fakesvc" / "once.py").read_text().replace("sleep(1)", "sleep(3)")
+    )
+    running = subprocess.Popen(
+        [sys.executable, "-m", "ido", "run", "job", "--quiet"],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        journal = project / ".ido" / "ido.db"
+        for _ in range(300):  # until its step has started
+            if journal.exists() and "action_started" in _kinds(journal):
+                break
+            time.sleep(0.05)
+        code, out = ido("replay", "last")
+        assert code == 0, out
+        assert "re-decided the same (it is still running: its decisions so far)" in out, out
+        code, out = ido("replay", "last", "--catalog", "capabilities")
+        assert code == 0, out
+        assert "outcome: running → achieved" in out, out
+    finally:
+        assert running.wait(timeout=60) == 0
+
+
+def _kinds(journal: Path) -> list[str]:
+    with SqliteJournal(journal, reading=True) as store:
+        return [e.kind for row in store.runs() for e in store.events(row.id)]

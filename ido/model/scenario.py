@@ -143,6 +143,18 @@ class Expect(Strict):
         default=None, description="Bounds on replans (as limits.max_replans counts them)."
     )
 
+    @model_validator(mode="after")
+    def _can_be_met(self) -> Expect:
+        """A capability both `used` and `never_used` fails every run: the scenario could
+        never pass, and `ido scenario test` said so only once it had run."""
+        both = [name for name in self.used if name in self.never_used]
+        if both:
+            raise ValueError(
+                f"{', '.join(dict.fromkeys(both))} is in both used and never_used: no run can "
+                "meet both"
+            )
+        return self
+
 
 class Answer(Strict):
     """A verdict the scenario gives on the approval requests it matches, as `ido approve` or

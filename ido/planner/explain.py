@@ -281,7 +281,10 @@ def infeasible(
             ways.append(loose)
         else:
             goals = ", ".join(f"'{g}'" for g in task.goal)
-            denials = "; ".join(rule_words(rule, relax.rules[rule]).denies for rule in lifts)
+            closed = failing_closed(task)
+            denials = "; ".join(
+                rule_words(rule, relax.rules[rule]).denies + closed.get(rule, "") for rule in lifts
+            )
             messages.append(f"no plan reaches {goals}: every way there is ruled out: {denials}")
     for rule in lifts:
         found = relax.solve(frozenset({rule}))
@@ -387,6 +390,26 @@ def denying(task: Task) -> dict[str, list[str]]:
         for rule in d.rules:
             rules.setdefault(rule, []).append(d.action.name)
     return rules
+
+
+def failing_closed(task: Task) -> dict[str, str]:
+    """Per deny rule that could not be evaluated for some capability it denied, words that
+    say so: "policy guard/healthy denies extract" read as if the source were unhealthy,
+    where the observer that reports it was down and the rule failed closed."""
+    closed: dict[str, list[str]] = {}
+    for d in task.denied:
+        for rule in d.unevaluated:
+            closed.setdefault(rule, []).append(d.action.name)
+    rules = denying(task)
+    return {
+        rule: (
+            " (it could not be evaluated, and fails closed)"
+            if len(names) == len(rules.get(rule, []))
+            else f" (failing closed for {some(names, NAMES_SHOWN, counted=True)}: it could "
+            "not be evaluated)"
+        )
+        for rule, names in closed.items()
+    }
 
 
 def lifting(task: Task, lifted: frozenset[str]) -> Task:

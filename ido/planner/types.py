@@ -83,6 +83,8 @@ class Denied:
     message: str
     also: tuple[str, ...] = ()
     """Other rules that deny it too: it comes back only when every one of them is lifted."""
+    unevaluated: tuple[str, ...] = ()
+    """Those of its rules that could not be evaluated, and denied it failing closed."""
 
     @property
     def rules(self) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ido.approvals import UNKNOWN_RULE
 from ido.health import Evidence, believe, with_lessons
 from ido.journal import Event, epoch, model_calls
 from ido.loading import Catalog
@@ -46,8 +47,10 @@ class Recorded:
     output: Any
     applies: bool
     cut: bool = False
-    """Stopped by the run's deadline: it ran `duration`, and how it would have ended is
-    not known (a replay takes it to run out of its time again)."""
+    """It ran out of its time with its outcome unknown: the run's deadline stopped it, or
+    its own timeout did and a person was asked whether to make it again. It ran
+    `duration`, and how it would have ended is not known (a replay takes it to run out of
+    its time again)."""
 
 
 def learnt_evidence(events: Sequence[Event]) -> dict[str, Evidence]:
@@ -62,14 +65,49 @@ def learnt_evidence(events: Sequence[Event]) -> dict[str, Evidence]:
     return with_lessons(evidence, [lesson for e in events if (lesson := lesson_of(e))])
 
 
+def call_ends(events: Sequence[Event]) -> list[int]:
+    """Where each call of the recording ended, in order: the indexes of its events. A call
+    of a capability that is not idempotent that timed out, whose effects nothing observed,
+    ended in the request to a person (`resume/outcome-unknown` with its `cause`): its step
+    has no end of its own, and what settled it on resume (a rejection, its effects seen) is
+    no call, as the approved repeat is. A call an interruption cut short is no news of its
+    provider, and is left out."""
+    ends: list[int] = []
+    asked: set[int] = set()  # steps whose timed-out call waited for a person
+    for n, event in enumerate(events):
+        data = event.data
+        if event.kind == "approval_required" and _timed_out_asked(data):
+            asked.add(data["step"])
+            ends.append(n)
+        elif event.kind != "action_finished" or data.get("interrupted"):
+            continue
+        elif data["step"] not in asked or data.get("resumed") == "approved":
+            ends.append(n)
+    return ends
+
+
+def _timed_out_asked(request: Mapping[str, Any]) -> bool:
+    """Whether a request asks a person about a plan's step whose call timed out."""
+    return (
+        request.get("rule") == UNKNOWN_RULE
+        and request.get("cause") is not None
+        and "undoes_step" not in request
+    )
+
+
 def recorded_calls(events: Sequence[Event]) -> dict[str, list[Recorded]]:
     """Per capability, the outcomes of its calls in the recording, in order."""
     missing = {e.data["step"] for e in events if e.kind == "effects_missing"}
+    started = {e.data["step"]: epoch(e.at) for e in events if e.kind == "action_started"}
     calls: dict[str, list[Recorded]] = {}
-    for event in events:
+    for n in call_ends(events):
+        event = events[n]
         data = event.data
-        if event.kind != "action_finished" or data.get("interrupted"):
-            continue  # cut short by an interruption: no news of the call
+        if event.kind == "approval_required":  # timed out: about its timeout, to the ms
+            took = max(0.0, epoch(event.at) - started.get(data["step"], epoch(event.at)))
+            timed_out = Recorded(False, data["cause"], True, took, None, False, cut=True)
+            calls.setdefault(data["capability"], []).append(timed_out)
+            continue
         calls.setdefault(data["capability"], []).append(
             Recorded(
                 bool(data["ok"]),
@@ -173,18 +211,20 @@ def moved_after_calls(events: Sequence[Event], catalog: Catalog) -> dict[tuple[s
     last: tuple[str, int] | None = None
     flying: dict[int, set[str]] = {}  # step started, its end not recorded → paths it sets
     found: dict[tuple[str, int], Moved] = {}
-    for event in events:
+    ends = set(call_ends(events))
+    for n, event in enumerate(events):
         data = event.data
         if event.kind == "action_started":
             flying[data["step"]] = _sets(catalog.capabilities.get(data["capability"]))
-        elif event.kind == "action_finished":
-            flying.pop(data["step"], None)
-            if data.get("interrupted"):
+        elif event.kind in ("action_finished", "approval_required"):
+            if event.kind == "action_finished":
+                flying.pop(data["step"], None)
+            if n not in ends:
                 continue
             name = data["capability"]
             last = (name, counted.get(name, 0))
             counted[name] = last[1] + 1
-            if expected is not None and data["ok"] and data["step"] not in missing:
+            if expected is not None and data.get("ok") and data["step"] not in missing:
                 expected = _after(expected, data, catalog.capabilities.get(name))
         elif event.kind == "observed":
             seen: State = data["state"]
@@ -224,6 +264,39 @@ def _moved(expected: State, seen: State, unsure: set[str]) -> Moved | None:
     facts = {p: v for p, v in now.items() if (p not in before or before[p] != v) and counts(p)}
     gone = tuple(p for p in before if p not in now and counts(p))
     return Moved(facts, gone) if facts or gone else None
+
+
+def reported_paths(events: Sequence[Event]) -> frozenset[str] | None:
+    """The fact paths the recording's observers reported (none, for an intent with no
+    observers): a real run knew only those and what its steps did, so a replay's world
+    reports no more. Told every fact, a replay settled a timed-out call by its effects
+    where the run could not, and went on where the run had asked a person. None when the
+    journal does not say (written before observations kept their reports): the whole world
+    is reported then, as it was."""
+    pursued = (events[0].data.get("intent") or {}) if events else {}
+    if not (pursued.get("spec") or {}).get("observers"):
+        return frozenset()
+    paths: set[str] = set()
+    kept = False
+    for event in events:
+        data = event.data
+        if event.kind == "observer_failed":
+            kept = kept or "observer" in data  # (kept apart from its reason since reports)
+        elif event.kind == "observed":
+            kept = kept or "reports" in data or "unchanged" in data
+            for report in (data.get("reports") or {}).values():
+                paths.update(flatten(report))
+    return frozenset(paths) if kept else None
+
+
+def _reported(facts: State, paths: frozenset[str]) -> State:
+    """The part of `facts` at `paths` (or under them)."""
+
+    def kept(path: str) -> bool:
+        parts = path.split(".")
+        return any(".".join(parts[:n]) in paths for n in range(1, len(parts) + 1))
+
+    return apply_effects({}, {p: v for p, v in flatten(facts).items() if kept(p)})
 
 
 class AsRecorded:
@@ -287,6 +360,15 @@ class RecordedWorld(SimulatedWorld):
         """The model requests of each decision the replay made."""
         self.counted_asking = False
         """Whether the clock counted time a decision took asking a model."""
+        # A scenario's world is observed whole, as its run observed it.
+        self._reported = reported_paths(events) if scenario is None else None
+
+    def observations(self) -> list[Mapping[str, Any]]:
+        """What the world reports: of a real run's world, only what its observers did."""
+        facts = super().observations()
+        if self._reported is None:
+            return facts
+        return [_reported(dict(f), self._reported) for f in facts]
 
     def _draw(
         self, capability: Capability, at: float, timeout: float | None = None

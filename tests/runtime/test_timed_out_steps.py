@@ -242,3 +242,17 @@ def test_a_call_made_again_as_approved_that_times_out_again_fails_the_run(
         "its outcome is still unknown"
     ) in done.stdout
     assert len(set(line.split()[1] for line in ledger(project))) == 1  # one key only
+
+
+def test_a_run_says_as_it_happens_that_a_call_timed_out_with_its_outcome_unknown(
+    tmp_path: Path,
+) -> None:
+    """The run printed `▶ load-primary (attempt 1)` and then only that it was blocked: the
+    step's end was not told, as any other's is."""
+    project = make_project(tmp_path)
+    blocked = ido(project, "run", "load")
+    assert blocked.returncode == 3, blocked.stdout + blocked.stderr
+    assert (
+        "  ▶ load-primary (attempt 1)\n  ? load-primary timed out after 1s; its outcome is "
+        "unknown, and a person decides whether to perform it again\nblocked: run"
+    ) in blocked.stdout, blocked.stdout
