@@ -98,14 +98,19 @@ def _running(row: Any, events: Any) -> bool:
     return row.outcome is None and live_owner(events) is not None
 
 
+def _plain_journal() -> Path:
+    """The journal a command reads when no `--journal` names one: IDO_JOURNAL's, else
+    `.ido/ido.db`."""
+    return Path(os.environ.get("IDO_JOURNAL") or DEFAULT_JOURNAL)
+
+
 def _with_journal(command: str, journal: Path) -> str:
     """`command` as the user should type it next: with `--journal PATH` when the journal
     is neither the default nor the one IDO_JOURNAL names, else `ido explain RUN` read
     another journal (`no journal at .ido/ido.db; run an intent first`)."""
     import shlex
 
-    plain = Path(os.environ.get("IDO_JOURNAL") or DEFAULT_JOURNAL)
-    if journal == plain:
+    if journal == _plain_journal():
         return command
     return f"{command} --journal {shlex.quote(str(journal))}"
 
@@ -416,6 +421,7 @@ def plan(
         )
     if plan_out is not None:
         _check_out_file(plan_out, "--plan-out")  # before planning, which may take minutes
+        _not_the_journal(plan_out, journal, "--plan-out")
         _not_an_input(plan_out, [*pddl] if pddl is not None else _catalog_paths(catalog))
         _clear_plan_file(plan_out)
     listener = _planning_to_terminal()  # one for reading the problem and planning it
@@ -604,6 +610,29 @@ def _check_out_file(path: Path, hint: str) -> None:
         raise typer.BadParameter(f"{path.parent} is a file, not a folder", param_hint=hint)
     if not parent_folder:
         raise typer.BadParameter(f"folder {path.parent} does not exist", param_hint=hint)
+
+
+JOURNAL_FILES = ("", "-wal", "-shm", "-journal")
+"""The journal's file and those SQLite keeps beside it: overwriting any loses runs."""
+
+
+def _not_the_journal(path: Path, journal: Path, hint: str) -> None:
+    """A usage error for an output file that is the journal, or a file SQLite keeps beside
+    it, under any name (a link too): `ido explain last -o .ido/ido.db` wrote the report
+    over the journal, and every run recorded in it was gone."""
+    target = path.resolve()
+    for suffix in JOURNAL_FILES:
+        kept = journal.with_name(journal.name + suffix)
+        try:
+            same = target == kept.resolve() or (path.exists() and os.path.samefile(path, kept))
+        except OSError:  # (kept is not there: no other name of it either)
+            same = False
+        if same:
+            raise typer.BadParameter(
+                f"{path} is the journal {journal}{f' ({suffix} file)' if suffix else ''}; "
+                "writing there would lose its runs: give another file",
+                param_hint=hint,
+            )
 
 
 def _unsolvable_json(exc: UnsolvableError, planner: str) -> NoReturn:
@@ -2003,6 +2032,8 @@ def explain(
     """
     _check_format(fmt, ("text", "md", "json", "html"))
     _check_format(color, ("auto", "always", "never"), "--color")
+    if output is not None:
+        _not_the_journal(output, journal, "--output")
     import sys
 
     from ido.explain import render, run_view

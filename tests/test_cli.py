@@ -598,6 +598,28 @@ def test_a_run_in_progress_is_listed_as_running_and_interrupted_once_its_process
     assert json.loads(ido("audit", "--format", "json")[1])["outcomes"] == {"interrupted": 1}
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["explain", "last", "-o"],
+        ["plan", "ship-order", "--plan-out"],
+        ["scenario", "test", "--junit"],
+    ],
+)
+@pytest.mark.parametrize("target", [".ido/ido.db", ".ido/ido.db-wal", "link.db"])
+def test_an_output_file_that_is_the_journal_is_refused_and_the_runs_kept(
+    project: Path, command: list[str], target: str
+) -> None:
+    """`ido explain last -o .ido/ido.db` wrote the report over the journal (and `ido plan
+    --plan-out` removed it before planning): every run recorded was lost without a word."""
+    assert ido("run", "ship-order")[0] == 0
+    (project / "link.db").symlink_to(project / ".ido" / "ido.db")
+    code, out = ido(*command, target)
+    assert code == 2 and "is the journal .ido/ido.db" in out, out
+    code, out = ido("runs", "--format", "json")
+    assert code == 0 and len(json.loads(out)) == 1, out
+
+
 def test_a_pddl_problem_with_a_catalog_is_refused_not_half_ignored(project: Path) -> None:
     """`-c` was ignored without a word (checked before the files are read)."""
     code, out = ido("plan", "--pddl", "domain.pddl", "p01.pddl", "-c", "nowhere")
