@@ -229,11 +229,11 @@ def _catalog_paths(extra: list[Path] | None, intent: str | list[str] | None = No
             raise NotFoundError(f"{name} is a link to {os.readlink(name)}, which does not exist")
     paths = [Path(d) for d in DEFAULT_DIRS if Path(d).is_dir()]
     paths += list(extra or [])
-    from ido.loading import inside
+    from ido.loading import inside, named_yaml
 
     folders = list(paths)
     for reference in [intent] if isinstance(intent, str) else intent or []:
-        if not (reference.endswith((".yaml", ".yml")) or Path(reference).is_file()):
+        if not (named_yaml(reference) or Path(reference).is_file()):
             continue
         if not Path(reference).is_file():
             raise NotFoundError(f"{reference}: no such intent file")

@@ -121,6 +121,16 @@ def test_a_file_may_be_named_directly_and_yml_is_accepted(tmp_path: Path) -> Non
     assert sorted(catalog.policies) == ["residency"]
 
 
+def test_a_yaml_file_named_in_capitals_is_read_not_passed_over(tmp_path: Path) -> None:
+    """`policies/residency.YAML` was passed over without a word (the suffix was matched in
+    lowercase only): an enforced policy saved so by a Windows tool went unapplied."""
+    write(tmp_path, "policies/residency.YAML", POLICY)
+    write(tmp_path, "capabilities/charge.Yml", CAPABILITY)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    assert sorted(catalog.policies) == ["residency"]
+    assert sorted(catalog.capabilities) == ["charge"]
+
+
 def test_several_resources_in_one_file_need_not_match_its_name(tmp_path: Path) -> None:
     """With several documents in a file, names are free; empty documents are skipped."""
     write(tmp_path, "all.yaml", "---\n" + CAPABILITY + "---\n" + POLICY + "---\n")
