@@ -75,6 +75,23 @@ class Settings:
     metrics_protocol: str
 
 
+def _check_endpoint(name: str, value: str) -> None:
+    """Raise TelemetryConfigError unless `value` is an http(s) URL with a host and, if it
+    gives one, a port: `https://collector:43l8` passed, and every export of the run then
+    failed with the SDK's warnings."""
+    url = urlparse(value.strip())
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise TelemetryConfigError(
+            f"{name}={masked_url(value)!r} is not an http:// or https:// URL"
+        )
+    try:
+        url.port  # noqa: B018 (read for the ValueError it raises)
+    except ValueError:
+        raise TelemetryConfigError(
+            f"{name}={masked_url(value)!r}: its port is not a number from 0 to 65535"
+        ) from None
+
+
 def settings(environ: Mapping[str, str]) -> Settings | None:
     """The telemetry the environment asks for; None when it asks for none.
 
@@ -94,11 +111,7 @@ def settings(environ: Mapping[str, str]) -> Settings | None:
         if environ.get(name, "").strip()
     ]
     for name in endpoints:
-        url = urlparse(environ[name].strip())
-        if url.scheme not in ("http", "https") or not url.netloc:
-            raise TelemetryConfigError(
-                f"{name}={masked_url(environ[name])!r} is not an http:// or https:// URL"
-            )
+        _check_endpoint(name, environ[name])
     # An endpoint turns OTLP on for its own signal (the general one for both).
     general = "OTEL_EXPORTER_OTLP_ENDPOINT" in endpoints
     for_traces = general or "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" in endpoints

@@ -270,6 +270,8 @@ def test_masking_leaves_what_is_no_secret_alone() -> None:
         ("https://user:tok@host:8080/v1?key=abc&flag", "https://***@host:8080/v1?key=***&flag"),
         ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1"),
         ("https://h/v1?api-version=2024&key=a%2Fb#top", "https://h/v1?api-version=***&key=***#top"),
+        ("user:pw123@collector:4318", "***@collector:4318"),  # no `//`: the password was shown
+        ("user:pw123@host/v1?key=abc", "***@host/v1?key=***"),
     ],
 )
 def test_a_url_is_recorded_with_its_credentials_masked(url: str, masked: str) -> None:

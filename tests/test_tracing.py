@@ -312,6 +312,27 @@ def test_an_endpoint_that_is_not_a_url_is_named_with_its_password_masked() -> No
     assert "pw123secret" not in str(info.value) and "htp://***@127.0.0.1:9/" in str(info.value)
 
 
+def test_an_endpoint_without_its_slashes_is_named_with_its_password_masked() -> None:
+    """`user:pw@collector:4318` (no scheme) was quoted whole: its password in the error."""
+    with pytest.raises(TelemetryConfigError) as info:
+        settings({"OTEL_EXPORTER_OTLP_ENDPOINT": "user:pw123secret@collector:4318"})
+    assert "pw123secret" not in str(info.value) and "'***@collector:4318'" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["https://u:pw@collector:43l8", "http://c:99999", "http://:4318"]
+)
+def test_an_endpoint_with_no_host_or_a_bad_port_is_refused_before_the_run(
+    endpoint: str,
+) -> None:
+    """`https://collector:43l8` passed, and each export then failed with the SDK's own
+    warnings (`Failed to export spans batch … not a valid host or port`) while the run
+    went on untraced."""
+    with pytest.raises(TelemetryConfigError, match="OTEL_EXPORTER_OTLP_ENDPOINT=") as info:
+        settings({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
+    assert "pw" not in str(info.value)
+
+
 def test_ido_run_with_a_malformed_variable_exits_2_before_acting(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
