@@ -400,8 +400,12 @@ def test_a_duration_in_days_is_a_load_error_that_says_the_units_cel_takes(
     assert "(column 39)" in problem.message  # the literal's
 
 
-def test_a_condition_nested_too_deep_says_so_in_words(tmp_path: Path) -> None:
-    deep = "(" * 40 + "true" + ")" * 40
+@pytest.mark.parametrize(
+    "deep", ["(" * 40 + "true" + ")" * 40, "size(" + " + ".join(["'x'"] * 33) + ") > 1"]
+)
+def test_a_condition_nested_too_deep_says_so_in_words(tmp_path: Path, deep: str) -> None:
+    """A chain of 33 `+` was told in CEL's parser's words: `ERROR: <input>:-1:-1: Exceeded
+    max recursion depth of 32 when parsing.`"""
     write(tmp_path, "residency.yaml", POLICY.replace("\"capability.region != 'eu'\"", f'"{deep}"'))
     problem = only(problems(tmp_path))
     assert problem.message.startswith("CEL: the expression nests deeper than the 32 levels")
