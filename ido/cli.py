@@ -290,13 +290,15 @@ def validate(
     from ido.scenario.runner import check_own_catalogs, own_catalog
 
     if not paths and Path("scenarios").is_dir():
-        paths = [*_catalog_paths(None), Path("scenarios")]
+        paths = [*_catalog_paths(catalog), Path("scenarios")]
     elif paths:
         folders = [Path(d) for d in (*DEFAULT_DIRS, "scenarios") if Path(d).is_dir()]
         within = [folder.resolve() for folder in folders]
         if all(any(p.resolve().is_relative_to(f) for f in within) for p in paths):
             paths = [*(f for f in folders if f.name != "scenarios"), *paths]
-    everything = [*(paths or _catalog_paths(None)), *(catalog or [])]
+    # With no PATH, `--catalog DIR` is what to check: it was refused, "no catalog found
+    # … or pass --catalog DIR", in a folder with no intents/, capabilities/ or policies/.
+    everything = [*(paths or _catalog_paths(catalog)), *(catalog or [])]
     # A scenario with catalog entries of its own is checked with them, as it runs.
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
     bindings = check_bindings(loaded, Path.cwd())

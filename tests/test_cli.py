@@ -103,6 +103,19 @@ def test_validate_of_a_folder_holding_nothing_exits_2(project: Path) -> None:
     assert "nothing to check: no YAML resource in empty" in out
 
 
+@pytest.mark.parametrize("scenarios", [False, True])
+def test_validate_of_a_catalog_option_alone_checks_that_catalog(
+    project: Path, monkeypatch: pytest.MonkeyPatch, scenarios: bool
+) -> None:
+    """`ido validate --catalog DIR` in a folder with no catalog folders said "no catalog
+    found: … or pass --catalog DIR", the option it had been given."""
+    elsewhere = project / "elsewhere"
+    (elsewhere / "scenarios").mkdir(parents=True) if scenarios else elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, out = ido("validate", "--catalog", str(project / "capabilities"))
+    assert code == 0 and "ok: 5 resources (0 intents, 5 capabilities" in out, out
+
+
 def test_plan_prints_plan_alternatives_and_policy_rejection(project: Path) -> None:
     """`ido plan` shows the chosen steps, the alternative and the rule that denied pay-us."""
     code, out = ido("plan", "ship-order")
