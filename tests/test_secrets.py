@@ -66,6 +66,28 @@ def test_a_placeholder_that_is_not_an_env_reference_is_a_load_error(tmp_path: Pa
     assert "'${vault:stripe}' is not a secret reference" in problem.message
 
 
+@pytest.mark.parametrize("kind", ["Capability", "Observer"])
+def test_a_header_name_http_cannot_carry_is_a_load_error(tmp_path: Path, kind: str) -> None:
+    """`X-${env:TEAM}` loaded, sent as written (names are not substituted), and every call
+    failed, `ValueError: Invalid header name b'X-${Env:TEAM}'`."""
+    headers = "{'X-${env:TEAM}': v, Accept: application/json}"
+    spec = (
+        f"  provider: p\n  effects: {{done: true}}\n  run:\n    http:\n      url: http://h/x\n"
+        f"      headers: {headers}\n"
+        if kind == "Capability"
+        else f"  http:\n    url: http://h/x\n    headers: {headers}\n"
+    )
+    (tmp_path / "call.yaml").write_text(
+        f"apiVersion: ido/v1\nkind: {kind}\nmetadata: {{name: call}}\nspec:\n{spec}"
+    )
+    with pytest.raises(LoadError) as info:
+        load_catalog([tmp_path], base=tmp_path)
+    (problem,) = info.value.problems
+    assert problem.field.endswith("http.headers")
+    assert problem.message.startswith("'X-${env:TEAM}' is not a header name")
+    assert problem.message.endswith("${env:NAME} is substituted in header values only")
+
+
 class _Echo(Replying):
     """Replies with the Authorization header it got, or fails quoting it, as careless APIs do."""
 

@@ -45,6 +45,21 @@ def _secret_references(value: Any) -> Any:
 Templated = AfterValidator(_secret_references)
 
 
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP token (RFC 9110)
+
+
+def _header_names(headers: dict[str, str]) -> dict[str, str]:
+    """Refuse a header name HTTP cannot carry: `X-${env:TEAM}` loaded (names are not
+    substituted) and every call failed, `Invalid header name`."""
+    for name in headers:
+        if not _HEADER_NAME.fullmatch(name):
+            said = "; ${env:NAME} is substituted in header values only" if "${" in name else ""
+            raise ValueError(
+                f"{name!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~){said}"
+            )
+    return headers
+
+
 def _no_nul(argv: list[str]) -> list[str]:
     """A program's arguments are C strings: one holding NUL cannot be passed at all (the
     step then stopped the run with a traceback, left "outcome unknown" for resume)."""
@@ -369,7 +384,7 @@ class HttpBinding(Strict):
     json_body: Annotated[Any, Templated] = Field(
         default=None, alias="json", description="JSON body to send; strings may use ${env:NAME}."
     )
-    headers: Annotated[dict[str, str], Templated] = Field(
+    headers: Annotated[dict[str, str], Templated, AfterValidator(_header_names)] = Field(
         default_factory=dict, description="Request headers; values may use ${env:NAME}."
     )
 
@@ -457,7 +472,7 @@ class HttpSource(Strict):
     url: Annotated[str, Templated] = Field(
         pattern=URL_PATTERN, description="http:// or https:// URL; may use ${env:NAME}."
     )
-    headers: Annotated[dict[str, str], Templated] = Field(
+    headers: Annotated[dict[str, str], Templated, AfterValidator(_header_names)] = Field(
         default_factory=dict, description="Request headers; values may use ${env:NAME}."
     )
 
