@@ -2127,7 +2127,8 @@ def import_pddl(
     if done.rounded is not None:
         typer.echo(f"warning: {problem}: {done.rounded}", err=True)
     typer.echo(
-        f"wrote {done.actions} capabilities to {done.capabilities} and intent "
+        f"wrote {_counted(done.actions, 'capability', 'capabilities')} to {done.capabilities}"
+        " and intent "
         f"'{done.intent_name}' to {done.intent}\n"
         f"plan it: cd {out} && ido plan {done.intent_name}"
     )
