@@ -98,14 +98,19 @@ def _running(row: Any, events: Any) -> bool:
     return row.outcome is None and live_owner(events) is not None
 
 
+def _plain_journal() -> Path:
+    """The journal a command reads when no `--journal` names one: IDO_JOURNAL's, else
+    `.ido/ido.db`."""
+    return Path(os.environ.get("IDO_JOURNAL") or DEFAULT_JOURNAL)
+
+
 def _with_journal(command: str, journal: Path) -> str:
     """`command` as the user should type it next: with `--journal PATH` when the journal
     is neither the default nor the one IDO_JOURNAL names, else `ido explain RUN` read
     another journal (`no journal at .ido/ido.db; run an intent first`)."""
     import shlex
 
-    plain = Path(os.environ.get("IDO_JOURNAL") or DEFAULT_JOURNAL)
-    if journal == plain:
+    if journal == _plain_journal():
         return command
     return f"{command} --journal {shlex.quote(str(journal))}"
 
@@ -224,11 +229,11 @@ def _catalog_paths(extra: list[Path] | None, intent: str | list[str] | None = No
             raise NotFoundError(f"{name} is a link to {os.readlink(name)}, which does not exist")
     paths = [Path(d) for d in DEFAULT_DIRS if Path(d).is_dir()]
     paths += list(extra or [])
-    from ido.loading import inside
+    from ido.loading import inside, named_yaml
 
     folders = list(paths)
     for reference in [intent] if isinstance(intent, str) else intent or []:
-        if not (reference.endswith((".yaml", ".yml")) or Path(reference).is_file()):
+        if not (named_yaml(reference) or Path(reference).is_file()):
             continue
         if not Path(reference).is_file():
             raise NotFoundError(f"{reference}: no such intent file")
@@ -285,13 +290,15 @@ def validate(
     from ido.scenario.runner import check_own_catalogs, own_catalog
 
     if not paths and Path("scenarios").is_dir():
-        paths = [*_catalog_paths(None), Path("scenarios")]
+        paths = [*_catalog_paths(catalog), Path("scenarios")]
     elif paths:
         folders = [Path(d) for d in (*DEFAULT_DIRS, "scenarios") if Path(d).is_dir()]
         within = [folder.resolve() for folder in folders]
         if all(any(p.resolve().is_relative_to(f) for f in within) for p in paths):
             paths = [*(f for f in folders if f.name != "scenarios"), *paths]
-    everything = [*(paths or _catalog_paths(None)), *(catalog or [])]
+    # With no PATH, `--catalog DIR` is what to check: it was refused, "no catalog found
+    # … or pass --catalog DIR", in a folder with no intents/, capabilities/ or policies/.
+    everything = [*(paths or _catalog_paths(catalog)), *(catalog or [])]
     # A scenario with catalog entries of its own is checked with them, as it runs.
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
     bindings = check_bindings(loaded, Path.cwd())
@@ -416,6 +423,7 @@ def plan(
         )
     if plan_out is not None:
         _check_out_file(plan_out, "--plan-out")  # before planning, which may take minutes
+        _not_the_journal(plan_out, journal, "--plan-out")
         _not_an_input(plan_out, [*pddl] if pddl is not None else _catalog_paths(catalog))
         _clear_plan_file(plan_out)
     listener = _planning_to_terminal()  # one for reading the problem and planning it
@@ -604,6 +612,29 @@ def _check_out_file(path: Path, hint: str) -> None:
         raise typer.BadParameter(f"{path.parent} is a file, not a folder", param_hint=hint)
     if not parent_folder:
         raise typer.BadParameter(f"folder {path.parent} does not exist", param_hint=hint)
+
+
+JOURNAL_FILES = ("", "-wal", "-shm", "-journal")
+"""The journal's file and those SQLite keeps beside it: overwriting any loses runs."""
+
+
+def _not_the_journal(path: Path, journal: Path, hint: str) -> None:
+    """A usage error for an output file that is the journal, or a file SQLite keeps beside
+    it, under any name (a link too): `ido explain last -o .ido/ido.db` wrote the report
+    over the journal, and every run recorded in it was gone."""
+    target = path.resolve()
+    for suffix in JOURNAL_FILES:
+        kept = journal.with_name(journal.name + suffix)
+        try:
+            same = target == kept.resolve() or (path.exists() and os.path.samefile(path, kept))
+        except OSError:  # (kept is not there: no other name of it either)
+            same = False
+        if same:
+            raise typer.BadParameter(
+                f"{path} is the journal {journal}{f' ({suffix} file)' if suffix else ''}; "
+                "writing there would lose its runs: give another file",
+                param_hint=hint,
+            )
 
 
 def _unsolvable_json(exc: UnsolvableError, planner: str) -> NoReturn:
@@ -2037,6 +2068,8 @@ def explain(
     """
     _check_format(fmt, ("text", "md", "json", "html"))
     _check_format(color, ("auto", "always", "never"), "--color")
+    if output is not None:
+        _not_the_journal(output, journal, "--output")
     import sys
 
     from ido.explain import render, run_view
@@ -2128,7 +2161,8 @@ def import_pddl(
     if done.rounded is not None:
         typer.echo(f"warning: {problem}: {done.rounded}", err=True)
     typer.echo(
-        f"wrote {done.actions} capabilities to {done.capabilities} and intent "
+        f"wrote {_counted(done.actions, 'capability', 'capabilities')} to {done.capabilities}"
+        " and intent "
         f"'{done.intent_name}' to {done.intent}\n"
         f"plan it: cd {out} && ido plan {done.intent_name}"
     )

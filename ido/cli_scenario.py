@@ -9,7 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
-from ido.cli import DEFAULT_DIRS, CatalogOpt, _check_out_file, _guard, _progress, _tell
+from ido.cli import (
+    DEFAULT_DIRS,
+    CatalogOpt,
+    _check_out_file,
+    _guard,
+    _not_the_journal,
+    _plain_journal,
+    _progress,
+    _tell,
+)
 from ido.errors import NotFoundError
 
 scenario_app = typer.Typer(
@@ -111,6 +120,7 @@ def scenario_test(
 
     if junit is not None:
         _check_out_file(junit, "--junit")  # before the scenarios run, not after
+        _not_the_journal(junit, _plain_journal(), "--junit")
     searched = paths or [Path("scenarios")]
     found = _every_scenario(searched, _catalog(catalog))
     if not found:  # a test run that tests nothing must not pass (a mistyped folder, say)

@@ -429,8 +429,14 @@ _CEL_SIZE = re.compile(r"exceeds codepoint limit\. input size: (\d+), limit: (\d
 
 def _readable(raw: str) -> ConditionError:
     text = raw.removeprefix("INVALID_ARGUMENT: ")
-    if "recursion limit exceeded" in text:  # CANCELLED: Expression recursion limit …
-        return ConditionError("CEL: the expression nests deeper than the 32 levels CEL reads", None)
+    # CANCELLED: Expression recursion limit …; or, from CEL's parser for a chain of
+    # operators, "ERROR: <input>:-1:-1: Exceeded max recursion depth of 32 when parsing."
+    if "recursion limit exceeded" in text or "Exceeded max recursion depth" in text:
+        return ConditionError(
+            "CEL: the expression nests deeper than the 32 levels CEL reads (a chain of "
+            "operators nests one level per operator: `a + b + c` is two)",
+            None,
+        )
     too_long = _CEL_SIZE.search(text)
     if too_long is not None:
         size, limit = (int(n) for n in too_long.groups())

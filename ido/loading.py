@@ -42,6 +42,13 @@ from ido.validation import user_errors
 from ido.yamlsrc import Document, FieldPath, format_path, read_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
+"""The endings of a YAML file's name, in any case: `freeze.YAML` (as Windows tools save it)
+was passed over, and the change freeze its enforced policy declares went unapplied."""
+
+
+def named_yaml(path: Path | str) -> bool:
+    """Whether `path` is named as a YAML file (`.yaml` or `.yml`, in any case)."""
+    return str(path).lower().endswith(YAML_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,7 @@ def yaml_under(folder: Path) -> tuple[list[Path], list[Problem]]:
             path = Path(at, name)
             if name.startswith("."):
                 continue
-            if path.suffix not in YAML_SUFFIXES:  # (by its name alone, but for a link)
+            if not named_yaml(path):  # (by its name alone, but for a link)
                 if path.is_symlink() and not path.exists():  # a folder's, for all one knows
                     target = os.readlink(path)
                     said = f"a link to {target}, which does not exist"
@@ -812,7 +819,7 @@ def find_intent(catalog: Catalog, reference: str) -> Intent:
     if reference in catalog.intents:
         return catalog.intents[reference]
     path = Path(reference)
-    if path.suffix in YAML_SUFFIXES or path.exists():
+    if named_yaml(path) or path.exists():
         resolved = path.resolve()
         found = [
             catalog.intents[name]

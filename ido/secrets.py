@@ -84,8 +84,13 @@ def _masked(value: Any, every: list[str]) -> Any:
 
 def masked_url(url: str) -> str:
     """`url` with the credentials it may carry masked: what comes before `@` (user and
-    password) and the value of every query parameter (`?key=…`)."""
+    password) and the value of every query parameter (`?key=…`). Written without `//`
+    (`user:pw@host`, no URL, which an error quotes), all that comes before `@` is masked:
+    split as a URL, the password was read as its path and shown."""
     parts = urllib.parse.urlsplit(url)
+    address = re.split(r"[?#]", url, maxsplit=1)[0]
+    if not parts.netloc and "@" in address:
+        parts = urllib.parse.urlsplit(MASK + url[address.rindex("@") :])
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"{MASK}@{netloc.rpartition('@')[2]}"

@@ -18,6 +18,7 @@ two seconds, so a missing collector never holds up a run or its exit for long.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -51,7 +52,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCod
 from ido.errors import IdoError
 from ido.journal import shown_cost
 from ido.runtime.tracecontext import perform_place, span_id, trace_id
-from ido.secrets import masked_url
+from ido.secrets import mask_all, masked_url, url_credentials
 
 SHUTDOWN_SECONDS = 2.0
 EXPORTERS = ("otlp", "console", "none")
@@ -75,6 +76,30 @@ class Settings:
     metrics_protocol: str
 
 
+ENDPOINT_VARIABLES = (
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+)
+
+
+def _check_endpoint(name: str, value: str) -> None:
+    """Raise TelemetryConfigError unless `value` is an http(s) URL with a host and, if it
+    gives one, a port: `https://collector:43l8` passed, and every export of the run then
+    failed with the SDK's warnings."""
+    url = urlparse(value.strip())
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise TelemetryConfigError(
+            f"{name}={masked_url(value)!r} is not an http:// or https:// URL"
+        )
+    try:
+        url.port  # noqa: B018 (read for the ValueError it raises)
+    except ValueError:
+        raise TelemetryConfigError(
+            f"{name}={masked_url(value)!r}: its port is not a number from 0 to 65535"
+        ) from None
+
+
 def settings(environ: Mapping[str, str]) -> Settings | None:
     """The telemetry the environment asks for; None when it asks for none.
 
@@ -84,21 +109,9 @@ def settings(environ: Mapping[str, str]) -> Settings | None:
     """
     if _flag(environ, "OTEL_SDK_DISABLED"):
         return None
-    endpoints = [
-        name
-        for name in (
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-        )
-        if environ.get(name, "").strip()
-    ]
+    endpoints = [name for name in ENDPOINT_VARIABLES if environ.get(name, "").strip()]
     for name in endpoints:
-        url = urlparse(environ[name].strip())
-        if url.scheme not in ("http", "https") or not url.netloc:
-            raise TelemetryConfigError(
-                f"{name}={masked_url(environ[name])!r} is not an http:// or https:// URL"
-            )
+        _check_endpoint(name, environ[name])
     # An endpoint turns OTLP on for its own signal (the general one for both).
     general = "OTEL_EXPORTER_OTLP_ENDPOINT" in endpoints
     for_traces = general or "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" in endpoints
@@ -198,15 +211,57 @@ def _protocol(environ: Mapping[str, str], specific: str) -> str:
 
 def from_environment(environ: Mapping[str, str] | None = None) -> RunTelemetry | None:
     """Telemetry as the OTEL_* variables configure it, or None when they ask for none."""
-    found = settings(os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    found = settings(environ)
     if found is None:
         return None
+    _mask_exporter_logs(environ)
     spans = [_span_exporter(name, found.traces_protocol) for name in found.traces]
     readers: list[MetricReader] = [
         PeriodicExportingMetricReader(_metric_exporter(name, found.metrics_protocol))
         for name in found.metrics
     ]
     return RunTelemetry([BatchSpanProcessor(e) for e in spans], readers)
+
+
+EXPORTER_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+    "opentelemetry.exporter.otlp.proto.grpc.exporter",
+)
+"""The loggers that say an export failed, quoting the request's URL."""
+
+
+class _MaskedLog(logging.Filter):
+    """Masks credentials in what a logger says, as `***`."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        said = record.getMessage()
+        masked: str = mask_all(said, self.secrets)
+        if masked != said:
+            record.msg, record.args = masked, None
+        return True
+
+
+def _mask_exporter_logs(environ: Mapping[str, str]) -> None:
+    """Mask the OTLP endpoints' credentials in the exporters' own warnings: a collector
+    that was down had `Transient error … url: /?token=… encountered while exporting` on
+    standard error, the endpoint's token in it."""
+    secrets = [
+        found
+        for name in ENDPOINT_VARIABLES
+        for found in url_credentials(environ.get(name, "").strip())
+    ]
+    for name in EXPORTER_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, _MaskedLog)]:
+            logger.removeFilter(old)
+        if secrets:
+            logger.addFilter(_MaskedLog(secrets))
 
 
 def _span_exporter(name: str, protocol: str) -> SpanExporter:

@@ -103,6 +103,19 @@ def test_validate_of_a_folder_holding_nothing_exits_2(project: Path) -> None:
     assert "nothing to check: no YAML resource in empty" in out
 
 
+@pytest.mark.parametrize("scenarios", [False, True])
+def test_validate_of_a_catalog_option_alone_checks_that_catalog(
+    project: Path, monkeypatch: pytest.MonkeyPatch, scenarios: bool
+) -> None:
+    """`ido validate --catalog DIR` in a folder with no catalog folders said "no catalog
+    found: … or pass --catalog DIR", the option it had been given."""
+    elsewhere = project / "elsewhere"
+    (elsewhere / "scenarios").mkdir(parents=True) if scenarios else elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, out = ido("validate", "--catalog", str(project / "capabilities"))
+    assert code == 0 and "ok: 5 resources (0 intents, 5 capabilities" in out, out
+
+
 def test_plan_prints_plan_alternatives_and_policy_rejection(project: Path) -> None:
     """`ido plan` shows the chosen steps, the alternative and the rule that denied pay-us."""
     code, out = ido("plan", "ship-order")
@@ -596,6 +609,28 @@ def test_a_run_in_progress_is_listed_as_running_and_interrupted_once_its_process
     assert "hold: started, no outcome recorded (interrupted)" in ido("explain", "last")[1]
     assert "<g class='node interrupted'" in ido("explain", "last", "--format", "html")[1]
     assert json.loads(ido("audit", "--format", "json")[1])["outcomes"] == {"interrupted": 1}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["explain", "last", "-o"],
+        ["plan", "ship-order", "--plan-out"],
+        ["scenario", "test", "--junit"],
+    ],
+)
+@pytest.mark.parametrize("target", [".ido/ido.db", ".ido/ido.db-wal", "link.db"])
+def test_an_output_file_that_is_the_journal_is_refused_and_the_runs_kept(
+    project: Path, command: list[str], target: str
+) -> None:
+    """`ido explain last -o .ido/ido.db` wrote the report over the journal (and `ido plan
+    --plan-out` removed it before planning): every run recorded was lost without a word."""
+    assert ido("run", "ship-order")[0] == 0
+    (project / "link.db").symlink_to(project / ".ido" / "ido.db")
+    code, out = ido(*command, target)
+    assert code == 2 and "is the journal .ido/ido.db" in out, out
+    code, out = ido("runs", "--format", "json")
+    assert code == 0 and len(json.loads(out)) == 1, out
 
 
 def test_a_pddl_problem_with_a_catalog_is_refused_not_half_ignored(project: Path) -> None:

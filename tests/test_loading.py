@@ -121,6 +121,16 @@ def test_a_file_may_be_named_directly_and_yml_is_accepted(tmp_path: Path) -> Non
     assert sorted(catalog.policies) == ["residency"]
 
 
+def test_a_yaml_file_named_in_capitals_is_read_not_passed_over(tmp_path: Path) -> None:
+    """`policies/residency.YAML` was passed over without a word (the suffix was matched in
+    lowercase only): an enforced policy saved so by a Windows tool went unapplied."""
+    write(tmp_path, "policies/residency.YAML", POLICY)
+    write(tmp_path, "capabilities/charge.Yml", CAPABILITY)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    assert sorted(catalog.policies) == ["residency"]
+    assert sorted(catalog.capabilities) == ["charge"]
+
+
 def test_several_resources_in_one_file_need_not_match_its_name(tmp_path: Path) -> None:
     """With several documents in a file, names are free; empty documents are skipped."""
     write(tmp_path, "all.yaml", "---\n" + CAPABILITY + "---\n" + POLICY + "---\n")
@@ -390,8 +400,12 @@ def test_a_duration_in_days_is_a_load_error_that_says_the_units_cel_takes(
     assert "(column 39)" in problem.message  # the literal's
 
 
-def test_a_condition_nested_too_deep_says_so_in_words(tmp_path: Path) -> None:
-    deep = "(" * 40 + "true" + ")" * 40
+@pytest.mark.parametrize(
+    "deep", ["(" * 40 + "true" + ")" * 40, "size(" + " + ".join(["'x'"] * 33) + ") > 1"]
+)
+def test_a_condition_nested_too_deep_says_so_in_words(tmp_path: Path, deep: str) -> None:
+    """A chain of 33 `+` was told in CEL's parser's words: `ERROR: <input>:-1:-1: Exceeded
+    max recursion depth of 32 when parsing.`"""
     write(tmp_path, "residency.yaml", POLICY.replace("\"capability.region != 'eu'\"", f'"{deep}"'))
     problem = only(problems(tmp_path))
     assert problem.message.startswith("CEL: the expression nests deeper than the 32 levels")

@@ -66,6 +66,28 @@ def test_a_placeholder_that_is_not_an_env_reference_is_a_load_error(tmp_path: Pa
     assert "'${vault:stripe}' is not a secret reference" in problem.message
 
 
+@pytest.mark.parametrize("kind", ["Capability", "Observer"])
+def test_a_header_name_http_cannot_carry_is_a_load_error(tmp_path: Path, kind: str) -> None:
+    """`X-${env:TEAM}` loaded, sent as written (names are not substituted), and every call
+    failed, `ValueError: Invalid header name b'X-${Env:TEAM}'`."""
+    headers = "{'X-${env:TEAM}': v, Accept: application/json}"
+    spec = (
+        f"  provider: p\n  effects: {{done: true}}\n  run:\n    http:\n      url: http://h/x\n"
+        f"      headers: {headers}\n"
+        if kind == "Capability"
+        else f"  http:\n    url: http://h/x\n    headers: {headers}\n"
+    )
+    (tmp_path / "call.yaml").write_text(
+        f"apiVersion: ido/v1\nkind: {kind}\nmetadata: {{name: call}}\nspec:\n{spec}"
+    )
+    with pytest.raises(LoadError) as info:
+        load_catalog([tmp_path], base=tmp_path)
+    (problem,) = info.value.problems
+    assert problem.field.endswith("http.headers")
+    assert problem.message.startswith("'X-${env:TEAM}' is not a header name")
+    assert problem.message.endswith("${env:NAME} is substituted in header values only")
+
+
 class _Echo(Replying):
     """Replies with the Authorization header it got, or fails quoting it, as careless APIs do."""
 
@@ -219,7 +241,7 @@ def test_a_numeric_secret_echoed_as_a_json_number_is_masked(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("url", "secret"),
     [
-        ("http://deploy:${env:TOKEN}@127.0.0.1/x", "Rg7pQ2vXz9"),  # no port: InvalidURL
+        ("http://127.0.0.1:${env:TOKEN}/x", "Rg7pQ2vXz9"),  # not a port: InvalidURL
         ("http://127.0.0.1:9/x?key=${env:TOKEN}", "p@ss w+rd"),  # a space: InvalidURL
         ("http://127.0.0.1:9/x?key=${env:TOKEN}", "pässwörd-ü"),  # cannot be encoded
     ],
@@ -232,6 +254,30 @@ def test_an_http_call_http_client_refuses_fails_the_step_with_the_secret_masked(
     outcome = perform(_bound({"http": {"url": url}}), _context(), tmp_path, {"TOKEN": secret})
     assert not outcome.ok and outcome.error is not None
     assert secret not in outcome.error and "***" in outcome.error, outcome.error
+
+
+@pytest.mark.parametrize("kind", ["Capability", "Observer"])
+def test_a_user_and_password_in_a_url_are_a_load_error(tmp_path: Path, kind: str) -> None:
+    """`http://deploy:${env:PW}@127.0.0.1:8080/x` loaded, and every call failed as
+    `[Errno -2] Name or service not known`: Python's HTTP client sends no credentials from
+    a URL, and read them as part of the host."""
+    url = "http://deploy:${env:PW}@127.0.0.1:8080/x?k=a@b"
+    spec = (
+        f"  provider: p\n  effects: {{done: true}}\n  run:\n    http:\n      url: '{url}'\n"
+        if kind == "Capability"
+        else f"  http:\n    url: '{url}'\n"
+    )
+    (tmp_path / "call.yaml").write_text(
+        f"apiVersion: ido/v1\nkind: {kind}\nmetadata: {{name: call}}\nspec:\n{spec}"
+    )
+    with pytest.raises(LoadError) as info:
+        load_catalog([tmp_path], base=tmp_path)
+    (problem,) = info.value.problems
+    assert problem.field.endswith("http.url")
+    assert problem.message.startswith("a user and password before '@' are not sent")
+    fine = url.replace("deploy:${env:PW}@", "")  # an `@` in the query is no credential
+    (tmp_path / "call.yaml").write_text((tmp_path / "call.yaml").read_text().replace(url, fine))
+    assert load_catalog([tmp_path], base=tmp_path)
 
 
 def test_a_header_ending_in_a_line_break_is_masked_as_http_client_quotes_it(
@@ -270,6 +316,8 @@ def test_masking_leaves_what_is_no_secret_alone() -> None:
         ("https://user:tok@host:8080/v1?key=abc&flag", "https://***@host:8080/v1?key=***&flag"),
         ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1"),
         ("https://h/v1?api-version=2024&key=a%2Fb#top", "https://h/v1?api-version=***&key=***#top"),
+        ("user:pw123@collector:4318", "***@collector:4318"),  # no `//`: the password was shown
+        ("user:pw123@host/v1?key=abc", "***@host/v1?key=***"),
     ],
 )
 def test_a_url_is_recorded_with_its_credentials_masked(url: str, masked: str) -> None:

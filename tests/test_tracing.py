@@ -5,6 +5,7 @@ receiver on loopback."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 from typer.testing import CliRunner
 
+from ido import tracing
 from ido.cli import app
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
@@ -310,6 +312,44 @@ def test_an_endpoint_that_is_not_a_url_is_named_with_its_password_masked() -> No
     with pytest.raises(TelemetryConfigError) as info:
         settings({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
     assert "pw123secret" not in str(info.value) and "htp://***@127.0.0.1:9/" in str(info.value)
+
+
+def test_an_endpoint_without_its_slashes_is_named_with_its_password_masked() -> None:
+    """`user:pw@collector:4318` (no scheme) was quoted whole: its password in the error."""
+    with pytest.raises(TelemetryConfigError) as info:
+        settings({"OTEL_EXPORTER_OTLP_ENDPOINT": "user:pw123secret@collector:4318"})
+    assert "pw123secret" not in str(info.value) and "'***@collector:4318'" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["https://u:pw@collector:43l8", "http://c:99999", "http://:4318"]
+)
+def test_an_endpoint_with_no_host_or_a_bad_port_is_refused_before_the_run(
+    endpoint: str,
+) -> None:
+    """`https://collector:43l8` passed, and each export then failed with the SDK's own
+    warnings (`Failed to export spans batch … not a valid host or port`) while the run
+    went on untraced."""
+    with pytest.raises(TelemetryConfigError, match="OTEL_EXPORTER_OTLP_ENDPOINT=") as info:
+        settings({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
+    assert "pw" not in str(info.value)
+
+
+def test_the_exporters_warnings_mask_the_endpoint_s_credentials(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A collector that was down had the exporter warn `Transient error … url:
+    /?token=tok123secret/v1/traces …` on standard error, the endpoint's token in it."""
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9/?token=tok123secret")
+    telemetry = tracing.from_environment()
+    assert telemetry is not None
+    try:
+        logger = logging.getLogger(tracing.EXPORTER_LOGGERS[0])
+        with caplog.at_level(logging.WARNING):
+            logger.warning("Transient error %s encountered", "url: /?token=tok123secret/v1")
+    finally:
+        telemetry.shutdown(0.1)
+    assert "tok123secret" not in caplog.text and "url: /?token=***/v1" in caplog.text
 
 
 def test_ido_run_with_a_malformed_variable_exits_2_before_acting(

@@ -45,6 +45,34 @@ def _secret_references(value: Any) -> Any:
 Templated = AfterValidator(_secret_references)
 
 
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP token (RFC 9110)
+
+
+def _header_names(headers: dict[str, str]) -> dict[str, str]:
+    """Refuse a header name HTTP cannot carry: `X-${env:TEAM}` loaded (names are not
+    substituted) and every call failed, `Invalid header name`."""
+    for name in headers:
+        if not _HEADER_NAME.fullmatch(name):
+            said = "; ${env:NAME} is substituted in header values only" if "${" in name else ""
+            raise ValueError(
+                f"{name!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~){said}"
+            )
+    return headers
+
+
+def _no_credentials(url: str) -> str:
+    """Refuse a user and password written in a binding's or observer's URL: Python's HTTP
+    client does not send them, and reads them as part of the host, so every call failed
+    as `[Errno -2] Name or service not known` (or `nonnumeric port`)."""
+    netloc = url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if "@" in netloc:
+        raise ValueError(
+            "a user and password before '@' are not sent (every call would fail); send them "
+            'in a header instead: headers: {Authorization: "Basic ${env:BASIC_AUTH}"}'
+        )
+    return url
+
+
 def _no_nul(argv: list[str]) -> list[str]:
     """A program's arguments are C strings: one holding NUL cannot be passed at all (the
     step then stopped the run with a traceback, left "outcome unknown" for resume)."""
@@ -363,13 +391,13 @@ class IntentSpec(Strict):
 
 class HttpBinding(Strict):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
-    url: Annotated[str, Templated] = Field(
+    url: Annotated[str, Templated, AfterValidator(_no_credentials)] = Field(
         pattern=URL_PATTERN, description="http:// or https:// URL; may use ${env:NAME}."
     )
     json_body: Annotated[Any, Templated] = Field(
         default=None, alias="json", description="JSON body to send; strings may use ${env:NAME}."
     )
-    headers: Annotated[dict[str, str], Templated] = Field(
+    headers: Annotated[dict[str, str], Templated, AfterValidator(_header_names)] = Field(
         default_factory=dict, description="Request headers; values may use ${env:NAME}."
     )
 
@@ -454,10 +482,10 @@ class CapabilitySpec(Strict):
 
 
 class HttpSource(Strict):
-    url: Annotated[str, Templated] = Field(
+    url: Annotated[str, Templated, AfterValidator(_no_credentials)] = Field(
         pattern=URL_PATTERN, description="http:// or https:// URL; may use ${env:NAME}."
     )
-    headers: Annotated[dict[str, str], Templated] = Field(
+    headers: Annotated[dict[str, str], Templated, AfterValidator(_header_names)] = Field(
         default_factory=dict, description="Request headers; values may use ${env:NAME}."
     )
 

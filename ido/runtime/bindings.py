@@ -17,13 +17,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from ido.errors import ExecutionError
 from ido.exiting import needs_teardown
 from ido.model import Capability
 from ido.runtime import stopping
 from ido.runtime.context import ActionContext
+from ido.runtime.draining import Drain, feed
 from ido.runtime.procfs import environment, open_files, processes, running, stat_fields
 from ido.secrets import Environ, Secrets, unresolved
 from ido.state import TooDeep, from_json, json_safe
@@ -311,11 +312,11 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) ->
         return Outcome(False, error=f"killed by {name}")
     if done.returncode != 0:
         # Masked before its last line is taken: a secret in two lines is masked no more.
-        said: str = secrets.mask(done.stderr or done.stdout)
+        said: str = secrets.mask(done.stderr_end or done.stdout_end)
         tail = said.strip().splitlines()[-1:]
         error = f"exit code {done.returncode}"
         return Outcome(False, error=f"{error}: {tail[0]}" if tail else error)  # (cut in `perform`)
-    return _kept(done.stdout.encode("utf-8", "replace"))
+    return _kept(done.stdout)
 
 
 SIGINT_GRACE_SECONDS = 1.0
@@ -323,13 +324,23 @@ SIGINT_GRACE_SECONDS = 1.0
 whether ido is being interrupted too (the same Ctrl-C), before it counts as failed."""
 
 
-def _subprocess(
-    argv: list[str], payload: str, ctx: ActionContext, base: Path
-) -> subprocess.CompletedProcess[str]:
-    """`subprocess.run(argv, input=payload, timeout=ctx.timeout)`, looking every
-    `stopping.POLL_SECONDS` whether to stop; on timeout or stop the process is killed, and
-    with it what it started and still parents (`sh -c "sleep 30; …"` left its `sleep`
-    running, and a retry could repeat its work).
+class Ran(NamedTuple):
+    """What a shell binding's process did: its exit code, the start of its stdout (up to
+    one byte past `MAX_OUTPUT`: then it is too long to keep) and the ends of its stdout and
+    stderr, as text (what an error quotes)."""
+
+    returncode: int
+    stdout: bytes
+    stdout_end: str
+    stderr_end: str
+
+
+def _subprocess(argv: list[str], payload: str, ctx: ActionContext, base: Path) -> Ran:
+    """Run `argv` with `payload` on its stdin until it exits or `ctx.timeout` passes,
+    looking every `stopping.POLL_SECONDS` whether to stop; on timeout or stop the process
+    is killed, and with it what it started and still parents (`sh -c "sleep 30; …"` left
+    its `sleep` running, and a retry could repeat its work). Its output is read as it comes
+    and kept in part (`ido.runtime.draining`): all of it was held in memory.
 
     The process stays in ido's process group, so that a signal to the group (Ctrl-C, a
     closed terminal, `timeout`, `kill %1`) reaches it as it reaches ido.
@@ -343,31 +354,26 @@ def _subprocess(
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        encoding="utf-8",
-        errors="replace",  # a tool's odd bytes are its output's, not a crash of the run
         env=_env(ctx),
         cwd=base,
     ) as process:
+        assert process.stdin and process.stdout and process.stderr
         deadline = time.monotonic() + ctx.timeout
-        feed: str | None = payload
+        feed(process.stdin, payload.encode("utf-8", "replace"))
+        out, err = Drain(process.stdout, MAX_OUTPUT + 1), Drain(process.stderr, 0)
         exited: float | None = None  # when the process was first seen to have exited
         try:
             while True:
                 left = deadline - time.monotonic()
-                try:
-                    out, err = process.communicate(
-                        feed, timeout=max(0.0, min(stopping.POLL_SECONDS, left))
-                    )
+                if _ended(process, (out, err), max(0.0, min(stopping.POLL_SECONDS, left))):
                     break
-                except subprocess.TimeoutExpired:
-                    feed = None  # sent once; a retry takes up where it left off
-                    stopping.check()
-                    if left <= 0:
-                        raise
-                    if process.poll() is not None:
-                        exited = exited or time.monotonic()
-                        if time.monotonic() - exited >= LINGER_SECONDS:
-                            _kill_all(_holding(process))
+                stopping.check()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired(argv, ctx.timeout)
+                if process.poll() is not None:
+                    exited = exited or time.monotonic()
+                    if time.monotonic() - exited >= LINGER_SECONDS:
+                        _kill_all(_holding(process))
         except BaseException:
             if process.returncode is None:  # reaped, its id may be another's now
                 _kill_tree(process.pid)
@@ -375,7 +381,20 @@ def _subprocess(
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(KILLED_WAIT_SECONDS)  # one ido may not kill is not waited for
             raise
-    return subprocess.CompletedProcess(argv, process.returncode, out, err)
+    return Ran(process.returncode, bytes(out.head), out.last_text(), err.last_text())
+
+
+def _ended(process: subprocess.Popen[bytes], drains: tuple[Drain, ...], seconds: float) -> bool:
+    """Wait up to `seconds` for the process to exit and each of its pipes to end (as
+    `communicate` waits); whether they all did."""
+    until = time.monotonic() + seconds
+    if not all(drain.ended(until - time.monotonic()) for drain in drains):
+        return False
+    try:
+        process.wait(max(0.0, until - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 KILL_PASSES = 20
@@ -463,7 +482,7 @@ def _kill_all(pids: list[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _holding(process: subprocess.Popen[str]) -> list[int]:
+def _holding(process: subprocess.Popen[bytes]) -> list[int]:
     """The other processes holding `process`'s stdout or stderr pipe open, from /proc."""
     pipes = {
         f"pipe:[{os.fstat(stream.fileno()).st_ino}]"

@@ -202,6 +202,25 @@ def test_import_pddl_on_the_command_line(tmp_path: Path) -> None:
     assert missing.output.count("nope.pddl") == 1  # named once, not again in the errno's text
 
 
+def test_import_pddl_of_one_instance_counts_it_in_the_singular(tmp_path: Path) -> None:
+    """A problem of one ground action said `wrote 1 capabilities to …/go-a.yaml`."""
+    domain = write(
+        tmp_path,
+        "d.pddl",
+        "(define (domain toy) (:requirements :strips) (:predicates (on ?x) (done))\n"
+        "  (:action go :parameters (?x) :precondition (on ?x) :effect (done)))",
+    )
+    problem = write(
+        tmp_path,
+        "p.pddl",
+        "(define (problem p) (:domain toy) (:objects a) (:init (on a)) (:goal (done)))",
+    )
+    out = tmp_path / "o"
+    done = CliRunner().invoke(app, ["import-pddl", str(domain), str(problem), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert f"wrote 1 capability to {out / 'capabilities' / 'go-a.yaml'}" in done.output
+
+
 def test_a_file_that_is_not_utf8_is_refused_at_its_line_and_column(tmp_path: Path) -> None:
     """A Latin-1 `é` in a comment was "cannot read file: 'utf-8' codec can't decode byte
     0xe9 in position 31", left to be counted by hand; the YAML loader already said where."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import tracemalloc
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -412,6 +413,33 @@ def test_a_huge_exception_message_is_cut_as_a_shell_binding_s_is(project: Path) 
     assert not outcome.ok and outcome.error is not None
     assert len(outcome.error) == bindings.ERROR_CHARS
     assert outcome.error.startswith("ValueError: xxx") and outcome.error.endswith("…")
+
+
+def test_a_shell_binding_s_output_is_read_as_it_comes_not_held_whole(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A binding that printed 800 MB to stdout and 300 MB to stderr held 3 GB of ido's
+    memory (`communicate` kept it all), though a megabyte of output and the last line of
+    an error are all ido keeps; with `yes` it could take the machine's. The error still
+    quotes the last line, and a secret in it is still masked."""
+    monkeypatch.setenv("IDO_TEST_DRAIN_TOKEN", "tok-drain-123")
+    script = (
+        "import sys; sys.stdout.write('a' * 30_000_000); "
+        "sys.stderr.write('b' * 30_000_000 + chr(10) + 'last line ' + sys.argv[1]); sys.exit(1)"
+    )
+    argv = ["python3", "-c", script, "${env:IDO_TEST_DRAIN_TOKEN}"]
+    tracemalloc.start()
+    try:
+        outcome = perform(capability({"shell": argv}, "60s"), context(60.0), project)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not outcome.ok and outcome.error == "exit code 1: last line ***"
+    assert peak < 10_000_000, f"{peak:,} bytes held"
+    printed = ["python3", "-c", "import sys; sys.stdout.write('{} ' + ' ' * 3_000_000)"]
+    long = perform(capability({"shell": printed}, "60s"), context(60.0), project)
+    assert long.ok and long.output is None
+    assert long.note == f"its output was over {bindings.MAX_OUTPUT:,} bytes, and not kept"
 
 
 def test_an_async_binding_is_told_to_be_a_plain_function(project: Path) -> None:
