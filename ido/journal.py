@@ -329,7 +329,10 @@ class SqliteJournal:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = opened = _connect(str(self.path))
             with self._lock:
-                self._setup()
+                current = self._setup(reading)
+            if not current:  # an older journal a reading command opened: read as it is
+                opened.close()
+                self._db = opened = _read_only(self.path)
             self._file = identity(self.path)
         except (sqlite3.Error, OSError) as exc:
             if opened is not None:
@@ -364,8 +367,11 @@ class SqliteJournal:
                 "approvals can read it; to run, give --journal a journal ido may write"
             )
 
-    def _setup(self) -> None:
+    def _setup(self, reading: bool = False) -> bool:
         """WAL mode, the schema and its version; retried while another process sets it up.
+        False, with nothing written, for a journal of an older schema opened by a command
+        that only reads (`reading`): upgrading it would lock out the older ido that may
+        still write it (`ido runs` on an archive), so it is read as it is.
 
         Switching to WAL takes a lock SQLite's busy timeout does not wait for, so several
         runs opening a new journal at once would otherwise see "database is locked".
@@ -373,21 +379,24 @@ class SqliteJournal:
         for attempt in range(100):
             try:
                 version = self._check_version()  # before WAL mode, which writes the file
+                if reading and version is not None and version < SCHEMA_VERSION:
+                    return False
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
                 if version == SCHEMA_VERSION:
-                    return  # up to date: opening writes nothing (`ido runs` only reads)
+                    return True  # up to date: opening writes nothing (`ido runs` only reads)
                 self._add_recorded_at()
                 self._db.executescript(_SCHEMA)
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
-                return
+                return True
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or attempt == 99:
                     raise
                 time.sleep(0.05)
+        return True  # (not reached: the last attempt raises)
 
     def _add_recorded_at(self) -> None:
         """Give the runs of a journal of schema 3 or older (or one whose setup an older ido
@@ -567,6 +576,14 @@ class SqliteJournal:
             self._has_recorded = "recorded_at" in columns
         return self._has_recorded
 
+    def _holds(self, table: str) -> bool:
+        """Whether the journal has `table`: one of an older schema opened read-only (an
+        archive, a backup, or by a command that only reads) lacks those added since."""
+        found = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+        return found is not None
+
     def _run_rows(self, query: str) -> str:
         """A query of `RunRow`s (`_NEWEST`, `_ONE`) for this journal's runs table."""
         return query.format(recorded="recorded_at" if self._recorded_column() else "NULL")
@@ -658,6 +675,8 @@ class SqliteJournal:
     @_locked
     def get(self, key: str) -> Mapping[str, Any] | None:
         """A model's answer to the request with this digest, if one was kept (llm cache)."""
+        if not self._holds("llm_cache"):  # a journal before schema 3, read as it is
+            return None
         row = self._db.execute("SELECT reply FROM llm_cache WHERE request=?", (key,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
@@ -704,6 +723,8 @@ class SqliteJournal:
         return self._health()
 
     def _health(self) -> dict[str, Evidence]:
+        if not self._holds("health"):  # a schema 1 journal, read as it is: nothing learnt
+            return {}
         rows = self._db.execute(
             "SELECT capability, successes, failures, latency, updated FROM health"
         ).fetchall()
