@@ -114,7 +114,7 @@ def prune(journal: Path, before: str, archive: Path | None = None) -> Pruning:
             db.execute(_CHOOSE, {"before": before})
             db.execute("COMMIT")
         else:
-            _copy(db, archive, before)
+            _copy(db, journal, archive, before)
         found = _delete(db, journal, size, before)
         if found.runs:
             _reclaim(db, journal)
@@ -153,9 +153,22 @@ def _connected(journal: Path) -> Iterator[sqlite3.Connection]:
         db.close()
 
 
-def _copy(db: sqlite3.Connection, archive: Path, before: str) -> None:
+def _copy(db: sqlite3.Connection, journal: Path, archive: Path, before: str) -> None:
     """Choose the runs and copy them, with their events, into the archive, in one commit
-    there; a run the archive holds already is left as it is there."""
+    there; a run the archive holds already is left as it is there. A failure names the
+    archive: it was told as the journal's ("journal ido.db: disk I/O error" for a full
+    disk under the archive), though the journal was only read."""
+    try:
+        _copy_into(db, archive, before)
+    except sqlite3.Error as exc:
+        raise JournalError(
+            f"cannot copy the runs into archive {archive}: {exc}; nothing was removed from "
+            f"journal {journal}"
+        ) from None
+
+
+def _copy_into(db: sqlite3.Connection, archive: Path, before: str) -> None:
+    """`_copy`'s statements."""
     db.execute("ATTACH DATABASE ? AS archive", (str(archive),))
     db.execute("PRAGMA archive.synchronous=FULL")
     db.execute("BEGIN")  # deferred: the journal is only read, its writers go on

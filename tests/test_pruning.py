@@ -296,6 +296,29 @@ def test_the_run_holding_the_newest_event_stays_so_event_numbers_only_grow(
         assert store.approvals_since(-1)[0] == mark
 
 
+def test_an_archive_that_cannot_be_written_is_named_and_nothing_is_removed(
+    project: Path, history: dict[str, str]
+) -> None:
+    """The archive's disk full (here: a trigger that fails its writes as a full disk does)
+    was told as the journal's, `journal .ido/ido.db: disk I/O error`, though the journal
+    was only read."""
+    archive = project / "2020.db"
+    SqliteJournal(archive).close()
+    with sqlite3.connect(archive) as db:
+        db.execute(
+            "CREATE TRIGGER full BEFORE INSERT ON events "
+            "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END"
+        )
+    db.close()
+    code, out = ido("prune", "--before", "2021-01-01", "--archive", str(archive))
+    assert code == 2, out
+    assert out == (
+        f"error: cannot copy the runs into archive {archive}: database or disk is full; "
+        "nothing was removed from journal .ido/ido.db\n"
+    )
+    assert history["achieved"] in outcomes(project / ".ido" / "ido.db")
+
+
 def test_the_journal_under_another_name_is_no_archive(
     project: Path, history: dict[str, str]
 ) -> None:
