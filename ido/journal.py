@@ -324,6 +324,8 @@ class SqliteJournal:
             raise JournalError(
                 f"journal {self.path} is a folder; name a file, like {self.path / 'ido.db'}"
             )
+        if not reading and self.path.is_file() and not os.access(self.path, os.W_OK):
+            self._open_read_only(PermissionError("permission denied"), reading)
         opened: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -341,7 +343,9 @@ class SqliteJournal:
 
     def _open_read_only(self, error: BaseException, reading: bool) -> None:
         """After `error` opening the journal to write: open it read-only for a command that
-        only reads; else refuse, saying so when it could be read (a read-only mount)."""
+        only reads; else refuse, saying so when it could be read (a read-only mount, or a
+        read-only file: SQLite opens that one silently read-only, and the first write
+        failed, `attempt to write a readonly database`, with no word of what to do)."""
         refused = JournalError(f"cannot open journal {self.path}: {error}")
         if not self.path.is_file():
             raise refused from None

@@ -427,7 +427,7 @@ def test_a_step_that_changes_the_working_folder_is_no_replaced_journal(
 
 
 def make_read_only(folder: Path) -> None:
-    """Make `folder` one nobody may write, root included (`chattr +i`; undo with `chattr
+    """Make `folder` (or a file) one nobody may write, root included (`chattr +i`; undo with `chattr
     -i`): tests run as root, whom file modes do not stop. Skips where that cannot be done."""
     if shutil.which("chattr") is None:
         pytest.skip("no chattr to make a folder read-only")
@@ -477,6 +477,27 @@ def test_a_run_on_a_journal_it_may_only_read_is_refused_before_any_step(
     assert code == 2, out
     assert "can be read but not written" in out and "ido runs, explain" in out, out
     assert (project / "calls.log").read_text() == before
+
+
+@pytest.mark.parametrize("command", [["run", "ship-order"], ["resume", "last"]])
+def test_a_read_only_journal_file_in_a_writable_folder_is_refused_as_one(
+    project: Path, command: list[str]
+) -> None:
+    """SQLite opens a file it may not write read-only without a word: the first write
+    failed, `error: journal …: attempt to write a readonly database`, with nothing said of
+    what to do, as `can be read but not written` says it for a read-only folder."""
+    assert ido("run", "ship-order", "--quiet")[0] == 0
+    journal = project / ".ido" / "ido.db"
+    make_read_only(journal)
+    try:
+        code, out = ido(*command)
+    finally:
+        subprocess.run(["chattr", "-i", str(journal)], check=True)
+    assert code == 2, out
+    assert out.startswith(
+        "error: journal .ido/ido.db can be read but not written (permission denied: "
+    ), out
+    assert "nothing was done" in out and len(out.splitlines()) == 1, out
 
 
 def test_a_journal_with_commits_left_in_its_wal_is_not_read_half_in_a_read_only_folder(
