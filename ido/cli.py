@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from ido.errors import IdoError, LoadError, NotFoundError, OutOfBudget, UnsolvableError, writing
+from ido.errors import (
+    IdoError,
+    JournalError,
+    LoadError,
+    NotFoundError,
+    OutOfBudget,
+    UnsolvableError,
+    writing,
+)
 from ido.exiting import settle
 from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 
@@ -137,6 +145,25 @@ def _left(exc: KeyboardInterrupt, started: Sequence[str], journal: Path) -> None
     to continue it: `interrupted: run r…; continue it with ido resume r…`."""
     if started:
         setattr(exc, LEFT, f": {_resume_hint(started[0], journal)}")
+
+
+def _left_by(exc: JournalError, run_id: str | None, store: Any, journal: Path) -> JournalError:
+    """`exc`, a journal write that failed mid-run (a full disk, a file size limit), naming
+    the run it left interrupted and how to continue it: `journal …: disk I/O error` alone
+    said neither. Not for a journal removed or replaced (its runs went with the old file)."""
+    if run_id is None or not store.names_its_file():
+        return exc
+    try:
+        interrupted = store.run(run_id).outcome is None
+    except IdoError:  # its start never reached the journal: nothing to continue
+        return exc
+    if not interrupted:
+        return exc
+    again = _with_journal(f"ido resume {run_id}", journal)
+    return JournalError(
+        f"{exc}; run {run_id} is left interrupted: continue it with {again} once the "
+        "journal can be written"
+    )
 
 
 def _guard(fn: F) -> F:
@@ -823,6 +850,8 @@ def run(
             except KeyboardInterrupt as exc:
                 _left(exc, started, journal)
                 raise
+            except JournalError as exc:
+                raise _left_by(exc, next(iter(started), None), store, journal) from None
         _report(report, journal)
     from concurrent.futures import ThreadPoolExecutor
 
@@ -858,6 +887,8 @@ def run(
                 else:
                     unbegun.append(intent.name)
             raise
+        except JournalError as exc:
+            raise _left_by(exc, next(iter(started), None), store, journal) from None
         named(started[0])
         with lock:
             ended.append((label[0], intent.name, report))
@@ -1091,6 +1122,8 @@ def resume(
         except KeyboardInterrupt as exc:
             _left(exc, [run_id], journal)
             raise
+        except JournalError as exc:
+            raise _left_by(exc, run_id, store, journal) from None
     _report(report, journal)
 
 

@@ -924,6 +924,14 @@ class SqliteJournal:
                 "continued with ido resume once they are done)"
             )
 
+    def names_its_file(self) -> bool:
+        """Whether the path still names the file opened: not removed or replaced since
+        (what `_check_file` refuses to commit to)."""
+        try:
+            return identity(self._where) == self._file
+        except OSError:
+            return False
+
     def _check_file(self) -> None:
         """Refuse to commit when the path no longer names the file opened (removed, or
         replaced by a restore): SQLite would go on writing into a file nobody can open again,

@@ -408,6 +408,44 @@ def test_a_journal_removed_or_replaced_during_a_run_stops_it_with_an_error(
     assert (project / "calls.log").read_text().split() == ["pay-cheap-eu"]
 
 
+FROZEN = """\
+import subprocess
+
+
+def call(ctx):
+    if ctx.capability.startswith("pay"):  # the journal can no longer be written (a full disk)
+        for name in (".ido/ido.db", ".ido/ido.db-wal"):
+            subprocess.run(["chattr", "+i", name], check=True)
+    return None
+"""
+
+
+def test_a_journal_write_that_fails_mid_run_names_the_run_left_to_resume(
+    project: Path,
+) -> None:
+    """A full disk mid-run said `error: journal .ido/ido.db: disk I/O error` alone: not
+    which run it left interrupted, nor that `ido resume` continues it."""
+    if shutil.which("chattr") is None:
+        pytest.skip("no chattr to make the journal read-only")
+    (project / "fakesvc" / "frozen.py").write_text(FROZEN)
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("fakesvc.impl:call", "fakesvc.frozen:call"))
+    try:
+        code, out = ido("run", "ship-order", "--quiet")
+    finally:
+        for name in ("ido.db", "ido.db-wal"):
+            subprocess.run(["chattr", "-i", str(project / ".ido" / name)], check=False)
+    assert code == 2, out
+    (run_id,) = re.findall(r"run (r\S+) is left interrupted", out)
+    assert out.startswith("error: journal .ido/ido.db: "), out
+    assert out.endswith(
+        f"; run {run_id} is left interrupted: continue it with ido resume {run_id} once "
+        "the journal can be written\n"
+    ), out
+    code, out = ido("resume", run_id, "--quiet")  # its payment's outcome was not recorded
+    assert code == 3 and "resume/outcome-unknown" in out, out
+
+
 def test_a_step_that_changes_the_working_folder_is_no_replaced_journal(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
