@@ -1545,12 +1545,23 @@ def approvals(
         typer.echo(f"{run}  {step}  {r.rule}: {r.message}  ({', '.join(notes)})")
 
 
+def _not_waiting(run_id: str, answered: str | None, journal: Path) -> str:
+    """Why a verdict on a blocked run none of whose requests waits is refused: who answered
+    them (`answered`), and how to go on."""
+    said = f"run {run_id} is not waiting for an approval"
+    if answered is None:
+        return said
+    again = _with_journal(f"ido resume {run_id}", journal)
+    return f"{said}: already answered, {answered}; continue it with {again}"
+
+
 def _verdict(
     run_ref: str, journal: Path, step: int | None, by: str, comment: str | None, kind: str
 ) -> None:
     import time
 
     from ido.approvals import (
+        answered_by,
         check_not_expired,
         choose,
         pending,
@@ -1579,7 +1590,10 @@ def _verdict(
                     f"run {run_id} blocked in the simulated world of scenario '{name}'; no "
                     "verdict can continue it: run the scenario again instead"
                 )
-            chosen = choose(pending(events), run_id, step)
+            unanswered = pending(events)
+            if not unanswered:
+                raise IdoError(_not_waiting(run_id, answered_by(events), journal))
+            chosen = choose(unanswered, run_id, step)
             now = time.time()
             for request in chosen:
                 check_not_expired(request, now, run_id)
