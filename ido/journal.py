@@ -366,9 +366,9 @@ class SqliteJournal:
         if not reading:
             self._db.close()
             raise JournalError(
-                f"journal {self.path} can be read but not written ({error}: a read-only "
-                "file, folder or mount?); nothing was done. ido runs, explain, audit and "
-                "approvals can read it; to run, give --journal a journal ido may write"
+                f"journal {self.path} can be read but not written ({error}: {_why(error)}); "
+                "nothing was done. ido runs, explain, audit and approvals can read it; to "
+                "run, give --journal a journal ido may write"
             )
 
     def _setup(self, reading: bool = False) -> bool:
@@ -980,6 +980,18 @@ class SqliteJournal:
         finally:
             for write in batch:
                 write.done = True
+
+
+def _why(error: BaseException) -> str:
+    """What likely keeps a journal that can be read from being written, after `error`: a
+    disk SQLite could not write to reads `disk I/O error` or `disk is full`, which was
+    blamed on a read-only file alone (a file size limit, `ulimit -f`, reads so too)."""
+    told = str(error)
+    if "disk I/O error" in told or "disk is full" in told:
+        return (
+            "a full disk, a file size limit set by ulimit -f, or a read-only file, folder or mount?"
+        )
+    return "a read-only file, folder or mount?"
 
 
 def _connect(name: str, uri: bool = False) -> sqlite3.Connection:

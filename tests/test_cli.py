@@ -538,6 +538,34 @@ def test_a_read_only_journal_file_in_a_writable_folder_is_refused_as_one(
     assert "nothing was done" in out and len(out.splitlines()) == 1, out
 
 
+def test_a_journal_on_a_full_disk_is_not_blamed_on_a_read_only_file(project: Path) -> None:
+    """A journal SQLite could not write for want of space (here: a file size limit, which
+    keeps it from making its 32 KB WAL index) said `(disk I/O error: a read-only file,
+    folder or mount?)`, sending its reader after permissions."""
+    import resource
+
+    assert ido("run", "ship-order", "--quiet")[0] == 0
+    for name in ("ido.db-wal", "ido.db-shm"):
+        (project / ".ido" / name).unlink(missing_ok=True)
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16384, 16384))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ido", "run", "ship-order"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=small_files,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "can be read but not written (disk I/O error: a full disk, a file size limit" in (
+        done.stderr
+    ), done.stderr
+
+
 def test_a_journal_with_commits_left_in_its_wal_is_not_read_half_in_a_read_only_folder(
     project: Path, tmp_path: Path
 ) -> None:
