@@ -195,17 +195,20 @@ def _delete(db: sqlite3.Connection, journal: Path, size: int, before: str) -> Pr
             f"journal {journal} is busy: other processes have held its write lock for over "
             f"{BUSY_SECONDS:g}s; nothing was removed (try again later)"
         )
-    db.execute(_CHANGED)
-    found = _summed(db, size, before)
-    db.execute("DELETE FROM main.events WHERE run_id IN (SELECT id FROM temp.doomed)")
-    db.execute("DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.doomed)")
-    if found.runs:  # a runner watching the journal looks at it whole again (`PRUNES`)
-        db.execute(
-            "INSERT INTO meta(key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE "
-            "SET value = CAST(value AS INTEGER) + 1",
-            (PRUNES,),
-        )
-    db.execute("COMMIT")
+    try:
+        db.execute(_CHANGED)
+        found = _summed(db, size, before)
+        db.execute("DELETE FROM main.events WHERE run_id IN (SELECT id FROM temp.doomed)")
+        db.execute("DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.doomed)")
+        if found.runs:  # a runner watching the journal looks at it whole again (`PRUNES`)
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE "
+                "SET value = CAST(value AS INTEGER) + 1",
+                (PRUNES,),
+            )
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:  # (a full disk: the write-ahead log could not grow)
+        raise JournalError(f"journal {journal}: {exc}; nothing was removed") from None
     return found
 
 

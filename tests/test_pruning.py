@@ -319,6 +319,27 @@ def test_an_archive_that_cannot_be_written_is_named_and_nothing_is_removed(
     assert history["achieved"] in outcomes(project / ".ido" / "ido.db")
 
 
+def test_a_removal_the_journal_refuses_says_nothing_was_removed(
+    project: Path, history: dict[str, str]
+) -> None:
+    """The journal's disk full as the runs were removed (here: a trigger that fails the
+    removal as a full disk does) said `journal .ido/ido.db: disk I/O error` alone, leaving
+    whether some runs were gone to guesswork."""
+    journal = project / ".ido" / "ido.db"
+    with sqlite3.connect(journal) as db:
+        db.execute(
+            "CREATE TRIGGER full BEFORE DELETE ON events "
+            "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END"
+        )
+    db.close()
+    code, out = ido("prune", "--before", "2021-01-01")
+    assert (code, out) == (
+        2,
+        "error: journal .ido/ido.db: database or disk is full; nothing was removed\n",
+    )
+    assert history["achieved"] in outcomes(journal)
+
+
 def test_the_journal_under_another_name_is_no_archive(
     project: Path, history: dict[str, str]
 ) -> None:
