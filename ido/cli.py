@@ -1202,6 +1202,8 @@ def runner(
             typer.echo(f"watching {journal} for runs that may go on (Ctrl-C to stop)")
         try:
             while True:
+                if not store.names_its_file():
+                    raise JournalError(_watched_gone(journal))
                 if watcher.retrying and catalog_now.moved():
                     watcher.retry_now()  # what stopped them may be mended
                 watcher.poll()
@@ -1215,6 +1217,15 @@ def runner(
             typer.echo("runner stopped")
         finally:
             lock.close()
+
+
+def _watched_gone(journal: Path) -> str:
+    """Why the runner stops when its journal was removed or replaced (restored from a
+    copy): it watched the old file on, where no verdict would ever come, and said nothing."""
+    return (
+        f"journal {journal} was removed or replaced while the runner watched it; no verdict "
+        "given in the new file would have reached it: start ido runner again"
+    )
 
 
 def _named(run_id: str, intent: str) -> Callable[..., None]:
