@@ -106,6 +106,7 @@ def prune(journal: Path, before: str, archive: Path | None = None) -> Pruning:
     SqliteJournal(journal).close()  # refuses a file that is not a journal, or a newer one
     if archive is not None:
         refuse_the_journal_itself(journal, archive)
+        refuse_an_unwritable_archive(archive)
         SqliteJournal(archive).close()  # the schema and its version, or refused as above
     size = size_of(journal)
     with _connected(journal) as db:
@@ -133,6 +134,19 @@ def refuse_the_journal_itself(journal: Path, archive: Path) -> None:
             same = False
     if same:
         raise JournalError(f"--archive {archive} is the journal itself; name another file")
+
+
+def refuse_an_unwritable_archive(archive: Path) -> None:
+    """Refuse, naming it as the archive, one ido may not write or make: it was told as a
+    journal, with a journal's advice (`cannot open journal a.db: unable to open database
+    file`; `… to run, give --journal a journal ido may write`)."""
+    there = archive if archive.exists() else archive.parent
+    if there.exists() and not os.access(there, os.W_OK | (os.X_OK if there.is_dir() else 0)):
+        made = "written" if there == archive else f"made in {there}"
+        raise JournalError(
+            f"archive {archive} cannot be {made} (permission denied: a read-only file, "
+            "folder or mount?); nothing was pruned: give --archive a file ido may write"
+        )
 
 
 @contextmanager

@@ -340,6 +340,36 @@ def test_a_removal_the_journal_refuses_says_nothing_was_removed(
     assert history["achieved"] in outcomes(journal)
 
 
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_an_archive_ido_may_not_write_is_named_as_the_archive(
+    project: Path, history: dict[str, str], where: str
+) -> None:
+    """It was told as a journal, with a journal's advice: `journal a.db can be read but not
+    written …; to run, give --journal a journal ido may write`, or, in a read-only folder,
+    `cannot open journal ro/new.db: unable to open database file`."""
+    if shutil.which("chattr") is None:
+        pytest.skip("no chattr to make a file read-only")
+    folder = project / "ro"
+    folder.mkdir()
+    archive = folder / "2020.db"
+    if where == "file":
+        SqliteJournal(archive).close()
+    frozen = archive if where == "file" else folder
+    if subprocess.run(["chattr", "+i", str(frozen)], check=False).returncode != 0:
+        pytest.skip("chattr +i is not supported here")
+    try:
+        code, out = ido("prune", "--before", "2021-01-01", "--archive", str(archive))
+    finally:
+        subprocess.run(["chattr", "-i", str(frozen)], check=True)
+    made = "written" if where == "file" else f"made in {folder}"
+    assert (code, out) == (
+        2,
+        f"error: archive {archive} cannot be {made} (permission denied: a read-only file, "
+        "folder or mount?); nothing was pruned: give --archive a file ido may write\n",
+    )
+    assert history["achieved"] in outcomes(project / ".ido" / "ido.db")
+
+
 def test_the_journal_under_another_name_is_no_archive(
     project: Path, history: dict[str, str]
 ) -> None:
