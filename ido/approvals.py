@@ -391,6 +391,22 @@ def check_answered(run_id: str, asked: Sequence[Request], given: Given, now: flo
     )
 
 
+def answered_by(events: Sequence[Event]) -> str | None:
+    """Who answered the requests of the run's latest blocked plan, and when (None: none
+    was): of two people paged, the second was told only that the run "is not waiting for
+    an approval", as if it had gone on, and not who had answered first."""
+    asked = requests(events)
+    given = verdicts(events)
+    latest = [r for r in asked if r.plan == asked[-1].plan and r.key in given] if asked else []
+    told: dict[str, str] = {}  # (a request asked again after a crash is one answer)
+    for r in latest:
+        verdict = given[r.key]
+        verb = "approved" if verdict["approved"] else "rejected"
+        what = f"{subject(r.step, r.capability)} ({r.rule}) {verb} by {verdict['by']}"
+        told[what] = f"{what} at {verdict['at']}"
+    return "; ".join(told.values()) or None
+
+
 def choose(waiting: list[Request], run_id: str, step: int | None) -> list[Request]:
     """The requests a verdict on `run_id` answers: all waiting ones, or those of one step."""
     if not waiting:

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from ido.errors import IdoError, LoadError, NotFoundError, OutOfBudget, UnsolvableError, writing
+from ido.errors import (
+    IdoError,
+    JournalError,
+    LoadError,
+    NotFoundError,
+    OutOfBudget,
+    UnsolvableError,
+    writing,
+)
 from ido.exiting import settle
 from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 
@@ -142,6 +150,25 @@ def _left(exc: KeyboardInterrupt, started: Sequence[str], journal: Path) -> None
     to continue it: `interrupted: run r…; continue it with ido resume r…`."""
     if started:
         setattr(exc, LEFT, f": {_resume_hint(started[0], journal)}")
+
+
+def _left_by(exc: JournalError, run_id: str | None, store: Any, journal: Path) -> JournalError:
+    """`exc`, a journal write that failed mid-run (a full disk, a file size limit), naming
+    the run it left interrupted and how to continue it: `journal …: disk I/O error` alone
+    said neither. Not for a journal removed or replaced (its runs went with the old file)."""
+    if run_id is None or not store.names_its_file():
+        return exc
+    try:
+        interrupted = store.run(run_id).outcome is None
+    except IdoError:  # its start never reached the journal: nothing to continue
+        return exc
+    if not interrupted:
+        return exc
+    again = _with_journal(f"ido resume {run_id}", journal)
+    return JournalError(
+        f"{exc}; run {run_id} is left interrupted: continue it with {again} once the "
+        "journal can be written"
+    )
 
 
 def _guard(fn: F) -> F:
@@ -854,6 +881,8 @@ def run(
             except KeyboardInterrupt as exc:
                 _left(exc, started, journal)
                 raise
+            except JournalError as exc:
+                raise _left_by(exc, next(iter(started), None), store, journal) from None
         _report(report, journal)
     from concurrent.futures import ThreadPoolExecutor
 
@@ -889,6 +918,8 @@ def run(
                 else:
                     unbegun.append(intent.name)
             raise
+        except JournalError as exc:
+            raise _left_by(exc, next(iter(started), None), store, journal) from None
         named(started[0])
         with lock:
             ended.append((label[0], intent.name, report))
@@ -1122,6 +1153,8 @@ def resume(
         except KeyboardInterrupt as exc:
             _left(exc, [run_id], journal)
             raise
+        except JournalError as exc:
+            raise _left_by(exc, run_id, store, journal) from None
     _report(report, journal)
 
 
@@ -1200,6 +1233,8 @@ def runner(
             typer.echo(f"watching {journal} for runs that may go on (Ctrl-C to stop)")
         try:
             while True:
+                if not store.names_its_file():
+                    raise JournalError(_watched_gone(journal))
                 if watcher.retrying and catalog_now.moved():
                     watcher.retry_now()  # what stopped them may be mended
                 watcher.poll()
@@ -1213,6 +1248,15 @@ def runner(
             typer.echo("runner stopped")
         finally:
             lock.close()
+
+
+def _watched_gone(journal: Path) -> str:
+    """Why the runner stops when its journal was removed or replaced (restored from a
+    copy): it watched the old file on, where no verdict would ever come, and said nothing."""
+    return (
+        f"journal {journal} was removed or replaced while the runner watched it; no verdict "
+        "given in the new file would have reached it: start ido runner again"
+    )
 
 
 def _named(run_id: str, intent: str) -> Callable[..., None]:
@@ -1555,12 +1599,23 @@ def approvals(
         typer.echo(f"{run}  {step}  {r.rule}: {r.message}  ({', '.join(notes)})")
 
 
+def _not_waiting(run_id: str, answered: str | None, journal: Path) -> str:
+    """Why a verdict on a blocked run none of whose requests waits is refused: who answered
+    them (`answered`), and how to go on."""
+    said = f"run {run_id} is not waiting for an approval"
+    if answered is None:
+        return said
+    again = _with_journal(f"ido resume {run_id}", journal)
+    return f"{said}: already answered, {answered}; continue it with {again}"
+
+
 def _verdict(
     run_ref: str, journal: Path, step: int | None, by: str, comment: str | None, kind: str
 ) -> None:
     import time
 
     from ido.approvals import (
+        answered_by,
         check_not_expired,
         choose,
         pending,
@@ -1589,7 +1644,10 @@ def _verdict(
                     f"run {run_id} blocked in the simulated world of scenario '{name}'; no "
                     "verdict can continue it: run the scenario again instead"
                 )
-            chosen = choose(pending(events), run_id, step)
+            unanswered = pending(events)
+            if not unanswered:
+                raise IdoError(_not_waiting(run_id, answered_by(events), journal))
+            chosen = choose(unanswered, run_id, step)
             now = time.time()
             for request in chosen:
                 check_not_expired(request, now, run_id)

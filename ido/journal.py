@@ -327,12 +327,17 @@ class SqliteJournal:
             raise JournalError(
                 f"journal {self.path} is a folder; name a file, like {self.path / 'ido.db'}"
             )
+        if not reading and self.path.is_file() and not os.access(self.path, os.W_OK):
+            self._open_read_only(PermissionError("permission denied"), reading)
         opened: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = opened = _connect(str(self.path))
             with self._lock:
-                self._setup()
+                current = self._setup(reading)
+            if not current:  # an older journal a reading command opened: read as it is
+                opened.close()
+                self._db = opened = _read_only(self.path)
             self._file = identity(self.path)
         except (sqlite3.Error, OSError) as exc:
             if opened is not None:
@@ -341,7 +346,9 @@ class SqliteJournal:
 
     def _open_read_only(self, error: BaseException, reading: bool) -> None:
         """After `error` opening the journal to write: open it read-only for a command that
-        only reads; else refuse, saying so when it could be read (a read-only mount)."""
+        only reads; else refuse, saying so when it could be read (a read-only mount, or a
+        read-only file: SQLite opens that one silently read-only, and the first write
+        failed, `attempt to write a readonly database`, with no word of what to do)."""
         refused = JournalError(f"cannot open journal {self.path}: {error}")
         if not self.path.is_file():
             raise refused from None
@@ -362,13 +369,16 @@ class SqliteJournal:
         if not reading:
             self._db.close()
             raise JournalError(
-                f"journal {self.path} can be read but not written ({error}: a read-only "
-                "file, folder or mount?); nothing was done. ido runs, explain, audit and "
-                "approvals can read it; to run, give --journal a journal ido may write"
+                f"journal {self.path} can be read but not written ({error}: {_why(error)}); "
+                "nothing was done. ido runs, explain, audit and approvals can read it; to "
+                "run, give --journal a journal ido may write"
             )
 
-    def _setup(self) -> None:
+    def _setup(self, reading: bool = False) -> bool:
         """WAL mode, the schema and its version; retried while another process sets it up.
+        False, with nothing written, for a journal of an older schema opened by a command
+        that only reads (`reading`): upgrading it would lock out the older ido that may
+        still write it (`ido runs` on an archive), so it is read as it is.
 
         Switching to WAL takes a lock SQLite's busy timeout does not wait for, so several
         runs opening a new journal at once would otherwise see "database is locked".
@@ -376,21 +386,24 @@ class SqliteJournal:
         for attempt in range(100):
             try:
                 version = self._check_version()  # before WAL mode, which writes the file
+                if reading and version is not None and version < SCHEMA_VERSION:
+                    return False
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
                 if version == SCHEMA_VERSION:
-                    return  # up to date: opening writes nothing (`ido runs` only reads)
+                    return True  # up to date: opening writes nothing (`ido runs` only reads)
                 self._add_recorded_at()
                 self._db.executescript(_SCHEMA)
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
-                return
+                return True
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or attempt == 99:
                     raise
                 time.sleep(0.05)
+        return True  # (not reached: the last attempt raises)
 
     def _add_recorded_at(self) -> None:
         """Give the runs of a journal of schema 3 or older (or one whose setup an older ido
@@ -570,6 +583,14 @@ class SqliteJournal:
             self._has_recorded = "recorded_at" in columns
         return self._has_recorded
 
+    def _holds(self, table: str) -> bool:
+        """Whether the journal has `table`: one of an older schema opened read-only (an
+        archive, a backup, or by a command that only reads) lacks those added since."""
+        found = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+        return found is not None
+
     def _run_rows(self, query: str) -> str:
         """A query of `RunRow`s (`_NEWEST`, `_ONE`) for this journal's runs table."""
         return query.format(recorded="recorded_at" if self._recorded_column() else "NULL")
@@ -661,6 +682,8 @@ class SqliteJournal:
     @_locked
     def get(self, key: str) -> Mapping[str, Any] | None:
         """A model's answer to the request with this digest, if one was kept (llm cache)."""
+        if not self._holds("llm_cache"):  # a journal before schema 3, read as it is
+            return None
         row = self._db.execute("SELECT reply FROM llm_cache WHERE request=?", (key,)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
@@ -707,6 +730,8 @@ class SqliteJournal:
         return self._health()
 
     def _health(self) -> dict[str, Evidence]:
+        if not self._holds("health"):  # a schema 1 journal, read as it is: nothing learnt
+            return {}
         rows = self._db.execute(
             "SELECT capability, successes, failures, latency, updated FROM health"
         ).fetchall()
@@ -902,6 +927,14 @@ class SqliteJournal:
                 "continued with ido resume once they are done)"
             )
 
+    def names_its_file(self) -> bool:
+        """Whether the path still names the file opened: not removed or replaced since
+        (what `_check_file` refuses to commit to)."""
+        try:
+            return identity(self._where) == self._file
+        except OSError:
+            return False
+
     def _check_file(self) -> None:
         """Refuse to commit when the path no longer names the file opened (removed, or
         replaced by a restore): SQLite would go on writing into a file nobody can open again,
@@ -950,6 +983,18 @@ class SqliteJournal:
         finally:
             for write in batch:
                 write.done = True
+
+
+def _why(error: BaseException) -> str:
+    """What likely keeps a journal that can be read from being written, after `error`: a
+    disk SQLite could not write to reads `disk I/O error` or `disk is full`, which was
+    blamed on a read-only file alone (a file size limit, `ulimit -f`, reads so too)."""
+    told = str(error)
+    if "disk I/O error" in told or "disk is full" in told:
+        return (
+            "a full disk, a file size limit set by ulimit -f, or a read-only file, folder or mount?"
+        )
+    return "a read-only file, folder or mount?"
 
 
 def _connect(name: str, uri: bool = False) -> sqlite3.Connection:

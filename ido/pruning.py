@@ -106,6 +106,7 @@ def prune(journal: Path, before: str, archive: Path | None = None) -> Pruning:
     SqliteJournal(journal).close()  # refuses a file that is not a journal, or a newer one
     if archive is not None:
         refuse_the_journal_itself(journal, archive)
+        refuse_an_unwritable_archive(archive)
         SqliteJournal(archive).close()  # the schema and its version, or refused as above
     size = size_of(journal)
     with _connected(journal) as db:
@@ -114,7 +115,7 @@ def prune(journal: Path, before: str, archive: Path | None = None) -> Pruning:
             db.execute(_CHOOSE, {"before": before})
             db.execute("COMMIT")
         else:
-            _copy(db, archive, before)
+            _copy(db, journal, archive, before)
         found = _delete(db, journal, size, before)
         if found.runs:
             _reclaim(db, journal)
@@ -135,6 +136,19 @@ def refuse_the_journal_itself(journal: Path, archive: Path) -> None:
         raise JournalError(f"--archive {archive} is the journal itself; name another file")
 
 
+def refuse_an_unwritable_archive(archive: Path) -> None:
+    """Refuse, naming it as the archive, one ido may not write or make: it was told as a
+    journal, with a journal's advice (`cannot open journal a.db: unable to open database
+    file`; `… to run, give --journal a journal ido may write`)."""
+    there = archive if archive.exists() else archive.parent
+    if there.exists() and not os.access(there, os.W_OK | (os.X_OK if there.is_dir() else 0)):
+        made = "written" if there == archive else f"made in {there}"
+        raise JournalError(
+            f"archive {archive} cannot be {made} (permission denied: a read-only file, "
+            "folder or mount?); nothing was pruned: give --archive a file ido may write"
+        )
+
+
 @contextmanager
 def _connected(journal: Path) -> Iterator[sqlite3.Connection]:
     """A connection of our own to the journal (its commits are not the runs' group
@@ -153,9 +167,22 @@ def _connected(journal: Path) -> Iterator[sqlite3.Connection]:
         db.close()
 
 
-def _copy(db: sqlite3.Connection, archive: Path, before: str) -> None:
+def _copy(db: sqlite3.Connection, journal: Path, archive: Path, before: str) -> None:
     """Choose the runs and copy them, with their events, into the archive, in one commit
-    there; a run the archive holds already is left as it is there."""
+    there; a run the archive holds already is left as it is there. A failure names the
+    archive: it was told as the journal's ("journal ido.db: disk I/O error" for a full
+    disk under the archive), though the journal was only read."""
+    try:
+        _copy_into(db, archive, before)
+    except sqlite3.Error as exc:
+        raise JournalError(
+            f"cannot copy the runs into archive {archive}: {exc}; nothing was removed from "
+            f"journal {journal}"
+        ) from None
+
+
+def _copy_into(db: sqlite3.Connection, archive: Path, before: str) -> None:
+    """`_copy`'s statements."""
     db.execute("ATTACH DATABASE ? AS archive", (str(archive),))
     db.execute("PRAGMA archive.synchronous=FULL")
     db.execute("BEGIN")  # deferred: the journal is only read, its writers go on
@@ -182,17 +209,20 @@ def _delete(db: sqlite3.Connection, journal: Path, size: int, before: str) -> Pr
             f"journal {journal} is busy: other processes have held its write lock for over "
             f"{BUSY_SECONDS:g}s; nothing was removed (try again later)"
         )
-    db.execute(_CHANGED)
-    found = _summed(db, size, before)
-    db.execute("DELETE FROM main.events WHERE run_id IN (SELECT id FROM temp.doomed)")
-    db.execute("DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.doomed)")
-    if found.runs:  # a runner watching the journal looks at it whole again (`PRUNES`)
-        db.execute(
-            "INSERT INTO meta(key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE "
-            "SET value = CAST(value AS INTEGER) + 1",
-            (PRUNES,),
-        )
-    db.execute("COMMIT")
+    try:
+        db.execute(_CHANGED)
+        found = _summed(db, size, before)
+        db.execute("DELETE FROM main.events WHERE run_id IN (SELECT id FROM temp.doomed)")
+        db.execute("DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.doomed)")
+        if found.runs:  # a runner watching the journal looks at it whole again (`PRUNES`)
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE "
+                "SET value = CAST(value AS INTEGER) + 1",
+                (PRUNES,),
+            )
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:  # (a full disk: the write-ahead log could not grow)
+        raise JournalError(f"journal {journal}: {exc}; nothing was removed") from None
     return found
 
 

@@ -223,6 +223,24 @@ def test_verdicts_on_runs_that_do_not_wait_are_refused(gated: Path) -> None:
     assert code == 2 and "--comment must say why" in out
 
 
+def test_a_second_verdict_names_who_answered_first(gated: Path) -> None:
+    """Two people paged: the second was told only that the run "is not waiting for an
+    approval", as if it had gone on, not that Alice had answered it and it waits to be
+    resumed."""
+    ido("run", "ship-order")
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    for verdict in (["approve"], ["reject", "--comment", "too late"]):
+        code, out = ido(*verdict, "last", "--by", "carol")
+        assert code == 2, out
+        run_id = re.findall(r"ido resume (r\S+)", out)[0]
+        assert re.fullmatch(
+            f"error: run {run_id} is not waiting for an approval: already answered, ship "
+            r"\(residency/big-spend\) approved by alice at 20\S+; continue it with "
+            f"ido resume {run_id}\n",
+            out,
+        ), out
+
+
 def test_of_two_verdicts_at_once_only_the_first_is_recorded(
     gated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -421,6 +421,44 @@ def test_a_journal_removed_or_replaced_during_a_run_stops_it_with_an_error(
     assert (project / "calls.log").read_text().split() == ["pay-cheap-eu"]
 
 
+FROZEN = """\
+import subprocess
+
+
+def call(ctx):
+    if ctx.capability.startswith("pay"):  # the journal can no longer be written (a full disk)
+        for name in (".ido/ido.db", ".ido/ido.db-wal"):
+            subprocess.run(["chattr", "+i", name], check=True)
+    return None
+"""
+
+
+def test_a_journal_write_that_fails_mid_run_names_the_run_left_to_resume(
+    project: Path,
+) -> None:
+    """A full disk mid-run said `error: journal .ido/ido.db: disk I/O error` alone: not
+    which run it left interrupted, nor that `ido resume` continues it."""
+    if shutil.which("chattr") is None:
+        pytest.skip("no chattr to make the journal read-only")
+    (project / "fakesvc" / "frozen.py").write_text(FROZEN)
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("fakesvc.impl:call", "fakesvc.frozen:call"))
+    try:
+        code, out = ido("run", "ship-order", "--quiet")
+    finally:
+        for name in ("ido.db", "ido.db-wal"):
+            subprocess.run(["chattr", "-i", str(project / ".ido" / name)], check=False)
+    assert code == 2, out
+    (run_id,) = re.findall(r"run (r\S+) is left interrupted", out)
+    assert out.startswith("error: journal .ido/ido.db: "), out
+    assert out.endswith(
+        f"; run {run_id} is left interrupted: continue it with ido resume {run_id} once "
+        "the journal can be written\n"
+    ), out
+    code, out = ido("resume", run_id, "--quiet")  # its payment's outcome was not recorded
+    assert code == 3 and "resume/outcome-unknown" in out, out
+
+
 def test_a_step_that_changes_the_working_folder_is_no_replaced_journal(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -440,7 +478,7 @@ def test_a_step_that_changes_the_working_folder_is_no_replaced_journal(
 
 
 def make_read_only(folder: Path) -> None:
-    """Make `folder` one nobody may write, root included (`chattr +i`; undo with `chattr
+    """Make `folder` (or a file) one nobody may write, root included (`chattr +i`; undo with `chattr
     -i`): tests run as root, whom file modes do not stop. Skips where that cannot be done."""
     if shutil.which("chattr") is None:
         pytest.skip("no chattr to make a folder read-only")
@@ -490,6 +528,55 @@ def test_a_run_on_a_journal_it_may_only_read_is_refused_before_any_step(
     assert code == 2, out
     assert "can be read but not written" in out and "ido runs, explain" in out, out
     assert (project / "calls.log").read_text() == before
+
+
+@pytest.mark.parametrize("command", [["run", "ship-order"], ["resume", "last"]])
+def test_a_read_only_journal_file_in_a_writable_folder_is_refused_as_one(
+    project: Path, command: list[str]
+) -> None:
+    """SQLite opens a file it may not write read-only without a word: the first write
+    failed, `error: journal …: attempt to write a readonly database`, with nothing said of
+    what to do, as `can be read but not written` says it for a read-only folder."""
+    assert ido("run", "ship-order", "--quiet")[0] == 0
+    journal = project / ".ido" / "ido.db"
+    make_read_only(journal)
+    try:
+        code, out = ido(*command)
+    finally:
+        subprocess.run(["chattr", "-i", str(journal)], check=True)
+    assert code == 2, out
+    assert out.startswith(
+        "error: journal .ido/ido.db can be read but not written (permission denied: "
+    ), out
+    assert "nothing was done" in out and len(out.splitlines()) == 1, out
+
+
+def test_a_journal_on_a_full_disk_is_not_blamed_on_a_read_only_file(project: Path) -> None:
+    """A journal SQLite could not write for want of space (here: a file size limit, which
+    keeps it from making its 32 KB WAL index) said `(disk I/O error: a read-only file,
+    folder or mount?)`, sending its reader after permissions."""
+    import resource
+
+    assert ido("run", "ship-order", "--quiet")[0] == 0
+    for name in ("ido.db-wal", "ido.db-shm"):
+        (project / ".ido" / name).unlink(missing_ok=True)
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16384, 16384))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ido", "run", "ship-order"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=small_files,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "can be read but not written (disk I/O error: a full disk, a file size limit" in (
+        done.stderr
+    ), done.stderr
 
 
 def test_a_journal_with_commits_left_in_its_wal_is_not_read_half_in_a_read_only_folder(

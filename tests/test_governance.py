@@ -864,6 +864,36 @@ def test_a_runner_stopped_mid_resume_names_the_run_it_leaves(
     )
 
 
+def test_a_runner_whose_journal_is_replaced_stops_and_says_so(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal restored from a copy while the runner watched: it read the old file on,
+    where no verdict would ever come, and said nothing."""
+    ido("run", "ship-order")
+    journal = project / ".ido" / "ido.db"
+    looks: list[int] = []
+    real = Runner.poll
+
+    def look(self: Runner) -> None:
+        looks.append(1)
+        if len(looks) == 1:  # restored from a copy after the first look
+            copy = journal.with_name("copy.db")
+            copy.write_bytes(journal.read_bytes())
+            copy.replace(journal)
+        if len(looks) > 3:
+            raise KeyboardInterrupt  # (it would watch on for ever)
+        real(self)
+
+    monkeypatch.setattr(Runner, "poll", look)
+    result = cli.invoke(app, ["runner", "--interval", "0.05"])
+    assert result.exit_code == 2, result.output
+    assert result.output.endswith(
+        "error: journal .ido/ido.db was removed or replaced while the runner watched it; no "
+        "verdict given in the new file would have reached it: start ido runner again\n"
+    ), result.output
+    assert len(looks) == 1
+
+
 def test_a_runner_stopped_by_sigterm_says_so_as_ido_run_does(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

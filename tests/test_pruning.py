@@ -296,6 +296,80 @@ def test_the_run_holding_the_newest_event_stays_so_event_numbers_only_grow(
         assert store.approvals_since(-1)[0] == mark
 
 
+def test_an_archive_that_cannot_be_written_is_named_and_nothing_is_removed(
+    project: Path, history: dict[str, str]
+) -> None:
+    """The archive's disk full (here: a trigger that fails its writes as a full disk does)
+    was told as the journal's, `journal .ido/ido.db: disk I/O error`, though the journal
+    was only read."""
+    archive = project / "2020.db"
+    SqliteJournal(archive).close()
+    with sqlite3.connect(archive) as db:
+        db.execute(
+            "CREATE TRIGGER full BEFORE INSERT ON events "
+            "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END"
+        )
+    db.close()
+    code, out = ido("prune", "--before", "2021-01-01", "--archive", str(archive))
+    assert code == 2, out
+    assert out == (
+        f"error: cannot copy the runs into archive {archive}: database or disk is full; "
+        "nothing was removed from journal .ido/ido.db\n"
+    )
+    assert history["achieved"] in outcomes(project / ".ido" / "ido.db")
+
+
+def test_a_removal_the_journal_refuses_says_nothing_was_removed(
+    project: Path, history: dict[str, str]
+) -> None:
+    """The journal's disk full as the runs were removed (here: a trigger that fails the
+    removal as a full disk does) said `journal .ido/ido.db: disk I/O error` alone, leaving
+    whether some runs were gone to guesswork."""
+    journal = project / ".ido" / "ido.db"
+    with sqlite3.connect(journal) as db:
+        db.execute(
+            "CREATE TRIGGER full BEFORE DELETE ON events "
+            "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END"
+        )
+    db.close()
+    code, out = ido("prune", "--before", "2021-01-01")
+    assert (code, out) == (
+        2,
+        "error: journal .ido/ido.db: database or disk is full; nothing was removed\n",
+    )
+    assert history["achieved"] in outcomes(journal)
+
+
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_an_archive_ido_may_not_write_is_named_as_the_archive(
+    project: Path, history: dict[str, str], where: str
+) -> None:
+    """It was told as a journal, with a journal's advice: `journal a.db can be read but not
+    written …; to run, give --journal a journal ido may write`, or, in a read-only folder,
+    `cannot open journal ro/new.db: unable to open database file`."""
+    if shutil.which("chattr") is None:
+        pytest.skip("no chattr to make a file read-only")
+    folder = project / "ro"
+    folder.mkdir()
+    archive = folder / "2020.db"
+    if where == "file":
+        SqliteJournal(archive).close()
+    frozen = archive if where == "file" else folder
+    if subprocess.run(["chattr", "+i", str(frozen)], check=False).returncode != 0:
+        pytest.skip("chattr +i is not supported here")
+    try:
+        code, out = ido("prune", "--before", "2021-01-01", "--archive", str(archive))
+    finally:
+        subprocess.run(["chattr", "-i", str(frozen)], check=True)
+    made = "written" if where == "file" else f"made in {folder}"
+    assert (code, out) == (
+        2,
+        f"error: archive {archive} cannot be {made} (permission denied: a read-only file, "
+        "folder or mount?); nothing was pruned: give --archive a file ido may write\n",
+    )
+    assert history["achieved"] in outcomes(project / ".ido" / "ido.db")
+
+
 def test_the_journal_under_another_name_is_no_archive(
     project: Path, history: dict[str, str]
 ) -> None:

@@ -814,6 +814,39 @@ def test_a_folder_given_as_the_journal_is_a_clear_error(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def as_schema_1(path: Path) -> None:
+    """Take the journal at `path` back to what ido's first journals held: runs and events
+    alone (no health, no answer cache, no `recorded_at`)."""
+    execute(
+        path,
+        "DROP TABLE health",
+        "DROP TABLE llm_cache",
+        "DROP INDEX runs_recorded",
+        "ALTER TABLE runs DROP COLUMN recorded_at",
+        "UPDATE meta SET value='1' WHERE key='schema_version'",
+    )
+
+
+def test_a_reading_command_reads_an_older_journal_as_it_is(tmp_path: Path) -> None:
+    """`ido runs`, `explain`, `audit` and `plan` upgraded an older journal in place, and
+    the older ido still writing it then refused it as "newer than this ido understands";
+    the docs say only a command that may write upgrades it. Read as it is, it lacks the
+    tables added since: nothing learnt, no answers kept."""
+    path = tmp_path / "ido.db"
+    with SqliteJournal(path) as journal:
+        journal.start_run("r1", "i", "2026-12-06T00:00:00.000+00:00", {})
+    as_schema_1(path)
+    before = path.read_bytes()
+    with SqliteJournal(path, reading=True) as journal:
+        assert [row.id for row in journal.runs()] == ["r1"]
+        assert journal.health() == {} and journal.get("request") is None
+    assert path.read_bytes() == before
+    with SqliteJournal(path) as journal:  # a command that writes upgrades it
+        assert journal.health() == {}
+    row = sqlite3.connect(path).execute("SELECT value FROM meta").fetchone()
+    assert row == ("4",)
+
+
 def test_a_journal_whose_setup_was_cut_short_is_set_up(tmp_path: Path) -> None:
     """Only ido's own tables and no schema version yet: another process was making it."""
     path = tmp_path / "ido.db"
