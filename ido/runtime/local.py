@@ -829,7 +829,8 @@ class LocalRuntime:
                             )
                             break
                         if observed_since:
-                            reason = self._denied(run, steps[i].capability, state, decision)
+                            name = steps[i].capability
+                            reason = self._denied(run, name, state, expected, decision)
                             if reason is not None:
                                 break
                         wait = backoff(run.intent, run.failures.get(steps[i].capability, 0))
@@ -1046,11 +1047,16 @@ class LocalRuntime:
         self.env.decided(decision.result.solver.get("llm"))
         return decision
 
-    def _denied(self, run: RunState, name: str, state: State, decision: Decision) -> str | None:
+    def _denied(
+        self, run: RunState, name: str, state: State, expected: State, decision: Decision
+    ) -> str | None:
         """Why capability `name` may not start now, if a deny rule fires for it, or a
-        `require_approval` rule its decision did not ask (see `ido.decide.guards_now`);
-        the decision made then leaves it out, or asks. Beliefs are aged to the plan's
-        decision, as it saw them (no clock is read: one reading per step)."""
+        `require_approval` rule its decision did not ask (see `ido.decide.guards_now`), or
+        one it asked whose reading moved otherwise than the plan's own steps moved it
+        (`expected`: the decision's snapshot with the effects of the steps done since): a
+        payment approved for 15,000 must not go ahead for 950,000. The decision made then
+        leaves it out, or asks. Beliefs are aged to the plan's decision, as it saw them
+        (no clock is read: one reading per step)."""
         intent = self.env.intent(run.intent)
         history = self._history(run, run.started + run.waited + decision.elapsed)
         hits = guards_now(intent, self.catalog, name, state, history)
@@ -1061,6 +1067,13 @@ class LocalRuntime:
         for hit in hits:
             if (hit.ref, name) not in asked:
                 return f"{name} now needs approval by {hit.ref}: {hit.message}"
+        planned = {h.ref: h.held for h in guards_now(intent, self.catalog, name, expected, history)}
+        for hit in hits:
+            if hit.effect == "require_approval" and planned.get(hit.ref) != hit.held:
+                return (
+                    f"{name} needs approval again by {hit.ref}: what the rule reads moved "
+                    f"since the plan was made: {hit.message}"
+                )
         return None
 
     def _count_model(self, run: RunState, decision: Decision) -> None:
