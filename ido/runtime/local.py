@@ -46,7 +46,7 @@ from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
 from ido.planner.types import Step
 from ido.planning_words import Throttled, telling
-from ido.policy import RuleHit, policy_digests, rulebook
+from ido.policy import FAIL_CLOSED, RuleHit, policy_digests, rulebook
 from ido.runtime import stopping
 from ido.runtime.bindings import Outcome, missing_secret, stop_left_running
 from ido.runtime.context import ActionContext
@@ -411,9 +411,14 @@ class LocalRuntime:
             again = "was interrupted again"
             return self._unknown_again(run, capability, ctx, step, cut, again, cut=True)
         if verdict is not None:
-            return self._decided(run, capability, ctx, step, verdict)
+            return self._decided(run, capability, ctx, step, verdict, given)
         if capability.spec.idempotent:
-            return self._again(run, capability, ctx, step, "repeated")
+            barred = self._barred(run, capability.name, given)
+            if barred is None:
+                return self._again(run, capability, ctx, step, "repeated")
+            why = f"not performed again (the next decision plans from there): {barred}"
+            self._cut_short(run, ctx, step, why)
+            return None
         seen = effects_seen(capability.spec.effects, self._observe(run), run.seen)
         if seen is None:
             return self._ask(run, capability, step)
@@ -540,6 +545,30 @@ class LocalRuntime:
             ended = {"ok": recorded.ok, "error": error, "settled": settled, "resumed": how}
             self._record(run, "compensation_finished", {**step.undoing, "step": ctx.step, **ended})
 
+    def _barred(
+        self, run: RunState, name: str, given: Given, state: State | None = None
+    ) -> str | None:
+        """Why a step cut short may not be performed again now, if the rules say so: a
+        `deny` rule fires for its capability, or a `require_approval` rule whose reading no
+        verdict of the run approved. Its decision was judged on the state before the
+        interruption: a payment approved for 15,000 was made again for 950,000, and one to a
+        vendor sanctioned since was made all the same. `state`: observed already; else it
+        is observed here, only when some rule could bar the step."""
+        intent = self.env.intent(run.intent)
+        book = rulebook(intent, self.catalog.policies).capability_rules
+        if not any(rule.effect in FAIL_CLOSED for _, rule in book):
+            return None
+        state = self._observe(run) if state is None else state
+        hits = guards_now(intent, self.catalog, name, state, self._history(run, self.clock()))
+        for hit in hits:
+            if hit.effect == "deny":
+                return f"{name} now denied by {hit.ref}: {hit.message}"
+        approved = {(k[0], k[1], k[4]) for k, v in given.items() if v["approved"]}
+        for hit in hits:
+            if not approved & {(hit.ref, name, hit.held), (hit.ref, name, "")}:
+                return f"{name} needs approval by {hit.ref} for what it reads now: {hit.message}"
+        return None
+
     def _ask(self, run: RunState, capability: Capability, step: Interrupted) -> tuple[str, str]:
         """A step whose outcome no observation tells (interrupted, or its call timed out,
         `step.cause`), of a capability that is not idempotent: planned again under a new
@@ -576,16 +605,27 @@ class LocalRuntime:
         ctx: ActionContext,
         step: Interrupted,
         verdict: Mapping[str, Any],
+        given: Given,
     ) -> tuple[str, str] | None:
         """A person's verdict on a step whose outcome was unknown (interrupted, or its call
         timed out): approved, it is performed again under its own key, unless an observation
         shows its effects now (an observer down when the run asked is back: made again, a
-        charge would be made twice); rejected, the run fails."""
+        charge would be made twice), or the rules bar it now (`_barred`: the run fails, as
+        planned again it could be done twice); rejected, the run fails."""
         if verdict["approved"]:
-            if effects_seen(capability.spec.effects, self._observe(run), run.seen):
+            state = self._observe(run)
+            if effects_seen(capability.spec.effects, state, run.seen):
                 self._settled(run, ctx, step, Outcome(True), "effects observed")
                 return None
-            return self._again(run, capability, ctx, step, "approved")
+            barred = self._barred(run, capability.name, given, state)
+            if barred is None:
+                return self._again(run, capability, ctx, step, "approved")
+            why_not = f"its outcome is unknown, and it is not performed again: {barred}"
+            self._cut_short(run, ctx, step, why_not, how="rejected")
+            return "failed", (
+                f"step {step.step} {capability.name} {step.how} with its outcome unknown, "
+                f"and is not performed again, though {verdict['by']} approved it: {barred}"
+            )
         why = f": {verdict['comment']}" if verdict.get("comment") else ""
         why_not = f"its outcome is unknown, and repeating it was rejected{why}"
         self._cut_short(run, ctx, step, why_not, how="rejected")
