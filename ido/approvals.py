@@ -242,6 +242,24 @@ def expired(asked: Sequence[Request], given: Given, now: float) -> str | None:
     return None
 
 
+def replanned_since(asked: Sequence[Request], given: Given, key: Key, cost: float) -> str:
+    """What a request asked again for another plan adds to its message: a person who
+    approved this rule for this capability, and is asked again after a replan or a change
+    of the catalog, was told nothing of why. Empty when no plan of the run had it approved."""
+    before = [
+        r
+        for r in asked
+        if r.key[:2] == key[:2]
+        and r.plan not in (key[3], UNKNOWN_PLAN, UNDO_PLAN)
+        and (given.get(r.key) or {}).get("approved")
+    ]
+    if not before:
+        return ""
+    was = before[-1].cost
+    costs = f" (plan cost {was:.2f} then, {cost:.2f} now)" if f"{was:.2f}" != f"{cost:.2f}" else ""
+    return f"; asked again: the plan changed since it was approved{costs}"
+
+
 def first_asked(
     earlier: Mapping[Key, Request], key: Key, now: float
 ) -> tuple[Request | None, str | None]:

@@ -867,3 +867,20 @@ def test_an_expired_compensation_is_said_to_be_left_undone_not_to_fail_the_run(
     assert f": {left})" in listed and "the run fails" not in listed, listed
     code, out = ido("approve", "last", "--by", "ops", *where[2:])
     assert code == 2 and "expired at" in out and left in out, out
+
+
+def test_a_request_asked_again_for_another_plan_says_why(gated: Path) -> None:
+    """alice approved ship; ship's price changed in the catalog before the resume, and the
+    run asked her again with the very words of the first request, as if her verdict were
+    lost. Now the request says the plan changed, and what it cost then and now."""
+    ido("run", "ship-order")
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    catalog = gated / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("cost: 0.50", "cost: 0.70"))
+    code, out = ido("resume", "last")
+    assert code == 3, out
+    assert (
+        "Shipping needs a human.; asked again: the plan changed since it was approved "
+        "(plan cost 0.80 then, 1.00 now)"
+    ) in out
+    assert "asked again: the plan changed" in ido("approvals")[1]

@@ -29,6 +29,7 @@ from ido.approvals import (
     plan_digest,
     rejected,
     rejection,
+    replanned_since,
     request_data,
     requests,
     subject,
@@ -800,6 +801,8 @@ class LocalRuntime:
                 message += "; asked again: the run replanned since it was approved"
             elif moved:  # approved for the same plan, with what the rule read otherwise
                 message += "; asked again: what the rule reads moved since it was approved"
+            elif rule != PROPOSE:
+                message += replanned_since(asked_before, given, key, float(plan["cost"]))
             waiting.append((rule, name, step, message, first, key[4], held_so))
         if not waiting:
             return None
