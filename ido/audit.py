@@ -14,10 +14,10 @@ runs and their events and returns a document; the CLI reads the journal and rend
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ido.approvals import PLAN, Key, key_of, pending
+from ido.approvals import PLAN, Key, Request, key_of, pending, requests
 from ido.explain import markdown_text, outcome_word
 from ido.journal import Event, RunRow, epoch, llm_cost, scenario_of, stamp
 from ido.model import format_wait
@@ -52,7 +52,7 @@ def audit(
         alive = running is not None and running(row, events)
         outcomes[outcome_word(row.outcome, alive)] += 1
         spend_intent[row.intent] += row.cost
-        asked: dict[Key, float] = {}
+        asked: dict[Key, tuple[float, Request]] = {}
         for i, event in enumerate(events):
             data = event.data
             if event.kind == "decided":
@@ -77,7 +77,8 @@ def audit(
                 provider = data.get("provider") or _provider(events, data["step"])
                 spend_provider[provider] += float(data.get("cost", 0.0))
             elif event.kind == "approval_required":
-                asked.setdefault(key_of(data), float(data.get("since", epoch(event.at))))
+                since = float(data.get("since", epoch(event.at)))
+                asked.setdefault(key_of(data), (since, requests([event])[0]))
             elif event.kind == "compensation_skipped" and "rule" in data:
                 stopped.append(
                     {
@@ -92,8 +93,8 @@ def audit(
             elif event.kind == "run_resumed" and data.get("fails"):
                 approvals += _expired(row, events[:i], event)
             elif event.kind in ("approval_given", "approval_rejected"):
-                since = asked.get(key_of(data))
-                waited = epoch(event.at) - since if since is not None else None
+                first, request = asked.get(key_of(data), (None, None))
+                waited = epoch(event.at) - first if first is not None else None
                 approvals.append(
                     {
                         "run": row.id,
@@ -108,6 +109,7 @@ def audit(
                         "comment": data.get("comment"),
                         "at": event.at,
                         "waited_seconds": waited,
+                        **_asked_for(request),
                     }
                 )
     return {
@@ -177,7 +179,7 @@ def render(report: dict[str, Any], fmt: str) -> str:
         lines.append(
             item(
                 f"{a['run']} {subject} ({a['rule']}) {a['verdict']} {by} "
-                f"at {a['at']}{waited}{escalated}{why}"
+                f"at {a['at']}{waited}{escalated}{_asked_words(a)}{why}"
             )
         )
     if not report["approvals"]:
@@ -262,10 +264,38 @@ def _expired(row: RunRow, before: Sequence[Event], resumed: Event) -> list[dict[
             "comment": None,
             "at": stamp(request.deadline),
             "waited_seconds": request.deadline - request.since,
+            **_asked_for(request),
         }
         for request in pending(before)
         if request.deadline is not None and request.expired(now)
     ]
+
+
+def _asked_for(request: Request | None) -> dict[str, Any]:
+    """What a verdict was on, beside its rule and capability: the step (of the plan, or of
+    the run), the decision whose plan asked, and that plan's cost (a compensation's: its
+    own). An auditor could not tell two approvals of one capability apart, nor for how
+    much either was given. None each for a verdict whose request the journal lacks."""
+    if request is None:
+        return {"step": None, "step_of": None, "decision": None, "cost": None}
+    return {
+        "step": request.step,
+        "step_of": request.step_of,
+        "decision": request.decision,
+        "cost": round(request.cost, 6),  # as recorded, less float noise (1.4100000000000001)
+    }
+
+
+def _asked_words(approval: Mapping[str, Any]) -> str:
+    """`_asked_for` in words: `, plan step 2 of decision 1, plan cost 1.41`."""
+    if approval.get("cost") is None:
+        return ""
+    step, decision = approval["step"], approval.get("decision")
+    if approval["step_of"] == "run":
+        return f", step {step}, cost {approval['cost']:.2f}"
+    of = f" of decision {decision}" if decision is not None else ""
+    where = f", plan step {step}{of}" if step else (f", decision {decision}" if of else "")
+    return f"{where}, plan cost {approval['cost']:.2f}"
 
 
 def _provider(events: Sequence[Event], step: int) -> str:

@@ -427,7 +427,9 @@ def test_the_audit_says_a_verdict_came_while_the_request_was_escalated(project: 
     assert ido("approve", "last", "--by", "carol", "--comment", "cfo away")[0] == 0
     code, out = ido("audit")
     assert code == 0 and re.search(
-        r"approved by carol at \S+ after \S+, while escalated to cfo: cfo away", out
+        r"approved by carol at \S+ after \S+, while escalated to cfo, plan step \d of decision "
+        r"1, plan cost [\d.]+: cfo away",
+        out,
     ), out
     (approval,) = json.loads(ido("audit", "--format", "json")[1])["approvals"]
     assert approval["escalated_to"] == "cfo"
