@@ -960,3 +960,23 @@ def test_the_runner_ends_each_run_as_ido_resume_would(project: Path) -> None:
         "reason: ship was rejected by bob (residency/big-spend): not today\n"
         f"why: ido explain {run_id}\n"
     ) in out, out
+
+
+def test_a_way_out_through_a_rule_that_could_not_be_evaluated_says_so(project: Path) -> None:
+    """A rule reading a fact the state lacks denied every ship, failing closed, and the
+    reason said only "lift rule residency/frozen": a sanctions or freeze rule to lift,
+    where the cause was a missing fact."""
+    add_policy_rule(
+        project,
+        "    - id: frozen\n      effect: deny\n"
+        "      when: \"capability.name == 'ship' && state.freeze.on\"\n"
+        "      message: Nothing ships during a freeze.\n",
+    )
+    code, out = ido("plan", "ship-order")
+    assert code == 1, out
+    assert re.search(
+        r"or lift rule residency/frozen \(it denies ship\) to allow [^;]*ship \(it could not be "
+        r"evaluated, and denies failing closed: [^;]*freeze[^;]*; give the state the facts it "
+        r"reads\)",
+        out,
+    ), out
