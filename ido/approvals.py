@@ -417,9 +417,18 @@ def choose(waiting: list[Request], run_id: str, step: int | None) -> list[Reques
         return waiting
     chosen = [r for r in waiting if r.step == step]
     if not chosen:
-        steps = ", ".join(str(r.step) for r in waiting)
-        raise IdoError(f"run {run_id} waits for approval of step(s) {steps}, not step {step}")
+        steps = ", ".join(dict.fromkeys(_step_named(r.step) for r in waiting))
+        raise IdoError(
+            f"run {run_id} waits for approval of {steps}, not {_step_named(step)} "
+            "(--step takes a number `ido approvals` shows, or plan)"
+        )
     return chosen
+
+
+def _step_named(step: int) -> str:
+    """A `--step` as `ido approvals` says it: it read "step(s) 2, 2, not step 0" of
+    `--step plan`, each step once per rule that asked for it."""
+    return "the plan" if step == 0 else f"step {step}"
 
 
 def left_unanswered(request: Request) -> str:

@@ -884,3 +884,14 @@ def test_a_request_asked_again_for_another_plan_says_why(gated: Path) -> None:
         "(plan cost 0.80 then, 1.00 now)"
     ) in out
     assert "asked again: the plan changed" in ido("approvals")[1]
+
+
+def test_a_step_nothing_waits_for_is_refused_naming_each_step_once(gated: Path) -> None:
+    """Two rules asked about ship: `--step plan` was refused with "waits for approval of
+    step(s) 2, 2, not step 0", each step once per rule, and the plan as a number."""
+    policy = gated / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + RULE.replace("big-spend", "second-look"))
+    assert ido("run", "ship-order")[0] == 3
+    code, out = ido("approve", "last", "--by", "alice", "--step", "plan")
+    assert code == 2, out
+    assert "waits for approval of step 2, not the plan (--step takes a number" in out, out
