@@ -88,6 +88,9 @@ def audit(
                         "undoes": data["undoes"],
                         "rule": data["rule"],
                         "effect": data["effect"],
+                        # a person's "no", or a request left past its last wait: not a rule
+                        # that still asks (it read "needs approval under …" of a rejection)
+                        "refused": data.get("refused"),
                     }
                 )
             elif event.kind == "run_resumed" and data.get("fails"):
@@ -188,11 +191,9 @@ def render(report: dict[str, Any], fmt: str) -> str:
         lines += ["", head("Compensations stopped by policy")]
         for c in report["compensations_stopped"]:
             verb = "denied by" if c["effect"] == "deny" else "needs approval under"
+            why = c.get("refused") or f"{verb} {c['rule']}"
             lines.append(
-                item(
-                    f"{c['run']} {c['capability']} (undoing {c['undoes']}): {verb} "
-                    f"{c['rule']}, not done"
-                )
+                item(f"{c['run']} {c['capability']} (undoing {c['undoes']}): {why}, not done")
             )
     lines += ["", head("Spend per intent")]
     lines += [item(f"{k}: {v:.2f}") for k, v in report["spend_per_intent"].items()] or [

@@ -895,3 +895,19 @@ def test_a_step_nothing_waits_for_is_refused_naming_each_step_once(gated: Path) 
     code, out = ido("approve", "last", "--by", "alice", "--step", "plan")
     assert code == 2, out
     assert "waits for approval of step 2, not the plan (--step takes a number" in out, out
+
+
+def test_the_audit_says_a_compensation_was_rejected_not_that_it_needs_approval(
+    project: Path, undoing: str
+) -> None:
+    """`ido audit` listed a compensation finance had rejected as "refund-eu (undoing
+    pay-cheap-eu): needs approval under residency/refunds, not done", as if nobody had
+    answered."""
+    assert ido("reject", undoing, "--by", "finance", "--comment", "refund by hand")[0] == 0
+    assert ido("resume", undoing)[0] == 1
+    out = ido("audit")[1]
+    assert (
+        "refund-eu (undoing pay-cheap-eu): refund-eu was rejected by finance "
+        "(residency/refunds): refund by hand, not done"
+    ) in out, out
+    assert "needs approval under" not in out
