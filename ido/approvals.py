@@ -147,7 +147,8 @@ class Request:
 
     def to_json(self) -> dict[str, Any]:
         escalate = [list(level) for level in self.escalate]
-        return {**self.__dict__, "escalate": escalate, "step_of": self.step_of}
+        cost = round(self.cost, 6)  # a plan's summed cost, less float noise (1.4100000000000001)
+        return {**self.__dict__, "cost": cost, "escalate": escalate, "step_of": self.step_of}
 
 
 def step_words(request: Request) -> str:

@@ -97,7 +97,8 @@ def audit(
                 approvals += _expired(row, events[:i], event)
             elif event.kind in ("approval_given", "approval_rejected"):
                 first, request = asked.get(key_of(data), (None, None))
-                waited = epoch(event.at) - first if first is not None else None
+                # to the millisecond the journal stamps times to (not 9.408963918685913)
+                waited = round(epoch(event.at) - first, 3) if first is not None else None
                 approvals.append(
                     {
                         "run": row.id,
@@ -264,7 +265,7 @@ def _expired(row: RunRow, before: Sequence[Event], resumed: Event) -> list[dict[
             "escalated_to": request.escalate[-1][0] if request.escalate else None,
             "comment": None,
             "at": stamp(request.deadline),
-            "waited_seconds": request.deadline - request.since,
+            "waited_seconds": round(request.deadline - request.since, 3),
             **_asked_for(request),
         }
         for request in pending(before)

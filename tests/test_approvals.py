@@ -911,3 +911,17 @@ def test_the_audit_says_a_compensation_was_rejected_not_that_it_needs_approval(
         "(residency/refunds): refund by hand, not done"
     ) in out, out
     assert "needs approval under" not in out
+
+
+def test_what_approvals_and_audit_give_as_json_reads_without_float_noise(gated: Path) -> None:
+    """`ido approvals --format json` gave a plan of 0.30 and 0.60 as cost
+    0.8999999999999999, and `ido audit` a wait as 9.408963918685913 seconds."""
+    catalog = gated / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("cost: 0.50", "cost: 0.60"))
+    ido("run", "ship-order")
+    (request,) = json.loads(ido("approvals", "--format", "json")[1])
+    assert request["cost"] == 0.9
+    ido("approve", "last", "--by", "alice")
+    (approval,) = json.loads(ido("audit", "--format", "json")[1])["approvals"]
+    assert approval["cost"] == 0.9
+    assert approval["waited_seconds"] == round(approval["waited_seconds"], 3)
