@@ -880,12 +880,18 @@ class LocalRuntime:
                         reason, left = self._too_late(run, steps[i].capability, wait)
                         if reason is not None:
                             break
-                        started.add(i)
                         alone = bool(wait) and not running and len(ready) == 1
                         if alone:
                             # Waited before its start is recorded: a crash meanwhile leaves
                             # no step in flight, where one would be "unknown" on resume.
                             self.env.wait(wait)
+                            # The world moved on meanwhile: a vendor sanctioned during the
+                            # backoff was paid on the decision's word from before it.
+                            state = self._observe(run)
+                            reason = self._waited_out(run, steps[i], state, expected, decision)
+                            if reason is not None:
+                                break
+                        started.add(i)
                         ctx, delay = self._start(
                             run, steps[i], state, left=left, waited=alone, later=not alone
                         )
@@ -1089,6 +1095,17 @@ class LocalRuntime:
         self._count_model(run, decision)
         self.env.decided(decision.result.solver.get("llm"))
         return decision
+
+    def _waited_out(
+        self, run: RunState, step: Step, state: State, expected: State, decision: Decision
+    ) -> str | None:
+        """Why a step that waited out its backoff alone may not start after all, observed
+        again once the wait is over: its requirements no longer hold, or a rule bars it now
+        (`_denied`). None: it starts."""
+        missing = self._unmet(step, state)
+        if missing is not None:
+            return f"{step.capability} no longer applicable: requires {missing!r}"
+        return self._denied(run, step.capability, state, expected, decision)
 
     def _denied(
         self, run: RunState, name: str, state: State, expected: State, decision: Decision
