@@ -925,3 +925,15 @@ def test_what_approvals_and_audit_give_as_json_reads_without_float_noise(gated: 
     (approval,) = json.loads(ido("audit", "--format", "json")[1])["approvals"]
     assert approval["cost"] == 0.9
     assert approval["waited_seconds"] == round(approval["waited_seconds"], 3)
+
+
+def test_a_shadow_run_says_which_approvals_a_real_run_would_stop_for(gated: Path) -> None:
+    """A shadow run of a plan that needs a person said only "planned and recorded, nothing
+    performed": read as a rehearsal, the payment would have gone ahead unasked."""
+    set_intent(gated, "  mode: shadow\n")
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert (
+        "nothing performed; a run would stop for approval of ship (residency/big-spend)" in out
+    ), out
+    assert ido("approvals")[1].strip() == "nothing waits for approval"

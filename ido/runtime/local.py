@@ -173,6 +173,18 @@ def rejecting(undoing: Mapping[str, Any] | None) -> str:
     return f"to leave {undone_step(undoing)} not undone and go on undoing the steps before it"
 
 
+def would_ask(decision: Decision) -> str:
+    """What a `mode: shadow` run adds to its reason: the approvals a real run of its plan
+    would stop for, as `ido plan` says them. A shadow run of a payment that needs the
+    controller read as if it would go ahead unasked."""
+    assert decision.result.plan is not None
+    asked = approvals_asked(decision.result.plan.capabilities, decision.approvals, "auto")
+    if not asked:
+        return ""
+    said = "; ".join(f"{subject(step, name)} ({rule})" for rule, name, step, _ in asked)
+    return f"; a run would stop for approval of {said}"
+
+
 def blocking(asked: list[tuple[str, str]]) -> tuple[str, str] | None:
     """What blocks a run whose steps' outcomes a person must decide (each `_ask`'s stop),
     the first named and the others counted; None when there are none."""
@@ -735,7 +747,9 @@ class LocalRuntime:
             if result.status == "infeasible" or result.plan is None:
                 return "failed", result.reason
             if run.intent.spec.mode == "shadow":
-                return "shadow", "mode shadow: planned and recorded, nothing performed"
+                return "shadow", "mode shadow: planned and recorded, nothing performed" + (
+                    would_ask(decision)
+                )
             stop = self._gate(run, decision)
             if stop is not None:
                 return stop
