@@ -147,7 +147,8 @@ class Request:
 
     def to_json(self) -> dict[str, Any]:
         escalate = [list(level) for level in self.escalate]
-        return {**self.__dict__, "escalate": escalate, "step_of": self.step_of}
+        cost = round(self.cost, 6)  # a plan's summed cost, less float noise (1.4100000000000001)
+        return {**self.__dict__, "cost": cost, "escalate": escalate, "step_of": self.step_of}
 
 
 def step_words(request: Request) -> str:
@@ -240,6 +241,24 @@ def expired(asked: Sequence[Request], given: Given, now: float) -> str | None:
         if request.expired(now) and request.plan != UNDO_PLAN:  # (an undo's: not done)
             return expiry(request)
     return None
+
+
+def replanned_since(asked: Sequence[Request], given: Given, key: Key, cost: float) -> str:
+    """What a request asked again for another plan adds to its message: a person who
+    approved this rule for this capability, and is asked again after a replan or a change
+    of the catalog, was told nothing of why. Empty when no plan of the run had it approved."""
+    before = [
+        r
+        for r in asked
+        if r.key[:2] == key[:2]
+        and r.plan not in (key[3], UNKNOWN_PLAN, UNDO_PLAN)
+        and (given.get(r.key) or {}).get("approved")
+    ]
+    if not before:
+        return ""
+    was = before[-1].cost
+    costs = f" (plan cost {was:.2f} then, {cost:.2f} now)" if f"{was:.2f}" != f"{cost:.2f}" else ""
+    return f"; asked again: the plan changed since it was approved{costs}"
 
 
 def first_asked(
@@ -415,9 +434,18 @@ def choose(waiting: list[Request], run_id: str, step: int | None) -> list[Reques
         return waiting
     chosen = [r for r in waiting if r.step == step]
     if not chosen:
-        steps = ", ".join(str(r.step) for r in waiting)
-        raise IdoError(f"run {run_id} waits for approval of step(s) {steps}, not step {step}")
+        steps = ", ".join(dict.fromkeys(_step_named(r.step) for r in waiting))
+        raise IdoError(
+            f"run {run_id} waits for approval of {steps}, not {_step_named(step)} "
+            "(--step takes a number `ido approvals` shows, or plan)"
+        )
     return chosen
+
+
+def _step_named(step: int) -> str:
+    """A `--step` as `ido approvals` says it: it read "step(s) 2, 2, not step 0" of
+    `--step plan`, each step once per rule that asked for it."""
+    return "the plan" if step == 0 else f"step {step}"
 
 
 def left_unanswered(request: Request) -> str:

@@ -15,10 +15,10 @@ the journal and renders it.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ido.approvals import PLAN, Key, key_of, pending
+from ido.approvals import PLAN, Key, Request, key_of, pending, requests
 from ido.explain import approved_line, markdown_text, outcome_word
 from ido.journal import Event, RunRow, epoch, llm_cost, scenario_of, stamp
 from ido.model import format_wait
@@ -54,7 +54,7 @@ def audit(
         alive = running is not None and running(row, events)
         outcomes[outcome_word(row.outcome, alive)] += 1
         spend_intent[row.intent] += row.cost
-        asked: dict[Key, float] = {}
+        asked: dict[Key, tuple[float, Request]] = {}
         for i, event in enumerate(events):
             data = event.data
             if event.kind == "decided":
@@ -82,7 +82,8 @@ def audit(
                 provider = data.get("provider") or _provider(events, data["step"])
                 spend_provider[provider] += float(data.get("cost", 0.0))
             elif event.kind == "approval_required":
-                asked.setdefault(key_of(data), float(data.get("since", epoch(event.at))))
+                since = float(data.get("since", epoch(event.at)))
+                asked.setdefault(key_of(data), (since, requests([event])[0]))
             elif event.kind == "compensation_skipped" and "rule" in data:
                 stopped.append(
                     {
@@ -92,13 +93,17 @@ def audit(
                         "undoes": data["undoes"],
                         "rule": data["rule"],
                         "effect": data["effect"],
+                        # a person's "no", or a request left past its last wait: not a rule
+                        # that still asks (it read "needs approval under …" of a rejection)
+                        "refused": data.get("refused"),
                     }
                 )
             elif event.kind == "run_resumed" and data.get("fails"):
                 approvals += _expired(row, events[:i], event)
             elif event.kind in ("approval_given", "approval_rejected"):
-                since = asked.get(key_of(data))
-                waited = epoch(event.at) - since if since is not None else None
+                first, request = asked.get(key_of(data), (None, None))
+                # to the millisecond the journal stamps times to (not 9.408963918685913)
+                waited = round(epoch(event.at) - first, 3) if first is not None else None
                 approvals.append(
                     {
                         "run": row.id,
@@ -113,6 +118,7 @@ def audit(
                         "comment": data.get("comment"),
                         "at": event.at,
                         "waited_seconds": waited,
+                        **_asked_for(request),
                     }
                 )
     return {
@@ -183,7 +189,7 @@ def render(report: dict[str, Any], fmt: str) -> str:
         lines.append(
             item(
                 f"{a['run']} {subject} ({a['rule']}) {a['verdict']} {by} "
-                f"at {a['at']}{waited}{escalated}{why}"
+                f"at {a['at']}{waited}{escalated}{_asked_words(a)}{why}"
             )
         )
     if not report["approvals"]:
@@ -192,11 +198,9 @@ def render(report: dict[str, Any], fmt: str) -> str:
         lines += ["", head("Compensations stopped by policy")]
         for c in report["compensations_stopped"]:
             verb = "denied by" if c["effect"] == "deny" else "needs approval under"
+            why = c.get("refused") or f"{verb} {c['rule']}"
             lines.append(
-                item(
-                    f"{c['run']} {c['capability']} (undoing {c['undoes']}): {verb} "
-                    f"{c['rule']}, not done"
-                )
+                item(f"{c['run']} {c['capability']} (undoing {c['undoes']}): {why}, not done")
             )
     if report.get("approved_plans_checked"):  # (a section only where a run resumed so)
         lines += ["", head("Approved plans checked on resume")]
@@ -270,11 +274,39 @@ def _expired(row: RunRow, before: Sequence[Event], resumed: Event) -> list[dict[
             "escalated_to": request.escalate[-1][0] if request.escalate else None,
             "comment": None,
             "at": stamp(request.deadline),
-            "waited_seconds": request.deadline - request.since,
+            "waited_seconds": round(request.deadline - request.since, 3),
+            **_asked_for(request),
         }
         for request in pending(before)
         if request.deadline is not None and request.expired(now)
     ]
+
+
+def _asked_for(request: Request | None) -> dict[str, Any]:
+    """What a verdict was on, beside its rule and capability: the step (of the plan, or of
+    the run), the decision whose plan asked, and that plan's cost (a compensation's: its
+    own). An auditor could not tell two approvals of one capability apart, nor for how
+    much either was given. None each for a verdict whose request the journal lacks."""
+    if request is None:
+        return {"step": None, "step_of": None, "decision": None, "cost": None}
+    return {
+        "step": request.step,
+        "step_of": request.step_of,
+        "decision": request.decision,
+        "cost": round(request.cost, 6),  # as recorded, less float noise (1.4100000000000001)
+    }
+
+
+def _asked_words(approval: Mapping[str, Any]) -> str:
+    """`_asked_for` in words: `, plan step 2 of decision 1, plan cost 1.41`."""
+    if approval.get("cost") is None:
+        return ""
+    step, decision = approval["step"], approval.get("decision")
+    if approval["step_of"] == "run":
+        return f", step {step}, cost {approval['cost']:.2f}"
+    of = f" of decision {decision}" if decision is not None else ""
+    where = f", plan step {step}{of}" if step else (f", decision {decision}" if of else "")
+    return f"{where}, plan cost {approval['cost']:.2f}"
 
 
 def _provider(events: Sequence[Event], step: int) -> str:

@@ -885,3 +885,73 @@ def test_an_expired_compensation_is_said_to_be_left_undone_not_to_fail_the_run(
     assert f": {left})" in listed and "the run fails" not in listed, listed
     code, out = ido("approve", "last", "--by", "ops", *where[2:])
     assert code == 2 and "expired at" in out and left in out, out
+
+
+def test_a_request_asked_again_for_another_plan_says_why(gated: Path) -> None:
+    """alice approved ship; ship's price changed in the catalog before the resume, and the
+    run asked her again with the very words of the first request, as if her verdict were
+    lost. Now the request says the plan changed, and what it cost then and now."""
+    ido("run", "ship-order")
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    catalog = gated / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("cost: 0.50", "cost: 0.70"))
+    code, out = ido("resume", "last")
+    assert code == 3, out
+    assert (
+        "Shipping needs a human.; asked again: the plan changed since it was approved "
+        "(plan cost 0.80 then, 1.00 now)"
+    ) in out
+    assert "asked again: the plan changed" in ido("approvals")[1]
+
+
+def test_a_step_nothing_waits_for_is_refused_naming_each_step_once(gated: Path) -> None:
+    """Two rules asked about ship: `--step plan` was refused with "waits for approval of
+    step(s) 2, 2, not step 0", each step once per rule, and the plan as a number."""
+    policy = gated / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + RULE.replace("big-spend", "second-look"))
+    assert ido("run", "ship-order")[0] == 3
+    code, out = ido("approve", "last", "--by", "alice", "--step", "plan")
+    assert code == 2, out
+    assert "waits for approval of step 2, not the plan (--step takes a number" in out, out
+
+
+def test_the_audit_says_a_compensation_was_rejected_not_that_it_needs_approval(
+    project: Path, undoing: str
+) -> None:
+    """`ido audit` listed a compensation finance had rejected as "refund-eu (undoing
+    pay-cheap-eu): needs approval under residency/refunds, not done", as if nobody had
+    answered."""
+    assert ido("reject", undoing, "--by", "finance", "--comment", "refund by hand")[0] == 0
+    assert ido("resume", undoing)[0] == 1
+    out = ido("audit")[1]
+    assert (
+        "refund-eu (undoing pay-cheap-eu): refund-eu was rejected by finance "
+        "(residency/refunds): refund by hand, not done"
+    ) in out, out
+    assert "needs approval under" not in out
+
+
+def test_what_approvals_and_audit_give_as_json_reads_without_float_noise(gated: Path) -> None:
+    """`ido approvals --format json` gave a plan of 0.30 and 0.60 as cost
+    0.8999999999999999, and `ido audit` a wait as 9.408963918685913 seconds."""
+    catalog = gated / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("cost: 0.50", "cost: 0.60"))
+    ido("run", "ship-order")
+    (request,) = json.loads(ido("approvals", "--format", "json")[1])
+    assert request["cost"] == 0.9
+    ido("approve", "last", "--by", "alice")
+    (approval,) = json.loads(ido("audit", "--format", "json")[1])["approvals"]
+    assert approval["cost"] == 0.9
+    assert approval["waited_seconds"] == round(approval["waited_seconds"], 3)
+
+
+def test_a_shadow_run_says_which_approvals_a_real_run_would_stop_for(gated: Path) -> None:
+    """A shadow run of a plan that needs a person said only "planned and recorded, nothing
+    performed": read as a rehearsal, the payment would have gone ahead unasked."""
+    set_intent(gated, "  mode: shadow\n")
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert (
+        "nothing performed; a run would stop for approval of ship (residency/big-spend)" in out
+    ), out
+    assert ido("approvals")[1].strip() == "nothing waits for approval"

@@ -297,3 +297,18 @@ def test_a_capability_two_rules_deny_is_counted_under_both(project: Path) -> Non
     assert code == 0, text
     assert "residency/no-us: 1 decision(s), denied pay-us\n" in text, text
     assert "residency/pii-stays-in-eu: 1 decision(s), denied pay-us\n" in text, text
+
+
+def test_each_verdict_names_the_step_the_decision_and_the_plan_cost_it_was_given_for(
+    history: Path,
+) -> None:
+    """An auditor read "ship (residency/big-spend) approved by alice" and could not tell
+    for which step of which plan, nor for how much: two approvals of one capability (before
+    and after a replan) read alike."""
+    (approval,) = json.loads(ido("audit", "--format", "json")[1])["approvals"]
+    assert (approval["step"], approval["step_of"], approval["decision"]) == (2, "plan", 1)
+    assert approval["cost"] == pytest.approx(1.3)
+    out = ido("audit")[1]
+    assert re.search(
+        r"approved by alice at \S+ after \S+, plan step 2 of decision 1, plan cost 1\.30: ok", out
+    ), out

@@ -427,7 +427,9 @@ def test_the_audit_says_a_verdict_came_while_the_request_was_escalated(project: 
     assert ido("approve", "last", "--by", "carol", "--comment", "cfo away")[0] == 0
     code, out = ido("audit")
     assert code == 0 and re.search(
-        r"approved by carol at \S+ after \S+, while escalated to cfo: cfo away", out
+        r"approved by carol at \S+ after \S+, while escalated to cfo, plan step \d of decision "
+        r"1, plan cost [\d.]+: cfo away",
+        out,
     ), out
     (approval,) = json.loads(ido("audit", "--format", "json")[1])["approvals"]
     assert approval["escalated_to"] == "cfo"
@@ -1018,3 +1020,23 @@ def test_no_plan_says_when_the_rule_in_the_way_could_not_be_evaluated(
     code, out = ido("plan", "ship-order")
     assert code == 1, out
     assert f"policy residency/ledger denies pay-cheap-eu, pay-pricey-eu, pay-us {said}" in out, out
+
+
+def test_a_way_out_through_a_rule_that_could_not_be_evaluated_says_so(project: Path) -> None:
+    """A rule reading a fact the state lacks denied every ship, failing closed, and the
+    reason said only "lift rule residency/frozen": a sanctions or freeze rule to lift,
+    where the cause was a missing fact."""
+    add_policy_rule(
+        project,
+        "    - id: frozen\n      effect: deny\n"
+        "      when: \"capability.name == 'ship' && state.freeze.on\"\n"
+        "      message: Nothing ships during a freeze.\n",
+    )
+    code, out = ido("plan", "ship-order")
+    assert code == 1, out
+    assert re.search(
+        r"or lift rule residency/frozen \(it denies ship\) to allow [^;]*ship \(it could not be "
+        r"evaluated, and denies failing closed: [^;]*freeze[^;]*; give the state the facts it "
+        r"reads\)",
+        out,
+    ), out

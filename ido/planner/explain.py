@@ -22,6 +22,7 @@ from ido.planner.limit_words import (
 from ido.planner.pairs import Value, goal_conflict
 from ido.planner.tables import required
 from ido.planner.types import ConstraintReport, Limits, Plan, Task, Way, Weights
+from ido.policy import UNEVALUATED
 from ido.state import sorted_json
 from ido.text import some
 
@@ -289,11 +290,26 @@ def infeasible(
     for rule in lifts:
         found = relax.solve(frozenset({rule}))
         assert found is not None
-        words = f"or {rule_way(rule, relax.rules[rule], found.plan)}"
+        words = f"or {rule_way(rule, relax.rules[rule], found.plan)}{_closed_way(task, rule)}"
         messages.append(words)
         ways.append(Way(rule, found.plan, words))
     why = Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways))
     return _or_more_steps(task, grounded, why) if longer else why
+
+
+def _closed_way(task: Task, rule: str) -> str:
+    """What to add where a reason names `rule` as a way out, when every capability it
+    denies it denied only because it could not be evaluated: "lift rule sanctions/…" sent
+    people to lift a sanctions rule whose real cause was a fact missing from the state."""
+    said = [d.message for d in task.denied if d.rule == rule]
+    if not said or not all(f"({UNEVALUATED}: " in m for m in said):
+        return ""
+    after = said[0].partition(f"({UNEVALUATED}: ")[2]
+    error = after.partition(") (also denied by ")[0].removesuffix(")")
+    return (
+        f" (it could not be evaluated, and denies failing closed: {error}; "
+        "give the state the facts it reads)"
+    )
 
 
 def _limits_way(task: Task, relax: _Relaxer, limits: list[str]) -> Way | None:

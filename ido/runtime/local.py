@@ -29,6 +29,7 @@ from ido.approvals import (
     plan_digest,
     rejected,
     rejection,
+    replanned_since,
     request_data,
     requests,
     subject,
@@ -47,7 +48,7 @@ from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner, get_planner
 from ido.planner.types import Step
 from ido.planning_words import Throttled, telling
-from ido.policy import RuleHit, policy_digests, rulebook
+from ido.policy import FAIL_CLOSED, RuleHit, policy_digests, rulebook
 from ido.runtime import stopping
 from ido.runtime.bindings import Outcome, missing_secret, stop_left_running
 from ido.runtime.context import ActionContext
@@ -167,6 +168,18 @@ def rejecting(undoing: Mapping[str, Any] | None) -> str:
     if undoing is None:
         return "to end the run"
     return f"to leave {undone_step(undoing)} not undone and go on undoing the steps before it"
+
+
+def would_ask(decision: Decision) -> str:
+    """What a `mode: shadow` run adds to its reason: the approvals a real run of its plan
+    would stop for, as `ido plan` says them. A shadow run of a payment that needs the
+    controller read as if it would go ahead unasked."""
+    assert decision.result.plan is not None
+    asked = approvals_asked(decision.result.plan.capabilities, decision.approvals, "auto")
+    if not asked:
+        return ""
+    said = "; ".join(f"{subject(step, name)} ({rule})" for rule, name, step, _ in asked)
+    return f"; a run would stop for approval of {said}"
 
 
 def blocking(asked: list[tuple[str, str]]) -> tuple[str, str] | None:
@@ -410,9 +423,14 @@ class LocalRuntime:
             again = "was interrupted again"
             return self._unknown_again(run, capability, ctx, step, cut, again, cut=True)
         if verdict is not None:
-            return self._decided(run, capability, ctx, step, verdict)
+            return self._decided(run, capability, ctx, step, verdict, given)
         if capability.spec.idempotent:
-            return self._again(run, capability, ctx, step, "repeated")
+            barred = self._barred(run, capability.name, given)
+            if barred is None:
+                return self._again(run, capability, ctx, step, "repeated")
+            why = f"not performed again (the next decision plans from there): {barred}"
+            self._cut_short(run, ctx, step, why)
+            return None
         seen = effects_seen(capability.spec.effects, self._observe(run), run.seen)
         if seen is None:
             return self._ask(run, capability, step)
@@ -539,6 +557,30 @@ class LocalRuntime:
             ended = {"ok": recorded.ok, "error": error, "settled": settled, "resumed": how}
             self._record(run, "compensation_finished", {**step.undoing, "step": ctx.step, **ended})
 
+    def _barred(
+        self, run: RunState, name: str, given: Given, state: State | None = None
+    ) -> str | None:
+        """Why a step cut short may not be performed again now, if the rules say so: a
+        `deny` rule fires for its capability, or a `require_approval` rule whose reading no
+        verdict of the run approved. Its decision was judged on the state before the
+        interruption: a payment approved for 15,000 was made again for 950,000, and one to a
+        vendor sanctioned since was made all the same. `state`: observed already; else it
+        is observed here, only when some rule could bar the step."""
+        intent = self.env.intent(run.intent)
+        book = rulebook(intent, self.catalog.policies).capability_rules
+        if not any(rule.effect in FAIL_CLOSED for _, rule in book):
+            return None
+        state = self._observe(run) if state is None else state
+        hits = guards_now(intent, self.catalog, name, state, self._history(run, self.clock()))
+        for hit in hits:
+            if hit.effect == "deny":
+                return f"{name} now denied by {hit.ref}: {hit.message}"
+        approved = {(k[0], k[1], k[4]) for k, v in given.items() if v["approved"]}
+        for hit in hits:
+            if not approved & {(hit.ref, name, hit.held), (hit.ref, name, "")}:
+                return f"{name} needs approval by {hit.ref} for what it reads now: {hit.message}"
+        return None
+
     def _ask(self, run: RunState, capability: Capability, step: Interrupted) -> tuple[str, str]:
         """A step whose outcome no observation tells (interrupted, or its call timed out,
         `step.cause`), of a capability that is not idempotent: planned again under a new
@@ -575,16 +617,27 @@ class LocalRuntime:
         ctx: ActionContext,
         step: Interrupted,
         verdict: Mapping[str, Any],
+        given: Given,
     ) -> tuple[str, str] | None:
         """A person's verdict on a step whose outcome was unknown (interrupted, or its call
         timed out): approved, it is performed again under its own key, unless an observation
         shows its effects now (an observer down when the run asked is back: made again, a
-        charge would be made twice); rejected, the run fails."""
+        charge would be made twice), or the rules bar it now (`_barred`: the run fails, as
+        planned again it could be done twice); rejected, the run fails."""
         if verdict["approved"]:
-            if effects_seen(capability.spec.effects, self._observe(run), run.seen):
+            state = self._observe(run)
+            if effects_seen(capability.spec.effects, state, run.seen):
                 self._settled(run, ctx, step, Outcome(True), "effects observed")
                 return None
-            return self._again(run, capability, ctx, step, "approved")
+            barred = self._barred(run, capability.name, given, state)
+            if barred is None:
+                return self._again(run, capability, ctx, step, "approved")
+            why_not = f"its outcome is unknown, and it is not performed again: {barred}"
+            self._cut_short(run, ctx, step, why_not, how="rejected")
+            return "failed", (
+                f"step {step.step} {capability.name} {step.how} with its outcome unknown, "
+                f"and is not performed again, though {verdict['by']} approved it: {barred}"
+            )
         why = f": {verdict['comment']}" if verdict.get("comment") else ""
         why_not = f"its outcome is unknown, and repeating it was rejected{why}"
         self._cut_short(run, ctx, step, why_not, how="rejected")
@@ -693,7 +746,9 @@ class LocalRuntime:
             if result.status == "infeasible" or result.plan is None:
                 return "failed", result.reason
             if run.intent.spec.mode == "shadow":
-                return "shadow", "mode shadow: planned and recorded, nothing performed"
+                return "shadow", "mode shadow: planned and recorded, nothing performed" + (
+                    would_ask(decision)
+                )
             stop = self._gate(run, decision)
             if stop is not None:
                 return stop
@@ -759,6 +814,8 @@ class LocalRuntime:
                 message += "; asked again: the run replanned since it was approved"
             elif moved:  # approved for the same plan, with what the rule read otherwise
                 message += "; asked again: what the rule reads moved since it was approved"
+            elif rule != PROPOSE:
+                message += replanned_since(asked_before, given, key, float(plan["cost"]))
             waiting.append((rule, name, step, message, first, key[4], held_so))
         if not waiting:
             return None
@@ -828,19 +885,26 @@ class LocalRuntime:
                             )
                             break
                         if observed_since:
-                            reason = self._denied(run, steps[i].capability, state, decision)
+                            name = steps[i].capability
+                            reason = self._denied(run, name, state, expected, decision)
                             if reason is not None:
                                 break
                         wait = backoff(run.intent, run.failures.get(steps[i].capability, 0))
                         reason, left = self._too_late(run, steps[i].capability, wait)
                         if reason is not None:
                             break
-                        started.add(i)
                         alone = bool(wait) and not running and len(ready) == 1
                         if alone:
                             # Waited before its start is recorded: a crash meanwhile leaves
                             # no step in flight, where one would be "unknown" on resume.
                             self.env.wait(wait)
+                            # The world moved on meanwhile: a vendor sanctioned during the
+                            # backoff was paid on the decision's word from before it.
+                            state = self._observe(run)
+                            reason = self._waited_out(run, steps[i], state, expected, decision)
+                            if reason is not None:
+                                break
+                        started.add(i)
                         ctx, delay = self._start(
                             run, steps[i], state, left=left, waited=alone, later=not alone
                         )
@@ -1058,11 +1122,27 @@ class LocalRuntime:
         self.env.decided(decision.result.solver.get("llm"))
         return decision
 
-    def _denied(self, run: RunState, name: str, state: State, decision: Decision) -> str | None:
+    def _waited_out(
+        self, run: RunState, step: Step, state: State, expected: State, decision: Decision
+    ) -> str | None:
+        """Why a step that waited out its backoff alone may not start after all, observed
+        again once the wait is over: its requirements no longer hold, or a rule bars it now
+        (`_denied`). None: it starts."""
+        missing = self._unmet(step, state)
+        if missing is not None:
+            return f"{step.capability} no longer applicable: requires {missing!r}"
+        return self._denied(run, step.capability, state, expected, decision)
+
+    def _denied(
+        self, run: RunState, name: str, state: State, expected: State, decision: Decision
+    ) -> str | None:
         """Why capability `name` may not start now, if a deny rule fires for it, or a
-        `require_approval` rule its decision did not ask (see `ido.decide.guards_now`);
-        the decision made then leaves it out, or asks. Beliefs are aged to the plan's
-        decision, as it saw them (no clock is read: one reading per step)."""
+        `require_approval` rule its decision did not ask (see `ido.decide.guards_now`), or
+        one it asked whose reading moved otherwise than the plan's own steps moved it
+        (`expected`: the decision's snapshot with the effects of the steps done since): a
+        payment approved for 15,000 must not go ahead for 950,000. The decision made then
+        leaves it out, or asks. Beliefs are aged to the plan's decision, as it saw them
+        (no clock is read: one reading per step)."""
         intent = self.env.intent(run.intent)
         history = self._history(run, run.started + run.waited + decision.elapsed)
         hits = guards_now(intent, self.catalog, name, state, history)
@@ -1073,6 +1153,13 @@ class LocalRuntime:
         for hit in hits:
             if (hit.ref, name) not in asked:
                 return f"{name} now needs approval by {hit.ref}: {hit.message}"
+        planned = {h.ref: h.held for h in guards_now(intent, self.catalog, name, expected, history)}
+        for hit in hits:
+            if hit.effect == "require_approval" and planned.get(hit.ref) != hit.held:
+                return (
+                    f"{name} needs approval again by {hit.ref}: what the rule reads moved "
+                    f"since the plan was made: {hit.message}"
+                )
         return None
 
     def _count_model(self, run: RunState, decision: Decision) -> None:

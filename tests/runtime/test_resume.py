@@ -857,3 +857,59 @@ def test_an_observer_failing_the_same_way_after_a_resume_is_told_once(tmp_path: 
     told = ido(project, "explain", "last").stdout
     lines = [line for line in told.splitlines() if line.strip().startswith("observer ledger")]
     assert len(lines) == 1, told
+
+
+FREEZE = """\
+apiVersion: ido/v1
+kind: Policy
+metadata: {name: freeze}
+spec:
+  enforced: true
+  rules:
+    - id: no-CAPABILITY
+      effect: deny
+      when: "capability.name == 'CAPABILITY'"
+      message: CAPABILITY is frozen.
+"""
+
+
+def freeze(project: Path, capability: str) -> None:
+    """Put an enforced policy in place that denies `capability`, as a freeze would."""
+    (project / "policies").mkdir(exist_ok=True)
+    (project / "policies" / "freeze.yaml").write_text(FREEZE.replace("CAPABILITY", capability))
+
+
+def test_an_approved_repeat_is_not_made_once_a_rule_denies_it(tmp_path: Path) -> None:
+    """ops approved charging again a charge whose outcome was unknown; a freeze denying
+    charge came in before the resume, and the charge was made all the same: the repeat
+    was checked against no rule. Now it is not made, and the run fails saying why."""
+    project = make_project(tmp_path)
+    intent = project / "intents" / "deliver.yaml"
+    intent.write_text(INTENT.replace("  observers: [ledger]\n", ""))
+    assert ido(project, "run", "deliver", SVC_DIE_AFTER="charge").returncode == -signal.SIGKILL
+    assert ido(project, "resume", "last").returncode == 3
+    assert ido(project, "approve", "last", "--by", "ops").returncode == 0
+    freeze(project, "charge")
+    done = ido(project, "resume", "last")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (
+        "is not performed again, though ops approved it: charge now denied by "
+        "freeze/no-charge: charge is frozen."
+    ) in done.stdout
+    assert kinds_of(unpacked(ledger(project))) == ["charge"]
+
+
+def test_an_idempotent_step_cut_short_is_not_made_again_once_a_rule_denies_it(
+    tmp_path: Path,
+) -> None:
+    """pack was cut short before it packed; a freeze denying pack came in before the
+    resume, which packed all the same, as an idempotent step is made again unasked."""
+    project = make_project(tmp_path)
+    assert ido(project, "run", "deliver", SVC_DIE_BEFORE="pack").returncode == -signal.SIGKILL
+    freeze(project, "pack")
+    done = ido(project, "resume", "last")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "not performed again (the next decision plans from there): pack now denied" in (
+        done.stdout
+    )
+    assert "pack" not in kinds_of(ledger(project))

@@ -783,3 +783,56 @@ def test_an_approval_rule_that_fires_mid_plan_asks_before_the_step_starts(
     ((scenario, catalog),) = load_scenarios(file, CATALOG)
     result = run_scenario(scenario, catalog, base=ROOT)
     assert result.passed, result.unmet
+
+
+def test_an_approved_step_asks_again_when_what_its_rule_read_moved_mid_plan(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """Approved for an order of 1,500, the charge went ahead for 9,999,999 once the amount
+    moved while stock was being reserved: the step-time check skipped rules already asked."""
+    file = write(
+        tmp_path,
+        "amount-jumps",
+        "  intent:\n"
+        "    given: {order: {id: '7', amount: 1500.0, region: eu}}\n"
+        "    goal: ['state.order.paid']\n"
+        "    policies: [eu-data-residency, spend-approval]\n"
+        "  faults: [{at: 100ms, observe: {order.amount: 9999999.0}}]\n"
+        "  approvals: [{rule: spend-approval/large-payment, by: finance}]\n"
+        "  expect:\n"
+        "    outcome: achieved\n"
+        "    cites: [needs approval again by spend-approval/large-payment]\n",
+    )
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    assert result.passed, result.unmet
+
+
+def test_a_retry_that_waited_out_its_backoff_is_held_to_the_rules_as_they_are_then(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """The order was flagged during the charge's 10 s backoff, and the retry charged it on
+    the word of the decision made before the wait: nothing was observed after it."""
+    (tmp_path / "fraud-guard.yaml").write_text(FRAUD_GUARD)
+    file = write(
+        tmp_path,
+        "flagged-while-waiting",
+        "  intent:\n"
+        "    given: {order: {id: '7', amount: 120.0, region: eu}, inventory: {reserved: true}}\n"
+        "    goal: ['state.order.paid']\n"
+        "    policies: [eu-data-residency]\n"
+        "    limits: {backoff: 10s}\n"
+        "    rules:\n"
+        "      - {id: stripe-only, effect: deny, when: \"capability.name == 'charge-adyen-eu'\","
+        " message: Stripe only.}\n"
+        "  catalog: [fraud-guard.yaml]\n"
+        "  faults:\n"
+        "    - {capability: charge-stripe-eu, fail_next: 1, at: 0s}\n"
+        "    - {at: 5s, observe: {order.flagged: true}}\n"
+        "  expect:\n"
+        "    outcome: failed\n"
+        "    cites: [charge-stripe-eu now denied by fraud-guard/no-charge-when-flagged]\n",
+    )
+    ((scenario, catalog),) = load_scenarios(file, CATALOG)
+    result = run_scenario(scenario, catalog, base=ROOT)
+    assert result.passed, result.unmet
