@@ -63,11 +63,12 @@ def audit(
                     if rejection.get("rule"):
                         ruled.add(rejection["rule"])
                         denied[rejection["rule"]].add(rejection["capability"])
+                # Every deny that fired, not only the rejection's first rule: a capability
+                # two rules deny is rejected once, citing one, and is each rule's denial.
                 for hit in data.get("policy", []):
-                    if hit["verdict"] == "deny" and hit["subject"].startswith("plan "):
+                    if hit["verdict"] == "deny":
                         ruled.add(hit["rule"])
                         denied[hit["rule"]].add(hit["subject"])
-                    if hit["verdict"] == "deny":
                         closed[hit["rule"]].append(_failed_closed(hit, data))
                 denials.update(ruled)
                 unevaluated.update(r for r in ruled if closed[r] and all(closed[r]))
