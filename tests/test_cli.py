@@ -813,7 +813,7 @@ def test_plan_budgets_come_from_the_intent_or_the_flags(project: Path) -> None:
     assert solver("--solve-time", "1.5s")["deterministic_time_limit"] == 1.5
     code, out = ido("plan", "ship-order", "--planner", "search", "--search-states", "1")
     assert code == 2
-    assert "search expanded 1 states without finishing" in out and "Traceback" not in out
+    assert "search expanded 1 state without finishing" in out and "Traceback" not in out
     assert "--search-states N" in out
     # cpsat's search of a handful of capabilities gives way to the model when it runs out
     code, out = ido("plan", "ship-order", "--planner", "cpsat", "--search-states", "1")
