@@ -65,10 +65,10 @@ def audit(
                     if rejection.get("rule"):
                         ruled.add(rejection["rule"])
                         denied[rejection["rule"]].add(rejection["capability"])
+                # Every deny that fired, not only the rejection's first rule: a capability
+                # two rules deny is rejected once, citing one, and is each rule's denial.
                 for hit in data.get("policy", []):
                     if hit["verdict"] == "deny":
-                        # a plan's, or a capability's: one another rule denied too is one
-                        # this rule denied as well, though its rejection names the other
                         ruled.add(hit["rule"])
                         denied[hit["rule"]].add(hit["subject"])
                         closed[hit["rule"]].append(_failed_closed(hit, data))

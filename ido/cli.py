@@ -390,9 +390,15 @@ def plan(
         ),
     ] = None,
     alternatives: Annotated[
-        int,
-        typer.Option("--alternatives", min=0, max=20, help="Alternative plans to work out."),
-    ] = 3,
+        int | None,
+        typer.Option(
+            "--alternatives",
+            min=0,
+            max=20,
+            help="Alternative plans to work out instead of the intent's limits.alternatives "
+            "(3 by default).",
+        ),
+    ] = None,
     solve_time: Annotated[
         str | None,
         typer.Option(
@@ -468,12 +474,13 @@ def plan(
         chosen = find_intent(loaded, intent)
     if planner is not None:
         chosen = _on_planner(chosen, planner)
-    chosen = _on_limits(chosen, _solve_time(solve_time), search_states, max_steps)
+    chosen = _on_limits(chosen, _solve_time(solve_time), search_states, max_steps, alternatives)
+    wanted = chosen.spec.limits.alternatives
     with _user_prints_aside(fmt):
         decision = (
-            _decide_once(loaded, chosen, alternatives, _beliefs(journal), listener)
+            _decide_once(loaded, chosen, wanted, _beliefs(journal), listener)
             if pddl is None
-            else _pddl_decision(loaded, chosen, alternatives, listener)
+            else _pddl_decision(loaded, chosen, wanted, listener)
         )
     asks = _would_ask(decision, chosen.spec.mode)
     if fmt == "json":
@@ -710,10 +717,19 @@ def _solve_time(text: str | None) -> float | None:
 
 
 def _on_limits(
-    intent: Any, solve_time: float | None, search_states: int | None, max_steps: int | None = None
+    intent: Any,
+    solve_time: float | None,
+    search_states: int | None,
+    max_steps: int | None = None,
+    alternatives: int | None = None,
 ) -> Any:
     """`intent` with the planner's budgets given on the command line in place of its own."""
-    given = {"solve_time": solve_time, "search_states": search_states, "max_steps": max_steps}
+    given = {
+        "solve_time": solve_time,
+        "search_states": search_states,
+        "max_steps": max_steps,
+        "alternatives": alternatives,
+    }
     changed = {name: value for name, value in given.items() if value is not None}
     if not changed:
         return intent

@@ -379,16 +379,16 @@ def decide(
     *,
     number: int,
     trigger: str,
-    alternatives: int = 3,
+    alternatives: int | None = None,
 ) -> Decision:
     """Plan from this snapshot and record why: same inputs, same Decision.
 
-    `alternatives` is how many alternative plans to work out and record.
+    `alternatives` is how many alternative plans to work out and record: by default, the
+    intent's `limits.alternatives`.
     """
     seen = health_view(catalog, history, state)
-    task, hits, errors, beliefs = build_task(
-        intent, catalog, state, history, alternatives, seen=seen
-    )
+    wanted = intent.spec.limits.alternatives if alternatives is None else alternatives
+    task, hits, errors, beliefs = build_task(intent, catalog, state, history, wanted, seen=seen)
     check = plan_check(intent, catalog, state, history, seen[0])
     if check.rules:  # (a model choosing among plans is offered those the rules allow)
         task = replace(task, allows=check.allows)

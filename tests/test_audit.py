@@ -204,6 +204,25 @@ def test_a_decision_counts_as_failing_closed_only_if_every_denial_of_it_did(
     assert (denial["unevaluated"], denial["partly_unevaluated"]) == (0, 1)
 
 
+def test_a_capability_two_rules_deny_is_counted_under_both(project: Path) -> None:
+    """A capability two rules denied was listed under the first alone: pay-us, denied by
+    pii-stays-in-eu and by no-us-vendors, was missing from no-us-vendors' denials, and a
+    rule whose every denial another rule shared was not in the audit at all."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: no-us-vendors\n      effect: deny\n      message: No US vendors.\n"
+        + "      when: \"capability.region == 'us'\"\n"
+    )
+    assert ido("run", "ship-order")[0] == 0
+    code, text = ido("audit")
+    assert code == 0, text
+    assert "residency/pii-stays-in-eu: 1 decision(s), denied pay-us\n" in text, text
+    assert "residency/no-us-vendors: 1 decision(s), denied pay-us\n" in text, text
+    denial = json.loads(ido("audit", "--format", "json")[1])["denials"]["residency/no-us-vendors"]
+    assert (denial["decisions"], denial["capabilities"]) == (1, ["pay-us"])
+
+
 def test_a_bad_date_is_a_clear_error(project: Path) -> None:
     code, out = ido("audit", "--since", "last tuesday")
     assert code == 2
@@ -281,22 +300,6 @@ def test_a_filtered_report_says_which_runs_it_covers(history: Path) -> None:
     report = json.loads(ido("audit", "--since", "2026-W49-7", "--format", "json")[1])
     assert (report["since"], report["intent"]) == ("2026-12-06", None)
     assert "(runs started" not in ido("audit")[1]
-
-
-def test_a_capability_two_rules_deny_is_counted_under_both(project: Path) -> None:
-    """pay-us, denied by the residency rule and by a second rule, was listed under the
-    first alone: its rejection names one rule, the others only "also"."""
-    policy = project / "policies" / "residency.yaml"
-    policy.write_text(
-        policy.read_text()
-        + "    - id: no-us\n      effect: deny\n      message: Not in the US.\n"
-        + "      when: \"capability.region == 'us'\"\n"
-    )
-    assert ido("run", "ship-order")[0] == 0
-    code, text = ido("audit")
-    assert code == 0, text
-    assert "residency/no-us: 1 decision(s), denied pay-us\n" in text, text
-    assert "residency/pii-stays-in-eu: 1 decision(s), denied pay-us\n" in text, text
 
 
 def test_each_verdict_names_the_step_the_decision_and_the_plan_cost_it_was_given_for(

@@ -309,6 +309,14 @@ class Limits(Strict):
         description="Most states the exact search expands in one solve before it gives up "
         "(planner search, and cpsat's fallback search).",
     )
+    alternatives: int = Field(
+        default=3,
+        ge=0,
+        le=20,
+        description="Alternative plans each decision works out and records, a solve each at "
+        "most; 0 spares their time when a plan is wanted fast (for hybrid, the options its "
+        "model chooses among beside the solver's best).",
+    )
 
 
 class LlmSettings(Strict):

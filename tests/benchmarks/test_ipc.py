@@ -58,4 +58,4 @@ def test_the_search_budget_is_passed_on_to_ido_plan() -> None:
     assert run_one("ido-search", domain, problem, 120).solved
     cut = run_one("ido-search", domain, problem, 120, states=1)
     assert not cut.solved
-    assert "search expanded 1 states without finishing" in cut.note
+    assert "search expanded 1 state without finishing" in cut.note

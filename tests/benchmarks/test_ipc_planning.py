@@ -145,7 +145,7 @@ def test_the_search_budget_is_passed_on_to_ido() -> None:
     problem = sorted((IPC / "miconic").glob("s1-0*.pddl"))[0]
     assert run_one("ido-search", domain, problem, 120).solved
     cut = run_one("ido-search", domain, problem, 120, states=1)
-    assert not cut.solved and cut.note == "search gave up: expanded 1 states"
+    assert not cut.solved and cut.note == "search gave up: expanded 1 state"
 
 
 @needs_ipc

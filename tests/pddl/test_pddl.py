@@ -311,7 +311,7 @@ def test_a_pddl_search_that_gives_up_says_which_flags_give_it_more(tmp_path: Pat
     argv = ["plan", "--pddl", str(domain), str(problem), "--planner", "search"]
     stopped = CliRunner().invoke(app, [*argv, "--search-states", "1"])
     assert stopped.exit_code == 2, stopped.output
-    assert "search expanded 1 states without finishing" in stopped.output
+    assert "search expanded 1 state without finishing" in stopped.output
     assert "`--search-states N`" in stopped.output and "`--planner cpsat`" in stopped.output
     assert "in the intent" not in stopped.output
 
@@ -660,7 +660,7 @@ def test_cpsat_s_search_giving_up_names_the_flags_too(
 
     class GivingUp(cpsat.CpSatPlanner):
         def plan(self, *args: Any, **kwargs: Any) -> Any:
-            raise getattr(cpsat, error)("expanded 1 states")
+            raise getattr(cpsat, error)("expanded 1 state")
 
     monkeypatch.setitem(PLANNERS, "cpsat", GivingUp)
     domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
@@ -668,6 +668,6 @@ def test_cpsat_s_search_giving_up_names_the_flags_too(
     stopped = CliRunner().invoke(app, argv)
     assert stopped.exit_code == 2, stopped.output
     said = " ".join(stopped.output.split())
-    assert "gave up (it expanded 1 states)" in said
+    assert "gave up (it expanded 1 state)" in said
     assert "`--search-states N` lets it go further" in said
     assert "in the intent" not in said and "limits." not in said

@@ -1431,6 +1431,23 @@ DETOUR = [
 ]
 
 
+def test_a_one_second_limit_and_one_state_are_said_in_the_singular(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`ido plan --solve-time 1s --search-states 1` said "CP-SAT reached its time limit (1
+    deterministic seconds) … (it expanded 1 states)"."""
+
+    def out_of_time(self: CpSatPlanner, asked: Question, *args: Any) -> Any:
+        return None, True  # the model ran out of time before it could say
+
+    monkeypatch.setattr(CpSatPlanner, "_modelled", out_of_time)
+    t = replace(task(DETOUR, goal=("state.s.x",), given={"s": {}}, search_states=1), time_limit=1.0)
+    with pytest.raises(PlanningError) as e:
+        CpSatPlanner().solve(t, ground(t))
+    assert "(1 deterministic second) without a plan" in str(e.value)
+    assert "(it expanded 1 state)" in str(e.value)
+
+
 @pytest.mark.parametrize("proves", [True, False])
 def test_a_search_with_the_whole_budget_that_gave_up_is_not_run_again(
     monkeypatch: pytest.MonkeyPatch, proves: bool
@@ -1449,7 +1466,7 @@ def test_a_search_with_the_whole_budget_that_gave_up_is_not_run_again(
         found = CpSatPlanner().solve(t, g)
         assert found is not None and found.plan.capabilities == ("b", "a") and found.optimal
     else:
-        with pytest.raises(PlanningError, match=r"the search gave up too \(it expanded 1 states"):
+        with pytest.raises(PlanningError, match=r"the search gave up too \(it expanded 1 state\)"):
             CpSatPlanner().solve(t, g)
     assert made == [1]
 
@@ -1495,7 +1512,7 @@ def test_numbers_the_model_cannot_hold_are_not_searched_twice(
     made = _searches(monkeypatch)
     huge = [*DETOUR[:2], replace(DETOUR[2], cost=1e20)]
     t = task(huge, goal=("state.s.x",), given={"s": {}}, search_states=1)
-    with pytest.raises(OutOfBudget, match=r"too large for CP-SAT's model .* expanded 1 states"):
+    with pytest.raises(OutOfBudget, match=r"too large for CP-SAT's model .* expanded 1 state\b"):
         CpSatPlanner().solve(t, ground(t))
     assert made == [1]
 

@@ -48,7 +48,7 @@ def test_search_respects_the_limits_and_names_the_binding_one() -> None:
 def test_search_gives_up_with_a_clear_error_past_its_state_budget() -> None:
     """Past max_states expansions the search stops and says how to use CP-SAT instead,
     from an intent or from the command line (`ido plan --pddl` has no intent file)."""
-    with pytest.raises(PlanningError, match=r"search expanded 1 states without finishing") as e:
+    with pytest.raises(PlanningError, match=r"search expanded 1 state without finishing") as e:
         SearchPlanner(max_states=1).plan(task())
     assert "`planner: cpsat` in the intent, or `ido plan --planner cpsat`" in str(e.value)
     assert "a larger `limits.search_states` in the intent" in str(e.value)
@@ -291,7 +291,7 @@ def test_out_of_time_with_no_plan_is_not_reported_as_infeasible() -> None:
     with pytest.raises(
         PlanningError,
         match=r"CP-SAT reached its time limit .* without a plan, and the search gave up too "
-        r"\(it expanded 1 states\)",
+        r"\(it expanded 1 state\)",
     ):
         CpSatPlanner(small=0, search_first=0, fallback_states=1).plan(task(time_limit=1e-9))
 

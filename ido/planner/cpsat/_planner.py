@@ -281,7 +281,8 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
             if found is not None:
                 return found  # the best plan found, recorded as not proven optimal
             raise BudgetsSpent(
-                f"CP-SAT reached its time limit ({task.time_limit:g} deterministic seconds) "
+                f"CP-SAT reached its time limit ({task.time_limit:g} deterministic "
+                f"second{'' if task.time_limit == 1 else 's'}) "
                 f"without a plan, and the search gave up too (it {stop.spent})"
             ) from None
         self._searched = True
