@@ -525,3 +525,32 @@ def test_a_short_secret_is_masked_as_a_whole_token_only(
     shell = _bound({"shell": ["python", "-c", script, "${env:T}"]})
     named = perform(shell, _context(), tmp_path, {"T": "e"})
     assert named.ok and named.output == {"said": "echo_auth ***"}, named.output
+
+
+def test_the_catalog_s_secrets_are_every_variable_it_names_and_an_observer_masks_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An observer named no secret, and its state kept the one a capability's header named;
+    the model's key (`llm.api_key_env`) and `api_base`'s are the catalog's secrets too."""
+    from ido.secrets import catalog_secrets
+
+    _leaky_project(tmp_path)
+    (tmp_path / "ship.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: ship}\nspec:\n"
+        "  goal: ['state.verified']\n  observers: [stock]\n  planner: llm\n"
+        "  llm: {api_base: 'http://127.0.0.1:9/${env:LLM_PATH}', api_key_env: LLM_KEY}\n"
+    )
+    (tmp_path / "stock.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: stock}\n"
+        "spec: {python: 'stockobs:read'}\n"
+    )
+    (tmp_path / "stockobs.py").write_text(
+        "import os\n\ndef read():\n    return {'env': 'STRIPE_KEY=' + os.environ['STRIPE_KEY']}\n"
+    )
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    named = catalog_secrets(catalog)
+    assert named == {"STRIPE_KEY", "LLM_PATH", "LLM_KEY"}
+    monkeypatch.setenv("STRIPE_KEY", STRIPE)
+    monkeypatch.setenv("LLM_PATH", "")
+    report = observe(catalog.observers["stock"], tmp_path, tmp_path, None, named)
+    assert report == {"env": "STRIPE_KEY=***"}
