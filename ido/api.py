@@ -64,15 +64,18 @@ def plan(
     from ido.errors import ObserverError
     from ido.observe import boolean_facts, observe, snapshot
     from ido.planner import get_planner
+    from ido.secrets import catalog_secrets
 
     chosen = _intent(catalog, intent)
     base = base or Path.cwd()
     observations = []
+    named = catalog_secrets(catalog)
     for name in chosen.spec.observers:
         observer = catalog.observers[name]
         origin = catalog.origin(observer)
         try:
-            observations.append(observe(observer, origin.file.parent if origin else base, base))
+            folder = origin.file.parent if origin else base
+            observations.append(observe(observer, folder, base, named=named))
         except ObserverError as exc:
             if on_observer_error is None:
                 raise

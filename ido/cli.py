@@ -769,13 +769,15 @@ def _decide_once(
     from ido.explain import observer_failed
     from ido.observe import boolean_facts, observe, snapshot
     from ido.planner import get_planner
+    from ido.secrets import catalog_secrets
 
     observations = []
+    named = catalog_secrets(loaded)
     for name in chosen.spec.observers:
         observer = loaded.observers[name]
         origin = loaded.origin(observer)
         try:
-            observations.append(observe(observer, origin.file.parent, Path.cwd()))
+            observations.append(observe(observer, origin.file.parent, Path.cwd(), named=named))
         except ObserverError as exc:  # as a run does: told, and planned without it
             typer.echo(f"{observer_failed(name, exc.reason)}; planning without it", err=True)
     state = snapshot(chosen, observations, {}, boolean_facts(loaded))

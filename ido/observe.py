@@ -24,17 +24,19 @@ def observe(
     origin_dir: Path,
     base: Path,
     environ: Environ | None = None,
+    named: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Read one observer's output; raises ObserverError when it cannot: its message starts
     with `observer NAME`, and its `reason` says why without the name (what a run records,
     and `ido.explain.observer_failed` words for people).
 
     `${env:NAME}` in an HTTP observer's URL and headers resolve from `environ` (default:
-    the process environment); the secrets are masked in the output and in errors.
+    the process environment); the secrets, and the values of the `named` variables (every
+    secret the catalog names: `catalog_secrets`), are masked in the output and in errors.
     """
     spec = observer.spec
     name = observer.name
-    secrets = Secrets() if environ is None else Secrets(environ)
+    secrets = Secrets(os.environ if environ is None else environ, named=named)
 
     def failed(reason: str, sep: str = ": ") -> ObserverError:
         return ObserverError(name, printable(secrets.mask(reason)), sep)

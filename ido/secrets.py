@@ -3,7 +3,8 @@
 A capability's HTTP URL, headers and JSON body, its shell argv, and an observer's URL and
 headers may name environment variables as `${env:NAME}`. The YAML, the journal, traces and
 reports only ever hold the reference; the value exists in memory for the call, and every
-message, output or error that comes back is masked before ido records it.
+message, output or error that comes back from any call or observer of a run is masked,
+of every secret the catalog names (`catalog_secrets`), before ido records it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import re
 import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ido.errors import ExecutionError
 from ido.model.resources import SECRET_REFERENCE
+
+if TYPE_CHECKING:
+    from ido.loading import Catalog
 
 MASK = "***"
 SHORTEST_LINE = 8
@@ -27,6 +31,11 @@ SHORTEST_LINE = 8
 on its own when it is at least this long (shorter, "true" or "}", it would mask every "true"
 in the output): errors often quote one line of what they got. A PEM armour line
 (`-----BEGIN …`) is no secret, and is not masked alone."""
+SHORTEST_ANYWHERE = 8
+"""A form of a secret (`forms`) shorter than this is masked only where it stands as a whole
+token, not inside a longer run of letters, digits and `_`: a secret "e" masked wherever it
+appeared turned `echo_auth` into `***cho_auth`. From this length on, it is masked wherever
+it appears (a token cut in two by an error's quoting is still masked)."""
 SHORTEST_NUMBER = 4
 """A secret echoed as a JSON number is masked from this many characters on: a secret "1"
 would turn every count of 1 into text."""
@@ -62,15 +71,20 @@ def forms(secret: str) -> tuple[str, ...]:
 
 def mask_all(value: Any, secrets: Iterable[str]) -> Any:
     """`value` with every form (`forms`) of each of `secrets` replaced by `***` in its
-    strings (keys too), and a number that is one of them replaced by `***`."""
-    every = sorted({f for s in secrets if s for f in forms(s)}, key=lambda f: (-len(f), f))
+    strings (keys too), and a number that is one of them replaced by `***`. A form shorter
+    than `SHORTEST_ANYWHERE` is masked only where it stands as a whole token; a secret that
+    is empty, or blank, is never masked (it would mask every space or line break)."""
+    every = sorted({f for s in secrets if s.strip() for f in forms(s)}, key=lambda f: (-len(f), f))
     return _masked(value, every) if every else value
 
 
 def _masked(value: Any, every: list[str]) -> Any:
     if isinstance(value, str):
         for form in every:
-            value = value.replace(form, MASK)
+            if len(form) >= SHORTEST_ANYWHERE:
+                value = value.replace(form, MASK)
+            elif form in value:
+                value = _token(form).sub(MASK, value)
         return value
     if isinstance(value, list):
         return [_masked(v, every) for v in value]
@@ -80,6 +94,12 @@ def _masked(value: Any, every: list[str]) -> Any:
         text = str(value)  # a numeric secret echoed back as a JSON number
         return MASK if len(text) >= SHORTEST_NUMBER and text in every else value
     return value
+
+
+@functools.lru_cache(maxsize=256)
+def _token(form: str) -> re.Pattern[str]:
+    """`form` where no letter, digit or `_` touches it on either side."""
+    return re.compile(rf"(?<!\w){re.escape(form)}(?!\w)")
 
 
 def masked_url(url: str) -> str:
@@ -148,6 +168,30 @@ def unresolved(value: Any, environ: Environ) -> tuple[str, str] | None:
     return next((found for v in items if (found := unresolved(v, environ))), None)
 
 
+def references(value: Any) -> set[str]:
+    """The NAME of every `${env:NAME}` in `value`'s strings (lists and dicts, keys too)."""
+    if isinstance(value, str):
+        return {match.group(1) for match in SECRET_REFERENCE.finditer(value)}
+    if isinstance(value, dict):
+        return references(list(value)) | references(list(value.values()))
+    if isinstance(value, list):
+        return {name for v in value for name in references(v)}
+    return set()
+
+
+def catalog_secrets(catalog: Catalog) -> frozenset[str]:
+    """Every environment variable `catalog` names as a secret: each `${env:NAME}` in its
+    capabilities, observers and intents (an llm block's `api_base`), and each llm block's
+    `api_key_env`. A binding inherits ido's whole environment and may print any of them
+    (a debugging `env`, an error quoting a key): a run masks them all in what every call
+    and observer gives back, not only in what the call that substitutes one does."""
+    documents = [*catalog.capabilities.values(), *catalog.observers.values()]
+    documents += list(catalog.intents.values())
+    names = references([d.model_dump(mode="json") for d in documents])
+    names.update(i.spec.llm.api_key_env for i in catalog.intents.values() if i.spec.llm.api_key_env)
+    return frozenset(names)
+
+
 @dataclass
 class Secrets:
     """Resolves references against `environ` (default: the process environment) and
@@ -155,6 +199,13 @@ class Secrets:
 
     environ: Environ = field(default_factory=lambda: os.environ)
     values: set[str] = field(default_factory=set)
+    named: frozenset[str] = frozenset()
+    """Variables masked too, though this call names none of them (`catalog_secrets`)."""
+
+    def known(self) -> set[str]:
+        """Every value masked: those handed out, and those of the `named` variables set."""
+        found = {self.environ[name] for name in self.named if lacking(name, self.environ) is None}
+        return self.values | found
 
     def expand(self, value: Any) -> Any:
         """`value` with every `${env:NAME}` in its strings replaced; lists and dicts too."""
@@ -167,9 +218,9 @@ class Secrets:
         return value
 
     def mask(self, value: Any) -> Any:
-        """`value` with every secret handed out so far replaced by `***`, in any form
-        (`forms`) and anywhere in it (`mask_all`)."""
-        return mask_all(value, self.values)
+        """`value` with every secret handed out so far, or `named`, replaced by `***`, in
+        any form (`forms`) and anywhere in it (`mask_all`)."""
+        return mask_all(value, self.known())
 
     def excerpt(self, text: str, *, whole: bool) -> str:
         """`text` masked (`mask`), for a message to quote its start; when `text` is the
@@ -179,7 +230,7 @@ class Secrets:
         masked: str = self.mask(text)
         if whole:
             return masked
-        longest = max((len(f) for s in self.values if s for f in forms(s)), default=0)
+        longest = max((len(f) for s in self.known() if s for f in forms(s)), default=0)
         return masked[: max(len(masked) - longest, 0)]
 
     def _lookup(self, match: re.Match[str]) -> str:

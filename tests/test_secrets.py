@@ -438,3 +438,119 @@ def test_no_plan_for_want_of_a_secret_says_to_set_it(
     assert report.outcome == "failed" and report.cost == 0.0 and report.reason is not None
     assert "call cannot be called without environment variable TOKEN" in report.reason
     assert "or set environment variable TOKEN to allow call" in report.reason
+
+
+STRIPE = "sk_live_51Hx9Qz2eZvKYlo2C"
+
+
+def _leaky_project(folder: Path) -> None:
+    """`charge` names ${env:STRIPE_KEY}; `debug` names no secret and prints it (it inherits
+    ido's environment); `verify` fails with an error quoting it."""
+    leak = "import os, json; print(json.dumps({'env': 'STRIPE_KEY=' + os.environ['STRIPE_KEY']}))"
+    fail = "import os, sys; sys.exit('bad key ' + os.environ['STRIPE_KEY'])"
+    steps = (
+        ("charge", "!state.charged", "charged", ["python", "-c", "print('{}')", "${env:STRIPE_KEY}"]),
+        ("debug", "state.charged", "debugged", ["python", "-c", leak]),
+        ("verify", "state.debugged", "verified", ["python", "-c", fail]),
+    )  # fmt: skip
+    for name, requires, effect, argv in steps:
+        (folder / f"{name}.yaml").write_text(
+            f"apiVersion: ido/v1\nkind: Capability\nmetadata: {{name: {name}}}\nspec:\n"
+            f"  provider: {name}\n  requires: ['{requires}']\n  effects: {{{effect}: true}}\n"
+            f"  output: {name}_said\n"
+            f"  run: {{shell: {json.dumps(argv)}}}\n"
+        )
+    (folder / "ship.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: ship}\n"
+        "spec: {goal: ['state.verified'], limits: {max_attempts: 1}}\n"
+    )
+
+
+def test_a_secret_another_binding_prints_is_masked_in_journal_explain_and_traces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the call that substituted a secret had it masked: `debug`, which inherits the
+    whole environment, printed STRIPE_KEY into the journal, `ido explain` and the trace."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from typer.testing import CliRunner
+
+    from ido.cli import app
+    from ido.tracing import RunTelemetry
+
+    monkeypatch.setenv("STRIPE_KEY", STRIPE)
+    monkeypatch.chdir(tmp_path)
+    _leaky_project(tmp_path)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    spans = InMemorySpanExporter()
+    telemetry = RunTelemetry([SimpleSpanProcessor(spans)], [])
+    (tmp_path / ".ido").mkdir()
+    with SqliteJournal(tmp_path / ".ido" / "ido.db") as journal:
+        runtime = LocalRuntime(
+            catalog, journal, base=tmp_path, clock=StepClock(), telemetry=telemetry
+        )
+        report = runtime.run(catalog.intents["ship"])
+        events: list[Any] = journal.events(report.run_id)
+    telemetry.shutdown()
+    assert any("STRIPE_KEY=***" in json.dumps(e.data) for e in events)  # what debug printed
+    assert report.outcome == "failed" and report.reason is not None
+    assert STRIPE not in report.reason
+    for path in (tmp_path / ".ido").glob("ido.db*"):
+        assert STRIPE.encode() not in path.read_bytes(), path
+    runner = CliRunner()
+    for fmt in ("text", "md", "json", "html"):
+        shown = runner.invoke(app, ["explain", "last", "--format", fmt])
+        assert shown.exit_code == 0, shown.output
+        said = shown.output.replace("\\*", "*")  # (markdown escapes `*`)
+        assert "bad key ***" in said and STRIPE not in shown.output, fmt
+    traced = [s.to_json() for s in spans.get_finished_spans()]
+    assert traced and not [s for s in traced if STRIPE in s]
+    assert any("bad key ***" in s for s in traced)
+
+
+def test_a_short_secret_is_masked_as_a_whole_token_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A secret "e" masked wherever it appeared turned `echo_auth` into `***cho_auth`; one
+    shorter than 8 characters is now masked only where it stands alone, by any call."""
+    from ido.secrets import mask_all
+
+    said = {"said": "echo_auth e key=e done", "e": "e-mail"}
+    assert mask_all(said, ["e"]) == {"said": "echo_auth *** key=*** done", "***": "***-mail"}
+    assert mask_all("p4ss in p4ssword and xp4ss_1", ["p4ss"]) == "*** in p4ssword and xp4ss_1"
+    assert mask_all("xx12345678yy", ["12345678"]) == "xx***yy"  # 8 or more: anywhere
+    assert mask_all("a  b", [" ", "", "\n"]) == "a  b"  # empty, or only blank: never masked
+    monkeypatch.setenv("T", "e")
+    script = "import json, os; print(json.dumps({'said': 'echo_auth ' + os.environ['T']}))"
+    shell = _bound({"shell": ["python", "-c", script, "${env:T}"]})
+    named = perform(shell, _context(), tmp_path, {"T": "e"})
+    assert named.ok and named.output == {"said": "echo_auth ***"}, named.output
+
+
+def test_the_catalog_s_secrets_are_every_variable_it_names_and_an_observer_masks_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An observer named no secret, and its state kept the one a capability's header named;
+    the model's key (`llm.api_key_env`) and `api_base`'s are the catalog's secrets too."""
+    from ido.secrets import catalog_secrets
+
+    _leaky_project(tmp_path)
+    (tmp_path / "ship.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: ship}\nspec:\n"
+        "  goal: ['state.verified']\n  observers: [stock]\n  planner: llm\n"
+        "  llm: {api_base: 'http://127.0.0.1:9/${env:LLM_PATH}', api_key_env: LLM_KEY}\n"
+    )
+    (tmp_path / "stock.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: stock}\n"
+        "spec: {python: 'stockobs:read'}\n"
+    )
+    (tmp_path / "stockobs.py").write_text(
+        "import os\n\ndef read():\n    return {'env': 'STRIPE_KEY=' + os.environ['STRIPE_KEY']}\n"
+    )
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    named = catalog_secrets(catalog)
+    assert named == {"STRIPE_KEY", "LLM_PATH", "LLM_KEY"}
+    monkeypatch.setenv("STRIPE_KEY", STRIPE)
+    monkeypatch.setenv("LLM_PATH", "")
+    report = observe(catalog.observers["stock"], tmp_path, tmp_path, None, named)
+    assert report == {"env": "STRIPE_KEY=***"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,8 @@ def import_pddl(
     Ground actions belong to one problem (its objects), so each problem needs its own `out`.
     A file already there that says something else (edited since, or another import) is
     overwritten only with `force`; otherwise nothing is written. An `out` that holds another
-    problem's import is refused, `force` or not: the catalog would not load.
+    problem's import is refused, `force` or not: the catalog would not load; so is a file to
+    write that is a symbolic link (its target would be written).
     """
     task = load_pddl(domain, problem)
     documents = to_resources(task, max_steps)
@@ -78,6 +80,7 @@ def import_pddl(
         (intent_file, dump_documents([intent])),
     )
     _refuse_another_import(cap_file)
+    _refuse_links(files)
     if not force:
         _refuse_changes(files)
     for folder in (out, cap_file.parent, intent_file.parent):  # all made before any file
@@ -87,6 +90,18 @@ def import_pddl(
         with writing(file):
             file.write_text(text, encoding="utf-8")
     return Imported(cap_file, intent_file, name, len(capabilities), _rounded(task))
+
+
+def _refuse_links(files: tuple[tuple[Path, str], ...]) -> None:
+    """A usage error when a file to write is a symbolic link, `force` or not: written, the
+    link's target was (`--force` overwrote whatever file it named, and a link to no file
+    made one there), not the catalog's own file."""
+    for file, _ in files:
+        if file.is_symlink():
+            raise WriteError(
+                f"{file} is a symbolic link (to {os.readlink(file)}); import-pddl writes a"
+                " file of its own there, never through a link: remove it, or give another --out"
+            )
 
 
 def _refuse_changes(files: tuple[tuple[Path, str], ...]) -> None:

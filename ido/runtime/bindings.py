@@ -138,18 +138,20 @@ def perform(
     ctx: ActionContext,
     base: Path,
     environ: Environ | None = None,
+    named: frozenset[str] = frozenset(),
 ) -> Outcome:
     """Run the binding; never raises: every failure is an Outcome with `ok=False`.
 
     `${env:NAME}` references are resolved from `environ` (default: the process environment)
-    just for the call; the secrets they resolve to are masked in the outcome's output and
-    error, so the journal never sees them.
+    just for the call; the secrets they resolve to, and the values of the `named` variables
+    (every secret the catalog names: `catalog_secrets`), are masked in the outcome's output
+    and error, so the journal never sees them.
     """
     binding = capability.spec.run
     started = time.monotonic()
     if binding is None:
         return Outcome(False, error=f"{capability.name} has no run binding")
-    secrets = Secrets() if environ is None else Secrets(environ)
+    secrets = Secrets(os.environ if environ is None else environ, named=named)
     try:
         if binding.python is not None:
             outcome = _python(binding.python, ctx, base)

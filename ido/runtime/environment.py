@@ -81,10 +81,11 @@ class RealEnvironment:
     runs_bindings = True
     simulates: str | None = None
 
-    def __init__(self, base: Path, sleep: Any) -> None:
+    def __init__(self, base: Path, sleep: Any, named: frozenset[str] = frozenset()) -> None:
         self.base = base
         self.sleep = sleep
         self.environ: Environ | None = os.environ  # what the calls resolve from, and are checked by
+        self.named = named  # the catalog's secrets: masked in every call's output and error
 
     def executor(self) -> Executor:
         return _ThreadExecutor(self)
@@ -93,7 +94,7 @@ class RealEnvironment:
         self.sleep(seconds)
 
     def call(self, capability: Capability, ctx: ActionContext) -> Outcome:
-        return perform(capability, ctx, self.base, self.environ)
+        return perform(capability, ctx, self.base, self.environ, self.named)
 
     def deciding(self) -> None:
         return

@@ -78,6 +78,7 @@ from ido.runtime.recovery import (
 )
 from ido.runtime.tracecontext import perform_place, traceparent
 from ido.runtime.triggers import changed, judged, missing_effects, over_limits
+from ido.secrets import catalog_secrets
 from ido.state import State, apply_effects, digest, get_path, has_path, merge, set_path
 from ido.text import failure, printable
 
@@ -230,7 +231,10 @@ class LocalRuntime:
         the run an interruption stopped (without a listener, which costs a decision its
         progress heartbeat)."""
         self.planner = planner
-        self.env = environment or RealEnvironment(base, sleep)
+        # Every secret the catalog names, masked in what every call and observer gives back:
+        # a binding inherits ido's whole environment, and may print another's.
+        self._secrets = catalog_secrets(catalog)
+        self.env = environment or RealEnvironment(base, sleep, self._secrets)
         self._facts = boolean_facts(catalog)
         # Each policy's digest, for the decisions' records (the catalog is this runtime's
         # for its life: worked out once, not per decision).
@@ -1008,7 +1012,7 @@ class LocalRuntime:
             origin = self.catalog.origin(observer)
             folder = origin.file.parent if origin else self.base
             try:
-                report = observe(observer, folder, self.base, self.env.environ)
+                report = observe(observer, folder, self.base, self.env.environ, self._secrets)
             except ObserverError as exc:
                 # What it reported last still stands (its facts gone, a paid order read as
                 # unpaid and was charged again), below what steps did since: it is no news.

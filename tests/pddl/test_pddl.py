@@ -671,3 +671,27 @@ def test_cpsat_s_search_giving_up_names_the_flags_too(
     assert "gave up (it expanded 1 state)" in said
     assert "`--search-states N` lets it go further" in said
     assert "in the intent" not in said and "limits." not in said
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_import_pddl_never_writes_through_a_link_in_the_output_folder(
+    tmp_path: Path, force: list[str]
+) -> None:
+    """A link placed where the intent goes had `--force` overwrite the file it named (and a
+    link to no file made one there): it is refused, naming the path, and nothing written."""
+    runner = CliRunner()
+    domain, problem = write(tmp_path, "d.pddl", ROADS), write(tmp_path, "p.pddl", TRIP)
+    target, missing = tmp_path / "precious.txt", tmp_path / "nowhere.txt"
+    target.write_text("keep me\n")
+    intents = tmp_path / "o" / "intents"
+    intents.mkdir(parents=True)
+    command = ["import-pddl", str(domain), str(problem), "--out", str(tmp_path / "o"), *force]
+    for aimed in (target, missing):
+        link = intents / "trip.yaml"
+        link.unlink(missing_ok=True)
+        link.symlink_to(aimed)
+        refused = runner.invoke(app, command)
+        assert refused.exit_code == 2, refused.output
+        assert "trip.yaml is a symbolic link" in refused.output, refused.output
+        assert target.read_text() == "keep me\n" and not missing.exists()
+        assert not (tmp_path / "o" / "capabilities").exists()
