@@ -300,6 +300,26 @@ def _bindings(code: str) -> list[tuple[str, int, int]]:
     return spans
 
 
+_KEY_READ = re.compile(r"(?<![\w.])(capability|plan|intent)\s*\.\s*([A-Za-z_]\w*)")
+
+
+def keys_read(source: str) -> list[tuple[str, str, int]]:
+    """The keys of `capability`, `plan` and `intent` a condition reads by name
+    (`capability.provider`), each as (variable, key, where the variable starts in
+    `source`); not a macro's own name for an element (`tags.exists(plan, plan.x)`).
+    These variables have keys known in advance, so a misspelt one can be told at load
+    time: it failed every evaluation (a deny on `capability.provder` denied everything)."""
+    code = _blank_literals(source)
+    bound = _bindings(code)
+    return [
+        (match.group(1), match.group(2), match.start())
+        for match in _KEY_READ.finditer(code)
+        if not any(
+            name == match.group(1) and start <= match.start() < end for name, start, end in bound
+        )
+    ]
+
+
 _TRIPLE_QUOTES = ("'''", '"""')
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ido.approvals import PROPOSE, UNKNOWN_RULE
-from ido.conditions import ConditionError, compile_condition, named_values
+from ido.conditions import ConditionError, compile_condition, keys_read, named_values
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
 from ido.model import (
     KINDS,
@@ -36,7 +36,7 @@ from ido.model.resources import (
     IntentSpec,
     Rule,
 )
-from ido.policy import EFFECTS, is_plan_rule
+from ido.policy import CAPABILITY_KEYS, EFFECTS, PLAN_KEYS, is_plan_rule
 from ido.text import did_you_mean, echoed
 from ido.validation import user_errors
 from ido.yamlsrc import Document, FieldPath, format_path, read_documents
@@ -769,6 +769,8 @@ def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
             below = exc.line if exc.line is not None and "\n" in text else 0
         else:
             message = _scope_problem(resource, path, condition.variables)
+            if message is None and "rules" in path:
+                message, below = _unknown_key(text)
         if message is not None:
             origin = catalog.origins[(resource.kind, resource.name)]
             line = origin.line_of(path) + below
@@ -776,10 +778,41 @@ def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
     return problems
 
 
+KEYS = {
+    "capability": CAPABILITY_KEYS,
+    "plan": PLAN_KEYS,
+    "intent": ("name", *sorted(set(IntentSpec.model_fields) - {"given"})),
+}
+"""The keys of the variables whose keys are known in advance (`ido.decide.intent_view`:
+an intent's spec without `given`, and its name)."""
+
+
+def _unknown_key(text: str) -> tuple[str | None, int]:
+    """What a rule's condition reads of `capability`, `plan` or `intent` that they never
+    have (`capability.provder`), if anything, and the line of the condition it is on (0
+    for its first): such a read fails every evaluation, so a deny or require_approval rule
+    fired for everything and a prefer or avoid rule never."""
+    for variable, key, start in keys_read(text):
+        known = KEYS[variable]
+        if key not in known:
+            guess = did_you_mean(key, known)
+            hint = f"{guess} " if guess else ""
+            message = f"{variable} has no key '{key}'; {hint}({variable} has {', '.join(known)})"
+            return message, (text.count("\n", 0, start) + 1 if "\n" in text else 0)
+    return None, 0
+
+
 def _scope_problem(resource: Resource, path: FieldPath, variables: frozenset[str]) -> str | None:
     """What is wrong with the variables a condition reads where it stands, if anything."""
     if "rules" not in path:
-        return None
+        others = sorted(variables - {"state"})
+        if not others:
+            return None
+        where = "a goal" if "goal" in path else "a requires condition"
+        return (
+            f"{where} reads state only, not {' or '.join(others)}, so it would never hold;"
+            " a policy's rules read capability, intent, plan and health"
+        )
     if {"plan", "capability"} <= variables:
         return (
             "a rule reads capability or plan, not both: a rule that reads plan is about the "

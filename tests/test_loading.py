@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from ido.decide import intent_view
 from ido.errors import LoadError, NotFoundError, Problem
-from ido.loading import find_intent, load_catalog
+from ido.loading import KEYS, find_intent, load_catalog
+from ido.policy import capability_view, plan_view
 
 CAPABILITY = """\
 apiVersion: ido/v1
@@ -367,6 +369,66 @@ def test_an_error_in_a_block_condition_is_at_its_own_line(tmp_path: Path) -> Non
     )
     problem = only(problems(tmp_path))
     assert problem.line == 10 and "(line 2 of the expression, column 21)" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("when", "told"),
+    [
+        ("\"capability.provder == 'stripe'\"", "capability has no key 'provder'; did you mean "),
+        ('"plan.costs > 10.0"', "plan has no key 'costs'; did you mean 'cost'?"),
+        ('"intent.constraint.max_cost > 1.0"', "intent has no key 'constraint'; did you mean "),
+    ],
+)
+def test_a_rule_reading_a_key_its_variable_never_has_is_an_error(
+    tmp_path: Path, when: str, told: str
+) -> None:
+    """`capability`, `plan` and `intent` have keys known in advance: a misspelt one failed
+    every evaluation (a deny denied every capability, an avoid never fired), and `ido
+    validate` said ok."""
+    write(tmp_path, "residency.yaml", POLICY.replace("\"capability.region != 'eu'\"", when))
+    problem = only(problems(tmp_path))
+    assert (problem.line, problem.field) == (8, "spec.rules[0].when")
+    assert problem.message.startswith(told), problem.message
+
+
+def test_a_key_read_under_a_block_condition_is_told_at_its_own_line(tmp_path: Path) -> None:
+    """A macro's own name for an element is no variable (`plan` below); the misspelt key
+    is told at the line of the expression it is on."""
+    block = (
+        "when: |\n        capability.tags.exists(plan, plan == 'x') &&\n"
+        "        capability.regoin == 'eu'\n"
+    )
+    write(
+        tmp_path, "residency.yaml", POLICY.replace("when: \"capability.region != 'eu'\"\n", block)
+    )
+    problem = only(problems(tmp_path))
+    assert problem.line == 10 and "capability has no key 'regoin'" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "told"),
+    [
+        (
+            "intents/pay-order.yaml",
+            INTENT.replace("state.order.paid", "state.order.paid && intent.name == 'x'"),
+            "a goal reads state only, not intent",
+        ),
+        (
+            "capabilities/charge.yaml",
+            CAPABILITY.replace('"!state.order.paid"', '"capability.cost < 1.0"'),
+            "a requires condition reads state only, not capability",
+        ),
+    ],
+)
+def test_a_goal_or_requires_reading_another_variable_than_state_is_an_error(
+    tmp_path: Path, file: str, text: str, told: str
+) -> None:
+    """A goal or a capability's `requires` is evaluated with `state` alone: one reading
+    `intent` or `capability` never held, and `ido validate` said ok."""
+    valid_project(tmp_path)
+    write(tmp_path, file, text)
+    problem = only(problems(tmp_path))
+    assert problem.message.startswith(told), problem
 
 
 def test_a_duration_in_days_is_a_load_error_that_says_the_units_cel_takes(
@@ -962,3 +1024,14 @@ def test_a_reference_to_a_resource_that_did_not_load_is_not_told_again(tmp_path:
         ("policies/residency.yaml", "spec.rules"),  # missing
         ("policies/residency.yaml", "spec.rulez"),  # unknown
     }, found
+
+
+def test_the_keys_a_rule_may_read_are_those_its_variables_have(tmp_path: Path) -> None:
+    """What load time holds a rule to is what a decision gives it: every key of the
+    `capability`, `plan` and `intent` variables, and no other."""
+    valid_project(tmp_path)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    charge = catalog.capabilities["charge"]
+    assert tuple(capability_view(charge)) == KEYS["capability"]
+    assert tuple(plan_view([charge])) == KEYS["plan"]
+    assert sorted(intent_view(catalog.intents["pay-order"])) == sorted(KEYS["intent"])
