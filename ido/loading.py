@@ -38,7 +38,7 @@ from ido.model.resources import (
 )
 from ido.policy import CAPABILITY_KEYS, EFFECTS, PLAN_KEYS, is_plan_rule
 from ido.text import did_you_mean, echoed
-from ido.validation import user_errors
+from ido.validation import keys_at, user_errors
 from ido.yamlsrc import Document, FieldPath, format_path, read_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -379,7 +379,8 @@ def _parse_resource(document: Document, shown: str) -> tuple[Resource | None, li
         return KINDS[kind].model_validate(data), []
     except ValidationError as exc:
         errors = user_errors(exc.errors(), data)
-        return None, [_problem_of(loc, error, document, shown) for loc, error in errors]
+        model = KINDS[kind]
+        return None, [_problem_of(loc, error, document, shown, model) for loc, error in errors]
 
 
 PATTERNS = {
@@ -397,11 +398,13 @@ PATTERNS = {
 shows the regex)."""
 
 
-def _problem_of(loc: FieldPath, error: Any, document: Document, shown: str) -> Problem:
+def _problem_of(
+    loc: FieldPath, error: Any, document: Document, shown: str, model: type[Resource]
+) -> Problem:
     kind = error["type"]
     message = str(error["msg"])
     if kind == "extra_forbidden":
-        message = f"unknown key '{loc[-1]}'" if loc else "unknown key"
+        message = _extra_key(loc, model) if loc else "unknown key"
     elif kind == "missing":
         message = f"missing required key '{loc[-1]}'"
     elif kind == "value_error":
@@ -416,6 +419,24 @@ def _problem_of(loc: FieldPath, error: Any, document: Document, shown: str) -> P
         said = message.startswith(key)  # in words already: "'x y' is not a fact path: …"
         message = f"the key {message}" if said else f"the key {key} is not valid: {message}"
     return Problem(shown, document.line_of(loc), format_path(loc), message)
+
+
+KEY_LIKENESS = 0.8
+"""How alike an unknown key must be to a known one to be told as its typo: `provdier`,
+`timout` and `lables` are; `price` is not `provider` (it means `cost`)."""
+
+
+def _extra_key(loc: FieldPath, model: type[Resource]) -> str:
+    """An unknown key in words, with the key it is likely a typo of (`provdier`: did you
+    mean 'provider'?), or, at the top of a resource, the `spec` it belongs under (a key
+    not indented)."""
+    key = str(loc[-1])
+    guess = did_you_mean(key, keys_at(model, loc[:-1]), cutoff=KEY_LIKENESS)
+    if guess is not None:
+        return f"unknown key '{key}'; {guess}"
+    if len(loc) == 1 and key in keys_at(model, ("spec",)):
+        return f"unknown key '{key}'; it belongs under spec: (indent it)"
+    return f"unknown key '{key}'"
 
 
 HOMES = {"Intent": "intents", "Policy": "policies"}

@@ -150,6 +150,42 @@ def test_an_unknown_key_is_reported_with_its_line_and_field(tmp_path: Path) -> N
     assert problem == Problem("charge.yaml", 11, "spec.price", "unknown key 'price'")
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "told"),
+    [
+        ("  provider: stripe\n", "  provdier: stripe\n  provider: stripe\n", "spec.provdier"),
+        ("metadata: {name: charge}", "metadata: {name: charge, lables: {}}", "metadata.lables"),
+        (
+            '  run: {python: "pay.impl:charge"}',
+            '  run: {pyhton: "pay.impl:charge"}',
+            "spec.run.pyhton",
+        ),
+    ],
+)
+def test_a_misspelt_key_is_told_with_the_key_it_likely_means(
+    tmp_path: Path, old: str, new: str, told: str
+) -> None:
+    """A newcomer's typo (`provdier`, `lables`, `pyhton`) said only "unknown key", and
+    which keys there are was for the reference to tell."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace(old, new))
+    problem = only(problems(tmp_path))
+    meant = told.rsplit(".", 1)[1]
+    right = {"provdier": "provider", "lables": "labels", "pyhton": "python"}[meant]
+    assert problem.field == told
+    assert problem.message == f"unknown key '{meant}'; did you mean '{right}'?"
+
+
+def test_a_spec_key_left_at_the_top_is_told_to_go_under_spec(tmp_path: Path) -> None:
+    """`requires:` not indented is a key of the resource, not of its spec."""
+    write(tmp_path, "charge.yaml", CAPABILITY + "requires: []\n")
+    found = problems(tmp_path)
+    assert any(
+        p.field == "requires"
+        and p.message == "unknown key 'requires'; it belongs under spec: (indent it)"
+        for p in found
+    ), found
+
+
 def test_a_missing_required_key_is_reported(tmp_path: Path) -> None:
     """A required key that is absent is named in the message."""
     write(tmp_path, "charge.yaml", CAPABILITY.replace("  provider: stripe\n", ""))
