@@ -677,6 +677,19 @@ def test_the_same_name_in_two_kinds_is_allowed(tmp_path: Path) -> None:
 # --- YAML problems ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("indent", ["\t", "  \t"])
+def test_a_tab_in_the_indentation_is_named(tmp_path: Path, indent: str) -> None:
+    """An editor shows a tab as spaces, and YAML's "found character that cannot start any
+    token" does not say which character: the tab is named, with its column."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("  region: eu", f"{indent}region: eu"))
+    problem = only(problems(tmp_path))
+    assert problem.line == 6
+    column = indent.index("\t") + 1
+    assert problem.message.endswith(
+        f"(a tab at column {column}: YAML indents with spaces, not tabs)"
+    ), problem
+
+
 def test_a_yaml_syntax_error_is_reported_with_its_line(tmp_path: Path) -> None:
     """Broken YAML is a problem at the line where the parser stopped, not an exception."""
     write(tmp_path, "charge.yaml", "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: [\n")
