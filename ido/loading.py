@@ -409,6 +409,9 @@ def _problem_of(
         message = f"missing required key '{loc[-1]}'"
     elif kind == "value_error":
         message = message.removeprefix("Value error, ")
+    elif kind == "model_type" and "input" in error:  # not pydantic's "or instance of X"
+        keys = ", ".join(keys_at(model, loc))
+        message = f"should be a mapping of {keys} (got {error['input']!r})"
     elif "input" in error and kind.endswith("_type"):
         message = f"{message} (got {error['input']!r})"
     elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in PATTERNS:

@@ -175,6 +175,23 @@ def test_a_misspelt_key_is_told_with_the_key_it_likely_means(
     assert problem.message == f"unknown key '{meant}'; did you mean '{right}'?"
 
 
+def test_a_list_where_a_mapping_is_expected_names_the_keys_it_takes(tmp_path: Path) -> None:
+    """`constraints:` written as a list said "Input should be a valid dictionary or instance
+    of Constraints", the name of a class of ido's code; it says the keys the mapping takes."""
+    valid_project(tmp_path)
+    write(
+        tmp_path,
+        "intents/pay-order.yaml",
+        INTENT.replace("{max_cost: 5.0, deadline: 30s}", "[max_cost: 5.0]"),
+    )
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.constraints"
+    assert problem.message == (
+        "should be a mapping of deadline, max_cost, min_success_probability"
+        " (got [{'max_cost': 5.0}])"
+    )
+
+
 def test_a_spec_key_left_at_the_top_is_told_to_go_under_spec(tmp_path: Path) -> None:
     """`requires:` not indented is a key of the resource, not of its spec."""
     write(tmp_path, "charge.yaml", CAPABILITY + "requires: []\n")
