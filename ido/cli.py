@@ -251,11 +251,12 @@ def _load(extra: list[Path] | None, intent: str | list[str] | None = None) -> An
 
 
 def _warn(loaded: Any) -> None:
-    """Print what loaded but looks wrong (`ido.loading.check_names`), on stderr: JSON on
-    stdout stays JSON."""
+    """Print what loaded but looks wrong (`ido.loading.check_names`, goals no capability
+    can make hold: `ido.goal_check`), on stderr: JSON on stdout stays JSON."""
+    from ido.goal_check import goal_warnings
     from ido.loading import check_names
 
-    for warning in check_names(loaded, Path.cwd()):
+    for warning in [*check_names(loaded, Path.cwd()), *goal_warnings(loaded, Path.cwd())]:
         typer.echo(f"warning: {warning}", err=True)
 
 
