@@ -301,7 +301,14 @@ def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = Non
         return [Problem(shown, 1, "", "empty: no resource")]
     resolved = file.resolve()
     left_out = None if skip is None else (lambda data: skip(resolved, data))
-    return problems + _add_documents(documents, file, shown, catalog, left_out=left_out)
+    found = problems + _add_documents(documents, file, shown, catalog, left_out=left_out)
+    if found and file.suffix.lower() not in (*YAML_SUFFIXES, ".json"):
+        # (`ido validate capabilities/kitchen.py` said "kind: missing key 'kind'", as if the
+        # Python file wanted one; a YAML file of another name that loads is taken)
+        what = f"a {file.suffix} file, not" if file.suffix else "not"
+        said = f"{what} a YAML resource: resources live in .yaml and .yml files"
+        return [Problem(shown, 1, "", said)]
+    return found
 
 
 def _add_documents(

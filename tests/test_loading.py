@@ -606,6 +606,28 @@ def test_a_pddl_file_given_by_name_is_told_how_ido_reads_pddl(tmp_path: Path, te
     assert "`ido import-pddl DOMAIN PROBLEM --out DIR`" in problem.message
 
 
+def test_a_file_of_another_kind_given_by_name_is_told_it_is_not_yaml(tmp_path: Path) -> None:
+    """`ido validate capabilities/kitchen.py` said "kind: missing key 'kind'", as if the
+    Python file wanted one."""
+    code = write(tmp_path, "kitchen.py", "def brew(ctx):\n    return {'cup': 1}\n")
+    with pytest.raises(LoadError) as info:
+        load_catalog([code], base=tmp_path)
+    assert only(info.value.problems) == Problem(
+        "kitchen.py",
+        1,
+        "",
+        "a .py file, not a YAML resource: resources live in .yaml and .yml files",
+    )
+
+
+def test_a_yaml_resource_in_a_file_of_another_name_given_by_name_loads(tmp_path: Path) -> None:
+    """A file given by name is read whatever its name; only when it fails is its name
+    blamed."""
+    named = write(tmp_path, "charge.txt", CAPABILITY)
+    catalog = load_catalog([named], base=tmp_path)
+    assert "charge" in catalog.capabilities
+
+
 def test_the_api_version_must_be_ido_v1(tmp_path: Path) -> None:
     """Another apiVersion is refused."""
     write(tmp_path, "charge.yaml", CAPABILITY.replace("ido/v1", "ido/v2"))
