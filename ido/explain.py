@@ -449,10 +449,17 @@ def _conflict_line(result: Mapping[str, Any]) -> str:
     )
 
 
+NOTHING_OBSERVED = "none of the facts the goal and the preconditions read is known"
+"""What `observed` says when no fact it reads holds a value (a heading with nothing under
+it read as output cut short)."""
+
+
 def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     result = d["result"]
     parts: dict[str, list[str]] = {}
-    parts["observed"] = [f"{k} = {shown(v)}" for k, v in d["observed"].items()]
+    parts["observed"] = [f"{k} = {shown(v)}" for k, v in d["observed"].items()] or [
+        NOTHING_OBSERVED
+    ]
     if d.get("beliefs"):
         parts["beliefs"] = [_belief_line(name, b) for name, b in d["beliefs"].items()]
     plan = result.get("plan")

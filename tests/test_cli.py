@@ -941,3 +941,17 @@ def test_a_mistaken_color_is_a_usage_error_as_a_mistaken_format_is(project: Path
     assert code == 2
     assert "Try 'ido explain -h' for help." in out
     assert "Invalid value for --color: 'sometimes' is not one of auto, always, never" in out
+
+
+def test_a_decision_that_reads_no_known_fact_says_so_under_observed(project: Path) -> None:
+    """A goal reading a fact nothing sets left `observed:` with nothing under it, which
+    read as output cut short."""
+    intent = project / "intents" / "ship-order.yaml"
+    text = intent.read_text()
+    goal = next(line for line in text.splitlines() if line.lstrip().startswith("goal:"))
+    intent.write_text(text.replace(goal, "  goal: [state.parcel.delivered]"))
+    code, out = ido("plan", "ship-order")
+    assert code == 1, out
+    assert (
+        "  observed:\n    none of the facts the goal and the preconditions read is known\n" in out
+    )
