@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from ido.cli_typer import IdoTyper
 from ido.errors import IdoError, LoadError, NotFoundError, OutOfBudget, UnsolvableError, writing
 from ido.exiting import settle
 from ido.fanout import DEFAULT_CONCURRENCY, dismiss
@@ -27,7 +28,7 @@ from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 if TYPE_CHECKING:
     from ido.planning_words import Throttled
 
-app = typer.Typer(
+app = IdoTyper(
     name="ido",
     help="Intent-driven orchestrator: declare the outcome, ido plans, acts and explains.",
     no_args_is_help=True,
@@ -1754,7 +1755,7 @@ def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-policy_app = typer.Typer(help="Test policies.", no_args_is_help=True)
+policy_app = IdoTyper(help="Test policies.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 
 

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 import typer
 
 from ido.cli import DEFAULT_DIRS, CatalogOpt, _check_out_file, _guard, _progress, _tell
+from ido.cli_typer import IdoTyper
 from ido.errors import NotFoundError
 
-scenario_app = typer.Typer(
+scenario_app = IdoTyper(
     help="Rehearse failures: run intents in simulated worlds on a virtual clock.",
     no_args_is_help=True,
 )

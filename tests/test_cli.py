@@ -955,3 +955,25 @@ def test_a_decision_that_reads_no_known_fact_says_so_under_observed(project: Pat
     assert (
         "  observed:\n    none of the facts the goal and the preconditions read is known\n" in out
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "usage"),
+    [
+        (["validate", "--catalog"], "Usage: ido validate [OPTIONS]"),
+        (["plan", "ship-order", "--pddl"], "Usage: ido plan [OPTIONS]"),
+        (["scenario", "test", "--junit"], "Usage: ido scenario test [OPTIONS]"),
+        (["policy", "test", "--catalog"], "Usage: ido policy test [OPTIONS]"),
+    ],
+)
+def test_an_option_given_no_value_is_told_with_the_usage_and_a_hint(
+    project: Path, args: list[str], usage: str
+) -> None:
+    """`ido validate --catalog` said only "Error: Option '--catalog' requires an argument.",
+    where every other usage mistake shows the usage line and how to get help."""
+    code, out = ido(*args)
+    assert code == 2
+    assert out.startswith(usage), out
+    command = usage.removeprefix("Usage: ").removesuffix(" [OPTIONS]")
+    assert f"Try '{command} -h' for help." in out
+    assert "requires" in out.splitlines()[-1]
