@@ -403,6 +403,12 @@ PATTERNS = {
 }
 """What the patterns of names, fact paths, functions and URLs ask for, in words (pydantic
 shows the regex)."""
+KEY_NOT_NAME = (
+    "write the name of the variable that holds the key, never the key (what is written"
+    " here is not repeated)"
+)
+"""What an `api_key_env` that is no variable's name says: a key pasted there (`sk-…`) was
+echoed in the error, into terminals and CI logs."""
 
 
 def _problem_of(
@@ -422,7 +428,11 @@ def _problem_of(
     elif "input" in error and kind.endswith("_type"):
         message = f"{message} (got {error['input']!r})"
     elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in PATTERNS:
-        message = f"{error['input']!r} is not {PATTERNS[error['ctx']['pattern']]}"
+        pattern = error["ctx"]["pattern"]
+        if pattern == ENV_NAME_PATTERN:  # (what is there may be the key itself: not echoed)
+            message = f"not {PATTERNS[pattern]}: {KEY_NOT_NAME}"
+        else:
+            message = f"{error['input']!r} is not {PATTERNS[pattern]}"
     if loc and loc[-1] == "[key]":  # pydantic's mark for a mapping's key that failed
         loc = loc[:-1]
         key = repr(error.get("input", loc[-1] if loc else ""))

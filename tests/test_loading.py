@@ -192,6 +192,18 @@ def test_a_list_where_a_mapping_is_expected_names_the_keys_it_takes(tmp_path: Pa
     )
 
 
+def test_a_key_written_where_its_variable_s_name_belongs_is_not_echoed(tmp_path: Path) -> None:
+    """`api_key_env: sk-proj-…` (the key, not the variable holding it) was echoed in the
+    error, into terminals and CI logs."""
+    valid_project(tmp_path)
+    llm = "  planner: llm\n  llm: {model: openai/gpt-4o-mini, api_key_env: sk-proj-S3cr3tK3y}\n"
+    write(tmp_path, "intents/pay-order.yaml", INTENT + llm)
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.llm.api_key_env"
+    assert "S3cr3tK3y" not in problem.message
+    assert "the name of the variable that holds the key, never the key" in problem.message
+
+
 def test_a_spec_key_left_at_the_top_is_told_to_go_under_spec(tmp_path: Path) -> None:
     """`requires:` not indented is a key of the resource, not of its spec."""
     write(tmp_path, "charge.yaml", CAPABILITY + "requires: []\n")
