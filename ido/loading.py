@@ -354,7 +354,7 @@ def _add_documents(
                     document.line_of(("metadata", "name")),
                     "metadata.name",
                     f"{resource.kind} '{resource.name}' is declared twice; first in "
-                    f"{display(first.file, Path.cwd())}:{first.document.line}",
+                    f"{display(first.file, Path.cwd())}:{first.line_of(('metadata', 'name'))}",
                 )
             )
             continue

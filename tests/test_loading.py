@@ -706,15 +706,16 @@ def test_keys_yaml_reads_as_other_than_text_are_each_reported_at_their_key(
 def test_a_name_declared_twice_points_at_the_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The same kind and name in two files is an error that says where the first one is."""
+    """The same kind and name in two files is an error that says where the first one is:
+    the line of its name (it said the line its document starts on, `---` or a comment)."""
     monkeypatch.chdir(tmp_path)
-    write(tmp_path, "a.yaml", CAPABILITY + "---\n" + POLICY)
+    write(tmp_path, "a.yaml", "# payments\n" + CAPABILITY + "---\n" + POLICY)
     write(tmp_path, "b.yaml", POLICY.replace("residency", "sox") + "---\n" + CAPABILITY)
     problem = only(problems(tmp_path))
     assert problem.file == "b.yaml"
     assert problem.field == "metadata.name"
     assert problem.line == 13
-    assert problem.message == "Capability 'charge' is declared twice; first in a.yaml:1"
+    assert problem.message == "Capability 'charge' is declared twice; first in a.yaml:4"
 
 
 def test_the_same_name_in_two_kinds_is_allowed(tmp_path: Path) -> None:
