@@ -379,6 +379,11 @@ def _parse_resource(document: Document, shown: str) -> tuple[Resource | None, li
     if not isinstance(kind, str) or kind not in KINDS:
         known = ", ".join(KINDS)
         message = "missing key 'kind'" if kind is None else f"unknown kind {kind!r}"
+        same = [k for k in KINDS if isinstance(kind, str) and k.lower() == kind.lower()]
+        guess = f"did you mean '{same[0]}'?" if same else None
+        if isinstance(kind, str) and guess is None:
+            guess = did_you_mean(kind, KINDS)
+        message += f" ({guess})" if guess else ""
         return None, [
             Problem(shown, document.line_of(("kind",)), "kind", f"{message}; use one of {known}")
         ]
@@ -422,6 +427,8 @@ def _problem_of(
         message = f"missing required key '{loc[-1]}'"
     elif kind == "value_error":
         message = message.removeprefix("Value error, ")
+    elif kind == "literal_error" and isinstance(error.get("input"), str):
+        message = f"{message} (got {error['input']!r}{_meant(error)})"
     elif kind == "model_type" and "input" in error:  # not pydantic's "or instance of X"
         keys = ", ".join(keys_at(model, loc))
         message = f"should be a mapping of {keys} (got {error['input']!r})"
@@ -439,6 +446,16 @@ def _problem_of(
         said = message.startswith(key)  # in words already: "'x y' is not a fact path: …"
         message = f"the key {message}" if said else f"the key {key} is not valid: {message}"
     return Problem(shown, document.line_of(loc), format_path(loc), message)
+
+
+def _meant(error: Any) -> str:
+    """`; did you mean 'auto'?` for a value written otherwise than one of those allowed
+    (`Auto`, `automatic`, `get` for `GET`), or nothing."""
+    allowed = re.findall(r"'([^']*)'", error.get("ctx", {}).get("expected", ""))
+    written = error["input"]
+    same = [a for a in allowed if a.lower() == written.lower()]
+    guess = f"did you mean '{same[0]}'?" if same else did_you_mean(written, allowed)
+    return f"; {guess}" if guess else ""
 
 
 KEY_LIKENESS = 0.8

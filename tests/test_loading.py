@@ -204,6 +204,29 @@ def test_a_key_written_where_its_variable_s_name_belongs_is_not_echoed(tmp_path:
     assert "the name of the variable that holds the key, never the key" in problem.message
 
 
+@pytest.mark.parametrize(
+    ("written", "meant"), [("Auto", "auto"), ("automatic", "auto"), ("PROPOSE", "propose")]
+)
+def test_a_value_written_otherwise_than_an_allowed_one_is_told_what_it_likely_means(
+    tmp_path: Path, written: str, meant: str
+) -> None:
+    """`mode: Auto` said only which values are allowed, not which was wrong nor why."""
+    valid_project(tmp_path)
+    write(tmp_path, "intents/pay-order.yaml", INTENT + f"  mode: {written}\n")
+    problem = only(problems(tmp_path))
+    assert problem.message == (
+        f"Input should be 'auto', 'propose' or 'shadow' (got '{written}'; did you mean '{meant}'?)"
+    )
+
+
+def test_a_kind_written_in_another_case_is_told_its_spelling(tmp_path: Path) -> None:
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("kind: Capability", "kind: capability"))
+    problem = only(problems(tmp_path))
+    assert problem.message.startswith(
+        "unknown kind 'capability' (did you mean 'Capability'?); use one of"
+    )
+
+
 def test_a_spec_key_left_at_the_top_is_told_to_go_under_spec(tmp_path: Path) -> None:
     """`requires:` not indented is a key of the resource, not of its spec."""
     write(tmp_path, "charge.yaml", CAPABILITY + "requires: []\n")
