@@ -427,6 +427,10 @@ def _problem_of(
         message = f"missing required key '{loc[-1]}'"
     elif kind == "value_error":
         message = message.removeprefix("Value error, ")
+    elif kind == "int_type" and _whole(error.get("input")):
+        # (`1e3` and `20.0` are read as 1000.0 and 20.0: "got 1000.0" named no mistake)
+        whole = int(error["input"])
+        message = f"a whole number is written without a decimal point or exponent: {whole}"
     elif kind == "literal_error" and isinstance(error.get("input"), str):
         message = f"{message} (got {error['input']!r}{_meant(error)})"
     elif kind == "model_type" and "input" in error:  # not pydantic's "or instance of X"
@@ -446,6 +450,12 @@ def _problem_of(
         said = message.startswith(key)  # in words already: "'x y' is not a fact path: …"
         message = f"the key {message}" if said else f"the key {key} is not valid: {message}"
     return Problem(shown, document.line_of(loc), format_path(loc), message)
+
+
+def _whole(value: Any) -> bool:
+    """Whether `value` is a float that holds a whole number (`1e3`, `20.0` as YAML reads
+    them), where an integer is wanted."""
+    return isinstance(value, float) and value.is_integer()
 
 
 def _meant(error: Any) -> str:

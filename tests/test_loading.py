@@ -255,6 +255,21 @@ def test_a_number_with_an_exponent_is_a_number(tmp_path: Path, written: str) -> 
     assert load_catalog([tmp_path], base=tmp_path).capabilities["charge"].spec.cost == 1000.0
 
 
+@pytest.mark.parametrize(("written", "whole"), [("1e3", "1000"), ("20.0", "20")])
+def test_a_whole_number_written_with_a_point_or_exponent_is_told_how_to_write_it(
+    tmp_path: Path, written: str, whole: str
+) -> None:
+    """`max_steps: 1e3` said "Input should be a valid integer (got 1000.0)", a number the
+    user never wrote, and not what was wrong with it."""
+    valid_project(tmp_path)
+    write(tmp_path, "intents/pay-order.yaml", INTENT + f"  limits: {{max_steps: {written}}}\n")
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.limits.max_steps"
+    assert problem.message == (
+        f"a whole number is written without a decimal point or exponent: {whole}"
+    )
+
+
 def test_a_number_written_as_a_string_is_an_error(tmp_path: Path) -> None:
     """Strict types: `cost: "5.0"` is a string, not a number, and the message shows the input."""
     write(tmp_path, "charge.yaml", CAPABILITY.replace("cost: 0.30", 'cost: "5.0"'))
