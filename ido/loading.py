@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import bisect
+import json
 import os
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -436,6 +437,9 @@ def _problem_of(
     elif kind == "model_type" and "input" in error:  # not pydantic's "or instance of X"
         keys = ", ".join(keys_at(model, loc))
         message = f"should be a mapping of {keys} (got {error['input']!r})"
+    elif kind == "list_type" and isinstance(error.get("input"), str):
+        item = _flow_item(error["input"])
+        message = f"{message} (got {error['input']!r}): write one item as a list, [{item}]"
     elif "input" in error and kind.endswith("_type"):
         message = f"{message} (got {error['input']!r})"
     elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in PATTERNS:
@@ -450,6 +454,16 @@ def _problem_of(
         said = message.startswith(key)  # in words already: "'x y' is not a fact path: …"
         message = f"the key {message}" if said else f"the key {key} is not valid: {message}"
     return Problem(shown, document.line_of(loc), format_path(loc), message)
+
+
+def _flow_item(text: str) -> str:
+    """`text` as an item of a YAML flow list, `[…]`: quoted unless it is a plain name or
+    path (`state.x && !state.y` holds what YAML would read otherwise)."""
+    plain = re.fullmatch(r"[A-Za-z_][\w.\-]*", text) and text.lower() not in _YAML_WORDS
+    return text if plain else json.dumps(text)
+
+
+_YAML_WORDS = frozenset({"yes", "no", "on", "off", "true", "false", "null", "y", "n"})
 
 
 def _whole(value: Any) -> bool:

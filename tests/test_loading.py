@@ -270,6 +270,26 @@ def test_a_whole_number_written_with_a_point_or_exponent_is_told_how_to_write_it
     )
 
 
+@pytest.mark.parametrize(
+    ("goal", "as_list"),
+    [("state.order.paid", "[state.order.paid]"), ('"!state.order.paid"', '["!state.order.paid"]')],
+)
+def test_one_item_where_a_list_is_wanted_is_told_how_to_write_the_list(
+    tmp_path: Path, goal: str, as_list: str
+) -> None:
+    """`goal: state.order.paid` said only "Input should be a valid list", and a newcomer
+    could not tell what a list is in YAML."""
+    valid_project(tmp_path)
+    write(
+        tmp_path,
+        "intents/pay-order.yaml",
+        INTENT.replace("  goal:\n    - state.order.paid\n", f"  goal: {goal}\n"),
+    )
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.goal"
+    assert problem.message.endswith(f": write one item as a list, {as_list}"), problem
+
+
 def test_a_number_written_as_a_string_is_an_error(tmp_path: Path) -> None:
     """Strict types: `cost: "5.0"` is a string, not a number, and the message shows the input."""
     write(tmp_path, "charge.yaml", CAPABILITY.replace("cost: 0.30", 'cost: "5.0"'))
