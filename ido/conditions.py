@@ -464,8 +464,28 @@ def _readable(raw: str) -> ConditionError:
     message = message.replace(" (in container '')", "")
     if message.startswith("undeclared reference"):
         message += f"; conditions may use {', '.join(VARIABLES)}"
+    message = _syntax_words(message)
     line, column = int(match.group(1)), int(match.group(2))
     return ConditionError(f"CEL: {message} ({_where(line, column)})", column, line)
+
+
+_EXPECTING_VALUE = re.compile(r"expecting \{'\[', .*IDENTIFIER\}")
+_WORDS = {"and": "&&", "or": "||", "not": "!"}
+
+
+def _syntax_words(message: str) -> str:
+    """CEL's parser's message with what a newcomer's slip most likely was: `=` for `==`, a
+    quote not closed, `and` for `&&`; its list of the tokens it expected (`{'[', '{', …,
+    IDENTIFIER}`) said as what it means, a value."""
+    message = _EXPECTING_VALUE.sub("expecting a value", message)
+    if "token recognition error at: '=" in message:
+        return f"{message}: compare with ==, and write >= and <= with = last"
+    if re.search(r"token recognition error at: '['\"]", message):
+        return f"{message}: a string's quote is not closed"
+    word = re.search(r"mismatched input '(and|or|not)'", message)
+    if word is not None:
+        return f"{message}: CEL writes {word.group(1)} as {_WORDS[word.group(1)]}"
+    return message
 
 
 def _where(line: int, column: int) -> str:
