@@ -238,9 +238,17 @@ def _catalog_paths(extra: list[Path] | None, intent: str | list[str] | None = No
     if not paths:
         raise NotFoundError(
             "no catalog found: expected intents/, capabilities/ or policies/ here, "
-            "or pass --catalog DIR"
+            f"or pass --catalog DIR{_inside_catalog(Path.cwd())}"
         )
     return paths
+
+
+def _inside_catalog(here: Path) -> str:
+    """A hint when `here` is a catalog folder of a project (`ido run` typed in
+    `intents/`): ido runs in the project's folder, the one that holds it."""
+    if here.name in DEFAULT_DIRS and here.parent != here:
+        return f" (this is the {here.name}/ folder of a project: run ido in {here.parent})"
+    return ""
 
 
 def _load(extra: list[Path] | None, intent: str | list[str] | None = None) -> Any:

@@ -977,3 +977,13 @@ def test_an_option_given_no_value_is_told_with_the_usage_and_a_hint(
     command = usage.removeprefix("Usage: ").removesuffix(" [OPTIONS]")
     assert f"Try '{command} -h' for help." in out
     assert "requires" in out.splitlines()[-1]
+
+
+def test_a_command_typed_inside_a_catalog_folder_says_where_to_run_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ido run ship-order` typed in `intents/` said only that no catalog is here."""
+    monkeypatch.chdir(project / "intents")
+    code, out = ido("run", "ship-order")
+    assert code == 2
+    assert f"(this is the intents/ folder of a project: run ido in {project})" in out
