@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from ido.errors import Problem
 from ido.loading import Catalog, problem_at
 from ido.model import Resource
 from ido.model.resources import IntentSpec
+from ido.state import get_path
 from ido.text import did_you_mean
 from ido.yamlsrc import FieldPath
 
@@ -36,6 +38,37 @@ def check_goals(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
                     f" give{hint}"
                 )
                 yield resource, (*where, "goal", i), said
+            wrong = _not_a_bool(text, catalog, spec.given)
+            if wrong is not None:
+                yield resource, (*where, "goal", i), wrong
+
+
+_FACT_GOAL = re.compile(r"!?state\.([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
+
+
+def _not_a_bool(text: str, catalog: Catalog, given: Mapping[str, Any]) -> str | None:
+    """What to say of a goal that is one fact (`state.coffee.ready`, or its negation) which
+    every capability setting it sets to something else than a bool (`"true"`, quoted, is
+    text), and the intent does not give as a bool: it never holds, and `ido plan` said only
+    that no capability can make it true."""
+    match = _FACT_GOAL.fullmatch(text.strip())
+    if match is None:
+        return None
+    fact = match.group(1)
+    setters = [
+        (c.name, c.spec.effects[fact])
+        for c in catalog.capabilities.values()
+        if fact in c.spec.effects
+    ]
+    if not setters or any(isinstance(v, bool) for _, v in setters):
+        return None
+    if isinstance(get_path(given, fact), bool):
+        return None
+    name, value = setters[0]
+    return (
+        f"the goal needs {fact} to be true or false, but {name} sets it to {value!r}, not a"
+        " bool: write the effect as true, without quotes"
+    )
 
 
 def goal_warnings(catalog: Catalog, base: Path) -> list[Problem]:

@@ -73,3 +73,17 @@ def test_validate_prints_the_warning_and_still_passes(
     assert "warning: intents/morning.yaml:5: spec.goal[0]: the goal reads tea.ready" in (
         result.output
     )
+
+
+def test_a_goal_fact_every_capability_sets_to_text_is_warned_of(tmp_path: Path) -> None:
+    """`effects: {coffee.ready: "true"}` sets text, which a goal `state.coffee.ready`
+    never takes for true: `ido plan` said only that no capability can make it true."""
+    (tmp_path / "brew.yaml").write_text(
+        CAPABILITY.replace("coffee.ready: true", 'coffee.ready: "true"')
+    )
+    (tmp_path / "morning.yaml").write_text(intent("  goal: [state.coffee.ready]\n"))
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    assert [str(w) for w in goal_warnings(catalog, tmp_path)] == [
+        "morning.yaml:5: spec.goal[0]: the goal needs coffee.ready to be true or false, but"
+        " brew sets it to 'true', not a bool: write the effect as true, without quotes"
+    ]
