@@ -217,6 +217,8 @@ def test_verdicts_on_runs_that_do_not_wait_are_refused(gated: Path) -> None:
     assert ido("approve", "last", "--by", "alice")[0] == 0
     code, out = ido("approve", "last", "--by", "carol")
     assert code == 2 and "is not waiting for an approval" in out
+    # blocked still, its requests answered: what moves it on is said (it said no more)
+    assert "every request of it has its verdict; ido resume r" in out, out
     code, out = ido("approve", "r-unknown", "--by", "carol")
     assert code == 2 and "not found" in out
     code, out = ido("reject", "last", "--by", "carol", "--comment", " ")
