@@ -442,6 +442,8 @@ def _problem_of(
         message = f"{message} (got {error['input']!r}): write one item as a list, [{item}]"
     elif "input" in error and kind.endswith("_type"):
         message = f"{message} (got {error['input']!r})"
+        if isinstance(error["input"], bool) and kind != "bool_type":
+            message += f": {YAML_BOOLS}"
     elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in PATTERNS:
         pattern = error["ctx"]["pattern"]
         if pattern == ENV_NAME_PATTERN:  # (what is there may be the key itself: not echoed)
@@ -464,6 +466,10 @@ def _flow_item(text: str) -> str:
 
 
 _YAML_WORDS = frozenset({"yes", "no", "on", "off", "true", "false", "null", "y", "n"})
+
+
+YAML_BOOLS = "YAML reads yes, no, on, off, true and false as a bool; quote text ('no')"
+"""Why a value written as `region: no` (Norway) or `tags: [on]` is a bool."""
 
 
 def _whole(value: Any) -> bool:

@@ -305,6 +305,17 @@ def test_a_bool_is_not_a_number(tmp_path: Path) -> None:
     assert "valid number (got True)" in only(problems(tmp_path)).message
 
 
+def test_text_yaml_reads_as_a_bool_says_why(tmp_path: Path) -> None:
+    """`region: no` (Norway) said "Input should be a valid string (got False)", a value
+    the user never wrote."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("region: eu", "region: no"))
+    problem = only(problems(tmp_path))
+    assert problem.message == (
+        "Input should be a valid string (got False): YAML reads yes, no, on, off, true and"
+        " false as a bool; quote text ('no')"
+    )
+
+
 def test_a_duration_without_a_unit_is_an_error(tmp_path: Path) -> None:
     """`latency: "30"` has no unit; the message shows how to write one."""
     write(tmp_path, "charge.yaml", CAPABILITY.replace("latency: 800ms", 'latency: "30"'))
