@@ -85,12 +85,36 @@ def check_bindings(
     return found
 
 
+def check_observer_files(catalog: Catalog, base: Path) -> list[Problem]:
+    """A warning for each `file` observer whose file is not there (relative to its YAML,
+    as a run reads it): every observation of it fails until the file is written, and
+    validate said ok. Only a warning: something may write it before a run."""
+    warnings = []
+    for observer in catalog.observers.values():
+        if observer.spec.file is None:
+            continue
+        folder = catalog.origins[(observer.kind, observer.name)].file.parent
+        path = folder / observer.spec.file
+        if not path.exists():
+            said = (
+                f"{observer.spec.file} is not there ({_shown(path, base)}): every observation"
+                " fails until it is written"
+            )
+            warnings.append(problem_at(catalog, observer, ("spec", "file"), said, base))
+    return warnings
+
+
+def _shown(path: Path, base: Path) -> str:
+    """`path` relative to `base` when inside it, as problems name files."""
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _unparsed(error: SyntaxError, source: Path, base: Path) -> str:
     """`does not parse (capabilities/kitchen.py:3: expected ':')`: Python's words, where."""
-    try:
-        shown = str(source.resolve().relative_to(base.resolve()))
-    except ValueError:
-        shown = str(source)
+    shown = _shown(source, base)
     where = f"{shown}:{error.lineno}" if error.lineno else shown
     return f"does not parse ({where}: {error.msg})"
 

@@ -290,7 +290,7 @@ def validate(
     Files or folders inside the catalog folders here (intents/, capabilities/, policies/,
     scenarios/) are checked with that catalog, which their references name; others on
     their own, with --catalog for what they name elsewhere."""
-    from ido.binding_check import check_bindings
+    from ido.binding_check import check_bindings, check_observer_files
     from ido.loading import check_ignored, check_models, load_catalog
     from ido.scenario.runner import check_own_catalogs, own_catalog
 
@@ -305,6 +305,7 @@ def validate(
     # A scenario with catalog entries of its own is checked with them, as it runs.
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
     bindings = check_bindings(loaded, Path.cwd())
+    bindings.warnings.extend(check_observer_files(loaded, Path.cwd()))
     wrong = [*check_models(loaded, os.environ), *bindings.errors]
     try:  # (an own catalog holds the shared intents too: their models are checked here)
         own, own_ignored = check_own_catalogs(

@@ -178,3 +178,20 @@ def test_the_shipped_examples_validate_clean(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.chdir(ROOT)
     code, out = ido("validate")
     assert code == 0 and "warning" not in out, out
+
+
+def test_a_file_observer_whose_file_is_not_there_is_warned_of(project: Path) -> None:
+    """`file: pantry.json` beside no such file passed validate, and every observation of
+    it failed at run time; warned of (something may write it before a run), exit 0."""
+    (project / "capabilities" / "pantry.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: pantry}\nspec:\n  file: pantry.json\n"
+    )
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        "warning: capabilities/pantry.yaml:5: spec.file: pantry.json is not there "
+        "(capabilities/pantry.json): every observation fails until it is written" in out
+    )
+    (project / "capabilities" / "pantry.json").write_text("{}")
+    code, out = ido("validate")
+    assert code == 0 and "warning" not in out, out
