@@ -428,8 +428,11 @@ def answered_by(events: Sequence[Event]) -> str | None:
 
 def choose(waiting: list[Request], run_id: str, step: int | None) -> list[Request]:
     """The requests a verdict on `run_id` answers: all waiting ones, or those of one step."""
-    if not waiting:
-        raise IdoError(f"run {run_id} is not waiting for an approval")
+    if not waiting:  # (blocked, every request answered: only a resume moves it on)
+        raise IdoError(
+            f"run {run_id} is not waiting for an approval: every request of it has its "
+            f"verdict; ido resume {run_id} goes on (or fails, on a rejection)"
+        )
     if step is None:
         return waiting
     chosen = [r for r in waiting if r.step == step]

@@ -49,7 +49,7 @@ def check_bindings(
     the capability's learnt reliability in later runs. Each module is read once. `checked`:
     resources (by kind and name) told of already, left out."""
     found = BindingProblems()
-    read: dict[Path, Names | None] = {}
+    read: dict[Path, Names | SyntaxError | None] = {}
     for resource, where, reference in _bindings(catalog):
         if (resource.kind, resource.name) in checked:
             continue
@@ -59,7 +59,7 @@ def check_bindings(
             said = (
                 f"module '{module_name}' not found in the project folder or the installed "
                 "packages (every call fails unless it is installed where ido runs)"
-            )
+            ) + _no_init(module_name, base)
             found.warnings.append(problem_at(catalog, resource, where, said, base))
             continue
         if not spec.has_location or not (spec.origin or "").endswith(".py"):
@@ -68,6 +68,10 @@ def check_bindings(
         if source not in read:
             read[source] = _names_in(source)
         names = read[source]
+        if isinstance(names, SyntaxError):
+            said = f"module '{module_name}' {_unparsed(names, source, base)}: every call fails"
+            found.errors.append(problem_at(catalog, resource, where, said, base))
+            continue
         if names is not None and function in names.asynchronous and not names.maybe:
             said = f"'{reference}' {ASYNC_WORDS}"
             found.errors.append(problem_at(catalog, resource, where, said, base))
@@ -79,6 +83,64 @@ def check_bindings(
         said += f" ({hint})" if hint else ""
         found.errors.append(problem_at(catalog, resource, where, said, base))
     return found
+
+
+def check_observer_files(catalog: Catalog, base: Path) -> list[Problem]:
+    """A warning for each `file` observer whose file is not there (relative to its YAML,
+    as a run reads it): every observation of it fails until the file is written, and
+    validate said ok. Only a warning: something may write it before a run."""
+    warnings = []
+    for observer in catalog.observers.values():
+        if observer.spec.file is None:
+            continue
+        folder = catalog.origins[(observer.kind, observer.name)].file.parent
+        path = folder / observer.spec.file
+        if not path.exists():
+            said = (
+                f"{observer.spec.file} is not there ({_shown(path, base)}): every observation"
+                " fails until it is written"
+            )
+            warnings.append(problem_at(catalog, observer, ("spec", "file"), said, base))
+    return warnings
+
+
+def _shown(path: Path, base: Path) -> str:
+    """`path` relative to `base` when inside it, as problems name files."""
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _unparsed(error: SyntaxError, source: Path, base: Path) -> str:
+    """`does not parse (capabilities/kitchen.py:3: expected ':')`: Python's words, where."""
+    shown = _shown(source, base)
+    where = f"{shown}:{error.lineno}" if error.lineno else shown
+    return f"does not parse ({where}: {error.msg})"
+
+
+def _no_init(module_name: str, base: Path) -> str:
+    """A hint when the project folder holds the module's file in a folder without an
+    `__init__.py`: a package of that name installed elsewhere (or none) is what Python
+    finds then, and the file beside the YAML looks found."""
+    *packages, module = module_name.split(".")
+    if not packages:
+        return ""
+    folder = base.joinpath(*packages)
+    if not (folder / f"{module}.py").is_file():
+        return ""
+    bare = next(
+        (
+            base.joinpath(*packages[: i + 1])
+            for i in range(len(packages))
+            if not (base.joinpath(*packages[: i + 1]) / "__init__.py").exists()
+        ),
+        None,
+    )
+    if bare is None:
+        return ""
+    shown = bare.relative_to(base).as_posix()
+    return f"; {shown}/ has no __init__.py: add an empty one to make it a package"
 
 
 def _bindings(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
@@ -131,12 +193,14 @@ def _top_spec(name: str, base: Path) -> ModuleSpec | None:
         return None if module is None else ModuleSpec(name, None)
 
 
-def _names_in(source: Path) -> Names | None:
-    """The names `source` defines at top level, or None when it cannot be read or parsed
-    (the import fails at run time with Python's own words)."""
+def _names_in(source: Path) -> Names | SyntaxError | None:
+    """The names `source` defines at top level; Python's error when it does not parse (its
+    import fails, every call with it); None when it cannot be read (not judged)."""
     try:
         tree = ast.parse(source.read_bytes(), filename=str(source))
-    except (OSError, SyntaxError, ValueError):
+    except SyntaxError as exc:
+        return exc
+    except (OSError, ValueError):
         return None
     defined: set[str] = set()
     asynchronous: set[str] = set()

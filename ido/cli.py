@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
+from ido.cli_typer import IdoTyper
 from ido.errors import (
     IdoError,
     JournalError,
@@ -35,7 +36,7 @@ from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 if TYPE_CHECKING:
     from ido.planning_words import Throttled
 
-app = typer.Typer(
+app = IdoTyper(
     name="ido",
     help="Intent-driven orchestrator: declare the outcome, ido plans, acts and explains.",
     no_args_is_help=True,
@@ -269,9 +270,17 @@ def _catalog_paths(extra: list[Path] | None, intent: str | list[str] | None = No
     if not paths:
         raise NotFoundError(
             "no catalog found: expected intents/, capabilities/ or policies/ here, "
-            "or pass --catalog DIR"
+            f"or pass --catalog DIR{_inside_catalog(Path.cwd())}"
         )
     return paths
+
+
+def _inside_catalog(here: Path) -> str:
+    """A hint when `here` is a catalog folder of a project (`ido run` typed in
+    `intents/`): ido runs in the project's folder, the one that holds it."""
+    if here.name in DEFAULT_DIRS and here.parent != here:
+        return f" (this is the {here.name}/ folder of a project: run ido in {here.parent})"
+    return ""
 
 
 def _load(extra: list[Path] | None, intent: str | list[str] | None = None) -> Any:
@@ -283,11 +292,12 @@ def _load(extra: list[Path] | None, intent: str | list[str] | None = None) -> An
 
 
 def _warn(loaded: Any) -> None:
-    """Print what loaded but looks wrong (`ido.loading.check_names`), on stderr: JSON on
-    stdout stays JSON."""
+    """Print what loaded but looks wrong (`ido.loading.check_names`, goals no capability
+    can make hold: `ido.goal_check`), on stderr: JSON on stdout stays JSON."""
+    from ido.goal_check import goal_warnings
     from ido.loading import check_names
 
-    for warning in check_names(loaded, Path.cwd()):
+    for warning in [*check_names(loaded, Path.cwd()), *goal_warnings(loaded, Path.cwd())]:
         typer.echo(f"warning: {warning}", err=True)
 
 
@@ -312,7 +322,7 @@ def validate(
     Files or folders inside the catalog folders here (intents/, capabilities/, policies/,
     scenarios/) are checked with that catalog, which their references name; others on
     their own, with --catalog for what they name elsewhere."""
-    from ido.binding_check import check_bindings
+    from ido.binding_check import check_bindings, check_observer_files
     from ido.loading import check_ignored, check_models, load_catalog
     from ido.scenario.runner import check_own_catalogs, own_catalog
 
@@ -329,6 +339,7 @@ def validate(
     # A scenario with catalog entries of its own is checked with them, as it runs.
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
     bindings = check_bindings(loaded, Path.cwd())
+    bindings.warnings.extend(check_observer_files(loaded, Path.cwd()))
     wrong = [*check_models(loaded, os.environ), *bindings.errors]
     try:  # (an own catalog holds the shared intents too: their models are checked here)
         own, own_ignored = check_own_catalogs(
@@ -1872,7 +1883,7 @@ def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-policy_app = typer.Typer(help="Test policies.", no_args_is_help=True)
+policy_app = IdoTyper(help="Test policies.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 
 

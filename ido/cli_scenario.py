@@ -19,9 +19,10 @@ from ido.cli import (
     _progress,
     _tell,
 )
+from ido.cli_typer import IdoTyper
 from ido.errors import NotFoundError
 
-scenario_app = typer.Typer(
+scenario_app = IdoTyper(
     help="Rehearse failures: run intents in simulated worlds on a virtual clock.",
     no_args_is_help=True,
 )

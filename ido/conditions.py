@@ -300,6 +300,26 @@ def _bindings(code: str) -> list[tuple[str, int, int]]:
     return spans
 
 
+_KEY_READ = re.compile(r"(?<![\w.])(capability|plan|intent)\s*\.\s*([A-Za-z_]\w*)")
+
+
+def keys_read(source: str) -> list[tuple[str, str, int]]:
+    """The keys of `capability`, `plan` and `intent` a condition reads by name
+    (`capability.provider`), each as (variable, key, where the variable starts in
+    `source`); not a macro's own name for an element (`tags.exists(plan, plan.x)`).
+    These variables have keys known in advance, so a misspelt one can be told at load
+    time: it failed every evaluation (a deny on `capability.provder` denied everything)."""
+    code = _blank_literals(source)
+    bound = _bindings(code)
+    return [
+        (match.group(1), match.group(2), match.start())
+        for match in _KEY_READ.finditer(code)
+        if not any(
+            name == match.group(1) and start <= match.start() < end for name, start, end in bound
+        )
+    ]
+
+
 _TRIPLE_QUOTES = ("'''", '"""')
 
 
@@ -450,8 +470,28 @@ def _readable(raw: str) -> ConditionError:
     message = message.replace(" (in container '')", "")
     if message.startswith("undeclared reference"):
         message += f"; conditions may use {', '.join(VARIABLES)}"
+    message = _syntax_words(message)
     line, column = int(match.group(1)), int(match.group(2))
     return ConditionError(f"CEL: {message} ({_where(line, column)})", column, line)
+
+
+_EXPECTING_VALUE = re.compile(r"expecting \{'\[', .*IDENTIFIER\}")
+_WORDS = {"and": "&&", "or": "||", "not": "!"}
+
+
+def _syntax_words(message: str) -> str:
+    """CEL's parser's message with what a newcomer's slip most likely was: `=` for `==`, a
+    quote not closed, `and` for `&&`; its list of the tokens it expected (`{'[', '{', …,
+    IDENTIFIER}`) said as what it means, a value."""
+    message = _EXPECTING_VALUE.sub("expecting a value", message)
+    if "token recognition error at: '=" in message:
+        return f"{message}: compare with ==, and write >= and <= with = last"
+    if re.search(r"token recognition error at: '['\"]", message):
+        return f"{message}: a string's quote is not closed"
+    word = re.search(r"mismatched input '(and|or|not)'", message)
+    if word is not None:
+        return f"{message}: CEL writes {word.group(1)} as {_WORDS[word.group(1)]}"
+    return message
 
 
 def _where(line: int, column: int) -> str:

@@ -451,6 +451,11 @@ def _conflict_line(result: Mapping[str, Any]) -> str:
     )
 
 
+NOTHING_OBSERVED = "none of the facts the goal and the preconditions read is known"
+"""What `observed` says when no fact it reads holds a value (a heading with nothing under
+it read as output cut short)."""
+
+
 def approved_line(check: Mapping[str, Any]) -> str:
     """What the check of an approved plan on resuming found (`ido.approved_plan`)."""
     plan = f"the approved plan (decision {check['decision']})"
@@ -462,7 +467,9 @@ def approved_line(check: Mapping[str, Any]) -> str:
 def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     result = d["result"]
     parts: dict[str, list[str]] = {}
-    parts["observed"] = [f"{k} = {shown(v)}" for k, v in d["observed"].items()]
+    parts["observed"] = [f"{k} = {shown(v)}" for k, v in d["observed"].items()] or [
+        NOTHING_OBSERVED
+    ]
     if d.get("beliefs"):
         parts["beliefs"] = [_belief_line(name, b) for name, b in d["beliefs"].items()]
     if d.get("approved"):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import bisect
+import json
 import os
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -14,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ido.approvals import PROPOSE, UNKNOWN_RULE
-from ido.conditions import ConditionError, compile_condition, named_values
+from ido.conditions import ConditionError, compile_condition, keys_read, named_values
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
 from ido.model import (
     KINDS,
@@ -36,9 +37,9 @@ from ido.model.resources import (
     IntentSpec,
     Rule,
 )
-from ido.policy import EFFECTS, is_plan_rule
+from ido.policy import CAPABILITY_KEYS, EFFECTS, PLAN_KEYS, is_plan_rule
 from ido.text import did_you_mean, echoed
-from ido.validation import user_errors
+from ido.validation import keys_at, user_errors
 from ido.yamlsrc import Document, FieldPath, format_path, read_documents
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -308,7 +309,14 @@ def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = Non
         return [Problem(shown, 1, "", "empty: no resource")]
     resolved = file.resolve()
     left_out = None if skip is None else (lambda data: skip(resolved, data))
-    return problems + _add_documents(documents, file, shown, catalog, left_out=left_out)
+    found = problems + _add_documents(documents, file, shown, catalog, left_out=left_out)
+    if found and file.suffix.lower() not in (*YAML_SUFFIXES, ".json"):
+        # (`ido validate capabilities/kitchen.py` said "kind: missing key 'kind'", as if the
+        # Python file wanted one; a YAML file of another name that loads is taken)
+        what = f"a {file.suffix} file, not" if file.suffix else "not"
+        said = f"{what} a YAML resource: resources live in .yaml and .yml files"
+        return [Problem(shown, 1, "", said)]
+    return found
 
 
 def _add_documents(
@@ -354,7 +362,7 @@ def _add_documents(
                     document.line_of(("metadata", "name")),
                     "metadata.name",
                     f"{resource.kind} '{resource.name}' is declared twice; first in "
-                    f"{display(first.file, Path.cwd())}:{first.document.line}",
+                    f"{display(first.file, Path.cwd())}:{first.line_of(('metadata', 'name'))}",
                 )
             )
             continue
@@ -379,6 +387,11 @@ def _parse_resource(document: Document, shown: str) -> tuple[Resource | None, li
     if not isinstance(kind, str) or kind not in KINDS:
         known = ", ".join(KINDS)
         message = "missing key 'kind'" if kind is None else f"unknown kind {kind!r}"
+        same = [k for k in KINDS if isinstance(kind, str) and k.lower() == kind.lower()]
+        guess = f"did you mean '{same[0]}'?" if same else None
+        if isinstance(kind, str) and guess is None:
+            guess = did_you_mean(kind, KINDS)
+        message += f" ({guess})" if guess else ""
         return None, [
             Problem(shown, document.line_of(("kind",)), "kind", f"{message}; use one of {known}")
         ]
@@ -386,7 +399,8 @@ def _parse_resource(document: Document, shown: str) -> tuple[Resource | None, li
         return KINDS[kind].model_validate(data), []
     except ValidationError as exc:
         errors = user_errors(exc.errors(), data)
-        return None, [_problem_of(loc, error, document, shown) for loc, error in errors]
+        model = KINDS[kind]
+        return None, [_problem_of(loc, error, document, shown, model) for loc, error in errors]
 
 
 PATTERNS = {
@@ -402,27 +416,101 @@ PATTERNS = {
 }
 """What the patterns of names, fact paths, functions and URLs ask for, in words (pydantic
 shows the regex)."""
+KEY_NOT_NAME = (
+    "write the name of the variable that holds the key, never the key (what is written"
+    " here is not repeated)"
+)
+"""What an `api_key_env` that is no variable's name says: a key pasted there (`sk-…`) was
+echoed in the error, into terminals and CI logs."""
 
 
-def _problem_of(loc: FieldPath, error: Any, document: Document, shown: str) -> Problem:
+def _problem_of(
+    loc: FieldPath, error: Any, document: Document, shown: str, model: type[Resource]
+) -> Problem:
     kind = error["type"]
     message = str(error["msg"])
     if kind == "extra_forbidden":
-        message = f"unknown key '{loc[-1]}'" if loc else "unknown key"
+        message = _extra_key(loc, model) if loc else "unknown key"
     elif kind == "missing":
         message = f"missing required key '{loc[-1]}'"
     elif kind == "value_error":
         message = message.removeprefix("Value error, ")
+    elif kind == "int_type" and _whole(error.get("input")):
+        # (`1e3` and `20.0` are read as 1000.0 and 20.0: "got 1000.0" named no mistake)
+        whole = int(error["input"])
+        message = f"a whole number is written without a decimal point or exponent: {whole}"
+    elif kind == "literal_error" and isinstance(error.get("input"), str):
+        message = f"{message} (got {error['input']!r}{_meant(error)})"
+    elif kind == "model_type" and "input" in error:  # not pydantic's "or instance of X"
+        keys = ", ".join(keys_at(model, loc))
+        message = f"should be a mapping of {keys} (got {error['input']!r})"
+    elif kind == "list_type" and isinstance(error.get("input"), str):
+        item = _flow_item(error["input"])
+        message = f"{message} (got {error['input']!r}): write one item as a list, [{item}]"
     elif "input" in error and kind.endswith("_type"):
         message = f"{message} (got {error['input']!r})"
+        if isinstance(error["input"], bool) and kind != "bool_type":
+            message += f": {YAML_BOOLS}"
     elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in PATTERNS:
-        message = f"{error['input']!r} is not {PATTERNS[error['ctx']['pattern']]}"
+        pattern = error["ctx"]["pattern"]
+        if pattern == ENV_NAME_PATTERN:  # (what is there may be the key itself: not echoed)
+            message = f"not {PATTERNS[pattern]}: {KEY_NOT_NAME}"
+        else:
+            message = f"{error['input']!r} is not {PATTERNS[pattern]}"
     if loc and loc[-1] == "[key]":  # pydantic's mark for a mapping's key that failed
         loc = loc[:-1]
         key = repr(error.get("input", loc[-1] if loc else ""))
         said = message.startswith(key)  # in words already: "'x y' is not a fact path: …"
         message = f"the key {message}" if said else f"the key {key} is not valid: {message}"
     return Problem(shown, document.line_of(loc), format_path(loc), message)
+
+
+def _flow_item(text: str) -> str:
+    """`text` as an item of a YAML flow list, `[…]`: quoted unless it is a plain name or
+    path (`state.x && !state.y` holds what YAML would read otherwise)."""
+    plain = re.fullmatch(r"[A-Za-z_][\w.\-]*", text) and text.lower() not in _YAML_WORDS
+    return text if plain else json.dumps(text)
+
+
+_YAML_WORDS = frozenset({"yes", "no", "on", "off", "true", "false", "null", "y", "n"})
+
+
+YAML_BOOLS = "YAML reads yes, no, on, off, true and false as a bool; quote text ('no')"
+"""Why a value written as `region: no` (Norway) or `tags: [on]` is a bool."""
+
+
+def _whole(value: Any) -> bool:
+    """Whether `value` is a float that holds a whole number (`1e3`, `20.0` as YAML reads
+    them), where an integer is wanted."""
+    return isinstance(value, float) and value.is_integer()
+
+
+def _meant(error: Any) -> str:
+    """`; did you mean 'auto'?` for a value written otherwise than one of those allowed
+    (`Auto`, `automatic`, `get` for `GET`), or nothing."""
+    allowed = re.findall(r"'([^']*)'", error.get("ctx", {}).get("expected", ""))
+    written = error["input"]
+    same = [a for a in allowed if a.lower() == written.lower()]
+    guess = f"did you mean '{same[0]}'?" if same else did_you_mean(written, allowed)
+    return f"; {guess}" if guess else ""
+
+
+KEY_LIKENESS = 0.8
+"""How alike an unknown key must be to a known one to be told as its typo: `provdier`,
+`timout` and `lables` are; `price` is not `provider` (it means `cost`)."""
+
+
+def _extra_key(loc: FieldPath, model: type[Resource]) -> str:
+    """An unknown key in words, with the key it is likely a typo of (`provdier`: did you
+    mean 'provider'?), or, at the top of a resource, the `spec` it belongs under (a key
+    not indented)."""
+    key = str(loc[-1])
+    guess = did_you_mean(key, keys_at(model, loc[:-1]), cutoff=KEY_LIKENESS)
+    if guess is not None:
+        return f"unknown key '{key}'; {guess}"
+    if len(loc) == 1 and key in keys_at(model, ("spec",)):
+        return f"unknown key '{key}'; it belongs under spec: (indent it)"
+    return f"unknown key '{key}'"
 
 
 HOMES = {"Intent": "intents", "Policy": "policies"}
@@ -781,6 +869,8 @@ def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
             below = exc.line if exc.line is not None and "\n" in text else 0
         else:
             message = _scope_problem(resource, path, condition.variables)
+            if message is None and "rules" in path:
+                message, below = _unknown_key(text)
         if message is not None:
             origin = catalog.origins[(resource.kind, resource.name)]
             line = origin.line_of(path) + below
@@ -788,10 +878,41 @@ def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
     return problems
 
 
+KEYS = {
+    "capability": CAPABILITY_KEYS,
+    "plan": PLAN_KEYS,
+    "intent": ("name", *sorted(set(IntentSpec.model_fields) - {"given"})),
+}
+"""The keys of the variables whose keys are known in advance (`ido.decide.intent_view`:
+an intent's spec without `given`, and its name)."""
+
+
+def _unknown_key(text: str) -> tuple[str | None, int]:
+    """What a rule's condition reads of `capability`, `plan` or `intent` that they never
+    have (`capability.provder`), if anything, and the line of the condition it is on (0
+    for its first): such a read fails every evaluation, so a deny or require_approval rule
+    fired for everything and a prefer or avoid rule never."""
+    for variable, key, start in keys_read(text):
+        known = KEYS[variable]
+        if key not in known:
+            guess = did_you_mean(key, known)
+            hint = f"{guess} " if guess else ""
+            message = f"{variable} has no key '{key}'; {hint}({variable} has {', '.join(known)})"
+            return message, (text.count("\n", 0, start) + 1 if "\n" in text else 0)
+    return None, 0
+
+
 def _scope_problem(resource: Resource, path: FieldPath, variables: frozenset[str]) -> str | None:
     """What is wrong with the variables a condition reads where it stands, if anything."""
     if "rules" not in path:
-        return None
+        others = sorted(variables - {"state"})
+        if not others:
+            return None
+        where = "a goal" if "goal" in path else "a requires condition"
+        return (
+            f"{where} reads state only, not {' or '.join(others)}, so it would never hold;"
+            " a policy's rules read capability, intent, plan and health"
+        )
     if {"plan", "capability"} <= variables:
         return (
             "a rule reads capability or plan, not both: a rule that reads plan is about the "

@@ -143,6 +143,33 @@ class RuleHit:
         }
 
 
+CAPABILITY_KEYS = (
+    "name",
+    "provider",
+    "region",
+    "tags",
+    "cost",
+    "latency",
+    "timeout",
+    "reliability",
+    "idempotent",
+    "effects",
+)
+"""The keys of the `capability` variable (`capability_view`), which rules may read."""
+PLAN_KEYS = (
+    "steps",
+    "capabilities",
+    "providers",
+    "regions",
+    "tags",
+    "cost",
+    "spent",
+    "latency",
+    "success_probability",
+)
+"""The keys of the `plan` variable (`plan_view`), which plan rules may read."""
+
+
 def capability_view(capability: Capability, reliability: float | None = None) -> dict[str, Any]:
     """The `capability` variable CEL rules see (latency and timeout in seconds)."""
     spec = capability.spec

@@ -53,10 +53,11 @@ def some(names: Sequence[str], shown: int, counted: bool = False) -> str:
     return f"{first} and {len(names) - shown} more" if counted else f"{first}, …"
 
 
-def did_you_mean(word: str, known: Iterable[str]) -> str | None:
+def did_you_mean(word: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
     """`did you mean 'x'?`, `x` the one of `known` closest to `word` (a typo's likely
-    meaning), or None when none is close: each message puts it where its wording wants."""
-    close = difflib.get_close_matches(word, sorted(known), n=1)
+    meaning), or None when none is close (`cutoff`: how alike, 0 to 1): each message puts
+    it where its wording wants."""
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=cutoff)
     return f"did you mean '{close[0]}'?" if close else None
 
 

@@ -11,10 +11,13 @@ Spread]`), which are no part of the user's path.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import abc, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel
 
 from ido.yamlsrc import FieldPath
 
@@ -108,3 +111,51 @@ def _is_tag(step: str | int) -> bool:
         or step in ("str", "int", "float", "bool", "none", "bytes")
         or bool(_MODEL_TAG.search(step))
     )
+
+
+def keys_at(model: type[BaseModel], path: FieldPath) -> tuple[str, ...]:
+    """The keys the models at `path` in a resource of `model` take, as written (aliases),
+    sorted; none when no model is there (a free mapping such as `effects`). What an
+    unknown key is likely a typo of is among them."""
+    here: list[Any] = [model]
+    for step in path:
+        here = [inner for kind in here for inner in _inside(kind, step)]
+    return tuple(
+        sorted(
+            {
+                field.alias or name
+                for kind in here
+                for model_type in _members(kind)
+                for name, field in model_type.model_fields.items()
+            }
+        )
+    )
+
+
+def _members(kind: Any) -> list[type[BaseModel]]:
+    """The models `kind` may be: itself, or the models of its union or annotation."""
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return [kind]
+    if get_origin(kind) in (Annotated, Union, UnionType):
+        return [m for arg in get_args(kind) for m in _members(arg)]
+    return []
+
+
+def _inside(kind: Any, step: str | int) -> list[Any]:
+    """The types found at `step` inside a value of type `kind`."""
+    origin, args = get_origin(kind), get_args(kind)
+    if origin is Annotated:
+        return _inside(args[0], step)
+    if origin in (Union, UnionType):
+        return [inner for arg in args for inner in _inside(arg, step)]
+    if isinstance(kind, type) and issubclass(kind, BaseModel) and isinstance(step, str):
+        return [
+            field.annotation
+            for name, field in kind.model_fields.items()
+            if step in (name, field.alias)
+        ]
+    if origin in (list, tuple, Sequence, abc.Sequence) and isinstance(step, int) and args:
+        return [args[0]]
+    if origin in (dict, Mapping, abc.Mapping) and isinstance(step, str) and len(args) == 2:
+        return [args[1]]
+    return []

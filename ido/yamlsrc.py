@@ -94,7 +94,7 @@ def read_documents(text: str, file: str) -> tuple[list[Document], list[Problem]]
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = exc.problem or exc.context or "invalid YAML"
-        problems.append(Problem(file, line, "", f"YAML syntax error: {what}"))
+        problems.append(Problem(file, line, "", f"YAML syntax error: {what}{_tab(text, line)}"))
     except yaml.YAMLError as exc:
         problems.append(Problem(file, None, "", f"YAML error: {exc}"))
     except (ValueError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
@@ -103,6 +103,23 @@ def read_documents(text: str, file: str) -> tuple[list[Document], list[Problem]]
     finally:
         loader.dispose()
     return documents, problems
+
+
+def _tab(text: str, line: int | None) -> str:
+    """What to do when `line` (1 for the first) is indented with a tab, which YAML does
+    not allow: the error alone ("found character that cannot start any token") does not
+    say that a tab is the character, and an editor shows it as spaces."""
+    if line is None:
+        return ""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return ""
+    row = lines[line - 1]
+    indent = row[: len(row) - len(row.lstrip(" \t"))]
+    if "\t" not in indent:
+        return ""
+    column = indent.index("\t") + 1
+    return f" (a tab at column {column}: YAML indents with spaces, not tabs)"
 
 
 def _forbidden(exc: yaml.reader.ReaderError, text: str, file: str) -> Problem:

@@ -99,6 +99,38 @@ def test_a_module_not_found_is_a_warning(project: Path) -> None:
     )
 
 
+def test_a_module_that_does_not_parse_is_an_error_with_python_s_words(project: Path) -> None:
+    """A module with a syntax error was "not judged": validate said ok, and every call
+    failed at run time (`cannot import …: SyntaxError`), retried as a passing fault."""
+    (project / "fakesvc" / "broken.py").write_text("def charge(ctx)\n    return {}\n")
+    line = bind(project, "fakesvc.broken:charge")
+    code, out = ido("validate")
+    assert code == 2, out
+    assert (
+        f"capabilities/catalog.yaml:{line}: spec.run.python: module 'fakesvc.broken' does not "
+        "parse (fakesvc/broken.py:1: expected ':'): every call fails" in out
+    )
+
+
+def test_a_module_in_a_folder_another_package_shadows_says_to_add_init(
+    project: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`capabilities/kitchen.py` with no `capabilities/__init__.py`, where an installed
+    package is named `capabilities` too: Python imports that one, and the warning said the
+    module was not found in the project folder, where it plainly is."""
+    installed = tmp_path_factory.mktemp("site")
+    (installed / "shop").mkdir()
+    (installed / "shop" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(installed))
+    (project / "shop").mkdir()
+    (project / "shop" / "kitchen.py").write_text("def brew(ctx):\n    return {}\n")
+    bind(project, "shop.kitchen:brew")
+    code, out = ido("validate")
+    assert code == 0, out
+    assert "module 'shop.kitchen' not found" in out
+    assert "; shop/ has no __init__.py: add an empty one to make it a package" in out
+
+
 @pytest.mark.parametrize(
     "name", ["where", "charge", "speedy", "Handler", "handled", "call", "Path"]
 )
@@ -144,5 +176,22 @@ def test_a_module_installed_outside_the_project_is_found(project: Path) -> None:
 def test_the_shipped_examples_validate_clean(monkeypatch: pytest.MonkeyPatch) -> None:
     """The project's own catalog and scenarios bind functions that are there."""
     monkeypatch.chdir(ROOT)
+    code, out = ido("validate")
+    assert code == 0 and "warning" not in out, out
+
+
+def test_a_file_observer_whose_file_is_not_there_is_warned_of(project: Path) -> None:
+    """`file: pantry.json` beside no such file passed validate, and every observation of
+    it failed at run time; warned of (something may write it before a run), exit 0."""
+    (project / "capabilities" / "pantry.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: pantry}\nspec:\n  file: pantry.json\n"
+    )
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        "warning: capabilities/pantry.yaml:5: spec.file: pantry.json is not there "
+        "(capabilities/pantry.json): every observation fails until it is written" in out
+    )
+    (project / "capabilities" / "pantry.json").write_text("{}")
     code, out = ido("validate")
     assert code == 0 and "warning" not in out, out

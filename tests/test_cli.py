@@ -1084,3 +1084,49 @@ def test_a_mistaken_color_is_a_usage_error_as_a_mistaken_format_is(project: Path
     assert code == 2
     assert "Try 'ido explain -h' for help." in out
     assert "Invalid value for --color: 'sometimes' is not one of auto, always, never" in out
+
+
+def test_a_decision_that_reads_no_known_fact_says_so_under_observed(project: Path) -> None:
+    """A goal reading a fact nothing sets left `observed:` with nothing under it, which
+    read as output cut short."""
+    intent = project / "intents" / "ship-order.yaml"
+    text = intent.read_text()
+    goal = next(line for line in text.splitlines() if line.lstrip().startswith("goal:"))
+    intent.write_text(text.replace(goal, "  goal: [state.parcel.delivered]"))
+    code, out = ido("plan", "ship-order")
+    assert code == 1, out
+    assert (
+        "  observed:\n    none of the facts the goal and the preconditions read is known\n" in out
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "usage"),
+    [
+        (["validate", "--catalog"], "Usage: ido validate [OPTIONS]"),
+        (["plan", "ship-order", "--pddl"], "Usage: ido plan [OPTIONS]"),
+        (["scenario", "test", "--junit"], "Usage: ido scenario test [OPTIONS]"),
+        (["policy", "test", "--catalog"], "Usage: ido policy test [OPTIONS]"),
+    ],
+)
+def test_an_option_given_no_value_is_told_with_the_usage_and_a_hint(
+    project: Path, args: list[str], usage: str
+) -> None:
+    """`ido validate --catalog` said only "Error: Option '--catalog' requires an argument.",
+    where every other usage mistake shows the usage line and how to get help."""
+    code, out = ido(*args)
+    assert code == 2
+    assert out.startswith(usage), out
+    command = usage.removeprefix("Usage: ").removesuffix(" [OPTIONS]")
+    assert f"Try '{command} -h' for help." in out
+    assert "requires" in out.splitlines()[-1]
+
+
+def test_a_command_typed_inside_a_catalog_folder_says_where_to_run_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ido run ship-order` typed in `intents/` said only that no catalog is here."""
+    monkeypatch.chdir(project / "intents")
+    code, out = ido("run", "ship-order")
+    assert code == 2
+    assert f"(this is the intents/ folder of a project: run ido in {project})" in out

@@ -13,6 +13,25 @@ from ido.conditions import VARIABLES, ConditionError, Verdict, compile_condition
 # --- compiling --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        ("state.x = 1", "at: '= ': compare with ==, and write >= and <= with = last (column 9)"),
+        ("state.x => 1", "at: '=>': compare with ==, and write >= and <= with = last"),
+        ("state.x == 'a", "at: ''a': a string's quote is not closed (column 12)"),
+        ("state.x and state.y", "mismatched input 'and' expecting <EOF>: CEL writes and as &&"),
+        ("state.x ==", "mismatched input '<EOF>' expecting a value (column 11)"),
+    ],
+)
+def test_a_newcomer_s_syntax_slip_is_told_in_words(source: str, said: str) -> None:
+    """`=` for `==`, a quote not closed, `and` for `&&`: CEL's parser said "token
+    recognition error" and listed the tokens it expected (`{'[', '{', …, IDENTIFIER}`)."""
+    with pytest.raises(ConditionError) as info:
+        compile_condition(source)
+    assert said in str(info.value), str(info.value)
+    assert "IDENTIFIER" not in str(info.value)
+
+
 def test_a_boolean_expression_over_state_compiles_and_evaluates() -> None:
     """A well-formed boolean condition holds exactly when the state makes it true."""
     condition = compile_condition("state.order.paid && !state.order.shipped")

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from ido.decide import intent_view
 from ido.errors import LoadError, NotFoundError, Problem
-from ido.loading import find_intent, load_catalog
+from ido.loading import KEYS, find_intent, load_catalog
+from ido.policy import capability_view, plan_view
 
 CAPABILITY = """\
 apiVersion: ido/v1
@@ -158,6 +160,94 @@ def test_an_unknown_key_is_reported_with_its_line_and_field(tmp_path: Path) -> N
     assert problem == Problem("charge.yaml", 11, "spec.price", "unknown key 'price'")
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "told"),
+    [
+        ("  provider: stripe\n", "  provdier: stripe\n  provider: stripe\n", "spec.provdier"),
+        ("metadata: {name: charge}", "metadata: {name: charge, lables: {}}", "metadata.lables"),
+        (
+            '  run: {python: "pay.impl:charge"}',
+            '  run: {pyhton: "pay.impl:charge"}',
+            "spec.run.pyhton",
+        ),
+    ],
+)
+def test_a_misspelt_key_is_told_with_the_key_it_likely_means(
+    tmp_path: Path, old: str, new: str, told: str
+) -> None:
+    """A newcomer's typo (`provdier`, `lables`, `pyhton`) said only "unknown key", and
+    which keys there are was for the reference to tell."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace(old, new))
+    problem = only(problems(tmp_path))
+    meant = told.rsplit(".", 1)[1]
+    right = {"provdier": "provider", "lables": "labels", "pyhton": "python"}[meant]
+    assert problem.field == told
+    assert problem.message == f"unknown key '{meant}'; did you mean '{right}'?"
+
+
+def test_a_list_where_a_mapping_is_expected_names_the_keys_it_takes(tmp_path: Path) -> None:
+    """`constraints:` written as a list said "Input should be a valid dictionary or instance
+    of Constraints", the name of a class of ido's code; it says the keys the mapping takes."""
+    valid_project(tmp_path)
+    write(
+        tmp_path,
+        "intents/pay-order.yaml",
+        INTENT.replace("{max_cost: 5.0, deadline: 30s}", "[max_cost: 5.0]"),
+    )
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.constraints"
+    assert problem.message == (
+        "should be a mapping of deadline, max_cost, min_success_probability"
+        " (got [{'max_cost': 5.0}])"
+    )
+
+
+def test_a_key_written_where_its_variable_s_name_belongs_is_not_echoed(tmp_path: Path) -> None:
+    """`api_key_env: sk-proj-…` (the key, not the variable holding it) was echoed in the
+    error, into terminals and CI logs."""
+    valid_project(tmp_path)
+    llm = "  planner: llm\n  llm: {model: openai/gpt-4o-mini, api_key_env: sk-proj-S3cr3tK3y}\n"
+    write(tmp_path, "intents/pay-order.yaml", INTENT + llm)
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.llm.api_key_env"
+    assert "S3cr3tK3y" not in problem.message
+    assert "the name of the variable that holds the key, never the key" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"), [("Auto", "auto"), ("automatic", "auto"), ("PROPOSE", "propose")]
+)
+def test_a_value_written_otherwise_than_an_allowed_one_is_told_what_it_likely_means(
+    tmp_path: Path, written: str, meant: str
+) -> None:
+    """`mode: Auto` said only which values are allowed, not which was wrong nor why."""
+    valid_project(tmp_path)
+    write(tmp_path, "intents/pay-order.yaml", INTENT + f"  mode: {written}\n")
+    problem = only(problems(tmp_path))
+    assert problem.message == (
+        f"Input should be 'auto', 'propose' or 'shadow' (got '{written}'; did you mean '{meant}'?)"
+    )
+
+
+def test_a_kind_written_in_another_case_is_told_its_spelling(tmp_path: Path) -> None:
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("kind: Capability", "kind: capability"))
+    problem = only(problems(tmp_path))
+    assert problem.message.startswith(
+        "unknown kind 'capability' (did you mean 'Capability'?); use one of"
+    )
+
+
+def test_a_spec_key_left_at_the_top_is_told_to_go_under_spec(tmp_path: Path) -> None:
+    """`requires:` not indented is a key of the resource, not of its spec."""
+    write(tmp_path, "charge.yaml", CAPABILITY + "requires: []\n")
+    found = problems(tmp_path)
+    assert any(
+        p.field == "requires"
+        and p.message == "unknown key 'requires'; it belongs under spec: (indent it)"
+        for p in found
+    ), found
+
+
 def test_a_missing_required_key_is_reported(tmp_path: Path) -> None:
     """A required key that is absent is named in the message."""
     write(tmp_path, "charge.yaml", CAPABILITY.replace("  provider: stripe\n", ""))
@@ -175,6 +265,41 @@ def test_a_number_with_an_exponent_is_a_number(tmp_path: Path, written: str) -> 
     assert load_catalog([tmp_path], base=tmp_path).capabilities["charge"].spec.cost == 1000.0
 
 
+@pytest.mark.parametrize(("written", "whole"), [("1e3", "1000"), ("20.0", "20")])
+def test_a_whole_number_written_with_a_point_or_exponent_is_told_how_to_write_it(
+    tmp_path: Path, written: str, whole: str
+) -> None:
+    """`max_steps: 1e3` said "Input should be a valid integer (got 1000.0)", a number the
+    user never wrote, and not what was wrong with it."""
+    valid_project(tmp_path)
+    write(tmp_path, "intents/pay-order.yaml", INTENT + f"  limits: {{max_steps: {written}}}\n")
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.limits.max_steps"
+    assert problem.message == (
+        f"a whole number is written without a decimal point or exponent: {whole}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("goal", "as_list"),
+    [("state.order.paid", "[state.order.paid]"), ('"!state.order.paid"', '["!state.order.paid"]')],
+)
+def test_one_item_where_a_list_is_wanted_is_told_how_to_write_the_list(
+    tmp_path: Path, goal: str, as_list: str
+) -> None:
+    """`goal: state.order.paid` said only "Input should be a valid list", and a newcomer
+    could not tell what a list is in YAML."""
+    valid_project(tmp_path)
+    write(
+        tmp_path,
+        "intents/pay-order.yaml",
+        INTENT.replace("  goal:\n    - state.order.paid\n", f"  goal: {goal}\n"),
+    )
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.goal"
+    assert problem.message.endswith(f": write one item as a list, {as_list}"), problem
+
+
 def test_a_number_written_as_a_string_is_an_error(tmp_path: Path) -> None:
     """Strict types: `cost: "5.0"` is a string, not a number, and the message shows the input."""
     write(tmp_path, "charge.yaml", CAPABILITY.replace("cost: 0.30", 'cost: "5.0"'))
@@ -188,6 +313,17 @@ def test_a_bool_is_not_a_number(tmp_path: Path) -> None:
     """Strict types: `cost: true` is refused."""
     write(tmp_path, "charge.yaml", CAPABILITY.replace("cost: 0.30", "cost: true"))
     assert "valid number (got True)" in only(problems(tmp_path)).message
+
+
+def test_text_yaml_reads_as_a_bool_says_why(tmp_path: Path) -> None:
+    """`region: no` (Norway) said "Input should be a valid string (got False)", a value
+    the user never wrote."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("region: eu", "region: no"))
+    problem = only(problems(tmp_path))
+    assert problem.message == (
+        "Input should be a valid string (got False): YAML reads yes, no, on, off, true and"
+        " false as a bool; quote text ('no')"
+    )
 
 
 def test_a_duration_without_a_unit_is_an_error(tmp_path: Path) -> None:
@@ -379,6 +515,66 @@ def test_an_error_in_a_block_condition_is_at_its_own_line(tmp_path: Path) -> Non
     assert problem.line == 10 and "(line 2 of the expression, column 21)" in problem.message
 
 
+@pytest.mark.parametrize(
+    ("when", "told"),
+    [
+        ("\"capability.provder == 'stripe'\"", "capability has no key 'provder'; did you mean "),
+        ('"plan.costs > 10.0"', "plan has no key 'costs'; did you mean 'cost'?"),
+        ('"intent.constraint.max_cost > 1.0"', "intent has no key 'constraint'; did you mean "),
+    ],
+)
+def test_a_rule_reading_a_key_its_variable_never_has_is_an_error(
+    tmp_path: Path, when: str, told: str
+) -> None:
+    """`capability`, `plan` and `intent` have keys known in advance: a misspelt one failed
+    every evaluation (a deny denied every capability, an avoid never fired), and `ido
+    validate` said ok."""
+    write(tmp_path, "residency.yaml", POLICY.replace("\"capability.region != 'eu'\"", when))
+    problem = only(problems(tmp_path))
+    assert (problem.line, problem.field) == (8, "spec.rules[0].when")
+    assert problem.message.startswith(told), problem.message
+
+
+def test_a_key_read_under_a_block_condition_is_told_at_its_own_line(tmp_path: Path) -> None:
+    """A macro's own name for an element is no variable (`plan` below); the misspelt key
+    is told at the line of the expression it is on."""
+    block = (
+        "when: |\n        capability.tags.exists(plan, plan == 'x') &&\n"
+        "        capability.regoin == 'eu'\n"
+    )
+    write(
+        tmp_path, "residency.yaml", POLICY.replace("when: \"capability.region != 'eu'\"\n", block)
+    )
+    problem = only(problems(tmp_path))
+    assert problem.line == 10 and "capability has no key 'regoin'" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "told"),
+    [
+        (
+            "intents/pay-order.yaml",
+            INTENT.replace("state.order.paid", "state.order.paid && intent.name == 'x'"),
+            "a goal reads state only, not intent",
+        ),
+        (
+            "capabilities/charge.yaml",
+            CAPABILITY.replace('"!state.order.paid"', '"capability.cost < 1.0"'),
+            "a requires condition reads state only, not capability",
+        ),
+    ],
+)
+def test_a_goal_or_requires_reading_another_variable_than_state_is_an_error(
+    tmp_path: Path, file: str, text: str, told: str
+) -> None:
+    """A goal or a capability's `requires` is evaluated with `state` alone: one reading
+    `intent` or `capability` never held, and `ido validate` said ok."""
+    valid_project(tmp_path)
+    write(tmp_path, file, text)
+    problem = only(problems(tmp_path))
+    assert problem.message.startswith(told), problem
+
+
 def test_a_duration_in_days_is_a_load_error_that_says_the_units_cel_takes(
     tmp_path: Path,
 ) -> None:
@@ -505,6 +701,28 @@ def test_a_pddl_file_given_by_name_is_told_how_ido_reads_pddl(tmp_path: Path, te
     assert "`ido import-pddl DOMAIN PROBLEM --out DIR`" in problem.message
 
 
+def test_a_file_of_another_kind_given_by_name_is_told_it_is_not_yaml(tmp_path: Path) -> None:
+    """`ido validate capabilities/kitchen.py` said "kind: missing key 'kind'", as if the
+    Python file wanted one."""
+    code = write(tmp_path, "kitchen.py", "def brew(ctx):\n    return {'cup': 1}\n")
+    with pytest.raises(LoadError) as info:
+        load_catalog([code], base=tmp_path)
+    assert only(info.value.problems) == Problem(
+        "kitchen.py",
+        1,
+        "",
+        "a .py file, not a YAML resource: resources live in .yaml and .yml files",
+    )
+
+
+def test_a_yaml_resource_in_a_file_of_another_name_given_by_name_loads(tmp_path: Path) -> None:
+    """A file given by name is read whatever its name; only when it fails is its name
+    blamed."""
+    named = write(tmp_path, "charge.txt", CAPABILITY)
+    catalog = load_catalog([named], base=tmp_path)
+    assert "charge" in catalog.capabilities
+
+
 def test_the_api_version_must_be_ido_v1(tmp_path: Path) -> None:
     """Another apiVersion is refused."""
     write(tmp_path, "charge.yaml", CAPABILITY.replace("ido/v1", "ido/v2"))
@@ -571,15 +789,16 @@ def test_keys_yaml_reads_as_other_than_text_are_each_reported_at_their_key(
 def test_a_name_declared_twice_points_at_the_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The same kind and name in two files is an error that says where the first one is."""
+    """The same kind and name in two files is an error that says where the first one is:
+    the line of its name (it said the line its document starts on, `---` or a comment)."""
     monkeypatch.chdir(tmp_path)
-    write(tmp_path, "a.yaml", CAPABILITY + "---\n" + POLICY)
+    write(tmp_path, "a.yaml", "# payments\n" + CAPABILITY + "---\n" + POLICY)
     write(tmp_path, "b.yaml", POLICY.replace("residency", "sox") + "---\n" + CAPABILITY)
     problem = only(problems(tmp_path))
     assert problem.file == "b.yaml"
     assert problem.field == "metadata.name"
     assert problem.line == 13
-    assert problem.message == "Capability 'charge' is declared twice; first in a.yaml:1"
+    assert problem.message == "Capability 'charge' is declared twice; first in a.yaml:4"
 
 
 def test_the_same_name_in_two_kinds_is_allowed(tmp_path: Path) -> None:
@@ -591,6 +810,19 @@ def test_the_same_name_in_two_kinds_is_allowed(tmp_path: Path) -> None:
 
 
 # --- YAML problems ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("indent", ["\t", "  \t"])
+def test_a_tab_in_the_indentation_is_named(tmp_path: Path, indent: str) -> None:
+    """An editor shows a tab as spaces, and YAML's "found character that cannot start any
+    token" does not say which character: the tab is named, with its column."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("  region: eu", f"{indent}region: eu"))
+    problem = only(problems(tmp_path))
+    assert problem.line == 6
+    column = indent.index("\t") + 1
+    assert problem.message.endswith(
+        f"(a tab at column {column}: YAML indents with spaces, not tabs)"
+    ), problem
 
 
 def test_a_yaml_syntax_error_is_reported_with_its_line(tmp_path: Path) -> None:
@@ -976,3 +1208,14 @@ def test_a_reference_to_a_resource_that_did_not_load_is_not_told_again(tmp_path:
         ("policies/residency.yaml", "spec.rules"),  # missing
         ("policies/residency.yaml", "spec.rulez"),  # unknown
     }, found
+
+
+def test_the_keys_a_rule_may_read_are_those_its_variables_have(tmp_path: Path) -> None:
+    """What load time holds a rule to is what a decision gives it: every key of the
+    `capability`, `plan` and `intent` variables, and no other."""
+    valid_project(tmp_path)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    charge = catalog.capabilities["charge"]
+    assert tuple(capability_view(charge)) == KEYS["capability"]
+    assert tuple(plan_view([charge])) == KEYS["plan"]
+    assert sorted(intent_view(catalog.intents["pay-order"])) == sorted(KEYS["intent"])
