@@ -29,7 +29,7 @@ from ido.model import Intent
 from ido.model.durations import durations_against
 from ido.planner import Planner
 from ido.planner.limit_words import probability_against, written_amount, written_probability
-from ido.planner.simulate import check_plan
+from ido.planner.simulate import check_plan, needless_steps, undone_steps
 from ido.planner.solving import step_of
 from ido.planner.types import Plan, PlanResult, Rejection, Task
 from ido.state import digest
@@ -100,10 +100,11 @@ def check_approved(
     trigger: str,
 ) -> tuple[Decision | None, dict[str, Any]]:
     """Whether the approved plan still holds in this snapshot: every step's requirements
-    hold (or earlier steps of the plan bring them about), no rule denies a step or the plan,
-    and the budget, deadline and success probability left (with beliefs as they stand now)
-    admit it. Returns the decision that goes on with it (None when it no longer holds) and
-    the check's record, which says why."""
+    hold (or earlier steps of the plan bring them about), each step still changes what the
+    goal needs (else it would be performed for real for nothing: an order paid twice), no
+    rule denies a step or the plan, and the budget, deadline and success probability left
+    (with beliefs as they stand now) admit it. Returns the decision that goes on with it
+    (None when it no longer holds) and the check's record, which says why."""
     record: dict[str, Any] = {"decision": approved["decision"], "holds": False}
     recorded = approved["plan"]
     names = [str(s["capability"]) for s in recorded["steps"]]
@@ -120,6 +121,8 @@ def check_approved(
     if all(compile_condition(g).evaluate({"state": state}).holds for g in task.goal):
         problems.append("the goal already holds")  # nothing is left to do
     problems += [p for p in check_plan(task, plan) if not p.endswith("is denied by policy")]
+    if not problems:  # a step that would change nothing is performed for real: paid twice
+        problems += needless_steps(task, plan) or undone_steps(task, plan)
     check = plan_check(intent, catalog, state, history, seen[0])
     plan_hits = check(plan) if check.rules else []
     errors += check.errors
@@ -132,8 +135,8 @@ def check_approved(
     within = _within(task, plan)
     record.update(
         holds=True,
-        why="every step's requirements hold or come from earlier steps, no rule denies it"
-        + (f"; {within}" if within else ""),
+        why="every step's requirements hold or come from earlier steps, each step is still "
+        "needed, no rule denies it" + (f"; {within}" if within else ""),
     )
     denials = tuple(Rejection(d.action.name, "denied", d.message, rule=d.rule) for d in task.denied)
     result = PlanResult(

@@ -30,6 +30,10 @@ OBSERVER = (
     "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: load}\n"
     "spec: {file: load.json, at: load}\n"
 )
+ORDER_OBSERVER = (
+    "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: order}\n"
+    "spec: {file: order.json, at: order}\n"
+)
 
 
 def ido(*args: str) -> tuple[int, str]:
@@ -78,6 +82,14 @@ def gated(project: Path) -> Path:
     intent = project / "intents" / "ship-order.yaml"
     intent.write_text(intent.read_text() + "  observers: [load]\n")
     return project
+
+
+def observe_order(project: Path) -> None:
+    """The order is observed too (`state.order`, from order.json), so a test can change it."""
+    (project / "capabilities" / "order.json").write_text("{}")
+    (project / "capabilities" / "order.yaml").write_text(ORDER_OBSERVER)
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("observers: [load]", "observers: [load, order]"))
 
 
 def test_the_approved_plan_runs_though_deciding_again_would_pick_another(gated: Path) -> None:
@@ -206,13 +218,7 @@ def test_a_step_whose_requirement_no_longer_holds_is_named(gated: Path) -> None:
     """The order was paid elsewhere while the run waited: paying again is not possible
     (`requires '!state.order.paid'`), so the approved plan no longer holds, and the check
     names the step and its requirement."""
-    (gated / "capabilities" / "order.json").write_text("{}")
-    (gated / "capabilities" / "order.yaml").write_text(
-        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: order}\n"
-        "spec: {file: order.json, at: order}\n"
-    )
-    intent = gated / "intents" / "ship-order.yaml"
-    intent.write_text(intent.read_text().replace("observers: [load]", "observers: [load, order]"))
+    observe_order(gated)
     assert ido("run", "ship-order")[0] == 3
     ido("approve", "last", "--by", "alice")
     (gated / "capabilities" / "order.json").write_text('{"paid": true}')
@@ -221,3 +227,28 @@ def test_a_step_whose_requirement_no_longer_holds_is_named(gated: Path) -> None:
     assert last["approved"]["holds"] is False
     assert last["approved"]["why"] == "step 1: pay-cheap-eu requires '!state.order.paid'"
     assert "pay-cheap-eu" not in called(gated)
+
+
+def test_an_approved_step_that_would_change_nothing_is_not_performed(gated: Path) -> None:
+    """Paying has no guard here, and the order was paid elsewhere while the run waited. The
+    approved plan's requirements all held, so it ran and paid the order a second time,
+    though only shipping was approved and deciding anew plans shipping alone. A step that
+    would change nothing no longer holds: the run plans again and asks for that plan."""
+    catalog = gated / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace('  requires: ["!state.order.paid"]\n', "", 1))
+    observe_order(gated)
+    assert ido("run", "ship-order")[0] == 3
+    ido("approve", "last", "--by", "alice")
+    (gated / "capabilities" / "order.json").write_text('{"paid": true}')
+    code, out = ido("resume", "last")
+    assert code == 3 and "ship needs approval" in out, out
+    assert called(gated) == []
+    last = decisions(gated)[-1]
+    assert last["approved"]["holds"] is False
+    assert last["approved"]["why"] == (
+        "step 1: pay-cheap-eu changes nothing: its effects already hold"
+    )
+    assert [s["capability"] for s in last["result"]["plan"]["steps"]] == ["ship"]
+    ido("approve", "last", "--by", "alice")
+    assert ido("resume", "last")[0] == 0
+    assert called(gated) == ["ship"]
