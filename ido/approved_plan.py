@@ -36,10 +36,12 @@ from ido.state import digest
 
 
 def approved_plan(events: Sequence[Event]) -> dict[str, Any] | None:
-    """The plan a blocked run waited for a person's approval of: its last decision's, when
-    that decision asked for approval and no step started since (`{"decision": N, "plan":
-    plan as recorded}`); None when the run waits on something else (a step whose outcome
-    is unknown, a compensation)."""
+    """The plan a run waited for a person's approval of: its last decision's, when that
+    decision asked for approval and no step started since (`{"decision": N, "plan": plan as
+    recorded}`); None when the run waits on something else (a step whose outcome is
+    unknown, a compensation). A run interrupted before the approved plan's first step goes
+    on with it too: its last decision asked, or it was a check that found the plan held
+    (then the decision approved is the one that check named)."""
     at = next((i for i in range(len(events) - 1, -1, -1) if events[i].kind == "decided"), None)
     if at is None:
         return None
@@ -50,6 +52,9 @@ def approved_plan(events: Sequence[Event]) -> dict[str, Any] | None:
     since = events[at + 1 :]
     if any(e.kind in STARTS for e in since):
         return None
+    check = data.get("approved") or {}
+    if check.get("holds"):  # the check found it held: still that approval's plan
+        return {"decision": check["decision"], "plan": plan}
     number = data["number"]
     asked = [
         e

@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from ido.approved_plan import approved_plan
 from ido.cli import app
-from ido.journal import SqliteJournal
+from ido.journal import Event, SqliteJournal
+from ido.loading import load_catalog
+from ido.runtime.local import LocalRuntime
 from ido.testing import Answer, ScriptedModel
 
 runner = CliRunner()
@@ -252,3 +255,47 @@ def test_an_approved_step_that_would_change_nothing_is_not_performed(gated: Path
     ido("approve", "last", "--by", "alice")
     assert ido("resume", "last")[0] == 0
     assert called(gated) == ["ship"]
+
+
+class Stop(Exception):
+    """The process dies here (a test's listener raises it)."""
+
+
+def test_an_approved_plan_survives_a_crash_before_its_first_step(gated: Path) -> None:
+    """Resumed after the approval, the run found the approved plan held and then died before
+    paying. Resumed after that interruption, it decided anew: cheappay being busy, it chose
+    priceypay and asked the person again for a plan they never saw. It checks the approved
+    plan again instead, and it runs as approved."""
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    busy(gated, True)
+    catalog = load_catalog(["intents", "capabilities", "policies"])
+
+    def die_once_held(kind: str, data: Any) -> None:
+        if kind == "decided" and data.get("approved"):
+            raise Stop()
+
+    with SqliteJournal(gated / ".ido" / "ido.db") as journal:
+        run = journal.resolve("last")
+        with pytest.raises(Stop):
+            LocalRuntime(catalog, journal, base=gated, listener=die_once_held).resume(run)
+        report = LocalRuntime(catalog, journal, base=gated).resume(run)
+    assert report.outcome == "achieved", report
+    assert called(gated) == ["pay-cheap-eu", "ship"]
+    last = decisions(gated)[-1]
+    assert last["trigger"] == "resumed after an interruption"
+    assert last["approved"]["holds"] is True and last["approved"]["decision"] == 1
+
+
+def test_a_held_approved_plan_on_record_is_still_the_approved_one() -> None:
+    """A check that found the approved plan held, recorded before the crash, hands that
+    plan on to the next resume (naming the decision approved), until a step starts."""
+    plan = {"steps": [{"capability": "pay-cheap-eu"}, {"capability": "ship"}]}
+    held = {"decision": 1, "holds": True, "why": "…"}
+    decided = {"number": 2, "result": {"plan": plan}, "approved": held}
+    events = [Event("r", 1, "", "decided", decided), Event("r", 2, "", "run_released", {})]
+    assert approved_plan(events) == {"decision": 1, "plan": plan}
+    started = Event("r", 3, "", "action_started", {"capability": "pay-cheap-eu"})
+    assert approved_plan([*events, started]) is None
+    no_longer = {**decided, "approved": {**held, "holds": False}}
+    assert approved_plan([Event("r", 1, "", "decided", no_longer)]) is None

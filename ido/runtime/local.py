@@ -319,7 +319,7 @@ class LocalRuntime:
         said_no = (rejected(asked, given) or expired(asked, given, now)) if blocked else None
         if said_no is not None:  # not resumed: the "no" ends it, as the record says
             data["fails"] = said_no
-        elif blocked:  # what runs is what was approved, while it still holds
+        else:  # what runs is what was approved, while it still holds
             run.approved = approved_plan(events)
         # Only if nobody else took the run over since we read it (another `ido resume`, or
         # the runner): two processes must never carry on the same run.
