@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ido.approvals import PLAN, UNKNOWN_RULE
+from ido.approvals import PLAN, UNKNOWN_RULE, plan_digest
 from ido.conditions import compile_condition
 from ido.decide import (
     Decision,
@@ -53,17 +53,31 @@ def approved_plan(events: Sequence[Event]) -> dict[str, Any] | None:
     if any(e.kind in STARTS for e in since):
         return None
     check = data.get("approved") or {}
-    if check.get("holds"):  # the check found it held: still that approval's plan
-        return {"decision": check["decision"], "plan": plan}
     number = data["number"]
-    asked = [
-        e
-        for e in since
-        if e.kind == "approval_required"
-        and e.data.get("decision") == number
-        and e.data.get("rule") != UNKNOWN_RULE
-    ]
-    return {"decision": number, "plan": plan} if asked else None
+    if any(_asking(e) and e.data.get("decision") == number for e in since):
+        return {"decision": number, "plan": plan, "asked": asked_of(events, plan)}
+    if check.get("holds"):  # the check found it held: still that approval's plan
+        return {"decision": check["decision"], "plan": plan, "asked": asked_of(events, plan)}
+    return None
+
+
+def _asking(event: Event) -> bool:
+    """Whether `event` asked a person to approve a plan (not ido's own request about a step
+    whose outcome is unknown)."""
+    return event.kind == "approval_required" and event.data.get("rule") != UNKNOWN_RULE
+
+
+def asked_of(events: Sequence[Event], plan: Mapping[str, Any]) -> list[list[str]]:
+    """What the run asked approval for of `plan` (as recorded), by any decision that made
+    it: each request's [rule, capability or `PLAN`]. A rule that asks of it now and was not
+    asked then has no verdict: the plan goes on to ask it."""
+    digest_ = plan_digest(plan)
+    asked = {
+        (str(e.data["rule"]), str(e.data["capability"]))
+        for e in events
+        if _asking(e) and e.data.get("plan") == digest_
+    }
+    return [list(a) for a in sorted(asked)]
 
 
 def _denials(task: Task, names: Sequence[str]) -> list[str]:
@@ -90,6 +104,31 @@ def _within(task: Task, plan: Plan) -> str:
     if least is not None:
         reached = probability_against(plan.success_probability, least)
         said.append(f"success {reached} ≥ min_success_probability {written_probability(least, 4)}")
+    return "; ".join(said)
+
+
+def _uncovered(
+    recorded: Mapping[str, Any],
+    plan: Plan,
+    approvals: Sequence[tuple[str, str, str]],
+    asked: Sequence[Sequence[str]] | None,
+) -> str:
+    """What the approval given does not cover of the plan as it stands now (empty when it
+    covers it all): its cost moved (an approval is of the plan at its cost, `plan_digest`),
+    or a rule asks that was not asked then. The plan goes on to ask the person again, so
+    the run must not say it goes on as approved. `asked`: None when unknown (not checked)."""
+    said = []
+    if plan_digest(recorded) != plan_digest(plan.to_json()):
+        before = written_amount(float(recorded.get("cost", 0.0)))
+        said.append(f"its cost moved {before} → {written_amount(plan.cost)}")
+    if asked is not None:
+        then = {(str(rule), str(about)) for rule, about in asked}
+        new = dict.fromkeys(
+            f"{rule} now asks about {'the plan' if about == PLAN else about}"
+            for rule, about, _ in approvals
+            if (rule, about) not in then
+        )
+        said += list(new)
     return "; ".join(said)
 
 
@@ -143,19 +182,23 @@ def check_approved(
         why="every step's requirements hold or come from earlier steps, each step is still "
         "needed, no rule denies it" + (f"; {within}" if within else ""),
     )
-    denials = tuple(Rejection(d.action.name, "denied", d.message, rule=d.rule) for d in task.denied)
-    result = PlanResult(
-        "planned",
-        plan=plan,
-        rejections=denials,
-        proven_optimal=False,
-        solver={"approved": approved["decision"]},
-    )
     chosen = set(names)
     mattered = [h for h in hits if h.effect != "require_approval" or h.subject in chosen]
     approvals = tuple(
         (h.ref, h.subject, h.message) for h in mattered if h.effect == "require_approval"
     ) + tuple((h.ref, PLAN, h.message) for h in plan_hits if h.effect == "require_approval")
+    uncovered = _uncovered(recorded, plan, approvals, approved.get("asked"))
+    if uncovered:  # it still works, but not as the person approved it: they are asked
+        record["asked"] = uncovered
+    denials = tuple(Rejection(d.action.name, "denied", d.message, rule=d.rule) for d in task.denied)
+    solver: dict[str, Any] = {"approved": approved["decision"]}
+    result = PlanResult(
+        "planned",
+        plan=plan,
+        rejections=denials,
+        proven_optimal=False,
+        solver=solver | ({"asked_again": uncovered} if uncovered else {}),
+    )
     decision = Decision(
         number=number,
         trigger=trigger,

@@ -1918,7 +1918,9 @@ def _decided_lines(data: Mapping[str, Any]) -> list[str]:
 
     result, check = data["result"], data.get("approved")
     head = f"decision {data['number']} ({data['trigger']})"
-    if check and check.get("holds"):
+    if check and check.get("holds") and check.get("asked"):
+        head += f", the plan of decision {check['decision']}, asked again ({check['asked']})"
+    elif check and check.get("holds"):
         head += f", the plan approved in decision {check['decision']} still holds"
     if result["status"] == "planned":
         steps = _stages(result["plan"])

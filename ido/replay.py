@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ido.approvals import Request, answering, pending, subject, verdicts
-from ido.approved_plan import decide_approved
+from ido.approved_plan import approved_plan, decide_approved
 from ido.decide import decide
 from ido.decision_words import chosen, reworded
 from ido.errors import IdoError, JournalError, NotFoundError
@@ -125,8 +125,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     count = 0
     mentioned: set[str] = set()  # the capabilities the run's decisions named
     worded: list[Worded] = []
-    plans: dict[int, Any] = {}  # each decision's plan, by number: the one a check checks
-    for event in events:
+    for at, event in enumerate(events):
         data = event.data
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
         lessons, lesson = fold_lessons(lessons, event, shared=simulated is None)
@@ -163,7 +162,8 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                     "see what changes without it with a counterfactual replay (--policies DIR)"
                 )
             spec = intent.spec.model_copy(update={"policies": list(data["policies"])})
-            approved = _approved(data, plans)
+            # the approved plan it checked, as the runtime found it on resuming
+            approved = approved_plan(events[:at]) if data.get("approved") else None
             deciding = intent.model_copy(update={"spec": spec})
             number, trigger = int(data["number"]), str(data["trigger"])
             again = (
@@ -180,7 +180,6 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                     trigger=trigger,
                 )
             ).to_json()
-            plans[number] = (data.get("result") or {}).get("plan")
             record = data.get("result", {}).get("solver", {}).get("llm") or {}
             fold_model_calls(run, record)
             recorded = {k: v for k, v in data.items() if k not in INPUTS}
@@ -201,14 +200,6 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 )
                 return Replay(run_id, count, divergence, tuple(worded))
     return Replay(run_id, count, None, tuple(worded))
-
-
-def _approved(data: Mapping[str, Any], plans: Mapping[int, Any]) -> dict[str, Any] | None:
-    """The approved plan a decision made on resuming checked (`ido.approved_plan`), as the
-    runtime found it; None for a decision that checked none (every one before the check)."""
-    check = data.get("approved")
-    plan = plans.get(int(check["decision"])) if check else None
-    return None if not check or not plan else {"decision": check["decision"], "plan": plan}
 
 
 def catalog_change(

@@ -294,8 +294,53 @@ def test_a_held_approved_plan_on_record_is_still_the_approved_one() -> None:
     held = {"decision": 1, "holds": True, "why": "…"}
     decided = {"number": 2, "result": {"plan": plan}, "approved": held}
     events = [Event("r", 1, "", "decided", decided), Event("r", 2, "", "run_released", {})]
-    assert approved_plan(events) == {"decision": 1, "plan": plan}
+    assert approved_plan(events) == {"decision": 1, "plan": plan, "asked": []}
     started = Event("r", 3, "", "action_started", {"capability": "pay-cheap-eu"})
     assert approved_plan([*events, started]) is None
     no_longer = {**decided, "approved": {**held, "holds": False}}
     assert approved_plan([Event("r", 1, "", "decided", no_longer)]) is None
+
+
+def test_an_approved_plan_whose_cost_moved_is_asked_again_and_says_so(gated: Path) -> None:
+    """Shipping's price rose from 0.50 to 0.60 while the run waited. The resume said the
+    approved plan still held and ran as approved, then blocked on a fresh request with no
+    reason given (an approval is of the plan at its cost). It says the cost moved."""
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    catalog = gated / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("cost: 0.50", "cost: 0.60", 1))
+    code, out = ido("resume", "last")
+    assert code == 3 and called(gated) == [], out
+    assert "still holds" not in out
+    assert "the plan of decision 1, asked again (its cost moved 0.80 → 0.90)" in out
+    assert "Shipping needs a human.; asked again: its cost moved 0.80 → 0.90)" in out
+    check = decisions(gated)[-1]["approved"]
+    assert check["holds"] is True and check["asked"] == "its cost moved 0.80 → 0.90"
+    told = ido("explain", "last")[1]
+    assert "as approved in decision 1" not in told
+    assert "not planned again; asked again: its cost moved 0.80 → 0.90" in told
+    ido("approve", "last", "--by", "alice")
+    code, out = ido("resume", "last")
+    assert code == 0 and "the plan approved in decision 2 still holds" in out, out
+    assert called(gated) == ["pay-cheap-eu", "ship"]
+
+
+def test_a_rule_that_asks_since_the_approval_is_named(gated: Path) -> None:
+    """A rule added while the run waited asks about paying: nobody approved that, so the
+    run asks, and the check says which rule asks rather than that the plan is approved."""
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    policy = gated / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: pay-needs-ok\n      effect: require_approval\n"
+        + "      when: \"'payments' in capability.tags\"\n      message: pay ok?\n"
+    )
+    code, out = ido("resume", "last")
+    assert code == 3 and called(gated) == [], out
+    assert "pay-cheap-eu needs approval (residency/pay-needs-ok: pay ok?" in out
+    check = decisions(gated)[-1]["approved"]
+    assert check["asked"] == "residency/pay-needs-ok now asks about pay-cheap-eu"
+    ido("approve", "last", "--by", "alice")
+    assert ido("resume", "last")[0] == 0
+    assert called(gated) == ["pay-cheap-eu", "ship"]

@@ -729,6 +729,7 @@ class LocalRuntime:
             read[(PROPOSE, PLAN)] = digest({"replans": run.replans})
         if not asked:
             return None
+        uncovered = (decision.approved or {}).get("asked")  # `ido.approved_plan` says why
         plan = decision.result.plan.to_json()
         digest_ = plan_digest(plan)
         events = self.journal.events(run.run_id)
@@ -759,6 +760,8 @@ class LocalRuntime:
                 message += "; asked again: the run replanned since it was approved"
             elif moved:  # approved for the same plan, with what the rule read otherwise
                 message += "; asked again: what the rule reads moved since it was approved"
+            elif uncovered:  # the approved plan, which the approval no longer covers
+                message += f"; asked again: {uncovered}"
             waiting.append((rule, name, step, message, first, key[4], held_so))
         if not waiting:
             return None
