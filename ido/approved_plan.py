@@ -90,6 +90,25 @@ def _denials(task: Task, names: Sequence[str]) -> list[str]:
     ]
 
 
+def _unworkable(task: Task, plan: Plan, state: Mapping[str, Any]) -> list[str]:
+    """Why the plan, its steps all allowed, cannot work now (empty when it can): the goal
+    holds already, a step's requirement does not hold, a limit left is exceeded; else a step
+    would change nothing (it would be performed for real all the same: an order paid twice).
+    Not called for a plan with a denied step: every step after it would fail to be told too,
+    burying the one reason (a step denied is not an available capability)."""
+    problems = []
+    if all(compile_condition(g).evaluate({"state": state}).holds for g in task.goal):
+        problems.append("the goal already holds")  # nothing is left to do
+    problems += check_plan(task, plan)
+    return problems or needless_steps(task, plan) or undone_steps(task, plan)
+
+
+def joined(reasons: Sequence[str]) -> str:
+    """Reasons in one line, `; ` between them; a rule's message ending in a full stop does
+    not leave `off.; ` behind."""
+    return "; ".join(r.rstrip().removesuffix(".") for r in reasons)
+
+
 def _within(task: Task, plan: Plan) -> str:
     """The limits left the plan is within, in words: `cost 0.80 of the 5.00 left of
     max_cost; latency 1.8s of the 29.99s left of the deadline; success 0.9702 ≥ 0.9000`."""
@@ -161,12 +180,7 @@ def check_approved(
     actions = {a.name: a for a in task.actions} | {d.action.name: d.action for d in task.denied}
     after = tuple(tuple(int(i) for i in w) for w in recorded.get("after") or ())
     plan = Plan(tuple(step_of(task, actions[n]) for n in names), after or None)
-    problems = _denials(task, names)
-    if all(compile_condition(g).evaluate({"state": state}).holds for g in task.goal):
-        problems.append("the goal already holds")  # nothing is left to do
-    problems += [p for p in check_plan(task, plan) if not p.endswith("is denied by policy")]
-    if not problems:  # a step that would change nothing is performed for real: paid twice
-        problems += needless_steps(task, plan) or undone_steps(task, plan)
+    problems = _denials(task, names) or _unworkable(task, plan, state)
     check = plan_check(intent, catalog, state, history, seen[0])
     plan_hits = check(plan) if check.rules else []
     errors += check.errors
@@ -174,7 +188,7 @@ def check_approved(
         f"plan rule {h.ref} now denies it: {h.message}" for h in plan_hits if h.effect == "deny"
     ]
     if problems:
-        record["why"] = "; ".join(problems)
+        record["why"] = joined(problems)
         return None, record
     within = _within(task, plan)
     record.update(

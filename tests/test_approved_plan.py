@@ -122,7 +122,8 @@ def test_an_approved_plan_that_no_longer_holds_is_planned_again_and_says_why(
     gated: Path,
 ) -> None:
     """A rule now denies a step of the approved plan: it is planned again, the decision
-    names the rule, and the new plan's shipping is asked for again."""
+    names the rule (that alone: not also each consequence of the step missing, the next
+    step's requirement and the goal), and the new plan's shipping is asked for again."""
     ido("run", "ship-order")
     ido("approve", "last", "--by", "alice")
     policy = gated / "policies" / "residency.yaml"
@@ -137,10 +138,12 @@ def test_an_approved_plan_that_no_longer_holds_is_planned_again_and_says_why(
     assert called(gated) == []
     last = decisions(gated)[-1]
     assert last["approved"]["holds"] is False
-    assert "pay-cheap-eu is now denied by residency/no-cheappay" in last["approved"]["why"]
+    assert last["approved"]["why"] == (
+        "pay-cheap-eu is now denied by residency/no-cheappay: cheappay is off"
+    )
     assert last["result"]["plan"]["steps"][0]["capability"] == "pay-pricey-eu"
     told = ido("explain", "last")[1]
-    assert "the approved plan (decision 1) no longer holds: pay-cheap-eu is now denied" in told
+    assert "no-cheappay: cheappay is off; planned again" in told
     assert "no longer holds: pay-cheap-eu is now denied" in ido("audit")[1]
 
 
