@@ -110,15 +110,16 @@ def joined(reasons: Sequence[str]) -> str:
 
 
 def _within(task: Task, plan: Plan) -> str:
-    """The limits left the plan is within, in words: `cost 0.80 of the 5.00 left of
-    max_cost; latency 1.8s of the 29.99s left of the deadline; success 0.9702 ≥ 0.9000`."""
+    """The limits left the plan is within, in words: `cost 0.80 within the 5.00 left of
+    max_cost; latency 1.8s within the 29.99s left of the deadline; success 0.9702 ≥
+    min_success_probability 0.9000`."""
     limits, said = task.limits, []
     if limits.max_cost is not None:
         cost, left = written_amount(plan.cost), written_amount(limits.max_cost)
-        said.append(f"cost {cost} of the {left} left of max_cost")
+        said.append(f"cost {cost} within the {left} left of max_cost")
     if limits.deadline is not None:
         took, left = durations_against(plan.latency, limits.deadline)
-        said.append(f"latency {took} of the {left} left of the deadline")
+        said.append(f"latency {took} within the {left} left of the deadline")
     least = limits.min_success_probability
     if least is not None:
         reached = probability_against(plan.success_probability, least)

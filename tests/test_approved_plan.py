@@ -110,6 +110,10 @@ def test_the_approved_plan_runs_though_deciding_again_would_pick_another(gated: 
     last = decisions(gated)[-1]
     assert last["approved"]["holds"] is True and last["approved"]["decision"] == 1
     assert last["approved"]["why"].startswith("every step's requirements hold")
+    assert (
+        "; cost 0.80 within the 5.00 left of max_cost; latency 1.8s within"
+        in last["approved"]["why"]
+    )
     told = ido("explain", "last")[1]
     assert "the approved plan (decision 1) still holds: every step's requirements" in told
     assert "as approved in decision 1, not planned again" in told
