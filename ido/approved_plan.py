@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ido.approvals import PLAN, UNKNOWN_RULE, plan_digest
+from ido.approvals import PLAN, SPEC_PARTS, UNKNOWN_RULE, plan_digest, spec_digests, specced
 from ido.conditions import compile_condition
 from ido.decide import (
     Decision,
@@ -54,10 +54,13 @@ def approved_plan(events: Sequence[Event]) -> dict[str, Any] | None:
         return None
     check = data.get("approved") or {}
     number = data["number"]
+    specs = data.get("capability_digests")  # (none in decisions recorded before them)
+    keyed = specs if specced(events) else None  # what its requests' digests cover
+    found = {"plan": plan, "asked": asked_of(events, plan, keyed), "specs": specs}
     if any(_asking(e) and e.data.get("decision") == number for e in since):
-        return {"decision": number, "plan": plan, "asked": asked_of(events, plan)}
+        return {"decision": number, **found}
     if check.get("holds"):  # the check found it held: still that approval's plan
-        return {"decision": check["decision"], "plan": plan, "asked": asked_of(events, plan)}
+        return {"decision": check["decision"], **found}
     return None
 
 
@@ -67,11 +70,16 @@ def _asking(event: Event) -> bool:
     return event.kind == "approval_required" and event.data.get("rule") != UNKNOWN_RULE
 
 
-def asked_of(events: Sequence[Event], plan: Mapping[str, Any]) -> list[list[str]]:
-    """What the run asked approval for of `plan` (as recorded), by any decision that made
-    it: each request's [rule, capability or `PLAN`]. A rule that asks of it now and was not
-    asked then has no verdict: the plan goes on to ask it."""
-    digest_ = plan_digest(plan)
+def asked_of(
+    events: Sequence[Event],
+    plan: Mapping[str, Any],
+    specs: Mapping[str, Mapping[str, str]] | None,
+) -> list[list[str]]:
+    """What the run asked approval for of `plan` (as recorded, its steps performing
+    `specs`), by any decision that made it: each request's [rule, capability or `PLAN`].
+    A rule that asks of it now and was not asked then has no verdict: the plan goes on to
+    ask it."""
+    digest_ = plan_digest(plan, specs)
     asked = {
         (str(e.data["rule"]), str(e.data["capability"]))
         for e in events
@@ -88,6 +96,24 @@ def _denials(task: Task, names: Sequence[str]) -> list[str]:
         for name in dict.fromkeys(names)
         if name in denied
     ]
+
+
+def _respecified(
+    catalog: Catalog, names: Sequence[str], specs: Mapping[str, Mapping[str, str]] | None
+) -> list[str]:
+    """What the plan's steps perform that is not what was approved (empty when nothing
+    moved): `ship's binding changed since the approval` (a shell command swapped in, say).
+    `specs`: as the approved decision recorded them; None, recorded before they were."""
+    said = []
+    for name in dict.fromkeys(names):
+        then = (specs or {}).get(name)
+        if then is None:
+            continue
+        now = spec_digests(catalog.capabilities[name])
+        moved = [part for part in SPEC_PARTS if then.get(part) != now[part]]
+        if moved:
+            said.append(f"{name}'s {' and '.join(moved)} changed since the approval")
+    return said
 
 
 def _unworkable(task: Task, plan: Plan, state: Mapping[str, Any]) -> list[str]:
@@ -175,6 +201,10 @@ def check_approved(
     gone = [n for n in dict.fromkeys(names) if n not in catalog.capabilities]
     if gone:
         record["why"] = f"{', '.join(gone)} no longer in the catalog"
+        return None, record
+    moved = _respecified(catalog, names, approved.get("specs"))
+    if moved:
+        record["why"] = joined(moved)
         return None, record
     seen = health_view(catalog, history, state)
     task, hits, errors, beliefs = build_task(intent, catalog, state, history, 0, seen=seen)

@@ -45,7 +45,14 @@ from ido.runtime.recovery import (
 if TYPE_CHECKING:
     from ido.scenario.recorded import Counterfactual
 
-INPUTS = ("now", "policies", "policy_digests", "unbound", "unresolved")  # beside a decision
+INPUTS = (
+    "now",
+    "policies",
+    "policy_digests",
+    "capability_digests",
+    "unbound",
+    "unresolved",
+)  # beside a decision
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ run checks it in a fresh observation instead of deciding anew (`ido.approved_pla
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from ido.approvals import plan_digest
 from ido.approved_plan import approved_plan
 from ido.cli import app
 from ido.journal import Event, SqliteJournal
@@ -301,7 +303,7 @@ def test_a_held_approved_plan_on_record_is_still_the_approved_one() -> None:
     held = {"decision": 1, "holds": True, "why": "…"}
     decided = {"number": 2, "result": {"plan": plan}, "approved": held}
     events = [Event("r", 1, "", "decided", decided), Event("r", 2, "", "run_released", {})]
-    assert approved_plan(events) == {"decision": 1, "plan": plan, "asked": []}
+    assert approved_plan(events) == {"decision": 1, "plan": plan, "asked": [], "specs": None}
     started = Event("r", 3, "", "action_started", {"capability": "pay-cheap-eu"})
     assert approved_plan([*events, started]) is None
     no_longer = {**decided, "approved": {**held, "holds": False}}
@@ -350,4 +352,48 @@ def test_a_rule_that_asks_since_the_approval_is_named(gated: Path) -> None:
     assert check["asked"] == "residency/pay-needs-ok now asks about pay-cheap-eu"
     ido("approve", "last", "--by", "alice")
     assert ido("resume", "last")[0] == 0
+    assert called(gated) == ["pay-cheap-eu", "ship"]
+
+
+def test_an_approved_step_whose_binding_changed_is_asked_again(gated: Path) -> None:
+    """Shipping's binding was swapped for another command while the run waited: the resume
+    said the approved plan still held and ran the new command, which nobody approved. The
+    plan no longer holds, says what moved, and its replan (the same steps) asks again."""
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    catalog = gated / "capabilities" / "catalog.yaml"
+    catalog.write_text(
+        catalog.read_text().replace(
+            '  output: shipment\n  run: {python: "fakesvc.impl:call"}',
+            '  output: shipment\n  run: {shell: [sh, -c, "echo other >> other.log; echo {}"]}',
+        )
+    )
+    code, out = ido("resume", "last")
+    assert code == 3 and "ship needs approval" in out, out
+    assert "no longer holds: ship's binding changed since the approval; planned again" in out
+    assert called(gated) == [] and not (gated / "other.log").exists()
+    ido("approve", "last", "--by", "alice")
+    code, out = ido("resume", "last")
+    assert code == 0 and "achieved" in out, out
+    assert (gated / "other.log").read_text() == "other\n"
+
+
+def test_a_run_recorded_before_spec_digests_keeps_its_verdicts(gated: Path) -> None:
+    """A run an older ido blocked (its decision without `capability_digests`, its request's
+    plan digest without them) and a person approved goes on after the upgrade, without
+    being asked again: its approvals keep the digests they were given on."""
+    ido("run", "ship-order")
+    with sqlite3.connect(gated / ".ido" / "ido.db") as db:
+        old = ""  # the plan's digest as the older ido wrote it
+        for seq, kind, text in db.execute("SELECT seq, kind, data FROM events").fetchall():
+            data = json.loads(text)
+            if kind == "decided":
+                del data["capability_digests"]
+                old = plan_digest(data["result"]["plan"])
+            elif kind == "approval_required":
+                data["plan"] = old
+            db.execute("UPDATE events SET data = ? WHERE seq = ?", (json.dumps(data), seq))
+    ido("approve", "last", "--by", "alice")
+    code, out = ido("resume", "last")
+    assert code == 0 and "the plan approved in decision 1 still holds" in out, out
     assert called(gated) == ["pay-cheap-eu", "ship"]

@@ -7,7 +7,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,8 @@ from ido.approvals import (
     rejection,
     request_data,
     requests,
+    spec_digests,
+    specced,
     subject,
     undo_verdict,
     verdicts,
@@ -81,6 +83,11 @@ from ido.state import State, apply_effects, digest, get_path, has_path, merge, s
 from ido.text import failure, printable
 
 Listener = Callable[[str, Mapping[str, Any]], None]
+
+
+def _unspecced(names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """No spec digests: the approvals of a run begun before they were recorded (`specced`)."""
+    return {}
 
 
 class Telemetry(Protocol):
@@ -731,8 +738,9 @@ class LocalRuntime:
             return None
         uncovered = (decision.approved or {}).get("asked")  # `ido.approved_plan` says why
         plan = decision.result.plan.to_json()
-        digest_ = plan_digest(plan)
         events = self.journal.events(run.run_id)
+        specs = self._specs if specced(events) else _unspecced
+        digest_ = plan_digest(plan, specs(decision.result.plan.capabilities))
         given = verdicts(events)
         steps = decision.result.plan.capabilities
         total = run.spent + float(plan["cost"])
@@ -746,7 +754,7 @@ class LocalRuntime:
             held_so = steady.get((rule, name), "")  # (none for `mode: propose`'s request)
             verdict: Mapping[str, Any] | None = answering(given, key)
             if verdict is None and gone_on is not None:  # the verdict on the plan gone on with
-                whole = as_asked_of(gone_on, steps, key)
+                whole = as_asked_of(gone_on, steps, key, specs)
                 verdict = answering_whole(given, asked_before, whole, held_so)
             if verdict is not None and not verdict["approved"]:
                 return "failed", rejection(rule, subject(step, name), verdict)
@@ -1046,6 +1054,8 @@ class LocalRuntime:
             "unbound": sorted(self._unbound),
             **({"unresolved": self._unresolved} if self._unresolved else {}),
         }
+        if decision.result.plan is not None:  # what an approval of it is given for
+            inputs["capability_digests"] = self._specs(decision.result.plan.capabilities)
         took = time.perf_counter() - started
         # Replies a model was paid for are committed now, with the decision and into the
         # answer cache at once: a crash must not lose what was spent, nor leave a cached
@@ -1060,6 +1070,15 @@ class LocalRuntime:
         self._count_model(run, decision)
         self.env.decided(decision.result.solver.get("llm"))
         return decision
+
+    def _specs(self, names: Sequence[str]) -> dict[str, dict[str, str]]:
+        """What each of `names` performs (`spec_digests`), as the catalog has it now: what an
+        approval of a plan with them is given for."""
+        return {
+            n: spec_digests(self.catalog.capabilities[n])
+            for n in dict.fromkeys(names)
+            if n in self.catalog.capabilities
+        }
 
     def _denied(self, run: RunState, name: str, state: State, decision: Decision) -> str | None:
         """Why capability `name` may not start now, if a deny rule fires for it, or a
