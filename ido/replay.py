@@ -409,7 +409,7 @@ def replay_counterfactual(
     """Run the recorded run's intent again (or `intent`) against `catalog`, in the world the
     recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
     from ido.runtime.local import LocalRuntime
-    from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld
+    from ido.scenario.recorded import WAIT, Changed, Counterfactual, RecordedWorld
     from ido.scenario.runner import go_on
     from ido.testing import MemoryJournal
 
@@ -460,6 +460,7 @@ def replay_counterfactual(
     resumes = [e for e in events if e.kind == "run_resumed" and e.data.get("after") == "approval"]
     used: set[int] = set()  # each recorded verdict is given once
     resumed_once = False
+    waits = 0  # the waits for approval resumed after
     while report.outcome == "blocked" and resumes:
         resumed = resumes.pop(0)
         waiting = pending(journal.events(report.run_id))
@@ -476,6 +477,8 @@ def replay_counterfactual(
         # the beliefs the recorded resume read, as the real one did
         journal.save_health(_evidence(resumed.data.get("health", {})))
         moment = resumed_at(resumed, waiting)
+        world.resumed(waits)  # the world moved while the recording waited: so it does here
+        waits += 1
         went_on = go_on(runtime, journal, report.run_id, world.clock, moment, verdicts_now)
         if went_on is None:
             break
@@ -503,7 +506,12 @@ def replay_counterfactual(
         asked=world.counted_asking,
         waited=resumed_once,
         unreplayed=tuple(
-            f"{', '.join([*moved.facts, *moved.gone])}, after {name}'s call {n + 1}"
+            f"{', '.join([*moved.facts, *moved.gone])}, "
+            + (
+                f"after {name}'s call {n + 1}"
+                if name != WAIT
+                else f"while it waited for approval {n + 1}"
+            )
             for (name, n), moved in sorted(world.moved.items())
         ),
     )

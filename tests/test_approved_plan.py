@@ -397,3 +397,37 @@ def test_a_run_recorded_before_spec_digests_keeps_its_verdicts(gated: Path) -> N
     code, out = ido("resume", "last")
     assert code == 0 and "the plan approved in decision 1 still holds" in out, out
     assert called(gated) == ["pay-cheap-eu", "ship"]
+
+
+def test_a_what_if_replay_meets_what_moved_while_the_run_waited(gated: Path) -> None:
+    """cheappay got busy while the run waited for approval. Replayed under policies that
+    deny cheappay while busy, the replay resumed in a world where it was not (a change seen
+    before any call was dropped, and not listed as unreplayed): `same choice`, where the
+    real check would have denied it. The world moves on resuming as the recording saw."""
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    busy(gated, True)
+    assert ido("resume", "last")[0] == 0
+    alt = gated / "alt"
+    alt.mkdir()
+    policy = (gated / "policies" / "residency.yaml").read_text()
+    (alt / "residency.yaml").write_text(
+        policy
+        + "    - id: no-cheappay\n      effect: deny\n"
+        + "      when: \"capability.provider == 'cheappay' && state.load.cheappay_busy\"\n"
+        + "      message: cheappay is off.\n"
+    )
+    code, out = ido("replay", "last", "--policies", "alt")
+    assert code == 0, out
+    assert "now: resumed after waiting for approval → pay-pricey-eu → ship" in out
+    assert "outcome: achieved → blocked" in out
+    code, out = ido("replay", "last", "--policies", "policies")
+    assert "outcome: achieved → achieved" in out and "not replayed" not in out, out
+    ungated = gated / "ungated"  # no approval, no wait: what moved during it is listed
+    ungated.mkdir()
+    (ungated / "residency.yaml").write_text(policy.replace(SHIP_RULE, ""))
+    code, out = ido("replay", "last", "--policies", "ungated")
+    assert (
+        "not replayed: the recording's observers saw load.cheappay_busy, while it waited for "
+        "approval 1, a wait this replay did not make"
+    ) in out, out
