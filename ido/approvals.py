@@ -28,7 +28,7 @@ from ido.errors import IdoError
 
 if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not the journal)
     from ido.journal import Event
-    from ido.model import Rule
+    from ido.model import Capability, Rule
 
 PROPOSE = "mode/propose"
 UNKNOWN_RULE = "resume/outcome-unknown"
@@ -166,13 +166,51 @@ def step_words(request: Request) -> str:
     return f"plan step {request.step} {request.capability}{made}"
 
 
-def plan_digest(plan: Mapping[str, Any]) -> str:
+def plan_digest(
+    plan: Mapping[str, Any], specs: Mapping[str, Mapping[str, str]] | None = None
+) -> str:
     """What identifies a plan for approvals: its steps, what each waits for, and its cost
-    (an approval of a plan at 3.00 is not one of the same steps at 2,700.00)."""
+    (an approval of a plan at 3.00 is not one of the same steps at 2,700.00); and, when
+    given, what its steps perform (`specs`, each capability's `spec_digests`: an approval of
+    shipping through one endpoint is not one of shipping through another). A run's
+    decisions recorded without them (before they were) keep their requests' digests."""
     steps = [s["capability"] for s in plan["steps"]]
     cost = round(float(plan.get("cost", 0.0)), 6)
-    text = json.dumps({"steps": steps, "after": plan.get("after"), "cost": cost}, sort_keys=True)
+    whole: dict[str, Any] = {"steps": steps, "after": plan.get("after"), "cost": cost}
+    if specs:
+        whole["specs"] = {name: dict(specs[name]) for name in sorted(set(steps)) if name in specs}
+    text = json.dumps(whole, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def specced(events: Sequence[Event]) -> bool:
+    """Whether a run's approvals cover what its steps perform (`plan_digest`'s `specs`): its
+    first decision recorded them. A run begun by an ido that did not keeps its requests'
+    digests as they were, so that the verdicts given on them still answer."""
+    first = next((e for e in events if e.kind == "decided"), None)
+    return first is None or "capability_digests" in first.data
+
+
+SPEC_PARTS = ("binding", "provider", "requires", "effects")
+"""What a capability performs, as a plan's approval covers it (its cost is the plan's)."""
+
+
+def spec_digests(capability: Capability) -> dict[str, str]:
+    """What `capability` performs, part by part (`SPEC_PARTS`), each as a short digest: what
+    an approval of a plan with it was given for, and what moved when it no longer is."""
+    spec = capability.spec
+    parts = {
+        "binding": spec.run.model_dump(mode="json") if spec.run is not None else None,
+        "provider": spec.provider,
+        "requires": list(spec.requires),
+        "effects": spec.effects,
+    }
+    return {
+        part: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[
+            :12
+        ]
+        for part, value in parts.items()
+    }
 
 
 def answering(found: Mapping[Key, T], key: Key) -> T | None:

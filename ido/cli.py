@@ -1532,13 +1532,21 @@ def _counterfactual(run_id: str, c: Any, live: bool = False) -> None:
         typer.echo(
             "not replayed: the recording's observers saw "
             + "; ".join(printable(m) for m in c.unreplayed)
-            + (
-                ", calls this replay did not make"
-                if len(c.unreplayed) > 1
-                else ", a call this replay did not make"
-            )
+            + _not_made(c.unreplayed)
         )
     raise typer.Exit(0)
+
+
+def _not_made(unreplayed: Sequence[str]) -> str:
+    """What the replay did not make that the moves it leaves out followed: calls, or waits
+    for approval (`ido.replay`: `… while it waited for approval 1`)."""
+    waits = sum("while it waited for approval" in m for m in unreplayed)
+    calls = len(unreplayed) - waits
+    made = [
+        *([] if not calls else ["calls" if calls > 1 else "a call"]),
+        *([] if not waits else ["waits" if waits > 1 else "a wait"]),
+    ]
+    return f", {' and '.join(made)} this replay did not make"
 
 
 def _replays_own(d: Any) -> str:
@@ -2005,7 +2013,9 @@ def _decided_lines(data: Mapping[str, Any]) -> list[str]:
 
     result, check = data["result"], data.get("approved")
     head = f"decision {data['number']} ({data['trigger']})"
-    if check and check.get("holds"):
+    if check and check.get("holds") and check.get("asked"):
+        head += f", the plan of decision {check['decision']}, asked again ({check['asked']})"
+    elif check and check.get("holds"):
         head += f", the plan approved in decision {check['decision']} still holds"
     if result["status"] == "planned":
         steps = _stages(result["plan"])

@@ -406,6 +406,9 @@ def _optimality(result: Mapping[str, Any]) -> str:
     proof. Empty when the plan was proven optimal."""
     if result["proven_optimal"]:
         return ""
+    if "asked_again" in result.get("solver", {}):
+        made, why = result["solver"]["approved"], result["solver"]["asked_again"]
+        return f" (the plan of decision {made}, not planned again; asked again: {why})"
     if "approved" in result.get("solver", {}):
         return f" (as approved in decision {result['solver']['approved']}, not planned again)"
     llm = result.get("solver", {}).get("llm") or {}
@@ -459,6 +462,8 @@ it read as output cut short)."""
 def approved_line(check: Mapping[str, Any]) -> str:
     """What the check of an approved plan on resuming found (`ido.approved_plan`)."""
     plan = f"the approved plan (decision {check['decision']})"
+    if check.get("holds") and check.get("asked"):
+        return f"{plan} still holds: {check['why']}; but {check['asked']}: asked again"
     if check.get("holds"):
         return f"{plan} still holds: {check['why']}"
     return f"{plan} no longer holds: {check['why']}; planned again"

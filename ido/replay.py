@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ido.approvals import Request, answering, pending, subject, verdicts
-from ido.approved_plan import decide_approved
+from ido.approved_plan import approved_plan, decide_approved
 from ido.decide import decide
 from ido.decision_words import chosen, reworded
 from ido.errors import IdoError, JournalError, NotFoundError
@@ -45,7 +45,14 @@ from ido.runtime.recovery import (
 if TYPE_CHECKING:
     from ido.scenario.recorded import Counterfactual
 
-INPUTS = ("now", "policies", "policy_digests", "unbound", "unresolved")  # beside a decision
+INPUTS = (
+    "now",
+    "policies",
+    "policy_digests",
+    "capability_digests",
+    "unbound",
+    "unresolved",
+)  # beside a decision
 
 
 @dataclass(frozen=True)
@@ -125,8 +132,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     count = 0
     mentioned: set[str] = set()  # the capabilities the run's decisions named
     worded: list[Worded] = []
-    plans: dict[int, Any] = {}  # each decision's plan, by number: the one a check checks
-    for event in events:
+    for at, event in enumerate(events):
         data = event.data
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
         lessons, lesson = fold_lessons(lessons, event, shared=simulated is None)
@@ -163,7 +169,8 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                     "see what changes without it with a counterfactual replay (--policies DIR)"
                 )
             spec = intent.spec.model_copy(update={"policies": list(data["policies"])})
-            approved = _approved(data, plans)
+            # the approved plan it checked, as the runtime found it on resuming
+            approved = approved_plan(events[:at]) if data.get("approved") else None
             deciding = intent.model_copy(update={"spec": spec})
             number, trigger = int(data["number"]), str(data["trigger"])
             again = (
@@ -180,7 +187,6 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                     trigger=trigger,
                 )
             ).to_json()
-            plans[number] = (data.get("result") or {}).get("plan")
             record = data.get("result", {}).get("solver", {}).get("llm") or {}
             fold_model_calls(run, record)
             recorded = {k: v for k, v in data.items() if k not in INPUTS}
@@ -201,14 +207,6 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
                 )
                 return Replay(run_id, count, divergence, tuple(worded))
     return Replay(run_id, count, None, tuple(worded))
-
-
-def _approved(data: Mapping[str, Any], plans: Mapping[int, Any]) -> dict[str, Any] | None:
-    """The approved plan a decision made on resuming checked (`ido.approved_plan`), as the
-    runtime found it; None for a decision that checked none (every one before the check)."""
-    check = data.get("approved")
-    plan = plans.get(int(check["decision"])) if check else None
-    return None if not check or not plan else {"decision": check["decision"], "plan": plan}
 
 
 def catalog_change(
@@ -411,7 +409,7 @@ def replay_counterfactual(
     """Run the recorded run's intent again (or `intent`) against `catalog`, in the world the
     recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
     from ido.runtime.local import LocalRuntime
-    from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld
+    from ido.scenario.recorded import WAIT, Changed, Counterfactual, RecordedWorld
     from ido.scenario.runner import go_on
     from ido.testing import MemoryJournal
 
@@ -462,6 +460,7 @@ def replay_counterfactual(
     resumes = [e for e in events if e.kind == "run_resumed" and e.data.get("after") == "approval"]
     used: set[int] = set()  # each recorded verdict is given once
     resumed_once = False
+    waits = 0  # the waits for approval resumed after
     while report.outcome == "blocked" and resumes:
         resumed = resumes.pop(0)
         waiting = pending(journal.events(report.run_id))
@@ -478,6 +477,8 @@ def replay_counterfactual(
         # the beliefs the recorded resume read, as the real one did
         journal.save_health(_evidence(resumed.data.get("health", {})))
         moment = resumed_at(resumed, waiting)
+        world.resumed(waits)  # the world moved while the recording waited: so it does here
+        waits += 1
         went_on = go_on(runtime, journal, report.run_id, world.clock, moment, verdicts_now)
         if went_on is None:
             break
@@ -505,7 +506,12 @@ def replay_counterfactual(
         asked=world.counted_asking,
         waited=resumed_once,
         unreplayed=tuple(
-            f"{', '.join([*moved.facts, *moved.gone])}, after {name}'s call {n + 1}"
+            f"{', '.join([*moved.facts, *moved.gone])}, "
+            + (
+                f"after {name}'s call {n + 1}"
+                if name != WAIT
+                else f"while it waited for approval {n + 1}"
+            )
             for (name, n), moved in sorted(world.moved.items())
         ),
     )

@@ -890,18 +890,16 @@ def test_an_expired_compensation_is_said_to_be_left_undone_not_to_fail_the_run(
 def test_a_request_asked_again_for_another_plan_says_why(gated: Path) -> None:
     """alice approved ship; ship's price changed in the catalog before the resume, and the
     run asked her again with the very words of the first request, as if her verdict were
-    lost. Now the request says the plan changed, and what it cost then and now."""
+    lost. Now the request says the plan changed, and what it cost then and now (the
+    approved plan itself, checked on resuming: its cost moved)."""
     ido("run", "ship-order")
     assert ido("approve", "last", "--by", "alice")[0] == 0
     catalog = gated / "capabilities" / "catalog.yaml"
     catalog.write_text(catalog.read_text().replace("cost: 0.50", "cost: 0.70"))
     code, out = ido("resume", "last")
     assert code == 3, out
-    assert (
-        "Shipping needs a human.; asked again: the plan changed since it was approved "
-        "(plan cost 0.80 then, 1.00 now)"
-    ) in out
-    assert "asked again: the plan changed" in ido("approvals")[1]
+    assert "Shipping needs a human.; asked again: its cost moved 0.80 → 1.00" in out, out
+    assert "asked again: its cost moved" in ido("approvals")[1]
 
 
 def test_a_step_nothing_waits_for_is_refused_naming_each_step_once(gated: Path) -> None:

@@ -7,7 +7,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,8 @@ from ido.approvals import (
     replanned_since,
     request_data,
     requests,
+    spec_digests,
+    specced,
     subject,
     undo_verdict,
     verdicts,
@@ -83,6 +85,11 @@ from ido.state import State, apply_effects, digest, get_path, has_path, merge, s
 from ido.text import failure, printable
 
 Listener = Callable[[str, Mapping[str, Any]], None]
+
+
+def _unspecced(names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """No spec digests: the approvals of a run begun before they were recorded (`specced`)."""
+    return {}
 
 
 class Telemetry(Protocol):
@@ -336,7 +343,7 @@ class LocalRuntime:
         said_no = (rejected(asked, given) or expired(asked, given, now)) if blocked else None
         if said_no is not None:  # not resumed: the "no" ends it, as the record says
             data["fails"] = said_no
-        elif blocked:  # what runs is what was approved, while it still holds
+        else:  # what runs is what was approved, while it still holds
             run.approved = approved_plan(events)
         # Only if nobody else took the run over since we read it (another `ido resume`, or
         # the runner): two processes must never carry on the same run.
@@ -788,9 +795,11 @@ class LocalRuntime:
             read[(PROPOSE, PLAN)] = digest({"replans": run.replans})
         if not asked:
             return None
+        uncovered = (decision.approved or {}).get("asked")  # `ido.approved_plan` says why
         plan = decision.result.plan.to_json()
-        digest_ = plan_digest(plan)
         events = self.journal.events(run.run_id)
+        specs = self._specs if specced(events) else _unspecced
+        digest_ = plan_digest(plan, specs(decision.result.plan.capabilities))
         given = verdicts(events)
         steps = decision.result.plan.capabilities
         total = run.spent + float(plan["cost"])
@@ -804,7 +813,7 @@ class LocalRuntime:
             held_so = steady.get((rule, name), "")  # (none for `mode: propose`'s request)
             verdict: Mapping[str, Any] | None = answering(given, key)
             if verdict is None and gone_on is not None:  # the verdict on the plan gone on with
-                whole = as_asked_of(gone_on, steps, key)
+                whole = as_asked_of(gone_on, steps, key, specs)
                 verdict = answering_whole(given, asked_before, whole, held_so)
             if verdict is not None and not verdict["approved"]:
                 return "failed", rejection(rule, subject(step, name), verdict)
@@ -818,6 +827,8 @@ class LocalRuntime:
                 message += "; asked again: the run replanned since it was approved"
             elif moved:  # approved for the same plan, with what the rule read otherwise
                 message += "; asked again: what the rule reads moved since it was approved"
+            elif uncovered:  # the approved plan, which the approval no longer covers
+                message += f"; asked again: {uncovered}"
             elif rule != PROPOSE:
                 message += replanned_since(asked_before, given, key, float(plan["cost"]))
             waiting.append((rule, name, step, message, first, key[4], held_so))
@@ -1111,6 +1122,8 @@ class LocalRuntime:
             "unbound": sorted(self._unbound),
             **({"unresolved": self._unresolved} if self._unresolved else {}),
         }
+        if decision.result.plan is not None:  # what an approval of it is given for
+            inputs["capability_digests"] = self._specs(decision.result.plan.capabilities)
         took = time.perf_counter() - started
         # Replies a model was paid for are committed now, with the decision and into the
         # answer cache at once: a crash must not lose what was spent, nor leave a cached
@@ -1125,6 +1138,15 @@ class LocalRuntime:
         self._count_model(run, decision)
         self.env.decided(decision.result.solver.get("llm"))
         return decision
+
+    def _specs(self, names: Sequence[str]) -> dict[str, dict[str, str]]:
+        """What each of `names` performs (`spec_digests`), as the catalog has it now: what an
+        approval of a plan with them is given for."""
+        return {
+            n: spec_digests(self.catalog.capabilities[n])
+            for n in dict.fromkeys(names)
+            if n in self.catalog.capabilities
+        }
 
     def _waited_out(
         self, run: RunState, step: Step, state: State, expected: State, decision: Decision

@@ -7,7 +7,7 @@ it stopped, plus the steps it had started without recording how they ended.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -523,17 +523,24 @@ def plan_gone_on(
     return found
 
 
-def as_asked_of(whole: Mapping[str, Any], rest: Sequence[str], key: Key) -> Key:
+def as_asked_of(
+    whole: Mapping[str, Any],
+    rest: Sequence[str],
+    key: Key,
+    specs: Callable[[Sequence[str]], Mapping[str, Mapping[str, str]]],
+) -> Key:
     """`key`, a request of the plan `rest` (what is left of the plan `whole`, as
     `plan_gone_on` finds it), as `whole` itself asked it: its digest, and the step's number
     in it (a plan rule's, 0, stays). What is left of a capability named twice is its last
-    calls."""
+    calls. `specs`: what the steps named perform now (`LocalRuntime._specs`), which the
+    digest covers."""
     rule, name, step, _, read = key
     if step > 0:
         later = list(rest[step:]).count(name)
         places = [i for i, s in enumerate(whole["steps"]) if s["capability"] == name]
         step = places[len(places) - 1 - later] + 1
-    return (rule, name, step, plan_digest(whole), read)
+    steps = [str(s["capability"]) for s in whole["steps"]]
+    return (rule, name, step, plan_digest(whole, specs(steps)), read)
 
 
 def _failed(event: Event) -> bool:

@@ -10,8 +10,9 @@ declared one, with nothing learnt), and is listed as *unknown*, and the comparis
 The world starts from the state first observed in the recording. What its observers
 reported beyond the calls' declared effects (a file a call wrote that an observer reads, a
 fact that moved on its own) is part of the call it was first seen after: when the replay
-makes that same call, the world moves so too. What followed calls the replay does not make
-is listed (`Counterfactual.unreplayed`), not guessed at.
+makes that same call, the world moves so too; what it reported on resuming after a wait
+for approval moves the world when the replay resumes after that wait. What followed calls
+(or waits) the replay does not make is listed (`Counterfactual.unreplayed`), not guessed at.
 """
 
 from __future__ import annotations
@@ -198,11 +199,18 @@ class Moved:
         return out
 
 
+WAIT = ""
+"""The capability name `moved_after_calls` files a wait for approval under: (WAIT, n) is
+the run's n-th resume after an approval (0 the first)."""
+
+
 def moved_after_calls(events: Sequence[Event], catalog: Catalog) -> dict[tuple[str, int], Moved]:
     """Per call (capability, its n-th call as `recorded_calls` counts), what the next
     observation showed that the calls finished since the one before do not account for
-    (their recorded effects and outputs). Changes seen before any call are the start's:
-    none here. Facts a step still in flight may set are left out: an observation can show
+    (their recorded effects and outputs); per wait for approval ((`WAIT`, n)), what the
+    observation on resuming after it showed moved while the run waited (a provider that got
+    busy meanwhile). Changes seen before any call or wait are the start's: none here. Facts
+    a step still in flight may set are left out: an observation can show
     them before the step's end is recorded (steps side by side; a step a resume settles by
     observing its effects), and they are that step's, not the call before it."""
     missing = {e.data["step"] for e in events if e.kind == "effects_missing"}
@@ -214,7 +222,10 @@ def moved_after_calls(events: Sequence[Event], catalog: Catalog) -> dict[tuple[s
     ends = set(call_ends(events))
     for n, event in enumerate(events):
         data = event.data
-        if event.kind == "action_started":
+        if event.kind == "run_resumed" and data.get("after") == "approval":
+            last = (WAIT, counted.get(WAIT, 0))
+            counted[WAIT] = last[1] + 1
+        elif event.kind == "action_started":
             flying[data["step"]] = _sets(catalog.capabilities.get(data["capability"]))
         elif event.kind in ("action_finished", "approval_required"):
             if event.kind == "action_finished":
@@ -458,6 +469,14 @@ class RecordedWorld(SimulatedWorld):
         outcome = Outcome(r.ok, r.output, r.error, r.timed_out, r.duration)
         return outcome, r.duration, r.ok and r.applies
 
+    def resumed(self, n: int) -> None:
+        """The replay resumes after its `n`-th wait for approval (0 the first), where the
+        recording resumed: the world moves as the recording's observers saw it move during
+        that wait."""
+        moved = self.moved.pop((WAIT, n), None)
+        if moved is not None:
+            self.truth = moved.applied_to(self.truth)
+
     def _settle(self, capability: Capability, outcome: Outcome, applies: bool) -> None:
         """As the world does, and then as the recording's observers saw it move after the
         same call (`moved`)."""
@@ -505,8 +524,9 @@ class Counterfactual:
     """Recorded decisions made on resuming that went on with the plan before them (the
     replay, not stopping there, has none: `ido.replay._compared`)."""
     unreplayed: tuple[str, ...] = ()
-    """Facts the recording's observers saw move after calls the replay did not make
-    ("x.hold, after prep's call 1"): the replay's world did not move so."""
+    """Facts the recording's observers saw move after calls, or during waits for approval,
+    the replay did not make ("x.hold, after prep's call 1", "load.busy, while it waited for
+    approval 1"): the replay's world did not move so."""
     virtual: bool = False
     """Whether the recorded run's time is virtual too (it ran in a scenario's world)."""
     asked: bool = False
