@@ -210,6 +210,7 @@ def test_an_approval_does_not_carry_over_to_another_plan(
     assert "ship needs approval" in out
     code, out = ido("approvals")
     assert out.count("residency/big-spend") == 1  # the new plan's request only
+    assert "asked again: the plan changed since it was approved (plan cost 0.80 then" in out, out
 
 
 def test_verdicts_on_runs_that_do_not_wait_are_refused(gated: Path) -> None:
