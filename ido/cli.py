@@ -2053,25 +2053,69 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
     return []
 
 
+RUN_OUTCOMES = ("achieved", "failed", "blocked", "shadow", "running", "interrupted")
+"""The outcomes `ido runs` shows (and `--outcome` takes): the journal's, and for a run not
+ended, `running` (a process here carries it on) or `interrupted` (`outcome_word`)."""
+
+
 @app.command()
 @_guard
 def runs(
     journal: JournalOpt = DEFAULT_JOURNAL,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     limit: Annotated[int, typer.Option(help="Most runs to list.", min=1)] = 50,
+    intent: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME", help="Only runs of this intent (repeatable: of any)."),
+    ] = None,
+    outcome: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="OUTCOME",
+            help="Only runs with this outcome (repeatable: any of them): "
+            f"{', '.join(RUN_OUTCOMES)}.",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="Only runs from this day on (UTC; a kept scenario run goes by when it was "
+            "recorded): an ISO 8601 date (2026-12-06).",
+        ),
+    ] = None,
 ) -> None:
     """List runs, newest first."""
     _check_format(fmt, ("text", "json"))
     from ido.explain import outcome_word
-    from ido.journal import SqliteJournal
+    from ido.journal import RunsAsked, SqliteJournal
 
+    words = tuple(dict.fromkeys(_outcome_word(word) for word in outcome or ()))
+    day = None if since is None else _iso_date(since, "--since")
+    intents = tuple(dict.fromkeys(intent or ()))
+    asked = RunsAsked(intents, tuple(dict.fromkeys(map(_stored, words))), day)
+    known: set[str] = set()
     if not _journal_there(journal):
         rows, models, running = [], {}, set()
     else:
         with SqliteJournal(journal, reading=True) as store:
-            rows = store.runs(min(limit, SQLITE_MOST))
+
+            def live(row: Any) -> bool:
+                return row.outcome is None and _running(row, store.events(row.id))
+
+            def told_apart(row: Any) -> bool:
+                """Asked for running runs and not interrupted ones, or the other way round:
+                whether this run not ended is the one asked for (SQL cannot tell)."""
+                return row.outcome is not None or live(row) == ("running" in words)
+
+            split = ("running" in words) != ("interrupted" in words)
+            rows = store.runs(min(limit, SQLITE_MOST), asked, told_apart if split else None)
             models = store.model_use([r.id for r in rows])
-            running = {r.id for r in rows if r.outcome is None and _running(r, store.events(r.id))}
+            running = {r.id for r in rows if live(r)}
+            known = store.intents() if intents else known
+    for name in intents:
+        if name not in known:
+            typer.echo(f"warning: {_no_runs_of(name, known)}", err=True)
     if fmt == "json":
         listed = []
         for r in rows:
@@ -2081,7 +2125,7 @@ def runs(
         typer.echo(json.dumps(listed, indent=2))
         return
     if not rows:
-        typer.echo("no runs yet")
+        typer.echo(_no_runs_asked(words, intents, day))
         return
     from ido.model import format_wait
 
@@ -2095,13 +2139,45 @@ def runs(
     )
     for r, duration in zip(rows, durations, strict=True):
         llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
-        outcome = outcome_word(r.outcome, r.id in running)
+        shown = outcome_word(r.outcome, r.id in running)
         # A kept scenario's run started when it was recorded; its duration is virtual time.
         started = r.started_at if r.recorded_at is None else f"{r.recorded_at} (scenario)"
         typer.echo(
-            f"{r.id:<{wide}}  {r.intent:<{named}}  {outcome:<11} "
+            f"{r.id:<{wide}}  {r.intent:<{named}}  {shown:<11} "
             f"{r.cost:>8.2f} {llm:>10} {duration:>{lasted}}  {started}"
         )
+
+
+def _outcome_word(word: str) -> str:
+    """`word` if `ido runs` shows it as an outcome, else a usage error naming those it
+    shows: a misspelt one would list no runs, as if none had that outcome."""
+    from ido.text import did_you_mean
+
+    if word in RUN_OUTCOMES:
+        return word
+    guess = did_you_mean(word, RUN_OUTCOMES)
+    raise typer.BadParameter(
+        f"'{word}' is not an outcome{'; ' + guess if guess else ''} (one of "
+        f"{', '.join(RUN_OUTCOMES)})",
+        param_hint="--outcome",
+    )
+
+
+def _stored(word: str) -> str | None:
+    """An outcome as the journal writes it: a run not ended (running or interrupted) has
+    none."""
+    return None if word in ("running", "interrupted") else word
+
+
+def _no_runs_asked(words: Sequence[str], intents: Sequence[str], day: str | None) -> str:
+    """What `ido runs` found none of, in the words it was asked: `no failed runs of load-eu
+    since 2026-12-01`; `no runs yet` when nothing was asked but runs."""
+    if not (words or intents or day):
+        return "no runs yet"
+    said = ["no", *([" or ".join(words)] if words else []), "runs"]
+    said += [f"of {' or '.join(intents)}"] if intents else []
+    said += [f"since {day}"] if day else []
+    return " ".join(said)
 
 
 @app.command()
