@@ -34,6 +34,7 @@ from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 
 if TYPE_CHECKING:
     from ido.planning_words import Throttled
+    from ido.pruning import Cutoff
 
 app = typer.Typer(
     name="ido",
@@ -1790,14 +1791,23 @@ def _iso_date(text: str, flag: str) -> str:
 @_guard
 def prune(
     before: Annotated[
-        str,
+        str | None,
         typer.Option(
             metavar="DATE",
             help="Remove the ended runs from before this day (UTC; a kept scenario run goes by "
             "when it was recorded): an ISO 8601 date "
             "(2026-12-06); at latest tomorrow, which takes today's runs too.",
         ),
-    ],
+    ] = None,
+    keep: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            min=1,
+            help="Remove the ended runs older than the newest N (of any outcome, as ido runs "
+            "lists them); with --before, only those both allow.",
+        ),
+    ] = None,
     archive: Annotated[
         Path | None,
         typer.Option(
@@ -1815,15 +1825,17 @@ def prune(
     their space back; keeps health and the model answer cache."""
     from datetime import UTC, datetime, timedelta
 
+    from ido.pruning import Cutoff, refuse_the_journal_itself, survey
     from ido.pruning import prune as remove
-    from ido.pruning import refuse_the_journal_itself, survey
 
-    day = _iso_date(before, "--before")
+    if before is None and keep is None:  # a prune of every ended run is --before tomorrow
+        raise typer.BadParameter("give --before DATE, --keep N or both", param_hint="--before")
+    day = None if before is None else _iso_date(before, "--before")
     if not _journal_there(journal):
         raise NotFoundError(f"no journal at {journal}; nothing to prune")
     today = datetime.now(UTC).date()
     tomorrow = (today + timedelta(days=1)).isoformat()  # before it: today's runs too
-    if day > tomorrow:  # a typo for a later year would remove every run
+    if day is not None and day > tomorrow:  # a typo for a later year would remove every run
         typer.echo(
             f"{day} is in the future (today is {today.isoformat()}, UTC; the latest DATE is "
             f"{tomorrow}, which takes today's runs too); nothing pruned"
@@ -1831,23 +1843,35 @@ def prune(
         return
     if dry_run and archive is not None:  # what the prune itself would refuse, refused now
         refuse_the_journal_itself(journal, archive)
-    found = survey(journal, day) if dry_run else remove(journal, day, archive)
+    cutoff = Cutoff(day, keep)
+    found = survey(journal, cutoff) if dry_run else remove(journal, cutoff, archive)
+    which = _prunable(cutoff)
     if not found.runs:
         spared = ", but for the newest (it always stays)" if found.spared_newest else ""
-        typer.echo(f"no ended run from before {day}{spared}; nothing pruned")
+        typer.echo(f"no ended run {which}{spared}; nothing pruned")
         return
-    runs = f"{_counted(found.runs, 'run')} from before {day}"
+    runs = f"{_counted(found.runs, 'run')} {which}"
+    stay = "would stay" if dry_run else "kept"
+    kept = f"; {_counted(found.kept, 'run')} {stay}" if keep is not None else ""
     if dry_run:
         typer.echo(
             f"would prune {runs} (from {found.first} to {found.last}; {found.events} "
-            f"events, {_mb(found.event_bytes)} of event data); nothing removed"
+            f"events, {_mb(found.event_bytes)} of event data){kept}; nothing removed"
         )
         return
     line = (
-        f"pruned {runs} ({found.events} events); journal {_mb(found.size_before)} → "
+        f"pruned {runs} ({found.events} events){kept}; journal {_mb(found.size_before)} → "
         f"{_mb(found.size_after)}"
     )
     typer.echo(line + (f"; archived to {archive}" if archive is not None else ""))
+
+
+def _prunable(cutoff: Cutoff) -> str:
+    """The runs a prune takes, in words: `from before 2026-12-01`, `older than the newest
+    500`, or both."""
+    said = [f"from before {cutoff.before}"] if cutoff.before is not None else []
+    said += [f"older than the newest {cutoff.keep}"] if cutoff.keep is not None else []
+    return " and ".join(said)
 
 
 def _mb(size: int) -> str:
