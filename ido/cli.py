@@ -153,23 +153,31 @@ def _left(exc: KeyboardInterrupt, started: Sequence[str], journal: Path) -> None
         setattr(exc, LEFT, f": {_resume_hint(started[0], journal)}")
 
 
-def _left_by(exc: JournalError, run_id: str | None, store: Any, journal: Path) -> JournalError:
+def _left_by(exc: JournalError, run_ids: Sequence[str], store: Any, journal: Path) -> JournalError:
     """`exc`, a journal write that failed mid-run (a full disk, a file size limit), naming
-    the run it left interrupted and how to continue it: `journal …: disk I/O error` alone
-    said neither. Not for a journal removed or replaced (its runs went with the old file)."""
-    if run_id is None or not store.names_its_file():
+    the runs it left interrupted (every one of `ido run A B` it stopped) and how to
+    continue them: `journal …: disk I/O error` alone said neither. Not for a journal
+    removed or replaced (its runs went with the old file)."""
+    if not store.names_its_file():
         return exc
-    try:
-        interrupted = store.run(run_id).outcome is None
-    except IdoError:  # its start never reached the journal: nothing to continue
+    left = [run_id for run_id in run_ids if _interrupted(store, run_id)]
+    if not left:
         return exc
-    if not interrupted:
-        return exc
-    again = _with_journal(f"ido resume {run_id}", journal)
+    again = " and ".join(_with_journal(f"ido resume {run_id}", journal) for run_id in left)
+    which = f"run {left[0]} is" if len(left) == 1 else f"runs {', '.join(left)} are"
+    them = "it" if len(left) == 1 else "them"
     return JournalError(
-        f"{exc}; run {run_id} is left interrupted: continue it with {again} once the "
-        "journal can be written"
+        f"{exc}; {which} left interrupted: continue {them} with {again} once the journal "
+        "can be written"
     )
+
+
+def _interrupted(store: Any, run_id: str) -> bool:
+    """Whether the run is in the journal and has not ended: one to `ido resume`."""
+    try:
+        return bool(store.run(run_id).outcome is None)
+    except IdoError:  # its start never reached the journal: nothing to continue
+        return False
 
 
 def _guard(fn: F) -> F:
@@ -883,7 +891,7 @@ def run(
                 _left(exc, started, journal)
                 raise
             except JournalError as exc:
-                raise _left_by(exc, next(iter(started), None), store, journal) from None
+                raise _left_by(exc, started, store, journal) from None
         _report(report, journal)
     from concurrent.futures import ThreadPoolExecutor
 
@@ -891,6 +899,7 @@ def run(
     names = [intent.name for intent in chosen]
     ended: list[tuple[str, str, Any]] = []  # label, intent, report or run id: as runs stop
     unbegun: list[str] = []  # the intents taken and stopped before their runs began
+    stranded: list[str] = []  # the runs a journal that could not be written stopped
 
     def one(intent: Any) -> Any:
         label = [intent.name]
@@ -919,8 +928,10 @@ def run(
                 else:
                     unbegun.append(intent.name)
             raise
-        except JournalError as exc:
-            raise _left_by(exc, next(iter(started), None), store, journal) from None
+        except JournalError:  # the others' runs are stopped too, each on its next commit
+            with lock:
+                stranded.extend(started)
+            raise
         named(started[0])
         with lock:
             ended.append((label[0], intent.name, report))
@@ -962,6 +973,9 @@ def run(
             if worker:  # the command says "interrupted", once for all its workers
                 raise typer.Exit(stopping.exit_code(exc)) from None
             raise
+        except JournalError as exc:  # the first run's, in order: each run it stopped named
+            pool.shutdown(wait=True)
+            raise _left_by(exc, stranded, store, journal) from None
         finally:
             stopping.reset()
     for label, report in reports:  # prefixed as the runs' lines are, and in their order
@@ -1155,7 +1169,7 @@ def resume(
             _left(exc, [run_id], journal)
             raise
         except JournalError as exc:
-            raise _left_by(exc, run_id, store, journal) from None
+            raise _left_by(exc, [run_id], store, journal) from None
     _report(report, journal)
 
 
