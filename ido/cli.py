@@ -35,6 +35,7 @@ from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 
 if TYPE_CHECKING:
     from ido.planning_words import Throttled
+    from ido.pruning import Cutoff
 
 app = IdoTyper(
     name="ido",
@@ -153,23 +154,31 @@ def _left(exc: KeyboardInterrupt, started: Sequence[str], journal: Path) -> None
         setattr(exc, LEFT, f": {_resume_hint(started[0], journal)}")
 
 
-def _left_by(exc: JournalError, run_id: str | None, store: Any, journal: Path) -> JournalError:
+def _left_by(exc: JournalError, run_ids: Sequence[str], store: Any, journal: Path) -> JournalError:
     """`exc`, a journal write that failed mid-run (a full disk, a file size limit), naming
-    the run it left interrupted and how to continue it: `journal …: disk I/O error` alone
-    said neither. Not for a journal removed or replaced (its runs went with the old file)."""
-    if run_id is None or not store.names_its_file():
+    the runs it left interrupted (every one of `ido run A B` it stopped) and how to
+    continue them: `journal …: disk I/O error` alone said neither. Not for a journal
+    removed or replaced (its runs went with the old file)."""
+    if not store.names_its_file():
         return exc
-    try:
-        interrupted = store.run(run_id).outcome is None
-    except IdoError:  # its start never reached the journal: nothing to continue
+    left = [run_id for run_id in run_ids if _interrupted(store, run_id)]
+    if not left:
         return exc
-    if not interrupted:
-        return exc
-    again = _with_journal(f"ido resume {run_id}", journal)
+    again = " and ".join(_with_journal(f"ido resume {run_id}", journal) for run_id in left)
+    which = f"run {left[0]} is" if len(left) == 1 else f"runs {', '.join(left)} are"
+    them = "it" if len(left) == 1 else "them"
     return JournalError(
-        f"{exc}; run {run_id} is left interrupted: continue it with {again} once the "
-        "journal can be written"
+        f"{exc}; {which} left interrupted: continue {them} with {again} once the journal "
+        "can be written"
     )
+
+
+def _interrupted(store: Any, run_id: str) -> bool:
+    """Whether the run is in the journal and has not ended: one to `ido resume`."""
+    try:
+        return bool(store.run(run_id).outcome is None)
+    except IdoError:  # its start never reached the journal: nothing to continue
+        return False
 
 
 def _guard(fn: F) -> F:
@@ -911,7 +920,7 @@ def run(
                 _left(exc, started, journal)
                 raise
             except JournalError as exc:
-                raise _left_by(exc, next(iter(started), None), store, journal) from None
+                raise _left_by(exc, started, store, journal) from None
         _report(report, journal)
     from concurrent.futures import ThreadPoolExecutor
 
@@ -919,6 +928,7 @@ def run(
     names = [intent.name for intent in chosen]
     ended: list[tuple[str, str, Any]] = []  # label, intent, report or run id: as runs stop
     unbegun: list[str] = []  # the intents taken and stopped before their runs began
+    stranded: list[str] = []  # the runs a journal that could not be written stopped
 
     def one(intent: Any) -> Any:
         label = [intent.name]
@@ -947,8 +957,10 @@ def run(
                 else:
                     unbegun.append(intent.name)
             raise
-        except JournalError as exc:
-            raise _left_by(exc, next(iter(started), None), store, journal) from None
+        except JournalError:  # the others' runs are stopped too, each on its next commit
+            with lock:
+                stranded.extend(started)
+            raise
         named(started[0])
         with lock:
             ended.append((label[0], intent.name, report))
@@ -990,6 +1002,9 @@ def run(
             if worker:  # the command says "interrupted", once for all its workers
                 raise typer.Exit(stopping.exit_code(exc)) from None
             raise
+        except JournalError as exc:  # the first run's, in order: each run it stopped named
+            pool.shutdown(wait=True)
+            raise _left_by(exc, stranded, store, journal) from None
         finally:
             stopping.reset()
     for label, report in reports:  # prefixed as the runs' lines are, and in their order
@@ -1183,7 +1198,7 @@ def resume(
             _left(exc, [run_id], journal)
             raise
         except JournalError as exc:
-            raise _left_by(exc, run_id, store, journal) from None
+            raise _left_by(exc, [run_id], store, journal) from None
     _report(report, journal)
 
 
@@ -1827,14 +1842,23 @@ def _iso_date(text: str, flag: str) -> str:
 @_guard
 def prune(
     before: Annotated[
-        str,
+        str | None,
         typer.Option(
             metavar="DATE",
             help="Remove the ended runs from before this day (UTC; a kept scenario run goes by "
             "when it was recorded): an ISO 8601 date "
             "(2026-12-06); at latest tomorrow, which takes today's runs too.",
         ),
-    ],
+    ] = None,
+    keep: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            min=1,
+            help="Remove the ended runs older than the newest N (of any outcome, as ido runs "
+            "lists them); with --before, only those both allow.",
+        ),
+    ] = None,
     archive: Annotated[
         Path | None,
         typer.Option(
@@ -1852,15 +1876,17 @@ def prune(
     their space back; keeps health and the model answer cache."""
     from datetime import UTC, datetime, timedelta
 
+    from ido.pruning import Cutoff, refuse_the_journal_itself, survey
     from ido.pruning import prune as remove
-    from ido.pruning import refuse_the_journal_itself, survey
 
-    day = _iso_date(before, "--before")
+    if before is None and keep is None:  # a prune of every ended run is --before tomorrow
+        raise typer.BadParameter("give --before DATE, --keep N or both", param_hint="--before")
+    day = None if before is None else _iso_date(before, "--before")
     if not _journal_there(journal):
         raise NotFoundError(f"no journal at {journal}; nothing to prune")
     today = datetime.now(UTC).date()
     tomorrow = (today + timedelta(days=1)).isoformat()  # before it: today's runs too
-    if day > tomorrow:  # a typo for a later year would remove every run
+    if day is not None and day > tomorrow:  # a typo for a later year would remove every run
         typer.echo(
             f"{day} is in the future (today is {today.isoformat()}, UTC; the latest DATE is "
             f"{tomorrow}, which takes today's runs too); nothing pruned"
@@ -1868,23 +1894,35 @@ def prune(
         return
     if dry_run and archive is not None:  # what the prune itself would refuse, refused now
         refuse_the_journal_itself(journal, archive)
-    found = survey(journal, day) if dry_run else remove(journal, day, archive)
+    cutoff = Cutoff(day, keep)
+    found = survey(journal, cutoff) if dry_run else remove(journal, cutoff, archive)
+    which = _prunable(cutoff)
     if not found.runs:
         spared = ", but for the newest (it always stays)" if found.spared_newest else ""
-        typer.echo(f"no ended run from before {day}{spared}; nothing pruned")
+        typer.echo(f"no ended run {which}{spared}; nothing pruned")
         return
-    runs = f"{_counted(found.runs, 'run')} from before {day}"
+    runs = f"{_counted(found.runs, 'run')} {which}"
+    stay = "would stay" if dry_run else "kept"
+    kept = f"; {_counted(found.kept, 'run')} {stay}" if keep is not None else ""
     if dry_run:
         typer.echo(
             f"would prune {runs} (from {found.first} to {found.last}; {found.events} "
-            f"events, {_mb(found.event_bytes)} of event data); nothing removed"
+            f"events, {_mb(found.event_bytes)} of event data){kept}; nothing removed"
         )
         return
     line = (
-        f"pruned {runs} ({found.events} events); journal {_mb(found.size_before)} → "
+        f"pruned {runs} ({found.events} events){kept}; journal {_mb(found.size_before)} → "
         f"{_mb(found.size_after)}"
     )
     typer.echo(line + (f"; archived to {archive}" if archive is not None else ""))
+
+
+def _prunable(cutoff: Cutoff) -> str:
+    """The runs a prune takes, in words: `from before 2026-12-01`, `older than the newest
+    500`, or both."""
+    said = [f"from before {cutoff.before}"] if cutoff.before is not None else []
+    said += [f"older than the newest {cutoff.keep}"] if cutoff.keep is not None else []
+    return " and ".join(said)
 
 
 def _mb(size: int) -> str:
@@ -2092,25 +2130,69 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
     return []
 
 
+RUN_OUTCOMES = ("achieved", "failed", "blocked", "shadow", "running", "interrupted")
+"""The outcomes `ido runs` shows (and `--outcome` takes): the journal's, and for a run not
+ended, `running` (a process here carries it on) or `interrupted` (`outcome_word`)."""
+
+
 @app.command()
 @_guard
 def runs(
     journal: JournalOpt = DEFAULT_JOURNAL,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     limit: Annotated[int, typer.Option(help="Most runs to list.", min=1)] = 50,
+    intent: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME", help="Only runs of this intent (repeatable: of any)."),
+    ] = None,
+    outcome: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="OUTCOME",
+            help="Only runs with this outcome (repeatable: any of them): "
+            f"{', '.join(RUN_OUTCOMES)}.",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="Only runs from this day on (UTC; a kept scenario run goes by when it was "
+            "recorded): an ISO 8601 date (2026-12-06).",
+        ),
+    ] = None,
 ) -> None:
     """List runs, newest first."""
     _check_format(fmt, ("text", "json"))
     from ido.explain import outcome_word
-    from ido.journal import SqliteJournal
+    from ido.journal import RunsAsked, SqliteJournal
 
+    words = tuple(dict.fromkeys(_outcome_word(word) for word in outcome or ()))
+    day = None if since is None else _iso_date(since, "--since")
+    intents = tuple(dict.fromkeys(intent or ()))
+    asked = RunsAsked(intents, tuple(dict.fromkeys(map(_stored, words))), day)
+    known: set[str] = set()
     if not _journal_there(journal):
         rows, models, running = [], {}, set()
     else:
         with SqliteJournal(journal, reading=True) as store:
-            rows = store.runs(min(limit, SQLITE_MOST))
+
+            def live(row: Any) -> bool:
+                return row.outcome is None and _running(row, store.events(row.id))
+
+            def told_apart(row: Any) -> bool:
+                """Asked for running runs and not interrupted ones, or the other way round:
+                whether this run not ended is the one asked for (SQL cannot tell)."""
+                return row.outcome is not None or live(row) == ("running" in words)
+
+            split = ("running" in words) != ("interrupted" in words)
+            rows = store.runs(min(limit, SQLITE_MOST), asked, told_apart if split else None)
             models = store.model_use([r.id for r in rows])
-            running = {r.id for r in rows if r.outcome is None and _running(r, store.events(r.id))}
+            running = {r.id for r in rows if live(r)}
+            known = store.intents() if intents else known
+    for name in intents:
+        if name not in known:
+            typer.echo(f"warning: {_no_runs_of(name, known)}", err=True)
     if fmt == "json":
         listed = []
         for r in rows:
@@ -2120,7 +2202,7 @@ def runs(
         typer.echo(json.dumps(listed, indent=2))
         return
     if not rows:
-        typer.echo("no runs yet")
+        typer.echo(_no_runs_asked(words, intents, day))
         return
     from ido.model import format_wait
 
@@ -2134,13 +2216,45 @@ def runs(
     )
     for r, duration in zip(rows, durations, strict=True):
         llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
-        outcome = outcome_word(r.outcome, r.id in running)
+        shown = outcome_word(r.outcome, r.id in running)
         # A kept scenario's run started when it was recorded; its duration is virtual time.
         started = r.started_at if r.recorded_at is None else f"{r.recorded_at} (scenario)"
         typer.echo(
-            f"{r.id:<{wide}}  {r.intent:<{named}}  {outcome:<11} "
+            f"{r.id:<{wide}}  {r.intent:<{named}}  {shown:<11} "
             f"{r.cost:>8.2f} {llm:>10} {duration:>{lasted}}  {started}"
         )
+
+
+def _outcome_word(word: str) -> str:
+    """`word` if `ido runs` shows it as an outcome, else a usage error naming those it
+    shows: a misspelt one would list no runs, as if none had that outcome."""
+    from ido.text import did_you_mean
+
+    if word in RUN_OUTCOMES:
+        return word
+    guess = did_you_mean(word, RUN_OUTCOMES)
+    raise typer.BadParameter(
+        f"'{word}' is not an outcome{'; ' + guess if guess else ''} (one of "
+        f"{', '.join(RUN_OUTCOMES)})",
+        param_hint="--outcome",
+    )
+
+
+def _stored(word: str) -> str | None:
+    """An outcome as the journal writes it: a run not ended (running or interrupted) has
+    none."""
+    return None if word in ("running", "interrupted") else word
+
+
+def _no_runs_asked(words: Sequence[str], intents: Sequence[str], day: str | None) -> str:
+    """What `ido runs` found none of, in the words it was asked: `no failed runs of load-eu
+    since 2026-12-01`; `no runs yet` when nothing was asked but runs."""
+    if not (words or intents or day):
+        return "no runs yet"
+    said = ["no", *([" or ".join(words)] if words else []), "runs"]
+    said += [f"of {' or '.join(intents)}"] if intents else []
+    said += [f"since {day}"] if day else []
+    return " ".join(said)
 
 
 @app.command()

@@ -69,7 +69,9 @@ STARTS = ("action_started", "action_repeated")
 """The events of a step's call starting: on disk before the call is made."""
 
 _RUN_ROWS = "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, {recorded} "
-_NEWEST = _RUN_ROWS + "FROM runs ORDER BY COALESCE({recorded}, started_at) DESC, rowid DESC LIMIT ?"
+_NEWEST = (
+    _RUN_ROWS + "FROM runs WHERE {where} ORDER BY COALESCE({recorded}, started_at) DESC, rowid DESC"
+)
 _ONE = _RUN_ROWS + "FROM runs WHERE id = ?"
 """The queries of `RunRow`s, `{recorded}` being `recorded_at`, or NULL in a journal older
 than that column (read-only).
@@ -79,6 +81,38 @@ start, but for a scenario's run kept in the journal (`ido scenario run --journal
 own clock is the scenario's virtual one (a kept run of an ido before schema 4 has no
 `recorded_at`: its virtual start stands in). `ido runs` orders by it, and `ido prune`
 compares it with its date."""
+
+
+@dataclass(frozen=True)
+class RunsAsked:
+    """Which runs `SqliteJournal.runs` lists (`ido runs --intent/--outcome/--since`); each
+    field left empty asks nothing of the runs, and the fields combine with AND."""
+
+    intents: tuple[str, ...] = ()
+    outcomes: tuple[str | None, ...] = ()
+    """The outcomes as the journal writes them, None standing for a run not ended yet."""
+    since: str | None = None
+    """A day (2026-12-06): the runs recorded on or after it, by this world's clock."""
+
+    def where(self) -> tuple[str, list[str]]:
+        """The SQL condition on the runs table (`{recorded}` as in `_NEWEST`) and its
+        parameters: filtered in SQLite, so that a limit counts the runs asked for."""
+        terms: list[str] = ["1"]
+        params: list[str] = []
+        if self.intents:
+            terms.append(f"intent IN ({', '.join('?' * len(self.intents))})")
+            params += self.intents
+        ended = [o for o in self.outcomes if o is not None]
+        if self.outcomes:
+            either = [f"outcome IN ({', '.join('?' * len(ended))})"] if ended else []
+            either += ["outcome IS NULL"] if None in self.outcomes else []
+            terms.append(f"({' OR '.join(either)})")
+            params += ended
+        if self.since is not None:  # a day sorts before its moments: 2026-12-06 < 2026-12-06T…
+            terms.append("COALESCE({recorded}, started_at) >= ?")
+            params.append(self.since)
+        return " AND ".join(terms), params
+
 
 _TABLES = frozenset({"meta", "runs", "events", "llm_cache", "health"})
 """The tables `_SCHEMA` makes: a database holding others and no schema version is not ours."""
@@ -560,11 +594,28 @@ class SqliteJournal:
             self._starts().pop(run_id, None)  # a start that failed fails no more writes
 
     @_locked
-    def runs(self, limit: int = 50) -> list[RunRow]:
-        """The last `limit` runs recorded, newest first, by this world's clock (a kept
-        scenario's run is where it was recorded, not at its virtual time)."""
-        rows = self._db.execute(self._run_rows(_NEWEST), (limit,)).fetchall()
-        return [self._as_spent(RunRow(*row)) for row in rows]
+    def runs(
+        self,
+        limit: int = 50,
+        asked: RunsAsked | None = None,
+        keep: Callable[[RunRow], bool] | None = None,
+    ) -> list[RunRow]:
+        """The last `limit` runs recorded of those `asked` for, newest first, by this
+        world's clock (a kept scenario's run is where it was recorded, not at its virtual
+        time). `keep`: a further test SQL cannot make (whether a process carries a run on),
+        made as the rows are read, newest first, up to `limit` of those it keeps."""
+        where, params = (asked or RunsAsked()).where()
+        query = self._run_rows(_NEWEST.replace("{where}", where))
+        if keep is None:
+            rows = self._db.execute(query + " LIMIT ?", (*params, limit)).fetchall()
+            return [self._as_spent(RunRow(*row)) for row in rows]
+        found: list[RunRow] = []
+        for row in self._db.execute(query, params):  # read as needed, not all at once
+            if len(found) == limit:
+                break
+            if keep(run := RunRow(*row)):
+                found.append(self._as_spent(run))
+        return found
 
     @_locked
     def run(self, run_id: str) -> RunRow:
@@ -661,6 +712,12 @@ class SqliteJournal:
             return True
 
         return self._write(statements, run_id)
+
+    @_locked
+    def intents(self) -> set[str]:
+        """The intents the journal's runs are of: what an `--intent` that matched no run
+        may have meant."""
+        return {row[0] for row in self._db.execute("SELECT DISTINCT intent FROM runs")}
 
     @_locked
     def model_use(self, run_ids: Sequence[str]) -> dict[str, tuple[float, int]]:

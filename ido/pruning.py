@@ -3,8 +3,9 @@ their space goes back to the disk.
 
 The journal grows about 20 KB a run and nothing else ever removes a run. Pruning removes
 the runs that ended (any outcome but `blocked`) and started before a date (a scenario's
-run kept in the journal: recorded before it), with their events; it keeps the learnt
-health, the model answer cache and the schema version. A run that has not ended stays: a
+run kept in the journal: recorded before it), or are older than the newest N, or both,
+with their events; it keeps the learnt health, the model answer cache and the schema
+version. A run that has not ended stays: a
 running one is carried on by a live process, an interrupted one waits for `ido resume`,
 and a blocked one for a person. Checking the outcome is enough to spare running runs, so
 no process needs to be looked up.
@@ -25,9 +26,18 @@ from ido.journal import BUSY_SECONDS, BUSY_STEP_SECONDS, PRUNES, SqliteJournal, 
 _ENDED = "r.outcome IS NOT NULL AND r.outcome != 'blocked'"
 """The runs that ended and wait for nobody: any outcome but `blocked`."""
 
-_PRUNABLE = f"{_ENDED} AND COALESCE(r.recorded_at, r.started_at) < :before"
-"""The runs old enough to prune: ended, not blocked, and started before the date (a
-scenario's run kept in the journal: recorded before it, whatever its virtual clock says)."""
+_NEWEST_KEPT = """
+SELECT id FROM main.runs ORDER BY COALESCE(recorded_at, started_at) DESC, rowid DESC LIMIT :keep
+"""
+"""The newest `keep` runs, whatever their outcome, as `ido runs` orders them."""
+
+_PRUNABLE = f"""{_ENDED}
+AND (:before IS NULL OR COALESCE(r.recorded_at, r.started_at) < :before)
+AND (:keep IS NULL OR r.id NOT IN ({_NEWEST_KEPT}))
+"""
+"""The runs old enough to prune: ended, not blocked, started before the date (a scenario's
+run kept in the journal: recorded before it, whatever its virtual clock says) and not
+among the newest `keep`; a bound left NULL allows any run."""
 
 _NEWEST_RUN = "SELECT run_id FROM main.events WHERE rowid = (SELECT MAX(rowid) FROM main.events)"
 
@@ -35,7 +45,7 @@ _CHOOSE = f"""
 INSERT INTO temp.doomed(id, last)
 SELECT r.id, (SELECT MAX(seq) FROM main.events e WHERE e.run_id = r.id) FROM main.runs r
 WHERE {_PRUNABLE} AND r.id IS NOT ({_NEWEST_RUN})
-"""  # noqa: S608 (built of the constants above; the date is bound)
+"""  # noqa: S608 (built of the constants above; the date and count are bound)
 """The runs to prune (`_PRUNABLE`), each with its last event's number. The run holding the
 journal's newest event stays, so that event numbers (rowids) only grow: `ido runner` reads
 the approvals recorded after the newest event it has seen, and SQLite numbers a new row one
@@ -51,6 +61,19 @@ DELETE FROM temp.doomed WHERE NOT EXISTS (
 """  # noqa: S608 (built of the constants above)
 """Spare the chosen runs that changed since they were chosen (and copied to the archive):
 nothing is removed that the archive does not hold."""
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    """Which ended runs a prune takes: those both bounds allow (None: any)."""
+
+    before: str | None = None
+    """A day or moment (UTC): the runs started (a kept scenario's: recorded) before it."""
+    keep: int | None = None
+    """How many of the newest runs stay, whatever their outcome: those older may go."""
+
+    def params(self) -> dict[str, str | int | None]:
+        return {"before": self.before, "keep": self.keep}
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,8 @@ class Pruning:
     spared_newest: bool = False
     """Whether the run holding the journal's newest event was old enough but stayed (it
     always does): so that a prune that removes nothing can say why."""
+    kept: int = 0
+    """How many runs the journal holds after the prune (a dry run's: would hold)."""
 
 
 def size_of(journal: Path) -> int:
@@ -79,22 +104,23 @@ def size_of(journal: Path) -> int:
     return journal.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
-def survey(journal: Path, before: str) -> Pruning:
-    """What `prune(journal, before)` would remove; changes nothing."""
+def survey(journal: Path, cutoff: Cutoff) -> Pruning:
+    """What `prune(journal, cutoff)` would remove; changes nothing."""
     SqliteJournal(journal).close()  # refuses a file that is not a journal, or a newer one
     size = size_of(journal)
     with _connected(journal) as db:
         db.execute("BEGIN")  # one snapshot for the choice and its sums
-        db.execute(_CHOOSE, {"before": before})
-        found = _summed(db, size, before)
+        db.execute(_CHOOSE, cutoff.params())
+        found = _summed(db, size, cutoff)
         db.execute("ROLLBACK")
     return found
 
 
-def prune(journal: Path, before: str, archive: Path | None = None) -> Pruning:
-    """Remove the runs that ended and started (a kept scenario's run: was recorded) before
-    `before` (an ISO 8601 date or moment, in UTC as the journal writes them), with their
-    events, then give their space back.
+def prune(journal: Path, cutoff: Cutoff, archive: Path | None = None) -> Pruning:
+    """Remove the runs that ended and that `cutoff` takes: started (a kept scenario's run:
+    was recorded) before its `before` (an ISO 8601 date or moment, in UTC as the journal
+    writes them), older than its newest `keep`, with their events, then give their space
+    back.
 
     With `archive`, the runs are first copied into that journal (made if new) and committed
     there, then removed from this one in a second commit: a crash in between leaves them in
@@ -112,11 +138,11 @@ def prune(journal: Path, before: str, archive: Path | None = None) -> Pruning:
     with _connected(journal) as db:
         if archive is None:
             db.execute("BEGIN")
-            db.execute(_CHOOSE, {"before": before})
+            db.execute(_CHOOSE, cutoff.params())
             db.execute("COMMIT")
         else:
-            _copy(db, journal, archive, before)
-        found = _delete(db, journal, size, before)
+            _copy(db, journal, archive, cutoff)
+        found = _delete(db, journal, size, cutoff)
         if found.runs:
             _reclaim(db, journal)
     return replace(found, size_after=size_of(journal))
@@ -167,13 +193,13 @@ def _connected(journal: Path) -> Iterator[sqlite3.Connection]:
         db.close()
 
 
-def _copy(db: sqlite3.Connection, journal: Path, archive: Path, before: str) -> None:
+def _copy(db: sqlite3.Connection, journal: Path, archive: Path, cutoff: Cutoff) -> None:
     """Choose the runs and copy them, with their events, into the archive, in one commit
     there; a run the archive holds already is left as it is there. A failure names the
     archive: it was told as the journal's ("journal ido.db: disk I/O error" for a full
     disk under the archive), though the journal was only read."""
     try:
-        _copy_into(db, archive, before)
+        _copy_into(db, archive, cutoff)
     except sqlite3.Error as exc:
         raise JournalError(
             f"cannot copy the runs into archive {archive}: {exc}; nothing was removed from "
@@ -181,12 +207,12 @@ def _copy(db: sqlite3.Connection, journal: Path, archive: Path, before: str) -> 
         ) from None
 
 
-def _copy_into(db: sqlite3.Connection, archive: Path, before: str) -> None:
+def _copy_into(db: sqlite3.Connection, archive: Path, cutoff: Cutoff) -> None:
     """`_copy`'s statements."""
     db.execute("ATTACH DATABASE ? AS archive", (str(archive),))
     db.execute("PRAGMA archive.synchronous=FULL")
     db.execute("BEGIN")  # deferred: the journal is only read, its writers go on
-    db.execute(_CHOOSE, {"before": before})
+    db.execute(_CHOOSE, cutoff.params())
     db.execute(
         "INSERT OR IGNORE INTO archive.runs"
         "(id, intent, started_at, ended_at, outcome, reason, cost, duration, recorded_at) "
@@ -202,7 +228,7 @@ def _copy_into(db: sqlite3.Connection, archive: Path, before: str) -> None:
     db.execute("DETACH DATABASE archive")
 
 
-def _delete(db: sqlite3.Connection, journal: Path, size: int, before: str) -> Pruning:
+def _delete(db: sqlite3.Connection, journal: Path, size: int, cutoff: Cutoff) -> Pruning:
     """Remove the chosen runs and their events in one commit; what was removed."""
     if not patiently(db, "BEGIN IMMEDIATE"):
         raise JournalError(
@@ -211,7 +237,7 @@ def _delete(db: sqlite3.Connection, journal: Path, size: int, before: str) -> Pr
         )
     try:
         db.execute(_CHANGED)
-        found = _summed(db, size, before)
+        found = _summed(db, size, cutoff)
         db.execute("DELETE FROM main.events WHERE run_id IN (SELECT id FROM temp.doomed)")
         db.execute("DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.doomed)")
         if found.runs:  # a runner watching the journal looks at it whole again (`PRUNES`)
@@ -226,10 +252,10 @@ def _delete(db: sqlite3.Connection, journal: Path, size: int, before: str) -> Pr
     return found
 
 
-def _summed(db: sqlite3.Connection, size: int, before: str) -> Pruning:
+def _summed(db: sqlite3.Connection, size: int, cutoff: Cutoff) -> Pruning:
     """The chosen runs counted: how many, when they started, their events and bytes; the
     journal's `size` before and after (until the prune says what it is after); whether the
-    newest run was spared, read in the same snapshot as the choice."""
+    newest run was spared; how many runs stay; read in the same snapshot as the choice."""
     runs, first, last = db.execute(
         "SELECT COUNT(*), MIN(COALESCE(recorded_at, started_at)), "
         "MAX(COALESCE(recorded_at, started_at)) FROM main.runs "
@@ -239,8 +265,11 @@ def _summed(db: sqlite3.Connection, size: int, before: str) -> Pruning:
         "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(data AS BLOB))), 0) FROM main.events "
         "WHERE run_id IN (SELECT id FROM temp.doomed)"
     ).fetchone()
-    spared = db.execute(_SPARED, {"before": before}).fetchone() is not None
-    return Pruning(runs, events, data, first, last, size, size, spared)
+    spared = db.execute(_SPARED, cutoff.params()).fetchone() is not None
+    (kept,) = db.execute(
+        "SELECT COUNT(*) FROM main.runs WHERE id NOT IN (SELECT id FROM temp.doomed)"
+    ).fetchone()
+    return Pruning(runs, events, data, first, last, size, size, spared, kept)
 
 
 def _reclaim(db: sqlite3.Connection, journal: Path) -> None:

@@ -459,6 +459,60 @@ def test_a_journal_write_that_fails_mid_run_names_the_run_left_to_resume(
     assert code == 3 and "resume/outcome-unknown" in out, out
 
 
+FROZEN_WHEN_BOTH_PAY = """\
+import os
+import subprocess
+import time
+from pathlib import Path
+
+
+def call(ctx):
+    if ctx.capability.startswith("pay"):  # once both runs pay, the journal is frozen
+        Path(f"paying-{ctx.run_id}").touch()
+        deadline = time.monotonic() + 60
+        while len(list(Path().glob("paying-*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        try:
+            os.close(os.open("freezing", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:  # the other run freezes it: wait until it has
+            while not Path("frozen").exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            return None
+        for name in (".ido/ido.db", ".ido/ido.db-wal"):
+            subprocess.run(["chattr", "+i", name], check=True)
+        Path("frozen").touch()
+    return None
+"""
+
+
+def test_a_journal_write_that_fails_mid_batch_names_every_run_left_to_resume(
+    project: Path,
+) -> None:
+    """`ido run A B` on a journal that could no longer be written named the first intent's
+    run alone, though the other was left interrupted too."""
+    if shutil.which("chattr") is None:
+        pytest.skip("no chattr to make the journal read-only")
+    (project / "fakesvc" / "frozen.py").write_text(FROZEN_WHEN_BOTH_PAY)
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("fakesvc.impl:call", "fakesvc.frozen:call"))
+    try:
+        code, out = ido("run", "ship-order", "ship-order", "--quiet")
+    finally:
+        for name in ("ido.db", "ido.db-wal"):
+            subprocess.run(["chattr", "-i", str(project / ".ido" / name)], check=False)
+    assert code == 2, out
+    paid = sorted(p.name.removeprefix("paying-") for p in project.glob("paying-*"))
+    assert len(paid) == 2, paid
+    (error,) = [line for line in out.splitlines() if line.startswith("error: ")]
+    assert error.startswith("error: journal .ido/ido.db: "), out
+    (left,) = re.findall(r"; runs (r\S+, r\S+) are left interrupted: continue them with ", error)
+    assert sorted(left.split(", ")) == paid
+    first, second = left.split(", ")
+    assert error.endswith(
+        f"with ido resume {first} and ido resume {second} once the journal can be written"
+    ), error
+
+
 def test_a_step_that_changes_the_working_folder_is_no_replaced_journal(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -491,3 +491,83 @@ def test_nothing_pruned_names_a_kept_scenario_run_spared_as_the_newest(tmp_path:
             "no ended run from before 2021-01-01, but for the newest (it always stays); "
             "nothing pruned\n",
         )
+
+
+def journal_of(path: Path, runs: list[tuple[str, str | None]]) -> Path:
+    """A journal of these runs (id, outcome: None not ended), one a day from 2026-11-01,
+    in order: the last is the newest."""
+    with SqliteJournal(path) as store:
+        for n, (run_id, outcome) in enumerate(runs):
+            at = (datetime(2026, 11, 1, 12, tzinfo=UTC) + timedelta(days=n)).isoformat(
+                timespec="milliseconds"
+            )
+            store.start_run(run_id, "load-eu", at, {})
+            if outcome is not None:
+                store.finish_run(run_id, outcome, None, 0.0, 1.0, at)
+    return path
+
+
+KINDS: list[tuple[str, str | None]] = [
+    ("r1", "achieved"),
+    ("r2", "blocked"),
+    ("r3", None),
+    ("r4", "failed"),
+    ("r5", "shadow"),
+    ("r6", "achieved"),
+    ("r7", "blocked"),
+    ("r8", "achieved"),
+]
+
+
+def test_keep_prunes_the_ended_runs_older_than_the_newest_n(tmp_path: Path) -> None:
+    """The newest N runs stay, whatever their outcome; of the older ones, the blocked and
+    the not ended stay too."""
+    journal = journal_of(tmp_path / "ido.db", KINDS)
+    code, out = ido("prune", "--keep", "3", "--journal", str(journal))
+    assert code == 0 and out.startswith(
+        "pruned 3 runs older than the newest 3 (6 events); 5 runs kept; journal "
+    ), out
+    assert sorted(outcomes(journal)) == ["r2", "r3", "r6", "r7", "r8"]
+    code, out = ido("prune", "--keep", "3", "--journal", str(journal))
+    assert (code, out) == (0, "no ended run older than the newest 3; nothing pruned\n")
+
+
+def test_keep_with_before_prunes_only_the_runs_both_allow(tmp_path: Path) -> None:
+    """r1 and r4 started before 2026-11-05 and are older than the newest 2; r5 and r6 are
+    older than the newest 2 but started on or after that day."""
+    journal = journal_of(tmp_path / "ido.db", KINDS)
+    code, out = ido("prune", "--before", "2026-11-05", "--keep", "2", "--journal", str(journal))
+    assert code == 0 and out.startswith(
+        "pruned 2 runs from before 2026-11-05 and older than the newest 2 (4 events); 6 runs kept;"
+    ), out
+    assert sorted(outcomes(journal)) == ["r2", "r3", "r5", "r6", "r7", "r8"]
+
+
+def test_keep_in_a_dry_run_removes_nothing_and_with_an_archive_copies_first(
+    tmp_path: Path,
+) -> None:
+    journal = journal_of(tmp_path / "ido.db", KINDS)
+    code, out = ido("prune", "--keep", "4", "--dry-run", "--journal", str(journal))
+    assert (code, out.split(" (")[0]) == (0, "would prune 2 runs older than the newest 4"), out
+    assert out.endswith("; 6 runs would stay; nothing removed\n"), out
+    assert len(outcomes(journal)) == 8
+    archive = tmp_path / "archive.db"
+    code, out = ido("prune", "--keep", "4", "--archive", str(archive), "--journal", str(journal))
+    assert code == 0 and out.endswith(f"; archived to {archive}\n"), out
+    assert sorted(outcomes(archive)) == ["r1", "r4"]
+    assert sorted(outcomes(journal)) == ["r2", "r3", "r5", "r6", "r7", "r8"]
+
+
+def test_keep_counts_the_newest_of_a_long_journal(tmp_path: Path) -> None:
+    """Of 300 ended runs, the newest 50 stay: those `ido runs --limit 50` lists."""
+    journal = journal_of(tmp_path / "ido.db", [(f"r{n:03d}", "achieved") for n in range(300)])
+    code, out = ido("prune", "--keep", "50", "--journal", str(journal))
+    assert code == 0 and out.startswith("pruned 250 runs older than the newest 50"), out
+    assert sorted(outcomes(journal)) == [f"r{n:03d}" for n in range(250, 300)]
+
+
+def test_prune_without_before_or_keep_is_refused(tmp_path: Path) -> None:
+    journal = journal_of(tmp_path / "ido.db", KINDS)
+    code, out = ido("prune", "--journal", str(journal))
+    assert code == 2 and "give --before DATE, --keep N or both" in out, out
+    assert len(outcomes(journal)) == 8

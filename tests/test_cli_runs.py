@@ -1,0 +1,166 @@
+"""`ido runs` filtered: by intent, outcome and day, the limit counting the runs asked for."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.journal import SqliteJournal
+from ido.runtime.procfs import started, stat_fields
+
+runner = CliRunner()
+
+
+def ido(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def record(
+    journal: Path, run_id: str, intent: str, day: str, outcome: str | None, process: object = None
+) -> None:
+    """A run of `intent` started on `day` (at noon, UTC), ended with `outcome` (None: not
+    ended), its start naming `process` as the one carrying it on."""
+    at = f"{day}T12:00:00.000+00:00"
+    with SqliteJournal(journal) as store:
+        store.start_run(run_id, intent, at, {"process": process} if process else {})
+        if outcome is not None:
+            store.finish_run(run_id, outcome, None, 1.0, 1.0, at)
+
+
+def listed(journal: Path, *args: str) -> list[str]:
+    """The ids `ido runs --format json` lists, newest first."""
+    code, out, err = ido("runs", "--journal", str(journal), "--format", "json", *args)
+    assert code == 0, out + err
+    return [row["id"] for row in json.loads(out)]
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Path:
+    """Runs of load-eu and load-us over December: achieved, failed, blocked, shadow."""
+    path = tmp_path / "ido.db"
+    for run_id, intent, day, outcome in [
+        ("r01", "load-eu", "2026-11-30", "failed"),
+        ("r02", "load-us", "2026-12-01", "failed"),
+        ("r03", "load-eu", "2026-12-01", "achieved"),
+        ("r04", "load-eu", "2026-12-02", "failed"),
+        ("r05", "load-us", "2026-12-03", "blocked"),
+        ("r06", "load-eu", "2026-12-04", "shadow"),
+    ]:
+        record(path, run_id, intent, day, outcome)
+    return path
+
+
+@pytest.fixture
+def alive() -> Iterator[dict[str, object]]:
+    """A process on this machine, as a run's start names the one carrying it on."""
+    process = subprocess.Popen(["sleep", "60"])
+    try:
+        fields = stat_fields(process.pid)
+        yield {"pid": process.pid, "host": socket.gethostname(), "since": started(fields)}
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_runs_of_an_intent_with_an_outcome_since_a_day_are_listed(journal: Path) -> None:
+    """The filters combine with AND; each repeated takes any of its values."""
+    assert listed(journal, "--intent", "load-eu") == ["r06", "r04", "r03", "r01"]
+    assert listed(journal, "--outcome", "failed") == ["r04", "r02", "r01"]
+    assert listed(journal, "--since", "2026-12-02") == ["r06", "r05", "r04"]
+    assert listed(journal, "--intent", "load-eu", "--outcome", "failed") == ["r04", "r01"]
+    assert listed(
+        journal, "--intent", "load-eu", "--outcome", "failed", "--since", "2026-12-01"
+    ) == ["r04"]
+    assert listed(journal, "--outcome", "blocked", "--outcome", "shadow") == ["r06", "r05"]
+    assert listed(journal, "--intent", "load-us", "--intent", "load-eu", "--limit", "2") == [
+        "r06",
+        "r05",
+    ]
+
+
+def test_since_takes_any_iso_date_as_audit_does(journal: Path) -> None:
+    """20261202 and 2026-W49-3 are the day 2026-12-02, as `ido audit --since` reads them."""
+    assert listed(journal, "--since", "20261202") == ["r06", "r05", "r04"]
+    assert listed(journal, "--since", "2026-W49-3") == ["r06", "r05", "r04"]
+    code, out, err = ido("runs", "--journal", str(journal), "--since", "last week")
+    assert code == 2 and "'last week' is not a date" in err, out + err
+
+
+def test_the_text_listing_is_filtered_too(journal: Path) -> None:
+    code, out, err = ido("runs", "--journal", str(journal), "--outcome", "failed")
+    assert code == 0, err
+    assert [line.split()[0] for line in out.splitlines()] == ["RUN", "r04", "r02", "r01"]
+
+
+def test_the_limit_counts_the_runs_asked_for_in_a_long_journal(tmp_path: Path) -> None:
+    """Among 300 runs, the 3 failed ones are the oldest: `--limit 2` lists the newest two
+    of them, not the failed among the newest two runs (none)."""
+    path = tmp_path / "ido.db"
+    with SqliteJournal(path) as store:
+        for n in range(300):
+            at = f"2026-12-{1 + n // 100:02d}T{n % 24:02d}:{n % 60:02d}:00.{n:03d}+00:00"
+            store.start_run(f"r{n:03d}", "load-eu" if n % 2 else "load-us", at, {})
+            store.finish_run(f"r{n:03d}", "failed" if n < 3 else "achieved", None, 0.0, 1.0, at)
+    assert listed(path, "--outcome", "failed", "--limit", "2") == ["r002", "r001"]
+    assert listed(path, "--outcome", "failed", "--intent", "load-eu", "--limit", "2") == ["r001"]
+    assert len(listed(path, "--intent", "load-us", "--limit", "500")) == 150
+    assert len(listed(path, "--since", "2026-12-03", "--limit", "500")) == 100
+
+
+def test_running_and_interrupted_runs_are_told_apart(
+    journal: Path, alive: dict[str, object]
+) -> None:
+    """A run not ended is running while a process here carries it on, else interrupted,
+    as the listing says; the limit counts the ones asked for."""
+    record(journal, "r07", "load-eu", "2026-12-05", None, alive)
+    record(journal, "r08", "load-eu", "2026-12-06", None)  # its process is gone
+    record(journal, "r09", "load-eu", "2026-12-07", None)
+    assert listed(journal, "--outcome", "running") == ["r07"]
+    assert listed(journal, "--outcome", "interrupted") == ["r09", "r08"]
+    assert listed(journal, "--outcome", "running", "--outcome", "interrupted") == [
+        "r09",
+        "r08",
+        "r07",
+    ]
+    assert listed(journal, "--outcome", "running", "--outcome", "shadow", "--limit", "1") == ["r07"]
+    assert listed(journal, "--outcome", "interrupted", "--limit", "1") == ["r09"]
+
+
+def test_a_bad_outcome_is_refused_naming_those_allowed(journal: Path) -> None:
+    code, out, err = ido("runs", "--journal", str(journal), "--outcome", "faild")
+    assert code == 2, out
+    assert "'faild' is not an outcome; did you mean 'failed'?" in err
+    assert "achieved, failed, blocked, shadow, running, interrupted" in err
+
+
+def test_no_runs_found_says_what_was_asked(journal: Path) -> None:
+    code, out, err = ido(
+        "runs", "--journal", str(journal), "--outcome", "failed", "--intent", "load-eu",
+        "--since", "2026-12-03",
+    )  # fmt: skip
+    assert (code, out, err) == (0, "no failed runs of load-eu since 2026-12-03\n", "")
+    code, out, _ = ido("runs", "--journal", str(journal), "--outcome", "running")
+    assert out == "no running runs\n"
+
+
+def test_an_intent_no_run_is_of_is_warned_of_with_the_closest_name(journal: Path) -> None:
+    """`--intent lod-eu` listed no runs, as if load-eu had none."""
+    code, out, err = ido("runs", "--journal", str(journal), "--intent", "lod-eu")
+    assert code == 0
+    assert out == "no runs of lod-eu\n"
+    assert err == (
+        "warning: no run in the journal is of intent 'lod-eu'; did you mean 'load-eu'?\n"
+    )
+    code, out, err = ido("runs", "--journal", str(journal), "--intent", "ship", "-f", "json")
+    assert (code, json.loads(out)) == (0, [])
+    assert err == (
+        "warning: no run in the journal is of intent 'ship' (its runs are of load-eu, load-us)\n"
+    )
