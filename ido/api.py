@@ -47,18 +47,21 @@ def plan(
     intent: Intent | str,
     *,
     journal: Journal | None = None,
-    alternatives: int = 3,
+    alternatives: int | None = None,
     base: Path | None = None,
     on_observer_error: Callable[[ObserverError], None] | None = None,
 ) -> Decision:
     """Observe once and decide once, as `ido plan` does: nothing is performed or journaled.
 
     `intent`: an intent, or its name (or intent file) in `catalog`. `journal`: whose runs'
-    health beliefs to decide with, as a run would (none: the declared figures). `base`:
-    the project folder observers' relative paths and imports start from (the current
-    directory by default). An observer that cannot be read raises its `ObserverError`,
-    unless `on_observer_error` is given: it is then told, and the plan made without it
-    (what `ido plan` does, saying so on stderr).
+    health beliefs to decide with, as a run would (none: the declared figures).
+    `alternatives`: how many alternative plans to work out (by default the intent's
+    `limits.alternatives`, as `ido plan` without `--alternatives`). `base`: the project
+    folder Python observers import from and an observer without a YAML file reads from
+    (the current directory by default; a file observer reads from its YAML's folder).
+    An observer that cannot be read raises its `ObserverError`, unless `on_observer_error`
+    is given: it is then told, and the plan made without it (what `ido plan` does, saying
+    so on stderr).
     """
     from ido.decide import History, decide
     from ido.errors import ObserverError

@@ -268,3 +268,14 @@ def test_the_pages_python_runs_as_written(
     for number, block in enumerate(blocks, 1):
         exec(compile(block, f"python-api.md block {number}", "exec"), namespace)
     assert (example_project / ".ido" / "ido.db").is_file()
+
+
+def test_plan_works_out_as_many_alternatives_as_the_intent_asks(project: Path) -> None:
+    """`ido.plan` passed its own default of 3 alternatives to `decide`, over the intent's
+    `limits.alternatives`: the 83-second alternatives that setting turns off came back
+    for an embedder."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  limits: {alternatives: 0}\n")
+    catalog = ido.load_catalog(["intents", "capabilities", "policies"])
+    assert ido.plan(catalog, "ship-order").result.alternatives == ()
+    assert len(ido.plan(catalog, "ship-order", alternatives=1).result.alternatives) == 1
