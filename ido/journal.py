@@ -68,10 +68,12 @@ resuming did: the runtime writes it, and `ido explain` tells it apart to say it 
 STARTS = ("action_started", "action_repeated")
 """The events of a step's call starting: on disk before the call is made."""
 
+NEWEST_FIRST = "ORDER BY COALESCE({recorded}, started_at) DESC, rowid DESC"
+"""How runs are ordered, newest first (a kept scenario run by when it was recorded):
+`ido runs` lists them so, and `ido prune --keep N` keeps the N it would list first."""
+
 _RUN_ROWS = "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, {recorded} "
-_NEWEST = (
-    _RUN_ROWS + "FROM runs WHERE {where} ORDER BY COALESCE({recorded}, started_at) DESC, rowid DESC"
-)
+_NEWEST = _RUN_ROWS + "FROM runs WHERE {where} " + NEWEST_FIRST
 _ONE = _RUN_ROWS + "FROM runs WHERE id = ?"
 """The queries of `RunRow`s, `{recorded}` being `recorded_at`, or NULL in a journal older
 than that column (read-only).
@@ -357,6 +359,7 @@ class SqliteJournal:
         self._leading = False  # a thread is committing or about to
         self._local = threading.local()  # per thread: its runs started without waiting
         self._has_recorded: bool | None = None  # (`_recorded_column`)
+        self._tables: frozenset[str] | None = None  # (`_holds`, read once)
         if self.path.is_dir():
             raise JournalError(
                 f"journal {self.path} is a folder; name a file, like {self.path / 'ido.db'}"
@@ -636,11 +639,12 @@ class SqliteJournal:
 
     def _holds(self, table: str) -> bool:
         """Whether the journal has `table`: one of an older schema opened read-only (an
-        archive, a backup, or by a command that only reads) lacks those added since."""
-        found = self._db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-        ).fetchone()
-        return found is not None
+        archive, a backup, or by a command that only reads) lacks those added since. Read
+        once: each model call and decision asks."""
+        if self._tables is None:
+            rows = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            self._tables = frozenset(row[0] for row in rows)
+        return table in self._tables
 
     def _run_rows(self, query: str) -> str:
         """A query of `RunRow`s (`_NEWEST`, `_ONE`) for this journal's runs table."""
@@ -997,11 +1001,7 @@ class SqliteJournal:
         replaced by a restore): SQLite would go on writing into a file nobody can open again,
         and the run would end "achieved" with no record left to explain or resume it. One
         `stat` a commit."""
-        try:
-            now = identity(self._where)
-        except OSError:
-            now = None
-        if now != self._file:
+        if not self.names_its_file():
             raise JournalError(
                 f"journal {self.path} was removed or replaced while this process wrote to "
                 "it: what it recorded went with the old file, so it can be neither explained "

@@ -21,14 +21,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ido.errors import JournalError
-from ido.journal import BUSY_SECONDS, BUSY_STEP_SECONDS, PRUNES, SqliteJournal, patiently
+from ido.journal import (
+    BUSY_SECONDS,
+    BUSY_STEP_SECONDS,
+    NEWEST_FIRST,
+    PRUNES,
+    SqliteJournal,
+    patiently,
+)
 
 _ENDED = "r.outcome IS NOT NULL AND r.outcome != 'blocked'"
 """The runs that ended and wait for nobody: any outcome but `blocked`."""
 
-_NEWEST_KEPT = """
-SELECT id FROM main.runs ORDER BY COALESCE(recorded_at, started_at) DESC, rowid DESC LIMIT :keep
-"""
+_NEWEST_KEPT = (
+    "SELECT id FROM main.runs "  # noqa: S608 (constants only)
+    + NEWEST_FIRST.format(recorded="recorded_at")
+    + " LIMIT :keep"
+)
 """The newest `keep` runs, whatever their outcome, as `ido runs` orders them."""
 
 _PRUNABLE = f"""{_ENDED}
