@@ -140,9 +140,7 @@ def prune(journal: Path, cutoff: Cutoff, archive: Path | None = None) -> Pruning
     """
     SqliteJournal(journal).close()  # refuses a file that is not a journal, or a newer one
     if archive is not None:
-        refuse_the_journal_itself(journal, archive)
-        refuse_an_unwritable_archive(archive)
-        SqliteJournal(archive).close()  # the schema and its version, or refused as above
+        check_archive(journal, archive)
     size = size_of(journal)
     with _connected(journal) as db:
         if archive is None:
@@ -155,6 +153,22 @@ def prune(journal: Path, cutoff: Cutoff, archive: Path | None = None) -> Pruning
         if found.runs:
             _reclaim(db, journal)
     return replace(found, size_after=size_of(journal))
+
+
+def check_archive(journal: Path, archive: Path, *, making: bool = True) -> None:
+    """Refuse, before anything is copied or removed, an archive that is the journal itself,
+    one ido may not write, or one that is not a journal ido can add to (a folder, another
+    app's file, a newer schema): each named as the archive, where it was told as a journal
+    (`journal dir.db is a folder`), the journal itself being fine. `making=False` (a dry
+    run) makes nothing: an archive not there yet is only checked for being writable."""
+    refuse_the_journal_itself(journal, archive)
+    refuse_an_unwritable_archive(archive)
+    if not making and not archive.exists():
+        return
+    try:
+        SqliteJournal(archive, reading=not making).close()  # the schema and its version
+    except JournalError as exc:
+        raise JournalError(f"--archive {archive}: {exc}; nothing was pruned") from None
 
 
 def refuse_the_journal_itself(journal: Path, archive: Path) -> None:

@@ -571,3 +571,16 @@ def test_prune_without_before_or_keep_is_refused(tmp_path: Path) -> None:
     code, out = ido("prune", "--journal", str(journal))
     assert code == 2 and "give --before DATE, --keep N or both" in out, out
     assert len(outcomes(journal)) == 8
+
+
+def test_an_archive_that_is_a_folder_is_named_as_the_archive(
+    project: Path, history: dict[str, str]
+) -> None:
+    """`--archive dir.db`, a folder, was told as the journal ("journal dir.db is a
+    folder"), though the journal was fine and the archive was the one to change."""
+    folder = project / "dir.db"
+    folder.mkdir()
+    code, out = ido("prune", "--keep", "1", "--archive", str(folder))
+    assert code == 2, out
+    assert f"--archive {folder}: " in out and "nothing was pruned" in out, out
+    assert len(outcomes(project / ".ido" / "ido.db")) == 5
