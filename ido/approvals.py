@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not
 PROPOSE = "mode/propose"
 UNKNOWN_RULE = "resume/outcome-unknown"
 """What a request for a person's decision on an interrupted step cites: one that is not
-idempotent, whose effects nothing observes (`ido.runtime.local.LocalRuntime._ask`)."""
+idempotent, whose effects nothing observes (`ido.runtime.settling.Settling._ask`)."""
 PLAN = "(plan)"
 """The subject of a plan rule's evaluation, where a capability rule names a capability
 (`ido.policy` reads it from here: `ido approve`, `ido approvals` and the runner import this

@@ -2,7 +2,7 @@
 
 `from_environment()` reads the standard `OTEL_*` variables and gives a `RunTelemetry` (or
 None when no variable asks for telemetry, and then opentelemetry is not even imported).
-The runtime reports every event it journals to it (`ido.runtime.local.Telemetry`), and it
+The runtime reports every event it journals to it (`ido.runtime.core.Telemetry`), and it
 builds, per run, one trace:
 
     Run:{intent}                      the run (Resume:{intent} for each resumption)
@@ -376,7 +376,7 @@ class RunTelemetry:
         at: float,
         took: float | None = None,
     ) -> None:
-        """One journaled event of a run (see `ido.runtime.local.Telemetry`)."""
+        """One journaled event of a run (see `ido.runtime.core.Telemetry`)."""
         handler = _HANDLERS.get(kind)
         if handler is None:
             return

@@ -158,7 +158,7 @@ class Interrupted:
     cause: str | None = None
     """What left its outcome unknown when no interruption did: its call timed out
     (`timed out after 10s`, `stopped at the deadline after 3s`), as the request for a
-    person's decision on it says (`ido.runtime.local.LocalRuntime._ask`)."""
+    person's decision on it says (`ido.runtime.settling.Settling._ask`)."""
     repeated: bool = False
     """Whether it was being made again, as a person approved, when it was cut short: its
     outcome is unknown again, and the approval was for one repeat."""
@@ -532,7 +532,7 @@ def as_asked_of(
     """`key`, a request of the plan `rest` (what is left of the plan `whole`, as
     `plan_gone_on` finds it), as `whole` itself asked it: its digest, and the step's number
     in it (a plan rule's, 0, stays). What is left of a capability named twice is its last
-    calls. `specs`: what the steps named perform now (`LocalRuntime._specs`), which the
+    calls. `specs`: what the steps named perform now (`RuntimeCore._specs`), which the
     digest covers."""
     rule, name, step, _, read = key
     if step > 0:

@@ -1,0 +1,196 @@
+"""Performing a plan: its steps started as their waits are met, their ends recorded and checked."""
+
+from __future__ import annotations
+
+from ido.decide import Decision, backoff
+from ido.model import format_duration
+from ido.runtime import stopping
+from ido.runtime.gating import Gating
+from ido.runtime.outcomes import blocking, unknown_outcome
+from ido.runtime.recovery import RunState, fold_missing, missing_lesson
+from ido.runtime.settling import Settling
+from ido.runtime.triggers import changed, judged, missing_effects, over_limits
+from ido.state import State, apply_effects
+
+
+class Executing(Settling, Gating):
+    """Performs a decision's plan; a timed-out step is settled (`Settling`), a step a rule
+    bars now is not started (`Gating`)."""
+
+    def _execute(
+        self, run: RunState, decision: Decision, state: State
+    ) -> tuple[str | None, State, tuple[str, str] | None]:
+        """Perform the plan, each step once those it waits for succeed; None when all did.
+
+        Returns why to replan (None when every step succeeded), the last state observed,
+        and what blocks the run instead: a timed-out step whose outcome a person must
+        decide (`_timed_out`), or None.
+
+        Steps whose waits are met start together and run side by side. The journal is
+        written from this thread only: finishes are recorded as they come (in plan order
+        when several end at once). Before more steps start, the state is observed again and
+        checked (`ido.runtime.triggers`): declared effects that did not show, facts the plan
+        relied on that moved, spend or time that leave the rest of the plan over a limit, a
+        step whose requirements no longer hold. On any of these, or a failure, nothing new
+        starts; the steps in flight finish, and the reason is returned.
+        """
+        assert decision.result.plan is not None
+        plan = decision.result.plan
+        steps, waits = plan.steps, plan.waits
+        expected = dict(state)
+        done: set[int] = set()
+        checked: set[int] = set()
+        started: set[int] = set()
+        reason: str | None = None
+        executor = self.env.executor()
+        running: dict[int, int] = {}  # journal step → plan step
+        asked: list[tuple[str, str]] = []  # steps whose outcome a person must decide
+        try:
+            while True:
+                ready = [i for i in range(len(steps)) if i not in started and set(waits[i]) <= done]
+                if ready and reason is None and started:
+                    state = self._observe(run)
+                    reason = self._check(run, decision, done, checked, expected, state)
+                    checked |= done
+                if ready and reason is None:
+                    stopping.check()  # no new step once the process is being interrupted
+                    # The first steps start on the snapshot their decision judged, under
+                    # its policies: the rules are held to what moved since (observed, or
+                    # a policy a scenario's world switched on).
+                    policies = tuple(self.env.intent(run.intent).spec.policies)
+                    observed_since = bool(started) or policies != run.judged_under
+                    for i in ready:
+                        missing = self._unmet(steps[i], state)
+                        if missing is not None:
+                            reason = (
+                                f"{steps[i].capability} no longer applicable: requires {missing!r}"
+                            )
+                            break
+                        if observed_since:
+                            name = steps[i].capability
+                            reason = self._denied(run, name, state, expected, decision)
+                            if reason is not None:
+                                break
+                        wait = backoff(run.intent, run.failures.get(steps[i].capability, 0))
+                        reason, left = self._too_late(run, steps[i].capability, wait)
+                        if reason is not None:
+                            break
+                        alone = bool(wait) and not running and len(ready) == 1
+                        if alone:
+                            # Waited before its start is recorded: a crash meanwhile leaves
+                            # no step in flight, where one would be "unknown" on resume.
+                            self.env.wait(wait)
+                            # The world moved on meanwhile: a vendor sanctioned during the
+                            # backoff was paid on the decision's word from before it.
+                            state = self._observe(run)
+                            reason = self._waited_out(run, steps[i], state, expected, decision)
+                            if reason is not None:
+                                break
+                        started.add(i)
+                        ctx, delay = self._start(
+                            run, steps[i], state, left=left, waited=alone, later=not alone
+                        )
+                        executor.submit(self.catalog.capabilities[ctx.capability], ctx, delay)
+                        running[ctx.step] = i
+                if not running:
+                    if reason is None and done - checked:
+                        state = self._observe(run)
+                        reason = self._check(run, decision, done, checked, expected, state)
+                    return reason, state, blocking(asked)
+                self._flush_outcomes(run)
+                for ctx, outcome in executor.next():
+                    i = running.pop(ctx.step)
+                    capability = self.catalog.capabilities[ctx.capability]
+                    settled: str | None = None
+                    if unknown_outcome(outcome, capability):
+                        outcome, settled, ask = self._timed_out(run, ctx, outcome)
+                        asked += [] if ask is None else [ask]
+                    else:
+                        outcome = self._finish(run, ctx, outcome)  # as recorded
+                    if outcome.ok:
+                        done.add(i)
+                        expected = apply_effects(expected, capability.spec.effects)
+                        continue
+                    # A timeout's error says it (`timed out after 30s`, `stopped at the
+                    # deadline after 3s`): not "timed out: timed out after 30s".
+                    said = outcome.error if outcome.timed_out else f"failed: {outcome.error}"
+                    if settled is not None:
+                        said = f"{said}; {settled}"
+                    failed = f"step {ctx.step} {ctx.capability} {said}"
+                    reason = failed if reason is None else f"{reason}; and {failed}"
+                if reason is None:
+                    limits = run.intent.spec.constraints
+                    reason = over_limits(
+                        plan,
+                        done,
+                        spent=run.spent,
+                        elapsed=run.elapsed(self.clock()),
+                        max_cost=limits.max_cost,
+                        deadline=limits.deadline,
+                    )
+        finally:
+            executor.close()
+
+    def _check(
+        self,
+        run: RunState,
+        decision: Decision,
+        done: set[int],
+        checked: set[int],
+        expected: State,
+        state: State,
+    ) -> str | None:
+        """After an observation: did the steps done since the last check (`done` less
+        `checked`) take effect, and does the plan hold?
+
+        Every step whose effects did not show is recorded and learnt from, not only the
+        first: two that ended together and both failed silently left the second unlearnt,
+        and it was called again as if it had worked."""
+        plan = decision.result.plan
+        assert plan is not None
+        fresh = done - checked
+        silences: list[str] = []
+        for i in sorted(fresh):
+            name = plan.steps[i].capability
+            effects = self.catalog.capabilities[name].spec.effects
+            silent = missing_effects(name, effects, run.seen)
+            if silent is not None:
+                step = next((s for s, c in reversed(run.completed) if c == name), None)
+                now = self.clock()
+                success = run.succeeded_at.get(step) if step is not None else None
+                data = {
+                    "capability": name,
+                    "step": step,
+                    "reason": silent,
+                    "learnt_at": now,
+                    "overturns": success,
+                }
+                fold_missing(run, data)  # one more failure, as resume and replay count it
+                self._learn(run, missing_lesson(data, now))  # as resume and replay learn it
+                self._record(run, "effects_missing", data)
+                silences.append(silent)
+        if silences:
+            return "; and ".join(silences)
+        standing = judged(run.intent.spec.goal, self.catalog.capabilities, plan, done)
+        return changed(expected, state, decision.observed, standing)
+
+    def _too_late(self, run: RunState, name: str, wait: float) -> tuple[str | None, float | None]:
+        """Why `name` may not start now (it would start, after its backoff `wait`, at or past
+        the deadline), else None; and the seconds the call may take before the deadline
+        (None: no deadline)."""
+        deadline = run.intent.spec.constraints.deadline
+        if deadline is None:
+            return None, None
+        elapsed = run.elapsed(self.clock())
+        left = deadline - elapsed - wait
+        if left > 0:
+            return None, left
+        # Past the deadline itself, no plan can help (one of steps believed to take no time
+        # would be planned, and refused here, until max_replans): the run has failed.
+        run.overdue = elapsed >= deadline
+        after = f" after its {format_duration(wait)} backoff" if wait else ""
+        why = (
+            f"{format_duration(elapsed)} elapsed: {name} would start{after} past the "
+            f"{format_duration(deadline)} deadline"
+        )
+        return why, left

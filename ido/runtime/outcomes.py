@@ -1,0 +1,85 @@
+"""What the runtime makes of a call's outcome, and the words it ends a run with: pure functions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from ido.approvals import approvals_asked, subject
+from ido.decide import Decision
+from ido.model import Capability, format_duration
+from ido.runtime.bindings import Outcome
+from ido.runtime.context import ActionContext
+from ido.runtime.recovery import undone_step
+from ido.state import State, get_path, has_path
+
+
+def effects_seen(effects: Mapping[str, Any], state: State, seen: State) -> bool | None:
+    """What an observation tells of a step's effects: True when they all hold in `state`;
+    False when observers report each of them (`seen`, their outputs alone) and they do not
+    all hold; None when it cannot tell (nothing observes one that does not hold)."""
+    if all(get_path(state, path) == value for path, value in effects.items()):
+        return True
+    if all(has_path(seen, path) for path in effects):
+        return False
+    return None
+
+
+def unknown_outcome(outcome: Outcome, capability: Capability) -> bool:
+    """Whether a call's outcome is unknown: it timed out (its own timeout or the run's
+    deadline; the provider may have gone on and done it) and repeating it is not safe."""
+    return not outcome.ok and outcome.timed_out and not capability.spec.idempotent
+
+
+def repeated(ctx: ActionContext) -> dict[str, Any]:
+    """The `action_repeated` event of a step made again as a person approved: recorded
+    before the call, so that a resume after a crash in it knows the repeat began."""
+    return {
+        "step": ctx.step,
+        "capability": ctx.capability,
+        "attempt": ctx.attempt,
+        "idempotency_key": ctx.idempotency_key,
+    }
+
+
+def as_recorded(
+    outcome: Outcome, ctx: ActionContext, capability: Capability
+) -> tuple[Outcome, bool]:
+    """A call's outcome as its end is recorded, and whether the run's deadline stopped it:
+    cut short by the deadline, not its own timeout, it says so (no news of the provider)."""
+    if outcome.timed_out and ctx.timeout < capability.spec.timeout:
+        said = f"stopped at the deadline after {format_duration(ctx.timeout)}"
+        return replace(outcome, error=said), True
+    return outcome, False
+
+
+def rejecting(undoing: Mapping[str, Any] | None) -> str:
+    """What rejecting a step whose outcome is unknown does, as its request says: a plan's
+    step ends the run; a compensation is left undone, and the older steps are still undone
+    (told "to end the run", a person rejected a refund to stop the saga, and it went on)."""
+    if undoing is None:
+        return "to end the run"
+    return f"to leave {undone_step(undoing)} not undone and go on undoing the steps before it"
+
+
+def would_ask(decision: Decision) -> str:
+    """What a `mode: shadow` run adds to its reason: the approvals a real run of its plan
+    would stop for, as `ido plan` says them. A shadow run of a payment that needs the
+    controller read as if it would go ahead unasked."""
+    assert decision.result.plan is not None
+    asked = approvals_asked(decision.result.plan.capabilities, decision.approvals, "auto")
+    if not asked:
+        return ""
+    said = "; ".join(f"{subject(step, name)} ({rule})" for rule, name, step, _ in asked)
+    return f"; a run would stop for approval of {said}"
+
+
+def blocking(asked: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """What blocks a run whose steps' outcomes a person must decide (each `_ask`'s stop),
+    the first named and the others counted; None when there are none."""
+    if not asked:
+        return None
+    outcome, reason = asked[0]
+    more = f" (and {len(asked) - 1} more)" if len(asked) > 1 else ""
+    return outcome, reason + more
