@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    from ido.errors import ObserverError
     from ido.planning_words import Throttled
 
 
@@ -20,44 +21,27 @@ def _decide_once(
     evidence: Mapping[str, Any] | None = None,
     listener: Any = None,
 ) -> Any:
-    """Observe once and decide once, as `ido plan` does: nothing is executed or journaled.
-    `evidence`: the health beliefs to decide with, as of now. `listener`: the progress
-    lines' (`_planning_to_terminal`), when the command made one already (its time counts
-    from the command's start)."""
-    import time
-
-    from ido.decide import History, decide
-    from ido.errors import ObserverError
-    from ido.explain import observer_failed
-    from ido.observe import boolean_facts, observe, snapshot
+    """Observe once and decide once, as `ido plan` does (`ido.api.plan`, taken apart):
+    nothing is executed or journaled. `evidence`: the health beliefs to decide with, as
+    of now. `listener`: the progress lines' (`_planning_to_terminal`), when the command
+    made one already (its time counts from the command's start); they tell the decision
+    only, not the observers read before it."""
+    from ido.api import decided, observed
     from ido.planner import get_planner
-    from ido.secrets import catalog_secrets
-
-    observations = []
-    named = catalog_secrets(loaded)
-    for name in chosen.spec.observers:
-        observer = loaded.observers[name]
-        origin = loaded.origin(observer)
-        try:
-            observations.append(observe(observer, origin.file.parent, Path.cwd(), named=named))
-        except ObserverError as exc:  # as a run does: told, and planned without it
-            typer.echo(f"{observer_failed(name, exc.reason)}; planning without it", err=True)
-    state = snapshot(chosen, observations, {}, boolean_facts(loaded))
     from ido.planning_words import telling
 
+    state = observed(loaded, chosen, Path.cwd(), _planning_without)
     planner = get_planner(chosen.spec.planner, settings=chosen.spec.llm)
     listener = listener or _planning_to_terminal()
     with telling(listener):
-        return decide(
-            chosen,
-            loaded,
-            state,
-            History(evidence=dict(evidence or {}), now=time.time()),
-            planner,
-            number=1,
-            trigger="ido plan",
-            alternatives=alternatives,
-        )
+        return decided(loaded, chosen, state, planner, evidence or {}, alternatives)
+
+
+def _planning_without(exc: ObserverError) -> None:
+    """As a run does with an observer it cannot read: told, and planned without it."""
+    from ido.explain import observer_failed
+
+    typer.echo(f"{observer_failed(exc.observer, exc.reason)}; planning without it", err=True)
 
 
 def _planning_to_terminal() -> Throttled | None:
