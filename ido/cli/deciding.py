@@ -48,7 +48,6 @@ def _planning_to_terminal() -> Throttled | None:
     """A line on standard error now and then while a decision plans for more than a second
     (`ido.planner.progress`), when standard error is a terminal: the plan itself, on
     standard output, stays as it is."""
-
     from ido.planning_words import Throttled, describe
 
     if not _is_terminal(sys.stderr):
