@@ -83,7 +83,3 @@ def _take_termination_as_interrupt() -> None:
     for signum in STOPPING_SIGNALS:
         if signum != signal.SIGINT and signal.getsignal(signum) == signal.SIG_DFL:
             signal.signal(signum, terminate)
-
-
-if __name__ == "__main__":
-    main()
