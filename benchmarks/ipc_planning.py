@@ -115,7 +115,9 @@ def child(
         import ido.planner.cpsat
         import ido.planner.search
         import ido.planning_words  # noqa: F401  (this block: loaded, not used by name)
-        from ido.cli import _decide_once, _ipc_plan, _on_limits, _on_planner, _pddl_intent
+        from ido.cli.deciding import _decide_once
+        from ido.cli.pddl import _ipc_plan, _pddl_intent
+        from ido.cli.plan import _on_limits, _on_planner
         from ido.conditions import compile_condition
         from ido.errors import IdoError
 

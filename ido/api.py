@@ -1,11 +1,13 @@
 """The few functions of ido's public Python API (docs/python-api.md) that are more than a
 name re-exported: what `ido plan`, `ido explain` and `ido replay` do around the library's
-parts, without printing or exiting, so that an embedder need not copy it from the CLI."""
+parts, without printing or exiting, so that an embedder need not copy it from the CLI.
+The CLI calls them too: `ido plan` takes `plan` apart (`observed`, then `decided`) to tell
+planning progress while it decides."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,11 +16,14 @@ from ido.errors import NotFoundError
 if TYPE_CHECKING:
     from ido.decide import Decision
     from ido.errors import ObserverError
+    from ido.health import Evidence
     from ido.journal import Journal, SqliteJournal
     from ido.loading import Catalog
     from ido.model import Intent
+    from ido.planner import Planner
     from ido.replay import Replay
     from ido.scenario.recorded import Counterfactual
+    from ido.state import State
 
 FORMATS = ("text", "md", "json", "html")
 """What `explain` writes, as `ido explain --format` names them."""
@@ -63,17 +68,30 @@ def plan(
     is given: it is then told, and the plan made without it (what `ido plan` does, saying
     so on stderr).
     """
-    from ido.decide import History, decide
-    from ido.errors import ObserverError
-    from ido.observe import boolean_facts, observe, snapshot
     from ido.planner import get_planner
-    from ido.secrets import catalog_secrets
 
     chosen = _intent(catalog, intent)
-    base = base or Path.cwd()
+    state = observed(catalog, chosen, base or Path.cwd(), on_observer_error)
+    evidence = journal.health() if journal is not None else {}
+    planner = get_planner(chosen.spec.planner, settings=chosen.spec.llm)
+    return decided(catalog, chosen, state, planner, evidence, alternatives)
+
+
+def observed(
+    catalog: Catalog,
+    intent: Intent,
+    base: Path,
+    on_observer_error: Callable[[ObserverError], None] | None = None,
+) -> State:
+    """The state `plan` decides from: `intent`'s observers read once (the first step of
+    `plan`, which `ido plan` takes apart to tell planning progress as it decides only)."""
+    from ido.errors import ObserverError
+    from ido.observe import boolean_facts, observe, snapshot
+    from ido.secrets import catalog_secrets
+
     observations = []
     named = catalog_secrets(catalog)
-    for name in chosen.spec.observers:
+    for name in intent.spec.observers:
         observer = catalog.observers[name]
         origin = catalog.origin(observer)
         try:
@@ -83,14 +101,27 @@ def plan(
             if on_observer_error is None:
                 raise
             on_observer_error(exc)
-    state = snapshot(chosen, observations, {}, boolean_facts(catalog))
-    evidence = journal.health() if journal is not None else {}
+    return snapshot(intent, observations, {}, boolean_facts(catalog))
+
+
+def decided(
+    catalog: Catalog,
+    intent: Intent,
+    state: State,
+    planner: Planner,
+    evidence: Mapping[str, Evidence],
+    alternatives: int,
+) -> Decision:
+    """`plan`'s decision from the `observed` state: decision 1, triggered by `ido plan`,
+    with the health beliefs `evidence` as of now."""
+    from ido.decide import History, decide
+
     return decide(
-        chosen,
+        intent,
         catalog,
         state,
-        History(evidence=evidence, now=time.time()),
-        get_planner(chosen.spec.planner, settings=chosen.spec.llm),
+        History(evidence=dict(evidence), now=time.time()),
+        planner,
         number=1,
         trigger="ido plan",
         alternatives=alternatives,

@@ -1085,7 +1085,7 @@ def test_run_several_intents_exits_with_the_worst_outcome(
 def test_a_failure_is_a_worse_outcome_than_a_wait_for_approval() -> None:
     """Blocked (3) beside failed (1) exited 3: a script reading 3 as "go and approve"
     missed the failure."""
-    from ido.cli import worst
+    from ido.cli.common import worst
 
     assert worst([0, 3, 1, 0]) == 1
     assert worst([3, 0]) == 3
@@ -1094,10 +1094,10 @@ def test_a_failure_is_a_worse_outcome_than_a_wait_for_approval() -> None:
 
 def test_the_command_lines_step_limit_is_the_models() -> None:
     """`ido.cli` keeps its own copy, not to import the models as it starts."""
-    from ido import cli
+    from ido.cli import common
     from ido.model.resources import MOST_STEPS
 
-    assert cli.MOST_STEPS == MOST_STEPS
+    assert common.MOST_STEPS == MOST_STEPS
 
 
 @pytest.mark.parametrize("command", [["runs"], ["audit"], ["approvals"]])

@@ -830,7 +830,7 @@ def test_the_runner_waits_longer_each_time_it_cannot_continue_a_run(project: Pat
 
 def test_the_runner_resumes_with_the_catalog_as_it_is_now(project: Path) -> None:
     """Loaded once at start: a policy added while it watched never bound what it continued."""
-    from ido.cli import _Reloaded
+    from ido.cli.resume import _Reloaded
 
     current = _Reloaded(None)
     assert "freeze" not in current().policies
@@ -930,8 +930,8 @@ def test_approve_sees_a_runner_that_watches_the_journal_through_a_symlink(projec
 def test_a_catalog_that_does_not_load_is_read_once_per_change(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ido.cli as cli_module
-    from ido.cli import _Reloaded
+    import ido.cli.resume as cli_module
+    from ido.cli.resume import _Reloaded
 
     current = _Reloaded(None)
     (project / "policies" / "broken.yaml").write_text("kind: [")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ido.cli import _progress_lines
+from ido.cli.progress import _progress_lines
 from ido.errors import ExecutionError, ObserverError
 from ido.explain import render, run_view
 from ido.journal import SqliteJournal

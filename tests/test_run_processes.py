@@ -741,9 +741,9 @@ def test_a_stopped_multi_run_does_not_stop_the_next_command(
 ) -> None:
     """Ctrl-C during `ido run A B` in this process (an embedding, a test) stops those runs
     only: the next command runs."""
-    from ido import cli
+    from ido.cli import run as cli_run
 
-    real = cli._run_one
+    real = cli_run._run_one
 
     def interrupted(loaded: Any, intent: Any, *args: Any) -> Any:
         if intent.name == "ship-order-2":
@@ -751,10 +751,10 @@ def test_a_stopped_multi_run_does_not_stop_the_next_command(
         return real(loaded, intent, *args)
 
     _second_intent(project, "ship-order-2")
-    monkeypatch.setattr(cli, "_run_one", interrupted)
+    monkeypatch.setattr(cli_run, "_run_one", interrupted)
     code, out = ido("run", "ship-order-2", "ship-order", "--concurrency", "1")
     assert code == 130, out
-    monkeypatch.setattr(cli, "_run_one", real)
+    monkeypatch.setattr(cli_run, "_run_one", real)
     code, out = ido("run", "ship-order", "--quiet")
     assert code == 0, out
 
@@ -765,9 +765,9 @@ def test_a_stopped_multi_run_says_what_each_run_came_to(
     """Ctrl-C during `ido run A B C` said only "interrupted": the outcome of a run that had
     ended, which run was left for `ido resume` and what never started were not told. Now
     each is."""
-    from ido import cli
+    from ido.cli import run as cli_run
 
-    real = cli._run_one
+    real = cli_run._run_one
 
     def interrupted(
         loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any, started: list[str]
@@ -778,7 +778,7 @@ def test_a_stopped_multi_run_says_what_each_run_came_to(
         return real(loaded, intent, store, listener, telemetry, started)
 
     _second_intent(project, "ship-order-2")
-    monkeypatch.setattr(cli, "_run_one", interrupted)
+    monkeypatch.setattr(cli_run, "_run_one", interrupted)
     code, out = ido("run", "ship-order", "ship-order-2", "ship-order", "--concurrency", "1")
     assert code == 130, out
     assert re.search(r"^\[ship-order …\w{6}\] achieved: run r\S+, cost 0\.80$", out, re.M), out
@@ -792,7 +792,7 @@ def test_a_stopped_run_names_itself_for_ido_resume(
 ) -> None:
     """Ctrl-C during `ido run A` said only "interrupted"; now it names the run left
     interrupted and how to continue it, with --quiet too."""
-    from ido import cli
+    from ido.cli import run as cli_run
 
     def interrupted(
         loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any, started: list[str]
@@ -801,7 +801,7 @@ def test_a_stopped_run_names_itself_for_ido_resume(
         started.append("r-cut")  # as `_run_one` names the run it started
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_run_one", interrupted)
+    monkeypatch.setattr(cli_run, "_run_one", interrupted)
     code, out = ido("run", "ship-order", "--quiet")
     assert code == 130, out
     assert out.endswith("interrupted: run r-cut; continue it with ido resume r-cut\n"), out
@@ -809,7 +809,7 @@ def test_a_stopped_run_names_itself_for_ido_resume(
 
 def test_a_stopped_multi_run_names_the_intents_it_never_started() -> None:
     """The intents not started are counted by name, after what each run came to."""
-    from ido.cli import _stopped_lines
+    from ido.cli.run import _stopped_lines
 
     ended = [("a", "a", "r-1")]
     journal = Path(".ido/ido.db")
@@ -827,7 +827,8 @@ def test_a_stopped_worker_names_an_intent_it_took_and_never_began(
     (it was taken), nor by the command (it was dealt); the worker says it was not started."""
     import io
 
-    from ido import cli, fanout
+    from ido import fanout
+    from ido.cli import run as cli_run
 
     def interrupted(
         loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any, started: list[str]
@@ -835,7 +836,7 @@ def test_a_stopped_worker_names_an_intent_it_took_and_never_began(
         raise KeyboardInterrupt  # before its run began: no run id
 
     _second_intent(project, "ship-order-2")
-    monkeypatch.setattr(cli, "_run_one", interrupted)
+    monkeypatch.setattr(cli_run, "_run_one", interrupted)
     monkeypatch.setattr(fanout, "wait_for_go", lambda meanwhile: io.StringIO("0 1\n\n"))
     code, out = ido("run", "ship-order", "ship-order-2", "--worker", "--concurrency", "1")
     assert code == 130, out

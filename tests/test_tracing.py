@@ -549,7 +549,7 @@ def test_a_refusal_two_variables_could_be_named_by_names_both(
 ) -> None:
     """Found in review: the first variable in sorted order whose words the SDK's message
     held was named, a valid `OTEL_BLRP_…` for a malformed `OTEL_BSP_…`."""
-    from ido.cli import _malformed
+    from ido.cli.telemetry import _malformed
 
     said = ValueError("max_export_batch_size must be a positive integer.")
     monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0")

@@ -232,7 +232,7 @@ def test_reports_read_as_words() -> None:
 def test_ido_plan_says_how_planning_goes_on_a_terminal_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ido import cli
+    from ido.cli import deciding
 
     class Stream:
         def __init__(self, terminal: bool) -> None:
@@ -242,9 +242,9 @@ def test_ido_plan_says_how_planning_goes_on_a_terminal_only(
             return self.terminal
 
     monkeypatch.setattr(sys, "stderr", Stream(True))
-    assert isinstance(cli._planning_to_terminal(), Throttled)
+    assert isinstance(deciding._planning_to_terminal(), Throttled)
     monkeypatch.setattr(sys, "stderr", Stream(False))
-    assert cli._planning_to_terminal() is None
+    assert deciding._planning_to_terminal() is None
 
 
 def test_ido_plan_writes_how_planning_goes_to_standard_error_not_to_its_output(
@@ -257,8 +257,9 @@ def test_ido_plan_writes_how_planning_goes_to_standard_error_not_to_its_output(
     from typer.testing import CliRunner
 
     from ido import cli, planning_words
+    from ido.cli import deciding
 
-    monkeypatch.setattr(cli, "_is_terminal", lambda stream: True)
+    monkeypatch.setattr(deciding, "_is_terminal", lambda stream: True)
     monkeypatch.setattr(planning_words, "AFTER", 0.0)
     monkeypatch.setattr(planning_words, "GAP", 0.0)
     monkeypatch.setattr(planning_words, "BEAT", 3600.0)  # the planners' reports only

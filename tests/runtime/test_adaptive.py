@@ -337,7 +337,7 @@ def test_an_output_not_kept_is_noted_where_the_capability_declares_one(flaky: Pa
 def test_an_output_not_kept_is_said_as_the_step_ends_too() -> None:
     """`ido run` printed `✓ mint in 3ms`, and only `ido explain` said its output was lost,
     which later steps reading it would not find."""
-    from ido.cli import _progress_lines
+    from ido.cli.progress import _progress_lines
 
     note = "its output was not a JSON object, and not kept"
     finished = {"capability": "mint", "ok": True, "duration": 0.003, "note": note}

@@ -179,7 +179,7 @@ def test_a_slow_decision_tells_the_listener_how_planning_goes_and_journals_nothi
     )
     kinds = [e.kind for e in journal.events("r-test")]  # type: ignore[attr-defined]
     assert "planning" not in kinds
-    from ido.cli import _progress_lines
+    from ido.cli.progress import _progress_lines
 
     started, *counted = planning  # the search reports as it starts, then every EVERY
     assert started["expanded"] == 0 and counted
@@ -194,7 +194,7 @@ def test_a_slow_decision_tells_the_listener_how_planning_goes_and_journals_nothi
 
 def test_a_decision_with_no_plan_says_no_plan_once() -> None:
     """It said `decision 4 (…): no plan: no plan reaches 'state.app.up': …`."""
-    from ido.cli import _progress_lines
+    from ido.cli.progress import _progress_lines
 
     def decided(reason: str) -> dict[str, object]:
         result = {"status": "infeasible", "reason": reason}
@@ -211,7 +211,7 @@ def test_a_decision_with_no_plan_says_no_plan_once() -> None:
 def test_a_compensation_starting_says_which_step_it_undoes() -> None:
     """A failed run undoing its steps printed `▶ undrain (attempt 1)` as any step, with
     nothing to tell that the run had failed and was undoing step 1."""
-    from ido.cli import _progress_lines
+    from ido.cli.progress import _progress_lines
 
     started = {"capability": "undrain", "attempt": 1, "step": 3, "undoes_step": 1}
     assert _progress_lines("action_started", started) == ["  ▶ undrain (attempt 1, undoing step 1)"]
@@ -220,7 +220,7 @@ def test_a_compensation_starting_says_which_step_it_undoes() -> None:
 def test_a_step_settled_on_resume_says_no_duration_it_does_not_know() -> None:
     """A step interrupted after running for seconds, settled on resume, printed `✗ deploy
     after 0ms: interrupted …`: the 0 is the settling's, not how long the step ran."""
-    from ido.cli import _progress_lines
+    from ido.cli.progress import _progress_lines
 
     settled = {
         "capability": "deploy",

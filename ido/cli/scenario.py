@@ -9,16 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
-from ido.cli import (
+from ido.cli.common import (
     DEFAULT_DIRS,
     CatalogOpt,
     _check_out_file,
     _guard,
     _not_the_journal,
     _plain_journal,
-    _progress,
     _tell,
 )
+from ido.cli.progress import _progress
 from ido.cli_typer import IdoTyper
 from ido.errors import NotFoundError
 

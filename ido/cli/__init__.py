@@ -1,0 +1,85 @@
+"""The `ido` command line: the only package that prints and sets exit codes. The commands
+live in modules of their own, one area each; here is the app they are registered with."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+import typer
+
+from ido.cli import approvals, explain, journal, pddl, plan, replay, resume, run, schema, validate
+from ido.cli.policy import policy_app
+from ido.cli.scenario import scenario_app
+from ido.cli_typer import IdoTyper
+
+app = IdoTyper(
+    name="ido",
+    help="Intent-driven orchestrator: declare the outcome, ido plans, acts and explains.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"ido {version('ido')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _ido(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print ido's version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Intent-driven orchestrator: declare the outcome, ido plans, acts and explains."""
+
+
+# In the order `ido --help` lists them.
+app.command()(validate.validate)
+app.command()(plan.plan)
+app.command()(run.run)
+app.command()(resume.resume)
+app.command()(resume.runner)
+app.command()(replay.replay)
+app.command()(approvals.approvals)
+app.command()(approvals.approve)
+app.command()(approvals.reject)
+app.command()(journal.audit)
+app.command()(journal.prune)
+app.add_typer(policy_app, name="policy")
+app.command()(journal.runs)
+app.command()(explain.explain)
+app.command()(schema.schema)
+app.command("import-pddl")(pddl.import_pddl)
+app.add_typer(scenario_app, name="scenario")
+
+
+def main() -> None:
+    """The command line (the `ido` command is `ido.__main__.main`)."""
+    _take_termination_as_interrupt()
+    app(prog_name="ido")
+
+
+def _take_termination_as_interrupt() -> None:
+    """SIGTERM and SIGHUP end the command as Ctrl-C does (`stopping.Terminated`), not at
+    once: a shell step's process is killed with the run, which is left interrupted. A
+    signal set to be ignored (`nohup`) stays ignored."""
+    import signal
+
+    from ido.runtime.stopping import STOPPING_SIGNALS, terminate
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in STOPPING_SIGNALS:
+        if signum != signal.SIGINT and signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, terminate)

@@ -1,0 +1,182 @@
+"""`ido approvals`, `ido approve` and `ido reject`: the approvals blocked runs wait for."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ido.cli.common import (
+    DEFAULT_JOURNAL,
+    JournalOpt,
+    RunRef,
+    _check_format,
+    _guard,
+    _journal_there,
+    _with_journal,
+)
+from ido.errors import IdoError, NotFoundError
+
+
+@_guard
+def approvals(
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """List what blocked runs wait for: run, step, rule, message, cost, since when, and
+    who it is escalated to and until when."""
+    _check_format(fmt, ("text", "json"))
+    import time
+    from datetime import datetime
+
+    from ido.approvals import left_unanswered, pending, step_words
+    from ido.journal import SqliteJournal
+
+    waiting: list[tuple[str, Any]] = []
+    if _journal_there(journal):
+        with SqliteJournal(journal, reading=True) as store:
+            for run_id, events in store.blocked().items():
+                waiting += [(run_id, r) for r in pending(events)]
+    now = time.time()
+
+    def when(at: float) -> str:
+        try:
+            return datetime.fromtimestamp(at).isoformat(timespec="seconds")
+        except (OverflowError, OSError, ValueError):
+            return "the far future"
+
+    if fmt == "json":
+        listed = []
+        for run, r in waiting:
+            to, until = r.stage(now)
+            expired = r.expired(now)
+            listed.append(
+                {"run": run, **r.to_json(), "escalated_to": to, "until": until, "expired": expired}
+            )
+        typer.echo(json.dumps(listed, indent=2))
+        return
+    if not waiting:
+        typer.echo("nothing waits for approval")
+        return
+    for run, r in waiting:
+        step = step_words(r)
+        priced = "plan cost" if r.step_of == "plan" else "step cost"  # a step to repeat, or to undo
+        notes = [f"{priced} {r.cost:.2f}", f"since {when(r.since)}"]
+        to, until = r.stage(now)
+        if r.deadline is not None and r.expired(now):
+            notes.append(f"expired {when(r.deadline)}: {left_unanswered(r)}")
+        elif until is not None:
+            notes.append(f"escalated to {to} until {when(until)}" if to else f"until {when(until)}")
+        typer.echo(f"{run}  {step}  {r.rule}: {r.message}  ({', '.join(notes)})")
+
+
+def _not_waiting(run_id: str, answered: str | None, journal: Path) -> str:
+    """Why a verdict on a blocked run none of whose requests waits is refused: who answered
+    them (`answered`), and how to go on."""
+    said = f"run {run_id} is not waiting for an approval"
+    if answered is None:
+        return said
+    again = _with_journal(f"ido resume {run_id}", journal)
+    return f"{said}: already answered, {answered}; continue it with {again}"
+
+
+def _verdict(
+    run_ref: str, journal: Path, step: int | None, by: str, comment: str | None, kind: str
+) -> None:
+    import time
+
+    from ido.approvals import (
+        answered_by,
+        check_not_expired,
+        choose,
+        pending,
+        step_words,
+        subject,
+        verdict_data,
+    )
+    from ido.journal import SqliteJournal, scenario_of, stamp
+    from ido.text import verdict_problem
+
+    wrong = verdict_problem(by, comment, rejected=kind == "approval_rejected")
+    if wrong is not None:
+        raise IdoError(f"--{wrong[0]} {wrong[1]}")
+    if not journal.exists():
+        raise NotFoundError(f"no journal at {journal}; nothing waits for approval")
+    with SqliteJournal(journal) as store:
+        run_id = store.resolve(run_ref)
+        while True:  # checked and written in one commit: of two verdicts at once, one wins
+            if store.run(run_id).outcome != "blocked":
+                raise IdoError(f"run {run_id} is not waiting for an approval")
+            events = store.events(run_id)
+            scenario = scenario_of(events)
+            if scenario is not None:
+                name = scenario.get("metadata", {}).get("name")
+                raise IdoError(
+                    f"run {run_id} blocked in the simulated world of scenario '{name}'; no "
+                    "verdict can continue it: run the scenario again instead"
+                )
+            unanswered = pending(events)
+            if not unanswered:
+                raise IdoError(_not_waiting(run_id, answered_by(events), journal))
+            chosen = choose(unanswered, run_id, step)
+            now = time.time()
+            for request in chosen:
+                check_not_expired(request, now, run_id)
+            at = stamp(now)
+            verdicts = [(kind, at, verdict_data(request, by, comment, now)) for request in chosen]
+            if store.append_after(run_id, events[-1].seq if events else 0, verdicts):
+                break  # else another verdict (or resume) came first: look again
+    verb = "approved" if kind == "approval_given" else "rejected"
+    for request in chosen:
+        what = subject(request.step, request.capability)
+        typer.echo(f"{verb}: run {run_id} {what} ({request.rule}) by {by}")
+    answered = {request.key for request in chosen}
+    still = [r for r in pending(events) if r.key not in answered]
+    if still and kind == "approval_given":  # resuming now would only block again
+        waiting = "; ".join(f"{step_words(r)} ({r.rule})" for r in still)
+        typer.echo(f"still waiting: {waiting}; approve or reject it too, then resume the run")
+        return
+    from ido.runner import runner_active
+
+    if runner_active(journal):
+        typer.echo(f"the ido runner watching {journal} continues it")
+    else:
+        typer.echo(f"continue it with: {_with_journal(f'ido resume {run_id}', journal)}")
+
+
+STEP_HELP = "Only this step's request: its number, or 0 (or 'plan') for the plan as a whole."
+
+
+def _step(value: str) -> int:
+    """`--step`: a step's number, or `plan` (step 0, as `ido approvals` shows it)."""
+    if value.strip().lower() == "plan":
+        return 0
+    if not value.strip().isdigit():
+        raise typer.BadParameter(f"'{value}' is not a step: give its number, or 'plan'")
+    return int(value)
+
+
+@_guard
+def approve(
+    run_ref: RunRef,
+    by: Annotated[str, typer.Option(help="Who approves.")],
+    step: Annotated[int | None, typer.Option(help=STEP_HELP, parser=_step, metavar="N")] = None,
+    comment: Annotated[str | None, typer.Option(help="Why.")] = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+) -> None:
+    """Approve what a blocked run waits for (all its requests, or one step's)."""
+    _verdict(run_ref, journal, step, by, comment, "approval_given")
+
+
+@_guard
+def reject(
+    run_ref: RunRef,
+    by: Annotated[str, typer.Option(help="Who rejects.")],
+    comment: Annotated[str, typer.Option(help="Why (required).")],
+    step: Annotated[int | None, typer.Option(help=STEP_HELP, parser=_step, metavar="N")] = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+) -> None:
+    """Reject what a blocked run waits for; resuming it then fails the run with the reason."""
+    _verdict(run_ref, journal, step, by, comment, "approval_rejected")

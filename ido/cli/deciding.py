@@ -1,0 +1,59 @@
+"""Observe once and decide once, as `ido plan` does, with progress lines on a terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from ido.errors import ObserverError
+    from ido.planning_words import Throttled
+
+
+def _decide_once(
+    loaded: Any,
+    chosen: Any,
+    alternatives: int,
+    evidence: Mapping[str, Any] | None = None,
+    listener: Any = None,
+) -> Any:
+    """Observe once and decide once, as `ido plan` does (`ido.api.plan`, taken apart):
+    nothing is executed or journaled. `evidence`: the health beliefs to decide with, as
+    of now. `listener`: the progress lines' (`_planning_to_terminal`), when the command
+    made one already (its time counts from the command's start); they tell the decision
+    only, not the observers read before it."""
+    from ido.api import decided, observed
+    from ido.planner import get_planner
+    from ido.planning_words import telling
+
+    state = observed(loaded, chosen, Path.cwd(), _planning_without)
+    planner = get_planner(chosen.spec.planner, settings=chosen.spec.llm)
+    listener = listener or _planning_to_terminal()
+    with telling(listener):
+        return decided(loaded, chosen, state, planner, evidence or {}, alternatives)
+
+
+def _planning_without(exc: ObserverError) -> None:
+    """As a run does with an observer it cannot read: told, and planned without it."""
+    from ido.explain import observer_failed
+
+    typer.echo(f"{observer_failed(exc.observer, exc.reason)}; planning without it", err=True)
+
+
+def _planning_to_terminal() -> Throttled | None:
+    """A line on standard error now and then while a decision plans for more than a second
+    (`ido.planner.progress`), when standard error is a terminal: the plan itself, on
+    standard output, stays as it is."""
+    from ido.planning_words import Throttled, describe
+
+    if not _is_terminal(sys.stderr):
+        return None
+    return Throttled(lambda data: typer.echo(describe(data), err=True))
+
+
+def _is_terminal(stream: Any) -> bool:
+    return bool(stream.isatty())

@@ -1,0 +1,75 @@
+"""`ido explain`: a run's decisions, as text, Markdown, JSON or an HTML page."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ido.cli.common import (
+    DEFAULT_JOURNAL,
+    JournalOpt,
+    RunRef,
+    _check_format,
+    _guard,
+    _journal_there,
+    _not_the_journal,
+    _running,
+)
+from ido.errors import NotFoundError, writing
+
+
+@_guard
+def explain(
+    run_ref: RunRef,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text, md, json or html.")] = "text",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the report to this file, not stdout."),
+    ] = None,
+    color: Annotated[
+        str,
+        typer.Option("--color", help="auto (tables and colour on a terminal), always or never."),
+    ] = "auto",
+) -> None:
+    """Explain every decision of a run: trigger, observed facts, choice, alternatives, outcome.
+
+    `--format html -o report.html` writes one self-contained page: the plan graph, a
+    timeline of actions and approvals, and a card per decision.
+    """
+    _check_format(fmt, ("text", "md", "json", "html"))
+    _check_format(color, ("auto", "always", "never"), "--color")
+    if output is not None:
+        _not_the_journal(output, journal, "--output")
+
+    from ido.explain import render, run_view
+    from ido.journal import SqliteJournal
+
+    if not _journal_there(journal):  # a path named that is not there is a typo, said so
+        raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
+    with SqliteJournal(journal, reading=True) as store:
+        run_id = store.resolve(run_ref)
+        row, events = store.run(run_id), store.events(run_id)
+    view = run_view(row, events, _running(row, events))
+    terminal = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    if fmt == "html":
+        from ido.report_html import render_html
+
+        text = render_html(view)
+    elif fmt == "text" and (color == "always" or (color == "auto" and terminal)):
+        from ido.explain_tty import render_tty
+
+        text = render_tty(view, width=shutil.get_terminal_size().columns)
+    else:
+        text = render(view, fmt)
+    if output is None:
+        typer.echo(text, nl=False, color=True)  # ANSI only in what render_tty made
+        return
+    with writing(output):
+        output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}")

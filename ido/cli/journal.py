@@ -1,0 +1,315 @@
+"""`ido runs`, `ido audit` and `ido prune`: list, sum up and trim the journal's runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ido.cli.common import (
+    DEFAULT_JOURNAL,
+    SQLITE_MOST,
+    JournalOpt,
+    _check_format,
+    _counted,
+    _guard,
+    _journal_there,
+    _running,
+)
+from ido.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from ido.pruning import Cutoff
+
+
+@_guard
+def audit(
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only runs from this day on (UTC; a kept scenario run goes by when it was "
+            "recorded): an ISO 8601 date (2026-12-06)."
+        ),
+    ] = None,
+    intent: Annotated[str | None, typer.Option(help="Only runs of this intent.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text, md or json.")] = "text",
+) -> None:
+    """Sum up the journal: runs by outcome, decisions, denials by rule, approvals, spend."""
+    _check_format(fmt, ("text", "md", "json"))
+    from ido.audit import audit as build
+    from ido.audit import render
+    from ido.journal import SqliteJournal
+
+    if since is not None:
+        since = _iso_date(since, "--since")
+
+    intents: set[str] = set()  # of every run in the journal, whatever --since says
+
+    def selected(store: SqliteJournal) -> Iterator[tuple[Any, Any]]:
+        """The runs chosen, each with its events, one at a time (not held all at once)."""
+        for row in store.runs(-1):  # every run (SQLite: a negative LIMIT is none)
+            intents.add(row.intent)
+            if since is not None and row.recorded[:10] < since:  # not a scenario's clock
+                continue
+            if intent is None or row.intent == intent:
+                yield row, store.events(row.id)
+
+    if _journal_there(journal):
+        with SqliteJournal(journal, reading=True) as store:
+            report = build(selected(store), _running)
+    else:
+        report = build([])
+    report.update(since=since, intent=intent)  # the runs it covers: said with the report
+    if intent is not None and intent not in intents:
+        typer.echo(f"warning: {_no_runs_of(intent, intents)}", err=True)
+    if fmt == "json":
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(render(report, fmt), nl=False)
+
+
+def _no_runs_of(intent: str, intents: set[str]) -> str:
+    """Why `ido audit --intent` found nothing, and the names it may have meant: a typo gave
+    an audit of no runs and no denials, as if that intent had never been denied anything."""
+    from ido.text import did_you_mean, some
+
+    guess = did_you_mean(intent, intents)
+    if guess:
+        return f"no run in the journal is of intent '{intent}'; {guess}"
+    shown = some(sorted(intents), 5)
+    return f"no run in the journal is of intent '{intent}'" + (
+        f" (its runs are of {shown})" if intents else ""
+    )
+
+
+def _iso_date(text: str, flag: str) -> str:
+    """A date as the journal writes it (2026-12-06), from any ISO 8601 date: 20261206 or
+    2026-W49 compared with the journal's dates as text would match nothing."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{text}' is not a date; write an ISO 8601 date (2026-12-06)", param_hint=flag
+        ) from None
+
+
+@_guard
+def prune(
+    before: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="Remove the ended runs from before this day (UTC; a kept scenario run goes by "
+            "when it was recorded): an ISO 8601 date "
+            "(2026-12-06); at latest tomorrow, which takes today's runs too.",
+        ),
+    ] = None,
+    keep: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            min=1,
+            help="Remove the ended runs older than the newest N (of any outcome, as ido runs "
+            "lists them); with --before, only those both allow.",
+        ),
+    ] = None,
+    archive: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="First copy the runs into this journal (made if new), readable with "
+            "--journal FILE.",
+        ),
+    ] = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")
+    ] = False,
+) -> None:
+    """Remove old ended runs from the journal (blocked and interrupted ones stay) and give
+    their space back; keeps health and the model answer cache."""
+    from datetime import UTC, datetime, timedelta
+
+    from ido.pruning import Cutoff, refuse_the_journal_itself, survey
+    from ido.pruning import prune as remove
+
+    if before is None and keep is None:  # a prune of every ended run is --before tomorrow
+        raise typer.BadParameter("give --before DATE, --keep N or both", param_hint="--before")
+    day = None if before is None else _iso_date(before, "--before")
+    if not _journal_there(journal):
+        raise NotFoundError(f"no journal at {journal}; nothing to prune")
+    today = datetime.now(UTC).date()
+    tomorrow = (today + timedelta(days=1)).isoformat()  # before it: today's runs too
+    if day is not None and day > tomorrow:  # a typo for a later year would remove every run
+        typer.echo(
+            f"{day} is in the future (today is {today.isoformat()}, UTC; the latest DATE is "
+            f"{tomorrow}, which takes today's runs too); nothing pruned"
+        )
+        return
+    if dry_run and archive is not None:  # what the prune itself would refuse, refused now
+        refuse_the_journal_itself(journal, archive)
+    cutoff = Cutoff(day, keep)
+    found = survey(journal, cutoff) if dry_run else remove(journal, cutoff, archive)
+    which = _prunable(cutoff)
+    if not found.runs:
+        spared = ", but for the newest (it always stays)" if found.spared_newest else ""
+        typer.echo(f"no ended run {which}{spared}; nothing pruned")
+        return
+    runs = f"{_counted(found.runs, 'run')} {which}"
+    stay = "would stay" if dry_run else "kept"
+    kept = f"; {_counted(found.kept, 'run')} {stay}" if keep is not None else ""
+    if dry_run:
+        typer.echo(
+            f"would prune {runs} (from {found.first} to {found.last}; {found.events} "
+            f"events, {_mb(found.event_bytes)} of event data){kept}; nothing removed"
+        )
+        return
+    line = (
+        f"pruned {runs} ({found.events} events){kept}; journal {_mb(found.size_before)} → "
+        f"{_mb(found.size_after)}"
+    )
+    typer.echo(line + (f"; archived to {archive}" if archive is not None else ""))
+
+
+def _prunable(cutoff: Cutoff) -> str:
+    """The runs a prune takes, in words: `from before 2026-12-01`, `older than the newest
+    500`, or both."""
+    said = [f"from before {cutoff.before}"] if cutoff.before is not None else []
+    said += [f"older than the newest {cutoff.keep}"] if cutoff.keep is not None else []
+    return " and ".join(said)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+RUN_OUTCOMES = ("achieved", "failed", "blocked", "shadow", "running", "interrupted")
+"""The outcomes `ido runs` shows (and `--outcome` takes): the journal's, and for a run not
+ended, `running` (a process here carries it on) or `interrupted` (`outcome_word`)."""
+
+
+@_guard
+def runs(
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    limit: Annotated[int, typer.Option(help="Most runs to list.", min=1)] = 50,
+    intent: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME", help="Only runs of this intent (repeatable: of any)."),
+    ] = None,
+    outcome: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="OUTCOME",
+            help="Only runs with this outcome (repeatable: any of them): "
+            f"{', '.join(RUN_OUTCOMES)}.",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DATE",
+            help="Only runs from this day on (UTC; a kept scenario run goes by when it was "
+            "recorded): an ISO 8601 date (2026-12-06).",
+        ),
+    ] = None,
+) -> None:
+    """List runs, newest first."""
+    _check_format(fmt, ("text", "json"))
+    from ido.explain import outcome_word
+    from ido.journal import RunsAsked, SqliteJournal
+
+    words = tuple(dict.fromkeys(_outcome_word(word) for word in outcome or ()))
+    day = None if since is None else _iso_date(since, "--since")
+    intents = tuple(dict.fromkeys(intent or ()))
+    asked = RunsAsked(intents, tuple(dict.fromkeys(map(_stored, words))), day)
+    known: set[str] = set()
+    if not _journal_there(journal):
+        rows, models, running = [], {}, set()
+    else:
+        with SqliteJournal(journal, reading=True) as store:
+
+            def live(row: Any) -> bool:
+                return row.outcome is None and _running(row, store.events(row.id))
+
+            def told_apart(row: Any) -> bool:
+                """Asked for running runs and not interrupted ones, or the other way round:
+                whether this run not ended is the one asked for (SQL cannot tell)."""
+                return row.outcome is not None or live(row) == ("running" in words)
+
+            split = ("running" in words) != ("interrupted" in words)
+            rows = store.runs(min(limit, SQLITE_MOST), asked, told_apart if split else None)
+            models = store.model_use([r.id for r in rows])
+            running = {r.id for r in rows if live(r)}
+            known = store.intents() if intents else known
+    for name in intents:
+        if name not in known:
+            typer.echo(f"warning: {_no_runs_of(name, known)}", err=True)
+    if fmt == "json":
+        listed = []
+        for r in rows:
+            cost, tokens = models.get(r.id, (0.0, 0))
+            extra = {"running": r.id in running, "llm_cost": cost, "llm_tokens": tokens}
+            listed.append({**r.to_json(), **extra})
+        typer.echo(json.dumps(listed, indent=2))
+        return
+    if not rows:
+        typer.echo(_no_runs_asked(words, intents, day))
+        return
+    from ido.model import format_wait
+
+    wide = max(len("RUN"), *(len(r.id) for r in rows))  # columns as wide as what they hold
+    named = max(len("INTENT"), *(len(r.intent) for r in rows))
+    durations = [format_wait(r.duration) if r.duration is not None else "-" for r in rows]
+    lasted = max(len(" DURATION"), *(len(d) for d in durations))
+    typer.echo(
+        f"{'RUN':<{wide}}  {'INTENT':<{named}}  {'OUTCOME':<11} {'COST':>8} {'LLM COST':>10} "
+        f"{'DURATION':>{lasted}}  STARTED"
+    )
+    for r, duration in zip(rows, durations, strict=True):
+        llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
+        shown = outcome_word(r.outcome, r.id in running)
+        # A kept scenario's run started when it was recorded; its duration is virtual time.
+        started = r.started_at if r.recorded_at is None else f"{r.recorded_at} (scenario)"
+        typer.echo(
+            f"{r.id:<{wide}}  {r.intent:<{named}}  {shown:<11} "
+            f"{r.cost:>8.2f} {llm:>10} {duration:>{lasted}}  {started}"
+        )
+
+
+def _outcome_word(word: str) -> str:
+    """`word` if `ido runs` shows it as an outcome, else a usage error naming those it
+    shows: a misspelt one would list no runs, as if none had that outcome."""
+    from ido.text import did_you_mean
+
+    if word in RUN_OUTCOMES:
+        return word
+    guess = did_you_mean(word, RUN_OUTCOMES)
+    raise typer.BadParameter(
+        f"'{word}' is not an outcome{'; ' + guess if guess else ''} (one of "
+        f"{', '.join(RUN_OUTCOMES)})",
+        param_hint="--outcome",
+    )
+
+
+def _stored(word: str) -> str | None:
+    """An outcome as the journal writes it: a run not ended (running or interrupted) has
+    none."""
+    return None if word in ("running", "interrupted") else word
+
+
+def _no_runs_asked(words: Sequence[str], intents: Sequence[str], day: str | None) -> str:
+    """What `ido runs` found none of, in the words it was asked: `no failed runs of load-eu
+    since 2026-12-01`; `no runs yet` when nothing was asked but runs."""
+    if not (words or intents or day):
+        return "no runs yet"
+    said = ["no", *([" or ".join(words)] if words else []), "runs"]
+    said += [f"of {' or '.join(intents)}"] if intents else []
+    said += [f"since {day}"] if day else []
+    return " ".join(said)

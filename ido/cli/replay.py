@@ -1,0 +1,253 @@
+"""`ido replay`: re-decide a run's decisions, exactly or under changed inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ido.cli.common import (
+    DEFAULT_JOURNAL,
+    CatalogOpt,
+    JournalOpt,
+    RunRef,
+    _catalog_paths,
+    _guard,
+    _journal_there,
+    _running,
+)
+from ido.cli.progress import _no_plan, _stages
+from ido.errors import NotFoundError
+
+
+@_guard
+def replay(
+    run_ref: RunRef,
+    catalog: CatalogOpt = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    policies: Annotated[
+        Path | None,
+        typer.Option(help="Counterfactual: these policies instead of policies/ here."),
+    ] = None,
+    intent: Annotated[
+        Path | None, typer.Option(help="Counterfactual: this intent file instead of the run's.")
+    ] = None,
+    exact: Annotated[
+        bool,
+        typer.Option(
+            "--exact", help="Exact replay against the catalog --catalog adds to, not a what-if."
+        ),
+    ] = False,
+) -> None:
+    """Re-decide a run's decisions from the journal: exactly, or under changed inputs.
+
+    Without --policies, --catalog or --intent (or with --exact): every recorded decision is
+    re-decided from its recorded inputs; exit 0 when all choose as recorded (those worded
+    otherwise are named), 1 at the first that chooses otherwise, shown side by side. With
+    any of them: the run is done again under the changed inputs in the world the recording
+    met, and the decisions that change are listed, with how outcome, cost and time change;
+    exit 0.
+    """
+    from ido.journal import SqliteJournal
+    from ido.loading import find_intent, inside, load_catalog
+    from ido.replay import replay_counterfactual, replay_exact
+
+    if exact and (policies is not None or intent is not None):
+        given = "--policies" if policies is not None else "--intent"
+        raise typer.BadParameter(
+            f"an exact replay re-decides under the run's own inputs; {given} asks what changes "
+            "under others (a counterfactual): give one or the other",
+            param_hint="--exact",
+        )
+    if not _journal_there(journal):  # a path named that is not there is a typo, said so
+        raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
+    if policies is not None and not policies.exists():
+        raise NotFoundError(f"{policies}: no such file or folder")
+    replaced = {Path("policies")} if policies is not None else set()
+    replaced |= {Path("intents")} if intent is not None else set()  # the file stands for it
+    paths = [p for p in _catalog_paths(catalog) if p not in replaced]
+    paths += [policies] if policies is not None else []
+    if intent is not None:
+        if intent.is_dir():
+            raise NotFoundError(f"{intent} is a folder; --intent names one intent file")
+        if not intent.is_file():
+            raise NotFoundError(f"{intent}: no such intent file")
+        if not inside(intent, paths):
+            paths.append(intent)
+    loaded = load_catalog(paths)
+    with SqliteJournal(journal, reading=True) as store:
+        run_id = store.resolve(run_ref)
+        events, row = store.events(run_id), store.run(run_id)
+    live = _running(row, events)  # its decisions so far: not an outcome yet
+    if exact or (policies is None and catalog is None and intent is None):
+        _exact(replay_exact(run_id, events, loaded), live)
+    chosen = find_intent(loaded, str(intent)) if intent is not None else None
+    result = replay_counterfactual(run_id, events, row, loaded, chosen)
+    _counterfactual(run_id, result, live)
+
+
+STILL_RUNNING = " (it is still running: its decisions so far)"
+"""What a replay of a run a process here still carries on adds: it has no outcome yet."""
+
+
+def _exact(result: Any, live: bool = False) -> None:
+    if result.divergence is None and not result.worded:
+        typer.echo(
+            f"identical: {result.decisions} decision(s) of run {result.run_id} re-decided the "
+            f"same{STILL_RUNNING if live else ''}"
+        )
+        raise typer.Exit(0)
+    if result.divergence is None:
+        _worded(result)
+        raise typer.Exit(0)
+    d = result.divergence
+    typer.echo(f"diverged at decision {d.number} of run {result.run_id} (trigger: {d.trigger})")
+    typer.echo(f"fields that differ: {', '.join(d.fields)}")
+    if d.worded:
+        typer.echo(f"worded otherwise too: {', '.join(d.worded)}")
+    if d.catalog is not None:
+        typer.echo(f"the catalog has changed since the run: {_catalog_change(d.catalog)}")
+    if d.policies:
+        typer.echo(f"policies edited since the run: {', '.join(d.policies)}")
+    for label, side in (("recorded", d.recorded), ("replayed", d.replayed)):
+        typer.echo(f"  {label}: {_decision_summary(side)}")
+    if "result.rejections" in d.fields:
+        from ido.replay import rejections_changed
+        from ido.text import printable
+
+        removed = d.catalog.removed if d.catalog is not None else ()
+        for line in rejections_changed(d.recorded, d.replayed, removed):
+            typer.echo(f"  rejected: {printable(line)}")
+    raise typer.Exit(1)
+
+
+CHANGES_SHOWN = 5
+"""Capabilities named per kind of change in a divergence, and decisions worded otherwise
+in an identical replay; `, …` says there are more."""
+
+
+def _worded(result: Any) -> None:
+    """Every decision chose as recorded, some in other words: which, and the first one's
+    old and new words of one field, so that what changed shows (and that it is only words)."""
+    from ido.text import ECHOED, printable, shortened, some
+
+    said = [f"decision {w.number} ({', '.join(w.fields)})" for w in result.worded]
+    typer.echo(
+        f"identical choices: {result.decisions} decision(s) of run {result.run_id} re-decided "
+        f"the same; worded otherwise since the run: {some(said, CHANGES_SHOWN)}"
+    )
+    first = result.worded[0]
+    path, was, now = first.example
+    typer.echo(f"  decision {first.number}, {path}:")
+    typer.echo(f"    recorded: {printable(shortened(was, ECHOED))}")
+    typer.echo(f"    replayed: {printable(shortened(now, ECHOED))}")
+
+
+def _catalog_change(change: Any) -> str:
+    """`capabilities added: a, b; removed: c; changed: d`, each list cut at CHANGES_SHOWN."""
+    from ido.text import some
+
+    said = []
+    for label, names in (
+        ("added", change.added),
+        ("removed", change.removed),
+        ("changed", change.changed),
+    ):
+        if names:
+            said.append(f"{label}: {some(names, CHANGES_SHOWN)}")
+    return "capabilities " + "; ".join(said)
+
+
+def _counterfactual(run_id: str, c: Any, live: bool = False) -> None:
+    from ido.model import format_wait
+    from ido.text import printable
+
+    typer.echo(f"counterfactual replay of run {run_id}{STILL_RUNNING if live else ''}")
+    for d in c.decisions:
+        asked = _approval_change(d)
+        if d in c.changed:
+            typer.echo(f"decision {d.number}{_replays_own(d)} changes:")
+            for label, side in (("recorded", d.recorded), ("now", d.replayed)):
+                if side is None:
+                    typer.echo(f"  {label}: (no such decision)")
+                else:
+                    typer.echo(f"  {label}: {side['trigger']} → {_decision_summary(side)}")
+            if asked:
+                typer.echo(f"  {asked}")
+        elif asked:
+            typer.echo(f"decision {d.number}: same plan; {asked}")
+        else:
+            typer.echo(f"decision {d.number}: same choice")
+    if c.left_out:
+        typer.echo(
+            f"({c.left_out} recorded decision(s) made on resuming, going on with the plan "
+            "before them, left out: the replay does not stop there)"
+        )
+    time = "-" if c.recorded_time is None else format_wait(c.recorded_time)
+    typer.echo(
+        f"outcome: {c.recorded_outcome or ('running' if live else 'interrupted')} → {c.outcome}"
+        + (f" ({c.reason})" if c.reason else "")
+    )
+    typer.echo(
+        f"cost: {c.recorded_cost:.2f} → {c.cost:.2f}; time: {time} "
+        f"({'virtual' if c.virtual else 'wall'}) → "
+        f"{format_wait(c.time)} (the recorded calls' durations"
+        + (", and the model calls' time" if c.asked else "")
+        + (", and the waits for approval" if c.waited else "")
+        + ", on a virtual clock)"
+    )
+    if c.unknown:
+        typer.echo(
+            "unknown outcomes: the recording "
+            + "; ".join(c.unknown)
+            + "; assumed to succeed as declared"
+        )
+    if c.unreplayed:
+        typer.echo(
+            "not replayed: the recording's observers saw "
+            + "; ".join(printable(m) for m in c.unreplayed)
+            + _not_made(c.unreplayed)
+        )
+    raise typer.Exit(0)
+
+
+def _not_made(unreplayed: Sequence[str]) -> str:
+    """What the replay did not make that the moves it leaves out followed: calls, or waits
+    for approval (`ido.replay`: `… while it waited for approval 1`)."""
+    waits = sum("while it waited for approval" in m for m in unreplayed)
+    calls = len(unreplayed) - waits
+    made = [
+        *([] if not calls else ["calls" if calls > 1 else "a call"]),
+        *([] if not waits else ["waits" if waits > 1 else "a wait"]),
+    ]
+    return f", {' and '.join(made)} this replay did not make"
+
+
+def _replays_own(d: Any) -> str:
+    """` (the replay's decision 2)`, when the replay numbers the decision paired with the
+    recorded one otherwise (the recording stopped to resume where the replay went on)."""
+    if d.recorded is None or d.replayed is None:
+        return ""
+    own = d.replayed.get("number")
+    return "" if own in (None, d.number) else f" (the replay's decision {own})"
+
+
+def _approval_change(d: Any) -> str:
+    """How the approvals a counterfactual decision asks differ from the recorded one's
+    (`approval bias/large for pay no longer asked`), or "" when they do not."""
+    gone, new = d.approvals
+    said = [f"approval {a} no longer asked" for a in gone]
+    said += [f"approval {a} now asked" for a in new]
+    return "; ".join(said)
+
+
+def _decision_summary(decision: Mapping[str, Any]) -> str:
+    result = decision["result"]
+    if result["status"] == "planned" and result.get("plan"):
+        plan = result["plan"]
+        return f"{_stages(plan)} (cost {plan['cost']:.2f}, score {plan['score']:.3f})"
+    if result["status"] == "infeasible":
+        return _no_plan(result["reason"])
+    return "goal already holds"

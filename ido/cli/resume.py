@@ -1,0 +1,222 @@
+"""`ido resume` and `ido runner`: continue interrupted and blocked runs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ido.cli.common import (
+    DEFAULT_JOURNAL,
+    CatalogOpt,
+    JournalOpt,
+    RunRef,
+    _catalog_paths,
+    _guard,
+    _left,
+    _left_by,
+    _load,
+    _with_journal,
+)
+from ido.cli.progress import _outcome_lines, _progress, _report
+from ido.cli.telemetry import _telemetry
+from ido.errors import IdoError, JournalError, NotFoundError
+
+
+@_guard
+def resume(
+    run_ref: RunRef,
+    catalog: CatalogOpt = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print only the outcome (with its reason, and how to explain it)."
+        ),
+    ] = False,
+) -> None:
+    """Continue an interrupted run, or a blocked one once its approvals are answered, from
+    its journal; completed steps are never repeated."""
+    from ido.journal import SqliteJournal
+    from ido.runtime.local import LocalRuntime
+
+    if not journal.exists():
+        raise NotFoundError(f"no journal at {journal}; nothing to resume")
+    loaded = _load(catalog, None)
+    with _telemetry() as telemetry, SqliteJournal(journal) as store:
+        run_id = store.resolve(run_ref)
+        runtime = LocalRuntime(
+            loaded,
+            store,
+            base=Path.cwd(),
+            listener=None if quiet else _progress,
+            telemetry=telemetry,
+        )
+        try:
+            report = runtime.resume(run_id)
+        except KeyboardInterrupt as exc:
+            _left(exc, [run_id], journal)
+            raise
+        except JournalError as exc:
+            raise _left_by(exc, [run_id], store, journal) from None
+    _report(report, journal)
+
+
+def _interval(seconds: float) -> float:
+    """`--interval`, from 0.05 to 86400 seconds. (Checked here, not by the option's range,
+    which said of `nan` that it "should be less than or equal to 86400".)"""
+    if math.isnan(seconds):
+        raise typer.BadParameter("nan is not a number of seconds; give 0.05 to 86400")
+    if not 0.05 <= seconds <= 86400:
+        raise typer.BadParameter(f"{seconds:g} seconds is not from 0.05 to 86400")
+    return seconds
+
+
+@_guard
+def runner(
+    catalog: CatalogOpt = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    interval: Annotated[
+        float,
+        typer.Option(
+            "--interval",
+            callback=_interval,
+            help="Seconds between looks at the journal, 0.05 to 86400.",
+        ),
+    ] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="Look once, then exit.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print outcomes.")] = False,
+) -> None:
+    """Continue blocked runs as soon as they may go on: every request approved, one
+    rejected, or one past its last wait. Runs until interrupted (Ctrl-C)."""
+    import time
+
+    from ido.journal import SqliteJournal
+    from ido.runner import Runner, hold_lock
+    from ido.runtime.local import LocalRuntime
+
+    if not journal.exists():
+        raise NotFoundError(f"no journal at {journal}; nothing to watch (--journal PATH?)")
+    catalog_now = _Reloaded(catalog)
+    told: dict[str, str] = {}  # per run, the trouble last told
+    with _telemetry() as telemetry, SqliteJournal(journal) as store:
+        lock = hold_lock(journal)
+        if lock is None:
+            raise IdoError(f"another ido runner already watches {journal}")
+
+        current: list[str] = []  # the run being resumed, if one is
+
+        def resume(run_id: str) -> bool:
+            listener = None if quiet else _named(run_id, store.run(run_id).intent)
+            current[:] = [run_id]
+            try:
+                runtime = LocalRuntime(
+                    catalog_now(), store, base=Path.cwd(), listener=listener, telemetry=telemetry
+                )
+                report = runtime.resume(run_id)
+            except Exception as exc:  # one run's trouble must not stop the runner
+                current.clear()
+                said = f"run {run_id}: cannot continue: {exc}"
+                if store.run(run_id).outcome is None:  # taken over, then given up
+                    again = _with_journal(f"ido resume {run_id}", journal)
+                    said += f"; it is left interrupted: continue it with {again}"
+                if told.get(run_id) != said:  # (tried again each look: told once)
+                    typer.echo(said, err=True)
+                told[run_id] = said
+                return store.run(run_id).outcome != "blocked"  # else: try it again
+            current.clear()  # (not on Ctrl-C: the handler below names the run)
+            told.pop(run_id, None)
+            typer.echo("\n".join(_outcome_lines(report, journal)))
+            return True
+
+        watcher = Runner(store, resume, time.time)
+        if not quiet and once:
+            typer.echo(f"looking once in {journal} for runs that may go on")
+        elif not quiet:
+            typer.echo(f"watching {journal} for runs that may go on (Ctrl-C to stop)")
+        try:
+            while True:
+                if not store.names_its_file():
+                    raise JournalError(_watched_gone(journal))
+                if watcher.retrying and catalog_now.moved():
+                    watcher.retry_now()  # what stopped them may be mended
+                watcher.poll()
+                if once:
+                    break
+                time.sleep(interval)
+        except KeyboardInterrupt as exc:
+            if current:  # the run it was carrying on is left interrupted: `_guard` says which
+                _left(exc, current, journal)
+                raise
+            typer.echo("runner stopped")
+        finally:
+            lock.close()
+
+
+def _watched_gone(journal: Path) -> str:
+    """Why the runner stops when its journal was removed or replaced (restored from a
+    copy): it watched the old file on, where no verdict would ever come, and said nothing."""
+    return (
+        f"journal {journal} was removed or replaced while the runner watched it; no verdict "
+        "given in the new file would have reached it: start ido runner again"
+    )
+
+
+def _named(run_id: str, intent: str) -> Callable[..., None]:
+    """`_progress` for a run the runner carries on, after a line that names it (runs go on
+    one after another there, and their lines named none until each outcome): said with
+    the run's first line, so a run that cannot go on yet says nothing more each look."""
+    said: list[bool] = []
+
+    def listener(kind: str, data: Mapping[str, Any]) -> None:
+        if not said:
+            said.append(True)
+            typer.echo(f"run {run_id} · intent {intent}")
+        _progress(kind, data)
+
+    return listener
+
+
+class _Reloaded:
+    """The catalog `ido runner` resumes runs with, loaded again when its YAML files change
+    (a policy added while the runner watches binds the runs it continues after). A
+    catalog that no longer loads raises LoadError, and the runs wait for it to load."""
+
+    def __init__(self, catalog: list[Path] | None) -> None:
+        self.catalog = catalog
+        self.seen = self.looked = self._files()
+        self.loaded = _load(catalog, None)
+        self.failed: Exception | None = None  # the files as they are do not load
+
+    def _files(self) -> tuple[tuple[str, int, int], ...]:
+        from ido.loading import yaml_files
+
+        found = []
+        for file in yaml_files(_catalog_paths(self.catalog))[0]:
+            try:
+                stat = file.stat()
+            except OSError:
+                continue
+            found.append((str(file), stat.st_mtime_ns, stat.st_size))
+        return tuple(found)
+
+    def moved(self) -> bool:
+        """Whether the YAML files changed since this was last asked."""
+        now = self._files()
+        moved, self.looked = now != self.looked, now
+        return moved
+
+    def __call__(self) -> Any:
+        now = self._files()
+        if now != self.seen:  # read once per change, loaded or not
+            self.seen = now
+            try:
+                self.loaded, self.failed = _load(self.catalog, None), None
+            except IdoError as exc:
+                self.failed = exc
+        if self.failed is not None:
+            raise self.failed
+        return self.loaded
