@@ -110,7 +110,7 @@ def decided(
     state: State,
     planner: Planner,
     evidence: Mapping[str, Evidence],
-    alternatives: int,
+    alternatives: int | None,
 ) -> Decision:
     """`plan`'s decision from the `observed` state: decision 1, triggered by `ido plan`,
     with the health beliefs `evidence` as of now."""
