@@ -144,8 +144,9 @@ def perform(
 
     `${env:NAME}` references are resolved from `environ` (default: the process environment)
     just for the call; the secrets they resolve to, and the values of the `named` variables
-    (every secret the catalog names: `catalog_secrets`), are masked in the outcome's output
-    and error, so the journal never sees them.
+    (every secret the catalog names: `catalog_secrets`), are masked in the outcome's error,
+    and in its output as in data the rules read (`Secrets.mask_data`), so the journal never
+    sees them.
     """
     binding = capability.spec.run
     started = time.monotonic()
@@ -172,7 +173,7 @@ def perform(
     error = secrets.mask(outcome.error)  # masked first: then cut
     return Outcome(
         outcome.ok,
-        secrets.mask(outcome.output),
+        secrets.mask_data(outcome.output),
         None if error is None else shortened(printable(error), ERROR_CHARS),
         outcome.timed_out,
         time.monotonic() - started,
