@@ -252,8 +252,12 @@ class Secrets:
         masked: str = self.mask(text)
         if whole:
             return masked
-        longest = max((len(f) for s in self.known() if s for f in forms(s)), default=0)
-        return masked[: max(len(masked) - longest, 0)]
+        return masked[: max(len(masked) - self.longest(), 0)]
+
+    def longest(self) -> int:
+        """The length of the longest form (`forms`) of a secret masked: what a text cut in
+        two may hold of one on either side of the cut."""
+        return max((len(f) for s in self.known() if s for f in forms(s)), default=0)
 
     def _lookup(self, match: re.Match[str]) -> str:
         name = match.group(1)

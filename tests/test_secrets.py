@@ -611,3 +611,18 @@ def test_text_a_call_gives_back_masks_even_a_short_secret_named_elsewhere(tmp_pa
     shell = _bound({"shell": ["python", "-c", script]})
     outcome = perform(shell, _context(), tmp_path, ELSEWHERE, frozenset(ELSEWHERE))
     assert outcome.error == "exit code 1: login *** failed, pin ***"
+
+
+def test_a_secret_cut_by_the_kept_end_of_an_error_longer_than_it_leaves_no_part(
+    tmp_path: Path,
+) -> None:
+    """A last line of stderr longer than what is kept of it (`TAIL_BYTES`) was quoted from
+    the cut, where a secret cut in two was masked no more: its last 11 characters showed."""
+    from ido.runtime.draining import TAIL_BYTES
+
+    after = TAIL_BYTES - 11 - 1  # the secret's last 11 characters kept, and the line break
+    script = f"import sys; sys.exit('x' * 100_000 + sys.argv[1] + 'y' * {after})"
+    shell = _bound({"shell": ["python", "-c", script, "${env:TOKEN}"]})
+    outcome = perform(shell, _context(), tmp_path, {"TOKEN": TOKEN})
+    assert outcome.error is not None and outcome.error.startswith("exit code 1: yyy")
+    assert TOKEN[-11:] not in outcome.error and TOKEN[-4:] not in outcome.error
