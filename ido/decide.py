@@ -412,23 +412,55 @@ def decide(
     result = replace(result, rejections=denials + result.rejections)
     if result.status == "infeasible" and result.reason is not None:
         result = replace(result, reason=result.reason + _used(intent, history, result))
+    return recorded_decision(
+        task,
+        result,
+        state,
+        history,
+        number=number,
+        trigger=trigger,
+        planner=planner.name,
+        hits=hits,
+        plan_hits=plan_hits,
+        errors=errors,
+        beliefs=beliefs,
+    )
+
+
+def recorded_decision(
+    task: Task,
+    result: PlanResult,
+    state: Mapping[str, Any],
+    history: History,
+    *,
+    number: int,
+    trigger: str,
+    planner: str,
+    hits: list[RuleHit],
+    plan_hits: list[RuleHit],
+    errors: list[str],
+    beliefs: Mapping[str, Belief],
+) -> Decision:
+    """The Decision that records `result`, planned from `task` for `state`: the rule hits
+    that mattered (`hits` on steps, an approval only of a step the plan has, then
+    `plan_hits` on the whole plan), the approvals they ask, and the limits the run had
+    used. Deciding and the approved-plan check (`ido.approved_plan`) both record so."""
     chosen = set(result.plan.capabilities) if result.plan else set()
     mattered = [h for h in hits if h.effect != "require_approval" or h.subject in chosen]
     approvals = tuple(
         (h.ref, h.subject, h.message) for h in mattered if h.effect == "require_approval"
     ) + tuple((h.ref, PLAN, h.message) for h in plan_hits if h.effect == "require_approval")
-    mattered += plan_hits
     return Decision(
         number=number,
         trigger=trigger,
-        planner=planner.name,
+        planner=planner,
         snapshot_digest=digest(state),
         observed=observed_facts(task, result, state),
         result=result,
         beliefs=beliefs,
         approvals=approvals,
         policy_errors=tuple(dict.fromkeys(errors)),
-        policy=tuple(mattered),
+        policy=tuple(mattered + plan_hits),
         spent=history.spent,
         elapsed=history.elapsed,
     )
