@@ -25,7 +25,6 @@ from ido.planner.llm import left_after_calls
 from ido.planner.types import Action, Denied, Limits, Plan, PlanResult, Rejection, Task, Weights
 from ido.policy import (
     FAIL_CLOSED,
-    UNEVALUATED,
     RuleHit,
     capability_view,
     evaluate,
@@ -269,7 +268,8 @@ def build_task(
         if wait:  # a call again waits first: its step takes that much longer
             action = replace(action, latency=action.latency + wait)
         # Every rule that leaves it out: lifting one of several does not bring it back.
-        why = [(h.ref, h.message) for h in hits if h.effect == "deny"]
+        denies = [h for h in hits if h.effect == "deny"]
+        why = [(h.ref, h.message) for h in denies]
         if capability.name in history.unbound:
             why.append((UNBOUND, "has no run binding: it can be planned (ido plan), not run"))
         if capability.name in history.unresolved:
@@ -283,8 +283,9 @@ def build_task(
             (rule, message), *more = why
             if more:
                 message += " (also denied by " + ", ".join(r for r, _ in more) + ")"
-            closed = tuple(h.ref for h in hits if h.effect == "deny" and UNEVALUATED in h.message)
-            denied.append(Denied(action, rule, message, tuple(r for r, _ in more), closed))
+            closed = tuple(h.ref for h in denies if h.error is not None)
+            error = denies[0].error if denies else None  # (`rule` is the first's, if any)
+            denied.append(Denied(action, rule, message, tuple(r for r, _ in more), closed, error))
         else:
             actions.append(action)
     spec = intent.spec
