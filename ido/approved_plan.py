@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ido.approvals import PLAN, SPEC_PARTS, UNKNOWN_RULE, plan_digest, spec_digests, specced
+from ido.approvals import (
+    PLAN,
+    SPEC_PARTS,
+    THE_PLAN,
+    UNKNOWN_RULE,
+    plan_digest,
+    spec_digests,
+    specced,
+)
 from ido.conditions import compile_condition
 from ido.decide import (
     Decision,
@@ -169,7 +177,7 @@ def _uncovered(
     if asked is not None:
         then = {(str(rule), str(about)) for rule, about in asked}
         new = dict.fromkeys(
-            f"{rule} now asks about {'the plan' if about == PLAN else about}"
+            f"{rule} now asks about {THE_PLAN if about == PLAN else about}"
             for rule, about, _ in approvals
             if (rule, about) not in then
         )
