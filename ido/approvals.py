@@ -38,6 +38,9 @@ PLAN = "(plan)"
 """The subject of a plan rule's evaluation, where a capability rule names a capability
 (`ido.policy` reads it from here: `ido approve`, `ido approvals` and the runner import this
 module, and need none of the rule engine's 100 ms of imports)."""
+THE_PLAN = "the plan"
+"""The plan as people read it named (`PLAN`, step 0), where a step is named by its
+capability or number: one wording, wherever ido names it."""
 UNKNOWN_PLAN = "interrupted"
 """The plan such requests name: the steps in flight when the run stopped."""
 UNDO_PLAN = "undo"
@@ -75,7 +78,7 @@ def approvals_asked(
 
 def subject(step: int, capability: str) -> str:
     """What a request is about, in words: a step's capability, or the plan (step 0)."""
-    return "the plan" if step == 0 else capability
+    return THE_PLAN if step == 0 else capability
 
 
 def key_of(data: Mapping[str, Any]) -> Key:
@@ -486,7 +489,7 @@ def choose(waiting: list[Request], run_id: str, step: int | None) -> list[Reques
 def _step_named(step: int) -> str:
     """A `--step` as `ido approvals` says it: it read "step(s) 2, 2, not step 0" of
     `--step plan`, each step once per rule that asked for it."""
-    return "the plan" if step == 0 else f"step {step}"
+    return THE_PLAN if step == 0 else f"step {step}"
 
 
 def left_unanswered(request: Request) -> str:

@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ido.approvals import PLAN, SPEC_PARTS, UNKNOWN_RULE, plan_digest, spec_digests, specced
+from ido.approvals import (
+    PLAN,
+    SPEC_PARTS,
+    THE_PLAN,
+    UNKNOWN_RULE,
+    plan_digest,
+    spec_digests,
+    specced,
+)
 from ido.conditions import compile_condition
 from ido.decide import (
     Decision,
@@ -20,8 +28,8 @@ from ido.decide import (
     build_task,
     decide,
     health_view,
-    observed_facts,
     plan_check,
+    recorded_decision,
 )
 from ido.journal import STARTS, Event
 from ido.loading import Catalog
@@ -32,7 +40,6 @@ from ido.planner.limit_words import probability_against, written_amount, written
 from ido.planner.simulate import check_plan, needless_steps, undone_steps
 from ido.planner.solving import step_of
 from ido.planner.types import Plan, PlanResult, Rejection, Task
-from ido.state import digest
 
 
 def approved_plan(events: Sequence[Event]) -> dict[str, Any] | None:
@@ -170,7 +177,7 @@ def _uncovered(
     if asked is not None:
         then = {(str(rule), str(about)) for rule, about in asked}
         new = dict.fromkeys(
-            f"{rule} now asks about {'the plan' if about == PLAN else about}"
+            f"{rule} now asks about {THE_PLAN if about == PLAN else about}"
             for rule, about, _ in approvals
             if (rule, about) not in then
         )
@@ -227,39 +234,29 @@ def check_approved(
         why="every step's requirements hold or come from earlier steps, each step is still "
         "needed, no rule denies it" + (f"; {within}" if within else ""),
     )
-    chosen = set(names)
-    mattered = [h for h in hits if h.effect != "require_approval" or h.subject in chosen]
-    approvals = tuple(
-        (h.ref, h.subject, h.message) for h in mattered if h.effect == "require_approval"
-    ) + tuple((h.ref, PLAN, h.message) for h in plan_hits if h.effect == "require_approval")
-    uncovered = _uncovered(recorded, plan, approvals, approved.get("asked"))
-    if uncovered:  # it still works, but not as the person approved it: they are asked
-        record["asked"] = uncovered
     denials = tuple(Rejection(d.action.name, "denied", d.message, rule=d.rule) for d in task.denied)
     solver: dict[str, Any] = {"approved": approved["decision"]}
     result = PlanResult(
-        "planned",
-        plan=plan,
-        rejections=denials,
-        proven_optimal=False,
-        solver=solver | ({"asked_again": uncovered} if uncovered else {}),
+        "planned", plan=plan, rejections=denials, proven_optimal=False, solver=solver
     )
-    decision = Decision(
+    decision = recorded_decision(
+        task,
+        result,
+        state,
+        history,
         number=number,
         trigger=trigger,
         planner=planner,
-        snapshot_digest=digest(state),
-        observed=observed_facts(task, result, state),
-        result=result,
+        hits=hits,
+        plan_hits=plan_hits,
+        errors=errors,
         beliefs=beliefs,
-        approvals=approvals,
-        policy_errors=tuple(dict.fromkeys(errors)),
-        policy=tuple(mattered + plan_hits),
-        spent=history.spent,
-        elapsed=history.elapsed,
-        approved=record,
     )
-    return decision, record
+    uncovered = _uncovered(recorded, plan, decision.approvals, approved.get("asked"))
+    if uncovered:  # it still works, but not as the person approved it: they are asked
+        record["asked"] = uncovered
+        result = replace(result, solver=solver | {"asked_again": uncovered})
+    return replace(decision, result=result, approved=record), record
 
 
 def decide_approved(

@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from ido.approvals import PLAN, Key, Request, key_of, pending, requests
+from ido.approvals import PLAN, THE_PLAN, Key, Request, key_of, pending, requests
 from ido.explain import approved_line, markdown_text, outcome_word
 from ido.journal import Event, RunRow, epoch, llm_cost, scenario_of, stamp
 from ido.model import format_wait
@@ -184,7 +184,7 @@ def render(report: dict[str, Any], fmt: str) -> str:
         why = f": {a['comment']}" if a["comment"] else ""
         to = a.get("escalated_to")
         escalated = f", while escalated to {to}" if to else ""
-        subject = "the plan" if a["capability"] == PLAN else a["capability"]  # not "(plan) (…)"
+        subject = THE_PLAN if a["capability"] == PLAN else a["capability"]  # not "(plan) (…)"
         by = "unanswered" if a["by"] is None else f"by {a['by']}"  # (an expired request)
         lines.append(
             item(

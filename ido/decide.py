@@ -25,7 +25,6 @@ from ido.planner.llm import left_after_calls
 from ido.planner.types import Action, Denied, Limits, Plan, PlanResult, Rejection, Task, Weights
 from ido.policy import (
     FAIL_CLOSED,
-    UNEVALUATED,
     RuleHit,
     capability_view,
     evaluate,
@@ -269,7 +268,8 @@ def build_task(
         if wait:  # a call again waits first: its step takes that much longer
             action = replace(action, latency=action.latency + wait)
         # Every rule that leaves it out: lifting one of several does not bring it back.
-        why = [(h.ref, h.message) for h in hits if h.effect == "deny"]
+        denies = [h for h in hits if h.effect == "deny"]
+        why = [(h.ref, h.message) for h in denies]
         if capability.name in history.unbound:
             why.append((UNBOUND, "has no run binding: it can be planned (ido plan), not run"))
         if capability.name in history.unresolved:
@@ -283,8 +283,9 @@ def build_task(
             (rule, message), *more = why
             if more:
                 message += " (also denied by " + ", ".join(r for r, _ in more) + ")"
-            closed = tuple(h.ref for h in hits if h.effect == "deny" and UNEVALUATED in h.message)
-            denied.append(Denied(action, rule, message, tuple(r for r, _ in more), closed))
+            closed = tuple(h.ref for h in denies if h.error is not None)
+            error = denies[0].error if denies else None  # (`rule` is the first's, if any)
+            denied.append(Denied(action, rule, message, tuple(r for r, _ in more), closed, error))
         else:
             actions.append(action)
     spec = intent.spec
@@ -412,23 +413,55 @@ def decide(
     result = replace(result, rejections=denials + result.rejections)
     if result.status == "infeasible" and result.reason is not None:
         result = replace(result, reason=result.reason + _used(intent, history, result))
+    return recorded_decision(
+        task,
+        result,
+        state,
+        history,
+        number=number,
+        trigger=trigger,
+        planner=planner.name,
+        hits=hits,
+        plan_hits=plan_hits,
+        errors=errors,
+        beliefs=beliefs,
+    )
+
+
+def recorded_decision(
+    task: Task,
+    result: PlanResult,
+    state: Mapping[str, Any],
+    history: History,
+    *,
+    number: int,
+    trigger: str,
+    planner: str,
+    hits: list[RuleHit],
+    plan_hits: list[RuleHit],
+    errors: list[str],
+    beliefs: Mapping[str, Belief],
+) -> Decision:
+    """The Decision that records `result`, planned from `task` for `state`: the rule hits
+    that mattered (`hits` on steps, an approval only of a step the plan has, then
+    `plan_hits` on the whole plan), the approvals they ask, and the limits the run had
+    used. Deciding and the approved-plan check (`ido.approved_plan`) both record so."""
     chosen = set(result.plan.capabilities) if result.plan else set()
     mattered = [h for h in hits if h.effect != "require_approval" or h.subject in chosen]
     approvals = tuple(
         (h.ref, h.subject, h.message) for h in mattered if h.effect == "require_approval"
     ) + tuple((h.ref, PLAN, h.message) for h in plan_hits if h.effect == "require_approval")
-    mattered += plan_hits
     return Decision(
         number=number,
         trigger=trigger,
-        planner=planner.name,
+        planner=planner,
         snapshot_digest=digest(state),
         observed=observed_facts(task, result, state),
         result=result,
         beliefs=beliefs,
         approvals=approvals,
         policy_errors=tuple(dict.fromkeys(errors)),
-        policy=tuple(mattered),
+        policy=tuple(mattered + plan_hits),
         spent=history.spent,
         elapsed=history.elapsed,
     )

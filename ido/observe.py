@@ -32,7 +32,8 @@ def observe(
 
     `${env:NAME}` in an HTTP observer's URL and headers resolve from `environ` (default:
     the process environment); the secrets, and the values of the `named` variables (every
-    secret the catalog names: `catalog_secrets`), are masked in the output and in errors.
+    secret the catalog names: `catalog_secrets`), are masked in errors, and in the output
+    as in data the rules read (`Secrets.mask_data`).
     """
     spec = observer.spec
     name = observer.name
@@ -84,7 +85,7 @@ def observe(
             raise failed(f"returned a document {exc}", " ") from None
         except (TypeError, ValueError) as exc:  # keys JSON cannot hold, a value holding itself
             raise failed(f"returned what JSON cannot carry: {exc}", " ") from None
-    output: dict[str, Any] = secrets.mask(dict(value))
+    output: dict[str, Any] = secrets.mask_data(dict(value))
     if spec.at is None:
         return output
     mounted: State = {}

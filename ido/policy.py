@@ -115,6 +115,10 @@ class RuleHit:
     of `plan.capabilities`: the steps of an approved plan move both (those done come first,
     in the order they ended), and the rest of that plan, decided again after a crash, is
     held to what the rule read but those (`ido.runtime.recovery.plan_gone_on`)."""
+    error: str | None = None
+    """Of a `deny` or `require_approval` rule that could not be evaluated, and fired failing
+    closed, why (its message says so too, `UNEVALUATED`, but a rule's own message may hold
+    those words); None for one whose condition held."""
 
     @property
     def ref(self) -> str:
@@ -240,11 +244,12 @@ def evaluate(
     for source, rule in rules:
         condition = compile_condition(rule.when)
         verdict = condition.evaluate(variables)
-        message = rule.message
+        message, closed = rule.message, None
         if verdict.error:
             errors.append(f"{source}/{rule.id}: {verdict.error}")
             if rule.effect in FAIL_CLOSED:
                 message = f"{rule.message} ({UNEVALUATED}: {verdict.error})"
+                closed = verdict.error
         if verdict.holds or (verdict.error and rule.effect in FAIL_CLOSED):
             inputs = _inputs(condition.variables, condition.state_paths, variables)
             held = steady = ""
@@ -261,6 +266,7 @@ def evaluate(
                     inputs,
                     held,
                     steady,
+                    closed,
                 )
             )
     return hits, errors

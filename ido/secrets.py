@@ -4,7 +4,9 @@ A capability's HTTP URL, headers and JSON body, its shell argv, and an observer'
 headers may name environment variables as `${env:NAME}`. The YAML, the journal, traces and
 reports only ever hold the reference; the value exists in memory for the call, and every
 message, output or error that comes back from any call or observer of a run is masked,
-of every secret the catalog names (`catalog_secrets`), before ido records it.
+of every secret the catalog names (`catalog_secrets`), before ido records it; in the data
+the rules read, a secret the call does not use only when long, and only in text
+(`SHORTEST_ELSEWHERE`).
 """
 
 from __future__ import annotations
@@ -69,16 +71,27 @@ def forms(secret: str) -> tuple[str, ...]:
     return tuple(sorted(found, key=lambda f: (-len(f), f)))
 
 
-def mask_all(value: Any, secrets: Iterable[str]) -> Any:
+SHORTEST_ELSEWHERE = 8
+"""A secret a call does not use itself (named only elsewhere in the catalog) is masked in
+the data it gives back (an observer's facts, an output that becomes state) only from this
+length on, and only inside text: masked as well when short or a number, a fact that merely
+equalled one (`role: admin`, `amount: 15000`) became `***`, and the rule reading it
+(`state.requester.role == "admin"`) silently stopped firing."""
+
+
+def mask_all(value: Any, secrets: Iterable[str], in_text: Iterable[str] = ()) -> Any:
     """`value` with every form (`forms`) of each of `secrets` replaced by `***` in its
-    strings (keys too), and a number that is one of them replaced by `***`. A form shorter
-    than `SHORTEST_ANYWHERE` is masked only where it stands as a whole token; a secret that
-    is empty, or blank, is never masked (it would mask every space or line break)."""
-    every = sorted({f for s in secrets if s.strip() for f in forms(s)}, key=lambda f: (-len(f), f))
-    return _masked(value, every) if every else value
+    strings (keys too), and a number that is one of them replaced by `***`; of each of
+    `in_text`, in its strings only. A form shorter than `SHORTEST_ANYWHERE` is masked only
+    where it stands as a whole token; a secret that is empty, or blank, is never masked
+    (it would mask every space or line break)."""
+    numbers = {f for s in secrets if s.strip() for f in forms(s)}
+    words = numbers | {f for s in in_text if s.strip() for f in forms(s)}
+    every = sorted(words, key=lambda f: (-len(f), f))
+    return _masked(value, every, numbers) if every else value
 
 
-def _masked(value: Any, every: list[str]) -> Any:
+def _masked(value: Any, every: list[str], numbers: set[str]) -> Any:
     if isinstance(value, str):
         for form in every:
             if len(form) >= SHORTEST_ANYWHERE:
@@ -87,12 +100,12 @@ def _masked(value: Any, every: list[str]) -> Any:
                 value = _token(form).sub(MASK, value)
         return value
     if isinstance(value, list):
-        return [_masked(v, every) for v in value]
+        return [_masked(v, every, numbers) for v in value]
     if isinstance(value, dict):
-        return {_masked(k, every): _masked(v, every) for k, v in value.items()}
+        return {_masked(k, every, numbers): _masked(v, every, numbers) for k, v in value.items()}
     if isinstance(value, int | float) and not isinstance(value, bool):
         text = str(value)  # a numeric secret echoed back as a JSON number
-        return MASK if len(text) >= SHORTEST_NUMBER and text in every else value
+        return MASK if len(text) >= SHORTEST_NUMBER and text in numbers else value
     return value
 
 
@@ -222,6 +235,15 @@ class Secrets:
         any form (`forms`) and anywhere in it (`mask_all`)."""
         return mask_all(value, self.known())
 
+    def mask_data(self, value: Any) -> Any:
+        """`value`, data a call gave back that the rules may read (an observer's facts, an
+        output kept in the state), masked: of the secrets this call uses, as `mask`; of
+        those only named elsewhere (`named`), the ones of `SHORTEST_ELSEWHERE` characters
+        or more, in its text only. Text (an error, what a process printed) takes `mask`."""
+        elsewhere = self.known() - self.values
+        long = [s for s in elsewhere if len(s.strip()) >= SHORTEST_ELSEWHERE]
+        return mask_all(value, self.values, long)
+
     def excerpt(self, text: str, *, whole: bool) -> str:
         """`text` masked (`mask`), for a message to quote its start; when `text` is the
         start of something longer (`whole` False), without its last characters, which may
@@ -230,8 +252,12 @@ class Secrets:
         masked: str = self.mask(text)
         if whole:
             return masked
-        longest = max((len(f) for s in self.known() if s for f in forms(s)), default=0)
-        return masked[: max(len(masked) - longest, 0)]
+        return masked[: max(len(masked) - self.longest(), 0)]
+
+    def longest(self) -> int:
+        """The length of the longest form (`forms`) of a secret masked: what a text cut in
+        two may hold of one on either side of the cut."""
+        return max((len(f) for s in self.known() if s for f in forms(s)), default=0)
 
     def _lookup(self, match: re.Match[str]) -> str:
         name = match.group(1)

@@ -1040,3 +1040,21 @@ def test_a_way_out_through_a_rule_that_could_not_be_evaluated_says_so(project: P
         r"reads\)",
         out,
     ), out
+
+
+def test_a_rule_whose_own_message_names_the_failing_closed_words_is_judged_by_its_verdict(
+    project: Path,
+) -> None:
+    """Failing closed was told by the words in a hit's message: a rule that held, with a
+    message of its own saying "rule could not be evaluated", was reported failing closed."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: ledger\n      effect: deny\n"
+        + "      message: 'Payments held (rule could not be evaluated: by finance)'\n"
+        + "      when: \"'payments' in capability.tags\"\n"
+    )
+    code, out = ido("plan", "ship-order")
+    assert code == 1, out
+    assert "policy residency/ledger denies pay-cheap-eu, pay-pricey-eu, pay-us" in out, out
+    assert "fails closed" not in out and "failing closed" not in out, out

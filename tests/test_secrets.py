@@ -12,7 +12,7 @@ import pytest
 from ido.errors import ExecutionError, LoadError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
-from ido.model import Capability
+from ido.model import Capability, Observer
 from ido.observe import observe
 from ido.replay import replay_counterfactual, replay_exact
 from ido.runtime.bindings import missing_secret, perform
@@ -554,3 +554,75 @@ def test_the_catalog_s_secrets_are_every_variable_it_names_and_an_observer_masks
     monkeypatch.setenv("LLM_PATH", "")
     report = observe(catalog.observers["stock"], tmp_path, tmp_path, None, named)
     assert report == {"env": "STRIPE_KEY=***"}
+
+
+ELSEWHERE = {"DB_USER": "admin", "REGION": "eu-west-1", "PIN": "15000", "STRIPE_KEY": STRIPE}
+"""Secrets a catalog names elsewhere: no call or observer of the tests below uses them."""
+
+
+def test_facts_equal_to_a_short_secret_named_elsewhere_are_the_facts_the_rules_read(
+    tmp_path: Path,
+) -> None:
+    """Every catalog secret masked in every observation turned `role: admin` and `amount:
+    15000` into `***` (a rule on them silently stopped firing); one the observer does not use
+    is masked in its facts only inside text, and only at 8 characters or more."""
+    (tmp_path / "facts.py").write_text(
+        "def read():\n"
+        "    return {'role': 'admin', 'region': 'eu-west-1', 'amount': 15000,\n"
+        f"            'note': 'key {STRIPE}', 'admin': True}}\n"
+    )
+    observer = Observer.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Observer",
+            "metadata": {"name": "facts"},
+            "spec": {"python": "facts:read"},
+        }
+    )
+    facts = observe(observer, tmp_path, tmp_path, ELSEWHERE, frozenset(ELSEWHERE))
+    assert facts == {
+        "role": "admin",
+        "region": "***",  # 9 characters: long enough to be masked inside text
+        "amount": 15000,
+        "note": "key ***",
+        "admin": True,
+    }
+
+
+def test_an_output_equal_to_a_short_secret_named_elsewhere_is_kept_as_state(
+    tmp_path: Path,
+) -> None:
+    """What a step gives back becomes state (`output`): the same rule as an observer's
+    facts; the call's own secrets are masked as before, a number too."""
+    script = (
+        "import json, sys; print(json.dumps({'role': 'admin', 'amount': 15000,"
+        " 'pin': int(sys.argv[1]), 'said': 'key ' + sys.argv[2]}))"
+    )
+    shell = _bound({"shell": ["python", "-c", script, "${env:TOKEN}", STRIPE]})
+    environ = {**ELSEWHERE, "TOKEN": "8675"}
+    outcome = perform(shell, _context(), tmp_path, environ, frozenset(ELSEWHERE))
+    assert outcome.ok, outcome.error
+    assert outcome.output == {"role": "admin", "amount": 15000, "pin": "***", "said": "key ***"}
+
+
+def test_text_a_call_gives_back_masks_even_a_short_secret_named_elsewhere(tmp_path: Path) -> None:
+    """An error is no fact a rule reads: every secret the catalog names is masked in it."""
+    script = "import sys; sys.exit('login admin failed, pin 15000')"
+    shell = _bound({"shell": ["python", "-c", script]})
+    outcome = perform(shell, _context(), tmp_path, ELSEWHERE, frozenset(ELSEWHERE))
+    assert outcome.error == "exit code 1: login *** failed, pin ***"
+
+
+def test_a_secret_cut_by_the_kept_end_of_an_error_longer_than_it_leaves_no_part(
+    tmp_path: Path,
+) -> None:
+    """A last line of stderr longer than what is kept of it (`TAIL_BYTES`) was quoted from
+    the cut, where a secret cut in two was masked no more: its last 11 characters showed."""
+    from ido.runtime.draining import TAIL_BYTES
+
+    after = TAIL_BYTES - 11 - 1  # the secret's last 11 characters kept, and the line break
+    script = f"import sys; sys.exit('x' * 100_000 + sys.argv[1] + 'y' * {after})"
+    shell = _bound({"shell": ["python", "-c", script, "${env:TOKEN}"]})
+    outcome = perform(shell, _context(), tmp_path, {"TOKEN": TOKEN})
+    assert outcome.error is not None and outcome.error.startswith("exit code 1: yyy")
+    assert TOKEN[-11:] not in outcome.error and TOKEN[-4:] not in outcome.error

@@ -22,7 +22,6 @@ from ido.planner.limit_words import (
 from ido.planner.pairs import Value, goal_conflict
 from ido.planner.tables import required
 from ido.planner.types import ConstraintReport, Limits, Plan, Task, Way, Weights
-from ido.policy import UNEVALUATED
 from ido.state import sorted_json
 from ido.text import some
 
@@ -301,13 +300,11 @@ def _closed_way(task: Task, rule: str) -> str:
     """What to add where a reason names `rule` as a way out, when every capability it
     denies it denied only because it could not be evaluated: "lift rule sanctions/…" sent
     people to lift a sanctions rule whose real cause was a fact missing from the state."""
-    said = [d.message for d in task.denied if d.rule == rule]
-    if not said or not all(f"({UNEVALUATED}: " in m for m in said):
+    errors = [d.error for d in task.denied if d.rule == rule]
+    if not errors or None in errors:
         return ""
-    after = said[0].partition(f"({UNEVALUATED}: ")[2]
-    error = after.partition(") (also denied by ")[0].removesuffix(")")
     return (
-        f" (it could not be evaluated, and denies failing closed: {error}; "
+        f" (it could not be evaluated, and denies failing closed: {errors[0]}; "
         "give the state the facts it reads)"
     )
 

@@ -85,6 +85,8 @@ class Denied:
     """Other rules that deny it too: it comes back only when every one of them is lifted."""
     unevaluated: tuple[str, ...] = ()
     """Those of its rules that could not be evaluated, and denied it failing closed."""
+    error: str | None = None
+    """Why `rule` could not be evaluated, when it denied it failing closed; else None."""
 
     @property
     def rules(self) -> tuple[str, ...]:

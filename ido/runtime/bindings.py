@@ -144,8 +144,9 @@ def perform(
 
     `${env:NAME}` references are resolved from `environ` (default: the process environment)
     just for the call; the secrets they resolve to, and the values of the `named` variables
-    (every secret the catalog names: `catalog_secrets`), are masked in the outcome's output
-    and error, so the journal never sees them.
+    (every secret the catalog names: `catalog_secrets`), are masked in the outcome's error,
+    and in its output as in data the rules read (`Secrets.mask_data`), so the journal never
+    sees them.
     """
     binding = capability.spec.run
     started = time.monotonic()
@@ -172,7 +173,7 @@ def perform(
     error = secrets.mask(outcome.error)  # masked first: then cut
     return Outcome(
         outcome.ok,
-        secrets.mask(outcome.output),
+        secrets.mask_data(outcome.output),
         None if error is None else shortened(printable(error), ERROR_CHARS),
         outcome.timed_out,
         time.monotonic() - started,
@@ -294,7 +295,8 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) ->
     # `python`/`python3` means ido's own interpreter, so project virtualenvs just work.
     program = sys.executable if argv[0] in ("python", "python3") else argv[0]
     try:
-        done = _subprocess([program, *argv[1:]], json.dumps(_payload(ctx), default=str), ctx, base)
+        payload = json.dumps(_payload(ctx), default=str)
+        done = _subprocess([program, *argv[1:]], payload, ctx, base, secrets.longest())
     except subprocess.TimeoutExpired:
         return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
     except OSError as exc:
@@ -337,12 +339,13 @@ class Ran(NamedTuple):
     stderr_end: str
 
 
-def _subprocess(argv: list[str], payload: str, ctx: ActionContext, base: Path) -> Ran:
+def _subprocess(argv: list[str], payload: str, ctx: ActionContext, base: Path, unsure: int) -> Ran:
     """Run `argv` with `payload` on its stdin until it exits or `ctx.timeout` passes,
     looking every `stopping.POLL_SECONDS` whether to stop; on timeout or stop the process
     is killed, and with it what it started and still parents (`sh -c "sleep 30; …"` left
     its `sleep` running, and a retry could repeat its work). Its output is read as it comes
-    and kept in part (`ido.runtime.draining`): all of it was held in memory.
+    and kept in part (`ido.runtime.draining`): all of it was held in memory. A last line
+    cut at its start loses its first `unsure` characters (`Drain.last_text`).
 
     The process stays in ido's process group, so that a signal to the group (Ctrl-C, a
     closed terminal, `timeout`, `kill %1`) reaches it as it reaches ido.
@@ -383,7 +386,7 @@ def _subprocess(argv: list[str], payload: str, ctx: ActionContext, base: Path) -
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(KILLED_WAIT_SECONDS)  # one ido may not kill is not waited for
             raise
-    return Ran(process.returncode, bytes(out.head), out.last_text(), err.last_text())
+    return Ran(process.returncode, bytes(out.head), out.last_text(unsure), err.last_text(unsure))
 
 
 def _ended(process: subprocess.Popen[bytes], drains: tuple[Drain, ...], seconds: float) -> bool:

@@ -53,16 +53,19 @@ class Drain:
         self._thread.join(max(0.0, seconds))
         return not self._thread.is_alive()
 
-    def last_text(self) -> str:
+    def last_text(self, unsure: int) -> str:
         """The end of what the pipe carried, as text: whole when it was no longer than
         what is kept, else from the first line that begins in the kept tail (a line cut
-        short could hold part of a secret, which masking would no longer find)."""
+        short could hold part of a secret, which masking would no longer find). When no
+        line begins there (its last line is longer than the tail), that line cut at its
+        start, without its first `unsure` characters: as many as the longest form of a
+        secret (`Secrets.longest`), so no part of one cut in two is left."""
         if self.size <= len(self.head) + len(self._tail):
-            whole = bytes(self.head + self._tail)
-        else:
-            first, newline, rest = bytes(self._tail).partition(b"\n")
-            whole = rest if newline and rest.strip() else first
-        return whole.decode("utf-8", "replace")
+            return bytes(self.head + self._tail).decode("utf-8", "replace")
+        first, newline, rest = bytes(self._tail).partition(b"\n")
+        if newline and rest.strip():
+            return rest.decode("utf-8", "replace")
+        return first.decode("utf-8", "replace")[unsure:]
 
 
 def feed(stream: IO[bytes], data: bytes) -> None:
