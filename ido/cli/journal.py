@@ -136,7 +136,7 @@ def prune(
     their space back; keeps health and the model answer cache."""
     from datetime import UTC, datetime, timedelta
 
-    from ido.pruning import Cutoff, refuse_the_journal_itself, survey
+    from ido.pruning import Cutoff, check_archive, survey
     from ido.pruning import prune as remove
 
     if before is None and keep is None:  # a prune of every ended run is --before tomorrow
@@ -153,7 +153,7 @@ def prune(
         )
         return
     if dry_run and archive is not None:  # what the prune itself would refuse, refused now
-        refuse_the_journal_itself(journal, archive)
+        check_archive(journal, archive, making=False)
     cutoff = Cutoff(day, keep)
     found = survey(journal, cutoff) if dry_run else remove(journal, cutoff, archive)
     which = _prunable(cutoff)
