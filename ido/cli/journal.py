@@ -42,25 +42,22 @@ def audit(
     _check_format(fmt, ("text", "md", "json"))
     from ido.audit import audit as build
     from ido.audit import render
-    from ido.journal import SqliteJournal
+    from ido.journal import RunsAsked, SqliteJournal
 
     if since is not None:
         since = _iso_date(since, "--since")
-
+    asked = RunsAsked(() if intent is None else (intent,), (), since)  # filtered in SQLite
     intents: set[str] = set()  # of every run in the journal, whatever --since says
 
     def selected(store: SqliteJournal) -> Iterator[tuple[Any, Any]]:
         """The runs chosen, each with its events, one at a time (not held all at once)."""
-        for row in store.runs(-1):  # every run (SQLite: a negative LIMIT is none)
-            intents.add(row.intent)
-            if since is not None and row.recorded[:10] < since:  # not a scenario's clock
-                continue
-            if intent is None or row.intent == intent:
-                yield row, store.events(row.id)
+        for row in store.runs(-1, asked):  # every run asked for (SQLite: a negative LIMIT is none)
+            yield row, store.events(row.id)
 
     if _journal_there(journal):
         with SqliteJournal(journal, reading=True) as store:
             report = build(selected(store), _running)
+            intents = store.intents() if intent is not None else intents
     else:
         report = build([])
     report.update(since=since, intent=intent)  # the runs it covers: said with the report
