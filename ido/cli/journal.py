@@ -231,9 +231,13 @@ def runs(
         rows, models, running = [], {}, set()
     else:
         with SqliteJournal(journal, reading=True) as store:
+            lives: dict[str, bool] = {}  # read once a run: a process may exit in between
 
             def live(row: Any) -> bool:
-                return row.outcome is None and _running(row, store.events(row.id))
+                """Whether a process here carries this run on (its events read once)."""
+                if row.id not in lives:
+                    lives[row.id] = row.outcome is None and _running(row, store.events(row.id))
+                return lives[row.id]
 
             def told_apart(row: Any) -> bool:
                 """Asked for running runs and not interrupted ones, or the other way round:
