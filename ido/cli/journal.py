@@ -11,6 +11,7 @@ import typer
 
 from ido.cli.common import (
     DEFAULT_JOURNAL,
+    EXIT,
     SQLITE_MOST,
     JournalOpt,
     _check_format,
@@ -186,7 +187,7 @@ def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-RUN_OUTCOMES = ("achieved", "failed", "blocked", "shadow", "running", "interrupted")
+RUN_OUTCOMES = (*EXIT, "running", "interrupted")
 """The outcomes `ido runs` shows (and `--outcome` takes): the journal's, and for a run not
 ended, `running` (a process here carries it on) or `interrupted` (`outcome_word`)."""
 
