@@ -467,13 +467,21 @@ def answered_by(events: Sequence[Event]) -> str | None:
     return "; ".join(told.values()) or None
 
 
+def not_waiting(run_id: str, events: Sequence[Event], resume: str) -> str:
+    """Why a verdict on a blocked run none of whose requests waits is refused (`resume`: the
+    command that moves it on): who answered them, if anyone did, and to resume it. With no
+    answer to name, it said only "is not waiting for an approval", as if the run had gone
+    on."""
+    said = f"run {run_id} is not waiting for an approval"
+    answered = answered_by(events)
+    if answered is None:
+        return f"{said}: no request of it waits for a verdict; continue it with {resume}"
+    return f"{said}: already answered, {answered}; continue it with {resume}"
+
+
 def choose(waiting: list[Request], run_id: str, step: int | None) -> list[Request]:
-    """The requests a verdict on `run_id` answers: all waiting ones, or those of one step."""
-    if not waiting:  # (blocked, every request answered: only a resume moves it on)
-        raise IdoError(
-            f"run {run_id} is not waiting for an approval: every request of it has its "
-            f"verdict; ido resume {run_id} goes on (or fails, on a rejection)"
-        )
+    """The requests a verdict on `run_id` answers: all waiting ones (at least one: else
+    `not_waiting` says why), or those of one step."""
     if step is None:
         return waiting
     chosen = [r for r in waiting if r.step == step]

@@ -255,7 +255,6 @@ def check_approved(
     uncovered = _uncovered(recorded, plan, decision.approvals, approved.get("asked"))
     if uncovered:  # it still works, but not as the person approved it: they are asked
         record["asked"] = uncovered
-        result = replace(result, solver=solver | {"asked_again": uncovered})
     return replace(decision, result=result, approved=record), record
 
 

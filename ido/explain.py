@@ -399,17 +399,20 @@ def _already(show: Callable[[float], str], total: float, model: float, verb: str
     return f"{said}, {show(model)} of it on this decision's model calls"
 
 
-def _optimality(result: Mapping[str, Any]) -> str:
-    """Why the chosen plan may not be the best, from what the planner recorded: a model
-    proposed it, or chose another than the solver's best among the solver's options (the
-    options past the chosen one are its alternatives), or the solver stopped short of a
-    proof. Empty when the plan was proven optimal."""
+def _optimality(result: Mapping[str, Any], approved: Mapping[str, Any] | None = None) -> str:
+    """Why the chosen plan may not be the best, from what the planner recorded: an approved
+    plan gone on with (`approved`: the check of it), a model proposed it, or chose another
+    than the solver's best among the solver's options (the options past the chosen one are
+    its alternatives), or the solver stopped short of a proof. Empty when the plan was
+    proven optimal. Why an approved plan is asked again is the approved plan's line to say:
+    said here too, it was said twice."""
     if result["proven_optimal"]:
         return ""
-    if "asked_again" in result.get("solver", {}):
-        made, why = result["solver"]["approved"], result["solver"]["asked_again"]
-        return f" (the plan of decision {made}, not planned again; asked again: {why})"
-    if "approved" in result.get("solver", {}):
+    solver = result.get("solver", {})
+    # (journals of 2026-12-06 recorded why it was asked again in the solver's record too)
+    if "approved" in solver and ("asked_again" in solver or (approved or {}).get("asked")):
+        return f" (the plan of decision {solver['approved']}, not planned again)"
+    if "approved" in solver:
         return f" (as approved in decision {result['solver']['approved']}, not planned again)"
     llm = result.get("solver", {}).get("llm") or {}
     verdict = "" if llm.get("fallback") else str(llm.get("verdict", ""))
@@ -487,7 +490,7 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     elif result["status"] == "satisfied":
         parts["chosen"] = ["nothing to do: the goal already holds"]
     elif plan:
-        optimal = _optimality(result)
+        optimal = _optimality(result, d.get("approved"))
         after = waits_of(plan)
         chain = all(list(w) == ([j - 1] if j else []) for j, w in enumerate(after))
         latency = format_duration(plan["latency"])

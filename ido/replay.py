@@ -409,7 +409,7 @@ def replay_counterfactual(
     """Run the recorded run's intent again (or `intent`) against `catalog`, in the world the
     recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
     from ido.runtime.local import LocalRuntime
-    from ido.scenario.recorded import WAIT, Changed, Counterfactual, RecordedWorld
+    from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld, Unreplayed
     from ido.scenario.runner import go_on
     from ido.testing import MemoryJournal
 
@@ -506,12 +506,7 @@ def replay_counterfactual(
         asked=world.counted_asking,
         waited=resumed_once,
         unreplayed=tuple(
-            f"{', '.join([*moved.facts, *moved.gone])}, "
-            + (
-                f"after {name}'s call {n + 1}"
-                if name != WAIT
-                else f"while it waited for approval {n + 1}"
-            )
+            Unreplayed((*moved.facts, *moved.gone), name, n + 1)
             for (name, n), moved in sorted(world.moved.items())
         ),
     )

@@ -242,6 +242,18 @@ def test_a_second_verdict_names_who_answered_first(gated: Path) -> None:
         ), out
 
 
+def test_a_verdict_on_a_blocked_run_with_no_answer_to_name_says_what_moves_it_on() -> None:
+    """Blocked with no request of its latest plan answered nor waiting: the refusal said only
+    "is not waiting for an approval", as if the run had gone on; it says to resume it."""
+    from ido.approvals import not_waiting
+
+    said = not_waiting("r1", [], "ido resume r1 --journal j.db")
+    assert said == (
+        "run r1 is not waiting for an approval: no request of it waits for a verdict; "
+        "continue it with ido resume r1 --journal j.db"
+    )
+
+
 def test_of_two_verdicts_at_once_only_the_first_is_recorded(
     gated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -327,11 +327,38 @@ def test_an_approved_plan_whose_cost_moved_is_asked_again_and_says_so(gated: Pat
     assert check["holds"] is True and check["asked"] == "its cost moved 0.80 → 0.90"
     told = ido("explain", "last")[1]
     assert "as approved in decision 1" not in told
-    assert "not planned again; asked again: its cost moved 0.80 → 0.90" in told
+    assert "(the plan of decision 1, not planned again)" in told
+    assert "not planned again; asked" not in told  # the approved plan's line says why:
+    assert told.count("but its cost moved 0.80 → 0.90: asked again") == 1, told
+    assert "asked_again" not in decisions(gated)[-1]["result"]["solver"]
     ido("approve", "last", "--by", "alice")
     code, out = ido("resume", "last")
     assert code == 0 and "the plan approved in decision 2 still holds" in out, out
     assert called(gated) == ["pay-cheap-eu", "ship"]
+
+
+def test_why_an_approved_plan_is_asked_again_is_explained_once(gated: Path) -> None:
+    """`ido explain` said it on the approved-plan line ("…still holds: …; but its cost moved
+    0.80 → 0.90: asked again") and again on the chosen line ("(the plan of decision 1, not
+    planned again; asked again: its cost moved 0.80 → 0.90)"), of journals that recorded it
+    twice too (in the check and in the solver's record): it says it once."""
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    catalog = gated / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("cost: 0.50", "cost: 0.60", 1))
+    assert ido("resume", "last")[0] == 3
+    with sqlite3.connect(gated / ".ido" / "ido.db") as db:  # as journals of 2026-12-06 are
+        db.execute(
+            "UPDATE events SET data = json_set(data, '$.result.solver.asked_again', "
+            "json_extract(data, '$.approved.asked')) WHERE kind = 'decided' "
+            "AND json_extract(data, '$.approved.asked') IS NOT NULL"
+        )
+    db.close()
+    assert decisions(gated)[-1]["result"]["solver"]["asked_again"]
+    told = ido("explain", "last")[1]
+    chosen = [line for line in told.splitlines() if "not planned again" in line]
+    assert chosen[0].endswith("(the plan of decision 1, not planned again)"), told
+    assert told.count("but its cost moved 0.80 → 0.90: asked again") == 1, told
 
 
 def test_a_rule_that_asks_since_the_approval_is_named(gated: Path) -> None:

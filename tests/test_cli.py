@@ -774,6 +774,30 @@ def test_an_output_file_that_is_the_journal_is_refused_and_the_runs_kept(
     assert code == 0 and len(json.loads(out)) == 1, out
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["explain", "last", "-o"],
+        ["plan", "ship-order", "--plan-out"],
+        ["scenario", "test", "--junit"],
+    ],
+)
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [("out", "out is a folder; give a file name"), ("no/r.txt", "folder no does not exist")],
+)
+def test_an_output_file_that_cannot_be_is_refused_alike_by_every_command(
+    project: Path, command: list[str], target: str, said: str
+) -> None:
+    """`ido explain -o` checked only that the file was not the journal: a folder, or a
+    folder not there, was found out when the report was written, in other words than
+    `ido plan --plan-out` and `ido scenario test --junit` used, before any work."""
+    assert ido("run", "ship-order")[0] == 0
+    (project / "out").mkdir()
+    code, out = ido(*command, target)
+    assert code == 2 and said in out, out
+
+
 def test_a_pddl_problem_with_a_catalog_is_refused_not_half_ignored(project: Path) -> None:
     """`-c` was ignored without a word (checked before the files are read)."""
     code, out = ido("plan", "--pddl", "domain.pddl", "p01.pddl", "-c", "nowhere")

@@ -7,6 +7,7 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -132,6 +133,30 @@ def test_running_and_interrupted_runs_are_told_apart(
     ]
     assert listed(journal, "--outcome", "running", "--outcome", "shadow", "--limit", "1") == ["r07"]
     assert listed(journal, "--outcome", "interrupted", "--limit", "1") == ["r09"]
+
+
+def test_a_run_listed_as_running_is_shown_running_though_its_process_exits_meanwhile(
+    journal: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--outcome running` asked whether a process carries each run not ended on, then
+    asked again for what to show: a process exiting in between listed a run asked for as
+    running shown as interrupted. Each run is asked about once."""
+    import ido.cli.journal as runs_command
+
+    record(journal, "r07", "load-eu", "2026-12-05", None)
+    asked: list[str] = []
+
+    def exits_once_asked(row: Any, events: Any) -> bool:
+        asked.append(row.id)
+        return len(asked) == 1  # carried on when first asked, gone after
+
+    monkeypatch.setattr(runs_command, "_running", exits_once_asked)
+    code, out, err = ido(
+        "runs", "--journal", str(journal), "--format", "json", "--outcome", "running"
+    )
+    assert code == 0, out + err
+    assert [(row["id"], row["running"]) for row in json.loads(out)] == [("r07", True)]
+    assert asked == ["r07"]
 
 
 def test_a_bad_outcome_is_refused_naming_those_allowed(journal: Path) -> None:

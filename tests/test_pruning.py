@@ -584,3 +584,22 @@ def test_an_archive_that_is_a_folder_is_named_as_the_archive(
     assert code == 2, out
     assert f"--archive {folder}: " in out and "nothing was pruned" in out, out
     assert len(outcomes(project / ".ido" / "ido.db")) == 5
+
+
+@pytest.mark.parametrize("archive", ["other.db", "dir.db"])
+def test_a_dry_run_refuses_the_archive_the_prune_would_refuse(
+    project: Path, history: dict[str, str], archive: str
+) -> None:
+    """`--dry-run --archive` checked only that the archive was not the journal: it said
+    "would prune 4 runs" of an archive that is another app's database or a folder, and the
+    prune itself then refused it."""
+    if archive == "dir.db":
+        (project / archive).mkdir()
+    else:
+        with sqlite3.connect(project / archive) as db:
+            db.execute("CREATE TABLE orders (id INTEGER)")
+        db.close()
+    code, out = ido("prune", "--before", "2021-01-01", "--archive", archive, "--dry-run")
+    assert code == 2 and "would prune" not in out, out
+    assert f"--archive {archive}: " in out and "nothing was pruned" in out, out
+    assert ido("prune", "--before", "2021-01-01", "--archive", archive)[0] == 2

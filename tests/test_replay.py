@@ -1244,6 +1244,19 @@ def test_what_was_seen_after_several_calls_not_made_is_said_in_the_plural(
     ) in out, out
 
 
+def test_a_move_not_replayed_says_what_followed_it_as_data() -> None:
+    """The summary told calls from waits by searching each move's words for "while it
+    waited for approval": the kind is data now, and the words made in one place."""
+    from ido.cli.replay import _not_made
+    from ido.scenario.recorded import WAIT, Unreplayed
+
+    wait = Unreplayed(("load.busy",), WAIT, 1)
+    call = Unreplayed(("x.hold", "x.receipt"), "prep", 2)
+    assert (wait.kind, str(wait)) == ("wait", "load.busy, while it waited for approval 1")
+    assert (call.kind, str(call)) == ("call", "x.hold, x.receipt, after prep's call 2")
+    assert _not_made([call, wait, call]) == ", calls and a wait this replay did not make"
+
+
 def test_a_replay_of_a_run_still_running_says_so(project: Path) -> None:
     """Replayed while its process carried it on, the run's outcome read "interrupted →
     achieved", and an exact replay "identical" as if it had ended."""

@@ -78,7 +78,7 @@ def test_explain_refuses_an_unwritable_output_and_an_unknown_format(
     result = cli.invoke(
         app, ["explain", "last", "-f", "html", "-o", str(tmp_path / "no" / "r.html")]
     )
-    assert result.exit_code == 2 and "cannot write" in result.output
+    assert result.exit_code == 2 and "folder" in result.output and "does not exist" in result.output
     result = cli.invoke(app, ["explain", "last", "-f", "pdf"])
     assert result.exit_code == 2
     result = cli.invoke(app, ["explain", "r-unknown", "-f", "html"])

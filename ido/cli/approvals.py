@@ -72,25 +72,15 @@ def approvals(
         typer.echo(f"{run}  {step}  {r.rule}: {r.message}  ({', '.join(notes)})")
 
 
-def _not_waiting(run_id: str, answered: str | None, journal: Path) -> str:
-    """Why a verdict on a blocked run none of whose requests waits is refused: who answered
-    them (`answered`), and how to go on."""
-    said = f"run {run_id} is not waiting for an approval"
-    if answered is None:
-        return said
-    again = _with_journal(f"ido resume {run_id}", journal)
-    return f"{said}: already answered, {answered}; continue it with {again}"
-
-
 def _verdict(
     run_ref: str, journal: Path, step: int | None, by: str, comment: str | None, kind: str
 ) -> None:
     import time
 
     from ido.approvals import (
-        answered_by,
         check_not_expired,
         choose,
+        not_waiting,
         pending,
         step_words,
         subject,
@@ -119,7 +109,8 @@ def _verdict(
                 )
             unanswered = pending(events)
             if not unanswered:
-                raise IdoError(_not_waiting(run_id, answered_by(events), journal))
+                resume = _with_journal(f"ido resume {run_id}", journal)
+                raise IdoError(not_waiting(run_id, events, resume))
             chosen = choose(unanswered, run_id, step)
             now = time.time()
             for request in chosen:

@@ -26,6 +26,8 @@ SQLITE_MOST = 2**63 - 1
 
 
 EXIT = {"achieved": 0, "failed": 1, "blocked": 3, "shadow": 0}
+"""The outcomes a run ends with, and the exit code of each (`ido runs --outcome` takes
+them, and the words for a run not ended: `RUN_OUTCOMES`)."""
 
 
 def worst(codes: Iterable[int]) -> int:
@@ -226,9 +228,11 @@ def _counted(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else many or one + 's'}"
 
 
-def _check_out_file(path: Path, hint: str) -> None:
-    """A usage error, before any work, for an output file that cannot be: a folder, or in a
-    folder that does not exist (what else stops the write is said when it fails)."""
+def _check_out_file(path: Path, hint: str, journal: Path) -> None:
+    """A usage error, before any work, for an output file that cannot be: a folder, in a
+    folder that does not exist, or the journal (`_not_the_journal`); what else stops the
+    write is said when it fails."""
+    _not_the_journal(path, journal, hint)
     try:
         folder, parent, parent_folder = path.is_dir(), path.parent.exists(), path.parent.is_dir()
     except OSError as exc:  # a folder on the way that may not be looked into

@@ -15,9 +15,9 @@ from ido.cli.common import (
     JournalOpt,
     RunRef,
     _check_format,
+    _check_out_file,
     _guard,
     _journal_there,
-    _not_the_journal,
     _running,
 )
 from ido.errors import NotFoundError, writing
@@ -45,7 +45,7 @@ def explain(
     _check_format(fmt, ("text", "md", "json", "html"))
     _check_format(color, ("auto", "always", "never"), "--color")
     if output is not None:
-        _not_the_journal(output, journal, "--output")
+        _check_out_file(output, "--output", journal)
 
     from ido.explain import render, run_view
     from ido.journal import SqliteJournal

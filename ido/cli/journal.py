@@ -11,6 +11,7 @@ import typer
 
 from ido.cli.common import (
     DEFAULT_JOURNAL,
+    EXIT,
     SQLITE_MOST,
     JournalOpt,
     _check_format,
@@ -42,25 +43,22 @@ def audit(
     _check_format(fmt, ("text", "md", "json"))
     from ido.audit import audit as build
     from ido.audit import render
-    from ido.journal import SqliteJournal
+    from ido.journal import RunsAsked, SqliteJournal
 
     if since is not None:
         since = _iso_date(since, "--since")
-
+    asked = RunsAsked(() if intent is None else (intent,), (), since)  # filtered in SQLite
     intents: set[str] = set()  # of every run in the journal, whatever --since says
 
     def selected(store: SqliteJournal) -> Iterator[tuple[Any, Any]]:
         """The runs chosen, each with its events, one at a time (not held all at once)."""
-        for row in store.runs(-1):  # every run (SQLite: a negative LIMIT is none)
-            intents.add(row.intent)
-            if since is not None and row.recorded[:10] < since:  # not a scenario's clock
-                continue
-            if intent is None or row.intent == intent:
-                yield row, store.events(row.id)
+        for row in store.runs(-1, asked):  # every run asked for (SQLite: a negative LIMIT is none)
+            yield row, store.events(row.id)
 
     if _journal_there(journal):
         with SqliteJournal(journal, reading=True) as store:
             report = build(selected(store), _running)
+            intents = store.intents() if intent is not None else intents
     else:
         report = build([])
     report.update(since=since, intent=intent)  # the runs it covers: said with the report
@@ -136,7 +134,7 @@ def prune(
     their space back; keeps health and the model answer cache."""
     from datetime import UTC, datetime, timedelta
 
-    from ido.pruning import Cutoff, refuse_the_journal_itself, survey
+    from ido.pruning import Cutoff, check_archive, survey
     from ido.pruning import prune as remove
 
     if before is None and keep is None:  # a prune of every ended run is --before tomorrow
@@ -153,7 +151,7 @@ def prune(
         )
         return
     if dry_run and archive is not None:  # what the prune itself would refuse, refused now
-        refuse_the_journal_itself(journal, archive)
+        check_archive(journal, archive, making=False)
     cutoff = Cutoff(day, keep)
     found = survey(journal, cutoff) if dry_run else remove(journal, cutoff, archive)
     which = _prunable(cutoff)
@@ -189,7 +187,7 @@ def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-RUN_OUTCOMES = ("achieved", "failed", "blocked", "shadow", "running", "interrupted")
+RUN_OUTCOMES = (*EXIT, "running", "interrupted")
 """The outcomes `ido runs` shows (and `--outcome` takes): the journal's, and for a run not
 ended, `running` (a process here carries it on) or `interrupted` (`outcome_word`)."""
 
@@ -234,9 +232,13 @@ def runs(
         rows, models, running = [], {}, set()
     else:
         with SqliteJournal(journal, reading=True) as store:
+            lives: dict[str, bool] = {}  # read once a run: a process may exit in between
 
             def live(row: Any) -> bool:
-                return row.outcome is None and _running(row, store.events(row.id))
+                """Whether a process here carries this run on (its events read once)."""
+                if row.id not in lives:
+                    lives[row.id] = row.outcome is None and _running(row, store.events(row.id))
+                return lives[row.id]
 
             def told_apart(row: Any) -> bool:
                 """Asked for running runs and not interrupted ones, or the other way round:

@@ -23,7 +23,6 @@ from ido.cli.common import (
     _check_out_file,
     _guard,
     _load,
-    _not_the_journal,
 )
 from ido.cli.deciding import _decide_once, _planning_to_terminal
 from ido.cli.pddl import (
@@ -128,8 +127,7 @@ def plan(
             param_hint="--catalog",
         )
     if plan_out is not None:
-        _check_out_file(plan_out, "--plan-out")  # before planning, which may take minutes
-        _not_the_journal(plan_out, journal, "--plan-out")
+        _check_out_file(plan_out, "--plan-out", journal)  # before planning, which may take minutes
         _not_an_input(plan_out, [*pddl] if pddl is not None else _catalog_paths(catalog))
         _clear_plan_file(plan_out)
     listener = _planning_to_terminal()  # one for reading the problem and planning it

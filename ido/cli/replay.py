@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +20,9 @@ from ido.cli.common import (
 )
 from ido.cli.progress import _no_plan, _stages
 from ido.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from ido.scenario.recorded import Unreplayed
 
 
 @_guard
@@ -207,16 +210,16 @@ def _counterfactual(run_id: str, c: Any, live: bool = False) -> None:
     if c.unreplayed:
         typer.echo(
             "not replayed: the recording's observers saw "
-            + "; ".join(printable(m) for m in c.unreplayed)
+            + "; ".join(printable(str(m)) for m in c.unreplayed)
             + _not_made(c.unreplayed)
         )
     raise typer.Exit(0)
 
 
-def _not_made(unreplayed: Sequence[str]) -> str:
+def _not_made(unreplayed: Sequence[Unreplayed]) -> str:
     """What the replay did not make that the moves it leaves out followed: calls, or waits
-    for approval (`ido.replay`: `… while it waited for approval 1`)."""
-    waits = sum("while it waited for approval" in m for m in unreplayed)
+    for approval."""
+    waits = sum(m.kind == "wait" for m in unreplayed)
     calls = len(unreplayed) - waits
     made = [
         *([] if not calls else ["calls" if calls > 1 else "a call"]),

@@ -14,7 +14,6 @@ from ido.cli.common import (
     CatalogOpt,
     _check_out_file,
     _guard,
-    _not_the_journal,
     _plain_journal,
     _tell,
 )
@@ -120,8 +119,7 @@ def scenario_test(
     from ido.scenario.runner import run_scenario
 
     if junit is not None:
-        _check_out_file(junit, "--junit")  # before the scenarios run, not after
-        _not_the_journal(junit, _plain_journal(), "--junit")
+        _check_out_file(junit, "--junit", _plain_journal())  # before the scenarios run
     searched = paths or [Path("scenarios")]
     found = _every_scenario(searched, _catalog(catalog))
     if not found:  # a test run that tests nothing must not pass (a mistyped folder, say)

@@ -508,6 +508,29 @@ class Changed:
 
 
 @dataclass(frozen=True)
+class Unreplayed:
+    """Facts the recording's observers saw move that the replay did not make: after a call
+    (`capability`'s `n`-th, from 1), or while the run waited for approval (its `n`-th wait,
+    `capability` being `WAIT`). Its kind is data: the replay's summary told calls from
+    waits by searching these words for "while it waited for approval"."""
+
+    facts: tuple[str, ...]
+    capability: str
+    n: int
+
+    @property
+    def kind(self) -> str:
+        """What the replay did not make that the move followed: `call` or `wait`."""
+        return "wait" if self.capability == WAIT else "call"
+
+    def __str__(self) -> str:
+        """`x.hold, after prep's call 1`; `load.busy, while it waited for approval 1`."""
+        if self.kind == "wait":
+            return f"{', '.join(self.facts)}, while it waited for approval {self.n}"
+        return f"{', '.join(self.facts)}, after {self.capability}'s call {self.n}"
+
+
+@dataclass(frozen=True)
 class Counterfactual:
     recorded_outcome: str | None
     outcome: str
@@ -523,10 +546,10 @@ class Counterfactual:
     left_out: int = 0
     """Recorded decisions made on resuming that went on with the plan before them (the
     replay, not stopping there, has none: `ido.replay._compared`)."""
-    unreplayed: tuple[str, ...] = ()
+    unreplayed: tuple[Unreplayed, ...] = ()
     """Facts the recording's observers saw move after calls, or during waits for approval,
-    the replay did not make ("x.hold, after prep's call 1", "load.busy, while it waited for
-    approval 1"): the replay's world did not move so."""
+    the replay did not make (`str` of each: "x.hold, after prep's call 1", "load.busy,
+    while it waited for approval 1"): the replay's world did not move so."""
     virtual: bool = False
     """Whether the recorded run's time is virtual too (it ran in a scenario's world)."""
     asked: bool = False
