@@ -242,11 +242,8 @@ class RuntimeCore:
         durable: bool = True,
         took: float | None = None,
         replies: Mapping[str, Mapping[str, Any]] | None = None,
-        after: float = 0.0,
     ) -> None:
-        """Journal an event (`after`: as of that many seconds from now, when what it
-        records happens: a step's start after a backoff waited beside other steps).
-        A durable one is committed now, with any held back before it:
+        """Journal an event. A durable one is committed now, with any held back before it:
         observations and decisions wait for the next commit, as ido can redo them after a
         crash, while what precedes a side effect must be on disk first. `replies`: model
         answers to keep in the cache, in the same commit.
@@ -255,12 +252,12 @@ class RuntimeCore:
         before that step's side effect, and it is committed before anything that may take
         a while (waiting for steps in flight, observers, a decision after a replan), so a
         completed step is never repeated after a crash."""
-        self._pending.append((kind, stamp(self.clock() + after), data))
+        self._pending.append((kind, stamp(self.clock()), data))
         run.completed = fold_done(run.completed, run.undoing, kind, data)  # as resume folds
         run.left_undone = fold_undone(run.left_undone, kind, data)
         if durable:
             self._flush(run, replies)
-        self._emit(run, kind, data, took, after)
+        self._emit(run, kind, data, took)
 
     def _flush(self, run: RunState, replies: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         """Commit the events held back, if any."""
@@ -306,13 +303,12 @@ class RuntimeCore:
         kind: str,
         data: Mapping[str, Any],
         took: float | None = None,
-        after: float = 0.0,
     ) -> None:
         if self.listener is not None:
             self.listener(kind, data)
         if self.telemetry is not None:
             try:
-                at = self.clock() + after
+                at = self.clock()
                 self.telemetry.record(run.run_id, run.intent.name, kind, data, at, took)
             except Exception as exc:  # telemetry must never break a run
                 self.telemetry = None

@@ -113,15 +113,24 @@ class Gating(RuntimeCore):
             ]
         )
 
-    def _waited_out(
-        self, run: RunState, step: Step, state: State, expected: State, decision: Decision
+    def _may_start(
+        self,
+        run: RunState,
+        step: Step,
+        state: State,
+        expected: State,
+        decision: Decision,
+        observed_since: bool = True,
     ) -> str | None:
-        """Why a step that waited out its backoff alone may not start after all, observed
-        again once the wait is over: its requirements no longer hold, or a rule bars it now
-        (`_denied`). None: it starts."""
+        """Why a step may not start now after all: its requirements no longer hold in
+        `state`, or (`observed_since`: the world was observed, or the intent's policies
+        moved, since its decision judged it) a rule bars it now (`_denied`). None: it
+        starts."""
         missing = self._unmet(step, state)
         if missing is not None:
             return f"{step.capability} no longer applicable: requires {missing!r}"
+        if not observed_since:
+            return None
         return self._denied(run, step.capability, state, expected, decision)
 
     def _denied(
