@@ -153,6 +153,8 @@ class Gating(RuntimeCore):
         for hit in hits:
             if (hit.ref, name) not in asked:
                 return f"{name} now needs approval by {hit.ref}: {hit.message}"
+        if not any(hit.effect == "require_approval" for hit in hits):
+            return None  # nothing asked to hold to what it read: the rules are not run again
         planned = {h.ref: h.held for h in guards_now(intent, self.catalog, name, expected, history)}
         for hit in hits:
             if hit.effect == "require_approval" and planned.get(hit.ref) != hit.held:

@@ -8,6 +8,7 @@ import re
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 
 def call(ctx):
@@ -946,3 +948,41 @@ def test_a_retry_that_backs_off_beside_another_step_is_held_to_the_rules_after_i
     assert ("stamp", 1) in started and ("mint", 2) not in started
     triggers = [e.data["trigger"] for e in events if e.kind == "decided"]
     assert triggers[-1] == "mint now denied by intent:revoked/no-mint-when-revoked: Revoked."
+
+
+def test_a_step_no_approval_rule_holds_is_judged_by_the_rules_once_before_it_starts(
+    flaky: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stamp starts after print, checked against the rules as they stand then. They were
+    run twice for it, the second time on the plan's expected state, to compare what an
+    approval rule read, though none fired."""
+    from ido.runtime import gating
+    from ido.scenario.runner import load_scenarios, run_scenario
+
+    for name, needs, sets in (
+        ("print", "[]", "token.printed"),
+        ("stamp", "['state.token.printed']", "token.stamped"),
+    ):
+        add_capability(
+            flaky,
+            name,
+            f"  provider: {name}\n  requires: {needs}\n  effects: {{{sets}: true}}\n"
+            f"  run: {{python: 'fakesvc.flaky:call'}}\n",
+        )
+    (flaky / "stamped.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: stamped}\nspec:\n"
+        "  intent:\n    goal: ['state.token.stamped']\n"
+    )
+    judged: list[str] = []
+    guards_now = gating.guards_now
+
+    def counted(*args: Any) -> Any:
+        judged.append(args[2])
+        return guards_now(*args)
+
+    monkeypatch.setattr(gating, "guards_now", counted)
+    catalog_paths = [flaky / "capabilities", flaky / "policies"]
+    ((scenario, catalog),) = load_scenarios(flaky / "stamped.yaml", catalog_paths)
+    result = run_scenario(scenario, catalog, base=flaky)
+    assert result.report.outcome == "achieved", result.report.reason
+    assert judged == ["stamp"]
