@@ -10,7 +10,7 @@ from typing import Any
 from ido.approvals import check_answered, expired, rejected, requests, verdicts
 from ido.approved_plan import approved_plan, decide_approved
 from ido.conditions import compile_condition
-from ido.decide import Decision, decide
+from ido.decide import Decision
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson, with_lessons
 from ido.journal import stamp
@@ -282,27 +282,16 @@ class LocalRuntime(Executing, Compensating):
         listener = self._planning(run)
         approved, run.approved = run.approved, None  # checked by the first decision alone
         with telling(listener):
-            if approved is not None:
-                decision = decide_approved(
-                    intent,
-                    self.catalog,
-                    state,
-                    self._history(run, now),
-                    planner,
-                    approved,
-                    number=run.decisions,
-                    trigger=trigger,
-                )
-            else:
-                decision = decide(
-                    intent,
-                    self.catalog,
-                    state,
-                    self._history(run, now),
-                    planner,
-                    number=run.decisions,
-                    trigger=trigger,
-                )
+            decision = decide_approved(
+                intent,
+                self.catalog,
+                state,
+                self._history(run, now),
+                planner,
+                approved,
+                number=run.decisions,
+                trigger=trigger,
+            )
         # With the state just observed, these are every input of the decision: replay
         # re-decides from them (`ido.replay`).
         # Every policy in force (enforced ones too), so replay applies exactly these.
