@@ -177,8 +177,10 @@ def plan_digest(
     steps = [s["capability"] for s in plan["steps"]]
     cost = round(float(plan.get("cost", 0.0)), 6)
     whole: dict[str, Any] = {"steps": steps, "after": plan.get("after"), "cost": cost}
-    if specs:
-        whole["specs"] = {name: dict(specs[name]) for name in sorted(set(steps)) if name in specs}
+    given = specs or {}
+    named = {name: dict(given[name]) for name in sorted(set(steps)) if name in given}
+    if named:  # (`specs` may be the whole catalog's: only the plan's own steps count)
+        whole["specs"] = named
     text = json.dumps(whole, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -7,7 +7,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -110,6 +110,9 @@ class RuntimeCore:
         # Each policy's digest, for the decisions' records (the catalog is this runtime's
         # for its life: worked out once, not per decision).
         self._digests = policy_digests(catalog.policies, catalog.policies)
+        # What each capability performs (`spec_digests`): what an approval of a plan with it
+        # is given for. Worked out once too, not per decision and per rule asked.
+        self._spec_digests = {n: spec_digests(c) for n, c in catalog.capabilities.items()}
         self._unbound = frozenset(
             name
             for name, capability in catalog.capabilities.items()
@@ -212,15 +215,6 @@ class RuntimeCore:
             unbound=self._unbound,
             unresolved=self._unresolved,
         )
-
-    def _specs(self, names: Sequence[str]) -> dict[str, dict[str, str]]:
-        """What each of `names` performs (`spec_digests`), as the catalog has it now: what an
-        approval of a plan with them is given for."""
-        return {
-            n: spec_digests(self.catalog.capabilities[n])
-            for n in dict.fromkeys(names)
-            if n in self.catalog.capabilities
-        }
 
     def _learn(self, run: RunState, lesson: Lesson) -> None:
         """Fold an outcome into the run's health evidence (stored when the run ends)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from ido.approvals import (
@@ -28,11 +28,6 @@ from ido.runtime.core import RuntimeCore
 from ido.runtime.outcomes import blocking
 from ido.runtime.recovery import RunState, as_asked_of, plan_gone_on
 from ido.state import State, digest
-
-
-def _unspecced(names: Sequence[str]) -> dict[str, dict[str, str]]:
-    """No spec digests: the approvals of a run begun before they were recorded (`specced`)."""
-    return {}
 
 
 class Gating(RuntimeCore):
@@ -61,8 +56,9 @@ class Gating(RuntimeCore):
         uncovered = (decision.approved or {}).get("asked")  # `ido.approved_plan` says why
         plan = decision.result.plan.to_json()
         events = self.journal.events(run.run_id)
-        specs = self._specs if specced(events) else _unspecced
-        digest_ = plan_digest(plan, specs(decision.result.plan.capabilities))
+        # (none: the approvals of a run begun before what steps perform was recorded)
+        specs = self._spec_digests if specced(events) else None
+        digest_ = plan_digest(plan, specs)
         given = verdicts(events)
         steps = decision.result.plan.capabilities
         total = run.spent + float(plan["cost"])

@@ -305,7 +305,11 @@ class LocalRuntime(Executing, Compensating):
             **({"unresolved": self._unresolved} if self._unresolved else {}),
         }
         if decision.result.plan is not None:  # what an approval of it is given for
-            inputs["capability_digests"] = self._specs(decision.result.plan.capabilities)
+            inputs["capability_digests"] = {
+                n: self._spec_digests[n]
+                for n in dict.fromkeys(decision.result.plan.capabilities)
+                if n in self._spec_digests
+            }
         took = time.perf_counter() - started
         # Replies a model was paid for are committed now, with the decision and into the
         # answer cache at once: a crash must not lose what was spent, nor leave a cached

@@ -986,3 +986,30 @@ def test_a_step_no_approval_rule_holds_is_judged_by_the_rules_once_before_it_sta
     result = run_scenario(scenario, catalog, base=flaky)
     assert result.report.outcome == "achieved", result.report.reason
     assert judged == ["stamp"]
+
+
+def test_what_each_capability_performs_is_digested_once_per_runtime_not_per_decision(
+    flaky: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mint fails twice: three decisions, each recording what its plan's steps perform.
+    Each re-hashed every binding's JSON (and again per rule asked); the catalog is the
+    runtime's for its life, so they are worked out when it is made."""
+    from ido.runtime import core
+
+    mint_project(flaky, "{backoff: 1s}")
+    monkeypatch.setenv("FLAKY_FAILS", "2")
+    digested: list[str] = []
+    spec_digests = core.spec_digests
+
+    def counted(capability: Any) -> dict[str, str]:
+        digested.append(capability.name)
+        return spec_digests(capability)
+
+    monkeypatch.setattr(core, "spec_digests", counted)
+    rt, journal = runtime(flaky, sleep=lambda _: None)
+    made = list(digested)
+    report = rt.run(rt.catalog.intents["mint-token"])
+    assert report.outcome == "achieved", report.reason
+    assert len(kinds(journal, "decided")) == 3
+    assert sorted(made) == sorted(rt.catalog.capabilities) and digested == made
+    assert all(d["capability_digests"].keys() == {"mint"} for d in kinds(journal, "decided"))
