@@ -22,7 +22,7 @@ from ido.runtime import stopping
 from ido.runtime.compensating import Compensating
 from ido.runtime.core import Listener, Telemetry, new_run_id
 from ido.runtime.executing import Executing
-from ido.runtime.outcomes import blocking, would_ask
+from ido.runtime.outcomes import blocking, shadow_note
 from ido.runtime.owners import host
 from ido.runtime.recovery import (
     AFTER_APPROVAL,
@@ -254,7 +254,7 @@ class LocalRuntime(Executing, Compensating):
                 return "failed", result.reason
             if run.intent.spec.mode == "shadow":
                 return "shadow", "mode shadow: planned and recorded, nothing performed" + (
-                    would_ask(decision)
+                    shadow_note(decision)
                 )
             stop = self._gate(run, decision)
             if stop is not None:
