@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ido.errors import IdoError
 
 if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not the journal)
+    from ido.decide import Decision
     from ido.journal import Event
     from ido.model import Capability, Rule
 
@@ -74,6 +75,22 @@ def approvals_asked(
     if mode == "propose":
         found.insert(0, (PROPOSE, PLAN, 0, PROPOSED))
     return found
+
+
+def would_ask(decision: Decision, mode: str) -> list[dict[str, Any]]:
+    """The approvals a run of `decision`'s plan in `mode` would stop for, as the events it
+    would record (`approval needed for the plan (mode/propose: …)`); none without a plan.
+    `ido plan` shows them (a `mode: propose` plan showed no sign that nothing of it runs
+    before a person approves), and a `mode: shadow` run names them in its reason (one of a
+    payment that needs the controller read as if it would go ahead unasked)."""
+    plan = decision.result.plan
+    if plan is None or not plan.steps:
+        return []
+    asked = approvals_asked(plan.capabilities, decision.approvals, mode)
+    return [
+        {"kind": "approval_required", "rule": rule, "capability": name, "step": step, "message": m}
+        for rule, name, step, m in asked
+    ]
 
 
 def subject(step: int, capability: str) -> str:
@@ -180,8 +197,10 @@ def plan_digest(
     steps = [s["capability"] for s in plan["steps"]]
     cost = round(float(plan.get("cost", 0.0)), 6)
     whole: dict[str, Any] = {"steps": steps, "after": plan.get("after"), "cost": cost}
-    if specs:
-        whole["specs"] = {name: dict(specs[name]) for name in sorted(set(steps)) if name in specs}
+    given = specs or {}
+    named = {name: dict(given[name]) for name in sorted(set(steps)) if name in given}
+    if named:  # (`specs` may be the whole catalog's: only the plan's own steps count)
+        whole["specs"] = named
     text = json.dumps(whole, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -264,14 +264,16 @@ def decide_approved(
     state: Mapping[str, Any],
     history: History,
     planner: Planner,
-    approved: Mapping[str, Any],
+    approved: Mapping[str, Any] | None,
     *,
     number: int,
     trigger: str,
 ) -> Decision:
     """The decision made on resuming after an approval: the approved plan, as approved, while
     it still holds (`check_approved`: no planner, no model is asked); else a new decision, as
-    any, whose record names what changed."""
+    any, whose record names what changed. No plan `approved`: a decision as any (`decide`)."""
+    if approved is None:
+        return decide(intent, catalog, state, history, planner, number=number, trigger=trigger)
     held, record = check_approved(
         intent, catalog, state, history, approved, planner.name, number=number, trigger=trigger
     )

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from ido.approvals import Request, answering, pending, subject, verdicts
 from ido.approved_plan import approved_plan, decide_approved
-from ido.decide import decide
 from ido.decision_words import chosen, reworded
 from ido.errors import IdoError, JournalError, NotFoundError
 from ido.explain import rejection_line
@@ -173,19 +172,8 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             approved = approved_plan(events[:at]) if data.get("approved") else None
             deciding = intent.model_copy(update={"spec": spec})
             number, trigger = int(data["number"]), str(data["trigger"])
-            again = (
-                decide(deciding, catalog, state, history, planner, number=number, trigger=trigger)
-                if approved is None
-                else decide_approved(
-                    deciding,
-                    catalog,
-                    state,
-                    history,
-                    planner,
-                    approved,
-                    number=number,
-                    trigger=trigger,
-                )
+            again = decide_approved(
+                deciding, catalog, state, history, planner, approved, number=number, trigger=trigger
             ).to_json()
             record = data.get("result", {}).get("solver", {}).get("llm") or {}
             fold_model_calls(run, record)

@@ -966,3 +966,31 @@ def test_a_shadow_run_says_which_approvals_a_real_run_would_stop_for(gated: Path
         "nothing performed; a run would stop for approval of ship (residency/big-spend)" in out
     ), out
     assert ido("approvals")[1].strip() == "nothing waits for approval"
+
+
+def test_what_a_run_would_stop_for_is_what_a_run_of_the_plan_records(gated: Path) -> None:
+    """`ido plan` and a shadow run say what a run of a plan would stop for with one
+    `would_ask` (two copies wrapped `approvals_asked` before): the requests a run of the
+    same plan records, the plan's own first in `mode: propose`."""
+    from ido.approvals import PLAN, PROPOSE, would_ask
+    from ido.decide import History, decide
+    from ido.loading import load_catalog
+    from ido.observe import boolean_facts, snapshot
+    from ido.planner import get_planner
+    from ido.runtime.local import LocalRuntime
+
+    set_intent(gated, "  mode: propose\n")
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    intent = catalog.intents["ship-order"]
+    state = snapshot(intent, [], {}, boolean_facts(catalog))
+    planner = get_planner(intent.spec.planner)
+    decision = decide(intent, catalog, state, History(), planner, number=1, trigger="t")
+    with SqliteJournal(gated / ".ido" / "ido.db") as store:
+        report = LocalRuntime(catalog, store, base=gated).run(intent)
+        assert report.outcome == "blocked", report.reason
+        asked = [e.data for e in store.events(report.run_id) if e.kind == "approval_required"]
+    said = would_ask(decision, "propose")
+    assert [(a["rule"], a["capability"], a["step"]) for a in said] == [
+        (a["rule"], a["capability"], a["step"]) for a in asked
+    ]
+    assert (said[0]["rule"], said[0]["capability"]) == (PROPOSE, PLAN) and len(said) == 2

@@ -458,3 +458,21 @@ def test_a_what_if_replay_meets_what_moved_while_the_run_waited(gated: Path) -> 
         "not replayed: the recording's observers saw load.cheappay_busy, while it waited for "
         "approval 1, a wait this replay did not make"
     ) in out, out
+
+
+def test_with_no_plan_approved_the_decision_is_made_as_any(project: Path) -> None:
+    """Resuming, deciding afresh and replaying call one `decide_approved`: with no plan
+    approved it decides as `decide` does, and says nothing of an approval."""
+    from ido.approved_plan import decide_approved
+    from ido.decide import History, decide
+    from ido.observe import boolean_facts, snapshot
+    from ido.planner import get_planner
+
+    catalog = load_catalog([project / "capabilities", project / "policies", project / "intents"])
+    intent = catalog.intents["ship-order"]
+    state = snapshot(intent, [], {}, boolean_facts(catalog))
+    history = History(now=1_800_000_000.0)
+    planner = get_planner(intent.spec.planner)
+    asked = decide_approved(intent, catalog, state, history, planner, None, number=1, trigger="t")
+    plain = decide(intent, catalog, state, history, planner, number=1, trigger="t")
+    assert asked.to_json() == plain.to_json() and asked.approved is None

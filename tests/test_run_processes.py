@@ -866,8 +866,8 @@ def test_outcomes_known_are_handed_over_even_when_stopping() -> None:
         return ActionContext("r", "i", "c", "p", step, 1, f"r/{step}/1", 5.0)
 
     calls = _ThreadExecutor(World())  # type: ignore[arg-type]
-    calls.submit(None, ctx(1), 0)  # type: ignore[arg-type]
-    calls.submit(None, ctx(2), 0)  # type: ignore[arg-type]
+    calls.submit(None, ctx(1))  # type: ignore[arg-type]
+    calls.submit(None, ctx(2))  # type: ignore[arg-type]
     stopping.stop()
     try:
         assert [c.step for c, outcome in calls.next() if outcome.ok] == [1]
@@ -875,6 +875,34 @@ def test_outcomes_known_are_handed_over_even_when_stopping() -> None:
             calls.next()  # step 2 is still in flight: now the run stops
     finally:
         stopping.reset()
+        release.set()
+        calls.close()
+
+
+def test_a_call_in_flight_is_left_running_when_a_retry_s_backoff_is_over() -> None:
+    """Told how long until a retry's backoff is over, the executor hands back nothing then,
+    the call in flight still running, and its outcome once it ends: the retry is checked
+    and started meanwhile."""
+    import threading
+
+    from ido.runtime.bindings import Outcome
+    from ido.runtime.context import ActionContext
+    from ido.runtime.environment import _ThreadExecutor
+
+    release = threading.Event()
+
+    class World:
+        def call(self, capability: Any, ctx: ActionContext) -> Outcome:
+            release.wait(10)
+            return Outcome(True)
+
+    calls = _ThreadExecutor(World())  # type: ignore[arg-type]
+    calls.submit(None, ActionContext("r", "i", "c", "p", 1, 1, "r/1/1", 5.0))  # type: ignore[arg-type]
+    try:
+        assert calls.next(0.01) == []
+        release.set()
+        assert [c.step for c, outcome in calls.next() if outcome.ok] == [1]
+    finally:
         release.set()
         calls.close()
 

@@ -58,7 +58,7 @@ class Compensating(Stepping):
                 ruled = {"rule": hit.ref, "effect": hit.effect, "message": hit.message}
                 self._record(run, "compensation_skipped", {**base, **ruled})
                 continue
-            ctx, _ = self._start(
+            ctx = self._start(
                 run, Step(undo, "", 0, 0, 1, 0), state, {"undoes_step": step, "reason": reason}
             )
             self._record(run, "compensation_started", {**base, "step": ctx.step})

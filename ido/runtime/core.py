@@ -7,7 +7,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -110,6 +110,9 @@ class RuntimeCore:
         # Each policy's digest, for the decisions' records (the catalog is this runtime's
         # for its life: worked out once, not per decision).
         self._digests = policy_digests(catalog.policies, catalog.policies)
+        # What each capability performs (`spec_digests`): what an approval of a plan with it
+        # is given for. Worked out once too, not per decision and per rule asked.
+        self._spec_digests = {n: spec_digests(c) for n, c in catalog.capabilities.items()}
         self._unbound = frozenset(
             name
             for name, capability in catalog.capabilities.items()
@@ -213,15 +216,6 @@ class RuntimeCore:
             unresolved=self._unresolved,
         )
 
-    def _specs(self, names: Sequence[str]) -> dict[str, dict[str, str]]:
-        """What each of `names` performs (`spec_digests`), as the catalog has it now: what an
-        approval of a plan with them is given for."""
-        return {
-            n: spec_digests(self.catalog.capabilities[n])
-            for n in dict.fromkeys(names)
-            if n in self.catalog.capabilities
-        }
-
     def _learn(self, run: RunState, lesson: Lesson) -> None:
         """Fold an outcome into the run's health evidence (stored when the run ends)."""
         name = lesson.capability
@@ -242,11 +236,8 @@ class RuntimeCore:
         durable: bool = True,
         took: float | None = None,
         replies: Mapping[str, Mapping[str, Any]] | None = None,
-        after: float = 0.0,
     ) -> None:
-        """Journal an event (`after`: as of that many seconds from now, when what it
-        records happens: a step's start after a backoff waited beside other steps).
-        A durable one is committed now, with any held back before it:
+        """Journal an event. A durable one is committed now, with any held back before it:
         observations and decisions wait for the next commit, as ido can redo them after a
         crash, while what precedes a side effect must be on disk first. `replies`: model
         answers to keep in the cache, in the same commit.
@@ -255,12 +246,12 @@ class RuntimeCore:
         before that step's side effect, and it is committed before anything that may take
         a while (waiting for steps in flight, observers, a decision after a replan), so a
         completed step is never repeated after a crash."""
-        self._pending.append((kind, stamp(self.clock() + after), data))
+        self._pending.append((kind, stamp(self.clock()), data))
         run.completed = fold_done(run.completed, run.undoing, kind, data)  # as resume folds
         run.left_undone = fold_undone(run.left_undone, kind, data)
         if durable:
             self._flush(run, replies)
-        self._emit(run, kind, data, took, after)
+        self._emit(run, kind, data, took)
 
     def _flush(self, run: RunState, replies: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         """Commit the events held back, if any."""
@@ -306,13 +297,12 @@ class RuntimeCore:
         kind: str,
         data: Mapping[str, Any],
         took: float | None = None,
-        after: float = 0.0,
     ) -> None:
         if self.listener is not None:
             self.listener(kind, data)
         if self.telemetry is not None:
             try:
-                at = self.clock() + after
+                at = self.clock()
                 self.telemetry.record(run.run_id, run.intent.name, kind, data, at, took)
             except Exception as exc:  # telemetry must never break a run
                 self.telemetry = None

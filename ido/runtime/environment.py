@@ -9,6 +9,7 @@ virtual clock.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -24,9 +25,10 @@ from ido.secrets import Environ
 class Executor(Protocol):
     """Calls in flight: submit them, then take them as they end."""
 
-    def submit(self, capability: Capability, ctx: ActionContext, delay: float) -> None: ...
-    def next(self) -> list[tuple[ActionContext, Outcome]]:
-        """At least one call that ended (several when they end together, by step)."""
+    def submit(self, capability: Capability, ctx: ActionContext) -> None: ...
+    def next(self, timeout: float | None = None) -> list[tuple[ActionContext, Outcome]]:
+        """At least one call that ended (several when they end together, by step); none
+        when `timeout` seconds pass first (a retry's backoff is over: it may start)."""
         ...
 
     def close(self) -> None: ...
@@ -115,28 +117,27 @@ class _ThreadExecutor:
     def __init__(self, env: RealEnvironment) -> None:
         self._env = env
         self._pool: ThreadPoolExecutor | None = None
-        self._waiting: list[tuple[Capability, ActionContext, float]] = []
+        self._waiting: list[tuple[Capability, ActionContext]] = []
         self._running: dict[Future[Outcome], ActionContext] = {}
 
-    def submit(self, capability: Capability, ctx: ActionContext, delay: float) -> None:
-        self._waiting.append((capability, ctx, delay))
+    def submit(self, capability: Capability, ctx: ActionContext) -> None:
+        self._waiting.append((capability, ctx))
 
-    def _call(self, capability: Capability, ctx: ActionContext, delay: float) -> Outcome:
-        if delay > 0:
-            self._env.sleep(delay)
-        return self._env.call(capability, ctx)
-
-    def next(self) -> list[tuple[ActionContext, Outcome]]:
-        if len(self._waiting) == 1 and not self._running:
-            capability, ctx, delay = self._waiting.pop()
-            return [(ctx, self._call(capability, ctx, delay))]
+    def next(self, timeout: float | None = None) -> list[tuple[ActionContext, Outcome]]:
+        if len(self._waiting) == 1 and not self._running and timeout is None:
+            capability, ctx = self._waiting.pop()
+            return [(ctx, self._env.call(capability, ctx))]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ido")
-        for capability, ctx, delay in self._waiting:
-            self._running[self._pool.submit(self._call, capability, ctx, delay)] = ctx
+        for capability, ctx in self._waiting:
+            self._running[self._pool.submit(self._env.call, capability, ctx)] = ctx
         self._waiting = []
+        end = None if timeout is None else time.monotonic() + timeout
         while True:
-            finished, _ = wait(self._running, stopping.POLL_SECONDS, FIRST_COMPLETED)
+            poll = stopping.POLL_SECONDS
+            if end is not None:
+                poll = max(0.0, min(poll, end - time.monotonic()))
+            finished, _ = wait(self._running, poll, FIRST_COMPLETED)
             ended = [f for f in finished if f.exception() is None]
             if ended:  # outcomes known are handed over first, even when stopping
                 done = [(self._running.pop(f), f.result()) for f in ended]
@@ -145,6 +146,8 @@ class _ThreadExecutor:
                 error = next(iter(finished)).exception()
                 assert error is not None
                 raise error
+            if end is not None and time.monotonic() >= end:
+                return []
             stopping.check()
 
     def close(self) -> None:

@@ -13,6 +13,11 @@ from ido.runtime.triggers import changed, judged, missing_effects, over_limits
 from ido.state import State, apply_effects
 
 
+def _over(deferred: dict[int, float], until: float) -> set[int]:
+    """The deferred steps whose backoff is over by `until` (clock time)."""
+    return {i for i, at in deferred.items() if at <= until}
+
+
 class Executing(Settling, Gating):
     """Performs a decision's plan; a timed-out step is settled (`Settling`), a step a rule
     bars now is not started (`Gating`)."""
@@ -26,7 +31,9 @@ class Executing(Settling, Gating):
         and what blocks the run instead: a timed-out step whose outcome a person must
         decide (`_timed_out`), or None.
 
-        Steps whose waits are met start together and run side by side. The journal is
+        Steps whose waits are met start together and run side by side. A retry with a
+        backoff is left unstarted until its wait is over (the steps in flight go on
+        meanwhile), then held to its requirements and the rules as they stand then. The journal is
         written from this thread only: finishes are recorded as they come (in plan order
         when several end at once). Before more steps start, the state is observed again and
         checked (`ido.runtime.triggers`): declared effects that did not show, facts the plan
@@ -44,61 +51,73 @@ class Executing(Settling, Gating):
         reason: str | None = None
         executor = self.env.executor()
         running: dict[int, int] = {}  # journal step → plan step
+        deferred: dict[int, float] = {}  # plan step → when its backoff is over (clock time)
+        due: set[int] = set()  # deferred steps whose backoff is over
         asked: list[tuple[str, str]] = []  # steps whose outcome a person must decide
         try:
             while True:
+                due |= {i for i, until in deferred.items() if until <= self.clock()}
                 ready = [i for i in range(len(steps)) if i not in started and set(waits[i]) <= done]
-                if ready and reason is None and started:
+                startable = [i for i in ready if i not in deferred or i in due]
+                if startable and reason is None and started:
                     state = self._observe(run)
                     reason = self._check(run, decision, done, checked, expected, state)
                     checked |= done
-                if ready and reason is None:
+                if startable and reason is None:
                     stopping.check()  # no new step once the process is being interrupted
                     # The first steps start on the snapshot their decision judged, under
                     # its policies: the rules are held to what moved since (observed, or
                     # a policy a scenario's world switched on).
                     policies = tuple(self.env.intent(run.intent).spec.policies)
                     observed_since = bool(started) or policies != run.judged_under
-                    for i in ready:
-                        missing = self._unmet(steps[i], state)
-                        if missing is not None:
-                            reason = (
-                                f"{steps[i].capability} no longer applicable: requires {missing!r}"
-                            )
-                            break
-                        if observed_since:
-                            name = steps[i].capability
-                            reason = self._denied(run, name, state, expected, decision)
-                            if reason is not None:
-                                break
-                        wait = backoff(run.intent, run.failures.get(steps[i].capability, 0))
-                        reason, left = self._too_late(run, steps[i].capability, wait)
-                        if reason is not None:
-                            break
-                        alone = bool(wait) and not running and len(ready) == 1
-                        if alone:
-                            # Waited before its start is recorded: a crash meanwhile leaves
-                            # no step in flight, where one would be "unknown" on resume.
-                            self.env.wait(wait)
+                    fresh = bool(started)  # observed just now
+                    for i in startable:
+                        name = steps[i].capability
+                        wait = 0.0
+                        if i in due:
                             # The world moved on meanwhile: a vendor sanctioned during the
                             # backoff was paid on the decision's word from before it.
-                            state = self._observe(run)
-                            reason = self._waited_out(run, steps[i], state, expected, decision)
-                            if reason is not None:
-                                break
+                            if not fresh:
+                                state, fresh, observed_since = self._observe(run), True, True
+                            reason = self._may_start(run, steps[i], state, expected, decision)
+                        else:
+                            reason = self._may_start(
+                                run, steps[i], state, expected, decision, observed_since
+                            )
+                            wait = backoff(run.intent, run.failures.get(name, 0))
+                        if reason is None:
+                            reason, left = self._too_late(run, name, wait)
+                        if reason is not None:
+                            break
+                        if wait:
+                            # Waited before its start is recorded (a crash meanwhile leaves
+                            # no step in flight, where one would be "unknown" on resume),
+                            # and held to the world as it is once the wait is over; steps
+                            # in flight go on meanwhile.
+                            deferred[i] = self.clock() + wait
+                            continue
                         started.add(i)
-                        ctx, delay = self._start(
-                            run, steps[i], state, left=left, waited=alone, later=not alone
-                        )
-                        executor.submit(self.catalog.capabilities[ctx.capability], ctx, delay)
+                        ctx = self._start(run, steps[i], state, left=left, waited=i in due)
+                        executor.submit(self.catalog.capabilities[ctx.capability], ctx)
                         running[ctx.step] = i
-                if not running:
+                waiting = [deferred[i] for i in ready if i in deferred and i not in due]
+                until = min(waiting) if waiting and reason is None else None
+                if not running and until is None:
                     if reason is None and done - checked:
                         state = self._observe(run)
                         reason = self._check(run, decision, done, checked, expected, state)
                     return reason, state, blocking(asked)
                 self._flush_outcomes(run)
-                for ctx, outcome in executor.next():
+                if until is not None and not running:  # only a backoff to wait out
+                    self.env.wait(max(0.0, until - self.clock()))
+                    due |= _over(deferred, until)
+                    continue
+                ended = executor.next(None if until is None else max(0.0, until - self.clock()))
+                if not ended:  # a backoff is over before any step in flight ended
+                    assert until is not None
+                    due |= _over(deferred, until)
+                    continue
+                for ctx, outcome in ended:
                     i = running.pop(ctx.step)
                     capability = self.catalog.capabilities[ctx.capability]
                     settled: str | None = None

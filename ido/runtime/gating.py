@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from ido.approvals import (
@@ -28,11 +28,6 @@ from ido.runtime.core import RuntimeCore
 from ido.runtime.outcomes import blocking
 from ido.runtime.recovery import RunState, as_asked_of, plan_gone_on
 from ido.state import State, digest
-
-
-def _unspecced(names: Sequence[str]) -> dict[str, dict[str, str]]:
-    """No spec digests: the approvals of a run begun before they were recorded (`specced`)."""
-    return {}
 
 
 class Gating(RuntimeCore):
@@ -61,8 +56,9 @@ class Gating(RuntimeCore):
         uncovered = (decision.approved or {}).get("asked")  # `ido.approved_plan` says why
         plan = decision.result.plan.to_json()
         events = self.journal.events(run.run_id)
-        specs = self._specs if specced(events) else _unspecced
-        digest_ = plan_digest(plan, specs(decision.result.plan.capabilities))
+        # (none: the approvals of a run begun before what steps perform was recorded)
+        specs = self._spec_digests if specced(events) else None
+        digest_ = plan_digest(plan, specs)
         given = verdicts(events)
         steps = decision.result.plan.capabilities
         total = run.spent + float(plan["cost"])
@@ -113,15 +109,24 @@ class Gating(RuntimeCore):
             ]
         )
 
-    def _waited_out(
-        self, run: RunState, step: Step, state: State, expected: State, decision: Decision
+    def _may_start(
+        self,
+        run: RunState,
+        step: Step,
+        state: State,
+        expected: State,
+        decision: Decision,
+        observed_since: bool = True,
     ) -> str | None:
-        """Why a step that waited out its backoff alone may not start after all, observed
-        again once the wait is over: its requirements no longer hold, or a rule bars it now
-        (`_denied`). None: it starts."""
+        """Why a step may not start now after all: its requirements no longer hold in
+        `state`, or (`observed_since`: the world was observed, or the intent's policies
+        moved, since its decision judged it) a rule bars it now (`_denied`). None: it
+        starts."""
         missing = self._unmet(step, state)
         if missing is not None:
             return f"{step.capability} no longer applicable: requires {missing!r}"
+        if not observed_since:
+            return None
         return self._denied(run, step.capability, state, expected, decision)
 
     def _denied(
@@ -144,6 +149,8 @@ class Gating(RuntimeCore):
         for hit in hits:
             if (hit.ref, name) not in asked:
                 return f"{name} now needs approval by {hit.ref}: {hit.message}"
+        if not any(hit.effect == "require_approval" for hit in hits):
+            return None  # nothing asked to hold to what it read: the rules are not run again
         planned = {h.ref: h.held for h in guards_now(intent, self.catalog, name, expected, history)}
         for hit in hits:
             if hit.effect == "require_approval" and planned.get(hit.ref) != hit.held:

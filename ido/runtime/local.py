@@ -10,7 +10,7 @@ from typing import Any
 from ido.approvals import check_answered, expired, rejected, requests, verdicts
 from ido.approved_plan import approved_plan, decide_approved
 from ido.conditions import compile_condition
-from ido.decide import Decision, decide
+from ido.decide import Decision
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson, with_lessons
 from ido.journal import stamp
@@ -22,7 +22,7 @@ from ido.runtime import stopping
 from ido.runtime.compensating import Compensating
 from ido.runtime.core import Listener, Telemetry, new_run_id
 from ido.runtime.executing import Executing
-from ido.runtime.outcomes import blocking, would_ask
+from ido.runtime.outcomes import blocking, shadow_note
 from ido.runtime.owners import host
 from ido.runtime.recovery import (
     AFTER_APPROVAL,
@@ -254,7 +254,7 @@ class LocalRuntime(Executing, Compensating):
                 return "failed", result.reason
             if run.intent.spec.mode == "shadow":
                 return "shadow", "mode shadow: planned and recorded, nothing performed" + (
-                    would_ask(decision)
+                    shadow_note(decision)
                 )
             stop = self._gate(run, decision)
             if stop is not None:
@@ -282,27 +282,16 @@ class LocalRuntime(Executing, Compensating):
         listener = self._planning(run)
         approved, run.approved = run.approved, None  # checked by the first decision alone
         with telling(listener):
-            if approved is not None:
-                decision = decide_approved(
-                    intent,
-                    self.catalog,
-                    state,
-                    self._history(run, now),
-                    planner,
-                    approved,
-                    number=run.decisions,
-                    trigger=trigger,
-                )
-            else:
-                decision = decide(
-                    intent,
-                    self.catalog,
-                    state,
-                    self._history(run, now),
-                    planner,
-                    number=run.decisions,
-                    trigger=trigger,
-                )
+            decision = decide_approved(
+                intent,
+                self.catalog,
+                state,
+                self._history(run, now),
+                planner,
+                approved,
+                number=run.decisions,
+                trigger=trigger,
+            )
         # With the state just observed, these are every input of the decision: replay
         # re-decides from them (`ido.replay`).
         # Every policy in force (enforced ones too), so replay applies exactly these.
@@ -316,7 +305,11 @@ class LocalRuntime(Executing, Compensating):
             **({"unresolved": self._unresolved} if self._unresolved else {}),
         }
         if decision.result.plan is not None:  # what an approval of it is given for
-            inputs["capability_digests"] = self._specs(decision.result.plan.capabilities)
+            inputs["capability_digests"] = {
+                n: self._spec_digests[n]
+                for n in dict.fromkeys(decision.result.plan.capabilities)
+                if n in self._spec_digests
+            }
         took = time.perf_counter() - started
         # Replies a model was paid for are committed now, with the decision and into the
         # answer cache at once: a crash must not lose what was spent, nor leave a cached

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ido.approvals import approvals_asked, subject
+from ido.approvals import subject, would_ask
 from ido.decide import Decision
 from ido.model import Capability, format_duration
 from ido.runtime.bindings import Outcome
@@ -63,15 +63,13 @@ def rejecting(undoing: Mapping[str, Any] | None) -> str:
     return f"to leave {undone_step(undoing)} not undone and go on undoing the steps before it"
 
 
-def would_ask(decision: Decision) -> str:
+def shadow_note(decision: Decision) -> str:
     """What a `mode: shadow` run adds to its reason: the approvals a real run of its plan
-    would stop for, as `ido plan` says them. A shadow run of a payment that needs the
-    controller read as if it would go ahead unasked."""
-    assert decision.result.plan is not None
-    asked = approvals_asked(decision.result.plan.capabilities, decision.approvals, "auto")
+    would stop for (`ido.approvals.would_ask`), as `ido plan` says them."""
+    asked = would_ask(decision, "shadow")
     if not asked:
         return ""
-    said = "; ".join(f"{subject(step, name)} ({rule})" for rule, name, step, _ in asked)
+    said = "; ".join(f"{subject(a['step'], a['capability'])} ({a['rule']})" for a in asked)
     return f"; a run would stop for approval of {said}"
 
 

@@ -7,7 +7,7 @@ it stopped, plus the steps it had started without recording how they ended.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -527,20 +527,19 @@ def as_asked_of(
     whole: Mapping[str, Any],
     rest: Sequence[str],
     key: Key,
-    specs: Callable[[Sequence[str]], Mapping[str, Mapping[str, str]]],
+    specs: Mapping[str, Mapping[str, str]] | None,
 ) -> Key:
     """`key`, a request of the plan `rest` (what is left of the plan `whole`, as
     `plan_gone_on` finds it), as `whole` itself asked it: its digest, and the step's number
     in it (a plan rule's, 0, stays). What is left of a capability named twice is its last
-    calls. `specs`: what the steps named perform now (`RuntimeCore._specs`), which the
-    digest covers."""
+    calls. `specs`: what each capability performs now (`spec_digests`), which the digest
+    covers for the steps named (None: a run whose approvals do not, `specced`)."""
     rule, name, step, _, read = key
     if step > 0:
         later = list(rest[step:]).count(name)
         places = [i for i, s in enumerate(whole["steps"]) if s["capability"] == name]
         step = places[len(places) - 1 - later] + 1
-    steps = [str(s["capability"]) for s in whole["steps"]]
-    return (rule, name, step, plan_digest(whole, specs(steps)), read)
+    return (rule, name, step, plan_digest(whole, specs), read)
 
 
 def _failed(event: Event) -> bool:

@@ -57,15 +57,11 @@ class Stepping(RuntimeCore):
         undoing: Mapping[str, Any] | None = None,
         left: float | None = None,
         waited: bool = False,
-        later: bool = False,
-    ) -> tuple[ActionContext, float]:
-        """Record that a step starts; also how long to back off first (after failures).
-        `undoing`: a compensation's `undoes_step` and the run's failure `reason`; `left`:
-        the seconds to the deadline after the backoff, which the call may not outlast;
-        `waited`: the backoff has been waited already (the record still says how long);
-        `later`: it is waited beside steps in flight, before the call on its own thread,
-        and the start is recorded as of the moment the wait ends, when the call starts
-        (it was stamped before the wait, which its start time then included)."""
+    ) -> ActionContext:
+        """Record that a step starts. `undoing`: a compensation's `undoes_step` and the run's
+        failure `reason`; `left`: the seconds to the deadline, which the call may not
+        outlast; `waited`: its backoff (after failures) has been waited already, before
+        its start is recorded (the record still says how long)."""
         capability = self.catalog.capabilities[step.capability]
         run.steps_taken += 1
         attempt = run.attempts.get(step.capability, 0) + 1
@@ -86,12 +82,11 @@ class Stepping(RuntimeCore):
                 "idempotency_key": ctx.idempotency_key,
                 "binding": capability.spec.run.kind if capability.spec.run else None,
                 "backoff": delay,
-                **({"waited": True} if (waited or later) and delay else {}),  # before it
+                **({"waited": True} if waited and delay else {}),  # before it
                 **(undoing or {}),
             },
-            after=delay if later else 0.0,
         )
-        return ctx, 0.0 if waited else delay
+        return ctx
 
     def _finish(
         self,

@@ -186,13 +186,18 @@ class _EventQueue:
         self._world = world
         self._queue: list[tuple[float, int, ActionContext, Capability, Outcome, bool]] = []
 
-    def submit(self, capability: Capability, ctx: ActionContext, delay: float) -> None:
-        at = self._world.clock.elapsed + delay
+    def submit(self, capability: Capability, ctx: ActionContext) -> None:
+        at = self._world.clock.elapsed
         outcome, latency, applies = self._world._draw(capability, at, ctx.timeout)
-        end = self._world.clock.now + delay + latency
+        end = self._world.clock.now + latency
         heapq.heappush(self._queue, (end, ctx.step, ctx, capability, outcome, applies))
 
-    def next(self) -> list[tuple[ActionContext, Outcome]]:
+    def next(self, timeout: float | None = None) -> list[tuple[ActionContext, Outcome]]:
+        if timeout is not None and not (
+            self._queue and self._queue[0][0] <= self._world.clock.now + timeout
+        ):
+            self._world.clock.sleep(timeout)  # nothing ends before then
+            return []
         first = heapq.heappop(self._queue)
         done = [first]
         while self._queue and self._queue[0][0] == first[0]:
