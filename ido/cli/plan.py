@@ -153,7 +153,9 @@ def plan(
             if pddl is None
             else _pddl_decision(loaded, chosen, wanted, listener)
         )
-    asks = _would_ask(decision, chosen.spec.mode)
+    from ido.approvals import would_ask
+
+    asks = would_ask(decision, chosen.spec.mode)
     if fmt == "json":
         # The waits as the text view says them: `approvals` lists the rules' alone.
         needed = [{k: v for k, v in ask.items() if k != "kind"} for ask in asks]
@@ -191,22 +193,6 @@ def _user_prints_aside(fmt: str) -> Iterator[None]:
         return
     with contextlib.redirect_stdout(sys.stderr):
         yield
-
-
-def _would_ask(decision: Any, mode: str) -> list[dict[str, Any]]:
-    """The approvals a run of this plan would stop for, as the events it would record
-    (`approval needed for the plan (mode/propose: …)`): the plan of a `mode: propose`
-    intent showed no sign that nothing of it runs before a person approves."""
-    from ido.approvals import approvals_asked
-
-    plan = decision.result.plan
-    if plan is None or not plan.steps:
-        return []
-    asked = approvals_asked(plan.capabilities, decision.approvals, mode)
-    return [
-        {"kind": "approval_required", "rule": rule, "capability": name, "step": step, "message": m}
-        for rule, name, step, m in asked
-    ]
 
 
 def _not_an_input(plan_out: Path, inputs: list[Path]) -> None:

@@ -207,7 +207,8 @@ def test_a_retry_emerges_with_backoff_doubling_per_failure(
     assert [d["capability"] for d in kinds(journal, "action_started")] == ["mint"] * 3
     assert [d["backoff"] for d in kinds(journal, "action_started")] == [0.0, 1.0, 2.0]
     assert [d.get("waited") for d in kinds(journal, "action_started")] == [None, True, True]
-    assert slept == pytest.approx([1.0, 2.0], abs=0.05)  # less what the run took meanwhile
+    # each wait is its backoff less what the run took meanwhile (real time: not pinned)
+    assert len(slept) == 2 and 0.5 < slept[0] <= 1.0 and 1.5 < slept[1] <= 2.0, slept
 
 
 def test_a_retry_that_backs_off_beside_a_running_step_is_recorded_as_starting_after_it(
