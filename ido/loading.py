@@ -310,13 +310,22 @@ def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = Non
     resolved = file.resolve()
     left_out = None if skip is None else (lambda data: skip(resolved, data))
     found = problems + _add_documents(documents, file, shown, catalog, left_out=left_out)
-    if found and file.suffix.lower() not in (*YAML_SUFFIXES, ".json"):
+    named = named_yaml(file) or file.suffix.lower() == ".json"
+    resources = any(_looks_like_resource(d.data) for d in documents)
+    if found and not named and (problems or not resources):
         # (`ido validate capabilities/kitchen.py` said "kind: missing key 'kind'", as if the
-        # Python file wanted one; a YAML file of another name that loads is taken)
+        # Python file wanted one; a YAML file of another name that loads is taken, and one
+        # that does not is told its own problems: `max_cots`, not its name)
         what = f"a {file.suffix} file, not" if file.suffix else "not"
         said = f"{what} a YAML resource: resources live in .yaml and .yml files"
         return [Problem(shown, 1, "", said)]
     return found
+
+
+def _looks_like_resource(data: Any) -> bool:
+    """Whether `data` was written as a resource (it says its apiVersion or kind), whatever
+    its file is named."""
+    return isinstance(data, dict) and ("apiVersion" in data or "kind" in data)
 
 
 def _add_documents(

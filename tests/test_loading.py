@@ -723,6 +723,43 @@ def test_a_yaml_resource_in_a_file_of_another_name_given_by_name_loads(tmp_path:
     assert "charge" in catalog.capabilities
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "told"),
+    [
+        (
+            "pay-order",
+            INTENT.replace("max_cost", "max_cots").replace("policies: [residency]", ""),
+            "unknown key 'max_cots'; did you mean 'max_cost'?",
+        ),
+        ("charge.txt", CAPABILITY.replace("provider", "provdier"), "unknown key 'provdier'"),
+        ("caps.txt", CAPABILITY, "name 'charge' must equal the file name 'caps'"),
+    ],
+)
+def test_a_resource_in_a_file_of_another_name_is_told_its_own_problems(
+    tmp_path: Path, name: str, text: str, told: str
+) -> None:
+    """A resource in a file not named .yaml (an intent `other/ship-order`, `caps.txt`) that
+    does not load is told why, not only that resources live in .yaml files: its typo
+    `max_cots` was hidden behind "not a YAML resource"."""
+    named = write(tmp_path, name, text)
+    with pytest.raises(LoadError) as info:
+        load_catalog([named], base=tmp_path)
+    messages = [problem.message for problem in info.value.problems]
+    assert any(told in message for message in messages), messages
+    assert not any("not a YAML resource" in message for message in messages), messages
+
+
+def test_a_text_file_that_yaml_cannot_read_is_told_it_is_not_yaml(tmp_path: Path) -> None:
+    """Notes that are no YAML at all (`notes.txt`) are told as no resource, not as a YAML
+    syntax error."""
+    notes = write(tmp_path, "notes.txt", "key: value: more\n")
+    with pytest.raises(LoadError) as info:
+        load_catalog([notes], base=tmp_path)
+    assert only(info.value.problems).message == (
+        "a .txt file, not a YAML resource: resources live in .yaml and .yml files"
+    )
+
+
 def test_the_api_version_must_be_ido_v1(tmp_path: Path) -> None:
     """Another apiVersion is refused."""
     write(tmp_path, "charge.yaml", CAPABILITY.replace("ido/v1", "ido/v2"))
