@@ -182,17 +182,28 @@ Skip = Callable[[Path, Any], bool]
 """Whether to leave out of a catalog the document with this data in this (resolved) file."""
 
 
+Replaced = Mapping[str, str]
+"""Folders of the project (by name, under `base`) a command reads others in place of, each
+with what a missing resource found there is told (`ido replay --policies DIR`: `{"policies":
+"a replay given other policies (--policies DIR) needs it in DIR too"}`)."""
+
+
 def load_catalog(
-    paths: Sequence[Path | str], *, base: Path | None = None, skip: Skip | None = None
+    paths: Sequence[Path | str],
+    *,
+    base: Path | None = None,
+    skip: Skip | None = None,
+    replaced: Replaced | None = None,
 ) -> Catalog:
     """Load and check every resource under `paths`; raise LoadError listing all problems.
-    `skip`: documents to leave out (a scenario file's scenarios that need another catalog)."""
+    `skip`: documents to leave out (a scenario file's scenarios that need another catalog).
+    `replaced`: folders the command reads others in place of, and what to say of them."""
     base = base or Path.cwd()
     files, problems = yaml_files(Path(p) for p in paths)
     catalog = Catalog()
     for file in files:
         problems.extend(_load_file(file, display(file, base), catalog, skip))
-    problems.extend(_check_references(catalog, base))
+    problems.extend(_check_references(catalog, base, replaced or {}))
     problems.extend(_check_conditions(catalog, base))
     problems.extend(_check_expectations(catalog, base))
     if problems:
@@ -208,7 +219,7 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
     catalog = Catalog()
     documents = [Document(data=d, line=1) for d in data]
     problems = _add_documents(documents, file, shown, catalog, named=False)
-    problems.extend(_check_references(catalog, base))
+    problems.extend(_check_references(catalog, base, {}))
     problems.extend(_check_conditions(catalog, base))
     problems.extend(_check_expectations(catalog, base))
     if problems:
@@ -526,17 +537,19 @@ HOMES = {"Intent": "intents", "Policy": "policies"}
 """The catalog folder each kind is read from by default (the rest: capabilities/)."""
 
 
-def _unread(read: set[Path], base: Path, kind: str, name: str) -> str:
+def _unread(read: set[Path], base: Path, kind: str, name: str, replaced: Replaced) -> str:
     """A hint when a folder of the project that is not in the catalog holds a file named
     after a missing resource and declaring its kind: `observers/stock.yaml`, a folder ido
     does not read unless asked, is where a new user puts an observer. `read`: the files
-    the catalog was loaded from."""
+    the catalog was loaded from; `replaced`: folders the command read others in place of."""
     declares = re.compile(rf"^kind:\s*{kind}\s*$", re.MULTILINE)
     try:
         found = sorted(
             f
-            for f in base.glob(f"*/{name}.y*ml")
-            if not f.parent.name.startswith(".")
+            for f in base.glob(f"*/{name}.*")
+            if named_yaml(f)  # (`stock.YAML` too)
+            and not f.parent.name.startswith(".")
+            and f.is_file()
             and f.resolve() not in read
             and declares.search(f.read_text(encoding="utf-8", errors="replace"))
         )
@@ -545,18 +558,15 @@ def _unread(read: set[Path], base: Path, kind: str, name: str) -> str:
     if not found:
         return ""
     folder, home = found[0].parent.name, HOMES.get(kind, "capabilities")
-    if folder == home:  # left out on purpose: `ido replay --policies DIR` reads DIR instead
-        return (
-            f" ({folder}/{found[0].name} is not in the catalog: a replay given other"
-            f" {folder} (--{folder} DIR) needs it in DIR too; else give --catalog {folder})"
-        )
-    return (
-        f" ({folder}/{found[0].name} is not in the catalog: give --catalog {folder}, or move"
-        f" it into {home}/)"
-    )
+    unread = f"{folder}/{found[0].name} is not in the catalog"
+    if folder in replaced:
+        return f" ({unread}: {replaced[folder]})"
+    if folder == home:
+        return f" ({unread}: give --catalog {folder})"
+    return f" ({unread}: give --catalog {folder}, or move it into {home}/)"
 
 
-def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
+def _check_references(catalog: Catalog, base: Path, replaced: Replaced) -> list[Problem]:
     problems: list[Problem] = []
 
     def at(resource: Resource, path: FieldPath, message: str) -> None:
@@ -571,7 +581,11 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
         hint = f"; known: {', '.join(known)}" if known else f"; no {kind} is loaded"
         if not read:
             read.update(origin.file.resolve() for origin in catalog.origins.values())
-        at(resource, path, f"{kind} '{name}' not found{hint}{_unread(read, base, kind, name)}")
+        at(
+            resource,
+            path,
+            f"{kind} '{name}' not found{hint}{_unread(read, base, kind, name, replaced)}",
+        )
 
     for intent in catalog.intents.values():
         for i, name in enumerate(intent.spec.policies):

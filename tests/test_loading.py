@@ -1076,6 +1076,39 @@ def test_a_file_of_another_kind_named_like_a_missing_resource_is_no_hint(
     )
 
 
+def test_a_missing_resource_in_its_own_folder_is_told_to_give_that_folder(
+    tmp_path: Path,
+) -> None:
+    """An intent checked alone (`ido validate other/pay-order.yaml`) whose policy lies in
+    policies/ was told of a replay and its flags (`a replay given other policies
+    (--policies DIR) needs it in DIR too`), where no replay was run; the file, named in
+    capitals (`residency.YAML`, read since ido reads such files), was not found at all."""
+    write(tmp_path, "policies/residency.YAML", POLICY)
+    intent = write(tmp_path, "other/pay-order.yaml", INTENT)
+    with pytest.raises(LoadError) as info:
+        load_catalog([intent], base=tmp_path)
+    assert only(info.value.problems).message == (
+        "Policy 'residency' not found; no Policy is loaded (policies/residency.YAML is not in"
+        " the catalog: give --catalog policies)"
+    )
+
+
+def test_a_missing_resource_in_a_folder_the_command_replaced_is_told_as_it_says(
+    tmp_path: Path,
+) -> None:
+    """A command that reads another folder in place of one of the project's (`ido replay
+    --policies DIR`) says what a resource found in that one needs."""
+    write(tmp_path, "policies/residency.yaml", POLICY)
+    intent = write(tmp_path, "intents/pay-order.yaml", INTENT)
+    replaced = {"policies": "a replay given other policies (--policies DIR) needs it in DIR too"}
+    with pytest.raises(LoadError) as info:
+        load_catalog([intent], base=tmp_path, replaced=replaced)
+    assert only(info.value.problems).message == (
+        "Policy 'residency' not found; no Policy is loaded (policies/residency.yaml is not in"
+        " the catalog: a replay given other policies (--policies DIR) needs it in DIR too)"
+    )
+
+
 def test_a_missing_compensating_capability_is_reported(tmp_path: Path) -> None:
     """`compensate` must name a capability in the catalog."""
     write(tmp_path, "charge.yaml", CAPABILITY + "  compensate: refund\n")
