@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ido.approvals import PROPOSE, UNKNOWN_RULE
-from ido.conditions import ConditionError, compile_condition, keys_read, named_values
+from ido.conditions import Condition, ConditionError, compile_condition, named_values
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
 from ido.model import (
     KINDS,
@@ -893,7 +893,7 @@ def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
         else:
             message = _scope_problem(resource, path, condition.variables)
             if message is None and "rules" in path:
-                message, below = _unknown_key(text)
+                message, below = _unknown_key(condition)
         if message is not None:
             origin = catalog.origins[(resource.kind, resource.name)]
             line = origin.line_of(path) + below
@@ -910,12 +910,13 @@ KEYS = {
 an intent's spec without `given`, and its name)."""
 
 
-def _unknown_key(text: str) -> tuple[str | None, int]:
+def _unknown_key(condition: Condition) -> tuple[str | None, int]:
     """What a rule's condition reads of `capability`, `plan` or `intent` that they never
     have (`capability.provder`), if anything, and the line of the condition it is on (0
     for its first): such a read fails every evaluation, so a deny or require_approval rule
     fired for everything and a prefer or avoid rule never."""
-    for variable, key, start in keys_read(text):
+    text = condition.source
+    for variable, key, start in condition.keys:
         known = KEYS[variable]
         if key not in known:
             guess = did_you_mean(key, known)

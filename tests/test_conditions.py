@@ -112,6 +112,33 @@ def test_each_declared_variable_may_be_used(variable: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("source", "keys"),
+    [
+        (
+            "capability.provder == 'x' && plan.cost > 1.0",
+            [("capability", "provder"), ("plan", "cost")],
+        ),
+        (
+            "capability.tags.exists(plan, plan.x == 'a') && intent . name == ''",
+            [("capability", "tags"), ("intent", "name")],
+        ),
+        (
+            "has(capability.effects. plan.paid) && 'plan.x' != state.plan.x",
+            [("capability", "effects")],
+        ),
+    ],
+)
+def test_the_keys_read_are_those_of_the_variables_read(
+    source: str, keys: list[tuple[str, str]]
+) -> None:
+    """The keys of `capability`, `plan` and `intent` a condition reads are found with its
+    variables, in one pass: read apart, `x. plan.y` was a key of plan, though no variable."""
+    condition = compile_condition(source)
+    assert [(variable, key) for variable, key, _ in condition.keys] == keys
+    assert {variable for variable, _, _ in condition.keys} <= condition.variables
+
+
+@pytest.mark.parametrize(
     ("source", "read"),
     [
         ("capability.tags.exists(plan, plan == 'a')", {"capability"}),

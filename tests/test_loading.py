@@ -549,6 +549,17 @@ def test_a_key_read_under_a_block_condition_is_told_at_its_own_line(tmp_path: Pa
     assert problem.line == 10 and "capability has no key 'regoin'" in problem.message
 
 
+def test_a_field_named_like_a_variable_after_a_spaced_dot_is_no_key_read(
+    tmp_path: Path,
+) -> None:
+    """`capability.effects. plan.paid` reads a field of the effects, as the variables read
+    say: the keys were read apart, with another test of "a field of something", and told
+    `plan has no key 'paid'`."""
+    when = '"has(capability.effects. plan.paid)"'
+    write(tmp_path, "residency.yaml", POLICY.replace("\"capability.region != 'eu'\"", when))
+    assert load_catalog([tmp_path], base=tmp_path).policies["residency"]
+
+
 @pytest.mark.parametrize(
     ("file", "text", "told"),
     [
