@@ -45,18 +45,19 @@ def _secret_references(value: Any) -> Any:
 Templated = AfterValidator(_secret_references)
 
 
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP token (RFC 9110)
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""A header name: an HTTP token (RFC 9110), in bindings and in the OTLP exporter's headers."""
+HEADER_NAME_WORDS = "letters, digits and !#$%&'*+-.^_`|~"
+"""`HEADER_NAME` in words."""
 
 
 def _header_names(headers: dict[str, str]) -> dict[str, str]:
     """Refuse a header name HTTP cannot carry: `X-${env:TEAM}` loaded (names are not
     substituted) and every call failed, `Invalid header name`."""
     for name in headers:
-        if not _HEADER_NAME.fullmatch(name):
+        if not HEADER_NAME.fullmatch(name):
             said = "; ${env:NAME} is substituted in header values only" if "${" in name else ""
-            raise ValueError(
-                f"{name!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~){said}"
-            )
+            raise ValueError(f"{name!r} is not a header name ({HEADER_NAME_WORDS}){said}")
     return headers
 
 
