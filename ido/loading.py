@@ -407,10 +407,7 @@ def _parse_resource(document: Document, shown: str) -> tuple[Resource | None, li
     if not isinstance(kind, str) or kind not in KINDS:
         known = ", ".join(KINDS)
         message = "missing key 'kind'" if kind is None else f"unknown kind {kind!r}"
-        same = [k for k in KINDS if isinstance(kind, str) and k.lower() == kind.lower()]
-        guess = f"did you mean '{same[0]}'?" if same else None
-        if isinstance(kind, str) and guess is None:
-            guess = did_you_mean(kind, KINDS)
+        guess = _guess(kind, KINDS) if isinstance(kind, str) else None
         message += f" ({guess})" if guess else ""
         return None, [
             Problem(shown, document.line_of(("kind",)), "kind", f"{message}; use one of {known}")
@@ -509,10 +506,16 @@ def _meant(error: Any) -> str:
     """`; did you mean 'auto'?` for a value written otherwise than one of those allowed
     (`Auto`, `automatic`, `get` for `GET`), or nothing."""
     allowed = re.findall(r"'([^']*)'", error.get("ctx", {}).get("expected", ""))
-    written = error["input"]
-    same = [a for a in allowed if a.lower() == written.lower()]
-    guess = f"did you mean '{same[0]}'?" if same else did_you_mean(written, allowed)
+    guess = _guess(error["input"], allowed)
     return f"; {guess}" if guess else ""
+
+
+def _guess(written: str, allowed: Collection[str]) -> str | None:
+    """`did you mean 'Intent'?` for a word written otherwise than one of `allowed`: in
+    another case (`intent`, `get` for `GET`), else close to one (`Intnet`); None when none
+    is close."""
+    same = [a for a in allowed if a.lower() == written.lower()]
+    return f"did you mean '{same[0]}'?" if same else did_you_mean(written, allowed)
 
 
 KEY_LIKENESS = 0.8

@@ -237,6 +237,26 @@ def test_a_kind_written_in_another_case_is_told_its_spelling(tmp_path: Path) -> 
     )
 
 
+@pytest.mark.parametrize(
+    ("written", "allowed", "guess"),
+    [
+        ("capability", ["Intent", "Capability"], "did you mean 'Capability'?"),
+        ("Capabilty", ["Intent", "Capability"], "did you mean 'Capability'?"),
+        ("get", ["GET", "POST"], "did you mean 'GET'?"),
+        ("automatic", ["auto", "propose"], "did you mean 'auto'?"),
+        ("Action", ["Intent", "Capability"], None),
+    ],
+)
+def test_a_kind_and_a_value_are_guessed_at_alike(
+    written: str, allowed: list[str], guess: str | None
+) -> None:
+    """A kind and a value of a few allowed ones (`mode`, `method`) guessed at the word
+    meant by two copies of the same lines: one `_guess` now, the case first."""
+    from ido.loading import _guess
+
+    assert _guess(written, allowed) == guess
+
+
 def test_a_spec_key_left_at_the_top_is_told_to_go_under_spec(tmp_path: Path) -> None:
     """`requires:` not indented is a key of the resource, not of its spec."""
     write(tmp_path, "charge.yaml", CAPABILITY + "requires: []\n")
