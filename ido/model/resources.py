@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import InitErrorDetails
 
 from ido.model.durations import Duration, format_duration
-from ido.planner.types import SEARCH_STATES, SOLVE_TIME
+from ido.planner.types import ALTERNATIVES, MOST_ALTERNATIVES, SEARCH_STATES, SOLVE_TIME
 from ido.state import overlaps
 from ido.text import acts
 
@@ -311,9 +311,9 @@ class Limits(Strict):
         "(planner search, and cpsat's fallback search).",
     )
     alternatives: int = Field(
-        default=3,
+        default=ALTERNATIVES,
         ge=0,
-        le=20,
+        le=MOST_ALTERNATIVES,
         description="Alternative plans each decision works out and records, a solve each at "
         "most; 0 spares their time when a plan is wanted fast (for hybrid, the options its "
         "model chooses among beside the solver's best).",
