@@ -74,7 +74,7 @@ def _compiled(source: str) -> Any:
     try:
         expr = _env().compile(source)
     except RuntimeError as exc:
-        raise _readable(str(exc)) from None
+        raise _readable(str(exc), source) from None
     result = expr.return_type().name()
     if result not in ("bool", "dyn", "BOOL", "DYN"):
         raise ConditionError(f"condition must be a bool, but it is of type {result.lower()}", None)
@@ -441,7 +441,7 @@ _CEL_LOCATION = re.compile(r"<input>:(\d+):(\d+): (.*)")
 _CEL_SIZE = re.compile(r"exceeds codepoint limit\. input size: (\d+), limit: (\d+)")
 
 
-def _readable(raw: str) -> ConditionError:
+def _readable(raw: str, source: str) -> ConditionError:
     text = raw.removeprefix("INVALID_ARGUMENT: ")
     # CANCELLED: Expression recursion limit …; or, from CEL's parser for a chain of
     # operators, "ERROR: <input>:-1:-1: Exceeded max recursion depth of 32 when parsing."
@@ -464,8 +464,10 @@ def _readable(raw: str) -> ConditionError:
     message = message.replace(" (in container '')", "")
     if message.startswith("undeclared reference"):
         message += f"; conditions may use {', '.join(VARIABLES)}"
-    message = _syntax_words(message)
     line, column = int(match.group(1)), int(match.group(2))
+    lines = source.split("\n")
+    before = lines[line - 1][: max(0, column - 1)] if 1 <= line <= len(lines) else ""
+    message = _syntax_words(message, before)
     return ConditionError(f"CEL: {message} ({_where(line, column)})", column, line)
 
 
@@ -473,10 +475,17 @@ _EXPECTING_VALUE = re.compile(r"expecting \{'\[', .*IDENTIFIER\}")
 _WORDS = {"and": "&&", "or": "||", "not": "!"}
 
 
-def _syntax_words(message: str) -> str:
+_NOT_BEFORE = re.compile(r"(?<![\w.])not\s*$")
+"""`not` just before where CEL's parser stopped: it reads `not state.x` as a name, `not`,
+followed by another it did not expect (`mismatched input 'state'`), and `not(state.x)` as
+a call of a function `not`."""
+
+
+def _syntax_words(message: str, before: str = "") -> str:
     """CEL's parser's message with what a newcomer's slip most likely was: `=` for `==`, a
-    quote not closed, `and` for `&&`; its list of the tokens it expected (`{'[', '{', …,
-    IDENTIFIER}`) said as what it means, a value."""
+    quote not closed, `and` for `&&`, `not` for `!`; its list of the tokens it expected
+    (`{'[', '{', …, IDENTIFIER}`) said as what it means, a value. `before`: the
+    condition's text before where the parser stopped, on its line."""
     message = _EXPECTING_VALUE.sub("expecting a value", message)
     if "token recognition error at: '=" in message:
         return f"{message}: compare with ==, and write >= and <= with = last"
@@ -485,6 +494,11 @@ def _syntax_words(message: str) -> str:
     word = re.search(r"mismatched input '(and|or|not)'", message)
     if word is not None:
         return f"{message}: CEL writes {word.group(1)} as {_WORDS[word.group(1)]}"
+    if _NOT_BEFORE.search(before) and (
+        message.startswith("Syntax error: mismatched input")
+        or message.startswith("undeclared reference to 'not'")
+    ):
+        return f"{message}: CEL writes not as !"
     return message
 
 
