@@ -74,7 +74,7 @@ def _compiled(source: str) -> Any:
     try:
         expr = _env().compile(source)
     except RuntimeError as exc:
-        raise _readable(str(exc)) from None
+        raise _readable(str(exc), source) from None
     result = expr.return_type().name()
     if result not in ("bool", "dyn", "BOOL", "DYN"):
         raise ConditionError(f"condition must be a bool, but it is of type {result.lower()}", None)
@@ -195,19 +195,19 @@ class Condition:
     """A compiled CEL expression of type bool (or dyn, checked when evaluated). A fact's
     path or its negation is compiled when first evaluated (`_just_a_fact`)."""
 
-    __slots__ = ("_expr", "source", "state_paths", "variables")
+    __slots__ = ("_expr", "keys", "source", "state_paths", "variables")
 
     def __init__(self, source: str) -> None:
         self.source = source
         self._expr: Any = None if _just_a_fact(source) else _compiled(source)
         self.state_paths = _state_paths(source)
-        self.variables = _variables(source)
+        self.variables, self.keys = _reads(source)
 
     def evaluate(self, variables: Mapping[str, Any], excerpt: bool = False) -> Verdict:
         """Evaluate against the given variables; a CEL error yields `holds=False` with the error.
         `excerpt`: `state` holds what the condition reads already (the planner's tables
         build it so), and is not cut down to it again."""
-        # Only the variables it reads (`_variables` errs towards more): CEL converts each.
+        # Only the variables it reads (`_reads` errs towards more): CEL converts each.
         data = {name: variables.get(name, {}) for name in self.variables}
         if self.state_paths is not None and "state" in data and not excerpt:
             data["state"] = _projected(data["state"], self.state_paths)
@@ -269,20 +269,34 @@ def _state_paths(source: str) -> tuple[str, ...] | None:
     return tuple(sorted(paths))
 
 
-def _variables(source: str) -> frozenset[str]:
-    """The variables (`state`, `plan`, ...) the expression reads: not a field of something
-    else (`x.plan`), nor a macro's own name for an element (`tags.exists(plan, plan == 'a')`
-    reads no plan)."""
+Key = tuple[str, str, int]
+"""A key of `capability`, `plan` or `intent` read by name (`capability.provider`): the
+variable, the key, and where the variable starts in the condition."""
+_KEYED = frozenset({"capability", "plan", "intent"})
+_KEY = re.compile(r"\s*\.\s*([A-Za-z_]\w*)")
+
+
+def _reads(source: str) -> tuple[frozenset[str], tuple[Key, ...]]:
+    """The variables (`state`, `plan`, ...) the expression reads, and the keys it reads of
+    those whose keys are known in advance (`Key`): not a field of something else (`x.plan`,
+    `x. plan`), nor a macro's own name for an element (`tags.exists(plan, plan == 'a')`
+    reads no plan). A misspelt key (`capability.provder`) failed every evaluation: known,
+    it is told at load time."""
     code = _blank_literals(source)
     bound = _bindings(code)
-    return frozenset(
-        match.group(1)
-        for match in _VARIABLE_REF.finditer(code)
-        if not code[: match.start()].rstrip().endswith(".")
-        and not any(
-            name == match.group(1) and start <= match.start() < end for name, start, end in bound
-        )
-    )
+    variables: set[str] = set()
+    keys: list[Key] = []
+    for match in _VARIABLE_REF.finditer(code):
+        name, at = match.group(1), match.start()
+        if code[:at].rstrip().endswith("."):
+            continue
+        if any(name == own and start <= at < end for own, start, end in bound):
+            continue
+        variables.add(name)
+        key = _KEY.match(code, match.end()) if name in _KEYED else None
+        if key is not None:
+            keys.append((name, key.group(1), at))
+    return frozenset(variables), tuple(keys)
 
 
 def _bindings(code: str) -> list[tuple[str, int, int]]:
@@ -298,26 +312,6 @@ def _bindings(code: str) -> list[tuple[str, int, int]]:
                 break
         spans.append((match.group(1), match.start(), end))
     return spans
-
-
-_KEY_READ = re.compile(r"(?<![\w.])(capability|plan|intent)\s*\.\s*([A-Za-z_]\w*)")
-
-
-def keys_read(source: str) -> list[tuple[str, str, int]]:
-    """The keys of `capability`, `plan` and `intent` a condition reads by name
-    (`capability.provider`), each as (variable, key, where the variable starts in
-    `source`); not a macro's own name for an element (`tags.exists(plan, plan.x)`).
-    These variables have keys known in advance, so a misspelt one can be told at load
-    time: it failed every evaluation (a deny on `capability.provder` denied everything)."""
-    code = _blank_literals(source)
-    bound = _bindings(code)
-    return [
-        (match.group(1), match.group(2), match.start())
-        for match in _KEY_READ.finditer(code)
-        if not any(
-            name == match.group(1) and start <= match.start() < end for name, start, end in bound
-        )
-    ]
 
 
 _TRIPLE_QUOTES = ("'''", '"""')
@@ -409,8 +403,8 @@ def named_values(source: str) -> list[tuple[str, str, int]]:
     compares with, as written: each as (`capability`, `tag`, `provider`, `region` or
     `intent`, the literal's text, where it starts in `source`).
 
-    Read off the text, as `_variables` is: `capability.name == 'x'` (or `!=`, either way
-    round; `capability.provider`, `capability.region` and `intent.name` alike),
+    Read off the text, as `_reads` reads variables: `capability.name == 'x'` (or `!=`,
+    either way round; `capability.provider`, `capability.region` and `intent.name` alike),
     `capability.name in ['x', 'y']`, `'x' in capability.tags` and, of a plan, `'x' in
     plan.capabilities` (`plan.tags`, `plan.providers`, `plan.regions`). A name built
     otherwise is not seen.
@@ -447,7 +441,7 @@ _CEL_LOCATION = re.compile(r"<input>:(\d+):(\d+): (.*)")
 _CEL_SIZE = re.compile(r"exceeds codepoint limit\. input size: (\d+), limit: (\d+)")
 
 
-def _readable(raw: str) -> ConditionError:
+def _readable(raw: str, source: str) -> ConditionError:
     text = raw.removeprefix("INVALID_ARGUMENT: ")
     # CANCELLED: Expression recursion limit …; or, from CEL's parser for a chain of
     # operators, "ERROR: <input>:-1:-1: Exceeded max recursion depth of 32 when parsing."
@@ -470,8 +464,10 @@ def _readable(raw: str) -> ConditionError:
     message = message.replace(" (in container '')", "")
     if message.startswith("undeclared reference"):
         message += f"; conditions may use {', '.join(VARIABLES)}"
-    message = _syntax_words(message)
     line, column = int(match.group(1)), int(match.group(2))
+    lines = source.split("\n")
+    before = lines[line - 1][: max(0, column - 1)] if 1 <= line <= len(lines) else ""
+    message = _syntax_words(message, before)
     return ConditionError(f"CEL: {message} ({_where(line, column)})", column, line)
 
 
@@ -479,10 +475,17 @@ _EXPECTING_VALUE = re.compile(r"expecting \{'\[', .*IDENTIFIER\}")
 _WORDS = {"and": "&&", "or": "||", "not": "!"}
 
 
-def _syntax_words(message: str) -> str:
+_NOT_BEFORE = re.compile(r"(?<![\w.])not\s*$")
+"""`not` just before where CEL's parser stopped: it reads `not state.x` as a name, `not`,
+followed by another it did not expect (`mismatched input 'state'`), and `not(state.x)` as
+a call of a function `not`."""
+
+
+def _syntax_words(message: str, before: str = "") -> str:
     """CEL's parser's message with what a newcomer's slip most likely was: `=` for `==`, a
-    quote not closed, `and` for `&&`; its list of the tokens it expected (`{'[', '{', …,
-    IDENTIFIER}`) said as what it means, a value."""
+    quote not closed, `and` for `&&`, `not` for `!`; its list of the tokens it expected
+    (`{'[', '{', …, IDENTIFIER}`) said as what it means, a value. `before`: the
+    condition's text before where the parser stopped, on its line."""
     message = _EXPECTING_VALUE.sub("expecting a value", message)
     if "token recognition error at: '=" in message:
         return f"{message}: compare with ==, and write >= and <= with = last"
@@ -491,6 +494,11 @@ def _syntax_words(message: str) -> str:
     word = re.search(r"mismatched input '(and|or|not)'", message)
     if word is not None:
         return f"{message}: CEL writes {word.group(1)} as {_WORDS[word.group(1)]}"
+    if _NOT_BEFORE.search(before) and (
+        message.startswith("Syntax error: mismatched input")
+        or message.startswith("undeclared reference to 'not'")
+    ):
+        return f"{message}: CEL writes not as !"
     return message
 
 

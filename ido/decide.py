@@ -230,11 +230,13 @@ def build_task(
     catalog: Catalog,
     state: Mapping[str, Any],
     history: History,
-    alternatives: int = 3,
+    alternatives: int | None = None,
     *,
     seen: tuple[dict[str, Any], dict[str, Belief]] | None = None,
 ) -> tuple[Task, list[RuleHit], list[str], dict[str, Belief]]:
     """The planning Task for this snapshot, with rule hits, rule errors and beliefs used.
+    `alternatives`: how many alternative plans to work out; by default, the intent's
+    `limits.alternatives`.
 
     The limits are what remains: the budget less what the run has spent, the deadline less
     the time it has taken. A capability that has failed `limits.max_attempts` times in the
@@ -302,7 +304,7 @@ def build_task(
         ),
         max_steps=spec.limits.max_steps,
         denied=tuple(denied),
-        alternatives=alternatives,
+        alternatives=spec.limits.alternatives if alternatives is None else alternatives,
         time_limit=spec.limits.solve_time,
         search_states=spec.limits.search_states,
         model_call_cost=history.model_call_cost,
@@ -388,8 +390,9 @@ def decide(
     intent's `limits.alternatives`.
     """
     seen = health_view(catalog, history, state)
-    wanted = intent.spec.limits.alternatives if alternatives is None else alternatives
-    task, hits, errors, beliefs = build_task(intent, catalog, state, history, wanted, seen=seen)
+    task, hits, errors, beliefs = build_task(
+        intent, catalog, state, history, alternatives, seen=seen
+    )
     check = plan_check(intent, catalog, state, history, seen[0])
     if check.rules:  # (a model choosing among plans is offered those the rules allow)
         task = replace(task, allows=check.allows)

@@ -12,7 +12,7 @@ from ido.errors import Problem
 from ido.loading import Catalog, problem_at
 from ido.model import Resource
 from ido.model.resources import IntentSpec
-from ido.state import get_path
+from ido.state import flatten, get_path, overlaps
 from ido.text import did_you_mean
 from ido.yamlsrc import FieldPath
 
@@ -28,7 +28,7 @@ def check_goals(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
     for resource, spec, where in _specs(catalog):
         if spec.observers:
             continue
-        known = effects | set(_paths(spec.given))
+        known = effects | set(flatten(spec.given))  # (leaves: `order` holds no `order.x`)
         for i, text in enumerate(spec.goal):
             for fact in _unset(text, known, outputs):
                 guess = did_you_mean(fact, known)
@@ -87,7 +87,8 @@ def _specs(catalog: Catalog) -> Iterable[tuple[Resource, IntentSpec, FieldPath]]
 
 def _unset(text: str, known: set[str], outputs: set[str]) -> list[str]:
     """The facts `text` reads that neither `known` holds (itself, a fact inside it or one
-    it is inside) nor an output path holds."""
+    it is inside) nor an output path holds. `known`: facts set or given, as leaves: a
+    mapping above them holds no other fact."""
     try:
         paths = compile_condition(text).state_paths
     except ConditionError:  # told where it stands
@@ -97,20 +98,6 @@ def _unset(text: str, known: set[str], outputs: set[str]) -> list[str]:
     return [
         path
         for path in paths
-        if not any(_related(path, k) for k in known)
+        if not any(overlaps(path, k) for k in known)
         and not any(path == o or path.startswith(o + ".") for o in outputs)
     ]
-
-
-def _related(path: str, known: str) -> bool:
-    """Whether `path` is `known`, inside it, or holds it."""
-    return path == known or path.startswith(known + ".") or known.startswith(path + ".")
-
-
-def _paths(given: Mapping[str, Any], prefix: str = "") -> Iterable[str]:
-    """Every fact path `given` holds, leaves and the mappings above them."""
-    for key, value in given.items():
-        path = f"{prefix}{key}"
-        yield path
-        if isinstance(value, Mapping):
-            yield from _paths(value, path + ".")

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ido.approvals import PROPOSE, UNKNOWN_RULE
-from ido.conditions import ConditionError, compile_condition, keys_read, named_values
+from ido.conditions import Condition, ConditionError, compile_condition, named_values
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
 from ido.model import (
     KINDS,
@@ -182,17 +182,28 @@ Skip = Callable[[Path, Any], bool]
 """Whether to leave out of a catalog the document with this data in this (resolved) file."""
 
 
+Replaced = Mapping[str, str]
+"""Folders of the project (by name, under `base`) a command reads others in place of, each
+with what a missing resource found there is told (`ido replay --policies DIR`: `{"policies":
+"a replay given other policies (--policies DIR) needs it in DIR too"}`)."""
+
+
 def load_catalog(
-    paths: Sequence[Path | str], *, base: Path | None = None, skip: Skip | None = None
+    paths: Sequence[Path | str],
+    *,
+    base: Path | None = None,
+    skip: Skip | None = None,
+    replaced: Replaced | None = None,
 ) -> Catalog:
     """Load and check every resource under `paths`; raise LoadError listing all problems.
-    `skip`: documents to leave out (a scenario file's scenarios that need another catalog)."""
+    `skip`: documents to leave out (a scenario file's scenarios that need another catalog).
+    `replaced`: folders the command reads others in place of, and what to say of them."""
     base = base or Path.cwd()
     files, problems = yaml_files(Path(p) for p in paths)
     catalog = Catalog()
     for file in files:
         problems.extend(_load_file(file, display(file, base), catalog, skip))
-    problems.extend(_check_references(catalog, base))
+    problems.extend(_check_references(catalog, base, replaced or {}))
     problems.extend(_check_conditions(catalog, base))
     problems.extend(_check_expectations(catalog, base))
     if problems:
@@ -208,7 +219,7 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
     catalog = Catalog()
     documents = [Document(data=d, line=1) for d in data]
     problems = _add_documents(documents, file, shown, catalog, named=False)
-    problems.extend(_check_references(catalog, base))
+    problems.extend(_check_references(catalog, base, {}))
     problems.extend(_check_conditions(catalog, base))
     problems.extend(_check_expectations(catalog, base))
     if problems:
@@ -310,13 +321,22 @@ def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = Non
     resolved = file.resolve()
     left_out = None if skip is None else (lambda data: skip(resolved, data))
     found = problems + _add_documents(documents, file, shown, catalog, left_out=left_out)
-    if found and file.suffix.lower() not in (*YAML_SUFFIXES, ".json"):
+    named = named_yaml(file) or file.suffix.lower() == ".json"
+    resources = any(_looks_like_resource(d.data) for d in documents)
+    if found and not named and (problems or not resources):
         # (`ido validate capabilities/kitchen.py` said "kind: missing key 'kind'", as if the
-        # Python file wanted one; a YAML file of another name that loads is taken)
+        # Python file wanted one; a YAML file of another name that loads is taken, and one
+        # that does not is told its own problems: `max_cots`, not its name)
         what = f"a {file.suffix} file, not" if file.suffix else "not"
         said = f"{what} a YAML resource: resources live in .yaml and .yml files"
         return [Problem(shown, 1, "", said)]
     return found
+
+
+def _looks_like_resource(data: Any) -> bool:
+    """Whether `data` was written as a resource (it says its apiVersion or kind), whatever
+    its file is named."""
+    return isinstance(data, dict) and ("apiVersion" in data or "kind" in data)
 
 
 def _add_documents(
@@ -387,10 +407,7 @@ def _parse_resource(document: Document, shown: str) -> tuple[Resource | None, li
     if not isinstance(kind, str) or kind not in KINDS:
         known = ", ".join(KINDS)
         message = "missing key 'kind'" if kind is None else f"unknown kind {kind!r}"
-        same = [k for k in KINDS if isinstance(kind, str) and k.lower() == kind.lower()]
-        guess = f"did you mean '{same[0]}'?" if same else None
-        if isinstance(kind, str) and guess is None:
-            guess = did_you_mean(kind, KINDS)
+        guess = _guess(kind, KINDS) if isinstance(kind, str) else None
         message += f" ({guess})" if guess else ""
         return None, [
             Problem(shown, document.line_of(("kind",)), "kind", f"{message}; use one of {known}")
@@ -489,10 +506,16 @@ def _meant(error: Any) -> str:
     """`; did you mean 'auto'?` for a value written otherwise than one of those allowed
     (`Auto`, `automatic`, `get` for `GET`), or nothing."""
     allowed = re.findall(r"'([^']*)'", error.get("ctx", {}).get("expected", ""))
-    written = error["input"]
-    same = [a for a in allowed if a.lower() == written.lower()]
-    guess = f"did you mean '{same[0]}'?" if same else did_you_mean(written, allowed)
+    guess = _guess(error["input"], allowed)
     return f"; {guess}" if guess else ""
+
+
+def _guess(written: str, allowed: Collection[str]) -> str | None:
+    """`did you mean 'Intent'?` for a word written otherwise than one of `allowed`: in
+    another case (`intent`, `get` for `GET`), else close to one (`Intnet`); None when none
+    is close."""
+    same = [a for a in allowed if a.lower() == written.lower()]
+    return f"did you mean '{same[0]}'?" if same else did_you_mean(written, allowed)
 
 
 KEY_LIKENESS = 0.8
@@ -517,17 +540,19 @@ HOMES = {"Intent": "intents", "Policy": "policies"}
 """The catalog folder each kind is read from by default (the rest: capabilities/)."""
 
 
-def _unread(read: set[Path], base: Path, kind: str, name: str) -> str:
+def _unread(read: set[Path], base: Path, kind: str, name: str, replaced: Replaced) -> str:
     """A hint when a folder of the project that is not in the catalog holds a file named
     after a missing resource and declaring its kind: `observers/stock.yaml`, a folder ido
     does not read unless asked, is where a new user puts an observer. `read`: the files
-    the catalog was loaded from."""
+    the catalog was loaded from; `replaced`: folders the command read others in place of."""
     declares = re.compile(rf"^kind:\s*{kind}\s*$", re.MULTILINE)
     try:
         found = sorted(
             f
-            for f in base.glob(f"*/{name}.y*ml")
-            if not f.parent.name.startswith(".")
+            for f in base.glob(f"*/{name}.*")
+            if named_yaml(f)  # (`stock.YAML` too)
+            and not f.parent.name.startswith(".")
+            and f.is_file()
             and f.resolve() not in read
             and declares.search(f.read_text(encoding="utf-8", errors="replace"))
         )
@@ -536,18 +561,15 @@ def _unread(read: set[Path], base: Path, kind: str, name: str) -> str:
     if not found:
         return ""
     folder, home = found[0].parent.name, HOMES.get(kind, "capabilities")
-    if folder == home:  # left out on purpose: `ido replay --policies DIR` reads DIR instead
-        return (
-            f" ({folder}/{found[0].name} is not in the catalog: a replay given other"
-            f" {folder} (--{folder} DIR) needs it in DIR too; else give --catalog {folder})"
-        )
-    return (
-        f" ({folder}/{found[0].name} is not in the catalog: give --catalog {folder}, or move"
-        f" it into {home}/)"
-    )
+    unread = f"{folder}/{found[0].name} is not in the catalog"
+    if folder in replaced:
+        return f" ({unread}: {replaced[folder]})"
+    if folder == home:
+        return f" ({unread}: give --catalog {folder})"
+    return f" ({unread}: give --catalog {folder}, or move it into {home}/)"
 
 
-def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
+def _check_references(catalog: Catalog, base: Path, replaced: Replaced) -> list[Problem]:
     problems: list[Problem] = []
 
     def at(resource: Resource, path: FieldPath, message: str) -> None:
@@ -562,7 +584,11 @@ def _check_references(catalog: Catalog, base: Path) -> list[Problem]:
         hint = f"; known: {', '.join(known)}" if known else f"; no {kind} is loaded"
         if not read:
             read.update(origin.file.resolve() for origin in catalog.origins.values())
-        at(resource, path, f"{kind} '{name}' not found{hint}{_unread(read, base, kind, name)}")
+        at(
+            resource,
+            path,
+            f"{kind} '{name}' not found{hint}{_unread(read, base, kind, name, replaced)}",
+        )
 
     for intent in catalog.intents.values():
         for i, name in enumerate(intent.spec.policies):
@@ -870,7 +896,7 @@ def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
         else:
             message = _scope_problem(resource, path, condition.variables)
             if message is None and "rules" in path:
-                message, below = _unknown_key(text)
+                message, below = _unknown_key(condition)
         if message is not None:
             origin = catalog.origins[(resource.kind, resource.name)]
             line = origin.line_of(path) + below
@@ -887,12 +913,13 @@ KEYS = {
 an intent's spec without `given`, and its name)."""
 
 
-def _unknown_key(text: str) -> tuple[str | None, int]:
+def _unknown_key(condition: Condition) -> tuple[str | None, int]:
     """What a rule's condition reads of `capability`, `plan` or `intent` that they never
     have (`capability.provder`), if anything, and the line of the condition it is on (0
     for its first): such a read fails every evaluation, so a deny or require_approval rule
     fired for everything and a prefer or avoid rule never."""
-    for variable, key, start in keys_read(text):
+    text = condition.source
+    for variable, key, start in condition.keys:
         known = KEYS[variable]
         if key not in known:
             guess = did_you_mean(key, known)

@@ -1,6 +1,6 @@
 """Text shown to people that came from elsewhere (a provider's error, a model's words, a
-rule's message): what a terminal would act on, written out so that it cannot; and lists
-of names that may run to hundreds, cut short."""
+rule's message): what a terminal would act on, written out so that it cannot; lists of
+names that may run to hundreds, cut short; and things counted."""
 
 from __future__ import annotations
 
@@ -51,6 +51,13 @@ def some(names: Sequence[str], shown: int, counted: bool = False) -> str:
         return ", ".join(names)
     first = ", ".join(names[:shown])
     return f"{first} and {len(names) - shown} more" if counted else f"{first}, …"
+
+
+def counted(count: float, one: str, many: str | None = None) -> str:
+    """`count` things in words, the noun agreeing: 1 state, 200,000 states, 2.5 seconds,
+    2 policies (`many`, where adding an s will not do)."""
+    number = f"{count:,}" if isinstance(count, int) else f"{count:,g}"
+    return f"{number} {one if count == 1 else many or one + 's'}"
 
 
 def did_you_mean(word: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:

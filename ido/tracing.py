@@ -51,6 +51,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCod
 
 from ido.errors import IdoError
 from ido.journal import shown_cost
+from ido.model.resources import HEADER_NAME, HEADER_NAME_WORDS
 from ido.runtime.tracecontext import perform_place, span_id, trace_id
 from ido.secrets import mask_all, masked_url, url_credentials
 
@@ -147,7 +148,6 @@ HEADER_VARIABLES = (
     "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
     "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
 )
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP token
 _HEADER_VALUE = re.compile(r"[ !#-+\--:<-\[\]-~]*")  # what the SDK takes (no `"`, `;`, `\`)
 
 
@@ -158,10 +158,10 @@ def _check_headers(name: str, text: str) -> None:
     pairs = [pair for pair in text.split(",") if pair.strip()]
     for place, pair in enumerate(pairs, start=1):
         key, sep, value = pair.partition("=")
-        if not sep or not _HEADER_NAME.fullmatch(key.strip()):
+        if not sep or not HEADER_NAME.fullmatch(key.strip()):
             raise TelemetryConfigError(
                 f"{name}: pair {place} of {len(pairs)} is not NAME=VALUE with NAME a header "
-                "name (letters, digits and !#$%&'*+-.^_`|~; no spaces)"
+                f"name ({HEADER_NAME_WORDS}; no spaces)"
             )
         decoded = unquote(value.strip())
         if not _HEADER_VALUE.fullmatch(value.strip()) or not all(

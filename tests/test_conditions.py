@@ -21,15 +21,27 @@ from ido.conditions import VARIABLES, ConditionError, Verdict, compile_condition
         ("state.x == 'a", "at: ''a': a string's quote is not closed (column 12)"),
         ("state.x and state.y", "mismatched input 'and' expecting <EOF>: CEL writes and as &&"),
         ("state.x ==", "mismatched input '<EOF>' expecting a value (column 11)"),
+        ("not state.x", "mismatched input 'state' expecting <EOF>: CEL writes not as ! (column 5)"),
+        ("state.x &&\n  not state.y", "expecting <EOF>: CEL writes not as ! (line 2"),
+        ("not(state.x)", "undeclared reference to 'not'; conditions may use state, intent, "),
     ],
 )
 def test_a_newcomer_s_syntax_slip_is_told_in_words(source: str, said: str) -> None:
-    """`=` for `==`, a quote not closed, `and` for `&&`: CEL's parser said "token
-    recognition error" and listed the tokens it expected (`{'[', '{', …, IDENTIFIER}`)."""
+    """`=` for `==`, a quote not closed, `and` for `&&`, `not` for `!`: CEL's parser said
+    "token recognition error" and listed the tokens it expected (`{'[', '{', …,
+    IDENTIFIER}`); `not state.x` said only "mismatched input 'state'"."""
     with pytest.raises(ConditionError) as info:
         compile_condition(source)
     assert said in str(info.value), str(info.value)
     assert "IDENTIFIER" not in str(info.value)
+    assert ("CEL writes not as !" in str(info.value)) == ("not" in source)
+
+
+def test_a_name_ending_in_not_is_no_slip() -> None:
+    """`knot state.x` is a name CEL does not expect there, not a `not`."""
+    with pytest.raises(ConditionError) as info:
+        compile_condition("knot state.x")
+    assert "CEL writes not" not in str(info.value)
 
 
 def test_a_boolean_expression_over_state_compiles_and_evaluates() -> None:
@@ -109,6 +121,33 @@ def test_each_declared_variable_may_be_used(variable: str) -> None:
     """Every one of the five declared variables compiles in a condition."""
     condition = compile_condition(f"has({variable}.x)")
     assert condition.evaluate({variable: {"x": 1}}).holds
+
+
+@pytest.mark.parametrize(
+    ("source", "keys"),
+    [
+        (
+            "capability.provder == 'x' && plan.cost > 1.0",
+            [("capability", "provder"), ("plan", "cost")],
+        ),
+        (
+            "capability.tags.exists(plan, plan.x == 'a') && intent . name == ''",
+            [("capability", "tags"), ("intent", "name")],
+        ),
+        (
+            "has(capability.effects. plan.paid) && 'plan.x' != state.plan.x",
+            [("capability", "effects")],
+        ),
+    ],
+)
+def test_the_keys_read_are_those_of_the_variables_read(
+    source: str, keys: list[tuple[str, str]]
+) -> None:
+    """The keys of `capability`, `plan` and `intent` a condition reads are found with its
+    variables, in one pass: read apart, `x. plan.y` was a key of plan, though no variable."""
+    condition = compile_condition(source)
+    assert [(variable, key) for variable, key, _ in condition.keys] == keys
+    assert {variable for variable, _, _ in condition.keys} <= condition.variables
 
 
 @pytest.mark.parametrize(

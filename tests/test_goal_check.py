@@ -59,6 +59,17 @@ def test_facts_set_given_output_or_observed_are_not_warned_of(tmp_path: Path) ->
     assert warnings(tmp_path, observed) == []
 
 
+def test_a_misspelt_fact_beside_a_given_one_is_warned_of(tmp_path: Path) -> None:
+    """With `given: {order: {id: …}}`, as nearly every intent has, anything under `order`
+    counted as given, so `state.order.payed` or `state.order.regoin` passed without a
+    word."""
+    spec = "  given: {order: {id: '1042', region: eu}}\n  goal: ['state.order.regoin == \"eu\"']\n"
+    assert warnings(tmp_path, spec) == [
+        "morning.yaml:6: spec.goal[0]: the goal reads order.regoin, which no capability sets"
+        " and the intent does not give; did you mean 'order.region'?"
+    ]
+
+
 def test_validate_prints_the_warning_and_still_passes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

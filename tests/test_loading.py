@@ -237,6 +237,26 @@ def test_a_kind_written_in_another_case_is_told_its_spelling(tmp_path: Path) -> 
     )
 
 
+@pytest.mark.parametrize(
+    ("written", "allowed", "guess"),
+    [
+        ("capability", ["Intent", "Capability"], "did you mean 'Capability'?"),
+        ("Capabilty", ["Intent", "Capability"], "did you mean 'Capability'?"),
+        ("get", ["GET", "POST"], "did you mean 'GET'?"),
+        ("automatic", ["auto", "propose"], "did you mean 'auto'?"),
+        ("Action", ["Intent", "Capability"], None),
+    ],
+)
+def test_a_kind_and_a_value_are_guessed_at_alike(
+    written: str, allowed: list[str], guess: str | None
+) -> None:
+    """A kind and a value of a few allowed ones (`mode`, `method`) guessed at the word
+    meant by two copies of the same lines: one `_guess` now, the case first."""
+    from ido.loading import _guess
+
+    assert _guess(written, allowed) == guess
+
+
 def test_a_spec_key_left_at_the_top_is_told_to_go_under_spec(tmp_path: Path) -> None:
     """`requires:` not indented is a key of the resource, not of its spec."""
     write(tmp_path, "charge.yaml", CAPABILITY + "requires: []\n")
@@ -549,6 +569,17 @@ def test_a_key_read_under_a_block_condition_is_told_at_its_own_line(tmp_path: Pa
     assert problem.line == 10 and "capability has no key 'regoin'" in problem.message
 
 
+def test_a_field_named_like_a_variable_after_a_spaced_dot_is_no_key_read(
+    tmp_path: Path,
+) -> None:
+    """`capability.effects. plan.paid` reads a field of the effects, as the variables read
+    say: the keys were read apart, with another test of "a field of something", and told
+    `plan has no key 'paid'`."""
+    when = '"has(capability.effects. plan.paid)"'
+    write(tmp_path, "residency.yaml", POLICY.replace("\"capability.region != 'eu'\"", when))
+    assert load_catalog([tmp_path], base=tmp_path).policies["residency"]
+
+
 @pytest.mark.parametrize(
     ("file", "text", "told"),
     [
@@ -721,6 +752,43 @@ def test_a_yaml_resource_in_a_file_of_another_name_given_by_name_loads(tmp_path:
     named = write(tmp_path, "charge.txt", CAPABILITY)
     catalog = load_catalog([named], base=tmp_path)
     assert "charge" in catalog.capabilities
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "told"),
+    [
+        (
+            "pay-order",
+            INTENT.replace("max_cost", "max_cots").replace("policies: [residency]", ""),
+            "unknown key 'max_cots'; did you mean 'max_cost'?",
+        ),
+        ("charge.txt", CAPABILITY.replace("provider", "provdier"), "unknown key 'provdier'"),
+        ("caps.txt", CAPABILITY, "name 'charge' must equal the file name 'caps'"),
+    ],
+)
+def test_a_resource_in_a_file_of_another_name_is_told_its_own_problems(
+    tmp_path: Path, name: str, text: str, told: str
+) -> None:
+    """A resource in a file not named .yaml (an intent `other/ship-order`, `caps.txt`) that
+    does not load is told why, not only that resources live in .yaml files: its typo
+    `max_cots` was hidden behind "not a YAML resource"."""
+    named = write(tmp_path, name, text)
+    with pytest.raises(LoadError) as info:
+        load_catalog([named], base=tmp_path)
+    messages = [problem.message for problem in info.value.problems]
+    assert any(told in message for message in messages), messages
+    assert not any("not a YAML resource" in message for message in messages), messages
+
+
+def test_a_text_file_that_yaml_cannot_read_is_told_it_is_not_yaml(tmp_path: Path) -> None:
+    """Notes that are no YAML at all (`notes.txt`) are told as no resource, not as a YAML
+    syntax error."""
+    notes = write(tmp_path, "notes.txt", "key: value: more\n")
+    with pytest.raises(LoadError) as info:
+        load_catalog([notes], base=tmp_path)
+    assert only(info.value.problems).message == (
+        "a .txt file, not a YAML resource: resources live in .yaml and .yml files"
+    )
 
 
 def test_the_api_version_must_be_ido_v1(tmp_path: Path) -> None:
@@ -1036,6 +1104,39 @@ def test_a_file_of_another_kind_named_like_a_missing_resource_is_no_hint(
     assert spare.message.endswith(
         "(drafts/spare.yaml is not in the catalog: give --catalog drafts, or move it into"
         " policies/)"
+    )
+
+
+def test_a_missing_resource_in_its_own_folder_is_told_to_give_that_folder(
+    tmp_path: Path,
+) -> None:
+    """An intent checked alone (`ido validate other/pay-order.yaml`) whose policy lies in
+    policies/ was told of a replay and its flags (`a replay given other policies
+    (--policies DIR) needs it in DIR too`), where no replay was run; the file, named in
+    capitals (`residency.YAML`, read since ido reads such files), was not found at all."""
+    write(tmp_path, "policies/residency.YAML", POLICY)
+    intent = write(tmp_path, "other/pay-order.yaml", INTENT)
+    with pytest.raises(LoadError) as info:
+        load_catalog([intent], base=tmp_path)
+    assert only(info.value.problems).message == (
+        "Policy 'residency' not found; no Policy is loaded (policies/residency.YAML is not in"
+        " the catalog: give --catalog policies)"
+    )
+
+
+def test_a_missing_resource_in_a_folder_the_command_replaced_is_told_as_it_says(
+    tmp_path: Path,
+) -> None:
+    """A command that reads another folder in place of one of the project's (`ido replay
+    --policies DIR`) says what a resource found in that one needs."""
+    write(tmp_path, "policies/residency.yaml", POLICY)
+    intent = write(tmp_path, "intents/pay-order.yaml", INTENT)
+    replaced = {"policies": "a replay given other policies (--policies DIR) needs it in DIR too"}
+    with pytest.raises(LoadError) as info:
+        load_catalog([intent], base=tmp_path, replaced=replaced)
+    assert only(info.value.problems).message == (
+        "Policy 'residency' not found; no Policy is loaded (policies/residency.yaml is not in"
+        " the catalog: a replay given other policies (--policies DIR) needs it in DIR too)"
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ido.text import did_you_mean, some
+from ido.text import counted, did_you_mean, some
 
 
 def test_did_you_mean_names_the_closest_known_word() -> None:
@@ -24,3 +24,13 @@ def test_a_long_list_of_names_is_cut_short_counted_or_marked() -> None:
     assert some(["a", "b"], 2) == "a, b"
     assert some(["a", "b", "c"], 2) == "a, b, …"
     assert some(["a", "b", "c"], 2, counted=True) == "a, b and 1 more"
+
+
+def test_things_counted_agree_with_their_number() -> None:
+    """One way to count things in words, where the planners each had their own (`1 state`,
+    `1 deterministic second`): whole numbers with thousands marked, others as written."""
+    assert counted(1, "state") == "1 state"
+    assert counted(200_000, "state") == "200,000 states"
+    assert counted(1.0, "deterministic second") == "1 deterministic second"
+    assert counted(2.5, "second") == "2.5 seconds"
+    assert counted(0, "policy", "policies") == "0 policies"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -288,6 +289,17 @@ def test_headers_the_sdk_would_drop_are_refused_without_their_values(
     with pytest.raises(TelemetryConfigError, match=message) as info:
         settings({**otlp, name: headers})
     assert "sec" not in str(info.value)
+
+
+def test_the_exporter_takes_the_header_names_a_binding_takes() -> None:
+    """One pattern of header names for bindings and the OTLP exporter, written once: two
+    copies could come to differ."""
+    from ido.model import resources
+
+    assert tracing.HEADER_NAME is resources.HEADER_NAME
+    otlp = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_HEADERS": "x@y=1"}
+    with pytest.raises(TelemetryConfigError, match=re.escape(resources.HEADER_NAME_WORDS)):
+        settings(otlp)
 
 
 def test_headers_no_exporter_reads_are_not_checked() -> None:

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import InitErrorDetails
 
 from ido.model.durations import Duration, format_duration
-from ido.planner.types import SEARCH_STATES, SOLVE_TIME
+from ido.planner.types import ALTERNATIVES, MOST_ALTERNATIVES, SEARCH_STATES, SOLVE_TIME
 from ido.state import overlaps
 from ido.text import acts
 
@@ -45,18 +45,19 @@ def _secret_references(value: Any) -> Any:
 Templated = AfterValidator(_secret_references)
 
 
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP token (RFC 9110)
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""A header name: an HTTP token (RFC 9110), in bindings and in the OTLP exporter's headers."""
+HEADER_NAME_WORDS = "letters, digits and !#$%&'*+-.^_`|~"
+"""`HEADER_NAME` in words."""
 
 
 def _header_names(headers: dict[str, str]) -> dict[str, str]:
     """Refuse a header name HTTP cannot carry: `X-${env:TEAM}` loaded (names are not
     substituted) and every call failed, `Invalid header name`."""
     for name in headers:
-        if not _HEADER_NAME.fullmatch(name):
+        if not HEADER_NAME.fullmatch(name):
             said = "; ${env:NAME} is substituted in header values only" if "${" in name else ""
-            raise ValueError(
-                f"{name!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~){said}"
-            )
+            raise ValueError(f"{name!r} is not a header name ({HEADER_NAME_WORDS}){said}")
     return headers
 
 
@@ -310,9 +311,9 @@ class Limits(Strict):
         "(planner search, and cpsat's fallback search).",
     )
     alternatives: int = Field(
-        default=3,
+        default=ALTERNATIVES,
         ge=0,
-        le=20,
+        le=MOST_ALTERNATIVES,
         description="Alternative plans each decision works out and records, a solve each at "
         "most; 0 spares their time when a plan is wanted fast (for hybrid, the options its "
         "model chooses among beside the solver's best).",

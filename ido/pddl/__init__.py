@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ido.errors import PddlError, WriteError, writing
-from ido.loading import Catalog, load_documents
+from ido.loading import Catalog, load_documents, named_yaml
 from ido.model.resources import MOST_STEPS
 from ido.pddl.convert import rounded_costs, to_resources
 from ido.pddl.ground import GroundTask, ground
@@ -128,7 +128,7 @@ def _refuse_another_import(cap_file: Path) -> None:
     catalog would not validate, nor plan either problem."""
     folder = cap_file.parent
     try:
-        others = sorted(f for f in folder.glob("*.yaml") if f.name != cap_file.name)
+        others = sorted(f for f in folder.iterdir() if named_yaml(f) and f.name != cap_file.name)
     except OSError:
         return  # a folder that cannot be read is said when the import writes to it
     for other in others:

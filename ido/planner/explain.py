@@ -274,6 +274,7 @@ def infeasible(
             ways.append(Way(element, plan, words))
     messages = [way.words for way in ways]
     lifts = [e for e in single if e not in METRICS]
+    told = False  # whether the rules' denials are said, failing closed with them
     if lifts and not messages:
         loose = _limits_way(task, relax, limits)
         if loose is not None:  # the ways the rules leave break several limits, not one alone
@@ -281,32 +282,21 @@ def infeasible(
             ways.append(loose)
         else:
             goals = ", ".join(f"'{g}'" for g in task.goal)
-            closed = failing_closed(task)
             denials = "; ".join(
-                rule_words(rule, relax.rules[rule]).denies + closed.get(rule, "") for rule in lifts
+                rule_words(rule, relax.rules[rule]).denies + failing_closed(task, rule)
+                for rule in lifts
             )
             messages.append(f"no plan reaches {goals}: every way there is ruled out: {denials}")
+            told = True
     for rule in lifts:
         found = relax.solve(frozenset({rule}))
         assert found is not None
-        words = f"or {rule_way(rule, relax.rules[rule], found.plan)}{_closed_way(task, rule)}"
+        closed = failing_closed(task, rule, way_out=True, told=told)
+        words = f"or {rule_way(rule, relax.rules[rule], found.plan)}{closed}"
         messages.append(words)
         ways.append(Way(rule, found.plan, words))
     why = Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways))
     return _or_more_steps(task, grounded, why) if longer else why
-
-
-def _closed_way(task: Task, rule: str) -> str:
-    """What to add where a reason names `rule` as a way out, when every capability it
-    denies it denied only because it could not be evaluated: "lift rule sanctions/…" sent
-    people to lift a sanctions rule whose real cause was a fact missing from the state."""
-    errors = [d.error for d in task.denied if d.rule == rule]
-    if not errors or None in errors:
-        return ""
-    return (
-        f" (it could not be evaluated, and denies failing closed: {errors[0]}; "
-        "give the state the facts it reads)"
-    )
 
 
 def _limits_way(task: Task, relax: _Relaxer, limits: list[str]) -> Way | None:
@@ -405,24 +395,28 @@ def denying(task: Task) -> dict[str, list[str]]:
     return rules
 
 
-def failing_closed(task: Task) -> dict[str, str]:
-    """Per deny rule that could not be evaluated for some capability it denied, words that
-    say so: "policy guard/healthy denies extract" read as if the source were unhealthy,
-    where the observer that reports it was down and the rule failed closed."""
-    closed: dict[str, list[str]] = {}
-    for d in task.denied:
-        for rule in d.unevaluated:
-            closed.setdefault(rule, []).append(d.action.name)
-    rules = denying(task)
-    return {
-        rule: (
-            " (it could not be evaluated, and fails closed)"
-            if len(names) == len(rules.get(rule, []))
-            else f" (failing closed for {some(names, NAMES_SHOWN, counted=True)}: it could "
-            "not be evaluated)"
-        )
-        for rule, names in closed.items()
-    }
+def failing_closed(task: Task, rule: str, *, way_out: bool = False, told: bool = False) -> str:
+    """What to add where a reason names the deny rule `rule`, when it could not be evaluated
+    for some capability it denied: "policy guard/healthy denies extract" read as if the
+    source were unhealthy, where the observer that reports it was down and the rule failed
+    closed. Its way out ("lift rule …", `way_out`) says what to do instead, when it denied
+    only failing closed (lifting a sanctions rule is seldom the way when a fact is
+    missing), and why only where the denial was not `told` in the same reason."""
+    closed = [d for d in task.denied if rule in d.unevaluated]
+    if not closed:
+        return ""
+    errors = [d.error for d in closed if d.rule == rule and d.error is not None]
+    error = f": {errors[0]}" if errors else ""
+    every = len(closed) == len(denying(task).get(rule, []))
+    if way_out and not every:
+        return ""
+    if way_out:
+        why = "" if told else f"it could not be evaluated, and denies failing closed{error}; "
+        return f" ({why}give the state the facts it reads)"
+    if every:
+        return f" (it could not be evaluated, and fails closed{error})"
+    names = some([d.action.name for d in closed], NAMES_SHOWN, counted=True)
+    return f" (failing closed for {names}: it could not be evaluated{error})"
 
 
 def lifting(task: Task, lifted: frozenset[str]) -> Task:

@@ -61,6 +61,7 @@ from ido.planner.successors import (
     compile_check,
 )
 from ido.planner.types import Plan, Task, units
+from ido.text import counted
 
 
 class _Label(NamedTuple):
@@ -307,7 +308,7 @@ class AStarSearch:
                     return Solution(Plan(steps), True, limit)
                 if expanded >= max_states:
                     heapq.heappush(frontier, entry)  # not expanded: going on starts with it
-                    raise SearchGaveUp(f"expanded {_many(expanded, 'state')}", self)
+                    raise SearchGaveUp(f"expanded {counted(expanded, 'state')}", self)
                 if expanded == PAIRS_AFTER and not goal_pairs_reachable(g, self.actions):
                     frontier.clear()  # no two goal values hold together: no plan
                     return None
@@ -351,7 +352,7 @@ class AStarSearch:
                     if compared > max_compared:  # mid-expansion: no going on from here
                         raise SearchGaveUp(
                             f"checked new paths against {max_compared:,} kept paths to the "
-                            f"same states, its budget, in {_many(expanded, 'expansion')}"
+                            f"same states, its budget, in {counted(expanded, 'expansion')}"
                         )
                     # `beats` on the metric and the steps alone, before a label is made (most
                     # states keep one path or none: no generator for those)
@@ -454,8 +455,3 @@ def _bounds(task: Task) -> tuple[float, float, float]:
         math.inf if limits.deadline is None else limits.deadline,
         math.inf if least is None else -math.log(least),
     )
-
-
-def _many(count: int, thing: str) -> str:
-    """`count` things in words, as an error says them: 1 state, 2 states, 200,000 states."""
-    return f"{count:,} {thing}{'' if count == 1 else 's'}"

@@ -96,6 +96,12 @@ class Denied:
 SOLVE_TIME = 10.0
 """CP-SAT's deterministic seconds per solve, by default (`limits.solve_time`)."""
 
+ALTERNATIVES = 3
+"""Alternative plans a decision works out and records, by default (`limits.alternatives`)."""
+
+MOST_ALTERNATIVES = 20
+"""The most alternative plans an intent may ask for (`limits.alternatives`)."""
+
 SEARCH_STATES = 200_000
 """Expansions before the exact search gives up, by default (`limits.search_states`); for
 CP-SAT's fallback too. (The IPC problem driverlog p02 needs about 51,000 expansions: 3.3 s
@@ -113,7 +119,7 @@ class Task:
     limits: Limits = Limits()
     max_steps: int = 20
     denied: tuple[Denied, ...] = ()
-    alternatives: int = 3
+    alternatives: int = ALTERNATIVES
     time_limit: float = SOLVE_TIME
     """CP-SAT's deterministic time limit per solve (`limits.solve_time`)."""
     search_states: int = SEARCH_STATES

@@ -460,8 +460,9 @@ class RecordedWorld(SimulatedWorld):
         """A recorded call's outcome, latency and whether its effects apply, given the
         time this call may take."""
         if r.cut:
-            # The recording's deadline stopped it: how it would have ended is not known,
-            # so it is taken to run out of whatever time it is given here too.
+            # It ran out of its time with its outcome unknown (the run's deadline stopped it,
+            # or its own timeout did and a person was asked whether to make it again): how
+            # it would have ended is not known, so it runs out of the time it is given here.
             limit = r.duration if timeout is None else timeout
             return timed_out_call(limit), limit, False
         if timeout is not None and r.duration > timeout:  # this run's deadline is nearer

@@ -274,6 +274,22 @@ def test_a_second_problem_is_not_imported_beside_another(tmp_path: Path) -> None
     assert refused.exit_code == 2 and "already holds another import" in refused.output
 
 
+def test_another_import_named_in_capitals_is_seen_too(tmp_path: Path) -> None:
+    """`trip.YAML`, which the catalog reads, was passed over by a look for `*.yaml`: a
+    second problem was written beside it, and its ground actions were declared twice."""
+    runner = CliRunner()
+    domain, out = write(tmp_path, "d.pddl", ROADS), tmp_path / "o"
+    first = write(tmp_path, "p.pddl", TRIP)
+    second = write(tmp_path, "p2.pddl", TRIP.replace("problem trip", "problem trip2"))
+    assert (
+        runner.invoke(app, ["import-pddl", str(domain), str(first), "-o", str(out)]).exit_code == 0
+    )
+    (out / "capabilities" / "trip.yaml").rename(out / "capabilities" / "trip.YAML")
+    refused = runner.invoke(app, ["import-pddl", str(domain), str(second), "-o", str(out)])
+    assert refused.exit_code == 2, refused.output
+    assert "already holds another import" in refused.output and "trip.YAML" in refused.output
+
+
 def test_an_output_in_a_folder_that_may_not_be_looked_into_is_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

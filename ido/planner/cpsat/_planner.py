@@ -37,6 +37,7 @@ from ido.planner.solving import (
     usable,
 )
 from ido.planner.types import Limits, Metric, Plan, Task, Weights
+from ido.text import counted
 
 if TYPE_CHECKING:
     from ido.planner.cpsat._encoding import _Encoding
@@ -280,10 +281,10 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
                 found = min(unproven, key=lambda s: plan_total(s.plan, metric), default=None)
             if found is not None:
                 return found  # the best plan found, recorded as not proven optimal
+            limit = counted(task.time_limit, "deterministic second")
             raise BudgetsSpent(
-                f"CP-SAT reached its time limit ({task.time_limit:g} deterministic "
-                f"second{'' if task.time_limit == 1 else 's'}) "
-                f"without a plan, and the search gave up too (it {stop.spent})"
+                f"CP-SAT reached its time limit ({limit}) without a plan, and the search gave "
+                f"up too (it {stop.spent})"
             ) from None
         self._searched = True
         return answer
