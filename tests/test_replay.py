@@ -1196,11 +1196,6 @@ def test_a_rejected_capability_removed_since_the_run_is_said_to_be_gone(project:
     ) in out, out
 
 
-@pytest.mark.xfail(
-    reason="ido/cli/replay.py is to pass load_catalog(replaced={'policies': …}) when "
-    "--policies is given (the loader no longer guesses a replay from where a file lies)",
-    strict=True,
-)
 def test_a_policy_left_out_by_policies_is_not_said_to_belong_in_policies(project: Path) -> None:
     """The intent in intents/ names residency, which --policies lacks: the error said
     "policies/residency.yaml is not in the catalog: give --catalog policies, or move it

@@ -223,11 +223,6 @@ def _check_format(fmt: str, allowed: tuple[str, ...], param_hint: str = "--forma
         )
 
 
-def _counted(count: int, one: str, many: str | None = None) -> str:
-    """`count` things in words: 1 scenario, 2 scenarios, 0 scenarios."""
-    return f"{count} {one if count == 1 else many or one + 's'}"
-
-
 def _check_out_file(path: Path, hint: str, journal: Path) -> None:
     """A usage error, before any work, for an output file that cannot be: a folder, in a
     folder that does not exist, or the journal (`_not_the_journal`); what else stops the

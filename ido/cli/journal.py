@@ -15,12 +15,12 @@ from ido.cli.common import (
     SQLITE_MOST,
     JournalOpt,
     _check_format,
-    _counted,
     _guard,
     _journal_there,
     _running,
 )
 from ido.errors import NotFoundError
+from ido.text import counted
 
 if TYPE_CHECKING:
     from ido.pruning import Cutoff
@@ -159,9 +159,9 @@ def prune(
         spared = ", but for the newest (it always stays)" if found.spared_newest else ""
         typer.echo(f"no ended run {which}{spared}; nothing pruned")
         return
-    runs = f"{_counted(found.runs, 'run')} {which}"
+    runs = f"{counted(found.runs, 'run')} {which}"
     stay = "would stay" if dry_run else "kept"
-    kept = f"; {_counted(found.kept, 'run')} {stay}" if keep is not None else ""
+    kept = f"; {counted(found.kept, 'run')} {stay}" if keep is not None else ""
     if dry_run:
         typer.echo(
             f"would prune {runs} (from {found.first} to {found.last}; {found.events} "

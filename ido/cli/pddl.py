@@ -11,9 +11,10 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from ido.cli.common import MOST_STEPS, _counted, _guard
+from ido.cli.common import MOST_STEPS, _guard
 from ido.cli.deciding import _decide_once, _planning_to_terminal
 from ido.errors import OutOfBudget, UnsolvableError
+from ido.text import counted
 
 
 def _option_like(path: Path) -> bool:
@@ -145,7 +146,7 @@ def import_pddl(
     if done.rounded is not None:
         typer.echo(f"warning: {problem}: {done.rounded}", err=True)
     typer.echo(
-        f"wrote {_counted(done.actions, 'capability', 'capabilities')} to {done.capabilities}"
+        f"wrote {counted(done.actions, 'capability', 'capabilities')} to {done.capabilities}"
         " and intent "
         f"'{done.intent_name}' to {done.intent}\n"
         f"plan it: cd {out} && ido plan {done.intent_name}"

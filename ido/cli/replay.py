@@ -79,7 +79,8 @@ def replay(
             raise NotFoundError(f"{intent}: no such intent file")
         if not inside(intent, paths):
             paths.append(intent)
-    loaded = load_catalog(paths)
+    words = {"policies": "a replay given other policies (--policies DIR) needs it in DIR too"}
+    loaded = load_catalog(paths, replaced=words if policies is not None else None)
     with SqliteJournal(journal, reading=True) as store:
         run_id = store.resolve(run_ref)
         events, row = store.events(run_id), store.run(run_id)

@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from ido.cli.common import DEFAULT_DIRS, CatalogOpt, _catalog_paths, _counted, _guard, _warn
+from ido.cli.common import DEFAULT_DIRS, CatalogOpt, _catalog_paths, _guard, _warn
 from ido.errors import LoadError, NotFoundError
+from ido.text import counted
 
 
 @_guard
@@ -60,12 +61,12 @@ def validate(
         typer.echo(f"warning: {warning}", err=True)
     counts = ", ".join(
         (
-            _counted(len(loaded.intents), "intent"),
-            _counted(len(loaded.capabilities), "capability", "capabilities"),
-            _counted(len(loaded.policies), "policy", "policies"),
-            _counted(len(loaded.observers), "observer"),
-            _counted(len(loaded.scenarios) + own, "scenario"),
-            _counted(len(loaded.policy_tests), "policy test"),
+            counted(len(loaded.intents), "intent"),
+            counted(len(loaded.capabilities), "capability", "capabilities"),
+            counted(len(loaded.policies), "policy", "policies"),
+            counted(len(loaded.observers), "observer"),
+            counted(len(loaded.scenarios) + own, "scenario"),
+            counted(len(loaded.policy_tests), "policy test"),
         )
     )
-    typer.echo(f"ok: {_counted(len(loaded) + own, 'resource')} ({counts})")
+    typer.echo(f"ok: {counted(len(loaded) + own, 'resource')} ({counts})")
