@@ -3,10 +3,11 @@
 A capability's HTTP URL, headers and JSON body, its shell argv, and an observer's URL and
 headers may name environment variables as `${env:NAME}`. The YAML, the journal, traces and
 reports only ever hold the reference; the value exists in memory for the call, and every
-message, output or error that comes back from any call or observer of a run is masked,
-of every secret the catalog names (`catalog_secrets`), before ido records it; in the data
-the rules read, a secret the call does not use only when long, and only in text
-(`SHORTEST_ELSEWHERE`).
+message or error that comes back from any call or observer of a run is masked, of every
+secret the catalog names (`catalog_secrets`), before ido records it. In the data a call
+gives back (facts the rules read), its own secrets are masked so too, and a secret it does
+not use only when long (`SHORTEST_ELSEWHERE`): inside text, or as a number of its digits;
+a shorter one there is kept, lest a fact that merely equals it (`role: admin`) be lost.
 """
 
 from __future__ import annotations
@@ -239,10 +240,12 @@ class Secrets:
         """`value`, data a call gave back that the rules may read (an observer's facts, an
         output kept in the state), masked: of the secrets this call uses, as `mask`; of
         those only named elsewhere (`named`), the ones of `SHORTEST_ELSEWHERE` characters
-        or more, in its text only. Text (an error, what a process printed) takes `mask`."""
+        or more, in its text, and as a number when all digits (an account number echoed as
+        a JSON number). Text (an error, what a process printed) takes `mask`."""
         elsewhere = self.known() - self.values
         long = [s for s in elsewhere if len(s.strip()) >= SHORTEST_ELSEWHERE]
-        return mask_all(value, self.values, long)
+        numeric = [s for s in long if s.strip().isdigit()]
+        return mask_all(value, [*self.values, *numeric], long)
 
     def excerpt(self, text: str, *, whole: bool) -> str:
         """`text` masked (`mask`), for a message to quote its start; when `text` is the

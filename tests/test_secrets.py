@@ -626,3 +626,15 @@ def test_a_secret_cut_by_the_kept_end_of_an_error_longer_than_it_leaves_no_part(
     outcome = perform(shell, _context(), tmp_path, {"TOKEN": TOKEN})
     assert outcome.error is not None and outcome.error.startswith("exit code 1: yyy")
     assert TOKEN[-11:] not in outcome.error and TOKEN[-4:] not in outcome.error
+
+
+def test_a_long_numeric_secret_named_elsewhere_is_masked_as_a_number_in_facts() -> None:
+    """An account number one capability sends (`${env:ACCT}`), echoed by another call as a
+    JSON number, was kept in its facts, and so in the journal: only the call's own secrets
+    were masked as numbers. A number of 8 digits or more is masked; a short one is kept."""
+    secrets = Secrets({"ACCT": "123456789012", "PIN": "15000"}, named=frozenset({"ACCT", "PIN"}))
+    assert secrets.mask_data({"account": 123456789012, "text": "123456789012", "n": 15000}) == {
+        "account": "***",
+        "text": "***",
+        "n": 15000,
+    }
