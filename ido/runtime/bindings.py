@@ -364,10 +364,10 @@ def _subprocess(argv: list[str], payload: str, ctx: ActionContext, base: Path, u
     ) as process:
         assert process.stdin and process.stdout and process.stderr
         deadline = time.monotonic() + ctx.timeout
-        feed(process.stdin, payload.encode("utf-8", "replace"))
-        out, err = Drain(process.stdout, MAX_OUTPUT + 1), Drain(process.stderr, 0)
         exited: float | None = None  # when the process was first seen to have exited
-        try:
+        try:  # (from the start: Ctrl-C or SIGTERM may land while the pipes are set up)
+            feed(process.stdin, payload.encode("utf-8", "replace"))
+            out, err = Drain(process.stdout, MAX_OUTPUT + 1), Drain(process.stderr, 0)
             while True:
                 left = deadline - time.monotonic()
                 if _ended(process, (out, err), max(0.0, min(stopping.POLL_SECONDS, left))):

@@ -495,3 +495,43 @@ def test_every_binding_s_error_is_cut_the_same_way(project: Path) -> None:
     for outcome in (imported, shell):
         assert outcome.error is not None and len(outcome.error) == bindings.ERROR_CHARS
         assert outcome.error.endswith("…"), outcome.error
+
+
+def test_an_interrupt_while_the_pipes_are_set_up_still_ends_the_step(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM (taken as Ctrl-C) landing after the step's process started but before its
+    output was being read skipped the kill: the `with Popen` then waited on the process
+    for good, and `ido run` hung until the step ended by itself (60 s), one time in about
+    fifteen (`Terminated` is no plain KeyboardInterrupt, which `Popen` waits on for 0.25 s
+    only). The interrupt now kills the step wherever it lands."""
+    import signal
+    import threading
+
+    from ido.runtime.stopping import Terminated
+
+    pidfile = tmp_path / "sh.pid"
+
+    def interrupted(*_: object) -> None:
+        deadline = time.monotonic() + 10
+        while not pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        raise Terminated(signal.SIGTERM)
+
+    monkeypatch.setattr(bindings, "Drain", interrupted)
+    script = f'echo $$ > "{pidfile}"; sleep 60'
+    raised: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            perform(capability({"shell": ["sh", "-c", script]}, "120s"), context(120), project)
+        except BaseException as exc:  # (what reached the caller)
+            raised.append(exc)
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), "the step's process was waited on, not killed"
+    assert [type(e) for e in raised] == [Terminated]
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pidfile.read_text()), 0)
