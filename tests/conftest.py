@@ -15,6 +15,10 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     # test starts would inherit that, so the Ctrl-C tests could not interrupt them. A
     # handler of our own is reset to the default at exec, and Python then installs its own.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) == signal.SIG_IGN:
+    # So does `nohup pytest` with SIGHUP, which ido then keeps ignored as it should: the
+    # test of a closed terminal waited on a run nothing could stop.
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 CAPABILITIES = """\
 apiVersion: ido/v1
