@@ -21,7 +21,7 @@ from ido.approvals import (
     spec_digests,
     specced,
 )
-from ido.conditions import compile_condition
+from ido.conditions import all_hold
 from ido.decide import (
     Decision,
     History,
@@ -130,7 +130,7 @@ def _unworkable(task: Task, plan: Plan, state: Mapping[str, Any]) -> list[str]:
     Not called for a plan with a denied step: every step after it would fail to be told too,
     burying the one reason (a step denied is not an available capability)."""
     problems = []
-    if all(compile_condition(g).evaluate({"state": state}).holds for g in task.goal):
+    if all_hold(task.goal, state):
         problems.append("the goal already holds")  # nothing is left to do
     problems += check_plan(task, plan)
     return problems or needless_steps(task, plan) or undone_steps(task, plan)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -238,6 +238,11 @@ class Condition:
 def compile_condition(source: str) -> Condition:
     """Compile (and cache) a condition; raises ConditionError with CEL's reason."""
     return Condition(source)
+
+
+def all_hold(sources: Iterable[str], state: Any) -> bool:
+    """Whether every condition of `sources` (a goal) holds in `state`."""
+    return all(compile_condition(source).evaluate({"state": state}).holds for source in sources)
 
 
 def _projected(state: Any, paths: tuple[str, ...]) -> Any:

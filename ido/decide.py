@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -177,6 +177,15 @@ def guards_now(
     capability = catalog.capabilities[name]
     hits, _ = capability_hits(rules, state, intent_view(intent), capability, health)
     return hits
+
+
+def denied_now(name: str, hits: Sequence[RuleHit]) -> str | None:
+    """Why capability `name` may not start now, when a `deny` rule of `hits` (`guards_now`)
+    fires for it; None when none does."""
+    for hit in hits:
+        if hit.effect == "deny":
+            return f"{name} now denied by {hit.ref}: {hit.message}"
+    return None
 
 
 def undo_stopped_by(

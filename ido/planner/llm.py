@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from ido.conditions import compile_condition
+from ido.conditions import all_hold, compile_condition
 from ido.model import LlmSettings, format_duration
 from ido.planner import progress
 from ido.planner.explain import alternative_why, constraint_reports
@@ -467,7 +467,7 @@ def _with_log(result: PlanResult, log: _Log) -> PlanResult:
 
 
 def _goal_holds(task: Task) -> bool:
-    return all(compile_condition(g).evaluate({"state": task.state}).holds for g in task.goal)
+    return all_hold(task.goal, task.state)
 
 
 # --- what the model is told ---------------------------------------------------------------

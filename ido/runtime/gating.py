@@ -21,7 +21,7 @@ from ido.approvals import (
     subject,
     verdicts,
 )
-from ido.decide import Decision, guards_now
+from ido.decide import Decision, denied_now, guards_now
 from ido.planner.types import Step
 from ido.policy import rulebook
 from ido.runtime.core import RuntimeCore
@@ -143,9 +143,8 @@ class Gating(RuntimeCore):
         history = self._history(run, run.started + run.waited + decision.elapsed)
         hits = guards_now(intent, self.catalog, name, state, history)
         asked = {(rule, about) for rule, about, _ in decision.approvals}
-        for hit in hits:
-            if hit.effect == "deny":
-                return f"{name} now denied by {hit.ref}: {hit.message}"
+        if (denied := denied_now(name, hits)) is not None:
+            return denied
         for hit in hits:
             if (hit.ref, name) not in asked:
                 return f"{name} now needs approval by {hit.ref}: {hit.message}"

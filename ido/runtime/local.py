@@ -9,7 +9,7 @@ from typing import Any
 
 from ido.approvals import check_answered, expired, rejected, requests, verdicts
 from ido.approved_plan import approved_plan, decide_approved
-from ido.conditions import compile_condition
+from ido.conditions import all_hold
 from ido.decide import Decision
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson, with_lessons
@@ -355,4 +355,4 @@ class LocalRuntime(Executing, Compensating):
 
     @staticmethod
     def _goal_holds(intent: Intent, state: State) -> bool:
-        return all(compile_condition(g).evaluate({"state": state}).holds for g in intent.spec.goal)
+        return all_hold(intent.spec.goal, state)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from ido.approvals import UNKNOWN_PLAN, UNKNOWN_RULE, Given, request_data, subject
-from ido.decide import guards_now
+from ido.decide import denied_now, guards_now
 from ido.errors import ExecutionError, IdoError
 from ido.journal import UNRECORDED
 from ido.model import Capability
@@ -225,9 +225,8 @@ class Settling(Stepping):
             return None
         state = self._observe(run) if state is None else state
         hits = guards_now(intent, self.catalog, name, state, self._history(run, self.clock()))
-        for hit in hits:
-            if hit.effect == "deny":
-                return f"{name} now denied by {hit.ref}: {hit.message}"
+        if (denied := denied_now(name, hits)) is not None:
+            return denied
         approved = {(k[0], k[1], k[4]) for k, v in given.items() if v["approved"]}
         for hit in hits:
             if not approved & {(hit.ref, name, hit.held), (hit.ref, name, "")}:
