@@ -287,14 +287,11 @@ def _asked_for(request: Request | None) -> dict[str, Any]:
     the run), the decision whose plan asked, and that plan's cost (a compensation's: its
     own). An auditor could not tell two approvals of one capability apart, nor for how
     much either was given. None each for a verdict whose request the journal lacks."""
+    fields = ("step", "step_of", "decision", "cost")
     if request is None:
-        return {"step": None, "step_of": None, "decision": None, "cost": None}
-    return {
-        "step": request.step,
-        "step_of": request.step_of,
-        "decision": request.decision,
-        "cost": round(request.cost, 6),  # as recorded, less float noise (1.4100000000000001)
-    }
+        return dict.fromkeys(fields)
+    said = request.to_json()  # (its cost as recorded, less float noise)
+    return {field: said[field] for field in fields}
 
 
 def _asked_words(approval: Mapping[str, Any]) -> str:

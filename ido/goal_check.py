@@ -9,9 +9,8 @@ from typing import Any
 
 from ido.conditions import ConditionError, compile_condition
 from ido.errors import Problem
-from ido.loading import Catalog, problem_at
+from ido.loading import Catalog, intent_specs, problem_at
 from ido.model import Resource
-from ido.model.resources import IntentSpec
 from ido.state import flatten, get_path, overlaps
 from ido.text import did_you_mean
 from ido.yamlsrc import FieldPath
@@ -25,7 +24,7 @@ def check_goals(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
     observers is passed over: they may report any fact."""
     effects = {path for c in catalog.capabilities.values() for path in c.spec.effects}
     outputs = {c.spec.output for c in catalog.capabilities.values() if c.spec.output}
-    for resource, spec, where in _specs(catalog):
+    for resource, spec, where in intent_specs(catalog):
         if spec.observers:
             continue
         known = effects | set(flatten(spec.given))  # (leaves: `order` holds no `order.x`)
@@ -74,15 +73,6 @@ def _not_a_bool(text: str, catalog: Catalog, given: Mapping[str, Any]) -> str | 
 def goal_warnings(catalog: Catalog, base: Path) -> list[Problem]:
     """`check_goals` as problems at their file, line and field."""
     return [problem_at(catalog, r, path, said, base) for r, path, said in check_goals(catalog)]
-
-
-def _specs(catalog: Catalog) -> Iterable[tuple[Resource, IntentSpec, FieldPath]]:
-    """Every intent's spec with where it stands: in intents/, or inline in a scenario."""
-    for intent in catalog.intents.values():
-        yield intent, intent.spec, ("spec",)
-    for scenario in catalog.scenarios.values():
-        if isinstance(scenario.spec.intent, IntentSpec):
-            yield scenario, scenario.spec.intent, ("spec", "intent")
 
 
 def _unset(text: str, known: set[str], outputs: set[str]) -> list[str]:

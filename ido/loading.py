@@ -240,7 +240,7 @@ def check_models(
     the solver. Nothing is asked of the network: litellm's own lists are read from its
     package, not imported. `checked`: intents (by name) told of already, left out."""
     problems: list[Problem] = []
-    for resource, spec, at in _intent_specs(catalog):
+    for resource, spec, at in intent_specs(catalog):
         if resource.kind == "Intent" and resource.name in checked:
             continue
         llm = spec.llm
@@ -257,7 +257,7 @@ def check_ignored(catalog: Catalog, base: Path, *, checked: Collection[str] = ()
     model its author meant to try was never asked. Only warnings: `ido plan --planner llm`
     reads them. `checked`: intents (by name) told of already, left out."""
     warnings = []
-    for resource, spec, at in _intent_specs(catalog):
+    for resource, spec, at in intent_specs(catalog):
         if resource.kind == "Intent" and resource.name in checked:
             continue
         if "llm" in spec.model_fields_set and spec.planner in ("cpsat", "search"):
@@ -278,7 +278,7 @@ def problem_at(
     return Problem(display(origin.file, base), origin.line_of(where), format_path(where), said)
 
 
-def _intent_specs(catalog: Catalog) -> list[tuple[Resource, IntentSpec, FieldPath]]:
+def intent_specs(catalog: Catalog) -> list[tuple[Resource, IntentSpec, FieldPath]]:
     """Every intent's spec with where it stands: in intents/, or inline in a scenario."""
     specs: list[tuple[Resource, IntentSpec, FieldPath]] = [
         (intent, intent.spec, ("spec",)) for intent in catalog.intents.values()
@@ -776,7 +776,6 @@ def _check_expectations(catalog: Catalog, base: Path) -> list[Problem]:
     fire there made the case fail with only "expected [...], fired []")."""
     problems: list[Problem] = []
     for test in catalog.policy_tests.values():
-        origin = catalog.origins[(test.kind, test.name)]
         for i, case in enumerate(test.spec.cases):
             for effect in EFFECTS:
                 for j, ref in enumerate(getattr(case.expect, effect) or ()):
@@ -785,14 +784,7 @@ def _check_expectations(catalog: Catalog, base: Path) -> list[Problem]:
                     )
                     if message is not None:
                         path = ("spec", "cases", i, "expect", effect, j)
-                        problems.append(
-                            Problem(
-                                display(origin.file, base),
-                                origin.line_of(path),
-                                format_path(path),
-                                message,
-                            )
-                        )
+                        problems.append(problem_at(catalog, test, path, message, base))
     return problems
 
 

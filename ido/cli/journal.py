@@ -20,7 +20,6 @@ from ido.cli.common import (
     _running,
 )
 from ido.errors import NotFoundError
-from ido.text import counted
 
 if TYPE_CHECKING:
     from ido.pruning import Cutoff
@@ -136,6 +135,7 @@ def prune(
 
     from ido.pruning import Cutoff, check_archive, survey
     from ido.pruning import prune as remove
+    from ido.text import counted
 
     if before is None and keep is None:  # a prune of every ended run is --before tomorrow
         raise typer.BadParameter("give --before DATE, --keep N or both", param_hint="--before")

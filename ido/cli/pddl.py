@@ -14,7 +14,6 @@ import typer
 from ido.cli.common import MOST_STEPS, _guard
 from ido.cli.deciding import _decide_once, _planning_to_terminal
 from ido.errors import OutOfBudget, UnsolvableError
-from ido.text import counted
 
 
 def _option_like(path: Path) -> bool:
@@ -140,6 +139,7 @@ def import_pddl(
     negative preconditions, equality, action costs; ADL's or, not, imply, exists and forall
     in preconditions and goals; conditional and universal effects)."""
     from ido.pddl import import_pddl as run_import
+    from ido.text import counted
 
     with _grounding(_planning_to_terminal(), problem):
         done = run_import(domain, problem, out, max_steps, force)

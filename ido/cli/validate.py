@@ -10,7 +10,6 @@ import typer
 
 from ido.cli.common import DEFAULT_DIRS, CatalogOpt, _catalog_paths, _guard, _warn
 from ido.errors import LoadError, NotFoundError
-from ido.text import counted
 
 
 @_guard
@@ -28,6 +27,7 @@ def validate(
     from ido.binding_check import check_bindings, check_observer_files
     from ido.loading import check_ignored, check_models, load_catalog
     from ido.scenario.runner import check_own_catalogs, own_catalog
+    from ido.text import counted
 
     if not paths and Path("scenarios").is_dir():
         paths = [*_catalog_paths(catalog), Path("scenarios")]
