@@ -717,6 +717,36 @@ class SqliteJournal:
 
         return self._write(statements, run_id)
 
+    def import_run(
+        self, row: RunRow, events: Sequence[Event], replies: Mapping[str, Mapping[str, Any]]
+    ) -> int:
+        """Copy a run journaled elsewhere (a Temporal workflow's: `ido run --temporal`) in:
+        its row as it stands, the events past this journal's last of the run, and the model
+        replies it paid for. The number of events added."""
+        kept = [(key, _reply(reply)) for key, reply in replies.items()]
+
+        def statements() -> int:
+            self._db.execute(
+                "INSERT INTO runs(id, intent, started_at, recorded_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO NOTHING",
+                (row.id, row.intent, row.started_at, row.recorded_at),
+            )
+            self._db.execute(
+                "UPDATE runs SET ended_at=?, outcome=?, reason=?, cost=?, duration=? WHERE id=?",
+                (row.ended_at, row.outcome, row.reason, row.cost, row.duration, row.id),
+            )
+            last = self._last(row.id)
+            new = [e for e in events if e.seq > last]
+            self._db.executemany(
+                "INSERT INTO events(run_id, seq, at, kind, data) VALUES (?, ?, ?, ?, ?)",
+                [(row.id, e.seq, e.at, e.kind, sorted_json(e.data)) for e in new],
+            )
+            for key, text in kept:
+                self._put(key, text)
+            return len(new)
+
+        return self._write(statements)
+
     @_locked
     def intents(self) -> set[str]:
         """The intents the journal's runs are of: what an `--intent` that matched no run

@@ -23,6 +23,7 @@ from ido.cli.common import (
 )
 from ido.cli.progress import _outcome_lines, _progress, _report
 from ido.cli.telemetry import _telemetry
+from ido.cli.temporal import DEFAULT_NAMESPACE, NamespaceOpt, TemporalOpt
 from ido.errors import IdoError, JournalError, NotFoundError
 
 
@@ -37,14 +38,21 @@ def resume(
             "--quiet", "-q", help="Print only the outcome (with its reason, and how to explain it)."
         ),
     ] = False,
+    temporal: TemporalOpt = None,
+    namespace: NamespaceOpt = DEFAULT_NAMESPACE,
 ) -> None:
     """Continue an interrupted run, or a blocked one once its approvals are answered, from
-    its journal; completed steps are never repeated."""
+    its journal; completed steps are never repeated. With --temporal HOST:PORT, send the
+    verdicts given here to the run's workflow, and wait for it again."""
     from ido.journal import SqliteJournal
     from ido.runtime.local import LocalRuntime
 
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; nothing to resume")
+    if temporal is not None:
+        from ido.cli.temporal import resume_remote
+
+        resume_remote(run_ref, journal, temporal, namespace)
     loaded = _load(catalog, None)
     with _telemetry() as telemetry, SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
