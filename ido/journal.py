@@ -194,6 +194,24 @@ def scenario_of(events: Sequence[Event]) -> Mapping[str, Any] | None:
     return None
 
 
+def temporal_of(events: Sequence[Event]) -> Mapping[str, Any] | None:
+    """Where a run pursued on a Temporal server is (`address`, `task_queue`, `namespace`),
+    for a run imported from there (`ido run --temporal`); None for a run of this journal."""
+    if events and events[0].kind == "run_started":
+        found = events[0].data.get("temporal")
+        return found if isinstance(found, Mapping) else None
+    return None
+
+
+def resume_command(run_id: str, events: Sequence[Event]) -> str:
+    """How to continue the run: `ido resume RUN`, with `--temporal ADDRESS` for a run on a
+    Temporal server (which a local resume must not take over)."""
+    temporal = temporal_of(events)
+    if temporal is None:
+        return f"ido resume {run_id}"
+    return f"ido resume {run_id} --temporal {temporal.get('address')}"
+
+
 def llm_cost(decision: Mapping[str, Any]) -> float:
     """What asking a model cost in a `decided` event's data (0 for the solvers)."""
     return model_calls(decision.get("result", {}).get("solver", {}).get("llm"))[0]
@@ -668,13 +686,15 @@ class SqliteJournal:
     def blocked(self) -> dict[str, list[Event]]:
         """Per blocked run, its approval events (requests and verdicts), in one query. Runs
         of scenarios (`ido scenario run --journal`) are left out: they block in a simulated
-        world, and no verdict could continue them."""
+        world, and no verdict could continue them; so are runs imported from a Temporal
+        server (`ido run --temporal`): their workflow continues them, not this journal."""
         rows = self._db.execute(
             "SELECT e.run_id, e.seq, e.at, e.kind, e.data FROM runs r JOIN events e "
             "ON e.run_id = r.id WHERE r.outcome = 'blocked' AND e.kind IN "
             "('approval_required', 'approval_given', 'approval_rejected') "
             "AND NOT EXISTS (SELECT 1 FROM events s WHERE s.run_id = r.id AND s.seq = 1 "
-            "AND json_extract(s.data, '$.scenario') IS NOT NULL) "
+            "AND (json_extract(s.data, '$.scenario') IS NOT NULL "
+            "OR json_extract(s.data, '$.temporal') IS NOT NULL)) "
             "ORDER BY r.started_at, r.rowid, e.seq"
         ).fetchall()
         found: dict[str, list[Event]] = {}

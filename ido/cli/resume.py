@@ -56,6 +56,7 @@ def resume(
     loaded = _load(catalog, None)
     with _telemetry() as telemetry, SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
+        _not_on_temporal(run_id, store.events(run_id))
         runtime = LocalRuntime(
             loaded,
             store,
@@ -71,6 +72,19 @@ def resume(
         except JournalError as exc:
             raise _left_by(exc, [run_id], store, journal) from None
     _report(report, journal)
+
+
+def _not_on_temporal(run_id: str, events: Any) -> None:
+    """Refuse to carry on here a run a Temporal server pursues: its workflow would go on
+    with it too, and each would perform its steps."""
+    from ido.journal import resume_command, temporal_of
+
+    temporal = temporal_of(events)
+    if temporal is not None:
+        raise IdoError(
+            f"run {run_id} is pursued on the Temporal server at {temporal.get('address')}; "
+            f"continue it there: {resume_command(run_id, events)}"
+        )
 
 
 def _interval(seconds: float) -> float:
@@ -119,6 +133,13 @@ def runner(
 
         def resume(run_id: str) -> bool:
             listener = None if quiet else _named(run_id, store.run(run_id).intent)
+            try:  # its workflow continues it: told once, and not tried again
+                _not_on_temporal(run_id, store.events(run_id))
+            except IdoError as exc:
+                if told.get(run_id) != str(exc):
+                    typer.echo(f"error: {exc}", err=True)
+                told[run_id] = str(exc)
+                return True
             current[:] = [run_id]
             try:
                 runtime = LocalRuntime(

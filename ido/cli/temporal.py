@@ -93,6 +93,7 @@ def run_remote(
         "catalog_digest": catalog_digest(loaded),
         "run_id": run_id,
         "heartbeat": heartbeat,
+        "temporal": {"address": address, "task_queue": task_queue, "namespace": namespace},
     }
 
     async def go() -> tuple[dict[str, Any], list[Any]] | None:

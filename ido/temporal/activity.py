@@ -96,7 +96,8 @@ class Pursuit:
         self.say(f"{'took' if first else 'resumed'} run {run_id} ({name})")
         try:
             if first:
-                report = runtime.run(self.catalog.intents[name])
+                where = {"temporal": task.get("temporal") or {}}  # so a local resume refuses
+                report = runtime.run(self.catalog.intents[name], context=where)
             else:
                 events = journal.events(run_id)
                 now = runtime.clock()

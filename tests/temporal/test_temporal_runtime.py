@@ -161,3 +161,36 @@ def test_an_unreachable_server_is_named_without_a_traceback(tmp_path: Path) -> N
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"cannot reach the Temporal server at {address}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_blocked_run_waits_in_its_workflow_and_goes_on_once_approved_here(
+    tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
+) -> None:
+    """`ido run --temporal` of a run that needs approval says blocked, with its requests
+    in the local journal; `ido approve` answers it there, and `ido resume --temporal` sends
+    the verdict to the workflow, whose next attempt achieves the run. A local resume (or
+    the runner) must not take the run over from its workflow."""
+    queue = _queue()
+    worker = workers(project_copy(tmp_path / "worker"), queue)
+    here = project_copy(tmp_path / "client")
+    address = ["--temporal", temporal_server]
+    done = _ido(here, "run", "fulfil-large-order", *address, "--task-queue", queue)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "blocked: run r" in done.stdout and "needs approval" in done.stdout
+    run_id = done.stdout.split("blocked: run ")[1].split(",")[0]
+    approved = _ido(here, "approve", run_id, "--by", "alice")
+    assert approved.returncode == 0, approved.stderr
+    assert f"ido resume {run_id} --temporal {temporal_server}" in approved.stdout
+    here_too = _ido(here, "resume", run_id)
+    assert here_too.returncode == 2 and "pursued on the Temporal server" in here_too.stderr
+    resumed = _ido(here, "resume", run_id, *address)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"achieved: run {run_id}" in resumed.stdout
+    worker.wait_for(f"resumed run {run_id}")
+    with SqliteJournal(here / ".ido" / "ido.db") as journal:
+        kinds = [e.kind for e in journal.events(run_id)]
+        assert journal.run(run_id).outcome == "achieved"
+    assert kinds.count("approval_given") == 1 and kinds.count("run_resumed") == 1, kinds
+    assert kinds.count("action_finished") == 4, kinds  # each step once, after the approval
+    explained = _ido(here, "explain", run_id)
+    assert "approved by alice" in explained.stdout or "alice" in explained.stdout
