@@ -75,6 +75,7 @@ app.command()(explain.explain)
 app.command()(schema.schema)
 app.command("import-pddl")(pddl.import_pddl)
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(temporal.temporal_app, name="temporal")
 
 
 def main() -> None:

@@ -12,7 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ido.cli.common import CatalogOpt, _guard, _load, _tell
+from ido.cli.common import DEFAULT_JOURNAL, CatalogOpt, JournalOpt, _guard, _load, _tell
+from ido.cli_typer import IdoTyper
+from ido.errors import NotFoundError
 
 TemporalOpt = Annotated[
     str | None,
@@ -136,6 +138,43 @@ def resume_remote(
     ended = asyncio.run(go())
     if ended is not None:
         _ended(run_id, *ended, journal)
+
+
+temporal_app = IdoTyper(
+    help="Runs on a Temporal server (see also ido worker, ido run --temporal).",
+    no_args_is_help=True,
+)
+
+
+@temporal_app.command("pull")
+@_guard
+def pull(
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="The run id (its workflow's id).")],
+    temporal: Annotated[
+        str,
+        typer.Option("--temporal", metavar="HOST:PORT", help="The Temporal server's address."),
+    ],
+    namespace: NamespaceOpt = DEFAULT_NAMESPACE,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+) -> None:
+    """Import a run's events from its workflow into the journal, as they stand (a run
+    started with --no-wait, or one still going)."""
+    from ido.journal import SqliteJournal
+    from ido.temporal import client
+
+    async def go() -> tuple[dict[str, Any] | None, list[Any]]:
+        connection = await client.connect(temporal, namespace)
+        return await client.current(connection.get_workflow_handle(run_id))
+
+    _, ops = asyncio.run(go())
+    if not ops:
+        raise NotFoundError(f"run {run_id} on {temporal} has recorded nothing yet")
+    held, events = client.events_of(run_id, ops)
+    with SqliteJournal(journal) as store:
+        added = store.import_run(held.run(run_id), events, held.replies())
+    row = held.run(run_id)
+    state = row.outcome or "running (or interrupted)"
+    _tell(f"imported {added} new event(s) of run {run_id}: {state}")
 
 
 def _ended(run_id: str, report: dict[str, Any], ops: list[Any], journal: Path) -> None:

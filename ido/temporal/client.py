@@ -74,6 +74,19 @@ async def outcome(
         await asyncio.sleep(POLL_SECONDS)
 
 
+async def current(handle: WorkflowHandle[Any, Any]) -> tuple[dict[str, Any] | None, list[Op]]:
+    """The run's report (None while it never stopped yet) and its writes, now."""
+    try:
+        described = await handle.describe()
+    except RPCError as exc:
+        raise TemporalError(f"run {handle.id}: {exc}") from None
+    if described.status is not None and described.status.name == "COMPLETED":
+        result: dict[str, Any] = await handle.result()
+        return result, result.pop("ops")
+    held = await journal_of(handle)
+    return held["report"], held["ops"]
+
+
 async def journal_of(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
     """What the workflow holds now (its `journal` query)."""
     try:

@@ -6,6 +6,7 @@ import asyncio
 import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.worker import Worker
@@ -46,6 +47,9 @@ async def serve(
             activity_executor=pool,
             max_concurrent_activities=concurrency,
             workflow_runner=runner,
+            # A workflow task waits this long for the worker that ran the workflow last
+            # before any worker takes it: a dead worker's runs move on sooner (default 5 s).
+            sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
         )
         task = asyncio.current_task()
 

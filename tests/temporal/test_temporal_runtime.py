@@ -77,6 +77,17 @@ def test_the_demo_intent_is_achieved_by_a_worker_and_explained_here(
     replayed = _ido(here, "replay", run_id)
     assert replayed.returncode == 0 and "re-decided the same" in replayed.stdout, replayed.stdout
     assert not (tmp_path / "worker" / ".ido").exists()  # the worker journals to the workflow
+    # Started without waiting: in the local journal once pulled, as the workflow holds it.
+    address = ["--temporal", temporal_server]
+    started = _ido(here, "run", "fulfil-order", *address, "--task-queue", queue, "--no-wait")
+    assert started.returncode == 0, started.stderr
+    later = started.stdout.split("started run ")[1].split()[0]
+    worker.wait_for(f"run {later} (fulfil-order) achieved")
+    pulled = _ido(here, "temporal", "pull", later, *address)
+    assert pulled.returncode == 0, pulled.stderr
+    assert f"run {later}: achieved" in pulled.stdout
+    worker.stop()  # Ctrl-C: the worker leaves cleanly
+    assert worker.process.returncode == 0 and "worker stopped" in worker.log.read_text()
 
 
 def _three_steps(folder: Path) -> Path:
