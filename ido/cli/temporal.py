@@ -104,7 +104,12 @@ def run_remote(
         _tell(f"started run {run_id} ({intent.name}) on {address}, task queue {task_queue}")
         return await client.outcome(handle) if wait else None
 
-    ended = asyncio.run(go())
+    try:
+        ended = asyncio.run(go())
+    except KeyboardInterrupt:  # only the wait stops: the run goes on on the server
+        pull = f"ido temporal pull {run_id} --temporal {address}"
+        _tell(f"stopped waiting; run {run_id} goes on on the server: import it with {pull}")
+        raise
     if ended is not None:
         _ended(run_id, *ended, journal)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from ido.approvals import ready, requests, verdicts, waiting_of
 from ido.errors import IdoError, JournalError
@@ -27,6 +27,9 @@ from ido.state import digest
 from ido.temporal.forwarding import ForwardingJournal, Op
 from ido.temporal.workflow import PURSUE, REFUSED
 
+BENIGN = ApplicationErrorCategory.BENIGN
+"""The failures ido says itself, on one line (`Pursuit.say`): the SDK logs them without
+its traceback. A bug's error still comes with one."""
 SIGNAL_SECONDS = 60.0
 """How long a write waits for the server to accept it before the run stops on it."""
 
@@ -50,7 +53,7 @@ def catalog_digest(catalog: Catalog) -> str:
 
 def refused(message: str) -> ApplicationError:
     """An error the workflow does not try again: it fails the run's workflow with it."""
-    return ApplicationError(message, type=REFUSED, non_retryable=True)
+    return ApplicationError(message, type=REFUSED, non_retryable=True, category=BENIGN)
 
 
 class Pursuit:
@@ -80,13 +83,13 @@ class Pursuit:
 
         run_id, name = str(task["run_id"]), str(task["intent"])
         if task["catalog_digest"] != self.digest:
-            raise refused(
+            raise self._refused(
                 f"intent {name} (run {run_id}) was started with catalog "
                 f"{task['catalog_digest']}, and this worker has {self.digest}: run the "
                 "workers and ido run on the same catalog"
             )
         if name not in self.catalog.intents:
-            raise refused(f"intent {name} is not in this worker's catalog")
+            raise self._refused(f"intent {name} is not in this worker's catalog")
         journal = ForwardingJournal(self._sender(run_id, int(task["attempt"])))
         ops: list[Op] = task["ops"]
         journal.seed(ops)
@@ -106,11 +109,14 @@ class Pursuit:
                     return _blocked(journal, run_id)
                 report = runtime.resume(run_id)
         except JournalError as exc:  # not durable: another attempt resumes from what is
-            raise ApplicationError(str(exc), type="JournalError") from None
+            self.say(f"run {run_id} ({name}) stopped: {exc}")
+            raise ApplicationError(str(exc), type="JournalError", category=BENIGN) from None
         except IdoError as exc:
-            raise refused(f"run {run_id} of intent {name}: {exc}") from None
+            raise self._refused(f"run {run_id} of intent {name}: {exc}") from None
         except KeyboardInterrupt:  # the worker stops: another worker resumes the run
-            raise ApplicationError(f"the worker carrying run {run_id} stopped") from None
+            self.say(f"run {run_id} ({name}) left to another worker")
+            stopped = f"the worker carrying run {run_id} stopped"
+            raise ApplicationError(stopped, category=BENIGN) from None
         finally:
             stop.set()
         self.say(f"run {run_id} ({name}) {report.outcome}")
@@ -118,6 +124,11 @@ class Pursuit:
         if report.outcome == "blocked":
             result.update(_blocked(journal, run_id))
         return result
+
+    def _refused(self, message: str) -> ApplicationError:
+        """Say why a run is refused here, and the error that fails its workflow with it."""
+        self.say(f"refused: {message}")
+        return refused(message)
 
     def _sender(self, run_id: str, attempt: int) -> Callable[[Op], None]:
         """Send a write to the run's workflow, waiting until the server has it."""
