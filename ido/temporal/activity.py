@@ -92,7 +92,10 @@ class Pursuit:
             raise self._refused(f"intent {name} is not in this worker's catalog")
         journal = ForwardingJournal(self._sender(run_id, int(task["attempt"])))
         ops: list[Op] = task["ops"]
-        journal.seed(ops)
+        try:
+            journal.seed(ops)
+        except JournalError as exc:  # the same history again would fail the same way
+            raise self._refused(f"run {run_id} of intent {name}: {exc}") from None
         runtime = LocalRuntime(self.catalog, journal, base=self.base, new_id=lambda _: run_id)
         stop = self._heartbeat()
         first = not ops

@@ -4,6 +4,7 @@ verdicts given locally, and read its journal back (for the local SQLite journal)
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,10 +30,19 @@ async def connect(address: str, namespace: str) -> Client:
     try:
         return await asyncio.wait_for(Client.connect(address, namespace=namespace), CONNECT_SECONDS)
     except (RuntimeError, OSError, TimeoutError, RPCError) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else "no answer"
+        why = _why(str(exc))
         raise TemporalError(
             f"cannot reach the Temporal server at {address} (namespace {namespace}): {why}"
         ) from None
+
+
+def _why(text: str) -> str:
+    """The reason in the SDK's connection error: its OS message (`Connection refused`)
+    when it has one, not the transport's debug text around it."""
+    found = re.search(r'message: "([^"]+)"', text)
+    if found:
+        return found.group(1).lower()
+    return text.splitlines()[0] if text else "no answer"
 
 
 async def start(client: Client, task_queue: str, task: dict[str, Any]) -> WorkflowHandle[Any, Any]:

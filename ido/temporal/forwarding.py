@@ -118,7 +118,20 @@ class ForwardingJournal(MemoryJournal):
 
 
 def apply(journal: MemoryJournal, op: Op) -> None:
-    """Make the write `op` on `journal`."""
+    """Make the write `op` on `journal`; a `JournalError` for one it cannot make (a
+    history written by something else than ido's activity)."""
+    try:
+        _apply(journal, op)
+    except JournalError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        shown = json.dumps(op, default=str)[:200]
+        raise JournalError(
+            f"the Temporal workflow holds a write ido cannot make ({exc!r}): {shown}"
+        ) from None
+
+
+def _apply(journal: MemoryJournal, op: Op) -> None:
     name, args = op
     if name == "append_many":
         run_id, events, replies = args

@@ -62,3 +62,13 @@ def test_a_write_the_server_did_not_take_stops_the_run_and_the_next_resumes_it(
     assert (project / "calls.log").read_text().splitlines() == calls  # no step again
     assert sent[before][0] == "take_over"  # seeding sent nothing
     assert replayed(sent).events("r-t") == seeded.events("r-t")
+
+
+def test_a_write_ido_cannot_make_is_a_journal_error_not_a_traceback() -> None:
+    """A history holding a write no run of it can take (another program's signal) is said
+    as the journal's error, naming the write."""
+    start = ["start_run", ["r-t", "ship-order", "2026-01-01T00:00:00.000+00:00", {}, None]]
+    with pytest.raises(JournalError, match=r"cannot make.*stale"):
+        replayed([start, ["append", ["", "stale", "2026-01-01T00:00:00.000+00:00", {}]]])
+    with pytest.raises(JournalError, match="does not know: drop"):
+        replayed([start, ["drop", []]])

@@ -3,6 +3,7 @@ processes, their journals held by the workflow and imported into the local journ
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
@@ -189,6 +190,7 @@ def test_a_blocked_run_waits_in_its_workflow_and_goes_on_once_approved_here(
     assert done.returncode == 3, done.stdout + done.stderr
     assert "blocked: run r" in done.stdout and "needs approval" in done.stdout
     run_id = done.stdout.split("blocked: run ")[1].split(",")[0]
+    _send_stale_write(temporal_server, run_id)
     approved = _ido(here, "approve", run_id, "--by", "alice")
     assert approved.returncode == 0, approved.stderr
     assert f"ido resume {run_id} --temporal {temporal_server}" in approved.stdout
@@ -204,4 +206,30 @@ def test_a_blocked_run_waits_in_its_workflow_and_goes_on_once_approved_here(
     assert kinds.count("approval_given") == 1 and kinds.count("run_resumed") == 1, kinds
     assert kinds.count("action_finished") == 4, kinds  # each step once, after the approval
     explained = _ido(here, "explain", run_id)
-    assert "approved by alice" in explained.stdout or "alice" in explained.stdout
+    assert "alice" in explained.stdout, explained.stdout
+    assert "stale" not in str(_workflow_ops(temporal_server, run_id))  # dropped
+
+
+STALE = ["append", ["", "stale", "2026-01-01T00:00:00.000+00:00", {}]]
+
+
+def _send_stale_write(address: str, run_id: str) -> None:
+    """A write of an attempt the workflow gave up (a worker only slow, not dead)."""
+    from temporalio.client import Client
+
+    async def send() -> None:
+        client = await Client.connect(address)
+        await client.get_workflow_handle(run_id).signal("record", {"attempt": 0, "op": STALE})
+
+    asyncio.run(send())
+
+
+def _workflow_ops(address: str, run_id: str) -> list[object]:
+    from temporalio.client import Client
+
+    async def ask() -> list[object]:
+        client = await Client.connect(address)
+        result = await client.get_workflow_handle(run_id).result()
+        return list(result["ops"])
+
+    return asyncio.run(ask())
