@@ -683,19 +683,21 @@ class SqliteJournal:
         return replace(row, cost=sum(map(paid_in, events)))
 
     @_locked
-    def blocked(self) -> dict[str, list[Event]]:
+    def blocked(self, temporal: bool = True) -> dict[str, list[Event]]:
         """Per blocked run, its approval events (requests and verdicts), in one query. Runs
         of scenarios (`ido scenario run --journal`) are left out: they block in a simulated
-        world, and no verdict could continue them; so are runs imported from a Temporal
-        server (`ido run --temporal`): their workflow continues them, not this journal."""
+        world, and no verdict could continue them. `temporal=False` leaves out the runs
+        imported from a Temporal server (`ido run --temporal`) too: their workflows
+        continue them, not `ido runner`."""
         rows = self._db.execute(
             "SELECT e.run_id, e.seq, e.at, e.kind, e.data FROM runs r JOIN events e "
             "ON e.run_id = r.id WHERE r.outcome = 'blocked' AND e.kind IN "
             "('approval_required', 'approval_given', 'approval_rejected') "
             "AND NOT EXISTS (SELECT 1 FROM events s WHERE s.run_id = r.id AND s.seq = 1 "
             "AND (json_extract(s.data, '$.scenario') IS NOT NULL "
-            "OR json_extract(s.data, '$.temporal') IS NOT NULL)) "
-            "ORDER BY r.started_at, r.rowid, e.seq"
+            "OR (? AND json_extract(s.data, '$.temporal') IS NOT NULL))) "
+            "ORDER BY r.started_at, r.rowid, e.seq",
+            (not temporal,),
         ).fetchall()
         found: dict[str, list[Event]] = {}
         for r in rows:

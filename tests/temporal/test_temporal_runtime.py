@@ -191,11 +191,15 @@ def test_a_blocked_run_waits_in_its_workflow_and_goes_on_once_approved_here(
     assert "blocked: run r" in done.stdout and "needs approval" in done.stdout
     run_id = done.stdout.split("blocked: run ")[1].split(",")[0]
     _send_stale_write(temporal_server, run_id)
+    listed = _ido(here, "approvals")
+    assert run_id in listed.stdout and "charge-stripe-eu" in listed.stdout, listed.stdout
     approved = _ido(here, "approve", run_id, "--by", "alice")
     assert approved.returncode == 0, approved.stderr
     assert f"ido resume {run_id} --temporal {temporal_server}" in approved.stdout
     here_too = _ido(here, "resume", run_id)
     assert here_too.returncode == 2 and "pursued on the Temporal server" in here_too.stderr
+    runner = _ido(here, "runner", "--once")  # approved, yet not the runner's to continue
+    assert runner.returncode == 0 and run_id not in runner.stdout + runner.stderr, runner.stdout
     resumed = _ido(here, "resume", run_id, *address)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert f"achieved: run {run_id}" in resumed.stdout
