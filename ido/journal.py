@@ -194,6 +194,24 @@ def scenario_of(events: Sequence[Event]) -> Mapping[str, Any] | None:
     return None
 
 
+def temporal_of(events: Sequence[Event]) -> Mapping[str, Any] | None:
+    """Where a run pursued on a Temporal server is (`address`, `task_queue`, `namespace`),
+    for a run imported from there (`ido run --temporal`); None for a run of this journal."""
+    if events and events[0].kind == "run_started":
+        found = events[0].data.get("temporal")
+        return found if isinstance(found, Mapping) else None
+    return None
+
+
+def resume_command(run_id: str, events: Sequence[Event]) -> str:
+    """How to continue the run: `ido resume RUN`, with `--temporal ADDRESS` for a run on a
+    Temporal server (which a local resume must not take over)."""
+    temporal = temporal_of(events)
+    if temporal is None:
+        return f"ido resume {run_id}"
+    return f"ido resume {run_id} --temporal {temporal.get('address')}"
+
+
 def llm_cost(decision: Mapping[str, Any]) -> float:
     """What asking a model cost in a `decided` event's data (0 for the solvers)."""
     return model_calls(decision.get("result", {}).get("solver", {}).get("llm"))[0]
@@ -665,17 +683,21 @@ class SqliteJournal:
         return replace(row, cost=sum(map(paid_in, events)))
 
     @_locked
-    def blocked(self) -> dict[str, list[Event]]:
+    def blocked(self, temporal: bool = True) -> dict[str, list[Event]]:
         """Per blocked run, its approval events (requests and verdicts), in one query. Runs
         of scenarios (`ido scenario run --journal`) are left out: they block in a simulated
-        world, and no verdict could continue them."""
+        world, and no verdict could continue them. `temporal=False` leaves out the runs
+        imported from a Temporal server (`ido run --temporal`) too: their workflows
+        continue them, not `ido runner`."""
         rows = self._db.execute(
             "SELECT e.run_id, e.seq, e.at, e.kind, e.data FROM runs r JOIN events e "
             "ON e.run_id = r.id WHERE r.outcome = 'blocked' AND e.kind IN "
             "('approval_required', 'approval_given', 'approval_rejected') "
             "AND NOT EXISTS (SELECT 1 FROM events s WHERE s.run_id = r.id AND s.seq = 1 "
-            "AND json_extract(s.data, '$.scenario') IS NOT NULL) "
-            "ORDER BY r.started_at, r.rowid, e.seq"
+            "AND (json_extract(s.data, '$.scenario') IS NOT NULL "
+            "OR (? AND json_extract(s.data, '$.temporal') IS NOT NULL))) "
+            "ORDER BY r.started_at, r.rowid, e.seq",
+            (not temporal,),
         ).fetchall()
         found: dict[str, list[Event]] = {}
         for r in rows:
@@ -716,6 +738,36 @@ class SqliteJournal:
             return True
 
         return self._write(statements, run_id)
+
+    def import_run(
+        self, row: RunRow, events: Sequence[Event], replies: Mapping[str, Mapping[str, Any]]
+    ) -> int:
+        """Copy a run journaled elsewhere (a Temporal workflow's: `ido run --temporal`) in:
+        its row as it stands, the events past this journal's last of the run, and the model
+        replies it paid for. The number of events added."""
+        kept = [(key, _reply(reply)) for key, reply in replies.items()]
+
+        def statements() -> int:
+            self._db.execute(
+                "INSERT INTO runs(id, intent, started_at, recorded_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO NOTHING",
+                (row.id, row.intent, row.started_at, row.recorded_at),
+            )
+            self._db.execute(
+                "UPDATE runs SET ended_at=?, outcome=?, reason=?, cost=?, duration=? WHERE id=?",
+                (row.ended_at, row.outcome, row.reason, row.cost, row.duration, row.id),
+            )
+            last = self._last(row.id)
+            new = [e for e in events if e.seq > last]
+            self._db.executemany(
+                "INSERT INTO events(run_id, seq, at, kind, data) VALUES (?, ?, ?, ?, ?)",
+                [(row.id, e.seq, e.at, e.kind, sorted_json(e.data)) for e in new],
+            )
+            for key, text in kept:
+                self._put(key, text)
+            return len(new)
+
+        return self._write(statements)
 
     @_locked
     def intents(self) -> set[str]:

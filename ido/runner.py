@@ -62,7 +62,8 @@ class Runner:
             self._mark, self._prunes = None, prunes
         if self._mark is None:
             self._mark, _ = self.store.approvals_since(-1)
-            candidates = self._watch(self.store.blocked(), now)
+            # (a run on a Temporal server is its workflow's to continue, not the runner's)
+            candidates = self._watch(self.store.blocked(temporal=False), now)
         else:
             self._mark, fresh = self.store.approvals_since(self._mark)
             touched = dict.fromkeys(e.run_id for e in fresh)

@@ -86,6 +86,10 @@ class MemoryJournal:
     def put(self, key: str, reply: Mapping[str, Any]) -> None:
         self._replies[key] = json.loads(json.dumps(reply))
 
+    def replies(self) -> dict[str, Mapping[str, Any]]:
+        """Every model reply kept (the answer cache), by request digest."""
+        return dict(self._replies)
+
     def health(self) -> dict[str, Evidence]:
         return dict(self._health)
 

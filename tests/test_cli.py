@@ -850,6 +850,21 @@ def test_validate_does_not_load_the_solver(project: Path) -> None:
     assert done.stdout.strip() == "False"
 
 
+def test_import_validate_and_a_local_run_do_not_load_temporalio(project: Path) -> None:
+    """temporalio (the Temporal runtime's, ~100 ms to import) is loaded by `--temporal`
+    and `ido worker` alone: not by `import ido`, `ido validate`, nor a local `ido run`."""
+    code = (
+        "import sys; import ido; from typer.testing import CliRunner; from ido.cli import app; "
+        "seen = ['temporalio' in sys.modules]; "
+        "r = CliRunner().invoke(app, ['validate']); assert r.exit_code == 0, r.output; "
+        "seen.append('temporalio' in sys.modules); "
+        "r = CliRunner().invoke(app, ['run', 'ship-order']); assert r.exit_code == 0, r.output; "
+        "print(seen + ['temporalio' in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[False, False, False]", done.stdout + done.stderr
+
+
 def test_the_journal_commands_do_not_load_the_models(project: Path) -> None:
     """`ido approve`, `prune` and the runner open the journal only: it loaded every model
     (pydantic) through the health words, which took its import from ~24 ms to ~110 ms."""

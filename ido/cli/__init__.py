@@ -8,7 +8,19 @@ from typing import Annotated
 
 import typer
 
-from ido.cli import approvals, explain, journal, pddl, plan, replay, resume, run, schema, validate
+from ido.cli import (
+    approvals,
+    explain,
+    journal,
+    pddl,
+    plan,
+    replay,
+    resume,
+    run,
+    schema,
+    temporal,
+    validate,
+)
 from ido.cli.policy import policy_app
 from ido.cli.scenario import scenario_app
 from ido.cli_typer import IdoTyper
@@ -50,6 +62,7 @@ app.command()(plan.plan)
 app.command()(run.run)
 app.command()(resume.resume)
 app.command()(resume.runner)
+app.command()(temporal.worker)
 app.command()(replay.replay)
 app.command()(approvals.approvals)
 app.command()(approvals.approve)
@@ -62,6 +75,7 @@ app.command()(explain.explain)
 app.command()(schema.schema)
 app.command("import-pddl")(pddl.import_pddl)
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(temporal.temporal_app, name="temporal")
 
 
 def main() -> None:

@@ -86,7 +86,7 @@ def _verdict(
         subject,
         verdict_data,
     )
-    from ido.journal import SqliteJournal, scenario_of, stamp
+    from ido.journal import SqliteJournal, resume_command, scenario_of, stamp, temporal_of
     from ido.text import verdict_problem
 
     wrong = verdict_problem(by, comment, rejected=kind == "approval_rejected")
@@ -131,10 +131,11 @@ def _verdict(
         return
     from ido.runner import runner_active
 
-    if runner_active(journal):
+    if runner_active(journal) and temporal_of(events) is None:
         typer.echo(f"the ido runner watching {journal} continues it")
     else:
-        typer.echo(f"continue it with: {_with_journal(f'ido resume {run_id}', journal)}")
+        again = _with_journal(resume_command(run_id, events), journal)
+        typer.echo(f"continue it with: {again}")
 
 
 STEP_HELP = "Only this step's request: its number, or 0 (or 'plan') for the plan as a whole."

@@ -23,6 +23,7 @@ from ido.cli.common import (
 )
 from ido.cli.progress import _outcome_lines, _progress, _report
 from ido.cli.telemetry import _telemetry
+from ido.cli.temporal import DEFAULT_NAMESPACE, NamespaceOpt, TemporalOpt
 from ido.errors import IdoError, JournalError, NotFoundError
 
 
@@ -37,17 +38,25 @@ def resume(
             "--quiet", "-q", help="Print only the outcome (with its reason, and how to explain it)."
         ),
     ] = False,
+    temporal: TemporalOpt = None,
+    namespace: NamespaceOpt = DEFAULT_NAMESPACE,
 ) -> None:
     """Continue an interrupted run, or a blocked one once its approvals are answered, from
-    its journal; completed steps are never repeated."""
+    its journal; completed steps are never repeated. With --temporal HOST:PORT, send the
+    verdicts given here to the run's workflow, and wait for it again."""
     from ido.journal import SqliteJournal
     from ido.runtime.local import LocalRuntime
 
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; nothing to resume")
+    if temporal is not None:
+        from ido.cli.temporal import resume_remote
+
+        resume_remote(run_ref, journal, temporal, namespace)
     loaded = _load(catalog, None)
     with _telemetry() as telemetry, SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
+        _not_on_temporal(run_id, store.events(run_id))
         runtime = LocalRuntime(
             loaded,
             store,
@@ -63,6 +72,19 @@ def resume(
         except JournalError as exc:
             raise _left_by(exc, [run_id], store, journal) from None
     _report(report, journal)
+
+
+def _not_on_temporal(run_id: str, events: Any) -> None:
+    """Refuse to carry on here a run a Temporal server pursues: its workflow would go on
+    with it too, and each would perform its steps."""
+    from ido.journal import resume_command, temporal_of
+
+    temporal = temporal_of(events)
+    if temporal is not None:
+        raise IdoError(
+            f"run {run_id} is pursued on the Temporal server at {temporal.get('address')}; "
+            f"continue it there: {resume_command(run_id, events)}"
+        )
 
 
 def _interval(seconds: float) -> float:
@@ -111,6 +133,13 @@ def runner(
 
         def resume(run_id: str) -> bool:
             listener = None if quiet else _named(run_id, store.run(run_id).intent)
+            try:  # its workflow continues it: told once, and not tried again
+                _not_on_temporal(run_id, store.events(run_id))
+            except IdoError as exc:
+                if told.get(run_id) != str(exc):
+                    typer.echo(f"error: {exc}", err=True)
+                told[run_id] = str(exc)
+                return True
             current[:] = [run_id]
             try:
                 runtime = LocalRuntime(

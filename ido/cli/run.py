@@ -25,6 +25,16 @@ from ido.cli.common import (
 )
 from ido.cli.progress import _ended, _progress, _report
 from ido.cli.telemetry import _check_telemetry, _telemetry
+from ido.cli.temporal import (
+    DEFAULT_HEARTBEAT,
+    DEFAULT_NAMESPACE,
+    DEFAULT_QUEUE,
+    HeartbeatOpt,
+    NamespaceOpt,
+    TaskQueueOpt,
+    TemporalOpt,
+    WaitOpt,
+)
 from ido.errors import JournalError
 from ido.exiting import settle
 from ido.fanout import DEFAULT_CONCURRENCY, dismiss
@@ -55,6 +65,11 @@ def run(
             "--quiet", "-q", help="Print only the outcome (with its reason, and how to explain it)."
         ),
     ] = False,
+    temporal: TemporalOpt = None,
+    task_queue: TaskQueueOpt = DEFAULT_QUEUE,
+    namespace: NamespaceOpt = DEFAULT_NAMESPACE,
+    wait: WaitOpt = True,
+    heartbeat_timeout: HeartbeatOpt = DEFAULT_HEARTBEAT,
     worker: Annotated[bool, typer.Option("--worker", hidden=True)] = False,
     tag_runs: Annotated[bool, typer.Option("--tag-runs", hidden=True)] = False,
 ) -> None:
@@ -62,8 +77,13 @@ def run(
 
     Several intents run side by side (at most --concurrency at once), each its own run in
     the same journal; lines are prefixed with the intent's name. With --processes N they
-    are dealt out to N worker processes as they ask for more.
+    are dealt out to N worker processes as they ask for more. With --temporal HOST:PORT
+    the run is pursued by the workers of a Temporal server (ido worker).
     """
+    if temporal is not None:
+        _run_on_temporal(
+            intents, catalog, journal, temporal, task_queue, namespace, wait, heartbeat_timeout
+        )
     if processes > 1 and len(intents) > 1 and not worker:
         _run_in_processes(intents, catalog, journal, concurrency, processes, quiet)
     dismiss()  # spares started from a glance at the arguments (`ido.fanout`): not needed
@@ -334,3 +354,25 @@ def _run_one(
     finally:
         if runtime.carrying is not None:
             started.append(runtime.carrying)
+
+
+def _run_on_temporal(
+    intents: list[str],
+    catalog: list[Path] | None,
+    journal: Path,
+    address: str,
+    task_queue: str,
+    namespace: str,
+    wait: bool,
+    heartbeat: float,
+) -> None:
+    """`ido run INTENT --temporal HOST:PORT` (`ido.cli.temporal.run_remote`)."""
+    from ido.cli.temporal import run_remote
+    from ido.loading import find_intent
+
+    if len(intents) != 1:
+        raise typer.BadParameter("give one intent with --temporal", param_hint="INTENT")
+    loaded = _load(catalog, intents)
+    intent = find_intent(loaded, intents[0])
+    run_remote(loaded, intent, journal, address, task_queue, namespace, wait, heartbeat)
+    raise typer.Exit(0)  # (no wait: started, and said so)

@@ -1,0 +1,195 @@
+"""`ido worker`, and `ido run` / `ido resume` with `--temporal`: runs on a Temporal server.
+
+Nothing here imports temporalio at module level: `ido run` without `--temporal` must not
+pay for it (`ido.temporal` is its one home)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Annotated, Any
+
+import typer
+
+from ido.cli.common import DEFAULT_JOURNAL, CatalogOpt, JournalOpt, _guard, _load, _tell
+from ido.cli_typer import IdoTyper
+from ido.errors import NotFoundError
+
+TemporalOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--temporal",
+        metavar="HOST:PORT",
+        help="Run on the Temporal server at HOST:PORT, by its workers (ido worker).",
+    ),
+]
+TaskQueueOpt = Annotated[
+    str, typer.Option("--task-queue", help="The Temporal task queue the workers serve.")
+]
+NamespaceOpt = Annotated[str, typer.Option("--namespace", help="The Temporal namespace.")]
+WaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait/--no-wait",
+        help="With --temporal: wait until the run ends or blocks, and import its events "
+        "into the journal.",
+    ),
+]
+HeartbeatOpt = Annotated[
+    float,
+    typer.Option(
+        "--heartbeat-timeout",
+        min=1.0,
+        max=3600.0,
+        help="With --temporal: seconds without a heartbeat before a worker counts as dead "
+        "and another resumes the run.",
+    ),
+]
+DEFAULT_QUEUE = "ido"
+DEFAULT_NAMESPACE = "default"
+DEFAULT_HEARTBEAT = 30.0
+
+
+@_guard
+def worker(
+    temporal: Annotated[
+        str,
+        typer.Option("--temporal", metavar="HOST:PORT", help="The Temporal server's address."),
+    ],
+    catalog: CatalogOpt = None,
+    task_queue: TaskQueueOpt = DEFAULT_QUEUE,
+    namespace: NamespaceOpt = DEFAULT_NAMESPACE,
+    concurrency: Annotated[int, typer.Option(help="Most runs at once.", min=1)] = 4,
+) -> None:
+    """Pursue runs started with ido run --temporal, on this folder's catalog, until
+    interrupted (Ctrl-C): a run it carries then is resumed by another worker."""
+    from ido.temporal.worker import serve
+
+    loaded = _load(catalog, None)
+    asyncio.run(serve(temporal, namespace, task_queue, loaded, Path.cwd(), _tell, concurrency))
+    _tell("worker stopped")
+
+
+def run_remote(
+    loaded: Any,
+    intent: Any,
+    journal: Path,
+    address: str,
+    task_queue: str,
+    namespace: str,
+    wait: bool,
+    heartbeat: float,
+) -> None:
+    """`ido run INTENT --temporal`: start the run's workflow; waiting, import its events
+    when it ends or blocks and say its outcome as `ido run` does."""
+    import time
+
+    from ido.runtime.core import new_run_id
+    from ido.temporal import client
+    from ido.temporal.activity import catalog_digest
+
+    run_id = new_run_id(time.time())
+    task = {
+        "intent": intent.name,
+        "catalog_digest": catalog_digest(loaded),
+        "run_id": run_id,
+        "heartbeat": heartbeat,
+        "temporal": {"address": address, "task_queue": task_queue, "namespace": namespace},
+    }
+
+    async def go() -> tuple[dict[str, Any], list[Any]] | None:
+        connection = await client.connect(address, namespace)
+        handle = await client.start(connection, task_queue, task)
+        _tell(f"started run {run_id} ({intent.name}) on {address}, task queue {task_queue}")
+        return await client.outcome(handle) if wait else None
+
+    try:
+        ended = asyncio.run(go())
+    except KeyboardInterrupt:  # only the wait stops: the run goes on on the server
+        pull = f"ido temporal pull {run_id} --temporal {address}"
+        _tell(f"stopped waiting; run {run_id} goes on on the server: import it with {pull}")
+        raise
+    if ended is not None:
+        _ended(run_id, *ended, journal)
+
+
+def resume_remote(
+    run_ref: str, journal: Path, address: str, namespace: str, wait: bool = True
+) -> None:
+    """`ido resume RUN --temporal`: send the verdicts given locally (`ido approve`,
+    `ido reject`) to the blocked run's workflow and wait for it again."""
+    from ido.journal import SqliteJournal
+    from ido.temporal import client
+
+    with SqliteJournal(journal) as store:
+        run_id = store.resolve(run_ref)
+        local = store.events(run_id)
+
+    async def go() -> tuple[dict[str, Any], list[Any]] | None:
+        connection = await client.connect(address, namespace)
+        handle = connection.get_workflow_handle(run_id)
+        held = await client.journal_of(handle)
+        _, remote = client.events_of(run_id, held["ops"])
+        verdicts = [
+            e
+            for e in local
+            if e.seq > len(remote) and e.kind in ("approval_given", "approval_rejected")
+        ]
+        attempt = await client.answer(handle, verdicts)
+        _tell(f"sent {len(verdicts)} verdict(s) to run {run_id} on {address}")
+        return await client.outcome(handle, attempt) if wait else None
+
+    ended = asyncio.run(go())
+    if ended is not None:
+        _ended(run_id, *ended, journal)
+
+
+temporal_app = IdoTyper(
+    help="Runs on a Temporal server (see also ido worker, ido run --temporal).",
+    no_args_is_help=True,
+)
+
+
+@temporal_app.command("pull")
+@_guard
+def pull(
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="The run id (its workflow's id).")],
+    temporal: Annotated[
+        str,
+        typer.Option("--temporal", metavar="HOST:PORT", help="The Temporal server's address."),
+    ],
+    namespace: NamespaceOpt = DEFAULT_NAMESPACE,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+) -> None:
+    """Import a run's events from its workflow into the journal, as they stand (a run
+    started with --no-wait, or one still going)."""
+    from ido.journal import SqliteJournal
+    from ido.temporal import client
+
+    async def go() -> tuple[dict[str, Any] | None, list[Any]]:
+        connection = await client.connect(temporal, namespace)
+        return await client.current(connection.get_workflow_handle(run_id))
+
+    _, ops = asyncio.run(go())
+    if not ops:
+        raise NotFoundError(f"run {run_id} on {temporal} has recorded nothing yet")
+    held, events = client.events_of(run_id, ops)
+    with SqliteJournal(journal) as store:
+        added = store.import_run(held.run(run_id), events, held.replies())
+    row = held.run(run_id)
+    state = row.outcome or "running (or interrupted)"
+    _tell(f"imported {added} new event(s) of run {run_id}: {state}")
+
+
+def _ended(run_id: str, report: dict[str, Any], ops: list[Any], journal: Path) -> None:
+    """Import the run's events into the local journal, then say its outcome."""
+    from ido.cli.progress import _report
+    from ido.journal import SqliteJournal
+    from ido.temporal.client import events_of
+
+    held, events = events_of(run_id, ops)
+    with SqliteJournal(journal) as store:
+        store.import_run(held.run(run_id), events, held.replies())
+    fields = ("run_id", "outcome", "reason", "cost", "duration")
+    _report(SimpleNamespace(**{f: report.get(f) for f in fields}), journal)

@@ -1,0 +1,175 @@
+"""The activity `pursue`: the local runtime's loop on a worker, journaling to its workflow.
+
+One attempt runs `LocalRuntime.run` (the first) or `LocalRuntime.resume` (the others, and
+after a blocked run's answers) on the worker's catalog, with a `ForwardingJournal` seeded
+with the writes the workflow holds: each write is a signal to the workflow, accepted by the
+server before the write returns. A thread heartbeats while the runtime works, so a worker
+that dies is noticed within the heartbeat timeout and the workflow runs `pursue` again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+
+from ido.approvals import ready, requests, verdicts, waiting_of
+from ido.errors import IdoError, JournalError
+from ido.loading import Catalog
+from ido.state import digest
+from ido.temporal.forwarding import ForwardingJournal, Op
+from ido.temporal.workflow import PURSUE, REFUSED
+
+BENIGN = ApplicationErrorCategory.BENIGN
+"""The failures ido says itself, on one line (`Pursuit.say`): the SDK logs them without
+its traceback. A bug's error still comes with one."""
+SIGNAL_SECONDS = 60.0
+"""How long a write waits for the server to accept it before the run stops on it."""
+
+
+def catalog_digest(catalog: Catalog) -> str:
+    """What the run's decisions depend on in `catalog`: its intents, capabilities,
+    policies and observers as loaded (not where their files lie)."""
+    tables: dict[str, dict[str, Any]] = {
+        "intents": catalog.intents,
+        "capabilities": catalog.capabilities,
+        "policies": catalog.policies,
+        "observers": catalog.observers,
+    }
+    return digest(
+        {
+            kind: {n: r.model_dump(mode="json", by_alias=True) for n, r in sorted(t.items())}
+            for kind, t in tables.items()
+        }
+    )
+
+
+def refused(message: str) -> ApplicationError:
+    """An error the workflow does not try again: it fails the run's workflow with it."""
+    return ApplicationError(message, type=REFUSED, non_retryable=True, category=BENIGN)
+
+
+class Pursuit:
+    """The worker's side of runs: its catalog and folder, and its client and event loop
+    (a threaded activity has no client of its own: the signals are sent on the worker's)."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        base: Path,
+        client: Client,
+        loop: asyncio.AbstractEventLoop,
+        say: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        self.catalog = catalog
+        self.digest = catalog_digest(catalog)
+        self.base = base
+        self.client = client
+        self.loop = loop
+        self.say = say
+
+    @activity.defn(name=PURSUE)
+    def pursue(self, task: dict[str, Any]) -> dict[str, Any]:
+        """Pursue the run of `task` (intent, catalog_digest, run_id, ops, attempt) to an
+        outcome; its report, with `wait_until` for a blocked run."""
+        from ido.runtime.local import LocalRuntime
+
+        run_id, name = str(task["run_id"]), str(task["intent"])
+        if task["catalog_digest"] != self.digest:
+            raise self._refused(
+                f"intent {name} (run {run_id}) was started with catalog "
+                f"{task['catalog_digest']}, and this worker has {self.digest}: run the "
+                "workers and ido run on the same catalog"
+            )
+        if name not in self.catalog.intents:
+            raise self._refused(f"intent {name} is not in this worker's catalog")
+        journal = ForwardingJournal(self._sender(run_id, int(task["attempt"])))
+        ops: list[Op] = task["ops"]
+        try:
+            journal.seed(ops)
+        except JournalError as exc:  # the same history again would fail the same way
+            raise self._refused(f"run {run_id} of intent {name}: {exc}") from None
+        runtime = LocalRuntime(self.catalog, journal, base=self.base, new_id=lambda _: run_id)
+        stop = self._heartbeat()
+        first = not ops
+        self.say(f"{'took' if first else 'resumed'} run {run_id} ({name})")
+        try:
+            if first:
+                where = {"temporal": task.get("temporal") or {}}  # so a local resume refuses
+                report = runtime.run(self.catalog.intents[name], context=where)
+            else:
+                events = journal.events(run_id)
+                now = runtime.clock()
+                if journal.run(run_id).outcome == "blocked" and not ready(events, now):
+                    self.say(f"run {run_id} still waits for approval")
+                    return _blocked(journal, run_id)
+                report = runtime.resume(run_id)
+        except JournalError as exc:  # not durable: another attempt resumes from what is
+            self.say(f"run {run_id} ({name}) stopped: {exc}")
+            raise ApplicationError(str(exc), type="JournalError", category=BENIGN) from None
+        except IdoError as exc:
+            raise self._refused(f"run {run_id} of intent {name}: {exc}") from None
+        except KeyboardInterrupt:  # the worker stops: another worker resumes the run
+            self.say(f"run {run_id} ({name}) left to another worker")
+            stopped = f"the worker carrying run {run_id} stopped"
+            raise ApplicationError(stopped, category=BENIGN) from None
+        finally:
+            stop.set()
+        self.say(f"run {run_id} ({name}) {report.outcome}")
+        result = dict(report.__dict__)
+        if report.outcome == "blocked":
+            result.update(_blocked(journal, run_id))
+        return result
+
+    def _refused(self, message: str) -> ApplicationError:
+        """Say why a run is refused here, and the error that fails its workflow with it."""
+        self.say(f"refused: {message}")
+        return refused(message)
+
+    def _sender(self, run_id: str, attempt: int) -> Callable[[Op], None]:
+        """Send a write to the run's workflow, waiting until the server has it."""
+        handle = self.client.get_workflow_handle(run_id)
+
+        def send(op: Op) -> None:
+            sent = handle.signal("record", {"attempt": attempt, "op": op})
+            asyncio.run_coroutine_threadsafe(sent, self.loop).result(SIGNAL_SECONDS)
+
+        return send
+
+    @staticmethod
+    def _heartbeat() -> threading.Event:
+        """Heartbeat from a thread of its own until the returned event is set."""
+        stop = threading.Event()
+        timeout = activity.info().heartbeat_timeout
+        every = timeout.total_seconds() / 3 if timeout else 10.0
+        context = contextvars.copy_context()  # the activity's, for `heartbeat` to find
+
+        def beat() -> None:
+            while not stop.wait(every):
+                context.run(activity.heartbeat)
+
+        threading.Thread(target=beat, name="ido:heartbeat", daemon=True).start()
+        return stop
+
+
+def _blocked(journal: ForwardingJournal, run_id: str) -> dict[str, Any]:
+    """A blocked run's report, with when its first waiting request expires (or None)."""
+    row = journal.run(run_id)
+    events = journal.events(run_id)
+    given = verdicts(events)
+    deadlines = [r.deadline for r in waiting_of(requests(events), given) if r.deadline is not None]
+    return {
+        "run_id": run_id,
+        "outcome": row.outcome or "blocked",
+        "reason": row.reason,
+        "cost": row.cost,
+        "duration": row.duration or 0.0,
+        "wait_until": min(deadlines) if deadlines else None,
+    }

@@ -1,0 +1,119 @@
+"""The client side: start a run's workflow, wait for it to end or block, send it the
+verdicts given locally, and read its journal back (for the local SQLite journal)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.service import RPCError
+
+from ido.errors import ExecutionError
+from ido.journal import Event
+from ido.temporal.forwarding import Op, replayed
+from ido.temporal.workflow import NAME
+from ido.testing import MemoryJournal
+
+CONNECT_SECONDS = 10.0
+POLL_SECONDS = 0.3
+
+
+class TemporalError(ExecutionError):
+    """The Temporal server could not be reached, or it refused or failed the run."""
+
+
+async def connect(address: str, namespace: str) -> Client:
+    """A client of the server at `address`; a `TemporalError` naming it when unreachable."""
+    try:
+        return await asyncio.wait_for(Client.connect(address, namespace=namespace), CONNECT_SECONDS)
+    except (RuntimeError, OSError, TimeoutError, RPCError) as exc:
+        why = _why(str(exc))
+        raise TemporalError(
+            f"cannot reach the Temporal server at {address} (namespace {namespace}): {why}"
+        ) from None
+
+
+def _why(text: str) -> str:
+    """The reason in the SDK's connection error: its OS message (`Connection refused`)
+    when it has one, not the transport's debug text around it."""
+    found = re.search(r'message: "([^"]+)"', text)
+    if found:
+        return found.group(1).lower()
+    return text.splitlines()[0] if text else "no answer"
+
+
+async def start(client: Client, task_queue: str, task: dict[str, Any]) -> WorkflowHandle[Any, Any]:
+    """Start the workflow of the run `task` names (its id: the run id)."""
+    try:
+        return await client.start_workflow(
+            NAME, task, id=str(task["run_id"]), task_queue=task_queue, result_type=dict
+        )
+    except RPCError as exc:
+        raise TemporalError(f"the Temporal server refused run {task['run_id']}: {exc}") from None
+
+
+async def outcome(
+    handle: WorkflowHandle[Any, Any], after: int = 0
+) -> tuple[dict[str, Any], list[Op]]:
+    """Wait until the run ends, or blocks in an attempt later than `after`; its report and
+    its journal's writes."""
+    while True:
+        try:
+            described = await handle.describe()
+        except RPCError as exc:
+            raise TemporalError(f"run {handle.id}: {exc}") from None
+        if described.status is not None and described.status.name != "RUNNING":
+            try:
+                result: dict[str, Any] = await handle.result()
+            except WorkflowFailureError as exc:
+                cause: Any = exc.cause
+                while getattr(cause, "cause", None) is not None:
+                    cause = cause.cause
+                raise TemporalError(
+                    f"run {handle.id} failed: {getattr(cause, 'message', cause)}"
+                ) from None
+            ops = result.pop("ops")
+            return result, ops
+        held = await journal_of(handle)
+        report = held["report"]
+        if held["waiting"] and held["attempt"] > after and report is not None:
+            return report, held["ops"]
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def current(handle: WorkflowHandle[Any, Any]) -> tuple[dict[str, Any] | None, list[Op]]:
+    """The run's report (None while it never stopped yet) and its writes, now."""
+    try:
+        described = await handle.describe()
+    except RPCError as exc:
+        raise TemporalError(f"run {handle.id}: {exc}") from None
+    if described.status is not None and described.status.name == "COMPLETED":
+        result: dict[str, Any] = await handle.result()
+        return result, result.pop("ops")
+    held = await journal_of(handle)
+    return held["report"], held["ops"]
+
+
+async def journal_of(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
+    """What the workflow holds now (its `journal` query)."""
+    try:
+        held: dict[str, Any] = await handle.query("journal", result_type=dict)
+    except RPCError as exc:
+        raise TemporalError(f"run {handle.id}: {exc}") from None
+    return held
+
+
+def events_of(run_id: str, ops: Sequence[Op]) -> tuple[MemoryJournal, list[Event]]:
+    """The run's journal and events as the workflow's writes make them."""
+    journal = replayed(ops)
+    return journal, journal.events(run_id)
+
+
+async def answer(handle: WorkflowHandle[Any, Any], events: Sequence[Event]) -> int:
+    """Send verdicts recorded locally to the blocked run; the attempt they follow."""
+    held = await journal_of(handle)
+    await handle.signal("answer", [[e.kind, e.at, e.data] for e in events])
+    return int(held["attempt"])

@@ -1,0 +1,71 @@
+"""A worker: takes runs from a task queue and pursues them on this folder's catalog."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from ido.loading import Catalog
+from ido.runtime import stopping
+from ido.temporal.activity import Pursuit
+from ido.temporal.client import connect
+from ido.temporal.workflow import IdoRun
+
+
+async def serve(
+    address: str,
+    namespace: str,
+    task_queue: str,
+    catalog: Catalog,
+    base: Path,
+    say: Callable[[str], None],
+    concurrency: int = 4,
+) -> None:
+    """Run a worker until SIGINT or SIGTERM: then the runs it carries stop (left to
+    another worker, which resumes them) and it leaves."""
+    client = await connect(address, namespace)
+    loop = asyncio.get_running_loop()
+    pursuit = Pursuit(catalog, base, client, loop, say)
+    # ido's modules are deterministic where the workflow uses them (names only): passed
+    # through, not imported again in each workflow's sandbox.
+    runner = SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("ido")
+    )
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ido:run") as pool:
+        worker = Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[IdoRun],
+            activities=[pursuit.pursue],
+            activity_executor=pool,
+            max_concurrent_activities=concurrency,
+            workflow_runner=runner,
+            # A workflow task waits this long for the worker that ran the workflow last
+            # before any worker takes it: a dead worker's runs move on sooner (default 5 s).
+            sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
+        )
+        task = asyncio.current_task()
+
+        def leave() -> None:
+            stopping.stop()  # the runs stop at their next step; their workflows go on
+            if task is not None:
+                task.cancel()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, leave)
+        say(f"worker on {address}, task queue {task_queue}, namespace {namespace}")
+        try:
+            await worker.run()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+            stopping.reset()

@@ -1,0 +1,74 @@
+"""The journal a Temporal workflow holds: a run's writes forwarded one by one, and the same
+journal made again from them (no server needed: `send` is a list here)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ido.errors import JournalError
+from ido.loading import load_catalog
+from ido.runtime.local import LocalRuntime
+from ido.temporal.forwarding import ForwardingJournal, Op, replayed
+from ido.testing import StepClock
+
+
+def _runtime(project: Path, journal: ForwardingJournal) -> LocalRuntime:
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    return LocalRuntime(catalog, journal, base=project, clock=StepClock(), new_id=lambda _: "r-t")
+
+
+def test_every_write_is_sent_once_and_the_writes_make_the_same_journal(project: Path) -> None:
+    """A write that calls another (`finish_run` appends its events) is sent once, as JSON;
+    the journal the writes make again holds the run exactly as the runtime wrote it."""
+    sent: list[Op] = []
+    journal = ForwardingJournal(sent.append)
+    rt = _runtime(project, journal)
+    assert rt.run(rt.catalog.intents["ship-order"]).outcome == "achieved"
+    assert json.loads(json.dumps(sent)) == sent
+    names = [name for name, _ in sent]
+    assert names[0] == "start_run" and names[-1] == "finish_run"
+    assert names.count("start_run") == 1 and "append" not in names[:1]
+    again = replayed(sent)
+    assert again.events("r-t") == journal.events("r-t")
+    assert again.run("r-t") == journal.run("r-t") and again.run("r-t").outcome == "achieved"
+
+
+def test_a_write_the_server_did_not_take_stops_the_run_and_the_next_resumes_it(
+    project: Path,
+) -> None:
+    """The run's end (with its last step's outcome) could not be sent: the run stops on a
+    JournalError (as on a failed commit), and a runtime seeded with what was sent resumes
+    it as `ido resume` would: no step is called again, and the last one, whose outcome is
+    not on record and which is not idempotent, waits for a person."""
+    sent: list[Op] = []
+
+    def send(op: Op) -> None:
+        if op[0] == "finish_run":
+            raise ConnectionError("the server went away")
+        sent.append(op)
+
+    rt = _runtime(project, ForwardingJournal(send))
+    with pytest.raises(JournalError, match=r"could not record finish_run.*went away"):
+        rt.run(rt.catalog.intents["ship-order"])
+    calls = (project / "calls.log").read_text().splitlines()
+    seeded = ForwardingJournal(sent.append)
+    seeded.seed(list(sent))
+    before = len(sent)
+    report = _runtime(project, seeded).resume("r-t")
+    assert report.outcome == "blocked" and "resume/outcome-unknown" in str(report.reason)
+    assert (project / "calls.log").read_text().splitlines() == calls  # no step again
+    assert sent[before][0] == "take_over"  # seeding sent nothing
+    assert replayed(sent).events("r-t") == seeded.events("r-t")
+
+
+def test_a_write_ido_cannot_make_is_a_journal_error_not_a_traceback() -> None:
+    """A history holding a write no run of it can take (another program's signal) is said
+    as the journal's error, naming the write."""
+    start = ["start_run", ["r-t", "ship-order", "2026-01-01T00:00:00.000+00:00", {}, None]]
+    with pytest.raises(JournalError, match=r"cannot make.*stale"):
+        replayed([start, ["append", ["", "stale", "2026-01-01T00:00:00.000+00:00", {}]]])
+    with pytest.raises(JournalError, match="does not know: drop"):
+        replayed([start, ["drop", []]])

@@ -1,0 +1,239 @@
+"""The Temporal runtime against a real dev server: runs pursued by `ido worker`
+processes, their journals held by the workflow and imported into the local journal."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from ido.journal import SqliteJournal
+from tests.temporal.servers import Worker, environment, free_port, project_copy
+
+STEPS = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {{name: step-{name}}}
+spec:
+  provider: {name}
+  requires: [{requires}]
+  effects: {{{name}.done: true}}
+  cost: 0.1
+  timeout: 60s
+  idempotent: true
+  run: {{shell: [sh, -c, '{script}']}}
+"""
+LOG = 'echo "{name} $IDO_IDEMPOTENCY_KEY" >> "$SIDE_LOG"'
+WAIT = '; while [ ! -f "$GO" ]; do sleep 0.05; done'
+INTENT = """\
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: three-steps}
+spec:
+  goal: ["state.a.done", "state.b.done", "state.c.done"]
+"""
+
+
+def _ido(
+    folder: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ido", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env=env or environment(),
+        timeout=120,
+        check=False,
+    )
+
+
+def _queue() -> str:
+    return f"ido-test-{uuid.uuid4().hex[:8]}"
+
+
+def test_the_demo_intent_is_achieved_by_a_worker_and_explained_here(
+    tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
+) -> None:
+    """A worker in one folder pursues the run; `ido run --temporal` in another waits for
+    it, imports its events, and explain, replay and runs read it as a local run."""
+    queue = _queue()
+    worker = workers(project_copy(tmp_path / "worker"), queue)
+    here = project_copy(tmp_path / "client")
+    done = _ido(here, "run", "fulfil-order", "--temporal", temporal_server, "--task-queue", queue)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "achieved: run r" in done.stdout
+    run_id = done.stdout.split("achieved: run ")[1].split(",")[0]
+    worker.wait_for(f"run {run_id} (fulfil-order) achieved")
+    explained = _ido(here, "explain", "last")
+    assert explained.returncode == 0, explained.stderr
+    assert f"run {run_id} · intent fulfil-order · achieved" in explained.stdout
+    for step in ("reserve-inventory", "charge-stripe-eu", "notify-email"):
+        assert step in explained.stdout
+    replayed = _ido(here, "replay", run_id)
+    assert replayed.returncode == 0 and "re-decided the same" in replayed.stdout, replayed.stdout
+    assert not (tmp_path / "worker" / ".ido").exists()  # the worker journals to the workflow
+    # Started without waiting: in the local journal once pulled, as the workflow holds it.
+    address = ["--temporal", temporal_server]
+    started = _ido(here, "run", "fulfil-order", *address, "--task-queue", queue, "--no-wait")
+    assert started.returncode == 0, started.stderr
+    later = started.stdout.split("started run ")[1].split()[0]
+    worker.wait_for(f"run {later} (fulfil-order) achieved")
+    pulled = _ido(here, "temporal", "pull", later, *address)
+    assert pulled.returncode == 0, pulled.stderr
+    assert f"run {later}: achieved" in pulled.stdout
+    worker.stop()  # Ctrl-C: the worker leaves cleanly
+    assert worker.process.returncode == 0 and "worker stopped" in worker.log.read_text()
+
+
+def _three_steps(folder: Path) -> Path:
+    (folder / "capabilities").mkdir(parents=True)
+    (folder / "intents").mkdir()
+    steps = [("a", "'!state.a.done'", LOG), ("b", "'state.a.done'", LOG + WAIT)]
+    steps.append(("c", "'state.b.done'", LOG))
+    for name, requires, script in steps:
+        text = STEPS.format(name=name, requires=requires, script=script.format(name=name))
+        (folder / "capabilities" / f"step-{name}.yaml").write_text(text)
+    (folder / "intents" / "three-steps.yaml").write_text(INTENT)
+    return folder
+
+
+def test_a_killed_workers_run_is_finished_by_another_each_step_done_once(
+    tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
+) -> None:
+    """SIGKILL the worker in the middle of step b: once its heartbeat is missed, another
+    worker resumes the run from the workflow's journal. Step a is not done again; b, an
+    idempotent step in flight, is performed again under the same idempotency key."""
+    folder = _three_steps(tmp_path / "p")
+    side, go = tmp_path / "side.log", tmp_path / "go"
+    env = environment(SIDE_LOG=str(side), GO=str(go))
+    queue = _queue()
+    first = workers(folder, queue, env)
+    command = [sys.executable, "-m", "ido", "run", "three-steps", "--temporal", temporal_server]
+    command += ["--task-queue", queue, "--heartbeat-timeout", "2"]
+    client = subprocess.Popen(
+        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (side.exists() and "b " in side.read_text()):
+            assert client.poll() is None, client.communicate()
+            assert time.monotonic() < deadline, "step b never started"
+            time.sleep(0.05)
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait()
+        go.touch()
+        second = workers(folder, queue, env)
+        out, err = client.communicate(timeout=90)
+    finally:
+        if client.poll() is None:
+            client.kill()
+    assert client.returncode == 0, err + out
+    run_id = out.split("achieved: run ")[1].split(",")[0]
+    second.wait_for(f"resumed run {run_id}")
+    lines = side.read_text().splitlines()
+    names = [line.split()[0] for line in lines]
+    assert names.count("a") == 1 and names.count("c") == 1, lines
+    assert names.count("b") == 2, lines  # in flight when killed: performed again...
+    keys = {line.split()[1] for line in lines if line.startswith("b ")}
+    assert len(keys) == 1, lines  # ...under the same idempotency key
+    explained = _ido(folder, "explain", run_id)
+    assert f"run {run_id} · intent three-steps · achieved" in explained.stdout, explained.stderr
+    with SqliteJournal(folder / ".ido" / "ido.db") as journal:  # imported as it happened
+        kinds = [e.kind for e in journal.events(run_id)]
+    assert kinds.count("run_resumed") == 1 and kinds[-1] == "run_finished", kinds
+
+
+def test_a_worker_on_another_catalog_refuses_the_run(
+    tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
+) -> None:
+    """A worker whose catalog differs from the client's would decide on other facts: the
+    run is refused, naming the intent, not pursued."""
+    queue = _queue()
+    elsewhere = project_copy(tmp_path / "worker")
+    dhl = elsewhere / "capabilities" / "orders" / "ship-dhl.yaml"
+    dhl.write_text(dhl.read_text().replace("cost: 2.50", "cost: 2.40"))
+    workers(elsewhere, queue)
+    here = project_copy(tmp_path / "client")
+    done = _ido(here, "run", "fulfil-order", "--temporal", temporal_server, "--task-queue", queue)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "intent fulfil-order" in done.stderr and "catalog" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unreachable_server_is_named_without_a_traceback(tmp_path: Path) -> None:
+    here = project_copy(tmp_path / "client")
+    address = f"127.0.0.1:{free_port()}"
+    done = _ido(here, "run", "fulfil-order", "--temporal", address)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"cannot reach the Temporal server at {address}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_blocked_run_waits_in_its_workflow_and_goes_on_once_approved_here(
+    tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
+) -> None:
+    """`ido run --temporal` of a run that needs approval says blocked, with its requests
+    in the local journal; `ido approve` answers it there, and `ido resume --temporal` sends
+    the verdict to the workflow, whose next attempt achieves the run. A local resume (or
+    the runner) must not take the run over from its workflow."""
+    queue = _queue()
+    worker = workers(project_copy(tmp_path / "worker"), queue)
+    here = project_copy(tmp_path / "client")
+    address = ["--temporal", temporal_server]
+    done = _ido(here, "run", "fulfil-large-order", *address, "--task-queue", queue)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "blocked: run r" in done.stdout and "needs approval" in done.stdout
+    run_id = done.stdout.split("blocked: run ")[1].split(",")[0]
+    _send_stale_write(temporal_server, run_id)
+    listed = _ido(here, "approvals")
+    assert run_id in listed.stdout and "charge-stripe-eu" in listed.stdout, listed.stdout
+    approved = _ido(here, "approve", run_id, "--by", "alice")
+    assert approved.returncode == 0, approved.stderr
+    assert f"ido resume {run_id} --temporal {temporal_server}" in approved.stdout
+    here_too = _ido(here, "resume", run_id)
+    assert here_too.returncode == 2 and "pursued on the Temporal server" in here_too.stderr
+    runner = _ido(here, "runner", "--once")  # approved, yet not the runner's to continue
+    assert runner.returncode == 0 and run_id not in runner.stdout + runner.stderr, runner.stdout
+    resumed = _ido(here, "resume", run_id, *address)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"achieved: run {run_id}" in resumed.stdout
+    worker.wait_for(f"resumed run {run_id}")
+    with SqliteJournal(here / ".ido" / "ido.db") as journal:
+        kinds = [e.kind for e in journal.events(run_id)]
+        assert journal.run(run_id).outcome == "achieved"
+    assert kinds.count("approval_given") == 1 and kinds.count("run_resumed") == 1, kinds
+    assert kinds.count("action_finished") == 4, kinds  # each step once, after the approval
+    explained = _ido(here, "explain", run_id)
+    assert "alice" in explained.stdout, explained.stdout
+    assert "stale" not in str(_workflow_ops(temporal_server, run_id))  # dropped
+
+
+STALE = ["append", ["", "stale", "2026-01-01T00:00:00.000+00:00", {}]]
+
+
+def _send_stale_write(address: str, run_id: str) -> None:
+    """A write of an attempt the workflow gave up (a worker only slow, not dead)."""
+    from temporalio.client import Client
+
+    async def send() -> None:
+        client = await Client.connect(address)
+        await client.get_workflow_handle(run_id).signal("record", {"attempt": 0, "op": STALE})
+
+    asyncio.run(send())
+
+
+def _workflow_ops(address: str, run_id: str) -> list[object]:
+    from temporalio.client import Client
+
+    async def ask() -> list[object]:
+        client = await Client.connect(address)
+        result = await client.get_workflow_handle(run_id).result()
+        return list(result["ops"])
+
+    return asyncio.run(ask())
