@@ -495,6 +495,7 @@ class RunTelemetry:
                 ),
                 timestamp=at,
             )
+        _decision_events(span, result, at)
         spans.decisions[number] = span
         spans.current = number
         self._decision_seconds.record(
@@ -627,6 +628,24 @@ class RunTelemetry:
                 timestamp=at,
             )
 
+    def _observer_failed(
+        self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
+    ) -> None:
+        spans = self._open.get(run_id)
+        if spans is None or data.get("again"):  # told once, as `ido run` tells it
+            return
+        spans.segment.add_event(
+            "observer.failed",
+            _attributes(
+                {
+                    "ido.observer": data.get("observer"),
+                    "ido.reason": data.get("reason") or data.get("error"),
+                    "ido.observer.kept_last_report": data.get("kept_last_report"),
+                }
+            ),
+            timestamp=at,
+        )
+
     def _compensation_started(
         self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
     ) -> None:
@@ -673,6 +692,40 @@ class RunTelemetry:
             spans.current = None
 
 
+def _decision_events(span: Span, result: Mapping[str, Any], at: int) -> None:
+    """Why each capability was left out and why each alternative lost, as `ido explain`
+    says it: an SRE looking at a replan in the trace sees that load-a was denied by
+    `limits.max_attempts`, not only that load-b was chosen."""
+    for rejection in result.get("rejections", []):
+        span.add_event(
+            "capability.rejected",
+            _attributes(
+                {
+                    "ido.capability": rejection.get("capability"),
+                    "ido.reason": rejection.get("reason"),
+                    "ido.rule": rejection.get("rule"),
+                    "ido.message": rejection.get("detail"),
+                }
+            ),
+            timestamp=at,
+        )
+    for alternative in result.get("alternatives", []):
+        plan = alternative.get("plan") or {}
+        delta = alternative.get("score_delta")
+        span.add_event(
+            "alternative",
+            _attributes(
+                {
+                    "ido.plan.capabilities": [s["capability"] for s in plan.get("steps", [])],
+                    "ido.plan.cost": _amount(plan.get("cost")),
+                    "ido.score.delta": None if delta is None else round(float(delta), 9),
+                    "ido.message": alternative.get("why"),
+                }
+            ),
+            timestamp=at,
+        )
+
+
 def _amount(cost: Any) -> float | None:
     """A recorded cost as `ido runs` and `ido explain` show it (`shown_cost`), if any."""
     return None if cost is None else shown_cost(float(cost))
@@ -701,6 +754,7 @@ _HANDLERS = {
     "action_finished": RunTelemetry._action_finished,
     "approval_required": RunTelemetry._approval_required,
     "effects_missing": RunTelemetry._effects_missing,
+    "observer_failed": RunTelemetry._observer_failed,
     "compensation_started": RunTelemetry._compensation_started,
     "run_finished": RunTelemetry._run_finished,
 }

@@ -585,3 +585,52 @@ def test_costs_on_spans_are_the_amounts_explain_shows(project: Path, telemetry: 
     spans = exporter.get_finished_spans()
     assert named(spans, "Run:ship-order").attributes["ido.cost"] == 0.3  # type: ignore[index]
     assert named(spans, "Decide:1").attributes["ido.plan.cost"] == 0.3  # type: ignore[index]
+
+
+# --- what an SRE reads in the trace (walk-through) ----------------------------------------
+
+
+def test_a_decision_span_says_why_each_capability_and_alternative_lost(
+    project: Path, telemetry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trace named the chosen plan only: why load-a was left out (a rule, a limit, its
+    health) was in `ido explain` alone."""
+    found, exporter, _ = telemetry
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    run(project, found)
+    first = named(exporter.get_finished_spans(), "Decide:1")
+    rejected = {
+        str(e.attributes["ido.capability"]): dict(e.attributes)
+        for e in first.events
+        if e.name == "capability.rejected" and e.attributes is not None
+    }
+    assert rejected["pay-us"] == {
+        "ido.capability": "pay-us",
+        "ido.reason": "denied",
+        "ido.rule": "residency/pii-stays-in-eu",
+        "ido.message": "PII of EU customers is processed in the EU only.",
+    }
+    alternatives = [e.attributes for e in first.events if e.name == "alternative"]
+    assert alternatives and alternatives[0] is not None
+    assert list(alternatives[0]["ido.plan.capabilities"]) == ["pay-pricey-eu", "ship"]
+    assert float(alternatives[0]["ido.score.delta"]) > 0  # type: ignore[arg-type]
+    assert "pay-pricey-eu instead of pay-cheap-eu" in str(alternatives[0]["ido.message"])
+
+
+def test_an_observer_that_fails_is_an_event_of_the_run_span_once(
+    project: Path, telemetry: Any
+) -> None:
+    """An observer that failed before every step left no trace in the spans at all."""
+    (project / "capabilities" / "stock.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: stock}\nspec: {file: stock.json}\n"
+    )
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  observers: [stock]\n")
+    found, exporter, _ = telemetry
+    run(project, found)
+    root = named(exporter.get_finished_spans(), "Run:ship-order")
+    failures = [e for e in root.events if e.name == "observer.failed"]
+    assert len(failures) == 1  # it failed before each of several decisions and steps
+    assert failures[0].attributes is not None
+    assert failures[0].attributes["ido.observer"] == "stock"
+    assert "stock.json" in str(failures[0].attributes["ido.reason"])
