@@ -23,7 +23,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -39,17 +39,19 @@ from opentelemetry.sdk.metrics.export import (
     PeriodicExportingMetricReader,
 )
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
     SpanExporter,
+    SpanExportResult,
 )
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCode, TraceFlags
 
 from ido.errors import IdoError
+from ido.export_trouble import ExportWatch
 from ido.journal import shown_cost
 from ido.model.resources import HEADER_NAME, HEADER_NAME_WORDS
 from ido.runtime.tracecontext import perform_place, span_id, trace_id
@@ -209,19 +211,25 @@ def _protocol(environ: Mapping[str, str], specific: str) -> str:
     return value
 
 
-def from_environment(environ: Mapping[str, str] | None = None) -> RunTelemetry | None:
-    """Telemetry as the OTEL_* variables configure it, or None when they ask for none."""
+def from_environment(
+    environ: Mapping[str, str] | None = None, tell: Callable[[str], None] | None = None
+) -> RunTelemetry | None:
+    """Telemetry as the OTEL_* variables configure it, or None when they ask for none.
+
+    With `tell`, the exporters' own warnings (one per retry and batch) are not logged:
+    `tell` is given one line per collector outage instead (see `ido.export_trouble`)."""
     environ = os.environ if environ is None else environ
     found = settings(environ)
     if found is None:
         return None
-    _mask_exporter_logs(environ)
+    watch = _watch_exporter_logs(environ, tell)
     spans = [_span_exporter(name, found.traces_protocol) for name in found.traces]
     readers: list[MetricReader] = [
         PeriodicExportingMetricReader(_metric_exporter(name, found.metrics_protocol))
         for name in found.metrics
     ]
-    return RunTelemetry([BatchSpanProcessor(e) for e in spans], readers)
+    processors = [BatchSpanProcessor(e if watch is None else _Watched(e, watch)) for e in spans]
+    return RunTelemetry(processors, readers, watch)
 
 
 EXPORTER_LOGGERS = (
@@ -247,21 +255,50 @@ class _MaskedLog(logging.Filter):
         return True
 
 
-def _mask_exporter_logs(environ: Mapping[str, str]) -> None:
-    """Mask the OTLP endpoints' credentials in the exporters' own warnings: a collector
+def _watch_exporter_logs(
+    environ: Mapping[str, str], tell: Callable[[str], None] | None
+) -> ExportWatch | None:
+    """Mask the OTLP endpoints' credentials in the exporters' own warnings (a collector
     that was down had `Transient error … url: /?token=… encountered while exporting` on
-    standard error, the endpoint's token in it."""
+    standard error, the endpoint's token in it), or, with `tell`, say them once through it."""
     secrets = [
         found
         for name in ENDPOINT_VARIABLES
         for found in url_credentials(environ.get(name, "").strip())
     ]
+    endpoints = dict.fromkeys(
+        masked_url(environ[name].strip()) for name in ENDPOINT_VARIABLES if environ.get(name)
+    )
+    watch = None if tell is None else ExportWatch(tell, endpoints, secrets)
     for name in EXPORTER_LOGGERS:
         logger = logging.getLogger(name)
-        for old in [f for f in logger.filters if isinstance(f, _MaskedLog)]:
+        for old in [f for f in logger.filters if isinstance(f, (_MaskedLog, ExportWatch))]:
             logger.removeFilter(old)
-        if secrets:
+        if watch is not None:
+            logger.addFilter(watch)
+        elif secrets:
             logger.addFilter(_MaskedLog(secrets))
+    return watch
+
+
+class _Watched(SpanExporter):
+    """A span exporter that tells the watch when an export succeeds (the outage is over)."""
+
+    def __init__(self, exporter: SpanExporter, watch: ExportWatch) -> None:
+        self._exporter = exporter
+        self._watch = watch
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = self._exporter.export(spans)
+        if result is SpanExportResult.SUCCESS:
+            self._watch.exported()
+        return result
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._exporter.force_flush(timeout_millis)
 
 
 def _span_exporter(name: str, protocol: str) -> SpanExporter:
@@ -336,8 +373,12 @@ class RunTelemetry:
     """Spans and metrics for the runs of this process (thread-safe: runs may be concurrent)."""
 
     def __init__(
-        self, processors: Sequence[SpanProcessor], readers: Sequence[MetricReader]
+        self,
+        processors: Sequence[SpanProcessor],
+        readers: Sequence[MetricReader],
+        watch: ExportWatch | None = None,
     ) -> None:
+        self._watch = watch
         resource = Resource.create({"service.name": "ido"})  # OTEL_SERVICE_NAME overrides
         self._ids = _PlacedIds()
         # Not shut down at exit by the SDK: `shutdown()` does it, with a time limit.
@@ -402,6 +443,8 @@ class RunTelemetry:
         done = threading.Thread(target=self._shutdown, name="ido:telemetry", daemon=True)
         done.start()
         done.join(timeout)
+        if done.is_alive() and self._watch is not None:
+            self._watch.cut_short(timeout)
 
     def _shutdown(self) -> None:
         self._tracers.shutdown()

@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 from ido import tracing
 from ido.cli import app
+from ido.export_trouble import ExportWatch
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.runtime.local import LocalRuntime
@@ -634,3 +635,79 @@ def test_an_observer_that_fails_is_an_event_of_the_run_span_once(
     assert failures[0].attributes is not None
     assert failures[0].attributes["ido.observer"] == "stock"
     assert "stock.json" in str(failures[0].attributes["ido.reason"])
+
+
+def test_a_missing_collector_is_told_once_not_per_retry_or_batch(project: Path) -> None:
+    """The exporter wrote `Transient error … retrying in 2.28s` once per attempt (ido never
+    waits for the retry), with urllib3's three-deep exception text."""
+    with contextlib.closing(__import__("socket").socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again before the run: nothing listens there
+    endpoint = f"http://127.0.0.1:{port}/?token=tok123secret"
+    done = ido_process(project, "run", "ship-order", OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
+    assert done.returncode == 0, done.stdout + done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "telemetry" in line]
+    assert warnings == [
+        f"warning: telemetry: could not export spans to http://127.0.0.1:{port}/?token=***: "
+        "Connection refused; runs go on without it"
+    ], done.stderr
+    assert "Transient error" not in done.stderr and "tok123secret" not in done.stderr
+
+
+class Stalling(BaseHTTPRequestHandler):
+    """A collector that takes requests and answers none until it is let go."""
+
+    let_go = threading.Event()
+
+    def do_POST(self) -> None:
+        Stalling.let_go.wait(30)
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+
+def test_a_collector_that_does_not_answer_is_told_once_at_exit(project: Path) -> None:
+    """A collector that accepted the connection and never answered cost the 2 s at exit and
+    said nothing: the run's spans were lost without a word."""
+    Stalling.let_go.clear()
+    try:
+        with serve_on_loopback(Stalling) as url:
+            done = ido_process(project, "run", "ship-order", OTEL_EXPORTER_OTLP_ENDPOINT=url)
+            Stalling.let_go.set()
+    finally:
+        Stalling.let_go.set()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "achieved" in done.stdout
+    warnings = [line for line in done.stderr.splitlines() if "telemetry" in line]
+    assert warnings == [
+        f"warning: telemetry: {url} did not take the last spans and metrics within 2 s "
+        "(they were dropped); runs go on without it"
+    ], done.stderr
+
+
+def test_an_outage_is_told_again_only_after_an_export_succeeded() -> None:
+    """A long-lived `ido runner` tells each outage once: not every batch, not never again."""
+    told: list[str] = []
+    watch = ExportWatch(told.append, ["http://collector:4318"], ["s3cret-token"])
+    logger = logging.getLogger("test.exporter")
+    logger.addFilter(watch)
+    try:
+        for _ in range(3):
+            logger.error(
+                "Failed to export %s batch code: %s, reason: %s", "spans", 401, "s3cret-token?"
+            )
+        watch.exported()
+        logger.warning(
+            "Transient error %s encountered while exporting %s batch, retrying in %.2fs.",
+            "Read timed out. (read timeout=10)",
+            "metrics",
+            1.2,
+        )
+    finally:
+        logger.removeFilter(watch)
+    assert told == [
+        "telemetry: could not export spans to http://collector:4318: HTTP 401 ***?; "
+        "runs go on without it",
+        "telemetry: could not export metrics to http://collector:4318: timed out; "
+        "runs go on without it",
+    ]
