@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 from ido.secrets import mask_all
 
-_TRANSIENT = re.compile(r"Transient error (.*) encountered while exporting (\w+) batch", re.S)
+_TRANSIENT = re.compile(r"Transient error (.*?) encountered while exporting (\w+)", re.S)
 _FAILED = re.compile(r"Failed to export (\w+) batch code: (\S+), reason: (.*)", re.S)
 _GAVE_UP = re.compile(r"Failed to export (\w+) batch due to timeout")
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^\"'()\[\]]+)")
