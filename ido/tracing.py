@@ -59,6 +59,11 @@ from ido.secrets import mask_all, masked_url, url_credentials
 
 SHUTDOWN_SECONDS = 2.0
 EXPORTERS = ("otlp", "console", "none")
+SECONDS_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0
+)  # fmt: skip
+"""The durations' histogram buckets, in seconds. The SDK's default bounds (0, 5, 10, 25, …,
+10000) are made for milliseconds: a 4 ms call and a 4 s one fell in one bucket."""
 PROTOCOLS = ("http/protobuf", "grpc")
 
 
@@ -394,13 +399,19 @@ class RunTelemetry:
         meter = self._meters.get_meter("ido")
         self._runs: Counter = meter.create_counter("ido.runs", "{run}", "Runs by outcome.")
         self._decision_seconds: Histogram = meter.create_histogram(
-            "ido.decision.duration", "s", "Time to decide (plan), per decision."
+            "ido.decision.duration",
+            "s",
+            "Time to decide (plan), per decision.",
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
         self._actions: Counter = meter.create_counter(
             "ido.actions", "{action}", "Action attempts by provider and outcome."
         )
         self._action_seconds: Histogram = meter.create_histogram(
-            "ido.action.duration", "s", "Action attempts' duration, by provider."
+            "ido.action.duration",
+            "s",
+            "Action attempts' duration, by provider.",
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
         self._spend: Counter = meter.create_counter(
             "ido.spend", "1", "What actions cost, in the catalog's currency."

@@ -711,3 +711,23 @@ def test_an_outage_is_told_again_only_after_an_export_succeeded() -> None:
         "telemetry: could not export metrics to http://collector:4318: timed out; "
         "runs go on without it",
     ]
+
+
+def test_duration_histograms_have_buckets_in_seconds(project: Path, telemetry: Any) -> None:
+    """The SDK's default bounds (0, 5, 10, … 10000) are made for milliseconds: every call
+    under five seconds, 4 ms or 4 s, fell in one bucket, and a p99 said nothing."""
+    found, _, reader = telemetry
+    run(project, found)
+    bounds = {
+        metric.name: list(point.explicit_bounds)
+        for resource in reader.get_metrics_data().resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name.endswith(".duration")
+        for point in metric.data.data_points
+    }
+    assert set(bounds) == {"ido.decision.duration", "ido.action.duration"}
+    for found_bounds in bounds.values():
+        assert found_bounds[0] <= 0.01  # milliseconds apart
+        assert {0.1, 1.0, 10.0} <= set(found_bounds)  # and seconds
+        assert found_bounds[-1] >= 600  # a step of minutes still has its bucket
