@@ -38,7 +38,7 @@ from opentelemetry.sdk.metrics.export import (
     MetricReader,
     PeriodicExportingMetricReader,
 )
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
@@ -384,7 +384,10 @@ class RunTelemetry:
         watch: ExportWatch | None = None,
     ) -> None:
         self._watch = watch
-        resource = Resource.create({"service.name": "ido"})  # OTEL_SERVICE_NAME overrides
+        # `create`'s own attributes win over OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES:
+        # given always, service.name=ido hid every service's runs under one name.
+        named = "service.name" in OTELResourceDetector().detect().attributes
+        resource = Resource.create({} if named else {"service.name": "ido"})
         self._ids = _PlacedIds()
         # Not shut down at exit by the SDK: `shutdown()` does it, with a time limit.
         self._tracers = TracerProvider(

@@ -731,3 +731,31 @@ def test_duration_histograms_have_buckets_in_seconds(project: Path, telemetry: A
         assert found_bounds[0] <= 0.01  # milliseconds apart
         assert {0.1, 1.0, 10.0} <= set(found_bounds)  # and seconds
         assert found_bounds[-1] >= 600  # a step of minutes still has its bucket
+
+
+@pytest.mark.parametrize(
+    ("environ", "service"),
+    [
+        ({}, "ido"),
+        ({"OTEL_SERVICE_NAME": "etl-prod"}, "etl-prod"),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "service.name=etl-eu,deployment.environment=prod"}, "etl-eu"),
+    ],
+)
+def test_the_service_name_is_ido_unless_the_environment_names_one(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], service: str
+) -> None:
+    """`OTEL_SERVICE_NAME=etl-prod` was overridden by ido's own `service.name=ido`, so every
+    team's runs showed up as one service."""
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    exporter = InMemorySpanExporter()
+    found = RunTelemetry([SimpleSpanProcessor(exporter)], [])
+    try:
+        found.record("r1", "etl", "run_started", {}, 1.8e9)
+        found.record("r1", "etl", "run_finished", {"outcome": "achieved"}, 1.8e9 + 1)
+    finally:
+        found.shutdown()
+    (span,) = exporter.get_finished_spans()
+    assert span.resource.attributes["service.name"] == service
