@@ -750,22 +750,12 @@ class RunTelemetry:
 
 
 def _decision_events(span: Span, result: Mapping[str, Any], at: int) -> None:
-    """Why each capability was left out and why each alternative lost, as `ido explain`
+    """Why each alternative lost and why each capability was left out, as `ido explain`
     says it: an SRE looking at a replan in the trace sees that load-a was denied by
-    `limits.max_attempts`, not only that load-b was chosen."""
-    for rejection in result.get("rejections", []):
-        span.add_event(
-            "capability.rejected",
-            _attributes(
-                {
-                    "ido.capability": rejection.get("capability"),
-                    "ido.reason": rejection.get("reason"),
-                    "ido.rule": rejection.get("rule"),
-                    "ido.message": rejection.get("detail"),
-                }
-            ),
-            timestamp=at,
-        )
+    `limits.max_attempts`, not only that load-b was chosen. Those not needed for the goal
+    (`irrelevant`: in a shared catalog, most) are left out, as explain leaves them out, and
+    alternatives come first: a span keeps 128 events unless OTEL_SPAN_EVENT_COUNT_LIMIT says
+    more."""
     for alternative in result.get("alternatives", []):
         plan = alternative.get("plan") or {}
         delta = alternative.get("score_delta")
@@ -777,6 +767,21 @@ def _decision_events(span: Span, result: Mapping[str, Any], at: int) -> None:
                     "ido.plan.cost": _amount(plan.get("cost")),
                     "ido.score.delta": None if delta is None else round(float(delta), 9),
                     "ido.message": alternative.get("why"),
+                }
+            ),
+            timestamp=at,
+        )
+    for rejection in result.get("rejections", []):
+        if rejection.get("reason") == "irrelevant":
+            continue
+        span.add_event(
+            "capability.rejected",
+            _attributes(
+                {
+                    "ido.capability": rejection.get("capability"),
+                    "ido.reason": rejection.get("reason"),
+                    "ido.rule": rejection.get("rule"),
+                    "ido.message": rejection.get("detail"),
                 }
             ),
             timestamp=at,
