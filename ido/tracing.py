@@ -48,7 +48,14 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
-from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+)
 
 from ido.errors import IdoError
 from ido.export_trouble import ExportWatch
@@ -466,7 +473,15 @@ class RunTelemetry:
 
     # Spans ------------------------------------------------------------------------------
 
-    def _span(self, run_id: str, place: str, name: str, parent: str | None, start: int) -> Span:
+    def _span(
+        self,
+        run_id: str,
+        place: str,
+        name: str,
+        parent: str | None,
+        start: int,
+        kind: SpanKind = SpanKind.INTERNAL,
+    ) -> Span:
         """Start the span at `place` in the run's trace, as a child of the span at `parent`."""
         context = None
         if parent is not None:
@@ -480,7 +495,9 @@ class RunTelemetry:
         self._ids.place(trace_id(run_id), span_id(run_id, place))
         # A root span starts from an empty context: not under whatever span is current in
         # a program that embeds ido.
-        span = self._tracer.start_span(name, context=context or Context(), start_time=start)
+        span = self._tracer.start_span(
+            name, context=context or Context(), kind=kind, start_time=start
+        )
         if not isinstance(span, Span):
             raise TelemetryConfigError("the tracer returned no recording span")
         return span
@@ -638,6 +655,9 @@ class RunTelemetry:
             f"Perform:{data['capability']}",
             parent,
             start,
+            # An HTTP call is a client span: a service continuing the trace is its server,
+            # and backends draw the edge between them (Tempo's service graph needs both).
+            SpanKind.CLIENT if data.get("binding") == "http" else SpanKind.INTERNAL,
         )
         span.set_attributes(
             _attributes(

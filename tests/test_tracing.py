@@ -22,7 +22,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import StatusCode
+from opentelemetry.trace import SpanKind, StatusCode
 from typer.testing import CliRunner
 
 from ido import tracing
@@ -194,6 +194,9 @@ def test_capabilities_receive_the_trace_context_of_their_span(
     expected = f"00-{ship.context.trace_id:032x}-{ship.context.span_id:016x}-01"
     assert headers["traceparent"] == expected
     assert expected == traceparent(report.run_id, "perform/2/1")
+    # The HTTP call is a client span (its service's span is the server); the Python one is not.
+    assert ship.kind is SpanKind.CLIENT
+    assert named(exporter.get_finished_spans(), "Perform:pay-cheap-eu").kind is SpanKind.INTERNAL
 
 
 def test_a_resumed_run_continues_its_trace(project: Path, telemetry: Any) -> None:
