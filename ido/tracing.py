@@ -426,6 +426,9 @@ class RunTelemetry:
         self._spend: Counter = meter.create_counter(
             "ido.spend", "1", "What actions cost, in the catalog's currency."
         )
+        self._observer_failures: Counter = meter.create_counter(
+            "ido.observer.failures", "{observation}", "Observations that failed, by observer."
+        )
         self._open: dict[str, _RunSpans] = {}
         self._lock = threading.Lock()
 
@@ -708,6 +711,7 @@ class RunTelemetry:
     def _observer_failed(
         self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
     ) -> None:
+        self._observer_failures.add(1, {"ido.observer": str(data.get("observer"))})
         spans = self._open.get(run_id)
         if spans is None or data.get("again"):  # told once, as `ido run` tells it
             return

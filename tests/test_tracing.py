@@ -631,11 +631,21 @@ def test_an_observer_that_fails_is_an_event_of_the_run_span_once(
     )
     intent = project / "intents" / "ship-order.yaml"
     intent.write_text(intent.read_text() + "  observers: [stock]\n")
-    found, exporter, _ = telemetry
+    found, exporter, reader = telemetry
     run(project, found)
     root = named(exporter.get_finished_spans(), "Run:ship-order")
     failures = [e for e in root.events if e.name == "observer.failed"]
     assert len(failures) == 1  # it failed before each of several decisions and steps
+    (counted,) = [
+        point
+        for resource in reader.get_metrics_data().resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "ido.observer.failures"
+        for point in metric.data.data_points
+    ]
+    assert counted.attributes == {"ido.observer": "stock"}
+    assert counted.value > 1  # the metric counts every failed observation, for alerts
     assert failures[0].attributes is not None
     assert failures[0].attributes["ido.observer"] == "stock"
     assert "stock.json" in str(failures[0].attributes["ido.reason"])
