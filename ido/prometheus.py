@@ -26,7 +26,8 @@ def query(source: PrometheusSource, timeout: float, secrets: Secrets) -> float:
     """The one value `source.query` gives now; raises ExecutionError saying why not."""
     from ido.runtime.fetching import fetch  # (the HTTP client: only when observing)
 
-    url = secrets.expand(source.url).rstrip("/") + PATH
+    base = urllib.parse.urlsplit(secrets.expand(source.url))  # a query (`?tenant=`) kept
+    url = urllib.parse.urlunsplit(base._replace(path=base.path.rstrip("/") + PATH))
     headers = secrets.expand(dict(source.headers))
     headers["Content-Type"] = "application/x-www-form-urlencoded"
     body = urllib.parse.urlencode({"query": source.query}).encode()

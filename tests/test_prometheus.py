@@ -54,7 +54,7 @@ def prometheus(monkeypatch: pytest.MonkeyPatch) -> Any:
 def observer(project: Path, url: str, extra: str = "") -> Any:
     (project / "capabilities" / "db-load.yaml").write_text(
         "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: db-load}\nspec:\n"
-        f"  prometheus:\n    url: {url}/\n"
+        f"  prometheus:\n    url: '{url}'\n"
         "    query: 'avg(rate(busy_seconds_total{job=\"db\"}[5m]))'\n"
         "    headers: {Authorization: 'Bearer ${env:PROM_TOKEN}'}\n"
         f"  at: db.load\n{extra}"
@@ -63,12 +63,24 @@ def observer(project: Path, url: str, extra: str = "") -> Any:
 
 
 def test_the_query_s_one_value_is_the_fact_at_its_path(project: Path, prometheus: str) -> None:
-    found = observe(observer(project, prometheus), project / "capabilities", project)
+    found = observe(observer(project, f"{prometheus}/"), project / "capabilities", project)
     assert found == {"db": {"load": 0.42}}
     ((path, form, headers),) = Prometheus.asked
     assert path == "/api/v1/query"
     assert form == {"query": ['avg(rate(busy_seconds_total{job="db"}[5m]))']}
     assert headers["Authorization"] == "Bearer prom-s3cret-token"
+
+
+def test_a_server_under_a_path_with_a_query_string_is_asked_there(
+    project: Path, prometheus: str
+) -> None:
+    """A Prometheus behind a proxy (`http://host/prometheus?tenant=eu`) is asked at
+    `/prometheus/api/v1/query?tenant=eu`, not after the query string."""
+    found = observe(
+        observer(project, f"{prometheus}/prometheus?tenant=eu"), project / "capabilities", project
+    )
+    assert found == {"db": {"load": 0.42}}
+    assert Prometheus.asked[0][0] == "/prometheus/api/v1/query?tenant=eu"
 
 
 def test_a_scalar_query_is_one_value_too(project: Path, prometheus: str) -> None:
