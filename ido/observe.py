@@ -1,4 +1,5 @@
-"""Observers (python callable, JSON file, HTTP GET) and the state snapshot they feed."""
+"""Observers (python callable, JSON file, HTTP GET, Prometheus query) and the state snapshot
+they feed."""
 
 from __future__ import annotations
 
@@ -52,6 +53,10 @@ def observe(
                     f"{spec.file} is over {MAX_OUTPUT:,} bytes, the most ido reads"
                 )
             value = _parsed(body, spec.file)
+        elif spec.prometheus is not None:
+            from ido.prometheus import query
+
+            value = query(spec.prometheus, spec.timeout, secrets)
         else:
             assert spec.http is not None
             # Here: only HTTP observers need the HTTP client.
@@ -73,6 +78,11 @@ def observe(
         raise failed(f"returned a document {exc}", " ") from None
     except Exception as exc:  # an observer is user code or the outside world
         raise failed(shortened(failure(exc), ERROR_CHARS)) from None
+    if spec.prometheus is not None:  # one number, at `at` (the model requires it)
+        assert spec.at is not None
+        number: State = {}
+        set_path(number, spec.at, value)
+        return number
     if inspect.iscoroutine(value):
         value.close()  # never awaited: closed, lest Python warn of it at exit
         raise failed(ASYNC_WORDS, " ")

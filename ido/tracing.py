@@ -23,7 +23,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -38,18 +38,27 @@ from opentelemetry.sdk.metrics.export import (
     MetricReader,
     PeriodicExportingMetricReader,
 )
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
     SpanExporter,
+    SpanExportResult,
 )
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
-from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+)
 
 from ido.errors import IdoError
+from ido.export_trouble import ExportWatch
 from ido.journal import shown_cost
 from ido.model.resources import HEADER_NAME, HEADER_NAME_WORDS
 from ido.runtime.tracecontext import perform_place, span_id, trace_id
@@ -57,6 +66,11 @@ from ido.secrets import mask_all, masked_url, url_credentials
 
 SHUTDOWN_SECONDS = 2.0
 EXPORTERS = ("otlp", "console", "none")
+SECONDS_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0
+)  # fmt: skip
+"""The durations' histogram buckets, in seconds. The SDK's default bounds (0, 5, 10, 25, …,
+10000) are made for milliseconds: a 4 ms call and a 4 s one fell in one bucket."""
 PROTOCOLS = ("http/protobuf", "grpc")
 
 
@@ -209,19 +223,25 @@ def _protocol(environ: Mapping[str, str], specific: str) -> str:
     return value
 
 
-def from_environment(environ: Mapping[str, str] | None = None) -> RunTelemetry | None:
-    """Telemetry as the OTEL_* variables configure it, or None when they ask for none."""
+def from_environment(
+    environ: Mapping[str, str] | None = None, tell: Callable[[str], None] | None = None
+) -> RunTelemetry | None:
+    """Telemetry as the OTEL_* variables configure it, or None when they ask for none.
+
+    With `tell`, the exporters' own warnings (one per retry and batch) are not logged:
+    `tell` is given one line per collector outage instead (see `ido.export_trouble`)."""
     environ = os.environ if environ is None else environ
     found = settings(environ)
     if found is None:
         return None
-    _mask_exporter_logs(environ)
+    watch = _watch_exporter_logs(environ, tell)
     spans = [_span_exporter(name, found.traces_protocol) for name in found.traces]
     readers: list[MetricReader] = [
         PeriodicExportingMetricReader(_metric_exporter(name, found.metrics_protocol))
         for name in found.metrics
     ]
-    return RunTelemetry([BatchSpanProcessor(e) for e in spans], readers)
+    processors = [BatchSpanProcessor(e if watch is None else _Watched(e, watch)) for e in spans]
+    return RunTelemetry(processors, readers, watch)
 
 
 EXPORTER_LOGGERS = (
@@ -247,21 +267,50 @@ class _MaskedLog(logging.Filter):
         return True
 
 
-def _mask_exporter_logs(environ: Mapping[str, str]) -> None:
-    """Mask the OTLP endpoints' credentials in the exporters' own warnings: a collector
+def _watch_exporter_logs(
+    environ: Mapping[str, str], tell: Callable[[str], None] | None
+) -> ExportWatch | None:
+    """Mask the OTLP endpoints' credentials in the exporters' own warnings (a collector
     that was down had `Transient error … url: /?token=… encountered while exporting` on
-    standard error, the endpoint's token in it."""
+    standard error, the endpoint's token in it), or, with `tell`, say them once through it."""
     secrets = [
         found
         for name in ENDPOINT_VARIABLES
         for found in url_credentials(environ.get(name, "").strip())
     ]
+    endpoints = dict.fromkeys(
+        masked_url(environ[name].strip()) for name in ENDPOINT_VARIABLES if environ.get(name)
+    )
+    watch = None if tell is None else ExportWatch(tell, endpoints, secrets)
     for name in EXPORTER_LOGGERS:
         logger = logging.getLogger(name)
-        for old in [f for f in logger.filters if isinstance(f, _MaskedLog)]:
+        for old in [f for f in logger.filters if isinstance(f, (_MaskedLog, ExportWatch))]:
             logger.removeFilter(old)
-        if secrets:
+        if watch is not None:
+            logger.addFilter(watch)
+        elif secrets:
             logger.addFilter(_MaskedLog(secrets))
+    return watch
+
+
+class _Watched(SpanExporter):
+    """A span exporter that tells the watch when an export succeeds (the outage is over)."""
+
+    def __init__(self, exporter: SpanExporter, watch: ExportWatch) -> None:
+        self._exporter = exporter
+        self._watch = watch
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = self._exporter.export(spans)
+        if result is SpanExportResult.SUCCESS:
+            self._watch.exported()
+        return result
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._exporter.force_flush(timeout_millis)
 
 
 def _span_exporter(name: str, protocol: str) -> SpanExporter:
@@ -336,9 +385,16 @@ class RunTelemetry:
     """Spans and metrics for the runs of this process (thread-safe: runs may be concurrent)."""
 
     def __init__(
-        self, processors: Sequence[SpanProcessor], readers: Sequence[MetricReader]
+        self,
+        processors: Sequence[SpanProcessor],
+        readers: Sequence[MetricReader],
+        watch: ExportWatch | None = None,
     ) -> None:
-        resource = Resource.create({"service.name": "ido"})  # OTEL_SERVICE_NAME overrides
+        self._watch = watch
+        # `create`'s own attributes win over OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES:
+        # given always, service.name=ido hid every service's runs under one name.
+        named = "service.name" in OTELResourceDetector().detect().attributes
+        resource = Resource.create({} if named else {"service.name": "ido"})
         self._ids = _PlacedIds()
         # Not shut down at exit by the SDK: `shutdown()` does it, with a time limit.
         self._tracers = TracerProvider(
@@ -353,16 +409,25 @@ class RunTelemetry:
         meter = self._meters.get_meter("ido")
         self._runs: Counter = meter.create_counter("ido.runs", "{run}", "Runs by outcome.")
         self._decision_seconds: Histogram = meter.create_histogram(
-            "ido.decision.duration", "s", "Time to decide (plan), per decision."
+            "ido.decision.duration",
+            "s",
+            "Time to decide (plan), per decision.",
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
         self._actions: Counter = meter.create_counter(
             "ido.actions", "{action}", "Action attempts by provider and outcome."
         )
         self._action_seconds: Histogram = meter.create_histogram(
-            "ido.action.duration", "s", "Action attempts' duration, by provider."
+            "ido.action.duration",
+            "s",
+            "Action attempts' duration, by provider.",
+            explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
         self._spend: Counter = meter.create_counter(
             "ido.spend", "1", "What actions cost, in the catalog's currency."
+        )
+        self._observer_failures: Counter = meter.create_counter(
+            "ido.observer.failures", "{observation}", "Observations that failed, by observer."
         )
         self._open: dict[str, _RunSpans] = {}
         self._lock = threading.Lock()
@@ -402,6 +467,8 @@ class RunTelemetry:
         done = threading.Thread(target=self._shutdown, name="ido:telemetry", daemon=True)
         done.start()
         done.join(timeout)
+        if done.is_alive() and self._watch is not None:
+            self._watch.cut_short(timeout)
 
     def _shutdown(self) -> None:
         self._tracers.shutdown()
@@ -409,7 +476,15 @@ class RunTelemetry:
 
     # Spans ------------------------------------------------------------------------------
 
-    def _span(self, run_id: str, place: str, name: str, parent: str | None, start: int) -> Span:
+    def _span(
+        self,
+        run_id: str,
+        place: str,
+        name: str,
+        parent: str | None,
+        start: int,
+        kind: SpanKind = SpanKind.INTERNAL,
+    ) -> Span:
         """Start the span at `place` in the run's trace, as a child of the span at `parent`."""
         context = None
         if parent is not None:
@@ -423,7 +498,9 @@ class RunTelemetry:
         self._ids.place(trace_id(run_id), span_id(run_id, place))
         # A root span starts from an empty context: not under whatever span is current in
         # a program that embeds ido.
-        span = self._tracer.start_span(name, context=context or Context(), start_time=start)
+        span = self._tracer.start_span(
+            name, context=context or Context(), kind=kind, start_time=start
+        )
         if not isinstance(span, Span):
             raise TelemetryConfigError("the tracer returned no recording span")
         return span
@@ -495,6 +572,7 @@ class RunTelemetry:
                 ),
                 timestamp=at,
             )
+        _decision_events(span, result, at)
         spans.decisions[number] = span
         spans.current = number
         self._decision_seconds.record(
@@ -580,6 +658,9 @@ class RunTelemetry:
             f"Perform:{data['capability']}",
             parent,
             start,
+            # An HTTP call is a client span: a service continuing the trace is its server,
+            # and backends draw the edge between them (Tempo's service graph needs both).
+            SpanKind.CLIENT if data.get("binding") == "http" else SpanKind.INTERNAL,
         )
         span.set_attributes(
             _attributes(
@@ -627,6 +708,25 @@ class RunTelemetry:
                 timestamp=at,
             )
 
+    def _observer_failed(
+        self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
+    ) -> None:
+        self._observer_failures.add(1, {"ido.observer": str(data.get("observer"))})
+        spans = self._open.get(run_id)
+        if spans is None or data.get("again"):  # told once, as `ido run` tells it
+            return
+        spans.segment.add_event(
+            "observer.failed",
+            _attributes(
+                {
+                    "ido.observer": data.get("observer"),
+                    "ido.reason": data.get("reason") or data.get("error"),
+                    "ido.observer.kept_last_report": data.get("kept_last_report"),
+                }
+            ),
+            timestamp=at,
+        )
+
     def _compensation_started(
         self, run_id: str, intent: str, data: Mapping[str, Any], at: int, took: float | None
     ) -> None:
@@ -673,6 +773,45 @@ class RunTelemetry:
             spans.current = None
 
 
+def _decision_events(span: Span, result: Mapping[str, Any], at: int) -> None:
+    """Why each alternative lost and why each capability was left out, as `ido explain`
+    says it: an SRE looking at a replan in the trace sees that load-a was denied by
+    `limits.max_attempts`, not only that load-b was chosen. Those not needed for the goal
+    (`irrelevant`: in a shared catalog, most) are left out, as explain leaves them out, and
+    alternatives come first: a span keeps 128 events unless OTEL_SPAN_EVENT_COUNT_LIMIT says
+    more."""
+    for alternative in result.get("alternatives", []):
+        plan = alternative.get("plan") or {}
+        delta = alternative.get("score_delta")
+        span.add_event(
+            "alternative",
+            _attributes(
+                {
+                    "ido.plan.capabilities": [s["capability"] for s in plan.get("steps", [])],
+                    "ido.plan.cost": _amount(plan.get("cost")),
+                    "ido.score.delta": None if delta is None else round(float(delta), 9),
+                    "ido.message": alternative.get("why"),
+                }
+            ),
+            timestamp=at,
+        )
+    for rejection in result.get("rejections", []):
+        if rejection.get("reason") == "irrelevant":
+            continue
+        span.add_event(
+            "capability.rejected",
+            _attributes(
+                {
+                    "ido.capability": rejection.get("capability"),
+                    "ido.reason": rejection.get("reason"),
+                    "ido.rule": rejection.get("rule"),
+                    "ido.message": rejection.get("detail"),
+                }
+            ),
+            timestamp=at,
+        )
+
+
 def _amount(cost: Any) -> float | None:
     """A recorded cost as `ido runs` and `ido explain` show it (`shown_cost`), if any."""
     return None if cost is None else shown_cost(float(cost))
@@ -701,6 +840,7 @@ _HANDLERS = {
     "action_finished": RunTelemetry._action_finished,
     "approval_required": RunTelemetry._approval_required,
     "effects_missing": RunTelemetry._effects_missing,
+    "observer_failed": RunTelemetry._observer_failed,
     "compensation_started": RunTelemetry._compensation_started,
     "run_finished": RunTelemetry._run_finished,
 }

@@ -1270,7 +1270,7 @@ def test_a_timeout_on_an_observer_that_is_not_http_is_refused(tmp_path: Path, so
     assert problem.field == "spec"
     kind = source.partition(":")[0]
     assert problem.message == (
-        f"timeout applies to http observers only; a {kind} observer runs to its end: remove timeout"
+        f"timeout applies to http and prometheus observers only; a {kind} observer runs to its end: remove timeout"
     )
 
 

@@ -22,11 +22,12 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import StatusCode
+from opentelemetry.trace import SpanKind, StatusCode
 from typer.testing import CliRunner
 
 from ido import tracing
 from ido.cli import app
+from ido.export_trouble import ExportWatch
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.runtime.local import LocalRuntime
@@ -193,6 +194,9 @@ def test_capabilities_receive_the_trace_context_of_their_span(
     expected = f"00-{ship.context.trace_id:032x}-{ship.context.span_id:016x}-01"
     assert headers["traceparent"] == expected
     assert expected == traceparent(report.run_id, "perform/2/1")
+    # The HTTP call is a client span (its service's span is the server); the Python one is not.
+    assert ship.kind is SpanKind.CLIENT
+    assert named(exporter.get_finished_spans(), "Perform:pay-cheap-eu").kind is SpanKind.INTERNAL
 
 
 def test_a_resumed_run_continues_its_trace(project: Path, telemetry: Any) -> None:
@@ -585,3 +589,187 @@ def test_costs_on_spans_are_the_amounts_explain_shows(project: Path, telemetry: 
     spans = exporter.get_finished_spans()
     assert named(spans, "Run:ship-order").attributes["ido.cost"] == 0.3  # type: ignore[index]
     assert named(spans, "Decide:1").attributes["ido.plan.cost"] == 0.3  # type: ignore[index]
+
+
+# --- what an SRE reads in the trace (walk-through) ----------------------------------------
+
+
+def test_a_decision_span_says_why_each_capability_and_alternative_lost(
+    project: Path, telemetry: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trace named the chosen plan only: why load-a was left out (a rule, a limit, its
+    health) was in `ido explain` alone."""
+    found, exporter, _ = telemetry
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    run(project, found)
+    first = named(exporter.get_finished_spans(), "Decide:1")
+    rejected = {
+        str(e.attributes["ido.capability"]): dict(e.attributes)
+        for e in first.events
+        if e.name == "capability.rejected" and e.attributes is not None
+    }
+    assert rejected["pay-us"] == {
+        "ido.capability": "pay-us",
+        "ido.reason": "denied",
+        "ido.rule": "residency/pii-stays-in-eu",
+        "ido.message": "PII of EU customers is processed in the EU only.",
+    }
+    assert "refund-eu" not in rejected  # not needed for the goal: left out, as explain does
+    alternatives = [e.attributes for e in first.events if e.name == "alternative"]
+    assert alternatives and alternatives[0] is not None
+    assert list(alternatives[0]["ido.plan.capabilities"]) == ["pay-pricey-eu", "ship"]
+    assert float(alternatives[0]["ido.score.delta"]) > 0  # type: ignore[arg-type]
+    assert "pay-pricey-eu instead of pay-cheap-eu" in str(alternatives[0]["ido.message"])
+
+
+def test_an_observer_that_fails_is_an_event_of_the_run_span_once(
+    project: Path, telemetry: Any
+) -> None:
+    """An observer that failed before every step left no trace in the spans at all."""
+    (project / "capabilities" / "stock.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: stock}\nspec: {file: stock.json}\n"
+    )
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  observers: [stock]\n")
+    found, exporter, reader = telemetry
+    run(project, found)
+    root = named(exporter.get_finished_spans(), "Run:ship-order")
+    failures = [e for e in root.events if e.name == "observer.failed"]
+    assert len(failures) == 1  # it failed before each of several decisions and steps
+    (counted,) = [
+        point
+        for resource in reader.get_metrics_data().resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "ido.observer.failures"
+        for point in metric.data.data_points
+    ]
+    assert counted.attributes == {"ido.observer": "stock"}
+    assert counted.value > 1  # the metric counts every failed observation, for alerts
+    assert failures[0].attributes is not None
+    assert failures[0].attributes["ido.observer"] == "stock"
+    assert "stock.json" in str(failures[0].attributes["ido.reason"])
+
+
+def test_a_missing_collector_is_told_once_not_per_retry_or_batch(project: Path) -> None:
+    """The exporter wrote `Transient error … retrying in 2.28s` once per attempt (ido never
+    waits for the retry), with urllib3's three-deep exception text."""
+    with contextlib.closing(__import__("socket").socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again before the run: nothing listens there
+    endpoint = f"http://127.0.0.1:{port}/?token=tok123secret"
+    done = ido_process(project, "run", "ship-order", OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
+    assert done.returncode == 0, done.stdout + done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "telemetry" in line]
+    assert warnings == [
+        f"warning: telemetry: could not export spans to http://127.0.0.1:{port}/?token=***: "
+        "Connection refused; runs go on without it"
+    ], done.stderr
+    assert "Transient error" not in done.stderr and "tok123secret" not in done.stderr
+
+
+class Stalling(BaseHTTPRequestHandler):
+    """A collector that takes requests and answers none until it is let go."""
+
+    let_go = threading.Event()
+
+    def do_POST(self) -> None:
+        Stalling.let_go.wait(30)
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+
+def test_a_collector_that_does_not_answer_is_told_once_at_exit(project: Path) -> None:
+    """A collector that accepted the connection and never answered cost the 2 s at exit and
+    said nothing: the run's spans were lost without a word."""
+    Stalling.let_go.clear()
+    try:
+        with serve_on_loopback(Stalling) as url:
+            done = ido_process(project, "run", "ship-order", OTEL_EXPORTER_OTLP_ENDPOINT=url)
+            Stalling.let_go.set()
+    finally:
+        Stalling.let_go.set()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "achieved" in done.stdout
+    warnings = [line for line in done.stderr.splitlines() if "telemetry" in line]
+    assert warnings == [
+        f"warning: telemetry: {url} did not take the last spans and metrics within 2 s "
+        "(they were dropped); runs go on without it"
+    ], done.stderr
+
+
+def test_an_outage_is_told_again_only_after_an_export_succeeded() -> None:
+    """A long-lived `ido runner` tells each outage once: not every batch, not never again."""
+    told: list[str] = []
+    watch = ExportWatch(told.append, ["http://collector:4318"], ["s3cret-token"])
+    logger = logging.getLogger("test.exporter")
+    logger.addFilter(watch)
+    try:
+        for _ in range(3):
+            logger.error(
+                "Failed to export %s batch code: %s, reason: %s", "spans", 401, "s3cret-token?"
+            )
+        watch.exported()
+        logger.warning(
+            "Transient error %s encountered while exporting %s batch, retrying in %.2fs.",
+            "Read timed out. (read timeout=10)",
+            "metrics",
+            1.2,
+        )
+    finally:
+        logger.removeFilter(watch)
+    assert told == [
+        "telemetry: could not export spans to http://collector:4318: HTTP 401 ***?; "
+        "runs go on without it",
+        "telemetry: could not export metrics to http://collector:4318: timed out; "
+        "runs go on without it",
+    ]
+
+
+def test_duration_histograms_have_buckets_in_seconds(project: Path, telemetry: Any) -> None:
+    """The SDK's default bounds (0, 5, 10, … 10000) are made for milliseconds: every call
+    under five seconds, 4 ms or 4 s, fell in one bucket, and a p99 said nothing."""
+    found, _, reader = telemetry
+    run(project, found)
+    bounds = {
+        metric.name: list(point.explicit_bounds)
+        for resource in reader.get_metrics_data().resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name.endswith(".duration")
+        for point in metric.data.data_points
+    }
+    assert set(bounds) == {"ido.decision.duration", "ido.action.duration"}
+    for found_bounds in bounds.values():
+        assert found_bounds[0] <= 0.01  # milliseconds apart
+        assert {0.1, 1.0, 10.0} <= set(found_bounds)  # and seconds
+        assert found_bounds[-1] >= 600  # a step of minutes still has its bucket
+
+
+@pytest.mark.parametrize(
+    ("environ", "service"),
+    [
+        ({}, "ido"),
+        ({"OTEL_SERVICE_NAME": "etl-prod"}, "etl-prod"),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "service.name=etl-eu,deployment.environment=prod"}, "etl-eu"),
+    ],
+)
+def test_the_service_name_is_ido_unless_the_environment_names_one(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], service: str
+) -> None:
+    """`OTEL_SERVICE_NAME=etl-prod` was overridden by ido's own `service.name=ido`, so every
+    team's runs showed up as one service."""
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    exporter = InMemorySpanExporter()
+    found = RunTelemetry([SimpleSpanProcessor(exporter)], [])
+    try:
+        found.record("r1", "etl", "run_started", {}, 1.8e9)
+        found.record("r1", "etl", "run_finished", {"outcome": "achieved"}, 1.8e9 + 1)
+    finally:
+        found.shutdown()
+    (span,) = exporter.get_finished_spans()
+    assert span.resource.attributes["service.name"] == service

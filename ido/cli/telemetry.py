@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import typer
+
 from ido.errors import IdoError
 
 
@@ -21,7 +23,7 @@ def _telemetry() -> Iterator[Any]:
     from ido.tracing import TelemetryConfigError, from_environment
 
     try:
-        telemetry = from_environment()
+        telemetry = from_environment(tell=_say)
     except ValueError as exc:  # the SDK's own checks, as it builds the exporters
         raise TelemetryConfigError(_malformed(exc)) from None
     try:
@@ -29,6 +31,11 @@ def _telemetry() -> Iterator[Any]:
     finally:
         if telemetry is not None:
             telemetry.shutdown()
+
+
+def _say(warning: str) -> None:
+    """One line on standard error (from the exporters' thread, too)."""
+    typer.echo(f"warning: {warning}", err=True)
 
 
 def _check_telemetry() -> None:

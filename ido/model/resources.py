@@ -499,6 +499,20 @@ class HttpSource(Strict):
     )
 
 
+class PrometheusSource(HttpSource):
+    url: Annotated[str, Templated, AfterValidator(_no_credentials)] = Field(
+        pattern=URL_PATTERN,
+        description="The Prometheus server's base URL (http://prometheus:9090), without "
+        "/api/v1/query; may use ${env:NAME}.",
+    )
+    query: str = Field(
+        min_length=1, description="PromQL giving one value: a scalar, or one series."
+    )
+
+
+OBSERVER_SOURCES = ("python", "file", "http", "prometheus")
+
+
 class ObserverSpec(Strict):
     description: str | None = None
     python: str | None = Field(
@@ -508,26 +522,37 @@ class ObserverSpec(Strict):
     )
     file: str | None = Field(default=None, description="JSON file, relative to this YAML file.")
     http: HttpSource | None = Field(default=None, description="HTTP GET returning JSON.")
+    prometheus: PrometheusSource | None = Field(
+        default=None, description="A PromQL instant query whose one value is the fact at `at`."
+    )
     at: FactPath | None = Field(
-        default=None, description="State path to mount the output at; default: merge at root."
+        default=None,
+        description="State path to mount the output at; default: merge at root (required "
+        "for prometheus: the fact its value sets).",
     )
     timeout: Duration = Field(
         default=5.0,
         gt=0,
-        description="Longest one HTTP observation may take, in all; http observers only.",
+        description="Longest one HTTP observation may take, in all; http and prometheus "
+        "observers only.",
     )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ObserverSpec:
-        chosen = [k for k in ("python", "file", "http") if getattr(self, k) is not None]
+        chosen = [k for k in OBSERVER_SOURCES if getattr(self, k) is not None]
         if len(chosen) != 1:
-            raise ValueError("give exactly one of python, file or http")
-        if "timeout" in self.model_fields_set and self.http is None:
+            raise ValueError("give exactly one of python, file, http or prometheus")
+        if "timeout" in self.model_fields_set and chosen[0] in ("python", "file"):
             # Accepted and ignored, it promised a bound it did not keep: a python observer
             # that hung, hung the run.
             raise ValueError(
-                f"timeout applies to http observers only; a {chosen[0]} observer runs to its"
-                " end: remove timeout"
+                f"timeout applies to http and prometheus observers only; a {chosen[0]} "
+                "observer runs to its end: remove timeout"
+            )
+        if self.prometheus is not None and self.at is None:
+            raise ValueError(
+                "a prometheus observer reports one number: name the fact it sets with at "
+                "(at: db.load)"
             )
         return self
 
