@@ -14,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ido.planner.explain import TOGETHER, denying, element_words, lifting, present, rule_way
+from ido.planner.explain import (
+    TOGETHER,
+    denying,
+    element_words,
+    lifting,
+    present,
+    rule_way,
+)
 from ido.planner.limit_words import BEST, LIMITS, limits_together, needs, way_out, within
 from ido.planner.types import Plan, PlanResult, Task, Way
 
@@ -100,9 +107,13 @@ def told(task: Task, why: DeniedWhy) -> str:
     """The ways out of `why` in words: per limit, the value the plan the rules allow with
     it lifted that needs least of it needs; per rule, the plan lifting it lets through."""
     denied = denying(task)
-    out = []
+    out: list[str] = []
+    held: list[str] = []
     for name, plan, how in why.ways:
         steps = " → ".join(plan.capabilities)
+        if name in task.fixed:  # named as what stands in the way, never offered to lift
+            held.append(name)
+            continue
         if name in LIMITS:
             out.append(
                 f"with {name} lifted, the {how} plan they allow, {steps}, "
@@ -112,6 +123,11 @@ def told(task: Task, why: DeniedWhy) -> str:
             out.append(rule_way(name, denied[name], plan))
         else:
             out.append(f"lift plan rule {name} to allow {steps}")
+    if held and not out:  # (NOT_NEGOTIABLE's words, said of what lets a plan through)
+        names = " or ".join(map(element_words, held))
+        return f"only lifting {names} lets one through, and no way out may lift it" + (
+            " (negotiable: false)"
+        )
     return "; or ".join(out)
 
 

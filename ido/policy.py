@@ -42,6 +42,11 @@ class Rulebook:
     def plan_rules(self) -> tuple[tuple[str, Rule], ...]:
         return tuple((s, r) for s, r in self.rules if is_plan_rule(r))
 
+    @property
+    def fixed(self) -> frozenset[str]:
+        """The rules a way out may not lift (`negotiable: false`), as they are cited."""
+        return frozenset(f"{s}/{r.id}" for s, r in self.rules if not r.negotiable)
+
     def rule(self, ref: str) -> Rule | None:
         """The rule cited as `ref` (`policy/rule-id`), if it governs the intent."""
         return next((r for s, r in self.rules if f"{s}/{r.id}" == ref), None)
