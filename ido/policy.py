@@ -84,7 +84,18 @@ def in_force(listed: Iterable[str], policies: Mapping[str, Policy]) -> list[str]
 def policy_digests(names: Iterable[str], policies: Mapping[str, Policy]) -> dict[str, str]:
     """A digest of each named policy as it stands (its whole spec): an exact replay tells
     by them which policies were edited since the run (`ido.replay`)."""
-    return {n: digest(policies[n].spec.model_dump(mode="json")) for n in names if n in policies}
+    return {n: digest(_as_digested(policies[n])) for n in names if n in policies}
+
+
+def _as_digested(policy: Policy) -> dict[str, Any]:
+    """`policy`'s spec as its digest reads it: a rule's `negotiable` only when false, as a
+    policy written before the field was has the digest it was recorded with (else an
+    exact replay named every policy edited)."""
+    spec = policy.spec.model_dump(mode="json")
+    for rule in spec["rules"]:
+        if rule["negotiable"]:
+            del rule["negotiable"]
+    return spec
 
 
 def policy_rules(policies: Iterable[Policy]) -> Rulebook:
