@@ -14,14 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ido.planner.explain import (
-    TOGETHER,
-    denying,
-    element_words,
-    lifting,
-    present,
-    rule_way,
-)
+from ido.planner.explain import TOGETHER, denying, element_words, lifting, present, rule_way
 from ido.planner.limit_words import BEST, LIMITS, limits_together, needs, way_out, within
 from ido.planner.types import Plan, PlanResult, Task, Way
 
@@ -123,10 +116,10 @@ def told(task: Task, why: DeniedWhy) -> str:
             out.append(rule_way(name, denied[name], plan))
         else:
             out.append(f"lift plan rule {name} to allow {steps}")
-    if held and not out:  # (NOT_NEGOTIABLE's words, said of what lets a plan through)
+    if held and not out:
         names = " or ".join(map(element_words, held))
-        return f"only lifting {names} lets one through, and no way out may lift it" + (
-            " (negotiable: false)"
+        return (
+            f"only lifting {names} lets one through, and no way out may lift it (negotiable: false)"
         )
     return "; or ".join(out)
 

@@ -83,3 +83,39 @@ def test_when_only_the_fixed_rule_helps_alone_what_may_be_relaxed_together_is_of
     assert f"lift rule {SANCTIONS}" not in result.reason
     assert result.reason.endswith(f"or relax max_cost and rule {RESIDENCY} together"), result.reason
     assert [way.kind for way in result.ways] == ["together"]
+
+
+SLOW = replace(PAY_CHEAP, name="pay-slow", latency=10.0)
+PRICEY = replace(PAY_FAST, name="pay-pricey", cost=5.0)
+
+
+def test_of_limits_and_rules_relaxed_together_none_is_a_rule_that_must_hold() -> None:
+    """No one limit or rule alone is a way out: relaxing the deadline and lifting the
+    sanctions rule together was offered, where the budget and the residency rule may be."""
+    denied = (
+        Denied(SLOW, SANCTIONS, "sanctioned vendor"),
+        Denied(PRICEY, RESIDENCY, "PII stays in the EU"),
+    )
+    t = task([PACK, SHIP, NOTIFY], denied=denied, limits=Limits(max_cost=1.2, deadline=5.0))
+    assert plan(t).reason.endswith(f"relax deadline and rule {SANCTIONS} together")  # type: ignore[union-attr]
+    result = plan(replace(t, fixed=frozenset({SANCTIONS})))
+    assert result.reason is not None
+    assert result.reason.endswith(f"relax max_cost and rule {RESIDENCY} together")
+    assert [way.element.split("\t") for way in result.ways] == [["max_cost", RESIDENCY]]
+
+
+def test_when_every_way_out_lifts_a_rule_that_must_hold_none_is_offered() -> None:
+    """The one provider is sanctioned and too slow besides: no way out keeps the rule."""
+    denied = (Denied(SLOW, SANCTIONS, "sanctioned vendor"),)
+    t = task(
+        [PACK, SHIP, NOTIFY],
+        denied=denied,
+        limits=Limits(deadline=5.0),
+        fixed=frozenset({SANCTIONS}),
+    )
+    result = plan(t)
+    assert result.reason is not None
+    assert result.reason.endswith(
+        f"every way out lifts rule {SANCTIONS}, which may not be lifted (negotiable: false)"
+    )
+    assert result.ways == ()
