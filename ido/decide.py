@@ -254,7 +254,8 @@ def build_task(
     (`History.unresolved`) as if denied by `${env:NAME}`. `seen`: the
     `health_view` of this snapshot, when the caller has it already.
     """
-    rules = rulebook(intent, catalog.policies).capability_rules
+    book = rulebook(intent, catalog.policies)
+    rules = book.capability_rules
     actions: list[Action] = []
     denied: list[Denied] = []
     hits_all: list[RuleHit] = []
@@ -313,6 +314,7 @@ def build_task(
         ),
         max_steps=spec.limits.max_steps,
         denied=tuple(denied),
+        fixed=book.fixed,
         alternatives=spec.limits.alternatives if alternatives is None else alternatives,
         time_limit=spec.limits.solve_time,
         search_states=spec.limits.search_states,

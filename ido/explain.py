@@ -211,7 +211,9 @@ def render(view: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(view, indent=2, sort_keys=True, default=str)
     lines = _markdown(view) if fmt == "md" else _text(view)
-    return "\n".join(lines) + "\n"
+    # Each line as a terminal shows it, not acts on it: the journal's text (an intent's
+    # name, a comment, an observed value) may hold an escape sequence or a line break.
+    return "\n".join(map(printable, lines)) + "\n"
 
 
 def _money(value: float) -> str:

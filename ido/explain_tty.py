@@ -55,21 +55,23 @@ def render_tty(view: dict[str, Any], width: int = 120) -> str:
     console = Console(file=out, force_terminal=True, width=width, color_system="standard")
     run = view["run"]
     outcome = outcome_of(run)
-    console.print(Text(summary(view), style=OUTCOME_STYLE.get(outcome, "bold yellow")))
+    console.print(_shown(summary(view), style=OUTCOME_STYLE.get(outcome, "bold yellow")))
     if run["reason"]:
-        console.print(Text(f"reason: {run['reason']}", style="red" if outcome == "failed" else ""))
+        console.print(
+            _shown(f"reason: {run['reason']}", style="red" if outcome == "failed" else "")
+        )
     after_decision = False
     for what, d in in_order(view):
         if what == "event":
             if after_decision:  # set apart from the decision's last table
                 console.print()
-            console.print(Text(event_line(d), style="yellow"))
+            console.print(_shown(event_line(d), style="yellow"))
             after_decision = False
             continue
         after_decision = True
         console.print()
         console.rule(
-            Text(
+            _shown(
                 f"decision {d['number']} · {d['trigger']} · planner {d['planner']}",
                 style="bold",
             ),
@@ -87,22 +89,22 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
     if result["status"] == "planned" and plan:
         head = parts["chosen"][0]
         after = waits_of(plan)
-        table = Table(title=Text(f"chosen: {head}"), title_justify="left", show_edge=False)
+        table = Table(title=_shown(f"chosen: {head}"), title_justify="left", show_edge=False)
         for column in ("#", "capability", "provider", "cost", "latency", "reliability", "after"):
             table.add_column(column, justify="right" if column in ("#", "cost") else "left")
         for i, (step, waits) in enumerate(zip(plan["steps"], after), start=1):
             table.add_row(
-                Text(str(i)),
-                Text(step["capability"], style="bold"),
-                Text(printable(step["provider"])),  # a journal from before it was checked
-                Text(f"{step['cost']:.2f}"),
-                Text(format_duration(step["latency"])),
-                Text(shown_probability(step["reliability"])),
-                Text(", ".join(str(w + 1) for w in waits) or "-"),
+                _shown(str(i)),
+                _shown(step["capability"], style="bold"),
+                _shown(step["provider"]),
+                _shown(f"{step['cost']:.2f}"),
+                _shown(format_duration(step["latency"])),
+                _shown(shown_probability(step["reliability"])),
+                _shown(", ".join(str(w + 1) for w in waits) or "-"),
             )
         console.print(table)
     elif "chosen" in parts:
-        console.print(Text(parts["chosen"][0], style="green"))
+        console.print(_shown(parts["chosen"][0], style="green"))
     _sections(console, parts, AFTER)
     shown = {*BEFORE, *AFTER, *TABLES}
     _sections(console, parts, tuple(title for title in parts if title not in shown))
@@ -111,26 +113,33 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
         table.add_column("score", justify="right")
         table.add_column("why it lost")
         for a in result["alternatives"]:
-            table.add_row(Text(f"{a['score_delta']:+.3f}"), Text(a["why"]))
+            table.add_row(_shown(f"{a['score_delta']:+.3f}"), _shown(a["why"]))
         console.print(table)
     for line in parts.get("alternatives", []):
         if line.startswith("not settled"):  # a solve that gave up: said, not tabled
-            console.print(Text(f"  alternative {line}", style="yellow"))
+            console.print(_shown(f"  alternative {line}", style="yellow"))
     if "rejected" in parts:
         table = Table(title="rejected", title_justify="left", show_edge=False)
         table.add_column("capability")
         table.add_column("why")
         for line in parts["rejected"]:
             name, _, why = line.partition(": ")
-            table.add_row(Text(name), Text(why, style="dim"))
+            table.add_row(_shown(name), _shown(why, style="dim"))
         console.print(table)
     if d.get("policy"):
         console.print(_policy_table(d["policy"]))
     if "what happened" in parts:
-        console.print(Text("what happened:", style="bold"))
+        console.print(_shown("what happened:", style="bold"))
         for action, line in zip(d["actions"], parts["what happened"]):
             mark, style = ACTION_MARK[outcome_kind(action)]
-            console.print(Text(f"  {mark} {line}", style=style))
+            console.print(_shown(f"  {mark} {line}", style=style))
+
+
+def _shown(text: str, style: str = "") -> Text:
+    """`text` as the report shows it: what a terminal would act on written out
+    (`printable`), as the plain report does; the colours are the report's own. A journal's
+    text (an intent's name, a comment, an observed value) may hold an escape sequence."""
+    return Text(printable(text), style=style)
 
 
 def _policy_table(hits: list[dict[str, Any]]) -> Table:
@@ -144,11 +153,11 @@ def _policy_table(hits: list[dict[str, Any]]) -> Table:
     for hit in hits:
         style = "red" if hit["verdict"] == "deny" else "yellow"
         table.add_row(
-            Text(hit["id"]),
-            Text(hit["verdict"], style=style),
-            Text(hit["subject"]),
-            Text(hit["rule"]),
-            Text(hit["message"], style="dim"),
+            _shown(hit["id"]),
+            _shown(hit["verdict"], style=style),
+            _shown(hit["subject"]),
+            _shown(hit["rule"]),
+            _shown(hit["message"], style="dim"),
         )
     return table
 
@@ -156,6 +165,6 @@ def _policy_table(hits: list[dict[str, Any]]) -> Table:
 def _sections(console: Console, parts: dict[str, list[str]], titles: tuple[str, ...]) -> None:
     for title in titles:
         if title in parts:
-            console.print(Text(f"{title}:", style="bold"))
+            console.print(_shown(f"{title}:", style="bold"))
             for item in parts[title]:
-                console.print(Text(f"  {item}", style="red" if title == "no plan" else ""))
+                console.print(_shown(f"  {item}", style="red" if title == "no plan" else ""))

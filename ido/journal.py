@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -386,7 +387,7 @@ class SqliteJournal:
             self._open_read_only(PermissionError("permission denied"), reading)
         opened: sqlite3.Connection | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private(self.path)
             self._db = opened = _connect(str(self.path))
             with self._lock:
                 current = self._setup(reading)
@@ -1104,6 +1105,29 @@ def _why(error: BaseException) -> str:
             "a full disk, a file size limit set by ulimit -f, or a read-only file, folder or mount?"
         )
     return "a read-only file, folder or mount?"
+
+
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+"""The modes of a journal and of the folders ido makes for it: its owner's alone."""
+
+
+def make_private(path: Path) -> None:
+    """Make the journal file `path`, and the folders it needs, readable by their owner
+    alone, unless there already: a journal holds observed business data and who approved
+    what, and under the usual umask (022) it was made readable by every user of the
+    machine. SQLite gives its `-wal` and `-shm` files the journal's mode. A file or folder
+    already there is left as it is: its mode is its maker's choice."""
+    missing = []
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists() or folder.is_symlink():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+            folder.mkdir(mode=PRIVATE_FOLDER)
+    with contextlib.suppress(FileExistsError):  # there already (a link too): opened as it is
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
 
 
 def _connect(name: str, uri: bool = False) -> sqlite3.Connection:

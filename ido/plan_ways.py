@@ -100,9 +100,13 @@ def told(task: Task, why: DeniedWhy) -> str:
     """The ways out of `why` in words: per limit, the value the plan the rules allow with
     it lifted that needs least of it needs; per rule, the plan lifting it lets through."""
     denied = denying(task)
-    out = []
+    out: list[str] = []
+    held: list[str] = []
     for name, plan, how in why.ways:
         steps = " → ".join(plan.capabilities)
+        if name in task.fixed:  # named as what stands in the way, never offered to lift
+            held.append(name)
+            continue
         if name in LIMITS:
             out.append(
                 f"with {name} lifted, the {how} plan they allow, {steps}, "
@@ -112,6 +116,11 @@ def told(task: Task, why: DeniedWhy) -> str:
             out.append(rule_way(name, denied[name], plan))
         else:
             out.append(f"lift plan rule {name} to allow {steps}")
+    if held and not out:
+        names = " or ".join(map(element_words, held))
+        return (
+            f"only lifting {names} lets one through, and no way out may lift it (negotiable: false)"
+        )
     return "; or ".join(out)
 
 

@@ -42,6 +42,11 @@ class Rulebook:
     def plan_rules(self) -> tuple[tuple[str, Rule], ...]:
         return tuple((s, r) for s, r in self.rules if is_plan_rule(r))
 
+    @property
+    def fixed(self) -> frozenset[str]:
+        """The rules a way out may not lift (`negotiable: false`), as they are cited."""
+        return frozenset(f"{s}/{r.id}" for s, r in self.rules if not r.negotiable)
+
     def rule(self, ref: str) -> Rule | None:
         """The rule cited as `ref` (`policy/rule-id`), if it governs the intent."""
         return next((r for s, r in self.rules if f"{s}/{r.id}" == ref), None)
@@ -79,7 +84,18 @@ def in_force(listed: Iterable[str], policies: Mapping[str, Policy]) -> list[str]
 def policy_digests(names: Iterable[str], policies: Mapping[str, Policy]) -> dict[str, str]:
     """A digest of each named policy as it stands (its whole spec): an exact replay tells
     by them which policies were edited since the run (`ido.replay`)."""
-    return {n: digest(policies[n].spec.model_dump(mode="json")) for n in names if n in policies}
+    return {n: digest(_as_digested(policies[n])) for n in names if n in policies}
+
+
+def _as_digested(policy: Policy) -> dict[str, Any]:
+    """`policy`'s spec as its digest reads it: a rule's `negotiable` only when false, as a
+    policy written before the field was has the digest it was recorded with (else an
+    exact replay named every policy edited)."""
+    spec = policy.spec.model_dump(mode="json")
+    for rule in spec["rules"]:
+        if rule["negotiable"]:
+            del rule["negotiable"]
+    return spec
 
 
 def policy_rules(policies: Iterable[Policy]) -> Rulebook:

@@ -9,8 +9,8 @@ Everything is inline (CSS and SVG, no script, no network), and every text is esc
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
-from html import escape
 from itertools import groupby
 from typing import Any
 
@@ -27,7 +27,15 @@ from ido.explain import (
 )
 from ido.journal import epoch
 from ido.model import format_duration
-from ido.text import shortened
+from ido.text import printable, shortened
+
+
+def escape(text: str) -> str:
+    """`text` as the page shows it: HTML escaped, and what would reorder the text shown
+    after it (a direction override in an intent's name) or shows nothing (a control
+    character) written out as the text report writes it (`printable`)."""
+    return html.escape(printable(text))
+
 
 NODE_W, NODE_H, GAP_X, GAP_Y, LABEL_W = 170, 52, 40, 14, 120
 WIDTH = "<W>"

@@ -181,6 +181,24 @@ def test_when_every_plan_is_denied_the_run_fails_naming_the_rule(project: Path) 
     assert calls(project) == []
 
 
+def test_a_plan_rule_that_must_hold_is_named_not_offered_to_lift(project: Path) -> None:
+    """A deny plan rule with `negotiable: false` that keeps every plan out: the reason said
+    "lift plan rule …"; it says no way out may lift it."""
+    add_rules(
+        project,
+        '    - id: tiny\n      effect: deny\n      when: "plan.cost > 0.5"\n'
+        "      message: At most 0.50 per order.\n      negotiable: false\n",
+    )
+    code, out = ido("plan", "ship-order")
+    assert code == 1, out
+    out = " ".join(out.split())
+    assert "lift plan rule" not in out
+    assert (
+        "by intent:ship-order/tiny: At most 0.50 per order; only lifting rule "
+        "intent:ship-order/tiny lets one through, and no way out may lift it (negotiable: false)"
+    ) in out
+
+
 def test_a_plan_approval_rule_blocks_the_plan_as_a_whole(project: Path) -> None:
     add_policy_rule(
         project,
@@ -259,6 +277,10 @@ def test_an_enforced_policy_governs_intents_that_do_not_list_it(project: Path) -
             'effect: require_approval\n      when: "true"\n      escalate: [{to: cfo, expires: 1h}]',
             "escalate needs expires",
         ),
+        (
+            'effect: prefer\n      when: "true"\n      negotiable: false',
+            "negotiable is for deny rules, not prefer",
+        ),
     ],
 )
 def test_rules_that_cannot_work_are_refused_with_file_and_line(
@@ -269,6 +291,33 @@ def test_rules_that_cannot_work_are_refused_with_file_and_line(
     assert code == 2, out
     assert "policies/residency.yaml:" in out and message in out
     assert "Traceback" not in out
+
+
+BLOCKED_VENDOR = """\
+    - id: blocked-vendor
+      effect: deny
+      when: "capability.region == 'eu' && 'payments' in capability.tags"
+      message: EU payment providers are under sanctions review.
+"""
+
+
+@pytest.mark.parametrize("negotiable", [True, False])
+def test_a_rule_that_must_hold_is_never_offered_to_lift(project: Path, negotiable: bool) -> None:
+    """`ido plan` offered "or lift rule residency/blocked-vendor" for a sanctions rule; with
+    `negotiable: false` it names the rule as what stands in the way and offers only the
+    rule that may be lifted."""
+    said = "" if negotiable else "      negotiable: false\n"
+    add_policy_rule(project, BLOCKED_VENDOR + said)
+    code, out = ido("plan", "ship-order")
+    assert code == 1, out
+    offered = "lift rule residency/blocked-vendor" in out
+    assert offered == negotiable
+    assert "or lift rule residency/pii-stays-in-eu (it denies pay-us)" in out
+    if not negotiable:
+        assert (
+            "policy residency/blocked-vendor denies pay-cheap-eu, pay-pricey-eu, which may not "
+            "be lifted (negotiable: false)"
+        ) in " ".join(out.split())
 
 
 def test_a_rule_naming_a_capability_or_tag_the_catalog_lacks_is_warned_of(project: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ido.model import Policy
-from ido.policy import evaluate, policy_rules
+from ido.policy import evaluate, policy_digests, policy_rules
 
 
 def policy(effect: str, when: str) -> Policy:
@@ -62,3 +62,18 @@ def test_what_an_approval_of_a_plan_holds_to_less_the_spend_its_own_steps_moved(
     dearer = hit(1.5, 4.0, ["pack", "charge", "ship"])
     assert approved[0] != rest[0] and approved[1] == rest[1]
     assert dearer[1] != approved[1]
+
+
+def test_a_policy_written_before_negotiable_keeps_the_digest_its_runs_recorded() -> None:
+    """Runs record each policy's digest; an exact replay names the policies whose digest
+    moved. `negotiable` (true unless set) added to every rule moved every policy's digest,
+    and a replay of an older run named them all as edited."""
+    written = policy("deny", "capability.cost > 1.0")
+    assert policy_digests(["p"], {"p": written}) == {"p": "sha256:4f740e9dc2d59e38"}
+    fixed = Policy.model_validate(
+        {
+            **written.model_dump(mode="json", by_alias=True),
+            "spec": {"rules": [{**written.spec.rules[0].model_dump(), "negotiable": False}]},
+        }
+    )
+    assert policy_digests(["p"], {"p": fixed})["p"] != "sha256:4f740e9dc2d59e38"

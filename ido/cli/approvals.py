@@ -33,6 +33,7 @@ def approvals(
 
     from ido.approvals import left_unanswered, pending, step_words
     from ido.journal import SqliteJournal
+    from ido.text import printable
 
     waiting: list[tuple[str, Any]] = []
     if _journal_there(journal):
@@ -69,7 +70,9 @@ def approvals(
             notes.append(f"expired {when(r.deadline)}: {left_unanswered(r)}")
         elif until is not None:
             notes.append(f"escalated to {to} until {when(until)}" if to else f"until {when(until)}")
-        typer.echo(f"{run}  {step}  {r.rule}: {r.message}  ({', '.join(notes)})")
+        # The journal's words shown, never acted on: a message holding an escape sequence
+        # could clear the screen, and a line break forge a request.
+        typer.echo(printable(f"{run}  {step}  {r.rule}: {r.message}  ({', '.join(notes)})"))
 
 
 def _verdict(
@@ -87,7 +90,7 @@ def _verdict(
         verdict_data,
     )
     from ido.journal import SqliteJournal, resume_command, scenario_of, stamp, temporal_of
-    from ido.text import verdict_problem
+    from ido.text import printable, verdict_problem
 
     wrong = verdict_problem(by, comment, rejected=kind == "approval_rejected")
     if wrong is not None:
@@ -122,12 +125,14 @@ def _verdict(
     verb = "approved" if kind == "approval_given" else "rejected"
     for request in chosen:
         what = subject(request.step, request.capability)
-        typer.echo(f"{verb}: run {run_id} {what} ({request.rule}) by {by}")
+        typer.echo(printable(f"{verb}: run {run_id} {what} ({request.rule}) by {by}"))
     answered = {request.key for request in chosen}
     still = [r for r in pending(events) if r.key not in answered]
     if still and kind == "approval_given":  # resuming now would only block again
         waiting = "; ".join(f"{step_words(r)} ({r.rule})" for r in still)
-        typer.echo(f"still waiting: {waiting}; approve or reject it too, then resume the run")
+        typer.echo(
+            printable(f"still waiting: {waiting}; approve or reject it too, then resume the run")
+        )
         return
     from ido.runner import runner_active
 

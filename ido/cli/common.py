@@ -273,8 +273,10 @@ def _tell(line: str) -> None:
     recording a step's start and making the call, for `ido resume` to settle."""
     if _output_gone:
         return
+    from ido.text import printable  # (a capability's or model's words: shown, not acted on)
+
     try:
-        typer.echo(line)
+        typer.echo(printable(line))
     except BrokenPipeError:
         _output_gone.append(True)
         with contextlib.suppress(OSError):  # later lines (and the outcome) go nowhere

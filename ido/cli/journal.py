@@ -265,23 +265,27 @@ def runs(
         typer.echo(_no_runs_asked(words, intents, day))
         return
     from ido.model import format_wait
+    from ido.text import printable
 
-    wide = max(len("RUN"), *(len(r.id) for r in rows))  # columns as wide as what they hold
-    named = max(len("INTENT"), *(len(r.intent) for r in rows))
+    # A journal's text as a terminal would show it, not act on it (a hand-edited intent
+    # name holding an escape sequence cleared the screen), and columns as wide as it shows.
+    ids, names = [printable(r.id) for r in rows], [printable(r.intent) for r in rows]
+    wide = max(len("RUN"), *map(len, ids))
+    named = max(len("INTENT"), *map(len, names))
     durations = [format_wait(r.duration) if r.duration is not None else "-" for r in rows]
     lasted = max(len(" DURATION"), *(len(d) for d in durations))
     typer.echo(
         f"{'RUN':<{wide}}  {'INTENT':<{named}}  {'OUTCOME':<11} {'COST':>8} {'LLM COST':>10} "
         f"{'DURATION':>{lasted}}  STARTED"
     )
-    for r, duration in zip(rows, durations, strict=True):
+    for r, run_id, name, duration in zip(rows, ids, names, durations, strict=True):
         llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
-        shown = outcome_word(r.outcome, r.id in running)
+        shown = printable(outcome_word(r.outcome, r.id in running))
         # A kept scenario's run started when it was recorded; its duration is virtual time.
         started = r.started_at if r.recorded_at is None else f"{r.recorded_at} (scenario)"
         typer.echo(
-            f"{r.id:<{wide}}  {r.intent:<{named}}  {shown:<11} "
-            f"{r.cost:>8.2f} {llm:>10} {duration:>{lasted}}  {started}"
+            f"{run_id:<{wide}}  {name:<{named}}  {shown:<11} "
+            f"{r.cost:>8.2f} {llm:>10} {duration:>{lasted}}  {printable(started)}"
         )
 
 

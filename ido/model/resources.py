@@ -199,9 +199,20 @@ class Rule(Strict):
         description="require_approval: who is asked next, in turn, each time a wait "
         "expires; after the last, the run fails.",
     )
+    negotiable: bool = Field(
+        default=True,
+        description="deny: whether the reason a run has no plan may offer lifting this "
+        "rule as a way out (`or lift rule …`); false for a rule that must hold (sanctions, "
+        "law), which the reason still names as what stands in the way.",
+    )
 
     @model_validator(mode="after")
     def _approval_fields(self) -> Rule:
+        if not self.negotiable and self.effect != "deny":
+            raise ValueError(
+                f"negotiable is for deny rules, not {self.effect}: only a deny rule is "
+                "offered as a way out to lift"
+            )
         if self.effect != "require_approval":
             given = [k for k in ("expires", "escalate") if getattr(self, k) not in (None, [])]
             if given:

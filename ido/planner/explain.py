@@ -261,7 +261,13 @@ def infeasible(
             blocking = tuple(loose.element.split(TOGETHER))
             why = Infeasibility(head + loose.words, blocking, tuple(conflict), (loose,))
             return _or_more_steps(task, grounded, why) if longer else why
-        together = _relaxing(relax, elements)
+        open_to = [e for e in elements if e not in task.fixed]
+        if relax.solve(frozenset(open_to)) is None:  # only lifting a fixed rule lets one by
+            fixed = [e for e in conflict if e in task.fixed] or sorted(task.fixed & set(elements))
+            words = f"{head}every way out lifts {_words(fixed)}{NOT_NEGOTIABLE}"
+            why = Infeasibility(words, tuple(conflict), tuple(conflict))
+            return _or_more_steps(task, grounded, why) if longer else why
+        together = _relaxing(relax, open_to)
         words = f"{head}relax {_words(together)} together"
         found = relax.solve(frozenset(together))
         way = Way(TOGETHER.join(together), found.plan, words, kind="together")
@@ -282,21 +288,42 @@ def infeasible(
             ways.append(loose)
         else:
             goals = ", ".join(f"'{g}'" for g in task.goal)
-            denials = "; ".join(
-                rule_words(rule, relax.rules[rule]).denies + failing_closed(task, rule)
-                for rule in lifts
-            )
+            denials = "; ".join(_denies(task, rule, relax.rules[rule]) for rule in lifts)
             messages.append(f"no plan reaches {goals}: every way there is ruled out: {denials}")
             told = True
     for rule in lifts:
+        if rule in task.fixed:  # named as what stands in the way, never offered to lift
+            if not told:
+                messages.append(_denies(task, rule, relax.rules[rule]))
+            continue
         found = relax.solve(frozenset({rule}))
         assert found is not None
         closed = failing_closed(task, rule, way_out=True, told=told)
         words = f"or {rule_way(rule, relax.rules[rule], found.plan)}{closed}"
         messages.append(words)
         ways.append(Way(rule, found.plan, words))
+    open_to = [e for e in elements if e not in task.fixed]
+    if not ways and relax.solve(frozenset(open_to)) is not None:
+        # Every way out alone lifts a rule that must hold: what may be relaxed together.
+        together = _relaxing(relax, open_to)
+        words = f"or relax {_words(together)} together"
+        found = relax.solve(frozenset(together))
+        messages.append(words)
+        ways.append(Way(TOGETHER.join(together), found.plan, words, kind="together"))
     why = Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways))
     return _or_more_steps(task, grounded, why) if longer else why
+
+
+NOT_NEGOTIABLE = ", which may not be lifted (negotiable: false)"
+"""Said of the deny rules a way out may not lift (`Task.fixed`), where a reason names them."""
+
+
+def _denies(task: Task, rule: str, names: list[str]) -> str:
+    """What the deny rule `rule` (which denies the capabilities `names`) keeps out, as a
+    reason names what stands in the way: `policy p/r denies a, b`, and whether it failed
+    closed, and, for a rule that must hold, that it may not be lifted."""
+    fixed = NOT_NEGOTIABLE if rule in task.fixed else ""
+    return rule_words(rule, names).denies + fixed + failing_closed(task, rule)
 
 
 def _limits_way(task: Task, relax: _Relaxer, limits: list[str]) -> Way | None:

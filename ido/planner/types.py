@@ -119,6 +119,9 @@ class Task:
     limits: Limits = Limits()
     max_steps: int = 20
     denied: tuple[Denied, ...] = ()
+    fixed: frozenset[str] = frozenset()
+    """The deny rules no way out may lift (`negotiable: false`), by id: a reason names them
+    as what stands in the way, never as what to lift."""
     alternatives: int = ALTERNATIVES
     time_limit: float = SOLVE_TIME
     """CP-SAT's deterministic time limit per solve (`limits.solve_time`)."""
