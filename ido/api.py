@@ -2,14 +2,15 @@
 name re-exported: what `ido plan`, `ido explain` and `ido replay` do around the library's
 parts, without printing or exiting, so that an embedder need not copy it from the CLI.
 The CLI calls them too: `ido plan` takes `plan` apart (`observed`, then `decided`) to tell
-planning progress while it decides."""
+planning progress while it decides, and `ido explain` takes `explain_run` apart (`viewed`,
+then `rendered`) to write text in colour on a terminal."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ido.errors import NotFoundError
 
@@ -135,16 +136,29 @@ def explain_run(journal: Journal, run: str = "last", *, format: str = "text") ->
     `NotFoundError`; an unknown format a `ValueError`."""
     if format not in FORMATS:
         raise ValueError(f"format '{format}' is not one of {', '.join(FORMATS)}")
-    from ido.explain import render, run_view
+    return rendered(viewed(journal, run), format)
+
+
+def viewed(journal: Journal, run: str = "last") -> dict[str, Any]:
+    """The view of a run that `explain_run` renders (and `ido explain`, in colour on a
+    terminal): a run that has not ended is told as going on if a process here carries it
+    on now, else as interrupted."""
+    from ido.explain import run_view
     from ido.runtime.owners import live_owner
 
     run_id = journal.resolve(run)
     row, events = journal.run(run_id), journal.events(run_id)
-    view = run_view(row, events, row.outcome is None and live_owner(events) is not None)
+    return run_view(row, events, row.outcome is None and live_owner(events) is not None)
+
+
+def rendered(view: dict[str, Any], format: str) -> str:
+    """`view` written as one of `FORMATS`, without colour."""
     if format == "html":
         from ido.report_html import render_html
 
         return render_html(view)
+    from ido.explain import render
+
     return render(view, format)
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from ido.api import FORMATS
 from ido.cli.common import (
     DEFAULT_JOURNAL,
     JournalOpt,
@@ -18,7 +19,6 @@ from ido.cli.common import (
     _check_out_file,
     _guard,
     _journal_there,
-    _running,
 )
 from ido.errors import NotFoundError, writing
 
@@ -42,31 +42,25 @@ def explain(
     `--format html -o report.html` writes one self-contained page: the plan graph, a
     timeline of actions and approvals, and a card per decision.
     """
-    _check_format(fmt, ("text", "md", "json", "html"))
+    _check_format(fmt, FORMATS)
     _check_format(color, ("auto", "always", "never"), "--color")
     if output is not None:
         _check_out_file(output, "--output", journal)
 
-    from ido.explain import render, run_view
+    from ido.api import rendered, viewed
     from ido.journal import SqliteJournal
 
     if not _journal_there(journal):  # a path named that is not there is a typo, said so
         raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")
     with SqliteJournal(journal, reading=True) as store:
-        run_id = store.resolve(run_ref)
-        row, events = store.run(run_id), store.events(run_id)
-    view = run_view(row, events, _running(row, events))
+        view = viewed(store, run_ref)
     terminal = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    if fmt == "html":
-        from ido.report_html import render_html
-
-        text = render_html(view)
-    elif fmt == "text" and (color == "always" or (color == "auto" and terminal)):
+    if fmt == "text" and (color == "always" or (color == "auto" and terminal)):
         from ido.explain_tty import render_tty
 
         text = render_tty(view, width=shutil.get_terminal_size().columns)
     else:
-        text = render(view, fmt)
+        text = rendered(view, fmt)
     if output is None:
         typer.echo(text, nl=False, color=True)  # ANSI only in what render_tty made
         return
