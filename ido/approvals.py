@@ -498,19 +498,35 @@ def not_waiting(run_id: str, events: Sequence[Event], resume: str) -> str:
     return f"{said}: already answered, {answered}; continue it with {resume}"
 
 
-def choose(waiting: list[Request], run_id: str, step: int | None) -> list[Request]:
+def choose(
+    waiting: list[Request], run_id: str, step: int | None, rules: Sequence[str] = ()
+) -> list[Request]:
     """The requests a verdict on `run_id` answers: all waiting ones (at least one: else
-    `not_waiting` says why), or those of one step."""
+    `not_waiting` says why), or those of one step, or of some rules (`rules`, each
+    `policy/rule` as `ido approvals` shows it: two owners of two rules on one step each
+    answer their own), or both. A rule or step nothing waits under is refused, naming
+    what waits."""
+    chosen = waiting
+    if rules:
+        unknown = [rule for rule in dict.fromkeys(rules) if all(r.rule != rule for r in waiting)]
+        if unknown:
+            names = ", ".join(dict.fromkeys(r.rule for r in waiting))
+            raise IdoError(
+                f"run {run_id} waits for approval under {names}, not {', '.join(unknown)} "
+                "(--rule takes a rule `ido approvals` shows, as policy/rule)"
+            )
+        chosen = [r for r in chosen if r.rule in rules]
     if step is None:
-        return waiting
-    chosen = [r for r in waiting if r.step == step]
-    if not chosen:
-        steps = ", ".join(dict.fromkeys(_step_named(r.step) for r in waiting))
+        return chosen
+    of_step = [r for r in chosen if r.step == step]
+    if not of_step:
+        under = f" under {', '.join(dict.fromkeys(rules))}" if rules else ""
+        steps = ", ".join(dict.fromkeys(_step_named(r.step) for r in chosen))
         raise IdoError(
-            f"run {run_id} waits for approval of {steps}, not {_step_named(step)} "
+            f"run {run_id} waits for approval{under} of {steps}, not {_step_named(step)} "
             "(--step takes a number `ido approvals` shows, or plan)"
         )
-    return chosen
+    return of_step
 
 
 def _step_named(step: int) -> str:

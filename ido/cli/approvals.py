@@ -73,7 +73,13 @@ def approvals(
 
 
 def _verdict(
-    run_ref: str, journal: Path, step: int | None, by: str, comment: str | None, kind: str
+    run_ref: str,
+    journal: Path,
+    step: int | None,
+    rules: list[str],
+    by: str,
+    comment: str | None,
+    kind: str,
 ) -> None:
     import time
 
@@ -111,7 +117,7 @@ def _verdict(
             if not unanswered:
                 resume = _with_journal(f"ido resume {run_id}", journal)
                 raise IdoError(not_waiting(run_id, events, resume))
-            chosen = choose(unanswered, run_id, step)
+            chosen = choose(unanswered, run_id, step, rules)
             now = time.time()
             for request in chosen:
                 check_not_expired(request, now, run_id)
@@ -138,6 +144,11 @@ def _verdict(
 
 
 STEP_HELP = "Only this step's request: its number, or 0 (or 'plan') for the plan as a whole."
+RULE_HELP = (
+    "Only the requests of this rule (policy/rule, as ido approvals shows it); repeat it "
+    "for several. With --step: that step's request of the rule."
+)
+RuleOpt = Annotated[list[str] | None, typer.Option("--rule", help=RULE_HELP, metavar="POLICY/RULE")]
 
 
 def _step(value: str) -> int:
@@ -154,11 +165,12 @@ def approve(
     run_ref: RunRef,
     by: Annotated[str, typer.Option(help="Who approves.")],
     step: Annotated[int | None, typer.Option(help=STEP_HELP, parser=_step, metavar="N")] = None,
+    rule: RuleOpt = None,
     comment: Annotated[str | None, typer.Option(help="Why.")] = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
-    """Approve what a blocked run waits for (all its requests, or one step's)."""
-    _verdict(run_ref, journal, step, by, comment, "approval_given")
+    """Approve what a blocked run waits for (all its requests, or one step's, or one rule's)."""
+    _verdict(run_ref, journal, step, rule or [], by, comment, "approval_given")
 
 
 @_guard
@@ -167,7 +179,8 @@ def reject(
     by: Annotated[str, typer.Option(help="Who rejects.")],
     comment: Annotated[str, typer.Option(help="Why (required).")],
     step: Annotated[int | None, typer.Option(help=STEP_HELP, parser=_step, metavar="N")] = None,
+    rule: RuleOpt = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
     """Reject what a blocked run waits for; resuming it then fails the run with the reason."""
-    _verdict(run_ref, journal, step, by, comment, "approval_rejected")
+    _verdict(run_ref, journal, step, rule or [], by, comment, "approval_rejected")
