@@ -31,14 +31,19 @@ def approvals(
     import time
     from datetime import datetime
 
-    from ido.approvals import left_unanswered, pending, step_words
+    from ido.approvals import left_unanswered, requests, step_words, tally, waiting_of
+    from ido.approvers import approved_so_far, so_far_words
     from ido.journal import SqliteJournal
 
-    waiting: list[tuple[str, Any]] = []
+    waiting: list[tuple[str, Any, list[str], str]] = []  # run, request, who approved so far
     if _journal_there(journal):
         with SqliteJournal(journal, reading=True) as store:
             for run_id, events in store.blocked().items():
-                waiting += [(run_id, r) for r in pending(events)]
+                given, partial = tally(events)
+                waiting += [
+                    (run_id, r, approved_so_far(r, partial), so_far_words(r, partial))
+                    for r in waiting_of(requests(events), given)
+                ]
     now = time.time()
 
     def when(at: float) -> str:
@@ -49,21 +54,28 @@ def approvals(
 
     if fmt == "json":
         listed = []
-        for run, r in waiting:
+        for run, r, approved_by, _ in waiting:
             to, until = r.stage(now)
             expired = r.expired(now)
             listed.append(
-                {"run": run, **r.to_json(), "escalated_to": to, "until": until, "expired": expired}
+                {
+                    "run": run,
+                    **r.to_json(),
+                    "approved_by": approved_by,
+                    "escalated_to": to,
+                    "until": until,
+                    "expired": expired,
+                }
             )
         typer.echo(json.dumps(listed, indent=2))
         return
     if not waiting:
         typer.echo("nothing waits for approval")
         return
-    for run, r in waiting:
+    for run, r, _, so_far in waiting:
         step = step_words(r)
         priced = "plan cost" if r.step_of == "plan" else "step cost"  # a step to repeat, or to undo
-        notes = [f"{priced} {r.cost:.2f}", f"since {when(r.since)}"]
+        notes = [*([so_far] if so_far else []), f"{priced} {r.cost:.2f}", f"since {when(r.since)}"]
         to, until = r.stage(now)
         if r.deadline is not None and r.expired(now):
             notes.append(f"expired {when(r.deadline)}: {left_unanswered(r)}")
@@ -84,14 +96,18 @@ def _verdict(
     import time
 
     from ido.approvals import (
+        answering,
         check_not_expired,
         choose,
         not_waiting,
-        pending,
+        requests,
         step_words,
         subject,
+        tally,
         verdict_data,
+        waiting_of,
     )
+    from ido.approvers import check_new_approver, next_approval, so_far_words
     from ido.journal import SqliteJournal, scenario_of, stamp
     from ido.text import verdict_problem
 
@@ -113,7 +129,8 @@ def _verdict(
                     f"run {run_id} blocked in the simulated world of scenario '{name}'; no "
                     "verdict can continue it: run the scenario again instead"
                 )
-            unanswered = pending(events)
+            given, partial = tally(events)
+            unanswered = waiting_of(requests(events), given)
             if not unanswered:
                 resume = _with_journal(f"ido resume {run_id}", journal)
                 raise IdoError(not_waiting(run_id, events, resume))
@@ -121,18 +138,41 @@ def _verdict(
             now = time.time()
             for request in chosen:
                 check_not_expired(request, now, run_id)
+            approving = kind == "approval_given"
+            if approving:
+                check_new_approver(run_id, chosen, partial, by)
+            # which of its approvals each is: a request needing N people waits for the Nth
+            counts = {r.key: next_approval(r, partial) if approving else None for r in chosen}
             at = stamp(now)
-            verdicts = [(kind, at, verdict_data(request, by, comment, now)) for request in chosen]
+            verdicts = [
+                (kind, at, verdict_data(request, by, comment, now, counts[request.key]))
+                for request in chosen
+            ]
             if store.append_after(run_id, events[-1].seq if events else 0, verdicts):
                 break  # else another verdict (or resume) came first: look again
-    verb = "approved" if kind == "approval_given" else "rejected"
+    verb = "approved" if approving else "rejected"
     for request in chosen:
         what = subject(request.step, request.capability)
-        typer.echo(f"{verb}: run {run_id} {what} ({request.rule}) by {by}")
-    answered = {request.key for request in chosen}
-    still = [r for r in pending(events) if r.key not in answered]
-    if still and kind == "approval_given":  # resuming now would only block again
-        waiting = "; ".join(f"{step_words(r)} ({r.rule})" for r in still)
+        count = counts[request.key]
+        of = (
+            f" ({count} of {request.approvers} approvals)"
+            if count and request.approvers > 1
+            else ""
+        )
+        typer.echo(f"{verb}: run {run_id} {what} ({request.rule}) by {by}{of}")
+    answered = {r.key for r in chosen if not approving or (counts[r.key] or 1) >= r.approvers}
+    still = [r for r in unanswered if r.key not in answered]
+    if still and approving:  # resuming now would only block again
+        mine = [{"by": by}]
+        after = {
+            r.key: [*(answering(partial, r.key) or []), *mine * (r.key in counts)] for r in still
+        }
+
+        def said(r: Any) -> str:
+            so_far = so_far_words(r, after)
+            return f"{step_words(r)} ({r.rule}{', ' + so_far if so_far else ''})"
+
+        waiting = "; ".join(said(r) for r in still)
         typer.echo(f"still waiting: {waiting}; approve or reject it too, then resume the run")
         return
     from ido.runner import runner_active

@@ -7,7 +7,16 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails
 
 from ido.model.durations import Duration, format_duration
@@ -199,6 +208,22 @@ class Rule(Strict):
         description="require_approval: who is asked next, in turn, each time a wait "
         "expires; after the last, the run fails.",
     )
+    approvers: int = Field(
+        default=1,
+        ge=1,
+        description="require_approval: how many different people (--by names) must "
+        "approve a request; one rejection rejects it.",
+    )
+
+    @field_validator("approvers")
+    @classmethod
+    def _approvers_for_approvals(cls, approvers: int, info: ValidationInfo) -> int:
+        """Told at the `approvers` line (runs only where it is written; 1, the default, is
+        what a rule read back from a journal or a dump holds, whatever its effect)."""
+        effect = info.data.get("effect", "require_approval")
+        if effect != "require_approval" and approvers != 1:
+            raise ValueError(f"approvers is for require_approval rules, not {effect}")
+        return approvers
 
     @model_validator(mode="after")
     def _approval_fields(self) -> Rule:
