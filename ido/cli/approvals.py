@@ -163,9 +163,9 @@ def _verdict(
     answered = {r.key for r in chosen if not approving or (counts[r.key] or 1) >= r.approvers}
     still = [r for r in unanswered if r.key not in answered]
     if still and approving:  # resuming now would only block again
-        mine = [{"by": by}]
-        after = {
-            r.key: [*(answering(partial, r.key) or []), *mine * (r.key in counts)] for r in still
+        after = {  # who approved each by now, this approval included
+            r.key: [*(answering(partial, r.key) or []), *([{"by": by}] if r.key in counts else [])]
+            for r in still
         }
 
         def said(r: Any) -> str:

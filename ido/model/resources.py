@@ -296,11 +296,22 @@ class Constraints(Strict):
     )
 
 
+APPROVAL_WEIGHT = 0.01
+"""`objective.approval` by default: a plan that needs a person's approval loses a tie, or a
+difference of less than a cent, to one that needs none."""
+
+
 class Objective(Strict):
     cost: float = Field(default=1.0, ge=0, description="Weight of cost (per currency unit).")
     latency: float = Field(default=0.0, ge=0, description="Weight of latency (per second).")
     risk: float = Field(
         default=0.0, ge=0, description="Weight of risk, -ln(reliability), summed over steps."
+    )
+    approval: float = Field(
+        default=APPROVAL_WEIGHT,
+        ge=0,
+        description="Score added per approval request a step would stop for (a "
+        "require_approval rule on its capability): what waiting for a person costs you.",
     )
 
 
