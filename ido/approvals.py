@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -128,6 +128,8 @@ class Request:
     steady: str = ""
     """Digest of what the rule read, less the run's spend (`ido.policy.RuleHit.steady`);
     empty in journals from before it was recorded."""
+    approvers: int = 1
+    """How many different people must approve it (its rule's `approvers`); one rejects it."""
 
     @property
     def key(self) -> Key:
@@ -265,12 +267,48 @@ def requests(events: Sequence[Event]) -> list[Request]:
 
 def verdicts(events: Sequence[Event]) -> dict[Key, dict[str, Any]]:
     """The verdict given on each request, by request key."""
+    return tally(events)[0]
+
+
+def tally(
+    events: Sequence[Event],
+) -> tuple[dict[Key, dict[str, Any]], dict[Key, list[dict[str, Any]]]]:
+    """The verdict given on each request (`verdicts`), and the approvals given so far on
+    each request that has none yet.
+
+    A request whose rule needs `approvers: N` is approved once N different people
+    approved it (the verdict's `by` names them all, and `parts` holds each approval, as
+    recorded); one rejection rejects it. Until then, its approvals are kept apart: the
+    request still waits, for `ido runner` and `ido resume` too. A request recorded without
+    `approvers` (every one before it was kept) needs one."""
+    needed: dict[Key, int] = {}
     found: dict[Key, dict[str, Any]] = {}
+    partial: dict[Key, list[dict[str, Any]]] = {}
     for event in events:
-        if event.kind in ("approval_given", "approval_rejected"):
-            approved = event.kind == "approval_given"
-            found[key_of(event.data)] = {**event.data, "approved": approved, "at": event.at}
-    return found
+        if event.kind == "approval_required":
+            needed[key_of(event.data)] = int(event.data.get("approvers", 1))
+        if event.kind not in ("approval_given", "approval_rejected"):
+            continue
+        key = key_of(event.data)
+        approved = event.kind == "approval_given"
+        verdict = {**event.data, "approved": approved, "at": event.at}
+        so_far = partial.pop(key, [])
+        if not approved:
+            found[key] = {**verdict, "parts": [*so_far, verdict]}
+            continue
+        if all(v["by"] != verdict["by"] for v in so_far):  # one person counts once
+            so_far.append(verdict)
+        if len(so_far) < (answering(needed, key) or 1):
+            partial[key] = so_far
+            continue
+        found[key] = {**verdict, "by": people(v["by"] for v in so_far), "parts": so_far}
+    return found, partial
+
+
+def people(names: Iterable[str]) -> str:
+    """Who approved, in words: `alice`, `alice and bob`, `alice, bob and carol`."""
+    said = list(names)
+    return said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
 
 
 Given = Mapping[Key, Mapping[str, Any]]
@@ -376,6 +414,9 @@ def request_data(
     None, ido's own rule: it waits for good)."""
     ttl = asking.expires if asking is not None else None
     levels = [[e.to, e.expires] for e in asking.escalate] if asking is not None else []
+    approvers = asking.approvers if asking is not None else 1
+    # (recorded only when more than one: a request's event reads as it did before)
+    more = {"approvers": approvers} if approvers > 1 else {}
     return {
         "rule": rule,
         "capability": capability,
@@ -386,6 +427,7 @@ def request_data(
         "since": since,
         "expires": None if ttl is None else since + ttl,
         "escalate": levels,
+        **more,
     }
 
 
@@ -498,19 +540,35 @@ def not_waiting(run_id: str, events: Sequence[Event], resume: str) -> str:
     return f"{said}: already answered, {answered}; continue it with {resume}"
 
 
-def choose(waiting: list[Request], run_id: str, step: int | None) -> list[Request]:
+def choose(
+    waiting: list[Request], run_id: str, step: int | None, rules: Sequence[str] = ()
+) -> list[Request]:
     """The requests a verdict on `run_id` answers: all waiting ones (at least one: else
-    `not_waiting` says why), or those of one step."""
+    `not_waiting` says why), or those of one step, or of some rules (`rules`, each
+    `policy/rule` as `ido approvals` shows it: two owners of two rules on one step each
+    answer their own), or both. A rule or step nothing waits under is refused, naming
+    what waits."""
+    chosen = waiting
+    if rules:
+        unknown = [rule for rule in dict.fromkeys(rules) if all(r.rule != rule for r in waiting)]
+        if unknown:
+            names = ", ".join(dict.fromkeys(r.rule for r in waiting))
+            raise IdoError(
+                f"run {run_id} waits for approval under {names}, not {', '.join(unknown)} "
+                "(--rule takes a rule `ido approvals` shows, as policy/rule)"
+            )
+        chosen = [r for r in chosen if r.rule in rules]
     if step is None:
-        return waiting
-    chosen = [r for r in waiting if r.step == step]
-    if not chosen:
-        steps = ", ".join(dict.fromkeys(_step_named(r.step) for r in waiting))
+        return chosen
+    of_step = [r for r in chosen if r.step == step]
+    if not of_step:
+        under = f" under {', '.join(dict.fromkeys(rules))}" if rules else ""
+        steps = ", ".join(dict.fromkeys(_step_named(r.step) for r in chosen))
         raise IdoError(
-            f"run {run_id} waits for approval of {steps}, not {_step_named(step)} "
+            f"run {run_id} waits for approval{under} of {steps}, not {_step_named(step)} "
             "(--step takes a number `ido approvals` shows, or plan)"
         )
-    return chosen
+    return of_step
 
 
 def _step_named(step: int) -> str:
@@ -538,9 +596,18 @@ def check_not_expired(request: Request, now: float, run_id: str) -> None:
         )
 
 
-def verdict_data(request: Request, by: str, comment: str | None, now: float) -> dict[str, Any]:
+def verdict_data(
+    request: Request, by: str, comment: str | None, now: float, approval: int | None = None
+) -> dict[str, Any]:
     """What a verdict on `request` records (`ido approve`, `ido reject`, a scenario's
-    `approvals`): the request's key, who answered and why, and who it was escalated to."""
+    `approvals`): the request's key, who answered and why, and who it was escalated to;
+    of a request that needs several people, which of its approvals this one is
+    (`approval`, counted from 1) and of how many."""
+    counted = (
+        {"approval": approval, "approvers": request.approvers}
+        if approval is not None and request.approvers > 1
+        else {}
+    )
     return {
         "rule": request.rule,
         "capability": request.capability,
@@ -550,6 +617,7 @@ def verdict_data(request: Request, by: str, comment: str | None, now: float) -> 
         "by": by,
         "comment": comment,
         "escalated_to": request.stage(now)[0],
+        **counted,
     }
 
 
@@ -567,4 +635,5 @@ def _request(data: Mapping[str, Any]) -> Request:
         data.get("read", ""),
         None if data.get("decision") is None else int(data["decision"]),
         data.get("steady", ""),
+        int(data.get("approvers", 1)),
     )

@@ -115,6 +115,9 @@ def audit(
                         # who the request was escalated to when the verdict came (None:
                         # within its first wait; any --by may answer, this says to whom)
                         "escalated_to": data.get("escalated_to"),
+                        # of a request that needs several people: which approval, of how many
+                        "approval": data.get("approval"),
+                        "approvers": data.get("approvers", 1),
                         "comment": data.get("comment"),
                         "at": event.at,
                         "waited_seconds": waited,
@@ -184,6 +187,8 @@ def render(report: dict[str, Any], fmt: str) -> str:
         why = f": {a['comment']}" if a["comment"] else ""
         to = a.get("escalated_to")
         escalated = f", while escalated to {to}" if to else ""
+        if a.get("approval"):
+            escalated += f", approval {a['approval']} of {a['approvers']}"
         subject = THE_PLAN if a["capability"] == PLAN else a["capability"]  # not "(plan) (…)"
         by = "unanswered" if a["by"] is None else f"by {a['by']}"  # (an expired request)
         lines.append(
@@ -272,6 +277,8 @@ def _expired(row: RunRow, before: Sequence[Event], resumed: Event) -> list[dict[
             "verdict": "expired",
             "by": None,
             "escalated_to": request.escalate[-1][0] if request.escalate else None,
+            "approval": None,
+            "approvers": request.approvers,
             "comment": None,
             "at": stamp(request.deadline),
             "waited_seconds": round(request.deadline - request.since, 3),

@@ -218,9 +218,11 @@ def action_of(
     believed: Mapping[str, Any],
     bias: float = 0.0,
     bias_rules: tuple[str, ...] = (),
+    approvals: tuple[str, ...] = (),
 ) -> Action:
     """The capability as the planner sees it, with the latency and reliability `believed`
-    (its health view) and the policy weight `bias` from `bias_rules`."""
+    (its health view), the policy weight `bias` from `bias_rules`, and the
+    `require_approval` rules that fire for it (`approvals`)."""
     return Action(
         name=capability.name,
         provider=capability.spec.provider,
@@ -231,6 +233,7 @@ def action_of(
         effects=tuple(capability.spec.effects.items()),
         bias=bias,
         bias_rules=bias_rules,
+        approvals=approvals,
     )
 
 
@@ -274,7 +277,8 @@ def build_task(
             h.weight for h in hits if h.effect == "prefer"
         )
         weighed = tuple(h.ref for h in hits if h.effect in ("avoid", "prefer"))
-        action = action_of(capability, believed, bias, weighed)
+        asks = tuple(h.ref for h in hits if h.effect == "require_approval")
+        action = action_of(capability, believed, bias, weighed, asks)
         failed = history.failures.get(capability.name, 0)
         wait = backoff(intent, failed)
         if wait:  # a call again waits first: its step takes that much longer
@@ -306,7 +310,12 @@ def build_task(
         state=state,
         goal=tuple(spec.goal),
         actions=tuple(actions),
-        weights=Weights(spec.objective.cost, spec.objective.latency, spec.objective.risk),
+        weights=Weights(
+            spec.objective.cost,
+            spec.objective.latency,
+            spec.objective.risk,
+            spec.objective.approval,
+        ),
         limits=Limits(
             None if budget is None else max(0.0, budget - history.spent),
             None if deadline is None else max(0.0, deadline - history.elapsed),

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ido.approvals import UNKNOWN_RULE, subject
+from ido.approvers import people_needed
 from ido.journal import UNRECORDED, Event, RunRow, model_calls
 from ido.model import format_duration, format_wait
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
@@ -85,13 +86,15 @@ def event_line(e: dict[str, Any]) -> str:
         return f"compensation: {undone}: requires {e['requires']!r}"
     if kind == "approval_required":
         what = subject(int(e.get("step", 0)), e["capability"])
-        return f"approval needed for {what} ({e['rule']}: {e['message']})"
+        by = people_needed(int(e.get("approvers", 1)))
+        return f"approval needed for {what}{by} ({e['rule']}: {e['message']})"
     if kind in ("approval_given", "approval_rejected"):
         verb = "approved" if kind == "approval_given" else "rejected"
         why = f": {e['comment']}" if e.get("comment") else ""
         what = subject(int(e.get("step", 0)), e["capability"])
         escalated = f" (escalated to {e['escalated_to']})" if e.get("escalated_to") else ""
-        return f"{verb} by {e['by']}{escalated}: {what} ({e['rule']}){why}"
+        of = f", approval {e['approval']} of {e['approvers']}" if e.get("approval") else ""
+        return f"{verb} by {e['by']}{escalated}: {what} ({e['rule']}{of}){why}"
     if kind == "run_released":
         return f"stopped by an error, left for ido resume: {e.get('error')}"
     if kind == "effects_missing":

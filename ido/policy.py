@@ -87,14 +87,20 @@ def policy_digests(names: Iterable[str], policies: Mapping[str, Policy]) -> dict
     return {n: digest(_as_digested(policies[n])) for n in names if n in policies}
 
 
+# Rule fields added after runs were recorded, with their defaults: a rule that leaves one
+# at its default is digested as it was before the field was (else an exact replay named
+# every policy edited).
+_LATER_FIELDS: dict[str, Any] = {"negotiable": True, "approvers": 1}
+
+
 def _as_digested(policy: Policy) -> dict[str, Any]:
-    """`policy`'s spec as its digest reads it: a rule's `negotiable` only when false, as a
-    policy written before the field was has the digest it was recorded with (else an
-    exact replay named every policy edited)."""
+    """`policy`'s spec as its digest reads it: a rule's later fields only where they are
+    not their defaults (`_LATER_FIELDS`)."""
     spec = policy.spec.model_dump(mode="json")
     for rule in spec["rules"]:
-        if rule["negotiable"]:
-            del rule["negotiable"]
+        for name, default in _LATER_FIELDS.items():
+            if rule[name] == default:
+                del rule[name]
     return spec
 
 

@@ -458,10 +458,11 @@ def replay_counterfactual(
             if answer is None or id(answer) in used:
                 continue
             used.add(id(answer))
-            kind = "approval_given" if answer["approved"] else "approval_rejected"
-            data = {k: v for k, v in answer.items() if k not in ("approved", "at")}
-            data["read"] = request.read  # (a verdict recorded before it was: for this one)
-            verdicts_now.append((kind, answer["at"], data))
+            for part in answer.get("parts", [answer]):  # each approver's, as recorded
+                kind = "approval_given" if part["approved"] else "approval_rejected"
+                data = {k: v for k, v in part.items() if k not in ("approved", "at", "parts")}
+                data["read"] = request.read  # (a verdict recorded before it was: for this one)
+                verdicts_now.append((kind, part["at"], data))
         # the beliefs the recorded resume read, as the real one did
         journal.save_health(_evidence(resumed.data.get("health", {})))
         moment = resumed_at(resumed, waiting)

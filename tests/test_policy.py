@@ -66,8 +66,8 @@ def test_what_an_approval_of_a_plan_holds_to_less_the_spend_its_own_steps_moved(
 
 def test_a_policy_written_before_negotiable_keeps_the_digest_its_runs_recorded() -> None:
     """Runs record each policy's digest; an exact replay names the policies whose digest
-    moved. `negotiable` (true unless set) added to every rule moved every policy's digest,
-    and a replay of an older run named them all as edited."""
+    moved. `negotiable` (true unless set) and `approvers` (1 unless set) added to every rule
+    moved every policy's digest, and a replay of an older run named them all as edited."""
     written = policy("deny", "capability.cost > 1.0")
     assert policy_digests(["p"], {"p": written}) == {"p": "sha256:4f740e9dc2d59e38"}
     fixed = Policy.model_validate(
@@ -77,3 +77,12 @@ def test_a_policy_written_before_negotiable_keeps_the_digest_its_runs_recorded()
         }
     )
     assert policy_digests(["p"], {"p": fixed})["p"] != "sha256:4f740e9dc2d59e38"
+    asking = policy("require_approval", "capability.cost > 1.0")
+    before = policy_digests(["p"], {"p": asking})["p"]
+    two = Policy.model_validate(
+        {
+            **asking.model_dump(mode="json", by_alias=True),
+            "spec": {"rules": [{**asking.spec.rules[0].model_dump(), "approvers": 2}]},
+        }
+    )
+    assert policy_digests(["p"], {"p": two})["p"] != before

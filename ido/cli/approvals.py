@@ -31,15 +31,20 @@ def approvals(
     import time
     from datetime import datetime
 
-    from ido.approvals import left_unanswered, pending, step_words
+    from ido.approvals import left_unanswered, requests, step_words, tally, waiting_of
+    from ido.approvers import approved_so_far, so_far_words
     from ido.journal import SqliteJournal
     from ido.text import printable
 
-    waiting: list[tuple[str, Any]] = []
+    waiting: list[tuple[str, Any, list[str], str]] = []  # run, request, who approved so far
     if _journal_there(journal):
         with SqliteJournal(journal, reading=True) as store:
             for run_id, events in store.blocked().items():
-                waiting += [(run_id, r) for r in pending(events)]
+                given, partial = tally(events)
+                waiting += [
+                    (run_id, r, approved_so_far(r, partial), so_far_words(r, partial))
+                    for r in waiting_of(requests(events), given)
+                ]
     now = time.time()
 
     def when(at: float) -> str:
@@ -50,21 +55,28 @@ def approvals(
 
     if fmt == "json":
         listed = []
-        for run, r in waiting:
+        for run, r, approved_by, _ in waiting:
             to, until = r.stage(now)
             expired = r.expired(now)
             listed.append(
-                {"run": run, **r.to_json(), "escalated_to": to, "until": until, "expired": expired}
+                {
+                    "run": run,
+                    **r.to_json(),
+                    "approved_by": approved_by,
+                    "escalated_to": to,
+                    "until": until,
+                    "expired": expired,
+                }
             )
         typer.echo(json.dumps(listed, indent=2))
         return
     if not waiting:
         typer.echo("nothing waits for approval")
         return
-    for run, r in waiting:
+    for run, r, _, so_far in waiting:
         step = step_words(r)
         priced = "plan cost" if r.step_of == "plan" else "step cost"  # a step to repeat, or to undo
-        notes = [f"{priced} {r.cost:.2f}", f"since {when(r.since)}"]
+        notes = [*([so_far] if so_far else []), f"{priced} {r.cost:.2f}", f"since {when(r.since)}"]
         to, until = r.stage(now)
         if r.deadline is not None and r.expired(now):
             notes.append(f"expired {when(r.deadline)}: {left_unanswered(r)}")
@@ -76,19 +88,29 @@ def approvals(
 
 
 def _verdict(
-    run_ref: str, journal: Path, step: int | None, by: str, comment: str | None, kind: str
+    run_ref: str,
+    journal: Path,
+    step: int | None,
+    rules: list[str],
+    by: str,
+    comment: str | None,
+    kind: str,
 ) -> None:
     import time
 
     from ido.approvals import (
+        answering,
         check_not_expired,
         choose,
         not_waiting,
-        pending,
+        requests,
         step_words,
         subject,
+        tally,
         verdict_data,
+        waiting_of,
     )
+    from ido.approvers import check_new_approver, next_approval, so_far_words
     from ido.journal import SqliteJournal, resume_command, scenario_of, stamp, temporal_of
     from ido.text import printable, verdict_problem
 
@@ -110,26 +132,50 @@ def _verdict(
                     f"run {run_id} blocked in the simulated world of scenario '{name}'; no "
                     "verdict can continue it: run the scenario again instead"
                 )
-            unanswered = pending(events)
+            given, partial = tally(events)
+            unanswered = waiting_of(requests(events), given)
             if not unanswered:
                 resume = _with_journal(f"ido resume {run_id}", journal)
                 raise IdoError(not_waiting(run_id, events, resume))
-            chosen = choose(unanswered, run_id, step)
+            chosen = choose(unanswered, run_id, step, rules)
             now = time.time()
             for request in chosen:
                 check_not_expired(request, now, run_id)
+            approving = kind == "approval_given"
+            if approving:
+                check_new_approver(run_id, chosen, partial, by)
+            # which of its approvals each is: a request needing N people waits for the Nth
+            counts = {r.key: next_approval(r, partial) if approving else None for r in chosen}
             at = stamp(now)
-            verdicts = [(kind, at, verdict_data(request, by, comment, now)) for request in chosen]
+            verdicts = [
+                (kind, at, verdict_data(request, by, comment, now, counts[request.key]))
+                for request in chosen
+            ]
             if store.append_after(run_id, events[-1].seq if events else 0, verdicts):
                 break  # else another verdict (or resume) came first: look again
-    verb = "approved" if kind == "approval_given" else "rejected"
+    verb = "approved" if approving else "rejected"
     for request in chosen:
         what = subject(request.step, request.capability)
-        typer.echo(printable(f"{verb}: run {run_id} {what} ({request.rule}) by {by}"))
-    answered = {request.key for request in chosen}
-    still = [r for r in pending(events) if r.key not in answered]
-    if still and kind == "approval_given":  # resuming now would only block again
-        waiting = "; ".join(f"{step_words(r)} ({r.rule})" for r in still)
+        count = counts[request.key]
+        of = (
+            f" ({count} of {request.approvers} approvals)"
+            if count and request.approvers > 1
+            else ""
+        )
+        typer.echo(printable(f"{verb}: run {run_id} {what} ({request.rule}) by {by}{of}"))
+    answered = {r.key for r in chosen if not approving or (counts[r.key] or 1) >= r.approvers}
+    still = [r for r in unanswered if r.key not in answered]
+    if still and approving:  # resuming now would only block again
+        after = {  # who approved each by now, this approval included
+            r.key: [*(answering(partial, r.key) or []), *([{"by": by}] if r.key in counts else [])]
+            for r in still
+        }
+
+        def said(r: Any) -> str:
+            so_far = so_far_words(r, after)
+            return f"{step_words(r)} ({r.rule}{', ' + so_far if so_far else ''})"
+
+        waiting = "; ".join(said(r) for r in still)
         typer.echo(
             printable(f"still waiting: {waiting}; approve or reject it too, then resume the run")
         )
@@ -144,6 +190,11 @@ def _verdict(
 
 
 STEP_HELP = "Only this step's request: its number, or 0 (or 'plan') for the plan as a whole."
+RULE_HELP = (
+    "Only the requests of this rule (policy/rule, as ido approvals shows it); repeat it "
+    "for several. With --step: that step's request of the rule."
+)
+RuleOpt = Annotated[list[str] | None, typer.Option("--rule", help=RULE_HELP, metavar="POLICY/RULE")]
 
 
 def _step(value: str) -> int:
@@ -160,11 +211,12 @@ def approve(
     run_ref: RunRef,
     by: Annotated[str, typer.Option(help="Who approves.")],
     step: Annotated[int | None, typer.Option(help=STEP_HELP, parser=_step, metavar="N")] = None,
+    rule: RuleOpt = None,
     comment: Annotated[str | None, typer.Option(help="Why.")] = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
-    """Approve what a blocked run waits for (all its requests, or one step's)."""
-    _verdict(run_ref, journal, step, by, comment, "approval_given")
+    """Approve what a blocked run waits for (all its requests, or one step's, or one rule's)."""
+    _verdict(run_ref, journal, step, rule or [], by, comment, "approval_given")
 
 
 @_guard
@@ -173,7 +225,8 @@ def reject(
     by: Annotated[str, typer.Option(help="Who rejects.")],
     comment: Annotated[str, typer.Option(help="Why (required).")],
     step: Annotated[int | None, typer.Option(help=STEP_HELP, parser=_step, metavar="N")] = None,
+    rule: RuleOpt = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
     """Reject what a blocked run waits for; resuming it then fails the run with the reason."""
-    _verdict(run_ref, journal, step, by, comment, "approval_rejected")
+    _verdict(run_ref, journal, step, rule or [], by, comment, "approval_rejected")

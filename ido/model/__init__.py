@@ -57,9 +57,16 @@ KINDS: dict[
 
 def recorded_intent(data: Mapping[str, Any]) -> Intent:
     """The intent a run recorded when it started, read as it was written then (a duration
-    past today's bound too: `as_recorded`)."""
+    past today's bound too: `as_recorded`); one recorded before approvals weighed in the
+    score (no `objective.approval`) weighs them at nothing, so that resuming or replaying
+    it decides as it did then."""
     with as_recorded():
-        return Intent.model_validate(data)
+        intent = Intent.model_validate(data)
+    if "approval" in (data.get("spec", {}).get("objective") or {}):
+        return intent
+    spec = intent.spec
+    weighed = spec.objective.model_copy(update={"approval": 0.0})
+    return intent.model_copy(update={"spec": spec.model_copy(update={"objective": weighed})})
 
 
 __all__ = [

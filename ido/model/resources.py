@@ -7,7 +7,16 @@ import math
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails
 
 from ido.model.durations import Duration, format_duration
@@ -206,6 +215,23 @@ class Rule(Strict):
         "law), which the reason still names as what stands in the way.",
     )
 
+    approvers: int = Field(
+        default=1,
+        ge=1,
+        description="require_approval: how many different people (--by names) must "
+        "approve a request; one rejection rejects it.",
+    )
+
+    @field_validator("approvers")
+    @classmethod
+    def _approvers_for_approvals(cls, approvers: int, info: ValidationInfo) -> int:
+        """Told at the `approvers` line (runs only where it is written; 1, the default, is
+        what a rule read back from a journal or a dump holds, whatever its effect)."""
+        effect = info.data.get("effect", "require_approval")
+        if effect != "require_approval" and approvers != 1:
+            raise ValueError(f"approvers is for require_approval rules, not {effect}")
+        return approvers
+
     @model_validator(mode="after")
     def _approval_fields(self) -> Rule:
         if not self.negotiable and self.effect != "deny":
@@ -282,11 +308,22 @@ class Constraints(Strict):
     )
 
 
+APPROVAL_WEIGHT = 0.01
+"""`objective.approval` by default: a plan that needs a person's approval loses a tie, or a
+difference of less than a cent, to one that needs none."""
+
+
 class Objective(Strict):
     cost: float = Field(default=1.0, ge=0, description="Weight of cost (per currency unit).")
     latency: float = Field(default=0.0, ge=0, description="Weight of latency (per second).")
     risk: float = Field(
         default=0.0, ge=0, description="Weight of risk, -ln(reliability), summed over steps."
+    )
+    approval: float = Field(
+        default=APPROVAL_WEIGHT,
+        ge=0,
+        description="Score added per approval request a step would stop for (a "
+        "require_approval rule on its capability): what waiting for a person costs you.",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -21,7 +22,7 @@ from ido.planner.limit_words import (
 )
 from ido.planner.pairs import Value, goal_conflict
 from ido.planner.tables import required
-from ido.planner.types import ConstraintReport, Limits, Plan, Task, Way, Weights
+from ido.planner.types import Action, ConstraintReport, Limits, Plan, Task, Way, Weights
 from ido.state import sorted_json
 from ido.text import some
 
@@ -33,13 +34,20 @@ class _Solver(Protocol):
     def solve(self, task: Task, grounded: Grounded | None = ..., metric: Any = ...) -> Any: ...
 
 
-def alternative_why(best: Plan, other: Plan, weights: Weights | None = None) -> str:
+def alternative_why(
+    best: Plan,
+    other: Plan,
+    weights: Weights | None = None,
+    actions: Sequence[Action] = (),
+) -> str:
     """`+0.50 cost, +1.2s latency: charge-adyen-eu instead of charge-stripe-eu`.
 
     With the intent's `weights`, what the score difference holds beyond what cost, step
     latency and risk weigh (policy `prefer`/`avoid` weights) is named too, and, when the
     score weighs latency, the change in summed step latency where it differs from the
-    change in elapsed time (`-1s latency (+1s summed step latency)`)."""
+    change in elapsed time (`-1s latency (+1s summed step latency)`). With the task's
+    `actions`, so are the approvals one plan needs and the other does not (`+0.01
+    approval: ship needs finance/large`), which `weights.approval` weighs."""
     gone = [c for c in best.capabilities if c not in other.capabilities]
     new = [c for c in other.capabilities if c not in best.capabilities]
     if new and gone:
@@ -64,7 +72,9 @@ def alternative_why(best: Plan, other: Plan, weights: Weights | None = None) -> 
     if abs(dp) > 1e-9:
         deltas.append(f"{dp:+.4f} success probability")
     tie = abs(other.score - best.score) <= 1e-9
-    bias = _bias(best, other, weights)
+    asked = approvals_why(best, other, weights, actions)
+    deltas += [asked] if asked else []
+    bias = _bias(best, other, weights, actions)
     if not deltas and tie:
         deltas.append("same score (a tie)")
     elif not deltas:  # cost, latency and reliability all equal: only policy bias is left
@@ -86,15 +96,41 @@ def _seconds(delta: float) -> str:
     return ("+" if delta > 0 else "-") + format_duration(round(abs(delta)))
 
 
-def _bias(best: Plan, other: Plan, weights: Weights | None) -> float:
-    """What the score difference holds beyond the weighted cost, step latency and risk: the
-    policy weights (0 without `weights`)."""
+def _asked(plan: Plan, actions: Sequence[Action]) -> Counter[tuple[str, str]]:
+    """The approvals `plan`'s steps stop for, as (capability, rule), counted per step."""
+    rules = {a.name: a.approvals for a in actions}
+    return Counter((s.capability, rule) for s in plan.steps for rule in rules.get(s.capability, ()))
+
+
+def approvals_why(
+    best: Plan, other: Plan, weights: Weights | None, actions: Sequence[Action]
+) -> str:
+    """What `other` scores more (or less) than `best` for the approvals one needs and the
+    other does not: `+0.01 approval: ship needs finance/large`; empty when they need the
+    same, or approvals weigh nothing."""
+    if weights is None or not weights.approval:
+        return ""
+    mine, theirs = _asked(best, actions), _asked(other, actions)
+    if mine.total() == theirs.total():  # (one approval for another weighs the same)
+        return ""
+    moved = sorted(k for k in mine.keys() | theirs.keys() if mine[k] != theirs[k])
+    delta = weights.approval * (theirs.total() - mine.total())
+    said = ", ".join(f"{name} needs {rule}" for name, rule in moved)
+    return f"{delta:+.2f} approval: {said}"
+
+
+def _bias(
+    best: Plan, other: Plan, weights: Weights | None, actions: Sequence[Action] = ()
+) -> float:
+    """What the score difference holds beyond the weighted cost, step latency, risk and
+    approvals: the policy weights (0 without `weights`)."""
     if weights is None:
         return 0.0
 
     def weighed(plan: Plan) -> float:
         risk = sum(-math.log(s.reliability) for s in plan.steps if s.reliability > 0)
-        return weights.cost * plan.cost + weights.latency * plan.work + weights.risk * risk
+        asked = weights.approval * _asked(plan, actions).total()
+        return weights.cost * plan.cost + weights.latency * plan.work + weights.risk * risk + asked
 
     return (other.score - best.score) - (weighed(other) - weighed(best))
 

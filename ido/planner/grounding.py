@@ -320,6 +320,16 @@ def over_limit(action: Action, limits: Limits) -> Rejection | None:
     return None
 
 
+def _fewer_approvals(weights: Weights, dominated: Action, by: Action) -> str:
+    """What a dominated action loses on beside its numbers, when it is the approvals it
+    needs (`objective.approval`): `, and needs no approval where it needs finance/large`."""
+    if not weights.approval or len(dominated.approvals) <= len(by.approvals):
+        return ""
+    needs = ", ".join(dominated.approvals)
+    fewer = "no approval" if not by.approvals else "fewer approvals"
+    return f", and needs {fewer} where it needs {needs}"
+
+
 def _dominance(
     weights: Weights,
     actions: Sequence[Action],
@@ -372,8 +382,9 @@ def _dominance(
         Rejection(
             actions[i].name,
             "dominated",
-            f"{actions[j].name} does the same and is no costlier, slower or riskier (an "
-            f"alternative without {actions[j].name} may use it)",
+            f"{actions[j].name} does the same and is no costlier, slower or riskier"
+            f"{_fewer_approvals(weights, actions[i], actions[j])} (an alternative without "
+            f"{actions[j].name} may use it)",
         )
         for i, j in sorted(dominated.items())
     ]

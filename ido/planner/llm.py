@@ -726,7 +726,11 @@ def _chosen(task: Task, solved: PlanResult, options: Sequence[Plan], k: int) -> 
             solved,
             plan=chosen,
             alternatives=tuple(
-                Alternative(p, p.score - chosen.score, alternative_why(chosen, p, task.weights))
+                Alternative(
+                    p,
+                    p.score - chosen.score,
+                    alternative_why(chosen, p, task.weights, task.actions),
+                )
                 for p in others
             ),
             constraints=constraint_reports(task, chosen),

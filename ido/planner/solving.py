@@ -295,7 +295,11 @@ class SolvingPlanner(ABC):
         # Stable: among equal scores, the order in which they were found.
         ranked = sorted(found.values(), key=rank)
         alternatives = tuple(
-            Alternative(p, p.score - best.plan.score, alternative_why(best.plan, p, task.weights))
+            Alternative(
+                p,
+                p.score - best.plan.score,
+                alternative_why(best.plan, p, task.weights, task.actions),
+            )
             for p in ranked[: task.alternatives]
         )
         unsettled = [n for n in names if n in gave_up and n in solved]

@@ -38,6 +38,9 @@ class Action:
     effects: tuple[tuple[str, Any], ...] = ()
     bias: float = 0.0
     bias_rules: tuple[str, ...] = ()
+    approvals: tuple[str, ...] = ()
+    """The `require_approval` rules that fire for it: each a request its step stops for,
+    which `Weights.approval` weighs."""
 
     @property
     def risk(self) -> float:
@@ -49,9 +52,12 @@ class Weights:
     cost: float = 1.0
     latency: float = 0.0
     risk: float = 0.0
+    approval: float = 0.0
+    """Score per approval request a step stops for (the intent's `objective.approval`)."""
 
     def score(self, action: Action) -> float:
-        """Weighted cost + latency + risk, plus policy bias; never below zero.
+        """Weighted cost + latency + risk, plus policy bias and the weight of the approvals
+        the step needs; never below zero.
 
         A `prefer` rule can make a step free but not profitable: a negative score would
         reward plans for padding themselves with steps that change nothing.
@@ -61,7 +67,8 @@ class Weights:
             self.cost * action.cost
             + self.latency * action.latency
             + self.risk * action.risk
-            + action.bias,
+            + action.bias
+            + self.approval * len(action.approvals),
         )
 
 

@@ -21,6 +21,7 @@ from ido.approvals import (
     subject,
     verdicts,
 )
+from ido.approvers import people_needed
 from ido.decide import Decision, denied_now, guards_now
 from ido.planner.types import Step
 from ido.policy import rulebook
@@ -94,17 +95,21 @@ class Gating(RuntimeCore):
         if not waiting:
             return None
         book = rulebook(run.intent, self.catalog.policies)
+        needs: dict[str, str] = {}  # who a rule needs, in words: ` by 2 different people`
         for rule, name, step, message, first, held, held_so in waiting:
             since = first.since if first is not None else now
-            request = request_data(
-                rule, name, step, message, digest_, plan["cost"], since, book.rule(rule)
-            )
+            ruled = book.rule(rule)
+            request = request_data(rule, name, step, message, digest_, plan["cost"], since, ruled)
+            needs[rule] = people_needed(ruled.approvers if ruled is not None else 1)
             request.update(read=held, **({"steady": held_so} if held_so else {}))
             # `step` is this plan's: `ido approvals` says whose
             self._record(run, "approval_required", {**request, "decision": run.decisions})
         return blocking(
             [
-                ("blocked", f"{subject(step, name)} needs approval ({rule}: {message})")
+                (
+                    "blocked",
+                    f"{subject(step, name)} needs approval{needs[rule]} ({rule}: {message})",
+                )
                 for rule, name, step, message, _, _, _ in waiting
             ]
         )

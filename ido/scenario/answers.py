@@ -8,9 +8,10 @@ Without them, a scenario of an intent under a `require_approval` rule could only
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
-from ido.approvals import Request, pending, verdict_data
+from ido.approvals import Key, Request, pending, verdict_data
 from ido.journal import Event, Pending, stamp
 from ido.model.scenario import Answer
 
@@ -19,17 +20,22 @@ MOST_ROUNDS = 100
 verdict (a rule on what moves each time) is cut off there, and ends `blocked`."""
 
 
-def answer_for(request: Request, answers: Sequence[Answer]) -> Answer | None:
-    """The first of `answers` that matches `request`: its rule, and its capability if it
-    names one (a request about the whole plan names the plan's rule, `mode/propose` too)."""
-    return next(
-        (
-            a
-            for a in answers
-            if a.rule == request.rule and a.capability in (None, request.capability)
-        ),
-        None,
-    )
+def answers_for(request: Request, answers: Sequence[Answer]) -> list[Answer]:
+    """The answers that give `request` its verdict: the first that matches it (its rule, and
+    its capability if it names one: a request about the whole plan names the plan's rule,
+    `mode/propose` too), or, for a request whose rule needs `approvers: N`, the first N
+    matching ones by different people, up to the first rejection (which rejects it). Fewer
+    than N: none, and the request stays unanswered, as it would with fewer people there."""
+    found: list[Answer] = []
+    for answer in answers:
+        if answer.rule != request.rule or answer.capability not in (None, request.capability):
+            continue
+        if any(a.by == answer.by for a in found):  # one person counts once
+            continue
+        found.append(answer)
+        if answer.verdict == "reject" or len(found) == request.approvers:
+            return found
+    return []
 
 
 def verdicts(
@@ -37,7 +43,8 @@ def verdicts(
 ) -> tuple[float, list[Pending]] | None:
     """When the run goes on, and the verdicts to record, each stamped when its own answer
     comes (`after` its request was made; the clock never goes back). None when some
-    request has no answer: the run stays blocked, as it would with nobody there.
+    request has no answer (or fewer approvals than its rule's `approvers`): the run stays
+    blocked, as it would with nobody there.
 
     The run goes on when `ido runner` would carry it on: once every request is answered,
     or at the first rejection, or just past the last wait of a request whose answer comes
@@ -48,10 +55,10 @@ def verdicts(
     at the last answer's moment, a verdict given in time was dropped)."""
     timed: list[tuple[float, Request, Answer]] = []
     for request in pending(events):
-        answer = answer_for(request, answers)
-        if answer is None:
+        found = answers_for(request, answers)
+        if not found:
             return None
-        timed.append((max(now, request.since + answer.after), request, answer))
+        timed += [(max(now, request.since + answer.after), request, answer) for answer in found]
     if not timed:
         return None
     timed.sort(key=lambda t: t[0])
@@ -63,10 +70,14 @@ def verdicts(
         elif answer.verdict == "reject":
             moment = min(moment, comes)
     given: list[Pending] = []
+    counted: Counter[Key] = Counter()  # approvals recorded so far, per request, in time
     for comes, request, answer in timed:
         if comes > moment or request.expired(comes):
             continue
-        kind = "approval_given" if answer.verdict == "approve" else "approval_rejected"
-        data = verdict_data(request, answer.by, answer.comment, comes)
+        approving = answer.verdict == "approve"
+        kind = "approval_given" if approving else "approval_rejected"
+        counted[request.key] += approving
+        number = counted[request.key] if approving else None
+        data = verdict_data(request, answer.by, answer.comment, comes, number)
         given.append((kind, stamp(comes), data))
     return moment, given

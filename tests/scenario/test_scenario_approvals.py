@@ -486,3 +486,58 @@ def test_a_kept_run_s_length_reads_as_the_scenario_said_it(tmp_path: Path) -> No
     assert listed.output.splitlines()[1].split()[5] == "20m4s", listed.output
     told = CliRunner().invoke(app, ["explain", "last", "--journal", str(journal)])
     assert told.output.splitlines()[0].endswith(" · achieved · cost 2.86 · 20m4s"), told.output
+
+
+def four_eyes(tmp_path: Path, approvals: str, expect: str) -> object:
+    """A scenario whose payments need two different people (`approvers: 2`)."""
+    path = tmp_path / "eyes.yaml"
+    path.write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: eyes}\nspec:\n"
+        "  intent:\n"
+        "    given: {order: {id: '9', region: eu}}\n"
+        "    goal: ['state.order.paid']\n"
+        "    policies: [eu-data-residency]\n"
+        "    rules:\n"
+        "      - {id: ask, effect: require_approval, when: \"'payments' in capability.tags\",\n"
+        "         message: ask two, approvers: 2}\n"
+        f"  approvals:\n{approvals}"
+        f"  expect: {expect}\n"
+    )
+    return run(path)
+
+
+def test_a_request_needing_two_people_goes_on_at_the_second_approval(tmp_path: Path) -> None:
+    result = four_eyes(
+        tmp_path,
+        "    - {rule: intent:eyes/ask, by: bob, after: 2h}\n"
+        "    - {rule: intent:eyes/ask, by: bob, after: 1h}\n"  # one person counts once
+        "    - {rule: intent:eyes/ask, by: alice, after: 30m}\n",
+        "{outcome: achieved, max_time: 3h}",
+    )
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+    assert result.elapsed >= 2 * 3600  # type: ignore[attr-defined]
+    events = result.journal.events(result.report.run_id)  # type: ignore[attr-defined]
+    given = [e.data for e in events if e.kind == "approval_given"]
+    assert [(d["by"], d["approval"], d["approvers"]) for d in given] == [
+        ("alice", 1, 2),  # in the order they came
+        ("bob", 2, 2),
+    ]
+
+
+def test_one_approval_of_two_leaves_the_run_blocked(tmp_path: Path) -> None:
+    result = four_eyes(
+        tmp_path,
+        "    - {rule: intent:eyes/ask, by: alice}\n    - {rule: intent:eyes/ask, by: alice}\n",
+        "{outcome: blocked}",
+    )
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
+
+
+def test_a_rejection_by_either_person_fails_a_request_needing_two(tmp_path: Path) -> None:
+    result = four_eyes(
+        tmp_path,
+        "    - {rule: intent:eyes/ask, by: alice}\n"
+        "    - {rule: intent:eyes/ask, by: bob, verdict: reject, comment: unvetted}\n",
+        "{outcome: failed, reason: 'rejected by bob'}",
+    )
+    assert result.passed, result.unmet  # type: ignore[attr-defined]

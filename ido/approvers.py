@@ -1,0 +1,61 @@
+"""Four eyes: a request whose rule says `approvers: N` waits for N different people.
+
+`ido.approvals.tally` counts the approvals; this module says where a request stands in
+words, and refuses a second approval by one person (it would count for nothing, and the
+person giving it would believe the request done).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ido.approvals import Key, Request, answering, people, subject
+from ido.errors import IdoError
+
+Partial = Mapping[Key, Sequence[Mapping[str, Any]]]
+"""The approvals given so far on requests that need more (`ido.approvals.tally`)."""
+
+
+def approved_so_far(request: Request, partial: Partial) -> list[str]:
+    """Who approved `request` so far, without it being approved yet (in order)."""
+    return [str(v["by"]) for v in answering(partial, request.key) or ()]
+
+
+def so_far_words(request: Request, partial: Partial) -> str:
+    """Where a request that needs several people stands: `1 of 2 approvals (alice)`;
+    empty for one that needs one."""
+    if request.approvers <= 1:
+        return ""
+    names = approved_so_far(request, partial)
+    who = f" ({people(names)})" if names else ""
+    return f"{len(names)} of {request.approvers} approvals{who}"
+
+
+def next_approval(request: Request, partial: Partial) -> int:
+    """Which of its approvals the next one given on `request` is, counted from 1."""
+    return len(approved_so_far(request, partial)) + 1
+
+
+def check_new_approver(run_id: str, chosen: Sequence[Request], partial: Partial, by: str) -> None:
+    """Refuse an approval by someone who already approved one of the `chosen` requests:
+    recorded, it would count for nothing (N different people approve), and they would
+    believe the request done. Nothing is written for any of them, as for any refusal of
+    `ido approve`."""
+    for request in chosen:
+        if by not in approved_so_far(request, partial):
+            continue
+        others = [r for r in chosen if by not in approved_so_far(r, partial)]
+        alone = "; approve the others alone with --rule or --step" if others else ""
+        raise IdoError(
+            f"run {run_id}: {by} already approved {subject(request.step, request.capability)} "
+            f"({request.rule}), which needs {request.approvers} different people: "
+            f"{so_far_words(request, partial)} so far; nothing recorded: another person "
+            f"approves it{alone}"
+        )
+
+
+def people_needed(approvers: int) -> str:
+    """What a request that needs several people says beside "needs approval": ` by 2
+    different people`; empty for one."""
+    return f" by {approvers} different people" if approvers > 1 else ""
