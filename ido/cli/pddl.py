@@ -134,6 +134,16 @@ def import_pddl(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite files already there that differ.")
     ] = False,
+    shell: Annotated[
+        str | None,
+        typer.Option(
+            "--shell",
+            metavar="COMMAND",
+            help="Give every capability this shell binding, its action's name and arguments"
+            " appended: 'bin/dispatch.sh' runs [bin/dispatch.sh, drive, t1, hub, s1]"
+            " (split as a shell splits words; never run through one).",
+        ),
+    ] = None,
 ) -> None:
     """Ground a PDDL domain and problem into capabilities and an intent (STRIPS, typing,
     negative preconditions, equality, action costs; ADL's or, not, imply, exists and forall
@@ -141,8 +151,9 @@ def import_pddl(
     from ido.pddl import import_pddl as run_import
     from ido.text import counted
 
+    argv = () if shell is None else _shell_argv(shell)
     with _grounding(_planning_to_terminal(), problem):
-        done = run_import(domain, problem, out, max_steps, force)
+        done = run_import(domain, problem, out, max_steps, force, argv)
     if done.rounded is not None:
         typer.echo(f"warning: {problem}: {done.rounded}", err=True)
     typer.echo(
@@ -150,4 +161,24 @@ def import_pddl(
         " and intent "
         f"'{done.intent_name}' to {done.intent}\n"
         f"plan it: cd {out} && ido plan {done.intent_name}"
+        + (f"\nrun it: cd {out} && ido run {done.intent_name}" if argv else "")
     )
+
+
+def _shell_argv(command: str) -> tuple[str, ...]:
+    """`--shell`'s COMMAND as the argv each capability runs (before its action's name and
+    arguments), checked as a capability's `run.shell` is loaded: a usage error otherwise."""
+    import shlex
+
+    from ido.model.resources import RunBinding
+
+    try:
+        argv = tuple(shlex.split(command))
+        if not argv:
+            raise ValueError("give a command, such as 'bin/dispatch.sh'")
+        RunBinding.model_validate({"shell": list(argv)})
+    except ValueError as exc:  # (pydantic's ValidationError is one: its first message)
+        errors = getattr(exc, "errors", None)
+        said = str(errors()[0]["msg"]).removeprefix("Value error, ") if errors else str(exc)
+        raise typer.BadParameter(said, param_hint="--shell") from None
+    return argv

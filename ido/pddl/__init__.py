@@ -52,9 +52,15 @@ def _rounded(task: GroundTask) -> str | None:
 
 
 def import_pddl(
-    domain: Path, problem: Path, out: Path, max_steps: int = MOST_STEPS, force: bool = False
+    domain: Path,
+    problem: Path,
+    out: Path,
+    max_steps: int = MOST_STEPS,
+    force: bool = False,
+    shell: tuple[str, ...] = (),
 ) -> Imported:
-    """Write `out/capabilities/<problem>.yaml` and `out/intents/<problem>.yaml`.
+    """Write `out/capabilities/<problem>.yaml` and `out/intents/<problem>.yaml`; with `shell`
+    (an argv), each capability's `run` is it followed by its action's name and arguments.
 
     Ground actions belong to one problem (its objects), so each problem needs its own `out`.
     A file already there that says something else (edited since, or another import) is
@@ -63,7 +69,7 @@ def import_pddl(
     write that is a symbolic link (its target would be written).
     """
     task = load_pddl(domain, problem)
-    documents = to_resources(task, max_steps)
+    documents = to_resources(task, max_steps, shell)
     *capabilities, intent = documents
     name = intent["metadata"]["name"]
     if not capabilities:

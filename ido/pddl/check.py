@@ -1,6 +1,6 @@
-"""Check that a PDDL domain and problem use only what they declare: every predicate with
-its arity, every type, every object or constant (of the type its place takes), and every
-variable bound where it is used (and of the type its place takes).
+"""Check that a PDDL domain and problem use only what they declare: every predicate and
+function with its arity, every type, every object or constant (of the type its place
+takes), and every variable bound where it is used (and of the type its place takes).
 
 Read otherwise, a name used but not declared is a fact no action touches or an object of
 no type: the problem then has "no plan", or a plan VAL rejects. Errors name the file, the
@@ -56,11 +56,20 @@ def check_problem(domain: Domain, problem: Problem, below: dict[str, set[str]]) 
         line = problem.init_lines.get(atom, problem.lines.get(":init", 1))
         uses = _Uses(domain, objects, f"{problem.file}:{line}", None, below)
         uses.atom(atom, {}, ":init")
+    for function, line in problem.cost_lines.items():
+        uses = _Uses(domain, objects, f"{problem.file}:{line}", None, below)
+        uses.function(function, {}, ":init")
+    if problem.metric:
+        at = f"{problem.file}:{problem.lines.get(':metric', 1)}"
+        _Uses(domain, objects, at, None, below).function(TOTAL_COST, {}, "the metric")
     goal = _Uses(domain, objects, f"{problem.file}:{problem.lines.get(':goal', 1)}", None, below)
     for literal in problem.goal:
         goal.atom(literal.atom, {}, "the goal")
     if problem.goal_condition is not None:
         goal.formula(problem.goal_condition, {}, "the goal", types)
+
+
+TOTAL_COST = Atom("total-cost", ())
 
 
 def subtypes(domain: Domain) -> dict[str, set[str]]:
@@ -117,13 +126,16 @@ class _Uses:
         if action.condition is not None:
             self.formula(action.condition, parameters, where, types)
         self.effect(action.add, action.delete, action.conditional, parameters, types)
-        for term in (t for t in action.cost if isinstance(t, Atom)):
-            self.cost(term, parameters)
-
-    def cost(self, term: Atom, parameters: Mapping[str, str]) -> None:
-        """A function term an action adds to `total-cost`, checked as an atom is: it was
-        looked up in `:init` as written, and the problem blamed for not giving its value."""
         where = f"the cost of {self.owner}"
+        if action.cost:  # VAL crashes on an undeclared total-cost, saying nothing
+            self.function(TOTAL_COST, parameters, where)
+        for term in (t for t in action.cost if isinstance(t, Atom)):
+            self.function(term, parameters, where)
+
+    def function(self, term: Atom, parameters: Mapping[str, str], where: str) -> None:
+        """A function term (an action's cost term, `total-cost`, or one `:init` gives a
+        value), checked as an atom is: a cost term was looked up in `:init` as written, and
+        the problem blamed for not giving its value."""
         kinds = self._declared("function", self.functions, term, where, ":functions")
         self._args(term, kinds, parameters, where)
 
@@ -181,6 +193,11 @@ class _Uses:
         """The argument types of `atom`'s predicate or function (`what`), declared in
         `table` (`in_`) with as many arguments as `atom` gives."""
         kinds = table.get(atom.predicate)
+        if kinds is None and atom == TOTAL_COST:
+            raise self.fail(
+                f"function total-cost in {where} is not declared in :functions: "
+                "add (:functions (total-cost) - number) to the domain"
+            )
         if kinds is None:
             raise self.fail(f"{what} {atom.predicate} in {where} is not declared in {in_}")
         if len(kinds) != len(atom.args):

@@ -98,9 +98,12 @@ def fact_path(atom: Atom, names: _Names) -> str:
     return path
 
 
-def to_resources(task: GroundTask, max_steps: int = MOST_STEPS) -> list[dict[str, Any]]:
+def to_resources(
+    task: GroundTask, max_steps: int = MOST_STEPS, shell: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """The Capability documents, then the Intent document, ready to write as YAML; a name
-    that would meet another's is an error naming the files it may come from."""
+    that would meet another's is an error naming the files it may come from. With `shell`
+    (an argv), each capability runs it followed by its action's name and arguments."""
     facts, resources = _Names(task.files), _Names(task.files)
     actions = task.actions
     # The ways of an ADL action show one call: each after the first is numbered, once
@@ -112,7 +115,10 @@ def to_resources(task: GroundTask, max_steps: int = MOST_STEPS) -> list[dict[str
         numbers.append(calls[action.call])
     documents = [
         _capability(
-            action, resources.resource(_text(action), action.call) if number == 1 else "", facts
+            action,
+            resources.resource(_text(action), action.call) if number == 1 else "",
+            facts,
+            shell,
         )
         for action, number in zip(actions, numbers, strict=True)
     ]
@@ -194,12 +200,22 @@ def _text(action: GroundAction) -> str:
     return "-".join((action.schema, *action.args))
 
 
-def _capability(action: GroundAction, name: str, facts: _Names) -> dict[str, Any]:
+def _capability(
+    action: GroundAction, name: str, facts: _Names, shell: tuple[str, ...]
+) -> dict[str, Any]:
     effects: dict[str, bool] = {}
     for atom in action.delete:
         effects[fact_path(atom, facts)] = False
     for atom in action.add:  # PDDL applies deletes first, so an add wins
         effects[fact_path(atom, facts)] = True
+    spec: dict[str, Any] = {
+        "provider": action.schema,
+        "requires": [_condition(lit, facts) for lit in action.precondition],
+        "effects": effects,
+        "cost": action.cost,
+    }
+    if shell:  # the call as PDDL wrote it: a name tells it only lossily (`place-a`, digests)
+        spec["run"] = {"shell": [*shell, action.schema, *action.args]}
     return {
         "apiVersion": "ido/v1",
         "kind": "Capability",
@@ -207,12 +223,7 @@ def _capability(action: GroundAction, name: str, facts: _Names) -> dict[str, Any
             "name": name,
             "description": action.call,
         },
-        "spec": {
-            "provider": action.schema,
-            "requires": [_condition(lit, facts) for lit in action.precondition],
-            "effects": effects,
-            "cost": action.cost,
-        },
+        "spec": spec,
     }
 
 

@@ -116,6 +116,8 @@ class Problem:
     """Where each section starts (":objects", ":init", ":goal"), for errors."""
     init_lines: dict[Atom, int] = field(default_factory=dict, compare=False)
     """Where each atom of `init` is written, for errors."""
+    cost_lines: dict[Atom, int] = field(default_factory=dict, compare=False)
+    """Where each function term `init` gives a value (`costs`) is written, for errors."""
 
 
 def show(literal: Literal) -> str:

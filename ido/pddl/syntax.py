@@ -13,7 +13,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from ido.errors import PddlError, unreadable_file
-from ido.pddl.check import check_domain
+from ido.pddl.check import TOTAL_COST, check_domain
 from ido.pddl.parsed import (
     Action,
     Atom,
@@ -572,6 +572,7 @@ def _read_problem(path: Path) -> Problem:
     init: dict[Atom, int] = {}  # each atom, with the line it is first written on
     lines: dict[str, int] = {}  # each section's
     costs: dict[Atom, float] = {}
+    cost_lines: dict[Atom, int] = {}  # where each is written
     goal: tuple[Literal, ...] = ()
     goal_condition: Formula | None = None
     metric = False
@@ -596,7 +597,8 @@ def _read_problem(path: Path) -> Problem:
                     value = _number(reader, item)  # (first: a malformed `=` is said as one)
                     function = reader.atom(item.items[1])
                     costs[function] = value
-                    if function == _TOTAL_COST:
+                    cost_lines.setdefault(function, item.line)
+                    if function == TOTAL_COST:
                         _cost_from_zero(reader, item, value)
                 else:
                     init.setdefault(reader.atom(item), item.line)
@@ -622,10 +624,8 @@ def _read_problem(path: Path) -> Problem:
         file=str(path),
         lines=lines,
         init_lines=init,
+        cost_lines=cost_lines,
     )
-
-
-_TOTAL_COST = Atom("total-cost", ())
 
 
 def _cost_from_zero(reader: _Reader, node: Node, start: float) -> None:

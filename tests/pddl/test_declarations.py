@@ -270,3 +270,32 @@ def test_a_function_an_action_s_cost_uses_is_declared(
     priced = PROBLEM.replace("(:init (q a))", "(:init (q a) (= (w a) 2) (= (w b) 3))")
     task = load_pddl(write(tmp_path, "d.pddl", COSTLY), write(tmp_path, "p.pddl", priced))
     assert [a.call for a in task.actions] == ["(set a)", "(mk a)"]
+
+
+@pytest.mark.parametrize(
+    ("domain", "problem", "said"),
+    [
+        (COSTLY.replace("(:functions (total-cost) (w ?x - block))", "(:functions (w ?x - block))"),
+         PROBLEM.replace("(:init (q a))", "(:init (q a) (= (w a) 2))"),
+         "d.pddl:5: function total-cost in the cost of set is not declared in :functions: "
+         "add (:functions (total-cost) - number) to the domain"),
+        (DOMAIN, PROBLEM[:-2] + "\n (:metric minimize (total-cost)))",
+         "p.pddl:5: function total-cost in the metric is not declared in :functions"),
+        (DOMAIN, PROBLEM.replace("(:init (q a))", "(:init (q a)\n (= (total-cost) 0))"),
+         "p.pddl:4: function total-cost in :init is not declared in :functions"),
+        (COSTLY, PROBLEM.replace("(:init (q a))", "(:init (q a)\n (= (wt a) 2))"),
+         "p.pddl:4: function wt in :init is not declared in :functions"),
+        (COSTLY, PROBLEM.replace("(:init (q a))", "(:init (q a) (= (w a b) 2))"),
+         "p.pddl:3: function w in :init takes 1 arguments, not 2"),
+        (COSTLY, PROBLEM.replace("(:init (q a))", "(:init (q a) (= (w c) 2))"),
+         "p.pddl:3: c in (w c) in :init is not an object of the problem or a constant"),
+    ],
+)  # fmt: skip
+def test_total_cost_and_the_functions_init_gives_values_are_declared(
+    tmp_path: Path, domain: str, problem: str, said: str
+) -> None:
+    """A `total-cost` the domain never declares was read as declared (the plan's cost said 0
+    under a metric, where VAL fails: "undefined expression", or crashes without a word), and
+    a misspelt function in `:init` was passed over, to be blamed later on the cost term that
+    needs it."""
+    refused(tmp_path, domain, problem, said)

@@ -89,7 +89,7 @@ def test_errors_of_grounding_name_the_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(PddlError, match=re.escape("p.pddl:2: the goal can hold in more than")):
         load_pddl(d, p)
     costly = SIX.replace(":effect (p ?a)", ":effect (and (p ?a) (increase (total-cost) (f ?a)))")
-    costly = costly.replace("(:predicates", "(:functions (f ?x)) (:predicates")
+    costly = costly.replace("(:predicates", "(:functions (total-cost) (f ?x)) (:predicates")
     metric = problem(2, "")[:-1] + " (:metric minimize (total-cost)))"
     d, p = write(tmp_path, "d.pddl", costly), write(tmp_path, "p.pddl", metric)
     missing = "p.pddl:1: the cost (f o0) of a is not in :init (" + str(d) + ":3)"
