@@ -61,7 +61,7 @@ class Executing(Settling, Gating):
                 startable = [i for i in ready if i not in deferred or i in due]
                 if startable and reason is None and started:
                     state = self._observe(run)
-                    reason = self._check(run, decision, done, checked, expected, state)
+                    reason = self._check(run, decision, done, checked, expected, state, started)
                     checked |= done
                 if startable and reason is None:
                     stopping.check()  # no new step once the process is being interrupted
@@ -105,7 +105,7 @@ class Executing(Settling, Gating):
                 if not running and until is None:
                     if reason is None and done - checked:
                         state = self._observe(run)
-                        reason = self._check(run, decision, done, checked, expected, state)
+                        reason = self._check(run, decision, done, checked, expected, state, started)
                     return reason, state, blocking(asked)
                 self._flush_outcomes(run)
                 if until is not None and not running:  # only a backoff to wait out
@@ -158,6 +158,7 @@ class Executing(Settling, Gating):
         checked: set[int],
         expected: State,
         state: State,
+        started: set[int],
     ) -> str | None:
         """After an observation: did the steps done since the last check (`done` less
         `checked`) take effect, and does the plan hold?
@@ -190,7 +191,7 @@ class Executing(Settling, Gating):
                 silences.append(silent)
         if silences:
             return "; and ".join(silences)
-        standing = judged(run.intent.spec.goal, self.catalog.capabilities, plan, done)
+        standing = judged(run.intent.spec.goal, self.catalog.capabilities, plan, done, started)
         return changed(expected, state, decision.observed, standing)
 
     def _too_late(self, run: RunState, name: str, wait: float) -> tuple[str | None, float | None]:

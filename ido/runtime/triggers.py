@@ -79,13 +79,20 @@ def changed(
 
 
 def judged(
-    goal: Iterable[str], capabilities: Mapping[str, Capability], plan: Plan, done: set[int]
+    goal: Iterable[str],
+    capabilities: Mapping[str, Capability],
+    plan: Plan,
+    done: set[int],
+    started: set[int],
 ) -> Iterator[tuple[Condition, State]]:
     """The conditions `plan` stands on, each with what the plan will have set when it is
     checked (see `changed`): the `goal`, with every remaining step's effects; each
-    remaining step's `requires`, with those of the remaining steps it waits on, however far
-    back; any capability's not in the plan, as things stand. Made as they are read: when
-    no observed fact moved, none is. `done`: the steps' indexes that ended."""
+    `requires` of a step not yet started, with those of the remaining steps it waits on,
+    however far back; any capability's not in the plan, as things stand. Made as they are
+    read: when no observed fact moved, none is. `done`: the steps' indexes that ended;
+    `started`: those that started (ended or in flight). A step in flight was held to its
+    `requires` when it started, and its own work moves what they read (a rollback clears
+    `state.deploy.bad` before it reports): judged again, it replanned a sound plan."""
     effects = [capabilities[s.capability].spec.effects for s in plan.steps]
     left = [i for i in range(len(plan.steps)) if i not in done]
     everything: State = {}
@@ -93,6 +100,8 @@ def judged(
         everything.update(effects[i])
     yield from ((compile_condition(g), everything) for g in goal)
     for i in left:
+        if i in started:
+            continue
         before: set[int] = set()
         todo = [w for w in plan.waits[i] if w not in done]
         while todo:

@@ -173,3 +173,92 @@ def test_the_cli_shows_stages_and_what_each_step_waits_for(parcel: Path) -> None
         in explained.output
     )
     assert explained.output.count("· starts at once") == 2
+
+
+RACE = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: roll-back}
+spec:
+  provider: deployer
+  requires: ["state.svc.bad"]
+  effects: {svc.bad: false}
+  run: {python: "fakesvc.race:roll"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: tick}
+spec:
+  provider: clock
+  requires: ["!state.svc.ticked"]
+  effects: {svc.ticked: true}
+  run: {python: "fakesvc.race:tick"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: report}
+spec:
+  provider: pager
+  requires: ["state.svc.ticked"]
+  effects: {svc.reported: true}
+  run: {python: "fakesvc.race:tick"}
+---
+apiVersion: ido/v1
+kind: Observer
+metadata: {name: svc-world}
+spec: {python: "fakesvc.race:world"}
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: heal}
+spec:
+  goal: ["!state.svc.bad", "state.svc.reported"]
+  observers: [svc-world]
+"""
+
+# roll-back changes the world at once and reports only once ido has observed it after
+# tick ended: the observation between them shows its work done while it is in flight.
+RACE_IMPL = """\
+import json
+import threading
+from pathlib import Path
+
+wrote = threading.Event()
+ticked = threading.Event()
+seen = threading.Event()
+
+
+def world():
+    if ticked.is_set():
+        seen.set()
+    return json.loads(Path("world.json").read_text())
+
+
+def roll(ctx):
+    Path("world.json").write_text(json.dumps({"svc": {"bad": False}}))
+    wrote.set()
+    seen.wait(5)
+
+
+def tick(ctx):
+    wrote.wait(5)
+    ticked.set()
+"""
+
+
+def test_a_step_in_flight_whose_own_work_shows_early_does_not_replan(project: Path) -> None:
+    """A rollback clears `svc.bad` before it reports; an observation made meanwhile (after
+    a step beside it ended) showed its precondition no longer holding, and the run replanned
+    a sound plan ("observation changed: svc.bad is now False (planned with True)"), asking
+    the model again under `planner: llm`. A step in flight is not held to its `requires`."""
+    (project / "capabilities" / "race.yaml").write_text(RACE)
+    (project / "fakesvc" / "race.py").write_text(RACE_IMPL)
+    (project / "world.json").write_text('{"svc": {"bad": true}}')
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    journal = MemoryJournal()
+    rt = LocalRuntime(catalog, journal, base=project, clock=StepClock(), new_id=lambda _: "r-p")
+    report = rt.run(catalog.intents["heal"])
+    assert report.outcome == "achieved", report.reason
+    decided = [e.data for e in journal.events("r-p") if e.kind == "decided"]
+    assert [d["trigger"] for d in decided] == ["run started"]
+    assert decided[0]["result"]["plan"]["after"] == [[], [], [1]]
