@@ -9,7 +9,7 @@ from ido.runtime.gating import Gating
 from ido.runtime.outcomes import blocking, unknown_outcome
 from ido.runtime.recovery import RunState, fold_missing, missing_lesson
 from ido.runtime.settling import Settling
-from ido.runtime.triggers import changed, judged, missing_effects, over_limits
+from ido.runtime.triggers import changed, judged, missing_effects, over_limits, shown_early
 from ido.state import State, apply_effects
 
 
@@ -192,6 +192,11 @@ class Executing(Settling, Gating):
         if silences:
             return "; and ".join(silences)
         standing = judged(run.intent.spec.goal, self.catalog.capabilities, plan, done, started)
+        in_flight = [
+            self.catalog.capabilities[plan.steps[i].capability].spec.effects
+            for i in sorted(started - done)
+        ]
+        expected = shown_early(expected, state, in_flight)
         return changed(expected, state, decision.observed, standing)
 
     def _too_late(self, run: RunState, name: str, wait: float) -> tuple[str | None, float | None]:

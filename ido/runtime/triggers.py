@@ -78,6 +78,22 @@ def changed(
     return "observation changed: " + "; ".join(shown[:3]) + ("; …" if len(shown) > 3 else "")
 
 
+def shown_early(
+    expected: State, state: Mapping[str, Any], in_flight: Iterable[Mapping[str, Any]]
+) -> State:
+    """`expected` with each fact a step in flight declares set where the observation already
+    shows it so. A step's work can show before the step reports (a rollback clears
+    `deploy.bad`, then waits for the rollout): that is the plan going as planned, not the
+    world moving under it, and judged as a move it replanned a sound plan."""
+    early = {
+        path: value
+        for effects in in_flight
+        for path, value in effects.items()
+        if has_path(state, path) and get_path(state, path) == value
+    }
+    return apply_effects(expected, early) if early else expected
+
+
 def judged(
     goal: Iterable[str],
     capabilities: Mapping[str, Capability],

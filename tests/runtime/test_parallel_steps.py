@@ -246,12 +246,31 @@ def tick(ctx):
 """
 
 
-def test_a_step_in_flight_whose_own_work_shows_early_does_not_replan(project: Path) -> None:
+CANARY = """\
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: roll-back-canary}
+spec:
+  provider: canary
+  requires: ["state.svc.bad"]
+  effects: {svc.bad: false}
+  cost: 5
+  run: {python: "fakesvc.race:roll"}
+"""
+
+
+@pytest.mark.parametrize("other", ["", CANARY], ids=["its-own-requires", "another-s-requires"])
+def test_a_step_in_flight_whose_own_work_shows_early_does_not_replan(
+    project: Path, other: str
+) -> None:
     """A rollback clears `svc.bad` before it reports; an observation made meanwhile (after
     a step beside it ended) showed its precondition no longer holding, and the run replanned
     a sound plan ("observation changed: svc.bad is now False (planned with True)"), asking
-    the model again under `planner: llm`. A step in flight is not held to its `requires`."""
-    (project / "capabilities" / "race.yaml").write_text(RACE)
+    the model again under `planner: llm`. So did a capability left out of the plan that
+    reads the same fact (another way to roll back). What a step in flight declares, shown
+    early, is the plan going as planned."""
+    (project / "capabilities" / "race.yaml").write_text(RACE + other)
     (project / "fakesvc" / "race.py").write_text(RACE_IMPL)
     (project / "world.json").write_text('{"svc": {"bad": true}}')
     catalog = load_catalog(["capabilities", "policies", "intents"])
