@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ido.decide import Decision, backoff
 from ido.model import format_duration
+from ido.planner.types import Plan
 from ido.runtime import stopping
 from ido.runtime.gating import Gating
 from ido.runtime.outcomes import blocking, unknown_outcome
@@ -74,15 +78,18 @@ class Executing(Settling, Gating):
                     for i in startable:
                         name = steps[i].capability
                         wait = 0.0
-                        if i in due:
+                        if i in due and not fresh:
                             # The world moved on meanwhile: a vendor sanctioned during the
                             # backoff was paid on the decision's word from before it.
-                            if not fresh:
-                                state, fresh, observed_since = self._observe(run), True, True
-                            reason = self._may_start(run, steps[i], state, expected, decision)
+                            state, fresh, observed_since = self._observe(run), True, True
+                        # What steps in flight already did is the plan's own doing: a
+                        # rule's reading that moved with it asks no approval again.
+                        ahead = shown_early(expected, state, self._in_flight(plan, started, done))
+                        if i in due:
+                            reason = self._may_start(run, steps[i], state, ahead, decision)
                         else:
                             reason = self._may_start(
-                                run, steps[i], state, expected, decision, observed_since
+                                run, steps[i], state, ahead, decision, observed_since
                             )
                             wait = backoff(run.intent, run.failures.get(name, 0))
                         if reason is None:
@@ -192,12 +199,13 @@ class Executing(Settling, Gating):
         if silences:
             return "; and ".join(silences)
         standing = judged(run.intent.spec.goal, self.catalog.capabilities, plan, done, started)
-        in_flight = [
-            self.catalog.capabilities[plan.steps[i].capability].spec.effects
-            for i in sorted(started - done)
-        ]
-        expected = shown_early(expected, state, in_flight)
+        expected = shown_early(expected, state, self._in_flight(plan, started, done))
         return changed(expected, state, decision.observed, standing)
+
+    def _in_flight(self, plan: Plan, started: set[int], done: set[int]) -> list[Mapping[str, Any]]:
+        """The declared effects of the plan's steps started and not ended."""
+        steps = plan.steps
+        return [self.catalog.capabilities[steps[i].capability].spec.effects for i in started - done]
 
     def _too_late(self, run: RunState, name: str, wait: float) -> tuple[str | None, float | None]:
         """Why `name` may not start now (it would start, after its backoff `wait`, at or past
