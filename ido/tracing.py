@@ -556,6 +556,7 @@ class RunTelemetry:
                     "ido.solve.seconds": seconds,
                     "ido.proven_optimal": result.get("proven_optimal"),
                     "ido.reason": result.get("reason"),
+                    **_model_attributes(result),
                 }
             )
         )
@@ -810,6 +811,26 @@ def _decision_events(span: Span, result: Mapping[str, Any], at: int) -> None:
             ),
             timestamp=at,
         )
+
+
+def _model_attributes(result: Mapping[str, Any]) -> dict[str, Any]:
+    """What a model planner's decision asked, as `ido explain` tells it: the model, its
+    calls, tokens and cost, the verdict and the fallback. Without them a trace showed the
+    solver's plan under `ido.planner: llm` as if the model had made it."""
+    llm = (result.get("solver") or {}).get("llm")
+    if not llm:
+        return {}
+    calls = llm.get("calls", [])
+    return {
+        "ido.llm.model": llm.get("model"),
+        "ido.llm.calls": len(calls),
+        "ido.llm.cached_calls": sum(1 for c in calls if c.get("cached")),
+        "ido.llm.input_tokens": llm.get("input_tokens"),
+        "ido.llm.output_tokens": llm.get("output_tokens"),
+        "ido.llm.cost": _amount(llm.get("cost")),
+        "ido.llm.verdict": llm.get("verdict") or None,
+        "ido.llm.fallback": llm.get("fallback"),
+    }
 
 
 def _amount(cost: Any) -> float | None:

@@ -979,6 +979,35 @@ def test_validate_warns_of_llm_settings_no_planner_reads(
     assert code == 0 and "warning" not in out, out
 
 
+@pytest.mark.parametrize(("value", "state"), [(None, "is not set"), ("", "is empty")])
+def test_validate_warns_of_a_model_planner_s_api_key_missing_here(
+    project: Path, monkeypatch: pytest.MonkeyPatch, value: str | None, state: str
+) -> None:
+    """`api_key_env: SRE_LLM_KEY` with the variable unset passed `ido validate` without a
+    word; every model call of the run then failed and the solver decided each time. A
+    warning now (the run may get the variable where it runs); with it set, none."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(
+        intent.read_text() + "  planner: llm\n"
+        "  llm: {model: openai/sre, api_base: 'http://127.0.0.1:9/v1', api_key_env: SRE_LLM_KEY}\n"
+    )
+    line = len(intent.read_text().splitlines())
+    if value is None:
+        monkeypatch.delenv("SRE_LLM_KEY", raising=False)
+    else:
+        monkeypatch.setenv("SRE_LLM_KEY", value)
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        f"warning: intents/ship-order.yaml:{line}: spec.llm.api_key_env: environment variable "
+        f"SRE_LLM_KEY {state} here: every model call would fail, and each decision fall back "
+        "to the solver\n"
+    ) in out
+    monkeypatch.setenv("SRE_LLM_KEY", "sk-test-123456789")
+    code, out = ido("validate")
+    assert code == 0 and "warning" not in out, out
+
+
 def test_an_intent_can_choose_the_search_planner(project: Path) -> None:
     """`planner: search` plans with the reference backend: same plan, its name on the record."""
     code, by_cpsat = ido("plan", "ship-order")

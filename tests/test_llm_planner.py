@@ -818,6 +818,32 @@ def test_a_what_if_replay_counts_the_time_the_model_was_asked(
     assert len(model.requests) == 2
 
 
+def test_a_what_if_replay_says_the_solver_decided_where_the_model_was_not_asked(
+    project: Path, serve: Any, tmp_path: Path
+) -> None:
+    """A what-if catalog changes the tools, so the request was never made: the replay asks
+    no model and the solver decides. Its line read as the model's plan ("now: pay-mid-eu →
+    ship"); it says who decided now, on a changed choice and on the same one alike."""
+    model, url = serve([PAY_AND_SHIP])
+    use_llm(project, url)
+    assert ido("run", "ship-order")[0] == 0
+    cheaper = tmp_path / "cheaper"
+    cheaper.mkdir()
+    (cheaper / "pay-mid-eu.yaml").write_text(MID.replace("cost: 0.60", "cost: 0.01").lstrip("-\n"))
+    code, out = ido("replay", "last", "--catalog", str(cheaper))
+    assert code == 0, out
+    not_asked = (
+        "· decided by cpsat, not the model openai/scripted: not asked: a replay asks no "
+        "model, and the run never made this request"
+    )
+    assert re.search(r"  now: run started → .*pay-mid-eu.* " + re.escape(not_asked), out), out
+    (pricier := tmp_path / "pricier").mkdir()
+    (pricier / "pay-mid-eu.yaml").write_text(MID.replace("cost: 0.60", "cost: 9.0").lstrip("-\n"))
+    code, out = ido("replay", "last", "--catalog", str(pricier))
+    assert f"decision 1: same choice {not_asked}" in out, out
+    assert len(model.requests) == 1
+
+
 def test_hybrid_lets_the_model_choose_among_the_solver_s_plans(project: Path, serve: Any) -> None:
     model, url = serve(
         [

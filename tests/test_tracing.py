@@ -773,3 +773,47 @@ def test_the_service_name_is_ido_unless_the_environment_names_one(
         found.shutdown()
     (span,) = exporter.get_finished_spans()
     assert span.resource.attributes["service.name"] == service
+
+
+def test_a_model_planner_s_decision_span_says_what_the_model_was_asked_and_answered() -> None:
+    """Under `planner: llm` a Decide span showed the solver's fallback plan as if the model
+    had made it, with nothing of the calls, their cost or why the model was overruled."""
+    exporter = InMemorySpanExporter()
+    found = RunTelemetry([SimpleSpanProcessor(exporter)], [])
+    found.record("r1", "heal", "run_started", {"run_id": "r1"}, 1_800_000_000.0)
+    failed = {"request": "ab", "cached": False, "reply": {"error": "RateLimitError (HTTP 429)"}}
+    again = {"request": "cd", "cached": True, "reply": {"tool_calls": []}}
+    llm = {
+        "model": "openai/sre",
+        "calls": [failed, again],
+        "input_tokens": 1000,
+        "output_tokens": 100,
+        "cost": 0.0014000000000000002,
+        "verdict": "model call failed: RateLimitError (HTTP 429)",
+        "fallback": "cpsat",
+    }
+    decided = {
+        "number": 1,
+        "trigger": "run started",
+        "planner": "llm",
+        "result": {"status": "planned", "solver": {"backend": "ortools-cp-sat", "llm": llm}},
+    }
+    found.record("r1", "heal", "decided", decided, 1_800_000_001.0, 0.5)
+    plain = {**decided, "number": 2, "planner": "cpsat", "result": {"status": "planned"}}
+    found.record("r1", "heal", "decided", plain, 1_800_000_002.0, 0.5)
+    found.shutdown()
+    spans = exporter.get_finished_spans()
+    attributes = named(spans, "Decide:1").attributes
+    assert attributes is not None
+    assert {k: v for k, v in attributes.items() if k.startswith("ido.llm.")} == {
+        "ido.llm.model": "openai/sre",
+        "ido.llm.calls": 2,
+        "ido.llm.cached_calls": 1,
+        "ido.llm.input_tokens": 1000,
+        "ido.llm.output_tokens": 100,
+        "ido.llm.cost": 0.0014,
+        "ido.llm.verdict": "model call failed: RateLimitError (HTTP 429)",
+        "ido.llm.fallback": "cpsat",
+    }
+    second = named(spans, "Decide:2").attributes
+    assert second is not None and not [k for k in second if k.startswith("ido.llm.")]

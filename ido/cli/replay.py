@@ -18,7 +18,7 @@ from ido.cli.common import (
     _journal_there,
     _running,
 )
-from ido.cli.progress import _no_plan, _stages
+from ido.cli.progress import _fallen_back, _no_plan, _stages
 from ido.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ def _counterfactual(run_id: str, c: Any, live: bool = False) -> None:
         elif asked:
             typer.echo(f"decision {d.number}: same plan; {asked}")
         else:
-            typer.echo(f"decision {d.number}: same choice")
+            typer.echo(f"decision {d.number}: same choice{_decided_otherwise(d)}")
     if c.left_out:
         typer.echo(
             f"({c.left_out} recorded decision(s) made on resuming, going on with the plan "
@@ -217,6 +217,18 @@ def _counterfactual(run_id: str, c: Any, live: bool = False) -> None:
     raise typer.Exit(0)
 
 
+def _decided_otherwise(d: Any) -> str:
+    """The same choice made by the solver where the recorded one was the model's (a request
+    the run never made is not asked): without it, the line read as the model's word."""
+    if d.recorded is None or d.replayed is None:
+        return ""
+    was = d.recorded["result"].get("solver", {}).get("llm") or {}
+    now = d.replayed["result"].get("solver", {}).get("llm") or {}
+    if not now.get("fallback") or now.get("verdict") == was.get("verdict"):
+        return ""
+    return _fallen_back(d.replayed["result"])
+
+
 def _not_made(unreplayed: Sequence[Unreplayed]) -> str:
     """What the replay did not make that the moves it leaves out followed: calls, or waits
     for approval."""
@@ -248,10 +260,15 @@ def _approval_change(d: Any) -> str:
 
 
 def _decision_summary(decision: Mapping[str, Any]) -> str:
+    """A decision in a line, with who decided when a model planner's model did not (as
+    `ido run` says it): a counterfactual's request the run never made is not asked, and
+    its solver's plan read as the model's."""
     result = decision["result"]
     if result["status"] == "planned" and result.get("plan"):
         plan = result["plan"]
-        return f"{_stages(plan)} (cost {plan['cost']:.2f}, score {plan['score']:.3f})"
-    if result["status"] == "infeasible":
-        return _no_plan(result["reason"])
-    return "goal already holds"
+        said = f"{_stages(plan)} (cost {plan['cost']:.2f}, score {plan['score']:.3f})"
+    elif result["status"] == "infeasible":
+        said = _no_plan(result["reason"])
+    else:
+        said = "goal already holds"
+    return said + _fallen_back(result)

@@ -25,6 +25,7 @@ def validate(
     scenarios/) are checked with that catalog, which their references name; others on
     their own, with --catalog for what they name elsewhere."""
     from ido.binding_check import check_bindings, check_observer_files
+    from ido.key_check import check_model_keys
     from ido.loading import check_ignored, check_models, load_catalog
     from ido.scenario.runner import check_own_catalogs, own_catalog
     from ido.text import counted
@@ -43,6 +44,7 @@ def validate(
     loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
     bindings = check_bindings(loaded, Path.cwd())
     bindings.warnings.extend(check_observer_files(loaded, Path.cwd()))
+    bindings.warnings.extend(check_model_keys(loaded, os.environ, Path.cwd()))
     wrong = [*check_models(loaded, os.environ), *bindings.errors]
     try:  # (an own catalog holds the shared intents too: their models are checked here)
         own, own_ignored = check_own_catalogs(

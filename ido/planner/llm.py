@@ -78,6 +78,18 @@ class Cache(Protocol):
     def put(self, key: str, reply: Mapping[str, Any]) -> None: ...
 
 
+UNRECORDED = "replay: this request was not made when the run was recorded"
+"""The error of a replay's request the run never made: no model is asked."""
+
+
+def failed_call(reply: Reply) -> str:
+    """Why a decision fell back after a call that gave no answer: a replay's request the run
+    never made was asked of nothing, and "model call failed" read as if a model had been."""
+    if reply.error == UNRECORDED:
+        return "not asked: a replay asks no model, and the run never made this request"
+    return f"model call failed: {reply.error}"
+
+
 class Recorded:
     """The client and the cache of a replay: every request gets the reply the run recorded
     for it, occurrence by occurrence, from the cache where the run had it from the cache
@@ -108,7 +120,7 @@ class Recorded:
     ) -> Reply:
         queue = self.pending.get(request_digest(model, messages, tools, self.where)) or []
         if not queue:
-            return Reply(error="replay: this request was not made when the run was recorded")
+            return Reply(error=UNRECORDED)
         return Reply.from_json(queue.pop(0)["reply"])
 
 
@@ -317,7 +329,7 @@ class LlmPlanner(_ModelPlanner):
                 return self._fall_back(task, log, unaffordable)
             reply = self._ask(task, log, messages, tools)
             if reply.error is not None:
-                return self._fall_back(task, log, f"model call failed: {reply.error}")
+                return self._fall_back(task, log, failed_call(reply))
             left = self._left(task, log)  # a proposal must fit what the calls left
             plan, problems, rationale = _proposal(left, reply, by_tool, denied)
             if left is not task:
@@ -369,7 +381,7 @@ class HybridPlanner(_ModelPlanner):
                 return self._settled(task, log, solved)
             reply = self._ask(task, log, messages, tools)
             if reply.error is not None:
-                log.verdict, log.fallback = f"model call failed: {reply.error}", self.fallback.name
+                log.verdict, log.fallback = failed_call(reply), self.fallback.name
                 return self._settled(task, log, solved)
             chosen, problem, rationale = _choice(reply, len(options))
             if chosen is not None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ido.decide import Decision, backoff
 from ido.model import format_duration
+from ido.planner.types import Plan
 from ido.runtime import stopping
 from ido.runtime.gating import Gating
 from ido.runtime.outcomes import blocking, unknown_outcome
 from ido.runtime.recovery import RunState, fold_missing, missing_lesson
 from ido.runtime.settling import Settling
-from ido.runtime.triggers import changed, judged, missing_effects, over_limits
+from ido.runtime.triggers import changed, judged, missing_effects, over_limits, shown_early
 from ido.state import State, apply_effects
 
 
@@ -61,7 +65,7 @@ class Executing(Settling, Gating):
                 startable = [i for i in ready if i not in deferred or i in due]
                 if startable and reason is None and started:
                     state = self._observe(run)
-                    reason = self._check(run, decision, done, checked, expected, state)
+                    reason = self._check(run, decision, done, checked, expected, state, started)
                     checked |= done
                 if startable and reason is None:
                     stopping.check()  # no new step once the process is being interrupted
@@ -74,15 +78,18 @@ class Executing(Settling, Gating):
                     for i in startable:
                         name = steps[i].capability
                         wait = 0.0
-                        if i in due:
+                        if i in due and not fresh:
                             # The world moved on meanwhile: a vendor sanctioned during the
                             # backoff was paid on the decision's word from before it.
-                            if not fresh:
-                                state, fresh, observed_since = self._observe(run), True, True
-                            reason = self._may_start(run, steps[i], state, expected, decision)
+                            state, fresh, observed_since = self._observe(run), True, True
+                        # What steps in flight already did is the plan's own doing: a
+                        # rule's reading that moved with it asks no approval again.
+                        ahead = shown_early(expected, state, self._in_flight(plan, started, done))
+                        if i in due:
+                            reason = self._may_start(run, steps[i], state, ahead, decision)
                         else:
                             reason = self._may_start(
-                                run, steps[i], state, expected, decision, observed_since
+                                run, steps[i], state, ahead, decision, observed_since
                             )
                             wait = backoff(run.intent, run.failures.get(name, 0))
                         if reason is None:
@@ -105,7 +112,7 @@ class Executing(Settling, Gating):
                 if not running and until is None:
                     if reason is None and done - checked:
                         state = self._observe(run)
-                        reason = self._check(run, decision, done, checked, expected, state)
+                        reason = self._check(run, decision, done, checked, expected, state, started)
                     return reason, state, blocking(asked)
                 self._flush_outcomes(run)
                 if until is not None and not running:  # only a backoff to wait out
@@ -158,6 +165,7 @@ class Executing(Settling, Gating):
         checked: set[int],
         expected: State,
         state: State,
+        started: set[int],
     ) -> str | None:
         """After an observation: did the steps done since the last check (`done` less
         `checked`) take effect, and does the plan hold?
@@ -190,8 +198,14 @@ class Executing(Settling, Gating):
                 silences.append(silent)
         if silences:
             return "; and ".join(silences)
-        standing = judged(run.intent.spec.goal, self.catalog.capabilities, plan, done)
+        standing = judged(run.intent.spec.goal, self.catalog.capabilities, plan, done, started)
+        expected = shown_early(expected, state, self._in_flight(plan, started, done))
         return changed(expected, state, decision.observed, standing)
+
+    def _in_flight(self, plan: Plan, started: set[int], done: set[int]) -> list[Mapping[str, Any]]:
+        """The declared effects of the plan's steps started and not ended."""
+        steps = plan.steps
+        return [self.catalog.capabilities[steps[i].capability].spec.effects for i in started - done]
 
     def _too_late(self, run: RunState, name: str, wait: float) -> tuple[str | None, float | None]:
         """Why `name` may not start now (it would start, after its backoff `wait`, at or past

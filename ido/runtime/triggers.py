@@ -78,14 +78,37 @@ def changed(
     return "observation changed: " + "; ".join(shown[:3]) + ("; …" if len(shown) > 3 else "")
 
 
+def shown_early(
+    expected: State, state: Mapping[str, Any], in_flight: Iterable[Mapping[str, Any]]
+) -> State:
+    """`expected` with each fact a step in flight declares set where the observation already
+    shows it so. A step's work can show before the step reports (a rollback clears
+    `deploy.bad`, then waits for the rollout): that is the plan going as planned, not the
+    world moving under it, and judged as a move it replanned a sound plan."""
+    early = {
+        path: value
+        for effects in in_flight
+        for path, value in effects.items()
+        if has_path(state, path) and get_path(state, path) == value
+    }
+    return apply_effects(expected, early) if early else expected
+
+
 def judged(
-    goal: Iterable[str], capabilities: Mapping[str, Capability], plan: Plan, done: set[int]
+    goal: Iterable[str],
+    capabilities: Mapping[str, Capability],
+    plan: Plan,
+    done: set[int],
+    started: set[int],
 ) -> Iterator[tuple[Condition, State]]:
     """The conditions `plan` stands on, each with what the plan will have set when it is
     checked (see `changed`): the `goal`, with every remaining step's effects; each
-    remaining step's `requires`, with those of the remaining steps it waits on, however far
-    back; any capability's not in the plan, as things stand. Made as they are read: when
-    no observed fact moved, none is. `done`: the steps' indexes that ended."""
+    `requires` of a step not yet started, with those of the remaining steps it waits on,
+    however far back; any capability's not in the plan, as things stand. Made as they are
+    read: when no observed fact moved, none is. `done`: the steps' indexes that ended;
+    `started`: those that started (ended or in flight). A step in flight was held to its
+    `requires` when it started, and its own work moves what they read (a rollback clears
+    `state.deploy.bad` before it reports): judged again, it replanned a sound plan."""
     effects = [capabilities[s.capability].spec.effects for s in plan.steps]
     left = [i for i in range(len(plan.steps)) if i not in done]
     everything: State = {}
@@ -93,6 +116,8 @@ def judged(
         everything.update(effects[i])
     yield from ((compile_condition(g), everything) for g in goal)
     for i in left:
+        if i in started:
+            continue
         before: set[int] = set()
         todo = [w for w in plan.waits[i] if w not in done]
         while todo:

@@ -173,3 +173,183 @@ def test_the_cli_shows_stages_and_what_each_step_waits_for(parcel: Path) -> None
         in explained.output
     )
     assert explained.output.count("· starts at once") == 2
+
+
+RACE = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: roll-back}
+spec:
+  provider: deployer
+  requires: ["state.svc.bad"]
+  effects: {svc.bad: false}
+  run: {python: "fakesvc.race:roll"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: tick}
+spec:
+  provider: clock
+  requires: ["!state.svc.ticked"]
+  effects: {svc.ticked: true}
+  run: {python: "fakesvc.race:tick"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: report}
+spec:
+  provider: pager
+  requires: ["state.svc.ticked"]
+  effects: {svc.reported: true}
+  run: {python: "fakesvc.race:tick"}
+---
+apiVersion: ido/v1
+kind: Observer
+metadata: {name: svc-world}
+spec: {python: "fakesvc.race:world"}
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: heal}
+spec:
+  goal: ["!state.svc.bad", "state.svc.reported"]
+  observers: [svc-world]
+"""
+
+# roll-back changes the world at once and reports only once ido has observed it after
+# tick ended: the observation between them shows its work done while it is in flight.
+RACE_IMPL = """\
+import json
+import threading
+from pathlib import Path
+
+wrote = threading.Event()
+ticked = threading.Event()
+seen = threading.Event()
+
+
+def world():
+    if ticked.is_set():
+        seen.set()
+    return json.loads(Path("world.json").read_text())
+
+
+def roll(ctx):
+    world = json.loads(Path("world.json").read_text())
+    world["svc"].update(bad=False, version="v1")
+    Path("world.json").write_text(json.dumps(world))
+    wrote.set()
+    seen.wait(5)
+
+
+def tick(ctx):
+    wrote.wait(5)
+    ticked.set()
+"""
+
+
+CANARY = """\
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: roll-back-canary}
+spec:
+  provider: canary
+  requires: ["state.svc.bad"]
+  effects: {svc.bad: false}
+  cost: 5
+  run: {python: "fakesvc.race:roll"}
+"""
+
+
+@pytest.mark.parametrize("other", ["", CANARY], ids=["its-own-requires", "another-s-requires"])
+def test_a_step_in_flight_whose_own_work_shows_early_does_not_replan(
+    project: Path, other: str
+) -> None:
+    """A rollback clears `svc.bad` before it reports; an observation made meanwhile (after
+    a step beside it ended) showed its precondition no longer holding, and the run replanned
+    a sound plan ("observation changed: svc.bad is now False (planned with True)"), asking
+    the model again under `planner: llm`. So did a capability left out of the plan that
+    reads the same fact (another way to roll back). What a step in flight declares, shown
+    early, is the plan going as planned."""
+    (project / "capabilities" / "race.yaml").write_text(RACE + other)
+    (project / "fakesvc" / "race.py").write_text(RACE_IMPL)
+    (project / "world.json").write_text('{"svc": {"bad": true}}')
+    catalog = load_catalog(["capabilities", "policies", "intents"])
+    journal = MemoryJournal()
+    rt = LocalRuntime(catalog, journal, base=project, clock=StepClock(), new_id=lambda _: "r-p")
+    report = rt.run(catalog.intents["heal"])
+    assert report.outcome == "achieved", report.reason
+    decided = [e.data for e in journal.events("r-p") if e.kind == "decided"]
+    assert [d["trigger"] for d in decided] == ["run started"]
+    assert decided[0]["result"]["plan"]["after"] == [[], [], [1]]
+
+
+APPROVED = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: roll-back}
+spec:
+  provider: deployer
+  requires: ["state.svc.bad"]
+  effects: {svc.bad: false, svc.version: v1}
+  run: {python: "fakesvc.race:roll"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: tick}
+spec:
+  provider: clock
+  requires: ["!state.svc.ticked"]
+  effects: {svc.ticked: true}
+  run: {python: "fakesvc.race:tick"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: report}
+spec:
+  provider: pager
+  requires: ["state.svc.ticked"]
+  effects: {svc.reported: true}
+  run: {python: "fakesvc.race:report"}
+---
+apiVersion: ido/v1
+kind: Observer
+metadata: {name: svc-world}
+spec: {python: "fakesvc.race:world"}
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: heal}
+spec:
+  goal: ["!state.svc.bad", "state.svc.reported"]
+  observers: [svc-world]
+  rules:
+    - id: page-about-a-version
+      effect: require_approval
+      when: "capability.name == 'report' && state.svc.version != ''"
+      message: Paging about a version needs the owner.
+"""
+
+
+def test_an_approved_step_is_not_asked_again_for_a_reading_a_step_in_flight_moved(
+    project: Path,
+) -> None:
+    """report's approval reads svc.version; roll-back, in flight beside it, moves that to
+    the v1 it declares before it reports. Held to the reading approved, report "needs
+    approval again … what the rule reads moved since the plan was made", though it moved
+    as the plan said it would, and the approved run blocked again."""
+    from typer.testing import CliRunner
+
+    from ido.cli import app
+
+    (project / "capabilities" / "race.yaml").write_text(APPROVED)
+    (project / "fakesvc" / "race.py").write_text(RACE_IMPL + "\n\ndef report(ctx):\n    pass\n")
+    (project / "world.json").write_text('{"svc": {"bad": true, "version": "v2"}}')
+    cli = CliRunner()
+    blocked = cli.invoke(app, ["run", "heal"])
+    assert blocked.exit_code == 3 and "report needs approval" in blocked.output, blocked.output
+    assert cli.invoke(app, ["approve", "last", "--by", "amy"]).exit_code == 0
+    resumed = cli.invoke(app, ["resume", "last"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "again" not in resumed.output and "decision 3" not in resumed.output, resumed.output
