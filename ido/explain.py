@@ -36,6 +36,7 @@ _EVENTS = (
     "effects_missing",
     "compensation_skipped",
     "compensation_finished",
+    "compensation_retried",
     "approval_given",
     "approval_rejected",
     "run_released",
@@ -68,9 +69,22 @@ def event_line(e: dict[str, Any]) -> str:
         return f"{observer_failed(e['observer'], reason)}{kept}"
     if kind == "compensation_finished":
         undone = f"{e['undoes']} (step {e['undoes_step']})"
+        attempt = int(e.get("attempt") or 1)  # (recorded since compensations are retried)
         if e["ok"]:
-            return f"compensation: {e['capability']} undid {undone}: done"
-        return f"compensation: {e['capability']} could not undo {undone}: failed: {e['error']}"
+            on = f" on attempt {attempt}" if attempt > 1 else ""
+            return f"compensation: {e['capability']} undid {undone}: done{on}"
+        after = f" after {attempt} attempts" if attempt > 1 else ""
+        return (
+            f"compensation: {e['capability']} could not undo {undone}: failed{after}: {e['error']}"
+        )
+    if kind == "compensation_retried":
+        undone = f"{e['undoes']} (step {e['undoes_step']})"
+        wait = float(e.get("backoff") or 0.0)
+        after = f" after {format_duration(wait)}" if wait else ""
+        return (
+            f"compensation: {e['capability']} could not undo {undone} on attempt "
+            f"{e['attempt']}: failed: {e['error']}; trying again{after}"
+        )
     if kind == "compensation_skipped":
         undone = f"{e['capability']} could not undo {e['undoes']} (step {e['undoes_step']})"
         if "rule" in e and e["effect"] == "deny":  # a policy kept it from running

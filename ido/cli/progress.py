@@ -153,6 +153,7 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         "observer_failed",
         "effects_missing",
         "compensation_finished",
+        "compensation_retried",
         "compensation_skipped",
         "process_stopped",
     ):

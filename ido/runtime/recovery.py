@@ -368,7 +368,7 @@ def fold_done(
     """The steps a run has completed, (step, capability) in order, after an event of `kind`
     with `data`: what compensation would undo. A step that succeeded is added, one whose
     effects did not show is taken out, and so is one a compensation undid (or skipped, or
-    failed to: it is not tried again); a compensation itself is never added. `undoing`
+    failed to for good: `settles`); a compensation itself is never added. `undoing`
     (compensation step → the step it undoes) is kept up as compensations start. The one
     rule: the runtime folds each event it records with it, resume and replay the journal."""
     if kind == "action_started" and "undoes_step" in data:
@@ -395,12 +395,34 @@ def fold_undone(left: list[str], kind: str, data: Mapping[str, Any]) -> list[str
         if unknown_undoing(data):  # cut short, not made again
             said = f"may not be undone: {data['capability']}'s outcome is unknown"
         else:
-            said = f"is not undone: {data['capability']} failed"
+            tries = int(data.get("attempt") or 1)
+            times = f" {tries} times" if tries > 1 else ""
+            said = f"is not undone: {data['capability']} failed{times}"
     elif kind == "compensation_skipped":
         said = f"is not undone: {data['capability']} was not performed"
     else:  # (most events: on the path of every one the runtime records)
         return left
     return [*left, f"{undone_step(data)} {said}"]
+
+
+def undo_attempts(events: Sequence[Event], step: int) -> tuple[int, str | None]:
+    """How many attempts of undoing `step` ended (one an interruption cut short, and that
+    is tried again, made no call that counts), and its first attempt's idempotency key:
+    a run stopped between attempts goes on counting them, under the same key."""
+    starts = {
+        e.data["step"]: e.data
+        for e in events
+        if e.kind == "action_started" and e.data.get("undoes_step") == step
+    }
+    ended = sum(
+        1
+        for e in events
+        if e.kind == "action_finished"
+        and e.data["step"] in starts
+        and (not e.data.get("interrupted") or settles(e.data))
+    )
+    first = next(iter(starts.values()), None)
+    return ended, None if first is None else str(first["idempotency_key"])
 
 
 def undone_step(undoing: Mapping[str, Any]) -> str:
@@ -420,10 +442,12 @@ def unknown_undoing(finished: Mapping[str, Any]) -> bool:
 
 
 def settles(finished: Mapping[str, Any]) -> bool:
-    """Whether a finished compensation is done with, for good: it ran (or failed: it is not
-    tried again), a person refused to have it done again, or a repeat they approved was cut
-    short too and nothing tells whether it ran (tried again, a refund could be made twice).
-    One an interruption cut short otherwise is tried again."""
+    """Whether a finished compensation is done with, for good: it ran (or failed, and is not
+    tried again: one that is says `retrying`), a person refused to have it done again, or a
+    repeat they approved was cut short too and nothing tells whether it ran (tried again, a
+    refund could be made twice). One an interruption cut short otherwise is tried again."""
+    if finished.get("retrying"):
+        return False
     return (
         not finished.get("interrupted")
         or finished.get("resumed") == "rejected"

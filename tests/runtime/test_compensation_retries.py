@@ -1,0 +1,106 @@
+"""A compensation that fails is tried again, with backoff, while repeating it is safe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ido.journal import SqliteJournal
+from tests.runtime.test_resume import ido, ledger
+from tests.runtime.test_resume_compensation import INTENT, SAGA, saga
+
+# unpack (idempotent) fails its first call, after it wrote it down: a provider blip
+BLIP = """
+def unpack(ctx):
+    if not any(line.startswith("blip ") for line in _lines()):
+        _write("blip", ctx.idempotency_key)
+        raise RuntimeError("warehouse API 503")
+    _write("unpack", ctx.idempotency_key)
+"""
+
+
+def refunds(project: Path, body: str) -> None:
+    """Make the saga's refund do `body` (indented code) instead of succeeding."""
+    calls = project / "svc" / "saga.py"
+    calls.write_text(calls.read_text().replace('    _write("refund", ctx.idempotency_key)', body))
+
+
+def events_of(project: Path) -> list[tuple[str, dict[str, object]]]:
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        (row,) = journal.runs()
+        return [(e.kind, e.data) for e in journal.events(row.id)]
+
+
+def test_an_idempotent_compensation_that_failed_once_is_done_on_its_next_attempt(
+    tmp_path: Path,
+) -> None:
+    """The unpack failed once (a provider blip) and the parcel stayed packed, the run's
+    reason said so, and only a person could undo it, outside ido. Now it is tried again
+    under the same idempotency key, and explain says it was done on attempt 2."""
+    project = saga(tmp_path)
+    calls = project / "svc" / "saga.py"
+    text = calls.read_text()
+    start = text.rindex("def unpack(ctx):")
+    end = text.rindex("def ship(ctx):")
+    calls.write_text(text[:start] + BLIP.lstrip() + "\n\n" + text[end:])
+    failed = ido(project, "run", "deliver")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "not undone" not in failed.stdout, failed.stdout
+    lines = [line.split() for line in ledger(project)]
+    (blip,) = [key for kind, key in lines if kind == "blip"]
+    (unpack,) = [key for kind, key in lines if kind == "unpack"]
+    assert blip == unpack  # the same key: a provider that honours it unpacks once
+    told = ido(project, "explain", "last").stdout
+    assert "compensation: unpack could not undo pack (step 2) on attempt 1: failed:" in told
+    assert "compensation: unpack undid pack (step 2): done on attempt 2" in told, told
+    assert "compensation: refund undid charge (step 1): done\n" in told
+    kinds = [kind for kind, _ in events_of(project)]
+    assert kinds.count("compensation_retried") == 1 and kinds.count("compensation_finished") == 2
+
+
+def test_a_compensation_whose_call_timed_out_is_not_tried_again_unless_idempotent(
+    tmp_path: Path,
+) -> None:
+    """A refund (not idempotent) that timed out may have been made: tried again, it could
+    refund twice. It is left undone, as before, for a person."""
+    project = saga(tmp_path)
+    shop = project / "capabilities" / "shop.yaml"
+    shop.write_text(
+        SAGA.replace(
+            '  cost: 0.1\n  run: {python: "svc.saga:refund"}',
+            '  cost: 0.1\n  timeout: 200ms\n  run: {python: "svc.saga:refund"}',
+        )
+    )
+    refunds(
+        project, '    _write("refund", ctx.idempotency_key)\n    import time\n    time.sleep(3)'
+    )
+    failed = ido(project, "run", "deliver")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    started = [
+        d for k, d in events_of(project) if k == "action_started" and d["capability"] == "refund"
+    ]
+    assert len(started) == 1
+    assert "charge (step 1) is not undone: refund failed" in failed.stdout
+
+
+def test_limits_max_compensation_attempts_bounds_the_attempts_and_backoff_spaces_them(
+    tmp_path: Path,
+) -> None:
+    """Each retry waits the intent's `limits.backoff`, doubled per failure of its
+    capability, as a plan's retry does: its start records the wait (`waited`), and
+    `max_compensation_attempts: 2` stops at two."""
+    project = saga(tmp_path)
+    limited = INTENT.replace(
+        "limits: {max_attempts: 1}",
+        "limits: {max_attempts: 1, backoff: 10ms, max_compensation_attempts: 2}",
+    )
+    (project / "intents" / "deliver.yaml").write_text(limited)
+    refunds(project, '    raise RuntimeError("refunds are down")')
+    failed = ido(project, "run", "deliver")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    events = events_of(project)
+    started = [d for k, d in events if k == "action_started" and d["capability"] == "refund"]
+    assert [d.get("waited", False) for d in started] == [False, True]
+    assert [d["backoff"] for d in started] == [0.0, 0.01]
+    (retried,) = [d for k, d in events if k == "compensation_retried"]
+    assert retried["backoff"] == 0.01 and retried["attempt"] == 1
+    assert "charge (step 1) is not undone: refund failed 2 times" in failed.stdout
