@@ -119,6 +119,8 @@ def event_line(e: dict[str, Any]) -> str:
     if kind == "action_repeated":
         return f"step {e['step']} ({e['capability']}) performed again, as approved"
     if kind == "run_resumed":
+        if e.get("after") == "compensate":
+            return f"ido compensate: undoing again {undoing_again(e['compensate'])}"
         if e.get("after") == "approval":
             waited = f" {format_wait(float(e['waited']))}" if "waited" in e else ""
             if e.get("fails"):  # a "no", or a request left past its last wait: not resumed
@@ -130,6 +132,12 @@ def event_line(e: dict[str, Any]) -> str:
         return f"resumed after an interruption (steps in flight: {steps})"
     shown = (f"{k}={v}" for k, v in e.items() if k not in ("kind", "at", "seq"))
     return f"{kind}: " + ", ".join(shown)
+
+
+def undoing_again(steps: Sequence[Sequence[Any]]) -> str:
+    """The steps `ido compensate` undoes again, as a run's reason names them:
+    `charge (step 1), pack (step 2)`."""
+    return ", ".join(f"{name} (step {step})" for step, name in steps)
 
 
 def in_order(view: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:

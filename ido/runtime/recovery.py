@@ -189,8 +189,11 @@ def recover(
     events: list[Event],
     catalog: Catalog,
     world: Environment | None = None,
+    again: bool = False,
 ) -> Recovered:
     """Rebuild a run from its events; refuses a finished run or one still running here.
+    `again`: a failed run whose compensations `ido compensate` tries again (`to_undo_again`
+    checked it).
 
     `world`: where the resume acts (the runtime's `Environment`; None: the real world). A
     scenario's run goes on in its simulated world only, as its scripted verdicts continue
@@ -198,14 +201,14 @@ def recover(
     simulated one did not, so all it learnt is recovered."""
     simulates = None if world is None else world.simulates
     shared = True if world is None else world.shares_beliefs
-    if row.outcome not in (None, "blocked"):
+    if row.outcome not in (None, "blocked") and not again:
         raise IdoError(
             f"run {row.id} already ended ({row.outcome}); only an interrupted or blocked run "
             "can resume"
         )
     if not events or events[0].kind != "run_started":
         raise JournalError(f"run {row.id} has no run_started event; the journal is inconsistent")
-    if row.outcome is None:  # a blocked run has ended; its process may well live on
+    if row.outcome is None:  # a blocked or failed run has ended; its process may live on
         _refuse_if_alive(row.id, events)
     started = events[0].data
     scenario = scenario_of(events)
@@ -373,6 +376,9 @@ def fold_done(
     rule: the runtime folds each event it records with it, resume and replay the journal."""
     if kind == "action_started" and "undoes_step" in data:
         undoing[data["step"]] = data["undoes_step"]
+    elif kind == "run_resumed" and data.get("compensate"):  # `ido compensate`: to undo again
+        again = {(int(step), str(name)) for step, name in data["compensate"]}
+        return sorted(set(completed) | again)
     elif kind == "action_finished":
         undone = undoing.get(data["step"])
         if undone is not None and settles(data):
@@ -391,6 +397,9 @@ def fold_undone(left: list[str], kind: str, data: Mapping[str, Any]) -> list[str
     its reason says it (`book-hotel (step 2) is not undone: cancel-hotel failed`): a
     compensation that failed or was skipped. The one rule for the runtime as it records
     the event, and for resume as it reads it back."""
+    if kind == "run_resumed" and data.get("compensate"):  # tried again: said afresh
+        again = tuple(f"{name} (step {step}) " for step, name in data["compensate"])
+        return [said for said in left if not said.startswith(again)]
     if kind == "compensation_finished" and not data["ok"]:
         if unknown_undoing(data):  # cut short, not made again
             said = f"may not be undone: {data['capability']}'s outcome is unknown"
@@ -408,21 +417,56 @@ def fold_undone(left: list[str], kind: str, data: Mapping[str, Any]) -> list[str
 def undo_attempts(events: Sequence[Event], step: int) -> tuple[int, str | None]:
     """How many attempts of undoing `step` ended (one an interruption cut short, and that
     is tried again, made no call that counts), and its first attempt's idempotency key:
-    a run stopped between attempts goes on counting them, under the same key."""
-    starts = {
-        e.data["step"]: e.data
-        for e in events
-        if e.kind == "action_started" and e.data.get("undoes_step") == step
-    }
-    ended = sum(
-        1
-        for e in events
-        if e.kind == "action_finished"
-        and e.data["step"] in starts
-        and (not e.data.get("interrupted") or settles(e.data))
-    )
-    first = next(iter(starts.values()), None)
-    return ended, None if first is None else str(first["idempotency_key"])
+    a run stopped between attempts goes on counting them, under the same key. `ido
+    compensate` starts counting again (under the same key: an idempotent refund whose
+    attempts timed out may have been made)."""
+    starts: dict[int, Mapping[str, Any]] = {}
+    first: str | None = None
+    ended = 0
+    for e in events:
+        data = e.data
+        if e.kind == "action_started" and data.get("undoes_step") == step:
+            starts[data["step"]] = data
+            first = str(data["idempotency_key"]) if first is None else first
+        elif e.kind == "action_finished" and data["step"] in starts:
+            ended += not data.get("interrupted") or settles(data)
+        elif e.kind == "run_resumed" and step in {s for s, _ in data.get("compensate", ())}:
+            ended = 0  # `ido compensate`: a person has it tried again, as many times
+    return ended, first
+
+
+def to_undo_again(row: RunRow, events: Sequence[Event]) -> list[dict[str, Any]]:
+    """The compensations `ido compensate` tries again on run `row` (`left_undone`); refuses
+    a run that has not failed, or that left nothing undone, saying why."""
+    if row.outcome != "failed":
+        said = {
+            None: "has not ended (running, or interrupted: continue it with ido resume)",
+            "blocked": "is blocked, waiting for a person's approval (ido approvals)",
+        }.get(row.outcome, f"ended {row.outcome}")
+        raise IdoError(
+            f"run {row.id} {said}; only a failed run's compensations left undone can be tried again"
+        )
+    left = left_undone(events)
+    if not left:
+        spec = events[0].data.get("intent", {}).get("spec", {}) if events else {}
+        why = (
+            "every compensation it ran was done"
+            if spec.get("on_failure") == "compensate"
+            else "its intent's on_failure is stop: it undoes nothing"
+        )
+        raise IdoError(f"run {row.id} failed with nothing left undone: {why}")
+    return left
+
+
+def left_undone(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """The compensations a failed run left undone for good (failed after every attempt, or
+    left to a person), newest step first: the last end of each (`ido compensate` may have
+    done one since)."""
+    last: dict[int, dict[str, Any]] = {}
+    for e in events:
+        if e.kind == "compensation_finished":
+            last[int(e.data["undoes_step"])] = e.data
+    return [data for _, data in sorted(last.items(), reverse=True) if not data["ok"]]
 
 
 def undone_step(undoing: Mapping[str, Any]) -> str:

@@ -104,3 +104,85 @@ def test_limits_max_compensation_attempts_bounds_the_attempts_and_backoff_spaces
     (retried,) = [d for k, d in events if k == "compensation_retried"]
     assert retried["backoff"] == 0.01 and retried["attempt"] == 1
     assert "charge (step 1) is not undone: refund failed 2 times" in failed.stdout
+
+
+FIXABLE = (
+    '    if not Path("fixed").exists():\n'
+    '        _write("refused", ctx.idempotency_key)\n'
+    '        raise RuntimeError("refunds are down")\n'
+    '    _write("refund", ctx.idempotency_key)'
+)
+
+
+def test_ido_compensate_tries_again_what_a_failed_run_left_undone(tmp_path: Path) -> None:
+    """A refund that failed after every attempt left the customer charged, and the only
+    way out was by hand, outside ido. `ido compensate RUN` lists it (`--dry-run`), tries
+    it again once the provider is mended, journaled as the run's events, and refuses a run
+    with nothing left to undo."""
+    project = saga(tmp_path)
+    refunds(project, FIXABLE)
+    assert ido(project, "run", "deliver").returncode == 1
+    listed = ido(project, "compensate", "last", "--dry-run")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    said = "refund, undoing charge (step 1): it failed: RuntimeError: refunds are down"
+    assert said in listed.stdout, listed.stdout
+    assert len(events_of(project)) == len(events_of(project))  # (read twice: nothing written)
+    still = ido(project, "compensate", "last")  # not mended yet: three more attempts
+    assert still.returncode == 1, still.stdout + still.stderr
+    assert still.stdout.count("is not undone: refund failed 3 times") == 1, still.stdout
+    (project / "fixed").write_text("")
+    done = ido(project, "compensate", "last")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "undoing again charge (step 1)" in done.stdout
+    assert "not undone" not in done.stdout, done.stdout
+    kinds = [line.split()[0] for line in ledger(project)]
+    assert kinds.count("refused") == 6 and kinds.count("refund") == 1 and "unpack" in kinds
+    told = ido(project, "explain", "last").stdout
+    assert "ido compensate: undoing again charge (step 1)" in told, told
+    assert "compensation: refund undid charge (step 1): done" in told
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        (row,) = journal.runs()
+    assert row.outcome == "failed" and "used up by ship" in str(row.reason)
+    assert "not undone" not in str(row.reason)
+    again = ido(project, "compensate", "last")
+    assert again.returncode != 0
+    assert "failed with nothing left undone: every compensation it ran was done" in again.stderr
+    replayed = ido(project, "replay", "last")
+    assert replayed.returncode == 0 and "identical" in replayed.stdout, replayed.stdout
+
+
+def test_ido_compensate_refuses_a_run_that_did_not_fail(tmp_path: Path) -> None:
+    project = saga(tmp_path)
+    packs = INTENT.replace('goal: ["state.order.shipped"]', 'goal: ["state.parcel.packed"]')
+    (project / "intents" / "deliver.yaml").write_text(packs)
+    assert ido(project, "run", "deliver").returncode == 0
+    refused = ido(project, "compensate", "last", "--dry-run")
+    assert refused.returncode != 0
+    said = "ended achieved; only a failed run's compensations left undone can be tried again"
+    assert said in refused.stderr, refused.stderr
+
+
+def test_ido_compensate_killed_midway_is_finished_by_ido_resume(tmp_path: Path) -> None:
+    """Killed after each of its commits in turn, `ido compensate` leaves the run
+    interrupted; `ido resume` finishes undoing it, refunding once."""
+    reference = saga(tmp_path / "reference")
+    refunds(reference, FIXABLE)
+    assert ido(reference, "run", "deliver").returncode == 1
+    before = len(events_of(reference))
+    (reference / "fixed").write_text("")
+    assert ido(reference, "compensate", "last").returncode == 0
+    commits = len(events_of(reference)) - before
+    for n in range(1, commits):
+        project = saga(tmp_path / f"crash-{n}")
+        refunds(project, FIXABLE)
+        assert ido(project, "run", "deliver").returncode == 1
+        (project / "fixed").write_text("")
+        killed = ido(project, "compensate", "last", IDO_CRASH_AFTER_EVENTS=str(n))
+        if killed.returncode != -9:  # (fewer commits than events)
+            continue
+        resumed = ido(project, "resume", "last")
+        assert resumed.returncode == 1, (n, resumed.stdout, resumed.stderr)
+        kinds = [line.split()[0] for line in ledger(project)]
+        assert kinds.count("refund") == 1, (n, kinds)
+        with SqliteJournal(project / ".ido" / "ido.db") as journal:
+            assert "not undone" not in str(journal.runs()[0].reason), n
