@@ -87,7 +87,7 @@ def compensate(
     undone after."""
     from ido.journal import SqliteJournal
     from ido.runtime.local import LocalRuntime
-    from ido.runtime.recovery import left_undone, to_undo_again
+    from ido.runtime.undoing import left_undone, to_undo_again
 
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; no run to compensate")

@@ -34,8 +34,8 @@ from ido.runtime.recovery import (
     fold_model_calls,
     fold_undone,
     recover,
-    to_undo_again,
 )
+from ido.runtime.undoing import to_undo_again
 from ido.state import State
 
 __all__ = ["Listener", "LocalRuntime", "RunReport", "Telemetry", "new_run_id"]
