@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import signal
 from pathlib import Path
 
 from ido.journal import SqliteJournal
@@ -165,24 +167,27 @@ def test_ido_compensate_refuses_a_run_that_did_not_fail(tmp_path: Path) -> None:
 def test_ido_compensate_killed_midway_is_finished_by_ido_resume(tmp_path: Path) -> None:
     """Killed after each of its commits in turn, `ido compensate` leaves the run
     interrupted; `ido resume` finishes undoing it, refunding once."""
-    reference = saga(tmp_path / "reference")
-    refunds(reference, FIXABLE)
-    assert ido(reference, "run", "deliver").returncode == 1
+    failed = saga(tmp_path / "failed")
+    refunds(failed, FIXABLE)
+    assert ido(failed, "run", "deliver").returncode == 1
+    (failed / "fixed").write_text("")
+    reference = tmp_path / "reference"
+    shutil.copytree(failed, reference)
     before = len(events_of(reference))
-    (reference / "fixed").write_text("")
     assert ido(reference, "compensate", "last").returncode == 0
     commits = len(events_of(reference)) - before
+    crashed = 0
     for n in range(1, commits):
-        project = saga(tmp_path / f"crash-{n}")
-        refunds(project, FIXABLE)
-        assert ido(project, "run", "deliver").returncode == 1
-        (project / "fixed").write_text("")
+        project = tmp_path / f"crash-{n}"
+        shutil.copytree(failed, project)  # (the journal, closed, with its -wal file if any)
         killed = ido(project, "compensate", "last", IDO_CRASH_AFTER_EVENTS=str(n))
-        if killed.returncode != -9:  # (fewer commits than events)
+        if killed.returncode != -signal.SIGKILL:  # (fewer commits than events)
             continue
+        crashed += 1
         resumed = ido(project, "resume", "last")
         assert resumed.returncode == 1, (n, resumed.stdout, resumed.stderr)
         kinds = [line.split()[0] for line in ledger(project)]
         assert kinds.count("refund") == 1, (n, kinds)
         with SqliteJournal(project / ".ido" / "ido.db") as journal:
             assert "not undone" not in str(journal.runs()[0].reason), n
+    assert crashed >= 3
