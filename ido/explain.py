@@ -37,6 +37,7 @@ _EVENTS = (
     "effects_missing",
     "compensation_skipped",
     "compensation_finished",
+    "compensation_retried",
     "approval_given",
     "approval_rejected",
     "run_released",
@@ -69,9 +70,22 @@ def event_line(e: dict[str, Any]) -> str:
         return f"{observer_failed(e['observer'], reason)}{kept}"
     if kind == "compensation_finished":
         undone = f"{e['undoes']} (step {e['undoes_step']})"
+        attempt = int(e.get("attempt") or 1)  # (recorded since compensations are retried)
         if e["ok"]:
-            return f"compensation: {e['capability']} undid {undone}: done"
-        return f"compensation: {e['capability']} could not undo {undone}: failed: {e['error']}"
+            on = f" on attempt {attempt}" if attempt > 1 else ""
+            return f"compensation: {e['capability']} undid {undone}: done{on}"
+        after = f" after {attempt} attempts" if attempt > 1 else ""
+        return (
+            f"compensation: {e['capability']} could not undo {undone}: failed{after}: {e['error']}"
+        )
+    if kind == "compensation_retried":
+        undone = f"{e['undoes']} (step {e['undoes_step']})"
+        wait = float(e.get("backoff") or 0.0)
+        after = f" after {format_duration(wait)}" if wait else ""
+        return (
+            f"compensation: {e['capability']} could not undo {undone} on attempt "
+            f"{e['attempt']}: failed: {e['error']}; trying again{after}"
+        )
     if kind == "compensation_skipped":
         undone = f"{e['capability']} could not undo {e['undoes']} (step {e['undoes_step']})"
         if "rule" in e and e["effect"] == "deny":  # a policy kept it from running
@@ -108,6 +122,8 @@ def event_line(e: dict[str, Any]) -> str:
     if kind == "action_repeated":
         return f"step {e['step']} ({e['capability']}) performed again, as approved"
     if kind == "run_resumed":
+        if e.get("after") == "compensate":
+            return f"ido compensate: undoing again {undoing_again(e['compensate'])}"
         if e.get("after") == "approval":
             waited = f" {format_wait(float(e['waited']))}" if "waited" in e else ""
             if e.get("fails"):  # a "no", or a request left past its last wait: not resumed
@@ -119,6 +135,12 @@ def event_line(e: dict[str, Any]) -> str:
         return f"resumed after an interruption (steps in flight: {steps})"
     shown = (f"{k}={v}" for k, v in e.items() if k not in ("kind", "at", "seq"))
     return f"{kind}: " + ", ".join(shown)
+
+
+def undoing_again(steps: Sequence[Sequence[Any]]) -> str:
+    """The steps `ido compensate` undoes again, as a run's reason names them:
+    `charge (step 1), pack (step 2)`."""
+    return ", ".join(f"{name} (step {step})" for step, name in steps)
 
 
 def in_order(view: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:

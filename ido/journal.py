@@ -708,7 +708,8 @@ class SqliteJournal:
     def take_over(self, run_id: str, after: int, at: str, data: Mapping[str, Any]) -> None:
         """Record that this process resumes the run (`run_resumed`, with `data`), only if
         its last event is still the `after`-th: else another process took it over first.
-        A blocked run becomes a running one (no outcome) in the same commit."""
+        A blocked run becomes a running one (no outcome) in the same commit, and so does a
+        failed one whose compensations `ido compensate` tries again."""
         rows = _encoded([("run_resumed", at, data)])
 
         def statements() -> None:
@@ -719,7 +720,7 @@ class SqliteJournal:
                 )
             self._db.execute(
                 "UPDATE runs SET outcome=NULL, ended_at=NULL, reason=NULL, duration=NULL "
-                "WHERE id=? AND outcome='blocked'",
+                "WHERE id=? AND outcome IN ('blocked', 'failed')",
                 (run_id,),
             )
             self._insert(run_id, rows)

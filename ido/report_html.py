@@ -313,7 +313,11 @@ def timeline(view: dict[str, Any]) -> str:
                 f"<path class='approval-mark' d='M{x:.1f},24 l5,6 l-5,6 l-5,-6 z'>"
                 f"<title>{escape(event_line(e))}</title></path>"
             )
-    undoing = {e.get("step") for e in view["events"] if e["kind"] == "compensation_finished"}
+    undoing = {
+        e.get("step")
+        for e in view["events"]
+        if e["kind"] in ("compensation_finished", "compensation_retried")
+    }
     for k, action in enumerate(actions):
         y = 40 + k * row_h
         begun, ended = _when(action)

@@ -177,7 +177,7 @@ class MemoryJournal:
         if len(self._events[run_id]) != after:
             raise JournalError(f"run {run_id} was taken over by another process")
         row = self._runs[run_id]
-        if row.outcome == "blocked":
+        if row.outcome in ("blocked", "failed"):  # (failed: `ido compensate`)
             self._runs[run_id] = replace(
                 row, ended_at=None, outcome=None, reason=None, duration=None
             )

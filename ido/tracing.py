@@ -525,6 +525,8 @@ class RunTelemetry:
                 "ido.interrupted_steps": [int(s) for s in data.get("interrupted_steps", [])],
             }
         )
+        if data.get("compensate"):  # `ido compensate`: the steps it undoes again
+            span.set_attribute("ido.undoing_again", [int(s) for s, _ in data["compensate"]])
         self._open[run_id] = _RunSpans(span, place)
 
     def _decided(

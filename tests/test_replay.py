@@ -1291,3 +1291,16 @@ def test_a_replay_of_a_run_still_running_says_so(project: Path) -> None:
 def _kinds(journal: Path) -> list[str]:
     with SqliteJournal(journal, reading=True) as store:
         return [e.kind for row in store.runs() for e in store.events(row.id)]
+
+
+def test_a_scenario_run_whose_refund_was_retried_replays_as_it_ran(in_root: Path) -> None:
+    """The refund fails once and is done on its second attempt: an exact replay re-decides
+    every decision the same, and a what-if with the same inputs undoes the charge as the
+    recording did (its first refund failed, the retry done): the same outcome and cost."""
+    kept = ("--journal", str(in_root))
+    assert ido("scenario", "run", "-q", "scenarios/refund-retried.yaml", *kept)[0] == 0
+    code, out = ido("replay", "last", *kept)
+    assert code == 0 and "identical: 5 decision(s)" in out, out
+    code, out = ido("replay", "last", *kept, "--policies", "policies")
+    assert code == 0 and "changes" not in out, out
+    assert "outcome: failed → failed" in out and "cost: 2.93 → 2.93" in out, out

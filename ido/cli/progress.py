@@ -101,7 +101,7 @@ def _decided_lines(data: Mapping[str, Any]) -> list[str]:
 
 
 def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
-    from ido.explain import event_line, repeated
+    from ido.explain import event_line, repeated, undoing_again
 
     if kind == "run_started":
         return [f"run {data['run_id']} · intent {data['intent']}"]
@@ -142,6 +142,8 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
             "and a person decides whether to perform it again"
         ]
     if kind == "run_resumed":
+        if data.get("compensate"):  # `ido compensate`
+            return [f"undoing again {undoing_again(data['compensate'])}"]
         if data.get("fails"):  # a "no" or an expired request: it ends here (undoing its steps)
             return [f"not going on: {data['fails']}"]
         steps = data["interrupted_steps"]
@@ -153,6 +155,7 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         "observer_failed",
         "effects_missing",
         "compensation_finished",
+        "compensation_retried",
         "compensation_skipped",
         "process_stopped",
     ):

@@ -1,4 +1,5 @@
-"""`ido resume` and `ido runner`: continue interrupted and blocked runs."""
+"""`ido resume`, `ido runner` and `ido compensate`: continue interrupted and blocked runs, and
+undo again what a failed run left undone."""
 
 from __future__ import annotations
 
@@ -85,6 +86,75 @@ def _not_on_temporal(run_id: str, events: Any) -> None:
             f"run {run_id} is pursued on the Temporal server at {temporal.get('address')}; "
             f"continue it there: {resume_command(run_id, events)}"
         )
+
+
+@_guard
+def compensate(
+    run_ref: RunRef,
+    catalog: CatalogOpt = None,
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="List the compensations it would try again; do nothing."),
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="Print only the outcome (with its reason, and how to explain it)."
+        ),
+    ] = False,
+) -> None:
+    """Try again the compensations a failed run left undone (failed after every attempt, or
+    left to a person), once what made them fail is mended; exit 0 when nothing is left
+    undone after."""
+    from ido.journal import SqliteJournal
+    from ido.runtime.local import LocalRuntime
+    from ido.runtime.undoing import left_undone, to_undo_again
+    from ido.text import printable
+
+    if not journal.exists():
+        raise NotFoundError(f"no journal at {journal}; no run to compensate")
+    with SqliteJournal(journal, reading=dry_run) as store:
+        run_id = store.resolve(run_ref)
+        _not_on_temporal(run_id, store.events(run_id))
+        if dry_run:
+            left = to_undo_again(store.run(run_id), store.events(run_id))
+            typer.echo(f"run {run_id} failed; ido compensate would try again:")
+            for undo in left:
+                typer.echo(printable(f"  {_left_line(undo)}"))
+            return
+        loaded = _load(catalog, None)
+        with _telemetry() as telemetry:
+            runtime = LocalRuntime(
+                loaded,
+                store,
+                base=Path.cwd(),
+                listener=None if quiet else _progress,
+                telemetry=telemetry,
+            )
+            try:
+                report = runtime.compensate(run_id)
+            except KeyboardInterrupt as exc:
+                _left(exc, [run_id], journal)
+                raise
+            except JournalError as exc:
+                raise _left_by(exc, [run_id], store, journal) from None
+        still = left_undone(store.events(run_id))
+    for line in _outcome_lines(report, journal):
+        typer.echo(line)
+    raise typer.Exit(1 if still else 0)
+
+
+def _left_line(undo: Mapping[str, Any]) -> str:
+    """A compensation left undone, as `--dry-run` lists it: `refund, undoing charge (step
+    1): it failed: RuntimeError: …`."""
+    from ido.runtime.recovery import unknown_undoing
+
+    said = "its outcome is unknown" if unknown_undoing(undo) else "it failed"
+    return (
+        f"{undo['capability']}, undoing {undo['undoes']} (step {undo['undoes_step']}): "
+        f"{said}: {undo['error']}"
+    )
 
 
 def _interval(seconds: float) -> float:

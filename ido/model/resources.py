@@ -345,6 +345,13 @@ class Limits(Strict):
         description="Wait before repeating a capability that failed: doubled per failure, "
         "at most 32 times this. e.g. '500ms'.",
     )
+    max_compensation_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Most attempts of one compensation (on_failure: compensate) before its "
+        "step is left undone: a failed one is tried again after `backoff`, when its "
+        "capability is `idempotent` or its failure was no timeout. 1: never tried again.",
+    )
     solve_time: Duration = Field(
         default=SOLVE_TIME,
         gt=0,

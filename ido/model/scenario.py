@@ -142,6 +142,11 @@ class Expect(Strict):
     replans: Replans | None = Field(
         default=None, description="Bounds on replans (as limits.max_replans counts them)."
     )
+    undone: list[Name] = Field(
+        default_factory=list,
+        description="Capabilities whose completed steps the failed run undid, each by its "
+        "`compensate` capability (on any attempt: a retried refund counts once done).",
+    )
 
     @model_validator(mode="after")
     def _can_be_met(self) -> Expect:

@@ -30,9 +30,12 @@ from ido.runtime.recovery import (
     NOT_REPLANS,
     STARTED,
     RunState,
+    fold_done,
     fold_model_calls,
+    fold_undone,
     recover,
 )
+from ido.runtime.undoing import to_undo_again
 from ido.state import State
 
 __all__ = ["Listener", "LocalRuntime", "RunReport", "Telemetry", "new_run_id"]
@@ -156,6 +159,44 @@ class LocalRuntime(Executing, Compensating):
         if said is not None and (stop is None or stop[0] == "failed"):  # failed already
             stop = ("failed", said if stop is None else f"{said}; then {stop[1]}")
         return self._finish_run(run, planner, trigger, stop)
+
+    def compensate(self, run_id: str) -> RunReport:
+        """Try again the compensations failed run `run_id` left undone (`to_undo_again`),
+        newest step first, as the run undid its steps: held to the rules as they stand now,
+        tried again while it safely may (`limits.max_compensation_attempts` afresh),
+        journaled as the run's events. The run fails again with the reason it had, naming
+        what is still left undone."""
+        self.carrying = run_id
+        row = self.journal.run(run_id)
+        events = self.journal.events(run_id)
+        left = to_undo_again(row, events)
+        recovered = recover(row, events, self.catalog, self.env, again=True)
+        run = recovered.run
+        rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
+        stored = self._stored_beliefs()
+        run.evidence = with_lessons(stored, recovered.lessons)
+        run.lessons = list(recovered.lessons)
+        planner = self.planner or self._planner(recovered.planner, run.intent)
+        now = self.clock()
+        data: dict[str, Any] = {
+            "after": "compensate",
+            "compensate": [[d["undoes_step"], d["undoes"]] for d in left],
+            "interrupted_steps": [],
+            "process": host(),
+            "health": {n: e.to_json() for n, e in sorted(stored.items())},
+            "now": now,
+        }
+        self.journal.take_over(run_id, events[-1].seq, stamp(now), data)
+        self._after_commit()
+        run.completed = fold_done(run.completed, run.undoing, "run_resumed", data)
+        run.left_undone = fold_undone(run.left_undone, "run_resumed", data)
+        try:
+            self._emit(run, "run_resumed", data)
+        except BaseException as exc:
+            self._stopped(run, exc)
+            raise
+        failed = str(left[0].get("reason") or row.reason)  # as the run failed, before undoing
+        return self._finish_run(run, planner, AFTER_INTERRUPTION, ("failed", failed))
 
     def _stored_beliefs(self) -> dict[str, Evidence]:
         """The journal's health beliefs a run here starts from: none in a simulated world,

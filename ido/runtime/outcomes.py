@@ -32,6 +32,16 @@ def unknown_outcome(outcome: Outcome, capability: Capability) -> bool:
     return not outcome.ok and outcome.timed_out and not capability.spec.idempotent
 
 
+def undo_again(outcome: Outcome, capability: Capability, attempt: int, most: int) -> bool:
+    """Whether a compensation whose `attempt` (of at most `most`) ended with `outcome` is
+    tried again: it failed, and repeating it is safe, as its capability is `idempotent`
+    (made again under the same key) or its failure says it did not take effect (an error,
+    not a timeout: the provider may have gone on and refunded)."""
+    if outcome.ok or attempt >= most:
+        return False
+    return capability.spec.idempotent or not outcome.timed_out
+
+
 def repeated(ctx: ActionContext) -> dict[str, Any]:
     """The `action_repeated` event of a step made again as a person approved: recorded
     before the call, so that a resume after a crash in it knows the repeat began."""

@@ -189,8 +189,11 @@ def recover(
     events: list[Event],
     catalog: Catalog,
     world: Environment | None = None,
+    again: bool = False,
 ) -> Recovered:
     """Rebuild a run from its events; refuses a finished run or one still running here.
+    `again`: a failed run whose compensations `ido compensate` tries again (`to_undo_again`
+    checked it).
 
     `world`: where the resume acts (the runtime's `Environment`; None: the real world). A
     scenario's run goes on in its simulated world only, as its scripted verdicts continue
@@ -198,14 +201,14 @@ def recover(
     simulated one did not, so all it learnt is recovered."""
     simulates = None if world is None else world.simulates
     shared = True if world is None else world.shares_beliefs
-    if row.outcome not in (None, "blocked"):
+    if row.outcome not in (None, "blocked") and not again:
         raise IdoError(
             f"run {row.id} already ended ({row.outcome}); only an interrupted or blocked run "
             "can resume"
         )
     if not events or events[0].kind != "run_started":
         raise JournalError(f"run {row.id} has no run_started event; the journal is inconsistent")
-    if row.outcome is None:  # a blocked run has ended; its process may well live on
+    if row.outcome is None:  # a blocked or failed run has ended; its process may live on
         _refuse_if_alive(row.id, events)
     started = events[0].data
     scenario = scenario_of(events)
@@ -368,11 +371,14 @@ def fold_done(
     """The steps a run has completed, (step, capability) in order, after an event of `kind`
     with `data`: what compensation would undo. A step that succeeded is added, one whose
     effects did not show is taken out, and so is one a compensation undid (or skipped, or
-    failed to: it is not tried again); a compensation itself is never added. `undoing`
+    failed to for good: `settles`); a compensation itself is never added. `undoing`
     (compensation step → the step it undoes) is kept up as compensations start. The one
     rule: the runtime folds each event it records with it, resume and replay the journal."""
     if kind == "action_started" and "undoes_step" in data:
         undoing[data["step"]] = data["undoes_step"]
+    elif kind == "run_resumed" and data.get("compensate"):  # `ido compensate`: to undo again
+        again = {(int(step), str(name)) for step, name in data["compensate"]}
+        return sorted(set(completed) | again)
     elif kind == "action_finished":
         undone = undoing.get(data["step"])
         if undone is not None and settles(data):
@@ -391,11 +397,16 @@ def fold_undone(left: list[str], kind: str, data: Mapping[str, Any]) -> list[str
     its reason says it (`book-hotel (step 2) is not undone: cancel-hotel failed`): a
     compensation that failed or was skipped. The one rule for the runtime as it records
     the event, and for resume as it reads it back."""
+    if kind == "run_resumed" and data.get("compensate"):  # tried again: said afresh
+        again = tuple(f"{name} (step {step}) " for step, name in data["compensate"])
+        return [said for said in left if not said.startswith(again)]
     if kind == "compensation_finished" and not data["ok"]:
         if unknown_undoing(data):  # cut short, not made again
             said = f"may not be undone: {data['capability']}'s outcome is unknown"
         else:
-            said = f"is not undone: {data['capability']} failed"
+            tries = int(data.get("attempt") or 1)
+            times = f" {tries} times" if tries > 1 else ""
+            said = f"is not undone: {data['capability']} failed{times}"
     elif kind == "compensation_skipped":
         said = f"is not undone: {data['capability']} was not performed"
     else:  # (most events: on the path of every one the runtime records)
@@ -420,10 +431,12 @@ def unknown_undoing(finished: Mapping[str, Any]) -> bool:
 
 
 def settles(finished: Mapping[str, Any]) -> bool:
-    """Whether a finished compensation is done with, for good: it ran (or failed: it is not
-    tried again), a person refused to have it done again, or a repeat they approved was cut
-    short too and nothing tells whether it ran (tried again, a refund could be made twice).
-    One an interruption cut short otherwise is tried again."""
+    """Whether a finished compensation is done with, for good: it ran (or failed, and is not
+    tried again: one that is says `retrying`), a person refused to have it done again, or a
+    repeat they approved was cut short too and nothing tells whether it ran (tried again, a
+    refund could be made twice). One an interruption cut short otherwise is tried again."""
+    if finished.get("retrying"):
+        return False
     return (
         not finished.get("interrupted")
         or finished.get("resumed") == "rejected"

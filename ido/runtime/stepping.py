@@ -57,16 +57,20 @@ class Stepping(RuntimeCore):
         undoing: Mapping[str, Any] | None = None,
         left: float | None = None,
         waited: bool = False,
+        key: str | None = None,
     ) -> ActionContext:
         """Record that a step starts. `undoing`: a compensation's `undoes_step` and the run's
         failure `reason`; `left`: the seconds to the deadline, which the call may not
         outlast; `waited`: its backoff (after failures) has been waited already, before
-        its start is recorded (the record still says how long)."""
+        its start is recorded (the record still says how long); `key`: the idempotency key
+        of an attempt before it, to make it under (a compensation tried again)."""
         capability = self.catalog.capabilities[step.capability]
         run.steps_taken += 1
         attempt = run.attempts.get(step.capability, 0) + 1
         run.attempts[step.capability] = attempt
         ctx = self._context(run, capability.name, run.steps_taken, attempt, state)
+        if key is not None:
+            ctx = replace(ctx, idempotency_key=key)
         delay = backoff(run.intent, run.failures.get(step.capability, 0))
         if left is not None and left < ctx.timeout:  # the deadline cuts the call short
             ctx = replace(ctx, timeout=left)
@@ -96,6 +100,7 @@ class Stepping(RuntimeCore):
         resumed: str | None = None,
         decision: int | None = None,
         settled: str | None = None,
+        retrying: bool = False,
     ) -> Outcome:
         """Record how a step ended and fold its effects (and output) into the run's state;
         the outcome as recorded (a call the deadline stopped says so).
@@ -133,6 +138,8 @@ class Stepping(RuntimeCore):
             data["deadline"] = True
         if settled is not None:
             data["settled"] = settled
+        if retrying:
+            data["retrying"] = True
         fold_finish(run, data, self.catalog)  # its effects and output, or a failure counted
         if tells_of_provider(data):
             # The exact moment, so that replay and resume learn exactly what the run did.

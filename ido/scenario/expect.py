@@ -8,7 +8,7 @@ from typing import Any
 from ido.journal import Event
 from ido.model import format_duration
 from ido.model.scenario import Expect
-from ido.runtime.recovery import NOT_REPLANS
+from ido.runtime.recovery import NOT_REPLANS, fold_undone
 
 
 def unmet(
@@ -57,7 +57,29 @@ def unmet(
         if replans < low or (high is not None and replans > high):
             bounds = f"at least {low}" + (f" and at most {high}" if high is not None else "")
             problems.append(f"replans: {replans}, expected {bounds}")
+    for name in expect.undone:
+        left = _not_undone(name, events)
+        if left is not None:
+            problems.append(f"undone: {left}")
     return problems
+
+
+def _not_undone(name: str, events: Sequence[Event]) -> str | None:
+    """Why a step of `name` was not undone, as a run's reason says it, or None when each
+    one was (done on any attempt)."""
+    if not any(
+        e.kind == "action_finished" and e.data["ok"] and e.data["capability"] == name
+        for e in events
+    ):
+        return f"{name} completed no step to undo"
+    undoing = ("compensation_finished", "compensation_skipped")
+    ends = [e for e in events if e.kind in undoing and e.data.get("undoes") == name]
+    if not ends:
+        return f"no compensation undid {name}"
+    left: list[str] = []
+    for e in ends:
+        left = fold_undone(left, e.kind, e.data)
+    return "; ".join(left) or None
 
 
 def _calls(name: str, called: Sequence[str], events: Sequence[Event]) -> str:

@@ -333,20 +333,28 @@ def test_a_compensation_settled_on_resume_is_recorded_and_counted_as_one(tmp_pat
 def test_a_step_a_compensation_failed_to_undo_is_named_in_the_reason(tmp_path: Path) -> None:
     """The refund failed and the run's reason said only why the run failed: the order
     stayed charged, said in one line of `ido explain`. Now the reason names each step left
-    undone, and says it the same after a crash while undoing and a resume."""
+    undone, and says it the same after a crash while undoing and a resume. Its failure
+    says it did not take effect, so it is tried again, three times in all (the default
+    `limits.max_compensation_attempts`), and a crash between attempts resumes counting
+    them: three calls whatever the crash point, none cut short counted."""
     reference = saga(tmp_path / "reference")
     calls = reference / "svc" / "saga.py"
     failing = calls.read_text().replace(
-        '    _write("refund", ctx.idempotency_key)', '    raise RuntimeError("refunds are down")'
+        '    _write("refund", ctx.idempotency_key)',
+        '    _write("refused", ctx.idempotency_key)\n    raise RuntimeError("refunds are down")',
     )
     calls.write_text(failing)
     assert ido(reference, "run", "deliver").returncode == 1
     with SqliteJournal(reference / ".ido" / "ido.db") as journal:
         (row,) = journal.runs()
         events = journal.events(row.id)
-    assert str(row.reason).endswith("; charge (step 1) is not undone: refund failed"), row.reason
+    reason = str(row.reason)
+    assert reason.endswith("; charge (step 1) is not undone: refund failed 3 times"), reason
+    assert [line.split()[0] for line in ledger(reference)].count("refused") == 3
     told = ido(reference, "explain", "last").stdout  # not "refund undid charge …: failed"
-    assert "compensation: refund could not undo charge (step 1): failed: RuntimeError" in told
+    assert "compensation: refund could not undo charge (step 1) on attempt 1: failed:" in told
+    said = "compensation: refund could not undo charge (step 1): failed after 3 attempts: Runt"
+    assert said in told, told
     first = next(i for i, e in enumerate(events) if "undoes_step" in e.data)
     for n in range(first, len(events) - 1):
         project = saga(tmp_path / f"crash-{n}")
@@ -357,6 +365,7 @@ def test_a_step_a_compensation_failed_to_undo_is_named_in_the_reason(tmp_path: P
         assert resumed.returncode == 1, (n, resumed.stdout, resumed.stderr)
         with SqliteJournal(project / ".ido" / "ido.db") as journal:
             assert journal.runs()[0].reason == row.reason, n
+        assert [line.split()[0] for line in ledger(project)].count("refused") == 3, n
 
 
 def test_a_compensation_whose_outcome_is_unknown_says_what_rejecting_it_does(
@@ -393,7 +402,7 @@ def test_a_compensation_whose_error_says_its_outcome_is_unknown_is_said_to_have_
     assert ido(project, "run", "deliver").returncode == 1
     with SqliteJournal(project / ".ido" / "ido.db") as journal:
         reason = str(journal.runs()[0].reason)
-    assert reason.endswith("; charge (step 1) is not undone: refund failed"), reason
+    assert reason.endswith("; charge (step 1) is not undone: refund failed 3 times"), reason
 
 
 def test_a_journal_from_before_compensations_recorded_how_they_settled_reads_as_then() -> None:

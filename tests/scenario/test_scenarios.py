@@ -273,6 +273,33 @@ def test_unmet_expectations_are_spelled_out_and_exit_1(in_root: Path, tmp_path: 
     assert "✗ replans: 1, expected at least 0 and at most 0" in out
 
 
+def test_undone_expects_each_step_of_a_capability_undone_on_any_attempt(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """A refund that fails once is tried again and done: `undone` is met. With
+    `max_compensation_attempts: 1` it is not tried again, and `undone` says what was left."""
+    shipped = (in_root / "scenarios" / "refund-retried.yaml").read_text()
+    retried = tmp_path / "refund-retried.yaml"
+    retried.write_text(shipped)
+    code, out = ido("scenario", "test", str(retried))
+    assert code == 0 and "1 passed, 0 failed" in out, out
+    retried.write_text(
+        shipped.replace("max_compensation_attempts: 3", "max_compensation_attempts: 1")
+    )
+    code, out = ido("scenario", "test", str(retried))
+    assert code == 1, out
+    assert "✗ undone: charge-stripe-eu (step 2) is not undone: refund-stripe-eu failed" in out
+    never = write(
+        tmp_path,
+        "nothing-to-undo",
+        "  intent: fulfil-order\n  expect: {undone: [charge-stripe-eu, ship-ups]}\n",
+    )
+    code, out = ido("scenario", "test", str(never))
+    assert code == 1, out
+    assert "✗ undone: no compensation undid charge-stripe-eu" in out, out
+    assert "✗ undone: ship-ups completed no step to undo" in out, out
+
+
 def test_used_means_called_so_a_capability_whose_calls_all_failed_was_used(
     in_root: Path, tmp_path: Path
 ) -> None:
