@@ -2,8 +2,8 @@
 
 One attempt runs `LocalRuntime.run` (the first) or `LocalRuntime.resume` (the others, and
 after a blocked run's answers) on the worker's catalog, with a `ForwardingJournal` seeded
-with the writes the workflow holds: each write is a signal to the workflow, accepted by the
-server before the write returns. A thread heartbeats while the runtime works, so a worker
+with the writes the workflow holds: each write is an update of the workflow, held by it
+before the write returns (refused, for an attempt given up: the run stops there). A thread heartbeats while the runtime works, so a worker
 that dies is noticed within the heartbeat timeout and the workflow runs `pursue` again.
 """
 
@@ -24,14 +24,17 @@ from ido.approvals import ready, requests, verdicts, waiting_of
 from ido.errors import IdoError, JournalError
 from ido.loading import Catalog
 from ido.state import digest
+from ido.temporal.client import record
 from ido.temporal.forwarding import ForwardingJournal, Op
 from ido.temporal.workflow import PURSUE, REFUSED
 
 BENIGN = ApplicationErrorCategory.BENIGN
 """The failures ido says itself, on one line (`Pursuit.say`): the SDK logs them without
 its traceback. A bug's error still comes with one."""
-SIGNAL_SECONDS = 60.0
-"""How long a write waits for the server to accept it before the run stops on it."""
+SEND_SECONDS = 20.0
+"""How long a write waits for its workflow to hold it before it is sent again."""
+SENDS = 3
+"""How many times a write is sent before the run stops on it (not durable)."""
 
 
 def catalog_digest(catalog: Catalog) -> str:
@@ -58,7 +61,7 @@ def refused(message: str) -> ApplicationError:
 
 class Pursuit:
     """The worker's side of runs: its catalog and folder, and its client and event loop
-    (a threaded activity has no client of its own: the signals are sent on the worker's)."""
+    (a threaded activity has no client of its own: the writes are sent on the worker's)."""
 
     def __init__(
         self,
@@ -90,8 +93,8 @@ class Pursuit:
             )
         if name not in self.catalog.intents:
             raise self._refused(f"intent {name} is not in this worker's catalog")
-        journal = ForwardingJournal(self._sender(run_id, int(task["attempt"])))
         ops: list[Op] = task["ops"]
+        journal = ForwardingJournal(self._sender(run_id, int(task["attempt"]), len(ops)))
         try:
             journal.seed(ops)
         except JournalError as exc:  # the same history again would fail the same way
@@ -133,13 +136,25 @@ class Pursuit:
         self.say(f"refused: {message}")
         return refused(message)
 
-    def _sender(self, run_id: str, attempt: int) -> Callable[[Op], None]:
-        """Send a write to the run's workflow, waiting until the server has it."""
+    def _sender(self, run_id: str, attempt: int, held: int) -> Callable[[Op], None]:
+        """Send a write to the run's workflow (which holds `held` before this attempt's
+        first), waiting until the workflow holds it; one whose reply does not come in time
+        is sent again (the workflow takes it once). A refused write is a `JournalError`."""
         handle = self.client.get_workflow_handle(run_id)
+        place = [held]
 
         def send(op: Op) -> None:
-            sent = handle.signal("record", {"attempt": attempt, "op": op})
-            asyncio.run_coroutine_threadsafe(sent, self.loop).result(SIGNAL_SECONDS)
+            for sent in range(1, SENDS + 1):
+                made = record(handle, attempt, place[0], op)
+                future = asyncio.run_coroutine_threadsafe(made, self.loop)
+                try:
+                    future.result(SEND_SECONDS)
+                    break
+                except TimeoutError:
+                    future.cancel()
+                    if sent == SENDS:
+                        raise
+            place[0] += 1
 
         return send
 

@@ -4,14 +4,21 @@ verdicts given locally, and read its journal back (for the local SQLite journal)
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError
 
-from ido.errors import ExecutionError
+from ido.errors import ExecutionError, JournalError
 from ido.journal import Event
 from ido.temporal.forwarding import Op, replayed
 from ido.temporal.workflow import NAME
@@ -117,3 +124,19 @@ async def answer(handle: WorkflowHandle[Any, Any], events: Sequence[Event]) -> i
     held = await journal_of(handle)
     await handle.signal("answer", [[e.kind, e.at, e.data] for e in events])
     return int(held["attempt"])
+
+
+async def record(handle: WorkflowHandle[Any, Any], attempt: int, at: int, op: Op) -> None:
+    """Make the write `op` of `attempt`, the run's write number `at` (from 0), in its
+    workflow, and return once the workflow holds it. Sent again (its reply lost), it is
+    taken once: its update id, and its place, are the same. A `JournalError` when the
+    workflow refuses it (the attempt was given up, the history is full)."""
+    write = {"attempt": attempt, "at": at, "op": op}
+    # The server answers an update id it has seen with that update's result: the id names
+    # the write itself, so that another one at the same place is judged, not taken for it.
+    made = hashlib.sha256(json.dumps(op, sort_keys=True).encode()).hexdigest()[:16]
+    try:
+        await handle.execute_update("record", write, id=f"{attempt}:{at}:{made}", result_type=int)
+    except WorkflowUpdateFailedError as exc:
+        why = getattr(exc.cause, "message", None) or str(exc.cause or exc)
+        raise JournalError(f"the Temporal workflow refused {op[0]}: {why}") from None

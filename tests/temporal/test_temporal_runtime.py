@@ -12,6 +12,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from ido.errors import JournalError
 from ido.journal import SqliteJournal
 from tests.temporal.servers import Worker, environment, free_port, project_copy
 
@@ -218,12 +221,17 @@ STALE = ["append", ["", "stale", "2026-01-01T00:00:00.000+00:00", {}]]
 
 
 def _send_stale_write(address: str, run_id: str) -> None:
-    """A write of an attempt the workflow gave up (a worker only slow, not dead)."""
+    """A write of an attempt the workflow gave up (a worker only slow, not dead): refused,
+    and its sender told so (it must stop before its next side effect)."""
     from temporalio.client import Client
+
+    from ido.temporal.client import record
 
     async def send() -> None:
         client = await Client.connect(address)
-        await client.get_workflow_handle(run_id).signal("record", {"attempt": 0, "op": STALE})
+        handle = client.get_workflow_handle(run_id)
+        with pytest.raises(JournalError, match="attempt 0 was given up; no attempt carries"):
+            await record(handle, 0, 0, STALE)
 
     asyncio.run(send())
 
