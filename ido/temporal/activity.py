@@ -3,8 +3,9 @@
 One attempt runs `LocalRuntime.run` (the first) or `LocalRuntime.resume` (the others, and
 after a blocked run's answers) on the worker's catalog, with a `ForwardingJournal` seeded
 with the writes the workflow holds: each write is an update of the workflow, held by it
-before the write returns (refused, for an attempt given up: the run stops there). A thread heartbeats while the runtime works, so a worker
-that dies is noticed within the heartbeat timeout and the workflow runs `pursue` again.
+before the write returns (refused, for an attempt given up: the run stops there). A thread
+heartbeats while the runtime works, so a worker that dies is noticed within the heartbeat
+timeout and the workflow runs `pursue` again.
 """
 
 from __future__ import annotations
