@@ -4,19 +4,23 @@ verdicts given locally, and read its journal back (for the local SQLite journal)
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import re
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import (
     Client,
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.service import RPCError
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.service import RPCError, RPCStatusCode
 
 from ido.errors import ExecutionError, JournalError
 from ido.journal import Event
@@ -32,21 +36,45 @@ class TemporalError(ExecutionError):
     """The Temporal server could not be reached, or it refused or failed the run."""
 
 
-async def connect(address: str, namespace: str) -> Client:
-    """A client of the server at `address`; a `TemporalError` naming it when unreachable."""
+@functools.cache
+def _quiet() -> Runtime:
+    """The SDK's runtime with its own log lines (each retry of a lost server's call, as
+    WARN with the transport's debug text) left to errors: ido says what went wrong."""
+    level = TelemetryFilter(core_level="ERROR", other_level="ERROR")
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=level)))
+
+
+async def connect(address: str, namespace: str, quiet: bool = True) -> Client:
+    """A client of the server at `address`; a `TemporalError` naming it when unreachable,
+    or when it has no such namespace. `quiet=False` (a worker) keeps the SDK's warnings."""
+    runtime = _quiet() if quiet else None
     try:
-        return await asyncio.wait_for(Client.connect(address, namespace=namespace), CONNECT_SECONDS)
+        client = await asyncio.wait_for(
+            Client.connect(address, namespace=namespace, runtime=runtime), CONNECT_SECONDS
+        )
     except (RuntimeError, OSError, TimeoutError, RPCError) as exc:
         why = _why(str(exc))
         raise TemporalError(
             f"cannot reach the Temporal server at {address} (namespace {namespace}): {why}"
         ) from None
+    # Asked now: a namespace the server lacks is otherwise said only once a run is started
+    # (or, by a worker, as the SDK's traceback).
+    asked = DescribeNamespaceRequest(namespace=namespace)
+    try:
+        await client.workflow_service.describe_namespace(asked, timeout=timedelta(seconds=10))
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise TemporalError(
+                f"the Temporal server at {address} has no namespace {namespace}"
+            ) from None
+        raise TemporalError(f"the Temporal server at {address}: {exc}") from None
+    return client
 
 
 def _why(text: str) -> str:
     """The reason in the SDK's connection error: its OS message (`Connection refused`)
     when it has one, not the transport's debug text around it."""
-    found = re.search(r'message: "([^"]+)"', text)
+    found = re.search(r'(?:message|error): "([^"]+)"', text)
     if found:
         return found.group(1).lower()
     return text.splitlines()[0] if text else "no answer"
@@ -71,10 +99,12 @@ async def outcome(
         try:
             described = await handle.describe()
         except RPCError as exc:
-            raise TemporalError(f"run {handle.id}: {exc}") from None
+            raise _lost(handle, exc) from None
         if described.status is not None and described.status.name != "RUNNING":
             try:
                 result: dict[str, Any] = await handle.result()
+            except RPCError as exc:
+                raise _lost(handle, exc) from None
             except WorkflowFailureError as exc:
                 cause: Any = exc.cause
                 while getattr(cause, "cause", None) is not None:
@@ -96,9 +126,12 @@ async def current(handle: WorkflowHandle[Any, Any]) -> tuple[dict[str, Any] | No
     try:
         described = await handle.describe()
     except RPCError as exc:
-        raise TemporalError(f"run {handle.id}: {exc}") from None
+        raise _lost(handle, exc) from None
     if described.status is not None and described.status.name == "COMPLETED":
-        result: dict[str, Any] = await handle.result()
+        try:
+            result: dict[str, Any] = await handle.result()
+        except RPCError as exc:
+            raise _lost(handle, exc) from None
         return result, result.pop("ops")
     held = await journal_of(handle)
     return held["report"], held["ops"]
@@ -109,8 +142,15 @@ async def journal_of(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
     try:
         held: dict[str, Any] = await handle.query("journal", result_type=dict)
     except RPCError as exc:
-        raise TemporalError(f"run {handle.id}: {exc}") from None
+        raise _lost(handle, exc) from None
     return held
+
+
+def _lost(handle: WorkflowHandle[Any, Any], exc: RPCError) -> TemporalError:
+    """The server's error about the run's workflow (not found, gone away), on one line."""
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        return TemporalError(f"run {handle.id} is not on the Temporal server: {exc.message}")
+    return TemporalError(f"the Temporal server, asked about run {handle.id}: {exc.message}")
 
 
 def events_of(run_id: str, ops: Sequence[Op]) -> tuple[MemoryJournal, list[Event]]:
@@ -122,7 +162,10 @@ def events_of(run_id: str, ops: Sequence[Op]) -> tuple[MemoryJournal, list[Event
 async def answer(handle: WorkflowHandle[Any, Any], events: Sequence[Event]) -> int:
     """Send verdicts recorded locally to the blocked run; the attempt they follow."""
     held = await journal_of(handle)
-    await handle.signal("answer", [[e.kind, e.at, e.data] for e in events])
+    try:
+        await handle.signal("answer", [[e.kind, e.at, e.data] for e in events])
+    except RPCError as exc:
+        raise _lost(handle, exc) from None
     return int(held["attempt"])
 
 

@@ -15,7 +15,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from ido.loading import Catalog
 from ido.runtime import stopping
 from ido.temporal.activity import Pursuit
-from ido.temporal.client import connect
+from ido.temporal.client import TemporalError, _why, connect
 from ido.temporal.workflow import IdoRun
 
 
@@ -30,7 +30,7 @@ async def serve(
 ) -> None:
     """Run a worker until SIGINT or SIGTERM: then the runs it carries stop (left to
     another worker, which resumes them) and it leaves."""
-    client = await connect(address, namespace)
+    client = await connect(address, namespace, quiet=False)
     loop = asyncio.get_running_loop()
     pursuit = Pursuit(catalog, base, client, loop, say)
     # ido's modules are deterministic where the workflow uses them (names only): passed
@@ -65,6 +65,10 @@ async def serve(
             await worker.run()
         except asyncio.CancelledError:
             pass
+        except RuntimeError as exc:  # the SDK's (a namespace not found, a lost server)
+            raise TemporalError(
+                f"the worker on {address} (namespace {namespace}) stopped: {_why(str(exc))}"
+            ) from None
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)

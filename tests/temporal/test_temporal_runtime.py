@@ -178,6 +178,26 @@ def test_an_unreachable_server_is_named_without_a_traceback(tmp_path: Path) -> N
     assert "Traceback" not in done.stderr
 
 
+def test_a_bad_address_or_namespace_is_said_without_a_traceback(
+    tmp_path: Path, temporal_server: str
+) -> None:
+    """`--temporal` is HOST:PORT (exit 2, as any bad flag, for each command taking it);
+    a namespace the server lacks is said at once (exit 1), by a worker too."""
+    here = project_copy(tmp_path / "client")
+    wrong = [(["run", "fulfil-order"], a) for a in ("127.0.0.1:99999", "http://h:1", "h")]
+    wrong += [(["worker"], ""), (["temporal", "pull", "r1"], "h:0")]
+    for command, address in wrong:
+        done = _ido(here, *command, "--temporal", address)
+        assert done.returncode == 2, (command, address, done.stdout + done.stderr)
+        assert "is not HOST:PORT" in done.stderr and "Traceback" not in done.stderr
+    nowhere = ["--temporal", temporal_server, "--namespace", "no-such-namespace"]
+    for command in (["run", "fulfil-order"], ["worker"], ["temporal", "pull", "r1"]):
+        done = _ido(here, *command, *nowhere)
+        assert done.returncode == 1, (command, done.stdout + done.stderr)
+        assert "has no namespace no-such-namespace" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and "WARN" not in done.stderr
+
+
 def test_a_blocked_run_waits_in_its_workflow_and_goes_on_once_approved_here(
     tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
 ) -> None:
