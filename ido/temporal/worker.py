@@ -19,6 +19,13 @@ from ido.temporal.client import TemporalError, _why, connect
 from ido.temporal.workflow import IdoRun
 
 
+def sandbox() -> SandboxedWorkflowRunner:
+    """The workflow's sandbox, Temporal's default: `IdoRun`'s module is imported afresh
+    in it and held to its rules (no clock, randomness or I/O). Passing ido's modules
+    through would leave the workflow's own code unchecked: it imports none of them."""
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default)
+
+
 async def serve(
     address: str,
     namespace: str,
@@ -33,11 +40,7 @@ async def serve(
     client = await connect(address, namespace, quiet=False)
     loop = asyncio.get_running_loop()
     pursuit = Pursuit(catalog, base, client, loop, say)
-    # ido's modules are deterministic where the workflow uses them (names only): passed
-    # through, not imported again in each workflow's sandbox.
-    runner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules("ido")
-    )
+    runner = sandbox()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ido:run") as pool:
         worker = Worker(
             client,

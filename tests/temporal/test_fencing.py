@@ -13,13 +13,22 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ido.errors import JournalError
 from ido.temporal.client import record
+from ido.temporal.worker import sandbox
 from ido.temporal.workflow import NAME, PURSUE, IdoRun
 
 OP = ["append", ["r-f", "note", "2026-01-01T00:00:00.000+00:00", {"n": 1}]]
+
+
+def test_the_workflows_own_code_is_held_to_the_sandboxs_rules() -> None:
+    """Passed through, `ido.temporal.workflow` would be the module imported outside the
+    sandbox: a clock read or an `open` in it would go unnoticed, and replays diverge."""
+    restrictions = sandbox().restrictions
+    assert not restrictions.passthrough_all_modules
+    for name in ("ido", "ido.temporal", "ido.temporal.workflow"):
+        assert name not in restrictions.passthrough_modules
 
 
 def test_writes_are_taken_once_in_place_and_only_from_the_attempt_carrying_the_run(
@@ -39,9 +48,7 @@ async def _writes(address: str) -> None:
         await stop.wait()  # the writes are made meanwhile, as a worker's would be
         raise ApplicationError("the run stopped on a refused write", non_retryable=True)
 
-    runner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules("ido")
-    )
+    runner = sandbox()
     task = {"run_id": run_id, "intent": "i", "catalog_digest": "d", "heartbeat": 30.0}
     async with Worker(
         client, task_queue=queue, workflows=[IdoRun], activities=[pursue], workflow_runner=runner
