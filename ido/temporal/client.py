@@ -149,7 +149,7 @@ async def journal_of(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
 def _lost(handle: WorkflowHandle[Any, Any], exc: RPCError) -> TemporalError:
     """The server's error about the run's workflow (not found, gone away), on one line."""
     if exc.status == RPCStatusCode.NOT_FOUND:
-        return TemporalError(f"run {handle.id} is not on the Temporal server: {exc.message}")
+        return TemporalError(f"run {handle.id}'s workflow is not open there: {exc.message}")
     return TemporalError(f"the Temporal server, asked about run {handle.id}: {exc.message}")
 
 
