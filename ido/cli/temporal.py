@@ -123,7 +123,7 @@ def run_remote(
         connection = await client.connect(address, namespace)
         handle = await client.start(connection, task_queue, task)
         _tell(f"started run {run_id} ({intent.name}) on {address}, task queue {task_queue}")
-        return await client.outcome(handle) if wait else None
+        return await client.outcome(handle, tell=_tell) if wait else None
 
     try:
         ended = asyncio.run(go())
@@ -159,7 +159,7 @@ def resume_remote(
         ]
         attempt = await client.answer(handle, verdicts)
         _tell(f"sent {len(verdicts)} verdict(s) to run {run_id} on {address}")
-        return await client.outcome(handle, attempt) if wait else None
+        return await client.outcome(handle, attempt, _tell) if wait else None
 
     try:
         ended = asyncio.run(go())

@@ -8,9 +8,9 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, overload
 
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import (
@@ -30,6 +30,8 @@ from ido.testing import MemoryJournal
 
 CONNECT_SECONDS = 10.0
 POLL_SECONDS = 0.3
+QUERY_SECONDS = 5.0
+"""How long a query waits for a worker to answer it (it needs one running)."""
 
 
 class TemporalError(ExecutionError):
@@ -91,10 +93,12 @@ async def start(client: Client, task_queue: str, task: dict[str, Any]) -> Workfl
 
 
 async def outcome(
-    handle: WorkflowHandle[Any, Any], after: int = 0
+    handle: WorkflowHandle[Any, Any], after: int = 0, tell: Callable[[str], None] = print
 ) -> tuple[dict[str, Any], list[Op]]:
     """Wait until the run ends, or blocks in an attempt later than `after`; its report and
-    its journal's writes."""
+    its journal's writes. While no worker answers (none running), it waits on, and says so
+    once (`tell`)."""
+    told = False
     while True:
         try:
             described = await handle.describe()
@@ -114,7 +118,16 @@ async def outcome(
                 ) from None
             ops = result.pop("ops")
             return result, ops
-        held = await journal_of(handle)
+        held = await journal_of(handle, patient=True)
+        if held is None:  # no worker took the query in time: none is running now
+            if not told:
+                queue = described.task_queue
+                tell(
+                    f"no worker answers for run {handle.id} yet (ido worker on task queue "
+                    f"{queue}?): waiting"
+                )
+            told = True
+            continue
         report = held["report"]
         if held["waiting"] and held["attempt"] > after and report is not None:
             return report, held["ops"]
@@ -137,17 +150,35 @@ async def current(handle: WorkflowHandle[Any, Any]) -> tuple[dict[str, Any] | No
     return held["report"], held["ops"]
 
 
-async def journal_of(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
-    """What the workflow holds now (its `journal` query)."""
+@overload
+async def journal_of(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]: ...
+@overload
+async def journal_of(handle: WorkflowHandle[Any, Any], patient: bool) -> dict[str, Any] | None: ...
+
+
+async def journal_of(
+    handle: WorkflowHandle[Any, Any], patient: bool = False
+) -> dict[str, Any] | None:
+    """What the workflow holds now (its `journal` query, which a worker answers). `patient`:
+    None when no worker answered in `QUERY_SECONDS`, rather than an error."""
     try:
-        held: dict[str, Any] = await handle.query("journal", result_type=dict)
+        held: dict[str, Any] = await handle.query(
+            "journal", result_type=dict, rpc_timeout=timedelta(seconds=QUERY_SECONDS)
+        )
     except RPCError as exc:
+        if patient and exc.status in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
+            return None
         raise _lost(handle, exc) from None
     return held
 
 
 def _lost(handle: WorkflowHandle[Any, Any], exc: RPCError) -> TemporalError:
     """The server's error about the run's workflow (not found, gone away), on one line."""
+    if exc.status in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
+        return TemporalError(
+            f"no worker answered for run {handle.id} in {QUERY_SECONDS:g} s: asking an open "
+            "run needs an ido worker running on its task queue"
+        )
     if exc.status == RPCStatusCode.NOT_FOUND:
         return TemporalError(f"run {handle.id}'s workflow is not open there: {exc.message}")
     return TemporalError(f"the Temporal server, asked about run {handle.id}: {exc.message}")

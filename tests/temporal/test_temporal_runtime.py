@@ -64,14 +64,31 @@ def test_the_demo_intent_is_achieved_by_a_worker_and_explained_here(
     tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
 ) -> None:
     """A worker in one folder pursues the run; `ido run --temporal` in another waits for
-    it, imports its events, and explain, replay and runs read it as a local run."""
+    it (while no worker runs yet too), imports its events, and explain, replay and runs
+    read it as a local run."""
     queue = _queue()
-    worker = workers(project_copy(tmp_path / "worker"), queue)
     here = project_copy(tmp_path / "client")
-    done = _ido(here, "run", "fulfil-order", "--temporal", temporal_server, "--task-queue", queue)
-    assert done.returncode == 0, done.stderr + done.stdout
-    assert "achieved: run r" in done.stdout
-    run_id = done.stdout.split("achieved: run ")[1].split(",")[0]
+    command = [sys.executable, "-m", "ido", "run", "fulfil-order", "--temporal", temporal_server]
+    client = subprocess.Popen(
+        [*command, "--task-queue", queue],
+        cwd=here,
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert client.stdout is not None
+        said = [client.stdout.readline(), client.stdout.readline()]  # (EOF: "")
+        assert "no worker answers for run" in said[1], said  # not a timeout's error
+        worker = workers(project_copy(tmp_path / "worker"), queue)
+        out, err = client.communicate(timeout=90)
+    finally:
+        if client.poll() is None:
+            client.kill()
+    assert client.returncode == 0, err + out
+    assert "achieved: run r" in out
+    run_id = out.split("achieved: run ")[1].split(",")[0]
     worker.wait_for(f"run {run_id} (fulfil-order) achieved")
     explained = _ido(here, "explain", "last")
     assert explained.returncode == 0, explained.stderr
