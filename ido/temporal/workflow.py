@@ -33,6 +33,9 @@ and Temporal refuses a payload over 2 MB (what is left is for the rest of the in
 MOST_EVENTS = 40_000
 """The most events the workflow's history may hold before it takes no more writes:
 Temporal ends a workflow at 50,000 (each write is an update, about five events)."""
+MOST_WRITES = 1_900
+"""The most writes the workflow takes: the server refuses a workflow's 2,001st update
+(its default `history.maxTotalUpdates`), leaving room here for a stopped run's last."""
 
 
 @workflow.defn(name=NAME)
@@ -44,6 +47,7 @@ class IdoRun:
         self.attempt = 0
         self.carrier: int | None = None  # the attempt running now, whose writes are taken
         self.weight = 0  # the writes' size as JSON
+        self.updates = 0  # writes taken (each an update: the server counts them)
         self.full: str | None = None  # why the history takes no more writes
         self.answered = False
         self.report: dict[str, Any] | None = None
@@ -53,6 +57,7 @@ class IdoRun:
     def record(self, write: dict[str, Any]) -> int:
         """A write of the attempt carrying the run, at its place (`at`: the writes before
         it); how many the workflow holds. One sent again (its reply lost) is taken once."""
+        self.updates += 1
         if write["at"] == len(self.ops):
             self.ops.append(write["op"])
             self.weight += len(json.dumps(write["op"]))
@@ -73,7 +78,8 @@ class IdoRun:
             if self.ops[at] != op:
                 raise ApplicationError(f"write {at} is not the one the workflow holds there")
             return  # taken already: its sender did not hear so
-        self.full = self.full or _full(self.weight + len(json.dumps(op)))
+        events = workflow.info().get_current_history_length()
+        self.full = self.full or _full(self.weight + len(json.dumps(op)), self.updates, events)
         if self.full is not None:
             raise ApplicationError(self.full)
 
@@ -147,14 +153,20 @@ class IdoRun:
             self.waiting = False
 
 
-def _full(weight: int) -> str | None:
-    """Why the history has no room for one more write (`weight`: the writes' size with it),
-    or None: the run then stops, and its workflow fails with this."""
-    events = workflow.info().get_current_history_length()
-    if weight <= MOST_BYTES and events <= MOST_EVENTS:
+def _full(weight: int, writes: int, events: int) -> str | None:
+    """Why the history has no room for one more write, or None: `weight` is the writes'
+    size with it, `writes` those taken before it, `events` the history's length. The run
+    then stops, and its workflow fails with this."""
+    if weight > MOST_BYTES:
+        held = f"{weight / 1e6:.1f} MB of writes"
+    elif writes >= MOST_WRITES:
+        held = f"{writes} writes"
+    elif events > MOST_EVENTS:
+        held = f"{events} events"
+    else:
         return None
-    held = f"{weight / 1e6:.1f} MB of writes" if weight > MOST_BYTES else f"{events} events"
     return (
         f"the run's workflow history is full ({held}; Temporal takes at most 2 MB per "
-        "payload and 50,000 events): a run this long must run locally (ido run)"
+        "payload, 2,000 updates and 50,000 events): a run this long must run locally "
+        "(ido run)"
     )

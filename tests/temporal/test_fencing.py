@@ -17,7 +17,7 @@ from temporalio.worker import Worker
 from ido.errors import JournalError
 from ido.temporal.client import record
 from ido.temporal.worker import sandbox
-from ido.temporal.workflow import NAME, PURSUE, IdoRun
+from ido.temporal.workflow import NAME, PURSUE, IdoRun, _full
 
 OP = ["append", ["r-f", "note", "2026-01-01T00:00:00.000+00:00", {"n": 1}]]
 
@@ -72,3 +72,15 @@ async def _writes(address: str) -> None:
         with pytest.raises(WorkflowFailureError) as failed:
             await handle.result()
         assert "must run locally" in str(failed.value.cause)  # not 20 attempts more
+
+
+def test_a_history_is_full_before_temporal_refuses_it() -> None:
+    """The workflow refuses a write, saying why, before the server's own limits would
+    refuse it without a word to the run: 2 MB per payload (all the writes are the next
+    attempt's input), 2,000 updates per workflow, 50,000 events."""
+    assert _full(1_000, 100, 500) is None
+    assert "(1.6 MB of writes;" in str(_full(1_600_000, 100, 500))
+    assert "(1900 writes;" in str(_full(1_000, 1_900, 9_500))
+    assert _full(1_000, 1_899, 9_495) is None
+    assert "(40001 events;" in str(_full(1_000, 100, 40_001))
+    assert "must run locally" in str(_full(1_000, 1_900, 9_500))
