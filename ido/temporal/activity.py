@@ -19,7 +19,7 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, CancelledError
 
 from ido.approvals import ready, requests, verdicts, waiting_of
 from ido.errors import IdoError, JournalError
@@ -111,7 +111,11 @@ class Pursuit:
             else:
                 events = journal.events(run_id)
                 now = runtime.clock()
-                if journal.run(run_id).outcome == "blocked" and not ready(events, now):
+                ended = journal.run(run_id).outcome
+                if ended is not None and ended != "blocked":  # its attempt died after
+                    self.say(f"run {run_id} ({name}) had ended {ended}")
+                    return _blocked(journal, run_id)  # (the report of the run as it is)
+                if ended == "blocked" and not ready(events, now):
                     self.say(f"run {run_id} still waits for approval")
                     return _blocked(journal, run_id)
                 report = runtime.resume(run_id)
@@ -120,6 +124,9 @@ class Pursuit:
             raise ApplicationError(str(exc), type="JournalError", category=BENIGN) from None
         except IdoError as exc:
             raise self._refused(f"run {run_id} of intent {name}: {exc}") from None
+        except CancelledError:  # the SDK's, raised in this thread: the attempt was given up
+            self.say(f"run {run_id} ({name}) stopped: its attempt was given up (cancelled)")
+            raise ApplicationError("the attempt was given up", category=BENIGN) from None
         except KeyboardInterrupt:  # the worker stops: another worker resumes the run
             self.say(f"run {run_id} ({name}) left to another worker")
             stopped = f"the worker carrying run {run_id} stopped"
@@ -176,7 +183,8 @@ class Pursuit:
 
 
 def _blocked(journal: ForwardingJournal, run_id: str) -> dict[str, Any]:
-    """A blocked run's report, with when its first waiting request expires (or None)."""
+    """The run's report as its journal stands (a blocked run's, or one that had ended),
+    with when its first waiting request expires (or None)."""
     row = journal.run(run_id)
     events = journal.events(run_id)
     given = verdicts(events)

@@ -103,6 +103,18 @@ class IdoRun:
             "waiting": self.waiting,
         }
 
+    def _release(self, why: str) -> None:
+        """Record that the attempt carrying the run no longer does (the workflow stopped
+        taking its writes): the next one resumes the run even where the process of that
+        attempt still lives on the same machine (paused, or cut off), which `ido resume`
+        would otherwise take for the run's owner."""
+        if not self.ops or self.ops[-1][0] == "finish_run":
+            return
+        run_id = self.ops[0][1][0]
+        at = workflow.now().isoformat(timespec="milliseconds")
+        self.ops.append(["append", [run_id, "run_released", at, {"error": why}]])
+        self.weight += len(json.dumps(self.ops[-1]))
+
     @workflow.run
     async def run(self, task: dict[str, Any]) -> dict[str, Any]:
         heartbeat = timedelta(seconds=float(task.get("heartbeat", 30.0)))
@@ -128,6 +140,7 @@ class IdoRun:
                     raise ApplicationError(
                         cause.message, type=REFUSED, non_retryable=True
                     ) from None
+                self._release(f"attempt {self.attempt} was given up: {cause or exc}")
                 failures += 1
                 if failures >= MOST_FAILURES:
                     raise ApplicationError(

@@ -4,6 +4,7 @@ processes, their journals held by the workflow and imported into the local journ
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import subprocess
 import sys
@@ -123,12 +124,14 @@ def _three_steps(folder: Path) -> Path:
     return folder
 
 
-def test_a_killed_workers_run_is_finished_by_another_each_step_done_once(
+def test_a_paused_workers_run_is_finished_by_another_and_the_paused_one_stops(
     tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
 ) -> None:
-    """SIGKILL the worker in the middle of step b: once its heartbeat is missed, another
-    worker resumes the run from the workflow's journal. Step a is not done again; b, an
-    idempotent step in flight, is performed again under the same idempotency key."""
+    """Pause the worker (SIGSTOP) in the middle of step b: once its heartbeat is missed,
+    another worker resumes the run from the workflow's journal. Step a is not done again;
+    b, an idempotent step in flight, is performed again under the same idempotency key.
+    The paused worker, let go on (a zombie: slow, not dead), finds its next write refused
+    and stops there: it never performs step c."""
     folder = _three_steps(tmp_path / "p")
     side, go = tmp_path / "side.log", tmp_path / "go"
     env = environment(SIDE_LOG=str(side), GO=str(go))
@@ -145,21 +148,35 @@ def test_a_killed_workers_run_is_finished_by_another_each_step_done_once(
             assert client.poll() is None, client.communicate()
             assert time.monotonic() < deadline, "step b never started"
             time.sleep(0.05)
-        first.process.send_signal(signal.SIGKILL)
-        first.process.wait()
-        go.touch()
+        first.process.send_signal(signal.SIGSTOP)
         second = workers(folder, queue, env)
+        second.wait_for("resumed run ", 60)
+        first.process.send_signal(signal.SIGCONT)
+        go.touch()
         out, err = client.communicate(timeout=90)
     finally:
+        first.process.send_signal(signal.SIGCONT)
         if client.poll() is None:
             client.kill()
     assert client.returncode == 0, err + out
     run_id = out.split("achieved: run ")[1].split(",")[0]
     second.wait_for(f"resumed run {run_id}")
+    # Each attempt it holds (the server may have handed it the next one while it was
+    # paused) stops: its writes refused, or the attempt cancelled at its next heartbeat.
+    deadline = time.monotonic() + 60
+    while True:
+        log = first.log.read_text()
+        ends = [e.splitlines()[0] for e in log.split(f"run {run_id} (three-steps) ")[1:]]
+        if len(ends) >= len(re.findall(f"(?:took|resumed) run {run_id}", log)):
+            break
+        assert time.monotonic() < deadline, log
+        time.sleep(0.05)
+    assert ends and all(e.startswith("stopped: ") for e in ends), ends
+    assert "Traceback" not in log, log
     lines = side.read_text().splitlines()
     names = [line.split()[0] for line in lines]
     assert names.count("a") == 1 and names.count("c") == 1, lines
-    assert names.count("b") == 2, lines  # in flight when killed: performed again...
+    assert names.count("b") == 2, lines  # in flight when paused: performed again...
     keys = {line.split()[1] for line in lines if line.startswith("b ")}
     assert len(keys) == 1, lines  # ...under the same idempotency key
     explained = _ido(folder, "explain", run_id)
