@@ -48,7 +48,10 @@ def worker_command(arguments: Sequence[str]) -> list[str]:
 DEFAULT_CONCURRENCY = 4
 """`ido run --concurrency` unless given."""
 
-VALUE_OPTIONS = frozenset({"--catalog", "-c", "--journal", "--concurrency", "--processes"})
+VALUE_OPTIONS = frozenset(
+    {"--catalog", "-c", "--journal", "--concurrency", "--processes"}
+    | {"--temporal", "--task-queue", "--namespace", "--heartbeat-timeout"}
+)
 """The options of `ido run` that take a value (for `asked`; a test holds it to the command)."""
 
 _spares: list[subprocess.Popen[str]] = []

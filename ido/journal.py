@@ -750,6 +750,7 @@ class SqliteJournal:
         kept = [(key, _reply(reply)) for key, reply in replies.items()]
 
         def statements() -> int:
+            self._same_run(row, events)
             self._db.execute(
                 "INSERT INTO runs(id, intent, started_at, recorded_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(id) DO NOTHING",
@@ -770,6 +771,32 @@ class SqliteJournal:
             return len(new)
 
         return self._write(statements)
+
+    def _same_run(self, row: RunRow, events: Sequence[Event]) -> None:
+        """Refuse to import into a run of the same id that is another one (journaled here,
+        or imported from another server): their events must agree as far as both go."""
+        found = self._db.execute("SELECT intent FROM runs WHERE id=?", (row.id,)).fetchone()
+        if found is None:
+            return
+        theirs = {e.seq: e for e in events}
+        held = self._db.execute(
+            "SELECT seq, at, kind, data FROM events WHERE run_id=? ORDER BY seq", (row.id,)
+        ).fetchall()
+        for seq, at, kind, data in held:
+            other = theirs.get(seq)
+            if other is None:
+                break
+            if (other.at, other.kind, sorted_json(other.data)) != (at, kind, data):
+                raise JournalError(
+                    f"run {row.id} in {self.path} is another run than the one imported: "
+                    f"their event {seq} differs (here {kind} at {at}, there {other.kind} at "
+                    f"{other.at}); import it into another journal (--journal)"
+                )
+        if found[0] != row.intent:
+            raise JournalError(
+                f"run {row.id} in {self.path} is of intent {found[0]}, not {row.intent}: "
+                "import it into another journal (--journal)"
+            )
 
     @_locked
     def intents(self) -> set[str]:

@@ -6,6 +6,7 @@ pay for it (`ido.temporal` is its one home)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -16,12 +17,35 @@ from ido.cli.common import DEFAULT_JOURNAL, CatalogOpt, JournalOpt, _guard, _loa
 from ido.cli_typer import IdoTyper
 from ido.errors import NotFoundError
 
+ADDRESS = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-_]*):(\d{1,5})")
+
+
+def _address(value: str | None) -> str | None:
+    """`--temporal`: HOST:PORT, said of here rather than as the SDK's traceback."""
+    if value is None:
+        return None
+    found = ADDRESS.fullmatch(value)
+    if found is None or not 0 < int(found.group(1)) < 65536:
+        raise typer.BadParameter(
+            f"{value!r} is not HOST:PORT (as 127.0.0.1:7233, without http://)",
+            param_hint="'--temporal'",
+        )
+    return value
+
+
 TemporalOpt = Annotated[
     str | None,
     typer.Option(
         "--temporal",
         metavar="HOST:PORT",
+        callback=_address,
         help="Run on the Temporal server at HOST:PORT, by its workers (ido worker).",
+    ),
+]
+AddressOpt = Annotated[
+    str,
+    typer.Option(
+        "--temporal", metavar="HOST:PORT", callback=_address, help="The Temporal server's address."
     ),
 ]
 TaskQueueOpt = Annotated[
@@ -53,10 +77,7 @@ DEFAULT_HEARTBEAT = 30.0
 
 @_guard
 def worker(
-    temporal: Annotated[
-        str,
-        typer.Option("--temporal", metavar="HOST:PORT", help="The Temporal server's address."),
-    ],
+    temporal: AddressOpt,
     catalog: CatalogOpt = None,
     task_queue: TaskQueueOpt = DEFAULT_QUEUE,
     namespace: NamespaceOpt = DEFAULT_NAMESPACE,
@@ -102,7 +123,7 @@ def run_remote(
         connection = await client.connect(address, namespace)
         handle = await client.start(connection, task_queue, task)
         _tell(f"started run {run_id} ({intent.name}) on {address}, task queue {task_queue}")
-        return await client.outcome(handle) if wait else None
+        return await client.outcome(handle, tell=_tell) if wait else None
 
     try:
         ended = asyncio.run(go())
@@ -138,9 +159,14 @@ def resume_remote(
         ]
         attempt = await client.answer(handle, verdicts)
         _tell(f"sent {len(verdicts)} verdict(s) to run {run_id} on {address}")
-        return await client.outcome(handle, attempt) if wait else None
+        return await client.outcome(handle, attempt, _tell) if wait else None
 
-    ended = asyncio.run(go())
+    try:
+        ended = asyncio.run(go())
+    except KeyboardInterrupt:  # only the wait stops, as in `ido run --temporal`
+        pull = f"ido temporal pull {run_id} --temporal {address}"
+        _tell(f"stopped waiting; run {run_id} goes on on the server: import it with {pull}")
+        raise
     if ended is not None:
         _ended(run_id, *ended, journal)
 
@@ -155,10 +181,7 @@ temporal_app = IdoTyper(
 @_guard
 def pull(
     run_id: Annotated[str, typer.Argument(metavar="RUN", help="The run id (its workflow's id).")],
-    temporal: Annotated[
-        str,
-        typer.Option("--temporal", metavar="HOST:PORT", help="The Temporal server's address."),
-    ],
+    temporal: AddressOpt,
     namespace: NamespaceOpt = DEFAULT_NAMESPACE,
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:

@@ -2,9 +2,10 @@
 
 One attempt runs `LocalRuntime.run` (the first) or `LocalRuntime.resume` (the others, and
 after a blocked run's answers) on the worker's catalog, with a `ForwardingJournal` seeded
-with the writes the workflow holds: each write is a signal to the workflow, accepted by the
-server before the write returns. A thread heartbeats while the runtime works, so a worker
-that dies is noticed within the heartbeat timeout and the workflow runs `pursue` again.
+with the writes the workflow holds: each write is an update of the workflow, held by it
+before the write returns (refused, for an attempt given up: the run stops there). A thread
+heartbeats while the runtime works, so a worker that dies is noticed within the heartbeat
+timeout and the workflow runs `pursue` again.
 """
 
 from __future__ import annotations
@@ -18,20 +19,23 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, CancelledError
 
 from ido.approvals import ready, requests, verdicts, waiting_of
 from ido.errors import IdoError, JournalError
 from ido.loading import Catalog
 from ido.state import digest
+from ido.temporal.client import record
 from ido.temporal.forwarding import ForwardingJournal, Op
 from ido.temporal.workflow import PURSUE, REFUSED
 
 BENIGN = ApplicationErrorCategory.BENIGN
 """The failures ido says itself, on one line (`Pursuit.say`): the SDK logs them without
 its traceback. A bug's error still comes with one."""
-SIGNAL_SECONDS = 60.0
-"""How long a write waits for the server to accept it before the run stops on it."""
+SEND_SECONDS = 20.0
+"""How long a write waits for its workflow to hold it before it is sent again."""
+SENDS = 3
+"""How many times a write is sent before the run stops on it (not durable)."""
 
 
 def catalog_digest(catalog: Catalog) -> str:
@@ -58,7 +62,7 @@ def refused(message: str) -> ApplicationError:
 
 class Pursuit:
     """The worker's side of runs: its catalog and folder, and its client and event loop
-    (a threaded activity has no client of its own: the signals are sent on the worker's)."""
+    (a threaded activity has no client of its own: the writes are sent on the worker's)."""
 
     def __init__(
         self,
@@ -90,8 +94,8 @@ class Pursuit:
             )
         if name not in self.catalog.intents:
             raise self._refused(f"intent {name} is not in this worker's catalog")
-        journal = ForwardingJournal(self._sender(run_id, int(task["attempt"])))
         ops: list[Op] = task["ops"]
+        journal = ForwardingJournal(self._sender(run_id, int(task["attempt"]), len(ops)))
         try:
             journal.seed(ops)
         except JournalError as exc:  # the same history again would fail the same way
@@ -107,7 +111,11 @@ class Pursuit:
             else:
                 events = journal.events(run_id)
                 now = runtime.clock()
-                if journal.run(run_id).outcome == "blocked" and not ready(events, now):
+                ended = journal.run(run_id).outcome
+                if ended is not None and ended != "blocked":  # its attempt died after
+                    self.say(f"run {run_id} ({name}) had ended {ended}")
+                    return _blocked(journal, run_id)  # (the report of the run as it is)
+                if ended == "blocked" and not ready(events, now):
                     self.say(f"run {run_id} still waits for approval")
                     return _blocked(journal, run_id)
                 report = runtime.resume(run_id)
@@ -116,6 +124,9 @@ class Pursuit:
             raise ApplicationError(str(exc), type="JournalError", category=BENIGN) from None
         except IdoError as exc:
             raise self._refused(f"run {run_id} of intent {name}: {exc}") from None
+        except CancelledError:  # the SDK's, raised in this thread: the attempt was given up
+            self.say(f"run {run_id} ({name}) stopped: its attempt was given up (cancelled)")
+            raise ApplicationError("the attempt was given up", category=BENIGN) from None
         except KeyboardInterrupt:  # the worker stops: another worker resumes the run
             self.say(f"run {run_id} ({name}) left to another worker")
             stopped = f"the worker carrying run {run_id} stopped"
@@ -133,13 +144,25 @@ class Pursuit:
         self.say(f"refused: {message}")
         return refused(message)
 
-    def _sender(self, run_id: str, attempt: int) -> Callable[[Op], None]:
-        """Send a write to the run's workflow, waiting until the server has it."""
+    def _sender(self, run_id: str, attempt: int, held: int) -> Callable[[Op], None]:
+        """Send a write to the run's workflow (which holds `held` before this attempt's
+        first), waiting until the workflow holds it; one whose reply does not come in time
+        is sent again (the workflow takes it once). A refused write is a `JournalError`."""
         handle = self.client.get_workflow_handle(run_id)
+        place = [held]
 
         def send(op: Op) -> None:
-            sent = handle.signal("record", {"attempt": attempt, "op": op})
-            asyncio.run_coroutine_threadsafe(sent, self.loop).result(SIGNAL_SECONDS)
+            for sent in range(1, SENDS + 1):
+                made = record(handle, attempt, place[0], op)
+                future = asyncio.run_coroutine_threadsafe(made, self.loop)
+                try:
+                    future.result(SEND_SECONDS)
+                    break
+                except TimeoutError:
+                    future.cancel()
+                    if sent == SENDS:
+                        raise
+            place[0] += 1
 
         return send
 
@@ -160,7 +183,8 @@ class Pursuit:
 
 
 def _blocked(journal: ForwardingJournal, run_id: str) -> dict[str, Any]:
-    """A blocked run's report, with when its first waiting request expires (or None)."""
+    """The run's report as its journal stands (a blocked run's, or one that had ended),
+    with when its first waiting request expires (or None)."""
     row = journal.run(run_id)
     events = journal.events(run_id)
     given = verdicts(events)

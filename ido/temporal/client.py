@@ -4,14 +4,25 @@ verdicts given locally, and read its journal back (for the local SQLite journal)
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
+import json
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any, overload
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
-from temporalio.service import RPCError
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.service import RPCError, RPCStatusCode
 
-from ido.errors import ExecutionError
+from ido.errors import ExecutionError, JournalError
 from ido.journal import Event
 from ido.temporal.forwarding import Op, replayed
 from ido.temporal.workflow import NAME
@@ -19,27 +30,53 @@ from ido.testing import MemoryJournal
 
 CONNECT_SECONDS = 10.0
 POLL_SECONDS = 0.3
+QUERY_SECONDS = 5.0
+"""How long a query waits for a worker to answer it (it needs one running)."""
 
 
 class TemporalError(ExecutionError):
     """The Temporal server could not be reached, or it refused or failed the run."""
 
 
-async def connect(address: str, namespace: str) -> Client:
-    """A client of the server at `address`; a `TemporalError` naming it when unreachable."""
+@functools.cache
+def _quiet() -> Runtime:
+    """The SDK's runtime with its own log lines (each retry of a lost server's call, as
+    WARN with the transport's debug text) left to errors: ido says what went wrong."""
+    level = TelemetryFilter(core_level="ERROR", other_level="ERROR")
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=level)))
+
+
+async def connect(address: str, namespace: str, quiet: bool = True) -> Client:
+    """A client of the server at `address`; a `TemporalError` naming it when unreachable,
+    or when it has no such namespace. `quiet=False` (a worker) keeps the SDK's warnings."""
+    runtime = _quiet() if quiet else None
     try:
-        return await asyncio.wait_for(Client.connect(address, namespace=namespace), CONNECT_SECONDS)
+        client = await asyncio.wait_for(
+            Client.connect(address, namespace=namespace, runtime=runtime), CONNECT_SECONDS
+        )
     except (RuntimeError, OSError, TimeoutError, RPCError) as exc:
         why = _why(str(exc))
         raise TemporalError(
             f"cannot reach the Temporal server at {address} (namespace {namespace}): {why}"
         ) from None
+    # Asked now: a namespace the server lacks is otherwise said only once a run is started
+    # (or, by a worker, as the SDK's traceback).
+    asked = DescribeNamespaceRequest(namespace=namespace)
+    try:
+        await client.workflow_service.describe_namespace(asked, timeout=timedelta(seconds=10))
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise TemporalError(
+                f"the Temporal server at {address} has no namespace {namespace}"
+            ) from None
+        raise TemporalError(f"the Temporal server at {address}: {exc}") from None
+    return client
 
 
 def _why(text: str) -> str:
     """The reason in the SDK's connection error: its OS message (`Connection refused`)
     when it has one, not the transport's debug text around it."""
-    found = re.search(r'message: "([^"]+)"', text)
+    found = re.search(r'(?:message|error): "([^"]+)"', text)
     if found:
         return found.group(1).lower()
     return text.splitlines()[0] if text else "no answer"
@@ -56,18 +93,22 @@ async def start(client: Client, task_queue: str, task: dict[str, Any]) -> Workfl
 
 
 async def outcome(
-    handle: WorkflowHandle[Any, Any], after: int = 0
+    handle: WorkflowHandle[Any, Any], after: int = 0, tell: Callable[[str], None] = print
 ) -> tuple[dict[str, Any], list[Op]]:
     """Wait until the run ends, or blocks in an attempt later than `after`; its report and
-    its journal's writes."""
+    its journal's writes. While no worker answers (none running), it waits on, and says so
+    once (`tell`)."""
+    told = False
     while True:
         try:
             described = await handle.describe()
         except RPCError as exc:
-            raise TemporalError(f"run {handle.id}: {exc}") from None
+            raise _lost(handle, exc) from None
         if described.status is not None and described.status.name != "RUNNING":
             try:
                 result: dict[str, Any] = await handle.result()
+            except RPCError as exc:
+                raise _lost(handle, exc) from None
             except WorkflowFailureError as exc:
                 cause: Any = exc.cause
                 while getattr(cause, "cause", None) is not None:
@@ -77,7 +118,16 @@ async def outcome(
                 ) from None
             ops = result.pop("ops")
             return result, ops
-        held = await journal_of(handle)
+        held = await journal_of(handle, patient=True)
+        if held is None:  # no worker took the query in time: none is running now
+            if not told:
+                queue = described.task_queue
+                tell(
+                    f"no worker answers for run {handle.id} yet (ido worker on task queue "
+                    f"{queue}?): waiting"
+                )
+            told = True
+            continue
         report = held["report"]
         if held["waiting"] and held["attempt"] > after and report is not None:
             return report, held["ops"]
@@ -89,21 +139,49 @@ async def current(handle: WorkflowHandle[Any, Any]) -> tuple[dict[str, Any] | No
     try:
         described = await handle.describe()
     except RPCError as exc:
-        raise TemporalError(f"run {handle.id}: {exc}") from None
+        raise _lost(handle, exc) from None
     if described.status is not None and described.status.name == "COMPLETED":
-        result: dict[str, Any] = await handle.result()
+        try:
+            result: dict[str, Any] = await handle.result()
+        except RPCError as exc:
+            raise _lost(handle, exc) from None
         return result, result.pop("ops")
     held = await journal_of(handle)
     return held["report"], held["ops"]
 
 
-async def journal_of(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
-    """What the workflow holds now (its `journal` query)."""
+@overload
+async def journal_of(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]: ...
+@overload
+async def journal_of(handle: WorkflowHandle[Any, Any], patient: bool) -> dict[str, Any] | None: ...
+
+
+async def journal_of(
+    handle: WorkflowHandle[Any, Any], patient: bool = False
+) -> dict[str, Any] | None:
+    """What the workflow holds now (its `journal` query, which a worker answers). `patient`:
+    None when no worker answered in `QUERY_SECONDS`, rather than an error."""
     try:
-        held: dict[str, Any] = await handle.query("journal", result_type=dict)
+        held: dict[str, Any] = await handle.query(
+            "journal", result_type=dict, rpc_timeout=timedelta(seconds=QUERY_SECONDS)
+        )
     except RPCError as exc:
-        raise TemporalError(f"run {handle.id}: {exc}") from None
+        if patient and exc.status in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
+            return None
+        raise _lost(handle, exc) from None
     return held
+
+
+def _lost(handle: WorkflowHandle[Any, Any], exc: RPCError) -> TemporalError:
+    """The server's error about the run's workflow (not found, gone away), on one line."""
+    if exc.status in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
+        return TemporalError(
+            f"no worker answered for run {handle.id} in {QUERY_SECONDS:g} s: asking an open "
+            "run needs an ido worker running on its task queue"
+        )
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        return TemporalError(f"run {handle.id}'s workflow is not open there: {exc.message}")
+    return TemporalError(f"the Temporal server, asked about run {handle.id}: {exc.message}")
 
 
 def events_of(run_id: str, ops: Sequence[Op]) -> tuple[MemoryJournal, list[Event]]:
@@ -115,5 +193,24 @@ def events_of(run_id: str, ops: Sequence[Op]) -> tuple[MemoryJournal, list[Event
 async def answer(handle: WorkflowHandle[Any, Any], events: Sequence[Event]) -> int:
     """Send verdicts recorded locally to the blocked run; the attempt they follow."""
     held = await journal_of(handle)
-    await handle.signal("answer", [[e.kind, e.at, e.data] for e in events])
+    try:
+        await handle.signal("answer", [[e.kind, e.at, e.data] for e in events])
+    except RPCError as exc:
+        raise _lost(handle, exc) from None
     return int(held["attempt"])
+
+
+async def record(handle: WorkflowHandle[Any, Any], attempt: int, at: int, op: Op) -> None:
+    """Make the write `op` of `attempt`, the run's write number `at` (from 0), in its
+    workflow, and return once the workflow holds it. Sent again (its reply lost), it is
+    taken once: its update id, and its place, are the same. A `JournalError` when the
+    workflow refuses it (the attempt was given up, the history is full)."""
+    write = {"attempt": attempt, "at": at, "op": op}
+    # The server answers an update id it has seen with that update's result: the id names
+    # the write itself, so that another one at the same place is judged, not taken for it.
+    made = hashlib.sha256(json.dumps(op, sort_keys=True).encode()).hexdigest()[:16]
+    try:
+        await handle.execute_update("record", write, id=f"{attempt}:{at}:{made}", result_type=int)
+    except WorkflowUpdateFailedError as exc:
+        why = getattr(exc.cause, "message", None) or str(exc.cause or exc)
+        raise JournalError(f"the Temporal workflow refused {op[0]}: {why}") from None

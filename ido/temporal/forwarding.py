@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -38,32 +39,38 @@ class ForwardingJournal(MemoryJournal):
         super().__init__()
         self._send = send
         self._depth = 0  # MemoryJournal's writes call one another: only the outer one is sent
+        # One write at a time, made and sent: writes from two threads would otherwise be
+        # sent in another order than made (the workflow's seqs not the runtime's), and the
+        # shared depth would keep one of them from being sent at all.
+        self._lock = threading.RLock()
 
     @contextmanager
     def _write(self, name: str, *args: Any) -> Iterator[None]:
-        self._depth += 1
-        try:
-            yield
-        finally:
-            self._depth -= 1
-        if self._depth == 0:
+        with self._lock:
+            self._depth += 1
             try:
-                self._send([name, _json(list(args))])
-            except JournalError:
-                raise
-            except Exception as exc:  # the server, the network: the write is not durable
-                raise JournalError(
-                    f"could not record {name} in the Temporal workflow: {exc}"
-                ) from exc
+                yield
+            finally:
+                self._depth -= 1
+            if self._depth == 0:
+                try:
+                    self._send([name, _json(list(args))])
+                except JournalError:
+                    raise
+                except Exception as exc:  # the server, the network: not durable
+                    raise JournalError(
+                        f"could not record {name} in the Temporal workflow: {exc}"
+                    ) from exc
 
     def seed(self, ops: Sequence[Op]) -> None:
         """Take in the writes the workflow holds, sending none of them back."""
-        self._depth += 1
-        try:
-            for op in ops:
-                apply(self, op)
-        finally:
-            self._depth -= 1
+        with self._lock:
+            self._depth += 1
+            try:
+                for op in ops:
+                    apply(self, op)
+            finally:
+                self._depth -= 1
 
     def start_run(
         self,

@@ -15,8 +15,15 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from ido.loading import Catalog
 from ido.runtime import stopping
 from ido.temporal.activity import Pursuit
-from ido.temporal.client import connect
+from ido.temporal.client import TemporalError, _why, connect
 from ido.temporal.workflow import IdoRun
+
+
+def sandbox() -> SandboxedWorkflowRunner:
+    """The workflow's sandbox, Temporal's default: `IdoRun`'s module is imported afresh
+    in it and held to its rules (no clock, randomness or I/O). Passing ido's modules
+    through would leave the workflow's own code unchecked: it imports none of them."""
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default)
 
 
 async def serve(
@@ -30,14 +37,10 @@ async def serve(
 ) -> None:
     """Run a worker until SIGINT or SIGTERM: then the runs it carries stop (left to
     another worker, which resumes them) and it leaves."""
-    client = await connect(address, namespace)
+    client = await connect(address, namespace, quiet=False)
     loop = asyncio.get_running_loop()
     pursuit = Pursuit(catalog, base, client, loop, say)
-    # ido's modules are deterministic where the workflow uses them (names only): passed
-    # through, not imported again in each workflow's sandbox.
-    runner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules("ido")
-    )
+    runner = sandbox()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ido:run") as pool:
         worker = Worker(
             client,
@@ -65,6 +68,10 @@ async def serve(
             await worker.run()
         except asyncio.CancelledError:
             pass
+        except RuntimeError as exc:  # the SDK's (a namespace not found, a lost server)
+            raise TemporalError(
+                f"the worker on {address} (namespace {namespace}) stopped: {_why(str(exc))}"
+            ) from None
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)

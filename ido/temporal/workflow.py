@@ -10,6 +10,7 @@ or its first approval's expiry (a timer). It imports nothing of ido but the name
 from __future__ import annotations
 
 import contextlib
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +27,15 @@ MOST_FAILURES = 20
 """Attempts that may die in a row before the workflow gives the run up."""
 LONGEST_STEP = timedelta(days=1)
 """How long one attempt may take in all (a heartbeat tells a dead worker much sooner)."""
+MOST_BYTES = 1_500_000
+"""The most the run's writes may weigh as JSON: each attempt takes them all as its input,
+and Temporal refuses a payload over 2 MB (what is left is for the rest of the input)."""
+MOST_EVENTS = 40_000
+"""The most events the workflow's history may hold before it takes no more writes:
+Temporal ends a workflow at 50,000 (each write is an update, about five events)."""
+MOST_WRITES = 1_900
+"""The most writes the workflow takes: the server refuses a workflow's 2,001st update
+(its default `history.maxTotalUpdates`), leaving room here for a stopped run's last."""
 
 
 @workflow.defn(name=NAME)
@@ -35,15 +45,43 @@ class IdoRun:
     def __init__(self) -> None:
         self.ops: list[list[Any]] = []
         self.attempt = 0
+        self.carrier: int | None = None  # the attempt running now, whose writes are taken
+        self.weight = 0  # the writes' size as JSON
+        self.updates = 0  # writes taken (each an update: the server counts them)
+        self.full: str | None = None  # why the history takes no more writes
         self.answered = False
         self.report: dict[str, Any] | None = None
         self.waiting = False
 
-    @workflow.signal(name="record")
-    def record(self, write: dict[str, Any]) -> None:
-        """A write of the current attempt; one of an attempt given up is dropped."""
-        if write.get("attempt") == self.attempt:
+    @workflow.update(name="record")
+    def record(self, write: dict[str, Any]) -> int:
+        """A write of the attempt carrying the run, at its place (`at`: the writes before
+        it); how many the workflow holds. One sent again (its reply lost) is taken once."""
+        self.updates += 1
+        if write["at"] == len(self.ops):
             self.ops.append(write["op"])
+            self.weight += len(json.dumps(write["op"]))
+        return len(self.ops)
+
+    @record.validator
+    def _may_record(self, write: dict[str, Any]) -> None:
+        """Refuse, and so tell its sender, a write of an attempt given up (a worker that
+        was only slow or cut off: it must stop before its next side effect), one out of
+        place, and one the history has no room for."""
+        attempt, at, op = write.get("attempt"), write.get("at"), write.get("op")
+        if attempt != self.carrier:
+            now = "no attempt" if self.carrier is None else f"attempt {self.carrier}"
+            raise ApplicationError(f"attempt {attempt} was given up; {now} carries the run")
+        if not isinstance(at, int) or at > len(self.ops):
+            raise ApplicationError(f"write {at} is out of place: {len(self.ops)} are held")
+        if at < len(self.ops):
+            if self.ops[at] != op:
+                raise ApplicationError(f"write {at} is not the one the workflow holds there")
+            return  # taken already: its sender did not hear so
+        events = workflow.info().get_current_history_length()
+        self.full = self.full or _full(self.weight + len(json.dumps(op)), self.updates, events)
+        if self.full is not None:
+            raise ApplicationError(self.full)
 
     @workflow.signal(name="answer")
     def answer(self, events: list[list[Any]]) -> None:
@@ -52,6 +90,7 @@ class IdoRun:
         run_id = self.ops[0][1][0] if self.ops else ""
         for kind, at, data in events:
             self.ops.append(["append", [run_id, kind, at, data]])
+            self.weight += len(json.dumps(self.ops[-1]))
         self.answered = True
 
     @workflow.query(name="journal")
@@ -64,12 +103,25 @@ class IdoRun:
             "waiting": self.waiting,
         }
 
+    def _release(self, why: str) -> None:
+        """Record that the attempt carrying the run no longer does (the workflow stopped
+        taking its writes): the next one resumes the run even where the process of that
+        attempt still lives on the same machine (paused, or cut off), which `ido resume`
+        would otherwise take for the run's owner."""
+        if not self.ops or self.ops[-1][0] == "finish_run":
+            return
+        run_id = self.ops[0][1][0]
+        at = workflow.now().isoformat(timespec="milliseconds")
+        self.ops.append(["append", [run_id, "run_released", at, {"error": why}]])
+        self.weight += len(json.dumps(self.ops[-1]))
+
     @workflow.run
     async def run(self, task: dict[str, Any]) -> dict[str, Any]:
         heartbeat = timedelta(seconds=float(task.get("heartbeat", 30.0)))
         failures = 0
         while True:
             self.attempt += 1
+            self.carrier = self.attempt
             try:
                 report: dict[str, Any] = await workflow.execute_activity(
                     PURSUE,
@@ -80,11 +132,15 @@ class IdoRun:
                     result_type=dict,
                 )
             except ActivityError as exc:
+                self.carrier = None
+                if self.full is not None:  # another attempt would stop there again
+                    raise ApplicationError(self.full, type=REFUSED, non_retryable=True) from None
                 cause = exc.cause
                 if isinstance(cause, ApplicationError) and cause.type == REFUSED:
                     raise ApplicationError(
                         cause.message, type=REFUSED, non_retryable=True
                     ) from None
+                self._release(f"attempt {self.attempt} was given up: {cause or exc}")
                 failures += 1
                 if failures >= MOST_FAILURES:
                     raise ApplicationError(
@@ -94,6 +150,7 @@ class IdoRun:
                     ) from None
                 await workflow.sleep(min(60.0, 0.5 * 2 ** (failures - 1)))
                 continue
+            self.carrier = None
             failures = 0
             self.report = report
             if report["outcome"] != "blocked":
@@ -107,3 +164,22 @@ class IdoRun:
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(lambda: self.answered, timeout=timeout)
             self.waiting = False
+
+
+def _full(weight: int, writes: int, events: int) -> str | None:
+    """Why the history has no room for one more write, or None: `weight` is the writes'
+    size with it, `writes` those taken before it, `events` the history's length. The run
+    then stops, and its workflow fails with this."""
+    if weight > MOST_BYTES:
+        held = f"{weight / 1e6:.1f} MB of writes"
+    elif writes >= MOST_WRITES:
+        held = f"{writes} writes"
+    elif events > MOST_EVENTS:
+        held = f"{events} events"
+    else:
+        return None
+    return (
+        f"the run's workflow history is full ({held}; Temporal takes at most 2 MB per "
+        "payload, 2,000 updates and 50,000 events): a run this long must run locally "
+        "(ido run)"
+    )

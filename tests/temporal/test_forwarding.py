@@ -4,6 +4,8 @@ journal made again from them (no server needed: `send` is a list here)."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,31 @@ def test_a_write_ido_cannot_make_is_a_journal_error_not_a_traceback() -> None:
         replayed([start, ["append", ["", "stale", "2026-01-01T00:00:00.000+00:00", {}]]])
     with pytest.raises(JournalError, match="does not know: drop"):
         replayed([start, ["drop", []]])
+
+
+def test_writes_from_two_threads_are_sent_in_the_order_they_were_made() -> None:
+    """The second thread's write, made while the first one's is being sent, waits for it:
+    sent first, it would land at the other's place in the workflow (each event's seq there
+    another than the runtime's)."""
+    second_sent = threading.Event()
+    sent: list[Op] = []
+
+    def send(op: Op) -> None:
+        if op[1][1] == "first":  # slow to be sent: the other thread writes meanwhile
+            second_sent.wait(1.0)  # (with the writes one at a time, it never comes)
+        sent.append(op)
+        if op[1][1] == "second":
+            second_sent.set()
+
+    journal = ForwardingJournal(send)
+    journal.start_run("r-t", "ship-order", "2026-01-01T00:00:00.000+00:00", {})
+    first = threading.Thread(
+        target=journal.append, args=("r-t", "first", "2026-01-01T00:00:01.000+00:00", {})
+    )
+    first.start()
+    while journal.events("r-t")[-1].kind != "first":  # made, and being sent
+        time.sleep(0.001)
+    journal.append("r-t", "second", "2026-01-01T00:00:02.000+00:00", {})
+    first.join()
+    assert [name for name, _ in sent] == ["start_run", "append", "append"]
+    assert replayed(sent).events("r-t") == journal.events("r-t")

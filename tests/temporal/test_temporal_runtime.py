@@ -4,6 +4,7 @@ processes, their journals held by the workflow and imported into the local journ
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from ido.errors import JournalError
 from ido.journal import SqliteJournal
 from tests.temporal.servers import Worker, environment, free_port, project_copy
 
@@ -61,14 +65,31 @@ def test_the_demo_intent_is_achieved_by_a_worker_and_explained_here(
     tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
 ) -> None:
     """A worker in one folder pursues the run; `ido run --temporal` in another waits for
-    it, imports its events, and explain, replay and runs read it as a local run."""
+    it (while no worker runs yet too), imports its events, and explain, replay and runs
+    read it as a local run."""
     queue = _queue()
-    worker = workers(project_copy(tmp_path / "worker"), queue)
     here = project_copy(tmp_path / "client")
-    done = _ido(here, "run", "fulfil-order", "--temporal", temporal_server, "--task-queue", queue)
-    assert done.returncode == 0, done.stderr + done.stdout
-    assert "achieved: run r" in done.stdout
-    run_id = done.stdout.split("achieved: run ")[1].split(",")[0]
+    command = [sys.executable, "-m", "ido", "run", "fulfil-order", "--temporal", temporal_server]
+    client = subprocess.Popen(
+        [*command, "--task-queue", queue],
+        cwd=here,
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert client.stdout is not None
+        said = [client.stdout.readline(), client.stdout.readline()]  # (EOF: "")
+        assert "no worker answers for run" in said[1], said  # not a timeout's error
+        worker = workers(project_copy(tmp_path / "worker"), queue)
+        out, err = client.communicate(timeout=90)
+    finally:
+        if client.poll() is None:
+            client.kill()
+    assert client.returncode == 0, err + out
+    assert "achieved: run r" in out
+    run_id = out.split("achieved: run ")[1].split(",")[0]
     worker.wait_for(f"run {run_id} (fulfil-order) achieved")
     explained = _ido(here, "explain", "last")
     assert explained.returncode == 0, explained.stderr
@@ -103,12 +124,14 @@ def _three_steps(folder: Path) -> Path:
     return folder
 
 
-def test_a_killed_workers_run_is_finished_by_another_each_step_done_once(
+def test_a_paused_workers_run_is_finished_by_another_and_the_paused_one_stops(
     tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
 ) -> None:
-    """SIGKILL the worker in the middle of step b: once its heartbeat is missed, another
-    worker resumes the run from the workflow's journal. Step a is not done again; b, an
-    idempotent step in flight, is performed again under the same idempotency key."""
+    """Pause the worker (SIGSTOP) in the middle of step b: once its heartbeat is missed,
+    another worker resumes the run from the workflow's journal. Step a is not done again;
+    b, an idempotent step in flight, is performed again under the same idempotency key.
+    The paused worker, let go on (a zombie: slow, not dead), finds its next write refused
+    and stops there: it never performs step c."""
     folder = _three_steps(tmp_path / "p")
     side, go = tmp_path / "side.log", tmp_path / "go"
     env = environment(SIDE_LOG=str(side), GO=str(go))
@@ -125,21 +148,35 @@ def test_a_killed_workers_run_is_finished_by_another_each_step_done_once(
             assert client.poll() is None, client.communicate()
             assert time.monotonic() < deadline, "step b never started"
             time.sleep(0.05)
-        first.process.send_signal(signal.SIGKILL)
-        first.process.wait()
-        go.touch()
+        first.process.send_signal(signal.SIGSTOP)
         second = workers(folder, queue, env)
+        second.wait_for("resumed run ", 60)
+        first.process.send_signal(signal.SIGCONT)
+        go.touch()
         out, err = client.communicate(timeout=90)
     finally:
+        first.process.send_signal(signal.SIGCONT)
         if client.poll() is None:
             client.kill()
     assert client.returncode == 0, err + out
     run_id = out.split("achieved: run ")[1].split(",")[0]
     second.wait_for(f"resumed run {run_id}")
+    # Each attempt it holds (the server may have handed it the next one while it was
+    # paused) stops: its writes refused, or the attempt cancelled at its next heartbeat.
+    deadline = time.monotonic() + 60
+    while True:
+        log = first.log.read_text()
+        ends = [e.splitlines()[0] for e in log.split(f"run {run_id} (three-steps) ")[1:]]
+        if len(ends) >= len(re.findall(f"(?:took|resumed) run {run_id}", log)):
+            break
+        assert time.monotonic() < deadline, log
+        time.sleep(0.05)
+    assert ends and all(e.startswith("stopped: ") for e in ends), ends
+    assert "Traceback" not in log, log
     lines = side.read_text().splitlines()
     names = [line.split()[0] for line in lines]
     assert names.count("a") == 1 and names.count("c") == 1, lines
-    assert names.count("b") == 2, lines  # in flight when killed: performed again...
+    assert names.count("b") == 2, lines  # in flight when paused: performed again...
     keys = {line.split()[1] for line in lines if line.startswith("b ")}
     assert len(keys) == 1, lines  # ...under the same idempotency key
     explained = _ido(folder, "explain", run_id)
@@ -173,6 +210,32 @@ def test_an_unreachable_server_is_named_without_a_traceback(tmp_path: Path) -> N
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"cannot reach the Temporal server at {address}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_bad_address_or_namespace_is_said_without_a_traceback(
+    project: Path, temporal_server: str
+) -> None:
+    """`--temporal` is HOST:PORT (exit 2, as any bad flag, for each command taking it);
+    a namespace the server lacks is said at once (exit 1), by a worker too."""
+    from typer.testing import CliRunner
+
+    from ido.cli import app
+
+    def ido(*args: str) -> tuple[int, str]:
+        done = CliRunner().invoke(app, list(args))
+        assert done.exception is None or isinstance(done.exception, SystemExit), done.output
+        return done.exit_code, done.output
+
+    wrong = [(["run", "fulfil-order"], a) for a in ("127.0.0.1:99999", "http://h:1", "h")]
+    wrong += [(["worker"], ""), (["temporal", "pull", "r1"], "h:0")]
+    wrong += [(["resume", "last"], "h:")]
+    for command, address in wrong:
+        code, said = ido(*command, "--temporal", address)
+        assert code == 2 and "is not HOST:PORT" in said, (command, address, said)
+    nowhere = ["--temporal", temporal_server, "--namespace", "no-such-namespace"]
+    for command in (["run", "ship-order"], ["worker"], ["temporal", "pull", "r1"]):
+        code, said = ido(*command, *nowhere)
+        assert code == 1 and "has no namespace no-such-namespace" in said, (command, said)
 
 
 def test_a_blocked_run_waits_in_its_workflow_and_goes_on_once_approved_here(
@@ -218,12 +281,17 @@ STALE = ["append", ["", "stale", "2026-01-01T00:00:00.000+00:00", {}]]
 
 
 def _send_stale_write(address: str, run_id: str) -> None:
-    """A write of an attempt the workflow gave up (a worker only slow, not dead)."""
+    """A write of an attempt the workflow gave up (a worker only slow, not dead): refused,
+    and its sender told so (it must stop before its next side effect)."""
     from temporalio.client import Client
+
+    from ido.temporal.client import record
 
     async def send() -> None:
         client = await Client.connect(address)
-        await client.get_workflow_handle(run_id).signal("record", {"attempt": 0, "op": STALE})
+        handle = client.get_workflow_handle(run_id)
+        with pytest.raises(JournalError, match="attempt 0 was given up; no attempt carries"):
+            await record(handle, 0, 0, STALE)
 
     asyncio.run(send())
 
