@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,6 +26,11 @@ from ido.cli.progress import _outcome_lines, _progress, _report
 from ido.cli.telemetry import _telemetry
 from ido.cli.temporal import DEFAULT_NAMESPACE, NamespaceOpt, TemporalOpt
 from ido.errors import IdoError, JournalError, NotFoundError
+
+if TYPE_CHECKING:
+    from ido.journal import SqliteJournal
+    from ido.loading import Catalog
+    from ido.runtime.local import LocalRuntime, RunReport
 
 
 @_guard
@@ -55,9 +60,26 @@ def resume(
 
         resume_remote(run_ref, journal, temporal, namespace)
     loaded = _load(catalog, None)
-    with _telemetry() as telemetry, SqliteJournal(journal) as store:
+    with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
         _not_on_temporal(run_id, store.events(run_id))
+        report = _carry_on(LocalRuntime.resume, loaded, store, journal, run_id, quiet)
+    _report(report, journal)
+
+
+def _carry_on(
+    how: Callable[[LocalRuntime, str], RunReport],
+    loaded: Catalog,
+    store: SqliteJournal,
+    journal: Path,
+    run_id: str,
+    quiet: bool,
+) -> RunReport:
+    """Carry run `run_id` on here (`how`: resume it, or undo again what it left undone),
+    with progress unless `quiet`; interrupted, say how the run was left."""
+    from ido.runtime.local import LocalRuntime
+
+    with _telemetry() as telemetry:
         runtime = LocalRuntime(
             loaded,
             store,
@@ -66,13 +88,12 @@ def resume(
             telemetry=telemetry,
         )
         try:
-            report = runtime.resume(run_id)
+            return how(runtime, run_id)
         except KeyboardInterrupt as exc:
             _left(exc, [run_id], journal)
             raise
         except JournalError as exc:
             raise _left_by(exc, [run_id], store, journal) from None
-    _report(report, journal)
 
 
 def _not_on_temporal(run_id: str, events: Any) -> None:
@@ -124,21 +145,7 @@ def compensate(
                 typer.echo(printable(f"  {_left_line(undo)}"))
             return
         loaded = _load(catalog, None)
-        with _telemetry() as telemetry:
-            runtime = LocalRuntime(
-                loaded,
-                store,
-                base=Path.cwd(),
-                listener=None if quiet else _progress,
-                telemetry=telemetry,
-            )
-            try:
-                report = runtime.compensate(run_id)
-            except KeyboardInterrupt as exc:
-                _left(exc, [run_id], journal)
-                raise
-            except JournalError as exc:
-                raise _left_by(exc, [run_id], store, journal) from None
+        report = _carry_on(LocalRuntime.compensate, loaded, store, journal, run_id, quiet)
         still = left_undone(store.events(run_id))
     for line in _outcome_lines(report, journal):
         typer.echo(line)
