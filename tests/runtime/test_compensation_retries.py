@@ -191,3 +191,43 @@ def test_ido_compensate_killed_midway_is_finished_by_ido_resume(tmp_path: Path) 
         with SqliteJournal(project / ".ido" / "ido.db") as journal:
             assert "not undone" not in str(journal.runs()[0].reason), n
     assert crashed >= 3
+
+
+# unpack (idempotent) takes effect but its answer is lost (an error), then ido is killed
+# in its second attempt
+LOST_THEN_KILLED = """
+def unpack(ctx):
+    if not any(line.startswith("blip ") for line in _lines()):
+        _write("blip", ctx.idempotency_key)
+        _write("unpack", ctx.idempotency_key)
+        raise RuntimeError("warehouse API 502")
+    if not any(line.startswith("crash ") for line in _lines()):
+        _write("crash", ctx.idempotency_key)
+        os.kill(os.getpid(), signal.SIGKILL)
+    if f"unpack {ctx.idempotency_key}" not in _lines():
+        _write("unpack", ctx.idempotency_key)
+"""
+
+
+def test_a_retried_compensation_cut_short_is_made_again_under_its_first_key(
+    tmp_path: Path,
+) -> None:
+    """A retry of an idempotent compensation is made under its first attempt's key; killed
+    in it, resume made it again under the key of the attempt cut short (RUN/STEP/ATTEMPT),
+    a new one to the provider: the unpack (a refund) was made twice."""
+    project = saga(tmp_path)
+    calls = project / "svc" / "saga.py"
+    text = calls.read_text()
+    start = text.rindex("def unpack(ctx):")
+    end = text.rindex("def ship(ctx):")
+    calls.write_text(text[:start] + LOST_THEN_KILLED.lstrip() + "\n\n" + text[end:])
+    killed = ido(project, "run", "deliver")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    resumed = ido(project, "resume", "last")
+    assert resumed.returncode == 1, resumed.stdout + resumed.stderr
+    lines = [line.split() for line in ledger(project)]
+    (blip,) = [key for kind, key in lines if kind == "blip"]
+    (crash,) = [key for kind, key in lines if kind == "crash"]
+    assert crash == blip
+    assert [key for kind, key in lines if kind == "unpack"] == [blip]  # unpacked once
+    assert "not undone" not in resumed.stdout, resumed.stdout
