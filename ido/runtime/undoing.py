@@ -7,7 +7,7 @@ from typing import Any
 
 from ido.errors import IdoError
 from ido.journal import Event, RunRow
-from ido.runtime.recovery import settles
+from ido.runtime.recovery import settles, unknown_undoing
 
 
 def undo_attempts(events: Sequence[Event], step: int) -> tuple[int, str | None]:
@@ -63,3 +63,17 @@ def left_undone(events: Sequence[Event]) -> list[dict[str, Any]]:
         if e.kind == "compensation_finished":
             last[int(e.data["undoes_step"])] = e.data
     return [data for _, data in sorted(last.items(), reverse=True) if not data["ok"]]
+
+
+def outcome_unknown(events: Sequence[Event], undo: Mapping[str, Any]) -> bool:
+    """Whether the compensation left undone `undo` (as `left_undone` gives it) may have
+    been made all the same: its last attempt timed out, or was cut short and not made
+    again. Made again, a refund that is not idempotent could be made twice."""
+    if unknown_undoing(undo):
+        return True
+    ended = [
+        e.data
+        for e in events
+        if e.kind == "action_finished" and e.data.get("step") == undo.get("step")
+    ]
+    return bool(ended) and bool(ended[-1].get("timed_out"))

@@ -231,3 +231,33 @@ def test_a_retried_compensation_cut_short_is_made_again_under_its_first_key(
     assert crash == blip
     assert [key for kind, key in lines if kind == "unpack"] == [blip]  # unpacked once
     assert "not undone" not in resumed.stdout, resumed.stdout
+
+
+def test_ido_compensate_says_a_refund_that_timed_out_may_have_been_made(tmp_path: Path) -> None:
+    """A refund (not idempotent) that timed out was listed by `ido compensate --dry-run`
+    as one that "failed", and made again with no word that it may have been made already."""
+    project = saga(tmp_path)
+    shop = project / "capabilities" / "shop.yaml"
+    shop.write_text(
+        SAGA.replace(
+            '  cost: 0.1\n  run: {python: "svc.saga:refund"}',
+            '  cost: 0.1\n  timeout: 200ms\n  run: {python: "svc.saga:refund"}',
+        )
+    )
+    refunds(
+        project, '    _write("refund", ctx.idempotency_key)\n    import time\n    time.sleep(3)'
+    )
+    assert ido(project, "run", "deliver").returncode == 1
+    listed = ido(project, "compensate", "last", "--dry-run")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    said = "refund, undoing charge (step 1): its outcome is unknown: timed out after 0.2s"
+    assert said in listed.stdout, listed.stdout
+    before = events_of(project)
+    refused = ido(project, "compensate", "last")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert f"{said}: it may have been made" in refused.stderr, refused.stderr
+    assert "with --unknown-too to make it again" in refused.stderr
+    assert events_of(project) == before
+    assert [line.split()[0] for line in ledger(project)].count("refund") == 1
+    done = ido(project, "compensate", "last", "--unknown-too")  # a person checked: not made
+    assert "undoing again charge (step 1)" in done.stdout, done.stdout + done.stderr
