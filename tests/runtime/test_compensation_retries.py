@@ -261,3 +261,25 @@ def test_ido_compensate_says_a_refund_that_timed_out_may_have_been_made(tmp_path
     assert [line.split()[0] for line in ledger(project)].count("refund") == 1
     done = ido(project, "compensate", "last", "--unknown-too")  # a person checked: not made
     assert "undoing again charge (step 1)" in done.stdout, done.stdout + done.stderr
+
+
+def test_ido_compensate_does_not_say_nothing_is_left_undone_of_a_skipped_one(
+    tmp_path: Path,
+) -> None:
+    """A refund a deny rule held for was not performed, and the run's reason says the charge
+    is not undone; `ido compensate` refused saying "every compensation it ran was done"."""
+    project = saga(tmp_path)
+    denied = INTENT + (
+        "  rules:\n    - {id: frozen, effect: deny, when: \"capability.name == 'refund'\",\n"
+        "       message: refunds are frozen}\n"
+    )
+    (project / "intents" / "deliver.yaml").write_text(denied)
+    failed = ido(project, "run", "deliver")
+    assert "charge (step 1) is not undone: refund was not performed" in failed.stdout
+    refused = ido(project, "compensate", "last", "--dry-run")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "every compensation it ran was done" not in refused.stderr
+    assert (
+        "failed with nothing ido compensate tries again: charge (step 1) is not undone, its "
+        "compensation not performed (a rule denied it"
+    ) in refused.stderr, refused.stderr
