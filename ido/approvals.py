@@ -296,13 +296,20 @@ def tally(
         if not approved:
             found[key] = {**verdict, "parts": [*so_far, verdict]}
             continue
-        if all(v["by"] != verdict["by"] for v in so_far):  # one person counts once
+        if all(person(v["by"]) != person(verdict["by"]) for v in so_far):  # one counts once
             so_far.append(verdict)
         if len(so_far) < (answering(needed, key) or 1):
             partial[key] = so_far
             continue
         found[key] = {**verdict, "by": people(v["by"] for v in so_far), "parts": so_far}
     return found, partial
+
+
+def person(name: str) -> str:
+    """Who a `--by` name stands for, when people are counted (`approvers: N`): `alice`,
+    `Alice` and `alice ` are one person (counted as two, one person met a rule that needs
+    two)."""
+    return " ".join(str(name).split()).casefold()
 
 
 def people(names: Iterable[str]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ido.approvals import Key, Request, answering, people, subject
+from ido.approvals import Key, Request, answering, people, person, subject
 from ido.errors import IdoError
 
 Partial = Mapping[Key, Sequence[Mapping[str, Any]]]
@@ -43,9 +43,9 @@ def check_new_approver(run_id: str, chosen: Sequence[Request], partial: Partial,
     believe the request done. Nothing is written for any of them, as for any refusal of
     `ido approve`."""
     for request in chosen:
-        if by not in approved_so_far(request, partial):
+        if not _approved_by(request, partial, by):
             continue
-        others = [r for r in chosen if by not in approved_so_far(r, partial)]
+        others = [r for r in chosen if not _approved_by(r, partial, by)]
         alone = "; approve the others alone with --rule or --step" if others else ""
         raise IdoError(
             f"run {run_id}: {by} already approved {subject(request.step, request.capability)} "
@@ -53,6 +53,11 @@ def check_new_approver(run_id: str, chosen: Sequence[Request], partial: Partial,
             f"{so_far_words(request, partial)} so far; nothing recorded: another person "
             f"approves it{alone}"
         )
+
+
+def _approved_by(request: Request, partial: Partial, by: str) -> bool:
+    """Whether `by` (however spelt: `person`) approved `request` already."""
+    return person(by) in {person(name) for name in approved_so_far(request, partial)}
 
 
 def people_needed(approvers: int) -> str:

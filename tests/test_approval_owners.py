@@ -279,3 +279,18 @@ def test_a_watching_runner_goes_on_at_the_second_approval_only(four_eyes: Path) 
         assert ido("approve", run_id, "--by", "bob")[0] == 0
         assert watcher.poll() == [run_id]
         assert outcomes == {run_id: "achieved"}
+
+
+@pytest.mark.parametrize("again", ["alice ", "Alice", " ALICE", "ALICE "])
+def test_one_person_under_another_spelling_is_not_a_second_approver(
+    four_eyes: Path, again: str
+) -> None:
+    """`--by "alice "` or `--by Alice` after `--by alice` was counted as a second person:
+    one person satisfied a rule that needs two."""
+    assert ido("run", "ship-order")[0] == 3
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    code, out = ido("approve", "last", "--by", again)
+    assert code == 2 and "already approved ship (finance/large)" in out, out
+    assert ido("resume", "last")[0] == 2  # still one approval short
+    found, partial = tally_of(2, ("approval_given", "alice"), ("approval_given", again))
+    assert not found and len(next(iter(partial.values()))) == 1

@@ -124,13 +124,21 @@ def compensate(
             "--quiet", "-q", help="Print only the outcome (with its reason, and how to explain it)."
         ),
     ] = False,
+    unknown_too: Annotated[
+        bool,
+        typer.Option(
+            "--unknown-too",
+            help="Also make again a compensation that is not idempotent whose outcome is "
+            "unknown (it timed out, or was cut short): it may have been made; check first.",
+        ),
+    ] = False,
 ) -> None:
     """Try again the compensations a failed run left undone (failed after every attempt, or
     left to a person), once what made them fail is mended; exit 0 when nothing is left
     undone after."""
     from ido.journal import SqliteJournal
     from ido.runtime.local import LocalRuntime
-    from ido.runtime.undoing import left_undone, to_undo_again
+    from ido.runtime.undoing import left_undone, outcome_unknown, to_undo_again
     from ido.text import printable
 
     if not journal.exists():
@@ -138,13 +146,16 @@ def compensate(
     with SqliteJournal(journal, reading=dry_run) as store:
         run_id = store.resolve(run_ref)
         _not_on_temporal(run_id, store.events(run_id))
+        events = store.events(run_id)
         if dry_run:
-            left = to_undo_again(store.run(run_id), store.events(run_id))
+            left = to_undo_again(store.run(run_id), events)
             typer.echo(f"run {run_id} failed; ido compensate would try again:")
             for undo in left:
-                typer.echo(printable(f"  {_left_line(undo)}"))
+                typer.echo(printable(f"  {_left_line(undo, outcome_unknown(events, undo))}"))
             return
         loaded = _load(catalog, None)
+        if not unknown_too:
+            _refuse_unknown(run_id, events, loaded.capabilities)
         report = _carry_on(LocalRuntime.compensate, loaded, store, journal, run_id, quiet)
         still = left_undone(store.events(run_id))
     for line in _outcome_lines(report, journal):
@@ -152,16 +163,37 @@ def compensate(
     raise typer.Exit(1 if still else 0)
 
 
-def _left_line(undo: Mapping[str, Any]) -> str:
+def _left_line(undo: Mapping[str, Any], unknown: bool) -> str:
     """A compensation left undone, as `--dry-run` lists it: `refund, undoing charge (step
-    1): it failed: RuntimeError: …`."""
-    from ido.runtime.recovery import unknown_undoing
-
-    said = "its outcome is unknown" if unknown_undoing(undo) else "it failed"
+    1): it failed: RuntimeError: …`, or `… its outcome is unknown: timed out after 2s`
+    (`unknown`: it may have been made)."""
+    said = "its outcome is unknown" if unknown else "it failed"
     return (
         f"{undo['capability']}, undoing {undo['undoes']} (step {undo['undoes_step']}): "
         f"{said}: {undo['error']}"
     )
+
+
+def _refuse_unknown(run_id: str, events: Any, capabilities: Mapping[str, Any]) -> None:
+    """Refuse to make again, unasked, a compensation that is not idempotent whose outcome
+    is unknown (`outcome_unknown`): a refund that timed out may have been made, and made
+    again it refunds twice. Nothing is written; `--unknown-too` says a person checked."""
+    from ido.runtime.undoing import left_undone, outcome_unknown
+    from ido.text import printable  # (the journal's words: shown, not acted on)
+
+    unsure = [
+        u
+        for u in left_undone(events)
+        if outcome_unknown(events, u)
+        and not (u["capability"] in capabilities and capabilities[u["capability"]].spec.idempotent)
+    ]
+    if unsure:
+        named = printable("; ".join(_left_line(u, True) for u in unsure))
+        raise IdoError(
+            f"run {run_id}: {named}: it may have been made, and made again it would be made "
+            "twice; nothing done: check with its provider, then run ido compensate again "
+            "with --unknown-too to make it again"
+        )
 
 
 def _interval(seconds: float) -> float:

@@ -69,6 +69,9 @@ class Settling(Stepping):
         What ends the run instead of a decision: ("blocked" or "failed", why), or None."""
         capability = self._still_here(run, step)
         ctx = self._context(run, capability.name, step.step, step.attempt, observed, resumed=True)
+        # made again under the key it was started with: a compensation tried again keeps its
+        # first attempt's, which RUN/STEP/ATTEMPT is not (a refund the provider made twice)
+        ctx = replace(ctx, idempotency_key=step.idempotency_key)
         key = (UNKNOWN_RULE, capability.name, step.step, UNKNOWN_PLAN, "")
         verdict = given.get(key)
         if verdict is not None and verdict["approved"] and step.repeated:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ido.errors import IdoError
 from ido.journal import Event, RunRow
-from ido.runtime.recovery import settles
+from ido.runtime.recovery import settles, unknown_undoing
 
 
 def undo_attempts(events: Sequence[Event], step: int) -> tuple[int, str | None]:
@@ -45,6 +45,15 @@ def to_undo_again(row: RunRow, events: Sequence[Event]) -> list[dict[str, Any]]:
     left = left_undone(events)
     if not left:
         spec = events[0].data.get("intent", {}).get("spec", {}) if events else {}
+        skipped = _skipped(events)
+        if skipped:  # (its reason says they are not undone: "nothing left undone" was false)
+            named = ", ".join(f"{d['undoes']} (step {d['undoes_step']})" for d in skipped)
+            raise IdoError(
+                f"run {row.id} failed with nothing ido compensate tries again: {named} is not "
+                "undone, its compensation not performed (a rule denied it, its requires did "
+                "not hold, or a person rejected it); it tries again only compensations that "
+                "failed, or whose outcome is unknown"
+            )
         why = (
             "every compensation it ran was done"
             if spec.get("on_failure") == "compensate"
@@ -52,6 +61,17 @@ def to_undo_again(row: RunRow, events: Sequence[Event]) -> list[dict[str, Any]]:
         )
         raise IdoError(f"run {row.id} failed with nothing left undone: {why}")
     return left
+
+
+def _skipped(events: Sequence[Event]) -> list[Mapping[str, Any]]:
+    """The compensations whose last word is that they were not performed (skipped)."""
+    last: dict[int, Event] = {}
+    for e in events:
+        if e.kind in ("compensation_finished", "compensation_skipped"):
+            last[int(e.data["undoes_step"])] = e
+    return [
+        e.data for _, e in sorted(last.items(), reverse=True) if e.kind == "compensation_skipped"
+    ]
 
 
 def left_undone(events: Sequence[Event]) -> list[dict[str, Any]]:
@@ -63,3 +83,17 @@ def left_undone(events: Sequence[Event]) -> list[dict[str, Any]]:
         if e.kind == "compensation_finished":
             last[int(e.data["undoes_step"])] = e.data
     return [data for _, data in sorted(last.items(), reverse=True) if not data["ok"]]
+
+
+def outcome_unknown(events: Sequence[Event], undo: Mapping[str, Any]) -> bool:
+    """Whether the compensation left undone `undo` (as `left_undone` gives it) may have
+    been made all the same: its last attempt timed out, or was cut short and not made
+    again. Made again, a refund that is not idempotent could be made twice."""
+    if unknown_undoing(undo):
+        return True
+    ended = [
+        e.data
+        for e in events
+        if e.kind == "action_finished" and e.data.get("step") == undo.get("step")
+    ]
+    return bool(ended) and bool(ended[-1].get("timed_out"))

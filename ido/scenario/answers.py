@@ -11,7 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from ido.approvals import Key, Request, pending, verdict_data
+from ido.approvals import Key, Request, pending, person, verdict_data
 from ido.journal import Event, Pending, stamp
 from ido.model.scenario import Answer
 
@@ -30,7 +30,7 @@ def answers_for(request: Request, answers: Sequence[Answer]) -> list[Answer]:
     for answer in answers:
         if answer.rule != request.rule or answer.capability not in (None, request.capability):
             continue
-        if any(a.by == answer.by for a in found):  # one person counts once
+        if any(person(a.by) == person(answer.by) for a in found):  # one person counts once
             continue
         found.append(answer)
         if answer.verdict == "reject" or len(found) == request.approvers:

@@ -191,3 +191,95 @@ def test_ido_compensate_killed_midway_is_finished_by_ido_resume(tmp_path: Path) 
         with SqliteJournal(project / ".ido" / "ido.db") as journal:
             assert "not undone" not in str(journal.runs()[0].reason), n
     assert crashed >= 3
+
+
+# unpack (idempotent) takes effect but its answer is lost (an error), then ido is killed
+# in its second attempt
+LOST_THEN_KILLED = """
+def unpack(ctx):
+    if not any(line.startswith("blip ") for line in _lines()):
+        _write("blip", ctx.idempotency_key)
+        _write("unpack", ctx.idempotency_key)
+        raise RuntimeError("warehouse API 502")
+    if not any(line.startswith("crash ") for line in _lines()):
+        _write("crash", ctx.idempotency_key)
+        os.kill(os.getpid(), signal.SIGKILL)
+    if f"unpack {ctx.idempotency_key}" not in _lines():
+        _write("unpack", ctx.idempotency_key)
+"""
+
+
+def test_a_retried_compensation_cut_short_is_made_again_under_its_first_key(
+    tmp_path: Path,
+) -> None:
+    """A retry of an idempotent compensation is made under its first attempt's key; killed
+    in it, resume made it again under the key of the attempt cut short (RUN/STEP/ATTEMPT),
+    a new one to the provider: the unpack (a refund) was made twice."""
+    project = saga(tmp_path)
+    calls = project / "svc" / "saga.py"
+    text = calls.read_text()
+    start = text.rindex("def unpack(ctx):")
+    end = text.rindex("def ship(ctx):")
+    calls.write_text(text[:start] + LOST_THEN_KILLED.lstrip() + "\n\n" + text[end:])
+    killed = ido(project, "run", "deliver")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    resumed = ido(project, "resume", "last")
+    assert resumed.returncode == 1, resumed.stdout + resumed.stderr
+    lines = [line.split() for line in ledger(project)]
+    (blip,) = [key for kind, key in lines if kind == "blip"]
+    (crash,) = [key for kind, key in lines if kind == "crash"]
+    assert crash == blip
+    assert [key for kind, key in lines if kind == "unpack"] == [blip]  # unpacked once
+    assert "not undone" not in resumed.stdout, resumed.stdout
+
+
+def test_ido_compensate_says_a_refund_that_timed_out_may_have_been_made(tmp_path: Path) -> None:
+    """A refund (not idempotent) that timed out was listed by `ido compensate --dry-run`
+    as one that "failed", and made again with no word that it may have been made already."""
+    project = saga(tmp_path)
+    shop = project / "capabilities" / "shop.yaml"
+    shop.write_text(
+        SAGA.replace(
+            '  cost: 0.1\n  run: {python: "svc.saga:refund"}',
+            '  cost: 0.1\n  timeout: 200ms\n  run: {python: "svc.saga:refund"}',
+        )
+    )
+    refunds(
+        project, '    _write("refund", ctx.idempotency_key)\n    import time\n    time.sleep(3)'
+    )
+    assert ido(project, "run", "deliver").returncode == 1
+    listed = ido(project, "compensate", "last", "--dry-run")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    said = "refund, undoing charge (step 1): its outcome is unknown: timed out after 0.2s"
+    assert said in listed.stdout, listed.stdout
+    before = events_of(project)
+    refused = ido(project, "compensate", "last")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert f"{said}: it may have been made" in refused.stderr, refused.stderr
+    assert "with --unknown-too to make it again" in refused.stderr
+    assert events_of(project) == before
+    assert [line.split()[0] for line in ledger(project)].count("refund") == 1
+    done = ido(project, "compensate", "last", "--unknown-too")  # a person checked: not made
+    assert "undoing again charge (step 1)" in done.stdout, done.stdout + done.stderr
+
+
+def test_ido_compensate_does_not_say_nothing_is_left_undone_of_a_skipped_one(
+    tmp_path: Path,
+) -> None:
+    """A refund a deny rule held for was not performed, and the run's reason says the charge
+    is not undone; `ido compensate` refused saying "every compensation it ran was done"."""
+    project = saga(tmp_path)
+    denied = INTENT + (
+        "  rules:\n    - {id: frozen, effect: deny, when: \"capability.name == 'refund'\",\n"
+        "       message: refunds are frozen}\n"
+    )
+    (project / "intents" / "deliver.yaml").write_text(denied)
+    failed = ido(project, "run", "deliver")
+    assert "charge (step 1) is not undone: refund was not performed" in failed.stdout
+    refused = ido(project, "compensate", "last", "--dry-run")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "every compensation it ran was done" not in refused.stderr
+    assert (
+        "failed with nothing ido compensate tries again: charge (step 1) is not undone, its "
+        "compensation not performed (a rule denied it"
+    ) in refused.stderr, refused.stderr

@@ -541,3 +541,13 @@ def test_a_rejection_by_either_person_fails_a_request_needing_two(tmp_path: Path
         "{outcome: failed, reason: 'rejected by bob'}",
     )
     assert result.passed, result.unmet  # type: ignore[attr-defined]
+
+
+def test_one_person_spelt_two_ways_is_one_approval_of_two(tmp_path: Path) -> None:
+    """`by: alice` and `by: 'Alice '` were counted as two people."""
+    result = four_eyes(
+        tmp_path,
+        "    - {rule: intent:eyes/ask, by: alice}\n    - {rule: intent:eyes/ask, by: 'Alice '}\n",
+        "{outcome: blocked}",
+    )
+    assert result.passed, result.unmet  # type: ignore[attr-defined]
