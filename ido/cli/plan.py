@@ -146,12 +146,11 @@ def plan(
     if planner is not None:
         chosen = _on_planner(chosen, planner)
     chosen = _on_limits(chosen, _solve_time(solve_time), search_states, max_steps, alternatives)
-    wanted = chosen.spec.limits.alternatives
     with _user_prints_aside(fmt):
         decision = (
-            _decide_once(loaded, chosen, wanted, _beliefs(journal), listener)
+            _decide_once(loaded, chosen, _beliefs(journal), listener)
             if pddl is None
-            else _pddl_decision(loaded, chosen, wanted, listener)
+            else _pddl_decision(loaded, chosen, listener)
         )
     from ido.approvals import would_ask
 
