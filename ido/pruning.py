@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ido.errors import JournalError
+from ido.files import same_file
 from ido.journal import (
     BUSY_SECONDS,
     BUSY_STEP_SECONDS,
@@ -175,13 +176,7 @@ def refuse_the_journal_itself(journal: Path, archive: Path) -> None:
     """Refuse an archive that is the journal under another name: a link, another spelling
     on a disk that ignores case. Copied into itself, nothing is copied, and then the runs
     are removed from both."""
-    same = archive.resolve() == journal.resolve()
-    if not same and archive.exists():
-        try:
-            same = os.path.samefile(archive, journal)
-        except OSError:
-            same = False
-    if same:
+    if same_file(archive, journal):
         raise JournalError(f"--archive {archive} is the journal itself; name another file")
 
 

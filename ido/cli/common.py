@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from ido.errors import IdoError, JournalError, NotFoundError
+from ido.files import same_file
 
 DEFAULT_DIRS = ("intents", "capabilities", "policies")
 
@@ -249,14 +250,8 @@ def _not_the_journal(path: Path, journal: Path, hint: str) -> None:
     """A usage error for an output file that is the journal, or a file SQLite keeps beside
     it, under any name (a link too): `ido explain last -o .ido/ido.db` wrote the report
     over the journal, and every run recorded in it was gone."""
-    target = path.resolve()
     for suffix in JOURNAL_FILES:
-        kept = journal.with_name(journal.name + suffix)
-        try:
-            same = target == kept.resolve() or (path.exists() and os.path.samefile(path, kept))
-        except OSError:  # (kept is not there: no other name of it either)
-            same = False
-        if same:
+        if same_file(path, journal.with_name(journal.name + suffix)):
             raise typer.BadParameter(
                 f"{path} is the journal {journal}{f' ({suffix} file)' if suffix else ''}; "
                 "writing there would lose its runs: give another file",
