@@ -15,5 +15,5 @@ def same_file(name: Path, other: Path) -> bool:
         if name.resolve() == other.resolve():
             return True
         return name.exists() and os.path.samefile(name, other)
-    except OSError:  # (`other` is not there: no other name of it either)
+    except (OSError, RuntimeError):  # (not there; or a loop of links, on Python 3.11)
         return False
