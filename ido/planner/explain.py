@@ -283,7 +283,8 @@ def infeasible(
         else:
             goals = ", ".join(f"'{g}'" for g in task.goal)
             denials = "; ".join(
-                rule_words(rule, relax.rules[rule]).denies + failing_closed(task, rule)
+                rule_words(rule, relax.rules[rule]).denies
+                + failing_closed(task, rule, relax.rules[rule])
                 for rule in lifts
             )
             messages.append(f"no plan reaches {goals}: every way there is ruled out: {denials}")
@@ -291,7 +292,7 @@ def infeasible(
     for rule in lifts:
         found = relax.solve(frozenset({rule}))
         assert found is not None
-        closed = failing_closed(task, rule, way_out=True, told=told)
+        closed = failing_closed(task, rule, relax.rules[rule], way_out=True, told=told)
         words = f"or {rule_way(rule, relax.rules[rule], found.plan)}{closed}"
         messages.append(words)
         ways.append(Way(rule, found.plan, words))
@@ -395,19 +396,22 @@ def denying(task: Task) -> dict[str, list[str]]:
     return rules
 
 
-def failing_closed(task: Task, rule: str, *, way_out: bool = False, told: bool = False) -> str:
+def failing_closed(
+    task: Task, rule: str, denied: list[str], *, way_out: bool = False, told: bool = False
+) -> str:
     """What to add where a reason names the deny rule `rule`, when it could not be evaluated
-    for some capability it denied: "policy guard/healthy denies extract" read as if the
-    source were unhealthy, where the observer that reports it was down and the rule failed
-    closed. Its way out ("lift rule …", `way_out`) says what to do instead, when it denied
-    only failing closed (lifting a sanctions rule is seldom the way when a fact is
-    missing), and why only where the denial was not `told` in the same reason."""
+    for some capability it denied (`denied`, as `denying` lists them): "policy
+    guard/healthy denies extract" read as if the source were unhealthy, where the observer
+    that reports it was down and the rule failed closed. Its way out ("lift rule …",
+    `way_out`) says what to do instead, when it denied only failing closed (lifting a
+    sanctions rule is seldom the way when a fact is missing), and why only where the
+    denial was not `told` in the same reason."""
     closed = [d for d in task.denied if rule in d.unevaluated]
     if not closed:
         return ""
     errors = [d.error for d in closed if d.rule == rule and d.error is not None]
     error = f": {errors[0]}" if errors else ""
-    every = len(closed) == len(denying(task).get(rule, []))
+    every = len(closed) == len(denied)
     if way_out and not every:
         return ""
     if way_out:
