@@ -1,5 +1,5 @@
 """Whether two names are one file: what an output that must not overwrite an input (the
-journal, a file planned from) is checked with."""
+journal or a file SQLite keeps beside it, a file planned from) is checked with."""
 
 from __future__ import annotations
 
@@ -17,3 +17,16 @@ def same_file(name: Path, other: Path) -> bool:
         return name.exists() and os.path.samefile(name, other)
     except (OSError, RuntimeError):  # (not there; or a loop of links, on Python 3.11)
         return False
+
+
+JOURNAL_FILES = ("", "-wal", "-shm", "-journal")
+"""The journal's file and those SQLite keeps beside it: overwriting any loses runs."""
+
+
+def journal_file(name: Path, journal: Path) -> str | None:
+    """Which of `journal`'s files (`JOURNAL_FILES`) `name` names, under any name: "" for
+    the journal itself, "-wal" for its write-ahead log, …; None for none of them."""
+    for suffix in JOURNAL_FILES:
+        if same_file(name, journal.with_name(journal.name + suffix)):
+            return suffix
+    return None

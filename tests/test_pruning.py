@@ -618,3 +618,21 @@ def test_an_archive_that_is_a_loop_of_links_is_said_so_without_a_traceback(
         "nothing was pruned\n",
     )
     assert history["achieved"] in outcomes(project / ".ido" / "ido.db")
+
+
+@pytest.mark.parametrize("suffix", ["-wal", "-shm"])
+def test_a_file_sqlite_keeps_beside_the_journal_is_no_archive(
+    project: Path, history: dict[str, str], suffix: str
+) -> None:
+    """`--archive .ido/ido.db-wal` was taken: the runs were copied into the journal's
+    write-ahead log, which SQLite removed as the journal closed, and the prune said
+    `archived to .ido/ido.db-wal` of runs that were nowhere any more."""
+    archive = f".ido/ido.db{suffix}"
+    for extra in ([], ["--dry-run"]):
+        code, out = ido("prune", "--before", "2021-01-01", "--archive", archive, *extra)
+        assert (code, out) == (
+            2,
+            f"error: --archive {archive} is the journal itself (its {suffix} file); "
+            "name another file\n",
+        )
+    assert history["achieved"] in outcomes(project / ".ido" / "ido.db")
