@@ -126,8 +126,8 @@ def child(
         try:
             loaded, chosen = _pddl_intent(domain, problem)  # as `ido plan --pddl` does
             backend = planner.removeprefix("ido-")
-            chosen = _on_limits(_on_planner(chosen, backend), None, states)
-            decision = _decide_once(loaded, chosen, alternatives)
+            chosen = _on_limits(_on_planner(chosen, backend), None, states, None, alternatives)
+            decision = _decide_once(loaded, chosen)
         except IdoError as error:  # what the command would say, e.g. the search gave up
             seconds = time.process_time() - started
             print(json.dumps({"planning_s": seconds, "error": said(error)}))

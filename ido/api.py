@@ -75,7 +75,7 @@ def plan(
     state = observed(catalog, chosen, base or Path.cwd(), on_observer_error)
     evidence = journal.health() if journal is not None else {}
     planner = get_planner(chosen.spec.planner, settings=chosen.spec.llm)
-    return decided(catalog, chosen, state, planner, evidence, alternatives)
+    return decided(catalog, chosen, state, planner, evidence, alternatives=alternatives)
 
 
 def observed(
@@ -111,10 +111,13 @@ def decided(
     state: State,
     planner: Planner,
     evidence: Mapping[str, Evidence],
-    alternatives: int | None,
+    *,
+    alternatives: int | None = None,
 ) -> Decision:
     """`plan`'s decision from the `observed` state: decision 1, triggered by `ido plan`,
-    with the health beliefs `evidence` as of now."""
+    with the health beliefs `evidence` as of now. `alternatives`: how many alternative
+    plans to work out, if not the intent's `limits.alternatives` (`ido plan
+    --alternatives` puts its number there)."""
     from ido.decide import History, decide
 
     return decide(

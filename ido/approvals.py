@@ -207,11 +207,34 @@ def plan_digest(
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def asks_approval(decision: Decision, mode: str) -> bool:
+    """Whether a run in `mode` stops at `decision` for approvals (the verdicts given may
+    answer them all): such a decision records what its plan's steps perform
+    (`capability_digests`), which an approval is given for and a resume compares."""
+    plan = decision.result.plan
+    if plan is None or mode == "shadow":  # (a shadow run ends before any approval)
+        return False
+    return bool(approvals_asked(plan.capabilities, decision.approvals, mode))
+
+
 def specced(events: Sequence[Event]) -> bool:
-    """Whether a run's approvals cover what its steps perform (`plan_digest`'s `specs`): its
-    first decision recorded them. A run begun by an ido that did not keeps its requests'
-    digests as they were, so that the verdicts given on them still answer."""
-    first = next((e for e in events if e.kind == "decided"), None)
+    """Whether a run's approvals cover what its steps perform (`plan_digest`'s `specs`): the
+    first decision that asked for approval, or recorded what its steps perform, recorded
+    them (`asks_approval`: only a decision that asks does, and an older ido's did on every
+    decision with a plan). A run begun by an ido that did not keeps its requests' digests
+    as they were, so that the verdicts given on them still answer."""
+    asked = {  # (a plan's requests: those about a step's unknown outcome or an undoing name none)
+        e.data["decision"] for e in events if e.kind == "approval_required" and "decision" in e.data
+    }
+    first = next(
+        (
+            e
+            for e in events
+            if e.kind == "decided"
+            and ("capability_digests" in e.data or e.data.get("number") in asked)
+        ),
+        None,
+    )
     return first is None or "capability_digests" in first.data
 
 

@@ -200,8 +200,9 @@ class Condition:
     def __init__(self, source: str) -> None:
         self.source = source
         self._expr: Any = None if _just_a_fact(source) else _compiled(source)
-        self.state_paths = _state_paths(source)
-        self.variables, self.keys = _reads(source)
+        code = _blank_literals(source)  # (what each reads is read without its literals)
+        self.state_paths = _state_paths(code)
+        self.variables, self.keys = _reads(code)
 
     def evaluate(self, variables: Mapping[str, Any], excerpt: bool = False) -> Verdict:
         """Evaluate against the given variables; a CEL error yields `holds=False` with the error.
@@ -258,9 +259,9 @@ def _projected(state: Any, paths: tuple[str, ...]) -> Any:
     return excerpt(paths, [reach_into(state, path) for path in paths])
 
 
-def _state_paths(source: str) -> tuple[str, ...] | None:
-    """Dotted state paths the expression reads, or None when it reads `state` as a whole."""
-    code = _blank_literals(source)
+def _state_paths(code: str) -> tuple[str, ...] | None:
+    """Dotted state paths the expression reads, or None when it reads `state` as a whole.
+    `code`: the expression with its literals blanked (`_blank_literals`)."""
     paths: set[str] = set()
     for match in _STATE_REF.finditer(code):
         if code[: match.start()].rstrip().endswith("."):
@@ -281,13 +282,13 @@ _KEYED = frozenset({"capability", "plan", "intent"})
 _KEY = re.compile(r"\s*\.\s*([A-Za-z_]\w*)")
 
 
-def _reads(source: str) -> tuple[frozenset[str], tuple[Key, ...]]:
+def _reads(code: str) -> tuple[frozenset[str], tuple[Key, ...]]:
     """The variables (`state`, `plan`, ...) the expression reads, and the keys it reads of
     those whose keys are known in advance (`Key`): not a field of something else (`x.plan`,
     `x. plan`), nor a macro's own name for an element (`tags.exists(plan, plan == 'a')`
     reads no plan). A misspelt key (`capability.provder`) failed every evaluation: known,
-    it is told at load time."""
-    code = _blank_literals(source)
+    it is told at load time. `code`: the expression with its literals blanked
+    (`_blank_literals`)."""
     bound = _bindings(code)
     variables: set[str] = set()
     keys: list[Key] = []

@@ -270,12 +270,14 @@ def check_ignored(catalog: Catalog, base: Path, *, checked: Collection[str] = ()
 
 
 def problem_at(
-    catalog: Catalog, resource: Resource, where: FieldPath, said: str, base: Path
+    catalog: Catalog, resource: Resource, where: FieldPath, said: str, base: Path, below: int = 0
 ) -> Problem:
     """A problem placed at `where` in `resource` as its file holds it (shown relative to
-    `base`): what the checks of a loaded catalog tell."""
+    `base`): what the checks of a loaded catalog tell. `below`: lines below the field's
+    own, where a block scalar (`when: |`) holds the line the problem is on."""
     origin = catalog.origins[(resource.kind, resource.name)]
-    return Problem(display(origin.file, base), origin.line_of(where), format_path(where), said)
+    line = origin.line_of(where) + below
+    return Problem(display(origin.file, base), line, format_path(where), said)
 
 
 def intent_specs(catalog: Catalog) -> list[tuple[Resource, IntentSpec, FieldPath]]:
@@ -850,7 +852,6 @@ def check_names(catalog: Catalog, base: Path) -> list[Problem]:
     for resource, path, text in _conditions(catalog):
         if "rules" not in path:
             continue
-        origin = catalog.origins[(resource.kind, resource.name)]
         unknown = [
             (kind, value, start)
             for kind, value, start in named_values(text)
@@ -865,10 +866,7 @@ def check_names(catalog: Catalog, base: Path) -> list[Problem]:
                 "intent": f"no intent is named '{value}'",
             }.get(kind, f"no capability has the {kind} '{value}'")
             below = bisect.bisect(breaks, start) + 1 if breaks else 0  # `when: |`
-            line = origin.line_of(path) + below
-            warnings.append(
-                Problem(display(origin.file, base), line, format_path(path), said + hint)
-            )
+            warnings.append(problem_at(catalog, resource, path, said + hint, base, below))
         if len(unknown) > NAMES_TOLD:
             more = len(unknown) - NAMES_TOLD
             said = f"and {more:,} more names no capability or intent of the catalog has"
@@ -890,9 +888,7 @@ def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
             if message is None and "rules" in path:
                 message, below = _unknown_key(condition)
         if message is not None:
-            origin = catalog.origins[(resource.kind, resource.name)]
-            line = origin.line_of(path) + below
-            problems.append(Problem(display(origin.file, base), line, format_path(path), message))
+            problems.append(problem_at(catalog, resource, path, message, base, below))
     return problems
 
 

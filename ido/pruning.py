@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ido.errors import JournalError
+from ido.files import journal_file
 from ido.journal import (
     BUSY_SECONDS,
     BUSY_STEP_SECONDS,
@@ -172,17 +173,14 @@ def check_archive(journal: Path, archive: Path, *, making: bool = True) -> None:
 
 
 def refuse_the_journal_itself(journal: Path, archive: Path) -> None:
-    """Refuse an archive that is the journal under another name: a link, another spelling
-    on a disk that ignores case. Copied into itself, nothing is copied, and then the runs
-    are removed from both."""
-    same = archive.resolve() == journal.resolve()
-    if not same and archive.exists():
-        try:
-            same = os.path.samefile(archive, journal)
-        except OSError:
-            same = False
-    if same:
-        raise JournalError(f"--archive {archive} is the journal itself; name another file")
+    """Refuse an archive that is the journal under another name (a link, another spelling
+    on a disk that ignores case), or a file SQLite keeps beside it. Copied into itself,
+    nothing is copied, and then the runs are removed from both; copied into its `-wal`
+    file, the archive was gone when the journal closed, and the runs with it."""
+    suffix = journal_file(archive, journal)
+    if suffix is not None:
+        its = f" (its {suffix} file)" if suffix else ""
+        raise JournalError(f"--archive {archive} is the journal itself{its}; name another file")
 
 
 def refuse_an_unwritable_archive(archive: Path) -> None:

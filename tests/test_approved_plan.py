@@ -476,3 +476,80 @@ def test_with_no_plan_approved_the_decision_is_made_as_any(project: Path) -> Non
     asked = decide_approved(intent, catalog, state, history, planner, None, number=1, trigger="t")
     plain = decide(intent, catalog, state, history, planner, number=1, trigger="t")
     assert asked.to_json() == plain.to_json() and asked.approved is None
+
+
+PRICEY_RULE = (
+    "    - id: pricey-pay\n      effect: require_approval\n"
+    "      when: \"capability.provider == 'priceypay'\"\n      message: priceypay needs a human.\n"
+)
+
+
+def test_only_a_decision_that_asks_for_approval_records_what_its_steps_perform(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every decision recorded every planned capability's `capability_digests`, though
+    only an approval is given for them (and a resume compares them): cheappay fails, so
+    the first plan (asking nobody) is replaced by one through priceypay, which asks."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + PRICEY_RULE)
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    code, out = ido("run", "ship-order")
+    assert code == 3 and "pay-pricey-eu needs approval" in out, out
+    made = decisions(project)
+    plans = [[s["capability"] for s in d["result"]["plan"]["steps"]] for d in made]
+    assert plans[0] == ["pay-cheap-eu", "ship"] and plans[-1] == ["pay-pricey-eu", "ship"]
+    assert [sorted(d.get("capability_digests", ())) for d in made] == [
+        *([[]] * (len(made) - 1)),
+        ["pay-pricey-eu", "ship"],
+    ]
+
+
+def test_an_approval_asked_after_a_decision_that_did_not_ask_covers_the_bindings(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's first decision asked nobody, so it recorded no `capability_digests`; the
+    approval asked later must still be of what the steps perform: priceypay's binding
+    swapped after the approval is asked of the person again, never run unasked."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + PRICEY_RULE)
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    assert ido("run", "ship-order")[0] == 3
+    assert "capability_digests" not in decisions(project)[0]
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    catalog = project / "capabilities" / "catalog.yaml"
+    pricey = '  reliability: 0.995\n  run: {python: "fakesvc.impl:call"}'
+    swapped = '  reliability: 0.995\n  run: {shell: [sh, -c, "echo other >> other.log; echo {}"]}'
+    catalog.write_text(catalog.read_text().replace(pricey, swapped))
+    code, out = ido("resume", "last")
+    assert code == 3 and "pay-pricey-eu needs approval" in out, out
+    assert "pay-pricey-eu's binding changed since the approval; planned again" in out
+    assert not (project / "other.log").exists()
+
+
+def test_a_run_recorded_with_spec_digests_on_every_decision_goes_on_as_approved(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ido before recorded `capability_digests` on every decision with a plan, asking
+    or not: a run it blocked, once approved, goes on with the approved plan unasked."""
+    from ido.approvals import spec_digests
+
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + PRICEY_RULE)
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    assert ido("run", "ship-order")[0] == 3
+    catalog = load_catalog(["intents", "capabilities", "policies"])
+    with sqlite3.connect(project / ".ido" / "ido.db") as db:
+        rows = db.execute("SELECT seq, data FROM events WHERE kind = 'decided'").fetchall()
+        for seq, text in rows:
+            data = json.loads(text)
+            steps = [s["capability"] for s in data["result"]["plan"]["steps"]]
+            data["capability_digests"] = {
+                n: spec_digests(catalog.capabilities[n]) for n in dict.fromkeys(steps)
+            }
+            db.execute("UPDATE events SET data = ? WHERE seq = ?", (json.dumps(data), seq))
+    assert ido("approve", "last", "--by", "alice")[0] == 0
+    monkeypatch.delenv("FAKESVC_FAIL")
+    code, out = ido("resume", "last")
+    assert code == 0 and "achieved" in out, out
+    assert f"the plan approved in decision {len(rows)} still holds" in out, out
+    assert called(project)[-2:] == ["pay-pricey-eu", "ship"]

@@ -779,6 +779,27 @@ def test_an_output_file_that_is_the_journal_is_refused_and_the_runs_kept(
     [
         ["explain", "last", "-o"],
         ["plan", "ship-order", "--plan-out"],
+    ],
+)
+def test_an_output_file_that_is_a_loop_of_links_is_said_so_without_a_traceback(
+    project: Path, command: list[str]
+) -> None:
+    """A link to itself as the output: the check that it is not the journal stopped on a
+    RuntimeError (Python 3.11's word for a loop of links) and ido printed a traceback."""
+    assert ido("run", "ship-order")[0] == 0
+    (project / "loop").symlink_to("loop")
+    code, out = ido(*command, "loop")
+    assert "cannot write loop: Too many levels of symbolic links" in out, out
+    assert code != 0
+    code, out = ido("runs", "--format", "json")
+    assert code == 0 and len(json.loads(out)) == 1, out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["explain", "last", "-o"],
+        ["plan", "ship-order", "--plan-out"],
         ["scenario", "test", "--junit"],
     ],
 )

@@ -603,3 +603,36 @@ def test_a_dry_run_refuses_the_archive_the_prune_would_refuse(
     assert code == 2 and "would prune" not in out, out
     assert f"--archive {archive}: " in out and "nothing was pruned" in out, out
     assert ido("prune", "--before", "2021-01-01", "--archive", archive)[0] == 2
+
+
+def test_an_archive_that_is_a_loop_of_links_is_said_so_without_a_traceback(
+    project: Path, history: dict[str, str]
+) -> None:
+    """A link to itself as the archive: the check that it is not the journal stopped on a
+    RuntimeError (Python 3.11's word for a loop of links) and ido printed a traceback."""
+    (project / "loop").symlink_to("loop")
+    code, out = ido("prune", "--before", "2021-01-01", "--archive", "loop")
+    assert (code, out) == (
+        2,
+        "error: --archive loop: cannot open journal loop: unable to open database file; "
+        "nothing was pruned\n",
+    )
+    assert history["achieved"] in outcomes(project / ".ido" / "ido.db")
+
+
+@pytest.mark.parametrize("suffix", ["-wal", "-shm"])
+def test_a_file_sqlite_keeps_beside_the_journal_is_no_archive(
+    project: Path, history: dict[str, str], suffix: str
+) -> None:
+    """`--archive .ido/ido.db-wal` was taken: the runs were copied into the journal's
+    write-ahead log, which SQLite removed as the journal closed, and the prune said
+    `archived to .ido/ido.db-wal` of runs that were nowhere any more."""
+    archive = f".ido/ido.db{suffix}"
+    for extra in ([], ["--dry-run"]):
+        code, out = ido("prune", "--before", "2021-01-01", "--archive", archive, *extra)
+        assert (code, out) == (
+            2,
+            f"error: --archive {archive} is the journal itself (its {suffix} file); "
+            "name another file\n",
+        )
+    assert history["achieved"] in outcomes(project / ".ido" / "ido.db")

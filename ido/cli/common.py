@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from ido.errors import IdoError, JournalError, NotFoundError
+from ido.files import journal_file
 
 DEFAULT_DIRS = ("intents", "capabilities", "policies")
 
@@ -241,27 +242,17 @@ def _check_out_file(path: Path, hint: str, journal: Path) -> None:
         raise typer.BadParameter(f"folder {path.parent} does not exist", param_hint=hint)
 
 
-JOURNAL_FILES = ("", "-wal", "-shm", "-journal")
-"""The journal's file and those SQLite keeps beside it: overwriting any loses runs."""
-
-
 def _not_the_journal(path: Path, journal: Path, hint: str) -> None:
     """A usage error for an output file that is the journal, or a file SQLite keeps beside
     it, under any name (a link too): `ido explain last -o .ido/ido.db` wrote the report
     over the journal, and every run recorded in it was gone."""
-    target = path.resolve()
-    for suffix in JOURNAL_FILES:
-        kept = journal.with_name(journal.name + suffix)
-        try:
-            same = target == kept.resolve() or (path.exists() and os.path.samefile(path, kept))
-        except OSError:  # (kept is not there: no other name of it either)
-            same = False
-        if same:
-            raise typer.BadParameter(
-                f"{path} is the journal {journal}{f' ({suffix} file)' if suffix else ''}; "
-                "writing there would lose its runs: give another file",
-                param_hint=hint,
-            )
+    suffix = journal_file(path, journal)
+    if suffix is not None:
+        raise typer.BadParameter(
+            f"{path} is the journal {journal}{f' ({suffix} file)' if suffix else ''}; "
+            "writing there would lose its runs: give another file",
+            param_hint=hint,
+        )
 
 
 _output_gone: list[bool] = []

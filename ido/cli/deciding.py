@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 def _decide_once(
     loaded: Any,
     chosen: Any,
-    alternatives: int,
     evidence: Mapping[str, Any] | None = None,
     listener: Any = None,
 ) -> Any:
@@ -34,7 +33,7 @@ def _decide_once(
     planner = get_planner(chosen.spec.planner, settings=chosen.spec.llm)
     listener = listener or _planning_to_terminal()
     with telling(listener):
-        return decided(loaded, chosen, state, planner, evidence or {}, alternatives)
+        return decided(loaded, chosen, state, planner, evidence or {})
 
 
 def _planning_without(exc: ObserverError) -> None:

@@ -34,14 +34,14 @@ def _grounding(listener: Any, problem: Path) -> Iterator[None]:
         yield
 
 
-def _pddl_decision(loaded: Any, chosen: Any, alternatives: int, listener: Any = None) -> Any:
+def _pddl_decision(loaded: Any, chosen: Any, listener: Any = None) -> Any:
     """`_decide_once` for `ido plan --pddl`, whose search, should it give up, is given more
     by the command's flags: a PDDL problem has no intent file whose limits one could edit."""
     from ido.planner.cpsat import BudgetsSpent
     from ido.planner.search import SearchGaveUp
 
     try:
-        decision = _decide_once(loaded, chosen, alternatives, listener=listener)
+        decision = _decide_once(loaded, chosen, listener=listener)
     except BudgetsSpent as spent:
         raise spent.advised(
             f"{_pddl_size(loaded, chosen)}: a larger `--solve-time DURATION` or "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from ido.cli.pddl import (
     _unsolvable_json,
 )
 from ido.errors import UnsolvableError, writing
+from ido.files import same_file
 
 
 @_guard
@@ -146,12 +146,11 @@ def plan(
     if planner is not None:
         chosen = _on_planner(chosen, planner)
     chosen = _on_limits(chosen, _solve_time(solve_time), search_states, max_steps, alternatives)
-    wanted = chosen.spec.limits.alternatives
     with _user_prints_aside(fmt):
         decision = (
-            _decide_once(loaded, chosen, wanted, _beliefs(journal), listener)
+            _decide_once(loaded, chosen, _beliefs(journal), listener)
             if pddl is None
-            else _pddl_decision(loaded, chosen, wanted, listener)
+            else _pddl_decision(loaded, chosen, listener)
         )
     from ido.approvals import would_ask
 
@@ -203,12 +202,8 @@ def _not_an_input(plan_out: Path, inputs: list[Path]) -> None:
     if not plan_out.exists():  # (a new file is none of them: no walk of the catalog)
         return
     files = [p for p in inputs if p.is_file()] + list(yaml_files(inputs)[0])
-    for file in files:
-        try:
-            same = os.path.samefile(plan_out, file)
-        except OSError:
-            continue
-        if same:  # (another name of it, a link say, is told: "plan.txt is p.pddl, …")
+    for file in files:  # (another name of one, a link say, is told: "plan.txt is p.pddl, …")
+        if same_file(plan_out, file):
             named = "a file" if str(file) == str(plan_out) else f"{file}, which is a file"
             raise typer.BadParameter(
                 f"{plan_out} is {named} this plan is made from", param_hint="--plan-out"

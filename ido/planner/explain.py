@@ -334,7 +334,7 @@ def infeasible(
             continue
         found = relax.solve(frozenset({rule}))
         assert found is not None
-        closed = failing_closed(task, rule, way_out=True, told=told)
+        closed = failing_closed(task, rule, relax.rules[rule], way_out=True, told=told)
         words = f"or {rule_way(rule, relax.rules[rule], found.plan)}{closed}"
         messages.append(words)
         ways.append(Way(rule, found.plan, words))
@@ -359,7 +359,7 @@ def _denies(task: Task, rule: str, names: list[str]) -> str:
     reason names what stands in the way: `policy p/r denies a, b`, and whether it failed
     closed, and, for a rule that must hold, that it may not be lifted."""
     fixed = NOT_NEGOTIABLE if rule in task.fixed else ""
-    return rule_words(rule, names).denies + fixed + failing_closed(task, rule)
+    return rule_words(rule, names).denies + fixed + failing_closed(task, rule, names)
 
 
 def _limits_way(task: Task, relax: _Relaxer, limits: list[str]) -> Way | None:
@@ -458,19 +458,22 @@ def denying(task: Task) -> dict[str, list[str]]:
     return rules
 
 
-def failing_closed(task: Task, rule: str, *, way_out: bool = False, told: bool = False) -> str:
+def failing_closed(
+    task: Task, rule: str, denied: list[str], *, way_out: bool = False, told: bool = False
+) -> str:
     """What to add where a reason names the deny rule `rule`, when it could not be evaluated
-    for some capability it denied: "policy guard/healthy denies extract" read as if the
-    source were unhealthy, where the observer that reports it was down and the rule failed
-    closed. Its way out ("lift rule …", `way_out`) says what to do instead, when it denied
-    only failing closed (lifting a sanctions rule is seldom the way when a fact is
-    missing), and why only where the denial was not `told` in the same reason."""
+    for some capability it denied (`denied`, as `denying` lists them): "policy
+    guard/healthy denies extract" read as if the source were unhealthy, where the observer
+    that reports it was down and the rule failed closed. Its way out ("lift rule …",
+    `way_out`) says what to do instead, when it denied only failing closed (lifting a
+    sanctions rule is seldom the way when a fact is missing), and why only where the
+    denial was not `told` in the same reason."""
     closed = [d for d in task.denied if rule in d.unevaluated]
     if not closed:
         return ""
     errors = [d.error for d in closed if d.rule == rule and d.error is not None]
     error = f": {errors[0]}" if errors else ""
-    every = len(closed) == len(denying(task).get(rule, []))
+    every = len(closed) == len(denied)
     if way_out and not every:
         return ""
     if way_out:

@@ -64,6 +64,7 @@ class Gating(RuntimeCore):
         steps = decision.result.plan.capabilities
         total = run.spent + float(plan["cost"])
         gone_on = plan_gone_on(events, steps, decision.trigger, decision.number, total)
+        gone_on_digest = plan_digest(gone_on, specs) if gone_on is not None else ""  # (once)
         asked_before = requests(events)
         earlier = {r.key: r for r in asked_before}
         now = self.clock()
@@ -73,7 +74,7 @@ class Gating(RuntimeCore):
             held_so = steady.get((rule, name), "")  # (none for `mode: propose`'s request)
             verdict: Mapping[str, Any] | None = answering(given, key)
             if verdict is None and gone_on is not None:  # the verdict on the plan gone on with
-                whole = as_asked_of(gone_on, steps, key, specs)
+                whole = as_asked_of(gone_on, gone_on_digest, steps, key)
                 verdict = answering_whole(given, asked_before, whole, held_so)
             if verdict is not None and not verdict["approved"]:
                 return "failed", rejection(rule, subject(step, name), verdict)

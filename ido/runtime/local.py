@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ido.approvals import check_answered, expired, rejected, requests, verdicts
+from ido.approvals import asks_approval, check_answered, expired, rejected, requests, verdicts
 from ido.approved_plan import approved_plan, decide_approved
 from ido.conditions import all_hold
 from ido.decide import Decision
@@ -345,7 +345,8 @@ class LocalRuntime(Executing, Compensating):
             "unbound": sorted(self._unbound),
             **({"unresolved": self._unresolved} if self._unresolved else {}),
         }
-        if decision.result.plan is not None:  # what an approval of it is given for
+        if asks_approval(decision, intent.spec.mode):  # what an approval of it is given for
+            assert decision.result.plan is not None
             inputs["capability_digests"] = {
                 n: self._spec_digests[n]
                 for n in dict.fromkeys(decision.result.plan.capabilities)

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ido.approvals import UNKNOWN_RULE, Key, plan_digest
+from ido.approvals import UNKNOWN_RULE, Key
 from ido.decide import History
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson
@@ -536,23 +536,17 @@ def plan_gone_on(
     return found
 
 
-def as_asked_of(
-    whole: Mapping[str, Any],
-    rest: Sequence[str],
-    key: Key,
-    specs: Mapping[str, Mapping[str, str]] | None,
-) -> Key:
+def as_asked_of(whole: Mapping[str, Any], digested: str, rest: Sequence[str], key: Key) -> Key:
     """`key`, a request of the plan `rest` (what is left of the plan `whole`, as
-    `plan_gone_on` finds it), as `whole` itself asked it: its digest, and the step's number
-    in it (a plan rule's, 0, stays). What is left of a capability named twice is its last
-    calls. `specs`: what each capability performs now (`spec_digests`), which the digest
-    covers for the steps named (None: a run whose approvals do not, `specced`)."""
+    `plan_gone_on` finds it), as `whole` itself asked it: its digest (`digested`, its
+    `plan_digest` with what each capability performs now), and the step's number in it (a
+    plan rule's, 0, stays). What is left of a capability named twice is its last calls."""
     rule, name, step, _, read = key
     if step > 0:
         later = list(rest[step:]).count(name)
         places = [i for i, s in enumerate(whole["steps"]) if s["capability"] == name]
         step = places[len(places) - 1 - later] + 1
-    return (rule, name, step, plan_digest(whole, specs), read)
+    return (rule, name, step, digested, read)
 
 
 def _failed(event: Event) -> bool:

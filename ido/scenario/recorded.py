@@ -96,12 +96,15 @@ def _timed_out_asked(request: Mapping[str, Any]) -> bool:
     )
 
 
-def recorded_calls(events: Sequence[Event]) -> dict[str, list[Recorded]]:
-    """Per capability, the outcomes of its calls in the recording, in order."""
+def recorded_calls(
+    events: Sequence[Event], ends: Sequence[int] | None = None
+) -> dict[str, list[Recorded]]:
+    """Per capability, the outcomes of its calls in the recording, in order. `ends`: the
+    recording's `call_ends`, when the caller has them."""
     missing = {e.data["step"] for e in events if e.kind == "effects_missing"}
     started = {e.data["step"]: epoch(e.at) for e in events if e.kind == "action_started"}
     calls: dict[str, list[Recorded]] = {}
-    for n in call_ends(events):
+    for n in call_ends(events) if ends is None else ends:
         event = events[n]
         data = event.data
         if event.kind == "approval_required":  # timed out: about its timeout, to the ms
@@ -204,7 +207,9 @@ WAIT = ""
 the run's n-th resume after an approval (0 the first)."""
 
 
-def moved_after_calls(events: Sequence[Event], catalog: Catalog) -> dict[tuple[str, int], Moved]:
+def moved_after_calls(
+    events: Sequence[Event], catalog: Catalog, ends: Sequence[int] | None = None
+) -> dict[tuple[str, int], Moved]:
     """Per call (capability, its n-th call as `recorded_calls` counts), what the next
     observation showed that the calls finished since the one before do not account for
     (their recorded effects and outputs); per wait for approval ((`WAIT`, n)), what the
@@ -212,14 +217,15 @@ def moved_after_calls(events: Sequence[Event], catalog: Catalog) -> dict[tuple[s
     busy meanwhile). Changes seen before any call or wait are the start's: none here. Facts
     a step still in flight may set are left out: an observation can show
     them before the step's end is recorded (steps side by side; a step a resume settles by
-    observing its effects), and they are that step's, not the call before it."""
+    observing its effects), and they are that step's, not the call before it. `ends`: the
+    recording's `call_ends`, when the caller has them."""
     missing = {e.data["step"] for e in events if e.kind == "effects_missing"}
     expected: State | None = None
     counted: dict[str, int] = {}
     last: tuple[str, int] | None = None
     flying: dict[int, set[str]] = {}  # step started, its end not recorded → paths it sets
     found: dict[tuple[str, int], Moved] = {}
-    ends = set(call_ends(events))
+    ended = set(call_ends(events) if ends is None else ends)
     for n, event in enumerate(events):
         data = event.data
         if event.kind == "run_resumed" and data.get("after") == "approval":
@@ -230,7 +236,7 @@ def moved_after_calls(events: Sequence[Event], catalog: Catalog) -> dict[tuple[s
         elif event.kind in ("action_finished", "approval_required"):
             if event.kind == "action_finished":
                 flying.pop(data["step"], None)
-            if n not in ends:
+            if n not in ended:
                 continue
             name = data["capability"]
             last = (name, counted.get(name, 0))
@@ -342,7 +348,8 @@ class RecordedWorld(SimulatedWorld):
         start = started_at(events) if scenario is None else epoch(events[0].at)
         model = scenario or Scenario.model_validate(_EMPTY_SCENARIO)
         super().__init__(model, catalog, first, start=start)
-        self.recorded = recorded_calls(events)
+        ends = call_ends(events)  # (read once: the calls' outcomes and the world's moves)
+        self.recorded = recorded_calls(events, ends)
         """What the recording's calls returned, per capability, in call order."""
         # A real run's world runs bindings: what it could not perform, its replay does not
         # plan either (else the replay differs for that alone).
@@ -362,7 +369,7 @@ class RecordedWorld(SimulatedWorld):
         """Per capability in `unknown`, each such call's latency and whether it was learnt
         (else declared: nothing learnt of it)."""
         # A scenario's world moves by its own faults, on its clock: nothing to carry over.
-        self.moved = moved_after_calls(events, catalog) if scenario is None else {}
+        self.moved = moved_after_calls(events, catalog, ends) if scenario is None else {}
         """What the world did beyond declared effects, per recorded call; a call the
         replay makes takes its entry out (what is left: calls the replay did not make)."""
         self._moving: dict[int, tuple[Outcome, Moved]] = {}  # by id of the call's outcome

@@ -992,9 +992,10 @@ def test_a_step_no_approval_rule_holds_is_judged_by_the_rules_once_before_it_sta
 def test_what_each_capability_performs_is_digested_once_per_runtime_not_per_decision(
     flaky: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """mint fails twice: three decisions, each recording what its plan's steps perform.
-    Each re-hashed every binding's JSON (and again per rule asked); the catalog is the
-    runtime's for its life, so they are worked out when it is made."""
+    """mint fails twice: three decisions. What each capability performs was hashed again
+    (every binding's JSON) per decision, and per rule asked; the catalog is the runtime's
+    for its life, so it is worked out once, when the runtime is made. (None of the three
+    asks for approval, so none records it: `capability_digests` serve an approval.)"""
     from ido.runtime import core
 
     mint_project(flaky, "{backoff: 1s}")
@@ -1013,4 +1014,4 @@ def test_what_each_capability_performs_is_digested_once_per_runtime_not_per_deci
     assert report.outcome == "achieved", report.reason
     assert len(kinds(journal, "decided")) == 3
     assert sorted(made) == sorted(rt.catalog.capabilities) and digested == made
-    assert all(d["capability_digests"].keys() == {"mint"} for d in kinds(journal, "decided"))
+    assert not any("capability_digests" in d for d in kinds(journal, "decided"))
