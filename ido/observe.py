@@ -41,7 +41,8 @@ def observe(
     secrets = Secrets(os.environ if environ is None else environ, named=named)
 
     def failed(reason: str, sep: str = ": ") -> ObserverError:
-        return ObserverError(name, printable(secrets.mask(reason)), sep)
+        # Masked before it is cut: a secret cut in two would not be masked.
+        return ObserverError(name, shortened(printable(secrets.mask(reason)), ERROR_CHARS), sep)
 
     try:
         if spec.python is not None:

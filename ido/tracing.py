@@ -278,6 +278,7 @@ def _watch_exporter_logs(
         for name in ENDPOINT_VARIABLES
         for found in url_credentials(environ.get(name, "").strip())
     ]
+    secrets += _header_values(environ)
     endpoints = dict.fromkeys(
         masked_url(environ[name].strip()) for name in ENDPOINT_VARIABLES if environ.get(name)
     )
@@ -291,6 +292,17 @@ def _watch_exporter_logs(
         elif secrets:
             logger.addFilter(_MaskedLog(secrets))
     return watch
+
+
+def _header_values(environ: Mapping[str, str]) -> list[str]:
+    """The values of the OTLP headers (a key, `Bearer …`, and its token alone): a collector
+    refusing one may quote it back, and the exporters log what it said."""
+    found: list[str] = []
+    for name in HEADER_VARIABLES:
+        for pair in environ.get(name, "").split(","):
+            value = unquote(pair.partition("=")[2]).strip()
+            found += [value, *value.split()[1:]] if value else []
+    return list(dict.fromkeys(found))
 
 
 class _Watched(SpanExporter):

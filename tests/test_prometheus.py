@@ -177,3 +177,23 @@ def test_a_rule_reads_the_value_in_a_run_and_a_nan_fails_closed(
     unknown = runner.invoke(app, ["plan", "ship-order"])
     assert "observer db-load failed: the query's value is NaN" in unknown.output
     assert "1. pay-pricey-eu" in unknown.output
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"status": "error", "errorType": "bad_data", "error": "parse error " + "x" * 50_000},
+        vector("not a number " + "x" * 50_000),
+        vector("9" * 50_000),
+    ],
+    ids=["an-error-in-a-200", "a-value-not-a-number", "a-value-too-large"],
+)
+def test_a_long_reply_is_quoted_short_in_the_failure(
+    project: Path, prometheus: str, reply: Any
+) -> None:
+    """The failure is journaled and shown: a reply's error or value of 50,000 characters
+    was quoted whole (an HTTP observer's error says the first 200)."""
+    Prometheus.reply = reply
+    with pytest.raises(ObserverError) as info:
+        observe(observer(project, prometheus), project / "capabilities", project)
+    assert len(info.value.reason) < 600, len(info.value.reason)

@@ -817,3 +817,33 @@ def test_a_model_planner_s_decision_span_says_what_the_model_was_asked_and_answe
     }
     second = named(spans, "Decide:2").attributes
     assert second is not None and not [k for k in second if k.startswith("ido.llm.")]
+
+
+@pytest.mark.parametrize("told", [True, False], ids=["once-through-ido", "the-sdk-s-own-line"])
+def test_a_collector_quoting_the_header_s_credential_is_told_with_it_masked(
+    caplog: pytest.LogCaptureFixture, told: bool
+) -> None:
+    """The exporters of the versions ido takes (>=1.30) quote a refusing collector's body
+    (`Failed to export span batch code: 401, reason: invalid key hdr-s3cret-value`), and a
+    collector may echo the key of OTEL_EXPORTER_OTLP_HEADERS it was sent: only the
+    endpoint's own credentials were masked."""
+    environ = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS": "x-api-key=hdr-s3cret-value,x-tenant=eu",
+    }
+    said: list[str] = []
+    telemetry = tracing.from_environment(environ, said.append if told else None)
+    assert telemetry is not None
+    try:
+        logger = logging.getLogger(tracing.EXPORTER_LOGGERS[0])
+        with caplog.at_level(logging.WARNING):
+            logger.error(
+                "Failed to export %s batch code: %s, reason: %s",
+                "span",
+                401,
+                "invalid key hdr-s3cret-value",
+            )
+    finally:
+        telemetry.shutdown(0.1)
+    shown = "\n".join(said) + caplog.text
+    assert "invalid key ***" in shown and "hdr-s3cret-value" not in shown, shown

@@ -106,6 +106,8 @@ def to_resources(
     (an argv), each capability runs it followed by its action's name and arguments."""
     facts, resources = _Names(task.files), _Names(task.files)
     actions = task.actions
+    if shell:
+        _refuse_odd_words(actions, task.files)
     # The ways of an ADL action show one call: each after the first is numbered, once
     # every first way and plain action has its name (so a real name is never taken).
     calls: dict[str, int] = {}
@@ -194,6 +196,26 @@ def _goal(task: GroundTask, facts: _Names) -> list[str]:
         )
     ways = (" && ".join(_condition(lit, facts) for lit in way) for way in task.options)
     return [" || ".join(f"({way})" for way in ways)]
+
+
+_PDDL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+def _refuse_odd_words(actions: Iterable[GroundAction], files: str) -> None:
+    """Refuse, for `--shell`, a word of a call that is no PDDL name: ido's reader takes any,
+    and passed to the command as it stands, `${env:home}` reads the environment and
+    `--force` is the command's option."""
+    for action in actions:
+        for word in (action.schema, *action.args):
+            if not _PDDL_NAME.fullmatch(word):
+                raise PddlError(
+                    located(
+                        files,
+                        f"{word!r} in {action.call} is not a PDDL name (a letter, then "
+                        "letters, digits, '-' or '_'), and --shell passes it to the command "
+                        "as it stands: rename it",
+                    )
+                )
 
 
 def _text(action: GroundAction) -> str:

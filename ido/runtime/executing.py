@@ -75,6 +75,9 @@ class Executing(Settling, Gating):
                     policies = tuple(self.env.intent(run.intent).spec.policies)
                     observed_since = bool(started) or policies != run.judged_under
                     fresh = bool(started)  # observed just now
+                    # Only steps in flight when the state was observed can have shown
+                    # their work in it: not one started after, in this same batch.
+                    flying = started - done
                     for i in startable:
                         name = steps[i].capability
                         wait = 0.0
@@ -82,9 +85,10 @@ class Executing(Settling, Gating):
                             # The world moved on meanwhile: a vendor sanctioned during the
                             # backoff was paid on the decision's word from before it.
                             state, fresh, observed_since = self._observe(run), True, True
+                            flying = started - done
                         # What steps in flight already did is the plan's own doing: a
                         # rule's reading that moved with it asks no approval again.
-                        ahead = shown_early(expected, state, self._in_flight(plan, started, done))
+                        ahead = shown_early(expected, state, self._in_flight(plan, flying))
                         if i in due:
                             reason = self._may_start(run, steps[i], state, ahead, decision)
                         else:
@@ -199,13 +203,13 @@ class Executing(Settling, Gating):
         if silences:
             return "; and ".join(silences)
         standing = judged(run.intent.spec.goal, self.catalog.capabilities, plan, done, started)
-        expected = shown_early(expected, state, self._in_flight(plan, started, done))
+        expected = shown_early(expected, state, self._in_flight(plan, started - done))
         return changed(expected, state, decision.observed, standing)
 
-    def _in_flight(self, plan: Plan, started: set[int], done: set[int]) -> list[Mapping[str, Any]]:
-        """The declared effects of the plan's steps started and not ended."""
+    def _in_flight(self, plan: Plan, flying: set[int]) -> list[Mapping[str, Any]]:
+        """The declared effects of the plan's steps `flying` (started, not ended)."""
         steps = plan.steps
-        return [self.catalog.capabilities[steps[i].capability].spec.effects for i in started - done]
+        return [self.catalog.capabilities[steps[i].capability].spec.effects for i in flying]
 
     def _too_late(self, run: RunState, name: str, wait: float) -> tuple[str | None, float | None]:
         """Why `name` may not start now (it would start, after its backoff `wait`, at or past

@@ -100,3 +100,21 @@ def test_a_command_that_is_no_binding_is_a_usage_error(
     code, output, out = imported(tmp_path, "--shell", command)
     assert code == 2 and said in output and "--shell" in output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["${env:home}", "--force", "${x}"])
+def test_a_name_the_command_would_read_otherwise_is_refused(tmp_path: Path, name: str) -> None:
+    """ido's reader takes any word for a PDDL name. Passed to the command as it stands, an
+    object `${env:home}` made the capability read the environment (and another `${…}`
+    made the written catalog fail to load), and `--force` reached the command as its
+    option: the import refuses it, naming it, and writes nothing."""
+    (tmp_path / "d.pddl").write_text(DOMAIN)
+    (tmp_path / "p.pddl").write_text(PROBLEM.replace("far", name))
+    out = tmp_path / "o"
+    args = ["import-pddl", str(tmp_path / "d.pddl"), str(tmp_path / "p.pddl"), "-o", str(out)]
+    done = CliRunner().invoke(app, [*args, "--shell", "python dispatch.py"])
+    assert done.exit_code == 2, done.output
+    assert repr(name) in done.output and "not a PDDL name" in done.output, done.output
+    assert "Traceback" not in done.output and not out.exists()
+    plain = CliRunner().invoke(app, args)  # without --shell, no command reads it
+    assert plain.exit_code == 0, plain.output

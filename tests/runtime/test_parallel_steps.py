@@ -353,3 +353,92 @@ def test_an_approved_step_is_not_asked_again_for_a_reading_a_step_in_flight_move
     resumed = cli.invoke(app, ["resume", "last"])
     assert resumed.exit_code == 0, resumed.output
     assert "again" not in resumed.output and "decision 3" not in resumed.output, resumed.output
+
+
+MOVED_BY_ANOTHER = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: tick}
+spec:
+  provider: clock
+  requires: ["!state.svc.ticked"]
+  effects: {svc.ticked: true}
+  run: {python: "fakesvc.other:tick"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: a-roll-back}
+spec:
+  provider: deployer
+  requires: ["state.svc.ticked"]
+  effects: {svc.version: v1, svc.rolled: true}
+  run: {python: "fakesvc.other:noop"}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: report}
+spec:
+  provider: pager
+  requires: ["state.svc.ticked"]
+  effects: {svc.reported: true}
+  run: {python: "fakesvc.other:noop"}
+---
+apiVersion: ido/v1
+kind: Observer
+metadata: {name: svc-world}
+spec: {python: "fakesvc.other:world"}
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: heal}
+spec:
+  goal: ["state.svc.rolled", "state.svc.reported"]
+  observers: [svc-world]
+  rules:
+    - id: page-about-a-version
+      effect: require_approval
+      when: "capability.name == 'report' && state.svc.version != ''"
+      message: Paging about a version needs the owner.
+"""
+
+# tick also moves svc.version, which it does not declare: to ido, another actor's doing.
+OTHER_IMPL = """\
+import json
+from pathlib import Path
+
+
+def world():
+    return json.loads(Path("world.json").read_text())
+
+
+def tick(ctx):
+    world = json.loads(Path("world.json").read_text())
+    world["svc"].update(ticked=True, version="v1")
+    Path("world.json").write_text(json.dumps(world))
+
+
+def noop(ctx):
+    pass
+"""
+
+
+def test_a_step_started_after_the_observation_does_not_account_for_what_it_shows(
+    project: Path,
+) -> None:
+    """report was approved reading svc.version v2; another actor moves it to v1 before
+    report and a-roll-back (which declares v1) start side by side. a-roll-back, started
+    just before report on that same observation, cannot have done it: report must be asked
+    again, not started on the approval of a reading that no longer stands."""
+    from typer.testing import CliRunner
+
+    from ido.cli import app
+
+    (project / "capabilities" / "race.yaml").write_text(MOVED_BY_ANOTHER)
+    (project / "fakesvc" / "other.py").write_text(OTHER_IMPL)
+    (project / "world.json").write_text('{"svc": {"version": "v2"}}')
+    cli = CliRunner()
+    blocked = cli.invoke(app, ["run", "heal"])
+    assert blocked.exit_code == 3 and "report needs approval" in blocked.output, blocked.output
+    assert cli.invoke(app, ["approve", "last", "--by", "amy"]).exit_code == 0
+    resumed = cli.invoke(app, ["resume", "last"])
+    assert "report needs approval again" in resumed.output, resumed.output
