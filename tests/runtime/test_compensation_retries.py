@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
+import sqlite3
 from pathlib import Path
 
 from ido.journal import SqliteJournal
@@ -283,3 +285,23 @@ def test_ido_compensate_does_not_say_nothing_is_left_undone_of_a_skipped_one(
         "failed with nothing ido compensate tries again: charge (step 1) is not undone, its "
         "compensation not performed (a rule denied it"
     ) in refused.stderr, refused.stderr
+
+
+def test_ido_compensate_refuses_a_run_a_temporal_server_pursues(tmp_path: Path) -> None:
+    """A run imported from a Temporal server is carried on by its workflow: undoing it here
+    would journal events the workflow does not hold, and run its compensations on this
+    machine instead of a worker. `ido compensate` refuses it, naming the server, before
+    anything is listed or written."""
+    project = saga(tmp_path)
+    refunds(project, FIXABLE)
+    assert ido(project, "run", "deliver").returncode == 1
+    with sqlite3.connect(project / ".ido" / "ido.db") as db:  # as `ido run --temporal` imports it
+        (seq, data) = db.execute("SELECT seq, data FROM events ORDER BY seq LIMIT 1").fetchone()
+        started = {**json.loads(data), "temporal": {"address": "127.0.0.1:7233"}}
+        db.execute("UPDATE events SET data = ? WHERE seq = ?", (json.dumps(started), seq))
+    before = events_of(project)
+    refused = ido(project, "compensate", "last", "--dry-run")
+    assert refused.returncode != 0
+    assert "pursued on the Temporal server at 127.0.0.1:7233" in refused.stderr, refused.stderr
+    assert "would try again" not in refused.stdout, refused.stdout
+    assert events_of(project) == before
