@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterable
 
 from ido.secrets import mask_all
+from ido.text import shortened
 
 _TRANSIENT = re.compile(r"Transient error (.*?) encountered while exporting (\w+)", re.S)
 _FAILED = re.compile(r"Failed to export (\w+) batch code: (\S+), reason: (.*)", re.S)
@@ -88,5 +89,4 @@ def _short(text: str) -> str:
         return found.group(1).strip()
     if "timed out" in text.lower():
         return "timed out"
-    text = " ".join(text.split())
-    return text if len(text) <= LONGEST else text[: LONGEST - 1] + "…"
+    return shortened(" ".join(text.split()), LONGEST)
