@@ -23,11 +23,11 @@ _HOMES = {
     "RunReport": "ido.runtime.local",
     # journals
     "open_journal": "ido.api",
-    "Journal": "ido.journal",
-    "SqliteJournal": "ido.journal",
+    "Journal": "ido.journal.records",
+    "SqliteJournal": "ido.journal.sqlite",
     "MemoryJournal": "ido.testing",
-    "RunRow": "ido.journal",
-    "Event": "ido.journal",
+    "RunRow": "ido.journal.records",
+    "Event": "ido.journal.records",
     # after a run
     "explain_run": "ido.api",
     "replay_run": "ido.api",
@@ -111,7 +111,8 @@ if TYPE_CHECKING:  # what type checkers and editors see of the names above
         PlanningError,
         Problem,
     )
-    from ido.journal import Event, Journal, RunRow, SqliteJournal
+    from ido.journal.records import Event, Journal, RunRow
+    from ido.journal.sqlite import SqliteJournal
     from ido.loading import Catalog, check_names, find_intent, load_catalog
     from ido.model import Intent
     from ido.replay import Replay

@@ -59,7 +59,7 @@ from opentelemetry.trace import (
 
 from ido.errors import IdoError
 from ido.export_trouble import ExportWatch
-from ido.journal import shown_cost
+from ido.journal.records import shown_cost
 from ido.model.resources import HEADER_NAME, HEADER_NAME_WORDS
 from ido.runtime.tracecontext import perform_place, span_id, trace_id
 from ido.secrets import mask_all, masked_url, url_credentials

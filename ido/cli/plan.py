@@ -268,7 +268,7 @@ def _beliefs(journal: Path) -> dict[str, Any]:
     """What the runs in `journal` have learnt of the capabilities' health: a run decides
     with it, and so does `ido plan`. None when there is no journal yet (named with
     IDO_JOURNAL before the first run, say): said, not refused."""
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
 
     if not journal.exists():
         if journal != DEFAULT_JOURNAL:  # named, so perhaps misspelt: said

@@ -53,7 +53,7 @@ def replay(
     met, and the decisions that change are listed, with how outcome, cost and time change;
     exit 0.
     """
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
     from ido.loading import find_intent, inside, load_catalog
     from ido.replay import replay_counterfactual, replay_exact
 

@@ -91,7 +91,7 @@ def run(
 
     loaded = _load(catalog, intents)
     chosen = [find_intent(loaded, reference) for reference in intents]
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
     from ido.runtime import local  # noqa: F401  (loaded before a worker is let go)
 
     # What is loaded lives until the process ends (`ido.exiting.settle`).
@@ -275,7 +275,7 @@ def _run_in_processes(
     from ido.dealing import Dealer
     from ido.fanout import concurrencies, death, exit_code, run_workers, worker_command
     from ido.fanout import workers as counted
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
 
     def check() -> None:  # while the workers load the catalog
         _check_telemetry()  # so a malformed OTEL_* variable is told once, not by every worker

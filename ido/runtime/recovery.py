@@ -15,7 +15,7 @@ from ido.approvals import UNKNOWN_RULE, Key
 from ido.decide import History
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson
-from ido.journal import Event, RunRow, epoch, paid_in, scenario_of
+from ido.journal.records import Event, RunRow, epoch, paid_in, scenario_of
 from ido.loading import Catalog
 from ido.model import Intent, recorded_intent
 from ido.planner.llm import last_spent

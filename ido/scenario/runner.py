@@ -11,7 +11,7 @@ from typing import Any
 from ido.approvals import ready
 from ido.binding_check import check_bindings
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
-from ido.journal import Journal, Pending, stamp
+from ido.journal.records import Journal, Pending, stamp
 from ido.loading import (
     Catalog,
     check_ignored,
