@@ -11,10 +11,10 @@ __version__ = "0.1.0"
 
 _HOMES = {
     # loading
-    "Catalog": "ido.loading",
-    "load_catalog": "ido.loading",
-    "check_names": "ido.loading",
-    "find_intent": "ido.loading",
+    "Catalog": "ido.loading.catalog",
+    "load_catalog": "ido.loading.load",
+    "check_names": "ido.loading.checks",
+    "find_intent": "ido.loading.load",
     "Intent": "ido.model",
     # planning and running
     "plan": "ido.api",
@@ -113,7 +113,9 @@ if TYPE_CHECKING:  # what type checkers and editors see of the names above
     )
     from ido.journal.records import Event, Journal, RunRow
     from ido.journal.sqlite import SqliteJournal
-    from ido.loading import Catalog, check_names, find_intent, load_catalog
+    from ido.loading.catalog import Catalog
+    from ido.loading.checks import check_names
+    from ido.loading.load import find_intent, load_catalog
     from ido.model import Intent
     from ido.replay import Replay
     from ido.runtime.local import LocalRuntime, RunReport

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ido.health import Evidence
     from ido.journal.records import Journal
     from ido.journal.sqlite import SqliteJournal
-    from ido.loading import Catalog
+    from ido.loading.catalog import Catalog
     from ido.model import Intent
     from ido.planner import Planner
     from ido.replay import Replay
@@ -44,7 +44,7 @@ def open_journal(path: Path | str, *, reading: bool = False) -> SqliteJournal:
 
 
 def _intent(catalog: Catalog, intent: Intent | str) -> Intent:
-    from ido.loading import find_intent
+    from ido.loading.load import find_intent
 
     return find_intent(catalog, intent) if isinstance(intent, str) else intent
 

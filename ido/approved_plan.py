@@ -32,7 +32,7 @@ from ido.decide import (
     recorded_decision,
 )
 from ido.journal.records import STARTS, Event
-from ido.loading import Catalog
+from ido.loading.catalog import Catalog
 from ido.model import Intent
 from ido.model.durations import durations_against
 from ido.planner import Planner

@@ -54,7 +54,8 @@ def replay(
     exit 0.
     """
     from ido.journal.sqlite import SqliteJournal
-    from ido.loading import find_intent, inside, load_catalog
+    from ido.loading.files import inside
+    from ido.loading.load import find_intent, load_catalog
     from ido.replay import replay_counterfactual, replay_exact
 
     if exact and (policies is not None or intent is not None):

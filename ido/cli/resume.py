@@ -29,7 +29,7 @@ from ido.errors import IdoError, JournalError, NotFoundError
 
 if TYPE_CHECKING:
     from ido.journal.sqlite import SqliteJournal
-    from ido.loading import Catalog
+    from ido.loading.catalog import Catalog
     from ido.runtime.local import LocalRuntime, RunReport
 
 
@@ -330,7 +330,7 @@ class _Reloaded:
         self.failed: Exception | None = None  # the files as they are do not load
 
     def _files(self) -> tuple[tuple[str, int, int], ...]:
-        from ido.loading import yaml_files
+        from ido.loading.files import yaml_files
 
         found = []
         for file in yaml_files(_catalog_paths(self.catalog))[0]:

@@ -87,7 +87,7 @@ def run(
     if processes > 1 and len(intents) > 1 and not worker:
         _run_in_processes(intents, catalog, journal, concurrency, processes, quiet)
     dismiss()  # spares started from a glance at the arguments (`ido.fanout`): not needed
-    from ido.loading import find_intent
+    from ido.loading.load import find_intent
 
     loaded = _load(catalog, intents)
     chosen = [find_intent(loaded, reference) for reference in intents]
@@ -368,7 +368,7 @@ def _run_on_temporal(
 ) -> None:
     """`ido run INTENT --temporal HOST:PORT` (`ido.cli.temporal.run_remote`)."""
     from ido.cli.temporal import run_remote
-    from ido.loading import find_intent
+    from ido.loading.load import find_intent
 
     if len(intents) != 1:
         raise typer.BadParameter("give one intent with --temporal", param_hint="INTENT")

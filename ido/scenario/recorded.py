@@ -24,7 +24,7 @@ from typing import Any
 from ido.approvals import UNKNOWN_RULE
 from ido.health import Evidence, believe, with_lessons
 from ido.journal.records import Event, epoch, model_calls
-from ido.loading import Catalog
+from ido.loading.catalog import Catalog
 from ido.model import Capability, Scenario
 from ido.runtime.bindings import Outcome
 from ido.runtime.recovery import lesson_of
