@@ -11,10 +11,10 @@ __version__ = "0.1.0"
 
 _HOMES = {
     # loading
-    "Catalog": "ido.loading",
-    "load_catalog": "ido.loading",
-    "check_names": "ido.loading",
-    "find_intent": "ido.loading",
+    "Catalog": "ido.loading.catalog",
+    "load_catalog": "ido.loading.load",
+    "check_names": "ido.loading.checks",
+    "find_intent": "ido.loading.load",
     "Intent": "ido.model",
     # planning and running
     "plan": "ido.api",
@@ -23,11 +23,11 @@ _HOMES = {
     "RunReport": "ido.runtime.local",
     # journals
     "open_journal": "ido.api",
-    "Journal": "ido.journal",
-    "SqliteJournal": "ido.journal",
+    "Journal": "ido.journal.records",
+    "SqliteJournal": "ido.journal.sqlite",
     "MemoryJournal": "ido.testing",
-    "RunRow": "ido.journal",
-    "Event": "ido.journal",
+    "RunRow": "ido.journal.records",
+    "Event": "ido.journal.records",
     # after a run
     "explain_run": "ido.api",
     "replay_run": "ido.api",
@@ -111,8 +111,11 @@ if TYPE_CHECKING:  # what type checkers and editors see of the names above
         PlanningError,
         Problem,
     )
-    from ido.journal import Event, Journal, RunRow, SqliteJournal
-    from ido.loading import Catalog, check_names, find_intent, load_catalog
+    from ido.journal.records import Event, Journal, RunRow
+    from ido.journal.sqlite import SqliteJournal
+    from ido.loading.catalog import Catalog
+    from ido.loading.checks import check_names
+    from ido.loading.load import find_intent, load_catalog
     from ido.model import Intent
     from ido.replay import Replay
     from ido.runtime.local import LocalRuntime, RunReport

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from ido.decide import Decision
     from ido.errors import ObserverError
     from ido.health import Evidence
-    from ido.journal import Journal, SqliteJournal
-    from ido.loading import Catalog
+    from ido.journal.records import Journal
+    from ido.journal.sqlite import SqliteJournal
+    from ido.loading.catalog import Catalog
     from ido.model import Intent
     from ido.planner import Planner
     from ido.replay import Replay
@@ -35,7 +36,7 @@ def open_journal(path: Path | str, *, reading: bool = False) -> SqliteJournal:
     made, with its folders, when it is not there. To read only, a journal that is not
     there is a `NotFoundError` (a misspelt path, not an empty history), and one that cannot
     be written (a read-only mount, a backup) is opened read-only."""
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
 
     if reading and not Path(path).exists():
         raise NotFoundError(f"no journal at {path}")
@@ -43,7 +44,7 @@ def open_journal(path: Path | str, *, reading: bool = False) -> SqliteJournal:
 
 
 def _intent(catalog: Catalog, intent: Intent | str) -> Intent:
-    from ido.loading import find_intent
+    from ido.loading.load import find_intent
 
     return find_intent(catalog, intent) if isinstance(intent, str) else intent
 

@@ -28,7 +28,7 @@ from ido.errors import IdoError
 
 if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not the journal)
     from ido.decide import Decision
-    from ido.journal import Event
+    from ido.journal.records import Event
     from ido.model import Capability, Rule
 
 PROPOSE = "mode/propose"

@@ -31,8 +31,8 @@ from ido.decide import (
     plan_check,
     recorded_decision,
 )
-from ido.journal import STARTS, Event
-from ido.loading import Catalog
+from ido.journal.records import STARTS, Event
+from ido.loading.catalog import Catalog
 from ido.model import Intent
 from ido.model.durations import durations_against
 from ido.planner import Planner

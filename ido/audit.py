@@ -20,7 +20,7 @@ from typing import Any
 
 from ido.approvals import PLAN, THE_PLAN, Key, Request, key_of, pending, requests
 from ido.explain import approved_line, markdown_text, outcome_word
-from ido.journal import Event, RunRow, epoch, llm_cost, scenario_of, stamp
+from ido.journal.records import Event, RunRow, epoch, llm_cost, scenario_of, stamp
 from ido.model import format_wait
 from ido.policy import UNEVALUATED
 from ido.text import printable

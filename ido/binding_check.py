@@ -12,7 +12,7 @@ from importlib.machinery import ModuleSpec, PathFinder
 from pathlib import Path
 
 from ido.errors import Problem
-from ido.loading import Catalog, problem_at
+from ido.loading.catalog import Catalog, problem_at
 from ido.model import Resource
 from ido.runtime.bindings import ASYNC_WORDS
 from ido.text import did_you_mean

@@ -9,8 +9,8 @@ from typing import Any
 from ido.approvals import PLAN
 from ido.conditions import compile_condition
 from ido.health import Belief, Evidence, believe
-from ido.journal import model_calls
-from ido.loading import Catalog
+from ido.journal.records import model_calls
+from ido.loading.catalog import Catalog
 from ido.model import Capability, Intent, Rule, format_duration
 from ido.plan_rules import (
     PlanCheck,

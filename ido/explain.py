@@ -10,7 +10,7 @@ from typing import Any
 
 from ido.approvals import UNKNOWN_RULE, subject
 from ido.approvers import people_needed
-from ido.journal import UNRECORDED, Event, RunRow, model_calls
+from ido.journal.records import UNRECORDED, Event, RunRow, model_calls
 from ido.model import format_duration, format_wait
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
 from ido.text import printable, shortened, visible

@@ -9,7 +9,7 @@ from typing import Any
 
 from ido.conditions import ConditionError, compile_condition
 from ido.errors import Problem
-from ido.loading import Catalog, intent_specs, problem_at
+from ido.loading.catalog import Catalog, intent_specs, problem_at
 from ido.model import Resource
 from ido.state import flatten, get_path, overlaps
 from ido.text import did_you_mean

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ido.errors import Problem
-from ido.loading import Catalog, intent_specs, problem_at
+from ido.loading.catalog import Catalog, intent_specs, problem_at
 
 
 def check_model_keys(catalog: Catalog, environ: Mapping[str, str], base: Path) -> list[Problem]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ido.errors import ExecutionError, ObserverError
-from ido.loading import Catalog
+from ido.loading.catalog import Catalog
 from ido.model import Intent, Observer
 from ido.runtime.bindings import ASYNC_WORDS, ERROR_CHARS, MAX_OUTPUT, load_callable
 from ido.secrets import Environ, Secrets

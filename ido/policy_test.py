@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ido.approvals import PLAN
-from ido.loading import Catalog
+from ido.loading.catalog import Catalog
 from ido.model import Capability, PolicyTest
 from ido.observe import boolean_facts
 from ido.policy import (

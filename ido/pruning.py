@@ -22,14 +22,9 @@ from pathlib import Path
 
 from ido.errors import JournalError
 from ido.files import journal_file
-from ido.journal import (
-    BUSY_SECONDS,
-    BUSY_STEP_SECONDS,
-    NEWEST_FIRST,
-    PRUNES,
-    SqliteJournal,
-    patiently,
-)
+from ido.journal.connections import BUSY_SECONDS, BUSY_STEP_SECONDS, patiently
+from ido.journal.schema import NEWEST_FIRST, PRUNES
+from ido.journal.sqlite import SqliteJournal
 
 _ENDED = "r.outcome IS NOT NULL AND r.outcome != 'blocked'"
 """The runs that ended and wait for nobody: any outcome but `blocked`."""

@@ -24,8 +24,8 @@ from ido.decision_words import chosen, reworded
 from ido.errors import IdoError, JournalError, NotFoundError
 from ido.explain import rejection_line
 from ido.health import Evidence, Lesson, with_lessons
-from ido.journal import Event, Pending, RunRow, epoch, scenario_of
-from ido.loading import Catalog
+from ido.journal.records import Event, Pending, RunRow, epoch, scenario_of
+from ido.loading.catalog import Catalog
 from ido.model import Intent, Scenario, recorded_intent
 from ido.model.durations import as_recorded, format_duration
 from ido.planner import Planner, get_planner

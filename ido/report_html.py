@@ -25,7 +25,7 @@ from ido.explain import (
     summary,
     waits_of,
 )
-from ido.journal import epoch
+from ido.journal.records import epoch
 from ido.model import format_duration
 from ido.text import printable, shortened
 

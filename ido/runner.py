@@ -19,7 +19,8 @@ from typing import IO
 
 from ido.approvals import ready, ready_of, requests, verdicts, waiting_of
 from ido.errors import NotFoundError
-from ido.journal import Event, SqliteJournal
+from ido.journal.records import Event
+from ido.journal.sqlite import SqliteJournal
 
 RETRY_FIRST = 1.0
 """Seconds before a run the runner could not continue is tried again; each failure after

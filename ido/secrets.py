@@ -26,7 +26,7 @@ from ido.errors import ExecutionError
 from ido.model.resources import SECRET_REFERENCE
 
 if TYPE_CHECKING:
-    from ido.loading import Catalog
+    from ido.loading.catalog import Catalog
 
 MASK = "***"
 SHORTEST_LINE = 8

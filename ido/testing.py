@@ -15,7 +15,7 @@ from typing import Any
 
 from ido.errors import JournalError, NotFoundError
 from ido.health import Evidence, Lesson, with_lessons
-from ido.journal import Event, Pending, RunRow, paid_in, scenario_of
+from ido.journal.records import Event, Pending, RunRow, paid_in, scenario_of
 
 
 @contextmanager

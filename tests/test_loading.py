@@ -252,7 +252,7 @@ def test_a_kind_and_a_value_are_guessed_at_alike(
 ) -> None:
     """A kind and a value of a few allowed ones (`mode`, `method`) guessed at the word
     meant by two copies of the same lines: one `_guess` now, the case first."""
-    from ido.loading import _guess
+    from ido.loading.words import _guess
 
     assert _guess(written, allowed) == guess
 

@@ -300,7 +300,7 @@ def test_the_exporter_takes_the_header_names_a_binding_takes() -> None:
     copies could come to differ."""
     from ido.model import resources
 
-    assert tracing.HEADER_NAME is resources.HEADER_NAME
+    assert tracing.config.HEADER_NAME is resources.HEADER_NAME
     otlp = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_HEADERS": "x@y=1"}
     with pytest.raises(TelemetryConfigError, match=re.escape(resources.HEADER_NAME_WORDS)):
         settings(otlp)

@@ -33,7 +33,7 @@ def approvals(
 
     from ido.approvals import left_unanswered, requests, step_words, tally, waiting_of
     from ido.approvers import approved_so_far, so_far_words
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
     from ido.text import printable
 
     waiting: list[tuple[str, Any, list[str], str]] = []  # run, request, who approved so far
@@ -111,7 +111,8 @@ def _verdict(
         waiting_of,
     )
     from ido.approvers import check_new_approver, next_approval, so_far_words
-    from ido.journal import SqliteJournal, resume_command, scenario_of, stamp, temporal_of
+    from ido.journal.records import resume_command, scenario_of, stamp, temporal_of
+    from ido.journal.sqlite import SqliteJournal
     from ido.text import printable, verdict_problem
 
     wrong = verdict_problem(by, comment, rejected=kind == "approval_rejected")

@@ -172,7 +172,7 @@ def _catalog_paths(extra: list[Path] | None, intent: str | list[str] | None = No
             raise NotFoundError(f"{name} is a link to {os.readlink(name)}, which does not exist")
     paths = [Path(d) for d in DEFAULT_DIRS if Path(d).is_dir()]
     paths += list(extra or [])
-    from ido.loading import inside, named_yaml
+    from ido.loading.files import inside, named_yaml
 
     folders = list(paths)
     for reference in [intent] if isinstance(intent, str) else intent or []:
@@ -199,7 +199,7 @@ def _inside_catalog(here: Path) -> str:
 
 
 def _load(extra: list[Path] | None, intent: str | list[str] | None = None) -> Any:
-    from ido.loading import load_catalog
+    from ido.loading.load import load_catalog
 
     loaded = load_catalog(_catalog_paths(extra, intent))
     _warn(loaded)
@@ -210,7 +210,7 @@ def _warn(loaded: Any) -> None:
     """Print what loaded but looks wrong (`ido.loading.check_names`, goals no capability
     can make hold: `ido.goal_check`), on stderr: JSON on stdout stays JSON."""
     from ido.goal_check import goal_warnings
-    from ido.loading import check_names
+    from ido.loading.checks import check_names
 
     for warning in [*check_names(loaded, Path.cwd()), *goal_warnings(loaded, Path.cwd())]:
         typer.echo(f"warning: {warning}", err=True)

@@ -48,7 +48,7 @@ def explain(
         _check_out_file(output, "--output", journal)
 
     from ido.api import rendered, viewed
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
 
     if not _journal_there(journal):  # a path named that is not there is a typo, said so
         raise NotFoundError(f"no journal at {journal}; run an intent first (ido run INTENT)")

@@ -42,7 +42,8 @@ def audit(
     _check_format(fmt, ("text", "md", "json"))
     from ido.audit import audit as build
     from ido.audit import render
-    from ido.journal import RunsAsked, SqliteJournal
+    from ido.journal.schema import RunsAsked
+    from ido.journal.sqlite import SqliteJournal
 
     if since is not None:
         since = _iso_date(since, "--since")
@@ -221,7 +222,8 @@ def runs(
     """List runs, newest first."""
     _check_format(fmt, ("text", "json"))
     from ido.explain import outcome_word
-    from ido.journal import RunsAsked, SqliteJournal
+    from ido.journal.schema import RunsAsked
+    from ido.journal.sqlite import SqliteJournal
 
     words = tuple(dict.fromkeys(_outcome_word(word) for word in outcome or ()))
     day = None if since is None else _iso_date(since, "--since")

@@ -107,7 +107,7 @@ def plan(
         from ido.planner import PLANNERS
 
         _check_format(planner, tuple(sorted(PLANNERS)), "--planner")
-    from ido.loading import find_intent
+    from ido.loading.load import find_intent
 
     if pddl is None and intent is None:
         raise typer.BadParameter("name an INTENT, or give --pddl DOMAIN PROBLEM")
@@ -197,7 +197,7 @@ def _user_prints_aside(fmt: str) -> Iterator[None]:
 def _not_an_input(plan_out: Path, inputs: list[Path]) -> None:
     """A usage error for a `--plan-out` that is one of the files planned from (the PDDL
     domain or problem, a YAML file of the catalog): writing the plan would lose it."""
-    from ido.loading import yaml_files
+    from ido.loading.files import yaml_files
 
     if not plan_out.exists():  # (a new file is none of them: no walk of the catalog)
         return
@@ -268,7 +268,7 @@ def _beliefs(journal: Path) -> dict[str, Any]:
     """What the runs in `journal` have learnt of the capabilities' health: a run decides
     with it, and so does `ido plan`. None when there is no journal yet (named with
     IDO_JOURNAL before the first run, say): said, not refused."""
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
 
     if not journal.exists():
         if journal != DEFAULT_JOURNAL:  # named, so perhaps misspelt: said

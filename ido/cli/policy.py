@@ -27,7 +27,8 @@ def policy_test(
     catalog: CatalogOpt = None,
 ) -> None:
     """Run policy unit tests (kind PolicyTest): given a capability and state, what fires."""
-    from ido.loading import inside, load_catalog
+    from ido.loading.files import inside
+    from ido.loading.load import load_catalog
     from ido.policy_test import run_policy_test
 
     base = _catalog_paths(catalog)

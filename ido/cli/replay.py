@@ -53,8 +53,9 @@ def replay(
     met, and the decisions that change are listed, with how outcome, cost and time change;
     exit 0.
     """
-    from ido.journal import SqliteJournal
-    from ido.loading import find_intent, inside, load_catalog
+    from ido.journal.sqlite import SqliteJournal
+    from ido.loading.files import inside
+    from ido.loading.load import find_intent, load_catalog
     from ido.replay import replay_counterfactual, replay_exact
 
     if exact and (policies is not None or intent is not None):

@@ -28,8 +28,8 @@ from ido.cli.temporal import DEFAULT_NAMESPACE, NamespaceOpt, TemporalOpt
 from ido.errors import IdoError, JournalError, NotFoundError
 
 if TYPE_CHECKING:
-    from ido.journal import SqliteJournal
-    from ido.loading import Catalog
+    from ido.journal.sqlite import SqliteJournal
+    from ido.loading.catalog import Catalog
     from ido.runtime.local import LocalRuntime, RunReport
 
 
@@ -50,7 +50,7 @@ def resume(
     """Continue an interrupted run, or a blocked one once its approvals are answered, from
     its journal; completed steps are never repeated. With --temporal HOST:PORT, send the
     verdicts given here to the run's workflow, and wait for it again."""
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
     from ido.runtime.local import LocalRuntime
 
     if not journal.exists():
@@ -99,7 +99,7 @@ def _carry_on(
 def _not_on_temporal(run_id: str, events: Any) -> None:
     """Refuse to carry on here a run a Temporal server pursues: its workflow would go on
     with it too, and each would perform its steps."""
-    from ido.journal import resume_command, temporal_of
+    from ido.journal.records import resume_command, temporal_of
 
     temporal = temporal_of(events)
     if temporal is not None:
@@ -136,7 +136,7 @@ def compensate(
     """Try again the compensations a failed run left undone (failed after every attempt, or
     left to a person), once what made them fail is mended; exit 0 when nothing is left
     undone after."""
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
     from ido.runtime.local import LocalRuntime
     from ido.runtime.undoing import left_undone, outcome_unknown, to_undo_again
     from ido.text import printable
@@ -225,7 +225,7 @@ def runner(
     rejected, or one past its last wait. Runs until interrupted (Ctrl-C)."""
     import time
 
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
     from ido.runner import Runner, hold_lock
     from ido.runtime.local import LocalRuntime
 
@@ -330,7 +330,7 @@ class _Reloaded:
         self.failed: Exception | None = None  # the files as they are do not load
 
     def _files(self) -> tuple[tuple[str, int, int], ...]:
-        from ido.loading import yaml_files
+        from ido.loading.files import yaml_files
 
         found = []
         for file in yaml_files(_catalog_paths(self.catalog))[0]:

@@ -87,11 +87,11 @@ def run(
     if processes > 1 and len(intents) > 1 and not worker:
         _run_in_processes(intents, catalog, journal, concurrency, processes, quiet)
     dismiss()  # spares started from a glance at the arguments (`ido.fanout`): not needed
-    from ido.loading import find_intent
+    from ido.loading.load import find_intent
 
     loaded = _load(catalog, intents)
     chosen = [find_intent(loaded, reference) for reference in intents]
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
     from ido.runtime import local  # noqa: F401  (loaded before a worker is let go)
 
     # What is loaded lives until the process ends (`ido.exiting.settle`).
@@ -275,7 +275,7 @@ def _run_in_processes(
     from ido.dealing import Dealer
     from ido.fanout import concurrencies, death, exit_code, run_workers, worker_command
     from ido.fanout import workers as counted
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
 
     def check() -> None:  # while the workers load the catalog
         _check_telemetry()  # so a malformed OTEL_* variable is told once, not by every worker
@@ -368,7 +368,7 @@ def _run_on_temporal(
 ) -> None:
     """`ido run INTENT --temporal HOST:PORT` (`ido.cli.temporal.run_remote`)."""
     from ido.cli.temporal import run_remote
-    from ido.loading import find_intent
+    from ido.loading.load import find_intent
 
     if len(intents) != 1:
         raise typer.BadParameter("give one intent with --temporal", param_hint="INTENT")

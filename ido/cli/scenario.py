@@ -45,7 +45,7 @@ def scenario_run(
     """Run scenarios: live output, the explanation, then each expectation's verdict."""
     from contextlib import nullcontext
 
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
 
     # Every file loaded before any runs, as `test` does: a typo in the second file was
     # told only after the first file's scenarios had run (and been kept in the journal).

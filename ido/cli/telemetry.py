@@ -20,7 +20,8 @@ def _telemetry() -> Iterator[Any]:
         yield None  # nothing asked for: opentelemetry is not even imported
         return
     _check_telemetry()
-    from ido.tracing import TelemetryConfigError, from_environment
+    from ido.tracing.config import TelemetryConfigError
+    from ido.tracing.exporters import from_environment
 
     try:
         telemetry = from_environment(tell=_say)
@@ -44,7 +45,7 @@ def _check_telemetry() -> None:
     if not any(name.startswith("OTEL_") for name in os.environ):
         return
     try:
-        from ido.tracing import TelemetryConfigError, settings
+        from ido.tracing.config import TelemetryConfigError, settings
     except ValueError as exc:  # the SDK reads some OTEL_* variables as it is imported
         raise IdoError(_malformed(exc)) from None
     try:

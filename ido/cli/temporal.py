@@ -140,7 +140,7 @@ def resume_remote(
 ) -> None:
     """`ido resume RUN --temporal`: send the verdicts given locally (`ido approve`,
     `ido reject`) to the blocked run's workflow and wait for it again."""
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
     from ido.temporal import client
 
     with SqliteJournal(journal) as store:
@@ -187,7 +187,7 @@ def pull(
 ) -> None:
     """Import a run's events from its workflow into the journal, as they stand (a run
     started with --no-wait, or one still going)."""
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
     from ido.temporal import client
 
     async def go() -> tuple[dict[str, Any] | None, list[Any]]:
@@ -208,7 +208,7 @@ def pull(
 def _ended(run_id: str, report: dict[str, Any], ops: list[Any], journal: Path) -> None:
     """Import the run's events into the local journal, then say its outcome."""
     from ido.cli.progress import _report
-    from ido.journal import SqliteJournal
+    from ido.journal.sqlite import SqliteJournal
     from ido.temporal.client import events_of
 
     held, events = events_of(run_id, ops)

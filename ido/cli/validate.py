@@ -26,7 +26,7 @@ def validate(
     their own, with --catalog for what they name elsewhere."""
     from ido.binding_check import check_bindings, check_observer_files
     from ido.key_check import check_model_keys
-    from ido.loading import check_ignored, check_models, load_catalog
+    from ido.loading.load import check_ignored, check_models, load_catalog
     from ido.scenario.runner import check_own_catalogs, own_catalog
     from ido.text import counted
 

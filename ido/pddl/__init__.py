@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ido.errors import PddlError, WriteError, writing
-from ido.loading import Catalog, load_documents, named_yaml
+from ido.loading.catalog import Catalog
+from ido.loading.files import named_yaml
+from ido.loading.load import load_documents
 from ido.model.resources import MOST_STEPS
 from ido.pddl.convert import rounded_costs, to_resources
 from ido.pddl.ground import GroundTask, ground

@@ -17,8 +17,8 @@ from ido.conditions import compile_condition
 from ido.decide import History
 from ido.errors import IdoError, ObserverError
 from ido.health import Lesson
-from ido.journal import STARTS, Journal, Pending, landed, stamp
-from ido.loading import Catalog
+from ido.journal.records import STARTS, Journal, Pending, landed, stamp
+from ido.loading.catalog import Catalog
 from ido.observe import boolean_facts, observe, snapshot
 from ido.planner import Planner
 from ido.planner.types import Step

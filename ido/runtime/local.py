@@ -13,7 +13,7 @@ from ido.conditions import all_hold
 from ido.decide import Decision
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson, with_lessons
-from ido.journal import stamp
+from ido.journal.records import stamp
 from ido.model import Intent
 from ido.planner import Planner, get_planner
 from ido.planning_words import Throttled, telling

@@ -8,7 +8,7 @@ import os
 import socket
 from typing import Any
 
-from ido.journal import Event
+from ido.journal.records import Event
 from ido.runtime.procfs import ended, started, stat_fields
 
 

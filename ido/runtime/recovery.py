@@ -15,8 +15,8 @@ from ido.approvals import UNKNOWN_RULE, Key
 from ido.decide import History
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson
-from ido.journal import Event, RunRow, epoch, paid_in, scenario_of
-from ido.loading import Catalog
+from ido.journal.records import Event, RunRow, epoch, paid_in, scenario_of
+from ido.loading.catalog import Catalog
 from ido.model import Intent, recorded_intent
 from ido.planner.llm import last_spent
 from ido.runtime.owners import live_owner

@@ -9,7 +9,7 @@ from typing import Any
 from ido.approvals import UNKNOWN_PLAN, UNKNOWN_RULE, Given, request_data, subject
 from ido.decide import denied_now, guards_now
 from ido.errors import ExecutionError, IdoError
-from ido.journal import UNRECORDED
+from ido.journal.records import UNRECORDED
 from ido.model import Capability
 from ido.policy import FAIL_CLOSED, rulebook
 from ido.runtime.bindings import Outcome, stop_left_running

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ido.errors import IdoError
-from ido.journal import Event, RunRow
+from ido.journal.records import Event, RunRow
 from ido.runtime.recovery import settles, unknown_undoing
 
 

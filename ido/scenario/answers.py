@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from ido.approvals import Key, Request, pending, person, verdict_data
-from ido.journal import Event, Pending, stamp
+from ido.journal.records import Event, Pending, stamp
 from ido.model.scenario import Answer
 
 MOST_ROUNDS = 100

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ido.journal import Event
+from ido.journal.records import Event
 from ido.model import format_duration
 from ido.model.scenario import Expect
 from ido.runtime.recovery import NOT_REPLANS, fold_undone

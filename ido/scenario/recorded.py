@@ -23,8 +23,8 @@ from typing import Any
 
 from ido.approvals import UNKNOWN_RULE
 from ido.health import Evidence, believe, with_lessons
-from ido.journal import Event, epoch, model_calls
-from ido.loading import Catalog
+from ido.journal.records import Event, epoch, model_calls
+from ido.loading.catalog import Catalog
 from ido.model import Capability, Scenario
 from ido.runtime.bindings import Outcome
 from ido.runtime.recovery import lesson_of

@@ -11,17 +11,10 @@ from typing import Any
 from ido.approvals import ready
 from ido.binding_check import check_bindings
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
-from ido.journal import Journal, Pending, stamp
-from ido.loading import (
-    Catalog,
-    check_ignored,
-    check_models,
-    display,
-    inside,
-    load_catalog,
-    yaml_files,
-    yaml_under,
-)
+from ido.journal.records import Journal, Pending, stamp
+from ido.loading.catalog import Catalog, display
+from ido.loading.files import inside, yaml_files, yaml_under
+from ido.loading.load import check_ignored, check_models, load_catalog
 from ido.model import KINDS, Intent, Scenario
 from ido.observe import boolean_facts, snapshot
 from ido.runtime.local import Listener, LocalRuntime, RunReport, new_run_id

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ido.errors import ExecutionError
-from ido.loading import Catalog
+from ido.loading.catalog import Catalog
 from ido.model import Capability, Intent, Scenario
 from ido.model.scenario import Behaviour, Fault, Spread
 from ido.runtime.bindings import Outcome

@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, Ca
 
 from ido.approvals import ready, requests, verdicts, waiting_of
 from ido.errors import IdoError, JournalError
-from ido.loading import Catalog
+from ido.loading.catalog import Catalog
 from ido.state import digest
 from ido.temporal.client import record
 from ido.temporal.forwarding import ForwardingJournal, Op

@@ -23,7 +23,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.service import RPCError, RPCStatusCode
 
 from ido.errors import ExecutionError, JournalError
-from ido.journal import Event
+from ido.journal.records import Event
 from ido.temporal.forwarding import Op, replayed
 from ido.temporal.workflow import NAME
 from ido.testing import MemoryJournal

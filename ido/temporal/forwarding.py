@@ -19,7 +19,7 @@ from typing import Any
 
 from ido.errors import JournalError
 from ido.health import Evidence, Lesson
-from ido.journal import Pending
+from ido.journal.records import Pending
 from ido.testing import MemoryJournal
 
 Op = list[Any]

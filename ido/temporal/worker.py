@@ -12,7 +12,7 @@ from pathlib import Path
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from ido.loading import Catalog
+from ido.loading.catalog import Catalog
 from ido.runtime import stopping
 from ido.temporal.activity import Pursuit
 from ido.temporal.client import TemporalError, _why, connect

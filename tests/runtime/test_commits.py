@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-import ido.journal as journal_module
+import ido.journal.connections as connections
 from ido.errors import JournalError
 from ido.journal import SqliteJournal, stamp
 from ido.loading import load_catalog
@@ -592,15 +592,15 @@ def test_a_write_waits_for_another_process_s_write_lock_then_fails_clearly(
 ) -> None:
     """Another connection holding SQLite's write lock past several busy-handler rounds is
     waited for; past `BUSY_SECONDS` the write fails with a JournalError, nothing written."""
-    monkeypatch.setattr(journal_module, "BUSY_STEP_SECONDS", 0.05)
-    monkeypatch.setattr(journal_module, "BUSY_SECONDS", 0.3)
+    monkeypatch.setattr(connections, "BUSY_STEP_SECONDS", 0.05)
+    monkeypatch.setattr(connections, "BUSY_SECONDS", 0.3)
     journal = SqliteJournal(tmp_path / "j.db")
     journal.start_run("r", "intent", "2026-11-23T00:00:00.000+00:00", {})
     other = sqlite3.connect(tmp_path / "j.db", isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # another process writing, and writing, and writing
     with pytest.raises(JournalError, match="busy: other processes have held its write lock"):
         journal.append("r", "observed", "2026-11-23T00:00:01.000+00:00", {})
-    monkeypatch.setattr(journal_module, "BUSY_SECONDS", 10.0)
+    monkeypatch.setattr(connections, "BUSY_SECONDS", 10.0)
     release = threading.Timer(0.4, lambda: other.execute("COMMIT"))  # several rounds later
     release.start()
     journal.append("r", "observed", "2026-11-23T00:00:02.000+00:00", {"after": "waiting"})

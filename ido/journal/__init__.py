@@ -1,0 +1,13 @@
+"""The append-only journal of runs and their events, on SQLite (the embedded default).
+
+`records` holds the `Journal` protocol and what it records (events, run rows, the rules
+read off them); `schema` the SQLite tables and the queries of runs; `connections` the
+file itself (its connections, its mode, waiting for its write lock). `sqlite` holds
+`SqliteJournal` and its writes, built on `reads`, on `commits` (group commit) and on
+`opening` (opening the file, making or upgrading its schema).
+"""
+
+from ido.journal.records import Event, Journal, RunRow, epoch, stamp
+from ido.journal.sqlite import SqliteJournal
+
+__all__ = ["Event", "Journal", "RunRow", "SqliteJournal", "epoch", "stamp"]

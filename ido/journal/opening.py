@@ -1,0 +1,179 @@
+"""Opening a journal: its file made private, set up in WAL mode, its schema made or
+upgraded; a journal that may not be written opened read-only for a command that only reads."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ido.errors import JournalError
+from ido.journal.connections import _connect, _read_only, _why, identity, make_private
+from ido.journal.records import stamp
+from ido.journal.schema import _SCHEMA, _TABLES, SCHEMA_VERSION
+from ido.text import some
+
+if TYPE_CHECKING:
+    from ido.journal.commits import _Write
+
+
+class _Opened:
+    """A journal's file opened and its schema checked (the base of `SqliteJournal`)."""
+
+    def __init__(self, path: Path | str, *, reading: bool = False) -> None:
+        """Open (or make) the journal at `path`. `reading`: for a command that only reads
+        (`ido runs`, `explain`, `audit`, …), which opens a journal it may not write (on a
+        read-only mount, a backup, an archive) read-only rather than refuse it."""
+        self.path = Path(path)
+        self._where = self.path.absolute()  # (a `python:` step may chdir: `_check_file`)
+        self._lock = threading.RLock()  # the connection: one statement at a time
+        self._queued = threading.Lock()  # the writes waiting for the next commit, the lead
+        self._queue: list[_Write[Any]] = []
+        self._leading = False  # a thread is committing or about to
+        self._local = threading.local()  # per thread: its runs started without waiting
+        self._has_recorded: bool | None = None  # (`_recorded_column`)
+        self._tables: frozenset[str] | None = None  # (`_holds`, read once)
+        if self.path.is_dir():
+            raise JournalError(
+                f"journal {self.path} is a folder; name a file, like {self.path / 'ido.db'}"
+            )
+        if not reading and self.path.is_file() and not os.access(self.path, os.W_OK):
+            self._open_read_only(PermissionError("permission denied"), reading)
+        opened: sqlite3.Connection | None = None
+        try:
+            make_private(self.path)
+            self._db = opened = _connect(str(self.path))
+            with self._lock:
+                current = self._setup(reading)
+            if not current:  # an older journal a reading command opened: read as it is
+                opened.close()
+                self._db = opened = _read_only(self.path)
+            self._file = identity(self.path)
+        except (sqlite3.Error, OSError) as exc:
+            if opened is not None:
+                opened.close()
+            self._open_read_only(exc, reading)
+
+    def _open_read_only(self, error: BaseException, reading: bool) -> None:
+        """After `error` opening the journal to write: open it read-only for a command that
+        only reads; else refuse, saying so when it could be read (a read-only mount, or a
+        read-only file: SQLite opens that one silently read-only, and the first write
+        failed, `attempt to write a readonly database`, with no word of what to do)."""
+        refused = JournalError(f"cannot open journal {self.path}: {error}")
+        if not self.path.is_file():
+            raise refused from None
+        opened: sqlite3.Connection | None = None
+        try:
+            self._db = opened = _read_only(self.path)
+            with self._lock:
+                self._check_version()  # a file that is not a journal is refused as ever
+            self._file = identity(self.path)
+        except JournalError:  # `_check_version` closed its connection (`_read_only`: none)
+            if reading:
+                raise
+            raise refused from None
+        except (sqlite3.Error, OSError):
+            if opened is not None:
+                opened.close()
+            raise refused from None
+        if not reading:
+            self._db.close()
+            raise JournalError(
+                f"journal {self.path} can be read but not written ({error}: {_why(error)}); "
+                "nothing was done. ido runs, explain, audit and approvals can read it; to "
+                "run, give --journal a journal ido may write"
+            )
+
+    def _setup(self, reading: bool = False) -> bool:
+        """WAL mode, the schema and its version; retried while another process sets it up.
+        False, with nothing written, for a journal of an older schema opened by a command
+        that only reads (`reading`): upgrading it would lock out the older ido that may
+        still write it (`ido runs` on an archive), so it is read as it is.
+
+        Switching to WAL takes a lock SQLite's busy timeout does not wait for, so several
+        runs opening a new journal at once would otherwise see "database is locked".
+        """
+        for attempt in range(100):
+            try:
+                version = self._check_version()  # before WAL mode, which writes the file
+                if reading and version is not None and version < SCHEMA_VERSION:
+                    return False
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                if version == SCHEMA_VERSION:
+                    return True  # up to date: opening writes nothing (`ido runs` only reads)
+                self._add_recorded_at()
+                self._db.executescript(_SCHEMA)
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+                return True
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 99:
+                    raise
+                time.sleep(0.05)
+        return True  # (not reached: the last attempt raises)
+
+    def _add_recorded_at(self) -> None:
+        """Give the runs of a journal of schema 3 or older (or one whose setup an older ido
+        cut short) their `recorded_at` column, unless another process just did. A
+        scenario's run kept in it did not say when it was recorded: it was by now at the
+        latest, and by its virtual start if that has passed, so it takes the earlier of
+        the two (its virtual start, in 2027, kept it from ever being pruned, and on top of
+        `ido runs`)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+            if columns and "recorded_at" not in columns:  # (no runs yet: `_SCHEMA` makes them)
+                self._db.execute("ALTER TABLE runs ADD COLUMN recorded_at TEXT")
+                self._db.execute(
+                    "UPDATE runs SET recorded_at = MIN(started_at, ?) WHERE id IN ("
+                    "SELECT run_id FROM events WHERE seq = 1 AND kind = 'run_started' "
+                    "AND json_extract(data, '$.scenario') IS NOT NULL)",
+                    (stamp(time.time()),),
+                )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _check_version(self) -> int | None:
+        """The journal's schema version (None: new); refuses, before writing anything, a
+        journal a newer ido wrote and a database that is not a journal."""
+        tables = {
+            name
+            for (name,) in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite^_%' "
+                "ESCAPE '^'"
+            )
+        }
+        found = None
+        others = sorted(tables - _TABLES)
+        if "meta" in tables:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(meta)")}
+            if {"key", "value"} <= columns:  # a busy database raises, for `_setup` to retry
+                row = self._db.execute(
+                    "SELECT value FROM meta WHERE key='schema_version'"
+                ).fetchone()
+                found = row[0] if row else None
+            else:  # a table named meta, but not ido's
+                others = sorted(tables - _TABLES | {"meta"})
+        if found is None and others:
+            self._db.close()
+            shown = some(others, 5)
+            raise JournalError(
+                f"{self.path} is a SQLite database but not an ido journal (it holds "
+                f"{'table' if len(others) == 1 else 'tables'} {shown}); it was left as it "
+                "was: give --journal a new file or an ido journal"
+            )
+        if found is not None and (not str(found).isdigit() or int(found) > SCHEMA_VERSION):
+            self._db.close()
+            raise JournalError(
+                f"journal {self.path} has schema version {found}, newer than this ido "
+                f"understands ({SCHEMA_VERSION}); upgrade ido, or use another --journal"
+            )
+        return int(found) if found is not None else None

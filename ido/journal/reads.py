@@ -1,0 +1,242 @@
+"""A journal's reads: its runs (newest first, as asked), a run's events, the approvals
+of blocked runs, health evidence, kept model answers, and run ids from what users type."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from ido.errors import NotFoundError
+from ido.health import Evidence
+from ido.journal.commits import _Committing
+from ido.journal.records import Event, RunRow, paid_in
+from ido.journal.schema import _NEWEST, _ONE, PRUNES, RunsAsked
+from ido.text import some
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def _locked(
+    method: Callable[Concatenate[_Reading, P], T],
+) -> Callable[Concatenate[_Reading, P], T]:
+    """A read that takes the connection (threads may share a journal)."""
+
+    def locked(self: _Reading, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._lock:
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as exc:  # a damaged file, a read-only one: no traceback
+                raise self.failed(exc) from None
+
+    locked.__name__, locked.__doc__ = method.__name__, method.__doc__
+    return locked
+
+
+class _Reading(_Committing):
+    """A journal's reads, each holding the connection (`_locked`)."""
+
+    @_locked
+    def runs(
+        self,
+        limit: int = 50,
+        asked: RunsAsked | None = None,
+        keep: Callable[[RunRow], bool] | None = None,
+    ) -> list[RunRow]:
+        """The last `limit` runs recorded of those `asked` for, newest first, by this
+        world's clock (a kept scenario's run is where it was recorded, not at its virtual
+        time). `keep`: a further test SQL cannot make (whether a process carries a run on),
+        made as the rows are read, newest first, up to `limit` of those it keeps."""
+        where, params = (asked or RunsAsked()).where()
+        query = self._run_rows(_NEWEST.replace("{where}", where))
+        if keep is None:
+            rows = self._db.execute(query + " LIMIT ?", (*params, limit)).fetchall()
+            return [self._as_spent(RunRow(*row)) for row in rows]
+        found: list[RunRow] = []
+        for row in self._db.execute(query, params):  # read as needed, not all at once
+            if len(found) == limit:
+                break
+            if keep(run := RunRow(*row)):
+                found.append(self._as_spent(run))
+        return found
+
+    @_locked
+    def run(self, run_id: str) -> RunRow:
+        """One run by its exact id."""
+        row = self._db.execute(self._run_rows(_ONE), (run_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"run '{run_id}' not found in {self.path}; see ido runs")
+        return self._as_spent(RunRow(*row))
+
+    def _recorded_column(self) -> bool:
+        """Whether the runs hold `recorded_at`: a journal of schema 3 or older opened
+        read-only (an archive, a backup) has none, and no scenario's run in it says when it
+        was recorded."""
+        if self._has_recorded is None:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+            self._has_recorded = "recorded_at" in columns
+        return self._has_recorded
+
+    def _holds(self, table: str) -> bool:
+        """Whether the journal has `table`: one of an older schema opened read-only (an
+        archive, a backup, or by a command that only reads) lacks those added since. Read
+        once: each model call and decision asks."""
+        if self._tables is None:
+            rows = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            self._tables = frozenset(row[0] for row in rows)
+        return table in self._tables
+
+    def _run_rows(self, query: str) -> str:
+        """A query of `RunRow`s (`_NEWEST`, `_ONE`) for this journal's runs table."""
+        return query.format(recorded="recorded_at" if self._recorded_column() else "NULL")
+
+    def _as_spent(self, row: RunRow) -> RunRow:
+        """`row`, its cost what its events say it spent when it has not ended (running, or
+        interrupted): the row's cost is written as the run ends (or blocks), so a run a
+        crash stopped read 0.00 after paying for its steps."""
+        if row.outcome is not None:
+            return row
+        rows = self._db.execute(
+            "SELECT run_id, seq, at, kind, data FROM events WHERE run_id = ? "
+            "AND kind IN ('action_finished', 'decided') ORDER BY seq",
+            (row.id,),
+        ).fetchall()
+        events = (Event(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows)
+        return replace(row, cost=sum(map(paid_in, events)))
+
+    @_locked
+    def blocked(self, temporal: bool = True) -> dict[str, list[Event]]:
+        """Per blocked run, its approval events (requests and verdicts), in one query. Runs
+        of scenarios (`ido scenario run --journal`) are left out: they block in a simulated
+        world, and no verdict could continue them. `temporal=False` leaves out the runs
+        imported from a Temporal server (`ido run --temporal`) too: their workflows
+        continue them, not `ido runner`."""
+        rows = self._db.execute(
+            "SELECT e.run_id, e.seq, e.at, e.kind, e.data FROM runs r JOIN events e "
+            "ON e.run_id = r.id WHERE r.outcome = 'blocked' AND e.kind IN "
+            "('approval_required', 'approval_given', 'approval_rejected') "
+            "AND NOT EXISTS (SELECT 1 FROM events s WHERE s.run_id = r.id AND s.seq = 1 "
+            "AND (json_extract(s.data, '$.scenario') IS NOT NULL "
+            "OR (? AND json_extract(s.data, '$.temporal') IS NOT NULL))) "
+            "ORDER BY r.started_at, r.rowid, e.seq",
+            (not temporal,),
+        ).fetchall()
+        found: dict[str, list[Event]] = {}
+        for r in rows:
+            found.setdefault(r[0], []).append(Event(r[0], r[1], r[2], r[3], json.loads(r[4])))
+        return found
+
+    @_locked
+    def intents(self) -> set[str]:
+        """The intents the journal's runs are of: what an `--intent` that matched no run
+        may have meant."""
+        return {row[0] for row in self._db.execute("SELECT DISTINCT intent FROM runs")}
+
+    @_locked
+    def model_use(self, run_ids: Sequence[str]) -> dict[str, tuple[float, int]]:
+        """Per run, what its model planners' calls cost and how many tokens they took."""
+        found: dict[str, tuple[float, int]] = {}
+        for run_id in run_ids:
+            row = self._db.execute(
+                "SELECT COUNT(*), SUM(json_extract(data, '$.result.solver.llm.cost')), "
+                "SUM(json_extract(data, '$.result.solver.llm.input_tokens') + "
+                "json_extract(data, '$.result.solver.llm.output_tokens')) FROM events "
+                "WHERE run_id=? AND kind='decided' "
+                "AND json_extract(data, '$.result.solver.llm') IS NOT NULL",
+                (run_id,),
+            ).fetchone()
+            if row[0]:
+                found[run_id] = (float(row[1] or 0.0), int(row[2] or 0))
+        return found
+
+    @_locked
+    def get(self, key: str) -> Mapping[str, Any] | None:
+        """A model's answer to the request with this digest, if one was kept (llm cache)."""
+        if not self._holds("llm_cache"):  # a journal before schema 3, read as it is
+            return None
+        row = self._db.execute("SELECT reply FROM llm_cache WHERE request=?", (key,)).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    @_locked
+    def prunes(self) -> int:
+        """How many times `ido prune` has removed runs from this journal (`PRUNES`)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (PRUNES,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    @_locked
+    def approvals_since(self, after: int) -> tuple[int, list[Event]]:
+        """Approval events (requests and verdicts) appended after the mark `after`, and the
+        new mark; `approvals_since(-1)` gives the mark of the newest event without reading."""
+        if after < 0:
+            row = self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM events").fetchone()
+            return int(row[0]), []
+        self._db.execute("BEGIN")  # one snapshot for both reads: no event falls between
+        try:
+            rows = self._db.execute(
+                "SELECT rowid, run_id, seq, at, kind, data FROM events WHERE rowid > ? AND "
+                "kind IN ('approval_required', 'approval_given', 'approval_rejected') "
+                "ORDER BY rowid",
+                (after,),
+            ).fetchall()
+            mark = self._db.execute(
+                "SELECT COALESCE(MAX(rowid), ?) FROM events", (after,)
+            ).fetchone()
+        finally:
+            self._db.execute("COMMIT")
+        events = [Event(r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+        return max(int(mark[0]), after), events
+
+    @_locked
+    def health(self) -> dict[str, Evidence]:
+        return self._health()
+
+    def _health(self) -> dict[str, Evidence]:
+        if not self._holds("health"):  # a schema 1 journal, read as it is: nothing learnt
+            return {}
+        rows = self._db.execute(
+            "SELECT capability, successes, failures, latency, updated FROM health"
+        ).fetchall()
+        return {r[0]: Evidence(r[1], r[2], r[3], r[4]) for r in rows}
+
+    @_locked
+    def events(self, run_id: str) -> list[Event]:
+        rows = self._db.execute(
+            "SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? ORDER BY seq",
+            (run_id,),
+        ).fetchall()
+        return [Event(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+    @_locked
+    def resolve(self, reference: str) -> str:
+        """A run id from an id, a unique id prefix, or `last` (the run recorded last: a kept
+        scenario run is stamped with its virtual clock, which may lie in the future)."""
+        if not reference.strip():  # `ido replay "$RUN"` with RUN unset must not pick one
+            raise NotFoundError("no run given: name a run id, an id prefix, or last")
+        if reference == "last":
+            row = self._db.execute("SELECT id FROM runs ORDER BY rowid DESC LIMIT 1").fetchone()
+            if row is None:
+                raise NotFoundError(f"no runs recorded in {self.path} yet; start one with ido run")
+            return str(row[0])
+        if self._db.execute("SELECT 1 FROM runs WHERE id = ?", (reference,)).fetchone():
+            return reference
+        shown = 5
+        rows = self._db.execute(  # a prefix as written: no LIKE, whose `_` matches anything
+            "SELECT id FROM runs WHERE lower(substr(id, 1, ?)) = lower(?) ORDER BY id LIMIT ?",
+            (len(reference), reference, shown + 1),
+        ).fetchall()
+        if len(rows) == 1:
+            return str(rows[0][0])
+        if rows:
+            listed = some([r[0] for r in rows], shown)
+            raise NotFoundError(f"run '{reference}' is ambiguous: {listed}; give more of the id")
+        raise NotFoundError(f"run '{reference}' not found in {self.path}; see ido runs")
+
+    def _last(self, run_id: str) -> int:
+        """The number of the run's last event (0: none yet)."""
+        row = self._db.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id=?", (run_id,)
+        ).fetchone()
+        return int(row[0])

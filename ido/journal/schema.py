@@ -1,0 +1,100 @@
+"""The journal's SQLite tables and their version, and the queries of its runs: newest
+first, and those `ido runs` asks for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCHEMA_VERSION = 4  # 2: health beliefs; 3: the llm planners' answer cache; 4: runs.recorded_at
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    intent TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    outcome TEXT,
+    reason TEXT,
+    cost REAL NOT NULL DEFAULT 0,
+    duration REAL,
+    recorded_at TEXT
+);
+CREATE TABLE IF NOT EXISTS events (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
+CREATE INDEX IF NOT EXISTS runs_recorded ON runs(COALESCE(recorded_at, started_at));
+CREATE TABLE IF NOT EXISTS llm_cache (
+    request TEXT PRIMARY KEY,
+    reply TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS health (
+    capability TEXT PRIMARY KEY,
+    successes REAL NOT NULL,
+    failures REAL NOT NULL,
+    latency REAL,
+    updated REAL NOT NULL
+);
+"""
+PRUNES = "prunes"
+"""The `meta` key counting prunes: reclaiming their space (VACUUM) may number the events
+afresh, so a mark of the newest event seen (`approvals_since`) holds only until the next
+prune, and `ido runner` looks at the journal whole again after one."""
+
+
+NEWEST_FIRST = "ORDER BY COALESCE({recorded}, started_at) DESC, rowid DESC"
+"""How runs are ordered, newest first (a kept scenario run by when it was recorded):
+`ido runs` lists them so, and `ido prune --keep N` keeps the N it would list first."""
+
+
+_RUN_ROWS = "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, {recorded} "
+_NEWEST = _RUN_ROWS + "FROM runs WHERE {where} " + NEWEST_FIRST
+_ONE = _RUN_ROWS + "FROM runs WHERE id = ?"
+"""The queries of `RunRow`s, `{recorded}` being `recorded_at`, or NULL in a journal older
+than that column (read-only).
+
+`COALESCE(recorded_at, started_at)` is when a run was recorded, by this world's clock: its
+start, but for a scenario's run kept in the journal (`ido scenario run --journal`), whose
+own clock is the scenario's virtual one (a kept run of an ido before schema 4 has no
+`recorded_at`: its virtual start stands in). `ido runs` orders by it, and `ido prune`
+compares it with its date."""
+
+
+@dataclass(frozen=True)
+class RunsAsked:
+    """Which runs `SqliteJournal.runs` lists (`ido runs --intent/--outcome/--since`); each
+    field left empty asks nothing of the runs, and the fields combine with AND."""
+
+    intents: tuple[str, ...] = ()
+    outcomes: tuple[str | None, ...] = ()
+    """The outcomes as the journal writes them, None standing for a run not ended yet."""
+    since: str | None = None
+    """A day (2026-12-06): the runs recorded on or after it, by this world's clock."""
+
+    def where(self) -> tuple[str, list[str]]:
+        """The SQL condition on the runs table (`{recorded}` as in `_NEWEST`) and its
+        parameters: filtered in SQLite, so that a limit counts the runs asked for."""
+        terms: list[str] = ["1"]
+        params: list[str] = []
+        if self.intents:
+            terms.append(f"intent IN ({', '.join('?' * len(self.intents))})")
+            params += self.intents
+        ended = [o for o in self.outcomes if o is not None]
+        if self.outcomes:
+            either = [f"outcome IN ({', '.join('?' * len(ended))})"] if ended else []
+            either += ["outcome IS NULL"] if None in self.outcomes else []
+            terms.append(f"({' OR '.join(either)})")
+            params += ended
+        if self.since is not None:  # a day sorts before its moments: 2026-12-06 < 2026-12-06T…
+            terms.append("COALESCE({recorded}, started_at) >= ?")
+            params.append(self.since)
+        return " AND ".join(terms), params
+
+
+_TABLES = frozenset({"meta", "runs", "events", "llm_cache", "health"})
+"""The tables `_SCHEMA` makes: a database holding others and no schema version is not ours."""

@@ -1,0 +1,167 @@
+"""The conditions of a catalog checked: each compiles, reads what it may where it stands,
+and the keys it reads exist; the names rules compare with, warned of when no capability
+or intent has them."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ido.conditions import Condition, ConditionError, compile_condition, named_values
+from ido.errors import Problem
+from ido.loading.catalog import Catalog, problem_at
+from ido.model import Resource
+from ido.model.resources import IntentSpec
+from ido.policy import CAPABILITY_KEYS, PLAN_KEYS
+from ido.text import did_you_mean, echoed
+from ido.yamlsrc import FieldPath
+
+
+def _conditions(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
+    for intent in catalog.intents.values():
+        for i, text in enumerate(intent.spec.goal):
+            yield intent, ("spec", "goal", i), text
+        for i, rule in enumerate(intent.spec.rules):
+            yield intent, ("spec", "rules", i, "when"), rule.when
+    for capability in catalog.capabilities.values():
+        for i, text in enumerate(capability.spec.requires):
+            yield capability, ("spec", "requires", i), text
+    for policy in catalog.policies.values():
+        for i, rule in enumerate(policy.spec.rules):
+            yield policy, ("spec", "rules", i, "when"), rule.when
+    for scenario in catalog.scenarios.values():
+        if not isinstance(scenario.spec.intent, str):
+            for i, text in enumerate(scenario.spec.intent.goal):
+                yield scenario, ("spec", "intent", "goal", i), text
+            for i, rule in enumerate(scenario.spec.intent.rules):
+                yield scenario, ("spec", "intent", "rules", i, "when"), rule.when
+
+
+NAMES_TOLD = 5
+"""Unknown names told per condition; one more warning counts the rest (a rule listing
+8,000 names printed 8,000 warnings)."""
+
+
+def check_names(catalog: Catalog, base: Path) -> list[Problem]:
+    """What loads but looks wrong: rules comparing with a capability name, tag, provider or
+    region no capability of the catalog has, or an intent name none has (`named_values`):
+    a typo, `charge-stirpe` or a provider `equifx`, made a deny that never fired, without a
+    word. Only warnings: a policy may govern capabilities another catalog holds. Worked out
+    where they are shown (`ido validate`, `plan`, `run`, `resume`, `runner`), not on every
+    load. A catalog without capabilities (a policy file checked alone) is not compared
+    with."""
+    if not catalog.capabilities:
+        return []
+    specs = [c.spec for c in catalog.capabilities.values()]
+    known: dict[str, set[str]] = {  # (sets: a rule may list thousands of names)
+        "capability": set(catalog.capabilities),
+        "tag": {t for spec in specs for t in spec.tags},
+        "provider": {spec.provider for spec in specs},
+        "region": {spec.region for spec in specs if spec.region is not None},
+        "intent": {
+            *catalog.intents,
+            *(s.name for s in catalog.scenarios.values() if not isinstance(s.spec.intent, str)),
+        },  # a scenario's own intent is named after it
+    }
+    warnings = []
+    for resource, path, text in _conditions(catalog):
+        if "rules" not in path:
+            continue
+        unknown = [
+            (kind, value, start)
+            for kind, value, start in named_values(text)
+            if value not in known[kind] and (kind != "intent" or known[kind])
+        ]  # (no intent loaded, as when a policy is checked alone: no telling)
+        breaks = [i for i, c in enumerate(text) if c == "\n"] if unknown else []
+        for kind, value, start in unknown[:NAMES_TOLD]:
+            guess = did_you_mean(value, known[kind])
+            hint = f"; {guess}" if guess else ""
+            said = {
+                "capability": f"no capability is named '{value}'",
+                "intent": f"no intent is named '{value}'",
+            }.get(kind, f"no capability has the {kind} '{value}'")
+            below = bisect.bisect(breaks, start) + 1 if breaks else 0  # `when: |`
+            warnings.append(problem_at(catalog, resource, path, said + hint, base, below))
+        if len(unknown) > NAMES_TOLD:
+            more = len(unknown) - NAMES_TOLD
+            said = f"and {more:,} more names no capability or intent of the catalog has"
+            warnings.append(problem_at(catalog, resource, path, said, base))
+    return warnings
+
+
+def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    for resource, path, text in _conditions(catalog):
+        below = 0  # lines below the field's own: a block scalar's (`when: |`) line of it
+        try:
+            condition = compile_condition(text)
+        except ConditionError as exc:
+            message: str | None = f"{exc} in {echoed(text)}"
+            below = exc.line if exc.line is not None and "\n" in text else 0
+        else:
+            message = _scope_problem(resource, path, condition.variables)
+            if message is None and "rules" in path:
+                message, below = _unknown_key(condition)
+        if message is not None:
+            problems.append(problem_at(catalog, resource, path, message, base, below))
+    return problems
+
+
+KEYS = {
+    "capability": CAPABILITY_KEYS,
+    "plan": PLAN_KEYS,
+    "intent": ("name", *sorted(set(IntentSpec.model_fields) - {"given"})),
+}
+"""The keys of the variables whose keys are known in advance (`ido.decide.intent_view`:
+an intent's spec without `given`, and its name)."""
+
+
+def _unknown_key(condition: Condition) -> tuple[str | None, int]:
+    """What a rule's condition reads of `capability`, `plan` or `intent` that they never
+    have (`capability.provder`), if anything, and the line of the condition it is on (0
+    for its first): such a read fails every evaluation, so a deny or require_approval rule
+    fired for everything and a prefer or avoid rule never."""
+    text = condition.source
+    for variable, key, start in condition.keys:
+        known = KEYS[variable]
+        if key not in known:
+            guess = did_you_mean(key, known)
+            hint = f"{guess} " if guess else ""
+            message = f"{variable} has no key '{key}'; {hint}({variable} has {', '.join(known)})"
+            return message, (text.count("\n", 0, start) + 1 if "\n" in text else 0)
+    return None, 0
+
+
+def _scope_problem(resource: Resource, path: FieldPath, variables: frozenset[str]) -> str | None:
+    """What is wrong with the variables a condition reads where it stands, if anything."""
+    if "rules" not in path:
+        others = sorted(variables - {"state"})
+        if not others:
+            return None
+        where = "a goal" if "goal" in path else "a requires condition"
+        return (
+            f"{where} reads state only, not {' or '.join(others)}, so it would never hold;"
+            " a policy's rules read capability, intent, plan and health"
+        )
+    if {"plan", "capability"} <= variables:
+        return (
+            "a rule reads capability or plan, not both: a rule that reads plan is about the "
+            "plan as a whole; write one rule for each"
+        )
+    rule = _rule_at(resource, path)
+    if "plan" in variables and rule is not None and rule.effect in ("prefer", "avoid"):
+        return (
+            f"{rule.effect} weighs each step, so it cannot read plan; about a plan as a "
+            "whole, use deny or require_approval"
+        )
+    return None
+
+
+def _rule_at(resource: Resource, path: FieldPath) -> Any:
+    """The rule whose `when` is at `path` in `resource`."""
+    node: Any = resource
+    for part in path[:-1]:
+        node = node[part] if isinstance(part, int) else getattr(node, part)
+    return node

@@ -1,0 +1,137 @@
+"""pydantic's validation errors told in words: the pattern a value missed, the key a typo
+meant, a bool YAML read, a whole number written as a float."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection
+from typing import Any
+
+from ido.errors import Problem
+from ido.model import Resource
+from ido.model.resources import (
+    CALLABLE_PATTERN,
+    ENV_NAME_PATTERN,
+    NAME_PATTERN,
+    PATH_PATTERN,
+    URL_PATTERN,
+)
+from ido.text import did_you_mean
+from ido.validation import keys_at
+from ido.yamlsrc import Document, FieldPath, format_path
+
+PATTERNS = {
+    NAME_PATTERN: "a name: lower-case letters, digits, '.', '_' and '-', starting and ending "
+    "with a letter or digit, like 'charge-stripe-eu'",
+    PATH_PATTERN: "a fact path: names of letters, digits and '_' joined by dots, not starting "
+    "with a digit, like 'order.paid'",
+    CALLABLE_PATTERN: "a Python function as 'package.module:function', like "
+    "'capabilities.payments:charge' (modules joined by dots, without '.py')",
+    URL_PATTERN: "an http:// or https:// URL",
+    ENV_NAME_PATTERN: "an environment variable name: letters, digits and '_', not starting "
+    "with a digit, like 'OPENAI_API_KEY'",
+}
+"""What the patterns of names, fact paths, functions and URLs ask for, in words (pydantic
+shows the regex)."""
+KEY_NOT_NAME = (
+    "write the name of the variable that holds the key, never the key (what is written"
+    " here is not repeated)"
+)
+"""What an `api_key_env` that is no variable's name says: a key pasted there (`sk-…`) was
+echoed in the error, into terminals and CI logs."""
+
+
+def _problem_of(
+    loc: FieldPath, error: Any, document: Document, shown: str, model: type[Resource]
+) -> Problem:
+    kind = error["type"]
+    message = str(error["msg"])
+    if kind == "extra_forbidden":
+        message = _extra_key(loc, model) if loc else "unknown key"
+    elif kind == "missing":
+        message = f"missing required key '{loc[-1]}'"
+    elif kind == "value_error":
+        message = message.removeprefix("Value error, ")
+    elif kind == "int_type" and _whole(error.get("input")):
+        # (`1e3` and `20.0` are read as 1000.0 and 20.0: "got 1000.0" named no mistake)
+        whole = int(error["input"])
+        message = f"a whole number is written without a decimal point or exponent: {whole}"
+    elif kind == "literal_error" and isinstance(error.get("input"), str):
+        message = f"{message} (got {error['input']!r}{_meant(error)})"
+    elif kind == "model_type" and "input" in error:  # not pydantic's "or instance of X"
+        keys = ", ".join(keys_at(model, loc))
+        message = f"should be a mapping of {keys} (got {error['input']!r})"
+    elif kind == "list_type" and isinstance(error.get("input"), str):
+        item = _flow_item(error["input"])
+        message = f"{message} (got {error['input']!r}): write one item as a list, [{item}]"
+    elif "input" in error and kind.endswith("_type"):
+        message = f"{message} (got {error['input']!r})"
+        if isinstance(error["input"], bool) and kind != "bool_type":
+            message += f": {YAML_BOOLS}"
+    elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in PATTERNS:
+        pattern = error["ctx"]["pattern"]
+        if pattern == ENV_NAME_PATTERN:  # (what is there may be the key itself: not echoed)
+            message = f"not {PATTERNS[pattern]}: {KEY_NOT_NAME}"
+        else:
+            message = f"{error['input']!r} is not {PATTERNS[pattern]}"
+    if loc and loc[-1] == "[key]":  # pydantic's mark for a mapping's key that failed
+        loc = loc[:-1]
+        key = repr(error.get("input", loc[-1] if loc else ""))
+        said = message.startswith(key)  # in words already: "'x y' is not a fact path: …"
+        message = f"the key {message}" if said else f"the key {key} is not valid: {message}"
+    return Problem(shown, document.line_of(loc), format_path(loc), message)
+
+
+def _flow_item(text: str) -> str:
+    """`text` as an item of a YAML flow list, `[…]`: quoted unless it is a plain name or
+    path (`state.x && !state.y` holds what YAML would read otherwise)."""
+    plain = re.fullmatch(r"[A-Za-z_][\w.\-]*", text) and text.lower() not in _YAML_WORDS
+    return text if plain else json.dumps(text)
+
+
+_YAML_WORDS = frozenset({"yes", "no", "on", "off", "true", "false", "null", "y", "n"})
+
+
+YAML_BOOLS = "YAML reads yes, no, on, off, true and false as a bool; quote text ('no')"
+"""Why a value written as `region: no` (Norway) or `tags: [on]` is a bool."""
+
+
+def _whole(value: Any) -> bool:
+    """Whether `value` is a float that holds a whole number (`1e3`, `20.0` as YAML reads
+    them), where an integer is wanted."""
+    return isinstance(value, float) and value.is_integer()
+
+
+def _meant(error: Any) -> str:
+    """`; did you mean 'auto'?` for a value written otherwise than one of those allowed
+    (`Auto`, `automatic`, `get` for `GET`), or nothing."""
+    allowed = re.findall(r"'([^']*)'", error.get("ctx", {}).get("expected", ""))
+    guess = _guess(error["input"], allowed)
+    return f"; {guess}" if guess else ""
+
+
+def _guess(written: str, allowed: Collection[str]) -> str | None:
+    """`did you mean 'Intent'?` for a word written otherwise than one of `allowed`: in
+    another case (`intent`, `get` for `GET`), else close to one (`Intnet`); None when none
+    is close."""
+    same = [a for a in allowed if a.lower() == written.lower()]
+    return f"did you mean '{same[0]}'?" if same else did_you_mean(written, allowed)
+
+
+KEY_LIKENESS = 0.8
+"""How alike an unknown key must be to a known one to be told as its typo: `provdier`,
+`timout` and `lables` are; `price` is not `provider` (it means `cost`)."""
+
+
+def _extra_key(loc: FieldPath, model: type[Resource]) -> str:
+    """An unknown key in words, with the key it is likely a typo of (`provdier`: did you
+    mean 'provider'?), or, at the top of a resource, the `spec` it belongs under (a key
+    not indented)."""
+    key = str(loc[-1])
+    guess = did_you_mean(key, keys_at(model, loc[:-1]), cutoff=KEY_LIKENESS)
+    if guess is not None:
+        return f"unknown key '{key}'; {guess}"
+    if len(loc) == 1 and key in keys_at(model, ("spec",)):
+        return f"unknown key '{key}'; it belongs under spec: (indent it)"
+    return f"unknown key '{key}'"
