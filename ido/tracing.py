@@ -59,7 +59,7 @@ from opentelemetry.trace import (
 
 from ido.errors import IdoError
 from ido.export_trouble import ExportWatch
-from ido.journal import shown_cost
+from ido.journal import made_calls, shown_cost
 from ido.model.resources import HEADER_NAME, HEADER_NAME_WORDS
 from ido.runtime.tracecontext import perform_place, span_id, trace_id
 from ido.secrets import mask_all, masked_url, url_credentials
@@ -834,7 +834,7 @@ def _model_attributes(result: Mapping[str, Any]) -> dict[str, Any]:
     llm = (result.get("solver") or {}).get("llm")
     if not llm:
         return {}
-    calls = llm.get("calls", [])
+    calls = made_calls(llm)
     return {
         "ido.llm.model": llm.get("model"),
         "ido.llm.calls": len(calls),
