@@ -23,14 +23,14 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.metrics import Counter, Histogram
+from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
@@ -435,8 +435,15 @@ class RunTelemetry:
             "Action attempts' duration, by provider.",
             explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
-        self._spend: Counter = meter.create_counter(
-            "ido.spend", "1", "What actions cost, in the catalog's currency."
+        # Summed here and reported rounded past float noise (`shown_cost`): a counter's own
+        # float sum showed a run that cost 2.86 as 2.8600000000000003.
+        self._spent: dict[tuple[tuple[str, str], ...], float] = {}
+        self._spent_lock = threading.Lock()  # (read by the reader's thread, at collection)
+        meter.create_observable_counter(
+            "ido.spend",
+            [self._spend],
+            "1",
+            "What actions cost, in the catalog's currency.",
         )
         self._observer_failures: Counter = meter.create_counter(
             "ido.observer.failures", "{observation}", "Observations that failed, by observer."
@@ -647,9 +654,15 @@ class RunTelemetry:
             self._action_seconds.record(
                 float(data["duration"]), {"ido.provider": provider, "ido.outcome": outcome}
             )
-        self._spend.add(
-            float(data.get("cost") or 0.0), {"ido.intent": intent, "ido.provider": provider}
-        )
+        key = (("ido.intent", intent), ("ido.provider", provider))
+        with self._spent_lock:
+            self._spent[key] = self._spent.get(key, 0.0) + float(data.get("cost") or 0.0)
+
+    def _spend(self, options: CallbackOptions) -> Iterable[Observation]:
+        """`ido.spend` so far, per intent and provider, rounded past float noise."""
+        with self._spent_lock:
+            totals = list(self._spent.items())
+        return [Observation(shown_cost(total), dict(key)) for key, total in totals]
 
     def _settled(self, run_id: str, spans: Any, data: Mapping[str, Any], at: int) -> Span:
         """The Perform span of a step settled on resume, its start (and any call it made)
