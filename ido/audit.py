@@ -20,7 +20,7 @@ from typing import Any
 
 from ido.approvals import PLAN, THE_PLAN, Key, Request, key_of, pending, requests
 from ido.explain import approved_line, markdown_text, outcome_word
-from ido.journal.records import Event, RunRow, epoch, llm_cost, scenario_of, stamp
+from ido.journal.records import Event, RunRow, epoch, llm_cost, made_calls, scenario_of, stamp
 from ido.model import format_wait
 from ido.policy import UNEVALUATED
 from ido.text import printable
@@ -259,7 +259,7 @@ def _add_model_spend(spend: defaultdict[str, float], decided: dict[str, Any]) ->
     `llm:MODEL` (the name the model's health goes by): spend per provider adds up to spend
     per intent."""
     llm = decided["result"].get("solver", {}).get("llm")
-    if llm and llm.get("calls"):
+    if made_calls(llm):
         spend[f"llm:{llm.get('model')}"] += llm_cost(decided)
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from ido.approvals import UNKNOWN_RULE, subject
 from ido.approvers import people_needed
-from ido.journal.records import UNRECORDED, Event, RunRow, model_calls
+from ido.journal.records import UNRECORDED, Event, RunRow, made_calls, model_calls
 from ido.model import format_duration, format_wait
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
-from ido.text import printable, shortened, visible
+from ido.text import money, printable, shortened, visible
 
 REASON_WORDS = {
     "denied": "denied by",
@@ -248,7 +248,7 @@ def _money(value: float) -> str:
 def _some_money(value: float) -> str:
     """Money spent, which reads as some when there was some: a model call's 0.0030 read
     "0.00 already spent" two lines under "cost 0.0030"."""
-    return f"{value:.4f}" if 0 < value < 0.005 else _money(value)
+    return money(value)
 
 
 def _step_line(step: dict[str, Any]) -> str:
@@ -332,7 +332,7 @@ def _action_line(action: dict[str, Any]) -> str:
 def _model_lines(llm: dict[str, Any]) -> list[str]:
     """What the model planner asked, was told and made of it."""
     fallback = f"; fell back to {llm['fallback']}" if llm.get("fallback") else ""
-    calls = llm.get("calls", [])
+    calls = made_calls(llm)  # (one not made, for want of a key, the verdict tells)
     cached = sum(1 for c in calls if c.get("cached"))
     lines = [f"{llm['planner']} with {llm.get('model') or 'no model'}: {llm['verdict']}{fallback}"]
     if calls:  # the verdict says why none was made ("not asked", "no model configured")
@@ -468,7 +468,7 @@ def summary(view: dict[str, Any]) -> str:
     duration = format_wait(run["duration"]) if run["duration"] is not None else "-"
     return (
         f"run {run['id']} · intent {run['intent']} · {outcome} · "
-        f"cost {_money(run['cost'])} · {duration}"
+        f"cost {money(run['cost'])} · {duration}"
     )
 
 

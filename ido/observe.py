@@ -15,7 +15,7 @@ from ido.errors import ExecutionError, ObserverError
 from ido.loading.catalog import Catalog
 from ido.model import Intent, Observer
 from ido.runtime.bindings import ASYNC_WORDS, ERROR_CHARS, MAX_OUTPUT, load_callable
-from ido.secrets import Environ, Secrets
+from ido.secrets import Environ, Secrets, masked_url
 from ido.state import State, TooDeep, close_world, from_json, json_safe, merge, set_path
 from ido.text import failure, printable, shortened
 
@@ -72,7 +72,7 @@ def observe(
                 raise ExecutionError(fetched.error)
             if len(fetched.body) > MAX_OUTPUT:
                 raise ExecutionError(f"its reply was over {MAX_OUTPUT:,} bytes, the most ido reads")
-            value = _parsed(fetched.body, url)
+            value = _parsed(fetched.body, masked_url(url))  # (a key written in it: not shown)
     except ExecutionError as exc:  # (a secret it lacks, too)
         raise failed(str(exc)) from None
     except TooDeep as exc:

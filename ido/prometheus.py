@@ -17,7 +17,7 @@ from typing import Any
 from ido.errors import ExecutionError
 from ido.model.resources import PrometheusSource
 from ido.runtime.bindings import MAX_OUTPUT
-from ido.secrets import Secrets
+from ido.secrets import Secrets, masked_url
 
 PATH = "/api/v1/query"
 
@@ -41,8 +41,8 @@ def query(source: PrometheusSource, timeout: float, secrets: Secrets) -> float:
     try:
         reply = json.loads(fetched.body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ExecutionError(f"{url}: not a Prometheus API reply (not JSON)") from None
-    return value_of(reply, url)
+        raise ExecutionError(f"{masked_url(url)}: not a Prometheus API reply (not JSON)") from None
+    return value_of(reply, masked_url(url))
 
 
 def value_of(reply: Any, shown: str) -> float:

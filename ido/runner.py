@@ -19,6 +19,7 @@ from typing import IO
 
 from ido.approvals import ready, ready_of, requests, verdicts, waiting_of
 from ido.errors import NotFoundError
+from ido.journal.connections import PRIVATE_FILE
 from ido.journal.records import Event
 from ido.journal.sqlite import SqliteJournal
 
@@ -133,8 +134,17 @@ def lock_path(journal: Path) -> Path:
 
 
 def hold_lock(journal: Path) -> IO[str] | None:
-    """Take the runner lock of `journal`; None when another runner holds it."""
-    handle = lock_path(journal).open("a+")
+    """Take the runner lock of `journal`; None when another runner holds it.
+
+    A lock file made now gets the journal's mode (0600 for one ido made: `make_private`),
+    not the umask's (0644: every user could see which journal a runner watched, and
+    when); one there already keeps its own."""
+    try:
+        shared = os.stat(journal).st_mode & 0o666
+    except OSError:  # (no journal yet: the runner makes it private)
+        shared = PRIVATE_FILE
+    fd = os.open(lock_path(journal), os.O_RDWR | os.O_CREAT | os.O_APPEND, shared)
+    handle = os.fdopen(fd, "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

@@ -85,6 +85,12 @@ def verdict_problem(by: str, comment: str | None, rejected: bool) -> tuple[str, 
     return None
 
 
+def money(value: float) -> str:
+    """An amount spent, to the cent, but to four places where the cents would hide some
+    (a blocked run whose model calls cost 0.0014 read `cost 0.00`)."""
+    return f"{value:.4f}" if 0 < value < 0.005 else f"{value:.2f}"
+
+
 def shortened(text: str, size: int) -> str:
     """`text`, cut to `size` characters with "…" as its last when it is longer."""
     return text if len(text) <= size else text[: size - 1] + "…"

@@ -86,3 +86,28 @@ def test_a_new_prune_archive_is_private(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "archived to" in result.output
     assert (mode(archive.parent), mode(archive)) == (0o700, 0o600)
+
+
+def test_the_runner_s_lock_file_is_as_private_as_its_journal(tmp_path: Path) -> None:
+    """`ido.db.runner` was made 0644 beside a 0600 journal; one beside a journal its user
+    made 0640 (shared with a group) gets that mode, and one there already keeps its own."""
+    from ido.runner import hold_lock, lock_path
+
+    journal = tmp_path / ".ido" / "ido.db"
+    a_run(journal)
+    lock = hold_lock(journal)
+    assert lock is not None
+    lock.close()
+    assert mode(lock_path(journal)) == 0o600
+    shared = tmp_path / "shared.db"
+    a_run(shared)
+    shared.chmod(0o640)
+    lock = hold_lock(shared)
+    assert lock is not None
+    lock.close()
+    assert mode(lock_path(shared)) == 0o640
+    lock_path(shared).chmod(0o644)
+    lock = hold_lock(shared)
+    assert lock is not None
+    lock.close()
+    assert mode(lock_path(shared)) == 0o644

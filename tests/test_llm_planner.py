@@ -1488,3 +1488,93 @@ def test_a_plan_rule_that_denies_the_fallback_s_plan_is_not_said_of_the_model_s(
     assert verdict.startswith("model call failed")
     assert "denied that plan" not in verdict
     assert "a plan rule denied the solver's best plan, so the solver chose another" in verdict
+
+
+ASK_CHEAP = (
+    "  rules:\n    - id: ask\n      effect: require_approval\n"
+    "      when: \"capability.name == 'pay-cheap-eu'\"\n      message: Finance looks first.\n"
+)
+
+
+def test_the_model_is_told_which_steps_need_approval_and_what_they_weigh(
+    project: Path, serve: Any
+) -> None:
+    """The prompt said nothing of approvals: the model could not know pay-cheap-eu stops
+    the run for a person, nor what that weighs against cost."""
+    model, url = serve([PAY_AND_SHIP])
+    use_llm(project, url)
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + ASK_CHEAP)
+    ido("run", "ship-order")
+    request = model.requests[0]
+    described = {t["function"]["name"]: t["function"]["description"] for t in request["tools"]}
+    assert described["pay-cheap-eu"].endswith(
+        "Needs approval by intent:ship-order/ask: the run stops at this step until a person "
+        "approves it."
+    )
+    assert "approval" not in described["pay-pricey-eu"]
+    told = json.loads(request["messages"][1]["content"])
+    assert told["objective weights"]["approval"] == 0.01
+    assert "prefer one that needs no approval" in told["approvals"]
+
+
+def test_a_prompt_without_approvals_is_as_before(project: Path, serve: Any) -> None:
+    """No capability offered needs approval: the request says nothing of them, so a cached
+    or recorded answer to it still answers it."""
+    model, url = serve([PAY_AND_SHIP])
+    use_llm(project, url)
+    ido("run", "ship-order")
+    request = model.requests[0]
+    assert "approval" not in json.dumps(request).lower()
+
+
+def test_hybrid_options_say_which_approvals_each_needs(project: Path, serve: Any) -> None:
+    model, url = serve([Answer([("choose", {"option": 1, "rationale": "no wait"})])])
+    use_llm(project, url, planner="hybrid")
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + ASK_CHEAP)
+    ido("run", "ship-order")
+    told = json.loads(model.requests[0]["messages"][1]["content"])
+    needs = {tuple(o["steps"]): o["approvals"] for o in told["options"]}
+    assert needs[("pay-cheap-eu", "ship")] == ["pay-cheap-eu needs intent:ship-order/ask"]
+    assert needs[("pay-pricey-eu", "ship")] == []
+    assert told["approval_weight"] == 0.01
+
+
+def test_a_missing_api_key_is_no_call(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No request left ido, yet the decision read "1 call(s), 0 input + 0 output tokens",
+    its span `ido.llm.calls: 1`, and the model's health counted a failure."""
+    monkeypatch.delenv("MY_MISSING_KEY", raising=False)
+    model, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, extra=", api_key_env: MY_MISSING_KEY")
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert model.requests == []
+    record = llm_record(project)
+    assert record["verdict"] == "not asked: the environment variable MY_MISSING_KEY is not set"
+    code, out = ido("explain", "last")
+    assert "llm with openai/scripted: not asked: the environment variable MY_MISSING_KEY" in out
+    assert "call(s)" not in out and "call 1" not in out
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        assert "llm:openai/scripted" not in store.health()  # a key unset: nothing of the model
+
+
+def test_a_blocked_run_shows_what_its_model_calls_cost(project: Path, serve: Any) -> None:
+    """Blocked before any step, the run had paid 0.0014 for its model call, and `ido run`,
+    `ido runs` and `ido explain` all said `cost 0.00`."""
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url, extra=", input_cost: 10, output_cost: 6.666667")  # 0.0012 + 0.0002
+    intent = project / "intents" / "ship-order.yaml"
+    ask_all = ASK_CHEAP.replace(
+        "capability.name == 'pay-cheap-eu'", "'payments' in capability.tags"
+    )
+    intent.write_text(intent.read_text() + ask_all)
+    code, out = ido("run", "ship-order")
+    assert code == 3, out
+    assert re.search(r"blocked: run \S+, cost 0\.0014\n", out), out
+    _, out = ido("explain", "last")
+    assert " · blocked · cost 0.0014 · " in out.splitlines()[0], out
+    _, out = ido("runs")
+    assert out.splitlines()[1].split()[3] == "0.0014", out

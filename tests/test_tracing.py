@@ -847,3 +847,24 @@ def test_a_collector_quoting_the_header_s_credential_is_told_with_it_masked(
         telemetry.shutdown(0.1)
     shown = "\n".join(said) + caplog.text
     assert "invalid key ***" in shown and "hdr-s3cret-value" not in shown, shown
+
+
+def test_spend_is_reported_without_float_noise() -> None:
+    """Five steps of a run that cost 2.86 in all added up to an `ido.spend` of
+    2.8600000000000003."""
+    reader = InMemoryMetricReader()
+    found = RunTelemetry([], [reader])
+    for step, cost in enumerate((0.3, 0.8, 0.5, 0.3, 0.96)):
+        finished = {"step": step, "capability": "c", "provider": "p", "ok": True, "cost": cost}
+        found.record("r1", "etl", "action_finished", finished, 1_800_000_000.0 + step)
+    (spend,) = [
+        point
+        for resource in reader.get_metrics_data().resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "ido.spend"
+        for point in metric.data.data_points
+    ]
+    assert repr(spend.value) == "2.86"  # not 2.8600000000000003
+    assert dict(spend.attributes) == {"ido.intent": "etl", "ido.provider": "p"}
+    found.shutdown()

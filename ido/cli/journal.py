@@ -267,7 +267,7 @@ def runs(
         typer.echo(_no_runs_asked(words, intents, day))
         return
     from ido.model import format_wait
-    from ido.text import printable
+    from ido.text import money, printable
 
     # A journal's text as a terminal would show it, not act on it (a hand-edited intent
     # name holding an escape sequence cleared the screen), and columns as wide as it shows.
@@ -287,7 +287,7 @@ def runs(
         started = r.started_at if r.recorded_at is None else f"{r.recorded_at} (scenario)"
         typer.echo(
             f"{run_id:<{wide}}  {name:<{named}}  {shown:<11} "
-            f"{r.cost:>8.2f} {llm:>10} {duration:>{lasted}}  {printable(started)}"
+            f"{money(r.cost):>8} {llm:>10} {duration:>{lasted}}  {printable(started)}"
         )
 
 

@@ -24,8 +24,11 @@ def _report(report: Any, journal: Path) -> None:
 
 
 def _ended(report: Any) -> str:
-    """A run's outcome and cost: `achieved: run r…, cost 0.80`."""
-    return f"{report.outcome}: run {report.run_id}, cost {report.cost:.2f}"
+    """A run's outcome and cost: `achieved: run r…, cost 0.80` (`blocked: run r…, cost
+    0.0014` of a run that paid only for model calls: `ido.text.money`)."""
+    from ido.text import money
+
+    return f"{report.outcome}: run {report.run_id}, cost {money(report.cost)}"
 
 
 def _outcome_lines(report: Any, journal: Path) -> list[str]:

@@ -73,6 +73,7 @@ def _run_all(found: list[tuple[Path, Any, Any]], store: Any, quiet: bool) -> int
     from ido.explain import render, run_view
     from ido.model import format_wait
     from ido.scenario.runner import run_scenario
+    from ido.text import money
 
     failed = 0
     for _, scenario, loaded in found:
@@ -90,7 +91,7 @@ def _run_all(found: list[tuple[Path, Any, Any]], store: Any, quiet: bool) -> int
             typer.echo("\n" + render(view, "text"))
         typer.echo(
             f"{result.report.outcome} after {format_wait(result.elapsed)} of virtual "
-            f"time, cost {result.report.cost:.2f}"
+            f"time, cost {money(result.report.cost)}"
         )
         if result.passed:
             typer.echo("expectations: all met")

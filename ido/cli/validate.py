@@ -24,6 +24,7 @@ def validate(
     Files or folders inside the catalog folders here (intents/, capabilities/, policies/,
     scenarios/) are checked with that catalog, which their references name; others on
     their own, with --catalog for what they name elsewhere."""
+    from ido.approver_check import check_approvers
     from ido.binding_check import check_bindings, check_observer_files
     from ido.key_check import check_model_keys
     from ido.loading.load import check_ignored, check_models, load_catalog
@@ -45,6 +46,7 @@ def validate(
     bindings = check_bindings(loaded, Path.cwd())
     bindings.warnings.extend(check_observer_files(loaded, Path.cwd()))
     bindings.warnings.extend(check_model_keys(loaded, os.environ, Path.cwd()))
+    bindings.warnings.extend(check_approvers(loaded, Path.cwd()))
     wrong = [*check_models(loaded, os.environ), *bindings.errors]
     try:  # (an own catalog holds the shared intents too: their models are checked here)
         own, own_ignored = check_own_catalogs(

@@ -103,6 +103,13 @@ def model_calls(llm: Mapping[str, Any] | None) -> tuple[float, float]:
     return float(llm.get("cost") or 0.0), sum(float(r.get("seconds") or 0.0) for r in fresh)
 
 
+def made_calls(llm: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The calls of a decision's model planner record (`llm`) that asked a model (or the
+    cache): not one that could not be made (no API key), which reports told as "1 call(s)"
+    and health counted as the model's failure."""
+    return [c for c in (llm or {}).get("calls", []) if c["reply"].get("asked", True)]
+
+
 def paid_in(event: Event) -> float:
     """What a run paid in this event: a step's cost, or a decision's model calls. The one
     rule for a run's spend, which resuming folds and the journals sum for a run that has

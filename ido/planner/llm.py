@@ -87,6 +87,8 @@ def failed_call(reply: Reply) -> str:
     never made was asked of nothing, and "model call failed" read as if a model had been."""
     if reply.error == UNRECORDED:
         return "not asked: a replay asks no model, and the run never made this request"
+    if not reply.asked:  # (no call was made: "model call failed" read as if one had been)
+        return f"not asked: {reply.error}"
     return f"model call failed: {reply.error}"
 
 
@@ -215,7 +217,9 @@ class _ModelPlanner:
 
         self.settings = settings or LlmSettings()
         self.model = self.settings.model or os.environ.get("IDO_LLM_MODEL") or None
-        self.client: Client = client or _default_client(self.model is not None)
+        # (a key not set: no call can be made, so litellm need not be imported for one)
+        keyed = not self.settings.api_key_env or os.environ.get(self.settings.api_key_env)
+        self.client: Client = client or _default_client(self.model is not None and bool(keyed))
         self.cache = cache
         self.fallback = fallback or CpSatPlanner()
         api_base = self.settings.api_base or os.environ.get("IDO_LLM_API_BASE")
@@ -514,6 +518,11 @@ def _tool(action: Action, name: str) -> dict[str, Any]:
         f"Effects: {effects or 'none'}. Cost {action.cost:g}, latency "
         f"{format_duration(action.latency)}, reliability {action.reliability:g}."
     )
+    if action.approvals:  # (said only where one is asked: other requests stay as they were)
+        description += (
+            f" Needs approval by {', '.join(action.approvals)}: the run stops at this step "
+            "until a person approves it."
+        )
     return {
         "type": "function",
         "function": {
@@ -543,7 +552,7 @@ def _situation(task: Task) -> str:
     for source in task.goal + tuple(r for a in task.actions for r in a.requires):
         paths.update(compile_condition(source).state_paths or ())
     state = {p: get_path(task.state, p) for p in sorted(paths) if has_path(task.state, p)}
-    document = {
+    document: dict[str, Any] = {
         "goal (CEL conditions over state)": list(task.goal),
         "limits": {k: v for k, v in limits.items() if v is not None},
         "objective weights": {
@@ -553,7 +562,19 @@ def _situation(task: Task) -> str:
         },
         "state": state,
     }
+    if any(action.approvals for action in task.actions):
+        document["objective weights"]["approval"] = task.weights.approval
+        document["approvals"] = APPROVALS
     return json.dumps(document, indent=1, default=str, sort_keys=True)
+
+
+APPROVALS = (
+    "A capability whose description says 'Needs approval' stops the run until a person "
+    "approves that step; each such request adds the approval weight to the plan's score, "
+    "as cost does. Of plans that cost about the same, prefer one that needs no approval."
+)
+"""What the model is told of approvals, when an offered capability needs one: without it,
+it chose a step that stops for a person over an equal one that does not."""
 
 
 def _choose_tool(count: int) -> dict[str, Any]:
@@ -586,7 +607,19 @@ def _options(task: Task, options: Sequence[Plan]) -> str:
         }
         for k, plan in enumerate(options, start=1)
     ]
-    document = {"goal": list(task.goal), "options": listed}
+    asks = {a.name: a.approvals for a in task.actions if a.approvals}
+    if asks:  # (said only where one is asked: other requests stay as they were)
+        for entry, plan in zip(listed, options, strict=True):
+            entry["approvals"] = [
+                f"{name} needs {rule}" for name in plan.capabilities for rule in asks.get(name, ())
+            ]
+    document: dict[str, Any] = {"goal": list(task.goal), "options": listed}
+    if asks:
+        document["approval_weight"] = task.weights.approval
+        document["approvals"] = (
+            "each approval an option needs stops the run until a person approves it, and "
+            "adds approval_weight to its solver_score"
+        )
     return json.dumps(document, indent=1, sort_keys=True)
 
 

@@ -45,6 +45,9 @@ class Reply:
     """Tool calls past `MOST_CALLS`, left out."""
     usage_error: str | None = None
     """What was wrong with the usage or price the response gave, counted as none instead."""
+    asked: bool = True
+    """Whether a model was asked: False when the call could not be made (no API key, no
+    litellm), which is no call, nor a failure of the model."""
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -58,6 +61,8 @@ class Reply:
         }
         if self.usage_error is not None:
             out["usage_error"] = self.usage_error
+        if not self.asked:  # (recorded as before for a call made)
+            out["asked"] = False
         return {**out, "cut": self.cut} if self.cut else out  # recorded as before if none
 
     @classmethod
@@ -72,6 +77,7 @@ class Reply:
             error=data.get("error"),
             cut=int(data.get("cut", 0)),
             usage_error=data.get("usage_error"),
+            asked=bool(data.get("asked", True)),
         )
 
 
@@ -86,12 +92,6 @@ class LitellmClient:
         tools: Sequence[Mapping[str, Any]],
     ) -> Reply:
         _offline()
-        try:
-            import litellm
-        except ImportError:
-            return Reply(error="the llm planner needs litellm: pip install 'ido[llm]'")
-        litellm.suppress_debug_info = True
-        _warm()
         options: dict[str, Any] = {
             "model": model,
             "messages": list(messages),
@@ -108,14 +108,21 @@ class LitellmClient:
             try:  # `${env:NAME}` keeps a credential in the URL out of the YAML and journal
                 api_base = options["api_base"] = secrets.expand(api_base)
             except ExecutionError as exc:
-                return Reply(error=f"api_base: {exc}")
+                return Reply(error=f"api_base: {exc}", asked=False)
         if settings.api_key_env:
             key = os.environ.get(settings.api_key_env)
             if not key:
-                return Reply(error=f"the environment variable {settings.api_key_env} is not set")
+                said = f"the environment variable {settings.api_key_env} is not set"
+                return Reply(error=said, asked=False)
             options["api_key"] = key
         elif api_base:
             options["api_key"] = os.environ.get("OPENAI_API_KEY", "none")  # local servers
+        try:  # (after what needs no litellm: a key not set is told without importing it)
+            import litellm
+        except ImportError:
+            return Reply(error="the llm planner needs litellm: pip install 'ido[llm]'", asked=False)
+        litellm.suppress_debug_info = True
+        _warm()
         # A provider may quote the key it was sent ("Incorrect API key provided: sk-…"),
         # and a model may echo it: errors, text, tool names and tool-call arguments (as
         # written and as decoded) are masked before they are recorded, and so are

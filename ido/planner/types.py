@@ -56,20 +56,23 @@ class Weights:
     """Score per approval request a step stops for (the intent's `objective.approval`)."""
 
     def score(self, action: Action) -> float:
-        """Weighted cost + latency + risk, plus policy bias and the weight of the approvals
-        the step needs; never below zero.
+        """Weighted cost + latency + risk plus policy bias, never below zero, and then the
+        weight of the approvals the step needs.
 
         A `prefer` rule can make a step free but not profitable: a negative score would
-        reward plans for padding themselves with steps that change nothing.
+        reward plans for padding themselves with steps that change nothing. The approvals
+        weigh after that floor: else a large `prefer` bonus meant for something else (a
+        provider, say) cancelled them, and a plan that stops for a person tied with, or
+        beat by name, an equally preferred one that does not.
         """
-        return max(
+        weighed = max(
             0.0,
             self.cost * action.cost
             + self.latency * action.latency
             + self.risk * action.risk
-            + action.bias
-            + self.approval * len(action.approvals),
+            + action.bias,
         )
+        return weighed + self.approval * len(action.approvals)
 
 
 @dataclass(frozen=True)

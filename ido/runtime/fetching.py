@@ -32,10 +32,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any, cast
 
-from ido.secrets import Secrets, masked_url
+from ido.secrets import Secrets, mask_all, masked_url, url_credentials
 from ido.text import failure, printable, shortened
 
 _PORTS = {"http": 80, "https": 443}
@@ -67,7 +67,31 @@ def fetch(
     secrets: Secrets,
 ) -> Fetched:
     """Send one request and read its reply within `timeout` seconds in all; never raises:
-    a failure is `Fetched.error`, with `secrets` masked in what the server said."""
+    a failure is `Fetched.error`, with `secrets` masked in what the server said, and the
+    credentials `url` carries masked wherever it says them (`masked_url`)."""
+    fetched = _fetch(method, url, headers, data=data, timeout=timeout, limit=limit, secrets=secrets)
+    if fetched.error is None:
+        return fetched
+    # A key written in the URL itself (`?api_key=…`), not through `${env:}`, is no secret
+    # `secrets` knows: the error quoted it, and the journal, spans and `ido run` with it.
+    # (Its user and password are masked wherever they stand: a client error may quote
+    # the host part alone; a query's values, only in the URL: `?to=URL` is no secret.)
+    userinfo = url_credentials(urllib.parse.urlsplit(url)._replace(query="").geturl())
+    error = mask_all(fetched.error.replace(url, masked_url(url)), userinfo)
+    return replace(fetched, error=error)
+
+
+def _fetch(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    *,
+    data: bytes | None,
+    timeout: float,
+    limit: int,
+    secrets: Secrets,
+) -> Fetched:
+    """`fetch`, its errors as they come."""
     deadline = time.monotonic() + timeout
     opener = urllib.request.build_opener(
         _HTTPHandler(deadline), _HTTPSHandler(deadline), _WithinOrigin()

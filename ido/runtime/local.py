@@ -13,7 +13,7 @@ from ido.conditions import all_hold
 from ido.decide import Decision
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson, with_lessons
-from ido.journal.records import stamp
+from ido.journal.records import made_calls, stamp
 from ido.model import Intent
 from ido.planner import Planner, get_planner
 from ido.planning_words import Throttled, telling
@@ -387,7 +387,7 @@ class LocalRuntime(Executing, Compensating):
         run.spent += float(record.get("cost") or 0.0)
         fold_model_calls(run, record)
         now = self.clock()
-        for call in record.get("calls", []):
+        for call in made_calls(record):  # (one not made says nothing of the model)
             if call.get("cached"):
                 continue
             reply = call["reply"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ido.approvals import ready
+from ido.approver_check import check_approvers
 from ido.binding_check import check_bindings
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file
 from ido.journal.records import Journal, Pending, stamp
@@ -194,6 +195,8 @@ def check_own_catalogs(
             warnings += (w for w in ignored if w not in warnings)  # (entries shared)
             bindings = check_bindings(catalog, Path.cwd(), checked=bound)
             warnings += (w for w in bindings.warnings if w not in warnings)
+            approvers = check_approvers(catalog, Path.cwd())
+            warnings += (w for w in approvers if w not in warnings)
             problems += (p for p in bindings.errors if p not in problems)
             if environ is not None:
                 found_here = check_models(catalog, environ, checked=checked)

@@ -8,7 +8,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import Span
 
-from ido.journal.records import shown_cost
+from ido.journal.records import made_calls, shown_cost
 
 
 def _decision_events(span: Span, result: Mapping[str, Any], at: int) -> None:
@@ -57,7 +57,7 @@ def _model_attributes(result: Mapping[str, Any]) -> dict[str, Any]:
     llm = (result.get("solver") or {}).get("llm")
     if not llm:
         return {}
-    calls = llm.get("calls", [])
+    calls = made_calls(llm)
     return {
         "ido.llm.model": llm.get("model"),
         "ido.llm.calls": len(calls),

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.metrics import Counter, Histogram
+from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
@@ -28,6 +28,7 @@ from opentelemetry.trace import (
 )
 
 from ido.export_trouble import ExportWatch
+from ido.journal.records import shown_cost
 from ido.runtime.tracecontext import span_id, trace_id
 from ido.tracing.config import TelemetryConfigError
 
@@ -110,14 +111,27 @@ class _Providers:
             "Action attempts' duration, by provider.",
             explicit_bucket_boundaries_advisory=SECONDS_BUCKETS,
         )
-        self._spend: Counter = meter.create_counter(
-            "ido.spend", "1", "What actions cost, in the catalog's currency."
+        # Summed here and reported rounded past float noise (`shown_cost`): a counter's own
+        # float sum showed a run that cost 2.86 as 2.8600000000000003.
+        self._spent: dict[tuple[tuple[str, str], ...], float] = {}
+        self._spent_lock = threading.Lock()  # (read by the reader's thread, at collection)
+        meter.create_observable_counter(
+            "ido.spend",
+            [self._spend],
+            "1",
+            "What actions cost, in the catalog's currency.",
         )
         self._observer_failures: Counter = meter.create_counter(
             "ido.observer.failures", "{observation}", "Observations that failed, by observer."
         )
         self._open: dict[str, _RunSpans] = {}
         self._lock = threading.Lock()
+
+    def _spend(self, options: CallbackOptions) -> Iterable[Observation]:
+        """`ido.spend` so far, per intent and provider, rounded past float noise."""
+        with self._spent_lock:
+            totals = list(self._spent.items())
+        return [Observation(shown_cost(total), dict(key)) for key, total in totals]
 
     def shutdown(self, timeout: float = SHUTDOWN_SECONDS) -> None:
         """End what is still open (a run stopped by Ctrl-C: `interrupted`), then export what

@@ -163,9 +163,9 @@ class RunTelemetry(_Providers):
             self._action_seconds.record(
                 float(data["duration"]), {"ido.provider": provider, "ido.outcome": outcome}
             )
-        self._spend.add(
-            float(data.get("cost") or 0.0), {"ido.intent": intent, "ido.provider": provider}
-        )
+        key = (("ido.intent", intent), ("ido.provider", provider))
+        with self._spent_lock:
+            self._spent[key] = self._spent.get(key, 0.0) + float(data.get("cost") or 0.0)
 
     def _settled(self, run_id: str, spans: Any, data: Mapping[str, Any], at: int) -> Span:
         """The Perform span of a step settled on resume, its start (and any call it made)

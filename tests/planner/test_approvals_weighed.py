@@ -79,3 +79,27 @@ def test_a_proven_optimal_plan_weighs_approvals_as_the_brute_force_does(seed: in
         return
     assert result.plan is not None and best is not None
     assert result.plan.score == pytest.approx(best.score, abs=1e-6)
+
+
+def test_a_prefer_bonus_does_not_cancel_the_weight_of_an_approval() -> None:
+    """A `prefer` rule for something else (weight 10) takes a step's score to 0, but the
+    approval it needs still weighs on top: 0 + 0.01, not max(0, 0.3 - 10 + 0.01)."""
+    weights = Weights(cost=1.0, approval=0.01)
+    preferred = replace(PAY_CHEAP, bias=-10.0)
+    assert weights.score(preferred) == 0.0
+    assert weights.score(replace(preferred, approvals=("finance/large",))) == pytest.approx(0.01)
+    avoided = replace(PAY_CHEAP, bias=0.5, approvals=("finance/large",))  # avoid adds as before
+    assert weights.score(avoided) == pytest.approx(0.3 + 0.5 + 0.01)
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "search"])
+def test_a_plan_needing_approval_loses_to_an_equally_preferred_one(backend: str) -> None:
+    """Both payments are preferred by 10 (say, `provider == 'stripe'`): the one a person
+    must approve loses, as it would without the bonus."""
+    gated, free = replace(GATED, bias=-10.0), replace(PAY_CHEAP, bias=-10.0)
+    t = task([gated, free, PACK], GOAL, weights=Weights(approval=0.01), alternatives=2)
+    found = (SearchPlanner() if backend == "search" else CpSatPlanner(small=0)).plan(t)
+    assert found.plan is not None and found.plan.capabilities == ("pay-cheap", "pack")
+    (other,) = found.alternatives
+    assert other.plan.capabilities == ("pay-audited", "pack")
+    assert other.why.startswith("+0.01 approval: pay-audited needs finance/large")

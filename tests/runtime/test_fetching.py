@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -282,3 +283,22 @@ def test_an_html_error_page_is_not_read_before_it_is_thrown_away(tmp_path: Path)
         finally:
             _Stalling.go.set()
     assert outcome.error == f"HTTP 503 Service Unavailable from {base}/page"
+
+
+SECRET = "qk-77aa-literal-in-the-url"
+
+
+def test_a_credential_written_in_a_url_is_masked_in_its_errors(tmp_path: Path) -> None:
+    """A key written in an observer's or a binding's URL (`?api_key=…`), not through
+    `${env:}`, was quoted whole in the error the journal, the spans and `ido run` show."""
+    with socket.socket() as free:  # a port nothing listens on: the connection is refused
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/stock?api_key={SECRET}&region=eu"
+    with pytest.raises(ExecutionError) as caught:
+        observe(_observer(url), tmp_path, tmp_path, {"TOKEN": TOKEN})
+    said = str(caught.value)
+    assert f"http://127.0.0.1:{port}/stock?api_key=***&region=***: " in said, said
+    outcome = perform(_capability(url), _context(), tmp_path, {"TOKEN": TOKEN})
+    assert outcome.error is not None and SECRET not in outcome.error, outcome.error
+    assert f"127.0.0.1:{port}/stock" in outcome.error

@@ -551,3 +551,61 @@ def test_one_person_spelt_two_ways_is_one_approval_of_two(tmp_path: Path) -> Non
         "{outcome: blocked}",
     )
     assert result.passed, result.unmet  # type: ignore[attr-defined]
+
+
+def validated(tmp_path: Path, approvals: str) -> tuple[int, str]:
+    """`ido validate` of the four-eyes scenario with these approvals."""
+    path = tmp_path / "eyes.yaml"
+    path.write_text(
+        "apiVersion: ido/v1\nkind: Scenario\nmetadata: {name: eyes}\nspec:\n"
+        "  intent:\n"
+        "    given: {order: {id: '9', region: eu}}\n"
+        "    goal: ['state.order.paid']\n"
+        "    policies: [spend-approval]\n"
+        "    rules:\n"
+        "      - {id: ask, effect: require_approval, when: \"'payments' in capability.tags\",\n"
+        "         message: ask two, approvers: 2}\n"
+        f"  approvals:\n{approvals}"
+    )
+    args = ["validate", str(path), "-c", "intents", "-c", "capabilities", "-c", "policies"]
+    result = CliRunner().invoke(app, args)
+    return result.exit_code, result.output
+
+
+def test_validate_warns_of_fewer_approvers_than_a_rule_needs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two answers by one person (spelt two ways) for a rule of `approvers: 2`: the run
+    would stay blocked, and validate said ok without a word."""
+    monkeypatch.chdir(ROOT)
+    code, out = validated(
+        tmp_path,
+        "    - {rule: intent:eyes/ask, by: alice}\n"
+        "    - {rule: intent:eyes/ask, by: 'Alice '}\n"
+        "    - {rule: intent:eyes/ask, capability: charge-stripe-eu, by: bob}\n",
+    )
+    assert code == 0, out
+    warned = [line for line in out.splitlines() if "needs approvers" in line]
+    assert warned == [
+        f"warning: {tmp_path / 'eyes.yaml'}:13: spec.approvals[0].rule: rule 'intent:eyes/ask' "
+        "needs approvers: 2, and the approvals here give its requests only 1 (alice): the run "
+        "would stay blocked "
+        "(answers by the same person, regardless of case and spaces, count once)"
+    ], out  # requests about charge-stripe-eu get alice and bob: two
+
+
+@pytest.mark.parametrize(
+    "approvals",
+    [
+        "    - {rule: intent:eyes/ask, by: alice}\n    - {rule: intent:eyes/ask, by: bob}\n",
+        "    - {rule: intent:eyes/ask, by: alice}\n"
+        "    - {rule: intent:eyes/ask, by: bob, verdict: reject, comment: unvetted}\n",
+        "    - {rule: spend-approval/large-payment, by: alice}\n",  # a rule of one person
+    ],
+)
+def test_validate_is_quiet_when_the_approvals_answer(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, approvals: str
+) -> None:
+    monkeypatch.chdir(ROOT)
+    code, out = validated(tmp_path, approvals)
+    assert code == 0 and "needs approvers" not in out, out
