@@ -102,9 +102,11 @@ def _exact(result: Any, live: bool = False) -> None:
             f"identical: {result.decisions} decision(s) of run {result.run_id} re-decided the "
             f"same{STILL_RUNNING if live else ''}"
         )
+        _edited(result.edited)
         raise typer.Exit(0)
     if result.divergence is None:
         _worded(result)
+        _edited(result.edited)
         raise typer.Exit(0)
     d = result.divergence
     typer.echo(f"diverged at decision {d.number} of run {result.run_id} (trigger: {d.trigger})")
@@ -125,6 +127,17 @@ def _exact(result: Any, live: bool = False) -> None:
         for line in rejections_changed(d.recorded, d.replayed, removed):
             typer.echo(f"  rejected: {printable(line)}")
     raise typer.Exit(1)
+
+
+def _edited(policies: Sequence[str]) -> None:
+    """Policies edited since the run though every decision chose the same: a run that
+    re-decides the same under a policy changed since was not made under it as it stands
+    (a threshold raised from 10,000 to 20,000 that a payout of 22,000 still passes)."""
+    if policies:
+        typer.echo(
+            f"policies edited since the run: {', '.join(policies)} (the decisions were made "
+            "under their recorded versions, and choose the same under these)"
+        )
 
 
 CHANGES_SHOWN = 5
