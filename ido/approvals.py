@@ -247,7 +247,11 @@ def spec_digests(capability: Capability) -> dict[str, str]:
     an approval of a plan with it was given for, and what moved when it no longer is."""
     spec = capability.spec
     parts = {
-        "binding": spec.run.model_dump(mode="json") if spec.run is not None else None,
+        # (what the binding reads by itself is masked, not performed: `secrets` left out,
+        # so a binding that declares them is the one approved before it did)
+        "binding": spec.run.model_dump(mode="json", exclude={"secrets"})
+        if spec.run is not None
+        else None,
         "provider": spec.provider,
         "requires": list(spec.requires),
         "effects": spec.effects,
