@@ -21,7 +21,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ido.errors import IdoError
@@ -622,7 +622,7 @@ def left_unanswered(request: Request) -> str:
 def check_not_expired(request: Request, now: float, run_id: str) -> None:
     deadline = request.deadline
     if deadline is not None and request.expired(now):
-        when = datetime.fromtimestamp(deadline).isoformat(timespec="seconds")
+        when = datetime.fromtimestamp(deadline, UTC).isoformat(timespec="seconds")
         what, escalated = _expired_words(request)
         raise IdoError(
             f"run {run_id}: the request for {what} ({request.rule}) expired"

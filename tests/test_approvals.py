@@ -57,6 +57,26 @@ def test_a_blocked_run_waits_in_the_journal_and_is_listed(gated: Path) -> None:
     )
 
 
+def test_a_request_is_listed_with_its_intent_and_its_times_in_utc(
+    gated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request named its run, step and rule but no intent (which payout?), and its times
+    in the local zone without saying so, hours off beside the audit's UTC stamps."""
+    assert ido("run", "ship-order")[0] == 3
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        out = ido("approvals")[1]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    (request,) = json.loads(ido("approvals", "--format", "json")[1])
+    assert request["intent"] == "ship-order"
+    since = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(request["since"]))
+    assert f"{request['run']} (ship-order)  plan step 2 ship (decision 1)  " in out, out
+    assert f", since {since})" in out, out
+
+
 def test_approved_then_resumed_the_run_goes_on_and_records_who(gated: Path) -> None:
     ido("run", "ship-order")
     code, out = ido("approve", "last", "--by", "alice", "--comment", "fine")
