@@ -12,7 +12,6 @@ from ido.cli.common import (
     DEFAULT_JOURNAL,
     CatalogOpt,
     JournalOpt,
-    RunRef,
     _catalog_paths,
     _guard,
     _journal_there,
@@ -27,7 +26,13 @@ if TYPE_CHECKING:
 
 @_guard
 def replay(
-    run_ref: RunRef,
+    run_refs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="RUN...",
+            help="Run id, id prefix, or 'last'; several: a line each, and what changed in all.",
+        ),
+    ],
     catalog: CatalogOpt = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
     policies: Annotated[
@@ -57,6 +62,12 @@ def replay(
     from ido.loading import find_intent, inside, load_catalog
     from ido.replay import replay_counterfactual, replay_exact
 
+    if intent is not None and len(run_refs) > 1:
+        raise typer.BadParameter(
+            "--intent replaces one run's intent: give one RUN, or change the policies or "
+            "the catalog (--policies, --catalog) to replay several",
+            param_hint="--intent",
+        )
     if exact and (policies is not None or intent is not None):
         given = "--policies" if policies is not None else "--intent"
         raise typer.BadParameter(
@@ -81,11 +92,19 @@ def replay(
             paths.append(intent)
     words = {"policies": "a replay given other policies (--policies DIR) needs it in DIR too"}
     loaded = load_catalog(paths, replaced=words if policies is not None else None)
+    exactly = exact or (policies is None and catalog is None and intent is None)
+    if len(run_refs) > 1:
+        from ido.cli.replay_many import replay_many
+
+        with SqliteJournal(journal, reading=True) as store:
+            run_ids = list(dict.fromkeys(store.resolve(ref) for ref in run_refs))
+            rows = {run_id: store.run(run_id) for run_id in run_ids}
+            replay_many(run_ids, rows, store, loaded, exactly)
     with SqliteJournal(journal, reading=True) as store:
-        run_id = store.resolve(run_ref)
+        run_id = store.resolve(run_refs[0])
         events, row = store.events(run_id), store.run(run_id)
     live = _running(row, events)  # its decisions so far: not an outcome yet
-    if exact or (policies is None and catalog is None and intent is None):
+    if exactly:
         _exact(replay_exact(run_id, events, loaded), live)
     chosen = find_intent(loaded, str(intent)) if intent is not None else None
     result = replay_counterfactual(run_id, events, row, loaded, chosen)
