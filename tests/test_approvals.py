@@ -419,7 +419,11 @@ def test_explain_tells_who_approved_what(gated: Path) -> None:
     code, out = ido("explain", "last")
     assert code == 0
     assert "approval needed for ship (residency/big-spend: Shipping needs a human.)" in out
-    assert "approved by alice: ship (residency/big-spend): fine" in out
+    # and when: the report is where an auditor asks it (it said who and why only)
+    (given,) = re.findall(r"approved by alice at (\S+): ship \(residency/big-spend\): fine", out)
+    with SqliteJournal(gated / ".ido" / "ido.db") as store:
+        events = store.events(store.resolve("last"))
+    assert given == next(e.at for e in events if e.kind == "approval_given")
 
 
 def test_markdown_reports_show_a_comment_as_written(gated: Path) -> None:
