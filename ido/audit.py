@@ -214,7 +214,8 @@ def render(report: dict[str, Any], fmt: str) -> str:
         for rule, d in report["denials"].items()
     ] or [item("none")]
     if "ruled" in report:  # `--rule`: each decision where it fired
-        lines += ["", head(f"Decisions where {report['rule']} fired")]
+        rule = printable(report["rule"])  # as typed: shown, not acted on
+        lines += ["", head(f"Decisions where {markdown_text(rule) if md else rule} fired")]
         lines += [item(_ruled_line(r)) for r in report["ruled"]] or [item("none")]
     lines += ["", head("Approvals")]
     for a in report["approvals"]:

@@ -362,3 +362,10 @@ def test_each_verdict_names_the_step_the_decision_and_the_plan_cost_it_was_given
     assert re.search(
         r"approved by alice at \S+ after \S+, plan step 2 of decision 1, plan cost 1\.30: ok", out
     ), out
+
+
+def test_the_rule_s_section_title_is_shown_as_written_in_markdown(history: Path) -> None:
+    """An intent's own rule (`intent:NAME/rule_id`) holds `_`: as a Markdown title it made
+    emphasis of part of the name."""
+    out = ido("audit", "--rule", "intent:ship_order/no_us", "--format", "md")[1]
+    assert "## Decisions where intent:ship\\_order/no\\_us fired\n" in out, out
