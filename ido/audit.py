@@ -229,7 +229,7 @@ def render(report: dict[str, Any], fmt: str) -> str:
         by = "unanswered" if a["by"] is None else f"by {a['by']}"  # (an expired request)
         lines.append(
             item(
-                f"{a['run']} {subject} ({a['rule']}) {a['verdict']} {by} "
+                f"{a['run']} ({a['intent']}) {subject} ({a['rule']}) {a['verdict']} {by} "
                 f"at {a['at']}{waited}{escalated}{_asked_words(a)}{why}"
             )
         )
@@ -283,13 +283,15 @@ _DID = {
 
 
 def _ruled_line(ruled: Mapping[str, Any]) -> str:
-    """A decision where the `--rule` fired: `r… payout-7 decision 1 at 2026-…: denied
+    """A decision where the `--rule` fired: `r… (payout-7) decision 1 at 2026-…: denied
     pay-us, pay-swift`."""
     did = "; ".join(
         f"{_DID.get(verdict, verdict)} {', '.join(subjects)}"
         for verdict, subjects in ruled["did"].items()
     )
-    return f"{ruled['run']} {ruled['intent']} decision {ruled['decision']} at {ruled['at']}: {did}"
+    return (
+        f"{ruled['run']} ({ruled['intent']}) decision {ruled['decision']} at {ruled['at']}: {did}"
+    )
 
 
 def _failed_closed(hit: dict[str, Any], decided: dict[str, Any]) -> bool:

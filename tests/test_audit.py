@@ -102,8 +102,11 @@ def test_the_report_of_one_rule_lists_each_decision_where_it_fired(history: Path
     )
     run_id = ruled[0]["run"]
     assert (
-        f"Decisions where residency/big-spend fired:\n  {run_id} ship-order decision 1 at " in text
+        f"Decisions where residency/big-spend fired:\n  {run_id} (ship-order) decision 1 at "
+        in text
     )
+    # each approval names the run's intent beside its id, as `ido approvals` does
+    assert f"\nApprovals:\n  {run_id} (ship-order) ship (residency/big-spend) approved by " in text
     assert ": asked approval for ship\n" in text
     denied = json.loads(ido("audit", "--rule", "residency/pii-stays-in-eu", "-f", "json")[1])
     assert denied["runs"] == 3 and {r["intent"] for r in denied["ruled"]} == {
