@@ -505,9 +505,9 @@ def approved_line(check: Mapping[str, Any]) -> str:
 def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     result = d["result"]
     parts: dict[str, list[str]] = {}
-    parts["observed"] = [f"{k} = {shown(v)}" for k, v in d["observed"].items()] or [
-        NOTHING_OBSERVED
-    ]
+    # with the facts the rules that fired read (the amount a payout needed approval for)
+    facts = sorted({**d["observed"], **d.get("rules_read", {})}.items())
+    parts["observed"] = [f"{k} = {shown(v)}" for k, v in facts] or [NOTHING_OBSERVED]
     if d.get("beliefs"):
         parts["beliefs"] = [_belief_line(name, b) for name, b in d["beliefs"].items()]
     if d.get("approved"):

@@ -186,6 +186,8 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             recorded = {k: v for k, v in data.items() if k not in INPUTS}
             mentioned |= _mentioned(recorded)
             replayed = _json(again)
+            if "rules_read" not in recorded:  # recorded before decisions kept it
+                replayed.pop("rules_read", None)
             fields = _differences(recorded, replayed)
             differ = _differences(chosen(recorded), chosen(replayed))
             words = tuple(f for f in fields if f not in differ)
