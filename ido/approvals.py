@@ -21,7 +21,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ido.errors import IdoError
@@ -247,7 +247,11 @@ def spec_digests(capability: Capability) -> dict[str, str]:
     an approval of a plan with it was given for, and what moved when it no longer is."""
     spec = capability.spec
     parts = {
-        "binding": spec.run.model_dump(mode="json") if spec.run is not None else None,
+        # (what the binding reads by itself is masked, not performed: `secrets` left out,
+        # so a binding that declares them is the one approved before it did)
+        "binding": spec.run.model_dump(mode="json", exclude={"secrets"})
+        if spec.run is not None
+        else None,
         "provider": spec.provider,
         "requires": list(spec.requires),
         "effects": spec.effects,
@@ -618,7 +622,7 @@ def left_unanswered(request: Request) -> str:
 def check_not_expired(request: Request, now: float, run_id: str) -> None:
     deadline = request.deadline
     if deadline is not None and request.expired(now):
-        when = datetime.fromtimestamp(deadline).isoformat(timespec="seconds")
+        when = datetime.fromtimestamp(deadline, UTC).isoformat(timespec="seconds")
         what, escalated = _expired_words(request)
         raise IdoError(
             f"run {run_id}: the request for {what} ({request.rule}) expired"

@@ -8,8 +8,9 @@ them (or that none was given: a request left past its last wait), when, how long
 waited and who the request was escalated to by then, compensations a policy rule kept
 from running, each approved plan checked on resuming (it still held and ran as approved, or
 what no longer held), and spend per intent and per provider (a model planner's calls under
-`llm:MODEL`). Pure: it takes runs and their events and returns a document; the CLI reads
-the journal and renders it.
+`llm:MODEL`), with the total. Narrowed to one rule (`--rule`), the runs it fired in, and
+each decision where it did. Pure: it takes runs and their events and returns a document;
+the CLI reads the journal and renders it.
 """
 
 from __future__ import annotations
@@ -31,10 +32,14 @@ Running = Callable[[RunRow, Sequence[Event]], bool]
 
 
 def audit(
-    runs: Iterable[tuple[RunRow, Sequence[Event]]], running: Running | None = None
+    runs: Iterable[tuple[RunRow, Sequence[Event]]],
+    running: Running | None = None,
+    rule: str | None = None,
 ) -> dict[str, Any]:
     """The report over `runs`, each with its events, gone through once: the CLI hands
-    them over one by one (held all at once, 20,000 runs took 1.6 GB)."""
+    them over one by one (held all at once, 20,000 runs took 1.6 GB). With `rule`
+    (`policy/rule-id`), over the runs in which that rule fired only, each decision where
+    it did listed (`ruled`)."""
     outcomes: Counter[str] = Counter()
     denials: Counter[str] = Counter()
     unevaluated: Counter[str] = Counter()  # of denials, those that failed closed
@@ -45,12 +50,18 @@ def audit(
     approvals: list[dict[str, Any]] = []
     stopped: list[dict[str, Any]] = []  # compensations a policy rule kept from running
     checks: list[dict[str, Any]] = []  # approved plans checked on resuming
+    ruled_by: list[dict[str, Any]] = []  # the decisions where `rule` fired
     decisions = 0
     simulated = 0
     for row, events in runs:
         if scenario_of(events) is not None:
             simulated += 1  # `ido scenario run --journal`: a simulated world, not this one
             continue
+        if rule is not None:
+            fired = [hit for e in events if (hit := _fired(rule, row, e)) is not None]
+            if not fired:
+                continue
+            ruled_by += fired
         alive = running is not None and running(row, events)
         outcomes[outcome_word(row.outcome, alive)] += 1
         spend_intent[row.intent] += row.cost
@@ -143,7 +154,26 @@ def audit(
         "approved_plans_checked": checks,
         "spend_per_intent": _by_amount(spend_intent),
         "spend_per_provider": _by_amount(spend_provider),
+        "spend_total": round(sum(spend_intent.values()), 6),
+        **({"ruled": ruled_by} if rule is not None else {}),
     }
+
+
+def _fired(rule: str, row: RunRow, event: Event) -> dict[str, Any] | None:
+    """Where `rule` fired in a decision (`event`): the run, the decision, when, and what
+    the rule did to what (`{"deny": ["pay-us"], "require_approval": ["ship"]}`); None
+    for any other event, or a decision where it did not fire."""
+    if event.kind != "decided":
+        return None
+    did: dict[str, list[str]] = {}
+    for hit in event.data.get("policy", []):
+        if hit["rule"] == rule and hit["subject"] not in did.setdefault(hit["verdict"], []):
+            did[hit["verdict"]].append(hit["subject"])
+    did = {verdict: subjects for verdict, subjects in did.items() if subjects}
+    if not did:
+        return None
+    number = event.data.get("number")
+    return {"run": row.id, "intent": row.intent, "decision": number, "at": event.at, "did": did}
 
 
 def render(report: dict[str, Any], fmt: str) -> str:
@@ -163,7 +193,9 @@ def render(report: dict[str, Any], fmt: str) -> str:
     lines = [
         ("# " if md else "") + f"Audit: {report['runs']} run(s), {report['decisions']} decision(s)"
     ]
-    scope = _scope(report.get("since"), report.get("intent"))
+    scope = _scope(
+        report.get("since"), report.get("intent"), report.get("until"), report.get("rule")
+    )
     if scope:
         lines.append(f"({markdown_text(scope) if md else scope})")
     if report["simulated_runs_left_out"]:
@@ -181,6 +213,10 @@ def render(report: dict[str, Any], fmt: str) -> str:
         )
         for rule, d in report["denials"].items()
     ] or [item("none")]
+    if "ruled" in report:  # `--rule`: each decision where it fired
+        rule = printable(report["rule"])  # as typed: shown, not acted on
+        lines += ["", head(f"Decisions where {markdown_text(rule) if md else rule} fired")]
+        lines += [item(_ruled_line(r)) for r in report["ruled"]] or [item("none")]
     lines += ["", head("Approvals")]
     for a in report["approvals"]:
         waited = "" if a["waited_seconds"] is None else f" after {format_wait(a['waited_seconds'])}"
@@ -193,7 +229,7 @@ def render(report: dict[str, Any], fmt: str) -> str:
         by = "unanswered" if a["by"] is None else f"by {a['by']}"  # (an expired request)
         lines.append(
             item(
-                f"{a['run']} {subject} ({a['rule']}) {a['verdict']} {by} "
+                f"{a['run']} ({a['intent']}) {subject} ({a['rule']}) {a['verdict']} {by} "
                 f"at {a['at']}{waited}{escalated}{_asked_words(a)}{why}"
             )
         )
@@ -210,7 +246,8 @@ def render(report: dict[str, Any], fmt: str) -> str:
     if report.get("approved_plans_checked"):  # (a section only where a run resumed so)
         lines += ["", head("Approved plans checked on resume")]
         lines += [item(f"{c['run']} {approved_line(c)}") for c in report["approved_plans_checked"]]
-    lines += ["", head("Spend per intent")]
+    total = report.get("spend_total")
+    lines += ["", head("Spend per intent" + (f" ({total:.2f} in all)" if total else ""))]
     lines += [item(f"{k}: {v:.2f}") for k, v in report["spend_per_intent"].items()] or [
         item("none")
     ]
@@ -221,12 +258,40 @@ def render(report: dict[str, Any], fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _scope(since: str | None, intent: str | None) -> str:
-    """Which runs the report covers, when `--since` or `--intent` chose some: a report
-    handed on without it read as the whole journal's."""
-    said = [f"runs started on or after {since} (UTC)"] if since else []
+def _scope(
+    since: str | None, intent: str | None, until: str | None = None, rule: str | None = None
+) -> str:
+    """Which runs the report covers, when `--since`, `--until`, `--intent` or `--rule`
+    chose some: a report handed on without it read as the whole journal's."""
+    if since and until:
+        said = [f"runs started from {since} to {until} (UTC)"]
+    elif since or until:
+        said = [f"runs started on or {'after' if since else 'before'} {since or until} (UTC)"]
+    else:
+        said = []
     said += [f"of intent {intent}"] if intent else []
+    said += [f"in which rule {rule} fired"] if rule else []
     return ", ".join(said)
+
+
+_DID = {
+    "deny": "denied",
+    "require_approval": "asked approval for",
+    "avoid": "avoided",
+    "prefer": "preferred",
+}
+
+
+def _ruled_line(ruled: Mapping[str, Any]) -> str:
+    """A decision where the `--rule` fired: `r… (payout-7) decision 1 at 2026-…: denied
+    pay-us, pay-swift`."""
+    did = "; ".join(
+        f"{_DID.get(verdict, verdict)} {', '.join(subjects)}"
+        for verdict, subjects in ruled["did"].items()
+    )
+    return (
+        f"{ruled['run']} ({ruled['intent']}) decision {ruled['decision']} at {ruled['at']}: {did}"
+    )
 
 
 def _failed_closed(hit: dict[str, Any], decided: dict[str, Any]) -> bool:

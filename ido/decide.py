@@ -84,6 +84,9 @@ class Decision:
     approved: Mapping[str, Any] | None = None
     """On resuming after an approval, the check of the approved plan (`ido.approved_plan`):
     the decision it was made by, whether it still holds, and why; None for any other."""
+    rules_read: Mapping[str, Any] = field(default_factory=dict)
+    """The facts the deny and require_approval rules that fired read, beside `observed`:
+    the amount a payout was stopped for, which the goal and preconditions do not read."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +103,7 @@ class Decision:
             "spent": self.spent,
             "elapsed": self.elapsed,
             **({"approved": dict(self.approved)} if self.approved is not None else {}),
+            **({"rules_read": dict(self.rules_read)} if self.rules_read else {}),
         }
 
 
@@ -346,6 +350,15 @@ def observed_facts(task: Task, result: PlanResult, state: Mapping[str, Any]) -> 
     return {p: get_path(state, p) for p in sorted(paths) if has_path(state, p)}
 
 
+def _rules_read(
+    hits: Sequence[RuleHit], state: Mapping[str, Any], observed: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The facts the deny and require_approval rules that fired read (`RuleHit.reads`),
+    those `observed` does not hold already, with their values."""
+    paths = {p for h in hits if h.effect in ("deny", "require_approval") for p in h.reads}
+    return {p: get_path(state, p) for p in sorted(paths - set(observed)) if has_path(state, p)}
+
+
 def _used(intent: Intent, history: History, result: PlanResult) -> str:
     """Why a limit is smaller than the intent says: the run, this decision's model calls
     included, has used part of it."""
@@ -479,12 +492,13 @@ def recorded_decision(
         trigger=trigger,
         planner=planner,
         snapshot_digest=digest(state),
-        observed=observed_facts(task, result, state),
+        observed=(observed := observed_facts(task, result, state)),
         result=result,
         beliefs=beliefs,
         approvals=approvals,
         policy_errors=tuple(dict.fromkeys(errors)),
         policy=tuple(mattered + plan_hits),
+        rules_read=_rules_read(mattered + plan_hits, state, observed),
         spent=history.spent,
         elapsed=history.elapsed,
     )

@@ -108,7 +108,10 @@ def event_line(e: dict[str, Any]) -> str:
         what = subject(int(e.get("step", 0)), e["capability"])
         escalated = f" (escalated to {e['escalated_to']})" if e.get("escalated_to") else ""
         of = f", approval {e['approval']} of {e['approvers']}" if e.get("approval") else ""
-        return f"{verb} by {e['by']}{escalated}: {what} ({e['rule']}{of}){why}"
+        # when, as the journal stamps it (a run's report is where an auditor asks "who
+        # approved this, and when"); a progress line, told as it happens, has none
+        at = f" at {e['at']}" if e.get("at") else ""
+        return f"{verb} by {e['by']}{at}{escalated}: {what} ({e['rule']}{of}){why}"
     if kind == "run_released":
         return f"stopped by an error, left for ido resume: {e.get('error')}"
     if kind == "effects_missing":
@@ -502,9 +505,9 @@ def approved_line(check: Mapping[str, Any]) -> str:
 def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
     result = d["result"]
     parts: dict[str, list[str]] = {}
-    parts["observed"] = [f"{k} = {shown(v)}" for k, v in d["observed"].items()] or [
-        NOTHING_OBSERVED
-    ]
+    # with the facts the rules that fired read (the amount a payout needed approval for)
+    facts = sorted({**d["observed"], **d.get("rules_read", {})}.items())
+    parts["observed"] = [f"{k} = {shown(v)}" for k, v in facts] or [NOTHING_OBSERVED]
     if d.get("beliefs"):
         parts["beliefs"] = [_belief_line(name, b) for name, b in d["beliefs"].items()]
     if d.get("approved"):

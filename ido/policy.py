@@ -141,6 +141,9 @@ class RuleHit:
     """Of a `deny` or `require_approval` rule that could not be evaluated, and fired failing
     closed, why (its message says so too, `UNEVALUATED`, but a rule's own message may hold
     those words); None for one whose condition held."""
+    reads: tuple[str, ...] = field(default=(), compare=False)
+    """The state paths its condition reads (none when it reads `state` whole): a decision
+    records their values, what the rule judged (`ido.decide.recorded_decision`)."""
 
     @property
     def ref(self) -> str:
@@ -289,6 +292,7 @@ def evaluate(
                     held,
                     steady,
                     closed,
+                    condition.state_paths or (),
                 )
             )
     return hits, errors

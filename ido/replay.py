@@ -101,6 +101,10 @@ class Replay:
     divergence: Divergence | None
     worded: tuple[Worded, ...] = ()
     """The decisions before any divergence that chose the same in other words."""
+    edited: tuple[str, ...] = ()
+    """Policies a decision re-decided was made under that were edited since (by their
+    recorded digests): named even when every decision chose the same, for an auditor
+    asking whether a run was made under the policies as they stand."""
 
 
 def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Replay:
@@ -122,6 +126,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             "counterfactual replay (--catalog PATH)"
         )
     planner = recorded_planner(events, intent)
+    written = catalog.policies  # as their files say: the digests were taken of these
     catalog = _as_recorded(catalog)
     base = _evidence(started.get("health", {}))
     run = RunState(run_id, intent, 0.0, evidence=dict(base))  # as resume folds it back
@@ -131,6 +136,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     count = 0
     mentioned: set[str] = set()  # the capabilities the run's decisions named
     worded: list[Worded] = []
+    edited: dict[str, None] = {}  # policies edited since, in the order decisions name them
     for at, event in enumerate(events):
         data = event.data
         run.completed = fold_done(run.completed, run.undoing, event.kind, data)
@@ -180,21 +186,24 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             recorded = {k: v for k, v in data.items() if k not in INPUTS}
             mentioned |= _mentioned(recorded)
             replayed = _json(again)
+            if "rules_read" not in recorded:  # recorded before decisions kept it
+                replayed.pop("rules_read", None)
             fields = _differences(recorded, replayed)
             differ = _differences(chosen(recorded), chosen(replayed))
             words = tuple(f for f in fields if f not in differ)
             if words and not differ:
                 worded.append(Worded(count, words, next(reworded(recorded, replayed))))
+            was = data.get("policy_digests", {})
+            now = policy_digests(was, written)
+            policies = tuple(n for n in was if now.get(n) != was[n])
+            edited.update(dict.fromkeys(policies))
             if differ:
                 change = catalog_change(mentioned, recorded, replayed, catalog)
-                was = data.get("policy_digests", {})
-                edited = policy_digests(was, catalog.policies)
-                policies = tuple(n for n in was if edited.get(n) != was[n])
                 divergence = Divergence(
                     count, str(data["trigger"]), recorded, again, differ, change, policies, words
                 )
-                return Replay(run_id, count, divergence, tuple(worded))
-    return Replay(run_id, count, None, tuple(worded))
+                return Replay(run_id, count, divergence, tuple(worded), tuple(edited))
+    return Replay(run_id, count, None, tuple(worded), tuple(edited))
 
 
 def catalog_change(

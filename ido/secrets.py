@@ -195,14 +195,17 @@ def references(value: Any) -> set[str]:
 
 def catalog_secrets(catalog: Catalog) -> frozenset[str]:
     """Every environment variable `catalog` names as a secret: each `${env:NAME}` in its
-    capabilities, observers and intents (an llm block's `api_base`), and each llm block's
-    `api_key_env`. A binding inherits ido's whole environment and may print any of them
-    (a debugging `env`, an error quoting a key): a run masks them all in what every call
-    and observer gives back, not only in what the call that substitutes one does."""
+    capabilities, observers and intents (an llm block's `api_base`), each llm block's
+    `api_key_env`, and each name a binding's `secrets` lists. A binding inherits ido's
+    whole environment and may print any of them (a debugging `env`, an error quoting a
+    key): a run masks them all in what every call and observer gives back, not only in
+    what the call that substitutes one does."""
     documents = [*catalog.capabilities.values(), *catalog.observers.values()]
     documents += list(catalog.intents.values())
     names = references([d.model_dump(mode="json") for d in documents])
     names.update(i.spec.llm.api_key_env for i in catalog.intents.values() if i.spec.llm.api_key_env)
+    # what bindings read by themselves (`run.secrets`): a Python binding reads os.environ
+    names.update(n for c in catalog.capabilities.values() if c.spec.run for n in c.spec.run.secrets)
     return frozenset(names)
 
 

@@ -57,6 +57,26 @@ def test_a_blocked_run_waits_in_the_journal_and_is_listed(gated: Path) -> None:
     )
 
 
+def test_a_request_is_listed_with_its_intent_and_its_times_in_utc(
+    gated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request named its run, step and rule but no intent (which payout?), and its times
+    in the local zone without saying so, hours off beside the audit's UTC stamps."""
+    assert ido("run", "ship-order")[0] == 3
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        out = ido("approvals")[1]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    (request,) = json.loads(ido("approvals", "--format", "json")[1])
+    assert request["intent"] == "ship-order"
+    since = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(request["since"]))
+    assert f"{request['run']} (ship-order)  plan step 2 ship (decision 1)  " in out, out
+    assert f", since {since})" in out, out
+
+
 def test_approved_then_resumed_the_run_goes_on_and_records_who(gated: Path) -> None:
     ido("run", "ship-order")
     code, out = ido("approve", "last", "--by", "alice", "--comment", "fine")
@@ -399,7 +419,11 @@ def test_explain_tells_who_approved_what(gated: Path) -> None:
     code, out = ido("explain", "last")
     assert code == 0
     assert "approval needed for ship (residency/big-spend: Shipping needs a human.)" in out
-    assert "approved by alice: ship (residency/big-spend): fine" in out
+    # and when: the report is where an auditor asks it (it said who and why only)
+    (given,) = re.findall(r"approved by alice at (\S+): ship \(residency/big-spend\): fine", out)
+    with SqliteJournal(gated / ".ido" / "ido.db") as store:
+        events = store.events(store.resolve("last"))
+    assert given == next(e.at for e in events if e.kind == "approval_given")
 
 
 def test_markdown_reports_show_a_comment_as_written(gated: Path) -> None:

@@ -83,6 +83,56 @@ def test_the_report_filters_by_intent_and_date(history: Path) -> None:
     assert report["runs"] == 0
 
 
+def test_the_report_of_one_rule_lists_each_decision_where_it_fired(history: Path) -> None:
+    """ "Show every decision the rule stopped, and who approved what": the audit counted a
+    rule's denials but named no run, and could not be narrowed to the runs it fired in."""
+    code, out = ido("audit", "--rule", "residency/big-spend", "--format", "json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["runs"] == 1 and report["rule"] == "residency/big-spend"
+    ruled = report["ruled"]
+    assert [(r["intent"], r["decision"], r["did"]) for r in ruled] == [
+        ("ship-order", 1, {"require_approval": ["ship"]}),
+        ("ship-order", 2, {"require_approval": ["ship"]}),
+    ]
+    assert [a["by"] for a in report["approvals"]] == ["alice"]
+    text = ido("audit", "--rule", "residency/big-spend")[1]
+    assert text.startswith(
+        "Audit: 1 run(s), 2 decision(s)\n(in which rule residency/big-spend fired)\n"
+    )
+    run_id = ruled[0]["run"]
+    assert (
+        f"Decisions where residency/big-spend fired:\n  {run_id} (ship-order) decision 1 at "
+        in text
+    )
+    # each approval names the run's intent beside its id, as `ido approvals` does
+    assert f"\nApprovals:\n  {run_id} (ship-order) ship (residency/big-spend) approved by " in text
+    assert ": asked approval for ship\n" in text
+    denied = json.loads(ido("audit", "--rule", "residency/pii-stays-in-eu", "-f", "json")[1])
+    assert denied["runs"] == 3 and {r["intent"] for r in denied["ruled"]} == {
+        "ship-order",
+        "too-cheap",
+    }
+    assert all(r["did"] == {"deny": ["pay-us"]} for r in denied["ruled"])
+
+
+def test_a_rule_that_never_fired_is_warned_of_and_a_malformed_one_refused(history: Path) -> None:
+    code, out = ido("audit", "--rule", "residency/pii-stays-in-us")
+    assert code == 0 and "Audit: 0 run(s)" in out, out
+    assert (
+        "warning: rule residency/pii-stays-in-us fired in no decision of the runs asked for; "
+        "did you mean 'residency/pii-stays-in-eu'?"
+    ) in out
+    code, out = ido("audit", "--rule", "residency")
+    assert code == 2 and "'residency' is not a rule; write it as ido explain cites it" in out
+
+
+def test_the_spend_is_totalled(history: Path) -> None:
+    report = json.loads(ido("audit", "--format", "json")[1])
+    assert report["spend_total"] == pytest.approx(0.3 + 1.3 + 1.3)
+    assert "Spend per intent (2.90 in all):\n" in ido("audit")[1]
+
+
 def test_an_intent_no_run_is_of_is_warned_of(history: Path) -> None:
     """`--intent too-chaep` gave an audit of no runs and no denials without a word, as if
     that intent had never been denied anything."""
@@ -315,3 +365,10 @@ def test_each_verdict_names_the_step_the_decision_and_the_plan_cost_it_was_given
     assert re.search(
         r"approved by alice at \S+ after \S+, plan step 2 of decision 1, plan cost 1\.30: ok", out
     ), out
+
+
+def test_the_rule_s_section_title_is_shown_as_written_in_markdown(history: Path) -> None:
+    """An intent's own rule (`intent:NAME/rule_id`) holds `_`: as a Markdown title it made
+    emphasis of part of the name."""
+    out = ido("audit", "--rule", "intent:ship_order/no_us", "--format", "md")[1]
+    assert "## Decisions where intent:ship\\_order/no\\_us fired\n" in out, out

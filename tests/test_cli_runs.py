@@ -95,6 +95,24 @@ def test_since_takes_any_iso_date_as_audit_does(journal: Path) -> None:
     assert code == 2 and "'last week' is not a date" in err, out + err
 
 
+def test_until_lists_the_runs_up_to_a_day_itself_included(journal: Path) -> None:
+    """A month's report is a closed period: `--since 2026-12-01 --until 2026-12-02` took
+    no `--until`, so a period ended only where the journal did."""
+    assert listed(journal, "--until", "2026-12-01") == ["r03", "r02", "r01"]
+    assert listed(journal, "--since", "2026-12-01", "--until", "20261202") == ["r04", "r03", "r02"]
+    code, out, err = ido("runs", "--journal", str(journal), "--until", "2026-11-29")
+    assert (code, out) == (0, "no runs up to 2026-11-29\n"), out + err
+    code, out, err = ido("runs", "--journal", str(journal), "--until", "end of month")
+    assert code == 2 and "'end of month' is not a date" in err, out + err
+    audited = ido("audit", "--journal", str(journal), "--until", "2026-12-01", "-f", "json")[1]
+    report = json.loads(audited)
+    assert (report["runs"], report["until"]) == (3, "2026-12-01")
+    code, out, err = ido(
+        "audit", "--journal", str(journal), "--since", "2026-12-01", "--until", "2026-12-02"
+    )
+    assert "(runs started from 2026-12-01 to 2026-12-02 (UTC))" in out, out + err
+
+
 def test_the_text_listing_is_filtered_too(journal: Path) -> None:
     code, out, err = ido("runs", "--journal", str(journal), "--outcome", "failed")
     assert code == 0, err

@@ -90,6 +90,41 @@ def test_a_changed_policy_shows_the_first_divergence_side_by_side(
     assert "policies edited since the run: residency\n" in out  # by its recorded digest
 
 
+def test_an_enforced_policy_left_as_it_was_is_not_named_edited(project: Path) -> None:
+    """A policy enforced on every intent, unchanged since the run, is not named edited:
+    the replay compared its digest with the policy as it applies it (enforced: false, as
+    each decision lists it), and named every enforced policy edited at every divergence."""
+    (project / "policies" / "house.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: house}\nspec:\n"
+        "  enforced: true\n  rules:\n    - id: no-oci\n      effect: deny\n"
+        "      when: \"capability.provider == 'oci'\"\n      message: No OCI.\n"
+    )
+    assert ido("run", "ship-order")[0] == 0
+    end_cheappay(project)
+    code, out = ido("replay", "last")
+    assert code == 1, out
+    assert "policies edited since the run: residency\n" in out
+
+
+def test_a_policy_edited_since_is_named_though_every_decision_chose_the_same(
+    project: Path,
+) -> None:
+    """An auditor asks whether a run was made under the policies as they stand: a policy
+    edited since in a way this run does not feel (a rule added for another provider) was
+    not named, and the replay read "identical" as if nothing had changed."""
+    assert ido("run", "ship-order")[0] == 0
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: no-acme\n      effect: deny\n"
+        + "      when: \"capability.provider == 'acme'\"\n      message: Contract ended.\n"
+    )
+    code, out = ido("replay", "last")
+    assert code == 0, out
+    assert out.startswith("identical: 1 decision(s)"), out
+    assert "policies edited since the run: residency (the decisions were made under " in out
+
+
 def test_an_exact_replay_names_no_policy_the_run_kept_no_digest_of(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1304,3 +1339,42 @@ def test_a_scenario_run_whose_refund_was_retried_replays_as_it_ran(in_root: Path
     code, out = ido("replay", "last", *kept, "--policies", "policies")
     assert code == 0 and "changes" not in out, out
     assert "outcome: failed → failed" in out and "cost: 2.93 → 2.93" in out, out
+
+
+def gate_on_the_order(project: Path) -> None:
+    """A rule that asks approval of ship for order 7: it reads `state.order.id`, which
+    neither the goal nor a precondition reads."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: order-seven\n      effect: require_approval\n"
+        + "      when: \"capability.name == 'ship' && state.order.id == '7'\"\n"
+        + "      message: Order 7 is watched.\n"
+    )
+
+
+def test_a_decision_keeps_the_facts_its_firing_rules_read_and_explain_shows_them(
+    project: Path,
+) -> None:
+    """ "Why did this need approval?": `observed` held what the goal and preconditions read,
+    so the fact the rule judged (an amount, an order id) showed nowhere in the report."""
+    gate_on_the_order(project)
+    assert ido("run", "ship-order")[0] == 3
+    told = ido("explain", "last")[1]
+    assert '  observed:\n    order.id = "7"\n' in told, told
+    (decision,) = json.loads(ido("explain", "last", "--format", "json")[1])["decisions"]
+    assert decision["rules_read"] == {"order.id": "7", "order.region": "eu"}  # (residency too)
+    assert ido("replay", "last")[1].startswith("identical: 1 decision(s)")
+
+
+def test_a_run_recorded_before_decisions_kept_what_rules_read_replays_identically(
+    project: Path,
+) -> None:
+    gate_on_the_order(project)
+    assert ido("run", "ship-order")[0] == 3
+    import sqlite3
+
+    with sqlite3.connect(project / ".ido" / "ido.db") as db:
+        db.execute("UPDATE events SET data = json_remove(data, '$.rules_read')")
+    code, out = ido("replay", "last")
+    assert code == 0 and out.startswith("identical: 1 decision(s)"), out

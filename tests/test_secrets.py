@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -638,3 +639,64 @@ def test_a_long_numeric_secret_named_elsewhere_is_masked_as_a_number_in_facts() 
         "text": "***",
         "n": 15000,
     }
+
+
+def _python_reader(folder: Path, secrets: str, package: str) -> None:
+    """`charge`, a Python binding (in `package`, one a test: a process holds one module of
+    a name) that reads PSP_TOKEN itself (os.environ) and returns it; `secrets` is its
+    binding's `secrets` list."""
+    (folder / package).mkdir()
+    (folder / package / "__init__.py").write_text("")
+    (folder / package / "ops.py").write_text(
+        "import os\n\ndef charge(ctx):\n"
+        "    return {'charge_id': 'ch-1', 'debug': 'token=' + os.environ['PSP_TOKEN']}\n"
+    )
+    (folder / "charge.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: charge}\nspec:\n"
+        "  provider: psp\n  effects: {charged: true}\n  output: charge\n"
+        f"  run: {{python: '{package}.ops:charge', secrets: {secrets}}}\n"
+    )
+    (folder / "pay.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: pay}\nspec: {goal: ['state.charged']}\n"
+    )
+
+
+@pytest.mark.parametrize(("secrets", "kept"), [("[PSP_TOKEN]", False), ("[]", True)])
+def test_a_secret_a_python_binding_reads_by_itself_is_masked_once_declared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secrets: str, kept: bool
+) -> None:
+    """A Python binding reads its credential from os.environ: no `${env:NAME}` names it,
+    so a token it returned went into the journal as it was, and the catalog had no way to
+    say it was a secret. `run.secrets` names it: masked as a `${env:NAME}` value is."""
+    from typer.testing import CliRunner
+
+    from ido.cli import app
+
+    token = "psp_live_9f8e7d6c5b4a"
+    monkeypatch.setenv("PSP_TOKEN", token)
+    monkeypatch.chdir(tmp_path)
+    _python_reader(tmp_path, secrets, f"psp_{'kept' if kept else 'masked'}")
+    runner = CliRunner()
+    ran = runner.invoke(app, ["run", "pay", "--catalog", "."])
+    assert ran.exit_code == 0, ran.output
+    journal = b"".join(p.read_bytes() for p in (tmp_path / ".ido").glob("ido.db*"))
+    assert (token.encode() in journal) is kept
+    shown = runner.invoke(app, ["explain", "last", "--format", "json"]).output
+    assert ('"debug": "token=***"' in shown) is not kept, shown
+
+
+def test_declaring_what_a_binding_reads_leaves_what_an_approval_covered() -> None:
+    """An approval covers what a step performs, its binding's digest among it: listing
+    `secrets` masks more and performs the same, so it asks no approval again (and a
+    binding that lists none digests as one did before the field was)."""
+    from ido.approvals import spec_digests
+
+    plain = _bound({"python": "psp.ops:charge"})
+    declared = _bound({"python": "psp.ops:charge", "secrets": ["PSP_TOKEN"]})
+    assert spec_digests(declared) == spec_digests(plain)
+    assert (
+        spec_digests(plain)["binding"]
+        == hashlib.sha256(
+            json.dumps({"http": None, "python": "psp.ops:charge", "shell": None}).encode()
+        ).hexdigest()[:12]
+    )

@@ -29,7 +29,7 @@ def approvals(
     who it is escalated to and until when."""
     _check_format(fmt, ("text", "json"))
     import time
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     from ido.approvals import left_unanswered, requests, step_words, tally, waiting_of
     from ido.approvers import approved_so_far, so_far_words
@@ -37,9 +37,11 @@ def approvals(
     from ido.text import printable
 
     waiting: list[tuple[str, Any, list[str], str]] = []  # run, request, who approved so far
+    intents: dict[str, str] = {}  # of each run: a request's rule and step name no payout
     if _journal_there(journal):
         with SqliteJournal(journal, reading=True) as store:
             for run_id, events in store.blocked().items():
+                intents[run_id] = store.run(run_id).intent
                 given, partial = tally(events)
                 waiting += [
                     (run_id, r, approved_so_far(r, partial), so_far_words(r, partial))
@@ -48,8 +50,10 @@ def approvals(
     now = time.time()
 
     def when(at: float) -> str:
+        """In UTC, saying so, as the journal, `ido audit` and `ido explain` stamp times: a
+        local time without its zone read hours off beside them."""
         try:
-            return datetime.fromtimestamp(at).isoformat(timespec="seconds")
+            return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
         except (OverflowError, OSError, ValueError):
             return "the far future"
 
@@ -61,6 +65,7 @@ def approvals(
             listed.append(
                 {
                     "run": run,
+                    "intent": intents[run],
                     **r.to_json(),
                     "approved_by": approved_by,
                     "escalated_to": to,
@@ -84,7 +89,8 @@ def approvals(
             notes.append(f"escalated to {to} until {when(until)}" if to else f"until {when(until)}")
         # The journal's words shown, never acted on: a message holding an escape sequence
         # could clear the screen, and a line break forge a request.
-        typer.echo(printable(f"{run}  {step}  {r.rule}: {r.message}  ({', '.join(notes)})"))
+        said = f"{run} ({intents[run]})  {step}  {r.rule}: {r.message}  ({', '.join(notes)})"
+        typer.echo(printable(said))
 
 
 def _verdict(

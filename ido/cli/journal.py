@@ -37,6 +37,15 @@ def audit(
     ] = None,
     intent: Annotated[str | None, typer.Option(help="Only runs of this intent.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text, md or json.")] = "text",
+    until: Annotated[str | None, UNTIL] = None,
+    rule: Annotated[
+        str | None,
+        typer.Option(
+            metavar="POLICY/RULE",
+            help="Only runs in which this rule fired (denied, asked approval, avoided or "
+            "preferred), each decision where it did listed.",
+        ),
+    ] = None,
 ) -> None:
     """Sum up the journal: runs by outcome, decisions, denials by rule, approvals, spend."""
     _check_format(fmt, ("text", "md", "json"))
@@ -47,27 +56,60 @@ def audit(
 
     if since is not None:
         since = _iso_date(since, "--since")
-    asked = RunsAsked(() if intent is None else (intent,), (), since)  # filtered in SQLite
+    if until is not None:
+        until = _iso_date(until, "--until")
+    if rule is not None and rule.count("/") != 1:
+        raise typer.BadParameter(
+            f"'{rule}' is not a rule; write it as ido explain cites it: POLICY/RULE "
+            "(sanctions/blocked-country; an intent's own: intent:NAME/RULE)",
+            param_hint="--rule",
+        )
+    intents_asked = () if intent is None else (intent,)
+    asked = RunsAsked(intents_asked, (), since, _day_after(until))  # filtered in SQLite
     intents: set[str] = set()  # of every run in the journal, whatever --since says
+    rules: set[str] = set()  # that fired in the runs asked for: what a --rule typo meant
 
     def selected(store: SqliteJournal) -> Iterator[tuple[Any, Any]]:
         """The runs chosen, each with its events, one at a time (not held all at once)."""
         for row in store.runs(-1, asked):  # every run asked for (SQLite: a negative LIMIT is none)
-            yield row, store.events(row.id)
+            events = store.events(row.id)
+            if rule is not None:
+                rules.update(
+                    hit["rule"]
+                    for e in events
+                    if e.kind == "decided"
+                    for hit in e.data.get("policy", [])
+                )
+            yield row, events
 
     if _journal_there(journal):
         with SqliteJournal(journal, reading=True) as store:
-            report = build(selected(store), _running)
+            report = build(selected(store), _running, rule)
             intents = store.intents() if intent is not None else intents
     else:
-        report = build([])
-    report.update(since=since, intent=intent)  # the runs it covers: said with the report
+        report = build([], rule=rule)
+    # the runs it covers: said with the report
+    report.update(since=since, intent=intent, until=until, rule=rule)
     if intent is not None and intent not in intents:
         typer.echo(f"warning: {_no_runs_of(intent, intents)}", err=True)
+    if rule is not None and rule not in rules:
+        typer.echo(f"warning: {_never_fired(rule, rules)}", err=True)
     if fmt == "json":
         typer.echo(json.dumps(report, indent=2))
     else:
         typer.echo(render(report, fmt), nl=False)
+
+
+def _never_fired(rule: str, rules: set[str]) -> str:
+    """Why `ido audit --rule` found nothing: the audit of no runs that follows would read
+    as a rule that never stopped anything, when it may be a typo."""
+    from ido.text import did_you_mean, some
+
+    said = f"rule {rule} fired in no decision of the runs asked for"
+    guess = did_you_mean(rule, rules)
+    if guess:
+        return f"{said}; {guess}"
+    return said + (f" (the rules that fired there: {some(sorted(rules), 5)})" if rules else "")
 
 
 def _no_runs_of(intent: str, intents: set[str]) -> str:
@@ -82,6 +124,20 @@ def _no_runs_of(intent: str, intents: set[str]) -> str:
     return f"no run in the journal is of intent '{intent}'" + (
         f" (its runs are of {shown})" if intents else ""
     )
+
+
+UNTIL = typer.Option(
+    metavar="DATE",
+    help="Only runs up to this day, itself included (UTC; a kept scenario run goes by when "
+    "it was recorded): an ISO 8601 date (2026-11-30).",
+)
+
+
+def _day_after(day: str | None) -> str | None:
+    """The day after `day` (`--until`, which takes its own day too): runs before it."""
+    from datetime import date, timedelta
+
+    return None if day is None else (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 
 
 def _iso_date(text: str, flag: str) -> str:
@@ -218,6 +274,7 @@ def runs(
             "recorded): an ISO 8601 date (2026-12-06).",
         ),
     ] = None,
+    until: Annotated[str | None, UNTIL] = None,
 ) -> None:
     """List runs, newest first."""
     _check_format(fmt, ("text", "json"))
@@ -227,8 +284,10 @@ def runs(
 
     words = tuple(dict.fromkeys(_outcome_word(word) for word in outcome or ()))
     day = None if since is None else _iso_date(since, "--since")
+    last = None if until is None else _iso_date(until, "--until")
     intents = tuple(dict.fromkeys(intent or ()))
-    asked = RunsAsked(intents, tuple(dict.fromkeys(map(_stored, words))), day)
+    outcomes = tuple(dict.fromkeys(map(_stored, words)))
+    asked = RunsAsked(intents, outcomes, day, _day_after(last))
     known: set[str] = set()
     if not _journal_there(journal):
         rows, models, running = [], {}, set()
@@ -264,7 +323,7 @@ def runs(
         typer.echo(json.dumps(listed, indent=2))
         return
     if not rows:
-        typer.echo(_no_runs_asked(words, intents, day))
+        typer.echo(_no_runs_asked(words, intents, day, last))
         return
     from ido.model import format_wait
     from ido.text import money, printable
@@ -312,12 +371,15 @@ def _stored(word: str) -> str | None:
     return None if word in ("running", "interrupted") else word
 
 
-def _no_runs_asked(words: Sequence[str], intents: Sequence[str], day: str | None) -> str:
+def _no_runs_asked(
+    words: Sequence[str], intents: Sequence[str], day: str | None, last: str | None = None
+) -> str:
     """What `ido runs` found none of, in the words it was asked: `no failed runs of load-eu
     since 2026-12-01`; `no runs yet` when nothing was asked but runs."""
-    if not (words or intents or day):
+    if not (words or intents or day or last):
         return "no runs yet"
     said = ["no", *([" or ".join(words)] if words else []), "runs"]
     said += [f"of {' or '.join(intents)}"] if intents else []
     said += [f"since {day}"] if day else []
+    said += [f"up to {last}"] if last else []
     return " ".join(said)

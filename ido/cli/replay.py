@@ -12,7 +12,6 @@ from ido.cli.common import (
     DEFAULT_JOURNAL,
     CatalogOpt,
     JournalOpt,
-    RunRef,
     _catalog_paths,
     _guard,
     _journal_there,
@@ -27,7 +26,13 @@ if TYPE_CHECKING:
 
 @_guard
 def replay(
-    run_ref: RunRef,
+    run_refs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="RUN...",
+            help="Run id, id prefix, or 'last'; several: a line each, and what changed in all.",
+        ),
+    ],
     catalog: CatalogOpt = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
     policies: Annotated[
@@ -58,6 +63,12 @@ def replay(
     from ido.loading.load import find_intent, load_catalog
     from ido.replay import replay_counterfactual, replay_exact
 
+    if intent is not None and len(run_refs) > 1:
+        raise typer.BadParameter(
+            "--intent replaces one run's intent: give one RUN, or change the policies or "
+            "the catalog (--policies, --catalog) to replay several",
+            param_hint="--intent",
+        )
     if exact and (policies is not None or intent is not None):
         given = "--policies" if policies is not None else "--intent"
         raise typer.BadParameter(
@@ -82,11 +93,19 @@ def replay(
             paths.append(intent)
     words = {"policies": "a replay given other policies (--policies DIR) needs it in DIR too"}
     loaded = load_catalog(paths, replaced=words if policies is not None else None)
+    exactly = exact or (policies is None and catalog is None and intent is None)
+    if len(run_refs) > 1:
+        from ido.cli.replay_many import replay_many
+
+        with SqliteJournal(journal, reading=True) as store:
+            run_ids = list(dict.fromkeys(store.resolve(ref) for ref in run_refs))
+            rows = {run_id: store.run(run_id) for run_id in run_ids}
+            replay_many(run_ids, rows, store, loaded, exactly)
     with SqliteJournal(journal, reading=True) as store:
-        run_id = store.resolve(run_ref)
+        run_id = store.resolve(run_refs[0])
         events, row = store.events(run_id), store.run(run_id)
     live = _running(row, events)  # its decisions so far: not an outcome yet
-    if exact or (policies is None and catalog is None and intent is None):
+    if exactly:
         _exact(replay_exact(run_id, events, loaded), live)
     chosen = find_intent(loaded, str(intent)) if intent is not None else None
     result = replay_counterfactual(run_id, events, row, loaded, chosen)
@@ -103,9 +122,11 @@ def _exact(result: Any, live: bool = False) -> None:
             f"identical: {result.decisions} decision(s) of run {result.run_id} re-decided the "
             f"same{STILL_RUNNING if live else ''}"
         )
+        _edited(result.edited)
         raise typer.Exit(0)
     if result.divergence is None:
         _worded(result)
+        _edited(result.edited)
         raise typer.Exit(0)
     d = result.divergence
     typer.echo(f"diverged at decision {d.number} of run {result.run_id} (trigger: {d.trigger})")
@@ -126,6 +147,17 @@ def _exact(result: Any, live: bool = False) -> None:
         for line in rejections_changed(d.recorded, d.replayed, removed):
             typer.echo(f"  rejected: {printable(line)}")
     raise typer.Exit(1)
+
+
+def _edited(policies: Sequence[str]) -> None:
+    """Policies edited since the run though every decision chose the same: a run that
+    re-decides the same under a policy changed since was not made under it as it stands
+    (a threshold raised from 10,000 to 20,000 that a payout of 22,000 still passes)."""
+    if policies:
+        typer.echo(
+            f"policies edited since the run: {', '.join(policies)} (the decisions were made "
+            "under their recorded versions, and choose the same under these)"
+        )
 
 
 CHANGES_SHOWN = 5

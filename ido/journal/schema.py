@@ -67,7 +67,7 @@ compares it with its date."""
 
 @dataclass(frozen=True)
 class RunsAsked:
-    """Which runs `SqliteJournal.runs` lists (`ido runs --intent/--outcome/--since`); each
+    """Which runs `SqliteJournal.runs` lists (`ido runs --intent/--outcome/--since/--until`); each
     field left empty asks nothing of the runs, and the fields combine with AND."""
 
     intents: tuple[str, ...] = ()
@@ -75,6 +75,8 @@ class RunsAsked:
     """The outcomes as the journal writes them, None standing for a run not ended yet."""
     since: str | None = None
     """A day (2026-12-06): the runs recorded on or after it, by this world's clock."""
+    before: str | None = None
+    """A day: the runs recorded before it (`--until 2026-11-30` asks before 2026-12-01)."""
 
     def where(self) -> tuple[str, list[str]]:
         """The SQL condition on the runs table (`{recorded}` as in `_NEWEST`) and its
@@ -93,6 +95,9 @@ class RunsAsked:
         if self.since is not None:  # a day sorts before its moments: 2026-12-06 < 2026-12-06T…
             terms.append("COALESCE({recorded}, started_at) >= ?")
             params.append(self.since)
+        if self.before is not None:
+            terms.append("COALESCE({recorded}, started_at) < ?")
+            params.append(self.before)
         return " AND ".join(terms), params
 
 

@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -482,6 +483,12 @@ class RunBinding(Strict):
         description="argv list; never run through a shell; items may use ${env:NAME}.",
     )
     http: HttpBinding | None = None
+    secrets: list[Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN)]] = Field(
+        default_factory=list,
+        description="Environment variables the binding reads by itself (a Python binding's "
+        "os.environ): their values are masked in what every call gives back, as those "
+        "named ${env:NAME} are.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> RunBinding:

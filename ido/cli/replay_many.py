@@ -1,0 +1,96 @@
+"""`ido replay RUN RUN…`: replay several runs, a line each, and what changed in all.
+
+Which runs a new rule would have stopped, or which still re-decide the same after an
+upgrade: one replay per run, each said in one line (`ido replay RUN` says one in full).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from ido.errors import IdoError
+
+if TYPE_CHECKING:
+    from ido.loading.catalog import Catalog
+
+
+def replay_many(
+    run_ids: Sequence[str], rows: dict[str, Any], store: Any, catalog: Catalog, exact: bool
+) -> None:
+    """Replay each run of `run_ids` (`rows`: their journal rows) against `catalog`, exactly
+    or as a counterfactual, print a line each and a total; exit 1 when an exact replay
+    diverged, 2 when a run could not be replayed (said on its line, the others go on)."""
+    from ido.text import printable
+
+    failed = 0
+    changed: list[str] = []  # the runs that decide otherwise
+    outcomes: Counter[str] = Counter()  # of those whose outcome changes: `blocked → failed`
+    for run_id in run_ids:
+        row, events = rows[run_id], store.events(run_id)
+        try:
+            said, differs, moved = (_exact if exact else _counterfactual)(
+                run_id, events, row, catalog
+            )
+        except IdoError as exc:
+            failed += 1
+            typer.echo(printable(f"{run_id}  {row.intent}  cannot be replayed: {exc}"))
+            continue
+        typer.echo(printable(f"{run_id}  {row.intent}  {said}"))
+        if differs:
+            changed.append(run_id)
+        if moved:
+            outcomes[moved] += 1
+    typer.echo(_total(len(run_ids), changed, outcomes, failed, exact))
+    raise typer.Exit(2 if failed else 1 if exact and changed else 0)
+
+
+def _exact(run_id: str, events: Any, row: Any, catalog: Catalog) -> tuple[str, bool, str]:
+    from ido.replay import replay_exact
+
+    result = replay_exact(run_id, events, catalog)
+    edited = f"; policies edited since: {', '.join(result.edited)}" if result.edited else ""
+    d = result.divergence
+    if d is None:
+        worded = " (worded otherwise)" if result.worded else ""
+        return f"identical{worded}: {result.decisions} decision(s){edited}", False, ""
+    return f"diverged at decision {d.number}: {', '.join(d.fields)}{edited}", True, ""
+
+
+def _counterfactual(run_id: str, events: Any, row: Any, catalog: Catalog) -> tuple[str, bool, str]:
+    from ido.cli.replay import _approval_change, _decision_summary
+    from ido.replay import replay_counterfactual
+
+    c = replay_counterfactual(run_id, events, row, catalog)
+    was = c.recorded_outcome or "interrupted"
+    ended = f"{was} → {c.outcome}, cost {c.recorded_cost:.2f} → {c.cost:.2f}"
+    asked = [d for d in c.decisions if d not in c.changed and _approval_change(d)]
+    if not c.changed and not asked:
+        return f"same choices: {c.outcome}, cost {c.cost:.2f}", False, ""
+    if c.changed:
+        first = c.changed[0]
+        sides = [
+            "(no such decision)" if side is None else _decision_summary(side)
+            for side in (first.recorded, first.replayed)
+        ]
+        more = f" (and {len(c.changed) - 1} more)" if len(c.changed) > 1 else ""
+        said = f"decision {first.number} changes{more}: {sides[0]} → now {sides[1]}"
+    else:
+        said = f"decision {asked[0].number}: same plan; {_approval_change(asked[0])}"
+    moved = f"{was} → {c.outcome}" if was != c.outcome else ""
+    return f"{said}; outcome {ended}", True, moved
+
+
+def _total(runs: int, changed: list[str], outcomes: Counter[str], failed: int, exact: bool) -> str:
+    """`2 of 13 runs decide otherwise under these inputs; outcomes: blocked → failed ×2`."""
+    if exact:
+        said = f"{runs - len(changed) - failed} of {runs} run(s) re-decided the same"
+    else:
+        said = f"{len(changed)} of {runs} run(s) decide otherwise under these inputs"
+        if outcomes:
+            moves = ", ".join(f"{move} ×{n}" for move, n in outcomes.most_common())
+            said += f"; outcomes: {moves}"
+    return said + (f"; {failed} could not be replayed" if failed else "")

@@ -1,0 +1,90 @@
+"""Replaying several runs at once: a line each, and what changed in all."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ido.cli import app
+
+runner = CliRunner()
+
+NO_CHEAPPAY = (
+    "    - id: no-cheappay\n      effect: deny\n"
+    "      when: \"capability.provider == 'cheappay'\"\n      message: Contract ended.\n"
+)
+NO_PAYMENTS = (
+    "    - id: frozen\n      effect: deny\n"
+    "      when: \"capability.name.startsWith('pay-')\"\n      message: Payments frozen.\n"
+)
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def two_runs(project: Path) -> list[str]:
+    """Two achieved runs of ship-order (newest first, as `ido runs` lists them)."""
+    assert ido("run", "ship-order")[0] == 0
+    assert ido("run", "ship-order")[0] == 0
+    with_ids = ido("runs")[1].splitlines()[1:]
+    return [line.split()[0] for line in with_ids]
+
+
+def policies_with(project: Path, rule: str) -> Path:
+    """A copy of the project's policies with `rule` added to residency: the new policy."""
+    folder = project.parent / f"{project.name}-new-policies"
+    shutil.copytree(project / "policies", folder)
+    policy = folder / "residency.yaml"
+    policy.write_text(policy.read_text() + rule)
+    return folder
+
+
+def test_which_runs_a_new_rule_would_have_changed_is_said_a_line_a_run(project: Path) -> None:
+    """ "Which runs would a new rule have blocked?" took one `ido replay RUN --policies DIR`
+    per run, each a page: several RUNs now give a line each and the total."""
+    first, second = two_runs(project)
+    code, out = ido("replay", first, second, "--policies", str(policies_with(project, NO_PAYMENTS)))
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0].startswith(f"{first}  ship-order  decision 1 changes: "), out
+    assert " → now no plan reaches " in lines[0] and "outcome achieved → failed, cost " in lines[0]
+    assert lines[1].startswith(f"{second}  ship-order  decision 1 changes: "), out
+    assert (
+        lines[2]
+        == "2 of 2 run(s) decide otherwise under these inputs; outcomes: achieved → failed ×2"
+    )
+
+
+def test_a_rule_that_changes_plans_but_no_outcome_is_counted_apart(project: Path) -> None:
+    first, second = two_runs(project)
+    code, out = ido("replay", first, second, "--policies", str(policies_with(project, NO_CHEAPPAY)))
+    assert code == 0, out
+    assert "pay-cheap-eu → ship (cost" in out and "→ now pay-pricey-eu → ship (cost" in out, out
+    assert out.endswith("\n2 of 2 run(s) decide otherwise under these inputs\n"), out
+    code, out = ido("replay", first, second)  # the policies as they stand: the same
+    assert code == 0, out
+    assert f"{first}  ship-order  identical: 1 decision(s)\n" in out
+    assert out.endswith("\n2 of 2 run(s) re-decided the same\n"), out
+
+
+def test_several_exact_replays_exit_1_when_one_diverges_naming_the_edited_policy(
+    project: Path,
+) -> None:
+    first, second = two_runs(project)
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + NO_CHEAPPAY)
+    code, out = ido("replay", first, second)
+    assert code == 1, out
+    assert f"{first}  ship-order  diverged at decision 1: " in out
+    assert "; policies edited since: residency\n" in out
+    assert out.endswith("\n0 of 2 run(s) re-decided the same\n"), out
+
+
+def test_an_intent_file_replaces_one_run_s_intent_only(project: Path) -> None:
+    first, second = two_runs(project)
+    code, out = ido("replay", first, second, "--intent", "intents/ship-order.yaml")
+    assert code == 2 and "--intent replaces one run's intent: give one RUN" in out, out
