@@ -65,8 +65,10 @@ class LmCut:
         # such a step as free, and one left above 0 could then make a cut that pays
         # nothing, forever.
         self.cost = [0.0 if c <= ZERO else float(c) for c in cost] + [0.0, 0.0]
-        self.used_by = used_by = [[] for _ in range(facts + 2)]
-        self.written_by = written_by = [[] for _ in range(facts + 2)]
+        self.used_by: list[list[int]] = [[] for _ in range(facts + 2)]
+        used_by = self.used_by
+        self.written_by: list[list[int]] = [[] for _ in range(facts + 2)]
+        written_by = self.written_by
         for a, p in enumerate(needs):
             for fact in p:
                 used_by[fact].append(a)

@@ -6,13 +6,18 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from dataclasses import replace
 
 import pytest
-from test_search import grounded_cases, reachable
+from test_lmcut import _chain_with_detours
+from test_property import LARGE_SEEDS, brute_force, random_task, token_task
+from test_search import agree, grounded_cases, reachable
 
-from ido.planner.estimates import StateCuts
-from ido.planner.grounding import ground
+from ido.planner import search
+from ido.planner.estimates import Cuts, StateCuts
+from ido.planner.grounding import Grounded, ground
 from ido.planner.lmcut import _hmax, _lowered, lm_cut
+from ido.planner.search import SearchPlanner
 from ido.planner.solving import measure
 from ido.planner.successors import Successors, apply_step, compile_check
 from ido.planner.types import Task
@@ -145,3 +150,65 @@ def test_lm_cut_is_at_most_the_cheapest_relaxed_plan(seed: int) -> None:
     assert (cuts is None) == (best == math.inf)
     if cuts is not None:
         assert sum(paid for paid, _ in cuts) <= best + 1e-9
+
+
+@pytest.fixture
+def own_cuts_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Searches that ask for states' own LM-cuts at once (at the first pop), not after
+    `OWN_CUTS_AFTER` expansions, which no small task reaches."""
+    monkeypatch.setattr(search, "OWN_CUTS_AFTER", 0)
+
+
+@pytest.mark.usefixtures("own_cuts_first")
+@pytest.mark.parametrize("seed", range(0, 200, 5))
+def test_with_own_cuts_the_search_scores_the_brute_force_optimum(seed: int) -> None:
+    """The same optimum as trying every sequence of steps."""
+    t = replace(random_task(seed, small=True), alternatives=0)
+    found = SearchPlanner().solve(t)
+    best = brute_force(t)
+    assert (found is None) == (best is None)
+    if found is not None and best is not None:
+        assert found.plan.score == pytest.approx(best.score, abs=1e-6)
+
+
+@pytest.mark.usefixtures("own_cuts_first")
+@pytest.mark.parametrize("seed", LARGE_SEEDS)
+def test_with_own_cuts_search_and_cpsat_agree_on_larger_random_problems(seed: int) -> None:
+    """The same outcome as CP-SAT, valid plans, the same optimum and as few steps."""
+    agree(random_task(seed, small=False))
+
+
+@pytest.mark.usefixtures("own_cuts_first")
+@pytest.mark.parametrize("seed", range(20))
+def test_with_own_cuts_search_and_cpsat_agree_on_token_problems(seed: int) -> None:
+    agree(token_task(seed))
+
+
+def test_own_cuts_alone_keep_the_search_on_the_chain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the start's cuts costing nothing, a search asking for states' own LM-cuts at
+    once still walks the chain to the goal (where without them the budget runs out, see
+    `test_without_the_cuts_the_same_search_would_give_up`), and the asking search answers."""
+
+    def no_cuts(self: Cuts, g: Grounded, actions: list[int], weight: dict[int, float]) -> None:
+        self.reachable, self.costs, self.whole_left = True, [], {}
+        self.mark = dict.fromkeys(actions, 0)
+
+    monkeypatch.setattr(Cuts, "__init__", no_cuts)
+    monkeypatch.setattr(search, "OWN_CUTS_AFTER", 0)
+    found = SearchPlanner(max_states=6).plan(_chain_with_detours(12))
+    assert found.status == "planned" and found.plan is not None
+    assert found.plan.capabilities == ("c0", "c1", "c2", "c3", "c4")
+
+
+def test_a_search_whose_own_cuts_run_out_goes_on_as_if_it_had_not_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Allowed one own LM-cut, the search that asks for them gives up at once, and the
+    first search settles the question alone, with the same plan as one that never asks."""
+    t = replace(random_task(1018, small=False), alternatives=0)
+    alone = SearchPlanner().solve(t)
+    monkeypatch.setattr(search, "OWN_CUTS_AFTER", 0)
+    monkeypatch.setattr(search, "OWN_CUTS_MOST", 1)
+    asked = SearchPlanner().solve(t)
+    assert alone is not None and asked is not None
+    assert asked.plan.capabilities == alone.plan.capabilities
