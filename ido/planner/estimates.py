@@ -4,8 +4,10 @@ goal, in the metric's whole millionths (`ido.planner.search`).
 Two bounds, of which the search takes the larger: per goal value still missing, the
 cheapest share of a step that writes it (`Remaining`, admissible and consistent), and the
 LM-cut landmarks of the start that no path found to the state has hit (`Cuts`, admissible
-but path-dependent). `whole` rounds a bound up to the whole unit it bounds, and
-`steps_left` turns one into the fewest steps that can pay it, for the search's tie-break.
+but path-dependent). A search may take a third (`StateCuts`): each state's own LM-cut,
+and what it leaves the states after it (admissible, whatever the path). `whole` rounds a
+bound up to the whole unit it bounds, and `steps_left` turns one into the fewest steps
+that can pay it, for the search's tie-break.
 """
 
 from __future__ import annotations

@@ -11,7 +11,9 @@ taken off every step of the cut, and the loop goes on until the goal costs nothi
 
 Each step's costs over the cuts it is in sum to at most its cost, so for any plan the cuts
 it has not hit yet cost no more than what it still pays: a lower bound for any path, from
-the cuts of the state it started from (see `search`). Pure functions of plain lists.
+the cuts of the state it started from (see `search`). `LmCut` prepares a task once for
+the cuts of many states (`estimates.StateCuts`); it lowers h^max in place after each cut
+(`_lowered`), where `lm_cut` works it out afresh. Pure functions of plain lists.
 """
 
 from __future__ import annotations

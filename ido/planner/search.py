@@ -23,6 +23,20 @@ reach the goal by it is dropped. The actions that may apply in a state are looke
 (`ido.planner.successors`), not tested one by one. A search still going after
 `PAIRS_AFTER` expansions asks once whether the goal's values can hold together at all
 (`ido.planner.pairs`), which proves most "no plan" answers without visiting every state.
+A search still going after `OWN_CUTS_AFTER` expansions asks once a search of the same
+question with a third bound (`own_cuts`): the LM-cut of each state itself (`StateCuts`),
+worked out when the state is first popped, not when found (lazy A*). When it is above the
+bound the state was queued with, the path is queued again with it instead of expanded;
+and each step from an expanded state leaves the state after it the state's cuts without
+that step. Both are lower bounds on the cheapest way on from the state, whatever the
+path to it (every way on from the state hits each of its cuts, and a step pays at most
+its weight over them), so the estimate stays admissible and the first path popped at the
+goal optimal, as above; a path whose bound was raised is popped later or never. Where
+the start's cuts are weak (driverlog p05: 13 of 18), this search expands 600 states
+where the first expands 137,000; where they are not (driverlog p02, depot, gripper),
+each state's LM-cut (0.3-3 ms) costs more than the expansions it saves: hence asked only
+late, and given up past `OWN_CUTS_MOST` LM-cuts or `OWN_CUTS_WORK` of their work, after
+which the first search goes on as if it had not asked.
 Asked only for a plan below some metric (`under`, as the alternatives ask once their list
 is full), a path whose metric plus estimate reaches it is kept (to drop the paths it
 beats) but not followed: no path through it can end below. Every path on the way to a
@@ -125,19 +139,22 @@ bound, 40 million, was reached in 5-22 s on such catalogs. Plain problems stay f
 it: driverlog p02 of the IPC set meets 0.3 million in its 51,000 expansions."""
 
 
-OWN_CUTS_AFTER = 5_000
+OWN_CUTS_AFTER = 50_000
 """Expansions after which a search that has not settled asks a search of its own question
 that works out the LM-cut of each state it pops (`StateCuts`, 0.3-3 ms each in Python,
-the price of 5-40 expansions) whether it settles it sooner. Most IPC problems settle
-before, as fast as before. Driverlog p05, where the start's cuts are 13 of 18 and 137,000
-expansions took 8.7 s, is settled so in 610 expansions and 1,686 LM-cuts: 1.6 s in all."""
+the price of 5-40 expansions) whether it settles it sooner. Where the start's cuts lead
+well, the first settles before, as fast as before: every IPC problem pyperplan plans but
+driverlog p05, including driverlog p02 and p04 (40,000 and 34,000 expansions, 1.7 and
+2.4 s, where the second search takes 4.4 and 2.1 s). Driverlog p05, where the start's
+cuts are 13 of 18 and 137,000 expansions took 8.7 s, is settled by the second in 610
+expansions and 1,686 LM-cuts (1.3 s), after these 50,000 (3.3 s)."""
 
 OWN_CUTS_MOST = 4_000
 OWN_CUTS_WORK = 6_000_000
 """States' own LM-cuts, and their work (`StateCuts.spent`), after which that search gives
 up and the first goes on as if it had not asked: where the cuts do not settle it by then
-(driverlog p04 needs 3,985 and 5.5 million; depot p03 and p07, gripper prob04 are not
-settled by them), cheaper expansions do. What it cost is lost: 2-5 s on those three."""
+(driverlog p04 would need 3,985 and 5.5 million; depot p03 and p07, gripper prob04 are
+not settled by them), cheaper expansions do. What it cost is lost: 2-5 s on those three."""
 
 GIVE_MORE = (
     "a larger `limits.search_states` in the intent (or `ido plan --search-states N`) lets it "
