@@ -149,12 +149,13 @@ driverlog p05, including driverlog p02 and p04 (40,000 and 34,000 expansions, 1.
 cuts are 13 of 18 and 137,000 expansions took 8.7 s, is settled by the second in 610
 expansions and 1,686 LM-cuts (1.3 s), after these 50,000 (3.3 s)."""
 
-OWN_CUTS_MOST = 4_000
-OWN_CUTS_WORK = 6_000_000
+OWN_CUTS_MOST = 2_500
+OWN_CUTS_WORK = 4_500_000
 """States' own LM-cuts, and their work (`StateCuts.spent`), after which that search gives
-up and the first goes on as if it had not asked: where the cuts do not settle it by then
-(driverlog p04 would need 3,985 and 5.5 million; depot p03 and p07, gripper prob04 are
-not settled by them), cheaper expansions do. What it cost is lost: 2-5 s on those three."""
+up and the first goes on as if it had not asked: where the cuts do not settle it by then,
+cheaper expansions do. Driverlog p05 needs 1,686 and 3.6 million; depot p03 and p07 and
+gripper prob04 are not settled by 4,000 LM-cuts (nor by 6 million), and lose what they
+cost: 1-3 s each."""
 
 GIVE_MORE = (
     "a larger `limits.search_states` in the intent (or `ido plan --search-states N`) lets it "
