@@ -4,8 +4,10 @@ goal, in the metric's whole millionths (`ido.planner.search`).
 Two bounds, of which the search takes the larger: per goal value still missing, the
 cheapest share of a step that writes it (`Remaining`, admissible and consistent), and the
 LM-cut landmarks of the start that no path found to the state has hit (`Cuts`, admissible
-but path-dependent). `whole` rounds a bound up to the whole unit it bounds, and
-`steps_left` turns one into the fewest steps that can pay it, for the search's tie-break.
+but path-dependent). A search may take a third (`StateCuts`): each state's own LM-cut,
+and what it leaves the states after it (admissible, whatever the path). `whole` rounds a
+bound up to the whole unit it bounds, and `steps_left` turns one into the fewest steps
+that can pay it, for the search's tie-break.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 from collections.abc import Sequence
 
 from ido.planner.grounding import Grounded
-from ido.planner.lmcut import lm_cut
+from ido.planner.lmcut import LmCut, lm_cut
 from ido.planner.successors import State, fixed_values
 
 
@@ -143,3 +145,48 @@ def at_whole(bound: float) -> float:
 def steps_left(left: float, dearest: float, floored: bool) -> float:
     """The fewest steps that pay `left` (whole units) when none pays more than `dearest`."""
     return -(-left // dearest) if floored else 0.0
+
+
+class StateCuts:
+    """LM-cut of any state, worked out afresh (see `lmcut`): a bound of its own, with what
+    each step from it takes off that bound for the state it leads to.
+
+    Relaxed from the state, every plan from it contains a step of each of its cuts, and
+    each step's costs over its cuts sum to at most its weight: the cuts' sum is a lower
+    bound on any plan from the state. After step `a`, the cuts without `a` must still be
+    hit by whatever way on follows (with `a` first, it is a plan from the state), so their
+    sum, the bound less `a`'s `loss`, bounds the state `a` leads to. Both bounds hold
+    whatever path reached the state: the search keeps the larger of those it knows.
+    """
+
+    def __init__(self, g: Grounded, actions: Sequence[int], weight: dict[int, float]) -> None:
+        index: dict[tuple[int, int], int] = {}
+        # Unlike `Cuts`, values at 0 count: in another state than the start they may not hold.
+        pre = [[index.setdefault(f, len(index)) for f in fixed_values(g.pre[a])] for a in actions]
+        eff = [[index.setdefault(f, len(index)) for f in g.eff[a]] for a in actions]
+        goal = [index.setdefault(f, len(index)) for f in sorted(set(fixed_values(g.goal)))]
+        self.actions = actions
+        self.lmcut = LmCut(pre, eff, [weight[a] for a in actions], len(index), goal)
+        # Per fluent, each value's fact (-1 where no step needs, writes or wants it).
+        self.fact = [
+            [index.get((f, v), -1) for v in range(len(x.values))] for f, x in enumerate(g.fluents)
+        ]
+        self.spent = 0
+        """The work of the LM-cuts so far, counted as steps looked at: each cut found looks
+        at every step about once (a count, not seconds, so the search stays the same)."""
+
+    def of(self, state: State) -> tuple[float, dict[int, float]] | None:
+        """The state's bound (not rounded) and each step's `loss` on it (steps in no cut
+        lose nothing: not listed); None when the goal cannot be reached from it at all."""
+        init = [i for i in map(list.__getitem__, self.fact, state) if i >= 0]
+        cuts = self.lmcut.cuts(init)
+        self.spent += (1 + len(cuts or ())) * len(self.actions)
+        if cuts is None:
+            return None
+        actions = self.actions
+        loss: dict[int, float] = {}
+        for paid, steps in cuts:
+            for n in steps:
+                a = actions[n]
+                loss[a] = loss.get(a, 0.0) + paid
+        return sum(paid for paid, _ in cuts), loss

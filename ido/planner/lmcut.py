@@ -11,7 +11,9 @@ taken off every step of the cut, and the loop goes on until the goal costs nothi
 
 Each step's costs over the cuts it is in sum to at most its cost, so for any plan the cuts
 it has not hit yet cost no more than what it still pays: a lower bound for any path, from
-the cuts of the state it started from (see `search`). Pure functions of plain lists.
+the cuts of the state it started from (see `search`). `LmCut` prepares a task once for
+the cuts of many states (`estimates.StateCuts`); it lowers h^max in place after each cut
+(`_lowered`), where `lm_cut` works it out afresh. Pure functions of plain lists.
 """
 
 from __future__ import annotations
@@ -36,39 +38,79 @@ def lm_cut(
     goal: Sequence[int],
 ) -> list[Cut] | None:
     """The cuts of a relaxed task whose facts are `0..facts-1`; None when the goal cannot
-    be reached even relaxed (no plan exists). Costs must not be negative."""
-    start, done = facts, facts + 1  # two facts of our own: "the start" and "the goal"
-    n = len(pre)
-    needs = [sorted(set(p)) or [start] for p in pre]
-    needs.append([start])  # step n: the start gives what holds at once
-    needs.append(sorted(set(goal)) or [start])  # step n + 1: the goal is reached
-    writes = [list(e) for e in eff] + [list(init), [done]]
-    # A cost within ZERO of nothing is nothing from the start: the goal zone counts such a
-    # step as free, and one left above 0 could then make a cut that pays nothing, forever.
-    left = [0.0 if c <= ZERO else float(c) for c in cost] + [0.0, 0.0]
-    used_by: list[list[int]] = [[] for _ in range(facts + 2)]
-    written_by: list[list[int]] = [[] for _ in range(facts + 2)]
-    for a, p in enumerate(needs):
-        for fact in p:
-            used_by[fact].append(a)
-    for a, w in enumerate(writes):
-        for fact in w:
-            written_by[fact].append(a)
-    cuts: list[Cut] = []
-    while True:
-        value, dearest = _hmax(needs, writes, left, used_by, facts + 2, start)
+    be reached even relaxed (no plan exists). Costs must not be negative. h^max is worked
+    out afresh after each cut (`LmCut.cuts` lowers it in place: as right, but it may point
+    steps at other needs among equally dear ones, and so find other cuts)."""
+    return LmCut(pre, eff, cost, facts, goal).cuts(init, afresh=True)
+
+
+class LmCut:
+    """LM-cut of one relaxed task prepared once, for the cuts from many initial states:
+    which steps need and write each fact is worked out here, not per state."""
+
+    def __init__(
+        self,
+        pre: Sequence[Sequence[int]],
+        eff: Sequence[Sequence[int]],
+        cost: Sequence[float],
+        facts: int,
+        goal: Sequence[int],
+    ) -> None:
+        self.facts = facts
+        self.start, self.done = start, done = facts, facts + 1  # "the start", "the goal"
+        self.n = len(pre)
+        self.needs = needs = [sorted(set(p)) or [start] for p in pre]
+        needs.append([start])  # step n: the start gives what holds at once
+        needs.append(sorted(set(goal)) or [start])  # step n + 1: the goal is reached
+        self.writes = writes = [list(e) for e in eff] + [[], [done]]
+        # A cost within ZERO of nothing is nothing from the start: the goal zone counts
+        # such a step as free, and one left above 0 could then make a cut that pays
+        # nothing, forever.
+        self.cost = [0.0 if c <= ZERO else float(c) for c in cost] + [0.0, 0.0]
+        self.used_by: list[list[int]] = [[] for _ in range(facts + 2)]
+        used_by = self.used_by
+        self.written_by: list[list[int]] = [[] for _ in range(facts + 2)]
+        written_by = self.written_by
+        for a, p in enumerate(needs):
+            for fact in p:
+                used_by[fact].append(a)
+        for a, w in enumerate(writes):
+            for fact in w:
+                written_by[fact].append(a)
+        self._init: list[int] = []  # the facts step n writes now (in `written_by` too)
+
+    def cuts(self, init: Sequence[int], afresh: bool = False) -> list[Cut] | None:
+        """The cuts from the state where the facts `init` hold; None when the goal cannot
+        be reached from it even relaxed. After each cut, h^max is lowered in place
+        (`_lowered`), or with `afresh` worked out again from nothing."""
+        n, start, done, written_by = self.n, self.start, self.done, self.written_by
+        for fact in self._init:
+            written_by[fact].pop()  # step n, appended last
+        self._init = list(init)
+        for fact in self._init:
+            written_by[fact].append(n)
+        writes = self.writes
+        writes[n] = self._init
+        left = list(self.cost)
+        cuts: list[Cut] = []
+        needs, used_by = self.needs, self.used_by
+        value, dearest = _hmax(needs, writes, left, used_by, self.facts + 2, start)
         if value[done] == math.inf:
             return None
-        if value[done] <= ZERO:
-            return cuts
-        zone = _goal_zone(done, written_by, dearest, left)
-        cut = _cut(start, zone, writes, dearest, used_by)
-        paid = min(left[a] for a in cut)
-        if paid <= ZERO:  # cannot happen with the costs above; never loop on it
-            return cuts
-        for a in cut:
-            left[a] = 0.0 if left[a] - paid <= ZERO else left[a] - paid
-        cuts.append((paid, tuple(sorted(a for a in cut if a < n))))
+        while value[done] > ZERO:
+            zone = _goal_zone(done, written_by, dearest, left)
+            cut = _cut(start, zone, writes, dearest, used_by)
+            paid = min(left[a] for a in cut)
+            if paid <= ZERO:  # cannot happen with the costs above; never loop on it
+                return cuts
+            for a in cut:
+                left[a] = 0.0 if left[a] - paid <= ZERO else left[a] - paid
+            cuts.append((paid, tuple(sorted(a for a in cut if a < n))))
+            if afresh:
+                value, dearest = _hmax(needs, writes, left, used_by, self.facts + 2, start)
+            else:
+                _lowered(cut, needs, writes, left, used_by, value, dearest)
+        return cuts
 
 
 def _hmax(
@@ -100,6 +142,45 @@ def _hmax(
                     value[w] = reached
                     heapq.heappush(heap, (reached, w))
     return value, dearest
+
+
+def _lowered(
+    cut: set[int],
+    needs: Sequence[Sequence[int]],
+    writes: Sequence[Sequence[int]],
+    cost: Sequence[float],
+    used_by: Sequence[Sequence[int]],
+    value: list[float],
+    dearest: list[int],
+) -> None:
+    """`_hmax` again, in place, after the steps of `cut` got cheaper: values only fall, so
+    only what those steps write, and what steps depending on those write, is looked at
+    again (in order, cheapest first, as `_hmax` does). A step whose dearest needed fact got
+    cheaper may now depend most on another of its needs: it is pointed at that one. Values
+    not yet final are never below the final ones, so a step worked out from them is
+    worked out again when its dearest need falls further."""
+    heap: list[tuple[float, int]] = []
+    for a in cut:  # a step before it in `cut` may have lowered one of its needs already
+        top = dearest[a] = max(needs[a], key=value.__getitem__)
+        reached = value[top] + cost[a]
+        for w in writes[a]:
+            if reached < value[w]:
+                value[w] = reached
+                heapq.heappush(heap, (reached, w))
+    while heap:
+        h, fact = heapq.heappop(heap)
+        if h > value[fact]:
+            continue
+        for a in used_by[fact]:
+            if dearest[a] != fact:
+                continue  # a need below its dearest got cheaper: the dearest still counts
+            top = max(needs[a], key=value.__getitem__)
+            dearest[a] = top
+            reached = value[top] + cost[a]
+            for w in writes[a]:
+                if reached < value[w]:
+                    value[w] = reached
+                    heapq.heappush(heap, (reached, w))
 
 
 def _goal_zone(

@@ -23,6 +23,20 @@ reach the goal by it is dropped. The actions that may apply in a state are looke
 (`ido.planner.successors`), not tested one by one. A search still going after
 `PAIRS_AFTER` expansions asks once whether the goal's values can hold together at all
 (`ido.planner.pairs`), which proves most "no plan" answers without visiting every state.
+A search still going after `OWN_CUTS_AFTER` expansions asks once a search of the same
+question with a third bound (`own_cuts`): the LM-cut of each state itself (`StateCuts`),
+worked out when the state is first popped, not when found (lazy A*). When it is above the
+bound the state was queued with, the path is queued again with it instead of expanded;
+and each step from an expanded state leaves the state after it the state's cuts without
+that step. Both are lower bounds on the cheapest way on from the state, whatever the
+path to it (every way on from the state hits each of its cuts, and a step pays at most
+its weight over them), so the estimate stays admissible and the first path popped at the
+goal optimal, as above; a path whose bound was raised is popped later or never. Where
+the start's cuts are weak (driverlog p05: 13 of 18), this search expands 600 states
+where the first expands 137,000; where they are not (driverlog p02, depot, gripper),
+each state's LM-cut (0.3-3 ms) costs more than the expansions it saves: hence asked only
+late, and given up past `OWN_CUTS_MOST` LM-cuts or `OWN_CUTS_WORK` of their work, after
+which the first search goes on as if it had not asked.
 Asked only for a plan below some metric (`under`, as the alternatives ask once their list
 is full), a path whose metric plus estimate reaches it is kept (to drop the paths it
 beats) but not followed: no path through it can end below. Every path on the way to a
@@ -43,7 +57,7 @@ from typing import NamedTuple
 from ido.errors import OutOfBudget
 from ido.planner import progress
 from ido.planner.earliest import Earliest, at_once, ready_from
-from ido.planner.estimates import Cuts, Remaining, at_whole, steps_left
+from ido.planner.estimates import Cuts, Remaining, StateCuts, at_whole, steps_left
 from ido.planner.grounding import over_limit
 from ido.planner.order import Footprint, atom_count
 from ido.planner.pairs import goal_pairs_reachable
@@ -91,7 +105,7 @@ class _Reached:
     the whole unit; 0 where the goal holds), whether the goal holds, and the paths kept to
     it (none beats another)."""
 
-    __slots__ = ("base", "goal", "hit", "kept", "missing")
+    __slots__ = ("base", "goal", "hit", "kept", "loss", "missing", "own", "raw")
 
     def __init__(self, hit: int, missing: int, base: float, goal: bool, kept: list[_Label]) -> None:
         self.hit = hit
@@ -99,6 +113,13 @@ class _Reached:
         self.base = base
         self.goal = goal
         self.kept = kept
+        self.own = 0.0
+        """A bound of the state's own, whole, whatever the path: its own LM-cut once worked
+        out, until then the best that the states expanded into it left (`StateCuts`)."""
+        self.raw = 0.0
+        """The state's own LM-cut, not rounded, once worked out (`loss` is then set)."""
+        self.loss: dict[int, float] | None = None
+        """Per step from the state, what it takes off `raw` for the state it leads to."""
 
 
 PAIRS_AFTER = 1_000
@@ -117,6 +138,24 @@ limit, a deadline and a least success probability, 200 expansions took 3.4 s. Th
 bound, 40 million, was reached in 5-22 s on such catalogs. Plain problems stay far below
 it: driverlog p02 of the IPC set meets 0.3 million in its 51,000 expansions."""
 
+
+OWN_CUTS_AFTER = 50_000
+"""Expansions after which a search that has not settled asks a search of its own question
+that works out the LM-cut of each state it pops (`StateCuts`, 0.3-3 ms each in Python,
+the price of 5-40 expansions) whether it settles it sooner. Where the start's cuts lead
+well, the first settles before, as fast as before: every IPC problem pyperplan plans but
+driverlog p05, including driverlog p02 and p04 (40,000 and 34,000 expansions, 1.7 and
+2.4 s, where the second search takes 4.4 and 2.1 s). Driverlog p05, where the start's
+cuts are 13 of 18 and 137,000 expansions took 8.7 s, is settled by the second in 610
+expansions and 1,686 LM-cuts (1.3 s), after these 50,000 (3.3 s)."""
+
+OWN_CUTS_MOST = 2_500
+OWN_CUTS_WORK = 4_500_000
+"""States' own LM-cuts, and their work (`StateCuts.spent`), after which that search gives
+up and the first goes on as if it had not asked: where the cuts do not settle it by then,
+cheaper expansions do. Driverlog p05 needs 1,686 and 3.6 million; depot p03 and p07 and
+gripper prob04 are not settled by 4,000 LM-cuts (nor by 6 million), and lose what they
+cost: 1-3 s each."""
 
 GIVE_MORE = (
     "a larger `limits.search_states` in the intent (or `ido plan --search-states N`) lets it "
@@ -188,7 +227,9 @@ class AStarSearch:
     parts: `run` goes on from where the last part stopped, up to budgets that count from
     the start."""
 
-    def __init__(self, asked: Question) -> None:
+    def __init__(self, asked: Question, own_cuts: bool = False) -> None:
+        """`own_cuts`: work out each popped state's own LM-cut (`StateCuts`); by default
+        the search asks for a search that does once it has expanded `OWN_CUTS_AFTER`."""
         self.asked = asked
         task, g, metric, without, under = (
             asked.task, asked.g, asked.metric, asked.without, asked.under
@@ -222,6 +263,8 @@ class AStarSearch:
             g, actions, paying, min(paying.values(), default=0.0)
         )
         self.cuts = cuts = Cuts(g, actions, paying)
+        # By latency the bounds only break ties: no state's own LM-cut is worth its price.
+        self.fresh = StateCuts(g, actions, paying) if own_cuts else None
         # Timed: no path ends before the earliest its goal can hold from its state and
         # clocks (`ido.planner.earliest`); by latency the bound, under a deadline a cut.
         self.earliest: Earliest | None = None
@@ -244,6 +287,7 @@ class AStarSearch:
         self.most_goals = max((len(t) for t in remaining.touched.values()), default=1) or 1
         self.order = itertools.count()
         self.expanded = self.compared = 0
+        self.own_cuts = self.raised = 0  # states' own LM-cuts worked out, entries they raised
         self.frontier: list[tuple[float, float, int, int, State, _Label]] = []
         self.states: dict[State, _Reached] = {}
         if not cuts.reachable:
@@ -274,12 +318,15 @@ class AStarSearch:
         at_least = steps_left(estimate, dearest, floored)
         self.frontier.append((ahead, at_least, 0, next(self.order), start, first))
 
-    def run(self, max_states: int, max_compared: int, most: int | None = None) -> Solution | None:
+    def run(
+        self, max_states: int, max_compared: int, most: int | None = None, report: bool = True
+    ) -> Solution | None:
         """The answer: the best plan, proven, or None for no plan (below `under`, when the
         search was asked for one); `SearchGaveUp` past
         `max_states` expansions or `max_compared` paths checked against, counted from the
         start. Given up on expansions, the search can go on (`SearchGaveUp.paused`).
-        Progress reports count against `most` (by default `max_states`)."""
+        Progress reports count against `most` (by default `max_states`); `report=False`:
+        none (a search asked within another)."""
         asked = self.asked
         task, g, limit, under = asked.task, asked.g, asked.length, asked.under
         successors, goal, weight, sums = self.successors, self.goal, self.weight, self.sums
@@ -288,14 +335,15 @@ class AStarSearch:
         by_latency, order, waits_on = self.by_latency, self.order, self.waits_on
         dearest, floored = self.dearest, self.floored
         free, at_once = self.free, self.most_goals
-        frontier, states = self.frontier, self.states
+        frontier, states, fresh = self.frontier, self.states, self.fresh
         effects, mark = g.eff, cuts.mark
         bound_of, left_of = remaining.whole_bound, cuts.whole_left
         expanded, compared = self.expanded, self.compared
         # As it starts (or goes on), then every EVERY expansions: a listener that says the
         # latest report again while a decision is quiet then names the right stage.
         most = max_states if most is None else most
-        progress.report(stage="search", expanded=expanded, most=most)
+        if report:
+            progress.report(stage="search", expanded=expanded, most=most)
         try:
             while frontier:
                 entry = heapq.heappop(frontier)
@@ -306,18 +354,41 @@ class AStarSearch:
                 if here.goal:
                     steps = tuple(step_of(task, g.actions[a]) for a in label.path)
                     return Solution(Plan(steps), True, limit)
+                if fresh is not None:
+                    if here.loss is None:  # first popped: its own LM-cut, once
+                        if self.own_cuts >= OWN_CUTS_MOST or fresh.spent >= OWN_CUTS_WORK:
+                            raise SearchGaveUp(f"worked out {self.own_cuts:,} states' LM-cuts")
+                        self.own_cuts += 1
+                        found = fresh.of(state)
+                        if found is None:  # no way on from it at all
+                            here.base = math.inf
+                            continue
+                        here.raw, here.loss = found
+                        here.own = max(here.own, at_whole(here.raw))
+                    if label.metric + here.own > entry[0]:  # a better bound: in line again
+                        self.raised += 1
+                        ahead = max(entry[0] - label.metric, here.own)
+                        if label.metric + ahead < under:
+                            heapq.heappush(frontier, self._entry(label, ahead, here.missing, state))
+                        continue
                 if expanded >= max_states:
                     heapq.heappush(frontier, entry)  # not expanded: going on starts with it
                     raise SearchGaveUp(f"expanded {counted(expanded, 'state')}", self)
                 if expanded == PAIRS_AFTER and not goal_pairs_reachable(g, self.actions):
                     frontier.clear()  # no two goal values hold together: no plan
                     return None
+                if expanded == OWN_CUTS_AFTER and self.fresh is None and not by_latency:
+                    self.expanded, self.compared = expanded, compared
+                    settled, answer = self._with_own_cuts(max_states, max_compared)
+                    if settled:
+                        return answer
                 expanded += 1
-                if not expanded % progress.EVERY:
+                if report and not expanded % progress.EVERY:
                     progress.report(stage="search", expanded=expanded, most=most)
                 if label.steps >= limit:
                     continue
                 was = here.hit
+                raw, loss = here.raw, here.loss
                 for a in successors.of(state):
                     values = list(state)  # `apply_step`, inline: it is the innermost loop
                     for f, d in effects[a]:
@@ -370,6 +441,9 @@ class AStarSearch:
                         if cut is None:
                             cut = cuts.left_whole(hit)
                         left = max(left, cut)
+                        if loss is not None:  # what the state's own cuts leave (`StateCuts`)
+                            there.own = max(there.own, at_whole(raw - loss.get(a, 0.0)))
+                            left = max(left, there.own)
                     if left == math.inf:
                         continue  # a goal value no usable action writes
                     new = _Label(cost, count, totaled, (*label.path, a), clock)
@@ -397,6 +471,29 @@ class AStarSearch:
             return None
         finally:
             self.expanded, self.compared = expanded, compared
+
+    def _with_own_cuts(self, max_states: int, max_compared: int) -> tuple[bool, Solution | None]:
+        """Whether a search of the same question with each state's own LM-cut (from the
+        start: it pays most near it) settles it within `OWN_CUTS_MOST` of them and the
+        budgets left, and its answer if so. It is the same A*, with another admissible
+        estimate: the same optimum, or None alike."""
+        own = AStarSearch(self.asked, own_cuts=True)
+        try:
+            answer = own.run(max_states - self.expanded, max_compared - self.compared, report=False)
+        except SearchGaveUp:
+            return False, None  # this search goes on as if it had not been asked
+        return True, answer
+
+    def _entry(
+        self, label: _Label, ahead: float, missing: int, state: State
+    ) -> tuple[float, float, int, int, State, _Label]:
+        """The frontier's entry for `label` to `state` with `ahead` still to pay at least
+        (whole units), `missing` goal values missed: what `run` pushes inline."""
+        count = label.steps
+        at_least = count - (ahead // -self.dearest) if self.floored else count
+        if self.free:
+            at_least = max(at_least, count - (-missing.bit_count() // self.most_goals))
+        return (label.metric + ahead, at_least, -count, next(self.order), state, label)
 
     def _in_time(self, state: State, clock: tuple[float, ...], elapsed: float) -> bool:
         """Whether a path to `state` with `clock`, `elapsed` seconds long so far, may still

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from test_search import grounded_cases, reachable
 
-from ido.planner.estimates import Cuts
+from ido.planner.estimates import Cuts, StateCuts
 from ido.planner.grounding import Grounded, ground
 from ido.planner.lmcut import lm_cut
 from ido.planner.search import SearchGaveUp, SearchPlanner
@@ -111,14 +111,18 @@ def test_the_cuts_keep_the_search_on_the_chain() -> None:
 
 
 def test_without_the_cuts_the_same_search_would_give_up(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The test above is not settled by something else: with the cuts costing nothing, the
-    same budget runs out."""
+    """The test above is not settled by something else: with the cuts (the start's and each
+    state's own) costing nothing, the same budget runs out."""
 
     def no_cuts(self: Cuts, g: Grounded, actions: list[int], weight: dict[int, float]) -> None:
         self.reachable, self.costs, self.whole_left = True, [], {}
         self.mark = dict.fromkeys(actions, 0)
 
+    def no_own_cuts(self: StateCuts, state: tuple[int, ...]) -> tuple[float, dict[int, float]]:
+        return 0.0, {}
+
     monkeypatch.setattr(Cuts, "__init__", no_cuts)
+    monkeypatch.setattr(StateCuts, "of", no_own_cuts)
     with pytest.raises(SearchGaveUp):
         SearchPlanner(max_states=5).plan(_chain_with_detours(12))
 

@@ -1,0 +1,214 @@
+"""Each state's own LM-cut (`StateCuts`), which the search lets raise its estimate: never
+above what reaching the goal really costs, from the state or after any step from it."""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from dataclasses import replace
+
+import pytest
+from test_lmcut import _chain_with_detours
+from test_property import LARGE_SEEDS, brute_force, random_task, token_task
+from test_search import agree, grounded_cases, reachable
+
+from ido.planner import search
+from ido.planner.estimates import Cuts, StateCuts
+from ido.planner.grounding import Grounded, ground
+from ido.planner.lmcut import _hmax, _lowered, lm_cut
+from ido.planner.search import SearchPlanner
+from ido.planner.solving import measure
+from ido.planner.successors import Successors, apply_step, compile_check
+from ido.planner.types import Task
+
+MOST = 4000
+"""States a case may reach for the exact costs to be worked out over all of them."""
+
+
+def _exact(
+    states: list[tuple[int, ...]],
+    edges: dict[tuple[int, ...], list[tuple[float, tuple[int, ...]]]],
+    goals: set[tuple[int, ...]],
+) -> dict[tuple[int, ...], float]:
+    """The cheapest way to the goal from every state (backwards from the goal states)."""
+    back: dict[tuple[int, ...], list[tuple[float, tuple[int, ...]]]] = {s: [] for s in states}
+    for s, out in edges.items():
+        for w, after in out:
+            back[after].append((w, s))
+    best = dict.fromkeys(states, math.inf)
+    heap = [(0.0, s) for s in goals]
+    for s in goals:
+        best[s] = 0.0
+    while heap:
+        d, s = heapq.heappop(heap)
+        if d > best[s]:
+            continue
+        for w, before in back[s]:
+            if d + w < best[before]:
+                best[before] = d + w
+                heapq.heappush(heap, (d + w, before))
+    return best
+
+
+@pytest.mark.parametrize(("name", "t"), grounded_cases(), ids=[n for n, _ in grounded_cases()])
+def test_a_states_own_cuts_never_exceed_the_cheapest_way_on(name: str, t: Task) -> None:
+    """On every reachable state (all of them, found breadth first), the state's own bound is
+    at most the true cheapest cost to the goal from it, and so is the bound it leaves for
+    the state after each step; no bound means the goal is out of reach from the state."""
+    g = ground(t)
+    actions = list(range(len(g.actions)))
+    weight = {a: measure(t, g.actions[a], "score") for a in actions}
+    states = reachable(g, actions, MOST)
+    if len(states) >= MOST:
+        pytest.skip("too many states to work out every cost exactly")
+    goal = compile_check(g.goal)
+    successors = Successors(g, actions)
+    edges = {s: [(weight[a], apply_step(s, g.eff[a])) for a in successors.of(s)] for s in states}
+    exact = _exact(states, edges, {s for s in states if goal.holds(s)})
+    own = StateCuts(g, actions, weight)
+    bounded = 0
+    for s in states:
+        found = own.of(s)
+        if found is None:
+            assert exact[s] == math.inf
+            continue
+        bound, loss = found
+        assert bound <= exact[s] + 1e-6
+        bounded += bound > 0
+        for a in successors.of(s):
+            after = apply_step(s, g.eff[a])
+            assert bound - loss.get(a, 0.0) <= exact[after] + 1e-6
+    if any(0 < exact[s] < math.inf for s in states):
+        assert bounded  # the check above is not passed by bounds of nothing
+
+
+def _relaxed(seed: int) -> tuple[list[list[int]], list[list[int]], list[float], int, list[int]]:
+    rng = random.Random(seed)
+    facts = rng.randint(3, 12)
+    steps = rng.randint(2, 20)
+    pre = [rng.sample(range(facts), rng.randint(0, 3)) for _ in range(steps)]
+    eff = [rng.sample(range(facts), rng.randint(1, 3)) for _ in range(steps)]
+    cost = [float(rng.choice([0, 1, 1, 2, 3, 5])) for _ in range(steps)]
+    return pre, eff, cost, facts, rng.sample(range(facts), rng.randint(1, 3))
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_hmax_lowered_in_place_is_hmax_worked_out_afresh(seed: int) -> None:
+    """After some steps get cheaper, the values worked out again only where they may fall
+    (`_lowered`) are those of a whole new h^max, and every step still points at one of its
+    dearest needs."""
+    pre, eff, cost, facts, _ = _relaxed(seed)
+    rng = random.Random(seed)
+    start = facts
+    needs = [sorted(set(p)) or [start] for p in pre]
+    used_by: list[list[int]] = [[] for _ in range(facts + 1)]
+    for a, p in enumerate(needs):
+        for fact in p:
+            used_by[fact].append(a)
+    left = list(cost)
+    value, dearest = _hmax(needs, eff, left, used_by, facts + 1, start)
+    for _ in range(5):
+        cheaper = {a for a in range(len(pre)) if dearest[a] >= 0 and rng.random() < 0.3}
+        for a in cheaper:
+            left[a] = max(0.0, left[a] - rng.choice([0.5, 1.0, 2.0]))
+        _lowered(cheaper, needs, eff, left, used_by, value, dearest)
+        fresh, _ = _hmax(needs, eff, left, used_by, facts + 1, start)
+        assert value == pytest.approx(fresh)
+        for a in range(len(pre)):
+            if dearest[a] >= 0:
+                assert value[dearest[a]] == max(value[f] for f in needs[a])
+
+
+def _relaxed_best(
+    pre: list[list[int]], eff: list[list[int]], cost: list[float], goal: list[int]
+) -> float:
+    """The cheapest relaxed plan, by trying every set of steps (few steps only)."""
+    best = math.inf
+    for chosen in range(1 << len(pre)):
+        held: set[int] = set()
+        grew = True
+        while grew:
+            grew = False
+            for a in range(len(pre)):
+                if chosen >> a & 1 and set(pre[a]) <= held and not set(eff[a]) <= held:
+                    held |= set(eff[a])
+                    grew = True
+        if set(goal) <= held:
+            best = min(best, sum(cost[a] for a in range(len(pre)) if chosen >> a & 1))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_lm_cut_is_at_most_the_cheapest_relaxed_plan(seed: int) -> None:
+    """The cuts' costs add up to no more than the cheapest plan of the relaxed task (found
+    by trying every set of steps), and there are none exactly when it has no plan."""
+    pre, eff, cost, facts, goal = _relaxed(seed)
+    pre, eff, cost = pre[:10], eff[:10], cost[:10]
+    cuts = lm_cut(pre, eff, cost, facts, [], goal)
+    best = _relaxed_best(pre, eff, cost, goal)
+    assert (cuts is None) == (best == math.inf)
+    if cuts is not None:
+        assert sum(paid for paid, _ in cuts) <= best + 1e-9
+
+
+@pytest.fixture
+def own_cuts_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Searches that ask for states' own LM-cuts at once (at the first pop), not after
+    `OWN_CUTS_AFTER` expansions, which no small task reaches."""
+    monkeypatch.setattr(search, "OWN_CUTS_AFTER", 0)
+
+
+@pytest.mark.usefixtures("own_cuts_first")
+@pytest.mark.parametrize("seed", range(0, 200, 5))
+def test_with_own_cuts_the_search_scores_the_brute_force_optimum(seed: int) -> None:
+    """The same optimum as trying every sequence of steps."""
+    t = replace(random_task(seed, small=True), alternatives=0)
+    found = SearchPlanner().solve(t)
+    best = brute_force(t)
+    assert (found is None) == (best is None)
+    if found is not None and best is not None:
+        assert found.plan.score == pytest.approx(best.score, abs=1e-6)
+
+
+@pytest.mark.usefixtures("own_cuts_first")
+@pytest.mark.parametrize("seed", LARGE_SEEDS)
+def test_with_own_cuts_search_and_cpsat_agree_on_larger_random_problems(seed: int) -> None:
+    """The same outcome as CP-SAT, valid plans, the same optimum and as few steps."""
+    agree(random_task(seed, small=False))
+
+
+@pytest.mark.usefixtures("own_cuts_first")
+@pytest.mark.parametrize("seed", range(20))
+def test_with_own_cuts_search_and_cpsat_agree_on_token_problems(seed: int) -> None:
+    agree(token_task(seed))
+
+
+def test_own_cuts_alone_keep_the_search_on_the_chain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the start's cuts costing nothing, a search asking for states' own LM-cuts at
+    once still walks the chain to the goal (where without them the budget runs out, see
+    `test_without_the_cuts_the_same_search_would_give_up`), and the asking search answers."""
+
+    def no_cuts(self: Cuts, g: Grounded, actions: list[int], weight: dict[int, float]) -> None:
+        self.reachable, self.costs, self.whole_left = True, [], {}
+        self.mark = dict.fromkeys(actions, 0)
+
+    monkeypatch.setattr(Cuts, "__init__", no_cuts)
+    monkeypatch.setattr(search, "OWN_CUTS_AFTER", 0)
+    found = SearchPlanner(max_states=6).plan(_chain_with_detours(12))
+    assert found.status == "planned" and found.plan is not None
+    assert found.plan.capabilities == ("c0", "c1", "c2", "c3", "c4")
+
+
+def test_a_search_whose_own_cuts_run_out_goes_on_as_if_it_had_not_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Allowed one own LM-cut, the search that asks for them gives up at once, and the
+    first search settles the question alone, with the same plan as one that never asks."""
+    t = replace(random_task(1018, small=False), alternatives=0)
+    alone = SearchPlanner().solve(t)
+    monkeypatch.setattr(search, "OWN_CUTS_AFTER", 0)
+    monkeypatch.setattr(search, "OWN_CUTS_MOST", 1)
+    asked = SearchPlanner().solve(t)
+    assert alone is not None and asked is not None
+    assert asked.plan.capabilities == alone.plan.capabilities
