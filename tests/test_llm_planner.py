@@ -1578,3 +1578,34 @@ def test_a_blocked_run_shows_what_its_model_calls_cost(project: Path, serve: Any
     assert " · blocked · cost 0.0014 · " in out.splitlines()[0], out
     _, out = ido("runs")
     assert out.splitlines()[1].split()[3] == "0.0014", out
+
+
+def test_a_run_recorded_before_the_prompt_named_approvals_replays_identically(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run recorded before the prompt named approvals, on a catalog with an approval
+    rule: its recorded request no longer matched today's, so the replay said the model was
+    "not asked", the solver decided, and an exact replay of the journal was no longer
+    exact. The replay looks the reply up as the run asked for it."""
+    import ido.planner.llm as llm
+
+    model, url = serve([PAY_AND_SHIP])
+    use_llm(project, url)
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + ASK_CHEAP.replace("pay-cheap-eu", "pay-pricey-eu"))
+    tool, situation = llm._tool, llm._situation
+
+    def unasked(task: Any) -> tuple[Any, ...]:
+        return tuple(replace(a, approvals=()) for a in task.actions)
+
+    with monkeypatch.context() as before:  # the prompt as it was: no word of approvals
+        before.setattr(llm, "_tool", lambda a, n: tool(replace(a, approvals=()), n))
+        before.setattr(llm, "_situation", lambda t: situation(replace(t, actions=unasked(t))))
+        code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-cheap-eu", "ship"]
+    assert "approval" not in json.dumps(model.requests[0]).lower()
+    code, out = ido("replay", "last")
+    assert code == 0, out
+    assert "identical" in out.lower() and "not asked" not in out, out
+    assert len(model.requests) == 1
