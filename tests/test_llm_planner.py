@@ -1609,3 +1609,31 @@ def test_a_run_recorded_before_the_prompt_named_approvals_replays_identically(
     assert code == 0, out
     assert "identical" in out.lower() and "not asked" not in out, out
     assert len(model.requests) == 1
+
+
+def test_a_hybrid_run_recorded_before_the_options_named_approvals_replays_identically(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the llm planner's: the hybrid options recorded before they named approvals."""
+    import ido.planner.llm as llm
+
+    model, url = serve([Answer([("choose", {"option": 1, "rationale": "cheapest"})])])
+    use_llm(project, url, planner="hybrid")
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + ASK_CHEAP.replace("pay-cheap-eu", "pay-pricey-eu"))
+    options = llm._options
+
+    def unasked(task: Any, offered: Any) -> str:
+        actions = tuple(replace(a, approvals=()) for a in task.actions)
+        return options(replace(task, actions=actions), offered)
+
+    with monkeypatch.context() as before:  # the options as they were: no word of approvals
+        before.setattr(llm, "_options", unasked)
+        code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert "approval" not in json.dumps(model.requests[0]).lower()
+    assert llm_record(project)["verdict"] == "chose option 1"
+    code, out = ido("replay", "last")
+    assert code == 0, out
+    assert "identical" in out.lower() and "not asked" not in out, out
+    assert len(model.requests) == 1
