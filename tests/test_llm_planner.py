@@ -1637,3 +1637,24 @@ def test_a_hybrid_run_recorded_before_the_options_named_approvals_replays_identi
     assert code == 0, out
     assert "identical" in out.lower() and "not asked" not in out, out
     assert len(model.requests) == 1
+
+
+def test_a_what_if_that_asks_an_approval_the_run_did_not_is_no_request_the_run_made(
+    project: Path, serve: Any, tmp_path: Path
+) -> None:
+    """The request told without approvals is looked up only by an exact replay, where it
+    is the one an older run made: a what-if that adds an approval rule would tell the model
+    of it, a request never made, so the model's recorded answer is not its answer."""
+    model, url = serve([PAY_AND_SHIP])
+    use_llm(project, url)
+    assert ido("run", "ship-order")[0] == 0
+    (asking := tmp_path / "asking").mkdir()
+    ask = ASK_CHEAP.replace("  rules:\n", "")  # the residency policy, asking approval too
+    residency = (project / "policies" / "residency.yaml").read_text()
+    (asking / "residency.yaml").write_text(residency.rstrip("\n") + "\n" + ask)
+    code, out = ido("replay", "last", "--policies", str(asking))
+    assert code == 0, out
+    # the solver decided (the model's recorded answer would count the model calls' time)
+    assert "decision 1: same plan; approval residency/ask for pay-cheap-eu now asked" in out
+    assert "the model calls' time" not in out, out
+    assert len(model.requests) == 1

@@ -97,7 +97,10 @@ class Recorded:
     for it, occurrence by occurrence, from the cache where the run had it from the cache
     (replay never asks a model)."""
 
-    def __init__(self, calls: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(self, calls: Sequence[Mapping[str, Any]], exact: bool = False) -> None:
+        self.exact = exact
+        """An exact replay: the run's own inputs, so a request may be looked up as a run
+        recorded before the prompt named approvals made it (`_as_asked`)."""
         self.pending: dict[str, list[Mapping[str, Any]]] = {}
         for call in calls:
             self.pending.setdefault(call["request"], []).append(call)
@@ -310,10 +313,11 @@ class _ModelPlanner:
         """The messages and tools `request` makes of `task`. A replay of a run recorded
         before the prompt named approvals makes them as that run did, with no word of
         approvals, where only that request was recorded: else its reply was not found, the
-        solver decided, and an exact replay of the old journal was no longer exact."""
+        solver decided, and an exact replay of the old journal was no longer exact. (Not a
+        what-if: one that adds an approval would tell the model of it, a request never made.)"""
         messages, tools = request(task)
         recorded = self.client if isinstance(self.client, Recorded) else None
-        if recorded is None or self.model is None:
+        if recorded is None or not recorded.exact or self.model is None:
             return messages, tools
         if recorded.has(request_digest(self.model, messages, tools, self.where)):
             return messages, tools
