@@ -125,7 +125,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             "adds a folder it came from), or see what changes without them with a "
             "counterfactual replay (--catalog PATH)"
         )
-    planner = recorded_planner(events, intent)
+    planner = recorded_planner(events, intent, exact=True)
     written = catalog.policies  # as their files say: the digests were taken of these
     catalog = _as_recorded(catalog)
     base = _evidence(started.get("health", {}))
@@ -322,10 +322,13 @@ def _new_planner(intent: Intent | None, pursued: dict[str, Any]) -> bool:
     return intent is not None and intent.spec.planner != recorded_intent(pursued).spec.planner
 
 
-def recorded_planner(events: Sequence[Event], intent: Intent, changed: bool = False) -> Planner:
+def recorded_planner(
+    events: Sequence[Event], intent: Intent, changed: bool = False, exact: bool = False
+) -> Planner:
     """The run's planner (`changed`: the one `intent` names, an intent given in place of
     the run's); a model planner answers only from the replies the run recorded (replay
-    never asks a model again: a request it did not make falls back to cpsat)."""
+    never asks a model again: a request it did not make falls back to cpsat; `exact`: an
+    exact replay's, which finds a request as a run recorded before today's prompt made it)."""
     name = (
         intent.spec.planner if changed else str(events[0].data.get("planner", intent.spec.planner))
     )
@@ -333,7 +336,7 @@ def recorded_planner(events: Sequence[Event], intent: Intent, changed: bool = Fa
         return get_planner(name)
     decided = [e.data for e in events if e.kind == "decided"]
     records = [d["result"]["solver"]["llm"] for d in decided if d["result"]["solver"].get("llm")]
-    recorded = Recorded(recorded_calls(decided))
+    recorded = Recorded(recorded_calls(decided), exact)
     planner = get_planner(name, settings=intent.spec.llm, client=recorded, cache=recorded)
     if records:  # the model and server the run used, whatever the environment says now
         planner.model = records[0].get("model")  # type: ignore[attr-defined]

@@ -1578,3 +1578,83 @@ def test_a_blocked_run_shows_what_its_model_calls_cost(project: Path, serve: Any
     assert " · blocked · cost 0.0014 · " in out.splitlines()[0], out
     _, out = ido("runs")
     assert out.splitlines()[1].split()[3] == "0.0014", out
+
+
+def test_a_run_recorded_before_the_prompt_named_approvals_replays_identically(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run recorded before the prompt named approvals, on a catalog with an approval
+    rule: its recorded request no longer matched today's, so the replay said the model was
+    "not asked", the solver decided, and an exact replay of the journal was no longer
+    exact. The replay looks the reply up as the run asked for it."""
+    import ido.planner.llm as llm
+
+    model, url = serve([PAY_AND_SHIP])
+    use_llm(project, url)
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + ASK_CHEAP.replace("pay-cheap-eu", "pay-pricey-eu"))
+    tool, situation = llm._tool, llm._situation
+
+    def unasked(task: Any) -> tuple[Any, ...]:
+        return tuple(replace(a, approvals=()) for a in task.actions)
+
+    with monkeypatch.context() as before:  # the prompt as it was: no word of approvals
+        before.setattr(llm, "_tool", lambda a, n: tool(replace(a, approvals=()), n))
+        before.setattr(llm, "_situation", lambda t: situation(replace(t, actions=unasked(t))))
+        code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert calls(project) == ["pay-cheap-eu", "ship"]
+    assert "approval" not in json.dumps(model.requests[0]).lower()
+    code, out = ido("replay", "last")
+    assert code == 0, out
+    assert "identical" in out.lower() and "not asked" not in out, out
+    assert len(model.requests) == 1
+
+
+def test_a_hybrid_run_recorded_before_the_options_named_approvals_replays_identically(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the llm planner's: the hybrid options recorded before they named approvals."""
+    import ido.planner.llm as llm
+
+    model, url = serve([Answer([("choose", {"option": 1, "rationale": "cheapest"})])])
+    use_llm(project, url, planner="hybrid")
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + ASK_CHEAP.replace("pay-cheap-eu", "pay-pricey-eu"))
+    options = llm._options
+
+    def unasked(task: Any, offered: Any) -> str:
+        actions = tuple(replace(a, approvals=()) for a in task.actions)
+        return options(replace(task, actions=actions), offered)
+
+    with monkeypatch.context() as before:  # the options as they were: no word of approvals
+        before.setattr(llm, "_options", unasked)
+        code, out = ido("run", "ship-order")
+    assert code == 0, out
+    assert "approval" not in json.dumps(model.requests[0]).lower()
+    assert llm_record(project)["verdict"] == "chose option 1"
+    code, out = ido("replay", "last")
+    assert code == 0, out
+    assert "identical" in out.lower() and "not asked" not in out, out
+    assert len(model.requests) == 1
+
+
+def test_a_what_if_that_asks_an_approval_the_run_did_not_is_no_request_the_run_made(
+    project: Path, serve: Any, tmp_path: Path
+) -> None:
+    """The request told without approvals is looked up only by an exact replay, where it
+    is the one an older run made: a what-if that adds an approval rule would tell the model
+    of it, a request never made, so the model's recorded answer is not its answer."""
+    model, url = serve([PAY_AND_SHIP])
+    use_llm(project, url)
+    assert ido("run", "ship-order")[0] == 0
+    (asking := tmp_path / "asking").mkdir()
+    ask = ASK_CHEAP.replace("  rules:\n", "")  # the residency policy, asking approval too
+    residency = (project / "policies" / "residency.yaml").read_text()
+    (asking / "residency.yaml").write_text(residency.rstrip("\n") + "\n" + ask)
+    code, out = ido("replay", "last", "--policies", str(asking))
+    assert code == 0, out
+    # the solver decided (the model's recorded answer would count the model calls' time)
+    assert "decision 1: same plan; approval residency/ask for pay-cheap-eu now asked" in out
+    assert "the model calls' time" not in out, out
+    assert len(model.requests) == 1

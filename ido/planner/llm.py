@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -97,7 +97,10 @@ class Recorded:
     for it, occurrence by occurrence, from the cache where the run had it from the cache
     (replay never asks a model)."""
 
-    def __init__(self, calls: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(self, calls: Sequence[Mapping[str, Any]], exact: bool = False) -> None:
+        self.exact = exact
+        """An exact replay: the run's own inputs, so a request may be looked up as a run
+        recorded before the prompt named approvals made it (`_as_asked`)."""
         self.pending: dict[str, list[Mapping[str, Any]]] = {}
         for call in calls:
             self.pending.setdefault(call["request"], []).append(call)
@@ -112,6 +115,10 @@ class Recorded:
 
     def put(self, key: str, reply: Mapping[str, Any]) -> None:
         return
+
+    def has(self, key: str) -> bool:
+        """Whether the run made the request `key` (a reply to it is left to give)."""
+        return bool(self.pending.get(key))
 
     def complete(
         self,
@@ -298,6 +305,30 @@ class _ModelPlanner:
         log.calls.append({"request": key, "reply": reply.to_json(), "cached": cached is not None})
         return reply
 
+    def _as_asked(
+        self,
+        task: Task,
+        request: Callable[[Task], tuple[list[dict[str, Any]], list[dict[str, Any]]]],
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The messages and tools `request` makes of `task`. A replay of a run recorded
+        before the prompt named approvals makes them as that run did, with no word of
+        approvals, where only that request was recorded: else its reply was not found, the
+        solver decided, and an exact replay of the old journal was no longer exact. (Not a
+        what-if: one that adds an approval would tell the model of it, a request never made.)"""
+        messages, tools = request(task)
+        recorded = self.client if isinstance(self.client, Recorded) else None
+        if recorded is None or not recorded.exact or self.model is None:
+            return messages, tools
+        if recorded.has(request_digest(self.model, messages, tools, self.where)):
+            return messages, tools
+        unasked = tuple(replace(action, approvals=()) for action in task.actions)
+        if unasked == task.actions:
+            return messages, tools
+        before = request(replace(task, actions=unasked))
+        if recorded.has(request_digest(self.model, *before, self.where)):
+            return before
+        return messages, tools
+
     def _fall_back(self, task: Task, log: _Log, why: str) -> PlanResult:
         log.verdict, log.fallback = why, self.fallback.name
         result = self.fallback.plan(self._left(task, log))
@@ -320,13 +351,15 @@ class LlmPlanner(_ModelPlanner):
 
         # Named once, the offered first (they keep their names), the denied after them.
         names = _tool_names([*task.actions, *(refused.action for refused in task.denied)])
-        tools = [_tool(action, names[action.name]) for action in task.actions]
         by_tool = {names[action.name]: action.name for action in task.actions}
         denied = _denied_by_tool(task.denied, names)
-        messages: list[dict[str, Any]] = [
-            {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": _situation(task)},
-        ]
+
+        def request(told: Task) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            situation = {"role": "user", "content": _situation(told)}
+            tools = [_tool(action, names[action.name]) for action in told.actions]
+            return [{"role": "system", "content": SYSTEM}, situation], tools
+
+        messages, tools = self._as_asked(task, request)
         for _ in range(self.settings.max_rounds):
             unaffordable = self._unaffordable(task, log)
             if unaffordable is not None:
@@ -374,10 +407,12 @@ class HybridPlanner(_ModelPlanner):
             log.fallback = self.fallback.name
             return _with_log(solved, log)
         tools = [_choose_tool(len(options))]
-        messages: list[dict[str, Any]] = [
-            {"role": "system", "content": CHOOSE},
-            {"role": "user", "content": _options(task, options)},
-        ]
+
+        def request(told: Task) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            chosen = {"role": "user", "content": _options(told, options)}
+            return [{"role": "system", "content": CHOOSE}, chosen], tools
+
+        messages, tools = self._as_asked(task, request)
         for _ in range(self.settings.max_rounds):
             unaffordable = self._unaffordable(task, log)
             if unaffordable is not None:

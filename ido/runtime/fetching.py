@@ -170,9 +170,11 @@ class _WithinOrigin(urllib.request.HTTPRedirectHandler):
     ) -> urllib.request.Request | None:
         if origin(newurl) != origin(req.full_url):
             fp.close()
+            # (masked here: after a redirect within the origin, the URL is no longer the
+            # one `fetch` masks, and a key written in it came along)
             raise _Elsewhere(
-                f"{req.full_url} redirected ({code}) to {masked_url(newurl)}, another origin"
-                " (scheme, host or port), and ido does not follow it there with the"
+                f"{masked_url(req.full_url)} redirected ({code}) to {masked_url(newurl)}, "
+                "another origin (scheme, host or port), and ido does not follow it there with the"
                 " request's headers: give the URL it should call"
             )
         return super().redirect_request(req, fp, code, msg, headers, newurl)

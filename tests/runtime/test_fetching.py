@@ -302,3 +302,17 @@ def test_a_credential_written_in_a_url_is_masked_in_its_errors(tmp_path: Path) -
     outcome = perform(_capability(url), _context(), tmp_path, {"TOKEN": TOKEN})
     assert outcome.error is not None and SECRET not in outcome.error, outcome.error
     assert f"127.0.0.1:{port}/stock" in outcome.error
+
+
+def test_a_credential_in_a_url_redirected_within_its_origin_is_masked_when_it_leaves(
+    two: tuple[str, str], tmp_path: Path
+) -> None:
+    """Redirected within its origin (`/v1?api_key=…` to `/v2?api_key=…`) and then to another,
+    the error quoted the URL of the second hop as it was, the key written in it with it."""
+    one, other = two
+    url = f"{one}/moved?to=/moved?to={other}/stock?api_key={SECRET}"
+    outcome = perform(_capability(url), _context(), tmp_path, {"TOKEN": TOKEN})
+    assert not outcome.ok and outcome.error is not None
+    assert "another origin" in outcome.error
+    assert SECRET not in outcome.error, outcome.error
+    assert f"{one}/moved?to=*** redirected (302) to {other}/stock?api_key=***" in outcome.error
