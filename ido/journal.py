@@ -6,6 +6,7 @@ import contextlib
 import json
 import math
 import os
+import shlex
 import sqlite3
 import threading
 import time
@@ -210,7 +211,8 @@ def resume_command(run_id: str, events: Sequence[Event]) -> str:
     temporal = temporal_of(events)
     if temporal is None:
         return f"ido resume {run_id}"
-    return f"ido resume {run_id} --temporal {temporal.get('address')}"
+    flags = "".join(f" {shlex.quote(str(f))}" for f in temporal.get("flags") or [])
+    return f"ido resume {run_id} --temporal {temporal.get('address')}{flags}"
 
 
 def llm_cost(decision: Mapping[str, Any]) -> float:

@@ -16,7 +16,13 @@ from ido.loading import Catalog
 from ido.runtime import stopping
 from ido.temporal.activity import Pursuit
 from ido.temporal.client import TemporalError, _why, connect
+from ido.temporal.security import PLAIN, Security
 from ido.temporal.workflow import IdoRun
+
+THROTTLE = timedelta(milliseconds=200)
+"""The SDK sends an activity's heartbeats at most this often. Its own default, 80 % of
+the heartbeat timeout, leaves a beat a fifth of it to arrive in (0.4 s of a 2 s timeout):
+an attempt alive on a busy machine was given up, and its run passed to another worker."""
 
 
 def sandbox() -> SandboxedWorkflowRunner:
@@ -34,10 +40,11 @@ async def serve(
     base: Path,
     say: Callable[[str], None],
     concurrency: int = 4,
+    security: Security = PLAIN,
 ) -> None:
     """Run a worker until SIGINT or SIGTERM: then the runs it carries stop (left to
     another worker, which resumes them) and it leaves."""
-    client = await connect(address, namespace, quiet=False)
+    client = await connect(address, namespace, quiet=False, security=security)
     loop = asyncio.get_running_loop()
     pursuit = Pursuit(catalog, base, client, loop, say)
     runner = sandbox()
@@ -53,6 +60,7 @@ async def serve(
             # A workflow task waits this long for the worker that ran the workflow last
             # before any worker takes it: a dead worker's runs move on sooner (default 5 s).
             sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
+            max_heartbeat_throttle_interval=THROTTLE,
         )
         task = asyncio.current_task()
 
@@ -63,7 +71,8 @@ async def serve(
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, leave)
-        say(f"worker on {address}, task queue {task_queue}, namespace {namespace}")
+        over = f", over {security.described()}" if security.secured else ""
+        say(f"worker on {address}, task queue {task_queue}, namespace {namespace}{over}")
         try:
             await worker.run()
         except asyncio.CancelledError:

@@ -138,7 +138,9 @@ def test_a_paused_workers_run_is_finished_by_another_and_the_paused_one_stops(
     queue = _queue()
     first = workers(folder, queue, env)
     command = [sys.executable, "-m", "ido", "run", "three-steps", "--temporal", temporal_server]
-    command += ["--task-queue", queue, "--heartbeat-timeout", "2"]
+    # Short, for the test to be quick, yet long enough that the second worker's heartbeats
+    # come in time on a busy machine: given up too, its run would go back to the first.
+    command += ["--task-queue", queue, "--heartbeat-timeout", "4"]
     client = subprocess.Popen(
         command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -150,7 +152,9 @@ def test_a_paused_workers_run_is_finished_by_another_and_the_paused_one_stops(
             time.sleep(0.05)
         first.process.send_signal(signal.SIGSTOP)
         second = workers(folder, queue, env)
-        second.wait_for("resumed run ", 60)
+        # The paused worker's pending polls may each be handed an attempt first (each
+        # given up in turn when its heartbeat is missed).
+        second.wait_for("resumed run ", 120)
         first.process.send_signal(signal.SIGCONT)
         go.touch()
         out, err = client.communicate(timeout=90)
