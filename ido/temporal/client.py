@@ -18,6 +18,7 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
@@ -127,14 +128,14 @@ def _unreached(text: str, security: Security) -> str:
     if found:
         return f"the server's certificate is refused ({found.group(1)})"
     why = _why(text)
-    if why != "transport error":
+    if "after connection" not in text:  # (said when its first call found it closed)
         return why
     if security.secured:
         return (
-            "transport error (the TLS handshake failed: does the server want a client "
+            f"{why}: the server closed the connection (does it want a client "
             "certificate, --tls-cert and --tls-key, signed by a CA it trusts?)"
         )
-    return "transport error (does the server take TLS only? give --tls)"
+    return f"{why}: the server closed the connection (does it take TLS only? give --tls)"
 
 
 def _why(text: str) -> str:
@@ -278,3 +279,8 @@ async def record(handle: WorkflowHandle[Any, Any], attempt: int, at: int, op: Op
     except WorkflowUpdateFailedError as exc:
         why = getattr(exc.cause, "message", None) or str(exc.cause or exc)
         raise JournalError(f"the Temporal workflow refused {op[0]}: {why}") from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():  # its sender gave up waiting: say nothing
+            raise asyncio.CancelledError from None
+        raise JournalError(f"the Temporal server did not answer {op[0]} in time") from None

@@ -25,6 +25,13 @@ the heartbeat timeout, leaves a beat a fifth of it to arrive in (0.4 s of a 2 s 
 an attempt alive on a busy machine was given up, and its run passed to another worker."""
 
 
+GRACE = timedelta(seconds=10)
+"""How long the runs of a worker told to stop have to stop and say so before the SDK
+cancels them. Cancelled at once (the SDK's default), a run's last writes were cut off with
+the loop's traceback, and the worker hung until they timed out; its run waited for the
+heartbeat timeout before another worker took it."""
+
+
 def sandbox() -> SandboxedWorkflowRunner:
     """The workflow's sandbox, Temporal's default: `IdoRun`'s module is imported afresh
     in it and held to its rules (no clock, randomness or I/O). Passing ido's modules
@@ -61,12 +68,18 @@ async def serve(
             # before any worker takes it: a dead worker's runs move on sooner (default 5 s).
             sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
             max_heartbeat_throttle_interval=THROTTLE,
+            graceful_shutdown_timeout=GRACE,
         )
         task = asyncio.current_task()
+        leaving: list[asyncio.Task[None]] = []
 
         def leave() -> None:
-            stopping.stop()  # the runs stop at their next step; their workflows go on
-            if task is not None:
+            """The runs stop at their next step (a shell step's process killed) and tell
+            their workflows, which pass them on at once; a second signal leaves now."""
+            stopping.stop()
+            if not leaving:
+                leaving.append(loop.create_task(worker.shutdown()))
+            elif task is not None:
                 task.cancel()
 
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -169,11 +169,11 @@ def test_a_server_not_trusted_or_refusing_this_client_is_said_without_a_tracebac
     address = ["--temporal", proxy.address]
     named = ("--tls-server-name", SERVER_NAME)
     wrong = [
-        ((), "does the server take TLS only? give --tls"),
+        ((), "the server closed the connection (does it take TLS only? give --tls)"),
         (_flags(certificates), "not for the host dialed (it names temporal.test)"),
         (("--tls", *named), "signed by a CA this client does not trust"),  # system roots
-        (("--tls-ca", str(certificates.ca), *named), "want a client certificate"),
-        ((*_flags(certificates, "stranger"), *named), "want a client certificate"),
+        (("--tls-ca", str(certificates.ca), *named), "does it want a client certificate"),
+        ((*_flags(certificates, "stranger"), *named), "does it want a client certificate"),
     ]
     for flags, why in wrong:
         code, said = _ido("temporal", "pull", "r-none", *address, *flags)
