@@ -197,8 +197,9 @@ def scenario_of(events: Sequence[Event]) -> Mapping[str, Any] | None:
 
 
 def temporal_of(events: Sequence[Event]) -> Mapping[str, Any] | None:
-    """Where a run pursued on a Temporal server is (`address`, `task_queue`, `namespace`),
-    for a run imported from there (`ido run --temporal`); None for a run of this journal."""
+    """Where a run pursued on a Temporal server is (`address`, `task_queue`, `namespace`,
+    and `flags`: its --tls… and --api-key-env flags, never the key), for a run imported
+    from there (`ido run --temporal`); None for a run of this journal."""
     if events and events[0].kind == "run_started":
         found = events[0].data.get("temporal")
         return found if isinstance(found, Mapping) else None

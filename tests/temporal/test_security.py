@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ido.journal import SqliteJournal, resume_command
 from tests.temporal.servers import Worker, environment
 
 pytest.importorskip("cryptography", reason="the test certificates are made with cryptography")
@@ -158,6 +159,9 @@ def test_a_run_goes_over_mutual_tls_with_an_api_key_that_is_never_said(
     said = done.stdout + done.stderr + pulled.stdout + pulled.stderr + worker.log.read_text()
     assert SECRET not in said
     assert SECRET.encode() not in (folder / ".ido" / "ido.db").read_bytes()
+    with SqliteJournal(folder / ".ido" / "ido.db") as journal:  # as `ido approve` says it
+        again = resume_command(run_id, journal.events(run_id))
+    assert again == f"ido resume {run_id} --temporal {proxy.address} " + " ".join(flags)
 
 
 def test_a_server_not_trusted_or_refusing_this_client_is_said_without_a_traceback(
