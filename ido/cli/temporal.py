@@ -104,12 +104,16 @@ def worker(
     interrupted (Ctrl-C): a run it carries then is resumed by another worker."""
     import os
 
+    from ido.exiting import teardown_crashes
     from ido.temporal.worker import serve
 
     security = security_of(tls, tls_ca, tls_cert, tls_key, tls_server_name, api_key_env)
     if api_key_env is not None:  # bindings inherit the worker's environment: not the key
         os.environ.pop(api_key_env, None)
     loaded = _load(catalog, None)
+    # The SDK's threads (Rust's) may call into Python while the interpreter tears down,
+    # which aborts it (SIGABRT, after `worker stopped`: temporalio issue #300).
+    teardown_crashes("the Temporal SDK's threads abort the interpreter's teardown")
     asyncio.run(
         serve(temporal, namespace, task_queue, loaded, Path.cwd(), _tell, concurrency, security)
     )
