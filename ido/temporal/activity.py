@@ -19,7 +19,7 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, CancelledError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from ido.approvals import ready, requests, verdicts, waiting_of
 from ido.errors import IdoError, JournalError
@@ -83,7 +83,11 @@ class Pursuit:
         self.loop = loop
         self.say = say
 
-    @activity.defn(name=PURSUE)
+    # No CancelledError raised into the run's thread when its attempt is given up: raised
+    # at whatever line the thread is on, it once hit the thread a step's output reader was
+    # starting, which hung the step. The workflow refuses the attempt's next write instead,
+    # and the run stops there, before its next side effect.
+    @activity.defn(name=PURSUE, no_thread_cancel_exception=True)
     def pursue(self, task: dict[str, Any]) -> dict[str, Any]:
         """Pursue the run of `task` (intent, catalog_digest, run_id, ops, attempt) to an
         outcome; its report, with `wait_until` for a blocked run."""
@@ -136,9 +140,6 @@ class Pursuit:
             raise ApplicationError(str(exc), type="JournalError", category=BENIGN) from None
         except IdoError as exc:
             raise self._refused(f"run {run_id} of intent {name}: {exc}") from None
-        except CancelledError:  # the SDK's, raised in this thread: the attempt was given up
-            self.say(f"run {run_id} ({name}) stopped: its attempt was given up (cancelled)")
-            raise ApplicationError("the attempt was given up", category=BENIGN) from None
         except KeyboardInterrupt:  # the worker stops: another worker resumes the run
             self.say(f"run {run_id} ({name}) left to another worker")
             stopped = f"the worker carrying run {run_id} stopped"
@@ -172,9 +173,6 @@ class Pursuit:
                     future.cancel()
                     if sent == SENDS:
                         raise
-                except CancelledError:  # raised in this thread by the SDK: given up
-                    future.cancel()
-                    raise JournalError("its attempt was given up (cancelled)") from None
             place[0] += 1
 
         return send

@@ -166,7 +166,7 @@ def test_a_paused_workers_run_is_finished_by_another_and_the_paused_one_stops(
     run_id = out.split("achieved: run ")[1].split(",")[0]
     second.wait_for(f"resumed run {run_id}")
     # Each attempt it holds (the server may have handed it the next one while it was
-    # paused) stops: its writes refused, or the attempt cancelled at its next heartbeat.
+    # paused) stops: its next write refused.
     deadline = time.monotonic() + 60
     while True:
         log = first.log.read_text()
