@@ -5,6 +5,7 @@ when told) and passes the bytes on, reading the API key from the requests' heade
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import ssl
 import threading
@@ -172,14 +173,14 @@ def tls_proxy(upstream: str, certificates: Certificates, mutual: bool) -> Iterat
         except (ConnectionError, ssl.SSLError):
             pass
         finally:
-            writer.close()
+            await _closed(writer)
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             up_reader, up_writer = await asyncio.open_connection(host, int(upstream_port))
-        except OSError:
-            writer.close()
-            return
+        except BaseException:  # (cancelled too: the proxy stops)
+            await _closed(writer)
+            raise
         headers = _Headers(proxy.authorizations)
         await asyncio.gather(pipe(reader, up_writer, headers), pipe(up_reader, writer, None))
 
@@ -207,6 +208,14 @@ def tls_proxy(upstream: str, certificates: Certificates, mutual: bool) -> Iterat
         loop.call_soon_threadsafe(stop.set)
         thread.join(10)
         loop.close()
+
+
+async def _closed(writer: asyncio.StreamWriter) -> None:
+    """Close `writer` and wait until its socket is (else it is left to the garbage
+    collector, whose ResourceWarning fails whichever test it runs in)."""
+    writer.close()
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await asyncio.wait_for(writer.wait_closed(), 5)
 
 
 class _Headers:
