@@ -34,6 +34,7 @@ have succeeded (Python's own exit gives 120 whatever the status)."""
 
 _needed: list[str] = []
 _owned: list[bool] = []
+_crashing: list[str] = []
 
 
 def command(run: Callable[[], object]) -> NoReturn:
@@ -68,10 +69,21 @@ def needs_teardown(why: str) -> None:
         _needed.append(why)
 
 
+def teardown_crashes(why: str) -> None:
+    """Leave this process without the teardown even where `needs_teardown` asked for it:
+    the teardown would abort it (`why`). The atexit handlers still run, and the standard
+    streams are flushed; garbage is collected first, for the finalizers it has."""
+    if not _crashing:
+        _crashing.append(why)
+
+
 def leave(done: SystemExit) -> NoReturn:
-    """End the process as `raise done` would, without the teardown when nothing needs it."""
-    if _needed or _threads_running() or _watched():
+    """End the process as `raise done` would, without the teardown when nothing needs it
+    (or when it would crash the process: `teardown_crashes`)."""
+    if (_needed and not _crashing) or _threads_running() or _watched():
         raise done
+    if _needed:
+        gc.collect()
     code = done.code
     if code is None:
         status = 0

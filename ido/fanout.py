@@ -51,6 +51,7 @@ DEFAULT_CONCURRENCY = 4
 VALUE_OPTIONS = frozenset(
     {"--catalog", "-c", "--journal", "--concurrency", "--processes"}
     | {"--temporal", "--task-queue", "--namespace", "--heartbeat-timeout"}
+    | {"--tls-ca", "--tls-cert", "--tls-key", "--tls-server-name", "--api-key-env"}
 )
 """The options of `ido run` that take a value (for `asked`; a test holds it to the command)."""
 

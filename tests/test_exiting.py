@@ -85,6 +85,23 @@ def test_the_exit_is_the_normal_one_when_something_may_rely_on_the_teardown(
     assert _torn_down(tmp_path)
 
 
+def test_a_teardown_that_would_crash_is_skipped_even_where_a_binding_asked_for_it(
+    tmp_path: Path,
+) -> None:
+    """`ido worker`: the Temporal SDK's threads abort the interpreter's teardown."""
+    body = """\
+        from ido.exiting import teardown_crashes
+        needs_teardown('a binding was imported')
+        teardown_crashes('the teardown aborts')
+        sys.stdout.write('out')
+        leave(SystemExit(4))
+        """
+    done = _leaving(tmp_path, textwrap.dedent(body))
+    assert done.returncode == 4 and done.stdout == "out"
+    assert (tmp_path / "marker").read_text() == "atexit ran"
+    assert not _torn_down(tmp_path)
+
+
 @pytest.mark.parametrize(("code", "status"), [(None, 0), (0, 0), (2, 2), (256 + 4, 4)])
 def test_the_status_is_the_one_sys_exit_gives(
     tmp_path: Path, code: int | None, status: int

@@ -25,6 +25,15 @@ from ido.cli.common import (
 from ido.cli.progress import _outcome_lines, _progress, _report
 from ido.cli.telemetry import _telemetry
 from ido.cli.temporal import DEFAULT_NAMESPACE, NamespaceOpt, TemporalOpt
+from ido.cli.temporal_security import (
+    ApiKeyEnvOpt,
+    TlsCaOpt,
+    TlsCertOpt,
+    TlsKeyOpt,
+    TlsOpt,
+    TlsServerNameOpt,
+    security_of,
+)
 from ido.errors import IdoError, JournalError, NotFoundError
 
 if TYPE_CHECKING:
@@ -46,6 +55,12 @@ def resume(
     ] = False,
     temporal: TemporalOpt = None,
     namespace: NamespaceOpt = DEFAULT_NAMESPACE,
+    tls: TlsOpt = False,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
+    tls_server_name: TlsServerNameOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
 ) -> None:
     """Continue an interrupted run, or a blocked one once its approvals are answered, from
     its journal; completed steps are never repeated. With --temporal HOST:PORT, send the
@@ -53,12 +68,16 @@ def resume(
     from ido.journal.sqlite import SqliteJournal
     from ido.runtime.local import LocalRuntime
 
+    secured = (tls, tls_ca, tls_cert, tls_key, tls_server_name, api_key_env)
+    if temporal is None and any(secured):
+        raise typer.BadParameter("the --tls and --api-key-env flags go with --temporal")
+    security = security_of(*secured)
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; nothing to resume")
     if temporal is not None:
         from ido.cli.temporal import resume_remote
 
-        resume_remote(run_ref, journal, temporal, namespace)
+        resume_remote(run_ref, journal, temporal, namespace, security=security)
     loaded = _load(catalog, None)
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)

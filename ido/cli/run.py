@@ -35,9 +35,18 @@ from ido.cli.temporal import (
     TemporalOpt,
     WaitOpt,
 )
+from ido.cli.temporal_security import (
+    ApiKeyEnvOpt,
+    TlsCaOpt,
+    TlsCertOpt,
+    TlsKeyOpt,
+    TlsOpt,
+    TlsServerNameOpt,
+)
 from ido.errors import JournalError
 from ido.exiting import settle
 from ido.fanout import DEFAULT_CONCURRENCY, dismiss
+from ido.temporal.security import Security
 
 
 @_guard
@@ -70,6 +79,12 @@ def run(
     namespace: NamespaceOpt = DEFAULT_NAMESPACE,
     wait: WaitOpt = True,
     heartbeat_timeout: HeartbeatOpt = DEFAULT_HEARTBEAT,
+    tls: TlsOpt = False,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
+    tls_server_name: TlsServerNameOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
     worker: Annotated[bool, typer.Option("--worker", hidden=True)] = False,
     tag_runs: Annotated[bool, typer.Option("--tag-runs", hidden=True)] = False,
 ) -> None:
@@ -80,10 +95,24 @@ def run(
     are dealt out to N worker processes as they ask for more. With --temporal HOST:PORT
     the run is pursued by the workers of a Temporal server (ido worker).
     """
+    secured = (tls, tls_ca, tls_cert, tls_key, tls_server_name, api_key_env)
     if temporal is not None:
+        from ido.cli.temporal_security import security_of
+
+        security = security_of(*secured)
         _run_on_temporal(
-            intents, catalog, journal, temporal, task_queue, namespace, wait, heartbeat_timeout
+            intents,
+            catalog,
+            journal,
+            temporal,
+            task_queue,
+            namespace,
+            wait,
+            heartbeat_timeout,
+            security,
         )
+    elif any(secured):
+        raise typer.BadParameter("the --tls and --api-key-env flags go with --temporal")
     if processes > 1 and len(intents) > 1 and not worker:
         _run_in_processes(intents, catalog, journal, concurrency, processes, quiet)
     dismiss()  # spares started from a glance at the arguments (`ido.fanout`): not needed
@@ -365,6 +394,7 @@ def _run_on_temporal(
     namespace: str,
     wait: bool,
     heartbeat: float,
+    security: Security,
 ) -> None:
     """`ido run INTENT --temporal HOST:PORT` (`ido.cli.temporal.run_remote`)."""
     from ido.cli.temporal import run_remote
@@ -374,5 +404,5 @@ def _run_on_temporal(
         raise typer.BadParameter("give one intent with --temporal", param_hint="INTENT")
     loaded = _load(catalog, intents)
     intent = find_intent(loaded, intents[0])
-    run_remote(loaded, intent, journal, address, task_queue, namespace, wait, heartbeat)
+    run_remote(loaded, intent, journal, address, task_queue, namespace, wait, heartbeat, security)
     raise typer.Exit(0)  # (no wait: started, and said so)

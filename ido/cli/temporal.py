@@ -14,8 +14,19 @@ from typing import Annotated, Any
 import typer
 
 from ido.cli.common import DEFAULT_JOURNAL, CatalogOpt, JournalOpt, _guard, _load, _tell
+from ido.cli.temporal_security import (
+    ApiKeyEnvOpt,
+    TlsCaOpt,
+    TlsCertOpt,
+    TlsKeyOpt,
+    TlsOpt,
+    TlsServerNameOpt,
+    hint,
+    security_of,
+)
 from ido.cli_typer import IdoTyper
 from ido.errors import NotFoundError
+from ido.temporal.security import PLAIN, Security
 
 ADDRESS = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-_]*):(\d{1,5})")
 
@@ -82,13 +93,30 @@ def worker(
     task_queue: TaskQueueOpt = DEFAULT_QUEUE,
     namespace: NamespaceOpt = DEFAULT_NAMESPACE,
     concurrency: Annotated[int, typer.Option(help="Most runs at once.", min=1)] = 4,
+    tls: TlsOpt = False,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
+    tls_server_name: TlsServerNameOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
 ) -> None:
     """Pursue runs started with ido run --temporal, on this folder's catalog, until
     interrupted (Ctrl-C): a run it carries then is resumed by another worker."""
+    import os
+
+    from ido.exiting import teardown_crashes
     from ido.temporal.worker import serve
 
+    security = security_of(tls, tls_ca, tls_cert, tls_key, tls_server_name, api_key_env)
+    if api_key_env is not None:  # bindings inherit the worker's environment: not the key
+        os.environ.pop(api_key_env, None)
     loaded = _load(catalog, None)
-    asyncio.run(serve(temporal, namespace, task_queue, loaded, Path.cwd(), _tell, concurrency))
+    # The SDK's threads (Rust's) may call into Python while the interpreter tears down,
+    # which aborts it (SIGABRT, after `worker stopped`: temporalio issue #300).
+    teardown_crashes("the Temporal SDK's threads abort the interpreter's teardown")
+    asyncio.run(
+        serve(temporal, namespace, task_queue, loaded, Path.cwd(), _tell, concurrency, security)
+    )
     _tell("worker stopped")
 
 
@@ -101,6 +129,7 @@ def run_remote(
     namespace: str,
     wait: bool,
     heartbeat: float,
+    security: Security = PLAIN,
 ) -> None:
     """`ido run INTENT --temporal`: start the run's workflow; waiting, import its events
     when it ends or blocks and say its outcome as `ido run` does."""
@@ -111,16 +140,18 @@ def run_remote(
     from ido.temporal.activity import catalog_digest
 
     run_id = new_run_id(time.time())
-    task = {
+    task: dict[str, Any] = {
         "intent": intent.name,
         "catalog_digest": catalog_digest(loaded),
         "run_id": run_id,
         "heartbeat": heartbeat,
         "temporal": {"address": address, "task_queue": task_queue, "namespace": namespace},
     }
+    if security.flags:  # for the commands ido suggests (paths and names: never the key)
+        task["temporal"]["flags"] = list(security.flags)
 
     async def go() -> tuple[dict[str, Any], list[Any]] | None:
-        connection = await client.connect(address, namespace)
+        connection = await client.connect(address, namespace, security=security)
         handle = await client.start(connection, task_queue, task)
         _tell(f"started run {run_id} ({intent.name}) on {address}, task queue {task_queue}")
         return await client.outcome(handle, tell=_tell) if wait else None
@@ -128,7 +159,7 @@ def run_remote(
     try:
         ended = asyncio.run(go())
     except KeyboardInterrupt:  # only the wait stops: the run goes on on the server
-        pull = f"ido temporal pull {run_id} --temporal {address}"
+        pull = f"ido temporal pull {run_id} --temporal {address}{hint(security)}"
         _tell(f"stopped waiting; run {run_id} goes on on the server: import it with {pull}")
         raise
     if ended is not None:
@@ -136,7 +167,12 @@ def run_remote(
 
 
 def resume_remote(
-    run_ref: str, journal: Path, address: str, namespace: str, wait: bool = True
+    run_ref: str,
+    journal: Path,
+    address: str,
+    namespace: str,
+    wait: bool = True,
+    security: Security = PLAIN,
 ) -> None:
     """`ido resume RUN --temporal`: send the verdicts given locally (`ido approve`,
     `ido reject`) to the blocked run's workflow and wait for it again."""
@@ -148,7 +184,7 @@ def resume_remote(
         local = store.events(run_id)
 
     async def go() -> tuple[dict[str, Any], list[Any]] | None:
-        connection = await client.connect(address, namespace)
+        connection = await client.connect(address, namespace, security=security)
         handle = connection.get_workflow_handle(run_id)
         held = await client.journal_of(handle)
         _, remote = client.events_of(run_id, held["ops"])
@@ -164,7 +200,7 @@ def resume_remote(
     try:
         ended = asyncio.run(go())
     except KeyboardInterrupt:  # only the wait stops, as in `ido run --temporal`
-        pull = f"ido temporal pull {run_id} --temporal {address}"
+        pull = f"ido temporal pull {run_id} --temporal {address}{hint(security)}"
         _tell(f"stopped waiting; run {run_id} goes on on the server: import it with {pull}")
         raise
     if ended is not None:
@@ -184,14 +220,22 @@ def pull(
     temporal: AddressOpt,
     namespace: NamespaceOpt = DEFAULT_NAMESPACE,
     journal: JournalOpt = DEFAULT_JOURNAL,
+    tls: TlsOpt = False,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
+    tls_server_name: TlsServerNameOpt = None,
+    api_key_env: ApiKeyEnvOpt = None,
 ) -> None:
     """Import a run's events from its workflow into the journal, as they stand (a run
     started with --no-wait, or one still going)."""
     from ido.journal.sqlite import SqliteJournal
     from ido.temporal import client
 
+    security = security_of(tls, tls_ca, tls_cert, tls_key, tls_server_name, api_key_env)
+
     async def go() -> tuple[dict[str, Any] | None, list[Any]]:
-        connection = await client.connect(temporal, namespace)
+        connection = await client.connect(temporal, namespace, security=security)
         return await client.current(connection.get_workflow_handle(run_id))
 
     _, ops = asyncio.run(go())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,8 +72,9 @@ def scenario_of(events: Sequence[Event]) -> Mapping[str, Any] | None:
 
 
 def temporal_of(events: Sequence[Event]) -> Mapping[str, Any] | None:
-    """Where a run pursued on a Temporal server is (`address`, `task_queue`, `namespace`),
-    for a run imported from there (`ido run --temporal`); None for a run of this journal."""
+    """Where a run pursued on a Temporal server is (`address`, `task_queue`, `namespace`,
+    and `flags`: its --tls… and --api-key-env flags, never the key), for a run imported
+    from there (`ido run --temporal`); None for a run of this journal."""
     if events and events[0].kind == "run_started":
         found = events[0].data.get("temporal")
         return found if isinstance(found, Mapping) else None
@@ -85,7 +87,8 @@ def resume_command(run_id: str, events: Sequence[Event]) -> str:
     temporal = temporal_of(events)
     if temporal is None:
         return f"ido resume {run_id}"
-    return f"ido resume {run_id} --temporal {temporal.get('address')}"
+    flags = "".join(f" {shlex.quote(str(f))}" for f in temporal.get("flags") or [])
+    return f"ido resume {run_id} --temporal {temporal.get('address')}{flags}"
 
 
 def llm_cost(decision: Mapping[str, Any]) -> float:

@@ -19,7 +19,7 @@ from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, CancelledError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from ido.approvals import ready, requests, verdicts, waiting_of
 from ido.errors import IdoError, JournalError
@@ -36,6 +36,10 @@ SEND_SECONDS = 20.0
 """How long a write waits for its workflow to hold it before it is sent again."""
 SENDS = 3
 """How many times a write is sent before the run stops on it (not durable)."""
+BEAT_SHARE = 0.25
+"""A heartbeat every this share of the heartbeat timeout: a beat held up (a busy machine,
+a slow server) by up to three quarters of it still comes in time. The worker lets the SDK
+send each one at once (`ido.temporal.worker.THROTTLE`)."""
 
 
 def catalog_digest(catalog: Catalog) -> str:
@@ -79,10 +83,23 @@ class Pursuit:
         self.loop = loop
         self.say = say
 
-    @activity.defn(name=PURSUE)
+    # No CancelledError raised into the run's thread when its attempt is given up: raised
+    # at whatever line the thread is on, it once hit the thread a step's output reader was
+    # starting, which hung the step. The workflow refuses the attempt's next write instead,
+    # and the run stops there, before its next side effect.
+    @activity.defn(name=PURSUE, no_thread_cancel_exception=True)
     def pursue(self, task: dict[str, Any]) -> dict[str, Any]:
         """Pursue the run of `task` (intent, catalog_digest, run_id, ops, attempt) to an
         outcome; its report, with `wait_until` for a blocked run."""
+        # Beating from the start: the server counts the heartbeat timeout from when it
+        # handed the attempt out, and loading the runtime below may take a while.
+        stop = self._heartbeat()
+        try:
+            return self._pursue(task)
+        finally:
+            stop.set()
+
+    def _pursue(self, task: dict[str, Any]) -> dict[str, Any]:
         from ido.runtime.local import LocalRuntime
 
         run_id, name = str(task["run_id"]), str(task["intent"])
@@ -101,7 +118,6 @@ class Pursuit:
         except JournalError as exc:  # the same history again would fail the same way
             raise self._refused(f"run {run_id} of intent {name}: {exc}") from None
         runtime = LocalRuntime(self.catalog, journal, base=self.base, new_id=lambda _: run_id)
-        stop = self._heartbeat()
         first = not ops
         self.say(f"{'took' if first else 'resumed'} run {run_id} ({name})")
         try:
@@ -124,15 +140,10 @@ class Pursuit:
             raise ApplicationError(str(exc), type="JournalError", category=BENIGN) from None
         except IdoError as exc:
             raise self._refused(f"run {run_id} of intent {name}: {exc}") from None
-        except CancelledError:  # the SDK's, raised in this thread: the attempt was given up
-            self.say(f"run {run_id} ({name}) stopped: its attempt was given up (cancelled)")
-            raise ApplicationError("the attempt was given up", category=BENIGN) from None
         except KeyboardInterrupt:  # the worker stops: another worker resumes the run
             self.say(f"run {run_id} ({name}) left to another worker")
             stopped = f"the worker carrying run {run_id} stopped"
             raise ApplicationError(stopped, category=BENIGN) from None
-        finally:
-            stop.set()
         self.say(f"run {run_id} ({name}) {report.outcome}")
         result = dict(report.__dict__)
         if report.outcome == "blocked":
@@ -168,13 +179,15 @@ class Pursuit:
 
     @staticmethod
     def _heartbeat() -> threading.Event:
-        """Heartbeat from a thread of its own until the returned event is set."""
+        """Heartbeat from a thread of its own, at once and then every quarter of the
+        heartbeat timeout, until the returned event is set."""
         stop = threading.Event()
         timeout = activity.info().heartbeat_timeout
-        every = timeout.total_seconds() / 3 if timeout else 10.0
+        every = timeout.total_seconds() * BEAT_SHARE if timeout else 10.0
         context = contextvars.copy_context()  # the activity's, for `heartbeat` to find
 
         def beat() -> None:
+            context.run(activity.heartbeat)
             while not stop.wait(every):
                 context.run(activity.heartbeat)
 

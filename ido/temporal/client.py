@@ -18,13 +18,15 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from ido.errors import ExecutionError, JournalError
 from ido.journal.records import Event
 from ido.temporal.forwarding import Op, replayed
+from ido.temporal.security import PLAIN, Security
 from ido.temporal.workflow import NAME
 from ido.testing import MemoryJournal
 
@@ -46,18 +48,29 @@ def _quiet() -> Runtime:
     return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=level)))
 
 
-async def connect(address: str, namespace: str, quiet: bool = True) -> Client:
-    """A client of the server at `address`; a `TemporalError` naming it when unreachable,
-    or when it has no such namespace. `quiet=False` (a worker) keeps the SDK's warnings."""
+async def connect(
+    address: str, namespace: str, quiet: bool = True, security: Security = PLAIN
+) -> Client:
+    """A client of the server at `address`, over TLS and with an API key if `security`
+    says so; a `TemporalError` naming it when unreachable, or when it has no such
+    namespace. `quiet=False` (a worker) keeps the SDK's warnings."""
     runtime = _quiet() if quiet else None
     try:
         client = await asyncio.wait_for(
-            Client.connect(address, namespace=namespace, runtime=runtime), CONNECT_SECONDS
+            Client.connect(
+                address,
+                namespace=namespace,
+                runtime=runtime,
+                tls=_tls(security),
+                api_key=security.api_key,
+            ),
+            CONNECT_SECONDS,
         )
     except (RuntimeError, OSError, TimeoutError, RPCError) as exc:
-        why = _why(str(exc))
+        why = _unreached(_unsaid(str(exc), security), security)
+        over = f", over {security.described()}" if security.secured else ""
         raise TemporalError(
-            f"cannot reach the Temporal server at {address} (namespace {namespace}): {why}"
+            f"cannot reach the Temporal server at {address} (namespace {namespace}{over}): {why}"
         ) from None
     # Asked now: a namespace the server lacks is otherwise said only once a run is started
     # (or, by a worker, as the SDK's traceback).
@@ -69,8 +82,60 @@ async def connect(address: str, namespace: str, quiet: bool = True) -> Client:
             raise TemporalError(
                 f"the Temporal server at {address} has no namespace {namespace}"
             ) from None
-        raise TemporalError(f"the Temporal server at {address}: {exc}") from None
+        why = _unsaid(exc.message, security)
+        if exc.status in (RPCStatusCode.UNAUTHENTICATED, RPCStatusCode.PERMISSION_DENIED):
+            raise TemporalError(
+                f"the Temporal server at {address} refused this client for namespace "
+                f"{namespace}: {why} (its API key, --api-key-env, or client certificate)"
+            ) from None
+        raise TemporalError(f"the Temporal server at {address}: {why}") from None
     return client
+
+
+def _tls(security: Security) -> TLSConfig | bool:
+    """The SDK's TLS settings for `security` (False: plaintext)."""
+    if not security.secured:
+        return False
+    return TLSConfig(
+        server_root_ca_cert=security.ca,
+        domain=security.server_name,
+        client_cert=security.cert,
+        client_private_key=security.key,
+    )
+
+
+def _unsaid(text: str, security: Security) -> str:
+    """`text` with the API key cut out, should the SDK's error ever repeat it."""
+    key = security.api_key
+    return text.replace(key, "***") if key else text
+
+
+def _unreached(text: str, security: Security) -> str:
+    """Why the server could not be reached, from the SDK's error: its TLS verdict on the
+    server's certificate in words, and what to try when the handshake itself failed."""
+    if "NotValidForName" in text:
+        names = ", ".join(re.findall(r'DnsName\(\\?"([^"\\]+)', text)) or "other names"
+        return (
+            f"the server's certificate is not for the host dialed (it names {names}): give "
+            "the name it carries with --tls-server-name"
+        )
+    if "UnknownIssuer" in text:
+        return (
+            "the server's certificate is signed by a CA this client does not trust: give "
+            "that CA's certificate with --tls-ca"
+        )
+    found = re.search(r"InvalidCertificate\((\w+)", text)
+    if found:
+        return f"the server's certificate is refused ({found.group(1)})"
+    why = _why(text)
+    if "after connection" not in text:  # (said when its first call found it closed)
+        return why
+    if security.secured:
+        return (
+            f"{why}: the server closed the connection (does it want a client "
+            "certificate, --tls-cert and --tls-key, signed by a CA it trusts?)"
+        )
+    return f"{why}: the server closed the connection (does it take TLS only? give --tls)"
 
 
 def _why(text: str) -> str:
@@ -214,3 +279,8 @@ async def record(handle: WorkflowHandle[Any, Any], attempt: int, at: int, op: Op
     except WorkflowUpdateFailedError as exc:
         why = getattr(exc.cause, "message", None) or str(exc.cause or exc)
         raise JournalError(f"the Temporal workflow refused {op[0]}: {why}") from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():  # its sender gave up waiting: say nothing
+            raise asyncio.CancelledError from None
+        raise JournalError(f"the Temporal server did not answer {op[0]} in time") from None

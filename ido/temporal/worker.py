@@ -16,7 +16,20 @@ from ido.loading.catalog import Catalog
 from ido.runtime import stopping
 from ido.temporal.activity import Pursuit
 from ido.temporal.client import TemporalError, _why, connect
+from ido.temporal.security import PLAIN, Security
 from ido.temporal.workflow import IdoRun
+
+THROTTLE = timedelta(milliseconds=200)
+"""The SDK sends an activity's heartbeats at most this often. Its own default, 80 % of
+the heartbeat timeout, leaves a beat a fifth of it to arrive in (0.4 s of a 2 s timeout):
+an attempt alive on a busy machine was given up, and its run passed to another worker."""
+
+
+GRACE = timedelta(seconds=10)
+"""How long the runs of a worker told to stop have to stop and say so before the SDK
+cancels them. Cancelled at once (the SDK's default), a run's last writes were cut off with
+the loop's traceback, and the worker hung until they timed out; its run waited for the
+heartbeat timeout before another worker took it."""
 
 
 def sandbox() -> SandboxedWorkflowRunner:
@@ -34,10 +47,11 @@ async def serve(
     base: Path,
     say: Callable[[str], None],
     concurrency: int = 4,
+    security: Security = PLAIN,
 ) -> None:
     """Run a worker until SIGINT or SIGTERM: then the runs it carries stop (left to
     another worker, which resumes them) and it leaves."""
-    client = await connect(address, namespace, quiet=False)
+    client = await connect(address, namespace, quiet=False, security=security)
     loop = asyncio.get_running_loop()
     pursuit = Pursuit(catalog, base, client, loop, say)
     runner = sandbox()
@@ -53,17 +67,25 @@ async def serve(
             # A workflow task waits this long for the worker that ran the workflow last
             # before any worker takes it: a dead worker's runs move on sooner (default 5 s).
             sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
+            max_heartbeat_throttle_interval=THROTTLE,
+            graceful_shutdown_timeout=GRACE,
         )
         task = asyncio.current_task()
+        leaving: list[asyncio.Task[None]] = []
 
         def leave() -> None:
-            stopping.stop()  # the runs stop at their next step; their workflows go on
-            if task is not None:
+            """The runs stop at their next step (a shell step's process killed) and tell
+            their workflows, which pass them on at once; a second signal leaves now."""
+            stopping.stop()
+            if not leaving:
+                leaving.append(loop.create_task(worker.shutdown()))
+            elif task is not None:
                 task.cancel()
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, leave)
-        say(f"worker on {address}, task queue {task_queue}, namespace {namespace}")
+        over = f", over {security.described()}" if security.secured else ""
+        say(f"worker on {address}, task queue {task_queue}, namespace {namespace}{over}")
         try:
             await worker.run()
         except asyncio.CancelledError:

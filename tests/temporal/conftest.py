@@ -25,11 +25,18 @@ def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def workers(temporal_server: str) -> Iterator[Callable[..., Worker]]:
-    """Start `ido worker`s (folder, queue, env); every one still running is stopped after."""
+    """Start `ido worker`s (folder, queue, env, and the server's address and flags when not
+    the dev server's own); every one still running is stopped after."""
     started: list[Worker] = []
 
-    def start(folder: Path, queue: str, env: dict[str, str] | None = None) -> Worker:
-        worker = Worker(folder, temporal_server, queue, env or environment())
+    def start(
+        folder: Path,
+        queue: str,
+        env: dict[str, str] | None = None,
+        address: str | None = None,
+        args: tuple[str, ...] = (),
+    ) -> Worker:
+        worker = Worker(folder, address or temporal_server, queue, env or environment(), args)
         started.append(worker)
         return worker
 

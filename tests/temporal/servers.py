@@ -33,7 +33,14 @@ def environment(**extra: str) -> dict[str, str]:
 class Worker:
     """An `ido worker` process; its output in `log`."""
 
-    def __init__(self, folder: Path, address: str, queue: str, env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        address: str,
+        queue: str,
+        env: dict[str, str],
+        args: tuple[str, ...] = (),
+    ) -> None:
         self.log = folder / f"worker-{time.monotonic_ns()}.log"
         with self.log.open("w") as out:
             self.process = subprocess.Popen(
@@ -46,6 +53,7 @@ class Worker:
                     address,
                     "--task-queue",
                     queue,
+                    *args,
                 ],
                 cwd=folder,
                 stdout=out,

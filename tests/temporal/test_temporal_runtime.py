@@ -138,7 +138,9 @@ def test_a_paused_workers_run_is_finished_by_another_and_the_paused_one_stops(
     queue = _queue()
     first = workers(folder, queue, env)
     command = [sys.executable, "-m", "ido", "run", "three-steps", "--temporal", temporal_server]
-    command += ["--task-queue", queue, "--heartbeat-timeout", "2"]
+    # Short, for the test to be quick, yet long enough that the second worker's heartbeats
+    # come in time on a busy machine: given up too, its run would go back to the first.
+    command += ["--task-queue", queue, "--heartbeat-timeout", "4"]
     client = subprocess.Popen(
         command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -150,7 +152,9 @@ def test_a_paused_workers_run_is_finished_by_another_and_the_paused_one_stops(
             time.sleep(0.05)
         first.process.send_signal(signal.SIGSTOP)
         second = workers(folder, queue, env)
-        second.wait_for("resumed run ", 60)
+        # The paused worker's pending polls may each be handed an attempt first (each
+        # given up in turn when its heartbeat is missed).
+        second.wait_for("resumed run ", 120)
         first.process.send_signal(signal.SIGCONT)
         go.touch()
         out, err = client.communicate(timeout=90)
@@ -162,7 +166,7 @@ def test_a_paused_workers_run_is_finished_by_another_and_the_paused_one_stops(
     run_id = out.split("achieved: run ")[1].split(",")[0]
     second.wait_for(f"resumed run {run_id}")
     # Each attempt it holds (the server may have handed it the next one while it was
-    # paused) stops: its writes refused, or the attempt cancelled at its next heartbeat.
+    # paused) stops: its next write refused.
     deadline = time.monotonic() + 60
     while True:
         log = first.log.read_text()
@@ -184,6 +188,47 @@ def test_a_paused_workers_run_is_finished_by_another_and_the_paused_one_stops(
     with SqliteJournal(folder / ".ido" / "ido.db") as journal:  # imported as it happened
         kinds = [e.kind for e in journal.events(run_id)]
     assert kinds.count("run_resumed") == 1 and kinds[-1] == "run_finished", kinds
+
+
+def test_a_worker_stopped_mid_step_leaves_its_run_to_another_worker_at_once(
+    tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
+) -> None:
+    """Ctrl-C of a worker in the middle of a step: the step's process is killed, the
+    worker says it left the run and stops (exit 0, no traceback), and its workflow passes
+    the run on at once, not after the heartbeat timeout (here longer than the test waits):
+    another worker resumes it and performs the step again under the same key."""
+    folder = _three_steps(tmp_path / "p")
+    side, go = tmp_path / "side.log", tmp_path / "go"
+    env = environment(SIDE_LOG=str(side), GO=str(go))
+    queue = _queue()
+    first = workers(folder, queue, env)
+    command = [sys.executable, "-m", "ido", "run", "three-steps", "--temporal", temporal_server]
+    command += ["--task-queue", queue, "--heartbeat-timeout", "600"]
+    client = subprocess.Popen(
+        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (side.exists() and "b " in side.read_text()):
+            assert client.poll() is None, client.communicate()
+            assert time.monotonic() < deadline, "step b never started"
+            time.sleep(0.05)
+        first.process.send_signal(signal.SIGINT)
+        assert first.process.wait(60) == 0, first.log.read_text()
+        go.touch()
+        second = workers(folder, queue, env)
+        out, err = client.communicate(timeout=120)
+    finally:
+        if client.poll() is None:
+            client.kill()
+    assert client.returncode == 0, err + out
+    run_id = out.split("achieved: run ")[1].split(",")[0]
+    log = first.log.read_text()
+    assert f"run {run_id} (three-steps) left to another worker" in log, log
+    assert "worker stopped" in log and "Traceback" not in log, log
+    second.wait_for(f"resumed run {run_id}")
+    lines = side.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["a", "b", "b", "c"], lines
 
 
 def test_a_worker_on_another_catalog_refuses_the_run(
