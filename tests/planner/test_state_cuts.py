@@ -222,3 +222,19 @@ def test_a_search_whose_own_cuts_run_out_goes_on_as_if_it_had_not_asked(
     assert alone_found is not None and asked_found is not None
     assert asked_found.plan.capabilities == alone_found.plan.capabilities
     assert (asked.expanded, asked.compared) == (alone.expanded, alone.compared) != (0, 0)
+
+
+@pytest.mark.parametrize("seed", LARGE_SEEDS[:10])
+def test_by_latency_a_search_asked_for_own_cuts_works_none_out(seed: int) -> None:
+    """By elapsed time the frontier counts seconds and the cuts count steps (for the
+    tie-break): a state's own LM-cut would set steps against seconds, so none is worked
+    out, and the search answers as one not asked for them."""
+    t = replace(random_task(seed, small=False), alternatives=0)
+    g = ground(t)
+    own = AStarSearch(Question(t, g, t.max_steps, "latency"), own_cuts=True)
+    plain = AStarSearch(Question(t, g, t.max_steps, "latency"))
+    found, alone = own.run(100_000, 10**8), plain.run(100_000, 10**8)
+    assert own.own_cuts == 0
+    assert (found is None) == (alone is None)
+    if found is not None and alone is not None:
+        assert found.plan.capabilities == alone.plan.capabilities
