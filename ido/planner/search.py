@@ -228,8 +228,9 @@ class AStarSearch:
     the start."""
 
     def __init__(self, asked: Question, own_cuts: bool = False) -> None:
-        """`own_cuts`: work out each popped state's own LM-cut (`StateCuts`); by default
-        the search asks for a search that does once it has expanded `OWN_CUTS_AFTER`."""
+        """`own_cuts`: work out each popped state's own LM-cut (`StateCuts`), except by
+        latency; by default the search asks for a search that does once it has expanded
+        `OWN_CUTS_AFTER`."""
         self.asked = asked
         task, g, metric, without, under = (
             asked.task, asked.g, asked.metric, asked.without, asked.under
@@ -263,8 +264,9 @@ class AStarSearch:
             g, actions, paying, min(paying.values(), default=0.0)
         )
         self.cuts = cuts = Cuts(g, actions, paying)
-        # By latency the bounds only break ties: no state's own LM-cut is worth its price.
-        self.fresh = StateCuts(g, actions, paying) if own_cuts else None
+        # By latency the bounds only break ties: no state's own LM-cut is worth its price
+        # (and its steps, set against the frontier's seconds, would not bound them).
+        self.fresh = StateCuts(g, actions, paying) if own_cuts and not by_latency else None
         # Timed: no path ends before the earliest its goal can hold from its state and
         # clocks (`ido.planner.earliest`); by latency the bound, under a deadline a cut.
         self.earliest: Earliest | None = None

@@ -17,8 +17,8 @@ from ido.planner import search
 from ido.planner.estimates import Cuts, StateCuts
 from ido.planner.grounding import Grounded, ground
 from ido.planner.lmcut import _hmax, _lowered, lm_cut
-from ido.planner.search import SearchPlanner
-from ido.planner.solving import measure
+from ido.planner.search import AStarSearch, SearchPlanner
+from ido.planner.solving import Question, measure
 from ido.planner.successors import Successors, apply_step, compile_check
 from ido.planner.types import Task
 
@@ -203,12 +203,38 @@ def test_own_cuts_alone_keep_the_search_on_the_chain(monkeypatch: pytest.MonkeyP
 def test_a_search_whose_own_cuts_run_out_goes_on_as_if_it_had_not_asked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Allowed one own LM-cut, the search that asks for them gives up at once, and the
-    first search settles the question alone, with the same plan as one that never asks."""
+    """Allowed one own LM-cut, the search that asks for them gives up (it does not settle
+    the question), and the first search then expands, checks and answers exactly as one
+    that never asks."""
     t = replace(random_task(1018, small=False), alternatives=0)
-    alone = SearchPlanner().solve(t)
-    monkeypatch.setattr(search, "OWN_CUTS_AFTER", 0)
+    g = ground(t)
     monkeypatch.setattr(search, "OWN_CUTS_MOST", 1)
-    asked = SearchPlanner().solve(t)
-    assert alone is not None and asked is not None
-    assert asked.plan.capabilities == alone.plan.capabilities
+    monkeypatch.setattr(search, "OWN_CUTS_AFTER", 10**9)
+    alone = AStarSearch(Question(t, g, t.max_steps))
+    alone_found = alone.run(100_000, 10**8)
+    monkeypatch.setattr(search, "OWN_CUTS_AFTER", 0)
+    assert AStarSearch(Question(t, g, t.max_steps))._with_own_cuts(100_000, 10**8) == (
+        False,
+        None,
+    )
+    asked = AStarSearch(Question(t, g, t.max_steps))
+    asked_found = asked.run(100_000, 10**8)
+    assert alone_found is not None and asked_found is not None
+    assert asked_found.plan.capabilities == alone_found.plan.capabilities
+    assert (asked.expanded, asked.compared) == (alone.expanded, alone.compared) != (0, 0)
+
+
+@pytest.mark.parametrize("seed", LARGE_SEEDS[:10])
+def test_by_latency_a_search_asked_for_own_cuts_works_none_out(seed: int) -> None:
+    """By elapsed time the frontier counts seconds and the cuts count steps (for the
+    tie-break): a state's own LM-cut would set steps against seconds, so none is worked
+    out, and the search answers as one not asked for them."""
+    t = replace(random_task(seed, small=False), alternatives=0)
+    g = ground(t)
+    own = AStarSearch(Question(t, g, t.max_steps, "latency"), own_cuts=True)
+    plain = AStarSearch(Question(t, g, t.max_steps, "latency"))
+    found, alone = own.run(100_000, 10**8), plain.run(100_000, 10**8)
+    assert own.own_cuts == 0
+    assert (found is None) == (alone is None)
+    if found is not None and alone is not None:
+        assert found.plan.capabilities == alone.plan.capabilities
