@@ -37,6 +37,7 @@ from ido.model.resources import (
     IntentSpec,
     Rule,
 )
+from ido.planner import progress
 from ido.policy import CAPABILITY_KEYS, EFFECTS, PLAN_KEYS, is_plan_rule
 from ido.text import did_you_mean, echoed
 from ido.validation import keys_at, user_errors
@@ -203,6 +204,7 @@ def load_catalog(
     catalog = Catalog()
     for file in files:
         problems.extend(_load_file(file, display(file, base), catalog, skip))
+    _checking_all(catalog)
     problems.extend(_check_references(catalog, base, replaced or {}))
     problems.extend(_check_conditions(catalog, base))
     problems.extend(_check_expectations(catalog, base))
@@ -219,6 +221,7 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
     catalog = Catalog()
     documents = [Document(data=d, line=1) for d in data]
     problems = _add_documents(documents, file, shown, catalog, named=False)
+    _checking_all(catalog)
     problems.extend(_check_references(catalog, base, {}))
     problems.extend(_check_conditions(catalog, base))
     problems.extend(_check_expectations(catalog, base))
@@ -316,7 +319,12 @@ def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = Non
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [unreadable_file(shown, exc)]
-    documents, problems = read_documents(text, shown)
+    progress.report(stage="loading", step="reading", file=shown, resources=0)
+    documents, problems = read_documents(
+        text,
+        shown,
+        lambda count: progress.report(stage="loading", step="reading", file=shown, resources=count),
+    )
     if not problems and all(d.data is None for d in documents):
         # (a truncated intent or policy would go missing from the catalog without a word)
         return [Problem(shown, 1, "", "empty: no resource")]
@@ -356,6 +364,10 @@ def _add_documents(
     problems: list[Problem] = []
     documents = [d for d in documents if d.data is not None]
     for index, document in enumerate(documents):
+        if index % REPORT_EVERY == 0 and len(documents) > REPORT_EVERY:
+            progress.report(
+                stage="loading", step="checking", file=shown, resources=index, of=len(documents)
+            )
         if left_out is not None and left_out(document.data):
             continue
         resource, found = _parse_resource(document, shown)
@@ -391,6 +403,17 @@ def _add_documents(
         table[resource.name] = resource
         catalog.origins[key] = Origin(file, document, index)
     return problems
+
+
+REPORT_EVERY = 1_000
+"""Resources between two reports of how far loading a large file has got (`progress`):
+an import of a large PDDL problem is a file of tens of thousands."""
+
+
+def _checking_all(catalog: Catalog) -> None:
+    """Report the checks across the whole catalog as they start, when it is large."""
+    if len(catalog) > REPORT_EVERY:
+        progress.report(stage="loading", step="across", resources=len(catalog))
 
 
 def _declared(data: Any) -> set[tuple[str, str]]:

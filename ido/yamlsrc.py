@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,8 +63,11 @@ class Document:
         return self.line
 
 
-def read_documents(text: str, file: str) -> tuple[list[Document], list[Problem]]:
-    """Parse every document of a YAML stream; syntax errors become problems, not exceptions."""
+def read_documents(
+    text: str, file: str, read: Callable[[int], None] | None = None
+) -> tuple[list[Document], list[Problem]]:
+    """Parse every document of a YAML stream; syntax errors become problems, not exceptions.
+    `read` is told how many documents are read, every `EVERY` (a large file takes minutes)."""
     documents: list[Document] = []
     problems: list[Problem] = []
     try:
@@ -88,6 +92,8 @@ def read_documents(text: str, file: str) -> tuple[list[Document], list[Problem]]
             _index(node, (), lines, problems, file)
             data = loader.construct_document(node)
             documents.append(Document(data=data, line=node.start_mark.line + 1, lines=lines))
+            if read is not None and len(documents) % EVERY == 0:
+                read(len(documents))
     except yaml.reader.ReaderError as exc:  # libyaml finds these while parsing
         problems.append(_forbidden(exc, text, file))
     except yaml.MarkedYAMLError as exc:
@@ -103,6 +109,10 @@ def read_documents(text: str, file: str) -> tuple[list[Document], list[Problem]]
     finally:
         loader.dispose()
     return documents, problems
+
+
+EVERY = 1_000
+"""Documents between two counts `read_documents` passes on."""
 
 
 def _tab(text: str, line: int | None) -> str:

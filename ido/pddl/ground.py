@@ -15,13 +15,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import PurePath
 
 from ido.errors import PddlError, UnsolvableError, located
 from ido.pddl.adl import Truth, expand_action, expand_goal
 from ido.pddl.check import check_problem, subtypes
 from ido.pddl.parsed import Action, Atom, Domain, Literal, Problem, Universal, show
+from ido.planner import progress
 
 MAX_GROUND_ACTIONS = 200_000
+REPORT_EVERY = 5_000
+"""Ground actions between two reports of how far grounding has got (`progress`)."""
 MAX_COMPILED = 20_000
 """Instances of one ADL action's compiled ways, at most (before duplicates are dropped)."""
 
@@ -98,10 +102,13 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
             "the goal can never hold: its static facts and equalities rule it out", at_goal
         )
     found: list[GroundAction] = []
+    named = PurePath(problem.file).name  # (as `ido plan --pddl` names it)
     for schema in domain.actions:
         at = f"{domain.file}:{schema.line}"  # (where errors about it begin)
         for action in _instances(schema, objects_of, truth, static, index, fluents, problem, at):
             found.append(action)
+            if len(found) % REPORT_EVERY == 0:  # (a large problem grounds for seconds)
+                progress.report(stage="grounding", problem=named, actions=len(found))
             if len(found) > MAX_GROUND_ACTIONS:
                 break
         if len(found) > MAX_GROUND_ACTIONS:
