@@ -131,6 +131,8 @@ def describe(data: Mapping[str, object]) -> str:
         return f"{head}: reading and grounding {data.get('problem')}{so_far}"
     if data.get("stage") == "loading":
         return _loading(data, seconds if isinstance(seconds, (int, float)) else 0.0)
+    if data.get("stage") == "preparing":
+        return f"{head}: preparing {data['capabilities']:,} capabilities for the planner"
     if data.get("stage") == "writing":
         return f"{head}: writing {data['resources']:,} resources to {data['file']}"
     if data.get("stage") == "llm":

@@ -112,6 +112,9 @@ def test_loading_grounding_and_writing_in_words() -> None:
     )
     grounding_words = describe({"stage": "grounding", "problem": "p40.pddl", "actions": 25000})
     assert grounding_words == "planning 0.0s: reading and grounding p40.pddl, 25,000 actions so far"
+    assert describe({"stage": "preparing", "capabilities": 41229, "seconds": 30}) == (
+        "planning 30.0s: preparing 41,229 capabilities for the planner"
+    )
     assert describe({"stage": "writing", "file": "p40.yaml", "resources": 41230}) == (
         "planning 0.0s: writing 41,230 resources to p40.yaml"
     )
@@ -142,4 +145,7 @@ def test_ido_validate_says_how_loading_goes_on_a_terminal_and_only_there(
     assert lines[-1].endswith(": checking the references and conditions of 6 resources")
     result = CliRunner().invoke(cli.app, ["plan", "all-on", "--planner", "search", "-f", "json"])
     assert result.exit_code == 0, result.output
-    assert any(line.startswith("loading ") for line in result.stderr.splitlines())
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("loading ")  # then the decision, which no longer says so
+    preparing = next(i for i, line in enumerate(lines) if "preparing 5 capabilities" in line)
+    assert all(not line.startswith("loading ") for line in lines[preparing:])

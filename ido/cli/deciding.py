@@ -27,13 +27,16 @@ def _decide_once(
     made one already (its time counts from the command's start); they tell the decision
     only, not the observers read before it."""
     from ido.api import decided, observed
-    from ido.planner import get_planner
+    from ido.planner import get_planner, progress
     from ido.planning_words import telling
 
     state = observed(loaded, chosen, Path.cwd(), _planning_without)
     planner = get_planner(chosen.spec.planner, settings=chosen.spec.llm)
     listener = listener or _planning_to_terminal()
     with telling(listener):
+        # Until a planner reports: what was said before (the catalog's loading) no longer
+        # holds, and 41,229 capabilities take seconds to tabulate before any search starts.
+        progress.report(stage="preparing", capabilities=len(loaded.capabilities))
         return decided(loaded, chosen, state, planner, evidence or {})
 
 
