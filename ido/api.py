@@ -92,7 +92,8 @@ def observed(
     from ido.secrets import catalog_secrets
 
     observations = []
-    named = catalog_secrets(catalog)
+    # Only an observer's call needs them, and working them out reads the whole catalog.
+    named = catalog_secrets(catalog) if intent.spec.observers else frozenset()
     for name in intent.spec.observers:
         observer = catalog.observers[name]
         origin = catalog.origin(observer)

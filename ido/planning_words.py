@@ -103,7 +103,7 @@ def telling(listener: Throttled | None) -> Iterator[None]:
 
 def describe(data: Mapping[str, object]) -> str:
     """A report in words: `planning 3.1s: exact search, 120,000 of 200,000 states expanded`
-    (of the most its budget allows)."""
+    (of the most its budget allows); a catalog's loading, `loading 4.0s: …` (`_loading`)."""
     seconds = data.get("seconds", 0.0)
     head = f"planning {seconds if isinstance(seconds, (int, float)) else 0.0:.1f}s"
     left_out = data.get("without")
@@ -126,7 +126,29 @@ def describe(data: Mapping[str, object]) -> str:
             f"over {data['capabilities']:,} capabilities"
         )
     if data.get("stage") == "grounding":
-        return f"{head}: reading and grounding {data.get('problem')}"
+        actions = data.get("actions")
+        so_far = f", {actions:,} actions so far" if isinstance(actions, int) else ""
+        return f"{head}: reading and grounding {data.get('problem')}{so_far}"
+    if data.get("stage") == "loading":
+        return _loading(data, seconds if isinstance(seconds, (int, float)) else 0.0)
+    if data.get("stage") == "preparing":
+        return f"{head}: preparing {data['capabilities']:,} capabilities for the planner"
+    if data.get("stage") == "writing":
+        return f"{head}: writing {data['resources']:,} resources to {data['file']}"
     if data.get("stage") == "llm":
         return f"{head}: asking the model {data['model']} (call {data['call']})"
     return head
+
+
+def _loading(data: Mapping[str, object], seconds: float) -> str:
+    """A large catalog's loading in words: reading a file's documents, checking its
+    resources one by one, then the checks across them all (references, conditions)."""
+    head, count, file = f"loading {seconds:.1f}s", data.get("resources"), data.get("file")
+    counted = f"{count:,}" if isinstance(count, int) else "?"
+    if data.get("step") == "reading":
+        return f"{head}: reading {file}, {counted} documents read"
+    if data.get("step") == "checking":
+        of = data.get("of")
+        total = f" of {of:,}" if isinstance(of, int) else ""
+        return f"{head}: checking the resources of {file}, {counted}{total} checked"
+    return f"{head}: checking the references and conditions of {counted} resources"

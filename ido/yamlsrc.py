@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,8 +63,11 @@ class Document:
         return self.line
 
 
-def read_documents(text: str, file: str) -> tuple[list[Document], list[Problem]]:
-    """Parse every document of a YAML stream; syntax errors become problems, not exceptions."""
+def read_documents(
+    text: str, file: str, read: Callable[[int], None] | None = None
+) -> tuple[list[Document], list[Problem]]:
+    """Parse every document of a YAML stream; syntax errors become problems, not exceptions.
+    `read` is told how many documents are read, every `EVERY` (a large file takes minutes)."""
     documents: list[Document] = []
     problems: list[Problem] = []
     try:
@@ -75,6 +79,7 @@ def read_documents(text: str, file: str) -> tuple[list[Document], list[Problem]]
         what = f"character #x{ord(text[exc.start]):04x} is not allowed in YAML"
         return [], [Problem(file, at, "", what)]
     anchors = "&" in text  # no anchor, no alias: nothing to look into
+    paths: dict[FieldPath, FieldPath] = {}  # each field path once, however many documents
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -85,9 +90,11 @@ def read_documents(text: str, file: str) -> tuple[list[Document], list[Problem]]
                 problems.append(Problem(file, node.start_mark.line + 1, "", aliased))
                 continue
             lines: dict[FieldPath, int] = {}
-            _index(node, (), lines, problems, file)
+            _index(node, (), lines, problems, file, paths)
             data = loader.construct_document(node)
             documents.append(Document(data=data, line=node.start_mark.line + 1, lines=lines))
+            if read is not None and len(documents) % EVERY == 0:
+                read(len(documents))
     except yaml.reader.ReaderError as exc:  # libyaml finds these while parsing
         problems.append(_forbidden(exc, text, file))
     except yaml.MarkedYAMLError as exc:
@@ -103,6 +110,10 @@ def read_documents(text: str, file: str) -> tuple[list[Document], list[Problem]]
     finally:
         loader.dispose()
     return documents, problems
+
+
+EVERY = 1_000
+"""Documents between two counts `read_documents` passes on."""
 
 
 def _tab(text: str, line: int | None) -> str:
@@ -187,7 +198,12 @@ def _index(
     lines: dict[FieldPath, int],
     problems: list[Problem],
     file: str,
+    paths: dict[FieldPath, FieldPath],
 ) -> None:
+    """Record the line of `path` and every field inside `node` in `lines`; the paths as
+    `paths` holds them, so that the documents of a file share theirs (a PDDL import's
+    41,229 capabilities each have `metadata.name`, `spec.provider` and more)."""
+    path = paths.setdefault(path, path)
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
@@ -203,11 +219,11 @@ def _index(
                     )
                 )
             seen.add(key)
-            _index(value_node, (*path, key), lines, problems, file)
-            lines[(*path, key)] = key_node.start_mark.line + 1
+            _index(value_node, (*path, key), lines, problems, file, paths)
+            lines[paths[(*path, key)]] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index(item, (*path, index), lines, problems, file)
+            _index(item, (*path, index), lines, problems, file, paths)
 
 
 def format_path(path: FieldPath) -> str:

@@ -198,10 +198,16 @@ def _inside_catalog(here: Path) -> str:
     return ""
 
 
-def _load(extra: list[Path] | None, intent: str | list[str] | None = None) -> Any:
+def _load(
+    extra: list[Path] | None, intent: str | list[str] | None = None, listener: Any = None
+) -> Any:
+    """The catalog, loaded and checked, saying how far loading has got on a terminal when
+    it takes more than a second (`listener`: the command's, if it made one)."""
+    from ido.cli.deciding import _telling_loads
     from ido.loading.load import load_catalog
 
-    loaded = load_catalog(_catalog_paths(extra, intent))
+    with _telling_loads(listener):
+        loaded = load_catalog(_catalog_paths(extra, intent))
     _warn(loaded)
     return loaded
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,13 +27,16 @@ def _decide_once(
     made one already (its time counts from the command's start); they tell the decision
     only, not the observers read before it."""
     from ido.api import decided, observed
-    from ido.planner import get_planner
+    from ido.planner import get_planner, progress
     from ido.planning_words import telling
 
     state = observed(loaded, chosen, Path.cwd(), _planning_without)
     planner = get_planner(chosen.spec.planner, settings=chosen.spec.llm)
     listener = listener or _planning_to_terminal()
     with telling(listener):
+        # Until a planner reports: what was said before (the catalog's loading) no longer
+        # holds, and 41,229 capabilities take seconds to tabulate before any search starts.
+        progress.report(stage="preparing", capabilities=len(loaded.capabilities))
         return decided(loaded, chosen, state, planner, evidence or {})
 
 
@@ -52,6 +56,17 @@ def _planning_to_terminal() -> Throttled | None:
     if not _is_terminal(sys.stderr):
         return None
     return Throttled(lambda data: typer.echo(describe(data), err=True))
+
+
+@contextmanager
+def _telling_loads(listener: Throttled | None = None) -> Iterator[None]:
+    """While the block loads a catalog, say how far it has got now and then on a terminal,
+    as `_planning_to_terminal` says planning (a catalog of tens of thousands of resources,
+    a large PDDL import, loads for a minute): `listener`, or one made now."""
+    from ido.planning_words import telling
+
+    with telling(listener if listener is not None else _planning_to_terminal()):
+        yield
 
 
 def _is_terminal(stream: Any) -> bool:

@@ -141,7 +141,7 @@ def plan(
             _unsolvable_json(exc, planner or "cpsat")
     else:
         assert intent is not None
-        loaded = _load(catalog, intent)
+        loaded = _load(catalog, intent, listener)
         chosen = find_intent(loaded, intent)
     if planner is not None:
         chosen = _on_planner(chosen, planner)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ido.cli.common import DEFAULT_DIRS, CatalogOpt, _catalog_paths, _guard, _warn
+from ido.cli.deciding import _telling_loads
 from ido.errors import LoadError, NotFoundError
 
 
@@ -42,7 +43,8 @@ def validate(
     # … or pass --catalog DIR", in a folder with no intents/, capabilities/ or policies/.
     everything = [*(paths or _catalog_paths(catalog)), *(catalog or [])]
     # A scenario with catalog entries of its own is checked with them, as it runs.
-    loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
+    with _telling_loads():
+        loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
     bindings = check_bindings(loaded, Path.cwd())
     bindings.warnings.extend(check_observer_files(loaded, Path.cwd()))
     bindings.warnings.extend(check_model_keys(loaded, os.environ, Path.cwd()))

@@ -14,6 +14,7 @@ from ido.loading.catalog import Catalog, Origin, display
 from ido.loading.files import named_yaml
 from ido.loading.words import _guess, _problem_of
 from ido.model import KINDS, Resource
+from ido.planner import progress
 from ido.validation import user_errors
 from ido.yamlsrc import Document, read_documents
 
@@ -36,7 +37,12 @@ def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = Non
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [unreadable_file(shown, exc)]
-    documents, problems = read_documents(text, shown)
+    progress.report(stage="loading", step="reading", file=shown, resources=0)
+    documents, problems = read_documents(
+        text,
+        shown,
+        lambda count: progress.report(stage="loading", step="reading", file=shown, resources=count),
+    )
     if not problems and all(d.data is None for d in documents):
         # (a truncated intent or policy would go missing from the catalog without a word)
         return [Problem(shown, 1, "", "empty: no resource")]
@@ -76,6 +82,10 @@ def _add_documents(
     problems: list[Problem] = []
     documents = [d for d in documents if d.data is not None]
     for index, document in enumerate(documents):
+        if index % REPORT_EVERY == 0 and len(documents) > REPORT_EVERY:
+            progress.report(
+                stage="loading", step="checking", file=shown, resources=index, of=len(documents)
+            )
         if left_out is not None and left_out(document.data):
             continue
         resource, found = _parse_resource(document, shown)
@@ -111,6 +121,17 @@ def _add_documents(
         table[resource.name] = resource
         catalog.origins[key] = Origin(file, document, index)
     return problems
+
+
+REPORT_EVERY = 1_000
+"""Resources between two reports of how far loading a large file has got (`progress`):
+an import of a large PDDL problem is a file of tens of thousands."""
+
+
+def _checking_all(catalog: Catalog) -> None:
+    """Report the checks across the whole catalog as they start, when it is large."""
+    if len(catalog) > REPORT_EVERY:
+        progress.report(stage="loading", step="across", resources=len(catalog))
 
 
 def _declared(data: Any) -> set[tuple[str, str]]:

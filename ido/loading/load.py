@@ -11,7 +11,7 @@ from typing import Any
 from ido.errors import LoadError, NotFoundError, Problem
 from ido.loading.catalog import Catalog, display, intent_specs, problem_at
 from ido.loading.checks import _check_conditions
-from ido.loading.documents import Skip, _add_documents, _load_file
+from ido.loading.documents import Skip, _add_documents, _checking_all, _load_file
 from ido.loading.files import named_yaml, yaml_files
 from ido.loading.references import Replaced, _check_expectations, _check_references
 from ido.model import Intent
@@ -34,6 +34,7 @@ def load_catalog(
     catalog = Catalog()
     for file in files:
         problems.extend(_load_file(file, display(file, base), catalog, skip))
+    _checking_all(catalog)
     problems.extend(_check_references(catalog, base, replaced or {}))
     problems.extend(_check_conditions(catalog, base))
     problems.extend(_check_expectations(catalog, base))
@@ -50,6 +51,7 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
     catalog = Catalog()
     documents = [Document(data=d, line=1) for d in data]
     problems = _add_documents(documents, file, shown, catalog, named=False)
+    _checking_all(catalog)
     problems.extend(_check_references(catalog, base, {}))
     problems.extend(_check_conditions(catalog, base))
     problems.extend(_check_expectations(catalog, base))

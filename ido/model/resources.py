@@ -131,6 +131,8 @@ def _label(text: str) -> str:
 def _shown_in_line(text: str, what: str) -> str:
     """`text`, refused when it holds what a terminal acts on: it would forge lines or move
     the cursor where it is shown."""
+    if text.isprintable():  # none of those (all unprintable), told in C: the usual case
+        return text
     acting = next((c for c in text if acts(c)), None)
     if acting is not None:
         raise ValueError(

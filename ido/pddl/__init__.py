@@ -14,6 +14,7 @@ from ido.model.resources import MOST_STEPS
 from ido.pddl.convert import rounded_costs, to_resources
 from ido.pddl.ground import GroundTask, ground
 from ido.pddl.syntax import read_domain, read_problem
+from ido.planner import progress
 from ido.yamlsrc import dump_documents
 
 __all__ = ["Imported", "import_pddl", "load_pddl", "pddl_catalog", "rounded_costs"]
@@ -83,6 +84,7 @@ def import_pddl(
     cap_file = out / "capabilities" / f"{stem}.yaml"
     intent_file = out / "intents" / f"{name}.yaml"
     header = f"{_HEADER}{domain.name} {problem.name}: the ground actions of {name}\n"
+    progress.report(stage="writing", file=cap_file.name, resources=len(documents))
     files = (
         (cap_file, header + dump_documents(capabilities)),
         (intent_file, dump_documents([intent])),

@@ -15,13 +15,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import PurePath
 
 from ido.errors import PddlError, UnsolvableError, located
 from ido.pddl.adl import Truth, expand_action, expand_goal
 from ido.pddl.check import check_problem, subtypes
 from ido.pddl.parsed import Action, Atom, Domain, Literal, Problem, Universal, show
+from ido.planner import progress
 
 MAX_GROUND_ACTIONS = 200_000
+REPORT_EVERY = 5_000
+"""Ground actions between two reports of how far grounding has got (`progress`)."""
 MAX_COMPILED = 20_000
 """Instances of one ADL action's compiled ways, at most (before duplicates are dropped)."""
 
@@ -98,10 +102,13 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
             "the goal can never hold: its static facts and equalities rule it out", at_goal
         )
     found: list[GroundAction] = []
+    named = PurePath(problem.file).name  # (as `ido plan --pddl` names it)
     for schema in domain.actions:
         at = f"{domain.file}:{schema.line}"  # (where errors about it begin)
         for action in _instances(schema, objects_of, truth, static, index, fluents, problem, at):
             found.append(action)
+            if len(found) % REPORT_EVERY == 0:  # (a large problem grounds for seconds)
+                progress.report(stage="grounding", problem=named, actions=len(found))
             if len(found) > MAX_GROUND_ACTIONS:
                 break
         if len(found) > MAX_GROUND_ACTIONS:
@@ -123,7 +130,7 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
         if len(kept) == len(usable) and touched == known:
             break
         usable, known = kept, touched
-    actions = [replace(a, precondition=_live(a.precondition, known)) for a in usable]
+    actions = [_with_live(a, known) for a in usable]
     ways = [_goal(option, fluents, static, init, known) for option in options]
     possible = [way for way in ways if way is not None]
     if not possible:
@@ -157,8 +164,9 @@ def _instances(
     seen: set[GroundAction] = set()  # (the ways of an ADL precondition may ground alike)
     compiled_count = 0
     for variant in expand_action(schema, objects_of, truth, at):
+        pre = tuple(lit for lit in variant.precondition if lit.atom.predicate in fluents)
         for binding in _bindings(variant, objects_of, static, index, fluents, at):
-            action = _instantiate(variant, binding, fluents, problem, at)
+            action = _instantiate(variant, pre, binding, problem, at)
             if action is None:
                 continue  # it never helps a plan
             if schema.condition is not None or schema.conditional:
@@ -213,6 +221,12 @@ def _changes(action: Action) -> Iterator[Atom]:
         yield from part.delete
         if isinstance(part, Universal):
             parts.extend(part.conditional)
+
+
+def _with_live(action: GroundAction, known: set[Atom]) -> GroundAction:
+    """`action` without the negative preconditions that always hold (`_live`)."""
+    live = _live(action.precondition, known)
+    return action if len(live) == len(action.precondition) else replace(action, precondition=live)
 
 
 def _live(literals: tuple[Literal, ...], known: set[Atom]) -> tuple[Literal, ...]:
@@ -418,22 +432,35 @@ def _static_holds(literal: Literal, binding: dict[str, str], static: frozenset[A
 
 
 def _instantiate(
-    schema: Action, binding: dict[str, str], fluents: frozenset[str], problem: Problem, at: str
+    schema: Action,
+    fluent_pre: tuple[Literal, ...],
+    binding: dict[str, str],
+    problem: Problem,
+    at: str,
 ) -> GroundAction | None:
-    """The instance of `schema` for `binding`; None when it never helps a plan: its
-    precondition needs an atom both true and false (`(is-at ?m) (not (is-at ?l))` with
-    ?m = ?l), or it changes nothing (`_changes_nothing`). Its cost is looked up only after,
-    so a problem need not give the cost of an instance that is dropped (`(fare bank bank)`)."""
+    """The instance of `schema` for `binding`, `fluent_pre` being its precondition's fluent
+    literals; None when it never helps a plan: its precondition needs an atom both true and
+    false (`(is-at ?m) (not (is-at ?l))` with ?m = ?l), or it changes nothing
+    (`_changes_nothing`). Its cost is looked up only after, so a problem need not give the
+    cost of an instance that is dropped (`(fare bank bank)`)."""
+    # Inline, not `_bind`: this runs for every binding of every action (tens of thousands
+    # of atoms on a large problem), and a call per atom was a third of grounding's time.
+    get = binding.get
     pre = tuple(
-        Literal(_bind(lit.atom, binding), lit.positive)
-        for lit in schema.precondition
-        if lit.atom.predicate in fluents
+        [
+            _new(Literal, (_new(Atom, (p, tuple(map(get, args, args)))), positive))
+            for (p, args), positive in fluent_pre
+        ]
     )
     needed = {lit.atom for lit in pre if lit.positive}
-    if any(not lit.positive and lit.atom in needed for lit in pre):
+    if len(needed) < len(pre) and any(not lit.positive and lit.atom in needed for lit in pre):
         return None
-    add = tuple(dict.fromkeys(_bind(a, binding) for a in schema.add))
-    delete = tuple(dict.fromkeys(_bind(a, binding) for a in schema.delete))
+    add = tuple(
+        dict.fromkeys([_new(Atom, (p, tuple(map(get, args, args)))) for p, args in schema.add])
+    )
+    delete = tuple(
+        dict.fromkeys([_new(Atom, (p, tuple(map(get, args, args)))) for p, args in schema.delete])
+    )
     if _changes_nothing(pre, needed, add, delete):
         return None  # (Fast Downward drops such actions too)
     cost = 0.0 if problem.metric else 1.0  # no metric: plan length
@@ -466,6 +493,11 @@ def _changes_nothing(
         return True
     barred = {lit.atom for lit in pre if not lit.positive}
     return all(a in barred or a in add for a in delete)
+
+
+_new = tuple.__new__
+"""How `_instantiate` makes its atoms and literals: as their named tuples' own `__new__`
+does, without its call."""
 
 
 def _bind(atom: Atom, binding: dict[str, str]) -> Atom:

@@ -142,10 +142,11 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
     )
     new = {old: n for n, old in enumerate(read)}
     renumbered: dict[int, tuple[Table, ...]] = {}  # by the id of a tuple in `tables`
+    moved: dict[int, Table] = {}  # by the id of a table: conditions recur across kinds
     for k in kept:
         again = renumbered.get(id(pre[k]))
         if again is None:
-            again = renumbered[id(pre[k])] = tuple(_renumber(t, new) for t in pre[k])
+            again = renumbered[id(pre[k])] = tuple(_moved(t, new, moved) for t in pre[k])
         pre[k] = again
         eff[k] = tuple((new[f], d) for f, d in eff[k] if f in new)
     print_of = dict(zip(kept, footprints([alike[k] for k in kept])))
@@ -182,6 +183,14 @@ def goal_reachable(g: Grounded, allowed: Iterable[int]) -> bool:
     eff = [g.eff[a] for a in chosen]
     reached = _reached_values(g.fluents, pre, eff, _reachability(g.fluents, pre, eff))
     return all(_satisfiable(t, reached) for t in g.goal)
+
+
+def _moved(table: Table, new: Mapping[int, int], moved: dict[int, Table]) -> Table:
+    """`_renumber`, remembered in `moved` by table."""
+    found = moved.get(id(table))
+    if found is None:
+        found = moved[id(table)] = _renumber(table, new)
+    return found
 
 
 def _renumber(table: Table, new: Mapping[int, int]) -> Table:

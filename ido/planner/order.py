@@ -65,6 +65,9 @@ def footprints(actions: Sequence[Action]) -> tuple[Footprint, ...]:
     read = {r for reads, _ in paths for r in reads}
     atoms = sorted(written | {r for r in read if overlaps_a_write(r)})
     index = {atom: i for i, atom in enumerate(atoms)}
+    # The paths some atom lies inside: only for those is `atoms` searched for what is in
+    # them (most paths a condition reads are atoms themselves, with nothing inside).
+    containers = {atom[:at] for atom in atoms for at, c in enumerate(atom) if c == "."}
 
     known: dict[frozenset[str], frozenset[int]] = {}  # actions share paths: work each out once
 
@@ -77,6 +80,8 @@ def footprints(actions: Sequence[Action]) -> tuple[Footprint, ...]:
         for path in own:
             if path in index:
                 found.add(index[path])
+            if path not in containers:
+                continue
             start = bisect.bisect_left(atoms, path + ".")
             end = bisect.bisect_left(atoms, path + "/")  # "/" sorts right after "."
             found.update(range(start, end))

@@ -276,8 +276,10 @@ def test_ido_plan_writes_how_planning_goes_to_standard_error_not_to_its_output(
     assert lines and all(line.startswith("planning ") for line in lines)
     # A large problem is read and ground for seconds, and that was said nowhere.
     assert lines[0].endswith(": reading and grounding probBLOCKS-4-0.pddl")
-    assert "exact search started" in lines[1]
-    assert "exact search, 1 of 5,000 states expanded" in lines[2]  # of its budget
+    # Then the decision, which tabulates every capability before a planner reports.
+    assert lines[1].endswith(" capabilities for the planner") and "preparing " in lines[1]
+    assert "exact search started" in lines[2]
+    assert "exact search, 1 of 5,000 states expanded" in lines[3]  # of its budget
     out = tmp_path / "o"
     result = CliRunner().invoke(cli.app, ["import-pddl", str(domain), str(problem), "-o", str(out)])
     assert result.exit_code == 0, result.output

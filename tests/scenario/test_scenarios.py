@@ -121,6 +121,19 @@ def test_validate_checks_a_scenario_with_its_own_catalog_as_it_runs(
     assert code == 2 and "pair.yaml:6: spec.catalog[1]: no such file or folder: gone.yaml" in out
 
 
+def test_validate_finds_a_scenario_whose_kind_is_spelt_with_an_escape(
+    in_root: Path, tmp_path: Path
+) -> None:
+    """Files that cannot declare a scenario are not parsed again for one; a kind written
+    with an escape (`"Sc\\x65nario"`) still can, and its own catalog is still checked."""
+    (tmp_path / "drone.yaml").write_text(DRONE)
+    escaped = PAIR.replace("kind: Scenario", 'kind: "Sc\\x65nario"')
+    (tmp_path / "pair.yaml").write_text(escaped.replace("[drone.yaml]", "[drone.yaml, gone.yaml]"))
+    base = ["--catalog", "intents", "--catalog", "capabilities", "--catalog", "policies"]
+    code, out = ido("validate", str(tmp_path / "pair.yaml"), *base)
+    assert code == 2 and "pair.yaml:6: spec.catalog[1]: no such file or folder: gone.yaml" in out
+
+
 def test_validate_checks_the_python_bindings_of_a_scenario_s_own_catalog(
     in_root: Path, tmp_path: Path
 ) -> None:
