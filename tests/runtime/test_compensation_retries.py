@@ -28,6 +28,23 @@ def refunds(project: Path, body: str) -> None:
     calls.write_text(calls.read_text().replace('    _write("refund", ctx.idempotency_key)', body))
 
 
+def refund_times_out(tmp_path: Path) -> Path:
+    """The saga, its refund (not idempotent) made and then timing out (after 200 ms): its
+    outcome unknown."""
+    project = saga(tmp_path)
+    shop = project / "capabilities" / "shop.yaml"
+    shop.write_text(
+        SAGA.replace(
+            '  cost: 0.1\n  run: {python: "svc.saga:refund"}',
+            '  cost: 0.1\n  timeout: 200ms\n  run: {python: "svc.saga:refund"}',
+        )
+    )
+    refunds(
+        project, '    _write("refund", ctx.idempotency_key)\n    import time\n    time.sleep(3)'
+    )
+    return project
+
+
 def events_of(project: Path) -> list[tuple[str, dict[str, object]]]:
     with SqliteJournal(project / ".ido" / "ido.db") as journal:
         (row,) = journal.runs()
@@ -66,17 +83,7 @@ def test_a_compensation_whose_call_timed_out_is_not_tried_again_unless_idempoten
 ) -> None:
     """A refund (not idempotent) that timed out may have been made: tried again, it could
     refund twice. It is left undone, as before, for a person."""
-    project = saga(tmp_path)
-    shop = project / "capabilities" / "shop.yaml"
-    shop.write_text(
-        SAGA.replace(
-            '  cost: 0.1\n  run: {python: "svc.saga:refund"}',
-            '  cost: 0.1\n  timeout: 200ms\n  run: {python: "svc.saga:refund"}',
-        )
-    )
-    refunds(
-        project, '    _write("refund", ctx.idempotency_key)\n    import time\n    time.sleep(3)'
-    )
+    project = refund_times_out(tmp_path)
     failed = ido(project, "run", "deliver")
     assert failed.returncode == 1, failed.stdout + failed.stderr
     started = [
@@ -238,17 +245,7 @@ def test_a_retried_compensation_cut_short_is_made_again_under_its_first_key(
 def test_ido_compensate_says_a_refund_that_timed_out_may_have_been_made(tmp_path: Path) -> None:
     """A refund (not idempotent) that timed out was listed by `ido compensate --dry-run`
     as one that "failed", and made again with no word that it may have been made already."""
-    project = saga(tmp_path)
-    shop = project / "capabilities" / "shop.yaml"
-    shop.write_text(
-        SAGA.replace(
-            '  cost: 0.1\n  run: {python: "svc.saga:refund"}',
-            '  cost: 0.1\n  timeout: 200ms\n  run: {python: "svc.saga:refund"}',
-        )
-    )
-    refunds(
-        project, '    _write("refund", ctx.idempotency_key)\n    import time\n    time.sleep(3)'
-    )
+    project = refund_times_out(tmp_path)
     assert ido(project, "run", "deliver").returncode == 1
     listed = ido(project, "compensate", "last", "--dry-run")
     assert listed.returncode == 0, listed.stdout + listed.stderr
