@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import pytest
 from test_lmcut import _chain_with_detours
-from test_property import LARGE_SEEDS, brute_force, random_task, token_task
-from test_search import agree, grounded_cases, reachable
+from test_property import LARGE_SEEDS, random_task, token_task
+from test_search import agree, grounded_cases, reachable, scores_the_brute_force_optimum
 
 from ido.planner import search
 from ido.planner.estimates import Cuts, StateCuts
@@ -163,12 +163,7 @@ def own_cuts_first(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("seed", range(0, 200, 5))
 def test_with_own_cuts_the_search_scores_the_brute_force_optimum(seed: int) -> None:
     """The same optimum as trying every sequence of steps."""
-    t = replace(random_task(seed, small=True), alternatives=0)
-    found = SearchPlanner().solve(t)
-    best = brute_force(t)
-    assert (found is None) == (best is None)
-    if found is not None and best is not None:
-        assert found.plan.score == pytest.approx(best.score, abs=1e-6)
+    scores_the_brute_force_optimum(seed)
 
 
 @pytest.mark.usefixtures("own_cuts_first")
