@@ -167,9 +167,10 @@ def _fired(rule: str, row: RunRow, event: Event) -> dict[str, Any] | None:
         return None
     did: dict[str, list[str]] = {}
     for hit in event.data.get("policy", []):
-        if hit["rule"] == rule and hit["subject"] not in did.setdefault(hit["verdict"], []):
-            did[hit["verdict"]].append(hit["subject"])
-    did = {verdict: subjects for verdict, subjects in did.items() if subjects}
+        if hit["rule"] == rule:
+            subjects = did.setdefault(hit["verdict"], [])  # (made only with a subject in it)
+            if hit["subject"] not in subjects:
+                subjects.append(hit["subject"])
     if not did:
         return None
     number = event.data.get("number")

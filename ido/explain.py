@@ -248,12 +248,6 @@ def _money(value: float) -> str:
     return f"{value:.2f}"
 
 
-def _some_money(value: float) -> str:
-    """Money spent, which reads as some when there was some: a model call's 0.0030 read
-    "0.00 already spent" two lines under "cost 0.0030"."""
-    return money(value)
-
-
 def _step_line(step: dict[str, Any]) -> str:
     return (
         f"{step['capability']} ({printable(step['provider'])}): cost {_money(step['cost'])}, "
@@ -409,7 +403,9 @@ def _constraint_line(
         spent = used[0] + model[0]
         value = f"{_money(c['value'])} of {_money(c['limit'] + spent)}"
         if spent > 0:
-            value += f" ({_already(_some_money, spent, model[0], 'spent')})"
+            # (`money`: a model call's 0.0030 read "0.00 already spent" two lines under
+            # "cost 0.0030")
+            value += f" ({_already(money, spent, model[0], 'spent')})"
     else:
         value = (
             f"{probability_against(c['value'], c['limit'])} ≥ {written_probability(c['limit'], 4)}"

@@ -99,8 +99,7 @@ def replay(
 
         with SqliteJournal(journal, reading=True) as store:
             run_ids = list(dict.fromkeys(store.resolve(ref) for ref in run_refs))
-            rows = {run_id: store.run(run_id) for run_id in run_ids}
-            replay_many(run_ids, rows, store, loaded, exactly)
+            replay_many(run_ids, store, loaded, exactly)
     with SqliteJournal(journal, reading=True) as store:
         run_id = store.resolve(run_refs[0])
         events, row = store.events(run_id), store.run(run_id)

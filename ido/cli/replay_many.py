@@ -18,10 +18,8 @@ if TYPE_CHECKING:
     from ido.loading.catalog import Catalog
 
 
-def replay_many(
-    run_ids: Sequence[str], rows: dict[str, Any], store: Any, catalog: Catalog, exact: bool
-) -> None:
-    """Replay each run of `run_ids` (`rows`: their journal rows) against `catalog`, exactly
+def replay_many(run_ids: Sequence[str], store: Any, catalog: Catalog, exact: bool) -> None:
+    """Replay each run of `run_ids` (in the journal `store`) against `catalog`, exactly
     or as a counterfactual, print a line each and a total; exit 1 when an exact replay
     diverged, 2 when a run could not be replayed (said on its line, the others go on)."""
     from ido.text import printable
@@ -30,7 +28,7 @@ def replay_many(
     changed: list[str] = []  # the runs that decide otherwise
     outcomes: Counter[str] = Counter()  # of those whose outcome changes: `blocked → failed`
     for run_id in run_ids:
-        row, events = rows[run_id], store.events(run_id)
+        row, events = store.run(run_id), store.events(run_id)
         try:
             said, differs, moved = (_exact if exact else _counterfactual)(
                 run_id, events, row, catalog
