@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ido.approvals import people, person
+from ido.approvals import people
 from ido.errors import Problem
 from ido.loading.catalog import Catalog, problem_at
 from ido.model import IntentSpec, Rule, Scenario
 from ido.model.scenario import Answer
+from ido.scenario.answers import counted
 
 
 def check_approvers(catalog: Catalog, base: Path) -> list[Problem]:
@@ -48,18 +49,10 @@ def check_approvers(catalog: Catalog, base: Path) -> list[Problem]:
 
 def _short_of(needed: int, answers: Sequence[Answer]) -> str | None:
     """What `answers` (in order) give a request needing `needed` people, when that is too
-    few (as `ido.scenario.answers.answers_for` counts them); None when they answer it: a
-    rejection answers it too."""
-    found: list[str] = []
-    for answer in answers:
-        if any(person(by) == person(answer.by) for by in found):
-            continue
-        if answer.verdict == "reject":
-            return None
-        found.append(answer.by)
-        if len(found) == needed:
-            return None
-    return f"{len(found)} ({people(found)})"
+    few (counted as a scenario run counts them: `ido.scenario.answers.counted`); None when
+    they answer it: a rejection answers it too."""
+    found, answered = counted(answers, needed)
+    return None if answered else f"{len(found)} ({people([a.by for a in found])})"
 
 
 def _rule(catalog: Catalog, scenario: Scenario, ref: str) -> Rule | None:

@@ -26,16 +26,26 @@ def answers_for(request: Request, answers: Sequence[Answer]) -> list[Answer]:
     `mode/propose` too), or, for a request whose rule needs `approvers: N`, the first N
     matching ones by different people, up to the first rejection (which rejects it). Fewer
     than N: none, and the request stays unanswered, as it would with fewer people there."""
+    matching = [
+        a for a in answers if a.rule == request.rule and a.capability in (None, request.capability)
+    ]
+    found, answered = counted(matching, request.approvers)
+    return found if answered else []
+
+
+def counted(answers: Sequence[Answer], needed: int) -> tuple[list[Answer], bool]:
+    """The first of `answers` (all about one request) by different people, up to the first
+    rejection or the `needed`-th person, and whether they answer the request (a rejection
+    does; fewer than `needed` approvals do not). `ido validate` says who a scenario short
+    of people gives (`ido.approver_check`)."""
     found: list[Answer] = []
     for answer in answers:
-        if answer.rule != request.rule or answer.capability not in (None, request.capability):
-            continue
         if any(person(a.by) == person(answer.by) for a in found):  # one person counts once
             continue
         found.append(answer)
-        if answer.verdict == "reject" or len(found) == request.approvers:
-            return found
-    return []
+        if answer.verdict == "reject" or len(found) == needed:
+            return found, True
+    return found, False
 
 
 def verdicts(
