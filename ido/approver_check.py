@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ido.approvals import people
 from ido.errors import Problem
-from ido.loading.catalog import Catalog, problem_at
-from ido.model import IntentSpec, Rule, Scenario
+from ido.loading.catalog import Catalog, problem_at, scenario_intent
+from ido.model import Rule, Scenario
 from ido.model.scenario import Answer
 from ido.scenario.answers import counted
 
@@ -61,12 +61,7 @@ def _rule(catalog: Catalog, scenario: Scenario, ref: str) -> Rule | None:
     owner, _, rule_id = ref.partition("/")
     rules: Sequence[Rule] = ()
     if owner.startswith("intent:"):
-        named = scenario.spec.intent
-        spec: IntentSpec | None = None
-        if isinstance(named, str):
-            spec = catalog.intents[named].spec if named in catalog.intents else None
-        else:
-            spec = named
+        spec = scenario_intent(catalog, scenario)
         rules = spec.rules if spec is not None else ()
     elif owner in catalog.policies:
         rules = catalog.policies[owner].spec.rules

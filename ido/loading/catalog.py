@@ -90,6 +90,15 @@ def intent_specs(catalog: Catalog) -> list[tuple[Resource, IntentSpec, FieldPath
     return specs
 
 
+def scenario_intent(catalog: Catalog, scenario: Scenario) -> IntentSpec | None:
+    """The intent a scenario rehearses: its own, or the catalog's it names (None when the
+    catalog has none of that name: told where it is named)."""
+    named = scenario.spec.intent
+    if isinstance(named, str):
+        return catalog.intents[named].spec if named in catalog.intents else None
+    return named
+
+
 def display(file: Path, base: Path) -> str:
     """`file` as problems name it: relative to `base` when inside it."""
     try:

@@ -11,10 +11,10 @@ from pathlib import Path
 from ido.approvals import PROPOSE, UNKNOWN_RULE
 from ido.conditions import ConditionError
 from ido.errors import Problem
-from ido.loading.catalog import Catalog, problem_at
+from ido.loading.catalog import Catalog, problem_at, scenario_intent
 from ido.loading.files import named_yaml
 from ido.model import Policy, PolicyTest, Resource, Scenario
-from ido.model.resources import IntentSpec, Rule
+from ido.model.resources import Rule
 from ido.policy import EFFECTS, is_plan_rule
 from ido.yamlsrc import FieldPath
 
@@ -173,10 +173,9 @@ def _intent_rule_problem(
 ) -> str | None:
     """Why `ref`, `intent:NAME/rule`, is no rule of the scenario's intent with one of
     `effects`, if it is not (None too when the intent is missing: told where it is named)."""
-    spec: IntentSpec | str | None = scenario.spec.intent
-    name = spec if isinstance(spec, str) else scenario.name
-    if isinstance(spec, str):
-        spec = catalog.intents[spec].spec if spec in catalog.intents else None
+    named = scenario.spec.intent
+    name = named if isinstance(named, str) else scenario.name
+    spec = scenario_intent(catalog, scenario)
     if spec is None:
         return None
     owner, _, rule_id = ref.partition("/")
