@@ -104,8 +104,9 @@ def telling(listener: Throttled | None) -> Iterator[None]:
 def describe(data: Mapping[str, object]) -> str:
     """A report in words: `planning 3.1s: exact search, 120,000 of 200,000 states expanded`
     (of the most its budget allows); a catalog's loading, `loading 4.0s: …` (`_loading`)."""
-    seconds = data.get("seconds", 0.0)
-    head = f"planning {seconds if isinstance(seconds, (int, float)) else 0.0:.1f}s"
+    told = data.get("seconds", 0.0)
+    seconds = told if isinstance(told, (int, float)) else 0.0
+    head = f"planning {seconds:.1f}s"
     left_out = data.get("without")
     which = ""
     if isinstance(left_out, list) and left_out:
@@ -130,7 +131,7 @@ def describe(data: Mapping[str, object]) -> str:
         so_far = f", {actions:,} actions so far" if isinstance(actions, int) else ""
         return f"{head}: reading and grounding {data.get('problem')}{so_far}"
     if data.get("stage") == "loading":
-        return _loading(data, seconds if isinstance(seconds, (int, float)) else 0.0)
+        return _loading(data, seconds)
     if data.get("stage") == "preparing":
         return f"{head}: preparing {data['capabilities']:,} capabilities for the planner"
     if data.get("stage") == "writing":

@@ -37,12 +37,12 @@ def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = Non
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [unreadable_file(shown, exc)]
-    progress.report(stage="loading", step="reading", file=shown, resources=0)
-    documents, problems = read_documents(
-        text,
-        shown,
-        lambda count: progress.report(stage="loading", step="reading", file=shown, resources=count),
-    )
+
+    def read(count: int) -> None:
+        progress.report(stage="loading", step="reading", file=shown, resources=count)
+
+    read(0)
+    documents, problems = read_documents(text, shown, read)
     if not problems and all(d.data is None for d in documents):
         # (a truncated intent or policy would go missing from the catalog without a word)
         return [Problem(shown, 1, "", "empty: no resource")]

@@ -34,13 +34,7 @@ def load_catalog(
     catalog = Catalog()
     for file in files:
         problems.extend(_load_file(file, display(file, base), catalog, skip))
-    _checking_all(catalog)
-    problems.extend(_check_references(catalog, base, replaced or {}))
-    problems.extend(_check_conditions(catalog, base))
-    problems.extend(_check_expectations(catalog, base))
-    if problems:
-        raise LoadError(problems)
-    return catalog
+    return _checked(catalog, base, replaced or {}, problems)
 
 
 def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None) -> Catalog:
@@ -51,8 +45,14 @@ def load_documents(data: Sequence[Any], file: Path, *, base: Path | None = None)
     catalog = Catalog()
     documents = [Document(data=d, line=1) for d in data]
     problems = _add_documents(documents, file, shown, catalog, named=False)
+    return _checked(catalog, base, {}, problems)
+
+
+def _checked(catalog: Catalog, base: Path, replaced: Replaced, problems: list[Problem]) -> Catalog:
+    """`catalog` once the checks across its resources pass; else a LoadError with their
+    problems after `problems` (those found reading and checking it resource by resource)."""
     _checking_all(catalog)
-    problems.extend(_check_references(catalog, base, {}))
+    problems.extend(_check_references(catalog, base, replaced))
     problems.extend(_check_conditions(catalog, base))
     problems.extend(_check_expectations(catalog, base))
     if problems:

@@ -642,14 +642,13 @@ def _options(task: Task, options: Sequence[Plan]) -> str:
         }
         for k, plan in enumerate(options, start=1)
     ]
+    document: dict[str, Any] = {"goal": list(task.goal), "options": listed}
     asks = {a.name: a.approvals for a in task.actions if a.approvals}
     if asks:  # (said only where one is asked: other requests stay as they were)
         for entry, plan in zip(listed, options, strict=True):
             entry["approvals"] = [
                 f"{name} needs {rule}" for name in plan.capabilities for rule in asks.get(name, ())
             ]
-    document: dict[str, Any] = {"goal": list(task.goal), "options": listed}
-    if asks:
         document["approval_weight"] = task.weights.approval
         document["approvals"] = (
             "each approval an option needs stops the run until a person approves it, and "

@@ -289,7 +289,7 @@ class AStarSearch:
         self.most_goals = max((len(t) for t in remaining.touched.values()), default=1) or 1
         self.order = itertools.count()
         self.expanded = self.compared = 0
-        self.own_cuts = self.raised = 0  # states' own LM-cuts worked out, entries they raised
+        self.own_cuts = 0  # states' own LM-cuts worked out
         self.frontier: list[tuple[float, float, int, int, State, _Label]] = []
         self.states: dict[State, _Reached] = {}
         if not cuts.reachable:
@@ -368,7 +368,6 @@ class AStarSearch:
                         here.raw, here.loss = found
                         here.own = max(here.own, at_whole(here.raw))
                     if label.metric + here.own > entry[0]:  # a better bound: in line again
-                        self.raised += 1
                         ahead = max(entry[0] - label.metric, here.own)
                         if label.metric + ahead < under:
                             heapq.heappush(frontier, self._entry(label, ahead, here.missing, state))
@@ -379,7 +378,7 @@ class AStarSearch:
                 if expanded == PAIRS_AFTER and not goal_pairs_reachable(g, self.actions):
                     frontier.clear()  # no two goal values hold together: no plan
                     return None
-                if expanded == OWN_CUTS_AFTER and self.fresh is None and not by_latency:
+                if expanded == OWN_CUTS_AFTER and fresh is None and not by_latency:
                     self.expanded, self.compared = expanded, compared
                     settled, answer = self._with_own_cuts(max_states, max_compared)
                     if settled:
