@@ -32,7 +32,7 @@ from ido.cli.temporal_security import (
     TlsKeyOpt,
     TlsOpt,
     TlsServerNameOpt,
-    security_of,
+    security_for,
 )
 from ido.errors import IdoError, JournalError, NotFoundError
 
@@ -68,10 +68,7 @@ def resume(
     from ido.journal.sqlite import SqliteJournal
     from ido.runtime.local import LocalRuntime
 
-    secured = (tls, tls_ca, tls_cert, tls_key, tls_server_name, api_key_env)
-    if temporal is None and any(secured):
-        raise typer.BadParameter("the --tls and --api-key-env flags go with --temporal")
-    security = security_of(*secured)
+    security = security_for(temporal, tls, tls_ca, tls_cert, tls_key, tls_server_name, api_key_env)
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; nothing to resume")
     if temporal is not None:

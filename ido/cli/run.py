@@ -42,6 +42,7 @@ from ido.cli.temporal_security import (
     TlsKeyOpt,
     TlsOpt,
     TlsServerNameOpt,
+    security_for,
 )
 from ido.errors import JournalError
 from ido.exiting import settle
@@ -95,11 +96,8 @@ def run(
     are dealt out to N worker processes as they ask for more. With --temporal HOST:PORT
     the run is pursued by the workers of a Temporal server (ido worker).
     """
-    secured = (tls, tls_ca, tls_cert, tls_key, tls_server_name, api_key_env)
+    security = security_for(temporal, tls, tls_ca, tls_cert, tls_key, tls_server_name, api_key_env)
     if temporal is not None:
-        from ido.cli.temporal_security import security_of
-
-        security = security_of(*secured)
         _run_on_temporal(
             intents,
             catalog,
@@ -111,8 +109,6 @@ def run(
             heartbeat_timeout,
             security,
         )
-    elif any(secured):
-        raise typer.BadParameter("the --tls and --api-key-env flags go with --temporal")
     if processes > 1 and len(intents) > 1 and not worker:
         _run_in_processes(intents, catalog, journal, concurrency, processes, quiet)
     dismiss()  # spares started from a glance at the arguments (`ido.fanout`): not needed

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Coroutine
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -156,14 +157,7 @@ def run_remote(
         _tell(f"started run {run_id} ({intent.name}) on {address}, task queue {task_queue}")
         return await client.outcome(handle, tell=_tell) if wait else None
 
-    try:
-        ended = asyncio.run(go())
-    except KeyboardInterrupt:  # only the wait stops: the run goes on on the server
-        pull = f"ido temporal pull {run_id} --temporal {address}{hint(security)}"
-        _tell(f"stopped waiting; run {run_id} goes on on the server: import it with {pull}")
-        raise
-    if ended is not None:
-        _ended(run_id, *ended, journal)
+    _wait_out(go(), run_id, address, security, journal)
 
 
 def resume_remote(
@@ -197,9 +191,22 @@ def resume_remote(
         _tell(f"sent {len(verdicts)} verdict(s) to run {run_id} on {address}")
         return await client.outcome(handle, attempt, _tell) if wait else None
 
+    _wait_out(go(), run_id, address, security, journal)
+
+
+def _wait_out(
+    go: Coroutine[Any, Any, tuple[dict[str, Any], list[Any]] | None],
+    run_id: str,
+    address: str,
+    security: Security,
+    journal: Path,
+) -> None:
+    """Run `go` (`run_remote`'s, `resume_remote`'s) and import the run it saw end or
+    block; Ctrl-C stops only the wait: the run goes on on the server, and how to import
+    it later is said."""
     try:
-        ended = asyncio.run(go())
-    except KeyboardInterrupt:  # only the wait stops, as in `ido run --temporal`
+        ended = asyncio.run(go)
+    except KeyboardInterrupt:
         pull = f"ido temporal pull {run_id} --temporal {address}{hint(security)}"
         _tell(f"stopped waiting; run {run_id} goes on on the server: import it with {pull}")
         raise

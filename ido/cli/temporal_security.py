@@ -109,6 +109,23 @@ def security_of(
     )
 
 
+def security_for(
+    temporal: str | None,
+    tls: bool,
+    ca: Path | None,
+    cert: Path | None,
+    key: Path | None,
+    server_name: str | None,
+    api_key_env: str | None,
+) -> Security:
+    """`security_of` for a command whose --temporal is optional (`ido run`, `ido resume`):
+    the flags given without it are a `typer.BadParameter`."""
+    secured = (tls, ca, cert, key, server_name, api_key_env)
+    if temporal is None and any(secured):
+        raise typer.BadParameter("the --tls and --api-key-env flags go with --temporal")
+    return security_of(*secured)
+
+
 def _pem(path: Path | None, flag: str, marker: bytes, what: str) -> bytes | None:
     """The PEM file `path` as bytes, once it is seen to hold a `what`."""
     if path is None:

@@ -68,7 +68,7 @@ async def connect(
         )
     except (RuntimeError, OSError, TimeoutError, RPCError) as exc:
         why = _unreached(_unsaid(str(exc), security), security)
-        over = f", over {security.described()}" if security.secured else ""
+        over = security.over()
         raise TemporalError(
             f"cannot reach the Temporal server at {address} (namespace {namespace}{over}): {why}"
         ) from None

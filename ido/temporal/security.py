@@ -36,11 +36,12 @@ class Security:
         given = (self.ca, self.cert, self.server_name, self.api_key)
         return self.tls or any(v is not None for v in given)
 
-    def described(self) -> str:
-        """How the connection is secured, in words for a worker's first line (no secret)."""
+    def over(self) -> str:
+        """How a secured connection is secured, as a suffix for a worker's first line and
+        a connection error (`, over TLS …`; no secret), or '' for plaintext."""
         if not self.secured:
-            return "plaintext"
-        words = ["TLS"]
+            return ""
+        words = [", over TLS"]
         if self.ca is None:
             words.append("(system roots)")
         if self.cert is not None:

@@ -84,8 +84,7 @@ async def serve(
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, leave)
-        over = f", over {security.described()}" if security.secured else ""
-        say(f"worker on {address}, task queue {task_queue}, namespace {namespace}{over}")
+        say(f"worker on {address}, task queue {task_queue}, namespace {namespace}{security.over()}")
         try:
             await worker.run()
         except asyncio.CancelledError:

@@ -124,6 +124,29 @@ def _three_steps(folder: Path) -> Path:
     return folder
 
 
+def _run_to_step_b(
+    folder: Path, env: dict[str, str], address: str, queue: str, heartbeat: str, side: Path
+) -> subprocess.Popen[str]:
+    """`ido run three-steps --temporal` started, once its step b has started (in `side`);
+    the client is killed if it never does."""
+    command = [sys.executable, "-m", "ido", "run", "three-steps", "--temporal", address]
+    command += ["--task-queue", queue, "--heartbeat-timeout", heartbeat]
+    client = subprocess.Popen(
+        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (side.exists() and "b " in side.read_text()):
+            assert client.poll() is None, client.communicate()
+            assert time.monotonic() < deadline, "step b never started"
+            time.sleep(0.05)
+    except BaseException:
+        if client.poll() is None:
+            client.kill()
+        raise
+    return client
+
+
 def test_a_paused_workers_run_is_finished_by_another_and_the_paused_one_stops(
     tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
 ) -> None:
@@ -137,19 +160,10 @@ def test_a_paused_workers_run_is_finished_by_another_and_the_paused_one_stops(
     env = environment(SIDE_LOG=str(side), GO=str(go))
     queue = _queue()
     first = workers(folder, queue, env)
-    command = [sys.executable, "-m", "ido", "run", "three-steps", "--temporal", temporal_server]
     # Short, for the test to be quick, yet long enough that the second worker's heartbeats
     # come in time on a busy machine: given up too, its run would go back to the first.
-    command += ["--task-queue", queue, "--heartbeat-timeout", "4"]
-    client = subprocess.Popen(
-        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    client = _run_to_step_b(folder, env, temporal_server, queue, "4", side)
     try:
-        deadline = time.monotonic() + 60
-        while not (side.exists() and "b " in side.read_text()):
-            assert client.poll() is None, client.communicate()
-            assert time.monotonic() < deadline, "step b never started"
-            time.sleep(0.05)
         first.process.send_signal(signal.SIGSTOP)
         second = workers(folder, queue, env)
         # The paused worker's pending polls may each be handed an attempt first (each
@@ -202,17 +216,8 @@ def test_a_worker_stopped_mid_step_leaves_its_run_to_another_worker_at_once(
     env = environment(SIDE_LOG=str(side), GO=str(go))
     queue = _queue()
     first = workers(folder, queue, env)
-    command = [sys.executable, "-m", "ido", "run", "three-steps", "--temporal", temporal_server]
-    command += ["--task-queue", queue, "--heartbeat-timeout", "600"]
-    client = subprocess.Popen(
-        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    client = _run_to_step_b(folder, env, temporal_server, queue, "600", side)
     try:
-        deadline = time.monotonic() + 60
-        while not (side.exists() and "b " in side.read_text()):
-            assert client.poll() is None, client.communicate()
-            assert time.monotonic() < deadline, "step b never started"
-            time.sleep(0.05)
         first.process.send_signal(signal.SIGINT)
         assert first.process.wait(60) == 0, first.log.read_text()
         go.touch()
