@@ -131,14 +131,11 @@ async def measure_temporal(
 ) -> dict[str, Any]:
     """`runs` runs of `intent` through a worker in this process, one after another;
     `wait`: "outcome" (as `ido run --temporal` waits) or "result" (the long poll)."""
-    from temporalio.worker import Worker
-
     from ido.runtime.core import new_run_id
     from ido.temporal import client
     from ido.temporal.activity import Pursuit, catalog_digest
     from ido.temporal.forwarding import Op
-    from ido.temporal.worker import sandbox
-    from ido.temporal.workflow import IdoRun
+    from ido.temporal.worker import ido_worker
 
     sends: list[float] = []
 
@@ -161,15 +158,7 @@ async def measure_temporal(
     digest = catalog_digest(catalog)
     seconds, writes, failures = [], [], []
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="ido:run") as pool:
-        worker = Worker(
-            connection,
-            task_queue=queue,
-            workflows=[IdoRun],
-            activities=[pursuit.pursue],
-            activity_executor=pool,
-            max_concurrent_activities=4,
-            workflow_runner=sandbox(),
-        )
+        worker = ido_worker(connection, queue, pursuit, pool, 4)
         async with worker:
             started = time.perf_counter()
             for _ in range(runs):

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -39,6 +40,27 @@ def sandbox() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default)
 
 
+def ido_worker(
+    client: Client, task_queue: str, pursuit: Pursuit, pool: ThreadPoolExecutor, concurrency: int
+) -> Worker:
+    """The SDK's worker of `ido worker` (and of `benchmarks/temporal_overhead.py`):
+    `IdoRun` in its sandbox, `pursuit`'s runs on `pool`, `concurrency` at once."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[IdoRun],
+        activities=[pursuit.pursue],
+        activity_executor=pool,
+        max_concurrent_activities=concurrency,
+        workflow_runner=sandbox(),
+        # A workflow task waits this long for the worker that ran the workflow last
+        # before any worker takes it: a dead worker's runs move on sooner (default 5 s).
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
+        max_heartbeat_throttle_interval=THROTTLE,
+        graceful_shutdown_timeout=GRACE,
+    )
+
+
 async def serve(
     address: str,
     namespace: str,
@@ -54,22 +76,8 @@ async def serve(
     client = await connect(address, namespace, quiet=False, security=security)
     loop = asyncio.get_running_loop()
     pursuit = Pursuit(catalog, base, client, loop, say)
-    runner = sandbox()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ido:run") as pool:
-        worker = Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[IdoRun],
-            activities=[pursuit.pursue],
-            activity_executor=pool,
-            max_concurrent_activities=concurrency,
-            workflow_runner=runner,
-            # A workflow task waits this long for the worker that ran the workflow last
-            # before any worker takes it: a dead worker's runs move on sooner (default 5 s).
-            sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
-            max_heartbeat_throttle_interval=THROTTLE,
-            graceful_shutdown_timeout=GRACE,
-        )
+        worker = ido_worker(client, task_queue, pursuit, pool, concurrency)
         task = asyncio.current_task()
         leaving: list[asyncio.Task[None]] = []
 
