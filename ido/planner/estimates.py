@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from ido.planner.bits import ones
 from ido.planner.grounding import Grounded
 from ido.planner.lmcut import LmCut, lm_cut
 from ido.planner.successors import State, fixed_values
@@ -36,6 +37,7 @@ class Remaining:
         goals = sorted(set(fixed_values(g.goal)))  # a value two tables fix counts once
         writes = {a: [fact for fact in goals if fact in g.eff[a]] for a in actions}
         self.goals = goals
+        self.bits = [g.packing.bit(f, v) for f, v in goals]  # each goal value's in a state
         self.shares = [
             min(
                 (weight[a] / len(writes[a]) for a in actions if fact in writes[a]), default=math.inf
@@ -64,7 +66,8 @@ class Remaining:
 
     def missing(self, state: State) -> int:
         """The goal values `state` misses, a bit each."""
-        return sum(1 << i for i, (f, v) in enumerate(self.goals) if state[f] != v)
+        bits = self.bits
+        return sum(1 << i for i, bit in enumerate(bits) if not state >> bit & 1)
 
     def after(self, missing: int, a: int) -> int:
         """The goal values missed after action `a`, given those missed before it."""
@@ -167,9 +170,12 @@ class StateCuts:
         goal = [index.setdefault(f, len(index)) for f in sorted(set(fixed_values(g.goal)))]
         self.actions = actions
         self.lmcut = LmCut(pre, eff, [weight[a] for a in actions], len(index), goal)
-        # Per fluent, each value's fact (-1 where no step needs, writes or wants it).
+        # Per bit of a state (a fluent value), its fact (-1 where no step needs, writes or
+        # wants it).
         self.fact = [
-            [index.get((f, v), -1) for v in range(len(x.values))] for f, x in enumerate(g.fluents)
+            index.get((f, v), -1)
+            for f, x in enumerate(g.fluents)
+            for v in range(g.packing.width[f])
         ]
         self.spent = 0
         """The work of the LM-cuts so far, counted as steps looked at: each cut found looks
@@ -178,7 +184,7 @@ class StateCuts:
     def of(self, state: State) -> tuple[float, dict[int, float]] | None:
         """The state's bound (not rounded) and each step's `loss` on it (steps in no cut
         lose nothing: not listed); None when the goal cannot be reached from it at all."""
-        init = [i for i in map(list.__getitem__, self.fact, state) if i >= 0]
+        init = [i for i in map(self.fact.__getitem__, ones(state)) if i >= 0]
         cuts = self.lmcut.cuts(init)
         self.spent += (1 + len(cuts or ())) * len(self.actions)
         if cuts is None:

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from ido.model.durations import durations_against
+from ido.planner.bits import Packing
 from ido.planner.limit_words import shown_probability, written_probability
 from ido.planner.order import Footprint, Neighbours, footprints
 from ido.planner.tables import Fluent, Table, Tabulator, fluents_of, required, value_key
@@ -47,6 +48,11 @@ class Grounded:
     def position(self) -> dict[str, int]:
         """Each action's index in `actions`, by name."""
         return {action.name: a for a, action in enumerate(self.actions)}
+
+    @cached_property
+    def packing(self) -> Packing:
+        """Where each fluent value's bit is in the search's states (`ido.planner.bits`)."""
+        return Packing(self.fluents)
 
     @cached_property
     def needs(self) -> tuple[frozenset[tuple[int, int]], ...]:

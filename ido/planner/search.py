@@ -1,42 +1,43 @@
 """The search planner: A* over grounded states in plain Python, the reference for CP-SAT.
 
-States are tuples of fluent value indices (the grounded problem's facts that conditions
-read). From the start, the unexpanded path with the least metric plus estimate comes
-first; among equals, the one with the fewest steps plus the steps it still needs at least
-(so of the cheapest plans, the shortest is found), then the longest so far (it is nearest
-the goal: with an estimate that is often exact, the search walks on toward the goal rather
-than widening every shorter path first), then the order found. A path whose sums break a
-limit is dropped, and so is one that another path to the same state beats on the metric,
-steps and every limited sum. The metric is counted in whole millionths, as CP-SAT counts
-it (a sum step by step; elapsed time, the critical path, rounded once per path, where
-CP-SAT rounds each step's latency: the same for latencies of six decimals). Edge weights are
-never negative and limits only grow along a path, so with an admissible estimate the first
-path to reach the goal is optimal. The estimate is the larger of two lower bounds: each
-goal value still missing costs at least the cheapest share of a step that writes it (and
-one more step at least the cheapest step), and the LM-cut landmarks of the start (`Cuts`)
-that no path found to the state has hit. The second depends on the paths found, so the
-estimate is not consistent; a better path to a state seen before is expanded again, which
-keeps the answer optimal. By elapsed time (the latency metric), the estimate is instead
-the earliest the goal can hold from the path's state and clocks (`ido.planner.earliest`),
-and the two bounds count steps, for the tie-break; under a deadline, a path that cannot
-reach the goal by it is dropped. The actions that may apply in a state are looked up
-(`ido.planner.successors`), not tested one by one. A search still going after
-`PAIRS_AFTER` expansions asks once whether the goal's values can hold together at all
-(`ido.planner.pairs`), which proves most "no plan" answers without visiting every state.
-A search still going after `OWN_CUTS_AFTER` expansions asks once a search of the same
-question with a third bound (`own_cuts`): the LM-cut of each state itself (`StateCuts`),
-worked out when the state is first popped, not when found (lazy A*). When it is above the
-bound the state was queued with, the path is queued again with it instead of expanded;
-and each step from an expanded state leaves the state after it the state's cuts without
-that step. Both are lower bounds on the cheapest way on from the state, whatever the
-path to it (every way on from the state hits each of its cuts, and a step pays at most
-its weight over them), so the estimate stays admissible and the first path popped at the
-goal optimal, as above; a path whose bound was raised is popped later or never. Where
-the start's cuts are weak (driverlog p05: 13 of 18), this search expands 600 states
-where the first expands 137,000; where they are not (driverlog p02, depot, gripper),
-each state's LM-cut (0.3-3 ms) costs more than the expansions it saves: hence asked only
-late, and given up past `OWN_CUTS_MOST` LM-cuts or `OWN_CUTS_WORK` of their work, after
-which the first search goes on as if it had not asked.
+States are bitsets: one int each, a bit per value of the grounded problem's fluents, set
+where the fluent has it (`ido.planner.bits`), so a step is two operations on an int and a
+state costs about a bit per value. From the start, the unexpanded path with the least
+metric plus estimate comes first; among equals, the one with the fewest steps plus the
+steps it still needs at least (so of the cheapest plans, the shortest is found), then the
+longest so far (it is nearest the goal: with an estimate that is often exact, the search
+walks on toward the goal rather than widening every shorter path first), then the order
+found. A path whose sums break a limit is dropped, and so is one that another path to the
+same state beats on the metric, steps and every limited sum. The metric is counted in
+whole millionths, as CP-SAT counts it (a sum step by step; elapsed time, the critical
+path, rounded once per path, where CP-SAT rounds each step's latency: the same for
+latencies of six decimals). Edge weights are never negative and limits only grow along a
+path, so with an admissible estimate the first path to reach the goal is optimal. The
+estimate is the larger of two lower bounds: each goal value still missing costs at least
+the cheapest share of a step that writes it (and one more step at least the cheapest
+step), and the LM-cut landmarks of the start (`Cuts`) that no path found to the state has
+hit. The second depends on the paths found, so the estimate is not consistent; a better
+path to a state seen before is expanded again, which keeps the answer optimal. By elapsed
+time (the latency metric), the estimate is instead the earliest the goal can hold from the
+path's state and clocks (`ido.planner.earliest`), and the two bounds count steps, for the
+tie-break; under a deadline, a path that cannot reach the goal by it is dropped. The
+actions that may apply in a state are looked up (`ido.planner.successors`), not tested one
+by one. A search still going after `PAIRS_AFTER` expansions asks once whether the goal's
+values can hold together at all (`ido.planner.pairs`), which proves most "no plan" answers
+without visiting every state. A search still going after `OWN_CUTS_AFTER` expansions asks
+once a search of the same question with a third bound (`own_cuts`): the LM-cut of each
+state itself (`StateCuts`), worked out when the state is first popped, not when found
+(lazy A*). When it is above the bound the state was queued with, the path is queued again
+with it instead of expanded; and each step from an expanded state leaves the state after
+it the state's cuts without that step. Both are lower bounds on the cheapest way on from
+the state, whatever the path to it (every way on from the state hits each of its cuts, and
+a step pays at most its weight over them), so the estimate stays admissible and the first
+path popped at the goal optimal, as above; a path whose bound was raised is popped later
+or never. Where the start's cuts are weak (driverlog p05: 13 of 18), this search expands
+600 states where the first expands 137,000; where they are not (driverlog p02, depot,
+gripper), each state's LM-cut (0.3-3 ms) costs more than the expansions it saves: hence
+asked only late, and given up past `OWN_CUTS_MOST` LM-cuts or `OWN_CUTS_WORK` of their
+work, after which the first search goes on as if it had not asked.
 Asked only for a plan below some metric (`under`, as the alternatives ask once their list
 is full), a path whose metric plus estimate reaches it is kept (to drop the paths it
 beats) but not followed: no path through it can end below. Every path on the way to a
@@ -239,8 +240,10 @@ class AStarSearch:
             a for a in sorted(usable(g, without)) if over_limit(g.actions[a], task.limits) is None
         ]
         self.actions = actions
-        self.successors = Successors(g, actions)
-        self.goal = goal = compile_check(g.goal)
+        packing = g.packing
+        self.successors = Successors(g, actions, packing)
+        self.goal = goal = compile_check(packing, g.goal)
+        self.packed = {a: packing.step(g.eff[a]) for a in actions}  # (keep, put) of each
         # Whole millionths, as CP-SAT counts them (`units`): a tie within float noise is a
         # tie, and goes to the shorter plan in both backends.
         self.weight = weight = {
@@ -294,7 +297,7 @@ class AStarSearch:
         self.states: dict[State, _Reached] = {}
         if not cuts.reachable:
             return  # not even without deletes: no plan
-        start: State = tuple(0 for _ in g.fluents)
+        start: State = packing.start
         first = _Label(
             0.0, 0, (0.0, 0.0, 0.0), (), (0.0,) * (2 * atom_count(prints)) if timed else ()
         )
@@ -338,7 +341,7 @@ class AStarSearch:
         dearest, floored = self.dearest, self.floored
         free, at_once = self.free, self.most_goals
         frontier, states, fresh = self.frontier, self.states, self.fresh
-        effects, mark = g.eff, cuts.mark
+        packed, mark = self.packed, cuts.mark
         bound_of, left_of = remaining.whole_bound, cuts.whole_left
         expanded, compared = self.expanded, self.compared
         # As it starts (or goes on), then every EVERY expansions: a listener that says the
@@ -391,10 +394,8 @@ class AStarSearch:
                 was = here.hit
                 raw, loss = here.raw, here.loss
                 for a in successors.of(state):
-                    values = list(state)  # `apply_step`, inline: it is the innermost loop
-                    for f, d in effects[a]:
-                        values[f] = d
-                    after = tuple(values)
+                    keep, put = packed[a]  # `apply_step`, inline: it is the innermost loop
+                    after = state & keep | put
                     there = states.get(after)
                     if there is None:
                         reached = goal.holds(after)
@@ -509,8 +510,9 @@ class AStarSearch:
         else:
             earliest = self.earliest
             assert earliest is not None  # made for every timed search, the only ones asking
+            bit = self.asked.g.packing.bit
             alone = self._alone[state] = earliest.end(
-                lambda fact: state[fact[0]] == fact[1], at_once
+                lambda fact: state >> bit(*fact) & 1 == 1, at_once
             )
         if alone is None:
             return False
@@ -524,8 +526,9 @@ class AStarSearch:
         """The earliest the goal can hold on a path to `state` with `clock`."""
         waits_on, earliest = self.waits_on, self.earliest
         assert earliest is not None  # made for every timed search, the only ones asking
+        bit = self.asked.g.packing.bit
         return earliest.end(
-            lambda fact: state[fact[0]] == fact[1],
+            lambda fact: state >> bit(*fact) & 1 == 1,
             lambda a: ready_from(clock, waits_on[a]),
         )
 

@@ -1,37 +1,35 @@
 """Which actions apply in a grounded state, found by lookup rather than by testing each,
-and the state one of them leads to: the search's successor generation."""
+and the state one of them leads to: the search's successor generation, over states packed
+into ints (`ido.planner.bits`)."""
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 
+from ido.planner.bits import Packing, ones
 from ido.planner.grounding import Grounded
 from ido.planner.tables import Table, required
 
-State = tuple[int, ...]
-Condition = tuple[tuple[int, ...], frozenset[tuple[int, ...]]]
+State = int
+"""A state as a bitset: a bit per fluent value, the values it has set (`Packing`)."""
 
 
 @dataclass(frozen=True)
 class Check:
-    """Tables that must all hold, compiled: the fluent values their rows agree on are
-    compared in one go (for a table that holds on one row, that is all of it); tables of
-    several rows are then looked up row by row (a table that holds on no row never does)."""
+    """Tables that must all hold, compiled: the fluent values their rows agree on are one
+    mask, compared in one go (for a table that holds on one row, that is all of it); tables
+    of several rows are then looked up row by row (a table that holds on no row never does)."""
 
-    read: Callable[[State], object] | None
-    values: object
-    rows: tuple[Condition, ...]
+    mask: int
+    rows: tuple[tuple[int, frozenset[int]], ...]
 
     def holds(self, state: State) -> bool:
-        if self.read is not None and self.read(state) != self.values:
+        mask = self.mask
+        if state & mask != mask:
             return False
-        return not self.rows or all(
-            tuple(state[f] for f in fluents) in rows for fluents, rows in self.rows
-        )
+        return not self.rows or all(state & fields in rows for fields, rows in self.rows)
 
 
 def fixed_values(tables: Sequence[Table]) -> list[tuple[int, int]]:
@@ -39,30 +37,28 @@ def fixed_values(tables: Sequence[Table]) -> list[tuple[int, int]]:
     return [fact for table in tables for fact in required(table).items()]
 
 
-def compile_check(tables: Sequence[Table], fixed: list[tuple[int, int]] | None = None) -> Check:
+def compile_check(
+    packing: Packing, tables: Sequence[Table], fixed: list[tuple[int, int]] | None = None
+) -> Check:
     """`fixed`: the tables' `fixed_values`, when the caller has it already."""
     fixed = fixed_values(tables) if fixed is None else fixed
-    rows = tuple((t.fluents, frozenset(t.true_rows)) for t in tables if len(t.true_rows) != 1)
-    if not fixed:
-        return Check(None, None, rows)
-    fluents = [f for f, _ in fixed]
-    values = [v for _, v in fixed]
-    # itemgetter of one index gives the item, of several a tuple: compare like with like.
-    wanted: object = values[0] if len(values) == 1 else tuple(values)
-    return Check(itemgetter(*fluents), wanted, rows)
+    rows = tuple(packing.table(t) for t in tables if len(t.true_rows) != 1)
+    return Check(packing.facts(fixed), rows)
 
 
 class Successors:
     """Which actions may apply in a state, in index order, without testing every action:
     each action is filed under one fluent value its preconditions fix (`required`), one
     that some step changes if it can: a value nothing changes holds in every state the
-    action could ever apply in, so filing under it would sort nothing out."""
+    action could ever apply in, so filing under it would sort nothing out. A fluent value
+    is a bit of the state, so the actions to test are those filed under its bits set."""
 
-    def __init__(self, g: Grounded, actions: Sequence[int]) -> None:
+    def __init__(self, g: Grounded, actions: Sequence[int], packing: Packing) -> None:
         fixed = {a: fixed_values(g.pre[a]) for a in actions}
-        self.tests = {a: compile_check(g.pre[a], fixed[a]) for a in actions}
+        self.tests = {a: compile_check(packing, g.pre[a], fixed[a]) for a in actions}
         self.always: list[int] = []
-        self.keyed: dict[int, dict[int, list[int]]] = {}
+        self.keyed: dict[int, list[int]] = {}
+        """The actions filed under each fluent value, by its bit."""
         changed = {f for a in actions for f, _ in g.eff[a]}
         wanted = Counter(fact for a in actions for fact in fixed[a])
         for a in actions:
@@ -70,31 +66,29 @@ class Successors:
                 self.always.append(a)
                 continue
             f, v = min(fixed[a], key=lambda fact: (fact[0] not in changed, wanted[fact]))
-            self.keyed.setdefault(f, {}).setdefault(v, []).append(a)
-        # The keyed fluents' values are read in one go and looked up by `map`, not a loop.
-        fluents = list(self.keyed)
-        self._read = (lambda state: ()) if not fluents else _reader(fluents)
-        self._by_value = [self.keyed[f] for f in fluents]
+            self.keyed.setdefault(packing.bit(f, v), []).append(a)
+        self.filed = sum(1 << bit for bit in self.keyed)
+        """The bits that have actions filed under them."""
+        # Most preconditions are facts alone, one mask: tested inline by `of`, and only
+        # the actions with tables of several rows asked `Check.holds`.
+        self.masks = {a: self.tests[a].mask for a in actions}
+        self.rowed = {a: self.tests[a] for a in actions if self.tests[a].rows}
 
     def of(self, state: State) -> list[int]:
         """The actions whose preconditions hold in `state`, in index order."""
-        keyed = filter(None, map(dict.get, self._by_value, self._read(state)))
-        found = [*self.always, *itertools.chain.from_iterable(keyed)]
+        keyed, masks = self.keyed, self.masks
+        found = list(self.always)
+        for bit in ones(state & self.filed):
+            found += keyed[bit]
         found.sort()
-        tests = self.tests
-        return [a for a in found if tests[a].holds(state)]
+        found = [a for a in found if state & (mask := masks[a]) == mask]
+        rowed = self.rowed
+        if not rowed:
+            return found
+        return [a for a in found if a not in rowed or rowed[a].holds(state)]
 
 
-def _reader(fluents: Sequence[int]) -> Callable[[State], tuple[int, ...]]:
-    """A function giving the values of `fluents` in a state, as a tuple even for one."""
-    if len(fluents) == 1:
-        only = fluents[0]
-        return lambda state: (state[only],)
-    return itemgetter(*fluents)
-
-
-def apply_step(state: State, effects: tuple[tuple[int, int], ...]) -> State:
-    values = list(state)
-    for f, d in effects:
-        values[f] = d
-    return tuple(values)
+def apply_step(state: State, step: tuple[int, int]) -> State:
+    """The state after a step whose effects are `step` (`Packing.step`)."""
+    keep, put = step
+    return state & keep | put

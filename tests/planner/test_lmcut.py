@@ -63,13 +63,14 @@ def test_every_cut_is_a_landmark_and_no_step_pays_more_than_its_weight(name: str
     actions = list(range(len(g.actions)))
     weight = {a: measure(t, g.actions[a], "score") for a in actions}
     cuts = Cuts(g, actions, weight)
-    goal = compile_check(g.goal)
-    if any(goal.holds(s) for s in reachable(g, actions)):
+    goal = compile_check(g.packing, g.goal)
+    pack = g.packing.pack
+    if any(goal.holds(pack(s)) for s in reachable(g, actions)):
         assert cuts.reachable  # out of reach without deletes is out of reach with them
     for i, paid in enumerate(cuts.costs):
         assert paid > 0
         kept = [a for a in actions if not cuts.mark[a] >> i & 1]
-        assert not any(goal.holds(s) for s in reachable(g, kept)), f"cut {i} is no landmark"
+        assert not any(goal.holds(pack(s)) for s in reachable(g, kept)), f"cut {i} is no landmark"
     for a in actions:
         shares = sum(paid for i, paid in enumerate(cuts.costs) if cuts.mark[a] >> i & 1)
         assert shares <= weight[a] + 1e-9
@@ -118,7 +119,7 @@ def test_without_the_cuts_the_same_search_would_give_up(monkeypatch: pytest.Monk
         self.reachable, self.costs, self.whole_left = True, [], {}
         self.mark = dict.fromkeys(actions, 0)
 
-    def no_own_cuts(self: StateCuts, state: tuple[int, ...]) -> tuple[float, dict[int, float]]:
+    def no_own_cuts(self: StateCuts, state: int) -> tuple[float, dict[int, float]]:
         return 0.0, {}
 
     monkeypatch.setattr(Cuts, "__init__", no_cuts)

@@ -360,7 +360,7 @@ def test_from_any_path_no_plan_through_it_ends_before_the_earliest_end() -> None
             assert floor is not None and floor <= critical_units(g, list(path)), (seed, path)
         if len(path) < 4:
             for a in search.successors.of(state):
-                after = apply_step(state, g.eff[a])
+                after = apply_step(state, g.packing.step(g.eff[a]))
                 ticked, end = _tick(
                     clock, g.footprints[a], search.waits_on[a], g.actions[a].latency
                 )
@@ -371,6 +371,5 @@ def test_from_any_path_no_plan_through_it_ends_before_the_earliest_end() -> None
         g = ground(task)
         search = AStarSearch(Question(task, g, 4, "latency"))
         floor = earliest_units(g, frozenset(search.successors.tests))
-        start = tuple(0 for _ in g.fluents)
-        walk(start, (0.0,) * (2 * atom_count(g.footprints)), (), 0.0, ())
+        walk(g.packing.start, (0.0,) * (2 * atom_count(g.footprints)), (), 0.0, ())
     assert reached > 1_000, reached  # plans checked, from all their paths

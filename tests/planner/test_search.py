@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
@@ -309,11 +310,20 @@ def reachable(g: Grounded, actions: list[int], most: int = 3000) -> list[tuple[i
         state = todo.pop(0)
         for a in actions:
             if all(tuple(state[f] for f in t.fluents) in t.true_rows for t in g.pre[a]):
-                after = apply_step(state, g.eff[a])
+                after = apply_values(state, g.eff[a])
                 if after not in found:
                     found.add(after)
                     todo.append(after)
     return sorted(found)
+
+
+def apply_values(state: tuple[int, ...], effects: Sequence[tuple[int, int]]) -> tuple[int, ...]:
+    """The state after a step's effects, as a tuple of fluent values: the tests' own
+    reckoning, beside the search's bitsets."""
+    values = list(state)
+    for f, v in effects:
+        values[f] = v
+    return tuple(values)
 
 
 def grounded_cases() -> list[tuple[str, Task]]:
@@ -328,14 +338,14 @@ def test_the_successors_are_exactly_the_actions_whose_preconditions_hold(
     """The index by fluent value finds the same actions, in the same order, as testing each."""
     g = ground(t)
     actions = list(range(len(g.actions)))
-    successors = Successors(g, actions)
+    successors = Successors(g, actions, g.packing)
     for state in reachable(g, actions):
         naive = [
             a
             for a in actions
             if all(tuple(state[f] for f in t.fluents) in t.true_rows for t in g.pre[a])
         ]
-        assert successors.of(state) == naive
+        assert successors.of(g.packing.pack(state)) == naive
 
 
 @pytest.mark.parametrize(("name", "t"), grounded_cases(), ids=[n for n, _ in grounded_cases()])
@@ -346,14 +356,17 @@ def test_the_estimate_of_what_is_left_is_consistent(name: str, t: Task) -> None:
     actions = list(range(len(g.actions)))
     weight = {a: measure(t, g.actions[a], "score") for a in actions}
     remaining = Remaining(g, actions, weight, min(weight.values(), default=0.0))
-    goal = compile_check(g.goal)
-    successors = Successors(g, actions)
-    for state in reachable(g, actions):
+    packing = g.packing
+    goal = compile_check(packing, g.goal)
+    successors = Successors(g, actions, packing)
+    for values in reachable(g, actions):
+        state = packing.pack(values)
         here = remaining(state, goal.holds(state))
         if goal.holds(state):
             assert here == 0.0
         for a in successors.of(state):
-            after = apply_step(state, g.eff[a])
+            after = apply_step(state, packing.step(g.eff[a]))
+            assert packing.unpack(after) == apply_values(values, g.eff[a])
             assert here <= weight[a] + remaining(after, goal.holds(after)) + 1e-9
 
 
@@ -368,11 +381,15 @@ def test_the_missing_goal_values_worked_out_step_by_step_are_those_of_the_state(
     actions = list(range(len(g.actions)))
     weight = {a: measure(t, g.actions[a], "score") for a in actions}
     remaining = Remaining(g, actions, weight, min(weight.values(), default=0.0))
-    successors = Successors(g, actions)
-    for state in reachable(g, actions):
+    packing = g.packing
+    successors = Successors(g, actions, packing)
+    for values in reachable(g, actions):
+        state = packing.pack(values)
         here = remaining.missing(state)
+        assert here == sum(1 << i for i, (f, v) in enumerate(remaining.goals) if values[f] != v)
         for a in successors.of(state):
-            assert remaining.after(here, a) == remaining.missing(apply_step(state, g.eff[a]))
+            after = apply_step(state, packing.step(g.eff[a]))
+            assert remaining.after(here, a) == remaining.missing(after)
 
 
 def test_the_estimate_counts_every_goal_value_still_missing() -> None:
@@ -399,8 +416,7 @@ def test_the_estimate_counts_every_goal_value_still_missing() -> None:
     actions = list(range(len(g.actions)))
     weight = {a: measure(t, g.actions[a], "score") for a in actions}
     remaining = Remaining(g, actions, weight, min(weight.values()))
-    start = tuple(0 for _ in g.fluents)
-    assert remaining(start, False) == pytest.approx(6.0)
+    assert remaining(g.packing.start, False) == pytest.approx(6.0)
 
 
 def test_a_step_that_writes_two_goal_values_is_counted_once() -> None:

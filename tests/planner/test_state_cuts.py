@@ -62,9 +62,12 @@ def test_a_states_own_cuts_never_exceed_the_cheapest_way_on(name: str, t: Task) 
     states = reachable(g, actions, MOST)
     if len(states) >= MOST:
         pytest.skip("too many states to work out every cost exactly")
-    goal = compile_check(g.goal)
-    successors = Successors(g, actions)
-    edges = {s: [(weight[a], apply_step(s, g.eff[a])) for a in successors.of(s)] for s in states}
+    packing = g.packing
+    states = [packing.pack(values) for values in states]
+    goal = compile_check(packing, g.goal)
+    successors = Successors(g, actions, packing)
+    step = {a: packing.step(g.eff[a]) for a in actions}
+    edges = {s: [(weight[a], apply_step(s, step[a])) for a in successors.of(s)] for s in states}
     exact = _exact(states, edges, {s for s in states if goal.holds(s)})
     own = StateCuts(g, actions, weight)
     bounded = 0
@@ -77,7 +80,7 @@ def test_a_states_own_cuts_never_exceed_the_cheapest_way_on(name: str, t: Task) 
         assert bound <= exact[s] + 1e-6
         bounded += bound > 0
         for a in successors.of(s):
-            after = apply_step(s, g.eff[a])
+            after = apply_step(s, step[a])
             assert bound - loss.get(a, 0.0) <= exact[after] + 1e-6
     if any(0 < exact[s] < math.inf for s in states):
         assert bounded  # the check above is not passed by bounds of nothing
