@@ -174,7 +174,9 @@ def _rechain(journal: Path, run_id: str) -> None:
 def test_pruned_runs_are_verified_in_their_archive(journal: Path, project: Path) -> None:
     listed = project / "heads.txt"
     listed.write_text(runner.invoke(app, ["verify", "--heads"]).stdout)
-    assert ido("prune", "--keep", "1", "--archive", "old.db")[0] == 0
+    assert ido("run", "ship-order")[0] == 0  # newest, and holding the newest event: it stays
+    code, out = ido("prune", "--keep", "1", "--archive", "old.db")
+    assert code == 0 and "pruned 2 runs" in out
     code, out = ido("verify", "--against", str(listed))
     assert code == 1 and "missing: run" in out
     code, out = ido("verify", "--against", str(listed), "--archive", "old.db")
@@ -263,3 +265,15 @@ def test_concurrent_runs_of_the_cli_chain_correctly(project: Path) -> None:
     assert code == 0, out
     code, out = ido("verify")
     assert code == 0 and "3 runs checked: 3 intact" in out
+
+
+def test_an_end_rewritten_as_no_json_and_chained_again_is_told_not_a_traceback(
+    journal: Path,
+) -> None:
+    victim = run_ids(journal)[0]
+    n = len(kinds(journal, victim))
+    sql(journal, "UPDATE events SET data = 'not json' WHERE run_id = ? AND seq = ?", victim, n)
+    _rechain(journal, victim)
+    code, out = ido("verify")
+    assert code == 1
+    assert f"run {victim}, its row: it says outcome achieved, but its events say" in out

@@ -90,7 +90,7 @@ def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -
     from ido.journal.sqlite import SqliteJournal
 
     with SqliteJournal(path, reading=True) as store:
-        for run in store.runs(-1):
+        for run in store.all_runs():
             links = store.links(run.id)
             row = Row(run.intent, run.started_at, run.ended_at, run.outcome, run.reason, run.cost)
             checked = check(run.id, row, links)

@@ -14,6 +14,7 @@ Pure: the journal hands the rows over, the CLI prints what is found.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -137,13 +138,11 @@ def check(run_id: str, row: Row, links: Sequence[Link]) -> Checked:
 
 def _row_problem(row: Row, links: Sequence[Link]) -> str | None:
     """Where the run's row disagrees with its chained events, in words; None if nowhere."""
-    import json
-
     first = links[0]
     if first.kind == "run_started" and first.at != row.started_at:
         return f"it says the run started at {row.started_at}, its first event at {first.at}"
     if first.kind == "run_started":
-        intent = json.loads(first.data).get("intent")
+        intent = _data(first.data).get("intent")
         if isinstance(intent, dict):  # the intent as it was loaded
             intent = intent.get("metadata", {}).get("name")
         if isinstance(intent, str) and intent != row.intent:
@@ -151,7 +150,7 @@ def _row_problem(row: Row, links: Sequence[Link]) -> str | None:
     ended: tuple[str | None, str | None, str | None, float | None] = (None, None, None, None)
     for event in links:  # the row as the journal's writes leave it (`finish_run`, `take_over`)
         if event.kind == "run_finished":
-            data = json.loads(event.data)
+            data = _data(event.data)
             ended = (event.at, data.get("outcome"), data.get("reason"), data.get("cost"))
         elif event.kind == "run_resumed" and ended[1] in ("blocked", "failed"):
             ended = (None, None, None, None)
@@ -168,6 +167,16 @@ def _row_problem(row: Row, links: Sequence[Link]) -> str | None:
     if cost is not None and float(cost) != row.cost:
         return f"it says the run cost {row.cost:g}, its run_finished event {float(cost):g}"
     return None
+
+
+def _data(text: str) -> dict[str, Any]:
+    """An event's data as stored; {} for text that is not a JSON object (one rewritten
+    and chained again by hand: the row is then told apart from what it records)."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def against(listed: tuple[int, str], links: Sequence[Link]) -> str | None:

@@ -14,7 +14,7 @@ from ido.health import Evidence
 from ido.journal.chain import Link
 from ido.journal.commits import _Committing
 from ido.journal.records import Event, RunRow, paid_in
-from ido.journal.schema import _NEWEST, _ONE, PRUNES, RunsAsked
+from ido.journal.schema import _ALL, _NEWEST, _ONE, PRUNES, RunsAsked
 from ido.text import some
 
 T = TypeVar("T")
@@ -234,6 +234,12 @@ class _Reading(_Committing):
             listed = some([r[0] for r in rows], shown)
             raise NotFoundError(f"run '{reference}' is ambiguous: {listed}; give more of the id")
         raise NotFoundError(f"run '{reference}' not found in {self.path}; see ido runs")
+
+    @_locked
+    def all_runs(self) -> list[RunRow]:
+        """Every run's row as stored, in the order recorded: what `ido verify` checks
+        against its events (`runs` reads a running run's cost off its events)."""
+        return [RunRow(*row) for row in self._db.execute(self._run_rows(_ALL))]
 
     @_locked
     def links(self, run_id: str) -> list[Link]:

@@ -59,6 +59,7 @@ NEWEST_FIRST = "ORDER BY COALESCE({recorded}, started_at) DESC, rowid DESC"
 _RUN_ROWS = "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, {recorded} "
 _NEWEST = _RUN_ROWS + "FROM runs WHERE {where} " + NEWEST_FIRST
 _ONE = _RUN_ROWS + "FROM runs WHERE id = ?"
+_ALL = _RUN_ROWS + "FROM runs ORDER BY rowid"
 """The queries of `RunRow`s, `{recorded}` being `recorded_at`, or NULL in a journal older
 than that column (read-only).
 
