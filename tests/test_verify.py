@@ -277,3 +277,23 @@ def test_an_end_rewritten_as_no_json_and_chained_again_is_told_not_a_traceback(
     code, out = ido("verify")
     assert code == 1
     assert f"run {victim}, its row: it says outcome achieved, but its events say" in out
+
+
+def test_a_run_stripped_of_its_hashes_is_not_passed_off_as_recorded_before_chaining(
+    journal: Path,
+) -> None:
+    victim = run_ids(journal)[0]
+    sql(journal, "UPDATE events SET hash = NULL WHERE run_id = ?", victim)
+    code, out = ido("verify")
+    assert code == 1
+    assert f"broken: run {victim}, event 1 (run_started at " in out
+    assert "recorded after the journal began chaining" in out
+
+
+def test_an_archive_that_is_not_there_is_an_error_not_a_new_file(
+    journal: Path, project: Path
+) -> None:
+    result = runner.invoke(app, ["verify", "--archive", "nov.db"])
+    assert result.exit_code == 2
+    assert "no archive at nov.db" in result.output
+    assert not (project / "nov.db").exists()

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from ido.cli.common import DEFAULT_JOURNAL, JournalOpt, _check_format, _guard, _journal_there
+from ido.errors import NotFoundError
 from ido.journal.chain import Checked, Row, against, check
 
 _HEAD = re.compile(r"[0-9a-f]{64}")
@@ -67,6 +68,9 @@ def verify(
     _check_format(fmt, ("text", "json"))
     wanted = _read_list(listed) if listed is not None else {}
     found = _Found()
+    for archive in archives or []:
+        if not archive.is_file():
+            raise NotFoundError(f"no archive at {archive} (--archive names it)")
     for path in [journal, *(archives or [])]:
         if path != journal or _journal_there(path):
             _verify_one(path, wanted, found)
@@ -90,10 +94,19 @@ def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -
     from ido.journal.sqlite import SqliteJournal
 
     with SqliteJournal(path, reading=True) as store:
+        since = store.chained_since()
         for run in store.all_runs():
             links = store.links(run.id)
-            row = Row(run.intent, run.started_at, run.ended_at, run.outcome, run.reason, run.cost)
-            checked = check(run.id, row, links)
+            row = Row(
+                run.intent,
+                run.started_at,
+                run.ended_at,
+                run.outcome,
+                run.reason,
+                run.cost,
+                run.recorded,
+            )
+            checked = check(run.id, row, links, since)
             found.checked.append(checked)
             found.seen.add(run.id)
             if run.id in wanted and checked.status != "broken":

@@ -83,10 +83,16 @@ class Row:
     outcome: str | None
     reason: str | None
     cost: float
+    recorded: str = ""
+    """When the run was recorded, by this world's clock (`RunRow.recorded`)."""
 
 
-def check(run_id: str, row: Row, links: Sequence[Link]) -> Checked:
-    """Check a run's chain, then its row against its events; the first mismatch found."""
+def check(
+    run_id: str, row: Row, links: Sequence[Link], chained_since: str | None = None
+) -> Checked:
+    """Check a run's chain, then its row against its events; the first mismatch found.
+    `chained_since`: when the journal began chaining (`CHAINED_SINCE`); a run recorded
+    since whose events have no hash had them removed."""
     prev = ""
     expected = 1
     chained = False
@@ -127,6 +133,12 @@ def check(run_id: str, row: Row, links: Sequence[Link]) -> Checked:
                 "it was changed",
             )
         prev = event.hash
+    if not chained and links and chained_since is not None and row.recorded >= chained_since:
+        return broken(
+            links[0],
+            "the run's events have no hashes, though it was recorded after the journal "
+            f"began chaining ({chained_since}): their hashes were removed",
+        )
     if not chained:
         return Checked(run_id, "unchained", len(links), unchained=unchained)
     last = links[-1]

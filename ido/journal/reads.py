@@ -14,7 +14,7 @@ from ido.health import Evidence
 from ido.journal.chain import Link
 from ido.journal.commits import _Committing
 from ido.journal.records import Event, RunRow, paid_in
-from ido.journal.schema import _ALL, _NEWEST, _ONE, PRUNES, RunsAsked
+from ido.journal.schema import _ALL, _NEWEST, _ONE, CHAINED_SINCE, PRUNES, RunsAsked
 from ido.text import some
 
 T = TypeVar("T")
@@ -240,6 +240,12 @@ class _Reading(_Committing):
         """Every run's row as stored, in the order recorded: what `ido verify` checks
         against its events (`runs` reads a running run's cost off its events)."""
         return [RunRow(*row) for row in self._db.execute(self._run_rows(_ALL))]
+
+    @_locked
+    def chained_since(self) -> str | None:
+        """When the journal began chaining its events (`CHAINED_SINCE`); None before."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (CHAINED_SINCE,)).fetchone()
+        return None if row is None else str(row[0])
 
     @_locked
     def links(self, run_id: str) -> list[Link]:
