@@ -84,7 +84,7 @@ def _swap(journal: Path, run_id: str, seq: int) -> None:
     ("tamper", "said"),
     [
         (_edit, "it does not match its hash"),
-        (_delete, "event {seq} before it is missing: removed from the journal"),
+        (_delete, "event {seq} is missing before it: removed from the journal"),
         (_swap, "it does not match its hash"),
     ],
 )
@@ -297,3 +297,34 @@ def test_an_archive_that_is_not_there_is_an_error_not_a_new_file(
     assert result.exit_code == 2
     assert "no archive at nov.db" in result.output
     assert not (project / "nov.db").exists()
+
+
+RULE = (
+    "    - id: big-spend\n      effect: require_approval\n"
+    "      when: \"capability.name == 'ship'\"\n      message: Shipping needs a human.\n"
+)
+
+
+def test_runs_blocked_approved_resumed_failed_and_interrupted_are_intact(project: Path) -> None:
+    """Every way ido rewrites a run's row (blocked, resumed, failed) agrees with its events."""
+    journal = project / ".ido" / "ido.db"
+    policy = project / "policies" / "residency.yaml"
+    original = policy.read_text()
+    policy.write_text(original + RULE)
+    assert ido("run", "ship-order")[0] == 3
+    blocked = run_ids(journal)[0]
+    assert ido("approve", blocked, "--by", "dave")[0] == 0
+    assert ido("resume", blocked)[0] == 0
+    policy.write_text(original)
+    too_cheap = project / "intents" / "too-cheap.yaml"
+    intent = (project / "intents" / "ship-order.yaml").read_text()
+    too_cheap.write_text(
+        intent.replace("name: ship-order", "name: too-cheap").replace("5.0", "0.1")
+    )
+    assert ido("run", "too-cheap")[0] == 1
+    with SqliteJournal(journal) as store:  # one a crash cut short: no outcome yet
+        store.start_run("r-cut", "ship-order", "2026-12-07T00:00:00.000+00:00", {})
+    code, out = ido("verify")
+    assert code == 0, out
+    assert "3 runs checked: 3 intact" in out
+    assert "run_resumed" in kinds(journal, blocked)

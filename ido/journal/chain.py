@@ -105,16 +105,9 @@ def check(
 
     for event in links:
         if event.seq != expected:
-            gone = (
-                f"event {expected}"
-                if event.seq == expected + 1
-                else (f"events {expected} to {event.seq - 1}")
-            )
-            return broken(
-                event,
-                f"{gone} before it {'is' if event.seq == expected + 1 else 'are'} "
-                "missing: removed from the journal",
-            )
+            one = event.seq == expected + 1
+            gone = f"event {expected} is" if one else f"events {expected} to {event.seq - 1} are"
+            return broken(event, f"{gone} missing before it: removed from the journal")
         expected = event.seq + 1
         if event.hash is None:
             if chained:
@@ -128,9 +121,9 @@ def check(
         if link(prev, run_id, event.seq, event.at, event.kind, event.data) != event.hash:
             return broken(
                 event,
-                "it does not match its hash: its time, kind or data was "
-                "changed after it was recorded, or it was moved, or an event before "
-                "it was changed",
+                "it does not match its hash: its time, kind or data was changed after "
+                "it was recorded, or it was moved, or the event before it was rewritten "
+                "and hashed afresh",
             )
         prev = event.hash
     if not chained and links and chained_since is not None and row.recorded >= chained_since:
