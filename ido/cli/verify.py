@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -82,6 +83,9 @@ def verify(
         )
     else:
         if heads:
+            from ido.journal.records import stamp
+
+            typer.echo(f"# ido verify --heads of {journal} at {stamp(time.time())}: RUN SEQ SHA256")
             for c in found.of("intact"):
                 typer.echo(f"{c.run_id} {c.head_seq} {c.head}")
         typer.echo(_text(journal, listed, wanted, found, missing), nl=False, err=heads)
