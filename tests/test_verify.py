@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -331,3 +333,21 @@ def test_runs_blocked_approved_resumed_failed_and_interrupted_are_intact(project
     assert code == 0, out
     assert "3 runs checked: 3 intact" in out
     assert "run_resumed" in kinds(journal, blocked)
+
+
+RUNS = ["ship-order"] * 6
+
+
+def test_runs_of_several_processes_on_one_journal_chain_correctly(project: Path) -> None:
+    """`--processes 2`: two processes commit into the journal, each under SQLite's lock."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ido", "run", *RUNS, "--concurrency", "4", "--processes", "2"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    code, out = ido("verify")
+    assert code == 0 and "6 runs checked: 6 intact" in out, out
