@@ -107,7 +107,7 @@ def test_an_event_edited_removed_or_moved_is_reported_by_run_and_event(
     code, out = ido("verify", "--format", "json")
     found = json.loads(out)
     assert code == 1 and not found["ok"]
-    assert [(b["run_id"], b["seq"], b["kind"]) for b in found["broken"]] == [(victim, first, kind)]
+    assert [(b["run"], b["seq"], b["kind"]) for b in found["broken"]] == [(victim, first, kind)]
 
 
 def test_a_runs_outcome_changed_in_its_row_is_reported(journal: Path) -> None:

@@ -62,7 +62,9 @@ class Checked:
     problem: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """As `ido verify --format json` lists it: the run under `run`, as its heads do."""
+        found = dict(self.__dict__)
+        return {"run": found.pop("run_id"), **found}
 
     def said(self) -> str:
         """The finding in words, for a broken run."""
