@@ -236,8 +236,8 @@ def _copy_into(db: sqlite3.Connection, archive: Path, cutoff: Cutoff) -> None:
         "FROM main.runs WHERE id IN (SELECT id FROM temp.doomed) ORDER BY rowid"
     )
     db.execute(
-        "INSERT OR IGNORE INTO archive.events(run_id, seq, at, kind, data) "
-        "SELECT run_id, seq, at, kind, data FROM main.events "
+        "INSERT OR IGNORE INTO archive.events(run_id, seq, at, kind, data, hash) "
+        "SELECT run_id, seq, at, kind, data, hash FROM main.events "
         "WHERE run_id IN (SELECT id FROM temp.doomed) ORDER BY rowid"
     )
     db.execute("COMMIT")

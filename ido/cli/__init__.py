@@ -20,6 +20,7 @@ from ido.cli import (
     schema,
     temporal,
     validate,
+    verify,
 )
 from ido.cli.policy import policy_app
 from ido.cli.scenario import scenario_app
@@ -70,6 +71,7 @@ app.command()(approvals.approve)
 app.command()(approvals.reject)
 app.command()(journal.audit)
 app.command()(journal.prune)
+app.command()(verify.verify)
 app.add_typer(policy_app, name="policy")
 app.command()(journal.runs)
 app.command()(explain.explain)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ido.errors import JournalError
 from ido.journal.connections import _connect, _read_only, _why, identity, make_private
 from ido.journal.records import stamp
-from ido.journal.schema import _SCHEMA, _TABLES, SCHEMA_VERSION
+from ido.journal.schema import _SCHEMA, _TABLES, CHAINED_SINCE, SCHEMA_VERSION
 from ido.text import some
 
 if TYPE_CHECKING:
@@ -106,10 +106,15 @@ class _Opened:
                 if version == SCHEMA_VERSION:
                     return True  # up to date: opening writes nothing (`ido runs` only reads)
                 self._add_recorded_at()
+                self._add_hash()
                 self._db.executescript(_SCHEMA)
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
+                )
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
+                    (CHAINED_SINCE, stamp(time.time())),
                 )
                 return True
             except sqlite3.OperationalError as exc:
@@ -136,6 +141,21 @@ class _Opened:
                     "AND json_extract(data, '$.scenario') IS NOT NULL)",
                     (stamp(time.time()),),
                 )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _add_hash(self) -> None:
+        """Give the events of a journal of schema 4 or older their `hash` column, unless
+        another process just did. Their events keep no hash: chaining them now would
+        vouch for what was recorded when nothing guarded it (`ido verify` says such runs
+        were recorded before chaining). Nothing else changes: the upgrade is lossless."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
+            if columns and "hash" not in columns:  # (no events yet: `_SCHEMA` makes them)
+                self._db.execute("ALTER TABLE events ADD COLUMN hash TEXT")
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")

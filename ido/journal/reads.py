@@ -11,9 +11,10 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from ido.errors import NotFoundError
 from ido.health import Evidence
+from ido.journal.chain import Link
 from ido.journal.commits import _Committing
 from ido.journal.records import Event, RunRow, paid_in
-from ido.journal.schema import _NEWEST, _ONE, PRUNES, RunsAsked
+from ido.journal.schema import _ALL, _NEWEST, _ONE, CHAINED_SINCE, PRUNES, RunsAsked
 from ido.text import some
 
 T = TypeVar("T")
@@ -233,6 +234,30 @@ class _Reading(_Committing):
             listed = some([r[0] for r in rows], shown)
             raise NotFoundError(f"run '{reference}' is ambiguous: {listed}; give more of the id")
         raise NotFoundError(f"run '{reference}' not found in {self.path}; see ido runs")
+
+    @_locked
+    def all_runs(self) -> list[RunRow]:
+        """Every run's row as stored, in the order recorded: what `ido verify` checks
+        against its events (`runs` reads a running run's cost off its events)."""
+        return [RunRow(*row) for row in self._db.execute(self._run_rows(_ALL))]
+
+    @_locked
+    def chained_since(self) -> str | None:
+        """When the journal began chaining its events (`CHAINED_SINCE`); None before."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (CHAINED_SINCE,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @_locked
+    def links(self, run_id: str) -> list[Link]:
+        """The run's events as its hash chain reads them (`ido verify`): their data as
+        stored, and their hash (None in a journal before schema 5, read as it is)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
+        hashed = "hash" if "hash" in columns else "NULL"
+        rows = self._db.execute(
+            f"SELECT seq, at, kind, data, {hashed} FROM events WHERE run_id=? ORDER BY seq",  # noqa: S608
+            (run_id,),
+        ).fetchall()
+        return [Link(*row) for row in rows]
 
     def _last(self, run_id: str) -> int:
         """The number of the run's last event (0: none yet)."""

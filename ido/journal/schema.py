@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 4  # 2: health beliefs; 3: the llm planners' answer cache; 4: runs.recorded_at
+SCHEMA_VERSION = 5  # 2: health; 3: the llm answer cache; 4: runs.recorded_at; 5: events.hash
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS events (
     at TEXT NOT NULL,
     kind TEXT NOT NULL,
     data TEXT NOT NULL,
+    hash TEXT,
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
@@ -41,6 +42,9 @@ CREATE TABLE IF NOT EXISTS health (
     updated REAL NOT NULL
 );
 """
+CHAINED_SINCE = "chained_since"
+"""The `meta` key holding when the journal began chaining its events (made, or upgraded
+to schema 5): the events before it have no hash (`ido.journal.chain`)."""
 PRUNES = "prunes"
 """The `meta` key counting prunes: reclaiming their space (VACUUM) may number the events
 afresh, so a mark of the newest event seen (`approvals_since`) holds only until the next
@@ -55,6 +59,7 @@ NEWEST_FIRST = "ORDER BY COALESCE({recorded}, started_at) DESC, rowid DESC"
 _RUN_ROWS = "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, {recorded} "
 _NEWEST = _RUN_ROWS + "FROM runs WHERE {where} " + NEWEST_FIRST
 _ONE = _RUN_ROWS + "FROM runs WHERE id = ?"
+_ALL = _RUN_ROWS + "FROM runs ORDER BY rowid"
 """The queries of `RunRow`s, `{recorded}` being `recorded_at`, or NULL in a journal older
 than that column (read-only).
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from ido.errors import JournalError
 from ido.health import Evidence, Lesson, with_lessons
+from ido.journal.chain import link
 from ido.journal.commits import _QUEUED
 from ido.journal.reads import _Reading
 from ido.journal.records import Event, Pending, RunRow
@@ -185,12 +186,9 @@ class SqliteJournal(_Reading):
                 "UPDATE runs SET ended_at=?, outcome=?, reason=?, cost=?, duration=? WHERE id=?",
                 (row.ended_at, row.outcome, row.reason, row.cost, row.duration, row.id),
             )
-            last = self._last(row.id)
+            last, prev = self._head(row.id)
             new = [e for e in events if e.seq > last]
-            self._db.executemany(
-                "INSERT INTO events(run_id, seq, at, kind, data) VALUES (?, ?, ?, ?, ?)",
-                [(row.id, e.seq, e.at, e.kind, sorted_json(e.data)) for e in new],
-            )
+            self._chained(row.id, [(e.seq, e.at, e.kind, sorted_json(e.data)) for e in new], prev)
             for key, text in kept:
                 self._put(key, text)
             return len(new)
@@ -244,11 +242,33 @@ class SqliteJournal(_Reading):
         )
 
     def _insert(self, run_id: str, rows: Sequence[tuple[str, str, str]]) -> int:
-        """Append encoded events (`_encoded`) to the run, numbered on from its last; the
-        last one's number."""
-        first = self._last(run_id) + 1
-        self._db.executemany(
-            "INSERT INTO events(run_id, seq, at, kind, data) VALUES (?, ?, ?, ?, ?)",
-            [(run_id, seq, at, kind, text) for seq, (kind, at, text) in enumerate(rows, first)],
+        """Append encoded events (`_encoded`) to the run, numbered on from its last and
+        chained to it (`ido.journal.chain`); the last one's number."""
+        last, prev = self._head(run_id)
+        self._chained(
+            run_id,
+            [(seq, at, kind, text) for seq, (kind, at, text) in enumerate(rows, last + 1)],
+            prev,
         )
-        return first + len(rows) - 1
+        return last + len(rows)
+
+    def _head(self, run_id: str) -> tuple[int, str]:
+        """The number of the run's last event (0: none yet) and its hash ("" for none, or
+        an event recorded before chaining: the chain starts afresh after it)."""
+        row = self._db.execute(
+            "SELECT seq, hash FROM events WHERE run_id=? ORDER BY seq DESC LIMIT 1", (run_id,)
+        ).fetchone()
+        return (0, "") if row is None else (int(row[0]), row[1] or "")
+
+    def _chained(self, run_id: str, rows: Sequence[tuple[int, str, str, str]], prev: str) -> None:
+        """Insert numbered events (seq, at, kind, data text), each hashed over the one
+        before it; under the commit's write lock, so runs side by side chain each to
+        their own last event."""
+        values = []
+        for seq, at, kind, text in rows:
+            prev = link(prev, run_id, seq, at, kind, text)
+            values.append((run_id, seq, at, kind, text, prev))
+        self._db.executemany(
+            "INSERT INTO events(run_id, seq, at, kind, data, hash) VALUES (?, ?, ?, ?, ?, ?)",
+            values,
+        )

@@ -1,0 +1,209 @@
+"""`ido verify`: check the hash chain of each run's events, list the runs' heads to keep
+elsewhere, and check the journal against such a list."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ido.cli.common import DEFAULT_JOURNAL, JournalOpt, _check_format, _guard, _journal_there
+from ido.errors import NotFoundError
+from ido.journal.chain import Checked, Row, against, check
+
+_HEAD = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass
+class _Found:
+    """What `ido verify` found, over the journal and the archives named."""
+
+    checked: list[Checked] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)  # against the list
+    seen: set[str] = field(default_factory=set)
+
+    def broken(self) -> list[Checked]:
+        return [c for c in self.checked if c.status == "broken"]
+
+    def of(self, status: str) -> list[Checked]:
+        return [c for c in self.checked if c.status == status]
+
+
+@_guard
+def verify(
+    journal: JournalOpt = DEFAULT_JOURNAL,
+    heads: Annotated[
+        bool,
+        typer.Option(
+            "--heads",
+            help="Print each intact run's head (RUN SEQ SHA256), to keep where the journal's "
+            "owner cannot change it; the findings go to stderr.",
+        ),
+    ] = False,
+    listed: Annotated[
+        Path | None,
+        typer.Option(
+            "--against",
+            metavar="FILE",
+            help="Check the runs against heads listed earlier with --heads: a run removed, "
+            "cut short or chained again since is reported.",
+        ),
+    ] = None,
+    archives: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--archive",
+            metavar="FILE",
+            help="An archive of pruned runs (ido prune --archive) to verify too, and to look "
+            "for listed runs in; may be repeated.",
+        ),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """Check that each run's events are as recorded: their hash chain, and the run's row."""
+    _check_format(fmt, ("text", "json"))
+    wanted = _read_list(listed) if listed is not None else {}
+    found = _Found()
+    for archive in archives or []:
+        if not archive.is_file():
+            raise NotFoundError(f"no archive at {archive} (--archive names it)")
+    for path in [journal, *(archives or [])]:
+        if path != journal or _journal_there(path):
+            _verify_one(path, wanted, found)
+    missing = sorted(set(wanted) - found.seen)
+    failed = bool(found.broken() or found.changed or missing)
+    if fmt == "json":
+        typer.echo(
+            json.dumps(_as_json(journal, archives, listed, wanted, found, missing), indent=2)
+        )
+    else:
+        if heads:
+            from ido.journal.records import stamp
+
+            typer.echo(f"# ido verify --heads of {journal} at {stamp(time.time())}: RUN SEQ SHA256")
+            for c in found.of("intact"):
+                typer.echo(f"{c.run_id} {c.head_seq} {c.head}")
+        typer.echo(_text(journal, listed, wanted, found, missing), nl=False, err=heads)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -> None:
+    """Check every run of the journal at `path`, one at a time (not all held at once)."""
+    from ido.journal.sqlite import SqliteJournal
+
+    with SqliteJournal(path, reading=True) as store:
+        since = store.chained_since()
+        for run in store.all_runs():
+            links = store.links(run.id)
+            row = Row(
+                run.intent,
+                run.started_at,
+                run.ended_at,
+                run.outcome,
+                run.reason,
+                run.cost,
+                run.recorded,
+            )
+            checked = check(run.id, row, links, since)
+            found.checked.append(checked)
+            found.seen.add(run.id)
+            if run.id in wanted and checked.status != "broken":
+                problem = against(wanted[run.id], links)
+                if problem is not None:
+                    found.changed.append(
+                        {"run": run.id, "seq": wanted[run.id][0], "problem": problem}
+                    )
+
+
+def _read_list(path: Path) -> dict[str, tuple[int, str]]:
+    """A list of heads (`RUN SEQ SHA256` a line, `#` comments): each run's listed event."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc}", param_hint="--against") from None
+    wanted: dict[str, tuple[int, str]] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        parts = line.split("#", 1)[0].split()
+        if not parts:
+            continue
+        if len(parts) != 3 or not parts[1].isdigit() or not _HEAD.fullmatch(parts[2]):
+            raise typer.BadParameter(
+                f"{path} line {number}: expected RUN SEQ SHA256 (as ido verify --heads "
+                f"prints), got {line.strip()[:80]!r}",
+                param_hint="--against",
+            )
+        wanted[parts[0]] = (int(parts[1]), parts[2])
+    return wanted
+
+
+def _text(
+    journal: Path,
+    listed: Path | None,
+    wanted: dict[str, tuple[int, str]],
+    found: _Found,
+    missing: list[str],
+) -> str:
+    from ido.text import some
+
+    broken, unchained = found.broken(), found.of("unchained")
+    lines = [
+        f"journal {journal}: {len(found.checked)} runs checked: {len(found.of('intact'))} "
+        f"intact, {len(unchained)} recorded before chaining, {len(broken)} broken"
+    ]
+    lines += [f"broken: {c.said()}" for c in broken]
+    if unchained:
+        lines.append(
+            "recorded before chaining (their events have no hashes; nothing to check): "
+            + some([c.run_id for c in unchained], 10)
+        )
+    partly = [c for c in found.of("intact") if c.unchained]
+    lines += [
+        f"run {c.run_id}: its events 1 to {c.unchained} were recorded before chaining; "
+        "those after them are intact"
+        for c in partly
+    ]
+    if listed is not None:
+        lines.append(
+            f"against {listed}: {len(wanted)} runs listed, {len(found.changed)} changed since, "
+            f"{len(missing)} missing"
+        )
+        lines += [f"changed: run {c['run']}: {c['problem']}" for c in found.changed]
+        lines += [
+            f"missing: run {run_id} (listed up to event {wanted[run_id][0]}) is not in the "
+            "journal: removed, or pruned into an archive (name it with --archive)"
+            for run_id in missing
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _as_json(
+    journal: Path,
+    archives: list[Path] | None,
+    listed: Path | None,
+    wanted: dict[str, tuple[int, str]],
+    found: _Found,
+    missing: list[str],
+) -> dict[str, Any]:
+    return {
+        "journal": str(journal),
+        "archives": [str(a) for a in archives or []],
+        "runs": len(found.checked),
+        "intact": len(found.of("intact")),
+        "broken": [c.to_json() for c in found.broken()],
+        "unchained": [c.run_id for c in found.of("unchained")],
+        "partly_chained": [
+            {"run": c.run_id, "unchained": c.unchained} for c in found.of("intact") if c.unchained
+        ],
+        "heads": [{"run": c.run_id, "seq": c.head_seq, "hash": c.head} for c in found.of("intact")],
+        "against": None if listed is None else str(listed),
+        "listed": len(wanted),
+        "changed": found.changed,
+        "missing": missing,
+        "ok": not (found.broken() or found.changed or missing),
+    }

@@ -1,0 +1,353 @@
+"""The hash chain over each run's events: `ido verify` finds an event edited, removed or
+moved, a run's row changed, a run removed or chained again since its head was listed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.journal import SqliteJournal
+from ido.journal.chain import link
+
+runner = CliRunner()
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output
+
+
+def sql(journal: Path, statement: str, *params: object) -> None:
+    """Change the journal behind ido's back, as its owner could with sqlite3."""
+    db = sqlite3.connect(journal)
+    with db:
+        db.execute(statement, params)
+    db.close()
+
+
+@pytest.fixture
+def journal(project: Path) -> Path:
+    """Two achieved runs of ship-order; the journal they are in."""
+    assert ido("run", "ship-order", "ship-order")[0] == 0
+    return project / ".ido" / "ido.db"
+
+
+def run_ids(journal: Path) -> list[str]:
+    with SqliteJournal(journal) as store:
+        return [row.id for row in store.runs()]
+
+
+def kinds(journal: Path, run_id: str) -> list[str]:
+    with SqliteJournal(journal) as store:
+        return [e.kind for e in store.events(run_id)]
+
+
+def test_runs_as_recorded_are_intact(journal: Path) -> None:
+    code, out = ido("verify")
+    assert code == 0, out
+    assert "2 runs checked: 2 intact, 0 recorded before chaining, 0 broken" in out
+    code, out = ido("verify", "--format", "json")
+    found = json.loads(out)
+    assert code == 0 and found["ok"] and found["intact"] == 2 and found["broken"] == []
+    assert {h["run"] for h in found["heads"]} == set(run_ids(journal))
+
+
+def _edit(journal: Path, run_id: str, seq: int) -> None:
+    sql(
+        journal,
+        "UPDATE events SET data = json_set(data, '$.cost', 0.01) WHERE run_id = ? AND seq = ?",
+        run_id,
+        seq,
+    )
+
+
+def _delete(journal: Path, run_id: str, seq: int) -> None:
+    sql(journal, "DELETE FROM events WHERE run_id = ? AND seq = ?", run_id, seq)
+
+
+def _swap(journal: Path, run_id: str, seq: int) -> None:
+    """Events `seq` and `seq + 1` change places."""
+    sql(journal, "UPDATE events SET seq = -1 WHERE run_id = ? AND seq = ?", run_id, seq)
+    sql(journal, "UPDATE events SET seq = ? WHERE run_id = ? AND seq = ?", seq, run_id, seq + 1)
+    sql(journal, "UPDATE events SET seq = ? WHERE run_id = ? AND seq = -1", seq + 1, run_id)
+
+
+@pytest.mark.parametrize(
+    ("tamper", "said"),
+    [
+        (_edit, "it does not match its hash"),
+        (_delete, "event {seq} is missing before it: removed from the journal"),
+        (_swap, "it does not match its hash"),
+    ],
+)
+def test_an_event_edited_removed_or_moved_is_reported_by_run_and_event(
+    journal: Path, tamper: Callable[[Path, str, int], None], said: str
+) -> None:
+    victim, other = run_ids(journal)
+    seq = kinds(journal, victim).index("action_finished") + 1
+    tamper(journal, victim, seq)
+    code, out = ido("verify")
+    assert code == 1, out
+    assert "1 intact, 0 recorded before chaining, 1 broken" in out
+    first = seq + 1 if tamper is _delete else seq  # the first event that does not match
+    kind = kinds(journal, victim)[first - (2 if tamper is _delete else 1)]
+    assert f"broken: run {victim}, event {first} ({kind} at " in out
+    assert said.format(seq=seq) in out
+    assert other not in out
+    code, out = ido("verify", "--format", "json")
+    found = json.loads(out)
+    assert code == 1 and not found["ok"]
+    assert [(b["run"], b["seq"], b["kind"]) for b in found["broken"]] == [(victim, first, kind)]
+
+
+def test_a_runs_outcome_changed_in_its_row_is_reported(journal: Path) -> None:
+    victim = run_ids(journal)[0]
+    sql(journal, "UPDATE runs SET outcome = 'failed' WHERE id = ?", victim)
+    code, out = ido("verify")
+    assert code == 1
+    assert f"broken: run {victim}, its row: it says outcome failed, but its events say " in out
+    assert "outcome achieved" in out
+
+
+def test_the_last_event_removed_leaves_the_row_saying_more_than_the_events(
+    journal: Path,
+) -> None:
+    victim = run_ids(journal)[0]
+    _delete(journal, victim, len(kinds(journal, victim)))  # its run_finished
+    code, out = ido("verify")
+    assert code == 1
+    assert f"run {victim}, its row: it says outcome achieved, but its events say that it " in out
+
+
+def test_heads_kept_elsewhere_show_a_run_removed_or_chained_again(
+    journal: Path, project: Path
+) -> None:
+    result = runner.invoke(app, ["verify", "--heads"])
+    assert result.exit_code == 0
+    listed = project / "heads.txt"
+    listed.write_text("# kept by the auditor\n" + result.stdout)
+    first, second = run_ids(journal)
+    assert result.stdout.startswith("# ido verify --heads of .ido/ido.db at ")
+    assert sorted(line.split()[0] for line in result.stdout.splitlines()[1:]) == sorted(
+        [first, second]
+    )
+    assert ido("verify", "--against", str(listed))[0] == 0
+    # A whole run removed: its chain went with it; only the list tells.
+    sql(journal, "DELETE FROM events WHERE run_id = ?", second)
+    sql(journal, "DELETE FROM runs WHERE id = ?", second)
+    assert ido("verify")[0] == 0
+    code, out = ido("verify", "--against", str(listed))
+    assert code == 1
+    assert f"missing: run {second} (listed up to event " in out
+    # A run edited and its chain made again: whole by itself, not the one listed.
+    _edit(journal, first, 2)
+    _rechain(journal, first)
+    assert ido("verify")[0] == 0
+    code, out = ido("verify", "--against", str(listed), "--format", "json")
+    found = json.loads(out)
+    assert code == 1 and found["missing"] == [second]
+    assert [c["run"] for c in found["changed"]] == [first]
+    assert "chained again since the list was made" in found["changed"][0]["problem"]
+
+
+def _rechain(journal: Path, run_id: str) -> None:
+    """What an attacker who can write the journal can do: hash its events afresh."""
+    db = sqlite3.connect(journal)
+    rows = db.execute(
+        "SELECT seq, at, kind, data FROM events WHERE run_id = ? ORDER BY seq", (run_id,)
+    ).fetchall()
+    prev = ""
+    with db:
+        for seq, at, kind, data in rows:
+            prev = link(prev, run_id, seq, at, kind, data)
+            db.execute(
+                "UPDATE events SET hash = ? WHERE run_id = ? AND seq = ?", (prev, run_id, seq)
+            )
+    db.close()
+
+
+def test_pruned_runs_are_verified_in_their_archive(journal: Path, project: Path) -> None:
+    listed = project / "heads.txt"
+    listed.write_text(runner.invoke(app, ["verify", "--heads"]).stdout)
+    assert ido("run", "ship-order")[0] == 0  # newest, and holding the newest event: it stays
+    code, out = ido("prune", "--keep", "1", "--archive", "old.db")
+    assert code == 0 and "pruned 2 runs" in out
+    code, out = ido("verify", "--against", str(listed))
+    assert code == 1 and "missing: run" in out
+    code, out = ido("verify", "--against", str(listed), "--archive", "old.db")
+    assert code == 0, out
+    assert "2 runs listed, 0 changed since, 0 missing" in out
+
+
+def test_a_list_of_heads_not_as_printed_is_refused_naming_its_line(
+    journal: Path, project: Path
+) -> None:
+    listed = project / "heads.txt"
+    listed.write_text("# heads\nr1 3 not-a-hash\n")
+    result = runner.invoke(app, ["verify", "--against", str(listed)])
+    assert result.exit_code == 2
+    assert "heads.txt line 2: expected RUN SEQ SHA256" in result.output
+    assert "Traceback" not in result.output
+
+
+def _as_before_chaining(journal: Path) -> None:
+    """The journal as an ido before schema 5 left it: no hash column."""
+    sql(journal, "ALTER TABLE events DROP COLUMN hash")
+    sql(journal, "UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    sql(journal, "DELETE FROM meta WHERE key = 'chained_since'")
+
+
+def test_runs_recorded_before_chaining_are_named_not_failed(journal: Path) -> None:
+    old = run_ids(journal)
+    before = {r: kinds(journal, r) for r in old}
+    _as_before_chaining(journal)
+    code, out = ido("verify")  # read as it is: a command that only reads upgrades nothing
+    assert code == 0, out
+    assert "0 intact, 2 recorded before chaining, 0 broken" in out
+    assert ido("run", "ship-order")[0] == 0  # upgrades the journal, losing nothing
+    assert {r: kinds(journal, r) for r in old} == before
+    code, out = ido("verify", "--format", "json")
+    found = json.loads(out)
+    assert code == 0 and found["intact"] == 1 and sorted(found["unchained"]) == sorted(old)
+    # An old run written to after the upgrade: chained from there on.
+    with SqliteJournal(journal) as store:
+        store.append(old[0], "note", "2026-12-07T00:00:00.000+00:00", {"said": "later"})
+    code, out = ido("verify")
+    assert code == 0
+    n = len(before[old[0]])
+    assert f"run {old[0]}: its events 1 to {n} were recorded before chaining" in out
+    # … and one of its chained events losing its hash is no longer "before chaining".
+    with SqliteJournal(journal) as store:
+        store.append(old[0], "note", "2026-12-07T00:00:01.000+00:00", {"said": "again"})
+    sql(journal, "UPDATE events SET hash = NULL WHERE run_id = ? AND seq = ?", old[0], n + 2)
+    code, out = ido("verify")
+    assert code == 1 and f"run {old[0]}, event {n + 2} (note at " in out
+    assert "its hash was removed" in out
+
+
+def test_runs_recording_at_once_each_chain_to_their_own_events(tmp_path: Path) -> None:
+    path = tmp_path / "ido.db"
+    with SqliteJournal(path) as store:
+
+        def record(n: int) -> None:
+            run_id = f"r{n}"
+            store.start_run(run_id, "x", "2026-12-07T00:00:00.000+00:00", {"intent": "x"})
+            for i in range(40):
+                if i % 5 == 0:
+                    store.append_many(
+                        run_id,
+                        [
+                            ("step", "2026-12-07T00:00:01.000+00:00", {"i": i, "n": j})
+                            for j in range(3)
+                        ],
+                    )
+                else:
+                    store.append(run_id, "step", "2026-12-07T00:00:01.000+00:00", {"i": i})
+            store.finish_run(run_id, "achieved", None, 1.5, 1.0, "2026-12-07T00:00:02.000+00:00")
+
+        threads = [threading.Thread(target=record, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    code, out = ido("verify", "--journal", str(path), "--format", "json")
+    found = json.loads(out)
+    assert code == 0 and found["intact"] == 8, out
+
+
+def test_concurrent_runs_of_the_cli_chain_correctly(project: Path) -> None:
+    code, out = ido("run", "ship-order", "ship-order", "ship-order", "--concurrency", "3")
+    assert code == 0, out
+    code, out = ido("verify")
+    assert code == 0 and "3 runs checked: 3 intact" in out
+
+
+def test_an_end_rewritten_as_no_json_and_chained_again_is_told_not_a_traceback(
+    journal: Path,
+) -> None:
+    victim = run_ids(journal)[0]
+    n = len(kinds(journal, victim))
+    sql(journal, "UPDATE events SET data = 'not json' WHERE run_id = ? AND seq = ?", victim, n)
+    _rechain(journal, victim)
+    code, out = ido("verify")
+    assert code == 1
+    assert f"run {victim}, its row: it says outcome achieved, but its events say" in out
+
+
+def test_a_run_stripped_of_its_hashes_is_not_passed_off_as_recorded_before_chaining(
+    journal: Path,
+) -> None:
+    victim = run_ids(journal)[0]
+    sql(journal, "UPDATE events SET hash = NULL WHERE run_id = ?", victim)
+    code, out = ido("verify")
+    assert code == 1
+    assert f"broken: run {victim}, event 1 (run_started at " in out
+    assert "recorded after the journal began chaining" in out
+
+
+def test_an_archive_that_is_not_there_is_an_error_not_a_new_file(
+    journal: Path, project: Path
+) -> None:
+    result = runner.invoke(app, ["verify", "--archive", "nov.db"])
+    assert result.exit_code == 2
+    assert "no archive at nov.db" in result.output
+    assert not (project / "nov.db").exists()
+
+
+RULE = (
+    "    - id: big-spend\n      effect: require_approval\n"
+    "      when: \"capability.name == 'ship'\"\n      message: Shipping needs a human.\n"
+)
+
+
+def test_runs_blocked_approved_resumed_failed_and_interrupted_are_intact(project: Path) -> None:
+    """Every way ido rewrites a run's row (blocked, resumed, failed) agrees with its events."""
+    journal = project / ".ido" / "ido.db"
+    policy = project / "policies" / "residency.yaml"
+    original = policy.read_text()
+    policy.write_text(original + RULE)
+    assert ido("run", "ship-order")[0] == 3
+    blocked = run_ids(journal)[0]
+    assert ido("approve", blocked, "--by", "dave")[0] == 0
+    assert ido("resume", blocked)[0] == 0
+    policy.write_text(original)
+    too_cheap = project / "intents" / "too-cheap.yaml"
+    intent = (project / "intents" / "ship-order.yaml").read_text()
+    too_cheap.write_text(
+        intent.replace("name: ship-order", "name: too-cheap").replace("5.0", "0.1")
+    )
+    assert ido("run", "too-cheap")[0] == 1
+    with SqliteJournal(journal) as store:  # one a crash cut short: no outcome yet
+        store.start_run("r-cut", "ship-order", "2026-12-07T00:00:00.000+00:00", {})
+    code, out = ido("verify")
+    assert code == 0, out
+    assert "3 runs checked: 3 intact" in out
+    assert "run_resumed" in kinds(journal, blocked)
+
+
+RUNS = ["ship-order"] * 6
+
+
+def test_runs_of_several_processes_on_one_journal_chain_correctly(project: Path) -> None:
+    """`--processes 2`: two processes commit into the journal, each under SQLite's lock."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ido", "run", *RUNS, "--concurrency", "4", "--processes", "2"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    code, out = ido("verify")
+    assert code == 0 and "6 runs checked: 6 intact" in out, out
