@@ -29,7 +29,7 @@ from ido.loading.catalog import Catalog
 from ido.model import Intent, Scenario, recorded_intent
 from ido.model.durations import as_recorded, format_duration
 from ido.planner import Planner, get_planner
-from ido.planner.llm import Recorded, recorded_calls
+from ido.planner.llm_calls import Recorded, recorded_calls
 from ido.policy import policy_digests
 from ido.runtime.recovery import (
     RunState,
