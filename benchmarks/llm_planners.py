@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ido.loading import Catalog
-from ido.planner.llm import PROPOSED
+from ido.planner.llm_prompt import PROPOSED
 from ido.scenario.runner import ScenarioResult, load_scenarios, run_scenario, scenario_files
 from ido.testing import Answer, ScriptedModel
 

@@ -33,7 +33,7 @@ _HOMES = {
     "replay_run": "ido.api",
     "counterfactual_run": "ido.api",
     "Replay": "ido.replay",
-    "Counterfactual": "ido.scenario.recorded",
+    "Counterfactual": "ido.scenario.counterfactual",
     # errors
     "IdoError": "ido.errors",
     "LoadError": "ido.errors",
@@ -119,5 +119,5 @@ if TYPE_CHECKING:  # what type checkers and editors see of the names above
     from ido.model import Intent
     from ido.replay import Replay
     from ido.runtime.local import LocalRuntime, RunReport
-    from ido.scenario.recorded import Counterfactual
+    from ido.scenario.counterfactual import Counterfactual
     from ido.testing import MemoryJournal

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ido.model import Intent
     from ido.planner import Planner
     from ido.replay import Replay
-    from ido.scenario.recorded import Counterfactual
+    from ido.scenario.counterfactual import Counterfactual
     from ido.state import State
 
 FORMATS = ("text", "md", "json", "html")

@@ -21,7 +21,7 @@ from ido.plan_rules import (
 )
 from ido.planner import Planner
 from ido.planner.explain import UNBOUND, secret_rule
-from ido.planner.llm import left_after_calls
+from ido.planner.llm_spending import left_after_calls
 from ido.planner.types import Action, Denied, Limits, Plan, PlanResult, Rejection, Task, Weights
 from ido.policy import (
     FAIL_CLOSED,

@@ -372,7 +372,7 @@ def _proposed(tool_calls: Sequence[Sequence[str]]) -> str:
     of `hybrid`'s one call of `choose`, the option it chose, which is what a wrong choice
     is judged on ("chose option 9: option must be a number from 1 to 3")."""
     if len(tool_calls) == 1 and tool_calls[0][0] == "choose":
-        from ido.planner.llm import tool_arguments  # (only for hybrid's answers)
+        from ido.planner.llm_answers import tool_arguments  # (only for hybrid's answers)
 
         arguments = tool_arguments(tool_calls[0][1])
         if arguments is not None and "option" in arguments:

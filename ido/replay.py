@@ -29,7 +29,7 @@ from ido.loading.catalog import Catalog
 from ido.model import Intent, Scenario, recorded_intent
 from ido.model.durations import as_recorded, format_duration
 from ido.planner import Planner, get_planner
-from ido.planner.llm import Recorded, recorded_calls
+from ido.planner.llm_calls import Recorded, recorded_calls
 from ido.policy import policy_digests
 from ido.runtime.recovery import (
     RunState,
@@ -42,7 +42,7 @@ from ido.runtime.recovery import (
 )
 
 if TYPE_CHECKING:
-    from ido.scenario.recorded import Counterfactual
+    from ido.scenario.counterfactual import Counterfactual
 
 INPUTS = (
     "now",
@@ -409,7 +409,8 @@ def replay_counterfactual(
     """Run the recorded run's intent again (or `intent`) against `catalog`, in the world the
     recording met, and compare decision by decision (see `ido.scenario.recorded`)."""
     from ido.runtime.local import LocalRuntime
-    from ido.scenario.recorded import Changed, Counterfactual, RecordedWorld, Unreplayed
+    from ido.scenario.counterfactual import Changed, Counterfactual, Unreplayed
+    from ido.scenario.recorded import RecordedWorld
     from ido.scenario.runner import go_on
     from ido.testing import MemoryJournal
 

@@ -1025,7 +1025,7 @@ def test_arguments_nested_too_deep_to_read_are_unreadable_like_other_bad_json() 
     """Arguments nested 100,000 deep made `json.loads` raise RecursionError, which only
     ValueError was caught for, and the planner crashed. (litellm itself refuses an answer
     that deep, so it is written here directly.)"""
-    from ido.planner.llm import _choice, tool_arguments
+    from ido.planner.llm_answers import _choice, tool_arguments
     from ido.planner.llm_client import Reply
 
     deep = '{"option": 2, "rationale": ' + "[" * 100_000 + "]" * 100_000 + "}"
@@ -1038,8 +1038,9 @@ def test_a_denied_capability_is_known_by_the_tool_name_it_would_have_had() -> No
     """Tool names are cut to 60 characters, `_2` after one taken: a denied capability
     whose name began as an offered one's was looked up by the offered one's tool name, so
     its own (`…_2`) read as unknown. It is told as denied, by the rule that denied it."""
-    from ido.planner.llm import _denied_by_tool, _proposal, _tool_names
+    from ido.planner.llm_answers import _denied_by_tool, _proposal
     from ido.planner.llm_client import Reply
+    from ido.planner.llm_prompt import _tool_names
     from ido.planner.types import Action, Denied, Task
 
     stem = "pay-" + "x" * 60
@@ -1587,13 +1588,14 @@ def test_a_run_recorded_before_the_prompt_named_approvals_replays_identically(
     rule: its recorded request no longer matched today's, so the replay said the model was
     "not asked", the solver decided, and an exact replay of the journal was no longer
     exact. The replay looks the reply up as the run asked for it."""
-    import ido.planner.llm as llm
+    import ido.planner.llm as llm  # (patched where the planners look the prompt up)
+    from ido.planner import llm_prompt
 
     model, url = serve([PAY_AND_SHIP])
     use_llm(project, url)
     intent = project / "intents" / "ship-order.yaml"
     intent.write_text(intent.read_text() + ASK_CHEAP.replace("pay-cheap-eu", "pay-pricey-eu"))
-    tool, situation = llm._tool, llm._situation
+    tool, situation = llm_prompt._tool, llm_prompt._situation
 
     def unasked(task: Any) -> tuple[Any, ...]:
         return tuple(replace(a, approvals=()) for a in task.actions)
@@ -1615,13 +1617,14 @@ def test_a_hybrid_run_recorded_before_the_options_named_approvals_replays_identi
     project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As the llm planner's: the hybrid options recorded before they named approvals."""
-    import ido.planner.llm as llm
+    import ido.planner.llm as llm  # (patched where the planners look the prompt up)
+    from ido.planner import llm_prompt
 
     model, url = serve([Answer([("choose", {"option": 1, "rationale": "cheapest"})])])
     use_llm(project, url, planner="hybrid")
     intent = project / "intents" / "ship-order.yaml"
     intent.write_text(intent.read_text() + ASK_CHEAP.replace("pay-cheap-eu", "pay-pricey-eu"))
-    options = llm._options
+    options = llm_prompt._options
 
     def unasked(task: Any, offered: Any) -> str:
         actions = tuple(replace(a, approvals=()) for a in task.actions)

@@ -687,7 +687,7 @@ def test_a_scenario_run_cannot_be_resumed_for_real(in_root: Path) -> None:
 def test_two_no_plans_for_different_reasons_are_a_change() -> None:
     """Both sides "no plan" counted as the same choice, whatever stood in the way; what
     stands in the way is compared, not the words."""
-    from ido.scenario.recorded import Changed, Counterfactual
+    from ido.scenario.counterfactual import Changed, Counterfactual
 
     def no_plan(reason: str, blocking: list[str]) -> dict[str, object]:
         result = {"status": "infeasible", "reason": reason, "blocking": blocking}
@@ -855,7 +855,7 @@ def test_what_a_call_sets_or_a_step_in_flight_will_set_is_not_the_world_moving()
     moving after it; and the effects of a step still in flight, which an observation may
     show before its end is recorded (a resume settles such a step by observing them), were
     credited to the call before it, so the replay's world moved before the step ran."""
-    from ido.scenario.recorded import moved_after_calls
+    from ido.scenario.moves import moved_after_calls
 
     catalog = load_catalog(CATALOG)
     pay = catalog.capabilities["charge-stripe-eu"]
@@ -893,7 +893,7 @@ def test_what_a_call_sets_or_a_step_in_flight_will_set_is_not_the_world_moving()
 def test_what_was_seen_moving_twice_after_one_call_ends_as_last_seen() -> None:
     """Found in review: a fact seen gone and then back after one call stayed in both the
     facts set and those gone, and the replay ended without it."""
-    from ido.scenario.recorded import moved_after_calls
+    from ido.scenario.moves import moved_after_calls
 
     catalog = load_catalog(CATALOG)
     events = _events(
@@ -911,7 +911,8 @@ def test_a_scenario_s_timed_observations_are_its_world_s_not_a_call_s(tmp_path: 
     """Found in review: what a scenario's `observe` fault sets at its time read as moving
     after whichever call came last, and a what-if without that call said it was not
     replayed, though the scenario's world sets it again at its time."""
-    from ido.scenario.recorded import RecordedWorld, moved_after_calls
+    from ido.scenario.moves import moved_after_calls
+    from ido.scenario.recorded import RecordedWorld
 
     file = tmp_path / "hold-later.yaml"
     file.write_text(
@@ -1282,7 +1283,8 @@ def test_a_move_not_replayed_says_what_followed_it_as_data() -> None:
     """The summary told calls from waits by searching each move's words for "while it
     waited for approval": the kind is data now, and the words made in one place."""
     from ido.cli.replay import _not_made
-    from ido.scenario.recorded import WAIT, Unreplayed
+    from ido.scenario.counterfactual import Unreplayed
+    from ido.scenario.moves import WAIT
 
     wait = Unreplayed(("load.busy",), WAIT, 1)
     call = Unreplayed(("x.hold", "x.receipt"), "prep", 2)

@@ -21,7 +21,7 @@ from ido.cli.progress import _fallen_back, _no_plan, _stages
 from ido.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from ido.scenario.recorded import Unreplayed
+    from ido.scenario.counterfactual import Unreplayed
 
 
 @_guard

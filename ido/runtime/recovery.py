@@ -18,7 +18,7 @@ from ido.health import Evidence, Lesson
 from ido.journal.records import Event, RunRow, epoch, paid_in, scenario_of
 from ido.loading.catalog import Catalog
 from ido.model import Intent, recorded_intent
-from ido.planner.llm import last_spent
+from ido.planner.llm_spending import last_spent
 from ido.runtime.owners import live_owner
 from ido.state import State, apply_effects, digest, set_path
 

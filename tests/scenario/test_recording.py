@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ido.journal import Event
-from ido.scenario.recorded import learnt_evidence
+from ido.scenario.recording import learnt_evidence
 
 PAID = 1_800_000_000.0  # when the run learnt that pay succeeded
 
