@@ -20,6 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from ido.approvals import Request, answering, pending, subject, verdicts
 from ido.approved_plan import approved_plan, decide_approved
+from ido.catalog_record import (
+    RECORDED_AS,
+    CatalogChange,
+    mentioned_by,
+    recorded_change,
+    told_change,
+)
 from ido.decision_words import chosen, reworded
 from ido.errors import IdoError, JournalError, NotFoundError
 from ido.explain import rejection_line
@@ -80,17 +87,6 @@ class Worded:
     """Top-level fields whose words differ (`result.reason`, `beliefs`, …)."""
     example: tuple[str, str, str]
     """The first piece of prose that differs: its path, recorded and replayed words."""
-
-
-@dataclass(frozen=True)
-class CatalogChange:
-    """Capabilities the replay's catalog has that the run's decisions never mentioned,
-    those they mentioned that it lacks, and those a plan step shows declared otherwise.
-    The journal keeps no copy of the catalog: this is what its decisions tell of it."""
-
-    added: tuple[str, ...]
-    removed: tuple[str, ...]
-    changed: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -184,7 +180,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             record = data.get("result", {}).get("solver", {}).get("llm") or {}
             fold_model_calls(run, record)
             recorded = {k: v for k, v in data.items() if k not in INPUTS}
-            mentioned |= _mentioned(recorded)
+            mentioned |= mentioned_by(recorded)
             replayed = _json(again)
             if "rules_read" not in recorded:  # recorded before decisions kept it
                 replayed.pop("rules_read", None)
@@ -198,7 +194,7 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
             policies = tuple(n for n in was if now.get(n) != was[n])
             edited.update(dict.fromkeys(policies))
             if differ:
-                change = catalog_change(mentioned, recorded, replayed, catalog)
+                change = _catalog_change(started, mentioned, recorded, replayed, catalog)
                 divergence = Divergence(
                     count, str(data["trigger"]), recorded, again, differ, change, policies, words
                 )
@@ -206,20 +202,19 @@ def replay_exact(run_id: str, events: Sequence[Event], catalog: Catalog) -> Repl
     return Replay(run_id, count, None, tuple(worded), tuple(edited))
 
 
-def catalog_change(
-    mentioned: set[str], recorded: dict[str, Any], replayed: dict[str, Any], catalog: Catalog
+def _catalog_change(
+    started: Mapping[str, Any],
+    mentioned: set[str],
+    recorded: dict[str, Any],
+    replayed: dict[str, Any],
+    catalog: Catalog,
 ) -> CatalogChange | None:
-    """What the decisions tell of how the catalog changed since the run (`mentioned`: the
-    capabilities its decisions up to `recorded` named), or None when they tell of no
-    change. A step declared otherwise shows as other cost, latency, reliability or
-    provider on the same history: the beliefs come from the same evidence either way."""
-    added = sorted(_mentioned(replayed) - mentioned)
-    removed = sorted(name for name in mentioned if name not in catalog.capabilities)
-    was, now = _steps(recorded), _steps(replayed)
-    changed = sorted(name for name in was.keys() & now.keys() if was[name] != now[name])
-    if not (added or removed or changed):
-        return None
-    return CatalogChange(tuple(added), tuple(removed), tuple(changed))
+    """How the catalog changed since the run: from the digests the run recorded of it when
+    it started, or, for a run recorded before it kept them, what its decisions tell."""
+    digests = started.get(RECORDED_AS)
+    if isinstance(digests, dict):
+        return recorded_change(digests, catalog.capabilities)
+    return told_change(mentioned, recorded, replayed, catalog.capabilities)
 
 
 def rejections_changed(
@@ -227,7 +222,8 @@ def rejections_changed(
 ) -> list[str]:
     """How two decisions' rejected capabilities differ, one line per capability: a
     divergence in `result.rejections` alone showed the same plan twice and not what
-    differed (`pay-new-us: not rejected in the recording; now denied by …`). One of
+    differed (`pay-new-us: not rejected in the recording; now denied by …`; `pay-us: now
+    also denied by b/r; recorded: denied by a/r: …`, one rejected so before). One of
     `removed` (from the catalog since) is said to be: "now not rejected" read as if a
     rule had let it through."""
 
@@ -241,38 +237,20 @@ def rejections_changed(
         was, now = before.get(name), after.get(name)
         if was == now:
             continue
-        then = "not rejected" if was is None else was.removeprefix(f"{name}: ")
         today = "not rejected" if now is None else now.removeprefix(f"{name}: ")
         if now is None and name in removed:
             today = "not in the catalog"
-        lines.append(f"{name}: {then} in the recording; now {today}")
+        if was is None:
+            lines.append(f"{name}: not rejected in the recording; now {today}")
+            continue
+        then = was.removeprefix(f"{name}: ")
+        more = today.removeprefix(then).strip()  # `(also denied by …)`: the same, and more
+        if today.startswith(then) and more.startswith("(also ") and more.endswith(")"):
+            today = more[1:-1]
+        # What it is now first: the recorded reason ends a sentence of its own ("… only."),
+        # and words after it ("… only. in the recording") read as part of it.
+        lines.append(f"{name}: now {today}; recorded: {then}")
     return lines
-
-
-def _plans(decision: dict[str, Any]) -> list[dict[str, Any]]:
-    result = decision.get("result") or {}
-    plans = [result.get("plan")] + [a.get("plan") for a in result.get("alternatives", [])]
-    return [p for p in plans if p]
-
-
-def _mentioned(decision: dict[str, Any]) -> set[str]:
-    """The capabilities a decision names: in its plan, its alternatives and its
-    rejections (a policy denial among them)."""
-    result = decision.get("result") or {}
-    names = {s["capability"] for p in _plans(decision) for s in p.get("steps", [])}
-    return names | {r["capability"] for r in result.get("rejections", [])}
-
-
-STEP_DECLARED = ("provider", "cost", "latency", "reliability")
-
-
-def _steps(decision: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
-    """Per capability in a decision's plans, what its steps show of its declaration."""
-    return {
-        s["capability"]: tuple(s.get(k) for k in STEP_DECLARED)
-        for p in _plans(decision)
-        for s in p.get("steps", [])
-    }
 
 
 def _compared(events: Sequence[Event]) -> list[dict[str, Any]]:

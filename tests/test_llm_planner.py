@@ -833,8 +833,8 @@ def test_a_what_if_replay_says_the_solver_decided_where_the_model_was_not_asked(
     code, out = ido("replay", "last", "--catalog", str(cheaper))
     assert code == 0, out
     not_asked = (
-        "· decided by cpsat, not the model openai/scripted: not asked: a replay asks no "
-        "model, and the run never made this request"
+        "· decided by the solver (cpsat), not the model openai/scripted: the model's recorded "
+        "answer does not fit the changed request (a replay asks no model)"
     )
     assert re.search(r"  now: run started → .*pay-mid-eu.* " + re.escape(not_asked), out), out
     (pricier := tmp_path / "pricier").mkdir()
@@ -842,6 +842,39 @@ def test_a_what_if_replay_says_the_solver_decided_where_the_model_was_not_asked(
     code, out = ido("replay", "last", "--catalog", str(pricier))
     assert f"decision 1: same choice {not_asked}" in out, out
     assert len(model.requests) == 1
+
+
+def test_a_what_if_that_now_asks_approval_says_the_solver_decided(
+    project: Path, serve: Any, tmp_path: Path
+) -> None:
+    """The model planned the run; a new rule asks approval of ship, so the request the
+    what-if makes tells of it, was never made, and the solver plans the same. The line
+    said "decision 1: same plan; approval … now asked", as if the model had chosen it;
+    it says who decided now, in one run's replay and in several's."""
+    model, url = serve([PAY_AND_SHIP, PAY_AND_SHIP])
+    use_llm(project, url)
+    assert ido("run", "ship-order")[0] == 0
+    assert ido("run", "ship-order")[0] == 0
+    asked = len(model.requests)
+    (gated := tmp_path / "gated").mkdir()
+    policy = (project / "policies" / "residency.yaml").read_text()
+    (gated / "residency.yaml").write_text(
+        policy + "    - id: big-spend\n      effect: require_approval\n"
+        "      when: \"capability.name == 'ship'\"\n      message: Shipping needs a human.\n"
+    )
+    solver = (
+        "same plan; approval residency/big-spend for ship now asked · decided by the solver "
+        "(cpsat), not the model openai/scripted: the model's recorded answer does not fit "
+        "the changed request"
+    )
+    code, out = ido("replay", "last", "--policies", str(gated))
+    assert code == 0, out
+    assert f"decision 1: {solver}" in out, out
+    runs = [line.split()[0] for line in ido("runs")[1].splitlines()[1:]]
+    code, out = ido("replay", *runs, "--policies", str(gated))
+    assert code == 0, out
+    assert out.count(solver) == 2, out
+    assert len(model.requests) == asked
 
 
 def test_hybrid_lets_the_model_choose_among_the_solver_s_plans(project: Path, serve: Any) -> None:

@@ -434,6 +434,14 @@ def test_calls_the_recording_never_made_are_named_as_unknown(project: Path) -> N
     assert code == 0, out
     assert "decision 1 changes:" in out
     assert "unknown outcomes: the recording never called pay-pricey-eu" in out
+    # Its 500ms is no recorded duration: the time line said only "the recorded calls'
+    # durations", as though the replay's time were all recorded.
+    assert (
+        "(the recorded calls' durations, and the latencies taken for calls the recording "
+        "never made, on a virtual clock)"
+    ) in out, out
+    code, out = ido("replay", "last", "--policies", "policies")
+    assert "(the recorded calls' durations, on a virtual clock)" in out, out
 
 
 def test_a_call_the_recording_never_made_takes_the_latency_learnt_of_it(project: Path) -> None:
@@ -1227,8 +1235,8 @@ def test_a_rejected_capability_removed_since_the_run_is_said_to_be_gone(project:
     assert code == 1, out
     assert "capabilities removed: pay-us" in out, out
     assert (
-        "  rejected: pay-us: denied by residency/pii-stays-in-eu: PII of EU customers is "
-        "processed in the EU only. in the recording; now not in the catalog\n"
+        "  rejected: pay-us: now not in the catalog; recorded: denied by "
+        "residency/pii-stays-in-eu: PII of EU customers is processed in the EU only.\n"
     ) in out, out
 
 

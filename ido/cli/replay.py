@@ -133,7 +133,7 @@ def _exact(result: Any, live: bool = False) -> None:
     if d.worded:
         typer.echo(f"worded otherwise too: {', '.join(d.worded)}")
     if d.catalog is not None:
-        typer.echo(f"the catalog has changed since the run: {_catalog_change(d.catalog)}")
+        typer.echo(_catalog_change(d.catalog))
     if d.policies:
         typer.echo(f"policies edited since the run: {', '.join(d.policies)}")
     for label, side in (("recorded", d.recorded), ("replayed", d.replayed)):
@@ -182,7 +182,10 @@ def _worded(result: Any) -> None:
 
 
 def _catalog_change(change: Any) -> str:
-    """`capabilities added: a, b; removed: c; changed: d`, each list cut at CHANGES_SHOWN."""
+    """`the catalog has changed since the run: capabilities added: a, b; removed: c;
+    changed: d`, each list cut at CHANGES_SHOWN. For a run that recorded no digests of its
+    catalog, what its decisions tell, and those they never named said to be that: such a
+    one may have been in the catalog all along, out of play until now."""
     from ido.text import some
 
     said = []
@@ -193,7 +196,17 @@ def _catalog_change(change: Any) -> str:
     ):
         if names:
             said.append(f"{label}: {some(names, CHANGES_SHOWN)}")
-    return "capabilities " + "; ".join(said)
+    if change.known:
+        return "the catalog has changed since the run: capabilities " + "; ".join(said)
+    told = ["the run kept no copy of its catalog"]
+    if said:
+        told.append("its decisions tell of capabilities " + "; ".join(said))
+    if change.unnamed:
+        told.append(
+            f"named now, by no decision of the run: {some(change.unnamed, CHANGES_SHOWN)} "
+            "(added since, or not in play then)"
+        )
+    return "; ".join(told)
 
 
 def _counterfactual(run_id: str, c: Any, live: bool = False) -> None:
@@ -213,7 +226,7 @@ def _counterfactual(run_id: str, c: Any, live: bool = False) -> None:
             if asked:
                 typer.echo(f"  {asked}")
         elif asked:
-            typer.echo(f"decision {d.number}: same plan; {asked}")
+            typer.echo(f"decision {d.number}: same plan; {asked}{_decided_otherwise(d)}")
         else:
             typer.echo(f"decision {d.number}: same choice{_decided_otherwise(d)}")
     if c.left_out:
@@ -230,6 +243,8 @@ def _counterfactual(run_id: str, c: Any, live: bool = False) -> None:
         f"cost: {c.recorded_cost:.2f} → {c.cost:.2f}; time: {time} "
         f"({'virtual' if c.virtual else 'wall'}) → "
         f"{format_wait(c.time)} (the recorded calls' durations"
+        # (a call the recording never made lasted a latency taken for it, not a recorded one)
+        + (", and the latencies taken for calls the recording never made" if c.unknown else "")
         + (", and the model calls' time" if c.asked else "")
         + (", and the waits for approval" if c.waited else "")
         + ", on a virtual clock)"
@@ -258,7 +273,27 @@ def _decided_otherwise(d: Any) -> str:
     now = d.replayed["result"].get("solver", {}).get("llm") or {}
     if not now.get("fallback") or now.get("verdict") == was.get("verdict"):
         return ""
-    return _fallen_back(d.replayed["result"])
+    return _who_decided(d.replayed["result"])
+
+
+def _who_decided(result: Mapping[str, Any]) -> str:
+    """Who decided a replayed decision, when a model planner's model did not: as `ido run`
+    says it, but for a request the recording never made (the what-if changed what the
+    model is told, so none of its recorded answers is to this request), said plainly:
+    "not asked" read as if the replay had chosen not to ask."""
+    from ido.planner.llm import UNRECORDED
+
+    llm = result.get("solver", {}).get("llm") or {}
+    calls = llm.get("calls") or []
+    if not llm.get("fallback") or not any(
+        (c.get("reply") or {}).get("error") == UNRECORDED for c in calls
+    ):
+        return _fallen_back(result)
+    model = f" {llm['model']}" if llm.get("model") else ""
+    return (
+        f" · decided by the solver ({llm['fallback']}), not the model{model}: the model's "
+        "recorded answer does not fit the changed request (a replay asks no model)"
+    )
 
 
 def _not_made(unreplayed: Sequence[Unreplayed]) -> str:
@@ -303,4 +338,4 @@ def _decision_summary(decision: Mapping[str, Any]) -> str:
         said = _no_plan(result["reason"])
     else:
         said = "goal already holds"
-    return said + _fallen_back(result)
+    return said + _who_decided(result)

@@ -59,7 +59,7 @@ def _exact(run_id: str, events: Any, row: Any, catalog: Catalog) -> tuple[str, b
 
 
 def _counterfactual(run_id: str, events: Any, row: Any, catalog: Catalog) -> tuple[str, bool, str]:
-    from ido.cli.replay import _approval_change, _decision_summary
+    from ido.cli.replay import _approval_change, _decided_otherwise, _decision_summary
     from ido.replay import replay_counterfactual
 
     c = replay_counterfactual(run_id, events, row, catalog)
@@ -77,7 +77,9 @@ def _counterfactual(run_id: str, events: Any, row: Any, catalog: Catalog) -> tup
         more = f" (and {len(c.changed) - 1} more)" if len(c.changed) > 1 else ""
         said = f"decision {first.number} changes{more}: {sides[0]} → now {sides[1]}"
     else:
-        said = f"decision {asked[0].number}: same plan; {_approval_change(asked[0])}"
+        first = asked[0]
+        said = f"decision {first.number}: same plan; {_approval_change(first)}"
+        said += _decided_otherwise(first)
     moved = f"{was} → {c.outcome}" if was != c.outcome else ""
     return f"{said}; outcome {ended}", True, moved
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ido.approvals import spec_digests
+from ido.catalog_record import catalog_digests
 from ido.conditions import compile_condition
 from ido.decide import History
 from ido.errors import IdoError, ObserverError
@@ -113,6 +114,9 @@ class RuntimeCore:
         # What each capability performs (`spec_digests`): what an approval of a plan with it
         # is given for. Worked out once too, not per decision and per rule asked.
         self._spec_digests = {n: spec_digests(c) for n, c in catalog.capabilities.items()}
+        # What each capability declares, recorded when a run starts: a replay tells from
+        # them which were added, removed or changed since (`ido.catalog_record`).
+        self._declared = catalog_digests(catalog.capabilities)
         self._unbound = frozenset(
             name
             for name, capability in catalog.capabilities.items()

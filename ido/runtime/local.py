@@ -9,6 +9,7 @@ from typing import Any
 
 from ido.approvals import asks_approval, check_answered, expired, rejected, requests, verdicts
 from ido.approved_plan import approved_plan, decide_approved
+from ido.catalog_record import RECORDED_AS
 from ido.conditions import all_hold
 from ido.decide import Decision
 from ido.errors import IdoError, JournalError
@@ -78,6 +79,7 @@ class LocalRuntime(Executing, Compensating):
                 "planner": planner.name,
                 "process": host(),
                 "health": {n: e.to_json() for n, e in sorted(run.evidence.items())},
+                RECORDED_AS: self._declared,
                 **(context or {}),
             },
             recorded_at,
