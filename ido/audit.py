@@ -26,7 +26,7 @@ from ido.journal.records import Event, RunRow, epoch, llm_cost, made_calls, scen
 from ido.model import format_wait
 from ido.planner.explain import SECRET_RULE, UNBOUND
 from ido.policy import UNEVALUATED
-from ido.text import printable
+from ido.text import money, printable
 
 Running = Callable[[RunRow, Sequence[Event]], bool]
 """Whether a run that has not ended is carried on by a process now (the CLI asks
@@ -287,12 +287,12 @@ def render(report: dict[str, Any], fmt: str) -> str:
         lines += ["", head("Approved plans checked on resume")]
         lines += [item(f"{c['run']} {approved_line(c)}") for c in report["approved_plans_checked"]]
     total = report.get("spend_total")
-    lines += ["", head("Spend per intent" + (f" ({total:.2f} in all)" if total else ""))]
-    lines += [item(f"{k}: {v:.2f}") for k, v in report["spend_per_intent"].items()] or [
+    lines += ["", head("Spend per intent" + (f" ({money(total)} in all)" if total else ""))]
+    lines += [item(f"{k}: {money(v)}") for k, v in report["spend_per_intent"].items()] or [
         item("none")
     ]
     lines += ["", head("Spend per provider")]
-    lines += [item(f"{k}: {v:.2f}") for k, v in report["spend_per_provider"].items()] or [
+    lines += [item(f"{k}: {money(v)}") for k, v in report["spend_per_provider"].items()] or [
         item("none")
     ]
     return "\n".join(lines) + "\n"
@@ -412,10 +412,10 @@ def _asked_words(approval: Mapping[str, Any]) -> str:
         return ""
     step, decision = approval["step"], approval.get("decision")
     if approval["step_of"] == "run":
-        return f", step {step}, cost {approval['cost']:.2f}"
+        return f", step {step}, cost {money(approval['cost'])}"
     of = f" of decision {decision}" if decision is not None else ""
     where = f", plan step {step}{of}" if step else (f", decision {decision}" if of else "")
-    return f"{where}, plan cost {approval['cost']:.2f}"
+    return f"{where}, plan cost {money(approval['cost'])}"
 
 
 def _provider(events: Sequence[Event], step: int) -> str:

@@ -34,7 +34,7 @@ def approvals(
     from ido.approvals import left_unanswered, requests, step_words, tally, waiting_of
     from ido.approvers import approved_so_far, so_far_words
     from ido.journal.sqlite import SqliteJournal
-    from ido.text import printable
+    from ido.text import money, printable
 
     waiting: list[tuple[str, Any, list[str], str]] = []  # run, request, who approved so far
     intents: dict[str, str] = {}  # of each run: a request's rule and step name no payout
@@ -81,7 +81,11 @@ def approvals(
     for run, r, _, so_far in waiting:
         step = step_words(r)
         priced = "plan cost" if r.step_of == "plan" else "step cost"  # a step to repeat, or to undo
-        notes = [*([so_far] if so_far else []), f"{priced} {r.cost:.2f}", f"since {when(r.since)}"]
+        notes = [
+            *([so_far] if so_far else []),
+            f"{priced} {money(r.cost)}",
+            f"since {when(r.since)}",
+        ]
         to, until = r.stage(now)
         if r.deadline is not None and r.expired(now):
             notes.append(f"expired {when(r.deadline)}: {left_unanswered(r)}")
