@@ -33,6 +33,7 @@ def approvals(
 
     from ido.approvals import left_unanswered, requests, step_words, tally, waiting_of
     from ido.approvers import approved_so_far, so_far_words
+    from ido.journal.records import stamp
     from ido.journal.sqlite import SqliteJournal
     from ido.text import money, printable
 
@@ -57,6 +58,15 @@ def approvals(
         except (OverflowError, OSError, ValueError):
             return "the far future"
 
+    def at(moment: float | None) -> str | None:
+        """`moment` as the journal stamps times (`2026-12-07T04:06:22.123+00:00`): the
+        epoch seconds beside it read as nothing to a person or a spreadsheet. None for
+        never, and past what a date can hold (year 9999)."""
+        try:
+            return None if moment is None else stamp(moment)
+        except (OverflowError, OSError, ValueError):
+            return None
+
     if fmt == "json":
         listed = []
         for run, r, approved_by, _ in waiting:
@@ -71,6 +81,10 @@ def approvals(
                     "escalated_to": to,
                     "until": until,
                     "expired": expired,
+                    # the same moments in ISO 8601 UTC, beside the numbers scripts read
+                    "since_at": at(r.since),
+                    "expires_at": at(r.expires),
+                    "until_at": at(until),
                 }
             )
         typer.echo(json.dumps(listed, indent=2))
