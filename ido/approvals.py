@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ido.errors import IdoError
+from ido.text import money
 
 if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not the journal)
     from ido.decide import Decision
@@ -389,7 +390,9 @@ def replanned_since(asked: Sequence[Request], given: Given, key: Key, cost: floa
     if not before:
         return ""
     was = before[-1].cost
-    costs = f" (plan cost {was:.2f} then, {cost:.2f} now)" if f"{was:.2f}" != f"{cost:.2f}" else ""
+    costs = (
+        f" (plan cost {money(was)} then, {money(cost)} now)" if money(was) != money(cost) else ""
+    )
     return f"; asked again: the plan changed since it was approved{costs}"
 
 

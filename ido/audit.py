@@ -3,7 +3,8 @@
 Runs of scenarios kept in the journal (`ido scenario run --journal`) happened in a
 simulated world: they are counted apart and left out of the rest.
 
-Runs by outcome, decisions made, capabilities denied by each rule, approvals with who gave
+Runs by outcome, decisions made, capabilities denied by each policy rule (and apart, those
+a limit or a missing binding left out), approvals with who gave
 them (or that none was given: a request left past its last wait), when, how long they
 waited and who the request was escalated to by then, compensations a policy rule kept
 from running, each approved plan checked on resuming (it still held and ran as approved, or
@@ -23,8 +24,9 @@ from ido.approvals import PLAN, THE_PLAN, Key, Request, key_of, pending, request
 from ido.explain import approved_line, markdown_text, outcome_word
 from ido.journal.records import Event, RunRow, epoch, llm_cost, made_calls, scenario_of, stamp
 from ido.model import format_wait
+from ido.planner.explain import SECRET_RULE, UNBOUND
 from ido.policy import UNEVALUATED
-from ido.text import printable
+from ido.text import money, printable
 
 Running = Callable[[RunRow, Sequence[Event]], bool]
 """Whether a run that has not ended is carried on by a process now (the CLI asks
@@ -45,6 +47,8 @@ def audit(
     unevaluated: Counter[str] = Counter()  # of denials, those that failed closed
     partly: Counter[str] = Counter()  # of denials, those that failed closed on some capabilities
     denied: dict[str, set[str]] = defaultdict(set)
+    out_in: Counter[str] = Counter()  # decisions that left capabilities out not by a rule
+    kept_out: dict[str, set[str]] = defaultdict(set)
     spend_intent: defaultdict[str, float] = defaultdict(float)
     spend_provider: defaultdict[str, float] = defaultdict(float)
     approvals: list[dict[str, Any]] = []
@@ -71,11 +75,16 @@ def audit(
             if event.kind == "decided":
                 decisions += 1
                 ruled: set[str] = set()
+                reached: set[str] = set()  # limits and bindings that left some out
                 closed: defaultdict[str, list[bool]] = defaultdict(list)  # per deny of a rule
                 for rejection in data["result"].get("rejections", []):
-                    if rejection.get("rule"):
-                        ruled.add(rejection["rule"])
-                        denied[rejection["rule"]].add(rejection["capability"])
+                    cited = rejection.get("rule")
+                    if cited and _policy_rule(cited):
+                        ruled.add(cited)
+                        denied[cited].add(rejection["capability"])
+                    elif cited:  # a limit used up, a binding the run cannot call: no rule
+                        kept_out[cited].add(rejection["capability"])
+                        reached.add(cited)
                 # Every deny that fired, not only the rejection's first rule: a capability
                 # two rules deny is rejected once, citing one, and is each rule's denial.
                 for hit in data.get("policy", []):
@@ -84,6 +93,7 @@ def audit(
                         denied[hit["rule"]].add(hit["subject"])
                         closed[hit["rule"]].append(_failed_closed(hit, data))
                 denials.update(ruled)
+                out_in.update(reached)
                 unevaluated.update(r for r in ruled if closed[r] and all(closed[r]))
                 partly.update(r for r in ruled if any(closed[r]) and not all(closed[r]))
                 _add_model_spend(spend_provider, data)
@@ -149,6 +159,14 @@ def audit(
             }
             for rule, count in denials.most_common()
         },
+        **{
+            key: {
+                cited: {"decisions": count, "capabilities": sorted(kept_out[cited])}
+                for cited, count in sorted(out_in.items(), key=lambda kv: (-kv[1], kv[0]))
+                if cited.startswith("limits.") == (key == "limits_reached")
+            }
+            for key in ("limits_reached", "not_callable")
+        },
         "approvals": approvals,
         "compensations_stopped": stopped,
         "approved_plans_checked": checks,
@@ -157,6 +175,21 @@ def audit(
         "spend_total": round(sum(spend_intent.values()), 6),
         **({"ruled": ruled_by} if rule is not None else {}),
     }
+
+
+def _policy_rule(cited: str) -> bool:
+    """Whether a rejection's `rule` is a policy's rule (`residency/pii-stays-in-eu`,
+    `intent:NAME/rule`), not a limit the run reached (`limits.max_attempts`) nor a binding
+    it cannot call (`spec.run`, `${env:TOKEN}`): "Denials by rule" tallied those beside
+    the rules, as if a policy had denied the capability."""
+    return not (cited.startswith("limits.") or cited == UNBOUND or cited.startswith(SECRET_RULE))
+
+
+_LEFT_OUT = {
+    "limits_reached": "Limits reached",
+    "not_callable": "Not callable (no run binding, or its environment variable unset)",
+}
+"""The report's sections of capabilities left out by no policy rule, by their JSON key."""
 
 
 def _fired(rule: str, row: RunRow, event: Event) -> dict[str, Any] | None:
@@ -214,6 +247,12 @@ def render(report: dict[str, Any], fmt: str) -> str:
         )
         for rule, d in report["denials"].items()
     ] or [item("none")]
+    for key, title in _LEFT_OUT.items():  # (sections only where something was)
+        if report.get(key):
+            lines += ["", head(title)]
+            for cited, d in report[key].items():
+                names = ", ".join(d["capabilities"])
+                lines.append(item(f"{cited}: {d['decisions']} decision(s), left out {names}"))
     if "ruled" in report:  # `--rule`: each decision where it fired
         rule = printable(report["rule"])  # as typed: shown, not acted on
         lines += ["", head(f"Decisions where {markdown_text(rule) if md else rule} fired")]
@@ -248,12 +287,12 @@ def render(report: dict[str, Any], fmt: str) -> str:
         lines += ["", head("Approved plans checked on resume")]
         lines += [item(f"{c['run']} {approved_line(c)}") for c in report["approved_plans_checked"]]
     total = report.get("spend_total")
-    lines += ["", head("Spend per intent" + (f" ({total:.2f} in all)" if total else ""))]
-    lines += [item(f"{k}: {v:.2f}") for k, v in report["spend_per_intent"].items()] or [
+    lines += ["", head("Spend per intent" + (f" ({money(total)} in all)" if total else ""))]
+    lines += [item(f"{k}: {money(v)}") for k, v in report["spend_per_intent"].items()] or [
         item("none")
     ]
     lines += ["", head("Spend per provider")]
-    lines += [item(f"{k}: {v:.2f}") for k, v in report["spend_per_provider"].items()] or [
+    lines += [item(f"{k}: {money(v)}") for k, v in report["spend_per_provider"].items()] or [
         item("none")
     ]
     return "\n".join(lines) + "\n"
@@ -373,10 +412,10 @@ def _asked_words(approval: Mapping[str, Any]) -> str:
         return ""
     step, decision = approval["step"], approval.get("decision")
     if approval["step_of"] == "run":
-        return f", step {step}, cost {approval['cost']:.2f}"
+        return f", step {step}, cost {money(approval['cost'])}"
     of = f" of decision {decision}" if decision is not None else ""
     where = f", plan step {step}{of}" if step else (f", decision {decision}" if of else "")
-    return f"{where}, plan cost {approval['cost']:.2f}"
+    return f"{where}, plan cost {money(approval['cost'])}"
 
 
 def _provider(events: Sequence[Event], step: int) -> str:

@@ -245,7 +245,8 @@ def render(view: dict[str, Any], fmt: str) -> str:
 
 
 def _money(value: float) -> str:
-    return f"{value:.2f}"
+    """An amount to the cent, its thousands set apart (`12,345.50`), as `money` writes it."""
+    return f"{value:,.2f}"
 
 
 def _step_line(step: dict[str, Any]) -> str:

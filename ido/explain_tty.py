@@ -97,7 +97,7 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
                 _shown(str(i)),
                 _shown(step["capability"], style="bold"),
                 _shown(step["provider"]),
-                _shown(f"{step['cost']:.2f}"),
+                _shown(f"{step['cost']:,.2f}"),
                 _shown(format_duration(step["latency"])),
                 _shown(shown_probability(step["reliability"])),
                 _shown(", ".join(str(w + 1) for w in waits) or "-"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ido.planner.explain import TOGETHER, denying, element_words, lifting, present, rule_way
+from ido.planner.explain import TOGETHER, element_words, lifting, present, rule_way, serving
 from ido.planner.limit_words import BEST, LIMITS, limits_together, needs, way_out, within
 from ido.planner.types import Plan, PlanResult, Task, Way
 
@@ -99,7 +99,7 @@ def denied_why(task: Task, rules: tuple[str, ...], allowed: Allowed, least: Leas
 def told(task: Task, why: DeniedWhy) -> str:
     """The ways out of `why` in words: per limit, the value the plan the rules allow with
     it lifted that needs least of it needs; per rule, the plan lifting it lets through."""
-    denied = denying(task)
+    denied = serving(task)
     out: list[str] = []
     held: list[str] = []
     for name, plan, how in why.ways:
@@ -215,7 +215,7 @@ def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> st
             f"{' → '.join(better.capabilities)}, {needs(task, way.element, better)}; "
             f"{way_out(task, way.element, better)}"
         )
-    names = denying(task).get(way.element)
+    names = serving(task).get(way.element)
     if names is not None:  # as the reason says it (a run binding's words name the plan's)
         return f"or {rule_way(way.element, names, better)} ({denied})"
     head = way.words.partition(" to allow ")[0]

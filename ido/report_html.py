@@ -212,7 +212,7 @@ def _lane(
         ended = "" if action is None else str(action.get("at", ""))
         if state in ("failed", "interrupted") and (failed_at is None or ended < first_failure):
             failed_at, first_failure = (nx + NODE_W / 2, ny + NODE_H), ended
-        about = f"{step['provider']} · {step['cost']:.2f}"
+        about = f"{step['provider']} · {step['cost']:,.2f}"
         made = "" if action is None else _made(action)
         out.append(
             f"<g class='node {state}' data-capability='{escape(step['capability'])}'>"

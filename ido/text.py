@@ -87,8 +87,11 @@ def verdict_problem(by: str, comment: str | None, rejected: bool) -> tuple[str, 
 
 def money(value: float) -> str:
     """An amount spent, to the cent, but to four places where the cents would hide some
-    (a blocked run whose model calls cost 0.0014 read `cost 0.00`)."""
-    return f"{value:.4f}" if 0 < value < 0.005 else f"{value:.2f}"
+    (a blocked run whose model calls cost 0.0014 read `cost 0.00`), its thousands set
+    apart (`12,345.50`: an auditor read `12345.50` as one number too many or too few).
+    For people only: a value an intent is to be given (`raise max_cost to 12345.50`) is
+    written as YAML reads it."""
+    return f"{value:,.4f}" if 0 < value < 0.005 else f"{value:,.2f}"
 
 
 def shortened(text: str, size: int) -> str:

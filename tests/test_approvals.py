@@ -6,6 +6,7 @@ import json
 import re
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -1018,3 +1019,27 @@ def test_what_a_run_would_stop_for_is_what_a_run_of_the_plan_records(gated: Path
         (a["rule"], a["capability"], a["step"]) for a in asked
     ]
     assert (said[0]["rule"], said[0]["capability"]) == (PROPOSE, PLAN) and len(said) == 2
+
+
+@pytest.mark.parametrize("expires", [None, "2h"])
+def test_the_json_listing_gives_its_times_in_iso_8601_utc_too(
+    project: Path, expires: str | None
+) -> None:
+    """`ido approvals --format json` gave `since`, `expires` and `until` as epoch seconds
+    only (1796611773.3033879), which a reader or a spreadsheet cannot read; each has an
+    ISO 8601 UTC twin, as the journal stamps times, and null where the number is."""
+    lasting = f"      expires: {expires}\n" if expires else ""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + RULE + lasting)
+    assert ido("run", "ship-order")[0] == 3
+    (request,) = json.loads(ido("approvals", "--format", "json")[1])
+    for field in ("since", "expires", "until"):
+        number, said = request[field], request[f"{field}_at"]
+        if number is None:
+            assert said is None and expires is None
+            continue
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", said), said
+        moment = datetime.fromisoformat(said)
+        assert moment.tzinfo is not None and abs(moment.timestamp() - number) < 0.001
+    if expires:
+        assert request["expires"] - request["since"] == pytest.approx(7200)

@@ -372,3 +372,63 @@ def test_the_rule_s_section_title_is_shown_as_written_in_markdown(history: Path)
     emphasis of part of the name."""
     out = ido("audit", "--rule", "intent:ship_order/no_us", "--format", "md")[1]
     assert "## Decisions where intent:ship\\_order/no\\_us fired\n" in out, out
+
+
+def test_limits_reached_and_bindings_missing_are_not_counted_as_rules(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Denials by rule" listed `limits.max_attempts` (pay-cheap-eu failed its one attempt)
+    and `spec.run` (a capability with no binding) beside the policies' rules, as if a
+    policy had denied them: they have sections of their own, and the rules' tally is the
+    policies' alone."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text() + "  limits: {max_attempts: 1}\n")
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(
+        catalog.read_text()
+        + "---\napiVersion: ido/v1\nkind: Capability\nmetadata: {name: pay-paper}\nspec:\n"
+        + '  provider: paper\n  region: eu\n  requires: ["!state.order.paid"]\n'
+        + "  effects: {order.paid: true}\n  cost: 0.05\n"
+    )
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay")
+    assert ido("run", "ship-order")[0] == 0
+    code, text = ido("audit")
+    assert code == 0, text
+    rules = text.split("Denials by rule:\n")[1].split("\n\n")[0]
+    assert rules == "  residency/pii-stays-in-eu: 2 decision(s), denied pay-us", text
+    assert "Limits reached:\n  limits.max_attempts: 1 decision(s), left out pay-cheap-eu\n" in text
+    assert "environment variable unset):\n  spec.run: 2 decision(s), left out pay-paper\n" in text
+    report = json.loads(ido("audit", "--format", "json")[1])
+    assert list(report["denials"]) == ["residency/pii-stays-in-eu"]
+    assert report["limits_reached"] == {
+        "limits.max_attempts": {"decisions": 1, "capabilities": ["pay-cheap-eu"]}
+    }
+    assert report["not_callable"] == {"spec.run": {"decisions": 2, "capabilities": ["pay-paper"]}}
+    md = ido("audit", "--format", "md")[1]
+    assert "## Limits reached\n- limits.max\\_attempts: 1 decision(s), left out pay-cheap-eu" in md
+
+
+def test_amounts_in_the_reports_set_thousands_apart(project: Path) -> None:
+    """A payout of 12345.50 read `ship-order: 12345.80` in the audit and `plan cost
+    12345.80` in `ido approvals`; they read `12,345.80`, and JSON keeps the number."""
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("cost: 0.50", "cost: 12345.50"))
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("max_cost: 5.0", "max_cost: 20000"))
+    add = '    - id: big\n      effect: require_approval\n      when: "capability.cost > 1000.0"\n'
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(policy.read_text() + add + "      message: Big spend.\n")
+    assert ido("run", "ship-order")[0] == 3  # blocked
+    code, waiting = ido("approvals")
+    assert code == 0 and "(plan cost 12,345.80, since " in waiting, waiting
+    assert ido("approve", "last", "--by", "alice", "--comment", "ok")[0] == 0
+    assert ido("resume", "last")[0] == 0
+    code, text = ido("audit")
+    assert code == 0, text
+    assert "Spend per intent (12,345.80 in all):\n  ship-order: 12,345.80\n" in text, text
+    assert "  carrier: 12,345.50\n" in text and "plan cost 12,345.80: ok" in text, text
+    report = json.loads(ido("audit", "--format", "json")[1])
+    assert report["spend_total"] == pytest.approx(12345.8)
+    assert report["approvals"][0]["cost"] == pytest.approx(12345.8)
+    code, runs = ido("runs")
+    assert code == 0 and " achieved    12,345.80 " in runs, runs

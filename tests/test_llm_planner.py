@@ -1694,3 +1694,24 @@ def test_a_what_if_that_asks_an_approval_the_run_did_not_is_no_request_the_run_m
     assert "decision 1: same plan; approval residency/ask for pay-cheap-eu now asked" in out
     assert "the model calls' time" not in out, out
     assert len(model.requests) == 1
+
+
+def test_runs_tell_a_model_planner_that_asked_nothing_from_a_call_that_cost_nothing(
+    project: Path, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `planner: llm` run with no model configured made no call, and `ido runs` said its
+    LLM COST was `0.0000`, as it says of a call that cost nothing: it says `-` (JSON: 0)."""
+    monkeypatch.delenv("IDO_LLM_MODEL", raising=False)
+    intent = project / "intents" / "ship-order.yaml"
+    plain = intent.read_text()
+    intent.write_text(plain + "  planner: llm\n")
+    assert ido("run", "ship-order")[0] == 0
+    line = ido("runs")[1].splitlines()[1]
+    assert line.split()[3:5] == ["0.80", "-"], line
+    assert json.loads(ido("runs", "--format", "json")[1])[0]["llm_cost"] == 0
+    intent.write_text(plain)
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url)  # a model that charges nothing
+    assert ido("run", "ship-order")[0] == 0
+    line = ido("runs")[1].splitlines()[1]
+    assert line.split()[3:5] == ["0.80", "0.0000"], line

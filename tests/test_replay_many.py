@@ -88,3 +88,21 @@ def test_an_intent_file_replaces_one_run_s_intent_only(project: Path) -> None:
     first, second = two_runs(project)
     code, out = ido("replay", first, second, "--intent", "intents/ship-order.yaml")
     assert code == 2 and "--intent replaces one run's intent: give one RUN" in out, out
+
+
+def test_costs_are_said_as_every_report_says_them(project: Path) -> None:
+    """`ido replay RUN RUN…` wrote costs with `:.2f` (`cost 12345.80`) where the other
+    reports set thousands apart (`ido.text.money`): it does too."""
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("cost: 0.50", "cost: 12345.50"))
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("max_cost: 5.0", "max_cost: 20000"))
+    first, second = two_runs(project)
+    same = policies_with(project, "")
+    code, out = ido("replay", first, second, "--policies", str(same))
+    assert code == 0, out
+    assert f"{first}  ship-order  same choices: achieved, cost 12,345.80\n" in out, out
+    policy = same / "residency.yaml"
+    policy.write_text(policy.read_text() + NO_PAYMENTS)
+    code, out = ido("replay", first, second, "--policies", str(same))
+    assert "outcome achieved → failed, cost 12,345.80 → 0.00" in out, out

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ido.text import counted, did_you_mean, some
+import pytest
+
+from ido.text import counted, did_you_mean, money, some
 
 
 def test_did_you_mean_names_the_closest_known_word() -> None:
@@ -34,3 +36,19 @@ def test_things_counted_agree_with_their_number() -> None:
     assert counted(1.0, "deterministic second") == "1 deterministic second"
     assert counted(2.5, "second") == "2.5 seconds"
     assert counted(0, "policy", "policies") == "0 policies"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (12345.5, "12,345.50"),
+        (1234567.891, "1,234,567.89"),
+        (999.999, "1,000.00"),
+        (0.0014, "0.0014"),
+        (0.0, "0.00"),
+    ],
+)
+def test_money_sets_thousands_apart(value: float, shown: str) -> None:
+    """`12345.50` read as one digit too many or too few at a glance: an auditor's report
+    sets the thousands apart, and keeps four places where the cents would hide a cost."""
+    assert money(value) == shown

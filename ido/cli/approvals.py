@@ -33,8 +33,9 @@ def approvals(
 
     from ido.approvals import left_unanswered, requests, step_words, tally, waiting_of
     from ido.approvers import approved_so_far, so_far_words
+    from ido.journal.records import stamp
     from ido.journal.sqlite import SqliteJournal
-    from ido.text import printable
+    from ido.text import money, printable
 
     waiting: list[tuple[str, Any, list[str], str]] = []  # run, request, who approved so far
     intents: dict[str, str] = {}  # of each run: a request's rule and step name no payout
@@ -57,6 +58,15 @@ def approvals(
         except (OverflowError, OSError, ValueError):
             return "the far future"
 
+    def at(moment: float | None) -> str | None:
+        """`moment` as the journal stamps times (`2026-12-07T04:06:22.123+00:00`): the
+        epoch seconds beside it read as nothing to a person or a spreadsheet. None for
+        never, and past what a date can hold (year 9999)."""
+        try:
+            return None if moment is None else stamp(moment)
+        except (OverflowError, OSError, ValueError):
+            return None
+
     if fmt == "json":
         listed = []
         for run, r, approved_by, _ in waiting:
@@ -71,6 +81,10 @@ def approvals(
                     "escalated_to": to,
                     "until": until,
                     "expired": expired,
+                    # the same moments in ISO 8601 UTC, beside the numbers scripts read
+                    "since_at": at(r.since),
+                    "expires_at": at(r.expires),
+                    "until_at": at(until),
                 }
             )
         typer.echo(json.dumps(listed, indent=2))
@@ -81,7 +95,11 @@ def approvals(
     for run, r, _, so_far in waiting:
         step = step_words(r)
         priced = "plan cost" if r.step_of == "plan" else "step cost"  # a step to repeat, or to undo
-        notes = [*([so_far] if so_far else []), f"{priced} {r.cost:.2f}", f"since {when(r.since)}"]
+        notes = [
+            *([so_far] if so_far else []),
+            f"{priced} {money(r.cost)}",
+            f"since {when(r.since)}",
+        ]
         to, until = r.stage(now)
         if r.deadline is not None and r.expired(now):
             notes.append(f"expired {when(r.deadline)}: {left_unanswered(r)}")

@@ -335,18 +335,20 @@ def runs(
     named = max(len("INTENT"), *map(len, names))
     durations = [format_wait(r.duration) if r.duration is not None else "-" for r in rows]
     lasted = max(len(" DURATION"), *(len(d) for d in durations))
+    costs = [money(r.cost) for r in rows]  # `12,345.50` is wider than the column was
+    priced = max(8, *map(len, costs))
     typer.echo(
-        f"{'RUN':<{wide}}  {'INTENT':<{named}}  {'OUTCOME':<11} {'COST':>8} {'LLM COST':>10} "
-        f"{'DURATION':>{lasted}}  STARTED"
+        f"{'RUN':<{wide}}  {'INTENT':<{named}}  {'OUTCOME':<11} {'COST':>{priced}} "
+        f"{'LLM COST':>10} {'DURATION':>{lasted}}  STARTED"
     )
-    for r, run_id, name, duration in zip(rows, ids, names, durations, strict=True):
+    for r, run_id, name, duration, paid in zip(rows, ids, names, durations, costs, strict=True):
         llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
         shown = printable(outcome_word(r.outcome, r.id in running))
         # A kept scenario's run started when it was recorded; its duration is virtual time.
         started = r.started_at if r.recorded_at is None else f"{r.recorded_at} (scenario)"
         typer.echo(
             f"{run_id:<{wide}}  {name:<{named}}  {shown:<11} "
-            f"{money(r.cost):>8} {llm:>10} {duration:>{lasted}}  {printable(started)}"
+            f"{paid:>{priced}} {llm:>10} {duration:>{lasted}}  {printable(started)}"
         )
 
 

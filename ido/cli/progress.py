@@ -80,7 +80,7 @@ def _decided_lines(data: Mapping[str, Any]) -> list[str]:
     """A decision as a run goes: its plan in a line; made on resuming after an approval, the
     plan said `as approved` while it held, else what no longer held (`ido.approved_plan`)."""
     from ido.explain import approved_line
-    from ido.text import printable
+    from ido.text import money, printable
 
     result, check = data["result"], data.get("approved")
     head = f"decision {data['number']} ({data['trigger']})"
@@ -91,7 +91,7 @@ def _decided_lines(data: Mapping[str, Any]) -> list[str]:
     if result["status"] == "planned":
         steps = _stages(result["plan"])
         line = (
-            f"{head}: {steps} (cost {result['plan']['cost']:.2f}, "
+            f"{head}: {steps} (cost {money(result['plan']['cost'])}, "
             f"score {result['plan']['score']:.3f}){_fallen_back(result)}"
         )
     elif result["status"] == "infeasible":

@@ -19,6 +19,7 @@ from ido.cli.common import (
 )
 from ido.cli.progress import _fallen_back, _no_plan, _stages
 from ido.errors import NotFoundError
+from ido.text import money
 
 if TYPE_CHECKING:
     from ido.scenario.counterfactual import Unreplayed
@@ -240,7 +241,7 @@ def _counterfactual(run_id: str, c: Any, live: bool = False) -> None:
         + (f" ({c.reason})" if c.reason else "")
     )
     typer.echo(
-        f"cost: {c.recorded_cost:.2f} → {c.cost:.2f}; time: {time} "
+        f"cost: {money(c.recorded_cost)} → {money(c.cost)}; time: {time} "
         f"({'virtual' if c.virtual else 'wall'}) → "
         f"{format_wait(c.time)} (the recorded calls' durations"
         # (a call the recording never made lasted a latency taken for it, not a recorded one)
@@ -333,7 +334,7 @@ def _decision_summary(decision: Mapping[str, Any]) -> str:
     result = decision["result"]
     if result["status"] == "planned" and result.get("plan"):
         plan = result["plan"]
-        said = f"{_stages(plan)} (cost {plan['cost']:.2f}, score {plan['score']:.3f})"
+        said = f"{_stages(plan)} (cost {money(plan['cost'])}, score {plan['score']:.3f})"
     elif result["status"] == "infeasible":
         said = _no_plan(result["reason"])
     else:

@@ -61,13 +61,14 @@ def _exact(run_id: str, events: Any, row: Any, catalog: Catalog) -> tuple[str, b
 def _counterfactual(run_id: str, events: Any, row: Any, catalog: Catalog) -> tuple[str, bool, str]:
     from ido.cli.replay import _approval_change, _decided_otherwise, _decision_summary
     from ido.replay import replay_counterfactual
+    from ido.text import money
 
     c = replay_counterfactual(run_id, events, row, catalog)
     was = c.recorded_outcome or "interrupted"
-    ended = f"{was} → {c.outcome}, cost {c.recorded_cost:.2f} → {c.cost:.2f}"
+    ended = f"{was} → {c.outcome}, cost {money(c.recorded_cost)} → {money(c.cost)}"
     asked = [d for d in c.decisions if d not in c.changed and _approval_change(d)]
     if not c.changed and not asked:
-        return f"same choices: {c.outcome}, cost {c.cost:.2f}", False, ""
+        return f"same choices: {c.outcome}, cost {money(c.cost)}", False, ""
     if c.changed:
         first = c.changed[0]
         sides = [

@@ -138,11 +138,17 @@ class _Reading(_Committing):
 
     @_locked
     def model_use(self, run_ids: Sequence[str]) -> dict[str, tuple[float, int]]:
-        """Per run, what its model planners' calls cost and how many tokens they took."""
+        """Per run whose model planners made a call (asked a model, or its cache: not a
+        call that could not be made, `made_calls`), what the calls cost and how many tokens
+        they took. A run of `planner: llm` that asked nothing (no model configured, no API
+        key) is not in it: `ido runs` said `0.0000` for it, as if a call had been made for
+        free."""
         found: dict[str, tuple[float, int]] = {}
         for run_id in run_ids:
             row = self._db.execute(
-                "SELECT COUNT(*), SUM(json_extract(data, '$.result.solver.llm.cost')), "
+                "SELECT SUM(EXISTS (SELECT 1 FROM json_each(data, '$.result.solver.llm.calls') "
+                "AS c WHERE COALESCE(json_extract(c.value, '$.reply.asked'), 1))), "
+                "SUM(json_extract(data, '$.result.solver.llm.cost')), "
                 "SUM(json_extract(data, '$.result.solver.llm.input_tokens') + "
                 "json_extract(data, '$.result.solver.llm.output_tokens')) FROM events "
                 "WHERE run_id=? AND kind='decided' "

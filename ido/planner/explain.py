@@ -6,6 +6,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, Protocol
 
 from ido.errors import PlanningError
@@ -324,18 +325,18 @@ def infeasible(
             ways.append(loose)
         else:
             goals = ", ".join(f"'{g}'" for g in task.goal)
-            denials = "; ".join(_denies(task, rule, relax.rules[rule]) for rule in lifts)
+            denials = "; ".join(_denies(task, rule, relax.named[rule]) for rule in lifts)
             messages.append(f"no plan reaches {goals}: every way there is ruled out: {denials}")
             told = True
     for rule in lifts:
         if rule in task.fixed:  # named as what stands in the way, never offered to lift
             if not told:
-                messages.append(_denies(task, rule, relax.rules[rule]))
+                messages.append(_denies(task, rule, relax.named[rule]))
             continue
         found = relax.solve(frozenset({rule}))
         assert found is not None
-        closed = failing_closed(task, rule, relax.rules[rule], way_out=True, told=told)
-        words = f"or {rule_way(rule, relax.rules[rule], found.plan)}{closed}"
+        closed = failing_closed(task, rule, relax.named[rule], way_out=True, told=told)
+        words = f"or {rule_way(rule, relax.named[rule], found.plan)}{closed}"
         messages.append(words)
         ways.append(Way(rule, found.plan, words))
     open_to = [e for e in elements if e not in task.fixed]
@@ -429,6 +430,7 @@ class _Relaxer:
     def __init__(self, task: Task, grounded: Grounded, solver: _Solver) -> None:
         self.task, self.grounded, self.solver = task, grounded, solver
         self.rules = denying(task)
+        """Per deny rule, every capability it denied: lifting the rule lets them all in."""
         self._groundings: dict[frozenset[str], tuple[Task, Grounded]] = {}
         self._found: dict[frozenset[str], Any] = {}
 
@@ -441,6 +443,12 @@ class _Relaxer:
             self._groundings[lifted] = (task, ground(task))
         return self._groundings[lifted]
 
+    @cached_property
+    def named(self) -> dict[str, list[str]]:
+        """Per deny rule, the capabilities a reason names it for: those it denied that could
+        serve the goal (`denying`)."""
+        return denying(self.task, self.widened(frozenset(self.rules))[1])
+
     def solve(self, relaxed: frozenset[str]) -> Any:
         if relaxed not in self._found:
             task, grounded = self.widened(relaxed - frozenset(METRICS))
@@ -449,13 +457,30 @@ class _Relaxer:
         return self._found[relaxed]
 
 
-def denying(task: Task) -> dict[str, list[str]]:
-    """Per deny rule, the capabilities it denied, in the order denied."""
+def denying(task: Task, lifted: Grounded | None = None) -> dict[str, list[str]]:
+    """Per deny rule, the capabilities it denied, in the order denied. With `lifted`, the
+    task grounded with every deny rule lifted, only those of them that could serve the goal
+    (grounding keeps them: neither unreachable nor irrelevant), where a rule denied some:
+    a sanctions rule over every payment capability is said to deny the payout the goal
+    needs, not the refunds beside it (`… and 4 more`, which named no capability of use)."""
     rules: dict[str, list[str]] = {}
     for d in task.denied:
         for rule in d.rules:
             rules.setdefault(rule, []).append(d.action.name)
-    return rules
+    if lifted is None:
+        return rules
+    useless = {r.capability for r in lifted.rejections if r.reason in _USELESS}
+    return {rule: [n for n in names if n not in useless] or names for rule, names in rules.items()}
+
+
+_USELESS = ("unreachable", "irrelevant")
+"""Rejections of a capability that could not serve the goal even were it allowed."""
+
+
+def serving(task: Task) -> dict[str, list[str]]:
+    """Per deny rule, the capabilities it denied that could serve the goal (`denying`)."""
+    rules = denying(task)
+    return denying(task, ground(lifting(task, frozenset(rules)))) if rules else rules
 
 
 def failing_closed(
@@ -468,7 +493,8 @@ def failing_closed(
     `way_out`) says what to do instead, when it denied only failing closed (lifting a
     sanctions rule is seldom the way when a fact is missing), and why only where the
     denial was not `told` in the same reason."""
-    closed = [d for d in task.denied if rule in d.unevaluated]
+    named = set(denied)  # a reason names only those that could serve the goal (`denying`)
+    closed = [d for d in task.denied if rule in d.unevaluated and d.action.name in named]
     if not closed:
         return ""
     errors = [d.error for d in closed if d.rule == rule and d.error is not None]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from test_cpsat import NOTIFY, PACK, PAY_CHEAP, PAY_FAST, SHIP, plan, task
+import pytest
+from test_cpsat import NOTIFY, PACK, PAY_CHEAP, PAY_FAST, SHIP, action, plan, task
 
 from ido.planner.types import Denied, Limits
 
@@ -119,3 +120,35 @@ def test_when_every_way_out_lifts_a_rule_that_must_hold_none_is_offered() -> Non
         f"every way out lifts rule {SANCTIONS}, which may not be lifted (negotiable: false)"
     )
     assert result.ways == ()
+
+
+REFUND = action("refund-cheap", ("state.order.paid",), {"order.refunded": True}, cost=0.3)
+PAYOUT = action("payout-vendor", ("state.vendor.onboarded",), {"vendor.paid": True}, cost=0.2)
+INVOICE = action("invoice-vendor", (), {"vendor.invoiced": True}, cost=0.1)
+
+
+@pytest.mark.parametrize("fixed", [True, False])
+def test_a_denial_is_told_only_of_the_capabilities_that_could_serve_the_goal(fixed: bool) -> None:
+    """A sanctions rule over every payment capability denied the two payments the goal
+    needs, a refund and an invoice it does not, and a payout that could never run: the
+    reason named them all (`pay-cheap, pay-fast, refund-cheap, payout-vendor, invoice-vendor
+    and 1 more`); it names the two payments, the way out lifting the rule too."""
+    useless = [REFUND, PAYOUT, INVOICE, replace(REFUND, name="refund-fast")]
+    denied = tuple(
+        Denied(a, SANCTIONS, "sanctioned vendor") for a in (PAY_CHEAP, *useless, PAY_FAST)
+    )
+    rules = frozenset({SANCTIONS}) if fixed else frozenset()
+    result = plan(task([PACK, SHIP, NOTIFY], denied=denied, fixed=rules))
+    assert result.status == "infeasible"
+    assert result.reason is not None
+    assert (
+        "every way there is ruled out: policy sanctions/blocked-vendor denies pay-cheap, pay-fast"
+        + (", which may not be lifted" if fixed else ";")
+    ) in result.reason
+    if not fixed:
+        assert result.reason.endswith(
+            f"or lift rule {SANCTIONS} (it denies pay-cheap, pay-fast) to allow "
+            "pay-cheap → pack → ship → notify"
+        )
+    for name in ("refund", "payout", "invoice", "more"):
+        assert name not in result.reason
