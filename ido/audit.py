@@ -17,10 +17,11 @@ the CLI reads the journal and renders it.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ido.approvals import PLAN, THE_PLAN, Key, Request, key_of, pending, requests
+from ido.errors import JournalError
 from ido.explain import approved_line, markdown_text, outcome_word
 from ido.journal.records import Event, RunRow, epoch, llm_cost, made_calls, scenario_of, stamp
 from ido.model import format_wait
@@ -57,94 +58,99 @@ def audit(
     ruled_by: list[dict[str, Any]] = []  # the decisions where `rule` fired
     decisions = 0
     simulated = 0
-    for row, events in runs:
-        if scenario_of(events) is not None:
-            simulated += 1  # `ido scenario run --journal`: a simulated world, not this one
-            continue
-        if rule is not None:
-            fired = [hit for e in events if (hit := _fired(rule, row, e)) is not None]
-            if not fired:
+    at: list[RunRow] = []  # the run being gone through, for a malformed event's error
+    try:
+        for row, events in _each(runs, at):
+            if scenario_of(events) is not None:
+                simulated += 1  # `ido scenario run --journal`: a simulated world, not this one
                 continue
-            ruled_by += fired
-        alive = running is not None and running(row, events)
-        outcomes[outcome_word(row.outcome, alive)] += 1
-        spend_intent[row.intent] += row.cost
-        asked: dict[Key, tuple[float, Request]] = {}
-        for i, event in enumerate(events):
-            data = event.data
-            if event.kind == "decided":
-                decisions += 1
-                ruled: set[str] = set()
-                reached: set[str] = set()  # limits and bindings that left some out
-                closed: defaultdict[str, list[bool]] = defaultdict(list)  # per deny of a rule
-                for rejection in data["result"].get("rejections", []):
-                    cited = rejection.get("rule")
-                    if cited and _policy_rule(cited):
-                        ruled.add(cited)
-                        denied[cited].add(rejection["capability"])
-                    elif cited:  # a limit used up, a binding the run cannot call: no rule
-                        kept_out[cited].add(rejection["capability"])
-                        reached.add(cited)
-                # Every deny that fired, not only the rejection's first rule: a capability
-                # two rules deny is rejected once, citing one, and is each rule's denial.
-                for hit in data.get("policy", []):
-                    if hit["verdict"] == "deny":
-                        ruled.add(hit["rule"])
-                        denied[hit["rule"]].add(hit["subject"])
-                        closed[hit["rule"]].append(_failed_closed(hit, data))
-                denials.update(ruled)
-                out_in.update(reached)
-                unevaluated.update(r for r in ruled if closed[r] and all(closed[r]))
-                partly.update(r for r in ruled if any(closed[r]) and not all(closed[r]))
-                _add_model_spend(spend_provider, data)
-                if data.get("approved"):  # resumed after an approval: the plan checked
-                    checks.append({"run": row.id, "intent": row.intent, **data["approved"]})
-            elif event.kind == "action_finished":
-                provider = data.get("provider") or _provider(events, data["step"])
-                spend_provider[provider] += float(data.get("cost", 0.0))
-            elif event.kind == "approval_required":
-                since = float(data.get("since", epoch(event.at)))
-                asked.setdefault(key_of(data), (since, requests([event])[0]))
-            elif event.kind == "compensation_skipped" and "rule" in data:
-                stopped.append(
-                    {
-                        "run": row.id,
-                        "intent": row.intent,
-                        "capability": data["capability"],
-                        "undoes": data["undoes"],
-                        "rule": data["rule"],
-                        "effect": data["effect"],
-                        # a person's "no", or a request left past its last wait: not a rule
-                        # that still asks (it read "needs approval under …" of a rejection)
-                        "refused": data.get("refused"),
-                    }
-                )
-            elif event.kind == "run_resumed" and data.get("fails"):
-                approvals += _expired(row, events[:i], event)
-            elif event.kind in ("approval_given", "approval_rejected"):
-                first, request = asked.get(key_of(data), (None, None))
-                # to the millisecond the journal stamps times to (not 9.408963918685913)
-                waited = round(epoch(event.at) - first, 3) if first is not None else None
-                approvals.append(
-                    {
-                        "run": row.id,
-                        "intent": row.intent,
-                        "rule": data["rule"],
-                        "capability": data["capability"],
-                        "verdict": "approved" if event.kind == "approval_given" else "rejected",
-                        "by": data["by"],
-                        # who the request was escalated to when the verdict came (None:
-                        # within its first wait; any --by may answer, this says to whom)
-                        "escalated_to": data.get("escalated_to"),
-                        # of a request that needs several people: which approval, of how many
-                        "approval": data.get("approval"),
-                        "approvers": data.get("approvers", 1),
-                        "comment": data.get("comment"),
-                        "at": event.at,
-                        "waited_seconds": waited,
-                        **_asked_for(request),
-                    }
-                )
+            if rule is not None:
+                fired = [hit for e in events if (hit := _fired(rule, row, e)) is not None]
+                if not fired:
+                    continue
+                ruled_by += fired
+            alive = running is not None and running(row, events)
+            outcomes[outcome_word(row.outcome, alive)] += 1
+            spend_intent[row.intent] += row.cost
+            asked: dict[Key, tuple[float, Request]] = {}
+            for i, event in enumerate(events):
+                data = event.data
+                if event.kind == "decided":
+                    decisions += 1
+                    ruled: set[str] = set()
+                    reached: set[str] = set()  # limits and bindings that left some out
+                    closed: defaultdict[str, list[bool]] = defaultdict(list)  # per deny of a rule
+                    for rejection in data["result"].get("rejections", []):
+                        cited = rejection.get("rule")
+                        if cited and _policy_rule(cited):
+                            ruled.add(cited)
+                            denied[cited].add(rejection["capability"])
+                        elif cited:  # a limit used up, a binding the run cannot call: no rule
+                            kept_out[cited].add(rejection["capability"])
+                            reached.add(cited)
+                    # Every deny that fired, not only the rejection's first rule: a capability
+                    # two rules deny is rejected once, citing one, and is each rule's denial.
+                    for hit in data.get("policy", []):
+                        if hit["verdict"] == "deny":
+                            ruled.add(hit["rule"])
+                            denied[hit["rule"]].add(hit["subject"])
+                            closed[hit["rule"]].append(_failed_closed(hit, data))
+                    denials.update(ruled)
+                    out_in.update(reached)
+                    unevaluated.update(r for r in ruled if closed[r] and all(closed[r]))
+                    partly.update(r for r in ruled if any(closed[r]) and not all(closed[r]))
+                    _add_model_spend(spend_provider, data)
+                    if data.get("approved"):  # resumed after an approval: the plan checked
+                        checks.append({"run": row.id, "intent": row.intent, **data["approved"]})
+                elif event.kind == "action_finished":
+                    provider = data.get("provider") or _provider(events, data["step"])
+                    spend_provider[provider] += float(data.get("cost", 0.0))
+                elif event.kind == "approval_required":
+                    since = float(data.get("since", epoch(event.at)))
+                    asked.setdefault(key_of(data), (since, requests([event])[0]))
+                elif event.kind == "compensation_skipped" and "rule" in data:
+                    stopped.append(
+                        {
+                            "run": row.id,
+                            "intent": row.intent,
+                            "capability": data["capability"],
+                            "undoes": data["undoes"],
+                            "rule": data["rule"],
+                            "effect": data["effect"],
+                            # a person's "no", or a request left past its last wait: not a rule
+                            # that still asks (it read "needs approval under …" of a rejection)
+                            "refused": data.get("refused"),
+                        }
+                    )
+                elif event.kind == "run_resumed" and data.get("fails"):
+                    approvals += _expired(row, events[:i], event)
+                elif event.kind in ("approval_given", "approval_rejected"):
+                    first, request = asked.get(key_of(data), (None, None))
+                    # to the millisecond the journal stamps times to (not 9.408963918685913)
+                    waited = round(epoch(event.at) - first, 3) if first is not None else None
+                    approvals.append(
+                        {
+                            "run": row.id,
+                            "intent": row.intent,
+                            "rule": data["rule"],
+                            "capability": data["capability"],
+                            "verdict": "approved" if event.kind == "approval_given" else "rejected",
+                            "by": data["by"],
+                            # who the request was escalated to when the verdict came (None:
+                            # within its first wait; any --by may answer, this says to whom)
+                            "escalated_to": data.get("escalated_to"),
+                            # of a request that needs several people: which approval, of how many
+                            "approval": data.get("approval"),
+                            "approvers": data.get("approvers", 1),
+                            "comment": data.get("comment"),
+                            "at": event.at,
+                            "waited_seconds": waited,
+                            **_asked_for(request),
+                        }
+                    )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _malformed(at, exc) from None
+
     return {
         "runs": sum(outcomes.values()),
         "simulated_runs_left_out": simulated,
@@ -175,6 +181,26 @@ def audit(
         "spend_total": round(sum(spend_intent.values()), 6),
         **({"ruled": ruled_by} if rule is not None else {}),
     }
+
+
+def _each(
+    runs: Iterable[tuple[RunRow, Sequence[Event]]], at: list[RunRow]
+) -> Iterator[tuple[RunRow, Sequence[Event]]]:
+    """`runs`, keeping in `at` the one being gone through."""
+    for row, events in runs:
+        at[:] = [row]
+        yield row, events
+
+
+def _malformed(at: list[RunRow], exc: Exception) -> JournalError:
+    """A run whose events lack what ido records in them (a journal edited by hand): said,
+    not a traceback."""
+    what = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+    run = at[0].id if at else "?"
+    return JournalError(
+        f"run {run}: its events are not as ido records them ({what}); `ido verify` says "
+        "whether the journal was edited"
+    )
 
 
 def _policy_rule(cited: str) -> bool:

@@ -432,3 +432,27 @@ def test_amounts_in_the_reports_set_thousands_apart(project: Path) -> None:
     assert report["approvals"][0]["cost"] == pytest.approx(12345.8)
     code, runs = ido("runs")
     assert code == 0 and " achieved    12,345.80 " in runs, runs
+
+
+def test_an_event_edited_by_hand_is_said_without_a_traceback(history: Path) -> None:
+    """An `action_finished` whose `step` and `provider` were removed with sqlite3 (the
+    audit looks for the step's provider): the audit names the run
+    and what is missing, and points at `ido verify`, instead of a KeyError's traceback."""
+    import sqlite3
+
+    db = sqlite3.connect(history / ".ido" / "ido.db")
+    run, seq, data = db.execute(
+        "SELECT run_id, seq, data FROM events WHERE kind = 'action_finished' LIMIT 1"
+    ).fetchone()
+    edited = json.loads(data)
+    del edited["step"], edited["provider"]
+    db.execute(
+        "UPDATE events SET data = ? WHERE run_id = ? AND seq = ?", (json.dumps(edited), run, seq)
+    )
+    db.commit()
+    db.close()
+    code, out = ido("audit")
+    assert code != 0
+    assert "Traceback" not in out
+    assert f"run {run}: its events are not as ido records them (no 'step')" in out
+    assert "ido verify" in out

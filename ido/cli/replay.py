@@ -282,7 +282,7 @@ def _who_decided(result: Mapping[str, Any]) -> str:
     says it, but for a request the recording never made (the what-if changed what the
     model is told, so none of its recorded answers is to this request), said plainly:
     "not asked" read as if the replay had chosen not to ask."""
-    from ido.planner.llm import UNRECORDED
+    from ido.planner.llm_calls import UNRECORDED
 
     llm = result.get("solver", {}).get("llm") or {}
     calls = llm.get("calls") or []
