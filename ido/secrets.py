@@ -116,6 +116,40 @@ def _token(form: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(form)}(?!\w)")
 
 
+SHORTEST_IN_URL = 4
+"""In a URL a message quotes, a secret is masked wherever it stands from this length on,
+glued to other text too (`/hooks/T0_ab12cd`): ido put it there (`${env:NAME}` in a path),
+or a server echoed it. Shorter ones there, as elsewhere, only as a whole token
+(`SHORTEST_ANYWHERE`): a secret "eu" masked inside every URL would turn
+`https://api.eu.example` into `https://api.***.example`."""
+URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def mask_urls(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every form (`forms`) of each of `secrets` of `SHORTEST_IN_URL` characters
+    or more masked wherever it stands inside a URL `text` quotes: in its host, path, user,
+    query or fragment, whatever touches it, and whatever case its percent-escapes are in
+    (a server that redirects writes `%2f` where ido sent `%2F`)."""
+    if "://" not in text:
+        return text
+    every = sorted(
+        {f for s in secrets if len(s.strip()) >= SHORTEST_IN_URL for f in forms(s)},
+        key=lambda f: (-len(f), f),
+    )
+    if not every:
+        return text
+
+    def masked(match: re.Match[str]) -> str:
+        url = match.group(0)
+        shown = read = _ESCAPE.sub(lambda m: m.group(0).upper(), url)
+        for form in every:
+            shown = shown.replace(form, MASK)
+        return url if shown == read else shown  # (escapes as they were, when none is masked)
+
+    return URL_IN_TEXT.sub(masked, text)
+
+
 def masked_url(url: str) -> str:
     """`url` with the credentials it may carry masked: what comes before `@` (user and
     password) and the value of every query parameter (`?key=…`). Written without `//`
@@ -196,16 +230,18 @@ def references(value: Any) -> set[str]:
 def catalog_secrets(catalog: Catalog) -> frozenset[str]:
     """Every environment variable `catalog` names as a secret: each `${env:NAME}` in its
     capabilities, observers and intents (an llm block's `api_base`), each llm block's
-    `api_key_env`, and each name a binding's `secrets` lists. A binding inherits ido's
-    whole environment and may print any of them (a debugging `env`, an error quoting a
-    key): a run masks them all in what every call and observer gives back, not only in
-    what the call that substitutes one does."""
+    `api_key_env`, and each name a binding's or an observer's `secrets` lists. A binding
+    inherits ido's whole environment and may print any of them (a debugging `env`, an
+    error quoting a key): a run masks them all in what every call and observer gives
+    back, not only in what the call that substitutes one does."""
     documents = [*catalog.capabilities.values(), *catalog.observers.values()]
     documents += list(catalog.intents.values())
     names = references([d.model_dump(mode="json") for d in documents])
     names.update(i.spec.llm.api_key_env for i in catalog.intents.values() if i.spec.llm.api_key_env)
-    # what bindings read by themselves (`run.secrets`): a Python binding reads os.environ
+    # what bindings and observers read by themselves (`run.secrets`, `secrets`): Python
+    # code reads os.environ
     names.update(n for c in catalog.capabilities.values() if c.spec.run for n in c.spec.run.secrets)
+    names.update(n for o in catalog.observers.values() for n in o.spec.secrets)
     return frozenset(names)
 
 
@@ -236,8 +272,11 @@ class Secrets:
 
     def mask(self, value: Any) -> Any:
         """`value` with every secret handed out so far, or `named`, replaced by `***`, in
-        any form (`forms`) and anywhere in it (`mask_all`)."""
-        return mask_all(value, self.known())
+        any form (`forms`) and anywhere in it (`mask_all`); in a text, inside the URLs it
+        quotes also where a short one is glued to other text (`mask_urls`)."""
+        known = self.known()
+        masked = mask_all(value, known)
+        return mask_urls(masked, known) if isinstance(masked, str) else masked
 
     def mask_data(self, value: Any) -> Any:
         """`value`, data a call gave back that the rules may read (an observer's facts, an
