@@ -53,6 +53,8 @@ def test_a_secret_a_python_observer_reads_by_itself_is_masked_once_declared(
     from ido.cli import app
 
     monkeypatch.setenv("STOCK_TOKEN", TOKEN)
+    # (named as a credential, it would be masked undeclared too: `test_credential_names`)
+    monkeypatch.setenv("IDO_UNMASKED_ENV", "STOCK_TOKEN")
     monkeypatch.chdir(tmp_path)
     _project(tmp_path, secrets, f"stock_{'kept' if kept else 'masked'}_{fail}".lower(), fail=fail)
     runner = CliRunner()
