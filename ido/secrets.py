@@ -8,6 +8,8 @@ secret the catalog names (`catalog_secrets`), before ido records it. In the data
 gives back (facts the rules read), its own secrets are masked so too, and a secret it does
 not use only when long (`SHORTEST_ELSEWHERE`): inside text, or as a number of its digits;
 a shorter one there is kept, lest a fact that merely equals it (`role: admin`) be lost.
+A run takes for secrets too, by their names, the variables that look like credentials
+(`credential_names`): a binding may read one it never declared.
 """
 
 from __future__ import annotations
@@ -101,8 +103,8 @@ class _Masks:
 def _masks(secrets: frozenset[str], in_text: frozenset[str]) -> _Masks | None:
     """What `mask_all` looks for, worked out once per set of secrets (a run masks every
     call's reply with the same ones): the long forms as one pattern, which reads a text
-    once, where replacing each in turn read it once per form (with 30 secrets, 8 times
-    slower)."""
+    once, where replacing each in turn read it once per form (with 30 secrets, several
+    times slower)."""
     numbers = frozenset(f for s in secrets if s.strip() for f in forms(s))
     words = numbers | {f for s in in_text if s.strip() for f in forms(s)}
     if not words:
