@@ -30,6 +30,7 @@ class _Hooks(Replying):
             rest = urllib.parse.quote(urllib.parse.unquote(self.path[6:]), safe="").lower()
             self.send_response(302)
             self.send_header("Location", f"http://localhost:1/v2/{rest}")
+            self.send_header("Content-Length", "0")
             self.end_headers()
             return
         self.send_json({"error": "no such hook"}, 500)
