@@ -7,6 +7,7 @@ then `rendered`) to write text in colour on a terminal."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -89,11 +90,13 @@ def observed(
     `plan`, which `ido plan` takes apart to tell planning progress as it decides only)."""
     from ido.errors import ObserverError
     from ido.observe import boolean_facts, observe, snapshot
-    from ido.secrets import catalog_secrets
+    from ido.secrets import catalog_secrets, credential_names
 
     observations = []
     # Only an observer's call needs them, and working them out reads the whole catalog.
-    named = catalog_secrets(catalog) if intent.spec.observers else frozenset()
+    named: frozenset[str] = frozenset()
+    if intent.spec.observers:
+        named = catalog_secrets(catalog) | credential_names(os.environ)
     for name in intent.spec.observers:
         observer = catalog.observers[name]
         origin = catalog.origin(observer)

@@ -8,6 +8,8 @@ secret the catalog names (`catalog_secrets`), before ido records it. In the data
 gives back (facts the rules read), its own secrets are masked so too, and a secret it does
 not use only when long (`SHORTEST_ELSEWHERE`): inside text, or as a number of its digits;
 a shorter one there is kept, lest a fact that merely equals it (`role: admin`) be lost.
+A run takes for secrets too, by their names, the variables that look like credentials
+(`credential_names`): a binding may read one it never declared.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import os
 import re
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -86,27 +88,48 @@ def mask_all(value: Any, secrets: Iterable[str], in_text: Iterable[str] = ()) ->
     `in_text`, in its strings only. A form shorter than `SHORTEST_ANYWHERE` is masked only
     where it stands as a whole token; a secret that is empty, or blank, is never masked
     (it would mask every space or line break)."""
-    numbers = {f for s in secrets if s.strip() for f in forms(s)}
+    masks = _masks(frozenset(secrets), frozenset(in_text))
+    return value if masks is None else _masked(value, masks)
+
+
+@dataclass(frozen=True)
+class _Masks:
+    anywhere: re.Pattern[str] | None  # every form of `SHORTEST_ANYWHERE` or more, longest first
+    tokens: tuple[str, ...]  # the shorter ones, longest first: masked as whole tokens
+    numbers: frozenset[str]
+
+
+@functools.lru_cache(maxsize=64)
+def _masks(secrets: frozenset[str], in_text: frozenset[str]) -> _Masks | None:
+    """What `mask_all` looks for, worked out once per set of secrets (a run masks every
+    call's reply with the same ones): the long forms as one pattern, which reads a text
+    once, where replacing each in turn read it once per form (with 30 secrets, several
+    times slower)."""
+    numbers = frozenset(f for s in secrets if s.strip() for f in forms(s))
     words = numbers | {f for s in in_text if s.strip() for f in forms(s)}
+    if not words:
+        return None
     every = sorted(words, key=lambda f: (-len(f), f))
-    return _masked(value, every, numbers) if every else value
+    long = [f for f in every if len(f) >= SHORTEST_ANYWHERE]
+    anywhere = re.compile("|".join(map(re.escape, long))) if long else None
+    return _Masks(anywhere, tuple(f for f in every if len(f) < SHORTEST_ANYWHERE), numbers)
 
 
-def _masked(value: Any, every: list[str], numbers: set[str]) -> Any:
+def _masked(value: Any, masks: _Masks) -> Any:
     if isinstance(value, str):
-        for form in every:
-            if len(form) >= SHORTEST_ANYWHERE:
-                value = value.replace(form, MASK)
-            elif form in value:
+        if masks.anywhere is not None:
+            value = masks.anywhere.sub(MASK, value)
+        for form in masks.tokens:
+            if form in value:
                 value = _token(form).sub(MASK, value)
         return value
     if isinstance(value, list):
-        return [_masked(v, every, numbers) for v in value]
+        return [_masked(v, masks) for v in value]
     if isinstance(value, dict):
-        return {_masked(k, every, numbers): _masked(v, every, numbers) for k, v in value.items()}
+        return {_masked(k, masks): _masked(v, masks) for k, v in value.items()}
     if isinstance(value, int | float) and not isinstance(value, bool):
         text = str(value)  # a numeric secret echoed back as a JSON number
-        return MASK if len(text) >= SHORTEST_NUMBER and text in numbers else value
+        return MASK if len(text) >= SHORTEST_NUMBER and text in masks.numbers else value
     return value
 
 
@@ -114,6 +137,40 @@ def _masked(value: Any, every: list[str], numbers: set[str]) -> Any:
 def _token(form: str) -> re.Pattern[str]:
     """`form` where no letter, digit or `_` touches it on either side."""
     return re.compile(rf"(?<!\w){re.escape(form)}(?!\w)")
+
+
+SHORTEST_IN_URL = 4
+"""In a URL a message quotes, a secret is masked wherever it stands from this length on,
+glued to other text too (`/hooks/T0_ab12cd`): ido put it there (`${env:NAME}` in a path),
+or a server echoed it. Shorter ones there, as elsewhere, only as a whole token
+(`SHORTEST_ANYWHERE`): a secret "eu" masked inside every URL would turn
+`https://api.eu.example` into `https://api.***.example`."""
+URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def mask_urls(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every form (`forms`) of each of `secrets` of `SHORTEST_IN_URL` characters
+    or more masked wherever it stands inside a URL `text` quotes: in its host, path, user,
+    query or fragment, whatever touches it, and whatever case its percent-escapes are in
+    (a server that redirects writes `%2f` where ido sent `%2F`)."""
+    if "://" not in text:
+        return text
+    every = sorted(
+        {f for s in secrets if len(s.strip()) >= SHORTEST_IN_URL for f in forms(s)},
+        key=lambda f: (-len(f), f),
+    )
+    if not every:
+        return text
+
+    def masked(match: re.Match[str]) -> str:
+        url = match.group(0)
+        shown = read = _ESCAPE.sub(lambda m: m.group(0).upper(), url)
+        for form in every:
+            shown = shown.replace(form, MASK)
+        return url if shown == read else shown  # (escapes as they were, when none is masked)
+
+    return URL_IN_TEXT.sub(masked, text)
 
 
 def masked_url(url: str) -> str:
@@ -196,17 +253,45 @@ def references(value: Any) -> set[str]:
 def catalog_secrets(catalog: Catalog) -> frozenset[str]:
     """Every environment variable `catalog` names as a secret: each `${env:NAME}` in its
     capabilities, observers and intents (an llm block's `api_base`), each llm block's
-    `api_key_env`, and each name a binding's `secrets` lists. A binding inherits ido's
-    whole environment and may print any of them (a debugging `env`, an error quoting a
-    key): a run masks them all in what every call and observer gives back, not only in
-    what the call that substitutes one does."""
+    `api_key_env`, and each name a binding's or an observer's `secrets` lists. A binding
+    inherits ido's whole environment and may print any of them (a debugging `env`, an
+    error quoting a key): a run masks them all in what every call and observer gives
+    back, not only in what the call that substitutes one does."""
     documents = [*catalog.capabilities.values(), *catalog.observers.values()]
     documents += list(catalog.intents.values())
     names = references([d.model_dump(mode="json") for d in documents])
     names.update(i.spec.llm.api_key_env for i in catalog.intents.values() if i.spec.llm.api_key_env)
-    # what bindings read by themselves (`run.secrets`): a Python binding reads os.environ
+    # what bindings and observers read by themselves (`run.secrets`, `secrets`): Python
+    # code reads os.environ
     names.update(n for c in catalog.capabilities.values() if c.spec.run for n in c.spec.run.secrets)
+    names.update(n for o in catalog.observers.values() for n in o.spec.secrets)
     return frozenset(names)
+
+
+CREDENTIAL_NAME = re.compile(r"(?:^|_)(?:TOKEN|KEY|PAT)$|SECRET|PASSWORD|PASSWD", re.IGNORECASE)
+"""An environment variable whose name says it holds a credential (`GITHUB_TOKEN`,
+`STRIPE_API_KEY`, `GITLAB_PAT`, `AWS_SECRET_ACCESS_KEY`, `DB_PASSWORD`)."""
+SHORTEST_GUESSED = 8
+"""A variable so named is taken for a secret from this many characters on: shorter, it is
+a flag or a word (`USE_KEY=1`, `SORT_KEY=id`), which masked would turn facts into `***`."""
+UNMASKED = "IDO_UNMASKED_ENV"
+"""The variable that names, separated by commas, variables `credential_names` would take
+for secrets that are none (`SORT_KEY=created_at`): their values are recorded as they are."""
+
+
+def credential_names(environ: Mapping[str, str]) -> frozenset[str]:
+    """The variables of `environ` that a binding or observer may read without declaring
+    them, taken for secrets by name (`CREDENTIAL_NAME`), of `SHORTEST_GUESSED` characters
+    or more, less those `IDO_UNMASKED_ENV` lists. Listed once, when a runtime starts: the
+    values are looked up by name at each call (`Secrets.known`), as declared ones are."""
+    plain = {name.strip() for name in environ.get(UNMASKED, "").split(",")}
+    return frozenset(
+        name
+        for name, value in environ.items()
+        if CREDENTIAL_NAME.search(name)
+        and len(value.strip()) >= SHORTEST_GUESSED
+        and name not in plain
+    )
 
 
 @dataclass
@@ -236,8 +321,11 @@ class Secrets:
 
     def mask(self, value: Any) -> Any:
         """`value` with every secret handed out so far, or `named`, replaced by `***`, in
-        any form (`forms`) and anywhere in it (`mask_all`)."""
-        return mask_all(value, self.known())
+        any form (`forms`) and anywhere in it (`mask_all`); in a text, inside the URLs it
+        quotes also where a short one is glued to other text (`mask_urls`)."""
+        known = self.known()
+        masked = mask_all(value, known)
+        return mask_urls(masked, known) if isinstance(masked, str) else masked
 
     def mask_data(self, value: Any) -> Any:
         """`value`, data a call gave back that the rules may read (an observer's facts, an

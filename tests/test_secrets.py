@@ -674,6 +674,8 @@ def test_a_secret_a_python_binding_reads_by_itself_is_masked_once_declared(
 
     token = "psp_live_9f8e7d6c5b4a"
     monkeypatch.setenv("PSP_TOKEN", token)
+    # (named as a credential, it would be masked undeclared too: `test_credential_names`)
+    monkeypatch.setenv("IDO_UNMASKED_ENV", "PSP_TOKEN")
     monkeypatch.chdir(tmp_path)
     _python_reader(tmp_path, secrets, f"psp_{'kept' if kept else 'masked'}")
     runner = CliRunner()

@@ -600,6 +600,12 @@ class ObserverSpec(Strict):
         description="Longest one HTTP observation may take, in all; http and prometheus "
         "observers only.",
     )
+    secrets: list[Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN)]] = Field(
+        default_factory=list,
+        description="Environment variables the observer reads by itself (a Python "
+        "observer's os.environ): their values are masked in what every call and observer "
+        "gives back, as those named ${env:NAME} are.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ObserverSpec:

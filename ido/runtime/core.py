@@ -29,7 +29,7 @@ from ido.runtime.bindings import missing_secret
 from ido.runtime.environment import Environment, RealEnvironment
 from ido.runtime.owners import host
 from ido.runtime.recovery import RunState, fold_done, fold_undone, history_of
-from ido.secrets import catalog_secrets
+from ido.secrets import catalog_secrets, credential_names
 from ido.state import State, digest, merge, set_path
 from ido.text import failure, printable
 
@@ -104,8 +104,12 @@ class RuntimeCore:
         progress heartbeat)."""
         self.planner = planner
         # Every secret the catalog names, masked in what every call and observer gives back:
-        # a binding inherits ido's whole environment, and may print another's.
+        # a binding inherits ido's whole environment, and may print another's. And, for
+        # real calls, every variable named as a credential is (`credential_names`): a
+        # binding may read one it never declared. Listed once, here, not per call.
         self._secrets = catalog_secrets(catalog)
+        if environment is None:
+            self._secrets |= credential_names(os.environ)
         self.env = environment or RealEnvironment(base, sleep, self._secrets)
         self._facts = boolean_facts(catalog)
         # Each policy's digest, for the decisions' records (the catalog is this runtime's

@@ -76,8 +76,11 @@ def fetch(
     # `secrets` knows: the error quoted it, and the journal, spans and `ido run` with it.
     # (Its user and password are masked wherever they stand: a client error may quote
     # the host part alone; a query's values, only in the URL: `?to=URL` is no secret.)
+    # The call's secrets are masked first: a value holding a query of its own (`${env:HOOK}`
+    # = `T0/x?sig=…`), its query masked first, was no longer found whole, and its path showed.
     userinfo = url_credentials(urllib.parse.urlsplit(url)._replace(query="").geturl())
-    error = mask_all(fetched.error.replace(url, masked_url(url)), userinfo)
+    shown: str = secrets.mask(url)
+    error = mask_all(secrets.mask(fetched.error).replace(shown, masked_url(shown)), userinfo)
     return replace(fetched, error=error)
 
 

@@ -1,0 +1,98 @@
+"""Variables named as credentials are masked though no binding declares them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TOKEN = "acme_live_5e4d3c2b1a"
+
+
+def _project(folder: Path) -> None:
+    """`sync`, a Python binding that reads ACME_API_TOKEN from os.environ, never declaring
+    it, and returns it; `check` then fails with an error quoting it."""
+    (folder / "acme_ops.py").write_text(
+        "import os\n\n"
+        "def sync(ctx):\n    return {'debug': 'token=' + os.environ['ACME_API_TOKEN']}\n\n"
+        "def check(ctx):\n    raise RuntimeError('401 for ' + os.environ['ACME_API_TOKEN'])\n"
+    )
+    for name, requires, effect in (("sync", "!state.synced", "synced"),
+                                   ("check", "state.synced", "checked")):  # fmt: skip
+        (folder / f"{name}.yaml").write_text(
+            f"apiVersion: ido/v1\nkind: Capability\nmetadata: {{name: {name}}}\nspec:\n"
+            f"  provider: acme\n  requires: ['{requires}']\n  effects: {{{effect}: true}}\n"
+            f"  output: {name}_said\n  run: {{python: 'acme_ops:{name}'}}\n"
+        )
+    (folder / "acme.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: acme}\n"
+        "spec: {goal: ['state.checked'], limits: {max_attempts: 1}}\n"
+    )
+
+
+def _ido(folder: Path, *args: str, **environ: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("IDO_JOURNAL", "IDO_UNMASKED_ENV")}
+    return subprocess.run(
+        [sys.executable, "-m", "ido", *args],
+        cwd=folder,
+        env={**env, **environ},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "kept"),
+    [
+        ({"ACME_API_TOKEN": TOKEN}, False),
+        ({"ACME_API_TOKEN": TOKEN, "IDO_UNMASKED_ENV": "OTHER, ACME_API_TOKEN"}, True),
+    ],
+)
+def test_an_undeclared_credential_a_binding_reads_is_masked_unless_opted_out(
+    tmp_path: Path, environ: dict[str, str], kept: bool
+) -> None:
+    """A Python binding that read GITHUB_TOKEN-like variables it never declared had them
+    journaled, explained and reported as they were: a variable named as a credential is
+    now masked, unless `IDO_UNMASKED_ENV` names it."""
+    _project(tmp_path)
+    ran = _ido(tmp_path, "run", "acme", "--catalog", ".", **environ)
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert (TOKEN in ran.stdout + ran.stderr) is kept
+    journal = b"".join(p.read_bytes() for p in (tmp_path / ".ido").glob("ido.db*"))
+    assert (TOKEN.encode() in journal) is kept
+    assert (b"token=***" in journal) is not kept
+    shown = _ido(tmp_path, "explain", "last", **environ).stdout
+    assert ("401 for ***" in shown) is not kept and (TOKEN in shown) is kept, shown
+
+
+def test_credentials_are_guessed_by_name_and_length_only() -> None:
+    """Named as a credential, 8 characters or more, and not opted out."""
+    from ido.secrets import credential_names
+
+    environ = {
+        "GITHUB_TOKEN": "ghp_0123456789",
+        "STRIPE_API_KEY": "sk_test_0123456789",
+        "GITLAB_PAT": "glpat-0123456789",
+        "AWS_SECRET_ACCESS_KEY": "abcdefgh12345678",
+        "DB_PASSWORD": "hunter2hunter2",
+        "TOKEN": "plain-token-1",
+        "USE_KEY": "1",  # a flag
+        "SORT_KEY": "created_at",  # no secret: opted out
+        "KEYBOARD": "us-international",  # KEY, but not as a word of its own
+        "PATH": "/usr/bin:/bin",
+        "TOKENS_URL": "https://auth.example/tokens",
+        "IDO_UNMASKED_ENV": "SORT_KEY",
+    }
+    assert credential_names(environ) == {
+        "GITHUB_TOKEN",
+        "STRIPE_API_KEY",
+        "GITLAB_PAT",
+        "AWS_SECRET_ACCESS_KEY",
+        "DB_PASSWORD",
+        "TOKEN",
+    }
