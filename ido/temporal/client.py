@@ -149,15 +149,14 @@ def _why(text: str) -> str:
 
 async def start(client: Client, task_queue: str, task: dict[str, Any]) -> WorkflowHandle[Any, Any]:
     """Start the workflow of the run `task` names (its id: the run id)."""
+    # The handle names no execution: it is described, asked and waited for at the latest,
+    # once the workflow continued as new, and its result followed along the chain.
     try:
-        started = await client.start_workflow(
+        return await client.start_workflow(
             NAME, task, id=str(task["run_id"]), task_queue=task_queue, result_type=dict
         )
     except RPCError as exc:
         raise TemporalError(f"the Temporal server refused run {task['run_id']}: {exc}") from None
-    # By workflow id alone: the run's latest execution, not the first, once it continued
-    # as new (described, asked and waited for there).
-    return client.get_workflow_handle(started.id, result_type=dict)
 
 
 async def outcome(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ido.journal import SqliteJournal
-from tests.temporal.servers import Worker, environment
+from tests.temporal.servers import Worker, environment, project_copy
 
 # b fails twice, then succeeds (counted per run: the side log is shared): three decisions,
 # and so three points where the run may be handed over.
@@ -187,3 +187,36 @@ def test_a_worker_killed_at_a_hand_over_leaves_the_run_to_another_without_a_step
     }
     assert set(keys) <= started, (keys, started)
     assert len(keys) - len(set(keys)) <= 1, keys  # at most the one cut short, again
+
+
+def test_a_blocked_run_continues_as_new_only_once_its_verdict_came(
+    tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
+) -> None:
+    """A run handed over before every decision blocks for approval: `ido run` says so, as
+    in one execution; approved here and resumed, the workflow continues as new after the
+    wait, not during it, and the run is achieved with each step performed once."""
+    queue = f"ido-test-{uuid.uuid4().hex[:8]}"
+    workers(project_copy(tmp_path / "worker"), queue)
+    here = project_copy(tmp_path / "client")
+    env = environment(IDO_TEMPORAL_CONTINUE_AFTER="1")
+
+    def ido(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "ido", *args]
+        return subprocess.run(
+            command, cwd=here, env=env, capture_output=True, text=True, timeout=180, check=False
+        )
+
+    address = ["--temporal", temporal_server]
+    done = ido("run", "fulfil-large-order", *address, "--task-queue", queue)
+    assert done.returncode == 3, done.stdout + done.stderr
+    run_id = done.stdout.split("blocked: run ")[1].split(",")[0]
+    waited = _executions(temporal_server, run_id, 2)  # handed over before decision 1
+    assert ido("approve", run_id, "--by", "alice").returncode == 0
+    resumed = ido("resume", run_id, *address)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"achieved: run {run_id}" in resumed.stdout
+    assert _executions(temporal_server, run_id, waited + 1) > waited
+    with SqliteJournal(here / ".ido" / "ido.db") as journal:
+        kinds = [e.kind for e in journal.events(run_id)]
+    assert kinds.count("approval_given") == 1 and kinds.count("run_resumed") == 1, kinds
+    assert kinds.count("action_finished") == 4, kinds  # each step once, after the approval
