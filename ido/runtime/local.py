@@ -172,10 +172,13 @@ class LocalRuntime(Executing, Compensating):
         `trigger`. A run that did not stop so (a step in flight) is a `JournalError`."""
         self.carrying = run_id
         row = self.journal.run(run_id)
-        recovered = recover(row, self.journal.events(run_id), self.catalog, self.env, handed=True)
+        events = self.journal.events(run_id)
+        recovered = recover(row, events, self.catalog, self.env, handed=True)
         if row.outcome is not None or recovered.interrupted:
             raise JournalError(f"run {run_id} was not handed over between decisions")
         run = recovered.run
+        if trigger in (AFTER_APPROVAL, AFTER_INTERRUPTION):  # before resume's first decision:
+            run.approved = approved_plan(events)  # it checks the plan approved, as resume set
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
         run.evidence = with_lessons(self._stored_beliefs(), recovered.lessons)
         run.lessons = list(recovered.lessons)

@@ -52,7 +52,8 @@ reason (each write is an update, and the server counts them per execution)."""
 
 @workflow.defn(name=NAME)
 class IdoRun:
-    """A run pursued by workers; its input: intent, catalog_digest, run_id, heartbeat."""
+    """A run pursued by workers; its input: intent, catalog_digest, run_id, heartbeat,
+    continue_after (optional), and in a continued execution what it carries (`carried`)."""
 
     # With its input, so that a continued execution holds the run's writes before any
     # signal or update of its first task is handled.

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ido.approvals import requests, verdict_data
 from ido.errors import JournalError
 from ido.loading import load_catalog
 from ido.runtime.handover import HandedOver
@@ -115,3 +116,54 @@ def test_carrying_on_a_run_with_a_step_in_flight_is_refused(tmp_path: Path) -> N
     cut.append_many(report.run_id, [(e.kind, e.at, e.data) for e in events[1 : first_start + 1]])
     with pytest.raises(JournalError, match="was not handed over between decisions"):
         LocalRuntime(catalog, cut, base=folder).carry_on(report.run_id, "run started")
+
+
+GATE = """\
+  rules:
+    - {id: a-ok, effect: require_approval, when: "capability.name == 'step-a'", message: Ask.}
+"""
+
+
+def _approved(folder: Path, hand_over: bool) -> tuple[list[str], list[Any]]:
+    """Run `flaky` with step a gated, approve it, and resume it: handed over before the
+    first decision of the resume (and carried on), or not; its event kinds, and its
+    decisions' triggers, plans and approval checks."""
+    folder.mkdir()
+    (folder / "all.yaml").write_text(CATALOG.format(log=folder / "side.log") + GATE)
+    catalog = load_catalog([folder / "all.yaml"])
+    journal = MemoryJournal()
+    blocked = LocalRuntime(catalog, journal, base=folder).run(catalog.intents["flaky"])
+    assert blocked.outcome == "blocked", blocked
+    run_id = blocked.run_id
+    (asked,) = requests(journal.events(run_id))
+    journal.append(
+        run_id, "approval_given", "2026-11-23T10:00:00+00:00", verdict_data(asked, "ops", None, 0.0)
+    )
+    runtime = LocalRuntime(catalog, journal, base=folder)
+    runtime.handover = lambda: hand_over
+    try:
+        report = runtime.resume(run_id)
+    except HandedOver as over:
+        report = LocalRuntime(catalog, journal, base=folder).carry_on(run_id, over.trigger)
+    assert report.outcome == "achieved", report
+    events = journal.events(run_id)
+    decisions = [
+        (
+            e.data["trigger"],
+            [s["capability"] for s in e.data["result"]["plan"]["steps"]],
+            e.data.get("approved"),
+        )
+        for e in events
+        if e.kind == "decided"
+    ]
+    return [e.kind for e in events], decisions
+
+
+def test_a_run_handed_over_as_it_resumes_after_approval_goes_on_with_the_plan_approved(
+    tmp_path: Path,
+) -> None:
+    """The first decision after an approval checks the plan approved still holds (and
+    records so); handed over before that decision, the carried-on run checks it too."""
+    plain = _approved(tmp_path / "plain", False)
+    assert plain[1][1][2] is not None  # (the check the resume's decision records)
+    assert _approved(tmp_path / "handed", True) == plain
