@@ -39,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -142,8 +143,10 @@ async def measure_temporal(
     class Timed(Pursuit):
         """Times each write: sent to the workflow and held by it (an update)."""
 
-        def _sender(self, run_id: str, attempt: int, held: int) -> Callable[[Op], None]:
-            send = super()._sender(run_id, attempt, held)
+        def _sender(
+            self, run_id: str, attempt: int, held: int, asked: threading.Event
+        ) -> Callable[[Op], None]:
+            send = super()._sender(run_id, attempt, held, asked)
 
             def timed(op: Op) -> None:
                 t0 = time.perf_counter()

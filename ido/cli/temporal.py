@@ -6,6 +6,7 @@ pay for it (`ido.temporal` is its one home)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import Coroutine
 from pathlib import Path
@@ -26,7 +27,7 @@ from ido.cli.temporal_security import (
     security_of,
 )
 from ido.cli_typer import IdoTyper
-from ido.errors import NotFoundError
+from ido.errors import IdoError, NotFoundError
 from ido.temporal.security import PLAIN, Security
 
 ADDRESS = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-_]*):(\d{1,5})")
@@ -121,6 +122,20 @@ def worker(
     _tell("worker stopped")
 
 
+CONTINUE_AFTER = "IDO_TEMPORAL_CONTINUE_AFTER"
+"""The history length (events) past which a run's workflow continues as new, lower than
+the workflow's own 5,000: to see it happen, or for tests to make it happen often."""
+
+
+def continue_after(value: str | None) -> int | None:
+    """`IDO_TEMPORAL_CONTINUE_AFTER`'s events, None when unset; an error when not a count."""
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise IdoError(f"{CONTINUE_AFTER} must be a positive whole number, not {value!r}")
+    return int(value)
+
+
 def run_remote(
     loaded: Any,
     intent: Any,
@@ -150,6 +165,9 @@ def run_remote(
     }
     if security.flags:  # for the commands ido suggests (paths and names: never the key)
         task["temporal"]["flags"] = list(security.flags)
+    after = continue_after(os.environ.get(CONTINUE_AFTER))
+    if after is not None:
+        task["continue_after"] = after
 
     async def go() -> tuple[dict[str, Any], list[Any]] | None:
         connection = await client.connect(address, namespace, security=security)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from ido.runtime import stopping
 from ido.runtime.compensating import Compensating
 from ido.runtime.core import Listener, Telemetry, new_run_id
 from ido.runtime.executing import Executing
+from ido.runtime.handover import HandedOver
 from ido.runtime.outcomes import blocking, shadow_note
 from ido.runtime.owners import host
 from ido.runtime.recovery import (
@@ -53,6 +54,10 @@ class RunReport:
 
 class LocalRuntime(Executing, Compensating):
     """Runs one intent to an outcome in this process; every event is journaled first."""
+
+    handover: Callable[[], bool] | None = None
+    """Asked before each decision: True stops the run there (`HandedOver`), for its
+    carrier to take it up elsewhere (`carry_on`). None: the run is never handed over."""
 
     def run(
         self,
@@ -161,6 +166,26 @@ class LocalRuntime(Executing, Compensating):
         if said is not None and (stop is None or stop[0] == "failed"):  # failed already
             stop = ("failed", said if stop is None else f"{said}; then {stop[1]}")
         return self._finish_run(run, planner, trigger, stop)
+
+    def carry_on(self, run_id: str, trigger: str) -> RunReport:
+        """Take up a run handed over before a decision (`HandedOver`) as if it had never
+        stopped: rebuilt from its journal, nothing recorded of the hand-over (no take-over,
+        no `run_resumed`: its carrier fences its writes), its next decision made on
+        `trigger`. A run that did not stop so (a step in flight) is a `JournalError`."""
+        self.carrying = run_id
+        row = self.journal.run(run_id)
+        events = self.journal.events(run_id)
+        recovered = recover(row, events, self.catalog, self.env, handed=True)
+        if row.outcome is not None or recovered.interrupted:
+            raise JournalError(f"run {run_id} was not handed over between decisions")
+        run = recovered.run
+        if trigger in (AFTER_APPROVAL, AFTER_INTERRUPTION):  # before resume's first decision:
+            run.approved = approved_plan(events)  # it checks the plan approved, as resume set
+        rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
+        run.evidence = with_lessons(self._stored_beliefs(), recovered.lessons)
+        run.lessons = list(recovered.lessons)
+        planner = self.planner or self._planner(recovered.planner, run.intent)
+        return self._finish_run(run, planner, trigger)
 
     def compensate(self, run_id: str) -> RunReport:
         """Try again the compensations failed run `run_id` left undone (`to_undo_again`),
@@ -284,6 +309,9 @@ class LocalRuntime(Executing, Compensating):
         limits = run.intent.spec.limits
         while True:
             stopping.check()
+            if self.handover is not None and self.handover():
+                self._flush(run)  # all of it held where the run is taken up
+                raise HandedOver(trigger)
             state = self._observe(run)
             if trigger not in NOT_REPLANS:
                 if run.replans >= limits.max_replans:

@@ -190,10 +190,12 @@ def recover(
     catalog: Catalog,
     world: Environment | None = None,
     again: bool = False,
+    handed: bool = False,
 ) -> Recovered:
     """Rebuild a run from its events; refuses a finished run or one still running here.
     `again`: a failed run whose compensations `ido compensate` tries again (`to_undo_again`
-    checked it).
+    checked it). `handed`: a run its carrier handed over (`LocalRuntime.carry_on`), whose
+    last process may live on.
 
     `world`: where the resume acts (the runtime's `Environment`; None: the real world). A
     scenario's run goes on in its simulated world only, as its scripted verdicts continue
@@ -208,8 +210,8 @@ def recover(
         )
     if not events or events[0].kind != "run_started":
         raise JournalError(f"run {row.id} has no run_started event; the journal is inconsistent")
-    if row.outcome is None:  # a blocked or failed run has ended; its process may live on
-        _refuse_if_alive(row.id, events)
+    if row.outcome is None and not handed:  # a blocked or failed run has ended; its process
+        _refuse_if_alive(row.id, events)  # may live on
     started = events[0].data
     scenario = scenario_of(events)
     if scenario is not None and scenario["metadata"]["name"] != simulates:

@@ -5,7 +5,9 @@ after a blocked run's answers) on the worker's catalog, with a `ForwardingJourna
 with the writes the workflow holds: each write is an update of the workflow, held by it
 before the write returns (refused, for an attempt given up: the run stops there). A thread
 heartbeats while the runtime works, so a worker that dies is noticed within the heartbeat
-timeout and the workflow runs `pursue` again.
+timeout and the workflow runs `pursue` again. When a write's reply asks for it (the
+workflow's history is long), the run is handed over before its next decision, and the
+attempt after the workflow continued as new carries it on (`LocalRuntime.carry_on`).
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from ido.approvals import ready, requests, verdicts, waiting_of
 from ido.errors import IdoError, JournalError
 from ido.loading.catalog import Catalog
+from ido.runtime.handover import HandedOver
 from ido.state import digest
 from ido.temporal.client import record
 from ido.temporal.forwarding import ForwardingJournal, Op
-from ido.temporal.workflow import PURSUE, REFUSED
+from ido.temporal.workflow import HANDED_OVER, PURSUE, REFUSED
 
 BENIGN = ApplicationErrorCategory.BENIGN
 """The failures ido says itself, on one line (`Pursuit.say`): the SDK logs them without
@@ -112,18 +115,23 @@ class Pursuit:
         if name not in self.catalog.intents:
             raise self._refused(f"intent {name} is not in this worker's catalog")
         ops: list[Op] = task["ops"]
-        journal = ForwardingJournal(self._sender(run_id, int(task["attempt"]), len(ops)))
+        asked = threading.Event()  # the workflow asks for the run to be handed over
+        journal = ForwardingJournal(self._sender(run_id, int(task["attempt"]), len(ops), asked))
         try:
             journal.seed(ops)
         except JournalError as exc:  # the same history again would fail the same way
             raise self._refused(f"run {run_id} of intent {name}: {exc}") from None
         runtime = LocalRuntime(self.catalog, journal, base=self.base, new_id=lambda _: run_id)
-        first = not ops
-        self.say(f"{'took' if first else 'resumed'} run {run_id} ({name})")
+        runtime.handover = asked.is_set
+        first, trigger = not ops, task.get("trigger")
+        said = "took" if first else "carried on" if trigger is not None else "resumed"
+        self.say(f"{said} run {run_id} ({name})")
         try:
             if first:
                 where = {"temporal": task.get("temporal") or {}}  # so a local resume refuses
                 report = runtime.run(self.catalog.intents[name], context=where)
+            elif trigger is not None:  # handed over by the attempt before: on as if unstopped
+                report = runtime.carry_on(run_id, str(trigger))
             else:
                 events = journal.events(run_id)
                 now = runtime.clock()
@@ -140,6 +148,9 @@ class Pursuit:
             raise ApplicationError(str(exc), type="JournalError", category=BENIGN) from None
         except IdoError as exc:
             raise self._refused(f"run {run_id} of intent {name}: {exc}") from None
+        except HandedOver as over:  # as asked: the workflow continues as new, and on with it
+            self.say(f"run {run_id} ({name}) handed over: its workflow continues as new")
+            return {"run_id": run_id, "outcome": HANDED_OVER, "trigger": over.trigger}
         except KeyboardInterrupt:  # the worker stops: another worker resumes the run
             self.say(f"run {run_id} ({name}) left to another worker")
             stopped = f"the worker carrying run {run_id} stopped"
@@ -155,10 +166,13 @@ class Pursuit:
         self.say(f"refused: {message}")
         return refused(message)
 
-    def _sender(self, run_id: str, attempt: int, held: int) -> Callable[[Op], None]:
+    def _sender(
+        self, run_id: str, attempt: int, held: int, asked: threading.Event
+    ) -> Callable[[Op], None]:
         """Send a write to the run's workflow (which holds `held` before this attempt's
         first), waiting until the workflow holds it; one whose reply does not come in time
-        is sent again (the workflow takes it once). A refused write is a `JournalError`."""
+        is sent again (the workflow takes it once). A refused write is a `JournalError`.
+        `asked` is set once a reply asks for the run to be handed over."""
         handle = self.client.get_workflow_handle(run_id)
         place = [held]
 
@@ -167,7 +181,8 @@ class Pursuit:
                 made = record(handle, attempt, place[0], op)
                 future = asyncio.run_coroutine_threadsafe(made, self.loop)
                 try:
-                    future.result(SEND_SECONDS)
+                    if future.result(SEND_SECONDS):
+                        asked.set()
                     break
                 except TimeoutError:
                     future.cancel()

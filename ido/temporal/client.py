@@ -149,6 +149,8 @@ def _why(text: str) -> str:
 
 async def start(client: Client, task_queue: str, task: dict[str, Any]) -> WorkflowHandle[Any, Any]:
     """Start the workflow of the run `task` names (its id: the run id)."""
+    # The handle names no execution: it is described, asked and waited for at the latest,
+    # once the workflow continued as new, and its result followed along the chain.
     try:
         return await client.start_workflow(
             NAME, task, id=str(task["run_id"]), task_queue=task_queue, result_type=dict
@@ -265,17 +267,20 @@ async def answer(handle: WorkflowHandle[Any, Any], events: Sequence[Event]) -> i
     return int(held["attempt"])
 
 
-async def record(handle: WorkflowHandle[Any, Any], attempt: int, at: int, op: Op) -> None:
+async def record(handle: WorkflowHandle[Any, Any], attempt: int, at: int, op: Op) -> bool:
     """Make the write `op` of `attempt`, the run's write number `at` (from 0), in its
-    workflow, and return once the workflow holds it. Sent again (its reply lost), it is
-    taken once: its update id, and its place, are the same. A `JournalError` when the
-    workflow refuses it (the attempt was given up, the history is full)."""
+    workflow, and return once the workflow holds it: whether it asks for the run to be
+    handed over (its history is long). Sent again (its reply lost), it is taken once: its
+    update id, and its place, are the same. A `JournalError` when the workflow refuses it
+    (the attempt was given up, the history is full)."""
     write = {"attempt": attempt, "at": at, "op": op}
     # The server answers an update id it has seen with that update's result: the id names
     # the write itself, so that another one at the same place is judged, not taken for it.
     made = hashlib.sha256(json.dumps(op, sort_keys=True).encode()).hexdigest()[:16]
     try:
-        await handle.execute_update("record", write, id=f"{attempt}:{at}:{made}", result_type=int)
+        held = await handle.execute_update(
+            "record", write, id=f"{attempt}:{at}:{made}", result_type=dict
+        )
     except WorkflowUpdateFailedError as exc:
         why = getattr(exc.cause, "message", None) or str(exc.cause or exc)
         raise JournalError(f"the Temporal workflow refused {op[0]}: {why}") from None
@@ -284,3 +289,4 @@ async def record(handle: WorkflowHandle[Any, Any], attempt: int, at: int, op: Op
         if task is not None and task.cancelling():  # its sender gave up waiting: say nothing
             raise asyncio.CancelledError from None
         raise JournalError(f"the Temporal server did not answer {op[0]} in time") from None
+    return bool(held.get("hand_over"))

@@ -4,7 +4,9 @@ Deterministic and without I/O, as Temporal requires: it holds the run's writes (
 `ido.temporal.forwarding`), runs the activity `pursue` with them, and when an attempt
 dies (its worker killed, its heartbeat lost) runs it again, for another worker to resume
 the run. A blocked run waits here, holding no worker, for the verdicts (signal `answer`)
-or its first approval's expiry (a timer). It imports nothing of ido but the names below.
+or its first approval's expiry (a timer). When its history grows long it continues as new
+between attempts (`_continues`), carrying the writes on: the same run, in a chain of
+executions with the same workflow id. It imports nothing of ido but the names below.
 """
 
 from __future__ import annotations
@@ -36,32 +38,60 @@ Temporal ends a workflow at 50,000 (each write is an update, about five events).
 MOST_WRITES = 1_900
 """The most writes the workflow takes: the server refuses a workflow's 2,001st update
 (its default `history.maxTotalUpdates`), leaving room here for a stopped run's last."""
+HANDED_OVER = "handed over"
+"""The outcome of an attempt that stopped between decisions because the workflow asked
+(it continues as new): its run goes on in the next execution, from its `trigger`."""
+CONTINUE_AFTER_EVENTS = 5_000
+"""The history length past which the workflow continues as new (the task's
+`continue_after` may lower it): half of the 10,000 events Temporal warns at, so that a run
+asked to hand over has room to reach its next decision."""
+CONTINUE_AFTER_WRITES = 1_000
+"""The writes past which it continues as new: about half of `MOST_WRITES`, for the same
+reason (each write is an update, and the server counts them per execution)."""
 
 
 @workflow.defn(name=NAME)
 class IdoRun:
-    """A run pursued by workers; its input: intent, catalog_digest, run_id, heartbeat."""
+    """A run pursued by workers; its input: intent, catalog_digest, run_id, heartbeat,
+    continue_after (optional), and in a continued execution what it carries (`carried`)."""
 
-    def __init__(self) -> None:
-        self.ops: list[list[Any]] = []
-        self.attempt = 0
+    # With its input, so that a continued execution holds the run's writes before any
+    # signal or update of its first task is handled.
+    @workflow.init
+    def __init__(self, task: dict[str, Any]) -> None:
+        carried: dict[str, Any] = task.get("carried") or {}
+        self.ops: list[list[Any]] = list(carried.get("ops", []))
+        self.attempt = int(carried.get("attempt", 0))  # counted on, so old ones stay refused
         self.carrier: int | None = None  # the attempt running now, whose writes are taken
-        self.weight = 0  # the writes' size as JSON
+        self.weight = sum(len(json.dumps(op)) for op in self.ops)  # the writes' size as JSON
         self.updates = 0  # writes taken (each an update: the server counts them)
         self.full: str | None = None  # why the history takes no more writes
         self.answered = False
-        self.report: dict[str, Any] | None = None
+        self.report: dict[str, Any] | None = carried.get("report")
         self.waiting = False
+        self.limit = int(task.get("continue_after") or CONTINUE_AFTER_EVENTS)
 
     @workflow.update(name="record")
-    def record(self, write: dict[str, Any]) -> int:
+    def record(self, write: dict[str, Any]) -> dict[str, Any]:
         """A write of the attempt carrying the run, at its place (`at`: the writes before
-        it); how many the workflow holds. One sent again (its reply lost) is taken once."""
+        it); how many the workflow holds, and whether the run should be handed over at its
+        next decision (`hand_over`: the workflow continues as new then). One sent again
+        (its reply lost) is taken once."""
         self.updates += 1
         if write["at"] == len(self.ops):
             self.ops.append(write["op"])
             self.weight += len(json.dumps(write["op"]))
-        return len(self.ops)
+        return {"held": len(self.ops), "hand_over": self._continues()}
+
+    def _continues(self) -> bool:
+        """Whether the history is long enough to continue as new: the server suggests it,
+        or it is past `limit` events or `CONTINUE_AFTER_WRITES` writes."""
+        info = workflow.info()
+        return bool(self.ops) and (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self.limit
+            or self.updates >= CONTINUE_AFTER_WRITES
+        )
 
     @record.validator
     def _may_record(self, write: dict[str, Any]) -> None:
@@ -118,14 +148,27 @@ class IdoRun:
     @workflow.run
     async def run(self, task: dict[str, Any]) -> dict[str, Any]:
         heartbeat = timedelta(seconds=float(task.get("heartbeat", 30.0)))
-        failures = 0
+        carried: dict[str, Any] = task.get("carried") or {}
+        task = {k: v for k, v in task.items() if k != "carried"}  # (the writes go as ops)
+        failures = int(carried.get("failures", 0))
+        trigger: str | None = carried.get("trigger")  # the first attempt's, handed over
+        handed = False
         while True:
+            # The one safe point: no attempt runs, no approval is waited for, and a run
+            # handed over stopped between decisions with all its writes held here.
+            if handed or (self.updates > 0 and self._continues()):
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                kept = {"ops": self.ops, "attempt": self.attempt, "report": self.report}
+                kept.update(failures=failures, trigger=trigger)
+                workflow.continue_as_new({**task, "carried": kept})
             self.attempt += 1
             self.carrier = self.attempt
+            given = {} if trigger is None else {"trigger": trigger}
+            trigger = None  # (an attempt after it resumes the run as after a crash)
             try:
                 report: dict[str, Any] = await workflow.execute_activity(
                     PURSUE,
-                    {**task, "ops": self.ops, "attempt": self.attempt},
+                    {**task, "ops": self.ops, "attempt": self.attempt, **given},
                     start_to_close_timeout=LONGEST_STEP,
                     heartbeat_timeout=heartbeat,
                     retry_policy=RetryPolicy(maximum_attempts=1),
@@ -152,6 +195,9 @@ class IdoRun:
                 continue
             self.carrier = None
             failures = 0
+            if report["outcome"] == HANDED_OVER:  # stopped at its next decision, as asked
+                trigger, handed = str(report["trigger"]), True
+                continue
             self.report = report
             if report["outcome"] != "blocked":
                 return {**report, "ops": self.ops}  # for the client to import
