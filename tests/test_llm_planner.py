@@ -1263,7 +1263,7 @@ def test_ido_run_says_when_a_slow_decision_asks_the_model(
     use_llm(project, url)
     code, out = ido("run", "ship-order")
     assert code == 0, out
-    assert "… decision 1: planning 0." in out
+    assert re.search(r"… decision 1: planning \d+\.\ds", out), out  # any time: not asserted
     assert ": asking the model openai/scripted (call 1)" in out
     code, quiet = ido("run", "ship-order", "--quiet")
     assert code == 0 and "planning" not in quiet
