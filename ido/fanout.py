@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -418,13 +419,18 @@ def _restore(previous: dict[signal.Signals, Any]) -> None:
 
 
 def _wait(worker: subprocess.Popen[str]) -> int:
-    """`worker.wait()` in short waits: blocked in `waitpid` for good, this thread would take
-    a signal only a quarter of a second late."""
-    while True:
-        try:
-            return worker.wait(stopping.POLL_SECONDS)
-        except subprocess.TimeoutExpired:
-            continue
+    """Wait for `worker` to end, looking every few milliseconds; Ctrl-C meanwhile goes on up
+    at once.
+
+    Not `worker.wait()`: on Ctrl-C it first waits for the process to end (a quarter of a
+    second, or what is left of its timeout), as a child on the same terminal ends on the
+    same Ctrl-C. A worker, in a session of its own, gets Ctrl-C only once this process
+    passes it on, after that wait: meanwhile its runs went on starting steps."""
+    delay = 0.001
+    while (code := worker.poll()) is None:
+        time.sleep(delay)
+        delay = min(2 * delay, 0.05)
+    return code
 
 
 def _wait_through_interrupts(worker: subprocess.Popen[str]) -> None:

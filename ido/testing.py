@@ -254,11 +254,14 @@ Script = Callable[[dict[str, Any]], Answer]
 class ScriptedModel:
     """An OpenAI-compatible chat-completions server on loopback, for the llm planners' tests
     and benchmark: each request gets the next scripted answer (the last one repeats), or
-    what a function of the request returns. `requests` keeps every request body."""
+    what a function of the request returns. `requests` keeps every request body; `sent`
+    counts the answers whose body was sent to its end (a client that gave up first, or
+    left, is not counted)."""
 
     def __init__(self, script: Sequence[Answer] | Script) -> None:
         self.script = script
         self.requests: list[dict[str, Any]] = []
+        self.sent = 0
         self._lock = threading.Lock()
 
     def answer(self, request: dict[str, Any]) -> Answer:
@@ -295,12 +298,14 @@ class ScriptedModel:
                         self.wfile.write(body)
                     for k in range(len(body) if answer.trickle else 0):
                         if closing.is_set():
-                            break  # the test is over: do not hold up the server's shutdown
+                            return  # the test is over: do not hold up the server's shutdown
                         self.wfile.write(body[k : k + 1])
                         self.wfile.flush()
                         time.sleep(answer.trickle)
                 except OSError:
-                    pass  # the client gave up (a timeout): nothing to answer
+                    return  # the client gave up (a timeout): nothing to answer
+                with model._lock:
+                    model.sent += 1
 
             def log_message(self, *args: Any) -> None:
                 return

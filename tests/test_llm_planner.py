@@ -10,7 +10,7 @@ import re
 import socket
 import subprocess
 import sys
-import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -311,8 +311,9 @@ def test_an_invisible_character_in_a_proposed_name_is_shown_escaped(
 def test_llm_timeout_bounds_the_whole_call_and_never_holds_up_the_exit(serve: Any) -> None:
     """A server that sends a byte every 0.2s never trips litellm's timeout, which bounds
     each read: `timeout: 1s` took minutes. The call is given up after 1s in all, and the
-    process that made it exits at once, though the abandoned call is still reading."""
-    _, url = serve([Answer(PAY_AND_SHIP.tool_calls, trickle=0.2)])
+    process that made it exits at once, though the abandoned call is still reading: both
+    while the server is still sending the answer (90s of it)."""
+    model, url = serve([Answer(PAY_AND_SHIP.tool_calls, trickle=0.2)])
     code = (
         "from ido.model import LlmSettings\n"
         "from ido.planner.llm_client import LitellmClient\n"
@@ -320,14 +321,26 @@ def test_llm_timeout_bounds_the_whole_call_and_never_holds_up_the_exit(serve: An
         "reply = LitellmClient().complete(\n"
         "    settings, 'openai/scripted', [{'role': 'user', 'content': 'hi'}], []\n"
         ")\n"
-        "print(reply.error, round(reply.seconds))\n"
+        "print(reply.error, reply.seconds >= 1)\n"
     )
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    done = subprocess.run(  # (a hang's guard only: litellm's import takes a minute under load)
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=600
     )
-    assert done.stdout.strip() == "Timeout: no complete answer within 1s 1", done.stderr
-    assert time.perf_counter() - started < 30  # litellm's import takes seconds; the body 90
+    assert done.stdout.strip() == "Timeout: no complete answer within 1s True", done.stderr
+    assert len(model.requests) == 1 and model.sent == 0  # the answer was not waited out
+
+
+def test_litellm_s_own_warning_filters_hold_in_every_test() -> None:
+    """litellm ignores pydantic's warning about its `ReadOnly` types for the whole process
+    as it is imported; pytest dropped that filter when the test that first imported
+    litellm ended, and the next test's first model call failed on the warning (an error
+    here). The suite's own filters say the same, whichever test imports litellm first."""
+    said = (
+        "Item 'summary' on TypedDict class 'ChatCompletionReasoningItem' is using the "
+        "`ReadOnly` qualifier. Pydantic will not protect items from any mutation on "
+        "dictionary instances."
+    )
+    warnings.warn(said, UserWarning, stacklevel=1)  # ignored, not raised
 
 
 def test_no_model_configured_falls_back_without_asking(
@@ -1284,7 +1297,7 @@ def test_ido_run_says_when_a_slow_decision_asks_the_model(
     use_llm(project, url)
     code, out = ido("run", "ship-order")
     assert code == 0, out
-    assert "… decision 1: planning 0." in out
+    assert re.search(r"… decision 1: planning \d+\.\ds", out), out  # any time: not asserted
     assert ": asking the model openai/scripted (call 1)" in out
     code, quiet = ido("run", "ship-order", "--quiet")
     assert code == 0 and "planning" not in quiet

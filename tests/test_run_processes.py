@@ -565,15 +565,18 @@ def test_a_stop_cuts_waits_short_and_a_reset_lets_runs_go_on() -> None:
 
 
 CHAIN_STEP = '''\
-"""A slow step of a chain: logs its call, then takes 100 ms."""
+"""A step of a chain: logs its call; the third is in flight until its process is stopped
+(Ctrl-C has reached the runs), however long the signal takes to come through."""
 import os
-import time
+
+from ido.runtime import stopping
 
 
 def step(ctx):
     with open(os.environ["CHAIN_LOG"], "a") as log:
         log.write(f"{ctx.run_id} {ctx.capability}\\n")
-    time.sleep(0.1)
+    if ctx.capability == "link-3":
+        stopping.coming(60)
 '''
 
 
@@ -626,8 +629,10 @@ def _outcomes_of_steps(journal: Path) -> list[tuple[str, bool, str | None]]:
     [(["chain-a"], 1), (["chain-a", "chain-b"], 1), (["chain-a", "chain-b"], 2)],
 )
 def test_ctrl_c_starts_no_new_step(project: Path, intents: list[str], processes: int) -> None:
-    """Steps one after another, 100 ms each, planned by CP-SAT (whose own Ctrl-C handler
-    used to leave SIGINT killing ido outright): after Ctrl-C no run starts another step."""
+    """Steps one after another, planned by CP-SAT (whose own Ctrl-C handler used to leave
+    SIGINT killing ido outright): after Ctrl-C no run starts another step. The third step
+    ends only once its process is stopping (a run alone is stopped on its own thread and
+    never sees it end), so no step can be started before Ctrl-C comes through."""
     assert SMALL < 18  # so CP-SAT, not its exact search for a handful, plans the chain
     _chain(project, 18, '{python: "fakesvc.chain:step"}')
     log = project / "chain.log"
@@ -647,7 +652,7 @@ def test_ctrl_c_starts_no_new_step(project: Path, intents: list[str], processes:
     assert parent.returncode == 130, (out, err)
     assert "interrupted" in err and "Traceback" not in out + err
     after = len(log.read_text().splitlines())
-    assert after - before <= len(intents), (before, after)  # at most the steps in flight
+    assert before == after == 3 * len(intents), (before, after)
     _, listed = ido("runs", "--format", "json")
     assert [r["outcome"] for r in json.loads(listed)] == [None] * len(intents), listed
     # every step that ended is on record as ended, and nothing failed
