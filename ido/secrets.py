@@ -111,14 +111,37 @@ def _masks(secrets: frozenset[str], in_text: frozenset[str]) -> _Masks | None:
         return None
     every = sorted(words, key=lambda f: (-len(f), f))
     long = [f for f in every if len(f) >= SHORTEST_ANYWHERE]
-    anywhere = re.compile("|".join(map(re.escape, long))) if long else None
+    anywhere = _overlapping(tuple(long)) if long else None
     return _Masks(anywhere, tuple(f for f in every if len(f) < SHORTEST_ANYWHERE), numbers)
+
+
+@functools.lru_cache(maxsize=64)
+def _overlapping(forms: tuple[str, ...]) -> re.Pattern[str]:
+    """A pattern that finds, at every place one of `forms` (longest first) starts, the
+    longest one starting there, though it overlaps one found before (`_cover`)."""
+    return re.compile(f"(?=({'|'.join(map(re.escape, forms))}))")
+
+
+def _cover(pattern: re.Pattern[str], text: str) -> str:
+    """`text` with all that the forms `pattern` (`_overlapping`) finds cover masked, as
+    one `***` where they overlap. Replaced one match after another, a secret whose start
+    another (`xx` + its first characters) ended in was left with its end in the clear."""
+    kept: list[str] = []
+    end = 0  # where the part masked last ends
+    for match in pattern.finditer(text):
+        here = match.start()
+        if kept and here < end:
+            end = max(end, here + len(match.group(1)))
+            continue
+        kept += [text[end:here], MASK]
+        end = here + len(match.group(1))
+    return "".join(kept) + text[end:] if kept else text
 
 
 def _masked(value: Any, masks: _Masks) -> Any:
     if isinstance(value, str):
         if masks.anywhere is not None:
-            value = masks.anywhere.sub(MASK, value)
+            value = _cover(masks.anywhere, value)
         for form in masks.tokens:
             if form in value:
                 value = _token(form).sub(MASK, value)
@@ -165,9 +188,8 @@ def mask_urls(text: str, secrets: Iterable[str]) -> str:
 
     def masked(match: re.Match[str]) -> str:
         url = match.group(0)
-        shown = read = _ESCAPE.sub(lambda m: m.group(0).upper(), url)
-        for form in every:
-            shown = shown.replace(form, MASK)
+        read = _ESCAPE.sub(lambda m: m.group(0).upper(), url)
+        shown = _cover(_overlapping(tuple(every)), read)
         return url if shown == read else shown  # (escapes as they were, when none is masked)
 
     return URL_IN_TEXT.sub(masked, text)
