@@ -117,25 +117,28 @@ def _masks(secrets: frozenset[str], in_text: frozenset[str]) -> _Masks | None:
 
 @functools.lru_cache(maxsize=64)
 def _overlapping(forms: tuple[str, ...]) -> re.Pattern[str]:
-    """A pattern that finds, at every place one of `forms` (longest first) starts, the
-    longest one starting there, though it overlaps one found before (`_cover`)."""
-    return re.compile(f"(?=({'|'.join(map(re.escape, forms))}))")
+    """`forms` (longest first) as one pattern: where several start at one place, it finds
+    the longest. `_cover` masks with it those that overlap too."""
+    return re.compile("|".join(map(re.escape, forms)))
 
 
 def _cover(pattern: re.Pattern[str], text: str) -> str:
     """`text` with all that the forms `pattern` (`_overlapping`) finds cover masked, as
     one `***` where they overlap. Replaced one match after another, a secret whose start
-    another (`xx` + its first characters) ended in was left with its end in the clear."""
+    another (`xx` + its first characters) ended in was left with its end in the clear.
+    (Searched for as one pattern, not tried at every place: that was ten times slower.)"""
     kept: list[str] = []
-    end = 0  # where the part masked last ends
-    for match in pattern.finditer(text):
-        here = match.start()
-        if kept and here < end:
-            end = max(end, here + len(match.group(1)))
-            continue
-        kept += [text[end:here], MASK]
-        end = here + len(match.group(1))
-    return "".join(kept) + text[end:] if kept else text
+    done = 0  # where the text masked last ends
+    found = pattern.search(text)
+    while found is not None:
+        start, end = found.span()
+        after = pattern.search(text, start + 1)
+        while after is not None and after.start() < end:  # starts inside, may end past it
+            end = max(end, after.end())
+            after = pattern.search(text, after.start() + 1)
+        kept += [text[done:start], MASK]
+        done, found = end, after
+    return "".join(kept) + text[done:] if kept else text
 
 
 def _masked(value: Any, masks: _Masks) -> Any:
