@@ -304,6 +304,20 @@ UNMASKED = "IDO_UNMASKED_ENV"
 for secrets that are none (`SORT_KEY=created_at`): their values are recorded as they are."""
 
 
+def _unfinished(text: str, every: set[str]) -> int:
+    """Where the end of `text` that begins one of `every` (a form of a secret cut short
+    there) starts; `len(text)` when none does."""
+    cut = len(text)
+    for form in every:
+        place = max(len(text) - len(form) + 1, 0)
+        while (place := text.find(form[0], place, cut)) != -1:
+            if form.startswith(text[place:]):
+                cut = place
+                break
+            place += 1
+    return cut
+
+
 def credential_names(environ: Mapping[str, str]) -> frozenset[str]:
     """The variables of `environ` that a binding or observer may read without declaring
     them, taken for secrets by name (`CREDENTIAL_NAME`), of `SHORTEST_GUESSED` characters
@@ -365,13 +379,18 @@ class Secrets:
 
     def excerpt(self, text: str, *, whole: bool) -> str:
         """`text` masked (`mask`), for a message to quote its start; when `text` is the
-        start of something longer (`whole` False), without its last characters, which may
-        hold part of a secret (cut in two, it is masked no more): as many as the longest
-        form of a secret handed out."""
+        start of something longer (`whole` False), without the end that may be the start
+        of a secret (cut in two, it is masked no more): from the first place where what is
+        left is how a form of one begins. (Cut by as many characters as the longest form,
+        a private key among the credentials left nothing of a 4 KB reply.)"""
         masked: str = self.mask(text)
         if whole:
             return masked
-        return masked[: max(len(masked) - self.longest(), 0)]
+        # (a character cut in two is decoded as U+FFFD, which begins no form: dropped; and
+        # read with its escapes in upper case, as `forms` writes them, `%2f` begins one too)
+        masked = masked.rstrip("\ufffd")
+        read = _ESCAPE.sub(lambda m: m.group(0).upper(), masked)
+        return masked[: _unfinished(read, {f for s in self.known() if s for f in forms(s)})]
 
     def longest(self) -> int:
         """The length of the longest form (`forms`) of a secret masked: what a text cut in
