@@ -111,14 +111,40 @@ def _masks(secrets: frozenset[str], in_text: frozenset[str]) -> _Masks | None:
         return None
     every = sorted(words, key=lambda f: (-len(f), f))
     long = [f for f in every if len(f) >= SHORTEST_ANYWHERE]
-    anywhere = re.compile("|".join(map(re.escape, long))) if long else None
+    anywhere = _overlapping(tuple(long)) if long else None
     return _Masks(anywhere, tuple(f for f in every if len(f) < SHORTEST_ANYWHERE), numbers)
+
+
+@functools.lru_cache(maxsize=64)
+def _overlapping(forms: tuple[str, ...]) -> re.Pattern[str]:
+    """`forms` (longest first) as one pattern: where several start at one place, it finds
+    the longest. `_cover` masks with it those that overlap too."""
+    return re.compile("|".join(map(re.escape, forms)))
+
+
+def _cover(pattern: re.Pattern[str], text: str) -> str:
+    """`text` with all that the forms `pattern` (`_overlapping`) finds cover masked, as
+    one `***` where they overlap. Replaced one match after another, a secret whose start
+    another (`xx` + its first characters) ended in was left with its end in the clear.
+    (Searched for as one pattern, not tried at every place: that was ten times slower.)"""
+    kept: list[str] = []
+    done = 0  # where the text masked last ends
+    found = pattern.search(text)
+    while found is not None:
+        start, end = found.span()
+        after = pattern.search(text, start + 1)
+        while after is not None and after.start() < end:  # starts inside, may end past it
+            end = max(end, after.end())
+            after = pattern.search(text, after.start() + 1)
+        kept += [text[done:start], MASK]
+        done, found = end, after
+    return "".join(kept) + text[done:] if kept else text
 
 
 def _masked(value: Any, masks: _Masks) -> Any:
     if isinstance(value, str):
         if masks.anywhere is not None:
-            value = masks.anywhere.sub(MASK, value)
+            value = _cover(masks.anywhere, value)
         for form in masks.tokens:
             if form in value:
                 value = _token(form).sub(MASK, value)
@@ -165,9 +191,8 @@ def mask_urls(text: str, secrets: Iterable[str]) -> str:
 
     def masked(match: re.Match[str]) -> str:
         url = match.group(0)
-        shown = read = _ESCAPE.sub(lambda m: m.group(0).upper(), url)
-        for form in every:
-            shown = shown.replace(form, MASK)
+        read = _ESCAPE.sub(lambda m: m.group(0).upper(), url)
+        shown = _cover(_overlapping(tuple(every)), read)
         return url if shown == read else shown  # (escapes as they were, when none is masked)
 
     return URL_IN_TEXT.sub(masked, text)
@@ -279,6 +304,20 @@ UNMASKED = "IDO_UNMASKED_ENV"
 for secrets that are none (`SORT_KEY=created_at`): their values are recorded as they are."""
 
 
+def _unfinished(text: str, every: set[str]) -> int:
+    """Where the end of `text` that begins one of `every` (a form of a secret cut short
+    there) starts; `len(text)` when none does."""
+    cut = len(text)
+    for form in every:
+        place = max(len(text) - len(form) + 1, 0)
+        while (place := text.find(form[0], place, cut)) != -1:
+            if form.startswith(text[place:]):
+                cut = place
+                break
+            place += 1
+    return cut
+
+
 def credential_names(environ: Mapping[str, str]) -> frozenset[str]:
     """The variables of `environ` that a binding or observer may read without declaring
     them, taken for secrets by name (`CREDENTIAL_NAME`), of `SHORTEST_GUESSED` characters
@@ -340,13 +379,18 @@ class Secrets:
 
     def excerpt(self, text: str, *, whole: bool) -> str:
         """`text` masked (`mask`), for a message to quote its start; when `text` is the
-        start of something longer (`whole` False), without its last characters, which may
-        hold part of a secret (cut in two, it is masked no more): as many as the longest
-        form of a secret handed out."""
+        start of something longer (`whole` False), without the end that may be the start
+        of a secret (cut in two, it is masked no more): from the first place where what is
+        left is how a form of one begins. (Cut by as many characters as the longest form,
+        a private key among the credentials left nothing of a 4 KB reply.)"""
         masked: str = self.mask(text)
         if whole:
             return masked
-        return masked[: max(len(masked) - self.longest(), 0)]
+        # (a character cut in two is decoded as U+FFFD, which begins no form: dropped; and
+        # read with its escapes in upper case, as `forms` writes them, `%2f` begins one too)
+        masked = masked.rstrip("\ufffd")
+        read = _ESCAPE.sub(lambda m: m.group(0).upper(), masked)
+        return masked[: _unfinished(read, {f for s in self.known() if s for f in forms(s)})]
 
     def longest(self) -> int:
         """The length of the longest form (`forms`) of a secret masked: what a text cut in

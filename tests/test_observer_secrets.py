@@ -94,3 +94,36 @@ def test_an_observer_secret_that_is_no_variable_name_is_a_load_error_not_repeate
     )
     assert "not an environment variable name" in problem.message
     assert "sk-live" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "field"),
+    [
+        ("  secrets: sk_live_91ab7f0c\n", "spec.secrets"),
+        ("  secrets: [91827364]\n", "spec.secrets[0]"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["Observer", "Capability"])
+def test_a_secret_written_as_a_value_of_another_type_is_a_load_error_not_repeated(
+    tmp_path: Path, written: str, field: str, kind: str
+) -> None:
+    """`secrets: sk_live_…` (the key, not a list of names) was refused by quoting it
+    twice ("got 'sk_live_…': write one item as a list, [sk_live_…]"), and a PIN written as
+    a number once, into terminals and CI logs, where the docs promise it is not repeated."""
+    value = written.split(": ", 1)[1].strip(" []\n")
+    if kind == "Observer":
+        spec, prefix = "  python: 'm:read'\n" + written, "spec"
+    else:
+        spec = "  provider: p\n  effects: {done: true}\n  run:\n    python: 'm:run'\n"
+        spec += "  " + written
+        prefix, field = "spec.run", field.replace("spec", "spec.run")
+    (tmp_path / "thing.yaml").write_text(
+        f"apiVersion: ido/v1\nkind: {kind}\nmetadata: {{name: thing}}\nspec:\n{spec}"
+    )
+    with pytest.raises(LoadError) as info:
+        load_catalog([tmp_path], base=tmp_path)
+    (problem,) = info.value.problems
+    assert (Path(problem.file).name, problem.field) == ("thing.yaml", field), problem
+    assert problem.field.startswith(prefix)
+    assert "never their values" in problem.message, problem.message
+    assert value not in str(info.value), str(info.value)

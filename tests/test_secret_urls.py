@@ -155,3 +155,48 @@ def test_a_secret_in_a_url_path_reaches_no_journal_explain_or_trace(
     traced = [s.to_json() for s in spans.get_finished_spans()]
     assert traced and not [s for s in traced if secret in s]
     assert any("T0_***" in s for s in traced)
+
+
+class _Verbose(Replying):
+    """Refuses every request with a JSON error reply longer than ido reads of it."""
+
+    def _reply(self) -> None:
+        details = [{"row": i, "problem": "unknown sku"} for i in range(300)]
+        self.send_json({"error": "amount must be positive", "details": details}, 422)
+
+
+def test_a_long_credential_in_the_environment_leaves_an_error_reply_quoted(
+    tmp_path: Path,
+) -> None:
+    """An error reply longer than ido reads of it is quoted without its last characters, as
+    many as the longest form of a secret (one cut in two would show). A 4096-bit private key
+    named as a credential (`DEPLOY_KEY`), its base64 form longer than all that is read, left
+    `HTTP 422` with nothing of what the server said; only a tail that could begin a secret
+    is cut now."""
+    import base64
+    import random
+
+    lines = base64.b64encode(random.Random(7).randbytes(2350)).decode()
+    key = "\n".join(
+        ["-----BEGIN PRIVATE KEY-----"]
+        + [lines[i : i + 64] for i in range(0, len(lines), 64)]
+        + ["-----END PRIVATE KEY-----", ""]
+    )
+    with serve_on_loopback(_Verbose) as url:
+        capability = Capability.model_validate(
+            {
+                "apiVersion": "ido/v1",
+                "kind": "Capability",
+                "metadata": {"name": "call"},
+                "spec": {
+                    "provider": "api",
+                    "effects": {"done": True},
+                    "run": {"http": {"url": url}},
+                },
+            }
+        )
+        context = ActionContext("r1", "intent", "call", "api", 1, 1, "r1/1/1", 5.0, {})
+        named = frozenset({"DEPLOY_KEY"})
+        outcome = perform(capability, context, tmp_path, {"DEPLOY_KEY": key}, named)
+    assert outcome.error is not None and "422" in outcome.error, outcome.error
+    assert "amount must be positive" in outcome.error, outcome.error

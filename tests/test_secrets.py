@@ -528,6 +528,30 @@ def test_a_short_secret_is_masked_as_a_whole_token_only(
     assert named.ok and named.output == {"said": "echo_auth ***"}, named.output
 
 
+def test_two_secrets_that_overlap_in_what_a_call_prints_are_both_masked_whole(
+    tmp_path: Path,
+) -> None:
+    """One secret ending where another begins (`xx` and the first characters of a token,
+    then the token): masked in one pass, the one that started first was masked and the
+    other's end was journaled in the clear (`***6789abcdef`)."""
+    from ido.secrets import mask_all, mask_urls
+
+    token, other = "tok_0123456789abcdef", "xx_tok_0123"
+    said = f"debug xx_{token} and {token[4:]}_{other[:3]}"
+    assert mask_all(said, [token, other]) == "debug *** and 0123456789abcdef_xx_"
+    assert mask_all("abcdefghijklmnop", ["ghijklmnop", "abcdefghij"]) == "***"
+    url = f"https://hooks.example/T0/xx_{token}/x"
+    assert (
+        mask_urls(f"GET {url} failed", [token, other])
+        == "GET https://hooks.example/T0/***/x failed"
+    )
+    script = "import json, sys; print(json.dumps({'said': 'debug xx_' + sys.argv[1]}))"
+    shell = _bound({"shell": ["python", "-c", script, "${env:A}", "${env:B}"]})
+    outcome = perform(shell, _context(), tmp_path, {"A": token, "B": other})
+    assert outcome.ok, outcome.error
+    assert outcome.output == {"said": "debug ***"}, outcome.output
+
+
 def test_the_catalog_s_secrets_are_every_variable_it_names_and_an_observer_masks_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

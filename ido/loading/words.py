@@ -62,6 +62,8 @@ def _problem_of(
     elif kind == "model_type" and "input" in error:  # not pydantic's "or instance of X"
         keys = ", ".join(keys_at(model, loc))
         message = f"should be a mapping of {keys} (got {error['input']!r})"
+    elif kind.endswith("_type") and _names_secrets(loc):  # (it may be the key itself)
+        message = f"{message}: {SECRETS_NOT_VALUES}"
     elif kind == "list_type" and isinstance(error.get("input"), str):
         item = _flow_item(error["input"])
         message = f"{message} (got {error['input']!r}): write one item as a list, [{item}]"
@@ -81,6 +83,21 @@ def _problem_of(
         said = message.startswith(key)  # in words already: "'x y' is not a fact path: …"
         message = f"the key {message}" if said else f"the key {key} is not valid: {message}"
     return Problem(shown, document.line_of(loc), format_path(loc), message)
+
+
+SECRETS_NOT_VALUES = (
+    "write the names of the variables, as a list ([PSP_TOKEN]), never their values (what"
+    " is written here is not repeated)"
+)
+"""What a `secrets` or `api_key_env` of another type says: `secrets: sk_live_…` (a scalar),
+or a PIN as a number, was echoed in the error, twice, into terminals and CI logs."""
+
+
+def _names_secrets(loc: FieldPath) -> bool:
+    """Whether `loc` is a field that names secrets (`secrets`, an item of it, `api_key_env`):
+    an error there must not quote what was written."""
+    named = [key for key in loc if isinstance(key, str)]
+    return bool(named) and named[-1] in ("secrets", "api_key_env")
 
 
 def _flow_item(text: str) -> str:
