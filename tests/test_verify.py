@@ -351,3 +351,48 @@ def test_runs_of_several_processes_on_one_journal_chain_correctly(project: Path)
     assert done.returncode == 0, done.stderr
     code, out = ido("verify")
     assert code == 0 and "6 runs checked: 6 intact" in out, out
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        ("UPDATE events SET data = CAST(data AS BLOB) WHERE run_id = ? AND seq = 2", "its data"),
+        ("UPDATE events SET kind = CAST(kind AS BLOB) WHERE run_id = ? AND seq = 2", "its kind"),
+        ("UPDATE events SET at = x'00ff' WHERE run_id = ? AND seq = 2", "its time"),
+        ("UPDATE events SET seq = 'x' WHERE run_id = ? AND kind = 'run_finished'", "number"),
+    ],
+)
+def test_an_event_rewritten_as_no_text_is_told_not_a_traceback(
+    journal: Path, edit: str, said: str
+) -> None:
+    victim = run_ids(journal)[0]
+    sql(journal, edit, victim)
+    code, out = ido("verify")
+    assert code == 1, out
+    assert f"broken: run {victim}, event " in out
+    assert said in out and "edited by hand" in out
+
+
+def test_a_runs_cost_rewritten_as_no_number_is_told_not_a_traceback(journal: Path) -> None:
+    victim = run_ids(journal)[0]
+    sql(journal, "UPDATE runs SET cost = 'cheap' WHERE id = ?", victim)
+    code, out = ido("verify")
+    assert code == 1, out
+    assert f"broken: run {victim}, its row: it says the run cost 'cheap'" in out
+
+
+def test_an_end_whose_cost_is_no_number_chained_again_is_told_not_a_traceback(
+    journal: Path,
+) -> None:
+    victim = run_ids(journal)[0]
+    sql(
+        journal,
+        "UPDATE events SET data = json_set(data, '$.cost', 'cheap') "
+        "WHERE run_id = ? AND kind = 'run_finished'",
+        victim,
+    )
+    _rechain(journal, victim)
+    code, out = ido("verify")
+    assert code == 1, out
+    assert f"broken: run {victim}, its row: it says the run cost " in out
+    assert "its run_finished event 'cheap'" in out
