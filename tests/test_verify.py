@@ -396,3 +396,16 @@ def test_an_end_whose_cost_is_no_number_chained_again_is_told_not_a_traceback(
     assert code == 1, out
     assert f"broken: run {victim}, its row: it says the run cost " in out
     assert "its run_finished event 'cheap'" in out
+
+
+@pytest.mark.parametrize("data", ["not json", "[1, 2]"])
+@pytest.mark.parametrize("command", ["explain", "replay"])
+def test_reading_an_event_rewritten_as_no_json_object_is_an_error_not_a_traceback(
+    journal: Path, data: str, command: str
+) -> None:
+    victim = run_ids(journal)[0]
+    sql(journal, "UPDATE events SET data = ? WHERE run_id = ? AND seq = 2", data, victim)
+    code, out = ido(command, victim)
+    assert code != 0, out
+    assert f"run {victim}, event 2 (observed)" in out
+    assert "edited by hand" in out and "ido verify" in out

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from ido.errors import NotFoundError
+from ido.errors import JournalError, NotFoundError
 from ido.health import Evidence
 from ido.journal.chain import Link
 from ido.journal.commits import _Committing
@@ -105,7 +105,7 @@ class _Reading(_Committing):
             "AND kind IN ('action_finished', 'decided') ORDER BY seq",
             (row.id,),
         ).fetchall()
-        events = (Event(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows)
+        events = (self._event(*r) for r in rows)
         return replace(row, cost=sum(map(paid_in, events)))
 
     @_locked
@@ -127,7 +127,7 @@ class _Reading(_Committing):
         ).fetchall()
         found: dict[str, list[Event]] = {}
         for r in rows:
-            found.setdefault(r[0], []).append(Event(r[0], r[1], r[2], r[3], json.loads(r[4])))
+            found.setdefault(r[0], []).append(self._event(*r))
         return found
 
     @_locked
@@ -193,7 +193,7 @@ class _Reading(_Committing):
             ).fetchone()
         finally:
             self._db.execute("COMMIT")
-        events = [Event(r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+        events = [self._event(*r[1:]) for r in rows]
         return max(int(mark[0]), after), events
 
     @_locked
@@ -214,7 +214,7 @@ class _Reading(_Committing):
             "SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? ORDER BY seq",
             (run_id,),
         ).fetchall()
-        return [Event(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+        return [self._event(*r) for r in rows]
 
     @_locked
     def resolve(self, reference: str) -> str:
@@ -264,6 +264,20 @@ class _Reading(_Committing):
             (run_id,),
         ).fetchall()
         return [Link(*row) for row in rows]
+
+    def _event(self, run_id: str, seq: int, at: str, kind: str, data: str) -> Event:
+        """An event row as read; a clear error for data that is not the JSON object ido
+        writes (edited by hand), where `json.loads` raised a traceback."""
+        try:
+            found = json.loads(data)
+        except (ValueError, TypeError):
+            found = None
+        if not isinstance(found, dict):
+            raise JournalError(
+                f"journal {self.path}: run {run_id}, event {seq} ({kind}) holds no JSON "
+                "object, as ido records: the journal was edited by hand (ido verify checks it)"
+            )
+        return Event(run_id, seq, at, kind, found)
 
     def _last(self, run_id: str) -> int:
         """The number of the run's last event (0: none yet)."""
