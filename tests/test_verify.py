@@ -360,6 +360,7 @@ def test_runs_of_several_processes_on_one_journal_chain_correctly(project: Path)
         ("UPDATE events SET kind = CAST(kind AS BLOB) WHERE run_id = ? AND seq = 2", "its kind"),
         ("UPDATE events SET at = x'00ff' WHERE run_id = ? AND seq = 2", "its time"),
         ("UPDATE events SET seq = 'x' WHERE run_id = ? AND kind = 'run_finished'", "number"),
+        ("UPDATE events SET seq = x'00' WHERE run_id = ? AND kind = 'run_finished'", "number"),
     ],
 )
 def test_an_event_rewritten_as_no_text_is_told_not_a_traceback(
@@ -371,6 +372,9 @@ def test_an_event_rewritten_as_no_text_is_told_not_a_traceback(
     assert code == 1, out
     assert f"broken: run {victim}, event " in out
     assert said in out and "edited by hand" in out
+    code, out = ido("verify", "--format", "json")
+    assert code == 1, out
+    assert [b["run"] for b in json.loads(out)["broken"]] == [victim]
 
 
 def test_a_runs_cost_rewritten_as_no_number_is_told_not_a_traceback(journal: Path) -> None:

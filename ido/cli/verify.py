@@ -79,7 +79,11 @@ def verify(
     failed = bool(found.broken() or found.changed or missing)
     if fmt == "json":
         typer.echo(
-            json.dumps(_as_json(journal, archives, listed, wanted, found, missing), indent=2)
+            json.dumps(
+                _as_json(journal, archives, listed, wanted, found, missing),
+                indent=2,
+                default=repr,  # an event's number edited by hand into bytes
+            )
         )
     else:
         if heads:

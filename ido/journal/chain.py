@@ -101,8 +101,9 @@ def check(
     unchained = 0
 
     def broken(at: Link, problem: str) -> Checked:
+        kind, when = (v if isinstance(v, str) else repr(v) for v in (at.kind, at.at))
         return Checked(
-            run_id, "broken", len(links), 0, None, unchained, at.seq, at.kind, at.at, problem
+            run_id, "broken", len(links), 0, None, unchained, at.seq, kind, when, problem
         )
 
     for event in links:
