@@ -413,3 +413,25 @@ def test_reading_an_event_rewritten_as_no_json_object_is_an_error_not_a_tracebac
     assert code != 0, out
     assert f"run {victim}, event 2 (observed)" in out
     assert "edited by hand" in out and "ido verify" in out
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        ("UPDATE runs SET cost = 'cheap' WHERE id = ?", "its cost is 'cheap'"),
+        (
+            "UPDATE runs SET intent = CAST(intent AS BLOB) WHERE id = ?",
+            "its intent is b'ship-order'",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", [("runs",), ("explain", "{run}"), ("audit",)])
+def test_reading_a_run_row_rewritten_as_another_type_is_an_error_not_a_traceback(
+    journal: Path, edit: str, said: str, command: tuple[str, ...]
+) -> None:
+    victim = run_ids(journal)[0]
+    sql(journal, edit, victim)
+    code, out = ido(*(part.format(run=victim) for part in command))
+    assert code != 0, out
+    assert f"run {victim}: {said}, not as ido records it" in out
+    assert "edited by hand" in out and "ido verify" in out

@@ -55,12 +55,12 @@ class _Reading(_Committing):
         query = self._run_rows(_NEWEST.replace("{where}", where))
         if keep is None:
             rows = self._db.execute(query + " LIMIT ?", (*params, limit)).fetchall()
-            return [self._as_spent(RunRow(*row)) for row in rows]
+            return [self._as_spent(self._run_row(row)) for row in rows]
         found: list[RunRow] = []
         for row in self._db.execute(query, params):  # read as needed, not all at once
             if len(found) == limit:
                 break
-            if keep(run := RunRow(*row)):
+            if keep(run := self._run_row(row)):
                 found.append(self._as_spent(run))
         return found
 
@@ -70,7 +70,35 @@ class _Reading(_Committing):
         row = self._db.execute(self._run_rows(_ONE), (run_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"run '{run_id}' not found in {self.path}; see ido runs")
-        return self._as_spent(RunRow(*row))
+        return self._as_spent(self._run_row(row))
+
+    def _run_row(self, row: Sequence[Any]) -> RunRow:
+        """A run's row as read; a clear error for one edited by hand into values of other
+        types (a cost as text, an intent as bytes), which stopped `ido runs`, `explain`
+        and `audit` on a traceback. `ido verify` reads rows as they are (`all_runs`)."""
+        run = RunRow(*row)
+        texts = {"id": run.id, "intent": run.intent, "started_at": run.started_at}
+        maybe = {"ended_at": run.ended_at, "outcome": run.outcome, "reason": run.reason}
+        numbers = {"cost": run.cost, "duration": run.duration}
+        wrong: list[tuple[str, object]] = [
+            (n, v) for n, v in texts.items() if not isinstance(v, str)
+        ]
+        wrong += [(n, v) for n, v in maybe.items() if v is not None and not isinstance(v, str)]
+        wrong += [
+            (n, v)
+            for n, v in numbers.items()
+            if (v is not None or n == "cost")
+            and (isinstance(v, bool) or not isinstance(v, (int, float)))
+        ]
+        if run.recorded_at is not None and not isinstance(run.recorded_at, str):
+            wrong.append(("recorded_at", run.recorded_at))
+        if wrong:
+            name, value = wrong[0]
+            raise JournalError(
+                f"journal {self.path}: run {run.id}: its {name} is {value!r}, not as ido "
+                "records it: the journal was edited by hand (ido verify checks it)"
+            )
+        return run
 
     def _recorded_column(self) -> bool:
         """Whether the runs hold `recorded_at`: a journal of schema 3 or older opened
