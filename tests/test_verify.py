@@ -435,3 +435,14 @@ def test_reading_a_run_row_rewritten_as_another_type_is_an_error_not_a_traceback
     assert code != 0, out
     assert f"run {victim}: {said}, not as ido records it" in out
     assert "edited by hand" in out and "ido verify" in out
+
+
+def test_a_runs_events_all_removed_are_not_passed_off_as_recorded_before_chaining(
+    journal: Path,
+) -> None:
+    victim = run_ids(journal)[0]
+    sql(journal, "DELETE FROM events WHERE run_id = ?", victim)
+    code, out = ido("verify")
+    assert code == 1, out
+    assert f"broken: run {victim}, its row: the run has no events" in out
+    assert "0 recorded before chaining" in out

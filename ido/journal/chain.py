@@ -143,6 +143,14 @@ def check(
             "the run's events have no hashes, though it was recorded after the journal "
             f"began chaining ({chained_since}): their hashes were removed",
         )
+    if not links and chained_since is not None and str(row.recorded) >= chained_since:
+        return Checked(
+            run_id,
+            "broken",
+            0,
+            problem="the run has no events, though it was recorded after the journal began "
+            f"chaining ({chained_since}) and ido records its start with it: they were removed",
+        )
     if not chained:
         return Checked(run_id, "unchained", len(links), unchained=unchained)
     last = links[-1]
