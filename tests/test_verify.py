@@ -446,3 +446,14 @@ def test_a_runs_events_all_removed_are_not_passed_off_as_recorded_before_chainin
     assert code == 1, out
     assert f"broken: run {victim}, its row: the run has no events" in out
     assert "0 recorded before chaining" in out
+
+
+def test_a_runs_row_removed_leaving_its_events_is_reported(journal: Path) -> None:
+    victim, other = run_ids(journal)
+    sql(journal, "DELETE FROM runs WHERE id = ?", victim)
+    code, out = ido("verify")
+    assert code == 1, out
+    assert f"broken: run {victim}, its row: its events are in the journal, its row is not" in out
+    assert other not in out
+    code, out = ido("verify", "--format", "json")
+    assert code == 1 and [b["run"] for b in json.loads(out)["broken"]] == [victim]

@@ -8,13 +8,16 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ido.cli.common import DEFAULT_JOURNAL, JournalOpt, _check_format, _guard, _journal_there
 from ido.errors import NotFoundError
 from ido.journal.chain import Checked, Row, against, check
+
+if TYPE_CHECKING:
+    from ido.journal.sqlite import SqliteJournal
 
 _HEAD = re.compile(r"[0-9a-f]{64}")
 
@@ -123,6 +126,15 @@ def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -
                     found.changed.append(
                         {"run": run.id, "seq": wanted[run.id][0], "problem": problem}
                     )
+        _rowless(store, found)
+
+
+def _rowless(store: SqliteJournal, found: _Found) -> None:
+    """Report the runs whose events are left without their row."""
+    for run_id, events in store.rowless().items():
+        problem = "its events are in the journal, its row is not: the row was removed"
+        found.checked.append(Checked(run_id, "broken", events, problem=problem))
+        found.seen.add(run_id)
 
 
 def _read_list(path: Path) -> dict[str, tuple[int, str]]:

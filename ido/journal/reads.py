@@ -276,6 +276,17 @@ class _Reading(_Committing):
         return [RunRow(*row) for row in self._db.execute(self._run_rows(_ALL))]
 
     @_locked
+    def rowless(self) -> dict[str, int]:
+        """The runs whose events are in the journal but whose row is not (removed by
+        hand: ido writes a run's row with its first event and removes both together), and
+        how many events each has."""
+        rows = self._db.execute(
+            "SELECT run_id, COUNT(*) FROM events WHERE run_id NOT IN (SELECT id FROM runs) "
+            "GROUP BY run_id ORDER BY MIN(rowid)"
+        ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    @_locked
     def chained_since(self) -> str | None:
         """When the journal began chaining its events (`CHAINED_SINCE`); None before."""
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (CHAINED_SINCE,)).fetchone()
