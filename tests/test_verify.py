@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -457,3 +458,22 @@ def test_a_runs_row_removed_leaving_its_events_is_reported(journal: Path) -> Non
     assert other not in out
     code, out = ido("verify", "--format", "json")
     assert code == 1 and [b["run"] for b in json.loads(out)["broken"]] == [victim]
+
+
+def test_runs_recorded_before_chaining_stay_so_in_an_archive_made_earlier(
+    journal: Path, project: Path
+) -> None:
+    """An archive shared by two journals: made (chained) by pruning the first, it takes
+    later the runs of the second, an older journal whose runs were recorded after it was
+    made but before that journal began chaining."""
+    assert ido("prune", "--keep", "1", "--archive", "shared.db")[0] == 0  # made now
+    other = project / "other.db"
+    assert ido("run", "ship-order", "ship-order", "--journal", str(other))[0] == 0
+    old = run_ids(other)[1]  # (the newest stays)
+    _as_before_chaining(other)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    pruned = ido("prune", "--before", tomorrow, "--journal", str(other), "--archive", "shared.db")
+    assert pruned[0] == 0 and "pruned 1 run" in pruned[1], pruned[1]
+    code, out = ido("verify", "--journal", "shared.db")
+    assert code == 0, out
+    assert f"recorded before chaining (their events have no hashes; nothing to check): {old}" in out
