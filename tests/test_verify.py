@@ -477,3 +477,26 @@ def test_runs_recorded_before_chaining_stay_so_in_an_archive_made_earlier(
     code, out = ido("verify", "--journal", "shared.db")
     assert code == 0, out
     assert f"recorded before chaining (their events have no hashes; nothing to check): {old}" in out
+
+
+def test_a_run_ending_while_it_is_verified_is_not_reported_broken(
+    journal: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ido verify read every run's row first, each run's events later: a run that ended
+    in between (a real write, from another connection) read as a row saying it runs and
+    events saying it ended."""
+    at = "2026-12-07T03:00:00.000+00:00"
+    with SqliteJournal(journal) as store:
+        store.start_run("r-live", "ship-order", at, {"intent": "ship-order"})
+    rows = SqliteJournal.all_runs
+
+    def then_the_run_ends(self: SqliteJournal) -> list[object]:
+        found = rows(self)
+        with SqliteJournal(journal) as other:
+            other.finish_run("r-live", "achieved", None, 0.5, 1.0, at)
+        return list(found)
+
+    monkeypatch.setattr(SqliteJournal, "all_runs", then_the_run_ends)
+    code, out = ido("verify")
+    assert code == 0, out
+    assert "3 runs checked: 3 intact" in out

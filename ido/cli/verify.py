@@ -106,8 +106,10 @@ def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -
 
     with SqliteJournal(path, reading=True) as store:
         since = store.chained_since()
-        for run in store.all_runs():
-            links = store.links(run.id)
+        for listed in store.all_runs():
+            run, links = store.chain_of(listed.id)  # the row again, as its events stand
+            if run is None:  # pruned meanwhile
+                continue
             row = Row(
                 run.intent,
                 run.started_at,

@@ -293,9 +293,20 @@ class _Reading(_Committing):
         return None if row is None else str(row[0])
 
     @_locked
-    def links(self, run_id: str) -> list[Link]:
-        """The run's events as its hash chain reads them (`ido verify`): their data as
-        stored, and their hash (None in a journal before schema 5, read as it is)."""
+    def chain_of(self, run_id: str) -> tuple[RunRow | None, list[Link]]:
+        """The run's row as stored (None: gone) and its events as its chain reads them,
+        in one snapshot: read apart, a run that ended or resumed in between read as a row
+        and events that disagree (`ido verify` said it was broken)."""
+        self._db.execute("BEGIN")
+        try:
+            row = self._db.execute(self._run_rows(_ONE), (run_id,)).fetchone()
+            return (None if row is None else RunRow(*row)), self._links(run_id)
+        finally:
+            self._db.execute("COMMIT")
+
+    def _links(self, run_id: str) -> list[Link]:
+        """The run's events as its hash chain reads them: their data as stored, and their
+        hash (None in a journal before schema 5, read as it is)."""
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
         hashed = "hash" if "hash" in columns else "NULL"
         rows = self._db.execute(
