@@ -8,9 +8,11 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -500,3 +502,26 @@ def test_a_run_ending_while_it_is_verified_is_not_reported_broken(
     code, out = ido("verify")
     assert code == 0, out
     assert "3 runs checked: 3 intact" in out
+
+
+def test_a_kept_scenario_run_of_a_schema_3_journal_reads_as_recorded_before_chaining(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upgrading from schema 3 dates a kept scenario's run (its virtual start ahead) by
+    the time of the upgrade, and the journal's chaining start by the same clock: in the
+    same millisecond, the run read as recorded since chaining, its hashes removed."""
+    import ido.journal.opening as opening
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # the demo catalog
+    journal = tmp_path / "j.db"
+    ido("scenario", "run", "scenarios/stripe-outage.yaml", "--quiet", "--journal", str(journal))
+    sql(journal, "DROP INDEX runs_recorded")
+    sql(journal, "ALTER TABLE runs DROP COLUMN recorded_at")
+    _as_before_chaining(journal)
+    sql(journal, "UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    clock = SimpleNamespace(time=lambda: 1796612400.0, sleep=time.sleep)  # one moment
+    monkeypatch.setattr(opening, "time", clock)
+    SqliteJournal(journal).close()  # upgraded to schema 5
+    code, out = ido("verify", "--journal", str(journal))
+    assert code == 0, out
+    assert "0 intact, 1 recorded before chaining, 0 broken" in out
