@@ -23,7 +23,7 @@ from pathlib import Path
 from ido.errors import JournalError
 from ido.files import journal_file
 from ido.journal.connections import BUSY_SECONDS, BUSY_STEP_SECONDS, patiently
-from ido.journal.schema import NEWEST_FIRST, PRUNES
+from ido.journal.schema import CHAINED_SINCE, NEWEST_FIRST, PRUNES
 from ido.journal.sqlite import SqliteJournal
 
 _ENDED = "r.outcome IS NOT NULL AND r.outcome != 'blocked'"
@@ -240,8 +240,20 @@ def _copy_into(db: sqlite3.Connection, archive: Path, cutoff: Cutoff) -> None:
         "SELECT run_id, seq, at, kind, data, hash FROM main.events "
         "WHERE run_id IN (SELECT id FROM temp.doomed) ORDER BY rowid"
     )
+    db.execute(_CHAINED_LATER, (CHAINED_SINCE,))
     db.execute("COMMIT")
     db.execute("DETACH DATABASE archive")
+
+
+_CHAINED_LATER = """
+UPDATE archive.meta SET value = (SELECT value FROM main.meta WHERE key = ?1)
+WHERE key = ?1 AND value < (SELECT value FROM main.meta WHERE key = ?1)
+AND EXISTS (SELECT 1 FROM temp.doomed d WHERE NOT EXISTS (
+    SELECT 1 FROM main.events e WHERE e.run_id = d.id AND e.hash IS NOT NULL))
+"""
+"""An archive that began chaining before the journal (made by pruning another one) takes
+the journal's start when runs recorded before it are copied in: else `ido verify` told
+them, recorded since the archive's start with no hash, as stripped of their hashes."""
 
 
 def _delete(db: sqlite3.Connection, journal: Path, size: int, cutoff: Cutoff) -> Pruning:

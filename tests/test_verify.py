@@ -8,8 +8,11 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -351,3 +354,174 @@ def test_runs_of_several_processes_on_one_journal_chain_correctly(project: Path)
     assert done.returncode == 0, done.stderr
     code, out = ido("verify")
     assert code == 0 and "6 runs checked: 6 intact" in out, out
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        ("UPDATE events SET data = CAST(data AS BLOB) WHERE run_id = ? AND seq = 2", "its data"),
+        ("UPDATE events SET kind = CAST(kind AS BLOB) WHERE run_id = ? AND seq = 2", "its kind"),
+        ("UPDATE events SET at = x'00ff' WHERE run_id = ? AND seq = 2", "its time"),
+        ("UPDATE events SET seq = 'x' WHERE run_id = ? AND kind = 'run_finished'", "number"),
+        ("UPDATE events SET seq = x'00' WHERE run_id = ? AND kind = 'run_finished'", "number"),
+    ],
+)
+def test_an_event_rewritten_as_no_text_is_told_not_a_traceback(
+    journal: Path, edit: str, said: str
+) -> None:
+    victim = run_ids(journal)[0]
+    sql(journal, edit, victim)
+    code, out = ido("verify")
+    assert code == 1, out
+    assert f"broken: run {victim}, event " in out
+    assert said in out and "edited by hand" in out
+    code, out = ido("verify", "--format", "json")
+    assert code == 1, out
+    assert [b["run"] for b in json.loads(out)["broken"]] == [victim]
+
+
+def test_a_runs_cost_rewritten_as_no_number_is_told_not_a_traceback(journal: Path) -> None:
+    victim = run_ids(journal)[0]
+    sql(journal, "UPDATE runs SET cost = 'cheap' WHERE id = ?", victim)
+    code, out = ido("verify")
+    assert code == 1, out
+    assert f"broken: run {victim}, its row: it says the run cost 'cheap'" in out
+
+
+def test_an_end_whose_cost_is_no_number_chained_again_is_told_not_a_traceback(
+    journal: Path,
+) -> None:
+    victim = run_ids(journal)[0]
+    sql(
+        journal,
+        "UPDATE events SET data = json_set(data, '$.cost', 'cheap') "
+        "WHERE run_id = ? AND kind = 'run_finished'",
+        victim,
+    )
+    _rechain(journal, victim)
+    code, out = ido("verify")
+    assert code == 1, out
+    assert f"broken: run {victim}, its row: it says the run cost " in out
+    assert "its run_finished event 'cheap'" in out
+
+
+@pytest.mark.parametrize("data", ["not json", "[1, 2]"])
+@pytest.mark.parametrize("command", ["explain", "replay"])
+def test_reading_an_event_rewritten_as_no_json_object_is_an_error_not_a_traceback(
+    journal: Path, data: str, command: str
+) -> None:
+    victim = run_ids(journal)[0]
+    sql(journal, "UPDATE events SET data = ? WHERE run_id = ? AND seq = 2", data, victim)
+    code, out = ido(command, victim)
+    assert code != 0, out
+    assert f"run {victim}, event 2 (observed)" in out
+    assert "edited by hand" in out and "ido verify" in out
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        ("UPDATE runs SET cost = 'cheap' WHERE id = ?", "its cost is 'cheap'"),
+        (
+            "UPDATE runs SET intent = CAST(intent AS BLOB) WHERE id = ?",
+            "its intent is b'ship-order'",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", [("runs",), ("explain", "{run}"), ("audit",)])
+def test_reading_a_run_row_rewritten_as_another_type_is_an_error_not_a_traceback(
+    journal: Path, edit: str, said: str, command: tuple[str, ...]
+) -> None:
+    victim = run_ids(journal)[0]
+    sql(journal, edit, victim)
+    code, out = ido(*(part.format(run=victim) for part in command))
+    assert code != 0, out
+    assert f"run {victim}: {said}, not as ido records it" in out
+    assert "edited by hand" in out and "ido verify" in out
+
+
+def test_a_runs_events_all_removed_are_not_passed_off_as_recorded_before_chaining(
+    journal: Path,
+) -> None:
+    victim = run_ids(journal)[0]
+    sql(journal, "DELETE FROM events WHERE run_id = ?", victim)
+    code, out = ido("verify")
+    assert code == 1, out
+    assert f"broken: run {victim}, its row: the run has no events" in out
+    assert "0 recorded before chaining" in out
+
+
+def test_a_runs_row_removed_leaving_its_events_is_reported(journal: Path) -> None:
+    victim, other = run_ids(journal)
+    sql(journal, "DELETE FROM runs WHERE id = ?", victim)
+    code, out = ido("verify")
+    assert code == 1, out
+    assert f"broken: run {victim}, its row: its events are in the journal, its row is not" in out
+    assert other not in out
+    code, out = ido("verify", "--format", "json")
+    assert code == 1 and [b["run"] for b in json.loads(out)["broken"]] == [victim]
+
+
+def test_runs_recorded_before_chaining_stay_so_in_an_archive_made_earlier(
+    journal: Path, project: Path
+) -> None:
+    """An archive shared by two journals: made (chained) by pruning the first, it takes
+    later the runs of the second, an older journal whose runs were recorded after it was
+    made but before that journal began chaining."""
+    assert ido("prune", "--keep", "1", "--archive", "shared.db")[0] == 0  # made now
+    other = project / "other.db"
+    assert ido("run", "ship-order", "ship-order", "--journal", str(other))[0] == 0
+    old = run_ids(other)[1]  # (the newest stays)
+    _as_before_chaining(other)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    pruned = ido("prune", "--before", tomorrow, "--journal", str(other), "--archive", "shared.db")
+    assert pruned[0] == 0 and "pruned 1 run" in pruned[1], pruned[1]
+    code, out = ido("verify", "--journal", "shared.db")
+    assert code == 0, out
+    assert f"recorded before chaining (their events have no hashes; nothing to check): {old}" in out
+
+
+def test_a_run_ending_while_it_is_verified_is_not_reported_broken(
+    journal: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ido verify read every run's row first, each run's events later: a run that ended
+    in between (a real write, from another connection) read as a row saying it runs and
+    events saying it ended."""
+    at = "2026-12-07T03:00:00.000+00:00"
+    with SqliteJournal(journal) as store:
+        store.start_run("r-live", "ship-order", at, {"intent": "ship-order"})
+    rows = SqliteJournal.all_runs
+
+    def then_the_run_ends(self: SqliteJournal) -> list[object]:
+        found = rows(self)
+        with SqliteJournal(journal) as other:
+            other.finish_run("r-live", "achieved", None, 0.5, 1.0, at)
+        return list(found)
+
+    monkeypatch.setattr(SqliteJournal, "all_runs", then_the_run_ends)
+    code, out = ido("verify")
+    assert code == 0, out
+    assert "3 runs checked: 3 intact" in out
+
+
+def test_a_kept_scenario_run_of_a_schema_3_journal_reads_as_recorded_before_chaining(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upgrading from schema 3 dates a kept scenario's run (its virtual start ahead) by
+    the time of the upgrade, and the journal's chaining start by the same clock: in the
+    same millisecond, the run read as recorded since chaining, its hashes removed."""
+    import ido.journal.opening as opening
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # the demo catalog
+    journal = tmp_path / "j.db"
+    ido("scenario", "run", "scenarios/stripe-outage.yaml", "--quiet", "--journal", str(journal))
+    sql(journal, "DROP INDEX runs_recorded")
+    sql(journal, "ALTER TABLE runs DROP COLUMN recorded_at")
+    _as_before_chaining(journal)
+    sql(journal, "UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    clock = SimpleNamespace(time=lambda: 1796612400.0, sleep=time.sleep)  # one moment
+    monkeypatch.setattr(opening, "time", clock)
+    SqliteJournal(journal).close()  # upgraded to schema 5
+    code, out = ido("verify", "--journal", str(journal))
+    assert code == 0, out
+    assert "0 intact, 1 recorded before chaining, 0 broken" in out

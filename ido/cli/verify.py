@@ -8,13 +8,16 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ido.cli.common import DEFAULT_JOURNAL, JournalOpt, _check_format, _guard, _journal_there
 from ido.errors import NotFoundError
 from ido.journal.chain import Checked, Row, against, check
+
+if TYPE_CHECKING:
+    from ido.journal.sqlite import SqliteJournal
 
 _HEAD = re.compile(r"[0-9a-f]{64}")
 
@@ -79,7 +82,11 @@ def verify(
     failed = bool(found.broken() or found.changed or missing)
     if fmt == "json":
         typer.echo(
-            json.dumps(_as_json(journal, archives, listed, wanted, found, missing), indent=2)
+            json.dumps(
+                _as_json(journal, archives, listed, wanted, found, missing),
+                indent=2,
+                default=repr,  # an event's number edited by hand into bytes
+            )
         )
     else:
         if heads:
@@ -99,8 +106,10 @@ def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -
 
     with SqliteJournal(path, reading=True) as store:
         since = store.chained_since()
-        for run in store.all_runs():
-            links = store.links(run.id)
+        for listed in store.all_runs():
+            run, links = store.chain_of(listed.id)  # the row again, as its events stand
+            if run is None:  # pruned meanwhile
+                continue
             row = Row(
                 run.intent,
                 run.started_at,
@@ -119,6 +128,15 @@ def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -
                     found.changed.append(
                         {"run": run.id, "seq": wanted[run.id][0], "problem": problem}
                     )
+        _rowless(store, found)
+
+
+def _rowless(store: SqliteJournal, found: _Found) -> None:
+    """Report the runs whose events are left without their row."""
+    for run_id, events in store.rowless().items():
+        problem = "its events are in the journal, its row is not: the row was removed"
+        found.checked.append(Checked(run_id, "broken", events, problem=problem))
+        found.seen.add(run_id)
 
 
 def _read_list(path: Path) -> dict[str, tuple[int, str]]:

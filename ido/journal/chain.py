@@ -101,11 +101,15 @@ def check(
     unchained = 0
 
     def broken(at: Link, problem: str) -> Checked:
+        kind, when = (v if isinstance(v, str) else repr(v) for v in (at.kind, at.at))
         return Checked(
-            run_id, "broken", len(links), 0, None, unchained, at.seq, at.kind, at.at, problem
+            run_id, "broken", len(links), 0, None, unchained, at.seq, kind, when, problem
         )
 
     for event in links:
+        wrong = _not_as_written(event)
+        if wrong is not None:
+            return broken(event, f"{wrong}: the journal was edited by hand")
         if event.seq != expected:
             one = event.seq == expected + 1
             gone = f"event {expected} is" if one else f"events {expected} to {event.seq - 1} are"
@@ -128,11 +132,24 @@ def check(
                 "and hashed afresh",
             )
         prev = event.hash
-    if not chained and links and chained_since is not None and row.recorded >= chained_since:
+    if (
+        not chained
+        and links
+        and chained_since is not None
+        and str(row.recorded) >= chained_since  # (text, but for a row edited by hand)
+    ):
         return broken(
             links[0],
             "the run's events have no hashes, though it was recorded after the journal "
             f"began chaining ({chained_since}): their hashes were removed",
+        )
+    if not links and chained_since is not None and str(row.recorded) >= chained_since:
+        return Checked(
+            run_id,
+            "broken",
+            0,
+            problem="the run has no events, though it was recorded after the journal began "
+            f"chaining ({chained_since}) and ido records its start with it: they were removed",
         )
     if not chained:
         return Checked(run_id, "unchained", len(links), unchained=unchained)
@@ -143,8 +160,21 @@ def check(
     return Checked(run_id, "intact", len(links), last.seq, last.hash, unchained)
 
 
+def _not_as_written(event: Link) -> str | None:
+    """What in an event is not of the type ido writes (SQLite keeps what it is given:
+    `UPDATE events SET data = CAST(data AS BLOB)`), in words; None if nothing."""
+    if not isinstance(event.seq, int):
+        return f"its number is not a number ({event.seq!r})"
+    for name, value in (("time", event.at), ("kind", event.kind), ("data", event.data)):
+        if not isinstance(value, str):
+            return f"its {name} is not text but {type(value).__name__}"
+    return None
+
+
 def _row_problem(row: Row, links: Sequence[Link]) -> str | None:
     """Where the run's row disagrees with its chained events, in words; None if nowhere."""
+    if isinstance(row.cost, bool) or not isinstance(row.cost, (int, float)):
+        return f"it says the run cost {row.cost!r}, not a number: the journal was edited by hand"
     first = links[0]
     if first.kind == "run_started" and first.at != row.started_at:
         return f"it says the run started at {row.started_at}, its first event at {first.at}"
@@ -171,8 +201,9 @@ def _row_problem(row: Row, links: Sequence[Link]) -> str | None:
         return f"it says the run ended at {row.ended_at}, its run_finished event at {at}"
     if reason != row.reason:
         return f"its reason is not the one its run_finished event recorded ({reason!r})"
-    if cost is not None and float(cost) != row.cost:
-        return f"it says the run cost {row.cost:g}, its run_finished event {float(cost):g}"
+    if cost is not None and (not isinstance(cost, (int, float)) or float(cost) != row.cost):
+        shown = f"{cost:g}" if isinstance(cost, (int, float)) else repr(cost)
+        return f"it says the run cost {row.cost:g}, its run_finished event {shown}"
     return None
 
 

@@ -105,7 +105,8 @@ class _Opened:
                 self._db.execute("PRAGMA synchronous=FULL")
                 if version == SCHEMA_VERSION:
                     return True  # up to date: opening writes nothing (`ido runs` only reads)
-                self._add_recorded_at()
+                now = time.time()
+                self._add_recorded_at(stamp(now - 0.001))  # before chaining began (verify)
                 self._add_hash()
                 self._db.executescript(_SCHEMA)
                 self._db.execute(
@@ -114,7 +115,7 @@ class _Opened:
                 )
                 self._db.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
-                    (CHAINED_SINCE, stamp(time.time())),
+                    (CHAINED_SINCE, stamp(now)),
                 )
                 return True
             except sqlite3.OperationalError as exc:
@@ -123,7 +124,7 @@ class _Opened:
                 time.sleep(0.05)
         return True  # (not reached: the last attempt raises)
 
-    def _add_recorded_at(self) -> None:
+    def _add_recorded_at(self, now: str) -> None:
         """Give the runs of a journal of schema 3 or older (or one whose setup an older ido
         cut short) their `recorded_at` column, unless another process just did. A
         scenario's run kept in it did not say when it was recorded: it was by now at the
@@ -139,7 +140,7 @@ class _Opened:
                     "UPDATE runs SET recorded_at = MIN(started_at, ?) WHERE id IN ("
                     "SELECT run_id FROM events WHERE seq = 1 AND kind = 'run_started' "
                     "AND json_extract(data, '$.scenario') IS NOT NULL)",
-                    (stamp(time.time()),),
+                    (now,),
                 )
             self._db.execute("COMMIT")
         except BaseException:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from ido.errors import NotFoundError
+from ido.errors import JournalError, NotFoundError
 from ido.health import Evidence
 from ido.journal.chain import Link
 from ido.journal.commits import _Committing
@@ -55,12 +55,12 @@ class _Reading(_Committing):
         query = self._run_rows(_NEWEST.replace("{where}", where))
         if keep is None:
             rows = self._db.execute(query + " LIMIT ?", (*params, limit)).fetchall()
-            return [self._as_spent(RunRow(*row)) for row in rows]
+            return [self._as_spent(self._run_row(row)) for row in rows]
         found: list[RunRow] = []
         for row in self._db.execute(query, params):  # read as needed, not all at once
             if len(found) == limit:
                 break
-            if keep(run := RunRow(*row)):
+            if keep(run := self._run_row(row)):
                 found.append(self._as_spent(run))
         return found
 
@@ -70,7 +70,35 @@ class _Reading(_Committing):
         row = self._db.execute(self._run_rows(_ONE), (run_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"run '{run_id}' not found in {self.path}; see ido runs")
-        return self._as_spent(RunRow(*row))
+        return self._as_spent(self._run_row(row))
+
+    def _run_row(self, row: Sequence[Any]) -> RunRow:
+        """A run's row as read; a clear error for one edited by hand into values of other
+        types (a cost as text, an intent as bytes), which stopped `ido runs`, `explain`
+        and `audit` on a traceback. `ido verify` reads rows as they are (`all_runs`)."""
+        run = RunRow(*row)
+        texts = {"id": run.id, "intent": run.intent, "started_at": run.started_at}
+        maybe = {"ended_at": run.ended_at, "outcome": run.outcome, "reason": run.reason}
+        numbers = {"cost": run.cost, "duration": run.duration}
+        wrong: list[tuple[str, object]] = [
+            (n, v) for n, v in texts.items() if not isinstance(v, str)
+        ]
+        wrong += [(n, v) for n, v in maybe.items() if v is not None and not isinstance(v, str)]
+        wrong += [
+            (n, v)
+            for n, v in numbers.items()
+            if (v is not None or n == "cost")
+            and (isinstance(v, bool) or not isinstance(v, (int, float)))
+        ]
+        if run.recorded_at is not None and not isinstance(run.recorded_at, str):
+            wrong.append(("recorded_at", run.recorded_at))
+        if wrong:
+            name, value = wrong[0]
+            raise JournalError(
+                f"journal {self.path}: run {run.id}: its {name} is {value!r}, not as ido "
+                "records it: the journal was edited by hand (ido verify checks it)"
+            )
+        return run
 
     def _recorded_column(self) -> bool:
         """Whether the runs hold `recorded_at`: a journal of schema 3 or older opened
@@ -105,7 +133,7 @@ class _Reading(_Committing):
             "AND kind IN ('action_finished', 'decided') ORDER BY seq",
             (row.id,),
         ).fetchall()
-        events = (Event(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows)
+        events = (self._event(*r) for r in rows)
         return replace(row, cost=sum(map(paid_in, events)))
 
     @_locked
@@ -127,7 +155,7 @@ class _Reading(_Committing):
         ).fetchall()
         found: dict[str, list[Event]] = {}
         for r in rows:
-            found.setdefault(r[0], []).append(Event(r[0], r[1], r[2], r[3], json.loads(r[4])))
+            found.setdefault(r[0], []).append(self._event(*r))
         return found
 
     @_locked
@@ -193,7 +221,7 @@ class _Reading(_Committing):
             ).fetchone()
         finally:
             self._db.execute("COMMIT")
-        events = [Event(r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+        events = [self._event(*r[1:]) for r in rows]
         return max(int(mark[0]), after), events
 
     @_locked
@@ -214,7 +242,7 @@ class _Reading(_Committing):
             "SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? ORDER BY seq",
             (run_id,),
         ).fetchall()
-        return [Event(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+        return [self._event(*r) for r in rows]
 
     @_locked
     def resolve(self, reference: str) -> str:
@@ -248,15 +276,37 @@ class _Reading(_Committing):
         return [RunRow(*row) for row in self._db.execute(self._run_rows(_ALL))]
 
     @_locked
+    def rowless(self) -> dict[str, int]:
+        """The runs whose events are in the journal but whose row is not (removed by
+        hand: ido writes a run's row with its first event and removes both together), and
+        how many events each has."""
+        rows = self._db.execute(
+            "SELECT run_id, COUNT(*) FROM events WHERE run_id NOT IN (SELECT id FROM runs) "
+            "GROUP BY run_id ORDER BY MIN(rowid)"
+        ).fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    @_locked
     def chained_since(self) -> str | None:
         """When the journal began chaining its events (`CHAINED_SINCE`); None before."""
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (CHAINED_SINCE,)).fetchone()
         return None if row is None else str(row[0])
 
     @_locked
-    def links(self, run_id: str) -> list[Link]:
-        """The run's events as its hash chain reads them (`ido verify`): their data as
-        stored, and their hash (None in a journal before schema 5, read as it is)."""
+    def chain_of(self, run_id: str) -> tuple[RunRow | None, list[Link]]:
+        """The run's row as stored (None: gone) and its events as its chain reads them,
+        in one snapshot: read apart, a run that ended or resumed in between read as a row
+        and events that disagree (`ido verify` said it was broken)."""
+        self._db.execute("BEGIN")
+        try:
+            row = self._db.execute(self._run_rows(_ONE), (run_id,)).fetchone()
+            return (None if row is None else RunRow(*row)), self._links(run_id)
+        finally:
+            self._db.execute("COMMIT")
+
+    def _links(self, run_id: str) -> list[Link]:
+        """The run's events as its hash chain reads them: their data as stored, and their
+        hash (None in a journal before schema 5, read as it is)."""
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
         hashed = "hash" if "hash" in columns else "NULL"
         rows = self._db.execute(
@@ -264,6 +314,20 @@ class _Reading(_Committing):
             (run_id,),
         ).fetchall()
         return [Link(*row) for row in rows]
+
+    def _event(self, run_id: str, seq: int, at: str, kind: str, data: str) -> Event:
+        """An event row as read; a clear error for data that is not the JSON object ido
+        writes (edited by hand), where `json.loads` raised a traceback."""
+        try:
+            found = json.loads(data)
+        except (ValueError, TypeError):
+            found = None
+        if not isinstance(found, dict):
+            raise JournalError(
+                f"journal {self.path}: run {run_id}, event {seq} ({kind}) holds no JSON "
+                "object, as ido records: the journal was edited by hand (ido verify checks it)"
+            )
+        return Event(run_id, seq, at, kind, found)
 
     def _last(self, run_id: str) -> int:
         """The number of the run's last event (0: none yet)."""
