@@ -1451,6 +1451,35 @@ def test_a_key_litellm_reads_from_the_environment_is_masked_in_its_errors(
     assert reply.error is not None and key not in reply.error and "***" in reply.error
 
 
+def test_a_variable_named_as_no_secret_is_left_alone_in_a_models_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`IDO_UNMASKED_ENV=SORT_KEY`: bindings and observers record `SORT_KEY`'s value as
+    it is, and so does the model client now; it masked it as a credential (by its name)
+    in what the provider said. Another credential-like variable is still masked."""
+    import litellm
+
+    from ido.model import LlmSettings
+    from ido.planner.llm_client import LitellmClient
+
+    monkeypatch.setenv("SORT_KEY", "created_at_desc")
+    monkeypatch.setenv("GW_TOKEN", "tok-0123456789")
+    monkeypatch.setenv("IDO_UNMASKED_ENV", "SORT_KEY")
+    monkeypatch.delenv("IDO_LLM_API_BASE", raising=False)
+
+    def refused(**options: Any) -> None:
+        raise litellm.BadRequestError(
+            "unknown field created_at_desc for token tok-0123456789",
+            llm_provider="openai",
+            model="m",
+        )
+
+    monkeypatch.setattr(litellm, "completion", refused)
+    reply = LitellmClient().complete(LlmSettings(model="openai/m"), "m", [], [])
+    assert reply.error is not None
+    assert "unknown field created_at_desc for token ***" in reply.error
+
+
 def test_a_secret_in_the_path_of_api_base_is_masked_in_errors(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from ido.errors import ExecutionError
 from ido.model import LlmSettings, format_duration
-from ido.secrets import Secrets, mask_all, url_credentials
+from ido.secrets import UNMASKED, Secrets, mask_all, url_credentials
 from ido.text import shortened
 
 
@@ -128,12 +128,14 @@ class LitellmClient:
         # written and as decoded) are masked before they are recorded, and so are
         # credentials in `api_base`. (The model is never told the key.) Not given one,
         # litellm reads the provider's own variable (OPENAI_API_KEY, …): every
-        # credential-like variable's value is masked then too.
+        # credential-like variable's value is masked then too, but those the user said
+        # are no secrets (`IDO_UNMASKED_ENV`, as for bindings and observers).
         keys = [] if options.get("api_key") in (None, "none") else [str(options["api_key"])]
+        plain = {name.strip() for name in os.environ.get(UNMASKED, "").split(",")}
         keys += [
             value
             for name, value in os.environ.items()
-            if CREDENTIAL.search(name) and len(value) >= SHORTEST_CREDENTIAL
+            if CREDENTIAL.search(name) and len(value) >= SHORTEST_CREDENTIAL and name not in plain
         ]
         keys += [v for v in url_credentials(api_base or "") if len(v) >= SHORTEST_CREDENTIAL]
         # Wherever in the URL they went (its path, say); a short one (`eu`) is left alone,
