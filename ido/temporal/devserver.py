@@ -3,6 +3,7 @@ loopback ports, its own database, stopped when done. Imports nothing of temporal
 
 from __future__ import annotations
 
+import random
 import signal
 import socket
 import subprocess
@@ -20,11 +21,39 @@ class DevServerError(RuntimeError):
     """The dev server stopped, or did not answer in time (its log is in the message)."""
 
 
+EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+"""Where Linux says which ports binding port 0 hands out."""
+
+
 def free_port() -> int:
-    """A loopback port nothing listens on now."""
-    with socket.socket() as s:
+    """A loopback port nothing listens on now, outside the ports binding port 0 hands out.
+    The dev server picks its own services' ports that way: given one of those (free, as
+    nothing listened on it yet), it could pick the same for its worker service, which then
+    failed to bind and panicked, the server gone under the tests (seen in CI: its metrics
+    port, 33273, was the worker service's too)."""
+    low, high = _ephemeral()
+    ports = range(10_000, low) if low - 10_000 >= 1_000 else range(high + 1, 65_536)
+    pick = random.SystemRandom()
+    for _ in range(100):
+        port = pick.choice(ports)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken: another
+            return port
+    with socket.socket() as s:  # (every one tried taken: any free one)
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _ephemeral() -> tuple[int, int]:
+    """The range of ports binding port 0 hands out (Linux's default where unknown)."""
+    try:
+        low, high = (int(n) for n in EPHEMERAL.read_text().split())
+    except (OSError, ValueError):
+        return 32_768, 60_999
+    return low, high
 
 
 def answers(address: str) -> bool:
