@@ -17,20 +17,13 @@ undoing its steps asks so for a compensation a rule holds for (`UNDO_PLAN`).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ido.errors import IdoError
-from ido.text import money
-
 if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not the journal)
-    from ido.decide import Decision
     from ido.journal.records import Event
-    from ido.model import Capability, Rule
+
 
 PROPOSE = "mode/propose"
 UNKNOWN_RULE = "resume/outcome-unknown"
@@ -55,43 +48,6 @@ T = TypeVar("T")
 Key = tuple[str, str, int, str, str]
 """What a request and its verdict share: rule, capability, step, plan digest, and the
 digest of what the rule read (empty in journals from before it was recorded)."""
-
-
-PROPOSED = "a person approves every plan before it runs"
-"""The message of a `mode: propose` request."""
-
-
-def approvals_asked(
-    steps: Sequence[str], approvals: Sequence[tuple[str, str, str]], mode: str
-) -> list[tuple[str, str, int, str]]:
-    """What a plan of `steps` (capability names, in order) asks approval for, as (rule,
-    capability, step, message): the plan as a whole in `mode: propose` (step 0), then the
-    decision's `approvals` (rule, capability or `PLAN`, message), each at its step's
-    1-based number in the plan (0 for a plan rule's). `ido run` records these and stops;
-    `ido plan` says them, so that a plan shown does not hide the wait it leads to."""
-    found = [
-        (rule, name, 0 if name == PLAN else steps.index(name) + 1, message)
-        for rule, name, message in approvals
-    ]
-    if mode == "propose":
-        found.insert(0, (PROPOSE, PLAN, 0, PROPOSED))
-    return found
-
-
-def would_ask(decision: Decision, mode: str) -> list[dict[str, Any]]:
-    """The approvals a run of `decision`'s plan in `mode` would stop for, as the events it
-    would record (`approval needed for the plan (mode/propose: …)`); none without a plan.
-    `ido plan` shows them (a `mode: propose` plan showed no sign that nothing of it runs
-    before a person approves), and a `mode: shadow` run names them in its reason (one of a
-    payment that needs the controller read as if it would go ahead unasked)."""
-    plan = decision.result.plan
-    if plan is None or not plan.steps:
-        return []
-    asked = approvals_asked(plan.capabilities, decision.approvals, mode)
-    return [
-        {"kind": "approval_required", "rule": rule, "capability": name, "step": step, "message": m}
-        for rule, name, step, m in asked
-    ]
 
 
 def subject(step: int, capability: str) -> str:
@@ -189,82 +145,6 @@ def step_words(request: Request) -> str:
     return f"plan step {request.step} {request.capability}{made}"
 
 
-def plan_digest(
-    plan: Mapping[str, Any], specs: Mapping[str, Mapping[str, str]] | None = None
-) -> str:
-    """What identifies a plan for approvals: its steps, what each waits for, and its cost
-    (an approval of a plan at 3.00 is not one of the same steps at 2,700.00); and, when
-    given, what its steps perform (`specs`, each capability's `spec_digests`: an approval of
-    shipping through one endpoint is not one of shipping through another). A run's
-    decisions recorded without them (before they were) keep their requests' digests."""
-    steps = [s["capability"] for s in plan["steps"]]
-    cost = round(float(plan.get("cost", 0.0)), 6)
-    whole: dict[str, Any] = {"steps": steps, "after": plan.get("after"), "cost": cost}
-    given = specs or {}
-    named = {name: dict(given[name]) for name in sorted(set(steps)) if name in given}
-    if named:  # (`specs` may be the whole catalog's: only the plan's own steps count)
-        whole["specs"] = named
-    text = json.dumps(whole, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def asks_approval(decision: Decision, mode: str) -> bool:
-    """Whether a run in `mode` stops at `decision` for approvals (the verdicts given may
-    answer them all): such a decision records what its plan's steps perform
-    (`capability_digests`), which an approval is given for and a resume compares."""
-    plan = decision.result.plan
-    if plan is None or mode == "shadow":  # (a shadow run ends before any approval)
-        return False
-    return bool(approvals_asked(plan.capabilities, decision.approvals, mode))
-
-
-def specced(events: Sequence[Event]) -> bool:
-    """Whether a run's approvals cover what its steps perform (`plan_digest`'s `specs`): the
-    first decision that asked for approval, or recorded what its steps perform, recorded
-    them (`asks_approval`: only a decision that asks does, and an older ido's did on every
-    decision with a plan). A run begun by an ido that did not keeps its requests' digests
-    as they were, so that the verdicts given on them still answer."""
-    asked = {  # (a plan's requests: those about a step's unknown outcome or an undoing name none)
-        e.data["decision"] for e in events if e.kind == "approval_required" and "decision" in e.data
-    }
-    first = next(
-        (
-            e
-            for e in events
-            if e.kind == "decided"
-            and ("capability_digests" in e.data or e.data.get("number") in asked)
-        ),
-        None,
-    )
-    return first is None or "capability_digests" in first.data
-
-
-SPEC_PARTS = ("binding", "provider", "requires", "effects")
-"""What a capability performs, as a plan's approval covers it (its cost is the plan's)."""
-
-
-def spec_digests(capability: Capability) -> dict[str, str]:
-    """What `capability` performs, part by part (`SPEC_PARTS`), each as a short digest: what
-    an approval of a plan with it was given for, and what moved when it no longer is."""
-    spec = capability.spec
-    parts = {
-        # (what the binding reads by itself is masked, not performed: `secrets` left out,
-        # so a binding that declares them is the one approved before it did)
-        "binding": spec.run.model_dump(mode="json", exclude={"secrets"})
-        if spec.run is not None
-        else None,
-        "provider": spec.provider,
-        "requires": list(spec.requires),
-        "effects": spec.effects,
-    }
-    return {
-        part: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[
-            :12
-        ]
-        for part, value in parts.items()
-    }
-
-
 def answering(found: Mapping[Key, T], key: Key) -> T | None:
     """What `found` (verdicts, or requests, by key) holds for the request `key` names: its
     own; else one recorded before requests held to what their rule read (`read` empty), of
@@ -272,20 +152,6 @@ def answering(found: Mapping[Key, T], key: Key) -> T | None:
     if key in found:
         return found[key]
     return next((v for k, v in found.items() if k[:4] == key[:4] and not k[4]), None)
-
-
-def answering_whole(
-    given: Mapping[Key, T], asked: Sequence[Request], whole: Key, steady: str
-) -> T | None:
-    """The verdict on the request of a plan gone on with (`whole`: its key, as that plan
-    asked it) that holds for its rest: its own, or one on a request of that rule, step and
-    plan whose rule read what it reads now but the run's spend (`steady`), which the
-    plan's own steps moved."""
-    found = answering(given, whole)
-    if found is not None or not steady:
-        return found
-    alike = (r.key for r in asked if r.key[:4] == whole[:4] and r.steady == steady)
-    return next((given[key] for key in alike if key in given), None)
 
 
 def requests(events: Sequence[Event]) -> list[Request]:
@@ -350,143 +216,6 @@ Given = Mapping[Key, Mapping[str, Any]]
 """The verdict given on each request of a run, by request key (`verdicts`)."""
 
 
-def rejected(asked: Sequence[Request], given: Given) -> str | None:
-    """Why the run's latest blocked plan was rejected, or None when no request for it was
-    (`asked`: the run's requests, `given`: its verdicts).
-
-    A "no" stands on resume whatever the next decision makes of it: deciding again, under
-    a rule relaxed since, gave the rejected plan no request to find its verdict by, and the
-    plan went ahead. (A verdict on a step in flight, `UNKNOWN_PLAN`, is the settling's.)"""
-    if not asked or asked[-1].plan in (UNKNOWN_PLAN, UNDO_PLAN):
-        return None
-    for request in asked:
-        verdict = given.get(request.key)
-        if request.plan == asked[-1].plan and verdict is not None and not verdict["approved"]:
-            return rejection(request.rule, subject(request.step, request.capability), verdict)
-    return None
-
-
-def expired(asked: Sequence[Request], given: Given, now: float) -> str | None:
-    """Why the run's latest blocked plan fails unanswered: a request of it left past its
-    last wait, or None. As a "no", it stands on resume whatever the next decision makes of
-    it (`ido approvals` had said the run fails; a rule relaxed since let it through)."""
-    for request in waiting_of(asked, given):
-        if request.expired(now) and request.plan != UNDO_PLAN:  # (an undo's: not done)
-            return expiry(request)
-    return None
-
-
-def replanned_since(asked: Sequence[Request], given: Given, key: Key, cost: float) -> str:
-    """What a request asked again for another plan adds to its message: a person who
-    approved this rule for this capability, and is asked again after a replan or a change
-    of the catalog, was told nothing of why. Empty when no plan of the run had it approved."""
-    before = [
-        r
-        for r in asked
-        if r.key[:2] == key[:2]
-        and r.plan not in (key[3], UNKNOWN_PLAN, UNDO_PLAN)
-        and (given.get(r.key) or {}).get("approved")
-    ]
-    if not before:
-        return ""
-    was = before[-1].cost
-    costs = (
-        f" (plan cost {money(was)} then, {money(cost)} now)" if money(was) != money(cost) else ""
-    )
-    return f"; asked again: the plan changed since it was approved{costs}"
-
-
-def first_asked(
-    earlier: Mapping[Key, Request], key: Key, now: float
-) -> tuple[Request | None, str | None]:
-    """The run's first request `key` (by key, in `earlier`), if it was asked, and why it
-    fails unanswered when it was left past its last wait (else None): the one expiry rule
-    for a plan's requests and a compensation's."""
-    first = answering(earlier, key)
-    if first is not None and first.expired(now):
-        return first, expiry(first)
-    return first, None
-
-
-def undo_verdict(
-    given: Given,
-    earlier: Mapping[Key, Request],
-    capability: str,
-    step: int,
-    asks: Key | None,
-    now: float,
-) -> tuple[str, str | None, str | None]:
-    """Where compensating step `step` with `capability` stands, as (where, why not, the
-    rule of a "no"): `rejected` by a "no" to it under whatever rule (it stands though the
-    rule that asked no longer holds); else as the request `asks` of the rule that holds for
-    it now (`UNDO_PLAN`) stands: `approved`, `expired` (its first request left past its
-    last wait), `waiting` (asked, not answered yet) or `new` (never asked); `free` when no
-    rule asks. Why not: for one rejected or expired."""
-    for key, said in given.items():
-        if key[1:4] == (capability, step, UNDO_PLAN) and not said["approved"]:
-            return "rejected", rejection(str(said["rule"]), capability, said), str(said["rule"])
-    if asks is None:
-        return "free", None, None
-    verdict = answering(given, asks)
-    if verdict is not None:  # a "no" to it was found above
-        return "approved", None, None
-    first, lapsed = first_asked(earlier, asks, now)
-    if lapsed is not None:
-        return "expired", lapsed, None
-    return ("new" if first is None else "waiting"), None, None
-
-
-def request_data(
-    rule: str,
-    capability: str,
-    step: int,
-    message: str,
-    plan: str,
-    cost: float,
-    since: float,
-    asking: Rule | None,
-) -> dict[str, Any]:
-    """What an `approval_required` event records of a request first asked at `since`: its
-    waits are those of the rule that asks (`asking`: its `expires` and `escalate` levels;
-    None, ido's own rule: it waits for good)."""
-    ttl = asking.expires if asking is not None else None
-    levels = [[e.to, e.expires] for e in asking.escalate] if asking is not None else []
-    approvers = asking.approvers if asking is not None else 1
-    # (recorded only when more than one: a request's event reads as it did before)
-    more = {"approvers": approvers} if approvers > 1 else {}
-    return {
-        "rule": rule,
-        "capability": capability,
-        "step": step,
-        "message": message,
-        "plan": plan,
-        "cost": cost,
-        "since": since,
-        "expires": None if ttl is None else since + ttl,
-        "escalate": levels,
-        **more,
-    }
-
-
-def expiry(request: Request) -> str:
-    """The reason a run fails with when `request` was left past its last wait."""
-    what, escalated = _expired_words(request)
-    return f"the approval of {what} ({request.rule}) expired unanswered{escalated}"
-
-
-def _expired_words(request: Request) -> tuple[str, str]:
-    """How an expired `request` is said: the step it asked of, and whether it was
-    escalated first (`expiry`, `check_not_expired`)."""
-    escalated = " after its escalations" if request.escalate else ""
-    return subject(request.step, request.capability), escalated
-
-
-def rejection(rule: str, what: str, verdict: Mapping[str, Any]) -> str:
-    """The reason a rejected run fails with: who said no to what, under which rule, why."""
-    why = f": {verdict['comment']}" if verdict.get("comment") else ""
-    return f"{what} was rejected by {verdict['by']} ({rule}){why}"
-
-
 def pending(events: Sequence[Event]) -> list[Request]:
     """Requests of the run's latest blocked decision that have no verdict yet.
 
@@ -511,151 +240,6 @@ def waiting_of(asked: Sequence[Request], given: Given) -> list[Request]:
         seen.add(request.key)
         waiting.append(request)
     return waiting
-
-
-def ready(events: Sequence[Event], now: float) -> bool:
-    """Whether a blocked run with these approval events may go on (or must fail) now: a
-    request of its latest plan was rejected (for a compensation, the one it waits for:
-    another's "no" left that one undone), or every one answered, or one left too long."""
-    given = verdicts(events)
-    return ready_of(waiting_of(requests(events), given), given, now)
-
-
-def ready_of(waiting: Sequence[Request], given: Given, now: float) -> bool:
-    """`ready`, of the run's requests that wait (`waiting_of`) and its verdicts (`given`)
-    read already: a caller that needs both builds them once."""
-    if not waiting:
-        return True
-    latest = waiting[0].plan
-    keys = {r.key[:4] for r in waiting}
-    for key, verdict in given.items():
-        ours = key[:4] in keys if latest == UNDO_PLAN else verdict.get("plan") == latest
-        if ours and not verdict["approved"]:
-            return True
-    return any(r.expired(now) for r in waiting)
-
-
-def check_answered(run_id: str, asked: Sequence[Request], given: Given, now: float) -> None:
-    """Refuse to go on with a blocked run nobody has answered yet (not `ready`): resuming
-    it recorded a resumption after a wait and the same request again each time, though
-    nothing had happened. The error says what it waits for."""
-    waiting = waiting_of(asked, given)
-    if ready_of(waiting, given, now):
-        return
-    what = "; ".join(f"{subject(r.step, r.capability)} ({r.rule})" for r in waiting)
-    raise IdoError(
-        f"run {run_id} still waits for approval of {what}; answer it first (ido approve "
-        f"{run_id} --by NAME, or ido reject), then resume"
-    )
-
-
-def answered_by(events: Sequence[Event]) -> str | None:
-    """Who answered the requests of the run's latest blocked plan, and when (None: none
-    was): of two people paged, the second was told only that the run "is not waiting for
-    an approval", as if it had gone on, and not who had answered first."""
-    asked = requests(events)
-    given = verdicts(events)
-    latest = [r for r in asked if r.plan == asked[-1].plan and r.key in given] if asked else []
-    told: dict[str, str] = {}  # (a request asked again after a crash is one answer)
-    for r in latest:
-        verdict = given[r.key]
-        verb = "approved" if verdict["approved"] else "rejected"
-        what = f"{subject(r.step, r.capability)} ({r.rule}) {verb} by {verdict['by']}"
-        told[what] = f"{what} at {verdict['at']}"
-    return "; ".join(told.values()) or None
-
-
-def not_waiting(run_id: str, events: Sequence[Event], resume: str) -> str:
-    """Why a verdict on a blocked run none of whose requests waits is refused (`resume`: the
-    command that moves it on): who answered them, if anyone did, and to resume it. With no
-    answer to name, it said only "is not waiting for an approval", as if the run had gone
-    on."""
-    said = f"run {run_id} is not waiting for an approval"
-    answered = answered_by(events)
-    if answered is None:
-        return f"{said}: no request of it waits for a verdict; continue it with {resume}"
-    return f"{said}: already answered, {answered}; continue it with {resume}"
-
-
-def choose(
-    waiting: list[Request], run_id: str, step: int | None, rules: Sequence[str] = ()
-) -> list[Request]:
-    """The requests a verdict on `run_id` answers: all waiting ones (at least one: else
-    `not_waiting` says why), or those of one step, or of some rules (`rules`, each
-    `policy/rule` as `ido approvals` shows it: two owners of two rules on one step each
-    answer their own), or both. A rule or step nothing waits under is refused, naming
-    what waits."""
-    chosen = waiting
-    if rules:
-        unknown = [rule for rule in dict.fromkeys(rules) if all(r.rule != rule for r in waiting)]
-        if unknown:
-            names = ", ".join(dict.fromkeys(r.rule for r in waiting))
-            raise IdoError(
-                f"run {run_id} waits for approval under {names}, not {', '.join(unknown)} "
-                "(--rule takes a rule `ido approvals` shows, as policy/rule)"
-            )
-        chosen = [r for r in chosen if r.rule in rules]
-    if step is None:
-        return chosen
-    of_step = [r for r in chosen if r.step == step]
-    if not of_step:
-        under = f" under {', '.join(dict.fromkeys(rules))}" if rules else ""
-        steps = ", ".join(dict.fromkeys(_step_named(r.step) for r in chosen))
-        raise IdoError(
-            f"run {run_id} waits for approval{under} of {steps}, not {_step_named(step)} "
-            "(--step takes a number `ido approvals` shows, or plan)"
-        )
-    return of_step
-
-
-def _step_named(step: int) -> str:
-    """A `--step` as `ido approvals` says it: it read "step(s) 2, 2, not step 0" of
-    `--step plan`, each step once per rule that asked for it."""
-    return THE_PLAN if step == 0 else f"step {step}"
-
-
-def left_unanswered(request: Request) -> str:
-    """What resuming does with `request` left past its last wait: the run fails; for a
-    compensation's (the run failed already), that undo is not done and undoing goes on."""
-    if request.plan == UNDO_PLAN:
-        return f"{request.capability} is not done when resumed, and undoing goes on"
-    return "the run fails when resumed"
-
-
-def check_not_expired(request: Request, now: float, run_id: str) -> None:
-    deadline = request.deadline
-    if deadline is not None and request.expired(now):
-        when = datetime.fromtimestamp(deadline, UTC).isoformat(timespec="seconds")
-        what, escalated = _expired_words(request)
-        raise IdoError(
-            f"run {run_id}: the request for {what} ({request.rule}) expired"
-            f"{escalated} at {when}; {left_unanswered(request)}"
-        )
-
-
-def verdict_data(
-    request: Request, by: str, comment: str | None, now: float, approval: int | None = None
-) -> dict[str, Any]:
-    """What a verdict on `request` records (`ido approve`, `ido reject`, a scenario's
-    `approvals`): the request's key, who answered and why, and who it was escalated to;
-    of a request that needs several people, which of its approvals this one is
-    (`approval`, counted from 1) and of how many."""
-    counted = (
-        {"approval": approval, "approvers": request.approvers}
-        if approval is not None and request.approvers > 1
-        else {}
-    )
-    return {
-        "rule": request.rule,
-        "capability": request.capability,
-        "step": request.step,
-        "plan": request.plan,
-        "read": request.read,
-        "by": by,
-        "comment": comment,
-        "escalated_to": request.stage(now)[0],
-        **counted,
-    }
 
 
 def _request(data: Mapping[str, Any]) -> Request:

@@ -12,15 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ido.approvals import (
-    PLAN,
-    SPEC_PARTS,
-    THE_PLAN,
-    UNKNOWN_RULE,
-    plan_digest,
-    spec_digests,
-    specced,
-)
+from ido.approval_asking import SPEC_PARTS, plan_digest, spec_digests, specced
+from ido.approvals import PLAN, THE_PLAN, UNKNOWN_RULE
 from ido.conditions import all_hold
 from ido.decide import (
     Decision,

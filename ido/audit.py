@@ -25,7 +25,7 @@ from ido.errors import JournalError
 from ido.explain import approved_line, markdown_text, outcome_word
 from ido.journal.records import Event, RunRow, epoch, llm_cost, made_calls, scenario_of, stamp
 from ido.model import format_wait
-from ido.planner.explain import SECRET_RULE, UNBOUND
+from ido.planner.denials import SECRET_RULE, UNBOUND
 from ido.policy import UNEVALUATED
 from ido.text import money, printable
 

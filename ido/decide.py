@@ -20,7 +20,7 @@ from ido.plan_rules import (
     rejected_within,
 )
 from ido.planner import Planner
-from ido.planner.explain import UNBOUND, secret_rule
+from ido.planner.denials import UNBOUND, secret_rule
 from ido.planner.llm_spending import left_after_calls
 from ido.planner.types import Action, Denied, Limits, Plan, PlanResult, Rejection, Task, Weights
 from ido.policy import (

@@ -1,7 +1,7 @@
 """Why no plan the plan rules allow exists, and the ways out, with the plan rules in. Pure.
 
 The planner explains an infeasible task without plan rules, which no solve sees
-(`ido.planner.explain`). Here the plan rules join in: each way out the planner names is
+(`ido.planner.infeasible`). Here the plan rules join in: each way out the planner names is
 checked against them (`checked_ways`), and when they deny every plan within the limits, the
 minimal conflict comes from the planner's deletion filter again, each test a search for the
 best plan the rules allow (`plan_rules.best_admissible`) with only some limits, deny rules
@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ido.planner.explain import TOGETHER, element_words, lifting, present, rule_way, serving
+from ido.planner.denials import element_words, lifting, rule_way, serving
+from ido.planner.explain import present
+from ido.planner.infeasible import TOGETHER
 from ido.planner.limit_words import BEST, LIMITS, limits_together, needs, way_out, within
 from ido.planner.types import Plan, PlanResult, Task, Way
 
@@ -55,7 +57,7 @@ answers); `GaveUp` when the search stopped before it knew."""
 
 
 def denied_why(task: Task, rules: tuple[str, ...], allowed: Allowed, least: Least) -> DeniedWhy:
-    """The deletion filter of `explain.infeasible` over the limits set, the deny rules and
+    """The deletion filter of `infeasible.infeasible` over the limits set, the deny rules and
     the plan rules that deny (`rules`, every one: a rule that never fired may still be all
     that keeps a plan out once a limit is lifted): start from all of them and drop each one
     whose absence still leaves no allowed plan; what is left all matters. Per limit whose

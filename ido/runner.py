@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from ido.approvals import ready, ready_of, requests, verdicts, waiting_of
+from ido.approval_verdicts import ready, ready_of
+from ido.approvals import requests, verdicts, waiting_of
 from ido.errors import NotFoundError
 from ido.journal.connections import PRIVATE_FILE
 from ido.journal.records import Event

@@ -266,7 +266,7 @@ def test_a_second_verdict_names_who_answered_first(gated: Path) -> None:
 def test_a_verdict_on_a_blocked_run_with_no_answer_to_name_says_what_moves_it_on() -> None:
     """Blocked with no request of its latest plan answered nor waiting: the refusal said only
     "is not waiting for an approval", as if the run had gone on; it says to resume it."""
-    from ido.approvals import not_waiting
+    from ido.approval_verdicts import not_waiting
 
     said = not_waiting("r1", [], "ido resume r1 --journal j.db")
     assert said == (
@@ -997,7 +997,8 @@ def test_what_a_run_would_stop_for_is_what_a_run_of_the_plan_records(gated: Path
     """`ido plan` and a shadow run say what a run of a plan would stop for with one
     `would_ask` (two copies wrapped `approvals_asked` before): the requests a run of the
     same plan records, the plan's own first in `mode: propose`."""
-    from ido.approvals import PLAN, PROPOSE, would_ask
+    from ido.approval_asking import would_ask
+    from ido.approvals import PLAN, PROPOSE
     from ido.decide import History, decide
     from ido.loading import load_catalog
     from ido.observe import boolean_facts, snapshot

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ido.approvals import plan_digest
+from ido.approval_asking import plan_digest
 from ido.approved_plan import approved_plan
 from ido.cli import app
 from ido.journal import Event, SqliteJournal
@@ -531,7 +531,7 @@ def test_a_run_recorded_with_spec_digests_on_every_decision_goes_on_as_approved(
 ) -> None:
     """The ido before recorded `capability_digests` on every decision with a plan, asking
     or not: a run it blocked, once approved, goes on with the approved plan unasked."""
-    from ido.approvals import spec_digests
+    from ido.approval_asking import spec_digests
 
     policy = project / "policies" / "residency.yaml"
     policy.write_text(policy.read_text() + PRICEY_RULE)

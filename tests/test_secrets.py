@@ -715,7 +715,7 @@ def test_declaring_what_a_binding_reads_leaves_what_an_approval_covered() -> Non
     """An approval covers what a step performs, its binding's digest among it: listing
     `secrets` masks more and performs the same, so it asks no approval again (and a
     binding that lists none digests as one did before the field was)."""
-    from ido.approvals import spec_digests
+    from ido.approval_asking import spec_digests
 
     plain = _bound({"python": "psp.ops:charge"})
     declared = _bound({"python": "psp.ops:charge", "secrets": ["PSP_TOKEN"]})

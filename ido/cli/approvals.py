@@ -31,7 +31,8 @@ def approvals(
     import time
     from datetime import UTC, datetime
 
-    from ido.approvals import left_unanswered, requests, step_words, tally, waiting_of
+    from ido.approval_verdicts import left_unanswered
+    from ido.approvals import requests, step_words, tally, waiting_of
     from ido.approvers import approved_so_far, so_far_words
     from ido.journal.records import stamp
     from ido.journal.sqlite import SqliteJournal
@@ -122,18 +123,8 @@ def _verdict(
 ) -> None:
     import time
 
-    from ido.approvals import (
-        answering,
-        check_not_expired,
-        choose,
-        not_waiting,
-        requests,
-        step_words,
-        subject,
-        tally,
-        verdict_data,
-        waiting_of,
-    )
+    from ido.approval_verdicts import check_not_expired, choose, not_waiting, verdict_data
+    from ido.approvals import answering, requests, step_words, subject, tally, waiting_of
     from ido.approvers import check_new_approver, next_approval, so_far_words
     from ido.journal.records import resume_command, scenario_of, stamp, temporal_of
     from ido.journal.sqlite import SqliteJournal

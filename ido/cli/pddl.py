@@ -50,7 +50,7 @@ def _pddl_decision(loaded: Any, chosen: Any, listener: Any = None) -> Any:
     except OutOfBudget as stop:  # the search's, alone or settling CP-SAT's solve
         other = ", or `--planner cpsat` may settle it" if isinstance(stop, SearchGaveUp) else ""
         raise stop.advised(f"`--search-states N` lets it go further{other}") from None
-    from ido.planner.explain import MORE_STEPS
+    from ido.planner.structural import MORE_STEPS
 
     result, said = decision.result, decision.result.reason or ""
     for way in result.ways:  # the way out past the step limit, as the reason words it

@@ -152,7 +152,7 @@ def plan(
             if pddl is None
             else _pddl_decision(loaded, chosen, listener)
         )
-    from ido.approvals import would_ask
+    from ido.approval_asking import would_ask
 
     asks = would_ask(decision, chosen.spec.mode)
     if fmt == "json":

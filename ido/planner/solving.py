@@ -27,11 +27,11 @@ from ido.planner.explain import (
     broken,
     constraint_reports,
     fits,
-    infeasible,
     keeping,
     present,
 )
 from ido.planner.grounding import Grounded, goal_reachable, ground
+from ido.planner.infeasible import infeasible
 from ido.planner.order import waits
 from ido.planner.tables import Table
 from ido.planner.types import (

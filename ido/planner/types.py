@@ -293,7 +293,7 @@ class Way(NamedTuple):
     solve sees) to check."""
 
     element: str
-    """The limit or rule relaxed alone (or several, joined by `explain.TOGETHER`)."""
+    """The limit or rule relaxed alone (or several, joined by `infeasible.TOGETHER`)."""
     plan: Plan
     """The plan it admits."""
     words: str
@@ -323,7 +323,7 @@ class PlanResult:
     condition_errors: tuple[str, ...] = ()
     solver: Mapping[str, Any] = field(default_factory=dict)
     ways: tuple[Way, ...] = field(default=(), compare=False)
-    """When infeasible: the ways out the reason names (`explain.Infeasibility.ways`); not
+    """When infeasible: the ways out the reason names (`structural.Infeasibility.ways`); not
     recorded."""
 
     def to_json(self) -> dict[str, Any]:

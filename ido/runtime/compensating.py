@@ -5,16 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ido.approvals import (
-    UNDO_PLAN,
-    Given,
-    Key,
-    Request,
-    request_data,
-    requests,
-    undo_verdict,
-    verdicts,
-)
+from ido.approval_asking import request_data
+from ido.approval_verdicts import undo_verdict
+from ido.approvals import UNDO_PLAN, Given, Key, Request, requests, verdicts
 from ido.decide import backoff, undo_stopped_by
 from ido.model import Intent
 from ido.planner.types import Step

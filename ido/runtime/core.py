@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ido.approvals import spec_digests
+from ido.approval_asking import spec_digests
 from ido.catalog_record import catalog_digests
 from ido.conditions import compile_condition
 from ido.decide import History

@@ -5,22 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ido.approvals import (
-    PLAN,
-    PROPOSE,
-    answering,
-    answering_whole,
-    approvals_asked,
-    first_asked,
-    plan_digest,
-    rejection,
-    replanned_since,
-    request_data,
-    requests,
-    specced,
-    subject,
-    verdicts,
-)
+from ido.approval_asking import approvals_asked, plan_digest, replanned_since, request_data, specced
+from ido.approval_verdicts import answering_whole, first_asked, rejection
+from ido.approvals import PLAN, PROPOSE, answering, requests, subject, verdicts
 from ido.approvers import people_needed
 from ido.decide import Decision, denied_now, guards_now
 from ido.planner.types import Step

@@ -7,7 +7,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ido.approvals import asks_approval, check_answered, expired, rejected, requests, verdicts
+from ido.approval_asking import asks_approval
+from ido.approval_verdicts import check_answered, expired, rejected
+from ido.approvals import requests, verdicts
 from ido.approved_plan import approved_plan, decide_approved
 from ido.catalog_record import RECORDED_AS
 from ido.conditions import all_hold

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ido.approvals import subject, would_ask
+from ido.approval_asking import would_ask
+from ido.approvals import subject
 from ido.decide import Decision
 from ido.model import Capability, format_duration
 from ido.runtime.bindings import Outcome
@@ -75,7 +76,7 @@ def rejecting(undoing: Mapping[str, Any] | None) -> str:
 
 def shadow_note(decision: Decision) -> str:
     """What a `mode: shadow` run adds to its reason: the approvals a real run of its plan
-    would stop for (`ido.approvals.would_ask`), as `ido plan` says them."""
+    would stop for (`ido.approval_asking.would_ask`), as `ido plan` says them."""
     asked = would_ask(decision, "shadow")
     if not asked:
         return ""

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ido.approvals import UNKNOWN_PLAN, UNKNOWN_RULE, Given, request_data, subject
+from ido.approval_asking import request_data
+from ido.approvals import UNKNOWN_PLAN, UNKNOWN_RULE, Given, subject
 from ido.decide import denied_now, guards_now
 from ido.errors import ExecutionError, IdoError
 from ido.journal.records import UNRECORDED

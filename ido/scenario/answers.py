@@ -11,7 +11,8 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
-from ido.approvals import Key, Request, pending, person, verdict_data
+from ido.approval_verdicts import verdict_data
+from ido.approvals import Key, Request, pending, person
 from ido.journal.records import Event, Pending, stamp
 from ido.model.scenario import Answer
 

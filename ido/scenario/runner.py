@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ido.approvals import ready
+from ido.approval_verdicts import ready
 from ido.approver_check import check_approvers
 from ido.binding_check import check_bindings
 from ido.errors import LoadError, NotFoundError, Problem, unreadable_file

@@ -23,7 +23,8 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from ido.approvals import ready, requests, verdicts, waiting_of
+from ido.approval_verdicts import ready
+from ido.approvals import requests, verdicts, waiting_of
 from ido.errors import IdoError, JournalError
 from ido.loading.catalog import Catalog
 from ido.runtime.handover import HandedOver

@@ -881,7 +881,7 @@ def test_a_run_binding_way_out_told_again_names_the_capabilities_of_the_plan_it_
     """No step has a run binding; giving one lets a1 → a2 through, which the plan rule
     denies, and b1 → b2 it allows. The way out kept the words of the first plan: "give a1,
     a2 a run binding (spec.run) to allow b1 → b2"; it now names b1 and b2."""
-    from ido.planner.explain import UNBOUND
+    from ido.planner.denials import UNBOUND
 
     def step(name: str, provider: str, cost: float, needs: str | None, makes: str) -> Action:
         requires = (f"state.s.{needs}",) if needs else ()
@@ -929,7 +929,8 @@ def test_a_way_out_past_an_unset_variable_says_to_set_it() -> None:
     """With plan rules in, the way out past `${env:TOKEN}` read "lift rule ${env:TOKEN} (it
     denies charge)": it says to set the variable, as the planner's own way out does."""
     from ido.plan_ways import DeniedWhy, _closed, _words, told
-    from ido.planner.explain import TOGETHER, UNBOUND, secret_rule
+    from ido.planner.denials import UNBOUND, secret_rule
+    from ido.planner.infeasible import TOGETHER
     from ido.planner.solving import step_of
     from ido.planner.types import Plan, Way
     from tests.planner.test_cpsat import action as cp_action
@@ -948,7 +949,7 @@ def test_a_way_out_past_an_unset_variable_says_to_set_it() -> None:
     # Found in review: relaxed together, the two read "relaxing max_cost, ${env:TOKEN}".
     both = _closed(t, Way(f"max_cost{TOGETHER}{rule}", plan, ""), "denied by plan rule p/r")
     assert both.startswith("relaxing max_cost, the need for environment variable TOKEN together")
-    from ido.planner.explain import _words as explained
+    from ido.planner.infeasible import _words as explained
 
     assert explained([rule, UNBOUND]) == (
         "the need for environment variable TOKEN and the need for a run binding (spec.run)"
@@ -959,7 +960,7 @@ def test_a_reason_names_five_of_the_capabilities_a_rule_leaves_out_and_counts_th
     """An imported PDDL catalog's 32 capabilities without a run binding were each named
     twice in one reason; the way out now names those of the plan it lets through (binding
     the others lets nothing more through), five of them, as the rejections list each."""
-    from ido.planner.explain import UNBOUND, rule_words
+    from ido.planner.denials import UNBOUND, rule_words
 
     names = [f"move-{i:02}" for i in range(32)]
     unbound = rule_words(UNBOUND, names, ["move-07", "move-03", "move-07"])

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from ido.approvals import requests, verdict_data
+from ido.approval_verdicts import verdict_data
+from ido.approvals import requests
 from ido.audit import audit
 from ido.audit import render as render_audit
 from ido.errors import JournalError, NotFoundError

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from ido.approvals import requests, verdict_data
+from ido.approval_verdicts import verdict_data
+from ido.approvals import requests
 from ido.errors import JournalError
 from ido.loading import load_catalog
 from ido.runtime.handover import HandedOver
