@@ -33,6 +33,7 @@ from ido.runtime.recovery import (
     AFTER_INTERRUPTION,
     NOT_REPLANS,
     STARTED,
+    Recovered,
     RunState,
     fold_done,
     fold_model_calls,
@@ -122,10 +123,7 @@ class LocalRuntime(Executing, Compensating):
         for step in recovered.interrupted:  # and its steps in flight: before it is taken over
             self._still_here(run, step)
         # Read once: what the decision uses is what is recorded.
-        stored = self._stored_beliefs()
-        run.evidence = with_lessons(stored, recovered.lessons)
-        run.lessons = list(recovered.lessons)
-        planner = self.planner or self._planner(recovered.planner, run.intent)
+        planner, stored = self._taken_up(recovered)
         data: dict[str, Any] = {
             "after": "approval" if row.outcome == "blocked" else "interruption",
             "interrupted_steps": [i.step for i in recovered.interrupted],
@@ -184,9 +182,7 @@ class LocalRuntime(Executing, Compensating):
         if trigger in (AFTER_APPROVAL, AFTER_INTERRUPTION):  # before resume's first decision:
             run.approved = approved_plan(events)  # it checks the plan approved, as resume set
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
-        run.evidence = with_lessons(self._stored_beliefs(), recovered.lessons)
-        run.lessons = list(recovered.lessons)
-        planner = self.planner or self._planner(recovered.planner, run.intent)
+        planner, _ = self._taken_up(recovered)
         return self._finish_run(run, planner, trigger)
 
     def compensate(self, run_id: str) -> RunReport:
@@ -202,10 +198,7 @@ class LocalRuntime(Executing, Compensating):
         recovered = recover(row, events, self.catalog, self.env, again=True)
         run = recovered.run
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
-        stored = self._stored_beliefs()
-        run.evidence = with_lessons(stored, recovered.lessons)
-        run.lessons = list(recovered.lessons)
-        planner = self.planner or self._planner(recovered.planner, run.intent)
+        planner, stored = self._taken_up(recovered)
         now = self.clock()
         data: dict[str, Any] = {
             "after": "compensate",
@@ -226,6 +219,15 @@ class LocalRuntime(Executing, Compensating):
             raise
         failed = str(left[0].get("reason") or row.reason)  # as the run failed, before undoing
         return self._finish_run(run, planner, AFTER_INTERRUPTION, ("failed", failed))
+
+    def _taken_up(self, recovered: Recovered) -> tuple[Planner, dict[str, Evidence]]:
+        """The planner a run rebuilt from its journal goes on with, its beliefs set (those
+        stored now, with its own lessons on top); and the stored ones, read once."""
+        run = recovered.run
+        stored = self._stored_beliefs()
+        run.evidence = with_lessons(stored, recovered.lessons)
+        run.lessons = list(recovered.lessons)
+        return self.planner or self._planner(recovered.planner, run.intent), stored
 
     def _stored_beliefs(self) -> dict[str, Evidence]:
         """The journal's health beliefs a run here starts from: none in a simulated world,
