@@ -318,12 +318,17 @@ def _unfinished(text: str, every: set[str]) -> int:
     return cut
 
 
+def unmasked_names(environ: Mapping[str, str]) -> set[str]:
+    """The variables `IDO_UNMASKED_ENV` names: taken for secrets by their names, and none."""
+    return {name.strip() for name in environ.get(UNMASKED, "").split(",")}
+
+
 def credential_names(environ: Mapping[str, str]) -> frozenset[str]:
     """The variables of `environ` that a binding or observer may read without declaring
     them, taken for secrets by name (`CREDENTIAL_NAME`), of `SHORTEST_GUESSED` characters
     or more, less those `IDO_UNMASKED_ENV` lists. Listed once, when a runtime starts: the
     values are looked up by name at each call (`Secrets.known`), as declared ones are."""
-    plain = {name.strip() for name in environ.get(UNMASKED, "").split(",")}
+    plain = unmasked_names(environ)
     return frozenset(
         name
         for name, value in environ.items()

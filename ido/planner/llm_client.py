@@ -24,7 +24,7 @@ from typing import Any
 
 from ido.errors import ExecutionError
 from ido.model import LlmSettings, format_duration
-from ido.secrets import UNMASKED, Secrets, mask_all, url_credentials
+from ido.secrets import Secrets, mask_all, unmasked_names, url_credentials
 from ido.text import shortened
 
 
@@ -131,7 +131,7 @@ class LitellmClient:
         # credential-like variable's value is masked then too, but those the user said
         # are no secrets (`IDO_UNMASKED_ENV`, as for bindings and observers).
         keys = [] if options.get("api_key") in (None, "none") else [str(options["api_key"])]
-        plain = {name.strip() for name in os.environ.get(UNMASKED, "").split(",")}
+        plain = unmasked_names(os.environ)
         keys += [
             value
             for name, value in os.environ.items()
