@@ -10,6 +10,7 @@ costs eight bytes per fluent and a pointer each), so the search can keep many mo
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 
 from ido.planner.tables import Fluent, Table
@@ -19,15 +20,10 @@ class Packing:
     """Where each fluent value's bit is, for the fluents of one grounding."""
 
     def __init__(self, fluents: Sequence[Fluent]) -> None:
-        base = []
-        at = 0
-        for fluent in fluents:
-            base.append(at)
-            at += max(1, len(fluent.values))
-        self.base: tuple[int, ...] = tuple(base)
-        self.size = at
         self.width = tuple(max(1, len(fluent.values)) for fluent in fluents)
-        self.start = sum(1 << b for b in base)
+        self.base: tuple[int, ...] = (0, *itertools.accumulate(self.width))[:-1]
+        self.size = sum(self.width)
+        self.start = sum(1 << b for b in self.base)
         """Every fluent at its value 0 (the current one): where every search starts."""
 
     def bit(self, fluent: int, value: int) -> int:

@@ -244,6 +244,7 @@ class AStarSearch:
         self.successors = Successors(g, actions, packing)
         self.goal = goal = compile_check(packing, g.goal)
         self.packed = {a: packing.step(g.eff[a]) for a in actions}  # (keep, put) of each
+        self.bit = packing.bit  # where a fact is in a state, for `Earliest`
         # Whole millionths, as CP-SAT counts them (`units`): a tie within float noise is a
         # tie, and goes to the shorter plan in both backends.
         self.weight = weight = {
@@ -510,7 +511,7 @@ class AStarSearch:
         else:
             earliest = self.earliest
             assert earliest is not None  # made for every timed search, the only ones asking
-            bit = self.asked.g.packing.bit
+            bit = self.bit
             alone = self._alone[state] = earliest.end(
                 lambda fact: state >> bit(*fact) & 1 == 1, at_once
             )
@@ -526,7 +527,7 @@ class AStarSearch:
         """The earliest the goal can hold on a path to `state` with `clock`."""
         waits_on, earliest = self.waits_on, self.earliest
         assert earliest is not None  # made for every timed search, the only ones asking
-        bit = self.asked.g.packing.bit
+        bit = self.bit
         return earliest.end(
             lambda fact: state >> bit(*fact) & 1 == 1,
             lambda a: ready_from(clock, waits_on[a]),
