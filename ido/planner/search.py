@@ -35,7 +35,7 @@ a step pays at most its weight over them), so the estimate stays admissible and 
 path popped at the goal optimal, as above; a path whose bound was raised is popped later
 or never. Where the start's cuts are weak (driverlog p05: 13 of 18), this search expands
 600 states where the first expands 137,000; where they are not (driverlog p02, depot,
-gripper), each state's LM-cut (0.3-3 ms) costs more than the expansions it saves: hence
+gripper), each state's LM-cut (0.1-1 ms) costs more than the expansions it saves: hence
 asked only late, and given up past `OWN_CUTS_MOST` LM-cuts or `OWN_CUTS_WORK` of their
 work, after which the first search goes on as if it had not asked.
 Asked only for a plan below some metric (`under`, as the alternatives ask once their list
@@ -140,23 +140,26 @@ bound, 40 million, was reached in 5-22 s on such catalogs. Plain problems stay f
 it: driverlog p02 of the IPC set meets 0.3 million in its 51,000 expansions."""
 
 
-OWN_CUTS_AFTER = 50_000
+OWN_CUTS_AFTER = 20_000
 """Expansions after which a search that has not settled asks a search of its own question
-that works out the LM-cut of each state it pops (`StateCuts`, 0.3-3 ms each in Python,
-the price of 5-40 expansions) whether it settles it sooner. Where the start's cuts lead
+that works out the LM-cut of each state it pops (`StateCuts`, 0.1-0.3 ms each in Python,
+the price of 3-10 expansions) whether it settles it sooner. Where the start's cuts lead
 well, the first settles before, as fast as before: every IPC problem pyperplan plans but
-driverlog p05, including driverlog p02 and p04 (40,000 and 34,000 expansions, 1.7 and
-2.4 s, where the second search takes 4.4 and 2.1 s). Driverlog p05, where the start's
-cuts are 13 of 18 and 137,000 expansions took 8.7 s, is settled by the second in 610
-expansions and 1,686 LM-cuts (1.3 s), after these 50,000 (3.3 s)."""
+driverlog p02, p04 and p05. Driverlog p05, where the start's cuts are 13 of 18 and 137,000
+expansions take about 6 s, is settled by the second in 610 expansions and 1,686 LM-cuts
+(0.5 s), after these 20,000 (0.7 s). Driverlog p02 and p04, which the first settles in
+40,000 and 34,000 expansions (0.8 and 1.1 s), pay for the second's `OWN_CUTS_MOST` LM-cuts
+(about 0.4 s) for nothing: asked after 50,000 expansions, as until December 2026, p05
+took 3.4 s and they nothing more."""
 
-OWN_CUTS_MOST = 2_500
+OWN_CUTS_MOST = 2_000
 OWN_CUTS_WORK = 4_500_000
 """States' own LM-cuts, and their work (`StateCuts.spent`), after which that search gives
 up and the first goes on as if it had not asked: where the cuts do not settle it by then,
 cheaper expansions do. Driverlog p05 needs 1,686 and 3.6 million; depot p03 and p07 and
 gripper prob04 are not settled by 4,000 LM-cuts (nor by 6 million), and lose what they
-cost: 1-3 s each."""
+cost: 1.0 and 1.3 s for depot's (851 and 1,101 LM-cuts, up to the work), 0.45 s for
+gripper's; driverlog p02 and p04 lose 0.4 s each (on a machine at load 5)."""
 
 GIVE_MORE = (
     "a larger `limits.search_states` in the intent (or `ido plan --search-states N`) lets it "

@@ -16,7 +16,7 @@ from test_search import agree, grounded_cases, reachable, scores_the_brute_force
 from ido.planner import search
 from ido.planner.estimates import Cuts, StateCuts
 from ido.planner.grounding import Grounded, ground
-from ido.planner.lmcut import _hmax, _lowered, lm_cut
+from ido.planner.lmcut import LmCut, _hmax, _lowered, lm_cut
 from ido.planner.search import AStarSearch, SearchPlanner
 from ido.planner.solving import Question, measure
 from ido.planner.successors import Successors, apply_step, compile_check
@@ -153,6 +153,43 @@ def test_lm_cut_is_at_most_the_cheapest_relaxed_plan(seed: int) -> None:
     assert (cuts is None) == (best == math.inf)
     if cuts is not None:
         assert sum(paid for paid, _ in cuts) <= best + 1e-9
+
+
+def _relaxed_reach(
+    pre: list[list[int]], eff: list[list[int]], steps: set[int], init: list[int]
+) -> set[int]:
+    """The facts the relaxed task reaches from `init` with `steps` alone."""
+    held = set(init)
+    grew = True
+    while grew:
+        grew = False
+        for a in steps:
+            if set(pre[a]) <= held and not set(eff[a]) <= held:
+                held |= set(eff[a])
+                grew = True
+    return held
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_every_cut_is_a_relaxed_landmark_from_any_state(seed: int) -> None:
+    """Each cut, worked out afresh or with h^max lowered in place, from a random state: the
+    goal is out of reach, relaxed, without its steps; it pays more than nothing, and no
+    step pays more than its cost over the cuts it is in."""
+    pre, eff, cost, facts, goal = _relaxed(seed)
+    rng = random.Random(seed)
+    prepared = LmCut(pre, eff, cost, facts, goal)
+    for _ in range(3):
+        init = rng.sample(range(facts), rng.randint(0, 2))
+        for cuts in (lm_cut(pre, eff, cost, facts, init, goal), prepared.cuts(init)):
+            reached = set(goal) <= _relaxed_reach(pre, eff, set(range(len(pre))), init)
+            assert (cuts is None) == (not reached)
+            for paid, steps in cuts or ():
+                assert paid > 0
+                kept = set(range(len(pre))) - set(steps)
+                assert not set(goal) <= _relaxed_reach(pre, eff, kept, init), (paid, steps)
+            for a in range(len(pre)):
+                shares = sum(paid for paid, steps in cuts or () if a in steps)
+                assert shares <= cost[a] + 1e-9
 
 
 @pytest.fixture
