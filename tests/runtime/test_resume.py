@@ -743,12 +743,16 @@ def test_resume_run_from_a_shell_with_the_step_s_variables_does_not_stop_itself(
     stopping it and what is below it stopped the resume too, for good."""
     import subprocess
     import sys
+    import uuid
 
+    # A run id of this test's own: another suite running this test at the same time on the
+    # same machine has a probe of its own with the same variables, which this one would stop.
+    run = f"r-{uuid.uuid4().hex}"
     probe = (
         "from ido.runtime.bindings import stop_left_running; "
-        "print(stop_left_running('r1', 'r1/1/1'))"
+        f"print(stop_left_running('{run}', '{run}/1/1'))"
     )
-    env = {**os.environ, "IDO_RUN_ID": "r1", "IDO_IDEMPOTENCY_KEY": "r1/1/1"}
+    env = {**os.environ, "IDO_RUN_ID": run, "IDO_IDEMPOTENCY_KEY": f"{run}/1/1"}
     done = subprocess.run(
         ["bash", "-c", f'{sys.executable} -c "{probe}"; echo after'],
         env=env,
