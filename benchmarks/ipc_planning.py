@@ -142,7 +142,7 @@ def child(
 def said(error: Exception) -> str:
     """An error of ido's for the table: what it says, but of a search that gave up only
     what it spent (its advice to switch planners is for users, not for a benchmark)."""
-    from ido.planner.search import SearchGaveUp
+    from ido.planner.astar import SearchGaveUp
 
     if isinstance(error, SearchGaveUp):
         return f"search gave up: {error.spent}"

@@ -37,8 +37,8 @@ def _grounding(listener: Any, problem: Path) -> Iterator[None]:
 def _pddl_decision(loaded: Any, chosen: Any, listener: Any = None) -> Any:
     """`_decide_once` for `ido plan --pddl`, whose search, should it give up, is given more
     by the command's flags: a PDDL problem has no intent file whose limits one could edit."""
+    from ido.planner.astar import SearchGaveUp
     from ido.planner.cpsat import BudgetsSpent
-    from ido.planner.search import SearchGaveUp
 
     try:
         decision = _decide_once(loaded, chosen, listener=listener)

@@ -116,7 +116,7 @@ def test_a_search_that_gave_up_is_reported_by_what_it_spent() -> None:
     """The search's advice to switch planners is left out of the table; other errors of
     ido's (a PDDL feature, a limit of the reader's) stand whole, whatever they hold."""
     from ido.errors import PddlError
-    from ido.planner.search import SearchGaveUp
+    from ido.planner.astar import SearchGaveUp
 
     assert said(SearchGaveUp("expanded 200,000 states")) == (
         "search gave up: expanded 200,000 states"

@@ -572,21 +572,21 @@ def test_the_alternatives_ceiling_reaches_cpsats_searches(
     decision is the one every solve asked for its best plan gives."""
     import math
 
-    from ido.planner import search
+    from ido.planner import astar
     from ido.planner.cpsat import CpSatPlanner
     from tests.planner.test_bounds import UnboundedCpSat
 
     catalog, name, _ = pddl_catalog(IPC / domain / "domain.pddl", IPC / domain / problem)
     task = planning_task(catalog, name)
     ceilings: list[float] = []
-    start = search.AStarSearch.__init__
+    start = astar.AStarSearch.__init__
 
-    def recorded(self: search.AStarSearch, asked: Any) -> None:
+    def recorded(self: astar.AStarSearch, asked: Any) -> None:
         start(self, asked)
         if asked.without:
             ceilings.append(asked.under)
 
-    monkeypatch.setattr(search.AStarSearch, "__init__", recorded)
+    monkeypatch.setattr(astar.AStarSearch, "__init__", recorded)
     for alternatives in (1, 2, 3):
         asked = replace(task, alternatives=alternatives)
         cut = CpSatPlanner(threads=2).plan(asked).to_json()

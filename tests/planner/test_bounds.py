@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from ido.errors import PlanningError
-from ido.planner import cpsat, search, solving
+from ido.planner import astar, cpsat, solving
 from ido.planner.bounds import (
     LAMBDAS,
     beyond,
@@ -856,15 +856,15 @@ def test_the_list_is_the_one_solving_every_candidate_gives(
 def _expansions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Each search's expansions, as it returns or gives up."""
     counted: list[int] = []
-    run = search.AStarSearch.run
+    run = astar.AStarSearch.run
 
-    def counting(self: search.AStarSearch, *args: Any) -> Any:
+    def counting(self: astar.AStarSearch, *args: Any) -> Any:
         try:
             return run(self, *args)
         finally:
             counted.append(self.expanded)
 
-    monkeypatch.setattr(search.AStarSearch, "run", counting)
+    monkeypatch.setattr(astar.AStarSearch, "run", counting)
     return counted
 
 

@@ -1385,16 +1385,16 @@ def test_a_handful_of_capabilities_goes_to_the_search_with_the_ceiling(
 ) -> None:
     """At or below `small` usable capabilities the exact search answers in CP-SAT's place,
     asked the same question: a ceiling the alternatives set reaches it too."""
-    from ido.planner import search
+    from ido.planner import astar
 
     ceilings: list[float] = []
-    start = search.AStarSearch.__init__
+    start = astar.AStarSearch.__init__
 
-    def recorded(self: search.AStarSearch, asked: Question) -> None:
+    def recorded(self: astar.AStarSearch, asked: Question) -> None:
         start(self, asked)
         ceilings.append(asked.under)
 
-    monkeypatch.setattr(search.AStarSearch, "__init__", recorded)
+    monkeypatch.setattr(astar.AStarSearch, "__init__", recorded)
     t = task(alternatives=0)
     g = ground(t)
     planner = CpSatPlanner(small=len(g.actions))
@@ -1406,19 +1406,19 @@ def test_a_handful_of_capabilities_goes_to_the_search_with_the_ceiling(
 def _searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The expansions each run of an exact search makes, in order (a paused search that
     goes on is a run of its own)."""
-    from ido.planner import search
+    from ido.planner import astar
 
     made: list[int] = []
-    run = search.AStarSearch.run
+    run = astar.AStarSearch.run
 
-    def recorded(self: search.AStarSearch, *args: Any) -> Any:
+    def recorded(self: astar.AStarSearch, *args: Any) -> Any:
         before = self.expanded
         try:
             return run(self, *args)
         finally:
             made.append(self.expanded - before)
 
-    monkeypatch.setattr(search.AStarSearch, "run", recorded)
+    monkeypatch.setattr(astar.AStarSearch, "run", recorded)
     return made
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from test_search import grounded_cases, reachable
 
+from ido.planner.astar import SearchGaveUp
 from ido.planner.estimates import Cuts, StateCuts
 from ido.planner.grounding import Grounded, ground
 from ido.planner.lmcut import lm_cut
-from ido.planner.search import SearchGaveUp, SearchPlanner
+from ido.planner.search import SearchPlanner
 from ido.planner.solving import measure
 from ido.planner.successors import compile_check
 from ido.planner.types import Action, Task, Weights

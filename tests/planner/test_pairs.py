@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 
 from ido.pddl import pddl_catalog
-from ido.planner import search
+from ido.planner import astar
+from ido.planner.astar import AStarSearch
 from ido.planner.bounds import landmarks
 from ido.planner.cpsat import CpSatPlanner
 from ido.planner.grounding import Grounded, ground
 from ido.planner.pairs import goal_conflict, goal_pairs_reachable
-from ido.planner.search import AStarSearch, SearchPlanner
+from ido.planner.search import SearchPlanner
 from ido.planner.solving import Question, usable
 from ido.planner.tables import Table
 from ido.planner.types import Action, Limits, Task, Weights
@@ -140,7 +141,7 @@ def test_the_search_proves_no_plan_by_the_pairs_not_by_every_state(
     """Without the step that takes x0 out of the briefcase, nothing gets it to the office
     with the briefcase home again. Visiting every state says so after 384 expansions; the
     pairs say so when asked (here after 50), where one fact at a time sees no obstacle."""
-    monkeypatch.setattr(search, "PAIRS_AFTER", 50)
+    monkeypatch.setattr(astar, "PAIRS_AFTER", 50)
     task = briefcase_task(tmp_path, 4)
     g = ground(task)
     without = frozenset({"take-out-x0"})
@@ -148,7 +149,7 @@ def test_the_search_proves_no_plan_by_the_pairs_not_by_every_state(
     asked = AStarSearch(Question(task, g, task.max_steps, "score", without))
     assert asked.run(10**6, 10**9) is None
     assert asked.expanded == 50
-    monkeypatch.setattr(search, "PAIRS_AFTER", -1)  # never asked
+    monkeypatch.setattr(astar, "PAIRS_AFTER", -1)  # never asked
     every = AStarSearch(Question(task, g, task.max_steps, "score", without))
     assert every.run(10**6, 10**9) is None
     assert every.expanded == 384
@@ -160,14 +161,14 @@ def test_the_pairs_are_asked_once_and_only_by_a_search_still_going(
     """Asked at `PAIRS_AFTER` expansions: once by a search that gets there, even when it
     gives up and goes on in parts; never by one that settles sooner."""
     calls: list[int] = []
-    real = search.goal_pairs_reachable
+    real = astar.goal_pairs_reachable
 
     def counted(g: Grounded, actions: list[int]) -> bool:
         calls.append(len(actions))
         return real(g, actions)
 
-    monkeypatch.setattr(search, "goal_pairs_reachable", counted)
-    monkeypatch.setattr(search, "PAIRS_AFTER", 5)
+    monkeypatch.setattr(astar, "goal_pairs_reachable", counted)
+    monkeypatch.setattr(astar, "PAIRS_AFTER", 5)
     task = briefcase_task(tmp_path, 2)
     g = ground(task)
     whole = AStarSearch(Question(task, g, task.max_steps))
@@ -180,11 +181,11 @@ def test_the_pairs_are_asked_once_and_only_by_a_search_still_going(
         try:
             found = parts.run(budget, 10**9)
             break
-        except search.SearchGaveUp:
+        except astar.SearchGaveUp:
             budget += 1
     assert found == best
     assert len(calls) == 2
-    monkeypatch.setattr(search, "PAIRS_AFTER", whole.expanded + 1)
+    monkeypatch.setattr(astar, "PAIRS_AFTER", whole.expanded + 1)
     assert AStarSearch(Question(task, g, task.max_steps)).run(10**6, 10**9)
     assert len(calls) == 2
 

@@ -339,11 +339,12 @@ def test_from_any_path_no_plan_through_it_ends_before_the_earliest_end() -> None
     it guides: from each path's state and clocks (every path of up to four steps), no plan
     that extends it reaches the goal sooner than `Earliest.end` says, and no plan at all
     sooner than `earliest_units` (40 random tasks, every plan of up to four steps)."""
+    from ido.planner.astar import AStarSearch
     from ido.planner.critical import critical_units
     from ido.planner.earliest import earliest_units
     from ido.planner.grounding import ground
     from ido.planner.order import atom_count
-    from ido.planner.search import AStarSearch, _tick
+    from ido.planner.paths import tick
     from ido.planner.solving import Question
     from ido.planner.successors import apply_step
     from tests.planner.test_property import random_task
@@ -361,9 +362,7 @@ def test_from_any_path_no_plan_through_it_ends_before_the_earliest_end() -> None
         if len(path) < 4:
             for a in search.successors.of(state):
                 after = apply_step(state, g.packing.step(g.eff[a]))
-                ticked, end = _tick(
-                    clock, g.footprints[a], search.waits_on[a], g.actions[a].latency
-                )
+                ticked, end = tick(clock, g.footprints[a], search.waits_on[a], g.actions[a].latency)
                 walk(after, ticked, (*path, a), max(elapsed, end), bounds)
 
     for seed in range(0, 120, 3):

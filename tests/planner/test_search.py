@@ -11,11 +11,12 @@ from test_property import LARGE_SEEDS, SMALL_SEEDS, brute_force, random_task, to
 
 from ido.errors import PlanningError
 from ido.planner import get_planner
+from ido.planner.astar import AStarSearch, SearchGaveUp
 from ido.planner.cpsat import CpSatPlanner
 from ido.planner.cpsat._shortcuts import _fewest_steps
 from ido.planner.estimates import Remaining
 from ido.planner.grounding import Grounded, ground
-from ido.planner.search import AStarSearch, SearchGaveUp, SearchPlanner
+from ido.planner.search import SearchPlanner
 from ido.planner.simulate import check_plan
 from ido.planner.solving import Question, Solution, measure, ordered
 from ido.planner.successors import Successors, apply_step, compile_check

@@ -13,11 +13,12 @@ from test_lmcut import _chain_with_detours
 from test_property import LARGE_SEEDS, random_task, token_task
 from test_search import agree, grounded_cases, reachable, scores_the_brute_force_optimum
 
-from ido.planner import search
+from ido.planner import astar
+from ido.planner.astar import AStarSearch
 from ido.planner.estimates import Cuts, StateCuts
 from ido.planner.grounding import Grounded, ground
 from ido.planner.lmcut import LmCut, _hmax, _lowered, lm_cut
-from ido.planner.search import AStarSearch, SearchPlanner
+from ido.planner.search import SearchPlanner
 from ido.planner.solving import Question, measure
 from ido.planner.successors import Successors, apply_step, compile_check
 from ido.planner.types import Task
@@ -196,7 +197,7 @@ def test_every_cut_is_a_relaxed_landmark_from_any_state(seed: int) -> None:
 def own_cuts_first(monkeypatch: pytest.MonkeyPatch) -> None:
     """Searches that ask for states' own LM-cuts at once (at the first pop), not after
     `OWN_CUTS_AFTER` expansions, which no small task reaches."""
-    monkeypatch.setattr(search, "OWN_CUTS_AFTER", 0)
+    monkeypatch.setattr(astar, "OWN_CUTS_AFTER", 0)
 
 
 @pytest.mark.usefixtures("own_cuts_first")
@@ -229,7 +230,7 @@ def test_own_cuts_alone_keep_the_search_on_the_chain(monkeypatch: pytest.MonkeyP
         self.mark = dict.fromkeys(actions, 0)
 
     monkeypatch.setattr(Cuts, "__init__", no_cuts)
-    monkeypatch.setattr(search, "OWN_CUTS_AFTER", 0)
+    monkeypatch.setattr(astar, "OWN_CUTS_AFTER", 0)
     found = SearchPlanner(max_states=6).plan(_chain_with_detours(12))
     assert found.status == "planned" and found.plan is not None
     assert found.plan.capabilities == ("c0", "c1", "c2", "c3", "c4")
@@ -243,11 +244,11 @@ def test_a_search_whose_own_cuts_run_out_goes_on_as_if_it_had_not_asked(
     that never asks."""
     t = replace(random_task(1018, small=False), alternatives=0)
     g = ground(t)
-    monkeypatch.setattr(search, "OWN_CUTS_MOST", 1)
-    monkeypatch.setattr(search, "OWN_CUTS_AFTER", 10**9)
+    monkeypatch.setattr(astar, "OWN_CUTS_MOST", 1)
+    monkeypatch.setattr(astar, "OWN_CUTS_AFTER", 10**9)
     alone = AStarSearch(Question(t, g, t.max_steps))
     alone_found = alone.run(100_000, 10**8)
-    monkeypatch.setattr(search, "OWN_CUTS_AFTER", 0)
+    monkeypatch.setattr(astar, "OWN_CUTS_AFTER", 0)
     assert AStarSearch(Question(t, g, t.max_steps))._with_own_cuts(100_000, 10**8) == (
         False,
         None,

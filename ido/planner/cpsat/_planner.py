@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ido.errors import OutOfBudget
+from ido.planner.astar import AStarSearch, SearchGaveUp
 from ido.planner.bounds import Landmarks, beyond, landmarks, plan_floor, prunable
 from ido.planner.cpsat._shortcuts import (
     _cheapest,
@@ -26,7 +27,7 @@ from ido.planner.cpsat._shortcuts import (
 )
 from ido.planner.cpsat._solves import _ModelSolves, _Undecided, wall_limit
 from ido.planner.grounding import Grounded
-from ido.planner.search import AStarSearch, SearchGaveUp, SearchPlanner
+from ido.planner.search import SearchPlanner
 from ido.planner.solving import (
     Question,
     Solution,
