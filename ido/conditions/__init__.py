@@ -20,6 +20,7 @@ from ido.conditions._messages import (
 )
 from ido.conditions._named import named_values
 from ido.conditions._reading import VARIABLES, Key, _blank_literals, _reads, _state_paths
+from ido.conditions._types import Each, Record, Shape, type_problem
 from ido.state import excerpt, reach_into
 
 __all__ = [
@@ -27,11 +28,15 @@ __all__ = [
     "VARIABLES",
     "Condition",
     "ConditionError",
+    "Each",
     "Key",
+    "Record",
+    "Shape",
     "Verdict",
     "all_hold",
     "compile_condition",
     "named_values",
+    "type_problem",
 ]
 
 
