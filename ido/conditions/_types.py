@@ -183,7 +183,7 @@ _CEL_NAMES = {
 def _named(cel_type: str) -> str:
     cel_type = re.sub(r"^wrapper\((\w+)\)$", r"\1", cel_type)  # (null or a value: same checks)
     if cel_type.startswith(f"{_PACKAGE}."):
-        return cel_type.split(".")[2].lower()
+        return "map"  # (a Record: a map when run)
     return _CEL_NAMES.get(cel_type, cel_type)
 
 
@@ -207,46 +207,45 @@ def _shape_at(path: str, shapes: Mapping[str, Shape]) -> Shape | None:
     return shape
 
 
-_EXAMPLES = {
-    "double": "> 1.0",
-    "seconds": "> 1.0",
-    "int": "> 1",
-    "string": "== 'eu'",
-    "bool": "== true",
-}
+_EXAMPLES = {"double": "> 1.0", "seconds": "> 1.0", "int": "> 1", "string": "== '…'"}
+_CEL_KINDS = {"double": "double", "seconds": "double", "int": "int", "bool": "bool"}
+_CEL_KINDS |= {"string": "string", "duration_text": "string"}
+"""The type CEL names in its messages for each scalar kind."""
+_LOGIC = {"_&&_": "&&", "_||_": "||", "!_": "!"}
 
 
 def _overload_words(
     function: str, types: list[str], before: str, after: str, shapes: Mapping[str, Shape]
 ) -> str:
-    """A mismatch of types at an operator or call, said with the field it reads if any."""
-    operator = _ARITHMETIC.get(function) or function.strip("_").replace("@", "")
-    found = [
-        (m.group(1), _shape_at(m.group(1), shapes))
-        for m in (_PATH_BEFORE.search(before), _PATH_AFTER.match(after))
-        if m is not None
-    ]
+    """A mismatch of types at an operator or call, said with the field it reads, where the
+    operand next to it is that field (its type is the one CEL names on that side)."""
+    operator = _ARITHMETIC.get(function) or _LOGIC.get(function) or function.strip("_@")
     said = f"CEL cannot apply {operator} to {' and '.join(types)}"
-    for path, shape in found:
-        if not isinstance(shape, str):
+    sides = ((_PATH_BEFORE.search(before), types[0]), (_PATH_AFTER.match(after), types[-1]))
+    for match, named in sides:
+        shape = _shape_at(match.group(1), shapes) if match is not None else None
+        kind = shape.removesuffix("?") if isinstance(shape, str) else ""
+        if match is None or _CEL_KINDS.get(kind) != named:
             continue
-        kind = shape.removesuffix("?")
-        if kind not in SCALARS:
-            continue
-        if function in _ARITHMETIC and kind == "string":
-            return f"{said}: {path} is a string, and CEL does no arithmetic on strings"
+        path, what = match.group(1), SCALARS[kind]
+        if function in _LOGIC:
+            return f"{said}: {path} is {what}, and {operator} takes true or false"
+        if function in _ARITHMETIC and kind in ("string", "duration_text"):
+            return f"{said}: {path} is {what}, and CEL does no arithmetic on strings"
         if kind == "duration_text":
             return (
-                f"{said}: {path} is a duration as text ('30s'); compare duration({path}) "
-                "with a duration, e.g. duration({path}) > duration('10s')"
-            ).replace("{path}", path)
+                f"{said}: {path} is {what} ('30s'); compare duration({path}) with a "
+                f"duration, e.g. duration({path}) > duration('10s')"
+            )
         if function in _COMPARING:
-            like = "a number" if kind in ("double", "seconds", "int") else SCALARS[kind]
+            like = "a number" if kind in ("double", "seconds", "int") else what
             example = f", e.g. {path} {_EXAMPLES[kind]}" if kind in _EXAMPLES else ""
-            return f"{said}: {path} is {SCALARS[kind]}; compare it with {like}{example}"
-        if function in _ARITHMETIC and kind in ("double", "seconds"):
-            return f"{said}: {path} is {SCALARS[kind]}; write other numbers with a fraction (1.0)"
-        return f"{said}: {path} is {SCALARS[kind]}"
+            return f"{said}: {path} is {what}; compare it with {like}{example}"
+        if function in _ARITHMETIC and set(types) == {"int", "double"}:  # (no mixing)
+            if kind == "int":
+                return f"{said}: {path} is {what}; write double({path}) to work with fractions"
+            return f"{said}: {path} is {what}; write the other number with a fraction (1.0)"
+        return f"{said}: {path} is {what}"
     if function in _ARITHMETIC and {"int", "double"} <= set(types):
         return f"{said}: CEL does no arithmetic on an int with a double; write 1.0, not 1"
     return said
