@@ -11,7 +11,6 @@ from functools import cache
 from typing import Any
 
 from cel_expr_python import cel
-from google.protobuf import descriptor_pb2, descriptor_pool, struct_pb2, wrappers_pb2
 
 from ido.conditions._messages import ConditionError, _where
 from ido.conditions._reading import VARIABLES
@@ -37,14 +36,8 @@ Shape = str | Record | Each
 keys, any values) or `dyn` (anything); `?` after a scalar: it may be null."""
 SCALARS = {"double": "a number", "seconds": "a number of seconds", "int": "a whole number"}
 SCALARS |= {"bool": "true or false", "string": "a string", "duration_text": "a duration as text"}
-_FIELD_TYPES = {
-    "double": descriptor_pb2.FieldDescriptorProto.TYPE_DOUBLE,
-    "seconds": descriptor_pb2.FieldDescriptorProto.TYPE_DOUBLE,
-    "int": descriptor_pb2.FieldDescriptorProto.TYPE_INT64,
-    "bool": descriptor_pb2.FieldDescriptorProto.TYPE_BOOL,
-    "string": descriptor_pb2.FieldDescriptorProto.TYPE_STRING,
-    "duration_text": descriptor_pb2.FieldDescriptorProto.TYPE_STRING,
-}
+_FIELD_TYPES = {"double": "TYPE_DOUBLE", "seconds": "TYPE_DOUBLE", "int": "TYPE_INT64"}
+_FIELD_TYPES |= {"bool": "TYPE_BOOL", "string": "TYPE_STRING", "duration_text": "TYPE_STRING"}
 _WRAPPERS = {"double": "DoubleValue", "seconds": "DoubleValue", "int": "Int64Value"}
 _WRAPPERS |= {"bool": "BoolValue", "string": "StringValue", "duration_text": "StringValue"}
 _PACKAGE = "ido.rules"
@@ -53,8 +46,9 @@ _PACKAGE = "ido.rules"
 def _message(into: Any, name: str, full: str, record: Record) -> None:
     """Declare `record` as the message `name` (`full`: its full name) in `into`, a file's
     or an enclosing message's list of messages."""
+    from google.protobuf.descriptor_pb2 import FieldDescriptorProto as field
+
     message = into.add(name=name)
-    field = descriptor_pb2.FieldDescriptorProto
     for number, (key, shape) in enumerate(record.fields, start=1):
         entry = message.field.add(name=key, number=number, label=field.LABEL_OPTIONAL)
         if isinstance(shape, Record):
@@ -66,7 +60,7 @@ def _message(into: Any, name: str, full: str, record: Record) -> None:
         if kind != shape:
             entry.label = field.LABEL_REPEATED
         if kind in _FIELD_TYPES:
-            entry.type = _FIELD_TYPES[kind]
+            entry.type = getattr(field, _FIELD_TYPES[kind])
         elif kind.endswith("?") and kind[:-1] in _WRAPPERS:  # (null, or a value of its type)
             entry.type = field.TYPE_MESSAGE
             entry.type_name = f".google.protobuf.{_WRAPPERS[kind[:-1]]}"
@@ -85,6 +79,9 @@ def _type(name: str, shape: Shape) -> Any:
 
 @cache
 def _typed_env(shapes: tuple[tuple[str, Shape], ...]) -> Any:
+    # (protobuf imported here: only a load that checks rules needs it, not every command)
+    from google.protobuf import descriptor_pb2, descriptor_pool, struct_pb2, wrappers_pb2
+
     pool = descriptor_pool.DescriptorPool()
     for module in (wrappers_pb2, struct_pb2):
         known = descriptor_pb2.FileDescriptorProto()
