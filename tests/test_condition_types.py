@@ -166,3 +166,26 @@ def test_goals_and_requires_are_not_type_checked_as_rules(tmp_path: Path) -> Non
     valid_project(tmp_path)
     write(tmp_path, "intents/pay-order.yaml", INTENT.replace("state.order.paid", "state.a > 1"))
     load_catalog([tmp_path], base=tmp_path)
+
+
+def test_the_typed_variables_have_the_keys_rules_may_read() -> None:
+    """A key added to a view (and to `KEYS`) but not to its type would be refused as
+    unknown: the two lists agree."""
+    from ido.loading import KEYS
+
+    records = {name: shape for name, shape in rule_shapes() if isinstance(shape, Record)}
+    assert set(records) == set(KEYS)
+    for name, record in records.items():
+        assert sorted(k for k, _ in record.fields) == sorted(KEYS[name]), name
+
+
+def test_an_intents_own_rule_is_type_checked_too(tmp_path: Path) -> None:
+    valid_project(tmp_path)
+    own = (
+        "  rules:\n    - id: quick\n      effect: deny\n"
+        "      when: \"capability.timeout > duration('5s')\"\n      message: m\n"
+    )
+    write(tmp_path, "intents/pay-order.yaml", INTENT + own)
+    problem = only(problems(tmp_path))
+    assert (problem.line, problem.field) == (13, "spec.rules[0].when")
+    assert "capability.timeout is a number of seconds; compare it with a number" in problem.message
