@@ -183,6 +183,19 @@ SCALARS = [
     "*x",
 ]
 
+CEL_MISTAKES = [
+    "capability.latency > duration('1s')",
+    "capability.cost > '1'",
+    "capability.name - 1 == 0",
+    "capability.cost + 1 < 2",
+    "plan.latency < timestamp('2026-01-01T00:00:00Z')",
+    "intent.constraints.max_cots > 1.0",
+    "intent.constraints.deadline > 10.0",
+    "health['fuzz-charge'].latncy > 1.0",
+    "capability.cost > 1.0 || capability.region + 1 == 2",
+]
+"""Type mistakes in rules, which the loader tells at load time (`ido.conditions._types`)."""
+
 Mutation = Callable[[str, random.Random], str | bytes]
 
 
@@ -248,6 +261,17 @@ def replace_scalar(text: str, rng: random.Random) -> str:
     return "".join(lines)
 
 
+def mistype_rule(text: str, rng: random.Random) -> str:
+    """A rule's `when` (or, in a file without rules, a scalar) made a CEL type mistake."""
+    lines = text.splitlines(keepends=True)
+    rules = [i for i, line in enumerate(lines) if line.lstrip().startswith("when: ")]
+    if not rules:
+        return replace_scalar(text, rng).replace("'x'", f'"{rng.choice(CEL_MISTAKES)}"')
+    i = rng.choice(rules)
+    lines[i] = lines[i].split("when: ")[0] + f'when: "{rng.choice(CEL_MISTAKES)}"\n'
+    return "".join(lines)
+
+
 def truncate(text: str, rng: random.Random) -> str:
     return text[: rng.randrange(len(text))]
 
@@ -269,6 +293,7 @@ TEXT_MUTATIONS: list[Callable[[str, random.Random], str]] = [
     insert_unicode,
     reindent,
     replace_scalar,
+    mistype_rule,
     truncate,
 ]
 MUTATIONS: list[Mutation] = [*TEXT_MUTATIONS, insert_bytes, several]
@@ -304,6 +329,23 @@ def test_the_representative_resources_load_unmutated(tmp_path: Path) -> None:
     assert sorted(catalog.intents) == ["fuzz-intent"]
     assert sorted(catalog.capabilities) == ["fuzz-charge"]
     assert sorted(catalog.policies) == ["fuzz-policy"]
+
+
+@pytest.mark.parametrize("mistake", CEL_MISTAKES)
+def test_a_type_mistake_in_a_seed_rule_is_a_located_load_error(
+    mistake: str, tmp_path: Path
+) -> None:
+    for name, text in OWN.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    pii = "\"'pii' in capability.tags && state.order.region == 'eu' && capability.region != 'eu'\""
+    policy = POLICY.replace(pii, f'"{mistake}"')
+    (tmp_path / "fuzz-policy.yaml").write_text(policy, encoding="utf-8")
+    outcome = load_or_problems(tmp_path)
+    assert isinstance(outcome, LoadError)
+    (problem,) = outcome.problems
+    assert (problem.file, problem.line) == ("fuzz-policy.yaml", 9)
+    assert problem.field == "spec.rules[0].when"
+    assert mistake in problem.message
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda m: m.__name__)

@@ -9,12 +9,19 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ido.conditions import Condition, ConditionError, compile_condition, named_values
+from ido.conditions import (
+    Condition,
+    ConditionError,
+    compile_condition,
+    named_values,
+    type_problem,
+)
 from ido.errors import Problem
 from ido.loading.catalog import Catalog, problem_at
 from ido.model import Resource
 from ido.model.resources import IntentSpec
 from ido.policy import CAPABILITY_KEYS, PLAN_KEYS
+from ido.rule_types import rule_shapes
 from ido.text import did_you_mean, echoed
 from ido.yamlsrc import FieldPath
 
@@ -104,6 +111,11 @@ def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
             message = _scope_problem(resource, path, condition.variables)
             if message is None and "rules" in path:
                 message, below = _unknown_key(condition)
+            if message is None and "rules" in path and condition.variables - {"state"}:
+                mistake = type_problem(text, rule_shapes())
+                if mistake is not None:
+                    message = f"{mistake} in {echoed(text)}"
+                    below = mistake.line if mistake.line is not None and "\n" in text else 0
         if message is not None:
             problems.append(problem_at(catalog, resource, path, message, base, below))
     return problems

@@ -6,9 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
-from ido.conditions import compile_condition
+from ido.conditions import compile_condition, type_problem
 from ido.model import KINDS, Capability, Intent, Policy
+from ido.rule_types import rule_shapes
 from ido.yamlsrc import read_documents
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -46,6 +48,34 @@ def test_documented_resource_is_valid(where: str, block: str) -> None:
         conditions = [rule.when for rule in resource.spec.rules]
     for condition in conditions:
         compile_condition(condition)
+    if isinstance(resource, Policy):  # (rules are type-checked as the loader does)
+        for rule in resource.spec.rules:
+            assert type_problem(rule.when, rule_shapes()) is None, rule.when
+
+
+def documented_cel() -> list[str]:
+    """The conditions of the docs' ```cel examples, and the rules (`when:`) of their
+    ```yaml examples, whole resources or not."""
+    found = []
+    for page in [*sorted(DOCS.glob("*.md")), DOCS.parent / "README.md"]:
+        text = page.read_text(encoding="utf-8")
+        for block in re.findall(r"```cel\n(.*?)```", text, re.DOTALL):
+            found += [line.split("//")[0].strip() for line in block.splitlines()]
+        for block in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL):
+            for when in re.findall(r"\bwhen: (.+)", block):
+                if when.strip() not in ("|", ">"):
+                    found.append(yaml.safe_load(f"when: {when}")["when"])
+    return [c for c in found if c]
+
+
+def test_documented_conditions_compile_and_pass_the_type_check() -> None:
+    """What the reference shows a reader passes the load's type check: no documented
+    example is one `ido validate` refuses."""
+    conditions = documented_cel()
+    assert len(conditions) > 10
+    for condition in conditions:
+        compile_condition(condition)
+        assert type_problem(condition, rule_shapes()) is None, condition
 
 
 def test_the_documented_python_binding_runs_as_written() -> None:

@@ -1,0 +1,114 @@
+"""CEL's messages made readable: where in the condition, and what the slip most likely was."""
+
+from __future__ import annotations
+
+import re
+
+from ido.conditions._reading import VARIABLES
+
+
+class ConditionError(ValueError):
+    """A condition failed to compile; the message is CEL's, made readable."""
+
+    def __init__(self, message: str, column: int | None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+        self.line = line
+        """The line of the expression (1 for its first) CEL points at, if it said."""
+
+
+DURATION_UNITS = "h, m, s, ms, us or ns"
+"""The units a CEL duration is written in; days and weeks are not among them."""
+_CONVERSIONS = {
+    "duration": f"a duration is numbers each with a unit, {DURATION_UNITS} (`48h`, `1h30m`, "
+    "`1.5s`); there is no unit of days or weeks (`2d` is `48h`)",
+    "timestamp": "a timestamp is RFC 3339, with its time and zone (`2026-12-06T10:00:00Z`)",
+}
+
+
+_CEL_LOCATION = re.compile(r"<input>:(\d+):(\d+): (.*)")
+_CEL_SIZE = re.compile(r"exceeds codepoint limit\. input size: (\d+), limit: (\d+)")
+
+
+def _readable(raw: str, source: str) -> ConditionError:
+    text = raw.removeprefix("INVALID_ARGUMENT: ")
+    # CANCELLED: Expression recursion limit …; or, from CEL's parser for a chain of
+    # operators, "ERROR: <input>:-1:-1: Exceeded max recursion depth of 32 when parsing."
+    if "recursion limit exceeded" in text or "Exceeded max recursion depth" in text:
+        return ConditionError(
+            "CEL: the expression nests deeper than the 32 levels CEL reads (a chain of "
+            "operators nests one level per operator: `a + b + c` is two)",
+            None,
+        )
+    too_long = _CEL_SIZE.search(text)
+    if too_long is not None:
+        size, limit = (int(n) for n in too_long.groups())
+        return ConditionError(
+            f"CEL: the expression is {size:,} characters long; CEL reads at most {limit:,}", None
+        )
+    match = _CEL_LOCATION.search(text)
+    if match is None:
+        return ConditionError(_short(text), None)
+    message = match.group(3).split("\n")[0].strip()
+    message = message.replace(" (in container '')", "")
+    if message.startswith("undeclared reference"):
+        message += f"; conditions may use {', '.join(VARIABLES)}"
+    line, column = int(match.group(1)), int(match.group(2))
+    lines = source.split("\n")
+    before = lines[line - 1][: max(0, column - 1)] if 1 <= line <= len(lines) else ""
+    message = _syntax_words(message, before)
+    return ConditionError(f"CEL: {message} ({_where(line, column)})", column, line)
+
+
+_EXPECTING_VALUE = re.compile(r"expecting \{'\[', .*IDENTIFIER\}")
+_WORDS = {"and": "&&", "or": "||", "not": "!"}
+
+
+_NOT_BEFORE = re.compile(r"(?<![\w.])not\s*$")
+"""`not` just before where CEL's parser stopped: it reads `not state.x` as a name, `not`,
+followed by another it did not expect (`mismatched input 'state'`), and `not(state.x)` as
+a call of a function `not`."""
+
+
+def _syntax_words(message: str, before: str = "") -> str:
+    """CEL's parser's message with what a newcomer's slip most likely was: `=` for `==`, a
+    quote not closed, `and` for `&&`, `not` for `!`; its list of the tokens it expected
+    (`{'[', '{', …, IDENTIFIER}`) said as what it means, a value. `before`: the
+    condition's text before where the parser stopped, on its line."""
+    message = _EXPECTING_VALUE.sub("expecting a value", message)
+    if "token recognition error at: '=" in message:
+        return f"{message}: compare with ==, and write >= and <= with = last"
+    if re.search(r"token recognition error at: '['\"]", message):
+        return f"{message}: a string's quote is not closed"
+    word = re.search(r"mismatched input '(and|or|not)'", message)
+    if word is not None:
+        return f"{message}: CEL writes {word.group(1)} as {_WORDS[word.group(1)]}"
+    if _NOT_BEFORE.search(before) and (
+        message.startswith("Syntax error: mismatched input")
+        or message.startswith("undeclared reference to 'not'")
+    ):
+        return f"{message}: CEL writes not as !"
+    return message
+
+
+def _where(line: int, column: int) -> str:
+    """Where in a condition an error stands, as its messages say it (1-based)."""
+    return f"column {column}" if line == 1 else f"line {line} of the expression, column {column}"
+
+
+def _conversion_hint(error: str) -> str:
+    """An evaluation error, with how a duration or timestamp is written when CEL could not
+    convert one read from the state (`duration(state.window)` of `2d`): CEL says only
+    "String to Duration conversion failed"."""
+    for function, how in _CONVERSIONS.items():
+        if f"String to {function.capitalize()} conversion failed" in error:
+            return f"{error}: {how}"
+    return error
+
+
+_STATUS = re.compile(r"\b(?:NOT_FOUND|INVALID_ARGUMENT): ")
+"""The status code CEL puts before a reason, which says nothing to a reader."""
+
+
+def _short(text: str) -> str:
+    return _STATUS.sub("", text.split("\n", maxsplit=1)[0]).strip()
