@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ido.approvals import PLAN, PROPOSE, UNDO_PLAN, UNKNOWN_PLAN, Given, Key, Request
+from ido.catalog_record import binding_of
 from ido.text import money
 
 if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not the journal)
@@ -107,16 +108,24 @@ SPEC_PARTS = ("binding", "provider", "requires", "effects")
 """What a capability performs, as a plan's approval covers it (its cost is the plan's)."""
 
 
-def spec_digests(capability: Capability) -> dict[str, str]:
+def spec_digests(
+    capability: Capability, declared: Mapping[str, Any] | None = None
+) -> dict[str, str]:
     """What `capability` performs, part by part (`SPEC_PARTS`), each as a short digest: what
-    an approval of a plan with it was given for, and what moved when it no longer is."""
+    an approval of a plan with it was given for, and what moved when it no longer is.
+    `declared`: its `declared_spec`, dumped already (a runtime's start dumps each
+    capability once, for this and for the run's `catalog_digests`)."""
     spec = capability.spec
+    # (what the binding reads by itself is masked, not performed: `secrets` left out, so a
+    # binding that declares them is the one approved before it did)
+    if declared is not None:
+        binding = binding_of(declared)
+    elif spec.run is not None:
+        binding = spec.run.model_dump(mode="json", exclude={"secrets"})
+    else:
+        binding = None
     parts = {
-        # (what the binding reads by itself is masked, not performed: `secrets` left out,
-        # so a binding that declares them is the one approved before it did)
-        "binding": spec.run.model_dump(mode="json", exclude={"secrets"})
-        if spec.run is not None
-        else None,
+        "binding": binding,
         "provider": spec.provider,
         "requires": list(spec.requires),
         "effects": spec.effects,

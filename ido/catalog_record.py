@@ -12,30 +12,92 @@ capability they never named is said to be that, not said to be added.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ido.model import Capability
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
-RECORDED_AS = "capabilities"
-"""The key of `run_started`'s data that holds the digests of the run's catalog."""
+from ido.model import Capability, RunBinding
 
 
-def declaration_digest(capability: Capability) -> str:
-    """A short digest of what `capability` declares: its spec but its description (words
-    for people change nothing it does), each field at its default left out, so a field added
-    to ido since the run does not make every capability read as changed."""
-    spec = capability.spec.model_dump(mode="json", exclude={"description"}, exclude_defaults=True)
+def declared_spec(capability: Capability) -> dict[str, Any]:
+    """What `capability` declares, as JSON: its spec but its description (words for people
+    change nothing it does), each field at its default left out, so a field added to ido
+    since the run does not make every capability read as changed. The one dump of a
+    capability a runtime makes: its approvals' `spec_digests` read its binding off it."""
+    return capability.spec.model_dump(mode="json", exclude={"description"}, exclude_defaults=True)
+
+
+def declaration_digest(capability: Capability, declared: Mapping[str, Any] | None = None) -> str:
+    """A short digest of what `capability` declares (`declared_spec`; `declared`: that,
+    dumped already)."""
+    spec = declared_spec(capability) if declared is None else declared
     text = json.dumps(spec, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def catalog_digests(capabilities: Mapping[str, Capability]) -> dict[str, str]:
-    """Each capability's `declaration_digest`, by name, in name order."""
-    return {name: declaration_digest(capabilities[name]) for name in sorted(capabilities)}
+def catalog_digests(
+    capabilities: Mapping[str, Capability],
+    declared: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, str]:
+    """Each capability's `declaration_digest`, by name, in name order (`declared`: each
+    one's `declared_spec`, by name, dumped already)."""
+    return {
+        name: declaration_digest(capabilities[name], (declared or {}).get(name))
+        for name in sorted(capabilities)
+    }
+
+
+def binding_of(declared: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A capability's binding as `run.model_dump(mode="json", exclude={"secrets"})` gives
+    it, read off its `declared_spec` (which leaves out the fields at their defaults: they
+    are put back); None when it declares none."""
+    run = declared.get("run")
+    if run is None:
+        return None
+    whole = _with_defaults(RunBinding, run)
+    whole.pop("secrets", None)
+    return whole
+
+
+def _with_defaults(model: type[BaseModel], dumped: Mapping[str, Any]) -> dict[str, Any]:
+    """`dumped` (a `model` dumped to JSON leaving out the fields at their defaults) with
+    them put back, in the models within it too."""
+    whole: dict[str, Any] = {}
+    for name, default in _defaults(model).items():
+        if name not in dumped:
+            whole[name] = default
+            continue
+        value = dumped[name]
+        inner = _model_in(model.model_fields[name].annotation)
+        whole[name] = _with_defaults(inner, value) if inner and isinstance(value, dict) else value
+    return whole
+
+
+@functools.cache
+def _defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """Each field of `model` and its default as JSON (None for a required one, which a dump
+    never leaves out)."""
+    return {
+        name: None
+        if field.is_required()
+        else to_jsonable_python(field.get_default(call_default_factory=True))
+        for name, field in model.model_fields.items()
+    }
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (`HttpBinding | None`: HttpBinding); None if it holds none."""
+    for kind in (annotation, *typing.get_args(annotation)):
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            return kind
+    return None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from ido.audit import render as render_audit
 from ido.errors import JournalError, NotFoundError
 from ido.explain import render, run_view
 from ido.journal import SqliteJournal
+from ido.journal.schema import SCHEMA_VERSION
 from ido.loading import load_catalog
 from ido.runtime.local import LocalRuntime
 from ido.runtime.recovery import recover
@@ -852,7 +853,7 @@ def test_a_reading_command_reads_an_older_journal_as_it_is(tmp_path: Path) -> No
         .execute("SELECT value FROM meta WHERE key = 'schema_version'")
         .fetchone()
     )
-    assert row == ("5",)
+    assert row == (str(SCHEMA_VERSION),)
 
 
 def test_a_journal_whose_setup_was_cut_short_is_set_up(tmp_path: Path) -> None:
@@ -866,7 +867,7 @@ def test_a_journal_whose_setup_was_cut_short_is_set_up(tmp_path: Path) -> None:
         .execute("SELECT value FROM meta WHERE key = 'schema_version'")
         .fetchone()
     )
-    assert row == ("5",)
+    assert row == (str(SCHEMA_VERSION),)
 
 
 def test_explain_tells_the_compensation(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
