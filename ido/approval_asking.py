@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import typing
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
+
 from ido.approvals import PLAN, PROPOSE, UNDO_PLAN, UNKNOWN_PLAN, Given, Key, Request
-from ido.catalog_record import binding_of
+from ido.model import RunBinding
 from ido.text import money
 
 if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not the journal)
@@ -136,6 +141,52 @@ def spec_digests(
         ]
         for part, value in parts.items()
     }
+
+
+def binding_of(declared: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A capability's binding as `run.model_dump(mode="json", exclude={"secrets"})` gives
+    it, read off its `ido.catalog_record.declared_spec` (which leaves out the fields at
+    their defaults: they are put back); None when it declares none."""
+    run = declared.get("run")
+    if run is None:
+        return None
+    whole = _with_defaults(RunBinding, run)
+    whole.pop("secrets", None)
+    return whole
+
+
+def _with_defaults(model: type[BaseModel], dumped: Mapping[str, Any]) -> dict[str, Any]:
+    """`dumped` (a `model` dumped to JSON leaving out the fields at their defaults) with
+    them put back, in the models within it too."""
+    whole: dict[str, Any] = {}
+    for name, default in _defaults(model).items():
+        if name not in dumped:
+            whole[name] = default
+            continue
+        value = dumped[name]
+        inner = _model_in(model.model_fields[name].annotation)
+        whole[name] = _with_defaults(inner, value) if inner and isinstance(value, dict) else value
+    return whole
+
+
+@functools.cache
+def _defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """Each field of `model` and its default as JSON (None for a required one, which a dump
+    never leaves out)."""
+    return {
+        name: None
+        if field.is_required()
+        else to_jsonable_python(field.get_default(call_default_factory=True))
+        for name, field in model.model_fields.items()
+    }
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (`HttpBinding | None`: HttpBinding); None if it holds none."""
+    for kind in (annotation, *typing.get_args(annotation)):
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            return kind
+    return None
 
 
 def replanned_since(asked: Sequence[Request], given: Given, key: Key, cost: float) -> str:
