@@ -14,6 +14,7 @@ from pydantic_core import to_jsonable_python
 
 from ido.approvals import PLAN, PROPOSE, UNDO_PLAN, UNKNOWN_PLAN, Given, Key, Request
 from ido.model import RunBinding
+from ido.state import sorted_json
 from ido.text import money
 
 if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not the journal)
@@ -135,10 +136,10 @@ def spec_digests(
         "requires": list(spec.requires),
         "effects": spec.effects,
     }
+    # (`sorted_json`: the text of `json.dumps(value, sort_keys=True, default=str)`, without
+    # an encoder made per call, which took most of the time a runtime's start spent here)
     return {
-        part: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[
-            :12
-        ]
+        part: hashlib.sha256(sorted_json(value).encode()).hexdigest()[:12]
         for part, value in parts.items()
     }
 
@@ -159,26 +160,29 @@ def _with_defaults(model: type[BaseModel], dumped: Mapping[str, Any]) -> dict[st
     """`dumped` (a `model` dumped to JSON leaving out the fields at their defaults) with
     them put back, in the models within it too."""
     whole: dict[str, Any] = {}
-    for name, default in _defaults(model).items():
+    for name, default, inner in _fields(model):
         if name not in dumped:
             whole[name] = default
             continue
         value = dumped[name]
-        inner = _model_in(model.model_fields[name].annotation)
         whole[name] = _with_defaults(inner, value) if inner and isinstance(value, dict) else value
     return whole
 
 
 @functools.cache
-def _defaults(model: type[BaseModel]) -> dict[str, Any]:
-    """Each field of `model` and its default as JSON (None for a required one, which a dump
-    never leaves out)."""
-    return {
-        name: None
-        if field.is_required()
-        else to_jsonable_python(field.get_default(call_default_factory=True))
+def _fields(model: type[BaseModel]) -> tuple[tuple[str, Any, type[BaseModel] | None], ...]:
+    """Each field of `model`: its name, its default as JSON (None for a required one, which
+    a dump never leaves out) and the model it holds, if any (`HttpBinding | None`)."""
+    return tuple(
+        (
+            name,
+            None
+            if field.is_required()
+            else to_jsonable_python(field.get_default(call_default_factory=True)),
+            _model_in(field.annotation),
+        )
         for name, field in model.model_fields.items()
-    }
+    )
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:

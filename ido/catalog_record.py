@@ -13,13 +13,13 @@ capability they never named is said to be that, not said to be added.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ido.approval_asking import spec_digests
 from ido.model import Capability
+from ido.state import sorted_json
 
 
 def declared_spec(capability: Capability) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def declaration_digest(capability: Capability, declared: Mapping[str, Any] | Non
     """A short digest of what `capability` declares (`declared_spec`; `declared`: that,
     dumped already)."""
     spec = declared_spec(capability) if declared is None else declared
-    text = json.dumps(spec, sort_keys=True, default=str)
+    text = sorted_json(spec)  # (`json.dumps(spec, sort_keys=True, default=str)`'s text)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

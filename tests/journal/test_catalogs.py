@@ -186,3 +186,29 @@ def test_a_prune_keeps_a_catalog_while_a_run_names_it_and_archives_it_with_its_r
     assert started(archive) == {first: before[first], second: before[second]}
     code, out = ido("verify", "--archive", str(archive))
     assert code == 0 and "3 runs checked: 3 intact" in out, out  # the journal's and the archive's
+
+
+def test_a_run_imported_from_elsewhere_stores_its_catalog_once_and_reads_as_it_was(
+    tmp_path: Path,
+) -> None:
+    """`ido temporal pull` copies a run's events in (`import_run`): its start's map goes
+    to the catalogs table as a run's own does, the copy reads and verifies as the
+    original, and a run held with its map inline (imported by the ido before) is the
+    same run, not refused as another."""
+    source = tmp_path / "source.db"
+    with sqlite3.connect(source) as db:
+        db.executescript(SCHEMA_5.read_text())
+    with SqliteJournal(source, reading=True) as store:
+        row = store.all_runs()[0]
+        events = store.events(row.id)
+    target = tmp_path / "target.db"
+    with SqliteJournal(target) as store:
+        assert store.import_run(row, events[:4], {}) == 4
+        assert store.import_run(row, events, {}) == len(events) - 4
+        assert store.events(row.id) == events
+    assert len(sql(target, "SELECT digest FROM catalogs")) == 1
+    assert "capabilities" not in stored_starts(target)[row.id]
+    code, out = ido("verify", "--journal", str(target))
+    assert code == 0 and ": 1 intact, 0 recorded before chaining, 0 broken" in out, out
+    with SqliteJournal(source) as store:  # upgraded, its runs' maps inline as recorded
+        assert store.import_run(row, events, {}) == 0
