@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import typing
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
+
 from ido.approvals import PLAN, PROPOSE, UNDO_PLAN, UNKNOWN_PLAN, Given, Key, Request
+from ido.model import RunBinding
+from ido.state import sorted_json
 from ido.text import money
 
 if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not the journal)
@@ -107,26 +114,83 @@ SPEC_PARTS = ("binding", "provider", "requires", "effects")
 """What a capability performs, as a plan's approval covers it (its cost is the plan's)."""
 
 
-def spec_digests(capability: Capability) -> dict[str, str]:
+def spec_digests(
+    capability: Capability, declared: Mapping[str, Any] | None = None
+) -> dict[str, str]:
     """What `capability` performs, part by part (`SPEC_PARTS`), each as a short digest: what
-    an approval of a plan with it was given for, and what moved when it no longer is."""
+    an approval of a plan with it was given for, and what moved when it no longer is.
+    `declared`: its `declared_spec`, dumped already (a runtime's start dumps each
+    capability once, for this and for the run's `catalog_digests`)."""
     spec = capability.spec
+    # (what the binding reads by itself is masked, not performed: `secrets` left out, so a
+    # binding that declares them is the one approved before it did)
+    if declared is not None:
+        binding = binding_of(declared)
+    elif spec.run is not None:
+        binding = spec.run.model_dump(mode="json", exclude={"secrets"})
+    else:
+        binding = None
     parts = {
-        # (what the binding reads by itself is masked, not performed: `secrets` left out,
-        # so a binding that declares them is the one approved before it did)
-        "binding": spec.run.model_dump(mode="json", exclude={"secrets"})
-        if spec.run is not None
-        else None,
+        "binding": binding,
         "provider": spec.provider,
         "requires": list(spec.requires),
         "effects": spec.effects,
     }
+    # (`sorted_json`: the text of `json.dumps(value, sort_keys=True, default=str)`, without
+    # an encoder made per call, which took most of the time a runtime's start spent here)
     return {
-        part: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[
-            :12
-        ]
+        part: hashlib.sha256(sorted_json(value).encode()).hexdigest()[:12]
         for part, value in parts.items()
     }
+
+
+def binding_of(declared: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A capability's binding as `run.model_dump(mode="json", exclude={"secrets"})` gives
+    it, read off its `ido.catalog_record.declared_spec` (which leaves out the fields at
+    their defaults: they are put back); None when it declares none."""
+    run = declared.get("run")
+    if run is None:
+        return None
+    whole = _with_defaults(RunBinding, run)
+    whole.pop("secrets", None)
+    return whole
+
+
+def _with_defaults(model: type[BaseModel], dumped: Mapping[str, Any]) -> dict[str, Any]:
+    """`dumped` (a `model` dumped to JSON leaving out the fields at their defaults) with
+    them put back, in the models within it too."""
+    whole: dict[str, Any] = {}
+    for name, default, inner in _fields(model):
+        if name not in dumped:
+            whole[name] = default
+            continue
+        value = dumped[name]
+        whole[name] = _with_defaults(inner, value) if inner and isinstance(value, dict) else value
+    return whole
+
+
+@functools.cache
+def _fields(model: type[BaseModel]) -> tuple[tuple[str, Any, type[BaseModel] | None], ...]:
+    """Each field of `model`: its name, its default as JSON (None for a required one, which
+    a dump never leaves out) and the model it holds, if any (`HttpBinding | None`)."""
+    return tuple(
+        (
+            name,
+            None
+            if field.is_required()
+            else to_jsonable_python(field.get_default(call_default_factory=True)),
+            _model_in(field.annotation),
+        )
+        for name, field in model.model_fields.items()
+    )
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds (`HttpBinding | None`: HttpBinding); None if it holds none."""
+    for kind in (annotation, *typing.get_args(annotation)):
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            return kind
+    return None
 
 
 def replanned_since(asked: Sequence[Request], given: Given, key: Key, cost: float) -> str:

@@ -4,11 +4,12 @@ their space goes back to the disk.
 The journal grows about 20 KB a run and nothing else ever removes a run. Pruning removes
 the runs that ended (any outcome but `blocked`) and started before a date (a scenario's
 run kept in the journal: recorded before it), or are older than the newest N, or both,
-with their events; it keeps the learnt health, the model answer cache and the schema
-version. A run that has not ended stays: a
-running one is carried on by a live process, an interrupted one waits for `ido resume`,
-and a blocked one for a person. Checking the outcome is enough to spare running runs, so
-no process needs to be looked up.
+with their events, and the catalogs (`ido.journal.catalogs`) no run left names; it keeps
+the learnt health, the model answer cache and the schema version (an archive gets the
+catalogs its runs name). A run that has not ended stays: a running one is carried on by
+a live process, an interrupted one waits for `ido resume`, and a blocked one for a
+person. Checking the outcome is enough to spare running runs, so no process needs to be
+looked up.
 """
 
 from __future__ import annotations
@@ -240,10 +241,30 @@ def _copy_into(db: sqlite3.Connection, archive: Path, cutoff: Cutoff) -> None:
         "SELECT run_id, seq, at, kind, data, hash FROM main.events "
         "WHERE run_id IN (SELECT id FROM temp.doomed) ORDER BY rowid"
     )
+    db.execute(_CATALOGS_COPIED)
     db.execute(_CHAINED_LATER, (CHAINED_SINCE,))
     db.execute("COMMIT")
     db.execute("DETACH DATABASE archive")
 
+
+_NAMED = "json_extract(data, '$.catalog_digest')"
+"""The catalog a run's `run_started` names (`ido.journal.catalogs`): its digests, stored
+once for all the runs of one catalog."""
+
+_CATALOGS_COPIED = f"""
+INSERT OR IGNORE INTO archive.catalogs(digest, capabilities)
+SELECT digest, capabilities FROM main.catalogs WHERE digest IN (
+    SELECT {_NAMED} FROM main.events
+    WHERE run_id IN (SELECT id FROM temp.doomed) AND seq = 1 AND kind = 'run_started')
+"""  # noqa: S608 (built of the constants above)
+"""The catalogs the runs copied into the archive name, copied with them."""
+
+_CATALOGS_UNUSED = f"""
+DELETE FROM main.catalogs WHERE digest NOT IN (
+    SELECT {_NAMED} FROM main.events
+    WHERE seq = 1 AND kind = 'run_started' AND {_NAMED} IS NOT NULL)
+"""  # noqa: S608 (built of the constants above)
+"""The catalogs no run left in the journal names: a row stays while any run uses it."""
 
 _CHAINED_LATER = """
 UPDATE archive.meta SET value = (SELECT value FROM main.meta WHERE key = ?1)
@@ -268,6 +289,8 @@ def _delete(db: sqlite3.Connection, journal: Path, size: int, cutoff: Cutoff) ->
         found = _summed(db, size, cutoff)
         db.execute("DELETE FROM main.events WHERE run_id IN (SELECT id FROM temp.doomed)")
         db.execute("DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.doomed)")
+        if found.runs:
+            db.execute(_CATALOGS_UNUSED)
         if found.runs:  # a runner watching the journal looks at it whole again (`PRUNES`)
             db.execute(
                 "INSERT INTO meta(key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE "

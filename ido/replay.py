@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from ido.approvals import Request, answering, pending, subject, verdicts
 from ido.approved_plan import approved_plan, decide_approved
 from ido.catalog_record import (
-    RECORDED_AS,
     CatalogChange,
     mentioned_by,
     recorded_change,
@@ -31,6 +30,7 @@ from ido.decision_words import chosen, reworded
 from ido.errors import IdoError, JournalError, NotFoundError
 from ido.explain import rejection_line
 from ido.health import Evidence, Lesson, with_lessons
+from ido.journal.catalogs import RECORDED_AS
 from ido.journal.records import Event, Pending, RunRow, epoch, scenario_of
 from ido.loading.catalog import Catalog
 from ido.model import Intent, Scenario, recorded_intent

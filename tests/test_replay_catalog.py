@@ -101,7 +101,7 @@ def test_a_run_that_kept_no_catalog_says_what_its_decisions_tell_and_claims_no_a
     assert code == 0, out
     with sqlite3.connect(example / ".ido" / "ido.db") as db:  # as an older ido wrote it
         changed = db.execute(
-            "UPDATE events SET data = json_remove(data, '$.capabilities') "
+            "UPDATE events SET data = json_remove(data, '$.catalog_digest') "
             "WHERE kind = 'run_started'"
         ).rowcount
     assert changed == 1

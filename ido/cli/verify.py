@@ -14,7 +14,7 @@ import typer
 
 from ido.cli.common import DEFAULT_JOURNAL, JournalOpt, _check_format, _guard, _journal_there
 from ido.errors import NotFoundError
-from ido.journal.chain import Checked, Row, against, check
+from ido.journal.chain import Checked, Row, against, catalog_of, check
 
 if TYPE_CHECKING:
     from ido.journal.sqlite import SqliteJournal
@@ -119,7 +119,9 @@ def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -
                 run.cost,
                 run.recorded,
             )
-            checked = check(run.id, row, links, since)
+            key = catalog_of(links)
+            catalog = None if key is None else store.catalog(key)
+            checked = check(run.id, row, links, since, catalog)
             found.checked.append(checked)
             found.seen.add(run.id)
             if run.id in wanted and checked.status != "broken":

@@ -5,7 +5,8 @@ read off them); `schema` the SQLite tables and the queries of runs; `connections
 file itself (its connections, its mode, waiting for its write lock). `sqlite` holds
 `SqliteJournal` and its writes, built on `reads`, on `commits` (group commit) and on
 `opening` (opening the file, making or upgrading its schema); `chain` the hash chain over
-each run's events and checking it (`ido verify`).
+each run's events and checking it (`ido verify`); `catalogs` a run's catalog digests,
+stored once per catalog.
 """
 
 from ido.journal.records import Event, Journal, RunRow, epoch, stamp

@@ -19,6 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ido.journal.catalogs import named
+from ido.journal.catalogs import problem as catalog_problem
+
 
 def link(prev: str, run_id: str, seq: int, at: str, kind: str, data: str) -> str:
     """An event's hash, chained to `prev` (the run's event before it; "" for its first)."""
@@ -90,11 +93,17 @@ class Row:
 
 
 def check(
-    run_id: str, row: Row, links: Sequence[Link], chained_since: str | None = None
+    run_id: str,
+    row: Row,
+    links: Sequence[Link],
+    chained_since: str | None = None,
+    catalog: str | None = None,
 ) -> Checked:
-    """Check a run's chain, then its row against its events; the first mismatch found.
-    `chained_since`: when the journal began chaining (`CHAINED_SINCE`); a run recorded
-    since whose events have no hash had them removed."""
+    """Check a run's chain, then the catalog its start names, then its row against its
+    events; the first mismatch found. `chained_since`: when the journal began chaining
+    (`CHAINED_SINCE`); a run recorded since whose events have no hash had them removed.
+    `catalog`: the stored text of the catalog digests the run's start names (`catalog_of`;
+    None: none, or not in the journal)."""
     prev = ""
     expected = 1
     chained = False
@@ -153,11 +162,23 @@ def check(
         )
     if not chained:
         return Checked(run_id, "unchained", len(links), unchained=unchained)
+    key = catalog_of(links)
+    wrong = None if key is None else catalog_problem(key, catalog)
+    if wrong is not None:  # (the key is chained: the stored map must be what it digests)
+        return broken(links[0], wrong)
     last = links[-1]
     found = _row_problem(row, links)
     if found is not None:
         return Checked(run_id, "broken", len(links), 0, None, unchained, problem=found)
     return Checked(run_id, "intact", len(links), last.seq, last.hash, unchained)
+
+
+def catalog_of(links: Sequence[Link]) -> str | None:
+    """The key of the catalog digests a run's start names (`ido.journal.catalogs`); None
+    when it names none (its map in the event, as an ido before schema 6 recorded it)."""
+    if not links or links[0].seq != 1 or not isinstance(links[0].data, str):
+        return None
+    return named(links[0].kind, _data(links[0].data))
 
 
 def _not_as_written(event: Link) -> str | None:

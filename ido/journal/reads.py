@@ -11,6 +11,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from ido.errors import JournalError, NotFoundError
 from ido.health import Evidence
+from ido.journal.catalogs import named, restored
 from ido.journal.chain import Link
 from ido.journal.commits import _Committing
 from ido.journal.records import Event, RunRow, paid_in
@@ -327,7 +328,23 @@ class _Reading(_Committing):
                 f"journal {self.path}: run {run_id}, event {seq} ({kind}) holds no JSON "
                 "object, as ido records: the journal was edited by hand (ido verify checks it)"
             )
+        key = named(kind, found)
+        if key is not None:  # the run's catalog digests, stored once for the runs of its catalog
+            found = restored(found, self._catalog(key))
         return Event(run_id, seq, at, kind, found)
+
+    @_locked
+    def catalog(self, key: str) -> str | None:
+        """The text of the catalog digests stored under `key` (`ido.journal.catalogs`);
+        None when the journal holds none (removed, or a journal before schema 6)."""
+        return self._catalog(key)
+
+    def _catalog(self, key: str) -> str | None:
+        if not self._holds("catalogs"):
+            return None
+        row = self._db.execute("SELECT capabilities FROM catalogs WHERE digest=?", (key,))
+        found = row.fetchone()
+        return found[0] if found is not None and isinstance(found[0], str) else None
 
     def _last(self, run_id: str) -> int:
         """The number of the run's last event (0: none yet)."""

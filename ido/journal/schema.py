@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 5  # 2: health; 3: the llm answer cache; 4: runs.recorded_at; 5: events.hash
+SCHEMA_VERSION = 6  # 2: health; 3: the llm answer cache; 4: runs.recorded_at; 5: events.hash;
+# 6: catalogs
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -41,7 +42,13 @@ CREATE TABLE IF NOT EXISTS health (
     latency REAL,
     updated REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS catalogs (
+    digest TEXT PRIMARY KEY,
+    capabilities TEXT NOT NULL
+);
 """
+"""`catalogs`: each distinct map of a run's catalog digests, once, keyed by the SHA-256 of
+its text, which `run_started` names (`ido.journal.catalogs`)."""
 CHAINED_SINCE = "chained_since"
 """The `meta` key holding when the journal began chaining its events (made, or upgraded
 to schema 5): the events before it have no hash (`ido.journal.chain`)."""
@@ -106,5 +113,5 @@ class RunsAsked:
         return " AND ".join(terms), params
 
 
-_TABLES = frozenset({"meta", "runs", "events", "llm_cache", "health"})
+_TABLES = frozenset({"meta", "runs", "events", "llm_cache", "health", "catalogs"})
 """The tables `_SCHEMA` makes: a database holding others and no schema version is not ours."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from ido.errors import JournalError
 from ido.health import Evidence, Lesson, with_lessons
+from ido.journal.catalogs import stored
 from ido.journal.chain import link
 from ido.journal.commits import _QUEUED
 from ido.journal.reads import _Reading
@@ -62,7 +63,8 @@ class SqliteJournal(_Reading):
         already taken), as do the run's writes after it, up to its `finish_run`. Before its
         next write a run only observes and decides, which change nothing outside (a model
         planner's request is the one cost, lost only if the start fails)."""
-        rows = _encoded([("run_started", at, data)])
+        kept, catalog = stored("run_started", data)
+        rows = _encoded([("run_started", at, kept)])
 
         def statements() -> None:
             try:
@@ -72,6 +74,7 @@ class SqliteJournal(_Reading):
                 )
             except sqlite3.IntegrityError:
                 raise JournalError(f"run {run_id} already exists in {self.path}") from None
+            self._keep_catalog(catalog)
             self._insert(run_id, rows)
 
         return self._write(statements, run_id, wait=False) is not _QUEUED
@@ -174,6 +177,7 @@ class SqliteJournal(_Reading):
         its row as it stands, the events past this journal's last of the run, and the model
         replies it paid for. The number of events added."""
         kept = [(key, _reply(reply)) for key, reply in replies.items()]
+        encoded = {e.seq: stored(e.kind, e.data) for e in events}
 
         def statements() -> int:
             self._same_run(row, events)
@@ -188,7 +192,10 @@ class SqliteJournal(_Reading):
             )
             last, prev = self._head(row.id)
             new = [e for e in events if e.seq > last]
-            self._chained(row.id, [(e.seq, e.at, e.kind, sorted_json(e.data)) for e in new], prev)
+            for e in new:
+                self._keep_catalog(encoded[e.seq][1])
+            texts = [(e.seq, e.at, e.kind, sorted_json(encoded[e.seq][0])) for e in new]
+            self._chained(row.id, texts, prev)
             for key, text in kept:
                 self._put(key, text)
             return len(new)
@@ -209,7 +216,8 @@ class SqliteJournal(_Reading):
             other = theirs.get(seq)
             if other is None:
                 break
-            if (other.at, other.kind, sorted_json(other.data)) != (at, kind, data):
+            here = sorted_json(self._event(row.id, seq, at, kind, data).data)  # map and all
+            if (other.at, other.kind, sorted_json(other.data)) != (at, kind, here):
                 raise JournalError(
                     f"run {row.id} in {self.path} is another run than the one imported: "
                     f"their event {seq} differs (here {kind} at {at}, there {other.kind} at "
@@ -220,6 +228,16 @@ class SqliteJournal(_Reading):
                 f"run {row.id} in {self.path} is of intent {found[0]}, not {row.intent}: "
                 "import it into another journal (--journal)"
             )
+
+    def _keep_catalog(self, catalog: tuple[str, str] | None) -> None:
+        """Store a run's catalog digests (digest, text: `ido.journal.catalogs`) unless the
+        journal holds them already: looked up first, so that a run of a catalog stored
+        before sends SQLite its digest alone, not the whole map again."""
+        if catalog is None:
+            return
+        if self._db.execute("SELECT 1 FROM catalogs WHERE digest=?", catalog[:1]).fetchone():
+            return
+        self._db.execute("INSERT INTO catalogs(digest, capabilities) VALUES (?, ?)", catalog)
 
     def put(self, key: str, reply: Mapping[str, Any]) -> None:
         text = _reply(reply)

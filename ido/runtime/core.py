@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ido.approval_asking import spec_digests
-from ido.catalog_record import catalog_digests
+from ido.catalog_record import start_digests
 from ido.conditions import compile_condition
 from ido.decide import History
 from ido.errors import IdoError, ObserverError
@@ -116,11 +115,10 @@ class RuntimeCore:
         # for its life: worked out once, not per decision).
         self._digests = policy_digests(catalog.policies, catalog.policies)
         # What each capability performs (`spec_digests`): what an approval of a plan with it
-        # is given for. Worked out once too, not per decision and per rule asked.
-        self._spec_digests = {n: spec_digests(c) for n, c in catalog.capabilities.items()}
-        # What each capability declares, recorded when a run starts: a replay tells from
-        # them which were added, removed or changed since (`ido.catalog_record`).
-        self._declared = catalog_digests(catalog.capabilities)
+        # is given for. And what each declares, recorded when a run starts: a replay tells
+        # from them which were added, removed or changed since (`ido.catalog_record`).
+        # Worked out once, from one dump of each, not per decision and per rule asked.
+        self._spec_digests, self._declared = start_digests(catalog.capabilities)
         self._unbound = frozenset(
             name
             for name, capability in catalog.capabilities.items()

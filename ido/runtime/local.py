@@ -11,11 +11,11 @@ from ido.approval_asking import asks_approval
 from ido.approval_verdicts import check_answered, expired, rejected
 from ido.approvals import requests, verdicts
 from ido.approved_plan import approved_plan, decide_approved
-from ido.catalog_record import RECORDED_AS
 from ido.conditions import all_hold
 from ido.decide import Decision
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson, with_lessons
+from ido.journal.catalogs import RECORDED_AS
 from ido.journal.records import made_calls, stamp
 from ido.model import Intent
 from ido.planner import Planner, get_planner

@@ -19,6 +19,7 @@ from ido.audit import render as render_audit
 from ido.errors import JournalError, NotFoundError
 from ido.explain import render, run_view
 from ido.journal import SqliteJournal
+from ido.journal.schema import SCHEMA_VERSION
 from ido.loading import load_catalog
 from ido.runtime.local import LocalRuntime
 from ido.runtime.recovery import recover
@@ -852,7 +853,7 @@ def test_a_reading_command_reads_an_older_journal_as_it_is(tmp_path: Path) -> No
         .execute("SELECT value FROM meta WHERE key = 'schema_version'")
         .fetchone()
     )
-    assert row == ("5",)
+    assert row == (str(SCHEMA_VERSION),)
 
 
 def test_a_journal_whose_setup_was_cut_short_is_set_up(tmp_path: Path) -> None:
@@ -866,7 +867,7 @@ def test_a_journal_whose_setup_was_cut_short_is_set_up(tmp_path: Path) -> None:
         .execute("SELECT value FROM meta WHERE key = 'schema_version'")
         .fetchone()
     )
-    assert row == ("5",)
+    assert row == (str(SCHEMA_VERSION),)
 
 
 def test_explain_tells_the_compensation(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1005,18 +1006,18 @@ def test_what_each_capability_performs_is_digested_once_per_runtime_not_per_deci
     (every binding's JSON) per decision, and per rule asked; the catalog is the runtime's
     for its life, so it is worked out once, when the runtime is made. (None of the three
     asks for approval, so none records it: `capability_digests` serve an approval.)"""
-    from ido.runtime import core
+    from ido import catalog_record
 
     mint_project(flaky, "{backoff: 1s}")
     monkeypatch.setenv("FLAKY_FAILS", "2")
     digested: list[str] = []
-    spec_digests = core.spec_digests
+    spec_digests = catalog_record.spec_digests
 
-    def counted(capability: Any) -> dict[str, str]:
+    def counted(capability: Any, *declared: Any) -> dict[str, str]:
         digested.append(capability.name)
-        return spec_digests(capability)
+        return spec_digests(capability, *declared)
 
-    monkeypatch.setattr(core, "spec_digests", counted)
+    monkeypatch.setattr(catalog_record, "spec_digests", counted)
     rt, journal = runtime(flaky, sleep=lambda _: None)
     made = list(digested)
     report = rt.run(rt.catalog.intents["mint-token"])
@@ -1024,3 +1025,31 @@ def test_what_each_capability_performs_is_digested_once_per_runtime_not_per_deci
     assert len(kinds(journal, "decided")) == 3
     assert sorted(made) == sorted(rt.catalog.capabilities) and digested == made
     assert not any("capability_digests" in d for d in kinds(journal, "decided"))
+
+
+def test_a_runtime_dumps_each_capability_once_for_its_approval_and_replay_digests(
+    flaky: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its approvals' digests (`spec_digests`: the binding dumped) and its runs' record of
+    the catalog (`catalog_digests`: the spec dumped) each dumped every capability, leaving
+    out different fields: one dump now serves both, with the same digests."""
+    from ido.approval_asking import spec_digests
+    from ido.catalog_record import catalog_digests
+    from ido.model import CapabilitySpec, RunBinding
+
+    mint_project(flaky, "{backoff: 1s}")
+    dumped: list[str] = []
+    for model in (CapabilitySpec, RunBinding):
+        dump = model.model_dump
+
+        def counted(self: Any, *args: Any, _dump: Any = dump, **kwargs: Any) -> Any:
+            dumped.append(type(self).__name__)
+            return _dump(self, *args, **kwargs)
+
+        monkeypatch.setattr(model, "model_dump", counted)
+    rt, _ = runtime(flaky, sleep=lambda _: None)
+    capabilities = rt.catalog.capabilities
+    assert dumped == ["CapabilitySpec"] * len(capabilities)
+    assert any(c.spec.run is not None for c in capabilities.values())
+    assert rt._spec_digests == {n: spec_digests(c) for n, c in capabilities.items()}
+    assert rt._declared == catalog_digests(capabilities)
