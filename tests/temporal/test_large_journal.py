@@ -5,6 +5,7 @@ journal does not compress below the limit that remains stops, saying so."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
@@ -14,7 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from temporalio import activity
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.worker import Worker as SdkWorker
+
 from ido.journal import SqliteJournal
+from ido.temporal.codec import CONVERTER
+from ido.temporal.worker import sandbox
+from ido.temporal.workflow import NAME, PURSUE, IdoRun
 from tests.temporal.servers import Worker, environment
 
 STEP = """\
@@ -150,3 +158,44 @@ def test_a_journal_that_does_not_compress_below_the_limit_stops_the_run_saying_s
     with SqliteJournal(folder / ".ido" / "ido.db") as journal:
         kinds = [e.kind for e in journal.events(run_id)]
     assert kinds.count("observed") == 1 and "action_finished" in kinds, kinds
+
+
+def test_a_worker_without_the_codec_leaves_a_compressed_run_to_one_with_it(
+    temporal_server: str,
+) -> None:
+    """An older ido's worker (no codec) cannot read a run whose input came compressed:
+    its workflow task fails, saying the encoding, and nothing of the run is done or
+    written; a worker of this ido then carries the run, its journal whole."""
+    asyncio.run(_old_worker(temporal_server))
+
+
+async def _old_worker(address: str) -> None:
+    @activity.defn(name=PURSUE)
+    async def pursue(task: dict[str, Any]) -> dict[str, Any]:
+        return {"run_id": task["run_id"], "outcome": "achieved", "held": len(task["ops"])}
+
+    old = await Client.connect(address)  # the SDK's converter alone, as before the codec
+    new = await Client.connect(address, data_converter=CONVERTER)
+    queue, run_id = f"ido-old-{uuid.uuid4().hex[:8]}", f"r-{uuid.uuid4().hex[:8]}"
+    ops = [["start_run", [run_id, "i", "2026-01-01T00:00:00.000+00:00", {"x": "y" * 5_000}]]]
+    task = {"run_id": run_id, "intent": "i", "catalog_digest": "d", "carried": {"ops": ops}}
+    runner = sandbox()
+    async with SdkWorker(old, task_queue=queue, workflows=[IdoRun], activities=[pursue],
+                      workflow_runner=runner):  # fmt: skip
+        handle = await new.start_workflow(NAME, task, id=run_id, task_queue=queue)
+        failed = ""
+        for _ in range(300):
+            events = [e async for e in handle.fetch_history_events()]
+            for e in events:
+                if e.HasField("workflow_task_failed_event_attributes"):
+                    failed = str(e.workflow_task_failed_event_attributes.failure)
+            if failed:
+                break
+            await asyncio.sleep(0.1)
+        assert "Unknown payload encoding binary/zlib" in failed, failed
+        assert not any(e.HasField("activity_task_scheduled_event_attributes") for e in events)
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    async with SdkWorker(new, task_queue=queue, workflows=[IdoRun], activities=[pursue],
+                      workflow_runner=runner):  # fmt: skip
+        result = await asyncio.wait_for(handle.result(), 60)
+    assert result["outcome"] == "achieved" and result["held"] == 1 and result["ops"] == ops
