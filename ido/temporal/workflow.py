@@ -128,8 +128,12 @@ class IdoRun:
             if self.ops[at] != op:
                 raise ApplicationError(f"write {at} is not the one the workflow holds there")
             return  # taken already: its sender did not hear so
-        # Compressed alone, the write weighs a little more than it adds to the stream.
-        weight = self.weight + len(zlib.compress(_json(op).encode()))
+        # Compressed alone, the write weighs a little more than it adds to the stream; and
+        # while its JSON fits as it is, it need not be compressed to be weighed.
+        text = _json(op).encode()
+        weight = self.weight + len(text)
+        if weight > MOST_BYTES:
+            weight = self.weight + len(zlib.compress(text))
         self.full = self.full or _full(weight, self.updates, events)
         if self.full is not None:
             raise ApplicationError(self.full)
