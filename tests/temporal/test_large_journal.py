@@ -101,12 +101,7 @@ def _journal(folder: Path, run_id: str) -> tuple[list[str], list[Any], list[Any]
         for e in events
         if e.kind == "decided"
     ]
-    # (each report's time and its run aside: the rest is the same in both runtimes)
-    reports = [
-        {k: v for k, v in e.data.items() if k not in ("at", "run_id")}
-        for e in events
-        if e.kind.startswith("observ")
-    ]
+    reports = [e.data for e in events if e.kind.startswith("observ")]  # and the states
     weight = sum(len(json.dumps(e.data)) for e in events)
     return [e.kind for e in events], decisions, reports, weight
 
