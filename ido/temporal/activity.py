@@ -31,7 +31,7 @@ from ido.runtime.handover import HandedOver
 from ido.state import digest
 from ido.temporal.client import record
 from ido.temporal.forwarding import ForwardingJournal, Op
-from ido.temporal.workflow import HANDED_OVER, PURSUE, REFUSED
+from ido.temporal.workflow import FULL, HANDED_OVER, PURSUE, REFUSED
 
 BENIGN = ApplicationErrorCategory.BENIGN
 """The failures ido says itself, on one line (`Pursuit.say`): the SDK logs them without
@@ -145,6 +145,9 @@ class Pursuit:
                     return _blocked(journal, run_id)
                 report = runtime.resume(run_id)
         except JournalError as exc:  # not durable: another attempt resumes from what is
+            full = str(exc).find(FULL)
+            if full >= 0:  # unless the history is full: another would stop there too
+                raise self._refused(f"run {run_id} of intent {name}: {str(exc)[full:]}") from None
             self.say(f"run {run_id} ({name}) stopped: {exc}")
             raise ApplicationError(str(exc), type="JournalError", category=BENIGN) from None
         except IdoError as exc:

@@ -25,9 +25,10 @@ from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from ido.errors import ExecutionError, JournalError
 from ido.journal.records import Event
+from ido.temporal.codec import CONVERTER, packed_size
 from ido.temporal.forwarding import Op, replayed
 from ido.temporal.security import PLAIN, Security
-from ido.temporal.workflow import NAME
+from ido.temporal.workflow import MOST_BYTES, NAME
 from ido.testing import MemoryJournal
 
 CONNECT_SECONDS = 10.0
@@ -63,6 +64,7 @@ async def connect(
                 runtime=runtime,
                 tls=_tls(security),
                 api_key=security.api_key,
+                data_converter=CONVERTER,
             ),
             CONNECT_SECONDS,
         )
@@ -273,10 +275,16 @@ async def record(handle: WorkflowHandle[Any, Any], attempt: int, at: int, op: Op
     handed over (its history is long). Sent again (its reply lost), it is taken once: its
     update id, and its place, are the same. A `JournalError` when the workflow refuses it
     (the attempt was given up, the history is full)."""
-    write = {"attempt": attempt, "at": at, "op": op}
+    text = json.dumps(op, sort_keys=True)
+    write: dict[str, Any] = {"attempt": attempt, "at": at, "op": op}
+    packed = packed_size(op) if len(text) > MOST_BYTES else 0
+    if packed > MOST_BYTES:
+        # Sent whole, the server would refuse it past 2 MB, without a word to the run:
+        # the workflow is told its size instead, and refuses it saying why.
+        write = {"attempt": attempt, "at": at, "op": [op[0]], "packed": packed}
     # The server answers an update id it has seen with that update's result: the id names
     # the write itself, so that another one at the same place is judged, not taken for it.
-    made = hashlib.sha256(json.dumps(op, sort_keys=True).encode()).hexdigest()[:16]
+    made = hashlib.sha256(text.encode()).hexdigest()[:16]
     try:
         held = await handle.execute_update(
             "record", write, id=f"{attempt}:{at}:{made}", result_type=dict

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import zlib
 from datetime import timedelta
 from typing import Any
 
@@ -30,14 +31,18 @@ MOST_FAILURES = 20
 LONGEST_STEP = timedelta(days=1)
 """How long one attempt may take in all (a heartbeat tells a dead worker much sooner)."""
 MOST_BYTES = 1_500_000
-"""The most the run's writes may weigh as JSON: each attempt takes them all as its input,
-and Temporal refuses a payload over 2 MB (what is left is for the rest of the input)."""
+"""The most the run's writes may weigh compressed, as ido's codec sends them
+(`ido.temporal.codec`): each attempt takes them all as its input, a continued execution
+too, and Temporal refuses a payload over 2 MB (what is left is for the rest of it)."""
 MOST_EVENTS = 40_000
 """The most events the workflow's history may hold before it takes no more writes:
 Temporal ends a workflow at 50,000 (each write is an update, about five events)."""
 MOST_WRITES = 1_900
 """The most writes the workflow takes: the server refuses a workflow's 2,001st update
 (its default `history.maxTotalUpdates`), leaving room here for a stopped run's last."""
+FULL = "the run's workflow history is full"
+"""How the refusal of a write the history has no room for begins (`_full`): the attempt
+that hears it fails the workflow with it (`REFUSED`), since another would stop there too."""
 HANDED_OVER = "handed over"
 """The outcome of an attempt that stopped between decisions because the workflow asked
 (it continues as new): its run goes on in the next execution, from its `trigger`."""
@@ -63,9 +68,13 @@ class IdoRun:
         self.ops: list[list[Any]] = list(carried.get("ops", []))
         self.attempt = int(carried.get("attempt", 0))  # counted on, so old ones stay refused
         self.carrier: int | None = None  # the attempt running now, whose writes are taken
-        self.weight = sum(len(json.dumps(op)) for op in self.ops)  # the writes' size as JSON
+        # (a quarter of zlib's default memory, 140 kB a run held: it compresses as well)
+        self.packer = zlib.compressobj(memLevel=4)  # see `_weigh`
+        self.weight = 0  # the writes' size compressed (about: a little over)
+        for op in self.ops:
+            self._weigh(op)
         self.updates = 0  # writes taken (each an update: the server counts them)
-        self.full: str | None = None  # why the history takes no more writes
+        self.full: str | None = None  # why it takes no more writes (the validator's own)
         self.answered = False
         self.report: dict[str, Any] | None = carried.get("report")
         self.waiting = False
@@ -80,8 +89,15 @@ class IdoRun:
         self.updates += 1
         if write["at"] == len(self.ops):
             self.ops.append(write["op"])
-            self.weight += len(json.dumps(write["op"]))
+            self._weigh(write["op"])
         return {"held": len(self.ops), "hand_over": self._continues()}
+
+    def _weigh(self, op: list[Any]) -> None:
+        """Add `op` to `weight`: its JSON through one zlib stream of all the writes, flushed
+        after each, which weighs them as the codec's compression of them all at once does,
+        give or take a few bytes a write (the flushes: so a little over)."""
+        data = _json(op).encode()
+        self.weight += len(self.packer.compress(data)) + len(self.packer.flush(zlib.Z_SYNC_FLUSH))
 
     def _continues(self) -> bool:
         """Whether the history is long enough to continue as new: the server suggests it,
@@ -102,14 +118,23 @@ class IdoRun:
         if attempt != self.carrier:
             now = "no attempt" if self.carrier is None else f"attempt {self.carrier}"
             raise ApplicationError(f"attempt {attempt} was given up; {now} carries the run")
+        events = workflow.info().get_current_history_length()
+        if "packed" in write:  # too big to be sent: only its size came
+            self.full = self.full or _full(self.weight + int(write["packed"]), 0, events)
+            raise ApplicationError(str(self.full))
         if not isinstance(at, int) or at > len(self.ops):
             raise ApplicationError(f"write {at} is out of place: {len(self.ops)} are held")
         if at < len(self.ops):
             if self.ops[at] != op:
                 raise ApplicationError(f"write {at} is not the one the workflow holds there")
             return  # taken already: its sender did not hear so
-        events = workflow.info().get_current_history_length()
-        self.full = self.full or _full(self.weight + len(json.dumps(op)), self.updates, events)
+        # Compressed alone, the write weighs a little more than it adds to the stream; and
+        # while its JSON fits as it is, it need not be compressed to be weighed.
+        text = _json(op).encode()
+        weight = self.weight + len(text)
+        if weight > MOST_BYTES:
+            weight = self.weight + len(zlib.compress(text))
+        self.full = self.full or _full(weight, self.updates, events)
         if self.full is not None:
             raise ApplicationError(self.full)
 
@@ -120,7 +145,7 @@ class IdoRun:
         run_id = self.ops[0][1][0] if self.ops else ""
         for kind, at, data in events:
             self.ops.append(["append", [run_id, kind, at, data]])
-            self.weight += len(json.dumps(self.ops[-1]))
+            self._weigh(self.ops[-1])
         self.answered = True
 
     @workflow.query(name="journal")
@@ -143,7 +168,7 @@ class IdoRun:
         run_id = self.ops[0][1][0]
         at = workflow.now().isoformat(timespec="milliseconds")
         self.ops.append(["append", [run_id, "run_released", at, {"error": why}]])
-        self.weight += len(json.dumps(self.ops[-1]))
+        self._weigh(self.ops[-1])
 
     @workflow.run
     async def run(self, task: dict[str, Any]) -> dict[str, Any]:
@@ -176,8 +201,8 @@ class IdoRun:
                 )
             except ActivityError as exc:
                 self.carrier = None
-                if self.full is not None:  # another attempt would stop there again
-                    raise ApplicationError(self.full, type=REFUSED, non_retryable=True) from None
+                # (A history full is refused by the attempt, as the worker heard it: `full`
+                # is the validator's, which a replay does not run, so it must not decide.)
                 cause = exc.cause
                 if isinstance(cause, ApplicationError) and cause.type == REFUSED:
                     raise ApplicationError(
@@ -212,12 +237,17 @@ class IdoRun:
             self.waiting = False
 
 
+def _json(value: Any) -> str:
+    """`value` as the SDK's JSON converter writes it."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
 def _full(weight: int, writes: int, events: int) -> str | None:
     """Why the history has no room for one more write, or None: `weight` is the writes'
-    size with it, `writes` those taken before it, `events` the history's length. The run
-    then stops, and its workflow fails with this."""
+    size with it (compressed), `writes` those taken before it, `events` the history's
+    length. The run then stops, and its workflow fails with this."""
     if weight > MOST_BYTES:
-        held = f"{weight / 1e6:.1f} MB of writes"
+        held = f"{weight / 1e6:.1f} MB of writes compressed"
     elif writes >= MOST_WRITES:
         held = f"{writes} writes"
     elif events > MOST_EVENTS:
@@ -225,7 +255,7 @@ def _full(weight: int, writes: int, events: int) -> str | None:
     else:
         return None
     return (
-        f"the run's workflow history is full ({held}; Temporal takes at most 2 MB per "
+        f"{FULL} ({held}; Temporal takes at most 2 MB per "
         "payload, 2,000 updates and 50,000 events): a run this long must run locally "
         "(ido run)"
     )

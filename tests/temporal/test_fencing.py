@@ -5,6 +5,8 @@ is not (here the activity is the test's own, so that the writes come when told).
 from __future__ import annotations
 
 import asyncio
+import base64
+import random
 import uuid
 from typing import Any
 
@@ -16,8 +18,9 @@ from temporalio.worker import Worker
 
 from ido.errors import JournalError
 from ido.temporal.client import record
+from ido.temporal.codec import CONVERTER
 from ido.temporal.worker import sandbox
-from ido.temporal.workflow import NAME, PURSUE, IdoRun, _full
+from ido.temporal.workflow import NAME, PURSUE, REFUSED, IdoRun, _full
 
 OP = ["append", ["r-f", "note", "2026-01-01T00:00:00.000+00:00", {"n": 1}]]
 
@@ -38,15 +41,16 @@ def test_writes_are_taken_once_in_place_and_only_from_the_attempt_carrying_the_r
 
 
 async def _writes(address: str) -> None:
-    client = await Client.connect(address)
+    client = await Client.connect(address, data_converter=CONVERTER)
     queue, run_id = f"ido-fence-{uuid.uuid4().hex[:8]}", f"r-{uuid.uuid4().hex[:8]}"
     started, stop = asyncio.Event(), asyncio.Event()
+    heard: list[str] = []
 
     @activity.defn(name=PURSUE)
     async def pursue(task: dict[str, Any]) -> dict[str, Any]:
         started.set()
         await stop.wait()  # the writes are made meanwhile, as a worker's would be
-        raise ApplicationError("the run stopped on a refused write", non_retryable=True)
+        raise ApplicationError(heard[0], type=REFUSED, non_retryable=True)  # as `pursue` does
 
     runner = sandbox()
     task = {"run_id": run_id, "intent": "i", "catalog_digest": "d", "heartbeat": 30.0}
@@ -63,11 +67,21 @@ async def _writes(address: str) -> None:
             await record(handle, 1, 0, ["append", ["r-f", "other", "x", {}]])
         with pytest.raises(JournalError, match="attempt 0 was given up; attempt 1 carries"):
             await record(handle, 0, 1, OP)  # a zombie attempt hears it, and stops
-        huge = ["append", ["r-f", "note", "x", {"text": "y" * 1_600_000}]]
-        with pytest.raises(JournalError, match=r"history is full \(1\.6 MB of writes"):
-            await record(handle, 1, 1, huge)
+        # 3 MB of JSON that compresses well is taken (it weighs what it compresses to),
+        big = ["append", ["r-f", "note", "x", {"text": "y" * 3_000_000}]]
+        await record(handle, 1, 1, big)
+        # and 2.2 MB that does not (random bytes in base64: 1.7 MB compressed) is refused,
+        # said before the server would refuse it as a payload over 2 MB.
+        noise = base64.b64encode(random.Random(7).randbytes(1_650_000)).decode()
+        huge = ["append", ["r-f", "note", "x", {"text": noise}]]
+        with pytest.raises(JournalError, match=r"history is full \(1\.7 MB of writes compressed"):
+            try:
+                await record(handle, 1, 2, huge)
+            except JournalError as exc:
+                heard.append(str(exc))
+                raise
         held = await handle.query("journal", result_type=dict)
-        assert held["ops"] == [OP]
+        assert held["ops"] == [OP, big]
         stop.set()
         with pytest.raises(WorkflowFailureError) as failed:
             await handle.result()
@@ -79,7 +93,7 @@ def test_a_history_is_full_before_temporal_refuses_it() -> None:
     refuse it without a word to the run: 2 MB per payload (all the writes are the next
     attempt's input), 2,000 updates per workflow, 50,000 events."""
     assert _full(1_000, 100, 500) is None
-    assert "(1.6 MB of writes;" in str(_full(1_600_000, 100, 500))
+    assert "(1.6 MB of writes compressed;" in str(_full(1_600_000, 100, 500))
     assert "(1900 writes;" in str(_full(1_000, 1_900, 9_500))
     assert _full(1_000, 1_899, 9_495) is None
     assert "(40001 events;" in str(_full(1_000, 100, 40_001))

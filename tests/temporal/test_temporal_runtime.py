@@ -336,9 +336,10 @@ def _send_stale_write(address: str, run_id: str) -> None:
     from temporalio.client import Client
 
     from ido.temporal.client import record
+    from ido.temporal.codec import CONVERTER
 
     async def send() -> None:
-        client = await Client.connect(address)
+        client = await Client.connect(address, data_converter=CONVERTER)
         handle = client.get_workflow_handle(run_id)
         with pytest.raises(JournalError, match="attempt 0 was given up; no attempt carries"):
             await record(handle, 0, 0, STALE)
@@ -349,8 +350,10 @@ def _send_stale_write(address: str, run_id: str) -> None:
 def _workflow_ops(address: str, run_id: str) -> list[object]:
     from temporalio.client import Client
 
+    from ido.temporal.codec import CONVERTER
+
     async def ask() -> list[object]:
-        client = await Client.connect(address)
+        client = await Client.connect(address, data_converter=CONVERTER)
         result = await client.get_workflow_handle(run_id).result()
         return list(result["ops"])
 
