@@ -303,16 +303,25 @@ def _relevance(
     eff: Sequence[tuple[tuple[int, int], ...]],
     count: int,
 ) -> list[bool]:
+    """Per action, whether it writes a fact the goal reads, or a precondition of an action
+    that does reads, and so on. Worked back from the goal's facts, each fact once: a pass
+    over every action per step back took as many passes as the longest chain."""
+    writers: dict[int, list[int]] = {}
+    for i in range(count):
+        for f, _ in eff[i]:
+            writers.setdefault(f, []).append(i)
     wanted: set[int] = {f for t in goal if t.constant is None for f in t.fluents}
     relevant = [False] * count
-    changed = True
-    while changed:
-        changed = False
-        for i in range(count):
-            if not relevant[i] and any(f in wanted for f, _ in eff[i]):
+    todo = list(wanted)
+    while todo:
+        for i in writers.get(todo.pop(), ()):
+            if not relevant[i]:
                 relevant[i] = True
-                changed = True
-                wanted.update(f for t in pre[i] for f in t.fluents)
+                for t in pre[i]:
+                    for f in t.fluents:
+                        if f not in wanted:
+                            wanted.add(f)
+                            todo.append(f)
     return relevant
 
 
