@@ -86,7 +86,7 @@ def _kinds(actions: Sequence[Action]) -> tuple[list[int], list[int]]:
     kind_of: list[int] = []
     first: list[int] = []
     for i, a in enumerate(actions):
-        key = (a.requires, tuple((path, value_key(value)) for path, value in a.effects))
+        key = (a.requires, tuple([(path, value_key(value)) for path, value in a.effects]))
         kind = kinds.get(key)
         if kind is None:
             kind = kinds[key] = len(first)
@@ -370,7 +370,7 @@ def _dominance(
     worse, so optimal plans never need it. (`pre` and `eff` are per kind, see `_kinds`.)
     """
     position = {i: n for n, i in enumerate(keep)}
-    neighbours = Neighbours(prints)
+    neighbours: Neighbours | None = None  # (only asked of a group of two or more)
     signatures: dict[int, tuple[Any, ...]] = {}  # per kind
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i in keep:
@@ -385,6 +385,10 @@ def _dominance(
         groups.setdefault(signature, []).append(i)
     dominated: dict[int, int] = {}
     for members in groups.values():
+        if len(members) < 2:  # (most groups of a PDDL import: no rival to be dominated by)
+            continue
+        if neighbours is None:
+            neighbours = Neighbours(prints)
         # By score first: an action can only be dominated by one before it (no worse score).
         ordered = sorted(members, key=lambda i: (weights.score(actions[i]), actions[i].name))
         front: list[tuple[int, float, float, float]] = []  # undominated, with their numbers
