@@ -277,18 +277,21 @@ def build_task(
             hits, found = capability_hits(rules, state, view, capability, health)
             errors.extend(f"{capability.name}: {e}" for e in found)
             hits_all.extend(hits)
-        bias = sum(h.weight for h in hits if h.effect == "avoid") - sum(
-            h.weight for h in hits if h.effect == "prefer"
-        )
-        weighed = tuple(h.ref for h in hits if h.effect in ("avoid", "prefer"))
-        asks = tuple(h.ref for h in hits if h.effect == "require_approval")
+        if hits:
+            bias = sum(h.weight for h in hits if h.effect == "avoid") - sum(
+                h.weight for h in hits if h.effect == "prefer"
+            )
+            weighed = tuple(h.ref for h in hits if h.effect in ("avoid", "prefer"))
+            asks = tuple(h.ref for h in hits if h.effect == "require_approval")
+        else:  # (most capabilities of most catalogs: what the sums above make of no hits)
+            bias, weighed, asks = 0, (), ()
         action = action_of(capability, believed, bias, weighed, asks)
         failed = history.failures.get(capability.name, 0)
         wait = backoff(intent, failed)
         if wait:  # a call again waits first: its step takes that much longer
             action = replace(action, latency=action.latency + wait)
         # Every rule that leaves it out: lifting one of several does not bring it back.
-        denies = [h for h in hits if h.effect == "deny"]
+        denies = [h for h in hits if h.effect == "deny"] if hits else []
         why = [(h.ref, h.message) for h in denies]
         if capability.name in history.unbound:
             why.append((UNBOUND, "has no run binding: it can be planned (ido plan), not run"))

@@ -135,14 +135,16 @@ def believe(
     provider_health: Mapping[str, Any] | None = None,
 ) -> Belief:
     """Reliability and latency to plan with, from the declaration, outcomes and observers."""
-    # Imported here: the journal imports this module, and these load every model (pydantic),
-    # which `ido approve`, `prune` and the runner never need.
-    from ido.model.durations import format_duration
-    from ido.planner.limit_words import shown_probability
-
     reliability, latency = declared_reliability, declared_latency
     reasons: list[str] = []
     if evidence is not None:
+        # Imported here: the journal imports this module, and these load every model
+        # (pydantic), which `ido approve`, `prune` and the runner never need; and only
+        # here, where they are used: a decision believes every capability of its catalog,
+        # most without evidence (an import of PDDL, thousands).
+        from ido.model.durations import format_duration
+        from ido.planner.limit_words import shown_probability
+
         seen = evidence.decayed(now)
         weight = PRIOR_WEIGHT + seen.successes + seen.failures
         reliability = (PRIOR_WEIGHT * declared_reliability + seen.successes) / weight
@@ -171,6 +173,8 @@ def believe(
         reasons.append(f"observed error rate {error_rate:.2f}")
     p99 = _number(health.get("latency_p99"))
     if p99 is not None and p99 >= 0.0 and p99 > latency:
+        from ido.model.durations import format_duration
+
         latency = p99
         reasons.append(f"observed p99 latency {format_duration(p99)}")
     # A capability observed certain to fail cannot be planned with (log 0); keep it usable

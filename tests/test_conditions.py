@@ -476,7 +476,7 @@ def test_a_facts_path_compiled_later_is_as_if_compiled_at_once(
     """`state.a.b` and `!state.a.b` are compiled when first evaluated, where anything else
     is compiled at once; a path CEL refuses (a literal's word for a name, more names than
     its parser's depth) is still refused at once, and evaluation gives CEL's verdict."""
-    from ido.conditions import Condition, _compiled, _just_a_fact
+    from ido.conditions import Condition, _blank_literals, _compiled, _just_a_fact, _reads
 
     source = ("!" if negated else "") + ".".join(["state", *names])
     try:
@@ -487,6 +487,9 @@ def test_a_facts_path_compiled_later_is_as_if_compiled_at_once(
         return
     condition = Condition(source)
     assert condition.state_paths == (".".join(names),)
+    # What a fact reads is told without reading it as any condition is: alike.
+    assert (condition.variables, condition.keys) == _reads(_blank_literals(source))
+    assert condition.variables == {"state"}
     if _just_a_fact(source):
         assert condition._expr is None  # not compiled yet
     verdict = condition.evaluate({"state": state})

@@ -63,6 +63,9 @@ _FACT_LENGTH = 1_000
 _NOT_NAMES = frozenset({"in", "true", "false", "null"})
 
 
+_STATE_ONLY = frozenset({"state"})
+
+
 def _just_a_fact(source: str) -> bool:
     """Whether `source` is one fact's path or its negation, `state.a.b` or `!state.a.b`,
     that CEL always compiles (to dyn, or to bool): it is compiled when first evaluated.
@@ -98,7 +101,15 @@ class Condition:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self._expr: Any = None if _just_a_fact(source) else _compiled(source)
+        self.state_paths: tuple[str, ...] | None
+        self.variables: frozenset[str]
+        self.keys: tuple[Key, ...]
+        if _just_a_fact(source):  # (no literal, no macro, one path: what it reads is known)
+            self._expr: Any = None
+            self.state_paths = (source.lstrip("!").removeprefix("state."),)
+            self.variables, self.keys = _STATE_ONLY, ()
+            return
+        self._expr = _compiled(source)
         code = _blank_literals(source)  # (what each reads is read without its literals)
         self.state_paths = _state_paths(code)
         self.variables, self.keys = _reads(code)

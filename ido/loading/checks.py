@@ -146,12 +146,15 @@ def _unknown_key(condition: Condition) -> tuple[str | None, int]:
     return None, 0
 
 
+_STATE = frozenset({"state"})
+
+
 def _scope_problem(resource: Resource, path: FieldPath, variables: frozenset[str]) -> str | None:
     """What is wrong with the variables a condition reads where it stands, if anything."""
     if "rules" not in path:
-        others = sorted(variables - {"state"})
-        if not others:
+        if variables <= _STATE:  # (the usual case, told without a set and a list made)
             return None
+        others = sorted(variables - _STATE)
         where = "a goal" if "goal" in path else "a requires condition"
         return (
             f"{where} reads state only, not {' or '.join(others)}, so it would never hold;"

@@ -97,15 +97,35 @@ def _finite(value: Any, where: str = "") -> Any:
     """Refuse `.nan` and `.inf` in a value however nested: rules compare facts (`amount >
     1000.0` does not hold of NaN, so an approval rule let it through) and the journal keeps
     JSON, which has no NaN."""
+    if _all_finite(value):  # (the usual case: no path worked out for every item)
+        return value
+    return _finite_at(value, where)
+
+
+def _all_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, list):
+        return True
+    for item in value:  # (a call only for what may hold a number not finite)
+        if isinstance(item, float | list | dict) and not _all_finite(item):
+            return False
+    return True
+
+
+def _finite_at(value: Any, where: str) -> Any:
+    """`_finite`, raising with the path (`where`) of the first number that is not finite."""
     if isinstance(value, float) and not math.isfinite(value):
         at = f" (at {where})" if where else ""
         raise ValueError(f"numbers must be finite, not {value}{at}")
     if isinstance(value, list):
         for i, item in enumerate(value):
-            _finite(item, f"{where}[{i}]")
+            _finite_at(item, f"{where}[{i}]")
     elif isinstance(value, dict):
         for key, item in value.items():
-            _finite(item, f"{where}.{key}" if where else str(key))
+            _finite_at(item, f"{where}.{key}" if where else str(key))
     return value
 
 

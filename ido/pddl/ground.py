@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import PurePath
 
 from ido.errors import PddlError, UnsolvableError, located
@@ -41,9 +42,10 @@ class GroundAction:
     delete: tuple[Atom, ...]
     cost: float
 
-    @property
+    @cached_property
     def call(self) -> str:
-        """The instance as IPC plan files write it: `(pick-up a)`."""
+        """The instance as IPC plan files write it: `(pick-up a)` (worked out once: an import
+        reads it several times an action)."""
         return "(" + " ".join((self.schema, *self.args)) + ")"
 
 
@@ -287,11 +289,15 @@ def _bindings(
         tried += len(pool)
         if tried > MAX_TRIED:
             raise _too_many(schema, names, candidates, where)
+        name, tests, last = names[i], checks[i], i + 1 == stop
         for value in pool:
-            binding[names[i]] = value
-            if all(_static_holds(lit, binding, static) for lit in checks[i]):
-                yield from walk(i + 1, stop, binding)
-        binding.pop(names[i], None)
+            binding[name] = value
+            if not tests or all(_static_holds(lit, binding, static) for lit in tests):
+                if last:  # (not one generator more per binding for the last parameter)
+                    yield binding
+                else:
+                    yield from walk(i + 1, stop, binding)
+        binding.pop(name, None)
 
     def witnessed(binding: dict[str, str]) -> bool:
         for start, stop in spans:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import NamedTuple
 
 from ido.errors import PddlError, unreadable_file
 from ido.pddl.check import TOTAL_COST, check_domain
@@ -27,14 +27,18 @@ from ido.pddl.parsed import (
     Universal,
 )
 
-_TOKEN = re.compile(r"\(|\)|\??[^\s()?]+|\?")
-"""Parentheses, and names: a `?` starts a variable even with no space before it (names hold
-no `?`), as Fast Downward and pyperplan read `(aircraft?a)` in IPC's zenotravel."""
+_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+"""What ends a line, as `str.splitlines` reads it (and `\r\n`, one break): lines are counted so."""
+_LEXEME = re.compile(rf"\r\n|[{_BREAKS}]|;[^{_BREAKS}]*|\(|\)|\??[^\s()?;]+|\?")
+"""A line break, a comment (`;` to the end of its line), a parenthesis or a name: a `?`
+starts a variable even with no space before it (names hold no `?`), as Fast Downward and
+pyperplan read `(aircraft?a)` in IPC's zenotravel. The whole file is read in one pass."""
 
 
-@dataclass(frozen=True)
-class Node:
-    """A parsed s-expression: an atom (`text`) or a list (`items`), with its line."""
+class Node(NamedTuple):
+    """A parsed s-expression: an atom (`text`) or a list (`items`), with its line. (A named
+    tuple, not a frozen dataclass: a file is thousands of nodes, and a tuple is made at a
+    fraction of the cost.)"""
 
     line: int
     text: str | None = None
@@ -71,30 +75,29 @@ class _Reader:
         line = 1
         ended = 0  # where the first form of the file ended
         swallowed: tuple[int, str, int] | None = None  # a section read inside another form
-        for raw in text.splitlines():
-            code = raw.split(";", 1)[0]
-            for lexeme in _TOKEN.findall(code):
-                if lexeme == "(":
-                    stack.append([])
-                    lines.append(line)
-                elif lexeme == ")":
-                    if len(stack) == 1:
-                        raise PddlError(f"{self.file}:{line}: ')' without a matching '('")
-                    items = stack.pop()
-                    stack[-1].append(Node(lines.pop(), None, tuple(items)))
-                    ended = ended or (line if len(stack) == 1 else 0)
-                else:
-                    if lexeme.startswith(":") and not stack[-1]:  # a section's head
-                        if len(stack) == 2 and ended:
-                            raise PddlError(
-                                f"{self.file}:{ended}: the (define ...) form ends on this line, "
-                                f"and ({lexeme.lower()} ...) on line {line} comes after it: a "
-                                "')' too many on this line or before"
-                            )
-                        if len(stack) > 3 and swallowed is None:
-                            swallowed = (line, lexeme.lower(), lines[-2])
-                    stack[-1].append(Node(line, lexeme.lower()))
-            line += 1
+        for lexeme in _LEXEME.findall(text):
+            if lexeme == "(":
+                stack.append([])
+                lines.append(line)
+            elif lexeme == ")":
+                if len(stack) == 1:
+                    raise PddlError(f"{self.file}:{line}: ')' without a matching '('")
+                items = stack.pop()
+                stack[-1].append(Node(lines.pop(), None, tuple(items)))
+                ended = ended or (line if len(stack) == 1 else 0)
+            elif lexeme[0] in _BREAKS:  # (`\r\n` too)
+                line += 1
+            elif lexeme[0] != ";":  # a name; a comment is skipped
+                if lexeme[0] == ":" and not stack[-1]:  # a section's head
+                    if len(stack) == 2 and ended:
+                        raise PddlError(
+                            f"{self.file}:{ended}: the (define ...) form ends on this line, "
+                            f"and ({lexeme.lower()} ...) on line {line} comes after it: a "
+                            "')' too many on this line or before"
+                        )
+                    if len(stack) > 3 and swallowed is None:
+                        swallowed = (line, lexeme.lower(), lines[-2])
+                stack[-1].append(Node(line, lexeme.lower()))
         if len(stack) > 1 and swallowed is not None:
             at, section, inside = swallowed
             raise PddlError(

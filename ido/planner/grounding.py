@@ -86,7 +86,7 @@ def _kinds(actions: Sequence[Action]) -> tuple[list[int], list[int]]:
     kind_of: list[int] = []
     first: list[int] = []
     for i, a in enumerate(actions):
-        key = (a.requires, tuple((path, value_key(value)) for path, value in a.effects))
+        key = (a.requires, tuple([(path, value_key(value)) for path, value in a.effects]))
         kind = kinds.get(key)
         if kind is None:
             kind = kinds[key] = len(first)
@@ -303,16 +303,25 @@ def _relevance(
     eff: Sequence[tuple[tuple[int, int], ...]],
     count: int,
 ) -> list[bool]:
+    """Per action, whether it writes a fact the goal reads, or a precondition of an action
+    that does reads, and so on. Worked back from the goal's facts, each fact once: a pass
+    over every action per step back took as many passes as the longest chain."""
+    writers: dict[int, list[int]] = {}
+    for i in range(count):
+        for f, _ in eff[i]:
+            writers.setdefault(f, []).append(i)
     wanted: set[int] = {f for t in goal if t.constant is None for f in t.fluents}
     relevant = [False] * count
-    changed = True
-    while changed:
-        changed = False
-        for i in range(count):
-            if not relevant[i] and any(f in wanted for f, _ in eff[i]):
+    todo = list(wanted)
+    while todo:
+        for i in writers.get(todo.pop(), ()):
+            if not relevant[i]:
                 relevant[i] = True
-                changed = True
-                wanted.update(f for t in pre[i] for f in t.fluents)
+                for t in pre[i]:
+                    for f in t.fluents:
+                        if f not in wanted:
+                            wanted.add(f)
+                            todo.append(f)
     return relevant
 
 
@@ -361,7 +370,7 @@ def _dominance(
     worse, so optimal plans never need it. (`pre` and `eff` are per kind, see `_kinds`.)
     """
     position = {i: n for n, i in enumerate(keep)}
-    neighbours = Neighbours(prints)
+    neighbours: Neighbours | None = None  # (only asked of a group of two or more)
     signatures: dict[int, tuple[Any, ...]] = {}  # per kind
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i in keep:
@@ -376,6 +385,10 @@ def _dominance(
         groups.setdefault(signature, []).append(i)
     dominated: dict[int, int] = {}
     for members in groups.values():
+        if len(members) < 2:  # (most groups of a PDDL import: no rival to be dominated by)
+            continue
+        if neighbours is None:
+            neighbours = Neighbours(prints)
         # By score first: an action can only be dominated by one before it (no worse score).
         ordered = sorted(members, key=lambda i: (weights.score(actions[i]), actions[i].name))
         front: list[tuple[int, float, float, float]] = []  # undominated, with their numbers

@@ -54,7 +54,15 @@ class Successors:
     is a bit of the state, so the actions to test are those filed under its bits set."""
 
     def __init__(self, g: Grounded, actions: Sequence[int], packing: Packing) -> None:
-        fixed = {a: fixed_values(g.pre[a]) for a in actions}
+        known: dict[int, list[tuple[int, int]]] = {}  # per table: conditions recur
+        fixed: dict[int, list[tuple[int, int]]] = {}
+        for a in actions:
+            fixed[a] = facts = []
+            for table in g.pre[a]:
+                found = known.get(id(table))
+                if found is None:
+                    found = known[id(table)] = list(required(table).items())
+                facts += found  # (`fixed_values`, each table's worked out once)
         self.tests = {a: compile_check(packing, g.pre[a], fixed[a]) for a in actions}
         self.always: list[int] = []
         self.keyed: dict[int, list[int]] = {}
