@@ -17,7 +17,7 @@ from ido.cli import app
 from ido.errors import JournalError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
-from ido.replay import replay_exact
+from ido.replay.exact import replay_exact
 from ido.scenario.runner import load_scenarios, run_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1042,7 +1042,7 @@ def test_a_resume_records_its_moment_and_a_replay_resumes_there(
     it is. A journal without it is read as before."""
     from ido.approvals import Request
     from ido.journal import Event, epoch
-    from ido.replay import resumed_at
+    from ido.replay.what_if import resumed_at
 
     (tmp_path / "late.yaml").write_text(LATE)
     ido("scenario", "run", "-q", str(tmp_path / "late.yaml"), "--journal", str(in_root))
