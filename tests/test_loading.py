@@ -1320,3 +1320,28 @@ def test_the_keys_a_rule_may_read_are_those_its_variables_have(tmp_path: Path) -
     assert tuple(capability_view(charge)) == KEYS["capability"]
     assert tuple(plan_view([charge])) == KEYS["plan"]
     assert sorted(intent_view(catalog.intents["pay-order"])) == sorted(KEYS["intent"])
+
+
+def test_a_missing_resource_found_in_several_folders_is_pointed_at_its_home_first(
+    tmp_path: Path,
+) -> None:
+    """`ido replay --policies new` where new/ lacks residency, with copies of the project's
+    policies in other folders beside it (`bad/`, `old/`): the hint named the first folder
+    by name, `bad/residency.yaml … give --catalog bad`, not the folder the replay read
+    others in place of, whose words the docs promise; so too a plain load sent the user to
+    `bad/` rather than the policy in policies/."""
+    for folder in ("bad", "old", "policies"):
+        write(tmp_path, f"{folder}/residency.yaml", POLICY)
+    intent = write(tmp_path, "intents/pay-order.yaml", INTENT)
+    replaced = {"policies": "a replay given other policies (--policies DIR) needs it in DIR too"}
+    with pytest.raises(LoadError) as info:
+        load_catalog([intent], base=tmp_path, replaced=replaced)
+    assert only(info.value.problems).message.endswith(
+        "(policies/residency.yaml is not in the catalog: a replay given other policies"
+        " (--policies DIR) needs it in DIR too)"
+    )
+    with pytest.raises(LoadError) as info:
+        load_catalog([intent], base=tmp_path)
+    assert only(info.value.problems).message.endswith(
+        "(policies/residency.yaml is not in the catalog: give --catalog policies)"
+    )

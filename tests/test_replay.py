@@ -1254,6 +1254,25 @@ def test_a_policy_left_out_by_policies_is_not_said_to_belong_in_policies(project
     ) in out, out
 
 
+def test_a_policy_left_out_by_policies_is_pointed_at_policies_not_a_copy_beside_it(
+    project: Path,
+) -> None:
+    """With a copy of the policies kept in `attic/` (before policies/ by name), the error
+    said "attic/residency.yaml is not in the catalog: give --catalog attic, or move it into
+    policies/", not what the replay's --policies needs, as docs/cli.md says it does."""
+    assert ido("run", "ship-order")[0] == 0
+    (project / "none").mkdir()
+    (project / "attic").mkdir()
+    policy = project / "policies" / "residency.yaml"
+    (project / "attic" / "residency.yaml").write_text(policy.read_text())
+    code, out = ido("replay", "last", "--policies", "none")
+    assert code == 2, out
+    assert (
+        "(policies/residency.yaml is not in the catalog: a replay given other policies "
+        "(--policies DIR) needs it in DIR too)"
+    ) in out, out
+
+
 def test_what_was_seen_after_several_calls_not_made_is_said_in_the_plural(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
