@@ -1345,3 +1345,21 @@ def test_a_missing_resource_found_in_several_folders_is_pointed_at_its_home_firs
     assert only(info.value.problems).message.endswith(
         "(policies/residency.yaml is not in the catalog: give --catalog policies)"
     )
+
+
+def test_a_policy_yaml_cannot_read_is_told_once_not_as_missing_from_the_catalog(
+    tmp_path: Path,
+) -> None:
+    """policies/residency.yaml with a YAML syntax error: besides the syntax error, the
+    intent naming it was told "Policy 'residency' not found … (policies/residency.yaml is
+    not in the catalog: give --catalog policies)", a folder that was read, and with a copy
+    in old/, "give --catalog old": the user fixing what they were told used a stale copy.
+    The file's own error is told, as for a policy that fails its schema."""
+    write(tmp_path, "policies/residency.yaml", POLICY + "    - id: [\n")
+    write(tmp_path, "old/residency.yaml", POLICY)
+    write(tmp_path, "intents/pay-order.yaml", INTENT)
+    with pytest.raises(LoadError) as info:
+        load_catalog([tmp_path / "intents", tmp_path / "policies"], base=tmp_path)
+    problem = only(info.value.problems)
+    assert problem.file.endswith("policies/residency.yaml")
+    assert problem.message.startswith("YAML syntax error")

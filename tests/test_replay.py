@@ -1273,6 +1273,21 @@ def test_a_policy_left_out_by_policies_is_pointed_at_policies_not_a_copy_beside_
     ) in out, out
 
 
+def test_policies_with_a_yaml_error_are_told_the_error_alone(project: Path) -> None:
+    """`ido replay RUN --policies new` with a YAML syntax error in new/residency.yaml: the
+    error was followed by "Policy 'residency' not found … (policies/residency.yaml is not
+    in the catalog: … needs it in DIR too)", sending the user to copy a policy that is there."""
+    assert ido("run", "ship-order")[0] == 0
+    (project / "new").mkdir()
+    policy = (project / "policies" / "residency.yaml").read_text()
+    (project / "new" / "residency.yaml").write_text(policy + "  - id: [\n")
+    code, out = ido("replay", "last", "--policies", "new")
+    assert code == 2, out
+    assert "error: 1 problem found:\n  new/residency.yaml:" in out, out
+    assert "YAML syntax error" in out, out
+    assert "not found" not in out, out
+
+
 def test_what_was_seen_after_several_calls_not_made_is_said_in_the_plural(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
