@@ -13,7 +13,7 @@ from ido.conditions import Condition, ConditionError, compile_condition, named_v
 from ido.errors import Problem
 from ido.loading.catalog import Catalog, problem_at
 from ido.model import Resource
-from ido.model.resources import IntentSpec
+from ido.model.intent_spec import IntentSpec
 from ido.policy import CAPABILITY_KEYS, PLAN_KEYS
 from ido.text import did_you_mean, echoed
 from ido.yamlsrc import FieldPath

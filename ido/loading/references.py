@@ -14,7 +14,7 @@ from ido.errors import Problem
 from ido.loading.catalog import Catalog, problem_at, scenario_intent
 from ido.loading.files import named_yaml
 from ido.model import Policy, PolicyTest, Resource, Scenario
-from ido.model.resources import Rule
+from ido.model.rules import Rule
 from ido.policy import EFFECTS, is_plan_rule
 from ido.yamlsrc import FieldPath
 
