@@ -1533,7 +1533,7 @@ def test_a_model_s_choice_is_not_told_by_options_plan_rules_took_away() -> None:
     """Found in review: the count of options and "option 1, the solver's best" were read
     off the alternatives, which plan rules may have thinned: with option 1 denied, the
     0.200 of option 2 was put on option 1."""
-    from ido.explain import _optimality
+    from ido.explain_decisions import _optimality
 
     result = {
         "proven_optimal": False,

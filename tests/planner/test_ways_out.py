@@ -476,7 +476,7 @@ def test_a_conflict_member_whose_test_gave_up_is_not_called_minimal() -> None:
     """Whether a plan gets through with max_cost lifted is unknown (the search stopped at
     its 16 plans): max_cost is kept, and the conflict is said not proven minimal, naming
     it, where it was called minimal."""
-    from ido.explain import decision_parts
+    from ido.explain_decisions import decision_parts
     from ido.plan_ways import GaveUp, denied_why
     from ido.planner.types import Plan
 
