@@ -745,7 +745,7 @@ def test_resume_run_from_a_shell_with_the_step_s_variables_does_not_stop_itself(
     import sys
 
     probe = (
-        "from ido.runtime.bindings import stop_left_running; "
+        "from ido.runtime.process_tree import stop_left_running; "
         "print(stop_left_running('r1', 'r1/1/1'))"
     )
     env = {**os.environ, "IDO_RUN_ID": "r1", "IDO_IDEMPOTENCY_KEY": "r1/1/1"}
