@@ -952,7 +952,7 @@ def test_no_call_when_the_deadline_left_would_not_wait_for_the_run_s_last(
     from ido.model import LlmSettings
     from ido.observe import boolean_facts, snapshot
     from ido.planner.llm import LlmPlanner
-    from ido.runtime.recovery import RunState, fold_model_calls, history_of
+    from ido.runtime.folds import RunState, fold_model_calls, history_of
 
     model, url = serve([PAY_AND_SHIP])
     catalog = load_catalog(["capabilities", "policies", "intents"])

@@ -33,7 +33,7 @@ from ido.planner import Planner, get_planner
 from ido.planner.llm_calls import Recorded, recorded_calls
 from ido.policy import policy_digests
 from ido.replay.compare import _differences, _json
-from ido.runtime.recovery import (
+from ido.runtime.folds import (
     RunState,
     fold_done,
     fold_finish,
