@@ -1288,6 +1288,25 @@ def test_policies_with_a_yaml_error_are_told_the_error_alone(project: Path) -> N
     assert "not found" not in out, out
 
 
+def test_an_exact_divergence_in_approvals_says_which_are_asked_otherwise(project: Path) -> None:
+    """A policy edited since the run to ask a person for `ship`: the exact replay said
+    "fields that differ: approvals, policy" and showed the same plan twice, "recorded: … ·
+    replayed: …", and not what differed; it now says which approval is asked now (and,
+    the other way, which no longer), as a counterfactual does."""
+    assert ido("run", "ship-order")[0] == 0
+    policy = project / "policies" / "residency.yaml"
+    plain = policy.read_text()
+    policy.write_text(plain + GATE)
+    code, out = ido("replay", "last")
+    assert code == 1, out
+    assert "  approval residency/big-spend for ship now asked\n" in out, out
+    assert ido("run", "ship-order")[0] == 3
+    policy.write_text(plain)
+    code, out = ido("replay", "last")
+    assert code == 1, out
+    assert "  approval residency/big-spend for ship no longer asked\n" in out, out
+
+
 def test_what_was_seen_after_several_calls_not_made_is_said_in_the_plural(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -147,6 +147,12 @@ def _exact(result: Any, live: bool = False) -> None:
         removed = d.catalog.removed if d.catalog is not None else ()
         for line in rejections_changed(d.recorded, d.replayed, removed):
             typer.echo(f"  rejected: {printable(line)}")
+    if "approvals" in d.fields:
+        from ido.replay.compare import approvals_changed
+        from ido.text import printable
+
+        for line in approvals_changed(d.recorded, d.replayed):
+            typer.echo(f"  {printable(line)}")
     raise typer.Exit(1)
 
 

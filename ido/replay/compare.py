@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ido.approvals import subject
+from ido.approvals import PLAN, THE_PLAN, subject
 from ido.explain_decisions import rejection_line
 from ido.journal.records import Event
 from ido.model.durations import format_duration
@@ -47,6 +47,22 @@ def rejections_changed(
         # and words after it ("… only. in the recording") read as part of it.
         lines.append(f"{name}: now {today}; recorded: {then}")
     return lines
+
+
+def approvals_changed(recorded: Mapping[str, Any], replayed: Mapping[str, Any]) -> list[str]:
+    """How two decisions' approval requests differ, one line each, in a counterfactual's
+    words (`approval vendor-limits/expensive-plan for the plan now asked`, `… no longer
+    asked`): a divergence in `approvals` alone showed the same plan twice and not what
+    differed."""
+
+    def asked(decision: Mapping[str, Any]) -> list[str]:
+        said = decision.get("approvals", [])
+        return [f"{a[0]} for {THE_PLAN if a[1] == PLAN else a[1]}" for a in said]
+
+    before, after = asked(recorded), asked(replayed)
+    return [f"approval {a} no longer asked" for a in before if a not in after] + [
+        f"approval {a} now asked" for a in after if a not in before
+    ]
 
 
 def _compared(events: Sequence[Event]) -> list[dict[str, Any]]:
