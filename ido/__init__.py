@@ -32,7 +32,7 @@ _HOMES = {
     "explain_run": "ido.api",
     "replay_run": "ido.api",
     "counterfactual_run": "ido.api",
-    "Replay": "ido.replay",
+    "Replay": "ido.replay.exact",
     "Counterfactual": "ido.scenario.counterfactual",
     # errors
     "IdoError": "ido.errors",
@@ -117,7 +117,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the names above
     from ido.loading.checks import check_names
     from ido.loading.load import find_intent, load_catalog
     from ido.model import Intent
-    from ido.replay import Replay
+    from ido.replay.exact import Replay
     from ido.runtime.local import LocalRuntime, RunReport
     from ido.scenario.counterfactual import Counterfactual
     from ido.testing import MemoryJournal

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ido.loading.catalog import Catalog
     from ido.model import Intent
     from ido.planner import Planner
-    from ido.replay import Replay
+    from ido.replay.exact import Replay
     from ido.scenario.counterfactual import Counterfactual
     from ido.state import State
 
@@ -173,7 +173,7 @@ def rendered(view: dict[str, Any], format: str) -> str:
 def replay_run(journal: Journal, run: str, catalog: Catalog) -> Replay:
     """Re-decide every recorded decision of a run from its recorded inputs with `catalog`
     (`ido replay RUN --exact`): `divergence` is None when each chose as recorded."""
-    from ido.replay import replay_exact
+    from ido.replay.exact import replay_exact
 
     run_id = journal.resolve(run)
     return replay_exact(run_id, journal.events(run_id), catalog)
@@ -185,7 +185,7 @@ def counterfactual_run(
     """Do a recorded run again under `catalog` (other policies, capabilities) and, if given,
     another version of its intent, in the world the recording met, and compare decision
     by decision (`ido replay RUN --policies …`). Nothing is performed or journaled."""
-    from ido.replay import replay_counterfactual
+    from ido.replay.what_if import replay_counterfactual
 
     run_id = journal.resolve(run)
     events, row = journal.events(run_id), journal.run(run_id)

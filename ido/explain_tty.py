@@ -13,16 +13,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ido.explain import (
-    EVALUATION_ERRORS,
-    decision_parts,
-    event_line,
-    in_order,
-    outcome_kind,
-    outcome_of,
-    summary,
-    waits_of,
-)
+from ido.explain import event_line, in_order, outcome_of, summary
+from ido.explain_calls import outcome_kind
+from ido.explain_decisions import EVALUATION_ERRORS, decision_parts, waits_of
 from ido.model import format_duration
 from ido.planner.limit_words import shown_probability
 from ido.text import printable

@@ -15,7 +15,7 @@ import urllib.parse
 from typing import Any
 
 from ido.errors import ExecutionError
-from ido.model.resources import PrometheusSource
+from ido.model.capability_spec import PrometheusSource
 from ido.runtime.bindings import MAX_OUTPUT
 from ido.secrets import Secrets, masked_url
 

@@ -14,17 +14,9 @@ from collections.abc import Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
-from ido.explain import (
-    decision_parts,
-    event_line,
-    in_order,
-    outcome_kind,
-    outcome_of,
-    shown,
-    stages,
-    summary,
-    waits_of,
-)
+from ido.explain import event_line, in_order, outcome_of, stages, summary
+from ido.explain_calls import outcome_kind, shown
+from ido.explain_decisions import decision_parts, waits_of
 from ido.journal.records import epoch
 from ido.model import format_duration
 from ido.text import printable, shortened

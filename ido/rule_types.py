@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, PlainSerializer
 
 from ido.conditions import Each, Record, Shape
-from ido.model.resources import IntentSpec
+from ido.model.intent_spec import IntentSpec
 
 CAPABILITY = Record(
     (

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ido.errors import ExecutionError
-from ido.model.resources import SECRET_REFERENCE
+from ido.model.fields import SECRET_REFERENCE
 
 if TYPE_CHECKING:
     from ido.loading.catalog import Catalog

@@ -1184,7 +1184,7 @@ def test_a_failure_is_a_worse_outcome_than_a_wait_for_approval() -> None:
 def test_the_command_lines_step_limit_is_the_models() -> None:
     """`ido.cli` keeps its own copy, not to import the models as it starts."""
     from ido.cli import common
-    from ido.model.resources import MOST_STEPS
+    from ido.model.fields import MOST_STEPS
 
     assert common.MOST_STEPS == MOST_STEPS
 

@@ -8,7 +8,7 @@ import pytest
 
 from ido.decide import History, build_task
 from ido.loading import load_documents
-from ido.model.resources import Limits
+from ido.model.intent_spec import Limits
 from ido.planner.types import Task
 
 CAPABILITY = {

@@ -952,7 +952,7 @@ def test_no_call_when_the_deadline_left_would_not_wait_for_the_run_s_last(
     from ido.model import LlmSettings
     from ido.observe import boolean_facts, snapshot
     from ido.planner.llm import LlmPlanner
-    from ido.runtime.recovery import RunState, fold_model_calls, history_of
+    from ido.runtime.folds import RunState, fold_model_calls, history_of
 
     model, url = serve([PAY_AND_SHIP])
     catalog = load_catalog(["capabilities", "policies", "intents"])
@@ -1533,7 +1533,7 @@ def test_a_model_s_choice_is_not_told_by_options_plan_rules_took_away() -> None:
     """Found in review: the count of options and "option 1, the solver's best" were read
     off the alternatives, which plan rules may have thinned: with option 1 denied, the
     0.200 of option 2 was put on option 1."""
-    from ido.explain import _optimality
+    from ido.explain_decisions import _optimality
 
     result = {
         "proven_optimal": False,

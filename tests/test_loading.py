@@ -1320,3 +1320,46 @@ def test_the_keys_a_rule_may_read_are_those_its_variables_have(tmp_path: Path) -
     assert tuple(capability_view(charge)) == KEYS["capability"]
     assert tuple(plan_view([charge])) == KEYS["plan"]
     assert sorted(intent_view(catalog.intents["pay-order"])) == sorted(KEYS["intent"])
+
+
+def test_a_missing_resource_found_in_several_folders_is_pointed_at_its_home_first(
+    tmp_path: Path,
+) -> None:
+    """`ido replay --policies new` where new/ lacks residency, with copies of the project's
+    policies in other folders beside it (`bad/`, `old/`): the hint named the first folder
+    by name, `bad/residency.yaml … give --catalog bad`, not the folder the replay read
+    others in place of, whose words the docs promise; so too a plain load sent the user to
+    `bad/` rather than the policy in policies/."""
+    for folder in ("bad", "old", "policies"):
+        write(tmp_path, f"{folder}/residency.yaml", POLICY)
+    intent = write(tmp_path, "intents/pay-order.yaml", INTENT)
+    replaced = {"policies": "a replay given other policies (--policies DIR) needs it in DIR too"}
+    with pytest.raises(LoadError) as info:
+        load_catalog([intent], base=tmp_path, replaced=replaced)
+    assert only(info.value.problems).message.endswith(
+        "(policies/residency.yaml is not in the catalog: a replay given other policies"
+        " (--policies DIR) needs it in DIR too)"
+    )
+    with pytest.raises(LoadError) as info:
+        load_catalog([intent], base=tmp_path)
+    assert only(info.value.problems).message.endswith(
+        "(policies/residency.yaml is not in the catalog: give --catalog policies)"
+    )
+
+
+def test_a_policy_yaml_cannot_read_is_told_once_not_as_missing_from_the_catalog(
+    tmp_path: Path,
+) -> None:
+    """policies/residency.yaml with a YAML syntax error: besides the syntax error, the
+    intent naming it was told "Policy 'residency' not found … (policies/residency.yaml is
+    not in the catalog: give --catalog policies)", a folder that was read, and with a copy
+    in old/, "give --catalog old": the user fixing what they were told used a stale copy.
+    The file's own error is told, as for a policy that fails its schema."""
+    write(tmp_path, "policies/residency.yaml", POLICY + "    - id: [\n")
+    write(tmp_path, "old/residency.yaml", POLICY)
+    write(tmp_path, "intents/pay-order.yaml", INTENT)
+    with pytest.raises(LoadError) as info:
+        load_catalog([tmp_path / "intents", tmp_path / "policies"], base=tmp_path)
+    problem = only(info.value.problems)
+    assert problem.file.endswith("policies/residency.yaml")
+    assert problem.message.startswith("YAML syntax error")

@@ -17,7 +17,7 @@ from ido.cli import app
 from ido.errors import JournalError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
-from ido.replay import replay_exact
+from ido.replay.exact import replay_exact
 from ido.scenario.runner import load_scenarios, run_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1042,7 +1042,7 @@ def test_a_resume_records_its_moment_and_a_replay_resumes_there(
     it is. A journal without it is read as before."""
     from ido.approvals import Request
     from ido.journal import Event, epoch
-    from ido.replay import resumed_at
+    from ido.replay.what_if import resumed_at
 
     (tmp_path / "late.yaml").write_text(LATE)
     ido("scenario", "run", "-q", str(tmp_path / "late.yaml"), "--journal", str(in_root))
@@ -1252,6 +1252,59 @@ def test_a_policy_left_out_by_policies_is_not_said_to_belong_in_policies(project
         "Policy 'residency' not found; no Policy is loaded (policies/residency.yaml is not in "
         "the catalog: a replay given other policies (--policies DIR) needs it in DIR too)"
     ) in out, out
+
+
+def test_a_policy_left_out_by_policies_is_pointed_at_policies_not_a_copy_beside_it(
+    project: Path,
+) -> None:
+    """With a copy of the policies kept in `attic/` (before policies/ by name), the error
+    said "attic/residency.yaml is not in the catalog: give --catalog attic, or move it into
+    policies/", not what the replay's --policies needs, as docs/cli.md says it does."""
+    assert ido("run", "ship-order")[0] == 0
+    (project / "none").mkdir()
+    (project / "attic").mkdir()
+    policy = project / "policies" / "residency.yaml"
+    (project / "attic" / "residency.yaml").write_text(policy.read_text())
+    code, out = ido("replay", "last", "--policies", "none")
+    assert code == 2, out
+    assert (
+        "(policies/residency.yaml is not in the catalog: a replay given other policies "
+        "(--policies DIR) needs it in DIR too)"
+    ) in out, out
+
+
+def test_policies_with_a_yaml_error_are_told_the_error_alone(project: Path) -> None:
+    """`ido replay RUN --policies new` with a YAML syntax error in new/residency.yaml: the
+    error was followed by "Policy 'residency' not found … (policies/residency.yaml is not
+    in the catalog: … needs it in DIR too)", sending the user to copy a policy that is there."""
+    assert ido("run", "ship-order")[0] == 0
+    (project / "new").mkdir()
+    policy = (project / "policies" / "residency.yaml").read_text()
+    (project / "new" / "residency.yaml").write_text(policy + "  - id: [\n")
+    code, out = ido("replay", "last", "--policies", "new")
+    assert code == 2, out
+    assert "error: 1 problem found:\n  new/residency.yaml:" in out, out
+    assert "YAML syntax error" in out, out
+    assert "not found" not in out, out
+
+
+def test_an_exact_divergence_in_approvals_says_which_are_asked_otherwise(project: Path) -> None:
+    """A policy edited since the run to ask a person for `ship`: the exact replay said
+    "fields that differ: approvals, policy" and showed the same plan twice, "recorded: … ·
+    replayed: …", and not what differed; it now says which approval is asked now (and,
+    the other way, which no longer), as a counterfactual does."""
+    assert ido("run", "ship-order")[0] == 0
+    policy = project / "policies" / "residency.yaml"
+    plain = policy.read_text()
+    policy.write_text(plain + GATE)
+    code, out = ido("replay", "last")
+    assert code == 1, out
+    assert "  approval residency/big-spend for ship now asked\n" in out, out
+    assert ido("run", "ship-order")[0] == 3
+    policy.write_text(plain)
+    code, out = ido("replay", "last")
+    assert code == 1, out
+    assert "  approval residency/big-spend for ship no longer asked\n" in out, out
 
 
 def test_what_was_seen_after_several_calls_not_made_is_said_in_the_plural(

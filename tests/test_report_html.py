@@ -261,7 +261,7 @@ def test_a_silent_failure_is_not_reported_as_a_success(
 
 def test_text_values_are_shown_as_written_with_what_acts_on_a_terminal_escaped() -> None:
     """ "Café 🚀" was shown as "Caf\\u00e9 \\ud83d\\ude80" in every format."""
-    from ido.explain import shown
+    from ido.explain_calls import shown
 
     assert shown({"name": "Café 🚀"}) == '{"name": "Café 🚀"}'
     assert shown("a\u202eb\x1b[2J") == '"a\\u202eb\\u001b[2J"'  # JSON escapes the ESC
@@ -335,7 +335,7 @@ def test_each_step_is_drawn_as_it_went_and_the_replan_leaves_the_failure_it_name
 def test_the_terminal_report_shows_every_part_the_plain_one_does() -> None:
     """The model's section ("fell back to cpsat") and alternatives that were not settled
     were missing from the coloured report."""
-    from ido.explain import decision_parts
+    from ido.explain_decisions import decision_parts
     from ido.explain_tty import render_tty
 
     llm = {"planner": "llm", "model": None, "verdict": "no model configured", "calls": []}

@@ -15,7 +15,8 @@ from ido.journal import SqliteJournal
 from ido.loading import load_catalog
 from ido.model import Capability, Observer
 from ido.observe import observe
-from ido.replay import replay_counterfactual, replay_exact
+from ido.replay.exact import replay_exact
+from ido.replay.what_if import replay_counterfactual
 from ido.runtime.bindings import missing_secret, perform
 from ido.runtime.context import ActionContext
 from ido.runtime.environment import RealEnvironment

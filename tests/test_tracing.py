@@ -298,11 +298,11 @@ def test_headers_the_sdk_would_drop_are_refused_without_their_values(
 def test_the_exporter_takes_the_header_names_a_binding_takes() -> None:
     """One pattern of header names for bindings and the OTLP exporter, written once: two
     copies could come to differ."""
-    from ido.model import resources
+    from ido.model import fields
 
-    assert tracing.config.HEADER_NAME is resources.HEADER_NAME
+    assert tracing.config.HEADER_NAME is fields.HEADER_NAME
     otlp = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_HEADERS": "x@y=1"}
-    with pytest.raises(TelemetryConfigError, match=re.escape(resources.HEADER_NAME_WORDS)):
+    with pytest.raises(TelemetryConfigError, match=re.escape(fields.HEADER_NAME_WORDS)):
         settings(otlp)
 
 

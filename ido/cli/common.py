@@ -19,7 +19,7 @@ DEFAULT_DIRS = ("intents", "capabilities", "policies")
 
 
 MOST_STEPS = 200
-"""`ido.model.resources.MOST_STEPS`, here without importing the models at start-up."""
+"""`ido.model.fields.MOST_STEPS`, here without importing the models at start-up."""
 
 
 SQLITE_MOST = 2**63 - 1

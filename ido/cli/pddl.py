@@ -170,7 +170,7 @@ def _shell_argv(command: str) -> tuple[str, ...]:
     arguments), checked as a capability's `run.shell` is loaded: a usage error otherwise."""
     import shlex
 
-    from ido.model.resources import RunBinding
+    from ido.model.capability_spec import RunBinding
 
     try:
         argv = tuple(shlex.split(command))

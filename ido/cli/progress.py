@@ -44,7 +44,8 @@ def _outcome_lines(report: Any, journal: Path) -> list[str]:
 
 def _stages(plan: Mapping[str, Any]) -> str:
     """`a + b → c`: steps in the same stage wait for nothing in the stages after."""
-    from ido.explain import stages, waits_of
+    from ido.explain import stages
+    from ido.explain_decisions import waits_of
 
     names = [s["capability"] for s in plan["steps"]]
     grouped: dict[int, list[str]] = {}
@@ -79,7 +80,7 @@ def _fallen_back(result: Mapping[str, Any]) -> str:
 def _decided_lines(data: Mapping[str, Any]) -> list[str]:
     """A decision as a run goes: its plan in a line; made on resuming after an approval, the
     plan said `as approved` while it held, else what no longer held (`ido.approved_plan`)."""
-    from ido.explain import approved_line
+    from ido.explain_decisions import approved_line
     from ido.text import money, printable
 
     result, check = data["result"], data.get("approved")

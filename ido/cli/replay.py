@@ -62,7 +62,8 @@ def replay(
     from ido.journal.sqlite import SqliteJournal
     from ido.loading.files import inside
     from ido.loading.load import find_intent, load_catalog
-    from ido.replay import replay_counterfactual, replay_exact
+    from ido.replay.exact import replay_exact
+    from ido.replay.what_if import replay_counterfactual
 
     if intent is not None and len(run_refs) > 1:
         raise typer.BadParameter(
@@ -140,12 +141,18 @@ def _exact(result: Any, live: bool = False) -> None:
     for label, side in (("recorded", d.recorded), ("replayed", d.replayed)):
         typer.echo(f"  {label}: {_decision_summary(side)}")
     if "result.rejections" in d.fields:
-        from ido.replay import rejections_changed
+        from ido.replay.compare import rejections_changed
         from ido.text import printable
 
         removed = d.catalog.removed if d.catalog is not None else ()
         for line in rejections_changed(d.recorded, d.replayed, removed):
             typer.echo(f"  rejected: {printable(line)}")
+    if "approvals" in d.fields:
+        from ido.replay.compare import approvals_changed
+        from ido.text import printable
+
+        for line in approvals_changed(d.recorded, d.replayed):
+            typer.echo(f"  {printable(line)}")
     raise typer.Exit(1)
 
 

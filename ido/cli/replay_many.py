@@ -47,7 +47,7 @@ def replay_many(run_ids: Sequence[str], store: Any, catalog: Catalog, exact: boo
 
 
 def _exact(run_id: str, events: Any, row: Any, catalog: Catalog) -> tuple[str, bool, str]:
-    from ido.replay import replay_exact
+    from ido.replay.exact import replay_exact
 
     result = replay_exact(run_id, events, catalog)
     edited = f"; policies edited since: {', '.join(result.edited)}" if result.edited else ""
@@ -60,7 +60,7 @@ def _exact(run_id: str, events: Any, row: Any, catalog: Catalog) -> tuple[str, b
 
 def _counterfactual(run_id: str, events: Any, row: Any, catalog: Catalog) -> tuple[str, bool, str]:
     from ido.cli.replay import _approval_change, _decided_otherwise, _decision_summary
-    from ido.replay import replay_counterfactual
+    from ido.replay.what_if import replay_counterfactual
     from ido.text import money
 
     c = replay_counterfactual(run_id, events, row, catalog)

@@ -9,7 +9,7 @@ from typing import Any
 
 from ido.errors import Problem
 from ido.model import Capability, Intent, Observer, Policy, PolicyTest, Resource, Scenario
-from ido.model.resources import IntentSpec
+from ido.model.intent_spec import IntentSpec
 from ido.yamlsrc import Document, FieldPath, format_path
 
 

@@ -19,7 +19,7 @@ from ido.conditions import (
 from ido.errors import Problem
 from ido.loading.catalog import Catalog, problem_at
 from ido.model import Resource
-from ido.model.resources import IntentSpec
+from ido.model.intent_spec import IntentSpec
 from ido.policy import CAPABILITY_KEYS, PLAN_KEYS
 from ido.rule_types import rule_shapes
 from ido.text import did_you_mean, echoed

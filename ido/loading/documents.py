@@ -3,6 +3,7 @@ document validated, named after its file, declared once."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,9 @@ _PDDL_HINT = (
 )
 """What a PDDL file given to `ido validate` (or any command that loads a catalog) says."""
 
+_KIND = re.compile(r"^kind:\s*[\"']?(\w+)", re.MULTILINE)
+"""The kinds a file declares, read from its text where YAML cannot read it."""
+
 
 def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = None) -> list[Problem]:
     if file.suffix.lower() == ".pddl":  # a planning user's first `ido validate`
@@ -43,6 +47,9 @@ def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = Non
 
     read(0)
     documents, problems = read_documents(text, shown, read)
+    if problems:  # what YAML could not read is told: a reference to it is not told again
+        # (as "not found … give --catalog policies", a folder read) by the file's name
+        catalog.broken |= {(kind, file.stem) for kind in _KIND.findall(text)}
     if not problems and all(d.data is None for d in documents):
         # (a truncated intent or policy would go missing from the catalog without a word)
         return [Problem(shown, 1, "", "empty: no resource")]

@@ -14,7 +14,7 @@ from ido.errors import Problem
 from ido.loading.catalog import Catalog, problem_at, scenario_intent
 from ido.loading.files import named_yaml
 from ido.model import Policy, PolicyTest, Resource, Scenario
-from ido.model.resources import Rule
+from ido.model.rules import Rule
 from ido.policy import EFFECTS, is_plan_rule
 from ido.yamlsrc import FieldPath
 
@@ -34,21 +34,31 @@ def _unread(read: set[Path], base: Path, kind: str, name: str, replaced: Replace
     does not read unless asked, is where a new user puts an observer. `read`: the files
     the catalog was loaded from; `replaced`: folders the command read others in place of."""
     declares = re.compile(rf"^kind:\s*{kind}\s*$", re.MULTILINE)
+    home = HOMES.get(kind, "capabilities")
+
+    def first(f: Path) -> tuple[bool, bool, Path]:
+        # the folder the command read another in place of, then the kind's own, before a
+        # copy kept beside them (`old/`): the first by name sent the user there
+        return f.parent.name not in replaced, f.parent.name != home, f
+
     try:
         found = sorted(
-            f
-            for f in base.glob(f"*/{name}.*")
-            if named_yaml(f)  # (`stock.YAML` too)
-            and not f.parent.name.startswith(".")
-            and f.is_file()
-            and f.resolve() not in read
-            and declares.search(f.read_text(encoding="utf-8", errors="replace"))
+            (
+                f
+                for f in base.glob(f"*/{name}.*")
+                if named_yaml(f)  # (`stock.YAML` too)
+                and not f.parent.name.startswith(".")
+                and f.is_file()
+                and f.resolve() not in read
+                and declares.search(f.read_text(encoding="utf-8", errors="replace"))
+            ),
+            key=first,
         )
     except OSError:  # a folder or file it may not read: no hint
         return ""
     if not found:
         return ""
-    folder, home = found[0].parent.name, HOMES.get(kind, "capabilities")
+    folder = found[0].parent.name
     unread = f"{folder}/{found[0].name} is not in the catalog"
     if folder in replaced:
         return f" ({unread}: {replaced[folder]})"

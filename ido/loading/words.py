@@ -10,7 +10,7 @@ from typing import Any
 
 from ido.errors import Problem
 from ido.model import Resource
-from ido.model.resources import (
+from ido.model.fields import (
     CALLABLE_PATTERN,
     ENV_NAME_PATTERN,
     NAME_PATTERN,

@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from ido.model.capability_spec import CapabilitySpec, ObserverSpec, RunBinding
 from ido.model.durations import (
     Duration,
     as_recorded,
@@ -10,22 +11,9 @@ from ido.model.durations import (
     format_wait,
     parse_duration,
 )
-from ido.model.resources import (
-    Capability,
-    CapabilitySpec,
-    Constraints,
-    Intent,
-    IntentSpec,
-    Limits,
-    LlmSettings,
-    Objective,
-    Observer,
-    ObserverSpec,
-    Policy,
-    PolicySpec,
-    Rule,
-    RunBinding,
-)
+from ido.model.intent_spec import Constraints, IntentSpec, Limits, LlmSettings, Objective
+from ido.model.resources import Capability, Intent, Observer, Policy
+from ido.model.rules import PolicySpec, Rule
 from ido.model.scenario import (
     Behaviour,
     Expect,

@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from ido.model.durations import Duration
-from ido.model.resources import FactPath, IntentSpec, Name, Strict, _Resource
+from ido.model.fields import FactPath, Name, Strict
+from ido.model.intent_spec import IntentSpec
+from ido.model.resources import _Resource
 from ido.text import verdict_problem
 
 

@@ -10,7 +10,7 @@ from ido.errors import PddlError, WriteError, writing
 from ido.loading.catalog import Catalog
 from ido.loading.files import named_yaml
 from ido.loading.load import load_documents
-from ido.model.resources import MOST_STEPS
+from ido.model.fields import MOST_STEPS
 from ido.pddl.convert import rounded_costs, to_resources
 from ido.pddl.ground import GroundTask, ground
 from ido.pddl.syntax import read_domain, read_problem

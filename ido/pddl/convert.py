@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ido.errors import PddlError, located
-from ido.model.resources import MOST_STEPS
+from ido.model.fields import MOST_STEPS
 from ido.pddl.ground import GroundAction, GroundTask
 from ido.pddl.parsed import Atom, Literal
 from ido.planner.tables import MAX_TABLE_ROWS

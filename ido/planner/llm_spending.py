@@ -86,7 +86,7 @@ def last_spent(calls: Sequence[Mapping[str, Any]], key: str, before: float) -> f
     """`key` ("cost" or "seconds") of the last of a decision's model `calls` (as recorded)
     that was not answered from the cache and spent some, else `before`: what the next
     call is weighed by, in this decision (`_unaffordable`, `_out_of_time`) and the run's
-    next (`ido.runtime.recovery.fold_model_calls`)."""
+    next (`ido.runtime.folds.fold_model_calls`)."""
     return next((amount for amount in reversed(_spent(calls, key)) if amount > 0), before)
 
 

@@ -12,8 +12,8 @@ from ido.decide import backoff, undo_stopped_by
 from ido.model import Intent
 from ido.planner.types import Step
 from ido.policy import RuleHit, rulebook
+from ido.runtime.folds import RunState
 from ido.runtime.outcomes import undo_again
-from ido.runtime.recovery import RunState
 from ido.runtime.stepping import Stepping
 from ido.runtime.undoing import undo_attempts
 from ido.state import State

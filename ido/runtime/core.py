@@ -26,8 +26,8 @@ from ido.policy import policy_digests
 from ido.runtime import stopping
 from ido.runtime.bindings import missing_secret
 from ido.runtime.environment import Environment, RealEnvironment
+from ido.runtime.folds import RunState, fold_done, fold_undone, history_of
 from ido.runtime.owners import host
-from ido.runtime.recovery import RunState, fold_done, fold_undone, history_of
 from ido.secrets import catalog_secrets, credential_names
 from ido.state import State, digest, merge, set_path
 from ido.text import failure, printable

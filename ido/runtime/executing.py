@@ -9,9 +9,9 @@ from ido.decide import Decision, backoff
 from ido.model import format_duration
 from ido.planner.types import Plan
 from ido.runtime import stopping
+from ido.runtime.folds import RunState, fold_missing, missing_lesson
 from ido.runtime.gating import Gating
 from ido.runtime.outcomes import blocking, unknown_outcome
-from ido.runtime.recovery import RunState, fold_missing, missing_lesson
 from ido.runtime.settling import Settling
 from ido.runtime.triggers import changed, judged, missing_effects, over_limits, shown_early
 from ido.state import State, apply_effects

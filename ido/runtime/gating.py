@@ -13,8 +13,9 @@ from ido.decide import Decision, denied_now, guards_now
 from ido.planner.types import Step
 from ido.policy import rulebook
 from ido.runtime.core import RuntimeCore
+from ido.runtime.folds import RunState
 from ido.runtime.outcomes import blocking
-from ido.runtime.recovery import RunState, as_asked_of, plan_gone_on
+from ido.runtime.recovery import as_asked_of, plan_gone_on
 from ido.state import State, digest
 
 

@@ -25,6 +25,7 @@ from ido.runtime import stopping
 from ido.runtime.compensating import Compensating
 from ido.runtime.core import Listener, Telemetry, new_run_id
 from ido.runtime.executing import Executing
+from ido.runtime.folds import RunState, fold_done, fold_model_calls, fold_undone
 from ido.runtime.handover import HandedOver
 from ido.runtime.outcomes import blocking, shadow_note
 from ido.runtime.owners import host
@@ -34,10 +35,6 @@ from ido.runtime.recovery import (
     NOT_REPLANS,
     STARTED,
     Recovered,
-    RunState,
-    fold_done,
-    fold_model_calls,
-    fold_undone,
     recover,
 )
 from ido.runtime.undoing import to_undo_again

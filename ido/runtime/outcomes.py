@@ -12,7 +12,7 @@ from ido.decide import Decision
 from ido.model import Capability, format_duration
 from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext
-from ido.runtime.recovery import undone_step
+from ido.runtime.folds import undone_step
 from ido.state import State, get_path, has_path
 
 

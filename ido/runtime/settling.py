@@ -13,10 +13,12 @@ from ido.errors import ExecutionError, IdoError
 from ido.journal.records import UNRECORDED
 from ido.model import Capability
 from ido.policy import FAIL_CLOSED, rulebook
-from ido.runtime.bindings import Outcome, stop_left_running
+from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext
+from ido.runtime.folds import UNKNOWN_SETTLED, RunState
 from ido.runtime.outcomes import as_recorded, effects_seen, rejecting, repeated, unknown_outcome
-from ido.runtime.recovery import UNKNOWN_SETTLED, Interrupted, RunState
+from ido.runtime.process_tree import stop_left_running
+from ido.runtime.recovery import Interrupted
 from ido.runtime.stepping import Stepping
 from ido.state import State
 

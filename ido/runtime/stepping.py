@@ -12,8 +12,8 @@ from ido.planner.types import Step
 from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext
 from ido.runtime.core import RuntimeCore
+from ido.runtime.folds import RunState, fold_finish, learnt, tells_of_provider
 from ido.runtime.outcomes import as_recorded
-from ido.runtime.recovery import RunState, fold_finish, learnt, tells_of_provider
 from ido.runtime.tracecontext import perform_place, traceparent
 from ido.state import State
 

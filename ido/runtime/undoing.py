@@ -7,7 +7,7 @@ from typing import Any
 
 from ido.errors import IdoError
 from ido.journal.records import Event, RunRow
-from ido.runtime.recovery import settles, unknown_undoing
+from ido.runtime.folds import settles, unknown_undoing
 
 
 def undo_attempts(events: Sequence[Event], step: int) -> tuple[int, str | None]:

@@ -70,7 +70,7 @@ class Counterfactual:
     follow "the recording" (`never called pay-us`, `never made do-a's call 2 (…)`)."""
     left_out: int = 0
     """Recorded decisions made on resuming that went on with the plan before them (the
-    replay, not stopping there, has none: `ido.replay._compared`)."""
+    replay, not stopping there, has none: `ido.replay.compare._compared`)."""
     unreplayed: tuple[Unreplayed, ...] = ()
     """Facts the recording's observers saw move after calls, or during waits for approval,
     the replay did not make (`str` of each: "x.hold, after prep's call 1", "load.busy,
@@ -89,7 +89,7 @@ class Counterfactual:
 
 
 def _asked(decision: dict[str, Any]) -> list[str]:
-    """The approvals the run stopped for after a decision (`asked`, `ido.replay._compared`),
+    """The approvals the run stopped for after a decision (`asked`, `ido.replay.compare._compared`),
     as `rule for capability`."""
     return list(decision.get("asked", ()))
 

@@ -8,7 +8,8 @@ from typing import Any
 from ido.journal.records import Event
 from ido.model import format_duration
 from ido.model.scenario import Expect
-from ido.runtime.recovery import NOT_REPLANS, fold_undone
+from ido.runtime.folds import fold_undone
+from ido.runtime.recovery import NOT_REPLANS
 
 
 def unmet(

@@ -12,7 +12,7 @@ from typing import Any
 from ido.approvals import UNKNOWN_RULE
 from ido.health import Evidence, with_lessons
 from ido.journal.records import Event, epoch
-from ido.runtime.recovery import lesson_of
+from ido.runtime.folds import lesson_of
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
 from ido.errors import IdoError
-from ido.model.resources import HEADER_NAME, HEADER_NAME_WORDS
+from ido.model.fields import HEADER_NAME, HEADER_NAME_WORDS
 from ido.secrets import masked_url
 
 EXPORTERS = ("otlp", "console", "none")

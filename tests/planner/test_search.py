@@ -725,7 +725,7 @@ def test_an_alternative_the_search_cannot_settle_is_left_out_and_named() -> None
     """The plan is found within the budget; the best plan without one of its capabilities
     is not. That alternative is left out and named in the solver record, where the whole
     decision used to fail ("search expanded 2 states without finishing")."""
-    from ido.explain import decision_parts
+    from ido.explain_decisions import decision_parts
 
     t = random_task(37, small=False)
     result = SearchPlanner(max_states=2).plan(t)

@@ -384,7 +384,7 @@ def test_more_steps_alone_are_said_to_be_enough_when_they_are() -> None:
 def test_ways_out_under_a_plan_rule_ask_no_model() -> None:
     """With a model planner, the ways out a plan rule closes are searched with its solver,
     as `best_admissible` searches: a model call there would be paid and in no record."""
-    from ido.model.resources import LlmSettings
+    from ido.model.intent_spec import LlmSettings
     from ido.planner.llm import LlmPlanner
     from ido.planner.llm_client import Reply
 
@@ -476,7 +476,7 @@ def test_a_conflict_member_whose_test_gave_up_is_not_called_minimal() -> None:
     """Whether a plan gets through with max_cost lifted is unknown (the search stopped at
     its 16 plans): max_cost is kept, and the conflict is said not proven minimal, naming
     it, where it was called minimal."""
-    from ido.explain import decision_parts
+    from ido.explain_decisions import decision_parts
     from ido.plan_ways import GaveUp, denied_why
     from ido.planner.types import Plan
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 from ido.model import Capability
-from ido.runtime import bindings
+from ido.runtime import bindings, process_tree
 from ido.runtime.bindings import perform
 from ido.runtime.context import ActionContext
 from ido.state import MAX_DEPTH
@@ -157,7 +157,7 @@ def test_a_timed_out_shell_binding_ends_what_it_started(project: Path, tmp_path:
     try:
         assert _ends(child)
     finally:
-        bindings._kill_all([child])  # (left running only when the test fails)
+        process_tree._kill_all([child])  # (left running only when the test fails)
 
 
 def test_a_job_left_holding_the_output_after_the_binding_exited_is_ended(
@@ -343,7 +343,7 @@ def test_killing_ends_though_processes_keep_coming(monkeypatch: pytest.MonkeyPat
 
     sleeper = subprocess.Popen(["sleep", "30"])
     fresh = itertools.count(10**7)
-    monkeypatch.setattr(bindings, "_descendants", lambda pid: [next(fresh)])
+    monkeypatch.setattr(process_tree, "_descendants", lambda pid: [next(fresh)])
     real_kill = os.kill
 
     def kill(pid: int, sig: int) -> None:
@@ -351,9 +351,9 @@ def test_killing_ends_though_processes_keep_coming(monkeypatch: pytest.MonkeyPat
             raise PermissionError(1, "Operation not permitted")
         real_kill(pid, sig)
 
-    monkeypatch.setattr(bindings.os, "kill", kill)
-    bindings._kill_tree(sleeper.pid)
-    assert sleeper.wait(5) == -bindings.signal.SIGKILL
+    monkeypatch.setattr(process_tree.os, "kill", kill)
+    process_tree._kill_tree(sleeper.pid)
+    assert sleeper.wait(5) == -process_tree.signal.SIGKILL
 
 
 def test_a_module_of_the_same_name_from_another_project_is_not_called(

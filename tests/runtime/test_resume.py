@@ -749,7 +749,7 @@ def test_resume_run_from_a_shell_with_the_step_s_variables_does_not_stop_itself(
     # same machine has a probe of its own with the same variables, which this one would stop.
     run = f"r-{uuid.uuid4().hex}"
     probe = (
-        "from ido.runtime.bindings import stop_left_running; "
+        "from ido.runtime.process_tree import stop_left_running; "
         f"print(stop_left_running('{run}', '{run}/1/1'))"
     )
     env = {**os.environ, "IDO_RUN_ID": run, "IDO_IDEMPOTENCY_KEY": f"{run}/1/1"}

@@ -12,8 +12,8 @@ import pytest
 from ido.errors import JournalError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
+from ido.runtime.folds import fold_undone
 from ido.runtime.local import LocalRuntime
-from ido.runtime.recovery import fold_undone
 from ido.testing import MemoryJournal
 from tests.runtime.test_resume import LEDGER, ido, ledger, make_project
 
@@ -253,7 +253,7 @@ def test_an_error_while_undoing_gives_the_run_up_as_one_before_it_does(
 def test_the_completed_steps_fold_as_the_runtime_keeps_them() -> None:
     """One fold for the runtime, resume and replay (replay added compensations and kept
     undone steps)."""
-    from ido.runtime.recovery import fold_done
+    from ido.runtime.folds import fold_done
 
     events = [
         ("action_finished", {"step": 1, "capability": "charge", "ok": True}),

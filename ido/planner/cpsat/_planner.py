@@ -13,7 +13,6 @@ import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ido.errors import OutOfBudget
 from ido.planner.astar import AStarSearch, SearchGaveUp
 from ido.planner.bounds import Landmarks, beyond, landmarks, plan_floor, prunable
 from ido.planner.cpsat._shortcuts import (
@@ -42,79 +41,33 @@ from ido.text import counted
 
 if TYPE_CHECKING:
     from ido.planner.cpsat._encoding import _Encoding
+from ido.planner.cpsat._budgets import BudgetsSpent, NumbersTooLarge, RoundingUnsettled
 
 SHORT = 16  # horizons up to this are solved at once; longer ones are deepened into
+
+
 SMALL = 3  # problems with at most this many usable capabilities go to the exact search
+
+
 PRUNE_FROM = 32  # from this many usable capabilities, landmark bounds narrow each solve
+
+
 SEARCH_FIRST = 20_000  # expansions the exact search gets first on a task with no limit
+
+
 BRIEF_SHARE = 0.1  # of the time limit, the model's first turn after such a search gave up
 # By elapsed time, each path's bound passes over every action: the search goes first only
 # up to LATENCY_FIRST_MOST usable capabilities, for expansions × capabilities of at most
 # LATENCY_FIRST_WORK (and at least LATENCY_FIRST_LEAST expansions).
+
+
 LATENCY_FIRST_WORK = 100_000
+
+
 LATENCY_FIRST_LEAST = 100
+
+
 LATENCY_FIRST_MOST = 200
-
-
-GIVE_MORE = (
-    "a larger `limits.solve_time` or `limits.search_states` in the intent (or `ido plan "
-    "--solve-time`, `--search-states`) gives them more room"
-)
-"""How CP-SAT and the search, both out of budget, are given more, said after what they spent."""
-
-
-class BudgetsSpent(OutOfBudget):
-    """CP-SAT ran out of time without a plan and the search out of states; `spent` says
-    what each spent, `advice` what that suggests of the problem and how to give more."""
-
-    def __init__(
-        self,
-        spent: str,
-        advice: str = f"the catalog may be too large to plan within these limits: {GIVE_MORE}",
-    ) -> None:
-        super().__init__(spent, advice)
-
-
-class RoundingUnsettled(OutOfBudget):
-    """CP-SAT's plan breaks a limit by less than its rounding, and the search that was to
-    settle the solve exactly ran out; `spent` is the search's."""
-
-    def __init__(
-        self,
-        spent: str,
-        advice: str = (
-            "a larger `limits.search_states` in the intent (or `ido plan --search-states N`) "
-            "lets it go further, or a limit set a little further from the plans' totals"
-        ),
-    ) -> None:
-        super().__init__(spent, advice)
-
-    def _said(self, spent: str, advice: str) -> str:
-        return (
-            "the plan CP-SAT found breaks a limit by less than its rounding, and the search "
-            f"that was to settle it gave up (it {spent}); {advice}"
-        )
-
-
-class NumbersTooLarge(OutOfBudget):
-    """A number is too large for CP-SAT's model, and the search that planned instead ran
-    out; `spent` is the search's."""
-
-    def __init__(
-        self,
-        spent: str,
-        advice: str = (
-            "smaller numbers in the catalog or policies, or a larger `limits.search_states` "
-            "(`ido plan --search-states N`), let it plan"
-        ),
-    ) -> None:
-        super().__init__(spent, advice)
-
-    def _said(self, spent: str, advice: str) -> str:
-        return (
-            "a cost, latency, risk or weight is too large for CP-SAT's model (its sums are "
-            f"64-bit integers of millionths), and the search gave up (it {spent}); {advice}"
-        )
 
 
 class CpSatPlanner(_ModelSolves, SolvingPlanner):
