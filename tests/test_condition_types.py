@@ -189,3 +189,18 @@ def test_an_intents_own_rule_is_type_checked_too(tmp_path: Path) -> None:
     problem = only(problems(tmp_path))
     assert (problem.line, problem.field) == (13, "spec.rules[0].when")
     assert "capability.timeout is a number of seconds; compare it with a number" in problem.message
+
+
+def test_a_field_and_its_operator_on_two_lines_are_still_named(tmp_path: Path) -> None:
+    """A block condition may break a comparison before its operator: the field is on the
+    line above the one CEL points at, and the message still names it and what it is."""
+    valid_project(tmp_path)
+    block = (
+        "|\n        capability.region == 'eu'\n          && capability.latency\n"
+        "          > duration('2s')"
+    )
+    write(tmp_path, "policies/residency.yaml", rule(block))
+    problem = only(problems(tmp_path))
+    assert (problem.line, problem.field) == (11, "spec.rules[0].when")
+    told = "capability.latency is a number of seconds; compare it with a number"
+    assert told in problem.message, problem.message

@@ -135,8 +135,10 @@ def _said(
 ) -> str | None:
     """The checker's `message` in ido's words, or None for what CEL does when run."""
     lines = source.split("\n")
-    text = lines[line - 1] if 1 <= line <= len(lines) else ""
-    before, after = text[: max(0, column - 1)], text[max(0, column - 1) :]
+    # (all of the source on each side: a block condition may break `capability.latency`
+    # and its `> duration('1s')` onto two lines)
+    at = sum(len(text) + 1 for text in lines[: line - 1]) + max(0, column - 1)
+    before, after = (source[:at], source[at:]) if 1 <= line <= len(lines) else ("", "")
     overload = _OVERLOAD.search(message)
     if overload is not None:
         function, raw = overload.group(1), overload.group(2)
