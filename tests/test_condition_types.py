@@ -204,3 +204,18 @@ def test_a_field_and_its_operator_on_two_lines_are_still_named(tmp_path: Path) -
     assert (problem.line, problem.field) == (11, "spec.rules[0].when")
     told = "capability.latency is a number of seconds; compare it with a number"
     assert told in problem.message, problem.message
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "health.map(n, health[n]) + capability.tags == []",
+        "type(duration('1s')) == capability.tags",
+    ],
+)
+def test_the_types_told_are_those_a_rule_can_write(when: str) -> None:
+    """The checker's names of the types ido declares (`ido.rules.Health`) or CEL's own
+    (`google.protobuf.Duration`) are not shown, inside a list or a map either."""
+    problem = type_problem(when, rule_shapes())
+    assert problem is not None
+    assert "ido.rules" not in str(problem) and "google.protobuf" not in str(problem), problem

@@ -179,11 +179,21 @@ _CEL_NAMES = {
 }
 
 
+_CEL_NAME = re.compile(
+    r"\bwrapper\((\w+)\)|\bido\.rules\.[\w.]+|" + "|".join(map(re.escape, _CEL_NAMES))
+)
+
+
 def _named(cel_type: str) -> str:
-    cel_type = re.sub(r"^wrapper\((\w+)\)$", r"\1", cel_type)  # (null or a value: same checks)
-    if cel_type.startswith(f"{_PACKAGE}."):
-        return "map"  # (a Record: a map when run)
-    return _CEL_NAMES.get(cel_type, cel_type)
+    """A type as CEL's checker names it (`list(ido.rules.Health)`), as a rule sees it
+    (`list(map)`): a Record is a map when run, and null or a value has the same checks."""
+
+    def said(match: re.Match[str]) -> str:
+        if match.group(1) is not None:
+            return match.group(1)
+        return "map" if match.group(0).startswith(f"{_PACKAGE}.") else _CEL_NAMES[match.group(0)]
+
+    return _CEL_NAME.sub(said, cel_type)
 
 
 _PATH_BEFORE = re.compile(r"((?:capability|plan|intent|health)(?:\[[^\]]*\])?(?:\.\w+)*)\s*\)?\s*$")
