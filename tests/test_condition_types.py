@@ -207,6 +207,28 @@ def test_a_field_and_its_operator_on_two_lines_are_still_named(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(
+    ("when", "told"),
+    [
+        (
+            "intent.constraints.deadline.seconds > 10",
+            "intent.constraints.deadline is a duration as text ('30s'), so it has no key 'seconds'",
+        ),
+        (
+            "capability.latency.ms > 800",
+            "capability.latency is a number of seconds, so it has no key 'ms'",
+        ),
+        ("plan.tags.first == 'pii'", "plan.tags is a list, so it has no key 'first'"),
+    ],
+)
+def test_a_key_read_of_what_has_no_keys_is_said_in_words(when: str, told: str) -> None:
+    """Before, CEL's own words: `expression of type 'wrapper(string)' cannot be the
+    operand of a select operation`, naming neither the field nor a type a user wrote."""
+    problem = type_problem(when, rule_shapes())
+    assert problem is not None
+    assert told in str(problem), str(problem)
+
+
+@pytest.mark.parametrize(
     "when",
     [
         "health.map(n, health[n]) + capability.tags == []",

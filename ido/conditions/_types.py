@@ -109,6 +109,7 @@ def _typed_env(shapes: tuple[tuple[str, Shape], ...]) -> Any:
 _ERROR = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
 _OVERLOAD = re.compile(r"found no matching overload for '([^']+)' applied to '\((.*)\)'")
 _FIELD = re.compile(r"undefined field '(\w+)' not found in struct '([\w.]+)'")
+_SELECT = re.compile(r"expression of type '(.+)' cannot be the operand of a select operation")
 _NUMBERS = re.compile(r"(?:int|uint|double|list\((?:int|uint|double)\))")
 _COMPARING = frozenset({"_<_", "_<=_", "_>_", "_>=_", "_==_", "_!=_", "@in"})
 _ARITHMETIC = {"_+_": "+", "_-_": "-", "_*_": "*", "_/_": "/", "_%_": "%"}
@@ -158,6 +159,9 @@ def _said(
         return _field_words(field.group(1), before, shapes)
     if "cannot be the range of a comprehension" in message:
         return None
+    scalar = _SELECT.search(message)
+    if scalar is not None:
+        return _keyless_words(_named(scalar.group(1)), before, after, shapes)
     return "CEL: " + re.sub(r"'ido\.rules\.(\w+)[\w.]*'", lambda m: m.group(1).lower(), message)
 
 
@@ -270,3 +274,23 @@ def _field_words(key: str, before: str, shapes: Mapping[str, Shape]) -> str:
     hint = f"{guess} " if guess else ""
     has = f"({path} has {', '.join(known)})" if known else ""
     return f"{path} has no key '{key}'; {hint}{has}".rstrip("; ")
+
+
+_SELECTED = re.compile(r"\s*\.\s*(\w+)")
+
+
+def _keyless_words(named: str, before: str, after: str, shapes: Mapping[str, Shape]) -> str:
+    """A key read of what has none (`intent.constraints.deadline.seconds`), where CEL names
+    neither the field nor its key (`named`: the type CEL gives, in a rule's words)."""
+    selected = _SELECTED.match(after)
+    key = f" '{selected.group(1)}'" if selected is not None else "s"
+    match = _PATH_BEFORE.search(before)
+    shape = _shape_at(match.group(1), shapes) if match is not None else None
+    if match is None or not isinstance(shape, str):
+        return f"a value of type {named} has no key{key}"
+    kind = shape.removesuffix("?")
+    what = SCALARS.get(kind) or ("a list" if kind.startswith("list<") else f"of type {named}")
+    if kind == "duration_text":
+        path = match.group(1)
+        return f"{path} is {what} ('30s'), so it has no key{key}; read duration({path})"
+    return f"{match.group(1)} is {what}, so it has no key{key}"
