@@ -135,11 +135,6 @@ def _said(
     source: str, line: int, column: int, message: str, shapes: Mapping[str, Shape]
 ) -> str | None:
     """The checker's `message` in ido's words, or None for what CEL does when run."""
-    lines = source.split("\n")
-    # (all of the source on each side: a block condition may break `capability.latency`
-    # and its `> duration('1s')` onto two lines)
-    at = sum(len(text) + 1 for text in lines[: line - 1]) + max(0, column - 1)
-    before, after = (source[:at], source[at:]) if 1 <= line <= len(lines) else ("", "")
     overload = _OVERLOAD.search(message)
     if overload is not None:
         function, raw = overload.group(1), overload.group(2)
@@ -153,16 +148,28 @@ def _said(
             return None  # (heterogeneous numbers and null compare; a Record is a map when run)
         if function in ("_[_]", "size") and _PACKAGE in raw:
             return None
-        return _overload_words(function, types, before, after, shapes)
+        return _overload_words(function, types, *_sides(source, line, column), shapes)
     field = _FIELD.search(message)
     if field is not None:
-        return _field_words(field.group(1), before, shapes)
+        return _field_words(field.group(1), _sides(source, line, column)[0], shapes)
     if "cannot be the range of a comprehension" in message:
         return None
     scalar = _SELECT.search(message)
     if scalar is not None:
-        return _keyless_words(_named(scalar.group(1)), before, after, shapes)
+        named = _named(scalar.group(1))
+        return _keyless_words(named, *_sides(source, line, column), shapes)
     return "CEL: " + re.sub(r"'ido\.rules\.(\w+)[\w.]*'", lambda m: m.group(1).lower(), message)
+
+
+def _sides(source: str, line: int, column: int) -> tuple[str, str]:
+    """`source` before and from `line`'s `column`: all of it on each side, as a block
+    condition may break `capability.latency` and its `> duration('1s')` onto two lines
+    (worked out only for a message told: a long condition may have thousands let through)."""
+    lines = source.split("\n")
+    if not 1 <= line <= len(lines):
+        return "", ""
+    at = sum(len(text) + 1 for text in lines[: line - 1]) + max(0, column - 1)
+    return source[:at], source[at:]
 
 
 def _split(types: str) -> list[str]:
