@@ -12,6 +12,7 @@ import pytest
 from ido.conditions import Each, Record, Shape, compile_condition, type_problem
 from ido.decide import History, health_view, intent_view
 from ido.loading import load_catalog
+from ido.loading.checks import check_names
 from ido.policy import capability_view, plan_view
 from ido.rule_types import rule_shapes
 from tests.test_loading import INTENT, only, problems, valid_project, write
@@ -241,3 +242,20 @@ def test_the_types_told_are_those_a_rule_can_write(when: str) -> None:
     problem = type_problem(when, rule_shapes())
     assert problem is not None
     assert "ido.rules" not in str(problem) and "google.protobuf" not in str(problem), problem
+
+
+def test_a_health_of_no_capability_is_warned_of(tmp_path: Path) -> None:
+    """`health` is per capability: `health['stripe']` (a provider) failed every evaluation,
+    a deny reading it denied everything, and `ido validate` said ok."""
+    valid_project(tmp_path)
+    write(tmp_path, "policies/residency.yaml", rule("\"health['stripe'].failures > 2\""))
+    (warning,) = check_names(load_catalog([tmp_path], base=tmp_path), tmp_path)
+    assert (Path(warning.file).name, warning.line, warning.field) == (
+        "residency.yaml",
+        8,
+        "spec.rules[0].when",
+    )
+    assert warning.message == (
+        "no capability is named 'stripe'; 'stripe' is a provider, and a rule names a "
+        "capability here"
+    )
