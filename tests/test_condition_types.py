@@ -12,6 +12,7 @@ import pytest
 from ido.conditions import Each, Record, Shape, compile_condition, type_problem
 from ido.decide import History, health_view, intent_view
 from ido.loading import load_catalog
+from ido.loading.checks import check_names
 from ido.policy import capability_view, plan_view
 from ido.rule_types import rule_shapes
 from tests.test_loading import INTENT, only, problems, valid_project, write
@@ -189,3 +190,72 @@ def test_an_intents_own_rule_is_type_checked_too(tmp_path: Path) -> None:
     problem = only(problems(tmp_path))
     assert (problem.line, problem.field) == (13, "spec.rules[0].when")
     assert "capability.timeout is a number of seconds; compare it with a number" in problem.message
+
+
+def test_a_field_and_its_operator_on_two_lines_are_still_named(tmp_path: Path) -> None:
+    """A block condition may break a comparison before its operator: the field is on the
+    line above the one CEL points at, and the message still names it and what it is."""
+    valid_project(tmp_path)
+    block = (
+        "|\n        capability.region == 'eu'\n          && capability.latency\n"
+        "          > duration('2s')"
+    )
+    write(tmp_path, "policies/residency.yaml", rule(block))
+    problem = only(problems(tmp_path))
+    assert (problem.line, problem.field) == (11, "spec.rules[0].when")
+    told = "capability.latency is a number of seconds; compare it with a number"
+    assert told in problem.message, problem.message
+
+
+@pytest.mark.parametrize(
+    ("when", "told"),
+    [
+        (
+            "intent.constraints.deadline.seconds > 10",
+            "intent.constraints.deadline is a duration as text ('30s'), so it has no key 'seconds'",
+        ),
+        (
+            "capability.latency.ms > 800",
+            "capability.latency is a number of seconds, so it has no key 'ms'",
+        ),
+        ("plan.tags.first == 'pii'", "plan.tags is a list, so it has no key 'first'"),
+    ],
+)
+def test_a_key_read_of_what_has_no_keys_is_said_in_words(when: str, told: str) -> None:
+    """Before, CEL's own words: `expression of type 'wrapper(string)' cannot be the
+    operand of a select operation`, naming neither the field nor a type a user wrote."""
+    problem = type_problem(when, rule_shapes())
+    assert problem is not None
+    assert told in str(problem), str(problem)
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "health.map(n, health[n]) + capability.tags == []",
+        "type(duration('1s')) == capability.tags",
+    ],
+)
+def test_the_types_told_are_those_a_rule_can_write(when: str) -> None:
+    """The checker's names of the types ido declares (`ido.rules.Health`) or CEL's own
+    (`google.protobuf.Duration`) are not shown, inside a list or a map either."""
+    problem = type_problem(when, rule_shapes())
+    assert problem is not None
+    assert "ido.rules" not in str(problem) and "google.protobuf" not in str(problem), problem
+
+
+def test_a_health_of_no_capability_is_warned_of(tmp_path: Path) -> None:
+    """`health` is per capability: `health['stripe']` (a provider) failed every evaluation,
+    a deny reading it denied everything, and `ido validate` said ok."""
+    valid_project(tmp_path)
+    write(tmp_path, "policies/residency.yaml", rule("\"health['stripe'].failures > 2\""))
+    (warning,) = check_names(load_catalog([tmp_path], base=tmp_path), tmp_path)
+    assert (Path(warning.file).name, warning.line, warning.field) == (
+        "residency.yaml",
+        8,
+        "spec.rules[0].when",
+    )
+    assert warning.message == (
+        "no capability is named 'stripe'; 'stripe' is a provider, and a rule names a "
+        "capability here"
+    )

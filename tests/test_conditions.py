@@ -539,6 +539,14 @@ def test_long_paths_and_literal_words_are_compiled_at_once() -> None:
         ("state.intent.name == 'a'", []),
         ("capability.name.startsWith('a') || 'a' in capability.tags.map(t, t)", []),
         ("b'a' in capability.tags || 'a\\n' == capability.name", []),
+        # (a capability's health, read by a name no capability has, fails every evaluation)
+        (
+            "health['pay'].failures > 2 || health [ \"ship\" ].latency > 1.0",
+            [("capability", "pay", 7), ("capability", "ship", 39)],
+        ),
+        ("'pay' in health && state.health['x'] == 1", [("capability", "pay", 0)]),
+        ("'failures' in health['pay']", [("capability", "pay", 21)]),
+        ("health['a' + 'b'].failures > 2 || health[capability.name].failures > 2", []),
     ],
 )
 def test_named_values_are_the_literals_compared_with_a_name_tag_provider_or_region(

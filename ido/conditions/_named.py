@@ -7,13 +7,15 @@ import re
 from ido.conditions._reading import _TRIPLE_QUOTES, _blank_literals, _literal_spans
 
 _ONE = r"capability\.(?:name|provider|region)|intent\.name"
-_MANY = r"capability\.tags|plan\.(?:capabilities|tags|providers|regions)"
+_MANY = r"capability\.tags|plan\.(?:capabilities|tags|providers|regions)|health"
 # Matched within a window of the blanked text around each literal (`pos`/`endpos`, no
 # slices): each literal's look is bounded, not the whole text before it.
 _COMPARED_TO = re.compile(rf"(?<![\w.])({_ONE})\s*(?:==|!=)\s*$")
 _LISTED_FOR = re.compile(rf"(?<![\w.])({_ONE})\s+in\s*$")  # before a list's `[`
 _COMPARED_WITH = re.compile(rf"\s*(?:==|!=)\s*({_ONE})(?![\w.(])")
-_LOOKED_UP_IN = re.compile(rf"\s*in\s+({_MANY})(?![\w.(])")
+_LOOKED_UP_IN = re.compile(rf"\s*in\s+({_MANY})(?![\w.(])(?!\s*\[)")  # (not `health['a']`)
+_HEALTH_OF = re.compile(r"(?<![\w.])(health)\s*\[\s*$")  # (`health['x']`: a capability's)
+_CLOSES = re.compile(r"\s*\]")
 _WINDOW = 200
 """Characters before a literal (or before its list's `[`) a subject is looked for in."""
 
@@ -43,6 +45,7 @@ _KINDS = {
     "capability.region": "region",
     "plan.regions": "region",
     "intent.name": "intent",
+    "health": "capability",
 }
 """What a literal compared with each field names."""
 
@@ -55,8 +58,8 @@ def named_values(source: str) -> list[tuple[str, str, int]]:
     Read off the text, as `_reads` reads variables: `capability.name == 'x'` (or `!=`,
     either way round; `capability.provider`, `capability.region` and `intent.name` alike),
     `capability.name in ['x', 'y']`, `'x' in capability.tags` and, of a plan, `'x' in
-    plan.capabilities` (`plan.tags`, `plan.providers`, `plan.regions`). A name built
-    otherwise is not seen.
+    plan.capabilities` (`plan.tags`, `plan.providers`, `plan.regions`); a capability's
+    `health['x']` and `'x' in health`. A name built otherwise is not seen.
     """
     spans = _literal_spans(source)
     code = _blank_literals(source, spans=spans)
@@ -75,6 +78,9 @@ def named_values(source: str) -> list[tuple[str, str, int]]:
                     _COMPARED_TO.search(code, max(0, start - _WINDOW), start),
                     _COMPARED_WITH.match(code, end),
                     _LOOKED_UP_IN.match(code, end),
+                    _HEALTH_OF.search(code, max(0, start - _WINDOW), start)
+                    if _CLOSES.match(code, end)
+                    else None,
                 )
                 if m is not None
             ),

@@ -109,6 +109,7 @@ def _typed_env(shapes: tuple[tuple[str, Shape], ...]) -> Any:
 _ERROR = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
 _OVERLOAD = re.compile(r"found no matching overload for '([^']+)' applied to '\((.*)\)'")
 _FIELD = re.compile(r"undefined field '(\w+)' not found in struct '([\w.]+)'")
+_SELECT = re.compile(r"expression of type '(.+)' cannot be the operand of a select operation")
 _NUMBERS = re.compile(r"(?:int|uint|double|list\((?:int|uint|double)\))")
 _COMPARING = frozenset({"_<_", "_<=_", "_>_", "_>=_", "_==_", "_!=_", "@in"})
 _ARITHMETIC = {"_+_": "+", "_-_": "-", "_*_": "*", "_/_": "/", "_%_": "%"}
@@ -134,9 +135,6 @@ def _said(
     source: str, line: int, column: int, message: str, shapes: Mapping[str, Shape]
 ) -> str | None:
     """The checker's `message` in ido's words, or None for what CEL does when run."""
-    lines = source.split("\n")
-    text = lines[line - 1] if 1 <= line <= len(lines) else ""
-    before, after = text[: max(0, column - 1)], text[max(0, column - 1) :]
     overload = _OVERLOAD.search(message)
     if overload is not None:
         function, raw = overload.group(1), overload.group(2)
@@ -150,13 +148,28 @@ def _said(
             return None  # (heterogeneous numbers and null compare; a Record is a map when run)
         if function in ("_[_]", "size") and _PACKAGE in raw:
             return None
-        return _overload_words(function, types, before, after, shapes)
+        return _overload_words(function, types, *_sides(source, line, column), shapes)
     field = _FIELD.search(message)
     if field is not None:
-        return _field_words(field.group(1), before, shapes)
+        return _field_words(field.group(1), _sides(source, line, column)[0], shapes)
     if "cannot be the range of a comprehension" in message:
         return None
+    scalar = _SELECT.search(message)
+    if scalar is not None:
+        named = _named(scalar.group(1))
+        return _keyless_words(named, *_sides(source, line, column), shapes)
     return "CEL: " + re.sub(r"'ido\.rules\.(\w+)[\w.]*'", lambda m: m.group(1).lower(), message)
+
+
+def _sides(source: str, line: int, column: int) -> tuple[str, str]:
+    """`source` before and from `line`'s `column`: all of it on each side, as a block
+    condition may break `capability.latency` and its `> duration('1s')` onto two lines
+    (worked out only for a message told: a long condition may have thousands let through)."""
+    lines = source.split("\n")
+    if not 1 <= line <= len(lines):
+        return "", ""
+    at = sum(len(text) + 1 for text in lines[: line - 1]) + max(0, column - 1)
+    return source[:at], source[at:]
 
 
 def _split(types: str) -> list[str]:
@@ -177,11 +190,21 @@ _CEL_NAMES = {
 }
 
 
+_CEL_NAME = re.compile(
+    r"\bwrapper\((\w+)\)|\bido\.rules\.[\w.]+|" + "|".join(map(re.escape, _CEL_NAMES))
+)
+
+
 def _named(cel_type: str) -> str:
-    cel_type = re.sub(r"^wrapper\((\w+)\)$", r"\1", cel_type)  # (null or a value: same checks)
-    if cel_type.startswith(f"{_PACKAGE}."):
-        return "map"  # (a Record: a map when run)
-    return _CEL_NAMES.get(cel_type, cel_type)
+    """A type as CEL's checker names it (`list(ido.rules.Health)`), as a rule sees it
+    (`list(map)`): a Record is a map when run, and null or a value has the same checks."""
+
+    def said(match: re.Match[str]) -> str:
+        if match.group(1) is not None:
+            return match.group(1)
+        return "map" if match.group(0).startswith(f"{_PACKAGE}.") else _CEL_NAMES[match.group(0)]
+
+    return _CEL_NAME.sub(said, cel_type)
 
 
 _PATH_BEFORE = re.compile(r"((?:capability|plan|intent|health)(?:\[[^\]]*\])?(?:\.\w+)*)\s*\)?\s*$")
@@ -258,3 +281,23 @@ def _field_words(key: str, before: str, shapes: Mapping[str, Shape]) -> str:
     hint = f"{guess} " if guess else ""
     has = f"({path} has {', '.join(known)})" if known else ""
     return f"{path} has no key '{key}'; {hint}{has}".rstrip("; ")
+
+
+_SELECTED = re.compile(r"\s*\.\s*(\w+)")
+
+
+def _keyless_words(named: str, before: str, after: str, shapes: Mapping[str, Shape]) -> str:
+    """A key read of what has none (`intent.constraints.deadline.seconds`), where CEL names
+    neither the field nor its key (`named`: the type CEL gives, in a rule's words)."""
+    selected = _SELECTED.match(after)
+    key = f" '{selected.group(1)}'" if selected is not None else "s"
+    match = _PATH_BEFORE.search(before)
+    shape = _shape_at(match.group(1), shapes) if match is not None else None
+    if match is None or not isinstance(shape, str):
+        return f"a value of type {named} has no key{key}"
+    kind = shape.removesuffix("?")
+    what = SCALARS.get(kind) or ("a list" if kind.startswith("list<") else f"of type {named}")
+    if kind == "duration_text":
+        path = match.group(1)
+        return f"{path} is {what} ('30s'), so it has no key{key}; read duration({path})"
+    return f"{match.group(1)} is {what}, so it has no key{key}"

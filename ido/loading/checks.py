@@ -85,6 +85,8 @@ def check_names(catalog: Catalog, base: Path) -> list[Problem]:
         for kind, value, start in unknown[:NAMES_TOLD]:
             guess = did_you_mean(value, known[kind])
             hint = f"; {guess}" if guess else ""
+            if kind == "capability" and value in known["provider"]:  # (`health['stripe']`)
+                hint = f"; '{value}' is a provider, and a rule names a capability here"
             said = {
                 "capability": f"no capability is named '{value}'",
                 "intent": f"no intent is named '{value}'",

@@ -91,3 +91,16 @@ def test_the_documented_python_binding_runs_as_written() -> None:
         "r1", "i", "charge", "stripe", 1, 1, "r1/1/1", 5.0, {"order": {"amount": 9}}
     )
     assert namespace["charge"](ctx) == {"charge_id": "ch-r1/1/1", "amount": 9}  # type: ignore[operator]
+
+
+def test_the_documented_type_mistakes_are_told_as_documented() -> None:
+    """Each row of the reference's table of type mistakes is refused, with the words the
+    table shows (`…` stands for words left out)."""
+    text = (DOCS / "yaml-reference.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([^`]+)` \| `([^`]+)` \|$", text, re.MULTILINE)
+    assert len(rows) >= 7
+    for mistake, told in rows:
+        problem = type_problem(mistake, rule_shapes())
+        assert problem is not None, mistake
+        for words in filter(None, (part.strip() for part in told.split("…"))):
+            assert words in str(problem), (mistake, str(problem))
