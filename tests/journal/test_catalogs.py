@@ -212,3 +212,22 @@ def test_a_run_imported_from_elsewhere_stores_its_catalog_once_and_reads_as_it_w
     assert code == 0 and ": 1 intact, 0 recorded before chaining, 0 broken" in out, out
     with SqliteJournal(source) as store:  # upgraded, its runs' maps inline as recorded
         assert store.import_run(row, events, {}) == 0
+
+
+def test_a_prune_goes_on_when_a_run_start_holds_no_json(example: Path) -> None:
+    """A run's start edited by hand into no JSON (which verify reports) made every prune
+    fail, "malformed JSON", looking for the catalogs still named; the catalog a start made
+    a BLOB by hand names is kept."""
+    for _ in range(3):
+        assert ido("run", "fulfil-order", "--quiet")[0] == 0
+    journal = example / ".ido" / "ido.db"
+    kept = sql(journal, "SELECT id FROM runs ORDER BY rowid")[-1][0]
+    before = started(journal)[kept]
+    sql(journal, "UPDATE events SET data = CAST(data AS BLOB) WHERE run_id = ? AND seq = 1", kept)
+    (first,) = sql(journal, "SELECT id FROM runs ORDER BY rowid")[0]
+    sql(journal, "UPDATE events SET data = '{not json' WHERE run_id = ? AND seq = 1", first)
+    archive = journal.with_name("old.db")
+    assert prune(journal, Cutoff(keep=1), archive).runs == 2
+    assert sql(journal, "SELECT COUNT(*) FROM catalogs") == [(1,)]
+    sql(journal, "UPDATE events SET data = CAST(data AS TEXT) WHERE run_id = ?", kept)
+    assert started(journal)[kept] == before
