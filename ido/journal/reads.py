@@ -12,7 +12,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from ido.errors import JournalError, NotFoundError
 from ido.health import Evidence
 from ido.journal.catalogs import named, restored
-from ido.journal.chain import Link
+from ido.journal.chain import Link, catalog_of
 from ido.journal.commits import _Committing
 from ido.journal.records import Event, RunRow, paid_in
 from ido.journal.schema import _ALL, _NEWEST, _ONE, CHAINED_SINCE, PRUNES, RunsAsked
@@ -294,14 +294,19 @@ class _Reading(_Committing):
         return None if row is None else str(row[0])
 
     @_locked
-    def chain_of(self, run_id: str) -> tuple[RunRow | None, list[Link]]:
-        """The run's row as stored (None: gone) and its events as its chain reads them,
-        in one snapshot: read apart, a run that ended or resumed in between read as a row
-        and events that disagree (`ido verify` said it was broken)."""
+    def chain_of(self, run_id: str) -> tuple[RunRow | None, list[Link], str | None]:
+        """The run's row as stored (None: gone), its events as its chain reads them and the
+        text of the catalog row its start names (`catalog_of`; None: none), in one
+        snapshot: read apart, a run that ended or resumed in between read as a row and
+        events that disagree, and one pruned in between as naming a catalog removed
+        (`ido verify` said it was broken)."""
         self._db.execute("BEGIN")
         try:
             row = self._db.execute(self._run_rows(_ONE), (run_id,)).fetchone()
-            return (None if row is None else RunRow(*row)), self._links(run_id)
+            links = self._links(run_id)
+            key = catalog_of(links)
+            catalog = None if key is None else self._catalog(key)
+            return (None if row is None else RunRow(*row)), links, catalog
         finally:
             self._db.execute("COMMIT")
 

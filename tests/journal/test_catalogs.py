@@ -19,6 +19,7 @@ from ido.catalog_record import catalog_digests
 from ido.cli import app
 from ido.journal import SqliteJournal
 from ido.journal.catalogs import digest_of
+from ido.journal.chain import Row, check
 from ido.journal.schema import SCHEMA_VERSION
 from ido.loading import load_catalog
 from ido.pruning import Cutoff, prune
@@ -212,6 +213,46 @@ def test_a_run_imported_from_elsewhere_stores_its_catalog_once_and_reads_as_it_w
     assert code == 0 and ": 1 intact, 0 recorded before chaining, 0 broken" in out, out
     with SqliteJournal(source) as store:  # upgraded, its runs' maps inline as recorded
         assert store.import_run(row, events, {}) == 0
+
+
+def test_verify_reads_a_run_and_its_catalog_in_one_snapshot(example: Path) -> None:
+    """A run pruned (with the catalog only it named) after verify read its events and
+    before it read the catalog was reported broken, its catalog "removed": the catalog is
+    read in the snapshot of the events."""
+    assert ido("run", "fulfil-order", "--quiet")[0] == 0
+    path = example / "capabilities" / "orders" / "charge-paypal-us.yaml"
+    path.write_text(path.read_text().replace("cost: 0.40", "cost: 0.45"))
+    assert ido("run", "fulfil-order", "--quiet")[0] == 0  # another catalog
+    journal = example / ".ido" / "ido.db"
+    (first,) = sql(journal, "SELECT id FROM runs ORDER BY rowid")[0]
+    key = stored_starts(journal)[first]["catalog_digest"]
+    other = sqlite3.connect(journal, isolation_level=None)
+    pruned: list[str] = []
+
+    def prune_when_read(statement: str) -> None:
+        # (the end of the read of the run's chain: a prune takes the run and its catalog)
+        if statement == "COMMIT" and not pruned:
+            pruned.append(first)
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("DELETE FROM events WHERE run_id = ?", (first,))
+            other.execute("DELETE FROM runs WHERE id = ?", (first,))
+            other.execute("DELETE FROM catalogs WHERE digest = ?", (key,))
+            other.execute("COMMIT")
+
+    with SqliteJournal(journal, reading=True) as store:
+        since = store.chained_since()
+        store._db.set_trace_callback(prune_when_read)
+        run, links, catalog = store.chain_of(first)
+        store._db.set_trace_callback(None)
+    other.close()
+    assert pruned and sql(journal, "SELECT 1 FROM runs WHERE id = ?", first) == []
+    assert run is not None and catalog is not None  # read before the prune committed
+    row = Row(
+        run.intent, run.started_at, run.ended_at, run.outcome, run.reason, run.cost, run.recorded
+    )
+    assert check(first, row, links, since, catalog).status == "intact"
+    code, out = ido("verify")
+    assert code == 0 and "1 runs checked: 1 intact" in out, out
 
 
 def test_a_prune_goes_on_when_a_run_start_holds_no_json(example: Path) -> None:
