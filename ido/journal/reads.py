@@ -335,7 +335,15 @@ class _Reading(_Committing):
             )
         key = named(kind, found)
         if key is not None:  # the run's catalog digests, stored once for the runs of its catalog
-            found = restored(found, self._catalog(key))
+            text = self._catalog(key)
+            digests = None if text is None else _object_of(text)
+            if text is not None and digests is None:  # (json.loads raised a traceback)
+                raise JournalError(
+                    f"journal {self.path}: run {run_id}, event {seq} ({kind}) names catalog "
+                    f"{key[:12]}, whose stored digests are no JSON object, as ido records: "
+                    "the journal was edited by hand (ido verify checks it)"
+                )
+            found = restored(found, digests)
         return Event(run_id, seq, at, kind, found)
 
     @_locked
@@ -357,3 +365,13 @@ class _Reading(_Committing):
             "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id=?", (run_id,)
         ).fetchone()
         return int(row[0])
+
+
+def _object_of(text: str) -> dict[str, Any] | None:
+    """The JSON object `text` holds (a catalog row's digests as ido stores them); None if
+    it holds none (edited by hand)."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None

@@ -215,6 +215,24 @@ def test_a_run_imported_from_elsewhere_stores_its_catalog_once_and_reads_as_it_w
         assert store.import_run(row, events, {}) == 0
 
 
+def test_a_catalog_row_edited_into_no_json_is_a_clear_error_not_a_traceback(
+    example: Path,
+) -> None:
+    """Hand-edited event data read as a clear error; a stored map made no JSON object
+    raised json's traceback from every reader (explain, replay, audit)."""
+    assert ido("run", "fulfil-order", "--quiet")[0] == 0
+    journal = example / ".ido" / "ido.db"
+    [(run,)] = sql(journal, "SELECT id FROM runs")
+    for text in ("{not json", "[1, 2]"):
+        sql(journal, "UPDATE catalogs SET capabilities = ?", text)
+        code, out = ido("explain", run)
+        assert code == 2, out  # (a JournalError's code; a traceback's was 1)
+        assert "whose stored digests are no JSON object" in out, out
+        assert "edited by hand (ido verify checks it)" in out, out
+    code, out = ido("verify")
+    assert code == 1 and "does not match its digest" in out, out
+
+
 def test_verify_reads_a_run_and_its_catalog_in_one_snapshot(example: Path) -> None:
     """A run pruned (with the catalog only it named) after verify read its events and
     before it read the catalog was reported broken, its catalog "removed": the catalog is
