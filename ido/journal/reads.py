@@ -354,7 +354,11 @@ class _Reading(_Committing):
 
     def _catalog(self, key: str) -> str | None:
         if not self._holds("catalogs"):
-            return None
+            # (read once, as an older journal opened read-only held them: another process
+            # may have upgraded it since and named this catalog in a run's start)
+            self._tables = None
+            if not self._holds("catalogs"):
+                return None
         row = self._db.execute("SELECT capabilities FROM catalogs WHERE digest=?", (key,))
         found = row.fetchone()
         return found[0] if found is not None and isinstance(found[0], str) else None

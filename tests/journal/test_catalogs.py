@@ -290,3 +290,21 @@ def test_a_prune_goes_on_when_a_run_start_holds_no_json(example: Path) -> None:
     assert sql(journal, "SELECT COUNT(*) FROM catalogs") == [(1,)]
     sql(journal, "UPDATE events SET data = CAST(data AS TEXT) WHERE run_id = ?", kept)
     assert started(journal)[kept] == before
+
+
+def test_a_reader_of_a_journal_of_schema_5_reads_a_run_started_after_its_upgrade(
+    tmp_path: Path,
+) -> None:
+    """A command that reads opened a journal of schema 5 as it was, and looked at its
+    tables; another process upgraded it and started a run: the reader read that run's start
+    without its map (its catalog's digest instead), the tables read once not holding it."""
+    journal = tmp_path / "ido.db"
+    with sqlite3.connect(journal) as db:
+        db.executescript(SCHEMA_5.read_text())
+    db.close()
+    with SqliteJournal(journal, reading=True) as reader:
+        assert reader.health()  # (its tables read: those of schema 5)
+        with SqliteJournal(journal) as writer:  # upgrades it
+            data = {"capabilities": {"pay": "0123456789ab"}, "intent": {}}
+            writer.start_run("r1", "i", "2026-12-07T06:00:00.000+00:00", data)
+        assert reader.events("r1")[0].data == data
