@@ -247,9 +247,14 @@ def _copy_into(db: sqlite3.Connection, archive: Path, cutoff: Cutoff) -> None:
     db.execute("DETACH DATABASE archive")
 
 
-_NAMED = "json_extract(data, '$.catalog_digest')"
+_NAMED = (
+    "CASE WHEN json_valid(CAST(data AS TEXT)) "
+    "THEN json_extract(CAST(data AS TEXT), '$.catalog_digest') END"
+)
 """The catalog a run's `run_started` names (`ido.journal.catalogs`): its digests, stored
-once for all the runs of one catalog."""
+once for all the runs of one catalog. NULL for data that is no JSON (edited by hand,
+which `ido verify` reports): json_extract refused it, "malformed JSON", and with it every
+prune of the journal; read as text, as data made a BLOB by hand still names its row."""
 
 _CATALOGS_COPIED = f"""
 INSERT OR IGNORE INTO archive.catalogs(digest, capabilities)

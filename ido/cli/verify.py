@@ -14,7 +14,7 @@ import typer
 
 from ido.cli.common import DEFAULT_JOURNAL, JournalOpt, _check_format, _guard, _journal_there
 from ido.errors import NotFoundError
-from ido.journal.chain import Checked, Row, against, catalog_of, check
+from ido.journal.chain import Checked, Row, against, check
 
 if TYPE_CHECKING:
     from ido.journal.sqlite import SqliteJournal
@@ -107,7 +107,8 @@ def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -
     with SqliteJournal(path, reading=True) as store:
         since = store.chained_since()
         for listed in store.all_runs():
-            run, links = store.chain_of(listed.id)  # the row again, as its events stand
+            # the row again, as its events stand, and the catalog its start names
+            run, links, catalog = store.chain_of(listed.id)
             if run is None:  # pruned meanwhile
                 continue
             row = Row(
@@ -119,8 +120,6 @@ def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -
                 run.cost,
                 run.recorded,
             )
-            key = catalog_of(links)
-            catalog = None if key is None else store.catalog(key)
             checked = check(run.id, row, links, since, catalog)
             found.checked.append(checked)
             found.seen.add(run.id)

@@ -16,7 +16,6 @@ Pure: the journal does the reads and writes.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,14 +62,15 @@ def named(kind: str, data: Mapping[str, Any]) -> str | None:
     return key if isinstance(key, str) else None
 
 
-def restored(data: Mapping[str, Any], text: str | None) -> dict[str, Any]:
-    """An event's data as it was recorded, from what the journal stores and the text of
-    the catalog row it names (None: not in the journal, and the data is left as stored,
-    which `ido verify` reports): keys in order, as the stored JSON reads back."""
-    if text is None:
+def restored(data: Mapping[str, Any], digests: Mapping[str, Any] | None) -> dict[str, Any]:
+    """An event's data as it was recorded, from what the journal stores and the digests
+    of the catalog row it names, read off its text (None: not in the journal, and the
+    data is left as stored, which `ido verify` reports): keys in order, as the stored JSON
+    reads back."""
+    if digests is None:
         return dict(data)
     whole = {k: v for k, v in data.items() if k != STORED_AS}
-    whole[RECORDED_AS] = json.loads(text)
+    whole[RECORDED_AS] = digests
     return dict(sorted(whole.items()))
 
 

@@ -12,7 +12,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from ido.errors import JournalError, NotFoundError
 from ido.health import Evidence
 from ido.journal.catalogs import named, restored
-from ido.journal.chain import Link
+from ido.journal.chain import Link, catalog_of
 from ido.journal.commits import _Committing
 from ido.journal.records import Event, RunRow, paid_in
 from ido.journal.schema import _ALL, _NEWEST, _ONE, CHAINED_SINCE, PRUNES, RunsAsked
@@ -294,14 +294,19 @@ class _Reading(_Committing):
         return None if row is None else str(row[0])
 
     @_locked
-    def chain_of(self, run_id: str) -> tuple[RunRow | None, list[Link]]:
-        """The run's row as stored (None: gone) and its events as its chain reads them,
-        in one snapshot: read apart, a run that ended or resumed in between read as a row
-        and events that disagree (`ido verify` said it was broken)."""
+    def chain_of(self, run_id: str) -> tuple[RunRow | None, list[Link], str | None]:
+        """The run's row as stored (None: gone), its events as its chain reads them and the
+        text of the catalog row its start names (`catalog_of`; None: none), in one
+        snapshot: read apart, a run that ended or resumed in between read as a row and
+        events that disagree, and one pruned in between as naming a catalog removed
+        (`ido verify` said it was broken)."""
         self._db.execute("BEGIN")
         try:
             row = self._db.execute(self._run_rows(_ONE), (run_id,)).fetchone()
-            return (None if row is None else RunRow(*row)), self._links(run_id)
+            links = self._links(run_id)
+            key = catalog_of(links)
+            catalog = None if key is None else self._catalog(key)
+            return (None if row is None else RunRow(*row)), links, catalog
         finally:
             self._db.execute("COMMIT")
 
@@ -330,7 +335,15 @@ class _Reading(_Committing):
             )
         key = named(kind, found)
         if key is not None:  # the run's catalog digests, stored once for the runs of its catalog
-            found = restored(found, self._catalog(key))
+            text = self._catalog(key)
+            digests = None if text is None else _object_of(text)
+            if text is not None and digests is None:  # (json.loads raised a traceback)
+                raise JournalError(
+                    f"journal {self.path}: run {run_id}, event {seq} ({kind}) names catalog "
+                    f"{key[:12]}, whose stored digests are no JSON object, as ido records: "
+                    "the journal was edited by hand (ido verify checks it)"
+                )
+            found = restored(found, digests)
         return Event(run_id, seq, at, kind, found)
 
     @_locked
@@ -341,7 +354,11 @@ class _Reading(_Committing):
 
     def _catalog(self, key: str) -> str | None:
         if not self._holds("catalogs"):
-            return None
+            # (read once, as an older journal opened read-only held them: another process
+            # may have upgraded it since and named this catalog in a run's start)
+            self._tables = None
+            if not self._holds("catalogs"):
+                return None
         row = self._db.execute("SELECT capabilities FROM catalogs WHERE digest=?", (key,))
         found = row.fetchone()
         return found[0] if found is not None and isinstance(found[0], str) else None
@@ -352,3 +369,13 @@ class _Reading(_Committing):
             "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id=?", (run_id,)
         ).fetchone()
         return int(row[0])
+
+
+def _object_of(text: str) -> dict[str, Any] | None:
+    """The JSON object `text` holds (a catalog row's digests as ido stores them); None if
+    it holds none (edited by hand)."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None

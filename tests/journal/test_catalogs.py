@@ -19,6 +19,7 @@ from ido.catalog_record import catalog_digests
 from ido.cli import app
 from ido.journal import SqliteJournal
 from ido.journal.catalogs import digest_of
+from ido.journal.chain import Row, check
 from ido.journal.schema import SCHEMA_VERSION
 from ido.loading import load_catalog
 from ido.pruning import Cutoff, prune
@@ -212,3 +213,98 @@ def test_a_run_imported_from_elsewhere_stores_its_catalog_once_and_reads_as_it_w
     assert code == 0 and ": 1 intact, 0 recorded before chaining, 0 broken" in out, out
     with SqliteJournal(source) as store:  # upgraded, its runs' maps inline as recorded
         assert store.import_run(row, events, {}) == 0
+
+
+def test_a_catalog_row_edited_into_no_json_is_a_clear_error_not_a_traceback(
+    example: Path,
+) -> None:
+    """Hand-edited event data read as a clear error; a stored map made no JSON object
+    raised json's traceback from every reader (explain, replay, audit)."""
+    assert ido("run", "fulfil-order", "--quiet")[0] == 0
+    journal = example / ".ido" / "ido.db"
+    [(run,)] = sql(journal, "SELECT id FROM runs")
+    for text in ("{not json", "[1, 2]"):
+        sql(journal, "UPDATE catalogs SET capabilities = ?", text)
+        code, out = ido("explain", run)
+        assert code == 2, out  # (a JournalError's code; a traceback's was 1)
+        assert "whose stored digests are no JSON object" in out, out
+        assert "edited by hand (ido verify checks it)" in out, out
+    code, out = ido("verify")
+    assert code == 1 and "does not match its digest" in out, out
+
+
+def test_verify_reads_a_run_and_its_catalog_in_one_snapshot(example: Path) -> None:
+    """A run pruned (with the catalog only it named) after verify read its events and
+    before it read the catalog was reported broken, its catalog "removed": the catalog is
+    read in the snapshot of the events."""
+    assert ido("run", "fulfil-order", "--quiet")[0] == 0
+    path = example / "capabilities" / "orders" / "charge-paypal-us.yaml"
+    path.write_text(path.read_text().replace("cost: 0.40", "cost: 0.45"))
+    assert ido("run", "fulfil-order", "--quiet")[0] == 0  # another catalog
+    journal = example / ".ido" / "ido.db"
+    (first,) = sql(journal, "SELECT id FROM runs ORDER BY rowid")[0]
+    key = stored_starts(journal)[first]["catalog_digest"]
+    other = sqlite3.connect(journal, isolation_level=None)
+    pruned: list[str] = []
+
+    def prune_when_read(statement: str) -> None:
+        # (the end of the read of the run's chain: a prune takes the run and its catalog)
+        if statement == "COMMIT" and not pruned:
+            pruned.append(first)
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("DELETE FROM events WHERE run_id = ?", (first,))
+            other.execute("DELETE FROM runs WHERE id = ?", (first,))
+            other.execute("DELETE FROM catalogs WHERE digest = ?", (key,))
+            other.execute("COMMIT")
+
+    with SqliteJournal(journal, reading=True) as store:
+        since = store.chained_since()
+        store._db.set_trace_callback(prune_when_read)
+        run, links, catalog = store.chain_of(first)
+        store._db.set_trace_callback(None)
+    other.close()
+    assert pruned and sql(journal, "SELECT 1 FROM runs WHERE id = ?", first) == []
+    assert run is not None and catalog is not None  # read before the prune committed
+    row = Row(
+        run.intent, run.started_at, run.ended_at, run.outcome, run.reason, run.cost, run.recorded
+    )
+    assert check(first, row, links, since, catalog).status == "intact"
+    code, out = ido("verify")
+    assert code == 0 and "1 runs checked: 1 intact" in out, out
+
+
+def test_a_prune_goes_on_when_a_run_start_holds_no_json(example: Path) -> None:
+    """A run's start edited by hand into no JSON (which verify reports) made every prune
+    fail, "malformed JSON", looking for the catalogs still named; the catalog a start made
+    a BLOB by hand names is kept."""
+    for _ in range(3):
+        assert ido("run", "fulfil-order", "--quiet")[0] == 0
+    journal = example / ".ido" / "ido.db"
+    kept = sql(journal, "SELECT id FROM runs ORDER BY rowid")[-1][0]
+    before = started(journal)[kept]
+    sql(journal, "UPDATE events SET data = CAST(data AS BLOB) WHERE run_id = ? AND seq = 1", kept)
+    (first,) = sql(journal, "SELECT id FROM runs ORDER BY rowid")[0]
+    sql(journal, "UPDATE events SET data = '{not json' WHERE run_id = ? AND seq = 1", first)
+    archive = journal.with_name("old.db")
+    assert prune(journal, Cutoff(keep=1), archive).runs == 2
+    assert sql(journal, "SELECT COUNT(*) FROM catalogs") == [(1,)]
+    sql(journal, "UPDATE events SET data = CAST(data AS TEXT) WHERE run_id = ?", kept)
+    assert started(journal)[kept] == before
+
+
+def test_a_reader_of_a_journal_of_schema_5_reads_a_run_started_after_its_upgrade(
+    tmp_path: Path,
+) -> None:
+    """A command that reads opened a journal of schema 5 as it was, and looked at its
+    tables; another process upgraded it and started a run: the reader read that run's start
+    without its map (its catalog's digest instead), the tables read once not holding it."""
+    journal = tmp_path / "ido.db"
+    with sqlite3.connect(journal) as db:
+        db.executescript(SCHEMA_5.read_text())
+    db.close()
+    with SqliteJournal(journal, reading=True) as reader:
+        assert reader.health()  # (its tables read: those of schema 5)
+        with SqliteJournal(journal) as writer:  # upgrades it
+            data = {"capabilities": {"pay": "0123456789ab"}, "intent": {}}
+            writer.start_run("r1", "i", "2026-12-07T06:00:00.000+00:00", data)
+        assert reader.events("r1")[0].data == data
