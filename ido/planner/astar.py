@@ -37,7 +37,8 @@ or never. Where the start's cuts are weak (driverlog p05: 13 of 18), this search
 600 states where the first expands 137,000; where they are not (driverlog p02, depot,
 gripper), each state's LM-cut (0.1-1 ms) costs more than the expansions it saves: hence
 asked only late, and given up past `OWN_CUTS_MOST` LM-cuts or `OWN_CUTS_WORK` of their
-work, after which the first search goes on as if it had not asked.
+work, or when still behind the first after `OWN_CUTS_CHECK` expansions, after which the
+first search goes on as if it had not asked.
 Asked only for a plan below some metric (`under`, as the alternatives ask once their list
 is full), a path whose metric plus estimate reaches it is kept (to drop the paths it
 beats) but not followed: no path through it can end below. Every path on the way to a
@@ -84,18 +85,27 @@ well, the first settles before, as fast as before: every IPC problem pyperplan p
 driverlog p02, p04 and p05. Driverlog p05, where the start's cuts are 13 of 18 and 137,000
 expansions take about 6 s, is settled by the second in 610 expansions and 1,686 LM-cuts
 (0.5 s), after these 20,000 (0.7 s). Driverlog p02 and p04, which the first settles in
-40,000 and 34,000 expansions (0.8 and 1.1 s), pay for the second's `OWN_CUTS_MOST` LM-cuts
-(about 0.4 s) for nothing: asked after 50,000 expansions, as until December 2026, p05
-took 3.4 s and they nothing more."""
+40,000 and 34,000 expansions (0.8 and 1.1 s), pay for the second's first `OWN_CUTS_CHECK`
+expansions (376 and 485 LM-cuts, about 0.1 s) for nothing: asked after 50,000
+expansions, as until December 2026, p05 took 3.4 s and they nothing more."""
+
+OWN_CUTS_CHECK = 150
+"""Expansions after which the search of states' own LM-cuts goes on only if the bound it
+has proven is above the one the first search had proven when it asked: both are A*, each
+has every path below its bound behind it, and one still behind the other there is not
+worth its LM-cuts. Driverlog p05's is at 17 after 150 expansions (474 LM-cuts) where the
+first's was 16, and it settles at 18; p04's is at 14 against 15, p02's at 15 against 17,
+gripper prob04's at 21 against 24 and depot p07's at 17 against 19, and none of them
+settles before the first: they now lose 150 expansions' LM-cuts (0.1-0.3 s), not
+`OWN_CUTS_MOST`."""
 
 OWN_CUTS_MOST = 2_000
 OWN_CUTS_WORK = 4_500_000
 """States' own LM-cuts, and their work (`StateCuts.spent`), after which that search gives
 up and the first goes on as if it had not asked: where the cuts do not settle it by then,
 cheaper expansions do. Driverlog p05 needs 1,686 and 3.6 million; depot p03 and p07 and
-gripper prob04 are not settled by 4,000 LM-cuts (nor by 6 million), and lose what they
-cost: 1.0 and 1.3 s for depot's (851 and 1,101 LM-cuts, up to the work), 0.45 s for
-gripper's; driverlog p02 and p04 lose 0.4 s each (on a machine at load 5)."""
+gripper prob04 are not settled by 4,000 LM-cuts (nor by 6 million); they, and most others,
+are given up sooner, at `OWN_CUTS_CHECK`."""
 
 GIVE_MORE = (
     "a larger `limits.search_states` in the intent (or `ido plan --search-states N`) lets it "
@@ -281,7 +291,7 @@ class AStarSearch:
                     return None
                 if expanded == OWN_CUTS_AFTER and fresh is None and not by_latency:
                     self.expanded, self.compared = expanded, compared
-                    settled, answer = self._with_own_cuts(max_states, max_compared)
+                    settled, answer = self._with_own_cuts(max_states, max_compared, entry[0])
                     if settled:
                         return answer
                 expanded += 1
@@ -372,17 +382,28 @@ class AStarSearch:
         finally:
             self.expanded, self.compared = expanded, compared
 
-    def _with_own_cuts(self, max_states: int, max_compared: int) -> tuple[bool, Solution | None]:
+    def _with_own_cuts(
+        self, max_states: int, max_compared: int, reached: float
+    ) -> tuple[bool, Solution | None]:
         """Whether a search of the same question with each state's own LM-cut (from the
         start: it pays most near it) settles it within `OWN_CUTS_MOST` of them and the
         budgets left, and its answer if so. It is the same A*, with another admissible
-        estimate: the same optimum, or None alike."""
+        estimate: the same optimum, or None alike. After `OWN_CUTS_CHECK` expansions it
+        goes on only if the bound it has proven (the least metric plus estimate in line)
+        is above `reached`, the one this search has proven: a search still behind it
+        there is given up."""
         own = AStarSearch(self.asked, own_cuts=True)
+        states, compared = max_states - self.expanded, max_compared - self.compared
         try:
-            answer = own.run(max_states - self.expanded, max_compared - self.compared, report=False)
+            if states > OWN_CUTS_CHECK:
+                try:
+                    return True, own.run(OWN_CUTS_CHECK, compared, report=False)
+                except SearchGaveUp as stopped:
+                    if stopped.paused is None or own.frontier[0][0] <= reached:
+                        return False, None  # out of LM-cuts, or still behind this search
+            return True, own.run(states, compared, report=False)
         except SearchGaveUp:
             return False, None  # this search goes on as if it had not been asked
-        return True, answer
 
     def _entry(
         self, label: Label, ahead: float, missing: int, state: State

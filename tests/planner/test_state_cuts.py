@@ -249,7 +249,7 @@ def test_a_search_whose_own_cuts_run_out_goes_on_as_if_it_had_not_asked(
     alone = AStarSearch(Question(t, g, t.max_steps))
     alone_found = alone.run(100_000, 10**8)
     monkeypatch.setattr(astar, "OWN_CUTS_AFTER", 0)
-    assert AStarSearch(Question(t, g, t.max_steps))._with_own_cuts(100_000, 10**8) == (
+    assert AStarSearch(Question(t, g, t.max_steps))._with_own_cuts(100_000, 10**8, 0.0) == (
         False,
         None,
     )
@@ -258,6 +258,23 @@ def test_a_search_whose_own_cuts_run_out_goes_on_as_if_it_had_not_asked(
     assert alone_found is not None and asked_found is not None
     assert asked_found.plan.capabilities == alone_found.plan.capabilities
     assert (asked.expanded, asked.compared) == (alone.expanded, alone.compared) != (0, 0)
+
+
+def test_a_search_of_own_cuts_still_behind_the_first_at_its_check_is_given_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After `OWN_CUTS_CHECK` expansions the search of states' own LM-cuts goes on only if
+    the bound it has proven is above the first search's: on the five-step chain, behind a
+    first search that has proven more than any plan costs, it is given up there, though it
+    would settle the question; ahead of one that has proven nothing, it settles it."""
+    t = _chain_with_detours(12)
+    g = ground(t)
+    monkeypatch.setattr(astar, "OWN_CUTS_CHECK", 2)
+    first = AStarSearch(Question(t, g, t.max_steps))
+    assert first._with_own_cuts(100_000, 10**8, math.inf) == (False, None)
+    settled, found = first._with_own_cuts(100_000, 10**8, 0.0)
+    assert settled and found is not None
+    assert found.plan.capabilities == ("c0", "c1", "c2", "c3", "c4")
 
 
 @pytest.mark.parametrize("seed", LARGE_SEEDS[:10])
