@@ -77,16 +77,16 @@ can hold together at all (`ido.planner.pairs`): a few milliseconds, where provin
 plan exists by visiting every state can take seconds or minutes. Searches that settle
 sooner never pay for it."""
 
-OWN_CUTS_AFTER = 20_000
+OWN_CUTS_AFTER = 10_000
 """Expansions after which a search that has not settled asks a search of its own question
 that works out the LM-cut of each state it pops (`StateCuts`, 0.1-0.3 ms each in Python,
 the price of 3-10 expansions) whether it settles it sooner. Where the start's cuts lead
 well, the first settles before, as fast as before: every IPC problem pyperplan plans but
-driverlog p02, p04 and p05. Driverlog p05, where the start's cuts are 13 of 18 and 137,000
-expansions take about 6 s, is settled by the second in 610 expansions and 1,686 LM-cuts
-(0.5 s), after these 20,000 (0.7 s). Driverlog p02 and p04, which the first settles in
-40,000 and 34,000 expansions (0.8 and 1.1 s), pay for the second's first `OWN_CUTS_CHECK`
-expansions (376 and 485 LM-cuts, about 0.1 s) for nothing: asked after 50,000
+driverlog p02, p04 and p05, logistics 5-0 and gripper prob03. Driverlog p05, where the
+start's cuts are 13 of 18 and 137,000 expansions take about 6 s, is settled by the second
+in 610 expansions and 1,686 LM-cuts (0.5 s), after these 10,000 (0.4 s). The others,
+which the first settles in 11,000-40,000 expansions, pay for the second's first
+`OWN_CUTS_CHECK` expansions (273-485 LM-cuts, 0.05-0.1 s) for nothing: asked after 50,000
 expansions, as until December 2026, p05 took 3.4 s and they nothing more."""
 
 OWN_CUTS_CHECK = 150
@@ -94,10 +94,10 @@ OWN_CUTS_CHECK = 150
 has proven is above the one the first search had proven when it asked: both are A*, each
 has every path below its bound behind it, and one still behind the other there is not
 worth its LM-cuts. Driverlog p05's is at 17 after 150 expansions (474 LM-cuts) where the
-first's was 16, and it settles at 18; p04's is at 14 against 15, p02's at 15 against 17,
-gripper prob04's at 21 against 24 and depot p07's at 17 against 19, and none of them
-settles before the first: they now lose 150 expansions' LM-cuts (0.1-0.3 s), not
-`OWN_CUTS_MOST`."""
+first's was 15, and it settles at 18; p04's is at 14 against 14, p02's at 15 against 15,
+and those of logistics 5-0, gripper prob03 and prob04 and depot p03 and p07 are not above
+either; none of them settles before the first: they lose 150 expansions' LM-cuts (0.05-0.3
+s), not `OWN_CUTS_MOST`."""
 
 OWN_CUTS_MOST = 2_000
 OWN_CUTS_WORK = 4_500_000
