@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Iterator
@@ -159,3 +160,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _ours(name: str) -> bool:
+    return name == "capabilities" or name.startswith("capabilities.")
+
+
+@pytest.fixture
+def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A copy of the order fulfilment example (this repository's own), made the current directory (its Python
+    package imported from this copy: one process holds one module of a name)."""
+    for folder in ("intents", "capabilities", "policies"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("IDO_DEMO_FAIL", raising=False)
+    kept = {name: module for name, module in sys.modules.items() if _ours(name)}
+    for name in kept:
+        del sys.modules[name]
+    yield tmp_path
+    for name in [name for name in sys.modules if _ours(name)]:
+        del sys.modules[name]
+    sys.modules.update(kept)

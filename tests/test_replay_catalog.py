@@ -3,20 +3,15 @@ only what changed, read from what the run recorded of its catalog."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from ido.catalog_record import declaration_digest
 from ido.cli import app
 from ido.loading import load_catalog
 
-ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 NO_STRIPE = (
     "    - id: no-stripe\n      effect: deny\n"
@@ -37,27 +32,6 @@ def ido(*args: str) -> tuple[int, str]:
 def add_rule(project: Path, rule: str, policy: str = "residency") -> None:
     path = project / "policies" / f"{policy}.yaml"
     path.write_text(path.read_text() + rule)
-
-
-def _ours(name: str) -> bool:
-    return name == "capabilities" or name.startswith("capabilities.")
-
-
-@pytest.fixture
-def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A copy of the order fulfilment example, made the current directory (its Python
-    package imported from this copy: one process holds one module of a name)."""
-    for folder in ("intents", "capabilities", "policies"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("IDO_DEMO_FAIL", raising=False)
-    kept = {name: module for name, module in sys.modules.items() if _ours(name)}
-    for name in kept:
-        del sys.modules[name]
-    yield tmp_path
-    for name in [name for name in sys.modules if _ours(name)]:
-        del sys.modules[name]
-    sys.modules.update(kept)
 
 
 def test_a_rule_that_brings_a_capability_into_play_names_no_capability_added(

@@ -5,14 +5,10 @@ keeps a map while a run names it, and a journal an older ido wrote reads as it d
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from ido.catalog_record import catalog_digests
@@ -24,7 +20,6 @@ from ido.journal.schema import SCHEMA_VERSION
 from ido.loading import load_catalog
 from ido.pruning import Cutoff, prune
 
-ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_5 = Path(__file__).with_name("schema5.sql")
 """Two runs of `fulfil-order` as the ido of schema 5 journaled them (`sqlite3 ido.db .dump`
 of `ido run fulfil-order`, twice, in this repository's example): each `run_started`
@@ -44,27 +39,6 @@ def ido(*args: str) -> tuple[int, str]:
 def sql(path: Path, statement: str, *params: object) -> list[Any]:
     with sqlite3.connect(path) as db:
         return db.execute(statement, params).fetchall()
-
-
-def _ours(name: str) -> bool:
-    return name == "capabilities" or name.startswith("capabilities.")
-
-
-@pytest.fixture
-def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A copy of the order fulfilment example, made the current directory (its Python
-    package imported from this copy: one process holds one module of a name)."""
-    for folder in ("intents", "capabilities", "policies"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("IDO_DEMO_FAIL", raising=False)
-    kept = {name: module for name, module in sys.modules.items() if _ours(name)}
-    for name in kept:
-        del sys.modules[name]
-    yield tmp_path
-    for name in [name for name in sys.modules if _ours(name)]:
-        del sys.modules[name]
-    sys.modules.update(kept)
 
 
 def started(journal: Path) -> dict[str, dict[str, Any]]:
