@@ -332,9 +332,12 @@ def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) ->
     return _kept(done.stdout)
 
 
-SIGINT_GRACE_SECONDS = 1.0
+SIGINT_GRACE_SECONDS = 5.0
 """How long a step whose subprocess died of SIGINT (or SIGTERM, SIGHUP) waits to learn
-whether ido is being interrupted too (the same Ctrl-C), before it counts as failed."""
+whether ido is being interrupted too (the same Ctrl-C), before it counts as failed. The
+wait ends as soon as ido is; it is long because the main thread takes the signal only
+when it is next scheduled, which on a loaded machine took over a second (then a terminal's
+Ctrl-C failed the step instead of leaving it for `ido resume`)."""
 
 
 class Ran(NamedTuple):

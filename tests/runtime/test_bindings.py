@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from typing import Any, ClassVar
 import pytest
 
 from ido.model import Capability
-from ido.runtime import bindings, process_tree
+from ido.runtime import bindings, process_tree, stopping
 from ido.runtime.bindings import perform
 from ido.runtime.context import ActionContext
 from ido.state import MAX_DEPTH
@@ -535,3 +536,32 @@ def test_an_interrupt_while_the_pipes_are_set_up_still_ends_the_step(
     assert [type(e) for e in raised] == [Terminated]
     with pytest.raises(ProcessLookupError):
         os.kill(int(pidfile.read_text()), 0)
+
+
+_DIES_OF_SIGINT = ["python", "-c", "import os, signal; os.kill(os.getpid(), signal.SIGINT)"]
+
+
+def test_a_shell_step_dead_of_sigint_alone_is_a_failed_attempt(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subprocess that dies of SIGINT while ido is not interrupted failed, once the
+    grace for ido's own Ctrl-C to come has passed."""
+    monkeypatch.setattr(bindings, "SIGINT_GRACE_SECONDS", 0.2)
+    stopping.reset()
+    outcome = perform(capability({"shell": _DIES_OF_SIGINT}), context(), project)
+    assert not outcome.ok and outcome.error == "killed by SIGINT"
+
+
+def test_a_ctrl_c_that_reaches_ido_late_still_interrupts_the_step(project: Path) -> None:
+    """A terminal's Ctrl-C reaches the step's process and ido's; ido's main thread, on a
+    loaded machine, took it over a second later, and the step had been failed ("killed by
+    SIGINT") by then instead of left interrupted for `ido resume`."""
+    stopping.reset()
+    late = threading.Timer(2.0, stopping.stop)
+    late.start()
+    try:
+        with pytest.raises(stopping.Stopped):
+            perform(capability({"shell": _DIES_OF_SIGINT}), context(), project)
+    finally:
+        late.cancel()
+        stopping.reset()
