@@ -36,9 +36,9 @@ path popped at the goal optimal, as above; a path whose bound was raised is popp
 or never. Where the start's cuts are weak (driverlog p05: 13 of 18), this search expands
 600 states where the first expands 137,000; where they are not (driverlog p02, depot,
 gripper), each state's LM-cut (0.1-1 ms) costs more than the expansions it saves: hence
-asked only late, and given up past `OWN_CUTS_MOST` LM-cuts or `OWN_CUTS_WORK` of their
-work, or when still behind the first after `OWN_CUTS_CHECK` expansions, after which the
-first search goes on as if it had not asked.
+asked only late, and given up when still behind the first after `OWN_CUTS_CHECK`
+expansions (or `OWN_CUTS_MOST` LM-cuts or `OWN_CUTS_WORK` of their work, if sooner), or
+past `OWN_CUTS_AHEAD` LM-cuts, after which the first search goes on as if it had not asked.
 Asked only for a plan below some metric (`under`, as the alternatives ask once their list
 is full), a path whose metric plus estimate reaches it is kept (to drop the paths it
 beats) but not followed: no path through it can end below. Every path on the way to a
@@ -101,11 +101,19 @@ s), not `OWN_CUTS_MOST`."""
 
 OWN_CUTS_MOST = 2_000
 OWN_CUTS_WORK = 4_500_000
-"""States' own LM-cuts, and their work (`StateCuts.spent`), after which that search gives
-up and the first goes on as if it had not asked: where the cuts do not settle it by then,
-cheaper expansions do. Driverlog p05 needs 1,686 and 3.6 million; depot p03 and p07 and
-gripper prob04 are not settled by 4,000 LM-cuts (nor by 6 million); they, and most others,
-are given up sooner, at `OWN_CUTS_CHECK`."""
+"""States' own LM-cuts, and their work (`StateCuts.spent`), by which that search is checked
+if it has not expanded `OWN_CUTS_CHECK` states yet: where each LM-cut is dear (satellite
+p06: 86 expansions make 4.5 million), the check comes there instead. Depot p03 and p07
+and gripper prob04 are not settled by 4,000 LM-cuts (nor by 6 million); they, and most
+others, are given up at the check, behind the first search."""
+
+OWN_CUTS_AHEAD = 20_000
+OWN_CUTS_AHEAD_WORK = 80_000_000
+"""States' own LM-cuts, and their work, allowed a search of them that is ahead of the first
+at its check; past them it gives up and the first goes on as if it had not asked. Driverlog
+p05 needs 1,686 and 3.6 million (0.5 s); satellite p06, whose first search gives up after
+200,000 expansions, 10,023 and 55 million (2.5 s). Every problem seen ahead at the check
+was settled by this search; these caps bound what one that is not would cost (5-15 s)."""
 
 GIVE_MORE = (
     "a larger `limits.search_states` in the intent (or `ido plan --search-states N`) lets it "
@@ -201,6 +209,7 @@ class AStarSearch:
         self.order = itertools.count()
         self.expanded = self.compared = 0
         self.own_cuts = 0  # states' own LM-cuts worked out
+        self.most_cuts, self.most_work = OWN_CUTS_MOST, OWN_CUTS_WORK  # then it gives up
         self.frontier: list[tuple[float, float, int, int, State, Label]] = []
         self.states: dict[State, Reached] = {}
         if not cuts.reachable:
@@ -269,8 +278,11 @@ class AStarSearch:
                     return Solution(Plan(steps), True, limit)
                 if fresh is not None:
                     if here.loss is None:  # first popped: its own LM-cut, once
-                        if self.own_cuts >= OWN_CUTS_MOST or fresh.spent >= OWN_CUTS_WORK:
-                            raise SearchGaveUp(f"worked out {self.own_cuts:,} states' LM-cuts")
+                        if self.own_cuts >= self.most_cuts or fresh.spent >= self.most_work:
+                            heapq.heappush(frontier, entry)  # its bound stands; going on: next
+                            raise SearchGaveUp(
+                                f"worked out {self.own_cuts:,} states' LM-cuts", self
+                            )
                         self.own_cuts += 1
                         found = fresh.of(state)
                         if found is None:  # no way on from it at all
@@ -386,12 +398,14 @@ class AStarSearch:
         self, max_states: int, max_compared: int, reached: float
     ) -> tuple[bool, Solution | None]:
         """Whether a search of the same question with each state's own LM-cut (from the
-        start: it pays most near it) settles it within `OWN_CUTS_MOST` of them and the
-        budgets left, and its answer if so. It is the same A*, with another admissible
+        start: it pays most near it) settles it within the budgets left, and its answer
+        if so. It is the same A*, with another admissible
         estimate: the same optimum, or None alike. After `OWN_CUTS_CHECK` expansions it
         goes on only if the bound it has proven (the least metric plus estimate in line)
         is above `reached`, the one this search has proven: a search still behind it
-        there is given up."""
+        there is given up, and one ahead is allowed `OWN_CUTS_AHEAD` LM-cuts. The check
+        comes sooner where the LM-cuts are dear: at `OWN_CUTS_MOST` of them or
+        `OWN_CUTS_WORK` of their work."""
         own = AStarSearch(self.asked, own_cuts=True)
         states, compared = max_states - self.expanded, max_compared - self.compared
         try:
@@ -400,7 +414,8 @@ class AStarSearch:
                     return True, own.run(OWN_CUTS_CHECK, compared, report=False)
                 except SearchGaveUp as stopped:
                     if stopped.paused is None or own.frontier[0][0] <= reached:
-                        return False, None  # out of LM-cuts, or still behind this search
+                        return False, None  # still behind this search (or out of paths)
+                own.most_cuts, own.most_work = OWN_CUTS_AHEAD, OWN_CUTS_AHEAD_WORK
             return True, own.run(states, compared, report=False)
         except SearchGaveUp:
             return False, None  # this search goes on as if it had not been asked

@@ -239,12 +239,13 @@ def test_own_cuts_alone_keep_the_search_on_the_chain(monkeypatch: pytest.MonkeyP
 def test_a_search_whose_own_cuts_run_out_goes_on_as_if_it_had_not_asked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Allowed one own LM-cut, the search that asks for them gives up (it does not settle
+    """Allowed one own LM-cut, even ahead, the search that asks for them gives up (it does not settle
     the question), and the first search then expands, checks and answers exactly as one
     that never asks."""
     t = replace(random_task(1018, small=False), alternatives=0)
     g = ground(t)
     monkeypatch.setattr(astar, "OWN_CUTS_MOST", 1)
+    monkeypatch.setattr(astar, "OWN_CUTS_AHEAD", 1)
     monkeypatch.setattr(astar, "OWN_CUTS_AFTER", 10**9)
     alone = AStarSearch(Question(t, g, t.max_steps))
     alone_found = alone.run(100_000, 10**8)
@@ -291,3 +292,21 @@ def test_by_latency_a_search_asked_for_own_cuts_works_none_out(seed: int) -> Non
     assert (found is None) == (alone is None)
     if found is not None and alone is not None:
         assert found.plan.capabilities == alone.plan.capabilities
+
+
+def test_a_search_of_own_cuts_ahead_where_its_cuts_are_dear_is_given_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where LM-cuts are dear (satellite p06), `OWN_CUTS_WORK` was reached before the check
+    and the search of them given up, though it was ahead of the first and would settle
+    the question: it is checked there instead, and, ahead, goes on with `OWN_CUTS_AHEAD`.
+    On the five-step chain, out of LM-cuts after one: ahead, it settles the question;
+    behind, it is given up."""
+    t = _chain_with_detours(12)
+    g = ground(t)
+    monkeypatch.setattr(astar, "OWN_CUTS_MOST", 1)
+    first = AStarSearch(Question(t, g, t.max_steps))
+    assert first._with_own_cuts(100_000, 10**8, math.inf) == (False, None)
+    settled, found = first._with_own_cuts(100_000, 10**8, 0.0)
+    assert settled and found is not None
+    assert found.plan.capabilities == ("c0", "c1", "c2", "c3", "c4")
