@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -23,7 +24,8 @@ from pathlib import Path
 
 from ido.errors import JournalError
 from ido.files import journal_file
-from ido.journal.connections import BUSY_SECONDS, BUSY_STEP_SECONDS, patiently
+from ido.journal.connections import BUSY_SECONDS, BUSY_STEP_SECONDS, _read_only, patiently
+from ido.journal.records import stamp
 from ido.journal.schema import CHAINED_SINCE, NEWEST_FIRST, PRUNES
 from ido.journal.sqlite import SqliteJournal
 
@@ -111,15 +113,37 @@ def size_of(journal: Path) -> int:
 
 
 def survey(journal: Path, cutoff: Cutoff) -> Pruning:
-    """What `prune(journal, cutoff)` would remove; changes nothing."""
-    SqliteJournal(journal).close()  # refuses a file that is not a journal, or a newer one
+    """What `prune(journal, cutoff)` would remove; changes nothing. A journal of an older
+    schema is read as it is, not upgraded: `ido prune --dry-run` upgraded it, and the older
+    ido that still wrote it refused it then (`newer than this ido understands`)."""
+    SqliteJournal(journal, reading=True).close()  # refuses a file not a journal, or a newer one
     size = size_of(journal)
-    with _connected(journal) as db:
+    with _connected(journal, reading=True) as db:
+        runs = _runs_as_read(db)
         db.execute("BEGIN")  # one snapshot for the choice and its sums
-        db.execute(_CHOOSE, cutoff.params())
-        found = _summed(db, size, cutoff)
+        db.execute(_CHOOSE.replace("main.runs", runs), cutoff.params())
+        found = _summed(db, size, cutoff, runs)
         db.execute("ROLLBACK")
     return found
+
+
+def _runs_as_read(db: sqlite3.Connection) -> str:
+    """The table of runs a dry run reads: `main.runs`, or for a journal of schema 3 or
+    older, which has no `recorded_at`, a copy of it in memory with that column as the
+    upgrade would fill it (`opening._add_recorded_at`: a kept scenario's run, by its
+    virtual start, as the prune compares it after the upgrade)."""
+    columns = {row[1] for row in db.execute("PRAGMA main.table_info(runs)")}
+    if "recorded_at" in columns:
+        return "main.runs"
+    db.execute(
+        "CREATE TEMP TABLE runs AS SELECT r.*, CASE WHEN EXISTS (SELECT 1 FROM main.events e "
+        "WHERE e.run_id = r.id AND e.seq = 1 AND e.kind = 'run_started' "
+        "AND CASE WHEN json_valid(CAST(e.data AS TEXT)) "
+        "THEN json_extract(CAST(e.data AS TEXT), '$.scenario') END IS NOT NULL) "
+        "THEN MIN(r.started_at, ?) END AS recorded_at FROM main.runs r ORDER BY r.rowid",
+        (stamp(time.time()),),
+    )
+    return "temp.runs"
 
 
 def prune(journal: Path, cutoff: Cutoff, archive: Path | None = None) -> Pruning:
@@ -193,11 +217,15 @@ def refuse_an_unwritable_archive(archive: Path) -> None:
 
 
 @contextmanager
-def _connected(journal: Path) -> Iterator[sqlite3.Connection]:
+def _connected(journal: Path, *, reading: bool = False) -> Iterator[sqlite3.Connection]:
     """A connection of our own to the journal (its commits are not the runs' group
-    commits), with a table of the runs chosen; SQLite's errors as the journal's."""
+    commits), with a table of the runs chosen; SQLite's errors as the journal's.
+    `reading`: read-only (a dry run), its tables in memory."""
     try:
-        db = sqlite3.connect(journal, isolation_level=None, timeout=BUSY_STEP_SECONDS)
+        if reading:
+            db = _read_only(journal)
+        else:
+            db = sqlite3.connect(journal, isolation_level=None, timeout=BUSY_STEP_SECONDS)
     except sqlite3.Error as exc:
         raise JournalError(f"cannot open journal {journal}: {exc}") from None
     try:
@@ -308,24 +336,26 @@ def _delete(db: sqlite3.Connection, journal: Path, size: int, cutoff: Cutoff) ->
     return found
 
 
-def _summed(db: sqlite3.Connection, size: int, cutoff: Cutoff) -> Pruning:
+def _summed(db: sqlite3.Connection, size: int, cutoff: Cutoff, table: str = "main.runs") -> Pruning:
     """The chosen runs counted: how many, when they started, their events and bytes; the
     journal's `size` before and after (until the prune says what it is after); whether the
-    newest run was spared; how many runs stay; read in the same snapshot as the choice."""
-    runs, first, last = db.execute(
-        "SELECT COUNT(*), MIN(COALESCE(recorded_at, started_at)), "
-        "MAX(COALESCE(recorded_at, started_at)) FROM main.runs "
+    newest run was spared; how many runs stay; read in the same snapshot as the choice.
+    `table`: the runs, as `_runs_as_read` gives them."""
+    chosen = (
+        "SELECT COUNT(*), MIN(COALESCE(recorded_at, started_at)), "  # noqa: S608 (a table we name)
+        f"MAX(COALESCE(recorded_at, started_at)) FROM {table} "
         "WHERE id IN (SELECT id FROM temp.doomed)"
-    ).fetchone()
+    )
+    runs, first, last = db.execute(chosen).fetchone()
     events, data = db.execute(
         "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(data AS BLOB))), 0) FROM main.events "
         "WHERE run_id IN (SELECT id FROM temp.doomed)"
     ).fetchone()
-    spared = db.execute(_SPARED, cutoff.params()).fetchone() is not None
+    spared = db.execute(_SPARED.replace("main.runs", table), cutoff.params()).fetchone()
     (kept,) = db.execute(
-        "SELECT COUNT(*) FROM main.runs WHERE id NOT IN (SELECT id FROM temp.doomed)"
+        f"SELECT COUNT(*) FROM {table} WHERE id NOT IN (SELECT id FROM temp.doomed)"  # noqa: S608
     ).fetchone()
-    return Pruning(runs, events, data, first, last, size, size, spared, kept)
+    return Pruning(runs, events, data, first, last, size, size, spared is not None, kept)
 
 
 def _reclaim(db: sqlite3.Connection, journal: Path) -> None:

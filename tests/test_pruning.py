@@ -643,3 +643,46 @@ def test_a_file_sqlite_keeps_beside_the_journal_is_no_archive(
             "name another file\n",
         )
     assert history["achieved"] in outcomes(project / ".ido" / "ido.db")
+
+
+SCHEMA_5 = Path(__file__).parent / "journal" / "schema5.sql"
+"""Two runs as the ido of schema 5 journaled them (`tests/journal/test_catalogs.py`)."""
+
+
+def older_journal(path: Path, version: int) -> Path:
+    """A journal an older ido wrote, in WAL mode as ido keeps it: schema 5, or 3 (no
+    `recorded_at`, no `hash`)."""
+    with sqlite3.connect(path) as db:
+        db.executescript(SCHEMA_5.read_text())
+        if version == 3:
+            db.execute("DROP INDEX runs_recorded")
+            db.execute("ALTER TABLE runs DROP COLUMN recorded_at")
+            db.execute("ALTER TABLE events DROP COLUMN hash")
+            db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.close()
+    return path
+
+
+@pytest.mark.parametrize("version", [5, 3])
+def test_a_dry_run_leaves_a_journal_of_an_older_schema_byte_for_byte(
+    tmp_path: Path, version: int
+) -> None:
+    """`ido prune --dry-run` upgraded a journal an older ido wrote (a write), and that ido
+    refused it from then on (`newer than this ido understands`): it is read as it is, says
+    what would go, and the file is the same byte for byte; the prune itself upgrades it."""
+    journal = older_journal(tmp_path / "ido.db", version)
+    digest = hashlib.sha256(journal.read_bytes()).hexdigest()
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    for bound in (["--before", tomorrow], ["--keep", "1"]):
+        code, out = ido("prune", *bound, "--journal", str(journal), "--dry-run")
+        assert code == 0, out
+        assert out.startswith("would prune 1 run "), out
+        assert "(from 2026-12-07T05:07:25.346+00:00 to 2026-12-07T05:07:25.346+00:00;" in out
+        assert hashlib.sha256(journal.read_bytes()).hexdigest() == digest
+    with sqlite3.connect(journal) as db:
+        version_kept = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    db.close()
+    assert version_kept == [(str(version),)]
+    code, out = ido("prune", "--keep", "1", "--journal", str(journal))
+    assert code == 0 and out.startswith("pruned 1 run older than the newest 1"), out

@@ -1441,3 +1441,45 @@ def test_a_run_recorded_before_decisions_kept_what_rules_read_replays_identicall
         db.execute("UPDATE events SET data = json_remove(data, '$.rules_read')")
     code, out = ido("replay", "last")
     assert code == 0 and out.startswith("identical: 1 decision(s)"), out
+
+
+def test_a_counterfactual_intent_file_may_be_named_as_its_user_likes(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`--intent tight.yaml` was refused, `name 'ship-order' must equal the file name
+    'tight'`: the file holds a changed copy of the run's intent, found by the name inside
+    it, wherever the file is and whatever it is named; among several intents, the run's."""
+    assert ido("run", "ship-order")[0] == 0
+    text = (project / "intents" / "ship-order.yaml").read_text()
+    tight = tmp_path_factory.mktemp("elsewhere") / "tight.yaml"
+    tight.write_text(text.replace("max_cost: 5.0", "max_cost: 0.5"))
+    code, out = ido("replay", "last", "--intent", str(tight))
+    assert code == 0, out
+    assert "outcome: achieved → failed (no plan within max_cost 0.50" in out, out
+    both = project / "both.yaml"
+    both.write_text(text.replace("name: ship-order", "name: other") + "---\n" + tight.read_text())
+    code, out = ido("replay", "last", "--intent", "both.yaml")
+    assert code == 0 and "outcome: achieved → failed (no plan within max_cost" in out, out
+    # Another intent, or none, is refused naming the file and both intents.
+    (project / "other.yaml").write_text(text.replace("name: ship-order", "name: other"))
+    code, out = ido("replay", "last", "--intent", "other.yaml")
+    assert code == 2, out
+    assert (
+        "pursued intent ship-order; --intent gives other (in other.yaml): a counterfactual "
+        "replays the same intent, changed (name it ship-order in the file)"
+    ) in out, out
+    (project / "nothing.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: nothing}\nspec:\n  rules:\n"
+        "    - {id: r, effect: deny, when: \"capability.name == 'x'\", message: not now}\n"
+    )
+    code, out = ido("replay", "last", "--intent", "nothing.yaml")
+    assert code == 2, out
+    assert "nothing.yaml declares no intent: --intent names a file holding a changed" in out
+    # A file that does not read, or whose intent does not check, says where.
+    tight.write_text(text.replace("max_cost: 5.0", "max_cost: lots"))
+    code, out = ido("replay", "last", "--intent", str(tight))
+    assert code == 2, out
+    assert f"{tight}:7: spec.constraints.max_cost: Input should be a valid number" in out, out
+    tight.write_text(text.replace("{name: ship-order}", "{name: ship-order"))
+    code, out = ido("replay", "last", "--intent", str(tight))
+    assert code == 2 and f"{tight}:4: YAML syntax error" in out, out

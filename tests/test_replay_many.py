@@ -106,3 +106,23 @@ def test_costs_are_said_as_every_report_says_them(project: Path) -> None:
     policy.write_text(policy.read_text() + NO_PAYMENTS)
     code, out = ido("replay", first, second, "--policies", str(same))
     assert "outcome achieved → failed, cost 12,345.80 → 0.00" in out, out
+
+
+def test_a_run_not_in_the_journal_is_said_on_its_line_and_the_others_are_replayed(
+    project: Path,
+) -> None:
+    """One id mistyped among several stopped them all (`run 'nope' not found`), none
+    replayed: the runs found are replayed, each run not found (or an ambiguous prefix) is
+    said on its own line, in the order given, and the total names them; exit 2."""
+    first, second = two_runs(project)
+    code, out = ido("replay", first, "nope", second, "r2")
+    assert code == 2, out
+    lines = out.splitlines()
+    assert lines[0] == f"{first}  ship-order  identical: 1 decision(s)", out
+    assert lines[1] == "nope  not replayed: run 'nope' not found in .ido/ido.db; see ido runs"
+    assert lines[2] == f"{second}  ship-order  identical: 1 decision(s)", out
+    assert lines[3].startswith("r2  not replayed: run 'r2' is ambiguous: "), out
+    assert lines[4] == "2 of 2 run(s) re-decided the same; not found: nope, r2 (see ido runs)"
+    code, out = ido("replay", "nope", "nope", "--policies", "policies")
+    assert code == 2, out
+    assert out.splitlines()[-1] == "no run replayed; not found: nope (see ido runs)", out

@@ -18,10 +18,12 @@ from ido.cli.common import (
     _running,
 )
 from ido.cli.progress import _fallen_back, _no_plan, _stages
-from ido.errors import NotFoundError
+from ido.errors import IdoError, NotFoundError
 from ido.text import money
 
 if TYPE_CHECKING:
+    from ido.loading.catalog import Catalog
+    from ido.model import Intent
     from ido.scenario.counterfactual import Unreplayed
 
 
@@ -61,7 +63,7 @@ def replay(
     """
     from ido.journal.sqlite import SqliteJournal
     from ido.loading.files import inside
-    from ido.loading.load import find_intent, load_catalog
+    from ido.loading.load import load_catalog
     from ido.replay.exact import replay_exact
     from ido.replay.what_if import replay_counterfactual
 
@@ -94,23 +96,63 @@ def replay(
         if not inside(intent, paths):
             paths.append(intent)
     words = {"policies": "a replay given other policies (--policies DIR) needs it in DIR too"}
-    loaded = load_catalog(paths, replaced=words if policies is not None else None)
+    loaded = load_catalog(
+        paths,
+        replaced=words if policies is not None else None,
+        unnamed=[intent] if intent is not None else (),  # (its intent names itself)
+    )
     exactly = exact or (policies is None and catalog is None and intent is None)
     if len(run_refs) > 1:
         from ido.cli.replay_many import replay_many
 
         with SqliteJournal(journal, reading=True) as store:
-            run_ids = list(dict.fromkeys(store.resolve(ref) for ref in run_refs))
-            replay_many(run_ids, store, loaded, exactly)
+            replay_many(_resolved(store, run_refs), store, loaded, exactly)
     with SqliteJournal(journal, reading=True) as store:
         run_id = store.resolve(run_refs[0])
         events, row = store.events(run_id), store.run(run_id)
     live = _running(row, events)  # its decisions so far: not an outcome yet
     if exactly:
         _exact(replay_exact(run_id, events, loaded), live)
-    chosen = find_intent(loaded, str(intent)) if intent is not None else None
+    chosen = _intent_in(loaded, intent, run_id, row.intent) if intent is not None else None
     result = replay_counterfactual(run_id, events, row, loaded, chosen)
     _counterfactual(run_id, result, live)
+
+
+def _resolved(store: Any, run_refs: Sequence[str]) -> list[tuple[str, str | None]]:
+    """Each run named, once, as (its id, None), or, when it is not in the journal or its
+    prefix is ambiguous, as (the reference, why): one run mistyped stopped the replay of
+    all the others, none replayed."""
+    found: dict[str, str | None] = {}
+    for ref in run_refs:
+        try:
+            found.setdefault(store.resolve(ref), None)
+        except NotFoundError as exc:
+            found.setdefault(ref, str(exc))
+    return list(found.items())
+
+
+def _intent_in(catalog: Catalog, file: Path, run_id: str, pursued: str) -> Intent:
+    """The changed copy of the run's intent that `--intent FILE` gives, found by its name
+    whatever the file is named (the loader required the file named after the intent, and
+    refused any other, `must equal the file name 'tight'`); refused, both named, when the
+    file gives another intent, or none."""
+    resolved = file.resolve()
+    found = sorted(
+        name
+        for (kind, name), origin in catalog.origins.items()
+        if kind == "Intent" and origin.file == resolved
+    )
+    if pursued in found:
+        return catalog.intents[pursued]
+    if not found:
+        raise NotFoundError(
+            f"{file} declares no intent: --intent names a file holding a changed copy of "
+            f"intent {pursued}, which run {run_id} pursued"
+        )
+    raise IdoError(
+        f"run {run_id} pursued intent {pursued}; --intent gives {', '.join(found)} (in {file}): a "
+        f"counterfactual replays the same intent, changed (name it {pursued} in the file)"
+    )
 
 
 STILL_RUNNING = " (it is still running: its decisions so far)"

@@ -18,16 +18,24 @@ if TYPE_CHECKING:
     from ido.loading.catalog import Catalog
 
 
-def replay_many(run_ids: Sequence[str], store: Any, catalog: Catalog, exact: bool) -> None:
-    """Replay each run of `run_ids` (in the journal `store`) against `catalog`, exactly
-    or as a counterfactual, print a line each and a total; exit 1 when an exact replay
-    diverged, 2 when a run could not be replayed (said on its line, the others go on)."""
+def replay_many(
+    runs: Sequence[tuple[str, str | None]], store: Any, catalog: Catalog, exact: bool
+) -> None:
+    """Replay each run of `runs` (in the journal `store`) against `catalog`, exactly or as
+    a counterfactual, print a line each and a total; exit 1 when an exact replay diverged,
+    2 when a run could not be replayed or was not found (said on its line, the others go
+    on). `runs`: (a run id, None), or (a reference not resolved, why)."""
     from ido.text import printable
 
     failed = 0
+    missing: list[str] = []  # the references that name no run (or several)
     changed: list[str] = []  # the runs that decide otherwise
     outcomes: Counter[str] = Counter()  # of those whose outcome changes: `blocked → failed`
-    for run_id in run_ids:
+    for run_id, unknown in runs:
+        if unknown is not None:
+            missing.append(run_id)
+            typer.echo(printable(f"{run_id}  not replayed: {unknown}"))
+            continue
         row, events = store.run(run_id), store.events(run_id)
         try:
             said, differs, moved = (_exact if exact else _counterfactual)(
@@ -42,8 +50,17 @@ def replay_many(run_ids: Sequence[str], store: Any, catalog: Catalog, exact: boo
             changed.append(run_id)
         if moved:
             outcomes[moved] += 1
-    typer.echo(_total(len(run_ids), changed, outcomes, failed, exact))
-    raise typer.Exit(2 if failed else 1 if exact and changed else 0)
+    found = len(runs) - len(missing)
+    total = _total(found, changed, outcomes, failed, exact) if found else "no run replayed"
+    typer.echo(total + _missing(missing))
+    raise typer.Exit(2 if failed or missing else 1 if exact and changed else 0)
+
+
+def _missing(refs: Sequence[str]) -> str:
+    """`; not found: abc, last2 (see ido runs)`: the runs asked for that were not replayed."""
+    from ido.text import printable, some
+
+    return f"; not found: {printable(some(refs, 5))} (see ido runs)" if refs else ""
 
 
 def _exact(run_id: str, events: Any, row: Any, catalog: Catalog) -> tuple[str, bool, str]:

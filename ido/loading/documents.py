@@ -33,7 +33,11 @@ _KIND = re.compile(r"^kind:\s*[\"']?(\w+)", re.MULTILINE)
 """The kinds a file declares, read from its text where YAML cannot read it."""
 
 
-def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = None) -> list[Problem]:
+def _load_file(
+    file: Path, shown: str, catalog: Catalog, skip: Skip | None = None, *, named: bool = True
+) -> list[Problem]:
+    """The problems of one file, its resources added to `catalog`; `named`: a file of one
+    resource must be named after it."""
     if file.suffix.lower() == ".pddl":  # a planning user's first `ido validate`
         # (checked before YAML reads it: a `;; comment` line is a YAML syntax error)
         return [Problem(shown, 1, "", _PDDL_HINT)]
@@ -55,10 +59,12 @@ def _load_file(file: Path, shown: str, catalog: Catalog, skip: Skip | None = Non
         return [Problem(shown, 1, "", "empty: no resource")]
     resolved = file.resolve()
     left_out = None if skip is None else (lambda data: skip(resolved, data))
-    found = problems + _add_documents(documents, file, shown, catalog, left_out=left_out)
-    named = named_yaml(file) or file.suffix.lower() == ".json"
+    found = problems + _add_documents(
+        documents, file, shown, catalog, named=named, left_out=left_out
+    )
+    yaml_named = named_yaml(file) or file.suffix.lower() == ".json"
     resources = any(_looks_like_resource(d.data) for d in documents)
-    if found and not named and (problems or not resources):
+    if found and not yaml_named and (problems or not resources):
         # (`ido validate capabilities/kitchen.py` said "kind: missing key 'kind'", as if the
         # Python file wanted one; a YAML file of another name that loads is taken, and one
         # that does not is told its own problems: `max_cots`, not its name)

@@ -25,15 +25,20 @@ def load_catalog(
     base: Path | None = None,
     skip: Skip | None = None,
     replaced: Replaced | None = None,
+    unnamed: Collection[Path] = (),
 ) -> Catalog:
     """Load and check every resource under `paths`; raise LoadError listing all problems.
     `skip`: documents to leave out (a scenario file's scenarios that need another catalog).
-    `replaced`: folders the command reads others in place of, and what to say of them."""
+    `replaced`: folders the command reads others in place of, and what to say of them.
+    `unnamed`: files whose one resource need not be named after them (`ido replay
+    --intent FILE`: a changed copy of an intent, named as its user likes)."""
     base = base or Path.cwd()
     files, problems = yaml_files(Path(p) for p in paths)
+    free = {Path(f).resolve() for f in unnamed}
     catalog = Catalog()
     for file in files:
-        problems.extend(_load_file(file, display(file, base), catalog, skip))
+        named = file.resolve() not in free
+        problems.extend(_load_file(file, display(file, base), catalog, skip, named=named))
     return _checked(catalog, base, replaced or {}, problems)
 
 
