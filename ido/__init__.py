@@ -18,7 +18,7 @@ _HOMES = {
     "Intent": "ido.model",
     # planning and running
     "plan": "ido.api",
-    "Decision": "ido.decide",
+    "Decision": "ido.decision",
     "LocalRuntime": "ido.runtime.local",
     "RunReport": "ido.runtime.local",
     # journals
@@ -100,7 +100,7 @@ if not TYPE_CHECKING:  # (type checkers see the imports below, and so catch a mi
 
 if TYPE_CHECKING:  # what type checkers and editors see of the names above
     from ido.api import counterfactual_run, explain_run, open_journal, plan, replay_run
-    from ido.decide import Decision
+    from ido.decision import Decision
     from ido.errors import (
         ExecutionError,
         IdoError,

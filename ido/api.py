@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ido.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from ido.decide import Decision
+    from ido.decision import Decision
     from ido.errors import ObserverError
     from ido.health import Evidence
     from ido.journal.records import Journal
@@ -123,7 +123,8 @@ def decided(
     with the health beliefs `evidence` as of now. `alternatives`: how many alternative
     plans to work out, if not the intent's `limits.alternatives` (`ido plan
     --alternatives` puts its number there)."""
-    from ido.decide import History, decide
+    from ido.decide import decide
+    from ido.decision import History
 
     return decide(
         intent,

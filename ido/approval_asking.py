@@ -18,7 +18,7 @@ from ido.state import sorted_json
 from ido.text import money
 
 if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not the journal)
-    from ido.decide import Decision
+    from ido.decision import Decision
     from ido.journal.records import Event
     from ido.model import Capability, Rule
 

@@ -14,16 +14,10 @@ from typing import Any
 
 from ido.approval_asking import SPEC_PARTS, plan_digest, spec_digests, specced
 from ido.approvals import PLAN, THE_PLAN, UNKNOWN_RULE
+from ido.capability_rules import health_view
 from ido.conditions import all_hold
-from ido.decide import (
-    Decision,
-    History,
-    build_task,
-    decide,
-    health_view,
-    plan_check,
-    recorded_decision,
-)
+from ido.decide import decide, plan_check
+from ido.decision import Decision, History, recorded_decision
 from ido.journal.records import STARTS, Event
 from ido.loading.catalog import Catalog
 from ido.model import Intent
@@ -33,6 +27,7 @@ from ido.planner.limit_words import probability_against, written_amount, written
 from ido.planner.simulate import check_plan, needless_steps, undone_steps
 from ido.planner.solving import step_of
 from ido.planner.types import Plan, PlanResult, Rejection, Task
+from ido.planning_task import build_task
 
 
 def approved_plan(events: Sequence[Event]) -> dict[str, Any] | None:

@@ -143,7 +143,7 @@ class RuleHit:
     those words); None for one whose condition held."""
     reads: tuple[str, ...] = field(default=(), compare=False)
     """The state paths its condition reads (none when it reads `state` whole): a decision
-    records their values, what the rule judged (`ido.decide.recorded_decision`)."""
+    records their values, what the rule judged (`ido.decision.recorded_decision`)."""
 
     @property
     def ref(self) -> str:

@@ -103,9 +103,9 @@ def elapsed(steps: list[Capability], believed: Mapping[str, Mapping[str, Any]]) 
     """The plan's elapsed time as a decision measures it for plan rules: its critical path,
     steps that share no fact running side by side (summed, a test judged a rule on a
     latency the runtime never shows it), each step's latency as `believed`."""
-    from ido.decide import action_of
     from ido.planner.order import footprints, waits
     from ido.planner.types import Plan, Step
+    from ido.planning_task import action_of
 
     actions = [action_of(c, believed[c.name]) for c in steps]
     line = tuple(Step(a.name, a.provider, a.cost, a.latency, a.reliability, 0.0) for a in actions)

@@ -1,5 +1,5 @@
 """The shapes of the variables rules read, as ido builds them (`ido.policy.capability_view`,
-`plan_view`, `ido.decide.intent_view`, `health_view`), for CEL's checker at load time."""
+`plan_view`, `ido.capability_rules.intent_view`, `health_view`), for CEL's checker at load time."""
 
 from __future__ import annotations
 

@@ -999,7 +999,8 @@ def test_what_a_run_would_stop_for_is_what_a_run_of_the_plan_records(gated: Path
     same plan records, the plan's own first in `mode: propose`."""
     from ido.approval_asking import would_ask
     from ido.approvals import PLAN, PROPOSE
-    from ido.decide import History, decide
+    from ido.decide import decide
+    from ido.decision import History
     from ido.loading import load_catalog
     from ido.observe import boolean_facts, snapshot
     from ido.planner import get_planner

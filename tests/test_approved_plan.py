@@ -464,7 +464,8 @@ def test_with_no_plan_approved_the_decision_is_made_as_any(project: Path) -> Non
     """Resuming, deciding afresh and replaying call one `decide_approved`: with no plan
     approved it decides as `decide` does, and says nothing of an approval."""
     from ido.approved_plan import decide_approved
-    from ido.decide import History, decide
+    from ido.decide import decide
+    from ido.decision import History
     from ido.observe import boolean_facts, snapshot
     from ido.planner import get_planner
 

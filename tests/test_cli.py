@@ -266,7 +266,8 @@ def test_deadline_durations_in_a_run_s_reason_are_rounded_like_the_others(projec
     code, told = ido("explain", "last")
     assert not re.search(r"\d\.\d{4,}|\d\.\d+ s\b", out + told), out + told
     # What has elapsed, said when it is a millisecond or more, from a clock of its own:
-    from ido.decide import History, decide
+    from ido.decide import decide
+    from ido.decision import History
     from ido.loading import load_catalog
     from ido.planner import get_planner
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from ido.capability_rules import health_view, intent_view
 from ido.conditions import Each, Record, Shape, compile_condition, type_problem
-from ido.decide import History, health_view, intent_view
+from ido.decision import History
 from ido.loading import load_catalog
 from ido.loading.checks import check_names
 from ido.policy import capability_view, plan_view

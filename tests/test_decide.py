@@ -1,4 +1,4 @@
-"""The planning task a snapshot gives (`ido.decide.build_task`)."""
+"""The planning task a snapshot gives (`ido.planning_task.build_task`)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from ido.decide import History, build_task
+from ido.decision import History
 from ido.loading import load_documents
 from ido.model.intent_spec import Limits
 from ido.planner.types import Task
+from ido.planning_task import build_task
 
 CAPABILITY = {
     "apiVersion": "ido/v1",

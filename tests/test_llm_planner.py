@@ -432,11 +432,12 @@ def test_identical_requests_are_answered_from_the_cache(project: Path, serve: An
     that differs in anything (here a belief about a capability) asks again."""
     from dataclasses import replace
 
-    from ido.decide import History, build_task
+    from ido.decision import History
     from ido.loading import load_catalog
     from ido.model import LlmSettings
     from ido.observe import boolean_facts, snapshot
     from ido.planner.llm import LlmPlanner
+    from ido.planning_task import build_task
     from ido.testing import MemoryJournal
 
     model, url = serve([PAY_AND_SHIP])
@@ -947,11 +948,11 @@ def test_no_call_when_the_deadline_left_would_not_wait_for_the_run_s_last(
     deadline left, every new decision still asked once, timed out, and left its fallback
     no time. As the budget check does with the last call's cost, a decision now weighs the
     run's last call (here 3s, against 2s left) and lets the solver decide unasked."""
-    from ido.decide import build_task
     from ido.loading import load_catalog
     from ido.model import LlmSettings
     from ido.observe import boolean_facts, snapshot
     from ido.planner.llm import LlmPlanner
+    from ido.planning_task import build_task
     from ido.runtime.folds import RunState, fold_model_calls, history_of
 
     model, url = serve([PAY_AND_SHIP])

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ido.decide import intent_view
+from ido.capability_rules import intent_view
 from ido.errors import LoadError, NotFoundError, Problem
 from ido.loading import KEYS, find_intent, load_catalog
 from ido.policy import capability_view, plan_view

@@ -82,7 +82,7 @@ def _more_steps(steps: int) -> str:
 def _unsolvable_json(exc: UnsolvableError, planner: str) -> NoReturn:
     """`ido plan --pddl -f json` on a problem grounding proves has no plan: the decision as
     JSON, "infeasible" with the reason, as for any other plan, and exit 1."""
-    from ido.decide import Decision
+    from ido.decision import Decision
     from ido.planner.types import PlanResult
 
     result = PlanResult("infeasible", reason=exc.reason, solver={"backend": "pddl grounding"})

@@ -128,7 +128,7 @@ KEYS = {
     "plan": PLAN_KEYS,
     "intent": ("name", *sorted(set(IntentSpec.model_fields) - {"given"})),
 }
-"""The keys of the variables whose keys are known in advance (`ido.decide.intent_view`:
+"""The keys of the variables whose keys are known in advance (`ido.capability_rules.intent_view`:
 an intent's spec without `given`, and its name)."""
 
 

@@ -12,8 +12,9 @@ from ido.loading.files import named_yaml
 from ido.loading.load import load_documents
 from ido.model.fields import MOST_STEPS
 from ido.pddl.convert import rounded_costs, to_resources
+from ido.pddl.domain_file import read_domain
 from ido.pddl.ground import GroundTask, ground
-from ido.pddl.syntax import read_domain, read_problem
+from ido.pddl.problem_file import read_problem
 from ido.planner import progress
 from ido.yamlsrc import dump_documents
 

@@ -1,5 +1,5 @@
-"""What a PDDL domain and problem say, as read (`ido.pddl.syntax`): atoms, formulas in
-negation normal form, effects, actions."""
+"""What a PDDL domain and problem say, as read (`ido.pddl.domain_file`, `problem_file`):
+atoms, formulas in negation normal form, effects, actions."""
 
 from __future__ import annotations
 

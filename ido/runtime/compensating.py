@@ -8,9 +8,10 @@ from typing import Any
 from ido.approval_asking import request_data
 from ido.approval_verdicts import undo_verdict
 from ido.approvals import UNDO_PLAN, Given, Key, Request, requests, verdicts
-from ido.decide import backoff, undo_stopped_by
+from ido.capability_rules import undo_stopped_by
 from ido.model import Intent
 from ido.planner.types import Step
+from ido.planning_task import backoff
 from ido.policy import RuleHit, rulebook
 from ido.runtime.folds import RunState
 from ido.runtime.outcomes import undo_again

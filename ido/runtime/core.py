@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from ido.catalog_record import start_digests
 from ido.conditions import compile_condition
-from ido.decide import History
+from ido.decision import History
 from ido.errors import IdoError, ObserverError
 from ido.health import Lesson
 from ido.journal.records import STARTS, Journal, Pending, landed, stamp

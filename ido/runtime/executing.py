@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ido.decide import Decision, backoff
+from ido.decision import Decision
 from ido.model import format_duration
 from ido.planner.types import Plan
+from ido.planning_task import backoff
 from ido.runtime import stopping
 from ido.runtime.folds import RunState, fold_missing, missing_lesson
 from ido.runtime.gating import Gating

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ido.decide import History
+from ido.decision import History
 from ido.health import Evidence, Lesson
 from ido.journal.records import Event, epoch
 from ido.loading.catalog import Catalog

@@ -9,7 +9,8 @@ from ido.approval_asking import approvals_asked, plan_digest, replanned_since, r
 from ido.approval_verdicts import answering_whole, first_asked, rejection
 from ido.approvals import PLAN, PROPOSE, answering, requests, subject, verdicts
 from ido.approvers import people_needed
-from ido.decide import Decision, denied_now, guards_now
+from ido.capability_rules import denied_now, guards_now
+from ido.decision import Decision
 from ido.planner.types import Step
 from ido.policy import rulebook
 from ido.runtime.core import RuntimeCore
@@ -127,7 +128,7 @@ class Gating(RuntimeCore):
         self, run: RunState, name: str, state: State, expected: State, decision: Decision
     ) -> str | None:
         """Why capability `name` may not start now, if a deny rule fires for it, or a
-        `require_approval` rule its decision did not ask (see `ido.decide.guards_now`), or
+        `require_approval` rule its decision did not ask (see `ido.capability_rules.guards_now`), or
         one it asked whose reading moved otherwise than the plan's own steps moved it
         (`expected`: the decision's snapshot with the effects of the steps done since): a
         payment approved for 15,000 must not go ahead for 950,000. The decision made then

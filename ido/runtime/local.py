@@ -12,7 +12,7 @@ from ido.approval_verdicts import check_answered, expired, rejected
 from ido.approvals import requests, verdicts
 from ido.approved_plan import approved_plan, decide_approved
 from ido.conditions import all_hold
-from ido.decide import Decision
+from ido.decision import Decision
 from ido.errors import IdoError, JournalError
 from ido.health import Evidence, Lesson, with_lessons
 from ido.journal.catalogs import RECORDED_AS

@@ -8,7 +8,7 @@ from typing import Any
 
 from ido.approval_asking import would_ask
 from ido.approvals import subject
-from ido.decide import Decision
+from ido.decision import Decision
 from ido.model import Capability, format_duration
 from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext

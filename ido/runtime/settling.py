@@ -8,7 +8,7 @@ from typing import Any
 
 from ido.approval_asking import request_data
 from ido.approvals import UNKNOWN_PLAN, UNKNOWN_RULE, Given, subject
-from ido.decide import denied_now, guards_now
+from ido.capability_rules import denied_now, guards_now
 from ido.errors import ExecutionError, IdoError
 from ido.journal.records import UNRECORDED
 from ido.model import Capability

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ido.decide import backoff
 from ido.health import Lesson
 from ido.planner.types import Step
+from ido.planning_task import backoff
 from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext
 from ido.runtime.core import RuntimeCore

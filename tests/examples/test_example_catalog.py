@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from ido.decide import Decision, History, decide
+from ido.decide import decide
+from ido.decision import Decision, History
 from ido.health import Evidence
 from ido.loading import Catalog
 from ido.observe import boolean_facts, snapshot

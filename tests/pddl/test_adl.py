@@ -19,8 +19,10 @@ from typer.testing import CliRunner
 from ido.cli import app
 from ido.errors import PddlError
 from ido.pddl import pddl_catalog
+from ido.pddl.domain_file import read_domain
 from ido.pddl.ground import ground
-from ido.pddl.syntax import Atom, Junction, Literal, Quantified, read_domain, read_problem
+from ido.pddl.parsed import Atom, Junction, Literal, Quantified
+from ido.pddl.problem_file import read_problem
 
 ROOMS = """\
 ; Rooms, keys and lights: ADL connectives in preconditions and the goal.

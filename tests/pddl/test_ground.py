@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ido.errors import PddlError
-from ido.pddl import import_pddl, load_pddl
+from ido.pddl import bindings, import_pddl, load_pddl
 
 grounding = importlib.import_module("ido.pddl.ground")  # (`ido.pddl.ground` is the function)
 
@@ -47,7 +47,8 @@ def test_a_static_literal_of_one_parameter_is_checked_once_per_object(
         calls += 1
         return holds(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(grounding, "_static_holds", counted)
+    monkeypatch.setattr(bindings, "_static_holds", counted)  # (the parameters')
+    monkeypatch.setattr(grounding, "_static_holds", counted)  # (the goal's literals)
     every_r = " ".join(f"(r o{i})" for i in range(8))
     d, p = write(tmp_path, "d.pddl", SIX), write(tmp_path, "p.pddl", problem(8, every_r))
     with pytest.raises(PddlError, match=re.escape("the goal needs (p o1)")):
@@ -61,7 +62,7 @@ def test_grounding_that_tries_too_many_bindings_stops_naming_the_action(
     """Where static literals cannot narrow the objects early (`(not (s ?e ?f))` over a full
     `s`), grounding stops at its budget with an error naming the action, its line, and how
     many combinations it has, instead of running silently for hours."""
-    monkeypatch.setattr(grounding, "MAX_TRIED", 1000)
+    monkeypatch.setattr(bindings, "MAX_TRIED", 1000)
     domain = SIX.replace("(not (r ?f))", "(not (s ?e ?f))")
     every_s = " ".join(f"(s o{i} o{j})" for i in range(5) for j in range(5))
     d, p = write(tmp_path, "d.pddl", domain), write(tmp_path, "p.pddl", problem(5, every_s))

@@ -13,15 +13,18 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ido.cli import app
-from ido.decide import History, build_task
+from ido.decision import History
 from ido.errors import LoadError, PddlError
 from ido.loading import Catalog, load_catalog, load_documents
 from ido.observe import boolean_facts, snapshot
 from ido.pddl import import_pddl, load_pddl, pddl_catalog, rounded_costs
 from ido.pddl.convert import to_resources
+from ido.pddl.domain_file import read_domain
 from ido.pddl.ground import ground
-from ido.pddl.syntax import Atom, read_domain, read_problem
+from ido.pddl.parsed import Atom
+from ido.pddl.problem_file import read_problem
 from ido.planner.types import Task
+from ido.planning_task import build_task
 
 IPC = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "pddl"
 needs_ipc = pytest.mark.skipif(not IPC.is_dir(), reason="../shared/benchmarks/pddl is not here")

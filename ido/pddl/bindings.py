@@ -1,0 +1,219 @@
+"""The bindings of an action's parameters that its static preconditions allow, for
+`ido.pddl.ground`: each parameter's objects narrowed first by the static literals of it
+alone (`_candidates`), then bound one parameter at a time, a static literal checked, or
+looked up (`_StaticIndex`), as soon as its last variable is bound; an `exists` variable no
+fluent reads is searched for one value, not enumerated. `MAX_TRIED` bounds the values tried."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+
+from ido.errors import PddlError, located
+from ido.pddl.parsed import Action, Atom, Literal
+
+
+def _bindings(
+    schema: Action,
+    objects_of: Callable[[str], list[str]],
+    static: frozenset[Atom],
+    index: _StaticIndex,
+    fluents: frozenset[str],
+    where: str,
+) -> Iterator[dict[str, str]]:
+    # An `exists` variable no fluent literal reads (`ido.pddl.adl`) only has to have some
+    # value: those witnesses go last, in groups that share a static literal, and each
+    # group is searched for one value alone, not enumerated with the others.
+    witnesses = _witnesses(schema, fluents)
+    members = {v for group in witnesses.values() for v, _ in group}
+    parameters = [p for p in schema.parameters if p[0] not in members]
+    bound = len(parameters)
+    parameters += [p for group in witnesses.values() for p in group]
+    spans, at = [], bound
+    for group in witnesses.values():
+        spans.append((at, at + len(group)))
+        at += len(group)
+    names = [v for v, _ in parameters]
+    candidates, settled = _candidates(schema, parameters, objects_of, static, index, fluents)
+    if not all(candidates):
+        return  # a parameter no object may take: no binding, whatever the others take
+    # Check each static literal as soon as its last variable is bound; a positive one that
+    # holds that variable once is looked up instead: the values it allows there.
+    checks: list[list[Literal]] = [[] for _ in range(max(1, len(names)))]
+    lookups: list[list[tuple[Literal, int]]] = [[] for _ in range(max(1, len(names)))]
+    for literal in schema.precondition:
+        atom = literal.atom
+        if atom.predicate in fluents or literal in settled:
+            continue
+        variables = [names.index(a) for a in atom.args if a in names]
+        last = max(variables, default=0)
+        looked_up = literal.positive and atom.predicate != "=" and bool(variables)
+        if looked_up and atom.args.count(names[last]) == 1:
+            lookups[last].append((literal, atom.args.index(names[last])))
+        else:
+            checks[last].append(literal)
+
+    tried = 0
+
+    def walk(i: int, stop: int, binding: dict[str, str]) -> Iterator[dict[str, str]]:
+        nonlocal tried
+        if i == stop:
+            yield binding
+            return
+        pool = candidates[i]
+        if lookups[i]:
+            allowed = set.intersection(*(index.values(lit, at, binding) for lit, at in lookups[i]))
+            pool = [value for value in pool if value in allowed]
+        tried += len(pool)
+        if tried > MAX_TRIED:
+            raise _too_many(schema, names, candidates, where)
+        name, tests, last = names[i], checks[i], i + 1 == stop
+        for value in pool:
+            binding[name] = value
+            if not tests or all(_static_holds(lit, binding, static) for lit in tests):
+                if last:  # (not one generator more per binding for the last parameter)
+                    yield binding
+                else:
+                    yield from walk(i + 1, stop, binding)
+        binding.pop(name, None)
+
+    def witnessed(binding: dict[str, str]) -> bool:
+        for start, stop in spans:
+            found = next(walk(start, stop, binding), None) is not None
+            for name in names[start:stop]:
+                binding.pop(name, None)
+            if not found:
+                return False
+        return True
+
+    if not names:
+        if all(_static_holds(lit, {}, static) for lit in checks[0]):
+            yield {}
+        return
+    for binding in walk(0, bound, {}):
+        if not spans or witnessed(binding):
+            yield dict(binding)
+
+
+def _candidates(
+    schema: Action,
+    parameters: list[tuple[str, str]],
+    objects_of: Callable[[str], list[str]],
+    static: frozenset[Atom],
+    index: _StaticIndex,
+    fluents: frozenset[str],
+) -> tuple[list[list[str]], set[Literal]]:
+    """The objects each parameter may take, in order, before any is bound: those of its type
+    that pass the static literals of it alone (which are then settled), and for a positive
+    static literal of several, those its atoms hold at the parameter's place. Without this,
+    `(not (r ?f))` on the last of six parameters was checked once per binding of the
+    other five."""
+    at = {v: i for i, (v, _) in enumerate(parameters)}
+    candidates = [objects_of(kind) for _, kind in parameters]
+    settled: set[Literal] = set()
+    for literal in schema.precondition:
+        atom = literal.atom
+        if atom.predicate in fluents:
+            continue
+        variables = {a for a in atom.args if a in at}
+        if len(variables) == 1:
+            (variable,) = variables
+            i = at[variable]
+            candidates[i] = [
+                v for v in candidates[i] if _static_holds(literal, {variable: v}, static)
+            ]
+            settled.add(literal)
+        elif variables and literal.positive and atom.predicate != "=":
+            for place, arg in enumerate(atom.args):
+                if arg in at:
+                    held = index.held(atom.predicate, place)
+                    candidates[at[arg]] = [v for v in candidates[at[arg]] if v in held]
+    return candidates, settled
+
+
+MAX_TRIED = 5_000_000
+"""Values tried for the parameters of one action, at most, while grounding it: some five
+seconds. The IPC problems in ../shared try at most 167,000 (satellite's `turn_to`)."""
+
+
+def _too_many(
+    schema: Action, names: list[str], candidates: list[list[str]], where: str
+) -> PddlError:
+    combinations = math.prod(len(pool) for pool in candidates)
+    return PddlError(
+        located(
+            where,
+            f"grounding {schema.name} tried {MAX_TRIED:,} values for its {len(names)} "
+            f"parameters ({combinations:,} combinations of their objects) and stopped: its "
+            "static preconditions rule out too few of them early (a precondition that tells "
+            "which objects a parameter may take, such as a type or a static fact of it "
+            "alone, does)",
+        )
+    )
+
+
+def _witnesses(schema: Action, fluents: frozenset[str]) -> dict[str, list[tuple[str, str]]]:
+    """The `exists` variables of `schema` no fluent literal reads, grouped by the static
+    literals they share (keyed by a member), in the order they come."""
+    if schema.shown is None:
+        return {}
+    read = {
+        a for lit in schema.precondition if lit.atom.predicate in fluents for a in lit.atom.args
+    }
+    hidden = {v: kind for v, kind in schema.parameters[schema.shown :] if v not in read}
+    group = {v: v for v in hidden}  # union-find over the witnesses
+
+    def root(v: str) -> str:
+        while group[v] != v:
+            v = group[v]
+        return v
+
+    for literal in schema.precondition:
+        shared = [a for a in literal.atom.args if a in hidden]
+        for other in shared[1:]:
+            group[root(other)] = root(shared[0])
+    out: dict[str, list[tuple[str, str]]] = {}
+    for v, kind in hidden.items():
+        out.setdefault(root(v), []).append((v, kind))
+    return out
+
+
+class _StaticIndex:
+    """Static atoms by predicate and one argument position: for the other arguments'
+    values, the values that position holds in some atom. Built per position on first use."""
+
+    def __init__(self, static: frozenset[Atom]) -> None:
+        self._atoms: dict[str, list[tuple[str, ...]]] = {}
+        for atom in static:
+            self._atoms.setdefault(atom.predicate, []).append(atom.args)
+        self._by: dict[tuple[str, int], dict[tuple[str, ...], set[str]]] = {}
+        self._held: dict[tuple[str, int], set[str]] = {}
+
+    def held(self, predicate: str, at: int) -> set[str]:
+        """The values argument `at` of `predicate` holds in some static atom."""
+        out = self._held.get((predicate, at))
+        if out is None:
+            out = self._held[predicate, at] = {a[at] for a in self._atoms.get(predicate, ())}
+        return out
+
+    def values(self, literal: Literal, at: int, binding: dict[str, str]) -> set[str]:
+        """The values of argument `at` with which `literal` holds, the others bound."""
+        predicate = literal.atom.predicate
+        table = self._by.get((predicate, at))
+        if table is None:
+            table = self._by[predicate, at] = {}
+            for args in self._atoms.get(predicate, ()):
+                table.setdefault((*args[:at], *args[at + 1 :]), set()).add(args[at])
+        args = literal.atom.args
+        key = tuple(binding.get(a, a) for n, a in enumerate(args) if n != at)
+        return table.get(key, set())
+
+
+def _static_holds(literal: Literal, binding: dict[str, str], static: frozenset[Atom]) -> bool:
+    atom = _bind(literal.atom, binding)
+    truth = atom.args[0] == atom.args[1] if atom.predicate == "=" else atom in static
+    return truth == literal.positive
+
+
+def _bind(atom: Atom, binding: dict[str, str]) -> Atom:
+    return Atom(atom.predicate, tuple(map(binding.get, atom.args, atom.args)))  # var or constant
