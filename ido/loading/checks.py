@@ -100,6 +100,50 @@ def check_names(catalog: Catalog, base: Path) -> list[Problem]:
     return warnings
 
 
+_FAILING = {
+    "deny": ("denies (fails closed)", "deny"),
+    "require_approval": ("asks for approval (fails closed)", "ask"),
+    "prefer": ("never applies", "prefer"),
+    "avoid": ("never applies", "avoid"),
+}
+
+
+def check_nulls(catalog: Catalog, base: Path) -> list[Problem]:
+    """Rules that read a key that is null when not set (`intent.constraints.max_cost`,
+    `capability.region`) where null fails (`> 1.0`, `.startsWith('eu')`), with no guard:
+    `ido validate` said ok and the rule could not be evaluated for every intent or
+    capability without it. Only warnings: a catalog whose every intent sets it is right."""
+    warnings = []
+    for resource, path, text in _conditions(catalog):
+        if "rules" not in path:
+            continue
+        try:
+            reads = compile_condition(text).unguarded()
+        except ConditionError:
+            continue  # (told as a load error)
+        rule = _rule_at(resource, path)
+        told: set[str] = set()
+        for read in reads:
+            if read.path in told:
+                continue
+            told.add(read.path)
+            variable, _, key = read.path.partition(".")
+            unset = (
+                f"a capability has no {key}"
+                if variable == "capability"
+                else f"the intent sets no {key}"
+            )
+            does, verb = _FAILING.get(rule.effect, _FAILING["deny"])
+            said = (
+                f"{read.path} is null when {unset}, and {read.use} fails on null: this "
+                f"{rule.effect} rule {does} then; guard it: has({read.path}) && …, or "
+                f"!has({read.path}) || … to {verb} then"
+            )
+            below = text.count("\n", 0, read.offset) + 1 if "\n" in text else 0
+            warnings.append(problem_at(catalog, resource, path, said, base, below))
+    return warnings
+
+
 def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
     problems: list[Problem] = []
     for resource, path, text in _conditions(catalog):
