@@ -71,7 +71,7 @@ def _check_patterns(source: str, expression: Any) -> None:
     if "matches" not in source:
         return
     checked = tree(expression)
-    for node in nodes(checked.expr):
+    for node in nodes(checked.expr) if checked is not None else []:
         if node.WhichOneof("kind") != "call_expr" or node.call_expr.function != "matches":
             continue
         pattern = node.call_expr.args[-1] if node.call_expr.args else None

@@ -55,6 +55,8 @@ def set_meant(env: Any, expression: Any, source: str) -> Any:
     if "has" not in source or not _mentions_nullable(source):
         return expression
     checked = tree(expression)
+    if checked is None:
+        return expression
     tests = [node for node in nodes(checked.expr) if _tested(node) in nullable()]
     if not tests:
         return expression
@@ -72,7 +74,10 @@ def set_meant(env: Any, expression: Any, source: str) -> Any:
         compared.call_expr.function = "_!=_"
         compared.call_expr.args.append(read)
         compared.call_expr.args.add(id=next(ids)).const_expr.null_value = 0
-    return rebuilt(env, checked)
+    try:
+        return rebuilt(env, checked)
+    except RuntimeError:  # (never seen: CEL refused a tree it made, with a test changed)
+        return expression
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,8 @@ def unguarded(expression: Any, source: str) -> list[NullRead]:
     if not _mentions_nullable(source):
         return []
     checked = tree(expression)
+    if checked is None:
+        return []
     found: list[tuple[str, str, Any]] = []
     _walk(checked.expr, frozenset(), frozenset(), found)
     return [NullRead(read, use, offset(checked, _root(node))) for read, use, node in found]

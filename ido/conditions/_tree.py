@@ -86,10 +86,15 @@ def _classes() -> tuple[Any, Any]:
 
 def tree(expression: Any) -> Any:
     """The checked tree of a compiled `expression` (`.expr`: its root; `.source_info
-    .positions`: each node's offset in the source, by id)."""
+    .positions`: each node's offset in the source, by id); None if it cannot be read
+    (what looks into it then finds nothing: a condition is never refused for that)."""
+    from google.protobuf.message import DecodeError
+
     checked, wrapper = _classes()
-    wrapped = wrapper.FromString(expression.serialize())
-    return checked.FromString(wrapped.value)
+    try:
+        return checked.FromString(wrapper.FromString(expression.serialize()).value)
+    except (DecodeError, RuntimeError, ValueError):
+        return None
 
 
 def rebuilt(env: Any, checked: Any) -> Any:
