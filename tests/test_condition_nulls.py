@@ -218,6 +218,21 @@ def test_the_warning_stands_at_the_line_of_a_block_condition_and_says_the_effect
     assert "capability.region is null when a capability has no region" in warning
 
 
+def test_an_intents_own_rule_reading_what_it_sets_is_not_warned_of(tmp_path: Path) -> None:
+    """Its own rule sees that intent only: a constraint it sets is never null there."""
+    valid_project(tmp_path)
+    own = (
+        "  rules:\n    - id: budget\n      effect: deny\n"
+        '      when: "capability.cost > intent.constraints.max_cost * 0.5"\n      message: m\n'
+    )
+    write(tmp_path, "intents/pay-order.yaml", INTENT + own)
+    assert check_nulls(load_catalog([tmp_path], base=tmp_path), tmp_path) == []
+    unset = INTENT.replace("max_cost: 5.0, ", "") + own
+    write(tmp_path, "intents/pay-order.yaml", unset)
+    (warning,) = check_nulls(load_catalog([tmp_path], base=tmp_path), tmp_path)
+    assert warning.line == 13 and warning.field == "spec.rules[0].when", warning
+
+
 def test_each_key_is_warned_of_once_per_rule(tmp_path: Path) -> None:
     when = "\"capability.region.startsWith('a') || capability.region.endsWith('b')\""
     assert len(_warnings(tmp_path, when)) == 1
