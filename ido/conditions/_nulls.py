@@ -4,6 +4,7 @@ fails on null (`> 1.0`, `.startsWith('eu')`) with no guard beside it is found, t
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -133,9 +134,10 @@ def _walk(
     function = node.call_expr.function
     if function in ("_&&_", "_||_"):
         sides = _operands(node, function)
-        for i, side in enumerate(sides):
-            others = [o for j, o in enumerate(sides) if j != i]
-            known = set().union(*(_not_null_if(o, function == "_&&_") for o in others))
+        says = [_not_null_if(side, function == "_&&_") for side in sides]
+        times = Counter(p for said in says for p in said)  # (a long chain: not n² looks)
+        for side, said in zip(sides, says, strict=True):
+            known = {p for p, n in times.items() if n > (p in said)}  # (said by another)
             _walk(side, guarded | known, bound, found)
         return
     if function == "_?_:_":
