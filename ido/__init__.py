@@ -14,6 +14,7 @@ _HOMES = {
     "Catalog": "ido.loading.catalog",
     "load_catalog": "ido.loading.load",
     "check_names": "ido.loading.checks",
+    "check_nulls": "ido.loading.checks",
     "find_intent": "ido.loading.load",
     "Intent": "ido.model",
     # planning and running
@@ -68,6 +69,7 @@ __all__ = [
     "SqliteJournal",
     "__version__",
     "check_names",
+    "check_nulls",
     "counterfactual_run",
     "explain_run",
     "find_intent",
@@ -114,7 +116,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the names above
     from ido.journal.records import Event, Journal, RunRow
     from ido.journal.sqlite import SqliteJournal
     from ido.loading.catalog import Catalog
-    from ido.loading.checks import check_names
+    from ido.loading.checks import check_names, check_nulls
     from ido.loading.load import find_intent, load_catalog
     from ido.model import Intent
     from ido.replay.exact import Replay

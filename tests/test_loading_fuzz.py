@@ -11,6 +11,7 @@ import pytest
 
 from ido.errors import LoadError
 from ido.loading import Catalog, load_catalog
+from ido.loading.checks import check_names, check_nulls
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_FOLDERS = ("capabilities", "intents", "policies", "scenarios")
@@ -193,8 +194,20 @@ CEL_MISTAKES = [
     "intent.constraints.deadline > 10.0",
     "health['fuzz-charge'].latncy > 1.0",
     "capability.cost > 1.0 || capability.region + 1 == 2",
+    "has(intent.constraints.foo)",
+    "capability.name.matches('[')",
+    "capability.name.matches('^(?=x)') && capability.cost > 1.0",
 ]
-"""Type mistakes in rules, which the loader tells at load time (`ido.conditions._types`)."""
+"""Mistakes in rules, which the loader tells at load time (`ido.conditions._types`: types
+and keys; `ido.conditions._limits`: patterns that do not compile)."""
+NULL_READS = [
+    "capability.region.startsWith('eu')",
+    "plan.cost > intent.constraints.max_cost",
+    "duration(intent.constraints.deadline) < duration('1m') || capability.cost > 1.0",
+    "size(intent.llm.model) > 0 && has(capability.region)",
+]
+"""Reads of keys that may be null, with no guard: they load, and are warned of
+(`ido.loading.checks.check_nulls`)."""
 
 Mutation = Callable[[str, random.Random], str | bytes]
 
@@ -268,7 +281,7 @@ def mistype_rule(text: str, rng: random.Random) -> str:
     if not rules:
         return replace_scalar(text, rng).replace("'x'", f'"{rng.choice(CEL_MISTAKES)}"')
     i = rng.choice(rules)
-    lines[i] = lines[i].split("when: ")[0] + f'when: "{rng.choice(CEL_MISTAKES)}"\n'
+    lines[i] = lines[i].split("when: ")[0] + f'when: "{rng.choice(CEL_MISTAKES + NULL_READS)}"\n'
     return "".join(lines)
 
 
@@ -309,8 +322,10 @@ def load_or_problems(folder: Path) -> Catalog | LoadError:
         return exc
 
 
-def check_outcome(outcome: Catalog | LoadError, written: set[str]) -> None:
-    if isinstance(outcome, Catalog):
+def check_outcome(outcome: Catalog | LoadError, written: set[str], folder: Path) -> None:
+    if isinstance(outcome, Catalog):  # (and what is warned of once loaded)
+        for warning in [*check_names(outcome, folder), *check_nulls(outcome, folder)]:
+            assert warning.file in written and warning.message.strip(), warning
         return
     assert outcome.problems, "a LoadError must carry at least one problem"
     for problem in outcome.problems:
@@ -348,6 +363,24 @@ def test_a_type_mistake_in_a_seed_rule_is_a_located_load_error(
     assert mistake in problem.message
 
 
+@pytest.mark.parametrize("read", NULL_READS)
+def test_an_unguarded_null_read_in_a_seed_rule_loads_and_is_warned_of(
+    read: str, tmp_path: Path
+) -> None:
+    for name, text in OWN.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    pii = "\"'pii' in capability.tags && state.order.region == 'eu' && capability.region != 'eu'\""
+    (tmp_path / "fuzz-policy.yaml").write_text(POLICY.replace(pii, f'"{read}"'), encoding="utf-8")
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    (warning,) = check_nulls(catalog, tmp_path)
+    assert (warning.file, warning.line, warning.field) == (
+        "fuzz-policy.yaml",
+        9,
+        "spec.rules[0].when",
+    )
+    assert "fails on null" in warning.message
+
+
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda m: m.__name__)
 def test_a_mutated_resource_loads_or_raises_load_error(
     mutation: Mutation, tmp_path_factory: pytest.TempPathFactory
@@ -373,7 +406,7 @@ def test_a_mutated_resource_loads_or_raises_load_error(
         except Exception as exc:  # any escape is the failure this test reports
             crashes.append(f"seed {seed} on {target}: {type(exc).__name__}: {exc!s:.120}")
             continue
-        check_outcome(outcome, set(files))
+        check_outcome(outcome, set(files), folder)
         if seed % 5 == 0:
             again = load_or_problems(folder)
             if isinstance(outcome, LoadError):

@@ -213,12 +213,14 @@ def _load(
 
 
 def _warn(loaded: Any) -> None:
-    """Print what loaded but looks wrong (`ido.loading.check_names`, goals no capability
-    can make hold: `ido.goal_check`), on stderr: JSON on stdout stays JSON."""
+    """Print what loaded but looks wrong (`ido.loading.check_names`, `check_nulls`, goals
+    no capability can make hold: `ido.goal_check`), on stderr: JSON on stdout stays JSON."""
     from ido.goal_check import goal_warnings
-    from ido.loading.checks import check_names
+    from ido.loading.checks import check_names, check_nulls
 
-    for warning in [*check_names(loaded, Path.cwd()), *goal_warnings(loaded, Path.cwd())]:
+    here = Path.cwd()
+    warned = [*check_names(loaded, here), *check_nulls(loaded, here), *goal_warnings(loaded, here)]
+    for warning in warned:
         typer.echo(f"warning: {warning}", err=True)
 
 

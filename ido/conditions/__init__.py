@@ -10,7 +10,7 @@ from typing import Any
 
 from cel_expr_python import cel
 
-from ido.conditions._limits import _check_literals, _env, _iteration_problem
+from ido.conditions._limits import _check_literals, _check_patterns, _env, _iteration_problem
 from ido.conditions._messages import (
     DURATION_UNITS,
     ConditionError,
@@ -19,6 +19,7 @@ from ido.conditions._messages import (
     _short,
 )
 from ido.conditions._named import named_values
+from ido.conditions._nulls import NullRead, nullable, set_meant, unguarded
 from ido.conditions._reading import VARIABLES, Key, _blank_literals, _reads, _state_paths
 from ido.conditions._types import Each, Record, Shape, type_problem
 from ido.state import excerpt, reach_into
@@ -30,13 +31,16 @@ __all__ = [
     "ConditionError",
     "Each",
     "Key",
+    "NullRead",
     "Record",
     "Shape",
     "Verdict",
     "all_hold",
     "compile_condition",
     "named_values",
+    "nullable",
     "type_problem",
+    "unguarded",
 ]
 
 
@@ -90,7 +94,8 @@ def _compiled(source: str) -> Any:
     if too_costly is not None:
         raise ConditionError(too_costly, None)
     _check_literals(source)
-    return expr
+    _check_patterns(source, expr)
+    return set_meant(_env(), expr, source)
 
 
 class Condition:
@@ -140,6 +145,12 @@ class Condition:
             # that may hold one, is described, never converted.
             return Verdict(False, f"evaluated to a {name}, not a bool")
         return Verdict(False, f"evaluated to {value.value()!r} ({name}), not a bool")
+
+    def unguarded(self) -> list[NullRead]:
+        """Its reads of keys that may be null that fail when they are, with no guard."""
+        if self._expr is None:  # (a fact's path reads state only)
+            return []
+        return unguarded(self._expr, self.source)
 
     def __repr__(self) -> str:
         return f"Condition({self.source!r})"

@@ -17,6 +17,7 @@ from ido.conditions._reading import (
     _blank_literals,
     _literal_spans,
 )
+from ido.conditions._tree import nodes, offset, tree
 
 
 @cache
@@ -55,6 +56,47 @@ def _check_literals(source: str) -> None:
             column,
             line,
         )
+
+
+@cache
+def _matching() -> Any:
+    return cel.NewEnv(variables={"pattern": cel.Type.STRING}).compile("''.matches(pattern)")
+
+
+def _check_patterns(source: str, expression: Any) -> None:
+    """Refuse a `matches('…')` whose pattern, written in the condition, does not compile:
+    it fails every time the condition is evaluated (`matches('[')` made a deny rule deny
+    all). CEL itself tries it, so the pattern is held to the engine it runs (RE2: no
+    look-around or back-references)."""
+    if "matches" not in source:
+        return
+    checked = tree(expression)
+    for node in nodes(checked.expr) if checked is not None else []:
+        if node.WhichOneof("kind") != "call_expr" or node.call_expr.function != "matches":
+            continue
+        pattern = node.call_expr.args[-1] if node.call_expr.args else None
+        if pattern is None or pattern.const_expr.WhichOneof("kind") != "string_value":
+            continue
+        value = _matching().eval(data={"pattern": pattern.const_expr.string_value})
+        if value.type().name().lower() != "error":
+            continue
+        at = offset(checked, pattern)
+        line = source.count("\n", 0, at) + 1
+        column = at - (source.rfind("\n", 0, at) + 1) + 1
+        why = str(value.value()).split("invalid regular expression: ", 1)[-1]
+        raise ConditionError(
+            f"CEL: matches({_quoted(pattern.const_expr.string_value)}) cannot compile its "
+            f"pattern: {why} ({_where(line, column)}); {_RE2}",
+            column,
+            line,
+        )
+
+
+_RE2 = "CEL's patterns are RE2's: no look-around (`(?=`, `(?!`) and no back-references (`\\1`)"
+
+
+def _quoted(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:57] + "...")
 
 
 ITERATED_SIZE = 1_000

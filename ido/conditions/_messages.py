@@ -99,10 +99,12 @@ def _where(line: int, column: int) -> str:
 def _conversion_hint(error: str) -> str:
     """An evaluation error, with how a duration or timestamp is written when CEL could not
     convert one read from the state (`duration(state.window)` of `2d`): CEL says only
-    "String to Duration conversion failed"."""
+    "String to Duration conversion failed"; or that a value read is null."""
     for function, how in _CONVERSIONS.items():
         if f"String to {function.capitalize()} conversion failed" in error:
             return f"{error}: {how}"
+    if "(null_type" in error or "null_type)" in error:  # (`_>_(null_type, double)`)
+        return f"{error}: a value it read is null (a key not set): guard it with has(…)"
     return error
 
 

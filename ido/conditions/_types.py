@@ -151,7 +151,7 @@ def _said(
         return _overload_words(function, types, *_sides(source, line, column), shapes)
     field = _FIELD.search(message)
     if field is not None:
-        return _field_words(field.group(1), _sides(source, line, column)[0], shapes)
+        return _field_words(field.group(1), *_sides(source, line, column), shapes)
     if "cannot be the range of a comprehension" in message:
         return None
     scalar = _SELECT.search(message)
@@ -271,16 +271,20 @@ def _overload_words(
     return said
 
 
-def _field_words(key: str, before: str, shapes: Mapping[str, Shape]) -> str:
-    """A key a known map never has (`intent.constraints.max_cots`)."""
+def _field_words(key: str, before: str, after: str, shapes: Mapping[str, Shape]) -> str:
+    """A key a known map never has (`intent.constraints.max_cots`); in `has(…)`, where CEL
+    points at its `(`, the path is after it (`has(intent.constraints.foo)`)."""
     match = _PATH_BEFORE.search(before)
-    path = match.group(1) if match is not None else "it"
-    shape = _shape_at(path, shapes) if match is not None else None
+    path = match.group(1) if match is not None else None
+    tested = _PATH_AFTER.match(after) if match is None else None
+    if tested is not None and tested.group(1).endswith(f".{key}"):
+        path = tested.group(1).removesuffix(f".{key}")
+    shape = _shape_at(path, shapes) if path is not None else None
     known = [k for k, _ in shape.fields] if isinstance(shape, Record) else []
     guess = did_you_mean(key, known) if known else None
     hint = f"{guess} " if guess else ""
     has = f"({path} has {', '.join(known)})" if known else ""
-    return f"{path} has no key '{key}'; {hint}{has}".rstrip("; ")
+    return f"{path or 'it'} has no key '{key}'; {hint}{has}".rstrip("; ")
 
 
 _SELECTED = re.compile(r"\s*\.\s*(\w+)")

@@ -100,6 +100,62 @@ def check_names(catalog: Catalog, base: Path) -> list[Problem]:
     return warnings
 
 
+_FAILING = {
+    "deny": ("denies (fails closed)", "deny"),
+    "require_approval": ("asks for approval (fails closed)", "ask"),
+    "prefer": ("never applies", "prefer"),
+    "avoid": ("never applies", "avoid"),
+}
+
+
+def check_nulls(catalog: Catalog, base: Path) -> list[Problem]:
+    """Rules that read a key that is null when not set (`intent.constraints.max_cost`,
+    `capability.region`) where null fails (`> 1.0`, `.startsWith('eu')`), with no guard:
+    `ido validate` said ok and the rule could not be evaluated for every intent or
+    capability without it. Only warnings: a catalog whose every intent sets it is right.
+    An intent's own rule reading what that intent sets is not warned of."""
+    warnings = []
+    for resource, path, text in _conditions(catalog):
+        if "rules" not in path:
+            continue
+        try:
+            reads = compile_condition(text).unguarded()
+        except ConditionError:
+            continue  # (told as a load error)
+        rule = _rule_at(resource, path)
+        told: set[str] = set()
+        for read in reads:
+            if read.path in told or _set_by_its_intent(resource, path, read.path):
+                continue
+            told.add(read.path)
+            variable, _, key = read.path.partition(".")
+            unset = (
+                f"a capability has no {key}"
+                if variable == "capability"
+                else f"the intent sets no {key}"
+            )
+            does, verb = _FAILING.get(rule.effect, _FAILING["deny"])
+            said = (
+                f"{read.path} is null when {unset}, and {read.use} fails on null: this "
+                f"{rule.effect} rule {does} then; guard it: has({read.path}) && …, or "
+                f"!has({read.path}) || … to {verb} then"
+            )
+            below = text.count("\n", 0, read.offset) + 1 if "\n" in text else 0
+            warnings.append(problem_at(catalog, resource, path, said, base, below))
+    return warnings
+
+
+def _set_by_its_intent(resource: Resource, path: FieldPath, read: str) -> bool:
+    """Whether `read` (`intent.constraints.max_cost`) is set by the intent whose own rule
+    reads it (in intents/, or a scenario's own intent): that intent is the only one it sees."""
+    if not read.startswith("intent.") or path[:2] not in (("spec", "rules"), ("spec", "intent")):
+        return False
+    node: Any = resource.spec if path[1] == "rules" else getattr(resource.spec, "intent", None)
+    for key in read.split(".")[1:]:
+        node = getattr(node, key, None)
+    return node is not None
+
+
 def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
     problems: list[Problem] = []
     for resource, path, text in _conditions(catalog):

@@ -1,0 +1,259 @@
+"""Keys of rules' variables that are null when not set (`capability.region`,
+`intent.constraints.max_cost`): `has()` of one says whether it is set, and a rule that
+reads one where null fails, with no guard, is warned of at its file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.conditions import compile_condition, nullable
+from ido.decide import intent_view
+from ido.loading import load_catalog
+from ido.loading.checks import check_nulls
+from ido.policy import capability_view
+from tests.test_condition_types import rule
+from tests.test_loading import INTENT, only, problems, valid_project, write
+
+
+def test_the_keys_that_may_be_null_are_those_of_optional_fields() -> None:
+    assert nullable() == {
+        "capability.region",
+        "intent.constraints.max_cost",
+        "intent.constraints.deadline",
+        "intent.constraints.min_success_probability",
+        "intent.llm.model",
+        "intent.llm.api_base",
+        "intent.llm.api_key_env",
+        "intent.llm.input_cost",
+        "intent.llm.output_cost",
+    }
+
+
+def _views(tmp_path: Path, constraints: str) -> dict[str, object]:
+    """The `intent` and `capability` a rule sees, for a real catalog whose intent has
+    `constraints` and whose capability has no region."""
+    valid_project(tmp_path)
+    write(
+        tmp_path,
+        "intents/pay-order.yaml",
+        INTENT.replace("{max_cost: 5.0, deadline: 30s}", constraints),
+    )
+    capability = (tmp_path / "capabilities/charge.yaml").read_text()
+    write(tmp_path, "capabilities/charge.yaml", capability.replace("  region: eu\n", ""))
+    write(tmp_path, "policies/residency.yaml", rule('"capability.cost > 0.0"'))
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    return {
+        "state": {},
+        "intent": intent_view(catalog.intents["pay-order"]),
+        "capability": capability_view(catalog.capabilities["charge"]),
+    }
+
+
+@pytest.mark.parametrize(
+    ("when", "unset", "set_"),
+    [
+        ("has(intent.constraints.max_cost)", False, True),
+        ("!has(intent.constraints.max_cost)", True, False),
+        ("has(intent.constraints.deadline)", False, True),
+        ("has(intent['constraints'].min_success_probability)", False, True),
+        ("has(capability.region)", False, None),
+        ("has(intent.constraints.max_cost) && intent.constraints.max_cost < 10.0", False, True),
+        (
+            "has(intent.constraints.deadline) && duration(intent.constraints.deadline) < duration('1m')",
+            False,
+            True,
+        ),
+    ],
+)
+def test_has_of_a_key_that_may_be_null_says_whether_it_is_set(
+    tmp_path: Path, when: str, unset: bool, set_: bool | None
+) -> None:
+    """ido's views hold every such key, null when not set: `has()` was always true, and a
+    rule guarded by it failed on every intent without the constraint."""
+    missing = _views(tmp_path / "unset", "{}")
+    verdict = compile_condition(when).evaluate(missing)
+    assert (verdict.holds, verdict.error) == (unset, None)
+    if set_ is not None:
+        given = _views(
+            tmp_path / "set", "{max_cost: 5.0, deadline: 30s, min_success_probability: 0.9}"
+        )
+        verdict = compile_condition(when).evaluate(given)
+        assert (verdict.holds, verdict.error) == (set_, None)
+
+
+@pytest.mark.parametrize("key", ["max_cost", "deadline", "min_success_probability"])
+def test_has_of_each_constraint_loads(tmp_path: Path, key: str) -> None:
+    valid_project(tmp_path)
+    write(tmp_path, "policies/residency.yaml", rule(f'"!has(intent.constraints.{key})"'))
+    load_catalog([tmp_path], base=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("when", "told"),
+    [
+        (
+            "has(intent.constraints.foo)",
+            "intent.constraints has no key 'foo'; (intent.constraints has max_cost, "
+            "deadline, min_success_probability) (column 4)",
+        ),
+        (
+            "!has(intent.constraints.max_cots)",
+            "intent.constraints has no key 'max_cots'; did you mean 'max_cost'? "
+            "(intent.constraints has max_cost, deadline, min_success_probability) (column 5)",
+        ),
+        (
+            "has(intent.llm.modle)",
+            "intent.llm has no key 'modle'; did you mean 'model'? (intent.llm has model,",
+        ),
+    ],
+)
+def test_has_of_a_name_that_is_no_key_names_the_keys(tmp_path: Path, when: str, told: str) -> None:
+    """It was refused as `it has no key 'foo' (column 4)`: CEL points at the `(` of
+    `has(`, before which no path stands."""
+    valid_project(tmp_path)
+    write(tmp_path, "policies/residency.yaml", rule(f'"{when}"'))
+    problem = only(problems(tmp_path))
+    assert (problem.line, problem.field) == (8, "spec.rules[0].when")
+    assert problem.message.startswith(told), problem.message
+
+
+def test_has_of_a_key_that_is_never_null_is_unchanged(tmp_path: Path) -> None:
+    variables = _views(tmp_path, "{}")
+    assert compile_condition("has(capability.name)").evaluate(variables).holds
+    assert compile_condition("has(intent.limits.max_steps)").evaluate(variables).holds
+    assert not compile_condition("has(capability.effects.nope)").evaluate(variables).holds
+
+
+def test_a_rule_guarded_by_has_lets_a_capability_without_the_key_through(
+    project: Path,
+) -> None:
+    """`ship` has no region: the deny below failed closed for it (`startsWith` of null),
+    and the order could not be shipped at all."""
+    policy = (project / "policies/residency.yaml").read_text()
+    pii = "'pii' in capability.tags && state.order.region == 'eu' && capability.region != 'eu'"
+    us_only = "has(capability.region) && capability.region.startsWith('us')"
+    (project / "policies/residency.yaml").write_text(policy.replace(pii, us_only))
+    result = CliRunner().invoke(app, ["plan", "ship-order"])
+    assert result.exit_code == 0, result.output
+    assert "2. ship (carrier)" in result.output, result.output
+    assert "denied by residency/pii-stays-in-eu" in result.output  # (pay-us: it is in us)
+    assert "could not be evaluated" not in result.output
+
+
+UNGUARDED = [
+    ("plan.cost > intent.constraints.max_cost", "intent.constraints.max_cost", ">"),
+    ("intent.constraints.max_cost * 0.5 < plan.cost", "intent.constraints.max_cost", "*"),
+    ("capability.region.startsWith('us')", "capability.region", "startsWith"),
+    ("size(capability.region) > 2", "capability.region", "size"),
+    (
+        "duration(intent.constraints.deadline) < duration('1m')",
+        "intent.constraints.deadline",
+        "duration",
+    ),
+    ("capability.cost > 1.0 || capability.region.endsWith('-1')", "capability.region", "endsWith"),
+    ("intent.llm.model.startsWith('openai/')", "intent.llm.model", "startsWith"),
+]
+"""Rules that read a key that may be null where null fails, with no guard."""
+
+
+def _warnings(tmp_path: Path, when: str, effect: str = "deny") -> list[str]:
+    valid_project(tmp_path)
+    text = rule(when).replace("effect: deny", f"effect: {effect}")
+    if effect in ("prefer", "avoid"):
+        text += "      weight: 1.0\n"
+    write(tmp_path, "policies/residency.yaml", text)
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    return [str(w) for w in check_nulls(catalog, tmp_path)]
+
+
+@pytest.mark.parametrize(("when", "read", "use"), UNGUARDED, ids=[w for w, _, _ in UNGUARDED])
+def test_an_unguarded_read_of_a_key_that_may_be_null_is_warned_of(
+    tmp_path: Path, when: str, read: str, use: str
+) -> None:
+    """Such a rule loaded and `ido validate` said ok; every evaluation for an intent or a
+    capability without the key failed, and a deny denied everything then."""
+    (warning,) = _warnings(tmp_path, f'"{when}"')
+    assert warning.startswith("policies/residency.yaml:8: spec.rules[0].when: "), warning
+    assert f"{read} is null when " in warning, warning
+    assert f"and {use} fails on null: this deny rule denies (fails closed) then" in warning
+    assert f"guard it: has({read}) && …, or !has({read}) || … to deny then" in warning
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "has(intent.constraints.max_cost) && plan.cost > intent.constraints.max_cost",
+        "plan.cost > intent.constraints.max_cost && has(intent.constraints.max_cost)",
+        "intent.constraints.max_cost != null && plan.cost > intent.constraints.max_cost",
+        "null != intent.constraints.max_cost && plan.cost > intent.constraints.max_cost",
+        "!has(intent.constraints.max_cost) || plan.cost > intent.constraints.max_cost",
+        "intent.constraints.max_cost == null || plan.cost > intent.constraints.max_cost",
+        "!(intent.constraints.max_cost == null) && plan.cost > intent.constraints.max_cost",
+        "has(intent.constraints.max_cost) ? plan.cost > intent.constraints.max_cost : true",
+        "!has(intent.constraints.max_cost) ? true : plan.cost > intent.constraints.max_cost",
+        "has(capability.region) && has(intent.constraints.max_cost) && "
+        "(capability.region.startsWith('us') || capability.cost > intent.constraints.max_cost)",
+        "capability.region != 'eu'",
+        "capability.region == null",
+        "capability.region in ['eu', 'uk']",
+        "plan.capabilities.exists(capability, capability.startsWith('pay'))",
+        "state.region.startsWith('eu')",
+    ],
+)
+def test_a_guarded_or_null_safe_read_is_not_warned_of(tmp_path: Path, when: str) -> None:
+    assert _warnings(tmp_path, f'"{when}"') == []
+
+
+def test_the_warning_stands_at_the_line_of_a_block_condition_and_says_the_effect(
+    tmp_path: Path,
+) -> None:
+    block = "|\n        capability.cost > 1.0 &&\n          capability.region.startsWith('us')"
+    (warning,) = _warnings(tmp_path, block, effect="avoid")
+    assert warning.startswith("policies/residency.yaml:10: spec.rules[0].when: "), warning
+    assert "this avoid rule never applies then" in warning
+    assert "capability.region is null when a capability has no region" in warning
+
+
+def test_an_intents_own_rule_reading_what_it_sets_is_not_warned_of(tmp_path: Path) -> None:
+    """Its own rule sees that intent only: a constraint it sets is never null there."""
+    valid_project(tmp_path)
+    own = (
+        "  rules:\n    - id: budget\n      effect: deny\n"
+        '      when: "capability.cost > intent.constraints.max_cost * 0.5"\n      message: m\n'
+    )
+    write(tmp_path, "intents/pay-order.yaml", INTENT + own)
+    assert check_nulls(load_catalog([tmp_path], base=tmp_path), tmp_path) == []
+    unset = INTENT.replace("max_cost: 5.0, ", "") + own
+    write(tmp_path, "intents/pay-order.yaml", unset)
+    (warning,) = check_nulls(load_catalog([tmp_path], base=tmp_path), tmp_path)
+    assert warning.line == 13 and warning.field == "spec.rules[0].when", warning
+
+
+def test_each_key_is_warned_of_once_per_rule(tmp_path: Path) -> None:
+    when = "\"capability.region.startsWith('a') || capability.region.endsWith('b')\""
+    assert len(_warnings(tmp_path, when)) == 1
+
+
+def test_ido_validate_prints_the_warning_and_exits_0(project: Path) -> None:
+    policy = (project / "policies/residency.yaml").read_text()
+    (project / "policies/residency.yaml").write_text(
+        policy.replace("capability.region != 'eu'", "capability.region.startsWith('us')")
+    )
+    result = CliRunner().invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: policies/residency.yaml:8: spec.rules[0].when: capability.region is null "
+        "when a capability has no region, and startsWith fails on null"
+    ) in result.output
+
+
+def test_an_error_of_a_null_read_when_run_says_how_to_guard(tmp_path: Path) -> None:
+    verdict = compile_condition("intent.constraints.max_cost > 1.0").evaluate(
+        _views(tmp_path, "{}")
+    )
+    assert verdict.error is not None
+    assert verdict.error.endswith("a value it read is null (a key not set): guard it with has(…)")
