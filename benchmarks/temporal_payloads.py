@@ -16,6 +16,12 @@ test's, journaled with the state before each step), or as many random bytes in b
   a continued execution), and its cost on one write's update (µs: the writes are
   small, and under 1 kB go plain: the run's middle one by size, encoded and decoded), and the
   workflow's weighing of one write (µs, on average: it grows with the write).
+
+And the workflow's own work on one write (alone: `--writes-only`; `record`'s validator and
+then its handler, as a worker runs them for each update, in-process: the engine's calls they
+make answered by a stand-in): an observation of about 1 kB and of about 1 MB of inventory
+rows, on a journal of one such write already held, and the 1 MB one on a journal already
+weighing 0.6 MB, where its JSON no longer fits as it is and is weighed compressed.
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from ido.loading import load_catalog
 from ido.runtime.local import LocalRuntime
+from ido.temporal import workflow as idorun
 from ido.temporal.codec import CONVERTER, _packed, _unpacked
 from ido.temporal.forwarding import ForwardingJournal, Op
 from ido.temporal.workflow import MOST_BYTES, IdoRun
@@ -127,13 +135,100 @@ def measure(ops: list[Op]) -> dict[str, Any]:
     }
 
 
+class _Engine:
+    """What `IdoRun`'s update asks of Temporal (`temporalio.workflow`), outside a worker."""
+
+    def __init__(self) -> None:
+        self.update = 0
+
+    def info(self) -> Any:
+        return SimpleNamespace(
+            get_current_history_length=lambda: 100, is_continue_as_new_suggested=lambda: False
+        )
+
+    def current_update_info(self) -> Any:
+        return SimpleNamespace(id=f"u{self.update}", name="record")
+
+
+def _observation(rows: int) -> Op:
+    """An `observed` write of `rows` rows of inventory JSON (about 50 bytes a row)."""
+    data = {
+        "rows": [{"sku": f"sku-{i:06d}", "qty": i % 97, "bin": f"B{i % 40}"} for i in range(rows)]
+    }
+    return ["append", ["r", "observed", "2026-12-07T08:00:00.000+00:00", {"data": data}]]
+
+
+def write_us(op: Op, held: list[Op], times: int = 9) -> float:
+    """The median CPU µs of `record`'s validator and handler taking `op` after `held`."""
+    engine = _Engine()
+    real, idorun.workflow = idorun.workflow, engine  # type: ignore[assignment]
+    try:
+        run = IdoRun({"carried": {"ops": held, "attempt": 1}})
+        run.carrier = 1
+        spent = []
+        for _ in range(times):
+            engine.update += 1
+            write = {"attempt": 1, "at": len(run.ops), "op": op}
+            again = json.loads(json.dumps(write))  # (the SDK decodes it again for the handler)
+            packer, weight = run.packer.copy(), run.weight
+            t0 = time.process_time()  # (CPU: other processes' load does not count)
+            run._may_record(write)
+            run.record(again)
+            spent.append(time.process_time() - t0)
+            run.ops.pop()
+            run.packer, run.weight, run.updates = packer, weight, 0
+        return statistics.median(spent) * 1e6
+    finally:
+        idorun.workflow = real
+
+
+def writes() -> dict[str, Any]:
+    """The workflow's work per write: 1 kB and 1 MB observations (see the docstring)."""
+    small, big = _observation(20), _observation(20_000)
+    heavy = [_observation(12_000 + i) for i in range(3)]  # (0.6 MB each, compressed apart)
+    rows = {
+        "1 kB write": (small, [small]),
+        "1 MB write": (big, [big]),
+        "1 MB write, journal 0.6 MB compressed": (big, heavy * 2 + [_noise(400_000)]),
+    }
+    out: dict[str, Any] = {}
+    for label, (op, held) in rows.items():
+        weight = IdoRun({"carried": {"ops": held}}).weight
+        out[label] = {
+            "json_bytes": len(json.dumps(op)),
+            "held_weight": weight,
+            "write_us": write_us(op, held, 21 if len(json.dumps(op)) > 10_000 else 201),
+        }
+    return out
+
+
+def _noise(size: int) -> Op:
+    """A write of `size` bytes that does not compress (random bytes in base64)."""
+    blob = base64.b64encode(random.Random(3).randbytes(size * 3 // 4)).decode()
+    return ["append", ["r", "observed", "2026-12-07T08:00:00.000+00:00", {"blob": blob}]]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3, help="steps of the observed runs")
     parser.add_argument("--rows", type=int, default=12_000, help="rows of the observation")
     parser.add_argument("--json", type=Path, help="write every number here")
+    parser.add_argument(
+        "--writes-only", action="store_true", help="only the workflow's work per write"
+    )
     args = parser.parse_args(argv)
     rows: dict[str, Any] = {}
+    per_write = writes()
+    for label, row in per_write.items():
+        print(
+            f"{label} ({row['json_bytes'] / 1e3:,.1f} kB of JSON, journal "
+            f"{row['held_weight'] / 1e3:,.0f} kB compressed): validator and handler "
+            f"{row['write_us']:,.0f} µs"
+        )
+    if args.writes_only:
+        if args.json:
+            args.json.write_text(json.dumps({"writes": per_write}, indent=2) + "\n")
+        return 0
     with tempfile.TemporaryDirectory(prefix="ido-payloads-") as tmp:
         demo = Path(tmp) / "demo"
         for name in ("intents", "capabilities", "policies"):
@@ -152,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             f"µs, weighing {row['weigh_us_per_write']:.0f} µs"
         )
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+        args.json.write_text(json.dumps({**rows, "writes": per_write}, indent=2) + "\n")
     return 0
 
 

@@ -6,9 +6,10 @@ pay for it (`ido.temporal` is its one home)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -175,7 +176,7 @@ def run_remote(
         _tell(f"started run {run_id} ({intent.name}) on {address}, task queue {task_queue}")
         return await client.outcome(handle, tell=_tell) if wait else None
 
-    _wait_out(go(), run_id, address, security, journal)
+    _wait_out(go(), run_id, address, security, journal, loaded)
 
 
 def resume_remote(
@@ -199,7 +200,7 @@ def resume_remote(
         connection = await client.connect(address, namespace, security=security)
         handle = connection.get_workflow_handle(run_id)
         held = await client.journal_of(handle)
-        _, remote = client.events_of(run_id, held["ops"])
+        _, remote = client.events_of(run_id, held["ops"], _catalogs(journal))
         verdicts = [
             e
             for e in local
@@ -218,10 +219,11 @@ def _wait_out(
     address: str,
     security: Security,
     journal: Path,
+    loaded: Any = None,
 ) -> None:
     """Run `go` (`run_remote`'s, `resume_remote`'s) and import the run it saw end or
-    block; Ctrl-C stops only the wait: the run goes on on the server, and how to import
-    it later is said."""
+    block (`loaded`: the catalog it was started with, if loaded); Ctrl-C stops only the
+    wait: the run goes on on the server, and how to import it later is said."""
     try:
         ended = asyncio.run(go)
     except KeyboardInterrupt:
@@ -229,7 +231,7 @@ def _wait_out(
         _tell(f"stopped waiting; run {run_id} goes on on the server: import it with {pull}")
         raise
     if ended is not None:
-        _ended(run_id, *ended, journal)
+        _ended(run_id, *ended, journal, loaded)
 
 
 temporal_app = IdoTyper(
@@ -266,7 +268,7 @@ def pull(
     _, ops = asyncio.run(go())
     if not ops:
         raise NotFoundError(f"run {run_id} on {temporal} has recorded nothing yet")
-    held, events = client.events_of(run_id, ops)
+    held, events = client.events_of(run_id, ops, _catalogs(journal))
     with SqliteJournal(journal) as store:
         added = store.import_run(held.run(run_id), events, held.replies())
     row = held.run(run_id)
@@ -274,14 +276,47 @@ def pull(
     _tell(f"imported {added} new event(s) of run {run_id}: {state}")
 
 
-def _ended(run_id: str, report: dict[str, Any], ops: list[Any], journal: Path) -> None:
+def _ended(
+    run_id: str, report: dict[str, Any], ops: list[Any], journal: Path, loaded: Any = None
+) -> None:
     """Import the run's events into the local journal, then say its outcome."""
     from ido.cli.progress import _report
     from ido.journal.sqlite import SqliteJournal
     from ido.temporal.client import events_of
 
-    held, events = events_of(run_id, ops)
+    held, events = events_of(run_id, ops, _catalogs(journal, loaded))
     with SqliteJournal(journal) as store:
         store.import_run(held.run(run_id), events, held.replies())
     fields = ("run_id", "outcome", "reason", "cost", "duration")
     _report(SimpleNamespace(**{f: report.get(f) for f in fields}), journal)
+
+
+def _catalogs(journal: Path, loaded: Any = None) -> Callable[[str], dict[str, Any] | None]:
+    """Where an import finds the digests of a big catalog, which a run's start names by
+    their key (`ido.temporal.forwarding.by_digest`): the journal's `catalogs` table (a run
+    of that catalog journaled or imported here before), else this folder's catalog
+    (`loaded`, or loaded when first asked), when they are its digests."""
+    from ido.catalog_record import catalog_digests
+    from ido.journal.catalogs import digest_of
+    from ido.journal.sqlite import SqliteJournal
+    from ido.state import sorted_json
+
+    own: list[tuple[str, dict[str, str]]] = []
+
+    def find(key: str) -> dict[str, Any] | None:
+        if journal.exists():
+            with SqliteJournal(journal) as store:
+                text = store.catalog(key)
+            if text is not None:
+                found: dict[str, Any] = json.loads(text)
+                return found
+        if not own:
+            try:
+                catalog = loaded if loaded is not None else _load(None, None)
+            except IdoError:  # no catalog here: said as the run's start wanting one
+                return None
+            digests = catalog_digests(catalog.capabilities)
+            own.append((digest_of(sorted_json(digests)), digests))
+        return own[0][1] if own[0][0] == key else None
+
+    return find

@@ -25,10 +25,12 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from ido.approval_verdicts import ready
 from ido.approvals import requests, verdicts, waiting_of
+from ido.catalog_record import catalog_digests
 from ido.errors import IdoError, JournalError
+from ido.journal.catalogs import digest_of
 from ido.loading.catalog import Catalog
 from ido.runtime.handover import HandedOver
-from ido.state import digest
+from ido.state import digest, sorted_json
 from ido.temporal.client import record
 from ido.temporal.forwarding import ForwardingJournal, Op
 from ido.temporal.workflow import FULL, HANDED_OVER, PURSUE, REFUSED
@@ -82,6 +84,8 @@ class Pursuit:
     ) -> None:
         self.catalog = catalog
         self.digest = catalog_digest(catalog)
+        self._digests: tuple[str, dict[str, str]] | None = None  # see `catalogs`
+        self._digesting = threading.Lock()
         self.base = base
         self.client = client
         self.loop = loop
@@ -119,7 +123,7 @@ class Pursuit:
         asked = threading.Event()  # the workflow asks for the run to be handed over
         journal = ForwardingJournal(self._sender(run_id, int(task["attempt"]), len(ops), asked))
         try:
-            journal.seed(ops)
+            journal.seed(ops, self.catalogs)
         except JournalError as exc:  # the same history again would fail the same way
             raise self._refused(f"run {run_id} of intent {name}: {exc}") from None
         runtime = LocalRuntime(self.catalog, journal, base=self.base, new_id=lambda _: run_id)
@@ -164,6 +168,15 @@ class Pursuit:
         if report.outcome == "blocked":
             result.update(_blocked(journal, run_id))
         return result
+
+    def catalogs(self, key: str) -> dict[str, str] | None:
+        """This worker's catalog digests when `key` names them (`ido.temporal.forwarding`:
+        a run of a big catalog names them so), worked out once; None: another catalog's."""
+        with self._digesting:
+            if self._digests is None:
+                digests = catalog_digests(self.catalog.capabilities)
+                self._digests = (digest_of(sorted_json(digests)), digests)
+        return self._digests[1] if self._digests[0] == key else None
 
     def _refused(self, message: str) -> ApplicationError:
         """Say why a run is refused here, and the error that fails its workflow with it."""

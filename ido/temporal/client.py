@@ -26,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 from ido.errors import ExecutionError, JournalError
 from ido.journal.records import Event
 from ido.temporal.codec import CONVERTER, packed_size
-from ido.temporal.forwarding import Op, replayed
+from ido.temporal.forwarding import Catalogs, Op, none, replayed
 from ido.temporal.security import PLAIN, Security
 from ido.temporal.workflow import MOST_BYTES, NAME
 from ido.testing import MemoryJournal
@@ -253,9 +253,12 @@ def _lost(handle: WorkflowHandle[Any, Any], exc: RPCError) -> TemporalError:
     return TemporalError(f"the Temporal server, asked about run {handle.id}: {exc.message}")
 
 
-def events_of(run_id: str, ops: Sequence[Op]) -> tuple[MemoryJournal, list[Event]]:
-    """The run's journal and events as the workflow's writes make them."""
-    journal = replayed(ops)
+def events_of(
+    run_id: str, ops: Sequence[Op], catalogs: Catalogs = none
+) -> tuple[MemoryJournal, list[Event]]:
+    """The run's journal and events as the workflow's writes make them (`catalogs`: where
+    the digests of a big catalog, which its start names by their key, are found)."""
+    journal = replayed(ops, catalogs)
     return journal, journal.events(run_id)
 
 

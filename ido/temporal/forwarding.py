@@ -5,6 +5,13 @@ Each write a runtime makes (`start_run`, `append`, `finish_run`, ...) is one op,
 `MemoryJournal` with them (`replayed`) and journals on into a `ForwardingJournal`, which
 sends each new write to the workflow before it returns: the journal's contract, every event
 committed before the next side effect, holds with the workflow's history as the disk.
+A run's start goes with its catalog digests (`run_started`'s `capabilities`) when they are
+small; past `INLINE_CATALOG` bytes of JSON (some thousands of capabilities: 3.3 MB for a
+41,229-capability PDDL import, more than Temporal takes in one payload) it names them by
+the SHA-256 of their text, as the local journal stores them (`ido.journal.catalogs`), and
+whoever makes the journal again from the writes puts them back from a catalog that has
+them (`Catalogs`): a worker's own (the same as the run's: checked by digest), the local
+journal's `catalogs` table, or the folder's catalog on import.
 Nothing here imports temporalio.
 """
 
@@ -19,11 +26,34 @@ from typing import Any
 
 from ido.errors import JournalError
 from ido.health import Evidence, Lesson
+from ido.journal.catalogs import named, restored, stored
 from ido.journal.records import Pending
 from ido.testing import MemoryJournal
 
 Op = list[Any]
 """One write: `[name, args]`, JSON only."""
+Catalogs = Callable[[str], Mapping[str, Any] | None]
+"""The catalog digests stored under a key (the SHA-256 of their text), or None: unknown."""
+INLINE_CATALOG = 100_000
+"""The most bytes of catalog digests (as JSON) a run's start carries to the workflow; more
+go by their key (`by_digest`). Each attempt's input carries the start, and the digests,
+about 40 bytes a capability (half that compressed), took a share of the 1.5 MB the
+workflow holds (all of it from about 40,000 capabilities)."""
+
+
+def by_digest(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`run_started`'s data as sent to the workflow: its catalog digests, when over
+    `INLINE_CATALOG` bytes, named by the SHA-256 of their text (as the local journal
+    stores them), else as they are."""
+    kept, catalog = stored("run_started", data)
+    if catalog is None or len(catalog[1]) <= INLINE_CATALOG:
+        return data
+    return kept
+
+
+def none(_key: str) -> Mapping[str, Any] | None:
+    """No catalog digests known (`Catalogs`)."""
+    return None
 
 
 def _json(value: Any) -> Any:
@@ -62,13 +92,14 @@ class ForwardingJournal(MemoryJournal):
                         f"could not record {name} in the Temporal workflow: {exc}"
                     ) from exc
 
-    def seed(self, ops: Sequence[Op]) -> None:
-        """Take in the writes the workflow holds, sending none of them back."""
+    def seed(self, ops: Sequence[Op], catalogs: Catalogs = none) -> None:
+        """Take in the writes the workflow holds, sending none of them back (a start that
+        names its catalog digests by their key has them put back from `catalogs`)."""
         with self._lock:
             self._depth += 1
             try:
                 for op in ops:
-                    apply(self, op)
+                    apply(self, op, catalogs)
             finally:
                 self._depth -= 1
 
@@ -80,7 +111,7 @@ class ForwardingJournal(MemoryJournal):
         data: Mapping[str, Any],
         recorded_at: str | None = None,
     ) -> bool:
-        with self._write("start_run", run_id, intent, at, data, recorded_at):
+        with self._write("start_run", run_id, intent, at, by_digest(data), recorded_at):
             return super().start_run(run_id, intent, at, data, recorded_at)
 
     def append(self, run_id: str, kind: str, at: str, data: Mapping[str, Any]) -> int:
@@ -124,11 +155,12 @@ class ForwardingJournal(MemoryJournal):
             super().save_health(evidence)
 
 
-def apply(journal: MemoryJournal, op: Op) -> None:
+def apply(journal: MemoryJournal, op: Op, catalogs: Catalogs = none) -> None:
     """Make the write `op` on `journal`; a `JournalError` for one it cannot make (a
-    history written by something else than ido's activity)."""
+    history written by something else than ido's activity, a start naming catalog digests
+    `catalogs` does not have)."""
     try:
-        _apply(journal, op)
+        _apply(journal, op, catalogs)
     except JournalError:
         raise
     except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -138,9 +170,12 @@ def apply(journal: MemoryJournal, op: Op) -> None:
         ) from None
 
 
-def _apply(journal: MemoryJournal, op: Op) -> None:
+def _apply(journal: MemoryJournal, op: Op, catalogs: Catalogs) -> None:
     name, args = op
-    if name == "append_many":
+    if name == "start_run":
+        run_id, intent, at, data, *recorded_at = args
+        journal.start_run(run_id, intent, at, _whole(run_id, data, catalogs), *recorded_at)
+    elif name == "append_many":
         run_id, events, replies = args
         journal.append_many(run_id, [tuple(e) for e in events], replies)
     elif name == "finish_run":
@@ -157,15 +192,31 @@ def _apply(journal: MemoryJournal, op: Op) -> None:
         )
     elif name == "save_health":
         journal.save_health({n: Evidence.from_json(e) for n, e in args[0].items()})
-    elif name in ("start_run", "append", "take_over", "put"):
+    elif name in ("append", "take_over", "put"):
         getattr(journal, name)(*args)
     else:
         raise JournalError(f"the Temporal workflow holds a write ido does not know: {name}")
 
 
-def replayed(ops: Sequence[Op]) -> MemoryJournal:
-    """The journal the writes `ops` make, from empty."""
+def _whole(run_id: str, data: Mapping[str, Any], catalogs: Catalogs) -> Mapping[str, Any]:
+    """A run's start as it was recorded: its catalog digests, which it names by their key
+    (`by_digest`), put back from `catalogs`."""
+    key = named("run_started", data)
+    if key is None:
+        return data
+    digests = catalogs(key)
+    if digests is None:
+        raise JournalError(
+            f"run {run_id} was started with a catalog of digests {key[:12]} (kept by digest, "
+            "not in the workflow) that neither this journal nor this folder's catalog holds: "
+            "import it in the folder of the catalog the run was started with"
+        )
+    return restored(data, digests)
+
+
+def replayed(ops: Sequence[Op], catalogs: Catalogs = none) -> MemoryJournal:
+    """The journal the writes `ops` make, from empty (`catalogs`: see `seed`)."""
     journal = MemoryJournal()
     for op in ops:
-        apply(journal, op)
+        apply(journal, op, catalogs)
     return journal

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import zlib
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -73,6 +74,7 @@ class IdoRun:
         self.weight = 0  # the writes' size compressed (about: a little over)
         for op in self.ops:
             self._weigh(op)
+        self.checked: Checked | None = None  # the validator's work on the write it let in
         self.updates = 0  # writes taken (each an update: the server counts them)
         self.full: str | None = None  # why it takes no more writes (the validator's own)
         self.answered = False
@@ -87,17 +89,29 @@ class IdoRun:
         next decision (`hand_over`: the workflow continues as new then). One sent again
         (its reply lost) is taken once."""
         self.updates += 1
+        checked, self.checked = self.checked, None
         if write["at"] == len(self.ops):
             self.ops.append(write["op"])
-            self._weigh(write["op"])
+            if checked is not None and checked.update == _update():
+                self._took(checked)
+            else:  # (replayed: validators are not run again)
+                self._weigh(write["op"])
         return {"held": len(self.ops), "hand_over": self._continues()}
 
     def _weigh(self, op: list[Any]) -> None:
         """Add `op` to `weight`: its JSON through one zlib stream of all the writes, flushed
         after each, which weighs them as the codec's compression of them all at once does,
         give or take a few bytes a write (the flushes: so a little over)."""
-        data = _json(op).encode()
-        self.weight += len(self.packer.compress(data)) + len(self.packer.flush(zlib.Z_SYNC_FLUSH))
+        self.weight += _packed(self.packer, _json(op).encode())
+
+    def _took(self, checked: Checked) -> None:
+        """Weigh the write the validator let in as `_weigh` would, with the validator's
+        work: its JSON, or the stream that took it already (a copy of `packer`, which
+        nothing else took since), and the weight with it."""
+        if checked.packer is None:
+            self.weight += _packed(self.packer, checked.text)
+        else:
+            self.packer, self.weight = checked.packer, checked.weight
 
     def _continues(self) -> bool:
         """Whether the history is long enough to continue as new: the server suggests it,
@@ -115,6 +129,7 @@ class IdoRun:
         was only slow or cut off: it must stop before its next side effect), one out of
         place, and one the history has no room for."""
         attempt, at, op = write.get("attempt"), write.get("at"), write.get("op")
+        self.checked = None
         if attempt != self.carrier:
             now = "no attempt" if self.carrier is None else f"attempt {self.carrier}"
             raise ApplicationError(f"attempt {attempt} was given up; {now} carries the run")
@@ -128,15 +143,19 @@ class IdoRun:
             if self.ops[at] != op:
                 raise ApplicationError(f"write {at} is not the one the workflow holds there")
             return  # taken already: its sender did not hear so
-        # Compressed alone, the write weighs a little more than it adds to the stream; and
-        # while its JSON fits as it is, it need not be compressed to be weighed.
+        # While its JSON fits as it is, it need not be compressed to be weighed; past that,
+        # it is weighed as the handler would weigh it, through a copy of the stream. Either
+        # is handed to the handler, which runs next (nothing runs between them), so that
+        # neither the JSON nor its compression is made twice.
         text = _json(op).encode()
-        weight = self.weight + len(text)
+        weight, packer = self.weight + len(text), None
         if weight > MOST_BYTES:
-            weight = self.weight + len(zlib.compress(text))
+            packer = self.packer.copy()
+            weight = self.weight + _packed(packer, text)
         self.full = self.full or _full(weight, self.updates, events)
         if self.full is not None:
             raise ApplicationError(self.full)
+        self.checked = Checked(_update(), text, packer, weight)
 
     @workflow.signal(name="answer")
     def answer(self, events: list[list[Any]]) -> None:
@@ -150,12 +169,14 @@ class IdoRun:
 
     @workflow.query(name="journal")
     def journal(self) -> dict[str, Any]:
-        """The run's writes so far, and its last report (None while it was never stopped)."""
+        """The run's writes so far, and its last report (None while it was never stopped);
+        `weight`: what the writes weigh compressed, as held to `MOST_BYTES`."""
         return {
             "ops": self.ops,
             "report": self.report,
             "attempt": self.attempt,
             "waiting": self.waiting,
+            "weight": self.weight,
         }
 
     def _release(self, why: str) -> None:
@@ -235,6 +256,29 @@ class IdoRun:
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(lambda: self.answered, timeout=timeout)
             self.waiting = False
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What `record`'s validator made of the write it let in (`update`: its update's id),
+    for the handler: its JSON (`text`), and, when it was weighed compressed, the stream
+    that took it (`packer`) and the weight with it."""
+
+    update: str | None
+    text: bytes
+    packer: Any  # (zlib's compressor: its type is not importable)
+    weight: int
+
+
+def _update() -> str | None:
+    """The id of the update being handled (None: none)."""
+    info = workflow.current_update_info()
+    return None if info is None else info.id
+
+
+def _packed(packer: Any, text: bytes) -> int:
+    """How much `text` adds to `packer`'s stream, flushed after it (the stream takes it)."""
+    return len(packer.compress(text)) + len(packer.flush(zlib.Z_SYNC_FLUSH))
 
 
 def _json(value: Any) -> str:

@@ -28,7 +28,11 @@ def test_each_journal_is_weighed_before_and_after_the_codec(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stdout + done.stderr
     rows = json.loads(out.read_text())
+    writes = rows.pop("writes")  # the workflow's work on one write of each size
     assert set(rows) == {"fulfil-order", "2 steps, rows observation", "2 steps, random observation"}
+    assert len(writes) == 3 and all(w["write_us"] > 0 for w in writes.values())
+    small, big = writes["1 kB write"], writes["1 MB write"]
+    assert small["json_bytes"] < 2_000 < 900_000 < big["json_bytes"]
     packed = rows["2 steps, rows observation"]
     assert packed["payload_bytes_after"] * 5 < packed["payload_bytes_before"]
     assert (

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from ido.catalog_record import catalog_digests
 from ido.errors import JournalError
+from ido.journal.catalogs import digest_of
 from ido.loading import load_catalog
 from ido.runtime.local import LocalRuntime
-from ido.temporal.forwarding import ForwardingJournal, Op, replayed
+from ido.state import sorted_json
+from ido.temporal.forwarding import INLINE_CATALOG, ForwardingJournal, Op, replayed
 from ido.testing import StepClock
 
 
@@ -102,3 +105,33 @@ def test_writes_from_two_threads_are_sent_in_the_order_they_were_made() -> None:
     first.join()
     assert [name for name, _ in sent] == ["start_run", "append", "append"]
     assert replayed(sent).events("r-t") == journal.events("r-t")
+
+
+def test_a_big_catalogs_digests_go_by_their_key_and_come_back_from_the_catalog(
+    project: Path,
+) -> None:
+    """Past `INLINE_CATALOG` bytes, the run's start names its catalog digests by the
+    SHA-256 of their text (every attempt's input carries the start); the journal is made
+    again with them from a catalog that has them, and said wanting without one."""
+    others = "---\n".join(
+        f"apiVersion: ido/v1\nkind: Capability\nmetadata: {{name: c-{i:0118d}}}\n"
+        f"spec: {{provider: q, effects: {{x: true}}, run: {{shell: ['true']}}}}\n"
+        for i in range(1_000)
+    )
+    (project / "capabilities" / "others.yaml").write_text(others)
+    sent: list[Op] = []
+    journal = ForwardingJournal(sent.append)
+    rt = _runtime(project, journal)
+    assert rt.run(rt.catalog.intents["ship-order"]).outcome == "achieved"
+    digests = journal.events("r-t")[0].data["capabilities"]
+    assert len(sorted_json(digests)) > INLINE_CATALOG
+    start = sent[0][1][3]
+    assert "capabilities" not in start and start["catalog_digest"] == digest_of(
+        sorted_json(digests)
+    )
+    assert len(json.dumps(sent[0])) < 5_000
+    mine = catalog_digests(rt.catalog.capabilities)
+    again = replayed(sent, lambda key: mine if key == start["catalog_digest"] else None)
+    assert again.events("r-t") == journal.events("r-t")
+    with pytest.raises(JournalError, match=r"neither this journal nor this folder's catalog"):
+        replayed(sent)
