@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Collection
 from typing import Any
 
@@ -64,6 +65,8 @@ def _problem_of(
         message = f"should be a mapping of {keys} (got {error['input']!r})"
     elif kind.endswith("_type") and _names_secrets(loc):  # (it may be the key itself)
         message = f"{message}: {SECRETS_NOT_VALUES}"
+    elif kind == "list_type" and loc[-1:] == ("shell",) and isinstance(error.get("input"), str):
+        message = f"{message} (got {error['input']!r}): {_argv(error['input'])}"
     elif kind == "list_type" and isinstance(error.get("input"), str):
         item = _flow_item(error["input"])
         message = f"{message} (got {error['input']!r}): write one item as a list, [{item}]"
@@ -98,6 +101,29 @@ def _names_secrets(loc: FieldPath) -> bool:
     an error there must not quote what was written."""
     named = [key for key in loc if isinstance(key, str)]
     return bool(named) and named[-1] in ("secrets", "api_key_env")
+
+
+def _argv(command: str) -> str:
+    """How to write a command line as `shell` takes it: one list item per argument, as no
+    shell splits it (the one-item list the other list fields suggest would name a program
+    called `sh deploy.sh`)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:  # a quote not closed: split at spaces, as the user will see it
+        words = command.split()
+    if len(words) < 2:
+        return f"write one item as a list, [{_flow_item(command)}]"
+    argv = ", ".join(word if _plain_arg(word) else json.dumps(word) for word in words)
+    return (
+        f"write the program and each argument as an item, [{argv}] (no shell splits the "
+        "command; for a pipe, [sh, -c, '…'])"
+    )
+
+
+def _plain_arg(word: str) -> bool:
+    """Whether YAML reads `word` unquoted in a flow list as this text (`-m`, `--env`,
+    `bin/deploy.sh`; not `yes`, a bool)."""
+    return bool(re.fullmatch(r"-{0,2}[A-Za-z_][\w./\-]*", word)) and word.lower() not in _YAML_WORDS
 
 
 def _flow_item(text: str) -> str:
