@@ -322,6 +322,21 @@ def test_one_item_where_a_list_is_wanted_is_told_how_to_write_the_list(
     assert problem.message.endswith(f": write one item as a list, {as_list}"), problem
 
 
+@pytest.mark.parametrize(
+    ("written", "meant"), [("policy: [residency]", "policies"), ("observer: []", "observers")]
+)
+def test_a_key_in_the_singular_is_told_the_plural_it_means(
+    tmp_path: Path, written: str, meant: str
+) -> None:
+    """`policy:` for `policies:` is too unlike for a typo's likeness (0.71), and was told
+    only `unknown key 'policy'`."""
+    valid_project(tmp_path)
+    write(tmp_path, "intents/pay-order.yaml", INTENT + f"  {written}\n")
+    key = written.partition(":")[0]
+    said = [p.message for p in problems(tmp_path) if p.field == f"spec.{key}"]
+    assert said == [f"unknown key '{key}'; did you mean '{meant}'?"], said
+
+
 def test_a_shell_command_written_as_a_string_is_told_as_an_argv_list(tmp_path: Path) -> None:
     """`shell: "python3 -m deploy --env prod"` was told to be written `["python3 -m deploy
     --env prod"]`, a program of that name that no system has: it is told one item per

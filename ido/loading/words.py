@@ -63,6 +63,11 @@ def _problem_of(
     elif kind == "model_type" and "input" in error:  # not pydantic's "or instance of X"
         keys = ", ".join(keys_at(model, loc))
         message = f"should be a mapping of {keys} (got {error['input']!r})"
+        if isinstance(error["input"], str) and error["input"] in keys_at(model, loc):
+            # (`expect: deny` for `expect: {deny: [policy/rule]}`: the key, without its value)
+            message += (
+                f": write '{error['input']}' as a key with its value, {{{error['input']}: …}}"
+            )
     elif kind.endswith("_type") and _names_secrets(loc):  # (it may be the key itself)
         message = f"{message}: {SECRETS_NOT_VALUES}"
     elif kind == "list_type" and loc[-1:] == ("shell",) and isinstance(error.get("input"), str):
@@ -167,12 +172,21 @@ KEY_LIKENESS = 0.8
 `timout` and `lables` are; `price` is not `provider` (it means `cost`)."""
 
 
+def _number_of(key: str, known: Collection[str]) -> str | None:
+    """`did you mean 'policies'?` for `policy`, a key written in the singular where the
+    plural is wanted (or the other way round): too unlike for `did_you_mean`."""
+    forms = {key + "s", key.removesuffix("s"), key[:-1] + "ies", key.removesuffix("ies") + "y"}
+    meant = sorted(form for form in forms - {key} if form in known)
+    return f"did you mean '{meant[0]}'?" if meant else None
+
+
 def _extra_key(loc: FieldPath, model: type[Resource]) -> str:
     """An unknown key in words, with the key it is likely a typo of (`provdier`: did you
     mean 'provider'?), or, at the top of a resource, the `spec` it belongs under (a key
     not indented)."""
     key = str(loc[-1])
-    guess = did_you_mean(key, keys_at(model, loc[:-1]), cutoff=KEY_LIKENESS)
+    known = keys_at(model, loc[:-1])
+    guess = _number_of(key, known) or did_you_mean(key, known, cutoff=KEY_LIKENESS)
     if guess is not None:
         return f"unknown key '{key}'; {guess}"
     if len(loc) == 1 and key in keys_at(model, ("spec",)):
