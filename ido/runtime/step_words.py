@@ -58,8 +58,8 @@ class StepWatch:
                     "next": now + self._after,
                 }
                 self._beating()
-            elif kind == "action_finished":
-                self._running.pop(data.get("step"), None)  # type: ignore[arg-type]
+            elif kind == "action_finished" and isinstance(data.get("step"), int):
+                self._running.pop(data["step"], None)
             elif kind == "run_finished":
                 self._running.clear()
             self._show(kind, data)
