@@ -9,6 +9,7 @@ from typing import Any
 
 from ido.approvals import UNKNOWN_RULE, subject
 from ido.approvers import people_needed
+from ido.explain_calls import failed_spend
 from ido.explain_decisions import decision_parts
 from ido.journal.records import Event, RunRow
 from ido.model import format_duration, format_wait
@@ -233,6 +234,8 @@ def _text(view: dict[str, Any]) -> list[str]:
     lines = [summary(view)]
     if view["run"]["reason"]:
         lines.append(f"reason: {view['run']['reason']}")
+    spend = failed_spend(view)
+    lines += [] if spend is None else [spend]
     for what, d in in_order(view):
         if what == "event":
             lines.append(event_line(d))
@@ -260,6 +263,8 @@ def _markdown(view: dict[str, Any]) -> list[str]:
     lines = [f"# {md(summary(view))}"]
     if view["run"]["reason"]:
         lines += ["", f"**Reason:** {md(view['run']['reason'])}"]
+    spend = failed_spend(view)
+    lines += [] if spend is None else ["", f"**Spend:** {md(spend)}"]
     for what, d in in_order(view):
         if what == "event":
             lines += ["", f"- {md(event_line(d))}"]

@@ -127,3 +127,26 @@ def _proposed(tool_calls: Sequence[Sequence[str]]) -> str:
         if arguments is not None and "option" in arguments:
             return f"chose option {visible(shortened(json.dumps(arguments['option']), 40))}"
     return f"proposed {', '.join(visible(name) for name, _ in tool_calls)}"
+
+
+def failed_spend(view: Mapping[str, Any]) -> str | None:
+    """What the calls that failed cost, of the run's cost, by capability: `calls that
+    failed cost 3.00 of the 16.60: train-gpu-cheap 3.00`; None when none cost anything.
+    The run's cost counts failed calls too, and its steps say only that they failed: a
+    reader who must account for the spend had to add it up from `--format json`."""
+    from ido.text import money
+
+    cost = view["run"].get("cost")
+    spent: dict[str, list[float]] = {}
+    for decision in view["decisions"]:
+        for action in decision["actions"]:
+            if outcome_kind(action) == "failed" and action.get("cost"):
+                spent.setdefault(str(action["capability"]), []).append(float(action["cost"]))
+    if cost is None or not spent:
+        return None
+    total = sum(sum(costs) for costs in spent.values())
+    each = ", ".join(
+        f"{name} {money(sum(costs))}" + (f" ({len(costs)} calls)" if len(costs) > 1 else "")
+        for name, costs in sorted(spent.items(), key=lambda item: -sum(item[1]))
+    )
+    return f"calls that failed cost {money(total)} of the {money(cost)}: {each}"

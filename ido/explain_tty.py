@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ido.explain import event_line, in_order, outcome_of, summary
-from ido.explain_calls import outcome_kind
+from ido.explain_calls import failed_spend, outcome_kind
 from ido.explain_decisions import EVALUATION_ERRORS, decision_parts, waits_of
 from ido.model import format_duration
 from ido.planner.limit_words import shown_probability
@@ -53,6 +53,9 @@ def render_tty(view: dict[str, Any], width: int = 120) -> str:
         console.print(
             _shown(f"reason: {run['reason']}", style="red" if outcome == "failed" else "")
         )
+    spend = failed_spend(view)
+    if spend is not None:
+        console.print(_shown(spend, style="yellow"))
     after_decision = False
     for what, d in in_order(view):
         if what == "event":

@@ -101,7 +101,8 @@ def read_documents(
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = exc.problem or exc.context or "invalid YAML"
-        problems.append(Problem(file, line, "", f"YAML syntax error: {what}{_tab(text, line)}"))
+        hint = _tab(text, line) or _quoted(text, mark)
+        problems.append(Problem(file, line, "", f"YAML syntax error: {what}{hint}"))
     except yaml.YAMLError as exc:
         problems.append(Problem(file, None, "", f"YAML error: {exc}"))
     except (ValueError, TypeError, AttributeError, OverflowError, RecursionError) as exc:
@@ -131,6 +132,31 @@ def _tab(text: str, line: int | None) -> str:
         return ""
     column = indent.index("\t") + 1
     return f" (a tab at column {column}: YAML indents with spaces, not tabs)"
+
+
+def _quoted(text: str, mark: yaml.Mark | None) -> str:
+    """What to do when YAML stopped right after a quoted string that ended early: a
+    condition that quotes text with the quote it is written in (`when: "a == "b""`) ends
+    at its second quote, and "did not find expected key" does not say so."""
+    if mark is None:
+        return ""
+    lines = text.splitlines()
+    if not 0 <= mark.line < len(lines):
+        return ""
+    row, column = lines[mark.line], mark.column
+    if not 0 < column < len(row) or row[column].isspace():
+        return ""
+    if row[column - 1] == '"':
+        return (
+            f' (the text in double quotes ends at the " at column {column}: inside a '
+            "condition, quote text with single quotes, \"a == 'b'\")"
+        )
+    if row[column - 1] == "'":
+        return (
+            f" (the text in single quotes ends at the ' at column {column}: inside it, "
+            "write a single quote twice, 'a == ''b''', or quote the whole with double quotes)"
+        )
+    return ""
 
 
 def _forbidden(exc: yaml.reader.ReaderError, text: str, file: str) -> Problem:

@@ -195,3 +195,52 @@ def test_a_file_observer_whose_file_is_not_there_is_warned_of(project: Path) -> 
     (project / "capabilities" / "pantry.json").write_text("{}")
     code, out = ido("validate")
     assert code == 0 and "warning" not in out, out
+
+
+def shell(project: Path, argv: str) -> int:
+    """Bind the first capability of the project's catalog to the shell command `argv`."""
+    catalog = project / "capabilities" / "catalog.yaml"
+    text = catalog.read_text().replace('{python: "fakesvc.impl:call"}', f"{{shell: {argv}}}", 1)
+    catalog.write_text(text)
+    return next(n for n, line in enumerate(text.splitlines(), 1) if "shell:" in line)
+
+
+def test_a_shell_script_that_cannot_start_is_warned_of_until_it_can(project: Path) -> None:
+    """A deploy script not executable passed validate, and failed "Permission denied" only
+    when its step came, after the steps before it were paid for: warned of, with the fix,
+    and not once it is executable (or run by its interpreter)."""
+    line = shell(project, "[bin/deploy.sh, --prod]")
+    code, out = ido("validate")
+    assert code == 0, out
+    where = f"warning: capabilities/catalog.yaml:{line}: spec.run.shell[0]: "
+    assert f"{where}bin/deploy.sh is not there: every call fails until it is" in out
+    (project / "bin").mkdir()
+    (project / "bin" / "deploy.sh").write_text("#!/bin/sh\necho '{}'\n")
+    code, out = ido("validate")
+    assert (
+        f"{where}bin/deploy.sh is not executable: every call fails (Permission denied); "
+        "chmod +x bin/deploy.sh, or run it as [sh, bin/deploy.sh]" in out
+    )
+    (project / "bin" / "deploy.sh").chmod(0o755)
+    code, out = ido("validate")
+    assert code == 0 and "warning" not in out, out
+
+
+def test_a_shell_program_not_on_path_is_warned_of(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command that is not installed here may be where ido runs: told, validate passes;
+    ido's own interpreter (`python3`) and a program named by a variable are not checked."""
+    monkeypatch.setenv("PATH", str(project / "nowhere"))
+    line = shell(project, "[kubectl-deploy, --prod]")
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        f"warning: capabilities/catalog.yaml:{line}: spec.run.shell[0]: program "
+        "'kubectl-deploy' is not on PATH here: every call fails unless it is installed "
+        "where ido runs" in out
+    )
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("kubectl-deploy", "python3"))
+    code, out = ido("validate")
+    assert code == 0 and "warning" not in out, out

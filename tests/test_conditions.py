@@ -37,6 +37,27 @@ def test_a_newcomer_s_syntax_slip_is_told_in_words(source: str, said: str) -> No
     assert ("CEL writes not as !" in str(info.value)) == ("not" in source)
 
 
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        ("capability.latency > 30s", "30s in seconds is 30.0, as capability.latency and"),
+        ("capability.latency > 800ms", "800ms in seconds is 0.8, as capability.latency"),
+        ("capability.timeout < 2m && true", "2m in seconds is 120.0, as capability.latency"),
+        ("capability.latency > 1.5h", "or compare durations, duration('1.5h') (column 25)"),
+        ("capability.provider == vast", "health; text is written in quotes, 'vast' (column 24)"),
+        ("sate.order.paid", "plan, health; did you mean 'state'? (column 11)"),
+    ],
+)
+def test_a_duration_a_bare_word_or_a_mistyped_variable_is_told_what_it_likely_was(
+    source: str, said: str
+) -> None:
+    """`capability.latency > 30s`, written as ido's own fields take durations, said only
+    "extraneous input 's'"; `== vast` and `sate.order.paid` only "undeclared reference"."""
+    with pytest.raises(ConditionError) as info:
+        compile_condition(source)
+    assert said in str(info.value), str(info.value)
+
+
 def test_a_name_ending_in_not_is_no_slip() -> None:
     """`knot state.x` is a name CEL does not expect there, not a `not`."""
     with pytest.raises(ConditionError) as info:

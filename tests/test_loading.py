@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -318,6 +320,37 @@ def test_one_item_where_a_list_is_wanted_is_told_how_to_write_the_list(
     problem = only(problems(tmp_path))
     assert problem.field == "spec.goal"
     assert problem.message.endswith(f": write one item as a list, {as_list}"), problem
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"), [("policy: [residency]", "policies"), ("observer: []", "observers")]
+)
+def test_a_key_in_the_singular_is_told_the_plural_it_means(
+    tmp_path: Path, written: str, meant: str
+) -> None:
+    """`policy:` for `policies:` is too unlike for a typo's likeness (0.71), and was told
+    only `unknown key 'policy'`."""
+    valid_project(tmp_path)
+    write(tmp_path, "intents/pay-order.yaml", INTENT + f"  {written}\n")
+    key = written.partition(":")[0]
+    said = [p.message for p in problems(tmp_path) if p.field == f"spec.{key}"]
+    assert said == [f"unknown key '{key}'; did you mean '{meant}'?"], said
+
+
+def test_a_shell_command_written_as_a_string_is_told_as_an_argv_list(tmp_path: Path) -> None:
+    """`shell: "python3 -m deploy --env prod"` was told to be written `["python3 -m deploy
+    --env prod"]`, a program of that name that no system has: it is told one item per
+    argument, quoted where YAML would read it otherwise, and that list loads."""
+    command = "python3 -m tools.deploy --env prod 'two words' yes"
+    shell = CAPABILITY.replace('{python: "pay.impl:charge"}', "{shell: COMMAND}")
+    write(tmp_path, "charge.yaml", shell.replace("COMMAND", json.dumps(command)))
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.run.shell"
+    argv = '[python3, -m, tools.deploy, --env, prod, "two words", "yes"]'
+    assert f"write the program and each argument as an item, {argv} " in problem.message
+    write(tmp_path, "charge.yaml", shell.replace("COMMAND", argv))
+    loaded = load_catalog([tmp_path], base=tmp_path).capabilities["charge"].spec.run
+    assert loaded is not None and loaded.shell == shlex.split(command)
 
 
 def test_a_number_written_as_a_string_is_an_error(tmp_path: Path) -> None:
@@ -891,6 +924,28 @@ def test_a_tab_in_the_indentation_is_named(tmp_path: Path, indent: str) -> None:
     assert problem.message.endswith(
         f"(a tab at column {column}: YAML indents with spaces, not tabs)"
     ), problem
+
+
+@pytest.mark.parametrize(
+    ("written", "told"),
+    [
+        ('"state.order.region == "eu""', 'the text in double quotes ends at the " at column'),
+        ("'state.order.region == 'eu''", "the text in single quotes ends at the ' at column"),
+    ],
+)
+def test_a_condition_that_closes_its_own_quotes_is_told_so(
+    tmp_path: Path, written: str, told: str
+) -> None:
+    """A condition that quotes text with the quote it is written in ends at its second
+    quote; YAML's "did not find expected key" said nothing of quotes. The hint names the
+    column of the quote that ended it and says how to quote text inside a condition."""
+    text = CAPABILITY.replace('["!state.order.paid"]', f"[{written}]")
+    write(tmp_path, "charge.yaml", text)
+    problem = only(problems(tmp_path))
+    assert problem.line == 8
+    column = text.splitlines()[7].index(written) + len("state.order.region == ") + 2
+    assert f"({told} {column}: " in problem.message, problem
+    assert "quote" in problem.message.split(told)[1]
 
 
 def test_a_yaml_syntax_error_is_reported_with_its_line(tmp_path: Path) -> None:

@@ -243,3 +243,14 @@ def test_a_plan_case_is_timed_with_the_beliefs_it_gives(project: Path) -> None:
     path.write_text(slow)
     code, out = ido("policy", "test", str(path))
     assert code == 0 and "3 passed, 0 failed" in out, out
+
+
+def test_an_expectation_written_as_a_word_is_told_to_be_a_key_with_its_value(
+    project: Path,
+) -> None:
+    """`expect: deny` said only "should be a mapping of allow, avoid, deny, …"; it now says
+    to write the word as a key with its value."""
+    path = write(project, "pay-us", "deny")
+    code, out = ido("policy", "test", str(path))
+    assert code == 2, out
+    assert "(got 'deny'): write 'deny' as a key with its value, {deny: …}" in out

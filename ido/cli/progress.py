@@ -77,6 +77,15 @@ def _fallen_back(result: Mapping[str, Any]) -> str:
     return f" · decided by {llm['fallback']}, not the model{model}: {verdict}"
 
 
+def _clock(seconds: float) -> str:
+    """How long a step has run, to the second: `45s`, `12m05s`, `2h03m10s`."""
+    whole = int(seconds)
+    hours, minutes, rest = whole // 3600, whole // 60 % 60, whole % 60
+    if hours:
+        return f"{hours}h{minutes:02d}m{rest:02d}s"
+    return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
+
+
 def _decided_lines(data: Mapping[str, Any]) -> list[str]:
     """A decision as a run goes: its plan in a line; made on resuming after an approval, the
     plan said `as approved` while it held, else what no longer held (`ido.approved_plan`)."""
@@ -119,6 +128,12 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         wait = f", after {data['backoff']:g}s backoff" if data.get("backoff") else ""
         undoing = f", undoing step {data['undoes_step']}" if "undoes_step" in data else ""
         return [f"  ▶ {data['capability']} (attempt {data['attempt']}{wait}{undoing})"]
+    if kind == "step_running":  # a long step, now and then (`ido.runtime.step_words`)
+        from ido.model import format_duration
+
+        expected = data.get("expected")
+        of = f" (expected {format_duration(expected)})" if expected else ""
+        return [f"  … {data['capability']} still running, {_clock(data['seconds'])}{of}"]
     if kind == "action_repeated":  # it may take a while: say what runs
         return [f"  ▶ {data['capability']} (step {data['step']} again, as approved)"]
     if kind == "action_finished":

@@ -30,6 +30,7 @@ def validate(
     from ido.key_check import check_model_keys
     from ido.loading.load import check_ignored, check_models, load_catalog
     from ido.scenario.runner import check_own_catalogs, own_catalog
+    from ido.shell_check import check_shell_programs
     from ido.text import counted
 
     if not paths and Path("scenarios").is_dir():
@@ -47,6 +48,7 @@ def validate(
         loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
     bindings = check_bindings(loaded, Path.cwd())
     bindings.warnings.extend(check_observer_files(loaded, Path.cwd()))
+    bindings.warnings.extend(check_shell_programs(loaded, Path.cwd()))
     bindings.warnings.extend(check_model_keys(loaded, os.environ, Path.cwd()))
     bindings.warnings.extend(check_approvers(loaded, Path.cwd()))
     wrong = [*check_models(loaded, os.environ), *bindings.errors]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ido.conditions._reading import VARIABLES
+from ido.text import did_you_mean
 
 
 class ConditionError(ValueError):
@@ -52,11 +53,12 @@ def _readable(raw: str, source: str) -> ConditionError:
     message = match.group(3).split("\n")[0].strip()
     message = message.replace(" (in container '')", "")
     if message.startswith("undeclared reference"):
-        message += f"; conditions may use {', '.join(VARIABLES)}"
+        message += f"; conditions may use {', '.join(VARIABLES)}{_reference_hint(message)}"
     line, column = int(match.group(1)), int(match.group(2))
     lines = source.split("\n")
     before = lines[line - 1][: max(0, column - 1)] if 1 <= line <= len(lines) else ""
     message = _syntax_words(message, before)
+    message += _unit_hint(message, before)
     return ConditionError(f"CEL: {message} ({_where(line, column)})", column, line)
 
 
@@ -89,6 +91,39 @@ def _syntax_words(message: str, before: str = "") -> str:
     ):
         return f"{message}: CEL writes not as !"
     return message
+
+
+def _reference_hint(message: str) -> str:
+    """What an unknown name most likely was: a variable mistyped (`sate.order.paid`), or
+    text written without its quotes (`state.order.region == eu`)."""
+    named = re.match(r"undeclared reference to '([^']+)'", message)
+    if named is None or named.group(1) == "not":
+        return ""
+    name = named.group(1)
+    meant = did_you_mean(name.split(".")[0], VARIABLES)
+    if meant is not None:
+        return f"; {meant}"
+    return "" if "." in name else f"; text is written in quotes, '{name}'"
+
+
+_UNIT_AFTER_NUMBER = re.compile(r"(?:extraneous|mismatched) input '(ms|s|m|h|d)'")
+_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _unit_hint(message: str, before: str) -> str:
+    """How to write a duration a condition wrote as ido's fields do (`capability.latency >
+    30s`): CEL reads a number, then a name `s` it did not expect."""
+    unit = _UNIT_AFTER_NUMBER.search(message)
+    number = re.search(r"(\d+(?:\.\d+)?)\s*$", before)
+    if unit is None or number is None:
+        return ""
+    written = f"{number.group(1)}{unit.group(1)}"
+    seconds = float(number.group(1)) * _SECONDS[unit.group(1)]
+    as_duration = "" if unit.group(1) == "d" else f", or compare durations, duration('{written}')"
+    return (
+        f": CEL writes no unit after a number; {written} in seconds is {seconds!r}, as "
+        f"capability.latency and capability.timeout are{as_duration}"
+    )
 
 
 def _where(line: int, column: int) -> str:

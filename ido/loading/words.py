@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Collection
 from typing import Any
 
@@ -62,8 +63,15 @@ def _problem_of(
     elif kind == "model_type" and "input" in error:  # not pydantic's "or instance of X"
         keys = ", ".join(keys_at(model, loc))
         message = f"should be a mapping of {keys} (got {error['input']!r})"
+        if isinstance(error["input"], str) and error["input"] in keys_at(model, loc):
+            # (`expect: deny` for `expect: {deny: [policy/rule]}`: the key, without its value)
+            message += (
+                f": write '{error['input']}' as a key with its value, {{{error['input']}: …}}"
+            )
     elif kind.endswith("_type") and _names_secrets(loc):  # (it may be the key itself)
         message = f"{message}: {SECRETS_NOT_VALUES}"
+    elif kind == "list_type" and loc[-1:] == ("shell",) and isinstance(error.get("input"), str):
+        message = f"{message} (got {error['input']!r}): {_argv(error['input'])}"
     elif kind == "list_type" and isinstance(error.get("input"), str):
         item = _flow_item(error["input"])
         message = f"{message} (got {error['input']!r}): write one item as a list, [{item}]"
@@ -98,6 +106,29 @@ def _names_secrets(loc: FieldPath) -> bool:
     an error there must not quote what was written."""
     named = [key for key in loc if isinstance(key, str)]
     return bool(named) and named[-1] in ("secrets", "api_key_env")
+
+
+def _argv(command: str) -> str:
+    """How to write a command line as `shell` takes it: one list item per argument, as no
+    shell splits it (the one-item list the other list fields suggest would name a program
+    called `sh deploy.sh`)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:  # a quote not closed: split at spaces, as the user will see it
+        words = command.split()
+    if len(words) < 2:
+        return f"write one item as a list, [{_flow_item(command)}]"
+    argv = ", ".join(word if _plain_arg(word) else json.dumps(word) for word in words)
+    return (
+        f"write the program and each argument as an item, [{argv}] (no shell splits the "
+        "command; for a pipe, [sh, -c, '…'])"
+    )
+
+
+def _plain_arg(word: str) -> bool:
+    """Whether YAML reads `word` unquoted in a flow list as this text (`-m`, `--env`,
+    `bin/deploy.sh`; not `yes`, a bool)."""
+    return bool(re.fullmatch(r"-{0,2}[A-Za-z_][\w./\-]*", word)) and word.lower() not in _YAML_WORDS
 
 
 def _flow_item(text: str) -> str:
@@ -141,12 +172,21 @@ KEY_LIKENESS = 0.8
 `timout` and `lables` are; `price` is not `provider` (it means `cost`)."""
 
 
+def _number_of(key: str, known: Collection[str]) -> str | None:
+    """`did you mean 'policies'?` for `policy`, a key written in the singular where the
+    plural is wanted (or the other way round): too unlike for `did_you_mean`."""
+    forms = {key + "s", key.removesuffix("s"), key[:-1] + "ies", key.removesuffix("ies") + "y"}
+    meant = sorted(form for form in forms - {key} if form in known)
+    return f"did you mean '{meant[0]}'?" if meant else None
+
+
 def _extra_key(loc: FieldPath, model: type[Resource]) -> str:
     """An unknown key in words, with the key it is likely a typo of (`provdier`: did you
     mean 'provider'?), or, at the top of a resource, the `spec` it belongs under (a key
     not indented)."""
     key = str(loc[-1])
-    guess = did_you_mean(key, keys_at(model, loc[:-1]), cutoff=KEY_LIKENESS)
+    known = keys_at(model, loc[:-1])
+    guess = _number_of(key, known) or did_you_mean(key, known, cutoff=KEY_LIKENESS)
     if guess is not None:
         return f"unknown key '{key}'; {guess}"
     if len(loc) == 1 and key in keys_at(model, ("spec",)):

@@ -28,6 +28,7 @@ from ido.runtime.bindings import missing_secret
 from ido.runtime.environment import Environment, RealEnvironment
 from ido.runtime.folds import RunState, fold_done, fold_undone, history_of
 from ido.runtime.owners import host
+from ido.runtime.step_words import StepWatch
 from ido.secrets import catalog_secrets, credential_names
 from ido.state import State, digest, merge, set_path
 from ido.text import failure, printable
@@ -110,6 +111,8 @@ class RuntimeCore:
         if environment is None:
             self._secrets |= credential_names(os.environ)
         self.env = environment or RealEnvironment(base, sleep, self._secrets)
+        if listener is not None and self.env.simulates is None:  # a real step may take minutes
+            self.listener = StepWatch(listener, expected=self._latency)
         self._facts = boolean_facts(catalog)
         # Each policy's digest, for the decisions' records (the catalog is this runtime's
         # for its life: worked out once, not per decision).
@@ -140,9 +143,16 @@ class RuntimeCore:
     def _stopped(self, run: RunState, exc: BaseException) -> None:
         """The run stops on `exc`: what it learnt is kept, and on an error (not Ctrl-C,
         which ends the process) this process gives the run up (`_release`)."""
+        if isinstance(self.listener, StepWatch):  # its steps in flight are no longer told
+            self.listener.clear()
         self._save_outcomes(run)
         if isinstance(exc, Exception):
             self._release(run, exc)
+
+    def _latency(self, name: str) -> float | None:
+        """A capability's declared latency, in seconds (None: not in the catalog)."""
+        capability = self.catalog.capabilities.get(name)
+        return None if capability is None else capability.spec.latency
 
     def _release(self, run: RunState, error: Exception) -> None:
         """Record that this process gives the run up, interrupted by `error`: a process

@@ -1,0 +1,59 @@
+"""Check that shell bindings name a program that can start here: a script that is not
+there or not executable, or a command not on PATH, failed only when its step came (a
+deploy after an hour of training), and `ido validate` said ok."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from ido.errors import Problem
+from ido.loading.catalog import Catalog, problem_at
+
+INTERPRETERS = {".sh": "sh", ".bash": "bash", ".py": "python3"}
+"""What runs a script by its suffix, for the hint to run one that is not executable."""
+
+
+def check_shell_programs(catalog: Catalog, base: Path) -> list[Problem]:
+    """A warning for each capability whose `run.shell` program cannot start in `base` (the
+    project folder, where calls run): a path not there or not executable, or a name not on
+    PATH. Only warnings: the program may be installed where ido runs. `python`/`python3`
+    (ido's own interpreter) and a program named by `${env:…}` are not checked."""
+    warnings = []
+    for capability in catalog.capabilities.values():
+        run = capability.spec.run
+        if run is None or not run.shell:
+            continue
+        program = run.shell[0]
+        if program in ("python", "python3") or "${" in program:
+            continue
+        said = _cannot_start(program, base)
+        if said is not None:
+            where = ("spec", "run", "shell", 0)
+            warnings.append(problem_at(catalog, capability, where, said, base))
+    return warnings
+
+
+def _cannot_start(program: str, base: Path) -> str | None:
+    """Why `program` cannot start from `base`, or None when it can."""
+    if "/" not in program:
+        if shutil.which(program) is not None:
+            return None
+        return (
+            f"program '{program}' is not on PATH here: every call fails unless it is "
+            "installed where ido runs"
+        )
+    path = base / program
+    if not path.exists():
+        return f"{program} is not there: every call fails until it is"
+    if path.is_dir():
+        return f"{program} is a folder, not a program: every call fails"
+    if os.access(path, os.X_OK):
+        return None
+    runner = INTERPRETERS.get(path.suffix)
+    instead = f", or run it as [{runner}, {program}]" if runner else ""
+    return (
+        f"{program} is not executable: every call fails (Permission denied); "
+        f"chmod +x {program}{instead}"
+    )
