@@ -35,27 +35,29 @@ class Remaining:
         self, g: Grounded, actions: Sequence[int], weight: dict[int, float], cheapest: float
     ) -> None:
         goals = sorted(set(fixed_values(g.goal)))  # a value two tables fix counts once
-        writes = {a: [fact for fact in goals if fact in g.eff[a]] for a in actions}
         self.goals = goals
         self.bits = [g.packing.bit(f, v) for f, v in goals]  # each goal value's in a state
-        self.shares = [
-            min(
-                (weight[a] / len(writes[a]) for a in actions if fact in writes[a]), default=math.inf
-            )
-            for fact in goals
-        ]
-        self.cheapest = cheapest
+        # Looked up by fact and by fluent, not scanned per action (actions × goals).
+        index = {fact: i for i, fact in enumerate(goals)}
+        wanted: dict[int, list[tuple[int, int]]] = {}
+        for i, (f, v) in enumerate(goals):
+            wanted.setdefault(f, []).append((i, v))
+        shares = [math.inf] * len(goals)
         # Per action, the goal values whose fluent it writes: (their bit, the value wanted,
-        # the value written). Most actions touch none.
-        self.touched = {
-            a: [
-                (1 << i, v, written)
-                for i, (f, v) in enumerate(goals)
-                for fluent, written in g.eff[a]
-                if fluent == f
-            ]
-            for a in actions
-        }
+        # the value written), in the goals' order. Most actions touch none.
+        self.touched: dict[int, list[tuple[int, int, int]]] = {}
+        for a in actions:
+            eff = g.eff[a]
+            hits = sorted({index[fact] for fact in eff if fact in index})
+            if hits:
+                share = weight[a] / len(hits)
+                for i in hits:
+                    shares[i] = min(shares[i], share)
+            touched = [(i, v, written) for f, written in eff for i, v in wanted.get(f, ())]
+            touched.sort(key=lambda hit: hit[0])  # (stable: as written, within a goal)
+            self.touched[a] = [(1 << i, v, written) for i, v, written in touched]
+        self.shares = shares
+        self.cheapest = cheapest
         self._cost: dict[int, float] = {}
         self.whole_bound: dict[int, float] = {}
         """`bound` of each set missed, where the goal does not hold, raised to the whole unit
