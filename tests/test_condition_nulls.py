@@ -257,3 +257,25 @@ def test_an_error_of_a_null_read_when_run_says_how_to_guard(tmp_path: Path) -> N
     )
     assert verdict.error is not None
     assert verdict.error.endswith("a value it read is null (a key not set): guard it with has(…)")
+
+
+@pytest.mark.parametrize(
+    ("when", "holds"),
+    [
+        (
+            "[{'constraints': {'max_cost': null}}].exists(intent, has(intent.constraints.max_cost))",
+            True,
+        ),
+        ("[{'constraints': {}}].exists(intent, has(intent.constraints.max_cost))", False),
+        ("[{'region': null}].all(capability, has(capability.region))", True),
+        ("[{'region': null}].exists(c, has(capability.region))", False),
+    ],
+)
+def test_has_of_a_comprehension_variable_named_like_a_rule_variable_is_cels_own(
+    tmp_path: Path, when: str, holds: bool
+) -> None:
+    """A macro's variable named `intent` or `capability` is a value the rule wrote, not
+    ido's view: `has()` of its key is CEL's own (true for a key set to null). It was made
+    `has(P) && P != null` as for the rule variable, and the first case was false."""
+    verdict = compile_condition(when).evaluate(_views(tmp_path, "{}"))
+    assert (verdict.holds, verdict.error) == (holds, None)
