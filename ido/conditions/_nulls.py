@@ -58,7 +58,7 @@ def set_meant(env: Any, expression: Any, source: str) -> Any:
     checked = tree(expression)
     if checked is None:
         return expression
-    tests = [node for node in nodes(checked.expr) if _tested(node) in nullable()]
+    tests = [node for node in _free_tests(checked.expr, frozenset()) if _tested(node) in nullable()]
     if not tests:
         return expression
     ids = iter(range(max(node.id for node in nodes(checked.expr)) + 1, 1 << 62))
@@ -79,6 +79,23 @@ def set_meant(env: Any, expression: Any, source: str) -> Any:
         return rebuilt(env, checked)
     except RuntimeError:  # (never seen: CEL refused a tree it made, with a test changed)
         return expression
+
+
+def _free_tests(node: Any, bound: frozenset[str]) -> list[Any]:
+    """The `has()` tests under `node` of a path that starts at a rule variable: a macro's
+    variable named `intent` (`[{...}].exists(intent, has(intent.x))`) is a value the rule
+    wrote, whose `has()` is CEL's own."""
+    if node.WhichOneof("kind") == "comprehension_expr":
+        c = node.comprehension_expr
+        inner = bound | {c.iter_var, c.accu_var, c.iter_var2} - {""}
+        found = _free_tests(c.iter_range, bound)
+        for part in (c.accu_init, c.loop_condition, c.loop_step, c.result):
+            found += _free_tests(part, inner)
+        return found
+    tested = _tested(node)
+    if tested is not None:
+        return [] if tested.split(".")[0] in bound else [node]
+    return [test for child in children(node) for test in _free_tests(child, bound)]
 
 
 @dataclass(frozen=True)
