@@ -279,3 +279,23 @@ def test_has_of_a_comprehension_variable_named_like_a_rule_variable_is_cels_own(
     `has(P) && P != null` as for the rule variable, and the first case was false."""
     verdict = compile_condition(when).evaluate(_views(tmp_path, "{}"))
     assert (verdict.holds, verdict.error) == (holds, None)
+
+
+@pytest.mark.parametrize(
+    ("when", "line"),
+    [
+        ("|-\n        capability.region.startsWith('us')", 9),
+        ("|\n\n        capability.cost > 1.0 &&\n        capability.region.startsWith('us')", 11),
+        ("\"capability.cost > 1.0 &&\\n capability.region.startsWith('us')\"", 8),
+        (">\n        capability.cost > 1.0 &&\n\n        capability.region.startsWith('us')", 8),
+    ],
+    ids=["one-line block", "block after a blank line", "quoted with a line break", "folded"],
+)
+def test_the_warning_stands_at_the_line_its_read_is_on_in_the_file(
+    tmp_path: Path, when: str, line: int
+) -> None:
+    """A block of one line (`when: |-`) was told at the `when:` line above it, and a quoted
+    condition with `\\n` in it at lines below the field that hold other fields: the lines
+    of the condition are the file's only in a literal block (`|`); elsewhere the field's."""
+    (warning,) = _warnings(tmp_path, when)
+    assert warning.startswith(f"policies/residency.yaml:{line}: spec.rules[0].when: "), warning
