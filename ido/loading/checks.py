@@ -91,7 +91,7 @@ def check_names(catalog: Catalog, base: Path) -> list[Problem]:
                 "capability": f"no capability is named '{value}'",
                 "intent": f"no intent is named '{value}'",
             }.get(kind, f"no capability has the {kind} '{value}'")
-            below = bisect.bisect(breaks, start) + 1 if breaks else 0  # `when: |`
+            below = bisect.bisect(breaks, start) + 1  # (its line in a `when: |`)
             warnings.append(problem_at(catalog, resource, path, said + hint, base, below))
         if len(unknown) > NAMES_TOLD:
             more = len(unknown) - NAMES_TOLD
@@ -140,7 +140,7 @@ def check_nulls(catalog: Catalog, base: Path) -> list[Problem]:
                 f"{rule.effect} rule {does} then; guard it: has({read.path}) && …, or "
                 f"!has({read.path}) || … to {verb} then"
             )
-            below = text.count("\n", 0, read.offset) + 1 if "\n" in text else 0
+            below = text.count("\n", 0, read.offset) + 1
             warnings.append(problem_at(catalog, resource, path, said, base, below))
     return warnings
 
@@ -159,12 +159,12 @@ def _set_by_its_intent(resource: Resource, path: FieldPath, read: str) -> bool:
 def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
     problems: list[Problem] = []
     for resource, path, text in _conditions(catalog):
-        below = 0  # lines below the field's own: a block scalar's (`when: |`) line of it
+        below = 0  # the line of the condition the problem is on (`problem_at`); 0: none
         try:
             condition = compile_condition(text)
         except ConditionError as exc:
             message: str | None = f"{exc} in {echoed(text)}"
-            below = exc.line if exc.line is not None and "\n" in text else 0
+            below = exc.line or 0
         else:
             message = _scope_problem(resource, path, condition.variables)
             if message is None and "rules" in path:
@@ -173,7 +173,7 @@ def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
                 mistake = type_problem(text, rule_shapes())
                 if mistake is not None:
                     message = f"{mistake} in {echoed(text)}"
-                    below = mistake.line if mistake.line is not None and "\n" in text else 0
+                    below = mistake.line or 0
         if message is not None:
             problems.append(problem_at(catalog, resource, path, message, base, below))
     return problems
@@ -200,7 +200,7 @@ def _unknown_key(condition: Condition) -> tuple[str | None, int]:
             guess = did_you_mean(key, known)
             hint = f"{guess} " if guess else ""
             message = f"{variable} has no key '{key}'; {hint}({variable} has {', '.join(known)})"
-            return message, (text.count("\n", 0, start) + 1 if "\n" in text else 0)
+            return message, text.count("\n", 0, start) + 1
     return None, 0
 
 
