@@ -98,6 +98,16 @@ def _free_tests(node: Any, bound: frozenset[str]) -> list[Any]:
     return [test for child in children(node) for test in _free_tests(child, bound)]
 
 
+def null_tests(expression: Any) -> frozenset[str]:
+    """The keys that may be null whose `has()` `expression` tests (as `set_meant` made it:
+    false when null; the ido before it said true, and a rule guarded by it read the null)."""
+    checked = tree(expression)
+    if checked is None:
+        return frozenset()
+    found = (_tested(node) for node in _free_tests(checked.expr, frozenset()))
+    return frozenset(p for p in found if p is not None and p in nullable())
+
+
 @dataclass(frozen=True)
 class NullRead:
     """A read of a key that may be null, in a use that fails when it is, with no guard."""
