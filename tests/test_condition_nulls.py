@@ -156,6 +156,21 @@ UNGUARDED = [
     ),
     ("capability.cost > 1.0 || capability.region.endsWith('-1')", "capability.region", "endsWith"),
     ("intent.llm.model.startsWith('openai/')", "intent.llm.model", "startsWith"),
+    (
+        "capability.region in [null, 'eu'] && capability.region.endsWith('u')",
+        "capability.region",
+        "endsWith",
+    ),
+    (
+        "capability.region == 'eu' || capability.region.startsWith('us')",
+        "capability.region",
+        "startsWith",
+    ),
+    (
+        "capability.region == null && capability.region.startsWith('us')",
+        "capability.region",
+        "startsWith",
+    ),
 ]
 """Rules that read a key that may be null where null fails, with no guard."""
 
@@ -202,6 +217,11 @@ def test_an_unguarded_read_of_a_key_that_may_be_null_is_warned_of(
         "capability.region in ['eu', 'uk']",
         "plan.capabilities.exists(capability, capability.startsWith('pay'))",
         "state.region.startsWith('eu')",
+        # (a value compared equal with, or found in a list of, values that are not null)
+        "capability.region in ['eu-west', 'eu-north'] && capability.region.endsWith('west')",
+        "!(capability.region in ['eu']) || capability.region.startsWith('e')",
+        "capability.region == 'eu' && size(capability.region) == 2",
+        "'eu' == capability.region ? capability.region.startsWith('e') : false",
     ],
 )
 def test_a_guarded_or_null_safe_read_is_not_warned_of(tmp_path: Path, when: str) -> None:
