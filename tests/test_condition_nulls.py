@@ -222,6 +222,7 @@ def test_an_unguarded_read_of_a_key_that_may_be_null_is_warned_of(
         "!(capability.region in ['eu']) || capability.region.startsWith('e')",
         "capability.region == 'eu' && size(capability.region) == 2",
         "'eu' == capability.region ? capability.region.startsWith('e') : false",
+        "intent.constraints.max_cost in [5.0, 10.0] && plan.cost > intent.constraints.max_cost",
     ],
 )
 def test_a_guarded_or_null_safe_read_is_not_warned_of(tmp_path: Path, when: str) -> None:

@@ -202,11 +202,25 @@ def _not_null_if(node: Any, value: bool) -> set[str]:
         return _not_null_if(args[0], not value)
     if function in ("_==_", "_!=_") and value == (function == "_!=_") and _null_in(args):
         return {p for p in map(path, args) if p in nullable()}
+    if function == "_==_" and value and any(map(_value, args)):  # (`P == 'eu'`)
+        return {p for p in map(path, args) if p in nullable()}
+    if function == "@in" and value and args[1].WhichOneof("kind") == "list_expr":
+        listed = args[1].list_expr.elements  # (`P in ['eu', 'uk']`; not `[null, 'eu']`)
+        read = path(args[0])
+        return {read} if read in nullable() and all(map(_value, listed)) else set()
     if function in ("_&&_", "_||_"):
         parts = [_not_null_if(a, value) for a in _operands(node, function)]
         every = (function == "_&&_") == value  # (all hold, or all fail: each says its own)
         return set().union(*parts) if every else set.intersection(*parts)
     return set()
+
+
+def _value(node: Any) -> bool:
+    """Whether `node` is a constant other than null (`'eu'`, `1.0`)."""
+    return node.WhichOneof("kind") == "const_expr" and node.const_expr.WhichOneof("kind") not in (
+        None,
+        "null_value",
+    )
 
 
 def _null_in(args: list[Any]) -> bool:
