@@ -320,3 +320,33 @@ def test_the_warning_stands_at_the_line_its_read_is_on_in_the_file(
     of the condition are the file's only in a literal block (`|`); elsewhere the field's."""
     (warning,) = _warnings(tmp_path, when)
     assert warning.startswith(f"policies/residency.yaml:{line}: spec.rules[0].when: "), warning
+
+
+@pytest.mark.parametrize(
+    ("when", "told"),
+    [
+        (
+            "has(intent.constraints.max_cost.foo)",
+            "intent.constraints.max_cost is a number, so it has no key 'foo' (column 4)",
+        ),
+        (
+            "!has(capability.region.eu)",
+            "capability.region is a string, so it has no key 'eu' (column 5)",
+        ),
+        (
+            "has(intent.constraints.deadline.seconds)",
+            "intent.constraints.deadline is a duration as text ('30s'), so it has no key "
+            "'seconds'; read duration(intent.constraints.deadline) (column 4)",
+        ),
+    ],
+)
+def test_has_of_a_key_of_a_value_that_has_none_names_the_value(
+    tmp_path: Path, when: str, told: str
+) -> None:
+    """It was refused as `a value of type double has no keys (column 4)`: CEL points at
+    the `(` of `has(`, before which no path stands, and the key was not named."""
+    valid_project(tmp_path)
+    write(tmp_path, "policies/residency.yaml", rule(f'"{when}"'))
+    problem = only(problems(tmp_path))
+    assert (problem.line, problem.field) == (8, "spec.rules[0].when")
+    assert problem.message.startswith(told), problem.message
