@@ -350,3 +350,20 @@ def test_has_of_a_key_of_a_value_that_has_none_names_the_value(
     problem = only(problems(tmp_path))
     assert (problem.line, problem.field) == (8, "spec.rules[0].when")
     assert problem.message.startswith(told), problem.message
+
+
+@pytest.mark.parametrize(
+    ("when", "where"),
+    [
+        ("\"capability.cost > 1.0 || capability.region.endsWith('-1')\"", "(column 26)"),
+        (
+            "|\n        'ü☃' != '' &&\n          capability.region.startsWith('us')",
+            "(line 2 of the expression, column 3)",
+        ),
+    ],
+)
+def test_the_warning_says_the_column_of_the_read(tmp_path: Path, when: str, where: str) -> None:
+    """It said the line only: in a long condition the read was to be looked for (a
+    load error says its column, counted in characters)."""
+    (warning,) = _warnings(tmp_path, when)
+    assert warning.endswith(f"to deny then {where}"), warning
