@@ -16,6 +16,7 @@ from ido.conditions import (
     named_values,
     type_problem,
 )
+from ido.conditions._messages import _where
 from ido.errors import Problem
 from ido.loading.catalog import Catalog, problem_at
 from ido.model import Resource
@@ -135,12 +136,13 @@ def check_nulls(catalog: Catalog, base: Path) -> list[Problem]:
                 else f"the intent sets no {key}"
             )
             does, verb = _FAILING.get(rule.effect, _FAILING["deny"])
+            below = text.count("\n", 0, read.offset) + 1
+            column = read.offset - (text.rfind("\n", 0, read.offset) + 1) + 1
             said = (
                 f"{read.path} is null when {unset}, and {read.use} fails on null: this "
                 f"{rule.effect} rule {does} then; guard it: has({read.path}) && …, or "
-                f"!has({read.path}) || … to {verb} then"
+                f"!has({read.path}) || … to {verb} then ({_where(below, column)})"
             )
-            below = text.count("\n", 0, read.offset) + 1
             warnings.append(problem_at(catalog, resource, path, said, base, below))
     return warnings
 
