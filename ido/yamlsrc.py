@@ -53,6 +53,9 @@ class Document:
     data: Any
     line: int
     lines: dict[FieldPath, int] = field(default_factory=dict)
+    blocks: dict[FieldPath, int] = field(default_factory=dict)
+    """The line each literal block scalar's (`when: |`) text starts on: the lines of its
+    text are the file's, as they are in no other scalar (`"a\\nb"`, `>` folded)."""
 
     def line_of(self, path: FieldPath) -> int:
         """The line of `path`, or of its nearest ancestor that has one."""
@@ -90,9 +93,11 @@ def read_documents(
                 problems.append(Problem(file, node.start_mark.line + 1, "", aliased))
                 continue
             lines: dict[FieldPath, int] = {}
-            _index(node, (), lines, problems, file, paths)
+            blocks: dict[FieldPath, int] = {}
+            _index(node, (), (lines, blocks), problems, file, paths)
             data = loader.construct_document(node)
-            documents.append(Document(data=data, line=node.start_mark.line + 1, lines=lines))
+            line = node.start_mark.line + 1
+            documents.append(Document(data=data, line=line, lines=lines, blocks=blocks))
             if read is not None and len(documents) % EVERY == 0:
                 read(len(documents))
     except yaml.reader.ReaderError as exc:  # libyaml finds these while parsing
@@ -221,16 +226,20 @@ class _Loop(Exception):
 def _index(
     node: yaml.Node,
     path: FieldPath,
-    lines: dict[FieldPath, int],
+    found: tuple[dict[FieldPath, int], dict[FieldPath, int]],
     problems: list[Problem],
     file: str,
     paths: dict[FieldPath, FieldPath],
 ) -> None:
-    """Record the line of `path` and every field inside `node` in `lines`; the paths as
-    `paths` holds them, so that the documents of a file share theirs (a PDDL import's
-    41,229 capabilities each have `metadata.name`, `spec.provider` and more)."""
+    """Record the line of `path` and every field inside `node` in `found` (and where each
+    literal block's text starts: `Document.blocks`); the paths as `paths` holds them, so
+    that the documents of a file share theirs (a PDDL import's 41,229 capabilities each
+    have `metadata.name`, `spec.provider` and more)."""
     path = paths.setdefault(path, path)
+    lines, blocks = found
     lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode) and node.style == "|":
+        blocks[path] = node.start_mark.line + 2  # (the line after its `|`)
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -245,11 +254,11 @@ def _index(
                     )
                 )
             seen.add(key)
-            _index(value_node, (*path, key), lines, problems, file, paths)
+            _index(value_node, (*path, key), found, problems, file, paths)
             lines[paths[(*path, key)]] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index(item, (*path, index), lines, problems, file, paths)
+            _index(item, (*path, index), found, problems, file, paths)
 
 
 def format_path(path: FieldPath) -> str:

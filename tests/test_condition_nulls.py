@@ -156,6 +156,21 @@ UNGUARDED = [
     ),
     ("capability.cost > 1.0 || capability.region.endsWith('-1')", "capability.region", "endsWith"),
     ("intent.llm.model.startsWith('openai/')", "intent.llm.model", "startsWith"),
+    (
+        "capability.region in [null, 'eu'] && capability.region.endsWith('u')",
+        "capability.region",
+        "endsWith",
+    ),
+    (
+        "capability.region == 'eu' || capability.region.startsWith('us')",
+        "capability.region",
+        "startsWith",
+    ),
+    (
+        "capability.region == null && capability.region.startsWith('us')",
+        "capability.region",
+        "startsWith",
+    ),
 ]
 """Rules that read a key that may be null where null fails, with no guard."""
 
@@ -202,6 +217,12 @@ def test_an_unguarded_read_of_a_key_that_may_be_null_is_warned_of(
         "capability.region in ['eu', 'uk']",
         "plan.capabilities.exists(capability, capability.startsWith('pay'))",
         "state.region.startsWith('eu')",
+        # (a value compared equal with, or found in a list of, values that are not null)
+        "capability.region in ['eu-west', 'eu-north'] && capability.region.endsWith('west')",
+        "!(capability.region in ['eu']) || capability.region.startsWith('e')",
+        "capability.region == 'eu' && size(capability.region) == 2",
+        "'eu' == capability.region ? capability.region.startsWith('e') : false",
+        "intent.constraints.max_cost in [5.0, 10.0] && plan.cost > intent.constraints.max_cost",
     ],
 )
 def test_a_guarded_or_null_safe_read_is_not_warned_of(tmp_path: Path, when: str) -> None:
@@ -257,3 +278,92 @@ def test_an_error_of_a_null_read_when_run_says_how_to_guard(tmp_path: Path) -> N
     )
     assert verdict.error is not None
     assert verdict.error.endswith("a value it read is null (a key not set): guard it with has(…)")
+
+
+@pytest.mark.parametrize(
+    ("when", "holds"),
+    [
+        (
+            "[{'constraints': {'max_cost': null}}].exists(intent, has(intent.constraints.max_cost))",
+            True,
+        ),
+        ("[{'constraints': {}}].exists(intent, has(intent.constraints.max_cost))", False),
+        ("[{'region': null}].all(capability, has(capability.region))", True),
+        ("[{'region': null}].exists(c, has(capability.region))", False),
+    ],
+)
+def test_has_of_a_comprehension_variable_named_like_a_rule_variable_is_cels_own(
+    tmp_path: Path, when: str, holds: bool
+) -> None:
+    """A macro's variable named `intent` or `capability` is a value the rule wrote, not
+    ido's view: `has()` of its key is CEL's own (true for a key set to null). It was made
+    `has(P) && P != null` as for the rule variable, and the first case was false."""
+    verdict = compile_condition(when).evaluate(_views(tmp_path, "{}"))
+    assert (verdict.holds, verdict.error) == (holds, None)
+
+
+@pytest.mark.parametrize(
+    ("when", "line"),
+    [
+        ("|-\n        capability.region.startsWith('us')", 9),
+        ("|\n\n        capability.cost > 1.0 &&\n        capability.region.startsWith('us')", 11),
+        ("\"capability.cost > 1.0 &&\\n capability.region.startsWith('us')\"", 8),
+        (">\n        capability.cost > 1.0 &&\n\n        capability.region.startsWith('us')", 8),
+    ],
+    ids=["one-line block", "block after a blank line", "quoted with a line break", "folded"],
+)
+def test_the_warning_stands_at_the_line_its_read_is_on_in_the_file(
+    tmp_path: Path, when: str, line: int
+) -> None:
+    """A block of one line (`when: |-`) was told at the `when:` line above it, and a quoted
+    condition with `\\n` in it at lines below the field that hold other fields: the lines
+    of the condition are the file's only in a literal block (`|`); elsewhere the field's."""
+    (warning,) = _warnings(tmp_path, when)
+    assert warning.startswith(f"policies/residency.yaml:{line}: spec.rules[0].when: "), warning
+
+
+@pytest.mark.parametrize(
+    ("when", "told"),
+    [
+        (
+            "has(intent.constraints.max_cost.foo)",
+            "intent.constraints.max_cost is a number, so it has no key 'foo' (column 4)",
+        ),
+        (
+            "!has(capability.region.eu)",
+            "capability.region is a string, so it has no key 'eu' (column 5)",
+        ),
+        (
+            "has(intent.constraints.deadline.seconds)",
+            "intent.constraints.deadline is a duration as text ('30s'), so it has no key "
+            "'seconds'; read duration(intent.constraints.deadline) (column 4)",
+        ),
+    ],
+)
+def test_has_of_a_key_of_a_value_that_has_none_names_the_value(
+    tmp_path: Path, when: str, told: str
+) -> None:
+    """It was refused as `a value of type double has no keys (column 4)`: CEL points at
+    the `(` of `has(`, before which no path stands, and the key was not named."""
+    valid_project(tmp_path)
+    write(tmp_path, "policies/residency.yaml", rule(f'"{when}"'))
+    problem = only(problems(tmp_path))
+    assert (problem.line, problem.field) == (8, "spec.rules[0].when")
+    assert problem.message.startswith(told), problem.message
+
+
+@pytest.mark.parametrize(
+    ("when", "where"),
+    [
+        ("\"capability.cost > 1.0 || capability.region.endsWith('-1')\"", "(column 26)"),
+        (
+            "|\n        'ü☃' != '' &&\n          capability.region.startsWith('us')",
+            "(line 2 of the expression, column 3)",
+        ),
+    ],
+)
+def test_the_warning_says_the_column_of_the_read(tmp_path: Path, when: str, where: str) -> None:
+    """It said the line only: in a long condition the read was to be looked for (a
+    load error says its column, counted in characters)."""
+    (warning,) = _warnings(tmp_path, when)
+    assert warning.endswith(f"to deny then {where}"), warning

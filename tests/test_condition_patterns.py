@@ -81,3 +81,22 @@ def test_a_valid_pattern_matches_when_run() -> None:
     condition = compile_condition("capability.name.matches('^charge-(eu|us)$')")
     assert condition.evaluate({"capability": {"name": "charge-eu"}}).holds
     assert not condition.evaluate({"capability": {"name": "charge-uk"}}).holds
+
+
+@pytest.mark.parametrize(
+    ("when", "line"),
+    [
+        ("|-\n        capability.name.matches('[')", 9),
+        ("\"capability.cost > 1.0 ||\\n capability.name.matches('[')\"", 8),
+    ],
+    ids=["one-line block", "quoted with a line break"],
+)
+def test_a_broken_pattern_is_told_at_the_line_it_is_on_in_the_file(
+    tmp_path: Path, when: str, line: int
+) -> None:
+    """`when: |-` of one line was told at the `when:` line above it; a quoted condition
+    with `\\n` in it at a line below the field, which holds `message`."""
+    valid_project(tmp_path)
+    write(tmp_path, "policies/residency.yaml", rule(when))
+    problem = only(problems(tmp_path))
+    assert (problem.line, problem.field) == (line, "spec.rules[0].when")

@@ -112,7 +112,7 @@ def replay(
         events, row = store.events(run_id), store.run(run_id)
     live = _running(row, events)  # its decisions so far: not an outcome yet
     if exactly:
-        _exact(replay_exact(run_id, events, loaded), live)
+        _exact(replay_exact(run_id, events, loaded), live, loaded)
     chosen = _intent_in(loaded, intent, run_id, row.intent) if intent is not None else None
     result = replay_counterfactual(run_id, events, row, loaded, chosen)
     _counterfactual(run_id, result, live)
@@ -159,7 +159,7 @@ STILL_RUNNING = " (it is still running: its decisions so far)"
 """What a replay of a run a process here still carries on adds: it has no outcome yet."""
 
 
-def _exact(result: Any, live: bool = False) -> None:
+def _exact(result: Any, live: bool = False, catalog: Catalog | None = None) -> None:
     if result.divergence is None and not result.worded:
         typer.echo(
             f"identical: {result.decisions} decision(s) of run {result.run_id} re-decided the "
@@ -189,6 +189,11 @@ def _exact(result: Any, live: bool = False) -> None:
         removed = d.catalog.removed if d.catalog is not None else ()
         for line in rejections_changed(d.recorded, d.replayed, removed):
             typer.echo(f"  rejected: {printable(line)}")
+    if "policy" in d.fields and catalog is not None and None not in (d.recorded, d.replayed):
+        from ido.replay.null_keys import has_of_null
+
+        for line in has_of_null(d.recorded, d.replayed, catalog, d.policies):
+            typer.echo(line)
     if "approvals" in d.fields:
         from ido.replay.compare import approvals_changed
         from ido.text import printable

@@ -19,7 +19,7 @@ from ido.conditions._messages import (
     _short,
 )
 from ido.conditions._named import named_values
-from ido.conditions._nulls import NullRead, nullable, set_meant, unguarded
+from ido.conditions._nulls import NullRead, null_tests, nullable, set_meant, unguarded
 from ido.conditions._reading import VARIABLES, Key, _blank_literals, _reads, _state_paths
 from ido.conditions._types import Each, Record, Shape, type_problem
 from ido.state import excerpt, reach_into
@@ -151,6 +151,10 @@ class Condition:
         if self._expr is None:  # (a fact's path reads state only)
             return []
         return unguarded(self._expr, self.source)
+
+    def null_tests(self) -> frozenset[str]:
+        """The keys that may be null whose `has()` it tests (`_nulls.null_tests`)."""
+        return frozenset() if self._expr is None else null_tests(self._expr)
 
     def __repr__(self) -> str:
         return f"Condition({self.source!r})"

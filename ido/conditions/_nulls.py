@@ -58,7 +58,7 @@ def set_meant(env: Any, expression: Any, source: str) -> Any:
     checked = tree(expression)
     if checked is None:
         return expression
-    tests = [node for node in nodes(checked.expr) if _tested(node) in nullable()]
+    tests = [node for node in _free_tests(checked.expr, frozenset()) if _tested(node) in nullable()]
     if not tests:
         return expression
     ids = iter(range(max(node.id for node in nodes(checked.expr)) + 1, 1 << 62))
@@ -79,6 +79,33 @@ def set_meant(env: Any, expression: Any, source: str) -> Any:
         return rebuilt(env, checked)
     except RuntimeError:  # (never seen: CEL refused a tree it made, with a test changed)
         return expression
+
+
+def _free_tests(node: Any, bound: frozenset[str]) -> list[Any]:
+    """The `has()` tests under `node` of a path that starts at a rule variable: a macro's
+    variable named `intent` (`[{...}].exists(intent, has(intent.x))`) is a value the rule
+    wrote, whose `has()` is CEL's own."""
+    if node.WhichOneof("kind") == "comprehension_expr":
+        c = node.comprehension_expr
+        inner = bound | {c.iter_var, c.accu_var, c.iter_var2} - {""}
+        found = _free_tests(c.iter_range, bound)
+        for part in (c.accu_init, c.loop_condition, c.loop_step, c.result):
+            found += _free_tests(part, inner)
+        return found
+    tested = _tested(node)
+    if tested is not None:
+        return [] if tested.split(".")[0] in bound else [node]
+    return [test for child in children(node) for test in _free_tests(child, bound)]
+
+
+def null_tests(expression: Any) -> frozenset[str]:
+    """The keys that may be null whose `has()` `expression` tests (as `set_meant` made it:
+    false when null; the ido before it said true, and a rule guarded by it read the null)."""
+    checked = tree(expression)
+    if checked is None:
+        return frozenset()
+    found = (_tested(node) for node in _free_tests(checked.expr, frozenset()))
+    return frozenset(p for p in found if p is not None and p in nullable())
 
 
 @dataclass(frozen=True)
@@ -175,11 +202,25 @@ def _not_null_if(node: Any, value: bool) -> set[str]:
         return _not_null_if(args[0], not value)
     if function in ("_==_", "_!=_") and value == (function == "_!=_") and _null_in(args):
         return {p for p in map(path, args) if p in nullable()}
+    if function == "_==_" and value and any(map(_value, args)):  # (`P == 'eu'`)
+        return {p for p in map(path, args) if p in nullable()}
+    if function == "@in" and value and args[1].WhichOneof("kind") == "list_expr":
+        listed = args[1].list_expr.elements  # (`P in ['eu', 'uk']`; not `[null, 'eu']`)
+        read = path(args[0])
+        return {read} if read in nullable() and all(map(_value, listed)) else set()
     if function in ("_&&_", "_||_"):
         parts = [_not_null_if(a, value) for a in _operands(node, function)]
         every = (function == "_&&_") == value  # (all hold, or all fail: each says its own)
         return set().union(*parts) if every else set.intersection(*parts)
     return set()
+
+
+def _value(node: Any) -> bool:
+    """Whether `node` is a constant other than null (`'eu'`, `1.0`)."""
+    return node.WhichOneof("kind") == "const_expr" and node.const_expr.WhichOneof("kind") not in (
+        None,
+        "null_value",
+    )
 
 
 def _null_in(args: list[Any]) -> bool:

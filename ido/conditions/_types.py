@@ -296,12 +296,16 @@ def _keyless_words(named: str, before: str, after: str, shapes: Mapping[str, Sha
     selected = _SELECTED.match(after)
     key = f" '{selected.group(1)}'" if selected is not None else "s"
     match = _PATH_BEFORE.search(before)
-    shape = _shape_at(match.group(1), shapes) if match is not None else None
-    if match is None or not isinstance(shape, str):
+    path = match.group(1) if match is not None else None
+    tested = _PATH_AFTER.match(after) if match is None else None
+    if tested is not None and "." in tested.group(1):  # (`has(a.b.c)`: CEL points at `(`)
+        path, _, last = tested.group(1).rpartition(".")
+        key = f" '{last}'"
+    shape = _shape_at(path, shapes) if path is not None else None
+    if path is None or not isinstance(shape, str):
         return f"a value of type {named} has no key{key}"
     kind = shape.removesuffix("?")
     what = SCALARS.get(kind) or ("a list" if kind.startswith("list<") else f"of type {named}")
     if kind == "duration_text":
-        path = match.group(1)
         return f"{path} is {what} ('30s'), so it has no key{key}; read duration({path})"
-    return f"{match.group(1)} is {what}, so it has no key{key}"
+    return f"{path} is {what}, so it has no key{key}"

@@ -70,10 +70,14 @@ def problem_at(
     catalog: Catalog, resource: Resource, where: FieldPath, said: str, base: Path, below: int = 0
 ) -> Problem:
     """A problem placed at `where` in `resource` as its file holds it (shown relative to
-    `base`): what the checks of a loaded catalog tell. `below`: lines below the field's
-    own, where a block scalar (`when: |`) holds the line the problem is on."""
+    `base`): what the checks of a loaded catalog tell. `below`: the line of the field's
+    text the problem is on (1 for its first; 0: the field's), which is the file's only in
+    a literal block (`when: |`); the field's own line is told for any other text."""
     origin = catalog.origins[(resource.kind, resource.name)]
-    line = origin.line_of(where) + below
+    line = origin.line_of(where)
+    first = origin.document.blocks.get(where) if below > 0 else None
+    if first is not None:
+        line = first + below - 1
     return Problem(display(origin.file, base), line, format_path(where), said)
 
 

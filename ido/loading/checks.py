@@ -16,6 +16,7 @@ from ido.conditions import (
     named_values,
     type_problem,
 )
+from ido.conditions._messages import _where
 from ido.errors import Problem
 from ido.loading.catalog import Catalog, problem_at
 from ido.model import Resource
@@ -91,7 +92,7 @@ def check_names(catalog: Catalog, base: Path) -> list[Problem]:
                 "capability": f"no capability is named '{value}'",
                 "intent": f"no intent is named '{value}'",
             }.get(kind, f"no capability has the {kind} '{value}'")
-            below = bisect.bisect(breaks, start) + 1 if breaks else 0  # `when: |`
+            below = bisect.bisect(breaks, start) + 1  # (its line in a `when: |`)
             warnings.append(problem_at(catalog, resource, path, said + hint, base, below))
         if len(unknown) > NAMES_TOLD:
             more = len(unknown) - NAMES_TOLD
@@ -135,12 +136,13 @@ def check_nulls(catalog: Catalog, base: Path) -> list[Problem]:
                 else f"the intent sets no {key}"
             )
             does, verb = _FAILING.get(rule.effect, _FAILING["deny"])
+            below = text.count("\n", 0, read.offset) + 1
+            column = read.offset - (text.rfind("\n", 0, read.offset) + 1) + 1
             said = (
                 f"{read.path} is null when {unset}, and {read.use} fails on null: this "
                 f"{rule.effect} rule {does} then; guard it: has({read.path}) && …, or "
-                f"!has({read.path}) || … to {verb} then"
+                f"!has({read.path}) || … to {verb} then ({_where(below, column)})"
             )
-            below = text.count("\n", 0, read.offset) + 1 if "\n" in text else 0
             warnings.append(problem_at(catalog, resource, path, said, base, below))
     return warnings
 
@@ -159,12 +161,12 @@ def _set_by_its_intent(resource: Resource, path: FieldPath, read: str) -> bool:
 def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
     problems: list[Problem] = []
     for resource, path, text in _conditions(catalog):
-        below = 0  # lines below the field's own: a block scalar's (`when: |`) line of it
+        below = 0  # the line of the condition the problem is on (`problem_at`); 0: none
         try:
             condition = compile_condition(text)
         except ConditionError as exc:
             message: str | None = f"{exc} in {echoed(text)}"
-            below = exc.line if exc.line is not None and "\n" in text else 0
+            below = exc.line or 0
         else:
             message = _scope_problem(resource, path, condition.variables)
             if message is None and "rules" in path:
@@ -173,7 +175,7 @@ def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
                 mistake = type_problem(text, rule_shapes())
                 if mistake is not None:
                     message = f"{mistake} in {echoed(text)}"
-                    below = mistake.line if mistake.line is not None and "\n" in text else 0
+                    below = mistake.line or 0
         if message is not None:
             problems.append(problem_at(catalog, resource, path, message, base, below))
     return problems
@@ -200,7 +202,7 @@ def _unknown_key(condition: Condition) -> tuple[str | None, int]:
             guess = did_you_mean(key, known)
             hint = f"{guess} " if guess else ""
             message = f"{variable} has no key '{key}'; {hint}({variable} has {', '.join(known)})"
-            return message, (text.count("\n", 0, start) + 1 if "\n" in text else 0)
+            return message, text.count("\n", 0, start) + 1
     return None, 0
 
 
