@@ -15,9 +15,10 @@ import sys
 
 def main() -> None:
     try:
-        from ido.fanout import prestart
+        if sys.argv[1:2] == ["run"]:  # (the only command that may ask for workers)
+            from ido.fanout import prestart
 
-        prestart(sys.argv[1:])
+            prestart(sys.argv[1:])
         from ido.cli import main as line
         from ido.exiting import command
 

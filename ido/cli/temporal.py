@@ -5,7 +5,6 @@ pay for it (`ido.temporal` is its one home)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 from collections.abc import Coroutine
@@ -104,6 +103,7 @@ def worker(
 ) -> None:
     """Pursue runs started with ido run --temporal, on this folder's catalog, until
     interrupted (Ctrl-C): a run it carries then is resumed by another worker."""
+    import asyncio
     import os
 
     from ido.exiting import teardown_crashes
@@ -222,6 +222,8 @@ def _wait_out(
     """Run `go` (`run_remote`'s, `resume_remote`'s) and import the run it saw end or
     block; Ctrl-C stops only the wait: the run goes on on the server, and how to import
     it later is said."""
+    import asyncio
+
     try:
         ended = asyncio.run(go)
     except KeyboardInterrupt:
@@ -254,6 +256,8 @@ def pull(
 ) -> None:
     """Import a run's events from its workflow into the journal, as they stand (a run
     started with --no-wait, or one still going)."""
+    import asyncio
+
     from ido.journal.sqlite import SqliteJournal
     from ido.temporal import client
 
