@@ -22,12 +22,13 @@ from typing import Any
 
 from ido.approvals import PLAN, THE_PLAN, Key, Request, key_of, pending, requests
 from ido.errors import JournalError
-from ido.explain import markdown_text, outcome_word
+from ido.explain import markdown_text
 from ido.explain_decisions import approved_line
 from ido.journal.records import Event, RunRow, epoch, llm_cost, made_calls, scenario_of, stamp
 from ido.model import format_wait
 from ido.planner.denials import SECRET_RULE, UNBOUND
 from ido.policy import UNEVALUATED
+from ido.run_words import outcome_word
 from ido.text import money, printable
 
 Running = Callable[[RunRow, Sequence[Event]], bool]

@@ -14,6 +14,10 @@ from ido.runtime import stopping
 
 T = TypeVar("T")
 
+DEFAULT_CONCURRENCY = 4
+"""`ido run --concurrency` unless given (here, not in `ido.fanout`, so that the command's
+options are made without importing what starts workers)."""
+
 MORE = "--- ido worker: more ---"
 """What a worker prints when it has no intent left to start, to be dealt more."""
 

@@ -12,7 +12,7 @@ from ido.approvers import people_needed
 from ido.explain_calls import failed_spend
 from ido.explain_decisions import decision_parts
 from ido.journal.records import Event, RunRow
-from ido.model import format_duration, format_wait
+from ido.run_words import format_duration, format_wait, outcome_word
 from ido.text import money, printable
 
 _EVENTS = (
@@ -194,12 +194,6 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
 def outcome_of(run: Mapping[str, Any]) -> str:
     """A run view's outcome in words (`outcome_word`)."""
     return outcome_word(run["outcome"], bool(run.get("running")))
-
-
-def outcome_word(outcome: str | None, running: bool) -> str:
-    """A run's outcome in words: one that has not ended is running (a process carries it
-    on) or interrupted (left for `ido resume`)."""
-    return outcome or ("running" if running else "interrupted")
 
 
 def _decision(decisions: list[dict[str, Any]], number: int) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ido.journal.records import UNRECORDED, made_calls
-from ido.model import format_duration
+from ido.run_words import format_duration
 from ido.text import printable, shortened, visible
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from ido.explain_calls import _action_line, _model_lines, shown
 from ido.journal.records import model_calls
-from ido.model import format_duration
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
+from ido.run_words import format_duration
 from ido.text import money, printable
 
 REASON_WORDS = {

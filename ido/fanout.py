@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from ido.dealing import MORE, Dealer, Replies
+from ido.dealing import DEFAULT_CONCURRENCY, MORE, Dealer, Replies
 from ido.runtime import stopping
 
 Echo = Callable[[str, bool], None]  # a line, and whether it goes to stderr
@@ -45,9 +45,6 @@ def worker_command(arguments: Sequence[str]) -> list[str]:
     """The argv of one worker: this interpreter running `ido` with `arguments`."""
     return [sys.executable, "-m", "ido", *arguments]
 
-
-DEFAULT_CONCURRENCY = 4
-"""`ido run --concurrency` unless given."""
 
 VALUE_OPTIONS = frozenset(
     {"--catalog", "-c", "--journal", "--concurrency", "--processes"}

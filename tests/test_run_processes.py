@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from ido import fanout
 from ido.cli import app
-from ido.dealing import MORE, Dealer, Dealt
+from ido.dealing import DEFAULT_CONCURRENCY, MORE, Dealer, Dealt
 from ido.fanout import concurrencies, workers
 from ido.planner.cpsat import SMALL
 
@@ -933,7 +933,7 @@ def test_a_malformed_otel_variable_is_told_once_before_any_worker_starts(
         (["run", "a", "b", "c", "--processes=3", "--concurrency", "2"], 2),
         (["run", "--journal", "j.db", "-c", "extra", "a", "b", "--processes", "3"], 2),
         (["run", "--processes", "2", "--quiet", "--", "a", "b"], 2),
-        (["run", *"abcdefgh", "--processes", "8"], fanout.DEFAULT_CONCURRENCY),
+        (["run", *"abcdefgh", "--processes", "8"], DEFAULT_CONCURRENCY),
         (["run", "a", "--processes", "2"], 0),
         (["run", "a", "b"], 0),
         (["run", "a", "b", "--processes", "two"], 0),

@@ -278,7 +278,6 @@ def runs(
 ) -> None:
     """List runs, newest first."""
     _check_format(fmt, ("text", "json"))
-    from ido.explain import outcome_word
     from ido.journal.schema import RunsAsked
     from ido.journal.sqlite import SqliteJournal
 
@@ -325,7 +324,7 @@ def runs(
     if not rows:
         typer.echo(_no_runs_asked(words, intents, day, last))
         return
-    from ido.model import format_wait
+    from ido.run_words import format_wait, outcome_word
     from ido.text import money, printable
 
     # A journal's text as a terminal would show it, not act on it (a hand-edited intent

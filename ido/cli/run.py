@@ -44,9 +44,9 @@ from ido.cli.temporal_security import (
     TlsServerNameOpt,
     security_for,
 )
+from ido.dealing import DEFAULT_CONCURRENCY
 from ido.errors import JournalError
 from ido.exiting import settle
-from ido.fanout import DEFAULT_CONCURRENCY, dismiss
 from ido.temporal.security import Security
 
 
@@ -111,8 +111,10 @@ def run(
         )
     if processes > 1 and len(intents) > 1 and not worker:
         _run_in_processes(intents, catalog, journal, concurrency, processes, quiet)
-    dismiss()  # spares started from a glance at the arguments (`ido.fanout`): not needed
+    from ido.fanout import dismiss
     from ido.loading.load import find_intent
+
+    dismiss()  # spares started from a glance at the arguments (`ido.fanout`): not needed
 
     loaded = _load(catalog, intents)
     chosen = [find_intent(loaded, reference) for reference in intents]

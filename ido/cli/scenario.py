@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET  # writes XML, never parses it
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -181,6 +180,8 @@ def _xml_text(text: str) -> str:
 
 
 def _write_junit(path: Path, results: list[tuple[Path, Any]]) -> None:
+    import xml.etree.ElementTree as ET  # writes XML, never parses it
+
     failed = sum(1 for _, r in results if not r.passed)
     suite = ET.Element(
         "testsuite",

@@ -5,7 +5,6 @@ pay for it (`ido.temporal` is its one home)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -105,6 +104,7 @@ def worker(
 ) -> None:
     """Pursue runs started with ido run --temporal, on this folder's catalog, until
     interrupted (Ctrl-C): a run it carries then is resumed by another worker."""
+    import asyncio
     import os
 
     from ido.exiting import teardown_crashes
@@ -224,6 +224,8 @@ def _wait_out(
     """Run `go` (`run_remote`'s, `resume_remote`'s) and import the run it saw end or
     block (`loaded`: the catalog it was started with, if loaded); Ctrl-C stops only the
     wait: the run goes on on the server, and how to import it later is said."""
+    import asyncio
+
     try:
         ended = asyncio.run(go)
     except KeyboardInterrupt:
@@ -256,6 +258,8 @@ def pull(
 ) -> None:
     """Import a run's events from its workflow into the journal, as they stand (a run
     started with --no-wait, or one still going)."""
+    import asyncio
+
     from ido.journal.sqlite import SqliteJournal
     from ido.temporal import client
 

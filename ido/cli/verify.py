@@ -14,9 +14,9 @@ import typer
 
 from ido.cli.common import DEFAULT_JOURNAL, JournalOpt, _check_format, _guard, _journal_there
 from ido.errors import NotFoundError
-from ido.journal.chain import Checked, Row, against, check
 
 if TYPE_CHECKING:
+    from ido.journal.chain import Checked
     from ido.journal.sqlite import SqliteJournal
 
 _HEAD = re.compile(r"[0-9a-f]{64}")
@@ -102,6 +102,7 @@ def verify(
 
 def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -> None:
     """Check every run of the journal at `path`, one at a time (not all held at once)."""
+    from ido.journal.chain import Row, against, check
     from ido.journal.sqlite import SqliteJournal
 
     with SqliteJournal(path, reading=True) as store:
@@ -134,6 +135,8 @@ def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -
 
 def _rowless(store: SqliteJournal, found: _Found) -> None:
     """Report the runs whose events are left without their row."""
+    from ido.journal.chain import Checked
+
     for run_id, events in store.rowless().items():
         problem = "its events are in the journal, its row is not: the row was removed"
         found.checked.append(Checked(run_id, "broken", events, problem=problem))

@@ -12,6 +12,23 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
+# How durations read is shared with `ido runs` and `ido explain`, which do not load the
+# models; they are this module's too (`__all__`), where the rest of ido reads them.
+from ido.run_words import durations_against, format_duration, format_wait
+
+__all__ = [
+    "DURATION_PATTERN",
+    "MOST_DAYS",
+    "MOST_SECONDS",
+    "Duration",
+    "as_recorded",
+    "dump_duration",
+    "durations_against",
+    "format_duration",
+    "format_wait",
+    "parse_duration",
+]
+
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 DURATION_PATTERN = r"^\d+(\.\d+)?(ms|s|m|h|d)$"
 _RE = re.compile(DURATION_PATTERN, re.ASCII)
@@ -57,58 +74,6 @@ def parse_duration(value: Any) -> float:
     if not math.isfinite(seconds) or (seconds > MOST_SECONDS and not _RECORDED.get()):
         raise ValueError(f"'{value}' is too long a duration: at most {MOST_DAYS}d (100 years)")
     return seconds
-
-
-def format_duration(seconds: float) -> str:
-    """Render seconds the way a user would write them (`1.2s`, `800ms`, `2h`), to the
-    millisecond (a virtual clock just past a 30-minute wait read `1800s`)."""
-    seconds = round(seconds, 3)
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds / size:.0f}{unit}"
-    return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
-
-
-def durations_against(seconds: float, limit: float) -> tuple[str, str]:
-    """`seconds` and the `limit` it is set against, as `format_duration` shows them, unless
-    that rounds two different values to the same millisecond: then each that is not whole
-    milliseconds with six significant digits, or as many more as tell them apart, the
-    larger reading larger
-    (`4.0004s` over deadline `4s`, not `4s` over deadline `4s`; mid-run, a deadline is the
-    time left, rarely whole milliseconds)."""
-    if seconds == limit or round(seconds, 3) != round(limit, 3):
-        return format_duration(seconds), format_duration(limit)
-    for digits in range(6, 18):  # both with as many digits: the one over reads over
-        (text, read), (limit_text, limit_read) = _shown(seconds, digits), _shown(limit, digits)
-        if (read > limit_read) == (seconds > limit) and read != limit_read:
-            break
-    return text, limit_text
-
-
-def _shown(seconds: float, digits: int) -> tuple[str, float]:
-    """`format_duration` if it is exact, else `digits` significant digits in plain notation
-    (`0.00001s`, never `1e-05s`); with the value the text reads as."""
-    if round(seconds, 3) == seconds:
-        return format_duration(seconds), seconds
-    text = f"{seconds:.{digits}g}"
-    return format(Decimal(text), "f") + "s", float(text)
-
-
-def format_wait(seconds: float) -> str:
-    """Render a wait people measure in minutes or days (`4m12s`, `1d3h`): from a minute up,
-    to the second, in the units a person would say it in (`252.345s` read as a number to
-    work out); under a minute, as `format_duration`."""
-    if seconds < 60:
-        return format_duration(seconds)
-    left = round(seconds)
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, left = divmod(left, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts)
 
 
 def dump_duration(seconds: float) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from decimal import ROUND_FLOOR, Decimal, localcontext
 
-from ido.model.durations import durations_against, format_duration
 from ido.planner.types import SCALE, Metric, Plan, Step, Task, units
+from ido.run_words import durations_against, format_duration
 
 METRICS: dict[str, Metric] = {
     "max_cost": "cost",

@@ -1,0 +1,66 @@
+"""The `ido` command imports what the command asked for, not what others need: `ido runs`
+and `ido explain` are typed often, and their start was mostly imports
+(benchmarks/cli_startup.py measures it)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+
+PROBE = (
+    "import atexit, json, sys; "
+    "out, argv = sys.argv[1], json.loads(sys.argv[2]); "
+    "atexit.register(lambda: open(out, 'w').write(json.dumps(sorted(sys.modules)))); "
+    "sys.argv = ['ido', *argv]; "
+    "from ido.__main__ import main; main()"
+)
+"""`ido ARGV` as the `ido` command runs it (`ido.__main__`), writing down the modules it
+imported on its way out (`ido.exiting` runs the atexit handlers)."""
+
+NOT_FOR_A_GLANCE = ("asyncio", "ido.fanout", "ido.journal", "ido.model")
+"""Made lazy: asyncio (the Temporal commands'), the workers of `ido run --processes`, the
+journal (for the commands that open one) and the models (pydantic's, ~60 ms)."""
+
+
+def _imported(project: Path, argv: list[str]) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    out = project / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(out), json.dumps(argv)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done, set(json.loads(out.read_text()))
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["runs", "--help"], ["-h"]])
+def test_a_glance_imports_neither_the_journal_nor_the_models(
+    project: Path, argv: list[str]
+) -> None:
+    """`ido --version` and the help pages imported asyncio, the journal and the workers'
+    module with every command's module; now each command imports these when it runs."""
+    done, imported = _imported(project, argv)
+    assert done.returncode == 0, done.stderr
+    assert "ido" in done.stdout
+    assert imported.isdisjoint(NOT_FOR_A_GLANCE), imported & set(NOT_FOR_A_GLANCE)
+
+
+@pytest.mark.parametrize("argv", [["runs"], ["explain", "last"]])
+def test_runs_and_explain_read_the_journal_without_the_models(
+    project: Path, argv: list[str]
+) -> None:
+    """`ido runs` loaded every model (pydantic's) for how a wait and an outcome read, and
+    `ido explain` for how a duration reads; now they read the journal alone."""
+    assert CliRunner().invoke(app, ["run", "ship-order"]).exit_code == 0
+    done, imported = _imported(project, argv)
+    assert done.returncode == 0, done.stderr
+    assert "ship-order" in done.stdout and "achieved" in done.stdout, done.stdout
+    assert "ido.journal" in imported  # (the probe sees what the command imported)
+    assert imported.isdisjoint({"asyncio", "ido.fanout", "ido.model"}), imported
