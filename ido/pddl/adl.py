@@ -1,7 +1,7 @@
 """ADL compiled to STRIPS: one action per way a precondition can hold and per set of
 conditional effects that applies.
 
-A formula in negation normal form (`syntax.Formula`) is brought to disjunctive normal
+A formula in negation normal form (`parsed.Formula`) is brought to disjunctive normal
 form: `forall` becomes the conjunction of its body over every object of the variables'
 types (the problem's objects are known by then), `exists` in a precondition becomes a new
 parameter of the action (bound like the others, and left out of the call a plan shows;
