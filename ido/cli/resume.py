@@ -74,7 +74,7 @@ def resume(
     if temporal is not None:
         from ido.cli.temporal import resume_remote
 
-        resume_remote(run_ref, journal, temporal, namespace, security=security)
+        resume_remote(run_ref, journal, temporal, namespace, security=security, catalog=catalog)
     loaded = _load(catalog, None)
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)

@@ -186,9 +186,11 @@ def resume_remote(
     namespace: str,
     wait: bool = True,
     security: Security = PLAIN,
+    catalog: list[Path] | None = None,
 ) -> None:
     """`ido resume RUN --temporal`: send the verdicts given locally (`ido approve`,
-    `ido reject`) to the blocked run's workflow and wait for it again."""
+    `ido reject`) to the blocked run's workflow and wait for it again (`catalog`: its
+    --catalog, where a big catalog's digests may be)."""
     from ido.journal.sqlite import SqliteJournal
     from ido.temporal import client
 
@@ -200,7 +202,7 @@ def resume_remote(
         connection = await client.connect(address, namespace, security=security)
         handle = connection.get_workflow_handle(run_id)
         held = await client.journal_of(handle)
-        _, remote = client.events_of(run_id, held["ops"], _catalogs(journal))
+        _, remote = client.events_of(run_id, held["ops"], _catalogs(journal, extra=catalog))
         verdicts = [
             e
             for e in local
@@ -210,7 +212,7 @@ def resume_remote(
         _tell(f"sent {len(verdicts)} verdict(s) to run {run_id} on {address}")
         return await client.outcome(handle, attempt, _tell) if wait else None
 
-    _wait_out(go(), run_id, address, security, journal)
+    _wait_out(go(), run_id, address, security, journal, extra=catalog)
 
 
 def _wait_out(
@@ -220,9 +222,11 @@ def _wait_out(
     security: Security,
     journal: Path,
     loaded: Any = None,
+    extra: list[Path] | None = None,
 ) -> None:
     """Run `go` (`run_remote`'s, `resume_remote`'s) and import the run it saw end or
-    block (`loaded`: the catalog it was started with, if loaded); Ctrl-C stops only the
+    block (`loaded`: the catalog it was started with, if loaded, else `extra`: the
+    command's --catalog); Ctrl-C stops only the
     wait: the run goes on on the server, and how to import it later is said."""
     import asyncio
 
@@ -233,7 +237,7 @@ def _wait_out(
         _tell(f"stopped waiting; run {run_id} goes on on the server: import it with {pull}")
         raise
     if ended is not None:
-        _ended(run_id, *ended, journal, loaded)
+        _ended(run_id, *ended, journal, _catalogs(journal, loaded, extra))
 
 
 temporal_app = IdoTyper(
@@ -249,6 +253,7 @@ def pull(
     temporal: AddressOpt,
     namespace: NamespaceOpt = DEFAULT_NAMESPACE,
     journal: JournalOpt = DEFAULT_JOURNAL,
+    catalog: CatalogOpt = None,
     tls: TlsOpt = False,
     tls_ca: TlsCaOpt = None,
     tls_cert: TlsCertOpt = None,
@@ -257,7 +262,8 @@ def pull(
     api_key_env: ApiKeyEnvOpt = None,
 ) -> None:
     """Import a run's events from its workflow into the journal, as they stand (a run
-    started with --no-wait, or one still going)."""
+    started with --no-wait, or one still going); a run of a big catalog started with
+    --catalog is pulled with the same --catalog."""
     import asyncio
 
     from ido.journal.sqlite import SqliteJournal
@@ -272,7 +278,7 @@ def pull(
     _, ops = asyncio.run(go())
     if not ops:
         raise NotFoundError(f"run {run_id} on {temporal} has recorded nothing yet")
-    held, events = client.events_of(run_id, ops, _catalogs(journal))
+    held, events = client.events_of(run_id, ops, _catalogs(journal, extra=catalog))
     with SqliteJournal(journal) as store:
         added = store.import_run(held.run(run_id), events, held.replies())
     row = held.run(run_id)
@@ -281,28 +287,38 @@ def pull(
 
 
 def _ended(
-    run_id: str, report: dict[str, Any], ops: list[Any], journal: Path, loaded: Any = None
+    run_id: str,
+    report: dict[str, Any],
+    ops: list[Any],
+    journal: Path,
+    catalogs: Callable[[str], dict[str, Any] | None],
 ) -> None:
-    """Import the run's events into the local journal, then say its outcome."""
+    """Import the run's events into the local journal (a big catalog's digests from
+    `catalogs`), then say its outcome."""
     from ido.cli.progress import _report
     from ido.journal.sqlite import SqliteJournal
     from ido.temporal.client import events_of
 
-    held, events = events_of(run_id, ops, _catalogs(journal, loaded))
+    held, events = events_of(run_id, ops, catalogs)
     with SqliteJournal(journal) as store:
         store.import_run(held.run(run_id), events, held.replies())
     fields = ("run_id", "outcome", "reason", "cost", "duration")
     _report(SimpleNamespace(**{f: report.get(f) for f in fields}), journal)
 
 
-def _catalogs(journal: Path, loaded: Any = None) -> Callable[[str], dict[str, Any] | None]:
+def _catalogs(
+    journal: Path, loaded: Any = None, extra: list[Path] | None = None
+) -> Callable[[str], dict[str, Any] | None]:
     """Where an import finds the digests of a big catalog, which a run's start names by
     their key (`ido.temporal.forwarding.by_digest`): the journal's `catalogs` table (a run
     of that catalog journaled or imported here before), else this folder's catalog
-    (`loaded`, or loaded when first asked), when they are its digests."""
+    (`loaded`, or loaded with the command's --catalog, `extra`, when first asked; its
+    warnings unsaid: nothing here runs it), when they are its digests."""
     from ido.catalog_record import catalog_digests
+    from ido.cli.common import _catalog_paths
     from ido.journal.catalogs import digest_of
     from ido.journal.sqlite import SqliteJournal
+    from ido.loading.load import load_catalog
     from ido.state import sorted_json
 
     own: list[tuple[str, dict[str, str]]] = []
@@ -316,7 +332,7 @@ def _catalogs(journal: Path, loaded: Any = None) -> Callable[[str], dict[str, An
                 return found
         if not own:
             try:
-                catalog = loaded if loaded is not None else _load(None, None)
+                catalog = loaded if loaded is not None else load_catalog(_catalog_paths(extra))
             except IdoError:  # no catalog here: said as the run's start wanting one
                 return None
             digests = catalog_digests(catalog.capabilities)

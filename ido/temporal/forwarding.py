@@ -209,7 +209,8 @@ def _whole(run_id: str, data: Mapping[str, Any], catalogs: Catalogs) -> Mapping[
         raise JournalError(
             f"run {run_id} was started with a catalog of digests {key[:12]} (kept by digest, "
             "not in the workflow) that neither this journal nor this folder's catalog holds: "
-            "import it in the folder of the catalog the run was started with"
+            "import it in the folder of the catalog the run was started with (with the "
+            "--catalog it was given, if any)"
         )
     return restored(data, digests)
 

@@ -115,3 +115,41 @@ def test_a_run_of_a_catalog_too_big_for_a_workflow_runs_and_imports_as_a_local_o
     said = pulled.stdout + pulled.stderr
     assert pulled.returncode == 2 and "Traceback" not in said, said
     assert "import it in the folder of the catalog the run was started with" in said, said
+
+
+def test_a_run_of_a_big_catalog_given_with_catalog_is_pulled_with_the_same_catalog(
+    tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
+) -> None:
+    """A catalog outside the folders ido reads by itself (`--catalog`), past the size a
+    run's start carries: `ido temporal pull --catalog` finds its digests there, as `ido
+    run --catalog` put them; without it, the refusal says to give it."""
+    folder = tmp_path / "p"
+    (folder / "extra").mkdir(parents=True)
+    (folder / "intents").mkdir()
+    docs = [FINISH]
+    for i in range(800):  # (138 bytes of digests each: past `INLINE_CATALOG` together)
+        name = "c-" + hashlib.sha512(str(i).encode()).hexdigest()[:118]
+        docs.append(OTHER.format(name=name, n=i % 50, cost=1 + i % 7))
+    (folder / "extra" / "many.yaml").write_text("---\n".join(docs))
+    (folder / "intents" / "big.yaml").write_text(INTENT)
+    queue = f"ido-test-{uuid.uuid4().hex[:8]}"
+    workers(folder, queue, args=("--catalog", "extra"))
+    address = ("--temporal", temporal_server)
+    started = _ido(
+        folder, "run", "big", *address, "--task-queue", queue, "--no-wait", "--catalog", "extra"
+    )
+    assert started.returncode == 0, started.stdout + started.stderr
+    run_id = started.stdout.split("started run ")[1].split(" ")[0]
+    bare = _ido(folder, "temporal", "pull", run_id, *address)
+    said = bare.stdout + bare.stderr
+    assert bare.returncode == 2 and "Traceback" not in said, said
+    assert "--catalog" in said, said
+    for _ in range(60):
+        pulled = _ido(folder, "temporal", "pull", run_id, *address, "--catalog", "extra")
+        assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+        if "achieved" in pulled.stdout:
+            break
+    with SqliteJournal(folder / ".ido" / "ido.db") as journal:
+        events = journal.events(run_id)
+    assert len(events[0].data["capabilities"]) == 801 and events[-1].kind == "run_finished"
+    assert _ido(folder, "verify").returncode == 0
