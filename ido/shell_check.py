@@ -40,6 +40,12 @@ def _cannot_start(program: str, base: Path) -> str | None:
     if "/" not in program:
         if shutil.which(program) is not None:
             return None
+        if (base / program).is_file():  # the project's script, which no call looks for there
+            return (
+                f"program '{program}' is not on PATH here: every call fails; a name without "
+                "a / is looked for on PATH only, not in the project folder: write "
+                f"./{program} for the project's script"
+            )
         return (
             f"program '{program}' is not on PATH here: every call fails unless it is "
             "installed where ido runs"

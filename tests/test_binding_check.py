@@ -244,3 +244,26 @@ def test_a_shell_program_not_on_path_is_warned_of(
     catalog.write_text(catalog.read_text().replace("kubectl-deploy", "python3"))
     code, out = ido("validate")
     assert code == 0 and "warning" not in out, out
+
+
+def test_a_script_of_the_project_named_without_its_folder_is_told_to_be_written_with_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[deploy.sh]` names a script in the project folder, but a name without a `/` is
+    looked for on PATH only, never in the folder calls run in: the warning said that the
+    program is not on PATH, as of a tool not installed, and not how to name the script."""
+    monkeypatch.setenv("PATH", str(project / "nowhere"))
+    line = shell(project, "[deploy.sh, --prod]")
+    (project / "deploy.sh").write_text("#!/bin/sh\necho '{}'\n")
+    (project / "deploy.sh").chmod(0o755)
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        f"warning: capabilities/catalog.yaml:{line}: spec.run.shell[0]: program 'deploy.sh' "
+        "is not on PATH here: every call fails; a name without a / is looked for on PATH "
+        "only, not in the project folder: write ./deploy.sh for the project's script" in out
+    )
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("[deploy.sh,", "[./deploy.sh,"))
+    code, out = ido("validate")
+    assert code == 0 and "warning" not in out, out
