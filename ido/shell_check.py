@@ -52,7 +52,7 @@ def _cannot_start(program: str, base: Path) -> str | None:
         )
     path = base / program
     if not path.exists():
-        return f"{program} is not there: every call fails until it is"
+        return f"{program} is not there: every call fails until it is{_home(program)}"
     if path.is_dir():
         return f"{program} is a folder, not a program: every call fails"
     if os.access(path, os.X_OK):
@@ -63,3 +63,13 @@ def _cannot_start(program: str, base: Path) -> str | None:
         f"{program} is not executable: every call fails (Permission denied); "
         f"chmod +x {program}{instead}"
     )
+
+
+def _home(program: str) -> str:
+    """What `~` is in a shell binding's program, which no shell expands: a folder of that
+    name where calls run, not the home folder a terminal would read."""
+    if not program.startswith("~"):
+        return ""
+    meant = os.path.expanduser(program)
+    instead = f", {meant}" if meant != program else ""
+    return f"; no shell reads the list, so ~ is not the home folder: write the full path{instead}"

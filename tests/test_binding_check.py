@@ -267,3 +267,23 @@ def test_a_script_of_the_project_named_without_its_folder_is_told_to_be_written_
     catalog.write_text(catalog.read_text().replace("[deploy.sh,", "[./deploy.sh,"))
     code, out = ido("validate")
     assert code == 0 and "warning" not in out, out
+
+
+def test_a_program_under_the_home_folder_written_with_a_tilde_is_told_no_shell_reads_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[~/bin/deploy.sh]` was warned of as not there, though the script is in the home
+    folder: no shell reads the list, so `~` is a folder of that name in the project folder
+    to the call, which fails. The warning says so, and how to write it."""
+    monkeypatch.setenv("HOME", str(project / "home"))
+    (project / "home" / "bin").mkdir(parents=True)
+    (project / "home" / "bin" / "deploy.sh").write_text("#!/bin/sh\necho '{}'\n")
+    (project / "home" / "bin" / "deploy.sh").chmod(0o755)
+    line = shell(project, "[~/bin/deploy.sh, --prod]")
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        f"warning: capabilities/catalog.yaml:{line}: spec.run.shell[0]: ~/bin/deploy.sh is "
+        "not there: every call fails until it is; no shell reads the list, so ~ is not the "
+        f"home folder: write the full path, {project / 'home' / 'bin' / 'deploy.sh'}" in out
+    ), out
