@@ -91,6 +91,30 @@ def test_a_duration_with_its_unit_is_told_the_one_way_that_compiles_there(
     compile_condition(written)
 
 
+@pytest.mark.parametrize(
+    ("source", "said", "written"),
+    [
+        ("state.order.paid == True", "CEL writes true (lower case)", "state.order.paid == true"),
+        ("state.x == FALSE", "CEL writes false (lower case)", "state.x == false"),
+        ("state.x != None", "CEL writes null", "state.x != null"),
+        ("state.x == nil", "CEL writes null", "state.x == null"),
+        ("state.x == yes", "a bool is written true or false; text in quotes, 'yes'", None),
+    ],
+)
+def test_a_python_or_yaml_literal_is_told_as_cel_writes_it_not_as_text(
+    source: str, said: str, written: str | None
+) -> None:
+    """`state.order.paid == True` was told "text is written in quotes, 'True'": compared
+    with the text 'True', the bool true never equals it, and the rule silently never held."""
+    with pytest.raises(ConditionError) as info:
+        compile_condition(source)
+    message = str(info.value)
+    assert said in message, message
+    assert ("in quotes" in message) == ("yes" in source), message
+    if written is not None:
+        compile_condition(written)
+
+
 def test_a_name_ending_in_not_is_no_slip() -> None:
     """`knot state.x` is a name CEL does not expect there, not a `not`."""
     with pytest.raises(ConditionError) as info:

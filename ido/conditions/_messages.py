@@ -100,10 +100,28 @@ def _reference_hint(message: str) -> str:
     if named is None or named.group(1) == "not":
         return ""
     name = named.group(1)
+    literal = _LITERALS.get(name.lower())
+    if literal is not None:  # compared with the text 'True', true never equals it
+        return f"; CEL writes {literal}"
+    if name.lower() in _YAML_BOOLS:
+        return f"; a bool is written true or false; text in quotes, '{name}'"
     meant = did_you_mean(name.split(".")[0], VARIABLES)
     if meant is not None:
         return f"; {meant}"
     return "" if "." in name else f"; text is written in quotes, '{name}'"
+
+
+_LITERALS = {
+    "true": "true (lower case)",
+    "false": "false (lower case)",
+    "none": "null",
+    "nil": "null",
+    "null": "null",
+    "undefined": "null",
+}
+"""Names other languages (Python, YAML, JavaScript) write CEL's literals with, and how CEL
+writes them."""
+_YAML_BOOLS = frozenset({"yes", "no", "on", "off"})  # YAML 1.1's: a bool, or text, meant
 
 
 _UNIT_AFTER_NUMBER = re.compile(r"(?:extraneous|mismatched) input '(ms|s|m|h|d)'")
