@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from ido.errors import Problem
@@ -45,6 +46,13 @@ def _cannot_start(program: str, base: Path) -> str | None:
                 f"program '{program}' is not on PATH here: every call fails; a name without "
                 "a / is looked for on PATH only, not in the project folder: write "
                 f"./{program} for the project's script"
+            )
+        beside = Path(sys.executable).parent  # (`.venv/bin/ido` run, the venv not activated)
+        if shutil.which(program, path=str(beside)) is not None:
+            return (
+                f"program '{program}' is not on PATH here: every call fails; it is in ido's "
+                f"virtualenv, {beside}, which is not on PATH (not activated): write "
+                f"{beside / program}, or activate it"
             )
         return (
             f"program '{program}' is not on PATH here: every call fails unless it is "

@@ -287,3 +287,22 @@ def test_a_program_under_the_home_folder_written_with_a_tilde_is_told_no_shell_r
         "not there: every call fails until it is; no shell reads the list, so ~ is not the "
         f"home folder: write the full path, {project / 'home' / 'bin' / 'deploy.sh'}" in out
     ), out
+
+
+def test_a_program_of_idos_own_virtualenv_not_on_path_is_told_where_it_is(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[ruff, check]` with ido run from a virtualenv not activated (`.venv/bin/ido`): the
+    program is installed beside ido's interpreter, but not on PATH, so every call fails;
+    the warning said "unless it is installed where ido runs", which it is. It names the
+    folder now, and the path to write."""
+    monkeypatch.setenv("PATH", str(project / "nowhere"))
+    line = shell(project, "[ruff, check]")
+    code, out = ido("validate")
+    assert code == 0, out
+    beside = Path(sys.executable).parent
+    assert (
+        f"warning: capabilities/catalog.yaml:{line}: spec.run.shell[0]: program 'ruff' is "
+        f"not on PATH here: every call fails; it is in ido's virtualenv, {beside}, which is "
+        f"not on PATH (not activated): write {beside / 'ruff'}, or activate it" in out
+    ), out
