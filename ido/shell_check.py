@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from ido.errors import Problem
@@ -40,13 +41,26 @@ def _cannot_start(program: str, base: Path) -> str | None:
     if "/" not in program:
         if shutil.which(program) is not None:
             return None
+        if (base / program).is_file():  # the project's script, which no call looks for there
+            return (
+                f"program '{program}' is not on PATH here: every call fails; a name without "
+                "a / is looked for on PATH only, not in the project folder: write "
+                f"./{program} for the project's script"
+            )
+        beside = Path(sys.executable).parent  # (`.venv/bin/ido` run, the venv not activated)
+        if shutil.which(program, path=str(beside)) is not None:
+            return (
+                f"program '{program}' is not on PATH here: every call fails; it is in ido's "
+                f"virtualenv, {beside}, which is not on PATH (not activated): write "
+                f"{beside / program}, or activate it"
+            )
         return (
             f"program '{program}' is not on PATH here: every call fails unless it is "
             "installed where ido runs"
         )
     path = base / program
     if not path.exists():
-        return f"{program} is not there: every call fails until it is"
+        return f"{program} is not there: every call fails until it is{_home(program)}"
     if path.is_dir():
         return f"{program} is a folder, not a program: every call fails"
     if os.access(path, os.X_OK):
@@ -57,3 +71,13 @@ def _cannot_start(program: str, base: Path) -> str | None:
         f"{program} is not executable: every call fails (Permission denied); "
         f"chmod +x {program}{instead}"
     )
+
+
+def _home(program: str) -> str:
+    """What `~` is in a shell binding's program, which no shell expands: a folder of that
+    name where calls run, not the home folder a terminal would read."""
+    if not program.startswith("~"):
+        return ""
+    meant = os.path.expanduser(program)
+    instead = f", {meant}" if meant != program else ""
+    return f"; no shell reads the list, so ~ is not the home folder: write the full path{instead}"

@@ -244,3 +244,65 @@ def test_a_shell_program_not_on_path_is_warned_of(
     catalog.write_text(catalog.read_text().replace("kubectl-deploy", "python3"))
     code, out = ido("validate")
     assert code == 0 and "warning" not in out, out
+
+
+def test_a_script_of_the_project_named_without_its_folder_is_told_to_be_written_with_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[deploy.sh]` names a script in the project folder, but a name without a `/` is
+    looked for on PATH only, never in the folder calls run in: the warning said that the
+    program is not on PATH, as of a tool not installed, and not how to name the script."""
+    monkeypatch.setenv("PATH", str(project / "nowhere"))
+    line = shell(project, "[deploy.sh, --prod]")
+    (project / "deploy.sh").write_text("#!/bin/sh\necho '{}'\n")
+    (project / "deploy.sh").chmod(0o755)
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        f"warning: capabilities/catalog.yaml:{line}: spec.run.shell[0]: program 'deploy.sh' "
+        "is not on PATH here: every call fails; a name without a / is looked for on PATH "
+        "only, not in the project folder: write ./deploy.sh for the project's script" in out
+    )
+    catalog = project / "capabilities" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("[deploy.sh,", "[./deploy.sh,"))
+    code, out = ido("validate")
+    assert code == 0 and "warning" not in out, out
+
+
+def test_a_program_under_the_home_folder_written_with_a_tilde_is_told_no_shell_reads_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[~/bin/deploy.sh]` was warned of as not there, though the script is in the home
+    folder: no shell reads the list, so `~` is a folder of that name in the project folder
+    to the call, which fails. The warning says so, and how to write it."""
+    monkeypatch.setenv("HOME", str(project / "home"))
+    (project / "home" / "bin").mkdir(parents=True)
+    (project / "home" / "bin" / "deploy.sh").write_text("#!/bin/sh\necho '{}'\n")
+    (project / "home" / "bin" / "deploy.sh").chmod(0o755)
+    line = shell(project, "[~/bin/deploy.sh, --prod]")
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        f"warning: capabilities/catalog.yaml:{line}: spec.run.shell[0]: ~/bin/deploy.sh is "
+        "not there: every call fails until it is; no shell reads the list, so ~ is not the "
+        f"home folder: write the full path, {project / 'home' / 'bin' / 'deploy.sh'}" in out
+    ), out
+
+
+def test_a_program_of_idos_own_virtualenv_not_on_path_is_told_where_it_is(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[ruff, check]` with ido run from a virtualenv not activated (`.venv/bin/ido`): the
+    program is installed beside ido's interpreter, but not on PATH, so every call fails;
+    the warning said "unless it is installed where ido runs", which it is. It names the
+    folder now, and the path to write."""
+    monkeypatch.setenv("PATH", str(project / "nowhere"))
+    line = shell(project, "[ruff, check]")
+    code, out = ido("validate")
+    assert code == 0, out
+    beside = Path(sys.executable).parent
+    assert (
+        f"warning: capabilities/catalog.yaml:{line}: spec.run.shell[0]: program 'ruff' is "
+        f"not on PATH here: every call fails; it is in ido's virtualenv, {beside}, which is "
+        f"not on PATH (not activated): write {beside / 'ruff'}, or activate it" in out
+    ), out

@@ -43,7 +43,7 @@ def test_a_newcomer_s_syntax_slip_is_told_in_words(source: str, said: str) -> No
         ("capability.latency > 30s", "30s in seconds is 30.0, as capability.latency and"),
         ("capability.latency > 800ms", "800ms in seconds is 0.8, as capability.latency"),
         ("capability.timeout < 2m && true", "2m in seconds is 120.0, as capability.latency"),
-        ("capability.latency > 1.5h", "or compare durations, duration('1.5h') (column 25)"),
+        ("state.job.took > 1.5h", "or compare durations, duration('1.5h') (column 21)"),
         ("capability.provider == vast", "health; text is written in quotes, 'vast' (column 24)"),
         ("sate.order.paid", "plan, health; did you mean 'state'? (column 11)"),
     ],
@@ -56,6 +56,63 @@ def test_a_duration_a_bare_word_or_a_mistyped_variable_is_told_what_it_likely_wa
     with pytest.raises(ConditionError) as info:
         compile_condition(source)
     assert said in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("source", "said", "written"),
+    [
+        ("capability.latency > 1.5h", "1.5h in seconds is 5400.0", "capability.latency > 5400.0"),
+        ("capability.timeout <= 800ms", "800ms in seconds is 0.8", "capability.timeout <= 0.8"),
+        (
+            "duration(intent.constraints.deadline) > 30s",
+            "compare durations, duration('30s')",
+            "duration(intent.constraints.deadline) > duration('30s')",
+        ),
+        (
+            "duration(intent.constraints.deadline) < 2d",
+            "compare durations, duration('48h')",
+            "duration(intent.constraints.deadline) < duration('48h')",
+        ),
+    ],
+)
+def test_a_duration_with_its_unit_is_told_the_one_way_that_compiles_there(
+    source: str, said: str, written: str
+) -> None:
+    """`capability.latency > 1.5h` was told "or compare durations, duration('1.5h')", which
+    is refused (capability.latency is a number); `duration(…) > 30s` was told the number
+    of seconds, refused too (a duration against a number). Each is told what compiles."""
+    with pytest.raises(ConditionError) as info:
+        compile_condition(source)
+    message = str(info.value)
+    assert said in message, message
+    other = "duration(" if "seconds is" in said else "in seconds is"
+    hint = message.split(" (column", maxsplit=1)[0].split(": CEL writes")[1]
+    assert other not in hint, message
+    compile_condition(written)
+
+
+@pytest.mark.parametrize(
+    ("source", "said", "written"),
+    [
+        ("state.order.paid == True", "CEL writes true (lower case)", "state.order.paid == true"),
+        ("state.x == FALSE", "CEL writes false (lower case)", "state.x == false"),
+        ("state.x != None", "CEL writes null", "state.x != null"),
+        ("state.x == nil", "CEL writes null", "state.x == null"),
+        ("state.x == yes", "a bool is written true or false; text in quotes, 'yes'", None),
+    ],
+)
+def test_a_python_or_yaml_literal_is_told_as_cel_writes_it_not_as_text(
+    source: str, said: str, written: str | None
+) -> None:
+    """`state.order.paid == True` was told "text is written in quotes, 'True'": compared
+    with the text 'True', the bool true never equals it, and the rule silently never held."""
+    with pytest.raises(ConditionError) as info:
+        compile_condition(source)
+    message = str(info.value)
+    assert said in message, message
+    assert ("in quotes" in message) == ("yes" in source), message
+    if written is not None:
+        compile_condition(written)
 
 
 def test_a_name_ending_in_not_is_no_slip() -> None:

@@ -100,30 +100,60 @@ def _reference_hint(message: str) -> str:
     if named is None or named.group(1) == "not":
         return ""
     name = named.group(1)
+    literal = _LITERALS.get(name.lower())
+    if literal is not None:  # compared with the text 'True', true never equals it
+        return f"; CEL writes {literal}"
+    if name.lower() in _YAML_BOOLS:
+        return f"; a bool is written true or false; text in quotes, '{name}'"
     meant = did_you_mean(name.split(".")[0], VARIABLES)
     if meant is not None:
         return f"; {meant}"
     return "" if "." in name else f"; text is written in quotes, '{name}'"
 
 
+_LITERALS = {
+    "true": "true (lower case)",
+    "false": "false (lower case)",
+    "none": "null",
+    "nil": "null",
+    "null": "null",
+    "undefined": "null",
+}
+"""Names other languages (Python, YAML, JavaScript) write CEL's literals with, and how CEL
+writes them."""
+_YAML_BOOLS = frozenset({"yes", "no", "on", "off"})  # YAML 1.1's: a bool, or text, meant
+
+
 _UNIT_AFTER_NUMBER = re.compile(r"(?:extraneous|mismatched) input '(ms|s|m|h|d)'")
 _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_COMPARED = re.compile(r"([\w.]+(?:\([^()]*\))?)\s*(?:[<>]=?|[=!]=)\s*\d+(?:\.\d+)?\s*$")
+_IN_SECONDS = ("capability.latency", "capability.timeout")
 
 
 def _unit_hint(message: str, before: str) -> str:
     """How to write a duration a condition wrote as ido's fields do (`capability.latency >
-    30s`): CEL reads a number, then a name `s` it did not expect."""
+    30s`): CEL reads a number, then a name `s` it did not expect. Compared with a number of
+    seconds (`capability.latency`), the number; with a `duration(…)`, a duration: each way
+    is refused on the other side."""
     unit = _UNIT_AFTER_NUMBER.search(message)
     number = re.search(r"(\d+(?:\.\d+)?)\s*$", before)
     if unit is None or number is None:
         return ""
+    compared = _COMPARED.search(before)
+    operand = "" if compared is None else compared.group(1)
     written = f"{number.group(1)}{unit.group(1)}"
     seconds = float(number.group(1)) * _SECONDS[unit.group(1)]
-    as_duration = "" if unit.group(1) == "d" else f", or compare durations, duration('{written}')"
-    return (
+    # (CEL's durations take no days: a day is written in hours)
+    as_text = f"{seconds / 3600:g}h" if unit.group(1) == "d" else written
+    if operand.startswith("duration("):
+        return f": CEL writes no unit after a number; compare durations, duration('{as_text}')"
+    as_number = (
         f": CEL writes no unit after a number; {written} in seconds is {seconds!r}, as "
-        f"capability.latency and capability.timeout are{as_duration}"
+        "capability.latency and capability.timeout are"
     )
+    if operand in _IN_SECONDS:
+        return as_number
+    return f"{as_number}, or compare durations, duration('{as_text}')"
 
 
 def _where(line: int, column: int) -> str:
