@@ -353,6 +353,19 @@ def test_a_shell_command_written_as_a_string_is_told_as_an_argv_list(tmp_path: P
     assert loaded is not None and loaded.shell == shlex.split(command)
 
 
+def test_a_script_written_as_a_string_is_told_with_its_folder(tmp_path: Path) -> None:
+    """`shell: "deploy.sh"` was told `[deploy.sh]`, which is looked for on PATH only (and
+    then warned of by validate): a script is told with its folder, `[./deploy.sh]`."""
+    shell = CAPABILITY.replace('{python: "pay.impl:charge"}', '{shell: "deploy.sh"}')
+    write(tmp_path, "charge.yaml", shell)
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.run.shell"
+    assert "write it as a list, with its folder, [./deploy.sh]" in problem.message
+    write(tmp_path, "charge.yaml", shell.replace('"deploy.sh"', "[./deploy.sh]"))
+    loaded = load_catalog([tmp_path], base=tmp_path).capabilities["charge"].spec.run
+    assert loaded is not None and loaded.shell == ["./deploy.sh"]
+
+
 def test_a_number_written_as_a_string_is_an_error(tmp_path: Path) -> None:
     """Strict types: `cost: "5.0"` is a string, not a number, and the message shows the input."""
     write(tmp_path, "charge.yaml", CAPABILITY.replace("cost: 0.30", 'cost: "5.0"'))

@@ -116,6 +116,11 @@ def _argv(command: str) -> str:
         words = shlex.split(command)
     except ValueError:  # a quote not closed: split at spaces, as the user will see it
         words = command.split()
+    if len(words) == 1 and "/" not in words[0] and words[0].endswith(_SCRIPTS):
+        # (a name without a folder is looked for on PATH only: the project's script never is)
+        script = f"./{words[0]}"
+        shown = script if re.fullmatch(r"[\w.\-]+", words[0]) else json.dumps(script)
+        return f"write it as a list, with its folder, [{shown}]"
     if len(words) < 2:
         return f"write one item as a list, [{_flow_item(command)}]"
     argv = ", ".join(word if _plain_arg(word) else json.dumps(word) for word in words)
@@ -123,6 +128,10 @@ def _argv(command: str) -> str:
         f"write the program and each argument as an item, [{argv}] (no shell splits the "
         "command; for a pipe, [sh, -c, '…'])"
     )
+
+
+_SCRIPTS = (".sh", ".bash", ".py")
+"""What a script of the project is named (`deploy.sh`), not a program installed on PATH."""
 
 
 def _plain_arg(word: str) -> bool:
