@@ -11,9 +11,7 @@ from pathlib import Path
 
 from ido.errors import Problem
 from ido.loading.catalog import Catalog, problem_at
-
-INTERPRETERS = {".sh": "sh", ".bash": "bash", ".py": "python3"}
-"""What runs a script by its suffix, for the hint to run one that is not executable."""
+from ido.model.capability_spec import OWN_PYTHON, SCRIPT_RUNNERS
 
 
 def check_shell_programs(catalog: Catalog, base: Path) -> list[Problem]:
@@ -27,7 +25,7 @@ def check_shell_programs(catalog: Catalog, base: Path) -> list[Problem]:
         if run is None or not run.shell:
             continue
         program = run.shell[0]
-        if program in ("python", "python3") or "${" in program:
+        if program in OWN_PYTHON or "${" in program:
             continue
         said = _cannot_start(program, base)
         if said is not None:
@@ -65,7 +63,7 @@ def _cannot_start(program: str, base: Path) -> str | None:
         return f"{program} is a folder, not a program: every call fails"
     if os.access(path, os.X_OK):
         return None
-    runner = INTERPRETERS.get(path.suffix)
+    runner = SCRIPT_RUNNERS.get(path.suffix)
     instead = f", or run it as [{runner}, {program}]" if runner else ""
     return (
         f"{program} is not executable: every call fails (Permission denied); "

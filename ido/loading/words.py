@@ -11,6 +11,7 @@ from typing import Any
 
 from ido.errors import Problem
 from ido.model import Resource
+from ido.model.capability_spec import SCRIPT_RUNNERS
 from ido.model.fields import (
     CALLABLE_PATTERN,
     ENV_NAME_PATTERN,
@@ -116,7 +117,7 @@ def _argv(command: str) -> str:
         words = shlex.split(command)
     except ValueError:  # a quote not closed: split at spaces, as the user will see it
         words = command.split()
-    if len(words) == 1 and "/" not in words[0] and words[0].endswith(_SCRIPTS):
+    if len(words) == 1 and "/" not in words[0] and words[0].endswith(tuple(SCRIPT_RUNNERS)):
         # (a name without a folder is looked for on PATH only: the project's script never is)
         script = f"./{words[0]}"
         shown = script if re.fullmatch(r"[\w.\-]+", words[0]) else json.dumps(script)
@@ -128,10 +129,6 @@ def _argv(command: str) -> str:
         f"write the program and each argument as an item, [{argv}] (no shell splits the "
         "command; for a pipe, [sh, -c, '…'])"
     )
-
-
-_SCRIPTS = (".sh", ".bash", ".py")
-"""What a script of the project is named (`deploy.sh`), not a program installed on PATH."""
 
 
 def _plain_arg(word: str) -> bool:

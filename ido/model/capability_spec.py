@@ -48,6 +48,14 @@ class HttpBinding(Strict):
     )
 
 
+OWN_PYTHON = ("python", "python3")
+"""The programs a `shell` binding names that mean ido's own interpreter (`sys.executable`),
+so a project's virtualenv just works."""
+
+SCRIPT_RUNNERS = {".sh": "sh", ".bash": "bash", ".py": "python3"}
+"""What runs a project's script by its suffix (`deploy.sh`: `[sh, deploy.sh]`)."""
+
+
 class RunBinding(Strict):
     python: str | None = Field(
         default=None,

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from ido.errors import ExecutionError
 from ido.exiting import needs_teardown
 from ido.model import Capability
+from ido.model.capability_spec import OWN_PYTHON
 from ido.runtime import stopping
 from ido.runtime.context import ActionContext
 from ido.runtime.draining import Drain, feed
@@ -302,7 +303,7 @@ def _payload(ctx: ActionContext) -> dict[str, Any]:
 
 def _shell(argv: list[str], ctx: ActionContext, base: Path, secrets: Secrets) -> Outcome:
     # `python`/`python3` means ido's own interpreter, so project virtualenvs just work.
-    program = sys.executable if argv[0] in ("python", "python3") else argv[0]
+    program = sys.executable if argv[0] in OWN_PYTHON else argv[0]
     try:
         payload = json.dumps(_payload(ctx), default=str)
         done = _subprocess([program, *argv[1:]], payload, ctx, base, secrets.longest())
