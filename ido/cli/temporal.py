@@ -316,10 +316,9 @@ def _catalogs(
     warnings unsaid: nothing here runs it), when they are its digests."""
     from ido.catalog_record import catalog_digests
     from ido.cli.common import _catalog_paths
-    from ido.journal.catalogs import digest_of
+    from ido.journal.catalogs import key_of
     from ido.journal.sqlite import SqliteJournal
     from ido.loading.load import load_catalog
-    from ido.state import sorted_json
 
     own: list[tuple[str, dict[str, str]]] = []
 
@@ -336,7 +335,7 @@ def _catalogs(
             except IdoError:  # no catalog here: said as the run's start wanting one
                 return None
             digests = catalog_digests(catalog.capabilities)
-            own.append((digest_of(sorted_json(digests)), digests))
+            own.append((key_of(digests), digests))
         return own[0][1] if own[0][0] == key else None
 
     return find

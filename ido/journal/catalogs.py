@@ -51,6 +51,11 @@ _last: list[tuple[dict[str, Any], str, str] | None] = [None]
 takes a tenth of encoding it again. One tuple: threads see all of it or none."""
 
 
+def key_of(digests: Mapping[str, Any]) -> str:
+    """The key a map of catalog digests is stored under (`stored`): its text's digest."""
+    return digest_of(sorted_json(digests))
+
+
 def digest_of(text: str) -> str:
     """A catalog row's key: the SHA-256 of its text, which `ido verify` checks again."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

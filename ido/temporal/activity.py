@@ -27,10 +27,10 @@ from ido.approval_verdicts import ready
 from ido.approvals import requests, verdicts, waiting_of
 from ido.catalog_record import catalog_digests
 from ido.errors import IdoError, JournalError
-from ido.journal.catalogs import digest_of
+from ido.journal.catalogs import key_of
 from ido.loading.catalog import Catalog
 from ido.runtime.handover import HandedOver
-from ido.state import digest, sorted_json
+from ido.state import digest
 from ido.temporal.client import record
 from ido.temporal.forwarding import ForwardingJournal, Op
 from ido.temporal.workflow import FULL, HANDED_OVER, PURSUE, REFUSED
@@ -175,7 +175,7 @@ class Pursuit:
         with self._digesting:
             if self._digests is None:
                 digests = catalog_digests(self.catalog.capabilities)
-                self._digests = (digest_of(sorted_json(digests)), digests)
+                self._digests = (key_of(digests), digests)
         return self._digests[1] if self._digests[0] == key else None
 
     def _refused(self, message: str) -> ApplicationError:
