@@ -9,7 +9,7 @@ from typing import Any
 
 from cel_expr_python import cel
 
-from ido.conditions._messages import _CONVERSIONS, ConditionError, _where
+from ido.conditions._messages import _CONVERSIONS, ConditionError, _where, line_column
 from ido.conditions._reading import (
     _MACRO_BINDING,
     VARIABLES,
@@ -48,8 +48,7 @@ def _check_literals(source: str) -> None:
         value = _env().compile(f"{function}({literal})").eval(data={})
         if value.type().name().lower() != "error":
             continue
-        line = source.count("\n", 0, start) + 1
-        column = start - (source.rfind("\n", 0, start) + 1) + 1
+        line, column = line_column(source, start)
         raise ConditionError(
             f"CEL: {function}({literal}) cannot be converted: {_CONVERSIONS[function]}"
             f" ({_where(line, column)})",
@@ -81,8 +80,7 @@ def _check_patterns(source: str, expression: Any) -> None:
         if value.type().name().lower() != "error":
             continue
         at = offset(checked, pattern)
-        line = source.count("\n", 0, at) + 1
-        column = at - (source.rfind("\n", 0, at) + 1) + 1
+        line, column = line_column(source, at)
         why = str(value.value()).split("invalid regular expression: ", 1)[-1]
         raise ConditionError(
             f"CEL: matches({_quoted(pattern.const_expr.string_value)}) cannot compile its "

@@ -156,6 +156,11 @@ def _unit_hint(message: str, before: str) -> str:
     return f"{as_number}, or compare durations, duration('{as_text}')"
 
 
+def line_column(source: str, at: int) -> tuple[int, int]:
+    """The line and column (1-based) of offset `at` (0-based, in characters) of `source`."""
+    return source.count("\n", 0, at) + 1, at - (source.rfind("\n", 0, at) + 1) + 1
+
+
 def _where(line: int, column: int) -> str:
     """Where in a condition an error stands, as its messages say it (1-based)."""
     return f"column {column}" if line == 1 else f"line {line} of the expression, column {column}"

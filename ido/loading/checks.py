@@ -16,7 +16,7 @@ from ido.conditions import (
     named_values,
     type_problem,
 )
-from ido.conditions._messages import _where
+from ido.conditions._messages import _where, line_column
 from ido.errors import Problem
 from ido.loading.catalog import Catalog, problem_at
 from ido.model import Resource
@@ -136,8 +136,7 @@ def check_nulls(catalog: Catalog, base: Path) -> list[Problem]:
                 else f"the intent sets no {key}"
             )
             does, verb = _FAILING.get(rule.effect, _FAILING["deny"])
-            below = text.count("\n", 0, read.offset) + 1
-            column = read.offset - (text.rfind("\n", 0, read.offset) + 1) + 1
+            below, column = line_column(text, read.offset)
             said = (
                 f"{read.path} is null when {unset}, and {read.use} fails on null: this "
                 f"{rule.effect} rule {does} then; guard it: has({read.path}) && …, or "
