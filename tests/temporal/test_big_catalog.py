@@ -153,3 +153,58 @@ def test_a_run_of_a_big_catalog_given_with_catalog_is_pulled_with_the_same_catal
         events = journal.events(run_id)
     assert len(events[0].data["capabilities"]) == 801 and events[-1].kind == "run_finished"
     assert _ido(folder, "verify").returncode == 0
+
+
+APPROVAL = """\
+apiVersion: ido/v1
+kind: Policy
+metadata: {name: finish-approval}
+spec:
+  rules:
+    - id: finish-needs-a-person
+      effect: require_approval
+      when: "capability.name == 'finish'"
+      message: Finishing needs a person's approval.
+"""
+GUARDED = INTENT + "  policies: [finish-approval]\n"
+
+
+def test_a_blocked_run_of_a_big_catalog_resumes_with_the_digests_its_import_stored(
+    tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
+) -> None:
+    """A run of a big catalog from `--catalog extra` that waits for approval: `ido resume
+    --temporal` reads the workflow's journal (which holds only the digests' SHA-256) to
+    find the verdicts to send. The run's import into the local journal stored the digests
+    when it ended blocked, so the resume needs no `--catalog`: the verdict reaches the
+    workflow, the run is achieved, and its imported journal verifies."""
+    folder = tmp_path / "p"
+    (folder / "extra").mkdir(parents=True)
+    (folder / "intents").mkdir()
+    docs = [FINISH]
+    for i in range(800):  # (past `INLINE_CATALOG` together, as above)
+        name = "c-" + hashlib.sha512(str(i).encode()).hexdigest()[:118]
+        docs.append(OTHER.format(name=name, n=i % 50, cost=1 + i % 7))
+    (folder / "extra" / "many.yaml").write_text("---\n".join(docs))
+    (folder / "extra" / "finish-approval.yaml").write_text(APPROVAL)
+    (folder / "intents" / "big.yaml").write_text(GUARDED)
+    queue = f"ido-test-{uuid.uuid4().hex[:8]}"
+    workers(folder, queue, args=("--catalog", "extra"))
+    address = ("--temporal", temporal_server)
+    done = _ido(folder, "run", "big", *address, "--task-queue", queue, "--catalog", "extra")
+    assert done.returncode == 3, done.stdout + done.stderr
+    run_id = done.stdout.split("blocked: run ")[1].split(",")[0]
+    approved = _ido(folder, "approve", run_id, "--by", "alice")
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    resumed = _ido(folder, "resume", run_id, *address)
+    said = resumed.stdout + resumed.stderr
+    assert resumed.returncode == 0 and "sent 1 verdict(s)" in said, said
+    assert f"achieved: run {run_id}" in resumed.stdout, said
+    with SqliteJournal(folder / ".ido" / "ido.db") as journal:
+        events = journal.events(run_id)
+        assert journal.run(run_id).outcome == "achieved"
+    kinds = [e.kind for e in events]
+    assert kinds.count("approval_given") == 1 and kinds.count("action_finished") == 1, kinds
+    assert len(events[0].data["capabilities"]) == 801  # (the digests stored, put back)
+    with sqlite3.connect(folder / ".ido" / "ido.db") as db:
+        assert db.execute("SELECT count(*) FROM catalogs").fetchone() == (1,)
+    assert _ido(folder, "verify").returncode == 0
