@@ -113,16 +113,19 @@ def check_nulls(catalog: Catalog, base: Path) -> list[Problem]:
     """Rules that read a key that is null when not set (`intent.constraints.max_cost`,
     `capability.region`) where null fails (`> 1.0`, `.startsWith('eu')`), with no guard:
     `ido validate` said ok and the rule could not be evaluated for every intent or
-    capability without it. Only warnings: a catalog whose every intent sets it is right.
+    capability without it; and rules that test such a key with `in`, which is always true
+    (`_keys_listed`). Only warnings: a catalog whose every intent sets it is right.
     An intent's own rule reading what that intent sets is not warned of."""
     warnings = []
     for resource, path, text in _conditions(catalog):
         if "rules" not in path:
             continue
         try:
-            reads = compile_condition(text).unguarded()
+            condition = compile_condition(text)
         except ConditionError:
             continue  # (told as a load error)
+        reads = condition.unguarded()
+        warnings += _keys_listed(catalog, resource, path, condition, base)
         rule = _rule_at(resource, path)
         told: set[str] = set()
         for read in reads:
@@ -143,6 +146,27 @@ def check_nulls(catalog: Catalog, base: Path) -> list[Problem]:
                 f"!has({read.path}) || … to {verb} then ({_where(below, column)})"
             )
             warnings.append(problem_at(catalog, resource, path, said, base, below))
+    return warnings
+
+
+def _keys_listed(
+    catalog: Catalog, resource: Resource, path: FieldPath, condition: Condition, base: Path
+) -> list[Problem]:
+    """A warning for each `'max_cost' in intent.constraints` of the rule at `path`: always
+    true, as the view holds the key, null when not set; a user who wrote it for "is set"
+    got a guard that never guards."""
+    warnings = []
+    for listed in condition.keys_listed():
+        if _set_by_its_intent(resource, path, listed.path):
+            continue  # (it is set: true, and rightly)
+        within, _, key = listed.path.rpartition(".")
+        below, column = line_column(condition.source, listed.offset)
+        said = (
+            f"'{key}' in {within} is always true: {within} holds {key} always, null when "
+            f"it is not set; to test whether it is set, write has({listed.path}) "
+            f"({_where(below, column)})"
+        )
+        warnings.append(problem_at(catalog, resource, path, said, base, below))
     return warnings
 
 
