@@ -13,7 +13,7 @@ from ido.cli import app
 from ido.conditions import compile_condition, nullable
 from ido.decide import intent_view
 from ido.loading import load_catalog
-from ido.loading.checks import check_nulls
+from ido.loading.checks import check_names, check_nulls
 from ido.policy import capability_view
 from tests.test_condition_types import rule
 from tests.test_loading import INTENT, only, problems, valid_project, write
@@ -308,16 +308,37 @@ def test_has_of_a_comprehension_variable_named_like_a_rule_variable_is_cels_own(
         ("|-\n        capability.region.startsWith('us')", 9),
         ("|\n\n        capability.cost > 1.0 &&\n        capability.region.startsWith('us')", 11),
         ("\"capability.cost > 1.0 &&\\n capability.region.startsWith('us')\"", 8),
-        (">\n        capability.cost > 1.0 &&\n\n        capability.region.startsWith('us')", 8),
+        (">\n        capability.cost > 1.0 &&\n\n        capability.region.startsWith('us')", 11),
+        (">-\n        capability.cost > 1.0 &&\n        capability.region.startsWith('us')", 10),
+        ("\"capability.cost > 1.0 &&\n        capability.region.startsWith('us')\"", 9),
+        ("'capability.cost > 1.0 &&\n        capability.region.startsWith(''us'')'", 9),
+        ("\"capability.cost > 1.0 \\\n        && capability.region.startsWith('us')\"", 9),
+        ("\"\\x63apability.cost > 1.0 &&\n        capability.region.startsWith('us')\"", 9),
+        ("capability.cost > 1.0 &&\n        capability.region.startsWith('us')", 9),
+        ("\n        \"capability.region.startsWith('us')\"", 9),
     ],
-    ids=["one-line block", "block after a blank line", "quoted with a line break", "folded"],
+    ids=[
+        "one-line block",
+        "block after a blank line",
+        "quoted with a line break",
+        "folded",
+        "folded, stripped",
+        "double-quoted over two lines",
+        "single-quoted over two lines",
+        "double-quoted, an escaped line break",
+        "double-quoted, an escape before",
+        "plain over two lines",
+        "quoted on the line after its key",
+    ],
 )
 def test_the_warning_stands_at_the_line_its_read_is_on_in_the_file(
     tmp_path: Path, when: str, line: int
 ) -> None:
     """A block of one line (`when: |-`) was told at the `when:` line above it, and a quoted
-    condition with `\\n` in it at lines below the field that hold other fields: the lines
-    of the condition are the file's only in a literal block (`|`); elsewhere the field's."""
+    condition with `\\n` in it at lines below the field that hold other fields; a folded
+    (`>`), quoted or plain condition over several lines was told at its `when:` line,
+    wherever in it the read was: YAML folds its line breaks into spaces, and the line
+    each character is written on is read off its text as written."""
     (warning,) = _warnings(tmp_path, when)
     assert warning.startswith(f"policies/residency.yaml:{line}: spec.rules[0].when: "), warning
 
@@ -512,3 +533,12 @@ def test_a_conditions_tree_is_decoded_once_for_all_its_checks(
     assert condition.unguarded() == []
     assert condition.null_tests() == {"capability.region"}
     assert len(decoded) == 1
+
+
+def test_an_unknown_name_in_a_folded_condition_is_told_at_its_line(tmp_path: Path) -> None:
+    valid_project(tmp_path)
+    folded = ">\n        capability.cost > 1.0 &&\n        capability.name == 'chrage'"
+    write(tmp_path, "policies/residency.yaml", rule(folded))
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    (warning,) = check_names(catalog, tmp_path)
+    assert (warning.line, warning.field) == (10, "spec.rules[0].when"), warning

@@ -4,7 +4,6 @@ or intent has them."""
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -82,7 +81,6 @@ def check_names(catalog: Catalog, base: Path) -> list[Problem]:
             for kind, value, start in named_values(text)
             if value not in known[kind] and (kind != "intent" or known[kind])
         ]  # (no intent loaded, as when a policy is checked alone: no telling)
-        breaks = [i for i, c in enumerate(text) if c == "\n"] if unknown else []
         for kind, value, start in unknown[:NAMES_TOLD]:
             guess = did_you_mean(value, known[kind])
             hint = f"; {guess}" if guess else ""
@@ -92,8 +90,7 @@ def check_names(catalog: Catalog, base: Path) -> list[Problem]:
                 "capability": f"no capability is named '{value}'",
                 "intent": f"no intent is named '{value}'",
             }.get(kind, f"no capability has the {kind} '{value}'")
-            below = bisect.bisect(breaks, start) + 1  # (its line in a `when: |`)
-            warnings.append(problem_at(catalog, resource, path, said + hint, base, below))
+            warnings.append(problem_at(catalog, resource, path, said + hint, base, start))
         if len(unknown) > NAMES_TOLD:
             more = len(unknown) - NAMES_TOLD
             said = f"and {more:,} more names no capability or intent of the catalog has"
@@ -145,7 +142,7 @@ def check_nulls(catalog: Catalog, base: Path) -> list[Problem]:
                 f"{rule.effect} rule {does} then; guard it: has({read.path}) && …, or "
                 f"!has({read.path}) || … to {verb} then ({_where(below, column)})"
             )
-            warnings.append(problem_at(catalog, resource, path, said, base, below))
+            warnings.append(problem_at(catalog, resource, path, said, base, read.offset))
     return warnings
 
 
@@ -166,7 +163,7 @@ def _keys_listed(
             f"it is not set; to test whether it is set, write has({listed.path}) "
             f"({_where(below, column)})"
         )
-        warnings.append(problem_at(catalog, resource, path, said, base, below))
+        warnings.append(problem_at(catalog, resource, path, said, base, listed.offset))
     return warnings
 
 
@@ -184,23 +181,23 @@ def _set_by_its_intent(resource: Resource, path: FieldPath, read: str) -> bool:
 def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
     problems: list[Problem] = []
     for resource, path, text in _conditions(catalog):
-        below = 0  # the line of the condition the problem is on (`problem_at`); 0: none
+        at = None  # where in the condition the problem is (`problem_at`), if known
         try:
             condition = compile_condition(text)
         except ConditionError as exc:
             message: str | None = f"{exc} in {echoed(text)}"
-            below = exc.line or 0
+            at = _offset(text, exc)
         else:
             message = _scope_problem(resource, path, condition.variables)
             if message is None and "rules" in path:
-                message, below = _unknown_key(condition)
+                message, at = _unknown_key(condition)
             if message is None and "rules" in path and condition.variables - {"state"}:
                 mistake = type_problem(text, rule_shapes())
                 if mistake is not None:
                     message = f"{mistake} in {echoed(text)}"
-                    below = mistake.line or 0
+                    at = _offset(text, mistake)
         if message is not None:
-            problems.append(problem_at(catalog, resource, path, message, base, below))
+            problems.append(problem_at(catalog, resource, path, message, base, at))
     return problems
 
 
@@ -213,20 +210,31 @@ KEYS = {
 an intent's spec without `given`, and its name)."""
 
 
-def _unknown_key(condition: Condition) -> tuple[str | None, int]:
+def _offset(text: str, error: ConditionError) -> int | None:
+    """Where in `text` (0-based) the line and column `error` names are, if it names them
+    (CEL's columns count characters from 1; a message without one, the line's start)."""
+    if error.line is None:
+        return None
+    lines = text.split("\n")
+    if not 1 <= error.line <= len(lines):
+        return None
+    start = sum(len(line) + 1 for line in lines[: error.line - 1])
+    return start + min(max(0, (error.column or 1) - 1), len(lines[error.line - 1]))
+
+
+def _unknown_key(condition: Condition) -> tuple[str | None, int | None]:
     """What a rule's condition reads of `capability`, `plan` or `intent` that they never
-    have (`capability.provder`), if anything, and the line of the condition it is on (0
-    for its first): such a read fails every evaluation, so a deny or require_approval rule
-    fired for everything and a prefer or avoid rule never."""
-    text = condition.source
+    have (`capability.provder`), if anything, and where in the condition it is: such a
+    read fails every evaluation, so a deny or require_approval rule fired for everything
+    and a prefer or avoid rule never."""
     for variable, key, start in condition.keys:
         known = KEYS[variable]
         if key not in known:
             guess = did_you_mean(key, known)
             hint = f"{guess} " if guess else ""
             message = f"{variable} has no key '{key}'; {hint}({variable} has {', '.join(known)})"
-            return message, text.count("\n", 0, start) + 1
-    return None, 0
+            return message, start
+    return None, None
 
 
 _STATE = frozenset({"state"})
