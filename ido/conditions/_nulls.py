@@ -283,7 +283,10 @@ def _not_null_if(node: Any, value: bool, bound: Bound) -> set[str]:
     flag = _flag(args) if function in ("_==_", "_!=_") else None
     if flag is not None:  # (`has(P) == true`, `false != has(P)`: what the other side is)
         other, said = flag
-        return _not_null_if(other, (said == value) == (function == "_==_"), bound)
+        found = _not_null_if(other, (said == value) == (function == "_==_"), bound)
+        read = _resolved(path(other), bound)  # (`P == true`: P is true, so not null)
+        equal = value == (function == "_==_")
+        return found | {read} if equal and read in nullable() else found
     reads = [_resolved(path(a), bound) for a in args]
     if function in ("_==_", "_!=_") and value == (function == "_!=_") and _null_in(args):
         return {p for p in reads if p in nullable()}
@@ -301,7 +304,7 @@ def _not_null_if(node: Any, value: bool, bound: Bound) -> set[str]:
         ways = [
             _not_null_if(condition, taken, bound) | _not_null_if(branch, value, bound)
             for taken, branch in ((True, then), (False, otherwise))
-            if _flag([branch, branch]) != (branch, not value)  # (`false` cannot be true)
+            if _bool(branch) is not (not value)  # (a `false` branch is never true)
         ]
         return set.intersection(*ways) if ways else set()
     return set()
@@ -310,12 +313,20 @@ def _not_null_if(node: Any, value: bool, bound: Bound) -> set[str]:
 def _flag(args: list[Any]) -> tuple[Any, bool] | None:
     """The other side and the bool of a comparison with `true` or `false`, if it is one."""
     for i, arg in enumerate(args):
-        if (
-            arg.WhichOneof("kind") == "const_expr"
-            and arg.const_expr.WhichOneof("kind") == "bool_value"
-        ):
-            return args[1 - i], arg.const_expr.bool_value
+        said = _bool(arg)
+        if said is not None:
+            return args[1 - i], said
     return None
+
+
+def _bool(node: Any) -> bool | None:
+    """The value of `node` if it is `true` or `false`."""
+    if (
+        node.WhichOneof("kind") != "const_expr"
+        or node.const_expr.WhichOneof("kind") != "bool_value"
+    ):
+        return None
+    return bool(node.const_expr.bool_value)
 
 
 def _value(node: Any) -> bool:
