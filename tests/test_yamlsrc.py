@@ -149,3 +149,24 @@ def test_the_line_of_a_character_past_the_value_or_of_no_text_is_the_fields() ->
     assert document.line_at(("c",), 0) == 4
     assert document.line_at(("c", 0), 0) == 4
     assert document.line_at(("nope", 3), 0) == 1
+
+
+@pytest.mark.parametrize("style", ['"', "'", ">", "|", None])
+def test_the_line_of_any_character_of_any_scalar_is_one_of_its_own(style: str | None) -> None:
+    """Text of quotes, escapes, tabs, line breaks and wide characters, written by YAML's
+    own emitter in each style (it breaks long lines, escapes what it must): the line told
+    of each of its characters is one the scalar stands on, and never an exception."""
+    import random
+    import re
+
+    pick = random.Random(7)
+    letters = "ab c'\"\\\t\n#:-☃é\x85\u2028 " + "x" * 10
+    for _ in range(25):
+        written = "".join(pick.choice(letters) for _ in range(pick.randint(1, 120)))
+        text = "k: 1\na: " + yaml.dump(written, default_style=style, width=20, allow_unicode=True)
+        ((document,), problems) = read_documents(text, "f.yaml")
+        assert problems == []
+        value = document.data["a"]  # (the emitter's plain style may not keep it all)
+        last = len(re.split("\r\n|[\n\r\x85\u2028\u2029]", text))  # (libyaml's line breaks)
+        for at in range(len(value) + 1):
+            assert 2 <= document.line_at(("a",), at) <= last, (text, at)
