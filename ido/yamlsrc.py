@@ -266,32 +266,31 @@ def _index(
     `key_line`: the line (0-based) of the key `node` is the value of, if it is one."""
     path = paths.setdefault(path, path)
     lines, blocks, folded = found
-    file, text = source
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.ScalarNode) and node.style == "|":
-        blocks[path] = node.start_mark.line + 2  # (the line after its `|`)
-    elif isinstance(node, yaml.ScalarNode) and (
-        node.start_mark.line < node.end_mark.line or 0 <= key_line < node.start_mark.line
-    ):
-        written = text[node.start_mark.index : node.end_mark.index]  # (marks count characters)
-        folded[path] = (node.start_mark.line + 1, written)
-    if isinstance(node, yaml.MappingNode):
+    start = node.start_mark
+    lines[path] = start.line + 1
+    if isinstance(node, yaml.ScalarNode):
+        end = node.end_mark
+        if node.style == "|":
+            blocks[path] = start.line + 2  # (the line after its `|`)
+        elif start.line < end.line or 0 <= key_line < start.line:
+            folded[path] = (start.line + 1, source[1][start.index : end.index])  # (characters)
+    elif isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
+            at = key_node.start_mark.line
             if key in seen:
                 problems.append(
                     Problem(
-                        file,
-                        key_node.start_mark.line + 1,
+                        source[0],
+                        at + 1,
                         format_path((*path, key)),
                         "key appears twice in the same mapping",
                     )
                 )
             seen.add(key)
-            at = key_node.start_mark.line
             _index(value_node, (*path, key), found, problems, source, paths, at)
-            lines[paths[(*path, key)]] = key_node.start_mark.line + 1
+            lines[paths[(*path, key)]] = at + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _index(item, (*path, index), found, problems, source, paths)
