@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from ido.errors import Problem
+from ido.scalar_lines import line_in
 
 FieldPath = tuple[str | int, ...]
 
@@ -56,6 +57,10 @@ class Document:
     blocks: dict[FieldPath, int] = field(default_factory=dict)
     """The line each literal block scalar's (`when: |`) text starts on: the lines of its
     text are the file's, as they are in no other scalar (`"a\\nb"`, `>` folded)."""
+    folded: dict[FieldPath, tuple[int, str]] = field(default_factory=dict)
+    """Each other scalar that does not stand on its key's line alone (quoted, folded or
+    plain over several lines, or on the line after its key): its first line and its text
+    as written, which `line_at` reads the lines of its value's characters from."""
 
     def line_of(self, path: FieldPath) -> int:
         """The line of `path`, or of its nearest ancestor that has one."""
@@ -64,6 +69,26 @@ class Document:
             if found is not None:
                 return found
         return self.line
+
+    def line_at(self, path: FieldPath, at: int) -> int:
+        """The line of character `at` (0-based) of the text at `path`: in a literal block
+        (`|`) its line of the text from the first; in a quoted, folded or plain scalar over
+        several lines, the line it is written on (`scalar_lines`); else `path`'s line."""
+        value: Any = self.data
+        for key in path:
+            try:
+                value = value[key]
+            except (KeyError, IndexError, TypeError):
+                return self.line_of(path)
+        first = self.blocks.get(path)
+        if first is not None and isinstance(value, str):
+            return first + value.count("\n", 0, at)
+        written = self.folded.get(path)
+        if written is not None and isinstance(value, str):
+            line = line_in(written[1], written[0], value, at)
+            if line is not None:
+                return line
+        return self.line_of(path)
 
 
 def read_documents(
@@ -94,10 +119,11 @@ def read_documents(
                 continue
             lines: dict[FieldPath, int] = {}
             blocks: dict[FieldPath, int] = {}
-            _index(node, (), (lines, blocks), problems, file, paths)
+            folded: dict[FieldPath, tuple[int, str]] = {}
+            _index(node, (), (lines, blocks, folded), problems, (file, text), paths)
             data = loader.construct_document(node)
             line = node.start_mark.line + 1
-            documents.append(Document(data=data, line=line, lines=lines, blocks=blocks))
+            documents.append(Document(data, line, lines, blocks, folded))
             if read is not None and len(documents) % EVERY == 0:
                 read(len(documents))
     except yaml.reader.ReaderError as exc:  # libyaml finds these while parsing
@@ -226,39 +252,48 @@ class _Loop(Exception):
 def _index(
     node: yaml.Node,
     path: FieldPath,
-    found: tuple[dict[FieldPath, int], dict[FieldPath, int]],
+    found: tuple[dict[FieldPath, int], dict[FieldPath, int], dict[FieldPath, tuple[int, str]]],
     problems: list[Problem],
-    file: str,
+    source: tuple[str, str],
     paths: dict[FieldPath, FieldPath],
+    key_line: int = -1,
 ) -> None:
     """Record the line of `path` and every field inside `node` in `found` (and where each
-    literal block's text starts: `Document.blocks`); the paths as `paths` holds them, so
+    literal block's text starts, `Document.blocks`, and how each other scalar not on its
+    key's line alone is written, `Document.folded`); the paths as `paths` holds them, so
     that the documents of a file share theirs (a PDDL import's 41,229 capabilities each
-    have `metadata.name`, `spec.provider` and more)."""
+    have `metadata.name`, `spec.provider` and more). `source`: the file's name and text;
+    `key_line`: the line (0-based) of the key `node` is the value of, if it is one."""
     path = paths.setdefault(path, path)
-    lines, blocks = found
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.ScalarNode) and node.style == "|":
-        blocks[path] = node.start_mark.line + 2  # (the line after its `|`)
-    if isinstance(node, yaml.MappingNode):
+    lines, blocks, folded = found
+    start = node.start_mark
+    lines[path] = start.line + 1
+    if isinstance(node, yaml.ScalarNode):
+        end = node.end_mark
+        if node.style == "|":
+            blocks[path] = start.line + 2  # (the line after its `|`)
+        elif start.line < end.line or 0 <= key_line < start.line:
+            folded[path] = (start.line + 1, source[1][start.index : end.index])  # (characters)
+    elif isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
+            at = key_node.start_mark.line
             if key in seen:
                 problems.append(
                     Problem(
-                        file,
-                        key_node.start_mark.line + 1,
+                        source[0],
+                        at + 1,
                         format_path((*path, key)),
                         "key appears twice in the same mapping",
                     )
                 )
             seen.add(key)
-            _index(value_node, (*path, key), found, problems, file, paths)
-            lines[paths[(*path, key)]] = key_node.start_mark.line + 1
+            _index(value_node, (*path, key), found, problems, source, paths, at)
+            lines[paths[(*path, key)]] = at + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index(item, (*path, index), found, problems, file, paths)
+            _index(item, (*path, index), found, problems, source, paths)
 
 
 def format_path(path: FieldPath) -> str:

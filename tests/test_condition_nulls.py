@@ -13,7 +13,7 @@ from ido.cli import app
 from ido.conditions import compile_condition, nullable
 from ido.decide import intent_view
 from ido.loading import load_catalog
-from ido.loading.checks import check_nulls
+from ido.loading.checks import check_names, check_nulls
 from ido.policy import capability_view
 from tests.test_condition_types import rule
 from tests.test_loading import INTENT, only, problems, valid_project, write
@@ -308,16 +308,37 @@ def test_has_of_a_comprehension_variable_named_like_a_rule_variable_is_cels_own(
         ("|-\n        capability.region.startsWith('us')", 9),
         ("|\n\n        capability.cost > 1.0 &&\n        capability.region.startsWith('us')", 11),
         ("\"capability.cost > 1.0 &&\\n capability.region.startsWith('us')\"", 8),
-        (">\n        capability.cost > 1.0 &&\n\n        capability.region.startsWith('us')", 8),
+        (">\n        capability.cost > 1.0 &&\n\n        capability.region.startsWith('us')", 11),
+        (">-\n        capability.cost > 1.0 &&\n        capability.region.startsWith('us')", 10),
+        ("\"capability.cost > 1.0 &&\n        capability.region.startsWith('us')\"", 9),
+        ("'capability.cost > 1.0 &&\n        capability.region.startsWith(''us'')'", 9),
+        ("\"capability.cost > 1.0 \\\n        && capability.region.startsWith('us')\"", 9),
+        ("\"\\x63apability.cost > 1.0 &&\n        capability.region.startsWith('us')\"", 9),
+        ("capability.cost > 1.0 &&\n        capability.region.startsWith('us')", 9),
+        ("\n        \"capability.region.startsWith('us')\"", 9),
     ],
-    ids=["one-line block", "block after a blank line", "quoted with a line break", "folded"],
+    ids=[
+        "one-line block",
+        "block after a blank line",
+        "quoted with a line break",
+        "folded",
+        "folded, stripped",
+        "double-quoted over two lines",
+        "single-quoted over two lines",
+        "double-quoted, an escaped line break",
+        "double-quoted, an escape before",
+        "plain over two lines",
+        "quoted on the line after its key",
+    ],
 )
 def test_the_warning_stands_at_the_line_its_read_is_on_in_the_file(
     tmp_path: Path, when: str, line: int
 ) -> None:
     """A block of one line (`when: |-`) was told at the `when:` line above it, and a quoted
-    condition with `\\n` in it at lines below the field that hold other fields: the lines
-    of the condition are the file's only in a literal block (`|`); elsewhere the field's."""
+    condition with `\\n` in it at lines below the field that hold other fields; a folded
+    (`>`), quoted or plain condition over several lines was told at its `when:` line,
+    wherever in it the read was: YAML folds its line breaks into spaces, and the line
+    each character is written on is read off its text as written."""
     (warning,) = _warnings(tmp_path, when)
     assert warning.startswith(f"policies/residency.yaml:{line}: spec.rules[0].when: "), warning
 
@@ -367,3 +388,157 @@ def test_the_warning_says_the_column_of_the_read(tmp_path: Path, when: str, wher
     load error says its column, counted in characters)."""
     (warning,) = _warnings(tmp_path, when)
     assert warning.endswith(f"to deny then {where}"), warning
+
+
+MAX_COST = "intent.constraints.max_cost"
+
+
+@pytest.mark.parametrize(
+    "guard",
+    [
+        f"has({MAX_COST}) == true && plan.cost > {MAX_COST}",
+        f"true == has({MAX_COST}) && plan.cost > {MAX_COST}",
+        f"!(!has({MAX_COST})) && plan.cost > {MAX_COST}",
+        f"has({MAX_COST}) != false && plan.cost > {MAX_COST}",
+        f"has({MAX_COST}) == false || plan.cost > {MAX_COST}",
+        f"!(has({MAX_COST}) == true) || plan.cost > {MAX_COST}",
+        f"has({MAX_COST}) ? plan.cost > {MAX_COST} : false",
+        f"!has({MAX_COST}) || plan.cost > {MAX_COST}",
+        f"(has({MAX_COST}) ? true : false) && plan.cost > {MAX_COST}",
+    ],
+)
+def test_a_guard_written_as_a_comparison_of_has_is_a_guard(tmp_path: Path, guard: str) -> None:
+    """`has(P) == true && P > 1` was warned of as an unguarded read: a guard compared with
+    `true` or `false` was not taken for one."""
+    assert _warnings(tmp_path, f'"{guard}"') == []
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        f"has({MAX_COST}) == false && plan.cost > {MAX_COST}",
+        f"has({MAX_COST}) != true && plan.cost > {MAX_COST}",
+        f"true != has({MAX_COST}) && plan.cost > {MAX_COST}",
+        f"has({MAX_COST}) == true || plan.cost > {MAX_COST}",
+        f"(has({MAX_COST}) ? false : true) && plan.cost > {MAX_COST}",
+    ],
+)
+def test_a_comparison_of_has_that_guards_nothing_is_no_guard(tmp_path: Path, when: str) -> None:
+    """What is read where the key is not set (`has(P) == false && P > 1`) is still told."""
+    (warning,) = _warnings(tmp_path, f'"{when}"')
+    assert f"{MAX_COST} is null when the intent sets no constraints.max_cost, and >" in warning
+
+
+def test_a_key_listed_with_in_is_warned_of_as_always_true(tmp_path: Path) -> None:
+    """`'max_cost' in intent.constraints` is CEL's test of a map's key, and ido's view of
+    the intent holds every constraint, null when not set: it was always true, and a rule
+    that wrote it for "is set" loaded without a word."""
+    when = "|\n        plan.cost > 1.0 &&\n          'max_cost' in intent.constraints"
+    (warning,) = _warnings(tmp_path, when)
+    assert warning == (
+        "policies/residency.yaml:10: spec.rules[0].when: 'max_cost' in intent.constraints is "
+        "always true: intent.constraints holds max_cost always, null when it is not set; to "
+        "test whether it is set, write has(intent.constraints.max_cost) (line 2 of the "
+        "expression, column 3)"
+    )
+    region = "\"[capability].exists(c, 'region' in c) && capability.cost > 1.0\""
+    (warning,) = _warnings(tmp_path / "region", region)
+    assert "'region' in capability is always true" in warning, warning
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "'name' in capability && has(intent.constraints.max_cost)",
+        "'region' in capability.tags",
+        "[{'max_cost': 1}].exists(c, 'max_cost' in c)",
+    ],
+)
+def test_an_in_that_can_be_false_is_not_warned_of(tmp_path: Path, when: str) -> None:
+    assert _warnings(tmp_path, f'"{when}"') == []
+
+
+def test_ido_validate_warns_of_a_key_listed_with_in(project: Path) -> None:
+    policy = (project / "policies/residency.yaml").read_text()
+    (project / "policies/residency.yaml").write_text(
+        policy.replace("capability.region != 'eu'", "'region' in capability")
+    )
+    result = CliRunner().invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning: policies/residency.yaml:8: spec.rules[0].when: 'region' in capability is "
+        "always true"
+    ) in result.output, result.output
+
+
+IN_A_LIST = "[intent.constraints].exists(c, has(c.max_cost) && c.max_cost > 1.0)"
+
+
+def test_has_of_a_comprehension_variable_over_a_view_says_whether_the_key_is_set(
+    tmp_path: Path,
+) -> None:
+    """`c` goes through `[intent.constraints]`, ido's view: `has(c.max_cost)` was CEL's own,
+    true for the null of an intent without it, and the rule failed on `null > 1.0`."""
+    verdict = compile_condition(IN_A_LIST).evaluate(_views(tmp_path / "unset", "{}"))
+    assert (verdict.holds, verdict.error) == (False, None)
+    verdict = compile_condition(IN_A_LIST).evaluate(_views(tmp_path / "set", "{max_cost: 5.0}"))
+    assert (verdict.holds, verdict.error) == (True, None)
+    assert compile_condition(IN_A_LIST).null_tests() == {MAX_COST}
+
+
+@pytest.mark.parametrize(
+    ("when", "told"),
+    [
+        ("[intent.constraints].exists(c, c.max_cost > 1.0)", True),
+        ("[intent].all(i, [i.constraints].exists(c, c.max_cost > 1.0))", True),
+        ("[capability, capability].exists(c, c.region.startsWith('e'))", True),
+        (IN_A_LIST, False),
+        (f"has({MAX_COST}) && [intent.constraints].exists(c, c.max_cost > 1.0)", False),
+        ("[intent.constraints, {'max_cost': 1.0}].exists(c, c.max_cost > 1.0)", False),
+    ],
+)
+def test_a_read_through_a_comprehension_variable_is_checked(
+    tmp_path: Path, when: str, told: bool
+) -> None:
+    """A read of `c.max_cost`, `c` going through `[intent.constraints]`, was not looked at:
+    it failed on every intent without the constraint, with no warning."""
+    warnings = _warnings(tmp_path, f'"{when}"')
+    assert len(warnings) == told, warnings
+
+
+def test_a_conditions_tree_is_decoded_once_for_all_its_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The checks of a rule (its pattern, its `has()` made to say "set", its unguarded
+    reads, its keys listed with `in`, the `has()` a replay looks for) each decoded CEL's
+    tree of it again: three to five times a rule, at every load."""
+    import sys
+
+    from ido.conditions import Condition
+    from ido.conditions._tree import tree
+
+    decoded: list[object] = []
+
+    def counted(expression: object) -> object:
+        decoded.append(expression)
+        return tree(expression)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("ido.conditions") and getattr(module, "tree", None) is tree:
+            monkeypatch.setattr(module, "tree", counted)
+    condition = Condition(
+        "capability.name.matches('^pay') && has(capability.region) && "
+        "capability.region.startsWith('e') && 'max_cost' in intent.constraints"
+    )
+    assert condition.unguarded() == []
+    assert condition.null_tests() == {"capability.region"}
+    assert len(decoded) == 1
+
+
+def test_an_unknown_name_in_a_folded_condition_is_told_at_its_line(tmp_path: Path) -> None:
+    valid_project(tmp_path)
+    folded = ">\n        capability.cost > 1.0 &&\n        capability.name == 'chrage'"
+    write(tmp_path, "policies/residency.yaml", rule(folded))
+    catalog = load_catalog([tmp_path], base=tmp_path)
+    (warning,) = check_names(catalog, tmp_path)
+    assert (warning.line, warning.field) == (10, "spec.rules[0].when"), warning

@@ -260,3 +260,30 @@ def test_a_health_of_no_capability_is_warned_of(tmp_path: Path) -> None:
         "no capability is named 'stripe'; 'stripe' is a provider, and a rule names a "
         "capability here"
     )
+
+
+FOLDED = ">-\n        capability.region == 'eu' &&\n          {}"
+QUOTED = "\"capability.region == 'eu' &&\n          {}\""
+
+
+@pytest.mark.parametrize(("written", "line"), [(FOLDED, 10), (QUOTED, 9)], ids=["folded", "quoted"])
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        "capability.latency > duration('2s')",  # (a type)
+        "capability.cost ==== 1.0",  # (CEL's parser)
+        "capability.provder == 'x'",  # (a key it never has)
+        "capability.name.matches('[')",  # (a pattern)
+        "duration('2d') > duration('1s')",  # (a literal)
+    ],
+)
+def test_a_mistake_in_a_folded_or_quoted_condition_is_told_at_its_line(
+    tmp_path: Path, written: str, line: int, mistake: str
+) -> None:
+    """A condition folded (`>-`) or quoted over several lines was told at its `when:`
+    line, wherever the mistake was: YAML folds it into one line, and the file's lines
+    were known of a literal block (`|`) only."""
+    valid_project(tmp_path)
+    write(tmp_path, "policies/residency.yaml", rule(written.format(mistake)))
+    problem = only(problems(tmp_path))
+    assert (problem.line, problem.field) == (line, "spec.rules[0].when"), problem

@@ -558,7 +558,7 @@ def test_a_facts_path_compiled_later_is_as_if_compiled_at_once(
 
     source = ("!" if negated else "") + ".".join(["state", *names])
     try:
-        eager = _compiled(source)
+        eager, _ = _compiled(source)
     except ConditionError:
         with pytest.raises(ConditionError):
             Condition(source)

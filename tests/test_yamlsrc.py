@@ -113,3 +113,60 @@ def test_text_that_reads_as_a_number_is_quoted_when_written() -> None:
     written = yamlsrc.dump_documents([{"id": "1e3", "n": 1e3}])
     (document,), problems = yamlsrc.read_documents(written, "f")
     assert not problems and document.data == {"id": "1e3", "n": 1000.0}, written
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "line"),
+    [
+        ('a: "one\n  two\n\n  three"\n', "three", 4),
+        ("a: 'it''s\n  two ''x'' three'\n", "three", 2),
+        ('a: "one \\\n  two\\x20three \\u263a\n  four"\n', "four", 3),
+        ('a: "one \\\n  two\\x20three \\u263a\n  four"\n', "three", 2),
+        ("a: >-\n  one\n  two\n\n  three\n", "two", 3),
+        ("a: > # a comment\n  one\n    two\n  three\n", "three", 4),
+        ("a: one\n  two\n  three\n", "two", 2),
+        ("a:\n  'one two'\n", "two", 2),
+        ('a: "one\r\n  two"\r\n', "two", 2),
+        ("a: |\n  one\n  two\n", "two", 3),
+        ("a: one two\n", "two", 1),
+    ],
+)
+def test_the_line_of_a_character_of_a_scalar_is_the_line_it_is_written_on(
+    text: str, word: str, line: int
+) -> None:
+    """YAML folds a quoted, folded or plain scalar's line breaks into spaces: the line of
+    a character of its value is read off its text as written (escapes, `''`, a `>`
+    header's comment, a scalar on the line after its key)."""
+    ((document,), problems) = read_documents(text, "f.yaml")
+    assert problems == []
+    value = document.data["a"]
+    assert document.line_at(("a",), value.index(word)) == line
+
+
+def test_the_line_of_a_character_past_the_value_or_of_no_text_is_the_fields() -> None:
+    ((document,), _) = read_documents('b: 1\na: "one\n  two"\nc: [x]\n', "f.yaml")
+    assert document.line_at(("a",), 100) == 3
+    assert document.line_at(("c",), 0) == 4
+    assert document.line_at(("c", 0), 0) == 4
+    assert document.line_at(("nope", 3), 0) == 1
+
+
+@pytest.mark.parametrize("style", ['"', "'", ">", "|", None])
+def test_the_line_of_any_character_of_any_scalar_is_one_of_its_own(style: str | None) -> None:
+    """Text of quotes, escapes, tabs, line breaks and wide characters, written by YAML's
+    own emitter in each style (it breaks long lines, escapes what it must): the line told
+    of each of its characters is one the scalar stands on, and never an exception."""
+    import random
+    import re
+
+    pick = random.Random(7)
+    letters = "ab c'\"\\\t\n#:-☃é\x85\u2028 " + "x" * 10
+    for _ in range(25):
+        written = "".join(pick.choice(letters) for _ in range(pick.randint(1, 120)))
+        text = "k: 1\na: " + yaml.dump(written, default_style=style, width=20, allow_unicode=True)
+        ((document,), problems) = read_documents(text, "f.yaml")
+        assert problems == []
+        value = document.data["a"]  # (the emitter's plain style may not keep it all)
+        last = len(re.split("\r\n|[\n\r\x85\u2028\u2029]", text))  # (libyaml's line breaks)
+        for at in range(len(value) + 1):
+            assert 2 <= document.line_at(("a",), at) <= last, (text, at)

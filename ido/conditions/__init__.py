@@ -19,8 +19,18 @@ from ido.conditions._messages import (
     _short,
 )
 from ido.conditions._named import named_values
-from ido.conditions._nulls import NullRead, null_tests, nullable, set_meant, unguarded
+from ido.conditions._nulls import (
+    KeyListed,
+    NullRead,
+    keys_listed,
+    mentions_nullable,
+    null_tests,
+    nullable,
+    set_meant,
+    unguarded,
+)
 from ido.conditions._reading import VARIABLES, Key, _blank_literals, _reads, _state_paths
+from ido.conditions._tree import tree
 from ido.conditions._types import Each, Record, Shape, type_problem
 from ido.state import excerpt, reach_into
 
@@ -31,6 +41,7 @@ __all__ = [
     "ConditionError",
     "Each",
     "Key",
+    "KeyListed",
     "NullRead",
     "Record",
     "Shape",
@@ -82,7 +93,9 @@ def _just_a_fact(source: str) -> bool:
     )
 
 
-def _compiled(source: str) -> Any:
+def _compiled(source: str) -> tuple[Any, Any]:
+    """The compiled expression of `source`, checked, and its tree if it was decoded to
+    check it (else None): the checks after the load's read the same tree, not their own."""
     try:
         expr = _env().compile(source)
     except RuntimeError as exc:
@@ -94,15 +107,16 @@ def _compiled(source: str) -> Any:
     if too_costly is not None:
         raise ConditionError(too_costly, None)
     _check_literals(source)
-    _check_patterns(source, expr)
-    return set_meant(_env(), expr, source)
+    checked = tree(expr) if "matches" in source else None
+    _check_patterns(source, checked)
+    return set_meant(_env(), expr, source, checked)
 
 
 class Condition:
     """A compiled CEL expression of type bool (or dyn, checked when evaluated). A fact's
     path or its negation is compiled when first evaluated (`_just_a_fact`)."""
 
-    __slots__ = ("_expr", "keys", "source", "state_paths", "variables")
+    __slots__ = ("_checked", "_expr", "keys", "source", "state_paths", "variables")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -111,10 +125,11 @@ class Condition:
         self.keys: tuple[Key, ...]
         if _just_a_fact(source):  # (no literal, no macro, one path: what it reads is known)
             self._expr: Any = None
+            self._checked: Any = None
             self.state_paths = (source.lstrip("!").removeprefix("state."),)
             self.variables, self.keys = _STATE_ONLY, ()
             return
-        self._expr = _compiled(source)
+        self._expr, self._checked = _compiled(source)
         code = _blank_literals(source)  # (what each reads is read without its literals)
         self.state_paths = _state_paths(code)
         self.variables, self.keys = _reads(code)
@@ -128,7 +143,7 @@ class Condition:
         if self.state_paths is not None and "state" in data and not excerpt:
             data["state"] = _projected(data["state"], self.state_paths)
         if self._expr is None:
-            self._expr = _compiled(self.source)
+            self._expr, self._checked = _compiled(self.source)
         try:
             value = self._expr.eval(data=data)
         except (RuntimeError, TypeError, ValueError, OverflowError) as exc:
@@ -148,13 +163,25 @@ class Condition:
 
     def unguarded(self) -> list[NullRead]:
         """Its reads of keys that may be null that fail when they are, with no guard."""
-        if self._expr is None:  # (a fact's path reads state only)
-            return []
-        return unguarded(self._expr, self.source)
+        return unguarded(self._tree()) if self._reads_nullable() else []
+
+    def keys_listed(self) -> list[KeyListed]:
+        """Its `'k' in P` of a key that may be null, always true (`_nulls.keys_listed`)."""
+        return keys_listed(self._tree(), self.source) if self._reads_nullable() else []
 
     def null_tests(self) -> frozenset[str]:
         """The keys that may be null whose `has()` it tests (`_nulls.null_tests`)."""
-        return frozenset() if self._expr is None else null_tests(self._expr)
+        return null_tests(self._tree()) if self._reads_nullable() else frozenset()
+
+    def _reads_nullable(self) -> bool:
+        # (a fact's path, compiled when first evaluated, reads state only)
+        return self._expr is not None and mentions_nullable(self.source)
+
+    def _tree(self) -> Any:
+        """Its checked tree, decoded once (`_compiled` may have): each check reads it."""
+        if self._checked is None:
+            self._checked = tree(self._expr)
+        return self._checked
 
     def __repr__(self) -> str:
         return f"Condition({self.source!r})"

@@ -17,7 +17,7 @@ from ido.conditions._reading import (
     _blank_literals,
     _literal_spans,
 )
-from ido.conditions._tree import nodes, offset, tree
+from ido.conditions._tree import nodes, offset
 
 
 @cache
@@ -62,14 +62,13 @@ def _matching() -> Any:
     return cel.NewEnv(variables={"pattern": cel.Type.STRING}).compile("''.matches(pattern)")
 
 
-def _check_patterns(source: str, expression: Any) -> None:
+def _check_patterns(source: str, checked: Any) -> None:
     """Refuse a `matches('…')` whose pattern, written in the condition, does not compile:
     it fails every time the condition is evaluated (`matches('[')` made a deny rule deny
     all). CEL itself tries it, so the pattern is held to the engine it runs (RE2: no
-    look-around or back-references)."""
+    look-around or back-references). `checked`: the condition's tree (`_tree.tree`)."""
     if "matches" not in source:
         return
-    checked = tree(expression)
     for node in nodes(checked.expr) if checked is not None else []:
         if node.WhichOneof("kind") != "call_expr" or node.call_expr.function != "matches":
             continue

@@ -4,7 +4,9 @@ fails on null (`> 1.0`, `.startsWith('eu')`) with no guard beside it is found, t
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -35,32 +37,71 @@ def nullable() -> frozenset[str]:
     return frozenset(found)
 
 
-def _mentions_nullable(source: str) -> bool:
+def mentions_nullable(source: str) -> bool:
     """Whether `source` may read a key that may be null (a quick look before the tree's)."""
     return any(key.rpartition(".")[2] in source for key in nullable())
 
 
-def _tested(node: Any) -> str | None:
-    """The path `has(...)` tests, if `node` is such a test."""
+Bound = Mapping[str, str | None]
+"""The names comprehensions bind where a node stands, each with the path of a rule
+variable it stands for (`[intent.constraints].exists(c, …)`: `c` is
+`intent.constraints`), or None for any other value (a list the rule wrote, an index)."""
+_FREE: Bound = {}
+
+
+def _tested(node: Any, bound: Bound = _FREE) -> str | None:
+    """The path `has(...)` tests, if `node` is such a test and the path starts at a rule
+    variable (`_resolved`)."""
     if node.WhichOneof("kind") != "select_expr" or not node.select_expr.test_only:
         return None
-    operand = path(node.select_expr.operand)
+    operand = _resolved(path(node.select_expr.operand), bound)
     return None if operand is None else f"{operand}.{node.select_expr.field}"
 
 
-def set_meant(env: Any, expression: Any, source: str) -> Any:
+def _resolved(read: str | None, bound: Bound) -> str | None:
+    """`read` as a path from a rule variable: one starting at a comprehension's name, from
+    the path that name stands for; None if it stands for some other value."""
+    if read is None:
+        return None
+    head, dot, rest = read.partition(".")
+    if head not in bound:
+        return read
+    stands_for = bound[head]
+    return None if stands_for is None else f"{stands_for}{dot}{rest}"
+
+
+def _inside(c: Any, bound: Bound) -> Bound:
+    """The names bound inside the comprehension `c`: its variable stands for the path of
+    the list it goes through when each element is that same path (`[intent.constraints]`),
+    so that `has(c.max_cost)` and `c.max_cost > 1.0` are ido's view's, as written outside."""
+    element = None
+    if c.iter_range.WhichOneof("kind") == "list_expr" and c.iter_range.list_expr.elements:
+        found = {_resolved(path(e), bound) for e in c.iter_range.list_expr.elements}
+        element = found.pop() if len(found) == 1 else None
+    inner = dict(bound)
+    for name in (c.accu_var, c.iter_var, c.iter_var2):
+        if name:
+            inner[name] = None
+    # (with two variables, the first is the index and the second the element)
+    inner[c.iter_var2 or c.iter_var] = element
+    return inner
+
+
+def set_meant(env: Any, expression: Any, source: str, checked: Any) -> tuple[Any, Any]:
     """`expression` with each `has(P)` of a key that may be null made `has(P) && P != null`:
     ido's views hold every such key, null when not set, so `has()` was always true and
     `has(intent.constraints.deadline) && duration(intent.constraints.deadline) > …` failed
-    on every intent without a deadline. Unchanged if it has none."""
-    if "has" not in source or not _mentions_nullable(source):
-        return expression
-    checked = tree(expression)
+    on every intent without a deadline. Unchanged if it has none. `checked`: its tree, if
+    decoded already (else None); returned with the expression, the tree of what is returned
+    (None if not decoded), which the checks of its reads share."""
+    if "has" not in source or not mentions_nullable(source):
+        return expression, checked
+    checked = tree(expression) if checked is None else checked
     if checked is None:
-        return expression
-    tests = [node for node in _free_tests(checked.expr, frozenset()) if _tested(node) in nullable()]
+        return expression, None
+    tests = [node for node, tested in _free_tests(checked.expr, _FREE) if tested in nullable()]
     if not tests:
-        return expression
+        return expression, checked
     ids = iter(range(max(node.id for node in nodes(checked.expr)) + 1, 1 << 62))
     for node in tests:
         test = type(node)()
@@ -76,36 +117,37 @@ def set_meant(env: Any, expression: Any, source: str) -> Any:
         compared.call_expr.args.append(read)
         compared.call_expr.args.add(id=next(ids)).const_expr.null_value = 0
     try:
-        return rebuilt(env, checked)
+        return rebuilt(env, checked), checked
     except RuntimeError:  # (never seen: CEL refused a tree it made, with a test changed)
-        return expression
+        return expression, None
 
 
-def _free_tests(node: Any, bound: frozenset[str]) -> list[Any]:
-    """The `has()` tests under `node` of a path that starts at a rule variable: a macro's
-    variable named `intent` (`[{...}].exists(intent, has(intent.x))`) is a value the rule
-    wrote, whose `has()` is CEL's own."""
+def _free_tests(node: Any, bound: Bound) -> list[tuple[Any, str]]:
+    """The `has()` tests under `node` of a path that starts at a rule variable, each with
+    that path: a macro's variable named `intent` (`[{...}].exists(intent,
+    has(intent.x))`) is a value the rule wrote, whose `has()` is CEL's own; one that goes
+    through `[intent.constraints]` stands for ido's view (`_inside`)."""
     if node.WhichOneof("kind") == "comprehension_expr":
         c = node.comprehension_expr
-        inner = bound | {c.iter_var, c.accu_var, c.iter_var2} - {""}
+        inner = _inside(c, bound)
         found = _free_tests(c.iter_range, bound)
         for part in (c.accu_init, c.loop_condition, c.loop_step, c.result):
             found += _free_tests(part, inner)
         return found
-    tested = _tested(node)
-    if tested is not None:
-        return [] if tested.split(".")[0] in bound else [node]
+    if node.WhichOneof("kind") == "select_expr" and node.select_expr.test_only:
+        tested = _tested(node, bound)
+        return [] if tested is None else [(node, tested)]
     return [test for child in children(node) for test in _free_tests(child, bound)]
 
 
-def null_tests(expression: Any) -> frozenset[str]:
-    """The keys that may be null whose `has()` `expression` tests (as `set_meant` made it:
-    false when null; the ido before it said true, and a rule guarded by it read the null)."""
-    checked = tree(expression)
+def null_tests(checked: Any) -> frozenset[str]:
+    """The keys that may be null whose `has()` the condition of the tree `checked` tests
+    (as `set_meant` made it: false when null; the ido before it said true, and a rule
+    guarded by it read the null)."""
     if checked is None:
         return frozenset()
-    found = (_tested(node) for node in _free_tests(checked.expr, frozenset()))
-    return frozenset(p for p in found if p is not None and p in nullable())
+    found = (tested for _, tested in _free_tests(checked.expr, _FREE))
+    return frozenset(p for p in found if p in nullable())
 
 
 @dataclass(frozen=True)
@@ -119,19 +161,57 @@ class NullRead:
     """Where the read stands in the condition (0-based, in characters)."""
 
 
-def unguarded(expression: Any, source: str) -> list[NullRead]:
-    """The reads of keys that may be null in `expression` (compiled from `source`) that
-    fail when the key is null and that no guard beside them (`P != null && …`, `has(P) &&
-    …`, `P == null || …`, `P != null ? … : …`) keeps from it. CEL's `&&` is false if either
-    side is, whatever the other, so a guard on either side will do."""
-    if not _mentions_nullable(source):
-        return []
-    checked = tree(expression)
+def unguarded(checked: Any) -> list[NullRead]:
+    """The reads of keys that may be null in the condition of the tree `checked` that fail
+    when the key is null and that no guard beside them (`P != null && …`, `has(P) && …`,
+    `P == null || …`, `has(P) ? … : …`, `has(P) == true && …`) keeps from it. CEL's `&&`
+    is false if either side is, whatever the other, so a guard on either side will do."""
     if checked is None:
         return []
     found: list[tuple[str, str, Any]] = []
-    _walk(checked.expr, frozenset(), frozenset(), found)
+    _walk(checked.expr, frozenset(), _FREE, found)
     return [NullRead(read, use, offset(checked, _root(node))) for read, use, node in found]
+
+
+_IN = re.compile(r"(?<![\w.])in(?!\w)")
+
+
+@dataclass(frozen=True)
+class KeyListed:
+    """`'max_cost' in intent.constraints`, of a key that may be null: always true, as ido's
+    views hold every such key (null when not set); `has()` says whether it is set."""
+
+    path: str
+    """The key's path (`intent.constraints.max_cost`)."""
+    offset: int
+    """Where the test stands in the condition (0-based, in characters): its key."""
+
+
+def keys_listed(checked: Any, source: str) -> list[KeyListed]:
+    """Each `'k' in P` (P a map of ido's views) of a key `P.k` that may be null, in the
+    condition of the tree `checked` (compiled from `source`): CEL's `in` of a map says
+    whether the key is there, and it always is."""
+    if checked is None or _IN.search(source) is None:
+        return []
+    found: list[KeyListed] = []
+    todo: list[tuple[Any, Bound]] = [(checked.expr, _FREE)]
+    while todo:
+        node, bound = todo.pop()
+        if node.WhichOneof("kind") == "comprehension_expr":
+            c = node.comprehension_expr
+            inner = _inside(c, bound)
+            todo.append((c.iter_range, bound))
+            todo.extend((part, inner) for part in (c.loop_condition, c.loop_step, c.result))
+            continue
+        if node.WhichOneof("kind") == "call_expr" and node.call_expr.function == "@in":
+            key, within = node.call_expr.args
+            listed = _resolved(path(within), bound)
+            if listed is not None and key.const_expr.WhichOneof("kind") == "string_value":
+                read = f"{listed}.{key.const_expr.string_value}"
+                if read in nullable():
+                    found.append(KeyListed(read, offset(checked, key)))
+        todo.extend((child, bound) for child in children(node))
+    return sorted(found, key=lambda k: k.offset)
 
 
 def _root(node: Any) -> Any:
@@ -142,15 +222,15 @@ def _root(node: Any) -> Any:
 
 
 def _walk(
-    node: Any, guarded: frozenset[str], bound: frozenset[str], found: list[tuple[str, str, Any]]
+    node: Any, guarded: frozenset[str], bound: Bound, found: list[tuple[str, str, Any]]
 ) -> None:
     """Find the unguarded reads under `node` (`guarded`: the paths known not null there;
-    `bound`: names a comprehension binds, which are not the variables)."""
+    `bound`: names a comprehension binds, `_inside`)."""
     kind = node.WhichOneof("kind")
     if kind == "comprehension_expr":
         c = node.comprehension_expr
         _walk(c.iter_range, guarded, bound, found)
-        inner = bound | {c.iter_var, c.accu_var, c.iter_var2} - {""}
+        inner = _inside(c, bound)
         for part in (c.accu_init, c.loop_condition, c.loop_step, c.result):
             _walk(part, guarded, inner, found)
         return
@@ -161,7 +241,7 @@ def _walk(
     function = node.call_expr.function
     if function in ("_&&_", "_||_"):
         sides = _operands(node, function)
-        says = [_not_null_if(side, function == "_&&_") for side in sides]
+        says = [_not_null_if(side, function == "_&&_", bound) for side in sides]
         times = Counter(p for said in says for p in said)  # (a long chain: not n² looks)
         for side, said in zip(sides, says, strict=True):
             known = {p for p, n in times.items() if n > (p in said)}  # (said by another)
@@ -170,13 +250,13 @@ def _walk(
     if function == "_?_:_":
         condition, then, otherwise = node.call_expr.args
         _walk(condition, guarded, bound, found)
-        _walk(then, guarded | _not_null_if(condition, True), bound, found)
-        _walk(otherwise, guarded | _not_null_if(condition, False), bound, found)
+        _walk(then, guarded | _not_null_if(condition, True, bound), bound, found)
+        _walk(otherwise, guarded | _not_null_if(condition, False, bound), bound, found)
         return
     for i, child in enumerate(children(node)):
-        read = path(child)
+        read = _resolved(path(child), bound)
         safe = function in _NULL_SAFE or (function == "@in" and i == 0)
-        if read in nullable() and read not in guarded and read.split(".")[0] not in bound:
+        if read in nullable() and read not in guarded:
             if not safe:
                 found.append((read, _WORDS.get(function, function), child))
             continue
@@ -190,29 +270,63 @@ def _operands(node: Any, function: str) -> list[Any]:
     return [node]
 
 
-def _not_null_if(node: Any, value: bool) -> set[str]:
-    """The paths that are not null when `node` evaluates to `value`."""
-    tested = _tested(node)
+def _not_null_if(node: Any, value: bool, bound: Bound) -> set[str]:
+    """The paths that are not null when `node` evaluates to `value` (and not to an error)."""
+    tested = _tested(node, bound)
     if tested is not None:
         return {tested} if value else set()
     if node.WhichOneof("kind") != "call_expr":
         return set()
     function, args = node.call_expr.function, list(node.call_expr.args)
     if function == "!_":
-        return _not_null_if(args[0], not value)
+        return _not_null_if(args[0], not value, bound)
+    flag = _flag(args) if function in ("_==_", "_!=_") else None
+    if flag is not None:  # (`has(P) == true`, `false != has(P)`: what the other side is)
+        other, said = flag
+        found = _not_null_if(other, (said == value) == (function == "_==_"), bound)
+        read = _resolved(path(other), bound)  # (`P == true`: P is true, so not null)
+        equal = value == (function == "_==_")
+        return found | {read} if equal and read in nullable() else found
+    reads = [_resolved(path(a), bound) for a in args]
     if function in ("_==_", "_!=_") and value == (function == "_!=_") and _null_in(args):
-        return {p for p in map(path, args) if p in nullable()}
+        return {p for p in reads if p in nullable()}
     if function == "_==_" and value and any(map(_value, args)):  # (`P == 'eu'`)
-        return {p for p in map(path, args) if p in nullable()}
+        return {p for p in reads if p in nullable()}
     if function == "@in" and value and args[1].WhichOneof("kind") == "list_expr":
         listed = args[1].list_expr.elements  # (`P in ['eu', 'uk']`; not `[null, 'eu']`)
-        read = path(args[0])
-        return {read} if read in nullable() and all(map(_value, listed)) else set()
+        return {reads[0]} if reads[0] in nullable() and all(map(_value, listed)) else set()
     if function in ("_&&_", "_||_"):
-        parts = [_not_null_if(a, value) for a in _operands(node, function)]
+        parts = [_not_null_if(a, value, bound) for a in _operands(node, function)]
         every = (function == "_&&_") == value  # (all hold, or all fail: each says its own)
         return set().union(*parts) if every else set.intersection(*parts)
+    if function == "_?_:_":  # (the condition and the branch taken, either way it can go)
+        condition, then, otherwise = args
+        ways = [
+            _not_null_if(condition, taken, bound) | _not_null_if(branch, value, bound)
+            for taken, branch in ((True, then), (False, otherwise))
+            if _bool(branch) is not (not value)  # (a `false` branch is never true)
+        ]
+        return set.intersection(*ways) if ways else set()
     return set()
+
+
+def _flag(args: list[Any]) -> tuple[Any, bool] | None:
+    """The other side and the bool of a comparison with `true` or `false`, if it is one."""
+    for i, arg in enumerate(args):
+        said = _bool(arg)
+        if said is not None:
+            return args[1 - i], said
+    return None
+
+
+def _bool(node: Any) -> bool | None:
+    """The value of `node` if it is `true` or `false`."""
+    if (
+        node.WhichOneof("kind") != "const_expr"
+        or node.const_expr.WhichOneof("kind") != "bool_value"
+    ):
+        return None
+    return bool(node.const_expr.bool_value)
 
 
 def _value(node: Any) -> bool:

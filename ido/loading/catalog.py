@@ -67,17 +67,20 @@ class Catalog:
 
 
 def problem_at(
-    catalog: Catalog, resource: Resource, where: FieldPath, said: str, base: Path, below: int = 0
+    catalog: Catalog,
+    resource: Resource,
+    where: FieldPath,
+    said: str,
+    base: Path,
+    at: int | None = None,
 ) -> Problem:
     """A problem placed at `where` in `resource` as its file holds it (shown relative to
-    `base`): what the checks of a loaded catalog tell. `below`: the line of the field's
-    text the problem is on (1 for its first; 0: the field's), which is the file's only in
-    a literal block (`when: |`); the field's own line is told for any other text."""
+    `base`): what the checks of a loaded catalog tell. `at`: where in the field's text
+    the problem is (0-based, in characters), told at the line of the file it is written
+    on (`Document.line_at`: a block, quoted or folded text over several lines)."""
     origin = catalog.origins[(resource.kind, resource.name)]
-    line = origin.line_of(where)
-    first = origin.document.blocks.get(where) if below > 0 else None
-    if first is not None:
-        line = first + below - 1
+    document = origin.document
+    line = origin.line_of(where) if at is None else document.line_at(where, at)
     return Problem(display(origin.file, base), line, format_path(where), said)
 
 

@@ -4,7 +4,6 @@ or intent has them."""
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -82,7 +81,6 @@ def check_names(catalog: Catalog, base: Path) -> list[Problem]:
             for kind, value, start in named_values(text)
             if value not in known[kind] and (kind != "intent" or known[kind])
         ]  # (no intent loaded, as when a policy is checked alone: no telling)
-        breaks = [i for i, c in enumerate(text) if c == "\n"] if unknown else []
         for kind, value, start in unknown[:NAMES_TOLD]:
             guess = did_you_mean(value, known[kind])
             hint = f"; {guess}" if guess else ""
@@ -92,8 +90,7 @@ def check_names(catalog: Catalog, base: Path) -> list[Problem]:
                 "capability": f"no capability is named '{value}'",
                 "intent": f"no intent is named '{value}'",
             }.get(kind, f"no capability has the {kind} '{value}'")
-            below = bisect.bisect(breaks, start) + 1  # (its line in a `when: |`)
-            warnings.append(problem_at(catalog, resource, path, said + hint, base, below))
+            warnings.append(problem_at(catalog, resource, path, said + hint, base, start))
         if len(unknown) > NAMES_TOLD:
             more = len(unknown) - NAMES_TOLD
             said = f"and {more:,} more names no capability or intent of the catalog has"
@@ -113,16 +110,19 @@ def check_nulls(catalog: Catalog, base: Path) -> list[Problem]:
     """Rules that read a key that is null when not set (`intent.constraints.max_cost`,
     `capability.region`) where null fails (`> 1.0`, `.startsWith('eu')`), with no guard:
     `ido validate` said ok and the rule could not be evaluated for every intent or
-    capability without it. Only warnings: a catalog whose every intent sets it is right.
+    capability without it; and rules that test such a key with `in`, which is always true
+    (`_keys_listed`). Only warnings: a catalog whose every intent sets it is right.
     An intent's own rule reading what that intent sets is not warned of."""
     warnings = []
     for resource, path, text in _conditions(catalog):
         if "rules" not in path:
             continue
         try:
-            reads = compile_condition(text).unguarded()
+            condition = compile_condition(text)
         except ConditionError:
             continue  # (told as a load error)
+        reads = condition.unguarded()
+        warnings += _keys_listed(catalog, resource, path, condition, base)
         rule = _rule_at(resource, path)
         told: set[str] = set()
         for read in reads:
@@ -142,7 +142,28 @@ def check_nulls(catalog: Catalog, base: Path) -> list[Problem]:
                 f"{rule.effect} rule {does} then; guard it: has({read.path}) && …, or "
                 f"!has({read.path}) || … to {verb} then ({_where(below, column)})"
             )
-            warnings.append(problem_at(catalog, resource, path, said, base, below))
+            warnings.append(problem_at(catalog, resource, path, said, base, read.offset))
+    return warnings
+
+
+def _keys_listed(
+    catalog: Catalog, resource: Resource, path: FieldPath, condition: Condition, base: Path
+) -> list[Problem]:
+    """A warning for each `'max_cost' in intent.constraints` of the rule at `path`: always
+    true, as the view holds the key, null when not set; a user who wrote it for "is set"
+    got a guard that never guards."""
+    warnings = []
+    for listed in condition.keys_listed():
+        if _set_by_its_intent(resource, path, listed.path):
+            continue  # (it is set: true, and rightly)
+        within, _, key = listed.path.rpartition(".")
+        below, column = line_column(condition.source, listed.offset)
+        said = (
+            f"'{key}' in {within} is always true: {within} holds {key} always, null when "
+            f"it is not set; to test whether it is set, write has({listed.path}) "
+            f"({_where(below, column)})"
+        )
+        warnings.append(problem_at(catalog, resource, path, said, base, listed.offset))
     return warnings
 
 
@@ -160,23 +181,23 @@ def _set_by_its_intent(resource: Resource, path: FieldPath, read: str) -> bool:
 def _check_conditions(catalog: Catalog, base: Path) -> list[Problem]:
     problems: list[Problem] = []
     for resource, path, text in _conditions(catalog):
-        below = 0  # the line of the condition the problem is on (`problem_at`); 0: none
+        at = None  # where in the condition the problem is (`problem_at`), if known
         try:
             condition = compile_condition(text)
         except ConditionError as exc:
             message: str | None = f"{exc} in {echoed(text)}"
-            below = exc.line or 0
+            at = _offset(text, exc)
         else:
             message = _scope_problem(resource, path, condition.variables)
             if message is None and "rules" in path:
-                message, below = _unknown_key(condition)
+                message, at = _unknown_key(condition)
             if message is None and "rules" in path and condition.variables - {"state"}:
                 mistake = type_problem(text, rule_shapes())
                 if mistake is not None:
                     message = f"{mistake} in {echoed(text)}"
-                    below = mistake.line or 0
+                    at = _offset(text, mistake)
         if message is not None:
-            problems.append(problem_at(catalog, resource, path, message, base, below))
+            problems.append(problem_at(catalog, resource, path, message, base, at))
     return problems
 
 
@@ -189,20 +210,31 @@ KEYS = {
 an intent's spec without `given`, and its name)."""
 
 
-def _unknown_key(condition: Condition) -> tuple[str | None, int]:
+def _offset(text: str, error: ConditionError) -> int | None:
+    """Where in `text` (0-based) the line and column `error` names are, if it names them
+    (CEL's columns count characters from 1; a message without one, the line's start)."""
+    if error.line is None:
+        return None
+    lines = text.split("\n")
+    if not 1 <= error.line <= len(lines):
+        return None
+    start = sum(len(line) + 1 for line in lines[: error.line - 1])
+    return start + min(max(0, (error.column or 1) - 1), len(lines[error.line - 1]))
+
+
+def _unknown_key(condition: Condition) -> tuple[str | None, int | None]:
     """What a rule's condition reads of `capability`, `plan` or `intent` that they never
-    have (`capability.provder`), if anything, and the line of the condition it is on (0
-    for its first): such a read fails every evaluation, so a deny or require_approval rule
-    fired for everything and a prefer or avoid rule never."""
-    text = condition.source
+    have (`capability.provder`), if anything, and where in the condition it is: such a
+    read fails every evaluation, so a deny or require_approval rule fired for everything
+    and a prefer or avoid rule never."""
     for variable, key, start in condition.keys:
         known = KEYS[variable]
         if key not in known:
             guess = did_you_mean(key, known)
             hint = f"{guess} " if guess else ""
             message = f"{variable} has no key '{key}'; {hint}({variable} has {', '.join(known)})"
-            return message, text.count("\n", 0, start) + 1
-    return None, 0
+            return message, start
+    return None, None
 
 
 _STATE = frozenset({"state"})
