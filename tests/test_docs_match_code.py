@@ -1,5 +1,5 @@
-"""The user docs name only commands, options and YAML fields that exist, and the YAML
-reference names every field a user may write."""
+"""The user docs name only commands and options that exist, cli.md names every option, and
+the YAML reference names every field a user may write, with the model's default."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
+import yaml
 from pydantic import BaseModel
 
 from ido.cli import app
 from ido.model import KINDS
+from ido.model.durations import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md"] + [
@@ -128,3 +130,53 @@ def test_every_field_of_the_models_is_in_the_yaml_reference() -> None:
         if not re.search(rf"`(?:[\w.\[\]]*\.)?{re.escape(key)}(?:`|:)|\b{re.escape(key)}:", text)
     )
     assert missing == []
+
+
+def _defaults() -> dict[str, list[object]]:
+    """Each key users write, with the default of each model field of that name."""
+    seen: set[type[BaseModel]] = set()
+    found: dict[str, list[object]] = {}
+
+    def walk(model: type[BaseModel]) -> None:
+        for name, field in model.model_fields.items():
+            if not field.is_required():
+                found.setdefault(field.alias or name, []).append(
+                    field.get_default(call_default_factory=True)
+                )
+            for nested in _models(field.annotation):
+                if nested not in seen:
+                    seen.add(nested)
+                    walk(nested)
+
+    for kind in KINDS.values():
+        walk(kind)
+    return found
+
+
+def _is(written: object, default: object) -> bool:
+    if isinstance(default, BaseModel):  # `{}` for a mapping whose keys all have defaults
+        return type(default).model_validate(written) == default
+    if isinstance(default, float) and not isinstance(written, bool):
+        return isinstance(written, int | float) and float(written) == default
+    return written == default
+
+
+def test_the_defaults_the_yaml_reference_states_are_the_models() -> None:
+    """A default written as a value in a field table (`30s`, `3`, `false`, `{}`) is what the
+    model takes when the key is left out."""
+    text = (ROOT / "docs" / "yaml-reference.md").read_text(encoding="utf-8")
+    defaults = _defaults()
+    checked = 0
+    for table in re.findall(
+        r"^\| field \| type \| default \|.*\n\|[-|]+\|\n((?:\|.*\n)+)", text, re.M
+    ):
+        for key, written in re.findall(r"^\| `([a-z_]+)` \| [^|]* \| `([^`|]+)` \|", table, re.M):
+            if written.isupper():  # an environment variable's name: where the default comes from
+                continue
+            try:
+                value: object = parse_duration(written)
+            except ValueError:
+                value = yaml.safe_load(written)
+            assert any(_is(value, default) for default in defaults[key]), (key, written)
+            checked += 1
+    assert checked > 30
