@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from ido.cli import app
 from ido.model import KINDS
 from ido.model.durations import parse_duration
+from ido.rule_types import CAPABILITY, PLAN, rule_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md"] + [
@@ -180,3 +181,18 @@ def test_the_defaults_the_yaml_reference_states_are_the_models() -> None:
             assert any(_is(value, default) for default in defaults[key]), (key, written)
             checked += 1
     assert checked > 30
+
+
+def test_the_keys_rules_read_are_those_the_reference_lists() -> None:
+    """The reference's table of `capability` and its list of `plan`'s keys are the keys
+    the load's type check knows: a key added to one and not the other fails here."""
+    text = (ROOT / "docs" / "yaml-reference.md").read_text(encoding="utf-8")
+    shapes = dict(rule_shapes())
+    table = text.split("**`capability`** is the candidate capability as a map:")[1]
+    table = table.split("\n\n")[1]
+    listed = re.findall(r"^\| `([a-z_]+)` \|", table, re.MULTILINE)
+    assert listed == [name for name, _ in CAPABILITY.fields]
+    assert shapes["capability"] is CAPABILITY
+    plan = text.split("**`plan`** (plan rules) adds up the plan's steps:")[1].split("\n\n")[0]
+    assert set(re.findall(r"`([a-z_]+)`", plan)) == {name for name, _ in PLAN.fields}
+    assert shapes["plan"] is PLAN
