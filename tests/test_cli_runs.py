@@ -207,3 +207,41 @@ def test_an_intent_no_run_is_of_is_warned_of_with_the_closest_name(journal: Path
     assert err == (
         "warning: no run in the journal is of intent 'ship' (its runs are of load-eu, load-us)\n"
     )
+
+
+def test_since_and_until_take_a_moment_so_last_night_can_be_asked_for(journal: Path) -> None:
+    """The night from 22:00 to 03:00 spans two days, which a day could not ask for: a
+    moment (UTC unless it gives its offset) is taken, `--until`'s itself included."""
+    assert listed(journal, "--since", "2026-12-01T12:00", "--until", "2026-12-02T12:00") == [
+        "r04",
+        "r03",
+        "r02",
+    ]
+    assert listed(journal, "--since", "2026-12-01T12:00:00.001") == ["r06", "r05", "r04"]
+    assert listed(journal, "--until", "2026-12-01T11:59:59") == ["r01"]
+    assert listed(journal, "--since", "2026-12-03T13:00+01:00") == ["r06", "r05"]
+    code, out, err = ido("runs", "--journal", str(journal), "--since", "2026-12-05T00:00")
+    assert (code, out) == (0, "no runs since 2026-12-05T00:00:00+00:00\n"), out + err
+    report = json.loads(
+        ido("audit", "--journal", str(journal), "--since", "2026-12-03T12:00", "-f", "json")[1]
+    )
+    assert (report["runs"], report["since"]) == (2, "2026-12-03T12:00:00+00:00")
+
+
+def test_since_takes_a_time_ago(tmp_path: Path) -> None:
+    """At 3 a.m. the runs of the last 12 hours are asked as `--since 12h`, not worked out
+    as a date by hand."""
+    from datetime import UTC, datetime, timedelta
+
+    path = tmp_path / "ido.db"
+    now = datetime.now(UTC)
+    with SqliteJournal(path) as store:
+        for run_id, hours in [("old", 30), ("night", 2)]:
+            at = (now - timedelta(hours=hours)).isoformat(timespec="milliseconds")
+            store.start_run(run_id, "load-eu", at, {})
+            store.finish_run(run_id, "failed", None, 0.0, 1.0, at)
+    assert listed(path, "--since", "12h") == ["night"]
+    assert listed(path, "--since", "2d") == ["night", "old"]
+    assert listed(path, "--until", "1d") == ["old"]
+    code, out, err = ido("runs", "--journal", str(path), "--since", "12 hours")
+    assert code == 2 and "or a time ago (12h, 30m, 2d)" in err, out + err

@@ -22,6 +22,8 @@ from ido.cli.common import (
 from ido.errors import NotFoundError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ido.pruning import Cutoff
 
 
@@ -31,8 +33,8 @@ def audit(
     since: Annotated[
         str | None,
         typer.Option(
-            help="Only runs from this day on (UTC; a kept scenario run goes by when it was "
-            "recorded): an ISO 8601 date (2026-12-06)."
+            help="Only runs from this day or moment on (UTC; a kept scenario run goes by "
+            f"when it was recorded): {_WHEN}."
         ),
     ] = None,
     intent: Annotated[str | None, typer.Option(help="Only runs of this intent.")] = None,
@@ -54,10 +56,8 @@ def audit(
     from ido.journal.schema import RunsAsked
     from ido.journal.sqlite import SqliteJournal
 
-    if since is not None:
-        since = _iso_date(since, "--since")
-    if until is not None:
-        until = _iso_date(until, "--until")
+    since, start = (None, None) if since is None else _when(since, "--since")
+    until, end = (None, None) if until is None else _when(until, "--until", until=True)
     if rule is not None and rule.count("/") != 1:
         raise typer.BadParameter(
             f"'{rule}' is not a rule; write it as ido explain cites it: POLICY/RULE "
@@ -65,7 +65,7 @@ def audit(
             param_hint="--rule",
         )
     intents_asked = () if intent is None else (intent,)
-    asked = RunsAsked(intents_asked, (), since, _day_after(until))  # filtered in SQLite
+    asked = RunsAsked(intents_asked, (), start, end)  # filtered in SQLite
     intents: set[str] = set()  # of every run in the journal, whatever --since says
     rules: set[str] = set()  # that fired in the runs asked for: what a --rule typo meant
 
@@ -128,8 +128,9 @@ def _no_runs_of(intent: str, intents: set[str]) -> str:
 
 UNTIL = typer.Option(
     metavar="DATE",
-    help="Only runs up to this day, itself included (UTC; a kept scenario run goes by when "
-    "it was recorded): an ISO 8601 date (2026-11-30).",
+    help="Only runs up to this day or moment, itself included (UTC; a kept scenario run "
+    "goes by when it was recorded): an ISO 8601 date (2026-11-30), a moment "
+    "(2026-12-07T03:00) or a time ago (1h).",
 )
 
 
@@ -151,6 +152,56 @@ def _iso_date(text: str, flag: str) -> str:
         raise typer.BadParameter(
             f"'{text}' is not a date; write an ISO 8601 date (2026-12-06)", param_hint=flag
         ) from None
+
+
+_WHEN = (
+    "an ISO 8601 date (2026-12-06), a moment (2026-12-06T22:00, UTC unless it gives its "
+    "offset) or a time ago (12h, 30m, 2d)"
+)
+"""What `--since` and `--until` take, said in their help and in the error of a wrong one."""
+
+
+def _when(text: str, flag: str, *, until: bool = False) -> tuple[str, str]:
+    """`--since` or `--until` (`until`) as said back to the user, and as the bound the
+    journal's stamps are compared with as text: a day, or a moment written as the journal
+    writes its stamps. Last night's runs (22:00 to 03:00) span two days, which a day
+    cannot ask for; `--until` takes its day, or its moment, itself included."""
+    from datetime import UTC, date, timedelta
+
+    try:
+        day = date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    else:
+        return day, (_day_after(day) or day) if until else day
+    moment = _moment(text)
+    if moment is None:
+        raise typer.BadParameter(f"'{text}' is not a date; write {_WHEN}", param_hint=flag)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    shown = moment.isoformat(timespec="seconds")
+    # a stamp of that very millisecond is up to it too: the bound is the next one
+    bound = moment + timedelta(milliseconds=1) if until else moment
+    return shown, bound.isoformat(timespec="milliseconds")
+
+
+def _moment(text: str) -> datetime | None:
+    """The moment `text` names (`2026-12-06T22:00`, `12h` ago), or None."""
+    from datetime import UTC, datetime
+
+    from ido.model.durations import parse_duration
+
+    if "T" in text or " " in text.strip():
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    try:
+        ago = parse_duration(text)
+    except ValueError:
+        return None
+    return datetime.fromtimestamp(datetime.now(UTC).timestamp() - ago, UTC)
 
 
 @_guard
@@ -270,8 +321,8 @@ def runs(
         str | None,
         typer.Option(
             metavar="DATE",
-            help="Only runs from this day on (UTC; a kept scenario run goes by when it was "
-            "recorded): an ISO 8601 date (2026-12-06).",
+            help="Only runs from this day or moment on (UTC; a kept scenario run goes by "
+            f"when it was recorded): {_WHEN}.",
         ),
     ] = None,
     until: Annotated[str | None, UNTIL] = None,
@@ -282,11 +333,11 @@ def runs(
     from ido.journal.sqlite import SqliteJournal
 
     words = tuple(dict.fromkeys(_outcome_word(word) for word in outcome or ()))
-    day = None if since is None else _iso_date(since, "--since")
-    last = None if until is None else _iso_date(until, "--until")
+    day, start = (None, None) if since is None else _when(since, "--since")
+    last, end = (None, None) if until is None else _when(until, "--until", until=True)
     intents = tuple(dict.fromkeys(intent or ()))
     outcomes = tuple(dict.fromkeys(map(_stored, words)))
-    asked = RunsAsked(intents, outcomes, day, _day_after(last))
+    asked = RunsAsked(intents, outcomes, start, end)
     known: set[str] = set()
     if not _journal_there(journal):
         rows, models, running = [], {}, set()

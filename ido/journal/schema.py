@@ -86,9 +86,11 @@ class RunsAsked:
     outcomes: tuple[str | None, ...] = ()
     """The outcomes as the journal writes them, None standing for a run not ended yet."""
     since: str | None = None
-    """A day (2026-12-06): the runs recorded on or after it, by this world's clock."""
+    """A day (2026-12-06) or a moment as the journal stamps one (2026-12-06T22:00:00.000+00:00):
+    the runs recorded on or after it, by this world's clock."""
     before: str | None = None
-    """A day: the runs recorded before it (`--until 2026-11-30` asks before 2026-12-01)."""
+    """A day or a moment: the runs recorded before it (`--until 2026-11-30` asks before
+    2026-12-01)."""
 
     def where(self) -> tuple[str, list[str]]:
         """The SQL condition on the runs table (`{recorded}` as in `_NEWEST`) and its
