@@ -245,3 +245,17 @@ def test_since_takes_a_time_ago(tmp_path: Path) -> None:
     assert listed(path, "--until", "1d") == ["old"]
     code, out, err = ido("runs", "--journal", str(path), "--since", "12 hours")
     assert code == 2 and "or a time ago (12h, 30m, 2d)" in err, out + err
+
+
+@pytest.mark.parametrize("command", ["runs", "audit"])
+def test_an_until_before_the_since_is_refused_not_listed_as_no_runs(
+    journal: Path, command: str
+) -> None:
+    """`--since 2026-12-03 --until 2026-12-01`, swapped, said "no runs" (an audit of 0
+    runs), as if nothing had run; the same day twice is that day's runs."""
+    code, out, err = ido(
+        command, "--journal", str(journal), "--since", "2026-12-03", "--until", "2026-12-01"
+    )
+    assert code == 2, out + err
+    assert "2026-12-01 is before --since 2026-12-03: no run can be from both" in err
+    assert listed(journal, "--since", "2026-12-01", "--until", "2026-12-01") == ["r03", "r02"]

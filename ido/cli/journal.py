@@ -58,6 +58,7 @@ def audit(
 
     since, start = (None, None) if since is None else _when(since, "--since")
     until, end = (None, None) if until is None else _when(until, "--until", until=True)
+    _in_order(since, start, until, end)
     if rule is not None and rule.count("/") != 1:
         raise typer.BadParameter(
             f"'{rule}' is not a rule; write it as ido explain cites it: POLICY/RULE "
@@ -184,6 +185,17 @@ def _when(text: str, flag: str, *, until: bool = False) -> tuple[str, str]:
     # a stamp of that very millisecond is up to it too: the bound is the next one
     bound = moment + timedelta(milliseconds=1) if until else moment
     return shown, bound.isoformat(timespec="milliseconds")
+
+
+def _in_order(since: str | None, start: str | None, until: str | None, end: str | None) -> None:
+    """A usage error when `--until` comes before `--since`: swapped, they asked for no run
+    at all, and the listing said "no runs", as if there were none."""
+    if start is not None and end is not None and start >= end:
+        raise typer.BadParameter(
+            f"{until} is before --since {since}: no run can be from both; give the earlier "
+            "as --since",
+            param_hint="--until",
+        )
 
 
 def _moment(text: str) -> datetime | None:
@@ -335,6 +347,7 @@ def runs(
     words = tuple(dict.fromkeys(_outcome_word(word) for word in outcome or ()))
     day, start = (None, None) if since is None else _when(since, "--since")
     last, end = (None, None) if until is None else _when(until, "--until", until=True)
+    _in_order(day, start, last, end)
     intents = tuple(dict.fromkeys(intent or ()))
     outcomes = tuple(dict.fromkeys(map(_stored, words)))
     asked = RunsAsked(intents, outcomes, start, end)
