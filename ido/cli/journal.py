@@ -24,8 +24,6 @@ from ido.errors import NotFoundError
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from ido.pruning import Cutoff
-
 
 @_guard
 def audit(
@@ -142,19 +140,6 @@ def _day_after(day: str | None) -> str | None:
     return None if day is None else (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 
 
-def _iso_date(text: str, flag: str) -> str:
-    """A date as the journal writes it (2026-12-06), from any ISO 8601 date: 20261206 or
-    2026-W49 compared with the journal's dates as text would match nothing."""
-    from datetime import date
-
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise typer.BadParameter(
-            f"'{text}' is not a date; write an ISO 8601 date (2026-12-06)", param_hint=flag
-        ) from None
-
-
 _WHEN = (
     "an ISO 8601 date (2026-12-06), a moment (2026-12-06T22:00, UTC unless it gives its "
     "offset) or a time ago (12h, 30m, 2d)"
@@ -222,9 +207,10 @@ def prune(
         str | None,
         typer.Option(
             metavar="DATE",
-            help="Remove the ended runs from before this day (UTC; a kept scenario run goes by "
-            "when it was recorded): an ISO 8601 date "
-            "(2026-12-06); at latest tomorrow, which takes today's runs too.",
+            help="Remove the ended runs from before this day or moment (UTC; a kept scenario "
+            "run goes by when it was recorded): an ISO 8601 date (2026-12-06), a moment "
+            "(2026-12-06T22:00) or a time ago (30d); at latest tomorrow, which takes today's "
+            "runs too.",
         ),
     ] = None,
     keep: Annotated[
@@ -259,12 +245,14 @@ def prune(
 
     if before is None and keep is None:  # a prune of every ended run is --before tomorrow
         raise typer.BadParameter("give --before DATE, --keep N or both", param_hint="--before")
-    day = None if before is None else _iso_date(before, "--before")
+    day, bound = (None, None) if before is None else _when(before, "--before")
     if not _journal_there(journal):
         raise NotFoundError(f"no journal at {journal}; nothing to prune")
     today = datetime.now(UTC).date()
     tomorrow = (today + timedelta(days=1)).isoformat()  # before it: today's runs too
-    if day is not None and day > tomorrow:  # a typo for a later year would remove every run
+    if (
+        day is not None and bound is not None and bound > tomorrow
+    ):  # a typo for a later year would remove every run
         typer.echo(
             f"{day} is in the future (today is {today.isoformat()}, UTC; the latest DATE is "
             f"{tomorrow}, which takes today's runs too); nothing pruned"
@@ -272,9 +260,9 @@ def prune(
         return
     if dry_run and archive is not None:  # what the prune itself would refuse, refused now
         check_archive(journal, archive, making=False)
-    cutoff = Cutoff(day, keep)
+    cutoff = Cutoff(bound, keep)
     found = survey(journal, cutoff) if dry_run else remove(journal, cutoff, archive)
-    which = _prunable(cutoff)
+    which = _prunable(day, keep)
     if not found.runs:
         spared = ", but for the newest (it always stays)" if found.spared_newest else ""
         typer.echo(f"no ended run {which}{spared}; nothing pruned")
@@ -284,22 +272,23 @@ def prune(
     kept = f"; {counted(found.kept, 'run')} {stay}" if keep is not None else ""
     if dry_run:
         typer.echo(
-            f"would prune {runs} (from {found.first} to {found.last}; {found.events} "
-            f"events, {_mb(found.event_bytes)} of event data){kept}; nothing removed"
+            f"would prune {runs} (from {found.first} to {found.last}; "
+            f"{counted(found.events, 'event')}, {_mb(found.event_bytes)} of event data)"
+            f"{kept}; nothing removed"
         )
         return
     line = (
-        f"pruned {runs} ({found.events} events){kept}; journal {_mb(found.size_before)} → "
-        f"{_mb(found.size_after)}"
+        f"pruned {runs} ({counted(found.events, 'event')}){kept}; journal "
+        f"{_mb(found.size_before)} → {_mb(found.size_after)}"
     )
     typer.echo(line + (f"; archived to {archive}" if archive is not None else ""))
 
 
-def _prunable(cutoff: Cutoff) -> str:
+def _prunable(before: str | None, keep: int | None) -> str:
     """The runs a prune takes, in words: `from before 2026-12-01`, `older than the newest
     500`, or both."""
-    said = [f"from before {cutoff.before}"] if cutoff.before is not None else []
-    said += [f"older than the newest {cutoff.keep}"] if cutoff.keep is not None else []
+    said = [f"from before {before}"] if before is not None else []
+    said += [f"older than the newest {keep}"] if keep is not None else []
     return " and ".join(said)
 
 
