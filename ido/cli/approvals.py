@@ -24,9 +24,21 @@ from ido.errors import IdoError, NotFoundError
 def approvals(
     journal: JournalOpt = DEFAULT_JOURNAL,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    intent: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME", help="Only the requests of runs of this intent (repeatable: of any)."
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N", min=1, help="Only the N requests waiting longest.  [default: all]"
+        ),
+    ] = None,
 ) -> None:
     """List what blocked runs wait for: run, step, rule, message, cost, since when, and
-    who it is escalated to and until when."""
+    who it is escalated to and until when; the longest waiting first."""
     _check_format(fmt, ("text", "json"))
     import time
     from datetime import UTC, datetime
@@ -34,14 +46,17 @@ def approvals(
     from ido.approval_verdicts import left_unanswered
     from ido.approvals import requests, step_words, tally, waiting_of
     from ido.approvers import approved_so_far, so_far_words
+    from ido.cli.journal import _no_runs_of
     from ido.journal.records import stamp
     from ido.journal.sqlite import SqliteJournal
     from ido.text import money, printable
 
     waiting: list[tuple[str, Any, list[str], str]] = []  # run, request, who approved so far
     intents: dict[str, str] = {}  # of each run: a request's rule and step name no payout
+    known: set[str] = set()  # the intents of the journal's runs, for an --intent typo
     if _journal_there(journal):
         with SqliteJournal(journal, reading=True) as store:
+            known = store.intents() if intent else known
             for run_id, events in store.blocked().items():
                 intents[run_id] = store.run(run_id).intent
                 given, partial = tally(events)
@@ -49,6 +64,15 @@ def approvals(
                     (run_id, r, approved_so_far(r, partial), so_far_words(r, partial))
                     for r in waiting_of(requests(events), given)
                 ]
+    asked = tuple(dict.fromkeys(intent or ()))
+    if asked:
+        waiting = [w for w in waiting if intents[w[0]] in asked]
+        for name in asked:  # a typo listed "nothing waits", as if all had been answered
+            if name not in known:
+                typer.echo(f"warning: {_no_runs_of(name, known)}", err=True)
+    # a night's blocked runs are thousands of lines: the oldest first, as many as asked
+    left_out = len(waiting) - limit if limit is not None and len(waiting) > limit else 0
+    waiting = waiting[:limit]
     now = time.time()
 
     def when(at: float) -> str:
@@ -91,7 +115,7 @@ def approvals(
         typer.echo(json.dumps(listed, indent=2))
         return
     if not waiting:
-        typer.echo("nothing waits for approval")
+        typer.echo("nothing waits for approval" + (f" of {' or '.join(asked)}" if asked else ""))
         return
     for run, r, _, so_far in waiting:
         step = step_words(r)
@@ -110,6 +134,13 @@ def approvals(
         # could clear the screen, and a line break forge a request.
         said = f"{run} ({intents[run]})  {step}  {r.rule}: {r.message}  ({', '.join(notes)})"
         typer.echo(printable(said))
+    if left_out:
+        from ido.text import counted
+
+        typer.echo(
+            f"… and {counted(left_out, 'more request')} (of {len(waiting) + left_out:,}): "
+            "raise --limit, or choose with --intent"
+        )
 
 
 def _verdict(
