@@ -259,3 +259,10 @@ def test_an_until_before_the_since_is_refused_not_listed_as_no_runs(
     assert code == 2, out + err
     assert "2026-12-01 is before --since 2026-12-03: no run can be from both" in err
     assert listed(journal, "--since", "2026-12-01", "--until", "2026-12-01") == ["r03", "r02"]
+
+
+def test_an_outcome_is_taken_whatever_its_case(journal: Path) -> None:
+    """`--outcome FAILED` was "not an outcome", without even a guess: the word is the
+    outcome whatever its case."""
+    assert listed(journal, "--outcome", "FAILED") == ["r04", "r02", "r01"]
+    assert listed(journal, "--outcome", "Blocked") == ["r05"]

@@ -409,8 +409,8 @@ def _outcome_word(word: str) -> str:
     shows: a misspelt one would list no runs, as if none had that outcome."""
     from ido.text import did_you_mean
 
-    if word in RUN_OUTCOMES:
-        return word
+    if word.strip().lower() in RUN_OUTCOMES:  # FAILED, as a shouting log line has it
+        return word.strip().lower()
     guess = did_you_mean(word, RUN_OUTCOMES)
     raise typer.BadParameter(
         f"'{word}' is not an outcome{'; ' + guess if guess else ''} (one of "
