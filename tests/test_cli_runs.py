@@ -266,3 +266,31 @@ def test_an_outcome_is_taken_whatever_its_case(journal: Path) -> None:
     outcome whatever its case."""
     assert listed(journal, "--outcome", "FAILED") == ["r04", "r02", "r01"]
     assert listed(journal, "--outcome", "Blocked") == ["r05"]
+
+
+def test_runs_are_sorted_oldest_first_or_by_cost_or_duration(tmp_path: Path) -> None:
+    """At 3 a.m. what failed first in the night, and the costliest or longest runs, are
+    asked for, not found by reading the newest 50; a run not ended (no final cost or
+    duration yet) comes last, and ties go newest first."""
+    path = tmp_path / "ido.db"
+    runs = [  # id, hour, outcome, cost, duration
+        ("r1", 22, "failed", 0.40, 2.0),
+        ("r2", 23, "achieved", 1.50, 9.0),
+        ("r3", 0, None, 0.0, None),
+        ("r4", 1, "failed", 1.50, 1.0),
+        ("r5", 2, "achieved", 0.10, 30.0),
+    ]
+    with SqliteJournal(path) as store:
+        for run_id, hour, outcome, cost, duration in runs:
+            day = "2026-12-06" if hour >= 22 else "2026-12-07"
+            at = f"{day}T{hour:02d}:00:00.000+00:00"
+            store.start_run(run_id, "nightly-report", at, {})
+            if outcome is not None:
+                store.finish_run(run_id, outcome, None, cost, duration or 0.0, at)
+    assert listed(path) == ["r5", "r4", "r3", "r2", "r1"]
+    assert listed(path, "--sort", "oldest") == ["r1", "r2", "r3", "r4", "r5"]
+    assert listed(path, "--sort", "oldest", "--outcome", "failed", "--limit", "1") == ["r1"]
+    assert listed(path, "--sort", "cost") == ["r4", "r2", "r1", "r5", "r3"]
+    assert listed(path, "--sort", "duration", "--limit", "2") == ["r5", "r2"]
+    code, _out, err = ido("runs", "--journal", str(path), "--sort", "cheapest")
+    assert code == 2 and "'cheapest' is not one of newest, oldest, cost, duration" in err

@@ -327,9 +327,18 @@ def runs(
         ),
     ] = None,
     until: Annotated[str | None, UNTIL] = None,
+    sort: Annotated[
+        str,
+        typer.Option(
+            metavar="ORDER",
+            help="newest (first), oldest (first: what failed first in a night), cost or "
+            "duration (the highest first; runs not ended last).",
+        ),
+    ] = "newest",
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first (or as --sort says)."""
     _check_format(fmt, ("text", "json"))
+    _check_format(sort, ("newest", "oldest", "cost", "duration"), "--sort")
     from ido.journal.schema import RunsAsked
     from ido.journal.sqlite import SqliteJournal
 
@@ -359,7 +368,9 @@ def runs(
                 return row.outcome is not None or live(row) == ("running" in words)
 
             split = ("running" in words) != ("interrupted" in words)
-            rows = store.runs(min(limit, SQLITE_MOST), asked, told_apart if split else None)
+            rows = store.runs(
+                min(limit, SQLITE_MOST), asked, told_apart if split else None, order=sort
+            )
             models = store.model_use([r.id for r in rows])
             running = {r.id for r in rows if live(r)}
             known = store.intents() if intents else known

@@ -15,7 +15,15 @@ from ido.journal.catalogs import named, restored
 from ido.journal.chain import Link, catalog_of
 from ido.journal.commits import _Committing
 from ido.journal.records import Event, RunRow, paid_in
-from ido.journal.schema import _ALL, _NEWEST, _ONE, CHAINED_SINCE, PRUNES, RunsAsked
+from ido.journal.schema import (
+    _ALL,
+    _NEWEST,
+    _ONE,
+    CHAINED_SINCE,
+    PRUNES,
+    RUN_ORDERS,
+    RunsAsked,
+)
 from ido.text import some
 
 _SHORTEST_TAIL = 6
@@ -50,13 +58,17 @@ class _Reading(_Committing):
         limit: int = 50,
         asked: RunsAsked | None = None,
         keep: Callable[[RunRow], bool] | None = None,
+        order: str = "newest",
     ) -> list[RunRow]:
         """The last `limit` runs recorded of those `asked` for, newest first, by this
         world's clock (a kept scenario's run is where it was recorded, not at its virtual
-        time). `keep`: a further test SQL cannot make (whether a process carries a run on),
-        made as the rows are read, newest first, up to `limit` of those it keeps."""
+        time), or in another of `RUN_ORDERS`. `keep`: a further test SQL cannot make
+        (whether a process carries a run on), made as the rows are read, in that order,
+        up to `limit` of those it keeps."""
         where, params = (asked or RunsAsked()).where()
-        query = self._run_rows(_NEWEST.replace("{where}", where))
+        query = self._run_rows(
+            _NEWEST.replace("{where}", where).replace("{order}", RUN_ORDERS[order])
+        )
         if keep is None:
             rows = self._db.execute(query + " LIMIT ?", (*params, limit)).fetchall()
             return [self._as_spent(self._run_row(row)) for row in rows]
