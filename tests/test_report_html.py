@@ -540,3 +540,13 @@ def test_the_html_report_is_not_poured_onto_a_terminal(report: Path) -> None:
     )
     piped = cli.invoke(app, ["explain", "last", "--format", "html"])
     assert piped.exit_code == 0 and piped.stdout.startswith("<!DOCTYPE html>")
+
+
+def test_decision_labels_close_together_on_the_timeline_are_not_drawn_over_each_other() -> None:
+    """Four decisions within 60 ms at the end of a 526 ms run were labelled on top of each
+    other (`D2` and `D3` read `DD3`): a label is drawn only clear of the last one drawn."""
+    from ido.report_html import spaced
+
+    assert spaced([0.0, 10.0, 30.0, 40.0, 200.0], 24.0) == {0, 2, 4}
+    assert spaced([5.0, 5.0, 5.0], 24.0) == {0}
+    assert spaced([], 24.0) == set()
