@@ -253,7 +253,8 @@ def render(report: dict[str, Any], fmt: str) -> str:
         return f"- {markdown_text(text)}" if md else f"  {text}"
 
     lines = [
-        ("# " if md else "") + f"Audit: {report['runs']} run(s), {report['decisions']} decision(s)"
+        ("# " if md else "")
+        + f"Audit: {report['runs']:,} run(s), {report['decisions']:,} decision(s)"
     ]
     scope = _scope(
         report.get("since"), report.get("intent"), report.get("until"), report.get("rule")
@@ -262,13 +263,13 @@ def render(report: dict[str, Any], fmt: str) -> str:
         lines.append(f"({markdown_text(scope) if md else scope})")
     if report["simulated_runs_left_out"]:
         simulated = report["simulated_runs_left_out"]
-        lines.append(f"({simulated} simulated run(s) of scenarios left out)")
+        lines.append(f"({simulated:,} simulated run(s) of scenarios left out)")
     lines += ["", head("Runs by outcome")]
-    lines += [item(f"{k}: {v}") for k, v in report["outcomes"].items()] or [item("none")]
+    lines += [item(f"{k}: {v:,}") for k, v in report["outcomes"].items()] or [item("none")]
     lines += ["", head("Denials by rule")]
     lines += [
         item(
-            f"{rule}: {d['decisions']} decision(s), denied {', '.join(d['capabilities'])}"
+            f"{rule}: {d['decisions']:,} decision(s), denied {', '.join(d['capabilities'])}"
             + _failing_closed(
                 d.get("unevaluated", 0), d.get("partly_unevaluated", 0), d["decisions"]
             )
@@ -280,7 +281,7 @@ def render(report: dict[str, Any], fmt: str) -> str:
             lines += ["", head(title)]
             for cited, d in report[key].items():
                 names = ", ".join(d["capabilities"])
-                lines.append(item(f"{cited}: {d['decisions']} decision(s), left out {names}"))
+                lines.append(item(f"{cited}: {d['decisions']:,} decision(s), left out {names}"))
     if "ruled" in report:  # `--rule`: each decision where it fired
         rule = printable(report["rule"])  # as typed: shown, not acted on
         lines += ["", head(f"Decisions where {markdown_text(rule) if md else rule} fired")]

@@ -224,12 +224,27 @@ def summary(view: dict[str, Any]) -> str:
     )
 
 
+def nothing_decided(view: Mapping[str, Any]) -> str | None:
+    """What a run not ended with no decision yet says under its summary (a report of one
+    line read as cut off), or None."""
+    if view["decisions"]:
+        return None
+    outcome = outcome_of(view["run"])
+    if outcome == "interrupted":
+        return (
+            "no decision recorded: the run stopped before its first; "
+            f"ido resume {view['run']['id']} continues it"
+        )
+    return "no decision recorded yet: the run is making its first" if outcome == "running" else None
+
+
 def _text(view: dict[str, Any]) -> list[str]:
     lines = [summary(view)]
     if view["run"]["reason"]:
         lines.append(f"reason: {view['run']['reason']}")
     spend = failed_spend(view)
     lines += [] if spend is None else [spend]
+    lines += [said] if (said := nothing_decided(view)) else []
     for what, d in in_order(view):
         if what == "event":
             lines.append(event_line(d))
@@ -259,6 +274,7 @@ def _markdown(view: dict[str, Any]) -> list[str]:
         lines += ["", f"**Reason:** {md(view['run']['reason'])}"]
     spend = failed_spend(view)
     lines += [] if spend is None else ["", f"**Spend:** {md(spend)}"]
+    lines += ["", md(said)] if (said := nothing_decided(view)) else []
     for what, d in in_order(view):
         if what == "event":
             lines += ["", f"- {md(event_line(d))}"]

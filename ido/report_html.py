@@ -10,6 +10,7 @@ Everything is inline (CSS and SVG, no script, no network), and every text is esc
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping, Sequence
 from itertools import groupby
 from typing import Any
@@ -266,6 +267,23 @@ def _made(action: dict[str, Any]) -> str:
 # --- the timeline -------------------------------------------------------------------------
 
 
+_LABEL_WIDTH = 24.0
+"""How wide a decision's label (`D12`) is drawn on the timeline, in its units."""
+
+
+def spaced(xs: Sequence[float], width: float) -> set[int]:
+    """Which of the marks at `xs` (in order) get a label: each one clear of the last one
+    labelled. Decisions a few milliseconds apart on a long run were labelled on top of
+    each other (`D2` and `D3` read `DD3`); each mark keeps its line and its tooltip."""
+    shown: set[int] = set()
+    last = -math.inf
+    for n, x in enumerate(xs):
+        if x - last >= width:
+            shown.add(n)
+            last = x
+    return shown
+
+
 def timeline(view: dict[str, Any]) -> str:
     """SVG: a bar per action attempt over the run's time, decisions and approvals marked."""
     run = view["run"]
@@ -293,13 +311,14 @@ def timeline(view: dict[str, Any]) -> str:
             f"<text class='small' x='{x:.1f}' y='{height - 6}' text-anchor='middle'>"
             f"{escape(format_duration(span * k / 5))}</text>"
         )
-    for d in view["decisions"]:
-        x = x_of(epoch(d["at"]))
+    marks = [x_of(epoch(d["at"])) for d in view["decisions"]]
+    labelled = spaced(marks, _LABEL_WIDTH)
+    for n, (d, x) in enumerate(zip(view["decisions"], marks, strict=True)):
+        label = f"<text class='small' x='{x + 3:.1f}' y='16'>D{d['number']}</text>"
         out.append(
             f"<line class='decision-mark' x1='{x:.1f}' y1='18' x2='{x:.1f}' "
             f"y2='{height - 20}'><title>decision {d['number']}: "
-            f"{escape(d['trigger'])}</title></line>"
-            f"<text class='small' x='{x + 3:.1f}' y='16'>D{d['number']}</text>"
+            f"{escape(d['trigger'])}</title></line>" + (label if n in labelled else "")
         )
     for e in view["events"]:
         if e["kind"].startswith("approval"):

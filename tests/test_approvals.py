@@ -1045,3 +1045,56 @@ def test_the_json_listing_gives_its_times_in_iso_8601_utc_too(
         assert moment.tzinfo is not None and abs(moment.timestamp() - number) < 0.001
     if expires:
         assert request["expires"] - request["since"] == pytest.approx(7200)
+
+
+def test_approvals_are_chosen_by_intent_and_limited_the_longest_waiting_first(
+    gated: Path,
+) -> None:
+    """A night of blocked runs listed thousands of lines, with no way to ask for one
+    intent's or the first few: `--intent` chooses, `--limit` keeps the oldest and says how
+    many more wait, and an intent no run is of is warned of (not "nothing waits")."""
+    other = gated / "intents" / "ship-order-2.yaml"
+    other.write_text(
+        (gated / "intents" / "ship-order.yaml").read_text().replace("ship-order", "ship-order-2")
+    )
+    for name in ("ship-order", "ship-order-2", "ship-order"):
+        assert ido("run", name)[0] == 3
+    everything = json.loads(ido("approvals", "--format", "json")[1])
+    assert [r["intent"] for r in everything] == ["ship-order", "ship-order-2", "ship-order"]
+    code, out = ido("approvals", "--limit", "2")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 3, out
+    assert lines[0].startswith(f"{everything[0]['run']} (ship-order)  "), out
+    assert lines[1].startswith(f"{everything[1]['run']} (ship-order-2)  "), out
+    assert lines[2] == "… and 1 more request (of 3): raise --limit, or choose with --intent"
+    mine = json.loads(ido("approvals", "--intent", "ship-order-2", "--format", "json")[1])
+    assert [r["run"] for r in mine] == [everything[1]["run"]]
+    one = json.loads(ido("approvals", "--intent", "ship-order", "--limit", "1", "-f", "json")[1])
+    assert [r["run"] for r in one] == [everything[0]["run"]]
+    result = runner.invoke(app, ["approvals", "--intent", "ship-ordr"])
+    assert result.stdout == "nothing waits for approval of ship-ordr\n"
+    assert "no run in the journal is of intent 'ship-ordr'; did you mean" in result.stderr
+
+
+def test_several_runs_are_answered_in_one_command_each_error_said_and_the_rest_answered(
+    gated: Path,
+) -> None:
+    """A night's blocked runs were approved one `ido approve` at a time, a start of ido
+    each: several RUNs are answered alike, one not waiting is said on stderr and the
+    others still answered, and the command exits 2 naming those left unanswered."""
+    for _ in range(3):
+        assert ido("run", "ship-order")[0] == 3
+    first, second, third = (r["run"] for r in json.loads(ido("approvals", "-f", "json")[1]))
+    result = runner.invoke(app, ["approve", first, "nope", second, "--by", "alice"])
+    assert result.exit_code == 2, result.output
+    assert f"approved: run {first} ship (residency/big-spend) by alice" in result.stdout
+    assert f"approved: run {second} ship (residency/big-spend) by alice" in result.stdout
+    assert "error: run 'nope' not found in" in result.stderr
+    assert result.stderr.endswith("error: 1 run of 3 not answered: nope\n"), result.stderr
+    assert [r["run"] for r in json.loads(ido("approvals", "-f", "json")[1])] == [third]
+    result = runner.invoke(app, ["reject", third, first, "--by", "bob", "--comment", "no"])
+    assert result.exit_code == 2 and f"rejected: run {third} ship" in result.stdout
+    assert result.stderr.endswith(f"error: 1 run of 2 not answered: {first}\n"), result.stderr
+    result = runner.invoke(app, ["approve", first, second, "--by", " "])
+    assert (result.exit_code, result.stderr.count("error:")) == (2, 1), result.stderr
+    assert ido("resume", first)[0] == 0

@@ -456,3 +456,19 @@ def test_an_event_edited_by_hand_is_said_without_a_traceback(history: Path) -> N
     assert "Traceback" not in out
     assert f"run {run}: its events are not as ido records them (no 'step')" in out
     assert "ido verify" in out
+
+
+def test_counts_are_written_with_their_thousands_set_apart(tmp_path: Path) -> None:
+    """`Audit: 19797 run(s)` and `failed: 12178` beside amounts written `12,345.50`: the
+    counts of a long journal are read at a glance too."""
+    from ido.journal import SqliteJournal
+
+    journal = tmp_path / "ido.db"
+    with SqliteJournal(journal) as store:
+        for n in range(1001):
+            at = f"2026-12-06T{n // 60 % 24:02d}:{n % 60:02d}:00.000+00:00"
+            store.start_run(f"r{n:04d}", "load-eu", at, {})
+            store.finish_run(f"r{n:04d}", "failed", None, 0.0, 1.0, at)
+    code, out = ido("audit", "--journal", str(journal))
+    assert code == 0 and out.startswith("Audit: 1,001 run(s), 0 decision(s)\n"), out
+    assert "  failed: 1,001\n" in out, out

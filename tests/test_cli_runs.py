@@ -207,3 +207,90 @@ def test_an_intent_no_run_is_of_is_warned_of_with_the_closest_name(journal: Path
     assert err == (
         "warning: no run in the journal is of intent 'ship' (its runs are of load-eu, load-us)\n"
     )
+
+
+def test_since_and_until_take_a_moment_so_last_night_can_be_asked_for(journal: Path) -> None:
+    """The night from 22:00 to 03:00 spans two days, which a day could not ask for: a
+    moment (UTC unless it gives its offset) is taken, `--until`'s itself included."""
+    assert listed(journal, "--since", "2026-12-01T12:00", "--until", "2026-12-02T12:00") == [
+        "r04",
+        "r03",
+        "r02",
+    ]
+    assert listed(journal, "--since", "2026-12-01T12:00:00.001") == ["r06", "r05", "r04"]
+    assert listed(journal, "--until", "2026-12-01T11:59:59") == ["r01"]
+    assert listed(journal, "--since", "2026-12-03T13:00+01:00") == ["r06", "r05"]
+    code, out, err = ido("runs", "--journal", str(journal), "--since", "2026-12-05T00:00")
+    assert (code, out) == (0, "no runs since 2026-12-05T00:00:00+00:00\n"), out + err
+    report = json.loads(
+        ido("audit", "--journal", str(journal), "--since", "2026-12-03T12:00", "-f", "json")[1]
+    )
+    assert (report["runs"], report["since"]) == (2, "2026-12-03T12:00:00+00:00")
+
+
+def test_since_takes_a_time_ago(tmp_path: Path) -> None:
+    """At 3 a.m. the runs of the last 12 hours are asked as `--since 12h`, not worked out
+    as a date by hand."""
+    from datetime import UTC, datetime, timedelta
+
+    path = tmp_path / "ido.db"
+    now = datetime.now(UTC)
+    with SqliteJournal(path) as store:
+        for run_id, hours in [("old", 30), ("night", 2)]:
+            at = (now - timedelta(hours=hours)).isoformat(timespec="milliseconds")
+            store.start_run(run_id, "load-eu", at, {})
+            store.finish_run(run_id, "failed", None, 0.0, 1.0, at)
+    assert listed(path, "--since", "12h") == ["night"]
+    assert listed(path, "--since", "2d") == ["night", "old"]
+    assert listed(path, "--until", "1d") == ["old"]
+    code, out, err = ido("runs", "--journal", str(path), "--since", "12 hours")
+    assert code == 2 and "or a time ago (12h, 30m, 2d)" in err, out + err
+
+
+@pytest.mark.parametrize("command", ["runs", "audit"])
+def test_an_until_before_the_since_is_refused_not_listed_as_no_runs(
+    journal: Path, command: str
+) -> None:
+    """`--since 2026-12-03 --until 2026-12-01`, swapped, said "no runs" (an audit of 0
+    runs), as if nothing had run; the same day twice is that day's runs."""
+    code, out, err = ido(
+        command, "--journal", str(journal), "--since", "2026-12-03", "--until", "2026-12-01"
+    )
+    assert code == 2, out + err
+    assert "2026-12-01 is before --since 2026-12-03: no run can be from both" in err
+    assert listed(journal, "--since", "2026-12-01", "--until", "2026-12-01") == ["r03", "r02"]
+
+
+def test_an_outcome_is_taken_whatever_its_case(journal: Path) -> None:
+    """`--outcome FAILED` was "not an outcome", without even a guess: the word is the
+    outcome whatever its case."""
+    assert listed(journal, "--outcome", "FAILED") == ["r04", "r02", "r01"]
+    assert listed(journal, "--outcome", "Blocked") == ["r05"]
+
+
+def test_runs_are_sorted_oldest_first_or_by_cost_or_duration(tmp_path: Path) -> None:
+    """At 3 a.m. what failed first in the night, and the costliest or longest runs, are
+    asked for, not found by reading the newest 50; a run not ended (no final cost or
+    duration yet) comes last, and ties go newest first."""
+    path = tmp_path / "ido.db"
+    runs = [  # id, hour, outcome, cost, duration
+        ("r1", 22, "failed", 0.40, 2.0),
+        ("r2", 23, "achieved", 1.50, 9.0),
+        ("r3", 0, None, 0.0, None),
+        ("r4", 1, "failed", 1.50, 1.0),
+        ("r5", 2, "achieved", 0.10, 30.0),
+    ]
+    with SqliteJournal(path) as store:
+        for run_id, hour, outcome, cost, duration in runs:
+            day = "2026-12-06" if hour >= 22 else "2026-12-07"
+            at = f"{day}T{hour:02d}:00:00.000+00:00"
+            store.start_run(run_id, "nightly-report", at, {})
+            if outcome is not None:
+                store.finish_run(run_id, outcome, None, cost, duration or 0.0, at)
+    assert listed(path) == ["r5", "r4", "r3", "r2", "r1"]
+    assert listed(path, "--sort", "oldest") == ["r1", "r2", "r3", "r4", "r5"]
+    assert listed(path, "--sort", "oldest", "--outcome", "failed", "--limit", "1") == ["r1"]
+    assert listed(path, "--sort", "cost") == ["r4", "r2", "r1", "r5", "r3"]
+    assert listed(path, "--sort", "duration", "--limit", "2") == ["r5", "r2"]
+    code, _out, err = ido("runs", "--journal", str(path), "--sort", "cheapest")
+    assert code == 2 and "'cheapest' is not one of newest, oldest, cost, duration" in err

@@ -686,3 +686,31 @@ def test_a_dry_run_leaves_a_journal_of_an_older_schema_byte_for_byte(
     assert version_kept == [(str(version),)]
     code, out = ido("prune", "--keep", "1", "--journal", str(journal))
     assert code == 0 and out.startswith("pruned 1 run older than the newest 1"), out
+
+
+def test_before_takes_a_moment_and_a_time_ago(tmp_path: Path) -> None:
+    """A retention of 30 days is `--before 30d`, not a date worked out by hand; a moment
+    goes to the millisecond: r1 started at noon on 2026-11-01, r4 three days later."""
+    journal = journal_of(tmp_path / "ido.db", KINDS)
+    code, out = ido("prune", "--before", "2026-11-01T12:00", "--dry-run", "--journal", str(journal))
+    assert (code, out) == (
+        0,
+        "no ended run from before 2026-11-01T12:00:00+00:00; nothing pruned\n",
+    )
+    code, out = ido("prune", "--before", "2026-11-01T12:00:01", "--journal", str(journal))
+    assert code == 0 and out.startswith(
+        "pruned 1 run from before 2026-11-01T12:00:01+00:00 (2 events); journal"
+    ), out
+    days = (datetime.now(UTC) - datetime(2026, 11, 4, 12, tzinfo=UTC)).days  # r4's age
+    code, out = ido("prune", "--before", f"{days}d", "--journal", str(journal))
+    assert code == 0 and out.startswith("pruned 1 run from before "), out
+    assert sorted(outcomes(journal)) == ["r2", "r3", "r5", "r6", "r7", "r8"]
+
+
+def test_a_dry_run_counts_events_as_it_counts_runs(tmp_path: Path) -> None:
+    """`16,636 runs … 143452 events`: the events are counted with their thousands set
+    apart too."""
+    journal = journal_of(tmp_path / "ido.db", [(f"r{n:04d}", "achieved") for n in range(600)])
+    code, out = ido("prune", "--keep", "1", "--dry-run", "--journal", str(journal))
+    assert code == 0 and "would prune 599 runs older than the newest 1 (from " in out, out
+    assert "; 1,198 events, " in out, out

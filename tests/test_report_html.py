@@ -511,3 +511,42 @@ def test_an_approval_stands_apart_between_the_decisions_it_came_between(
     approved = page.index("<li>approved by finance")
     cards = [m.start() for m in re.finditer(r"<section class='card'", page)]
     assert len(cards) == 2 and cards[0] < approved < cards[1], (cards, approved)
+
+
+def test_the_html_report_is_not_poured_onto_a_terminal(report: Path) -> None:
+    """`ido explain RUN --format html` without `-o` on a terminal poured a page of markup
+    over it: refused there, saying how to write it; piped, it is written as before."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    try:
+        shown = subprocess.run(
+            [sys.executable, "-m", "ido", "explain", "last", "--format", "html"],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert shown.returncode == 2, shown.stderr
+    assert "error: the HTML report is a page for a browser, not the terminal: write it" in (
+        shown.stderr
+    )
+    piped = cli.invoke(app, ["explain", "last", "--format", "html"])
+    assert piped.exit_code == 0 and piped.stdout.startswith("<!DOCTYPE html>")
+
+
+def test_decision_labels_close_together_on_the_timeline_are_not_drawn_over_each_other() -> None:
+    """Four decisions within 60 ms at the end of a 526 ms run were labelled on top of each
+    other (`D2` and `D3` read `DD3`): a label is drawn only clear of the last one drawn."""
+    from ido.report_html import spaced
+
+    assert spaced([0.0, 10.0, 30.0, 40.0, 200.0], 24.0) == {0, 2, 4}
+    assert spaced([5.0, 5.0, 5.0], 24.0) == {0}
+    assert spaced([], 24.0) == set()

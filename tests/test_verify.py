@@ -528,3 +528,19 @@ def test_a_kept_scenario_run_of_a_schema_3_journal_reads_as_recorded_before_chai
     code, out = ido("verify", "--journal", str(journal))
     assert code == 0, out
     assert "0 intact, 1 recorded before chaining, 0 broken" in out
+
+
+def test_the_counts_of_a_long_journal_have_their_thousands_set_apart(tmp_path: Path) -> None:
+    """`19797 runs checked: 19797 intact` read as one number; one run was `1 runs`."""
+    from ido.journal import SqliteJournal
+
+    journal = tmp_path / "ido.db"
+    with SqliteJournal(journal) as store:
+        store.start_run("r-one", "load-eu", "2026-12-06T00:00:00.000+00:00", {})
+    out = CliRunner().invoke(app, ["verify", "--journal", str(journal)]).output
+    assert "1 run checked: 1 intact" in out, out
+    with SqliteJournal(journal) as store:
+        for n in range(1000):
+            store.start_run(f"r{n:04d}", "load-eu", "2026-12-06T00:00:00.000+00:00", {})
+    out = CliRunner().invoke(app, ["verify", "--journal", str(journal)]).output
+    assert "1,001 runs checked: 1,001 intact, 0 recorded before chaining, 0 broken" in out, out

@@ -22,6 +22,7 @@ from ido.cli import (
     validate,
     verify,
 )
+from ido.cli.health import health_app
 from ido.cli.policy import policy_app
 from ido.cli.scenario import scenario_app
 from ido.cli_typer import IdoTyper
@@ -72,6 +73,7 @@ app.command()(approvals.reject)
 app.command()(journal.audit)
 app.command()(journal.prune)
 app.command()(verify.verify)
+app.add_typer(health_app, name="health")
 app.add_typer(policy_app, name="policy")
 app.command()(journal.runs)
 app.command()(explain.explain)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +12,6 @@ import typer
 from ido.cli.common import (
     DEFAULT_JOURNAL,
     JournalOpt,
-    RunRef,
     _check_format,
     _guard,
     _journal_there,
@@ -24,9 +24,21 @@ from ido.errors import IdoError, NotFoundError
 def approvals(
     journal: JournalOpt = DEFAULT_JOURNAL,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    intent: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME", help="Only the requests of runs of this intent (repeatable: of any)."
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N", min=1, help="Only the N requests waiting longest.  [default: all]"
+        ),
+    ] = None,
 ) -> None:
     """List what blocked runs wait for: run, step, rule, message, cost, since when, and
-    who it is escalated to and until when."""
+    who it is escalated to and until when; the longest waiting first."""
     _check_format(fmt, ("text", "json"))
     import time
     from datetime import UTC, datetime
@@ -34,14 +46,17 @@ def approvals(
     from ido.approval_verdicts import left_unanswered
     from ido.approvals import requests, step_words, tally, waiting_of
     from ido.approvers import approved_so_far, so_far_words
+    from ido.cli.journal import _no_runs_of
     from ido.journal.records import stamp
     from ido.journal.sqlite import SqliteJournal
     from ido.text import money, printable
 
     waiting: list[tuple[str, Any, list[str], str]] = []  # run, request, who approved so far
     intents: dict[str, str] = {}  # of each run: a request's rule and step name no payout
+    known: set[str] = set()  # the intents of the journal's runs, for an --intent typo
     if _journal_there(journal):
         with SqliteJournal(journal, reading=True) as store:
+            known = store.intents() if intent else known
             for run_id, events in store.blocked().items():
                 intents[run_id] = store.run(run_id).intent
                 given, partial = tally(events)
@@ -49,6 +64,15 @@ def approvals(
                     (run_id, r, approved_so_far(r, partial), so_far_words(r, partial))
                     for r in waiting_of(requests(events), given)
                 ]
+    asked = tuple(dict.fromkeys(intent or ()))
+    if asked:
+        waiting = [w for w in waiting if intents[w[0]] in asked]
+        for name in asked:  # a typo listed "nothing waits", as if all had been answered
+            if name not in known:
+                typer.echo(f"warning: {_no_runs_of(name, known)}", err=True)
+    # a night's blocked runs are thousands of lines: the oldest first, as many as asked
+    left_out = len(waiting) - limit if limit is not None and len(waiting) > limit else 0
+    waiting = waiting[:limit]
     now = time.time()
 
     def when(at: float) -> str:
@@ -91,7 +115,7 @@ def approvals(
         typer.echo(json.dumps(listed, indent=2))
         return
     if not waiting:
-        typer.echo("nothing waits for approval")
+        typer.echo("nothing waits for approval" + (f" of {' or '.join(asked)}" if asked else ""))
         return
     for run, r, _, so_far in waiting:
         step = step_words(r)
@@ -110,6 +134,24 @@ def approvals(
         # could clear the screen, and a line break forge a request.
         said = f"{run} ({intents[run]})  {step}  {r.rule}: {r.message}  ({', '.join(notes)})"
         typer.echo(printable(said))
+    if left_out:
+        from ido.text import counted
+
+        typer.echo(
+            f"… and {counted(left_out, 'more request')} (of {len(waiting) + left_out:,}): "
+            "raise --limit, or choose with --intent"
+        )
+
+
+def _check_verdict(journal: Path, by: str, comment: str | None, kind: str) -> None:
+    """What is wrong for every run alike (who, why, the journal), refused once."""
+    from ido.text import verdict_problem
+
+    wrong = verdict_problem(by, comment, rejected=kind == "approval_rejected")
+    if wrong is not None:
+        raise IdoError(f"--{wrong[0]} {wrong[1]}")
+    if not journal.exists():
+        raise NotFoundError(f"no journal at {journal}; nothing waits for approval")
 
 
 def _verdict(
@@ -128,13 +170,9 @@ def _verdict(
     from ido.approvers import check_new_approver, next_approval, so_far_words
     from ido.journal.records import resume_command, scenario_of, stamp, temporal_of
     from ido.journal.sqlite import SqliteJournal
-    from ido.text import printable, verdict_problem
+    from ido.text import printable
 
-    wrong = verdict_problem(by, comment, rejected=kind == "approval_rejected")
-    if wrong is not None:
-        raise IdoError(f"--{wrong[0]} {wrong[1]}")
-    if not journal.exists():
-        raise NotFoundError(f"no journal at {journal}; nothing waits for approval")
+    _check_verdict(journal, by, comment, kind)
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
         while True:  # checked and written in one commit: of two verdicts at once, one wins
@@ -222,27 +260,68 @@ def _step(value: str) -> int:
     return int(value)
 
 
+RunRefs = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="RUN...",
+        help="Run id, id prefix, or 'last'; several: each answered alike, in its own commit.",
+    ),
+]
+
+
+def _verdicts(run_refs: list[str], answer: Callable[[str], None]) -> None:
+    """Answer each run in turn. One run's error is the command's, as it always was; of
+    several (a night's blocked runs, `$(ido approvals -f json | jq …)`), each run's is said
+    on stderr and the others answered, exit 2 at the end naming those left unanswered:
+    one at a time, a thousand runs took a thousand starts of ido."""
+    if len(run_refs) == 1:
+        answer(run_refs[0])
+        return
+    missed: list[str] = []
+    for ref in dict.fromkeys(run_refs):
+        try:
+            answer(ref)
+        except IdoError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            missed.append(ref)
+    if missed:
+        from ido.text import counted, some
+
+        raise IdoError(
+            f"{counted(len(missed), 'run')} of {len(dict.fromkeys(run_refs)):,} not answered: "
+            f"{some(missed, 5)}"
+        )
+
+
 @_guard
 def approve(
-    run_ref: RunRef,
+    run_refs: RunRefs,
     by: Annotated[str, typer.Option(help="Who approves.")],
     step: Annotated[int | None, typer.Option(help=STEP_HELP, parser=_step, metavar="N")] = None,
     rule: RuleOpt = None,
     comment: Annotated[str | None, typer.Option(help="Why.")] = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
-    """Approve what a blocked run waits for (all its requests, or one step's, or one rule's)."""
-    _verdict(run_ref, journal, step, rule or [], by, comment, "approval_given")
+    """Approve what blocked runs wait for (all their requests, or one step's, or one rule's)."""
+    _check_verdict(journal, by, comment, "approval_given")
+    _verdicts(
+        run_refs,
+        lambda ref: _verdict(ref, journal, step, rule or [], by, comment, "approval_given"),
+    )
 
 
 @_guard
 def reject(
-    run_ref: RunRef,
+    run_refs: RunRefs,
     by: Annotated[str, typer.Option(help="Who rejects.")],
     comment: Annotated[str, typer.Option(help="Why (required).")],
     step: Annotated[int | None, typer.Option(help=STEP_HELP, parser=_step, metavar="N")] = None,
     rule: RuleOpt = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
 ) -> None:
-    """Reject what a blocked run waits for; resuming it then fails the run with the reason."""
-    _verdict(run_ref, journal, step, rule or [], by, comment, "approval_rejected")
+    """Reject what blocked runs wait for; resuming one then fails the run with the reason."""
+    _check_verdict(journal, by, comment, "approval_rejected")
+    _verdicts(
+        run_refs,
+        lambda ref: _verdict(ref, journal, step, rule or [], by, comment, "approval_rejected"),
+    )

@@ -20,7 +20,7 @@ from ido.cli.common import (
     _guard,
     _journal_there,
 )
-from ido.errors import NotFoundError, writing
+from ido.errors import IdoError, NotFoundError, writing
 
 
 @_guard
@@ -46,6 +46,11 @@ def explain(
     _check_format(color, ("auto", "always", "never"), "--color")
     if output is not None:
         _check_out_file(output, "--output", journal)
+    elif fmt == "html" and sys.stdout.isatty():  # a page of markup flooded the terminal
+        raise IdoError(
+            "the HTML report is a page for a browser, not the terminal: write it to a file "
+            "with -o report.html (or redirect it: > report.html)"
+        )
 
     from ido.api import rendered, viewed
     from ido.journal.sqlite import SqliteJournal

@@ -22,7 +22,7 @@ from ido.cli.common import (
 from ido.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from ido.pruning import Cutoff
+    from datetime import datetime
 
 
 @_guard
@@ -31,8 +31,8 @@ def audit(
     since: Annotated[
         str | None,
         typer.Option(
-            help="Only runs from this day on (UTC; a kept scenario run goes by when it was "
-            "recorded): an ISO 8601 date (2026-12-06)."
+            help="Only runs from this day or moment on (UTC; a kept scenario run goes by "
+            f"when it was recorded): {_WHEN}."
         ),
     ] = None,
     intent: Annotated[str | None, typer.Option(help="Only runs of this intent.")] = None,
@@ -54,10 +54,9 @@ def audit(
     from ido.journal.schema import RunsAsked
     from ido.journal.sqlite import SqliteJournal
 
-    if since is not None:
-        since = _iso_date(since, "--since")
-    if until is not None:
-        until = _iso_date(until, "--until")
+    since, start = (None, None) if since is None else _when(since, "--since")
+    until, end = (None, None) if until is None else _when(until, "--until", until=True)
+    _in_order(since, start, until, end)
     if rule is not None and rule.count("/") != 1:
         raise typer.BadParameter(
             f"'{rule}' is not a rule; write it as ido explain cites it: POLICY/RULE "
@@ -65,7 +64,7 @@ def audit(
             param_hint="--rule",
         )
     intents_asked = () if intent is None else (intent,)
-    asked = RunsAsked(intents_asked, (), since, _day_after(until))  # filtered in SQLite
+    asked = RunsAsked(intents_asked, (), start, end)  # filtered in SQLite
     intents: set[str] = set()  # of every run in the journal, whatever --since says
     rules: set[str] = set()  # that fired in the runs asked for: what a --rule typo meant
 
@@ -128,8 +127,9 @@ def _no_runs_of(intent: str, intents: set[str]) -> str:
 
 UNTIL = typer.Option(
     metavar="DATE",
-    help="Only runs up to this day, itself included (UTC; a kept scenario run goes by when "
-    "it was recorded): an ISO 8601 date (2026-11-30).",
+    help="Only runs up to this day or moment, itself included (UTC; a kept scenario run "
+    "goes by when it was recorded): an ISO 8601 date (2026-11-30), a moment "
+    "(2026-12-07T03:00) or a time ago (1h).",
 )
 
 
@@ -140,17 +140,65 @@ def _day_after(day: str | None) -> str | None:
     return None if day is None else (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 
 
-def _iso_date(text: str, flag: str) -> str:
-    """A date as the journal writes it (2026-12-06), from any ISO 8601 date: 20261206 or
-    2026-W49 compared with the journal's dates as text would match nothing."""
-    from datetime import date
+_WHEN = (
+    "an ISO 8601 date (2026-12-06), a moment (2026-12-06T22:00, UTC unless it gives its "
+    "offset) or a time ago (12h, 30m, 2d)"
+)
+"""What `--since` and `--until` take, said in their help and in the error of a wrong one."""
+
+
+def _when(text: str, flag: str, *, until: bool = False) -> tuple[str, str]:
+    """`--since` or `--until` (`until`) as said back to the user, and as the bound the
+    journal's stamps are compared with as text: a day, or a moment written as the journal
+    writes its stamps. Last night's runs (22:00 to 03:00) span two days, which a day
+    cannot ask for; `--until` takes its day, or its moment, itself included."""
+    from datetime import UTC, date, timedelta
 
     try:
-        return date.fromisoformat(text).isoformat()
+        day = date.fromisoformat(text).isoformat()
     except ValueError:
+        pass
+    else:
+        return day, (_day_after(day) or day) if until else day
+    moment = _moment(text)
+    if moment is None:
+        raise typer.BadParameter(f"'{text}' is not a date; write {_WHEN}", param_hint=flag)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    shown = moment.isoformat(timespec="seconds")
+    # a stamp of that very millisecond is up to it too: the bound is the next one
+    bound = moment + timedelta(milliseconds=1) if until else moment
+    return shown, bound.isoformat(timespec="milliseconds")
+
+
+def _in_order(since: str | None, start: str | None, until: str | None, end: str | None) -> None:
+    """A usage error when `--until` comes before `--since`: swapped, they asked for no run
+    at all, and the listing said "no runs", as if there were none."""
+    if start is not None and end is not None and start >= end:
         raise typer.BadParameter(
-            f"'{text}' is not a date; write an ISO 8601 date (2026-12-06)", param_hint=flag
-        ) from None
+            f"{until} is before --since {since}: no run can be from both; give the earlier "
+            "as --since",
+            param_hint="--until",
+        )
+
+
+def _moment(text: str) -> datetime | None:
+    """The moment `text` names (`2026-12-06T22:00`, `12h` ago), or None."""
+    from datetime import UTC, datetime
+
+    from ido.model.durations import parse_duration
+
+    if "T" in text or " " in text.strip():
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    try:
+        ago = parse_duration(text)
+    except ValueError:
+        return None
+    return datetime.fromtimestamp(datetime.now(UTC).timestamp() - ago, UTC)
 
 
 @_guard
@@ -159,9 +207,10 @@ def prune(
         str | None,
         typer.Option(
             metavar="DATE",
-            help="Remove the ended runs from before this day (UTC; a kept scenario run goes by "
-            "when it was recorded): an ISO 8601 date "
-            "(2026-12-06); at latest tomorrow, which takes today's runs too.",
+            help="Remove the ended runs from before this day or moment (UTC; a kept scenario "
+            "run goes by when it was recorded): an ISO 8601 date (2026-12-06), a moment "
+            "(2026-12-06T22:00) or a time ago (30d); at latest tomorrow, which takes today's "
+            "runs too.",
         ),
     ] = None,
     keep: Annotated[
@@ -196,12 +245,14 @@ def prune(
 
     if before is None and keep is None:  # a prune of every ended run is --before tomorrow
         raise typer.BadParameter("give --before DATE, --keep N or both", param_hint="--before")
-    day = None if before is None else _iso_date(before, "--before")
+    day, bound = (None, None) if before is None else _when(before, "--before")
     if not _journal_there(journal):
         raise NotFoundError(f"no journal at {journal}; nothing to prune")
     today = datetime.now(UTC).date()
     tomorrow = (today + timedelta(days=1)).isoformat()  # before it: today's runs too
-    if day is not None and day > tomorrow:  # a typo for a later year would remove every run
+    if (
+        day is not None and bound is not None and bound > tomorrow
+    ):  # a typo for a later year would remove every run
         typer.echo(
             f"{day} is in the future (today is {today.isoformat()}, UTC; the latest DATE is "
             f"{tomorrow}, which takes today's runs too); nothing pruned"
@@ -209,9 +260,9 @@ def prune(
         return
     if dry_run and archive is not None:  # what the prune itself would refuse, refused now
         check_archive(journal, archive, making=False)
-    cutoff = Cutoff(day, keep)
+    cutoff = Cutoff(bound, keep)
     found = survey(journal, cutoff) if dry_run else remove(journal, cutoff, archive)
-    which = _prunable(cutoff)
+    which = _prunable(day, keep)
     if not found.runs:
         spared = ", but for the newest (it always stays)" if found.spared_newest else ""
         typer.echo(f"no ended run {which}{spared}; nothing pruned")
@@ -221,22 +272,23 @@ def prune(
     kept = f"; {counted(found.kept, 'run')} {stay}" if keep is not None else ""
     if dry_run:
         typer.echo(
-            f"would prune {runs} (from {found.first} to {found.last}; {found.events} "
-            f"events, {_mb(found.event_bytes)} of event data){kept}; nothing removed"
+            f"would prune {runs} (from {found.first} to {found.last}; "
+            f"{counted(found.events, 'event')}, {_mb(found.event_bytes)} of event data)"
+            f"{kept}; nothing removed"
         )
         return
     line = (
-        f"pruned {runs} ({found.events} events){kept}; journal {_mb(found.size_before)} → "
-        f"{_mb(found.size_after)}"
+        f"pruned {runs} ({counted(found.events, 'event')}){kept}; journal "
+        f"{_mb(found.size_before)} → {_mb(found.size_after)}"
     )
     typer.echo(line + (f"; archived to {archive}" if archive is not None else ""))
 
 
-def _prunable(cutoff: Cutoff) -> str:
+def _prunable(before: str | None, keep: int | None) -> str:
     """The runs a prune takes, in words: `from before 2026-12-01`, `older than the newest
     500`, or both."""
-    said = [f"from before {cutoff.before}"] if cutoff.before is not None else []
-    said += [f"older than the newest {cutoff.keep}"] if cutoff.keep is not None else []
+    said = [f"from before {before}"] if before is not None else []
+    said += [f"older than the newest {keep}"] if keep is not None else []
     return " and ".join(said)
 
 
@@ -270,23 +322,33 @@ def runs(
         str | None,
         typer.Option(
             metavar="DATE",
-            help="Only runs from this day on (UTC; a kept scenario run goes by when it was "
-            "recorded): an ISO 8601 date (2026-12-06).",
+            help="Only runs from this day or moment on (UTC; a kept scenario run goes by "
+            f"when it was recorded): {_WHEN}.",
         ),
     ] = None,
     until: Annotated[str | None, UNTIL] = None,
+    sort: Annotated[
+        str,
+        typer.Option(
+            metavar="ORDER",
+            help="newest (first), oldest (first: what failed first in a night), cost or "
+            "duration (the highest first; runs not ended last).",
+        ),
+    ] = "newest",
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first (or as --sort says)."""
     _check_format(fmt, ("text", "json"))
+    _check_format(sort, ("newest", "oldest", "cost", "duration"), "--sort")
     from ido.journal.schema import RunsAsked
     from ido.journal.sqlite import SqliteJournal
 
     words = tuple(dict.fromkeys(_outcome_word(word) for word in outcome or ()))
-    day = None if since is None else _iso_date(since, "--since")
-    last = None if until is None else _iso_date(until, "--until")
+    day, start = (None, None) if since is None else _when(since, "--since")
+    last, end = (None, None) if until is None else _when(until, "--until", until=True)
+    _in_order(day, start, last, end)
     intents = tuple(dict.fromkeys(intent or ()))
     outcomes = tuple(dict.fromkeys(map(_stored, words)))
-    asked = RunsAsked(intents, outcomes, day, _day_after(last))
+    asked = RunsAsked(intents, outcomes, start, end)
     known: set[str] = set()
     if not _journal_there(journal):
         rows, models, running = [], {}, set()
@@ -306,7 +368,9 @@ def runs(
                 return row.outcome is not None or live(row) == ("running" in words)
 
             split = ("running" in words) != ("interrupted" in words)
-            rows = store.runs(min(limit, SQLITE_MOST), asked, told_apart if split else None)
+            rows = store.runs(
+                min(limit, SQLITE_MOST), asked, told_apart if split else None, order=sort
+            )
             models = store.model_use([r.id for r in rows])
             running = {r.id for r in rows if live(r)}
             known = store.intents() if intents else known
@@ -356,8 +420,8 @@ def _outcome_word(word: str) -> str:
     shows: a misspelt one would list no runs, as if none had that outcome."""
     from ido.text import did_you_mean
 
-    if word in RUN_OUTCOMES:
-        return word
+    if word.strip().lower() in RUN_OUTCOMES:  # FAILED, as a shouting log line has it
+        return word.strip().lower()
     guess = did_you_mean(word, RUN_OUTCOMES)
     raise typer.BadParameter(
         f"'{word}' is not an outcome{'; ' + guess if guess else ''} (one of "

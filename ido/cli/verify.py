@@ -171,12 +171,13 @@ def _text(
     found: _Found,
     missing: list[str],
 ) -> str:
-    from ido.text import some
+    from ido.text import counted, some
 
     broken, unchained = found.broken(), found.of("unchained")
     lines = [
-        f"journal {journal}: {len(found.checked)} runs checked: {len(found.of('intact'))} "
-        f"intact, {len(unchained)} recorded before chaining, {len(broken)} broken"
+        f"journal {journal}: {counted(len(found.checked), 'run')} checked: "
+        f"{len(found.of('intact')):,} intact, {len(unchained):,} recorded before chaining, "
+        f"{len(broken):,} broken"
     ]
     lines += [f"broken: {c.said()}" for c in broken]
     if unchained:

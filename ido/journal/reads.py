@@ -15,8 +15,19 @@ from ido.journal.catalogs import named, restored
 from ido.journal.chain import Link, catalog_of
 from ido.journal.commits import _Committing
 from ido.journal.records import Event, RunRow, paid_in
-from ido.journal.schema import _ALL, _NEWEST, _ONE, CHAINED_SINCE, PRUNES, RunsAsked
+from ido.journal.schema import (
+    _ALL,
+    _NEWEST,
+    _ONE,
+    CHAINED_SINCE,
+    PRUNES,
+    RUN_ORDERS,
+    RunsAsked,
+)
 from ido.text import some
+
+_SHORTEST_TAIL = 6
+"""The fewest characters of an id's end taken for the run: `ido run A B` shows six."""
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -47,13 +58,17 @@ class _Reading(_Committing):
         limit: int = 50,
         asked: RunsAsked | None = None,
         keep: Callable[[RunRow], bool] | None = None,
+        order: str = "newest",
     ) -> list[RunRow]:
         """The last `limit` runs recorded of those `asked` for, newest first, by this
         world's clock (a kept scenario's run is where it was recorded, not at its virtual
-        time). `keep`: a further test SQL cannot make (whether a process carries a run on),
-        made as the rows are read, newest first, up to `limit` of those it keeps."""
+        time), or in another of `RUN_ORDERS`. `keep`: a further test SQL cannot make
+        (whether a process carries a run on), made as the rows are read, in that order,
+        up to `limit` of those it keeps."""
         where, params = (asked or RunsAsked()).where()
-        query = self._run_rows(_NEWEST.replace("{where}", where))
+        query = self._run_rows(
+            _NEWEST.replace("{where}", where).replace("{order}", RUN_ORDERS[order])
+        )
         if keep is None:
             rows = self._db.execute(query + " LIMIT ?", (*params, limit)).fetchall()
             return [self._as_spent(self._run_row(row)) for row in rows]
@@ -256,6 +271,8 @@ class _Reading(_Committing):
             if row is None:
                 raise NotFoundError(f"no runs recorded in {self.path} yet; start one with ido run")
             return str(row[0])
+        written = reference
+        reference = reference.strip()  # an id copied with the space after it
         if self._db.execute("SELECT 1 FROM runs WHERE id = ?", (reference,)).fetchone():
             return reference
         shown = 5
@@ -263,12 +280,39 @@ class _Reading(_Committing):
             "SELECT id FROM runs WHERE lower(substr(id, 1, ?)) = lower(?) ORDER BY id LIMIT ?",
             (len(reference), reference, shown + 1),
         ).fetchall()
+        tail = reference.removeprefix("…").removeprefix("...")
+        if not rows and len(tail) >= _SHORTEST_TAIL:
+            # the end of an id, as `ido run A B` prefixes its lines: `[ship …cfef5e]`
+            rows = self._db.execute(
+                "SELECT id FROM runs WHERE lower(substr(id, -?)) = lower(?) ORDER BY id LIMIT ?",
+                (len(tail), tail, shown + 1),
+            ).fetchall()
         if len(rows) == 1:
             return str(rows[0][0])
         if rows:
             listed = some([r[0] for r in rows], shown)
-            raise NotFoundError(f"run '{reference}' is ambiguous: {listed}; give more of the id")
-        raise NotFoundError(f"run '{reference}' not found in {self.path}; see ido runs")
+            raise NotFoundError(f"run '{written}' is ambiguous: {listed}; give more of the id")
+        guess = self._closest(reference)
+        raise NotFoundError(
+            f"run '{written}' not found in {self.path}; "
+            + (f"did you mean {guess}? " if guess else "")
+            + "see ido runs"
+        )
+
+    def _closest(self, reference: str) -> str | None:
+        """The id a mistyped one likely meant (a digit wrong, one left out), among the runs
+        of the day it names, or None: the journal holds a run's id whole, never in part."""
+        from difflib import get_close_matches
+
+        day = reference[:9]  # r20261207
+        ids = [
+            str(r[0])
+            for r in self._db.execute(
+                "SELECT id FROM runs WHERE substr(id, 1, 9) = ? LIMIT 100000", (day,)
+            )
+        ]
+        close = get_close_matches(reference, ids, n=1, cutoff=0.9)
+        return close[0] if close else None
 
     @_locked
     def all_runs(self) -> list[RunRow]:

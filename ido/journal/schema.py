@@ -63,8 +63,19 @@ NEWEST_FIRST = "ORDER BY COALESCE({recorded}, started_at) DESC, rowid DESC"
 `ido runs` lists them so, and `ido prune --keep N` keeps the N it would list first."""
 
 
+_NEWER = NEWEST_FIRST.removeprefix("ORDER BY ")
+RUN_ORDERS = {
+    "newest": NEWEST_FIRST,
+    "oldest": "ORDER BY COALESCE({recorded}, started_at), rowid",
+    # a run not ended has no final cost or duration yet (its row holds none): last
+    "cost": f"ORDER BY outcome IS NULL, cost DESC, {_NEWER}",
+    "duration": f"ORDER BY outcome IS NULL, duration IS NULL, duration DESC, {_NEWER}",
+}
+"""How `ido runs --sort` lists runs: newest first (the default), oldest first (what failed
+first in a night), the costliest or the longest first, ties newest first."""
+
 _RUN_ROWS = "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, {recorded} "
-_NEWEST = _RUN_ROWS + "FROM runs WHERE {where} " + NEWEST_FIRST
+_NEWEST = _RUN_ROWS + "FROM runs WHERE {where} {order}"
 _ONE = _RUN_ROWS + "FROM runs WHERE id = ?"
 _ALL = _RUN_ROWS + "FROM runs ORDER BY rowid"
 """The queries of `RunRow`s, `{recorded}` being `recorded_at`, or NULL in a journal older
@@ -86,9 +97,11 @@ class RunsAsked:
     outcomes: tuple[str | None, ...] = ()
     """The outcomes as the journal writes them, None standing for a run not ended yet."""
     since: str | None = None
-    """A day (2026-12-06): the runs recorded on or after it, by this world's clock."""
+    """A day (2026-12-06) or a moment as the journal stamps one (2026-12-06T22:00:00.000+00:00):
+    the runs recorded on or after it, by this world's clock."""
     before: str | None = None
-    """A day: the runs recorded before it (`--until 2026-11-30` asks before 2026-12-01)."""
+    """A day or a moment: the runs recorded before it (`--until 2026-11-30` asks before
+    2026-12-01)."""
 
     def where(self) -> tuple[str, list[str]]:
         """The SQL condition on the runs table (`{recorded}` as in `_NEWEST`) and its

@@ -252,6 +252,17 @@ class SqliteJournal(_Reading):
         """Store capabilities' health evidence, in one transaction."""
         self._write(lambda: self._save_health(evidence))
 
+    def forget_health(self, names: Sequence[str]) -> dict[str, Evidence]:
+        """Remove what runs learnt of these capabilities, in one transaction; what was
+        removed, of those that had any (the others learnt nothing to forget)."""
+        return self._write(lambda: self._forget_health(names))
+
+    def _forget_health(self, names: Sequence[str]) -> dict[str, Evidence]:
+        known = self._health()
+        gone = {n: known[n] for n in dict.fromkeys(names) if n in known}
+        self._db.executemany("DELETE FROM health WHERE capability = ?", [(n,) for n in gone])
+        return gone
+
     def _save_health(self, evidence: Mapping[str, Evidence]) -> None:
         self._db.executemany(
             "INSERT OR REPLACE INTO health(capability, successes, failures, latency, updated) "

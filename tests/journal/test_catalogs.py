@@ -244,7 +244,7 @@ def test_verify_reads_a_run_and_its_catalog_in_one_snapshot(example: Path) -> No
     )
     assert check(first, row, links, since, catalog).status == "intact"
     code, out = ido("verify")
-    assert code == 0 and "1 runs checked: 1 intact" in out, out
+    assert code == 0 and "1 run checked: 1 intact" in out, out
 
 
 def test_a_prune_goes_on_when_a_run_start_holds_no_json(example: Path) -> None:
