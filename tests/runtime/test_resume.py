@@ -692,19 +692,13 @@ spec:
 """
 
 
-def test_a_step_process_left_running_by_a_killed_ido_is_stopped_before_the_step_is_settled(
-    tmp_path: Path,
-) -> None:
-    """`kill -9` of ido alone leaves its shell step's process running: resume settled the
-    step (performed again, or planned again under a new key when not idempotent) while the
-    orphan went on to do the side effect too. Now resume kills the orphan first, says so,
-    and the step's effect is done once."""
-    project = make_project(tmp_path)
+def _hold_killed_mid_step(project: Path, hang: Path) -> int:
+    """`ido run hold` killed (`kill -9`, ido alone) while its shell step's process runs;
+    that process's id."""
     (project / "capabilities" / "hold.yaml").write_text(HELD)
     (project / "intents" / "hold.yaml").write_text(
         "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: hold}\nspec:\n  goal: [state.held]\n"
     )
-    hang = project / "hang"
     hang.mkdir()
     env = {**os.environ, "HANG_DIR": str(hang)}
     env.pop("IDO_CRASH_AFTER_EVENTS", None)
@@ -719,9 +713,21 @@ def test_a_step_process_left_running_by_a_killed_ido_is_stopped_before_the_step_
     while not pid_file.exists() or not pid_file.read_text().strip():
         assert killed.poll() is None
         time.sleep(0.02)
-    orphan = int(pid_file.read_text())
     killed.kill()  # ido alone, as `kill -9 PID` does: its step's process lives on
     killed.wait()
+    return int(pid_file.read_text())
+
+
+def test_a_step_process_left_running_by_a_killed_ido_is_stopped_before_the_step_is_settled(
+    tmp_path: Path,
+) -> None:
+    """`kill -9` of ido alone leaves its shell step's process running: resume settled the
+    step (performed again, or planned again under a new key when not idempotent) while the
+    orphan went on to do the side effect too. Now resume kills the orphan first, says so,
+    and the step's effect is done once."""
+    project = make_project(tmp_path)
+    hang = project / "hang"
+    orphan = _hold_killed_mid_step(project, hang)
     try:
         resumed = ido(project, "resume", "last", HANG_DIR=str(hang))
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
@@ -732,6 +738,31 @@ def test_a_step_process_left_running_by_a_killed_ido_is_stopped_before_the_step_
         assert len((hang / "effects").read_text().splitlines()) == 1
         explained = ido(project, "explain", "last", "--color", "never")
         assert "killed before the step was settled" in explained.stdout
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(orphan, signal.SIGKILL)
+
+
+def test_a_step_process_left_running_is_stopped_though_its_binding_is_no_longer_shell(
+    tmp_path: Path,
+) -> None:
+    """The leftover process was looked for only when the capability's binding was still a
+    shell one: one moved to Python between the crash and the resume (the step performed
+    again in-process) left the old shell process running, to do the step's side effect
+    once more after the resume. What a step left running is found by its environment,
+    whatever the binding says now."""
+    project = make_project(tmp_path)
+    hang = project / "hang"
+    orphan = _hold_killed_mid_step(project, hang)
+    try:
+        moved = HELD.partition("  run:")[0] + '  run: {python: "svc.ledger:pack"}\n'
+        (project / "capabilities" / "hold.yaml").write_text(moved)
+        resumed = ido(project, "resume", "last", HANG_DIR=str(hang))
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert f"was still running from before the interruption (process {orphan}" in (
+            resumed.stdout
+        )
+        assert not running(orphan)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(orphan, signal.SIGKILL)
