@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -567,6 +568,79 @@ def test_an_approved_repeat_is_not_made_when_the_observer_now_shows_it_done(
     told = ido(project, "explain", "last").stdout
     assert "charge: interrupted; its effects were observed on resume" in told, told
     assert "as approved" not in told.split("approved by ops")[1], told
+
+
+HOLD_PY = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: hold-py}
+spec:
+  provider: holder
+  effects: {held: true}
+  timeout: 60s
+  run: {python: "holdsvc:hold"}
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: hold-py}
+spec:
+  goal: [state.held]
+"""
+
+HOLD_MODULE = """\
+import os
+import time
+from pathlib import Path
+
+
+def hold(ctx):
+    here = Path(os.environ["HANG_DIR"])
+    (here / "started").touch()
+    while not (here / "go").exists():
+        time.sleep(0.02)
+    with (here / "done").open("a") as done:
+        done.write(ctx.idempotency_key + "\\n")
+"""
+
+
+def test_a_run_a_thread_carries_on_is_not_resumed_by_another_thread_of_its_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's owner was never this process itself: a program embedding ido that resumed
+    a run one of its threads was in the middle of took it over (nothing had been written
+    since its step started) and settled that step while it was still being performed, the
+    first thread then writing its end after the other's. It is refused as still running."""
+    (tmp_path / "capabilities").mkdir()
+    (tmp_path / "capabilities" / "hold.yaml").write_text(HOLD_PY)
+    (tmp_path / "holdsvc.py").write_text(HOLD_MODULE)
+    hang = tmp_path / "hang"
+    hang.mkdir()
+    monkeypatch.setenv("HANG_DIR", str(hang))
+    monkeypatch.delitem(sys.modules, "holdsvc", raising=False)
+    catalog = load_catalog([tmp_path / "capabilities"])
+    path = tmp_path / "ido.db"
+    reports: list[Any] = []
+    with SqliteJournal(path) as journal, SqliteJournal(path) as other:
+        first = LocalRuntime(catalog, journal, base=tmp_path)
+        carrier = threading.Thread(
+            target=lambda: reports.append(first.run(catalog.intents["hold-py"]))
+        )
+        carrier.start()
+        try:
+            while not (hang / "started").exists():
+                assert carrier.is_alive()
+                time.sleep(0.02)
+            run_id = other.resolve("last")
+            with pytest.raises(IdoError, match=f"run {run_id} is still running"):
+                LocalRuntime(catalog, other, base=tmp_path).resume(run_id)
+        finally:
+            (hang / "go").touch()
+            carrier.join(60)
+        kinds = [e.kind for e in journal.events(run_id)]
+    assert [r.outcome for r in reports] == ["achieved"]
+    assert "run_resumed" not in kinds
+    assert len((hang / "done").read_text().splitlines()) == 1
+    monkeypatch.delitem(sys.modules, "holdsvc", raising=False)
 
 
 def test_a_run_its_process_gave_up_on_an_error_may_be_resumed_while_it_lives(
