@@ -287,6 +287,32 @@ def test_an_end_rewritten_as_no_json_and_chained_again_is_told_not_a_traceback(
     assert f"run {victim}, its row: it says outcome achieved, but its events say" in out
 
 
+def test_an_upgrade_cut_short_before_chaining_began_is_done_again_when_next_opened(
+    journal: Path,
+) -> None:
+    """Upgrading a journal wrote its new schema version, then when it began chaining: cut
+    short between the two (killed, a full disk), the journal said it was up to date, was
+    never upgraded again, and never said when chaining began. `ido verify` then passed a
+    run later stripped of its hashes off as recorded before chaining. The version is now
+    written last: what is cut short before it is done again."""
+    _as_before_chaining(journal)
+    sql(
+        journal,
+        "CREATE TRIGGER cut BEFORE INSERT ON meta WHEN NEW.key = 'chained_since' "
+        "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END",
+    )
+    code, out = ido("run", "ship-order")  # the upgrade fails as it writes when chaining began
+    assert code != 0 and "disk I/O error" in out
+    sql(journal, "DROP TRIGGER cut")
+    assert ido("run", "ship-order")[0] == 0
+    victim = run_ids(journal)[0]  # recorded since the upgrade
+    sql(journal, "UPDATE events SET hash = NULL WHERE run_id = ?", victim)
+    code, out = ido("verify")
+    assert code == 1, out
+    assert f"broken: run {victim}, event 1 (run_started at " in out
+    assert "recorded after the journal began chaining" in out
+
+
 def test_a_run_stripped_of_its_hashes_is_not_passed_off_as_recorded_before_chaining(
     journal: Path,
 ) -> None:

@@ -110,12 +110,14 @@ class _Opened:
                 self._add_hash()
                 self._db.executescript(_SCHEMA)
                 self._db.execute(
-                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-                self._db.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
                     (CHAINED_SINCE, stamp(now)),
+                )
+                # Last: a setup cut short before it (killed, a full disk) is done again at
+                # the next open, not taken for done (`ido verify` needs `CHAINED_SINCE`).
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
                 )
                 return True
             except sqlite3.OperationalError as exc:

@@ -32,6 +32,7 @@ from ido.runtime.process_tree import (
     _holding,
     _kill_all,
     _kill_tree,
+    kill_step,
 )
 from ido.secrets import Environ, Secrets, unresolved
 from ido.state import TooDeep, from_json, json_safe
@@ -356,9 +357,11 @@ def _subprocess(argv: list[str], payload: str, ctx: ActionContext, base: Path, u
     """Run `argv` with `payload` on its stdin until it exits or `ctx.timeout` passes,
     looking every `stopping.POLL_SECONDS` whether to stop; on timeout or stop the process
     is killed, and with it what it started and still parents (`sh -c "sleep 30; …"` left
-    its `sleep` running, and a retry could repeat its work). Its output is read as it comes
-    and kept in part (`ido.runtime.draining`): all of it was held in memory. A last line
-    cut at its start loses its first `unsure` characters (`Drain.last_text`).
+    its `sleep` running, and a retry could repeat its work), and every process left with
+    the step's environment (`kill_step`: one a shell that exited left running). Its
+    output is read as it comes and kept in part (`ido.runtime.draining`): all of it was
+    held in memory. A last line cut at its start loses its first `unsure` characters
+    (`Drain.last_text`).
 
     The process stays in ido's process group, so that a signal to the group (Ctrl-C, a
     closed terminal, `timeout`, `kill %1`) reaches it as it reaches ido.
@@ -396,6 +399,7 @@ def _subprocess(argv: list[str], payload: str, ctx: ActionContext, base: Path, u
             if process.returncode is None:  # reaped, its id may be another's now
                 _kill_tree(process.pid)
             _kill_all(_holding(process))  # a background job it left, with another parent
+            kill_step(ctx.run_id, ctx.idempotency_key)  # one left holding no output too
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(KILLED_WAIT_SECONDS)  # one ido may not kill is not waited for
             raise

@@ -28,7 +28,7 @@ from ido.runtime.executing import Executing
 from ido.runtime.folds import RunState, fold_done, fold_model_calls, fold_undone
 from ido.runtime.handover import HandedOver
 from ido.runtime.outcomes import blocking, shadow_note
-from ido.runtime.owners import host
+from ido.runtime.owners import carried, host
 from ido.runtime.recovery import (
     AFTER_APPROVAL,
     AFTER_INTERRUPTION,
@@ -75,26 +75,27 @@ class LocalRuntime(Executing, Compensating):
         now = self.clock()
         run = RunState(self.new_id(now), intent, now, evidence=self._stored_beliefs())
         self.carrying = run.run_id
-        on_disk = self.journal.start_run(
-            run.run_id,
-            intent.name,
-            stamp(now),
-            {
-                "intent": intent.model_dump(mode="json", by_alias=True),
-                "planner": planner.name,
-                "process": host(),
-                "health": {n: e.to_json() for n, e in sorted(run.evidence.items())},
-                RECORDED_AS: self._declared,
-                **(context or {}),
-            },
-            recorded_at,
-        )
-        if on_disk:
-            self._after_commit()
-        else:  # on disk once the run's next write is
-            self._uncounted = 1
-        self._emit(run, "run_started", {"run_id": run.run_id, "intent": intent.name})
-        return self._finish_run(run, planner, STARTED)
+        with carried(run.run_id):  # from its start: no other runtime here takes it
+            on_disk = self.journal.start_run(
+                run.run_id,
+                intent.name,
+                stamp(now),
+                {
+                    "intent": intent.model_dump(mode="json", by_alias=True),
+                    "planner": planner.name,
+                    "process": host(),
+                    "health": {n: e.to_json() for n, e in sorted(run.evidence.items())},
+                    RECORDED_AS: self._declared,
+                    **(context or {}),
+                },
+                recorded_at,
+            )
+            if on_disk:
+                self._after_commit()
+            else:  # on disk once the run's next write is
+                self._uncounted = 1
+            self._emit(run, "run_started", {"run_id": run.run_id, "intent": intent.name})
+            return self._finish_run(run, planner, STARTED)
 
     def resume(self, run_id: str) -> RunReport:
         """Continue an interrupted run from its journal; completed steps are never redone.
@@ -141,28 +142,29 @@ class LocalRuntime(Executing, Compensating):
         # Only if nobody else took the run over since we read it (another `ido resume`, or
         # the runner): two processes must never carry on the same run.
         self.journal.take_over(run_id, events[-1].seq if events else 0, stamp(now), data)
-        self._after_commit()
-        stops = []
-        try:  # taken over: from here, an error gives the run up (`_release`)
-            self._emit(run, "run_resumed", data)
-            for step in recovered.interrupted:
-                self._stop_left_running(run, step)
-                stop = self._settle(run, step, recovered.observed, given)
-                stops += [stop] if stop is not None else []
-        except BaseException as exc:
-            self._stopped(run, exc)
-            raise
-        trigger = AFTER_APPROVAL if row.outcome == "blocked" else AFTER_INTERRUPTION
-        stops += [("failed", said_no)] if said_no is not None else []
-        # A failure ends the run; else the steps a person must decide about block it (the
-        # first named, the others counted, as a run words them); else a run that was
-        # undoing its steps, having failed, goes on undoing them.
-        failed = [s for s in stops if s[0] == "failed"]
-        stop = failed[0] if failed else blocking(stops)
-        said = recovered.compensating
-        if said is not None and (stop is None or stop[0] == "failed"):  # failed already
-            stop = ("failed", said if stop is None else f"{said}; then {stop[1]}")
-        return self._finish_run(run, planner, trigger, stop)
+        with carried(run_id):
+            self._after_commit()
+            stops = []
+            try:  # taken over: from here, an error gives the run up (`_release`)
+                self._emit(run, "run_resumed", data)
+                for step in recovered.interrupted:
+                    self._stop_left_running(run, step)
+                    stop = self._settle(run, step, recovered.observed, given)
+                    stops += [stop] if stop is not None else []
+            except BaseException as exc:
+                self._stopped(run, exc)
+                raise
+            trigger = AFTER_APPROVAL if row.outcome == "blocked" else AFTER_INTERRUPTION
+            stops += [("failed", said_no)] if said_no is not None else []
+            # A failure ends the run; else the steps a person must decide about block it (the
+            # first named, the others counted, as a run words them); else a run that was
+            # undoing its steps, having failed, goes on undoing them.
+            failed = [s for s in stops if s[0] == "failed"]
+            stop = failed[0] if failed else blocking(stops)
+            said = recovered.compensating
+            if said is not None and (stop is None or stop[0] == "failed"):  # failed already
+                stop = ("failed", said if stop is None else f"{said}; then {stop[1]}")
+            return self._finish_run(run, planner, trigger, stop)
 
     def carry_on(self, run_id: str, trigger: str) -> RunReport:
         """Take up a run handed over before a decision (`HandedOver`) as if it had never
@@ -180,7 +182,8 @@ class LocalRuntime(Executing, Compensating):
             run.approved = approved_plan(events)  # it checks the plan approved, as resume set
         rulebook(run.intent, self.catalog.policies)  # its policies must all be here, or stop
         planner, _ = self._taken_up(recovered)
-        return self._finish_run(run, planner, trigger)
+        with carried(run_id):
+            return self._finish_run(run, planner, trigger)
 
     def compensate(self, run_id: str) -> RunReport:
         """Try again the compensations failed run `run_id` left undone (`to_undo_again`),
@@ -206,16 +209,17 @@ class LocalRuntime(Executing, Compensating):
             "now": now,
         }
         self.journal.take_over(run_id, events[-1].seq, stamp(now), data)
-        self._after_commit()
-        run.completed = fold_done(run.completed, run.undoing, "run_resumed", data)
-        run.left_undone = fold_undone(run.left_undone, "run_resumed", data)
-        try:
-            self._emit(run, "run_resumed", data)
-        except BaseException as exc:
-            self._stopped(run, exc)
-            raise
-        failed = str(left[0].get("reason") or row.reason)  # as the run failed, before undoing
-        return self._finish_run(run, planner, AFTER_INTERRUPTION, ("failed", failed))
+        with carried(run_id):
+            self._after_commit()
+            run.completed = fold_done(run.completed, run.undoing, "run_resumed", data)
+            run.left_undone = fold_undone(run.left_undone, "run_resumed", data)
+            try:
+                self._emit(run, "run_resumed", data)
+            except BaseException as exc:
+                self._stopped(run, exc)
+                raise
+            failed = str(left[0].get("reason") or row.reason)  # as the run failed, before undoing
+            return self._finish_run(run, planner, AFTER_INTERRUPTION, ("failed", failed))
 
     def _taken_up(self, recovered: Recovered) -> tuple[Planner, dict[str, Evidence]]:
         """The planner a run rebuilt from its journal goes on with, its beliefs set (those

@@ -37,15 +37,25 @@ def stop_left_running(run_id: str, key: str) -> list[int]:
     the id of one that ended does not have it. It is killed as a timeout kills a step.
     Raises OSError naming the first still there after `KILLED_WAIT_SECONDS` (one ido may
     not kill: another user's)."""
-    ours = _ancestors()  # a shell that has the step's variables and ran this resume
-    found = [pid for pid in processes() if pid not in ours and _started_for(pid, run_id, key)]
-    for pid in found:
-        _kill_tree(pid)
+    found = kill_step(run_id, key)
     deadline = time.monotonic() + KILLED_WAIT_SECONDS
     while left := [pid for pid in found if _started_for(pid, run_id, key)]:
         if time.monotonic() >= deadline:
             raise OSError(f"process {left[0]} could not be stopped")
         time.sleep(0.05)
+    return found
+
+
+def kill_step(run_id: str, key: str) -> list[int]:
+    """Kill every process that has the environment of a shell step of run `run_id` under
+    idempotency key `key`, with what it started; their ids. A step's process tree alone
+    misses what it left to run on its own (`sh -c "(sleep 3; charge) &"` run by a shell that
+    exits at once: another process's child by then, holding no output): a timeout must end
+    that too, or it charges after the step was counted as not done, and a retry again."""
+    ours = _ancestors()  # a shell that has the step's variables and ran this ido
+    found = [pid for pid in processes() if pid not in ours and _started_for(pid, run_id, key)]
+    for pid in found:
+        _kill_tree(pid)
     return found
 
 

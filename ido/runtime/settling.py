@@ -36,13 +36,13 @@ class Settling(Stepping):
         return capability
 
     def _stop_left_running(self, run: RunState, step: Interrupted) -> None:
-        """Before an interrupted shell step is settled, kill the process it left running
+        """Before an interrupted step is settled, kill the process it left running
         (`stop_left_running`: its ido was killed outright) and record that: left alone, it
         could do the step's side effect after resume had seen it not done and planned the
-        step again under a new key. One that cannot be stopped stops the resume."""
-        spec = self._still_here(run, step).spec
-        if spec.run is None or spec.run.kind != "shell":
-            return
+        step again under a new key. One that cannot be stopped stops the resume. Looked
+        for whatever the capability's binding is now: the step may have run a shell binding
+        since changed (only a shell step's processes have its environment)."""
+        self._still_here(run, step)
         try:
             pids = stop_left_running(run.run_id, step.idempotency_key)
         except OSError as exc:

@@ -161,6 +161,27 @@ def test_a_timed_out_shell_binding_ends_what_it_started(project: Path, tmp_path:
         process_tree._kill_all([child])  # (left running only when the test fails)
 
 
+def test_a_timed_out_shell_binding_ends_what_it_left_to_run_on_its_own(
+    project: Path, tmp_path: Path
+) -> None:
+    """A shell that started a job holding no output and exited at once (`sh -c "(sleep 3;
+    charge) >/dev/null &"`, a daemon's double fork) left it another process's child, out of
+    the step's tree: the step timed out and counted as not done, and the job went on to
+    charge, and a retry charged again. It has the step's environment: it is ended too."""
+    pidfile = tmp_path / "job.pid"
+    leave = f"sleep 30 </dev/null >/dev/null 2>&1 & echo $! > {pidfile}"
+    script = f"sh -c '{leave}'; sleep 30"
+    run_id = f"r-left-{os.getpid()}"  # (its own: a timeout ends every process of the step)
+    ctx = ActionContext(run_id, "intent", "thing", "p", 1, 1, f"{run_id}/1/1", 2.0, {})
+    outcome = perform(capability({"shell": ["sh", "-c", script]}, "2s"), ctx, project)
+    assert not outcome.ok and outcome.timed_out
+    job = int(pidfile.read_text())
+    try:
+        assert _ends(job)
+    finally:
+        process_tree._kill_all([job])  # (left running only when the test fails)
+
+
 def test_a_job_left_holding_the_output_after_the_binding_exited_is_ended(
     project: Path, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -569,6 +570,79 @@ def test_an_approved_repeat_is_not_made_when_the_observer_now_shows_it_done(
     assert "as approved" not in told.split("approved by ops")[1], told
 
 
+HOLD_PY = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: hold-py}
+spec:
+  provider: holder
+  effects: {held: true}
+  timeout: 60s
+  run: {python: "holdsvc:hold"}
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: hold-py}
+spec:
+  goal: [state.held]
+"""
+
+HOLD_MODULE = """\
+import os
+import time
+from pathlib import Path
+
+
+def hold(ctx):
+    here = Path(os.environ["HANG_DIR"])
+    (here / "started").touch()
+    while not (here / "go").exists():
+        time.sleep(0.02)
+    with (here / "done").open("a") as done:
+        done.write(ctx.idempotency_key + "\\n")
+"""
+
+
+def test_a_run_a_thread_carries_on_is_not_resumed_by_another_thread_of_its_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's owner was never this process itself: a program embedding ido that resumed
+    a run one of its threads was in the middle of took it over (nothing had been written
+    since its step started) and settled that step while it was still being performed, the
+    first thread then writing its end after the other's. It is refused as still running."""
+    (tmp_path / "capabilities").mkdir()
+    (tmp_path / "capabilities" / "hold.yaml").write_text(HOLD_PY)
+    (tmp_path / "holdsvc.py").write_text(HOLD_MODULE)
+    hang = tmp_path / "hang"
+    hang.mkdir()
+    monkeypatch.setenv("HANG_DIR", str(hang))
+    monkeypatch.delitem(sys.modules, "holdsvc", raising=False)
+    catalog = load_catalog([tmp_path / "capabilities"])
+    path = tmp_path / "ido.db"
+    reports: list[Any] = []
+    with SqliteJournal(path) as journal, SqliteJournal(path) as other:
+        first = LocalRuntime(catalog, journal, base=tmp_path)
+        carrier = threading.Thread(
+            target=lambda: reports.append(first.run(catalog.intents["hold-py"]))
+        )
+        carrier.start()
+        try:
+            while not (hang / "started").exists():
+                assert carrier.is_alive()
+                time.sleep(0.02)
+            run_id = other.resolve("last")
+            with pytest.raises(IdoError, match=f"run {run_id} is still running"):
+                LocalRuntime(catalog, other, base=tmp_path).resume(run_id)
+        finally:
+            (hang / "go").touch()
+            carrier.join(60)
+        kinds = [e.kind for e in journal.events(run_id)]
+    assert [r.outcome for r in reports] == ["achieved"]
+    assert "run_resumed" not in kinds
+    assert len((hang / "done").read_text().splitlines()) == 1
+    monkeypatch.delitem(sys.modules, "holdsvc", raising=False)
+
+
 def test_a_run_its_process_gave_up_on_an_error_may_be_resumed_while_it_lives(
     tmp_path: Path,
 ) -> None:
@@ -692,19 +766,13 @@ spec:
 """
 
 
-def test_a_step_process_left_running_by_a_killed_ido_is_stopped_before_the_step_is_settled(
-    tmp_path: Path,
-) -> None:
-    """`kill -9` of ido alone leaves its shell step's process running: resume settled the
-    step (performed again, or planned again under a new key when not idempotent) while the
-    orphan went on to do the side effect too. Now resume kills the orphan first, says so,
-    and the step's effect is done once."""
-    project = make_project(tmp_path)
+def _hold_killed_mid_step(project: Path, hang: Path) -> int:
+    """`ido run hold` killed (`kill -9`, ido alone) while its shell step's process runs;
+    that process's id."""
     (project / "capabilities" / "hold.yaml").write_text(HELD)
     (project / "intents" / "hold.yaml").write_text(
         "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: hold}\nspec:\n  goal: [state.held]\n"
     )
-    hang = project / "hang"
     hang.mkdir()
     env = {**os.environ, "HANG_DIR": str(hang)}
     env.pop("IDO_CRASH_AFTER_EVENTS", None)
@@ -719,9 +787,21 @@ def test_a_step_process_left_running_by_a_killed_ido_is_stopped_before_the_step_
     while not pid_file.exists() or not pid_file.read_text().strip():
         assert killed.poll() is None
         time.sleep(0.02)
-    orphan = int(pid_file.read_text())
     killed.kill()  # ido alone, as `kill -9 PID` does: its step's process lives on
     killed.wait()
+    return int(pid_file.read_text())
+
+
+def test_a_step_process_left_running_by_a_killed_ido_is_stopped_before_the_step_is_settled(
+    tmp_path: Path,
+) -> None:
+    """`kill -9` of ido alone leaves its shell step's process running: resume settled the
+    step (performed again, or planned again under a new key when not idempotent) while the
+    orphan went on to do the side effect too. Now resume kills the orphan first, says so,
+    and the step's effect is done once."""
+    project = make_project(tmp_path)
+    hang = project / "hang"
+    orphan = _hold_killed_mid_step(project, hang)
     try:
         resumed = ido(project, "resume", "last", HANG_DIR=str(hang))
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
@@ -732,6 +812,31 @@ def test_a_step_process_left_running_by_a_killed_ido_is_stopped_before_the_step_
         assert len((hang / "effects").read_text().splitlines()) == 1
         explained = ido(project, "explain", "last", "--color", "never")
         assert "killed before the step was settled" in explained.stdout
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(orphan, signal.SIGKILL)
+
+
+def test_a_step_process_left_running_is_stopped_though_its_binding_is_no_longer_shell(
+    tmp_path: Path,
+) -> None:
+    """The leftover process was looked for only when the capability's binding was still a
+    shell one: one moved to Python between the crash and the resume (the step performed
+    again in-process) left the old shell process running, to do the step's side effect
+    once more after the resume. What a step left running is found by its environment,
+    whatever the binding says now."""
+    project = make_project(tmp_path)
+    hang = project / "hang"
+    orphan = _hold_killed_mid_step(project, hang)
+    try:
+        moved = HELD.partition("  run:")[0] + '  run: {python: "svc.ledger:pack"}\n'
+        (project / "capabilities" / "hold.yaml").write_text(moved)
+        resumed = ido(project, "resume", "last", HANG_DIR=str(hang))
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert f"was still running from before the interruption (process {orphan}" in (
+            resumed.stdout
+        )
+        assert not running(orphan)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(orphan, signal.SIGKILL)
