@@ -274,12 +274,12 @@ class RuntimeCore:
         self._pending.append((kind, stamp(self.clock()), data))
         run.completed = fold_done(run.completed, run.undoing, kind, data)  # as resume folds
         run.left_undone = fold_undone(run.left_undone, kind, data)
-        if kind in ("action_started", "action_repeated"):
-            run.in_flight[data["step"]] = data["capability"]
-        elif kind == "action_finished":
+        if kind == "action_finished":
             run.in_flight.pop(data["step"], None)
         if durable:
             self._flush(run, replies)
+        if kind in ("action_started", "action_repeated"):  # (on disk: a call is made only now)
+            run.in_flight[data["step"]] = data["capability"]
         self._emit(run, kind, data, took)
 
     def _flush(self, run: RunState, replies: Mapping[str, Mapping[str, Any]] | None = None) -> None:
