@@ -76,19 +76,29 @@ def _constraint_line(
 ) -> str:
     """A constraint against the intent's own limit: the plan had what the run had not
     used (`used`: spent, elapsed), less what the decision's own model calls cost and took
-    (`model`), each said apart."""
+    (`model`), each said apart, and added up: `max_cost: plan 2.96 + 0.35 spent = 3.31 of
+    5.00`; `max_cost: plan 2.86 of 5.00` when the run had used none. (It read `2.96 of
+    5.00 (0.35 already spent)`: the plan's cost, the total or what was left, no one could
+    tell.)"""
     if c["name"] == "deadline":
         elapsed = used[1] + model[1]
-        value = f"{format_duration(c['value'])} of {format_duration(c['limit'] + elapsed)}"
+        limit = format_duration(c["limit"] + elapsed)
         if elapsed >= 0.0005:
-            value += f" ({_already(format_duration, elapsed, model[1], 'elapsed')})"
+            added = f"{format_duration(c['value'] + elapsed)} of {limit}"
+            value = _added(format_duration, c["value"], elapsed, model[1], "elapsed", added)
+        else:
+            value = f"plan {format_duration(c['value'])} of {limit}"
     elif c["name"] == "max_cost":
         spent = used[0] + model[0]
-        value = f"{_money(c['value'])} of {_money(c['limit'] + spent)}"
+        limit = _money(c["limit"] + spent)
         if spent > 0:
-            # (`money`: a model call's 0.0030 read "0.00 already spent" two lines under
-            # "cost 0.0030")
-            value += f" ({_already(money, spent, model[0], 'spent')})"
+            # `money`: a model call's 0.0030 read "0.00 spent" under "cost 0.0030"; and
+            # the sum as finely: "0.80 + 0.0030 = 0.80" read as a slip.
+            fine = 0 < spent < 0.005 or 0 < model[0] < 0.005
+            added = f"{c['value'] + spent:,.4f}" if fine else money(c["value"] + spent)
+            value = _added(money, c["value"], spent, model[0], "spent", f"{added} of {limit}")
+        else:
+            value = f"plan {_money(c['value'])} of {limit}"
     else:
         value = (
             f"{probability_against(c['value'], c['limit'])} ≥ {written_probability(c['limit'], 4)}"
@@ -97,15 +107,20 @@ def _constraint_line(
     return f"{c['name']}: {value}{mark}"
 
 
-def _already(show: Callable[[float], str], total: float, model: float, verb: str) -> str:
-    """`total` of a limit used before the plan, with the part the model calls used named:
-    "1.42 already spent, 0.42 of it on this decision's model calls"."""
-    said = f"{show(total)} already {verb}"
-    if show(model) == show(0.0):
-        return said
+def _added(
+    show: Callable[[float], str], plan: float, total: float, model: float, verb: str, sum_: str
+) -> str:
+    """The plan's share of a limit and what the run used of it before (`total`), added up
+    against the limit (`sum_`: `4.28 of 5.00`), with the part the decision's model calls
+    used named: `plan 2.86 + 1.42 spent = 4.28 of 5.00 (0.42 of the 1.42 on this
+    decision's model calls)`."""
+    said = f"{show(total)} {verb}"
+    note = ""
     if show(model) == show(total):
-        return f"{said} on this decision's model calls"
-    return f"{said}, {show(model)} of it on this decision's model calls"
+        said += " on this decision's model calls"
+    elif show(model) != show(0.0):
+        note = f" ({show(model)} of the {show(total)} on this decision's model calls)"
+    return f"plan {show(plan)} + {said} = {sum_}{note}"
 
 
 def _optimality(result: Mapping[str, Any], approved: Mapping[str, Any] | None = None) -> str:

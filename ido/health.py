@@ -152,8 +152,7 @@ def believe(
             ago = max(0.0, now - evidence.updated)
             reasons.append(
                 f"reliability estimate {shown_probability(reliability)} after "
-                f"{_count(seen.failures, 'failure')} and {_count(seen.successes, 'success')}, "
-                f"the last {ago:.0f} s ago"
+                f"{_outcomes(seen.failures, seen.successes)}, the last {_ago(ago)}"
             )
         if evidence.latency is not None:
             # The declared latency is a prior worth PRIOR_WEIGHT calls, like reliability.
@@ -186,6 +185,25 @@ def believe(
         reasons.append(f"planned with {floor:g} at least (a reliability of 0 cannot be)")
     reliability = min(1.0, reliability)
     return Belief(reliability, latency, "; ".join(reasons))
+
+
+def _ago(seconds: float) -> str:
+    """`just now`, `4s ago`, `15m ago`: how long ago, to the second, in the units a person
+    would say it in (it read `0 s ago` and `900 s ago`)."""
+    from ido.model.durations import format_wait
+
+    whole = round(seconds)
+    return "just now" if whole == 0 else f"{format_wait(whole)} ago"
+
+
+def _outcomes(failures: float, successes: float) -> str:
+    """`1 failure and 3 successes`; once older outcomes have faded (`decayed`) their counts
+    are no whole numbers, and "1.4 successes" read as a misprint: then said to be weighed,
+    `outcomes weighing 0.7 failures and 1.4 successes (older ones count for less)`."""
+    said = f"{_count(failures, 'failure')} and {_count(successes, 'success')}"
+    if all(abs(value - round(value)) < 0.05 for value in (failures, successes)):
+        return said
+    return f"outcomes weighing {said} (older ones count for less)"
 
 
 def _count(value: float, noun: str) -> str:

@@ -15,7 +15,20 @@ def outcome_word(outcome: str | None, running: bool) -> str:
 
 def format_duration(seconds: float) -> str:
     """Render seconds the way a user would write them (`1.2s`, `800ms`, `2h`), to the
-    millisecond (a virtual clock just past a 30-minute wait read `1800s`)."""
+    millisecond (a virtual clock just past a 30-minute wait read `1800s`); nothing as
+    `0s`, as an intent writes `deadline: 0s`, and a moment under half a millisecond as
+    `<1ms` (both read `0ms`, a unit no one writes nothing in)."""
+    shown = written_duration(seconds)
+    if shown.lstrip("-") != "0ms":
+        return shown
+    return "<1ms" if seconds > 0 else "0s"
+
+
+def written_duration(seconds: float) -> str:
+    """`format_duration` as ido wrote durations into what it hashes and stores: a recorded
+    intent's and catalog's (their digests) and a model's prompt (the key of its recorded
+    reply), where nothing reads `0ms`. Changed, an older run's digests and recorded model
+    replies no longer matched: it resumed and replayed otherwise."""
     seconds = round(seconds, 3)
     if seconds < 1:
         return f"{seconds * 1000:.0f}ms"

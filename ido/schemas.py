@@ -22,11 +22,13 @@ def schema(kind: str) -> dict[str, Any]:
 def _durations_as_written(node: object) -> None:
     """Defaults of duration fields as a user writes them (`10s`): pydantic writes a
     default by its Python type (the seconds, `10.0`), which the field's own pattern
-    rejects."""
+    rejects; nothing as `0s`."""
     if isinstance(node, dict):
         default = node.get("default")
         if node.get("pattern") == DURATION_PATTERN and isinstance(default, (int, float)):
-            node["default"] = dump_duration(float(default))
+            # (nothing as an intent writes it, `0s`: `dump_duration` keeps the `0ms` of
+            # recorded runs, whose digests it makes)
+            node["default"] = "0s" if default == 0 else dump_duration(float(default))
         for value in node.values():
             _durations_as_written(value)
     elif isinstance(node, list):

@@ -93,7 +93,7 @@ def test_a_limit_binds_only_if_the_plan_rules_would_allow_the_better_plan(
     (deadline,) = [c for c in json.loads(out)["result"]["constraints"] if c["name"] == "deadline"]
     assert deadline["value"] == 1.5 and deadline["binding"] is False
     code, out = ido("plan", "ship-order")
-    assert "deadline: 1.5s of 1.6s" in out and "← binding" not in out, out
+    assert "deadline: plan 1.5s of 1.6s" in out and "← binding" not in out, out
 
 
 def capability(name: str, provider: str, needs: str, makes: str, cost: float, took: str) -> str:
@@ -141,7 +141,7 @@ def test_a_limit_binds_when_it_alone_keeps_out_a_plan_that_needs_a_capability_le
     code, out = ido("plan", "it")
     assert code == 0, out
     assert "1. direct (pa)" in out
-    assert "deadline: 500ms of 1s  ← binding" in out
+    assert "deadline: plan 500ms of 1s  ← binding" in out
     assert "finish-slow: over deadline: takes 2s alone, over deadline 1s" in out
     assert "finish-pb: unreachable: precondition never holds: state.x, once prep is left out" in out
     assert "prep: denied by house/no-pb: left out: every plan that uses it and would score" in out

@@ -29,7 +29,7 @@ def test_each_failure_lowers_the_estimate_as_a_beta_posterior() -> None:
         belief = believe(0.99, 0.8, failures(n), NOW)
         assert belief.reliability == pytest.approx(PRIOR_WEIGHT * 0.99 / (PRIOR_WEIGHT + n))
     assert (
-        "after 3 failures and 0 successes, the last 0 s ago"
+        "after 3 failures and 0 successes, the last just now"
         in believe(0.99, 0.8, failures(3), NOW).why
     )
 
@@ -38,9 +38,24 @@ def test_old_failures_fade_with_the_half_life() -> None:
     """One half-life later three failures weigh one and a half."""
     later = believe(0.99, 0.8, failures(3), NOW + HALF_LIFE)
     assert later.reliability == pytest.approx(PRIOR_WEIGHT * 0.99 / (PRIOR_WEIGHT + 1.5))
-    assert "after 1.5 failures" in later.why
+    assert "after outcomes weighing 1.5 failures and 0 successes (older ones count" in later.why
+    assert later.why.endswith(", the last 15m ago")
     much_later = believe(0.99, 0.8, failures(3), NOW + 20 * HALF_LIFE)
     assert much_later.reliability == pytest.approx(0.99, abs=1e-4)
+
+
+def test_faded_outcomes_are_said_to_be_weighed() -> None:
+    """A failure and two successes a half-life ago read "after 0.5 failures and 1 success",
+    as if half a call had failed: faded counts are said to be weighed by age, and whole
+    ones (nothing faded yet) read as counts."""
+    seen = failures(1).record(True, None, NOW).record(True, None, NOW)
+    faded = believe(0.99, 0.8, seen, NOW + HALF_LIFE).why
+    assert (
+        "after outcomes weighing 0.5 failures and 1 success (older ones count for less), "
+        "the last 15m ago"
+    ) in faded
+    fresh = believe(0.99, 0.8, seen, NOW).why
+    assert "after 1 failure and 2 successes, the last just now" in fresh
 
 
 def test_successes_win_back_trust() -> None:
@@ -67,7 +82,7 @@ def test_a_belief_is_told_as_it_is_planned_with() -> None:
     seen = Evidence().record(True, 0.0000988, NOW)
     belief = believe(0.999, 4 * 3600.0, seen, NOW)
     assert belief.why.startswith("reliability estimate 0.999 after 0 failures and 1 success")
-    assert "latency estimate 192m (calls averaged 0ms)" in belief.why
+    assert "latency estimate 192m (calls averaged <1ms)" in belief.why
 
 
 def test_observed_provider_health_caps_reliability_and_raises_latency() -> None:

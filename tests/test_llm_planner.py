@@ -570,8 +570,8 @@ def test_explain_measures_the_plan_a_plan_rule_put_in_against_the_intent_s_limit
     assert code == 0, out
     assert calls(project) == ["pay-pricey-eu", "ship"]
     out = ido("explain", "last")[1]
-    assert "max_cost: 1.30 of 5.00 (3.50 already spent on this decision's model calls)" in out
-    assert re.search(r"deadline: \S+ of 30s", out), out
+    assert "max_cost: plan 1.30 + 3.50 spent on this decision's model calls = 4.80 of 5.00" in out
+    assert re.search(r"deadline: plan \S+ (\+ .* )?of 30s", out), out
 
 
 def test_no_second_round_when_the_budget_left_would_not_pay_for_it(
@@ -697,7 +697,9 @@ def test_explain_says_a_model_call_s_small_cost_was_spent(project: Path, serve: 
     assert ido("run", "ship-order")[0] == 0
     out = ido("explain", "last")[1]
     assert "cost 0.0030 (counted against the budget)" in out, out
-    assert "max_cost: 0.80 of 5.00 (0.0030 already spent on this decision's model calls)" in out
+    assert (
+        "max_cost: plan 0.80 + 0.0030 spent on this decision's model calls = 0.8030 of 5.00" in out
+    )
 
 
 def test_explain_measures_the_constraints_against_the_intent_s_limits_naming_the_model_s_part(
@@ -710,10 +712,10 @@ def test_explain_measures_the_constraints_against_the_intent_s_limits_naming_the
     use_llm(project, url, extra=", input_cost: 5000, output_cost: 13333.333333")
     assert ido("run", "ship-order")[0] == 0
     out = ido("explain", "last")[1]
-    assert "max_cost: 0.80 of 5.00 (1.00 already spent on this decision's model calls)" in out
+    assert "max_cost: plan 0.80 + 1.00 spent on this decision's model calls = 1.80 of 5.00" in out
     took = re.search(  # the run's own time before the decision may round to nothing
-        r"deadline: \S+ of 30s \((\S+) already elapsed(?:, (\S+) of it)? on this "
-        r"decision's model calls\)",
+        r"deadline: plan \S+ \+ (\S+) elapsed (?:on this decision's model calls )?= \S+ "
+        r"of 30s(?: \((\S+) of the \S+ on this decision's model calls\))?",
         out,
     )
     assert took is not None, out
@@ -1655,6 +1657,17 @@ def test_a_blocked_run_shows_what_its_model_calls_cost(project: Path, serve: Any
     assert " · blocked · cost 0.0014 · " in out.splitlines()[0], out
     _, out = ido("runs")
     assert out.splitlines()[1].split()[3] == "0.0014", out
+
+
+def test_a_capability_that_takes_no_time_is_told_to_the_model_as_before() -> None:
+    """A request's digest keys its recorded reply: a latency of 0 reads `0s` to people now,
+    and the prompt still says `0ms`, as the runs recorded before asked it (else their
+    replays found no reply and the solver decided)."""
+    from ido.planner import llm_prompt
+    from ido.planner.types import Action
+
+    tool = llm_prompt._tool(Action("instant", "local", 0.1, 0.0, 1.0), "instant")
+    assert "latency 0ms, reliability 1." in tool["function"]["description"]
 
 
 def test_a_run_recorded_before_the_prompt_named_approvals_replays_identically(

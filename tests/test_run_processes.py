@@ -447,8 +447,11 @@ def test_ctrl_c_interrupts_every_run_and_each_can_be_resumed(project: Path, proc
         out,
         err,
     )
-    for run in runs:  # each named, for `ido resume`
-        assert f"interrupted: run {run['id']}; continue it with ido resume {run['id']}" in out
+    for run in runs:  # each named, for `ido resume`, with the step it cut short
+        assert (
+            f"interrupted during step 1 pay-cheap-eu: run {run['id']}; continue it with ido "
+            f"resume {run['id']} (step 1 is not idempotent: ido resume settles it" in out
+        ), out
     (project / "fakesvc" / "impl.py").write_text(normal)
     for run in runs:
         # The call Ctrl-C cut short is not idempotent and nothing observes what it does:
@@ -458,6 +461,53 @@ def test_ctrl_c_interrupts_every_run_and_each_can_be_resumed(project: Path, proc
         assert ido("approve", run["id"], "--by", "ops")[0] == 0
         code, out = ido("resume", run["id"], "--quiet")
         assert code == 0 and "achieved" in out, out
+
+
+@pytest.mark.parametrize("idempotent", [False, True])
+def test_ctrl_c_during_a_step_names_the_step_and_what_resume_does_with_it(
+    project: Path, idempotent: bool
+) -> None:
+    """Ctrl-C while step 1 pay-cheap-eu waited on its call said "interrupted: run r…;
+    continue it with ido resume r…": not which call it cut off, nor whether resuming makes
+    it again. Now it names the step and what `ido resume` does with it, and does so."""
+    catalog = project / "capabilities" / "catalog.yaml"
+    if idempotent:
+        run = '  run: {python: "fakesvc.impl:call"}\n'
+        catalog.write_text(catalog.read_text().replace(run, run + "  idempotent: true\n", 1))
+    normal = (project / "fakesvc" / "impl.py").read_text()
+    (project / "fakesvc" / "impl.py").write_text(HANGING)
+    hang = project / "hang"
+    hang.mkdir()
+    command = [sys.executable, "-m", "ido", "run", "ship-order"]
+    env = {**os.environ, "HANG_DIR": str(hang)}
+    parent = subprocess.Popen(
+        command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while not list(hang.iterdir()) and time.monotonic() < deadline:
+        assert parent.poll() is None, parent.communicate()
+        time.sleep(0.1)
+    parent.send_signal(signal.SIGINT)
+    out, err = parent.communicate(timeout=30)
+    assert parent.returncode == 130, (out, err)
+    run_id = json.loads(ido("runs", "--format", "json")[1])[0]["id"]
+    said = (
+        "ido resume makes it again, under the same idempotency key"
+        if idempotent
+        else "ido resume settles it by the effects it observes, or asks a person when nothing "
+        "observes them"
+    )
+    kind = "idempotent" if idempotent else "not idempotent"
+    assert err.strip().splitlines()[-1] == (
+        f"interrupted during step 1 pay-cheap-eu: run {run_id}; continue it with ido resume "
+        f"{run_id} (step 1 is {kind}: {said})"
+    ), err
+    (project / "fakesvc" / "impl.py").write_text(normal)
+    code, out = ido("resume", run_id, "--quiet")
+    if idempotent:  # made again: the run goes on to its goal
+        assert code == 0 and "achieved" in out, out
+    else:  # nothing observes whether the payment was made: a person decides
+        assert code == 3 and "resume/outcome-unknown" in out, out
 
 
 HOLD = """\
@@ -823,6 +873,23 @@ def test_a_stopped_multi_run_names_the_intents_it_never_started() -> None:
         "not started: b ×2, c",
     ]
     assert not any("not started" in line for line in _stopped_lines(ended, [], journal))
+
+
+def test_a_stopped_run_names_each_step_it_cut_short_and_what_resume_does_with_each() -> None:
+    """Steps side by side cut short together are each named, and told apart by what
+    `ido resume` does with them: makes the idempotent ones again, settles the others."""
+    from ido.cli.run import _stopped_lines
+    from ido.runtime.stopping import cut_short
+
+    stopped = KeyboardInterrupt()
+    cut_short(stopped, [(2, "book-hotel", True), (3, "pay", False), (4, "book-car", True)])
+    ended = [("a", "a", "r-1")]
+    assert _stopped_lines(ended, [], Path(".ido/ido.db"), {"r-1": stopped}) == [
+        "[a] interrupted during steps 2 book-hotel, 3 pay and 4 book-car: run r-1; continue "
+        "it with ido resume r-1 (steps 2 and 4 are idempotent: ido resume makes them again, "
+        "under the same idempotency key; step 3 is not idempotent: ido resume settles it by "
+        "the effects it observes, or asks a person when nothing observes them)"
+    ]
 
 
 def test_a_stopped_worker_names_an_intent_it_took_and_never_began(

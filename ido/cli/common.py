@@ -111,9 +111,54 @@ def _resume_hint(run_id: str, journal: Path) -> str:
 
 def _left(exc: KeyboardInterrupt, started: Sequence[str], journal: Path) -> None:
     """Name the run `exc` left interrupted, if it started one, for `_guard` to say how
-    to continue it: `interrupted: run r…; continue it with ido resume r…`."""
+    to continue it: `interrupted: run r…; continue it with ido resume r…`, and the steps
+    it cut short (`_cut_words`)."""
     if started:
-        setattr(exc, LEFT, f": {_resume_hint(started[0], journal)}")
+        setattr(exc, LEFT, _cut_words(exc, _resume_hint(started[0], journal)))
+
+
+def _cut_words(exc: BaseException, hint: str) -> str:
+    """What follows "interrupted" for a run `exc` left: the steps it cut short, if any, and
+    what `ido resume` does with them: ` during step 2 charge: run r…; continue it with ido
+    resume r… (step 2 is not idempotent: …)`. It said only "interrupted: run r…", and
+    whoever pressed Ctrl-C could not tell which call was cut off, nor whether resuming
+    would make it again."""
+    from ido.runtime.stopping import steps_cut
+
+    steps = steps_cut(exc)
+    if not steps:
+        return f": {hint}"
+    named = _listed([f"{step} {capability}" for step, capability, _ in steps])
+    during = f" during step{'s' if len(steps) > 1 else ''} {named}"
+    again = [step for step, _, idempotent in steps if idempotent]
+    settled = [step for step, _, idempotent in steps if not idempotent]
+    notes = []
+    if again:
+        notes.append(
+            f"{_steps(again)} {'is' if len(again) == 1 else 'are'} idempotent: ido resume "
+            f"makes {_them(again)} again, under the same idempotency key"
+        )
+    if settled:
+        notes.append(
+            f"{_steps(settled)} {'is' if len(settled) == 1 else 'are'} not idempotent: ido "
+            f"resume settles {_them(settled)} by the effects it observes, or asks a person "
+            "when nothing observes them"
+        )
+    return f"{during}: {hint} ({'; '.join(notes)})"
+
+
+def _steps(numbers: Sequence[int]) -> str:
+    """`step 2`, `steps 2 and 3`."""
+    return f"step{'s' if len(numbers) > 1 else ''} {_listed([str(n) for n in numbers])}"
+
+
+def _listed(items: Sequence[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _them(numbers: Sequence[int]) -> str:
+    return "it" if len(numbers) == 1 else "them"
 
 
 def _left_by(exc: JournalError, run_ids: Sequence[str], store: Any, journal: Path) -> JournalError:

@@ -16,6 +16,7 @@ from ido.cli.common import (
     EXIT,
     CatalogOpt,
     JournalOpt,
+    _cut_words,
     _guard,
     _left,
     _left_by,
@@ -150,6 +151,7 @@ def run(
     ended: list[tuple[str, str, Any]] = []  # label, intent, report or run id: as runs stop
     unbegun: list[str] = []  # the intents taken and stopped before their runs began
     stranded: list[str] = []  # the runs a journal that could not be written stopped
+    cut: dict[str, KeyboardInterrupt] = {}  # run id → what stopped it (its steps cut short)
 
     def one(intent: Any) -> Any:
         label = [intent.name]
@@ -170,11 +172,12 @@ def run(
             report = _run_one(
                 loaded, intent, store, None if quiet else listener, telemetry, started
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             with lock:
                 if started:
                     named(started[0])
                     ended.append((label[0], intent.name, started[0]))
+                    cut[started[0]] = exc
                 else:
                     unbegun.append(intent.name)
             raise
@@ -218,7 +221,7 @@ def run(
                 left = list((collections.Counter(names) - ran).elements())
             else:  # of a worker's, those taken too late and those dealt and not taken
                 left = unbegun + [i.name for i in dealt.left()]
-            for line in _stopped_lines(ended, left, journal):
+            for line in _stopped_lines(ended, left, journal, cut):
                 typer.echo(line)
             if worker:  # the command says "interrupted", once for all its workers
                 raise typer.Exit(stopping.exit_code(exc)) from None
@@ -235,15 +238,20 @@ def run(
 
 
 def _stopped_lines(
-    ended: Sequence[tuple[str, str, Any]], not_started: Sequence[str], journal: Path
+    ended: Sequence[tuple[str, str, Any]],
+    not_started: Sequence[str],
+    journal: Path,
+    cut: Mapping[str, KeyboardInterrupt] | None = None,
 ) -> list[str]:
     """What each run of an interrupted `ido run A B …` came to, as the runs stopped: the
-    outcome of each that ended, the `ido resume` of each left interrupted, and the
-    intents `not_started`, counted by name for running them again."""
+    outcome of each that ended, the `ido resume` of each left interrupted (with the steps
+    it cut short, by run id in `cut`), and the intents `not_started`, counted by name for
+    running them again."""
     lines = []
     for label, _, how in ended:
         if isinstance(how, str):
-            lines.append(f"[{label}] interrupted: {_resume_hint(how, journal)}")
+            stopped = (cut or {}).get(how, KeyboardInterrupt())
+            lines.append(f"[{label}] interrupted{_cut_words(stopped, _resume_hint(how, journal))}")
         else:
             lines.append(_batch_line(label, how))
     if not_started:

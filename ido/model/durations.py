@@ -14,7 +14,7 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 # How durations read is shared with `ido runs` and `ido explain`, which do not load the
 # models; they are this module's too (`__all__`), where the rest of ido reads them.
-from ido.run_words import durations_against, format_duration, format_wait
+from ido.run_words import durations_against, format_duration, format_wait, written_duration
 
 __all__ = [
     "DURATION_PATTERN",
@@ -27,6 +27,7 @@ __all__ = [
     "format_duration",
     "format_wait",
     "parse_duration",
+    "written_duration",
 ]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -77,10 +78,11 @@ def parse_duration(value: Any) -> float:
 
 
 def dump_duration(seconds: float) -> str:
-    """`format_duration`, unless that rounds (`1.2345s` reads `1.234s`, `0.4ms` reads `0ms`):
+    """`written_duration`, unless that rounds (`1.2345s` reads `1.234s`, `0.4ms` reads `0ms`):
     then all its digits, so that what is dumped (a run's recorded intent) reads back the
-    same, and a replay decides with the same values."""
-    shown = format_duration(seconds)
+    same, and a replay decides with the same values. Not `format_duration`: its `0s` for
+    `0ms` changed the digests of what was recorded."""
+    shown = written_duration(seconds)
     with as_recorded():  # (what a recorded intent held, past today's bound too)
         if parse_duration(shown) == seconds:
             return shown

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ido.conditions import compile_condition
-from ido.model import format_duration
+from ido.model.durations import written_duration
 from ido.planner.types import Action, Plan, Task
 from ido.state import get_path, has_path
 
@@ -62,7 +62,8 @@ def _tool(action: Action, name: str) -> dict[str, Any]:
     description = (
         f"Capability {action.name} by {action.provider}. Requires: {requires}. "
         f"Effects: {effects or 'none'}. Cost {action.cost:g}, latency "
-        f"{format_duration(action.latency)}, reliability {action.reliability:g}."
+        # (as written before: the request's digest keys its recorded reply)
+        f"{written_duration(action.latency)}, reliability {action.reliability:g}."
     )
     if action.approvals:  # (said only where one is asked: other requests stay as they were)
         description += (

@@ -146,6 +146,15 @@ class RuntimeCore:
         if isinstance(self.listener, StepWatch):  # its steps in flight are no longer told
             self.listener.clear()
         self._save_outcomes(run)
+        if isinstance(exc, KeyboardInterrupt):  # for the command to say which, and what next
+            capabilities = self.catalog.capabilities
+            stopping.cut_short(
+                exc,
+                [
+                    (step, name, name in capabilities and capabilities[name].spec.idempotent)
+                    for step, name in sorted(run.in_flight.items())
+                ],
+            )
         if isinstance(exc, Exception):
             self._release(run, exc)
 
@@ -265,8 +274,12 @@ class RuntimeCore:
         self._pending.append((kind, stamp(self.clock()), data))
         run.completed = fold_done(run.completed, run.undoing, kind, data)  # as resume folds
         run.left_undone = fold_undone(run.left_undone, kind, data)
+        if kind == "action_finished":
+            run.in_flight.pop(data["step"], None)
         if durable:
             self._flush(run, replies)
+        if kind in ("action_started", "action_repeated"):  # (on disk: a call is made only now)
+            run.in_flight[data["step"]] = data["capability"]
         self._emit(run, kind, data, took)
 
     def _flush(self, run: RunState, replies: Mapping[str, Mapping[str, Any]] | None = None) -> None:

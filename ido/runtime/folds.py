@@ -73,6 +73,10 @@ class RunState:
     """How long the run's last model call took."""
     undoing: dict[int, int] = field(default_factory=dict)
     """Compensation steps, each with the completed step it undoes."""
+    in_flight: dict[int, str] = field(default_factory=dict)
+    """The steps this process has started (or is making again) and not yet seen end, each
+    with its capability: what Ctrl-C cuts short (`stopping.cut_short`). Not from the
+    journal: a resume's are those it makes again."""
     undo_cost: float = 0.0
     """What the run's compensations cost: undoing is not held to the budget, and its end
     says what it added."""

@@ -140,6 +140,7 @@ class Settling(Stepping):
         verdict is given: asked again, it would stand; planned again, it could be done
         twice). What ends the run: ("failed", why), or None."""
         self._flush_outcomes(run)  # an outcome settled before is on disk first
+        run.in_flight[ctx.step] = ctx.capability  # (an idempotent one is made again unrecorded)
         if how == "approved":  # on disk before the call: a crash in it is told apart (`_settle`)
             self._record(run, "action_repeated", repeated(ctx))
         outcome = self.env.call(capability, ctx)

@@ -52,6 +52,23 @@ def terminate(signum: int, frame: object) -> None:
     raise Terminated(signum)
 
 
+STEPS = "ido_steps"
+"""The attribute of a KeyboardInterrupt that holds the steps it cut short (`cut_short`)."""
+
+
+def cut_short(interrupt: KeyboardInterrupt, steps: list[tuple[int, str, bool]]) -> None:
+    """Name on `interrupt` the steps in flight it cut short, each (step, capability,
+    whether it is idempotent), for the command to say which and what `ido resume` does
+    with them; the first run to say so keeps its word (runs side by side each raise one)."""
+    if steps and not hasattr(interrupt, STEPS):
+        setattr(interrupt, STEPS, steps)
+
+
+def steps_cut(interrupt: BaseException) -> list[tuple[int, str, bool]]:
+    """The steps `interrupt` cut short (`cut_short`): none when it came between steps."""
+    return list(getattr(interrupt, STEPS, []))
+
+
 def exit_code(interrupt: KeyboardInterrupt) -> int:
     """The exit code of a command stopped by `interrupt`: 128 + the signal's number."""
     return 128 + interrupt.signum if isinstance(interrupt, Terminated) else 130

@@ -88,9 +88,26 @@ def test_a_value_set_against_a_limit_never_reads_as_the_limit() -> None:
     assert durations_against(4.0, 3.9996) == ("4s", "3.9996s")
     assert durations_against(4.00000001, 4.0) == ("4.00000001s", "4s")
     assert durations_against(60.0, 30.0) == ("1m", "30s")
-    assert durations_against(0.00001, 0.0) == ("0.00001s", "0ms")
+    assert durations_against(0.00001, 0.0) == ("0.00001s", "0s")
     assert durations_against(1.2345678, 1.5) == ("1.235s", "1.5s")  # apart: as ever
     # Found in review: the limit rounded up at six digits read above the value over it.
     assert durations_against(1.2345679, 1.2345678) == ("1.2345679s", "1.2345678s")
     over, limit = durations_against(2.9999996, 2.9999994)
     assert over != limit and float(over[:-1]) > float(limit[:-1])
+
+
+def test_nothing_reads_as_an_intent_writes_it_and_a_moment_as_under_a_millisecond() -> None:
+    """`deadline: 0s` read `0ms` ("over deadline 0ms"), and a call of 0.1 ms read as taking
+    `0ms`, nothing: nothing now reads `0s` and a moment `<1ms`; what is dumped (a recorded
+    intent, whose digest an older journal holds) still writes nothing as `0ms`."""
+    from ido.model.durations import dump_duration, format_wait
+
+    assert [format_duration(s) for s in (0.0, 0.0001, 0.0004, 0.0005)] == [
+        "0s",
+        "<1ms",
+        "<1ms",
+        "1ms",
+    ]
+    assert format_wait(0.0) == "0s"
+    assert dump_duration(0.0) == "0ms"
+    assert parse_duration(format_duration(0.0)) == 0.0
