@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ido.explain import event_line, in_order, outcome_of, summary
+from ido.explain import asked_of, event_line, in_order, outcome_of, summary
 from ido.explain_calls import failed_spend, outcome_kind
 from ido.explain_decisions import EVALUATION_ERRORS, decision_parts, waits_of
 from ido.model import format_duration
@@ -73,12 +73,12 @@ def render_tty(view: dict[str, Any], width: int = 120) -> str:
             ),
             align="left",
         )
-        _decision(console, d)
+        _decision(console, d, asked_of(view))
     return out.getvalue()
 
 
-def _decision(console: Console, d: dict[str, Any]) -> None:
-    parts = decision_parts(d)
+def _decision(console: Console, d: dict[str, Any], run: str | None) -> None:
+    parts = decision_parts(d, run)
     result = d["result"]
     plan = result.get("plan")
     _sections(console, parts, BEFORE)
