@@ -175,6 +175,9 @@ def test_explain_of_a_big_catalog_groups_and_why_not_answers_for_each(big: Path)
     assert "    deny 30 capabilities (bad-0, bad-1, bad-10 and 27 more): gate/no-bad: " in out
     assert f"why any one of the 35 was rejected: ido explain {run[1]} --why-not NAME" in out
     assert "bad-7" not in out
+    code, out = ido("explain", "last", "--color", "always")  # a terminal's tables
+    assert code == 0 and "deny 30 capabilities (bad-0, bad-1, bad-10 and 27 more)" in out
+    assert "bad-7" not in out
 
     code, out = ido("explain", "last", "--why-not", "bad-7")
     assert code == 0, out
