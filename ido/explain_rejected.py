@@ -38,20 +38,22 @@ def rejection_line(rejection: Mapping[str, Any]) -> str:
     return f"{rejection['capability']}: {words}: {rejection['detail']}"
 
 
-def rejected_lines(
-    rejections: Sequence[Mapping[str, Any]], run: str | None = None, every_name: bool = False
-) -> list[str]:
-    """The lines of a decision's rejections (those not needed for the goal aside): one
-    each, or past `GROUP_PAST`, one per reason, rule and detail shared, the largest first,
-    and those left past `GROUP_PAST` lines one per reason and rule. A grouped line names
-    its first capabilities and counts the rest (`every_name`: names them all, as a page
-    searched in a browser needs); the last line says how to ask for any one (`run`)."""
-    useful = [r for r in rejections if r["reason"] != "irrelevant"]
-    if len(useful) <= GROUP_PAST:
-        return [rejection_line(r) for r in useful]
+OWN_REASONS = "each for a reason of its own"
+"""What a line of one reason and rule says of capabilities left with details all different."""
+
+
+def rejection_groups(
+    rejections: Sequence[Mapping[str, Any]],
+) -> list[tuple[str, str, str | None, list[str]]]:
+    """A big decision's rejections (those not needed for the goal aside) as (reason, rule
+    or "", detail, capabilities): one per reason, rule and detail shared, the largest first,
+    and once `GROUP_PAST` would be passed, one per reason and rule for the rest (detail
+    None: each has its own)."""
     same: dict[tuple[str, str, str], list[str]] = {}
-    for r in useful:
-        same.setdefault((r["reason"], r.get("rule") or "", r["detail"]), []).append(r["capability"])
+    for r in rejections:
+        if r["reason"] != "irrelevant":
+            key = (r["reason"], r.get("rule") or "", r["detail"])
+            same.setdefault(key, []).append(r["capability"])
     ranked = sorted(same.items(), key=lambda kv: -len(kv[1]))  # (stable: first seen first)
     kept = 0
     while kept < len(ranked):  # keep the largest while the rest fit a line per reason and rule
@@ -62,11 +64,31 @@ def rejected_lines(
     folded: dict[tuple[str, str], list[str]] = {}
     for key, names in ranked[kept:]:
         folded.setdefault(key[:2], []).extend(names)
-    ask = f"ido explain {run} --why-not NAME" if run else "--format json lists each"
-    lines = [_same_line(key, names, every_name) for key, names in ranked[:kept]]
-    for (reason, rule), names in sorted(folded.items(), key=lambda kv: -len(kv[1])):
+    groups: list[tuple[str, str, str | None, list[str]]] = [
+        (*key, names) for key, names in ranked[:kept]
+    ]
+    by_size = sorted(folded.items(), key=lambda kv: -len(kv[1]))
+    return groups + [(reason, rule, None, names) for (reason, rule), names in by_size]
+
+
+def rejected_lines(
+    rejections: Sequence[Mapping[str, Any]], run: str | None = None, every_name: bool = False
+) -> list[str]:
+    """The lines of a decision's rejections (those not needed for the goal aside): one
+    each, or past `GROUP_PAST`, a line per group (`rejection_groups`). A grouped line names
+    its first capabilities and counts the rest (`every_name`: names them all, as a page
+    searched in a browser needs); the last line says how to ask of any one (`run`)."""
+    useful = [r for r in rejections if r["reason"] != "irrelevant"]
+    if len(useful) <= GROUP_PAST:
+        return [rejection_line(r) for r in useful]
+    lines = []
+    for reason, rule, detail, names in rejection_groups(useful):
+        if detail is not None:
+            lines.append(_same_line((reason, rule, detail), names, every_name))
+            continue
         words = " ".join(filter(None, (REASON_WORDS.get(reason, reason), rule)))
-        lines.append(f"{_names(names, every_name)}: {words}, each for a reason of its own")
+        lines.append(f"{_names(names, every_name)}: {words}, {OWN_REASONS}")
+    ask = f"ido explain {run} --why-not NAME" if run else "--format json lists each"
     return [*lines, f"why any one of the {len(useful):,} was rejected: {ask}"]
 
 
