@@ -23,8 +23,8 @@ REASON_WORDS = {
 
 GROUP_PAST = 20
 """Past this many rejections (those not needed for the goal aside, which are not listed),
-a decision lists those rejected for the same reason as one line, in as many lines: a
-catalog of 1,000 capabilities listed some 500, one a line, in every decision."""
+a decision's are told in groups, in at most as many lines (`rejection_groups`): a catalog
+of 1,000 capabilities listed some 480, one a line, in every decision."""
 
 NAMES_SHOWN = 3
 """The names a grouped line shows before it counts the rest."""
