@@ -160,6 +160,17 @@ def viewed(journal: Journal, run: str = "last") -> dict[str, Any]:
     return run_view(row, events, row.outcome is None and live_owner(events) is not None)
 
 
+def catalog_names(journal: Journal, run: str) -> frozenset[str] | None:
+    """The capabilities of a run's catalog, as its start recorded them (their digests);
+    None for a run that recorded none (before 2026-12, or a worker that sent none)."""
+    from ido.journal.catalogs import RECORDED_AS
+
+    events = journal.events(journal.resolve(run))
+    started = next((e.data for e in events if e.kind == "run_started"), {})
+    digests = started.get(RECORDED_AS)
+    return frozenset(digests) if isinstance(digests, dict) else None
+
+
 def rendered(view: dict[str, Any], format: str) -> str:
     """`view` written as one of `FORMATS`, without colour."""
     if format == "html":

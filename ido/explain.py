@@ -238,6 +238,12 @@ def nothing_decided(view: Mapping[str, Any]) -> str | None:
     return "no decision recorded yet: the run is making its first" if outcome == "running" else None
 
 
+def asked_of(view: Mapping[str, Any]) -> str | None:
+    """The run whose capabilities `ido explain RUN --why-not NAME` tells of; None for a
+    decision made without a run (`ido plan`)."""
+    return None if view["run"]["cost"] is None else str(view["run"]["id"])
+
+
 def _text(view: dict[str, Any]) -> list[str]:
     lines = [summary(view)]
     if view["run"]["reason"]:
@@ -250,7 +256,7 @@ def _text(view: dict[str, Any]) -> list[str]:
             lines.append(event_line(d))
             continue
         lines += ["", f"decision {d['number']} · trigger: {d['trigger']} · planner {d['planner']}"]
-        for title, items in decision_parts(d).items():
+        for title, items in decision_parts(d, asked_of(view)).items():
             lines.append(f"  {title}:")
             lines += [f"    {item}" for item in items]
     return lines
@@ -285,7 +291,7 @@ def _markdown(view: dict[str, Any]) -> list[str]:
             "",
             f"Planner: {md(d['planner'])}",
         ]
-        for title, items in decision_parts(d).items():
+        for title, items in decision_parts(d, asked_of(view)).items():
             lines += ["", f"**{title.capitalize()}**", ""]
             lines += [f"- {md(item)}" for item in items]
     return lines

@@ -8,21 +8,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ido.explain_calls import _action_line, _model_lines, shown
+from ido.explain_rejected import policy_lines, rejected_lines
 from ido.journal.records import model_calls
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
 from ido.run_words import format_duration
 from ido.text import money, printable
-
-REASON_WORDS = {
-    "denied": "denied by",
-    "unreachable": "unreachable",
-    "irrelevant": "not needed",
-    "dominated": "dominated",
-    "over_budget": "over budget",
-    "over_deadline": "over deadline",
-    "too_unreliable": "too unreliable",
-}
-
 
 EVALUATION_ERRORS = "evaluation errors (a condition: not satisfied; a deny or approval rule: fires)"
 """The heading of what could not be evaluated: a goal or `requires` does not hold, a `deny`
@@ -61,14 +51,6 @@ def _waits(after: list[int]) -> str:
     if not after:
         return " · starts at once"
     return " · after " + ", ".join(str(i + 1) for i in after)
-
-
-def rejection_line(rejection: Mapping[str, Any]) -> str:
-    """`pay-us: denied by residency/pii-stays-in-eu: PII …`, as a decision lists it."""
-    words = REASON_WORDS.get(rejection["reason"], rejection["reason"])
-    if rejection.get("rule"):
-        return f"{rejection['capability']}: {words} {rejection['rule']}: {rejection['detail']}"
-    return f"{rejection['capability']}: {words}: {rejection['detail']}"
 
 
 def _constraint_line(
@@ -181,7 +163,12 @@ def approved_line(check: Mapping[str, Any]) -> str:
     return f"{plan} no longer holds: {check['why']}; planned again"
 
 
-def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
+def decision_parts(
+    d: dict[str, Any], run: str | None = None, every_name: bool = False
+) -> dict[str, list[str]]:
+    """A decision's parts, titled, a list of lines each. On a big catalog the rejections
+    are grouped by reason (`ido.explain_rejected`): `run` is the run to name in asking for
+    one, `every_name` names every capability rejected (an HTML page, searched by name)."""
     result = d["result"]
     parts: dict[str, list[str]] = {}
     # with the facts the rules that fired read (the amount a payout needed approval for)
@@ -226,14 +213,11 @@ def decision_parts(d: dict[str, Any]) -> dict[str, list[str]]:
         parts["alternatives"] = [
             f"{a['score_delta']:+.3f} score: {a['why']}" for a in result.get("alternatives", [])
         ] + [f"not settled, left out: {why}" for why in unsettled]
-    useful = [r for r in result.get("rejections", []) if r["reason"] != "irrelevant"]
-    if useful:
-        parts["rejected"] = [rejection_line(r) for r in useful]
+    rejected = rejected_lines(result.get("rejections", []), run, every_name)
+    if rejected:
+        parts["rejected"] = rejected
     if d.get("policy"):
-        parts["policy decisions"] = [
-            f"{h['id']} {h['verdict']} {h['subject']}: {h['rule']}: {h['message']}"
-            for h in d["policy"]
-        ]
+        parts["policy decisions"] = policy_lines(d["policy"])
     errors = list(result.get("condition_errors", [])) + list(d.get("policy_errors", []))
     if errors:
         parts[EVALUATION_ERRORS] = errors

@@ -13,9 +13,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ido.explain import event_line, in_order, nothing_decided, outcome_of, summary
+from ido.explain import asked_of, event_line, in_order, nothing_decided, outcome_of, summary
 from ido.explain_calls import failed_spend, outcome_kind
 from ido.explain_decisions import EVALUATION_ERRORS, decision_parts, waits_of
+from ido.explain_rejected import GROUP_PAST
 from ido.model import format_duration
 from ido.planner.limit_words import shown_probability
 from ido.text import printable
@@ -75,12 +76,12 @@ def render_tty(view: dict[str, Any], width: int = 120) -> str:
             ),
             align="left",
         )
-        _decision(console, d)
+        _decision(console, d, asked_of(view))
     return out.getvalue()
 
 
-def _decision(console: Console, d: dict[str, Any]) -> None:
-    parts = decision_parts(d)
+def _decision(console: Console, d: dict[str, Any], run: str | None) -> None:
+    parts = decision_parts(d, run)
     result = d["result"]
     plan = result.get("plan")
     _sections(console, parts, BEFORE)
@@ -124,7 +125,9 @@ def _decision(console: Console, d: dict[str, Any]) -> None:
             name, _, why = line.partition(": ")
             table.add_row(_shown(name), _shown(why, style="dim"))
         console.print(table)
-    if d.get("policy"):
+    if d.get("policy") and len(d["policy"]) > GROUP_PAST:  # a line per rule, not per hit
+        _sections(console, parts, ("policy decisions",))
+    elif d.get("policy"):
         console.print(_policy_table(d["policy"]))
     if "what happened" in parts:
         console.print(_shown("what happened:", style="bold"))

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
-from ido.explain import event_line, in_order, outcome_of, stages, summary
+from ido.explain import asked_of, event_line, in_order, outcome_of, stages, summary
 from ido.explain_calls import failed_spend, outcome_kind, shown
 from ido.explain_decisions import decision_parts, waits_of
 from ido.journal.records import epoch
@@ -120,7 +120,7 @@ def _cards_and_events(view: Mapping[str, Any]) -> list[str]:
             items = "".join(f"<li>{escape(event_line(d))}</li>" for _, d in run)
             parts.append(f"<ul class='events'>{items}</ul>")
         else:
-            parts += [_card(d) for _, d in run]
+            parts += [_card(d, asked_of(view)) for _, d in run]
     return parts
 
 
@@ -374,9 +374,9 @@ def _when(action: dict[str, Any]) -> tuple[float, float]:
 # --- the decision cards -------------------------------------------------------------------
 
 
-def _card(d: dict[str, Any]) -> str:
+def _card(d: dict[str, Any], run: str | None) -> str:
     sections = []
-    for title, items in decision_parts(d).items():
+    for title, items in decision_parts(d, run, every_name=True).items():
         rows = "".join(f"<li>{escape(item)}</li>" for item in items)
         sections.append(f"<h4>{escape(title.capitalize())}</h4><ul>{rows}</ul>")
     return (

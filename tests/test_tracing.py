@@ -868,3 +868,41 @@ def test_spend_is_reported_without_float_noise() -> None:
     assert repr(spend.value) == "2.86"  # not 2.8600000000000003
     assert dict(spend.attributes) == {"ido.intent": "etl", "ido.provider": "p"}
     found.shutdown()
+
+
+def test_a_decision_span_of_a_big_catalog_keeps_every_rejection_in_groups() -> None:
+    """A decision on 1,000 capabilities rejected some 480: an event each, and the span
+    kept the first 128 (OTEL_SPAN_EVENT_COUNT_LIMIT), the rest dropped unsaid. Past 20,
+    an event per reason, rule and detail names all of its capabilities."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from ido.tracing.attributes import _decision_events
+
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    denied = [
+        {"capability": f"bad-{i}", "reason": "denied", "rule": "gate/no-bad", "detail": "Off."}
+        for i in range(200)
+    ]
+    locked = [
+        {"capability": f"locked-{i}", "reason": "unreachable", "rule": None,
+         "detail": f"precondition never holds: state.vault.k{i}"}
+        for i in range(300)
+    ]  # fmt: skip
+    with provider.get_tracer("t").start_as_current_span("Decide:1") as span:
+        _decision_events(span, {"rejections": denied + locked}, at=1)  # type: ignore[arg-type]
+    (decided,) = spans.get_finished_spans()
+    assert decided.dropped_events == 0
+    events = [dict(e.attributes or {}) for e in decided.events]
+    assert events[0] == {
+        "ido.capabilities": tuple(f"bad-{i}" for i in range(200)),
+        "ido.count": 200,
+        "ido.reason": "denied",
+        "ido.rule": "gate/no-bad",
+        "ido.message": "Off.",
+    }
+    assert sum(int(e["ido.count"]) for e in events) == 500  # type: ignore[call-overload]
+    assert events[-1]["ido.message"] == "each for a reason of its own"
+    assert len(events) <= 20
+    provider.shutdown()

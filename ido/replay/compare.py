@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ido.approvals import PLAN, THE_PLAN, subject
-from ido.explain_decisions import rejection_line
+from ido.explain_rejected import rejection_line
 from ido.journal.records import Event
 from ido.model.durations import format_duration
 

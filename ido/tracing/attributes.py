@@ -8,6 +8,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import Span
 
+from ido.explain_rejected import GROUP_PAST, OWN_REASONS, rejection_groups
 from ido.journal.records import made_calls, shown_cost
 
 
@@ -17,7 +18,9 @@ def _decision_events(span: Span, result: Mapping[str, Any], at: int) -> None:
     `limits.max_attempts`, not only that load-b was chosen. Those not needed for the goal
     (`irrelevant`: in a shared catalog, most) are left out, as explain leaves them out, and
     alternatives come first: a span keeps 128 events unless OTEL_SPAN_EVENT_COUNT_LIMIT says
-    more."""
+    more. Past `GROUP_PAST` rejections (a catalog of 1,000 had some 480: all but the first
+    128 were dropped), an event per group of them (`ido.explain_rejected.rejection_groups`),
+    naming every capability of it."""
     for alternative in result.get("alternatives", []):
         plan = alternative.get("plan") or {}
         delta = alternative.get("score_delta")
@@ -33,9 +36,14 @@ def _decision_events(span: Span, result: Mapping[str, Any], at: int) -> None:
             ),
             timestamp=at,
         )
-    for rejection in result.get("rejections", []):
-        if rejection.get("reason") == "irrelevant":
-            continue
+    rejections = [r for r in result.get("rejections", []) if r.get("reason") != "irrelevant"]
+    if len(rejections) > GROUP_PAST:  # past the span's 128 events, the rest were dropped
+        for reason, rule, detail, names in rejection_groups(rejections):
+            values = {"ido.capabilities": names, "ido.count": len(names), "ido.reason": reason}
+            values |= {"ido.rule": rule or None, "ido.message": detail or OWN_REASONS}
+            span.add_event("capabilities.rejected", _attributes(values), timestamp=at)
+        return
+    for rejection in rejections:
         span.add_event(
             "capability.rejected",
             _attributes(
