@@ -51,13 +51,29 @@ def _quiet() -> Runtime:
     return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=level)))
 
 
+RETRIES_QUIET = ",".join(
+    [
+        TelemetryFilter(core_level="WARN", other_level="WARN").formatted(),
+        "temporalio_client::retry=ERROR",
+    ]
+)
+"""A worker's SDK log filter: its warnings, less one per retry of each call to a server
+that is gone (two a second, coloured, with the transport's debug text); the worker says
+that once itself (`watch_server`)."""
+
+
+@functools.cache
+def _retries_quiet() -> Runtime:
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=RETRIES_QUIET)))
+
+
 async def connect(
     address: str, namespace: str, quiet: bool = True, security: Security = PLAIN
 ) -> Client:
     """A client of the server at `address`, over TLS and with an API key if `security`
     says so; a `TemporalError` naming it when unreachable, or when it has no such
-    namespace. `quiet=False` (a worker) keeps the SDK's warnings."""
-    runtime = _quiet() if quiet else None
+    namespace. `quiet=False` (a worker) keeps the SDK's warnings but its retries'."""
+    runtime = _quiet() if quiet else _retries_quiet()
     try:
         client = await asyncio.wait_for(
             Client.connect(
@@ -94,6 +110,28 @@ async def connect(
             ) from None
         raise TemporalError(f"the Temporal server at {address}: {why}") from None
     return client
+
+
+async def watch_server(
+    client: Client, address: str, say: Callable[[str], None], every: float = 5.0
+) -> None:
+    """Say once when the server stops answering (stopped, restarting, cut off), and once
+    when it answers again; until cancelled."""
+    lost = False
+    while True:
+        try:
+            await client.service_client.check_health(timeout=timedelta(seconds=every))
+            if lost:
+                say(f"the Temporal server at {address} answers again")
+            lost = False
+        except (RPCError, RuntimeError) as exc:
+            if not lost:
+                why = _why(getattr(exc, "message", None) or str(exc))
+                say(
+                    f"lost the Temporal server at {address} ({why}): waiting for it to answer again"
+                )
+            lost = True
+        await asyncio.sleep(every)
 
 
 def _tls(security: Security) -> TLSConfig | bool:
