@@ -81,7 +81,9 @@ def _problem_of(
         if isinstance(error["input"], bool) and kind != "bool_type":
             message += f": {YAML_BOOLS}"
     elif kind in BOUNDS and isinstance(error.get("input"), int | float):
-        message = f"{message} (got {error['input']!r}){_percent(loc, error['input'])}"
+        # as written: a duration's input is its seconds by now ('0s' for 0.0)
+        written = _written(document.data, loc, error["input"])
+        message = f"{message} (got {written!r}){_percent(loc, error['input'])}"
     elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in PATTERNS:
         pattern = error["ctx"]["pattern"]
         if pattern == ENV_NAME_PATTERN:  # (what is there may be the key itself: not echoed)
@@ -99,6 +101,17 @@ def _problem_of(
 BOUNDS = ("less_than", "less_than_equal", "greater_than", "greater_than_equal")
 PROBABILITIES = ("min_success_probability", "reliability", "success")
 """Fields that hold a probability from 0 to 1, where a percentage (80) is a likely slip."""
+
+
+def _written(data: Any, loc: FieldPath, parsed: Any) -> Any:
+    """The value at `loc` in the document as written, else `parsed`."""
+    for key in loc:
+        mapped = isinstance(data, dict) and key in data
+        listed = isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data)
+        if not (mapped or listed):
+            return parsed
+        data = data[key]
+    return data if isinstance(data, int | float | str) else parsed
 
 
 def _percent(loc: FieldPath, value: float) -> str:
