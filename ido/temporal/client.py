@@ -124,9 +124,11 @@ async def watch_server(
             if lost:
                 say(f"the Temporal server at {address} answers again")
             lost = False
-        except (RPCError, RuntimeError) as exc:
+        except RPCError as exc:
+            if exc.status not in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+                return  # a server that does not serve health checks (a proxy): not watched
             if not lost:
-                why = _why(getattr(exc, "message", None) or str(exc))
+                why = _why(exc.message)
                 say(
                     f"lost the Temporal server at {address} ({why}): waiting for it to answer again"
                 )
