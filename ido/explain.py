@@ -98,6 +98,8 @@ def event_line(e: dict[str, Any]) -> str:
         at = f" at {e['at']}" if e.get("at") else ""
         return f"{verb} by {e['by']}{at}{escalated}: {what} ({e['rule']}{of}){why}"
     if kind == "run_released":
+        if "process" not in e:  # its Temporal workflow's record: no process of ido gave it up
+            return f"its worker was given up, and another worker resumes the run: {e.get('error')}"
         return f"stopped by an error, left for ido resume: {e.get('error')}"
     if kind == "effects_missing":
         return f"silent failure: {e['reason']}"

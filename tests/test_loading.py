@@ -453,7 +453,36 @@ def test_an_out_of_range_number_is_an_error(tmp_path: Path) -> None:
     write(tmp_path, "charge.yaml", CAPABILITY.replace("reliability: 0.99", "reliability: 1.5"))
     problem = only(problems(tmp_path))
     assert problem.field == "spec.reliability"
-    assert "less than or equal to 1" in problem.message
+    assert "less than or equal to 1 (got 1.5)" in problem.message
+
+
+def test_a_duration_out_of_range_is_told_as_written(tmp_path: Path) -> None:
+    """`timeout: 0s` is told as '0s', not as the seconds it was read as (0.0)."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("reliability: 0.99", "timeout: 0s"))
+    problem = only(problems(tmp_path))
+    assert problem.message == "Input should be greater than 0 (got '0s')"
+
+
+def test_a_deadline_of_no_time_is_an_error(tmp_path: Path) -> None:
+    """`deadline: 0s` loaded, and no plan could ever be within it."""
+    write(tmp_path, "pay-order.yaml", INTENT.replace("deadline: 30s", "deadline: 0s"))
+    write(tmp_path, "residency.yaml", POLICY)
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.constraints.deadline"
+    assert problem.message == (
+        "a deadline of 0s admits no plan: give the most time the plan may take, e.g. '30s'"
+    )
+
+
+def test_a_probability_written_as_a_percentage_says_how_to_write_it(tmp_path: Path) -> None:
+    """`min_success_probability: 80` was told only "should be less than or equal to 1",
+    neither what was written nor that 80% is 0.8."""
+    write(tmp_path, "charge.yaml", CAPABILITY.replace("reliability: 0.99", "reliability: 99"))
+    problem = only(problems(tmp_path))
+    assert problem.message == (
+        "Input should be less than or equal to 1 (got 99): a probability is written from "
+        "0 to 1 (0.99 for 99%)"
+    )
 
 
 def test_a_model_call_given_no_time_is_an_error(tmp_path: Path) -> None:

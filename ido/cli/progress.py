@@ -136,6 +136,8 @@ def _progress_lines(kind: str, data: Mapping[str, Any]) -> list[str]:
         return [f"  … {data['capability']} still running, {_clock(data['seconds'])}{of}"]
     if kind == "action_repeated":  # it may take a while: say what runs
         return [f"  ▶ {data['capability']} (step {data['step']} again, as approved)"]
+    if kind == "action_again":  # an idempotent step cut short, made again on resume
+        return [f"  ▶ {data['capability']} (step {data['step']} again, on resume: idempotent)"]
     if kind == "action_finished":
         from ido.model import format_duration
 

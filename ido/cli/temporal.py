@@ -197,6 +197,7 @@ def resume_remote(
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
         local = store.events(run_id)
+    _on_temporal(run_id, local)
 
     async def go() -> tuple[dict[str, Any], list[Any]] | None:
         connection = await client.connect(address, namespace, security=security)
@@ -213,6 +214,18 @@ def resume_remote(
         return await client.outcome(handle, attempt, _tell) if wait else None
 
     _wait_out(go(), run_id, address, security, journal, extra=catalog)
+
+
+def _on_temporal(run_id: str, events: Any) -> None:
+    """Refuse to look for a workflow of a run this journal pursued itself: the server would
+    say only that it has no such workflow."""
+    from ido.journal.records import temporal_of
+
+    if events and temporal_of(events) is None:
+        raise IdoError(
+            f"run {run_id} was run here, not on a Temporal server: continue it with "
+            f"ido resume {run_id} (without --temporal)"
+        )
 
 
 def _wait_out(

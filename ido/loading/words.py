@@ -80,6 +80,10 @@ def _problem_of(
         message = f"{message} (got {error['input']!r})"
         if isinstance(error["input"], bool) and kind != "bool_type":
             message += f": {YAML_BOOLS}"
+    elif kind in BOUNDS and isinstance(error.get("input"), int | float):
+        # as written: a duration's input is its seconds by now ('0s' for 0.0)
+        written = _written(document.data, loc, error["input"])
+        message = f"{message} (got {written!r}){_percent(loc, error['input'])}"
     elif kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in PATTERNS:
         pattern = error["ctx"]["pattern"]
         if pattern == ENV_NAME_PATTERN:  # (what is there may be the key itself: not echoed)
@@ -92,6 +96,30 @@ def _problem_of(
         said = message.startswith(key)  # in words already: "'x y' is not a fact path: …"
         message = f"the key {message}" if said else f"the key {key} is not valid: {message}"
     return Problem(shown, document.line_of(loc), format_path(loc), message)
+
+
+BOUNDS = ("less_than", "less_than_equal", "greater_than", "greater_than_equal")
+PROBABILITIES = ("min_success_probability", "reliability", "success")
+"""Fields that hold a probability from 0 to 1, where a percentage (80) is a likely slip."""
+
+
+def _written(data: Any, loc: FieldPath, parsed: Any) -> Any:
+    """The value at `loc` in the document as written, else `parsed`."""
+    for key in loc:
+        mapped = isinstance(data, dict) and key in data
+        listed = isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data)
+        if not (mapped or listed):
+            return parsed
+        data = data[key]
+    return data if isinstance(data, int | float | str) else parsed
+
+
+def _percent(loc: FieldPath, value: float) -> str:
+    """For a probability written as a percentage (`min_success_probability: 80`), how to
+    write it; else nothing."""
+    if loc and loc[-1] in PROBABILITIES and 1 < value <= 100:
+        return f": a probability is written from 0 to 1 ({value / 100:g} for {value:g}%)"
+    return ""
 
 
 SECRETS_NOT_VALUES = (

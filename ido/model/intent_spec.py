@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     Field,
+    field_validator,
 )
 
 from ido.model.durations import Duration
@@ -37,6 +38,16 @@ class Constraints(Strict):
         le=1,
         description="Least probability that every step succeeds (product of reliabilities).",
     )
+
+    @field_validator("deadline")
+    @classmethod
+    def _some_time(cls, value: float | None) -> float | None:
+        # (0s was taken, and every plan was then over it: "no plan within deadline 0ms")
+        if value is not None and value <= 0:
+            raise ValueError(
+                "a deadline of 0s admits no plan: give the most time the plan may take, e.g. '30s'"
+            )
+        return value
 
 
 APPROVAL_WEIGHT = 0.01

@@ -53,6 +53,7 @@ class Executing(Settling, Gating):
         done: set[int] = set()
         checked: set[int] = set()
         started: set[int] = set()
+        began: dict[int, float] = {}  # plan step → the run's elapsed seconds at its start
         reason: str | None = None
         executor = self.env.executor()
         running: dict[int, int] = {}  # journal step → plan step
@@ -98,7 +99,7 @@ class Executing(Settling, Gating):
                             )
                             wait = backoff(run.intent, run.failures.get(name, 0))
                         if reason is None:
-                            reason, left = self._too_late(run, name, wait)
+                            reason, left, at = self._too_late(run, name, wait)
                         if reason is not None:
                             break
                         if wait:
@@ -109,6 +110,8 @@ class Executing(Settling, Gating):
                             deferred[i] = self.clock() + wait
                             continue
                         started.add(i)
+                        if at is not None:  # read only under a deadline, the one it counts for
+                            began[i] = at
                         ctx = self._start(run, steps[i], state, left=left, waited=i in due)
                         executor.submit(self.catalog.capabilities[ctx.capability], ctx)
                         running[ctx.step] = i
@@ -151,13 +154,15 @@ class Executing(Settling, Gating):
                     reason = failed if reason is None else f"{reason}; and {failed}"
                 if reason is None:
                     limits = run.intent.spec.constraints
+                    elapsed = run.elapsed(self.clock())
                     reason = over_limits(
                         plan,
                         done,
                         spent=run.spent,
-                        elapsed=run.elapsed(self.clock()),
+                        elapsed=elapsed,
                         max_cost=limits.max_cost,
                         deadline=limits.deadline,
+                        running_for={j: elapsed - began[j] for j in started - done if j in began},
                     )
         finally:
             executor.close()
@@ -212,17 +217,19 @@ class Executing(Settling, Gating):
         steps = plan.steps
         return [self.catalog.capabilities[steps[i].capability].spec.effects for i in flying]
 
-    def _too_late(self, run: RunState, name: str, wait: float) -> tuple[str | None, float | None]:
+    def _too_late(
+        self, run: RunState, name: str, wait: float
+    ) -> tuple[str | None, float | None, float | None]:
         """Why `name` may not start now (it would start, after its backoff `wait`, at or past
-        the deadline), else None; and the seconds the call may take before the deadline
-        (None: no deadline)."""
+        the deadline), else None; the seconds the call may take before the deadline, and
+        the run's elapsed seconds now (both None: no deadline)."""
         deadline = run.intent.spec.constraints.deadline
         if deadline is None:
-            return None, None
+            return None, None, None
         elapsed = run.elapsed(self.clock())
         left = deadline - elapsed - wait
         if left > 0:
-            return None, left
+            return None, left, elapsed
         # Past the deadline itself, no plan can help (one of steps believed to take no time
         # would be planned, and refused here, until max_replans): the run has failed.
         run.overdue = elapsed >= deadline
@@ -231,4 +238,4 @@ class Executing(Settling, Gating):
             f"{format_duration(elapsed)} elapsed: {name} would start{after} past the "
             f"{format_duration(deadline)} deadline"
         )
-        return why, left
+        return why, left, elapsed

@@ -143,6 +143,8 @@ class Settling(Stepping):
         run.in_flight[ctx.step] = ctx.capability  # (an idempotent one is made again unrecorded)
         if how == "approved":  # on disk before the call: a crash in it is told apart (`_settle`)
             self._record(run, "action_repeated", repeated(ctx))
+        elif self.listener is not None:  # told, not journaled: it may take minutes, watched
+            self.listener("action_again", repeated(ctx))
         outcome = self.env.call(capability, ctx)
         if not unknown_outcome(outcome, capability):
             self._settled(run, ctx, step, outcome, how)

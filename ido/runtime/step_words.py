@@ -18,7 +18,7 @@ AFTER = 10.0  # seconds a step runs before its first word
 GAP = 30.0  # seconds between two words of one step
 BEAT = 1.0  # seconds between two looks at the steps in flight
 
-STARTS = ("action_started", "action_repeated")
+STARTS = ("action_started", "action_repeated", "action_again")
 
 
 class StepWatch:

@@ -144,8 +144,14 @@ def over_limits(
     elapsed: float,
     max_cost: float | None,
     deadline: float | None,
+    running_for: Mapping[int, float] | None = None,
 ) -> str | None:
-    """Actual spend or time so far, plus what the rest of the plan needs, breaks a limit."""
+    """Actual spend or time so far, plus what the rest of the plan needs, breaks a limit.
+
+    `running_for`: the steps in flight, each with the seconds it has run; it needs only
+    what is left of its latency (counted whole, a step ending while its neighbours ran on
+    made a plan on time look late, and stopped the rest from starting)."""
+    running_for = running_for or {}
     rest = [j for j in range(len(plan.steps)) if j not in done]
     cost = sum(plan.steps[j].cost for j in rest)
     if max_cost is not None and spent + cost > max_cost + 1e-9:
@@ -155,7 +161,7 @@ def over_limits(
         )
     if deadline is not None and rest:
         index = {j: n for n, j in enumerate(rest)}
-        latencies = [plan.steps[j].latency for j in rest]
+        latencies = [max(0.0, plan.steps[j].latency - running_for.get(j, 0.0)) for j in rest]
         waits = [[index[i] for i in plan.waits[j] if i in index] for j in rest]
         starts = schedule(latencies, waits)
         path = max(s + lat for s, lat in zip(starts, latencies))

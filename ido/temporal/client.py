@@ -35,6 +35,8 @@ CONNECT_SECONDS = 10.0
 POLL_SECONDS = 0.3
 QUERY_SECONDS = 5.0
 """How long a query waits for a worker to answer it (it needs one running)."""
+RECONNECT_SECONDS = 2.0
+"""How often a wait asks again for a server that stopped answering."""
 
 
 class TemporalError(ExecutionError):
@@ -49,13 +51,29 @@ def _quiet() -> Runtime:
     return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=level)))
 
 
+RETRIES_QUIET = ",".join(
+    [
+        TelemetryFilter(core_level="WARN", other_level="WARN").formatted(),
+        "temporalio_client::retry=ERROR",
+    ]
+)
+"""A worker's SDK log filter: its warnings, less one per retry of each call to a server
+that is gone (two a second, coloured, with the transport's debug text); the worker says
+that once itself (`watch_server`)."""
+
+
+@functools.cache
+def _retries_quiet() -> Runtime:
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=RETRIES_QUIET)))
+
+
 async def connect(
     address: str, namespace: str, quiet: bool = True, security: Security = PLAIN
 ) -> Client:
     """A client of the server at `address`, over TLS and with an API key if `security`
     says so; a `TemporalError` naming it when unreachable, or when it has no such
-    namespace. `quiet=False` (a worker) keeps the SDK's warnings."""
-    runtime = _quiet() if quiet else None
+    namespace. `quiet=False` (a worker) keeps the SDK's warnings but its retries'."""
+    runtime = _quiet() if quiet else _retries_quiet()
     try:
         client = await asyncio.wait_for(
             Client.connect(
@@ -92,6 +110,30 @@ async def connect(
             ) from None
         raise TemporalError(f"the Temporal server at {address}: {why}") from None
     return client
+
+
+async def watch_server(
+    client: Client, address: str, say: Callable[[str], None], every: float = 5.0
+) -> None:
+    """Say once when the server stops answering (stopped, restarting, cut off), and once
+    when it answers again; until cancelled."""
+    lost = False
+    while True:
+        try:
+            await client.service_client.check_health(timeout=timedelta(seconds=every))
+            if lost:
+                say(f"the Temporal server at {address} answers again")
+            lost = False
+        except RPCError as exc:
+            if exc.status not in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+                return  # a server that does not serve health checks (a proxy): not watched
+            if not lost:
+                why = _why(exc.message)
+                say(
+                    f"lost the Temporal server at {address} ({why}): waiting for it to answer again"
+                )
+            lost = True
+        await asyncio.sleep(every)
 
 
 def _tls(security: Security) -> TLSConfig | bool:
@@ -165,42 +207,76 @@ async def outcome(
     handle: WorkflowHandle[Any, Any], after: int = 0, tell: Callable[[str], None] = print
 ) -> tuple[dict[str, Any], list[Op]]:
     """Wait until the run ends, or blocks in an attempt later than `after`; its report and
-    its journal's writes. While no worker answers (none running), it waits on, and says so
-    once (`tell`)."""
+    its journal's writes. While no worker answers (none running), or the server does not
+    (stopped, restarting), it waits on, and says so once (`tell`): the run is the
+    server's, and an error here would read as the run's failure."""
     told = False
+    lost = False
     while True:
         try:
-            described = await handle.describe()
+            ended = await _look(handle, after)
         except RPCError as exc:
-            raise _lost(handle, exc) from None
-        if described.status is not None and described.status.name != "RUNNING":
-            try:
-                result: dict[str, Any] = await handle.result()
-            except RPCError as exc:
+            if exc.status != RPCStatusCode.UNAVAILABLE:
                 raise _lost(handle, exc) from None
-            except WorkflowFailureError as exc:
-                cause: Any = exc.cause
-                while getattr(cause, "cause", None) is not None:
-                    cause = cause.cause
-                raise TemporalError(
-                    f"run {handle.id} failed: {getattr(cause, 'message', cause)}"
-                ) from None
-            ops = result.pop("ops")
-            return result, ops
-        held = await journal_of(handle, patient=True)
-        if held is None:  # no worker took the query in time: none is running now
+            if not lost:
+                tell(
+                    f"lost the Temporal server ({_why(exc.message)}) while waiting for run "
+                    f"{handle.id}: waiting for it to answer again (the run is kept there)"
+                )
+            lost = True
+            await asyncio.sleep(RECONNECT_SECONDS)
+            continue
+        if lost:
+            tell(f"the Temporal server answers again: waiting for run {handle.id}")
+            lost = False
+        if isinstance(ended, tuple):
+            return ended
+        if ended is not None:  # no worker took the query in time: none is running now
             if not told:
-                queue = described.task_queue
                 tell(
                     f"no worker answers for run {handle.id} yet (ido worker on task queue "
-                    f"{queue}?): waiting"
+                    f"{ended}?): waiting"
                 )
             told = True
             continue
-        report = held["report"]
-        if held["waiting"] and held["attempt"] > after and report is not None:
-            return report, held["ops"]
         await asyncio.sleep(POLL_SECONDS)
+
+
+async def _look(
+    handle: WorkflowHandle[Any, Any], after: int
+) -> tuple[dict[str, Any], list[Op]] | str | None:
+    """The run's report and writes when it ended or blocked in an attempt after `after`;
+    None while it goes on; its task queue when no worker answered its query. The server's
+    `UNAVAILABLE` is raised as it is, for `outcome` to wait out."""
+    try:
+        described = await handle.describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.UNAVAILABLE:
+            raise
+        raise _lost(handle, exc) from None
+    if described.status is not None and described.status.name != "RUNNING":
+        try:
+            result: dict[str, Any] = await handle.result()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.UNAVAILABLE:
+                raise
+            raise _lost(handle, exc) from None
+        except WorkflowFailureError as exc:
+            cause: Any = exc.cause
+            while getattr(cause, "cause", None) is not None:
+                cause = cause.cause
+            raise TemporalError(
+                f"run {handle.id} failed: {getattr(cause, 'message', cause)}"
+            ) from None
+        ops = result.pop("ops")
+        return result, ops
+    held = await journal_of(handle, patient=True)
+    if held is None:
+        return str(described.task_queue)
+    report = held["report"]
+    if held["waiting"] and held["attempt"] > after and report is not None:
+        return report, held["ops"]
+    return None
 
 
 async def current(handle: WorkflowHandle[Any, Any]) -> tuple[dict[str, Any] | None, list[Op]]:
@@ -237,6 +313,8 @@ async def journal_of(
     except RPCError as exc:
         if patient and exc.status in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED):
             return None
+        if patient and exc.status == RPCStatusCode.UNAVAILABLE:  # the caller waits it out
+            raise
         raise _lost(handle, exc) from None
     return held
 

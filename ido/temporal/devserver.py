@@ -68,16 +68,19 @@ def answers(address: str) -> bool:
 
 
 @contextmanager
-def dev_server(folder: Path, db: str = "temporal.db", wait: float = 60) -> Iterator[str]:
-    """A dev server on free ports with its database `db` and its log in `folder`; its
-    address once it answers. Stopped (SIGTERM, then SIGKILL) when the block ends."""
-    port = free_port()
+def dev_server(
+    folder: Path, db: str = "temporal.db", wait: float = 60, port: int | None = None
+) -> Iterator[str]:
+    """A dev server on free ports (on `port`, if given: one started again where the last
+    one stopped) with its database `db` and its log in `folder`; its address once it
+    answers. Stopped (SIGTERM, then SIGKILL) when the block ends."""
+    port = port or free_port()
     address = f"127.0.0.1:{port}"
     command = [str(TEMPORAL), "server", "start-dev", "--headless", "--ip", "127.0.0.1"]
     command += ["--port", str(port), "--http-port", str(free_port())]
     command += ["--metrics-port", str(free_port()), "--db-filename", str(folder / db)]
     log = folder / "server.log"
-    with log.open("w") as out:
+    with log.open("a") as out:
         server = subprocess.Popen(
             [*command, "--log-level", "error"],
             stdout=out,

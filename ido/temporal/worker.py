@@ -16,7 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from ido.loading.catalog import Catalog
 from ido.runtime import stopping
 from ido.temporal.activity import Pursuit
-from ido.temporal.client import TemporalError, _why, connect
+from ido.temporal.client import TemporalError, _why, connect, watch_server
 from ido.temporal.security import PLAIN, Security
 from ido.temporal.workflow import IdoRun
 
@@ -93,6 +93,7 @@ async def serve(
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, leave)
         say(f"worker on {address}, task queue {task_queue}, namespace {namespace}{security.over()}")
+        watching = loop.create_task(watch_server(client, address, say))
         try:
             await worker.run()
         except asyncio.CancelledError:
@@ -102,6 +103,7 @@ async def serve(
                 f"the worker on {address} (namespace {namespace}) stopped: {_why(str(exc))}"
             ) from None
         finally:
+            watching.cancel()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
             stopping.reset()

@@ -285,6 +285,19 @@ def test_a_step_cut_short_before_its_side_effect_is_said_not_done_once(
     assert kinds_of(unpacked(ledger(project))) == ["charge", "ship"]
 
 
+def started_step(project: Path, capability: str) -> int:
+    """The step `capability` was started as in the run's journal."""
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        (row,) = journal.runs()
+        events = journal.events(row.id)
+    (step,) = [
+        e.data["step"]
+        for e in events
+        if e.kind == "action_started" and e.data["capability"] == capability
+    ]
+    return int(step)
+
+
 def test_an_idempotent_step_is_performed_again_under_the_same_key(tmp_path: Path) -> None:
     """pack dies after writing: on resume it runs again with the same idempotency key, and
     the provider's own deduplication keeps one pack."""
@@ -293,6 +306,9 @@ def test_an_idempotent_step_is_performed_again_under_the_same_key(tmp_path: Path
     assert killed.returncode == -signal.SIGKILL
     resumed = ido(project, "resume", "last")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    # Said as it starts (it was only its end, however long it took), and watched as it runs.
+    again = f"  ▶ pack (step {started_step(project, 'pack')} again, on resume: idempotent)\n"
+    assert again in resumed.stdout
     packs = [line for line in ledger(project) if line.startswith("pack")]
     assert len(packs) == 1
     with SqliteJournal(project / ".ido" / "ido.db") as journal:

@@ -90,3 +90,17 @@ def test_a_step_is_said_after_a_while_then_now_and_then_until_it_ends() -> None:
     watch.tick()
     kinds = [kind for kind, _ in heard]
     assert kinds == ["action_started", "step_running", "step_running", "action_finished"]
+
+
+def test_a_step_made_again_on_resume_is_watched_as_one_started() -> None:
+    """An idempotent step cut short, made again by `ido resume`, ran its whole length
+    without a word: it had no `action_started` of its own to watch from."""
+    told: list[tuple[str, dict[str, Any]]] = []
+    now = [0.0]
+    watch = StepWatch(lambda k, d: told.append((k, dict(d))), after=10.0, clock=lambda: now[0])
+    watch("action_again", {"step": 6, "capability": "migrate-us-east", "attempt": 1})
+    now[0] = 11.0
+    watch.tick()
+    watch.clear()
+    assert [k for k, _ in told] == ["action_again", "step_running"]
+    assert told[1][1]["seconds"] == 11.0

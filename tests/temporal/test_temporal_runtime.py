@@ -262,6 +262,22 @@ def test_an_unreachable_server_is_named_without_a_traceback(tmp_path: Path) -> N
     assert "Traceback" not in done.stderr
 
 
+def test_resume_temporal_of_a_run_made_here_says_to_resume_it_here(tmp_path: Path) -> None:
+    """A local run resumed with --temporal was looked for on the server, which said only
+    "run …'s workflow is not open there: workflow not found for ID: …"."""
+    here = project_copy(tmp_path / "client")
+    ran = _ido(here, "run", "fulfil-large-order")
+    assert ran.returncode == 3, ran.stdout + ran.stderr
+    address = f"127.0.0.1:{free_port()}"  # nothing there: it is not asked
+    done = _ido(here, "resume", "last", "--temporal", address)
+    run_id = ran.stdout.split("blocked: run ")[1].split(",")[0]
+    assert done.stderr == (
+        f"error: run {run_id} was run here, not on a Temporal server: continue it with "
+        f"ido resume {run_id} (without --temporal)\n"
+    )
+    assert done.returncode == 2
+
+
 def test_a_bad_address_or_namespace_is_said_without_a_traceback(
     project: Path, temporal_server: str
 ) -> None:
