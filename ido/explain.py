@@ -230,12 +230,13 @@ def _text(view: dict[str, Any]) -> list[str]:
         lines.append(f"reason: {view['run']['reason']}")
     spend = failed_spend(view)
     lines += [] if spend is None else [spend]
+    told: dict[str, int] = {}
     for what, d in in_order(view):
         if what == "event":
             lines.append(event_line(d))
             continue
         lines += ["", f"decision {d['number']} · trigger: {d['trigger']} · planner {d['planner']}"]
-        for title, items in decision_parts(d).items():
+        for title, items in decision_parts(d, told).items():
             lines.append(f"  {title}:")
             lines += [f"    {item}" for item in items]
     return lines
@@ -259,6 +260,7 @@ def _markdown(view: dict[str, Any]) -> list[str]:
         lines += ["", f"**Reason:** {md(view['run']['reason'])}"]
     spend = failed_spend(view)
     lines += [] if spend is None else ["", f"**Spend:** {md(spend)}"]
+    told: dict[str, int] = {}
     for what, d in in_order(view):
         if what == "event":
             lines += ["", f"- {md(event_line(d))}"]
@@ -269,7 +271,7 @@ def _markdown(view: dict[str, Any]) -> list[str]:
             "",
             f"Planner: {md(d['planner'])}",
         ]
-        for title, items in decision_parts(d).items():
+        for title, items in decision_parts(d, told).items():
             lines += ["", f"**{title.capitalize()}**", ""]
             lines += [f"- {md(item)}" for item in items]
     return lines

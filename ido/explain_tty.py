@@ -57,6 +57,7 @@ def render_tty(view: dict[str, Any], width: int = 120) -> str:
     if spend is not None:
         console.print(_shown(spend, style="yellow"))
     after_decision = False
+    told: dict[str, int] = {}  # the evaluation errors shown, each once (`decision_parts`)
     for what, d in in_order(view):
         if what == "event":
             if after_decision:  # set apart from the decision's last table
@@ -73,12 +74,12 @@ def render_tty(view: dict[str, Any], width: int = 120) -> str:
             ),
             align="left",
         )
-        _decision(console, d)
+        _decision(console, d, told)
     return out.getvalue()
 
 
-def _decision(console: Console, d: dict[str, Any]) -> None:
-    parts = decision_parts(d)
+def _decision(console: Console, d: dict[str, Any], told: dict[str, int]) -> None:
+    parts = decision_parts(d, told)
     result = d["result"]
     plan = result.get("plan")
     _sections(console, parts, BEFORE)
