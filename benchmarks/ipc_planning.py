@@ -117,7 +117,8 @@ def child(
         import ido.planning_words  # noqa: F401  (this block: loaded, not used by name)
         from ido.cli.deciding import _decide_once
         from ido.cli.pddl import _ipc_plan, _pddl_intent
-        from ido.cli.plan import _on_limits, _on_planner
+        from ido.cli.plan import _on_limits
+        from ido.cli.planners import on_planner
         from ido.conditions import compile_condition
         from ido.errors import IdoError
 
@@ -126,7 +127,7 @@ def child(
         try:
             loaded, chosen = _pddl_intent(domain, problem)  # as `ido plan --pddl` does
             backend = planner.removeprefix("ido-")
-            chosen = _on_limits(_on_planner(chosen, backend), None, states, None, alternatives)
+            chosen = _on_limits(on_planner(chosen, backend), None, states, None, alternatives)
             decision = _decide_once(loaded, chosen)
         except IdoError as error:  # what the command would say, e.g. the search gave up
             seconds = time.process_time() - started

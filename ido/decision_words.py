@@ -16,6 +16,12 @@ limits and rules that stood in the way (a goal named by its condition holds spac
 relaxed together are joined by a tab), the trigger (an input, replayed as recorded), and a
 step's provider and region, labels a catalog may write in two words ("DHL Express")."""
 
+PROSE = frozenset({"condition_errors"})
+"""Keys whose lists are prose as a whole, however long: a condition's evaluation errors
+say why it does not hold, which the plan, rejections and status choose by already. A run
+recorded before a fact not set yet stopped being an error (2026-12-07) recorded one at
+every decision; replayed today it has none, and chose the same."""
+
 
 def chosen(decision: Any) -> Any:
     """`decision` (as the journal stores it) with every piece of prose set to `WORDS`: what
@@ -27,10 +33,13 @@ def chosen(decision: Any) -> Any:
     told by its shape, not by a list of keys (new fields of words come with each version):
     a string of two words or more. Names, rule ids, statuses and numbers are one word
     each, and choices; so are a list's length and whether a field holds words at all (a
-    reason where there was none, one more evaluation error). A policy hit's subject for a
+    reason where there was none, one more policy evaluation error; a condition's are
+    `PROSE`). A policy hit's subject for a
     plan rule (`plan a → b`) is set aside too: the hit's id digests it, and is compared."""
     if isinstance(decision, dict):
-        return {k: v if k in NAMED else chosen(v) for k, v in decision.items()}
+        return {
+            k: v if k in NAMED else WORDS if k in PROSE else chosen(v) for k, v in decision.items()
+        }
     if isinstance(decision, list):
         return [chosen(v) for v in decision]
     if isinstance(decision, str) and len(decision.split()) > 1:
@@ -48,5 +57,10 @@ def reworded(recorded: Any, replayed: Any, path: str = "") -> Iterator[tuple[str
     elif isinstance(recorded, list) and isinstance(replayed, list):
         for n, (was, now) in enumerate(zip(recorded, replayed, strict=False)):
             yield from reworded(was, now, f"{path}{n}.")
+        if len(recorded) != len(replayed):  # (prose as a whole: `PROSE`)
+            n = min(len(recorded), len(replayed))
+            was, now = recorded[n : n + 1], replayed[n : n + 1]
+            if all(isinstance(v, str) for v in was + now):
+                yield f"{path}{n}", was[0] if was else "(none)", now[0] if now else "(none)"
     elif isinstance(recorded, str) and isinstance(replayed, str) and recorded != replayed:
         yield path.removesuffix("."), recorded, replayed

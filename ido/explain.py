@@ -253,12 +253,13 @@ def _text(view: dict[str, Any]) -> list[str]:
     spend = failed_spend(view)
     lines += [] if spend is None else [spend]
     lines += [said] if (said := nothing_decided(view)) else []
+    told: dict[str, int] = {}
     for what, d in in_order(view):
         if what == "event":
             lines.append(event_line(d))
             continue
         lines += ["", f"decision {d['number']} · trigger: {d['trigger']} · planner {d['planner']}"]
-        for title, items in decision_parts(d, asked_of(view)).items():
+        for title, items in decision_parts(d, asked_of(view), told=told).items():
             lines.append(f"  {title}:")
             lines += [f"    {item}" for item in items]
     return lines
@@ -283,6 +284,7 @@ def _markdown(view: dict[str, Any]) -> list[str]:
     spend = failed_spend(view)
     lines += [] if spend is None else ["", f"**Spend:** {md(spend)}"]
     lines += ["", md(said)] if (said := nothing_decided(view)) else []
+    told: dict[str, int] = {}
     for what, d in in_order(view):
         if what == "event":
             lines += ["", f"- {md(event_line(d))}"]
@@ -293,7 +295,7 @@ def _markdown(view: dict[str, Any]) -> list[str]:
             "",
             f"Planner: {md(d['planner'])}",
         ]
-        for title, items in decision_parts(d, asked_of(view)).items():
+        for title, items in decision_parts(d, asked_of(view), told=told).items():
             lines += ["", f"**{title.capitalize()}**", ""]
             lines += [f"- {md(item)}" for item in items]
     return lines

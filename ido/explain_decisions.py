@@ -164,11 +164,16 @@ def approved_line(check: Mapping[str, Any]) -> str:
 
 
 def decision_parts(
-    d: dict[str, Any], run: str | None = None, every_name: bool = False
+    d: dict[str, Any],
+    run: str | None = None,
+    every_name: bool = False,
+    told: dict[str, int] | None = None,
 ) -> dict[str, list[str]]:
     """A decision's parts, titled, a list of lines each. On a big catalog the rejections
     are grouped by reason (`ido.explain_rejected`): `run` is the run to name in asking for
-    one, `every_name` names every capability rejected (an HTML page, searched by name)."""
+    one, `every_name` names every capability rejected (an HTML page, searched by name).
+    `told`: the evaluation errors shown at the run's earlier decisions, each with the first
+    that showed it (added to): an error shown once is not repeated at every decision after it."""
     result = d["result"]
     parts: dict[str, list[str]] = {}
     # with the facts the rules that fired read (the amount a payout needed approval for)
@@ -220,7 +225,23 @@ def decision_parts(
         parts["policy decisions"] = policy_lines(d["policy"])
     errors = list(result.get("condition_errors", [])) + list(d.get("policy_errors", []))
     if errors:
-        parts[EVALUATION_ERRORS] = errors
+        parts[EVALUATION_ERRORS] = errors if told is None else _once(errors, d["number"], told)
     if d["actions"]:
         parts["what happened"] = [_action_line(a) for a in d["actions"]]
     return parts
+
+
+def _once(errors: list[str], number: int, told: dict[str, int]) -> list[str]:
+    """`errors` less those an earlier decision showed, counted in a line of their own
+    (`the same as at decision 1`, `and 2 more as at decision 1`): a goal that cannot be
+    evaluated fails so at every decision of the run, and was told at each."""
+    new = [e for e in errors if e not in told]
+    before = sorted({told[e] for e in errors if e in told})
+    told.update(dict.fromkeys(new, number))
+    if not before:
+        return new
+    at = "decisions " + ", ".join(map(str, before)) if len(before) > 1 else f"decision {before[0]}"
+    again = len(errors) - len(new)
+    if not new:
+        return [f"the same as at {at}"]
+    return [*new, f"and {again} more as at {at}"]

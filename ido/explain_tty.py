@@ -60,6 +60,7 @@ def render_tty(view: dict[str, Any], width: int = 120) -> str:
     if said := nothing_decided(view):
         console.print(_shown(said, style="yellow"))
     after_decision = False
+    told: dict[str, int] = {}  # the evaluation errors shown, each once (`decision_parts`)
     for what, d in in_order(view):
         if what == "event":
             if after_decision:  # set apart from the decision's last table
@@ -76,12 +77,12 @@ def render_tty(view: dict[str, Any], width: int = 120) -> str:
             ),
             align="left",
         )
-        _decision(console, d, asked_of(view))
+        _decision(console, d, asked_of(view), told)
     return out.getvalue()
 
 
-def _decision(console: Console, d: dict[str, Any], run: str | None) -> None:
-    parts = decision_parts(d, run)
+def _decision(console: Console, d: dict[str, Any], run: str | None, told: dict[str, int]) -> None:
+    parts = decision_parts(d, run, told=told)
     result = d["result"]
     plan = result.get("plan")
     _sections(console, parts, BEFORE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -11,7 +13,16 @@ from ido.conditions import ConditionError, compile_condition
 from ido.errors import Problem
 from ido.loading.catalog import Catalog, intent_specs, problem_at
 from ido.model import Resource
-from ido.state import flatten, get_path, overlaps
+from ido.state import (
+    apply_effects,
+    close_world,
+    flatten,
+    from_json,
+    get_path,
+    has_path,
+    overlaps,
+    sorted_json,
+)
 from ido.text import did_you_mean
 from ido.yamlsrc import FieldPath
 
@@ -37,7 +48,7 @@ def check_goals(catalog: Catalog) -> Iterable[tuple[Resource, FieldPath, str]]:
                     f" give{hint}"
                 )
                 yield resource, (*where, "goal", i), said
-            wrong = _not_a_bool(text, catalog, spec.given)
+            wrong = _not_a_bool(text, catalog, spec.given) or _never_evaluates(text, catalog, spec)
             if wrong is not None:
                 yield resource, (*where, "goal", i), wrong
 
@@ -67,6 +78,60 @@ def _not_a_bool(text: str, catalog: Catalog, given: Mapping[str, Any]) -> str | 
     return (
         f"the goal needs {fact} to be true or false, but {name} sets it to {value!r}, not a"
         " bool: write the effect as true, without quotes"
+    )
+
+
+MOST_COMBINATIONS = 64
+"""The most combinations of the values a goal's facts may take that `_never_evaluates` tries."""
+
+
+def _never_evaluates(text: str, catalog: Catalog, spec: Any) -> str | None:
+    """What to say of a goal that fails to evaluate on every value its facts can take (what
+    the intent gives, what capabilities set): `state.order.amount > '100'` compares a
+    number with text, so it never holds, and each decision of a run recorded the error. A
+    fact not set yet is no such value (the goal does not hold yet); none set at all is
+    warned of as unset. Goals of an intent with observers are not judged (they may report
+    anything)."""
+    try:
+        condition = compile_condition(text)
+    except ConditionError:  # told where it stands
+        return None
+    paths = condition.state_paths
+    if paths is None or condition.variables != {"state"}:
+        return None
+    values: dict[str, list[Any]] = {}
+    for capability in catalog.capabilities.values():
+        for fact, value in capability.spec.effects.items():
+            if any(overlaps(fact, p) for p in paths):
+                values.setdefault(fact, []).append(value)
+    booleans = [
+        f
+        for c in catalog.capabilities.values()
+        for f, v in c.spec.effects.items()
+        if isinstance(v, bool)
+    ]
+    now = close_world(spec.given, booleans)
+    # Each fact as it is now (None), or set to each value a capability sets it to.
+    choices: list[list[str | None]] = [
+        [None, *dict.fromkeys(map(sorted_json, vs))] for vs in values.values()
+    ]
+    if math.prod(len(c) for c in choices) > MOST_COMBINATIONS:
+        return None
+    first = None
+    for row in itertools.product(*choices):
+        state = apply_effects(
+            now, {f: from_json(v) for f, v in zip(values, row, strict=True) if v is not None}
+        )
+        if not all(has_path(state, p) for p in paths):
+            continue  # not set yet: the goal does not hold, and that is no error
+        verdict = condition.evaluate({"state": state})
+        if verdict.error is None:
+            return None
+        first = first or verdict.error
+    if first is None:
+        return None
+    return (
+        f"the goal cannot be evaluated on any value its facts may take, so it never holds: {first}"
     )
 
 

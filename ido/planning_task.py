@@ -150,5 +150,8 @@ def build_task(
         model_call_seconds=history.model_call_seconds,
         spent=history.spent,
         elapsed=history.elapsed,
+        outputs=tuple(
+            sorted({c.spec.output for c in catalog.capabilities.values() if c.spec.output})
+        ),
     )
     return task, hits_all, errors, beliefs

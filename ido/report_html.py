@@ -115,12 +115,13 @@ def _cards_and_events(view: Mapping[str, Any]) -> list[str]:
     (`in_order`): an approval given stands between the decisions it came between, as the
     text report shows it, not in a list after them all."""
     parts: list[str] = []
+    told: dict[str, int] = {}  # the evaluation errors shown, each once (`decision_parts`)
     for events, run in groupby(in_order(view), key=lambda item: item[0] == "event"):
         if events:
             items = "".join(f"<li>{escape(event_line(d))}</li>" for _, d in run)
             parts.append(f"<ul class='events'>{items}</ul>")
         else:
-            parts += [_card(d, asked_of(view)) for _, d in run]
+            parts += [_card(d, asked_of(view), told) for _, d in run]
     return parts
 
 
@@ -374,9 +375,9 @@ def _when(action: dict[str, Any]) -> tuple[float, float]:
 # --- the decision cards -------------------------------------------------------------------
 
 
-def _card(d: dict[str, Any], run: str | None) -> str:
+def _card(d: dict[str, Any], run: str | None, told: dict[str, int] | None = None) -> str:
     sections = []
-    for title, items in decision_parts(d, run, every_name=True).items():
+    for title, items in decision_parts(d, run, every_name=True, told=told).items():
         rows = "".join(f"<li>{escape(item)}</li>" for item in items)
         sections.append(f"<h4>{escape(title.capitalize())}</h4><ul>{rows}</ul>")
     return (

@@ -98,3 +98,36 @@ def test_a_goal_fact_every_capability_sets_to_text_is_warned_of(tmp_path: Path) 
         "morning.yaml:5: spec.goal[0]: the goal needs coffee.ready to be true or false, but"
         " brew sets it to 'true', not a bool: write the effect as true, without quotes"
     ]
+
+
+def test_a_goal_that_errs_on_every_value_its_facts_may_take_is_warned_of(tmp_path: Path) -> None:
+    """`state.coffee.temp > '60'` compares a number (given, or set by a capability) with
+    text: it never holds, and only each decision of a run recorded the error."""
+    (tmp_path / "heat.yaml").write_text(
+        CAPABILITY.replace("brew", "heat").replace("coffee.ready: true", "coffee.temp: 80")
+    )
+    spec = "  given: {coffee: {temp: 20}}\n  goal: [\"state.coffee.temp > '60'\"]\n"
+    assert warnings(tmp_path, spec) == [
+        "morning.yaml:6: spec.goal[0]: the goal cannot be evaluated on any value its facts may"
+        " take, so it never holds: UNKNOWN: No matching overloads found : _>_(int64, string)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "goal",
+    [
+        "state.coffee.temp > 60",  # right: no error on any value
+        "100 / state.coffee.temp > 1",  # an error on one value (0) only: not on every one
+        "state.coffee.cup.size > '1'",  # a fact under an output: no value known at load
+    ],
+)
+def test_a_goal_that_evaluates_on_some_value_is_not_warned_of(tmp_path: Path, goal: str) -> None:
+    """Only a goal that fails on every value is told: a fact not set yet does not count
+    (the goal does not hold yet), nor does an error on some values only."""
+    (tmp_path / "heat.yaml").write_text(
+        CAPABILITY.replace("brew", "heat")
+        .replace("coffee.ready: true", "coffee.temp: 80")
+        .replace("output: coffee.cup\n", "")
+    )
+    spec = f"  given: {{coffee: {{temp: 0}}}}\n  goal: [{goal!r}]\n"
+    assert warnings(tmp_path, spec) == []

@@ -1129,6 +1129,24 @@ def test_a_decision_that_chose_otherwise_diverges_after_one_worded_otherwise(
     assert "recorded: pay-cheap-eu → ship" in out and "replayed: pay-pricey-eu → ship" in out
 
 
+def test_a_decision_with_fewer_condition_errors_chose_the_same_in_other_words() -> None:
+    """A run recorded before a fact not set yet stopped being an evaluation error has one
+    at each decision that today's replay does not: the same choice, worded otherwise, and
+    the example names the error the replay no longer has."""
+    from ido.decision_words import chosen, reworded
+
+    error = 'goal: state.order.carrier == "dhl": Key not found in map : "carrier"'
+    recorded = {"result": {"status": "planned", "condition_errors": [error]}}
+    replayed = {"result": {"status": "planned", "condition_errors": []}}
+    assert chosen(recorded) == chosen(replayed)
+    assert next(reworded(recorded, replayed)) == (
+        "result.condition_errors.0",
+        error,
+        "(none)",
+    )
+    assert chosen(recorded) != chosen({"result": {"status": "infeasible", "condition_errors": []}})
+
+
 def test_what_a_decision_chose_leaves_out_its_prose_alone() -> None:
     """Names, rule ids, a rejection's kind, numbers and what stood in the way are choices;
     sentences are words; a field that holds words where there were none is a choice."""

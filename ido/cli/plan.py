@@ -32,6 +32,7 @@ from ido.cli.pddl import (
     _pddl_intent,
     _unsolvable_json,
 )
+from ido.cli.planners import PlannerOpt, check_planner, on_planner
 from ido.errors import UnsolvableError, writing
 from ido.files import same_file
 
@@ -55,12 +56,7 @@ def plan(
         Path | None,
         typer.Option("--plan-out", help="Also write the plan in IPC format (VAL reads it)."),
     ] = None,
-    planner: Annotated[
-        str | None,
-        typer.Option(
-            "--planner", help="Planner backend instead of the intent's: cpsat, search, llm, hybrid."
-        ),
-    ] = None,
+    planner: PlannerOpt = None,
     alternatives: Annotated[
         int | None,
         typer.Option(
@@ -103,10 +99,7 @@ def plan(
     """Plan an intent from the current state without acting, with what the journal's runs
     have learnt of the capabilities' health, as a run would."""
     _check_format(fmt, ("text", "json"))
-    if planner is not None:
-        from ido.planner import PLANNERS
-
-        _check_format(planner, tuple(sorted(PLANNERS)), "--planner")
+    check_planner(planner)
     from ido.loading.load import find_intent
 
     if pddl is None and intent is None:
@@ -143,8 +136,7 @@ def plan(
         assert intent is not None
         loaded = _load(catalog, intent, listener)
         chosen = find_intent(loaded, intent)
-    if planner is not None:
-        chosen = _on_planner(chosen, planner)
+    chosen = on_planner(chosen, planner)
     chosen = _on_limits(chosen, _solve_time(solve_time), search_states, max_steps, alternatives)
     with _user_prints_aside(fmt):
         decision = (
@@ -219,11 +211,6 @@ def _clear_plan_file(plan_out: Path) -> None:
             plan_out.write_text("", encoding="utf-8")
         elif plan_out.is_file():
             plan_out.unlink()
-
-
-def _on_planner(intent: Any, planner: str) -> Any:
-    """`intent` planned by the backend `planner` instead of its own."""
-    return intent.model_copy(update={"spec": intent.spec.model_copy(update={"planner": planner})})
 
 
 def _solve_time(text: str | None) -> float | None:

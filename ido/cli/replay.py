@@ -17,6 +17,7 @@ from ido.cli.common import (
     _journal_there,
     _running,
 )
+from ido.cli.planners import check_planner, planner_of, with_planner
 from ido.cli.progress import _fallen_back, _no_plan, _stages
 from ido.errors import IdoError, NotFoundError
 from ido.text import money
@@ -45,6 +46,15 @@ def replay(
     intent: Annotated[
         Path | None, typer.Option(help="Counterfactual: this intent file instead of the run's.")
     ] = None,
+    planner: Annotated[
+        str | None,
+        typer.Option(
+            "--planner",
+            metavar="NAME",
+            help="Counterfactual: this planner backend instead of the run's: cpsat, search, "
+            "llm, hybrid.",
+        ),
+    ] = None,
     exact: Annotated[
         bool,
         typer.Option(
@@ -54,12 +64,12 @@ def replay(
 ) -> None:
     """Re-decide a run's decisions from the journal: exactly, or under changed inputs.
 
-    Without --policies, --catalog or --intent (or with --exact): every recorded decision is
-    re-decided from its recorded inputs; exit 0 when all choose as recorded (those worded
-    otherwise are named), 1 at the first that chooses otherwise, shown side by side. With
-    any of them: the run is done again under the changed inputs in the world the recording
-    met, and the decisions that change are listed, with how outcome, cost and time change;
-    exit 0.
+    Without --policies, --catalog, --intent or --planner (or with --exact): every recorded
+    decision is re-decided from its recorded inputs; exit 0 when all choose as recorded
+    (those worded otherwise are named), 1 at the first that chooses otherwise, shown side by
+    side. With any of them: the run is done again under the changed inputs in the world
+    the recording met, and the decisions that change are listed, with how outcome, cost and
+    time change; exit 0.
     """
     from ido.journal.sqlite import SqliteJournal
     from ido.loading.files import inside
@@ -67,11 +77,18 @@ def replay(
     from ido.replay.exact import replay_exact
     from ido.replay.what_if import replay_counterfactual
 
+    check_planner(planner)
     if intent is not None and len(run_refs) > 1:
         raise typer.BadParameter(
             "--intent replaces one run's intent: give one RUN, or change the policies or "
             "the catalog (--policies, --catalog) to replay several",
             param_hint="--intent",
+        )
+    if exact and planner is not None:
+        raise typer.BadParameter(
+            "an exact replay re-decides with the planner the run recorded; --planner asks what "
+            "another would decide (a counterfactual): give one or the other",
+            param_hint="--exact",
         )
     if exact and (policies is not None or intent is not None):
         given = "--policies" if policies is not None else "--intent"
@@ -101,12 +118,12 @@ def replay(
         replaced=words if policies is not None else None,
         unnamed=[intent] if intent is not None else (),  # (its intent names itself)
     )
-    exactly = exact or (policies is None and catalog is None and intent is None)
+    exactly = exact or (policies is None and catalog is None and intent is None and not planner)
     if len(run_refs) > 1:
         from ido.cli.replay_many import replay_many
 
         with SqliteJournal(journal, reading=True) as store:
-            replay_many(_resolved(store, run_refs), store, loaded, exactly)
+            replay_many(_resolved(store, run_refs), store, loaded, exactly, planner)
     with SqliteJournal(journal, reading=True) as store:
         run_id = store.resolve(run_refs[0])
         events, row = store.events(run_id), store.run(run_id)
@@ -114,8 +131,10 @@ def replay(
     if exactly:
         _exact(replay_exact(run_id, events, loaded), live, loaded)
     chosen = _intent_in(loaded, intent, run_id, row.intent) if intent is not None else None
+    chosen = with_planner(events, chosen, planner)
     result = replay_counterfactual(run_id, events, row, loaded, chosen)
-    _counterfactual(run_id, result, live)
+    was = planner_of(events)
+    _counterfactual(run_id, result, live, (was, planner) if planner not in (None, was) else None)
 
 
 def _resolved(store: Any, run_refs: Sequence[str]) -> list[tuple[str, str | None]]:
@@ -264,11 +283,17 @@ def _catalog_change(change: Any) -> str:
     return "; ".join(told)
 
 
-def _counterfactual(run_id: str, c: Any, live: bool = False) -> None:
+def _counterfactual(
+    run_id: str, c: Any, live: bool = False, planners: tuple[str, str] | None = None
+) -> None:
+    """Print a counterfactual replay; `planners`: the run's and the one `--planner` named
+    in its place, when they differ."""
     from ido.model import format_wait
     from ido.text import printable
 
     typer.echo(f"counterfactual replay of run {run_id}{STILL_RUNNING if live else ''}")
+    if planners is not None:
+        typer.echo(f"planner: {planners[0]} → {planners[1]}")
     for d in c.decisions:
         asked = _approval_change(d)
         if d in c.changed:

@@ -19,12 +19,17 @@ if TYPE_CHECKING:
 
 
 def replay_many(
-    runs: Sequence[tuple[str, str | None]], store: Any, catalog: Catalog, exact: bool
+    runs: Sequence[tuple[str, str | None]],
+    store: Any,
+    catalog: Catalog,
+    exact: bool,
+    planner: str | None = None,
 ) -> None:
     """Replay each run of `runs` (in the journal `store`) against `catalog`, exactly or as
     a counterfactual, print a line each and a total; exit 1 when an exact replay diverged,
     2 when a run could not be replayed or was not found (said on its line, the others go
-    on). `runs`: (a run id, None), or (a reference not resolved, why)."""
+    on). `runs`: (a run id, None), or (a reference not resolved, why). `planner`: the
+    backend a counterfactual plans with instead of each run's."""
     from ido.text import printable
 
     failed = 0
@@ -38,9 +43,10 @@ def replay_many(
             continue
         row, events = store.run(run_id), store.events(run_id)
         try:
-            said, differs, moved = (_exact if exact else _counterfactual)(
-                run_id, events, row, catalog
-            )
+            if exact:
+                said, differs, moved = _exact(run_id, events, row, catalog)
+            else:
+                said, differs, moved = _counterfactual(run_id, events, row, catalog, planner)
         except IdoError as exc:
             failed += 1
             typer.echo(printable(f"{run_id}  {row.intent}  cannot be replayed: {exc}"))
@@ -75,12 +81,15 @@ def _exact(run_id: str, events: Any, row: Any, catalog: Catalog) -> tuple[str, b
     return f"diverged at decision {d.number}: {', '.join(d.fields)}{edited}", True, ""
 
 
-def _counterfactual(run_id: str, events: Any, row: Any, catalog: Catalog) -> tuple[str, bool, str]:
+def _counterfactual(
+    run_id: str, events: Any, row: Any, catalog: Catalog, planner: str | None = None
+) -> tuple[str, bool, str]:
+    from ido.cli.planners import with_planner
     from ido.cli.replay import _approval_change, _decided_otherwise, _decision_summary
     from ido.replay.what_if import replay_counterfactual
     from ido.text import money
 
-    c = replay_counterfactual(run_id, events, row, catalog)
+    c = replay_counterfactual(run_id, events, row, catalog, with_planner(events, None, planner))
     was = c.recorded_outcome or "interrupted"
     ended = f"{was} → {c.outcome}, cost {money(c.recorded_cost)} → {money(c.cost)}"
     asked = [d for d in c.decisions if d not in c.changed and _approval_change(d)]

@@ -22,6 +22,7 @@ from ido.cli.common import (
     _load,
     _with_journal,
 )
+from ido.cli.planners import check_planner, same_planner
 from ido.cli.progress import _outcome_lines, _progress, _report
 from ido.cli.telemetry import _telemetry
 from ido.cli.temporal import DEFAULT_NAMESPACE, NamespaceOpt, TemporalOpt
@@ -47,6 +48,14 @@ def resume(
     run_ref: RunRef,
     catalog: CatalogOpt = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
+    planner: Annotated[
+        str | None,
+        typer.Option(
+            "--planner",
+            metavar="NAME",
+            help="The planner the run was started with (it goes on with it; another is refused).",
+        ),
+    ] = None,
     quiet: Annotated[
         bool,
         typer.Option(
@@ -64,13 +73,19 @@ def resume(
 ) -> None:
     """Continue an interrupted run, or a blocked one once its approvals are answered, from
     its journal; completed steps are never repeated. With --temporal HOST:PORT, send the
-    verdicts given here to the run's workflow, and wait for it again."""
+    verdicts given here to the run's workflow, and wait for it again. A run goes on with the
+    planner it was started with: a --planner naming another is refused."""
     from ido.journal.sqlite import SqliteJournal
     from ido.runtime.local import LocalRuntime
 
+    check_planner(planner)
     security = security_for(temporal, tls, tls_ca, tls_cert, tls_key, tls_server_name, api_key_env)
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; nothing to resume")
+    if planner is not None:  # before anything is done: a remote resume too
+        with SqliteJournal(journal, reading=True) as store:
+            run_id = store.resolve(run_ref)
+            same_planner(run_id, store.events(run_id), planner)
     if temporal is not None:
         from ido.cli.temporal import resume_remote
 

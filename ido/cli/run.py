@@ -24,6 +24,7 @@ from ido.cli.common import (
     _resume_hint,
     worst,
 )
+from ido.cli.planners import PlannerOpt, check_planner, on_planner
 from ido.cli.progress import _ended, _progress, _report
 from ido.cli.telemetry import _check_telemetry, _telemetry
 from ido.cli.temporal import (
@@ -59,6 +60,7 @@ def run(
     ],
     catalog: CatalogOpt = None,
     journal: JournalOpt = DEFAULT_JOURNAL,
+    planner: PlannerOpt = None,
     concurrency: Annotated[
         int, typer.Option(help="Most runs at once when several intents are given.", min=1)
     ] = DEFAULT_CONCURRENCY,
@@ -95,8 +97,10 @@ def run(
     Several intents run side by side (at most --concurrency at once), each its own run in
     the same journal; lines are prefixed with the intent's name. With --processes N they
     are dealt out to N worker processes as they ask for more. With --temporal HOST:PORT
-    the run is pursued by the workers of a Temporal server (ido worker).
+    the run is pursued by the workers of a Temporal server (ido worker). With --planner
+    NAME, every run plans with that backend instead of its intent's, and records it.
     """
+    check_planner(planner)
     security = security_for(temporal, tls, tls_ca, tls_cert, tls_key, tls_server_name, api_key_env)
     if temporal is not None:
         _run_on_temporal(
@@ -109,16 +113,17 @@ def run(
             wait,
             heartbeat_timeout,
             security,
+            planner,
         )
     if processes > 1 and len(intents) > 1 and not worker:
-        _run_in_processes(intents, catalog, journal, concurrency, processes, quiet)
+        _run_in_processes(intents, catalog, journal, concurrency, processes, quiet, planner)
     from ido.fanout import dismiss
     from ido.loading.load import find_intent
 
     dismiss()  # spares started from a glance at the arguments (`ido.fanout`): not needed
 
     loaded = _load(catalog, intents)
-    chosen = [find_intent(loaded, reference) for reference in intents]
+    chosen = [on_planner(find_intent(loaded, reference), planner) for reference in intents]
     from ido.journal.sqlite import SqliteJournal
     from ido.runtime import local  # noqa: F401  (loaded before a worker is let go)
 
@@ -304,6 +309,7 @@ def _run_in_processes(
     concurrency: int,
     processes: int,
     quiet: bool,
+    planner: str | None = None,
 ) -> None:
     """`ido run` in worker processes, the intents dealt out to them as they ask (see
     `ido.fanout`); exits with the worst outcome of all."""
@@ -321,6 +327,7 @@ def _run_in_processes(
     references = list(position)
     most = concurrencies(concurrency, counted(processes, concurrency, len(intents)))
     common = ["--journal", str(journal), "--worker", *(["--quiet"] if quiet else [])]
+    common += ["--planner", planner] if planner is not None else []
     if len(references) < len(intents):  # an intent named twice: each run's lines tagged
         common.append("--tag-runs")
     for extra in catalog or []:
@@ -401,6 +408,7 @@ def _run_on_temporal(
     wait: bool,
     heartbeat: float,
     security: Security,
+    planner: str | None = None,
 ) -> None:
     """`ido run INTENT --temporal HOST:PORT` (`ido.cli.temporal.run_remote`)."""
     from ido.cli.temporal import run_remote
@@ -409,6 +417,6 @@ def _run_on_temporal(
     if len(intents) != 1:
         raise typer.BadParameter("give one intent with --temporal", param_hint="INTENT")
     loaded = _load(catalog, intents)
-    intent = find_intent(loaded, intents[0])
+    intent = on_planner(find_intent(loaded, intents[0]), planner)
     run_remote(loaded, intent, journal, address, task_queue, namespace, wait, heartbeat, security)
     raise typer.Exit(0)  # (no wait: started, and said so)

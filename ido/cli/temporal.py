@@ -159,6 +159,7 @@ def run_remote(
     run_id = new_run_id(time.time())
     task: dict[str, Any] = {
         "intent": intent.name,
+        "planner": intent.spec.planner,  # (`ido run --planner`'s, or the intent's own)
         "catalog_digest": catalog_digest(loaded),
         "run_id": run_id,
         "heartbeat": heartbeat,

@@ -102,7 +102,7 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
     alike = [actions[i] for i in first]  # one action of each kind; below, lists are per kind
     fluents = fluents_of(task.state, alike)
     index = {f.path: i for i, f in enumerate(fluents)}
-    tab = Tabulator(task.state, fluents)
+    tab = Tabulator(task.state, fluents, lambda: _writes(task))
     goal = tuple(tab.table(g, "goal") for g in task.goal)
     tables: dict[tuple[str, ...], tuple[Table, ...]] = {}  # kinds may share conditions
     pre: list[tuple[Table, ...]] = []
@@ -178,6 +178,14 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
         errors=tuple(f"{k}: {v}" for k, v in sorted(tab.errors.items())),
         horizon=_horizon(len(kept_fluents), [eff[k] for k in kept]),
     )
+
+
+def _writes(task: Task) -> Iterable[str]:
+    """Every fact the task's capabilities write, denied ones too, and where they write
+    their outputs: what a condition may read before it is set."""
+    denied = (d.action for d in task.denied)
+    yield from (path for a in (*task.actions, *denied) for path, _ in a.effects)
+    yield from task.outputs
 
 
 def goal_reachable(g: Grounded, allowed: Iterable[int]) -> bool:

@@ -14,14 +14,14 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ido.conditions import Condition, compile_condition
+from ido.conditions import Condition, compile_condition, unset_fact
 from ido.errors import PlanningError
 from ido.planner.types import Action
-from ido.state import State, excerpt, get_path, has_path, reach_into, sorted_json
+from ido.state import State, excerpt, get_path, has_path, overlaps, reach_into, sorted_json
 from ido.text import ECHOED, echoed, shortened
 
 MAX_TABLE_ROWS = 4096
@@ -116,8 +116,14 @@ def forget_tables() -> None:
 class Tabulator:
     """Evaluates conditions on combinations of fluent values, memoised per source."""
 
-    def __init__(self, state: Mapping[str, Any], fluents: Sequence[Fluent]) -> None:
+    def __init__(
+        self,
+        state: Mapping[str, Any],
+        fluents: Sequence[Fluent],
+        written: Callable[[], Iterable[str]] = tuple,
+    ) -> None:
         self._state = state
+        self._written = written  # (called only when a condition fails now: see `_not_yet`)
         self._fluents = fluents
         self._paths = [f.path for f in fluents]  # sorted, as fluents_of returns them
         self._index = {p: i for i, p in enumerate(self._paths)}
@@ -200,11 +206,24 @@ class Tabulator:
                 _ROWS.clear()
             _ROWS[key] = rows
         true_rows, false_rows, error = rows
-        if error is not None:
+        if error is not None and not self._not_yet(error, paths):
             self.errors.setdefault(f"{where}: {shortened(source, ECHOED)}", error)
         table = Table(source, reads, true_rows, false_rows)
         self._cache[source] = table
         return table
+
+    def _not_yet(self, error: str, paths: tuple[str, ...] | None) -> bool:
+        """Whether a condition's `error` now is only a fact not set yet that a capability
+        writes, as an effect or under its output (a goal `state.order.carrier == 'dhl'`
+        before a step sets `order.carrier`): it does not hold yet, which is no error. A
+        fact nothing writes (`order.carier`, a slip the load warns of in a goal), a type
+        error, and any other error stay errors."""
+        unset = unset_fact(error, paths, self._state)
+        if unset is None:
+            return False
+        return any(overlaps(unset, p) for p in self._paths) or any(
+            overlaps(unset, p) for p in self._written()
+        )
 
     def _flag(self, source: str, reads: tuple[int, ...]) -> Table | None:
         """The table of `state.a.b` or `!state.a.b` on a fluent whose every value is a

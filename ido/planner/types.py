@@ -147,6 +147,9 @@ class Task:
     elapsed: float = 0.0
     """What the run has spent and how long it has taken: `limits` holds what is left of the
     intent's budget and deadline, and the ways out name the intent's own values."""
+    outputs: tuple[str, ...] = ()
+    """Where capabilities write their results (`output`): a fact there is set by a step,
+    though no plan can count on it, so one not set yet is no error (`Tabulator`)."""
     allows: Callable[[Plan], bool] | None = field(default=None, compare=False)
     """Whether the plan rules (rules about a plan as a whole) allow a plan; None: there are
     none. They cannot be handed to a solver, but a plan found can be judged: `hybrid`

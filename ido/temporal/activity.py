@@ -29,6 +29,7 @@ from ido.catalog_record import catalog_digests
 from ido.errors import IdoError, JournalError
 from ido.journal.catalogs import key_of
 from ido.loading.catalog import Catalog
+from ido.model import Intent
 from ido.runtime.handover import HandedOver
 from ido.state import digest
 from ido.temporal.client import record
@@ -107,6 +108,21 @@ class Pursuit:
         finally:
             stop.set()
 
+    def _planned(self, task: dict[str, Any], name: str) -> Intent:
+        """The intent `name`, planned by the planner its run was started with (`ido run
+        --planner`'s, or the intent's own; a run started by an ido that did not send one:
+        the intent's)."""
+        intent = self.catalog.intents[name]
+        planner = task.get("planner") or intent.spec.planner
+        if planner == intent.spec.planner:
+            return intent
+        from ido.planner import PLANNERS
+
+        if planner not in PLANNERS:
+            raise self._refused(f"intent {name}: this worker has no planner {planner}")
+        spec = intent.spec.model_copy(update={"planner": planner})
+        return intent.model_copy(update={"spec": spec})
+
     def _pursue(self, task: dict[str, Any]) -> dict[str, Any]:
         from ido.runtime.local import LocalRuntime
 
@@ -134,7 +150,7 @@ class Pursuit:
         try:
             if first:
                 where = {"temporal": task.get("temporal") or {}}  # so a local resume refuses
-                report = runtime.run(self.catalog.intents[name], context=where)
+                report = runtime.run(self._planned(task, name), context=where)
             elif trigger is not None:  # handed over by the attempt before: on as if unstopped
                 report = runtime.carry_on(run_id, str(trigger))
             else:

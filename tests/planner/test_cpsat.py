@@ -171,14 +171,33 @@ def test_delete_effects_force_an_order() -> None:
     assert check_plan(t, result.plan) == []
 
 
-def test_a_condition_that_errors_is_not_satisfied_and_is_recorded() -> None:
-    """A goal reading a missing key does not hold now; the error is reported, not raised."""
+def test_a_goal_over_a_fact_a_capability_sets_later_is_not_yet_true_and_no_error() -> None:
+    """A goal reading a fact not set yet (`order.status`, which shipping sets) does not hold
+    now, and that is no evaluation error (each decision of a run recorded one before); nor
+    is a precondition reading it (shipping's `state.order.status == 'packed'`)."""
     result = plan(task(goal=("state.order.status == 'shipped'",)))
     assert result.status == "planned"
-    assert any(
-        e.startswith("goal: state.order.status == 'shipped': ") and "status" in e
-        for e in result.condition_errors
-    )
+    assert result.condition_errors == ()
+    bare = plan(task(goal=("state.order.status == 'shipped'",), given={}))  # nor `order`
+    assert bare.status == "planned"
+    assert bare.condition_errors == ()
+
+
+@pytest.mark.parametrize(
+    ("goal", "said"),
+    [
+        ("state.order.statuss == 'shipped'", 'Key not found in map : "statuss"'),
+        ("state.order.id > 3", "No matching overloads found : _>_(string, int64)"),
+        ("state.order.id.x == 'shipped'", "Applying SELECT to non-message type"),
+    ],
+)
+def test_a_goal_that_cannot_evaluate_is_still_an_error(goal: str, said: str) -> None:
+    """A fact no capability sets (a slip), a type error, a field of what is no map: the
+    goal never holds, and the error is recorded."""
+    result = plan(task(goal=(goal, "state.customer.notified")))
+    [error] = result.condition_errors
+    assert error.startswith(f"goal: {goal}: ")
+    assert said in error
 
 
 def test_a_precondition_on_a_missing_fact_keeps_its_capability_out() -> None:

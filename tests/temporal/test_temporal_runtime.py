@@ -253,6 +253,21 @@ def test_a_worker_on_another_catalog_refuses_the_run(
     assert "Traceback" not in done.stderr
 
 
+def test_a_run_on_temporal_plans_with_the_planner_given(
+    tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
+) -> None:
+    """`ido run --temporal … --planner search`: the worker, which finds the intent by its
+    name in its own catalog (cpsat), plans with search, and the run records it."""
+    queue = _queue()
+    workers(project_copy(tmp_path / "worker"), queue)
+    here = project_copy(tmp_path / "client")
+    address = ["--temporal", temporal_server, "--task-queue", queue]
+    done = _ido(here, "run", "fulfil-order", *address, "--planner", "search")
+    assert done.returncode == 0, done.stdout + done.stderr
+    explained = _ido(here, "explain", "last")
+    assert "decision 1 · trigger: run started · planner search" in explained.stdout
+
+
 def test_an_unreachable_server_is_named_without_a_traceback(tmp_path: Path) -> None:
     here = project_copy(tmp_path / "client")
     address = f"127.0.0.1:{free_port()}"
