@@ -1515,3 +1515,26 @@ def test_a_run_recorded_with_a_deadline_of_0s_still_replays(project: Path) -> No
     result = runner.invoke(app, ["replay", "last", "--policies", "relaxed"])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert "no plan within deadline 0s" in result.output, result.output
+
+
+def test_a_counterfactual_of_a_run_whose_intent_cannot_be_read_says_so(project: Path) -> None:
+    """An exact replay said "the recorded intent cannot be read", but one against other
+    policies ended in pydantic's traceback."""
+    import sqlite3
+
+    assert ido("run", "ship-order")[0] == 0
+    db = sqlite3.connect(project / ".ido" / "ido.db")
+    with db:
+        db.execute(
+            "UPDATE events SET data = json_set(data, '$.intent.spec.constraints.deadline', "
+            "'soon') WHERE kind = 'run_started'"
+        )
+    db.close()
+    (project / "relaxed").mkdir()
+    (project / "relaxed" / "residency.yaml").write_text(
+        (project / "policies" / "residency.yaml").read_text()
+    )
+    result = runner.invoke(app, ["replay", "last", "--policies", "relaxed"])
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 2
+    assert "the recorded intent cannot be read" in result.output, result.output
