@@ -1501,3 +1501,58 @@ def test_a_counterfactual_intent_file_may_be_named_as_its_user_likes(
     tight.write_text(text.replace("{name: ship-order}", "{name: ship-order"))
     code, out = ido("replay", "last", "--intent", str(tight))
     assert code == 2 and f"{tight}:4: YAML syntax error" in out, out
+
+
+def test_a_run_recorded_with_a_deadline_of_0s_still_replays(project: Path) -> None:
+    """Found in review: `deadline: 0s` became a load error, and a run recorded before with
+    it no longer replayed ("the recorded intent cannot be read"); replayed against other
+    policies, it ended in a traceback."""
+    import sqlite3
+
+    from ido.model import Intent, recorded_intent
+
+    assert ido("run", "ship-order")[0] == 0
+    db = sqlite3.connect(project / ".ido" / "ido.db")
+    with db:
+        db.execute(
+            "UPDATE events SET data = json_set(data, '$.intent.spec.constraints.deadline', "
+            "'0ms') WHERE kind = 'run_started'"
+        )
+        (data,) = db.execute("SELECT data FROM events WHERE kind = 'run_started'").fetchone()
+    db.close()
+    recorded = json.loads(data)["intent"]
+    with pytest.raises(ValueError, match="a deadline of 0s admits no plan"):
+        Intent.model_validate(recorded)  # as a user writes it today: refused
+    assert recorded_intent(recorded).spec.constraints.deadline == 0.0
+    code, out = ido("replay", "last")  # decided again under 0s: no plan, where one ran
+    assert code == 1 and "no plan within deadline 0s" in out, out
+    (project / "relaxed").mkdir()
+    (project / "relaxed" / "residency.yaml").write_text(
+        (project / "policies" / "residency.yaml").read_text()
+    )
+    result = runner.invoke(app, ["replay", "last", "--policies", "relaxed"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "no plan within deadline 0s" in result.output, result.output
+
+
+def test_a_counterfactual_of_a_run_whose_intent_cannot_be_read_says_so(project: Path) -> None:
+    """An exact replay said "the recorded intent cannot be read", but one against other
+    policies ended in pydantic's traceback."""
+    import sqlite3
+
+    assert ido("run", "ship-order")[0] == 0
+    db = sqlite3.connect(project / ".ido" / "ido.db")
+    with db:
+        db.execute(
+            "UPDATE events SET data = json_set(data, '$.intent.spec.constraints.deadline', "
+            "'soon') WHERE kind = 'run_started'"
+        )
+    db.close()
+    (project / "relaxed").mkdir()
+    (project / "relaxed" / "residency.yaml").write_text(
+        (project / "policies" / "residency.yaml").read_text()
+    )
+    result = runner.invoke(app, ["replay", "last", "--policies", "relaxed"])
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 2
+    assert "the recorded intent cannot be read" in result.output, result.output

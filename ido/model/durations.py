@@ -27,6 +27,7 @@ __all__ = [
     "format_duration",
     "format_wait",
     "parse_duration",
+    "reading_recorded",
     "written_duration",
 ]
 
@@ -57,6 +58,11 @@ def as_recorded() -> Iterator[None]:
         _RECORDED.reset(token)
 
 
+def reading_recorded() -> bool:
+    """Inside `as_recorded`: a bound set since a run was recorded does not refuse it."""
+    return _RECORDED.get()
+
+
 def parse_duration(value: Any) -> float:
     """Return seconds for a duration string such as `800ms`, `30s`, `1.5h` or `2d`."""
     if isinstance(value, bool) or not isinstance(value, str):
@@ -72,7 +78,7 @@ def parse_duration(value: Any) -> float:
         )
     unit = match.group(2)
     seconds = float(text[: -len(unit)]) * _UNITS[unit]
-    if not math.isfinite(seconds) or (seconds > MOST_SECONDS and not _RECORDED.get()):
+    if not math.isfinite(seconds) or (seconds > MOST_SECONDS and not reading_recorded()):
         raise ValueError(f"'{value}' is too long a duration: at most {MOST_DAYS}d (100 years)")
     return seconds
 

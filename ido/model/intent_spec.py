@@ -11,7 +11,7 @@ from pydantic import (
     field_validator,
 )
 
-from ido.model.durations import Duration
+from ido.model.durations import Duration, reading_recorded
 from ido.model.fields import (
     ENV_NAME_PATTERN,
     MOST_STEPS,
@@ -42,8 +42,9 @@ class Constraints(Strict):
     @field_validator("deadline")
     @classmethod
     def _some_time(cls, value: float | None) -> float | None:
-        # (0s was taken, and every plan was then over it: "no plan within deadline 0ms")
-        if value is not None and value <= 0:
+        # (0s was taken, and every plan was then over it: "no plan within deadline 0ms");
+        # a run recorded with it before still resumes and replays as it was decided
+        if value is not None and value <= 0 and not reading_recorded():
             raise ValueError(
                 "a deadline of 0s admits no plan: give the most time the plan may take, e.g. '30s'"
             )

@@ -22,10 +22,19 @@ if TYPE_CHECKING:
     from ido.scenario.counterfactual import Counterfactual
 
 
-def _new_planner(intent: Intent | None, pursued: dict[str, Any]) -> bool:
-    """Whether `intent`, given in place of the run's, names another planner than the run's
-    intent did (the run's planner may also have come from `ido run --planner`)."""
-    return intent is not None and intent.spec.planner != recorded_intent(pursued).spec.planner
+def _new_planner(intent: Intent | None, pursued: Intent) -> bool:
+    """Whether `intent`, given in place of the run's (`pursued`), names another planner than
+    the run's intent did (the run's planner may also have come from `ido run --planner`)."""
+    return intent is not None and intent.spec.planner != pursued.spec.planner
+
+
+def _read(run_id: str, pursued: dict[str, Any]) -> Intent:
+    """The intent the run recorded; a `JournalError` when it cannot be read (as an exact
+    replay says it)."""
+    try:
+        return recorded_intent(pursued)
+    except Exception as exc:  # a journal from another version: say so, do not guess
+        raise JournalError(f"run {run_id}: the recorded intent cannot be read: {exc}") from None
 
 
 def replay_counterfactual(
@@ -46,7 +55,8 @@ def replay_counterfactual(
     if not events or events[0].kind != "run_started":
         raise JournalError(f"run {run_id} has no run_started event; nothing to replay")
     pursued = events[0].data["intent"]
-    chosen = intent or recorded_intent(pursued)
+    read = _read(run_id, pursued)
+    chosen = intent or read
     if chosen.name != pursued.get("metadata", {}).get("name"):
         raise IdoError(
             f"run {run_id} pursued intent {pursued.get('metadata', {}).get('name')}; "
@@ -80,7 +90,7 @@ def replay_counterfactual(
         clock=world.clock,
         new_id=lambda _: f"{run_id}-counterfactual",
         environment=world,
-        planner=recorded_planner(events, chosen, changed=_new_planner(intent, pursued)),
+        planner=recorded_planner(events, chosen, changed=_new_planner(intent, read)),
     )
     report = runtime.run(chosen)
     # Blocked where the recording was: the verdicts it recorded on those same requests are

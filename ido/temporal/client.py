@@ -216,6 +216,11 @@ async def outcome(
         try:
             ended = await _look(handle, after)
         except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND and lost:  # back, with an empty database
+                raise TemporalError(
+                    f"the Temporal server answers again, but has no run {handle.id} (started "
+                    f"again without its database?): the run is lost there ({exc.message})"
+                ) from None
             if exc.status != RPCStatusCode.UNAVAILABLE:
                 raise _lost(handle, exc) from None
             if not lost:
@@ -247,11 +252,12 @@ async def _look(
 ) -> tuple[dict[str, Any], list[Op]] | str | None:
     """The run's report and writes when it ended or blocked in an attempt after `after`;
     None while it goes on; its task queue when no worker answered its query. The server's
-    `UNAVAILABLE` is raised as it is, for `outcome` to wait out."""
+    `UNAVAILABLE` is raised as it is, for `outcome` to wait out, and its `NOT_FOUND` (a
+    server back without its database) for `outcome` to tell."""
     try:
         described = await handle.describe()
     except RPCError as exc:
-        if exc.status == RPCStatusCode.UNAVAILABLE:
+        if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.NOT_FOUND):
             raise
         raise _lost(handle, exc) from None
     if described.status is not None and described.status.name != "RUNNING":
