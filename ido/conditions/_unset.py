@@ -10,23 +10,34 @@ from typing import Any
 _MISSING_KEY = re.compile(r'Key not found in map : "(?P<key>[^"]*)"')
 
 
-def unset_fact(error: str, paths: Iterable[str] | None, state: Mapping[str, Any]) -> str | None:
+def unset_fact(
+    error: str, paths: Iterable[str] | None, state: Mapping[str, Any], source: str = ""
+) -> str | None:
     """The path (of `paths`, those a condition reads) whose lack in `state` raised `error`,
     or None when `error` is anything else: CEL found no key where the state stops short of
     the path (`order.shipped` of a state without `order`, or without `order.shipped`).
     A missing key the state has not stopped short at (a map read by a computed key), a
-    type error, or a value that is no map is a real error, and stays one."""
+    type error, or a value that is no map is a real error, and stays one; so is the map of
+    a `has()` test in `source` not being there (`has(state.order.coupon)` without `order`:
+    the guard written wrong, and `!has(...)` would never hold, with nothing said)."""
     found = _MISSING_KEY.fullmatch(error)
     if found is None or paths is None:
         return None
     for path in paths:
         node: Any = state
-        for part in path.split("."):
+        parts = path.split(".")
+        for cut, part in enumerate(parts, 1):
             if not isinstance(node, Mapping):
                 break  # (a value that is no map: CEL says otherwise, and it is an error)
             if part not in node:
-                if part == found["key"]:
+                if part == found["key"] and not _tested_within(".".join(parts[:cut]), source):
                     return path
                 break
             node = node[part]
     return None
+
+
+def _tested_within(missing: str, source: str) -> bool:
+    """Whether `source` tests with `has()` a field of the map `missing` (`has(state.a.b)`
+    of `a`), which CEL fails on when `missing` is not there."""
+    return re.search(rf"\bhas\(\s*state\.{re.escape(missing)}\s*\.", source) is not None

@@ -206,19 +206,19 @@ class Tabulator:
                 _ROWS.clear()
             _ROWS[key] = rows
         true_rows, false_rows, error = rows
-        if error is not None and not self._not_yet(error, paths):
+        if error is not None and not self._not_yet(error, paths, source):
             self.errors.setdefault(f"{where}: {shortened(source, ECHOED)}", error)
         table = Table(source, reads, true_rows, false_rows)
         self._cache[source] = table
         return table
 
-    def _not_yet(self, error: str, paths: tuple[str, ...] | None) -> bool:
+    def _not_yet(self, error: str, paths: tuple[str, ...] | None, source: str) -> bool:
         """Whether a condition's `error` now is only a fact not set yet that a capability
         writes, as an effect or under its output (a goal `state.order.carrier == 'dhl'`
         before a step sets `order.carrier`): it does not hold yet, which is no error. A
         fact nothing writes (`order.carier`, a slip the load warns of in a goal), a type
         error, and any other error stay errors."""
-        unset = unset_fact(error, paths, self._state)
+        unset = unset_fact(error, paths, self._state, source)
         if unset is None:
             return False
         return any(overlaps(unset, p) for p in self._paths) or any(

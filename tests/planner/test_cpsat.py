@@ -183,6 +183,18 @@ def test_a_goal_over_a_fact_a_capability_sets_later_is_not_yet_true_and_no_error
     assert bare.condition_errors == ()
 
 
+@pytest.mark.parametrize("goal", ["!has(state.parcel.carrier)", "has(state.parcel.carrier)"])
+def test_a_has_test_whose_map_is_not_set_yet_is_still_an_error(goal: str) -> None:
+    """`has(state.parcel.carrier)` needs `state.parcel` itself (docs/concepts.md): with no
+    `parcel` it fails, though labelling sets `parcel.carrier` later. That is the guard
+    written wrong, not a fact not set yet: told, else `!has(...)` was silently never
+    true and the plan infeasible with no reason given."""
+    label = action("label", (), {"parcel.carrier": "dhl"})
+    result = plan(task([label], goal=(goal,), given={}))
+    [error] = result.condition_errors
+    assert error == f'goal: {goal}: Key not found in map : "parcel"'
+
+
 @pytest.mark.parametrize(
     ("goal", "said"),
     [

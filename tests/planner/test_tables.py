@@ -171,10 +171,11 @@ def test_each_row_is_the_condition_on_the_whole_state(seed: int) -> None:
 
 def _told(error: str | None, source: str, state: dict[str, Any], fluents: Any) -> str | None:
     """The error a table records for a condition whose evaluation now gives `error`: none
-    when it is only a fact not set yet that a capability writes (it does not hold yet)."""
+    when it is only a fact not set yet that a capability writes (it does not hold yet),
+    unless it is the map a `has()` tests."""
     if error is None:
         return None
-    unset = unset_fact(error, compile_condition(source).state_paths, state)
+    unset = unset_fact(error, compile_condition(source).state_paths, state, source)
     if unset is not None and any(overlaps(unset, f.path) for f in fluents):
         return None
     return error
