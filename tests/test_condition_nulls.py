@@ -171,6 +171,18 @@ UNGUARDED = [
         "capability.region",
         "startsWith",
     ),
+    # (a null passed on by a `? :` or `dyn()` to a use that fails on it)
+    (
+        "(plan.steps > 1 ? intent.constraints.max_cost : 1.0) > plan.cost",
+        "intent.constraints.max_cost",
+        ">",
+    ),
+    ("dyn(capability.region).startsWith('eu')", "capability.region", "startsWith"),
+    (
+        "(capability.cost > 1.0 ? 'x' : (true ? capability.region : 'y')).endsWith('u')",
+        "capability.region",
+        "endsWith",
+    ),
 ]
 """Rules that read a key that may be null where null fails, with no guard."""
 
@@ -223,6 +235,9 @@ def test_an_unguarded_read_of_a_key_that_may_be_null_is_warned_of(
         "capability.region == 'eu' && size(capability.region) == 2",
         "'eu' == capability.region ? capability.region.startsWith('e') : false",
         "intent.constraints.max_cost in [5.0, 10.0] && plan.cost > intent.constraints.max_cost",
+        "(has(intent.constraints.max_cost) ? intent.constraints.max_cost : 9.0) > plan.cost",
+        "(capability.region == null ? 'none' : capability.region).startsWith('eu')",
+        "(capability.cost > 1.0 ? capability.region : 'eu') == 'eu'",
     ],
 )
 def test_a_guarded_or_null_safe_read_is_not_warned_of(tmp_path: Path, when: str) -> None:

@@ -232,10 +232,20 @@ def _root(node: Any) -> Any:
 
 
 def _walk(
-    node: Any, guarded: frozenset[str], bound: Bound, found: list[tuple[str, str, Any]]
+    node: Any,
+    guarded: frozenset[str],
+    bound: Bound,
+    found: list[tuple[str, str, Any]],
+    use: str | None = None,
 ) -> None:
     """Find the unguarded reads under `node` (`guarded`: the paths known not null there;
-    `bound`: names a comprehension binds, `_inside`)."""
+    `bound`: names a comprehension binds, `_inside`; `use`: what fails on `node`'s value
+    if it is null, when a `? :` or `dyn()` passes it on to that use)."""
+    read = _resolved(path(node), bound) if use is not None else None
+    if read in nullable():
+        if read not in guarded:
+            found.append((read, use or "", node))
+        return
     kind = node.WhichOneof("kind")
     if kind == "comprehension_expr":
         c = node.comprehension_expr
@@ -257,11 +267,14 @@ def _walk(
             known = {p for p, n in times.items() if n > (p in said)}  # (said by another)
             _walk(side, guarded | known, bound, found)
         return
-    if function == "_?_:_":
+    if function == "_?_:_":  # (a branch's value is the whole's: `use` goes on to it)
         condition, then, otherwise = node.call_expr.args
         _walk(condition, guarded, bound, found)
-        _walk(then, guarded | _not_null_if(condition, True, bound), bound, found)
-        _walk(otherwise, guarded | _not_null_if(condition, False, bound), bound, found)
+        _walk(then, guarded | _not_null_if(condition, True, bound), bound, found, use)
+        _walk(otherwise, guarded | _not_null_if(condition, False, bound), bound, found, use)
+        return
+    if function == "dyn" and use is not None and len(node.call_expr.args) == 1:
+        _walk(node.call_expr.args[0], guarded, bound, found, use)
         return
     for i, child in enumerate(children(node)):
         read = _resolved(path(child), bound)
@@ -270,7 +283,13 @@ def _walk(
             if not safe:
                 found.append((read, _WORDS.get(function, function), child))
             continue
-        _walk(child, guarded, bound, found)
+        passes = not safe and _passes_on(child)  # (`(x ? P : 1.0) > …` fails on P's null)
+        _walk(child, guarded, bound, found, _WORDS.get(function, function) if passes else None)
+
+
+def _passes_on(node: Any) -> bool:
+    """Whether `node` hands on a value it is given, null or not (`? :`, `dyn()`)."""
+    return node.WhichOneof("kind") == "call_expr" and node.call_expr.function in ("_?_:_", "dyn")
 
 
 def _operands(node: Any, function: str) -> list[Any]:
