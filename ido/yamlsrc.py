@@ -82,7 +82,8 @@ class Document:
                 return self.line_of(path)
         first = self.blocks.get(path)
         if first is not None and isinstance(value, str):
-            return first + value.count("\n", 0, at)
+            # (YAML keeps a line or paragraph separator in the text, and counts it a line)
+            return first + sum(value.count(c, 0, at) for c in ("\n", "\u2028", "\u2029"))
         written = self.folded.get(path)
         if written is not None and isinstance(value, str):
             line = line_in(written[1], written[0], value, at)
