@@ -82,7 +82,8 @@ class Document:
                 return self.line_of(path)
         first = self.blocks.get(path)
         if first is not None and isinstance(value, str):
-            return first + value.count("\n", 0, at)
+            # (YAML keeps a line or paragraph separator in the text, and counts it a line)
+            return first + sum(value.count(c, 0, at) for c in ("\n", "\u2028", "\u2029"))
         written = self.folded.get(path)
         if written is not None and isinstance(value, str):
             line = line_in(written[1], written[0], value, at)
@@ -107,6 +108,9 @@ def read_documents(
         what = f"character #x{ord(text[exc.start]):04x} is not allowed in YAML"
         return [], [Problem(file, at, "", what)]
     anchors = "&" in text  # no anchor, no alias: nothing to look into
+    # (libyaml's marks do not count a byte order mark the file starts with; Python's do)
+    libyaml = not issubclass(_Loader, yaml.reader.Reader)
+    marked = text[1:] if libyaml and text.startswith("\ufeff") else text
     paths: dict[FieldPath, FieldPath] = {}  # each field path once, however many documents
     try:
         while loader.check_node():
@@ -120,7 +124,7 @@ def read_documents(
             lines: dict[FieldPath, int] = {}
             blocks: dict[FieldPath, int] = {}
             folded: dict[FieldPath, tuple[int, str]] = {}
-            _index(node, (), (lines, blocks, folded), problems, (file, text), paths)
+            _index(node, (), (lines, blocks, folded), problems, (file, marked), paths)
             data = loader.construct_document(node)
             line = node.start_mark.line + 1
             documents.append(Document(data, line, lines, blocks, folded))

@@ -171,6 +171,18 @@ UNGUARDED = [
         "capability.region",
         "startsWith",
     ),
+    # (a null passed on by a `? :` or `dyn()` to a use that fails on it)
+    (
+        "(plan.steps > 1 ? intent.constraints.max_cost : 1.0) > plan.cost",
+        "intent.constraints.max_cost",
+        ">",
+    ),
+    ("dyn(capability.region).startsWith('eu')", "capability.region", "startsWith"),
+    (
+        "(capability.cost > 1.0 ? 'x' : (true ? capability.region : 'y')).endsWith('u')",
+        "capability.region",
+        "endsWith",
+    ),
 ]
 """Rules that read a key that may be null where null fails, with no guard."""
 
@@ -223,6 +235,9 @@ def test_an_unguarded_read_of_a_key_that_may_be_null_is_warned_of(
         "capability.region == 'eu' && size(capability.region) == 2",
         "'eu' == capability.region ? capability.region.startsWith('e') : false",
         "intent.constraints.max_cost in [5.0, 10.0] && plan.cost > intent.constraints.max_cost",
+        "(has(intent.constraints.max_cost) ? intent.constraints.max_cost : 9.0) > plan.cost",
+        "(capability.region == null ? 'none' : capability.region).startsWith('eu')",
+        "(capability.cost > 1.0 ? capability.region : 'eu') == 'eu'",
     ],
 )
 def test_a_guarded_or_null_safe_read_is_not_warned_of(tmp_path: Path, when: str) -> None:
@@ -487,6 +502,30 @@ def test_has_of_a_comprehension_variable_over_a_view_says_whether_the_key_is_set
 
 
 @pytest.mark.parametrize(
+    ("when", "unset", "set_"),
+    [
+        ("[intent.constraints, {'max_cost': 9.0}].all(c, has(c.max_cost))", False, True),
+        (
+            "[intent.constraints, {'max_cost': 9.0}].all(c, has(c.max_cost) && c.max_cost > 1.0)",
+            False,
+            True,
+        ),
+        ("[intent.constraints, intent.llm].exists(c, has(c.max_cost))", False, True),
+        ("[intent.llm, intent.constraints].exists(c, has(c.model))", False, False),
+        ("[intent.constraints].exists(c, [c, {'x': 1}].exists(d, has(d.max_cost)))", False, True),
+    ],
+)
+def test_has_of_a_variable_over_a_view_beside_other_values_says_whether_the_key_is_set(
+    tmp_path: Path, when: str, unset: bool, set_: bool
+) -> None:
+    """`c` going through `[intent.constraints, {...}]` (or two views) was taken for no view:
+    `has(c.max_cost)` was CEL's own, true for the view's null, and the rule read it."""
+    for folder, constraints, holds in (("unset", "{}", unset), ("set", "{max_cost: 5.0}", set_)):
+        verdict = compile_condition(when).evaluate(_views(tmp_path / folder, constraints))
+        assert (verdict.holds, verdict.error) == (holds, None), (when, folder)
+
+
+@pytest.mark.parametrize(
     ("when", "told"),
     [
         ("[intent.constraints].exists(c, c.max_cost > 1.0)", True),
@@ -494,7 +533,13 @@ def test_has_of_a_comprehension_variable_over_a_view_says_whether_the_key_is_set
         ("[capability, capability].exists(c, c.region.startsWith('e'))", True),
         (IN_A_LIST, False),
         (f"has({MAX_COST}) && [intent.constraints].exists(c, c.max_cost > 1.0)", False),
-        ("[intent.constraints, {'max_cost': 1.0}].exists(c, c.max_cost > 1.0)", False),
+        ("[intent.constraints, {'max_cost': 1.0}].all(c, c.max_cost > 1.0)", True),
+        ("[intent.constraints, intent.llm].exists(c, c.max_cost > 1.0)", True),
+        (
+            "[intent.constraints, {'max_cost': 1.0}].all(c, has(c.max_cost) && c.max_cost > 1.0)",
+            False,
+        ),
+        ("[{'max_cost': 1.0}].exists(c, c.max_cost > 1.0)", False),
     ],
 )
 def test_a_read_through_a_comprehension_variable_is_checked(

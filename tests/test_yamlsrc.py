@@ -143,6 +143,34 @@ def test_the_line_of_a_character_of_a_scalar_is_the_line_it_is_written_on(
     assert document.line_at(("a",), value.index(word)) == line
 
 
+def test_the_line_of_a_character_of_a_scalar_is_told_in_a_file_that_starts_with_a_bom(
+    parser: str,
+) -> None:
+    """An editor may save a file with a byte order mark: libyaml does not count it in its
+    marks' offsets, the text read from the file holds it, and each folded or quoted
+    condition's line was the field's, wherever the character."""
+    text = '\ufeffb: 1\na: "one\n  two\n  three"\nc: >-\n  four\n  five\n'
+    ((document,), problems) = read_documents(text, "f.yaml")
+    assert problems == []
+    assert document.line_at(("a",), document.data["a"].index("three")) == 4
+    assert document.line_at(("c",), document.data["c"].index("five")) == 7
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029"])
+def test_the_line_of_a_character_of_a_block_after_a_line_separator_is_its_own(
+    parser: str, separator: str
+) -> None:
+    """YAML counts a Unicode line or paragraph separator as a line break and keeps it in a
+    literal block's text: a line was told for each `\\n` before the character only, one
+    line above it for each separator."""
+    text = f"k: 1\na: |\n  one{separator}  two\n  three\n"
+    ((document,), problems) = read_documents(text, "f.yaml")
+    assert problems == []
+    value = document.data["a"]
+    lines = [document.line_at(("a",), value.index(word)) for word in ("one", "two", "three")]
+    assert lines == [3, 4, 5]
+
+
 def test_the_line_of_a_character_past_the_value_or_of_no_text_is_the_fields() -> None:
     ((document,), _) = read_documents('b: 1\na: "one\n  two"\nc: [x]\n', "f.yaml")
     assert document.line_at(("a",), 100) == 3

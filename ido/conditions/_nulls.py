@@ -42,10 +42,11 @@ def mentions_nullable(source: str) -> bool:
     return any(key.rpartition(".")[2] in source for key in nullable())
 
 
-Bound = Mapping[str, str | None]
-"""The names comprehensions bind where a node stands, each with the path of a rule
-variable it stands for (`[intent.constraints].exists(c, …)`: `c` is
-`intent.constraints`), or None for any other value (a list the rule wrote, an index)."""
+Bound = Mapping[str, tuple[str, ...]]
+"""The names comprehensions bind where a node stands, each with the paths of rule
+variables it may stand for (`[intent.constraints].exists(c, …)`: `c` is
+`intent.constraints`; `[intent.constraints, intent.llm]`: either), or none for any other
+value (a list the rule wrote, an index)."""
 _FREE: Bound = {}
 
 
@@ -54,37 +55,46 @@ def _tested(node: Any, bound: Bound = _FREE) -> str | None:
     variable (`_resolved`)."""
     if node.WhichOneof("kind") != "select_expr" or not node.select_expr.test_only:
         return None
-    operand = _resolved(path(node.select_expr.operand), bound)
-    return None if operand is None else f"{operand}.{node.select_expr.field}"
+    operand = path(node.select_expr.operand)
+    return None if operand is None else _resolved(f"{operand}.{node.select_expr.field}", bound)
 
 
 def _resolved(read: str | None, bound: Bound) -> str | None:
     """`read` as a path from a rule variable: one starting at a comprehension's name, from
-    the path that name stands for; None if it stands for some other value."""
+    a path that name stands for (of those it may, the first whose key may be null: a read
+    that is null for one of them fails there); None if it stands for no rule variable."""
     if read is None:
         return None
-    head, dot, rest = read.partition(".")
-    if head not in bound:
-        return read
-    stands_for = bound[head]
-    return None if stands_for is None else f"{stands_for}{dot}{rest}"
+    ways = _resolved_all(read, bound)
+    return next((way for way in ways if way in nullable()), ways[0] if ways else None)
 
 
 def _inside(c: Any, bound: Bound) -> Bound:
-    """The names bound inside the comprehension `c`: its variable stands for the path of
-    the list it goes through when each element is that same path (`[intent.constraints]`),
-    so that `has(c.max_cost)` and `c.max_cost > 1.0` are ido's view's, as written outside."""
-    element = None
-    if c.iter_range.WhichOneof("kind") == "list_expr" and c.iter_range.list_expr.elements:
-        found = {_resolved(path(e), bound) for e in c.iter_range.list_expr.elements}
-        element = found.pop() if len(found) == 1 else None
+    """The names bound inside the comprehension `c`: its variable stands for the paths of
+    the list it goes through (`[intent.constraints]`; a literal beside them, `{'max_cost':
+    1.0}`, stands for none), so that `has(c.max_cost)` and `c.max_cost > 1.0` are ido's
+    view's, as written outside, for each element that is the view."""
+    found: dict[str, None] = {}  # (in order, each once)
+    if c.iter_range.WhichOneof("kind") == "list_expr":
+        for e in c.iter_range.list_expr.elements:
+            read = path(e)
+            if read is not None:
+                found |= dict.fromkeys(_resolved_all(read, bound))
     inner = dict(bound)
     for name in (c.accu_var, c.iter_var, c.iter_var2):
         if name:
-            inner[name] = None
+            inner[name] = ()
     # (with two variables, the first is the index and the second the element)
-    inner[c.iter_var2 or c.iter_var] = element
+    inner[c.iter_var2 or c.iter_var] = tuple(found)
     return inner
+
+
+def _resolved_all(read: str, bound: Bound) -> list[str]:
+    """Every path `read` may be (its first name may be a comprehension's, `_inside`)."""
+    head, dot, rest = read.partition(".")
+    if head not in bound:
+        return [read]
+    return [f"{stands_for}{dot}{rest}" for stands_for in bound[head]]
 
 
 def set_meant(env: Any, expression: Any, source: str, checked: Any) -> tuple[Any, Any]:
@@ -205,9 +215,9 @@ def keys_listed(checked: Any, source: str) -> list[KeyListed]:
             continue
         if node.WhichOneof("kind") == "call_expr" and node.call_expr.function == "@in":
             key, within = node.call_expr.args
-            listed = _resolved(path(within), bound)
+            listed = path(within)
             if listed is not None and key.const_expr.WhichOneof("kind") == "string_value":
-                read = f"{listed}.{key.const_expr.string_value}"
+                read = _resolved(f"{listed}.{key.const_expr.string_value}", bound)
                 if read in nullable():
                     found.append(KeyListed(read, offset(checked, key)))
         todo.extend((child, bound) for child in children(node))
@@ -222,10 +232,20 @@ def _root(node: Any) -> Any:
 
 
 def _walk(
-    node: Any, guarded: frozenset[str], bound: Bound, found: list[tuple[str, str, Any]]
+    node: Any,
+    guarded: frozenset[str],
+    bound: Bound,
+    found: list[tuple[str, str, Any]],
+    use: str | None = None,
 ) -> None:
     """Find the unguarded reads under `node` (`guarded`: the paths known not null there;
-    `bound`: names a comprehension binds, `_inside`)."""
+    `bound`: names a comprehension binds, `_inside`; `use`: what fails on `node`'s value
+    if it is null, when a `? :` or `dyn()` passes it on to that use)."""
+    read = _resolved(path(node), bound) if use is not None else None
+    if read in nullable():
+        if read not in guarded:
+            found.append((read, use or "", node))
+        return
     kind = node.WhichOneof("kind")
     if kind == "comprehension_expr":
         c = node.comprehension_expr
@@ -247,11 +267,14 @@ def _walk(
             known = {p for p, n in times.items() if n > (p in said)}  # (said by another)
             _walk(side, guarded | known, bound, found)
         return
-    if function == "_?_:_":
+    if function == "_?_:_":  # (a branch's value is the whole's: `use` goes on to it)
         condition, then, otherwise = node.call_expr.args
         _walk(condition, guarded, bound, found)
-        _walk(then, guarded | _not_null_if(condition, True, bound), bound, found)
-        _walk(otherwise, guarded | _not_null_if(condition, False, bound), bound, found)
+        _walk(then, guarded | _not_null_if(condition, True, bound), bound, found, use)
+        _walk(otherwise, guarded | _not_null_if(condition, False, bound), bound, found, use)
+        return
+    if function == "dyn" and use is not None and len(node.call_expr.args) == 1:
+        _walk(node.call_expr.args[0], guarded, bound, found, use)
         return
     for i, child in enumerate(children(node)):
         read = _resolved(path(child), bound)
@@ -260,7 +283,13 @@ def _walk(
             if not safe:
                 found.append((read, _WORDS.get(function, function), child))
             continue
-        _walk(child, guarded, bound, found)
+        passes = not safe and _passes_on(child)  # (`(x ? P : 1.0) > …` fails on P's null)
+        _walk(child, guarded, bound, found, _WORDS.get(function, function) if passes else None)
+
+
+def _passes_on(node: Any) -> bool:
+    """Whether `node` hands on a value it is given, null or not (`? :`, `dyn()`)."""
+    return node.WhichOneof("kind") == "call_expr" and node.call_expr.function in ("_?_:_", "dyn")
 
 
 def _operands(node: Any, function: str) -> list[Any]:
