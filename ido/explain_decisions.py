@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from ido.explain_calls import _action_line, _model_lines, shown
@@ -64,23 +65,25 @@ def _constraint_line(
     tell.)"""
     if c["name"] == "deadline":
         elapsed = used[1] + model[1]
-        limit = format_duration(c["limit"] + elapsed)
+        limit = c["limit"] + elapsed
         if elapsed >= 0.0005:
-            added = f"{format_duration(c['value'] + elapsed)} of {limit}"
-            value = _added(format_duration, c["value"], elapsed, model[1], "elapsed", added)
+            shows = (format_duration, format_duration, format_duration)
+            value = _added(shows, _seconds, c["value"], elapsed, model[1], limit, "elapsed")
         else:
-            value = f"plan {format_duration(c['value'])} of {limit}"
+            value = f"plan {format_duration(c['value'])} of {format_duration(limit)}"
     elif c["name"] == "max_cost":
         spent = used[0] + model[0]
-        limit = _money(c["limit"] + spent)
+        limit = c["limit"] + spent
         if spent > 0:
             # `money`: a model call's 0.0030 read "0.00 spent" under "cost 0.0030"; and
             # the sum as finely: "0.80 + 0.0030 = 0.80" read as a slip.
             fine = 0 < spent < 0.005 or 0 < model[0] < 0.005
-            added = f"{c['value'] + spent:,.4f}" if fine else money(c["value"] + spent)
-            value = _added(money, c["value"], spent, model[0], "spent", f"{added} of {limit}")
+            total = (lambda v: f"{v:,.4f}") if fine else money
+            value = _added(
+                (money, total, _money), _amount, c["value"], spent, model[0], limit, "spent"
+            )
         else:
-            value = f"plan {_money(c['value'])} of {limit}"
+            value = f"plan {_money(c['value'])} of {_money(limit)}"
     else:
         value = (
             f"{probability_against(c['value'], c['limit'])} ≥ {written_probability(c['limit'], 4)}"
@@ -89,20 +92,79 @@ def _constraint_line(
     return f"{c['name']}: {value}{mark}"
 
 
+Show = Callable[[float], str]
+
+
 def _added(
-    show: Callable[[float], str], plan: float, total: float, model: float, verb: str, sum_: str
+    shows: tuple[Show, Show, Show],
+    finely: Callable[[float, int], str],
+    plan: float,
+    total: float,
+    model: float,
+    limit: float,
+    verb: str,
 ) -> str:
     """The plan's share of a limit and what the run used of it before (`total`), added up
-    against the limit (`sum_`: `4.28 of 5.00`), with the part the decision's model calls
-    used named: `plan 2.86 + 1.42 spent = 4.28 of 5.00 (0.42 of the 1.42 on this
-    decision's model calls)`."""
+    against the limit, with the part the decision's model calls used named: `plan 2.86 +
+    1.42 spent = 4.28 of 5.00 (0.42 of the 1.42 on this decision's model calls)`. `shows`
+    writes the parts, their sum and the limit; where the parts so rounded do not add up to
+    the sum (`0.01 + 0.01 = 0.01` of 0.005 and 0.005; `1s + 1s = 2.001s`), all are written
+    `finely`, to as many decimal places as make them add up."""
+    show, summed, of = shows
+    for places in (0, 4, 6, 8, 10, 12):
+        if places:
+            show = summed = _at(finely, places)
+        part, used, whole = _read(show(plan)), _read(show(total)), _read(summed(plan + total))
+        if part is not None and used is not None and part + used == whole:
+            break
     said = f"{show(total)} {verb}"
     note = ""
     if show(model) == show(total):
         said += " on this decision's model calls"
     elif show(model) != show(0.0):
         note = f" ({show(model)} of the {show(total)} on this decision's model calls)"
-    return f"plan {show(plan)} + {said} = {sum_}{note}"
+    most, ceiling = _read(summed(plan + total)), of(limit)
+    for places in (0, 4, 6, 8, 10, 12):  # within the limit, never read over it
+        if most is None or (_read(ceiling) or 0) >= most or limit < plan + total:
+            break
+        ceiling = finely(limit, places) if places else summed(limit)
+    return f"plan {show(plan)} + {said} = {summed(plan + total)} of {ceiling}{note}"
+
+
+def _at(finely: Callable[[float, int], str], places: int) -> Show:
+    return lambda value: finely(value, places)
+
+
+def _amount(value: float, places: int) -> str:
+    return f"{value:,.{places}f}"
+
+
+def _seconds(value: float, places: int) -> str:
+    return f"{value:.{places}f}".rstrip("0").rstrip(".") + "s"
+
+
+_UNITS = {
+    "ms": Decimal("0.001"),
+    "s": Decimal(1),
+    "m": Decimal(60),
+    "h": Decimal(3600),
+    "d": Decimal(86400),
+}
+
+
+def _read(text: str) -> Decimal | None:
+    """The amount or seconds `text` reads as (None: `<1ms`, or no number, no amount to
+    add)."""
+    if text.startswith("<"):
+        return None
+    for unit in ("ms", "s", "m", "h", "d"):  # (`ms` before `s`)
+        if text.endswith(unit):
+            text, size = text[: -len(unit)], _UNITS[unit]
+            break
+    else:
+        size = Decimal(1)
+    read = Decimal(text.replace(",", "")) * size
+    return read if read.is_finite() else None
 
 
 def _optimality(result: Mapping[str, Any], approved: Mapping[str, Any] | None = None) -> str:
