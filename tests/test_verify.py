@@ -313,6 +313,48 @@ def test_an_upgrade_cut_short_before_chaining_began_is_done_again_when_next_open
     assert "recorded after the journal began chaining" in out
 
 
+def test_an_upgrade_cut_short_at_its_version_does_not_fault_an_older_ido_s_runs_after(
+    journal: Path,
+) -> None:
+    """Found in review: upgrading wrote when chaining began, then (in a commit of its own)
+    the new schema version. Cut short between the two (a full disk), the journal still
+    said schema 4, so an older ido sharing it went on recording runs (without hashes, as
+    it does) after that moment; the upgrade done later kept the first moment, and `ido
+    verify` called those runs broken, their hashes removed. The two are written together:
+    chaining begins when the upgrade is done."""
+    old = run_ids(journal)[0]
+    _as_before_chaining(journal)
+    sql(
+        journal,
+        "CREATE TRIGGER cut BEFORE INSERT ON meta WHEN NEW.key = 'schema_version' "
+        "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    )
+    code, out = ido("run", "ship-order")  # the upgrade fails as it writes its version
+    assert code != 0 and "disk is full" in out
+    sql(journal, "DROP TRIGGER cut")
+    time.sleep(0.01)  # (a moment after the cut)
+    # An older ido records a run, as it did (no hashes): the journal says schema 4.
+    later = datetime.now(UTC).isoformat(timespec="milliseconds")
+    sql(
+        journal,
+        "INSERT INTO runs(id, intent, started_at, ended_at, outcome, reason, cost, duration,"
+        " recorded_at) SELECT 'r-older-ido', intent, started_at, ended_at, outcome, reason,"
+        " cost, duration, ? FROM runs WHERE id = ?",
+        later,
+        old,
+    )
+    sql(
+        journal,
+        "INSERT INTO events(run_id, seq, at, kind, data) "
+        "SELECT 'r-older-ido', seq, at, kind, data FROM events WHERE run_id = ?",
+        old,
+    )
+    assert ido("run", "ship-order")[0] == 0  # upgraded now
+    code, out = ido("verify")
+    assert code == 0, out
+    assert "1 intact, 3 recorded before chaining, 0 broken" in out
+
+
 def test_a_run_stripped_of_its_hashes_is_not_passed_off_as_recorded_before_chaining(
     journal: Path,
 ) -> None:

@@ -109,22 +109,34 @@ class _Opened:
                 self._add_recorded_at(stamp(now - 0.001))  # before chaining began (verify)
                 self._add_hash()
                 self._db.executescript(_SCHEMA)
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
-                    (CHAINED_SINCE, stamp(now)),
-                )
-                # Last: a setup cut short before it (killed, a full disk) is done again at
-                # the next open, not taken for done (`ido verify` needs `CHAINED_SINCE`).
-                self._db.execute(
-                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
+                self._mark_set_up(stamp(now))
                 return True
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or attempt == 99:
                     raise
                 time.sleep(0.05)
         return True  # (not reached: the last attempt raises)
+
+    def _mark_set_up(self, now: str) -> None:
+        """Write when the journal began chaining (`now`, unless it had) and its schema
+        version, last and in one commit: a setup cut short before it (killed, a full
+        disk) is done again at the next open, not taken for done (`ido verify` needs
+        `CHAINED_SINCE`); and an older ido that goes on writing the journal meanwhile (it
+        still says the older version) records runs before chaining began, not after it
+        (their events, with no hashes, were then called broken)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (CHAINED_SINCE, now)
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def _add_recorded_at(self, now: str) -> None:
         """Give the runs of a journal of schema 3 or older (or one whose setup an older ido

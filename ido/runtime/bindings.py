@@ -26,6 +26,7 @@ from ido.model.capability_spec import OWN_PYTHON
 from ido.runtime import stopping
 from ido.runtime.context import ActionContext
 from ido.runtime.draining import Drain, feed
+from ido.runtime.owners import carried
 from ido.runtime.process_tree import (
     KILLED_WAIT_SECONDS,
     LINGER_SECONDS,
@@ -251,7 +252,10 @@ class _Workers:
         while (job := jobs.get()) is not None:
             fn, ctx, reply = job
             try:
-                reply.put((True, fn(ctx)))
+                # The run is carried on here while its call is: one stopped under a call
+                # still going (Ctrl-C) is not resumed in this process to repeat it.
+                with carried(ctx.run_id):
+                    reply.put((True, fn(ctx)))
             except BaseException as exc:  # the binding's failure, reported as an outcome
                 reply.put((False, failure(exc)))
             del job, fn, ctx, reply

@@ -9,10 +9,12 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ido.journal.records import Event
 from ido.runtime.procfs import ended, started, stat_fields
+
+if TYPE_CHECKING:  # (the bindings mark calls carried: they do not load the journal)
+    from ido.journal.records import Event
 
 
 def host() -> dict[str, Any]:
@@ -25,22 +27,28 @@ def _host(pid: int) -> dict[str, Any]:
     return {"pid": pid, "host": socket.gethostname(), "since": started(stat_fields(pid))}
 
 
-_carried: set[str] = set()
-"""The runs a runtime of this process carries on now (`carried`)."""
+_carried: dict[str, int] = {}
+"""The runs a runtime of this process carries on now, or a call of which is still in
+flight here (`carried`), each with how many hold it."""
 _carried_lock = threading.Lock()
 
 
 @contextlib.contextmanager
 def carried(run_id: str) -> Iterator[None]:
     """This process carries run `run_id` on while inside (one of its threads does): it is
-    then its live owner to another runtime of this process too (`live_owner`)."""
+    then its live owner to another runtime of this process too (`live_owner`). Counted:
+    a Python call of the run, on its worker thread, holds it too, and outlives a run
+    stopped under it (a thread cannot be killed)."""
     with _carried_lock:
-        _carried.add(run_id)
+        _carried[run_id] = _carried.get(run_id, 0) + 1
     try:
         yield
     finally:
         with _carried_lock:
-            _carried.discard(run_id)
+            if _carried[run_id] > 1:
+                _carried[run_id] -= 1
+            else:
+                del _carried[run_id]
 
 
 def live_owner(events: list[Event]) -> int | None:

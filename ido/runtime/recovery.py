@@ -8,6 +8,7 @@ it stopped, plus the steps it had started without recording how they ended.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -227,6 +228,11 @@ def compensation_of(
 def _refuse_if_alive(run_id: str, events: list[Event]) -> None:
     """A run whose last owner process still lives on this machine is not interrupted."""
     pid = live_owner(events)
+    if pid == os.getpid():  # (this process: `carried`)
+        raise IdoError(
+            f"run {run_id} is still running in this process (another thread carries it on, "
+            "or a Python call of it is still in flight); not resuming"
+        )
     if pid is not None:
         raise IdoError(
             f"run {run_id} is still running (process {pid} on this machine); not resuming"

@@ -18,6 +18,7 @@ import pytest
 from ido.errors import IdoError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
+from ido.runtime import stopping
 from ido.runtime.local import LocalRuntime
 from ido.runtime.procfs import running, started, stat_fields
 from ido.runtime.recovery import recover
@@ -656,6 +657,81 @@ def test_a_run_a_thread_carries_on_is_not_resumed_by_another_thread_of_its_proce
     assert [r.outcome for r in reports] == ["achieved"]
     assert "run_resumed" not in kinds
     assert len((hang / "done").read_text().splitlines()) == 1
+    monkeypatch.delitem(sys.modules, "holdsvc", raising=False)
+
+
+LINGER_MODULE = """\
+import os
+import time
+from pathlib import Path
+
+
+def hold(ctx):
+    here = Path(os.environ["HANG_DIR"])
+    if ctx.step == 1:  # the first call lingers, on its thread, until told to end
+        (here / "started").touch()
+        while not (here / "go").exists():
+            time.sleep(0.02)
+    with (here / "done").open("a") as done:
+        done.write(ctx.idempotency_key + "\\n")
+"""
+
+
+def test_a_run_stopped_while_its_python_step_goes_on_is_not_resumed_under_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: a run stopped (Ctrl-C, `stopping.stop`) while a Python binding was
+    in flight left the call going on its worker thread (a thread cannot be killed), and
+    the run no longer counted as carried on here: `resume` in the same process (as the
+    Python API page says to do after Ctrl-C) took it over and performed the step again
+    while the first call was still doing it. The run is carried on while any call of it
+    is in flight: the resume is refused as still running until the call has ended."""
+    (tmp_path / "capabilities").mkdir()
+    (tmp_path / "capabilities" / "hold.yaml").write_text(HOLD_PY)
+    (tmp_path / "holdsvc.py").write_text(LINGER_MODULE)
+    hang = tmp_path / "hang"
+    hang.mkdir()
+    monkeypatch.setenv("HANG_DIR", str(hang))
+    monkeypatch.delitem(sys.modules, "holdsvc", raising=False)
+    catalog = load_catalog([tmp_path / "capabilities"])
+    stopped: list[BaseException] = []
+
+    def carry(runtime: LocalRuntime) -> None:
+        try:
+            runtime.run(catalog.intents["hold-py"])
+        except KeyboardInterrupt as exc:
+            stopped.append(exc)
+
+    with SqliteJournal(tmp_path / "ido.db") as journal:
+        carrier = threading.Thread(
+            target=carry, args=(LocalRuntime(catalog, journal, base=tmp_path),)
+        )
+        carrier.start()
+        try:
+            while not (hang / "started").exists():
+                assert carrier.is_alive()
+                time.sleep(0.02)
+            stopping.stop()
+            carrier.join(30)
+            stopping.reset()
+            assert stopped, "the run was not stopped"
+            run_id = journal.resolve("last")
+            runtime = LocalRuntime(catalog, journal, base=tmp_path)
+            said = f"run {run_id} is still running in this process .* a Python call of it"
+            with pytest.raises(IdoError, match=said):
+                runtime.resume(run_id)
+        finally:
+            stopping.reset()
+            (hang / "go").touch()
+        deadline = time.monotonic() + 30
+        while True:  # once the call has ended, the run may be resumed
+            try:
+                report = runtime.resume(run_id)
+                break
+            except IdoError:
+                assert time.monotonic() < deadline, "still refused after the call ended"
+                time.sleep(0.05)
+    assert report.run_id == run_id
     monkeypatch.delitem(sys.modules, "holdsvc", raising=False)
 
 
