@@ -165,10 +165,16 @@ def _when(text: str, flag: str, *, until: bool = False) -> tuple[str, str]:
         raise typer.BadParameter(f"'{text}' is not a date; write {_WHEN}", param_hint=flag)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
+    try:  # 0001-01-01T00:00+01:00 is in year 0 in UTC: an OverflowError's traceback
+        moment = moment.astimezone(UTC)
+        # a stamp of that very millisecond is up to it too: the bound is the next one
+        bound = moment + timedelta(milliseconds=1) if until else moment
+    except OverflowError:
+        raise typer.BadParameter(
+            f"'{text}' is out of the calendar's range (years 1 to 9999, UTC); write {_WHEN}",
+            param_hint=flag,
+        ) from None
     shown = moment.isoformat(timespec="seconds")
-    # a stamp of that very millisecond is up to it too: the bound is the next one
-    bound = moment + timedelta(milliseconds=1) if until else moment
     return shown, bound.isoformat(timespec="milliseconds")
 
 
