@@ -1098,3 +1098,34 @@ def test_several_runs_are_answered_in_one_command_each_error_said_and_the_rest_a
     result = runner.invoke(app, ["approve", first, second, "--by", " "])
     assert (result.exit_code, result.stderr.count("error:")) == (2, 1), result.stderr
     assert ido("resume", first)[0] == 0
+
+
+def test_a_run_named_twice_among_several_is_answered_once_and_not_said_unanswered(
+    gated: Path,
+) -> None:
+    """The same run named twice (its id and its end as `ido run A B` shows it, or pasted
+    with a space) was answered, then refused as already answered, and the command exited
+    2 saying that run was not answered: it is answered once and the command succeeds."""
+    for _ in range(2):
+        assert ido("run", "ship-order")[0] == 3
+    first, second = (r["run"] for r in json.loads(ido("approvals", "-f", "json")[1]))
+    result = runner.invoke(
+        app, ["approve", first, f"…{first[-6:]}", f"{second} ", second, "--by", "alice"]
+    )
+    assert (result.exit_code, result.stderr) == (0, ""), result.output
+    assert result.stdout.count(f"approved: run {first} ship") == 1, result.stdout
+    assert result.stdout.count(f"approved: run {second} ship") == 1, result.stdout
+    assert json.loads(ido("approvals", "-f", "json")[1]) == []
+
+
+def test_a_run_named_twice_beside_one_not_found_is_said_once(gated: Path) -> None:
+    """Of several RUNs one not found is still said and the exit is 2; the run named
+    twice counts once among those asked for."""
+    assert ido("run", "ship-order")[0] == 3
+    (first,) = (r["run"] for r in json.loads(ido("approvals", "-f", "json")[1]))
+    result = runner.invoke(
+        app, ["reject", first, first[:-2], "nope", "--by", "bob", "--comment", "no"]
+    )
+    assert result.exit_code == 2 and f"rejected: run {first} ship" in result.stdout
+    assert result.stderr.count("error:") == 2, result.stderr
+    assert result.stderr.endswith("error: 1 run of 2 not answered: nope\n"), result.stderr
