@@ -1129,3 +1129,37 @@ def test_a_run_named_twice_beside_one_not_found_is_said_once(gated: Path) -> Non
     assert result.exit_code == 2 and f"rejected: run {first} ship" in result.stdout
     assert result.stderr.count("error:") == 2, result.stderr
     assert result.stderr.endswith("error: 1 run of 2 not answered: nope\n"), result.stderr
+
+
+def test_limit_keeps_the_requests_waiting_longest_whenever_their_runs_started(
+    project: Path,
+) -> None:
+    """`--limit` said it kept the requests waiting longest, but listed them by when their
+    runs started: a run started first that came to ask later (killed, resumed, replanned)
+    was kept, and the request waiting longest was among those left out."""
+    import os
+    import subprocess
+
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: pricey\n      effect: require_approval\n"
+        + "      when: \"capability.name == 'pay-pricey-eu'\"\n      message: Costly.\n"
+    )
+
+    def sub(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        environ = {**os.environ, "FAKESVC_FAIL": "cheappay", **env}
+        command = [sys.executable, "-m", "ido", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=environ, check=False)
+
+    killed = sub("run", "ship-order", IDO_CRASH_AFTER_EVENTS="2")  # its plan made, not run
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    started_first = killed.stdout.split()[1]
+    assert sub("run", "ship-order").returncode == 3  # pays cheaply, fails, asks: waits
+    resumed = sub("resume", started_first)  # asks after the other
+    assert resumed.returncode == 3, resumed.stdout + resumed.stderr
+    listed = json.loads(ido("approvals", "-f", "json")[1])
+    assert [r["run"] for r in listed][1] == started_first, listed
+    assert listed[0]["since"] < listed[1]["since"]
+    code, out = ido("approvals", "--limit", "1")
+    assert code == 0 and out.startswith(listed[0]["run"]), out

@@ -70,7 +70,10 @@ def approvals(
         for name in asked:  # a typo listed "nothing waits", as if all had been answered
             if name not in known:
                 typer.echo(f"warning: {_no_runs_of(name, known)}", err=True)
-    # a night's blocked runs are thousands of lines: the oldest first, as many as asked
+    # A night's blocked runs are thousands of lines: the oldest first, as many as asked.
+    # Oldest by the request, not its run's start: a run started first may ask last
+    # (resumed, replanned), and its request was kept by --limit over those waiting longer.
+    waiting.sort(key=lambda w: w[1].since)
     left_out = len(waiting) - limit if limit is not None and len(waiting) > limit else 0
     waiting = waiting[:limit]
     now = time.time()
