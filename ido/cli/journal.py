@@ -256,9 +256,10 @@ def prune(
         raise NotFoundError(f"no journal at {journal}; nothing to prune")
     today = datetime.now(UTC).date()
     tomorrow = (today + timedelta(days=1)).isoformat()  # before it: today's runs too
-    if (
-        day is not None and bound is not None and bound > tomorrow
-    ):  # a typo for a later year would remove every run
+    # A typo for a later year would remove every run. A day and a moment are compared as
+    # the text they are: tomorrow's first moment (2026-12-08T00:00:00.000+00:00) is past
+    # the day 2026-12-08 as text, so the bound is compared with that moment.
+    if day is not None and bound is not None and bound > f"{tomorrow}T00:00:00.000+00:00":
         typer.echo(
             f"{day} is in the future (today is {today.isoformat()}, UTC; the latest DATE is "
             f"{tomorrow}, which takes today's runs too); nothing pruned"
