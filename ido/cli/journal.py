@@ -31,8 +31,9 @@ def audit(
     since: Annotated[
         str | None,
         typer.Option(
+            metavar="DATE",
             help="Only runs from this day or moment on (UTC; a kept scenario run goes by "
-            f"when it was recorded): {_WHEN}."
+            f"when it was recorded): {_WHEN}.",
         ),
     ] = None,
     intent: Annotated[str | None, typer.Option(help="Only runs of this intent.")] = None,
