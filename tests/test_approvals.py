@@ -1098,3 +1098,68 @@ def test_several_runs_are_answered_in_one_command_each_error_said_and_the_rest_a
     result = runner.invoke(app, ["approve", first, second, "--by", " "])
     assert (result.exit_code, result.stderr.count("error:")) == (2, 1), result.stderr
     assert ido("resume", first)[0] == 0
+
+
+def test_a_run_named_twice_among_several_is_answered_once_and_not_said_unanswered(
+    gated: Path,
+) -> None:
+    """The same run named twice (its id and its end as `ido run A B` shows it, or pasted
+    with a space) was answered, then refused as already answered, and the command exited
+    2 saying that run was not answered: it is answered once and the command succeeds."""
+    for _ in range(2):
+        assert ido("run", "ship-order")[0] == 3
+    first, second = (r["run"] for r in json.loads(ido("approvals", "-f", "json")[1]))
+    result = runner.invoke(
+        app, ["approve", first, f"…{first[-6:]}", f"{second} ", second, "--by", "alice"]
+    )
+    assert (result.exit_code, result.stderr) == (0, ""), result.output
+    assert result.stdout.count(f"approved: run {first} ship") == 1, result.stdout
+    assert result.stdout.count(f"approved: run {second} ship") == 1, result.stdout
+    assert json.loads(ido("approvals", "-f", "json")[1]) == []
+
+
+def test_a_run_named_twice_beside_one_not_found_is_said_once(gated: Path) -> None:
+    """Of several RUNs one not found is still said and the exit is 2; the run named
+    twice counts once among those asked for."""
+    assert ido("run", "ship-order")[0] == 3
+    (first,) = (r["run"] for r in json.loads(ido("approvals", "-f", "json")[1]))
+    result = runner.invoke(
+        app, ["reject", first, first[:-2], "nope", "--by", "bob", "--comment", "no"]
+    )
+    assert result.exit_code == 2 and f"rejected: run {first} ship" in result.stdout
+    assert result.stderr.count("error:") == 2, result.stderr
+    assert result.stderr.endswith("error: 1 run of 2 not answered: nope\n"), result.stderr
+
+
+def test_limit_keeps_the_requests_waiting_longest_whenever_their_runs_started(
+    project: Path,
+) -> None:
+    """`--limit` said it kept the requests waiting longest, but listed them by when their
+    runs started: a run started first that came to ask later (killed, resumed, replanned)
+    was kept, and the request waiting longest was among those left out."""
+    import os
+    import subprocess
+
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: pricey\n      effect: require_approval\n"
+        + "      when: \"capability.name == 'pay-pricey-eu'\"\n      message: Costly.\n"
+    )
+
+    def sub(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        environ = {**os.environ, "FAKESVC_FAIL": "cheappay", **env}
+        command = [sys.executable, "-m", "ido", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=environ, check=False)
+
+    killed = sub("run", "ship-order", IDO_CRASH_AFTER_EVENTS="2")  # its plan made, not run
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    started_first = killed.stdout.split()[1]
+    assert sub("run", "ship-order").returncode == 3  # pays cheaply, fails, asks: waits
+    resumed = sub("resume", started_first)  # asks after the other
+    assert resumed.returncode == 3, resumed.stdout + resumed.stderr
+    listed = json.loads(ido("approvals", "-f", "json")[1])
+    assert [r["run"] for r in listed][1] == started_first, listed
+    assert listed[0]["since"] < listed[1]["since"]
+    code, out = ido("approvals", "--limit", "1")
+    assert code == 0 and out.startswith(listed[0]["run"]), out

@@ -472,3 +472,15 @@ def test_counts_are_written_with_their_thousands_set_apart(tmp_path: Path) -> No
     code, out = ido("audit", "--journal", str(journal))
     assert code == 0 and out.startswith("Audit: 1,001 run(s), 0 decision(s)\n"), out
     assert "  failed: 1,001\n" in out, out
+
+
+def test_the_help_names_since_and_until_alike_as_a_date() -> None:
+    """`ido audit -h` showed `--since <str>` beside `--until DATE`, the pair taking the
+    same days, moments and times ago (as `ido runs -h` shows them)."""
+    from typer.testing import CliRunner
+
+    from ido.cli import app
+
+    result = CliRunner().invoke(app, ["audit", "-h"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "--since DATE" in result.stdout and "--until DATE" in result.stdout, result.stdout

@@ -294,3 +294,33 @@ def test_runs_are_sorted_oldest_first_or_by_cost_or_duration(tmp_path: Path) -> 
     assert listed(path, "--sort", "duration", "--limit", "2") == ["r5", "r2"]
     code, _out, err = ido("runs", "--journal", str(path), "--sort", "cheapest")
     assert code == 2 and "'cheapest' is not one of newest, oldest, cost, duration" in err
+
+
+@pytest.mark.parametrize(
+    ("flag", "moment"),
+    [
+        ("--since", "0001-01-01T00:00+01:00"),
+        ("--until", "9999-12-31T23:59:59.9999"),
+        ("--until", "9999-12-31T23:59:59.999+00:00"),
+        ("--since", "9999-12-31T23:00-01:00"),
+    ],
+)
+@pytest.mark.parametrize("command", ["runs", "audit"])
+def test_a_moment_at_the_end_of_the_calendar_is_a_usage_error_not_a_traceback(
+    journal: Path, command: str, flag: str, moment: str
+) -> None:
+    """A moment whose UTC (or the millisecond after it, which `--until` bounds with) lies
+    before year 1 or after 9999 ended in an OverflowError traceback."""
+    result = runner.invoke(app, [command, "--journal", str(journal), flag, moment])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"'{moment}' is out of the calendar's range" in result.stderr, result.stderr
+
+
+def test_prune_before_a_moment_at_the_end_of_the_calendar_is_a_usage_error(
+    journal: Path,
+) -> None:
+    result = runner.invoke(
+        app, ["prune", "--journal", str(journal), "--before", "0001-01-01T00:00+01:00"]
+    )
+    assert result.exit_code == 2 and "out of the calendar's range" in result.stderr

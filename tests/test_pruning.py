@@ -714,3 +714,21 @@ def test_a_dry_run_counts_events_as_it_counts_runs(tmp_path: Path) -> None:
     code, out = ido("prune", "--keep", "1", "--dry-run", "--journal", str(journal))
     assert code == 0 and "would prune 599 runs older than the newest 1 (from " in out, out
     assert "; 1,198 events, " in out, out
+
+
+def test_the_first_moment_of_tomorrow_prunes_as_tomorrow_does(
+    project: Path, history: dict[str, str]
+) -> None:
+    """`--before` is at latest tomorrow, but its first moment (`2026-12-08T00:00`, or the
+    same moment in another zone) was refused as in the future, the refusal naming that
+    very day as the latest allowed; a moment past it is refused still."""
+    journal = project / ".ido" / "ido.db"
+    assert ido("run", "ship-order")[0] == 0  # today's, and now the newest
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    later = f"{tomorrow.isoformat()}T00:00:00.001"
+    code, out = ido("prune", "--before", later, "--dry-run")
+    assert code == 0 and out.startswith(f"{tomorrow.isoformat()}T00:00:00+00:00 is in the fut")
+    code, out = ido("prune", "--before", f"{tomorrow.isoformat()}T01:00+01:00")
+    assert code == 0, out
+    assert out.startswith(f"pruned 3 runs from before {tomorrow.isoformat()}T00:00:00+00:00"), out
+    assert history["recent"] not in outcomes(journal)

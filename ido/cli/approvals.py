@@ -70,7 +70,10 @@ def approvals(
         for name in asked:  # a typo listed "nothing waits", as if all had been answered
             if name not in known:
                 typer.echo(f"warning: {_no_runs_of(name, known)}", err=True)
-    # a night's blocked runs are thousands of lines: the oldest first, as many as asked
+    # A night's blocked runs are thousands of lines: the oldest first, as many as asked.
+    # Oldest by the request, not its run's start: a run started first may ask last
+    # (resumed, replanned), and its request was kept by --limit over those waiting longer.
+    waiting.sort(key=lambda w: w[1].since)
     left_out = len(waiting) - limit if limit is not None and len(waiting) > limit else 0
     waiting = waiting[:limit]
     now = time.time()
@@ -269,18 +272,34 @@ RunRefs = Annotated[
 ]
 
 
-def _verdicts(run_refs: list[str], answer: Callable[[str], None]) -> None:
+def _verdicts(run_refs: list[str], journal: Path, answer: Callable[[str], None]) -> None:
     """Answer each run in turn. One run's error is the command's, as it always was; of
     several (a night's blocked runs, `$(ido approvals -f json | jq …)`), each run's is said
     on stderr and the others answered, exit 2 at the end naming those left unanswered:
-    one at a time, a thousand runs took a thousand starts of ido."""
+    one at a time, a thousand runs took a thousand starts of ido. A run named twice (its
+    id and its end, or pasted with a space) is answered once: its second answer was
+    refused as already given, and the run said not answered."""
     if len(run_refs) == 1:
         answer(run_refs[0])
         return
+    from ido.journal.sqlite import SqliteJournal
+
     missed: list[str] = []
+    named: set[str] = set()  # the runs named, by id (or as written, of one not found)
     for ref in dict.fromkeys(run_refs):
         try:
-            answer(ref)
+            with SqliteJournal(journal, reading=True) as store:
+                run_id = store.resolve(ref)
+        except IdoError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            missed.append(ref)
+            named.add(ref)
+            continue
+        if run_id in named:
+            continue
+        named.add(run_id)
+        try:
+            answer(run_id)
         except IdoError as exc:
             typer.echo(f"error: {exc}", err=True)
             missed.append(ref)
@@ -288,8 +307,7 @@ def _verdicts(run_refs: list[str], answer: Callable[[str], None]) -> None:
         from ido.text import counted, some
 
         raise IdoError(
-            f"{counted(len(missed), 'run')} of {len(dict.fromkeys(run_refs)):,} not answered: "
-            f"{some(missed, 5)}"
+            f"{counted(len(missed), 'run')} of {len(named):,} not answered: {some(missed, 5)}"
         )
 
 
@@ -306,6 +324,7 @@ def approve(
     _check_verdict(journal, by, comment, "approval_given")
     _verdicts(
         run_refs,
+        journal,
         lambda ref: _verdict(ref, journal, step, rule or [], by, comment, "approval_given"),
     )
 
@@ -323,5 +342,6 @@ def reject(
     _check_verdict(journal, by, comment, "approval_rejected")
     _verdicts(
         run_refs,
+        journal,
         lambda ref: _verdict(ref, journal, step, rule or [], by, comment, "approval_rejected"),
     )

@@ -31,8 +31,9 @@ def audit(
     since: Annotated[
         str | None,
         typer.Option(
+            metavar="DATE",
             help="Only runs from this day or moment on (UTC; a kept scenario run goes by "
-            f"when it was recorded): {_WHEN}."
+            f"when it was recorded): {_WHEN}.",
         ),
     ] = None,
     intent: Annotated[str | None, typer.Option(help="Only runs of this intent.")] = None,
@@ -165,10 +166,16 @@ def _when(text: str, flag: str, *, until: bool = False) -> tuple[str, str]:
         raise typer.BadParameter(f"'{text}' is not a date; write {_WHEN}", param_hint=flag)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
+    try:  # 0001-01-01T00:00+01:00 is in year 0 in UTC: an OverflowError's traceback
+        moment = moment.astimezone(UTC)
+        # a stamp of that very millisecond is up to it too: the bound is the next one
+        bound = moment + timedelta(milliseconds=1) if until else moment
+    except OverflowError:
+        raise typer.BadParameter(
+            f"'{text}' is out of the calendar's range (years 1 to 9999, UTC); write {_WHEN}",
+            param_hint=flag,
+        ) from None
     shown = moment.isoformat(timespec="seconds")
-    # a stamp of that very millisecond is up to it too: the bound is the next one
-    bound = moment + timedelta(milliseconds=1) if until else moment
     return shown, bound.isoformat(timespec="milliseconds")
 
 
@@ -250,9 +257,10 @@ def prune(
         raise NotFoundError(f"no journal at {journal}; nothing to prune")
     today = datetime.now(UTC).date()
     tomorrow = (today + timedelta(days=1)).isoformat()  # before it: today's runs too
-    if (
-        day is not None and bound is not None and bound > tomorrow
-    ):  # a typo for a later year would remove every run
+    # A typo for a later year would remove every run. A day and a moment are compared as
+    # the text they are: tomorrow's first moment (2026-12-08T00:00:00.000+00:00) is past
+    # the day 2026-12-08 as text, so the bound is compared with that moment.
+    if day is not None and bound is not None and bound > f"{tomorrow}T00:00:00.000+00:00":
         typer.echo(
             f"{day} is in the future (today is {today.isoformat()}, UTC; the latest DATE is "
             f"{tomorrow}, which takes today's runs too); nothing pruned"

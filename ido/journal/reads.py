@@ -266,7 +266,7 @@ class _Reading(_Committing):
         scenario run is stamped with its virtual clock, which may lie in the future)."""
         if not reference.strip():  # `ido replay "$RUN"` with RUN unset must not pick one
             raise NotFoundError("no run given: name a run id, an id prefix, or last")
-        if reference == "last":
+        if reference.strip() == "last":  # `last ` as it was pasted, as an id is
             row = self._db.execute("SELECT id FROM runs ORDER BY rowid DESC LIMIT 1").fetchone()
             if row is None:
                 raise NotFoundError(f"no runs recorded in {self.path} yet; start one with ido run")

@@ -51,3 +51,9 @@ def test_a_mistyped_id_names_the_run_it_likely_meant(store: SqliteJournal) -> No
         store.resolve("r20261207-100553-4535793c544")
     with pytest.raises(NotFoundError, match=r"^run 'r20261208-1' not found in .*; see ido runs$"):
         store.resolve("r20261208-1")
+
+
+def test_last_copied_with_a_space_around_it_is_the_last_run(store: SqliteJournal) -> None:
+    """A pasted id lost its spaces, but `last ` (a word typed as it was pasted) was sought
+    as an id and said not found."""
+    assert store.resolve(" last ") == store.resolve("last") == IDS[-1]
