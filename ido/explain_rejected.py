@@ -41,34 +41,47 @@ def rejection_line(rejection: Mapping[str, Any]) -> str:
 OWN_REASONS = "each for a reason of its own"
 """What a line of one reason and rule says of capabilities left with details all different."""
 
+OWN_RULES = "by rules and for reasons of their own"
+"""What a line of one reason says of capabilities left with rules all different (a catalog
+with more deny rules than a decision has lines)."""
 
-def rejection_groups(
-    rejections: Sequence[Mapping[str, Any]],
-) -> list[tuple[str, str, str | None, list[str]]]:
-    """A big decision's rejections (those not needed for the goal aside) as (reason, rule
-    or "", detail, capabilities): one per reason, rule and detail shared, the largest first,
-    and once `GROUP_PAST` would be passed, one per reason and rule for the rest (detail
-    None: each has its own)."""
+Group = tuple[str, str | None, str | None, list[str]]
+"""(reason, rule: "" for none, None for several; detail: None for several; capabilities)."""
+
+
+def rejection_groups(rejections: Sequence[Mapping[str, Any]]) -> list[Group]:
+    """A big decision's rejections (those not needed for the goal aside) as (reason, rule,
+    detail, capabilities): one per reason, rule and detail shared, the largest first, and
+    once `GROUP_PAST` would be passed, one per reason and rule for the rest, or per reason
+    when there are more rules than that. A group of the rest keeps the rule and detail its
+    capabilities share (a single one is its own line): None for those they do not."""
     same: dict[tuple[str, str, str], list[str]] = {}
     for r in rejections:
         if r["reason"] != "irrelevant":
             key = (r["reason"], r.get("rule") or "", r["detail"])
             same.setdefault(key, []).append(r["capability"])
     ranked = sorted(same.items(), key=lambda kv: -len(kv[1]))  # (stable: first seen first)
+    # a line per reason and rule can itself pass GROUP_PAST (a deny rule a capability)
+    width = 2 if len({key[:2] for key in same}) <= GROUP_PAST else 1
     kept = 0
-    while kept < len(ranked):  # keep the largest while the rest fit a line per reason and rule
-        rest = {key[:2] for key, _ in ranked[kept + 1 :]}
+    while kept < len(ranked):  # keep the largest while the rest fit a line per reason (rule)
+        rest = {key[:width] for key, _ in ranked[kept + 1 :]}
         if kept + 1 + len(rest) > GROUP_PAST:
             break
         kept += 1
-    folded: dict[tuple[str, str], list[str]] = {}
+    folded: dict[tuple[str, ...], list[tuple[tuple[str, str, str], list[str]]]] = {}
     for key, names in ranked[kept:]:
-        folded.setdefault(key[:2], []).extend(names)
-    groups: list[tuple[str, str, str | None, list[str]]] = [
-        (*key, names) for key, names in ranked[:kept]
-    ]
-    by_size = sorted(folded.items(), key=lambda kv: -len(kv[1]))
-    return groups + [(reason, rule, None, names) for (reason, rule), names in by_size]
+        folded.setdefault(key[:width], []).append((key, names))
+    groups: list[Group] = [(*key, names) for key, names in ranked[:kept]]
+    for members in sorted(folded.values(), key=lambda ms: -sum(len(n) for _, n in ms)):
+        reason, rule, detail = members[0][0]
+        names = [name for _, ns in members for name in ns]
+        rules = {key[1] for key, _ in members}
+        shared = len(members) == 1  # (one key: the rule and detail its capabilities share)
+        groups.append(
+            (reason, rule if len(rules) == 1 else None, detail if shared else None, names)
+        )
+    return groups
 
 
 def rejected_lines(
@@ -86,13 +99,17 @@ def rejected_lines(
         if detail is not None:
             lines.append(_same_line((reason, rule, detail), names, every_name))
             continue
+        if rule is None:  # (several rules: "denied", not "denied by")
+            words = REASON_WORDS.get(reason, reason).removesuffix(" by")
+            lines.append(f"{_names(names, every_name)}: {words}, {OWN_RULES}")
+            continue
         words = " ".join(filter(None, (REASON_WORDS.get(reason, reason), rule)))
         lines.append(f"{_names(names, every_name)}: {words}, {OWN_REASONS}")
     ask = f"ido explain {run} --why-not NAME" if run else "--format json lists each"
     return [*lines, f"why any one of the {len(useful):,} was rejected: {ask}"]
 
 
-def _same_line(key: tuple[str, str, str], names: list[str], every_name: bool) -> str:
+def _same_line(key: tuple[str, str | None, str], names: list[str], every_name: bool) -> str:
     reason, rule, detail = key
     if len(names) == 1:
         return rejection_line({"capability": names[0], "reason": reason, "rule": rule,

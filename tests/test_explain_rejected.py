@@ -17,6 +17,7 @@ from ido.explain_rejected import (
     GROUP_PAST,
     policy_lines,
     rejected_lines,
+    rejection_groups,
     rejection_line,
     why_not,
 )
@@ -224,3 +225,44 @@ def test_why_not_reads_a_journal_an_older_ido_wrote(tmp_path: Path) -> None:
     )
     _, out = ido("explain", "last", "--journal", str(journal), "--why-not", "ship-ups")
     assert "  in an alternative, +0.428 score: " in out
+
+
+def test_rejections_each_of_its_own_rule_stay_within_the_lines_and_keep_their_detail() -> None:
+    """21 capabilities, each denied by a rule of its own, read as 21 lines of "1
+    capabilities (c0): denied by p/r0, each for a reason of its own" (a line each, the
+    detail lost, more lines than one a line); 40 read as 40. Now a group of one is its own
+    line as before, groups that share a detail keep it, and past `GROUP_PAST` rules the
+    rest of a reason is one line: never more than `GROUP_PAST` lines and the ask."""
+    own = [
+        {"capability": f"c{i}", "reason": "denied", "rule": f"p/r{i}", "detail": f"m{i}."}
+        for i in range(40)
+    ]
+    lines = rejected_lines(own, "r1")
+    assert len(lines) <= GROUP_PAST + 1
+    assert not any(line.startswith("1 capabilities") for line in lines)
+    assert lines[0] == "c0: denied by p/r0: m0."
+    assert lines[-2] == (
+        "21 capabilities (c19, c20, c21 and 18 more): denied, by rules and for reasons of their own"
+    )
+    assert counted(lines[:-1]) == 40
+    assert len(rejection_groups(own)) <= GROUP_PAST  # a span's events, one a group
+    # 25 rules denying two capabilities each, for one message: a line read "2 capabilities
+    # (p0-0, p0-1): denied by p/r0, each for a reason of its own" of two that share one
+    pairs = [
+        {"capability": f"p{i}-{j}", "reason": "denied", "rule": f"p/r{i}", "detail": "Off."}
+        for i in range(25)
+        for j in range(2)
+    ]
+    lines = rejected_lines(pairs, "r1")
+    assert len(lines) <= GROUP_PAST + 1 and counted(lines[:-1]) == 50
+    assert lines[0] == "2 capabilities (p0-0, p0-1): denied by p/r0: Off."
+    assert not any(line.startswith("2 capabilities") and "own" in line for line in lines)
+    # what is left of a reason, all for one detail, keeps it
+    triples = [{**p, "capability": f"{p['capability']}-{k}"} for p in pairs for k in (0, 1)]
+    locked = [unreachable("k0"), unreachable("k1")]
+    locked = [{**r, "detail": "precondition never holds: state.vault.open"} for r in locked]
+    lines = rejected_lines(triples + locked, "r1")
+    assert "2 capabilities (k0, k1): unreachable: precondition never holds: state.vault.open" in (
+        lines
+    )
+    assert len(lines) <= GROUP_PAST + 1 and counted(lines[:-1]) == 102
