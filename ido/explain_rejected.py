@@ -125,20 +125,25 @@ def _names(names: list[str], every_name: bool) -> str:
     return f"{len(names):,} capabilities ({shown})"
 
 
-def policy_lines(hits: Sequence[Mapping[str, Any]]) -> list[str]:
+def policy_lines(hits: Sequence[Mapping[str, Any]], every_name: bool = False) -> list[str]:
     """A decision's policy verdicts, one a line with its id; past `GROUP_PAST`, one line
-    per verdict, rule and message shared (the ids: `--why-not NAME` or `--format json`)."""
+    per verdict, rule and message shared (the ids: `--why-not NAME` or `--format json`),
+    a verdict alone of its own listed as before (`every_name`: as `rejected_lines`)."""
     if len(hits) <= GROUP_PAST:
-        return [
-            f"{h['id']} {h['verdict']} {h['subject']}: {h['rule']}: {h['message']}" for h in hits
-        ]
-    same: dict[tuple[str, str, str], list[str]] = {}
+        return [_policy_line(h) for h in hits]
+    same: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for h in hits:
-        same.setdefault((h["verdict"], h["rule"], h["message"]), []).append(h["subject"])
+        same.setdefault((h["verdict"], h["rule"], h["message"]), []).append(h)
     return [
-        f"{verdict} {_names(names, False) if len(names) > 1 else names[0]}: {rule}: {message}"
-        for (verdict, rule, message), names in sorted(same.items(), key=lambda kv: -len(kv[1]))
+        f"{verdict} {_names([h['subject'] for h in alike], every_name)}: {rule}: {message}"
+        if len(alike) > 1
+        else _policy_line(alike[0])
+        for (verdict, rule, message), alike in sorted(same.items(), key=lambda kv: -len(kv[1]))
     ]
+
+
+def _policy_line(h: Mapping[str, Any]) -> str:
+    return f"{h['id']} {h['verdict']} {h['subject']}: {h['rule']}: {h['message']}"
 
 
 def why_not(

@@ -266,3 +266,22 @@ def test_rejections_each_of_its_own_rule_stay_within_the_lines_and_keep_their_de
         lines
     )
     assert len(lines) <= GROUP_PAST + 1 and counted(lines[:-1]) == 102
+
+
+def test_policy_verdicts_alone_of_their_rule_keep_their_ids_and_a_page_names_each() -> None:
+    """Past 20 verdicts, a verdict alone of its rule and message read `deny c0: p/r0: m`,
+    its decision id dropped for no line saved; and the HTML page named only the first
+    three capabilities of a rule's line. Now one alone is listed as before, with its id,
+    and a page's grouped line names every capability."""
+    hits = [
+        {"id": f"pd-{i}", "verdict": "deny", "subject": f"bad-{i}", "rule": "gate/no-bad",
+         "message": "Bad is off."}
+        for i in range(25)
+    ] + [{"id": "pd-x", "verdict": "deny", "subject": "odd", "rule": "p/r", "message": "M."}]  # fmt: skip
+    lines = policy_lines(hits)
+    assert lines == [
+        "deny 25 capabilities (bad-0, bad-1, bad-2 and 22 more): gate/no-bad: Bad is off.",
+        "pd-x deny odd: p/r: M.",
+    ]
+    page = "\n".join(policy_lines(hits, every_name=True))
+    assert all(re.search(rf"\bbad-{i}\b", page) for i in range(25)) and "more" not in page
