@@ -159,10 +159,15 @@ def why_not(
     if catalog is not None and name not in catalog and not any(named):
         return None
     known = catalog is not None
-    return [
-        {"decision": d["number"], "trigger": d["trigger"], "said": _said(d, name, known)}
-        for d in view["decisions"]
-    ]
+    told = []
+    done: str | None = None  # where it succeeded: a later plan without it lost nothing
+    for d in view["decisions"]:
+        said = _said(d, name, known, done)
+        told.append({"decision": d["number"], "trigger": d["trigger"], "said": said})
+        ok = [a for a in d.get("actions", []) if a.get("capability") == name and a.get("ok")]
+        if ok and done is None:
+            done = f"decision {d['number']} (step {ok[0].get('step')})"
+    return told
 
 
 def why_not_lines(told: Sequence[Mapping[str, Any]], name: str, run: str) -> list[str]:
@@ -183,10 +188,13 @@ def known_names(view: Mapping[str, Any], catalog: Collection[str] | None) -> lis
     return sorted(named)
 
 
-def _said(d: Mapping[str, Any], name: str, known: bool | None) -> list[str]:
+def _said(
+    d: Mapping[str, Any], name: str, known: bool | None, done: str | None = None
+) -> list[str]:
     """What decision `d` said of capability `name`, a line each; where it neither chose it,
-    nor weighed it in an alternative, nor rejected it, why (`_unnamed`), unless `known`
-    is None (only what it names is asked)."""
+    nor weighed it in an alternative, nor rejected it, why (`_unnamed`; `done`: where an
+    earlier decision's step of it succeeded), unless `known` is None (only what it names
+    is asked)."""
     result = d["result"]
     said: list[str] = []
     steps = [s["capability"] for s in (result.get("plan") or {}).get("steps", [])]
@@ -199,7 +207,7 @@ def _said(d: Mapping[str, Any], name: str, known: bool | None) -> list[str]:
             said.append(f"in an alternative, {a['score_delta']:+.3f} score: {a['why']}")
     said += [rejection_line(r) for r in result.get("rejections", []) if r["capability"] == name]
     if not said and known is not None:
-        said.append(_unnamed(result, known))
+        said.append(_unnamed(result, known, done))
     belief = d.get("beliefs", {}).get(name)
     if isinstance(belief, dict):  # (older runs recorded a bare number, said by explain)
         said.append(f"belief: {belief['why']}")
@@ -214,10 +222,13 @@ def _said(d: Mapping[str, Any], name: str, known: bool | None) -> list[str]:
     return said
 
 
-def _unnamed(result: Mapping[str, Any], known: bool) -> str:
+def _unnamed(result: Mapping[str, Any], known: bool, done: str | None = None) -> str:
     """Why a decision chose, weighed and rejected a capability nowhere (`known`: the run's
-    catalog holds it; else the run recorded none to check the name against)."""
+    catalog holds it; else the run recorded none to check the name against; `done`: an
+    earlier step of it succeeded, which a replan after a later failure plans on from)."""
     what = "not chosen, not rejected" if known else "named nowhere (no catalog recorded)"
+    if done is not None and result["status"] not in ("satisfied", "infeasible"):
+        return f"{what}: done: it succeeded in {done}"
     if result["status"] == "satisfied":
         return f"{what}: nothing was planned, the goal already held"
     if result["status"] == "infeasible":

@@ -285,3 +285,34 @@ def test_policy_verdicts_alone_of_their_rule_keep_their_ids_and_a_page_names_eac
     ]
     page = "\n".join(policy_lines(hits, every_name=True))
     assert all(re.search(rf"\bbad-{i}\b", page) for i in range(25)) and "more" not in page
+
+
+def test_why_not_of_a_capability_done_before_a_replan_says_so() -> None:
+    """A step that succeeded, then a replan after the next one failed: the second decision
+    of the done capability read only "not chosen, not rejected: every plan with it scores
+    no better than the chosen one", as if it had lost on score; it now says it was done."""
+
+    def action(capability: str, ok: bool) -> dict[str, Any]:
+        return {"capability": capability, "step": 1, "ok": ok, "attempt": 1, "duration": 0.1,
+                "error": None if ok else "RuntimeError: down", "decision": 1}  # fmt: skip
+
+    def decision(number: int, steps: list[str], actions: list[dict[str, Any]]) -> dict[str, Any]:
+        plan = {"steps": [{"capability": s} for s in steps]}
+        result = {"status": "planned", "proven_optimal": True, "rejections": [], "plan": plan}
+        return {"number": number, "trigger": "t", "actions": actions, "policy": [],
+                "result": result}  # fmt: skip
+
+    view = {
+        "decisions": [
+            decision(1, ["load", "ship"], [action("load", True), action("ship", False)]),
+            decision(2, ["ship"], []),
+        ]
+    }
+    told = why_not(view, "load", {"load", "ship"})
+    assert told is not None
+    assert told[1]["said"] == [
+        "not chosen, not rejected: done: it succeeded in decision 1 (step 1)"
+    ]
+    # one that failed, or was never performed, is told as before
+    told = why_not(view, "ship", {"load", "ship"})
+    assert told is not None and told[1]["said"] == ["chosen: step 1 of the plan"]
