@@ -155,8 +155,11 @@ def why_not(
     then what the run believed of it, the policies' verdicts on it, the errors evaluating
     its conditions. None when no decision names it and the run's catalog (`catalog`: its
     names, None when the run recorded none) does not hold it."""
-    named = (_said(d, name, None) for d in view["decisions"])
-    if catalog is not None and name not in catalog and not any(named):
+    if (
+        catalog is not None
+        and name not in catalog
+        and not any(_names_it(d, name) for d in view["decisions"])
+    ):
         return None
     known = catalog is not None
     told = []
@@ -168,6 +171,15 @@ def why_not(
         if ok and done is None:
             done = f"decision {d['number']} (step {ok[0].get('step')})"
     return told
+
+
+def _names_it(d: Mapping[str, Any], name: str) -> bool:
+    """Whether decision `d` names capability `name` as one: chosen, weighed, rejected,
+    believed of or a policy's subject (a word of an evaluation error's text is none)."""
+    from ido.catalog_record import mentioned_by
+
+    subjects = {h.get("subject") for h in d.get("policy", [])}
+    return name in mentioned_by(d) or name in d.get("beliefs", {}) or name in subjects
 
 
 def why_not_lines(told: Sequence[Mapping[str, Any]], name: str, run: str) -> list[str]:
@@ -188,13 +200,10 @@ def known_names(view: Mapping[str, Any], catalog: Collection[str] | None) -> lis
     return sorted(named)
 
 
-def _said(
-    d: Mapping[str, Any], name: str, known: bool | None, done: str | None = None
-) -> list[str]:
+def _said(d: Mapping[str, Any], name: str, known: bool, done: str | None = None) -> list[str]:
     """What decision `d` said of capability `name`, a line each; where it neither chose it,
     nor weighed it in an alternative, nor rejected it, why (`_unnamed`; `done`: where an
-    earlier decision's step of it succeeded), unless `known` is None (only what it names
-    is asked)."""
+    earlier decision's step of it succeeded)."""
     result = d["result"]
     said: list[str] = []
     steps = [s["capability"] for s in (result.get("plan") or {}).get("steps", [])]
@@ -206,7 +215,7 @@ def _said(
         if name in {s["capability"] for s in (a.get("plan") or {}).get("steps", [])}:
             said.append(f"in an alternative, {a['score_delta']:+.3f} score: {a['why']}")
     said += [rejection_line(r) for r in result.get("rejections", []) if r["capability"] == name]
-    if not said and known is not None:
+    if not said:
         said.append(_unnamed(result, known, done))
     belief = d.get("beliefs", {}).get(name)
     if isinstance(belief, dict):  # (older runs recorded a bare number, said by explain)

@@ -316,3 +316,20 @@ def test_why_not_of_a_capability_done_before_a_replan_says_so() -> None:
     # one that failed, or was never performed, is told as before
     told = why_not(view, "ship", {"load", "ship"})
     assert told is not None and told[1]["said"] == ["chosen: step 1 of the plan"]
+
+
+def test_why_not_of_a_word_of_an_evaluation_error_is_no_capability() -> None:
+    """`--why-not requires` (or `Key`, `map`: words of an evaluation error's text) was
+    answered as a capability of the run, each decision saying "not chosen, not rejected:
+    every plan with it scores no better" of it; only what a decision names as a capability
+    (chosen, weighed, rejected, believed of, a policy's subject) is one now."""
+    error = 'requires of locked-0: state.gate.g0: Key not found in map : "g0"'
+    rejection = unreachable("locked-0")
+    decision = {"number": 1, "trigger": "run started", "actions": [], "policy": []}
+    decision["result"] = {"status": "planned", "proven_optimal": True,
+                          "rejections": [rejection], "condition_errors": [error]}  # fmt: skip
+    view = {"decisions": [decision]}
+    for word in ("requires", "Key", "map", "of"):
+        assert why_not(view, word, {"locked-0", "do-it"}) is None, word
+    told = why_not(view, "locked-0", {"locked-0", "do-it"})
+    assert told is not None and told[0]["said"][-1] == f"evaluation error: {error}"
