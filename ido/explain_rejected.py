@@ -41,34 +41,47 @@ def rejection_line(rejection: Mapping[str, Any]) -> str:
 OWN_REASONS = "each for a reason of its own"
 """What a line of one reason and rule says of capabilities left with details all different."""
 
+OWN_RULES = "by rules and for reasons of their own"
+"""What a line of one reason says of capabilities left with rules all different (a catalog
+with more deny rules than a decision has lines)."""
 
-def rejection_groups(
-    rejections: Sequence[Mapping[str, Any]],
-) -> list[tuple[str, str, str | None, list[str]]]:
-    """A big decision's rejections (those not needed for the goal aside) as (reason, rule
-    or "", detail, capabilities): one per reason, rule and detail shared, the largest first,
-    and once `GROUP_PAST` would be passed, one per reason and rule for the rest (detail
-    None: each has its own)."""
+Group = tuple[str, str | None, str | None, list[str]]
+"""(reason, rule: "" for none, None for several; detail: None for several; capabilities)."""
+
+
+def rejection_groups(rejections: Sequence[Mapping[str, Any]]) -> list[Group]:
+    """A big decision's rejections (those not needed for the goal aside) as (reason, rule,
+    detail, capabilities): one per reason, rule and detail shared, the largest first, and
+    once `GROUP_PAST` would be passed, one per reason and rule for the rest, or per reason
+    when there are more rules than that. A group of the rest keeps the rule and detail its
+    capabilities share (a single one is its own line): None for those they do not."""
     same: dict[tuple[str, str, str], list[str]] = {}
     for r in rejections:
         if r["reason"] != "irrelevant":
             key = (r["reason"], r.get("rule") or "", r["detail"])
             same.setdefault(key, []).append(r["capability"])
     ranked = sorted(same.items(), key=lambda kv: -len(kv[1]))  # (stable: first seen first)
+    # a line per reason and rule can itself pass GROUP_PAST (a deny rule a capability)
+    width = 2 if len({key[:2] for key in same}) <= GROUP_PAST else 1
     kept = 0
-    while kept < len(ranked):  # keep the largest while the rest fit a line per reason and rule
-        rest = {key[:2] for key, _ in ranked[kept + 1 :]}
+    while kept < len(ranked):  # keep the largest while the rest fit a line per reason (rule)
+        rest = {key[:width] for key, _ in ranked[kept + 1 :]}
         if kept + 1 + len(rest) > GROUP_PAST:
             break
         kept += 1
-    folded: dict[tuple[str, str], list[str]] = {}
+    folded: dict[tuple[str, ...], list[tuple[tuple[str, str, str], list[str]]]] = {}
     for key, names in ranked[kept:]:
-        folded.setdefault(key[:2], []).extend(names)
-    groups: list[tuple[str, str, str | None, list[str]]] = [
-        (*key, names) for key, names in ranked[:kept]
-    ]
-    by_size = sorted(folded.items(), key=lambda kv: -len(kv[1]))
-    return groups + [(reason, rule, None, names) for (reason, rule), names in by_size]
+        folded.setdefault(key[:width], []).append((key, names))
+    groups: list[Group] = [(*key, names) for key, names in ranked[:kept]]
+    for members in sorted(folded.values(), key=lambda ms: -sum(len(n) for _, n in ms)):
+        reason, rule, detail = members[0][0]
+        names = [name for _, ns in members for name in ns]
+        rules = {key[1] for key, _ in members}
+        shared = len(members) == 1  # (one key: the rule and detail its capabilities share)
+        groups.append(
+            (reason, rule if len(rules) == 1 else None, detail if shared else None, names)
+        )
+    return groups
 
 
 def rejected_lines(
@@ -86,13 +99,17 @@ def rejected_lines(
         if detail is not None:
             lines.append(_same_line((reason, rule, detail), names, every_name))
             continue
+        if rule is None:  # (several rules: "denied", not "denied by")
+            words = REASON_WORDS.get(reason, reason).removesuffix(" by")
+            lines.append(f"{_names(names, every_name)}: {words}, {OWN_RULES}")
+            continue
         words = " ".join(filter(None, (REASON_WORDS.get(reason, reason), rule)))
         lines.append(f"{_names(names, every_name)}: {words}, {OWN_REASONS}")
     ask = f"ido explain {run} --why-not NAME" if run else "--format json lists each"
     return [*lines, f"why any one of the {len(useful):,} was rejected: {ask}"]
 
 
-def _same_line(key: tuple[str, str, str], names: list[str], every_name: bool) -> str:
+def _same_line(key: tuple[str, str | None, str], names: list[str], every_name: bool) -> str:
     reason, rule, detail = key
     if len(names) == 1:
         return rejection_line({"capability": names[0], "reason": reason, "rule": rule,
@@ -108,20 +125,25 @@ def _names(names: list[str], every_name: bool) -> str:
     return f"{len(names):,} capabilities ({shown})"
 
 
-def policy_lines(hits: Sequence[Mapping[str, Any]]) -> list[str]:
+def policy_lines(hits: Sequence[Mapping[str, Any]], every_name: bool = False) -> list[str]:
     """A decision's policy verdicts, one a line with its id; past `GROUP_PAST`, one line
-    per verdict, rule and message shared (the ids: `--why-not NAME` or `--format json`)."""
+    per verdict, rule and message shared (the ids: `--why-not NAME` or `--format json`),
+    a verdict alone of its own listed as before (`every_name`: as `rejected_lines`)."""
     if len(hits) <= GROUP_PAST:
-        return [
-            f"{h['id']} {h['verdict']} {h['subject']}: {h['rule']}: {h['message']}" for h in hits
-        ]
-    same: dict[tuple[str, str, str], list[str]] = {}
+        return [_policy_line(h) for h in hits]
+    same: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for h in hits:
-        same.setdefault((h["verdict"], h["rule"], h["message"]), []).append(h["subject"])
+        same.setdefault((h["verdict"], h["rule"], h["message"]), []).append(h)
     return [
-        f"{verdict} {_names(names, False) if len(names) > 1 else names[0]}: {rule}: {message}"
-        for (verdict, rule, message), names in sorted(same.items(), key=lambda kv: -len(kv[1]))
+        f"{verdict} {_names([h['subject'] for h in alike], every_name)}: {rule}: {message}"
+        if len(alike) > 1
+        else _policy_line(alike[0])
+        for (verdict, rule, message), alike in sorted(same.items(), key=lambda kv: -len(kv[1]))
     ]
+
+
+def _policy_line(h: Mapping[str, Any]) -> str:
+    return f"{h['id']} {h['verdict']} {h['subject']}: {h['rule']}: {h['message']}"
 
 
 def why_not(
@@ -133,14 +155,31 @@ def why_not(
     then what the run believed of it, the policies' verdicts on it, the errors evaluating
     its conditions. None when no decision names it and the run's catalog (`catalog`: its
     names, None when the run recorded none) does not hold it."""
-    named = (_said(d, name, None) for d in view["decisions"])
-    if catalog is not None and name not in catalog and not any(named):
+    if (
+        catalog is not None
+        and name not in catalog
+        and not any(_names_it(d, name) for d in view["decisions"])
+    ):
         return None
     known = catalog is not None
-    return [
-        {"decision": d["number"], "trigger": d["trigger"], "said": _said(d, name, known)}
-        for d in view["decisions"]
-    ]
+    told = []
+    done: str | None = None  # where it succeeded: a later plan without it lost nothing
+    for d in view["decisions"]:
+        said = _said(d, name, known, done)
+        told.append({"decision": d["number"], "trigger": d["trigger"], "said": said})
+        ok = [a for a in d.get("actions", []) if a.get("capability") == name and a.get("ok")]
+        if ok and done is None:
+            done = f"decision {d['number']} (step {ok[0].get('step')})"
+    return told
+
+
+def _names_it(d: Mapping[str, Any], name: str) -> bool:
+    """Whether decision `d` names capability `name` as one: chosen, weighed, rejected,
+    believed of or a policy's subject (a word of an evaluation error's text is none)."""
+    from ido.catalog_record import mentioned_by
+
+    subjects = {h.get("subject") for h in d.get("policy", [])}
+    return name in mentioned_by(d) or name in d.get("beliefs", {}) or name in subjects
 
 
 def why_not_lines(told: Sequence[Mapping[str, Any]], name: str, run: str) -> list[str]:
@@ -161,10 +200,10 @@ def known_names(view: Mapping[str, Any], catalog: Collection[str] | None) -> lis
     return sorted(named)
 
 
-def _said(d: Mapping[str, Any], name: str, known: bool | None) -> list[str]:
+def _said(d: Mapping[str, Any], name: str, known: bool, done: str | None = None) -> list[str]:
     """What decision `d` said of capability `name`, a line each; where it neither chose it,
-    nor weighed it in an alternative, nor rejected it, why (`_unnamed`), unless `known`
-    is None (only what it names is asked)."""
+    nor weighed it in an alternative, nor rejected it, why (`_unnamed`; `done`: where an
+    earlier decision's step of it succeeded)."""
     result = d["result"]
     said: list[str] = []
     steps = [s["capability"] for s in (result.get("plan") or {}).get("steps", [])]
@@ -176,8 +215,8 @@ def _said(d: Mapping[str, Any], name: str, known: bool | None) -> list[str]:
         if name in {s["capability"] for s in (a.get("plan") or {}).get("steps", [])}:
             said.append(f"in an alternative, {a['score_delta']:+.3f} score: {a['why']}")
     said += [rejection_line(r) for r in result.get("rejections", []) if r["capability"] == name]
-    if not said and known is not None:
-        said.append(_unnamed(result, known))
+    if not said:
+        said.append(_unnamed(result, known, done))
     belief = d.get("beliefs", {}).get(name)
     if isinstance(belief, dict):  # (older runs recorded a bare number, said by explain)
         said.append(f"belief: {belief['why']}")
@@ -192,10 +231,13 @@ def _said(d: Mapping[str, Any], name: str, known: bool | None) -> list[str]:
     return said
 
 
-def _unnamed(result: Mapping[str, Any], known: bool) -> str:
+def _unnamed(result: Mapping[str, Any], known: bool, done: str | None = None) -> str:
     """Why a decision chose, weighed and rejected a capability nowhere (`known`: the run's
-    catalog holds it; else the run recorded none to check the name against)."""
+    catalog holds it; else the run recorded none to check the name against; `done`: an
+    earlier step of it succeeded, which a replan after a later failure plans on from)."""
     what = "not chosen, not rejected" if known else "named nowhere (no catalog recorded)"
+    if done is not None and result["status"] not in ("satisfied", "infeasible"):
+        return f"{what}: done: it succeeded in {done}"
     if result["status"] == "satisfied":
         return f"{what}: nothing was planned, the goal already held"
     if result["status"] == "infeasible":

@@ -17,6 +17,7 @@ from ido.explain_rejected import (
     GROUP_PAST,
     policy_lines,
     rejected_lines,
+    rejection_groups,
     rejection_line,
     why_not,
 )
@@ -224,3 +225,111 @@ def test_why_not_reads_a_journal_an_older_ido_wrote(tmp_path: Path) -> None:
     )
     _, out = ido("explain", "last", "--journal", str(journal), "--why-not", "ship-ups")
     assert "  in an alternative, +0.428 score: " in out
+
+
+def test_rejections_each_of_its_own_rule_stay_within_the_lines_and_keep_their_detail() -> None:
+    """21 capabilities, each denied by a rule of its own, read as 21 lines of "1
+    capabilities (c0): denied by p/r0, each for a reason of its own" (a line each, the
+    detail lost, more lines than one a line); 40 read as 40. Now a group of one is its own
+    line as before, groups that share a detail keep it, and past `GROUP_PAST` rules the
+    rest of a reason is one line: never more than `GROUP_PAST` lines and the ask."""
+    own = [
+        {"capability": f"c{i}", "reason": "denied", "rule": f"p/r{i}", "detail": f"m{i}."}
+        for i in range(40)
+    ]
+    lines = rejected_lines(own, "r1")
+    assert len(lines) <= GROUP_PAST + 1
+    assert not any(line.startswith("1 capabilities") for line in lines)
+    assert lines[0] == "c0: denied by p/r0: m0."
+    assert lines[-2] == (
+        "21 capabilities (c19, c20, c21 and 18 more): denied, by rules and for reasons of their own"
+    )
+    assert counted(lines[:-1]) == 40
+    assert len(rejection_groups(own)) <= GROUP_PAST  # a span's events, one a group
+    # 25 rules denying two capabilities each, for one message: a line read "2 capabilities
+    # (p0-0, p0-1): denied by p/r0, each for a reason of its own" of two that share one
+    pairs = [
+        {"capability": f"p{i}-{j}", "reason": "denied", "rule": f"p/r{i}", "detail": "Off."}
+        for i in range(25)
+        for j in range(2)
+    ]
+    lines = rejected_lines(pairs, "r1")
+    assert len(lines) <= GROUP_PAST + 1 and counted(lines[:-1]) == 50
+    assert lines[0] == "2 capabilities (p0-0, p0-1): denied by p/r0: Off."
+    assert not any(line.startswith("2 capabilities") and "own" in line for line in lines)
+    # what is left of a reason, all for one detail, keeps it
+    triples = [{**p, "capability": f"{p['capability']}-{k}"} for p in pairs for k in (0, 1)]
+    locked = [unreachable("k0"), unreachable("k1")]
+    locked = [{**r, "detail": "precondition never holds: state.vault.open"} for r in locked]
+    lines = rejected_lines(triples + locked, "r1")
+    assert "2 capabilities (k0, k1): unreachable: precondition never holds: state.vault.open" in (
+        lines
+    )
+    assert len(lines) <= GROUP_PAST + 1 and counted(lines[:-1]) == 102
+
+
+def test_policy_verdicts_alone_of_their_rule_keep_their_ids_and_a_page_names_each() -> None:
+    """Past 20 verdicts, a verdict alone of its rule and message read `deny c0: p/r0: m`,
+    its decision id dropped for no line saved; and the HTML page named only the first
+    three capabilities of a rule's line. Now one alone is listed as before, with its id,
+    and a page's grouped line names every capability."""
+    hits = [
+        {"id": f"pd-{i}", "verdict": "deny", "subject": f"bad-{i}", "rule": "gate/no-bad",
+         "message": "Bad is off."}
+        for i in range(25)
+    ] + [{"id": "pd-x", "verdict": "deny", "subject": "odd", "rule": "p/r", "message": "M."}]  # fmt: skip
+    lines = policy_lines(hits)
+    assert lines == [
+        "deny 25 capabilities (bad-0, bad-1, bad-2 and 22 more): gate/no-bad: Bad is off.",
+        "pd-x deny odd: p/r: M.",
+    ]
+    page = "\n".join(policy_lines(hits, every_name=True))
+    assert all(re.search(rf"\bbad-{i}\b", page) for i in range(25)) and "more" not in page
+
+
+def test_why_not_of_a_capability_done_before_a_replan_says_so() -> None:
+    """A step that succeeded, then a replan after the next one failed: the second decision
+    of the done capability read only "not chosen, not rejected: every plan with it scores
+    no better than the chosen one", as if it had lost on score; it now says it was done."""
+
+    def action(capability: str, ok: bool) -> dict[str, Any]:
+        return {"capability": capability, "step": 1, "ok": ok, "attempt": 1, "duration": 0.1,
+                "error": None if ok else "RuntimeError: down", "decision": 1}  # fmt: skip
+
+    def decision(number: int, steps: list[str], actions: list[dict[str, Any]]) -> dict[str, Any]:
+        plan = {"steps": [{"capability": s} for s in steps]}
+        result = {"status": "planned", "proven_optimal": True, "rejections": [], "plan": plan}
+        return {"number": number, "trigger": "t", "actions": actions, "policy": [],
+                "result": result}  # fmt: skip
+
+    view = {
+        "decisions": [
+            decision(1, ["load", "ship"], [action("load", True), action("ship", False)]),
+            decision(2, ["ship"], []),
+        ]
+    }
+    told = why_not(view, "load", {"load", "ship"})
+    assert told is not None
+    assert told[1]["said"] == [
+        "not chosen, not rejected: done: it succeeded in decision 1 (step 1)"
+    ]
+    # one that failed, or was never performed, is told as before
+    told = why_not(view, "ship", {"load", "ship"})
+    assert told is not None and told[1]["said"] == ["chosen: step 1 of the plan"]
+
+
+def test_why_not_of_a_word_of_an_evaluation_error_is_no_capability() -> None:
+    """`--why-not requires` (or `Key`, `map`: words of an evaluation error's text) was
+    answered as a capability of the run, each decision saying "not chosen, not rejected:
+    every plan with it scores no better" of it; only what a decision names as a capability
+    (chosen, weighed, rejected, believed of, a policy's subject) is one now."""
+    error = 'requires of locked-0: state.gate.g0: Key not found in map : "g0"'
+    rejection = unreachable("locked-0")
+    decision = {"number": 1, "trigger": "run started", "actions": [], "policy": []}
+    decision["result"] = {"status": "planned", "proven_optimal": True,
+                          "rejections": [rejection], "condition_errors": [error]}  # fmt: skip
+    view = {"decisions": [decision]}
+    for word in ("requires", "Key", "map", "of"):
+        assert why_not(view, word, {"locked-0", "do-it"}) is None, word
+    told = why_not(view, "locked-0", {"locked-0", "do-it"})
+    assert told is not None and told[0]["said"][-1] == f"evaluation error: {error}"

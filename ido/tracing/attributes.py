@@ -8,7 +8,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import Span
 
-from ido.explain_rejected import GROUP_PAST, OWN_REASONS, rejection_groups
+from ido.explain_rejected import GROUP_PAST, OWN_REASONS, OWN_RULES, rejection_groups
 from ido.journal.records import made_calls, shown_cost
 
 
@@ -40,7 +40,8 @@ def _decision_events(span: Span, result: Mapping[str, Any], at: int) -> None:
     if len(rejections) > GROUP_PAST:  # past the span's 128 events, the rest were dropped
         for reason, rule, detail, names in rejection_groups(rejections):
             values = {"ido.capabilities": names, "ido.count": len(names), "ido.reason": reason}
-            values |= {"ido.rule": rule or None, "ido.message": detail or OWN_REASONS}
+            own = OWN_REASONS if rule is not None else OWN_RULES  # (None: several rules)
+            values |= {"ido.rule": rule or None, "ido.message": detail or own}
             span.add_event("capabilities.rejected", _attributes(values), timestamp=at)
         return
     for rejection in rejections:
