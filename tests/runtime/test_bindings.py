@@ -35,8 +35,11 @@ def capability(run: dict[str, Any], timeout: str = "5s") -> Capability:
 
 
 def context(timeout: float = 5.0) -> ActionContext:
+    # A run id of this test process's own: a shell step's timeout kills every process with
+    # the step's run id and key (`kill_step`), so a fixed "r1" here killed the steps of the
+    # same tests run at once by another pytest on this machine.
     return ActionContext(
-        "r1", "intent", "thing", "p", 1, 1, "r1/1/1", timeout, {"order": {"id": "9"}}
+        f"r1-{os.getpid()}", "intent", "thing", "p", 1, 1, "r1/1/1", timeout, {"order": {"id": "9"}}
     )
 
 
