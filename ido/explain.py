@@ -235,7 +235,7 @@ def nothing_decided(view: Mapping[str, Any]) -> str | None:
     if outcome == "interrupted":
         return (
             "no decision recorded: the run stopped before its first; "
-            f"ido resume {view['run']['id']} continues it"
+            f"ido resume {view['run']['id']}{view.get('asked_with', '')} continues it"
         )
     return "no decision recorded yet: the run is making its first" if outcome == "running" else None
 
@@ -243,7 +243,10 @@ def nothing_decided(view: Mapping[str, Any]) -> str | None:
 def asked_of(view: Mapping[str, Any]) -> str | None:
     """The run whose capabilities `ido explain RUN --why-not NAME` tells of; None for a
     decision made without a run (`ido plan`)."""
-    return None if view["run"]["cost"] is None else str(view["run"]["id"])
+    if view["run"]["cost"] is None:
+        return None
+    # (`asked_with`: ` --journal PATH` when explain read a journal a plain one would not)
+    return str(view["run"]["id"]) + str(view.get("asked_with", ""))
 
 
 def _text(view: dict[str, Any]) -> list[str]:

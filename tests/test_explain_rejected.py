@@ -333,3 +333,21 @@ def test_why_not_of_a_word_of_an_evaluation_error_is_no_capability() -> None:
         assert why_not(view, word, {"locked-0", "do-it"}) is None, word
     told = why_not(view, "locked-0", {"locked-0", "do-it"})
     assert told is not None and told[0]["said"][-1] == f"evaluation error: {error}"
+
+
+def test_the_why_not_hint_names_the_journal_explain_read(big: Path) -> None:
+    """Explaining a run of a journal a plain `ido explain` would not read, the hint to ask
+    of any one capability names it with `--journal` (it read `ido explain r… --why-not
+    NAME`, which looks in `.ido/ido.db` and finds no such run); JSON stays the view."""
+    journal = big / "elsewhere.db"
+    code, out = ido("run", "big", "--quiet", "--journal", str(journal))
+    assert code == 0, out
+    code, out = ido("explain", "last", "--journal", str(journal))
+    run = re.search(r"run (r\S+)", out)
+    assert code == 0 and run is not None, out
+    hint = f"ido explain {run[1]} --journal {journal} --why-not NAME"
+    assert f"why any one of the 35 was rejected: {hint}" in out, out
+    code, out = ido("explain", "last", "--journal", str(journal), "--format", "json")
+    assert code == 0 and "asked_with" not in out
+    code, out = ido(*hint.split()[1:-1], "bad-7")
+    assert code == 0 and "  bad-7: denied by gate/no-bad: Bad is off." in out, out

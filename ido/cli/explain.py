@@ -19,6 +19,7 @@ from ido.cli.common import (
     _check_out_file,
     _guard,
     _journal_there,
+    _with_journal,
 )
 from ido.errors import IdoError, NotFoundError, writing
 
@@ -73,6 +74,8 @@ def explain(
     with SqliteJournal(journal, reading=True) as store:
         view = viewed(store, run_ref)
         catalog = catalog_names(store, view["run"]["id"]) if why_not is not None else None
+    if fmt != "json":  # (JSON is the view as it is: tools read it)
+        view["asked_with"] = _with_journal("", journal)  # for the `--why-not` hint
     terminal = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     if why_not is not None:
         text = _why_not(view, why_not, catalog, fmt)
