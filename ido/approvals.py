@@ -21,6 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ido.text import listed
+
 if TYPE_CHECKING:  # (annotations only: the rule engine imports this module, not the journal)
     from ido.journal.records import Event
 
@@ -208,8 +210,7 @@ def person(name: str) -> str:
 
 def people(names: Iterable[str]) -> str:
     """Who approved, in words: `alice`, `alice and bob`, `alice, bob and carol`."""
-    said = list(names)
-    return said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
+    return listed(names)
 
 
 Given = Mapping[Key, Mapping[str, Any]]

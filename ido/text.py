@@ -53,6 +53,12 @@ def some(names: Sequence[str], shown: int, counted: bool = False) -> str:
     return f"{first} and {len(names) - shown} more" if counted else f"{first}, …"
 
 
+def listed(items: Iterable[str]) -> str:
+    """Items in words: `a`, `a and b`, `a, b and c` (people who approved, steps cut short)."""
+    said = list(items)
+    return said[0] if len(said) == 1 else f"{', '.join(said[:-1])} and {said[-1]}"
+
+
 def counted(count: float, one: str, many: str | None = None) -> str:
     """`count` things in words, the noun agreeing: 1 state, 200,000 states, 2.5 seconds,
     2 policies (`many`, where adding an s will not do)."""

@@ -124,11 +124,12 @@ def _cut_words(exc: BaseException, hint: str) -> str:
     whoever pressed Ctrl-C could not tell which call was cut off, nor whether resuming
     would make it again."""
     from ido.runtime.stopping import steps_cut
+    from ido.text import listed
 
     steps = steps_cut(exc)
     if not steps:
         return f": {hint}"
-    named = _listed([f"{step} {capability}" for step, capability, _ in steps])
+    named = listed([f"{step} {capability}" for step, capability, _ in steps])
     during = f" during step{'s' if len(steps) > 1 else ''} {named}"
     again = [step for step, _, idempotent in steps if idempotent]
     settled = [step for step, _, idempotent in steps if not idempotent]
@@ -149,12 +150,9 @@ def _cut_words(exc: BaseException, hint: str) -> str:
 
 def _steps(numbers: Sequence[int]) -> str:
     """`step 2`, `steps 2 and 3`."""
-    return f"step{'s' if len(numbers) > 1 else ''} {_listed([str(n) for n in numbers])}"
+    from ido.text import listed
 
-
-def _listed(items: Sequence[str]) -> str:
-    """`a`, `a and b`, `a, b and c`."""
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    return f"step{'s' if len(numbers) > 1 else ''} {listed([str(n) for n in numbers])}"
 
 
 def _them(numbers: Sequence[int]) -> str:
