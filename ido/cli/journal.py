@@ -126,11 +126,18 @@ def _no_runs_of(intent: str, intents: set[str]) -> str:
     )
 
 
+_WHEN = (
+    "an ISO 8601 date (2026-12-06), a moment (2026-12-06T22:00, UTC unless it gives its "
+    "offset) or a time ago (12h, 30m, 2d)"
+)
+"""What `--since`, `--until` and `--before` take, said in their help and in the error of
+a wrong one."""
+
+
 UNTIL = typer.Option(
     metavar="DATE",
     help="Only runs up to this day or moment, itself included (UTC; a kept scenario run "
-    "goes by when it was recorded): an ISO 8601 date (2026-11-30), a moment "
-    "(2026-12-07T03:00) or a time ago (1h).",
+    f"goes by when it was recorded): {_WHEN}.",
 )
 
 
@@ -139,13 +146,6 @@ def _day_after(day: str | None) -> str | None:
     from datetime import date, timedelta
 
     return None if day is None else (date.fromisoformat(day) + timedelta(days=1)).isoformat()
-
-
-_WHEN = (
-    "an ISO 8601 date (2026-12-06), a moment (2026-12-06T22:00, UTC unless it gives its "
-    "offset) or a time ago (12h, 30m, 2d)"
-)
-"""What `--since` and `--until` take, said in their help and in the error of a wrong one."""
 
 
 def _when(text: str, flag: str, *, until: bool = False) -> tuple[str, str]:
@@ -215,9 +215,8 @@ def prune(
         typer.Option(
             metavar="DATE",
             help="Remove the ended runs from before this day or moment (UTC; a kept scenario "
-            "run goes by when it was recorded): an ISO 8601 date (2026-12-06), a moment "
-            "(2026-12-06T22:00) or a time ago (30d); at latest tomorrow, which takes today's "
-            "runs too.",
+            f"run goes by when it was recorded): {_WHEN}; at latest tomorrow, which takes "
+            "today's runs too.",
         ),
     ] = None,
     keep: Annotated[
