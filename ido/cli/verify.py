@@ -3,6 +3,7 @@ elsewhere, and check the journal against such a list."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -107,11 +108,8 @@ def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -
 
     with SqliteJournal(path, reading=True) as store:
         since = store.chained_since()
-        for listed in store.all_runs():
-            # the row again, as its events stand, and the catalog its start names
-            run, links, catalog = store.chain_of(listed.id)
-            if run is None:  # pruned meanwhile
-                continue
+        catalog = functools.cache(store.catalog)  # (a catalog's runs name one row)
+        for run, links in store.chains():  # each row with its events, in one snapshot
             row = Row(
                 run.intent,
                 run.started_at,

@@ -13,8 +13,8 @@ from ido.health import Evidence, Lesson, with_lessons
 from ido.journal.catalogs import stored
 from ido.journal.chain import link
 from ido.journal.commits import _QUEUED
-from ido.journal.reads import _Reading
 from ido.journal.records import Event, Pending, RunRow
+from ido.journal.scans import _Scanning
 from ido.state import sorted_json
 
 
@@ -29,7 +29,7 @@ def _encoded(events: Sequence[Pending]) -> list[tuple[str, str, str]]:
     return [(kind, at, sorted_json(data)) for kind, at, data in events]
 
 
-class SqliteJournal(_Reading):
+class SqliteJournal(_Scanning):
     """Journal in one SQLite file, WAL mode, `synchronous=FULL`: an event is on disk when
     `append` returns, so it is committed before the next side effect.
 
