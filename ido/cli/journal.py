@@ -52,6 +52,7 @@ def audit(
     _check_format(fmt, ("text", "md", "json"))
     from ido.audit import READS, render
     from ido.audit import audit as build
+    from ido.cli.going import _going_through
     from ido.journal.schema import RunsAsked
     from ido.journal.sqlite import SqliteJournal
 
@@ -71,7 +72,9 @@ def audit(
 
     def selected(store: SqliteJournal) -> Iterator[tuple[Any, Any]]:
         """The runs chosen, each with its events, one at a time (not held all at once)."""
-        for row, events in store.audited(asked, READS):  # every run asked for
+        went = _going_through("auditing", lambda: store.counted(asked))
+        for done, (row, events) in enumerate(store.audited(asked, READS)):  # every run asked for
+            went(done)
             if rule is not None:
                 rules.update(
                     hit["rule"]

@@ -103,13 +103,17 @@ def verify(
 
 def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -> None:
     """Check every run of the journal at `path`, one at a time (not all held at once)."""
+    from ido.cli.going import _going_through
     from ido.journal.chain import Row, against, check
+    from ido.journal.schema import RunsAsked
     from ido.journal.sqlite import SqliteJournal
 
     with SqliteJournal(path, reading=True) as store:
         since = store.chained_since()
         catalog = functools.cache(store.catalog)  # (a catalog's runs name one row)
-        for run, links in store.chains():  # each row with its events, in one snapshot
+        went = _going_through("verifying", lambda: store.counted(RunsAsked()))
+        for done, (run, links) in enumerate(store.chains()):  # each with its events, one snapshot
+            went(done)
             row = Row(
                 run.intent,
                 run.started_at,

@@ -81,6 +81,19 @@ class _Scanning(_Reading):
             except sqlite3.Error as exc:  # a damaged file: no traceback
                 raise self.failed(exc) from None
 
+    def counted(self, asked: RunsAsked) -> int:
+        """How many runs `audited` goes through for `asked` (`chains`: `RunsAsked()`)."""
+        where, params = asked.where()
+        with self._lock:
+            try:
+                row = self._db.execute(
+                    self._row(f"SELECT COUNT(*) FROM runs r WHERE {where}"),  # noqa: S608 (placeholders)
+                    params,
+                ).fetchone()
+            except sqlite3.Error as exc:
+                raise self.failed(exc) from None
+        return int(row[0])
+
     def _row(self, query: str = _ROW) -> str:
         """`query` with the runs' `{recorded}` column, or NULL in a journal older than it."""
         return query.replace("{recorded}", "r.recorded_at" if self._recorded_column() else "NULL")

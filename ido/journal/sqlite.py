@@ -258,8 +258,16 @@ class SqliteJournal(_Scanning):
         return self._write(lambda: self._forget_health(names))
 
     def _forget_health(self, names: Sequence[str]) -> dict[str, Evidence]:
-        known = self._health()
-        gone = {n: known[n] for n in dict.fromkeys(names) if n in known}
+        if not self._holds("health"):  # (`_health`)
+            return {}
+        gone: dict[str, Evidence] = {}
+        for name in dict.fromkeys(names):  # the rows named, not the table (one a capability)
+            row = self._db.execute(
+                "SELECT successes, failures, latency, updated FROM health WHERE capability = ?",
+                (name,),
+            ).fetchone()
+            if row is not None:
+                gone[name] = Evidence(*row)
         self._db.executemany("DELETE FROM health WHERE capability = ?", [(n,) for n in gone])
         return gone
 
