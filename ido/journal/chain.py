@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from ido.journal.catalogs import named
 from ido.journal.catalogs import problem as catalog_problem
@@ -34,10 +34,10 @@ def link(prev: str, run_id: str, seq: int, at: str, kind: str, data: str) -> str
     return digest.hexdigest()
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     """One event row as the chain reads it: `data` the stored JSON text, `hash` None for
-    an event recorded before chaining (a journal older than schema 5)."""
+    an event recorded before chaining (a journal older than schema 5). A tuple: `ido
+    verify` makes one per event, a frozen dataclass in two and a half times as long."""
 
     seq: int
     at: str
@@ -203,6 +203,8 @@ def _catalog_problem(key: str, text: str | None) -> str | None:
 def _not_as_written(event: Link) -> str | None:
     """What in an event is not of the type ido writes (SQLite keeps what it is given:
     `UPDATE events SET data = CAST(data AS BLOB)`), in words; None if nothing."""
+    if type(event.seq) is int and type(event.at) is type(event.kind) is type(event.data) is str:
+        return None  # (as ido writes every event: said at once)
     if not isinstance(event.seq, int):
         return f"its number is not a number ({event.seq!r})"
     for name, value in (("time", event.at), ("kind", event.kind), ("data", event.data)):

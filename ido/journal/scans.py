@@ -21,7 +21,7 @@ _ROW = (
 _SCENARIO_ONLY = (
     "CASE WHEN e.seq = 1 AND e.kind = 'run_started' AND r.outcome IS NOT NULL "
     "AND json_valid(e.data) AND json_type(e.data) = 'object' "
-    "THEN json_object('scenario', e.data -> '$.scenario') ELSE e.data END"
+    "THEN json_object('scenario', json_extract(e.data, '$.scenario')) ELSE e.data END"
 )
 """An event's data for `ido audit`: of an ended run's start, only its scenario (a third of
 what audit read was starts, of which it reads whether the run was a scenario's); data
