@@ -31,6 +31,23 @@ from ido.policy import UNEVALUATED
 from ido.run_words import outcome_word
 from ido.text import money, printable
 
+READS = frozenset(
+    {
+        "run_started",
+        "run_resumed",
+        "decided",
+        "action_started",
+        "action_finished",
+        "approval_required",
+        "approval_given",
+        "approval_rejected",
+        "compensation_skipped",
+    }
+)
+"""The kinds of event the report reads (a run's first event, whichever, for its scenario):
+the CLI reads only these of a run that has ended (`observed` and `run_finished` are a
+third of a run's events), and every event of one that has not (`Running` may ask)."""
+
 Running = Callable[[RunRow, Sequence[Event]], bool]
 """Whether a run that has not ended is carried on by a process now (the CLI asks
 `live_owner`): counted as running, not as interrupted waiting for `ido resume`."""

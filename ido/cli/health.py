@@ -40,7 +40,8 @@ def forget(
     # mended long since, which a person who knows it is mended ends here.
     with SqliteJournal(journal) as store:
         gone = store.forget_health(capabilities)
-        learnt = set(store.health())
+        missing = [name for name in dict.fromkeys(capabilities) if name not in gone]
+        learnt = set(store.health()) if missing else set()  # what a typo may have meant
     now = time.time()
     for name, evidence in gone.items():
         seen = evidence.decayed(now)
@@ -52,7 +53,6 @@ def forget(
                 "declares again"
             )
         )
-    missing = [name for name in dict.fromkeys(capabilities) if name not in gone]
     if missing:
         guesses = [g for g in (did_you_mean(name, learnt) for name in missing) if g]
         hint = f"; {guesses[0]}" if len(missing) == 1 and guesses else ""

@@ -50,8 +50,9 @@ def audit(
 ) -> None:
     """Sum up the journal: runs by outcome, decisions, denials by rule, approvals, spend."""
     _check_format(fmt, ("text", "md", "json"))
+    from ido.audit import READS, render
     from ido.audit import audit as build
-    from ido.audit import render
+    from ido.cli.going import _going_through
     from ido.journal.schema import RunsAsked
     from ido.journal.sqlite import SqliteJournal
 
@@ -71,8 +72,9 @@ def audit(
 
     def selected(store: SqliteJournal) -> Iterator[tuple[Any, Any]]:
         """The runs chosen, each with its events, one at a time (not held all at once)."""
-        for row in store.runs(-1, asked):  # every run asked for (SQLite: a negative LIMIT is none)
-            events = store.events(row.id)
+        went = _going_through("auditing", lambda: store.counted(asked))
+        for done, (row, events) in enumerate(store.audited(asked, READS)):  # every run asked for
+            went(done)
             if rule is not None:
                 rules.update(
                     hit["rule"]

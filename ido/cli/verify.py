@@ -3,6 +3,7 @@ elsewhere, and check the journal against such a list."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -102,16 +103,17 @@ def verify(
 
 def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -> None:
     """Check every run of the journal at `path`, one at a time (not all held at once)."""
+    from ido.cli.going import _going_through
     from ido.journal.chain import Row, against, check
+    from ido.journal.schema import RunsAsked
     from ido.journal.sqlite import SqliteJournal
 
     with SqliteJournal(path, reading=True) as store:
         since = store.chained_since()
-        for listed in store.all_runs():
-            # the row again, as its events stand, and the catalog its start names
-            run, links, catalog = store.chain_of(listed.id)
-            if run is None:  # pruned meanwhile
-                continue
+        catalog = functools.cache(store.catalog)  # (a catalog's runs name one row)
+        went = _going_through("verifying", lambda: store.counted(RunsAsked()))
+        for done, (run, links) in enumerate(store.chains()):  # each with its events, one snapshot
+            went(done)
             row = Row(
                 run.intent,
                 run.started_at,

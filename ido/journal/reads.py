@@ -302,17 +302,13 @@ class _Reading(_Committing):
     def _closest(self, reference: str) -> str | None:
         """The id a mistyped one likely meant (a digit wrong, one left out), among the runs
         of the day it names, or None: the journal holds a run's id whole, never in part."""
-        from difflib import get_close_matches
+        from ido.journal.near import DAY, closest
 
-        day = reference[:9]  # r20261207
-        ids = [
-            str(r[0])
-            for r in self._db.execute(
-                "SELECT id FROM runs WHERE substr(id, 1, 9) = ? LIMIT 100000", (day,)
-            )
-        ]
-        close = get_close_matches(reference, ids, n=1, cutoff=0.9)
-        return close[0] if close else None
+        day = reference[:DAY]  # r20261207
+        rows = self._db.execute(
+            "SELECT id FROM runs WHERE substr(id, 1, ?) = ? LIMIT 100000", (DAY, day)
+        )
+        return closest(reference, (str(r[0]) for r in rows))
 
     @_locked
     def all_runs(self) -> list[RunRow]:
@@ -365,9 +361,12 @@ class _Reading(_Committing):
         ).fetchall()
         return [Link(*row) for row in rows]
 
-    def _event(self, run_id: str, seq: int, at: str, kind: str, data: str) -> Event:
+    def _event(
+        self, run_id: str, seq: int, at: str, kind: str, data: str, whole: bool = True
+    ) -> Event:
         """An event row as read; a clear error for data that is not the JSON object ido
-        writes (edited by hand), where `json.loads` raised a traceback."""
+        writes (edited by hand), where `json.loads` raised a traceback. `whole`: a start's
+        catalog digests put back, as recorded."""
         try:
             found = json.loads(data)
         except (ValueError, TypeError):
@@ -377,7 +376,7 @@ class _Reading(_Committing):
                 f"journal {self.path}: run {run_id}, event {seq} ({kind}) holds no JSON "
                 "object, as ido records: the journal was edited by hand (ido verify checks it)"
             )
-        key = named(kind, found)
+        key = named(kind, found) if whole else None
         if key is not None:  # the run's catalog digests, stored once for the runs of its catalog
             text = self._catalog(key)
             digests = None if text is None else _object_of(text)

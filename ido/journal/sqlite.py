@@ -13,8 +13,8 @@ from ido.health import Evidence, Lesson, with_lessons
 from ido.journal.catalogs import stored
 from ido.journal.chain import link
 from ido.journal.commits import _QUEUED
-from ido.journal.reads import _Reading
 from ido.journal.records import Event, Pending, RunRow
+from ido.journal.scans import _Scanning
 from ido.state import sorted_json
 
 
@@ -29,7 +29,7 @@ def _encoded(events: Sequence[Pending]) -> list[tuple[str, str, str]]:
     return [(kind, at, sorted_json(data)) for kind, at, data in events]
 
 
-class SqliteJournal(_Reading):
+class SqliteJournal(_Scanning):
     """Journal in one SQLite file, WAL mode, `synchronous=FULL`: an event is on disk when
     `append` returns, so it is committed before the next side effect.
 
@@ -258,8 +258,16 @@ class SqliteJournal(_Reading):
         return self._write(lambda: self._forget_health(names))
 
     def _forget_health(self, names: Sequence[str]) -> dict[str, Evidence]:
-        known = self._health()
-        gone = {n: known[n] for n in dict.fromkeys(names) if n in known}
+        if not self._holds("health"):  # (`_health`)
+            return {}
+        gone: dict[str, Evidence] = {}
+        for name in dict.fromkeys(names):  # the rows named, not the table (one a capability)
+            row = self._db.execute(
+                "SELECT successes, failures, latency, updated FROM health WHERE capability = ?",
+                (name,),
+            ).fetchone()
+            if row is not None:
+                gone[name] = Evidence(*row)
         self._db.executemany("DELETE FROM health WHERE capability = ?", [(n,) for n in gone])
         return gone
 
