@@ -177,6 +177,10 @@ def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         shutil.copytree(ROOT / folder, tmp_path / folder)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("IDO_DEMO_FAIL", raising=False)
+    # A Python binding puts its project's folder on sys.path: left there, this copy's
+    # folder came before the repository's own, whose runs later in the session then
+    # imported `capabilities` from here (and failed, "already imported from").
+    monkeypatch.setattr(sys, "path", list(sys.path))
     kept = {name: module for name, module in sys.modules.items() if _ours(name)}
     for name in kept:
         del sys.modules[name]
