@@ -137,6 +137,7 @@ class Tabulator:
             _READS.clear()
         self._reads = _READS.setdefault(tuple(self._paths), {})
         self.errors: dict[str, str] = {}
+        self._unmade: set[str] = set()  # conditions with too many makers to read them
         self.makers: dict[str, tuple[str, ...]] = {}
         """Per condition whose value depends on maps a plan may make, the facts beside
         the ones it names that make them (`ido.planner.made_maps`)."""
@@ -186,6 +187,11 @@ class Tabulator:
         paths = condition.state_paths
         made = [] if paths is None else makers(self._state, paths, self._paths, reads)
         self._too_many(source, where, reads)
+        if made and _rows_over(self._fluents, [*reads, *(f for f, _ in made)]) > MAX_TABLE_ROWS:
+            # Too many facts make its maps to tabulate: it is read as before, without them
+            # (a `has()` there stays an error, said), rather than refused.
+            made = []
+            self._unmade.add(source)
         # Everything the rows depend on: the condition, what it sees of the state (see
         # `_look`), and the values each fact it reads can take (in the order the rows
         # number them).
@@ -218,7 +224,7 @@ class Tabulator:
         if error is not None and not self._not_yet(error, paths, source):
             self.errors.setdefault(f"{where}: {shortened(source, ECHOED)}", error)
         if any(rows[0] != true_rows for rows in by_maps.values()):
-            table = self._with_makers(source, where, reads, made, kinds, by_maps)
+            table = self._with_makers(source, reads, made, kinds, by_maps)
         else:
             table = Table(source, reads, true_rows, false_rows)
         self._cache[source] = table
@@ -226,9 +232,7 @@ class Tabulator:
 
     def _too_many(self, source: str, where: str, reads: Sequence[int]) -> None:
         """Refuse a condition whose table would have more than `MAX_TABLE_ROWS` rows."""
-        size = 1
-        for i in reads:
-            size *= len(self._fluents[i].values)
+        size = _rows_over(self._fluents, reads)
         if size > MAX_TABLE_ROWS:
             names = ", ".join(self._fluents[i].path for i in reads)
             raise PlanningError(
@@ -239,7 +243,6 @@ class Tabulator:
     def _with_makers(
         self,
         source: str,
-        where: str,
         reads: tuple[int, ...],
         made: list[tuple[int, frozenset[str]]],
         kinds: list[frozenset[str]],
@@ -249,7 +252,6 @@ class Tabulator:
         (`ido.planner.made_maps`): over the facts it reads and those, each row's verdict
         the one for the maps its set makers make."""
         fluents = tuple(sorted({*reads, *(f for f, _ in made)}))
-        self._too_many(source, where, fluents)
         self.makers[source] = tuple(self._paths[f] for f, _ in made)
         kind_of = {f: kinds.index(m) for f, m in made}
         read = [f not in kind_of for f in fluents]
@@ -274,7 +276,7 @@ class Tabulator:
         unset = unset_fact(error, paths, self._state, source)
         if unset is None:
             made = missing_tested_map(error, paths, self._state, source)
-            if made is None:
+            if made is None or source in self._unmade:
                 return False
             inside = made + "."
             return any(p.startswith(inside) for p in (*self._paths, *self._written()))
@@ -338,6 +340,14 @@ class Tabulator:
             if verdict.error and not any(row) and error is None:
                 error = verdict.error
         return tuple(true_rows), tuple(false_rows), error
+
+
+def _rows_over(fluents: Sequence[Fluent], reads: Iterable[int]) -> int:
+    """How many rows a table over the `reads` fluents has."""
+    size = 1
+    for i in reads:
+        size *= len(fluents[i].values)
+    return size
 
 
 def _subsets(n: int) -> list[frozenset[int]]:

@@ -148,3 +148,19 @@ def test_has_in_a_map_nothing_makes_stays_an_error() -> None:
     made = Action("open", "p", 1.0, 1.0, 1.0, (), (("order.id", 7),))
     g = ground(Task({}, ("state.paid",), (pay, made), Weights(cost=1.0)))
     assert g.errors == ()
+
+
+def test_too_many_facts_making_a_map_read_the_condition_as_before() -> None:
+    """Thirteen facts each make `order`, with two values each besides none: 3 ** 13 rows
+    are too many to tabulate. The condition is read without them, as before (a plan it
+    would need is not found, and the `has()` error is said), and nothing is refused."""
+    makers = [Action(f"set{k}", "p", 1.0, 1.0, 1.0, (), ((f"order.f{k}", 1),)) for k in range(13)]
+    makers += [
+        Action(f"reset{k}", "p", 1.0, 1.0, 1.0, (), ((f"order.f{k}", 2),)) for k in range(13)
+    ]
+    t = Task({}, ("!has(state.order.coupon)",), tuple(makers), Weights(cost=1.0))
+    g = ground(t)
+    assert g.errors == ('goal: !has(state.order.coupon): Key not found in map : "order"',)
+    few = Task({}, ("!has(state.order.coupon)",), tuple(makers[:3]), Weights(cost=1.0))
+    assert ground(few).errors == ()
+    assert [s.capability for s in SearchPlanner().plan(few).plan.steps] == ["set0"]  # type: ignore[union-attr]
