@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ido.conditions import compile_condition
+
+if TYPE_CHECKING:
+    from ido.planner.types import Action
 
 
 def missing_maps(state: Mapping[str, Any], path: str) -> tuple[str, ...]:
@@ -52,3 +57,17 @@ def makers(
             if i not in read:
                 found.setdefault(i, set()).add(m)
     return [(i, frozenset(made)) for i, made in sorted(found.items())]
+
+
+def made_reads(state: Mapping[str, Any], actions: Sequence[Action]) -> dict[str, tuple[str, ...]]:
+    """Per precondition of `actions`, the facts they write inside a map it looks into that
+    `state` lacks: all of them, whether or not the map changes its value (the waits of a
+    plan proposed whole, which no table was made for; a wait too many is safe)."""
+    written = sorted({path for a in actions for path, _ in a.effects})
+    found: dict[str, tuple[str, ...]] = {}
+    for source in {source for a in actions for source in a.requires}:
+        paths = compile_condition(source).state_paths
+        made = [] if paths is None else makers(state, paths, written, ())
+        if made:
+            found[source] = tuple(written[i] for i, _ in made)
+    return found

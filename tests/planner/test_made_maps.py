@@ -164,3 +164,16 @@ def test_too_many_facts_making_a_map_read_the_condition_as_before() -> None:
     few = Task({}, ("!has(state.order.coupon)",), tuple(makers[:3]), Weights(cost=1.0))
     assert ground(few).errors == ()
     assert [s.capability for s in SearchPlanner().plan(few).plan.steps] == ["set0"]  # type: ignore[union-attr]
+
+
+def test_a_proposed_plan_waits_for_the_step_that_makes_the_map_it_looks_into() -> None:
+    """A plan a model proposes whole gets its waits from its own steps: `ship`, which needs
+    `!has(state.parcel.carrier)`, waits for `weigh`, which makes `parcel`."""
+    from ido.planner.llm_answers import _in_order
+    from ido.planner.types import Step
+
+    weigh = Action("weigh", "p", 0.2, 1.0, 1.0, (), (("parcel.weight", 3),))
+    ship = Action("ship", "p", 0.2, 1.0, 1.0, ("!has(state.parcel.carrier)",), (("sent", True),))
+    t = Task({}, ("state.sent",), (weigh, ship), Weights(cost=1.0))
+    proposed = Plan(tuple(Step(a.name, a.provider, 0.2, 1.0, 1.0, 0.2) for a in (weigh, ship)))
+    assert _in_order(t, proposed).waits == ((), (0,))
