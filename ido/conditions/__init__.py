@@ -32,7 +32,7 @@ from ido.conditions._nulls import (
 from ido.conditions._reading import VARIABLES, Key, _blank_literals, _reads, _state_paths
 from ido.conditions._tree import tree
 from ido.conditions._types import Each, Record, Shape, type_problem
-from ido.conditions._unset import unset_fact
+from ido.conditions._unset import missing_tested_map, unset_fact
 from ido.state import excerpt, reach_into
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "Verdict",
     "all_hold",
     "compile_condition",
+    "missing_tested_map",
     "named_values",
     "nullable",
     "type_problem",

@@ -37,6 +37,30 @@ def unset_fact(
     return None
 
 
+def missing_tested_map(
+    error: str, paths: Iterable[str] | None, state: Mapping[str, Any], source: str
+) -> str | None:
+    """The map whose lack in `state` raised `error` in a `has()` test of one of its fields
+    (`parcel` of `has(state.parcel.carrier)`), or None for any other error: when a step
+    makes that map, the test does not hold yet, which is no error."""
+    found = _MISSING_KEY.fullmatch(error)
+    if found is None or paths is None:
+        return None
+    for path in paths:
+        node: Any = state
+        parts = path.split(".")
+        for cut, part in enumerate(parts, 1):
+            if not isinstance(node, Mapping):
+                break
+            if part not in node:
+                missing = ".".join(parts[:cut])
+                if part == found["key"] and _tested_within(missing, source):
+                    return missing
+                break
+            node = node[part]
+    return None
+
+
 def _tested_within(missing: str, source: str) -> bool:
     """Whether `source` tests with `has()` a field of the map `missing` (`has(state.a.b)`
     of `a`), which CEL fails on when `missing` is not there."""

@@ -155,7 +155,7 @@ def ground(task: Task, actions: Sequence[Action] | None = None) -> Grounded:
             again = renumbered[id(pre[k])] = tuple(_moved(t, new, moved) for t in pre[k])
         pre[k] = again
         eff[k] = tuple((new[f], d) for f, d in eff[k] if f in new)
-    print_of = dict(zip(kept, footprints([alike[k] for k in kept])))
+    print_of = dict(zip(kept, footprints([alike[k] for k in kept], tab.makers)))
     prints = tuple(print_of[kind_of[i]] for i in keep)
     dominated, why = _dominance(task.weights, actions, pre, eff, kind_of, keep, prints)
     rejections.extend(why)

@@ -12,6 +12,7 @@ from typing import Any
 
 from ido.planner.explain import alternative_why, constraint_reports
 from ido.planner.grounding import ground
+from ido.planner.made_maps import made_reads
 from ido.planner.order import footprints, waits
 from ido.planner.simulate import check_plan, needless_steps, undone_steps
 from ido.planner.solving import step_of
@@ -76,7 +77,8 @@ def _in_order(task: Task, plan: Plan) -> Plan:
     """`plan` with, per step, the earlier steps it must wait for (`ido.planner.order`),
     worked out from its own capabilities: a proposal may name any capability offered."""
     actions = {a.name: a for a in task.actions}
-    return replace(plan, after=waits(footprints([actions[s.capability] for s in plan.steps])))
+    steps = [actions[s.capability] for s in plan.steps]
+    return replace(plan, after=waits(footprints(steps, made_reads(task.state, steps))))
 
 
 def _of_what_is_left(problem: str) -> str:

@@ -10,8 +10,9 @@ its elapsed time is the longest chain of waits weighted by latency: the critical
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ido.conditions import compile_condition
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from ido.planner.types import Action
 
 ROOT = ""  # what a condition reads when it reads `state` as a whole
+_NONE: Mapping[str, Iterable[str]] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -38,18 +40,26 @@ class Footprint:
         return self.reads | self.writes
 
 
-def paths_of(action: Action) -> tuple[frozenset[str], frozenset[str]]:
-    """The state paths `action`'s conditions read (ROOT for all of it) and its effects write."""
+def paths_of(
+    action: Action, makers: Mapping[str, Iterable[str]] = _NONE
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The state paths `action`'s conditions read (ROOT for all of it) and its effects write.
+    `makers`: per condition, the facts beside those it names that make a map it looks
+    into (`Tabulator.makers`), which it reads as well: `!has(state.parcel.carrier)` holds
+    after a step writing `parcel.weight` makes `parcel`, and not before."""
     reads: set[str] = set()
     for source in action.requires:
         found = compile_condition(source).state_paths
         reads.update((ROOT,) if found is None else found)
+        reads.update(makers.get(source, ()))
     return frozenset(reads), frozenset(path for path, _ in action.effects)
 
 
-def footprints(actions: Sequence[Action]) -> tuple[Footprint, ...]:
+def footprints(
+    actions: Sequence[Action], makers: Mapping[str, Iterable[str]] = _NONE
+) -> tuple[Footprint, ...]:
     """Per action, the atoms it reads and writes; atoms are the paths that can interfere."""
-    paths = [paths_of(a) for a in actions]
+    paths = [paths_of(a, makers) for a in actions]
     written = {w for _, writes in paths for w in writes}
     ordered = sorted(written)
 

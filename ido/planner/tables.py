@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ido.conditions import Condition, compile_condition, unset_fact
+from ido.conditions import Condition, compile_condition, missing_tested_map, unset_fact
 from ido.errors import PlanningError
+from ido.planner.made_maps import makers
 from ido.planner.types import Action
 from ido.state import State, excerpt, get_path, has_path, overlaps, reach_into, sorted_json
 from ido.text import ECHOED, echoed, shortened
@@ -101,9 +102,11 @@ MAX_REMEMBERED_TABLES = 20_000
 MAX_REMEMBERED_FLUENT_SETS = 1_000
 _READS: dict[tuple[str, ...], dict[str, tuple[int, ...]]] = {}
 """Per set of fluent paths, the fluents each condition reads (a function of the two alone)."""
-_ROWS: dict[tuple[str, tuple[bytes, ...], tuple[tuple[str, tuple[Any, ...]], ...]], Rows] = {}
+_Facts = tuple[tuple[str, tuple[Any, ...]], ...]
+_ROWS: dict[tuple[str, tuple[bytes, ...], _Facts, _Facts], Rows] = {}
 """Tables already worked out, for every later grounding (of this or another run): the
-conditions are pure, and their rows depend on nothing outside the key."""
+conditions are pure, and their rows depend on nothing outside the key (its last part: the
+makers of maps set, if any)."""
 
 
 def forget_tables() -> None:
@@ -134,6 +137,10 @@ class Tabulator:
             _READS.clear()
         self._reads = _READS.setdefault(tuple(self._paths), {})
         self.errors: dict[str, str] = {}
+        self._unmade: set[str] = set()  # conditions with too many makers to read them
+        self.makers: dict[str, tuple[str, ...]] = {}
+        """Per condition whose value depends on maps a plan may make, the facts beside
+        the ones it names that make them (`ido.planner.made_maps`)."""
 
     def value_keys(self, fluent: int) -> tuple[tuple[str, Any], ...]:
         """The fluent's values as `value_key`s, in order (worked out once per grounding)."""
@@ -177,50 +184,102 @@ class Tabulator:
             self._cache[source] = table
             return table
         condition = compile_condition(source)
-        domains = [range(len(self._fluents[i].values)) for i in reads]
-        size = 1
-        for d in domains:
-            size *= len(d)
-        if size > MAX_TABLE_ROWS:
-            names = ", ".join(self._fluents[i].path for i in reads)
-            raise PlanningError(
-                f"{where}: condition {echoed(source)} reads {len(reads)} changing facts ({names}) "
-                f"with {size} combinations; split it into smaller conditions"
-            )
+        paths = condition.state_paths
+        made = [] if paths is None else makers(self._state, paths, self._paths, reads)
+        self._too_many(source, where, reads)
+        if made and _rows_over(self._fluents, [*reads, *(f for f, _ in made)]) > MAX_TABLE_ROWS:
+            # Too many facts make its maps to tabulate: it is read as before, without them
+            # (a `has()` there stays an error, said), rather than refused.
+            made = []
+            self._unmade.add(source)
         # Everything the rows depend on: the condition, what it sees of the state (see
         # `_look`), and the values each fact it reads can take (in the order the rows
         # number them).
-        paths = condition.state_paths
         seen = [self._look(None)] if paths is None else [self._look(p) for p in paths]
         key = (
             source,
             tuple(digest for digest, _ in seen),
             tuple((self._paths[i], self.value_keys(i)) for i in reads),
         )
-        rows = _ROWS.get(key)
-        if rows is None:
-            sight = self._state if paths is None else excerpt(paths, [r for _, r in seen])
-            # What the condition sees of the state, as plain JSON.
-            rows = self._rows(condition, _as_json(sight), reads, domains)
-            if len(_ROWS) >= MAX_REMEMBERED_TABLES:
-                _ROWS.clear()
-            _ROWS[key] = rows
-        true_rows, false_rows, error = rows
+        sight = None
+        kinds = sorted({m for _, m in made}, key=sorted)
+        # Per set of maps the makers make (by representatives: which maker makes them is
+        # all that counts), the rows over the facts read.
+        by_maps: dict[frozenset[int], Rows] = {}
+        for chosen in _subsets(len(kinds)):
+            fixed = tuple(next(f for f, m in made if m == kinds[k]) for k in sorted(chosen))
+            fixed_key = (*key, tuple((self._paths[f], self.value_keys(f)) for f in fixed))
+            rows = _ROWS.get(fixed_key)
+            if rows is None:
+                if sight is None:
+                    sight = _as_json(
+                        self._state if paths is None else excerpt(paths, [r for _, r in seen])
+                    )
+                rows = self._rows(condition, sight, reads, fixed)
+                if len(_ROWS) >= MAX_REMEMBERED_TABLES:
+                    _ROWS.clear()
+                _ROWS[fixed_key] = rows
+            by_maps[chosen] = rows
+        true_rows, false_rows, error = by_maps[frozenset()]
         if error is not None and not self._not_yet(error, paths, source):
             self.errors.setdefault(f"{where}: {shortened(source, ECHOED)}", error)
-        table = Table(source, reads, true_rows, false_rows)
+        if any(rows[0] != true_rows for rows in by_maps.values()):
+            table = self._with_makers(source, reads, made, kinds, by_maps)
+        else:
+            table = Table(source, reads, true_rows, false_rows)
         self._cache[source] = table
         return table
+
+    def _too_many(self, source: str, where: str, reads: Sequence[int]) -> None:
+        """Refuse a condition whose table would have more than `MAX_TABLE_ROWS` rows."""
+        size = _rows_over(self._fluents, reads)
+        if size > MAX_TABLE_ROWS:
+            names = ", ".join(self._fluents[i].path for i in reads)
+            raise PlanningError(
+                f"{where}: condition {echoed(source)} reads {len(reads)} changing facts ({names}) "
+                f"with {size} combinations; split it into smaller conditions"
+            )
+
+    def _with_makers(
+        self,
+        source: str,
+        reads: tuple[int, ...],
+        made: list[tuple[int, frozenset[str]]],
+        kinds: list[frozenset[str]],
+        by_maps: dict[frozenset[int], Rows],
+    ) -> Table:
+        """The table of a condition whose value depends on maps the `made` fluents make
+        (`ido.planner.made_maps`): over the facts it reads and those, each row's verdict
+        the one for the maps its set makers make."""
+        fluents = tuple(sorted({*reads, *(f for f, _ in made)}))
+        self.makers[source] = tuple(self._paths[f] for f, _ in made)
+        kind_of = {f: kinds.index(m) for f, m in made}
+        read = [f not in kind_of for f in fluents]
+        holds = {k: set(rows[0]) for k, rows in by_maps.items()}
+        true_rows: list[tuple[int, ...]] = []
+        false_rows: list[tuple[int, ...]] = []
+        domains = [range(len(self._fluents[f].values)) for f in fluents]
+        for row in itertools.product(*domains):
+            read_row = tuple(d for d, r in zip(row, read) if r)
+            chosen = frozenset(kind_of[f] for f, d in zip(fluents, row) if d and f in kind_of)
+            (true_rows if read_row in holds[chosen] else false_rows).append(row)
+        return Table(source, fluents, tuple(true_rows), tuple(false_rows))
 
     def _not_yet(self, error: str, paths: tuple[str, ...] | None, source: str) -> bool:
         """Whether a condition's `error` now is only a fact not set yet that a capability
         writes, as an effect or under its output (a goal `state.order.carrier == 'dhl'`
         before a step sets `order.carrier`): it does not hold yet, which is no error. A
         fact nothing writes (`order.carier`, a slip the load warns of in a goal), a type
-        error, and any other error stay errors."""
+        error, and any other error stay errors. So does a `has()` test in a map nothing
+        makes (`has(state.order.coupon)` without `order`: the guard written wrong); when a
+        step writes inside that map, the test is only not yet true."""
         unset = unset_fact(error, paths, self._state, source)
         if unset is None:
-            return False
+            made = missing_tested_map(error, paths, self._state, source)
+            if made is None or source in self._unmade:
+                return False
+            inside = made + "."
+            return any(p.startswith(inside) for p in (*self._paths, *self._written()))
         return any(overlaps(unset, p) for p in self._paths) or any(
             overlaps(unset, p) for p in self._written()
         )
@@ -260,8 +319,11 @@ class Tabulator:
         condition: Condition,
         base: State,
         reads: tuple[int, ...],
-        domains: list[range],
+        fixed: tuple[int, ...] = (),
     ) -> Rows:
+        """The rows over `reads` where the condition holds and where not, each with the
+        `fixed` fluents (makers of maps) set to their first written value."""
+        domains = [range(len(self._fluents[i].values)) for i in reads]
         true_rows: list[tuple[int, ...]] = []
         false_rows: list[tuple[int, ...]] = []
         error = None
@@ -269,13 +331,28 @@ class Tabulator:
         # so a tuple and a list that JSON writes alike must be evaluated alike too.
         paths = [self._fluents[i].path for i in reads]
         values = [[_as_json(v) for v in self._fluents[i].values] for i in reads]
+        made = [(self._fluents[i].path, _as_json(self._fluents[i].values[1])) for i in fixed]
         for row in itertools.product(*domains):
-            state = _with_values(base, zip(paths, (vs[d] for vs, d in zip(values, row))))
+            read = zip(paths, (vs[d] for vs, d in zip(values, row)))
+            state = _with_values(base, itertools.chain(read, made))
             verdict = condition.evaluate({"state": state}, excerpt=True)
             (true_rows if verdict.holds else false_rows).append(tuple(row))
             if verdict.error and not any(row) and error is None:
                 error = verdict.error
         return tuple(true_rows), tuple(false_rows), error
+
+
+def _rows_over(fluents: Sequence[Fluent], reads: Iterable[int]) -> int:
+    """How many rows a table over the `reads` fluents has."""
+    size = 1
+    for i in reads:
+        size *= len(fluents[i].values)
+    return size
+
+
+def _subsets(n: int) -> list[frozenset[int]]:
+    """Every subset of range(n), the empty one first."""
+    return [frozenset(k for k in range(n) if bits >> k & 1) for bits in range(1 << n)]
 
 
 def _as_json(value: Any) -> Any:

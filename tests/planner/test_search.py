@@ -848,11 +848,9 @@ def test_search_and_cpsat_agree_on_goals_over_facts_not_set_yet(
 ) -> None:
     """A goal reading `parcel`, not set yet (no map, or a map without the fact), under
     `!`, `||`, `? :`, `has()` and a nested map: both backends and the brute force agree
-    on whether a plan reaches it, and on its score. Known miss: `!has(state.parcel.carrier)`
-    with no `parcel` holds once `weigh` makes `parcel` (without a carrier), but the table
-    reads only `parcel.carrier`, not the siblings that make its map, so no plan is found."""
-    if goal == "!has(state.parcel.carrier)" and not given:
-        pytest.xfail("a has() table does not read the facts that make the map it tests")
+    on whether a plan reaches it, and on its score. `!has(state.parcel.carrier)` with no
+    `parcel` holds once `weigh` (or `box`) makes `parcel` without a carrier: its table reads
+    the facts that make `parcel` too."""
     steps = [
         Action("label-dhl", "p", 1.0, 1.0, 1.0, (), (("parcel.carrier", "dhl"),)),
         Action("label-ups", "p", 0.5, 1.0, 1.0, (), (("parcel.carrier", "ups"),)),

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ido.conditions import compile_condition, unset_fact
+from ido.conditions import compile_condition, missing_tested_map, unset_fact
 from ido.errors import PlanningError
 from ido.planner.grounding import ground
 from ido.planner.tables import (
@@ -172,11 +172,15 @@ def test_each_row_is_the_condition_on_the_whole_state(seed: int) -> None:
 def _told(error: str | None, source: str, state: dict[str, Any], fluents: Any) -> str | None:
     """The error a table records for a condition whose evaluation now gives `error`: none
     when it is only a fact not set yet that a capability writes (it does not hold yet),
-    unless it is the map a `has()` tests."""
+    nor when it is the map a `has()` tests and a capability writes inside that map."""
     if error is None:
         return None
-    unset = unset_fact(error, compile_condition(source).state_paths, state, source)
+    paths = compile_condition(source).state_paths
+    unset = unset_fact(error, paths, state, source)
     if unset is not None and any(overlaps(unset, f.path) for f in fluents):
+        return None
+    made = missing_tested_map(error, paths, state, source)
+    if made is not None and any(f.path.startswith(made + ".") for f in fluents):
         return None
     return error
 
