@@ -56,12 +56,13 @@ import math
 
 from ido.errors import OutOfBudget
 from ido.planner import progress
+from ido.planner.collector import held_off
 from ido.planner.earliest import Earliest, at_once, ready_from
 from ido.planner.estimates import Cuts, Remaining, StateCuts, at_whole, steps_left
 from ido.planner.grounding import over_limit
 from ido.planner.order import atom_count
 from ido.planner.pairs import goal_pairs_reachable
-from ido.planner.paths import Label, Reached, bounds_of, tick
+from ido.planner.paths import Label, Reached, bounds_of, steps, tick
 from ido.planner.solving import Question, Solution, measure, step_of, usable
 from ido.planner.successors import (
     State,
@@ -243,6 +244,14 @@ class AStarSearch:
     def run(
         self, max_states: int, max_compared: int, most: int | None = None, report: bool = True
     ) -> Solution | None:
+        """The answer (see `_run`), with Python's cycle collector held off meanwhile
+        (`ido.planner.collector`: the search's objects form no cycles)."""
+        with held_off():
+            return self._run(max_states, max_compared, most, report)
+
+    def _run(
+        self, max_states: int, max_compared: int, most: int | None, report: bool
+    ) -> Solution | None:
         """The answer: the best plan, proven, or None for no plan (below `under`, when the
         search was asked for one); `SearchGaveUp` past
         `max_states` expansions or `max_compared` paths checked against, counted from the
@@ -259,6 +268,7 @@ class AStarSearch:
         free, at_once = self.free, self.most_goals
         frontier, states, fresh = self.frontier, self.states, self.fresh
         packed, mark = self.packed, cuts.mark
+        aim, aim_rows, touched = goal.mask, goal.rows, remaining.touched
         bound_of, left_of = remaining.whole_bound, cuts.whole_left
         expanded, compared = self.expanded, self.compared
         # As it starts (or goes on), then every EVERY expansions: a listener that says the
@@ -274,8 +284,8 @@ class AStarSearch:
                 if label not in here.kept:
                     continue  # a better path to this state came later
                 if here.goal:
-                    steps = tuple(step_of(task, g.actions[a]) for a in label.path)
-                    return Solution(Plan(steps), True, limit)
+                    done = tuple(step_of(task, g.actions[a]) for a in steps(label.path))
+                    return Solution(Plan(done), True, limit)
                 if fresh is not None:
                     if here.loss is None:  # first popped: its own LM-cut, once
                         if self.own_cuts >= self.most_cuts or fresh.spent >= self.most_work:
@@ -317,9 +327,9 @@ class AStarSearch:
                     keep, put = packed[a]  # `apply_step`, inline: it is the innermost loop
                     after = state & keep | put
                     there = states.get(after)
-                    if there is None:
-                        reached = goal.holds(after)
-                        missing = remaining.after(here.missing, a)
+                    if there is None:  # (`Check.holds` and `Remaining.after`, inline)
+                        reached = after & aim == aim and (not aim_rows or goal.holds(after))
+                        missing = remaining.after(here.missing, a) if touched[a] else here.missing
                         known = 0.0 if reached else bound_of.get(missing)
                         base = remaining.bound_whole(missing) if known is None else known
                         there = Reached(was | mark[a], missing, base, reached, [])
@@ -368,7 +378,7 @@ class AStarSearch:
                             left = max(left, there.own)
                     if left == math.inf:
                         continue  # a goal value no usable action writes
-                    new = Label(cost, count, totaled, (*label.path, a), clock)
+                    new = Label(cost, count, totaled, (label.path, a), clock)
                     if not plain and any(old.beats(new, limited) for old in others):
                         continue
                     ahead = left  # what the metric adds at least from here

@@ -123,8 +123,10 @@ class Cuts:
         search looks here first, and asks `left_whole` only for a `hit` not in it."""
 
     def left(self, hit: int) -> float:
-        """What the cuts outside `hit` (a bit per cut) cost together."""
-        return sum(paid for i, paid in enumerate(self.costs) if not hit >> i & 1)
+        """What the cuts outside `hit` (a bit per cut) cost together: added in the cuts'
+        order, as ever, so the same float whichever way they are found."""
+        costs = self.costs
+        return sum(costs[i] for i in ones(~hit & (1 << len(costs)) - 1))
 
     def left_whole(self, hit: int) -> float:
         """`left(hit)` raised to the whole unit, remembered in `whole_left`."""

@@ -12,6 +12,21 @@ from ido.planner.earliest import ready_from
 from ido.planner.order import Footprint
 from ido.planner.types import Task
 
+Trail = tuple[()] | tuple["Trail", int]
+"""A path's steps, last first: () for none, else (the trail before, the last step). A step
+adds one pair and shares the rest, where a tuple of every step would copy them all, on every
+successor (`steps`)."""
+
+
+def steps(trail: Trail) -> list[int]:
+    """The steps of `trail`, first first."""
+    found = []
+    while trail:
+        trail, a = trail
+        found.append(a)
+    found.reverse()
+    return found
+
 
 class Label(NamedTuple):
     """One path to a state: its metric, length and the sums the limits bound."""
@@ -19,7 +34,7 @@ class Label(NamedTuple):
     metric: float
     steps: int
     sums: tuple[float, float, float]  # cost, latency (the critical path when timed), risk
-    path: tuple[int, ...]
+    path: Trail
     clock: tuple[float, ...] = ()
     """When timed: per fact, when its last write ends, then when its last use ends."""
 

@@ -46,6 +46,14 @@ def compile_check(
     return Check(packing.facts(fixed), rows)
 
 
+KNOWN_CHECK = 2_000
+"""Lookups after which `Successors` stops remembering the actions found per state as the
+preconditions read it, unless most were found there. Where facts no step needs tell states
+apart (rovers: the data sent home), many states allow the same actions: rovers p05's first
+30,000 expansions read 5,541 states so, and look up the rest. Where every fact is needed
+(gripper, driverlog, depot), no two states are alike and the lookups would be waste."""
+
+
 class Successors:
     """Which actions may apply in a state, in index order, without testing every action:
     each action is filed under one fluent value its preconditions fix (`required`), one
@@ -81,13 +89,37 @@ class Successors:
         # the actions with tables of several rows asked `Check.holds`.
         self.masks = {a: self.tests[a].mask for a in actions}
         self.rowed = {a: self.tests[a] for a in actions if self.tests[a].rows}
+        self.read = 0
+        """The bits any precondition reads: two states alike on them allow the same actions."""
+        for check in self.tests.values():
+            self.read |= check.mask
+            for fields, _ in check.rows:
+                self.read |= fields
+        self.known: dict[int, list[int]] | None = {}
+        """The actions found per state as the preconditions read it (`read`), while that
+        pays: None once `KNOWN_CHECK` lookups found fewer than half there."""
+        self.asked = 0
 
     def of(self, state: State) -> list[int]:
-        """The actions whose preconditions hold in `state`, in index order."""
+        """The actions whose preconditions hold in `state`, in index order (a list the
+        caller must not change: it may be handed out again)."""
+        known = self.known
+        if known is None:
+            return self.find(state)
+        read = state & self.read
+        found = known.get(read)
+        if found is None:
+            found = known[read] = self.find(state)
+        self.asked += 1
+        if self.asked == KNOWN_CHECK and len(known) * 2 > KNOWN_CHECK:
+            self.known = None  # states seldom alike on what is read: not worth the lookups
+        return found
+
+    def find(self, state: State) -> list[int]:
+        """`of`, worked out."""
         keyed, masks = self.keyed, self.masks
-        found = list(self.always)
-        for bit in ones(state & self.filed):
-            found += keyed[bit]
+        found = [a for bit in ones(state & self.filed) for a in keyed[bit]]
+        found += self.always
         found.sort()
         found = [a for a in found if state & (mask := masks[a]) == mask]
         rowed = self.rowed

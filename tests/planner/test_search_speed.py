@@ -1,0 +1,118 @@
+"""What makes each expansion of the search cheaper keeps its answers: the cycle collector
+held off while it runs and let go after, the actions found per state remembered by what the
+preconditions read, and a path's steps kept as a trail."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+import pytest
+from test_cpsat import task
+from test_property import LARGE_SEEDS, random_task, token_task
+
+from ido.planner import progress
+from ido.planner import successors as successors_module
+from ido.planner.astar import AStarSearch, SearchGaveUp
+from ido.planner.collector import held_off
+from ido.planner.grounding import ground
+from ido.planner.paths import steps
+from ido.planner.solving import Question
+from ido.planner.successors import Successors
+from ido.planner.types import SEARCH_STATES
+
+
+def test_the_collector_is_held_off_while_a_search_runs_and_let_go_after() -> None:
+    """Off during the search (its progress reports see it), on again after a plan and
+    after a search that gave up; left off after if it was off before."""
+    t = task()
+    g = ground(t)
+    seen: list[bool] = []
+    assert gc.isenabled()
+    with progress.listening(lambda _: seen.append(gc.isenabled())):
+        AStarSearch(Question(t, g, g.horizon)).run(SEARCH_STATES, SEARCH_STATES * 200)
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    with pytest.raises(SearchGaveUp):
+        AStarSearch(Question(t, g, g.horizon)).run(0, SEARCH_STATES * 200)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        AStarSearch(Question(t, g, g.horizon)).run(SEARCH_STATES, SEARCH_STATES * 200)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_collector_comes_back_when_the_last_of_several_blocks_ends() -> None:
+    """Blocks on two threads overlap: the first to end leaves it off for the other."""
+    inside, first_out = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def other() -> None:
+        with held_off():
+            inside.set()
+            first_out.wait(5)
+            seen.append(gc.isenabled())
+
+    worker = threading.Thread(target=other)
+    with held_off():
+        worker.start()
+        assert inside.wait(5)
+    first_out.set()
+    worker.join(5)
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize("seed", LARGE_SEEDS[:20])
+def test_remembered_successors_are_those_worked_out(seed: int) -> None:
+    """On every state of a walk from the start, the actions looked up where the preconditions
+    read the state alike are those `find` works out for it, in the same order, and so are
+    they once the lookups are dropped."""
+    for t in (random_task(seed, small=False), token_task(seed)):
+        g = ground(t)
+        actions = list(range(len(g.actions)))
+        packing = g.packing
+        successors = Successors(g, actions, packing)
+        frontier, seen = [packing.start], {packing.start}
+        while frontier:
+            state = frontier.pop()
+            assert successors.of(state) == successors.find(state)
+            for a in successors.find(state):
+                keep, put = packing.step(g.eff[a])
+                after = state & keep | put
+                if after not in seen:
+                    seen.add(after)
+                    frontier.append(after)
+        successors.known = None
+        assert all(successors.of(s) == successors.find(s) for s in seen)
+
+
+def test_states_alike_on_what_preconditions_read_share_a_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bit no precondition reads does not tell two states apart; the lookups stop after
+    `KNOWN_CHECK` when fewer than half of them were found there."""
+    monkeypatch.setattr(successors_module, "KNOWN_CHECK", 8)  # as if 2,000, on a small task
+    g = ground(task())
+    actions = list(range(len(g.actions)))
+    successors = Successors(g, actions, g.packing)
+    start = g.packing.start
+    unread = next(b for b in range(g.packing.size + 64) if not successors.read >> b & 1)
+    first = successors.of(start)
+    assert successors.of(start | 1 << unread) is first
+    assert successors.known is not None
+    assert successors.asked == 2
+    read = [b for b in range(g.packing.size) if successors.read >> b & 1]
+    assert 2 ** len(read) > 8
+    for i in range(8 - 2):  # each read unlike any other: nothing found twice
+        successors.of(sum(1 << b for k, b in enumerate(read) if (i + 1) >> k & 1))
+    assert successors.known is None
+    assert successors.of(start | 1 << unread) == first  # worked out again, the same
+
+
+def test_a_trail_gives_the_steps_in_order() -> None:
+    assert steps(()) == []
+    assert steps((((), 3), 1)) == [3, 1]
+    assert steps(((((), 0), 0), 2)) == [0, 0, 2]
