@@ -48,3 +48,23 @@ def test_json_is_refused_where_it_is_not_told(project: Path) -> None:
     result = runner.invoke(app, two)
     assert result.exit_code == 2, result.output
     assert "runs dealt out to worker processes are not told as JSON" in result.output
+
+
+def test_a_blocked_run_and_its_resumption_are_told_as_json_too(project: Path) -> None:
+    """The next CI job resumes what the last left blocked or interrupted, and reads what it
+    came to as the first job did."""
+    policy = project / "policies" / "residency.yaml"
+    policy.write_text(
+        policy.read_text()
+        + "    - id: ship-asks\n      effect: require_approval\n"
+        + "      when: \"capability.provider == 'carrier'\"\n      message: Ask first.\n"
+    )
+    result = runner.invoke(app, ["run", "ship-order", "-f", "json"])
+    assert result.exit_code == 3, result.output
+    (run,) = json.loads(result.stdout)
+    assert run["outcome"] == "blocked" and "ship-asks" in run["reason"], run
+    assert runner.invoke(app, ["approve", run["id"], "--by", "ci"]).exit_code == 0
+    result = runner.invoke(app, ["resume", run["id"], "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (resumed,) = json.loads(result.stdout)
+    assert (resumed["id"], resumed["outcome"]) == (run["id"], "achieved"), resumed
