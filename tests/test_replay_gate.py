@@ -86,3 +86,5 @@ def test_a_run_blocked_on_a_step_a_crash_cut_short_does_not_fail_the_gate(
     for gate in ("outcome", "decision"):
         code, out = ido("replay", row.id, "--policies", "policies", "--fail-on", gate)
         assert code == 0 and "outcome: blocked → achieved" in out, out
+    # It had called pay-cheap-eu: "the recording never called pay-cheap-eu" said otherwise.
+    assert "the recording never saw how its call of pay-cheap-eu ended (cut short)" in out, out
