@@ -242,7 +242,7 @@ def run(
             else:  # of a worker's, those taken too late and those dealt and not taken
                 left = unbegun + [i.name for i in dealt.left()]
             for line in _stopped_lines(ended, left, journal, cut):
-                typer.echo(line)
+                typer.echo(line, err=fmt == "json")  # (stdout holds JSON alone, or nothing)
             if worker:  # the command says "interrupted", once for all its workers
                 raise typer.Exit(stopping.exit_code(exc)) from None
             raise
