@@ -47,7 +47,7 @@ def worker_command(arguments: Sequence[str]) -> list[str]:
 
 
 VALUE_OPTIONS = frozenset(
-    {"--catalog", "-c", "--journal", "--planner", "--concurrency", "--processes"}
+    {"--catalog", "-c", "--journal", "--planner", "--concurrency", "--processes", "--format", "-f"}
     | {"--temporal", "--task-queue", "--namespace", "--heartbeat-timeout"}
     | {"--tls-ca", "--tls-cert", "--tls-key", "--tls-server-name", "--api-key-env"}
 )

@@ -258,13 +258,17 @@ def _load(
 def _warn(loaded: Any) -> None:
     """Print what loaded but looks wrong (`ido.loading.check_names`, `check_nulls`, goals
     no capability can make hold: `ido.goal_check`), on stderr: JSON on stdout stays JSON."""
+    for warning in _warnings(loaded):
+        typer.echo(f"warning: {warning}", err=True)
+
+
+def _warnings(loaded: Any) -> list[Any]:
+    """What loaded but looks wrong, as `Problem`s (see `_warn`)."""
     from ido.goal_check import goal_warnings
     from ido.loading.checks import check_names, check_nulls
 
     here = Path.cwd()
-    warned = [*check_names(loaded, here), *check_nulls(loaded, here), *goal_warnings(loaded, here)]
-    for warning in warned:
-        typer.echo(f"warning: {warning}", err=True)
+    return [*check_names(loaded, here), *check_nulls(loaded, here), *goal_warnings(loaded, here)]
 
 
 def _check_format(fmt: str, allowed: tuple[str, ...], param_hint: str = "--format") -> None:

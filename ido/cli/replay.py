@@ -13,12 +13,14 @@ from ido.cli.common import (
     CatalogOpt,
     JournalOpt,
     _catalog_paths,
+    _check_format,
     _guard,
     _journal_there,
     _running,
 )
 from ido.cli.planners import check_planner, planner_of, with_planner
 from ido.cli.progress import _fallen_back, _no_plan, _stages
+from ido.cli.replay_gate import FAIL_ON, fails
 from ido.errors import IdoError, NotFoundError
 from ido.text import money
 
@@ -61,6 +63,15 @@ def replay(
             "--exact", help="Exact replay against the catalog --catalog adds to, not a what-if."
         ),
     ] = False,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            metavar="outcome|decision",
+            help="With a what-if: exit 1 when a run's outcome would change (outcome), or any "
+            "of its decisions (decision): a CI gate for a changed policy.",
+        ),
+    ] = None,
 ) -> None:
     """Re-decide a run's decisions from the journal: exactly, or under changed inputs.
 
@@ -69,7 +80,7 @@ def replay(
     (those worded otherwise are named), 1 at the first that chooses otherwise, shown side by
     side. With any of them: the run is done again under the changed inputs in the world
     the recording met, and the decisions that change are listed, with how outcome, cost and
-    time change; exit 0.
+    time change; exit 0, or 1 with --fail-on when an outcome (or a decision) changes.
     """
     from ido.journal.sqlite import SqliteJournal
     from ido.loading.files import inside
@@ -78,6 +89,8 @@ def replay(
     from ido.replay.what_if import replay_counterfactual
 
     check_planner(planner)
+    if fail_on is not None:
+        _check_format(fail_on, FAIL_ON, "--fail-on")
     if intent is not None and len(run_refs) > 1:
         raise typer.BadParameter(
             "--intent replaces one run's intent: give one RUN, or change the policies or "
@@ -119,11 +132,17 @@ def replay(
         unnamed=[intent] if intent is not None else (),  # (its intent names itself)
     )
     exactly = exact or (policies is None and catalog is None and intent is None and not planner)
+    if exactly and fail_on is not None:
+        raise typer.BadParameter(
+            "--fail-on judges a what-if (--policies, --catalog, --intent or --planner); an "
+            "exact replay exits 1 already when a decision chooses otherwise",
+            param_hint="--fail-on",
+        )
     if len(run_refs) > 1:
         from ido.cli.replay_many import replay_many
 
         with SqliteJournal(journal, reading=True) as store:
-            replay_many(_resolved(store, run_refs), store, loaded, exactly, planner)
+            replay_many(_resolved(store, run_refs), store, loaded, exactly, planner, fail_on)
     with SqliteJournal(journal, reading=True) as store:
         run_id = store.resolve(run_refs[0])
         events, row = store.events(run_id), store.run(run_id)
@@ -134,7 +153,14 @@ def replay(
     chosen = with_planner(events, chosen, planner)
     result = replay_counterfactual(run_id, events, row, loaded, chosen)
     was = planner_of(events)
-    _counterfactual(run_id, result, live, (was, planner) if planner not in (None, was) else None)
+    _counterfactual(
+        run_id,
+        result,
+        live,
+        (was, planner) if planner not in (None, was) else None,
+        fail_on,
+        events,
+    )
 
 
 def _resolved(store: Any, run_refs: Sequence[str]) -> list[tuple[str, str | None]]:
@@ -284,10 +310,15 @@ def _catalog_change(change: Any) -> str:
 
 
 def _counterfactual(
-    run_id: str, c: Any, live: bool = False, planners: tuple[str, str] | None = None
+    run_id: str,
+    c: Any,
+    live: bool = False,
+    planners: tuple[str, str] | None = None,
+    fail_on: str | None = None,
+    events: Sequence[Any] = (),
 ) -> None:
     """Print a counterfactual replay; `planners`: the run's and the one `--planner` named
-    in its place, when they differ."""
+    in its place, when they differ; exit 1 when it fails the `--fail-on` gate."""
     from ido.model import format_wait
     from ido.text import printable
 
@@ -341,6 +372,9 @@ def _counterfactual(
             + "; ".join(printable(str(m)) for m in c.unreplayed)
             + _not_made(c.unreplayed)
         )
+    if fails(c, fail_on, events):
+        typer.echo(f"--fail-on {fail_on}: the {fail_on} changes under these inputs")
+        raise typer.Exit(1)
     raise typer.Exit(0)
 
 

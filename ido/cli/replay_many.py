@@ -24,18 +24,21 @@ def replay_many(
     catalog: Catalog,
     exact: bool,
     planner: str | None = None,
+    fail_on: str | None = None,
 ) -> None:
     """Replay each run of `runs` (in the journal `store`) against `catalog`, exactly or as
     a counterfactual, print a line each and a total; exit 1 when an exact replay diverged,
     2 when a run could not be replayed or was not found (said on its line, the others go
-    on). `runs`: (a run id, None), or (a reference not resolved, why). `planner`: the
-    backend a counterfactual plans with instead of each run's."""
+    on), 1 when a counterfactual fails the `--fail-on` gate (`fail_on`, see
+    `ido.cli.replay.fails`). `runs`: (a run id, None), or (a reference not resolved,
+    why). `planner`: the backend a counterfactual plans with instead of each run's."""
     from ido.text import printable
 
     failed = 0
     missing: list[str] = []  # the references that name no run (or several)
     changed: list[str] = []  # the runs that decide otherwise
     outcomes: Counter[str] = Counter()  # of those whose outcome changes: `blocked → failed`
+    gated: list[str] = []  # the runs that fail the `--fail-on` gate
     for run_id, unknown in runs:
         if unknown is not None:
             missing.append(run_id)
@@ -46,7 +49,11 @@ def replay_many(
             if exact:
                 said, differs, moved = _exact(run_id, events, row, catalog)
             else:
-                said, differs, moved = _counterfactual(run_id, events, row, catalog, planner)
+                said, differs, moved, fails = _counterfactual(
+                    run_id, events, row, catalog, planner, fail_on
+                )
+                if fails:
+                    gated.append(run_id)
         except IdoError as exc:
             failed += 1
             typer.echo(printable(f"{run_id}  {row.intent}  cannot be replayed: {exc}"))
@@ -59,7 +66,11 @@ def replay_many(
     found = len(runs) - len(missing)
     total = _total(found, changed, outcomes, failed, exact) if found else "no run replayed"
     typer.echo(total + _missing(missing))
-    raise typer.Exit(2 if failed or missing else 1 if exact and changed else 0)
+    if gated:
+        from ido.text import some
+
+        typer.echo(f"--fail-on {fail_on}: the {fail_on} changes for {some(gated, 5, counted=True)}")
+    raise typer.Exit(2 if failed or missing else 1 if (exact and changed) or gated else 0)
 
 
 def _missing(refs: Sequence[str]) -> str:
@@ -82,10 +93,16 @@ def _exact(run_id: str, events: Any, row: Any, catalog: Catalog) -> tuple[str, b
 
 
 def _counterfactual(
-    run_id: str, events: Any, row: Any, catalog: Catalog, planner: str | None = None
-) -> tuple[str, bool, str]:
+    run_id: str,
+    events: Any,
+    row: Any,
+    catalog: Catalog,
+    planner: str | None = None,
+    fail_on: str | None = None,
+) -> tuple[str, bool, str, bool]:
     from ido.cli.planners import with_planner
     from ido.cli.replay import _approval_change, _decided_otherwise, _decision_summary
+    from ido.cli.replay_gate import fails
     from ido.replay.what_if import replay_counterfactual
     from ido.text import money
 
@@ -94,7 +111,12 @@ def _counterfactual(
     ended = f"{was} → {c.outcome}, cost {money(c.recorded_cost)} → {money(c.cost)}"
     asked = [d for d in c.decisions if d not in c.changed and _approval_change(d)]
     if not c.changed and not asked:
-        return f"same choices: {c.outcome}, cost {money(c.cost)}", False, ""
+        return (
+            f"same choices: {c.outcome}, cost {money(c.cost)}",
+            False,
+            "",
+            fails(c, fail_on, events),
+        )
     if c.changed:
         first = c.changed[0]
         sides = [
@@ -108,7 +130,7 @@ def _counterfactual(
         said = f"decision {first.number}: same plan; {_approval_change(first)}"
         said += _decided_otherwise(first)
     moved = f"{was} → {c.outcome}" if was != c.outcome else ""
-    return f"{said}; outcome {ended}", True, moved
+    return f"{said}; outcome {ended}", True, moved, fails(c, fail_on, events)
 
 
 def _total(runs: int, changed: list[str], outcomes: Counter[str], failed: int, exact: bool) -> str:

@@ -12,6 +12,7 @@ import typer
 
 from ido.cli.common import (
     DEFAULT_JOURNAL,
+    EXIT,
     CatalogOpt,
     JournalOpt,
     RunRef,
@@ -24,6 +25,7 @@ from ido.cli.common import (
 )
 from ido.cli.planners import check_planner, same_planner
 from ido.cli.progress import _outcome_lines, _progress, _report
+from ido.cli.run_json import check_json_run, print_runs
 from ido.cli.telemetry import _telemetry
 from ido.cli.temporal import DEFAULT_NAMESPACE, NamespaceOpt, TemporalOpt
 from ido.cli.temporal_security import (
@@ -62,6 +64,15 @@ def resume(
             "--quiet", "-q", help="Print only the outcome (with its reason, and how to explain it)."
         ),
     ] = False,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text, or json: once the run stops, a JSON array of it (as ido run -f json), "
+            "and no progress lines.",
+        ),
+    ] = "text",
     temporal: TemporalOpt = None,
     namespace: NamespaceOpt = DEFAULT_NAMESPACE,
     tls: TlsOpt = False,
@@ -79,6 +90,7 @@ def resume(
     from ido.runtime.local import LocalRuntime
 
     check_planner(planner)
+    check_json_run(fmt, temporal, 1, 1)
     security = security_for(temporal, tls, tls_ca, tls_cert, tls_key, tls_server_name, api_key_env)
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; nothing to resume")
@@ -94,7 +106,11 @@ def resume(
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
         _not_on_temporal(run_id, store.events(run_id))
+        quiet = quiet or fmt == "json"
         report = _carry_on(LocalRuntime.resume, loaded, store, journal, run_id, quiet)
+    if fmt == "json":
+        print_runs(journal, [report.run_id])
+        raise typer.Exit(EXIT.get(report.outcome, 1))
     _report(report, journal)
 
 

@@ -26,6 +26,7 @@ from ido.cli.common import (
 )
 from ido.cli.planners import PlannerOpt, check_planner, on_planner
 from ido.cli.progress import _ended, _progress, _report
+from ido.cli.run_json import check_json_run, print_runs
 from ido.cli.telemetry import _check_telemetry, _telemetry
 from ido.cli.temporal import (
     DEFAULT_HEARTBEAT,
@@ -78,6 +79,15 @@ def run(
             "--quiet", "-q", help="Print only the outcome (with its reason, and how to explain it)."
         ),
     ] = False,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text, or json: once the runs end, a JSON array of them (the keys of ido "
+            "runs --format json), and no progress lines.",
+        ),
+    ] = "text",
     temporal: TemporalOpt = None,
     task_queue: TaskQueueOpt = DEFAULT_QUEUE,
     namespace: NamespaceOpt = DEFAULT_NAMESPACE,
@@ -101,6 +111,8 @@ def run(
     NAME, every run plans with that backend instead of its intent's, and records it.
     """
     check_planner(planner)
+    check_json_run(fmt, temporal, processes, len(intents))
+    quiet = quiet or fmt == "json"
     security = security_for(temporal, tls, tls_ca, tls_cert, tls_key, tls_server_name, api_key_env)
     if temporal is not None:
         _run_on_temporal(
@@ -148,6 +160,9 @@ def run(
                 raise
             except JournalError as exc:
                 raise _left_by(exc, started, store, journal) from None
+        if fmt == "json":
+            print_runs(journal, [report.run_id])
+            raise typer.Exit(EXIT.get(report.outcome, 1))
         _report(report, journal)
     from concurrent.futures import ThreadPoolExecutor
 
@@ -227,7 +242,7 @@ def run(
             else:  # of a worker's, those taken too late and those dealt and not taken
                 left = unbegun + [i.name for i in dealt.left()]
             for line in _stopped_lines(ended, left, journal, cut):
-                typer.echo(line)
+                typer.echo(line, err=fmt == "json")  # (stdout holds JSON alone, or nothing)
             if worker:  # the command says "interrupted", once for all its workers
                 raise typer.Exit(stopping.exit_code(exc)) from None
             raise
@@ -236,7 +251,9 @@ def run(
             raise _left_by(exc, stranded, store, journal) from None
         finally:
             stopping.reset()
-    for label, report in reports:  # prefixed as the runs' lines are, and in their order
+    if fmt == "json" and not worker:
+        print_runs(journal, [report.run_id for _, report in reports])
+    for label, report in reports if fmt != "json" else ():  # prefixed as the runs' lines are
         typer.echo(_batch_line(label, report))
     codes = (EXIT.get(r.outcome, 1) for _, r in reports)  # none: a worker dealt no intent
     raise typer.Exit(worst(codes))

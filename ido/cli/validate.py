@@ -8,9 +8,16 @@ from typing import Annotated
 
 import typer
 
-from ido.cli.common import DEFAULT_DIRS, CatalogOpt, _catalog_paths, _guard, _warn
+from ido.cli.common import (
+    DEFAULT_DIRS,
+    CatalogOpt,
+    _catalog_paths,
+    _check_format,
+    _guard,
+    _warnings,
+)
 from ido.cli.deciding import _telling_loads
-from ido.errors import LoadError, NotFoundError
+from ido.errors import LoadError, NotFoundError, Problem
 
 
 @_guard
@@ -19,19 +26,82 @@ def validate(
         list[Path] | None, typer.Argument(help="Files or folders; default: the catalog here.")
     ] = None,
     catalog: CatalogOpt = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text, or json: one document on stdout, each problem and warning with its "
+            "file, line, field and message, for CI annotations.",
+        ),
+    ] = "text",
 ) -> None:
     """Check YAML resources: schema, names, references, CEL conditions and Python bindings.
 
     Files or folders inside the catalog folders here (intents/, capabilities/, policies/,
     scenarios/) are checked with that catalog, which their references name; others on
     their own, with --catalog for what they name elsewhere."""
+    from ido.text import counted
+
+    _check_format(fmt, ("text", "json"))
+    try:
+        warnings, counts = _checked(paths, catalog)
+    except LoadError as exc:
+        if fmt != "json":
+            raise
+        _as_json(exc.problems, [], None)
+        raise typer.Exit(exc.exit_code) from None
+    if fmt == "json":
+        _as_json([], warnings, counts)
+        return
+    for warning in warnings:  # (`plan --planner llm` reads the llm ones)
+        typer.echo(f"warning: {warning}", err=True)
+    total = counts.pop("resources")
+    said = ", ".join(
+        counted(counts[key], *words) for key, words in zip(counts, _WORDS, strict=True)
+    )
+    typer.echo(f"ok: {counted(total, 'resource')} ({said})")
+
+
+_WORDS = (
+    ("intent",),
+    ("capability", "capabilities"),
+    ("policy", "policies"),
+    ("observer",),
+    ("scenario",),
+    ("policy test",),
+)
+
+
+def _as_json(errors: list[Problem], warnings: list[Problem], counts: dict[str, int] | None) -> None:
+    """Print what validate found as one JSON document (see docs/cli.md)."""
+    import json
+
+    found = [("error", p) for p in errors] + [("warning", p) for p in warnings]
+    problems = [
+        {
+            "severity": severity,
+            "file": p.file,
+            "line": p.line,
+            "field": p.field,
+            "message": p.message,
+        }
+        for severity, p in found
+    ]
+    typer.echo(json.dumps({"ok": not errors, "counts": counts, "problems": problems}, indent=2))
+
+
+def _checked(
+    paths: list[Path] | None, catalog: list[Path] | None
+) -> tuple[list[Problem], dict[str, int]]:
+    """Check `paths` (with `catalog`): the warnings, and how many resources of each kind;
+    a `LoadError` with every problem found."""
     from ido.approver_check import check_approvers
     from ido.binding_check import check_bindings, check_observer_files
     from ido.key_check import check_model_keys
     from ido.loading.load import check_ignored, check_models, load_catalog
     from ido.scenario.runner import check_own_catalogs, own_catalog
     from ido.shell_check import check_shell_programs
-    from ido.text import counted
 
     if not paths and Path("scenarios").is_dir():
         paths = [*_catalog_paths(catalog), Path("scenarios")]
@@ -63,18 +133,14 @@ def validate(
     if len(loaded) + own == 0:  # a mistyped or emptied folder in CI must not pass
         where = ", ".join(str(p) for p in everything)
         raise NotFoundError(f"nothing to check: no YAML resource in {where}")
-    _warn(loaded)
-    ignored = [*check_ignored(loaded, Path.cwd()), *own_ignored, *bindings.warnings]
-    for warning in ignored:  # (`plan --planner llm` reads the llm ones)
-        typer.echo(f"warning: {warning}", err=True)
-    counts = ", ".join(
-        (
-            counted(len(loaded.intents), "intent"),
-            counted(len(loaded.capabilities), "capability", "capabilities"),
-            counted(len(loaded.policies), "policy", "policies"),
-            counted(len(loaded.observers), "observer"),
-            counted(len(loaded.scenarios) + own, "scenario"),
-            counted(len(loaded.policy_tests), "policy test"),
-        )
-    )
-    typer.echo(f"ok: {counted(len(loaded) + own, 'resource')} ({counts})")
+    warnings = [*_warnings(loaded), *check_ignored(loaded, Path.cwd()), *own_ignored]
+    counts = {
+        "resources": len(loaded) + own,
+        "intents": len(loaded.intents),
+        "capabilities": len(loaded.capabilities),
+        "policies": len(loaded.policies),
+        "observers": len(loaded.observers),
+        "scenarios": len(loaded.scenarios) + own,
+        "policy_tests": len(loaded.policy_tests),
+    }
+    return [*warnings, *bindings.warnings], counts

@@ -4,7 +4,7 @@ the recording did not, in words."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from ido.approvals import PLAN, THE_PLAN, subject
@@ -155,15 +155,22 @@ def _unknown_calls(
     unknown: Sequence[str],
     recorded: Mapping[str, Sequence[Any]],
     timed: Mapping[str, Sequence[tuple[float, bool]]],
+    cut: Collection[str] = (),
 ) -> tuple[str, ...]:
     """The calls the replay made that the recording did not, in words after "the recording":
     `never called pay-us`, or for a capability it called fewer times, `never made do-a's
     call 2 (it called do-a once)`: "never called do-a" said so of a call it had made. Each
-    says how long it was taken to last (`timed`: `ido.scenario.recorded.RecordedWorld`)."""
+    says how long it was taken to last (`timed`: `ido.scenario.recorded.RecordedWorld`).
+    `cut`: the capabilities whose call the recording started and an interruption cut
+    short, no outcome known (`cut_short`): "never called deploy" said so of a deploy that
+    had begun when the process was killed."""
     said = []
     for name in sorted(set(unknown)):
         made, more = len(recorded.get(name, ())), unknown.count(name)
         took = _timed_as(timed.get(name, ()))
+        if not made and name in cut:
+            said.append(f"never saw how its call of {name} ended (cut short){took}")
+            continue
         if not made:
             said.append(f"never called {name}{took}")
             continue
@@ -183,3 +190,19 @@ def _timed_as(latencies: Sequence[tuple[float, bool]]) -> str:
     most = format_duration(max(seconds for seconds, _ in latencies))
     which = "learnt" if latencies[0][1] else "declared"  # (the same for every call of one)
     return f", timed at its {which} latency {least}" + (f" to {most}" if most != least else "")
+
+
+def cut_short(events: Sequence[Any]) -> set[str]:
+    """The capabilities of the steps a recording started and never saw end: the process
+    was killed, or stopped, mid-call (the step was then settled, or made again, on
+    resume)."""
+    ended = {
+        e.data["step"]
+        for e in events
+        if e.kind == "action_finished" and not e.data.get("interrupted")
+    }
+    return {
+        e.data["capability"]
+        for e in events
+        if e.kind == "action_started" and e.data["step"] not in ended
+    }

@@ -15,7 +15,7 @@ from ido.journal.records import Event, Pending, RunRow, epoch
 from ido.loading.catalog import Catalog
 from ido.model import Intent, Scenario, recorded_intent
 from ido.model.durations import as_recorded
-from ido.replay.compare import _compared, _number, _unknown_calls
+from ido.replay.compare import _compared, _number, _unknown_calls, cut_short
 from ido.replay.exact import _evidence, recorded_planner
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def replay_counterfactual(
         recorded.duration,
         world.clock.elapsed,
         pairs,
-        _unknown_calls(world.unknown, world.recorded, world.timed),
+        _unknown_calls(world.unknown, world.recorded, world.timed, cut_short(events)),
         left_out=max(0, len(decided) - len(old) - waited),
         virtual=scenario is not None,
         asked=world.counted_asking,

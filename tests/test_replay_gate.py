@@ -1,0 +1,90 @@
+"""`ido replay … --fail-on`: a what-if that fails a CI job when a changed policy would
+change what recorded runs came to."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.journal.sqlite import SqliteJournal
+from tests.test_replay_many import NO_CHEAPPAY, NO_PAYMENTS, policies_with, two_runs
+
+runner = CliRunner()
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_fail_on_outcome_exits_1_naming_the_runs_whose_outcome_a_new_rule_moves(
+    project: Path,
+) -> None:
+    """A what-if replay exited 0 whatever it found, so a CI job had to grep its words to
+    fail a policy change that stops deploys: `--fail-on outcome` exits 1 and names them."""
+    first, second = two_runs(project)
+    frozen = str(policies_with(project, NO_PAYMENTS))
+    code, out = ido("replay", first, second, "--policies", frozen, "--fail-on", "outcome")
+    assert code == 1, out
+    assert out.endswith(f"\n--fail-on outcome: the outcome changes for {first}, {second}\n")
+    code, out = ido("replay", first, "--policies", frozen, "--fail-on", "outcome")
+    assert code == 1 and "outcome: achieved → failed" in out, out
+    assert out.endswith("\n--fail-on outcome: the outcome changes under these inputs\n"), out
+    code, out = ido("replay", first, second, "--policies", frozen)  # without it: a report
+    assert code == 0, out
+
+
+def test_a_rule_that_changes_plans_but_no_outcome_fails_only_the_decision_gate(
+    project: Path,
+) -> None:
+    first, second = two_runs(project)
+    other = str(policies_with(project, NO_CHEAPPAY))
+    code, out = ido("replay", first, second, "--policies", other, "--fail-on", "outcome")
+    assert code == 0 and "2 of 2 run(s) decide otherwise" in out, out
+    code, out = ido("replay", first, second, "--policies", other, "--fail-on", "decision")
+    assert code == 1, out
+    assert out.endswith(f"--fail-on decision: the decision changes for {first}, {second}\n")
+
+
+def test_fail_on_is_refused_for_an_exact_replay_and_for_another_word(project: Path) -> None:
+    first, _ = two_runs(project)
+    code, out = ido("replay", first, "--fail-on", "outcome")
+    assert code == 2 and "--fail-on judges a what-if (--policies, --catalog" in out, out
+    code, out = ido("replay", first, "--policies", "policies", "--fail-on", "outcomes")
+    assert code == 2 and "'outcomes' is not one of outcome, decision" in out, out
+
+
+def test_a_run_blocked_on_a_step_a_crash_cut_short_does_not_fail_the_gate(
+    project: Path,
+) -> None:
+    """A run killed mid-step (a CI job's timeout) and resumed waits for a person's word on
+    that step (`resume/outcome-unknown`); a replay makes the call the crash cut short and
+    comes to another outcome under the very same policies: no policy's doing, so neither
+    gate failed on it."""
+    env = {k: v for k, v in os.environ.items() if k != "IDO_JOURNAL"}
+    for n in range(1, 30):  # the first commit after which pay-cheap-eu is in flight
+        journal = project / ".ido" / "ido.db"
+        for stale in project.joinpath(".ido").glob("ido.db*"):
+            stale.unlink()
+        crash = {**env, "IDO_CRASH_AFTER_EVENTS": str(n)}
+        cmd = [sys.executable, "-m", "ido", "run", "ship-order"]
+        subprocess.run(cmd, cwd=project, env=crash, capture_output=True, check=False)
+        with SqliteJournal(journal) as store:
+            (row,) = store.runs()
+            last = store.events(row.id)[-1]
+        if last.kind == "action_started" and last.data["capability"] == "pay-cheap-eu":
+            break
+    else:
+        raise AssertionError("no crash left pay-cheap-eu in flight")
+    code, out = ido("resume", row.id)
+    assert code == 3 and "resume/outcome-unknown" in out, out
+    for gate in ("outcome", "decision"):
+        code, out = ido("replay", row.id, "--policies", "policies", "--fail-on", gate)
+        assert code == 0 and "outcome: blocked → achieved" in out, out
+    # It had called pay-cheap-eu: "the recording never called pay-cheap-eu" said otherwise.
+    assert "the recording never saw how its call of pay-cheap-eu ended (cut short)" in out, out
