@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ido.text import faded_count
+from ido.text import WHOLE, faded_count
 
 PRIOR_WEIGHT = 4.0
 HALF_LIFE = 900.0  # seconds
@@ -204,7 +204,7 @@ def _outcomes(failures: float, successes: float) -> str:
     `outcomes weighing 0.7 failures and 1.4 successes (older ones count for less)`. A
     faded count never reads whole (`1.996 failures`: it read `2 failures`)."""
     said = f"{_count(failures, 'failure')} and {_count(successes, 'success')}"
-    if all(abs(value - round(value)) < 1e-9 for value in (failures, successes)):
+    if all(abs(value - round(value)) < WHOLE for value in (failures, successes)):
         return said
     return f"outcomes weighing {said} (older ones count for less)"
 
