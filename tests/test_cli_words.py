@@ -143,6 +143,28 @@ def test_every_conflict_a_way_out_follows_from_is_named(words: Path) -> None:
     ]
 
 
+def test_a_conflict_with_max_attempts_is_named_beside_the_budgets(words: Path) -> None:
+    """Mid-run, the reliable capability failed its one attempt (spending 2.00 of 3.00):
+    it is out by limits.max_attempts, and too dear for what is left. explain named one
+    conflict (min_success_probability and limits.max_attempts) beside a run whose budget
+    also stood in the way; both are named now."""
+    for name in ("fast-unsure", "slow-sure"):
+        (words / "capabilities" / f"{name}.yaml").unlink()
+    capability(words, "unsure", 1.0, "1s", 0.6, "ok")
+    capability(words, "sure-fails", 2.0, "1s", 0.99, "boom")
+    text = INTENT.format(name="two", constraints="{max_cost: 3.0, min_success_probability: 0.7}")
+    (words / "intents" / "two.yaml").write_text(text + "  limits: {max_attempts: 1}\n")
+    ran = ido(words, "run", "two")
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "reason: no plan with success probability ≥ 0.700" in ran.stdout
+    assert "lower min_success_probability to 0.599999" in ran.stdout
+    told = ido(words, "explain", "last").stdout
+    assert (
+        "minimal conflicts: min_success_probability, limits.max_attempts; max_cost, "
+        "min_success_probability (a way out relaxes a member of each)"
+    ) in told
+
+
 def test_one_conflict_is_recorded_as_before(words: Path) -> None:
     """With the budget and deadline lifted, one conflict is left: said as before, and the
     record holds no `other_conflicts` (an older run replays alike)."""
