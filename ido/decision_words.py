@@ -9,7 +9,16 @@ WORDS = "(words)"
 """What every piece of prose in a decision reads as once its words are set aside."""
 
 NAMED = frozenset(
-    {"observed", "blocking", "conflict", "conflict_untested", "trigger", "provider", "region"}
+    {
+        "observed",
+        "blocking",
+        "conflict",
+        "conflict_untested",
+        "other_conflicts",
+        "trigger",
+        "provider",
+        "region",
+    }
 )
 """Keys whose strings are compared as they are, spaces and all: the world's facts, the
 limits and rules that stood in the way (a goal named by its condition holds spaces; limits

@@ -12,6 +12,7 @@ from ido.explain_calls import _action_line, _model_lines, shown
 from ido.explain_rejected import policy_lines, rejected_lines
 from ido.journal.records import model_calls
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
+from ido.planner.types import MOST_CONFLICTS
 from ido.run_words import format_duration
 from ido.text import money, printable
 
@@ -67,8 +68,10 @@ def _constraint_line(
         elapsed = used[1] + model[1]
         limit = c["limit"] + elapsed
         if elapsed >= 0.0005:
-            shows = (format_duration, format_duration, format_duration)
-            value = _added(shows, _seconds, c["value"], elapsed, model[1], limit, "elapsed")
+            unit = _one_unit(c["value"], elapsed, model[1], c["value"] + elapsed, limit)
+            value = _added(
+                (unit, unit, unit), _seconds, c["value"], elapsed, model[1], limit, "elapsed"
+            )
         else:
             value = f"plan {format_duration(c['value'])} of {format_duration(limit)}"
     elif c["name"] == "max_cost":
@@ -129,6 +132,20 @@ def _added(
             break
         ceiling = finely(limit, places) if places else summed(limit)
     return f"plan {show(plan)} + {said} = {summed(plan + total)} of {ceiling}{note}"
+
+
+def _one_unit(*seconds: float) -> Show:
+    """How durations added up are all written, in one unit: the largest that writes each
+    whole (`1h + 1h = 2h of 3h`), else milliseconds when all are under a second, else
+    seconds (`3600s + 0.5s = 3600.5s of 7200s`; it read `1h + 500ms = 3600.5s of 2h`, a
+    sum no one could check at a glance)."""
+    millis = [round(s * 1000) for s in seconds]
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000)):
+        if all(m % size == 0 for m in millis) and any(millis):
+            return lambda value: f"{round(value * 1000) / size:.0f}{unit}"
+    if all(abs(m) < 1000 for m in millis):
+        return lambda value: f"{round(value * 1000):.0f}ms"
+    return lambda value: _seconds(round(value, 3), 3)
 
 
 def _at(finely: Callable[[float, int], str], places: int) -> Show:
@@ -199,9 +216,16 @@ def _optimality(result: Mapping[str, Any], approved: Mapping[str, Any] | None = 
 
 
 def _conflict_line(result: Mapping[str, Any]) -> str:
-    """`minimal conflict: …`, or, when some member could not be tested, not called minimal."""
+    """`minimal conflict: …`, or, when some member could not be tested, not called minimal;
+    with others found, each (`minimal conflicts: a, b; c, d`): a way out relaxes a member
+    of each, and named one alone, the reason's way out read as relaxing another pair."""
     members = ", ".join(result["conflict"])
     untested = result.get("conflict_untested") or []
+    others = result.get("other_conflicts") or []
+    if others and not untested:
+        every = "; ".join(", ".join(c) for c in [result["conflict"], *others])
+        more = f"; ido names {MOST_CONFLICTS} at most" if len(others) + 1 >= MOST_CONFLICTS else ""
+        return f"minimal conflicts: {every} (a way out relaxes a member of each{more})"
     if not untested:
         return f"minimal conflict: {members}"
     return (

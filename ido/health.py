@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ido.text import WHOLE, faded_count
+
 PRIOR_WEIGHT = 4.0
 HALF_LIFE = 900.0  # seconds
 LATENCY_WEIGHT = 0.3
@@ -199,16 +201,17 @@ def _ago(seconds: float) -> str:
 def _outcomes(failures: float, successes: float) -> str:
     """`1 failure and 3 successes`; once older outcomes have faded (`decayed`) their counts
     are no whole numbers, and "1.4 successes" read as a misprint: then said to be weighed,
-    `outcomes weighing 0.7 failures and 1.4 successes (older ones count for less)`."""
+    `outcomes weighing 0.7 failures and 1.4 successes (older ones count for less)`. A
+    faded count never reads whole (`1.996 failures`: it read `2 failures`)."""
     said = f"{_count(failures, 'failure')} and {_count(successes, 'success')}"
-    if all(abs(value - round(value)) < 0.05 for value in (failures, successes)):
+    if all(abs(value - round(value)) < WHOLE for value in (failures, successes)):
         return said
     return f"outcomes weighing {said} (older ones count for less)"
 
 
 def _count(value: float, noun: str) -> str:
-    """`1 failure`, `3 failures`, `2.5 failures` (decayed counts are not whole)."""
-    shown = f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
+    """`1 failure`, `3 failures`, `2.5 failures`, `1.996 failures` (`faded_count`)."""
+    shown = faded_count(value)
     plural = "es" if noun.endswith("s") else "s"
     return f"{shown} {noun}" if shown == "1" else f"{shown} {noun}{plural}"
 

@@ -372,4 +372,5 @@ def _all_denied(
         blocking=blocking,
         conflict=conflict,
         conflict_untested=why.untested if why is not None else (),
+        other_conflicts=(),  # the limits' and rules' alone: plan rules' conflicts differ
     )

@@ -66,6 +66,25 @@ def counted(count: float, one: str, many: str | None = None) -> str:
     return f"{number} {one if count == 1 else many or one + 's'}"
 
 
+WHOLE = 0.0005
+"""How near a faded count is to a whole number to be said whole: it reads so to the
+thousandth (an outcome a moment ago has faded to 0.9999992, which is 1 as anyone counts)."""
+
+
+def faded_count(value: float) -> str:
+    """A count that may have faded (health outcomes weighed by age): whole when it is to
+    the thousandth (`WHOLE`), else with as many decimals as keep it from reading whole:
+    `1.996`, not `2` (it was whole within 0.05, and 1.996 read `2`), `1,999.96`, `0.5`."""
+    whole = round(value)
+    if abs(value - whole) < WHOLE:
+        return f"{whole:,}"
+    for places in range(1, 10):
+        text = f"{value:,.{places}f}"
+        if float(text.replace(",", "")) != whole:
+            return text
+    return f"{value:,.9f}"
+
+
 def did_you_mean(word: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
     """`did you mean 'x'?`, `x` the one of `known` closest to `word` (a typo's likely
     meaning), or None when none is close (`cutoff`: how alike, 0 to 1): each message puts

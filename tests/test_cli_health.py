@@ -38,7 +38,7 @@ def test_forgetting_a_mended_capability_plans_it_as_declared_again(project: Path
     assert chosen(project) == "pay-pricey-eu"
     result = runner.invoke(app, ["health", "forget", "pay-cheap-eu"])
     assert result.exit_code == 0, result.output
-    said = r"forgot pay-cheap-eu: 1,9\d\d(\.\d)? failures and 1,9\d\d(\.\d)? successes, the last "
+    said = r"forgot pay-cheap-eu: 1,9\d\d(\.\d+)? failures and 1,9\d\d(\.\d+)? successes, the last "
     assert re.match(said, result.stdout), result.stdout  # as they count now, faded
     assert chosen(project) == "pay-cheap-eu"
     with SqliteJournal(journal) as store:

@@ -71,8 +71,18 @@ def test_sums_as_they_read_today_are_kept() -> None:
     assert _line("max_cost", 0.8, 0.003, 0.003, limit=5.0) == (
         "max_cost: plan 0.80 + 0.0030 spent on this decision's model calls = 0.8030 of 5.00"
     )
+    # In one unit (it read `3.7s + 18ms elapsed = 3.718s`, and `1h + 500ms = 3600.5s of 2h`).
     assert _line("deadline", 3.7, 0.018, limit=30.0) == (
-        "deadline: plan 3.7s + 18ms elapsed = 3.718s of 30s"
+        "deadline: plan 3.7s + 0.018s elapsed = 3.718s of 30s"
+    )
+    assert _line("deadline", 3600.0, 0.5, limit=7200.0) == (
+        "deadline: plan 3600s + 0.5s elapsed = 3600.5s of 7200s"
+    )
+    assert _line("deadline", 3600.0, 3600.0, limit=10800.0) == (
+        "deadline: plan 1h + 1h elapsed = 2h of 3h"
+    )
+    assert _line("deadline", 0.2, 0.05, limit=0.5) == (
+        "deadline: plan 200ms + 50ms elapsed = 250ms of 500ms"
     )
 
 

@@ -31,7 +31,7 @@ def forget(
 
     from ido.journal.sqlite import SqliteJournal
     from ido.run_words import format_wait
-    from ido.text import counted, did_you_mean, printable, some
+    from ido.text import did_you_mean, printable, some
 
     if not _journal_there(journal):
         raise NotFoundError(f"no journal at {journal}; nothing learnt to forget")
@@ -47,8 +47,8 @@ def forget(
         seen = evidence.decayed(now)
         typer.echo(
             printable(
-                f"forgot {name}: {counted(round(seen.failures, 1), 'failure')} and "
-                f"{counted(round(seen.successes, 1), 'success', 'successes')}, the last "
+                f"forgot {name}: {_weighed(seen.failures, 'failure', 'failures')} and "
+                f"{_weighed(seen.successes, 'success', 'successes')}, the last "
                 f"{format_wait(max(0.0, now - seen.updated))} ago; planned with what it "
                 "declares again"
             )
@@ -60,3 +60,12 @@ def forget(
         raise NotFoundError(
             printable(f"nothing learnt of {', '.join(missing)} in {journal}{hint}{known}")
         )
+
+
+def _weighed(count: float, one: str, many: str) -> str:
+    """A faded count of outcomes, never read as a whole number it is not (`ido.text.faded_count`):
+    `1,999.96 failures` (rounded to a tenth, it read `2,000 failures`)."""
+    from ido.text import faded_count
+
+    shown = faded_count(count)
+    return f"{shown} {one if shown == '1' else many}"

@@ -22,6 +22,7 @@ from ido.cli.common import (
     _left_by,
     _load,
     _resume_hint,
+    _with_journal,
     worst,
 )
 from ido.cli.planners import PlannerOpt, check_planner, on_planner
@@ -76,7 +77,10 @@ def run(
     quiet: Annotated[
         bool,
         typer.Option(
-            "--quiet", "-q", help="Print only the outcome (with its reason, and how to explain it)."
+            "--quiet",
+            "-q",
+            help="Print only the outcome (with its reason, and how to explain it: of several "
+            "intents, each run not achieved).",
         ),
     ] = False,
     fmt: Annotated[
@@ -254,7 +258,8 @@ def run(
     if fmt == "json" and not worker:
         print_runs(journal, [report.run_id for _, report in reports])
     for label, report in reports if fmt != "json" else ():  # prefixed as the runs' lines are
-        typer.echo(_batch_line(label, report))
+        for line in _batch_lines(label, report, journal):  # and in their order
+            typer.echo(line)
     codes = (EXIT.get(r.outcome, 1) for _, r in reports)  # none: a worker dealt no intent
     raise typer.Exit(worst(codes))
 
@@ -275,10 +280,20 @@ def _stopped_lines(
             stopped = (cut or {}).get(how, KeyboardInterrupt())
             lines.append(f"[{label}] interrupted{_cut_words(stopped, _resume_hint(how, journal))}")
         else:
-            lines.append(_batch_line(label, how))
+            lines += _batch_lines(label, how, journal)
     if not_started:
         lines.append(f"not started: {_tally(collections.Counter(not_started))}")
     return lines
+
+
+def _batch_lines(label: str, report: Any, journal: Path) -> list[str]:
+    """`_batch_line`, and for a run not achieved, how to explain it: `[label] why: ido
+    explain r…` (`--quiet`'s help promised it, and a failed run's reason is often cut
+    short of what explain tells)."""
+    line = _batch_line(label, report)
+    if report.outcome == "achieved":
+        return [line]
+    return [line, f"[{label}] why: {_with_journal(f'ido explain {report.run_id}', journal)}"]
 
 
 def _batch_line(label: str, report: Any) -> str:

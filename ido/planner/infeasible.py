@@ -28,7 +28,7 @@ from ido.planner.limit_words import (
     within,
 )
 from ido.planner.structural import MORE_STEPS, Infeasibility, _longest, _more_steps, _structural
-from ido.planner.types import Plan, Task, Way
+from ido.planner.types import MOST_CONFLICTS, Plan, Task, Way
 
 TOGETHER = "\t"
 """Between the names of a way out that relaxes several limits and rules together."""
@@ -68,35 +68,32 @@ def infeasible(
             ("limits.max_steps",),  # enforced alone (limits and rules lifted), no plan
             tuple(way._replace(max_steps=needed) for way in then.ways),
         )
-    conflict = list(elements)
-    for element in elements:
-        rest = [c for c in conflict if c != element]
-        if relax.solve(frozenset(elements) - frozenset(rest)) is None:
-            conflict = rest
+    conflicts = _conflicts(relax, elements)
+    conflict, others = list(conflicts[0]), tuple(conflicts[1:])
     # Relaxing one element alone helps only if it is in every conflict, so in this one.
     single = [e for e in conflict if relax.solve(frozenset({e})) is not None]
     if not single:
-        # Conflicts that share nothing: find a minimal set to relax together, by the same filter.
-        head = (
-            f"no plan meets {_words(conflict)}{' together' if len(conflict) > 1 else ''}, and "
-            "relaxing any one limit or rule alone is not enough; "
-        )
+        # Conflicts that share nothing: find a minimal set to relax together, by the same
+        # filter. Each conflict found is named: a way out relaxes a member of each, and
+        # named one alone, the way out read as relaxing another pair than the one named.
+        alone = "relaxing any one limit or rule alone is not enough"
+        head = f"{_conflict_words(conflicts)}, and {alone}; "
         loose = _limits_way(task, relax, limits)
         if loose is not None:  # first the way out that keeps every rule
             blocking = tuple(loose.element.split(TOGETHER))
-            why = Infeasibility(head + loose.words, blocking, tuple(conflict), (loose,))
+            why = Infeasibility(head + loose.words, blocking, tuple(conflict), (loose,), others)
             return _or_more_steps(task, grounded, why) if longer else why
         open_to = [e for e in elements if e not in task.fixed]
         if relax.solve(frozenset(open_to)) is None:  # only lifting a fixed rule lets one by
             fixed = [e for e in conflict if e in task.fixed] or sorted(task.fixed & set(elements))
             words = f"{head}every way out lifts {_words(fixed)}{NOT_NEGOTIABLE}"
-            why = Infeasibility(words, tuple(conflict), tuple(conflict))
+            why = Infeasibility(words, tuple(conflict), tuple(conflict), (), others)
             return _or_more_steps(task, grounded, why) if longer else why
         together = _relaxing(relax, open_to)
         words = f"{head}relax {_words(together)} together"
         found = relax.solve(frozenset(together))
         way = Way(TOGETHER.join(together), found.plan, words, kind="together")
-        why = Infeasibility(words, tuple(together), tuple(conflict), (way,))
+        why = Infeasibility(words, tuple(together), tuple(conflict), (way,), others)
         return _or_more_steps(task, grounded, why) if longer else why
     ways: list[Way] = []
     for element in single:
@@ -135,8 +132,50 @@ def infeasible(
         found = relax.solve(frozenset(together))
         messages.append(words)
         ways.append(Way(TOGETHER.join(together), found.plan, words, kind="together"))
-    why = Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways))
+    why = Infeasibility("; ".join(messages), tuple(single), tuple(conflict), tuple(ways), others)
     return _or_more_steps(task, grounded, why) if longer else why
+
+
+_MOST_NODES = 64
+"""How many sets of relaxed limits and rules `_conflicts` looks at, at most."""
+
+
+def _conflicts(relax: _Relaxer, elements: list[str]) -> list[tuple[str, ...]]:
+    """The minimal conflicts among `elements` (limits and rules that admit no plan
+    together), `MOST_CONFLICTS` at most, the first found first. Each comes from the
+    deletion filter; the next ones from keeping a member of each found relaxed (a hitting
+    set tree: a conflict with one of its members relaxed is another conflict)."""
+    found: list[tuple[str, ...]] = []
+    queue: list[frozenset[str]] = [frozenset()]
+    seen: set[frozenset[str]] = set()
+    feasible: list[frozenset[str]] = []  # relaxing more than these admits a plan too
+    while queue and len(found) < MOST_CONFLICTS and len(seen) < _MOST_NODES:
+        relaxed = queue.pop(0)
+        if relaxed in seen or any(relaxed >= f for f in feasible):
+            continue
+        seen.add(relaxed)
+        # A conflict found that the relaxed elements leave whole is one here too.
+        known = next((c for c in found if not relaxed & set(c)), None)
+        if known is None:
+            if relax.solve(relaxed) is not None:
+                feasible.append(relaxed)
+                continue
+            conflict = [e for e in elements if e not in relaxed]
+            for element in list(conflict):
+                rest = [c for c in conflict if c != element]
+                if relax.solve(frozenset(elements) - frozenset(rest)) is None:
+                    conflict = rest
+            known = tuple(conflict)
+            found.append(known)
+        queue += [relaxed | {e} for e in known]
+    return found
+
+
+def _conflict_words(conflicts: list[tuple[str, ...]]) -> str:
+    """`no plan meets max_cost and deadline together, nor min_success_probability and rule
+    p/r together`: every minimal conflict found."""
+    said = [f"{_words(list(c))}{' together' if len(c) > 1 else ''}" for c in conflicts]
+    return "no plan meets " + ", nor ".join(said)
 
 
 NOT_NEGOTIABLE = ", which may not be lifted (negotiable: false)"
@@ -209,6 +248,7 @@ def _or_more_steps(task: Task, grounded: Grounded, why: Infeasibility) -> Infeas
         ("limits.max_steps", *why.blocking),
         (*why.conflict, "limits.max_steps"),
         (Way("limits.max_steps", longer.plan, words), *why.ways),
+        tuple((*c, "limits.max_steps") for c in why.other_conflicts),
     )
 
 

@@ -169,6 +169,7 @@ class SolvingPlanner(ABC):
                 reason=why.reason,
                 blocking=why.blocking,
                 conflict=why.conflict,
+                other_conflicts=why.other_conflicts,
                 condition_errors=errors,
                 ways=why.ways,
                 solver=self.parameters(task),

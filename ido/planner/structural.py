@@ -31,6 +31,9 @@ class Infeasibility:
     """Per way out the reason names: the limit or rule relaxed alone (or several, joined by
     `TOGETHER`), the plan that admits, and the words (for plan rules, which no solve sees,
     to check)."""
+    other_conflicts: tuple[tuple[str, ...], ...] = ()
+    """The minimal conflicts found beside `conflict` (`infeasible.MOST_CONFLICTS` in all
+    at most): a way out relaxes a member of each."""
 
 
 _LONGER = 20_000

@@ -288,6 +288,10 @@ class ConstraintReport:
     binding: bool
 
 
+MOST_CONFLICTS = 4
+"""How many minimal conflicts an infeasible task's reason names at most: each more costs a
+solve per limit and rule, and a fifth tells little a fourth did not."""
+
 Status = Literal["planned", "satisfied", "infeasible"]
 
 
@@ -322,6 +326,10 @@ class PlanResult:
     conflict_untested: tuple[str, ...] = ()
     """Members of `conflict` that could not be tested (a search for a plan without one
     gave up): with any, the conflict is not proven minimal."""
+    other_conflicts: tuple[tuple[str, ...], ...] = ()
+    """The minimal conflicts found beside `conflict` (a few at most): a way out the reason
+    names relaxes a member of each. Recorded only when there are some, so that an older
+    run replays alike."""
     proven_optimal: bool = True
     condition_errors: tuple[str, ...] = ()
     solver: Mapping[str, Any] = field(default_factory=dict)
@@ -343,6 +351,11 @@ class PlanResult:
             "blocking": list(self.blocking),
             "conflict": list(self.conflict),
             "conflict_untested": list(self.conflict_untested),
+            **(
+                {"other_conflicts": [list(c) for c in self.other_conflicts]}
+                if self.other_conflicts
+                else {}
+            ),
             "proven_optimal": self.proven_optimal,
             "condition_errors": list(self.condition_errors),
             "solver": dict(self.solver),

@@ -133,11 +133,19 @@ def _differences(recorded: dict[str, Any], replayed: dict[str, Any]) -> tuple[st
     return tuple(differ)
 
 
+RECORDED_SINCE = frozenset({"other_conflicts"})
+"""Fields a decision records since a later version, which a run recorded before never
+held: a run with several conflicts, recorded before ido named them all (2026-12-07),
+replays alike."""
+
+
 def _same(recorded: dict[str, Any], replayed: dict[str, Any], key: str) -> bool:
     """Whether `key` is the same on both sides, one lacking it and the other holding it
     empty (`[]`, `{}`, None) counting as the same."""
     if key in recorded and key in replayed:
         return bool(recorded[key] == replayed[key])
+    if key in RECORDED_SINCE and key not in recorded:
+        return True
     held = recorded.get(key, replayed.get(key))
     return held is None or held in ([], {})
 

@@ -588,9 +588,15 @@ def test_limits_that_only_fail_together_do_not_claim_one_is_enough() -> None:
     # already rule out every capability (cheap-slow and sure are slow, fast-pricey unsure).
     assert result.conflict == ("deadline", "min_success_probability")
     assert result.blocking == result.conflict
+    # Each conflict is named, so that the way out (relaxing a member of each) follows.
+    assert result.other_conflicts == (
+        ("max_cost", "min_success_probability"),
+        ("max_cost", "deadline"),
+    )
     assert result.reason == (
-        "no plan meets deadline and min_success_probability together, and relaxing any one "
-        "limit or rule alone is not enough; no plan the rules allow is within deadline 5s and "
+        "no plan meets deadline and min_success_probability together, nor max_cost and "
+        "min_success_probability together, nor max_cost and deadline together, and relaxing "
+        "any one limit or rule alone is not enough; no plan the rules allow is within deadline 5s and "
         "with success probability ≥ 0.950: cheap-slow takes 10s on its critical path and "
         "reaches 0.900; relax deadline and min_success_probability together: deadline 10s and "
         "min_success_probability 0.899999 admit it"
