@@ -279,3 +279,13 @@ def test_plan_works_out_as_many_alternatives_as_the_intent_asks(project: Path) -
     catalog = ido.load_catalog(["intents", "capabilities", "policies"])
     assert ido.plan(catalog, "ship-order").result.alternatives == ()
     assert len(ido.plan(catalog, "ship-order", alternatives=1).result.alternatives) == 1
+
+
+def test_one_path_is_loaded_as_one_path_not_its_letters(project: Path) -> None:
+    """`load_catalog("capabilities")`, a path not in a list, loads that folder: it was read
+    as a list of its letters (`c: no such file or folder`, …), and a `Path` as a TypeError."""
+    listed = ido.load_catalog(["capabilities"])
+    for one in ("capabilities", Path("capabilities"), project / "capabilities"):
+        assert ido.load_catalog(one).capabilities.keys() == listed.capabilities.keys()
+    with pytest.raises(ido.LoadError, match=r"1 problem found:\n  capabilitis: no such"):
+        ido.load_catalog("capabilitis")
