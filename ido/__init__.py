@@ -22,6 +22,7 @@ _HOMES = {
     "Decision": "ido.decision",
     "LocalRuntime": "ido.runtime.local",
     "RunReport": "ido.runtime.local",
+    "ActionContext": "ido.runtime.context",
     # journals
     "open_journal": "ido.api",
     "Journal": "ido.journal.records",
@@ -47,6 +48,7 @@ _HOMES = {
 }
 
 __all__ = [
+    "ActionContext",
     "Catalog",
     "Counterfactual",
     "Decision",
@@ -120,6 +122,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the names above
     from ido.loading.load import find_intent, load_catalog
     from ido.model import Intent
     from ido.replay.exact import Replay
+    from ido.runtime.context import ActionContext
     from ido.runtime.local import LocalRuntime, RunReport
     from ido.scenario.counterfactual import Counterfactual
     from ido.testing import MemoryJournal

@@ -289,3 +289,24 @@ def test_one_path_is_loaded_as_one_path_not_its_letters(project: Path) -> None:
         assert ido.load_catalog(one).capabilities.keys() == listed.capabilities.keys()
     with pytest.raises(ido.LoadError, match=r"1 problem found:\n  capabilitis: no such"):
         ido.load_catalog("capabilitis")
+
+
+def test_a_binding_types_its_context_with_the_public_name(project: Path) -> None:
+    """A binding written as the reference shows (`from ido import ActionContext`) runs, and
+    is given an `ido.ActionContext`: the type a binding needs was only in a module the page
+    calls internal (`ido.runtime.context`)."""
+    (project / "fakesvc" / "typed.py").write_text(
+        "from typing import Any\n\nfrom ido import ActionContext\n\n\n"
+        "def call(ctx: ActionContext) -> dict[str, Any]:\n"
+        "    return {'typed': isinstance(ctx, ActionContext), 'key': ctx.idempotency_key}\n"
+    )
+    catalog_file = project / "capabilities" / "catalog.yaml"
+    catalog_file.write_text(catalog_file.read_text().replace("fakesvc.impl:", "fakesvc.typed:"))
+    catalog = ido.load_catalog(["intents", "capabilities", "policies"])
+    journal = ido.MemoryJournal()
+    report = ido.LocalRuntime(catalog, journal, base=project).run(catalog.intents["ship-order"])
+    outputs = [e.data.get("output") for e in journal.events(report.run_id)]
+    assert report.outcome == "achieved"
+    assert {"typed": True, "key": f"{report.run_id}/1/1"} in outputs
+    context = ido.ActionContext("r1", "i", "c", "p", 1, 1, "r1/1/1", 5.0, {"a": 1})
+    assert context.state == {"a": 1}
