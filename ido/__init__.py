@@ -36,6 +36,9 @@ _HOMES = {
     "counterfactual_run": "ido.api",
     "Replay": "ido.replay.exact",
     "Counterfactual": "ido.scenario.counterfactual",
+    # rehearsing
+    "run_scenarios": "ido.scenario.suite",
+    "ScenarioResult": "ido.scenario.runner",
     # errors
     "IdoError": "ido.errors",
     "LoadError": "ido.errors",
@@ -68,6 +71,7 @@ __all__ = [
     "Replay",
     "RunReport",
     "RunRow",
+    "ScenarioResult",
     "SqliteJournal",
     "__version__",
     "check_names",
@@ -79,6 +83,7 @@ __all__ = [
     "open_journal",
     "plan",
     "replay_run",
+    "run_scenarios",
 ]
 """The public names (`_HOMES` says where each lives: the two must agree, a test checks)."""
 # (No public name is a submodule's: importing `ido.explain`, the module, would hide the
@@ -125,4 +130,6 @@ if TYPE_CHECKING:  # what type checkers and editors see of the names above
     from ido.runtime.context import ActionContext
     from ido.runtime.local import LocalRuntime, RunReport
     from ido.scenario.counterfactual import Counterfactual
+    from ido.scenario.runner import ScenarioResult
+    from ido.scenario.suite import run_scenarios
     from ido.testing import MemoryJournal
