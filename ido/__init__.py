@@ -30,6 +30,9 @@ _HOMES = {
     "MemoryJournal": "ido.testing",
     "RunRow": "ido.journal.records",
     "Event": "ido.journal.records",
+    # answering a blocked run
+    "approve": "ido.verdicts",
+    "reject": "ido.verdicts",
     # after a run
     "explain_run": "ido.api",
     "replay_run": "ido.api",
@@ -74,6 +77,7 @@ __all__ = [
     "ScenarioResult",
     "SqliteJournal",
     "__version__",
+    "approve",
     "check_names",
     "check_nulls",
     "counterfactual_run",
@@ -82,6 +86,7 @@ __all__ = [
     "load_catalog",
     "open_journal",
     "plan",
+    "reject",
     "replay_run",
     "run_scenarios",
 ]
@@ -133,3 +138,4 @@ if TYPE_CHECKING:  # what type checkers and editors see of the names above
     from ido.scenario.runner import ScenarioResult
     from ido.scenario.suite import run_scenarios
     from ido.testing import MemoryJournal
+    from ido.verdicts import approve, reject

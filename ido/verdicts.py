@@ -6,15 +6,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ido.approval_verdicts import check_not_expired, choose, not_waiting, verdict_data
 from ido.approvals import Key, Request, answering, requests, step_words, tally, waiting_of
 from ido.approvers import check_new_approver, next_approval, so_far_words
 from ido.errors import IdoError
 from ido.journal.records import Event, scenario_of, stamp
-from ido.journal.sqlite import SqliteJournal
 from ido.text import verdict_problem
+
+if TYPE_CHECKING:
+    from ido.journal.sqlite import SqliteJournal
+    from ido.testing import MemoryJournal
 
 APPROVED = "approval_given"
 REJECTED = "approval_rejected"
@@ -69,7 +72,7 @@ def check_verdict(by: str, comment: str | None, kind: str, flag: str = "--") -> 
 
 
 def record_verdict(
-    store: SqliteJournal,
+    store: SqliteJournal | MemoryJournal,
     run_ref: str,
     *,
     kind: str,
@@ -116,3 +119,57 @@ def record_verdict(
         ]
         if store.append_after(run_id, events[-1].seq if events else 0, written):
             return Recorded(run_id, kind, by, chosen, counts, unanswered, partial, events)
+
+
+def approve(
+    journal: SqliteJournal | MemoryJournal,
+    run: str,
+    *,
+    by: str,
+    comment: str | None = None,
+    step: int | None = None,
+    rules: Sequence[str] = (),
+) -> list[str]:
+    """Approve what the blocked `run` waits for (all of it, or `step`'s request, or those of
+    `rules`), as `ido approve` does; what it still waits for, in words (nothing: `resume`
+    carries it on)."""
+    check_verdict(by, comment, APPROVED, flag="")
+    done = record_verdict(
+        journal,
+        run,
+        kind=APPROVED,
+        by=by,
+        comment=comment,
+        step=step,
+        rules=rules,
+        resume=_resume,
+    )
+    return done.still_words()
+
+
+def reject(
+    journal: SqliteJournal | MemoryJournal,
+    run: str,
+    *,
+    by: str,
+    comment: str,
+    step: int | None = None,
+    rules: Sequence[str] = (),
+) -> None:
+    """Reject what the blocked `run` waits for, as `ido reject` does: `resume` then fails
+    the run, saying who rejected it and why (`comment`, required)."""
+    check_verdict(by, comment, REJECTED, flag="")
+    record_verdict(
+        journal,
+        run,
+        kind=REJECTED,
+        by=by,
+        comment=comment,
+        step=step,
+        rules=rules,
+        resume=_resume,
+    )
+
+
+def _resume(run_id: str) -> str:
+    return f"LocalRuntime.resume('{run_id}')"
