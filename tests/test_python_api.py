@@ -394,3 +394,41 @@ def test_no_scenario_or_a_broken_one_is_an_error_not_a_pass(project: Path) -> No
         5,
         "spec.intent",
     )
+
+
+def test_a_runtime_refuses_a_second_run_while_it_carries_one(project: Path) -> None:
+    """A run begun on a runtime already carrying one (from another thread: one runtime kept
+    for a whole service) is refused, saying to give each thread its own: it wrote its
+    events into the first run's. Once the first ends, the runtime takes the next."""
+    import threading
+
+    catalog = ido.load_catalog(["intents", "capabilities", "policies"])
+    intent = catalog.intents["ship-order"]
+    journal = ido.MemoryJournal()
+    said: list[str] = []
+    tried: list[bool] = []
+
+    def second() -> None:
+        try:
+            runtime.run(intent)
+        except ido.IdoError as exc:
+            said.append(str(exc))
+
+    def listen(kind: str, data: object) -> None:
+        if kind == "action_started" and not tried:  # the first run is in its first step
+            tried.append(True)
+            thread = threading.Thread(target=second, daemon=True)
+            thread.start()
+            thread.join(timeout=60)  # (the second run, let in, waited on the first for good)
+
+    runtime = ido.LocalRuntime(catalog, journal, base=project, listener=listen)
+    report = runtime.run(intent)
+    assert report.outcome == "achieved"
+    assert said == [
+        f"this LocalRuntime is carrying run {report.run_id} already: it carries one run at a "
+        "time; give each thread its own LocalRuntime (they may share one journal)"
+    ]
+    assert [row.id for row in journal.runs()] == [report.run_id]
+    kinds = [event.kind for event in journal.events(report.run_id)]
+    assert kinds.count("run_started") == kinds.count("run_finished") == 1
+    assert runtime.run(intent).outcome == "achieved"
