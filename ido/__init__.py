@@ -17,6 +17,7 @@ _HOMES = {
     "check_nulls": "ido.loading.checks",
     "find_intent": "ido.loading.load",
     "Intent": "ido.model",
+    "with_given": "ido.api",
     # planning and running
     "plan": "ido.api",
     "Decision": "ido.decision",
@@ -89,6 +90,7 @@ __all__ = [
     "reject",
     "replay_run",
     "run_scenarios",
+    "with_given",
 ]
 """The public names (`_HOMES` says where each lives: the two must agree, a test checks)."""
 # (No public name is a submodule's: importing `ido.explain`, the module, would hide the
@@ -113,7 +115,14 @@ if not TYPE_CHECKING:  # (type checkers see the imports below, and so catch a mi
 
 
 if TYPE_CHECKING:  # what type checkers and editors see of the names above
-    from ido.api import counterfactual_run, explain_run, open_journal, plan, replay_run
+    from ido.api import (
+        counterfactual_run,
+        explain_run,
+        open_journal,
+        plan,
+        replay_run,
+        with_given,
+    )
     from ido.decision import Decision
     from ido.errors import (
         ExecutionError,

@@ -432,3 +432,25 @@ def test_a_runtime_refuses_a_second_run_while_it_carries_one(project: Path) -> N
     kinds = [event.kind for event in journal.events(report.run_id)]
     assert kinds.count("run_started") == kinds.count("run_finished") == 1
     assert runtime.run(intent).outcome == "achieved"
+
+
+def test_a_run_is_given_one_requests_facts_over_the_intents(project: Path) -> None:
+    """`with_given` merges a request's facts over the intent's `given` (the intent as
+    loaded unchanged), and the run plans and records with them; a value JSON has not is
+    refused, naming the intent, not turned into text."""
+    from decimal import Decimal
+
+    catalog = ido.load_catalog(["intents", "capabilities", "policies"])
+    intent = catalog.intents["ship-order"]
+    us = ido.with_given(intent, {"order": {"region": "us"}})
+    assert us.spec.given == {"order": {"id": "7", "region": "us"}}
+    assert intent.spec.given == {"order": {"id": "7", "region": "eu"}}
+    journal = ido.MemoryJournal()
+    report = ido.LocalRuntime(catalog, journal, base=project).run(us)
+    assert report.outcome == "achieved"
+    started = journal.events(report.run_id)[0].data
+    assert started["intent"]["spec"]["given"] == {"order": {"id": "7", "region": "us"}}
+    with pytest.raises(ido.IdoError, match=r"^given of intent ship-order: Object of type Decimal"):
+        ido.with_given(intent, {"order": {"amount": Decimal("12.50")}})
+    with pytest.raises(ido.IdoError, match=r"numbers must be finite, not nan \(at order.amount\)"):
+        ido.with_given(intent, {"order": {"amount": float("nan")}})
