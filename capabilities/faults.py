@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from ido.runtime.context import ActionContext
+from ido import ActionContext
 
 VARIABLE = "IDO_DEMO_FAIL"
 

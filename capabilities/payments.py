@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from capabilities import faults
-from ido.runtime.context import ActionContext
+from ido import ActionContext
 
 CURRENCIES = {"eu": "EUR", "us": "USD"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from capabilities import faults
-from ido.runtime.context import ActionContext
+from ido import ActionContext
 
 
 def ship(ctx: ActionContext) -> dict[str, Any]:

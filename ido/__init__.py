@@ -17,11 +17,13 @@ _HOMES = {
     "check_nulls": "ido.loading.checks",
     "find_intent": "ido.loading.load",
     "Intent": "ido.model",
+    "with_given": "ido.api",
     # planning and running
     "plan": "ido.api",
     "Decision": "ido.decision",
     "LocalRuntime": "ido.runtime.local",
     "RunReport": "ido.runtime.local",
+    "ActionContext": "ido.runtime.context",
     # journals
     "open_journal": "ido.api",
     "Journal": "ido.journal.records",
@@ -29,12 +31,18 @@ _HOMES = {
     "MemoryJournal": "ido.testing",
     "RunRow": "ido.journal.records",
     "Event": "ido.journal.records",
+    # answering a blocked run
+    "approve": "ido.verdicts",
+    "reject": "ido.verdicts",
     # after a run
     "explain_run": "ido.api",
     "replay_run": "ido.api",
     "counterfactual_run": "ido.api",
     "Replay": "ido.replay.exact",
     "Counterfactual": "ido.scenario.counterfactual",
+    # rehearsing
+    "run_scenarios": "ido.scenario.suite",
+    "ScenarioResult": "ido.scenario.runner",
     # errors
     "IdoError": "ido.errors",
     "LoadError": "ido.errors",
@@ -47,6 +55,7 @@ _HOMES = {
 }
 
 __all__ = [
+    "ActionContext",
     "Catalog",
     "Counterfactual",
     "Decision",
@@ -66,8 +75,10 @@ __all__ = [
     "Replay",
     "RunReport",
     "RunRow",
+    "ScenarioResult",
     "SqliteJournal",
     "__version__",
+    "approve",
     "check_names",
     "check_nulls",
     "counterfactual_run",
@@ -76,7 +87,10 @@ __all__ = [
     "load_catalog",
     "open_journal",
     "plan",
+    "reject",
     "replay_run",
+    "run_scenarios",
+    "with_given",
 ]
 """The public names (`_HOMES` says where each lives: the two must agree, a test checks)."""
 # (No public name is a submodule's: importing `ido.explain`, the module, would hide the
@@ -101,7 +115,14 @@ if not TYPE_CHECKING:  # (type checkers see the imports below, and so catch a mi
 
 
 if TYPE_CHECKING:  # what type checkers and editors see of the names above
-    from ido.api import counterfactual_run, explain_run, open_journal, plan, replay_run
+    from ido.api import (
+        counterfactual_run,
+        explain_run,
+        open_journal,
+        plan,
+        replay_run,
+        with_given,
+    )
     from ido.decision import Decision
     from ido.errors import (
         ExecutionError,
@@ -120,6 +141,10 @@ if TYPE_CHECKING:  # what type checkers and editors see of the names above
     from ido.loading.load import find_intent, load_catalog
     from ido.model import Intent
     from ido.replay.exact import Replay
+    from ido.runtime.context import ActionContext
     from ido.runtime.local import LocalRuntime, RunReport
     from ido.scenario.counterfactual import Counterfactual
+    from ido.scenario.runner import ScenarioResult
+    from ido.scenario.suite import run_scenarios
     from ido.testing import MemoryJournal
+    from ido.verdicts import approve, reject

@@ -44,6 +44,30 @@ def open_journal(path: Path | str, *, reading: bool = False) -> SqliteJournal:
     return SqliteJournal(path, reading=reading)
 
 
+def with_given(intent: Intent, given: Mapping[str, Any]) -> Intent:
+    """`intent` with `given` deep-merged over its own `given` (mappings merge, other values
+    replace): one request's facts, a refund's order and amount, for a run of it. Values
+    must be JSON's (a `Decimal` or a `datetime` is refused, not turned into text that
+    rules would compare as text)."""
+    import json
+
+    from pydantic import ValidationError
+
+    from ido.errors import IdoError
+    from ido.model import Intent as IntentModel
+    from ido.state import merge
+
+    data = intent.model_dump(mode="json", by_alias=True)
+    try:
+        facts = json.loads(json.dumps(dict(given)))  # (NaN: refused by the model, at its path)
+        data["spec"]["given"] = merge(data["spec"]["given"], facts)
+        return IntentModel.model_validate(data)
+    except (TypeError, ValueError) as exc:  # (a ValidationError is a ValueError)
+        said = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        said = said.removeprefix("Value error, ")
+        raise IdoError(f"given of intent {intent.name}: {said}") from None
+
+
 def _intent(catalog: Catalog, intent: Intent | str) -> Intent:
     from ido.loading.load import find_intent
 

@@ -126,6 +126,13 @@ class MemoryJournal:
         for key, reply in (replies or {}).items():
             self.put(key, reply)
 
+    def append_after(self, run_id: str, after: int, events: Sequence[Pending]) -> bool:
+        """As `SqliteJournal`'s: append only if the run's last event is the `after`-th."""
+        if len(self._events[run_id]) != after:
+            return False
+        self.append_many(run_id, events)
+        return True
+
     def finish_run(
         self,
         run_id: str,

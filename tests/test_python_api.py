@@ -244,7 +244,7 @@ def _code_blocks() -> list[str]:
 def example_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A copy of the project's example catalog and its Python services, made the current
     directory, with `capabilities` importable from there alone while the test runs."""
-    for folder in ("intents", "capabilities", "policies"):
+    for folder in ("intents", "capabilities", "policies", "scenarios"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
@@ -268,6 +268,11 @@ def test_the_pages_python_runs_as_written(
     for number, block in enumerate(blocks, 1):
         exec(compile(block, f"python-api.md block {number}", "exec"), namespace)
     assert (example_project / ".ido" / "ido.db").is_file()
+    tests = [value for name, value in namespace.items() if name.startswith("test_")]
+    assert tests  # the page's pytest test passes too
+    for test in tests:
+        assert callable(test)
+        test()
 
 
 def test_plan_works_out_as_many_alternatives_as_the_intent_asks(project: Path) -> None:
@@ -279,3 +284,173 @@ def test_plan_works_out_as_many_alternatives_as_the_intent_asks(project: Path) -
     catalog = ido.load_catalog(["intents", "capabilities", "policies"])
     assert ido.plan(catalog, "ship-order").result.alternatives == ()
     assert len(ido.plan(catalog, "ship-order", alternatives=1).result.alternatives) == 1
+
+
+def test_one_path_is_loaded_as_one_path_not_its_letters(project: Path) -> None:
+    """`load_catalog("capabilities")`, a path not in a list, loads that folder: it was read
+    as a list of its letters (`c: no such file or folder`, …), and a `Path` as a TypeError."""
+    listed = ido.load_catalog(["capabilities"])
+    for one in ("capabilities", Path("capabilities"), project / "capabilities"):
+        assert ido.load_catalog(one).capabilities.keys() == listed.capabilities.keys()
+    with pytest.raises(ido.LoadError, match=r"1 problem found:\n  capabilitis: no such"):
+        ido.load_catalog("capabilitis")
+
+
+def test_a_binding_types_its_context_with_the_public_name(project: Path) -> None:
+    """A binding written as the reference shows (`from ido import ActionContext`) runs, and
+    is given an `ido.ActionContext`: the type a binding needs was only in a module the page
+    calls internal (`ido.runtime.context`)."""
+    (project / "fakesvc" / "typed.py").write_text(
+        "from typing import Any\n\nfrom ido import ActionContext\n\n\n"
+        "def call(ctx: ActionContext) -> dict[str, Any]:\n"
+        "    return {'typed': isinstance(ctx, ActionContext), 'key': ctx.idempotency_key}\n"
+    )
+    catalog_file = project / "capabilities" / "catalog.yaml"
+    catalog_file.write_text(catalog_file.read_text().replace("fakesvc.impl:", "fakesvc.typed:"))
+    catalog = ido.load_catalog(["intents", "capabilities", "policies"])
+    journal = ido.MemoryJournal()
+    report = ido.LocalRuntime(catalog, journal, base=project).run(catalog.intents["ship-order"])
+    outputs = [e.data.get("output") for e in journal.events(report.run_id)]
+    assert report.outcome == "achieved"
+    assert {"typed": True, "key": f"{report.run_id}/1/1"} in outputs
+    context = ido.ActionContext("r1", "i", "c", "p", 1, 1, "r1/1/1", 5.0, {"a": 1})
+    assert context.state == {"a": 1}
+
+
+SCENARIOS = """\
+apiVersion: ido/v1
+kind: Scenario
+metadata: {name: eu-down}
+spec:
+  intent: ship-order
+  faults: [{provider: cheappay, outage: true, error: "cheappay: 503"}]
+  expect: {outcome: achieved, used: [pay-cheap-eu, pay-pricey-eu]}
+---
+apiVersion: ido/v1
+kind: Scenario
+metadata: {name: wrong-hope}
+spec:
+  intent: ship-order
+  expect: {outcome: failed, max_cost: 0.1}
+"""
+
+
+def test_scenarios_run_from_python_as_the_command_tests_them(project: Path) -> None:
+    """`run_scenarios` runs each scenario of the project's `scenarios/` in its simulated
+    world, no binding called: what it did, whether it passed, and each unmet expectation in
+    the words `ido scenario test` prints; its journal explains it."""
+    (project / "scenarios").mkdir()
+    (project / "scenarios" / "ship.yaml").write_text(SCENARIOS)
+    results = ido.run_scenarios()
+    assert [(r.name, r.passed, r.report.outcome) for r in results] == [
+        ("eu-down", True, "achieved"),
+        ("wrong-hope", False, "achieved"),
+    ]
+    assert all(isinstance(r, ido.ScenarioResult) for r in results)
+    assert results[1].unmet == (
+        "outcome: expected failed, got achieved",
+        "max_cost: spent 0.80, more than 0.10",
+    )
+    explained = ido.explain_run(results[0].journal, results[0].report.run_id)
+    assert "cheappay: 503" in explained
+    assert not (project / "calls.log").exists()  # the world answered, not the bindings
+    tested = subprocess.run(
+        [sys.executable, "-m", "ido", "scenario", "test"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert tested.returncode == 1
+    for said in results[1].unmet:
+        assert f"✗ {said}" in tested.stdout
+
+
+def test_scenarios_run_from_another_folder_with_the_project_as_base(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`base` is the project: its `scenarios/` and catalog folders, wherever the test runs."""
+    (project / "scenarios").mkdir()
+    (project / "scenarios" / "ship.yaml").write_text(SCENARIOS)
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    results = ido.run_scenarios(base=project)
+    assert [r.name for r in results] == ["eu-down", "wrong-hope"]
+    one = ido.run_scenarios(project / "scenarios" / "ship.yaml", base=project)
+    assert [r.name for r in one] == ["eu-down", "wrong-hope"]
+
+
+def test_no_scenario_or_a_broken_one_is_an_error_not_a_pass(project: Path) -> None:
+    """A suite that finds nothing to run raises rather than pass; a scenario that does not
+    load is a LoadError naming its file, line and field."""
+    with pytest.raises(ido.NotFoundError, match="scenarios: no such file or folder"):
+        ido.run_scenarios()
+    (project / "scenarios").mkdir()
+    with pytest.raises(ido.NotFoundError, match=r"no scenarios in .*scenarios"):
+        ido.run_scenarios()
+    (project / "scenarios" / "ship.yaml").write_text(SCENARIOS.replace("ship-order", "shp"))
+    with pytest.raises(ido.LoadError) as caught:
+        ido.run_scenarios("scenarios")
+    assert next((p.file, p.line, p.field) for p in caught.value.problems) == (
+        "scenarios/ship.yaml",
+        5,
+        "spec.intent",
+    )
+
+
+def test_a_runtime_refuses_a_second_run_while_it_carries_one(project: Path) -> None:
+    """A run begun on a runtime already carrying one (from another thread: one runtime kept
+    for a whole service) is refused, saying to give each thread its own: it wrote its
+    events into the first run's. Once the first ends, the runtime takes the next."""
+    import threading
+
+    catalog = ido.load_catalog(["intents", "capabilities", "policies"])
+    intent = catalog.intents["ship-order"]
+    journal = ido.MemoryJournal()
+    said: list[str] = []
+    tried: list[bool] = []
+
+    def second() -> None:
+        try:
+            runtime.run(intent)
+        except ido.IdoError as exc:
+            said.append(str(exc))
+
+    def listen(kind: str, data: object) -> None:
+        if kind == "action_started" and not tried:  # the first run is in its first step
+            tried.append(True)
+            thread = threading.Thread(target=second, daemon=True)
+            thread.start()
+            thread.join(timeout=60)  # (the second run, let in, waited on the first for good)
+
+    runtime = ido.LocalRuntime(catalog, journal, base=project, listener=listen)
+    report = runtime.run(intent)
+    assert report.outcome == "achieved"
+    assert said == [
+        f"this LocalRuntime is carrying run {report.run_id} already: it carries one run at a "
+        "time; give each thread its own LocalRuntime (they may share one journal)"
+    ]
+    assert [row.id for row in journal.runs()] == [report.run_id]
+    kinds = [event.kind for event in journal.events(report.run_id)]
+    assert kinds.count("run_started") == kinds.count("run_finished") == 1
+    assert runtime.run(intent).outcome == "achieved"
+
+
+def test_a_run_is_given_one_requests_facts_over_the_intents(project: Path) -> None:
+    """`with_given` merges a request's facts over the intent's `given` (the intent as
+    loaded unchanged), and the run plans and records with them; a value JSON has not is
+    refused, naming the intent, not turned into text."""
+    from decimal import Decimal
+
+    catalog = ido.load_catalog(["intents", "capabilities", "policies"])
+    intent = catalog.intents["ship-order"]
+    us = ido.with_given(intent, {"order": {"region": "us"}})
+    assert us.spec.given == {"order": {"id": "7", "region": "us"}}
+    assert intent.spec.given == {"order": {"id": "7", "region": "eu"}}
+    journal = ido.MemoryJournal()
+    report = ido.LocalRuntime(catalog, journal, base=project).run(us)
+    assert report.outcome == "achieved"
+    started = journal.events(report.run_id)[0].data
+    assert started["intent"]["spec"]["given"] == {"order": {"id": "7", "region": "us"}}
+    with pytest.raises(ido.IdoError, match=r"^given of intent ship-order: Object of type Decimal"):
+        ido.with_given(intent, {"order": {"amount": Decimal("12.50")}})
+    with pytest.raises(ido.IdoError, match=r"numbers must be finite, not nan \(at order.amount\)"):
+        ido.with_given(intent, {"order": {"amount": float("nan")}})

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from capabilities.report import workspace
-from ido.runtime.context import ActionContext
+from ido import ActionContext
 
 INDEX = "index.json"
 

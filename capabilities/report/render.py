@@ -11,7 +11,7 @@ from string import Template
 from typing import Any
 
 from capabilities.report import workspace
-from ido.runtime.context import ActionContext
+from ido import ActionContext
 
 DEFAULT_TEMPLATE = Path(__file__).with_name("template.md")
 

@@ -148,11 +148,9 @@ def approvals(
 
 def _check_verdict(journal: Path, by: str, comment: str | None, kind: str) -> None:
     """What is wrong for every run alike (who, why, the journal), refused once."""
-    from ido.text import verdict_problem
+    from ido.verdicts import check_verdict
 
-    wrong = verdict_problem(by, comment, rejected=kind == "approval_rejected")
-    if wrong is not None:
-        raise IdoError(f"--{wrong[0]} {wrong[1]}")
+    check_verdict(by, comment, kind)
     if not journal.exists():
         raise NotFoundError(f"no journal at {journal}; nothing waits for approval")
 
@@ -166,83 +164,48 @@ def _verdict(
     comment: str | None,
     kind: str,
 ) -> None:
-    import time
-
-    from ido.approval_verdicts import check_not_expired, choose, not_waiting, verdict_data
-    from ido.approvals import answering, requests, step_words, subject, tally, waiting_of
-    from ido.approvers import check_new_approver, next_approval, so_far_words
-    from ido.journal.records import resume_command, scenario_of, stamp, temporal_of
+    from ido.approvals import subject
+    from ido.journal.records import resume_command, temporal_of
     from ido.journal.sqlite import SqliteJournal
     from ido.text import printable
+    from ido.verdicts import APPROVED, record_verdict
 
     _check_verdict(journal, by, comment, kind)
     with SqliteJournal(journal) as store:
-        run_id = store.resolve(run_ref)
-        while True:  # checked and written in one commit: of two verdicts at once, one wins
-            if store.run(run_id).outcome != "blocked":
-                raise IdoError(f"run {run_id} is not waiting for an approval")
-            events = store.events(run_id)
-            scenario = scenario_of(events)
-            if scenario is not None:
-                name = scenario.get("metadata", {}).get("name")
-                raise IdoError(
-                    f"run {run_id} blocked in the simulated world of scenario '{name}'; no "
-                    "verdict can continue it: run the scenario again instead"
-                )
-            given, partial = tally(events)
-            unanswered = waiting_of(requests(events), given)
-            if not unanswered:
-                resume = _with_journal(f"ido resume {run_id}", journal)
-                raise IdoError(not_waiting(run_id, events, resume))
-            chosen = choose(unanswered, run_id, step, rules)
-            now = time.time()
-            for request in chosen:
-                check_not_expired(request, now, run_id)
-            approving = kind == "approval_given"
-            if approving:
-                check_new_approver(run_id, chosen, partial, by)
-            # which of its approvals each is: a request needing N people waits for the Nth
-            counts = {r.key: next_approval(r, partial) if approving else None for r in chosen}
-            at = stamp(now)
-            verdicts = [
-                (kind, at, verdict_data(request, by, comment, now, counts[request.key]))
-                for request in chosen
-            ]
-            if store.append_after(run_id, events[-1].seq if events else 0, verdicts):
-                break  # else another verdict (or resume) came first: look again
+        done = record_verdict(
+            store,
+            run_ref,
+            kind=kind,
+            by=by,
+            comment=comment,
+            step=step,
+            rules=rules,
+            resume=lambda run_id: _with_journal(f"ido resume {run_id}", journal),
+        )
+    run_id, approving = done.run_id, kind == APPROVED
     verb = "approved" if approving else "rejected"
-    for request in chosen:
+    for request in done.chosen:
         what = subject(request.step, request.capability)
-        count = counts[request.key]
+        count = done.counts[request.key]
         of = (
             f" ({count} of {request.approvers} approvals)"
             if count and request.approvers > 1
             else ""
         )
         typer.echo(printable(f"{verb}: run {run_id} {what} ({request.rule}) by {by}{of}"))
-    answered = {r.key for r in chosen if not approving or (counts[r.key] or 1) >= r.approvers}
-    still = [r for r in unanswered if r.key not in answered]
-    if still and approving:  # resuming now would only block again
-        after = {  # who approved each by now, this approval included
-            r.key: [*(answering(partial, r.key) or []), *([{"by": by}] if r.key in counts else [])]
-            for r in still
-        }
-
-        def said(r: Any) -> str:
-            so_far = so_far_words(r, after)
-            return f"{step_words(r)} ({r.rule}{', ' + so_far if so_far else ''})"
-
-        waiting = "; ".join(said(r) for r in still)
+    still = done.still_words()
+    if still:  # resuming now would only block again
+        waiting = "; ".join(still)
         typer.echo(
             printable(f"still waiting: {waiting}; approve or reject it too, then resume the run")
         )
         return
     from ido.runner import runner_active
 
-    if runner_active(journal) and temporal_of(events) is None:
+    if runner_active(journal) and temporal_of(done.events) is None:
         typer.echo(f"the ido runner watching {journal} continues it")
     else:
-        again = _with_journal(resume_command(run_id, events), journal)
+        again = _with_journal(resume_command(run_id, done.events), journal)
         typer.echo(f"continue it with: {again}")
 
 

@@ -45,10 +45,11 @@ def scenario_run(
     from contextlib import nullcontext
 
     from ido.journal.sqlite import SqliteJournal
+    from ido.scenario.suite import every_scenario
 
     # Every file loaded before any runs, as `test` does: a typo in the second file was
     # told only after the first file's scenarios had run (and been kept in the journal).
-    found = _every_scenario(files, _catalog(catalog))
+    found = every_scenario(files, _catalog(catalog))
     with SqliteJournal(journal) if journal is not None else nullcontext() as store:
         failed = _run_all(found, store, quiet)
     raise typer.Exit(1 if failed else 0)
@@ -117,11 +118,12 @@ def scenario_test(
     """Run every scenario and tabulate pass/fail, spelling out each unmet expectation."""
     from ido.model import format_wait
     from ido.scenario.runner import run_scenario
+    from ido.scenario.suite import every_scenario
 
     if junit is not None:
         _check_out_file(junit, "--junit", _plain_journal())  # before the scenarios run
     searched = paths or [Path("scenarios")]
-    found = _every_scenario(searched, _catalog(catalog))
+    found = every_scenario(searched, _catalog(catalog))
     if not found:  # a test run that tests nothing must not pass (a mistyped folder, say)
         where = ", ".join(str(p) for p in searched)
         raise NotFoundError(f"no scenarios in {where}: a scenario is a YAML file of kind: Scenario")
@@ -141,33 +143,6 @@ def scenario_test(
     if junit is not None:
         _write_junit(junit, results)
     raise typer.Exit(1 if failed else 0)
-
-
-def _every_scenario(paths: list[Path], catalog: list[Path]) -> list[tuple[Path, Any, Any]]:
-    """(file, scenario, its catalog) of every scenario under `paths`, all loaded before any
-    runs: the problems of every file are told at once, and a name two files declare is one
-    of them (their rows could not be told apart)."""
-    from ido.errors import LoadError, Problem
-    from ido.scenario.runner import load_scenarios, scenario_files
-
-    found: list[tuple[Path, Any, Any]] = []
-    problems: list[Problem] = []
-    for file in scenario_files(paths):
-        try:
-            found += [(file, s, loaded) for s, loaded in load_scenarios(file, catalog)]
-        except LoadError as exc:
-            problems += exc.problems
-    first: dict[str, Path] = {}
-    for file, scenario, loaded in found:
-        if scenario.name not in first:
-            first[scenario.name] = file
-            continue
-        line = loaded.origins[("Scenario", scenario.name)].line_of(("metadata", "name"))
-        said = f"Scenario '{scenario.name}' is declared twice; first in {first[scenario.name]}"
-        problems.append(Problem(str(file), line, "metadata.name", said))
-    if problems:
-        raise LoadError(problems)
-    return found
 
 
 _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")

@@ -4,6 +4,7 @@ found by name or file."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,19 +21,22 @@ from ido.yamlsrc import Document
 
 
 def load_catalog(
-    paths: Sequence[Path | str],
+    paths: Sequence[Path | str] | Path | str,
     *,
     base: Path | None = None,
     skip: Skip | None = None,
     replaced: Replaced | None = None,
     unnamed: Collection[Path] = (),
 ) -> Catalog:
-    """Load and check every resource under `paths`; raise LoadError listing all problems.
+    """Load and check every resource under `paths` (one path, or a list of them); raise
+    LoadError listing all problems.
     `skip`: documents to leave out (a scenario file's scenarios that need another catalog).
     `replaced`: folders the command reads others in place of, and what to say of them.
     `unnamed`: files whose one resource need not be named after them (`ido replay
     --intent FILE`: a changed copy of an intent, named as its user likes)."""
     base = base or Path.cwd()
+    if isinstance(paths, str | os.PathLike):  # one path, not a sequence of its letters
+        paths = [paths]
     files, problems = yaml_files(Path(p) for p in paths)
     free = {Path(f).resolve() for f in unnamed}
     catalog = Catalog()

@@ -6,6 +6,7 @@ import contextlib
 import os
 import secrets
 import signal
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -103,6 +104,8 @@ class RuntimeCore:
         the run an interruption stopped (without a listener, which costs a decision its
         progress heartbeat)."""
         self.planner = planner
+        self.busy = threading.Lock()
+        """Held while a run goes on (`LocalRuntime`): its state is one run's."""
         # Every secret the catalog names, masked in what every call and observer gives back:
         # a binding inherits ido's whole environment, and may print another's. And, for
         # real calls, every variable named as a credential is (`credential_names`): a

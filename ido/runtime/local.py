@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from ido.approval_asking import asks_approval
 from ido.approval_verdicts import check_answered, expired, rejected
@@ -52,6 +53,32 @@ class RunReport:
     duration: float
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _alone(
+    method: Callable[Concatenate[LocalRuntime, P], R],
+) -> Callable[Concatenate[LocalRuntime, P], R]:
+    """One run at a time on a runtime: a second one begun while the first goes on (on
+    another thread, or from a listener) wrote its events into the first run's."""
+
+    def alone(self: LocalRuntime, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if not self.busy.acquire(blocking=False):
+            which = f"run {self.carrying}" if self.carrying else "a run"
+            raise IdoError(
+                f"this LocalRuntime is carrying {which} already: it carries one run at a "
+                "time; give each thread its own LocalRuntime (they may share one journal)"
+            )
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.busy.release()
+
+    functools.update_wrapper(alone, method)  # its name and docstring, for help()
+    return alone
+
+
 class LocalRuntime(Executing, Compensating):
     """Runs one intent to an outcome in this process; every event is journaled first."""
 
@@ -59,6 +86,7 @@ class LocalRuntime(Executing, Compensating):
     """Asked before each decision: True stops the run there (`HandedOver`), for its
     carrier to take it up elsewhere (`carry_on`). None: the run is never handed over."""
 
+    @_alone
     def run(
         self,
         intent: Intent,
@@ -97,6 +125,7 @@ class LocalRuntime(Executing, Compensating):
             self._emit(run, "run_started", {"run_id": run.run_id, "intent": intent.name})
             return self._finish_run(run, planner, STARTED)
 
+    @_alone
     def resume(self, run_id: str) -> RunReport:
         """Continue an interrupted run from its journal; completed steps are never redone.
 
@@ -166,6 +195,7 @@ class LocalRuntime(Executing, Compensating):
                 stop = ("failed", said if stop is None else f"{said}; then {stop[1]}")
             return self._finish_run(run, planner, trigger, stop)
 
+    @_alone
     def carry_on(self, run_id: str, trigger: str) -> RunReport:
         """Take up a run handed over before a decision (`HandedOver`) as if it had never
         stopped: rebuilt from its journal, nothing recorded of the hand-over (no take-over,
@@ -185,6 +215,7 @@ class LocalRuntime(Executing, Compensating):
         with carried(run_id):
             return self._finish_run(run, planner, trigger)
 
+    @_alone
     def compensate(self, run_id: str) -> RunReport:
         """Try again the compensations failed run `run_id` left undone (`to_undo_again`),
         newest step first, as the run undid its steps: held to the rules as they stand now,

@@ -28,6 +28,9 @@ from ido.yamlsrc import read_documents
 
 @dataclass(frozen=True)
 class ScenarioResult:
+    """A scenario run: its `report`, and each expectation it did not meet (`unmet`, in the
+    words `ido scenario test` prints); `journal` holds the run, for `explain_run`."""
+
     scenario: Scenario
     report: RunReport
     elapsed: float
@@ -40,6 +43,10 @@ class ScenarioResult:
     @property
     def passed(self) -> bool:
         return not self.unmet
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
 
 
 def scenario_files(paths: Sequence[Path]) -> list[Path]:
