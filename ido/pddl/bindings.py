@@ -24,38 +24,21 @@ def _bindings(
     """The bindings of `schema`'s parameters its static literals allow, and with `reached`
     (for each positive fluent literal, the atoms it may take: `ground`'s relaxed
     reachability), those literals too, looked up as static ones are in `index`."""
-    # An `exists` variable no fluent literal reads (`ido.pddl.adl`) only has to have some
-    # value: those witnesses go last, in groups that share a static literal, and each
-    # group is searched for one value alone, not enumerated with the others.
-    witnesses = _witnesses(schema, fluents)
-    members = {v for group in witnesses.values() for v, _ in group}
-    parameters = [p for p in schema.parameters if p[0] not in members]
-    bound = len(parameters)
-    parameters += [p for group in witnesses.values() for p in group]
-    spans, at = [], bound
-    for group in witnesses.values():
-        spans.append((at, at + len(group)))
-        at += len(group)
+    parameters, bound, spans, places = _shape(schema, fluents, index)
     names = [v for v, _ in parameters]
     candidates, settled = _candidates(schema, parameters, objects_of, index, fluents, reached)
     if not all(candidates):
         return  # a parameter no object may take: no binding, whatever the others take
-    # Check each static literal as soon as its last variable is bound; a positive one that
-    # holds that variable once is looked up instead: the values it allows there.
     checks: list[list[tuple[Literal, frozenset[Atom]]]] = [[] for _ in range(max(1, len(names)))]
     lookups: list[list[tuple[Literal, int, _StaticIndex]]] = [[] for _ in range(max(1, len(names)))]
-    for literal in schema.precondition:
-        atom = literal.atom
+    for literal, last, place in places:
         table = _table(literal, index, fluents, reached)
         if table is None or literal in settled:
             continue
-        variables = [names.index(a) for a in atom.args if a in names]
-        last = max(variables, default=0)
-        looked_up = literal.positive and atom.predicate != "=" and bool(variables)
-        if looked_up and atom.args.count(names[last]) == 1:
-            lookups[last].append((literal, atom.args.index(names[last]), table))
-        else:
+        if place is None:
             checks[last].append((literal, table.atoms))
+        else:
+            lookups[last].append((literal, place, table))
 
     tried = 0
 
@@ -66,7 +49,10 @@ def _bindings(
             return
         pool = candidates[i]
         if lookups[i]:
-            allowed = set.intersection(*(t.values(lit, at, binding) for lit, at, t in lookups[i]))
+            (lit, at, t), *more = lookups[i]
+            allowed = t.values(lit, at, binding)
+            for lit, at, t in more:
+                allowed = allowed & t.values(lit, at, binding)
             pool = [value for value in pool if value in allowed]
         tried += len(pool)
         if tried > MAX_TRIED:
@@ -97,6 +83,46 @@ def _bindings(
     for binding in walk(0, bound, {}):
         if not spans or witnessed(binding):
             yield dict(binding)
+
+
+Shape = tuple[
+    list[tuple[str, str]], int, list[tuple[int, int]], list[tuple[Literal, int, int | None]]
+]
+"""How `_bindings` binds a schema: its parameters in the order bound, how many are bound
+before the witnesses, the witnesses' groups (spans of that order), and for each literal
+the parameter after which it is checked, and where it is looked up (None: checked)."""
+
+
+def _shape(schema: Action, fluents: frozenset[str], index: _StaticIndex) -> Shape:
+    """How `_bindings` binds `schema` (worked out once: a grounding binds it in rounds)."""
+    found = index.shapes.get(id(schema))
+    if found is not None:
+        return found
+    # An `exists` variable no fluent literal reads (`ido.pddl.adl`) only has to have some
+    # value: those witnesses go last, in groups that share a static literal, and each
+    # group is searched for one value alone, not enumerated with the others.
+    witnesses = _witnesses(schema, fluents)
+    members = {v for group in witnesses.values() for v, _ in group}
+    parameters = [p for p in schema.parameters if p[0] not in members]
+    bound = len(parameters)
+    parameters += [p for group in witnesses.values() for p in group]
+    spans, at = [], bound
+    for group in witnesses.values():
+        spans.append((at, at + len(group)))
+        at += len(group)
+    names = [v for v, _ in parameters]
+    # Check each literal as soon as its last variable is bound; a positive one that holds
+    # that variable once is looked up instead: the values it allows there.
+    places: list[tuple[Literal, int, int | None]] = []
+    for literal in schema.precondition:
+        atom = literal.atom
+        variables = [names.index(a) for a in atom.args if a in names]
+        last = max(variables, default=0)
+        looked_up = literal.positive and atom.predicate != "=" and bool(variables)
+        once = looked_up and atom.args.count(names[last]) == 1
+        places.append((literal, last, atom.args.index(names[last]) if once else None))
+    shape = index.shapes[id(schema)] = (parameters, bound, spans, places)
+    return shape
 
 
 def _table(
@@ -163,9 +189,13 @@ def _narrow(
     if len(variables) == 1:
         (variable,) = variables
         i = at[variable]
-        candidates[i] = [
-            v for v in candidates[i] if _static_holds(literal, {variable: v}, table.atoms)
-        ]
+        if literal.positive and atom.args == (variable,):  # (clear ?x): a set's lookup
+            held = table.held(atom.predicate, 0)
+            candidates[i] = [v for v in candidates[i] if v in held]
+        else:
+            candidates[i] = [
+                v for v in candidates[i] if _static_holds(literal, {variable: v}, table.atoms)
+            ]
         settled.add(literal)
     elif variables and literal.positive and atom.predicate != "=":
         for place, arg in enumerate(atom.args):
@@ -232,6 +262,8 @@ class _StaticIndex:
         self.atoms, self.fluents = static, fluents
         self.narrowed: dict[tuple[int, tuple[tuple[str, str], ...]], Narrowed] = {}
         """Each schema's candidates narrowed by its static literals (`_candidates`)."""
+        self.shapes: dict[int, Shape] = {}
+        """How each schema is bound (`_shape`), by the schema's id."""
         self._atoms: dict[str, list[tuple[str, ...]]] = {}
         for atom in static:
             self._atoms.setdefault(atom.predicate, []).append(atom.args)

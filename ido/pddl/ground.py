@@ -160,11 +160,11 @@ def _reachable(
     compiled = [0] * len(variants)
     named = PurePath(problem.file).name  # (as `ido plan --pddl` names it)
     needs = [[_needs(way, fluents) for way in ways] for ways in variants]
-    first = True
+    first, full = True, _StaticIndex(frozenset())
     while first or new:
         # Semi-naively: each literal j in turn takes only atoms new this round, those
         # before it only older ones, those after it any; so no binding is made twice.
-        old, delta = _StaticIndex(frozenset(reached)), _StaticIndex(frozenset(new))
+        old, delta = full, _StaticIndex(frozenset(new))
         reached |= new
         full, new = _StaticIndex(frozenset(reached)), set()
         grown = {atom.predicate for atom in delta.atoms}
