@@ -161,20 +161,25 @@ def _reachable(
     named = PurePath(problem.file).name  # (as `ido plan --pddl` names it)
     needs = [[_needs(way, fluents) for way in ways] for ways in variants]
     first, full = True, _StaticIndex(frozenset())
+    having: set[str] = set()  # the predicates of the atoms reached
     while first or new:
         # Semi-naively: each literal j in turn takes only atoms new this round, those
         # before it only older ones, those after it any; so no binding is made twice.
         old, delta = full, _StaticIndex(frozenset(new))
         reached |= new
         full, new = _StaticIndex(frozenset(reached)), set()
-        grown = {atom.predicate for atom in delta.atoms}
+        had, grown = set(having), {atom.predicate for atom in delta.atoms}
+        having |= grown
         for number, (schema, ways) in enumerate(zip(domain.actions, variants, strict=True)):
             at = f"{domain.file}:{schema.line}"  # (where errors about it begin)
             for way, variant in enumerate(ways):
                 pos = needs[number][way]
                 passes: list[dict[Literal, _StaticIndex]] = [{}] if first and not pos else []
                 for j, literal in enumerate(pos):
-                    if literal.atom.predicate in grown:
+                    # (none when a literal before j has no older atom to take)
+                    if literal.atom.predicate in grown and all(
+                        before.atom.predicate in had for before in pos[:j]
+                    ):
                         passes.append(
                             {**dict.fromkeys(pos[:j], old), literal: delta}
                             | dict.fromkeys(pos[j + 1 :], full)
