@@ -14,7 +14,6 @@ from typing import Any
 from ido.errors import ExecutionError, ObserverError
 from ido.loading.catalog import Catalog
 from ido.model import Intent, Observer
-from ido.runtime.bindings import ASYNC_WORDS, ERROR_CHARS, MAX_OUTPUT, load_callable
 from ido.secrets import Environ, Secrets, masked_url
 from ido.state import State, TooDeep, close_world, from_json, json_safe, merge, set_path
 from ido.text import failure, printable, shortened
@@ -36,6 +35,9 @@ def observe(
     secret the catalog names: `catalog_secrets`), are masked in errors, and in the output
     as in data the rules read (`Secrets.mask_data`).
     """
+    # Here: `ido plan` reads no observer at all for most intents (a PDDL problem's has none).
+    from ido.runtime.bindings import ASYNC_WORDS, ERROR_CHARS, MAX_OUTPUT, load_callable
+
     spec = observer.spec
     name = observer.name
     secrets = Secrets(os.environ if environ is None else environ, named=named)
@@ -122,6 +124,8 @@ def _read_regular(path: Path, shown: str) -> bytes:
     """The first `MAX_OUTPUT` + 1 bytes of `path`, refused unless it is a regular file:
     opening a FIFO waits for a writer (`ido plan` hung on one for good), and a device may
     have no end. Opened without waiting, then looked at."""
+    from ido.runtime.bindings import MAX_OUTPUT
+
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)

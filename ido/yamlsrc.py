@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from ido.errors import Problem
 from ido.scalar_lines import line_in
+
+if TYPE_CHECKING:
+    import yaml
 
 FieldPath = tuple[str | int, ...]
 
@@ -42,9 +44,24 @@ def without_timestamps(loader: type[Any]) -> type[Any]:
     return loader
 
 
-_Loader = without_timestamps(with_floats(getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
-# The dumper knows them too, so that it quotes text that reads as such a number ('1e3').
-_Dumper = with_floats(getattr(yaml, "CSafeDumper", yaml.SafeDumper))
+@cache
+def _classes() -> tuple[type[Any], type[Any]]:
+    """The loader and the dumper, made on first use: PyYAML is imported only by a command
+    that reads or writes YAML (`ido plan --pddl` does neither). It also binds the module's
+    name `yaml`, which the functions below use after calling this."""
+    global yaml  # noqa: PLW0603 (one import, kept where every function finds it)
+    import yaml
+
+    loader = without_timestamps(with_floats(getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    # The dumper knows them too, so that it quotes text that reads as such a number ('1e3').
+    return loader, with_floats(getattr(yaml, "CSafeDumper", yaml.SafeDumper))
+
+
+def __getattr__(name: str) -> Any:
+    """`_Loader` and `_Dumper`, made on first use (`_classes`)."""
+    if name in ("_Loader", "_Dumper"):
+        return _classes()[name == "_Dumper"]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,7 @@ def read_documents(
     `read` is told how many documents are read, every `EVERY` (a large file takes minutes)."""
     documents: list[Document] = []
     problems: list[Problem] = []
+    _Loader = _classes()[0]
     try:
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
@@ -197,7 +215,7 @@ def _quoted(text: str, mark: yaml.Mark | None) -> str:
 def _forbidden(exc: yaml.reader.ReaderError, text: str, file: str) -> Problem:
     """A character YAML does not allow, at its line. libyaml counts the position in UTF-8
     bytes, the pure-Python reader in characters."""
-    if issubclass(_Loader, yaml.reader.Reader):
+    if issubclass(_classes()[0], yaml.reader.Reader):
         at = text[: exc.position or 0].count("\n") + 1
     else:
         at = text.encode("utf-8")[: exc.position or 0].count(b"\n") + 1
@@ -313,4 +331,5 @@ def format_path(path: FieldPath) -> str:
 
 def dump_documents(documents: list[Any]) -> str:
     """YAML text of `documents`, one per `---` section, keys in the order given."""
-    return yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    dumper = _classes()[1]
+    return yaml.dump_all(documents, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)

@@ -64,3 +64,32 @@ def test_runs_and_explain_read_the_journal_without_the_models(
     assert "ship-order" in done.stdout and "achieved" in done.stdout, done.stdout
     assert "ido.journal" in imported  # (the probe sees what the command imported)
     assert imported.isdisjoint({"asyncio", "ido.fanout", "ido.model"}), imported
+
+
+NOT_FOR_PDDL = (
+    "yaml",
+    "sqlite3",
+    "ido.journal.sqlite",
+    "ido.runtime.bindings",
+    "concurrent.futures",
+)
+"""What `ido plan --pddl` never uses: YAML (the problem is ground in memory), the journal's
+SQLite, the bindings that run steps and observers, and the threads of alternatives."""
+
+
+def test_planning_a_pddl_problem_imports_no_yaml_journal_or_bindings(tmp_path: Path) -> None:
+    """`ido plan --pddl` imported PyYAML, SQLite and the journal's writes, the bindings
+    that run capabilities and observers, and a thread pool, though it reads no YAML, opens
+    no journal, runs nothing and (with `--alternatives 0`) solves once; now it does not."""
+    domain, problem = tmp_path / "d.pddl", tmp_path / "p.pddl"
+    domain.write_text(
+        "(define (domain lamp) (:predicates (on))"
+        " (:action switch :parameters () :precondition (not (on)) :effect (on)))"
+    )
+    problem.write_text("(define (problem p1) (:domain lamp) (:init) (:goal (on)))")
+    argv = ["plan", "--pddl", str(domain), str(problem), "--planner", "search"]
+    done, imported = _imported(tmp_path, [*argv, "--alternatives", "0"])
+    assert done.returncode == 0, done.stderr
+    assert "switch" in done.stdout, done.stdout
+    assert "ido.planner.search" in imported  # (the probe sees what the command imported)
+    assert imported.isdisjoint(NOT_FOR_PDDL), imported & set(NOT_FOR_PDDL)

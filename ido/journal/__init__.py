@@ -9,7 +9,22 @@ each run's events and checking it (`ido verify`); `catalogs` a run's catalog dig
 stored once per catalog.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ido.journal.records import Event, Journal, RunRow, epoch, stamp
-from ido.journal.sqlite import SqliteJournal
+
+if TYPE_CHECKING:
+    from ido.journal.sqlite import SqliteJournal
+
+
+def __getattr__(name: str) -> Any:
+    """`SqliteJournal`, imported on first use: what only reads `records` (the decide step,
+    `ido plan`) does not load SQLite and the journal's writes."""
+    if name == "SqliteJournal":
+        from ido.journal.sqlite import SqliteJournal
+
+        return SqliteJournal
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Event", "Journal", "RunRow", "SqliteJournal", "epoch", "stamp"]

@@ -7,7 +7,7 @@ fluent reads is searched for one value, not enumerated. `MAX_TRIED` bounds the v
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from ido.errors import PddlError, located
 from ido.pddl.parsed import Action, Atom, Literal
@@ -16,42 +16,29 @@ from ido.pddl.parsed import Action, Atom, Literal
 def _bindings(
     schema: Action,
     objects_of: Callable[[str], list[str]],
-    static: frozenset[Atom],
     index: _StaticIndex,
     fluents: frozenset[str],
     where: str,
+    reached: Mapping[Literal, _StaticIndex] | None = None,
 ) -> Iterator[dict[str, str]]:
-    # An `exists` variable no fluent literal reads (`ido.pddl.adl`) only has to have some
-    # value: those witnesses go last, in groups that share a static literal, and each
-    # group is searched for one value alone, not enumerated with the others.
-    witnesses = _witnesses(schema, fluents)
-    members = {v for group in witnesses.values() for v, _ in group}
-    parameters = [p for p in schema.parameters if p[0] not in members]
-    bound = len(parameters)
-    parameters += [p for group in witnesses.values() for p in group]
-    spans, at = [], bound
-    for group in witnesses.values():
-        spans.append((at, at + len(group)))
-        at += len(group)
+    """The bindings of `schema`'s parameters its static literals allow, and with `reached`
+    (for each positive fluent literal, the atoms it may take: `ground`'s relaxed
+    reachability), those literals too, looked up as static ones are in `index`."""
+    parameters, bound, spans, places = _shape(schema, fluents, index)
     names = [v for v, _ in parameters]
-    candidates, settled = _candidates(schema, parameters, objects_of, static, index, fluents)
+    candidates, settled = _candidates(schema, parameters, objects_of, index, fluents, reached)
     if not all(candidates):
         return  # a parameter no object may take: no binding, whatever the others take
-    # Check each static literal as soon as its last variable is bound; a positive one that
-    # holds that variable once is looked up instead: the values it allows there.
-    checks: list[list[Literal]] = [[] for _ in range(max(1, len(names)))]
-    lookups: list[list[tuple[Literal, int]]] = [[] for _ in range(max(1, len(names)))]
-    for literal in schema.precondition:
-        atom = literal.atom
-        if atom.predicate in fluents or literal in settled:
+    checks: list[list[tuple[Literal, frozenset[Atom]]]] = [[] for _ in range(max(1, len(names)))]
+    lookups: list[list[tuple[Literal, int, _StaticIndex]]] = [[] for _ in range(max(1, len(names)))]
+    for literal, last, place in places:
+        table = _table(literal, index, fluents, reached)
+        if table is None or literal in settled:
             continue
-        variables = [names.index(a) for a in atom.args if a in names]
-        last = max(variables, default=0)
-        looked_up = literal.positive and atom.predicate != "=" and bool(variables)
-        if looked_up and atom.args.count(names[last]) == 1:
-            lookups[last].append((literal, atom.args.index(names[last])))
+        if place is None:
+            checks[last].append((literal, table.atoms))
         else:
-            checks[last].append(literal)
+            lookups[last].append((literal, place, table))
 
     tried = 0
 
@@ -62,7 +49,10 @@ def _bindings(
             return
         pool = candidates[i]
         if lookups[i]:
-            allowed = set.intersection(*(index.values(lit, at, binding) for lit, at in lookups[i]))
+            (lit, at, t), *more = lookups[i]
+            allowed = t.values(lit, at, binding)
+            for lit, at, t in more:
+                allowed = allowed & t.values(lit, at, binding)
             pool = [value for value in pool if value in allowed]
         tried += len(pool)
         if tried > MAX_TRIED:
@@ -70,7 +60,7 @@ def _bindings(
         name, tests, last = names[i], checks[i], i + 1 == stop
         for value in pool:
             binding[name] = value
-            if not tests or all(_static_holds(lit, binding, static) for lit in tests):
+            if not tests or all(_static_holds(lit, binding, atoms) for lit, atoms in tests):
                 if last:  # (not one generator more per binding for the last parameter)
                     yield binding
                 else:
@@ -87,7 +77,7 @@ def _bindings(
         return True
 
     if not names:
-        if all(_static_holds(lit, {}, static) for lit in checks[0]):
+        if all(_static_holds(lit, {}, atoms) for lit, atoms in checks[0]):
             yield {}
         return
     for binding in walk(0, bound, {}):
@@ -95,13 +85,66 @@ def _bindings(
             yield dict(binding)
 
 
+Shape = tuple[
+    list[tuple[str, str]], int, list[tuple[int, int]], list[tuple[Literal, int, int | None]]
+]
+"""How `_bindings` binds a schema: its parameters in the order bound, how many are bound
+before the witnesses, the witnesses' groups (spans of that order), and for each literal
+the parameter after which it is checked, and where it is looked up (None: checked)."""
+
+
+def _shape(schema: Action, fluents: frozenset[str], index: _StaticIndex) -> Shape:
+    """How `_bindings` binds `schema` (worked out once: a grounding binds it in rounds)."""
+    found = index.shapes.get(id(schema))
+    if found is not None:
+        return found
+    # An `exists` variable no fluent literal reads (`ido.pddl.adl`) only has to have some
+    # value: those witnesses go last, in groups that share a static literal, and each
+    # group is searched for one value alone, not enumerated with the others.
+    witnesses = _witnesses(schema, fluents)
+    members = {v for group in witnesses.values() for v, _ in group}
+    parameters = [p for p in schema.parameters if p[0] not in members]
+    bound = len(parameters)
+    parameters += [p for group in witnesses.values() for p in group]
+    spans, at = [], bound
+    for group in witnesses.values():
+        spans.append((at, at + len(group)))
+        at += len(group)
+    names = [v for v, _ in parameters]
+    # Check each literal as soon as its last variable is bound; a positive one that holds
+    # that variable once is looked up instead: the values it allows there.
+    places: list[tuple[Literal, int, int | None]] = []
+    for literal in schema.precondition:
+        atom = literal.atom
+        variables = [names.index(a) for a in atom.args if a in names]
+        last = max(variables, default=0)
+        looked_up = literal.positive and atom.predicate != "=" and bool(variables)
+        once = looked_up and atom.args.count(names[last]) == 1
+        places.append((literal, last, atom.args.index(names[last]) if once else None))
+    shape = index.shapes[id(schema)] = (parameters, bound, spans, places)
+    return shape
+
+
+def _table(
+    literal: Literal,
+    index: _StaticIndex,
+    fluents: frozenset[str],
+    reached: Mapping[Literal, _StaticIndex] | None,
+) -> _StaticIndex | None:
+    """Where `literal` is looked up while binding: a static one in `index`, a positive
+    fluent one in its `reached` (a negative one may come to hold: none), else none."""
+    if literal.atom.predicate not in fluents:
+        return index
+    return reached[literal] if literal.positive and reached is not None else None
+
+
 def _candidates(
     schema: Action,
     parameters: list[tuple[str, str]],
     objects_of: Callable[[str], list[str]],
-    static: frozenset[Atom],
     index: _StaticIndex,
     fluents: frozenset[str],
+    reached: Mapping[Literal, _StaticIndex] | None = None,
 ) -> tuple[list[list[str]], set[Literal]]:
     """The objects each parameter may take, in order, before any is bound: those of its type
     that pass the static literals of it alone (which are then settled), and for a positive
@@ -109,27 +152,60 @@ def _candidates(
     `(not (r ?f))` on the last of six parameters was checked once per binding of the
     other five."""
     at = {v: i for i, (v, _) in enumerate(parameters)}
-    candidates = [objects_of(kind) for _, kind in parameters]
-    settled: set[Literal] = set()
+    key = (id(schema), tuple(parameters))
+    if key not in index.narrowed:  # (the static part is the same in every round)
+        index.narrowed[key] = _narrowed(schema, at, [objects_of(k) for _, k in parameters], index)
+    static_candidates, settled = index.narrowed[key]
+    if reached is None:
+        return static_candidates, settled
+    candidates, settled = list(static_candidates), set(settled)
     for literal in schema.precondition:
-        atom = literal.atom
-        if atom.predicate in fluents:
-            continue
-        variables = {a for a in atom.args if a in at}
-        if len(variables) == 1:
-            (variable,) = variables
-            i = at[variable]
-            candidates[i] = [
-                v for v in candidates[i] if _static_holds(literal, {variable: v}, static)
-            ]
-            settled.add(literal)
-        elif variables and literal.positive and atom.predicate != "=":
-            for place, arg in enumerate(atom.args):
-                if arg in at:
-                    held = index.held(atom.predicate, place)
-                    candidates[at[arg]] = [v for v in candidates[at[arg]] if v in held]
+        if literal.atom.predicate in fluents and literal.positive:
+            _narrow(literal, at, candidates, settled, reached[literal])
     return candidates, settled
 
+
+def _narrowed(
+    schema: Action, at: dict[str, int], candidates: list[list[str]], index: _StaticIndex
+) -> tuple[list[list[str]], set[Literal]]:
+    """`candidates` narrowed by `schema`'s static literals (`_candidates`)."""
+    settled: set[Literal] = set()
+    for literal in schema.precondition:
+        if literal.atom.predicate not in index.fluents:
+            _narrow(literal, at, candidates, settled, index)
+    return candidates, settled
+
+
+def _narrow(
+    literal: Literal,
+    at: dict[str, int],
+    candidates: list[list[str]],
+    settled: set[Literal],
+    table: _StaticIndex,
+) -> None:
+    """Narrow `candidates` in place by `literal`, whose atoms are `table`'s."""
+    atom = literal.atom
+    variables = {a for a in atom.args if a in at}
+    if len(variables) == 1:
+        (variable,) = variables
+        i = at[variable]
+        if literal.positive and atom.args == (variable,):  # (clear ?x): a set's lookup
+            held = table.held(atom.predicate, 0)
+            candidates[i] = [v for v in candidates[i] if v in held]
+        else:
+            candidates[i] = [
+                v for v in candidates[i] if _static_holds(literal, {variable: v}, table.atoms)
+            ]
+        settled.add(literal)
+    elif variables and literal.positive and atom.predicate != "=":
+        for place, arg in enumerate(atom.args):
+            if arg in at:
+                held = table.held(atom.predicate, place)
+                candidates[at[arg]] = [v for v in candidates[at[arg]] if v in held]
+
+
+Narrowed = tuple[list[list[str]], set[Literal]]
+"""The objects each parameter may take, and the literals that settles."""
 
 MAX_TRIED = 5_000_000
 """Values tried for the parameters of one action, at most, while grounding it: some five
@@ -182,7 +258,12 @@ class _StaticIndex:
     """Static atoms by predicate and one argument position: for the other arguments'
     values, the values that position holds in some atom. Built per position on first use."""
 
-    def __init__(self, static: frozenset[Atom]) -> None:
+    def __init__(self, static: frozenset[Atom], fluents: frozenset[str] = frozenset()) -> None:
+        self.atoms, self.fluents = static, fluents
+        self.narrowed: dict[tuple[int, tuple[tuple[str, str], ...]], Narrowed] = {}
+        """Each schema's candidates narrowed by its static literals (`_candidates`)."""
+        self.shapes: dict[int, Shape] = {}
+        """How each schema is bound (`_shape`), by the schema's id."""
         self._atoms: dict[str, list[tuple[str, ...]]] = {}
         for atom in static:
             self._atoms.setdefault(atom.predicate, []).append(atom.args)

@@ -1,14 +1,17 @@
-"""Ground a PDDL domain and problem: every action instance whose static facts hold and
-that may change a state (not one that contradicts itself or changes nothing).
+"""Ground a PDDL domain and problem: every action instance reachable in the delete
+relaxation (its static facts hold, and :init or another instance kept makes each fact it
+needs true) that may change a state (not one that contradicts itself or changes nothing).
 
 A predicate no action adds or deletes is *static*: its truth is fixed by the problem's
 `:init`, so it becomes a filter on parameter bindings instead of a fact of the state.
 Bindings are enumerated one parameter at a time (objects of the parameter's type or a
 subtype) and a static literal or `=` test is checked as soon as its variables are bound;
 a positive static literal is looked up instead, giving the values its last variable may
-take (`ido.pddl.bindings`). An ADL precondition is grounded as the STRIPS actions it
-compiles to (`ido.pddl.adl`), and a goal that can hold in several ways keeps each way
-(`options`).
+take (`ido.pddl.bindings`). Positive fluent literals are looked up alike in the atoms
+reached so far, in rounds until no new atom is reached (`_reachable`), so an action is
+bound only from facts that may hold, not over every object of its parameters' types. An
+ADL precondition is grounded as the STRIPS actions it compiles to (`ido.pddl.adl`), and a
+goal that can hold in several ways keeps each way (`options`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from functools import cached_property
 from pathlib import PurePath
 
 from ido.errors import PddlError, UnsolvableError, located
-from ido.pddl.adl import Truth, expand_action, expand_goal
+from ido.pddl.adl import expand_action, expand_goal
 from ido.pddl.bindings import _bind, _bindings, _static_holds, _StaticIndex
 from ido.pddl.check import check_problem, subtypes
 from ido.pddl.parsed import Action, Atom, Domain, Literal, Problem, Universal, show
@@ -69,9 +72,9 @@ class GroundTask:
 
 
 def ground(domain: Domain, problem: Problem) -> GroundTask:
-    """Every action instance whose static preconditions hold in the problem's `:init`,
+    """Every action instance reachable in the delete relaxation from the problem's `:init`,
     but for those that never help a plan: a precondition that needs an atom both true and
-    false, an instance that changes nothing, one that needs an atom no instance kept sets."""
+    false, an instance that changes nothing."""
     if problem.domain and problem.domain != domain.name:
         raise PddlError(
             f"{problem.file}:{problem.lines.get(':domain', 1)}: problem {problem.name} is for "
@@ -89,7 +92,7 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
 
     fluents = frozenset(a.predicate for act in domain.actions for a in _changes(act))
     static = frozenset(a for a in problem.init if a.predicate not in fluents)
-    index = _StaticIndex(static)  # one for every schema
+    index = _StaticIndex(static, fluents)  # one for every schema
 
     def truth(atom: Atom) -> bool | None:
         """A ground atom's truth for good (static, `=`); None when it may change."""
@@ -105,35 +108,16 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
         raise UnsolvableError(
             "the goal can never hold: its static facts and equalities rule it out", at_goal
         )
-    found: list[GroundAction] = []
-    named = PurePath(problem.file).name  # (as `ido plan --pddl` names it)
-    for schema in domain.actions:
-        at = f"{domain.file}:{schema.line}"  # (where errors about it begin)
-        for action in _instances(schema, objects_of, truth, static, index, fluents, problem, at):
-            found.append(action)
-            if len(found) % REPORT_EVERY == 0:  # (a large problem grounds for seconds)
-                progress.report(stage="grounding", problem=named, actions=len(found))
-            if len(found) > MAX_GROUND_ACTIONS:
-                break
-        if len(found) > MAX_GROUND_ACTIONS:
-            raise PddlError(
-                located(
-                    problem.file,
-                    f"{domain.name}/{problem.name} grounds to more than "
-                    f"{MAX_GROUND_ACTIONS:,} actions; ido does not plan at that size",
-                )
-            )
     init = frozenset(a for a in problem.init if a.predicate in fluents)
-    # An atom no action touches and :init does not hold is false for good: an action that
-    # needs it is dropped, and a literal that needs it false always holds. Dropping an
-    # action may leave more atoms untouched: until none is left.
-    usable, known = found, set(init).union(*((*a.add, *a.delete) for a in found))
-    while True:
-        kept = [a for a in usable if all(x.atom in known for x in a.precondition if x.positive)]
-        touched = set(init).union(*((*a.add, *a.delete) for a in kept))
-        if len(kept) == len(usable) and touched == known:
-            break
-        usable, known = kept, touched
+    variants = [
+        expand_action(schema, objects_of, truth, f"{domain.file}:{schema.line}")
+        for schema in domain.actions
+    ]
+    usable = _reachable(domain, variants, objects_of, index, fluents, init, problem)
+    # Only actions whose fluent needs :init or an action kept makes true are kept (the
+    # delete relaxation): an atom outside `known` is false for good, so a literal that
+    # needs it false always holds.
+    known = set(init).union(*(a.add for a in usable))
     actions = [_with_live(a, known) for a in usable]
     ways = [_goal(option, fluents, static, init, known) for option in options]
     possible = [way for way in ways if way is not None]
@@ -153,42 +137,112 @@ def ground(domain: Domain, problem: Problem) -> GroundTask:
     )
 
 
-def _instances(
-    schema: Action,
+Key = tuple[int, int, tuple[str, ...]]
+"""Where an instance comes in the type product's order: its schema, ADL way, values."""
+
+
+def _reachable(
+    domain: Domain,
+    variants: list[list[Action]],
     objects_of: Callable[[str], list[str]],
-    truth: Truth,
-    static: frozenset[Atom],
     index: _StaticIndex,
     fluents: frozenset[str],
+    init: frozenset[Atom],
     problem: Problem,
-    at: str,
-) -> Iterator[GroundAction]:
-    """The instances of one action that change something, its ADL compiled away. Errors
-    begin with `at`, where the action is written."""
-    seen: set[GroundAction] = set()  # (the ways of an ADL precondition may ground alike)
-    compiled_count = 0
-    for variant in expand_action(schema, objects_of, truth, at):
-        pre = tuple(lit for lit in variant.precondition if lit.atom.predicate in fluents)
-        for binding in _bindings(variant, objects_of, static, index, fluents, at):
-            action = _instantiate(variant, pre, binding, problem, at)
-            if action is None:
-                continue  # it never helps a plan
-            if schema.condition is not None or schema.conditional:
-                compiled_count += 1
-                if compiled_count > MAX_COMPILED:
-                    raise PddlError(
-                        located(
-                            at,
-                            f"{schema.name} grounds to more than {MAX_COMPILED:,} actions "
-                            "once its ADL precondition and effects are compiled (each "
-                            "'exists' and each conditional effect multiplies them); ido "
-                            "stops there",
+) -> list[GroundAction]:
+    """The instances reachable in the delete relaxation, in the type product's order:
+    rounds that bind each action's parameters from the atoms reached so far (its positive
+    fluent literals looked up as static ones are), until a round reaches no new atom. An
+    instance that changes nothing, or contradicts itself, is tried once and dropped."""
+    reached: set[Atom] = set()
+    new, tried = set(init), set()
+    found: list[tuple[Key, GroundAction]] = []
+    compiled = [0] * len(variants)
+    named = PurePath(problem.file).name  # (as `ido plan --pddl` names it)
+    needs = [[_needs(way, fluents) for way in ways] for ways in variants]
+    first, full = True, _StaticIndex(frozenset())
+    having: set[str] = set()  # the predicates of the atoms reached
+    while first or new:
+        # Semi-naively: each literal j in turn takes only atoms new this round, those
+        # before it only older ones, those after it any; so no binding is made twice.
+        old, delta = full, _StaticIndex(frozenset(new))
+        reached |= new
+        full, new = _StaticIndex(frozenset(reached)), set()
+        had, grown = set(having), {atom.predicate for atom in delta.atoms}
+        having |= grown
+        for number, (schema, ways) in enumerate(zip(domain.actions, variants, strict=True)):
+            at = f"{domain.file}:{schema.line}"  # (where errors about it begin)
+            for way, variant in enumerate(ways):
+                pos = needs[number][way]
+                passes: list[dict[Literal, _StaticIndex]] = [{}] if first and not pos else []
+                for j, literal in enumerate(pos):
+                    # (none when a literal before j has no older atom to take)
+                    if literal.atom.predicate in grown and all(
+                        before.atom.predicate in had for before in pos[:j]
+                    ):
+                        passes.append(
+                            {**dict.fromkeys(pos[:j], old), literal: delta}
+                            | dict.fromkeys(pos[j + 1 :], full)
                         )
-                    )
-                if action in seen:
-                    continue
-                seen.add(action)
-            yield action
+                pre = tuple(lit for lit in variant.precondition if lit.atom.predicate in fluents)
+                for tables in passes:
+                    for binding in _bindings(variant, objects_of, index, fluents, at, tables):
+                        key = (number, way, tuple(binding.values()))
+                        if key in tried:
+                            continue
+                        tried.add(key)
+                        action = _instantiate(variant, pre, binding, problem, at)
+                        if action is None:
+                            continue  # it never helps a plan
+                        if schema.condition is not None or schema.conditional:
+                            compiled[number] += 1
+                            if compiled[number] > MAX_COMPILED:
+                                raise _too_compiled(schema, at)
+                        found.append((key, action))
+                        new.update(a for a in action.add if a not in reached)
+                        if len(found) % REPORT_EVERY == 0:  # (a large problem grounds long)
+                            progress.report(stage="grounding", problem=named, actions=len(found))
+                        if len(found) > MAX_GROUND_ACTIONS:
+                            raise _too_large(domain, problem)
+        first = False
+    found.sort(key=lambda pair: pair[0])
+    out: list[GroundAction] = []
+    seen: set[tuple[int, GroundAction]] = set()  # (an ADL action's ways may ground alike)
+    for (number, _, _), action in found:
+        if (number, action) not in seen:
+            seen.add((number, action))
+            out.append(action)
+    return out
+
+
+def _needs(action: Action, fluents: frozenset[str]) -> list[Literal]:
+    """The positive fluent literals of `action`'s precondition, each once, in order."""
+    return list(
+        dict.fromkeys(
+            lit for lit in action.precondition if lit.positive and lit.atom.predicate in fluents
+        )
+    )
+
+
+def _too_large(domain: Domain, problem: Problem) -> PddlError:
+    return PddlError(
+        located(
+            problem.file,
+            f"{domain.name}/{problem.name} grounds to more than "
+            f"{MAX_GROUND_ACTIONS:,} actions; ido does not plan at that size",
+        )
+    )
+
+
+def _too_compiled(schema: Action, at: str) -> PddlError:
+    return PddlError(
+        located(
+            at,
+            f"{schema.name} grounds to more than {MAX_COMPILED:,} actions once its ADL "
+            "precondition and effects are compiled (each 'exists' and each conditional "
+            "effect multiplies them); ido stops there",
+        )
+    )
 
 
 def _goal(

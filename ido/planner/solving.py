@@ -12,15 +12,17 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from contextvars import copy_context
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ido.errors import PlanningError
 from ido.planner import progress
 from ido.planner.bounds import landmarks, plan_floor
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 from ido.planner.explain import (
     alternative_why,
     binding_limits,
@@ -288,6 +290,9 @@ class SolvingPlanner(ABC):
                         yield name, futures[at].result() if futures else without(name, under)
 
         solved: list[str] = []
+        # Imported here: one solve, `--alternatives 0`, needs no threads (nor their import).
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=workers) if workers > 1 else nullcontext() as pool:
             for name, other in in_order(pool):
                 solved.append(name)

@@ -164,3 +164,28 @@ def test_an_instance_that_changes_nothing_is_left_out(tmp_path: Path) -> None:
     d, p = write(tmp_path, "d.pddl", quiet), write(tmp_path, "p.pddl", calm)
     with pytest.raises(PddlError, match=re.escape(f"{p}: no action of problem np changes")):
         import_pddl(d, p, tmp_path / "out")
+
+
+CHAIN = """\
+(define (domain chain) (:requirements :strips)
+ (:predicates (at ?x) (link ?x ?y))
+ (:action go :parameters (?from ?to) :precondition (and (at ?from) (link ?from ?to))
+  :effect (and (at ?to) (not (at ?from)))))
+"""
+
+
+def test_only_actions_reachable_in_the_delete_relaxation_are_ground(tmp_path: Path) -> None:
+    """A ring of places linked among themselves but never linked from the start is no
+    part of any plan: each `go` there needs an `at` only another of them adds, and no
+    plan reaches any. Grounding kept them (every atom it needed was set by some action);
+    it now binds `?from` only from `at` atoms :init or a kept action makes true."""
+    links = "(link a b) (link b c) (link x y) (link y z) (link z x)"
+    d = write(tmp_path, "d.pddl", CHAIN)
+    p = write(
+        tmp_path,
+        "p.pddl",
+        "(define (problem ring) (:domain chain) (:objects a b c x y z)"
+        f" (:init (at a) {links}) (:goal (at c)))",
+    )
+    calls = [action.call for action in load_pddl(d, p).actions]
+    assert calls == ["(go a b)", "(go b c)"]
