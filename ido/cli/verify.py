@@ -110,7 +110,9 @@ def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -
 
     with SqliteJournal(path, reading=True) as store:
         since = store.chained_since()
-        catalog = functools.cache(store.catalog)  # (a catalog's runs name one row)
+        # (a catalog's runs name one row, most often one run after another: a few kept,
+        # not every one read, which held each catalog's text, megabytes, to the end)
+        catalog = functools.lru_cache(maxsize=4)(store.catalog)
         went = _going_through("verifying", lambda: store.counted(RunsAsked()))
         for done, (run, links) in enumerate(store.chains()):  # each with its events, one snapshot
             went(done)
