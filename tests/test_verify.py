@@ -530,6 +530,30 @@ def test_a_runs_row_removed_leaving_its_events_is_reported(journal: Path) -> Non
     assert code == 1 and [b["run"] for b in json.loads(out)["broken"]] == [victim]
 
 
+def test_a_row_with_no_id_neither_hides_a_runs_removed_row_nor_stops_verify(
+    journal: Path,
+) -> None:
+    """SQLite lets a TEXT primary key be NULL: a run's row removed, and a row with no id
+    put in, dated before chaining, read as intact (its events' run, `NOT IN` a list
+    holding NULL, was never found missing), and ido verify then stopped on a traceback.
+    Both rows are reported now."""
+    victim, other = run_ids(journal)
+    sql(journal, "DELETE FROM runs WHERE id = ?", victim)
+    sql(
+        journal,
+        "INSERT INTO runs (id, intent, started_at) VALUES (NULL, 'ship-order', ?)",
+        "2000-01-01T00:00:00.000+00:00",
+    )
+    code, out = ido("verify")
+    assert code == 1, out
+    assert f"broken: run {victim}, its row: its events are in the journal, its row is not" in out
+    assert "broken: run (no id), its row: it has no id (NULL), started " in out, out
+    assert other not in out
+    code, out = ido("verify", "--format", "json")
+    assert code == 1, out
+    assert sorted(b["run"] for b in json.loads(out)["broken"]) == sorted(["(no id)", victim])
+
+
 def test_runs_recorded_before_chaining_stay_so_in_an_archive_made_earlier(
     journal: Path, project: Path
 ) -> None:
