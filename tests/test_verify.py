@@ -530,6 +530,30 @@ def test_a_runs_row_removed_leaving_its_events_is_reported(journal: Path) -> Non
     assert code == 1 and [b["run"] for b in json.loads(out)["broken"]] == [victim]
 
 
+def test_a_row_with_no_id_neither_hides_a_runs_removed_row_nor_stops_verify(
+    journal: Path,
+) -> None:
+    """SQLite lets a TEXT primary key be NULL: a run's row removed, and a row with no id
+    put in, dated before chaining, read as intact (its events' run, `NOT IN` a list
+    holding NULL, was never found missing), and ido verify then stopped on a traceback.
+    Both rows are reported now."""
+    victim, other = run_ids(journal)
+    sql(journal, "DELETE FROM runs WHERE id = ?", victim)
+    sql(
+        journal,
+        "INSERT INTO runs (id, intent, started_at) VALUES (NULL, 'ship-order', ?)",
+        "2000-01-01T00:00:00.000+00:00",
+    )
+    code, out = ido("verify")
+    assert code == 1, out
+    assert f"broken: run {victim}, its row: its events are in the journal, its row is not" in out
+    assert "broken: run (no id), its row: it has no id (NULL), started " in out, out
+    assert other not in out
+    code, out = ido("verify", "--format", "json")
+    assert code == 1, out
+    assert sorted(b["run"] for b in json.loads(out)["broken"]) == sorted(["(no id)", victim])
+
+
 def test_runs_recorded_before_chaining_stay_so_in_an_archive_made_earlier(
     journal: Path, project: Path
 ) -> None:
@@ -614,3 +638,32 @@ def test_the_counts_of_a_long_journal_have_their_thousands_set_apart(tmp_path: P
             store.start_run(f"r{n:04d}", "load-eu", "2026-12-06T00:00:00.000+00:00", {})
     out = CliRunner().invoke(app, ["verify", "--journal", str(journal)]).output
     assert "1,001 runs checked: 1,001 intact, 0 recorded before chaining, 0 broken" in out, out
+
+
+def test_verify_holds_a_few_catalogs_at_once_not_every_one_the_journal_names(
+    tmp_path: Path,
+) -> None:
+    """ido verify kept the text of every catalog it had read until it ended: a journal of
+    40 runs, each of a catalog of its own, held 40 at once (a year of a big catalog edited
+    now and then, gigabytes). It keeps a few, as a run's catalog is most often the last
+    one's."""
+    import tracemalloc
+
+    path = tmp_path / "ido.db"
+    with SqliteJournal(path) as store:
+        for i in range(40):
+            at = f"2026-12-07T12:00:{i:02d}.000+00:00"
+            digests = {f"cap-{k:05d}": f"{k * 7919 + i:012x}" for k in range(10_000)}
+            store.start_run(f"r-{i:02d}", "x", at, {"intent": "x", "capabilities": digests})
+            store.finish_run(f"r-{i:02d}", "achieved", None, 0.0, 1.0, at)
+        text = store.chain_of("r-00")[2] or ""  # (the text of the first run's catalog)
+    assert len(text) > 250_000
+    assert ido("verify", "--journal", str(path))[0] == 0  # (what it imports, made before)
+    tracemalloc.start()
+    try:
+        code, out = ido("verify", "--journal", str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 0 and "40 runs checked: 40 intact" in out, out
+    assert peak < 20 * len(text), f"{peak:,} bytes at most, a catalog {len(text):,}"

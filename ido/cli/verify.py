@@ -18,6 +18,7 @@ from ido.errors import NotFoundError
 
 if TYPE_CHECKING:
     from ido.journal.chain import Checked
+    from ido.journal.records import RunRow
     from ido.journal.sqlite import SqliteJournal
 
 _HEAD = re.compile(r"[0-9a-f]{64}")
@@ -110,10 +111,15 @@ def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -
 
     with SqliteJournal(path, reading=True) as store:
         since = store.chained_since()
-        catalog = functools.cache(store.catalog)  # (a catalog's runs name one row)
+        # (a catalog's runs name one row, most often one run after another: a few kept,
+        # not every one read, which held each catalog's text, megabytes, to the end)
+        catalog = functools.lru_cache(maxsize=4)(store.catalog)
         went = _going_through("verifying", lambda: store.counted(RunsAsked()))
         for done, (run, links) in enumerate(store.chains()):  # each with its events, one snapshot
             went(done)
+            if run.id is None:  # (SQLite lets a TEXT key be NULL; ido never writes one)
+                found.checked.append(_no_id(run))
+                continue
             row = Row(
                 run.intent,
                 run.started_at,
@@ -133,6 +139,17 @@ def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -
                         {"run": run.id, "seq": wanted[run.id][0], "problem": problem}
                     )
         _rowless(store, found)
+
+
+def _no_id(run: RunRow) -> Checked:
+    """A run's row with no id (NULL), reported: its events cannot name it."""
+    from ido.journal.chain import Checked
+
+    problem = (
+        f"it has no id (NULL), started {run.started_at}, intent {run.intent}: the row was "
+        "edited by hand"
+    )
+    return Checked("(no id)", "broken", 0, problem=problem)
 
 
 def _rowless(store: SqliteJournal, found: _Found) -> None:

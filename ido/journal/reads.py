@@ -322,7 +322,9 @@ class _Reading(_Committing):
         hand: ido writes a run's row with its first event and removes both together), and
         how many events each has."""
         rows = self._db.execute(
-            "SELECT run_id, COUNT(*) FROM events WHERE run_id NOT IN (SELECT id FROM runs) "
+            # (not `NOT IN (SELECT id FROM runs)`: NULL, with a row of no id, found none)
+            "SELECT run_id, COUNT(*) FROM events e "
+            "WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = e.run_id) "
             "GROUP BY run_id ORDER BY MIN(rowid)"
         ).fetchall()
         return {str(r[0]): int(r[1]) for r in rows}
