@@ -133,6 +133,7 @@ def approve(
     """Approve what the blocked `run` waits for (all of it, or `step`'s request, or those of
     `rules`), as `ido approve` does; what it still waits for, in words (nothing: `resume`
     carries it on)."""
+    _check_types(by, comment, step)
     check_verdict(by, comment, APPROVED, flag="")
     done = record_verdict(
         journal,
@@ -158,6 +159,7 @@ def reject(
 ) -> None:
     """Reject what the blocked `run` waits for, as `ido reject` does: `resume` then fails
     the run, saying who rejected it and why (`comment`, required)."""
+    _check_types(by, comment, step)
     check_verdict(by, comment, REJECTED, flag="")
     record_verdict(
         journal,
@@ -169,6 +171,17 @@ def reject(
         rules=rules,
         resume=_resume,
     )
+
+
+def _check_types(by: object, comment: object, step: object) -> None:
+    """What a caller passed on from a request, refused in words: `by=None` (no user) was an
+    AttributeError, `step="1"` refused as "not step 1", `step=True` taken for step 1."""
+    if not isinstance(by, str):
+        raise IdoError("by must name who decides")
+    if comment is not None and not isinstance(comment, str):
+        raise IdoError(f"comment must be text, not {comment!r}")
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
+        raise IdoError(f"step must be a step's number (0: the plan), not {step!r}")
 
 
 def _resume(run_id: str) -> str:

@@ -108,3 +108,25 @@ def test_a_verdict_that_cannot_be_given_is_an_error(project: Path) -> None:
     _runtime(journal, project).resume(blocked.run_id)
     with pytest.raises(ido.IdoError, match="is not waiting for an approval"):
         ido.approve(journal, blocked.run_id, by="dave")
+
+
+def test_a_verdict_of_values_a_request_may_carry_is_an_error_not_a_traceback(
+    project: Path,
+) -> None:
+    """What a service's endpoint passes on from its request: no user (None), a comment
+    that is not text, a step as text. Each is an IdoError saying which, nothing written
+    (an AttributeError came out of `by=None`; `step="1"` was refused as "not step 1")."""
+    journal = ido.MemoryJournal()
+    blocked = _blocked(project, journal)
+    before = len(journal.events(blocked.run_id))
+    with pytest.raises(ido.IdoError, match=r"^by must name who decides$"):
+        ido.approve(journal, blocked.run_id, by=None)  # type: ignore[arg-type]
+    with pytest.raises(ido.IdoError, match=r"^by must name who decides$"):
+        ido.reject(journal, blocked.run_id, by=None, comment="no")  # type: ignore[arg-type]
+    with pytest.raises(ido.IdoError, match=r"^comment must be text, not 5$"):
+        ido.approve(journal, blocked.run_id, by="alice", comment=5)  # type: ignore[arg-type]
+    with pytest.raises(ido.IdoError, match=r"^step must be a step's number \(0: the plan\)"):
+        ido.approve(journal, blocked.run_id, by="alice", step="1")  # type: ignore[arg-type]
+    with pytest.raises(ido.IdoError, match=r"^step must be a step's number \(0: the plan\)"):
+        ido.approve(journal, blocked.run_id, by="alice", step=True)
+    assert len(journal.events(blocked.run_id)) == before
