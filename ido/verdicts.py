@@ -128,11 +128,11 @@ def approve(
     by: str,
     comment: str | None = None,
     step: int | None = None,
-    rules: Sequence[str] = (),
+    rules: Sequence[str] | str = (),
 ) -> list[str]:
     """Approve what the blocked `run` waits for (all of it, or `step`'s request, or those of
-    `rules`), as `ido approve` does; what it still waits for, in words (nothing: `resume`
-    carries it on)."""
+    `rules`: one `policy/rule`, or a list), as `ido approve` does; what it still waits for,
+    in words (nothing: `resume` carries it on)."""
     _check_types(by, comment, step)
     check_verdict(by, comment, APPROVED, flag="")
     done = record_verdict(
@@ -142,7 +142,7 @@ def approve(
         by=by,
         comment=comment,
         step=step,
-        rules=rules,
+        rules=[rules] if isinstance(rules, str) else rules,  # one rule, not its letters
         resume=_resume,
     )
     return done.still_words()
@@ -155,7 +155,7 @@ def reject(
     by: str,
     comment: str,
     step: int | None = None,
-    rules: Sequence[str] = (),
+    rules: Sequence[str] | str = (),
 ) -> None:
     """Reject what the blocked `run` waits for, as `ido reject` does: `resume` then fails
     the run, saying who rejected it and why (`comment`, required)."""
@@ -168,7 +168,7 @@ def reject(
         by=by,
         comment=comment,
         step=step,
-        rules=rules,
+        rules=[rules] if isinstance(rules, str) else rules,  # one rule, not its letters
         resume=_resume,
     )
 

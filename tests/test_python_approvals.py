@@ -130,3 +130,12 @@ def test_a_verdict_of_values_a_request_may_carry_is_an_error_not_a_traceback(
     with pytest.raises(ido.IdoError, match=r"^step must be a step's number \(0: the plan\)"):
         ido.approve(journal, blocked.run_id, by="alice", step=True)
     assert len(journal.events(blocked.run_id)) == before
+
+
+def test_one_rule_is_one_rule_not_its_letters(project: Path) -> None:
+    """`rules="spend/payments"`, one rule as a string, answers that rule's request: it was
+    read as its letters, and refused as "not s, p, e, n, d, …"."""
+    journal = ido.MemoryJournal()
+    blocked = _blocked(project, journal)
+    assert ido.approve(journal, blocked.run_id, by="alice", rules="spend/payments") == []
+    assert _runtime(journal, project).resume(blocked.run_id).outcome == "achieved"
