@@ -82,11 +82,13 @@ def record_verdict(
     rules: Sequence[str] = (),
     resume: Callable[[str], str] = lambda run_id: f"ido resume {run_id}",
     now: Callable[[], float] = time.time,
+    cli: bool = True,
 ) -> Recorded:
     """Record `by`'s verdict on the requests the blocked run waits for (all, or `step`'s,
     or those of `rules`), checked and written in one commit: of two verdicts at once, one
     wins and the other looks again. `resume`: how to carry on a run no longer waiting, for
-    the error that says so."""
+    the error that says so; `cli`: whether a refusal names the command's options or
+    `ido.approve`'s arguments."""
     run_id = store.resolve(run_ref)
     while True:
         if store.run(run_id).outcome != "blocked":
@@ -103,13 +105,13 @@ def record_verdict(
         unanswered = waiting_of(requests(events), given)
         if not unanswered:
             raise IdoError(not_waiting(run_id, events, resume(run_id)))
-        chosen = choose(unanswered, run_id, step, list(rules))
+        chosen = choose(unanswered, run_id, step, list(rules), cli)
         moment = now()
         for request in chosen:
             check_not_expired(request, moment, run_id)
         approving = kind == APPROVED
         if approving:
-            check_new_approver(run_id, chosen, partial, by)
+            check_new_approver(run_id, chosen, partial, by, cli)
         # which of its approvals each is: a request needing N people waits for the Nth
         counts = {r.key: next_approval(r, partial) if approving else None for r in chosen}
         at = stamp(moment)
@@ -144,6 +146,7 @@ def approve(
         step=step,
         rules=[rules] if isinstance(rules, str) else rules,  # one rule, not its letters
         resume=_resume,
+        cli=False,
     )
     return done.still_words()
 
@@ -170,6 +173,7 @@ def reject(
         step=step,
         rules=[rules] if isinstance(rules, str) else rules,  # one rule, not its letters
         resume=_resume,
+        cli=False,
     )
 
 

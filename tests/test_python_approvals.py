@@ -139,3 +139,23 @@ def test_one_rule_is_one_rule_not_its_letters(project: Path) -> None:
     blocked = _blocked(project, journal)
     assert ido.approve(journal, blocked.run_id, by="alice", rules="spend/payments") == []
     assert _runtime(journal, project).resume(blocked.run_id).outcome == "achieved"
+
+
+def test_a_refusal_from_python_names_the_arguments_not_the_commands_options(
+    project: Path,
+) -> None:
+    """A step or rule nothing waits under, or the same person twice, refused from Python
+    says `step` (0: the plan), `rules`: it said `--step takes a number ... or plan`, an
+    option of the command, and `plan` is no step a Python caller may pass."""
+    journal = ido.MemoryJournal()
+    blocked = _blocked(project, journal, approvers=2)
+    with pytest.raises(ido.IdoError) as step:
+        ido.approve(journal, blocked.run_id, by="alice", step=7)
+    assert str(step.value).endswith("(step takes a number `ido approvals` shows, or 0: the plan)")
+    with pytest.raises(ido.IdoError) as rule:
+        ido.approve(journal, blocked.run_id, by="alice", rules=["x/y"])
+    assert str(rule.value).endswith("(rules takes rules `ido approvals` shows, as policy/rule)")
+    ido.approve(journal, blocked.run_id, by="alice")
+    with pytest.raises(ido.IdoError) as twice:
+        ido.approve(journal, blocked.run_id, by="alice")
+    assert "--" not in str(twice.value)
