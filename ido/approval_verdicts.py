@@ -190,13 +190,17 @@ def not_waiting(run_id: str, events: Sequence[Event], resume: str) -> str:
 
 
 def choose(
-    waiting: list[Request], run_id: str, step: int | None, rules: Sequence[str] = ()
+    waiting: list[Request],
+    run_id: str,
+    step: int | None,
+    rules: Sequence[str] = (),
+    cli: bool = True,
 ) -> list[Request]:
     """The requests a verdict on `run_id` answers: all waiting ones (at least one: else
     `not_waiting` says why), or those of one step, or of some rules (`rules`, each
     `policy/rule` as `ido approvals` shows it: two owners of two rules on one step each
     answer their own), or both. A rule or step nothing waits under is refused, naming
-    what waits."""
+    what waits (and, `cli` or not, the command's options or `ido.approve`'s arguments)."""
     chosen = waiting
     if rules:
         unknown = [rule for rule in dict.fromkeys(rules) if all(r.rule != rule for r in waiting)]
@@ -204,7 +208,11 @@ def choose(
             names = ", ".join(dict.fromkeys(r.rule for r in waiting))
             raise IdoError(
                 f"run {run_id} waits for approval under {names}, not {', '.join(unknown)} "
-                "(--rule takes a rule `ido approvals` shows, as policy/rule)"
+                + (
+                    "(--rule takes a rule `ido approvals` shows, as policy/rule)"
+                    if cli
+                    else "(rules takes rules `ido approvals` shows, as policy/rule)"
+                )
             )
         chosen = [r for r in chosen if r.rule in rules]
     if step is None:
@@ -215,7 +223,11 @@ def choose(
         steps = ", ".join(dict.fromkeys(_step_named(r.step) for r in chosen))
         raise IdoError(
             f"run {run_id} waits for approval{under} of {steps}, not {_step_named(step)} "
-            "(--step takes a number `ido approvals` shows, or plan)"
+            + (
+                "(--step takes a number `ido approvals` shows, or plan)"
+                if cli
+                else "(step takes a number `ido approvals` shows, or 0: the plan)"
+            )
         )
     return of_step
 

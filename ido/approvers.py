@@ -37,7 +37,9 @@ def next_approval(request: Request, partial: Partial) -> int:
     return len(approved_so_far(request, partial)) + 1
 
 
-def check_new_approver(run_id: str, chosen: Sequence[Request], partial: Partial, by: str) -> None:
+def check_new_approver(
+    run_id: str, chosen: Sequence[Request], partial: Partial, by: str, cli: bool = True
+) -> None:
     """Refuse an approval by someone who already approved one of the `chosen` requests:
     recorded, it would count for nothing (N different people approve), and they would
     believe the request done. Nothing is written for any of them, as for any refusal of
@@ -46,13 +48,18 @@ def check_new_approver(run_id: str, chosen: Sequence[Request], partial: Partial,
         if not _approved_by(request, partial, by):
             continue
         others = [r for r in chosen if not _approved_by(r, partial, by)]
-        alone = "; approve the others alone with --rule or --step" if others else ""
+        alone = f"; approve the others alone with {_options(cli)}" if others else ""
         raise IdoError(
             f"run {run_id}: {by} already approved {subject(request.step, request.capability)} "
             f"({request.rule}), which needs {request.approvers} different people: "
             f"{so_far_words(request, partial)} so far; nothing recorded: another person "
             f"approves it{alone}"
         )
+
+
+def _options(cli: bool) -> str:
+    """How a verdict names its requests: the command's options, or `ido.approve`'s."""
+    return "--rule or --step" if cli else "rules= or step="
 
 
 def _approved_by(request: Request, partial: Partial, by: str) -> bool:

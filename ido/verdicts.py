@@ -82,11 +82,13 @@ def record_verdict(
     rules: Sequence[str] = (),
     resume: Callable[[str], str] = lambda run_id: f"ido resume {run_id}",
     now: Callable[[], float] = time.time,
+    cli: bool = True,
 ) -> Recorded:
     """Record `by`'s verdict on the requests the blocked run waits for (all, or `step`'s,
     or those of `rules`), checked and written in one commit: of two verdicts at once, one
     wins and the other looks again. `resume`: how to carry on a run no longer waiting, for
-    the error that says so."""
+    the error that says so; `cli`: whether a refusal names the command's options or
+    `ido.approve`'s arguments."""
     run_id = store.resolve(run_ref)
     while True:
         if store.run(run_id).outcome != "blocked":
@@ -103,13 +105,13 @@ def record_verdict(
         unanswered = waiting_of(requests(events), given)
         if not unanswered:
             raise IdoError(not_waiting(run_id, events, resume(run_id)))
-        chosen = choose(unanswered, run_id, step, list(rules))
+        chosen = choose(unanswered, run_id, step, list(rules), cli)
         moment = now()
         for request in chosen:
             check_not_expired(request, moment, run_id)
         approving = kind == APPROVED
         if approving:
-            check_new_approver(run_id, chosen, partial, by)
+            check_new_approver(run_id, chosen, partial, by, cli)
         # which of its approvals each is: a request needing N people waits for the Nth
         counts = {r.key: next_approval(r, partial) if approving else None for r in chosen}
         at = stamp(moment)
@@ -128,11 +130,12 @@ def approve(
     by: str,
     comment: str | None = None,
     step: int | None = None,
-    rules: Sequence[str] = (),
+    rules: Sequence[str] | str = (),
 ) -> list[str]:
     """Approve what the blocked `run` waits for (all of it, or `step`'s request, or those of
-    `rules`), as `ido approve` does; what it still waits for, in words (nothing: `resume`
-    carries it on)."""
+    `rules`: one `policy/rule`, or a list), as `ido approve` does; what it still waits for,
+    in words (nothing: `resume` carries it on)."""
+    _check_types(by, comment, step)
     check_verdict(by, comment, APPROVED, flag="")
     done = record_verdict(
         journal,
@@ -141,8 +144,9 @@ def approve(
         by=by,
         comment=comment,
         step=step,
-        rules=rules,
+        rules=[rules] if isinstance(rules, str) else rules,  # one rule, not its letters
         resume=_resume,
+        cli=False,
     )
     return done.still_words()
 
@@ -154,10 +158,11 @@ def reject(
     by: str,
     comment: str,
     step: int | None = None,
-    rules: Sequence[str] = (),
+    rules: Sequence[str] | str = (),
 ) -> None:
     """Reject what the blocked `run` waits for, as `ido reject` does: `resume` then fails
     the run, saying who rejected it and why (`comment`, required)."""
+    _check_types(by, comment, step)
     check_verdict(by, comment, REJECTED, flag="")
     record_verdict(
         journal,
@@ -166,9 +171,21 @@ def reject(
         by=by,
         comment=comment,
         step=step,
-        rules=rules,
+        rules=[rules] if isinstance(rules, str) else rules,  # one rule, not its letters
         resume=_resume,
+        cli=False,
     )
+
+
+def _check_types(by: object, comment: object, step: object) -> None:
+    """What a caller passed on from a request, refused in words: `by=None` (no user) was an
+    AttributeError, `step="1"` refused as "not step 1", `step=True` taken for step 1."""
+    if not isinstance(by, str):
+        raise IdoError("by must name who decides")
+    if comment is not None and not isinstance(comment, str):
+        raise IdoError(f"comment must be text, not {comment!r}")
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
+        raise IdoError(f"step must be a step's number (0: the plan), not {step!r}")
 
 
 def _resume(run_id: str) -> str:

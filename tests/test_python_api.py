@@ -12,6 +12,7 @@ import sys
 import types
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -454,3 +455,39 @@ def test_a_run_is_given_one_requests_facts_over_the_intents(project: Path) -> No
         ido.with_given(intent, {"order": {"amount": Decimal("12.50")}})
     with pytest.raises(ido.IdoError, match=r"numbers must be finite, not nan \(at order.amount\)"):
         ido.with_given(intent, {"order": {"amount": float("nan")}})
+
+
+def test_a_refused_run_never_names_the_runtimes_run_before(project: Path) -> None:
+    """A run refused while the runtime's next run is starting (reading the journal's
+    health, its id not made yet) said the runtime carried the run before, long ended."""
+    import threading
+
+    catalog = ido.load_catalog(["intents", "capabilities", "policies"])
+    intent = catalog.intents["ship-order"]
+    said: list[str] = []
+
+    class Watched(ido.MemoryJournal):
+        starting = False
+
+        def health(self) -> dict[str, Any]:
+            if self.starting:  # the second run is starting: another thread tries one
+                self.starting = False
+                thread = threading.Thread(target=second, daemon=True)
+                thread.start()
+                thread.join(timeout=60)
+            return super().health()
+
+    def second() -> None:
+        try:
+            runtime.run(intent)
+        except ido.IdoError as exc:
+            said.append(str(exc))
+
+    journal = Watched()
+    runtime = ido.LocalRuntime(catalog, journal, base=project)
+    first = runtime.run(intent)
+    journal.starting = True
+    assert runtime.run(intent).outcome == "achieved"
+    assert len(said) == 1
+    assert first.run_id not in said[0]
+    assert said[0].startswith("this LocalRuntime is carrying a run already")

@@ -108,3 +108,54 @@ def test_a_verdict_that_cannot_be_given_is_an_error(project: Path) -> None:
     _runtime(journal, project).resume(blocked.run_id)
     with pytest.raises(ido.IdoError, match="is not waiting for an approval"):
         ido.approve(journal, blocked.run_id, by="dave")
+
+
+def test_a_verdict_of_values_a_request_may_carry_is_an_error_not_a_traceback(
+    project: Path,
+) -> None:
+    """What a service's endpoint passes on from its request: no user (None), a comment
+    that is not text, a step as text. Each is an IdoError saying which, nothing written
+    (an AttributeError came out of `by=None`; `step="1"` was refused as "not step 1")."""
+    journal = ido.MemoryJournal()
+    blocked = _blocked(project, journal)
+    before = len(journal.events(blocked.run_id))
+    with pytest.raises(ido.IdoError, match=r"^by must name who decides$"):
+        ido.approve(journal, blocked.run_id, by=None)  # type: ignore[arg-type]
+    with pytest.raises(ido.IdoError, match=r"^by must name who decides$"):
+        ido.reject(journal, blocked.run_id, by=None, comment="no")  # type: ignore[arg-type]
+    with pytest.raises(ido.IdoError, match=r"^comment must be text, not 5$"):
+        ido.approve(journal, blocked.run_id, by="alice", comment=5)  # type: ignore[arg-type]
+    with pytest.raises(ido.IdoError, match=r"^step must be a step's number \(0: the plan\)"):
+        ido.approve(journal, blocked.run_id, by="alice", step="1")  # type: ignore[arg-type]
+    with pytest.raises(ido.IdoError, match=r"^step must be a step's number \(0: the plan\)"):
+        ido.approve(journal, blocked.run_id, by="alice", step=True)
+    assert len(journal.events(blocked.run_id)) == before
+
+
+def test_one_rule_is_one_rule_not_its_letters(project: Path) -> None:
+    """`rules="spend/payments"`, one rule as a string, answers that rule's request: it was
+    read as its letters, and refused as "not s, p, e, n, d, …"."""
+    journal = ido.MemoryJournal()
+    blocked = _blocked(project, journal)
+    assert ido.approve(journal, blocked.run_id, by="alice", rules="spend/payments") == []
+    assert _runtime(journal, project).resume(blocked.run_id).outcome == "achieved"
+
+
+def test_a_refusal_from_python_names_the_arguments_not_the_commands_options(
+    project: Path,
+) -> None:
+    """A step or rule nothing waits under, or the same person twice, refused from Python
+    says `step` (0: the plan), `rules`: it said `--step takes a number ... or plan`, an
+    option of the command, and `plan` is no step a Python caller may pass."""
+    journal = ido.MemoryJournal()
+    blocked = _blocked(project, journal, approvers=2)
+    with pytest.raises(ido.IdoError) as step:
+        ido.approve(journal, blocked.run_id, by="alice", step=7)
+    assert str(step.value).endswith("(step takes a number `ido approvals` shows, or 0: the plan)")
+    with pytest.raises(ido.IdoError) as rule:
+        ido.approve(journal, blocked.run_id, by="alice", rules=["x/y"])
+    assert str(rule.value).endswith("(rules takes rules `ido approvals` shows, as policy/rule)")
+    ido.approve(journal, blocked.run_id, by="alice")
+    with pytest.raises(ido.IdoError) as twice:
+        ido.approve(journal, blocked.run_id, by="alice")
+    assert "--" not in str(twice.value)

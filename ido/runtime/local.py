@@ -70,6 +70,7 @@ def _alone(
                 f"this LocalRuntime is carrying {which} already: it carries one run at a "
                 "time; give each thread its own LocalRuntime (they may share one journal)"
             )
+        self.carrying = None  # until the method names its run: a refusal named the last
         try:
             return method(self, *args, **kwargs)
         finally:
