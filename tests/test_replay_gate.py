@@ -66,6 +66,47 @@ def test_a_run_blocked_on_a_step_a_crash_cut_short_does_not_fail_the_gate(
     that step (`resume/outcome-unknown`); a replay makes the call the crash cut short and
     comes to another outcome under the very same policies: no policy's doing, so neither
     gate failed on it."""
+    run_id = crashed_in_pay_cheap_eu(project)
+    code, out = ido("resume", run_id)
+    assert code == 3 and "resume/outcome-unknown" in out, out
+    for gate in ("outcome", "decision"):
+        code, out = ido("replay", run_id, "--policies", "policies", "--fail-on", gate)
+        assert code == 0 and "outcome: blocked → achieved" in out, out
+    # It had called pay-cheap-eu: "the recording never called pay-cheap-eu" said otherwise.
+    assert "the recording never saw how its call of pay-cheap-eu ended (cut short)" in out, out
+
+
+def test_a_rule_that_fails_runs_a_crash_left_without_an_outcome_fails_the_gate(
+    project: Path,
+) -> None:
+    """A run a crash left interrupted, or blocked on the step it cut short, has no outcome
+    a replay meets; the gate let a policy that stops every payment pass on such runs,
+    though the report said `outcomes: interrupted → failed ×1, blocked → failed ×1`."""
+    frozen = str(policies_with(project, NO_PAYMENTS))
+    interrupted = crashed_in_pay_cheap_eu(project)
+    code, out = ido("replay", interrupted, "--policies", frozen, "--fail-on", "outcome")
+    assert code == 1 and "outcome: interrupted → failed" in out, out
+    code, out = ido("resume", interrupted)
+    assert code == 3 and "resume/outcome-unknown" in out, out
+    code, out = ido("replay", interrupted, "--policies", frozen, "--fail-on", "outcome")
+    assert code == 1 and "outcome: blocked → failed" in out, out
+    code, out = ido("run", "ship-order")
+    assert code == 0, out
+    code, out = ido("replay", interrupted, "last", "--policies", frozen, "--fail-on", "outcome")
+    assert code == 1, out
+    last = out.splitlines()[-1]
+    assert last.startswith("--fail-on outcome: the outcome changes for ") and interrupted in last
+    # A rule that changes the plan but still achieves: the decision's matter, not the outcome's.
+    policy = Path(frozen) / "residency.yaml"
+    policy.write_text(policy.read_text().replace(NO_PAYMENTS, NO_CHEAPPAY))
+    code, out = ido("replay", interrupted, "--policies", frozen, "--fail-on", "outcome")
+    assert code == 0 and "outcome: blocked → achieved" in out, out
+    code, out = ido("replay", interrupted, "--policies", frozen, "--fail-on", "decision")
+    assert code == 1, out
+
+
+def crashed_in_pay_cheap_eu(project: Path) -> str:
+    """A run of ship-order killed while pay-cheap-eu is in flight (left interrupted)."""
     env = {k: v for k, v in os.environ.items() if k != "IDO_JOURNAL"}
     for n in range(1, 30):  # the first commit after which pay-cheap-eu is in flight
         journal = project / ".ido" / "ido.db"
@@ -78,13 +119,5 @@ def test_a_run_blocked_on_a_step_a_crash_cut_short_does_not_fail_the_gate(
             (row,) = store.runs()
             last = store.events(row.id)[-1]
         if last.kind == "action_started" and last.data["capability"] == "pay-cheap-eu":
-            break
-    else:
-        raise AssertionError("no crash left pay-cheap-eu in flight")
-    code, out = ido("resume", row.id)
-    assert code == 3 and "resume/outcome-unknown" in out, out
-    for gate in ("outcome", "decision"):
-        code, out = ido("replay", row.id, "--policies", "policies", "--fail-on", gate)
-        assert code == 0 and "outcome: blocked → achieved" in out, out
-    # It had called pay-cheap-eu: "the recording never called pay-cheap-eu" said otherwise.
-    assert "the recording never saw how its call of pay-cheap-eu ended (cut short)" in out, out
+            return row.id
+    raise AssertionError("no crash left pay-cheap-eu in flight")

@@ -68,3 +68,22 @@ def test_a_blocked_run_and_its_resumption_are_told_as_json_too(project: Path) ->
     assert result.exit_code == 0, result.output
     (resumed,) = json.loads(result.stdout)
     assert (resumed["id"], resumed["outcome"]) == (run["id"], "achieved"), resumed
+
+
+def test_what_a_binding_prints_goes_to_stderr_not_among_the_json(project: Path) -> None:
+    """A Python binding that prints (a debugging line, a library's notice) wrote on stdout
+    among the JSON, and `jq -r '.[0].id'` failed on it: it goes to stderr now."""
+    impl = project / "fakesvc" / "impl.py"
+    impl.write_text(
+        impl.read_text().replace("def call(ctx):\n", "def call(ctx):\n    print('calling')\n")
+    )
+    result = runner.invoke(app, ["run", "ship-order", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    (run,) = json.loads(result.stdout)
+    assert run["outcome"] == "achieved", run
+    assert "calling" in result.stderr
+    result = runner.invoke(app, ["run", "ship-order", "ship-order", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 2
+    result = runner.invoke(app, ["run", "ship-order"])  # the text form as ever
+    assert result.stdout.count("calling\n") == 2, result.stdout

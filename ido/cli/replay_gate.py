@@ -12,18 +12,24 @@ FAIL_ON = ("outcome", "decision")  # what `--fail-on` makes exit 1 when a what-i
 def fails(c: Any, fail_on: str | None, events: Sequence[Any]) -> bool:
     """Whether counterfactual `c` of the run of `events` fails a `--fail-on` gate: its
     outcome moved from one the run ended with, or, for `decision`, any decision chose
-    otherwise or asks for other approvals. A run interrupted, still running, or blocked
-    on a person's word about a step a crash cut short (`resume/outcome-unknown`) has no
-    outcome a replay can meet: it does not stop there, so only its decisions count (and
-    that request, the crash's, not at all)."""
+    otherwise or asks for other approvals.
+
+    A run interrupted, still running, or blocked on a person's word about a step a crash
+    cut short (`resume/outcome-unknown`) has no outcome a replay can meet: it does not
+    stop there. With the same decisions, the outcome the replay comes to is what the old
+    inputs come to as well, so it is not counted; with a decision changed, an outcome
+    other than achieved is the new inputs' doing, and counts (the gate fails closed: a
+    policy that stops every payment failed such runs and passed before). The request
+    about a step cut short is the crash's, not a rule's: it counts for neither gate."""
     if fail_on is None:
         return False
-    ended = c.recorded_outcome is not None
-    if ended and c.recorded_outcome != c.outcome and not _cut_short(c, events):
+    decided = bool(c.changed) or any(_rule_asked_otherwise(d) for d in c.decisions)
+    if c.recorded_outcome is None or _cut_short(c, events):
+        if decided and c.outcome not in ("achieved", c.recorded_outcome):
+            return True
+    elif c.recorded_outcome != c.outcome:
         return True
-    return fail_on == "decision" and (
-        bool(c.changed) or any(_rule_asked_otherwise(d) for d in c.decisions)
-    )
+    return fail_on == "decision" and decided
 
 
 def _cut_short(c: Any, events: Sequence[Any]) -> bool:

@@ -25,7 +25,7 @@ from ido.cli.common import (
 )
 from ido.cli.planners import check_planner, same_planner
 from ido.cli.progress import _outcome_lines, _progress, _report
-from ido.cli.run_json import check_json_run, print_runs
+from ido.cli.run_json import check_json_run, json_stdout, print_runs
 from ido.cli.telemetry import _telemetry
 from ido.cli.temporal import DEFAULT_NAMESPACE, NamespaceOpt, TemporalOpt
 from ido.cli.temporal_security import (
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 
 @_guard
+@json_stdout
 def resume(
     run_ref: RunRef,
     catalog: CatalogOpt = None,

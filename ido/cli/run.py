@@ -27,7 +27,7 @@ from ido.cli.common import (
 )
 from ido.cli.planners import PlannerOpt, check_planner, on_planner
 from ido.cli.progress import _ended, _progress, _report
-from ido.cli.run_json import check_json_run, print_runs
+from ido.cli.run_json import check_json_run, json_stdout, print_runs
 from ido.cli.telemetry import _check_telemetry, _telemetry
 from ido.cli.temporal import (
     DEFAULT_HEARTBEAT,
@@ -55,6 +55,7 @@ from ido.temporal.security import Security
 
 
 @_guard
+@json_stdout
 def run(
     intents: Annotated[
         list[str],

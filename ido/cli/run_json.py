@@ -6,11 +6,38 @@ progress lines are left out, as `--quiet` leaves them out, and errors stay on st
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
+from functools import wraps
 from pathlib import Path
+from typing import Any, TextIO, TypeVar
 
 import typer
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_out: list[TextIO] = []  # where the JSON goes while the command's stdout goes to stderr
+
+
+def json_stdout(fn: F) -> F:
+    """Run command `fn` given `fmt="json"` with what else it prints on stdout sent to
+    stderr: a Python binding's `print` (or a library's) wrote among the JSON, and a job's
+    `jq` failed on it. `print_runs` writes to the stdout kept aside."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("fmt") != "json":
+            return fn(*args, **kwargs)
+        _out.append(sys.stdout)
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                return fn(*args, **kwargs)
+        finally:
+            _out.pop()
+
+    return wrapper  # type: ignore[return-value]
 
 
 def print_runs(journal: Path, run_ids: Sequence[str]) -> None:
@@ -24,7 +51,7 @@ def print_runs(journal: Path, run_ids: Sequence[str]) -> None:
             cost, tokens = models.get(run_id, (0.0, 0))
             extra = {"running": False, "llm_cost": cost, "llm_tokens": tokens}
             listed.append({**store.run(run_id).to_json(), **extra})
-    typer.echo(json.dumps(listed, indent=2))
+    typer.echo(json.dumps(listed, indent=2), file=_out[-1] if _out else None)
 
 
 def check_json_run(fmt: str, temporal: str | None, processes: int, intents: int) -> None:
