@@ -10,6 +10,7 @@ import weakref
 
 import pytest
 from test_cpsat import task
+from test_made_maps import made_maps_task
 from test_property import LARGE_SEEDS, random_task, token_task
 
 from ido.planner import collector, progress
@@ -70,8 +71,10 @@ def test_the_collector_comes_back_when_the_last_of_several_blocks_ends() -> None
 def test_remembered_successors_are_those_worked_out(seed: int) -> None:
     """On every state of a walk from the start, the actions looked up where the preconditions
     read the state alike are those `find` works out for it, in the same order, and so are
-    they once the lookups are dropped."""
-    for t in (random_task(seed, small=False), token_task(seed)):
+    they once the lookups are dropped. The maps' tasks have conditions of several rows
+    (`has`, `!has` of a map not made yet), whose facts the key must read too."""
+    maps = [made_maps_task(seed - LARGE_SEEDS[0] + k) for k in range(0, 150, 20)]
+    for t in (random_task(seed, small=False), token_task(seed), *maps):
         g = ground(t)
         actions = list(range(len(g.actions)))
         packing = g.packing
