@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import gc
 import threading
+import weakref
 
 import pytest
 from test_cpsat import task
+from test_made_maps import made_maps_task
 from test_property import LARGE_SEEDS, random_task, token_task
 
-from ido.planner import progress
+from ido.planner import collector, progress
 from ido.planner import successors as successors_module
 from ido.planner.astar import AStarSearch, SearchGaveUp
 from ido.planner.collector import held_off
@@ -69,8 +71,10 @@ def test_the_collector_comes_back_when_the_last_of_several_blocks_ends() -> None
 def test_remembered_successors_are_those_worked_out(seed: int) -> None:
     """On every state of a walk from the start, the actions looked up where the preconditions
     read the state alike are those `find` works out for it, in the same order, and so are
-    they once the lookups are dropped."""
-    for t in (random_task(seed, small=False), token_task(seed)):
+    they once the lookups are dropped. The maps' tasks have conditions of several rows
+    (`has`, `!has` of a map not made yet), whose facts the key must read too."""
+    maps = [made_maps_task(seed - LARGE_SEEDS[0] + k) for k in range(0, 150, 20)]
+    for t in (random_task(seed, small=False), token_task(seed), *maps):
         g = ground(t)
         actions = list(range(len(g.actions)))
         packing = g.packing
@@ -116,3 +120,38 @@ def test_a_trail_gives_the_steps_in_order() -> None:
     assert steps(()) == []
     assert steps((((), 3), 1)) == [3, 1]
     assert steps(((((), 0), 0), 2)) == [0, 0, 2]
+
+
+def test_searches_that_keep_overlapping_do_not_keep_the_collector_off_for_good(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where searches on several threads overlap without end (a worker's runs), the count
+    of blocks never drops to none: a block that ends while others run collects the cycles
+    left meanwhile once the collector has been held off `HOLD_MOST` seconds."""
+    monkeypatch.setattr(collector, "HOLD_MOST", 0.0)  # as if held off that long already
+
+    class Cyclic:
+        pass
+
+    inside, first_out = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with held_off():
+            inside.set()
+            first_out.wait(5)
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    assert inside.wait(5)
+    try:
+        with held_off():
+            garbage = Cyclic()
+            garbage.me = garbage  # type: ignore[attr-defined]
+            gone = weakref.ref(garbage)
+            del garbage
+        assert gone() is None  # collected as the block ended, the other still running
+        assert not gc.isenabled()  # and still held off for the other
+    finally:
+        first_out.set()
+        worker.join(5)
+    assert gc.isenabled()
