@@ -144,12 +144,22 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FAKESVC_FAIL", raising=False)
     monkeypatch.setenv("FAKESVC_LOG", str(tmp_path / "calls.log"))
-    before = set(sys.modules)
+    # This copy's `fakesvc`, not one an earlier test left imported (its folder another
+    # test's, without this test's own modules), and sys.path as it was afterwards (a
+    # Python binding puts its project's folder on it: see `example`).
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    kept = {name: module for name, module in sys.modules.items() if _fakesvc(name)}
+    for name in kept:
+        del sys.modules[name]
     yield tmp_path
-    for name in set(sys.modules) - before:
-        if name.startswith("fakesvc"):
-            del sys.modules[name]
+    for name in [name for name in sys.modules if _fakesvc(name)]:
+        del sys.modules[name]
+    sys.modules.update(kept)
     os.environ.pop("FAKESVC_FAIL", None)
+
+
+def _fakesvc(name: str) -> bool:
+    return name == "fakesvc" or name.startswith("fakesvc.")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
