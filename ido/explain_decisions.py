@@ -68,7 +68,7 @@ def _constraint_line(
         elapsed = used[1] + model[1]
         limit = c["limit"] + elapsed
         if elapsed >= 0.0005:
-            unit = _one_unit(c["value"], elapsed, model[1], c["value"] + elapsed, limit)
+            unit = _one_unit(c["value"], elapsed, model[1], limit)
             value = _added(
                 (unit, unit, unit), _seconds, c["value"], elapsed, model[1], limit, "elapsed"
             )
@@ -134,16 +134,18 @@ def _added(
     return f"plan {show(plan)} + {said} = {summed(plan + total)} of {ceiling}{note}"
 
 
-def _one_unit(*seconds: float) -> Show:
+def _one_unit(plan: float, used: float, model: float, limit: float) -> Show:
     """How durations added up are all written, in one unit: the largest that writes each
-    whole (`1h + 1h = 2h of 3h`), else milliseconds when all are under a second, else
-    seconds (`3600s + 0.5s = 3600.5s of 7200s`; it read `1h + 500ms = 3600.5s of 2h`, a
-    sum no one could check at a glance)."""
-    millis = [round(s * 1000) for s in seconds]
+    whole (`1h + 1h = 2h of 3h`), else milliseconds when all are under a second and so
+    rounded add up, else seconds (`3600s + 0.5s = 3600.5s of 7200s`; it read `1h + 500ms =
+    3600.5s of 2h`, a sum no one could check at a glance). (Milliseconds that did not add
+    up were written finely in seconds, but the limit in milliseconds: `0.5s + 0.0015s =
+    0.5015s of 800ms`.)"""
+    millis = [round(s * 1000) for s in (plan, used, model, plan + used, limit)]
     for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000)):
         if all(m % size == 0 for m in millis) and any(millis):
             return lambda value: f"{round(value * 1000) / size:.0f}{unit}"
-    if all(abs(m) < 1000 for m in millis):
+    if all(abs(m) < 1000 for m in millis) and millis[0] + millis[1] == millis[3]:
         return lambda value: f"{round(value * 1000):.0f}ms"
     return lambda value: _seconds(round(value, 3), 3)
 

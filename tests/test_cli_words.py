@@ -106,8 +106,8 @@ def words(tmp_path: Path) -> Path:
 CONFLICTS = (
     "no plan meets min_success_probability and rule no-slow/not-slow-sure together, nor "
     "max_cost and rule no-slow/not-slow-sure together, nor deadline and "
-    "min_success_probability together, nor max_cost and deadline together, and relaxing any "
-    "one limit or rule alone is not enough;"
+    "min_success_probability together, nor max_cost and deadline together (ido names 4 "
+    "conflicts at most), and relaxing any one limit or rule alone is not enough;"
 )
 
 

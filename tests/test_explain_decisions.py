@@ -96,3 +96,36 @@ def test_random_amounts_and_durations_add_up_as_shown() -> None:
         plan = rng.choice([rng.uniform(0, 5.0), round(rng.uniform(0, 5), 2), 0.005])
         model = rng.choice([0.0, used, used * rng.random()])
         _adds_up(_line(name, plan, used, model, limit=plan + used + rng.choice([0.0, 1.0])))
+
+
+def _units(line: str) -> set[str]:
+    """The units the figures of a sum are written in (`ms`, `s`, `m`, …)."""
+    match = _SUM.search(line)
+    assert match, line
+    return {re.sub(r"[-0-9.,]", "", figure) for figure in match.groups()}
+
+
+@pytest.mark.parametrize(
+    ("plan", "used", "limit"),
+    [
+        (0.5, 0.0015, 0.8),  # read `plan 0.5s + 0.0015s elapsed = 0.5015s of 800ms`
+        (0.0005, 0.0025, 0.004),  # read `plan 0.0005s + 0.0025s elapsed = 0.003s of 4ms`
+        (0.0015, 0.0015, 0.3),  # read `plan 0.0015s + 0.0015s elapsed = 0.003s of 300ms`
+    ],
+)
+def test_a_deadline_sum_shown_finely_keeps_one_unit(plan: float, used: float, limit: float) -> None:
+    """Milliseconds that, rounded, did not add up were written finely in seconds, all but
+    the limit, left in milliseconds: the sum mixed units again."""
+    line = _line("deadline", plan, used, limit=limit)
+    _adds_up(line)
+    assert len(_units(line)) == 1, line
+
+
+def test_random_durations_are_summed_in_one_unit() -> None:
+    rng = random.Random(11)
+    for _ in range(2000):
+        used = rng.choice([rng.uniform(0.0005, 0.01), rng.uniform(0.0005, 2.0), 0.0015])
+        plan = rng.choice([rng.uniform(0, 1.0), round(rng.uniform(0, 1), 3), 0.0005, 0.5])
+        line = _line("deadline", plan, used, limit=plan + used + rng.choice([0.0, 0.3, 1.0]))
+        _adds_up(line)
+        assert len(_units(line)) == 1, line

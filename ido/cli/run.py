@@ -131,6 +131,7 @@ def run(
             heartbeat_timeout,
             security,
             planner,
+            quiet,
         )
     if processes > 1 and len(intents) > 1 and not worker:
         _run_in_processes(intents, catalog, journal, concurrency, processes, quiet, planner)
@@ -442,6 +443,7 @@ def _run_on_temporal(
     heartbeat: float,
     security: Security,
     planner: str | None = None,
+    quiet: bool = False,
 ) -> None:
     """`ido run INTENT --temporal HOST:PORT` (`ido.cli.temporal.run_remote`)."""
     from ido.cli.temporal import run_remote
@@ -451,5 +453,7 @@ def _run_on_temporal(
         raise typer.BadParameter("give one intent with --temporal", param_hint="INTENT")
     loaded = _load(catalog, intents)
     intent = on_planner(find_intent(loaded, intents[0]), planner)
-    run_remote(loaded, intent, journal, address, task_queue, namespace, wait, heartbeat, security)
+    run_remote(
+        loaded, intent, journal, address, task_queue, namespace, wait, heartbeat, security, quiet
+    )
     raise typer.Exit(0)  # (no wait: started, and said so)

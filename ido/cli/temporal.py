@@ -147,9 +147,11 @@ def run_remote(
     wait: bool,
     heartbeat: float,
     security: Security = PLAIN,
+    quiet: bool = False,
 ) -> None:
     """`ido run INTENT --temporal`: start the run's workflow; waiting, import its events
-    when it ends or blocks and say its outcome as `ido run` does."""
+    when it ends or blocks and say its outcome as `ido run` does (`quiet`: that alone, as
+    `ido run -q` does; not waiting, that it started is the outcome, and said)."""
     import time
 
     from ido.runtime.core import new_run_id
@@ -174,7 +176,8 @@ def run_remote(
     async def go() -> tuple[dict[str, Any], list[Any]] | None:
         connection = await client.connect(address, namespace, security=security)
         handle = await client.start(connection, task_queue, task)
-        _tell(f"started run {run_id} ({intent.name}) on {address}, task queue {task_queue}")
+        if not (quiet and wait):
+            _tell(f"started run {run_id} ({intent.name}) on {address}, task queue {task_queue}")
         return await client.outcome(handle, tell=_tell) if wait else None
 
     _wait_out(go(), run_id, address, security, journal, loaded)

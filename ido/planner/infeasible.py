@@ -173,9 +173,12 @@ def _conflicts(relax: _Relaxer, elements: list[str]) -> list[tuple[str, ...]]:
 
 def _conflict_words(conflicts: list[tuple[str, ...]]) -> str:
     """`no plan meets max_cost and deadline together, nor min_success_probability and rule
-    p/r together`: every minimal conflict found."""
+    p/r together`: every minimal conflict found; as many as ido names, said so (there may
+    be more, and the way out told after relax a member of one not named, which read as
+    the contradiction naming them all was to end)."""
     said = [f"{_words(list(c))}{' together' if len(c) > 1 else ''}" for c in conflicts]
-    return "no plan meets " + ", nor ".join(said)
+    most = f" (ido names {MOST_CONFLICTS} conflicts at most)"
+    return "no plan meets " + ", nor ".join(said) + (most if len(said) >= MOST_CONFLICTS else "")
 
 
 NOT_NEGOTIABLE = ", which may not be lifted (negotiable: false)"

@@ -1744,3 +1744,23 @@ def test_probabilities_are_rounded_down_as_written_at_any_size() -> None:
     assert probability_against(1.2345679e-7, 1.2345678e-7) == "1.2345679e-07"
     shown = [_significant_down(v) for v in (0.0, 5e-324, 1e-320, 9.9999999999995e-07)]
     assert shown == ["0", "5e-324", "1e-320", "9.99e-07"]
+
+
+def test_a_way_out_beyond_the_conflicts_named_says_more_were_not() -> None:
+    """Two ways to the goal, each denied by three rules (it comes back only when all three
+    are lifted): nine minimal conflicts, a rule of each way's. Four were named, and the way
+    out lifted a rule in none of them, with nothing to say more conflicts stood unnamed: the
+    contradiction naming them all was to end. The reason now says ido names four at most."""
+    done = {"job.done": True}
+    one, two = action("one", (), done), action("two", (), done)
+    denied = (
+        Denied(one, "p/a0", "no", also=("p/a1", "p/a2")),
+        Denied(two, "p/b0", "no", also=("p/b1", "p/b2")),
+    )
+    result = plan(task([], ("state.job.done",), denied=denied))
+    assert result.status == "infeasible" and result.reason is not None
+    named = {e for c in (result.conflict, *result.other_conflicts) for e in c}
+    assert len(result.other_conflicts) == 3
+    relaxed = {e for way in result.ways for e in way.element.split("\t")}
+    assert relaxed - named, "the case this test is for: a way out beyond the named conflicts"
+    assert "(ido names 4 conflicts at most)" in result.reason, result.reason

@@ -268,6 +268,24 @@ def test_a_run_on_temporal_plans_with_the_planner_given(
     assert "decision 1 · trigger: run started · planner search" in explained.stdout
 
 
+def test_a_quiet_run_on_temporal_prints_only_its_outcome(
+    tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
+) -> None:
+    """`ido run --temporal … -q` printed the run's start and every line of the wait, as
+    without -q: quiet, it prints the outcome, its reason and how to explain it, as a
+    quiet local run does."""
+    queue = _queue()
+    workers(project_copy(tmp_path / "worker"), queue)
+    here = project_copy(tmp_path / "client")
+    address = ["--temporal", temporal_server, "--task-queue", queue]
+    done = _ido(here, "run", "fulfil-order", *address, "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert re.fullmatch(r"achieved: run r\S+, cost \S+", lines[0]), done.stdout
+    assert lines[-1].startswith("why: ido explain r"), done.stdout
+    assert len(lines) <= 3 and "started run" not in done.stdout, done.stdout
+
+
 def test_an_unreachable_server_is_named_without_a_traceback(tmp_path: Path) -> None:
     here = project_copy(tmp_path / "client")
     address = f"127.0.0.1:{free_port()}"
