@@ -223,13 +223,13 @@ class Tabulator:
                 _ROWS[fixed_key] = rows
             by_maps[chosen] = rows
         true_rows, false_rows, error = by_maps[frozenset()]
-        if error is not None and not self._not_yet(error, paths, source):
-            error += self._given_up(error, paths, source)
-            self.errors.setdefault(f"{where}: {shortened(source, ECHOED)}", error)
         if any(rows[0] != true_rows for rows in by_maps.values()):
             table = self._with_makers(source, reads, made, kinds, by_maps)
         else:
             table = Table(source, reads, true_rows, false_rows)
+        if error is not None and not self._not_yet(error, paths, source, bool(table.true_rows)):
+            error += self._given_up(error, paths, source)
+            self.errors.setdefault(f"{where}: {shortened(source, ECHOED)}", error)
         self._cache[source] = table
         return table
 
@@ -268,18 +268,22 @@ class Tabulator:
             (true_rows if read_row in holds[chosen] else false_rows).append(row)
         return Table(source, fluents, tuple(true_rows), tuple(false_rows))
 
-    def _not_yet(self, error: str, paths: tuple[str, ...] | None, source: str) -> bool:
+    def _not_yet(
+        self, error: str, paths: tuple[str, ...] | None, source: str, can_hold: bool
+    ) -> bool:
         """Whether a condition's `error` now is only a fact not set yet that a capability
         writes, as an effect or under its output (a goal `state.order.carrier == 'dhl'`
         before a step sets `order.carrier`): it does not hold yet, which is no error. A
         fact nothing writes (`order.carier`, a slip the load warns of in a goal), a type
         error, and any other error stay errors. So does a `has()` test in a map nothing
         makes (`has(state.order.coupon)` without `order`: the guard written wrong); when a
-        step writes inside that map, the test is only not yet true."""
+        step writes inside that map, the test is only not yet true, unless no map a plan
+        makes lets the condition hold (`can_hold`: its table has a true row): then the
+        missing map is why it never holds, and is said."""
         unset = unset_fact(error, paths, self._state, source)
         if unset is None:
             made = missing_tested_map(error, paths, self._state, source)
-            if made is None or source in self._unmade:
+            if made is None or source in self._unmade or not can_hold:
                 return False
             inside = made + "."
             return any(p.startswith(inside) for p in (*self._paths, *self._written()))

@@ -39,3 +39,28 @@ def test_the_way_out_it_names_finds_the_plan() -> None:
     assert ground(t).errors == ()
     result = SearchPlanner().plan(t)
     assert result.status == "satisfied"
+
+
+def test_a_has_test_no_made_map_lets_hold_still_says_the_map_is_missing() -> None:
+    """`!has(state.parcel.carrier)` without `parcel`, where the one step writing inside
+    `parcel` writes the carrier: no map a plan makes lets it hold, so its failing now is
+    the reason it never holds, and is said (the guard needs `parcel` given). It was
+    silently 'no capability can make it true' (as before has() tables read the makers of
+    the map: the old test of this said so); with a step making `parcel` without a
+    carrier, it is only not true yet, and no error."""
+    label = Action("label", "p", 1.0, 1.0, 1.0, (), (("parcel.carrier", "dhl"),))
+    t = Task({}, ("!has(state.parcel.carrier)",), (label,), Weights(cost=1.0))
+    assert ground(t).errors == (
+        'goal: !has(state.parcel.carrier): Key not found in map : "parcel"',
+    )
+    weigh = Action("weigh", "p", 1.0, 1.0, 1.0, (), (("parcel.weight", 3),))
+    assert ground(Task({}, t.goal, (label, weigh), Weights(cost=1.0))).errors == ()
+    # A precondition too: `ship` is never usable, and why is said.
+    ship = Action(
+        "ship", "p", 1.0, 1.0, 1.0, ("has(state.parcel.carrier) == false",), (("sent", True),)
+    )
+    g = ground(Task({}, ("state.sent",), (weigh, ship), Weights(cost=1.0)))
+    assert g.errors == ()  # `weigh` makes `parcel` without a carrier: it can hold
+    never = Action("post", "p", 1.0, 1.0, 1.0, ("has(state.parcel.box)",), (("sent", True),))
+    g = ground(Task({}, ("state.sent",), (weigh, never), Weights(cost=1.0)))
+    assert g.errors == ('requires of post: has(state.parcel.box): Key not found in map : "parcel"',)
