@@ -64,7 +64,7 @@ def run_policy_test(test: PolicyTest, catalog: Catalog) -> list[CaseResult]:
             believed = {c.name: health[c.name] for c in steps}
             probability = math.prod(float(believed[c.name]["reliability"]) for c in steps)
             variables["plan"] = plan_view(
-                steps, latency=elapsed(steps, believed), success_probability=probability
+                steps, latency=elapsed(steps, believed, state), success_probability=probability
             )
             hits, errors = evaluate(book.plan_rules, variables, PLAN)
         else:
@@ -99,14 +99,19 @@ def enforced_note(fired: list[str], listed: frozenset[str]) -> str:
     return f" ({which}: enforced, so it governs every decision, listed or not)"
 
 
-def elapsed(steps: list[Capability], believed: Mapping[str, Mapping[str, Any]]) -> float:
+def elapsed(
+    steps: list[Capability], believed: Mapping[str, Mapping[str, Any]], state: Mapping[str, Any]
+) -> float:
     """The plan's elapsed time as a decision measures it for plan rules: its critical path,
     steps that share no fact running side by side (summed, a test judged a rule on a
-    latency the runtime never shows it), each step's latency as `believed`."""
+    latency the runtime never shows it), each step's latency as `believed`. A step whose
+    condition looks into a map `state` lacks waits for the steps writing inside it, as in
+    a decision (`ido.planner.made_maps`)."""
+    from ido.planner.made_maps import made_reads
     from ido.planner.order import footprints, waits
     from ido.planner.types import Plan, Step
     from ido.planning_task import action_of
 
     actions = [action_of(c, believed[c.name]) for c in steps]
     line = tuple(Step(a.name, a.provider, a.cost, a.latency, a.reliability, 0.0) for a in actions)
-    return Plan(line, after=waits(footprints(actions))).latency
+    return Plan(line, after=waits(footprints(actions, made_reads(state, actions)))).latency

@@ -254,3 +254,48 @@ def test_an_expectation_written_as_a_word_is_told_to_be_a_key_with_its_value(
     code, out = ido("policy", "test", str(path))
     assert code == 2, out
     assert "(got 'deny'): write 'deny' as a key with its value, {deny: …}" in out
+
+
+MADE_MAP = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: weigh-parcel}
+spec: {provider: p, effects: {parcel.weight: 3}, latency: 1s}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: post-parcel}
+spec: {provider: p, requires: ["!has(state.parcel.carrier)"], effects: {sent: true}, latency: 1s}
+---
+apiVersion: ido/v1
+kind: Policy
+metadata: {name: slow-made}
+spec:
+  rules:
+    - {id: too-slow, effect: deny, when: "plan.latency > 1.5", message: too slow}
+---
+apiVersion: ido/v1
+kind: PolicyTest
+metadata: {name: slow-made-tests}
+spec:
+  policies: [slow-made]
+  cases:
+    - {name: parcel made first, plan: [weigh-parcel, post-parcel], expect: {deny: [slow-made/too-slow]}}
+    - name: parcel given
+      plan: [weigh-parcel, post-parcel]
+      state: {parcel: {}}
+      expect: {allow: true}
+"""
+
+
+def test_a_plan_case_waits_for_the_step_making_a_map_a_condition_looks_into(
+    project: Path,
+) -> None:
+    """`post-parcel` needs `!has(state.parcel.carrier)`, which holds once `weigh-parcel` made
+    `parcel`: a decision has it wait (2 s), where the test timed the two side by side
+    (1 s) and allowed a plan the runtime's rule denies. With `parcel` given, they share
+    no fact, and run side by side in both."""
+    path = project / "capabilities" / "made.yaml"
+    path.write_text(MADE_MAP)
+    code, out = ido("policy", "test", str(path))
+    assert code == 0 and "2 passed, 0 failed" in out, out

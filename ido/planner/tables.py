@@ -137,7 +137,8 @@ class Tabulator:
             _READS.clear()
         self._reads = _READS.setdefault(tuple(self._paths), {})
         self.errors: dict[str, str] = {}
-        self._unmade: set[str] = set()  # conditions with too many makers to read them
+        self._unmade: dict[str, tuple[int, int]] = {}
+        """Conditions with too many makers to read them: how many, and the rows they make."""
         self.makers: dict[str, tuple[str, ...]] = {}
         """Per condition whose value depends on maps a plan may make, the facts beside
         the ones it names that make them (`ido.planner.made_maps`)."""
@@ -187,11 +188,12 @@ class Tabulator:
         paths = condition.state_paths
         made = [] if paths is None else makers(self._state, paths, self._paths, reads)
         self._too_many(source, where, reads)
-        if made and _rows_over(self._fluents, [*reads, *(f for f, _ in made)]) > MAX_TABLE_ROWS:
+        size = _rows_over(self._fluents, [*reads, *(f for f, _ in made)])
+        if made and size > MAX_TABLE_ROWS:
             # Too many facts make its maps to tabulate: it is read as before, without them
-            # (a `has()` there stays an error, said), rather than refused.
+            # (a `has()` there stays an error, said with why), rather than refused.
+            self._unmade[source] = (len(made), size)
             made = []
-            self._unmade.add(source)
         # Everything the rows depend on: the condition, what it sees of the state (see
         # `_look`), and the values each fact it reads can take (in the order the rows
         # number them).
@@ -221,12 +223,13 @@ class Tabulator:
                 _ROWS[fixed_key] = rows
             by_maps[chosen] = rows
         true_rows, false_rows, error = by_maps[frozenset()]
-        if error is not None and not self._not_yet(error, paths, source):
-            self.errors.setdefault(f"{where}: {shortened(source, ECHOED)}", error)
         if any(rows[0] != true_rows for rows in by_maps.values()):
             table = self._with_makers(source, reads, made, kinds, by_maps)
         else:
             table = Table(source, reads, true_rows, false_rows)
+        if error is not None and not self._not_yet(error, paths, source, bool(table.true_rows)):
+            error += self._given_up(error, paths, source)
+            self.errors.setdefault(f"{where}: {shortened(source, ECHOED)}", error)
         self._cache[source] = table
         return table
 
@@ -265,23 +268,42 @@ class Tabulator:
             (true_rows if read_row in holds[chosen] else false_rows).append(row)
         return Table(source, fluents, tuple(true_rows), tuple(false_rows))
 
-    def _not_yet(self, error: str, paths: tuple[str, ...] | None, source: str) -> bool:
+    def _not_yet(
+        self, error: str, paths: tuple[str, ...] | None, source: str, can_hold: bool
+    ) -> bool:
         """Whether a condition's `error` now is only a fact not set yet that a capability
         writes, as an effect or under its output (a goal `state.order.carrier == 'dhl'`
         before a step sets `order.carrier`): it does not hold yet, which is no error. A
         fact nothing writes (`order.carier`, a slip the load warns of in a goal), a type
         error, and any other error stay errors. So does a `has()` test in a map nothing
         makes (`has(state.order.coupon)` without `order`: the guard written wrong); when a
-        step writes inside that map, the test is only not yet true."""
+        step writes inside that map, the test is only not yet true, unless no map a plan
+        makes lets the condition hold (`can_hold`: its table has a true row): then the
+        missing map is why it never holds, and is said."""
         unset = unset_fact(error, paths, self._state, source)
         if unset is None:
             made = missing_tested_map(error, paths, self._state, source)
-            if made is None or source in self._unmade:
+            if made is None or source in self._unmade or not can_hold:
                 return False
             inside = made + "."
             return any(p.startswith(inside) for p in (*self._paths, *self._written()))
         return any(overlaps(unset, p) for p in self._paths) or any(
             overlaps(unset, p) for p in self._written()
+        )
+
+    def _given_up(self, error: str, paths: tuple[str, ...] | None, source: str) -> str:
+        """What to add to the `has()` error of a condition read without the facts that make
+        its map (too many): that a plan may be missed, and the way out. Else nothing."""
+        unmade = self._unmade.get(source)
+        missing = None if unmade is None else missing_tested_map(error, paths, self._state, source)
+        if unmade is None or missing is None:
+            return ""
+        count, size = unmade
+        return (
+            f" (read as if no step made '{missing}': {count} facts capabilities write inside "
+            f"maps it looks into would give {size:,} combinations, over {MAX_TABLE_ROWS:,}, "
+            f"so a plan that makes '{missing}' may be missed; give '{missing}' in the state "
+            "(the intent's given) to read it exactly)"
         )
 
     def _flag(self, source: str, reads: tuple[int, ...]) -> Table | None:

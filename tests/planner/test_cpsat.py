@@ -197,14 +197,17 @@ def test_a_has_test_in_a_map_no_capability_makes_is_still_an_error(goal: str) ->
 
 def test_a_has_test_in_a_map_a_capability_makes_is_not_yet_true_and_no_error() -> None:
     """Labelling makes `parcel` (with a carrier): before it, `has(state.parcel.carrier)` is
-    only not true yet, and the plan labels; `!has(...)` can never hold after a step, and
-    the reason says so. Neither is an error (both were, when `has()` tables did not read
-    the facts that make the map: `!has(...)` was never planned for)."""
+    only not true yet, and the plan labels, with no error. `!has(...)` can hold after no
+    step, and the reason says so; that it fails now for want of `parcel` is why, and the
+    error is said (the guard needs `parcel` given)."""
     label = action("label", (), {"parcel.carrier": "dhl"})
     made = plan(task([label], goal=("has(state.parcel.carrier)",), given={}))
     assert names(made) == ("label",) and made.condition_errors == ()
     never = plan(task([label], goal=("!has(state.parcel.carrier)",), given={}))
-    assert never.status == "infeasible" and never.condition_errors == ()
+    assert never.status == "infeasible"
+    assert never.condition_errors == (
+        'goal: !has(state.parcel.carrier): Key not found in map : "parcel"',
+    )
     assert never.reason == "no capability can make '!has(state.parcel.carrier)' true"
 
 

@@ -165,14 +165,17 @@ def test_each_row_is_the_condition_on_the_whole_state(seed: int) -> None:
                 assert verdict.holds == (row in table.true_rows), (source, facts)
                 if not any(row):
                     assert tab.errors.get(f"c: {source}") == _told(
-                        verdict.error, source, state, fluents
+                        verdict.error, source, state, fluents, bool(table.true_rows)
                     ), source
 
 
-def _told(error: str | None, source: str, state: dict[str, Any], fluents: Any) -> str | None:
+def _told(
+    error: str | None, source: str, state: dict[str, Any], fluents: Any, can_hold: bool
+) -> str | None:
     """The error a table records for a condition whose evaluation now gives `error`: none
     when it is only a fact not set yet that a capability writes (it does not hold yet),
-    nor when it is the map a `has()` tests and a capability writes inside that map."""
+    nor when it is the map a `has()` tests and a capability writes inside that map (unless
+    the condition holds in no row: then the missing map is why it never holds)."""
     if error is None:
         return None
     paths = compile_condition(source).state_paths
@@ -180,7 +183,7 @@ def _told(error: str | None, source: str, state: dict[str, Any], fluents: Any) -
     if unset is not None and any(overlaps(unset, f.path) for f in fluents):
         return None
     made = missing_tested_map(error, paths, state, source)
-    if made is not None and any(f.path.startswith(made + ".") for f in fluents):
+    if made is not None and can_hold and any(f.path.startswith(made + ".") for f in fluents):
         return None
     return error
 
