@@ -120,6 +120,19 @@ def type_problem(source: str, shapes: tuple[tuple[str, Shape], ...]) -> Conditio
     when the variables of `shapes` have those shapes; None if nothing. What CEL does at
     run time without a complaint is not told: numbers of different kinds compared (`1 <
     1.5`), a value compared with null, a known map read as a map (`'x' in capability`)."""
+    found = _type_check(source, shapes)
+    if found is None:
+        return None
+    said, line, column = found
+    return ConditionError(f"{said} ({_where(line, column)})", column, line)
+
+
+@cache
+def _type_check(source: str, shapes: tuple[tuple[str, Shape], ...]) -> tuple[str, int, int] | None:
+    """`type_problem`'s finding as words, line and column; compiled once per text and
+    shapes (the environment it is checked in), as `compile_condition` compiles each text
+    once for use: a `when` repeated across policies, or a catalog loaded again in the same
+    process, is not checked again. The same text under other shapes is checked again."""
     try:
         _typed_env(shapes).compile(source)
     except RuntimeError as exc:
@@ -127,7 +140,7 @@ def type_problem(source: str, shapes: tuple[tuple[str, Shape], ...]) -> Conditio
             line, column, message = int(match.group(1)), int(match.group(2)), match.group(3)
             said = _said(source, line, column, message.strip(), dict(shapes))
             if said is not None:
-                return ConditionError(f"{said} ({_where(line, column)})", column, line)
+                return said, line, column
     return None
 
 
