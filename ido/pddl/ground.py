@@ -157,6 +157,7 @@ def _reachable(
     reached: set[Atom] = set()
     new, tried = set(init), set()
     found: list[tuple[Key, GroundAction]] = []
+    distinct: set[tuple[int, GroundAction]] = set()  # (what `MAX_GROUND_ACTIONS` counts)
     compiled = [0] * len(variants)
     named = PurePath(problem.file).name  # (as `ido plan --pddl` names it)
     needs = [[_needs(way, fluents) for way in ways] for ways in variants]
@@ -199,10 +200,11 @@ def _reachable(
                             if compiled[number] > MAX_COMPILED:
                                 raise _too_compiled(schema, at)
                         found.append((key, action))
+                        distinct.add((number, action))  # (an ADL action's ways may ground alike)
                         new.update(a for a in action.add if a not in reached)
                         if len(found) % REPORT_EVERY == 0:  # (a large problem grounds long)
                             progress.report(stage="grounding", problem=named, actions=len(found))
-                        if len(found) > MAX_GROUND_ACTIONS:
+                        if len(distinct) > MAX_GROUND_ACTIONS:
                             raise _too_large(domain, problem)
         first = False
     found.sort(key=lambda pair: pair[0])

@@ -189,3 +189,32 @@ def test_only_actions_reachable_in_the_delete_relaxation_are_ground(tmp_path: Pa
     )
     calls = [action.call for action in load_pddl(d, p).actions]
     assert calls == ["(go a b)", "(go b c)"]
+
+
+EITHER = """\
+(define (domain either) (:requirements :strips :disjunctive-preconditions)
+ (:predicates (p ?x) (r ?x) (s ?x))
+ (:action a :parameters (?x) :precondition (or (r ?x) (s ?x)) :effect (p ?x)))
+"""
+
+
+def test_the_limit_of_ground_actions_counts_each_action_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ways of an ADL precondition may ground to the same action (`(or (r ?x) (s ?x))`
+    with both true): counted once per way, six actions were refused as more than ten."""
+    monkeypatch.setattr(grounding, "MAX_GROUND_ACTIONS", 10)
+    objects = [f"o{i}" for i in range(1, 7)]
+    facts = " ".join(f"(r {o}) (s {o})" for o in objects)
+    d = write(tmp_path, "d.pddl", EITHER)
+    p = write(
+        tmp_path,
+        "p.pddl",
+        f"(define (problem both) (:domain either) (:objects {' '.join(objects)})"
+        f" (:init {facts}) (:goal (and (p o1) (p o6))))",
+    )
+    calls = [action.call for action in load_pddl(d, p).actions]
+    assert calls == [f"(a {o})" for o in objects]
+    monkeypatch.setattr(grounding, "MAX_GROUND_ACTIONS", 5)
+    with pytest.raises(PddlError, match=re.escape("either/both grounds to more than 5 actions")):
+        load_pddl(d, p)
