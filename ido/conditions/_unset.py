@@ -20,20 +20,9 @@ def unset_fact(
     type error, or a value that is no map is a real error, and stays one; so is the map of
     a `has()` test in `source` not being there (`has(state.order.coupon)` without `order`:
     the guard written wrong, and `!has(...)` would never hold, with nothing said)."""
-    found = _MISSING_KEY.fullmatch(error)
-    if found is None or paths is None:
-        return None
-    for path in paths:
-        node: Any = state
-        parts = path.split(".")
-        for cut, part in enumerate(parts, 1):
-            if not isinstance(node, Mapping):
-                break  # (a value that is no map: CEL says otherwise, and it is an error)
-            if part not in node:
-                if part == found["key"] and not _tested_within(".".join(parts[:cut]), source):
-                    return path
-                break
-            node = node[part]
+    for path, missing in _short_of(error, paths, state):
+        if not _tested_within(missing, source):
+            return path
     return None
 
 
@@ -43,9 +32,23 @@ def missing_tested_map(
     """The map whose lack in `state` raised `error` in a `has()` test of one of its fields
     (`parcel` of `has(state.parcel.carrier)`), or None for any other error: when a step
     makes that map, the test does not hold yet, which is no error."""
+    for _, missing in _short_of(error, paths, state):
+        if _tested_within(missing, source):
+            return missing
+    return None
+
+
+def _short_of(
+    error: str, paths: Iterable[str] | None, state: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """Each path of `paths` (in order) whose walk through `state` stops short at the key
+    CEL's `error` names, with the map it stops short of (`order` of `order.shipped`); none
+    when `error` is no missing key. A walk stops at its first missing key, or at a value
+    that is no map (CEL says otherwise there, and it is an error)."""
     found = _MISSING_KEY.fullmatch(error)
     if found is None or paths is None:
-        return None
+        return []
+    short = []
     for path in paths:
         node: Any = state
         parts = path.split(".")
@@ -53,12 +56,11 @@ def missing_tested_map(
             if not isinstance(node, Mapping):
                 break
             if part not in node:
-                missing = ".".join(parts[:cut])
-                if part == found["key"] and _tested_within(missing, source):
-                    return missing
+                if part == found["key"]:
+                    short.append((path, ".".join(parts[:cut])))
                 break
             node = node[part]
-    return None
+    return short
 
 
 def _tested_within(missing: str, source: str) -> bool:
