@@ -208,8 +208,9 @@ Narrowed = tuple[list[list[str]], set[Literal]]
 """The objects each parameter may take, and the literals that settles."""
 
 MAX_TRIED = 5_000_000
-"""Values tried for the parameters of one action, at most, while grounding it: some five
-seconds. The IPC problems in ../shared try at most 167,000 (satellite's `turn_to`)."""
+"""Values tried for the parameters of one action, at most, in one pass of a round of
+grounding (each round binds an action from the atoms reached so far): some five seconds.
+The IPC problems in ../shared try at most 167,000 (satellite's `turn_to`)."""
 
 
 def _too_many(
