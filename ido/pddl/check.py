@@ -52,8 +52,10 @@ def check_problem(domain: Domain, problem: Problem, below: dict[str, set[str]]) 
                 f"{constant}"
             )
     objects = {**domain.constants, **problem.objects}
-    for atom in problem.init:
-        line = problem.init_lines.get(atom, problem.lines.get(":init", 1))
+    start = problem.lines.get(":init", 1)
+    # (in the file's order: the first wrong atom is named, not the first of a set's order)
+    for atom in sorted(problem.init, key=lambda atom: (problem.init_lines.get(atom, start), atom)):
+        line = problem.init_lines.get(atom, start)
         uses = _Uses(domain, objects, f"{problem.file}:{line}", None, below)
         uses.atom(atom, {}, ":init")
     for function, line in problem.cost_lines.items():

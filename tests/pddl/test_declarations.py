@@ -299,3 +299,30 @@ def test_total_cost_and_the_functions_init_gives_values_are_declared(
     a misspelt function in `:init` was passed over, to be blamed later on the cost term that
     needs it."""
     refused(tmp_path, domain, problem, said)
+
+
+def test_of_several_wrong_atoms_in_init_the_first_in_the_file_is_named(tmp_path: Path) -> None:
+    """Which wrong `:init` atom the error named changed from run to run (the atoms were read
+    as a set, in the order of string hashes): it is the first in the file, every run."""
+    import os
+    import subprocess
+    import sys
+
+    wrong = "".join(f"\n (q zz{i})" for i in range(8))
+    d = write(tmp_path, "d.pddl", DOMAIN)
+    p = write(tmp_path, "p.pddl", PROBLEM.replace("(:init (q a))", f"(:init (q a){wrong})"))
+    script = (
+        "from pathlib import Path\nfrom ido.pddl import load_pddl\ntry:\n"
+        f"    load_pddl(Path({str(d)!r}), Path({str(p)!r}))\nexcept Exception as e:\n    print(e)\n"
+    )
+    said = set()
+    for seed in range(6):
+        env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+        out = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        )
+        said.add(out.stdout.strip())
+    (one,) = said
+    assert one.endswith(
+        "p.pddl:4: zz0 in (q zz0) in :init is not an object of the problem or a constant of the domain"
+    )
