@@ -56,3 +56,15 @@ def test_a_valid_catalog_gives_its_counts_and_warnings(project: Path) -> None:
     assert "no capability has the region 'euu'" in warning["message"], warning
     text = runner.invoke(app, ["validate"])
     assert text.exit_code == 0 and text.stdout.startswith("ok: "), text.output
+
+
+def test_a_catalog_folder_missing_is_one_problem(project: Path) -> None:
+    """`ido validate --catalog /nowhere` told the folder missing twice: `--catalog` was
+    checked once as the catalog and once again as what to check."""
+    missing = project / "nowhere"
+    result = runner.invoke(app, ["validate", "--catalog", str(missing), "--format", "json"])
+    assert result.exit_code == 2, result.output
+    problems = json.loads(result.stdout)["problems"]
+    assert [p["message"] for p in problems if p["file"] == str(missing)] == [
+        "no such file or folder"
+    ], problems

@@ -112,7 +112,9 @@ def _checked(
             paths = [*(f for f in folders if f.name != "scenarios"), *paths]
     # With no PATH, `--catalog DIR` is what to check: it was refused, "no catalog found
     # … or pass --catalog DIR", in a folder with no intents/, capabilities/ or policies/.
-    everything = [*(paths or _catalog_paths(catalog)), *(catalog or [])]
+    # (Each once: `_catalog_paths` holds `--catalog` already, and a folder missing was
+    # told twice.)
+    everything = list(dict.fromkeys([*(paths or _catalog_paths(catalog)), *(catalog or [])]))
     # A scenario with catalog entries of its own is checked with them, as it runs.
     with _telling_loads():
         loaded = load_catalog(everything, skip=lambda _, data: own_catalog(data))
