@@ -135,20 +135,7 @@ def approve(
     """Approve what the blocked `run` waits for (all of it, or `step`'s request, or those of
     `rules`: one `policy/rule`, or a list), as `ido approve` does; what it still waits for,
     in words (nothing: `resume` carries it on)."""
-    _check_types(by, comment, step)
-    check_verdict(by, comment, APPROVED, flag="")
-    done = record_verdict(
-        journal,
-        run,
-        kind=APPROVED,
-        by=by,
-        comment=comment,
-        step=step,
-        rules=[rules] if isinstance(rules, str) else rules,  # one rule, not its letters
-        resume=_resume,
-        cli=False,
-    )
-    return done.still_words()
+    return _recorded(journal, run, APPROVED, by, comment, step, rules).still_words()
 
 
 def reject(
@@ -162,12 +149,25 @@ def reject(
 ) -> None:
     """Reject what the blocked `run` waits for, as `ido reject` does: `resume` then fails
     the run, saying who rejected it and why (`comment`, required)."""
+    _recorded(journal, run, REJECTED, by, comment, step, rules)
+
+
+def _recorded(
+    journal: SqliteJournal | MemoryJournal,
+    run: str,
+    kind: str,
+    by: str,
+    comment: str | None,
+    step: int | None,
+    rules: Sequence[str] | str,
+) -> Recorded:
+    """`approve`'s or `reject`'s verdict, checked as the commands check theirs, recorded."""
     _check_types(by, comment, step)
-    check_verdict(by, comment, REJECTED, flag="")
-    record_verdict(
+    check_verdict(by, comment, kind, flag="")
+    return record_verdict(
         journal,
         run,
-        kind=REJECTED,
+        kind=kind,
         by=by,
         comment=comment,
         step=step,
