@@ -18,6 +18,7 @@ import pytest
 from ido.errors import IdoError
 from ido.journal import SqliteJournal
 from ido.loading import load_catalog
+from ido.loading.catalog import Catalog
 from ido.runtime import stopping
 from ido.runtime.local import LocalRuntime
 from ido.runtime.procfs import running, started, stat_fields
@@ -620,6 +621,19 @@ def hold(ctx):
 """
 
 
+def _holding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str) -> tuple[Catalog, Path]:
+    """A project at `tmp_path` whose one capability calls `holdsvc.hold` (`module`), and
+    the folder its call signals in (`HANG_DIR`): its catalog and that folder."""
+    (tmp_path / "capabilities").mkdir()
+    (tmp_path / "capabilities" / "hold.yaml").write_text(HOLD_PY)
+    (tmp_path / "holdsvc.py").write_text(module)
+    hang = tmp_path / "hang"
+    hang.mkdir()
+    monkeypatch.setenv("HANG_DIR", str(hang))
+    monkeypatch.delitem(sys.modules, "holdsvc", raising=False)
+    return load_catalog([tmp_path / "capabilities"]), hang
+
+
 def test_a_run_a_thread_carries_on_is_not_resumed_by_another_thread_of_its_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -627,14 +641,7 @@ def test_a_run_a_thread_carries_on_is_not_resumed_by_another_thread_of_its_proce
     a run one of its threads was in the middle of took it over (nothing had been written
     since its step started) and settled that step while it was still being performed, the
     first thread then writing its end after the other's. It is refused as still running."""
-    (tmp_path / "capabilities").mkdir()
-    (tmp_path / "capabilities" / "hold.yaml").write_text(HOLD_PY)
-    (tmp_path / "holdsvc.py").write_text(HOLD_MODULE)
-    hang = tmp_path / "hang"
-    hang.mkdir()
-    monkeypatch.setenv("HANG_DIR", str(hang))
-    monkeypatch.delitem(sys.modules, "holdsvc", raising=False)
-    catalog = load_catalog([tmp_path / "capabilities"])
+    catalog, hang = _holding(tmp_path, monkeypatch, HOLD_MODULE)
     path = tmp_path / "ido.db"
     reports: list[Any] = []
     with SqliteJournal(path) as journal, SqliteJournal(path) as other:
@@ -686,14 +693,7 @@ def test_a_run_stopped_while_its_python_step_goes_on_is_not_resumed_under_it(
     Python API page says to do after Ctrl-C) took it over and performed the step again
     while the first call was still doing it. The run is carried on while any call of it
     is in flight: the resume is refused as still running until the call has ended."""
-    (tmp_path / "capabilities").mkdir()
-    (tmp_path / "capabilities" / "hold.yaml").write_text(HOLD_PY)
-    (tmp_path / "holdsvc.py").write_text(LINGER_MODULE)
-    hang = tmp_path / "hang"
-    hang.mkdir()
-    monkeypatch.setenv("HANG_DIR", str(hang))
-    monkeypatch.delitem(sys.modules, "holdsvc", raising=False)
-    catalog = load_catalog([tmp_path / "capabilities"])
+    catalog, hang = _holding(tmp_path, monkeypatch, LINGER_MODULE)
     stopped: list[BaseException] = []
 
     def carry(runtime: LocalRuntime) -> None:
