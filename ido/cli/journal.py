@@ -387,11 +387,9 @@ def runs(
         if name not in known:
             typer.echo(f"warning: {_no_runs_of(name, known)}", err=True)
     if fmt == "json":
-        listed = []
-        for r in rows:
-            cost, tokens = models.get(r.id, (0.0, 0))
-            extra = {"running": r.id in running, "llm_cost": cost, "llm_tokens": tokens}
-            listed.append({**r.to_json(), **extra})
+        from ido.cli.run_json import listed_run
+
+        listed = [listed_run(r, models, running=r.id in running) for r in rows]
         typer.echo(json.dumps(listed, indent=2))
         return
     if not rows:

@@ -46,12 +46,15 @@ def print_runs(journal: Path, run_ids: Sequence[str]) -> None:
 
     with SqliteJournal(journal, reading=True) as store:
         models = store.model_use(list(run_ids))
-        listed = []
-        for run_id in run_ids:
-            cost, tokens = models.get(run_id, (0.0, 0))
-            extra = {"running": False, "llm_cost": cost, "llm_tokens": tokens}
-            listed.append({**store.run(run_id).to_json(), **extra})
+        listed = [listed_run(store.run(run_id), models, running=False) for run_id in run_ids]
     typer.echo(json.dumps(listed, indent=2), file=_out[-1] if _out else None)
+
+
+def listed_run(row: Any, models: dict[str, tuple[float, int]], running: bool) -> dict[str, Any]:
+    """A run as `ido runs --format json` lists it (and `ido run --format json`): its row,
+    whether it is running, and what its model calls cost (`models`: `model_use`'s)."""
+    cost, tokens = models.get(row.id, (0.0, 0))
+    return {**row.to_json(), "running": running, "llm_cost": cost, "llm_tokens": tokens}
 
 
 def check_json_run(fmt: str, temporal: str | None, processes: int, intents: int) -> None:
