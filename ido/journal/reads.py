@@ -125,6 +125,13 @@ class _Reading(_Committing):
             self._has_recorded = "recorded_at" in columns
         return self._has_recorded
 
+    def _hash_column(self, column: str) -> str:
+        """`column` (the events' `hash`, as the query names it) when the events hold it,
+        else NULL: a journal before schema 5 has none. Read afresh each time: another
+        process may upgrade the journal meanwhile."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
+        return column if "hash" in columns else "NULL"
+
     def _holds(self, table: str) -> bool:
         """Whether the journal has `table`: one of an older schema opened read-only (an
         archive, a backup, or by a command that only reads) lacks those added since. Read
@@ -355,8 +362,7 @@ class _Reading(_Committing):
     def _links(self, run_id: str) -> list[Link]:
         """The run's events as its hash chain reads them: their data as stored, and their
         hash (None in a journal before schema 5, read as it is)."""
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
-        hashed = "hash" if "hash" in columns else "NULL"
+        hashed = self._hash_column("hash")
         rows = self._db.execute(
             f"SELECT seq, at, kind, data, {hashed} FROM events WHERE run_id=? ORDER BY seq",  # noqa: S608
             (run_id,),

@@ -38,8 +38,7 @@ class _Scanning(_Reading):
         one run at a time."""
         with self._lock:
             try:
-                columns = {row[1] for row in self._db.execute("PRAGMA table_info(events)")}
-                hashed = "e.hash" if "hash" in columns else "NULL"
+                hashed = self._hash_column("e.hash")
                 self._db.execute("BEGIN")
                 try:
                     rows = self._db.execute(
