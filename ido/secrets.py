@@ -51,7 +51,7 @@ def forms(secret: str) -> tuple[str, ...]:
     """The ways `secret` shows up in what comes back, longest first: as it is, without the
     line break a file or `.env` ends it with, each of its lines, and each of those as JSON,
     Python (`repr`, of text and of bytes: how http.client quotes a bad header), URL and
-    base64 encode it."""
+    base64 encode it, and what base64 makes of it inside a longer text (a Basic header)."""
     found = {secret, secret.strip()}
     lines = [line.strip() for line in secret.strip().splitlines()]
     if len(lines) > 1:
@@ -70,8 +70,26 @@ def forms(secret: str) -> tuple[str, ...]:
                 base64.b64encode(text.encode()).decode(),
             )
         )
+    found.update(_inside_base64(secret.strip()))
     found.discard("")
     return tuple(sorted(found, key=lambda f: (-len(f), f)))
+
+
+def _inside_base64(secret: str) -> set[str]:
+    """What base64 makes of `secret` inside a longer text, at each of the 3 places it may
+    start in a group of 3 bytes: the characters of the encoding that hold its bits alone.
+    HTTP Basic auth sends base64 of `user:secret`, and a server that quoted the header
+    back gave the secret decodable, where base64 of the secret alone matched only when
+    `user:` was a multiple of 3 bytes long."""
+    data = secret.encode()
+    found = set()
+    for shift in range(3):
+        encoded = base64.b64encode(bytes(shift) + data).decode()
+        # a character holding a bit of the bytes before or after it differs with them
+        start, end = -(-shift * 8 // 6), (shift + len(data)) * 8 // 6
+        if end - start >= SHORTEST_ANYWHERE:
+            found.add(encoded[start:end])
+    return found
 
 
 SHORTEST_ELSEWHERE = 8
