@@ -50,9 +50,10 @@ would turn every count of 1 into text."""
 @functools.lru_cache(maxsize=256)
 def forms(secret: str) -> tuple[str, ...]:
     """The ways `secret` shows up in what comes back, longest first: as it is, without the
-    line break a file or `.env` ends it with, each of its lines, and each of those as JSON,
-    Python (`repr`, of text and of bytes: how http.client quotes a bad header), URL and
-    base64 encode it, and what base64 makes of it inside a longer text (a Basic header)."""
+    line break a file or `.env` ends it with, each of its lines, and each of those as JSON
+    (its letters beyond ASCII escaped or not, and quoted in JSON again), Python (`repr`, of
+    text and of bytes: how http.client quotes a bad header), URL and base64 encode it, and
+    what base64 makes of it inside a longer text (a Basic header)."""
     found = {secret, secret.strip()}
     lines = [line.strip() for line in secret.strip().splitlines()]
     if len(lines) > 1:
@@ -63,6 +64,8 @@ def forms(secret: str) -> tuple[str, ...]:
         found.update(
             (
                 json.dumps(text)[1:-1],
+                json.dumps(text, ensure_ascii=False)[1:-1],  # as Go and JavaScript write it
+                json.dumps(json.dumps(text)[1:-1])[1:-1],  # JSON quoted in JSON
                 repr(text)[1:-1],
                 repr(text.encode())[2:-1],
                 urllib.parse.quote(text, safe=""),

@@ -261,6 +261,26 @@ def test_a_secret_inside_a_basic_auth_header_a_server_echoes_is_masked(
         assert len(after) <= 4, header
 
 
+@pytest.mark.parametrize(
+    "quoting",
+    [
+        "json.dumps({'pw': s}, ensure_ascii=False)",  # as Go's and JavaScript's JSON write it
+        "json.dumps({'error': json.dumps({'pw': s})})",  # a JSON body quoted in a JSON log line
+    ],
+)
+def test_a_password_quoted_as_json_does_whatever_the_encoder_is_masked(
+    tmp_path: Path, quoting: str
+) -> None:
+    """A password with a quote, a backslash or a letter beyond ASCII is written otherwise
+    by a JSON encoder that keeps `é` as it is, and by JSON quoting JSON (`\\\\\\"`): only
+    Python's own `json.dumps` of it, once, was masked, and the rest was recorded."""
+    script = f"import json, sys; s = sys.argv[1]; sys.stderr.write({quoting} + '\\n'); sys.exit(3)"
+    shell = _bound({"shell": ["python", "-c", script, "${env:PW}"]})
+    outcome = perform(shell, _context(), tmp_path, {"PW": 'pässwörd"\\-9931'})
+    assert outcome.error is not None and "***" in outcome.error, outcome
+    assert "9931" not in outcome.error and "ss" not in outcome.error, outcome.error
+
+
 def test_a_numeric_secret_echoed_as_a_json_number_is_masked(tmp_path: Path) -> None:
     script = "import json, sys; print(json.dumps({'account': int(sys.argv[1])}))"
     shell = _bound({"shell": ["python", "-c", script, "${env:TOKEN}"]})
