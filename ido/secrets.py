@@ -53,7 +53,7 @@ def forms(secret: str) -> tuple[str, ...]:
     line break a file or `.env` ends it with, each of its lines, and each of those as JSON
     (its letters beyond ASCII escaped or not, and quoted in JSON again), Python (`repr`, of
     text and of bytes: how http.client quotes a bad header), URL and base64 encode it, and
-    what base64 makes of it inside a longer text (a Basic header)."""
+    what base64 makes of it inside a longer text (a Basic header); and its bytes in hex."""
     found = {secret, secret.strip()}
     lines = [line.strip() for line in secret.strip().splitlines()]
     if len(lines) > 1:
@@ -75,6 +75,9 @@ def forms(secret: str) -> tuple[str, ...]:
             )
         )
     found.update(_inside_base64(secret.strip()))
+    if len(secret.strip()) >= SHORTEST_ANYWHERE:  # (of "e", "65" would mask numbers)
+        hexed = secret.strip().encode().hex()  # a client's dump of the bytes it sent
+        found.update((hexed, hexed.upper()))
     found.discard("")
     return tuple(sorted(found, key=lambda f: (-len(f), f)))
 

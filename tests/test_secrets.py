@@ -281,6 +281,16 @@ def test_a_password_quoted_as_json_does_whatever_the_encoder_is_masked(
     assert "9931" not in outcome.error and "ss" not in outcome.error, outcome.error
 
 
+@pytest.mark.parametrize("said", ["s.encode().hex()", "s.encode().hex().upper()"])
+def test_a_secret_dumped_as_hex_is_masked(tmp_path: Path, said: str) -> None:
+    """A client that dumps the bytes it sent as hex (`unexpected reply to 7073702d…`) gave
+    the token decodable: hex was not among the forms masked."""
+    script = f"import sys; s = sys.argv[1]; sys.stderr.write('sent ' + {said} + '\\n'); sys.exit(3)"
+    shell = _bound({"shell": ["python", "-c", script, "${env:TOKEN}"]})
+    outcome = perform(shell, _context(), tmp_path, {"TOKEN": TOKEN})
+    assert outcome.error == "exit code 3: sent ***", outcome
+
+
 def test_a_numeric_secret_echoed_as_a_json_number_is_masked(tmp_path: Path) -> None:
     script = "import json, sys; print(json.dumps({'account': int(sys.argv[1])}))"
     shell = _bound({"shell": ["python", "-c", script, "${env:TOKEN}"]})
