@@ -19,6 +19,7 @@ import functools
 import json
 import os
 import re
+import stat
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,9 +50,10 @@ would turn every count of 1 into text."""
 @functools.lru_cache(maxsize=256)
 def forms(secret: str) -> tuple[str, ...]:
     """The ways `secret` shows up in what comes back, longest first: as it is, without the
-    line break a file or `.env` ends it with, each of its lines, and each of those as JSON,
-    Python (`repr`, of text and of bytes: how http.client quotes a bad header), URL and
-    base64 encode it."""
+    line break a file or `.env` ends it with, each of its lines, and each of those as JSON
+    (its letters beyond ASCII escaped or not, and quoted in JSON again), Python (`repr`, of
+    text and of bytes: how http.client quotes a bad header), URL and base64 encode it, and
+    what base64 makes of it inside a longer text (a Basic header); and its bytes in hex."""
     found = {secret, secret.strip()}
     lines = [line.strip() for line in secret.strip().splitlines()]
     if len(lines) > 1:
@@ -62,6 +64,8 @@ def forms(secret: str) -> tuple[str, ...]:
         found.update(
             (
                 json.dumps(text)[1:-1],
+                json.dumps(text, ensure_ascii=False)[1:-1],  # as Go and JavaScript write it
+                json.dumps(json.dumps(text)[1:-1])[1:-1],  # JSON quoted in JSON
                 repr(text)[1:-1],
                 repr(text.encode())[2:-1],
                 urllib.parse.quote(text, safe=""),
@@ -70,8 +74,29 @@ def forms(secret: str) -> tuple[str, ...]:
                 base64.b64encode(text.encode()).decode(),
             )
         )
+    found.update(_inside_base64(secret.strip()))
+    if len(secret.strip()) >= SHORTEST_ANYWHERE:  # (of "e", "65" would mask numbers)
+        hexed = secret.strip().encode().hex()  # a client's dump of the bytes it sent
+        found.update((hexed, hexed.upper()))
     found.discard("")
     return tuple(sorted(found, key=lambda f: (-len(f), f)))
+
+
+def _inside_base64(secret: str) -> set[str]:
+    """What base64 makes of `secret` inside a longer text, at each of the 3 places it may
+    start in a group of 3 bytes: the characters of the encoding that hold its bits alone.
+    HTTP Basic auth sends base64 of `user:secret`, and a server that quoted the header
+    back gave the secret decodable, where base64 of the secret alone matched only when
+    `user:` was a multiple of 3 bytes long."""
+    data = secret.encode()
+    found = set()
+    for shift in range(3):
+        encoded = base64.b64encode(bytes(shift) + data).decode()
+        # a character holding a bit of the bytes before or after it differs with them
+        start, end = -(-shift * 8 // 6), (shift + len(data)) * 8 // 6
+        if end - start >= SHORTEST_ANYWHERE:
+            found.add(encoded[start:end])
+    return found
 
 
 SHORTEST_ELSEWHERE = 8
@@ -293,9 +318,43 @@ def catalog_secrets(catalog: Catalog) -> frozenset[str]:
     return frozenset(names)
 
 
-CREDENTIAL_NAME = re.compile(r"(?:^|_)(?:TOKEN|KEY|PAT)$|SECRET|PASSWORD|PASSWD", re.IGNORECASE)
+CREDENTIAL_NAME = re.compile(
+    r"(?:^|_)(?:TOKEN|KEY|PAT)(?:_FILE)?$|SECRET|PASSWORD|PASSWD", re.IGNORECASE
+)
 """An environment variable whose name says it holds a credential (`GITHUB_TOKEN`,
-`STRIPE_API_KEY`, `GITLAB_PAT`, `AWS_SECRET_ACCESS_KEY`, `DB_PASSWORD`)."""
+`STRIPE_API_KEY`, `GITLAB_PAT`, `AWS_SECRET_ACCESS_KEY`, `DB_PASSWORD`), or names the file
+that does (`GITHUB_TOKEN_FILE`, `DB_PASSWORD_FILE`: `held_secret`)."""
+FILE_SUFFIX = "_FILE"
+LARGEST_HELD = 65536
+"""The most bytes of a secret file (`held_secret`) read: a key, a certificate's, a token."""
+
+
+def held_secret(path: str) -> str | None:
+    """The text of the file at `path`, when it is a readable regular file of at most
+    `LARGEST_HELD` bytes of UTF-8: a variable ending in `_FILE` names where a secret is
+    held, as Docker's and Kubernetes' secrets are given (`POSTGRES_PASSWORD_FILE=
+    /run/secrets/db`), and a binding reads it there. None otherwise (a FIFO, a folder, a
+    value that is no path), and the variable's value is then the secret, as before."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(found.st_mode) or found.st_size > LARGEST_HELD:
+        return None
+    return _read_held(path, found.st_mtime_ns, found.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_held(path: str, mtime: int, size: int) -> str | None:
+    """The file's text, read again only when it changed (a run masks every call with it)."""
+    try:
+        with open(path, "rb") as file:
+            text = file.read(LARGEST_HELD + 1).decode()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if text.strip() and len(text) <= LARGEST_HELD else None
+
+
 SHORTEST_GUESSED = 8
 """A variable so named is taken for a secret from this many characters on: shorter, it is
 a flag or a word (`USE_KEY=1`, `SORT_KEY=id`), which masked would turn facts into `***`."""
@@ -318,6 +377,12 @@ def _unfinished(text: str, every: set[str]) -> int:
     return cut
 
 
+def _names_held(name: str, value: str) -> bool:
+    """Whether `name` ends in `_FILE` and `value` names a secret file (`held_secret`): its
+    path, however short (`pw`), says nothing of the secret's length."""
+    return name.upper().endswith(FILE_SUFFIX) and held_secret(value) is not None
+
+
 def unmasked_names(environ: Mapping[str, str]) -> set[str]:
     """The variables `IDO_UNMASKED_ENV` names: taken for secrets by their names, and none."""
     return {name.strip() for name in environ.get(UNMASKED, "").split(",")}
@@ -333,7 +398,7 @@ def credential_names(environ: Mapping[str, str]) -> frozenset[str]:
         name
         for name, value in environ.items()
         if CREDENTIAL_NAME.search(name)
-        and len(value.strip()) >= SHORTEST_GUESSED
+        and (len(value.strip()) >= SHORTEST_GUESSED or _names_held(name, value))
         and name not in plain
     )
 
@@ -350,8 +415,16 @@ class Secrets:
 
     def known(self) -> set[str]:
         """Every value masked: those handed out, and those of the `named` variables set."""
-        found = {self.environ[name] for name in self.named if lacking(name, self.environ) is None}
+        found = {self._value(name) for name in self.named if lacking(name, self.environ) is None}
         return self.values | found
+
+    def _value(self, name: str) -> str:
+        """What `name` holds: its value, or the text of the file it names (`held_secret`)
+        when it ends in `_FILE`."""
+        value = self.environ[name]
+        if name.upper().endswith(FILE_SUFFIX):
+            return held_secret(value) or value
+        return value
 
     def expand(self, value: Any) -> Any:
         """`value` with every `${env:NAME}` in its strings replaced; lists and dicts too."""

@@ -96,3 +96,49 @@ def test_credentials_are_guessed_by_name_and_length_only() -> None:
         "DB_PASSWORD",
         "TOKEN",
     }
+
+
+@pytest.mark.parametrize(
+    ("name", "declared"),
+    [
+        ("ACME_API_TOKEN_FILE", ""),
+        ("DB_PASSWORD_FILE", ""),
+        ("ACME_CREDS_FILE", ", secrets: [ACME_CREDS_FILE]"),
+    ],
+)
+def test_a_secret_a_binding_reads_from_the_file_a_variable_names_is_masked(
+    tmp_path: Path, name: str, declared: str
+) -> None:
+    """Docker's and Kubernetes' secrets are files, named to programs by a variable
+    (`POSTGRES_PASSWORD_FILE=/run/secrets/db`): a binding that read its token there and
+    quoted it was journaled and explained as it was (only the file's path was masked). A
+    variable ending in `_FILE` that names a file, named as a credential or listed in a
+    binding's `secrets`: the file's text is the secret."""
+    held = tmp_path / "run-secrets" / "acme"
+    held.parent.mkdir()
+    held.write_text(TOKEN + "\n")
+    (tmp_path / "acme_ops.py").write_text(
+        "import os\n\n"
+        f"def sync(ctx):\n    token = open(os.environ['{name}']).read().strip()\n"
+        "    return {'debug': 'token=' + token, 'from': os.environ['" + name + "']}\n\n"
+        f"def check(ctx):\n    raise RuntimeError('401 for ' + open(os.environ['{name}']).read())\n"
+    )
+    for step, requires, effect in (("sync", "!state.synced", "synced"),
+                                   ("check", "state.synced", "checked")):  # fmt: skip
+        (tmp_path / f"{step}.yaml").write_text(
+            f"apiVersion: ido/v1\nkind: Capability\nmetadata: {{name: {step}}}\nspec:\n"
+            f"  provider: acme\n  requires: ['{requires}']\n  effects: {{{effect}: true}}\n"
+            f"  output: {step}_said\n  run: {{python: 'acme_ops:{step}'{declared}}}\n"
+        )
+    (tmp_path / "acme.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: acme}\n"
+        "spec: {goal: ['state.checked'], limits: {max_attempts: 1}}\n"
+    )
+    ran = _ido(tmp_path, "run", "acme", "--catalog", ".", **{name: str(held)})
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert TOKEN not in ran.stdout + ran.stderr and "401 for ***" in ran.stdout, ran.stdout
+    journal = b"".join(p.read_bytes() for p in (tmp_path / ".ido").glob("ido.db*"))
+    assert TOKEN.encode() not in journal and b"token=***" in journal
+    shown = _ido(tmp_path, "explain", "last", "--format", "json", **{name: str(held)}).stdout
+    assert TOKEN not in shown and '"debug": "token=***"' in shown, shown
+    assert f'"from": "{held}"' in shown, shown  # a path is no secret: kept as it is

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Iterator
@@ -231,6 +232,63 @@ def test_a_shell_error_quoting_the_secret_in_any_form_is_masked(
     assert "***" in outcome.error, outcome.error
     for part in (secret.strip(), TOKEN[:12], "8675309421", "p%40ss", 'p\\"ss'):
         assert part not in outcome.error, outcome.error
+
+
+@pytest.mark.parametrize("user", ["me", "bot", "ops1"])  # each place of it in base64's 3 bytes
+def test_a_secret_inside_a_basic_auth_header_a_server_echoes_is_masked(
+    tmp_path: Path, user: str
+) -> None:
+    """A binding that sends its token as HTTP Basic auth (`requests`' `auth=(user, token)`,
+    `curl -u user:$TOKEN`) sends base64 of `user:TOKEN`; a server that quoted the header
+    back had it recorded, decodable: only base64 of the token alone was masked, and inside
+    the pair it is encoded otherwise unless `user:` is a multiple of 3 bytes long."""
+    script = (
+        "import base64, json, sys; b = base64.b64encode(f'{sys.argv[2]}:{sys.argv[1]}'.encode())"
+        ".decode(); print(json.dumps({'echo': 'Basic ' + b})); "
+        "sys.stderr.write(f'401: bad credentials Basic {b}\\n'); sys.exit(int(sys.argv[3]))"
+    )
+    pair = base64.b64encode(f"{user}:{TOKEN}".encode()).decode()
+    for code in ("3", "0"):
+        shell = _bound({"shell": ["python", "-c", script, "${env:TOKEN}", user, code]})
+        outcome = perform(shell, _context(), tmp_path, {"TOKEN": TOKEN})
+        said = outcome.error if code == "3" else outcome.output["echo"]
+        assert said is not None and "Basic " in said, outcome
+        header = said.split("Basic ", 1)[1]
+        assert "***" in header and pair not in said, header
+        # what is left in the clear decodes to the user and at most a character of the token
+        before, _, after = header.partition("***")
+        assert len(before) <= len(base64.b64encode(f"{user}:".encode()).rstrip(b"=")) + 2
+        assert len(after) <= 4, header
+
+
+@pytest.mark.parametrize(
+    "quoting",
+    [
+        "json.dumps({'pw': s}, ensure_ascii=False)",  # as Go's and JavaScript's JSON write it
+        "json.dumps({'error': json.dumps({'pw': s})})",  # a JSON body quoted in a JSON log line
+    ],
+)
+def test_a_password_quoted_as_json_does_whatever_the_encoder_is_masked(
+    tmp_path: Path, quoting: str
+) -> None:
+    """A password with a quote, a backslash or a letter beyond ASCII is written otherwise
+    by a JSON encoder that keeps `é` as it is, and by JSON quoting JSON (`\\\\\\"`): only
+    Python's own `json.dumps` of it, once, was masked, and the rest was recorded."""
+    script = f"import json, sys; s = sys.argv[1]; sys.stderr.write({quoting} + '\\n'); sys.exit(3)"
+    shell = _bound({"shell": ["python", "-c", script, "${env:PW}"]})
+    outcome = perform(shell, _context(), tmp_path, {"PW": 'pässwörd"\\-9931'})
+    assert outcome.error is not None and "***" in outcome.error, outcome
+    assert "9931" not in outcome.error and "ss" not in outcome.error, outcome.error
+
+
+@pytest.mark.parametrize("said", ["s.encode().hex()", "s.encode().hex().upper()"])
+def test_a_secret_dumped_as_hex_is_masked(tmp_path: Path, said: str) -> None:
+    """A client that dumps the bytes it sent as hex (`unexpected reply to 7073702d…`) gave
+    the token decodable: hex was not among the forms masked."""
+    script = f"import sys; s = sys.argv[1]; sys.stderr.write('sent ' + {said} + '\\n'); sys.exit(3)"
+    shell = _bound({"shell": ["python", "-c", script, "${env:TOKEN}"]})
+    outcome = perform(shell, _context(), tmp_path, {"TOKEN": TOKEN})
+    assert outcome.error == "exit code 3: sent ***", outcome
 
 
 def test_a_numeric_secret_echoed_as_a_json_number_is_masked(tmp_path: Path) -> None:
