@@ -69,6 +69,7 @@ from ido.planner.successors import (
     Successors,
     compile_check,
 )
+from ido.planner.symmetry import Reorder, reorder
 from ido.planner.types import Plan, units
 from ido.text import counted
 
@@ -77,6 +78,14 @@ PAIRS_AFTER = 1_000
 can hold together at all (`ido.planner.pairs`): a few milliseconds, where proving that no
 plan exists by visiting every state can take seconds or minutes. Searches that settle
 sooner never pay for it."""
+
+REORDER_AFTER = 1_000
+"""Expansions after which a search of plain paths (no limits, no clocks) looks for objects
+it cannot tell apart (`ido.planner.symmetry`, 1-20 ms on the IPC problems) and from then
+on drops a path where one as cheap and as short reaches a reordering of its state: gripper
+prob05 settles in hundreds of expansions where it took 375,000. Searches that settle
+sooner never pay for looking; paths found before are not dropped, which is sound (a path
+is only ever dropped for another found)."""
 
 OWN_CUTS_AFTER = 10_000
 """Expansions after which a search that has not settled asks a search of its own question
@@ -176,6 +185,11 @@ class AStarSearch:
         self.by_latency = by_latency = metric == "latency"  # the metric is the critical path
         self.timed = timed = 1 in limited or by_latency
         self.plain = not limited and not timed  # paths differ in metric and steps alone
+        # Plain, past `REORDER_AFTER`: a path is dropped where one as cheap and as short
+        # reaches a reordering of its state's interchangeable objects
+        # (`ido.planner.symmetry`): per stand-in, the best path's metric, steps and state.
+        self.reorder: Reorder | None = None
+        self.seen: dict[State, tuple[float, int, State]] = {}
         self.prints = prints = g.footprints
         # By latency, steps may run side by side and the metric's bound is the earliest
         # end (below); the bounds on what is left to pay count steps, for the tie-break.
@@ -268,6 +282,8 @@ class AStarSearch:
         free, at_once = self.free, self.most_goals
         frontier, states, fresh = self.frontier, self.states, self.fresh
         packed, mark = self.packed, cuts.mark
+        seen = self.seen
+        key = None if self.reorder is None else self.reorder.key
         aim, aim_rows, touched = goal.mask, goal.rows, remaining.touched
         bound_of, left_of = remaining.whole_bound, cuts.whole_left
         expanded, compared = self.expanded, self.compared
@@ -311,6 +327,9 @@ class AStarSearch:
                 if expanded == PAIRS_AFTER and not goal_pairs_reachable(g, self.actions):
                     frontier.clear()  # no two goal values hold together: no plan
                     return None
+                if expanded == REORDER_AFTER and plain:
+                    self.reorder = reorder(g, self.actions, weight)
+                    key = None if self.reorder is None else self.reorder.key
                 if expanded == OWN_CUTS_AFTER and fresh is None and not by_latency:
                     self.expanded, self.compared = expanded, compared
                     settled, answer = self._with_own_cuts(max_states, max_compared, entry[0])
@@ -365,6 +384,11 @@ class AStarSearch:
                                 continue
                         elif any(old.metric <= cost and old.steps <= count for old in others):
                             continue
+                    if key is not None:  # a reordering of `after` reached as cheaply
+                        stand_in = key(after)
+                        best = seen.get(stand_in)
+                        if best and best[0] <= cost and best[1] <= count and best[2] != after:
+                            continue
                     # Both bounds are whole already (`at_whole`), and so is the larger.
                     left = there.base
                     if not there.goal:
@@ -392,6 +416,10 @@ class AStarSearch:
                     if others:
                         others[:] = [old for old in others if not new.beats(old, limited)]
                     others.append(new)
+                    if key is not None and (
+                        best is None or cost < best[0] or (cost == best[0] and count < best[1])
+                    ):
+                        seen[stand_in] = (cost, count, after)
                     if new.metric + ahead >= under:
                         continue  # kept, to drop the paths it beats, but not followed
                     at_least = count - (left // -dearest) if floored else count  # `steps_left`
