@@ -38,19 +38,30 @@ class Reorder:
         # the same order of (fluent name, value) for every object of the class.
         self.classes = classes
         self.masks = [sum(1 << b for bits in objects for b in bits) for objects in classes]
+        # Per object, the mask of its bits: its values in a state are `state & mask`, and
+        # what they are as the class's common order reads them (`_read`) is looked up, as is
+        # where a slot's values go (`_put`): an object takes few values, and a search meets
+        # them again and again.
+        self._mine = [[sum(1 << b for b in bits) for bits in objects] for objects in classes]
+        self._read: list[list[dict[int, int]]] = [[{} for _ in objects] for objects in classes]
         self._put: list[list[dict[int, int]]] = [[{} for _ in objects] for objects in classes]
 
     def key(self, state: State) -> State:
         """The reordering of `state` whose objects' values are sorted, class by class."""
-        for objects, mask, put in zip(self.classes, self.masks, self._put):
+        for c, mask in enumerate(self.masks):
+            objects, reads = self.classes[c], self._read[c]
             own = []
-            for bits in objects:
-                p = 0
-                for j, b in enumerate(bits):
-                    p |= (state >> b & 1) << j
+            for n, mine in enumerate(self._mine[c]):
+                values = state & mine
+                p = reads[n].get(values)
+                if p is None:
+                    p = reads[n][values] = sum(
+                        1 << j for j, b in enumerate(objects[n]) if values >> b & 1
+                    )
                 own.append(p)
             own.sort()
             state &= ~mask
+            put = self._put[c]
             for slot, p in enumerate(own):
                 placed = put[slot].get(p)
                 if placed is None:
