@@ -39,9 +39,12 @@ gripper), each state's LM-cut (0.1-1 ms) costs more than the expansions it saves
 asked only late, and given up when still behind the first after `OWN_CUTS_CHECK`
 expansions (or `OWN_CUTS_MOST` LM-cuts or `OWN_CUTS_WORK` of their work, if sooner), or
 past `OWN_CUTS_AHEAD` LM-cuts, after which the first search goes on as if it had not asked.
-Asked only for a plan below some metric (`under`, as the alternatives ask once their list
-is full), a path whose metric plus estimate reaches it is kept (to drop the paths it
-beats) but not followed: no path through it can end below. Every path on the way to a
+A plain search still going after `REORDER_AFTER` expansions drops a path where one at
+least as cheap and as short reaches a reordering of its state's interchangeable objects
+(`ido.planner.symmetry`): the cheapest way on from the two costs the same. Asked only
+for a plan below some metric (`under`, as the alternatives ask once their list is full),
+a path whose metric plus estimate reaches it is kept (to drop the paths it beats) but not
+followed: no path through it can end below. Every path on the way to a
 plan below `under` has metric plus estimate below it too, so none is popped after one that
 reaches it: the search is the whole search's first part, with the same answer when there is
 one below, and None as soon as the frontier reaches `under` when there is not.
