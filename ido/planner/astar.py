@@ -448,6 +448,7 @@ class AStarSearch:
         comes sooner where the LM-cuts are dear: at `OWN_CUTS_MOST` of them or
         `OWN_CUTS_WORK` of their work."""
         own = AStarSearch(self.asked, own_cuts=True)
+        own.reorder = self.reorder  # looked for already: dropping paths by it from the start
         states, compared = max_states - self.expanded, max_compared - self.compared
         try:
             if states > OWN_CUTS_CHECK:
