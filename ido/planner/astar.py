@@ -97,7 +97,8 @@ the price of 3-10 expansions) whether it settles it sooner. Where the start's cu
 well, the first settles before, as fast as before: every IPC problem pyperplan plans but
 driverlog p02, p04 and p05, logistics 5-0 and gripper prob03. Driverlog p05, where the
 start's cuts are 13 of 18 and 137,000 expansions take about 6 s, is settled by the second
-in 610 expansions and 1,686 LM-cuts (0.5 s), after these 10,000 (0.4 s). The others,
+in 610 expansions and 1,686 LM-cuts (0.5 s; 276 and 718 with the first's interchangeable
+objects, `REORDER_AFTER`), after these 10,000 (0.4 s). The others,
 which the first settles in 11,000-40,000 expansions, pay for the second's first
 `OWN_CUTS_CHECK` expansions (273-485 LM-cuts, 0.05-0.1 s) for nothing: asked after 50,000
 expansions, as until December 2026, p05 took 3.4 s and they nothing more."""
