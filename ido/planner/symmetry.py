@@ -26,6 +26,12 @@ MOST_OBJECTS = 200
 """Objects with the same part in the fluents' names tried against each other, at most: past
 it, finding them costs more than a large problem's search would gain."""
 
+MOST_WORK = 300_000
+"""Actions compared with their exchanged selves, at most, over all the exchanges tried
+(about 0.5 s; a count, not seconds, so the search stays the same on any machine): the IPC
+problems take up to 10,000 (satellite p07), but a catalog of thousands of actions whose
+objects each look alike and each differ would otherwise try every pair."""
+
 
 class Reorder:
     """A state's stand-in among its reorderings (`key`): per set of interchangeable objects,
@@ -88,12 +94,16 @@ def reorder(g: Grounded, actions: Sequence[int], weight: dict[int, float]) -> Re
     signatures = {_signature(g, a, weight[a], None) for a in actions}
     goal = frozenset(_table(t, None) for t in g.goal)
     classes: list[list[list[int]]] = []
+    work = 0
     for names in alike.values():
         if len(names) < 2 or len(names) > MOST_OBJECTS:
             continue
         groups: list[list[str]] = []
         for name in sorted(names):
             for group in groups:
+                if work >= MOST_WORK:  # given up: what is found so far stands
+                    break
+                work += len(actions)
                 swap = _swap(parts, at, g, group[0], name)
                 if swap is not None and _keeps(g, actions, weight, swap, signatures, goal):
                     group.append(name)

@@ -12,7 +12,7 @@ from ido.decision import History
 from ido.errors import PlanningError
 from ido.observe import boolean_facts, snapshot
 from ido.pddl import pddl_catalog
-from ido.planner import astar
+from ido.planner import astar, symmetry
 from ido.planner.astar import AStarSearch
 from ido.planner.grounding import ground
 from ido.planner.search import SearchPlanner
@@ -156,3 +156,16 @@ def test_dropping_paths_by_reorderings_keeps_the_optimal_cost(
     pruned = cost(t)
     monkeypatch.setattr(astar, "reorder", lambda *_: None)
     assert pruned == cost(t)
+
+
+def test_looking_stops_at_its_work_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `MOST_WORK` actions compared, no more exchanges are tried: with room for the
+    first ball's exchanges only, the balls found alike are the first two."""
+    t = gripper(tmp_path, 4)
+    g = ground(t)
+    search = AStarSearch(Question(t, g, g.horizon))
+    monkeypatch.setattr(symmetry, "MOST_WORK", 1)
+    found = reorder(g, search.actions, search.weight)
+    assert found is not None and [len(objects) for objects in found.classes] == [2]
+    monkeypatch.setattr(symmetry, "MOST_WORK", 0)
+    assert reorder(g, search.actions, search.weight) is None
