@@ -39,9 +39,12 @@ gripper), each state's LM-cut (0.1-1 ms) costs more than the expansions it saves
 asked only late, and given up when still behind the first after `OWN_CUTS_CHECK`
 expansions (or `OWN_CUTS_MOST` LM-cuts or `OWN_CUTS_WORK` of their work, if sooner), or
 past `OWN_CUTS_AHEAD` LM-cuts, after which the first search goes on as if it had not asked.
-Asked only for a plan below some metric (`under`, as the alternatives ask once their list
-is full), a path whose metric plus estimate reaches it is kept (to drop the paths it
-beats) but not followed: no path through it can end below. Every path on the way to a
+A plain search still going after `REORDER_AFTER` expansions drops a path where one at
+least as cheap and as short reaches a reordering of its state's interchangeable objects
+(`ido.planner.symmetry`): the cheapest way on from the two costs the same. Asked only
+for a plan below some metric (`under`, as the alternatives ask once their list is full),
+a path whose metric plus estimate reaches it is kept (to drop the paths it beats) but not
+followed: no path through it can end below. Every path on the way to a
 plan below `under` has metric plus estimate below it too, so none is popped after one that
 reaches it: the search is the whole search's first part, with the same answer when there is
 one below, and None as soon as the frontier reaches `under` when there is not.
@@ -69,6 +72,7 @@ from ido.planner.successors import (
     Successors,
     compile_check,
 )
+from ido.planner.symmetry import Reorder, reorder
 from ido.planner.types import Plan, units
 from ido.text import counted
 
@@ -78,6 +82,14 @@ can hold together at all (`ido.planner.pairs`): a few milliseconds, where provin
 plan exists by visiting every state can take seconds or minutes. Searches that settle
 sooner never pay for it."""
 
+REORDER_AFTER = 1_000
+"""Expansions after which a search of plain paths (no limits, no clocks) looks for objects
+it cannot tell apart (`ido.planner.symmetry`, 1-20 ms on the IPC problems) and from then
+on drops a path where one as cheap and as short reaches a reordering of its state: gripper
+prob05 settles in hundreds of expansions where it took 375,000. Searches that settle
+sooner never pay for looking; paths found before are not dropped, which is sound (a path
+is only ever dropped for another found)."""
+
 OWN_CUTS_AFTER = 10_000
 """Expansions after which a search that has not settled asks a search of its own question
 that works out the LM-cut of each state it pops (`StateCuts`, 0.1-0.3 ms each in Python,
@@ -85,7 +97,8 @@ the price of 3-10 expansions) whether it settles it sooner. Where the start's cu
 well, the first settles before, as fast as before: every IPC problem pyperplan plans but
 driverlog p02, p04 and p05, logistics 5-0 and gripper prob03. Driverlog p05, where the
 start's cuts are 13 of 18 and 137,000 expansions take about 6 s, is settled by the second
-in 610 expansions and 1,686 LM-cuts (0.5 s), after these 10,000 (0.4 s). The others,
+in 610 expansions and 1,686 LM-cuts (0.5 s; 276 and 718 with the first's interchangeable
+objects, `REORDER_AFTER`), after these 10,000 (0.4 s). The others,
 which the first settles in 11,000-40,000 expansions, pay for the second's first
 `OWN_CUTS_CHECK` expansions (273-485 LM-cuts, 0.05-0.1 s) for nothing: asked after 50,000
 expansions, as until December 2026, p05 took 3.4 s and they nothing more."""
@@ -176,6 +189,11 @@ class AStarSearch:
         self.by_latency = by_latency = metric == "latency"  # the metric is the critical path
         self.timed = timed = 1 in limited or by_latency
         self.plain = not limited and not timed  # paths differ in metric and steps alone
+        # Plain, past `REORDER_AFTER`: a path is dropped where one as cheap and as short
+        # reaches a reordering of its state's interchangeable objects
+        # (`ido.planner.symmetry`): per stand-in, the best path's metric, steps and state.
+        self.reorder: Reorder | None = None
+        self.seen: dict[State, tuple[float, int, State]] = {}
         self.prints = prints = g.footprints
         # By latency, steps may run side by side and the metric's bound is the earliest
         # end (below); the bounds on what is left to pay count steps, for the tie-break.
@@ -268,6 +286,8 @@ class AStarSearch:
         free, at_once = self.free, self.most_goals
         frontier, states, fresh = self.frontier, self.states, self.fresh
         packed, mark = self.packed, cuts.mark
+        seen = self.seen
+        key = None if self.reorder is None else self.reorder.key
         aim, aim_rows, touched = goal.mask, goal.rows, remaining.touched
         bound_of, left_of = remaining.whole_bound, cuts.whole_left
         expanded, compared = self.expanded, self.compared
@@ -311,6 +331,9 @@ class AStarSearch:
                 if expanded == PAIRS_AFTER and not goal_pairs_reachable(g, self.actions):
                     frontier.clear()  # no two goal values hold together: no plan
                     return None
+                if expanded == REORDER_AFTER and plain:
+                    self.reorder = reorder(g, self.actions, weight)
+                    key = None if self.reorder is None else self.reorder.key
                 if expanded == OWN_CUTS_AFTER and fresh is None and not by_latency:
                     self.expanded, self.compared = expanded, compared
                     settled, answer = self._with_own_cuts(max_states, max_compared, entry[0])
@@ -365,6 +388,11 @@ class AStarSearch:
                                 continue
                         elif any(old.metric <= cost and old.steps <= count for old in others):
                             continue
+                    if key is not None:  # a reordering of `after` reached as cheaply
+                        stand_in = key(after)
+                        best = seen.get(stand_in)
+                        if best and best[0] <= cost and best[1] <= count and best[2] != after:
+                            continue
                     # Both bounds are whole already (`at_whole`), and so is the larger.
                     left = there.base
                     if not there.goal:
@@ -392,6 +420,10 @@ class AStarSearch:
                     if others:
                         others[:] = [old for old in others if not new.beats(old, limited)]
                     others.append(new)
+                    if key is not None and (
+                        best is None or cost < best[0] or (cost == best[0] and count < best[1])
+                    ):
+                        seen[stand_in] = (cost, count, after)
                     if new.metric + ahead >= under:
                         continue  # kept, to drop the paths it beats, but not followed
                     at_least = count - (left // -dearest) if floored else count  # `steps_left`
@@ -417,6 +449,7 @@ class AStarSearch:
         comes sooner where the LM-cuts are dear: at `OWN_CUTS_MOST` of them or
         `OWN_CUTS_WORK` of their work."""
         own = AStarSearch(self.asked, own_cuts=True)
+        own.reorder = self.reorder  # looked for already: dropping paths by it from the start
         states, compared = max_states - self.expanded, max_compared - self.compared
         try:
             if states > OWN_CUTS_CHECK:
