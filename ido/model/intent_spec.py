@@ -3,6 +3,8 @@ rules."""
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -15,6 +17,7 @@ from ido.model.durations import Duration, reading_recorded
 from ido.model.fields import (
     ENV_NAME_PATTERN,
     MOST_STEPS,
+    SECRET_REFERENCE,
     URL_PATTERN,
     Condition,
     Facts,
@@ -118,6 +121,31 @@ class Limits(Strict):
     )
 
 
+def _server_address(url: str | None) -> str | None:
+    """Refuse an `api_base` no request could reach (no host, no port, white space), which
+    loaded clean and made every model call fail with "Connection error.". The URL itself is
+    not repeated: it may carry a credential."""
+    if url is None:
+        return None
+    if re.search(r"\s", url):
+        raise ValueError("has white space in it, which no URL has")
+    # A `${env:NAME}` stands for text known only at call time: any would do here.
+    try:
+        parts = urllib.parse.urlsplit(SECRET_REFERENCE.sub("x", url))
+    except ValueError as error:  # an unclosed `[` of an IPv6 address
+        raise ValueError(f"is not a URL: {error}") from None
+    if not parts.hostname:
+        raise ValueError("names no host: write the server's address, as http://127.0.0.1:8080/v1")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        written = parts.netloc.rpartition(":")[2]
+        raise ValueError(f"port {written} is not a port (1 to 65535)")
+    return url
+
+
 class LlmSettings(Strict):
     """How the `llm` and `hybrid` planners reach a model (through litellm)."""
 
@@ -127,7 +155,7 @@ class LlmSettings(Strict):
         description="litellm model name, e.g. 'openai/gpt-4o-mini' or 'ollama/llama3'; "
         "default: the IDO_LLM_MODEL environment variable.",
     )
-    api_base: str | None = Field(
+    api_base: Annotated[str | None, AfterValidator(_server_address)] = Field(
         default=None,
         pattern=URL_PATTERN,
         description="Base URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp); "
