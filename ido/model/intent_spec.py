@@ -177,6 +177,12 @@ class LlmSettings(Strict):
         default=30.0, gt=0, description="Longest one model call may take, in all."
     )
     temperature: float = Field(default=0.0, ge=0, le=2)
+    max_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most tokens one answer may have (sent as the request's max_tokens): "
+        "caps what one call may cost; default: the server's own limit.",
+    )
     input_cost: float | None = Field(
         default=None, ge=0, description="Price per million input tokens, if litellm has none."
     )
