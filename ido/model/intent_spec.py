@@ -121,28 +121,35 @@ class Limits(Strict):
     )
 
 
-def _server_address(url: str | None) -> str | None:
-    """Refuse an `api_base` no request could reach (no host, no port, white space), which
-    loaded clean and made every model call fail with "Connection error.". The URL itself is
-    not repeated: it may carry a credential."""
-    if url is None:
-        return None
+def address_problem(url: str) -> str | None:
+    """What keeps a model server's URL from being reached (not http(s), no host, no port,
+    white space), which made every model call fail with "Connection error."; None when
+    nothing does. The URL itself is not repeated: it may carry a credential."""
+    if not re.match(URL_PATTERN, url):
+        return "not an http:// or https:// URL"
     if re.search(r"\s", url):
-        raise ValueError("has white space in it, which no URL has")
+        return "has white space in it, which no URL has"
     # A `${env:NAME}` stands for text known only at call time: any would do here.
     try:
         parts = urllib.parse.urlsplit(SECRET_REFERENCE.sub("x", url))
     except ValueError as error:  # an unclosed `[` of an IPv6 address
-        raise ValueError(f"is not a URL: {error}") from None
+        return f"is not a URL: {error}"
     if not parts.hostname:
-        raise ValueError("names no host: write the server's address, as http://127.0.0.1:8080/v1")
+        return "names no host: write the server's address, as http://127.0.0.1:8080/v1"
     try:
         port = parts.port
     except ValueError:
         port = 0
     if port == 0:
-        written = parts.netloc.rpartition(":")[2]
-        raise ValueError(f"port {written} is not a port (1 to 65535)")
+        return f"port {parts.netloc.rpartition(':')[2]} is not a port (1 to 65535)"
+    return None
+
+
+def _server_address(url: str | None) -> str | None:
+    """Refuse an `api_base` no request could reach (`address_problem`)."""
+    said = None if url is None else address_problem(url)
+    if said is not None:
+        raise ValueError(said)
     return url
 
 
