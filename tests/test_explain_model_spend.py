@@ -52,3 +52,23 @@ def test_a_run_that_asked_no_model_says_nothing_of_one(project: Path) -> None:
     assert "model calls" not in ido("explain", "last")
     run = json.loads(ido("explain", "last", "--format", "json"))["run"]
     assert (run["llm_cost"], run["llm_tokens"]) == (0.0, 0)
+
+
+def test_the_plan_rule_that_overruled_the_model_is_named(project: Path) -> None:
+    """The model's plan was denied by a plan rule and `ido run` and `ido explain` said
+    "accepted; a plan rule denied that plan, so the solver chose": which rule, and why,
+    was left to find under policy decisions. The verdict names it and its message."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(
+        intent.read_text() + "  rules:\n    - id: no-cheappay\n      effect: deny\n"
+        "      when: \"'cheappay' in plan.providers\"\n      message: Not cheappay.\n"
+    )
+    with ScriptedModel([PAY_AND_SHIP]).serving() as url:
+        use_llm(project, url)
+        out = ido("run", "ship-order")
+    said = (
+        "accepted; a plan rule denied that plan (intent:ship-order/no-cheappay: Not cheappay.),"
+        " so the solver chose"
+    )
+    assert said in out
+    assert said in ido("explain", "last")

@@ -1565,7 +1565,10 @@ def test_a_plan_rule_that_denies_the_fallback_s_plan_is_not_said_of_the_model_s(
     verdict = llm_record(project)["verdict"]
     assert verdict.startswith("model call failed")
     assert "denied that plan" not in verdict
-    assert "a plan rule denied the solver's best plan, so the solver chose another" in verdict
+    assert (
+        "a plan rule denied the solver's best plan (intent:ship-order/no-cheappay: Not "
+        "cheappay.), so the solver chose another" in verdict
+    )
 
 
 ASK_CHEAP = (
