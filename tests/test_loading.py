@@ -246,6 +246,7 @@ def test_an_api_base_no_request_could_reach_is_a_load_error(
         "http://127.0.0.1:8080/v1",
         "https://me:${env:LLM_TOKEN}@llm.example.com/v1",
         "http://[::1]:80",
+        "http://llm.internal:${env:LLM_PORT}/v1",
     ],
 )
 def test_an_api_base_a_request_can_reach_loads(tmp_path: Path, api_base: str) -> None:

@@ -129,9 +129,10 @@ def address_problem(url: str) -> str | None:
         return "not an http:// or https:// URL"
     if re.search(r"\s", url):
         return "has white space in it, which no URL has"
-    # A `${env:NAME}` stands for text known only at call time: any would do here.
+    # A `${env:NAME}` stands for text known only at call time: a digit fits wherever it
+    # stands (user, password, host or port).
     try:
-        parts = urllib.parse.urlsplit(SECRET_REFERENCE.sub("x", url))
+        parts = urllib.parse.urlsplit(SECRET_REFERENCE.sub("1", url))
     except ValueError as error:  # an unclosed `[` of an IPv6 address
         return f"is not a URL: {error}"
     if not parts.hostname:
