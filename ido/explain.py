@@ -9,7 +9,7 @@ from typing import Any
 
 from ido.approvals import UNKNOWN_RULE, subject
 from ido.approvers import people_needed
-from ido.explain_calls import failed_spend
+from ido.explain_calls import failed_spend, model_spend, model_use
 from ido.explain_decisions import decision_parts
 from ido.journal.records import Event, RunRow
 from ido.run_words import format_duration, format_wait, outcome_word
@@ -189,7 +189,14 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
     for action in started.values():  # started, never finished: in flight or interrupted
         unfinished = {**action, "ok": None, **({"running": True} if live else {})}
         _decision(decisions, action["decision"])["actions"].append(unfinished)
-    shown = {**run.to_json(), "running": live}
+    used = model_use(decisions)
+    shown = {
+        **run.to_json(),
+        "running": live,
+        # as `ido runs --format json` lists them
+        "llm_cost": used["cost"] if used["calls"] else 0.0,
+        "llm_tokens": used["input"] + used["output"] if used["calls"] else 0,
+    }
     return {"run": shown, "decisions": decisions, "events": other}
 
 
@@ -253,8 +260,7 @@ def _text(view: dict[str, Any]) -> list[str]:
     lines = [summary(view)]
     if view["run"]["reason"]:
         lines.append(f"reason: {view['run']['reason']}")
-    spend = failed_spend(view)
-    lines += [] if spend is None else [spend]
+    lines += [said for said in (failed_spend(view), model_spend(view)) if said]
     lines += [said] if (said := nothing_decided(view)) else []
     told: dict[str, int] = {}
     for what, d in in_order(view):
@@ -284,8 +290,8 @@ def _markdown(view: dict[str, Any]) -> list[str]:
     lines = [f"# {md(summary(view))}"]
     if view["run"]["reason"]:
         lines += ["", f"**Reason:** {md(view['run']['reason'])}"]
-    spend = failed_spend(view)
-    lines += [] if spend is None else ["", f"**Spend:** {md(spend)}"]
+    for spend in (failed_spend(view), model_spend(view)):
+        lines += [] if spend is None else ["", f"**Spend:** {md(spend)}"]
     lines += ["", md(said)] if (said := nothing_decided(view)) else []
     told: dict[str, int] = {}
     for what, d in in_order(view):

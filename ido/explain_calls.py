@@ -150,3 +150,48 @@ def failed_spend(view: Mapping[str, Any]) -> str | None:
         for name, costs in sorted(spent.items(), key=lambda item: -sum(item[1]))
     )
     return f"calls that failed cost {money(total)} of the {money(cost)}: {each}"
+
+
+def model_use(decisions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What a run's model calls (its decisions', `llm` and `hybrid`) took: the calls made
+    (asked of a model: neither answered from the cache nor left unmade, as for want of a
+    key), their cost, input and output tokens, and the models asked. `ido runs` counts the
+    same (`llm_cost`, `llm_tokens`)."""
+    calls, cost, inputs, outputs = 0, 0.0, 0, 0
+    models: list[str] = []
+    for decision in decisions:
+        llm = (decision.get("result") or {}).get("solver", {}).get("llm")
+        if not isinstance(llm, Mapping):
+            continue
+        made = [
+            c
+            for c in llm.get("calls", [])
+            if not c.get("cached") and (c.get("reply") or {}).get("asked", True)
+        ]
+        if not made:
+            continue
+        calls += len(made)
+        cost += float(llm.get("cost") or 0.0)
+        inputs += int(llm.get("input_tokens") or 0)
+        outputs += int(llm.get("output_tokens") or 0)
+        if llm.get("model") and llm["model"] not in models:
+            models.append(str(llm["model"]))
+    return {"calls": calls, "cost": cost, "input": inputs, "output": outputs, "models": models}
+
+
+def model_spend(view: Mapping[str, Any]) -> str | None:
+    """What the run's model calls cost, of the run's cost: `model calls cost 0.3600 of the
+    1.16: 2 calls of openai/gpt-4o-mini, 240 input + 60 output tokens`; None when no model
+    was asked. Each decision told its own calls; the sum was in `ido runs` alone."""
+    from ido.text import money
+
+    used = model_use(view["decisions"])
+    cost = view["run"].get("cost")
+    if cost is None or not used["calls"]:
+        return None
+    of = f" of {', '.join(used['models'])}" if used["models"] else ""
+    calls = f"{used['calls']} call{'s' if used['calls'] > 1 else ''}"
+    return (
+        f"model calls cost {used['cost']:.4f} of the {money(cost)}: {calls}{of},"
+        f" {used['input']:,} input + {used['output']:,} output tokens"
+    )

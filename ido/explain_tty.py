@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ido.explain import asked_of, event_line, in_order, nothing_decided, outcome_of, summary
-from ido.explain_calls import failed_spend, outcome_kind
+from ido.explain_calls import failed_spend, model_spend, outcome_kind
 from ido.explain_decisions import EVALUATION_ERRORS, decision_parts, waits_of
 from ido.explain_rejected import GROUP_PAST
 from ido.model import format_duration
@@ -57,6 +57,8 @@ def render_tty(view: dict[str, Any], width: int = 120) -> str:
     spend = failed_spend(view)
     if spend is not None:
         console.print(_shown(spend, style="yellow"))
+    if said := model_spend(view):
+        console.print(_shown(said))
     if said := nothing_decided(view):
         console.print(_shown(said, style="yellow"))
     after_decision = False

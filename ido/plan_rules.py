@@ -17,7 +17,7 @@ rule denies is used and flagged "not proven optimal", or the decision says none 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -147,7 +147,12 @@ def _admissible(
             final = _without_denied_alternatives(final, check)
             if not complete:
                 final = replace(final, proven_optimal=False)
-            return final_task, _keeping(final, model), mattered + node.hits, complete
+            return (
+                final_task,
+                _keeping(final, model, _denials(first)),
+                mattered + node.hits,
+                complete,
+            )
         mattered.extend(denials)
         for name in dict.fromkeys(node.plan.capabilities):
             without = {**node.without, name: denials[0]}
@@ -170,7 +175,7 @@ def _admissible(
     if blocked and complete and why:
         found_why = denied_why(task, rules, _allowed_by(planner, check), _least_by(planner, check))
     denied = _all_denied(task, result, mattered, rules, tried, complete, found_why)
-    return task, _keeping(denied, model), mattered, complete
+    return task, _keeping(denied, model, _denials(first)), mattered, complete
 
 
 def checked_ways(task: Task, result: PlanResult, planner: Planner, check: PlanCheck) -> PlanResult:
@@ -262,16 +267,21 @@ def _measure(limit: str, plan: Plan) -> float:
     return plan.latency if limit == "deadline" else plan_total(plan, METRICS[limit])
 
 
-def _keeping(result: PlanResult, model: Mapping[str, Any] | None) -> PlanResult:
+def _keeping(
+    result: PlanResult, model: Mapping[str, Any] | None, denials: Sequence[RuleHit]
+) -> PlanResult:
     """`result` with the model's record, saying whose plan a plan rule overruled: the
     model's, or, when the model's plan was never taken (a failed call, no valid proposal,
-    no model), the fallback solver's."""
+    no model), the fallback solver's; and which rule (`denials`: those that denied it),
+    which `ido run`'s line left to find in `ido explain`'s policy decisions."""
     if not model:
         return result
+    by = "; ".join(dict.fromkeys(f"{hit.ref}: {hit.message}" for hit in denials))
+    which = f" ({by})" if by else ""
     if model.get("fallback"):
-        overruled = "a plan rule denied the solver's best plan, so the solver chose another"
+        overruled = f"a plan rule denied the solver's best plan{which}, so the solver chose another"
     else:
-        overruled = "a plan rule denied that plan, so the solver chose"
+        overruled = f"a plan rule denied that plan{which}, so the solver chose"
     verdict = f"{model.get('verdict')}; {overruled}"
     record = {**model, "verdict": verdict, "fallback": model.get("fallback") or "cpsat"}
     return replace(result, solver={**result.solver, "llm": record})

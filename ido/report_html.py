@@ -16,7 +16,7 @@ from itertools import groupby
 from typing import Any
 
 from ido.explain import asked_of, event_line, in_order, outcome_of, stages, summary
-from ido.explain_calls import failed_spend, outcome_kind, shown
+from ido.explain_calls import failed_spend, model_spend, outcome_kind, shown
 from ido.explain_decisions import decision_parts, waits_of
 from ido.journal.records import epoch
 from ido.model import format_duration
@@ -96,9 +96,9 @@ def render_html(view: dict[str, Any]) -> str:
     ]
     if run.get("reason"):
         parts.append(f"<p><strong>Reason:</strong> {escape(run['reason'])}</p>")
-    spend = failed_spend(view)
-    if spend is not None:
-        parts.append(f"<p><strong>Spend:</strong> {escape(spend)}</p>")
+    for spend in (failed_spend(view), model_spend(view)):
+        if spend is not None:
+            parts.append(f"<p><strong>Spend:</strong> {escape(spend)}</p>")
     parts += [
         "<h2>Plan graph</h2>",
         f"<div class='scroll'>{plan_graph(view['decisions'])}</div>",

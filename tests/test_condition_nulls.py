@@ -30,6 +30,7 @@ def test_the_keys_that_may_be_null_are_those_of_optional_fields() -> None:
         "intent.llm.api_key_env",
         "intent.llm.input_cost",
         "intent.llm.output_cost",
+        "intent.llm.max_tokens",
     }
 
 

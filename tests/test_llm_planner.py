@@ -849,8 +849,8 @@ def test_a_what_if_replay_says_the_solver_decided_where_the_model_was_not_asked(
     code, out = ido("replay", "last", "--catalog", str(cheaper))
     assert code == 0, out
     not_asked = (
-        "· decided by the solver (cpsat), not the model openai/scripted: the model's recorded "
-        "answer does not fit the changed request (a replay asks no model)"
+        "· decided by the solver (cpsat), not the model openai/scripted: the run recorded "
+        "no answer to this request (a replay asks no model)"
     )
     assert re.search(r"  now: run started → .*pay-mid-eu.* " + re.escape(not_asked), out), out
     (pricier := tmp_path / "pricier").mkdir()
@@ -880,8 +880,7 @@ def test_a_what_if_that_now_asks_approval_says_the_solver_decided(
     )
     solver = (
         "same plan; approval residency/big-spend for ship now asked · decided by the solver "
-        "(cpsat), not the model openai/scripted: the model's recorded answer does not fit "
-        "the changed request"
+        "(cpsat), not the model openai/scripted: the run recorded no answer to this request"
     )
     code, out = ido("replay", "last", "--policies", str(gated))
     assert code == 0, out
@@ -1566,7 +1565,10 @@ def test_a_plan_rule_that_denies_the_fallback_s_plan_is_not_said_of_the_model_s(
     verdict = llm_record(project)["verdict"]
     assert verdict.startswith("model call failed")
     assert "denied that plan" not in verdict
-    assert "a plan rule denied the solver's best plan, so the solver chose another" in verdict
+    assert (
+        "a plan rule denied the solver's best plan (intent:ship-order/no-cheappay: Not "
+        "cheappay.), so the solver chose another" in verdict
+    )
 
 
 ASK_CHEAP = (

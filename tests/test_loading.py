@@ -217,6 +217,46 @@ def test_a_key_written_where_its_variable_s_name_belongs_is_not_echoed(tmp_path:
 
 
 @pytest.mark.parametrize(
+    ("api_base", "said"),
+    [
+        ("http://", "names no host: write the server's address, as http://127.0.0.1:8080/v1"),
+        ("http:///v1", "names no host: write the server's address, as http://127.0.0.1:8080/v1"),
+        ("http://127.0.0.1:99999/v1", "port 99999 is not a port (1 to 65535)"),
+        ("http://localhost:abc/v1", "port abc is not a port (1 to 65535)"),
+        ("http://127.0.0.1:8080/v1 ", "has white space in it, which no URL has"),
+        ("https://[::1:8080/v1", "is not a URL: Invalid IPv6 URL"),
+    ],
+)
+def test_an_api_base_no_request_could_reach_is_a_load_error(
+    tmp_path: Path, api_base: str, said: str
+) -> None:
+    """`api_base: http://` (no host), a port past 65535 or a stray space loaded clean, and
+    every decision of a run fell back to the solver with "Connection error."."""
+    valid_project(tmp_path)
+    llm = f"  planner: llm\n  llm: {{model: openai/m, api_base: '{api_base}'}}\n"
+    write(tmp_path, "intents/pay-order.yaml", INTENT + llm)
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.llm.api_base"
+    assert problem.message == said
+
+
+@pytest.mark.parametrize(
+    "api_base",
+    [
+        "http://127.0.0.1:8080/v1",
+        "https://me:${env:LLM_TOKEN}@llm.example.com/v1",
+        "http://[::1]:80",
+        "http://llm.internal:${env:LLM_PORT}/v1",
+    ],
+)
+def test_an_api_base_a_request_can_reach_loads(tmp_path: Path, api_base: str) -> None:
+    valid_project(tmp_path)
+    llm = f"  planner: llm\n  llm: {{model: openai/m, api_base: '{api_base}'}}\n"
+    write(tmp_path, "intents/pay-order.yaml", INTENT + llm)
+    load_catalog([tmp_path], base=tmp_path)
+
+
+@pytest.mark.parametrize(
     ("written", "meant"), [("Auto", "auto"), ("automatic", "auto"), ("PROPOSE", "propose")]
 )
 def test_a_value_written_otherwise_than_an_allowed_one_is_told_what_it_likely_means(

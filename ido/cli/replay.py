@@ -393,8 +393,9 @@ def _decided_otherwise(d: Any) -> str:
 def _who_decided(result: Mapping[str, Any]) -> str:
     """Who decided a replayed decision, when a model planner's model did not: as `ido run`
     says it, but for a request the recording never made (the what-if changed what the
-    model is told, so none of its recorded answers is to this request), said plainly:
-    "not asked" read as if the replay had chosen not to ask."""
+    model is told, so none of its recorded answers is to this request; or the run's
+    planner asked no model at all), said plainly: "not asked" read as if the replay had
+    chosen not to ask."""
     from ido.planner.llm_calls import UNRECORDED
 
     llm = result.get("solver", {}).get("llm") or {}
@@ -405,8 +406,8 @@ def _who_decided(result: Mapping[str, Any]) -> str:
         return _fallen_back(result)
     model = f" {llm['model']}" if llm.get("model") else ""
     return (
-        f" · decided by the solver ({llm['fallback']}), not the model{model}: the model's "
-        "recorded answer does not fit the changed request (a replay asks no model)"
+        f" · decided by the solver ({llm['fallback']}), not the model{model}: the run "
+        "recorded no answer to this request (a replay asks no model)"
     )
 
 

@@ -16,6 +16,7 @@ from ido.loading.documents import Skip, _add_documents, _checking_all, _load_fil
 from ido.loading.files import named_yaml, yaml_files
 from ido.loading.references import Replaced, _check_expectations, _check_references
 from ido.model import Intent
+from ido.model.intent_spec import IntentSpec, address_problem
 from ido.model.providers import model_problem
 from ido.yamlsrc import Document
 
@@ -85,12 +86,32 @@ def check_models(
     for resource, spec, at in intent_specs(catalog):
         if resource.kind == "Intent" and resource.name in checked:
             continue
-        llm = spec.llm
-        said = None if llm.model is None else model_problem(llm.model, llm.api_base, environ)
-        if said is not None:
-            where = (*at, "llm", "model")
+        for field, said in _llm_problems(spec, environ):
+            where = (*at, "llm", field)
             problems.append(problem_at(catalog, resource, where, said, base or Path.cwd()))
     return problems
+
+
+def _llm_problems(spec: IntentSpec, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """An intent's model and server out of reach, by field: its own, else, for planner llm
+    or hybrid, those `IDO_LLM_MODEL` and `IDO_LLM_API_BASE` give it (said so), which
+    passed unchecked and made every decision fall back to the solver."""
+    llm, found = spec.llm, []
+    model = llm.model
+    asks = spec.planner in ("llm", "hybrid")
+    if model is None and asks and environ.get("IDO_LLM_MODEL"):
+        model = environ["IDO_LLM_MODEL"]
+        said = model_problem(model, llm.api_base, environ)
+        if said is not None:
+            found.append(("model", f"IDO_LLM_MODEL (the intent names no model): {said}"))
+    elif model is not None and (said := model_problem(model, llm.api_base, environ)):
+        found.append(("model", said))
+    server = environ.get("IDO_LLM_API_BASE")
+    if llm.api_base is None and asks and model is not None and server:
+        said = address_problem(server)
+        if said is not None:
+            found.append(("api_base", f"IDO_LLM_API_BASE (the intent names no server): {said}"))
+    return found
 
 
 def check_ignored(catalog: Catalog, base: Path, *, checked: Collection[str] = ()) -> list[Problem]:

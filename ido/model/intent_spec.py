@@ -3,6 +3,8 @@ rules."""
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -15,6 +17,7 @@ from ido.model.durations import Duration, reading_recorded
 from ido.model.fields import (
     ENV_NAME_PATTERN,
     MOST_STEPS,
+    SECRET_REFERENCE,
     URL_PATTERN,
     Condition,
     Facts,
@@ -118,6 +121,39 @@ class Limits(Strict):
     )
 
 
+def address_problem(url: str) -> str | None:
+    """What keeps a model server's URL from being reached (not http(s), no host, no port,
+    white space), which made every model call fail with "Connection error."; None when
+    nothing does. The URL itself is not repeated: it may carry a credential."""
+    if not re.match(URL_PATTERN, url):
+        return "not an http:// or https:// URL"
+    if re.search(r"\s", url):
+        return "has white space in it, which no URL has"
+    # A `${env:NAME}` stands for text known only at call time: a digit fits wherever it
+    # stands (user, password, host or port).
+    try:
+        parts = urllib.parse.urlsplit(SECRET_REFERENCE.sub("1", url))
+    except ValueError as error:  # an unclosed `[` of an IPv6 address
+        return f"is not a URL: {error}"
+    if not parts.hostname:
+        return "names no host: write the server's address, as http://127.0.0.1:8080/v1"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return f"port {parts.netloc.rpartition(':')[2]} is not a port (1 to 65535)"
+    return None
+
+
+def _server_address(url: str | None) -> str | None:
+    """Refuse an `api_base` no request could reach (`address_problem`)."""
+    said = None if url is None else address_problem(url)
+    if said is not None:
+        raise ValueError(said)
+    return url
+
+
 class LlmSettings(Strict):
     """How the `llm` and `hybrid` planners reach a model (through litellm)."""
 
@@ -127,7 +163,7 @@ class LlmSettings(Strict):
         description="litellm model name, e.g. 'openai/gpt-4o-mini' or 'ollama/llama3'; "
         "default: the IDO_LLM_MODEL environment variable.",
     )
-    api_base: str | None = Field(
+    api_base: Annotated[str | None, AfterValidator(_server_address)] = Field(
         default=None,
         pattern=URL_PATTERN,
         description="Base URL of an OpenAI-compatible server (vLLM, Ollama, llama.cpp); "
@@ -149,6 +185,12 @@ class LlmSettings(Strict):
         default=30.0, gt=0, description="Longest one model call may take, in all."
     )
     temperature: float = Field(default=0.0, ge=0, le=2)
+    max_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most tokens one answer may have (sent as the request's max_tokens): "
+        "caps what one call may cost; default: the server's own limit.",
+    )
     input_cost: float | None = Field(
         default=None, ge=0, description="Price per million input tokens, if litellm has none."
     )

@@ -79,6 +79,8 @@ class _ModelPlanner:
         api_base = self.settings.api_base or os.environ.get("IDO_LLM_API_BASE")
         where = None if api_base is None else masked_url(api_base)  # recorded: no credentials
         self.where = {"api_base": where, "temperature": self.settings.temperature}
+        if self.settings.max_tokens is not None:  # a cap is part of the request asked
+            self.where["max_tokens"] = self.settings.max_tokens
         self.rules_solver = self.fallback
         """What searches for plans no plan rule denies (`ido.plan_rules`): asking the model
         for every plan tried would multiply calls; the model's proposal is checked first."""

@@ -102,6 +102,8 @@ class LitellmClient:
             "num_retries": 0,
             "max_retries": 0,
         }
+        if settings.max_tokens is not None:  # (unset: the request as it always was)
+            options["max_tokens"] = settings.max_tokens
         api_base = settings.api_base or os.environ.get("IDO_LLM_API_BASE")
         secrets = Secrets()
         if api_base:
