@@ -16,6 +16,7 @@ from ido.pddl.domain_file import read_domain
 from ido.pddl.ground import GroundTask, ground
 from ido.pddl.problem_file import read_problem
 from ido.planner import progress
+from ido.planner.collector import held_off
 from ido.yamlsrc import dump_documents
 
 __all__ = ["Imported", "import_pddl", "load_pddl", "pddl_catalog", "rounded_costs"]
@@ -44,9 +45,10 @@ def pddl_catalog(
     """The catalog `import_pddl` would write, checked as its files would be when loaded
     but without writing them (errors name the problem file), its intent's name, and what
     to warn of as `import_pddl` does (`Imported.rounded`)."""
-    task = load_pddl(domain, problem)
-    *capabilities, intent = to_resources(task, max_steps)
-    loaded = load_documents([*capabilities, intent], problem, base=problem.parent)
+    with held_off():  # (what it makes lives as long as the catalog: no cycle to collect)
+        task = load_pddl(domain, problem)
+        *capabilities, intent = to_resources(task, max_steps)
+        loaded = load_documents([*capabilities, intent], problem, base=problem.parent)
     return loaded, str(intent["metadata"]["name"]), _rounded(task)
 
 

@@ -161,6 +161,14 @@ def _reachable(
     compiled = [0] * len(variants)
     named = PurePath(problem.file).name  # (as `ido plan --pddl` names it)
     needs = [[_needs(way, fluents) for way in ways] for ways in variants]
+    # What each round reads of a schema and its ways, worked out once: where errors about
+    # it begin, and each way's fluent precondition (a round per level of the relaxed plan
+    # built them again, a cost small problems, which ground in few actions, felt).
+    ats = [f"{domain.file}:{schema.line}" for schema in domain.actions]
+    pres = [
+        [tuple(lit for lit in way.precondition if lit.atom.predicate in fluents) for way in ways]
+        for ways in variants
+    ]
     first, full = True, _StaticIndex(frozenset())
     having: set[str] = set()  # the predicates of the atoms reached
     while first or new:
@@ -172,7 +180,7 @@ def _reachable(
         had, grown = set(having), {atom.predicate for atom in delta.atoms}
         having |= grown
         for number, (schema, ways) in enumerate(zip(domain.actions, variants, strict=True)):
-            at = f"{domain.file}:{schema.line}"  # (where errors about it begin)
+            at = ats[number]
             for way, variant in enumerate(ways):
                 pos = needs[number][way]
                 passes: list[dict[Literal, _StaticIndex]] = [{}] if first and not pos else []
@@ -185,7 +193,7 @@ def _reachable(
                             {**dict.fromkeys(pos[:j], old), literal: delta}
                             | dict.fromkeys(pos[j + 1 :], full)
                         )
-                pre = tuple(lit for lit in variant.precondition if lit.atom.predicate in fluents)
+                pre = pres[number][way]
                 for tables in passes:
                     for binding in _bindings(variant, objects_of, index, fluents, at, tables):
                         key = (number, way, tuple(binding.values()))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ido.errors import PlanningError
 from ido.planner import progress
 from ido.planner.bounds import landmarks, plan_floor
+from ido.planner.collector import held_off
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -136,6 +137,10 @@ class SolvingPlanner(ABC):
         return
 
     def plan(self, task: Task) -> PlanResult:
+        with held_off():  # (grounding's tables and the solves' models hold no cycles)
+            return self._plan(task)
+
+    def _plan(self, task: Task) -> PlanResult:
         grounded = ground(task)
         errors = grounded.errors
         if all(holds_now(t) for t in grounded.goal):

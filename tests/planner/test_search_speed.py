@@ -5,6 +5,7 @@ preconditions read, and a path's steps kept as a trail."""
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import weakref
 
@@ -13,7 +14,7 @@ from test_cpsat import task
 from test_made_maps import made_maps_task
 from test_property import LARGE_SEEDS, random_task, token_task
 
-from ido.planner import collector, progress
+from ido.planner import collector, get_planner, progress
 from ido.planner import successors as successors_module
 from ido.planner.astar import AStarSearch, SearchGaveUp
 from ido.planner.collector import held_off
@@ -64,6 +65,39 @@ def test_the_collector_comes_back_when_the_last_of_several_blocks_ends() -> None
     first_out.set()
     worker.join(5)
     assert seen == [False]
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize("backend", ["search", "cpsat"])
+def test_the_collector_is_held_off_while_a_planner_grounds_and_plans(backend: str) -> None:
+    """Grounding, the solves and the explanations make objects that live as long as the
+    decision: no collection runs from inside grounding or a solve (the collector made to
+    run at every chance, a threshold of one new object), and it is on again after."""
+    t = task()
+    inside: list[str] = []
+
+    def note(phase: str, info: dict[str, object]) -> None:
+        frame = sys._getframe(1)
+        while phase == "start" and frame is not None:
+            if frame.f_code.co_name in ("ground", "_solve", "lists"):
+                inside.append(frame.f_code.co_name)
+                return
+            frame = frame.f_back
+
+    def lists() -> None:  # (the same watch sees a collection in code that runs after)
+        gc.collect(0)
+
+    thresholds = gc.get_threshold()
+    gc.callbacks.append(note)
+    gc.set_threshold(1)
+    try:
+        result = get_planner(backend).plan(t)
+        lists()
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.callbacks.remove(note)
+    assert result.status == "planned"
+    assert inside and set(inside) == {"lists"}
     assert gc.isenabled()
 
 
