@@ -13,6 +13,7 @@ from ido.approvals import UNKNOWN_RULE
 from ido.health import Evidence, with_lessons
 from ido.journal.records import Event, epoch
 from ido.runtime.folds import lesson_of
+from ido.runtime.outcomes import CUT
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class Recorded:
     its own timeout did and a person was asked whether to make it again. It ran
     `duration`, and how it would have ended is not known (a replay takes it to run out of
     its time again)."""
+    interrupted: bool = False
+    """Cut (`cut`) by an interruption (a crash, `kill -9`), not a timeout: `duration` is up
+    to the request the resume made of a person, and a replay's call is cut short there too
+    (its provider may have done it: it is not taken as never called, nor as done)."""
 
 
 def learnt_evidence(events: Sequence[Event]) -> dict[str, Evidence]:
@@ -44,16 +49,18 @@ def learnt_evidence(events: Sequence[Event]) -> dict[str, Evidence]:
 
 def call_ends(events: Sequence[Event]) -> list[int]:
     """Where each call of the recording ended, in order: the indexes of its events. A call
-    of a capability that is not idempotent that timed out, whose effects nothing observed,
-    ended in the request to a person (`resume/outcome-unknown` with its `cause`): its step
-    has no end of its own, and what settled it on resume (a rejection, its effects seen) is
-    no call, as the approved repeat is. A call an interruption cut short is no news of its
-    provider, and is left out."""
+    of a capability that is not idempotent whose outcome was unknown, nothing observing its
+    effects, ended in the request to a person (`resume/outcome-unknown`): it timed out (the
+    request has its `cause`), or an interruption cut it short and the resume asked. Its
+    step has no end of its own, and what settled it on resume (a rejection, its effects
+    seen) is no call, as the approved repeat is. A call an interruption cut short that no
+    one was asked about is no news of its provider, and is left out: made again as
+    `idempotent` under its key, or settled by its effects observed, that end is its call."""
     ends: list[int] = []
     asked: set[int] = set()  # steps whose timed-out call waited for a person
     for n, event in enumerate(events):
         data = event.data
-        if event.kind == "approval_required" and _timed_out_asked(data):
+        if event.kind == "approval_required" and _unknown_asked(data):
             asked.add(data["step"])
             ends.append(n)
         elif event.kind != "action_finished" or data.get("interrupted"):
@@ -63,13 +70,10 @@ def call_ends(events: Sequence[Event]) -> list[int]:
     return ends
 
 
-def _timed_out_asked(request: Mapping[str, Any]) -> bool:
-    """Whether a request asks a person about a plan's step whose call timed out."""
-    return (
-        request.get("rule") == UNKNOWN_RULE
-        and request.get("cause") is not None
-        and "undoes_step" not in request
-    )
+def _unknown_asked(request: Mapping[str, Any]) -> bool:
+    """Whether a request asks a person about a plan's step whose call's outcome is unknown
+    (it timed out, or an interruption cut it short)."""
+    return request.get("rule") == UNKNOWN_RULE and "undoes_step" not in request
 
 
 def recorded_calls(
@@ -85,8 +89,10 @@ def recorded_calls(
         data = event.data
         if event.kind == "approval_required":  # timed out: about its timeout, to the ms
             took = max(0.0, epoch(event.at) - started.get(data["step"], epoch(event.at)))
-            timed_out = Recorded(False, data["cause"], True, took, None, False, cut=True)
-            calls.setdefault(data["capability"], []).append(timed_out)
+            cause = data.get("cause")  # none: an interruption cut it short
+            error = CUT if cause is None else cause
+            unknown = Recorded(False, error, True, took, None, False, True, cause is None)
+            calls.setdefault(data["capability"], []).append(unknown)
             continue
         calls.setdefault(data["capability"], []).append(
             Recorded(
