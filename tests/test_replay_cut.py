@@ -4,11 +4,15 @@ outcome unknown, not as never made (its provider may have done it) nor as done."
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from ido.cli import app
+from ido.journal.sqlite import SqliteJournal
 from tests.test_replay_gate import crashed_in_pay_cheap_eu
 from tests.test_replay_many import NO_CHEAPPAY, policies_with
 
@@ -89,3 +93,30 @@ def test_a_policy_that_spares_the_cut_call_still_changes_the_outcome(project: Pa
     code, out = ido("replay", run_id, "--policies", other, "--fail-on", "outcome")
     assert code == 0 and "outcome: blocked → achieved" in out, out
     assert "approval resume/outcome-unknown for pay-cheap-eu no longer asked" in out, out
+
+
+def test_an_approved_repeat_cut_short_again_replays_failed_as_the_run_did(
+    project: Path,
+) -> None:
+    """Killed again in the approved repeat, the run failed (its outcome still unknown);
+    the replay took the repeat as a call never made, assumed it succeeded and achieved."""
+    run_id = _blocked_on_the_cut_call(project)
+    code, out = ido("approve", run_id, "--by", "ops")
+    assert code == 0, out
+    env = {k: v for k, v in os.environ.items() if k != "IDO_JOURNAL"}
+    for n in range(1, 10):  # the first commit of the resume after which the repeat is made
+        crash = {**env, "IDO_CRASH_AFTER_EVENTS": str(n)}
+        cmd = [sys.executable, "-m", "ido", "resume", run_id]
+        subprocess.run(cmd, cwd=project, env=crash, capture_output=True, check=False)
+        with SqliteJournal(project / ".ido" / "ido.db") as store:
+            last = store.events(run_id)[-1]
+        if last.kind == "action_repeated":
+            break
+    else:
+        raise AssertionError("no crash left the repeat in flight")
+    code, out = ido("resume", run_id)
+    assert code == 1 and "was interrupted again: its outcome is still unknown" in out, out
+    code, out = ido("replay", run_id, "--policies", "policies")
+    assert code == 0, out
+    assert "outcome: failed → failed (step 1 pay-cheap-eu was performed again as approved, " in out
+    assert "unknown outcomes" not in out, out

@@ -55,17 +55,25 @@ def call_ends(events: Sequence[Event]) -> list[int]:
     step has no end of its own, and what settled it on resume (a rejection, its effects
     seen) is no call, as the approved repeat is. A call an interruption cut short that no
     one was asked about is no news of its provider, and is left out: made again as
-    `idempotent` under its key, or settled by its effects observed, that end is its call."""
+    `idempotent` under its key, or settled by its effects observed, that end is its call.
+    A repeat a person approved is a call however it ended, cut short again too (its
+    outcome still unknown: the run failed on it)."""
     ends: list[int] = []
-    asked: set[int] = set()  # steps whose timed-out call waited for a person
+    asked: set[int] = set()  # steps whose call's unknown outcome waited for a person
+    repeating: set[int] = set()  # of those, the steps made again as approved
     for n, event in enumerate(events):
         data = event.data
         if event.kind == "approval_required" and _unknown_asked(data):
             asked.add(data["step"])
             ends.append(n)
-        elif event.kind != "action_finished" or data.get("interrupted"):
+        elif event.kind == "action_repeated":
+            repeating.add(data["step"])
+        elif event.kind != "action_finished":
             continue
-        elif data["step"] not in asked or data.get("resumed") == "approved":
+        elif data["step"] in asked:  # its repeat; not how a resume settled it otherwise
+            if data["step"] in repeating or data.get("resumed") == "approved":
+                ends.append(n)
+        elif not data.get("interrupted"):
             ends.append(n)
     return ends
 
@@ -83,6 +91,7 @@ def recorded_calls(
     recording's `call_ends`, when the caller has them."""
     missing = {e.data["step"] for e in events if e.kind == "effects_missing"}
     started = {e.data["step"]: epoch(e.at) for e in events if e.kind == "action_started"}
+    again = {e.data["step"]: epoch(e.at) for e in events if e.kind == "action_repeated"}
     calls: dict[str, list[Recorded]] = {}
     for n in call_ends(events) if ends is None else ends:
         event = events[n]
@@ -92,6 +101,11 @@ def recorded_calls(
             cause = data.get("cause")  # none: an interruption cut it short
             error = CUT if cause is None else cause
             unknown = Recorded(False, error, True, took, None, False, True, cause is None)
+            calls.setdefault(data["capability"], []).append(unknown)
+            continue
+        if data.get("interrupted"):  # an approved repeat cut short again
+            took = max(0.0, epoch(event.at) - again.get(data["step"], epoch(event.at)))
+            unknown = Recorded(False, CUT, True, took, None, False, True, True)
             calls.setdefault(data["capability"], []).append(unknown)
             continue
         calls.setdefault(data["capability"], []).append(
