@@ -120,3 +120,83 @@ def test_an_approved_repeat_cut_short_again_replays_failed_as_the_run_did(
     assert code == 0, out
     assert "outcome: failed → failed (step 1 pay-cheap-eu was performed again as approved, " in out
     assert "unknown outcomes" not in out, out
+
+
+LEDGER = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: pay}
+spec:
+  provider: payco
+  requires: ["!state.x.paid"]
+  effects: {x.paid: true}
+  cost: 0.30
+  run: {shell: ["cp", "paid.json", "ledger.json"]}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: ship}
+spec:
+  provider: carrier
+  requires: ["state.x.paid"]
+  effects: {x.shipped: true}
+  cost: 0.50
+  run: {shell: ["true"]}
+---
+apiVersion: ido/v1
+kind: Observer
+metadata: {name: ledger}
+spec: {file: ../ledger.json}
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: go}
+spec:
+  goal: ["state.x.paid", "state.x.shipped"]
+  observers: [ledger]
+"""
+
+
+def test_a_cut_call_its_resume_found_not_done_is_replayed_made_and_not_done(
+    tmp_path: Path,
+) -> None:
+    """Killed in `pay`, resumed: the ledger shows it not paid, so the step is not done and
+    pay is made again (both calls counted, 1.10). The replay took the cut call as never
+    made: under the same inputs it said cost 1.10 → 0.80 and a decision 2 with no
+    recorded counterpart."""
+    (tmp_path / "capabilities").mkdir()
+    (tmp_path / "capabilities" / "all.yaml").write_text(LEDGER)
+    (tmp_path / "paid.json").write_text('{"x": {"paid": true}}')
+    env = {k: v for k, v in os.environ.items() if k != "IDO_JOURNAL"}
+    for n in range(1, 30):  # the first commit after which pay is in flight
+        (tmp_path / "ledger.json").write_text('{"x": {"paid": false}}')
+        for stale in tmp_path.glob(".ido/ido.db*"):
+            stale.unlink()
+        crash = {**env, "IDO_CRASH_AFTER_EVENTS": str(n)}
+        cmd = [sys.executable, "-m", "ido", "run", "go", "--catalog", "capabilities"]
+        subprocess.run(cmd, cwd=tmp_path, env=crash, capture_output=True, check=False)
+        with SqliteJournal(tmp_path / ".ido" / "ido.db") as store:
+            (row,) = store.runs()
+            last = store.events(row.id)[-1]
+        if last.kind == "action_started" and last.data["capability"] == "pay":
+            break
+    else:
+        raise AssertionError("no crash left pay in flight")
+    ido_ = [sys.executable, "-m", "ido"]
+    done = subprocess.run(
+        [*ido_, "resume", row.id, "--catalog", "capabilities"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "its effects are observed not to hold" in done.stdout, done
+    assert "achieved" in done.stdout and "cost 1.10" in done.stdout, done.stdout
+    replay = [*ido_, "replay", row.id, "--catalog", "capabilities"]
+    out = subprocess.run(
+        replay, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    ).stdout
+    assert "decision 1: same choice\ndecision 2: same choice\n" in out, out
+    assert "outcome: achieved → achieved\ncost: 1.10 → 1.10;" in out, out
+    assert "unknown outcomes" not in out and "left out" not in out, out

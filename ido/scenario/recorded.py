@@ -199,6 +199,8 @@ class RecordedWorld(SimulatedWorld):
     def _answer(r: Recorded, timeout: float | None) -> tuple[Outcome, float, bool]:
         """A recorded call's outcome, latency and whether its effects apply, given the
         time this call may take."""
+        if r.interrupted and not r.cut:  # found not done on resume: no news of its provider
+            return Outcome(False, error=r.error, cut_short=True), 0.0, False
         if r.interrupted and (timeout is None or r.duration <= timeout):
             # Cut short by an interruption, a person asked: its outcome unknown here too,
             # where the recording met it (the time up to the request, the crash's downtime

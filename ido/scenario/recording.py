@@ -30,9 +30,11 @@ class Recorded:
     `duration`, and how it would have ended is not known (a replay takes it to run out of
     its time again)."""
     interrupted: bool = False
-    """Cut (`cut`) by an interruption (a crash, `kill -9`), not a timeout: `duration` is up
-    to the request the resume made of a person, and a replay's call is cut short there too
-    (its provider may have done it: it is not taken as never called, nor as done)."""
+    """An interruption (a crash, `kill -9`) cut it short, not a timeout. With `cut`, a
+    person was asked: `duration` is up to the request, and a replay's call is cut short
+    there too, its outcome unknown (its provider may have done it: not taken as never
+    called, nor as done). Without, its resume found it not done: so is a replay's call,
+    which tells nothing of its provider."""
 
 
 def learnt_evidence(events: Sequence[Event]) -> dict[str, Evidence]:
@@ -53,11 +55,10 @@ def call_ends(events: Sequence[Event]) -> list[int]:
     effects, ended in the request to a person (`resume/outcome-unknown`): it timed out (the
     request has its `cause`), or an interruption cut it short and the resume asked. Its
     step has no end of its own, and what settled it on resume (a rejection, its effects
-    seen) is no call, as the approved repeat is. A call an interruption cut short that no
-    one was asked about is no news of its provider, and is left out: made again as
-    `idempotent` under its key, or settled by its effects observed, that end is its call.
-    A repeat a person approved is a call however it ended, cut short again too (its
-    outcome still unknown: the run failed on it)."""
+    seen) is no call, as the approved repeat is, however it ended (cut short again too).
+    A call an interruption cut short that no one was asked about ended where the resume
+    settled it: made again as `idempotent` under its key, done by its effects observed, or
+    found not done (it may have been made all the same: its cost was counted)."""
     ends: list[int] = []
     asked: set[int] = set()  # steps whose call's unknown outcome waited for a person
     repeating: set[int] = set()  # of those, the steps made again as approved
@@ -73,8 +74,8 @@ def call_ends(events: Sequence[Event]) -> list[int]:
         elif data["step"] in asked:  # its repeat; not how a resume settled it otherwise
             if data["step"] in repeating or data.get("resumed") == "approved":
                 ends.append(n)
-        elif not data.get("interrupted"):
-            ends.append(n)
+        elif not data.get("interrupted") or data.get("resumed") == "interrupted":
+            ends.append(n)  # (cut short, and found not done on resume: it may have been made)
     return ends
 
 
@@ -92,6 +93,9 @@ def recorded_calls(
     missing = {e.data["step"] for e in events if e.kind == "effects_missing"}
     started = {e.data["step"]: epoch(e.at) for e in events if e.kind == "action_started"}
     again = {e.data["step"]: epoch(e.at) for e in events if e.kind == "action_repeated"}
+    asked = {
+        e.data["step"] for e in events if e.kind == "approval_required" and _unknown_asked(e.data)
+    }
     calls: dict[str, list[Recorded]] = {}
     for n in call_ends(events) if ends is None else ends:
         event = events[n]
@@ -102,6 +106,10 @@ def recorded_calls(
             error = CUT if cause is None else cause
             unknown = Recorded(False, error, True, took, None, False, True, cause is None)
             calls.setdefault(data["capability"], []).append(unknown)
+            continue
+        if data.get("interrupted") and data["step"] not in asked:  # found not done
+            found = Recorded(False, data.get("error"), False, 0.0, None, False, interrupted=True)
+            calls.setdefault(data["capability"], []).append(found)
             continue
         if data.get("interrupted"):  # an approved repeat cut short again
             took = max(0.0, epoch(event.at) - again.get(data["step"], epoch(event.at)))
