@@ -63,17 +63,20 @@ def test_a_run_blocked_on_a_step_a_crash_cut_short_does_not_fail_the_gate(
     project: Path,
 ) -> None:
     """A run killed mid-step (a CI job's timeout) and resumed waits for a person's word on
-    that step (`resume/outcome-unknown`); a replay makes the call the crash cut short and
-    comes to another outcome under the very same policies: no policy's doing, so neither
-    gate failed on it."""
+    that step (`resume/outcome-unknown`); a replay under the very same policies meets the
+    call the crash cut short as the run did, its outcome unknown, and waits for the same
+    word: neither gate fails on it. Left interrupted, not resumed, the replay makes the
+    call and says it never saw how it ended."""
     run_id = crashed_in_pay_cheap_eu(project)
+    code, out = ido("replay", run_id, "--policies", "policies", "--fail-on", "outcome")
+    assert code == 0 and "outcome: interrupted → achieved" in out, out
+    # It had called pay-cheap-eu: "the recording never called pay-cheap-eu" said otherwise.
+    assert "the recording never saw how its call of pay-cheap-eu ended (cut short)" in out, out
     code, out = ido("resume", run_id)
     assert code == 3 and "resume/outcome-unknown" in out, out
     for gate in ("outcome", "decision"):
         code, out = ido("replay", run_id, "--policies", "policies", "--fail-on", gate)
-        assert code == 0 and "outcome: blocked → achieved" in out, out
-    # It had called pay-cheap-eu: "the recording never called pay-cheap-eu" said otherwise.
-    assert "the recording never saw how its call of pay-cheap-eu ended (cut short)" in out, out
+        assert code == 0 and "outcome: blocked → blocked" in out, out
 
 
 def test_a_rule_that_fails_runs_a_crash_left_without_an_outcome_fails_the_gate(

@@ -70,8 +70,9 @@ def _compared(events: Sequence[Event]) -> list[dict[str, Any]]:
     that go on with the plan of the decision before, nothing having failed since. The replay
     is never interrupted and may not wait where the recording did, so such a decision has
     no counterpart there, and paired by position it shifted every pair after it. One made
-    on resuming after a failure (a replan the crash put off) is kept: the replay replans
-    there too. Each holds, as `asked`, the approvals the run stopped for after it."""
+    on resuming after a failure (a replan the crash put off), or after a step the crash cut
+    short that its resume found not done, is kept: the replay replans there too. Each holds,
+    as `asked`, the approvals the run stopped for after it."""
     from ido.runtime.recovery import AFTER_APPROVAL, AFTER_INTERRUPTION
 
     kept: list[dict[str, Any]] = []
@@ -89,7 +90,10 @@ def _compared(events: Sequence[Event]) -> list[dict[str, Any]]:
             what = subject(int(data.get("step", 0)), data["capability"])
             kept[-1]["asked"].append(f"{data['rule']} for {what}")
         elif event.kind == "effects_missing" or (
-            event.kind == "action_finished" and not data.get("interrupted") and not data["ok"]
+            event.kind == "action_finished"
+            and not data["ok"]
+            # a step cut short that its resume found not done: the replay's call is so too
+            and (not data.get("interrupted") or data.get("resumed") == "interrupted")
         ):
             failed = True
     return kept

@@ -56,6 +56,10 @@ class Outcome:
     note: str | None = None
     """What a call that succeeded gave back that was not kept, and why (too long, not a
     JSON object): the run goes on, its `output` path unset."""
+    cut_short: bool = False
+    """A replayed call that an interruption cut short in the recording, which its resume
+    then found not done (its effects observed not to hold): it may have been made, and is
+    counted so, but tells nothing of its provider (`ido.scenario.recorded`)."""
 
 
 ERROR_CHARS = 500

@@ -139,8 +139,9 @@ class Executing(Settling, Gating):
                     if unknown_outcome(outcome, capability):
                         outcome, settled, ask = self._timed_out(run, ctx, outcome)
                         asked += [] if ask is None else [ask]
-                    else:
-                        outcome = self._finish(run, ctx, outcome)  # as recorded
+                    else:  # as recorded (a replayed call a crash cut short: so)
+                        cut = "interrupted" if outcome.cut_short else None
+                        outcome = self._finish(run, ctx, outcome, resumed=cut)
                     if outcome.ok:
                         done.add(i)
                         expected = apply_effects(expected, capability.spec.effects)

@@ -54,12 +54,18 @@ def repeated(ctx: ActionContext) -> dict[str, Any]:
     }
 
 
+CUT = "was interrupted"
+"""The error of a replayed call that an interruption cut short in the recording (its
+outcome unknown, a person asked): as a request says it of a step cut short. Such a call is
+no deadline's doing (`as_recorded`), whatever time it was given."""
+
+
 def as_recorded(
     outcome: Outcome, ctx: ActionContext, capability: Capability
 ) -> tuple[Outcome, bool]:
     """A call's outcome as its end is recorded, and whether the run's deadline stopped it:
     cut short by the deadline, not its own timeout, it says so (no news of the provider)."""
-    if outcome.timed_out and ctx.timeout < capability.spec.timeout:
+    if outcome.timed_out and ctx.timeout < capability.spec.timeout and outcome.error != CUT:
         said = f"stopped at the deadline after {format_duration(ctx.timeout)}"
         return replace(outcome, error=said), True
     return outcome, False

@@ -16,7 +16,14 @@ from ido.policy import FAIL_CLOSED, rulebook
 from ido.runtime.bindings import Outcome
 from ido.runtime.context import ActionContext
 from ido.runtime.folds import UNKNOWN_SETTLED, RunState
-from ido.runtime.outcomes import as_recorded, effects_seen, rejecting, repeated, unknown_outcome
+from ido.runtime.outcomes import (
+    CUT,
+    as_recorded,
+    effects_seen,
+    rejecting,
+    repeated,
+    unknown_outcome,
+)
 from ido.runtime.process_tree import stop_left_running
 from ido.runtime.recovery import Interrupted
 from ido.runtime.stepping import Stepping
@@ -248,7 +255,8 @@ class Settling(Stepping):
         key, it could charge twice. A person decides (`_decided`); until then, the run is
         blocked with a request for it."""
         what = subject(step.step, capability.name)
-        unknown = "whether it ran" if step.cause is None else "its outcome"
+        # (a replay's call cut short where the recording's was, `CUT`, asks as it did)
+        unknown = "whether it ran" if step.cause in (None, CUT) else "its outcome"
         failed = "".join(f"; observer {name} failed" for name in run.unobserved)
         message = (
             f"step {step.step} ({capability.name}) {step.how}, and nothing observes "

@@ -199,6 +199,17 @@ class RecordedWorld(SimulatedWorld):
     def _answer(r: Recorded, timeout: float | None) -> tuple[Outcome, float, bool]:
         """A recorded call's outcome, latency and whether its effects apply, given the
         time this call may take."""
+        if r.interrupted and not r.cut:  # found not done on resume: no news of its provider
+            return Outcome(False, error=r.error, cut_short=True), 0.0, False
+        if r.interrupted and (timeout is None or r.duration <= timeout):
+            # Cut short by an interruption, a person asked: its outcome unknown here too,
+            # where the recording met it (the time up to the request, the crash's downtime
+            # in it, as the run's clock counted it).
+            return (
+                Outcome(False, error=r.error, timed_out=True, duration=r.duration),
+                r.duration,
+                False,
+            )
         if r.cut:
             # It ran out of its time with its outcome unknown (the run's deadline stopped it,
             # or its own timeout did and a person was asked whether to make it again): how

@@ -13,6 +13,7 @@ from ido.approvals import UNKNOWN_RULE
 from ido.health import Evidence, with_lessons
 from ido.journal.records import Event, epoch
 from ido.runtime.folds import lesson_of
+from ido.runtime.outcomes import CUT
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ class Recorded:
     its own timeout did and a person was asked whether to make it again. It ran
     `duration`, and how it would have ended is not known (a replay takes it to run out of
     its time again)."""
+    interrupted: bool = False
+    """An interruption (a crash, `kill -9`) cut it short, not a timeout. With `cut`, a
+    person was asked: `duration` is up to the request, and a replay's call is cut short
+    there too, its outcome unknown (its provider may have done it: not taken as never
+    called, nor as done). Without, its resume found it not done: so is a replay's call,
+    which tells nothing of its provider."""
 
 
 def learnt_evidence(events: Sequence[Event]) -> dict[str, Evidence]:
@@ -44,32 +51,38 @@ def learnt_evidence(events: Sequence[Event]) -> dict[str, Evidence]:
 
 def call_ends(events: Sequence[Event]) -> list[int]:
     """Where each call of the recording ended, in order: the indexes of its events. A call
-    of a capability that is not idempotent that timed out, whose effects nothing observed,
-    ended in the request to a person (`resume/outcome-unknown` with its `cause`): its step
-    has no end of its own, and what settled it on resume (a rejection, its effects seen) is
-    no call, as the approved repeat is. A call an interruption cut short is no news of its
-    provider, and is left out."""
+    of a capability that is not idempotent whose outcome was unknown, nothing observing its
+    effects, ended in the request to a person (`resume/outcome-unknown`): it timed out (the
+    request has its `cause`), or an interruption cut it short and the resume asked. Its
+    step has no end of its own, and what settled it on resume (a rejection, its effects
+    seen) is no call, as the approved repeat is, however it ended (cut short again too).
+    A call an interruption cut short that no one was asked about ended where the resume
+    settled it: made again as `idempotent` under its key, done by its effects observed, or
+    found not done (it may have been made all the same: its cost was counted)."""
     ends: list[int] = []
-    asked: set[int] = set()  # steps whose timed-out call waited for a person
+    asked: set[int] = set()  # steps whose call's unknown outcome waited for a person
+    repeating: set[int] = set()  # of those, the steps made again as approved
     for n, event in enumerate(events):
         data = event.data
-        if event.kind == "approval_required" and _timed_out_asked(data):
+        if event.kind == "approval_required" and _unknown_asked(data):
             asked.add(data["step"])
             ends.append(n)
-        elif event.kind != "action_finished" or data.get("interrupted"):
+        elif event.kind == "action_repeated":
+            repeating.add(data["step"])
+        elif event.kind != "action_finished":
             continue
-        elif data["step"] not in asked or data.get("resumed") == "approved":
-            ends.append(n)
+        elif data["step"] in asked:  # its repeat; not how a resume settled it otherwise
+            if data["step"] in repeating or data.get("resumed") == "approved":
+                ends.append(n)
+        elif not data.get("interrupted") or data.get("resumed") == "interrupted":
+            ends.append(n)  # (cut short, and found not done on resume: it may have been made)
     return ends
 
 
-def _timed_out_asked(request: Mapping[str, Any]) -> bool:
-    """Whether a request asks a person about a plan's step whose call timed out."""
-    return (
-        request.get("rule") == UNKNOWN_RULE
-        and request.get("cause") is not None
-        and "undoes_step" not in request
-    )
+def _unknown_asked(request: Mapping[str, Any]) -> bool:
+    """Whether a request asks a person about a plan's step whose call's outcome is unknown
+    (it timed out, or an interruption cut it short)."""
+    return request.get("rule") == UNKNOWN_RULE and "undoes_step" not in request
 
 
 def recorded_calls(
@@ -79,14 +92,29 @@ def recorded_calls(
     recording's `call_ends`, when the caller has them."""
     missing = {e.data["step"] for e in events if e.kind == "effects_missing"}
     started = {e.data["step"]: epoch(e.at) for e in events if e.kind == "action_started"}
+    again = {e.data["step"]: epoch(e.at) for e in events if e.kind == "action_repeated"}
+    asked = {
+        e.data["step"] for e in events if e.kind == "approval_required" and _unknown_asked(e.data)
+    }
     calls: dict[str, list[Recorded]] = {}
     for n in call_ends(events) if ends is None else ends:
         event = events[n]
         data = event.data
         if event.kind == "approval_required":  # timed out: about its timeout, to the ms
             took = max(0.0, epoch(event.at) - started.get(data["step"], epoch(event.at)))
-            timed_out = Recorded(False, data["cause"], True, took, None, False, cut=True)
-            calls.setdefault(data["capability"], []).append(timed_out)
+            cause = data.get("cause")  # none: an interruption cut it short
+            error = CUT if cause is None else cause
+            unknown = Recorded(False, error, True, took, None, False, True, cause is None)
+            calls.setdefault(data["capability"], []).append(unknown)
+            continue
+        if data.get("interrupted") and data["step"] not in asked:  # found not done
+            found = Recorded(False, data.get("error"), False, 0.0, None, False, interrupted=True)
+            calls.setdefault(data["capability"], []).append(found)
+            continue
+        if data.get("interrupted"):  # an approved repeat cut short again
+            took = max(0.0, epoch(event.at) - again.get(data["step"], epoch(event.at)))
+            unknown = Recorded(False, CUT, True, took, None, False, True, True)
+            calls.setdefault(data["capability"], []).append(unknown)
             continue
         calls.setdefault(data["capability"], []).append(
             Recorded(

@@ -1,0 +1,202 @@
+"""A what-if replay of a run a crash cut short in a call (`kill -9`), whose resume asked a
+person about it (`resume/outcome-unknown`): the call is replayed as the run met it, its
+outcome unknown, not as never made (its provider may have done it) nor as done."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.journal.sqlite import SqliteJournal
+from tests.test_replay_gate import crashed_in_pay_cheap_eu
+from tests.test_replay_many import NO_CHEAPPAY, policies_with
+
+runner = CliRunner()
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def _blocked_on_the_cut_call(project: Path) -> str:
+    run_id = crashed_in_pay_cheap_eu(project)
+    code, out = ido("resume", run_id)
+    assert code == 3 and "resume/outcome-unknown" in out, out
+    return run_id
+
+
+def test_a_run_blocked_on_a_cut_call_replays_blocked_on_it_under_the_same_policies(
+    project: Path,
+) -> None:
+    """The replay took the cut call as never made, called pay-cheap-eu afresh, assumed it
+    succeeded and said `blocked → achieved`, the person's question `no longer asked`, as
+    if the policies had spared it: the same inputs come to the same question."""
+    run_id = _blocked_on_the_cut_call(project)
+    code, out = ido("replay", run_id, "--policies", "policies")
+    assert code == 0, out
+    assert "decision 1: same choice\n" in out, out
+    assert (
+        "outcome: blocked → blocked (pay-cheap-eu needs approval (resume/outcome-unknown: " in out
+    )
+    assert "step 1 (pay-cheap-eu) was interrupted, and nothing observes its effects" in out, out
+    assert "unknown outcomes" not in out and "no longer asked" not in out, out
+    code, out = ido("replay", run_id)
+    assert code == 0 and out.startswith("identical: 1 decision(s)"), out
+
+
+def test_an_approved_repeat_of_a_cut_call_replays_as_the_second_call_it_was(
+    project: Path,
+) -> None:
+    """Approved and made again under its key, the repeat's outcome is the cut call's
+    second: the replay meets the same question, gets the recorded verdict and the repeat's
+    outcome, and pairs every decision (one charge, counted once)."""
+    run_id = _blocked_on_the_cut_call(project)
+    code, out = ido("approve", run_id, "--by", "ops")
+    assert code == 0, out
+    code, out = ido("resume", run_id)
+    assert code == 0 and "achieved" in out, out
+    code, out = ido("replay", run_id, "--policies", "policies")
+    assert code == 0, out
+    assert "decision 1: same choice\n" in out, out
+    assert "outcome: achieved → achieved\ncost: 0.80 → 0.80;" in out, out
+    assert "no longer asked" not in out and "left out" not in out, out
+    assert "and the waits for approval" in out, out
+    code, out = ido("replay", run_id)
+    assert code == 0 and out.startswith("identical: 2 decision(s)"), out
+
+
+def test_a_rejected_repeat_of_a_cut_call_replays_failed_as_the_run_did(project: Path) -> None:
+    """Rejected, the run failed on the cut call; the replay took it as never made and
+    achieved (`failed → achieved`), as if the policies had saved the run."""
+    run_id = _blocked_on_the_cut_call(project)
+    code, out = ido("reject", run_id, "--by", "ops", "--comment", "not twice")
+    assert code == 0, out
+    code, out = ido("resume", run_id)
+    assert code == 1 and "failed" in out, out
+    code, out = ido("replay", run_id, "--policies", "policies", "--fail-on", "outcome")
+    assert code == 0, out
+    assert "decision 1: same choice\n" in out, out
+    assert "outcome: failed → failed (step 1 pay-cheap-eu was interrupted with its outcome" in out
+
+
+def test_a_policy_that_spares_the_cut_call_still_changes_the_outcome(project: Path) -> None:
+    """A rule that keeps the run from the cut call's provider does change what it comes
+    to: the replay pays elsewhere, and no question about the cut call is asked."""
+    run_id = _blocked_on_the_cut_call(project)
+    other = str(policies_with(project, NO_CHEAPPAY))
+    code, out = ido("replay", run_id, "--policies", other, "--fail-on", "outcome")
+    assert code == 0 and "outcome: blocked → achieved" in out, out
+    assert "approval resume/outcome-unknown for pay-cheap-eu no longer asked" in out, out
+
+
+def test_an_approved_repeat_cut_short_again_replays_failed_as_the_run_did(
+    project: Path,
+) -> None:
+    """Killed again in the approved repeat, the run failed (its outcome still unknown);
+    the replay took the repeat as a call never made, assumed it succeeded and achieved."""
+    run_id = _blocked_on_the_cut_call(project)
+    code, out = ido("approve", run_id, "--by", "ops")
+    assert code == 0, out
+    env = {k: v for k, v in os.environ.items() if k != "IDO_JOURNAL"}
+    for n in range(1, 10):  # the first commit of the resume after which the repeat is made
+        crash = {**env, "IDO_CRASH_AFTER_EVENTS": str(n)}
+        cmd = [sys.executable, "-m", "ido", "resume", run_id]
+        subprocess.run(cmd, cwd=project, env=crash, capture_output=True, check=False)
+        with SqliteJournal(project / ".ido" / "ido.db") as store:
+            last = store.events(run_id)[-1]
+        if last.kind == "action_repeated":
+            break
+    else:
+        raise AssertionError("no crash left the repeat in flight")
+    code, out = ido("resume", run_id)
+    assert code == 1 and "was interrupted again: its outcome is still unknown" in out, out
+    code, out = ido("replay", run_id, "--policies", "policies")
+    assert code == 0, out
+    assert "outcome: failed → failed (step 1 pay-cheap-eu was performed again as approved, " in out
+    assert "unknown outcomes" not in out, out
+
+
+LEDGER = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: pay}
+spec:
+  provider: payco
+  requires: ["!state.x.paid"]
+  effects: {x.paid: true}
+  cost: 0.30
+  run: {shell: ["cp", "paid.json", "ledger.json"]}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: ship}
+spec:
+  provider: carrier
+  requires: ["state.x.paid"]
+  effects: {x.shipped: true}
+  cost: 0.50
+  run: {shell: ["true"]}
+---
+apiVersion: ido/v1
+kind: Observer
+metadata: {name: ledger}
+spec: {file: ../ledger.json}
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: go}
+spec:
+  goal: ["state.x.paid", "state.x.shipped"]
+  observers: [ledger]
+"""
+
+
+def test_a_cut_call_its_resume_found_not_done_is_replayed_made_and_not_done(
+    tmp_path: Path,
+) -> None:
+    """Killed in `pay`, resumed: the ledger shows it not paid, so the step is not done and
+    pay is made again (both calls counted, 1.10). The replay took the cut call as never
+    made: under the same inputs it said cost 1.10 → 0.80 and a decision 2 with no
+    recorded counterpart."""
+    (tmp_path / "capabilities").mkdir()
+    (tmp_path / "capabilities" / "all.yaml").write_text(LEDGER)
+    (tmp_path / "paid.json").write_text('{"x": {"paid": true}}')
+    env = {k: v for k, v in os.environ.items() if k != "IDO_JOURNAL"}
+    for n in range(1, 30):  # the first commit after which pay is in flight
+        (tmp_path / "ledger.json").write_text('{"x": {"paid": false}}')
+        for stale in tmp_path.glob(".ido/ido.db*"):
+            stale.unlink()
+        crash = {**env, "IDO_CRASH_AFTER_EVENTS": str(n)}
+        cmd = [sys.executable, "-m", "ido", "run", "go", "--catalog", "capabilities"]
+        subprocess.run(cmd, cwd=tmp_path, env=crash, capture_output=True, check=False)
+        with SqliteJournal(tmp_path / ".ido" / "ido.db") as store:
+            (row,) = store.runs()
+            last = store.events(row.id)[-1]
+        if last.kind == "action_started" and last.data["capability"] == "pay":
+            break
+    else:
+        raise AssertionError("no crash left pay in flight")
+    ido_ = [sys.executable, "-m", "ido"]
+    done = subprocess.run(
+        [*ido_, "resume", row.id, "--catalog", "capabilities"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "its effects are observed not to hold" in done.stdout, done
+    assert "achieved" in done.stdout and "cost 1.10" in done.stdout, done.stdout
+    replay = [*ido_, "replay", row.id, "--catalog", "capabilities"]
+    out = subprocess.run(
+        replay, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    ).stdout
+    assert "decision 1: same choice\ndecision 2: same choice\n" in out, out
+    assert "outcome: achieved → achieved\ncost: 1.10 → 1.10;" in out, out
+    assert "unknown outcomes" not in out and "left out" not in out, out
