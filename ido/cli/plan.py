@@ -14,6 +14,7 @@ import typer
 
 from ido.cli.common import (
     DEFAULT_JOURNAL,
+    INFEASIBLE,
     MOST_STEPS,
     CatalogOpt,
     JournalOpt,
@@ -172,7 +173,7 @@ def plan(
         with writing(plan_out):  # after the decision is shown: a failed write loses nothing
             plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
     status = decision.result.status
-    raise typer.Exit(1 if status == "infeasible" else 0)
+    raise typer.Exit(INFEASIBLE if status == "infeasible" else 0)
 
 
 @contextmanager
