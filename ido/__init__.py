@@ -23,6 +23,8 @@ _HOMES = {
     "Decision": "ido.decision",
     "LocalRuntime": "ido.runtime.local",
     "RunReport": "ido.runtime.local",
+    "RunOutcome": "ido.runtime.local",
+    "Listener": "ido.runtime.local",
     "ActionContext": "ido.runtime.context",
     # journals
     "open_journal": "ido.api",
@@ -34,6 +36,8 @@ _HOMES = {
     # answering a blocked run
     "approve": "ido.verdicts",
     "reject": "ido.verdicts",
+    "pending_approvals": "ido.pending",
+    "PendingApproval": "ido.pending",
     # after a run
     "explain_run": "ido.api",
     "replay_run": "ido.api",
@@ -65,14 +69,17 @@ __all__ = [
     "Intent",
     "Journal",
     "JournalError",
+    "Listener",
     "LoadError",
     "LocalRuntime",
     "MemoryJournal",
     "NotFoundError",
     "ObserverError",
+    "PendingApproval",
     "PlanningError",
     "Problem",
     "Replay",
+    "RunOutcome",
     "RunReport",
     "RunRow",
     "ScenarioResult",
@@ -86,6 +93,7 @@ __all__ = [
     "find_intent",
     "load_catalog",
     "open_journal",
+    "pending_approvals",
     "plan",
     "reject",
     "replay_run",
@@ -140,9 +148,10 @@ if TYPE_CHECKING:  # what type checkers and editors see of the names above
     from ido.loading.checks import check_names, check_nulls
     from ido.loading.load import find_intent, load_catalog
     from ido.model import Intent
+    from ido.pending import PendingApproval, pending_approvals
     from ido.replay.exact import Replay
     from ido.runtime.context import ActionContext
-    from ido.runtime.local import LocalRuntime, RunReport
+    from ido.runtime.local import Listener, LocalRuntime, RunOutcome, RunReport
     from ido.scenario.counterfactual import Counterfactual
     from ido.scenario.runner import ScenarioResult
     from ido.scenario.suite import run_scenarios

@@ -69,10 +69,10 @@ def located(at: str | None, message: str) -> str:
 
 class UnsolvableError(PddlError):
     """A PDDL problem that grounding alone shows has no plan: "no plan", as `ido plan`'s
-    exit 1 says of any intent. `reason` says why, without the file and line (`where`) the
+    exit 4 says of any intent. `reason` says why, without the file and line (`where`) the
     message starts with: `problem.pddl:12: no plan: the goal can never hold: …`."""
 
-    exit_code = 1
+    exit_code = 4  # `ido.cli.common.INFEASIBLE`, without importing the CLI here
 
     def __init__(self, reason: str, where: str | None = None) -> None:
         super().__init__(located(where, f"no plan: {reason}"))

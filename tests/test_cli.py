@@ -162,12 +162,12 @@ def test_plan_json_stays_json_when_an_observer_prints(project: Path) -> None:
     assert "reading stock" in result.stderr
 
 
-def test_plan_infeasible_exits_1_and_names_the_constraint(project: Path) -> None:
-    """A budget below the cheapest plan exits 1 and says what the cheapest plan costs."""
+def test_plan_infeasible_exits_4_and_names_the_constraint(project: Path) -> None:
+    """A budget below the cheapest plan exits 4 and says what the cheapest plan costs."""
     intent = project / "intents" / "ship-order.yaml"
     intent.write_text(intent.read_text().replace("max_cost: 5.0", "max_cost: 0.5"))
     code, out = ido("plan", "ship-order")
-    assert code == 1
+    assert code == 4
     assert "no plan within max_cost 0.50: the cheapest plan costs 0.80" in out
 
 
@@ -261,7 +261,7 @@ def test_deadline_durations_in_a_run_s_reason_are_rounded_like_the_others(projec
     intent = project / "intents" / "ship-order.yaml"
     intent.write_text(intent.read_text().replace("deadline: 30s", "deadline: 1.2345678s"))
     code, out = ido("run", "ship-order")
-    assert code == 1, out
+    assert code == 4, out
     assert "the fastest plan takes 1.5s on its critical path (pay-pricey-eu 500ms → ship 1s)" in out
     code, told = ido("explain", "last")
     assert not re.search(r"\d\.\d{4,}|\d\.\d+ s\b", out + told), out + told
@@ -1168,7 +1168,7 @@ def test_run_several_intents_exits_with_the_worst_outcome(
     )
     (project / "intents" / "too-cheap.yaml").write_text(infeasible)
     code, out = ido("run", "ship-order", "too-cheap", "--quiet")
-    assert code == 1, out
+    assert code == 4, out  # no plan (4) over achieved (0)
     assert "achieved: run" in out and "failed: run" in out
 
 
@@ -1180,6 +1180,14 @@ def test_a_failure_is_a_worse_outcome_than_a_wait_for_approval() -> None:
     assert worst([0, 3, 1, 0]) == 1
     assert worst([3, 0]) == 3
     assert worst([1, 2, 3]) == 2 and worst([1, 130]) == 130 and worst([]) == 0
+
+
+def test_no_plan_ranks_between_a_failure_and_a_wait_for_approval() -> None:
+    """Several runs exit with the worst: failed (1) over no plan (4) over blocked (3) over
+    achieved (0); no plan, the highest number, read as the worst by number alone."""
+    from ido.cli.common import worst
+
+    assert worst([4, 1, 0]) == 1 and worst([3, 4, 0]) == 4 and worst([4, 2]) == 2
 
 
 def test_the_command_lines_step_limit_is_the_models() -> None:
@@ -1240,7 +1248,7 @@ def test_a_decision_that_reads_no_known_fact_says_so_under_observed(project: Pat
     text = text.replace("  policies: [residency]\n", "")
     intent.write_text(text.replace(goal, "  goal: [state.parcel.delivered]"))
     code, out = ido("plan", "ship-order")
-    assert code == 1, out
+    assert code == 4, out
     assert (
         "  observed:\n    none of the facts the goal and the preconditions read is known\n" in out
     )

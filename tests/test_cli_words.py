@@ -117,7 +117,7 @@ def test_every_conflict_a_way_out_follows_from_is_named(words: Path) -> None:
     words read as a contradiction. Now every minimal conflict is named, in plan, run and
     explain, and the way out relaxes a member of each."""
     planned = ido(words, "plan", "stuck")
-    assert planned.returncode == 1, planned.stderr
+    assert planned.returncode == 4, planned.stderr
     assert CONFLICTS in planned.stdout
     assert "relax max_cost and min_success_probability together" in planned.stdout
     assert (
@@ -126,7 +126,7 @@ def test_every_conflict_a_way_out_follows_from_is_named(words: Path) -> None:
         "(a way out relaxes a member of each; ido names 4 at most)"
     ) in planned.stdout
     ran = ido(words, "run", "stuck")
-    assert ran.returncode == 1, ran.stderr
+    assert ran.returncode == 4, ran.stderr
     assert f"reason: {CONFLICTS}" in ran.stdout
     run_id = re.findall(r"^failed: run (\S+),", ran.stdout, re.MULTILINE)[0]
     told = ido(words, "explain", run_id)
@@ -220,7 +220,7 @@ def test_several_intents_quiet_say_how_to_explain_a_run_that_failed(words: Path)
     its help promised: a run not achieved now has one, an achieved one does not."""
     intent(words, "fine", "{max_cost: 10.0}")
     ran = ido(words, "run", "fine", "stuck", "-q")
-    assert ran.returncode == 1, ran.stderr
+    assert ran.returncode == 4, ran.stderr
     lines = ran.stdout.splitlines()
     failed = re.findall(r"^\[stuck\] failed: run (\S+),", ran.stdout, re.MULTILINE)
     assert f"[stuck] why: ido explain {failed[0]}" in lines

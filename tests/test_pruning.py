@@ -75,7 +75,7 @@ def history(project: Path) -> dict[str, str]:
     (project / "intents" / "too-cheap.yaml").write_text(
         intent.read_text().replace("name: ship-order", "name: too-cheap").replace("5.0", "0.1")
     )
-    assert ido("run", "too-cheap")[0] == 1
+    assert ido("run", "too-cheap")[0] == 4  # no plan, nothing performed
     ids["failed"] = last()
     policy = project / "policies" / "residency.yaml"
     original = policy.read_text()

@@ -32,7 +32,7 @@ def test_several_runs_are_listed_in_the_order_given_with_the_worst_exit_code(
     text = intent.read_text().replace("name: ship-order", "name: ship-broke")
     broke.write_text(text.replace("max_cost: 5.0", "max_cost: 0.1"))  # no plan fits
     result = runner.invoke(app, ["run", "ship-broke", "ship-order", "-f", "json"])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 4, result.output
     runs = json.loads(result.stdout)
     assert [(r["intent"], r["outcome"]) for r in runs] == [
         ("ship-broke", "failed"),

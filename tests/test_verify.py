@@ -397,7 +397,7 @@ def test_runs_blocked_approved_resumed_failed_and_interrupted_are_intact(project
     too_cheap.write_text(
         intent.replace("name: ship-order", "name: too-cheap").replace("5.0", "0.1")
     )
-    assert ido("run", "too-cheap")[0] == 1
+    assert ido("run", "too-cheap")[0] == 4  # no plan, nothing performed
     with SqliteJournal(journal) as store:  # one a crash cut short: no outcome yet
         store.start_run("r-cut", "ship-order", "2026-12-07T00:00:00.000+00:00", {})
     code, out = ido("verify")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -44,36 +44,25 @@ def approvals(
     from datetime import UTC, datetime
 
     from ido.approval_verdicts import left_unanswered
-    from ido.approvals import requests, step_words, tally, waiting_of
-    from ido.approvers import approved_so_far, so_far_words
+    from ido.approvals import step_words
     from ido.cli.journal import _no_runs_of
     from ido.journal.records import stamp
     from ido.journal.sqlite import SqliteJournal
+    from ido.pending import Waiting
+    from ido.pending import waiting as waiting_in
     from ido.text import money, printable
 
-    waiting: list[tuple[str, Any, list[str], str]] = []  # run, request, who approved so far
-    intents: dict[str, str] = {}  # of each run: a request's rule and step name no payout
+    asked = tuple(dict.fromkeys(intent or ()))
+    waiting: list[Waiting] = []
     known: set[str] = set()  # the intents of the journal's runs, for an --intent typo
     if _journal_there(journal):
         with SqliteJournal(journal, reading=True) as store:
             known = store.intents() if intent else known
-            for run_id, events in store.blocked().items():
-                intents[run_id] = store.run(run_id).intent
-                given, partial = tally(events)
-                waiting += [
-                    (run_id, r, approved_so_far(r, partial), so_far_words(r, partial))
-                    for r in waiting_of(requests(events), given)
-                ]
-    asked = tuple(dict.fromkeys(intent or ()))
-    if asked:
-        waiting = [w for w in waiting if intents[w[0]] in asked]
-        for name in asked:  # a typo listed "nothing waits", as if all had been answered
-            if name not in known:
-                typer.echo(f"warning: {_no_runs_of(name, known)}", err=True)
+            waiting = waiting_in(store, asked)
+    for name in asked:  # a typo listed "nothing waits", as if all had been answered
+        if name not in known:
+            typer.echo(f"warning: {_no_runs_of(name, known)}", err=True)
     # A night's blocked runs are thousands of lines: the oldest first, as many as asked.
-    # Oldest by the request, not its run's start: a run started first may ask last
-    # (resumed, replanned), and its request was kept by --limit over those waiting longer.
-    waiting.sort(key=lambda w: w[1].since)
     left_out = len(waiting) - limit if limit is not None and len(waiting) > limit else 0
     waiting = waiting[:limit]
     now = time.time()
@@ -97,15 +86,16 @@ def approvals(
 
     if fmt == "json":
         listed = []
-        for run, r, approved_by, _ in waiting:
+        for w in waiting:
+            r = w.request
             to, until = r.stage(now)
             expired = r.expired(now)
             listed.append(
                 {
-                    "run": run,
-                    "intent": intents[run],
+                    "run": w.run,
+                    "intent": w.intent,
                     **r.to_json(),
-                    "approved_by": approved_by,
+                    "approved_by": list(w.approved_by),
                     "escalated_to": to,
                     "until": until,
                     "expired": expired,
@@ -120,7 +110,8 @@ def approvals(
     if not waiting:
         typer.echo("nothing waits for approval" + (f" of {' or '.join(asked)}" if asked else ""))
         return
-    for run, r, _, so_far in waiting:
+    for w in waiting:
+        r, so_far = w.request, w.so_far
         step = step_words(r)
         priced = "plan cost" if r.step_of == "plan" else "step cost"  # a step to repeat, or to undo
         notes = [
@@ -135,7 +126,7 @@ def approvals(
             notes.append(f"escalated to {to} until {when(until)}" if to else f"until {when(until)}")
         # The journal's words shown, never acted on: a message holding an escape sequence
         # could clear the screen, and a line break forge a request.
-        said = f"{run} ({intents[run]})  {step}  {r.rule}: {r.message}  ({', '.join(notes)})"
+        said = f"{w.run} ({w.intent})  {step}  {r.rule}: {r.message}  ({', '.join(notes)})"
         typer.echo(printable(said))
     if left_out:
         from ido.text import counted

@@ -28,15 +28,34 @@ SQLITE_MOST = 2**63 - 1
 
 EXIT = {"achieved": 0, "failed": 1, "blocked": 3, "shadow": 0}
 """The outcomes a run ends with, and the exit code of each (`ido runs --outcome` takes
-them, and the words for a run not ended: `RUN_OUTCOMES`)."""
+them, and the words for a run not ended: `RUN_OUTCOMES`); a failed run that found no plan
+before it did anything exits `INFEASIBLE` instead (`exit_of`)."""
+
+
+INFEASIBLE = 4
+"""The exit code of "no plan": the constraints and policies admit none (`ido plan`; a run
+that performed nothing, `ido.run_ends.found_no_plan`). Told apart from a failure (1), as
+it is the catalog or the intent to change, and nothing was run."""
+
+
+def exit_of(outcome: str | None, events: Iterable[Any]) -> int:
+    """A run's exit code: its outcome's, or `INFEASIBLE` for one that failed at a decision
+    that found no plan before any step started."""
+    from ido.run_ends import found_no_plan
+
+    if outcome == "failed" and found_no_plan(events):
+        return INFEASIBLE
+    return EXIT.get(outcome or "", 1)
 
 
 def worst(codes: Iterable[int]) -> int:
-    """The exit code of several runs: the worst outcome's. A failure is worse than a run
-    waiting for approval (exit 3 after a failure read as "go and approve"), bad input and a
-    signal worse still; 0 when all were achieved (or none ran)."""
-    rank = {0: 0, 3: 1, 1: 2}  # achieved, blocked, failed; then 2 and signals, by number
-    return max(codes, key=lambda code: (rank.get(code, 3), code), default=0)
+    """The exit code of several runs: the worst outcome's. A failure is worse than no plan
+    (something was tried), no plan worse than a run waiting for approval (exit 3 after a
+    failure read as "go and approve"), bad input and a signal worse still; 0 when all were
+    achieved (or none ran)."""
+    rank = {0: 0, 3: 1, INFEASIBLE: 2, 1: 3}  # achieved, blocked, no plan, failed; then
+    # 2 and signals, by number
+    return max(codes, key=lambda code: (rank.get(code, 4), code), default=0)
 
 
 RunRef = Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, or 'last'.")]

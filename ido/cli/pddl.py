@@ -81,14 +81,14 @@ def _more_steps(steps: int) -> str:
 
 def _unsolvable_json(exc: UnsolvableError, planner: str) -> NoReturn:
     """`ido plan --pddl -f json` on a problem grounding proves has no plan: the decision as
-    JSON, "infeasible" with the reason, as for any other plan, and exit 1."""
+    JSON, "infeasible" with the reason, as for any other plan, and exit 4."""
     from ido.decision import Decision
     from ido.planner.types import PlanResult
 
     result = PlanResult("infeasible", reason=exc.reason, solver={"backend": "pddl grounding"})
     decision = Decision(1, "ido plan", planner, "", {}, result, {}, (), ())
     typer.echo(json.dumps(decision.to_json(), indent=2, sort_keys=True, default=str))
-    raise typer.Exit(1)
+    raise typer.Exit(exc.exit_code)
 
 
 def _pddl_intent(domain: Path, problem: Path) -> tuple[Any, Any]:

@@ -14,6 +14,7 @@ import typer
 
 from ido.cli.common import (
     DEFAULT_JOURNAL,
+    INFEASIBLE,
     MOST_STEPS,
     CatalogOpt,
     JournalOpt,
@@ -172,7 +173,7 @@ def plan(
         with writing(plan_out):  # after the decision is shown: a failed write loses nothing
             plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
     status = decision.result.status
-    raise typer.Exit(1 if status == "infeasible" else 0)
+    raise typer.Exit(INFEASIBLE if status == "infeasible" else 0)
 
 
 @contextmanager
@@ -203,7 +204,7 @@ def _not_an_input(plan_out: Path, inputs: list[Path]) -> None:
 
 
 def _clear_plan_file(plan_out: Path) -> None:
-    """Empty what an earlier plan left at `plan_out`, so that no plan (exit 1) or an error
+    """Empty what an earlier plan left at `plan_out`, so that no plan (exit 4) or an error
     (exit 2) leaves no plan there for a script to validate as this one's: a file is
     removed; a link to one is kept and its file emptied; a device is left alone."""
     with writing(plan_out):

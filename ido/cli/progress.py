@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from ido.cli.common import EXIT, _tell, _with_journal
+from ido.cli.common import _tell, _with_journal, exit_of
 
 
 def _no_plan(reason: str) -> str:
@@ -20,7 +20,18 @@ def _no_plan(reason: str) -> str:
 def _report(report: Any, journal: Path) -> None:
     for line in _outcome_lines(report, journal):
         _tell(line)
-    raise typer.Exit(EXIT.get(report.outcome, 1))
+    raise typer.Exit(run_exit(report, journal))
+
+
+def run_exit(report: Any, journal: Path) -> int:
+    """The exit code of a run that ended (`exit_of`), its events read from `journal` when
+    it failed: whether it found no plan before it did anything."""
+    if report.outcome != "failed":
+        return exit_of(report.outcome, ())
+    from ido.journal.sqlite import SqliteJournal
+
+    with SqliteJournal(journal, reading=True) as store:
+        return exit_of(report.outcome, store.events(report.run_id))
 
 
 def _ended(report: Any) -> str:

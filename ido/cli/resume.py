@@ -12,7 +12,6 @@ import typer
 
 from ido.cli.common import (
     DEFAULT_JOURNAL,
-    EXIT,
     CatalogOpt,
     JournalOpt,
     RunRef,
@@ -24,7 +23,7 @@ from ido.cli.common import (
     _with_journal,
 )
 from ido.cli.planners import check_planner, same_planner
-from ido.cli.progress import _outcome_lines, _progress, _report
+from ido.cli.progress import _outcome_lines, _progress, _report, run_exit
 from ido.cli.run_json import check_json_run, json_stdout, print_runs
 from ido.cli.telemetry import _telemetry
 from ido.cli.temporal import DEFAULT_NAMESPACE, NamespaceOpt, TemporalOpt
@@ -111,7 +110,7 @@ def resume(
         report = _carry_on(LocalRuntime.resume, loaded, store, journal, run_id, quiet)
     if fmt == "json":
         print_runs(journal, [report.run_id])
-        raise typer.Exit(EXIT.get(report.outcome, 1))
+        raise typer.Exit(run_exit(report, journal))
     _report(report, journal)
 
 

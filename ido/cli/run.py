@@ -13,7 +13,6 @@ import typer
 
 from ido.cli.common import (
     DEFAULT_JOURNAL,
-    EXIT,
     CatalogOpt,
     JournalOpt,
     _cut_words,
@@ -26,7 +25,7 @@ from ido.cli.common import (
     worst,
 )
 from ido.cli.planners import PlannerOpt, check_planner, on_planner
-from ido.cli.progress import _ended, _progress, _report
+from ido.cli.progress import _ended, _progress, _report, run_exit
 from ido.cli.run_json import check_json_run, json_stdout, print_runs
 from ido.cli.telemetry import _check_telemetry, _telemetry
 from ido.cli.temporal import (
@@ -168,7 +167,7 @@ def run(
                 raise _left_by(exc, started, store, journal) from None
         if fmt == "json":
             print_runs(journal, [report.run_id])
-            raise typer.Exit(EXIT.get(report.outcome, 1))
+            raise typer.Exit(run_exit(report, journal))
         _report(report, journal)
     from concurrent.futures import ThreadPoolExecutor
 
@@ -262,7 +261,7 @@ def run(
     for label, report in reports if fmt != "json" else ():  # prefixed as the runs' lines are
         for line in _batch_lines(label, report, journal):  # and in their order
             typer.echo(line)
-    codes = (EXIT.get(r.outcome, 1) for _, r in reports)  # none: a worker dealt no intent
+    codes = [run_exit(r, journal) for _, r in reports]  # none: a worker dealt no intent
     raise typer.Exit(worst(codes))
 
 

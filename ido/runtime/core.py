@@ -35,6 +35,7 @@ from ido.state import State, digest, merge, set_path
 from ido.text import failure, printable
 
 Listener = Callable[[str, Mapping[str, Any]], None]
+"""What `LocalRuntime(listener=…)` is told each event with: its kind and its data."""
 
 
 class Telemetry(Protocol):

@@ -6,7 +6,7 @@ import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, get_args
 
 from ido.approval_asking import asks_approval
 from ido.approval_verdicts import check_answered, expired, rejected
@@ -41,13 +41,28 @@ from ido.runtime.recovery import (
 from ido.runtime.undoing import to_undo_again
 from ido.state import State
 
-__all__ = ["Listener", "LocalRuntime", "RunReport", "Telemetry", "new_run_id"]
+__all__ = ["Listener", "LocalRuntime", "RunOutcome", "RunReport", "Telemetry", "new_run_id"]
+
+
+RunOutcome = Literal["achieved", "failed", "blocked", "shadow"]
+"""How a run ended: `shadow` for an intent in shadow mode (planned, nothing performed)."""
+
+
+def _outcome(word: str) -> RunOutcome:
+    """`word` as a run's outcome: the runtime's parts end a run in words, checked here once
+    (a report of another word would slip past a user's `match` on `RunOutcome`)."""
+    for known in get_args(RunOutcome):
+        if word == known:
+            return known  # type: ignore[no-any-return]
+    raise AssertionError(f"a run cannot end {word!r}")
 
 
 @dataclass(frozen=True)
 class RunReport:
+    """How `LocalRuntime.run` and `resume` ended a run."""
+
     run_id: str
-    outcome: str
+    outcome: RunOutcome
     reason: str | None
     cost: float
     duration: float
@@ -292,12 +307,12 @@ class LocalRuntime(Executing, Compensating):
             self._stopped(run, exc)
             raise
         try:
-            return self._end(run, outcome, reason)
+            return self._end(run, _outcome(outcome), reason)
         except JournalError as exc:  # recording the end failed: left for ido resume
             self._stopped(run, exc)
             raise
 
-    def _end(self, run: RunState, outcome: str, reason: str | None) -> RunReport:
+    def _end(self, run: RunState, outcome: RunOutcome, reason: str | None) -> RunReport:
         """Undo the run's steps if it failed and should, and record how it ended."""
         if outcome == "failed":  # a call the deadline cut off may have been done: say so
             told = [note for note in run.unknown if note not in str(reason)]

@@ -257,7 +257,7 @@ def test_a_goal_that_can_never_hold_is_infeasible_in_json_with_its_reason_alone(
     domain, problem_file = write(folder, "d.pddl", ROOMS), write(folder, "p.pddl", problem)
     argv = ["plan", "--pddl", str(domain), str(problem_file), "--format", "json"]
     done = CliRunner().invoke(app, argv)
-    assert done.exit_code == 1, done.output
+    assert done.exit_code == 4, done.output
     result = json.loads(done.output)["result"]
     assert result["reason"] == (
         "the goal can never hold: its static facts and equalities rule it out"

@@ -196,14 +196,14 @@ def test_a_plan_longer_than_the_step_limit_is_advised_in_the_commands_words(
     code, out, found = plan(tmp_path, domain, problem)
     assert code == 0 and len(found) == 105, out
     code, out, found = plan(tmp_path, domain, problem, "--max-steps", "100")
-    assert code == 1 and found == []
+    assert code == 4 and found == []
     assert (
         "no plan of at most 100 steps reaches the goal: one of 105 does; give --max-steps 105"
         in out
     )
     domain, problem = chain(203)  # 202 steps: more than ido plans
     code, out, _ = plan(tmp_path, domain, problem)
-    assert code == 1 and "ido plans at most 200 steps (--max-steps 200)" in out, out
+    assert code == 4 and "ido plans at most 200 steps (--max-steps 200)" in out, out
 
 
 CLASH = """\
@@ -252,16 +252,16 @@ def test_a_problem_may_be_named_as_one_of_its_ground_actions(tmp_path: Path) -> 
 
 
 def test_a_problem_grounding_shows_unsolvable_is_no_plan_not_an_error(tmp_path: Path) -> None:
-    """Exit 1, as for any "no plan", where it was 2 (a usage or load error); the error
+    """Exit 4, as for any "no plan", where it was 2 (a usage or load error); the error
     names the goal's file and line, as every error of reading PDDL does."""
     problem = "(define (problem pn) (:domain negp) (:objects a) (:init) (:goal (w)))"
     code, out, found = plan(tmp_path, NEGATED, problem)
-    assert (code, found) == (1, []), out
+    assert (code, found) == (4, []), out
     assert "p.pddl:1: no plan: the goal needs (w), which no action can make true" in out
     # As JSON, the decision any "no plan" gives, where it printed only the error
     code, out, _ = plan(tmp_path, NEGATED, problem, "--format", "json")
     result = json.loads(out)["result"]
-    assert code == 1 and result["status"] == "infeasible" and result["plan"] is None
+    assert code == 4 and result["status"] == "infeasible" and result["plan"] is None
     assert result["reason"] == "the goal needs (w), which no action can make true"
 
 
@@ -440,10 +440,10 @@ def test_where_every_action_is_free_the_goals_missing_still_guide_the_search(
 
 
 @pytest.mark.parametrize(
-    ("goal", "code"), [("(and (g) (not (g)))", 1), ("(p a)", 1), ("(nothing)", 2)]
+    ("goal", "code"), [("(and (g) (not (g)))", 4), ("(p a)", 4), ("(nothing)", 2)]
 )
 def test_no_plan_leaves_no_plan_file(tmp_path: Path, goal: str, code: int) -> None:
-    """An earlier `--plan-out` file stayed when there was no plan (exit 1) or an error (exit
+    """An earlier `--plan-out` file stayed when there was no plan (exit 4) or an error (exit
     2), and a script then validated the earlier problem's plan."""
     problem = f"(define (problem pn) (:domain negp) (:objects a) (:init) (:goal {goal}))"
     d, p = write(tmp_path, "d.pddl", NEGATED), write(tmp_path, "p.pddl", problem)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -1114,3 +1115,22 @@ def test_an_idempotent_step_cut_short_is_not_made_again_once_a_rule_denies_it(
         done.stdout
     )
     assert "pack" not in kinds_of(ledger(project))
+
+
+def test_a_resumed_run_that_finds_no_plan_before_any_step_exits_4(tmp_path: Path) -> None:
+    """Interrupted before its first decision, a run whose limits admit no plan is resumed
+    to `failed` with exit 4 (no plan, nothing performed), as `ido run` exits for it, not 1
+    (a run tried and failed)."""
+    project = make_project(tmp_path / "p")
+    intent = project / "intents" / "deliver.yaml"
+    intent.write_text(intent.read_text() + "  constraints: {max_cost: 0.5}\n")
+    killed = ido(project, "run", "deliver", IDO_CRASH_AFTER_EVENTS="1")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    with SqliteJournal(project / ".ido" / "ido.db") as journal:
+        (row,) = journal.runs()
+        assert row.outcome is None and "decided" not in [e.kind for e in journal.events(row.id)]
+    resumed = ido(project, "resume", "last", "-f", "json")
+    assert resumed.returncode == 4, resumed.stdout + resumed.stderr
+    (listed,) = json.loads(resumed.stdout)
+    assert listed["outcome"] == "failed" and "max_cost" in listed["reason"]
+    assert ledger(project) == []

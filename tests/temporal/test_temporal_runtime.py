@@ -286,6 +286,23 @@ def test_a_quiet_run_on_temporal_prints_only_its_outcome(
     assert len(lines) <= 3 and "started run" not in done.stdout, done.stdout
 
 
+def test_a_run_on_temporal_that_finds_no_plan_exits_4_as_a_local_one(
+    tmp_path: Path, temporal_server: str, workers: Callable[..., Worker]
+) -> None:
+    """A budget below every plan: the run fails at its first decision, nothing performed,
+    and `ido run --temporal` exits 4 (no plan), as a local run does, not 1 (a failure)."""
+    queue = _queue()
+    worker, here = project_copy(tmp_path / "worker"), project_copy(tmp_path / "client")
+    for folder in (worker, here):  # one catalog on both sides, or the worker refuses it
+        intent = folder / "intents" / "fulfil-order.yaml"
+        intent.write_text(intent.read_text().replace("max_cost: 5.0", "max_cost: 0.1"))
+    workers(worker, queue)
+    address = ["--temporal", temporal_server, "--task-queue", queue]
+    done = _ido(here, "run", "fulfil-order", *address, "-q")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert done.stdout.startswith("failed: run ") and "max_cost" in done.stdout, done.stdout
+
+
 def test_an_unreachable_server_is_named_without_a_traceback(tmp_path: Path) -> None:
     here = project_copy(tmp_path / "client")
     address = f"127.0.0.1:{free_port()}"

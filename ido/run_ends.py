@@ -1,0 +1,22 @@
+"""Whether a failed run found no plan before it did anything: `ido`'s exit 4, told from
+its events alone, so that a run carried in this process, by `ido resume` or on a Temporal
+server reads the same."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def found_no_plan(events: Iterable[Any]) -> bool:
+    """Whether a run's events end at a decision that found no plan, no step having been
+    started before it: the intent's constraints and policies admit no plan, and nothing was
+    performed. A run that performed steps and then found none (its failures left no way)
+    failed: something was tried."""
+    last = None
+    for event in events:
+        if event.kind == "action_started":
+            return False
+        if event.kind == "decided":
+            last = event.data.get("result", {}).get("status")
+    return last == "infeasible"
