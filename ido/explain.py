@@ -11,6 +11,7 @@ from ido.approvals import UNKNOWN_RULE, subject
 from ido.approvers import people_needed
 from ido.explain_calls import failed_spend
 from ido.explain_decisions import decision_parts
+from ido.explain_policies import mark_policy_changes
 from ido.journal.records import Event, RunRow
 from ido.run_words import format_duration, format_wait, outcome_word
 from ido.text import money, printable
@@ -189,6 +190,7 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
     for action in started.values():  # started, never finished: in flight or interrupted
         unfinished = {**action, "ok": None, **({"running": True} if live else {})}
         _decision(decisions, action["decision"])["actions"].append(unfinished)
+    mark_policy_changes(decisions)
     shown = {**run.to_json(), "running": live}
     return {"run": shown, "decisions": decisions, "events": other}
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from ido.explain_calls import _action_line, _model_lines, shown
+from ido.explain_policies import CHANGED, changed_lines
 from ido.explain_rejected import policy_lines, rejected_lines
 from ido.journal.records import model_calls
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
@@ -269,6 +270,8 @@ def decision_parts(
     parts["observed"] = [f"{k} = {shown(v)}" for k, v in facts] or [NOTHING_OBSERVED]
     if d.get("beliefs"):
         parts["beliefs"] = [_belief_line(name, b) for name, b in d["beliefs"].items()]
+    if d.get(CHANGED):
+        parts["policies changed"] = changed_lines(d[CHANGED])
     if d.get("approved"):
         parts["approved plan"] = [approved_line(d["approved"])]
     plan = result.get("plan")
