@@ -87,7 +87,8 @@ def event_line(e: dict[str, Any]) -> str:
     if kind == "approval_required":
         what = subject(int(e.get("step", 0)), e["capability"])
         by = people_needed(int(e.get("approvers", 1)))
-        return f"approval needed for {what}{by} ({e['rule']}: {e['message']})"
+        owner = f" (owner {e['owner']})" if e.get("owner") else ""
+        return f"approval needed for {what}{by} ({e['rule']}{owner}: {e['message']})"
     if kind in ("approval_given", "approval_rejected"):
         verb = "approved" if kind == "approval_given" else "rejected"
         why = f": {e['comment']}" if e.get("comment") else ""

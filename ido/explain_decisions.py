@@ -313,7 +313,7 @@ def decision_parts(
     if rejected:
         parts["rejected"] = rejected
     if d.get("policy"):
-        parts["policy decisions"] = policy_lines(d["policy"], every_name)
+        parts["policy decisions"] = policy_lines(d["policy"], every_name, d.get("policy_owners"))
     errors = list(result.get("condition_errors", [])) + list(d.get("policy_errors", []))
     if errors:
         parts[EVALUATION_ERRORS] = errors if told is None else _once(errors, d["number"], told)
