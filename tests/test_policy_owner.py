@@ -75,3 +75,11 @@ def test_a_policy_without_an_owner_is_explained_as_before(project: Path) -> None
     assert ido("run", "ship-order")[0] in (0, 1)
     told = ido("explain", "last")[1]
     assert "owner" not in told and "residency/pii-stays-in-eu: PII" in told, told
+
+
+def test_ido_audit_names_the_owner_of_each_rule_that_denied(owned: Path) -> None:
+    assert ido("run", "ship-order")[0] == 3
+    out = ido("audit")[1]
+    assert "residency/pii-stays-in-eu (owner compliance): 1 decision(s), denied pay-us" in out, out
+    report = json.loads(ido("audit", "--format", "json")[1])
+    assert report["denials"]["residency/pii-stays-in-eu"]["owner"] == "compliance"
