@@ -77,3 +77,25 @@ def test_decisions_under_the_same_policies_say_nothing_of_them(project: Path) ->
     assert ido("resume", "last")[0] == 0
     told = ido("explain", "last")[1]
     assert "decision 2 ·" in told and "policies changed" not in told, told
+
+
+def test_resuming_without_a_policy_that_governed_the_run_is_warned_of(project: Path) -> None:
+    """A run resumed without the company's folder (a `--catalog` left out) went on without
+    its enforced policies, and said nothing until someone read its explanation."""
+    (project / "policies" / "freeze.yaml").write_text(FREEZE)
+    policy = _blocked(project)
+    (project / "policies" / "freeze.yaml").unlink()
+    policy.write_text(PROD.replace("{message}", "The change board and the lead sign shipping."))
+    code, out = ido("resume", "last")
+    assert code == 0, out
+    assert (
+        "warning: the policies changed since decision 1 of this run: freeze removed (the run "
+        "goes on without it: give the --catalog folders that hold it, as it started with); "
+        "change-board edited (its version as it stands governs from here on)\n" in out
+    ), out
+
+
+def test_resuming_under_the_same_policies_warns_of_nothing(project: Path) -> None:
+    _blocked(project)
+    code, out = ido("resume", "last")
+    assert code == 0 and "warning" not in out, out
