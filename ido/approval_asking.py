@@ -222,15 +222,18 @@ def request_data(
     cost: float,
     since: float,
     asking: Rule | None,
+    owner: str | None = None,
 ) -> dict[str, Any]:
     """What an `approval_required` event records of a request first asked at `since`: its
     waits are those of the rule that asks (`asking`: its `expires` and `escalate` levels;
-    None, ido's own rule: it waits for good)."""
+    None, ido's own rule: it waits for good); `owner`: its policy's, recorded when named."""
     ttl = asking.expires if asking is not None else None
     levels = [[e.to, e.expires] for e in asking.escalate] if asking is not None else []
     approvers = asking.approvers if asking is not None else 1
     # (recorded only when more than one: a request's event reads as it did before)
-    more = {"approvers": approvers} if approvers > 1 else {}
+    more: dict[str, Any] = {"approvers": approvers} if approvers > 1 else {}
+    if owner is not None:
+        more["owner"] = owner
     return {
         "rule": rule,
         "capability": capability,

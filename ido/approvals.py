@@ -89,6 +89,9 @@ class Request:
     empty in journals from before it was recorded."""
     approvers: int = 1
     """How many different people must approve it (its rule's `approvers`); one rejects it."""
+    owner: str | None = None
+    """Who answers for the rule (its policy's `owner`), as when it was asked; None: no one
+    named."""
 
     @property
     def key(self) -> Key:
@@ -258,4 +261,5 @@ def _request(data: Mapping[str, Any]) -> Request:
         None if data.get("decision") is None else int(data["decision"]),
         data.get("steady", ""),
         int(data.get("approvers", 1)),
+        None if data.get("owner") is None else str(data["owner"]),
     )

@@ -67,6 +67,7 @@ def audit(
     unevaluated: Counter[str] = Counter()  # of denials, those that failed closed
     partly: Counter[str] = Counter()  # of denials, those that failed closed on some capabilities
     denied: dict[str, set[str]] = defaultdict(set)
+    owners: dict[str, str] = {}  # who answers for each rule that denied, as recorded last
     out_in: Counter[str] = Counter()  # decisions that left capabilities out not by a rule
     kept_out: dict[str, set[str]] = defaultdict(set)
     spend_intent: defaultdict[str, float] = defaultdict(float)
@@ -115,6 +116,10 @@ def audit(
                             denied[hit["rule"]].add(hit["subject"])
                             closed[hit["rule"]].append(_failed_closed(hit, data))
                     denials.update(ruled)
+                    owned = data.get("policy_owners") or {}
+                    owners.update(
+                        (r, owned[p]) for r in ruled if (p := r.partition("/")[0]) in owned
+                    )
                     out_in.update(reached)
                     unevaluated.update(r for r in ruled if closed[r] and all(closed[r]))
                     partly.update(r for r in ruled if any(closed[r]) and not all(closed[r]))
@@ -178,6 +183,7 @@ def audit(
         "denials": {
             rule: {
                 "decisions": count,
+                **({"owner": owners[rule]} if rule in owners else {}),  # (JSON as before)
                 "capabilities": sorted(denied[rule]),
                 "unevaluated": unevaluated[rule],
                 "partly_unevaluated": partly[rule],
@@ -286,7 +292,8 @@ def render(report: dict[str, Any], fmt: str) -> str:
     lines += ["", head("Denials by rule")]
     lines += [
         item(
-            f"{rule}: {d['decisions']:,} decision(s), denied {', '.join(d['capabilities'])}"
+            f"{_owned(rule, d.get('owner'))}: "
+            f"{d['decisions']:,} decision(s), denied {', '.join(d['capabilities'])}"
             + _failing_closed(
                 d.get("unevaluated", 0), d.get("partly_unevaluated", 0), d["decisions"]
             )
@@ -469,3 +476,8 @@ def _provider(events: Sequence[Event], step: int) -> str:
         (e.data for e in events if e.kind == "action_started" and e.data["step"] == step), {}
     )
     return str(started.get("provider", "?"))
+
+
+def _owned(rule: str, owner: str | None) -> str:
+    """A rule with who answers for it, when its policy names someone."""
+    return rule if owner is None else f"{rule} (owner {owner})"

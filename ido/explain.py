@@ -11,6 +11,7 @@ from ido.approvals import UNKNOWN_RULE, subject
 from ido.approvers import people_needed
 from ido.explain_calls import failed_spend, model_spend, model_use
 from ido.explain_decisions import decision_parts
+from ido.explain_policies import mark_policy_changes
 from ido.journal.records import Event, RunRow
 from ido.run_words import format_duration, format_wait, outcome_word
 from ido.text import money, printable
@@ -86,7 +87,8 @@ def event_line(e: dict[str, Any]) -> str:
     if kind == "approval_required":
         what = subject(int(e.get("step", 0)), e["capability"])
         by = people_needed(int(e.get("approvers", 1)))
-        return f"approval needed for {what}{by} ({e['rule']}: {e['message']})"
+        owner = f" (owner {e['owner']})" if e.get("owner") else ""
+        return f"approval needed for {what}{by} ({e['rule']}{owner}: {e['message']})"
     if kind in ("approval_given", "approval_rejected"):
         verb = "approved" if kind == "approval_given" else "rejected"
         why = f": {e['comment']}" if e.get("comment") else ""
@@ -189,6 +191,7 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
     for action in started.values():  # started, never finished: in flight or interrupted
         unfinished = {**action, "ok": None, **({"running": True} if live else {})}
         _decision(decisions, action["decision"])["actions"].append(unfinished)
+    mark_policy_changes(decisions)
     used = model_use(decisions)
     shown = {
         **run.to_json(),

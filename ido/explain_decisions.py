@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from ido.explain_calls import _action_line, _model_lines, shown
+from ido.explain_policies import CHANGED, changed_lines
 from ido.explain_rejected import policy_lines, rejected_lines
 from ido.journal.records import model_calls
 from ido.planner.limit_words import probability_against, shown_probability, written_probability
@@ -269,6 +270,8 @@ def decision_parts(
     parts["observed"] = [f"{k} = {shown(v)}" for k, v in facts] or [NOTHING_OBSERVED]
     if d.get("beliefs"):
         parts["beliefs"] = [_belief_line(name, b) for name, b in d["beliefs"].items()]
+    if d.get(CHANGED):
+        parts["policies changed"] = changed_lines(d[CHANGED])
     if d.get("approved"):
         parts["approved plan"] = [approved_line(d["approved"])]
     plan = result.get("plan")
@@ -310,7 +313,7 @@ def decision_parts(
     if rejected:
         parts["rejected"] = rejected
     if d.get("policy"):
-        parts["policy decisions"] = policy_lines(d["policy"], every_name)
+        parts["policy decisions"] = policy_lines(d["policy"], every_name, d.get("policy_owners"))
     errors = list(result.get("condition_errors", [])) + list(d.get("policy_errors", []))
     if errors:
         parts[EVALUATION_ERRORS] = errors if told is None else _once(errors, d["number"], told)

@@ -125,10 +125,18 @@ def _names(names: list[str], every_name: bool) -> str:
     return f"{len(names):,} capabilities ({shown})"
 
 
-def policy_lines(hits: Sequence[Mapping[str, Any]], every_name: bool = False) -> list[str]:
+def policy_lines(
+    hits: Sequence[Mapping[str, Any]],
+    every_name: bool = False,
+    owners: Mapping[str, str] | None = None,
+) -> list[str]:
     """A decision's policy verdicts, one a line with its id; past `GROUP_PAST`, one line
     per verdict, rule and message shared (the ids: `--why-not NAME` or `--format json`),
-    a verdict alone of its own listed as before (`every_name`: as `rejected_lines`)."""
+    a verdict alone of its own listed as before (`every_name`: as `rejected_lines`).
+    `owners`: who answers for each policy (the decision's `policy_owners`), named beside
+    its rules."""
+    if owners:
+        hits = [{**h, "rule": owned(h["rule"], owners)} for h in hits]
     if len(hits) <= GROUP_PAST:
         return [_policy_line(h) for h in hits]
     same: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
@@ -140,6 +148,13 @@ def policy_lines(hits: Sequence[Mapping[str, Any]], every_name: bool = False) ->
         else _policy_line(alike[0])
         for (verdict, rule, message), alike in sorted(same.items(), key=lambda kv: -len(kv[1]))
     ]
+
+
+def owned(rule: str, owners: Mapping[str, str]) -> str:
+    """`rule` (`policy/rule-id`) with its policy's owner, when it names one:
+    `spend/big-plan (owner finance)`."""
+    owner = owners.get(rule.partition("/")[0])
+    return rule if owner is None else f"{rule} (owner {owner})"
 
 
 def _policy_line(h: Mapping[str, Any]) -> str:

@@ -80,6 +80,9 @@ class PendingApproval:
     """When its current wait ends (epoch seconds); None: never."""
     expired: bool
     """Its last wait is over: the run fails unanswered when next resumed."""
+    owner: str | None
+    """Who answers for the rule (its policy's `owner`), as when it was asked; None: no one
+    named."""
 
 
 def pending_approvals(
@@ -116,6 +119,7 @@ def pending_approvals(
                 to,
                 until,
                 r.expired(at),
+                r.owner,
             )
         )
     return listed

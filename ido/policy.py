@@ -97,11 +97,25 @@ def _as_digested(policy: Policy) -> dict[str, Any]:
     """`policy`'s spec as its digest reads it: a rule's later fields only where they are
     not their defaults (`_LATER_FIELDS`)."""
     spec = policy.spec.model_dump(mode="json")
+    if spec["owner"] is None:  # (a later field too: a policy without one digests as before)
+        del spec["owner"]
     for rule in spec["rules"]:
         for name, default in _LATER_FIELDS.items():
             if rule[name] == default:
                 del rule[name]
     return spec
+
+
+def owner_of(ref: str, policies: Mapping[str, Policy]) -> str | None:
+    """Who answers for rule `ref` (`policy/rule-id`): its policy's `owner`; None for an
+    intent's own rule, ido's, or a policy that names no one."""
+    policy = policies.get(ref.partition("/")[0])
+    return None if policy is None else policy.spec.owner
+
+
+def owners_of(names: Iterable[str], policies: Mapping[str, Policy]) -> dict[str, str]:
+    """The owner of each named policy that has one."""
+    return {n: o for n in names if n in policies and (o := policies[n].spec.owner) is not None}
 
 
 def policy_rules(policies: Iterable[Policy]) -> Rulebook:

@@ -1110,3 +1110,24 @@ def test_a_rule_whose_own_message_names_the_failing_closed_words_is_judged_by_it
     assert code == 4, out
     assert "policy residency/ledger denies pay-cheap-eu, pay-pricey-eu, pay-us" in out, out
     assert "fails closed" not in out and "failing closed" not in out, out
+
+
+def test_a_rule_whose_condition_reads_nothing_is_warned_of(project: Path) -> None:
+    """`when: "true"` in an enforced deny froze every capability of every team's intents,
+    and `ido validate` said ok; `1 == 2` is a rule that never fires."""
+    add_policy_rule(
+        project,
+        '    - id: freeze-all\n      effect: deny\n      when: "true"\n      message: m\n'
+        '    - id: never\n      effect: avoid\n      when: "1 == 2"\n      message: m\n',
+    )
+    code, out = ido("validate")
+    assert code == 0, out
+    assert (
+        "warning: policies/residency.yaml:12: spec.rules[1].when: reads no variable, so it "
+        "always holds: this deny rule denies every capability at every decision "
+        "(name what it is about: capability, plan, state, intent or health)" in out
+    ), out
+    assert (
+        "warning: policies/residency.yaml:16: spec.rules[2].when: reads no variable, so it "
+        "never holds: this avoid rule never fires" in out
+    ), out

@@ -126,3 +126,22 @@ def test_a_run_not_in_the_journal_is_said_on_its_line_and_the_others_are_replaye
     code, out = ido("replay", "nope", "nope", "--policies", "policies")
     assert code == 2, out
     assert out.splitlines()[-1] == "no run replayed; not found: nope (see ido runs)", out
+
+
+def test_runs_of_several_intents_are_counted_by_intent(project: Path) -> None:
+    """On a platform shared by teams, each with its intents, a proposed rule's reach was
+    one line a run to count by hand: the total now says how many of each intent's runs
+    decide otherwise."""
+    intent = project / "intents" / "ship-order.yaml"
+    other = intent.read_text().replace("name: ship-order", "name: ship-other")
+    (project / "intents" / "ship-other.yaml").write_text(other)
+    first, second = two_runs(project)
+    assert ido("run", "ship-other")[0] == 0
+    third = ido("runs")[1].splitlines()[1].split()[0]
+    new = policies_with(project, NO_PAYMENTS)
+    code, out = ido("replay", first, second, third, "--policies", str(new))
+    assert code == 0, out
+    assert out.splitlines()[-1] == (
+        "3 of 3 run(s) decide otherwise under these inputs; outcomes: achieved → failed ×3; "
+        "by intent: ship-order 2 of 2, ship-other 1 of 1"
+    ), out

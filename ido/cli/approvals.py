@@ -36,15 +36,22 @@ def approvals(
             metavar="N", min=1, help="Only the N requests waiting longest.  [default: all]"
         ),
     ] = None,
+    owner: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME",
+            help="Only the requests of rules whose policy has this owner (repeatable: of any).",
+        ),
+    ] = None,
 ) -> None:
-    """List what blocked runs wait for: run, step, rule, message, cost, since when, and
-    who it is escalated to and until when; the longest waiting first."""
+    """List what blocked runs wait for: run, step, rule, its owner, message, cost, since
+    when, and who it is escalated to and until when; the longest waiting first."""
     _check_format(fmt, ("text", "json"))
     import time
     from datetime import UTC, datetime
 
     from ido.approval_verdicts import left_unanswered
-    from ido.approvals import step_words
+    from ido.approvals import person, step_words
     from ido.cli.journal import _no_runs_of
     from ido.journal.records import stamp
     from ido.journal.sqlite import SqliteJournal
@@ -62,6 +69,11 @@ def approvals(
     for name in asked:  # a typo listed "nothing waits", as if all had been answered
         if name not in known:
             typer.echo(f"warning: {_no_runs_of(name, known)}", err=True)
+    owners = {person(o) for o in owner or ()}  # (`Finance` is finance, as --by names are)
+    if owners:
+        waiting = [
+            w for w in waiting if w.request.owner is not None and person(w.request.owner) in owners
+        ]
     # A night's blocked runs are thousands of lines: the oldest first, as many as asked.
     left_out = len(waiting) - limit if limit is not None and len(waiting) > limit else 0
     waiting = waiting[:limit]
@@ -108,13 +120,15 @@ def approvals(
         typer.echo(json.dumps(listed, indent=2))
         return
     if not waiting:
-        typer.echo("nothing waits for approval" + (f" of {' or '.join(asked)}" if asked else ""))
+        of = [*asked, *(f"owner {o}" for o in dict.fromkeys(owner or ()))]
+        typer.echo("nothing waits for approval" + (f" of {' or '.join(of)}" if of else ""))
         return
     for w in waiting:
         r, so_far = w.request, w.so_far
         step = step_words(r)
         priced = "plan cost" if r.step_of == "plan" else "step cost"  # a step to repeat, or to undo
         notes = [
+            *([f"owner {r.owner}"] if r.owner else []),
             *([so_far] if so_far else []),
             f"{priced} {money(r.cost)}",
             f"since {when(r.since)}",

@@ -284,10 +284,15 @@ def _warn(loaded: Any) -> None:
 def _warnings(loaded: Any) -> list[Any]:
     """What loaded but looks wrong, as `Problem`s (see `_warn`)."""
     from ido.goal_check import goal_warnings
-    from ido.loading.checks import check_names, check_nulls
+    from ido.loading.checks import check_constant_rules, check_names, check_nulls
 
     here = Path.cwd()
-    return [*check_names(loaded, here), *check_nulls(loaded, here), *goal_warnings(loaded, here)]
+    return [
+        *check_names(loaded, here),
+        *check_nulls(loaded, here),
+        *check_constant_rules(loaded, here),
+        *goal_warnings(loaded, here),
+    ]
 
 
 def _check_format(fmt: str, allowed: tuple[str, ...], param_hint: str = "--format") -> None:

@@ -39,6 +39,7 @@ def replay_many(
     changed: list[str] = []  # the runs that decide otherwise
     outcomes: Counter[str] = Counter()  # of those whose outcome changes: `blocked → failed`
     gated: list[str] = []  # the runs that fail the `--fail-on` gate
+    intents: dict[str, list[int]] = {}  # per intent: its runs replayed, of them changed
     for run_id, unknown in runs:
         if unknown is not None:
             missing.append(run_id)
@@ -59,18 +60,31 @@ def replay_many(
             typer.echo(printable(f"{run_id}  {row.intent}  cannot be replayed: {exc}"))
             continue
         typer.echo(printable(f"{run_id}  {row.intent}  {said}"))
+        counted = intents.setdefault(row.intent, [0, 0])
+        counted[0] += 1
         if differs:
             changed.append(run_id)
+            counted[1] += 1
         if moved:
             outcomes[moved] += 1
     found = len(runs) - len(missing)
     total = _total(found, changed, outcomes, failed, exact) if found else "no run replayed"
-    typer.echo(total + _missing(missing))
+    typer.echo(printable(total + _by_intent(intents, exact) + _missing(missing)))
     if gated:
         from ido.text import some
 
         typer.echo(f"--fail-on {fail_on}: the {fail_on} changes for {some(gated, 5, counted=True)}")
     raise typer.Exit(2 if failed or missing else 1 if (exact and changed) or gated else 0)
+
+
+def _by_intent(intents: dict[str, list[int]], exact: bool) -> str:
+    """`; by intent: pay 2 of 5, ship 0 of 3`: of each intent's runs, how many decide
+    otherwise (diverge, exactly), when runs of several intents were replayed (each team's
+    intents: whose runs a proposed policy reaches)."""
+    if len(intents) < 2:
+        return ""
+    counts = ", ".join(f"{name} {n[1]} of {n[0]}" for name, n in sorted(intents.items()))
+    return f"; by intent: {counts}"
 
 
 def _missing(refs: Sequence[str]) -> str:

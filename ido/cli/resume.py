@@ -106,12 +106,30 @@ def resume(
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
         _not_on_temporal(run_id, store.events(run_id))
+        _warn_policies_changed(store.events(run_id), loaded)
         quiet = quiet or fmt == "json"
         report = _carry_on(LocalRuntime.resume, loaded, store, journal, run_id, quiet)
     if fmt == "json":
         print_runs(journal, [report.run_id])
         raise typer.Exit(run_exit(report, journal))
     _report(report, journal)
+
+
+def _warn_policies_changed(events: Any, loaded: Catalog, of: str = "") -> None:
+    """Warn, before going on, of policies that governed the run's last decision and are
+    edited or gone (a `--catalog` left out: the company's enforced rules with it), or of
+    enforced ones added: the run goes on under the catalog as it stands. `of`: the run
+    named first (`run r…: `), where several are carried on."""
+    from ido.explain_policies import changed_since, changed_warning
+    from ido.policy import policy_digests
+    from ido.text import printable
+
+    decisions = [e.data for e in events if e.kind == "decided"]
+    policies = loaded.policies
+    enforced = [n for n, p in policies.items() if p.spec.enforced]
+    changed = changed_since(decisions, policy_digests(policies, policies), enforced)
+    if changed is not None:
+        typer.echo(printable(f"warning: {of}{changed_warning(changed)}"), err=True)
 
 
 def _carry_on(
@@ -298,6 +316,7 @@ def runner(
                 return True
             current[:] = [run_id]
             try:
+                _warn_policies_changed(store.events(run_id), catalog_now(), f"run {run_id}: ")
                 runtime = LocalRuntime(
                     catalog_now(), store, base=Path.cwd(), listener=listener, telemetry=telemetry
                 )

@@ -271,3 +271,40 @@ def _rule_at(resource: Resource, path: FieldPath) -> Any:
     for part in path[:-1]:
         node = node[part] if isinstance(part, int) else getattr(node, part)
     return node
+
+
+_FIRES_ON_ALL = {
+    "deny": "denies every capability",
+    "require_approval": "asks approval for every capability",
+    "prefer": "prefers every capability",
+    "avoid": "avoids every capability",
+}
+
+
+def check_constant_rules(catalog: Catalog, base: Path) -> list[Problem]:
+    """Rules whose condition reads no variable (`true`, `1 == 2`): the same verdict for
+    every capability at every decision. An enforced `deny` of `true` froze every intent of
+    every team without a word from `ido validate`; one that never holds never fires."""
+    warnings = []
+    for resource, path, text in _conditions(catalog):
+        if "rules" not in path:
+            continue
+        try:
+            condition = compile_condition(text)
+        except ConditionError:
+            continue  # (told as an error by the load's own checks)
+        if condition.variables:
+            continue
+        verdict = condition.evaluate({})
+        if verdict.error is not None:
+            continue
+        effect = _rule_at(resource, path).effect
+        said = (
+            f"reads no variable, so it always holds: this {effect} rule "
+            f"{_FIRES_ON_ALL.get(effect, 'fires for every capability')} at every decision "
+            "(name what it is about: capability, plan, state, intent or health)"
+            if verdict.holds
+            else f"reads no variable, so it never holds: this {effect} rule never fires"
+        )
+        warnings.append(problem_at(catalog, resource, path, said, base))
+    return warnings

@@ -170,6 +170,17 @@ def _shown_in_line(text: str, what: str) -> str:
 Label = Annotated[str, AfterValidator(_label)]
 
 
+def _owner(text: str) -> str:
+    """Who answers for a policy, shown beside its rules: a name, on one line."""
+    text = text.strip()
+    if not text:
+        raise ValueError("an owner names a team or a person; this one is blank")
+    return _shown_in_line(text, "an owner")
+
+
+Owner = Annotated[str, AfterValidator(_owner)]
+
+
 Facts = Annotated[dict[str, Any], AfterValidator(_finite)]
 """Facts a user writes (an intent's `given`, a capability's `effects`): JSON-like values,
 numbers finite."""

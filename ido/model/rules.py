@@ -16,7 +16,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails
 
 from ido.model.durations import Duration
-from ido.model.fields import Condition, Name, OneLine, Strict
+from ido.model.fields import Condition, Name, OneLine, Owner, Strict
 
 
 class Escalation(Strict):
@@ -131,6 +131,13 @@ def _error_at(loc: tuple[int | str, ...], value: Any, why: str) -> InitErrorDeta
 
 class PolicySpec(Strict):
     description: str | None = None
+    owner: Owner | None = Field(
+        default=None,
+        description=(
+            "Who answers for the policy's rules (a team or a person): named beside each rule "
+            "in explanations and approval requests (`ido approvals --owner`)."
+        ),
+    )
     enforced: bool = Field(
         default=False,
         description="true: governs every intent, whether or not it lists the policy.",

@@ -47,6 +47,7 @@ INPUTS = (
     "now",
     "policies",
     "policy_digests",
+    "policy_owners",
     "capability_digests",
     "unbound",
     "unresolved",

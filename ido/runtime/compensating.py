@@ -12,7 +12,7 @@ from ido.capability_rules import undo_stopped_by
 from ido.model import Intent
 from ido.planner.types import Step
 from ido.planning_task import backoff
-from ido.policy import RuleHit, rulebook
+from ido.policy import RuleHit, owner_of, rulebook
 from ido.runtime.folds import RunState
 from ido.runtime.outcomes import undo_again
 from ido.runtime.stepping import Stepping
@@ -156,6 +156,9 @@ class Compensating(Stepping):
         if where == "new":
             cost = self.catalog.capabilities[undo].spec.cost
             asking = rulebook(run.intent, self.catalog.policies).rule(hit.ref)
-            request = request_data(hit.ref, undo, step, message, UNDO_PLAN, cost, now, asking)
+            owner = owner_of(hit.ref, self.catalog.policies)
+            request = request_data(
+                hit.ref, undo, step, message, UNDO_PLAN, cost, now, asking, owner
+            )
             self._record(run, "approval_required", {**base, **request, "read": hit.held})
         return True, f"undoing waits: {undo} needs approval ({hit.ref}: {message})"

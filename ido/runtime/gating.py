@@ -12,7 +12,7 @@ from ido.approvers import people_needed
 from ido.capability_rules import denied_now, guards_now
 from ido.decision import Decision
 from ido.planner.types import Step
-from ido.policy import rulebook
+from ido.policy import owner_of, rulebook
 from ido.runtime.core import RuntimeCore
 from ido.runtime.folds import RunState
 from ido.runtime.outcomes import blocking
@@ -89,7 +89,10 @@ class Gating(RuntimeCore):
         for rule, name, step, message, first, held, held_so in waiting:
             since = first.since if first is not None else now
             ruled = book.rule(rule)
-            request = request_data(rule, name, step, message, digest_, plan["cost"], since, ruled)
+            owner = owner_of(rule, self.catalog.policies)
+            request = request_data(
+                rule, name, step, message, digest_, plan["cost"], since, ruled, owner
+            )
             needs[rule] = people_needed(ruled.approvers if ruled is not None else 1)
             request.update(read=held, **({"steady": held_so} if held_so else {}))
             # `step` is this plan's: `ido approvals` says whose

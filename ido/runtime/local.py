@@ -21,7 +21,7 @@ from ido.journal.records import made_calls, stamp
 from ido.model import Intent
 from ido.planner import Planner, get_planner
 from ido.planning_words import Throttled, telling
-from ido.policy import rulebook
+from ido.policy import owners_of, rulebook
 from ido.runtime import stopping
 from ido.runtime.compensating import Compensating
 from ido.runtime.core import Listener, Telemetry, new_run_id
@@ -424,6 +424,11 @@ class LocalRuntime(Executing, Compensating):
             "now": now,
             "policies": named,
             "policy_digests": {n: self._digests[n] for n in named if n in self._digests},
+            **(
+                {"policy_owners": owners}
+                if (owners := owners_of(named, self.catalog.policies))
+                else {}
+            ),
             "unbound": sorted(self._unbound),
             **({"unresolved": self._unresolved} if self._unresolved else {}),
         }

@@ -1,0 +1,89 @@
+"""A policy's `owner`: who answers for its rules, named where ido asks or explains, so a
+platform shared by several teams routes each request to the team that owns its rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido import pending_approvals
+from ido.cli import app
+from ido.journal.sqlite import SqliteJournal
+
+runner = CliRunner()
+BOARD = (
+    "apiVersion: ido/v1\nkind: Policy\nmetadata: {name: change-board}\nspec:\n"
+    "  owner: platform-team\n  enforced: true\n  rules:\n    - id: ship-change\n"
+    "      effect: require_approval\n      when: \"capability.name == 'ship'\"\n"
+    "      message: The change board signs shipping.\n"
+)
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def owned(project: Path) -> Path:
+    """The residency policy owned by compliance, and an enforced approval rule owned by the
+    platform team."""
+    residency = project / "policies" / "residency.yaml"
+    residency.write_text(residency.read_text().replace("spec:\n", "spec:\n  owner: compliance\n"))
+    (project / "policies" / "change-board.yaml").write_text(BOARD)
+    return project
+
+
+def test_ido_approvals_names_the_owner_of_each_request_s_rule(owned: Path) -> None:
+    assert ido("run", "ship-order")[0] == 3
+    out = ido("approvals")[1]
+    assert (
+        "change-board/ship-change: The change board signs shipping.  (owner platform-team, " in out
+    )
+    listed = json.loads(ido("approvals", "--format", "json")[1])
+    assert [r["owner"] for r in listed] == ["platform-team"]
+    with SqliteJournal(owned / ".ido" / "ido.db", reading=True) as journal:
+        assert [p.owner for p in pending_approvals(journal)] == ["platform-team"]
+
+
+def test_ido_approvals_owner_lists_only_that_owner_s_requests(owned: Path) -> None:
+    assert ido("run", "ship-order")[0] == 3
+    assert "change-board/ship-change" in ido("approvals", "--owner", "Platform-Team")[1]
+    code, out = ido("approvals", "--owner", "compliance")
+    assert code == 0 and out == "nothing waits for approval of owner compliance\n", out
+
+
+def test_ido_explain_names_the_owner_of_each_rule_that_fired(owned: Path) -> None:
+    assert ido("run", "ship-order")[0] == 3
+    told = ido("explain", "last")[1]
+    assert "deny pay-us: residency/pii-stays-in-eu (owner compliance): PII" in told, told
+    assert "ship: change-board/ship-change (owner platform-team): The change board" in told
+    assert "approval needed for ship (change-board/ship-change (owner platform-team): " in told
+
+
+def test_an_owner_is_one_line_of_text(owned: Path) -> None:
+    board = owned / "policies" / "change-board.yaml"
+    board.write_text(BOARD.replace("owner: platform-team", "owner: ''"))
+    code, out = ido("validate")
+    assert code == 2, out
+    assert (
+        "change-board.yaml:5: spec.owner: an owner names a team or a person; this one is blank"
+        in out
+    )
+
+
+def test_a_policy_without_an_owner_is_explained_as_before(project: Path) -> None:
+    assert ido("run", "ship-order")[0] in (0, 1)
+    told = ido("explain", "last")[1]
+    assert "owner" not in told and "residency/pii-stays-in-eu: PII" in told, told
+
+
+def test_ido_audit_names_the_owner_of_each_rule_that_denied(owned: Path) -> None:
+    assert ido("run", "ship-order")[0] == 3
+    out = ido("audit")[1]
+    assert "residency/pii-stays-in-eu (owner compliance): 1 decision(s), denied pay-us" in out, out
+    report = json.loads(ido("audit", "--format", "json")[1])
+    assert report["denials"]["residency/pii-stays-in-eu"]["owner"] == "compliance"
