@@ -99,3 +99,18 @@ def test_resuming_under_the_same_policies_warns_of_nothing(project: Path) -> Non
     _blocked(project)
     code, out = ido("resume", "last")
     assert code == 0 and "warning" not in out, out
+
+
+def test_resuming_without_a_policy_the_run_lists_is_refused_not_said_to_go_on(
+    project: Path,
+) -> None:
+    """A policy the run's recorded intent lists, gone (the intent file no longer lists it):
+    resuming refuses, naming it; the warning before said the run went on without it."""
+    _blocked(project)
+    (project / "policies" / "residency.yaml").unlink()
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("policies: [residency]", "policies: []"))
+    code, out = ido("resume", "last")
+    assert code != 0, out
+    assert "governed by policy 'residency', which is not in the catalog" in out, out
+    assert "goes on without" not in out and "warning" not in out, out

@@ -124,8 +124,12 @@ def _warn_policies_changed(events: Any, loaded: Catalog, of: str = "") -> None:
     from ido.policy import policy_digests
     from ido.text import printable
 
-    decisions = [e.data for e in events if e.kind == "decided"]
     policies = loaded.policies
+    started: dict[str, Any] = next((e.data for e in events if e.kind == "run_started"), {})
+    listed = ((started.get("intent") or {}).get("spec") or {}).get("policies") or []
+    if any(name not in policies for name in listed):
+        return  # (the run does not go on without one it lists: resuming refuses, naming it)
+    decisions = [e.data for e in events if e.kind == "decided"]
     enforced = [n for n, p in policies.items() if p.spec.enforced]
     changed = changed_since(decisions, policy_digests(policies, policies), enforced)
     if changed is not None:
