@@ -114,3 +114,14 @@ def test_resuming_without_a_policy_the_run_lists_is_refused_not_said_to_go_on(
     assert code != 0, out
     assert "governed by policy 'residency', which is not in the catalog" in out, out
     assert "goes on without" not in out and "warning" not in out, out
+
+
+def test_resuming_a_run_that_ended_says_only_that_it_ended(project: Path) -> None:
+    """A policy edited since an achieved run: `ido resume` warned that the edited version
+    "governs from here on", then refused, the run having ended."""
+    policy = _blocked(project)
+    assert ido("resume", "last")[0] == 0
+    policy.write_text(PROD.replace("{message}", "The change board and the lead sign shipping."))
+    code, out = ido("resume", "last")
+    assert code != 0 and "already ended (achieved)" in out, out
+    assert "warning" not in out, out

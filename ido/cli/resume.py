@@ -106,7 +106,7 @@ def resume(
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
         _not_on_temporal(run_id, store.events(run_id))
-        _warn_policies_changed(store.events(run_id), loaded)
+        _warn_policies_changed(store, run_id, loaded)
         quiet = quiet or fmt == "json"
         report = _carry_on(LocalRuntime.resume, loaded, store, journal, run_id, quiet)
     if fmt == "json":
@@ -115,15 +115,19 @@ def resume(
     _report(report, journal)
 
 
-def _warn_policies_changed(events: Any, loaded: Catalog, of: str = "") -> None:
+def _warn_policies_changed(store: Any, run_id: str, loaded: Catalog, of: str = "") -> None:
     """Warn, before going on, of policies that governed the run's last decision and are
     edited or gone (a `--catalog` left out: the company's enforced rules with it), or of
     enforced ones added: the run goes on under the catalog as it stands. `of`: the run
-    named first (`run r…: `), where several are carried on."""
+    named first (`run r…: `), where several are carried on. Nothing for a run that ended,
+    or lacks a policy it lists: resuming refuses it, and says why."""
     from ido.explain_policies import changed_since, changed_warning
     from ido.policy import policy_digests
     from ido.text import printable
 
+    if store.run(run_id).outcome not in (None, "blocked"):
+        return  # (it ended: resuming refuses it, and nothing governs it from here on)
+    events = store.events(run_id)
     policies = loaded.policies
     started: dict[str, Any] = next((e.data for e in events if e.kind == "run_started"), {})
     listed = ((started.get("intent") or {}).get("spec") or {}).get("policies") or []
@@ -320,7 +324,7 @@ def runner(
                 return True
             current[:] = [run_id]
             try:
-                _warn_policies_changed(store.events(run_id), catalog_now(), f"run {run_id}: ")
+                _warn_policies_changed(store, run_id, catalog_now(), f"run {run_id}: ")
                 runtime = LocalRuntime(
                     catalog_now(), store, base=Path.cwd(), listener=listener, telemetry=telemetry
                 )
