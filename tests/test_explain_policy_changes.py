@@ -125,3 +125,15 @@ def test_resuming_a_run_that_ended_says_only_that_it_ended(project: Path) -> Non
     code, out = ido("resume", "last")
     assert code != 0 and "already ended (achieved)" in out, out
     assert "warning" not in out, out
+
+
+def test_resuming_a_run_nobody_answered_says_only_what_it_waits_for(project: Path) -> None:
+    """Its request unanswered, the run is refused: the warning before said the edited
+    policy governed it from here on."""
+    policy = project / "policies" / "change-board.yaml"
+    policy.write_text(PROD.replace("{message}", "The change board signs shipping."))
+    assert ido("run", "ship-order")[0] == 3
+    policy.write_text(PROD.replace("{message}", "The change board and the lead sign shipping."))
+    code, out = ido("resume", "last")
+    assert code != 0 and "still waits for approval of ship" in out, out
+    assert "warning" not in out, out

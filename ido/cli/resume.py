@@ -120,14 +120,24 @@ def _warn_policies_changed(store: Any, run_id: str, loaded: Catalog, of: str = "
     edited or gone (a `--catalog` left out: the company's enforced rules with it), or of
     enforced ones added: the run goes on under the catalog as it stands. `of`: the run
     named first (`run r…: `), where several are carried on. Nothing for a run that ended,
-    or lacks a policy it lists: resuming refuses it, and says why."""
+    that nobody answered, or that lacks a policy it lists: resuming refuses it, and says why."""
+    import time
+
+    from ido.approval_verdicts import check_answered
+    from ido.approvals import requests, verdicts
     from ido.explain_policies import changed_since, changed_warning
     from ido.policy import policy_digests
     from ido.text import printable
 
-    if store.run(run_id).outcome not in (None, "blocked"):
+    outcome = store.run(run_id).outcome
+    if outcome not in (None, "blocked"):
         return  # (it ended: resuming refuses it, and nothing governs it from here on)
     events = store.events(run_id)
+    if outcome == "blocked":
+        try:  # (nobody answered it: resuming refuses it, saying what it waits for)
+            check_answered(run_id, requests(events), verdicts(events), time.time())
+        except IdoError:
+            return
     policies = loaded.policies
     started: dict[str, Any] = next((e.data for e in events if e.kind == "run_started"), {})
     listed = ((started.get("intent") or {}).get("spec") or {}).get("policies") or []
