@@ -99,3 +99,41 @@ def test_resuming_under_the_same_policies_warns_of_nothing(project: Path) -> Non
     _blocked(project)
     code, out = ido("resume", "last")
     assert code == 0 and "warning" not in out, out
+
+
+def test_resuming_without_a_policy_the_run_lists_is_refused_not_said_to_go_on(
+    project: Path,
+) -> None:
+    """A policy the run's recorded intent lists, gone (the intent file no longer lists it):
+    resuming refuses, naming it; the warning before said the run went on without it."""
+    _blocked(project)
+    (project / "policies" / "residency.yaml").unlink()
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("policies: [residency]", "policies: []"))
+    code, out = ido("resume", "last")
+    assert code != 0, out
+    assert "governed by policy 'residency', which is not in the catalog" in out, out
+    assert "goes on without" not in out and "warning" not in out, out
+
+
+def test_resuming_a_run_that_ended_says_only_that_it_ended(project: Path) -> None:
+    """A policy edited since an achieved run: `ido resume` warned that the edited version
+    "governs from here on", then refused, the run having ended."""
+    policy = _blocked(project)
+    assert ido("resume", "last")[0] == 0
+    policy.write_text(PROD.replace("{message}", "The change board and the lead sign shipping."))
+    code, out = ido("resume", "last")
+    assert code != 0 and "already ended (achieved)" in out, out
+    assert "warning" not in out, out
+
+
+def test_resuming_a_run_nobody_answered_says_only_what_it_waits_for(project: Path) -> None:
+    """Its request unanswered, the run is refused: the warning before said the edited
+    policy governed it from here on."""
+    policy = project / "policies" / "change-board.yaml"
+    policy.write_text(PROD.replace("{message}", "The change board signs shipping."))
+    assert ido("run", "ship-order")[0] == 3
+    policy.write_text(PROD.replace("{message}", "The change board and the lead sign shipping."))
+    code, out = ido("resume", "last")
+    assert code != 0 and "still waits for approval of ship" in out, out
+    assert "warning" not in out, out

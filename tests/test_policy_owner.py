@@ -87,3 +87,25 @@ def test_ido_audit_names_the_owner_of_each_rule_that_denied(owned: Path) -> None
     assert "residency/pii-stays-in-eu (owner compliance): 1 decision(s), denied pay-us" in out, out
     report = json.loads(ido("audit", "--format", "json")[1])
     assert report["denials"]["residency/pii-stays-in-eu"]["owner"] == "compliance"
+
+
+def test_ido_approvals_owner_with_a_typo_is_warned_of(owned: Path) -> None:
+    """`--owner platform-tem` listed "nothing waits", as if the team had nothing to answer
+    (an `--intent` typo is warned of alike)."""
+    assert ido("run", "ship-order")[0] == 3
+    code, out = ido("approvals", "--owner", "platform-tem")
+    assert code == 0, out
+    assert (
+        "warning: no request waiting is of owner 'platform-tem'; did you mean "
+        "'platform-team'?\n" in out
+    ), out
+
+
+def test_ido_approvals_intent_and_owner_both_narrow_what_is_listed(owned: Path) -> None:
+    """Both given, a request is listed when of one of the intents and of one of the
+    owners: "nothing waits for approval of ship-order or owner compliance" read as
+    either."""
+    assert ido("run", "ship-order")[0] == 3
+    code, out = ido("approvals", "--intent", "ship-order", "--owner", "compliance")
+    assert code == 0, out
+    assert out == "nothing waits for approval of ship-order and of owner compliance\n", out

@@ -57,7 +57,7 @@ def approvals(
     from ido.journal.sqlite import SqliteJournal
     from ido.pending import Waiting
     from ido.pending import waiting as waiting_in
-    from ido.text import money, printable
+    from ido.text import did_you_mean, money, printable
 
     asked = tuple(dict.fromkeys(intent or ()))
     waiting: list[Waiting] = []
@@ -71,6 +71,11 @@ def approvals(
             typer.echo(f"warning: {_no_runs_of(name, known)}", err=True)
     owners = {person(o) for o in owner or ()}  # (`Finance` is finance, as --by names are)
     if owners:
+        named = {person(w.request.owner): w.request.owner for w in waiting if w.request.owner}
+        for name in dict.fromkeys(owner or ()):  # a typo listed "nothing waits", as --intent's
+            guess = did_you_mean(person(name), named) if person(name) not in named else None
+            if guess is not None:
+                typer.echo(f"warning: no request waiting is of owner {name!r}; {guess}", err=True)
         waiting = [
             w for w in waiting if w.request.owner is not None and person(w.request.owner) in owners
         ]
@@ -120,8 +125,9 @@ def approvals(
         typer.echo(json.dumps(listed, indent=2))
         return
     if not waiting:
-        of = [*asked, *(f"owner {o}" for o in dict.fromkeys(owner or ()))]
-        typer.echo("nothing waits for approval" + (f" of {' or '.join(of)}" if of else ""))
+        of = [" or ".join(asked), " or ".join(f"owner {o}" for o in dict.fromkeys(owner or ()))]
+        said = " and of ".join(o for o in of if o)  # (both given: of one intent and one owner)
+        typer.echo("nothing waits for approval" + (f" of {said}" if said else ""))
         return
     for w in waiting:
         r, so_far = w.request, w.so_far

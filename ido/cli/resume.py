@@ -106,7 +106,7 @@ def resume(
     with SqliteJournal(journal) as store:
         run_id = store.resolve(run_ref)
         _not_on_temporal(run_id, store.events(run_id))
-        _warn_policies_changed(store.events(run_id), loaded)
+        _warn_policies_changed(store, run_id, loaded)
         quiet = quiet or fmt == "json"
         report = _carry_on(LocalRuntime.resume, loaded, store, journal, run_id, quiet)
     if fmt == "json":
@@ -115,17 +115,35 @@ def resume(
     _report(report, journal)
 
 
-def _warn_policies_changed(events: Any, loaded: Catalog, of: str = "") -> None:
+def _warn_policies_changed(store: Any, run_id: str, loaded: Catalog, of: str = "") -> None:
     """Warn, before going on, of policies that governed the run's last decision and are
     edited or gone (a `--catalog` left out: the company's enforced rules with it), or of
     enforced ones added: the run goes on under the catalog as it stands. `of`: the run
-    named first (`run r…: `), where several are carried on."""
+    named first (`run r…: `), where several are carried on. Nothing for a run that ended,
+    that nobody answered, or that lacks a policy it lists: resuming refuses it, and says why."""
+    import time
+
+    from ido.approval_verdicts import check_answered
+    from ido.approvals import requests, verdicts
     from ido.explain_policies import changed_since, changed_warning
     from ido.policy import policy_digests
     from ido.text import printable
 
-    decisions = [e.data for e in events if e.kind == "decided"]
+    outcome = store.run(run_id).outcome
+    if outcome not in (None, "blocked"):
+        return  # (it ended: resuming refuses it, and nothing governs it from here on)
+    events = store.events(run_id)
+    if outcome == "blocked":
+        try:  # (nobody answered it: resuming refuses it, saying what it waits for)
+            check_answered(run_id, requests(events), verdicts(events), time.time())
+        except IdoError:
+            return
     policies = loaded.policies
+    started: dict[str, Any] = next((e.data for e in events if e.kind == "run_started"), {})
+    listed = ((started.get("intent") or {}).get("spec") or {}).get("policies") or []
+    if any(name not in policies for name in listed):
+        return  # (the run does not go on without one it lists: resuming refuses, naming it)
+    decisions = [e.data for e in events if e.kind == "decided"]
     enforced = [n for n, p in policies.items() if p.spec.enforced]
     changed = changed_since(decisions, policy_digests(policies, policies), enforced)
     if changed is not None:
@@ -316,7 +334,7 @@ def runner(
                 return True
             current[:] = [run_id]
             try:
-                _warn_policies_changed(store.events(run_id), catalog_now(), f"run {run_id}: ")
+                _warn_policies_changed(store, run_id, catalog_now(), f"run {run_id}: ")
                 runtime = LocalRuntime(
                     catalog_now(), store, base=Path.cwd(), listener=listener, telemetry=telemetry
                 )
