@@ -409,10 +409,12 @@ def _unfinished(text: str, every: set[str]) -> int:
     return cut
 
 
-def _names_held(name: str, value: str) -> bool:
-    """Whether `name` ends in `_FILE` and `value` names a secret file (`held_secret`): its
-    path, however short (`pw`), says nothing of the secret's length."""
-    return name.upper().endswith(FILE_SUFFIX) and held_secret(value) is not None
+def _guessed(name: str, value: str) -> str:
+    """What `name` would be masked as (`Secrets._value`): the text of the file it names
+    when it ends in `_FILE` and names one (`held_secret`), its value otherwise. The file's
+    path, however short (`pw`) or long, says nothing of the secret's length."""
+    held = held_secret(value) if name.upper().endswith(FILE_SUFFIX) else None
+    return value if held is None else held
 
 
 def unmasked_names(environ: Mapping[str, str]) -> set[str]:
@@ -430,7 +432,7 @@ def credential_names(environ: Mapping[str, str]) -> frozenset[str]:
         name
         for name, value in environ.items()
         if CREDENTIAL_NAME.search(name)
-        and (len(value.strip()) >= SHORTEST_GUESSED or _names_held(name, value))
+        and len(_guessed(name, value).strip()) >= SHORTEST_GUESSED
         and name not in plain
     )
 
