@@ -66,6 +66,8 @@ def forms(secret: str) -> tuple[str, ...]:
                 json.dumps(text)[1:-1],
                 json.dumps(text, ensure_ascii=False)[1:-1],  # as Go and JavaScript write it
                 json.dumps(json.dumps(text)[1:-1])[1:-1],  # JSON quoted in JSON
+                json.dumps(json.dumps(text, ensure_ascii=False)[1:-1], ensure_ascii=False)[1:-1],
+                json.dumps(json.dumps(text, ensure_ascii=False)[1:-1])[1:-1],  # (either way)
                 repr(text)[1:-1],
                 repr(text.encode())[2:-1],
                 urllib.parse.quote(text, safe=""),
