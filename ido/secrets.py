@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import itertools
 import json
 import os
 import re
@@ -158,27 +159,21 @@ def _overlapping(forms: tuple[str, ...]) -> re.Pattern[str]:
 def _shared(forms: Iterable[str]) -> str:
     """`forms` as a pattern of the characters they begin with, each once, then what may
     follow: at each place it tries longer before shorter, so finds the longest form."""
-    root: dict[str, Any] = {}
-    for form in forms:
-        node = root
-        for char in form:
-            node = node.setdefault(char, {})
-        node[""] = {}  # a form ends here
-    return _following(root)
+    return _following(sorted(set(forms)))
 
 
-def _following(node: dict[str, Any]) -> str:
+def _following(forms: list[str]) -> str:
+    """The pattern of `forms` (sorted, distinct; "" first when a form ends here)."""
+    ends = forms[:1] == [""]
     branches = []
-    for char in sorted(c for c in node if c):
-        run, after = [char], node[char]
-        while len(after) == 1 and "" not in after:  # one way on: a plain run of text
-            ((char, after),) = after.items()
-            run.append(char)
-        branches.append(re.escape("".join(run)) + _following(after))
+    for _, alike in itertools.groupby(forms[ends:], key=lambda form: form[0]):
+        group = list(alike)
+        common = os.path.commonprefix(group)  # noqa: RUF071 (characters, not paths, are meant)
+        branches.append(re.escape(common) + _following([f[len(common) :] for f in group]))
     if not branches:
         return ""
-    body = "(?:" + "|".join(branches) + ")" if len(branches) > 1 or "" in node else branches[0]
-    return body + "?" if "" in node else body
+    body = "(?:" + "|".join(branches) + ")" if len(branches) > 1 or ends else branches[0]
+    return body + "?" if ends else body
 
 
 def _cover(pattern: re.Pattern[str], text: str) -> str:
