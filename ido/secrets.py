@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import itertools
 import json
 import os
 import re
@@ -66,6 +67,8 @@ def forms(secret: str) -> tuple[str, ...]:
                 json.dumps(text)[1:-1],
                 json.dumps(text, ensure_ascii=False)[1:-1],  # as Go and JavaScript write it
                 json.dumps(json.dumps(text)[1:-1])[1:-1],  # JSON quoted in JSON
+                json.dumps(json.dumps(text, ensure_ascii=False)[1:-1], ensure_ascii=False)[1:-1],
+                json.dumps(json.dumps(text, ensure_ascii=False)[1:-1])[1:-1],  # (either way)
                 repr(text)[1:-1],
                 repr(text.encode())[2:-1],
                 urllib.parse.quote(text, safe=""),
@@ -143,8 +146,34 @@ def _masks(secrets: frozenset[str], in_text: frozenset[str]) -> _Masks | None:
 @functools.lru_cache(maxsize=64)
 def _overlapping(forms: tuple[str, ...]) -> re.Pattern[str]:
     """`forms` (longest first) as one pattern: where several start at one place, it finds
-    the longest. `_cover` masks with it those that overlap too."""
-    return re.compile("|".join(map(re.escape, forms)))
+    the longest. `_cover` masks with it those that overlap too. Forms that begin alike
+    share their beginning in it (`_shared`): listed one after another, each was tried at
+    every place its first character stood, and the hex of every secret begins with a
+    digit (a 10 MB output of digits took 60 times as long)."""
+    try:
+        return re.compile(_shared(forms))
+    except (RecursionError, re.error):  # forms nested thousands deep: one after another
+        return re.compile("|".join(map(re.escape, forms)))
+
+
+def _shared(forms: Iterable[str]) -> str:
+    """`forms` as a pattern of the characters they begin with, each once, then what may
+    follow: at each place it tries longer before shorter, so finds the longest form."""
+    return _following(sorted(set(forms)))
+
+
+def _following(forms: list[str]) -> str:
+    """The pattern of `forms` (sorted, distinct; "" first when a form ends here)."""
+    ends = forms[:1] == [""]
+    branches = []
+    for _, alike in itertools.groupby(forms[ends:], key=lambda form: form[0]):
+        group = list(alike)
+        common = os.path.commonprefix(group)  # noqa: RUF071 (characters, not paths, are meant)
+        branches.append(re.escape(common) + _following([f[len(common) :] for f in group]))
+    if not branches:
+        return ""
+    body = "(?:" + "|".join(branches) + ")" if len(branches) > 1 or ends else branches[0]
+    return body + "?" if ends else body
 
 
 def _cover(pattern: re.Pattern[str], text: str) -> str:
@@ -377,10 +406,12 @@ def _unfinished(text: str, every: set[str]) -> int:
     return cut
 
 
-def _names_held(name: str, value: str) -> bool:
-    """Whether `name` ends in `_FILE` and `value` names a secret file (`held_secret`): its
-    path, however short (`pw`), says nothing of the secret's length."""
-    return name.upper().endswith(FILE_SUFFIX) and held_secret(value) is not None
+def _guessed(name: str, value: str) -> str:
+    """What `name` would be masked as (`Secrets._value`): the text of the file it names
+    when it ends in `_FILE` and names one (`held_secret`), its value otherwise. The file's
+    path, however short (`pw`) or long, says nothing of the secret's length."""
+    held = held_secret(value) if name.upper().endswith(FILE_SUFFIX) else None
+    return value if held is None else held
 
 
 def unmasked_names(environ: Mapping[str, str]) -> set[str]:
@@ -398,7 +429,7 @@ def credential_names(environ: Mapping[str, str]) -> frozenset[str]:
         name
         for name, value in environ.items()
         if CREDENTIAL_NAME.search(name)
-        and (len(value.strip()) >= SHORTEST_GUESSED or _names_held(name, value))
+        and len(_guessed(name, value).strip()) >= SHORTEST_GUESSED
         and name not in plain
     )
 

@@ -142,3 +142,21 @@ def test_a_secret_a_binding_reads_from_the_file_a_variable_names_is_masked(
     shown = _ido(tmp_path, "explain", "last", "--format", "json", **{name: str(held)}).stdout
     assert TOKEN not in shown and '"debug": "token=***"' in shown, shown
     assert f'"from": "{held}"' in shown, shown  # a path is no secret: kept as it is
+
+
+def test_a_file_named_as_a_credential_is_guessed_a_secret_by_its_text_s_length(
+    tmp_path: Path,
+) -> None:
+    """A variable named as a credential is taken for a secret from 8 characters on, lest
+    a flag (`USE_KEY=1`) mask every `1`: the file a `_FILE` variable names is guessed so by
+    what it holds, not by its path. One holding `true` masked every `true` in every error
+    and everything a process printed (`{"ok": ***}`)."""
+    from ido.secrets import Secrets, credential_names
+
+    (tmp_path / "flag").write_text("true\n")
+    (tmp_path / "pw").write_text(TOKEN + "\n")
+    environ = {"SIGNING_KEY_FILE": str(tmp_path / "flag"), "DB_PASSWORD_FILE": str(tmp_path / "pw")}
+    named = credential_names(environ)
+    assert named == {"DB_PASSWORD_FILE"}
+    said = Secrets(environ=environ, named=named).mask(f'{{"ok": true, "token": "{TOKEN}"}}')
+    assert said == '{"ok": true, "token": "***"}'

@@ -266,6 +266,10 @@ def test_a_secret_inside_a_basic_auth_header_a_server_echoes_is_masked(
     [
         "json.dumps({'pw': s}, ensure_ascii=False)",  # as Go's and JavaScript's JSON write it
         "json.dumps({'error': json.dumps({'pw': s})})",  # a JSON body quoted in a JSON log line
+        # the same by Go or JavaScript (JSON.stringify of a JSON.stringify'd body), which keep
+        # `é` as it is in both, and by one of each
+        "json.dumps({'error': json.dumps({'pw': s}, ensure_ascii=False)}, ensure_ascii=False)",
+        "json.dumps({'error': json.dumps({'pw': s}, ensure_ascii=False)})",
     ],
 )
 def test_a_password_quoted_as_json_does_whatever_the_encoder_is_masked(
