@@ -9,7 +9,9 @@ off while any of them runs and let go, as it was, when the last one ends; what o
 left in cycles meanwhile is collected then. Where searches keep overlapping (a worker's
 runs on several threads), none is ever the last: a block that ends while others run
 collects once the collector has been held off `HOLD_MOST` seconds, so the garbage of other
-threads does not pile up for good.
+threads does not pile up for good. Nor where one block lasts (a CP-SAT decision with a long
+`solve_time` while a worker's other threads run actions; no block ends while others run):
+a watching thread collects each `HOLD_MOST` seconds the collector stays held off.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 HOLD_MOST = 10.0
-"""Seconds the collector may stay held off by overlapping searches before a block that ends
-while others run collects (a full collection: it walks the other searches' objects too)."""
+"""Seconds the collector may stay held off before a block that ends while others run, or
+the watching thread, collects (a full collection: it walks the held blocks' objects too)."""
 
 
 class _Hold:
@@ -30,6 +32,9 @@ class _Hold:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        """Told when a first block holds the collector off (the watcher then counts)."""
+        self.watcher: threading.Thread | None = None
         self.count = 0
         self.was_enabled = False
         self.since = 0.0
@@ -37,6 +42,25 @@ class _Hold:
 
 
 _hold = _Hold()
+
+
+def _watch() -> None:
+    """Collect each `HOLD_MOST` seconds while some block holds the collector off: a single
+    long block would otherwise leave every other thread's cycles uncollected until it ends
+    (RSS grew by gigabytes while a CP-SAT decision ran for minutes)."""
+    while True:
+        with _hold.changed:
+            if _hold.count == 0:
+                _hold.changed.wait()
+                continue
+            left = _hold.since + HOLD_MOST - time.monotonic()
+            if left > 0:
+                _hold.changed.wait(left)
+                continue
+            _hold.since = time.monotonic()
+            due = _hold.was_enabled
+        if due:
+            gc.collect()
 
 
 @contextmanager
@@ -48,6 +72,10 @@ def held_off() -> Iterator[None]:
             _hold.was_enabled = gc.isenabled()
             _hold.since = time.monotonic()
             gc.disable()
+            if _hold.watcher is None or not _hold.watcher.is_alive():  # (gone after a fork)
+                _hold.watcher = threading.Thread(target=_watch, name="ido-collector", daemon=True)
+                _hold.watcher.start()
+            _hold.changed.notify()
         _hold.count += 1
     try:
         yield

@@ -189,3 +189,32 @@ def test_searches_that_keep_overlapping_do_not_keep_the_collector_off_for_good(
         first_out.set()
         worker.join(5)
     assert gc.isenabled()
+
+
+def test_one_long_hold_does_not_keep_the_collector_off_for_good(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A single block that lasts (a CP-SAT decision with a long `solve_time`, planned while
+    a worker's other threads run actions) never ends while others run, so no block's end
+    collects: the cycles other code leaves meanwhile are collected each `HOLD_MOST` seconds
+    all the same, and the collector stays held off for the block."""
+    monkeypatch.setattr(collector, "HOLD_MOST", 0.0)  # as if held off that long already
+
+    class Cyclic:
+        pass
+
+    with held_off():
+        garbage = Cyclic()
+        garbage.me = garbage  # type: ignore[attr-defined]
+        gone = weakref.ref(garbage)
+        del garbage
+        # (a wait, not a timing: it returns as soon as the cycle is collected)
+        collected = threading.Event()
+        for _ in range(500):
+            if gone() is None:
+                collected.set()
+                break
+            collected.wait(0.01)
+        assert collected.is_set()
+        assert not gc.isenabled()
+    assert gc.isenabled()
