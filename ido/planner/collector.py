@@ -26,14 +26,15 @@ HOLD_MOST = 10.0
 """Seconds the collector may stay held off before a block that ends while others run, or
 the watching thread, collects (a full collection: it walks the held blocks' objects too)."""
 
+LOOK_EACH = 1.0
+"""Seconds the watching thread sleeps at most between looks at how long the hold lasts."""
+
 
 class _Hold:
     """How many blocks hold the collector off, and whether it was on before the first."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.changed = threading.Condition(self.lock)
-        """Told when a first block holds the collector off (the watcher then counts)."""
         self.watcher: threading.Thread | None = None
         self.count = 0
         self.was_enabled = False
@@ -47,20 +48,18 @@ _hold = _Hold()
 def _watch() -> None:
     """Collect each `HOLD_MOST` seconds while some block holds the collector off: a single
     long block would otherwise leave every other thread's cycles uncollected until it ends
-    (RSS grew by gigabytes while a CP-SAT decision ran for minutes)."""
+    (RSS grew by gigabytes while a CP-SAT decision ran for minutes). It looks at least once
+    a second rather than being woken: waking it as each block begins cost small problems,
+    planned in milliseconds, the wait for the interpreter's lock."""
     while True:
-        with _hold.changed:
-            if _hold.count == 0:
-                _hold.changed.wait()
-                continue
-            left = _hold.since + HOLD_MOST - time.monotonic()
-            if left > 0:
-                _hold.changed.wait(left)
-                continue
-            _hold.since = time.monotonic()
-            due = _hold.was_enabled
+        with _hold.lock:
+            left = _hold.since + HOLD_MOST - time.monotonic() if _hold.count else LOOK_EACH
+            due = _hold.count > 0 and left <= 0 and _hold.was_enabled
+            if due:
+                _hold.since = time.monotonic()
         if due:
             gc.collect()
+        time.sleep(min(max(left, 0.01), LOOK_EACH))
 
 
 @contextmanager
@@ -75,7 +74,6 @@ def held_off() -> Iterator[None]:
             if _hold.watcher is None or not _hold.watcher.is_alive():  # (gone after a fork)
                 _hold.watcher = threading.Thread(target=_watch, name="ido-collector", daemon=True)
                 _hold.watcher.start()
-            _hold.changed.notify()
         _hold.count += 1
     try:
         yield
