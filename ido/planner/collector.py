@@ -9,7 +9,9 @@ off while any of them runs and let go, as it was, when the last one ends; what o
 left in cycles meanwhile is collected then. Where searches keep overlapping (a worker's
 runs on several threads), none is ever the last: a block that ends while others run
 collects once the collector has been held off `HOLD_MOST` seconds, so the garbage of other
-threads does not pile up for good.
+threads does not pile up for good. Nor where one block lasts (a CP-SAT decision with a long
+`solve_time` while a worker's other threads run actions; no block ends while others run):
+a watching thread collects each `HOLD_MOST` seconds the collector stays held off.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 HOLD_MOST = 10.0
-"""Seconds the collector may stay held off by overlapping searches before a block that ends
-while others run collects (a full collection: it walks the other searches' objects too)."""
+"""Seconds the collector may stay held off before a block that ends while others run, or
+the watching thread, collects (a full collection: it walks the held blocks' objects too)."""
+
+LOOK_EACH = 1.0
+"""Seconds the watching thread sleeps at most between looks at how long the hold lasts."""
 
 
 class _Hold:
@@ -30,6 +35,7 @@ class _Hold:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.watcher: threading.Thread | None = None
         self.count = 0
         self.was_enabled = False
         self.since = 0.0
@@ -37,6 +43,23 @@ class _Hold:
 
 
 _hold = _Hold()
+
+
+def _watch() -> None:
+    """Collect each `HOLD_MOST` seconds while some block holds the collector off: a single
+    long block would otherwise leave every other thread's cycles uncollected until it ends
+    (RSS grew by gigabytes while a CP-SAT decision ran for minutes). It looks at least once
+    a second rather than being woken: waking it as each block begins cost small problems,
+    planned in milliseconds, the wait for the interpreter's lock."""
+    while True:
+        with _hold.lock:
+            left = _hold.since + HOLD_MOST - time.monotonic() if _hold.count else LOOK_EACH
+            due = _hold.count > 0 and left <= 0 and _hold.was_enabled
+            if due:
+                _hold.since = time.monotonic()
+        if due:
+            gc.collect()
+        time.sleep(min(max(left, 0.01), LOOK_EACH))
 
 
 @contextmanager
@@ -48,6 +71,9 @@ def held_off() -> Iterator[None]:
             _hold.was_enabled = gc.isenabled()
             _hold.since = time.monotonic()
             gc.disable()
+            if _hold.watcher is None or not _hold.watcher.is_alive():  # (gone after a fork)
+                _hold.watcher = threading.Thread(target=_watch, name="ido-collector", daemon=True)
+                _hold.watcher.start()
         _hold.count += 1
     try:
         yield
