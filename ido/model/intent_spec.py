@@ -188,6 +188,9 @@ class LlmSettings(Strict):
     max_tokens: int | None = Field(
         default=None,
         ge=1,
+        # Far past any model's answer; past CEL's 64-bit integers, every rule reading
+        # `intent` failed to evaluate (and quoted `intent.llm` whole, api_base and all).
+        le=2**31 - 1,
         description="Most tokens one answer may have (sent as the request's max_tokens): "
         "caps what one call may cost; default: the server's own limit.",
     )
