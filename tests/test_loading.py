@@ -268,6 +268,7 @@ def test_a_credential_in_a_url_of_no_http_scheme_is_not_echoed(
         "https://me:${env:LLM_TOKEN}@llm.example.com/v1",
         "http://[::1]:80",
         "http://llm.internal:${env:LLM_PORT}/v1",
+        "http://[${env:LLM_HOST_V6}]:8080/v1",  # (found in review: refused as no URL)
     ],
 )
 def test_an_api_base_a_request_can_reach_loads(tmp_path: Path, api_base: str) -> None:

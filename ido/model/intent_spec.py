@@ -130,9 +130,10 @@ def address_problem(url: str) -> str | None:
     if re.search(r"\s", url):
         return "has white space in it, which no URL has"
     # A `${env:NAME}` stands for text known only at call time: a digit fits wherever it
-    # stands (user, password, host or port).
+    # stands (user, password, host or port), but for an IPv6 address in brackets whole.
+    known = re.sub(r"\[\$\{env:[A-Za-z_][A-Za-z0-9_]*\}\]", "[::1]", url)
     try:
-        parts = urllib.parse.urlsplit(SECRET_REFERENCE.sub("1", url))
+        parts = urllib.parse.urlsplit(SECRET_REFERENCE.sub("1", known))
     except ValueError as error:  # an unclosed `[` of an IPv6 address
         return f"is not a URL: {error}"
     if not parts.hostname:
