@@ -50,3 +50,22 @@ def test_max_tokens_below_one_is_a_load_error(project: Path) -> None:
     assert "spec.llm.max_tokens: Input should be greater than or equal to 1 (got 0)" in (
         result.output
     )
+
+
+def test_max_tokens_past_any_answer_is_a_load_error(project: Path) -> None:
+    """Found in review: nothing bounded `max_tokens` above, and a number past CEL's 64-bit
+    integers (99999999999999999999999) loaded clean; then every rule reading `intent`
+    (`intent.name == 'y'`) failed to evaluate and failed closed, denying every plan, with
+    an error that quoted the whole `intent.llm`, its `api_base` and a credential in it.
+    It is a load error naming the field."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(
+        intent.read_text()
+        + "  planner: llm\n  llm: {model: openai/m, max_tokens: 99999999999999999999999}\n"
+    )
+    result = cli.invoke(app, ["validate"])
+    assert result.exit_code == 2, result.output
+    assert (
+        "intents/ship-order.yaml:11: spec.llm.max_tokens: Input should be less than or equal "
+        "to 2147483647 (got 99999999999999999999999)" in result.output
+    ), result.output

@@ -241,12 +241,34 @@ def test_an_api_base_no_request_could_reach_is_a_load_error(
 
 
 @pytest.mark.parametrize(
+    ("api_base", "said"),
+    [
+        ("HTTP://me:s3cr3tpw@llm.example.com/v1", "'HTTP://***@llm.example.com/v1'"),
+        ("ftp://me:s3cr3tpw@[::1/v1", "'ftp://…'"),
+    ],
+)
+def test_a_credential_in_a_url_of_no_http_scheme_is_not_echoed(
+    tmp_path: Path, api_base: str, said: str
+) -> None:
+    """Found in review: an api_base refused for its scheme (an upper-case HTTP://, ftp://)
+    was quoted whole in the load error, the password before its `@` with it, though the
+    other api_base errors say nothing of the URL because it may hold a credential."""
+    valid_project(tmp_path)
+    llm = f"  planner: llm\n  llm: {{model: openai/m, api_base: '{api_base}'}}\n"
+    write(tmp_path, "intents/pay-order.yaml", INTENT + llm)
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.llm.api_base"
+    assert problem.message == f"{said} is not an http:// or https:// URL"
+
+
+@pytest.mark.parametrize(
     "api_base",
     [
         "http://127.0.0.1:8080/v1",
         "https://me:${env:LLM_TOKEN}@llm.example.com/v1",
         "http://[::1]:80",
         "http://llm.internal:${env:LLM_PORT}/v1",
+        "http://[${env:LLM_HOST_V6}]:8080/v1",  # (found in review: refused as no URL)
     ],
 )
 def test_an_api_base_a_request_can_reach_loads(tmp_path: Path, api_base: str) -> None:

@@ -88,6 +88,8 @@ def _problem_of(
         pattern = error["ctx"]["pattern"]
         if pattern == ENV_NAME_PATTERN:  # (what is there may be the key itself: not echoed)
             message = f"not {PATTERNS[pattern]}: {KEY_NOT_NAME}"
+        elif pattern == URL_PATTERN:  # (a credential before `@` is not echoed)
+            message = f"{_url_shown(error['input'])!r} is not {PATTERNS[pattern]}"
         else:
             message = f"{error['input']!r} is not {PATTERNS[pattern]}"
     if loc and loc[-1] == "[key]":  # pydantic's mark for a mapping's key that failed
@@ -101,6 +103,20 @@ def _problem_of(
 BOUNDS = ("less_than", "less_than_equal", "greater_than", "greater_than_equal")
 PROBABILITIES = ("min_success_probability", "reliability", "success")
 """Fields that hold a probability from 0 to 1, where a percentage (80) is a likely slip."""
+
+
+def _url_shown(url: str) -> str:
+    """`url` as a load error quotes it: what may be a credential masked (`masked_url`), its
+    scheme as written (`HTTP`, which is what is wrong, not `http`), or only its scheme when
+    it does not split as a URL (an unclosed `[`)."""
+    from ido.secrets import masked_url
+
+    scheme, sep, _ = url.partition("://")
+    try:
+        masked = masked_url(url)
+    except ValueError:
+        return f"{scheme}://…"
+    return f"{scheme}://{masked.partition('://')[2]}" if sep else masked
 
 
 def _written(data: Any, loc: FieldPath, parsed: Any) -> Any:

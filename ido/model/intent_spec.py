@@ -130,9 +130,10 @@ def address_problem(url: str) -> str | None:
     if re.search(r"\s", url):
         return "has white space in it, which no URL has"
     # A `${env:NAME}` stands for text known only at call time: a digit fits wherever it
-    # stands (user, password, host or port).
+    # stands (user, password, host or port), but for an IPv6 address in brackets whole.
+    known = re.sub(r"\[\$\{env:[A-Za-z_][A-Za-z0-9_]*\}\]", "[::1]", url)
     try:
-        parts = urllib.parse.urlsplit(SECRET_REFERENCE.sub("1", url))
+        parts = urllib.parse.urlsplit(SECRET_REFERENCE.sub("1", known))
     except ValueError as error:  # an unclosed `[` of an IPv6 address
         return f"is not a URL: {error}"
     if not parts.hostname:
@@ -147,8 +148,9 @@ def address_problem(url: str) -> str | None:
 
 
 def _server_address(url: str | None) -> str | None:
-    """Refuse an `api_base` no request could reach (`address_problem`)."""
-    said = None if url is None else address_problem(url)
+    """Refuse an `api_base` no request could reach (`address_problem`); not one a run
+    recorded before it was checked, which replays and resumes as it was (`as_recorded`)."""
+    said = None if url is None or reading_recorded() else address_problem(url)
     if said is not None:
         raise ValueError(said)
     return url
@@ -188,6 +190,9 @@ class LlmSettings(Strict):
     max_tokens: int | None = Field(
         default=None,
         ge=1,
+        # Far past any model's answer; past CEL's 64-bit integers, every rule reading
+        # `intent` failed to evaluate (and quoted `intent.llm` whole, api_base and all).
+        le=2**31 - 1,
         description="Most tokens one answer may have (sent as the request's max_tokens): "
         "caps what one call may cost; default: the server's own limit.",
     )
