@@ -213,3 +213,26 @@ def test_the_work_budget_counts_the_rows_of_the_conditions_compared(
     monkeypatch.setattr(symmetry, "MOST_WORK", 100)
     found = reorder(g, search.actions, search.weight)
     assert found is not None and [len(objects) for objects in found.classes] == [2]
+
+
+def test_the_search_of_states_own_cuts_does_not_look_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search of states' own LM-cuts takes the first search's interchangeable objects
+    from its start; it used to look for them again at its own `REORDER_AFTER`th expansion
+    (on a catalog of wide conditions, seconds spent twice)."""
+    looks: list[object] = []
+
+    def looking(*args: object) -> symmetry.Reorder | None:
+        found = reorder(*args)  # type: ignore[arg-type]
+        looks.append(found)
+        return found
+
+    monkeypatch.setattr(astar, "reorder", looking)
+    monkeypatch.setattr(astar, "REORDER_AFTER", 0)
+    monkeypatch.setattr(astar, "OWN_CUTS_AFTER", 1)
+    t = gripper(tmp_path, 4)
+    g = ground(t)
+    search = AStarSearch(Question(t, g, g.horizon))
+    assert search.run(SEARCH_STATES, SEARCH_STATES * 200) is not None
+    assert len(looks) == 1 and looks[0] is not None
