@@ -331,7 +331,7 @@ class AStarSearch:
                 if expanded == PAIRS_AFTER and not goal_pairs_reachable(g, self.actions):
                     frontier.clear()  # no two goal values hold together: no plan
                     return None
-                if expanded == REORDER_AFTER and plain:
+                if expanded == REORDER_AFTER and plain and fresh is None:  # (else given)
                     self.reorder = reorder(g, self.actions, weight)
                     key = None if self.reorder is None else self.reorder.key
                 if expanded == OWN_CUTS_AFTER and fresh is None and not by_latency:

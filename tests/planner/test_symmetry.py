@@ -169,3 +169,70 @@ def test_looking_stops_at_its_work_budget(tmp_path: Path, monkeypatch: pytest.Mo
     assert found is not None and [len(objects) for objects in found.classes] == [2]
     monkeypatch.setattr(symmetry, "MOST_WORK", 0)
     assert reorder(g, search.actions, search.weight) is None
+
+
+def wide_task(objects: int, width: int) -> Task:
+    """`objects` alike facts `x.o<i>`, each wanted and each made by its own capability that
+    needs any one of `width` facts `y.w<j>` (a condition of 2**width - 1 rows), each made
+    by its own capability, to hold."""
+    from ido.planner.types import Action, Limits, Weights
+    from ido.state import close_world
+
+    wide = " || ".join(f"state.y.w{j}" for j in range(width))
+    made = [
+        Action(f"make-{i}", "p", 1.0, 1.0, 1.0, requires=(wide,), effects=((f"x.o{i}", True),))
+        for i in range(objects)
+    ]
+    opening = [  # each its own price: the `y.w<j>` are not alike
+        Action(f"open-{j}", "p", 1.0 + j, 1.0, 1.0, effects=((f"y.w{j}", True),))
+        for j in range(width)
+    ]
+    facts = [f"x.o{i}" for i in range(objects)] + [f"y.w{j}" for j in range(width)]
+    return Task(
+        state=close_world({}, facts),
+        goal=tuple(f"state.x.o{i}" for i in range(objects)),
+        actions=(*made, *opening),
+        weights=Weights(cost=1.0),
+        limits=Limits(),
+        max_steps=10,
+    )
+
+
+def test_the_work_budget_counts_the_rows_of_the_conditions_compared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Comparing an action costs as much as its conditions have rows (a condition over ten
+    facts has up to 1,023): a budget in actions alone let a catalog of 600 capabilities
+    with such conditions spend 77 s looking, at the search's 1,000th expansion. The first
+    exchange's two actions compare 2 x 255 rows, past a budget of 100: no more are tried."""
+    t = wide_task(3, 8)
+    g = ground(t)
+    search = AStarSearch(Question(t, g, g.horizon))
+    everything = reorder(g, search.actions, search.weight)
+    assert everything is not None and [len(objects) for objects in everything.classes] == [3]
+    monkeypatch.setattr(symmetry, "MOST_WORK", 100)
+    found = reorder(g, search.actions, search.weight)
+    assert found is not None and [len(objects) for objects in found.classes] == [2]
+
+
+def test_the_search_of_states_own_cuts_does_not_look_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search of states' own LM-cuts takes the first search's interchangeable objects
+    from its start; it used to look for them again at its own `REORDER_AFTER`th expansion
+    (on a catalog of wide conditions, seconds spent twice)."""
+    looks: list[object] = []
+
+    def looking(*args: object) -> symmetry.Reorder | None:
+        found = reorder(*args)  # type: ignore[arg-type]
+        looks.append(found)
+        return found
+
+    monkeypatch.setattr(astar, "reorder", looking)
+    monkeypatch.setattr(astar, "REORDER_AFTER", 0)
+    monkeypatch.setattr(astar, "OWN_CUTS_AFTER", 1)
+    t = gripper(tmp_path, 4)
+    g = ground(t)
+    search = AStarSearch(Question(t, g, g.horizon))
+    assert search.run(SEARCH_STATES, SEARCH_STATES * 200) is not None
+    assert len(looks) == 1 and looks[0] is not None
