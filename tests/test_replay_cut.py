@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -48,6 +49,28 @@ def test_a_run_blocked_on_a_cut_call_replays_blocked_on_it_under_the_same_polici
     assert "unknown outcomes" not in out and "no longer asked" not in out, out
     code, out = ido("replay", run_id)
     assert code == 0 and out.startswith("identical: 1 decision(s)"), out
+
+
+def test_a_cut_call_resumed_after_the_deadline_replays_blocked_on_it_as_the_run_did(
+    project: Path,
+) -> None:
+    """Killed, and resumed once the run's deadline had passed (a `kill -9` is seldom
+    answered within seconds): the resume asked a person, and the run was blocked. The
+    replay under the same policies took the time up to the question, the downtime in it,
+    for the call's own, past its deadline: it said the deadline stopped the call, made a
+    decision 2 the run never made and `blocked → failed`, and `--fail-on decision` failed
+    a replay of the same inputs."""
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("deadline: 30s", "deadline: 2s"))
+    run_id = crashed_in_pay_cheap_eu(project)
+    time.sleep(2.5)  # the process is down past the run's deadline
+    code, out = ido("resume", run_id)
+    assert code == 3 and "resume/outcome-unknown" in out, out
+    code, out = ido("replay", run_id, "--policies", "policies", "--fail-on", "decision")
+    assert code == 0, out
+    assert "decision 1: same choice\noutcome: blocked → blocked (pay-cheap-eu needs" in out, out
+    assert "was interrupted, and nothing observes its effects" in out, out
+    assert "deadline" not in out, out
 
 
 def test_an_approved_repeat_of_a_cut_call_replays_as_the_second_call_it_was(

@@ -201,10 +201,11 @@ class RecordedWorld(SimulatedWorld):
         time this call may take."""
         if r.interrupted and not r.cut:  # found not done on resume: no news of its provider
             return Outcome(False, error=r.error, cut_short=True), 0.0, False
-        if r.interrupted and (timeout is None or r.duration <= timeout):
+        if r.interrupted:
             # Cut short by an interruption, a person asked: its outcome unknown here too,
             # where the recording met it (the time up to the request, the crash's downtime
-            # in it, as the run's clock counted it).
+            # in it, as the run's clock counted it). Not held to this call's time: that
+            # downtime is no call's, and past a deadline the resume asked all the same.
             return (
                 Outcome(False, error=r.error, timed_out=True, duration=r.duration),
                 r.duration,
