@@ -138,3 +138,13 @@ def test_a_run_s_outcome_is_one_of_the_outcomes_the_command_gives_a_code() -> No
     assert set(get_args(ido.RunOutcome)) == set(EXIT)
     hints = {f.name: f.type for f in dataclasses.fields(ido.RunReport)}
     assert hints["outcome"] == "RunOutcome"
+
+
+def test_a_journal_opened_to_read_that_is_not_there_is_not_made(tmp_path: Path) -> None:
+    """`SqliteJournal(path, reading=True)` made an empty journal, folders and all, where a
+    path was misspelt, and `pending_approvals` of it said nothing waits: it is refused, as
+    `open_journal(path, reading=True)` refuses it, and nothing is made."""
+    typo = tmp_path / "typo" / "ido.db"
+    with pytest.raises(ido.NotFoundError, match=r"^no journal at .*typo"):
+        ido.SqliteJournal(typo, reading=True)
+    assert not typo.parent.exists()
