@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -97,6 +98,10 @@ def pending_approvals(
     given, where escalation stands at `now` (epoch seconds; default: the clock's)."""
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise IdoError(f"limit must be a whole number of 1 or more, not {limit!r}")
+    if now is not None and (
+        isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now)
+    ):  # nan judged a request escalated and yet not expired; a datetime failed only later
+        raise IdoError(f"now must be a time in epoch seconds, a finite number, not {now!r}")
     names = (intents,) if isinstance(intents, str) else tuple(intents)
     at = time.time() if now is None else now
     listed = []

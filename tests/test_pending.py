@@ -88,6 +88,20 @@ def test_escalation_stands_where_the_clock_given_puts_it(project: Path) -> None:
     assert last.expired
 
 
+def test_a_clock_that_is_no_time_is_refused_not_judged(project: Path) -> None:
+    """`now=nan` said the request was escalated to the cfo and yet not expired, and a
+    `datetime` passed unread until a request had a wait to compare it with: a time that is
+    no number of seconds is an `IdoError`, as a `limit` that is no count is."""
+    from datetime import UTC, datetime
+
+    journal = ido.MemoryJournal()
+    _blocked(project, journal)
+    for wrong in (float("nan"), float("inf"), datetime.now(UTC), True, "1796663713"):
+        with pytest.raises(ido.IdoError, match=r"^now must be a time in epoch seconds"):
+            ido.pending_approvals(journal, now=wrong)  # type: ignore[arg-type]
+    assert len(ido.pending_approvals(journal, now=0)) == 1  # (an int is seconds too)
+
+
 def test_a_rule_of_two_people_names_who_approved_so_far_and_no_comment(
     project: Path,
 ) -> None:
@@ -124,3 +138,13 @@ def test_a_run_s_outcome_is_one_of_the_outcomes_the_command_gives_a_code() -> No
     assert set(get_args(ido.RunOutcome)) == set(EXIT)
     hints = {f.name: f.type for f in dataclasses.fields(ido.RunReport)}
     assert hints["outcome"] == "RunOutcome"
+
+
+def test_a_journal_opened_to_read_that_is_not_there_is_not_made(tmp_path: Path) -> None:
+    """`SqliteJournal(path, reading=True)` made an empty journal, folders and all, where a
+    path was misspelt, and `pending_approvals` of it said nothing waits: it is refused, as
+    `open_journal(path, reading=True)` refuses it, and nothing is made."""
+    typo = tmp_path / "typo" / "ido.db"
+    with pytest.raises(ido.NotFoundError, match=r"^no journal at .*typo"):
+        ido.SqliteJournal(typo, reading=True)
+    assert not typo.parent.exists()

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ido.errors import JournalError
+from ido.errors import JournalError, NotFoundError
 from ido.journal.connections import _connect, _read_only, _why, identity, make_private
 from ido.journal.records import stamp
 from ido.journal.schema import _SCHEMA, _TABLES, CHAINED_SINCE, SCHEMA_VERSION
@@ -26,7 +26,8 @@ class _Opened:
     def __init__(self, path: Path | str, *, reading: bool = False) -> None:
         """Open (or make) the journal at `path`. `reading`: for a command that only reads
         (`ido runs`, `explain`, `audit`, …), which opens a journal it may not write (on a
-        read-only mount, a backup, an archive) read-only rather than refuse it."""
+        read-only mount, a backup, an archive) read-only rather than refuse it, and makes
+        none that is not there (`NotFoundError`)."""
         self.path = Path(path)
         self._where = self.path.absolute()  # (a `python:` step may chdir: `_check_file`)
         self._lock = threading.RLock()  # the connection: one statement at a time
@@ -40,6 +41,8 @@ class _Opened:
             raise JournalError(
                 f"journal {self.path} is a folder; name a file, like {self.path / 'ido.db'}"
             )
+        if reading and not self.path.exists():  # a misspelt path read as an empty history
+            raise NotFoundError(f"no journal at {self.path}")
         if not reading and self.path.is_file() and not os.access(self.path, os.W_OK):
             self._open_read_only(PermissionError("permission denied"), reading)
         opened: sqlite3.Connection | None = None
