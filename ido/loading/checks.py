@@ -4,7 +4,7 @@ or intent has them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,18 @@ _FAILING = {
 }
 
 
+def _rule_conditions(catalog: Catalog) -> Iterator[tuple[Resource, FieldPath, Condition]]:
+    """The rules' conditions, compiled; one that does not compile is left out here (the
+    load's own checks tell it as an error)."""
+    for resource, path, text in _conditions(catalog):
+        if "rules" not in path:
+            continue
+        try:
+            yield resource, path, compile_condition(text)
+        except ConditionError:
+            continue
+
+
 def check_nulls(catalog: Catalog, base: Path) -> list[Problem]:
     """Rules that read a key that is null when not set (`intent.constraints.max_cost`,
     `capability.region`) where null fails (`> 1.0`, `.startsWith('eu')`), with no guard:
@@ -114,13 +126,7 @@ def check_nulls(catalog: Catalog, base: Path) -> list[Problem]:
     (`_keys_listed`). Only warnings: a catalog whose every intent sets it is right.
     An intent's own rule reading what that intent sets is not warned of."""
     warnings = []
-    for resource, path, text in _conditions(catalog):
-        if "rules" not in path:
-            continue
-        try:
-            condition = compile_condition(text)
-        except ConditionError:
-            continue  # (told as a load error)
+    for resource, path, condition in _rule_conditions(catalog):
         reads = condition.unguarded()
         warnings += _keys_listed(catalog, resource, path, condition, base)
         rule = _rule_at(resource, path)
@@ -136,7 +142,7 @@ def check_nulls(catalog: Catalog, base: Path) -> list[Problem]:
                 else f"the intent sets no {key}"
             )
             does, verb = _FAILING.get(rule.effect, _FAILING["deny"])
-            below, column = line_column(text, read.offset)
+            below, column = line_column(condition.source, read.offset)
             said = (
                 f"{read.path} is null when {unset}, and {read.use} fails on null: this "
                 f"{rule.effect} rule {does} then; guard it: has({read.path}) && …, or "
@@ -286,13 +292,7 @@ def check_constant_rules(catalog: Catalog, base: Path) -> list[Problem]:
     every capability at every decision. An enforced `deny` of `true` froze every intent of
     every team without a word from `ido validate`; one that never holds never fires."""
     warnings = []
-    for resource, path, text in _conditions(catalog):
-        if "rules" not in path:
-            continue
-        try:
-            condition = compile_condition(text)
-        except ConditionError:
-            continue  # (told as an error by the load's own checks)
+    for resource, path, condition in _rule_conditions(catalog):
         if condition.variables:
             continue
         verdict = condition.evaluate({})
