@@ -53,14 +53,21 @@ def test_a_long_step_is_said_to_be_running_and_the_journal_keeps_no_word_of_it(
     runtime = LocalRuntime(catalog, journal, base=project, listener=listener)
     report = runtime.run(catalog.intents["ship-order"])
     assert report.outcome == "achieved", report.reason
-    kinds = [kind for kind, _ in heard]
+    # Words of ship's step only: with a word due at once, a busy machine also has words
+    # of the quick steps before it (`step_words` rightly says any step it sees running).
+    kinds = [
+        kind if kind != "step_running" or data["capability"] == "ship" else "other word"
+        for kind, data in heard
+    ]
     running = [data for kind, data in heard if kind == "step_running"]
-    assert running and {d["capability"] for d in running} == {"ship"}
-    assert running[0]["expected"] == 1.0 and running[0]["seconds"] >= 0.0
+    shipping = [data for data in running if data["capability"] == "ship"]
+    called = {data["capability"] for kind, data in heard if kind == "action_started"}
+    assert shipping and {d["capability"] for d in running} <= called
+    assert shipping[0]["expected"] == 1.0 and shipping[0]["seconds"] >= 0.0
     started = kinds.index("action_started", kinds.index("action_finished"))
     assert started < kinds.index("step_running") < kinds.index("action_finished", started)
     assert "step_running" not in [e.kind for e in journal.events(report.run_id)]
-    line = _progress_lines("step_running", {**running[0], "seconds": 754.2})
+    line = _progress_lines("step_running", {**shipping[0], "seconds": 754.2})
     assert line == ["  … ship still running, 12m34s (expected 1s)"]
 
 
