@@ -14,13 +14,14 @@ def fails(c: Any, fail_on: str | None, events: Sequence[Any]) -> bool:
     outcome moved from one the run ended with, or, for `decision`, any decision chose
     otherwise or asks for other approvals.
 
-    A run interrupted, still running, or blocked on a person's word about a step a crash
-    cut short (`resume/outcome-unknown`) has no outcome a replay can meet: it does not
-    stop there. With the same decisions, the outcome the replay comes to is what the old
-    inputs come to as well, so it is not counted; with a decision changed, an outcome
-    other than achieved is the new inputs' doing, and counts (the gate fails closed: a
-    policy that stops every payment failed such runs and passed before). The request
-    about a step cut short is the crash's, not a rule's: it counts for neither gate."""
+    A run interrupted or still running has no outcome a replay can meet, and one blocked
+    on a person's word about a step a crash cut short (`resume/outcome-unknown`) is blocked
+    by the crash, not by its inputs (its replay asks the same question). With the same
+    decisions, the outcome the replay comes to is what the old inputs come to as well, so
+    it is not counted; with a decision changed, an outcome other than achieved or the
+    run's own is the new inputs' doing, and counts (the gate fails closed: a policy that
+    stops every payment failed such runs and passed before). The request about a step cut
+    short is the crash's, not a rule's: it counts for neither gate."""
     if fail_on is None:
         return False
     decided = bool(c.changed) or any(_rule_asked_otherwise(d) for d in c.decisions)
