@@ -7,7 +7,7 @@ decision records each policy's digest, and an explanation says so where it chang
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 CHANGED = "policies_changed"
@@ -23,16 +23,8 @@ def mark_policy_changes(decisions: Sequence[dict[str, Any]]) -> None:
         if not isinstance(digests, Mapping):
             before = None
             continue
-        if before is not None:
-            number, old = before
-            changed = {
-                "since": number,
-                "edited": sorted(n for n in digests if n in old and old[n] != digests[n]),
-                "added": sorted(n for n in digests if n not in old),
-                "removed": sorted(n for n in old if n not in digests),
-            }
-            if changed["edited"] or changed["added"] or changed["removed"]:
-                d[CHANGED] = changed
+        if before is not None and (changed := _changed(*before, digests, digests)):
+            d[CHANGED] = changed
         before = (d["number"], digests)
 
 
@@ -59,12 +51,19 @@ def changed_since(
     last = next((d for d in reversed(decisions) if "policy_digests" in d), None)
     if last is None or not isinstance(last["policy_digests"], Mapping):
         return None
-    old = last["policy_digests"]
+    return _changed(last["number"], last["policy_digests"], digests, enforced)
+
+
+def _changed(
+    since: int, old: Mapping[str, Any], new: Mapping[str, Any], may_add: Iterable[str]
+) -> dict[str, Any] | None:
+    """What changed from the digests `old` (decision `since`'s) to `new`: the policies
+    edited and removed, and those of `may_add` added; None when nothing did."""
     changed = {
-        "since": last["number"],
-        "edited": sorted(n for n in old if n in digests and digests[n] != old[n]),
-        "added": sorted(n for n in enforced if n not in old),
-        "removed": sorted(n for n in old if n not in digests),
+        "since": since,
+        "edited": sorted(n for n in old if n in new and new[n] != old[n]),
+        "added": sorted(n for n in may_add if n not in old),
+        "removed": sorted(n for n in old if n not in new),
     }
     return changed if changed["edited"] or changed["added"] or changed["removed"] else None
 
