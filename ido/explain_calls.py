@@ -163,11 +163,7 @@ def model_use(decisions: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         llm = (decision.get("result") or {}).get("solver", {}).get("llm")
         if not isinstance(llm, Mapping):
             continue
-        made = [
-            c
-            for c in llm.get("calls", [])
-            if not c.get("cached") and (c.get("reply") or {}).get("asked", True)
-        ]
+        made = [c for c in made_calls(llm) if not c.get("cached")]
         if not made:
             continue
         calls += len(made)
