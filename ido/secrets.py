@@ -452,10 +452,7 @@ class Secrets:
     def _value(self, name: str) -> str:
         """What `name` holds: its value, or the text of the file it names (`held_secret`)
         when it ends in `_FILE`."""
-        value = self.environ[name]
-        if name.upper().endswith(FILE_SUFFIX):
-            return held_secret(value) or value
-        return value
+        return _guessed(name, self.environ[name])
 
     def expand(self, value: Any) -> Any:
         """`value` with every `${env:NAME}` in its strings replaced; lists and dicts too."""
