@@ -223,3 +223,98 @@ def test_a_cut_call_its_resume_found_not_done_is_replayed_made_and_not_done(
     assert "decision 1: same choice\ndecision 2: same choice\n" in out, out
     assert "outcome: achieved → achieved\ncost: 1.10 → 1.10;" in out, out
     assert "unknown outcomes" not in out and "left out" not in out, out
+
+
+SIDE_BY_SIDE = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: do-a}
+spec:
+  provider: pa
+  requires: ["!state.x.a"]
+  effects: {x.a: true}
+  cost: 0.30
+  run: {shell: ["cp", "done.json", "ledger.json"]}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: do-b}
+spec:
+  provider: pb
+  requires: ["!state.x.b"]
+  effects: {x.b: true}
+  cost: 0.50
+  run: {shell: ["true"]}
+---
+apiVersion: ido/v1
+kind: Observer
+metadata: {name: ledger}
+spec: {file: ../ledger.json}
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: go}
+spec:
+  goal: ["state.x.a", "state.x.b"]
+  observers: [ledger]
+"""
+
+
+def _killed_between_the_starts(folder: Path, catalog: str) -> tuple[str, dict[str, str]]:
+    """A run of `go` killed with do-a started and do-b, beside it, not yet: its id, and
+    the environment to run ido in."""
+    (folder / "capabilities").mkdir()
+    (folder / "capabilities" / "all.yaml").write_text(catalog)
+    (folder / "done.json").write_text('{"x": {"a": true}}')
+    env = {k: v for k, v in os.environ.items() if k != "IDO_JOURNAL"}
+    for n in range(1, 30):  # the first commit after which do-a is in flight, do-b not
+        (folder / "ledger.json").write_text('{"x": {"a": false}}')
+        for stale in folder.glob(".ido/ido.db*"):
+            stale.unlink()
+        crash = {**env, "IDO_CRASH_AFTER_EVENTS": str(n)}
+        cmd = [sys.executable, "-m", "ido", "run", "go", "--catalog", "capabilities"]
+        subprocess.run(cmd, cwd=folder, env=crash, capture_output=True, check=False)
+        with SqliteJournal(folder / ".ido" / "ido.db") as store:
+            (row,) = store.runs()
+            last = store.events(row.id)[-1]
+        if last.kind == "action_started":
+            assert last.data["capability"] == "do-a", last.data
+            return row.id, env
+    raise AssertionError("no crash left a step in flight")
+
+
+def _ido_in(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "ido", *args, "--catalog", "capabilities"]
+    return subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, check=False)
+
+
+def test_a_run_killed_between_two_side_by_side_starts_replays_the_same(tmp_path: Path) -> None:
+    """do-a and do-b run side by side; the run is killed with do-a started and do-b not
+    yet. Its resume finds do-a not done and decides both again. The replay started do-b
+    beside the cut do-a, had it done before that decision, and said "decision 2 changes"
+    (do-a alone) under the same inputs: it starts no step the recording had not."""
+    run_id, env = _killed_between_the_starts(tmp_path, SIDE_BY_SIDE)
+    done = _ido_in(tmp_path, env, "resume", run_id)
+    assert "decision 2 (resumed after an interruption): do-a + do-b" in done.stdout, done
+    assert "achieved" in done.stdout and "cost 1.10" in done.stdout, done.stdout
+    out = _ido_in(tmp_path, env, "replay", run_id, "--fail-on", "decision")
+    assert out.returncode == 0, out
+    assert "decision 1: same choice\ndecision 2: same choice\n" in out.stdout, out.stdout
+    assert "outcome: achieved → achieved\ncost: 1.10 → 1.10;" in out.stdout, out.stdout
+
+
+def test_a_run_killed_between_two_starts_and_left_to_a_person_replays_blocked_as_it_was(
+    tmp_path: Path,
+) -> None:
+    """With nothing observing do-a, the resume asks a person and the run is blocked,
+    do-b never called. The replay called do-b beside the cut do-a: `cost: 0.00 → 0.50`,
+    and `never called do-b` among its unknown outcomes."""
+    unobserved = SIDE_BY_SIDE.replace("  observers: [ledger]\n", "")
+    run_id, env = _killed_between_the_starts(tmp_path, unobserved)
+    done = _ido_in(tmp_path, env, "resume", run_id)
+    assert done.returncode == 3 and "resume/outcome-unknown" in done.stdout, done
+    out = _ido_in(tmp_path, env, "replay", run_id)
+    assert out.returncode == 0, out
+    assert "decision 1: same choice\noutcome: blocked → blocked" in out.stdout, out.stdout
+    assert "cost: 0.00 → 0.00;" in out.stdout, out.stdout
+    assert "unknown outcomes" not in out.stdout, out.stdout
