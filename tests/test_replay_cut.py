@@ -8,12 +8,16 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ido.cli import app
+from ido.journal.records import Event
 from ido.journal.sqlite import SqliteJournal
+from ido.testing import MemoryJournal
 from tests.test_replay_gate import crashed_in_pay_cheap_eu
 from tests.test_replay_many import NO_CHEAPPAY, policies_with
 
@@ -118,11 +122,9 @@ def test_a_policy_that_spares_the_cut_call_still_changes_the_outcome(project: Pa
     assert "approval resume/outcome-unknown for pay-cheap-eu no longer asked" in out, out
 
 
-def test_an_approved_repeat_cut_short_again_replays_failed_as_the_run_did(
-    project: Path,
-) -> None:
-    """Killed again in the approved repeat, the run failed (its outcome still unknown);
-    the replay took the repeat as a call never made, assumed it succeeded and achieved."""
+def _repeat_cut_short_again(project: Path) -> str:
+    """A run whose cut call a person approved repeating, killed again in the repeat and
+    resumed: failed, the repeat's outcome still unknown."""
     run_id = _blocked_on_the_cut_call(project)
     code, out = ido("approve", run_id, "--by", "ops")
     assert code == 0, out
@@ -139,10 +141,53 @@ def test_an_approved_repeat_cut_short_again_replays_failed_as_the_run_did(
         raise AssertionError("no crash left the repeat in flight")
     code, out = ido("resume", run_id)
     assert code == 1 and "was interrupted again: its outcome is still unknown" in out, out
+    return run_id
+
+
+def test_an_approved_repeat_cut_short_again_replays_failed_as_the_run_did(
+    project: Path,
+) -> None:
+    """Killed again in the approved repeat, the run failed (its outcome still unknown);
+    the replay took the repeat as a call never made, assumed it succeeded and achieved."""
+    run_id = _repeat_cut_short_again(project)
     code, out = ido("replay", run_id, "--policies", "policies")
     assert code == 0, out
     assert "outcome: failed → failed (step 1 pay-cheap-eu was performed again as approved, " in out
     assert "unknown outcomes" not in out, out
+
+
+def test_an_approved_repeat_cut_short_again_is_settled_in_the_replay_as_the_run_did(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run settled the repeat an interruption cut short again as cut short: not done,
+    nothing learnt of its provider, no failure of it counted. The replay settled it as a
+    repeat that timed out, a failure of its provider (`resumed: approved`, learnt from and
+    counted), and the run's words were not its own ("was interrupted again" from a timeout's
+    error). It is now settled as the run settled it."""
+    run_id = _repeat_cut_short_again(project)
+    replayed: list[MemoryJournal] = []
+
+    class Kept(MemoryJournal):
+        """The replay's own journal, kept to read (a MemoryJournal, as it is)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            replayed.append(self)
+
+    monkeypatch.setattr("ido.testing.MemoryJournal", Kept)
+    code, out = ido("replay", run_id, "--policies", "policies")
+    assert code == 0 and "outcome: failed → failed" in out, out
+    keys = ("ok", "error", "timed_out", "resumed", "interrupted", "settled")
+
+    def settled(events: Sequence[Event]) -> list[dict[str, object]]:
+        ends = [e.data for e in events if e.kind == "action_finished"]
+        return [{k: end.get(k) for k in keys} for end in ends if end["step"] == 1][-1:]
+
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        recorded = settled(store.events(run_id))
+    (journal,) = replayed
+    assert recorded and recorded[0]["resumed"] == "interrupted", recorded
+    assert settled(journal.events(f"{run_id}-counterfactual")) == recorded
 
 
 LEDGER = """\

@@ -223,8 +223,11 @@ class RecordedWorld(SimulatedWorld):
             # where the recording met it (the time up to the request, the crash's downtime
             # in it, as the run's clock counted it). Not held to this call's time: that
             # downtime is no call's, and past a deadline the resume asked all the same.
+            # An approved repeat cut short again is settled as the run settled it.
             return (
-                Outcome(False, error=r.error, timed_out=True, duration=r.duration),
+                Outcome(
+                    False, error=r.error, timed_out=True, duration=r.duration, cut_short=r.again
+                ),
                 r.duration,
                 False,
             )
