@@ -8,12 +8,16 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from ido.cli import app
+from ido.journal.records import Event
 from ido.journal.sqlite import SqliteJournal
+from ido.testing import MemoryJournal
 from tests.test_replay_gate import crashed_in_pay_cheap_eu
 from tests.test_replay_many import NO_CHEAPPAY, policies_with
 
@@ -118,11 +122,9 @@ def test_a_policy_that_spares_the_cut_call_still_changes_the_outcome(project: Pa
     assert "approval resume/outcome-unknown for pay-cheap-eu no longer asked" in out, out
 
 
-def test_an_approved_repeat_cut_short_again_replays_failed_as_the_run_did(
-    project: Path,
-) -> None:
-    """Killed again in the approved repeat, the run failed (its outcome still unknown);
-    the replay took the repeat as a call never made, assumed it succeeded and achieved."""
+def _repeat_cut_short_again(project: Path) -> str:
+    """A run whose cut call a person approved repeating, killed again in the repeat and
+    resumed: failed, the repeat's outcome still unknown."""
     run_id = _blocked_on_the_cut_call(project)
     code, out = ido("approve", run_id, "--by", "ops")
     assert code == 0, out
@@ -139,10 +141,53 @@ def test_an_approved_repeat_cut_short_again_replays_failed_as_the_run_did(
         raise AssertionError("no crash left the repeat in flight")
     code, out = ido("resume", run_id)
     assert code == 1 and "was interrupted again: its outcome is still unknown" in out, out
+    return run_id
+
+
+def test_an_approved_repeat_cut_short_again_replays_failed_as_the_run_did(
+    project: Path,
+) -> None:
+    """Killed again in the approved repeat, the run failed (its outcome still unknown);
+    the replay took the repeat as a call never made, assumed it succeeded and achieved."""
+    run_id = _repeat_cut_short_again(project)
     code, out = ido("replay", run_id, "--policies", "policies")
     assert code == 0, out
     assert "outcome: failed → failed (step 1 pay-cheap-eu was performed again as approved, " in out
     assert "unknown outcomes" not in out, out
+
+
+def test_an_approved_repeat_cut_short_again_is_settled_in_the_replay_as_the_run_did(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run settled the repeat an interruption cut short again as cut short: not done,
+    nothing learnt of its provider, no failure of it counted. The replay settled it as a
+    repeat that timed out, a failure of its provider (`resumed: approved`, learnt from and
+    counted), and the run's words were not its own ("was interrupted again" from a timeout's
+    error). It is now settled as the run settled it."""
+    run_id = _repeat_cut_short_again(project)
+    replayed: list[MemoryJournal] = []
+
+    class Kept(MemoryJournal):
+        """The replay's own journal, kept to read (a MemoryJournal, as it is)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            replayed.append(self)
+
+    monkeypatch.setattr("ido.testing.MemoryJournal", Kept)
+    code, out = ido("replay", run_id, "--policies", "policies")
+    assert code == 0 and "outcome: failed → failed" in out, out
+    keys = ("ok", "error", "timed_out", "resumed", "interrupted", "settled")
+
+    def settled(events: Sequence[Event]) -> list[dict[str, object]]:
+        ends = [e.data for e in events if e.kind == "action_finished"]
+        return [{k: end.get(k) for k in keys} for end in ends if end["step"] == 1][-1:]
+
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        recorded = settled(store.events(run_id))
+    (journal,) = replayed
+    assert recorded and recorded[0]["resumed"] == "interrupted", recorded
+    assert settled(journal.events(f"{run_id}-counterfactual")) == recorded
 
 
 LEDGER = """\
@@ -223,3 +268,98 @@ def test_a_cut_call_its_resume_found_not_done_is_replayed_made_and_not_done(
     assert "decision 1: same choice\ndecision 2: same choice\n" in out, out
     assert "outcome: achieved → achieved\ncost: 1.10 → 1.10;" in out, out
     assert "unknown outcomes" not in out and "left out" not in out, out
+
+
+SIDE_BY_SIDE = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: do-a}
+spec:
+  provider: pa
+  requires: ["!state.x.a"]
+  effects: {x.a: true}
+  cost: 0.30
+  run: {shell: ["cp", "done.json", "ledger.json"]}
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: do-b}
+spec:
+  provider: pb
+  requires: ["!state.x.b"]
+  effects: {x.b: true}
+  cost: 0.50
+  run: {shell: ["true"]}
+---
+apiVersion: ido/v1
+kind: Observer
+metadata: {name: ledger}
+spec: {file: ../ledger.json}
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: go}
+spec:
+  goal: ["state.x.a", "state.x.b"]
+  observers: [ledger]
+"""
+
+
+def _killed_between_the_starts(folder: Path, catalog: str) -> tuple[str, dict[str, str]]:
+    """A run of `go` killed with do-a started and do-b, beside it, not yet: its id, and
+    the environment to run ido in."""
+    (folder / "capabilities").mkdir()
+    (folder / "capabilities" / "all.yaml").write_text(catalog)
+    (folder / "done.json").write_text('{"x": {"a": true}}')
+    env = {k: v for k, v in os.environ.items() if k != "IDO_JOURNAL"}
+    for n in range(1, 30):  # the first commit after which do-a is in flight, do-b not
+        (folder / "ledger.json").write_text('{"x": {"a": false}}')
+        for stale in folder.glob(".ido/ido.db*"):
+            stale.unlink()
+        crash = {**env, "IDO_CRASH_AFTER_EVENTS": str(n)}
+        cmd = [sys.executable, "-m", "ido", "run", "go", "--catalog", "capabilities"]
+        subprocess.run(cmd, cwd=folder, env=crash, capture_output=True, check=False)
+        with SqliteJournal(folder / ".ido" / "ido.db") as store:
+            (row,) = store.runs()
+            last = store.events(row.id)[-1]
+        if last.kind == "action_started":
+            assert last.data["capability"] == "do-a", last.data
+            return row.id, env
+    raise AssertionError("no crash left a step in flight")
+
+
+def _ido_in(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "ido", *args, "--catalog", "capabilities"]
+    return subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, check=False)
+
+
+def test_a_run_killed_between_two_side_by_side_starts_replays_the_same(tmp_path: Path) -> None:
+    """do-a and do-b run side by side; the run is killed with do-a started and do-b not
+    yet. Its resume finds do-a not done and decides both again. The replay started do-b
+    beside the cut do-a, had it done before that decision, and said "decision 2 changes"
+    (do-a alone) under the same inputs: it starts no step the recording had not."""
+    run_id, env = _killed_between_the_starts(tmp_path, SIDE_BY_SIDE)
+    done = _ido_in(tmp_path, env, "resume", run_id)
+    assert "decision 2 (resumed after an interruption): do-a + do-b" in done.stdout, done
+    assert "achieved" in done.stdout and "cost 1.10" in done.stdout, done.stdout
+    out = _ido_in(tmp_path, env, "replay", run_id, "--fail-on", "decision")
+    assert out.returncode == 0, out
+    assert "decision 1: same choice\ndecision 2: same choice\n" in out.stdout, out.stdout
+    assert "outcome: achieved → achieved\ncost: 1.10 → 1.10;" in out.stdout, out.stdout
+
+
+def test_a_run_killed_between_two_starts_and_left_to_a_person_replays_blocked_as_it_was(
+    tmp_path: Path,
+) -> None:
+    """With nothing observing do-a, the resume asks a person and the run is blocked,
+    do-b never called. The replay called do-b beside the cut do-a: `cost: 0.00 → 0.50`,
+    and `never called do-b` among its unknown outcomes."""
+    unobserved = SIDE_BY_SIDE.replace("  observers: [ledger]\n", "")
+    run_id, env = _killed_between_the_starts(tmp_path, unobserved)
+    done = _ido_in(tmp_path, env, "resume", run_id)
+    assert done.returncode == 3 and "resume/outcome-unknown" in done.stdout, done
+    out = _ido_in(tmp_path, env, "replay", run_id)
+    assert out.returncode == 0, out
+    assert "decision 1: same choice\noutcome: blocked → blocked" in out.stdout, out.stdout
+    assert "cost: 0.00 → 0.00;" in out.stdout, out.stdout
+    assert "unknown outcomes" not in out.stdout, out.stdout

@@ -58,8 +58,9 @@ class Outcome:
     JSON object): the run goes on, its `output` path unset."""
     cut_short: bool = False
     """A replayed call that an interruption cut short in the recording, which its resume
-    then found not done (its effects observed not to hold): it may have been made, and is
-    counted so, but tells nothing of its provider (`ido.scenario.recorded`)."""
+    then found not done (its effects observed not to hold), or a person's approved repeat
+    cut short again: it may have been made, and is counted so, but tells nothing of its
+    provider (`ido.scenario.recorded`)."""
 
 
 ERROR_CHARS = 500

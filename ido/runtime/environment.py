@@ -71,6 +71,12 @@ class Environment(Protocol):
         """What the world reports now, or None to read the intent's own observers."""
         ...
 
+    def starts_now(self, capability: Capability) -> bool:
+        """Whether a step of `capability` may start now beside the calls in flight: a
+        replay's world says no where the recording's process was killed before starting
+        it (`ido.scenario.recorded`)."""
+        ...
+
     def intent(self, intent: Intent) -> Intent:
         """The intent as it stands now."""
         ...
@@ -106,6 +112,9 @@ class RealEnvironment:
 
     def observations(self) -> list[Mapping[str, Any]] | None:
         return None
+
+    def starts_now(self, capability: Capability) -> bool:
+        return True
 
     def intent(self, intent: Intent) -> Intent:
         return intent

@@ -82,6 +82,8 @@ class Executing(Settling, Gating):
                     flying = started - done
                     for i in startable:
                         name = steps[i].capability
+                        if not self.env.starts_now(self.catalog.capabilities[name]):
+                            break  # (a replay where the recording's process was killed)
                         wait = 0.0
                         if i in due and not fresh:
                             # The world moved on meanwhile: a vendor sanctioned during the

@@ -29,6 +29,11 @@ from ido.runtime.recovery import Interrupted
 from ido.runtime.stepping import Stepping
 from ido.state import State
 
+CUT_AGAIN = Outcome(False, error=UNRECORDED.replace("interrupted", "interrupted again", 1))
+"""An approved repeat an interruption cut short again: its outcome, as `_settle` finds it
+on resume and a replay meets it (`Outcome.cut_short`)."""
+AGAIN = "was interrupted again"
+
 
 class Settling(Stepping):
     """Resume's and a timeout's settling of a step: again, observed, or a person asked."""
@@ -85,9 +90,7 @@ class Settling(Stepping):
         key = (UNKNOWN_RULE, capability.name, step.step, UNKNOWN_PLAN, "")
         verdict = given.get(key)
         if verdict is not None and verdict["approved"] and step.repeated:
-            cut = Outcome(False, error=UNRECORDED.replace("interrupted", "interrupted again", 1))
-            again = "was interrupted again"
-            return self._unknown_again(run, capability, ctx, step, cut, again, cut=True)
+            return self._unknown_again(run, capability, ctx, step, CUT_AGAIN, AGAIN, cut=True)
         if verdict is not None:
             return self._decided(run, capability, ctx, step, verdict, given)
         if capability.spec.idempotent:
@@ -145,7 +148,9 @@ class Settling(Stepping):
         a person approved, and timed out again, its outcome is unknown again: settled by the
         observation after it (`_unknown_again`), and when that cannot tell, the run fails (its
         verdict is given: asked again, it would stand; planned again, it could be done
-        twice). What ends the run: ("failed", why), or None."""
+        twice); a replay's repeat that the recording's interruption cut short again is settled
+        as the run settled it (`_unknown_again`, cut). What ends the run: ("failed", why), or
+        None."""
         self._flush_outcomes(run)  # an outcome settled before is on disk first
         run.in_flight[ctx.step] = ctx.capability  # (an idempotent one is made again unrecorded)
         if how == "approved":  # on disk before the call: a crash in it is told apart (`_settle`)
@@ -153,6 +158,8 @@ class Settling(Stepping):
         elif self.listener is not None:  # told, not journaled: it may take minutes, watched
             self.listener("action_again", repeated(ctx))
         outcome = self.env.call(capability, ctx)
+        if outcome.cut_short and how == "approved":  # a replay's, where the run's was cut again
+            return self._unknown_again(run, capability, ctx, step, CUT_AGAIN, AGAIN, cut=True)
         if not unknown_outcome(outcome, capability):
             self._settled(run, ctx, step, outcome, how)
             return None

@@ -113,6 +113,9 @@ class RecordedWorld(SimulatedWorld):
         """Whether the clock counted time a decision took asking a model."""
         # A scenario's world is observed whole, as its run observed it.
         self._reported = reported_paths(events) if scenario is None else None
+        self._cut_in_flight: set[int] = set()
+        """Ids of the outcomes of calls in flight that the recording's process was killed
+        in (`Recorded.interrupted`), until they end."""
 
     def observations(self) -> list[Mapping[str, Any]]:
         """What the world reports: of a real run's world, only what its observers did."""
@@ -134,6 +137,8 @@ class RecordedWorld(SimulatedWorld):
             # call past the recording is the world's next, not its first again.
             super()._draw(capability, at, timeout)
             answer = self._answer(history[n], timeout)
+            if history[n].interrupted:
+                self._cut_in_flight.add(id(answer[0]))
             moved = self.moved.pop((name, n), None)  # the same call: the world moves so too
             if moved is not None:
                 self._moving[id(answer[0])] = (answer[0], moved)
@@ -146,6 +151,18 @@ class RecordedWorld(SimulatedWorld):
         if timeout is not None and latency > timeout:
             return timed_out_call(timeout), timeout, False
         return Outcome(True, duration=latency), latency, True
+
+    def starts_now(self, capability: Capability) -> bool:
+        """While a call the recording's process was killed in is in flight, only a step
+        whose call was in flight at that kill too starts: the recording never started the
+        others before it (parallel steps, one started and the next not yet), and its resume
+        decided afresh. Started here, they were done before that decision, which then
+        planned without them: "decision 2 changes" where nothing had."""
+        if not self._cut_in_flight:
+            return True
+        n = self._replayed.get(capability.name, 0)
+        history = self.recorded.get(capability.name, [])
+        return n < len(history) and history[n].interrupted
 
     def _latency(self, capability: Capability, at: float) -> tuple[float, bool]:
         """How long a call the recording did not make takes: the latency the planner
@@ -206,8 +223,11 @@ class RecordedWorld(SimulatedWorld):
             # where the recording met it (the time up to the request, the crash's downtime
             # in it, as the run's clock counted it). Not held to this call's time: that
             # downtime is no call's, and past a deadline the resume asked all the same.
+            # An approved repeat cut short again is settled as the run settled it.
             return (
-                Outcome(False, error=r.error, timed_out=True, duration=r.duration),
+                Outcome(
+                    False, error=r.error, timed_out=True, duration=r.duration, cut_short=r.again
+                ),
                 r.duration,
                 False,
             )
@@ -234,6 +254,7 @@ class RecordedWorld(SimulatedWorld):
         """As the world does, and then as the recording's observers saw it move after the
         same call (`moved`)."""
         super()._settle(capability, outcome, applies)
+        self._cut_in_flight.discard(id(outcome))
         entry = self._moving.pop(id(outcome), None)
         if entry is not None:  # (held with its outcome: the id is no other's meanwhile)
             self.truth = entry[1].applied_to(self.truth)

@@ -35,6 +35,10 @@ class Recorded:
     there too, its outcome unknown (its provider may have done it: not taken as never
     called, nor as done). Without, its resume found it not done: so is a replay's call,
     which tells nothing of its provider."""
+    again: bool = False
+    """With `interrupted`: the repeat a person approved, cut short again. The run settled
+    it as cut short (by the observation after it, no failure of its provider), and so does
+    a replay's repeat."""
 
 
 def learnt_evidence(events: Sequence[Event]) -> dict[str, Evidence]:
@@ -113,7 +117,7 @@ def recorded_calls(
             continue
         if data.get("interrupted"):  # an approved repeat cut short again
             took = max(0.0, epoch(event.at) - again.get(data["step"], epoch(event.at)))
-            unknown = Recorded(False, CUT, True, took, None, False, True, True)
+            unknown = Recorded(False, CUT, True, took, None, False, True, True, again=True)
             calls.setdefault(data["capability"], []).append(unknown)
             continue
         calls.setdefault(data["capability"], []).append(

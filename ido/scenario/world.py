@@ -117,6 +117,9 @@ class SimulatedWorld:
                 facts = merge(facts, apply_effects({}, fault.observe))
         return [facts]
 
+    def starts_now(self, capability: Capability) -> bool:
+        return True
+
     def intent(self, intent: Intent) -> Intent:
         extra = [
             f.policy
