@@ -308,18 +308,20 @@ def runner(
     rejected, or one past its last wait. Runs until interrupted (Ctrl-C)."""
     import time
 
+    from ido.cli.runner_start import check_watched
     from ido.journal.sqlite import SqliteJournal
     from ido.runner import Runner, hold_lock
     from ido.runtime.local import LocalRuntime
 
-    if not journal.exists():
-        raise NotFoundError(f"no journal at {journal}; nothing to watch (--journal PATH?)")
+    made = check_watched(journal)
     catalog_now = _Reloaded(catalog)
     told: dict[str, str] = {}  # per run, the trouble last told
     with _telemetry() as telemetry, SqliteJournal(journal) as store:
         lock = hold_lock(journal)
         if lock is None:
             raise IdoError(f"another ido runner already watches {journal}")
+        if made and not quiet:
+            typer.echo(f"no journal at {journal} yet: made an empty one to watch")
 
         current: list[str] = []  # the run being resumed, if one is
 

@@ -1,0 +1,67 @@
+"""`ido runner` as a service starts it: the journal it watches made in the folder it was
+given."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.journal import SqliteJournal
+from ido.runtime.procfs import started, stat_fields
+
+cli = CliRunner()
+
+
+def ido(*args: str) -> tuple[int, str, str]:
+    result = cli.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def record(journal: Path, run_id: str, process: object = None, outcome: str | None = None) -> None:
+    """A run of ship-order, not ended unless `outcome`, its start naming `process` as the
+    one carrying it on (none: a process that is gone)."""
+    at = f"2026-12-07T12:00:{run_id[-2:]}.000+00:00"
+    with SqliteJournal(journal) as store:
+        store.start_run(run_id, "ship-order", at, {"process": process} if process else {})
+        if outcome is not None:
+            store.finish_run(run_id, outcome, None, 1.0, 1.0, at)
+
+
+@pytest.fixture
+def alive() -> Iterator[dict[str, object]]:
+    """A process on this machine, as a run's start names the one carrying it on."""
+    process = subprocess.Popen(["sleep", "60"])
+    try:
+        fields = stat_fields(process.pid)
+        yield {"pid": process.pid, "host": socket.gethostname(), "since": started(fields)}
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_runner_started_before_any_run_makes_the_journal_and_watches_it(
+    project: Path,
+) -> None:
+    """Started by systemd or Kubernetes on an empty volume, it stopped with exit 2 (`no
+    journal at …`) and was restarted in a loop until a first run made the journal."""
+    journal = project / "state" / "ido.db"
+    journal.parent.mkdir()
+    code, out, err = ido("runner", "--once", "--journal", str(journal))
+    assert code == 0, out + err
+    assert f"no journal at {journal} yet: made an empty one to watch" in out
+    assert journal.exists() and journal.stat().st_mode & 0o777 == 0o600
+    code, out, err = ido("run", "ship-order", "--journal", str(journal))
+    assert code == 0, out + err  # a run records into the journal the runner made
+
+
+def test_a_journal_in_a_folder_that_is_not_there_is_still_a_wrong_path(project: Path) -> None:
+    code, out, err = ido("runner", "--once", "--journal", str(project / "nope" / "x.db"))
+    assert code == 2, out
+    assert "no journal at " in err and "and no folder " in err and "nothing to watch" in err
+    assert not (project / "nope").exists()
