@@ -1,5 +1,5 @@
 """`ido runner` as a service starts it: the journal it watches made in the folder it was
-given."""
+given, and the runs left interrupted named, which it does not continue."""
 
 from __future__ import annotations
 
@@ -65,3 +65,41 @@ def test_a_journal_in_a_folder_that_is_not_there_is_still_a_wrong_path(project: 
     assert code == 2, out
     assert "no journal at " in err and "and no folder " in err and "nothing to watch" in err
     assert not (project / "nope").exists()
+
+
+def test_the_runner_names_a_run_left_interrupted_as_it_starts(project: Path) -> None:
+    """A runner stopped by a deploy (SIGTERM) mid-run left it interrupted; the next runner
+    said nothing of it, and it waited for an `ido resume` nobody knew to type."""
+    journal = project / ".ido" / "ido.db"
+    journal.parent.mkdir()
+    record(journal, "r01", outcome="achieved")
+    record(journal, "r02")  # its process is gone
+    code, out, err = ido("runner", "--once")
+    assert code == 0, out + err
+    assert err == (
+        "warning: run r02 is left interrupted, and the runner continues blocked runs only: "
+        "continue it with ido resume r02\n"
+    )
+
+
+def test_the_runner_names_a_few_interrupted_runs_and_not_those_running(
+    project: Path, alive: dict[str, object]
+) -> None:
+    journal = project / "j.db"
+    for n in range(1, 6):
+        record(journal, f"r0{n}")
+    record(journal, "r06", alive)  # carried on now by another process: not interrupted
+    code, out, err = ido("runner", "--once", "--journal", str(journal), "--quiet")
+    assert code == 0, out + err
+    assert err == (
+        "warning: runs r05, r04, r03 and more are left interrupted, and the runner continues "
+        "blocked runs only: continue each with ido resume RUN (ido runs --outcome interrupted "
+        f"--journal {journal} lists them)\n"
+    )
+
+
+def test_a_runner_with_nothing_interrupted_warns_of_nothing(project: Path) -> None:
+    journal = project / "j.db"
+    record(journal, "r01", outcome="blocked")
+    code, out, err = ido("runner", "--once", "--journal", str(journal))
+    assert (code, err) == (0, ""), out + err

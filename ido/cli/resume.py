@@ -308,7 +308,7 @@ def runner(
     rejected, or one past its last wait. Runs until interrupted (Ctrl-C)."""
     import time
 
-    from ido.cli.runner_start import check_watched
+    from ido.cli.runner_start import check_watched, tell_interrupted
     from ido.journal.sqlite import SqliteJournal
     from ido.runner import Runner, hold_lock
     from ido.runtime.local import LocalRuntime
@@ -322,6 +322,7 @@ def runner(
             raise IdoError(f"another ido runner already watches {journal}")
         if made and not quiet:
             typer.echo(f"no journal at {journal} yet: made an empty one to watch")
+        tell_interrupted(store, journal)
 
         current: list[str] = []  # the run being resumed, if one is
 
