@@ -3,6 +3,7 @@ given, and the runs left interrupted named, which it does not continue."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -13,7 +14,9 @@ from typer.testing import CliRunner
 
 from ido.cli import app
 from ido.journal import SqliteJournal
+from ido.runner import Runner
 from ido.runtime.procfs import started, stat_fields
+from ido.runtime.stopping import Terminated
 
 cli = CliRunner()
 
@@ -103,3 +106,25 @@ def test_a_runner_with_nothing_interrupted_warns_of_nothing(project: Path) -> No
     record(journal, "r01", outcome="blocked")
     code, out, err = ido("runner", "--once", "--journal", str(journal))
     assert (code, err) == (0, ""), out + err
+
+
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGTERM, 0), (signal.SIGHUP, 128 + signal.SIGHUP)]
+)
+def test_a_watching_runner_says_which_signal_stopped_it_and_fails_on_sighup(
+    project: Path, monkeypatch: pytest.MonkeyPatch, signum: int, code: int
+) -> None:
+    """It said "runner stopped", exit 0, after SIGHUP too: a `systemctl reload` or a stray
+    `kill -HUP` stopped a service under `Restart=on-failure` for good, and its log did not
+    say why. SIGTERM, the stop asked for, still ends it with exit 0."""
+    journal = project / "j.db"
+    record(journal, "r01", outcome="achieved")
+
+    def hung_up(self: Runner) -> None:
+        raise Terminated(signum)
+
+    monkeypatch.setattr(Runner, "poll", hung_up)
+    result = cli.invoke(app, ["runner", "--journal", str(journal)])
+    assert result.exit_code == code, result.output
+    name = signal.Signals(signum).name
+    assert result.stdout.endswith(f"runner stopped (terminated by {name})\n"), result.output

@@ -3,6 +3,7 @@ undo again what a failed run left undone."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -376,9 +377,24 @@ def runner(
             if current:  # the run it was carrying on is left interrupted: `_guard` says which
                 _left(exc, current, journal)
                 raise
-            typer.echo("runner stopped")
+            _stopped_watching(exc)
         finally:
             lock.close()
+
+
+def _stopped_watching(interrupt: KeyboardInterrupt) -> None:
+    """Say why the runner stopped while it only watched; exit 129 after SIGHUP. That is no
+    stop asked for (`systemctl reload`, a stray `kill -HUP`, a closed terminal), and exit 0
+    kept a service under `Restart=on-failure` stopped for good, unsaid."""
+    import signal
+
+    from ido.runtime.stopping import Terminated
+
+    by = f" ({interrupt})" if isinstance(interrupt, Terminated) else ""
+    with contextlib.suppress(OSError):  # a closed terminal (SIGHUP) reads it no more
+        typer.echo(f"runner stopped{by}")
+    if isinstance(interrupt, Terminated) and interrupt.signum == signal.SIGHUP:
+        raise typer.Exit(128 + signal.SIGHUP)
 
 
 def _watched_gone(journal: Path) -> str:
