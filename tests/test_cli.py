@@ -606,6 +606,25 @@ def test_a_read_only_journal_file_in_a_writable_folder_is_refused_as_one(
     assert "nothing was done" in out and len(out.splitlines()) == 1, out
 
 
+def test_a_run_in_a_read_only_working_folder_says_where_else_to_keep_the_journal(
+    project: Path,
+) -> None:
+    """A service whose working folder it may not write: `cannot open journal .ido/ido.db:
+    [Errno 13] Permission denied: '.ido'`, with nothing said of what to do."""
+    make_read_only(project)
+    try:
+        code, out = ido("run", "ship-order")
+    finally:
+        subprocess.run(["chattr", "-i", str(project)], check=True)
+    assert (code, out) == (
+        2,
+        "error: cannot make journal .ido/ido.db (operation not permitted: a read-only file, "
+        "folder or mount?); nothing was done: give --journal (or IDO_JOURNAL) a file in a "
+        "folder ido may write\n",
+    )
+    assert not (project / "calls.log").exists()
+
+
 def test_a_journal_on_a_full_disk_is_not_blamed_on_a_read_only_file(project: Path) -> None:
     """A journal SQLite could not write for want of space (here: a file size limit, which
     keeps it from making its 32 KB WAL index) said `(disk I/O error: a read-only file,
